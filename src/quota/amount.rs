@@ -1,0 +1,185 @@
+//! Quantities and quotas as integer milli-units, parsed from their decimal text and never through a float.
+//! Amounts cross into Lua as integer strings, so every value here stays below 2^53.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The largest quota or quantity, in units (DESIGN section 2).
+pub const MAX_UNITS: u64 = 1_000_000_000_000;
+
+/// An amount in milli-units: `Milli(333)` is `0.333` on the wire.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Milli(pub u64);
+
+/// Why a decimal text is not an amount; the caller adds the field name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    #[error("must be a number")]
+    NotANumber,
+    #[error("must not be negative")]
+    Negative,
+    #[error("must have at most 3 decimal places")]
+    TooPrecise,
+    #[error("must be at most {MAX_UNITS}")]
+    TooLarge,
+}
+
+impl Milli {
+    pub const ZERO: Milli = Milli(0);
+    pub const MAX: Milli = Milli(MAX_UNITS * 1000);
+
+    pub fn from_units(units: u64) -> Milli {
+        Milli(units.saturating_mul(1000))
+    }
+
+    /// Whole units, rounded down, as the RateLimit headers show them.
+    pub fn whole_units(self) -> u64 {
+        self.0 / 1000
+    }
+
+    /// Parses a JSON number's text (`12`, `0.333`, `1.5e2`) exactly.
+    pub fn parse(text: &str) -> Result<Milli, AmountError> {
+        let text = text.trim();
+        if let Some(rest) = text.strip_prefix('-') {
+            // "-0" is zero; anything else below zero is refused.
+            return match Milli::parse(rest) {
+                Ok(Milli(0)) => Ok(Milli(0)),
+                Ok(_) | Err(AmountError::TooLarge) | Err(AmountError::TooPrecise) => {
+                    Err(AmountError::Negative)
+                }
+                Err(other) => Err(other),
+            };
+        }
+        let (mantissa, exponent) = match text.find(['e', 'E']) {
+            Some(at) => {
+                let exp: i32 = text[at + 1..]
+                    .parse()
+                    .map_err(|_| AmountError::NotANumber)?;
+                (&text[..at], exp)
+            }
+            None => (text, 0),
+        };
+        let (int_part, frac_part) = match mantissa.split_once('.') {
+            Some((i, f)) => (i, f),
+            None => (mantissa, ""),
+        };
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if int_part.is_empty() || !all_digits(int_part) || !all_digits(frac_part) {
+            return Err(AmountError::NotANumber);
+        }
+        // The value is digits * 10^(shift - 3) milli-units' worth of scale: shift the
+        // decimal point by the exponent, then by 3 for milli-units.
+        let digits = format!("{int_part}{frac_part}");
+        let digits = digits.trim_start_matches('0');
+        let shift = 3 + exponent as i64 - frac_part.len() as i64;
+        let (kept, dropped) = if shift >= 0 {
+            (digits, "")
+        } else {
+            let cut = digits.len().saturating_sub((-shift) as usize);
+            digits.split_at(cut)
+        };
+        if dropped.bytes().any(|b| b != b'0') {
+            return Err(AmountError::TooPrecise);
+        }
+        if kept.is_empty() {
+            return Ok(Milli(0));
+        }
+        // Anything longer than 16 digits is past 10^15 milli-units before scaling.
+        if kept.len() as i64 + shift.max(0) > 16 {
+            return Err(AmountError::TooLarge);
+        }
+        let base: u64 = kept.parse().map_err(|_| AmountError::NotANumber)?;
+        let value = base
+            .checked_mul(10u64.pow(shift.max(0) as u32))
+            .ok_or(AmountError::TooLarge)?;
+        if value > Milli::MAX.0 {
+            return Err(AmountError::TooLarge);
+        }
+        Ok(Milli(value))
+    }
+
+    pub fn saturating_sub(self, other: Milli) -> Milli {
+        Milli(self.0.saturating_sub(other.0))
+    }
+}
+
+impl fmt::Display for Milli {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (units, milli) = (self.0 / 1000, self.0 % 1000);
+        if milli == 0 {
+            write!(f, "{units}")
+        } else {
+            let frac = format!("{milli:03}");
+            write!(f, "{units}.{}", frac.trim_end_matches('0'))
+        }
+    }
+}
+
+impl FromStr for Milli {
+    type Err = AmountError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Milli::parse(s)
+    }
+}
+
+impl Serialize for Milli {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // With arbitrary precision a Number keeps its decimal text, so `0.333` stays exact.
+        let number = serde_json::Number::from_str(&self.to_string()).map_err(serde::ser::Error::custom)?;
+        number.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Milli {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let number = serde_json::Number::deserialize(deserializer)?;
+        Milli::parse(&number.to_string()).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_decimals_exactly() {
+        assert_eq!(Milli::parse("0.333"), Ok(Milli(333)));
+        assert_eq!(Milli::parse("12"), Ok(Milli(12_000)));
+        assert_eq!(Milli::parse("1.5e2"), Ok(Milli(150_000)));
+        assert_eq!(Milli::parse("1500e-3"), Ok(Milli(1_500)));
+        assert_eq!(Milli::parse("0.100"), Ok(Milli(100)));
+        assert_eq!(Milli::parse("0.0010"), Ok(Milli(1)));
+        assert_eq!(Milli::parse("-0"), Ok(Milli(0)));
+        assert_eq!(Milli::parse("999999999999.999"), Ok(Milli(999_999_999_999_999)));
+        assert_eq!(Milli::parse("1000000000000"), Ok(Milli::MAX));
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_amount() {
+        assert_eq!(Milli::parse("-1"), Err(AmountError::Negative));
+        assert_eq!(Milli::parse("-0.0001"), Err(AmountError::Negative));
+        assert_eq!(Milli::parse("0.0001"), Err(AmountError::TooPrecise));
+        assert_eq!(Milli::parse("1000000000000.001"), Err(AmountError::TooLarge));
+        assert_eq!(Milli::parse("1e13"), Err(AmountError::TooLarge));
+        assert_eq!(Milli::parse("1e400"), Err(AmountError::TooLarge));
+        assert_eq!(Milli::parse("NaN"), Err(AmountError::NotANumber));
+        assert_eq!(Milli::parse(""), Err(AmountError::NotANumber));
+    }
+
+    #[test]
+    fn shows_units_without_trailing_zeros() {
+        assert_eq!(Milli(333).to_string(), "0.333");
+        assert_eq!(Milli(1_500).to_string(), "1.5");
+        assert_eq!(Milli(20_000).to_string(), "20");
+        assert_eq!(serde_json::to_string(&Milli(1_050)).unwrap(), "1.05");
+    }
+
+    #[test]
+    fn json_round_trip_keeps_every_digit() {
+        let m: Milli = serde_json::from_str("999999999999.999").unwrap();
+        assert_eq!(serde_json::to_string(&m).unwrap(), "999999999999.999");
+        assert!(serde_json::from_str::<Milli>("\"5\"").is_err());
+    }
+}

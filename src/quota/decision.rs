@@ -1,0 +1,49 @@
+//! The answer to reserve: allowed with a reservation, or denied with reasons. Being denied is not an error.
+
+use super::counter::Counter;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    LimitReached,
+    UserBlocked,
+    NoSubscription,
+    UnmatchedEvent,
+}
+
+impl Reason {
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::LimitReached => "limit_reached",
+            Reason::UserBlocked => "user_blocked",
+            Reason::NoSubscription => "no_subscription",
+            Reason::UnmatchedEvent => "unmatched_event",
+        }
+    }
+}
+
+/// A granted hold on quota.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Granted {
+    pub reservation_id: String,
+    pub expires_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub granted: Option<Granted>,
+    pub reasons: Vec<Reason>,
+    /// Ids of the hard groups that would pass their quota.
+    pub denied_by: Vec<String>,
+    pub counters: Vec<Counter>,
+}
+
+impl Decision {
+    /// A denial decided before any counter was looked at.
+    pub fn denied(reason: Reason) -> Decision {
+        Decision { granted: None, reasons: vec![reason], denied_by: Vec::new(), counters: Vec::new() }
+    }
+
+    pub fn allowed(&self) -> bool {
+        self.granted.is_some()
+    }
+}

@@ -1,0 +1,309 @@
+//! Plans: the JSON document users write (DESIGN section 4) and its validated form.
+//! Validation lists every problem at once, so one round of fixes is enough.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::amount::Milli;
+use super::ids::{check_event, check_id};
+use super::period::{Anchor, Period, PeriodKind};
+
+pub const MAX_GROUPS: usize = 32;
+pub const MAX_RULES: usize = 16;
+const MAX_LABEL: usize = 256;
+
+/// The plan document, as written by users and as stored (with `version`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PlanDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Set by the store; ignored in a request body so a fetched plan can be pasted back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_anchor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmatched: Option<String>,
+    pub groups: Vec<GroupDoc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GroupDoc {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub unit: String,
+    pub quota: Milli,
+    pub matches: Vec<MatchRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<PeriodDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PeriodDoc {
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
+}
+
+/// `{ "event": "image.*", "metadata": { "variant": ["1k", "2k"] } }`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRule {
+    pub event: String,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub metadata: Map<String, Value>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Tokens,
+    Seconds,
+    Cents,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Hard,
+    Soft,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unmatched {
+    Allow,
+    Deny,
+}
+
+/// A validated plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub id: String,
+    pub version: u64,
+    pub unmatched: Unmatched,
+    /// The plan's default period, the one `usage` reports.
+    pub period: Period,
+    pub groups: Vec<LimitGroup>,
+    /// The document as stored, answered by `GET /v1/plans/{id}`.
+    pub doc: PlanDoc,
+}
+
+/// "Count these events and stop them at this quota."
+#[derive(Debug, Clone)]
+pub struct LimitGroup {
+    pub id: String,
+    pub label: String,
+    pub unit: Unit,
+    pub quota: Milli,
+    pub matches: Vec<MatchRule>,
+    pub period: Period,
+    pub mode: Mode,
+}
+
+/// One thing wrong with a plan, with the JSON path of the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: String,
+    pub detail: String,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "count",
+            Unit::Tokens => "tokens",
+            Unit::Seconds => "seconds",
+            Unit::Cents => "cents",
+        }
+    }
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Hard => "hard",
+            Mode::Soft => "soft",
+        }
+    }
+}
+
+impl Plan {
+    /// Validates `doc` as plan `id`; every problem found is listed.
+    pub fn from_doc(id: &str, mut doc: PlanDoc) -> Result<Plan, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut problem = |field: String, detail: &str| {
+            problems.push(Problem { field, detail: detail.to_string() })
+        };
+        if let Err(detail) = check_id(id) {
+            problem("id".into(), detail);
+        }
+        if doc.id.as_deref().is_some_and(|body_id| body_id != id) {
+            problem("id".into(), "must equal the plan id in the path");
+        }
+        let unmatched = match doc.unmatched.as_deref() {
+            None | Some("allow") => Unmatched::Allow,
+            Some("deny") => Unmatched::Deny,
+            Some(_) => {
+                problem("unmatched".into(), "must be \"allow\" or \"deny\"");
+                Unmatched::Allow
+            }
+        };
+        let default_kind = doc.period_type.as_deref().map(PeriodKind::parse);
+        if let Some(None) = default_kind {
+            problem("periodType".into(), PERIOD_TYPES);
+        }
+        let default_anchor = doc.period_anchor.as_deref().map(Anchor::parse);
+        if let Some(None) = default_anchor {
+            problem("periodAnchor".into(), ANCHORS);
+        }
+        let plan_period = Period {
+            kind: default_kind.flatten().unwrap_or(PeriodKind::Month),
+            every: 1,
+            anchor: default_anchor.flatten().unwrap_or(Anchor::Calendar),
+        };
+        if doc.groups.len() > MAX_GROUPS {
+            problem("groups".into(), "must have at most 32 groups");
+        }
+        let mut groups = Vec::with_capacity(doc.groups.len());
+        for (i, g) in doc.groups.iter().enumerate() {
+            let at = |field: &str| format!("groups[{i}].{field}");
+            if let Err(detail) = check_id(&g.id) {
+                problem(at("id"), detail);
+            }
+            if doc.groups[..i].iter().any(|other| other.id == g.id) {
+                problem(at("id"), "must be unique within the plan");
+            }
+            if g.label.as_ref().is_some_and(|l| l.len() > MAX_LABEL) {
+                problem(at("label"), "must be at most 256 bytes");
+            }
+            let unit = match g.unit.as_str() {
+                "count" => Unit::Count,
+                "tokens" => Unit::Tokens,
+                "seconds" => Unit::Seconds,
+                "cents" => Unit::Cents,
+                _ => {
+                    problem(at("unit"), "must be one of count, tokens, seconds, cents");
+                    Unit::Count
+                }
+            };
+            let mode = match g.mode.as_deref() {
+                None | Some("hard") => Mode::Hard,
+                Some("soft") => Mode::Soft,
+                Some(_) => {
+                    problem(at("mode"), "must be \"hard\" or \"soft\"");
+                    Mode::Hard
+                }
+            };
+            let spec = g.period.clone().unwrap_or_default();
+            let kind = match spec.kind.as_deref().map(PeriodKind::parse) {
+                Some(Some(kind)) => kind,
+                Some(None) => {
+                    problem(at("period.type"), PERIOD_TYPES);
+                    plan_period.kind
+                }
+                None => {
+                    if default_kind.is_none() {
+                        problem(at("period.type"), "is required when the plan has no periodType");
+                    }
+                    plan_period.kind
+                }
+            };
+            let anchor = match spec.anchor.as_deref().map(Anchor::parse) {
+                Some(Some(anchor)) => anchor,
+                Some(None) => {
+                    problem(at("period.anchor"), ANCHORS);
+                    plan_period.anchor
+                }
+                None => plan_period.anchor,
+            };
+            let every = spec.every.unwrap_or(1);
+            if every == 0 || every > 1000 {
+                problem(at("period.every"), "must be 1 to 1000");
+            }
+            if g.matches.is_empty() || g.matches.len() > MAX_RULES {
+                problem(at("matches"), "must have 1 to 16 rules");
+            }
+            for (j, rule) in g.matches.iter().enumerate() {
+                let at = |field: &str| format!("groups[{i}].matches[{j}].{field}");
+                if let Err(detail) = check_pattern(&rule.event) {
+                    problem(at("event"), detail);
+                }
+                for (key, value) in &rule.metadata {
+                    if !metadata_pattern_ok(value) {
+                        problem(
+                            at(&format!("metadata.{key}")),
+                            "must be a scalar or an array of scalars",
+                        );
+                    }
+                }
+            }
+            groups.push(LimitGroup {
+                id: g.id.clone(),
+                label: g.label.clone().unwrap_or_else(|| g.id.clone()),
+                unit,
+                quota: g.quota,
+                matches: g.matches.clone(),
+                period: Period { kind, every: every.max(1), anchor },
+                mode,
+            });
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        doc.id = Some(id.to_string());
+        Ok(Plan {
+            id: id.to_string(),
+            version: doc.version.unwrap_or(0),
+            unmatched,
+            period: plan_period,
+            groups,
+            doc,
+        })
+    }
+
+    /// The groups an event hits, in plan order.
+    pub fn matched_groups<'a>(
+        &'a self,
+        event: &'a str,
+        metadata: &'a Map<String, Value>,
+    ) -> impl Iterator<Item = &'a LimitGroup> + 'a {
+        self.groups
+            .iter()
+            .filter(move |g| g.matches.iter().any(|rule| rule.matches(event, metadata)))
+    }
+}
+
+const PERIOD_TYPES: &str = "must be one of minute, hour, day, week, month, year, lifetime (or minutely, hourly, daily, weekly, monthly, yearly)";
+const ANCHORS: &str = "must be \"calendar\" or \"subscription_start\"";
+
+/// An event pattern: an exact name, `prefix.*`, or `*`.
+fn check_pattern(pattern: &str) -> Result<(), &'static str> {
+    if pattern == "*" {
+        return Ok(());
+    }
+    let name = pattern.strip_suffix(".*").unwrap_or(pattern);
+    check_event(name).map_err(|_| "must be an event name, a prefix wildcard like image.*, or *")
+}
+
+fn metadata_pattern_ok(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => !items.is_empty() && items.iter().all(is_scalar),
+        other => is_scalar(other),
+    }
+}
+
+pub(crate) fn is_scalar(value: &Value) -> bool {
+    !matches!(value, Value::Array(_) | Value::Object(_))
+}
