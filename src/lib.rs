@@ -1,4 +1,11 @@
 //! quota-gateway: a Redis-backed atomic quota gateway for AI apps.
 //! `api -> store -> quota`: HTTP in `api`, Redis in `store`, the domain in `quota`.
 
+pub mod api;
+pub mod bootstrap;
+pub mod config;
+pub mod managed_redis;
 pub mod quota;
+pub mod secrets;
+pub mod startup;
+pub mod store;

@@ -1,1 +1,76 @@
-fn main(){}
+//! The `quota-gateway` binary: command line and wiring. The only place `anyhow` appears.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use quota_gateway::config::Config;
+use quota_gateway::managed_redis::ManagedRedis;
+use quota_gateway::startup::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "quota-gateway",
+    version,
+    about = "A Redis-backed atomic quota gateway for AI apps"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Config,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve(Config),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = match cli.command {
+        Some(Command::Serve(config)) => config,
+        None => cli.serve,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    actix_web::rt::System::new().block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    tracing::info!(?config, "starting");
+    let (managed, redis_url) = match &config.redis_url {
+        Some(url) => (None, url.clone()),
+        None => {
+            let redis = ManagedRedis::start(&config.data_dir).await?;
+            let url = redis.url().to_string();
+            (Some(redis), url)
+        }
+    };
+    let result = run(&config, &redis_url).await;
+    if let Some(redis) = managed {
+        redis.stop().await;
+    }
+    result
+}
+
+async fn run(config: &Config, redis_url: &str) -> anyhow::Result<()> {
+    let app = Application::build(config, redis_url)
+        .await
+        .context("start-up failed")?;
+    if let Some(token) = &app.first_start.root_token {
+        println!("Root token (shown once, keep it safe): {token}");
+    }
+    if let Some(key) = &app.first_start.default_key {
+        println!("Secret key of project `default` (shown once): {key}");
+    }
+    println!(
+        "quota-gateway serving on http://{}:{}",
+        config.listen.ip(),
+        app.port()
+    );
+    app.run_until_stopped().await.context("server failed")
+}

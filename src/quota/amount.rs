@@ -127,7 +127,8 @@ impl FromStr for Milli {
 impl Serialize for Milli {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // With arbitrary precision a Number keeps its decimal text, so `0.333` stays exact.
-        let number = serde_json::Number::from_str(&self.to_string()).map_err(serde::ser::Error::custom)?;
+        let number =
+            serde_json::Number::from_str(&self.to_string()).map_err(serde::ser::Error::custom)?;
         number.serialize(serializer)
     }
 }
@@ -152,7 +153,10 @@ mod tests {
         assert_eq!(Milli::parse("0.100"), Ok(Milli(100)));
         assert_eq!(Milli::parse("0.0010"), Ok(Milli(1)));
         assert_eq!(Milli::parse("-0"), Ok(Milli(0)));
-        assert_eq!(Milli::parse("999999999999.999"), Ok(Milli(999_999_999_999_999)));
+        assert_eq!(
+            Milli::parse("999999999999.999"),
+            Ok(Milli(999_999_999_999_999))
+        );
         assert_eq!(Milli::parse("1000000000000"), Ok(Milli::MAX));
     }
 
@@ -161,7 +165,10 @@ mod tests {
         assert_eq!(Milli::parse("-1"), Err(AmountError::Negative));
         assert_eq!(Milli::parse("-0.0001"), Err(AmountError::Negative));
         assert_eq!(Milli::parse("0.0001"), Err(AmountError::TooPrecise));
-        assert_eq!(Milli::parse("1000000000000.001"), Err(AmountError::TooLarge));
+        assert_eq!(
+            Milli::parse("1000000000000.001"),
+            Err(AmountError::TooLarge)
+        );
         assert_eq!(Milli::parse("1e13"), Err(AmountError::TooLarge));
         assert_eq!(Milli::parse("1e400"), Err(AmountError::TooLarge));
         assert_eq!(Milli::parse("NaN"), Err(AmountError::NotANumber));

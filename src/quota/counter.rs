@@ -30,3 +30,25 @@ impl Counter {
         self.count() > self.quota
     }
 }
+
+impl Counter {
+    /// The counter of `group` in `window`, from the used and held amounts the store read.
+    pub fn of(
+        group: &super::LimitGroup,
+        window: super::Window,
+        used: Milli,
+        reserved: Milli,
+    ) -> Counter {
+        Counter {
+            group_id: group.id.clone(),
+            label: group.label.clone(),
+            unit: group.unit.as_str(),
+            mode: group.mode.as_str(),
+            quota: group.quota,
+            used,
+            reserved,
+            period_start_ms: window.end_ms.map(|_| window.start_ms),
+            resets_at_ms: window.end_ms,
+        }
+    }
+}

@@ -40,7 +40,12 @@ pub struct Decision {
 impl Decision {
     /// A denial decided before any counter was looked at.
     pub fn denied(reason: Reason) -> Decision {
-        Decision { granted: None, reasons: vec![reason], denied_by: Vec::new(), counters: Vec::new() }
+        Decision {
+            granted: None,
+            reasons: vec![reason],
+            denied_by: Vec::new(),
+            counters: Vec::new(),
+        }
     }
 
     pub fn allowed(&self) -> bool {

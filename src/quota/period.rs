@@ -98,7 +98,10 @@ impl Period {
             };
             let len = unit_ms * every;
             let start = origin + (now_ms - origin).div_euclid(len) * len;
-            Window { start_ms: start, end_ms: Some(start + len) }
+            Window {
+                start_ms: start,
+                end_ms: Some(start + len),
+            }
         };
         match self.kind {
             PeriodKind::Minute => fixed(MINUTE_MS, 0),
@@ -107,7 +110,10 @@ impl Period {
             PeriodKind::Week => fixed(WEEK_MS, FIRST_MONDAY_MS),
             PeriodKind::Month => self.month_window(now_ms, started_ms, every),
             PeriodKind::Year => self.month_window(now_ms, started_ms, every * 12),
-            PeriodKind::Lifetime => Window { start_ms: 0, end_ms: None },
+            PeriodKind::Lifetime => Window {
+                start_ms: 0,
+                end_ms: None,
+            },
         }
     }
 
@@ -169,16 +175,23 @@ mod tests {
     use proptest::prelude::*;
 
     fn ms(text: &str) -> i64 {
-        DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis()
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .timestamp_millis()
     }
 
     fn period(kind: PeriodKind, every: u32, anchor: Anchor) -> Period {
-        Period { kind, every, anchor }
+        Period {
+            kind,
+            every,
+            anchor,
+        }
     }
 
     #[test]
     fn calendar_month_starts_on_the_first() {
-        let w = period(PeriodKind::Month, 1, Anchor::Calendar).window(ms("2026-02-14T10:00:00Z"), 0);
+        let w =
+            period(PeriodKind::Month, 1, Anchor::Calendar).window(ms("2026-02-14T10:00:00Z"), 0);
         assert_eq!(w.start_ms, ms("2026-02-01T00:00:00Z"));
         assert_eq!(w.end_ms, Some(ms("2026-03-01T00:00:00Z")));
     }
@@ -205,8 +218,15 @@ mod tests {
 
     #[test]
     fn lifetime_never_ends() {
-        let w = period(PeriodKind::Lifetime, 1, Anchor::Calendar).window(ms("2026-11-22T12:00:00Z"), 0);
-        assert_eq!(w, Window { start_ms: 0, end_ms: None });
+        let w =
+            period(PeriodKind::Lifetime, 1, Anchor::Calendar).window(ms("2026-11-22T12:00:00Z"), 0);
+        assert_eq!(
+            w,
+            Window {
+                start_ms: 0,
+                end_ms: None
+            }
+        );
     }
 
     fn any_period() -> impl Strategy<Value = Period> {
@@ -219,7 +239,11 @@ mod tests {
             Just(PeriodKind::Year),
         ];
         let anchor = prop_oneof![Just(Anchor::Calendar), Just(Anchor::SubscriptionStart)];
-        (kind, 1u32..13, anchor).prop_map(|(kind, every, anchor)| Period { kind, every, anchor })
+        (kind, 1u32..13, anchor).prop_map(|(kind, every, anchor)| Period {
+            kind,
+            every,
+            anchor,
+        })
     }
 
     // 2000-01-01 .. 2100-01-01

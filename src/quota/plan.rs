@@ -144,7 +144,10 @@ impl Plan {
     pub fn from_doc(id: &str, mut doc: PlanDoc) -> Result<Plan, Vec<Problem>> {
         let mut problems = Vec::new();
         let mut problem = |field: String, detail: &str| {
-            problems.push(Problem { field, detail: detail.to_string() })
+            problems.push(Problem {
+                field,
+                detail: detail.to_string(),
+            })
         };
         if let Err(detail) = check_id(id) {
             problem("id".into(), detail);
@@ -215,7 +218,10 @@ impl Plan {
                 }
                 None => {
                     if default_kind.is_none() {
-                        problem(at("period.type"), "is required when the plan has no periodType");
+                        problem(
+                            at("period.type"),
+                            "is required when the plan has no periodType",
+                        );
                     }
                     plan_period.kind
                 }
@@ -255,7 +261,11 @@ impl Plan {
                 unit,
                 quota: g.quota,
                 matches: g.matches.clone(),
-                period: Period { kind, every: every.max(1), anchor },
+                period: Period {
+                    kind,
+                    every: every.max(1),
+                    anchor,
+                },
                 mode,
             });
         }

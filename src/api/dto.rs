@@ -1,0 +1,211 @@
+//! Wire types: request bodies (unknown fields refused) and answers, camelCase, times in RFC 3339 UTC.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::quota::{Counter, Milli, Subscription, Window};
+use crate::store::ProjectSettings;
+
+/// An instant on the wire: `2026-11-22T03:09:43.123Z`.
+pub fn rfc3339(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReserveBody {
+    pub user_id: String,
+    pub event: String,
+    pub quantity: Option<Milli>,
+    pub metadata: Option<Map<String, Value>>,
+    pub ttl_seconds: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CommitBody {
+    pub quantity: Option<Milli>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyBody {}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProjectBody {
+    pub id: String,
+    pub default_plan: Option<String>,
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KeyBody {
+    pub kind: String,
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SubscriptionBody {
+    pub plan_id: String,
+    pub started_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CounterAnswer {
+    pub group_id: String,
+    pub label: String,
+    pub unit: &'static str,
+    pub mode: &'static str,
+    pub quota: Milli,
+    pub used: Milli,
+    pub reserved: Milli,
+    pub count: Milli,
+    pub remaining: Milli,
+    pub period_start: Option<String>,
+    pub resets_at: Option<String>,
+    pub exceeded: bool,
+}
+
+impl From<&Counter> for CounterAnswer {
+    fn from(c: &Counter) -> Self {
+        CounterAnswer {
+            group_id: c.group_id.clone(),
+            label: c.label.clone(),
+            unit: c.unit,
+            mode: c.mode,
+            quota: c.quota,
+            used: c.used,
+            reserved: c.reserved,
+            count: c.count(),
+            remaining: c.remaining(),
+            period_start: c.period_start_ms.map(rfc3339),
+            resets_at: c.resets_at_ms.map(rfc3339),
+            exceeded: c.exceeded(),
+        }
+    }
+}
+
+pub fn counters(list: &[Counter]) -> Vec<CounterAnswer> {
+    list.iter().map(CounterAnswer::from).collect()
+}
+
+/// Ids of the groups now past their quota.
+pub fn over_quota(list: &[Counter]) -> Vec<String> {
+    list.iter()
+        .filter(|c| c.exceeded())
+        .map(|c| c.group_id.clone())
+        .collect()
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReserveAnswer {
+    pub allowed: bool,
+    pub reservation_id: Option<String>,
+    pub expires_at: Option<String>,
+    pub reasons: Vec<&'static str>,
+    pub denied_by: Vec<String>,
+    pub counters: Vec<CounterAnswer>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitAnswer {
+    pub reservation_id: String,
+    pub status: String,
+    pub late: bool,
+    pub counters: Vec<CounterAnswer>,
+    pub over_quota: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseAnswer {
+    pub reservation_id: String,
+    pub status: String,
+    pub counters: Vec<CounterAnswer>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PeriodAnswer {
+    pub start: String,
+    pub end: Option<String>,
+}
+
+impl From<Window> for PeriodAnswer {
+    fn from(w: Window) -> Self {
+        PeriodAnswer {
+            start: rfc3339(w.start_ms),
+            end: w.end_ms.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageAnswer {
+    pub user_id: String,
+    pub plan_id: Option<String>,
+    pub status: &'static str,
+    pub period: Option<PeriodAnswer>,
+    pub counters: Vec<CounterAnswer>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionAnswer {
+    pub user_id: String,
+    pub plan_id: String,
+    pub started_at: String,
+    pub status: &'static str,
+    pub reason: Option<String>,
+    pub overrides: Map<String, Value>,
+}
+
+impl From<&Subscription> for SubscriptionAnswer {
+    fn from(s: &Subscription) -> Self {
+        SubscriptionAnswer {
+            user_id: s.user_id.clone(),
+            plan_id: s.plan_id.clone(),
+            started_at: rfc3339(s.started_at_ms),
+            status: s.status.as_str(),
+            reason: s.reason.clone(),
+            overrides: Map::new(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectAnswer {
+    pub id: String,
+    pub default_plan: Option<String>,
+    pub allowed_origins: Vec<String>,
+}
+
+impl ProjectAnswer {
+    pub fn new(id: &str, settings: ProjectSettings) -> ProjectAnswer {
+        ProjectAnswer {
+            id: id.to_string(),
+            default_plan: settings.default_plan,
+            allowed_origins: settings.allowed_origins,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyAnswer {
+    pub key_id: String,
+    pub kind: String,
+    pub label: String,
+    /// Shown only in the answer that created it.
+    pub key: String,
+}

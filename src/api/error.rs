@@ -1,0 +1,160 @@
+//! Errors to HTTP: RFC 9457 problem+json with a stable snake_case `code` per variant.
+//! No body carries Redis or Rust internals; internal causes are logged once, here.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::quota::Problem;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    #[error("{field}: {detail}")]
+    Invalid { field: String, detail: String },
+    #[error("the plan is invalid")]
+    InvalidPlan(Vec<Problem>),
+    #[error("missing, malformed, unknown or revoked key")]
+    Unauthorized,
+    #[error("this key may not use this route")]
+    Forbidden,
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("no such reservation in this project")]
+    ReservationNotFound,
+    #[error("no plan {0} in this project")]
+    PlanNotFound(String),
+    #[error("no project {0}")]
+    ProjectNotFound(String),
+    #[error("user {0} has no subscription")]
+    SubscriptionNotFound(String),
+    #[error("project {0} exists already")]
+    ProjectExists(String),
+    #[error("the reservation was committed already")]
+    ReservationCommitted,
+    #[error("the reservation was released already")]
+    ReservationReleased,
+    #[error("the user's plan {0} does not exist; store it with PUT /v1/plans/{0}")]
+    PlanMissing(String),
+    #[error("the request body is larger than 64 KiB")]
+    PayloadTooLarge,
+    #[error("the quota backend is unavailable; retry shortly")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> ApiError {
+        ApiError::Invalid {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The stable code clients and dashboards branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid { .. } => "invalid_request",
+            Self::InvalidPlan(_) => "invalid_plan",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::RouteNotFound => "route_not_found",
+            Self::ReservationNotFound => "reservation_not_found",
+            Self::PlanNotFound(_) => "plan_not_found",
+            Self::ProjectNotFound(_) => "project_not_found",
+            Self::SubscriptionNotFound(_) => "subscription_not_found",
+            Self::ProjectExists(_) => "project_exists",
+            Self::ReservationCommitted => "reservation_committed",
+            Self::ReservationReleased => "reservation_released",
+            Self::PlanMissing(_) => "plan_missing",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::Unavailable(_) => "backend_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// Logs the cause of a failure to decide, once per request.
+    pub fn log(&self, request_id: &str) {
+        match self {
+            Self::Unavailable(cause) => tracing::warn!(request_id, cause, "backend unavailable"),
+            Self::Internal(cause) => tracing::error!(request_id, cause, "internal error"),
+            _ => {}
+        }
+    }
+
+    /// The problem+json answer, tagged with the request's id.
+    pub fn problem(&self, request_id: &str) -> HttpResponse {
+        let status = self.status_code();
+        let mut body = json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "code": self.code(),
+            "detail": self.to_string(),
+            "requestId": request_id,
+        });
+        match self {
+            Self::Invalid { field, .. } => body["field"] = json!(field),
+            Self::InvalidPlan(problems) => {
+                let listed: Vec<_> = problems
+                    .iter()
+                    .map(|p| json!({"field": p.field, "detail": p.detail}))
+                    .collect();
+                let summary: Vec<_> = problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.field, p.detail))
+                    .collect();
+                body["detail"] = json!(format!("the plan is invalid: {}", summary.join("; ")));
+                body["problems"] = json!(listed);
+            }
+            _ => {}
+        }
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let Self::Unavailable(_) = self {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        response.body(body.to_string())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        // No `_ =>` arm: a new variant has to choose its status here.
+        match self {
+            Self::Invalid { .. } | Self::InvalidPlan(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::RouteNotFound
+            | Self::ReservationNotFound
+            | Self::PlanNotFound(_)
+            | Self::ProjectNotFound(_)
+            | Self::SubscriptionNotFound(_) => StatusCode::NOT_FOUND,
+            Self::ProjectExists(_)
+            | Self::ReservationCommitted
+            | Self::ReservationReleased
+            | Self::PlanMissing(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        // The request-id middleware replaces this with a body that carries the id.
+        self.problem("")
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) | StoreError::Timeout(_) | StoreError::Unsettled(_) => {
+                ApiError::Unavailable(err.to_string())
+            }
+            StoreError::PlanMissing(plan) => ApiError::PlanMissing(plan),
+            StoreError::Protocol(_) => ApiError::Internal(err.to_string()),
+        }
+    }
+}

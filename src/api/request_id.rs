@@ -1,0 +1,80 @@
+//! Every response carries `X-Request-Id`, and every error body its `requestId`.
+//! Errors that did not come from a handler (actix's own) are turned into problem+json here too.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::HttpMessage;
+
+use super::error::ApiError;
+use crate::secrets::random_bytes;
+
+pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being served, available to handlers through extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// A caller's own id is kept when it is short and plain, so logs can be joined across services.
+fn incoming(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(&HEADER)?.to_str().ok()?;
+    let plain = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    plain.then(|| value.to_string())
+}
+
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let id = incoming(&req).unwrap_or_else(|| hex::encode(random_bytes::<12>()));
+    req.extensions_mut().insert(RequestId(id.clone()));
+    // No clone of the request may be held here: actix routes only a uniquely owned request.
+    let mut res = match next.call(req).await {
+        Ok(res) => {
+            let problem = res
+                .response()
+                .error()
+                .map(|err| as_api_error(err, res.status()));
+            match problem {
+                Some(api_err) => {
+                    api_err.log(&id);
+                    res.into_response(api_err.problem(&id))
+                }
+                None => res.map_into_boxed_body(),
+            }
+        }
+        Err(err) => {
+            // Only an inner middleware fails this way; actix renders the response given here.
+            let api_err = as_api_error(&err, err.as_response_error().status_code());
+            api_err.log(&id);
+            let mut response = api_err.problem(&id);
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                response.headers_mut().insert(HEADER, value);
+            }
+            return Err(InternalError::from_response(api_err, response).into());
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(HEADER, value);
+    }
+    Ok(res)
+}
+
+fn as_api_error(err: &actix_web::Error, status: StatusCode) -> ApiError {
+    if let Some(api_err) = err.as_error::<ApiError>() {
+        return api_err.clone();
+    }
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::NOT_FOUND => ApiError::RouteNotFound,
+        s if s.is_client_error() => ApiError::invalid("request", err.to_string()),
+        _ => ApiError::Internal(err.to_string()),
+    }
+}

@@ -1,0 +1,55 @@
+//! `POST /v1/reservations/{id}/commit` and `/release`: end a reservation exactly once.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::auth::ProjectKey;
+use super::body;
+use super::dto::{self, CommitAnswer, CommitBody, EmptyBody, ReleaseAnswer};
+use super::error::ApiError;
+use super::AppState;
+use crate::store::{Settled, Settlement};
+
+pub async fn commit(
+    key: ProjectKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body: CommitBody = body::parse_optional(&body::read(&req, payload).await?)?;
+    let id = path.into_inner();
+    let settled = settled(state.store.commit(&key.project, &id, body.quantity).await?)?;
+    Ok(HttpResponse::Ok().json(CommitAnswer {
+        reservation_id: id,
+        status: settled.status,
+        late: settled.late,
+        over_quota: dto::over_quota(&settled.counters),
+        counters: dto::counters(&settled.counters),
+    }))
+}
+
+pub async fn release(
+    key: ProjectKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let _: EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
+    let id = path.into_inner();
+    let settled = settled(state.store.release(&key.project, &id).await?)?;
+    Ok(HttpResponse::Ok().json(ReleaseAnswer {
+        reservation_id: id,
+        status: settled.status,
+        counters: dto::counters(&settled.counters),
+    }))
+}
+
+fn settled(settlement: Settlement) -> Result<Settled, ApiError> {
+    match settlement {
+        Settlement::Settled(settled) => Ok(settled),
+        Settlement::NotFound => Err(ApiError::ReservationNotFound),
+        Settlement::Conflict(state) if state == "committed" => Err(ApiError::ReservationCommitted),
+        Settlement::Conflict(_) => Err(ApiError::ReservationReleased),
+    }
+}

@@ -1,0 +1,32 @@
+//! `GET /v1/users/{userId}/usage`: every group of the user's plan, read-only.
+
+use actix_web::{web, HttpResponse};
+
+use super::auth::ProjectKey;
+use super::dto::{self, UsageAnswer};
+use super::error::ApiError;
+use super::AppState;
+use crate::quota::ids::check_user_id;
+
+pub async fn usage(
+    key: ProjectKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = path.into_inner();
+    check_user_id(&user).map_err(|d| ApiError::invalid("userId", d))?;
+    let usage = state.store.usage(&key.project, &user).await?;
+    let status = match (&usage.plan_id, usage.status) {
+        (None, _) => "no_subscription",
+        (Some(_), Some(status)) => status.as_str(),
+        // On the project's default plan, without a subscription of their own.
+        (Some(_), None) => "active",
+    };
+    Ok(HttpResponse::Ok().json(UsageAnswer {
+        user_id: user,
+        plan_id: usage.plan_id,
+        status,
+        period: usage.period.map(Into::into),
+        counters: dto::counters(&usage.counters),
+    }))
+}

@@ -1,0 +1,99 @@
+//! Configuration: `QG_*` environment variables, each also a command-line flag, parsed once.
+//! Secrets are redacted from `Debug` so a logged config never leaks them.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+#[derive(Clone, Args)]
+pub struct Config {
+    /// Address to serve HTTP on.
+    #[arg(long, env = "QG_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Redis to keep state in (redis://, rediss://, redis+unix://); unset: start a managed redis-server.
+    #[arg(long, env = "QG_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Root token for managing projects; unset: one is generated and printed once at first start.
+    #[arg(long, env = "QG_ROOT_TOKEN", hide_env_values = true)]
+    pub root_token: Option<String>,
+
+    /// Data directory of the managed redis-server.
+    #[arg(long, env = "QG_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// How long ended reservations are kept (seconds).
+    #[arg(long, env = "QG_RETENTION_SECONDS", default_value_t = 86_400)]
+    pub retention_seconds: u64,
+
+    /// Longest wait for one Redis command before answering 503 (milliseconds).
+    #[arg(long, env = "QG_COMMAND_TIMEOUT_MS", default_value_t = 250)]
+    pub command_timeout_ms: u64,
+
+    /// Prefix of every Redis key, so several deployments can share one Redis.
+    #[arg(long, env = "QG_KEY_PREFIX", default_value = "qg")]
+    pub key_prefix: String,
+
+    /// HTTP worker threads (0: one per core).
+    #[arg(long, env = "QG_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+}
+
+impl Config {
+    pub fn command_timeout(&self) -> Duration {
+        Duration::from_millis(self.command_timeout_ms)
+    }
+
+    pub fn retention(&self) -> Duration {
+        Duration::from_secs(self.retention_seconds)
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field(
+                "redis_url",
+                &self.redis_url.as_ref().map(|url| redact_url(url)),
+            )
+            .field(
+                "root_token",
+                &self.root_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("data_dir", &self.data_dir)
+            .field("retention_seconds", &self.retention_seconds)
+            .field("command_timeout_ms", &self.command_timeout_ms)
+            .field("key_prefix", &self.key_prefix)
+            .field("workers", &self.workers)
+            .finish()
+    }
+}
+
+/// Hides the password of `redis://user:password@host`.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://<redacted>@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_secrets() {
+        assert_eq!(
+            redact_url("redis://u:secret@h:6379"),
+            "redis://<redacted>@h:6379"
+        );
+        assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
+    }
+}

@@ -1,0 +1,156 @@
+//! The Redis key layout (DESIGN section 5) and the reservation id format.
+//! All state of one end user shares the hash tag `{<project>:<user>}`; ids are escaped so that
+//! distinct ids never share a key or a field and a user id can never move another user's tag.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::quota::Window;
+
+/// Percent-encodes `%`, `{`, `}`, `:`, `@` and whitespace.
+pub fn escape(id: &str) -> Cow<'_, str> {
+    let special = |c: char| matches!(c, '%' | '{' | '}' | ':' | '@') || c.is_whitespace();
+    if !id.contains(special) {
+        return Cow::Borrowed(id);
+    }
+    let mut out = String::with_capacity(id.len() + 8);
+    for c in id.chars() {
+        if special(c) {
+            let mut buf = [0u8; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                let _ = write!(out, "%{byte:02X}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Key names, all under one configurable prefix (`qg` by default).
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+/// The keys of one end user, in the order the writing scripts take them.
+#[derive(Debug, Clone)]
+pub struct UserKeys {
+    pub ctr: String,
+    pub res: String,
+    pub open: String,
+    pub ended: String,
+    pub sub: String,
+}
+
+impl Keys {
+    pub fn new(prefix: &str) -> Keys {
+        Keys {
+            prefix: prefix.to_string(),
+        }
+    }
+
+    pub fn user(&self, project: &str, user: &str) -> UserKeys {
+        let tag = format!("{}:{{{}:{}}}", self.prefix, escape(project), escape(user));
+        UserKeys {
+            ctr: format!("{tag}:ctr"),
+            res: format!("{tag}:res"),
+            open: format!("{tag}:open"),
+            ended: format!("{tag}:ended"),
+            sub: format!("{tag}:sub"),
+        }
+    }
+
+    /// Project-wide keys share the tag `{<project>}` so a project's plans live in one slot.
+    fn project(&self, project: &str, rest: &str) -> String {
+        format!("{}:{{{}}}:{rest}", self.prefix, escape(project))
+    }
+
+    pub fn settings(&self, project: &str) -> String {
+        self.project(project, "settings")
+    }
+
+    pub fn plan(&self, project: &str, plan: &str) -> String {
+        self.project(project, &format!("plan:{plan}"))
+    }
+
+    pub fn plans(&self, project: &str) -> String {
+        self.project(project, "plans")
+    }
+
+    pub fn project_keys(&self, project: &str) -> String {
+        self.project(project, "keys")
+    }
+
+    pub fn api_key(&self, digest_hex: &str) -> String {
+        format!("{}:key:{digest_hex}", self.prefix)
+    }
+
+    pub fn projects(&self) -> String {
+        format!("{}:projects", self.prefix)
+    }
+
+    pub fn root(&self) -> String {
+        format!("{}:root", self.prefix)
+    }
+}
+
+/// The counter field of a group's window, without its `:u` / `:h` suffix.
+pub fn counter_field(group: &str, window: &Window) -> String {
+    match window.end_ms {
+        Some(_) => format!("{group}@{}", window.start_ms),
+        None => format!("{group}@life"),
+    }
+}
+
+/// A new reservation id that carries its user: `r_<base64url user>.<random>`.
+pub fn reservation_id(user: &str, random: &[u8]) -> String {
+    format!(
+        "r_{}.{}",
+        URL_SAFE_NO_PAD.encode(user),
+        URL_SAFE_NO_PAD.encode(random)
+    )
+}
+
+/// The user a reservation id belongs to, or `None` for a malformed id.
+pub fn reservation_user(id: &str) -> Option<String> {
+    let (user, random) = id.strip_prefix("r_")?.split_once('.')?;
+    if random.is_empty()
+        || !random
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(user).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_keeps_distinct_ids_apart() {
+        assert_eq!(escape("alice"), "alice");
+        assert_eq!(escape("a:b"), "a%3Ab");
+        assert_eq!(escape("a%3Ab"), "a%253Ab");
+        assert_eq!(escape("}x{"), "%7Dx%7B");
+        assert_eq!(escape("a b\u{3000}"), "a%20b%E3%80%80");
+        let keys = Keys::new("qg");
+        assert_ne!(keys.user("p:x", "y").sub, keys.user("p", "x:y").sub);
+        assert_eq!(keys.user("p", "u}{").sub, "qg:{p:u%7D%7B}:sub");
+    }
+
+    #[test]
+    fn reservation_ids_carry_their_user() {
+        let id = reservation_id("user {1}", &[1, 2, 3]);
+        assert_eq!(reservation_user(&id).as_deref(), Some("user {1}"));
+        assert_eq!(reservation_user("r_nope"), None);
+        assert_eq!(reservation_user("x_dXNlcg.AQID"), None);
+        assert_eq!(reservation_user("r_!!.AQID"), None);
+    }
+}

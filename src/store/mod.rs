@@ -1,0 +1,148 @@
+//! The only code that talks to Redis. Every call is bounded by the command timeout, so a slow
+//! or absent Redis becomes `StoreError::Unavailable` quickly instead of a hung request.
+
+mod clock;
+mod control;
+pub mod keys;
+mod reserve;
+mod scripts;
+mod settle;
+mod subscriptions;
+mod usage;
+
+use std::future::Future;
+use std::time::Duration;
+
+use deadpool_redis::{Config as PoolConfig, Pool, Runtime};
+
+pub use clock::Clock;
+pub use control::{KeyRecord, ProjectSettings};
+pub use reserve::ReserveInput;
+pub use settle::{Settled, Settlement};
+pub use usage::Usage;
+
+use keys::Keys;
+
+/// Could not decide: Redis is unreachable, too slow, or answered something unexpected.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("redis unavailable: {0}")]
+    Unavailable(String),
+    #[error("redis did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("redis state did not settle after {0} attempts")]
+    Unsettled(usize),
+    #[error("plan {0} does not exist")]
+    PlanMissing(String),
+    #[error("unexpected reply from redis: {0}")]
+    Protocol(String),
+}
+
+impl From<redis::RedisError> for StoreError {
+    fn from(err: redis::RedisError) -> Self {
+        if err.is_io_error()
+            || err.is_connection_dropped()
+            || err.is_connection_refusal()
+            || err.is_timeout()
+        {
+            StoreError::Unavailable(err.to_string())
+        } else {
+            StoreError::Protocol(err.to_string())
+        }
+    }
+}
+
+impl From<deadpool_redis::PoolError> for StoreError {
+    fn from(err: deadpool_redis::PoolError) -> Self {
+        StoreError::Unavailable(err.to_string())
+    }
+}
+
+/// How many times an operation re-reads state after a "stale" or "more" answer before giving up.
+const MAX_ATTEMPTS: usize = 8;
+
+/// Connection settings of the store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub redis_url: String,
+    pub key_prefix: String,
+    pub command_timeout: Duration,
+    pub retention: Duration,
+}
+
+/// Quota state in Redis, shared by all workers of a node.
+#[derive(Clone)]
+pub struct QuotaStore {
+    pool: Pool,
+    keys: Keys,
+    timeout: Duration,
+    retention_ms: i64,
+    clock: Clock,
+}
+
+impl QuotaStore {
+    /// Builds the pool; connections are made on first use, so a node can start before Redis.
+    pub fn new(config: &StoreConfig) -> Result<QuotaStore, StoreError> {
+        let pool = PoolConfig::from_url(config.redis_url.clone())
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(QuotaStore {
+            pool,
+            keys: Keys::new(&config.key_prefix),
+            timeout: config.command_timeout,
+            retention_ms: i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX),
+            clock: Clock::default(),
+        })
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Runs one Redis interaction on a pooled connection within the command timeout.
+    async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let attempt = async {
+            let conn = self.pool.get().await?;
+            op(conn).await
+        };
+        tokio::time::timeout(self.timeout, attempt)
+            .await
+            .map_err(|_| StoreError::Timeout(self.timeout))?
+    }
+
+    /// Brings the node's clock in step with Redis `TIME`.
+    pub async fn sync_clock(&self) -> Result<(), StoreError> {
+        let clock = self.clock.clone();
+        self.run(|mut conn| async move {
+            let before = Clock::local_ms();
+            let (secs, micros): (i64, i64) = redis::cmd("TIME").query_async(&mut conn).await?;
+            let after = Clock::local_ms();
+            clock.set_redis_ms(secs * 1000 + micros / 1000, before, after);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Readiness: Redis answers and will never evict quota state.
+    pub async fn readiness(&self) -> Result<Result<(), String>, StoreError> {
+        self.run(|mut conn| async move {
+            let policy: Vec<String> = redis::cmd("CONFIG")
+                .arg("GET")
+                .arg("maxmemory-policy")
+                .query_async(&mut conn)
+                .await?;
+            Ok(match policy.get(1).map(String::as_str) {
+                Some("noeviction") => Ok(()),
+                Some(other) => Err(format!(
+                    "redis maxmemory-policy is {other}; it must be noeviction, or eviction silently resets quotas"
+                )),
+                None => Err("redis did not report its maxmemory-policy".to_string()),
+            })
+        })
+        .await
+    }
+}

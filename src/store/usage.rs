@@ -1,0 +1,71 @@
+//! Usage: every group of the user's plan in its current window, read without writing.
+
+use super::keys::counter_field;
+use super::scripts;
+use super::{QuotaStore, StoreError, MAX_ATTEMPTS};
+use crate::quota::{Counter, Status, Window};
+
+#[derive(Debug, Clone)]
+pub struct Usage {
+    pub plan_id: Option<String>,
+    /// None when the user has no subscription (and may be on the default plan).
+    pub status: Option<Status>,
+    /// The plan's default period.
+    pub period: Option<Window>,
+    pub counters: Vec<Counter>,
+}
+
+impl QuotaStore {
+    pub async fn usage(&self, project: &str, user: &str) -> Result<Usage, StoreError> {
+        let keys = self.keys.user(project, user);
+        for _ in 0..MAX_ATTEMPTS {
+            let resolved = self.resolve(project, user).await?;
+            let status = resolved.state.subscription.as_ref().map(|s| s.status);
+            let Some(plan) = resolved.plan else {
+                return Ok(Usage {
+                    plan_id: None,
+                    status,
+                    period: None,
+                    counters: Vec::new(),
+                });
+            };
+            let now_ms = self.clock.now_ms();
+            let windows: Vec<Window> = plan
+                .groups
+                .iter()
+                .map(|g| g.period.window(now_ms, resolved.started_ms))
+                .collect();
+            let fields: Vec<String> = plan
+                .groups
+                .iter()
+                .zip(&windows)
+                .map(|(g, w)| counter_field(&g.id, w))
+                .collect();
+            let (keys, fields) = (&keys, &fields);
+            let (redis_ms, values) = self
+                .run(|mut conn| async move { scripts::usage(&mut conn, keys, fields).await })
+                .await?;
+            // A window computed from a clock out of step with Redis would show the wrong period.
+            let inside =
+                |w: &Window| w.start_ms <= redis_ms && w.end_ms.is_none_or(|end| redis_ms < end);
+            if !windows.iter().all(inside) {
+                self.sync_clock().await?;
+                continue;
+            }
+            let counters = plan
+                .groups
+                .iter()
+                .zip(&windows)
+                .zip(&values)
+                .map(|((g, w), v)| Counter::of(g, *w, v.used, v.held))
+                .collect();
+            return Ok(Usage {
+                plan_id: Some(plan.id.clone()),
+                status,
+                period: Some(plan.period.window(now_ms, resolved.started_ms)),
+                counters,
+            });
+        }
+        Err(StoreError::Unsettled(MAX_ATTEMPTS))
+    }
+}
