@@ -37,8 +37,9 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let detail = inner.to_string();
-        // serde names an unknown or missing field in its message, with the path of the object holding it.
         let field = match unknown_field(&detail) {
+            // The path of an unknown field ends with it; that of a missing one does not.
+            Some(name) if path == name || path.ends_with(&format!(".{name}")) => path,
             Some(name) if path == "." => name.to_string(),
             Some(name) => format!("{path}.{name}"),
             None if path == "." => "body".to_string(),

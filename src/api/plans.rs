@@ -3,14 +3,14 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::auth::ProjectKey;
+use super::auth::SecretKey;
 use super::body;
 use super::error::ApiError;
 use super::AppState;
 use crate::quota::{Plan, PlanDoc};
 
 pub async fn put_plan(
-    key: ProjectKey,
+    key: SecretKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
@@ -18,29 +18,32 @@ pub async fn put_plan(
 ) -> Result<HttpResponse, ApiError> {
     let doc: PlanDoc = body::parse(&body::read(&req, payload).await?)?;
     let mut plan = Plan::from_doc(&path, doc).map_err(ApiError::InvalidPlan)?;
-    let version = state.store.put_plan(&key.project, &plan).await?;
+    let project = key.project(&state).await?;
+    let version = state.store.put_plan(&project, &plan).await?;
     plan.doc.version = Some(version);
     Ok(HttpResponse::Ok().json(&plan.doc))
 }
 
 pub async fn get_plan(
-    key: ProjectKey,
+    key: SecretKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let project = key.project(&state).await?;
     let plan = state
         .store
-        .plan(&key.project, &path)
+        .plan(&project, &path)
         .await?
         .ok_or_else(|| ApiError::PlanNotFound(path.clone()))?;
     Ok(HttpResponse::Ok().json(&plan.doc))
 }
 
 pub async fn list_plans(
-    key: ProjectKey,
+    key: SecretKey,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let plans = state.store.plans(&key.project).await?;
+    let project = key.project(&state).await?;
+    let plans = state.store.plans(&project).await?;
     let docs: Vec<&PlanDoc> = plans.iter().map(|p| &p.doc).collect();
     Ok(HttpResponse::Ok().json(json!({ "data": docs })))
 }

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
-use super::auth::ProjectKey;
+use super::auth::SecretKey;
 use super::body;
 use super::dto::{self, ReserveAnswer, ReserveBody};
 use super::error::ApiError;
@@ -19,14 +19,15 @@ const DEFAULT_TTL_SECONDS: i64 = 60;
 const MAX_TTL_SECONDS: i64 = 86_400;
 
 pub async fn reserve(
-    key: ProjectKey,
+    key: SecretKey,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body: ReserveBody = body::parse(&body::read(&req, payload).await?)?;
     let input = reserve_input(body)?;
-    let decision = state.store.reserve(&key.project, &input).await?;
+    let project = key.project(&state).await?;
+    let decision = state.store.reserve(&project, &input).await?;
     Ok(HttpResponse::Ok().json(ReserveAnswer {
         allowed: decision.allowed(),
         reservation_id: decision.granted.as_ref().map(|g| g.reservation_id.clone()),

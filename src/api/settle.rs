@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::auth::ProjectKey;
+use super::auth::SecretKey;
 use super::body;
 use super::dto::{self, CommitAnswer, CommitBody, EmptyBody, ReleaseAnswer};
 use super::error::ApiError;
@@ -10,7 +10,7 @@ use super::AppState;
 use crate::store::{Settled, Settlement};
 
 pub async fn commit(
-    key: ProjectKey,
+    key: SecretKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
@@ -18,7 +18,8 @@ pub async fn commit(
 ) -> Result<HttpResponse, ApiError> {
     let body: CommitBody = body::parse_optional(&body::read(&req, payload).await?)?;
     let id = path.into_inner();
-    let settled = settled(state.store.commit(&key.project, &id, body.quantity).await?)?;
+    let project = key.project(&state).await?;
+    let settled = settled(state.store.commit(&project, &id, body.quantity).await?)?;
     Ok(HttpResponse::Ok().json(CommitAnswer {
         reservation_id: id,
         status: settled.status,
@@ -29,7 +30,7 @@ pub async fn commit(
 }
 
 pub async fn release(
-    key: ProjectKey,
+    key: SecretKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
@@ -37,7 +38,8 @@ pub async fn release(
 ) -> Result<HttpResponse, ApiError> {
     let _: EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
     let id = path.into_inner();
-    let settled = settled(state.store.release(&key.project, &id).await?)?;
+    let project = key.project(&state).await?;
+    let settled = settled(state.store.release(&project, &id).await?)?;
     Ok(HttpResponse::Ok().json(ReleaseAnswer {
         reservation_id: id,
         status: settled.status,

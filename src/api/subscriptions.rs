@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::DateTime;
 
-use super::auth::ProjectKey;
+use super::auth::SecretKey;
 use super::body;
 use super::dto::{SubscriptionAnswer, SubscriptionBody};
 use super::error::ApiError;
@@ -14,7 +14,7 @@ use crate::quota::ids::{check_id, check_user_id};
 const FUTURE_TOLERANCE_MS: i64 = 5_000;
 
 pub async fn put_subscription(
-    key: ProjectKey,
+    key: SecretKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
@@ -40,33 +40,26 @@ pub async fn put_subscription(
         }
         None => None,
     };
-    if state
-        .store
-        .plan(&key.project, &body.plan_id)
-        .await?
-        .is_none()
-    {
+    let project = key.project(&state).await?;
+    if state.store.plan(&project, &body.plan_id).await?.is_none() {
         return Err(ApiError::PlanNotFound(body.plan_id));
     }
     let sub = state
         .store
-        .subscribe(&key.project, &user, &body.plan_id, started_ms)
+        .subscribe(&project, &user, &body.plan_id, started_ms)
         .await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
 pub async fn get_subscription(
-    key: ProjectKey,
+    key: SecretKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user = path.into_inner();
     check_user_id(&user).map_err(|d| ApiError::invalid("userId", d))?;
-    let sub = state
-        .store
-        .user_state(&key.project, &user)
-        .await?
-        .subscription;
+    let project = key.project(&state).await?;
+    let sub = state.store.user_state(&project, &user).await?.subscription;
     let sub = sub.ok_or(ApiError::SubscriptionNotFound(user))?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }

@@ -2,20 +2,21 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::auth::ProjectKey;
+use super::auth::SecretKey;
 use super::dto::{self, UsageAnswer};
 use super::error::ApiError;
 use super::AppState;
 use crate::quota::ids::check_user_id;
 
 pub async fn usage(
-    key: ProjectKey,
+    key: SecretKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user = path.into_inner();
     check_user_id(&user).map_err(|d| ApiError::invalid("userId", d))?;
-    let usage = state.store.usage(&key.project, &user).await?;
+    let project = key.project(&state).await?;
+    let usage = state.store.usage(&project, &user).await?;
     let status = match (&usage.plan_id, usage.status) {
         (None, _) => "no_subscription",
         (Some(_), Some(status)) => status.as_str(),

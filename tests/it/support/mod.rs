@@ -1,0 +1,206 @@
+//! Test support: a real Redis per test binary, and `spawn_app()` building the real application
+//! on a loopback port with a key prefix of its own, so tests never see each other's state.
+
+pub mod proxy;
+pub mod redis;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use quota_gateway::config::Config;
+use quota_gateway::startup::Application;
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+pub struct TestApp {
+    pub address: String,
+    pub root_token: String,
+    /// A secret key of project `default` under this app's prefix.
+    pub key: String,
+
+    pub client: reqwest::Client,
+}
+
+/// A fresh prefix per test: every key of the test lives under it.
+pub fn unique_prefix() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "qgt{}x{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub fn test_config(prefix: &str, root_token: &str) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().expect("loopback address"),
+        redis_url: None,
+        root_token: Some(root_token.to_string()),
+        data_dir: std::env::temp_dir(),
+        retention_seconds: 86_400,
+        command_timeout_ms: 250,
+        key_prefix: prefix.to_string(),
+        workers: 2,
+    }
+}
+
+/// One gateway on the shared test Redis, isolated by its own key prefix.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(&redis::shared().url(), &unique_prefix(), None).await
+}
+
+/// A gateway on `redis_url` under `prefix`; a second instance on the same prefix shares the
+/// first's state and passes the first's key.
+pub async fn spawn_app_on(redis_url: &str, prefix: &str, key: Option<&str>) -> TestApp {
+    let root_token = format!("root-{prefix}");
+    let config = test_config(prefix, &root_token);
+    let app = Application::build(&config, redis_url)
+        .await
+        .expect("build the application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let key = match (key, &app.first_start.default_key) {
+        (Some(key), _) => key.to_string(),
+        (None, Some(key)) => key.clone(),
+        (None, None) => panic!("a new prefix creates project default with a key"),
+    };
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client");
+    TestApp {
+        address,
+        root_token,
+        key,
+        client,
+    }
+}
+
+impl TestApp {
+    /// A request with the project's secret key.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        self.call_as(&self.key.clone(), method, path, body).await
+    }
+
+    pub async fn call_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.expect("the gateway answers")
+    }
+
+    /// Calls and returns the status and JSON body.
+    pub async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let res = self.call(method, path, body).await;
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn put_plan(&self, plan: Value) -> Value {
+        let id = plan["id"].as_str().expect("plan id").to_string();
+        let (status, body) = self
+            .json(Method::PUT, &format!("/v1/plans/{id}"), Some(plan))
+            .await;
+        assert_eq!(status, StatusCode::OK, "put plan: {body}");
+        body
+    }
+
+    pub async fn subscribe(&self, user: &str, plan: &str, started_at: Option<&str>) -> Value {
+        let mut body = json!({ "planId": plan });
+        if let Some(at) = started_at {
+            body["startedAt"] = json!(at);
+        }
+        let (status, body) = self
+            .json(
+                Method::PUT,
+                &format!("/v1/users/{}/subscription", encode(user)),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "subscribe: {body}");
+        body
+    }
+
+    pub async fn reserve(&self, body: Value) -> Value {
+        let (status, body) = self.json(Method::POST, "/v1/reserve", Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "reserve: {body}");
+        body
+    }
+
+    pub async fn commit(&self, id: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.json(Method::POST, &format!("/v1/reservations/{id}/commit"), body)
+            .await
+    }
+
+    pub async fn release(&self, id: &str) -> (StatusCode, Value) {
+        self.json(
+            Method::POST,
+            &format!("/v1/reservations/{id}/release"),
+            None,
+        )
+        .await
+    }
+
+    pub async fn usage(&self, user: &str) -> Value {
+        let (status, body) = self
+            .json(
+                Method::GET,
+                &format!("/v1/users/{}/usage", encode(user)),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "usage: {body}");
+        body
+    }
+
+    /// The counter of one group in a usage, reserve or settle answer.
+    pub fn counter<'a>(answer: &'a Value, group: &str) -> &'a Value {
+        answer["counters"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["groupId"] == group))
+            .unwrap_or_else(|| panic!("no counter {group} in {answer}"))
+    }
+}
+
+/// Percent-encodes a path segment.
+pub fn encode(segment: &str) -> String {
+    let mut out = String::new();
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The freemium recipe's free plan: 2 lifetime images on model A at 1k.
+pub fn freemium_free_plan() -> Value {
+    json!({
+        "id": "plan_free",
+        "name": "Free",
+        "periodType": "lifetime",
+        "unmatched": "allow",
+        "groups": [
+            { "id": "lg_free_model_a", "label": "Model A (1k) - 2 lifetime", "unit": "count", "quota": 2,
+              "matches": [ { "event": "image.model_a", "metadata": { "variant": "1k" } } ] }
+        ]
+    })
+}
