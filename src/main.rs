@@ -33,6 +33,7 @@ fn main() -> anyhow::Result<()> {
         None => cli.serve,
     };
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )

@@ -133,16 +133,17 @@ pub struct ReleaseAnswer {
     pub counters: Vec<CounterAnswer>,
 }
 
+/// A plan's default period; both ends are null for a lifetime plan, which has no window.
 #[derive(Debug, Serialize)]
 pub struct PeriodAnswer {
-    pub start: String,
+    pub start: Option<String>,
     pub end: Option<String>,
 }
 
 impl From<Window> for PeriodAnswer {
     fn from(w: Window) -> Self {
         PeriodAnswer {
-            start: rfc3339(w.start_ms),
+            start: w.end_ms.map(|_| rfc3339(w.start_ms)),
             end: w.end_ms.map(rfc3339),
         }
     }

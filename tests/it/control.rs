@@ -220,3 +220,46 @@ async fn subscriptions_keep_their_anchor_and_refuse_unknown_plans() {
     assert_eq!(status, 400);
     assert_eq!(body["field"], "startedAt");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_identical_plan_puts_make_one_version() {
+    let app = spawn_app().await;
+    let puts = (0..20).map(|_| {
+        app.json(
+            Method::PUT,
+            "/v1/plans/plan_free",
+            Some(freemium_free_plan()),
+        )
+    });
+    let answers = futures::future::join_all(puts).await;
+    assert!(
+        answers
+            .iter()
+            .all(|(status, body)| *status == 200 && body["version"] == 1),
+        "{answers:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_identical_subscribes_write_once() {
+    let app = spawn_app().await;
+    app.put_plan(freemium_free_plan()).await;
+    let body = json!({ "planId": "plan_free", "startedAt": "2026-01-01T00:00:00Z" });
+    let puts = (0..20).map(|_| {
+        app.json(
+            Method::PUT,
+            "/v1/users/twin/subscription",
+            Some(body.clone()),
+        )
+    });
+    for (status, answer) in futures::future::join_all(puts).await {
+        assert_eq!(status, 200, "{answer}");
+    }
+    // A read-then-write subscribe would let several first writes through, each bumping the version.
+    let version = crate::support::redis::shared().command(&[
+        "HGET",
+        &format!("{}:{{default:twin}}:sub", app.prefix),
+        "ver",
+    ]);
+    assert_eq!(version, "$1\r\n1\r\n");
+}

@@ -17,6 +17,8 @@ pub struct TestApp {
     pub root_token: String,
     /// A secret key of project `default` under this app's prefix.
     pub key: String,
+    /// The key prefix all of this app's state lives under.
+    pub prefix: String,
 
     pub client: reqwest::Client,
 }
@@ -73,6 +75,7 @@ pub async fn spawn_app_on(redis_url: &str, prefix: &str, key: Option<&str>) -> T
         address,
         root_token,
         key,
+        prefix: prefix.to_string(),
         client,
     }
 }
