@@ -1,7 +1,7 @@
 -- release.lua: give a reservation's holds back, exactly once.
 --
--- KEYS[1..4]  as in prelude.lua (ctr, res, open, ended)
--- ARGV[1]     retention ms for ended records
+-- KEYS[1..5]  as in prelude.lua (ctr, res, open, ended, periods)
+-- ARGV[1]     retention ms
 -- ARGV[2]     reservation id
 --
 -- Returns {"more"} when expired holds remain to reclaim, {"not_found"}, {"conflict", state}

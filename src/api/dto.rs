@@ -14,20 +14,17 @@ pub fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ReserveBody {
-    pub user_id: String,
-    pub event: String,
-    pub quantity: Option<Milli>,
-    pub metadata: Option<Map<String, Value>>,
-    pub ttl_seconds: Option<i64>,
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CommitBody {
     pub quantity: Option<Milli>,
+    pub metadata: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExtendBody {
+    pub ttl_seconds: i64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -123,6 +120,43 @@ pub struct CommitAnswer {
     pub late: bool,
     pub counters: Vec<CounterAnswer>,
     pub over_quota: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackAnswer {
+    pub counters: Vec<CounterAnswer>,
+    pub over_quota: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtendAnswer {
+    pub reservation_id: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HoldAnswer {
+    pub group_id: String,
+    /// What the reservation holds, in units.
+    pub amount: Milli,
+    /// What was committed, once it was.
+    pub committed: Option<Milli>,
+    pub period_start: Option<String>,
+    pub resets_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReservationAnswer {
+    pub reservation_id: String,
+    pub user_id: String,
+    pub event: String,
+    pub status: String,
+    pub expires_at: String,
+    pub holds: Vec<HoldAnswer>,
 }
 
 #[derive(Debug, Serialize)]

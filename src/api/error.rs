@@ -34,6 +34,8 @@ pub enum ApiError {
     ReservationCommitted,
     #[error("the reservation was released already")]
     ReservationReleased,
+    #[error("the reservation has expired")]
+    ReservationExpired,
     #[error("the user's plan {0} does not exist; store it with PUT /v1/plans/{0}")]
     PlanMissing(String),
     #[error("the request body is larger than 64 KiB")]
@@ -52,6 +54,15 @@ impl ApiError {
         }
     }
 
+    /// A reservation that already ended: committed or released (409), or expired (410).
+    pub fn ended(state: &str) -> ApiError {
+        match state {
+            "committed" => ApiError::ReservationCommitted,
+            "expired" => ApiError::ReservationExpired,
+            _ => ApiError::ReservationReleased,
+        }
+    }
+
     /// The stable code clients and dashboards branch on.
     pub fn code(&self) -> &'static str {
         match self {
@@ -67,6 +78,7 @@ impl ApiError {
             Self::ProjectExists(_) => "project_exists",
             Self::ReservationCommitted => "reservation_committed",
             Self::ReservationReleased => "reservation_released",
+            Self::ReservationExpired => "reservation_expired",
             Self::PlanMissing(_) => "plan_missing",
             Self::PayloadTooLarge => "payload_too_large",
             Self::Unavailable(_) => "backend_unavailable",
@@ -135,6 +147,7 @@ impl ResponseError for ApiError {
             | Self::ReservationCommitted
             | Self::ReservationReleased
             | Self::PlanMissing(_) => StatusCode::CONFLICT,
+            Self::ReservationExpired => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -154,6 +167,7 @@ impl From<StoreError> for ApiError {
                 ApiError::Unavailable(err.to_string())
             }
             StoreError::PlanMissing(plan) => ApiError::PlanMissing(plan),
+            StoreError::Measure(err) => ApiError::invalid(err.field, err.detail),
             StoreError::Protocol(_) => ApiError::Internal(err.to_string()),
         }
     }

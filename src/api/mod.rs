@@ -4,13 +4,17 @@ mod auth;
 mod body;
 pub mod dto;
 mod error;
+mod event;
+mod headers;
 mod health;
 mod plans;
 mod projects;
 pub mod request_id;
+mod reservations;
 mod reserve;
 mod settle;
 mod subscriptions;
+mod track;
 mod usage;
 
 use actix_web::web;
@@ -48,6 +52,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/v1/users/{userId}/usage", web::get().to(usage::usage))
         .route("/v1/reserve", web::post().to(reserve::reserve))
+        .route("/v1/check", web::post().to(reserve::check))
+        .route("/v1/track", web::post().to(track::track))
+        .route(
+            "/v1/reservations/{reservationId}",
+            web::get().to(reservations::get_reservation),
+        )
+        .route(
+            "/v1/reservations/{reservationId}/extend",
+            web::post().to(reservations::extend),
+        )
         .route(
             "/v1/reservations/{reservationId}/commit",
             web::post().to(settle::commit),

@@ -6,6 +6,7 @@ use super::auth::SecretKey;
 use super::body;
 use super::dto::{self, CommitAnswer, CommitBody, EmptyBody, ReleaseAnswer};
 use super::error::ApiError;
+use super::event::check_metadata;
 use super::AppState;
 use crate::store::{Settled, Settlement};
 
@@ -17,9 +18,17 @@ pub async fn commit(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body: CommitBody = body::parse_optional(&body::read(&req, payload).await?)?;
+    if let Some(metadata) = &body.metadata {
+        check_metadata(metadata)?;
+    }
     let id = path.into_inner();
     let project = key.project(&state).await?;
-    let settled = settled(state.store.commit(&project, &id, body.quantity).await?)?;
+    let settled = settled(
+        state
+            .store
+            .commit(&project, &id, body.quantity, body.metadata.as_ref())
+            .await?,
+    )?;
     Ok(HttpResponse::Ok().json(CommitAnswer {
         reservation_id: id,
         status: settled.status,
@@ -51,7 +60,6 @@ fn settled(settlement: Settlement) -> Result<Settled, ApiError> {
     match settlement {
         Settlement::Settled(settled) => Ok(settled),
         Settlement::NotFound => Err(ApiError::ReservationNotFound),
-        Settlement::Conflict(state) if state == "committed" => Err(ApiError::ReservationCommitted),
-        Settlement::Conflict(_) => Err(ApiError::ReservationReleased),
+        Settlement::Conflict(state) => Err(ApiError::ended(&state)),
     }
 }

@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use super::auth::SecretKey;
 use super::dto::{self, UsageAnswer};
 use super::error::ApiError;
-use super::AppState;
+use super::{headers, AppState};
 use crate::quota::ids::check_user_id;
 
 pub async fn usage(
@@ -23,7 +23,9 @@ pub async fn usage(
         // On the project's default plan, without a subscription of their own.
         (Some(_), None) => "active",
     };
-    Ok(HttpResponse::Ok().json(UsageAnswer {
+    let mut response = HttpResponse::Ok();
+    headers::rate_limit(&mut response, &usage.counters, state.store.clock().now_ms());
+    Ok(response.json(UsageAnswer {
         user_id: user,
         plan_id: usage.plan_id,
         status,

@@ -20,8 +20,8 @@ pub enum AmountError {
     NotANumber,
     #[error("must not be negative")]
     Negative,
-    #[error("must have at most 3 decimal places")]
-    TooPrecise,
+    #[error("must have at most {0} decimal places")]
+    TooPrecise(u32),
     #[error("must be at most {MAX_UNITS}")]
     TooLarge,
 }
@@ -41,68 +41,69 @@ impl Milli {
 
     /// Parses a JSON number's text (`12`, `0.333`, `1.5e2`) exactly.
     pub fn parse(text: &str) -> Result<Milli, AmountError> {
-        let text = text.trim();
-        if let Some(rest) = text.strip_prefix('-') {
-            // "-0" is zero; anything else below zero is refused.
-            return match Milli::parse(rest) {
-                Ok(Milli(0)) => Ok(Milli(0)),
-                Ok(_) | Err(AmountError::TooLarge) | Err(AmountError::TooPrecise) => {
-                    Err(AmountError::Negative)
-                }
-                Err(other) => Err(other),
-            };
-        }
-        let (mantissa, exponent) = match text.find(['e', 'E']) {
-            Some(at) => {
-                let exp: i32 = text[at + 1..]
-                    .parse()
-                    .map_err(|_| AmountError::NotANumber)?;
-                (&text[..at], exp)
-            }
-            None => (text, 0),
-        };
-        let (int_part, frac_part) = match mantissa.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (mantissa, ""),
-        };
-        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if int_part.is_empty() || !all_digits(int_part) || !all_digits(frac_part) {
-            return Err(AmountError::NotANumber);
-        }
-        // The value is digits * 10^(shift - 3) milli-units' worth of scale: shift the
-        // decimal point by the exponent, then by 3 for milli-units.
-        let digits = format!("{int_part}{frac_part}");
-        let digits = digits.trim_start_matches('0');
-        let shift = 3 + exponent as i64 - frac_part.len() as i64;
-        let (kept, dropped) = if shift >= 0 {
-            (digits, "")
-        } else {
-            let cut = digits.len().saturating_sub((-shift) as usize);
-            digits.split_at(cut)
-        };
-        if dropped.bytes().any(|b| b != b'0') {
-            return Err(AmountError::TooPrecise);
-        }
-        if kept.is_empty() {
-            return Ok(Milli(0));
-        }
-        // Anything longer than 16 digits is past 10^15 milli-units before scaling.
-        if kept.len() as i64 + shift.max(0) > 16 {
-            return Err(AmountError::TooLarge);
-        }
-        let base: u64 = kept.parse().map_err(|_| AmountError::NotANumber)?;
-        let value = base
-            .checked_mul(10u64.pow(shift.max(0) as u32))
-            .ok_or(AmountError::TooLarge)?;
-        if value > Milli::MAX.0 {
-            return Err(AmountError::TooLarge);
-        }
-        Ok(Milli(value))
+        parse_scaled(text, 3, Milli::MAX.0).map(Milli)
     }
 
     pub fn saturating_sub(self, other: Milli) -> Milli {
         Milli(self.0.saturating_sub(other.0))
     }
+}
+
+/// Parses a non-negative decimal as an integer count of `10^-decimals` units, exactly,
+/// refusing more decimals than that and values above `max_scaled`.
+pub fn parse_scaled(text: &str, decimals: u32, max_scaled: u64) -> Result<u64, AmountError> {
+    let text = text.trim();
+    if let Some(rest) = text.strip_prefix('-') {
+        // "-0" is zero; anything else below zero is refused.
+        return match parse_scaled(rest, decimals, max_scaled) {
+            Ok(0) => Ok(0),
+            Ok(_) | Err(AmountError::TooLarge) | Err(AmountError::TooPrecise(_)) => {
+                Err(AmountError::Negative)
+            }
+            Err(other) => Err(other),
+        };
+    }
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => {
+            let exp: i32 = text[at + 1..]
+                .parse()
+                .map_err(|_| AmountError::NotANumber)?;
+            (&text[..at], exp)
+        }
+        None => (text, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int_part.is_empty() || !all_digits(int_part) || !all_digits(frac_part) {
+        return Err(AmountError::NotANumber);
+    }
+    // Shift the decimal point by the exponent, then by `decimals` for the scaled unit.
+    let digits = format!("{int_part}{frac_part}");
+    let digits = digits.trim_start_matches('0');
+    let shift = i64::from(decimals) + i64::from(exponent) - frac_part.len() as i64;
+    let (kept, dropped) = if shift >= 0 {
+        (digits, "")
+    } else {
+        digits.split_at(digits.len().saturating_sub(shift.unsigned_abs() as usize))
+    };
+    if dropped.bytes().any(|b| b != b'0') {
+        return Err(AmountError::TooPrecise(decimals));
+    }
+    if kept.is_empty() {
+        return Ok(0);
+    }
+    // More than 19 digits cannot fit a u64 before the check below.
+    if kept.len() as i64 + shift.max(0) > 19 {
+        return Err(AmountError::TooLarge);
+    }
+    let base: u64 = kept.parse().map_err(|_| AmountError::TooLarge)?;
+    let value = base
+        .checked_mul(10u64.pow(shift.max(0) as u32))
+        .ok_or(AmountError::TooLarge)?;
+    if value > max_scaled {
+        return Err(AmountError::TooLarge);
+    }
+    Ok(value)
 }
 
 impl fmt::Display for Milli {
@@ -164,7 +165,7 @@ mod tests {
     fn refuses_what_is_not_an_amount() {
         assert_eq!(Milli::parse("-1"), Err(AmountError::Negative));
         assert_eq!(Milli::parse("-0.0001"), Err(AmountError::Negative));
-        assert_eq!(Milli::parse("0.0001"), Err(AmountError::TooPrecise));
+        assert_eq!(Milli::parse("0.0001"), Err(AmountError::TooPrecise(3)));
         assert_eq!(
             Milli::parse("1000000000000.001"),
             Err(AmountError::TooLarge)

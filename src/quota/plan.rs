@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 
 use super::amount::Milli;
 use super::ids::{check_event, check_id};
-use super::period::{Anchor, Period, PeriodKind};
+use super::measure::{Measure, MeasureDoc};
+use super::period::{Anchor, Period, PeriodKind, Window};
 
 pub const MAX_GROUPS: usize = 32;
 pub const MAX_RULES: usize = 16;
@@ -45,6 +46,8 @@ pub struct GroupDoc {
     pub period: Option<PeriodDoc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<MeasureDoc>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -73,6 +76,8 @@ pub enum Unit {
     Tokens,
     Seconds,
     Cents,
+    /// In-flight work: only open reservations count; commit and release both give the slot back.
+    Concurrent,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +115,7 @@ pub struct LimitGroup {
     pub matches: Vec<MatchRule>,
     pub period: Period,
     pub mode: Mode,
+    pub measure: Measure,
 }
 
 /// One thing wrong with a plan, with the JSON path of the field.
@@ -126,6 +132,7 @@ impl Unit {
             Unit::Tokens => "tokens",
             Unit::Seconds => "seconds",
             Unit::Cents => "cents",
+            Unit::Concurrent => "concurrent",
         }
     }
 }
@@ -196,8 +203,12 @@ impl Plan {
                 "tokens" => Unit::Tokens,
                 "seconds" => Unit::Seconds,
                 "cents" => Unit::Cents,
+                "concurrent" => Unit::Concurrent,
                 _ => {
-                    problem(at("unit"), "must be one of count, tokens, seconds, cents");
+                    problem(
+                        at("unit"),
+                        "must be one of count, tokens, seconds, cents, concurrent",
+                    );
                     Unit::Count
                 }
             };
@@ -255,6 +266,14 @@ impl Plan {
                     }
                 }
             }
+            let measure = match g.measure.as_ref().map(MeasureDoc::to_measure) {
+                None => Measure::Quantity,
+                Some(Ok(measure)) => measure,
+                Some(Err(detail)) => {
+                    problem(at("measure"), &detail);
+                    Measure::Quantity
+                }
+            };
             groups.push(LimitGroup {
                 id: g.id.clone(),
                 label: g.label.clone().unwrap_or_else(|| g.id.clone()),
@@ -267,6 +286,7 @@ impl Plan {
                     anchor,
                 },
                 mode,
+                measure,
             });
         }
         if !problems.is_empty() {
@@ -292,6 +312,20 @@ impl Plan {
         self.groups
             .iter()
             .filter(move |g| g.matches.iter().any(|rule| rule.matches(event, metadata)))
+    }
+}
+
+impl LimitGroup {
+    /// The window this group counts in at `now_ms`. In-flight limits have one window forever:
+    /// only open reservations count, so there is nothing to reset.
+    pub fn window(&self, now_ms: i64, started_ms: i64) -> Window {
+        match self.unit {
+            Unit::Concurrent => Window {
+                start_ms: 0,
+                end_ms: None,
+            },
+            _ => self.period.window(now_ms, started_ms),
+        }
     }
 }
 

@@ -43,6 +43,7 @@ pub struct UserKeys {
     pub res: String,
     pub open: String,
     pub ended: String,
+    pub periods: String,
     pub sub: String,
 }
 
@@ -60,6 +61,7 @@ impl Keys {
             res: format!("{tag}:res"),
             open: format!("{tag}:open"),
             ended: format!("{tag}:ended"),
+            periods: format!("{tag}:periods"),
             sub: format!("{tag}:sub"),
         }
     }

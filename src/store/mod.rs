@@ -3,11 +3,15 @@
 
 mod clock;
 mod control;
+mod holds;
 pub mod keys;
+mod record;
+mod reservations;
 mod reserve;
 mod scripts;
 mod settle;
 mod subscriptions;
+mod track;
 mod usage;
 
 use std::future::Future;
@@ -17,7 +21,9 @@ use deadpool_redis::{Config as PoolConfig, Pool, Runtime};
 
 pub use clock::Clock;
 pub use control::{KeyRecord, ProjectSettings};
-pub use reserve::ReserveInput;
+pub use holds::EventInput;
+pub use record::{Record, RecordHold};
+pub use reservations::{Extension, MAX_LIFETIME_MS};
 pub use settle::{Settled, Settlement};
 pub use usage::Usage;
 
@@ -34,6 +40,9 @@ pub enum StoreError {
     Unsettled(usize),
     #[error("plan {0} does not exist")]
     PlanMissing(String),
+    /// The event lacks a number a limit group of the user's plan measures.
+    #[error(transparent)]
+    Measure(crate::quota::MeasureError),
     #[error("unexpected reply from redis: {0}")]
     Protocol(String),
 }

@@ -3,10 +3,10 @@
 
 use std::sync::LazyLock;
 
-use redis::{aio::ConnectionLike, Script, Value};
-use serde::Deserialize;
+use redis::{aio::ConnectionLike, Script, ScriptInvocation, Value};
 
 use super::keys::UserKeys;
+use super::record::Record;
 use super::StoreError;
 use crate::quota::{Milli, Mode};
 
@@ -19,22 +19,51 @@ macro_rules! lua {
 /// Every file in `lua/`, so a test can check that none is forgotten.
 #[cfg(test)]
 const SCRIPT_FILES: &[&str] = &[
+    "check.lua",
     "commit.lua",
+    "extend.lua",
+    "holds.lua",
+    "pending.lua",
     "prelude.lua",
     "put_plan.lua",
     "release.lua",
     "reserve.lua",
     "subscribe.lua",
+    "track.lua",
     "usage.lua",
 ];
 
-static RESERVE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(concat!(lua!("prelude.lua"), lua!("reserve.lua"))));
+// Writing scripts start with prelude.lua (time, reclaim, pruning); read-only ones with
+// pending.lua (its `no-writes` shebang must be the script's first line).
+static RESERVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        lua!("prelude.lua"),
+        lua!("holds.lua"),
+        lua!("reserve.lua")
+    ))
+});
+static CHECK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        lua!("pending.lua"),
+        lua!("holds.lua"),
+        lua!("check.lua")
+    ))
+});
+static TRACK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        lua!("prelude.lua"),
+        lua!("holds.lua"),
+        lua!("track.lua")
+    ))
+});
 static COMMIT: LazyLock<Script> =
     LazyLock::new(|| Script::new(concat!(lua!("prelude.lua"), lua!("commit.lua"))));
 static RELEASE: LazyLock<Script> =
     LazyLock::new(|| Script::new(concat!(lua!("prelude.lua"), lua!("release.lua"))));
-static USAGE: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("usage.lua")));
+static EXTEND: LazyLock<Script> =
+    LazyLock::new(|| Script::new(concat!(lua!("prelude.lua"), lua!("extend.lua"))));
+static USAGE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(concat!(lua!("pending.lua"), lua!("usage.lua"))));
 static SUBSCRIBE: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("subscribe.lua")));
 static PUT_PLAN: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("put_plan.lua")));
 
@@ -47,7 +76,7 @@ pub enum Reply<T> {
     More,
 }
 
-/// One hold of a reserve, as the script takes it.
+/// One hold of a reserve, check or track, as the scripts take it (holds.lua).
 pub struct HoldArg<'a> {
     pub group: &'a str,
     pub field: String,
@@ -56,14 +85,14 @@ pub struct HoldArg<'a> {
     pub amount: Milli,
     pub quota: Milli,
     pub mode: Mode,
+    pub concurrent: bool,
+    /// The measure as JSON, recorded so a commit can recompute the amount.
+    pub measure: String,
 }
 
-pub struct ReserveArgs<'a> {
+/// What reserve, check and track share: the subscription version and the holds.
+pub struct Holds<'a> {
     pub version: u64,
-    pub retention_ms: i64,
-    pub reservation_id: &'a str,
-    pub ttl_ms: i64,
-    pub event: &'a str,
     pub holds: &'a [HoldArg<'a>],
 }
 
@@ -74,38 +103,13 @@ pub struct Values {
     pub held: Milli,
 }
 
-pub struct ReserveReply {
+/// A decision of reserve or check.
+pub struct Decided {
     pub allowed: bool,
+    /// Reserve only: when the reservation expires.
     pub expires_ms: i64,
     /// Per hold: its counter after the decision, and whether it would pass its quota.
     pub holds: Vec<(Values, bool)>,
-}
-
-/// A reservation record as the scripts store it (every number a string; see prelude.lua).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Record {
-    #[serde(rename = "h", default, deserialize_with = "holds_or_empty")]
-    pub holds: Vec<RecordHold>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct RecordHold {
-    pub g: String,
-    pub q: String,
-    pub m: String,
-    pub ps: String,
-    pub pe: String,
-}
-
-/// cjson writes an empty Lua table as `{}`, so an empty hold list may come back as an object.
-fn holds_or_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<RecordHold>, D::Error> {
-    let value = serde_json::Value::deserialize(d)?;
-    match value {
-        serde_json::Value::Array(_) => {
-            serde_json::from_value(value).map_err(serde::de::Error::custom)
-        }
-        _ => Ok(Vec::new()),
-    }
 }
 
 pub enum SettleReply {
@@ -120,64 +124,147 @@ pub enum SettleReply {
     },
 }
 
-pub async fn reserve(
-    conn: &mut impl ConnectionLike,
-    keys: &UserKeys,
-    args: &ReserveArgs<'_>,
-) -> Result<Reply<ReserveReply>, StoreError> {
-    let mut inv = RESERVE.prepare_invoke();
-    inv.key(&keys.ctr)
-        .key(&keys.res)
-        .key(&keys.open)
-        .key(&keys.ended)
-        .key(&keys.sub);
-    inv.arg(args.version)
-        .arg(args.retention_ms)
-        .arg(args.reservation_id)
-        .arg(args.ttl_ms)
-        .arg(args.event)
-        .arg(args.holds.len());
-    for h in args.holds {
+pub enum ExtendReply {
+    NotFound,
+    /// The reservation is no longer held: "expired", "committed" or "released".
+    Ended(String),
+    Extended {
+        expires_ms: i64,
+    },
+}
+
+fn push_holds(inv: &mut ScriptInvocation<'_>, holds: &[HoldArg<'_>]) {
+    inv.arg(holds.len());
+    for h in holds {
         inv.arg(h.group)
             .arg(&h.field)
             .arg(h.start_ms)
             .arg(h.end_ms.map(|ms| ms.to_string()).unwrap_or_default())
             .arg(h.amount.0)
             .arg(h.quota.0)
-            .arg(h.mode.as_str());
+            .arg(h.mode.as_str())
+            .arg(if h.concurrent { "c" } else { "" })
+            .arg(&h.measure);
     }
-    let reply: Vec<Value> = inv.invoke_async(conn).await?;
-    let mut it = Fields::new(reply);
+}
+
+fn decided(it: &mut Fields, n: usize, expires_ms: i64) -> Result<Decided, StoreError> {
+    let allowed = it.int()? == 1;
+    let mut holds = Vec::with_capacity(n);
+    for _ in 0..n {
+        let values = it.values()?;
+        holds.push((values, it.int()? == 1));
+    }
+    Ok(Decided {
+        allowed,
+        expires_ms,
+        holds,
+    })
+}
+
+pub async fn reserve(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    holds: &Holds<'_>,
+    retention_ms: i64,
+    reservation_id: &str,
+    ttl_ms: i64,
+    event: &str,
+) -> Result<Reply<Decided>, StoreError> {
+    let mut inv = RESERVE.prepare_invoke();
+    writing_keys(&mut inv, keys).key(&keys.sub);
+    inv.arg(holds.version)
+        .arg(retention_ms)
+        .arg(reservation_id)
+        .arg(ttl_ms)
+        .arg(event);
+    push_holds(&mut inv, holds.holds);
+    let mut it = Fields::new(inv.invoke_async(conn).await?);
     match it.text()?.as_str() {
         "stale" => Ok(Reply::Stale),
         "more" => Ok(Reply::More),
         "ok" => {
-            let allowed = it.int()? == 1;
             let expires_ms = it.int()?;
-            let mut holds = Vec::with_capacity(args.holds.len());
-            for _ in args.holds {
-                let values = it.values()?;
-                holds.push((values, it.int()? == 1));
-            }
-            Ok(Reply::Done(ReserveReply {
-                allowed,
+            Ok(Reply::Done(decided(
+                &mut it,
+                holds.holds.len(),
                 expires_ms,
-                holds,
-            }))
+            )?))
         }
-        other => Err(StoreError::Protocol(format!("reserve answered {other}"))),
+        other => Err(unexpected("reserve", other)),
     }
 }
 
-/// Commits one reservation, with the actual amount or as reserved.
+/// Decides as reserve would, with the read-only check.lua.
+pub async fn check(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    holds: &Holds<'_>,
+) -> Result<Reply<Decided>, StoreError> {
+    let mut inv = CHECK.prepare_invoke();
+    inv.key(&keys.ctr)
+        .key(&keys.res)
+        .key(&keys.open)
+        .key(&keys.sub);
+    inv.arg(holds.version);
+    push_holds(&mut inv, holds.holds);
+    let mut it = Fields::new(inv.invoke_async(conn).await?);
+    match it.text()?.as_str() {
+        "stale" => Ok(Reply::Stale),
+        "ok" => Ok(Reply::Done(decided(&mut it, holds.holds.len(), 0)?)),
+        other => Err(unexpected("check", other)),
+    }
+}
+
+/// Counts usage without checking quotas; answers each hold's counter after it.
+pub async fn track(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    holds: &Holds<'_>,
+    retention_ms: i64,
+) -> Result<Reply<Vec<Values>>, StoreError> {
+    let mut inv = TRACK.prepare_invoke();
+    writing_keys(&mut inv, keys).key(&keys.sub);
+    inv.arg(holds.version).arg(retention_ms);
+    push_holds(&mut inv, holds.holds);
+    let mut it = Fields::new(inv.invoke_async(conn).await?);
+    match it.text()?.as_str() {
+        "stale" => Ok(Reply::Stale),
+        "more" => Ok(Reply::More),
+        "ok" => Ok(Reply::Done(
+            holds
+                .holds
+                .iter()
+                .map(|_| it.values())
+                .collect::<Result<_, _>>()?,
+        )),
+        other => Err(unexpected("track", other)),
+    }
+}
+
+/// Commits one reservation, with the actual milli-units per hold or as reserved.
 pub async fn commit(
     conn: &mut impl ConnectionLike,
     keys: &UserKeys,
     retention_ms: i64,
     reservation_id: &str,
-    actual: Option<Milli>,
+    actual: Option<&[Milli]>,
 ) -> Result<Reply<SettleReply>, StoreError> {
-    settle(conn, keys, retention_ms, reservation_id, Some(actual)).await
+    let mut inv = COMMIT.prepare_invoke();
+    writing_keys(&mut inv, keys);
+    inv.arg(retention_ms).arg(reservation_id);
+    match actual {
+        Some(amounts) => {
+            inv.arg(amounts.len());
+            for amount in amounts {
+                inv.arg(amount.0);
+            }
+        }
+        None => {
+            inv.arg("");
+        }
+    }
+    settled(Fields::new(inv.invoke_async(conn).await?), true)
 }
 
 /// Releases one reservation.
@@ -187,42 +274,26 @@ pub async fn release(
     retention_ms: i64,
     reservation_id: &str,
 ) -> Result<Reply<SettleReply>, StoreError> {
-    settle(conn, keys, retention_ms, reservation_id, None).await
+    let mut inv = RELEASE.prepare_invoke();
+    writing_keys(&mut inv, keys);
+    inv.arg(retention_ms).arg(reservation_id);
+    settled(Fields::new(inv.invoke_async(conn).await?), false)
 }
 
-/// commit.lua and release.lua take the same keys and answer alike; `commit` is None for release.
-async fn settle(
-    conn: &mut impl ConnectionLike,
-    keys: &UserKeys,
-    retention_ms: i64,
-    reservation_id: &str,
-    commit: Option<Option<Milli>>,
-) -> Result<Reply<SettleReply>, StoreError> {
-    let mut inv = match commit {
-        Some(_) => COMMIT.prepare_invoke(),
-        None => RELEASE.prepare_invoke(),
-    };
-    inv.key(&keys.ctr)
-        .key(&keys.res)
-        .key(&keys.open)
-        .key(&keys.ended);
-    inv.arg(retention_ms).arg(reservation_id);
-    if let Some(actual) = commit {
-        inv.arg(actual.map(|m| m.0.to_string()).unwrap_or_default());
-    }
-    let reply: Vec<Value> = inv.invoke_async(conn).await?;
-    let mut it = Fields::new(reply);
+/// commit.lua and release.lua answer alike but for the second field: late, or the status.
+fn settled(mut it: Fields, commit: bool) -> Result<Reply<SettleReply>, StoreError> {
     match it.text()?.as_str() {
         "more" => Ok(Reply::More),
         "not_found" => Ok(Reply::Done(SettleReply::NotFound)),
         "conflict" => Ok(Reply::Done(SettleReply::Conflict(it.text()?))),
+        "mismatch" => Ok(Reply::Stale),
         "ok" => {
-            let (status, late) = match commit {
-                Some(_) => ("committed".to_string(), it.int()? == 1),
-                None => (it.text()?, false),
+            let (status, late) = if commit {
+                ("committed".to_string(), it.int()? == 1)
+            } else {
+                (it.text()?, false)
             };
-            let record: Record = serde_json::from_str(&it.text()?)
-                .map_err(|e| StoreError::Protocol(format!("reservation record: {e}")))?;
+            let record = Record::parse(&it.text()?).map_err(StoreError::Protocol)?;
             let values = record
                 .holds
                 .iter()
@@ -235,7 +306,33 @@ async fn settle(
                 values,
             }))
         }
-        other => Err(StoreError::Protocol(format!("settle answered {other}"))),
+        other => Err(unexpected("settle", other)),
+    }
+}
+
+pub async fn extend(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    retention_ms: i64,
+    reservation_id: &str,
+    ttl_ms: i64,
+    max_lifetime_ms: i64,
+) -> Result<Reply<ExtendReply>, StoreError> {
+    let mut inv = EXTEND.prepare_invoke();
+    writing_keys(&mut inv, keys);
+    inv.arg(retention_ms)
+        .arg(reservation_id)
+        .arg(ttl_ms)
+        .arg(max_lifetime_ms);
+    let mut it = Fields::new(inv.invoke_async(conn).await?);
+    match it.text()?.as_str() {
+        "more" => Ok(Reply::More),
+        "not_found" => Ok(Reply::Done(ExtendReply::NotFound)),
+        "ended" => Ok(Reply::Done(ExtendReply::Ended(it.text()?))),
+        "ok" => Ok(Reply::Done(ExtendReply::Extended {
+            expires_ms: it.int()?,
+        })),
+        other => Err(unexpected("extend", other)),
     }
 }
 
@@ -250,8 +347,7 @@ pub async fn usage(
     for field in fields {
         inv.arg(field);
     }
-    let reply: Vec<Value> = inv.invoke_async(conn).await?;
-    let mut it = Fields::new(reply);
+    let mut it = Fields::new(inv.invoke_async(conn).await?);
     let now_ms = it.int()?;
     let values = fields
         .iter()
@@ -312,6 +408,22 @@ pub async fn put_plan(
         .invoke_async(conn)
         .await?;
     Ok(version)
+}
+
+/// The five keys every writing script starts with (prelude.lua).
+fn writing_keys<'i, 'a>(
+    inv: &'i mut ScriptInvocation<'a>,
+    keys: &UserKeys,
+) -> &'i mut ScriptInvocation<'a> {
+    inv.key(&keys.ctr)
+        .key(&keys.res)
+        .key(&keys.open)
+        .key(&keys.ended)
+        .key(&keys.periods)
+}
+
+fn unexpected(script: &str, answer: &str) -> StoreError {
+    StoreError::Protocol(format!("{script} answered {answer}"))
 }
 
 /// Reads a script's flat reply in order.

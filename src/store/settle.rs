@@ -1,10 +1,13 @@
 //! Commit and release: end one reservation exactly once, by what its record says,
 //! never by the plan as it is now. The plan only lends its labels to the answer.
 
+use serde_json::{Map, Value};
+
 use super::keys::reservation_user;
-use super::scripts::{self, Record, Reply, SettleReply, Values};
+use super::record::Record;
+use super::scripts::{self, Reply, SettleReply, Values};
 use super::{QuotaStore, StoreError, MAX_ATTEMPTS};
-use crate::quota::{Counter, Milli, Plan};
+use crate::quota::{Counter, Measure, Milli, Plan};
 
 /// How a commit or release went.
 #[derive(Debug, Clone)]
@@ -25,14 +28,34 @@ pub struct Settled {
 }
 
 impl QuotaStore {
-    /// Turns a reservation into usage, with the actual quantity when given.
+    /// Turns a reservation into usage: as reserved, or with the actual quantity and metadata
+    /// recomputed by each hold's own measure.
     pub async fn commit(
         &self,
         project: &str,
         reservation_id: &str,
-        actual: Option<Milli>,
+        quantity: Option<Milli>,
+        metadata: Option<&Map<String, Value>>,
     ) -> Result<Settlement, StoreError> {
-        self.settle(project, reservation_id, Some(actual)).await
+        if quantity.is_none() && metadata.is_none() {
+            return self.settle(project, reservation_id, Some(None)).await;
+        }
+        // Holds never change after reserve, so reading them first cannot race the commit.
+        let Some(record) = self.reservation(project, reservation_id).await? else {
+            return Ok(Settlement::NotFound);
+        };
+        let mut amounts = Vec::with_capacity(record.holds.len());
+        for hold in &record.holds {
+            amounts.push(match (hold.measure(), metadata) {
+                (Measure::Quantity, _) => quantity.unwrap_or(hold.amount()),
+                (measure, Some(metadata)) => measure
+                    .amount(Milli::ZERO, metadata)
+                    .map_err(StoreError::Measure)?,
+                (_, None) => hold.amount(),
+            });
+        }
+        self.settle(project, reservation_id, Some(Some(amounts)))
+            .await
     }
 
     /// Gives a reservation's holds back.
@@ -44,34 +67,30 @@ impl QuotaStore {
         self.settle(project, reservation_id, None).await
     }
 
+    /// `commit` is None for release, `Some(None)` to commit as reserved.
     async fn settle(
         &self,
         project: &str,
         reservation_id: &str,
-        commit: Option<Option<Milli>>,
+        commit: Option<Option<Vec<Milli>>>,
     ) -> Result<Settlement, StoreError> {
         let Some(user) = reservation_user(reservation_id) else {
             return Ok(Settlement::NotFound);
         };
-        let keys = self.keys.user(project, &user);
+        let keys = &self.keys.user(project, &user);
+        let commit = &commit;
         for _ in 0..MAX_ATTEMPTS {
-            let keys = &keys;
             let reply = self
                 .run(|mut conn| async move {
+                    let retention_ms = self.retention_ms;
                     match commit {
                         Some(actual) => {
-                            scripts::commit(
-                                &mut conn,
-                                keys,
-                                self.retention_ms,
-                                reservation_id,
-                                actual,
-                            )
-                            .await
+                            let actual = actual.as_deref();
+                            scripts::commit(&mut conn, keys, retention_ms, reservation_id, actual)
+                                .await
                         }
                         None => {
-                            scripts::release(&mut conn, keys, self.retention_ms, reservation_id)
-                                .await
+                            scripts::release(&mut conn, keys, retention_ms, reservation_id).await
                         }
                     }
                 })
@@ -108,17 +127,19 @@ fn record_counters(plan: Option<&Plan>, record: &Record, values: &[Values]) -> V
         .zip(values)
         .map(|(hold, v)| {
             let group = plan.and_then(|p| p.groups.iter().find(|g| g.id == hold.g));
-            let period_end: Option<i64> = hold.pe.parse().ok();
+            let in_flight = hold.k == "c";
             Counter {
                 group_id: hold.g.clone(),
                 label: group.map_or_else(|| hold.g.clone(), |g| g.label.clone()),
-                unit: group.map_or("count", |g| g.unit.as_str()),
+                unit: group.map_or(if in_flight { "concurrent" } else { "count" }, |g| {
+                    g.unit.as_str()
+                }),
                 mode: if hold.m == "soft" { "soft" } else { "hard" },
-                quota: group.map_or_else(|| Milli(hold.q.parse().unwrap_or(0)), |g| g.quota),
+                quota: group.map_or_else(|| hold.quota(), |g| g.quota),
                 used: v.used,
                 reserved: v.held,
-                period_start_ms: period_end.and_then(|_| hold.ps.parse().ok()),
-                resets_at_ms: period_end,
+                period_start_ms: hold.period_start_ms(),
+                resets_at_ms: hold.period_end_ms(),
             }
         })
         .collect()

@@ -33,7 +33,7 @@ impl QuotaStore {
             let windows: Vec<Window> = plan
                 .groups
                 .iter()
-                .map(|g| g.period.window(now_ms, resolved.started_ms))
+                .map(|g| g.window(now_ms, resolved.started_ms))
                 .collect();
             let fields: Vec<String> = plan
                 .groups

@@ -1,0 +1,27 @@
+-- check.lua: answer what reserve would, changing nothing.
+--
+-- KEYS[1..3]  as in pending.lua (ctr, res, open)
+-- KEYS[4]     the subscription hash        qg:{p:u}:sub
+-- ARGV[1]     subscription version the node decided with ("0": no subscription)
+-- ARGV[2]     number of holds n, then 9 values per hold as in holds.lua
+--
+-- Returns {"stale"}, else {"ok", allowed 0|1, then per hold used, held, denied 0|1}.
+
+-- 1. The node's assumptions checked against Redis.
+if (redis.call('HGET', KEYS[4], 'ver') or '0') ~= ARGV[1] then
+  return {'stale'}
+end
+local holds = read_holds(3, tonumber(ARGV[2]), now)
+if not holds then
+  return {'stale'}
+end
+
+-- 2. Decide as reserve would, with expired holds left out.
+local allowed, denied = decide(holds)
+local reply = {'ok', allowed}
+for i, h in ipairs(holds) do
+  reply[#reply + 1] = counter(h.f .. ':u')
+  reply[#reply + 1] = counter(h.f .. ':h')
+  reply[#reply + 1] = denied[i]
+end
+return reply

@@ -1,0 +1,106 @@
+//! The event body that reserve, check and track share, checked before anything reaches Redis.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::error::ApiError;
+use crate::quota::ids::{check_event, check_user_id};
+use crate::quota::Milli;
+use crate::store::EventInput;
+
+const MAX_METADATA_KEYS: usize = 32;
+const MAX_METADATA_KEY_BYTES: usize = 64;
+const MAX_METADATA_STRING_BYTES: usize = 256;
+const DEFAULT_TTL_SECONDS: i64 = 60;
+const MAX_TTL_SECONDS: i64 = 86_400;
+
+/// `POST /v1/reserve` and `/v1/check`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReserveBody {
+    pub user_id: String,
+    pub event: String,
+    pub quantity: Option<Milli>,
+    pub metadata: Option<Map<String, Value>>,
+    pub ttl_seconds: Option<i64>,
+}
+
+/// `POST /v1/track`: no ttl, the usage already happened.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TrackBody {
+    pub user_id: String,
+    pub event: String,
+    pub quantity: Option<Milli>,
+    pub metadata: Option<Map<String, Value>>,
+}
+
+impl ReserveBody {
+    /// The event and its ttl in ms.
+    pub fn validate(self) -> Result<(EventInput, i64), ApiError> {
+        let ttl_ms = ttl_ms(self.ttl_seconds)?;
+        Ok((
+            event_input(self.user_id, self.event, self.quantity, self.metadata)?,
+            ttl_ms,
+        ))
+    }
+}
+
+impl TrackBody {
+    pub fn validate(self) -> Result<EventInput, ApiError> {
+        event_input(self.user_id, self.event, self.quantity, self.metadata)
+    }
+}
+
+/// `ttlSeconds`: 1 to 86400, 60 when absent.
+pub fn ttl_ms(ttl_seconds: Option<i64>) -> Result<i64, ApiError> {
+    let ttl_seconds = ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
+    if !(1..=MAX_TTL_SECONDS).contains(&ttl_seconds) {
+        return Err(ApiError::invalid("ttlSeconds", "must be 1 to 86400"));
+    }
+    Ok(ttl_seconds * 1000)
+}
+
+fn event_input(
+    user_id: String,
+    event: String,
+    quantity: Option<Milli>,
+    metadata: Option<Map<String, Value>>,
+) -> Result<EventInput, ApiError> {
+    check_user_id(&user_id).map_err(|d| ApiError::invalid("userId", d))?;
+    check_event(&event).map_err(|d| ApiError::invalid("event", d))?;
+    let metadata = metadata.unwrap_or_default();
+    check_metadata(&metadata)?;
+    Ok(EventInput {
+        user: user_id,
+        event,
+        quantity: quantity.unwrap_or(Milli::from_units(1)),
+        metadata,
+    })
+}
+
+/// At most 32 scalar values under keys of at most 64 bytes, strings at most 256 bytes.
+pub fn check_metadata(metadata: &Map<String, Value>) -> Result<(), ApiError> {
+    if metadata.len() > MAX_METADATA_KEYS {
+        return Err(ApiError::invalid("metadata", "must have at most 32 keys"));
+    }
+    for (key, value) in metadata {
+        let field = || format!("metadata.{key}");
+        if key.len() > MAX_METADATA_KEY_BYTES {
+            return Err(ApiError::invalid(field(), "keys must be at most 64 bytes"));
+        }
+        match value {
+            Value::Array(_) | Value::Object(_) => {
+                return Err(ApiError::invalid(
+                    field(),
+                    "must be a string, number, boolean or null",
+                ))
+            }
+            Value::String(s) if s.len() > MAX_METADATA_STRING_BYTES => {
+                return Err(ApiError::invalid(field(), "must be at most 256 bytes"))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10) from counters,
+//! and `Retry-After` on denials.
+
+use actix_web::HttpResponseBuilder;
+
+use crate::quota::Counter;
+
+/// One policy and one limit item per counter: quota and remaining in whole units rounded down,
+/// the window and the time to reset in seconds; lifetime and in-flight counters have neither.
+pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_ms: i64) {
+    if counters.is_empty() {
+        return;
+    }
+    let mut policies = Vec::with_capacity(counters.len());
+    let mut limits = Vec::with_capacity(counters.len());
+    for c in counters {
+        let name = sf_string(&c.group_id);
+        let mut policy = format!("{name};q={}", c.quota.whole_units());
+        let mut limit = format!("{name};r={}", c.remaining().whole_units());
+        if let (Some(start), Some(end)) = (c.period_start_ms, c.resets_at_ms) {
+            policy.push_str(&format!(";w={}", (end - start) / 1000));
+            limit.push_str(&format!(";t={}", seconds_until(end, now_ms)));
+        }
+        policies.push(policy);
+        limits.push(limit);
+    }
+    response.insert_header(("RateLimit-Policy", policies.join(", ")));
+    response.insert_header(("RateLimit", limits.join(", ")));
+}
+
+/// Seconds, rounded up, until the earliest reset of a denying group; nothing when none resets.
+pub fn retry_after(
+    response: &mut HttpResponseBuilder,
+    counters: &[Counter],
+    denied_by: &[String],
+    now_ms: i64,
+) {
+    let earliest = counters
+        .iter()
+        .filter(|c| denied_by.contains(&c.group_id))
+        .filter_map(|c| c.resets_at_ms)
+        .min();
+    if let Some(reset) = earliest {
+        response.insert_header(("Retry-After", seconds_until(reset, now_ms).to_string()));
+    }
+}
+
+fn seconds_until(at_ms: i64, now_ms: i64) -> i64 {
+    // i64::div_ceil is unstable; the difference is never negative here.
+    ((at_ms - now_ms).max(0) + 999) / 1000
+}
+
+/// A structured-field string: group ids are `[A-Za-z0-9_.-]`, so quoting is all it needs.
+fn sf_string(id: &str) -> String {
+    format!("\"{id}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quota::Milli;
+    use actix_web::HttpResponse;
+
+    fn counter(id: &str, quota: u64, used: u64, window: Option<(i64, i64)>) -> Counter {
+        Counter {
+            group_id: id.into(),
+            label: id.into(),
+            unit: "count",
+            mode: "hard",
+            quota: Milli::from_units(quota),
+            used: Milli(used),
+            reserved: Milli::ZERO,
+            period_start_ms: window.map(|w| w.0),
+            resets_at_ms: window.map(|w| w.1),
+        }
+    }
+
+    #[test]
+    fn one_policy_per_counter_and_no_window_for_lifetime() {
+        let counters = [
+            counter("minute", 60, 1_500, Some((0, 60_000))),
+            counter("life", 2, 0, None),
+        ];
+        let mut response = HttpResponse::Ok();
+        rate_limit(&mut response, &counters, 30_500);
+        retry_after(
+            &mut response,
+            &counters,
+            &["minute".into(), "life".into()],
+            30_500,
+        );
+        let response = response.finish();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            header("RateLimit-Policy"),
+            "\"minute\";q=60;w=60, \"life\";q=2"
+        );
+        assert_eq!(header("RateLimit"), "\"minute\";r=58;t=30, \"life\";r=2");
+        assert_eq!(header("Retry-After"), "30");
+    }
+}

@@ -1,0 +1,167 @@
+//! What reserve, check and track share: the user's plan resolved, the matched groups with
+//! their windows and amounts turned into script arguments, and the decision read back.
+
+use serde_json::{Map, Value};
+
+use super::keys::counter_field;
+use super::scripts::{Decided, HoldArg};
+use super::subscriptions::UserState;
+use super::{QuotaStore, StoreError};
+use crate::quota::decision::Granted;
+use crate::quota::{
+    Counter, Decision, LimitGroup, Milli, Plan, Reason, Status, Unit, Unmatched, Window,
+};
+
+/// A validated event: who, what, how much.
+#[derive(Debug, Clone)]
+pub struct EventInput {
+    pub user: String,
+    pub event: String,
+    pub quantity: Milli,
+    pub metadata: Map<String, Value>,
+}
+
+/// The plan a user is metered by, with the period anchor and the version scripts check.
+pub(super) struct Resolved {
+    pub state: UserState,
+    pub plan: Option<Plan>,
+    pub started_ms: i64,
+}
+
+/// The matched groups of one event, in plan order, ready for a script.
+pub(super) struct Prepared<'p> {
+    pub groups: Vec<&'p LimitGroup>,
+    pub windows: Vec<Window>,
+    pub args: Vec<HoldArg<'p>>,
+}
+
+impl QuotaStore {
+    /// The user's subscription and plan, or the project's default plan; `plan` is None when
+    /// the user has neither.
+    pub(super) async fn resolve(&self, project: &str, user: &str) -> Result<Resolved, StoreError> {
+        let state = self.user_state(project, user).await?;
+        let (plan_id, started_ms) = match &state.subscription {
+            Some(sub) => (Some(sub.plan_id.clone()), sub.started_at_ms),
+            // Without a subscription, subscription-anchored periods count from the epoch,
+            // which makes them calendar-aligned.
+            None => (
+                self.project_settings(project)
+                    .await?
+                    .and_then(|s| s.default_plan),
+                0,
+            ),
+        };
+        let plan = match plan_id {
+            Some(id) => Some(
+                self.plan(project, &id)
+                    .await?
+                    .ok_or(StoreError::PlanMissing(id))?,
+            ),
+            None => None,
+        };
+        Ok(Resolved {
+            state,
+            plan,
+            started_ms,
+        })
+    }
+}
+
+impl Resolved {
+    /// The plan to decide by, or a denial that needs no counter: blocked, no plan, or an
+    /// unmatched event the plan refuses.
+    pub fn admit(&self, input: &EventInput) -> Result<&Plan, Reason> {
+        if self
+            .state
+            .subscription
+            .as_ref()
+            .is_some_and(|s| s.status == Status::Blocked)
+        {
+            return Err(Reason::UserBlocked);
+        }
+        let plan = self.plan.as_ref().ok_or(Reason::NoSubscription)?;
+        let unmatched = plan
+            .matched_groups(&input.event, &input.metadata)
+            .next()
+            .is_none();
+        if unmatched && plan.unmatched == Unmatched::Deny {
+            return Err(Reason::UnmatchedEvent);
+        }
+        Ok(plan)
+    }
+}
+
+/// The matched groups' windows at `now_ms` and amounts; `in_flight` false leaves out
+/// concurrent groups (track ignores them).
+pub(super) fn prepare<'p>(
+    plan: &'p Plan,
+    input: &'p EventInput,
+    started_ms: i64,
+    now_ms: i64,
+    in_flight: bool,
+) -> Result<Prepared<'p>, StoreError> {
+    let groups: Vec<&LimitGroup> = plan
+        .matched_groups(&input.event, &input.metadata)
+        .filter(|g| in_flight || g.unit != Unit::Concurrent)
+        .collect();
+    let windows: Vec<Window> = groups
+        .iter()
+        .map(|g| g.window(now_ms, started_ms))
+        .collect();
+    let mut args = Vec::with_capacity(groups.len());
+    for (g, w) in groups.iter().zip(&windows) {
+        let amount = g
+            .measure
+            .amount(input.quantity, &input.metadata)
+            .map_err(StoreError::Measure)?;
+        args.push(HoldArg {
+            group: &g.id,
+            field: counter_field(&g.id, w),
+            start_ms: w.start_ms,
+            end_ms: w.end_ms,
+            amount,
+            quota: g.quota,
+            mode: g.mode,
+            concurrent: g.unit == Unit::Concurrent,
+            measure: serde_json::to_string(&g.measure).unwrap_or_default(),
+        });
+    }
+    Ok(Prepared {
+        groups,
+        windows,
+        args,
+    })
+}
+
+impl Prepared<'_> {
+    /// The counters of the matched groups from the values a script read.
+    pub fn counters(&self, values: impl Iterator<Item = (Milli, Milli)>) -> Vec<Counter> {
+        self.groups
+            .iter()
+            .zip(&self.windows)
+            .zip(values)
+            .map(|((g, w), (used, held))| Counter::of(g, *w, used, held))
+            .collect()
+    }
+
+    /// The decision of reserve or check.
+    pub fn decision(&self, decided: &Decided, granted: Option<Granted>) -> Decision {
+        let denied_by = self
+            .groups
+            .iter()
+            .zip(&decided.holds)
+            .filter(|(_, (_, denied))| *denied)
+            .map(|(g, _)| g.id.clone())
+            .collect();
+        Decision {
+            granted: if decided.allowed { granted } else { None },
+            reasons: if decided.allowed {
+                Vec::new()
+            } else {
+                vec![Reason::LimitReached]
+            },
+            denied_by,
+            counters: self.counters(decided.holds.iter().map(|(v, _)| (v.used, v.held))),
+        }
+    }
+}

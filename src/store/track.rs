@@ -1,0 +1,43 @@
+//! Track: count usage that already happened, past any quota, with `track.lua`.
+
+use super::holds::{prepare, EventInput};
+use super::scripts::{self, Holds, Reply};
+use super::{QuotaStore, StoreError, MAX_ATTEMPTS};
+use crate::quota::Counter;
+
+impl QuotaStore {
+    /// Counts the event in every matched group except in-flight limits; never denies, not
+    /// even a blocked user's usage, which happened all the same.
+    pub async fn track(
+        &self,
+        project: &str,
+        input: &EventInput,
+    ) -> Result<Vec<Counter>, StoreError> {
+        let keys = self.keys.user(project, &input.user);
+        for _ in 0..MAX_ATTEMPTS {
+            let resolved = self.resolve(project, &input.user).await?;
+            let Some(plan) = &resolved.plan else {
+                return Ok(Vec::new());
+            };
+            let prepared = prepare(plan, input, resolved.started_ms, self.clock.now_ms(), false)?;
+            let holds = Holds {
+                version: resolved.state.version,
+                holds: &prepared.args,
+            };
+            let (keys, holds) = (&keys, &holds);
+            let reply = self
+                .run(|mut conn| async move {
+                    scripts::track(&mut conn, keys, holds, self.retention_ms).await
+                })
+                .await?;
+            match reply {
+                Reply::Done(values) => {
+                    return Ok(prepared.counters(values.iter().map(|v| (v.used, v.held))))
+                }
+                Reply::More => continue,
+                Reply::Stale => self.sync_clock().await?,
+            }
+        }
+        Err(StoreError::Unsettled(MAX_ATTEMPTS))
+    }
+}
