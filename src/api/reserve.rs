@@ -41,7 +41,7 @@ fn answer(state: &AppState, decision: Decision) -> HttpResponse {
     let now_ms = state.store.clock().now_ms();
     let mut response = HttpResponse::Ok();
     headers::rate_limit(&mut response, &decision.counters, now_ms);
-    if !decision.allowed() {
+    if !decision.allowed {
         headers::retry_after(
             &mut response,
             &decision.counters,
@@ -50,7 +50,7 @@ fn answer(state: &AppState, decision: Decision) -> HttpResponse {
         );
     }
     response.json(ReserveAnswer {
-        allowed: decision.allowed(),
+        allowed: decision.allowed,
         reservation_id: decision.granted.as_ref().map(|g| g.reservation_id.clone()),
         expires_at: decision
             .granted

@@ -30,6 +30,8 @@ pub struct Granted {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
+    pub allowed: bool,
+    /// The hold reserve made; check decides without one.
     pub granted: Option<Granted>,
     pub reasons: Vec<Reason>,
     /// Ids of the hard groups that would pass their quota.
@@ -41,14 +43,11 @@ impl Decision {
     /// A denial decided before any counter was looked at.
     pub fn denied(reason: Reason) -> Decision {
         Decision {
+            allowed: false,
             granted: None,
             reasons: vec![reason],
             denied_by: Vec::new(),
             counters: Vec::new(),
         }
-    }
-
-    pub fn allowed(&self) -> bool {
-        self.granted.is_some()
     }
 }

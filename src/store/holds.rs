@@ -154,6 +154,7 @@ impl Prepared<'_> {
             .map(|(g, _)| g.id.clone())
             .collect();
         Decision {
+            allowed: decided.allowed,
             granted: if decided.allowed { granted } else { None },
             reasons: if decided.allowed {
                 Vec::new()
