@@ -44,6 +44,8 @@ impl Application {
             .local_addr()
             .map_err(|e| StartupError::Bind(config.listen.to_string(), e))?
             .port();
+        // Plans, settings and keys are cached per node; this keeps them and the clock fresh.
+        tokio::spawn(store.clone().refresh_forever());
         let state = web::Data::new(AppState { store, root_digest });
         let mut server = HttpServer::new(move || {
             App::new()

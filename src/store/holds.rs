@@ -1,6 +1,8 @@
 //! What reserve, check and track share: the user's plan resolved, the matched groups with
 //! their windows and amounts turned into script arguments, and the decision read back.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::keys::counter_field;
@@ -24,8 +26,10 @@ pub struct EventInput {
 /// The plan a user is metered by, with the period anchor and the version scripts check.
 pub(super) struct Resolved {
     pub state: UserState,
-    pub plan: Option<Plan>,
+    pub plan: Option<Arc<Plan>>,
     pub started_ms: i64,
+    /// The subscription came from the node's cache and may be out of date.
+    pub cached: bool,
 }
 
 /// The matched groups of one event, in plan order, ready for a script.
@@ -37,9 +41,28 @@ pub(super) struct Prepared<'p> {
 
 impl QuotaStore {
     /// The user's subscription and plan, or the project's default plan; `plan` is None when
-    /// the user has neither.
-    pub(super) async fn resolve(&self, project: &str, user: &str) -> Result<Resolved, StoreError> {
-        let state = self.user_state(project, user).await?;
+    /// the user has neither. With `use_cache`, a subscription this node saw before is trusted:
+    /// the script's version check catches it when it changed.
+    pub(super) async fn resolve(
+        &self,
+        project: &str,
+        user: &str,
+        use_cache: bool,
+    ) -> Result<Resolved, StoreError> {
+        let remembered = if use_cache {
+            self.cache.user(project, user)
+        } else {
+            None
+        };
+        let cached = remembered.is_some();
+        let state = match remembered {
+            Some(state) => state,
+            None => {
+                let state = self.user_state(project, user).await?;
+                self.cache.put_user(project, user, state.clone());
+                state
+            }
+        };
         let (plan_id, started_ms) = match &state.subscription {
             Some(sub) => (Some(sub.plan_id.clone()), sub.started_at_ms),
             // Without a subscription, subscription-anchored periods count from the epoch,
@@ -63,13 +86,25 @@ impl QuotaStore {
             state,
             plan,
             started_ms,
+            cached,
         })
+    }
+
+    /// After a "stale" answer: forget the user's subscription and measure the clock again.
+    pub(super) async fn refresh_after_stale(
+        &self,
+        project: &str,
+        user: &str,
+    ) -> Result<(), StoreError> {
+        self.cache.forget_user(project, user);
+        self.sync_clock().await
     }
 }
 
 impl Resolved {
     /// The plan to decide by, or a denial that needs no counter: blocked, no plan, or an
-    /// unmatched event the plan refuses.
+    /// unmatched event the plan refuses. No script sees such a denial, so callers confirm one
+    /// made from a cached subscription with a fresh read.
     pub fn admit(&self, input: &EventInput) -> Result<&Plan, Reason> {
         if self
             .state

@@ -95,6 +95,11 @@ impl Keys {
         format!("{}:projects", self.prefix)
     }
 
+    /// Moves on every change of plans, settings or keys; nodes poll it to refresh their caches.
+    pub fn epoch(&self) -> String {
+        format!("{}:epoch", self.prefix)
+    }
+
     pub fn root(&self) -> String {
         format!("{}:root", self.prefix)
     }

@@ -1,10 +1,13 @@
 //! The only code that talks to Redis. Every call is bounded by the command timeout, so a slow
 //! or absent Redis becomes `StoreError::Unavailable` quickly instead of a hung request.
 
+mod api_keys;
+mod cache;
 mod clock;
-mod control;
 mod holds;
 pub mod keys;
+mod plans;
+mod projects;
 mod record;
 mod reservations;
 mod reserve;
@@ -15,13 +18,17 @@ mod track;
 mod usage;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_redis::{Config as PoolConfig, Pool, Runtime};
 
+pub use api_keys::KeyRecord;
+use cache::Cache;
+pub use cache::EPOCH_POLL;
 pub use clock::Clock;
-pub use control::{KeyRecord, ProjectSettings};
 pub use holds::EventInput;
+pub use projects::ProjectSettings;
 pub use record::{Record, RecordHold};
 pub use reservations::{Extension, MAX_LIFETIME_MS};
 pub use settle::{Settled, Settlement};
@@ -67,6 +74,10 @@ impl From<deadpool_redis::PoolError> for StoreError {
     }
 }
 
+fn corrupt(what: &str, err: serde_json::Error) -> StoreError {
+    StoreError::Protocol(format!("stored {what} is not valid: {err}"))
+}
+
 /// How many times an operation re-reads state after a "stale" or "more" answer before giving up.
 const MAX_ATTEMPTS: usize = 8;
 
@@ -87,6 +98,7 @@ pub struct QuotaStore {
     timeout: Duration,
     retention_ms: i64,
     clock: Clock,
+    cache: Arc<Cache>,
 }
 
 impl QuotaStore {
@@ -101,6 +113,7 @@ impl QuotaStore {
             timeout: config.command_timeout,
             retention_ms: i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX),
             clock: Clock::default(),
+            cache: Arc::default(),
         })
     }
 

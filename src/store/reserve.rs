@@ -18,9 +18,13 @@ impl QuotaStore {
     ) -> Result<Decision, StoreError> {
         let keys = self.keys.user(project, &input.user);
         for _ in 0..MAX_ATTEMPTS {
-            let resolved = self.resolve(project, &input.user).await?;
+            let resolved = self.resolve(project, &input.user, true).await?;
             let plan = match resolved.admit(input) {
                 Ok(plan) => plan,
+                Err(_) if resolved.cached => {
+                    self.cache.forget_user(project, &input.user);
+                    continue;
+                }
                 Err(reason) => return Ok(Decision::denied(reason)),
             };
             let prepared = prepare(plan, input, resolved.started_ms, self.clock.now_ms(), true)?;
@@ -53,7 +57,7 @@ impl QuotaStore {
                     return Ok(prepared.decision(&decided, Some(granted)));
                 }
                 Reply::More => continue,
-                Reply::Stale => self.sync_clock().await?,
+                Reply::Stale => self.refresh_after_stale(project, &input.user).await?,
             }
         }
         Err(StoreError::Unsettled(MAX_ATTEMPTS))
@@ -63,9 +67,13 @@ impl QuotaStore {
     pub async fn check(&self, project: &str, input: &EventInput) -> Result<Decision, StoreError> {
         let keys = self.keys.user(project, &input.user);
         for _ in 0..MAX_ATTEMPTS {
-            let resolved = self.resolve(project, &input.user).await?;
+            let resolved = self.resolve(project, &input.user, true).await?;
             let plan = match resolved.admit(input) {
                 Ok(plan) => plan,
+                Err(_) if resolved.cached => {
+                    self.cache.forget_user(project, &input.user);
+                    continue;
+                }
                 Err(reason) => return Ok(Decision::denied(reason)),
             };
             let prepared = prepare(plan, input, resolved.started_ms, self.clock.now_ms(), true)?;
@@ -80,7 +88,7 @@ impl QuotaStore {
             match reply {
                 Reply::Done(decided) => return Ok(prepared.decision(&decided, None)),
                 Reply::More => continue,
-                Reply::Stale => self.sync_clock().await?,
+                Reply::Stale => self.refresh_after_stale(project, &input.user).await?,
             }
         }
         Err(StoreError::Unsettled(MAX_ATTEMPTS))

@@ -106,8 +106,12 @@ impl QuotaStore {
                     values,
                 }) => {
                     // Labels come from the current plan when it still has the group.
-                    let plan = self.resolve(project, &user).await.ok().and_then(|r| r.plan);
-                    let counters = record_counters(plan.as_ref(), &record, &values);
+                    let plan = self
+                        .resolve(project, &user, true)
+                        .await
+                        .ok()
+                        .and_then(|r| r.plan);
+                    let counters = record_counters(plan.as_deref(), &record, &values);
                     Settlement::Settled(Settled {
                         status,
                         late,

@@ -30,14 +30,20 @@ impl QuotaStore {
                 scripts::subscribe(&mut conn, &keys, plan, started_ms).await
             })
             .await?;
-        Ok(Subscription {
+        let subscription = Subscription {
             user_id: user.to_string(),
             plan_id: reply.plan,
             started_at_ms: reply.started_ms,
             status: parse_status(&reply.status),
             reason: Some(reply.reason).filter(|r| !r.is_empty()),
             version: reply.version,
-        })
+        };
+        let state = UserState {
+            subscription: Some(subscription.clone()),
+            version: reply.version,
+        };
+        self.cache.put_user(project, user, state);
+        Ok(subscription)
     }
 
     pub async fn user_state(&self, project: &str, user: &str) -> Result<UserState, StoreError> {

@@ -15,8 +15,12 @@ impl QuotaStore {
     ) -> Result<Vec<Counter>, StoreError> {
         let keys = self.keys.user(project, &input.user);
         for _ in 0..MAX_ATTEMPTS {
-            let resolved = self.resolve(project, &input.user).await?;
+            let resolved = self.resolve(project, &input.user, true).await?;
             let Some(plan) = &resolved.plan else {
+                if resolved.cached {
+                    self.cache.forget_user(project, &input.user);
+                    continue;
+                }
                 return Ok(Vec::new());
             };
             let prepared = prepare(plan, input, resolved.started_ms, self.clock.now_ms(), false)?;
@@ -35,7 +39,7 @@ impl QuotaStore {
                     return Ok(prepared.counters(values.iter().map(|v| (v.used, v.held))))
                 }
                 Reply::More => continue,
-                Reply::Stale => self.sync_clock().await?,
+                Reply::Stale => self.refresh_after_stale(project, &input.user).await?,
             }
         }
         Err(StoreError::Unsettled(MAX_ATTEMPTS))

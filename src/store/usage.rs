@@ -19,7 +19,7 @@ impl QuotaStore {
     pub async fn usage(&self, project: &str, user: &str) -> Result<Usage, StoreError> {
         let keys = self.keys.user(project, user);
         for _ in 0..MAX_ATTEMPTS {
-            let resolved = self.resolve(project, user).await?;
+            let resolved = self.resolve(project, user, false).await?;
             let status = resolved.state.subscription.as_ref().map(|s| s.status);
             let Some(plan) = resolved.plan else {
                 return Ok(Usage {

@@ -3,6 +3,7 @@
 mod admission;
 mod control;
 mod errors;
+mod exactness;
 mod expiry;
 mod freemium;
 mod health;

@@ -54,8 +54,19 @@ pub async fn spawn_app() -> TestApp {
 /// A gateway on `redis_url` under `prefix`; a second instance on the same prefix shares the
 /// first's state and passes the first's key.
 pub async fn spawn_app_on(redis_url: &str, prefix: &str, key: Option<&str>) -> TestApp {
+    spawn_app_with(redis_url, prefix, key, |_| {}).await
+}
+
+/// As `spawn_app_on`, with the configuration adjusted first.
+pub async fn spawn_app_with(
+    redis_url: &str,
+    prefix: &str,
+    key: Option<&str>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let root_token = format!("root-{prefix}");
-    let config = test_config(prefix, &root_token);
+    let mut config = test_config(prefix, &root_token);
+    adjust(&mut config);
     let app = Application::build(&config, redis_url)
         .await
         .expect("build the application");

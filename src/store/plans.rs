@@ -1,0 +1,74 @@
+//! Plans: stored as their validated JSON with a version that `put_plan.lua` bumps on change.
+
+use std::sync::Arc;
+
+use redis::AsyncCommands;
+
+use super::scripts;
+use super::{corrupt, QuotaStore, StoreError};
+use crate::quota::{Plan, PlanDoc};
+
+impl QuotaStore {
+    /// Stores a validated plan; returns its version (unchanged when the document is).
+    pub async fn put_plan(&self, project: &str, plan: &Plan) -> Result<u64, StoreError> {
+        let mut doc = plan.doc.clone();
+        doc.version = None;
+        let json = serde_json::to_string(&doc).map_err(|e| corrupt("plan", e))?;
+        let (plan_key, plans_key) = (self.keys.plan(project, &plan.id), self.keys.plans(project));
+        let version = self
+            .run(|mut conn| async move {
+                scripts::put_plan(&mut conn, &plan_key, &plans_key, &plan.id, &json).await
+            })
+            .await?;
+        self.bump_epoch().await?;
+        Ok(version)
+    }
+
+    /// A plan, from the node's cache while the config epoch stands.
+    pub async fn plan(&self, project: &str, id: &str) -> Result<Option<Arc<Plan>>, StoreError> {
+        if let Some(plan) = self.cache.plan(project, id) {
+            return Ok(Some(plan));
+        }
+        let plan = self.load_plan(project, id).await?.map(Arc::new);
+        if let Some(plan) = &plan {
+            self.cache.put_plan(project, plan.clone());
+        }
+        Ok(plan)
+    }
+
+    /// Every plan of a project, ordered by id, read from Redis.
+    pub async fn plans(&self, project: &str) -> Result<Vec<Plan>, StoreError> {
+        let key = self.keys.plans(project);
+        let mut ids: Vec<String> = self
+            .run(|mut conn| async move { Ok(conn.smembers(&key).await?) })
+            .await?;
+        ids.sort();
+        let mut plans = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(plan) = self.load_plan(project, &id).await? {
+                plans.push(plan);
+            }
+        }
+        Ok(plans)
+    }
+
+    async fn load_plan(&self, project: &str, id: &str) -> Result<Option<Plan>, StoreError> {
+        let key = self.keys.plan(project, id);
+        let (doc, version): (Option<String>, Option<u64>) = self
+            .run(|mut conn| async move {
+                Ok(redis::cmd("HMGET")
+                    .arg(&key)
+                    .arg("doc")
+                    .arg("ver")
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        let Some(doc) = doc else { return Ok(None) };
+        let mut doc: PlanDoc = serde_json::from_str(&doc).map_err(|e| corrupt("plan", e))?;
+        doc.version = version;
+        Plan::from_doc(id, doc).map(Some).map_err(|problems| {
+            StoreError::Protocol(format!("stored plan {id} is invalid: {problems:?}"))
+        })
+    }
+}
