@@ -136,7 +136,7 @@ impl QuotaStore {
             tokio::time::sleep(EPOCH_POLL).await;
             self.poll_epoch().await;
             ticks = ticks.wrapping_add(1);
-            if ticks % CLOCK_SYNC_EVERY == 0 {
+            if ticks.is_multiple_of(CLOCK_SYNC_EVERY) {
                 if let Err(err) = self.sync_clock().await {
                     tracing::debug!(%err, "clock sync skipped");
                 }
