@@ -192,3 +192,51 @@ async fn ended_reservations_and_old_counters_are_pruned_after_retention() {
         .await;
     assert_eq!(status, 404, "the ended reservation is gone after retention");
 }
+
+#[tokio::test]
+async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period() {
+    use quota_gateway::quota::{Milli, Plan};
+    use quota_gateway::store::{Clock, EventInput, QuotaStore, StoreConfig};
+
+    let store = QuotaStore::new(&StoreConfig {
+        redis_url: redis::shared().url(),
+        key_prefix: unique_prefix(),
+        command_timeout: Duration::from_secs(2),
+        retention: Duration::from_secs(86_400),
+    })
+    .unwrap();
+    store.sync_clock().await.unwrap();
+    let doc = serde_json::from_value(json!({ "periodType": "minute",
+        "groups": [ { "id": "per_minute", "unit": "count", "quota": 5, "matches": [ { "event": "*" } ] } ] }))
+    .unwrap();
+    store
+        .put_plan("p", &Plan::from_doc("plan_minute", doc).unwrap())
+        .await
+        .unwrap();
+    store
+        .subscribe("p", "u", "plan_minute", None)
+        .await
+        .unwrap();
+
+    // The node now believes it is five minutes later than Redis does.
+    let local = Clock::local_ms();
+    store.clock().set_redis_ms(local + 300_000, local, local);
+    let input = EventInput {
+        user: "u".into(),
+        event: "e".into(),
+        quantity: Milli::from_units(1),
+        metadata: Default::default(),
+    };
+    let decision = store.reserve("p", &input, 60_000).await.unwrap();
+    assert!(decision.allowed);
+    let start = decision.counters[0].period_start_ms.unwrap();
+    let now = Clock::local_ms();
+    assert!(
+        start <= now && now < start + 60_000 + 1_000,
+        "counted in the current minute, not one five minutes ahead"
+    );
+    assert!(
+        (store.clock().now_ms() - Clock::local_ms()).abs() < 1_000,
+        "the stale answer put the clock back in step"
+    );
+}

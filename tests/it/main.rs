@@ -8,6 +8,7 @@ mod expiry;
 mod freemium;
 mod health;
 mod managed;
+mod model;
 mod operations;
 mod periods;
 mod recipes_images;
