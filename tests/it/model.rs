@@ -53,12 +53,14 @@ enum State {
     Expired,
 }
 
+/// A reservation as the model sees it: store id, holds as (group, milli), state.
+type ModelReservation = (String, Vec<(&'static str, u64)>, State);
+
 #[derive(Debug, Default)]
 struct Model {
     used: BTreeMap<&'static str, u64>,
     held: BTreeMap<&'static str, u64>,
-    /// (store id, holds as (group, milli), state)
-    reservations: Vec<(String, Vec<(&'static str, u64)>, State)>,
+    reservations: Vec<ModelReservation>,
 }
 
 fn matched(
