@@ -229,6 +229,24 @@ mod tests {
         );
     }
 
+    #[test]
+    fn calendar_every_aligns_weeks_to_the_first_monday_and_months_to_1970() {
+        let fortnight =
+            period(PeriodKind::Week, 2, Anchor::Calendar).window(ms("2026-11-22T12:00:00Z"), 0);
+        assert_eq!((fortnight.start_ms - FIRST_MONDAY_MS) % (2 * WEEK_MS), 0);
+        assert_eq!(
+            to_datetime(fortnight.start_ms).weekday(),
+            chrono::Weekday::Mon
+        );
+        let quarter =
+            period(PeriodKind::Month, 3, Anchor::Calendar).window(ms("2026-11-22T12:00:00Z"), 0);
+        assert_eq!(quarter.start_ms, ms("2026-10-01T00:00:00Z"));
+        assert_eq!(quarter.end_ms, Some(ms("2027-01-01T00:00:00Z")));
+        let two_years =
+            period(PeriodKind::Year, 2, Anchor::Calendar).window(ms("2027-03-01T00:00:00Z"), 0);
+        assert_eq!(two_years.start_ms, ms("2026-01-01T00:00:00Z"));
+    }
+
     fn any_period() -> impl Strategy<Value = Period> {
         let kind = prop_oneof![
             Just(PeriodKind::Minute),

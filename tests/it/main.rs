@@ -11,6 +11,7 @@ mod managed;
 mod model;
 mod operations;
 mod periods;
+mod readme;
 mod recipes_images;
 mod recipes_llm;
 mod settle;
