@@ -5,7 +5,7 @@
 -- ARGV[1]     subscription version the node decided with ("0": no subscription)
 -- ARGV[2]     number of holds n, then 9 values per hold as in holds.lua
 --
--- Returns {"stale"}, else {"ok", allowed 0|1, then per hold used, held, denied 0|1}.
+-- Returns {"stale"}, else {"ok", allowed 0|1, then per hold used, held, quota, denied 0|1}.
 
 -- 1. The node's assumptions checked against Redis.
 if (redis.call('HGET', KEYS[4], 'ver') or '0') ~= ARGV[1] then
@@ -17,11 +17,6 @@ if not holds then
 end
 
 -- 2. Decide as reserve would, with expired holds left out.
-local allowed, denied = decide(holds)
-local reply = {'ok', allowed}
-for i, h in ipairs(holds) do
-  reply[#reply + 1] = counter(h.f .. ':u')
-  reply[#reply + 1] = counter(h.f .. ':h')
-  reply[#reply + 1] = denied[i]
-end
-return reply
+local quota_in_force = quotas(KEYS[4], holds, now)
+local allowed, denied = decide(holds, quota_in_force)
+return append_decision({'ok', allowed}, holds, quota_in_force, denied)

@@ -1,24 +1,29 @@
 -- commit.lua: turn a reservation into usage, exactly once. A commit never denies.
 --
--- KEYS[1..5]  as in prelude.lua (ctr, res, open, ended, periods)
--- ARGV[1]     retention ms
--- ARGV[2]     reservation id
--- ARGV[3]     "" to commit what was reserved, or the number of holds n,
---             then ARGV[4..3+n] the actual milli-units per hold, in the record's order
+-- KEYS[1..7]  as in prelude.lua
+-- ARGV[1..3]  as in prelude.lua (retention, idempotency field, body digest)
+-- ARGV[4]     reservation id
+-- ARGV[5]     "" to commit what was reserved, or the number of holds n,
+--             then ARGV[6..5+n] the actual milli-units per hold, in the record's order
 --
--- Returns {"more"} when expired holds remain to reclaim, {"not_found"}, {"conflict", state}
+-- Returns {"repeat", first reply JSON}, {"reused"}, {"more"}, {"not_found"}, {"conflict", state}
 -- when the reservation was released, {"mismatch"} when n is not the record's hold count,
--- else {"ok", late 0|1, record JSON, then per hold used, held}.
+-- else {"ok", late 0|1, record JSON, then per hold used, held, quota}.
 
--- 1. Expired holds go back first; that also marks this reservation expired if its time is up.
+-- 1. Redis time; a repeat of this Idempotency-Key answers the first answer.
 local now = now_ms()
-local retention_ms = tonumber(ARGV[1])
+local first = repeated()
+if first then
+  return first
+end
+
+-- 2. Expired holds go back first; that also marks this reservation expired if its time is up.
 if reclaim(now, retention_ms) then
   return {'more'}
 end
 
--- 2. Find the reservation and decide by its state.
-local raw = redis.call('HGET', KEYS[2], ARGV[2])
+-- 3. Find the reservation and decide by its state.
+local raw = redis.call('HGET', KEYS[2], ARGV[4])
 if not raw then
   return {'not_found'}
 end
@@ -28,18 +33,18 @@ if record.s == 'released' then
 end
 if record.s == 'committed' then
   -- A repeat answers the first answer.
-  return append_counters({'ok', record.l == '1' and 1 or 0, raw}, record.h)
+  return append_counters({'ok', record.l == '1' and 1 or 0, raw}, record.h, KEYS[6], now)
 end
-if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= #record.h then
+if ARGV[5] ~= '' and tonumber(ARGV[5]) ~= #record.h then
   return {'mismatch'}
 end
 
--- 3. Count the actual amounts into the reservation's own periods. A late commit (the hold
+-- 4. Count the actual amounts into the reservation's own periods. A late commit (the hold
 -- already expired and went back) still counts: the AI call happened. In-flight limits only
 -- give their slot back.
 local late = record.s == 'expired'
 for i, h in ipairs(record.h) do
-  h.n = ARGV[3] ~= '' and ARGV[3 + i] or h.a
+  h.n = ARGV[5] ~= '' and ARGV[5 + i] or h.a
   if not late then
     add(h.f .. ':h', negate(h.a))
   end
@@ -49,5 +54,6 @@ for i, h in ipairs(record.h) do
   end
 end
 record.l = late and '1' or '0'
-finish(ARGV[2], record, 'committed', now, retention_ms)
-return append_counters({'ok', late and 1 or 0, cjson.encode(record)}, record.h)
+finish(ARGV[4], record, 'committed', now, retention_ms)
+local reply = {'ok', late and 1 or 0, cjson.encode(record)}
+return remember(append_counters(reply, record.h, KEYS[6], now), now)

@@ -1,8 +1,8 @@
 -- holds.lua: shared by reserve, check and track: reads the holds a node computed and checks
--- them against Redis, after prelude.lua or pending.lua has defined `now` (or `now_ms`) and `counter`.
+-- them against Redis, after a prelude has defined `counter` and overrides.lua `quotas`.
 --
 -- Per hold, 9 values from ARGV: group id, counter field, period start ms, period end ms
--- ("" for lifetime), amount milli, quota milli, mode (hard|soft), kind ("c" for in-flight
+-- ("" for lifetime), amount milli, plan quota milli, mode (hard|soft), kind ("c" for in-flight
 -- limits, else ""), measure (opaque to Lua, recorded for commits).
 
 -- Reads `n` holds from ARGV starting at `first`; nil when a node's clock handed a period
@@ -21,11 +21,12 @@ local function read_holds(first, n, at)
   return holds
 end
 
--- Whether every hard group has room; denied[i] is 1 for each group that would pass its quota.
-local function decide(holds)
+-- Whether every hard group has room under the quota in force; denied[i] is 1 for each group
+-- that would pass it.
+local function decide(holds, quota_in_force)
   local allowed, denied = 1, {}
   for i, h in ipairs(holds) do
-    local quota = tonumber(h.q)
+    local quota = tonumber(quota_in_force[i])
     local count = counter(h.f .. ':u') + counter(h.f .. ':h')
     denied[i] = 0
     if h.m == 'hard' and (quota == 0 or count + tonumber(h.a) > quota) then
@@ -34,6 +35,17 @@ local function decide(holds)
     end
   end
   return allowed, denied
+end
+
+-- Appends, per hold, used, held, quota in force and denied.
+local function append_decision(reply, holds, quota_in_force, denied)
+  for i, h in ipairs(holds) do
+    reply[#reply + 1] = counter(h.f .. ':u')
+    reply[#reply + 1] = counter(h.f .. ':h')
+    reply[#reply + 1] = tonumber(quota_in_force[i])
+    reply[#reply + 1] = denied[i]
+  end
+  return reply
 end
 
 -- holds.lua ends --

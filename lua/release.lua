@@ -1,21 +1,21 @@
 -- release.lua: give a reservation's holds back, exactly once.
 --
--- KEYS[1..5]  as in prelude.lua (ctr, res, open, ended, periods)
--- ARGV[1]     retention ms
--- ARGV[2]     reservation id
+-- KEYS[1..7]  as in prelude.lua
+-- ARGV[1..3]  as in prelude.lua (retention, "", "": release needs no Idempotency-Key)
+-- ARGV[4]     reservation id
 --
 -- Returns {"more"} when expired holds remain to reclaim, {"not_found"}, {"conflict", state}
--- when the reservation was committed, else {"ok", "released"|"expired", record JSON, then per hold used, held}.
+-- when the reservation was committed, else {"ok", "released"|"expired", record JSON, then per
+-- hold used, held, quota}.
 
 -- 1. Expired holds go back first; that also marks this reservation expired if its time is up.
 local now = now_ms()
-local retention_ms = tonumber(ARGV[1])
 if reclaim(now, retention_ms) then
   return {'more'}
 end
 
 -- 2. Find the reservation and decide by its state.
-local raw = redis.call('HGET', KEYS[2], ARGV[2])
+local raw = redis.call('HGET', KEYS[2], ARGV[4])
 if not raw then
   return {'not_found'}
 end
@@ -25,12 +25,12 @@ if record.s == 'committed' then
 end
 if record.s ~= 'held' then
   -- Released before, or expired: the holds are already back.
-  return append_counters({'ok', record.s, raw}, record.h)
+  return append_counters({'ok', record.s, raw}, record.h, KEYS[6], now)
 end
 
 -- 3. Give every hold back.
 for _, h in ipairs(record.h) do
   add(h.f .. ':h', negate(h.a))
 end
-finish(ARGV[2], record, 'released', now, retention_ms)
-return append_counters({'ok', 'released', cjson.encode(record)}, record.h)
+finish(ARGV[4], record, 'released', now, retention_ms)
+return append_counters({'ok', 'released', cjson.encode(record)}, record.h, KEYS[6], now)

@@ -1,27 +1,97 @@
--- subscribe.lua: put a user on a plan (upsert; repeating the same call changes nothing).
+-- subscribe.lua: put a user on a plan (upsert; repeating the same call changes nothing), applying
+-- the new plan's onPlanChange rules when the user had another plan before, in the same step,
+-- so a reserve racing the change sees the old state or the new, never a mix.
 --
 -- KEYS[1]  the subscription hash         qg:{p:u}:sub
--- ARGV[1]  plan id
--- ARGV[2]  startedAt ms, or "" to keep an existing anchor (a new subscription starts now)
+-- KEYS[2]  counters hash                 qg:{p:u}:ctr
+-- KEYS[3]  counter periods zset          qg:{p:u}:periods
+-- ARGV[1]  subscription version the node read ("0": none)
+-- ARGV[2]  plan id
+-- ARGV[3]  startedAt ms
+-- ARGV[4]  "keep" to leave overrides as they are, "replace" to set exactly the ones that follow
+-- ARGV[5]  number of overrides n, then n pairs: group id, "<quota milli>|<expires ms or empty>"
+-- then     number of plan-change rules m, then 5 values each: rule (reset|block), counter field,
+--          period start ms, period end ms ("" for lifetime), quota milli
 --
--- Returns {plan, startedAt ms, status, reason, version}.
+-- Returns {"stale"}, or {"ok", then the subscription hash as field, value, ...}.
 
--- 1. Read what is there.
+-- 1. Redis time, and the node's reading of the subscription checked.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local cur = redis.call('HMGET', KEYS[1], 'plan', 'startedAt', 'status', 'reason', 'ver')
-local plan, started, status, reason, ver = cur[1], cur[2], cur[3] or 'active', cur[4] or '', cur[5] or '0'
-local new_started = ARGV[2]
-if new_started == '' then
-  new_started = started or string.format('%d', now)
+if (redis.call('HGET', KEYS[1], 'ver') or '0') ~= ARGV[1] then
+  return {'stale'}
+end
+local n = tonumber(ARGV[5])
+local overrides = {}
+for i = 0, n - 1 do
+  overrides['ov:' .. ARGV[6 + 2 * i]] = ARGV[7 + 2 * i]
+end
+local at = 6 + 2 * n
+local rules = {}
+for i = 0, tonumber(ARGV[at]) - 1 do
+  local j = at + 1 + i * 5
+  local rule = {r = ARGV[j], f = ARGV[j + 1], ps = ARGV[j + 2], pe = ARGV[j + 3], q = ARGV[j + 4]}
+  if tonumber(rule.ps) > now or (rule.pe ~= '' and tonumber(rule.pe) <= now) then
+    return {'stale'}
+  end
+  rules[#rules + 1] = rule
 end
 
--- 2. Write only a change, so an idempotent repeat keeps the version nodes cached.
-if plan ~= ARGV[1] or started ~= new_started then
-  if plan and plan ~= ARGV[1] then
-    redis.call('HSET', KEYS[1], 'lastPlan', plan)
+-- 2. What changes: the plan, the anchor, the overrides.
+local cur = redis.call('HMGET', KEYS[1], 'plan', 'lastPlan', 'startedAt')
+local plan, last_plan, started = cur[1], cur[2], cur[3]
+local stale_overrides = {}
+local overrides_change = false
+if ARGV[4] == 'replace' then
+  local fields = redis.call('HGETALL', KEYS[1])
+  local kept = 0
+  for i = 1, #fields, 2 do
+    if string.sub(fields[i], 1, 3) == 'ov:' then
+      if overrides[fields[i]] == fields[i + 1] then
+        kept = kept + 1
+      else
+        stale_overrides[#stale_overrides + 1] = fields[i]
+      end
+    end
   end
-  redis.call('HSET', KEYS[1], 'plan', ARGV[1], 'startedAt', new_started, 'status', status)
-  ver = tostring(redis.call('HINCRBY', KEYS[1], 'ver', 1))
+  overrides_change = #stale_overrides > 0 or kept ~= n
 end
-return {ARGV[1], new_started, status, reason, ver}
+if plan == ARGV[2] and started == ARGV[3] and not overrides_change then
+  return {'ok', unpack(redis.call('HGETALL', KEYS[1]))}
+end
+
+-- 3. A user who had another plan (now or before a cancel) gets the new plan's rules:
+-- reset empties the current period's usage (open holds stay), block fills it to the quota.
+local previous = plan or last_plan
+if previous and previous ~= ARGV[2] then
+  for _, rule in ipairs(rules) do
+    local used = tonumber(redis.call('HGET', KEYS[2], rule.f .. ':u') or '0')
+    if rule.r == 'reset' and used > 0 then
+      redis.call('HSET', KEYS[2], rule.f .. ':u', '0')
+    elseif rule.r == 'block' and used < tonumber(rule.q) then
+      redis.call('HSET', KEYS[2], rule.f .. ':u', rule.q)
+      if rule.pe ~= '' then
+        redis.call('ZADD', KEYS[3], 'NX', rule.pe, rule.f)
+      end
+    end
+  end
+end
+
+-- 4. Write the subscription under a new version.
+if plan and plan ~= ARGV[2] then
+  redis.call('HSET', KEYS[1], 'lastPlan', plan)
+end
+redis.call('HSET', KEYS[1], 'plan', ARGV[2], 'startedAt', ARGV[3])
+if not redis.call('HGET', KEYS[1], 'status') then
+  redis.call('HSET', KEYS[1], 'status', 'active')
+end
+if ARGV[4] == 'replace' then
+  if #stale_overrides > 0 then
+    redis.call('HDEL', KEYS[1], unpack(stale_overrides))
+  end
+  for field, value in pairs(overrides) do
+    redis.call('HSET', KEYS[1], field, value)
+  end
+end
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
+return {'ok', unpack(redis.call('HGETALL', KEYS[1]))}

@@ -1,13 +1,13 @@
 -- usage.lua: read counters as though expired holds were reclaimed. Never writes.
 --
 -- KEYS[1..3]  as in pending.lua (ctr, res, open)
--- ARGV        counter fields, one per group (<group>@<periodStart>)
+-- KEYS[4]     the subscription hash        qg:{p:u}:sub
+-- ARGV        pairs of counter field (<group>@<periodStart>) and plan quota milli, one per group
 --
--- Returns {now ms, then per field used, held}.
+-- Returns {now ms, then per field used, held, quota}.
 
-local reply = {now}
-for _, field in ipairs(ARGV) do
-  reply[#reply + 1] = counter(field .. ':u')
-  reply[#reply + 1] = counter(field .. ':h')
+local groups = {}
+for i = 1, #ARGV, 2 do
+  groups[#groups + 1] = {g = string.match(ARGV[i], '^(.-)@'), f = ARGV[i], q = ARGV[i + 1]}
 end
-return reply
+return append_counters({now}, groups, KEYS[4], now)

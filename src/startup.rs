@@ -51,7 +51,9 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(from_fn(request_id::middleware))
-                .configure(api::routes)
+                .configure(|cfg| {
+                    api::routes(cfg);
+                })
         })
         .listen(listener)
         .map_err(|e| StartupError::Bind(config.listen.to_string(), e))?;

@@ -4,8 +4,14 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
 use crate::quota::{Counter, Milli, Subscription, Window};
-use crate::store::ProjectSettings;
+use crate::store::{self, AuditEntry, ProjectSettings};
 
 /// An instant on the wire: `2026-11-22T03:09:43.123Z`.
 pub fn rfc3339(ms: i64) -> String {
@@ -44,13 +50,6 @@ pub struct ProjectBody {
 pub struct KeyBody {
     pub kind: String,
     pub label: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SubscriptionBody {
-    pub plan_id: String,
-    pub started_at: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -195,13 +194,21 @@ pub struct UsageAnswer {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+pub struct OverrideAnswer {
+    pub quota: Milli,
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubscriptionAnswer {
     pub user_id: String,
-    pub plan_id: String,
-    pub started_at: String,
+    /// Null when the user has no plan of their own (the default plan applies).
+    pub plan_id: Option<String>,
+    pub started_at: Option<String>,
     pub status: &'static str,
     pub reason: Option<String>,
-    pub overrides: Map<String, Value>,
+    pub overrides: BTreeMap<String, OverrideAnswer>,
 }
 
 impl From<&Subscription> for SubscriptionAnswer {
@@ -209,12 +216,116 @@ impl From<&Subscription> for SubscriptionAnswer {
         SubscriptionAnswer {
             user_id: s.user_id.clone(),
             plan_id: s.plan_id.clone(),
-            started_at: rfc3339(s.started_at_ms),
+            started_at: s.started_at_ms.map(rfc3339),
             status: s.status.as_str(),
             reason: s.reason.clone(),
-            overrides: Map::new(),
+            overrides: s
+                .overrides
+                .iter()
+                .map(|(g, o)| {
+                    (
+                        g.clone(),
+                        OverrideAnswer {
+                            quota: o.quota,
+                            expires_at: o.expires_at_ms.map(rfc3339),
+                        },
+                    )
+                })
+                .collect(),
         }
     }
+}
+
+/// A signed amount in units (`-3`, `0.5`), for adjustments.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedAmount(pub i64);
+
+impl Serialize for SignedAmount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let magnitude = Milli(self.0.unsigned_abs()).to_string();
+        let text = if self.0 < 0 {
+            format!("-{magnitude}")
+        } else {
+            magnitude
+        };
+        let number = serde_json::Number::from_str(&text).map_err(serde::ser::Error::custom)?;
+        number.serialize(serializer)
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdjustmentAnswer {
+    /// What the counter moved by: the request, or less where zero stopped it.
+    pub applied: SignedAmount,
+    pub counter: CounterAnswer,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdjustmentEntry {
+    pub at: String,
+    pub group_id: String,
+    pub period_start: Option<String>,
+    pub amount: SignedAmount,
+    pub applied: SignedAmount,
+    pub before: Milli,
+    pub after: Milli,
+    pub reason: String,
+}
+
+impl From<&AuditEntry> for AdjustmentEntry {
+    fn from(e: &AuditEntry) -> Self {
+        let int = |s: &str| s.parse::<i64>().unwrap_or(0);
+        let start = int(&e.period_start);
+        AdjustmentEntry {
+            at: rfc3339(int(&e.at)),
+            group_id: e.group_id.clone(),
+            period_start: (start != 0).then(|| rfc3339(start)),
+            amount: SignedAmount(int(&e.requested)),
+            applied: SignedAmount(int(&e.applied)),
+            before: Milli(int(&e.before).unsigned_abs()),
+            after: Milli(int(&e.after).unsigned_abs()),
+            reason: e.reason.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAnswer {
+    pub user_id: String,
+    pub plan_id: Option<String>,
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPage {
+    pub data: Vec<UserAnswer>,
+    pub next_cursor: Option<String>,
+}
+
+impl From<store::UserPage> for UserPage {
+    fn from(page: store::UserPage) -> Self {
+        UserPage {
+            data: page
+                .data
+                .into_iter()
+                .map(|u| UserAnswer {
+                    user_id: u.user_id,
+                    plan_id: u.plan_id,
+                    status: u.status.as_str(),
+                })
+                .collect(),
+            next_cursor: page.next_after.map(|after| URL_SAFE_NO_PAD.encode(after)),
+        }
+    }
+}
+
+/// The user id a cursor continues after.
+pub fn decode_cursor(cursor: &str) -> Option<String> {
+    String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()
 }
 
 #[derive(Debug, Serialize)]

@@ -36,8 +36,14 @@ pub enum ApiError {
     ReservationReleased,
     #[error("the reservation has expired")]
     ReservationExpired,
+    #[error("{0}; move them first")]
+    PlanInUse(String),
     #[error("the user's plan {0} does not exist; store it with PUT /v1/plans/{0}")]
     PlanMissing(String),
+    #[error(
+        "this Idempotency-Key was used before with another body; use a new key for a new request"
+    )]
+    IdempotencyKeyReused,
     #[error("the request body is larger than 64 KiB")]
     PayloadTooLarge,
     #[error("the quota backend is unavailable; retry shortly")]
@@ -79,7 +85,9 @@ impl ApiError {
             Self::ReservationCommitted => "reservation_committed",
             Self::ReservationReleased => "reservation_released",
             Self::ReservationExpired => "reservation_expired",
+            Self::PlanInUse(_) => "plan_in_use",
             Self::PlanMissing(_) => "plan_missing",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::PayloadTooLarge => "payload_too_large",
             Self::Unavailable(_) => "backend_unavailable",
             Self::Internal(_) => "internal_error",
@@ -143,11 +151,13 @@ impl ResponseError for ApiError {
             | Self::PlanNotFound(_)
             | Self::ProjectNotFound(_)
             | Self::SubscriptionNotFound(_) => StatusCode::NOT_FOUND,
-            Self::ProjectExists(_)
+            Self::PlanInUse(_)
+            | Self::ProjectExists(_)
             | Self::ReservationCommitted
             | Self::ReservationReleased
             | Self::PlanMissing(_) => StatusCode::CONFLICT,
             Self::ReservationExpired => StatusCode::GONE,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -168,6 +178,7 @@ impl From<StoreError> for ApiError {
             }
             StoreError::PlanMissing(plan) => ApiError::PlanMissing(plan),
             StoreError::Measure(err) => ApiError::invalid(err.field, err.detail),
+            StoreError::IdempotencyReused => ApiError::IdempotencyKeyReused,
             StoreError::Protocol(_) => ApiError::Internal(err.to_string()),
         }
     }

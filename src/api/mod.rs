@@ -7,6 +7,7 @@ mod error;
 mod event;
 mod headers;
 mod health;
+mod idempotency;
 mod plans;
 mod projects;
 pub mod request_id;
@@ -16,8 +17,10 @@ mod settle;
 mod subscriptions;
 mod track;
 mod usage;
+mod users;
 
-use actix_web::web;
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, Handler, Responder};
 
 pub use error::ApiError;
 
@@ -30,47 +33,104 @@ pub struct AppState {
     pub root_digest: [u8; 32],
 }
 
-/// Every route, in one table.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/livez", web::get().to(health::livez))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/v1/projects", web::post().to(projects::create_project))
-        .route(
-            "/v1/projects/{projectId}/keys",
-            web::post().to(projects::create_key),
-        )
-        .route("/v1/plans", web::get().to(plans::list_plans))
-        .route("/v1/plans/{planId}", web::put().to(plans::put_plan))
-        .route("/v1/plans/{planId}", web::get().to(plans::get_plan))
-        .route(
-            "/v1/users/{userId}/subscription",
-            web::put().to(subscriptions::put_subscription),
-        )
-        .route(
-            "/v1/users/{userId}/subscription",
-            web::get().to(subscriptions::get_subscription),
-        )
-        .route("/v1/users/{userId}/usage", web::get().to(usage::usage))
-        .route("/v1/reserve", web::post().to(reserve::reserve))
-        .route("/v1/check", web::post().to(reserve::check))
-        .route("/v1/track", web::post().to(track::track))
-        .route(
-            "/v1/reservations/{reservationId}",
-            web::get().to(reservations::get_reservation),
-        )
-        .route(
-            "/v1/reservations/{reservationId}/extend",
-            web::post().to(reservations::extend),
-        )
-        .route(
-            "/v1/reservations/{reservationId}/commit",
-            web::post().to(settle::commit),
-        )
-        .route(
-            "/v1/reservations/{reservationId}/release",
-            web::post().to(settle::release),
-        )
-        .default_service(web::to(|| async {
-            Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound)
-        }));
+/// Every route, in one table. Answers the (method, path) pairs it registered, so a test can
+/// hold the OpenAPI document against it.
+pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(&'static str, &'static str)> {
+    let mut t = Table {
+        cfg,
+        registered: Vec::new(),
+    };
+    t.add("GET", "/livez", health::livez);
+    t.add("GET", "/readyz", health::readyz);
+    t.add("POST", "/v1/projects", projects::create_project);
+    t.add(
+        "POST",
+        "/v1/projects/{projectId}/keys",
+        projects::create_key,
+    );
+    t.add("GET", "/v1/plans", plans::list_plans);
+    t.add("PUT", "/v1/plans/{planId}", plans::put_plan);
+    t.add("GET", "/v1/plans/{planId}", plans::get_plan);
+    t.add("DELETE", "/v1/plans/{planId}", plans::delete_plan);
+    t.add("GET", "/v1/users", users::list_users);
+    t.add(
+        "PUT",
+        "/v1/users/{userId}/subscription",
+        subscriptions::put_subscription,
+    );
+    t.add(
+        "GET",
+        "/v1/users/{userId}/subscription",
+        subscriptions::get_subscription,
+    );
+    t.add(
+        "DELETE",
+        "/v1/users/{userId}/subscription",
+        subscriptions::delete_subscription,
+    );
+    t.add(
+        "PUT",
+        "/v1/users/{userId}/overrides/{groupId}",
+        users::put_override,
+    );
+    t.add(
+        "DELETE",
+        "/v1/users/{userId}/overrides/{groupId}",
+        users::delete_override,
+    );
+    t.add("POST", "/v1/users/{userId}/block", users::block);
+    t.add("POST", "/v1/users/{userId}/unblock", users::unblock);
+    t.add("POST", "/v1/users/{userId}/adjustments", users::adjust);
+    t.add(
+        "GET",
+        "/v1/users/{userId}/adjustments",
+        users::list_adjustments,
+    );
+    t.add("GET", "/v1/users/{userId}/usage", usage::usage);
+    t.add("POST", "/v1/reserve", reserve::reserve);
+    t.add("POST", "/v1/check", reserve::check);
+    t.add("POST", "/v1/track", track::track);
+    t.add(
+        "GET",
+        "/v1/reservations/{reservationId}",
+        reservations::get_reservation,
+    );
+    t.add(
+        "POST",
+        "/v1/reservations/{reservationId}/extend",
+        reservations::extend,
+    );
+    t.add(
+        "POST",
+        "/v1/reservations/{reservationId}/commit",
+        settle::commit,
+    );
+    t.add(
+        "POST",
+        "/v1/reservations/{reservationId}/release",
+        settle::release,
+    );
+    t.cfg.default_service(web::to(|| async {
+        Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound)
+    }));
+    t.registered
+}
+
+struct Table<'c> {
+    cfg: &'c mut web::ServiceConfig,
+    registered: Vec<(&'static str, &'static str)>,
+}
+
+impl Table<'_> {
+    fn add<F, Args>(&mut self, method: &'static str, path: &'static str, handler: F)
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        // Start-up only: the table above names only valid methods.
+        let parsed = Method::from_bytes(method.as_bytes()).expect("a valid HTTP method");
+        self.cfg.route(path, web::method(parsed).to(handler));
+        self.registered.push((method, path));
+    }
 }

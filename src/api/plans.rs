@@ -7,7 +7,9 @@ use super::auth::SecretKey;
 use super::body;
 use super::error::ApiError;
 use super::AppState;
+use crate::quota::ids::check_id;
 use crate::quota::{Plan, PlanDoc};
+use crate::store::PlanDeletion;
 
 pub async fn put_plan(
     key: SecretKey,
@@ -46,4 +48,32 @@ pub async fn list_plans(
     let plans = state.store.plans(&project).await?;
     let docs: Vec<&PlanDoc> = plans.iter().map(|p| &p.doc).collect();
     Ok(HttpResponse::Ok().json(json!({ "data": docs })))
+}
+
+/// `DELETE /v1/plans/{planId}`: refused while users are on the plan or it is the default plan.
+pub async fn delete_plan(
+    key: SecretKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    check_id(&id).map_err(|d| ApiError::invalid("planId", d))?;
+    let project = key.project(&state).await?;
+    let settings = state
+        .store
+        .project_settings(&project)
+        .await?
+        .unwrap_or_default();
+    if settings.default_plan.as_deref() == Some(id.as_str()) {
+        return Err(ApiError::PlanInUse(format!(
+            "plan {id} is the project's default plan"
+        )));
+    }
+    match state.store.delete_plan(&project, &id).await? {
+        PlanDeletion::Deleted => Ok(HttpResponse::NoContent().finish()),
+        PlanDeletion::NotFound => Err(ApiError::PlanNotFound(id)),
+        PlanDeletion::InUse(users) => Err(ApiError::PlanInUse(format!(
+            "{users} users are on plan {id}"
+        ))),
+    }
 }

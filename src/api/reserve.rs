@@ -7,6 +7,7 @@ use super::auth::SecretKey;
 use super::dto::{self, ReserveAnswer};
 use super::error::ApiError;
 use super::event::ReserveBody;
+use super::idempotency::idempotency;
 use super::{body, headers, AppState};
 use crate::quota::Decision;
 
@@ -16,10 +17,15 @@ pub async fn reserve(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: ReserveBody = body::parse(&body::read(&req, payload).await?)?;
+    let bytes = body::read(&req, payload).await?;
+    let body: ReserveBody = body::parse(&bytes)?;
     let (input, ttl_ms) = body.validate()?;
+    let idempotency = idempotency(&req, "reserve", "", &bytes)?;
     let project = key.project(&state).await?;
-    let decision = state.store.reserve(&project, &input, ttl_ms).await?;
+    let decision = state
+        .store
+        .reserve(&project, &input, ttl_ms, idempotency.as_ref())
+        .await?;
     Ok(answer(&state, decision))
 }
 

@@ -7,6 +7,7 @@ use super::body;
 use super::dto::{self, CommitAnswer, CommitBody, EmptyBody, ReleaseAnswer};
 use super::error::ApiError;
 use super::event::check_metadata;
+use super::idempotency::idempotency;
 use super::AppState;
 use crate::store::{Settled, Settlement};
 
@@ -17,18 +18,22 @@ pub async fn commit(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: CommitBody = body::parse_optional(&body::read(&req, payload).await?)?;
+    let bytes = body::read(&req, payload).await?;
+    let body: CommitBody = body::parse_optional(&bytes)?;
     if let Some(metadata) = &body.metadata {
         check_metadata(metadata)?;
     }
     let id = path.into_inner();
+    let idempotency = idempotency(&req, "commit", &id, &bytes)?;
     let project = key.project(&state).await?;
-    let settled = settled(
-        state
-            .store
-            .commit(&project, &id, body.quantity, body.metadata.as_ref())
-            .await?,
-    )?;
+    let commit = state.store.commit(
+        &project,
+        &id,
+        body.quantity,
+        body.metadata.as_ref(),
+        idempotency.as_ref(),
+    );
+    let settled = settled(commit.await?)?;
     Ok(HttpResponse::Ok().json(CommitAnswer {
         reservation_id: id,
         status: settled.status,

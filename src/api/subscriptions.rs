@@ -1,17 +1,64 @@
-//! `PUT`/`GET /v1/users/{userId}/subscription`: which plan a user is on, since when.
+//! `PUT`/`GET`/`DELETE /v1/users/{userId}/subscription`: which plan a user is on, since when,
+//! and with which overrides.
+
+use std::collections::BTreeMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::DateTime;
+use serde::Deserialize;
 
 use super::auth::SecretKey;
 use super::body;
-use super::dto::{SubscriptionAnswer, SubscriptionBody};
+use super::dto::SubscriptionAnswer;
 use super::error::ApiError;
 use super::AppState;
 use crate::quota::ids::{check_id, check_user_id};
+use crate::quota::{Milli, Override};
 
 /// Clocks of callers and Redis differ a little; a start this far ahead still counts as now.
 const FUTURE_TOLERANCE_MS: i64 = 5_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SubscriptionBody {
+    pub plan_id: String,
+    pub started_at: Option<String>,
+    pub overrides: Option<BTreeMap<String, OverrideBody>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OverrideBody {
+    pub quota: Milli,
+    pub expires_at: Option<String>,
+}
+
+impl OverrideBody {
+    /// `field` names the override in errors (`overrides.g.expiresAt`).
+    pub fn validate(&self, field: &str) -> Result<Override, ApiError> {
+        let expires_at_ms = self
+            .expires_at
+            .as_deref()
+            .map(|t| parse_time(&format!("{field}expiresAt"), t))
+            .transpose()?;
+        Ok(Override {
+            quota: self.quota,
+            expires_at_ms,
+        })
+    }
+}
+
+pub fn parse_time(field: &str, text: &str) -> Result<i64, ApiError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.timestamp_millis())
+        .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 time like 2026-01-31T09:30:00Z"))
+}
+
+pub fn user_in_path(path: web::Path<String>) -> Result<String, ApiError> {
+    let user = path.into_inner();
+    check_user_id(&user).map_err(|d| ApiError::invalid("userId", d))?;
+    Ok(user)
+}
 
 pub async fn put_subscription(
     key: SecretKey,
@@ -20,19 +67,12 @@ pub async fn put_subscription(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let user = path.into_inner();
-    check_user_id(&user).map_err(|d| ApiError::invalid("userId", d))?;
+    let user = user_in_path(path)?;
     let body: SubscriptionBody = body::parse(&body::read(&req, payload).await?)?;
     check_id(&body.plan_id).map_err(|d| ApiError::invalid("planId", d))?;
     let started_ms = match &body.started_at {
         Some(text) => {
-            let at = DateTime::parse_from_rfc3339(text).map_err(|_| {
-                ApiError::invalid(
-                    "startedAt",
-                    "must be an RFC 3339 time like 2026-01-31T09:30:00Z",
-                )
-            })?;
-            let ms = at.timestamp_millis();
+            let ms = parse_time("startedAt", text)?;
             if ms > state.store.clock().now_ms() + FUTURE_TOLERANCE_MS {
                 return Err(ApiError::invalid("startedAt", "must not be in the future"));
             }
@@ -40,13 +80,36 @@ pub async fn put_subscription(
         }
         None => None,
     };
+    let overrides = match &body.overrides {
+        Some(map) => {
+            let mut parsed = BTreeMap::new();
+            for (group, o) in map {
+                check_id(group).map_err(|d| ApiError::invalid(format!("overrides.{group}"), d))?;
+                parsed.insert(group.clone(), o.validate(&format!("overrides.{group}."))?);
+            }
+            Some(parsed)
+        }
+        None => None,
+    };
     let project = key.project(&state).await?;
-    if state.store.plan(&project, &body.plan_id).await?.is_none() {
-        return Err(ApiError::PlanNotFound(body.plan_id));
+    let plan = state
+        .store
+        .plan(&project, &body.plan_id)
+        .await?
+        .ok_or(ApiError::PlanNotFound(body.plan_id))?;
+    if let Some(group) = overrides
+        .iter()
+        .flat_map(|o| o.keys())
+        .find(|g| !plan.groups.iter().any(|pg| &pg.id == *g))
+    {
+        return Err(ApiError::invalid(
+            format!("overrides.{group}"),
+            format!("is not a group of plan {}", plan.id),
+        ));
     }
     let sub = state
         .store
-        .subscribe(&project, &user, &body.plan_id, started_ms)
+        .subscribe(&project, &user, &plan, started_ms, overrides.as_ref())
         .await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
@@ -56,10 +119,23 @@ pub async fn get_subscription(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = path.into_inner();
-    check_user_id(&user).map_err(|d| ApiError::invalid("userId", d))?;
+    let user = user_in_path(path)?;
     let project = key.project(&state).await?;
-    let sub = state.store.user_state(&project, &user).await?.subscription;
-    let sub = sub.ok_or(ApiError::SubscriptionNotFound(user))?;
+    let sub = state.store.subscription(&project, &user).await?;
+    if !sub.exists() {
+        return Err(ApiError::SubscriptionNotFound(user));
+    }
+    Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
+}
+
+/// Ends the subscription: the user falls back to the default plan; the plan is remembered.
+pub async fn delete_subscription(
+    key: SecretKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = user_in_path(path)?;
+    let project = key.project(&state).await?;
+    let sub = state.store.unsubscribe(&project, &user).await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }

@@ -6,6 +6,7 @@ use super::auth::SecretKey;
 use super::dto::{self, TrackAnswer};
 use super::error::ApiError;
 use super::event::TrackBody;
+use super::idempotency::idempotency;
 use super::{body, AppState};
 
 pub async fn track(
@@ -14,10 +15,15 @@ pub async fn track(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: TrackBody = body::parse(&body::read(&req, payload).await?)?;
+    let bytes = body::read(&req, payload).await?;
+    let body: TrackBody = body::parse(&bytes)?;
     let input = body.validate()?;
+    let idempotency = idempotency(&req, "track", "", &bytes)?;
     let project = key.project(&state).await?;
-    let counters = state.store.track(&project, &input).await?;
+    let counters = state
+        .store
+        .track(&project, &input, idempotency.as_ref())
+        .await?;
     Ok(HttpResponse::Ok().json(TrackAnswer {
         over_quota: dto::over_quota(&counters),
         counters: dto::counters(&counters),

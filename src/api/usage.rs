@@ -7,6 +7,7 @@ use super::dto::{self, UsageAnswer};
 use super::error::ApiError;
 use super::{headers, AppState};
 use crate::quota::ids::check_user_id;
+use crate::quota::Status;
 
 pub async fn usage(
     key: SecretKey,
@@ -18,10 +19,9 @@ pub async fn usage(
     let project = key.project(&state).await?;
     let usage = state.store.usage(&project, &user).await?;
     let status = match (&usage.plan_id, usage.status) {
-        (None, _) => "no_subscription",
-        (Some(_), Some(status)) => status.as_str(),
-        // On the project's default plan, without a subscription of their own.
-        (Some(_), None) => "active",
+        (_, Status::Blocked) => "blocked",
+        (None, Status::Active) => "no_subscription",
+        (Some(_), Status::Active) => "active",
     };
     let mut response = HttpResponse::Ok();
     headers::rate_limit(&mut response, &usage.counters, state.store.clock().now_ms());

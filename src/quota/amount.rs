@@ -106,6 +106,17 @@ pub fn parse_scaled(text: &str, decimals: u32, max_scaled: u64) -> Result<u64, A
     Ok(value)
 }
 
+/// A signed amount (an adjustment) in milli-units: `-3` is `-3000`.
+pub fn parse_signed_milli(text: &str) -> Result<i64, AmountError> {
+    let text = text.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let milli = i64::try_from(Milli::parse(digits)?.0).map_err(|_| AmountError::TooLarge)?;
+    Ok(if negative { -milli } else { milli })
+}
+
 impl fmt::Display for Milli {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (units, milli) = (self.0 / 1000, self.0 % 1000);

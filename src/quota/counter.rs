@@ -32,19 +32,20 @@ impl Counter {
 }
 
 impl Counter {
-    /// The counter of `group` in `window`, from the used and held amounts the store read.
+    /// The counter of `group` in `window`, from the amounts the store read: used, held, and
+    /// the quota in force (a live override, else the group's).
     pub fn of(
         group: &super::LimitGroup,
         window: super::Window,
-        used: Milli,
-        reserved: Milli,
+        amounts: impl Into<(Milli, Milli, Milli)>,
     ) -> Counter {
+        let (used, reserved, quota) = amounts.into();
         Counter {
             group_id: group.id.clone(),
             label: group.label.clone(),
             unit: group.unit.as_str(),
             mode: group.mode.as_str(),
-            quota: group.quota,
+            quota,
             used,
             reserved,
             period_start_ms: window.end_ms.map(|_| window.start_ms),

@@ -16,5 +16,5 @@ pub use counter::Counter;
 pub use decision::{Decision, Reason};
 pub use measure::{Measure, MeasureError};
 pub use period::{Anchor, Period, PeriodKind, Window};
-pub use plan::{LimitGroup, Mode, Plan, PlanDoc, Problem, Unit, Unmatched};
-pub use subscription::{Status, Subscription};
+pub use plan::{LimitGroup, Mode, Plan, PlanChange, PlanDoc, Problem, Unit, Unmatched};
+pub use subscription::{Override, Status, Subscription};

@@ -48,6 +48,8 @@ pub struct GroupDoc {
     pub mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measure: Option<MeasureDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_plan_change: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -86,6 +88,17 @@ pub enum Mode {
     Soft,
 }
 
+/// What happens to a group's current period when a user who had another plan moves to this one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanChange {
+    /// Keep counting in the same counter (same group id, same period).
+    Carry,
+    /// The current period's usage starts from zero; open holds stay.
+    Reset,
+    /// The current period is filled to the quota: no fresh quota for plan cycling.
+    Block,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unmatched {
     Allow,
@@ -116,6 +129,7 @@ pub struct LimitGroup {
     pub period: Period,
     pub mode: Mode,
     pub measure: Measure,
+    pub on_plan_change: PlanChange,
 }
 
 /// One thing wrong with a plan, with the JSON path of the field.
@@ -266,6 +280,15 @@ impl Plan {
                     }
                 }
             }
+            let on_plan_change = match g.on_plan_change.as_deref() {
+                None | Some("carry") => PlanChange::Carry,
+                Some("reset") => PlanChange::Reset,
+                Some("block") => PlanChange::Block,
+                Some(_) => {
+                    problem(at("onPlanChange"), "must be one of carry, reset, block");
+                    PlanChange::Carry
+                }
+            };
             let measure = match g.measure.as_ref().map(MeasureDoc::to_measure) {
                 None => Measure::Quantity,
                 Some(Ok(measure)) => measure,
@@ -287,6 +310,7 @@ impl Plan {
                 },
                 mode,
                 measure,
+                on_plan_change,
             });
         }
         if !problems.is_empty() {

@@ -11,9 +11,8 @@ use redis::AsyncCommands;
 
 use super::api_keys::KeyRecord;
 use super::projects::ProjectSettings;
-use super::subscriptions::UserState;
 use super::{QuotaStore, StoreError};
-use crate::quota::Plan;
+use crate::quota::{Plan, Subscription};
 
 /// How often a node looks at the config epoch; settings reach every node within this plus a round trip.
 pub const EPOCH_POLL: Duration = Duration::from_millis(250);
@@ -30,7 +29,7 @@ pub struct Cache {
     plans: RwLock<HashMap<ProjectUser, Arc<Plan>>>,
     settings: RwLock<HashMap<String, Option<ProjectSettings>>>,
     keys: RwLock<HashMap<String, KeyRecord>>,
-    users: RwLock<HashMap<ProjectUser, UserState>>,
+    users: RwLock<HashMap<ProjectUser, Subscription>>,
 }
 
 fn get<K: Eq + Hash, V: Clone>(map: &RwLock<HashMap<K, V>>, key: &K) -> Option<V> {
@@ -77,11 +76,11 @@ impl Cache {
         put(&self.keys, digest_hex.to_string(), record);
     }
 
-    pub fn user(&self, project: &str, user: &str) -> Option<UserState> {
+    pub fn user(&self, project: &str, user: &str) -> Option<Subscription> {
         get(&self.users, &(project.to_string(), user.to_string()))
     }
 
-    pub fn put_user(&self, project: &str, user: &str, state: UserState) {
+    pub fn put_user(&self, project: &str, user: &str, state: Subscription) {
         put(&self.users, (project.to_string(), user.to_string()), state);
     }
 

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::keys::counter_field;
-use super::scripts::{Decided, HoldArg};
-use super::subscriptions::UserState;
+use super::scripts::{Decided, HoldArg, Values};
 use super::{QuotaStore, StoreError};
 use crate::quota::decision::Granted;
 use crate::quota::{
-    Counter, Decision, LimitGroup, Milli, Plan, Reason, Status, Unit, Unmatched, Window,
+    Counter, Decision, LimitGroup, Milli, Plan, Reason, Status, Subscription, Unit, Unmatched,
+    Window,
 };
 
 /// A validated event: who, what, how much.
@@ -25,7 +25,7 @@ pub struct EventInput {
 
 /// The plan a user is metered by, with the period anchor and the version scripts check.
 pub(super) struct Resolved {
-    pub state: UserState,
+    pub sub: Subscription,
     pub plan: Option<Arc<Plan>>,
     pub started_ms: i64,
     /// The subscription came from the node's cache and may be out of date.
@@ -55,19 +55,19 @@ impl QuotaStore {
             None
         };
         let cached = remembered.is_some();
-        let state = match remembered {
-            Some(state) => state,
+        let sub = match remembered {
+            Some(sub) => sub,
             None => {
-                let state = self.user_state(project, user).await?;
-                self.cache.put_user(project, user, state.clone());
-                state
+                let sub = self.subscription(project, user).await?;
+                self.cache.put_user(project, user, sub.clone());
+                sub
             }
         };
-        let (plan_id, started_ms) = match &state.subscription {
-            Some(sub) => (Some(sub.plan_id.clone()), sub.started_at_ms),
-            // Without a subscription, subscription-anchored periods count from the epoch,
-            // which makes them calendar-aligned.
-            None => (
+        let (plan_id, started_ms) = match (&sub.plan_id, sub.started_at_ms) {
+            (Some(plan), started) => (Some(plan.clone()), started.unwrap_or(0)),
+            // Without a plan of their own, subscription-anchored periods count from the
+            // epoch, which makes them calendar-aligned.
+            (None, _) => (
                 self.project_settings(project)
                     .await?
                     .and_then(|s| s.default_plan),
@@ -83,7 +83,7 @@ impl QuotaStore {
             None => None,
         };
         Ok(Resolved {
-            state,
+            sub,
             plan,
             started_ms,
             cached,
@@ -106,12 +106,7 @@ impl Resolved {
     /// unmatched event the plan refuses. No script sees such a denial, so callers confirm one
     /// made from a cached subscription with a fresh read.
     pub fn admit(&self, input: &EventInput) -> Result<&Plan, Reason> {
-        if self
-            .state
-            .subscription
-            .as_ref()
-            .is_some_and(|s| s.status == Status::Blocked)
-        {
+        if self.sub.status == Status::Blocked {
             return Err(Reason::UserBlocked);
         }
         let plan = self.plan.as_ref().ok_or(Reason::NoSubscription)?;
@@ -170,12 +165,12 @@ pub(super) fn prepare<'p>(
 
 impl Prepared<'_> {
     /// The counters of the matched groups from the values a script read.
-    pub fn counters(&self, values: impl Iterator<Item = (Milli, Milli)>) -> Vec<Counter> {
+    pub fn counters<'v>(&self, values: impl IntoIterator<Item = &'v Values>) -> Vec<Counter> {
         self.groups
             .iter()
             .zip(&self.windows)
             .zip(values)
-            .map(|((g, w), (used, held))| Counter::of(g, *w, used, held))
+            .map(|((g, w), v)| Counter::of(g, *w, v))
             .collect()
     }
 
@@ -197,7 +192,7 @@ impl Prepared<'_> {
                 vec![Reason::LimitReached]
             },
             denied_by,
-            counters: self.counters(decided.holds.iter().map(|(v, _)| (v.used, v.held))),
+            counters: self.counters(decided.holds.iter().map(|(v, _)| v)),
         }
     }
 }

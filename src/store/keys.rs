@@ -45,6 +45,8 @@ pub struct UserKeys {
     pub ended: String,
     pub periods: String,
     pub sub: String,
+    pub idem: String,
+    pub audit: String,
 }
 
 impl Keys {
@@ -62,6 +64,8 @@ impl Keys {
             open: format!("{tag}:open"),
             ended: format!("{tag}:ended"),
             periods: format!("{tag}:periods"),
+            idem: format!("{tag}:idem"),
+            audit: format!("{tag}:audit"),
             sub: format!("{tag}:sub"),
         }
     }
@@ -81,6 +85,21 @@ impl Keys {
 
     pub fn plans(&self, project: &str) -> String {
         self.project(project, "plans")
+    }
+
+    /// All users of a project with a subscription state, by id (score 0, ordered by id).
+    pub fn users(&self, project: &str) -> String {
+        self.project(project, "users")
+    }
+
+    /// user -> "<ver>|<status>|<plan>", the index's copy of each subscription.
+    pub fn user_info(&self, project: &str) -> String {
+        self.project(project, "userinfo")
+    }
+
+    /// plan -> how many users are on it.
+    pub fn plan_users(&self, project: &str) -> String {
+        self.project(project, "plan_users")
     }
 
     pub fn project_keys(&self, project: &str) -> String {

@@ -1,6 +1,7 @@
 //! The only code that talks to Redis. Every call is bounded by the command timeout, so a slow
 //! or absent Redis becomes `StoreError::Unavailable` quickly instead of a hung request.
 
+mod adjust;
 mod api_keys;
 mod cache;
 mod clock;
@@ -16,6 +17,7 @@ mod settle;
 mod subscriptions;
 mod track;
 mod usage;
+mod users;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,16 +25,20 @@ use std::time::Duration;
 
 use deadpool_redis::{Config as PoolConfig, Pool, Runtime};
 
+pub use adjust::{Adjusted, AuditEntry};
 pub use api_keys::KeyRecord;
 use cache::Cache;
 pub use cache::EPOCH_POLL;
 pub use clock::Clock;
 pub use holds::EventInput;
+pub use plans::PlanDeletion;
 pub use projects::ProjectSettings;
 pub use record::{Record, RecordHold};
 pub use reservations::{Extension, MAX_LIFETIME_MS};
+pub use scripts::Idempotency;
 pub use settle::{Settled, Settlement};
 pub use usage::Usage;
+pub use users::{UserEntry, UserFilter, UserPage};
 
 use keys::Keys;
 
@@ -47,6 +53,9 @@ pub enum StoreError {
     Unsettled(usize),
     #[error("plan {0} does not exist")]
     PlanMissing(String),
+    /// The Idempotency-Key came before with another body.
+    #[error("the Idempotency-Key was used before with another body")]
+    IdempotencyReused,
     /// The event lacks a number a limit group of the user's plan measures.
     #[error(transparent)]
     Measure(crate::quota::MeasureError),

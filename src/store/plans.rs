@@ -4,9 +4,18 @@ use std::sync::Arc;
 
 use redis::AsyncCommands;
 
-use super::scripts;
+use super::scripts::{self, DeletePlanReply};
 use super::{corrupt, QuotaStore, StoreError};
 use crate::quota::{Plan, PlanDoc};
+
+/// How a plan deletion went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanDeletion {
+    Deleted,
+    NotFound,
+    /// Users are on the plan: how many.
+    InUse(u64),
+}
 
 impl QuotaStore {
     /// Stores a validated plan; returns its version (unchanged when the document is).
@@ -34,6 +43,28 @@ impl QuotaStore {
             self.cache.put_plan(project, plan.clone());
         }
         Ok(plan)
+    }
+
+    /// Deletes a plan that no user is on.
+    pub async fn delete_plan(&self, project: &str, id: &str) -> Result<PlanDeletion, StoreError> {
+        let (plan_key, plans_key, users_key) = (
+            self.keys.plan(project, id),
+            self.keys.plans(project),
+            self.keys.plan_users(project),
+        );
+        let reply = self
+            .run(|mut conn| async move {
+                scripts::delete_plan(&mut conn, &plan_key, &plans_key, &users_key, id).await
+            })
+            .await?;
+        Ok(match reply {
+            DeletePlanReply::Deleted => {
+                self.bump_epoch().await?;
+                PlanDeletion::Deleted
+            }
+            DeletePlanReply::NotFound => PlanDeletion::NotFound,
+            DeletePlanReply::InUse(users) => PlanDeletion::InUse(users),
+        })
     }
 
     /// Every plan of a project, ordered by id, read from Redis.

@@ -65,7 +65,7 @@ impl QuotaStore {
                 })
                 .await?;
             return Ok(match reply {
-                Reply::More | Reply::Stale => continue,
+                Reply::More | Reply::Stale | Reply::Reused => continue,
                 Reply::Done(ExtendReply::NotFound) => Extension::NotFound,
                 Reply::Done(ExtendReply::Ended(state)) => Extension::Ended(state),
                 Reply::Done(ExtendReply::Extended { expires_ms }) => {

@@ -3,20 +3,22 @@
 
 use super::holds::{prepare, EventInput};
 use super::keys::reservation_id;
-use super::scripts::{self, Holds, Reply};
+use super::scripts::{self, Holds, Idempotency, Reply};
 use super::{QuotaStore, StoreError, MAX_ATTEMPTS};
 use crate::quota::decision::Granted;
 use crate::quota::Decision;
 use crate::secrets::random_bytes;
 
 impl QuotaStore {
+    /// Holds quota for the event; with an Idempotency-Key, a repeat answers the first answer.
     pub async fn reserve(
         &self,
         project: &str,
         input: &EventInput,
         ttl_ms: i64,
+        idempotency: Option<&Idempotency>,
     ) -> Result<Decision, StoreError> {
-        let keys = self.keys.user(project, &input.user);
+        let keys = &self.keys.user(project, &input.user);
         for _ in 0..MAX_ATTEMPTS {
             let resolved = self.resolve(project, &input.user, true).await?;
             let plan = match resolved.admit(input) {
@@ -28,20 +30,21 @@ impl QuotaStore {
                 Err(reason) => return Ok(Decision::denied(reason)),
             };
             let prepared = prepare(plan, input, resolved.started_ms, self.clock.now_ms(), true)?;
-            let holds = Holds {
-                version: resolved.state.version,
+            let holds = &Holds {
+                version: resolved.sub.version,
                 holds: &prepared.args,
             };
-            let id = reservation_id(&input.user, &random_bytes::<16>());
-            let (keys, holds, id_ref) = (&keys, &holds, id.as_str());
+            let id = &reservation_id(&input.user, &random_bytes::<16>());
             let reply = self
                 .run(|mut conn| async move {
+                    let retention_ms = self.retention_ms;
                     scripts::reserve(
                         &mut conn,
                         keys,
+                        retention_ms,
+                        idempotency,
                         holds,
-                        self.retention_ms,
-                        id_ref,
+                        id,
                         ttl_ms,
                         &input.event,
                     )
@@ -51,13 +54,14 @@ impl QuotaStore {
             match reply {
                 Reply::Done(decided) => {
                     let granted = Granted {
-                        reservation_id: id,
+                        reservation_id: decided.reservation_id.clone(),
                         expires_at_ms: decided.expires_ms,
                     };
                     return Ok(prepared.decision(&decided, Some(granted)));
                 }
                 Reply::More => continue,
                 Reply::Stale => self.refresh_after_stale(project, &input.user).await?,
+                Reply::Reused => return Err(StoreError::IdempotencyReused),
             }
         }
         Err(StoreError::Unsettled(MAX_ATTEMPTS))
@@ -65,7 +69,7 @@ impl QuotaStore {
 
     /// What reserve would answer now, without writing anything.
     pub async fn check(&self, project: &str, input: &EventInput) -> Result<Decision, StoreError> {
-        let keys = self.keys.user(project, &input.user);
+        let keys = &self.keys.user(project, &input.user);
         for _ in 0..MAX_ATTEMPTS {
             let resolved = self.resolve(project, &input.user, true).await?;
             let plan = match resolved.admit(input) {
@@ -77,17 +81,16 @@ impl QuotaStore {
                 Err(reason) => return Ok(Decision::denied(reason)),
             };
             let prepared = prepare(plan, input, resolved.started_ms, self.clock.now_ms(), true)?;
-            let holds = Holds {
-                version: resolved.state.version,
+            let holds = &Holds {
+                version: resolved.sub.version,
                 holds: &prepared.args,
             };
-            let (keys, holds) = (&keys, &holds);
             let reply = self
                 .run(|mut conn| async move { scripts::check(&mut conn, keys, holds).await })
                 .await?;
             match reply {
                 Reply::Done(decided) => return Ok(prepared.decision(&decided, None)),
-                Reply::More => continue,
+                Reply::More | Reply::Reused => continue,
                 Reply::Stale => self.refresh_after_stale(project, &input.user).await?,
             }
         }

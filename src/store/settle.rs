@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::keys::reservation_user;
 use super::record::Record;
-use super::scripts::{self, Reply, SettleReply, Values};
+use super::scripts::{self, Idempotency, Reply, SettleReply, Values};
 use super::{QuotaStore, StoreError, MAX_ATTEMPTS};
 use crate::quota::{Counter, Measure, Milli, Plan};
 
@@ -27,6 +27,13 @@ pub struct Settled {
     pub counters: Vec<Counter>,
 }
 
+/// How to end a reservation.
+enum Ending<'a> {
+    /// With the actual milli-units per hold, or as reserved.
+    Commit(Option<Vec<Milli>>, Option<&'a Idempotency>),
+    Release,
+}
+
 impl QuotaStore {
     /// Turns a reservation into usage: as reserved, or with the actual quantity and metadata
     /// recomputed by each hold's own measure.
@@ -36,9 +43,12 @@ impl QuotaStore {
         reservation_id: &str,
         quantity: Option<Milli>,
         metadata: Option<&Map<String, Value>>,
+        idempotency: Option<&Idempotency>,
     ) -> Result<Settlement, StoreError> {
         if quantity.is_none() && metadata.is_none() {
-            return self.settle(project, reservation_id, Some(None)).await;
+            return self
+                .settle(project, reservation_id, Ending::Commit(None, idempotency))
+                .await;
         }
         // Holds never change after reserve, so reading them first cannot race the commit.
         let Some(record) = self.reservation(project, reservation_id).await? else {
@@ -54,8 +64,12 @@ impl QuotaStore {
                 (_, None) => hold.amount(),
             });
         }
-        self.settle(project, reservation_id, Some(Some(amounts)))
-            .await
+        self.settle(
+            project,
+            reservation_id,
+            Ending::Commit(Some(amounts), idempotency),
+        )
+        .await
     }
 
     /// Gives a reservation's holds back.
@@ -64,32 +78,38 @@ impl QuotaStore {
         project: &str,
         reservation_id: &str,
     ) -> Result<Settlement, StoreError> {
-        self.settle(project, reservation_id, None).await
+        self.settle(project, reservation_id, Ending::Release).await
     }
 
-    /// `commit` is None for release, `Some(None)` to commit as reserved.
     async fn settle(
         &self,
         project: &str,
         reservation_id: &str,
-        commit: Option<Option<Vec<Milli>>>,
+        ending: Ending<'_>,
     ) -> Result<Settlement, StoreError> {
         let Some(user) = reservation_user(reservation_id) else {
             return Ok(Settlement::NotFound);
         };
         let keys = &self.keys.user(project, &user);
-        let commit = &commit;
+        let ending = &ending;
         for _ in 0..MAX_ATTEMPTS {
             let reply = self
                 .run(|mut conn| async move {
                     let retention_ms = self.retention_ms;
-                    match commit {
-                        Some(actual) => {
+                    match ending {
+                        Ending::Commit(actual, idempotency) => {
                             let actual = actual.as_deref();
-                            scripts::commit(&mut conn, keys, retention_ms, reservation_id, actual)
-                                .await
+                            scripts::commit(
+                                &mut conn,
+                                keys,
+                                retention_ms,
+                                *idempotency,
+                                reservation_id,
+                                actual,
+                            )
+                            .await
                         }
-                        None => {
+                        Ending::Release => {
                             scripts::release(&mut conn, keys, retention_ms, reservation_id).await
                         }
                     }
@@ -97,6 +117,7 @@ impl QuotaStore {
                 .await?;
             return Ok(match reply {
                 Reply::More | Reply::Stale => continue,
+                Reply::Reused => return Err(StoreError::IdempotencyReused),
                 Reply::Done(SettleReply::NotFound) => Settlement::NotFound,
                 Reply::Done(SettleReply::Conflict(state)) => Settlement::Conflict(state),
                 Reply::Done(SettleReply::Done {
@@ -139,7 +160,7 @@ fn record_counters(plan: Option<&Plan>, record: &Record, values: &[Values]) -> V
                     g.unit.as_str()
                 }),
                 mode: if hold.m == "soft" { "soft" } else { "hard" },
-                quota: group.map_or_else(|| hold.quota(), |g| g.quota),
+                quota: v.quota,
                 used: v.used,
                 reserved: v.held,
                 period_start_ms: hold.period_start_ms(),

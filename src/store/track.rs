@@ -1,7 +1,7 @@
 //! Track: count usage that already happened, past any quota, with `track.lua`.
 
 use super::holds::{prepare, EventInput};
-use super::scripts::{self, Holds, Reply};
+use super::scripts::{self, Holds, Idempotency, Reply};
 use super::{QuotaStore, StoreError, MAX_ATTEMPTS};
 use crate::quota::Counter;
 
@@ -12,8 +12,9 @@ impl QuotaStore {
         &self,
         project: &str,
         input: &EventInput,
+        idempotency: Option<&Idempotency>,
     ) -> Result<Vec<Counter>, StoreError> {
-        let keys = self.keys.user(project, &input.user);
+        let keys = &self.keys.user(project, &input.user);
         for _ in 0..MAX_ATTEMPTS {
             let resolved = self.resolve(project, &input.user, true).await?;
             let Some(plan) = &resolved.plan else {
@@ -24,22 +25,20 @@ impl QuotaStore {
                 return Ok(Vec::new());
             };
             let prepared = prepare(plan, input, resolved.started_ms, self.clock.now_ms(), false)?;
-            let holds = Holds {
-                version: resolved.state.version,
+            let holds = &Holds {
+                version: resolved.sub.version,
                 holds: &prepared.args,
             };
-            let (keys, holds) = (&keys, &holds);
             let reply = self
                 .run(|mut conn| async move {
-                    scripts::track(&mut conn, keys, holds, self.retention_ms).await
+                    scripts::track(&mut conn, keys, self.retention_ms, idempotency, holds).await
                 })
                 .await?;
             match reply {
-                Reply::Done(values) => {
-                    return Ok(prepared.counters(values.iter().map(|v| (v.used, v.held))))
-                }
+                Reply::Done(values) => return Ok(prepared.counters(&values)),
                 Reply::More => continue,
                 Reply::Stale => self.refresh_after_stale(project, &input.user).await?,
+                Reply::Reused => return Err(StoreError::IdempotencyReused),
             }
         }
         Err(StoreError::Unsettled(MAX_ATTEMPTS))

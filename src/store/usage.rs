@@ -7,9 +7,9 @@ use crate::quota::{Counter, Status, Window};
 
 #[derive(Debug, Clone)]
 pub struct Usage {
+    /// The plan the user is metered by (their own or the default plan), if any.
     pub plan_id: Option<String>,
-    /// None when the user has no subscription (and may be on the default plan).
-    pub status: Option<Status>,
+    pub status: Status,
     /// The plan's default period.
     pub period: Option<Window>,
     pub counters: Vec<Counter>,
@@ -17,10 +17,10 @@ pub struct Usage {
 
 impl QuotaStore {
     pub async fn usage(&self, project: &str, user: &str) -> Result<Usage, StoreError> {
-        let keys = self.keys.user(project, user);
+        let keys = &self.keys.user(project, user);
         for _ in 0..MAX_ATTEMPTS {
             let resolved = self.resolve(project, user, false).await?;
-            let status = resolved.state.subscription.as_ref().map(|s| s.status);
+            let status = resolved.sub.status;
             let Some(plan) = resolved.plan else {
                 return Ok(Usage {
                     plan_id: None,
@@ -35,13 +35,12 @@ impl QuotaStore {
                 .iter()
                 .map(|g| g.window(now_ms, resolved.started_ms))
                 .collect();
-            let fields: Vec<String> = plan
+            let fields = &plan
                 .groups
                 .iter()
                 .zip(&windows)
-                .map(|(g, w)| counter_field(&g.id, w))
-                .collect();
-            let (keys, fields) = (&keys, &fields);
+                .map(|(g, w)| (counter_field(&g.id, w), g.quota))
+                .collect::<Vec<_>>();
             let (redis_ms, values) = self
                 .run(|mut conn| async move { scripts::usage(&mut conn, keys, fields).await })
                 .await?;
@@ -57,7 +56,7 @@ impl QuotaStore {
                 .iter()
                 .zip(&windows)
                 .zip(&values)
-                .map(|((g, w), v)| Counter::of(g, *w, v.used, v.held))
+                .map(|((g, w), v)| Counter::of(g, *w, v))
                 .collect();
             return Ok(Usage {
                 plan_id: Some(plan.id.clone()),

@@ -209,14 +209,9 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
     let doc = serde_json::from_value(json!({ "periodType": "minute",
         "groups": [ { "id": "per_minute", "unit": "count", "quota": 5, "matches": [ { "event": "*" } ] } ] }))
     .unwrap();
-    store
-        .put_plan("p", &Plan::from_doc("plan_minute", doc).unwrap())
-        .await
-        .unwrap();
-    store
-        .subscribe("p", "u", "plan_minute", None)
-        .await
-        .unwrap();
+    let plan = Plan::from_doc("plan_minute", doc).unwrap();
+    store.put_plan("p", &plan).await.unwrap();
+    store.subscribe("p", "u", &plan, None, None).await.unwrap();
 
     // The node now believes it is five minutes later than Redis does.
     let local = Clock::local_ms();
@@ -227,7 +222,7 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
         quantity: Milli::from_units(1),
         metadata: Default::default(),
     };
-    let decision = store.reserve("p", &input, 60_000).await.unwrap();
+    let decision = store.reserve("p", &input, 60_000, None).await.unwrap();
     assert!(decision.allowed);
     let start = decision.counters[0].period_start_ms.unwrap();
     let now = Clock::local_ms();

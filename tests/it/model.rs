@@ -130,11 +130,9 @@ async fn harness() -> Harness {
         .collect();
     let doc =
         serde_json::from_value(json!({ "periodType": "lifetime", "groups": groups })).unwrap();
-    store
-        .put_plan("p", &Plan::from_doc("plan_model", doc).unwrap())
-        .await
-        .unwrap();
-    store.subscribe("p", "u", "plan_model", None).await.unwrap();
+    let plan = Plan::from_doc("plan_model", doc).unwrap();
+    store.put_plan("p", &plan).await.unwrap();
+    store.subscribe("p", "u", &plan, None, None).await.unwrap();
     let redis = ::redis::Client::open(redis::shared().url())
         .unwrap()
         .get_multiplexed_async_connection()
@@ -169,7 +167,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let expected = model.denied_by(event, milli);
                 let decision = h
                     .store
-                    .reserve("p", &input(event, half_units), 60_000)
+                    .reserve("p", &input(event, half_units), 60_000, None)
                     .await
                     .unwrap();
                 prop_assert_eq!(
@@ -198,7 +196,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let actual = actual_half_units.map(|h| Milli(h * 500));
                 let outcome = h
                     .store
-                    .commit("p", &model.reservations[i].0, actual, None)
+                    .commit("p", &model.reservations[i].0, actual, None, None)
                     .await
                     .unwrap();
                 let (_, holds, state) = &mut model.reservations[i];
@@ -289,7 +287,10 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Track { event, half_units } => {
-                h.store.track("p", &input(event, half_units)).await.unwrap();
+                h.store
+                    .track("p", &input(event, half_units), None)
+                    .await
+                    .unwrap();
                 for g in matched(event).filter(|g| !g.4) {
                     Model::add(&mut model.used, g.0, (half_units * 500) as i64);
                 }

@@ -1,0 +1,41 @@
+-- adjust.lua: an operator's correction of one counter, never below zero, with an audit entry.
+--
+-- KEYS[1..7]  as in prelude.lua
+-- KEYS[8]     the adjustments audit list   qg:{p:u}:audit (newest first)
+-- ARGV[1..3]  as in prelude.lua (retention, "", "")
+-- ARGV[4]     subscription version the node decided with
+-- ARGV[5..13] one hold as in holds.lua: group, field, period start, period end, amount (unused),
+--             plan quota, mode, kind, measure
+-- ARGV[14]    signed milli-units to add ("-3000" refunds 3 units)
+-- ARGV[15]    reason
+-- ARGV[16]    how many audit entries to keep
+--
+-- Returns {"stale"}, {"more"}, else {"ok", applied milli (signed), then used, held, quota}.
+
+-- 1. Redis time, and the node's assumptions checked against it.
+local now = now_ms()
+if (redis.call('HGET', KEYS[6], 'ver') or '0') ~= ARGV[4] then
+  return {'stale'}
+end
+local holds = read_holds(5, 1, now)
+if not holds then
+  return {'stale'}
+end
+if reclaim(now, retention_ms) then
+  return {'more'}
+end
+
+-- 2. Move the used amount, clamped at zero.
+local h = holds[1]
+local before = counter(h.f .. ':u')
+local after = math.max(0, before + tonumber(ARGV[14]))
+redis.call('HSET', KEYS[1], h.f .. ':u', string.format('%d', after))
+note_period(h)
+
+-- 3. Keep the audit trail.
+local entry = {at = string.format('%d', now), groupId = h.g, periodStart = h.ps, requested = ARGV[14],
+               applied = string.format('%d', after - before), before = string.format('%d', before),
+               after = string.format('%d', after), reason = ARGV[15]}
+redis.call('LPUSH', KEYS[8], cjson.encode(entry))
+redis.call('LTRIM', KEYS[8], 0, tonumber(ARGV[16]) - 1)
+return append_counters({'ok', after - before}, holds, KEYS[6], now)

@@ -1,0 +1,35 @@
+-- index_user.lua: keep a project's users index in step with one subscription. Calls may arrive
+-- out of order; the subscription version orders them, so the index ends at the newest state.
+--
+-- KEYS[1]  all users zset (score 0, by id)   qg:{p}:users
+-- KEYS[2]  user info hash                    qg:{p}:userinfo   user -> "<ver>|<status>|<plan>"
+-- KEYS[3]  users per plan hash               qg:{p}:plan_users plan -> count
+-- ARGV[1]  user id
+-- ARGV[2]  subscription version
+-- ARGV[3]  status
+-- ARGV[4]  plan id, or "" without a subscription
+--
+-- Returns 1 when the index changed, 0 when it already had this version or a newer one.
+
+-- 1. Older news changes nothing.
+local cur = redis.call('HGET', KEYS[2], ARGV[1])
+local ver, _, plan = nil, nil, nil
+if cur then
+  ver, _, plan = string.match(cur, '^(%d+)|([^|]*)|(.*)$')
+  if tonumber(ver) >= tonumber(ARGV[2]) then
+    return 0
+  end
+end
+
+-- 2. Move the user's count from the old plan to the new one, and record the state.
+if plan and plan ~= '' then
+  if redis.call('HINCRBY', KEYS[3], plan, -1) <= 0 then
+    redis.call('HDEL', KEYS[3], plan)
+  end
+end
+if ARGV[4] ~= '' then
+  redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[4])
+redis.call('ZADD', KEYS[1], 0, ARGV[1])
+return 1

@@ -1,0 +1,23 @@
+-- override.lua: set or remove one per-user quota override.
+--
+-- KEYS[1]  the subscription hash         qg:{p:u}:sub
+-- ARGV[1]  group id
+-- ARGV[2]  "<quota milli>|<expires ms or empty>", or "" to remove the override
+--
+-- Returns {"ok", then the subscription hash as field, value, ...}.
+
+-- 1. An unchanged override keeps the version.
+local field = 'ov:' .. ARGV[1]
+local cur = redis.call('HGET', KEYS[1], field) or ''
+if cur == ARGV[2] then
+  return {'ok', unpack(redis.call('HGETALL', KEYS[1]))}
+end
+
+-- 2. Write it under a new version.
+if ARGV[2] == '' then
+  redis.call('HDEL', KEYS[1], field)
+else
+  redis.call('HSET', KEYS[1], field, ARGV[2])
+end
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
+return {'ok', unpack(redis.call('HGETALL', KEYS[1]))}

@@ -1,0 +1,40 @@
+-- overrides.lua: per-user quota overrides, judged by Redis time. Shared by every script that
+-- answers counters; needs the subscription hash key and `now`.
+--
+-- The subscription hash keeps one field per override: ov:<groupId> = "<quota milli>|<expires ms or empty>".
+
+-- The quota in force per hold (a live override, else the plan's `q`), as strings.
+local function quotas(sub_key, holds, at)
+  local result = {}
+  if #holds == 0 then
+    return result
+  end
+  local fields = {}
+  for i, h in ipairs(holds) do
+    fields[i] = 'ov:' .. h.g
+  end
+  local values = redis.call('HMGET', sub_key, unpack(fields))
+  for i, h in ipairs(holds) do
+    result[i] = h.q
+    if values[i] then
+      local quota, expires = string.match(values[i], '^(%d+)|(%d*)$')
+      if quota and (expires == '' or tonumber(expires) > at) then
+        result[i] = quota
+      end
+    end
+  end
+  return result
+end
+
+-- Appends, per hold, the counter as it stands: used, held and quota milli-units.
+local function append_counters(reply, holds, sub_key, at)
+  local q = quotas(sub_key, holds, at)
+  for i, h in ipairs(holds) do
+    reply[#reply + 1] = counter(h.f .. ':u')
+    reply[#reply + 1] = counter(h.f .. ':h')
+    reply[#reply + 1] = tonumber(q[i])
+  end
+  return reply
+end
+
+-- overrides.lua ends --

@@ -1,0 +1,19 @@
+-- set_status.lua: block a user (with a reason) or unblock them. Any user can be blocked,
+-- with or without a subscription of their own.
+--
+-- KEYS[1]  the subscription hash         qg:{p:u}:sub
+-- ARGV[1]  "active" or "blocked"
+-- ARGV[2]  reason ("" when unblocking)
+--
+-- Returns {"ok", then the subscription hash as field, value, ...}.
+
+-- 1. An unchanged status keeps its version.
+local cur = redis.call('HMGET', KEYS[1], 'status', 'reason')
+if (cur[1] or 'active') == ARGV[1] and (cur[2] or '') == ARGV[2] then
+  return {'ok', unpack(redis.call('HGETALL', KEYS[1]))}
+end
+
+-- 2. Write it under a new version, so every node's cached subscription turns stale.
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'reason', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
+return {'ok', unpack(redis.call('HGETALL', KEYS[1]))}

@@ -1,0 +1,228 @@
+//! Per-user operations around the subscription: overrides, blocking, adjustments, and the
+//! users index.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::auth::SecretKey;
+use super::body;
+use super::dto::{self, AdjustmentAnswer, SubscriptionAnswer, UserPage};
+use super::error::ApiError;
+use super::subscriptions::{user_in_path, OverrideBody};
+use super::AppState;
+use crate::quota::amount::parse_signed_milli;
+use crate::quota::ids::{check_id, check_user_id};
+use crate::store::{Adjusted, UserFilter};
+
+const MAX_REASON_BYTES: usize = 256;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockBody {
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AdjustmentBody {
+    pub group_id: String,
+    pub amount: serde_json::Number,
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UsersQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+    pub plan_id: Option<String>,
+    pub status: Option<String>,
+}
+
+fn reason(field: &str, text: &str) -> Result<(), ApiError> {
+    if text.trim().is_empty() || text.len() > MAX_REASON_BYTES || text.chars().any(char::is_control)
+    {
+        return Err(ApiError::invalid(
+            field,
+            "must be 1 to 256 bytes without control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// `PUT /v1/users/{userId}/overrides/{groupId}`: a per-user quota for one group of their plan.
+pub async fn put_override(
+    key: SecretKey,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (user, group) = path.into_inner();
+    check_user_id(&user).map_err(|d| ApiError::invalid("userId", d))?;
+    check_id(&group).map_err(|d| ApiError::invalid("groupId", d))?;
+    let body: OverrideBody = body::parse(&body::read(&req, payload).await?)?;
+    let value = body.validate("")?;
+    let project = key.project(&state).await?;
+    let sub = state.store.subscription(&project, &user).await?;
+    let plan_id = sub
+        .plan_id
+        .ok_or_else(|| ApiError::SubscriptionNotFound(user.clone()))?;
+    let plan = state
+        .store
+        .plan(&project, &plan_id)
+        .await?
+        .ok_or(ApiError::PlanMissing(plan_id))?;
+    if !plan.groups.iter().any(|g| g.id == group) {
+        return Err(ApiError::invalid(
+            "groupId",
+            format!("is not a group of plan {}", plan.id),
+        ));
+    }
+    let sub = state
+        .store
+        .set_override(&project, &user, &group, Some(&value))
+        .await?;
+    Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
+}
+
+/// `DELETE /v1/users/{userId}/overrides/{groupId}`: back to the plan's quota.
+pub async fn delete_override(
+    key: SecretKey,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (user, group) = path.into_inner();
+    check_user_id(&user).map_err(|d| ApiError::invalid("userId", d))?;
+    check_id(&group).map_err(|d| ApiError::invalid("groupId", d))?;
+    let project = key.project(&state).await?;
+    if !state.store.subscription(&project, &user).await?.exists() {
+        return Err(ApiError::SubscriptionNotFound(user));
+    }
+    let sub = state
+        .store
+        .set_override(&project, &user, &group, None)
+        .await?;
+    Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
+}
+
+/// `POST /v1/users/{userId}/block {reason}`: every event of the user is denied.
+pub async fn block(
+    key: SecretKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let user = user_in_path(path)?;
+    let body: BlockBody = body::parse(&body::read(&req, payload).await?)?;
+    reason("reason", &body.reason)?;
+    let project = key.project(&state).await?;
+    let sub = state
+        .store
+        .set_blocked(&project, &user, Some(&body.reason))
+        .await?;
+    Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
+}
+
+/// `POST /v1/users/{userId}/unblock`.
+pub async fn unblock(
+    key: SecretKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let user = user_in_path(path)?;
+    let _: dto::EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
+    let project = key.project(&state).await?;
+    let sub = state.store.set_blocked(&project, &user, None).await?;
+    Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
+}
+
+/// `POST /v1/users/{userId}/adjustments {groupId, amount, reason}`: a support correction of the
+/// current period's counter, never below zero, kept in the user's audit trail.
+pub async fn adjust(
+    key: SecretKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let user = user_in_path(path)?;
+    let body: AdjustmentBody = body::parse(&body::read(&req, payload).await?)?;
+    check_id(&body.group_id).map_err(|d| ApiError::invalid("groupId", d))?;
+    let amount = parse_signed_milli(&body.amount.to_string())
+        .map_err(|e| ApiError::invalid("amount", e.to_string()))?;
+    reason("reason", &body.reason)?;
+    let project = key.project(&state).await?;
+    match state
+        .store
+        .adjust(&project, &user, &body.group_id, amount, &body.reason)
+        .await?
+    {
+        Adjusted::Done {
+            counter,
+            applied_milli,
+        } => Ok(HttpResponse::Ok().json(AdjustmentAnswer {
+            applied: dto::SignedAmount(applied_milli),
+            counter: (&counter).into(),
+        })),
+        Adjusted::NoPlan => Err(ApiError::SubscriptionNotFound(user)),
+        Adjusted::UnknownGroup(plan) => Err(ApiError::invalid(
+            "groupId",
+            format!("is not a group of plan {plan}"),
+        )),
+    }
+}
+
+/// `GET /v1/users/{userId}/adjustments`: the audit trail, newest first.
+pub async fn list_adjustments(
+    key: SecretKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = user_in_path(path)?;
+    let project = key.project(&state).await?;
+    let entries = state.store.adjustments(&project, &user).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "data": entries.iter().map(dto::AdjustmentEntry::from).collect::<Vec<_>>() })))
+}
+
+/// `GET /v1/users?cursor=&limit=&planId=&status=`: users by id, a page at a time.
+pub async fn list_users(
+    key: SecretKey,
+    state: web::Data<AppState>,
+    query: web::Query<UsersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be 1 to 500"));
+    }
+    if let Some(plan) = &query.plan_id {
+        check_id(plan).map_err(|d| ApiError::invalid("planId", d))?;
+    }
+    let status = match query.status.as_deref() {
+        None => None,
+        Some("active") => Some(crate::quota::Status::Active),
+        Some("blocked") => Some(crate::quota::Status::Blocked),
+        Some(_) => return Err(ApiError::invalid("status", "must be active or blocked")),
+    };
+    let cursor = match &query.cursor {
+        Some(c) => Some(
+            dto::decode_cursor(c)
+                .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API gave"))?,
+        ),
+        None => None,
+    };
+    let project = key.project(&state).await?;
+    let filter = UserFilter {
+        plan_id: query.plan_id,
+        status,
+    };
+    let page = state
+        .store
+        .users(&project, cursor.as_deref(), limit, &filter)
+        .await?;
+    Ok(HttpResponse::Ok().json(UserPage::from(page)))
+}

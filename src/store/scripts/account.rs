@@ -1,0 +1,199 @@
+//! Scripts of subscriptions, the users index and plans.
+
+use redis::aio::ConnectionLike;
+use redis::Value;
+
+use super::{
+    unexpected, Fields, Reply, DELETE_PLAN, INDEX_USER, OVERRIDE, PUT_PLAN, SET_STATUS, SUBSCRIBE,
+    UNSUBSCRIBE,
+};
+use crate::quota::Milli;
+use crate::store::keys::UserKeys;
+use crate::store::StoreError;
+
+/// The subscription hash as a script left it, field by field.
+pub type SubscriptionHash = Vec<(String, String)>;
+
+/// One onPlanChange rule of the new plan, for its group's current window.
+pub struct PlanChangeRule {
+    /// "reset" or "block".
+    pub rule: &'static str,
+    pub field: String,
+    pub start_ms: i64,
+    pub end_ms: Option<i64>,
+    pub quota: Milli,
+}
+
+/// What subscribe.lua writes.
+pub struct SubscribeArgs<'a> {
+    pub version: u64,
+    pub plan: &'a str,
+    pub started_ms: i64,
+    /// None keeps the overrides; Some replaces them with these (group, "<quota>|<expires>").
+    pub overrides: Option<Vec<(String, String)>>,
+    pub rules: Vec<PlanChangeRule>,
+}
+
+fn hash_reply(script: &str, reply: Vec<Value>) -> Result<Reply<SubscriptionHash>, StoreError> {
+    let (tag, it) = Fields::new(reply).tag()?;
+    match tag.as_str() {
+        "stale" => Ok(Reply::Stale),
+        "ok" => Ok(Reply::Done(it.pairs()?)),
+        other => Err(unexpected(script, other)),
+    }
+}
+
+pub async fn subscribe(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    args: &SubscribeArgs<'_>,
+) -> Result<Reply<SubscriptionHash>, StoreError> {
+    let mut inv = SUBSCRIBE.prepare_invoke();
+    inv.key(&keys.sub).key(&keys.ctr).key(&keys.periods);
+    inv.arg(args.version).arg(args.plan).arg(args.started_ms);
+    let overrides = args.overrides.as_deref().unwrap_or_default();
+    inv.arg(if args.overrides.is_some() {
+        "replace"
+    } else {
+        "keep"
+    })
+    .arg(overrides.len());
+    for (group, value) in overrides {
+        inv.arg(group).arg(value);
+    }
+    inv.arg(args.rules.len());
+    for r in &args.rules {
+        inv.arg(r.rule)
+            .arg(&r.field)
+            .arg(r.start_ms)
+            .arg(r.end_ms.map(|ms| ms.to_string()).unwrap_or_default())
+            .arg(r.quota.0);
+    }
+    hash_reply("subscribe", inv.invoke_async(conn).await?)
+}
+
+/// Ends the subscription; the user falls back to the default plan.
+pub async fn unsubscribe(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+) -> Result<Reply<SubscriptionHash>, StoreError> {
+    hash_reply(
+        "unsubscribe",
+        UNSUBSCRIBE.key(&keys.sub).invoke_async(conn).await?,
+    )
+}
+
+/// Blocks ("blocked" with a reason) or unblocks ("active") a user.
+pub async fn set_status(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    status: &str,
+    reason: &str,
+) -> Result<Reply<SubscriptionHash>, StoreError> {
+    hash_reply(
+        "set_status",
+        SET_STATUS
+            .key(&keys.sub)
+            .arg(status)
+            .arg(reason)
+            .invoke_async(conn)
+            .await?,
+    )
+}
+
+/// Sets ("<quota milli>|<expires ms or empty>") or removes ("") one override.
+pub async fn set_override(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    group: &str,
+    value: &str,
+) -> Result<Reply<SubscriptionHash>, StoreError> {
+    hash_reply(
+        "override",
+        OVERRIDE
+            .key(&keys.sub)
+            .arg(group)
+            .arg(value)
+            .invoke_async(conn)
+            .await?,
+    )
+}
+
+/// The users index keys of a project: all users, their state, users per plan.
+pub struct IndexKeys<'a> {
+    pub users: &'a str,
+    pub info: &'a str,
+    pub plan_users: &'a str,
+}
+
+/// Brings the users index up to `version` of one user's subscription.
+pub async fn index_user(
+    conn: &mut impl ConnectionLike,
+    keys: &IndexKeys<'_>,
+    user: &str,
+    version: u64,
+    status: &str,
+    plan: &str,
+) -> Result<(), StoreError> {
+    let _: i64 = INDEX_USER
+        .key(keys.users)
+        .key(keys.info)
+        .key(keys.plan_users)
+        .arg(user)
+        .arg(version)
+        .arg(status)
+        .arg(plan)
+        .invoke_async(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn put_plan(
+    conn: &mut impl ConnectionLike,
+    plan_key: &str,
+    plans_key: &str,
+    plan_id: &str,
+    doc_json: &str,
+) -> Result<u64, StoreError> {
+    let version: u64 = PUT_PLAN
+        .key(plan_key)
+        .key(plans_key)
+        .arg(plan_id)
+        .arg(doc_json)
+        .invoke_async(conn)
+        .await?;
+    Ok(version)
+}
+
+/// How a plan deletion went.
+pub enum DeletePlanReply {
+    Deleted,
+    NotFound,
+    /// Users are on the plan: how many.
+    InUse(u64),
+}
+
+pub async fn delete_plan(
+    conn: &mut impl ConnectionLike,
+    plan_key: &str,
+    plans_key: &str,
+    plan_users_key: &str,
+    plan_id: &str,
+) -> Result<DeletePlanReply, StoreError> {
+    let reply: Vec<Value> = DELETE_PLAN
+        .key(plan_key)
+        .key(plans_key)
+        .key(plan_users_key)
+        .arg(plan_id)
+        .invoke_async(conn)
+        .await?;
+    let (tag, mut it) = Fields::new(reply).tag()?;
+    match tag.as_str() {
+        "ok" => Ok(DeletePlanReply::Deleted),
+        "not_found" => Ok(DeletePlanReply::NotFound),
+        "in_use" => Ok(DeletePlanReply::InUse(
+            u64::try_from(it.int()?).unwrap_or(0),
+        )),
+        other => Err(unexpected("delete_plan", other)),
+    }
+}

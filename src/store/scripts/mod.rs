@@ -1,0 +1,235 @@
+//! The Lua scripts and the only code that knows their KEYS and ARGV order and their replies.
+//! Each script is compiled into the binary and run with EVALSHA (reloaded on NOSCRIPT by
+//! `redis::Script`). `data.rs` holds the data plane's scripts, `account.rs` the rest.
+
+mod account;
+mod data;
+
+use std::sync::LazyLock;
+
+use redis::{Script, ScriptInvocation, Value};
+
+pub use account::*;
+pub use data::*;
+
+use super::keys::UserKeys;
+use super::StoreError;
+use crate::quota::Milli;
+
+macro_rules! lua {
+    ($name:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/", $name))
+    };
+}
+
+/// Every file in `lua/`, so a test can check that none is forgotten.
+#[cfg(test)]
+const SCRIPT_FILES: &[&str] = &[
+    "adjust.lua",
+    "check.lua",
+    "commit.lua",
+    "delete_plan.lua",
+    "extend.lua",
+    "holds.lua",
+    "index_user.lua",
+    "override.lua",
+    "overrides.lua",
+    "pending.lua",
+    "prelude.lua",
+    "put_plan.lua",
+    "release.lua",
+    "reserve.lua",
+    "set_status.lua",
+    "subscribe.lua",
+    "track.lua",
+    "unsubscribe.lua",
+    "usage.lua",
+];
+
+// Data-plane writing scripts start with prelude.lua (time, idempotency, reclaim, pruning),
+// read-only ones with pending.lua (its `no-writes` shebang must be the first line); both are
+// followed by overrides.lua, which needs their `counter`.
+macro_rules! writing {
+    ($($name:literal),*) => {
+        LazyLock::new(|| Script::new(concat!(lua!("prelude.lua"), lua!("overrides.lua"), $(lua!($name)),*)))
+    };
+}
+macro_rules! reading {
+    ($($name:literal),*) => {
+        LazyLock::new(|| Script::new(concat!(lua!("pending.lua"), lua!("overrides.lua"), $(lua!($name)),*)))
+    };
+}
+
+static RESERVE: LazyLock<Script> = writing!("holds.lua", "reserve.lua");
+static TRACK: LazyLock<Script> = writing!("holds.lua", "track.lua");
+static ADJUST: LazyLock<Script> = writing!("holds.lua", "adjust.lua");
+static COMMIT: LazyLock<Script> = writing!("commit.lua");
+static RELEASE: LazyLock<Script> = writing!("release.lua");
+static EXTEND: LazyLock<Script> = writing!("extend.lua");
+static CHECK: LazyLock<Script> = reading!("holds.lua", "check.lua");
+static USAGE: LazyLock<Script> = reading!("usage.lua");
+static SUBSCRIBE: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("subscribe.lua")));
+static UNSUBSCRIBE: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("unsubscribe.lua")));
+static SET_STATUS: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("set_status.lua")));
+static OVERRIDE: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("override.lua")));
+static INDEX_USER: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("index_user.lua")));
+static PUT_PLAN: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("put_plan.lua")));
+static DELETE_PLAN: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("delete_plan.lua")));
+
+/// A script's answer: done, or call again after re-reading state.
+pub enum Reply<T> {
+    Done(T),
+    /// The subscription version or a period did not match Redis.
+    Stale,
+    /// Expired holds remain to be reclaimed before a decision.
+    More,
+    /// The Idempotency-Key was used before with another body.
+    Reused,
+}
+
+/// An Idempotency-Key as the scripts store it: the field (route and key digest) and the
+/// digest of the request body.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub field: String,
+    pub body_digest: String,
+}
+
+/// A counter as a script read it, in milli-units: used, held, and the quota in force.
+#[derive(Debug, Clone, Copy)]
+pub struct Values {
+    pub used: Milli,
+    pub held: Milli,
+    pub quota: Milli,
+}
+
+impl From<&Values> for (Milli, Milli, Milli) {
+    fn from(v: &Values) -> Self {
+        (v.used, v.held, v.quota)
+    }
+}
+
+/// The seven keys and three arguments every data-plane writing script starts with (prelude.lua).
+fn writing_args<'i, 'a>(
+    inv: &'i mut ScriptInvocation<'a>,
+    keys: &UserKeys,
+    retention_ms: i64,
+    idempotency: Option<&Idempotency>,
+) -> &'i mut ScriptInvocation<'a> {
+    inv.key(&keys.ctr)
+        .key(&keys.res)
+        .key(&keys.open)
+        .key(&keys.ended)
+        .key(&keys.periods)
+        .key(&keys.sub)
+        .key(&keys.idem)
+        .arg(retention_ms)
+        .arg(idempotency.map_or("", |i| i.field.as_str()))
+        .arg(idempotency.map_or("", |i| i.body_digest.as_str()))
+}
+
+fn unexpected(script: &str, answer: &str) -> StoreError {
+    StoreError::Protocol(format!("{script} answered {answer}"))
+}
+
+/// Reads a script's flat reply in order. A repeated reply comes back as JSON of strings,
+/// so numbers are read from integers and from digit strings alike.
+struct Fields(std::vec::IntoIter<Value>);
+
+impl Fields {
+    fn new(reply: Vec<Value>) -> Fields {
+        Fields(reply.into_iter())
+    }
+
+    /// The reply a script stored for an Idempotency-Key (a JSON array of strings).
+    fn stored(json: &str) -> Result<Fields, StoreError> {
+        let items: Vec<String> = serde_json::from_str(json)
+            .map_err(|e| StoreError::Protocol(format!("stored reply: {e}")))?;
+        Ok(Fields::new(
+            items
+                .into_iter()
+                .map(|s| Value::BulkString(s.into_bytes()))
+                .collect(),
+        ))
+    }
+
+    /// The answer's tag; a repeat of an Idempotency-Key is unwrapped into the first answer.
+    fn tag(mut self) -> Result<(String, Fields), StoreError> {
+        let tag = self.text()?;
+        if tag != "repeat" {
+            return Ok((tag, self));
+        }
+        let mut first = Fields::stored(&self.text()?)?;
+        Ok((first.text()?, first))
+    }
+
+    fn next(&mut self) -> Result<Value, StoreError> {
+        self.0
+            .next()
+            .ok_or_else(|| StoreError::Protocol("script reply too short".into()))
+    }
+
+    fn text(&mut self) -> Result<String, StoreError> {
+        match self.next()? {
+            Value::BulkString(bytes) => {
+                String::from_utf8(bytes).map_err(|e| StoreError::Protocol(e.to_string()))
+            }
+            Value::SimpleString(s) => Ok(s),
+            Value::Int(i) => Ok(i.to_string()),
+            other => Err(StoreError::Protocol(format!(
+                "expected text, got {other:?}"
+            ))),
+        }
+    }
+
+    fn int(&mut self) -> Result<i64, StoreError> {
+        match self.next()? {
+            Value::Int(i) => Ok(i),
+            Value::BulkString(bytes) => std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| StoreError::Protocol("expected an integer".into())),
+            other => Err(StoreError::Protocol(format!(
+                "expected an integer, got {other:?}"
+            ))),
+        }
+    }
+
+    fn milli(&mut self) -> Result<Milli, StoreError> {
+        Ok(Milli(u64::try_from(self.int()?.max(0)).unwrap_or(0)))
+    }
+
+    fn values(&mut self) -> Result<Values, StoreError> {
+        Ok(Values {
+            used: self.milli()?,
+            held: self.milli()?,
+            quota: self.milli()?,
+        })
+    }
+
+    /// The rest of the reply as field, value pairs (a hash from HGETALL).
+    fn pairs(mut self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut pairs = Vec::new();
+        while self.0.len() > 0 {
+            pairs.push((self.text()?, self.text()?));
+        }
+        Ok(pairs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SCRIPT_FILES;
+
+    #[test]
+    fn every_lua_file_is_registered() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/lua");
+        let mut found: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".lua"))
+            .collect();
+        found.sort();
+        assert_eq!(found, SCRIPT_FILES);
+    }
+}

@@ -1,0 +1,128 @@
+//! The users index of a project: who has a subscription state, on which plan, with which status.
+//! Pages are ordered by user id and continue after the last id seen, so users added or changed
+//! meanwhile never shift a page.
+
+use redis::AsyncCommands;
+
+use super::{QuotaStore, StoreError};
+use crate::quota::Status;
+
+/// At most this many index entries are read to fill one filtered page.
+const MAX_SCAN: usize = 5_000;
+
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub plan_id: Option<String>,
+    pub status: Option<Status>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserEntry {
+    pub user_id: String,
+    pub plan_id: Option<String>,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    pub data: Vec<UserEntry>,
+    /// The last user id looked at, when more may follow.
+    pub next_after: Option<String>,
+}
+
+impl QuotaStore {
+    /// Up to `limit` users after `after` that pass `filter`.
+    pub async fn users(
+        &self,
+        project: &str,
+        after: Option<&str>,
+        limit: usize,
+        filter: &UserFilter,
+    ) -> Result<UserPage, StoreError> {
+        let (users_key, info_key) = (&self.keys.users(project), &self.keys.user_info(project));
+        let batch = limit.max(100);
+        let mut data = Vec::with_capacity(limit);
+        let mut last = after.map(str::to_string);
+        let mut scanned = 0;
+        loop {
+            let from = last.as_ref().map_or("-".to_string(), |id| format!("({id}"));
+            let ids: Vec<String> = self
+                .run(|mut conn| async move {
+                    Ok(conn
+                        .zrangebylex_limit(users_key, &from, "+", 0, batch as isize)
+                        .await?)
+                })
+                .await?;
+            if ids.is_empty() {
+                return Ok(UserPage {
+                    data,
+                    next_after: None,
+                });
+            }
+            let ids_ref = &ids;
+            let infos: Vec<Option<String>> = self
+                .run(|mut conn| async move {
+                    Ok(redis::cmd("HMGET")
+                        .arg(info_key)
+                        .arg(ids_ref)
+                        .query_async(&mut conn)
+                        .await?)
+                })
+                .await?;
+            for (id, info) in ids.iter().zip(infos) {
+                last = Some(id.clone());
+                scanned += 1;
+                let Some(entry) = info.as_deref().and_then(|i| parse_info(id, i)) else {
+                    continue;
+                };
+                if filter
+                    .plan_id
+                    .as_ref()
+                    .is_some_and(|p| entry.plan_id.as_ref() != Some(p))
+                {
+                    continue;
+                }
+                if filter.status.is_some_and(|s| s != entry.status) {
+                    continue;
+                }
+                data.push(entry);
+                if data.len() == limit {
+                    return Ok(UserPage {
+                        data,
+                        next_after: last,
+                    });
+                }
+            }
+            if ids.len() < batch {
+                return Ok(UserPage {
+                    data,
+                    next_after: None,
+                });
+            }
+            if scanned >= MAX_SCAN {
+                // A sparse filter: answer what was found and let the cursor go on from here.
+                return Ok(UserPage {
+                    data,
+                    next_after: last,
+                });
+            }
+        }
+    }
+}
+
+/// "<ver>|<status>|<plan>" as index_user.lua writes it.
+fn parse_info(user: &str, info: &str) -> Option<UserEntry> {
+    let mut parts = info.splitn(3, '|');
+    let _version = parts.next()?;
+    let status = if parts.next()? == "blocked" {
+        Status::Blocked
+    } else {
+        Status::Active
+    };
+    let plan = parts.next()?;
+    Some(UserEntry {
+        user_id: user.to_string(),
+        plan_id: Some(plan.to_string()).filter(|p| !p.is_empty()),
+        status,
+    })
+}
