@@ -1,7 +1,7 @@
 //! Idempotency-Key: a repeat answers the first answer and counts nothing; another body is 422.
 
 use futures::future::join_all;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::{spawn_app, TestApp};
