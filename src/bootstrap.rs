@@ -31,16 +31,11 @@ pub async fn bootstrap(
             hex::decode(stored)
                 .ok()
                 .and_then(|d| <[u8; 32]>::try_from(d).ok())
-                .ok_or_else(|| {
-                    StoreError::Protocol("the stored root token digest is malformed".into())
-                })?
+                .ok_or_else(|| StoreError::Protocol("the stored root token digest is malformed".into()))?
         }
     };
-    if store
-        .create_project("default", &ProjectSettings::default())
-        .await?
-    {
-        let (_, key) = store.mint_key("default", "created at first start").await?;
+    if store.create_project("default", &ProjectSettings::default()).await? {
+        let (_, key) = store.mint_key("default", "secret", "created at first start").await?;
         first.default_key = Some(key);
     }
     Ok((root_digest, first))

@@ -57,14 +57,8 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
-            .field(
-                "redis_url",
-                &self.redis_url.as_ref().map(|url| redact_url(url)),
-            )
-            .field(
-                "root_token",
-                &self.root_token.as_ref().map(|_| "<redacted>"),
-            )
+            .field("redis_url", &self.redis_url.as_ref().map(|url| redact_url(url)))
+            .field("root_token", &self.root_token.as_ref().map(|_| "<redacted>"))
             .field("data_dir", &self.data_dir)
             .field("retention_seconds", &self.retention_seconds)
             .field("command_timeout_ms", &self.command_timeout_ms)
@@ -90,10 +84,7 @@ mod tests {
 
     #[test]
     fn debug_hides_secrets() {
-        assert_eq!(
-            redact_url("redis://u:secret@h:6379"),
-            "redis://<redacted>@h:6379"
-        );
+        assert_eq!(redact_url("redis://u:secret@h:6379"), "redis://<redacted>@h:6379");
         assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
     }
 }

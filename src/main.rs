@@ -34,9 +34,7 @@ fn main() -> anyhow::Result<()> {
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     actix_web::rt::System::new().block_on(serve(config))
 }
@@ -59,19 +57,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn run(config: &Config, redis_url: &str) -> anyhow::Result<()> {
-    let app = Application::build(config, redis_url)
-        .await
-        .context("start-up failed")?;
+    let app = Application::build(config, redis_url).await.context("start-up failed")?;
     if let Some(token) = &app.first_start.root_token {
         println!("Root token (shown once, keep it safe): {token}");
     }
     if let Some(key) = &app.first_start.default_key {
         println!("Secret key of project `default` (shown once): {key}");
     }
-    println!(
-        "quota-gateway serving on http://{}:{}",
-        config.listen.ip(),
-        app.port()
-    );
+    println!("quota-gateway serving on http://{}:{}", config.listen.ip(), app.port());
     app.run_until_stopped().await.context("server failed")
 }

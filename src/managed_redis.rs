@@ -32,8 +32,7 @@ pub struct ManagedRedis {
 
 impl ManagedRedis {
     pub async fn start(data_dir: &Path) -> Result<ManagedRedis, ManagedRedisError> {
-        let data_dir = std::path::absolute(data_dir)
-            .map_err(|e| ManagedRedisError::DataDir(data_dir.into(), e))?;
+        let data_dir = std::path::absolute(data_dir).map_err(|e| ManagedRedisError::DataDir(data_dir.into(), e))?;
         tokio::fs::create_dir_all(&data_dir)
             .await
             .map_err(|e| ManagedRedisError::DataDir(data_dir.clone(), e))?;
@@ -113,10 +112,7 @@ async fn ping(url: &str) -> bool {
     let attempt = async {
         let client = redis::Client::open(url).ok()?;
         let mut conn = client.get_multiplexed_async_connection().await.ok()?;
-        redis::cmd("PING")
-            .query_async::<String>(&mut conn)
-            .await
-            .ok()
+        redis::cmd("PING").query_async::<String>(&mut conn).await.ok()
     };
     matches!(
         tokio::time::timeout(Duration::from_millis(500), attempt).await,

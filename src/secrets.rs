@@ -1,11 +1,20 @@
-//! Tokens and keys: minted from the OS random source, stored only as SHA-256 digests,
-//! and compared in constant time so a timing side channel reveals nothing about a digest.
+//! Tokens and keys: minted from the OS random source, stored only as SHA-256 digests, compared
+//! in constant time. API keys end in a checksum, so secret scanners can recognise a leaked key
+//! and a mistyped one is refused without a lookup. User tokens are signed, not stored.
 
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/// Random base62 characters in an API key (178 bits).
+const KEY_RANDOM_LEN: usize = 30;
+/// Base62 characters of the CRC-32 checksum at the end of an API key.
+const CHECKSUM_LEN: usize = 6;
 
-/// `n` bytes from the operating system's CSPRNG.
+pub const SECRET_PREFIX: &str = "qg_sk_";
+pub const PUBLISHABLE_PREFIX: &str = "qg_pk_";
+
+/// `N` bytes from the operating system's CSPRNG.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     // The OS random source failing means the machine cannot mint secrets at all.
@@ -27,9 +36,48 @@ pub fn random_token(len: usize) -> String {
     out
 }
 
-/// A new secret key, `qg_sk_` and 40 base62 characters (238 bits).
-pub fn new_secret_key() -> String {
-    format!("qg_sk_{}", random_token(40))
+/// A new API key: the prefix, 30 random base62 characters and a 6-character checksum.
+pub fn new_api_key(prefix: &str) -> String {
+    let body = format!("{prefix}{}", random_token(KEY_RANDOM_LEN));
+    let checksum = checksum(&body);
+    format!("{body}{checksum}")
+}
+
+/// Whether a presented key has an API key's shape and a matching checksum.
+pub fn api_key_well_formed(key: &str) -> bool {
+    let expected = SECRET_PREFIX.len() + KEY_RANDOM_LEN + CHECKSUM_LEN;
+    if key.len() != expected || !(key.starts_with(SECRET_PREFIX) || key.starts_with(PUBLISHABLE_PREFIX)) {
+        return false;
+    }
+    let (body, sum) = key.split_at(key.len() - CHECKSUM_LEN);
+    body[SECRET_PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric()) && checksum(body) == sum
+}
+
+/// CRC-32 of `text` in 6 base62 characters.
+fn checksum(text: &str) -> String {
+    let mut value = u64::from(crc32(text.as_bytes()));
+    let mut out = [b'0'; CHECKSUM_LEN];
+    for slot in out.iter_mut().rev() {
+        *slot = ALPHABET[(value % 62) as usize];
+        value /= 62;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// CRC-32 (IEEE), bit by bit: keys are short, so a table is not worth its space.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }
 
 /// A new root token, `qg_root_` and 40 base62 characters.
@@ -47,10 +95,21 @@ pub fn digest_hex(token: &str) -> String {
 
 /// Constant-time equality of two digests.
 pub fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// HMAC-SHA256 of `message` under `key`.
+pub fn sign(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Whether `signature` is the HMAC-SHA256 of `message`, compared in constant time.
+pub fn verify(key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(message);
+    mac.verify_slice(signature).is_ok()
 }
 
 #[cfg(test)]
@@ -58,16 +117,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_have_their_prefix_and_length() {
-        let key = new_secret_key();
+    fn keys_carry_a_checksum_that_catches_typos() {
+        let key = new_api_key(SECRET_PREFIX);
         assert!(key.starts_with("qg_sk_"));
-        assert_eq!(key.len(), 46);
-        assert_ne!(key, new_secret_key());
+        assert_eq!(key.len(), 42);
+        assert!(api_key_well_formed(&key));
+        let mut typo = key.clone().into_bytes();
+        typo[10] = if typo[10] == b'a' { b'b' } else { b'a' };
+        assert!(!api_key_well_formed(&String::from_utf8(typo).unwrap()));
+        assert!(!api_key_well_formed("qg_sk_short"));
+        assert!(api_key_well_formed(&new_api_key(PUBLISHABLE_PREFIX)));
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
     }
 
     #[test]
     fn digests_compare_by_value() {
         assert!(digests_equal(&digest("a"), &digest("a")));
         assert!(!digests_equal(&digest("a"), &digest("b")));
+    }
+
+    #[test]
+    fn signatures_verify_only_their_message() {
+        let signature = sign(b"key", b"message");
+        assert!(verify(b"key", b"message", &signature));
+        assert!(!verify(b"key", b"massage", &signature));
+        assert!(!verify(b"other", b"message", &signature));
     }
 }

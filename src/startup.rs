@@ -38,15 +38,20 @@ impl Application {
         })?;
         store.sync_clock().await?;
         let (root_digest, first_start) = bootstrap(&store, config.root_token.as_deref()).await?;
-        let listener = TcpListener::bind(config.listen)
-            .map_err(|e| StartupError::Bind(config.listen.to_string(), e))?;
+        let listener =
+            TcpListener::bind(config.listen).map_err(|e| StartupError::Bind(config.listen.to_string(), e))?;
         let port = listener
             .local_addr()
             .map_err(|e| StartupError::Bind(config.listen.to_string(), e))?
             .port();
         // Plans, settings and keys are cached per node; this keeps them and the clock fresh.
         tokio::spawn(store.clone().refresh_forever());
-        let state = web::Data::new(AppState { store, root_digest });
+        let signing_key = store.signing_key().await?;
+        let state = web::Data::new(AppState {
+            store,
+            root_digest,
+            signing_key,
+        });
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())

@@ -1,4 +1,5 @@
-//! Who is calling: the root token (projects and their keys) or a project's secret key.
+//! Who is calling: the root token (projects and their keys), a project's secret key (everything
+//! in the project), or a publishable key with a user token (that user's usage, from a browser).
 //! Keys are looked up by their SHA-256 digest and compared in constant time.
 
 use std::future::{ready, Ready};
@@ -8,16 +9,21 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use super::error::ApiError;
+use super::user_tokens;
 use super::AppState;
-use crate::secrets::{digest, digests_equal};
+use crate::secrets::{api_key_well_formed, digest, digests_equal};
+use crate::store::KeyRecord;
+
+/// The header a browser sends its user token in.
+pub const USER_TOKEN_HEADER: &str = "X-User-Token";
 
 /// The caller presented the root token.
 pub struct Root;
 
-/// A bearer token that looks like a secret key, not yet checked against the store.
-/// Handlers validate their input first and call `project` after, so invalid input never
+/// A bearer token shaped like an API key (prefix and checksum right), not yet looked up.
+/// Handlers validate their input first and resolve the key after, so invalid input never
 /// reaches Redis; the project id is only reachable through that check.
-pub struct SecretKey {
+pub struct ApiKey {
     token: String,
 }
 
@@ -35,6 +41,10 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
         .ok_or_else(|| ApiError::Internal("application state is missing".into()))
 }
 
+fn is_root(state: &AppState, token: &str) -> bool {
+    digests_equal(&digest(token), &state.root_digest)
+}
+
 impl FromRequest for Root {
     type Error = ApiError;
     type Future = Ready<Result<Root, ApiError>>;
@@ -43,10 +53,10 @@ impl FromRequest for Root {
         ready((|| {
             let state = state(req)?;
             let token = bearer(req).ok_or(ApiError::Unauthorized)?;
-            if digests_equal(&digest(token), &state.root_digest) {
+            if is_root(&state, token) {
                 Ok(Root)
-            } else if token.starts_with("qg_sk_") {
-                // A valid-looking project key on a root route: say which kind of key is needed.
+            } else if api_key_well_formed(token) {
+                // A key of the wrong kind for this route: say so rather than "unknown".
                 Err(ApiError::Forbidden)
             } else {
                 Err(ApiError::Unauthorized)
@@ -55,21 +65,19 @@ impl FromRequest for Root {
     }
 }
 
-impl FromRequest for SecretKey {
+impl FromRequest for ApiKey {
     type Error = ApiError;
-    type Future = Ready<Result<SecretKey, ApiError>>;
+    type Future = Ready<Result<ApiKey, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready((|| {
             let token = bearer(req).ok_or(ApiError::Unauthorized)?;
-            if token.starts_with("qg_sk_") {
-                return Ok(SecretKey {
+            if api_key_well_formed(token) {
+                return Ok(ApiKey {
                     token: token.to_string(),
                 });
             }
-            // The root token on a project route: say which kind of key is needed.
-            let state = state(req)?;
-            Err(if digests_equal(&digest(token), &state.root_digest) {
+            Err(if is_root(&*state(req)?, token) {
                 ApiError::Forbidden
             } else {
                 ApiError::Unauthorized
@@ -78,9 +86,9 @@ impl FromRequest for SecretKey {
     }
 }
 
-impl SecretKey {
-    /// The project this key belongs to, or 401 for an unknown key.
-    pub async fn project(&self, state: &AppState) -> Result<String, ApiError> {
+impl ApiKey {
+    /// The key's record, or 401 for an unknown or revoked key.
+    async fn record(&self, state: &AppState) -> Result<KeyRecord, ApiError> {
         let token_digest = digest(&self.token);
         let record = state
             .store
@@ -93,10 +101,40 @@ impl SecretKey {
             .ok()
             .and_then(|d| <[u8; 32]>::try_from(d).ok());
         match stored {
-            Some(stored) if digests_equal(&stored, &token_digest) && record.kind == "secret" => {
-                Ok(record.project)
-            }
+            Some(stored) if digests_equal(&stored, &token_digest) => Ok(record),
             _ => Err(ApiError::Unauthorized),
         }
+    }
+
+    /// The project of a secret key; a publishable key may not use this route (403).
+    pub async fn project(&self, state: &AppState) -> Result<String, ApiError> {
+        let record = self.record(state).await?;
+        if record.kind != "secret" {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(record.project)
+    }
+
+    /// The project for reading `user`'s usage: a secret key, or a publishable key with a valid
+    /// user token of the same project (401 otherwise) minted for this user (403 otherwise).
+    pub async fn reader_project(&self, state: &AppState, req: &HttpRequest, user: &str) -> Result<String, ApiError> {
+        let record = self.record(state).await?;
+        if record.kind == "secret" {
+            return Ok(record.project);
+        }
+        let token = req
+            .headers()
+            .get(USER_TOKEN_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::Unauthorized)?;
+        let claims = user_tokens::verify(&state.signing_key, token, state.store.clock().now_ms())
+            .ok_or(ApiError::Unauthorized)?;
+        if claims.project != record.project {
+            return Err(ApiError::Unauthorized);
+        }
+        if claims.user != user {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(record.project)
     }
 }

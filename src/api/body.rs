@@ -101,14 +101,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        assert_eq!(
-            field_of(r#"{"inner": [{"n": 1}, {"n": "x"}]}"#),
-            "inner[1].n"
-        );
-        assert_eq!(
-            field_of(r#"{"inner": [{"n": 1, "typo": 2}]}"#),
-            "inner[0].typo"
-        );
+        assert_eq!(field_of(r#"{"inner": [{"n": 1}, {"n": "x"}]}"#), "inner[1].n");
+        assert_eq!(field_of(r#"{"inner": [{"n": 1, "typo": 2}]}"#), "inner[0].typo");
         assert_eq!(field_of(r#"{"inner": [], "extra": 1}"#), "extra");
         assert_eq!(field_of(r#"{}"#), "inner");
         assert_eq!(field_of(r#"not json"#), "body");

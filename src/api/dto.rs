@@ -37,21 +37,6 @@ pub struct ExtendBody {
 #[serde(deny_unknown_fields)]
 pub struct EmptyBody {}
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ProjectBody {
-    pub id: String,
-    pub default_plan: Option<String>,
-    pub allowed_origins: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct KeyBody {
-    pub kind: String,
-    pub label: Option<String>,
-}
-
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CounterAnswer {
@@ -243,11 +228,7 @@ pub struct SignedAmount(pub i64);
 impl Serialize for SignedAmount {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let magnitude = Milli(self.0.unsigned_abs()).to_string();
-        let text = if self.0 < 0 {
-            format!("-{magnitude}")
-        } else {
-            magnitude
-        };
+        let text = if self.0 < 0 { format!("-{magnitude}") } else { magnitude };
         let number = serde_json::Number::from_str(&text).map_err(serde::ser::Error::custom)?;
         number.serialize(serializer)
     }
@@ -354,4 +335,15 @@ pub struct KeyAnswer {
     pub label: String,
     /// Shown only in the answer that created it.
     pub key: String,
+}
+
+/// A key as listed: never its secret part.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyInfo {
+    pub key_id: String,
+    pub kind: String,
+    pub label: String,
+    pub hint: String,
+    pub created_at: String,
 }

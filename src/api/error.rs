@@ -18,6 +18,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("this key may not use this route")]
     Forbidden,
+    #[error("this origin may not read usage from a browser; add it to the project's allowedOrigins")]
+    OriginNotAllowed,
     #[error("no such route")]
     RouteNotFound,
     #[error("no such reservation in this project")]
@@ -26,6 +28,8 @@ pub enum ApiError {
     PlanNotFound(String),
     #[error("no project {0}")]
     ProjectNotFound(String),
+    #[error("no key {0} in this project")]
+    KeyNotFound(String),
     #[error("user {0} has no subscription")]
     SubscriptionNotFound(String),
     #[error("project {0} exists already")]
@@ -40,9 +44,7 @@ pub enum ApiError {
     PlanInUse(String),
     #[error("the user's plan {0} does not exist; store it with PUT /v1/plans/{0}")]
     PlanMissing(String),
-    #[error(
-        "this Idempotency-Key was used before with another body; use a new key for a new request"
-    )]
+    #[error("this Idempotency-Key was used before with another body; use a new key for a new request")]
     IdempotencyKeyReused,
     #[error("the request body is larger than 64 KiB")]
     PayloadTooLarge,
@@ -76,10 +78,12 @@ impl ApiError {
             Self::InvalidPlan(_) => "invalid_plan",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
+            Self::OriginNotAllowed => "origin_not_allowed",
             Self::RouteNotFound => "route_not_found",
             Self::ReservationNotFound => "reservation_not_found",
             Self::PlanNotFound(_) => "plan_not_found",
             Self::ProjectNotFound(_) => "project_not_found",
+            Self::KeyNotFound(_) => "key_not_found",
             Self::SubscriptionNotFound(_) => "subscription_not_found",
             Self::ProjectExists(_) => "project_exists",
             Self::ReservationCommitted => "reservation_committed",
@@ -121,10 +125,7 @@ impl ApiError {
                     .iter()
                     .map(|p| json!({"field": p.field, "detail": p.detail}))
                     .collect();
-                let summary: Vec<_> = problems
-                    .iter()
-                    .map(|p| format!("{}: {}", p.field, p.detail))
-                    .collect();
+                let summary: Vec<_> = problems.iter().map(|p| format!("{}: {}", p.field, p.detail)).collect();
                 body["detail"] = json!(format!("the plan is invalid: {}", summary.join("; ")));
                 body["problems"] = json!(listed);
             }
@@ -145,11 +146,12 @@ impl ResponseError for ApiError {
         match self {
             Self::Invalid { .. } | Self::InvalidPlan(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::OriginNotAllowed => StatusCode::FORBIDDEN,
             Self::RouteNotFound
             | Self::ReservationNotFound
             | Self::PlanNotFound(_)
             | Self::ProjectNotFound(_)
+            | Self::KeyNotFound(_)
             | Self::SubscriptionNotFound(_) => StatusCode::NOT_FOUND,
             Self::PlanInUse(_)
             | Self::ProjectExists(_)

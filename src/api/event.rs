@@ -91,10 +91,7 @@ pub fn check_metadata(metadata: &Map<String, Value>) -> Result<(), ApiError> {
         }
         match value {
             Value::Array(_) | Value::Object(_) => {
-                return Err(ApiError::invalid(
-                    field(),
-                    "must be a string, number, boolean or null",
-                ))
+                return Err(ApiError::invalid(field(), "must be a string, number, boolean or null"))
             }
             Value::String(s) if s.len() > MAX_METADATA_STRING_BYTES => {
                 return Err(ApiError::invalid(field(), "must be at most 256 bytes"))

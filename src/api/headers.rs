@@ -29,12 +29,7 @@ pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_
 }
 
 /// Seconds, rounded up, until the earliest reset of a denying group; nothing when none resets.
-pub fn retry_after(
-    response: &mut HttpResponseBuilder,
-    counters: &[Counter],
-    denied_by: &[String],
-    now_ms: i64,
-) {
+pub fn retry_after(response: &mut HttpResponseBuilder, counters: &[Counter], denied_by: &[String], now_ms: i64) {
     let earliest = counters
         .iter()
         .filter(|c| denied_by.contains(&c.group_id))
@@ -83,26 +78,10 @@ mod tests {
         ];
         let mut response = HttpResponse::Ok();
         rate_limit(&mut response, &counters, 30_500);
-        retry_after(
-            &mut response,
-            &counters,
-            &["minute".into(), "life".into()],
-            30_500,
-        );
+        retry_after(&mut response, &counters, &["minute".into(), "life".into()], 30_500);
         let response = response.finish();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_string()
-        };
-        assert_eq!(
-            header("RateLimit-Policy"),
-            "\"minute\";q=60;w=60, \"life\";q=2"
-        );
+        let header = |name: &str| response.headers().get(name).unwrap().to_str().unwrap().to_string();
+        assert_eq!(header("RateLimit-Policy"), "\"minute\";q=60;w=60, \"life\";q=2");
         assert_eq!(header("RateLimit"), "\"minute\";r=58;t=30, \"life\";r=2");
         assert_eq!(header("Retry-After"), "30");
     }

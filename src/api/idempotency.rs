@@ -13,12 +13,7 @@ pub const HEADER: &str = "Idempotency-Key";
 /// The call's Idempotency-Key for `route`, if it has one. `scope` is what else makes two calls
 /// the same request (the reservation id of a commit); the body is compared as canonical JSON,
 /// so key order and spacing do not make a repeat look different.
-pub fn idempotency(
-    req: &HttpRequest,
-    route: &str,
-    scope: &str,
-    body: &[u8],
-) -> Result<Option<Idempotency>, ApiError> {
+pub fn idempotency(req: &HttpRequest, route: &str, scope: &str, body: &[u8]) -> Result<Option<Idempotency>, ApiError> {
     let Some(value) = req.headers().get(HEADER) else {
         return Ok(None);
     };
@@ -50,14 +45,7 @@ fn canonical_json(value: &Value) -> String {
                 .collect();
             format!("{{{}}}", inner.join(","))
         }
-        Value::Array(items) => format!(
-            "[{}]",
-            items
-                .iter()
-                .map(canonical_json)
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
+        Value::Array(items) => format!("[{}]", items.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
         other => other.to_string(),
     }
 }

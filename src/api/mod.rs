@@ -2,6 +2,7 @@
 
 mod auth;
 mod body;
+mod cors;
 pub mod dto;
 mod error;
 mod event;
@@ -17,6 +18,7 @@ mod settle;
 mod subscriptions;
 mod track;
 mod usage;
+mod user_tokens;
 mod users;
 
 use actix_web::http::Method;
@@ -31,6 +33,8 @@ pub struct AppState {
     pub store: QuotaStore,
     /// SHA-256 of the root token; the token itself is never kept.
     pub root_digest: [u8; 32],
+    /// The deployment's secret for signing user tokens.
+    pub signing_key: Vec<u8>,
 }
 
 /// Every route, in one table. Answers the (method, path) pairs it registered, so a test can
@@ -43,11 +47,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(&'static str, &'static str)>
     t.add("GET", "/livez", health::livez);
     t.add("GET", "/readyz", health::readyz);
     t.add("POST", "/v1/projects", projects::create_project);
-    t.add(
-        "POST",
-        "/v1/projects/{projectId}/keys",
-        projects::create_key,
-    );
+    t.add("GET", "/v1/projects", projects::list_projects);
+    t.add("PATCH", "/v1/projects/{projectId}", projects::patch_project);
+    t.add("POST", "/v1/projects/{projectId}/keys", projects::create_key);
+    t.add("GET", "/v1/projects/{projectId}/keys", projects::list_keys);
+    t.add("DELETE", "/v1/projects/{projectId}/keys/{keyId}", projects::revoke_key);
     t.add("GET", "/v1/plans", plans::list_plans);
     t.add("PUT", "/v1/plans/{planId}", plans::put_plan);
     t.add("GET", "/v1/plans/{planId}", plans::get_plan);
@@ -68,11 +72,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(&'static str, &'static str)>
         "/v1/users/{userId}/subscription",
         subscriptions::delete_subscription,
     );
-    t.add(
-        "PUT",
-        "/v1/users/{userId}/overrides/{groupId}",
-        users::put_override,
-    );
+    t.add("PUT", "/v1/users/{userId}/overrides/{groupId}", users::put_override);
     t.add(
         "DELETE",
         "/v1/users/{userId}/overrides/{groupId}",
@@ -81,35 +81,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(&'static str, &'static str)>
     t.add("POST", "/v1/users/{userId}/block", users::block);
     t.add("POST", "/v1/users/{userId}/unblock", users::unblock);
     t.add("POST", "/v1/users/{userId}/adjustments", users::adjust);
-    t.add(
-        "GET",
-        "/v1/users/{userId}/adjustments",
-        users::list_adjustments,
-    );
+    t.add("GET", "/v1/users/{userId}/adjustments", users::list_adjustments);
     t.add("GET", "/v1/users/{userId}/usage", usage::usage);
+    t.add("OPTIONS", "/v1/users/{userId}/usage", cors::preflight);
+    t.add("POST", "/v1/user-tokens", user_tokens::create_user_token);
     t.add("POST", "/v1/reserve", reserve::reserve);
     t.add("POST", "/v1/check", reserve::check);
     t.add("POST", "/v1/track", track::track);
-    t.add(
-        "GET",
-        "/v1/reservations/{reservationId}",
-        reservations::get_reservation,
-    );
-    t.add(
-        "POST",
-        "/v1/reservations/{reservationId}/extend",
-        reservations::extend,
-    );
-    t.add(
-        "POST",
-        "/v1/reservations/{reservationId}/commit",
-        settle::commit,
-    );
-    t.add(
-        "POST",
-        "/v1/reservations/{reservationId}/release",
-        settle::release,
-    );
+    t.add("GET", "/v1/reservations/{reservationId}", reservations::get_reservation);
+    t.add("POST", "/v1/reservations/{reservationId}/extend", reservations::extend);
+    t.add("POST", "/v1/reservations/{reservationId}/commit", settle::commit);
+    t.add("POST", "/v1/reservations/{reservationId}/release", settle::release);
     t.cfg.default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound)
     }));

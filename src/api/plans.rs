@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::auth::SecretKey;
+use super::auth::ApiKey;
 use super::body;
 use super::error::ApiError;
 use super::AppState;
@@ -12,7 +12,7 @@ use crate::quota::{Plan, PlanDoc};
 use crate::store::PlanDeletion;
 
 pub async fn put_plan(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
@@ -27,7 +27,7 @@ pub async fn put_plan(
 }
 
 pub async fn get_plan(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -40,10 +40,7 @@ pub async fn get_plan(
     Ok(HttpResponse::Ok().json(&plan.doc))
 }
 
-pub async fn list_plans(
-    key: SecretKey,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_plans(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let project = key.project(&state).await?;
     let plans = state.store.plans(&project).await?;
     let docs: Vec<&PlanDoc> = plans.iter().map(|p| &p.doc).collect();
@@ -52,28 +49,20 @@ pub async fn list_plans(
 
 /// `DELETE /v1/plans/{planId}`: refused while users are on the plan or it is the default plan.
 pub async fn delete_plan(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     check_id(&id).map_err(|d| ApiError::invalid("planId", d))?;
     let project = key.project(&state).await?;
-    let settings = state
-        .store
-        .project_settings(&project)
-        .await?
-        .unwrap_or_default();
+    let settings = state.store.project_settings(&project).await?.unwrap_or_default();
     if settings.default_plan.as_deref() == Some(id.as_str()) {
-        return Err(ApiError::PlanInUse(format!(
-            "plan {id} is the project's default plan"
-        )));
+        return Err(ApiError::PlanInUse(format!("plan {id} is the project's default plan")));
     }
     match state.store.delete_plan(&project, &id).await? {
         PlanDeletion::Deleted => Ok(HttpResponse::NoContent().finish()),
         PlanDeletion::NotFound => Err(ApiError::PlanNotFound(id)),
-        PlanDeletion::InUse(users) => Err(ApiError::PlanInUse(format!(
-            "{users} users are on plan {id}"
-        ))),
+        PlanDeletion::InUse(users) => Err(ApiError::PlanInUse(format!("{users} users are on plan {id}"))),
     }
 }

@@ -1,16 +1,48 @@
-//! Root-token routes: `POST /v1/projects` and `POST /v1/projects/{id}/keys`.
+//! Root-token routes: projects and their keys.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Deserializer};
+use serde_json::json;
 
 use super::auth::Root;
 use super::body;
-use super::dto::{KeyAnswer, KeyBody, ProjectAnswer, ProjectBody};
+use super::dto::{rfc3339, KeyAnswer, KeyInfo, ProjectAnswer};
 use super::error::ApiError;
 use super::AppState;
 use crate::quota::ids::check_id;
 use crate::store::ProjectSettings;
 
 const MAX_LABEL_BYTES: usize = 128;
+const MAX_ORIGINS: usize = 32;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProjectBody {
+    pub id: String,
+    pub default_plan: Option<String>,
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+/// PATCH: an absent field stays, `null` clears it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProjectPatch {
+    #[serde(default, deserialize_with = "present")]
+    pub default_plan: Option<Option<String>>,
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+/// Tells `"field": null` (Some(None)) from an absent field (None).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KeyBody {
+    pub kind: String,
+    pub label: Option<String>,
+}
 
 pub async fn create_project(
     _: Root,
@@ -20,21 +52,48 @@ pub async fn create_project(
 ) -> Result<HttpResponse, ApiError> {
     let body: ProjectBody = body::parse(&body::read(&req, payload).await?)?;
     check_id(&body.id).map_err(|d| ApiError::invalid("id", d))?;
-    if let Some(plan) = &body.default_plan {
-        check_id(plan).map_err(|d| ApiError::invalid("defaultPlan", d))?;
-    }
-    let origins = body.allowed_origins.unwrap_or_default();
-    for (i, origin) in origins.iter().enumerate() {
-        check_origin(origin).map_err(|d| ApiError::invalid(format!("allowedOrigins[{i}]"), d))?;
-    }
     let settings = ProjectSettings {
-        default_plan: body.default_plan,
-        allowed_origins: origins,
+        default_plan: checked_default_plan(body.default_plan)?,
+        allowed_origins: checked_origins(body.allowed_origins.unwrap_or_default())?,
     };
     if !state.store.create_project(&body.id, &settings).await? {
         return Err(ApiError::ProjectExists(body.id));
     }
     Ok(HttpResponse::Created().json(ProjectAnswer::new(&body.id, settings)))
+}
+
+pub async fn list_projects(_: Root, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let projects = state.store.projects().await?;
+    let data: Vec<_> = projects.into_iter().map(|(id, s)| ProjectAnswer::new(&id, s)).collect();
+    Ok(HttpResponse::Ok().json(json!({ "data": data })))
+}
+
+pub async fn patch_project(
+    _: Root,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let patch: ProjectPatch = body::parse(&body::read(&req, payload).await?)?;
+    let id = path.into_inner();
+    let default_plan = patch.default_plan.map(checked_default_plan).transpose()?;
+    let origins = patch.allowed_origins.map(checked_origins).transpose()?;
+    let mut settings = state
+        .store
+        .project_settings(&id)
+        .await?
+        .ok_or_else(|| ApiError::ProjectNotFound(id.clone()))?;
+    if let Some(default_plan) = default_plan {
+        settings.default_plan = default_plan;
+    }
+    if let Some(origins) = origins {
+        settings.allowed_origins = origins;
+    }
+    if !state.store.update_project(&id, &settings).await? {
+        return Err(ApiError::ProjectNotFound(id));
+    }
+    Ok(HttpResponse::Ok().json(ProjectAnswer::new(&id, settings)))
 }
 
 pub async fn create_key(
@@ -45,8 +104,8 @@ pub async fn create_key(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body: KeyBody = body::parse(&body::read(&req, payload).await?)?;
-    if body.kind != "secret" {
-        return Err(ApiError::invalid("kind", "must be \"secret\""));
+    if body.kind != "secret" && body.kind != "publishable" {
+        return Err(ApiError::invalid("kind", "must be \"secret\" or \"publishable\""));
     }
     let label = body.label.unwrap_or_default();
     if label.len() > MAX_LABEL_BYTES || label.chars().any(char::is_control) {
@@ -59,7 +118,7 @@ pub async fn create_key(
     if state.store.project_settings(&project).await?.is_none() {
         return Err(ApiError::ProjectNotFound(project));
     }
-    let (record, key) = state.store.mint_key(&project, &label).await?;
+    let (record, key) = state.store.mint_key(&project, &body.kind, &label).await?;
     Ok(HttpResponse::Created().json(KeyAnswer {
         key_id: record.key_id,
         kind: record.kind,
@@ -68,13 +127,62 @@ pub async fn create_key(
     }))
 }
 
+pub async fn list_keys(_: Root, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let project = path.into_inner();
+    if state.store.project_settings(&project).await?.is_none() {
+        return Err(ApiError::ProjectNotFound(project));
+    }
+    let keys = state.store.keys(&project).await?;
+    let data: Vec<_> = keys
+        .into_iter()
+        .map(|k| KeyInfo {
+            key_id: k.key_id,
+            kind: k.kind,
+            label: k.label,
+            hint: k.hint,
+            created_at: rfc3339(k.created_at_ms),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "data": data })))
+}
+
+/// Revokes a key: every node refuses it within a second.
+pub async fn revoke_key(
+    _: Root,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (project, key_id) = path.into_inner();
+    if !state.store.revoke_key(&project, &key_id).await? {
+        return Err(ApiError::KeyNotFound(key_id));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn checked_default_plan(plan: Option<String>) -> Result<Option<String>, ApiError> {
+    if let Some(plan) = &plan {
+        check_id(plan).map_err(|d| ApiError::invalid("defaultPlan", d))?;
+    }
+    Ok(plan)
+}
+
+fn checked_origins(origins: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if origins.len() > MAX_ORIGINS {
+        return Err(ApiError::invalid("allowedOrigins", "must have at most 32 origins"));
+    }
+    for (i, origin) in origins.iter().enumerate() {
+        check_origin(origin).map_err(|d| ApiError::invalid(format!("allowedOrigins[{i}]"), d))?;
+    }
+    Ok(origins)
+}
+
 /// An origin as browsers send it: scheme, host and optional port, nothing else.
 fn check_origin(origin: &str) -> Result<(), &'static str> {
     let rest = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"));
     match rest {
-        Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ']) => Ok(()),
+        Some(host) if !host.is_empty() && host.len() <= 253 && !host.contains(['/', '?', '#', ' ', ',']) => Ok(()),
         _ => Err("must be an origin like https://app.example.com"),
     }
 }

@@ -23,9 +23,7 @@ fn incoming(req: &ServiceRequest) -> Option<String> {
     let value = req.headers().get(&HEADER)?.to_str().ok()?;
     let plain = !value.is_empty()
         && value.len() <= 64
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
     plain.then(|| value.to_string())
 }
 
@@ -38,10 +36,7 @@ pub async fn middleware(
     // No clone of the request may be held here: actix routes only a uniquely owned request.
     let mut res = match next.call(req).await {
         Ok(res) => {
-            let problem = res
-                .response()
-                .error()
-                .map(|err| as_api_error(err, res.status()));
+            let problem = res.response().error().map(|err| as_api_error(err, res.status()));
             match problem {
                 Some(api_err) => {
                     api_err.log(&id);

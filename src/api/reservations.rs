@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::auth::SecretKey;
+use super::auth::ApiKey;
 use super::dto::{self, ExtendAnswer, ExtendBody, HoldAnswer, ReservationAnswer};
 use super::error::ApiError;
 use super::event::ttl_ms;
@@ -11,7 +11,7 @@ use crate::store::keys::reservation_user;
 use crate::store::Extension;
 
 pub async fn get_reservation(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -51,7 +51,7 @@ pub async fn get_reservation(
 }
 
 pub async fn extend(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,

@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::auth::SecretKey;
+use super::auth::ApiKey;
 use super::dto::{self, ReserveAnswer};
 use super::error::ApiError;
 use super::event::ReserveBody;
@@ -12,7 +12,7 @@ use super::{body, headers, AppState};
 use crate::quota::Decision;
 
 pub async fn reserve(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -30,7 +30,7 @@ pub async fn reserve(
 }
 
 pub async fn check(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -48,20 +48,12 @@ fn answer(state: &AppState, decision: Decision) -> HttpResponse {
     let mut response = HttpResponse::Ok();
     headers::rate_limit(&mut response, &decision.counters, now_ms);
     if !decision.allowed {
-        headers::retry_after(
-            &mut response,
-            &decision.counters,
-            &decision.denied_by,
-            now_ms,
-        );
+        headers::retry_after(&mut response, &decision.counters, &decision.denied_by, now_ms);
     }
     response.json(ReserveAnswer {
         allowed: decision.allowed,
         reservation_id: decision.granted.as_ref().map(|g| g.reservation_id.clone()),
-        expires_at: decision
-            .granted
-            .as_ref()
-            .map(|g| dto::rfc3339(g.expires_at_ms)),
+        expires_at: decision.granted.as_ref().map(|g| dto::rfc3339(g.expires_at_ms)),
         reasons: decision.reasons.iter().map(|r| r.code()).collect(),
         counters: dto::counters(&decision.counters),
         denied_by: decision.denied_by,

@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::auth::SecretKey;
+use super::auth::ApiKey;
 use super::body;
 use super::dto::{self, CommitAnswer, CommitBody, EmptyBody, ReleaseAnswer};
 use super::error::ApiError;
@@ -12,7 +12,7 @@ use super::AppState;
 use crate::store::{Settled, Settlement};
 
 pub async fn commit(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
@@ -44,7 +44,7 @@ pub async fn commit(
 }
 
 pub async fn release(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,

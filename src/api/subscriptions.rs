@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::DateTime;
 use serde::Deserialize;
 
-use super::auth::SecretKey;
+use super::auth::ApiKey;
 use super::body;
 use super::dto::SubscriptionAnswer;
 use super::error::ApiError;
@@ -61,7 +61,7 @@ pub fn user_in_path(path: web::Path<String>) -> Result<String, ApiError> {
 }
 
 pub async fn put_subscription(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
@@ -115,7 +115,7 @@ pub async fn put_subscription(
 }
 
 pub async fn get_subscription(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -130,7 +130,7 @@ pub async fn get_subscription(
 
 /// Ends the subscription: the user falls back to the default plan; the plan is remembered.
 pub async fn delete_subscription(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

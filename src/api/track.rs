@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::auth::SecretKey;
+use super::auth::ApiKey;
 use super::dto::{self, TrackAnswer};
 use super::error::ApiError;
 use super::event::TrackBody;
@@ -10,7 +10,7 @@ use super::idempotency::idempotency;
 use super::{body, AppState};
 
 pub async fn track(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -20,10 +20,7 @@ pub async fn track(
     let input = body.validate()?;
     let idempotency = idempotency(&req, "track", "", &bytes)?;
     let project = key.project(&state).await?;
-    let counters = state
-        .store
-        .track(&project, &input, idempotency.as_ref())
-        .await?;
+    let counters = state.store.track(&project, &input, idempotency.as_ref()).await?;
     Ok(HttpResponse::Ok().json(TrackAnswer {
         over_quota: dto::over_quota(&counters),
         counters: dto::counters(&counters),

@@ -1,22 +1,23 @@
 //! `GET /v1/users/{userId}/usage`: every group of the user's plan, read-only.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::auth::SecretKey;
+use super::auth::ApiKey;
 use super::dto::{self, UsageAnswer};
 use super::error::ApiError;
-use super::{headers, AppState};
+use super::{cors, headers, AppState};
 use crate::quota::ids::check_user_id;
 use crate::quota::Status;
 
 pub async fn usage(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let user = path.into_inner();
     check_user_id(&user).map_err(|d| ApiError::invalid("userId", d))?;
-    let project = key.project(&state).await?;
+    let project = key.reader_project(&state, &req, &user).await?;
     let usage = state.store.usage(&project, &user).await?;
     let status = match (&usage.plan_id, usage.status) {
         (_, Status::Blocked) => "blocked",
@@ -24,6 +25,8 @@ pub async fn usage(
         (Some(_), Status::Active) => "active",
     };
     let mut response = HttpResponse::Ok();
+    let settings = state.store.project_settings(&project).await?.unwrap_or_default();
+    cors::allow(&req, &settings, &mut response);
     headers::rate_limit(&mut response, &usage.counters, state.store.clock().now_ms());
     Ok(response.json(UsageAnswer {
         user_id: user,

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::auth::SecretKey;
+use super::auth::ApiKey;
 use super::body;
 use super::dto::{self, AdjustmentAnswer, SubscriptionAnswer, UserPage};
 use super::error::ApiError;
@@ -40,8 +40,7 @@ pub struct UsersQuery {
 }
 
 fn reason(field: &str, text: &str) -> Result<(), ApiError> {
-    if text.trim().is_empty() || text.len() > MAX_REASON_BYTES || text.chars().any(char::is_control)
-    {
+    if text.trim().is_empty() || text.len() > MAX_REASON_BYTES || text.chars().any(char::is_control) {
         return Err(ApiError::invalid(
             field,
             "must be 1 to 256 bytes without control characters",
@@ -52,7 +51,7 @@ fn reason(field: &str, text: &str) -> Result<(), ApiError> {
 
 /// `PUT /v1/users/{userId}/overrides/{groupId}`: a per-user quota for one group of their plan.
 pub async fn put_override(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     req: HttpRequest,
@@ -79,16 +78,13 @@ pub async fn put_override(
             format!("is not a group of plan {}", plan.id),
         ));
     }
-    let sub = state
-        .store
-        .set_override(&project, &user, &group, Some(&value))
-        .await?;
+    let sub = state.store.set_override(&project, &user, &group, Some(&value)).await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
 /// `DELETE /v1/users/{userId}/overrides/{groupId}`: back to the plan's quota.
 pub async fn delete_override(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -99,16 +95,13 @@ pub async fn delete_override(
     if !state.store.subscription(&project, &user).await?.exists() {
         return Err(ApiError::SubscriptionNotFound(user));
     }
-    let sub = state
-        .store
-        .set_override(&project, &user, &group, None)
-        .await?;
+    let sub = state.store.set_override(&project, &user, &group, None).await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
 /// `POST /v1/users/{userId}/block {reason}`: every event of the user is denied.
 pub async fn block(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
@@ -118,16 +111,13 @@ pub async fn block(
     let body: BlockBody = body::parse(&body::read(&req, payload).await?)?;
     reason("reason", &body.reason)?;
     let project = key.project(&state).await?;
-    let sub = state
-        .store
-        .set_blocked(&project, &user, Some(&body.reason))
-        .await?;
+    let sub = state.store.set_blocked(&project, &user, Some(&body.reason)).await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
 /// `POST /v1/users/{userId}/unblock`.
 pub async fn unblock(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
@@ -143,7 +133,7 @@ pub async fn unblock(
 /// `POST /v1/users/{userId}/adjustments {groupId, amount, reason}`: a support correction of the
 /// current period's counter, never below zero, kept in the user's audit trail.
 pub async fn adjust(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
@@ -152,8 +142,8 @@ pub async fn adjust(
     let user = user_in_path(path)?;
     let body: AdjustmentBody = body::parse(&body::read(&req, payload).await?)?;
     check_id(&body.group_id).map_err(|d| ApiError::invalid("groupId", d))?;
-    let amount = parse_signed_milli(&body.amount.to_string())
-        .map_err(|e| ApiError::invalid("amount", e.to_string()))?;
+    let amount =
+        parse_signed_milli(&body.amount.to_string()).map_err(|e| ApiError::invalid("amount", e.to_string()))?;
     reason("reason", &body.reason)?;
     let project = key.project(&state).await?;
     match state
@@ -161,36 +151,31 @@ pub async fn adjust(
         .adjust(&project, &user, &body.group_id, amount, &body.reason)
         .await?
     {
-        Adjusted::Done {
-            counter,
-            applied_milli,
-        } => Ok(HttpResponse::Ok().json(AdjustmentAnswer {
+        Adjusted::Done { counter, applied_milli } => Ok(HttpResponse::Ok().json(AdjustmentAnswer {
             applied: dto::SignedAmount(applied_milli),
             counter: (&counter).into(),
         })),
         Adjusted::NoPlan => Err(ApiError::SubscriptionNotFound(user)),
-        Adjusted::UnknownGroup(plan) => Err(ApiError::invalid(
-            "groupId",
-            format!("is not a group of plan {plan}"),
-        )),
+        Adjusted::UnknownGroup(plan) => Err(ApiError::invalid("groupId", format!("is not a group of plan {plan}"))),
     }
 }
 
 /// `GET /v1/users/{userId}/adjustments`: the audit trail, newest first.
 pub async fn list_adjustments(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
     let project = key.project(&state).await?;
     let entries = state.store.adjustments(&project, &user).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "data": entries.iter().map(dto::AdjustmentEntry::from).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "data": entries.iter().map(dto::AdjustmentEntry::from).collect::<Vec<_>>() })))
 }
 
 /// `GET /v1/users?cursor=&limit=&planId=&status=`: users by id, a page at a time.
 pub async fn list_users(
-    key: SecretKey,
+    key: ApiKey,
     state: web::Data<AppState>,
     query: web::Query<UsersQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -209,10 +194,9 @@ pub async fn list_users(
         Some(_) => return Err(ApiError::invalid("status", "must be active or blocked")),
     };
     let cursor = match &query.cursor {
-        Some(c) => Some(
-            dto::decode_cursor(c)
-                .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API gave"))?,
-        ),
+        Some(c) => {
+            Some(dto::decode_cursor(c).ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API gave"))?)
+        }
         None => None,
     };
     let project = key.project(&state).await?;
@@ -220,9 +204,6 @@ pub async fn list_users(
         plan_id: query.plan_id,
         status,
     };
-    let page = state
-        .store
-        .users(&project, cursor.as_deref(), limit, &filter)
-        .await?;
+    let page = state.store.users(&project, cursor.as_deref(), limit, &filter).await?;
     Ok(HttpResponse::Ok().json(UserPage::from(page)))
 }

@@ -57,17 +57,13 @@ pub fn parse_scaled(text: &str, decimals: u32, max_scaled: u64) -> Result<u64, A
         // "-0" is zero; anything else below zero is refused.
         return match parse_scaled(rest, decimals, max_scaled) {
             Ok(0) => Ok(0),
-            Ok(_) | Err(AmountError::TooLarge) | Err(AmountError::TooPrecise(_)) => {
-                Err(AmountError::Negative)
-            }
+            Ok(_) | Err(AmountError::TooLarge) | Err(AmountError::TooPrecise(_)) => Err(AmountError::Negative),
             Err(other) => Err(other),
         };
     }
     let (mantissa, exponent) = match text.find(['e', 'E']) {
         Some(at) => {
-            let exp: i32 = text[at + 1..]
-                .parse()
-                .map_err(|_| AmountError::NotANumber)?;
+            let exp: i32 = text[at + 1..].parse().map_err(|_| AmountError::NotANumber)?;
             (&text[..at], exp)
         }
         None => (text, 0),
@@ -139,8 +135,7 @@ impl FromStr for Milli {
 impl Serialize for Milli {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // With arbitrary precision a Number keeps its decimal text, so `0.333` stays exact.
-        let number =
-            serde_json::Number::from_str(&self.to_string()).map_err(serde::ser::Error::custom)?;
+        let number = serde_json::Number::from_str(&self.to_string()).map_err(serde::ser::Error::custom)?;
         number.serialize(serializer)
     }
 }
@@ -165,10 +160,7 @@ mod tests {
         assert_eq!(Milli::parse("0.100"), Ok(Milli(100)));
         assert_eq!(Milli::parse("0.0010"), Ok(Milli(1)));
         assert_eq!(Milli::parse("-0"), Ok(Milli(0)));
-        assert_eq!(
-            Milli::parse("999999999999.999"),
-            Ok(Milli(999_999_999_999_999))
-        );
+        assert_eq!(Milli::parse("999999999999.999"), Ok(Milli(999_999_999_999_999)));
         assert_eq!(Milli::parse("1000000000000"), Ok(Milli::MAX));
     }
 
@@ -177,10 +169,7 @@ mod tests {
         assert_eq!(Milli::parse("-1"), Err(AmountError::Negative));
         assert_eq!(Milli::parse("-0.0001"), Err(AmountError::Negative));
         assert_eq!(Milli::parse("0.0001"), Err(AmountError::TooPrecise(3)));
-        assert_eq!(
-            Milli::parse("1000000000000.001"),
-            Err(AmountError::TooLarge)
-        );
+        assert_eq!(Milli::parse("1000000000000.001"), Err(AmountError::TooLarge));
         assert_eq!(Milli::parse("1e13"), Err(AmountError::TooLarge));
         assert_eq!(Milli::parse("1e400"), Err(AmountError::TooLarge));
         assert_eq!(Milli::parse("NaN"), Err(AmountError::NotANumber));

@@ -34,11 +34,7 @@ impl Counter {
 impl Counter {
     /// The counter of `group` in `window`, from the amounts the store read: used, held, and
     /// the quota in force (a live override, else the group's).
-    pub fn of(
-        group: &super::LimitGroup,
-        window: super::Window,
-        amounts: impl Into<(Milli, Milli, Milli)>,
-    ) -> Counter {
+    pub fn of(group: &super::LimitGroup, window: super::Window, amounts: impl Into<(Milli, Milli, Milli)>) -> Counter {
         let (used, reserved, quota) = amounts.into();
         Counter {
             group_id: group.id.clone(),

@@ -8,10 +8,8 @@ pub fn check_id(id: &str) -> Result<(), &'static str> {
 
 /// Event names: `[A-Za-z0-9_.:-]{1,128}`.
 pub fn check_event(event: &str) -> Result<(), &'static str> {
-    check_charset(event, 128, |b| {
-        b.is_ascii_alphanumeric() || b"_.:-".contains(&b)
-    })
-    .map_err(|_| "must match [A-Za-z0-9_.:-]{1,128}")
+    check_charset(event, 128, |b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
+        .map_err(|_| "must match [A-Za-z0-9_.:-]{1,128}")
 }
 
 /// User ids: any UTF-8 of 1 to 256 bytes without control characters.

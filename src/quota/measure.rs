@@ -44,9 +44,7 @@ impl MeasureDoc {
     /// Validates the document; the error says what is wrong with it.
     pub fn to_measure(&self) -> Result<Measure, String> {
         match (&self.metadata, &self.weights) {
-            (Some(key), None) if !key.is_empty() && key.len() <= 64 => {
-                Ok(Measure::Metadata(key.clone()))
-            }
+            (Some(key), None) if !key.is_empty() && key.len() <= 64 => Ok(Measure::Metadata(key.clone())),
             (Some(_), None) => Err("metadata must name a key of 1 to 64 bytes".into()),
             (None, Some(weights)) => {
                 if weights.is_empty() || weights.len() > MAX_WEIGHTS {
@@ -71,11 +69,7 @@ impl MeasureDoc {
 
 impl Measure {
     /// The amount this measure counts for an event.
-    pub fn amount(
-        &self,
-        quantity: Milli,
-        metadata: &Map<String, Value>,
-    ) -> Result<Milli, MeasureError> {
+    pub fn amount(&self, quantity: Milli, metadata: &Map<String, Value>) -> Result<Milli, MeasureError> {
         match self {
             Measure::Quantity => Ok(quantity),
             Measure::Metadata(key) => metadata_number(metadata, key),
@@ -135,16 +129,12 @@ mod tests {
     }
 
     fn measure(doc: Value) -> Measure {
-        serde_json::from_value::<MeasureDoc>(doc)
-            .unwrap()
-            .to_measure()
-            .unwrap()
+        serde_json::from_value::<MeasureDoc>(doc).unwrap().to_measure().unwrap()
     }
 
     #[test]
     fn weighted_sums_are_exact_and_round_up() {
-        let cents =
-            measure(json!({"weights": {"prompt_tokens": 0.00025, "completion_tokens": 0.001}}));
+        let cents = measure(json!({"weights": {"prompt_tokens": 0.00025, "completion_tokens": 0.001}}));
         let m = meta(json!({"prompt_tokens": 1000, "completion_tokens": 333}));
         // 0.25 + 0.333 cents
         assert_eq!(cents.amount(Milli(0), &m), Ok(Milli(583)));
@@ -170,11 +160,9 @@ mod tests {
 
     #[test]
     fn documents_need_exactly_one_rule() {
-        let both: MeasureDoc =
-            serde_json::from_value(json!({"metadata": "a", "weights": {"a": 1}})).unwrap();
+        let both: MeasureDoc = serde_json::from_value(json!({"metadata": "a", "weights": {"a": 1}})).unwrap();
         assert!(both.to_measure().is_err());
-        let precise: MeasureDoc =
-            serde_json::from_value(json!({"weights": {"a": 0.0000001}})).unwrap();
+        let precise: MeasureDoc = serde_json::from_value(json!({"weights": {"a": 0.0000001}})).unwrap();
         assert!(precise.to_measure().unwrap_err().contains("6 decimal"));
     }
 }

@@ -175,23 +175,16 @@ mod tests {
     use proptest::prelude::*;
 
     fn ms(text: &str) -> i64 {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .timestamp_millis()
+        DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis()
     }
 
     fn period(kind: PeriodKind, every: u32, anchor: Anchor) -> Period {
-        Period {
-            kind,
-            every,
-            anchor,
-        }
+        Period { kind, every, anchor }
     }
 
     #[test]
     fn calendar_month_starts_on_the_first() {
-        let w =
-            period(PeriodKind::Month, 1, Anchor::Calendar).window(ms("2026-02-14T10:00:00Z"), 0);
+        let w = period(PeriodKind::Month, 1, Anchor::Calendar).window(ms("2026-02-14T10:00:00Z"), 0);
         assert_eq!(w.start_ms, ms("2026-02-01T00:00:00Z"));
         assert_eq!(w.end_ms, Some(ms("2026-03-01T00:00:00Z")));
     }
@@ -218,8 +211,7 @@ mod tests {
 
     #[test]
     fn lifetime_never_ends() {
-        let w =
-            period(PeriodKind::Lifetime, 1, Anchor::Calendar).window(ms("2026-11-22T12:00:00Z"), 0);
+        let w = period(PeriodKind::Lifetime, 1, Anchor::Calendar).window(ms("2026-11-22T12:00:00Z"), 0);
         assert_eq!(
             w,
             Window {
@@ -231,19 +223,13 @@ mod tests {
 
     #[test]
     fn calendar_every_aligns_weeks_to_the_first_monday_and_months_to_1970() {
-        let fortnight =
-            period(PeriodKind::Week, 2, Anchor::Calendar).window(ms("2026-11-22T12:00:00Z"), 0);
+        let fortnight = period(PeriodKind::Week, 2, Anchor::Calendar).window(ms("2026-11-22T12:00:00Z"), 0);
         assert_eq!((fortnight.start_ms - FIRST_MONDAY_MS) % (2 * WEEK_MS), 0);
-        assert_eq!(
-            to_datetime(fortnight.start_ms).weekday(),
-            chrono::Weekday::Mon
-        );
-        let quarter =
-            period(PeriodKind::Month, 3, Anchor::Calendar).window(ms("2026-11-22T12:00:00Z"), 0);
+        assert_eq!(to_datetime(fortnight.start_ms).weekday(), chrono::Weekday::Mon);
+        let quarter = period(PeriodKind::Month, 3, Anchor::Calendar).window(ms("2026-11-22T12:00:00Z"), 0);
         assert_eq!(quarter.start_ms, ms("2026-10-01T00:00:00Z"));
         assert_eq!(quarter.end_ms, Some(ms("2027-01-01T00:00:00Z")));
-        let two_years =
-            period(PeriodKind::Year, 2, Anchor::Calendar).window(ms("2027-03-01T00:00:00Z"), 0);
+        let two_years = period(PeriodKind::Year, 2, Anchor::Calendar).window(ms("2027-03-01T00:00:00Z"), 0);
         assert_eq!(two_years.start_ms, ms("2026-01-01T00:00:00Z"));
     }
 
@@ -257,11 +243,7 @@ mod tests {
             Just(PeriodKind::Year),
         ];
         let anchor = prop_oneof![Just(Anchor::Calendar), Just(Anchor::SubscriptionStart)];
-        (kind, 1u32..13, anchor).prop_map(|(kind, every, anchor)| Period {
-            kind,
-            every,
-            anchor,
-        })
+        (kind, 1u32..13, anchor).prop_map(|(kind, every, anchor)| Period { kind, every, anchor })
     }
 
     // 2000-01-01 .. 2100-01-01

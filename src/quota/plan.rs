@@ -219,10 +219,7 @@ impl Plan {
                 "cents" => Unit::Cents,
                 "concurrent" => Unit::Concurrent,
                 _ => {
-                    problem(
-                        at("unit"),
-                        "must be one of count, tokens, seconds, cents, concurrent",
-                    );
+                    problem(at("unit"), "must be one of count, tokens, seconds, cents, concurrent");
                     Unit::Count
                 }
             };
@@ -243,10 +240,7 @@ impl Plan {
                 }
                 None => {
                     if default_kind.is_none() {
-                        problem(
-                            at("period.type"),
-                            "is required when the plan has no periodType",
-                        );
+                        problem(at("period.type"), "is required when the plan has no periodType");
                     }
                     plan_period.kind
                 }

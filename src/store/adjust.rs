@@ -88,10 +88,7 @@ impl QuotaStore {
             match reply {
                 Reply::Done((applied_milli, values)) => {
                     let counter = Counter::of(group, window, &values);
-                    return Ok(Adjusted::Done {
-                        counter,
-                        applied_milli,
-                    });
+                    return Ok(Adjusted::Done { counter, applied_milli });
                 }
                 Reply::More | Reply::Reused => continue,
                 Reply::Stale => self.refresh_after_stale(project, user).await?,
@@ -101,20 +98,13 @@ impl QuotaStore {
     }
 
     /// The user's audit trail, newest first.
-    pub async fn adjustments(
-        &self,
-        project: &str,
-        user: &str,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
+    pub async fn adjustments(&self, project: &str, user: &str) -> Result<Vec<AuditEntry>, StoreError> {
         let key = self.keys.user(project, user).audit;
         let raw: Vec<String> = self
             .run(|mut conn| async move { Ok(conn.lrange(&key, 0, -1).await?) })
             .await?;
         raw.iter()
-            .map(|json| {
-                serde_json::from_str(json)
-                    .map_err(|e| StoreError::Protocol(format!("audit entry: {e}")))
-            })
+            .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("audit entry: {e}"))))
             .collect()
     }
 }

@@ -111,17 +111,15 @@ impl QuotaStore {
     pub(super) async fn bump_epoch(&self) -> Result<(), StoreError> {
         self.cache.clear_config();
         let key = self.keys.epoch();
-        self.run(|mut conn| async move { Ok(conn.incr(&key, 1).await?) })
-            .await
+        self.run(|mut conn| async move { Ok(conn.incr(&key, 1).await?) }).await
     }
 
     /// Clears cached config when the epoch moved; a node that cannot read it clears too,
     /// so it never serves config older than Redis once Redis is back.
     pub async fn poll_epoch(&self) {
         let key = self.keys.epoch();
-        let epoch: Result<Option<i64>, StoreError> = self
-            .run(|mut conn| async move { Ok(conn.get(&key).await?) })
-            .await;
+        let epoch: Result<Option<i64>, StoreError> =
+            self.run(|mut conn| async move { Ok(conn.get(&key).await?) }).await;
         match epoch {
             Ok(epoch) if !self.cache.epoch_moved(epoch.unwrap_or(0)) => {}
             _ => self.cache.clear_config(),

@@ -9,10 +9,7 @@ use super::keys::counter_field;
 use super::scripts::{Decided, HoldArg, Values};
 use super::{QuotaStore, StoreError};
 use crate::quota::decision::Granted;
-use crate::quota::{
-    Counter, Decision, LimitGroup, Milli, Plan, Reason, Status, Subscription, Unit, Unmatched,
-    Window,
-};
+use crate::quota::{Counter, Decision, LimitGroup, Milli, Plan, Reason, Status, Subscription, Unit, Unmatched, Window};
 
 /// A validated event: who, what, how much.
 #[derive(Debug, Clone)]
@@ -43,12 +40,7 @@ impl QuotaStore {
     /// The user's subscription and plan, or the project's default plan; `plan` is None when
     /// the user has neither. With `use_cache`, a subscription this node saw before is trusted:
     /// the script's version check catches it when it changed.
-    pub(super) async fn resolve(
-        &self,
-        project: &str,
-        user: &str,
-        use_cache: bool,
-    ) -> Result<Resolved, StoreError> {
+    pub(super) async fn resolve(&self, project: &str, user: &str, use_cache: bool) -> Result<Resolved, StoreError> {
         let remembered = if use_cache {
             self.cache.user(project, user)
         } else {
@@ -67,19 +59,10 @@ impl QuotaStore {
             (Some(plan), started) => (Some(plan.clone()), started.unwrap_or(0)),
             // Without a plan of their own, subscription-anchored periods count from the
             // epoch, which makes them calendar-aligned.
-            (None, _) => (
-                self.project_settings(project)
-                    .await?
-                    .and_then(|s| s.default_plan),
-                0,
-            ),
+            (None, _) => (self.project_settings(project).await?.and_then(|s| s.default_plan), 0),
         };
         let plan = match plan_id {
-            Some(id) => Some(
-                self.plan(project, &id)
-                    .await?
-                    .ok_or(StoreError::PlanMissing(id))?,
-            ),
+            Some(id) => Some(self.plan(project, &id).await?.ok_or(StoreError::PlanMissing(id))?),
             None => None,
         };
         Ok(Resolved {
@@ -91,11 +74,7 @@ impl QuotaStore {
     }
 
     /// After a "stale" answer: forget the user's subscription and measure the clock again.
-    pub(super) async fn refresh_after_stale(
-        &self,
-        project: &str,
-        user: &str,
-    ) -> Result<(), StoreError> {
+    pub(super) async fn refresh_after_stale(&self, project: &str, user: &str) -> Result<(), StoreError> {
         self.cache.forget_user(project, user);
         self.sync_clock().await
     }
@@ -110,10 +89,7 @@ impl Resolved {
             return Err(Reason::UserBlocked);
         }
         let plan = self.plan.as_ref().ok_or(Reason::NoSubscription)?;
-        let unmatched = plan
-            .matched_groups(&input.event, &input.metadata)
-            .next()
-            .is_none();
+        let unmatched = plan.matched_groups(&input.event, &input.metadata).next().is_none();
         if unmatched && plan.unmatched == Unmatched::Deny {
             return Err(Reason::UnmatchedEvent);
         }
@@ -134,10 +110,7 @@ pub(super) fn prepare<'p>(
         .matched_groups(&input.event, &input.metadata)
         .filter(|g| in_flight || g.unit != Unit::Concurrent)
         .collect();
-    let windows: Vec<Window> = groups
-        .iter()
-        .map(|g| g.window(now_ms, started_ms))
-        .collect();
+    let windows: Vec<Window> = groups.iter().map(|g| g.window(now_ms, started_ms)).collect();
     let mut args = Vec::with_capacity(groups.len());
     for (g, w) in groups.iter().zip(&windows) {
         let amount = g
@@ -156,11 +129,7 @@ pub(super) fn prepare<'p>(
             measure: serde_json::to_string(&g.measure).unwrap_or_default(),
         });
     }
-    Ok(Prepared {
-        groups,
-        windows,
-        args,
-    })
+    Ok(Prepared { groups, windows, args })
 }
 
 impl Prepared<'_> {

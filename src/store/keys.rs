@@ -119,6 +119,11 @@ impl Keys {
         format!("{}:epoch", self.prefix)
     }
 
+    /// The secret that signs user tokens.
+    pub fn signing(&self) -> String {
+        format!("{}:signing", self.prefix)
+    }
+
     pub fn root(&self) -> String {
         format!("{}:root", self.prefix)
     }
@@ -134,11 +139,7 @@ pub fn counter_field(group: &str, window: &Window) -> String {
 
 /// A new reservation id that carries its user: `r_<base64url user>.<random>`.
 pub fn reservation_id(user: &str, random: &[u8]) -> String {
-    format!(
-        "r_{}.{}",
-        URL_SAFE_NO_PAD.encode(user),
-        URL_SAFE_NO_PAD.encode(random)
-    )
+    format!("r_{}.{}", URL_SAFE_NO_PAD.encode(user), URL_SAFE_NO_PAD.encode(random))
 }
 
 /// The user a reservation id belongs to, or `None` for a malformed id.

@@ -25,9 +25,7 @@ impl QuotaStore {
         let json = serde_json::to_string(&doc).map_err(|e| corrupt("plan", e))?;
         let (plan_key, plans_key) = (self.keys.plan(project, &plan.id), self.keys.plans(project));
         let version = self
-            .run(|mut conn| async move {
-                scripts::put_plan(&mut conn, &plan_key, &plans_key, &plan.id, &json).await
-            })
+            .run(|mut conn| async move { scripts::put_plan(&mut conn, &plan_key, &plans_key, &plan.id, &json).await })
             .await?;
         self.bump_epoch().await?;
         Ok(version)
@@ -53,9 +51,7 @@ impl QuotaStore {
             self.keys.plan_users(project),
         );
         let reply = self
-            .run(|mut conn| async move {
-                scripts::delete_plan(&mut conn, &plan_key, &plans_key, &users_key, id).await
-            })
+            .run(|mut conn| async move { scripts::delete_plan(&mut conn, &plan_key, &plans_key, &users_key, id).await })
             .await?;
         Ok(match reply {
             DeletePlanReply::Deleted => {
@@ -98,8 +94,8 @@ impl QuotaStore {
         let Some(doc) = doc else { return Ok(None) };
         let mut doc: PlanDoc = serde_json::from_str(&doc).map_err(|e| corrupt("plan", e))?;
         doc.version = version;
-        Plan::from_doc(id, doc).map(Some).map_err(|problems| {
-            StoreError::Protocol(format!("stored plan {id} is invalid: {problems:?}"))
-        })
+        Plan::from_doc(id, doc)
+            .map(Some)
+            .map_err(|problems| StoreError::Protocol(format!("stored plan {id} is invalid: {problems:?}")))
     }
 }

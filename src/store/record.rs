@@ -79,9 +79,7 @@ impl RecordHold {
 fn holds_or_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<RecordHold>, D::Error> {
     let value = serde_json::Value::deserialize(d)?;
     match value {
-        serde_json::Value::Array(_) => {
-            serde_json::from_value(value).map_err(serde::de::Error::custom)
-        }
+        serde_json::Value::Array(_) => serde_json::from_value(value).map_err(serde::de::Error::custom),
         _ => Ok(Vec::new()),
     }
 }

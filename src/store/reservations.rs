@@ -23,11 +23,7 @@ pub enum Extension {
 
 impl QuotaStore {
     /// The record of a reservation of `project`, or None (malformed ids included).
-    pub async fn reservation(
-        &self,
-        project: &str,
-        reservation_id: &str,
-    ) -> Result<Option<Record>, StoreError> {
+    pub async fn reservation(&self, project: &str, reservation_id: &str) -> Result<Option<Record>, StoreError> {
         let Some(user) = reservation_user(reservation_id) else {
             return Ok(None);
         };
@@ -40,12 +36,7 @@ impl QuotaStore {
     }
 
     /// Moves a held reservation's expiry to now + `ttl_ms`, capped at creation + 24 h.
-    pub async fn extend(
-        &self,
-        project: &str,
-        reservation_id: &str,
-        ttl_ms: i64,
-    ) -> Result<Extension, StoreError> {
+    pub async fn extend(&self, project: &str, reservation_id: &str, ttl_ms: i64) -> Result<Extension, StoreError> {
         let Some(user) = reservation_user(reservation_id) else {
             return Ok(Extension::NotFound);
         };
@@ -68,9 +59,7 @@ impl QuotaStore {
                 Reply::More | Reply::Stale | Reply::Reused => continue,
                 Reply::Done(ExtendReply::NotFound) => Extension::NotFound,
                 Reply::Done(ExtendReply::Ended(state)) => Extension::Ended(state),
-                Reply::Done(ExtendReply::Extended { expires_ms }) => {
-                    Extension::Extended { expires_ms }
-                }
+                Reply::Done(ExtendReply::Extended { expires_ms }) => Extension::Extended { expires_ms },
             });
         }
         Err(StoreError::Unsettled(MAX_ATTEMPTS))

@@ -58,35 +58,20 @@ impl QuotaStore {
         for hold in &record.holds {
             amounts.push(match (hold.measure(), metadata) {
                 (Measure::Quantity, _) => quantity.unwrap_or(hold.amount()),
-                (measure, Some(metadata)) => measure
-                    .amount(Milli::ZERO, metadata)
-                    .map_err(StoreError::Measure)?,
+                (measure, Some(metadata)) => measure.amount(Milli::ZERO, metadata).map_err(StoreError::Measure)?,
                 (_, None) => hold.amount(),
             });
         }
-        self.settle(
-            project,
-            reservation_id,
-            Ending::Commit(Some(amounts), idempotency),
-        )
-        .await
+        self.settle(project, reservation_id, Ending::Commit(Some(amounts), idempotency))
+            .await
     }
 
     /// Gives a reservation's holds back.
-    pub async fn release(
-        &self,
-        project: &str,
-        reservation_id: &str,
-    ) -> Result<Settlement, StoreError> {
+    pub async fn release(&self, project: &str, reservation_id: &str) -> Result<Settlement, StoreError> {
         self.settle(project, reservation_id, Ending::Release).await
     }
 
-    async fn settle(
-        &self,
-        project: &str,
-        reservation_id: &str,
-        ending: Ending<'_>,
-    ) -> Result<Settlement, StoreError> {
+    async fn settle(&self, project: &str, reservation_id: &str, ending: Ending<'_>) -> Result<Settlement, StoreError> {
         let Some(user) = reservation_user(reservation_id) else {
             return Ok(Settlement::NotFound);
         };
@@ -99,19 +84,9 @@ impl QuotaStore {
                     match ending {
                         Ending::Commit(actual, idempotency) => {
                             let actual = actual.as_deref();
-                            scripts::commit(
-                                &mut conn,
-                                keys,
-                                retention_ms,
-                                *idempotency,
-                                reservation_id,
-                                actual,
-                            )
-                            .await
+                            scripts::commit(&mut conn, keys, retention_ms, *idempotency, reservation_id, actual).await
                         }
-                        Ending::Release => {
-                            scripts::release(&mut conn, keys, retention_ms, reservation_id).await
-                        }
+                        Ending::Release => scripts::release(&mut conn, keys, retention_ms, reservation_id).await,
                     }
                 })
                 .await?;
@@ -127,17 +102,9 @@ impl QuotaStore {
                     values,
                 }) => {
                     // Labels come from the current plan when it still has the group.
-                    let plan = self
-                        .resolve(project, &user, true)
-                        .await
-                        .ok()
-                        .and_then(|r| r.plan);
+                    let plan = self.resolve(project, &user, true).await.ok().and_then(|r| r.plan);
                     let counters = record_counters(plan.as_deref(), &record, &values);
-                    Settlement::Settled(Settled {
-                        status,
-                        late,
-                        counters,
-                    })
+                    Settlement::Settled(Settled { status, late, counters })
                 }
             });
         }
@@ -156,9 +123,7 @@ fn record_counters(plan: Option<&Plan>, record: &Record, values: &[Values]) -> V
             Counter {
                 group_id: hold.g.clone(),
                 label: group.map_or_else(|| hold.g.clone(), |g| g.label.clone()),
-                unit: group.map_or(if in_flight { "concurrent" } else { "count" }, |g| {
-                    g.unit.as_str()
-                }),
+                unit: group.map_or(if in_flight { "concurrent" } else { "count" }, |g| g.unit.as_str()),
                 mode: if hold.m == "soft" { "soft" } else { "hard" },
                 quota: v.quota,
                 used: v.used,

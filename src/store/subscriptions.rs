@@ -13,11 +13,7 @@ use crate::quota::{Milli, Override, Plan, PlanChange, Status, Subscription};
 
 impl QuotaStore {
     /// The user's subscription as Redis has it now (the empty one when there is none).
-    pub async fn subscription(
-        &self,
-        project: &str,
-        user: &str,
-    ) -> Result<Subscription, StoreError> {
+    pub async fn subscription(&self, project: &str, user: &str) -> Result<Subscription, StoreError> {
         let key = self.keys.user(project, user).sub;
         let pairs: Vec<(String, String)> = self
             .run(|mut conn| async move { Ok(conn.hgetall(&key).await?) })
@@ -49,11 +45,7 @@ impl QuotaStore {
                 version: current.version,
                 plan: &plan.id,
                 started_ms,
-                overrides: overrides.map(|o| {
-                    o.iter()
-                        .map(|(g, o)| (g.clone(), encode_override(o)))
-                        .collect()
-                }),
+                overrides: overrides.map(|o| o.iter().map(|(g, o)| (g.clone(), encode_override(o))).collect()),
                 rules: plan_change_rules(plan, now_ms, started_ms),
             };
             let args = &args;
@@ -93,9 +85,7 @@ impl QuotaStore {
             None => (Status::Active, ""),
         };
         let reply = self
-            .run(|mut conn| async move {
-                scripts::set_status(&mut conn, keys, status.as_str(), reason).await
-            })
+            .run(|mut conn| async move { scripts::set_status(&mut conn, keys, status.as_str(), reason).await })
             .await?;
         self.settled_change(project, user, reply).await
     }
@@ -111,10 +101,8 @@ impl QuotaStore {
         let keys = &self.keys.user(project, user);
         let value = value.map(encode_override).unwrap_or_default();
         let value = value.as_str();
-        let reply =
-            self.run(|mut conn| async move {
-                scripts::set_override(&mut conn, keys, group, value).await
-            })
+        let reply = self
+            .run(|mut conn| async move { scripts::set_override(&mut conn, keys, group, value).await })
             .await?;
         self.settled_change(project, user, reply).await
     }
@@ -127,19 +115,12 @@ impl QuotaStore {
     ) -> Result<Subscription, StoreError> {
         match reply {
             Reply::Done(hash) => self.changed(project, user, hash).await,
-            Reply::Stale | Reply::More | Reply::Reused => {
-                Err(StoreError::Protocol("unexpected stale answer".into()))
-            }
+            Reply::Stale | Reply::More | Reply::Reused => Err(StoreError::Protocol("unexpected stale answer".into())),
         }
     }
 
     /// After a change: cache the new state and bring the users index up to it.
-    async fn changed(
-        &self,
-        project: &str,
-        user: &str,
-        hash: SubscriptionHash,
-    ) -> Result<Subscription, StoreError> {
+    async fn changed(&self, project: &str, user: &str, hash: SubscriptionHash) -> Result<Subscription, StoreError> {
         let sub = from_hash(user, hash);
         self.cache.put_user(project, user, sub.clone());
         let (users, info, plan_users) = (
@@ -155,15 +136,7 @@ impl QuotaStore {
         let (index, sub_ref) = (&index, &sub);
         self.run(|mut conn| async move {
             let plan = sub_ref.plan_id.as_deref().unwrap_or("");
-            scripts::index_user(
-                &mut conn,
-                index,
-                user,
-                sub_ref.version,
-                sub_ref.status.as_str(),
-                plan,
-            )
-            .await
+            scripts::index_user(&mut conn, index, user, sub_ref.version, sub_ref.status.as_str(), plan).await
         })
         .await?;
         Ok(sub)
@@ -225,8 +198,7 @@ fn from_hash(user: &str, pairs: Vec<(String, String)>) -> Subscription {
             "reason" if !value.is_empty() => sub.reason = Some(value),
             "ver" => sub.version = value.parse().unwrap_or(0),
             _ => {
-                if let (Some(group), Some(o)) = (field.strip_prefix("ov:"), decode_override(&value))
-                {
+                if let (Some(group), Some(o)) = (field.strip_prefix("ov:"), decode_override(&value)) {
                     sub.overrides.insert(group.to_string(), o);
                 }
             }

@@ -45,8 +45,7 @@ impl QuotaStore {
                 .run(|mut conn| async move { scripts::usage(&mut conn, keys, fields).await })
                 .await?;
             // A window computed from a clock out of step with Redis would show the wrong period.
-            let inside =
-                |w: &Window| w.start_ms <= redis_ms && w.end_ms.is_none_or(|end| redis_ms < end);
+            let inside = |w: &Window| w.start_ms <= redis_ms && w.end_ms.is_none_or(|end| redis_ms < end);
             if !windows.iter().all(inside) {
                 self.sync_clock().await?;
                 continue;

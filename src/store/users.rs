@@ -46,18 +46,13 @@ impl QuotaStore {
         let mut scanned = 0;
         loop {
             let from = last.as_ref().map_or("-".to_string(), |id| format!("({id}"));
-            let ids: Vec<String> = self
-                .run(|mut conn| async move {
-                    Ok(conn
-                        .zrangebylex_limit(users_key, &from, "+", 0, batch as isize)
-                        .await?)
+            let ids: Vec<String> =
+                self.run(|mut conn| async move {
+                    Ok(conn.zrangebylex_limit(users_key, &from, "+", 0, batch as isize).await?)
                 })
                 .await?;
             if ids.is_empty() {
-                return Ok(UserPage {
-                    data,
-                    next_after: None,
-                });
+                return Ok(UserPage { data, next_after: None });
             }
             let ids_ref = &ids;
             let infos: Vec<Option<String>> = self
@@ -87,24 +82,15 @@ impl QuotaStore {
                 }
                 data.push(entry);
                 if data.len() == limit {
-                    return Ok(UserPage {
-                        data,
-                        next_after: last,
-                    });
+                    return Ok(UserPage { data, next_after: last });
                 }
             }
             if ids.len() < batch {
-                return Ok(UserPage {
-                    data,
-                    next_after: None,
-                });
+                return Ok(UserPage { data, next_after: None });
             }
             if scanned >= MAX_SCAN {
                 // A sparse filter: answer what was found and let the cursor go on from here.
-                return Ok(UserPage {
-                    data,
-                    next_after: last,
-                });
+                return Ok(UserPage { data, next_after: last });
             }
         }
     }

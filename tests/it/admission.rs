@@ -23,20 +23,14 @@ async fn two_gateways_admit_exactly_the_quota_under_200_parallel_reserves() {
         app.reserve(json!({ "userId": "racer", "event": "image.render" }))
     });
     let answers = join_all(calls).await;
-    let granted: Vec<&str> = answers
-        .iter()
-        .filter_map(|a| a["reservationId"].as_str())
-        .collect();
+    let granted: Vec<&str> = answers.iter().filter_map(|a| a["reservationId"].as_str()).collect();
     assert_eq!(granted.len(), 20, "exactly the quota is admitted");
     assert_eq!(answers.iter().filter(|a| a["allowed"] == true).count(), 20);
     assert!(answers
         .iter()
         .filter(|a| a["allowed"] == false)
         .all(|a| a["reasons"] == json!(["limit_reached"])));
-    assert_eq!(
-        TestApp::counter(&first.usage("racer").await, "renders")["reserved"],
-        20
-    );
+    assert_eq!(TestApp::counter(&first.usage("racer").await, "renders")["reserved"], 20);
 
     let releases = granted.iter().enumerate().map(|(i, id)| {
         let app = if i % 2 == 0 { &second } else { &first };

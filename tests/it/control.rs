@@ -19,18 +19,10 @@ async fn root_creates_projects_and_keys_that_work_only_in_their_project() {
         .await;
     assert_eq!(res.status(), 201);
     let again = app
-        .call_as(
-            &root,
-            Method::POST,
-            "/v1/projects",
-            Some(json!({ "id": "shop" })),
-        )
+        .call_as(&root, Method::POST, "/v1/projects", Some(json!({ "id": "shop" })))
         .await;
     assert_eq!(again.status(), 409);
-    assert_eq!(
-        again.json::<Value>().await.unwrap()["code"],
-        "project_exists"
-    );
+    assert_eq!(again.json::<Value>().await.unwrap()["code"], "project_exists");
 
     let res = app
         .call_as(
@@ -48,16 +40,16 @@ async fn root_creates_projects_and_keys_that_work_only_in_their_project() {
 
     // The new project's default plan applies to users without a subscription.
     let put = app
-        .call_as(
-            &key,
-            Method::PUT,
-            "/v1/plans/plan_free",
-            Some(freemium_free_plan()),
-        )
+        .call_as(&key, Method::PUT, "/v1/plans/plan_free", Some(freemium_free_plan()))
         .await;
     assert_eq!(put.status(), 200);
     let answer: Value = app
-        .call_as(&key, Method::POST, "/v1/reserve", Some(json!({ "userId": "walk-in", "event": "image.model_a", "metadata": { "variant": "1k" } })))
+        .call_as(
+            &key,
+            Method::POST,
+            "/v1/reserve",
+            Some(json!({ "userId": "walk-in", "event": "image.model_a", "metadata": { "variant": "1k" } })),
+        )
         .await
         .json()
         .await
@@ -88,17 +80,13 @@ async fn keys_are_checked_on_every_route() {
         .await
         .unwrap();
     assert_eq!(no_key.status(), 401);
-    let unknown = app
-        .call_as("qg_sk_doesnotexist", Method::GET, "/v1/plans", None)
-        .await;
+    let unknown = app.call_as("qg_sk_doesnotexist", Method::GET, "/v1/plans", None).await;
     assert_eq!(unknown.status(), 401);
     let root_on_data = app
         .call_as(&app.root_token.clone(), Method::GET, "/v1/plans", None)
         .await;
     assert_eq!(root_on_data.status(), 403);
-    let key_on_root = app
-        .call(Method::POST, "/v1/projects", Some(json!({ "id": "x" })))
-        .await;
+    let key_on_root = app.call(Method::POST, "/v1/projects", Some(json!({ "id": "x" }))).await;
     assert_eq!(key_on_root.status(), 403);
     let body: Value = key_on_root.json().await.unwrap();
     assert_eq!(body["code"], "forbidden");
@@ -166,9 +154,7 @@ async fn unknown_plan_fields_are_refused_by_name() {
     let app = spawn_app().await;
     let mut plan = freemium_free_plan();
     plan["groups"][0]["quotaa"] = json!(5);
-    let (status, body) = app
-        .json(Method::PUT, "/v1/plans/plan_free", Some(plan))
-        .await;
+    let (status, body) = app.json(Method::PUT, "/v1/plans/plan_free", Some(plan)).await;
     assert_eq!(status, 400);
     assert_eq!(body["field"], "groups[0].quotaa");
     let (status, body) = app
@@ -185,9 +171,7 @@ async fn unknown_plan_fields_are_refused_by_name() {
 async fn subscriptions_keep_their_anchor_and_refuse_unknown_plans() {
     let app = spawn_app().await;
     app.put_plan(freemium_free_plan()).await;
-    let first = app
-        .subscribe("sam", "plan_free", Some("2026-01-31T09:30:00Z"))
-        .await;
+    let first = app.subscribe("sam", "plan_free", Some("2026-01-31T09:30:00Z")).await;
     assert_eq!(first["startedAt"], "2026-01-31T09:30:00.000Z");
     assert_eq!(first["status"], "active");
     let again = app.subscribe("sam", "plan_free", None).await;
@@ -195,9 +179,7 @@ async fn subscriptions_keep_their_anchor_and_refuse_unknown_plans() {
         again["startedAt"], "2026-01-31T09:30:00.000Z",
         "an upsert without startedAt keeps it"
     );
-    let (status, fetched) = app
-        .json(Method::GET, "/v1/users/sam/subscription", None)
-        .await;
+    let (status, fetched) = app.json(Method::GET, "/v1/users/sam/subscription", None).await;
     assert_eq!(status, 200);
     assert_eq!(fetched["planId"], "plan_free");
 
@@ -224,13 +206,7 @@ async fn subscriptions_keep_their_anchor_and_refuse_unknown_plans() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_identical_plan_puts_make_one_version() {
     let app = spawn_app().await;
-    let puts = (0..20).map(|_| {
-        app.json(
-            Method::PUT,
-            "/v1/plans/plan_free",
-            Some(freemium_free_plan()),
-        )
-    });
+    let puts = (0..20).map(|_| app.json(Method::PUT, "/v1/plans/plan_free", Some(freemium_free_plan())));
     let answers = futures::future::join_all(puts).await;
     assert!(
         answers
@@ -245,21 +221,12 @@ async fn parallel_identical_subscribes_write_once() {
     let app = spawn_app().await;
     app.put_plan(freemium_free_plan()).await;
     let body = json!({ "planId": "plan_free", "startedAt": "2026-01-01T00:00:00Z" });
-    let puts = (0..20).map(|_| {
-        app.json(
-            Method::PUT,
-            "/v1/users/twin/subscription",
-            Some(body.clone()),
-        )
-    });
+    let puts = (0..20).map(|_| app.json(Method::PUT, "/v1/users/twin/subscription", Some(body.clone())));
     for (status, answer) in futures::future::join_all(puts).await {
         assert_eq!(status, 200, "{answer}");
     }
     // A read-then-write subscribe would let several first writes through, each bumping the version.
-    let version = crate::support::redis::shared().command(&[
-        "HGET",
-        &format!("{}:{{default:twin}}:sub", app.prefix),
-        "ver",
-    ]);
+    let version =
+        crate::support::redis::shared().command(&["HGET", &format!("{}:{{default:twin}}:sub", app.prefix), "ver"]);
     assert_eq!(version, "$1\r\n1\r\n");
 }

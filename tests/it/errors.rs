@@ -13,26 +13,11 @@ use crate::support::{freemium_free_plan, redis, spawn_app, spawn_app_on, unique_
 async fn invalid_reserve_fields_are_named() {
     let app = spawn_app().await;
     let cases = [
-        (
-            json!({ "userId": "u", "event": "e", "quantity": -1 }),
-            "quantity",
-        ),
-        (
-            json!({ "userId": "u", "event": "e", "quantity": 0.0001 }),
-            "quantity",
-        ),
-        (
-            json!({ "userId": "u", "event": "e", "quantity": "5" }),
-            "quantity",
-        ),
-        (
-            json!({ "userId": "u", "event": "e", "quantity": 1e13 }),
-            "quantity",
-        ),
-        (
-            json!({ "userId": "u", "event": "e", "ttlSeconds": 0 }),
-            "ttlSeconds",
-        ),
+        (json!({ "userId": "u", "event": "e", "quantity": -1 }), "quantity"),
+        (json!({ "userId": "u", "event": "e", "quantity": 0.0001 }), "quantity"),
+        (json!({ "userId": "u", "event": "e", "quantity": "5" }), "quantity"),
+        (json!({ "userId": "u", "event": "e", "quantity": 1e13 }), "quantity"),
+        (json!({ "userId": "u", "event": "e", "ttlSeconds": 0 }), "ttlSeconds"),
         (
             json!({ "userId": "u", "event": "e", "ttlSeconds": 86401 }),
             "ttlSeconds",
@@ -44,16 +29,11 @@ async fn invalid_reserve_fields_are_named() {
             json!({ "userId": "u", "event": "e", "metadata": { "k": { "nested": 1 } } }),
             "metadata.k",
         ),
-        (
-            json!({ "userId": "u", "event": "e", "surprise": true }),
-            "surprise",
-        ),
+        (json!({ "userId": "u", "event": "e", "surprise": true }), "surprise"),
         (json!({ "event": "e" }), "userId"),
     ];
     for (body, field) in cases {
-        let (status, answer) = app
-            .json(Method::POST, "/v1/reserve", Some(body.clone()))
-            .await;
+        let (status, answer) = app.json(Method::POST, "/v1/reserve", Some(body.clone())).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(answer["code"], "invalid_request");
         assert_eq!(answer["field"], field, "{body} -> {answer}");
@@ -86,13 +66,10 @@ async fn a_silent_redis_gives_503_then_recovers_and_bad_input_never_waits_for_it
     let app = spawn_app_on(&proxy.url(), &unique_prefix(), None).await;
     app.put_plan(freemium_free_plan()).await;
     app.subscribe("u", "plan_free", None).await;
-    let render =
-        json!({ "userId": "u", "event": "image.model_a", "metadata": { "variant": "1k" } });
+    let render = json!({ "userId": "u", "event": "image.model_a", "metadata": { "variant": "1k" } });
 
     proxy.freeze();
-    let res = app
-        .call(Method::POST, "/v1/reserve", Some(render.clone()))
-        .await;
+    let res = app.call(Method::POST, "/v1/reserve", Some(render.clone())).await;
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["retry-after"], "1");
     let body: Value = res.json().await.unwrap();
@@ -111,20 +88,13 @@ async fn a_silent_redis_gives_503_then_recovers_and_bad_input_never_waits_for_it
         )
         .await;
     assert_eq!(status, 400);
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
     assert_eq!(ready.status(), 503);
 
     proxy.thaw();
     let mut answer = Value::Null;
     for _ in 0..50 {
-        let res = app
-            .call(Method::POST, "/v1/reserve", Some(render.clone()))
-            .await;
+        let res = app.call(Method::POST, "/v1/reserve", Some(render.clone())).await;
         if res.status() == 200 {
             answer = res.json().await.unwrap();
             break;
@@ -145,9 +115,7 @@ async fn a_stopped_redis_gives_503_not_an_allow() {
         .call(
             Method::POST,
             "/v1/reserve",
-            Some(
-                json!({ "userId": "u", "event": "image.model_a", "metadata": { "variant": "1k" } }),
-            ),
+            Some(json!({ "userId": "u", "event": "image.model_a", "metadata": { "variant": "1k" } })),
         )
         .await;
     assert_eq!(res.status(), 503);

@@ -56,11 +56,7 @@ async fn a_plan_changed_on_another_node_applies_everywhere_within_a_second() {
     let mut quota = Value::Null;
     while changed_at.elapsed() < Duration::from_secs(5) {
         let (_, checked) = a
-            .json(
-                Method::POST,
-                "/v1/check",
-                Some(json!({ "userId": "u", "event": "e" })),
-            )
+            .json(Method::POST, "/v1/check", Some(json!({ "userId": "u", "event": "e" })))
             .await;
         quota = checked["counters"][0]["quota"].clone();
         if quota == 1 {
@@ -70,10 +66,7 @@ async fn a_plan_changed_on_another_node_applies_everywhere_within_a_second() {
     }
     assert_eq!(quota, 1);
     // Measured, not asserted as a time: the bound is the 250 ms epoch poll.
-    eprintln!(
-        "plan change seen by the other node after {:?}",
-        changed_at.elapsed()
-    );
+    eprintln!("plan change seen by the other node after {:?}", changed_at.elapsed());
 }
 
 #[tokio::test]
@@ -128,30 +121,26 @@ async fn extends_racing_a_commit_never_reopen_the_reservation() {
     assert_eq!(status, 200);
     // A reopened hold would expire within a second and be taken back from the counters.
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    app.reserve(json!({ "userId": "u", "event": "e", "quantity": 0 }))
-        .await;
+    app.reserve(json!({ "userId": "u", "event": "e", "quantity": 0 })).await;
     let counter = TestApp::counter(&app.usage("u").await, "g").clone();
     assert_eq!(
         (counter["used"].clone(), counter["reserved"].clone()),
         (json!(1), json!(0)),
         "{counter}"
     );
-    let (_, read) = app
-        .json(Method::GET, &format!("/v1/reservations/{id}"), None)
-        .await;
+    let (_, read) = app.json(Method::GET, &format!("/v1/reservations/{id}"), None).await;
     assert_eq!(read["status"], "committed");
 }
 
 #[tokio::test]
 async fn ended_reservations_and_old_counters_are_pruned_after_retention() {
     let prefix = unique_prefix();
-    let app = spawn_app_with(&redis::shared().url(), &prefix, None, |c| {
-        c.retention_seconds = 1
-    })
+    let app = spawn_app_with(&redis::shared().url(), &prefix, None, |c| c.retention_seconds = 1).await;
+    app.put_plan(
+        json!({ "id": "plan_m", "periodType": "minute", "periodAnchor": "subscription_start",
+        "groups": [ { "id": "m", "unit": "count", "quota": 100, "matches": [ { "event": "*" } ] } ] }),
+    )
     .await;
-    app.put_plan(json!({ "id": "plan_m", "periodType": "minute", "periodAnchor": "subscription_start",
-        "groups": [ { "id": "m", "unit": "count", "quota": 100, "matches": [ { "event": "*" } ] } ] }))
-        .await;
     // A minute that started 58.5 s ago ends in 1.5 s.
     let started = Utc::now() - chrono::Duration::milliseconds(58_500);
     app.subscribe(
@@ -177,19 +166,13 @@ async fn ended_reservations_and_old_counters_are_pruned_after_retention() {
 
     // Past the period's end plus retention, the next write prunes both.
     tokio::time::sleep(Duration::from_millis(3_000)).await;
-    app.json(
-        Method::POST,
-        "/v1/track",
-        Some(json!({ "userId": "u", "event": "e" })),
-    )
-    .await;
+    app.json(Method::POST, "/v1/track", Some(json!({ "userId": "u", "event": "e" })))
+        .await;
     assert_eq!(
         redis::shared().command(&["HEXISTS", &ctr, &format!("{old_field}:h")]),
         ":0\r\n"
     );
-    let (status, _) = app
-        .json(Method::GET, &format!("/v1/reservations/{id}"), None)
-        .await;
+    let (status, _) = app.json(Method::GET, &format!("/v1/reservations/{id}"), None).await;
     assert_eq!(status, 404, "the ended reservation is gone after retention");
 }
 

@@ -40,10 +40,7 @@ async fn a_one_second_hold_is_reclaimed_without_touching_its_reservation() {
     assert_eq!(denied["allowed"], false, "the hold counts while it lasts");
 
     let again = reserve_until_allowed(&app, Duration::from_secs(10)).await;
-    assert_eq!(
-        again["allowed"], true,
-        "the expired hold went back: {again}"
-    );
+    assert_eq!(again["allowed"], true, "the expired hold went back: {again}");
     assert_eq!(TestApp::counter(&again, "slot")["reserved"], 1);
 
     let (status, released) = app.release(held["reservationId"].as_str().unwrap()).await;
@@ -78,9 +75,7 @@ async fn commit_after_expiry_counts_usage_and_says_late() {
     let second = reserve_until_allowed(&app, Duration::from_secs(10)).await;
     assert_eq!(second["allowed"], true);
 
-    let (status, late) = app
-        .commit(held["reservationId"].as_str().unwrap(), None)
-        .await;
+    let (status, late) = app.commit(held["reservationId"].as_str().unwrap(), None).await;
     assert_eq!(status, 200, "{late}");
     assert_eq!(late["late"], true);
     assert_eq!(
@@ -94,13 +89,7 @@ async fn commit_after_expiry_counts_usage_and_says_late() {
         (json!(1), json!(1))
     );
 
-    let (_, repeat) = app
-        .commit(held["reservationId"].as_str().unwrap(), None)
-        .await;
+    let (_, repeat) = app.commit(held["reservationId"].as_str().unwrap(), None).await;
     assert_eq!(repeat["late"], true, "a repeat answers the first answer");
-    assert_eq!(
-        TestApp::counter(&repeat, "slot")["used"],
-        1,
-        "and counts nothing again"
-    );
+    assert_eq!(TestApp::counter(&repeat, "slot")["used"], 1, "and counts nothing again");
 }

@@ -47,16 +47,12 @@ async fn a_denied_event_changes_no_counter() {
     }))
     .await;
     app.subscribe("bob", "plan_two", None).await;
-    let first = app
-        .reserve(json!({ "userId": "bob", "event": "image.model_a" }))
-        .await;
+    let first = app.reserve(json!({ "userId": "bob", "event": "image.model_a" })).await;
     assert_eq!(first["allowed"], true);
     let before = app.usage("bob").await;
 
     // model_a is full; all_images has room but must not be charged for a denied event.
-    let denied = app
-        .reserve(json!({ "userId": "bob", "event": "image.model_a" }))
-        .await;
+    let denied = app.reserve(json!({ "userId": "bob", "event": "image.model_a" })).await;
     assert_eq!(denied["allowed"], false);
     assert_eq!(denied["deniedBy"], json!(["model_a"]));
     assert_eq!(TestApp::counter(&denied, "all_images")["count"], 1);
@@ -83,9 +79,7 @@ async fn commit_makes_usage_and_release_gives_the_hold_back() {
     assert_eq!(TestApp::counter(&released, "lg_free_model_a")["count"], 0);
 
     let kept = app.reserve(render("carol")).await;
-    let (_, committed) = app
-        .commit(kept["reservationId"].as_str().unwrap(), None)
-        .await;
+    let (_, committed) = app.commit(kept["reservationId"].as_str().unwrap(), None).await;
     assert_eq!(committed["late"], false);
     assert_eq!(committed["overQuota"], json!([]));
     let usage = app.usage("carol").await;
@@ -101,14 +95,10 @@ async fn unmatched_events_pass_with_a_reservation_that_holds_nothing() {
     let app = spawn_app().await;
     app.put_plan(freemium_free_plan()).await;
     app.subscribe("dave", "plan_free", None).await;
-    let answer = app
-        .reserve(json!({ "userId": "dave", "event": "image.model_b" }))
-        .await;
+    let answer = app.reserve(json!({ "userId": "dave", "event": "image.model_b" })).await;
     assert_eq!(answer["allowed"], true);
     assert_eq!(answer["counters"], json!([]));
-    let (status, committed) = app
-        .commit(answer["reservationId"].as_str().unwrap(), None)
-        .await;
+    let (status, committed) = app.commit(answer["reservationId"].as_str().unwrap(), None).await;
     assert_eq!(status, 200, "{committed}");
     assert_eq!(committed["counters"], json!([]));
 }
@@ -122,9 +112,7 @@ async fn a_user_without_subscription_or_default_plan_is_denied() {
     assert_eq!(answer["reasons"], json!(["no_subscription"]));
     let usage = app.usage("nobody").await;
     assert_eq!(usage["status"], "no_subscription");
-    let (status, _) = app
-        .json(Method::GET, "/v1/users/nobody/subscription", None)
-        .await;
+    let (status, _) = app.json(Method::GET, "/v1/users/nobody/subscription", None).await;
     assert_eq!(status, 404);
 }
 
@@ -134,9 +122,7 @@ async fn an_exact_rule_with_other_metadata_does_not_match() {
     app.put_plan(freemium_free_plan()).await;
     app.subscribe("erin", "plan_free", None).await;
     let answer = app
-        .reserve(
-            json!({ "userId": "erin", "event": "image.model_a", "metadata": { "variant": "2k" } }),
-        )
+        .reserve(json!({ "userId": "erin", "event": "image.model_a", "metadata": { "variant": "2k" } }))
         .await;
     assert_eq!(answer["allowed"], true);
     assert_eq!(answer["counters"], json!([]));
@@ -156,10 +142,6 @@ async fn user_ids_with_special_characters_stay_apart() {
     for user in users {
         let usage = app.usage(user).await;
         assert_eq!(usage["userId"], user);
-        assert_eq!(
-            TestApp::counter(&usage, "lg_free_model_a")["reserved"],
-            1,
-            "{user}"
-        );
+        assert_eq!(TestApp::counter(&usage, "lg_free_model_a")["reserved"], 1, "{user}");
     }
 }

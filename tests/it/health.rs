@@ -9,12 +9,7 @@ use crate::support::{redis, spawn_app, spawn_app_on, unique_prefix};
 async fn livez_and_readyz_answer_when_redis_is_fine() {
     let app = spawn_app().await;
     for path in ["/livez", "/readyz"] {
-        let res = app
-            .client
-            .get(format!("{}{path}", app.address))
-            .send()
-            .await
-            .unwrap();
+        let res = app.client.get(format!("{}{path}", app.address)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
     }
 }
@@ -24,18 +19,10 @@ async fn readyz_refuses_a_redis_that_may_evict() {
     let own = redis::TestRedis::start();
     let app = spawn_app_on(&own.url(), &unique_prefix(), None).await;
     own.command(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
-    let res = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
     assert_eq!(res.status(), 503);
     let body: Value = res.json().await.unwrap();
-    assert!(
-        body["reason"].as_str().unwrap().contains("allkeys-lru"),
-        "{body}"
-    );
+    assert!(body["reason"].as_str().unwrap().contains("allkeys-lru"), "{body}");
     own.stop();
 }
 
@@ -46,10 +33,7 @@ async fn every_answer_carries_a_request_id_that_errors_repeat() {
     assert!(ok.headers().contains_key("x-request-id"));
     let missing = app.call(Method::GET, "/v1/nowhere", None).await;
     assert_eq!(missing.status(), 404);
-    let id = missing.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let id = missing.headers()["x-request-id"].to_str().unwrap().to_string();
     let body: Value = missing.json().await.unwrap();
     assert_eq!(body["requestId"], id);
     assert_eq!(body["code"], "route_not_found");

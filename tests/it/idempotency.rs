@@ -21,11 +21,9 @@ async fn keyed(app: &TestApp, path: &str, key: &str, body: Option<Value>) -> (St
 
 async fn app() -> TestApp {
     let app = spawn_app().await;
-    app.put_plan(
-        json!({ "id": "plan_i", "periodType": "lifetime", "groups": [
-        { "id": "g", "unit": "count", "quota": 3, "matches": [ { "event": "*" } ] } ] }),
-    )
-    .await;
+    app.put_plan(json!({ "id": "plan_i", "periodType": "lifetime", "groups": [
+        { "id": "g", "unit": "count", "quota": 3, "matches": [ { "event": "*" } ] } ] }))
+        .await;
     app.subscribe("u", "plan_i", None).await;
     app
 }
@@ -36,10 +34,7 @@ async fn ten_concurrent_repeats_create_one_reservation() {
     let body = json!({ "userId": "u", "event": "e" });
     let calls = (0..10).map(|_| keyed(&app, "/v1/reserve", "render-42", Some(body.clone())));
     let answers = join_all(calls).await;
-    let ids: std::collections::BTreeSet<_> = answers
-        .iter()
-        .map(|(_, a)| a["reservationId"].to_string())
-        .collect();
+    let ids: std::collections::BTreeSet<_> = answers.iter().map(|(_, a)| a["reservationId"].to_string()).collect();
     assert_eq!(ids.len(), 1, "{answers:?}");
     assert_eq!(TestApp::counter(&app.usage("u").await, "g")["reserved"], 1);
 }
@@ -47,22 +42,10 @@ async fn ten_concurrent_repeats_create_one_reservation() {
 #[tokio::test]
 async fn a_repeat_with_another_body_is_refused() {
     let app = app().await;
-    let (status, _) = keyed(
-        &app,
-        "/v1/reserve",
-        "k1",
-        Some(json!({ "userId": "u", "event": "e" })),
-    )
-    .await;
+    let (status, _) = keyed(&app, "/v1/reserve", "k1", Some(json!({ "userId": "u", "event": "e" }))).await;
     assert_eq!(status, 200);
     // Key order and spacing do not make a body different.
-    let (status, _) = keyed(
-        &app,
-        "/v1/reserve",
-        "k1",
-        Some(json!({ "event": "e", "userId": "u" })),
-    )
-    .await;
+    let (status, _) = keyed(&app, "/v1/reserve", "k1", Some(json!({ "event": "e", "userId": "u" }))).await;
     assert_eq!(status, 200);
     let (status, body) = keyed(
         &app,
@@ -75,13 +58,7 @@ async fn a_repeat_with_another_body_is_refused() {
         (status.as_u16(), body["code"].clone()),
         (422, json!("idempotency_key_reused"))
     );
-    let (status, body) = keyed(
-        &app,
-        "/v1/reserve",
-        "",
-        Some(json!({ "userId": "u", "event": "e" })),
-    )
-    .await;
+    let (status, body) = keyed(&app, "/v1/reserve", "", Some(json!({ "userId": "u", "event": "e" }))).await;
     assert_eq!(
         (status.as_u16(), body["field"].clone()),
         (400, json!("Idempotency-Key"))

@@ -25,8 +25,7 @@ async fn lifecycle_app() -> TestApp {
 }
 
 async fn render(app: &TestApp, user: &str) -> Value {
-    app.reserve(json!({ "userId": user, "event": "image.render" }))
-        .await
+    app.reserve(json!({ "userId": user, "event": "image.render" })).await
 }
 
 #[tokio::test]
@@ -42,10 +41,7 @@ async fn free_pro_free_gives_no_fresh_free_quota() {
     app.subscribe("cycler", "plan_free", None).await;
     let again = render(&app, "cycler").await;
     assert_eq!(again["deniedBy"], json!(["free_images"]), "{again}");
-    assert_eq!(
-        TestApp::counter(&app.usage("cycler").await, "free_images")["used"],
-        2
-    );
+    assert_eq!(TestApp::counter(&app.usage("cycler").await, "free_images")["used"], 2);
 }
 
 #[tokio::test]
@@ -53,14 +49,10 @@ async fn free_pro_cancel_free_gives_no_fresh_free_quota() {
     let app = lifecycle_app().await;
     app.subscribe("canceller", "plan_free", None).await;
     app.subscribe("canceller", "plan_pro", None).await;
-    let (status, canceled) = app
-        .json(Method::DELETE, "/v1/users/canceller/subscription", None)
-        .await;
+    let (status, canceled) = app.json(Method::DELETE, "/v1/users/canceller/subscription", None).await;
     assert_eq!(status, 200);
     assert_eq!(canceled["planId"], Value::Null);
-    let (status, _) = app
-        .json(Method::GET, "/v1/users/canceller/subscription", None)
-        .await;
+    let (status, _) = app.json(Method::GET, "/v1/users/canceller/subscription", None).await;
     assert_eq!(status, 404);
     app.subscribe("canceller", "plan_free", None).await;
     assert_eq!(render(&app, "canceller").await["allowed"], false);
@@ -69,14 +61,12 @@ async fn free_pro_cancel_free_gives_no_fresh_free_quota() {
 #[tokio::test]
 async fn reset_empties_the_period_but_never_open_holds() {
     let app = spawn_app().await;
-    app.put_plan(
-        json!({ "id": "plan_a", "periodType": "lifetime", "groups": [
-        { "id": "shared", "unit": "count", "quota": 10, "matches": [ { "event": "*" } ] } ] }),
-    )
-    .await;
+    app.put_plan(json!({ "id": "plan_a", "periodType": "lifetime", "groups": [
+        { "id": "shared", "unit": "count", "quota": 10, "matches": [ { "event": "*" } ] } ] }))
+        .await;
     app.put_plan(json!({ "id": "plan_b", "periodType": "lifetime", "groups": [
         { "id": "shared", "unit": "count", "quota": 10, "onPlanChange": "reset", "matches": [ { "event": "*" } ] } ] }))
-    .await;
+        .await;
     app.subscribe("r", "plan_a", None).await;
     app.json(
         Method::POST,
@@ -84,17 +74,14 @@ async fn reset_empties_the_period_but_never_open_holds() {
         Some(json!({ "userId": "r", "event": "e", "quantity": 4 })),
     )
     .await;
-    let held = app
-        .reserve(json!({ "userId": "r", "event": "e", "quantity": 3 }))
-        .await;
+    let held = app.reserve(json!({ "userId": "r", "event": "e", "quantity": 3 })).await;
     app.subscribe("r", "plan_b", None).await;
     let counter = TestApp::counter(&app.usage("r").await, "shared").clone();
     assert_eq!(
         (counter["used"].clone(), counter["reserved"].clone()),
         (json!(0), json!(3))
     );
-    app.commit(held["reservationId"].as_str().unwrap(), None)
-        .await;
+    app.commit(held["reservationId"].as_str().unwrap(), None).await;
     assert_eq!(TestApp::counter(&app.usage("r").await, "shared")["used"], 3);
 }
 
@@ -127,22 +114,15 @@ async fn a_cancelled_user_falls_back_to_the_default_plan() {
     other.put_plan(pro_plan()).await;
     other.subscribe("d", "plan_pro", None).await;
     assert_eq!(other.usage("d").await["planId"], "plan_pro");
-    other
-        .json(Method::DELETE, "/v1/users/d/subscription", None)
-        .await;
+    other.json(Method::DELETE, "/v1/users/d/subscription", None).await;
     let usage = other.usage("d").await;
     assert_eq!(
         (usage["planId"].clone(), usage["status"].clone()),
         (json!("plan_free"), json!("active"))
     );
     // The default plan cannot be deleted while it is the default.
-    let (status, body) = other
-        .json(Method::DELETE, "/v1/plans/plan_free", None)
-        .await;
-    assert_eq!(
-        (status.as_u16(), body["code"].clone()),
-        (409, json!("plan_in_use"))
-    );
+    let (status, body) = other.json(Method::DELETE, "/v1/plans/plan_free", None).await;
+    assert_eq!((status.as_u16(), body["code"].clone()), (409, json!("plan_in_use")));
 }
 
 #[tokio::test]
@@ -160,10 +140,7 @@ async fn overrides_raise_a_quota_until_they_expire() {
         .await;
     assert_eq!(status, 200, "{sub}");
     assert_eq!(sub["overrides"]["free_images"]["quota"], 5);
-    assert_eq!(
-        TestApp::counter(&render(&app, "vip").await, "free_images")["quota"],
-        5
-    );
+    assert_eq!(TestApp::counter(&render(&app, "vip").await, "free_images")["quota"], 5);
 
     let (status, _) = app
         .json(
@@ -184,31 +161,18 @@ async fn overrides_raise_a_quota_until_they_expire() {
         Some(json!({ "quota": 9 })),
     )
     .await;
-    assert_eq!(
-        TestApp::counter(&app.usage("vip").await, "free_images")["quota"],
-        9
-    );
+    assert_eq!(TestApp::counter(&app.usage("vip").await, "free_images")["quota"], 9);
     let (status, sub) = app
         .json(Method::DELETE, "/v1/users/vip/overrides/free_images", None)
         .await;
     assert_eq!(status, 200);
     assert_eq!(sub["overrides"], json!({}));
-    assert_eq!(
-        TestApp::counter(&app.usage("vip").await, "free_images")["quota"],
-        2
-    );
+    assert_eq!(TestApp::counter(&app.usage("vip").await, "free_images")["quota"], 2);
 
     let (status, body) = app
-        .json(
-            Method::PUT,
-            "/v1/users/vip/overrides/nope",
-            Some(json!({ "quota": 1 })),
-        )
+        .json(Method::PUT, "/v1/users/vip/overrides/nope", Some(json!({ "quota": 1 })))
         .await;
-    assert_eq!(
-        (status.as_u16(), body["field"].clone()),
-        (400, json!("groupId"))
-    );
+    assert_eq!((status.as_u16(), body["field"].clone()), (400, json!("groupId")));
 }
 
 #[tokio::test]
@@ -219,13 +183,8 @@ async fn a_blocked_user_is_denied_on_every_node_until_unblocked() {
     a.put_plan(pro_plan()).await;
     a.subscribe("abuser", "plan_pro", None).await;
     assert_eq!(render(&a, "abuser").await["allowed"], true);
-    let (status, body) = b
-        .json(Method::POST, "/v1/users/abuser/block", Some(json!({})))
-        .await;
-    assert_eq!(
-        (status.as_u16(), body["field"].clone()),
-        (400, json!("reason"))
-    );
+    let (status, body) = b.json(Method::POST, "/v1/users/abuser/block", Some(json!({}))).await;
+    assert_eq!((status.as_u16(), body["field"].clone()), (400, json!("reason")));
     let (_, blocked) = b
         .json(
             Method::POST,
@@ -290,10 +249,7 @@ async fn adjustments_never_go_below_zero_and_are_audited() {
             Some(json!({ "groupId": "pro_images", "amount": 1, "reason": "" })),
         )
         .await;
-    assert_eq!(
-        (status.as_u16(), body["field"].clone()),
-        (400, json!("reason"))
-    );
+    assert_eq!((status.as_u16(), body["field"].clone()), (400, json!("reason")));
 }
 
 #[tokio::test]
@@ -302,17 +258,10 @@ async fn a_plan_with_users_cannot_be_deleted() {
     app.subscribe("p1", "plan_pro", None).await;
     app.subscribe("p2", "plan_pro", None).await;
     let (status, body) = app.json(Method::DELETE, "/v1/plans/plan_pro", None).await;
-    assert_eq!(
-        (status.as_u16(), body["code"].clone()),
-        (409, json!("plan_in_use"))
-    );
-    assert!(
-        body["detail"].as_str().unwrap().contains("2 users"),
-        "{body}"
-    );
+    assert_eq!((status.as_u16(), body["code"].clone()), (409, json!("plan_in_use")));
+    assert!(body["detail"].as_str().unwrap().contains("2 users"), "{body}");
     app.subscribe("p1", "plan_free", None).await;
-    app.json(Method::DELETE, "/v1/users/p2/subscription", None)
-        .await;
+    app.json(Method::DELETE, "/v1/users/p2/subscription", None).await;
     let res = app.call(Method::DELETE, "/v1/plans/plan_pro", None).await;
     assert_eq!(res.status(), 204);
     let (status, _) = app.json(Method::GET, "/v1/plans/plan_pro", None).await;

@@ -6,9 +6,7 @@ use quota_gateway::managed_redis::ManagedRedis;
 async fn managed_redis_starts_durable_and_stops_cleanly() {
     let dir = std::env::temp_dir().join(format!("qg-managed-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let redis = ManagedRedis::start(&dir)
-        .await
-        .expect("start the managed redis");
+    let redis = ManagedRedis::start(&dir).await.expect("start the managed redis");
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let aof: Vec<String> = redis::cmd("CONFIG")
@@ -33,25 +31,16 @@ async fn managed_redis_starts_durable_and_stops_cleanly() {
         .unwrap();
     drop(conn);
     redis.stop().await;
-    assert!(
-        !dir.join("redis.sock").exists(),
-        "the socket is gone after stop"
-    );
+    assert!(!dir.join("redis.sock").exists(), "the socket is gone after stop");
 
     // Data written before the stop is there after the next start.
-    let redis = ManagedRedis::start(&dir)
-        .await
-        .expect("restart the managed redis");
+    let redis = ManagedRedis::start(&dir).await.expect("restart the managed redis");
     let mut conn = redis::Client::open(redis.url())
         .unwrap()
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let kept: Option<String> = redis::cmd("GET")
-        .arg("kept")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let kept: Option<String> = redis::cmd("GET").arg("kept").query_async(&mut conn).await.unwrap();
     assert_eq!(kept.as_deref(), Some("1"));
     drop(conn);
     redis.stop().await;

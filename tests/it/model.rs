@@ -63,9 +63,7 @@ struct Model {
     reservations: Vec<ModelReservation>,
 }
 
-fn matched(
-    event: &str,
-) -> impl Iterator<Item = &'static (&'static str, u64, &'static str, &'static str, bool)> + '_ {
+fn matched(event: &str) -> impl Iterator<Item = &'static (&'static str, u64, &'static str, &'static str, bool)> + '_ {
     GROUPS.iter().filter(move |g| g.3 == "*" || g.3 == event)
 }
 
@@ -79,8 +77,7 @@ impl Model {
         matched(event)
             .filter(|g| g.2 == "hard")
             .filter(|g| {
-                let count = self.used.get(g.0).copied().unwrap_or(0)
-                    + self.held.get(g.0).copied().unwrap_or(0);
+                let count = self.used.get(g.0).copied().unwrap_or(0) + self.held.get(g.0).copied().unwrap_or(0);
                 g.1 == 0 || count + milli > g.1 * 1000
             })
             .map(|g| g.0.to_string())
@@ -128,8 +125,7 @@ async fn harness() -> Harness {
                     "matches": [ { "event": event } ] })
         })
         .collect();
-    let doc =
-        serde_json::from_value(json!({ "periodType": "lifetime", "groups": groups })).unwrap();
+    let doc = serde_json::from_value(json!({ "periodType": "lifetime", "groups": groups })).unwrap();
     let plan = Plan::from_doc("plan_model", doc).unwrap();
     store.put_plan("p", &plan).await.unwrap();
     store.subscribe("p", "u", &plan, None, None).await.unwrap();
@@ -158,9 +154,8 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut h = harness().await;
     let mut model = Model::default();
     for op in ops {
-        let pick = |model: &Model, pick: usize| {
-            (!model.reservations.is_empty()).then(|| pick % model.reservations.len())
-        };
+        let pick =
+            |model: &Model, pick: usize| (!model.reservations.is_empty()).then(|| pick % model.reservations.len());
         match op {
             Op::Reserve { event, half_units } => {
                 let milli = half_units * 500;
@@ -170,22 +165,14 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     .reserve("p", &input(event, half_units), 60_000, None)
                     .await
                     .unwrap();
-                prop_assert_eq!(
-                    &decision.denied_by,
-                    &expected,
-                    "reserve {} {}",
-                    event,
-                    milli
-                );
+                prop_assert_eq!(&decision.denied_by, &expected, "reserve {} {}", event, milli);
                 prop_assert_eq!(decision.allowed, expected.is_empty());
                 if let Some(granted) = decision.granted {
                     let holds: Vec<_> = matched(event).map(|g| (g.0, milli)).collect();
                     for (g, m) in &holds {
                         Model::add(&mut model.held, g, *m as i64);
                     }
-                    model
-                        .reservations
-                        .push((granted.reservation_id, holds, State::Held));
+                    model.reservations.push((granted.reservation_id, holds, State::Held));
                 }
             }
             Op::Commit {
@@ -224,11 +211,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Release { pick: p } => {
                 let Some(i) = pick(&model, p) else { continue };
-                let outcome = h
-                    .store
-                    .release("p", &model.reservations[i].0)
-                    .await
-                    .unwrap();
+                let outcome = h.store.release("p", &model.reservations[i].0).await.unwrap();
                 let (_, holds, state) = &mut model.reservations[i];
                 match (*state, outcome) {
                     (State::Held, Settlement::Settled(s)) => {
@@ -252,11 +235,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Extend { pick: p } => {
                 let Some(i) = pick(&model, p) else { continue };
-                let outcome = h
-                    .store
-                    .extend("p", &model.reservations[i].0, 60_000)
-                    .await
-                    .unwrap();
+                let outcome = h.store.extend("p", &model.reservations[i].0, 60_000).await.unwrap();
                 match (model.reservations[i].2, outcome) {
                     (State::Held, Extension::Extended { .. }) => {}
                     (State::Expired, Extension::Ended(s)) => prop_assert_eq!(s, "expired"),
@@ -287,10 +266,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Track { event, half_units } => {
-                h.store
-                    .track("p", &input(event, half_units), None)
-                    .await
-                    .unwrap();
+                h.store.track("p", &input(event, half_units), None).await.unwrap();
                 for g in matched(event).filter(|g| !g.4) {
                     Model::add(&mut model.used, g.0, (half_units * 500) as i64);
                 }
@@ -299,22 +275,9 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         let usage = h.store.usage("p", "u").await.unwrap();
         for counter in usage.counters {
             let group = counter.group_id.as_str();
-            let used = model
-                .used
-                .iter()
-                .find(|(g, _)| **g == group)
-                .map_or(0, |(_, v)| *v);
-            let held = model
-                .held
-                .iter()
-                .find(|(g, _)| **g == group)
-                .map_or(0, |(_, v)| *v);
-            prop_assert_eq!(
-                (counter.used.0, counter.reserved.0),
-                (used, held),
-                "counter {}",
-                group
-            );
+            let used = model.used.iter().find(|(g, _)| **g == group).map_or(0, |(_, v)| *v);
+            let held = model.held.iter().find(|(g, _)| **g == group).map_or(0, |(_, v)| *v);
+            prop_assert_eq!((counter.used.0, counter.reserved.0), (used, held), "counter {}", group);
         }
     }
     Ok(())

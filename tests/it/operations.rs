@@ -10,7 +10,8 @@ use crate::support::{redis, spawn_app, TestApp};
 
 async fn app_with(groups: Value, unmatched: &str) -> TestApp {
     let app = spawn_app().await;
-    app.put_plan(json!({ "id": "plan_ops", "periodType": "lifetime", "unmatched": unmatched, "groups": groups })).await;
+    app.put_plan(json!({ "id": "plan_ops", "periodType": "lifetime", "unmatched": unmatched, "groups": groups }))
+        .await;
     app.subscribe("u", "plan_ops", None).await;
     app
 }
@@ -23,22 +24,14 @@ fn slot_groups() -> Value {
 async fn check_answers_like_reserve_and_changes_nothing() {
     let app = app_with(slot_groups(), "allow").await;
     let event = json!({ "userId": "u", "event": "e", "ttlSeconds": 1 });
-    let (status, checked) = app
-        .json(Method::POST, "/v1/check", Some(event.clone()))
-        .await;
+    let (status, checked) = app.json(Method::POST, "/v1/check", Some(event.clone())).await;
     assert_eq!(status, 200);
     assert_eq!(checked["allowed"], true, "{checked}");
     assert_eq!(checked["reservationId"], Value::Null);
-    assert_eq!(
-        TestApp::counter(&checked, "slot")["count"],
-        0,
-        "nothing held"
-    );
+    assert_eq!(TestApp::counter(&checked, "slot")["count"], 0, "nothing held");
 
     app.reserve(event.clone()).await;
-    let (_, denied) = app
-        .json(Method::POST, "/v1/check", Some(event.clone()))
-        .await;
+    let (_, denied) = app.json(Method::POST, "/v1/check", Some(event.clone())).await;
     assert_eq!(
         (denied["allowed"].clone(), denied["reasons"].clone()),
         (json!(false), json!(["limit_reached"]))
@@ -49,10 +42,7 @@ async fn check_answers_like_reserve_and_changes_nothing() {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut after = Value::Null;
     while Instant::now() < deadline {
-        after = app
-            .json(Method::POST, "/v1/check", Some(event.clone()))
-            .await
-            .1;
+        after = app.json(Method::POST, "/v1/check", Some(event.clone())).await.1;
         if after["allowed"] == true {
             break;
         }
@@ -60,21 +50,14 @@ async fn check_answers_like_reserve_and_changes_nothing() {
     }
     assert_eq!(after["allowed"], true);
     let stored = redis::shared().command(&["HGET", &field, "slot@life:h"]);
-    assert_eq!(
-        stored, "$4\r\n1000\r\n",
-        "the expired hold is still in Redis"
-    );
+    assert_eq!(stored, "$4\r\n1000\r\n", "the expired hold is still in Redis");
 }
 
 #[tokio::test]
 async fn track_counts_past_the_quota_and_reports_it() {
     let app = app_with(slot_groups(), "allow").await;
     let (_, first) = app
-        .json(
-            Method::POST,
-            "/v1/track",
-            Some(json!({ "userId": "u", "event": "e" })),
-        )
+        .json(Method::POST, "/v1/track", Some(json!({ "userId": "u", "event": "e" })))
         .await;
     assert_eq!(first["overQuota"], json!([]));
     let (_, second) = app
@@ -97,10 +80,7 @@ async fn track_counts_past_the_quota_and_reports_it() {
             Some(json!({ "userId": "u", "event": "e", "quantity": -1 })),
         )
         .await;
-    assert_eq!(
-        (status.as_u16(), body["field"].clone()),
-        (400, json!("quantity"))
-    );
+    assert_eq!((status.as_u16(), body["field"].clone()), (400, json!("quantity")));
     let (status, _) = app
         .json(
             Method::POST,
@@ -113,14 +93,13 @@ async fn track_counts_past_the_quota_and_reports_it() {
 
 #[tokio::test]
 async fn soft_groups_never_deny_and_report_over_quota() {
-    let groups = json!([ { "id": "soft_cap", "unit": "count", "quota": 1, "mode": "soft", "matches": [ { "event": "e" } ] } ]);
+    let groups =
+        json!([ { "id": "soft_cap", "unit": "count", "quota": 1, "mode": "soft", "matches": [ { "event": "e" } ] } ]);
     let app = app_with(groups, "allow").await;
     for _ in 0..3 {
         let answer = app.reserve(json!({ "userId": "u", "event": "e" })).await;
         assert_eq!(answer["allowed"], true);
-        let (_, committed) = app
-            .commit(answer["reservationId"].as_str().unwrap(), None)
-            .await;
+        let (_, committed) = app.commit(answer["reservationId"].as_str().unwrap(), None).await;
         assert_eq!(TestApp::counter(&committed, "soft_cap")["mode"], "soft");
     }
     let usage = app.usage("u").await;
@@ -130,9 +109,7 @@ async fn soft_groups_never_deny_and_report_over_quota() {
 #[tokio::test]
 async fn unmatched_events_are_denied_when_the_plan_says_so() {
     let app = app_with(slot_groups(), "deny").await;
-    let answer = app
-        .reserve(json!({ "userId": "u", "event": "other" }))
-        .await;
+    let answer = app.reserve(json!({ "userId": "u", "event": "other" })).await;
     assert_eq!(answer["reasons"], json!(["unmatched_event"]));
 }
 
@@ -159,30 +136,19 @@ async fn extend_moves_the_expiry_until_the_reservation_ends() {
         "still held"
     );
 
-    let (status, read) = app
-        .json(Method::GET, &format!("/v1/reservations/{id}"), None)
-        .await;
+    let (status, read) = app.json(Method::GET, &format!("/v1/reservations/{id}"), None).await;
     assert_eq!(status, 200);
     assert_eq!(
-        (
-            read["status"].clone(),
-            read["userId"].clone(),
-            read["event"].clone()
-        ),
+        (read["status"].clone(), read["userId"].clone(), read["event"].clone()),
         (json!("held"), json!("u"), json!("e"))
     );
     assert_eq!(read["holds"][0]["groupId"], "slot");
     assert_eq!(read["holds"][0]["amount"], 1);
 
     app.commit(&id, Some(json!({ "quantity": 0.5 }))).await;
-    let (_, read) = app
-        .json(Method::GET, &format!("/v1/reservations/{id}"), None)
-        .await;
+    let (_, read) = app.json(Method::GET, &format!("/v1/reservations/{id}"), None).await;
     assert_eq!(
-        (
-            read["status"].clone(),
-            read["holds"][0]["committed"].clone()
-        ),
+        (read["status"].clone(), read["holds"][0]["committed"].clone()),
         (json!("committed"), json!(0.5))
     );
     let (status, body) = app
@@ -214,9 +180,7 @@ async fn extending_an_expired_reservation_is_gone() {
         .await;
     let id = held["reservationId"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let (_, read) = app
-        .json(Method::GET, &format!("/v1/reservations/{id}"), None)
-        .await;
+    let (_, read) = app.json(Method::GET, &format!("/v1/reservations/{id}"), None).await;
     assert_eq!(read["status"], "expired");
     let (status, body) = app
         .json(
@@ -229,9 +193,7 @@ async fn extending_an_expired_reservation_is_gone() {
         (status.as_u16(), body["code"].clone()),
         (410, json!("reservation_expired"))
     );
-    let (status, _) = app
-        .json(Method::GET, "/v1/reservations/r_bm9ib2R5.AAAA", None)
-        .await;
+    let (status, _) = app.json(Method::GET, "/v1/reservations/r_bm9ib2R5.AAAA", None).await;
     assert_eq!(status, 404);
 }
 
@@ -249,9 +211,7 @@ async fn an_extension_is_capped_a_day_after_creation() {
             Some(json!({ "ttlSeconds": 86400 })),
         )
         .await;
-    let created_plus_day =
-        chrono::DateTime::parse_from_rfc3339(held["expiresAt"].as_str().unwrap()).unwrap();
-    let capped =
-        chrono::DateTime::parse_from_rfc3339(extended["expiresAt"].as_str().unwrap()).unwrap();
+    let created_plus_day = chrono::DateTime::parse_from_rfc3339(held["expiresAt"].as_str().unwrap()).unwrap();
+    let capped = chrono::DateTime::parse_from_rfc3339(extended["expiresAt"].as_str().unwrap()).unwrap();
     assert_eq!(capped, created_plus_day);
 }

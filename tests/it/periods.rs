@@ -62,8 +62,7 @@ async fn a_new_start_date_starts_new_subscription_periods() {
     let long_ago = (Utc::now() - Duration::days(10)).to_rfc3339_opts(SecondsFormat::Millis, true);
     app.subscribe("ren", "plan_pro", Some(&long_ago)).await;
     let first = app.reserve(json!({ "userId": "ren", "event": "e" })).await;
-    app.commit(first["reservationId"].as_str().unwrap(), None)
-        .await;
+    app.commit(first["reservationId"].as_str().unwrap(), None).await;
     assert_eq!(
         app.reserve(json!({ "userId": "ren", "event": "e" })).await["allowed"],
         false

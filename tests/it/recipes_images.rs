@@ -53,10 +53,7 @@ async fn pro_buckets_run_from_the_purchase_date_and_reset_a_calendar_month_later
     let a = TestApp::counter(&usage, "lg_pro_model_a");
     assert_eq!(a["used"], 20);
     assert_eq!(a["periodStart"], at(bought));
-    assert_eq!(
-        a["resetsAt"],
-        at(bought.checked_add_months(Months::new(1)).unwrap())
-    );
+    assert_eq!(a["resetsAt"], at(bought.checked_add_months(Months::new(1)).unwrap()));
     assert_eq!(TestApp::counter(&usage, "lg_pro_model_b")["used"], 0);
 
     // Anchored a calendar month and a day earlier, the same moment is in the next period: fresh.
@@ -144,22 +141,11 @@ async fn a_minute_window_stacks_on_a_monthly_cap() {
     }
     assert_eq!(use_n(&app, image("s", "model_a"), 3).await, 3);
     let res = app
-        .call(
-            reqwest::Method::POST,
-            "/v1/reserve",
-            Some(image("s", "model_a")),
-        )
+        .call(reqwest::Method::POST, "/v1/reserve", Some(image("s", "model_a")))
         .await;
-    let retry: u64 = res.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "retry after the minute: {retry}");
-    let policy = res.headers()["ratelimit-policy"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let policy = res.headers()["ratelimit-policy"].to_str().unwrap().to_string();
     assert!(policy.starts_with("\"monthly\";q=1000;w="), "{policy}");
     assert!(policy.ends_with(", \"anti_abuse\";q=3;w=60"), "{policy}");
     let limit = res.headers()["ratelimit"].to_str().unwrap().to_string();
@@ -188,8 +174,7 @@ async fn a_premium_render_takes_from_both_groups_or_from_neither() {
     }))
     .await;
     app.subscribe("st", "plan_studio", None).await;
-    let premium =
-        json!({ "userId": "st", "event": "image.render", "metadata": { "tier": "premium" } });
+    let premium = json!({ "userId": "st", "event": "image.render", "metadata": { "tier": "premium" } });
     let first = app.reserve(premium.clone()).await;
     assert_eq!(first["allowed"], true);
     assert_eq!(TestApp::counter(&first, "all_renders")["reserved"], 1);
@@ -202,9 +187,7 @@ async fn a_premium_render_takes_from_both_groups_or_from_neither() {
         "all or nothing"
     );
     let standard = app
-        .reserve(
-            json!({ "userId": "st", "event": "image.render", "metadata": { "tier": "standard" } }),
-        )
+        .reserve(json!({ "userId": "st", "event": "image.render", "metadata": { "tier": "standard" } }))
         .await;
     assert_eq!(standard["allowed"], true);
     assert_eq!(standard["counters"].as_array().unwrap().len(), 1);

@@ -65,22 +65,14 @@ async fn one_composite_llm_event_feeds_tokens_a_model_group_and_cents() {
         "metadata": { "model": "gpt-big", "prompt_tokens": 1000, "completion_tokens": 2000 } });
     let held = app.reserve(estimate).await;
     assert_eq!(TestApp::counter(&held, "total_tokens")["reserved"], 3000);
-    assert_eq!(
-        TestApp::counter(&held, "gpt_big_completion")["reserved"],
-        2000
-    );
+    assert_eq!(TestApp::counter(&held, "gpt_big_completion")["reserved"], 2000);
     assert_eq!(TestApp::counter(&held, "spend_cents")["reserved"], 2.25);
 
     let actual = json!({ "metadata": { "model": "gpt-big", "prompt_tokens": 1000, "completion_tokens": 333 } });
-    let (status, committed) = app
-        .commit(held["reservationId"].as_str().unwrap(), Some(actual))
-        .await;
+    let (status, committed) = app.commit(held["reservationId"].as_str().unwrap(), Some(actual)).await;
     assert_eq!(status, 200, "{committed}");
     assert_eq!(TestApp::counter(&committed, "total_tokens")["used"], 1333);
-    assert_eq!(
-        TestApp::counter(&committed, "gpt_big_completion")["used"],
-        333
-    );
+    assert_eq!(TestApp::counter(&committed, "gpt_big_completion")["used"], 333);
     // 1000 x 0.00025 + 333 x 0.001 = 0.583 cents, exactly.
     assert_eq!(TestApp::counter(&committed, "spend_cents")["used"], 0.583);
     assert_eq!(TestApp::counter(&committed, "spend_cents")["reserved"], 0);
@@ -95,19 +87,13 @@ async fn a_measured_group_without_its_metadata_is_refused_by_name() {
         .json(
             Method::POST,
             "/v1/reserve",
-            Some(
-                json!({ "userId": "m", "event": "llm.call", "metadata": { "prompt_tokens": 10 } }),
-            ),
+            Some(json!({ "userId": "m", "event": "llm.call", "metadata": { "prompt_tokens": 10 } })),
         )
         .await;
     assert_eq!(status, 400);
     assert_eq!(body["field"], "metadata.completion_tokens");
     let usage = app.usage("m").await;
-    assert!(usage["counters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|c| c["count"] == 0));
+    assert!(usage["counters"].as_array().unwrap().iter().all(|c| c["count"] == 0));
 }
 
 #[tokio::test]
@@ -174,26 +160,15 @@ async fn video_jobs_are_limited_in_flight() {
     );
     let third = app.reserve(job.clone()).await;
     assert_eq!(third["deniedBy"], json!(["video_jobs"]));
-    assert_eq!(
-        TestApp::counter(&third, "video_jobs")["resetsAt"],
-        Value::Null
-    );
+    assert_eq!(TestApp::counter(&third, "video_jobs")["resetsAt"], Value::Null);
 
     // A commit gives the slot back and counts the render; a release gives it back too.
-    let (_, committed) = app
-        .commit(first["reservationId"].as_str().unwrap(), None)
-        .await;
+    let (_, committed) = app.commit(first["reservationId"].as_str().unwrap(), None).await;
     let jobs = TestApp::counter(&committed, "video_jobs");
-    assert_eq!(
-        (jobs["used"].clone(), jobs["reserved"].clone()),
-        (json!(0), json!(1))
-    );
+    assert_eq!((jobs["used"].clone(), jobs["reserved"].clone()), (json!(0), json!(1)));
     assert_eq!(TestApp::counter(&committed, "video_renders")["used"], 1);
     app.release(second["reservationId"].as_str().unwrap()).await;
-    assert_eq!(
-        TestApp::counter(&app.usage("v").await, "video_jobs")["count"],
-        0
-    );
+    assert_eq!(TestApp::counter(&app.usage("v").await, "video_jobs")["count"], 0);
 
     // Track ignores in-flight limits: finished work holds no slot.
     let (_, tracked) = app.json(Method::POST, "/v1/track", Some(job)).await;

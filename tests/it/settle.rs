@@ -10,9 +10,7 @@ async fn app_with_reservation() -> (TestApp, String) {
     app.put_plan(freemium_free_plan()).await;
     app.subscribe("u", "plan_free", None).await;
     let answer = app
-        .reserve(
-            json!({ "userId": "u", "event": "image.model_a", "metadata": { "variant": "1k" } }),
-        )
+        .reserve(json!({ "userId": "u", "event": "image.model_a", "metadata": { "variant": "1k" } }))
         .await;
     (app, answer["reservationId"].as_str().unwrap().to_string())
 }
@@ -36,9 +34,7 @@ async fn release_after_commit_and_commit_after_release_are_conflicts() {
     assert_eq!(body["code"], "reservation_committed");
 
     let released = app
-        .reserve(
-            json!({ "userId": "u", "event": "image.model_a", "metadata": { "variant": "1k" } }),
-        )
+        .reserve(json!({ "userId": "u", "event": "image.model_a", "metadata": { "variant": "1k" } }))
         .await["reservationId"]
         .as_str()
         .unwrap()

@@ -6,9 +6,7 @@ use serde_json::{json, Value};
 use crate::support::{spawn_app, TestApp};
 
 async fn page(app: &TestApp, query: &str) -> Value {
-    let (status, body) = app
-        .json(Method::GET, &format!("/v1/users?{query}"), None)
-        .await;
+    let (status, body) = app.json(Method::GET, &format!("/v1/users?{query}"), None).await;
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -31,12 +29,8 @@ async fn users_are_listed_by_id_a_page_at_a_time_with_filters() {
             .await;
     }
     for i in 0..7 {
-        app.subscribe(
-            &format!("user{i}"),
-            if i % 2 == 0 { "plan_a" } else { "plan_b" },
-            None,
-        )
-        .await;
+        app.subscribe(&format!("user{i}"), if i % 2 == 0 { "plan_a" } else { "plan_b" }, None)
+            .await;
     }
     app.json(
         Method::POST,
@@ -60,20 +54,12 @@ async fn users_are_listed_by_id_a_page_at_a_time_with_filters() {
     assert_eq!(ids(&third), ["user6"]);
     assert_eq!(third["nextCursor"], Value::Null);
 
-    assert_eq!(
-        ids(&page(&app, "planId=plan_b").await),
-        ["user1", "user3", "user5"]
-    );
+    assert_eq!(ids(&page(&app, "planId=plan_b").await), ["user1", "user3", "user5"]);
     let blocked = page(&app, "status=blocked").await;
     assert_eq!(ids(&blocked), ["user3"]);
     assert_eq!(blocked["data"][0]["planId"], "plan_b");
-    let (status, body) = app
-        .json(Method::GET, "/v1/users?status=sleeping", None)
-        .await;
-    assert_eq!(
-        (status.as_u16(), body["field"].clone()),
-        (400, json!("status"))
-    );
+    let (status, body) = app.json(Method::GET, "/v1/users?status=sleeping", None).await;
+    assert_eq!((status.as_u16(), body["field"].clone()), (400, json!("status")));
     let (status, _) = app.json(Method::GET, "/v1/users?cursor=!!", None).await;
     assert_eq!(status, 400);
 }

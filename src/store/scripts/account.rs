@@ -4,8 +4,7 @@ use redis::aio::ConnectionLike;
 use redis::Value;
 
 use super::{
-    unexpected, Fields, Reply, DELETE_PLAN, INDEX_USER, OVERRIDE, PUT_PLAN, SET_STATUS, SUBSCRIBE,
-    UNSUBSCRIBE,
+    unexpected, Fields, Reply, DELETE_PLAN, INDEX_USER, OVERRIDE, PUT_PLAN, SET_STATUS, SUBSCRIBE, UNSUBSCRIBE,
 };
 use crate::quota::Milli;
 use crate::store::keys::UserKeys;
@@ -52,12 +51,8 @@ pub async fn subscribe(
     inv.key(&keys.sub).key(&keys.ctr).key(&keys.periods);
     inv.arg(args.version).arg(args.plan).arg(args.started_ms);
     let overrides = args.overrides.as_deref().unwrap_or_default();
-    inv.arg(if args.overrides.is_some() {
-        "replace"
-    } else {
-        "keep"
-    })
-    .arg(overrides.len());
+    inv.arg(if args.overrides.is_some() { "replace" } else { "keep" })
+        .arg(overrides.len());
     for (group, value) in overrides {
         inv.arg(group).arg(value);
     }
@@ -77,10 +72,7 @@ pub async fn unsubscribe(
     conn: &mut impl ConnectionLike,
     keys: &UserKeys,
 ) -> Result<Reply<SubscriptionHash>, StoreError> {
-    hash_reply(
-        "unsubscribe",
-        UNSUBSCRIBE.key(&keys.sub).invoke_async(conn).await?,
-    )
+    hash_reply("unsubscribe", UNSUBSCRIBE.key(&keys.sub).invoke_async(conn).await?)
 }
 
 /// Blocks ("blocked" with a reason) or unblocks ("active") a user.
@@ -110,12 +102,7 @@ pub async fn set_override(
 ) -> Result<Reply<SubscriptionHash>, StoreError> {
     hash_reply(
         "override",
-        OVERRIDE
-            .key(&keys.sub)
-            .arg(group)
-            .arg(value)
-            .invoke_async(conn)
-            .await?,
+        OVERRIDE.key(&keys.sub).arg(group).arg(value).invoke_async(conn).await?,
     )
 }
 
@@ -191,9 +178,7 @@ pub async fn delete_plan(
     match tag.as_str() {
         "ok" => Ok(DeletePlanReply::Deleted),
         "not_found" => Ok(DeletePlanReply::NotFound),
-        "in_use" => Ok(DeletePlanReply::InUse(
-            u64::try_from(it.int()?).unwrap_or(0),
-        )),
+        "in_use" => Ok(DeletePlanReply::InUse(u64::try_from(it.int()?).unwrap_or(0))),
         other => Err(unexpected("delete_plan", other)),
     }
 }

@@ -4,8 +4,8 @@ use redis::aio::ConnectionLike;
 use redis::{ScriptInvocation, Value};
 
 use super::{
-    unexpected, writing_args, Fields, Idempotency, Reply, Values, ADJUST, CHECK, COMMIT, EXTEND,
-    RELEASE, RESERVE, TRACK, USAGE,
+    unexpected, writing_args, Fields, Idempotency, Reply, Values, ADJUST, CHECK, COMMIT, EXTEND, RELEASE, RESERVE,
+    TRACK, USAGE,
 };
 use crate::quota::{Milli, Mode};
 use crate::store::keys::UserKeys;
@@ -83,12 +83,7 @@ fn push_holds(inv: &mut ScriptInvocation<'_>, holds: &[HoldArg<'_>]) {
     }
 }
 
-fn decided(
-    it: &mut Fields,
-    n: usize,
-    reservation_id: String,
-    expires_ms: i64,
-) -> Result<Decided, StoreError> {
+fn decided(it: &mut Fields, n: usize, reservation_id: String, expires_ms: i64) -> Result<Decided, StoreError> {
     let allowed = it.int()? == 1;
     let mut holds = Vec::with_capacity(n);
     for _ in 0..n {
@@ -116,10 +111,7 @@ pub async fn reserve(
 ) -> Result<Reply<Decided>, StoreError> {
     let mut inv = RESERVE.prepare_invoke();
     writing_args(&mut inv, keys, retention_ms, idempotency);
-    inv.arg(holds.version)
-        .arg(reservation_id)
-        .arg(ttl_ms)
-        .arg(event);
+    inv.arg(holds.version).arg(reservation_id).arg(ttl_ms).arg(event);
     push_holds(&mut inv, holds.holds);
     let reply: Vec<Value> = inv.invoke_async(conn).await?;
     let (tag, mut it) = Fields::new(reply).tag()?;
@@ -130,12 +122,7 @@ pub async fn reserve(
         "ok" => {
             let id = it.text()?;
             let expires_ms = it.int()?;
-            Ok(Reply::Done(decided(
-                &mut it,
-                holds.holds.len(),
-                id,
-                expires_ms,
-            )?))
+            Ok(Reply::Done(decided(&mut it, holds.holds.len(), id, expires_ms)?))
         }
         other => Err(unexpected("reserve", other)),
     }
@@ -148,22 +135,14 @@ pub async fn check(
     holds: &Holds<'_>,
 ) -> Result<Reply<Decided>, StoreError> {
     let mut inv = CHECK.prepare_invoke();
-    inv.key(&keys.ctr)
-        .key(&keys.res)
-        .key(&keys.open)
-        .key(&keys.sub);
+    inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
     inv.arg(holds.version);
     push_holds(&mut inv, holds.holds);
     let reply: Vec<Value> = inv.invoke_async(conn).await?;
     let (tag, mut it) = Fields::new(reply).tag()?;
     match tag.as_str() {
         "stale" => Ok(Reply::Stale),
-        "ok" => Ok(Reply::Done(decided(
-            &mut it,
-            holds.holds.len(),
-            String::new(),
-            0,
-        )?)),
+        "ok" => Ok(Reply::Done(decided(&mut it, holds.holds.len(), String::new(), 0)?)),
         other => Err(unexpected("check", other)),
     }
 }
@@ -187,11 +166,7 @@ pub async fn track(
         "more" => Ok(Reply::More),
         "reused" => Ok(Reply::Reused),
         "ok" => Ok(Reply::Done(
-            holds
-                .holds
-                .iter()
-                .map(|_| it.values())
-                .collect::<Result<_, _>>()?,
+            holds.holds.iter().map(|_| it.values()).collect::<Result<_, _>>()?,
         )),
         other => Err(unexpected("track", other)),
     }
@@ -251,11 +226,7 @@ fn settled(reply: Vec<Value>, commit: bool) -> Result<Reply<SettleReply>, StoreE
                 (it.text()?, false)
             };
             let record = Record::parse(&it.text()?).map_err(StoreError::Protocol)?;
-            let values = record
-                .holds
-                .iter()
-                .map(|_| it.values())
-                .collect::<Result<_, _>>()?;
+            let values = record.holds.iter().map(|_| it.values()).collect::<Result<_, _>>()?;
             Ok(Reply::Done(SettleReply::Done {
                 status,
                 late,
@@ -286,9 +257,7 @@ pub async fn extend(
         "more" => Ok(Reply::More),
         "not_found" => Ok(Reply::Done(ExtendReply::NotFound)),
         "ended" => Ok(Reply::Done(ExtendReply::Ended(it.text()?))),
-        "ok" => Ok(Reply::Done(ExtendReply::Extended {
-            expires_ms: it.int()?,
-        })),
+        "ok" => Ok(Reply::Done(ExtendReply::Extended { expires_ms: it.int()? })),
         other => Err(unexpected("extend", other)),
     }
 }
@@ -301,20 +270,14 @@ pub async fn usage(
     fields: &[(String, Milli)],
 ) -> Result<(i64, Vec<Values>), StoreError> {
     let mut inv = USAGE.prepare_invoke();
-    inv.key(&keys.ctr)
-        .key(&keys.res)
-        .key(&keys.open)
-        .key(&keys.sub);
+    inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
     for (field, quota) in fields {
         inv.arg(field).arg(quota.0);
     }
     let reply: Vec<Value> = inv.invoke_async(conn).await?;
     let mut it = Fields::new(reply);
     let now_ms = it.int()?;
-    let values = fields
-        .iter()
-        .map(|_| it.values())
-        .collect::<Result<_, _>>()?;
+    let values = fields.iter().map(|_| it.values()).collect::<Result<_, _>>()?;
     Ok((now_ms, values))
 }
 

@@ -143,13 +143,10 @@ impl Fields {
 
     /// The reply a script stored for an Idempotency-Key (a JSON array of strings).
     fn stored(json: &str) -> Result<Fields, StoreError> {
-        let items: Vec<String> = serde_json::from_str(json)
-            .map_err(|e| StoreError::Protocol(format!("stored reply: {e}")))?;
+        let items: Vec<String> =
+            serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("stored reply: {e}")))?;
         Ok(Fields::new(
-            items
-                .into_iter()
-                .map(|s| Value::BulkString(s.into_bytes()))
-                .collect(),
+            items.into_iter().map(|s| Value::BulkString(s.into_bytes())).collect(),
         ))
     }
 
@@ -171,14 +168,10 @@ impl Fields {
 
     fn text(&mut self) -> Result<String, StoreError> {
         match self.next()? {
-            Value::BulkString(bytes) => {
-                String::from_utf8(bytes).map_err(|e| StoreError::Protocol(e.to_string()))
-            }
+            Value::BulkString(bytes) => String::from_utf8(bytes).map_err(|e| StoreError::Protocol(e.to_string())),
             Value::SimpleString(s) => Ok(s),
             Value::Int(i) => Ok(i.to_string()),
-            other => Err(StoreError::Protocol(format!(
-                "expected text, got {other:?}"
-            ))),
+            other => Err(StoreError::Protocol(format!("expected text, got {other:?}"))),
         }
     }
 
@@ -189,9 +182,7 @@ impl Fields {
                 .ok()
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| StoreError::Protocol("expected an integer".into())),
-            other => Err(StoreError::Protocol(format!(
-                "expected an integer, got {other:?}"
-            ))),
+            other => Err(StoreError::Protocol(format!("expected an integer, got {other:?}"))),
         }
     }
 

@@ -26,11 +26,7 @@ pub struct TestApp {
 /// A fresh prefix per test: every key of the test lives under it.
 pub fn unique_prefix() -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "qgt{}x{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+    format!("qgt{}x{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 pub fn test_config(prefix: &str, root_token: &str) -> Config {
@@ -97,13 +93,7 @@ impl TestApp {
         self.call_as(&self.key.clone(), method, path, body).await
     }
 
-    pub async fn call_as(
-        &self,
-        token: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Response {
+    pub async fn call_as(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> Response {
         let mut req = self
             .client
             .request(method, format!("{}{path}", self.address))
@@ -115,12 +105,7 @@ impl TestApp {
     }
 
     /// Calls and returns the status and JSON body.
-    pub async fn json(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    pub async fn json(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let res = self.call(method, path, body).await;
         let status = res.status();
         (status, res.json().await.unwrap_or(Value::Null))
@@ -128,9 +113,7 @@ impl TestApp {
 
     pub async fn put_plan(&self, plan: Value) -> Value {
         let id = plan["id"].as_str().expect("plan id").to_string();
-        let (status, body) = self
-            .json(Method::PUT, &format!("/v1/plans/{id}"), Some(plan))
-            .await;
+        let (status, body) = self.json(Method::PUT, &format!("/v1/plans/{id}"), Some(plan)).await;
         assert_eq!(status, StatusCode::OK, "put plan: {body}");
         body
     }
@@ -163,21 +146,13 @@ impl TestApp {
     }
 
     pub async fn release(&self, id: &str) -> (StatusCode, Value) {
-        self.json(
-            Method::POST,
-            &format!("/v1/reservations/{id}/release"),
-            None,
-        )
-        .await
+        self.json(Method::POST, &format!("/v1/reservations/{id}/release"), None)
+            .await
     }
 
     pub async fn usage(&self, user: &str) -> Value {
         let (status, body) = self
-            .json(
-                Method::GET,
-                &format!("/v1/users/{}/usage", encode(user)),
-                None,
-            )
+            .json(Method::GET, &format!("/v1/users/{}/usage", encode(user)), None)
             .await;
         assert_eq!(status, StatusCode::OK, "usage: {body}");
         body

@@ -16,9 +16,7 @@ pub struct Proxy {
 
 impl Proxy {
     pub async fn start(upstream_port: u16) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the proxy");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
         let port = listener.local_addr().expect("proxy address").port();
         let frozen = Arc::new(AtomicBool::new(false));
         let flag = frozen.clone();
@@ -52,11 +50,7 @@ impl Proxy {
     }
 }
 
-async fn pipe(
-    mut from: impl AsyncReadExt + Unpin,
-    mut to: impl AsyncWriteExt + Unpin,
-    frozen: Arc<AtomicBool>,
-) {
+async fn pipe(mut from: impl AsyncReadExt + Unpin, mut to: impl AsyncWriteExt + Unpin, frozen: Arc<AtomicBool>) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let n = match from.read(&mut buf).await {

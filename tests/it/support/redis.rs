@@ -23,8 +23,7 @@ impl TestRedis {
     pub fn start() -> TestRedis {
         for _ in 0..5 {
             let port = free_port();
-            let dir =
-                std::env::temp_dir().join(format!("qg-test-redis-{}-{port}", std::process::id()));
+            let dir = std::env::temp_dir().join(format!("qg-test-redis-{}-{port}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("create the test redis directory");
             // The watchdog polls this test process and stops redis when it is gone, even after SIGKILL.
             let script = format!(
