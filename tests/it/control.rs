@@ -230,3 +230,68 @@ async fn parallel_identical_subscribes_write_once() {
         crate::support::redis::shared().command(&["HGET", &format!("{}:{{default:twin}}:sub", app.prefix), "ver"]);
     assert_eq!(version, "$1\r\n1\r\n");
 }
+
+#[tokio::test]
+async fn projects_are_listed_and_patched_field_by_field() {
+    let app = spawn_app().await;
+    let root = app.root_token.clone();
+    app.call_as(
+        &root,
+        Method::POST,
+        "/v1/projects",
+        Some(json!({ "id": "p2", "defaultPlan": "plan_a" })),
+    )
+    .await;
+    let patched = app
+        .call_as(
+            &root,
+            Method::PATCH,
+            "/v1/projects/p2",
+            Some(json!({ "allowedOrigins": ["https://a.example"] })),
+        )
+        .await;
+    assert_eq!(patched.status(), 200);
+    let body: Value = patched.json().await.unwrap();
+    assert_eq!(
+        (body["defaultPlan"].clone(), body["allowedOrigins"].clone()),
+        (json!("plan_a"), json!(["https://a.example"]))
+    );
+    let cleared: Value = app
+        .call_as(
+            &root,
+            Method::PATCH,
+            "/v1/projects/p2",
+            Some(json!({ "defaultPlan": null })),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cleared["defaultPlan"], Value::Null);
+    let bad = app
+        .call_as(
+            &root,
+            Method::PATCH,
+            "/v1/projects/p2",
+            Some(json!({ "allowedOrigins": ["ftp://x"] })),
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
+    let missing = app
+        .call_as(&root, Method::PATCH, "/v1/projects/nope", Some(json!({})))
+        .await;
+    assert_eq!(missing.status(), 404);
+    let list: Value = app
+        .call_as(&root, Method::GET, "/v1/projects", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["default", "p2"]);
+}

@@ -16,6 +16,7 @@ mod periods;
 mod readme;
 mod recipes_images;
 mod recipes_llm;
+mod security;
 mod settle;
 mod support;
 mod users;
