@@ -2,6 +2,7 @@
 //! `api -> store -> quota`: HTTP in `api`, Redis in `store`, the domain in `quota`.
 
 pub mod api;
+pub mod apply;
 pub mod bootstrap;
 pub mod config;
 pub mod managed_redis;

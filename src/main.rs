@@ -24,12 +24,27 @@ struct Cli {
 enum Command {
     /// Serve the HTTP API (the default).
     Serve(Config),
+    /// Create or update every plan in a JSON file, and print what changed.
+    Apply(ApplyArgs),
+}
+
+#[derive(clap::Args)]
+struct ApplyArgs {
+    /// The plans file: {"plans": [...]}, an array of plans, or one plan.
+    file: std::path::PathBuf,
+    /// The gateway's base URL.
+    #[arg(long, env = "QG_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// A secret key of the project the plans belong to.
+    #[arg(long, env = "QG_API_KEY", hide_env_values = true)]
+    key: String,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = match cli.command {
         Some(Command::Serve(config)) => config,
+        Some(Command::Apply(args)) => return apply(args),
         None => cli.serve,
     };
     tracing_subscriber::fmt()
@@ -37,6 +52,15 @@ fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     actix_web::rt::System::new().block_on(serve(config))
+}
+
+fn apply(args: ApplyArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let changes = runtime.block_on(quota_gateway::apply::apply(&args.url, &args.key, &args.file))?;
+    for change in changes {
+        println!("{change}");
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

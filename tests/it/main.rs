@@ -1,6 +1,7 @@
 //! The integration suite: one binary, real Redis, real HTTP.
 
 mod admission;
+mod apply;
 mod control;
 mod errors;
 mod exactness;
