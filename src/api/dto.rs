@@ -20,24 +20,24 @@ pub fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CommitBody {
     pub quantity: Option<Milli>,
     pub metadata: Option<Map<String, Value>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ExtendBody {
     pub ttl_seconds: i64,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmptyBody {}
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CounterAnswer {
     pub group_id: String,
@@ -85,7 +85,7 @@ pub fn over_quota(list: &[Counter]) -> Vec<String> {
         .collect()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReserveAnswer {
     pub allowed: bool,
@@ -96,7 +96,7 @@ pub struct ReserveAnswer {
     pub counters: Vec<CounterAnswer>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommitAnswer {
     pub reservation_id: String,
@@ -106,21 +106,21 @@ pub struct CommitAnswer {
     pub over_quota: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TrackAnswer {
     pub counters: Vec<CounterAnswer>,
     pub over_quota: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExtendAnswer {
     pub reservation_id: String,
     pub expires_at: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HoldAnswer {
     pub group_id: String,
@@ -132,7 +132,7 @@ pub struct HoldAnswer {
     pub resets_at: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReservationAnswer {
     pub reservation_id: String,
@@ -143,7 +143,7 @@ pub struct ReservationAnswer {
     pub holds: Vec<HoldAnswer>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReleaseAnswer {
     pub reservation_id: String,
@@ -152,7 +152,7 @@ pub struct ReleaseAnswer {
 }
 
 /// A plan's default period; both ends are null for a lifetime plan, which has no window.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PeriodAnswer {
     pub start: Option<String>,
     pub end: Option<String>,
@@ -167,7 +167,7 @@ impl From<Window> for PeriodAnswer {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageAnswer {
     pub user_id: String,
@@ -177,14 +177,14 @@ pub struct UsageAnswer {
     pub counters: Vec<CounterAnswer>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OverrideAnswer {
     pub quota: Milli,
     pub expires_at: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionAnswer {
     pub user_id: String,
@@ -234,7 +234,7 @@ impl Serialize for SignedAmount {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AdjustmentAnswer {
     /// What the counter moved by: the request, or less where zero stopped it.
@@ -242,7 +242,7 @@ pub struct AdjustmentAnswer {
     pub counter: CounterAnswer,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AdjustmentEntry {
     pub at: String,
@@ -272,7 +272,7 @@ impl From<&AuditEntry> for AdjustmentEntry {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserAnswer {
     pub user_id: String,
@@ -280,7 +280,7 @@ pub struct UserAnswer {
     pub status: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserPage {
     pub data: Vec<UserAnswer>,
@@ -309,7 +309,7 @@ pub fn decode_cursor(cursor: &str) -> Option<String> {
     String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectAnswer {
     pub id: String,
@@ -327,7 +327,7 @@ impl ProjectAnswer {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyAnswer {
     pub key_id: String,
@@ -338,7 +338,7 @@ pub struct KeyAnswer {
 }
 
 /// A key as listed: never its secret part.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyInfo {
     pub key_id: String,

@@ -140,6 +140,37 @@ impl ApiError {
     }
 }
 
+#[cfg(test)]
+impl ApiError {
+    /// One of every variant, for tests that must see them all.
+    pub fn samples() -> Vec<ApiError> {
+        let s = || "x".to_string();
+        vec![
+            Self::invalid("f", "d"),
+            Self::InvalidPlan(Vec::new()),
+            Self::Unauthorized,
+            Self::Forbidden,
+            Self::OriginNotAllowed,
+            Self::RouteNotFound,
+            Self::ReservationNotFound,
+            Self::PlanNotFound(s()),
+            Self::ProjectNotFound(s()),
+            Self::KeyNotFound(s()),
+            Self::SubscriptionNotFound(s()),
+            Self::ProjectExists(s()),
+            Self::ReservationCommitted,
+            Self::ReservationReleased,
+            Self::ReservationExpired,
+            Self::PlanInUse(s()),
+            Self::PlanMissing(s()),
+            Self::IdempotencyKeyReused,
+            Self::PayloadTooLarge,
+            Self::Unavailable(s()),
+            Self::Internal(s()),
+        ]
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         // No `_ =>` arm: a new variant has to choose its status here.

@@ -15,7 +15,7 @@ const DEFAULT_TTL_SECONDS: i64 = 60;
 const MAX_TTL_SECONDS: i64 = 86_400;
 
 /// `POST /v1/reserve` and `/v1/check`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ReserveBody {
     pub user_id: String,
@@ -26,7 +26,7 @@ pub struct ReserveBody {
 }
 
 /// `POST /v1/track`: no ttl, the usage already happened.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TrackBody {
     pub user_id: String,

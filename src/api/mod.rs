@@ -9,6 +9,7 @@ mod event;
 mod headers;
 mod health;
 mod idempotency;
+pub mod openapi;
 mod plans;
 mod projects;
 pub mod request_id;
@@ -46,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(&'static str, &'static str)>
     };
     t.add("GET", "/livez", health::livez);
     t.add("GET", "/readyz", health::readyz);
+    t.add("GET", "/openapi.json", openapi::openapi);
     t.add("POST", "/v1/projects", projects::create_project);
     t.add("GET", "/v1/projects", projects::list_projects);
     t.add("PATCH", "/v1/projects/{projectId}", projects::patch_project);

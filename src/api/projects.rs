@@ -15,7 +15,7 @@ use crate::store::ProjectSettings;
 const MAX_LABEL_BYTES: usize = 128;
 const MAX_ORIGINS: usize = 32;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ProjectBody {
     pub id: String,
@@ -24,7 +24,7 @@ pub struct ProjectBody {
 }
 
 /// PATCH: an absent field stays, `null` clears it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ProjectPatch {
     #[serde(default, deserialize_with = "present")]
@@ -37,7 +37,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
     Option::<String>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct KeyBody {
     pub kind: String,

@@ -18,7 +18,7 @@ use crate::quota::{Milli, Override};
 /// Clocks of callers and Redis differ a little; a start this far ahead still counts as now.
 const FUTURE_TOLERANCE_MS: i64 = 5_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SubscriptionBody {
     pub plan_id: String,
@@ -26,7 +26,7 @@ pub struct SubscriptionBody {
     pub overrides: Option<BTreeMap<String, OverrideBody>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct OverrideBody {
     pub quota: Milli,

@@ -19,7 +19,7 @@ const PREFIX: &str = "qg_ut_";
 const DEFAULT_TTL_SECONDS: i64 = 15 * 60;
 const MAX_TTL_SECONDS: i64 = 86_400;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UserTokenBody {
     pub user_id: String,

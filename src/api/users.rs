@@ -16,16 +16,18 @@ use crate::store::{Adjusted, UserFilter};
 
 const MAX_REASON_BYTES: usize = 256;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlockBody {
     pub reason: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AdjustmentBody {
     pub group_id: String,
+    /// Signed units to add; negative refunds.
+    #[schema(value_type = f64)]
     pub amount: serde_json::Number,
     pub reason: String,
 }

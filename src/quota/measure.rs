@@ -13,7 +13,7 @@ const MAX_WEIGHT_MICRO: u64 = 1_000_000 * 1_000_000;
 pub const MAX_WEIGHTS: usize = 32;
 
 /// The measure as written in a plan: exactly one of the two fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeasureDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,7 +14,7 @@ pub const MAX_RULES: usize = 16;
 const MAX_LABEL: usize = 256;
 
 /// The plan document, as written by users and as stored (with `version`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PlanDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -33,7 +33,7 @@ pub struct PlanDoc {
     pub groups: Vec<GroupDoc>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GroupDoc {
     pub id: String,
@@ -52,7 +52,7 @@ pub struct GroupDoc {
     pub on_plan_change: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PeriodDoc {
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
@@ -64,7 +64,7 @@ pub struct PeriodDoc {
 }
 
 /// `{ "event": "image.*", "metadata": { "variant": ["1k", "2k"] } }`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchRule {
     pub event: String,

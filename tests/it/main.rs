@@ -12,6 +12,7 @@ mod idempotency;
 mod lifecycle;
 mod managed;
 mod model;
+mod openapi;
 mod operations;
 mod periods;
 mod readme;
