@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::store::RedisMode;
+
 #[derive(Clone, Args)]
 pub struct Config {
     /// Address to serve HTTP on.
@@ -17,6 +19,10 @@ pub struct Config {
     /// Redis to keep state in (redis://, rediss://, redis+unix://); unset: start a managed redis-server.
     #[arg(long, env = "QG_REDIS_URL")]
     pub redis_url: Option<String>,
+
+    /// How to reach Redis: one server, or a Redis Cluster (QG_REDIS_URL then lists seed nodes, comma-separated).
+    #[arg(long, env = "QG_REDIS_MODE", value_enum, default_value = "standalone")]
+    pub redis_mode: RedisMode,
 
     /// Root token for managing projects; unset: one is generated and printed once at first start.
     #[arg(long, env = "QG_ROOT_TOKEN", hide_env_values = true)]
@@ -41,6 +47,15 @@ pub struct Config {
     /// HTTP worker threads (0: one per core).
     #[arg(long, env = "QG_WORKERS", default_value_t = 0)]
     pub workers: usize,
+
+    /// On SIGTERM, how long /readyz answers 503 before the server stops taking requests, so
+    /// a load balancer can move traffic away (milliseconds).
+    #[arg(long, env = "QG_DRAIN_MS", default_value_t = 0)]
+    pub drain_ms: u64,
+
+    /// For tests only: pretend the machine's clock is off by this much (milliseconds).
+    #[arg(long, env = "QG_TEST_CLOCK_SKEW_MS", default_value_t = 0, hide = true)]
+    pub test_clock_skew_ms: i64,
 }
 
 impl Config {
@@ -57,6 +72,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
+            .field("redis_mode", &self.redis_mode)
             .field("redis_url", &self.redis_url.as_ref().map(|url| redact_url(url)))
             .field("root_token", &self.root_token.as_ref().map(|_| "<redacted>"))
             .field("data_dir", &self.data_dir)
@@ -64,18 +80,22 @@ impl fmt::Debug for Config {
             .field("command_timeout_ms", &self.command_timeout_ms)
             .field("key_prefix", &self.key_prefix)
             .field("workers", &self.workers)
+            .field("drain_ms", &self.drain_ms)
             .finish()
     }
 }
 
-/// Hides the password of `redis://user:password@host`.
+/// Hides the password of `redis://user:password@host` (of each seed in a list).
 fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}://<redacted>@{}", &url[..scheme_end], &url[at + 1..])
-        }
-        _ => url.to_string(),
-    }
+    url.split(',')
+        .map(|one| match (one.find("://"), one.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => {
+                format!("{}://<redacted>@{}", &one[..scheme_end], &one[at + 1..])
+            }
+            _ => one.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[cfg(test)]

@@ -81,13 +81,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn run(config: &Config, redis_url: &str) -> anyhow::Result<()> {
-    let app = Application::build(config, redis_url).await.context("start-up failed")?;
-    if let Some(token) = &app.first_start.root_token {
-        println!("Root token (shown once, keep it safe): {token}");
-    }
-    if let Some(key) = &app.first_start.default_key {
-        println!("Secret key of project `default` (shown once): {key}");
-    }
+    let mut app = Application::build(config, redis_url).await.context("start-up failed")?;
+    let started = app.started();
+    tokio::spawn(async move {
+        let Some(first) = started.await else { return };
+        if let Some(token) = &first.root_token {
+            println!("Root token (shown once, keep it safe): {token}");
+        }
+        if let Some(key) = &first.default_key {
+            println!("Secret key of project `default` (shown once): {key}");
+        }
+    });
     println!("quota-gateway serving on http://{}:{}", config.listen.ip(), app.port());
-    app.run_until_stopped().await.context("server failed")
+    app.run_until_signalled().await.context("server failed")
 }

@@ -1,20 +1,28 @@
-//! `Application::build`: connect to Redis, run the first-start bootstrap, bind, and wire the routes.
+//! `Application::build`: bind, wire the routes, and start the node's background work. A node
+//! starts without Redis: it is not ready (and answers 503) until the first-start bootstrap has
+//! run against Redis, which it retries until Redis appears.
 //! Tests build it on port 0, exactly as `main` does on the configured address.
 
 use std::net::TcpListener;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
+use tokio::sync::oneshot;
 
 use crate::api::{self, request_id, AppState};
 use crate::bootstrap::{bootstrap, FirstStart};
 use crate::config::Config;
 use crate::store::{QuotaStore, StoreConfig, StoreError};
 
+/// How long to wait between attempts to reach Redis at start.
+const START_RETRY: Duration = Duration::from_millis(250);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("cannot reach redis at start: {0}")]
+    #[error("cannot configure redis: {0}")]
     Store(#[from] StoreError),
     #[error("cannot listen on {0}: {1}")]
     Bind(String, std::io::Error),
@@ -23,52 +31,52 @@ pub enum StartupError {
 pub struct Application {
     server: Server,
     port: u16,
-    /// Secrets this start created, for `main` to print once.
-    pub first_start: FirstStart,
+    state: web::Data<AppState>,
+    started: Option<oneshot::Receiver<FirstStart>>,
+    drain: Duration,
 }
 
 impl Application {
-    /// Connects to `redis_url` (the configured one, or the managed server's).
+    /// Binds and starts the bootstrap in the background; connects to `redis_url` (the
+    /// configured one, or the managed server's).
     pub async fn build(config: &Config, redis_url: &str) -> Result<Application, StartupError> {
         let store = QuotaStore::new(&StoreConfig {
+            redis_mode: config.redis_mode,
             redis_url: redis_url.to_string(),
             key_prefix: config.key_prefix.clone(),
             command_timeout: config.command_timeout(),
             retention: config.retention(),
+            clock_skew_ms: config.test_clock_skew_ms,
         })?;
-        store.sync_clock().await?;
-        let (root_digest, first_start) = bootstrap(&store, config.root_token.as_deref()).await?;
-        let listener =
-            TcpListener::bind(config.listen).map_err(|e| StartupError::Bind(config.listen.to_string(), e))?;
-        let port = listener
-            .local_addr()
-            .map_err(|e| StartupError::Bind(config.listen.to_string(), e))?
-            .port();
-        // Plans, settings and keys are cached per node; this keeps them and the clock fresh.
-        tokio::spawn(store.clone().refresh_forever());
-        let signing_key = store.signing_key().await?;
-        let state = web::Data::new(AppState {
-            store,
-            root_digest,
-            signing_key,
-        });
+        let state = web::Data::new(AppState::new(store));
+        let (sender, started) = oneshot::channel();
+        tokio::spawn(start(state.clone(), config.root_token.clone(), sender));
+
+        let bind_error = |e| StartupError::Bind(config.listen.to_string(), e);
+        let listener = TcpListener::bind(config.listen).map_err(bind_error)?;
+        let port = listener.local_addr().map_err(bind_error)?.port();
+        let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
+                .app_data(app_state.clone())
                 .wrap(from_fn(request_id::middleware))
                 .configure(|cfg| {
                     api::routes(cfg);
                 })
         })
+        // Signals are handled by `run_until_signalled`, which drains first.
+        .disable_signals()
         .listen(listener)
-        .map_err(|e| StartupError::Bind(config.listen.to_string(), e))?;
+        .map_err(bind_error)?;
         if config.workers > 0 {
             server = server.workers(config.workers);
         }
         Ok(Application {
             server: server.run(),
             port,
-            first_start,
+            state,
+            started: Some(started),
+            drain: Duration::from_millis(config.drain_ms),
         })
     }
 
@@ -76,8 +84,77 @@ impl Application {
         self.port
     }
 
-    /// Serves until the server is stopped (SIGINT or SIGTERM stop it gracefully).
+    /// Resolves once the node has reached Redis and bootstrapped, with what the first start
+    /// created (None when asked twice). It can be awaited while the server runs.
+    pub fn started(&mut self) -> impl std::future::Future<Output = Option<FirstStart>> + use<> {
+        let receiver = self.started.take();
+        async move { receiver?.await.ok() }
+    }
+
+    /// Serves until stopped from outside (tests drop the runtime).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+
+    /// Serves until SIGTERM or SIGINT, then drains: `/readyz` answers 503 for the drain time,
+    /// requests in flight finish, and the server stops.
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        tokio::spawn(stop_on_signal(handle, self.state.clone(), self.drain));
+        self.server.await
+    }
+}
+
+async fn stop_on_signal(handle: ServerHandle, state: web::Data<AppState>, drain: Duration) {
+    wait_for_signal().await;
+    tracing::info!(drain_ms = drain.as_millis() as u64, "stopping: draining first");
+    state.draining.store(true, Ordering::SeqCst);
+    tokio::time::sleep(drain).await;
+    handle.stop(true).await;
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        // Without signal handlers there is nothing to wait for but Ctrl-C.
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Reaches Redis (retrying until it answers), runs the first-start bootstrap, then keeps the
+/// node's caches and clock fresh.
+async fn start(state: web::Data<AppState>, configured_root: Option<String>, started: oneshot::Sender<FirstStart>) {
+    let mut attempts: u32 = 0;
+    let first = loop {
+        match start_once(&state, configured_root.as_deref()).await {
+            Ok(first) => break first,
+            Err(err) => {
+                if attempts % 20 == 0 {
+                    tracing::warn!(%err, "redis is not reachable yet; not ready");
+                }
+                attempts += 1;
+                tokio::time::sleep(START_RETRY).await;
+            }
+        }
+    };
+    tracing::info!("connected to redis; ready");
+    let _ = started.send(first);
+    state.store.clone().refresh_forever().await;
+}
+
+async fn start_once(state: &AppState, configured_root: Option<&str>) -> Result<FirstStart, StoreError> {
+    state.store.sync_clock().await?;
+    let (root_digest, first) = bootstrap(&state.store, configured_root).await?;
+    let signing_key = state.store.signing_key().await?;
+    let _ = state.root_digest.set(root_digest);
+    let _ = state.signing_key.set(signing_key);
+    Ok(first)
 }

@@ -41,8 +41,8 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
         .ok_or_else(|| ApiError::Internal("application state is missing".into()))
 }
 
-fn is_root(state: &AppState, token: &str) -> bool {
-    digests_equal(&digest(token), &state.root_digest)
+fn is_root(state: &AppState, token: &str) -> Result<bool, ApiError> {
+    Ok(digests_equal(&digest(token), state.root_digest()?))
 }
 
 impl FromRequest for Root {
@@ -53,7 +53,7 @@ impl FromRequest for Root {
         ready((|| {
             let state = state(req)?;
             let token = bearer(req).ok_or(ApiError::Unauthorized)?;
-            if is_root(&state, token) {
+            if is_root(&state, token)? {
                 Ok(Root)
             } else if api_key_well_formed(token) {
                 // A key of the wrong kind for this route: say so rather than "unknown".
@@ -77,7 +77,7 @@ impl FromRequest for ApiKey {
                     token: token.to_string(),
                 });
             }
-            Err(if is_root(&*state(req)?, token) {
+            Err(if is_root(&*state(req)?, token)? {
                 ApiError::Forbidden
             } else {
                 ApiError::Unauthorized
@@ -127,7 +127,7 @@ impl ApiKey {
             .get(USER_TOKEN_HEADER)
             .and_then(|v| v.to_str().ok())
             .ok_or(ApiError::Unauthorized)?;
-        let claims = user_tokens::verify(&state.signing_key, token, state.store.clock().now_ms())
+        let claims = user_tokens::verify(state.signing_key()?, token, state.store.clock().now_ms())
             .ok_or(ApiError::Unauthorized)?;
         if claims.project != record.project {
             return Err(ApiError::Unauthorized);

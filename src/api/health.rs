@@ -1,5 +1,8 @@
 //! Liveness (the process answers) and readiness (Redis reachable and never evicting).
 
+use std::sync::atomic::Ordering;
+
+use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
@@ -10,11 +13,23 @@ pub async fn livez() -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.draining.load(Ordering::SeqCst) {
+        return not_ready("draining: the node is shutting down".to_string());
+    }
+    if !state.started() {
+        return not_ready("starting: redis has not been reached yet".to_string());
+    }
     let reason = match state.store.readiness().await {
         Ok(Ok(())) => return HttpResponse::Ok().json(json!({"status": "ready"})),
         Ok(Err(reason)) => reason,
         Err(err) => err.to_string(),
     };
+    not_ready(reason)
+}
+
+fn not_ready(reason: String) -> HttpResponse {
     tracing::warn!(reason, "not ready");
-    HttpResponse::ServiceUnavailable().json(json!({"status": "not_ready", "reason": reason}))
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, "1"))
+        .json(json!({"status": "not_ready", "reason": reason}))
 }

@@ -74,7 +74,7 @@ pub async fn create_user_token(
         user: body.user_id,
         expires_ms,
     };
-    let token = mint(&state.signing_key, &claims);
+    let token = mint(state.signing_key()?, &claims);
     Ok(HttpResponse::Ok().json(serde_json::json!({ "token": token, "expiresAt": rfc3339(expires_ms) })))
 }
 

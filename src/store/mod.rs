@@ -3,8 +3,10 @@
 
 mod adjust;
 mod api_keys;
+mod backend;
 mod cache;
 mod clock;
+mod health;
 mod holds;
 pub mod keys;
 mod plans;
@@ -23,10 +25,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_redis::{Config as PoolConfig, Pool, Runtime};
-
 pub use adjust::{Adjusted, AuditEntry};
 pub use api_keys::KeyRecord;
+pub use backend::RedisMode;
+use backend::{Backend, Conn};
 use cache::Cache;
 pub use cache::EPOCH_POLL;
 pub use clock::Clock;
@@ -89,8 +91,11 @@ const MAX_ATTEMPTS: usize = 8;
 /// Connection settings of the store.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
+    pub redis_mode: RedisMode,
     pub redis_url: String,
     pub key_prefix: String,
+    /// For tests only: how wrong the machine's clock pretends to be.
+    pub clock_skew_ms: i64,
     pub command_timeout: Duration,
     pub retention: Duration,
 }
@@ -98,7 +103,9 @@ pub struct StoreConfig {
 /// Quota state in Redis, shared by all workers of a node.
 #[derive(Clone)]
 pub struct QuotaStore {
-    pool: Pool,
+    backend: Backend,
+    /// The configured URL (seeds in cluster mode), for reaching each primary by itself.
+    redis_url: String,
     keys: Keys,
     timeout: Duration,
     retention_ms: i64,
@@ -109,15 +116,14 @@ pub struct QuotaStore {
 impl QuotaStore {
     /// Builds the pool; connections are made on first use, so a node can start before Redis.
     pub fn new(config: &StoreConfig) -> Result<QuotaStore, StoreError> {
-        let pool = PoolConfig::from_url(config.redis_url.clone())
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let backend = Backend::new(config.redis_mode, &config.redis_url)?;
         Ok(QuotaStore {
-            pool,
+            backend,
+            redis_url: config.redis_url.clone(),
             keys: Keys::new(&config.key_prefix),
             timeout: config.command_timeout,
             retention_ms: i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX),
-            clock: Clock::default(),
+            clock: Clock::with_skew(config.clock_skew_ms),
             cache: Arc::default(),
         })
     }
@@ -129,11 +135,11 @@ impl QuotaStore {
     /// Runs one Redis interaction on a pooled connection within the command timeout.
     async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
     where
-        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
     {
         let attempt = async {
-            let conn = self.pool.get().await?;
+            let conn = self.backend.get().await?;
             op(conn).await
         };
         tokio::time::timeout(self.timeout, attempt)
@@ -145,30 +151,11 @@ impl QuotaStore {
     pub async fn sync_clock(&self) -> Result<(), StoreError> {
         let clock = self.clock.clone();
         self.run(|mut conn| async move {
-            let before = Clock::local_ms();
+            let before = clock.machine_ms();
             let (secs, micros): (i64, i64) = redis::cmd("TIME").query_async(&mut conn).await?;
-            let after = Clock::local_ms();
+            let after = clock.machine_ms();
             clock.set_redis_ms(secs * 1000 + micros / 1000, before, after);
             Ok(())
-        })
-        .await
-    }
-
-    /// Readiness: Redis answers and will never evict quota state.
-    pub async fn readiness(&self) -> Result<Result<(), String>, StoreError> {
-        self.run(|mut conn| async move {
-            let policy: Vec<String> = redis::cmd("CONFIG")
-                .arg("GET")
-                .arg("maxmemory-policy")
-                .query_async(&mut conn)
-                .await?;
-            Ok(match policy.get(1).map(String::as_str) {
-                Some("noeviction") => Ok(()),
-                Some(other) => Err(format!(
-                    "redis maxmemory-policy is {other}; it must be noeviction, or eviction silently resets quotas"
-                )),
-                None => Err("redis did not report its maxmemory-policy".to_string()),
-            })
         })
         .await
     }

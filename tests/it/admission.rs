@@ -8,8 +8,8 @@ use crate::support::{redis, spawn_app_on, unique_prefix, TestApp};
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_gateways_admit_exactly_the_quota_under_200_parallel_reserves() {
     let prefix = unique_prefix();
-    let first = spawn_app_on(&redis::shared().url(), &prefix, None).await;
-    let second = spawn_app_on(&redis::shared().url(), &prefix, Some(&first.key)).await;
+    let first = spawn_app_on(&redis::shared().target(), &prefix, None).await;
+    let second = spawn_app_on(&redis::shared().target(), &prefix, Some(&first.key)).await;
     first
         .put_plan(json!({
             "id": "plan_burst", "periodType": "monthly",
@@ -46,7 +46,7 @@ async fn two_gateways_admit_exactly_the_quota_under_200_parallel_reserves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_commits_and_releases_of_one_reservation_end_it_once() {
     let prefix = unique_prefix();
-    let app = spawn_app_on(&redis::shared().url(), &prefix, None).await;
+    let app = spawn_app_on(&redis::shared().target(), &prefix, None).await;
     app.put_plan(json!({
         "id": "plan_one", "periodType": "lifetime",
         "groups": [ { "id": "g", "unit": "count", "quota": 5, "matches": [ { "event": "*" } ] } ]

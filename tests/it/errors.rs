@@ -62,8 +62,9 @@ async fn bodies_over_64_kib_are_answered_with_413() {
 
 #[tokio::test]
 async fn a_silent_redis_gives_503_then_recovers_and_bad_input_never_waits_for_it() {
-    let proxy = Proxy::start(redis::shared().port).await;
-    let app = spawn_app_on(&proxy.url(), &unique_prefix(), None).await;
+    let own = redis::TestRedis::start();
+    let proxy = Proxy::start(own.port).await;
+    let app = spawn_app_on(&proxy.target(), &unique_prefix(), None).await;
     app.put_plan(freemium_free_plan()).await;
     app.subscribe("u", "plan_free", None).await;
     let render = json!({ "userId": "u", "event": "image.model_a", "metadata": { "variant": "1k" } });
@@ -107,7 +108,7 @@ async fn a_silent_redis_gives_503_then_recovers_and_bad_input_never_waits_for_it
 #[tokio::test]
 async fn a_stopped_redis_gives_503_not_an_allow() {
     let own = redis::TestRedis::start();
-    let app = spawn_app_on(&own.url(), &unique_prefix(), None).await;
+    let app = spawn_app_on(&own.target(), &unique_prefix(), None).await;
     app.put_plan(freemium_free_plan()).await;
     app.subscribe("u", "plan_free", None).await;
     own.stop();

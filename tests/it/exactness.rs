@@ -17,8 +17,8 @@ fn plan(id: &str, group: &str, quota: u64) -> Value {
 
 async fn two_nodes() -> (TestApp, TestApp) {
     let prefix = unique_prefix();
-    let a = spawn_app_on(&redis::shared().url(), &prefix, None).await;
-    let b = spawn_app_on(&redis::shared().url(), &prefix, Some(&a.key)).await;
+    let a = spawn_app_on(&redis::shared().target(), &prefix, None).await;
+    let b = spawn_app_on(&redis::shared().target(), &prefix, Some(&a.key)).await;
     (a, b)
 }
 
@@ -71,7 +71,7 @@ async fn a_plan_changed_on_another_node_applies_everywhere_within_a_second() {
 
 #[tokio::test]
 async fn more_expired_holds_than_one_batch_are_all_reclaimed_before_deciding() {
-    let app = spawn_app_on(&redis::shared().url(), &unique_prefix(), None).await;
+    let app = spawn_app_on(&redis::shared().target(), &unique_prefix(), None).await;
     app.put_plan(plan("plan_many", "g", 70)).await;
     app.subscribe("u", "plan_many", None).await;
     for _ in 0..70 {
@@ -90,7 +90,7 @@ async fn more_expired_holds_than_one_batch_are_all_reclaimed_before_deciding() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_tracks_lose_no_count() {
-    let app = spawn_app_on(&redis::shared().url(), &unique_prefix(), None).await;
+    let app = spawn_app_on(&redis::shared().target(), &unique_prefix(), None).await;
     app.put_plan(plan("plan_t", "g", 10)).await;
     app.subscribe("u", "plan_t", None).await;
     let tracks = (0..100).map(|_| {
@@ -108,7 +108,7 @@ async fn parallel_tracks_lose_no_count() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn extends_racing_a_commit_never_reopen_the_reservation() {
-    let app = spawn_app_on(&redis::shared().url(), &unique_prefix(), None).await;
+    let app = spawn_app_on(&redis::shared().target(), &unique_prefix(), None).await;
     app.put_plan(plan("plan_x", "g", 5)).await;
     app.subscribe("u", "plan_x", None).await;
     let id = app.reserve(json!({ "userId": "u", "event": "e" })).await["reservationId"]
@@ -135,7 +135,7 @@ async fn extends_racing_a_commit_never_reopen_the_reservation() {
 #[tokio::test]
 async fn ended_reservations_and_old_counters_are_pruned_after_retention() {
     let prefix = unique_prefix();
-    let app = spawn_app_with(&redis::shared().url(), &prefix, None, |c| c.retention_seconds = 1).await;
+    let app = spawn_app_with(&redis::shared().target(), &prefix, None, |c| c.retention_seconds = 1).await;
     app.put_plan(
         json!({ "id": "plan_m", "periodType": "minute", "periodAnchor": "subscription_start",
         "groups": [ { "id": "m", "unit": "count", "quota": 100, "matches": [ { "event": "*" } ] } ] }),
@@ -159,19 +159,13 @@ async fn ended_reservations_and_old_counters_are_pruned_after_retention() {
             .timestamp_millis()
     );
     let ctr = format!("{prefix}:{{default:u}}:ctr");
-    assert_eq!(
-        redis::shared().command(&["HEXISTS", &ctr, &format!("{old_field}:h")]),
-        ":1\r\n"
-    );
+    assert!(redis::shared().query::<bool>(&["HEXISTS", &ctr, &format!("{old_field}:h")]));
 
     // Past the period's end plus retention, the next write prunes both.
     tokio::time::sleep(Duration::from_millis(3_000)).await;
     app.json(Method::POST, "/v1/track", Some(json!({ "userId": "u", "event": "e" })))
         .await;
-    assert_eq!(
-        redis::shared().command(&["HEXISTS", &ctr, &format!("{old_field}:h")]),
-        ":0\r\n"
-    );
+    assert!(!redis::shared().query::<bool>(&["HEXISTS", &ctr, &format!("{old_field}:h")]));
     let (status, _) = app.json(Method::GET, &format!("/v1/reservations/{id}"), None).await;
     assert_eq!(status, 404, "the ended reservation is gone after retention");
 }
@@ -182,7 +176,9 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
     use quota_gateway::store::{Clock, EventInput, QuotaStore, StoreConfig};
 
     let store = QuotaStore::new(&StoreConfig {
-        redis_url: redis::shared().url(),
+        redis_mode: redis::shared().target().mode,
+        redis_url: redis::shared().target().url,
+        clock_skew_ms: 0,
         key_prefix: unique_prefix(),
         command_timeout: Duration::from_secs(2),
         retention: Duration::from_secs(86_400),

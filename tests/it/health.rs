@@ -17,8 +17,8 @@ async fn livez_and_readyz_answer_when_redis_is_fine() {
 #[tokio::test]
 async fn readyz_refuses_a_redis_that_may_evict() {
     let own = redis::TestRedis::start();
-    let app = spawn_app_on(&own.url(), &unique_prefix(), None).await;
-    own.command(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
+    let app = spawn_app_on(&own.target(), &unique_prefix(), None).await;
+    let _: String = own.query(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
     let res = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
     assert_eq!(res.status(), 503);
     let body: Value = res.json().await.unwrap();
@@ -49,4 +49,20 @@ async fn every_answer_carries_a_request_id_that_errors_repeat() {
     assert_eq!(traced.headers()["x-request-id"], "trace-123");
     let body: Value = traced.json().await.unwrap();
     assert_eq!(body["requestId"], "trace-123");
+}
+
+#[tokio::test]
+async fn the_suite_runs_on_the_topology_it_was_asked_for() {
+    let target = redis::shared().target();
+    match std::env::var("QG_TEST_TOPOLOGY").as_deref() {
+        Ok("cluster") => {
+            assert_eq!(target.mode, quota_gateway::store::RedisMode::Cluster);
+            let info: String = redis::shared().query(&["CLUSTER", "INFO"]);
+            assert!(info.contains("cluster_known_nodes:3"), "{info}");
+        }
+        _ => assert_eq!(target.mode, quota_gateway::store::RedisMode::Standalone),
+    }
+    let app = spawn_app().await;
+    let res = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
+    assert_eq!(res.status(), 200, "ready on every primary");
 }

@@ -108,7 +108,7 @@ async fn a_cancelled_user_falls_back_to_the_default_plan() {
         .json()
         .await
         .unwrap();
-    let mut other = spawn_app_on(&redis::shared().url(), &app.prefix, Some(&app.key)).await;
+    let mut other = spawn_app_on(&redis::shared().target(), &app.prefix, Some(&app.key)).await;
     other.key = key["key"].as_str().unwrap().to_string();
     other.put_plan(free_plan()).await;
     other.put_plan(pro_plan()).await;
@@ -178,8 +178,8 @@ async fn overrides_raise_a_quota_until_they_expire() {
 #[tokio::test]
 async fn a_blocked_user_is_denied_on_every_node_until_unblocked() {
     let prefix = unique_prefix();
-    let a = spawn_app_on(&redis::shared().url(), &prefix, None).await;
-    let b = spawn_app_on(&redis::shared().url(), &prefix, Some(&a.key)).await;
+    let a = spawn_app_on(&redis::shared().target(), &prefix, None).await;
+    let b = spawn_app_on(&redis::shared().target(), &prefix, Some(&a.key)).await;
     a.put_plan(pro_plan()).await;
     a.subscribe("abuser", "plan_pro", None).await;
     assert_eq!(render(&a, "abuser").await["allowed"], true);

@@ -105,13 +105,14 @@ fn op() -> impl Strategy<Value = Op> {
 struct Harness {
     store: QuotaStore,
     keys: Keys,
-    redis: ::redis::aio::MultiplexedConnection,
 }
 
 async fn harness() -> Harness {
     let prefix = unique_prefix();
     let store = QuotaStore::new(&StoreConfig {
-        redis_url: redis::shared().url(),
+        redis_mode: redis::shared().target().mode,
+        redis_url: redis::shared().target().url,
+        clock_skew_ms: 0,
         key_prefix: prefix.clone(),
         command_timeout: Duration::from_secs(2),
         retention: Duration::from_secs(86_400),
@@ -129,15 +130,9 @@ async fn harness() -> Harness {
     let plan = Plan::from_doc("plan_model", doc).unwrap();
     store.put_plan("p", &plan).await.unwrap();
     store.subscribe("p", "u", &plan, None, None).await.unwrap();
-    let redis = ::redis::Client::open(redis::shared().url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
     Harness {
         store,
         keys: Keys::new(&prefix),
-        redis,
     }
 }
 
@@ -151,7 +146,7 @@ fn input(event: &str, half_units: u64) -> EventInput {
 }
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let mut h = harness().await;
+    let h = harness().await;
     let mut model = Model::default();
     for op in ops {
         let pick =
@@ -252,13 +247,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 if *state == State::Held {
                     // Time passes for this one reservation: its expiry moves into the past.
                     let open = h.keys.user("p", "u").open;
-                    let _: () = ::redis::cmd("ZADD")
-                        .arg(&open)
-                        .arg(1)
-                        .arg(&*id)
-                        .query_async(&mut h.redis)
-                        .await
-                        .unwrap();
+                    let _: i64 = redis::shared().query(&["ZADD", &open, "XX", "1", id.as_str()]);
                     for (g, m) in holds.iter() {
                         Model::add(&mut model.held, g, -(*m as i64));
                     }

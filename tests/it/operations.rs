@@ -49,8 +49,8 @@ async fn check_answers_like_reserve_and_changes_nothing() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(after["allowed"], true);
-    let stored = redis::shared().command(&["HGET", &field, "slot@life:h"]);
-    assert_eq!(stored, "$4\r\n1000\r\n", "the expired hold is still in Redis");
+    let stored: String = redis::shared().query(&["HGET", &field, "slot@life:h"]);
+    assert_eq!(stored, "1000", "the expired hold is still in Redis");
 }
 
 #[tokio::test]

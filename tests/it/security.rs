@@ -163,7 +163,7 @@ async fn a_token_expired_by_one_second_or_from_another_project_is_refused() {
     assert_eq!(b.read("a", Some(&short), None).await.status(), 401, "expired");
 
     let other = browser_setup(
-        spawn_app_on(&redis::shared().url(), &prefix, Some(&b.app.key)).await,
+        spawn_app_on(&redis::shared().target(), &prefix, Some(&b.app.key)).await,
         "shop",
     )
     .await;
@@ -179,7 +179,7 @@ async fn a_token_expired_by_one_second_or_from_another_project_is_refused() {
 async fn every_key_kind_against_every_route_class() {
     let app = spawn_app().await;
     let b = browser_setup(
-        spawn_app_on(&redis::shared().url(), &app.prefix, Some(&app.key)).await,
+        spawn_app_on(&redis::shared().target(), &app.prefix, Some(&app.key)).await,
         "web",
     )
     .await;
@@ -226,8 +226,8 @@ async fn every_key_kind_against_every_route_class() {
 #[tokio::test]
 async fn a_revoked_key_is_refused_by_every_node_within_a_second() {
     let prefix = unique_prefix();
-    let a = spawn_app_on(&redis::shared().url(), &prefix, None).await;
-    let b = spawn_app_on(&redis::shared().url(), &prefix, Some(&a.key)).await;
+    let a = spawn_app_on(&redis::shared().target(), &prefix, None).await;
+    let b = spawn_app_on(&redis::shared().target(), &prefix, Some(&a.key)).await;
     let (key, key_id) = mint_with_id(&a, "default", "secret").await;
     // Both nodes know (and cache) the key.
     for node in [&a, &b] {
@@ -353,38 +353,18 @@ async fn redis_holds_no_plaintext_key_or_token() {
         )
         .await;
 
-    let mut conn = ::redis::Client::open(redis::shared().url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let keys: Vec<String> = ::redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let shared = redis::shared();
+    let keys = shared.keys(&format!("{prefix}*"));
     assert!(keys.len() > 10, "the scan sees this app's state: {keys:?}");
     let mut everything = keys.join("\n");
     for key in &keys {
-        let kind: String = ::redis::cmd("TYPE").arg(key).query_async(&mut conn).await.unwrap();
+        let kind: String = shared.query(&["TYPE", key]);
         let values: Vec<String> = match kind.as_str() {
-            "string" => vec![::redis::cmd("GET").arg(key).query_async(&mut conn).await.unwrap()],
-            "hash" => ::redis::cmd("HGETALL").arg(key).query_async(&mut conn).await.unwrap(),
-            "list" => ::redis::cmd("LRANGE")
-                .arg(key)
-                .arg(0)
-                .arg(-1)
-                .query_async(&mut conn)
-                .await
-                .unwrap(),
-            "set" => ::redis::cmd("SMEMBERS").arg(key).query_async(&mut conn).await.unwrap(),
-            "zset" => ::redis::cmd("ZRANGE")
-                .arg(key)
-                .arg(0)
-                .arg(-1)
-                .query_async(&mut conn)
-                .await
-                .unwrap(),
+            "string" => vec![shared.query(&["GET", key])],
+            "hash" => shared.query(&["HGETALL", key]),
+            "list" => shared.query(&["LRANGE", key, "0", "-1"]),
+            "set" => shared.query(&["SMEMBERS", key]),
+            "zset" => shared.query(&["ZRANGE", key, "0", "-1"]),
             other => panic!("unexpected type {other} for {key}"),
         };
         everything.push_str(&values.join("\n"));

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use quota_gateway::config::Config;
 use quota_gateway::startup::Application;
+use quota_gateway::store::RedisMode;
+use redis::Target;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -32,6 +34,7 @@ pub fn unique_prefix() -> String {
 pub fn test_config(prefix: &str, root_token: &str) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().expect("loopback address"),
+        redis_mode: RedisMode::Standalone,
         redis_url: None,
         root_token: Some(root_token.to_string()),
         data_dir: std::env::temp_dir(),
@@ -39,40 +42,48 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         command_timeout_ms: 250,
         key_prefix: prefix.to_string(),
         workers: 2,
+        drain_ms: 0,
+        test_clock_skew_ms: 0,
     }
 }
 
 /// One gateway on the shared test Redis, isolated by its own key prefix.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_on(&redis::shared().url(), &unique_prefix(), None).await
+    spawn_app_on(&redis::shared().target(), &unique_prefix(), None).await
 }
 
 /// A gateway on `redis_url` under `prefix`; a second instance on the same prefix shares the
 /// first's state and passes the first's key.
-pub async fn spawn_app_on(redis_url: &str, prefix: &str, key: Option<&str>) -> TestApp {
-    spawn_app_with(redis_url, prefix, key, |_| {}).await
+pub async fn spawn_app_on(target: &Target, prefix: &str, key: Option<&str>) -> TestApp {
+    spawn_app_with(target, prefix, key, |_| {}).await
 }
 
 /// As `spawn_app_on`, with the configuration adjusted first.
 pub async fn spawn_app_with(
-    redis_url: &str,
+    target: &Target,
     prefix: &str,
     key: Option<&str>,
     adjust: impl FnOnce(&mut Config),
 ) -> TestApp {
     let root_token = format!("root-{prefix}");
     let mut config = test_config(prefix, &root_token);
+    config.redis_mode = target.mode;
     adjust(&mut config);
-    let app = Application::build(&config, redis_url)
+    let mut app = Application::build(&config, &target.url)
         .await
         .expect("build the application");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let key = match (key, &app.first_start.default_key) {
+    let started = app.started();
+    tokio::spawn(app.run_until_stopped());
+    let first = tokio::time::timeout(Duration::from_secs(20), started)
+        .await
+        .expect("the gateway reaches redis")
+        .expect("the gateway bootstraps");
+    let key = match (key, first.default_key) {
         (Some(key), _) => key.to_string(),
-        (None, Some(key)) => key.clone(),
+        (None, Some(key)) => key,
         (None, None) => panic!("a new prefix creates project default with a key"),
     };
-    tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))

@@ -5,8 +5,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use quota_gateway::store::RedisMode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+use super::redis::Target;
 
 #[derive(Clone)]
 pub struct Proxy {
@@ -36,8 +39,11 @@ impl Proxy {
         Proxy { port, frozen }
     }
 
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+    pub fn target(&self) -> Target {
+        Target {
+            url: format!("redis://127.0.0.1:{}", self.port),
+            mode: RedisMode::Standalone,
+        }
     }
 
     /// Holds every byte from now on, like a Redis that stopped answering.

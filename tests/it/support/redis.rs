@@ -1,16 +1,27 @@
-//! A real `redis-server` per test binary on a free loopback port, stopped when the binary exits
-//! however it exits: a shell watchdog beside it ends it once the test process is gone.
+//! Real Redis for the tests: one standalone server per test binary, or (with
+//! `QG_TEST_TOPOLOGY=cluster`) a 3-master Redis Cluster, on free loopback ports. Each server
+//! is stopped when the binary exits however it exits: a shell watchdog beside it ends it once
+//! the test process is gone.
 
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// A running test Redis.
+use quota_gateway::store::RedisMode;
+
+/// Where a gateway under test finds Redis.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub url: String,
+    pub mode: RedisMode,
+}
+
+/// A running test Redis server.
 pub struct TestRedis {
     pub port: u16,
+    pub dir: PathBuf,
     watchdog: Mutex<Child>,
 }
 
@@ -19,50 +30,89 @@ impl TestRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    pub fn target(&self) -> Target {
+        Target {
+            url: self.url(),
+            mode: RedisMode::Standalone,
+        }
+    }
+
     /// Starts a server of its own (for tests that reconfigure or stop it).
     pub fn start() -> TestRedis {
+        TestRedis::start_with(&[])
+    }
+
+    /// Starts a server with extra `redis-server` arguments.
+    pub fn start_with(extra: &[&str]) -> TestRedis {
         for _ in 0..5 {
             let port = free_port();
             let dir = std::env::temp_dir().join(format!("qg-test-redis-{}-{port}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("create the test redis directory");
-            // The watchdog polls this test process and stops redis when it is gone, even after SIGKILL.
-            let script = format!(
-                "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir '{dir}' \
-                 --maxmemory-policy noeviction --daemonize no >/dev/null 2>&1 & rpid=$!; \
-                 while kill -0 {test_pid} 2>/dev/null && kill -0 $rpid 2>/dev/null; do sleep 0.2; done; \
-                 kill $rpid 2>/dev/null",
-                dir = dir.display(),
-                test_pid = std::process::id(),
-            );
-            let mut watchdog = Command::new("sh")
-                .arg("-c")
-                .arg(script)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("run sh to start redis-server");
-            if wait_for_pong(port, Duration::from_secs(10)) {
-                return TestRedis {
-                    port,
-                    watchdog: Mutex::new(watchdog),
-                };
+            if let Some(redis) = TestRedis::spawn(port, dir, extra) {
+                return redis;
             }
-            // Most likely the port was taken in between; try another.
-            let _ = watchdog.kill();
-            let _ = watchdog.wait();
         }
         panic!("redis-server did not start; is it installed? (scripts/test installs it)");
     }
 
-    /// Sends one command in RESP and returns the raw reply.
-    pub fn command(&self, args: &[&str]) -> String {
-        command(self.port, args).unwrap_or_default()
+    /// Starts a server on `port` with its data in `dir`, as `start_with` would; None when it
+    /// does not answer (the port was taken).
+    pub fn spawn(port: u16, dir: PathBuf, extra: &[&str]) -> Option<TestRedis> {
+        let extra: Vec<String> = extra.iter().map(|a| format!("'{a}'")).collect();
+        // The watchdog polls this test process and stops redis when it is gone, even after SIGKILL.
+        let script = format!(
+            "redis-server --port {port} --bind 127.0.0.1 --save '' --dir '{dir}' --pidfile '{dir}/redis.pid' \
+             --maxmemory-policy noeviction --daemonize no {extra} >/dev/null 2>&1 & rpid=$!; \
+             while kill -0 {test_pid} 2>/dev/null && kill -0 $rpid 2>/dev/null; do sleep 0.2; done; \
+             kill $rpid 2>/dev/null",
+            dir = dir.display(),
+            extra = extra.join(" "),
+            test_pid = std::process::id(),
+        );
+        let mut watchdog = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run sh to start redis-server");
+        if wait_for_pong(port, Duration::from_secs(10)) {
+            return Some(TestRedis {
+                port,
+                dir,
+                watchdog: Mutex::new(watchdog),
+            });
+        }
+        // Most likely the port was taken in between.
+        let _ = watchdog.kill();
+        let _ = watchdog.wait();
+        None
+    }
+
+    /// Sends one command and reads the reply.
+    pub fn query<T: ::redis::FromRedisValue>(&self, args: &[&str]) -> T {
+        let client = ::redis::Client::open(self.url()).expect("a redis url");
+        let mut conn = client.get_connection().expect("a connection to the test redis");
+        command(args).query(&mut conn).expect("the test redis answers")
     }
 
     /// Stops the server now (SHUTDOWN NOSAVE) and waits until the port is closed.
     pub fn stop(&self) {
-        let _ = command(self.port, &["SHUTDOWN", "NOSAVE"]);
+        let _ = ::redis::Client::open(self.url())
+            .and_then(|c| c.get_connection())
+            .and_then(|mut c| command(&["SHUTDOWN", "NOSAVE"]).query::<()>(&mut c));
+        self.wait_until_gone();
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn kill(&self) {
+        let pid = std::fs::read_to_string(self.dir.join("redis.pid")).expect("the redis pid file");
+        let _ = Command::new("kill").arg("-9").arg(pid.trim()).status();
+        self.wait_until_gone();
+    }
+
+    fn wait_until_gone(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline && TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
             std::thread::sleep(Duration::from_millis(20));
@@ -74,10 +124,107 @@ impl TestRedis {
     }
 }
 
-/// The server shared by every test of this binary; tests keep apart by key prefix.
-pub fn shared() -> &'static TestRedis {
-    static REDIS: OnceLock<TestRedis> = OnceLock::new();
-    REDIS.get_or_init(TestRedis::start)
+/// A 3-master Redis Cluster on loopback.
+pub struct TestCluster {
+    pub nodes: Vec<TestRedis>,
+}
+
+impl TestCluster {
+    pub fn start() -> TestCluster {
+        let nodes: Vec<TestRedis> = (0..3)
+            .map(|_| TestRedis::start_with(&["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"]))
+            .collect();
+        for node in &nodes {
+            let _ = std::fs::remove_file(node.dir.join("nodes.conf"));
+        }
+        let addresses: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+        let status = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run redis-cli --cluster create");
+        assert!(status.success(), "redis-cli --cluster create failed");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for node in &nodes {
+            loop {
+                let info: String = node.query(&["CLUSTER", "INFO"]);
+                if info.contains("cluster_state:ok") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the test cluster did not become ok");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        TestCluster { nodes }
+    }
+
+    pub fn url(&self) -> String {
+        self.nodes.iter().map(TestRedis::url).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// The Redis every test of this binary shares, on the topology `QG_TEST_TOPOLOGY` names;
+/// tests keep apart by key prefix (Redis Cluster has only database 0).
+pub enum Shared {
+    Standalone(TestRedis),
+    Cluster(TestCluster),
+}
+
+pub fn shared() -> &'static Shared {
+    static REDIS: OnceLock<Shared> = OnceLock::new();
+    REDIS.get_or_init(|| match std::env::var("QG_TEST_TOPOLOGY").as_deref() {
+        Ok("cluster") => Shared::Cluster(TestCluster::start()),
+        _ => Shared::Standalone(TestRedis::start()),
+    })
+}
+
+impl Shared {
+    pub fn target(&self) -> Target {
+        match self {
+            Shared::Standalone(redis) => redis.target(),
+            Shared::Cluster(cluster) => Target {
+                url: cluster.url(),
+                mode: RedisMode::Cluster,
+            },
+        }
+    }
+
+    /// Sends one command, routed by its key in a cluster, and reads the reply.
+    pub fn query<T: ::redis::FromRedisValue>(&self, args: &[&str]) -> T {
+        match self {
+            Shared::Standalone(redis) => redis.query(args),
+            Shared::Cluster(cluster) => {
+                let urls: Vec<String> = cluster.nodes.iter().map(TestRedis::url).collect();
+                let client = ::redis::cluster::ClusterClient::new(urls).expect("cluster urls");
+                let mut conn = client.get_connection().expect("a connection to the test cluster");
+                command(args).query(&mut conn).expect("the test cluster answers")
+            }
+        }
+    }
+
+    /// Every key matching `pattern`, on every node.
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let nodes: Vec<&TestRedis> = match self {
+            Shared::Standalone(redis) => vec![redis],
+            Shared::Cluster(cluster) => cluster.nodes.iter().collect(),
+        };
+        nodes
+            .iter()
+            .flat_map(|n| n.query::<Vec<String>>(&["KEYS", pattern]))
+            .collect()
+    }
+}
+
+fn command(args: &[&str]) -> ::redis::Cmd {
+    let mut cmd = ::redis::cmd(args[0]);
+    for arg in &args[1..] {
+        cmd.arg(*arg);
+    }
+    cmd
 }
 
 pub fn free_port() -> u16 {
@@ -89,24 +236,15 @@ pub fn free_port() -> u16 {
 
 fn wait_for_pong(port: u16, within: Duration) -> bool {
     let deadline = Instant::now() + within;
+    let url = format!("redis://127.0.0.1:{port}");
     while Instant::now() < deadline {
-        if command(port, &["PING"]).is_some_and(|reply| reply.starts_with("+PONG")) {
+        let pong = ::redis::Client::open(url.as_str())
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
+            .and_then(|mut c| ::redis::cmd("PING").query::<String>(&mut c));
+        if pong.is_ok() {
             return true;
         }
         std::thread::sleep(Duration::from_millis(25));
     }
     false
-}
-
-fn command(port: u16, args: &[&str]) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    let mut request = format!("*{}\r\n", args.len());
-    for arg in args {
-        request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
-    }
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut buf = [0u8; 4096];
-    let n = stream.read(&mut buf).ok()?;
-    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
