@@ -5,6 +5,7 @@ mod apply;
 mod control;
 mod errors;
 mod exactness;
+mod faults;
 mod expiry;
 mod freemium;
 mod health;

@@ -1,0 +1,1 @@
+//! Crashes: a gateway killed with its holds open, Redis killed mid-load.

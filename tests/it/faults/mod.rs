@@ -1,0 +1,9 @@
+//! Failure behaviour (DESIGN section 7), each with a test that fails without its handling.
+//! These run once, on the standalone topology: `scripts/test` skips `faults::` on the cluster.
+
+mod bootstrap;
+mod crashes;
+mod redis_down;
+mod shutdown;
+mod skew;
+mod slowlog;

@@ -1,0 +1,1 @@
+//! Clock skew between gateways never lets a minute admit more than its quota.
