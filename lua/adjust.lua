@@ -21,16 +21,15 @@ local holds = read_holds(5, 1, now)
 if not holds then
   return {'stale'}
 end
-if reclaim(now, retention_ms) then
+if reclaim(now) then
   return {'more'}
 end
 
 -- 2. Move the used amount, clamped at zero.
 local h = holds[1]
-local before = counter(h.f .. ':u')
-local after = math.max(0, before + tonumber(ARGV[14]))
-redis.call('HSET', KEYS[1], h.f .. ':u', string.format('%d', after))
-note_period(h)
+local before = read_counters(holds)[1]
+move_counters(holds, ':u', function() return tonumber(ARGV[14]) end)
+local after = read_counters(holds)[1]
 
 -- 3. Keep the audit trail.
 local entry = {at = string.format('%d', now), groupId = h.g, periodStart = h.ps, requested = ARGV[14],

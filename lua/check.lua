@@ -18,5 +18,6 @@ end
 
 -- 2. Decide as reserve would, with expired holds left out.
 local quota_in_force = quotas(KEYS[4], holds, now)
-local allowed, denied = decide(holds, quota_in_force)
-return append_decision({'ok', allowed}, holds, quota_in_force, denied)
+local used, held = read_counters(holds)
+local allowed, denied = decide(holds, quota_in_force, used, held)
+return append_decision({'ok', allowed}, holds, quota_in_force, used, held, denied)

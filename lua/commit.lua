@@ -18,7 +18,7 @@ if first then
 end
 
 -- 2. Expired holds go back first; that also marks this reservation expired if its time is up.
-if reclaim(now, retention_ms) then
+if reclaim(now) then
   return {'more'}
 end
 
@@ -28,10 +28,11 @@ if not raw then
   return {'not_found'}
 end
 local record = cjson.decode(raw)
-if record.s == 'released' then
+local state = state_of(ARGV[4], record)
+if state == 'released' then
   return {'conflict', 'released'}
 end
-if record.s == 'committed' then
+if state == 'committed' then
   -- A repeat answers the first answer.
   return append_counters({'ok', record.l == '1' and 1 or 0, raw}, record.h, KEYS[6], now)
 end
@@ -42,18 +43,15 @@ end
 -- 4. Count the actual amounts into the reservation's own periods. A late commit (the hold
 -- already expired and went back) still counts: the AI call happened. In-flight limits only
 -- give their slot back.
-local late = record.s == 'expired'
+local late = state == 'expired'
 for i, h in ipairs(record.h) do
   h.n = ARGV[5] ~= '' and ARGV[5 + i] or h.a
-  if not late then
-    add(h.f .. ':h', negate(h.a))
-  end
-  if h.k ~= 'c' then
-    add(h.f .. ':u', h.n)
-    note_period(h)
-  end
 end
+if not late then
+  move_counters(record.h, ':h', function(_, h) return -tonumber(h.a) end)
+end
+move_counters(record.h, ':u', function(_, h) return h.k == 'c' and 0 or tonumber(h.n) end)
 record.l = late and '1' or '0'
-finish(ARGV[4], record, 'committed', now, retention_ms)
+finish(ARGV[4], record, 'committed', now)
 local reply = {'ok', late and 1 or 0, cjson.encode(record)}
 return remember(append_counters(reply, record.h, KEYS[6], now), now)

@@ -11,7 +11,7 @@
 
 -- 1. Expired holds go back first; that also marks this reservation expired if its time is up.
 local now = now_ms()
-if reclaim(now, retention_ms) then
+if reclaim(now) then
   return {'more'}
 end
 
@@ -21,8 +21,9 @@ if not raw then
   return {'not_found'}
 end
 local record = cjson.decode(raw)
-if record.s ~= 'held' then
-  return {'ended', record.s}
+local state = state_of(ARGV[4], record)
+if state ~= 'held' then
+  return {'ended', state}
 end
 
 -- 3. The new expiry, capped at creation + the longest lifetime.

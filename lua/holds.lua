@@ -1,5 +1,5 @@
 -- holds.lua: shared by reserve, check and track: reads the holds a node computed and checks
--- them against Redis, after a prelude has defined `counter` and overrides.lua `quotas`.
+-- them against Redis, after a prelude has defined `read_counters` and overrides.lua `quotas`.
 --
 -- Per hold, 9 values from ARGV: group id, counter field, period start ms, period end ms
 -- ("" for lifetime), amount milli, plan quota milli, mode (hard|soft), kind ("c" for in-flight
@@ -23,13 +23,12 @@ end
 
 -- Whether every hard group has room under the quota in force; denied[i] is 1 for each group
 -- that would pass it.
-local function decide(holds, quota_in_force)
+local function decide(holds, quota_in_force, used, held)
   local allowed, denied = 1, {}
   for i, h in ipairs(holds) do
     local quota = tonumber(quota_in_force[i])
-    local count = counter(h.f .. ':u') + counter(h.f .. ':h')
     denied[i] = 0
-    if h.m == 'hard' and (quota == 0 or count + tonumber(h.a) > quota) then
+    if h.m == 'hard' and (quota == 0 or used[i] + held[i] + tonumber(h.a) > quota) then
       denied[i] = 1
       allowed = 0
     end
@@ -38,10 +37,10 @@ local function decide(holds, quota_in_force)
 end
 
 -- Appends, per hold, used, held, quota in force and denied.
-local function append_decision(reply, holds, quota_in_force, denied)
-  for i, h in ipairs(holds) do
-    reply[#reply + 1] = counter(h.f .. ':u')
-    reply[#reply + 1] = counter(h.f .. ':h')
+local function append_decision(reply, holds, quota_in_force, used, held, denied)
+  for i = 1, #holds do
+    reply[#reply + 1] = used[i]
+    reply[#reply + 1] = held[i]
     reply[#reply + 1] = tonumber(quota_in_force[i])
     reply[#reply + 1] = denied[i]
   end

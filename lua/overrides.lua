@@ -1,5 +1,5 @@
 -- overrides.lua: per-user quota overrides, judged by Redis time. Shared by every script that
--- answers counters; needs the subscription hash key and `now`.
+-- answers counters; needs the prelude's `read_counters`.
 --
 -- The subscription hash keeps one field per override: ov:<groupId> = "<quota milli>|<expires ms or empty>".
 
@@ -29,9 +29,10 @@ end
 -- Appends, per hold, the counter as it stands: used, held and quota milli-units.
 local function append_counters(reply, holds, sub_key, at)
   local q = quotas(sub_key, holds, at)
-  for i, h in ipairs(holds) do
-    reply[#reply + 1] = counter(h.f .. ':u')
-    reply[#reply + 1] = counter(h.f .. ':h')
+  local used, held = read_counters(holds)
+  for i = 1, #holds do
+    reply[#reply + 1] = used[i]
+    reply[#reply + 1] = held[i]
     reply[#reply + 1] = tonumber(q[i])
   end
   return reply

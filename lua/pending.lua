@@ -11,23 +11,35 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 -- Milli-units per counter field still held by reservations that have expired.
 local expired = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)) do
-  local raw = redis.call('HGET', KEYS[2], id)
-  local record = raw and cjson.decode(raw)
-  if record and record.s == 'held' then
-    for _, h in ipairs(record.h) do
-      expired[h.f] = (expired[h.f] or 0) + tonumber(h.a)
+local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+if #due > 0 then
+  for _, raw in ipairs(redis.call('HMGET', KEYS[2], unpack(due))) do
+    local record = raw and cjson.decode(raw)
+    if record and record.s == 'held' then
+      for _, h in ipairs(record.h) do
+        expired[h.f] = (expired[h.f] or 0) + tonumber(h.a)
+      end
     end
   end
 end
 
--- A counter as though every expired hold had gone back.
-local function counter(field)
-  local value = tonumber(redis.call('HGET', KEYS[1], field) or '0')
-  if string.sub(field, -2) == ':h' then
-    value = math.max(0, value - (expired[string.sub(field, 1, -3)] or 0))
+-- Used and held milli-units of each hold, as though every expired hold had gone back.
+local function read_counters(holds)
+  local used, held = {}, {}
+  if #holds == 0 then
+    return used, held
   end
-  return value
+  local fields = {}
+  for i, h in ipairs(holds) do
+    fields[2 * i - 1] = h.f .. ':u'
+    fields[2 * i] = h.f .. ':h'
+  end
+  local raw = redis.call('HMGET', KEYS[1], unpack(fields))
+  for i, h in ipairs(holds) do
+    used[i] = tonumber(raw[2 * i - 1] or '0')
+    held[i] = math.max(0, tonumber(raw[2 * i] or '0') - (expired[h.f] or 0))
+  end
+  return used, held
 end
 
 -- pending.lua ends --

@@ -16,11 +16,14 @@
 -- ARGV[3]  body digest (hex), or ""
 --
 -- A reservation record is JSON whose numbers are all strings, so no digit is lost to cjson:
--- {"s": held|committed|released|expired, "e": event, "c": created ms, "x": expires ms, "t": ended ms,
+-- {"s": held|committed|released, "e": event, "c": created ms, "x": expires ms, "t": ended ms,
 --  "l": "1" when committed late, "h": [hold, ...]} with each hold as holds.lua reads it, plus
---  "n": the committed milli-units.
+--  "n": the committed milli-units. A held record whose id has left the open set has expired.
 
+-- A call returns at most this many expired reservations and this many holds (a reservation
+-- in 32 groups holds 32), so one call stays well under a millisecond; more answers "more".
 local RECLAIM_BATCH = 64
+local RECLAIM_HOLDS = 256
 local PRUNE_BATCH = 16
 local retention_ms = tonumber(ARGV[1])
 
@@ -30,31 +33,88 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Adds a milli-unit amount held as a string to a counter field, exactly.
-local function add(field, amount)
-  if amount ~= '0' then
-    redis.call('HINCRBY', KEYS[1], field, amount)
+-- Counter fields as numbers (0 when absent), and whether each field existed: one HMGET.
+local function read_fields(fields)
+  local values, existed = {}, {}
+  if #fields == 0 then
+    return values, existed
+  end
+  local raw = redis.call('HMGET', KEYS[1], unpack(fields))
+  for i = 1, #fields do
+    values[i] = tonumber(raw[i] or '0')
+    existed[i] = raw[i] ~= false and raw[i] ~= nil
+  end
+  return values, existed
+end
+
+-- Used and held milli-units of each hold, with a flag for counters never written before.
+local function read_counters(holds)
+  local fields = {}
+  for i, h in ipairs(holds) do
+    fields[2 * i - 1] = h.f .. ':u'
+    fields[2 * i] = h.f .. ':h'
+  end
+  local values, existed = read_fields(fields)
+  local used, held, fresh = {}, {}, {}
+  for i = 1, #holds do
+    used[i], held[i] = values[2 * i - 1], values[2 * i]
+    fresh[i] = not existed[2 * i - 1] and not existed[2 * i]
+  end
+  return used, held, fresh
+end
+
+-- Writes counter fields in one HSET; values are integers below 2^53, formatted exactly.
+local function write_fields(fields, values)
+  if #fields == 0 then
+    return
+  end
+  local args = {}
+  for i, field in ipairs(fields) do
+    args[2 * i - 1] = field
+    args[2 * i] = string.format('%d', values[i])
+  end
+  redis.call('HSET', KEYS[1], unpack(args))
+end
+
+-- Remembers when a new counter's period ends, so its fields can be pruned after retention.
+local function note_periods(holds, fresh)
+  local args = {}
+  for i, h in ipairs(holds) do
+    if fresh[i] and h.pe ~= '' then
+      args[#args + 1] = h.pe
+      args[#args + 1] = h.f
+    end
+  end
+  if #args > 0 then
+    redis.call('ZADD', KEYS[5], 'NX', unpack(args))
   end
 end
 
-local function negate(amount)
-  if amount == '0' then return '0' end
-  return '-' .. amount
-end
-
-local function counter(field)
-  return tonumber(redis.call('HGET', KEYS[1], field) or '0')
-end
-
--- Remembers when a counter's period ends, so its fields can be pruned after retention.
-local function note_period(h)
-  if h.pe ~= '' then
-    redis.call('ZADD', KEYS[5], 'NX', h.pe, h.f)
+-- Adds `delta(i, h)` milli-units to each hold's used (`suffix` ":u") or held (":h") counter.
+local function move_counters(holds, suffix, delta)
+  local used, held, fresh = read_counters(holds)
+  local fields, values = {}, {}
+  for i, h in ipairs(holds) do
+    local d = delta(i, h)
+    if d ~= 0 then
+      fields[#fields + 1] = h.f .. suffix
+      values[#values + 1] = math.max(0, (suffix == ':u' and used[i] or held[i]) + d)
+    end
   end
+  write_fields(fields, values)
+  note_periods(holds, fresh)
+end
+
+-- A reservation's state: a held one that is no longer open has expired (reclaim took it).
+local function state_of(id, record)
+  if record.s == 'held' and not redis.call('ZSCORE', KEYS[3], id) then
+    return 'expired'
+  end
+  return record.s
 end
 
 -- Marks a reservation ended and schedules its record's removal after the retention window.
-local function finish(id, record, state, now, retention_ms)
+local function finish(id, record, state, now)
   record.s = state
   record.t = string.format('%d', now)
   redis.call('HSET', KEYS[2], id, cjson.encode(record))
@@ -62,22 +122,48 @@ local function finish(id, record, state, now, retention_ms)
   redis.call('ZADD', KEYS[4], now + retention_ms, id)
 end
 
--- Returns expired holds to their counters (at most RECLAIM_BATCH reservations), drops ended
+-- Returns expired holds to their counters (at most RECLAIM_HOLDS of them), drops ended
 -- records and counter fields past retention. Returns true when expired holds remain.
-local function reclaim(now, retention_ms)
+-- A reclaimed record keeps state "held"; leaving the open set is what makes it expired.
+local function reclaim(now)
   local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, RECLAIM_BATCH + 1)
-  for i = 1, math.min(#due, RECLAIM_BATCH) do
-    local id = due[i]
-    local raw = redis.call('HGET', KEYS[2], id)
-    local record = raw and cjson.decode(raw)
-    if record and record.s == 'held' then
-      for _, h in ipairs(record.h) do
-        add(h.f .. ':h', negate(h.a))
+  local done, back, order, taken = {}, {}, {}, 0
+  if #due > 0 then
+    for _, id in ipairs(due) do
+      if #done == RECLAIM_BATCH then
+        break
       end
-      finish(id, record, 'expired', now, retention_ms)
-    else
-      redis.call('ZREM', KEYS[3], id)
+      -- One record at a time: only the records this call returns are read.
+      local raw = redis.call('HGET', KEYS[2], id)
+      local record = raw and cjson.decode(raw)
+      if record and record.s == 'held' then
+        if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
+          break
+        end
+        for _, h in ipairs(record.h) do
+          local field = h.f .. ':h'
+          if not back[field] then
+            back[field] = 0
+            order[#order + 1] = field
+          end
+          back[field] = back[field] + tonumber(h.a)
+        end
+        taken = taken + #record.h
+      end
+      done[#done + 1] = id
     end
+    local values = read_fields(order)
+    for i, field in ipairs(order) do
+      values[i] = math.max(0, values[i] - back[field])
+    end
+    write_fields(order, values)
+    local ended = {}
+    for _, id in ipairs(done) do
+      ended[#ended + 1] = now + retention_ms
+      ended[#ended + 1] = id
+    end
+    redis.call('ZREM', KEYS[3], unpack(done))
+    redis.call('ZADD', KEYS[4], unpack(ended))
   end
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, PRUNE_BATCH)) do
     if string.sub(id, 1, 2) == 'i:' then
@@ -91,7 +177,7 @@ local function reclaim(now, retention_ms)
     redis.call('HDEL', KEYS[1], f .. ':u', f .. ':h')
     redis.call('ZREM', KEYS[5], f)
   end
-  return #due > RECLAIM_BATCH
+  return #done < #due
 end
 
 -- The first answer to this Idempotency-Key, or nil when there is none: {"repeat", reply JSON},

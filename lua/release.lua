@@ -10,7 +10,7 @@
 
 -- 1. Expired holds go back first; that also marks this reservation expired if its time is up.
 local now = now_ms()
-if reclaim(now, retention_ms) then
+if reclaim(now) then
   return {'more'}
 end
 
@@ -20,17 +20,16 @@ if not raw then
   return {'not_found'}
 end
 local record = cjson.decode(raw)
-if record.s == 'committed' then
+local state = state_of(ARGV[4], record)
+if state == 'committed' then
   return {'conflict', 'committed'}
 end
-if record.s ~= 'held' then
+if state ~= 'held' then
   -- Released before, or expired: the holds are already back.
-  return append_counters({'ok', record.s, raw}, record.h, KEYS[6], now)
+  return append_counters({'ok', state, raw}, record.h, KEYS[6], now)
 end
 
 -- 3. Give every hold back.
-for _, h in ipairs(record.h) do
-  add(h.f .. ':h', negate(h.a))
-end
-finish(ARGV[4], record, 'released', now, retention_ms)
+move_counters(record.h, ':h', function(_, h) return -tonumber(h.a) end)
+finish(ARGV[4], record, 'released', now)
 return append_counters({'ok', 'released', cjson.encode(record)}, record.h, KEYS[6], now)

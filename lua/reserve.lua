@@ -30,21 +30,25 @@ if not holds then
 end
 
 -- 3. Expired holds go back first, so they never count against this decision.
-if reclaim(now, retention_ms) then
+if reclaim(now) then
   return {'more'}
 end
 
 -- 4. Check every group before writing anything.
 local quota_in_force = quotas(KEYS[6], holds, now)
-local allowed, denied = decide(holds, quota_in_force)
+local used, held, fresh = read_counters(holds)
+local allowed, denied = decide(holds, quota_in_force, used, held)
 
 -- 5. Write all holds and the reservation, or nothing.
 local expires = now + tonumber(ARGV[6])
 if allowed == 1 then
-  for _, h in ipairs(holds) do
-    add(h.f .. ':h', h.a)
-    note_period(h)
+  local fields, values = {}, {}
+  for i, h in ipairs(holds) do
+    held[i] = held[i] + tonumber(h.a)
+    fields[i], values[i] = h.f .. ':h', held[i]
   end
+  write_fields(fields, values)
+  note_periods(holds, fresh)
   local record = {s = 'held', e = ARGV[7], c = string.format('%d', now),
                   x = string.format('%d', expires), h = holds}
   redis.call('HSET', KEYS[2], ARGV[5], cjson.encode(record))
@@ -53,4 +57,4 @@ end
 
 -- 6. Answer, and keep the answer for repeats (denials included).
 local reply = {'ok', ARGV[5], expires, allowed}
-return remember(append_decision(reply, holds, quota_in_force, denied), now)
+return remember(append_decision(reply, holds, quota_in_force, used, held, denied), now)

@@ -25,13 +25,10 @@ if not holds then
 end
 
 -- 3. Expired holds go back first, so the answer's counters are current.
-if reclaim(now, retention_ms) then
+if reclaim(now) then
   return {'more'}
 end
 
 -- 4. Count every group.
-for _, h in ipairs(holds) do
-  add(h.f .. ':u', h.a)
-  note_period(h)
-end
+move_counters(holds, ':u', function(_, h) return tonumber(h.a) end)
 return remember(append_counters({'ok'}, holds, KEYS[6], now), now)

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::keys::counter_field;
 use super::scripts::{self, HoldArg, Reply};
-use super::{QuotaStore, StoreError, MAX_ATTEMPTS};
+use super::{Attempts, QuotaStore, StoreError};
 use crate::quota::{Counter, Milli};
 
 /// Audit entries kept per user.
@@ -49,7 +49,8 @@ impl QuotaStore {
         reason: &str,
     ) -> Result<Adjusted, StoreError> {
         let keys = &self.keys.user(project, user);
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new();
+        loop {
             let resolved = self.resolve(project, user, false).await?;
             let Some(plan) = &resolved.plan else {
                 return Ok(Adjusted::NoPlan);
@@ -90,11 +91,13 @@ impl QuotaStore {
                     let counter = Counter::of(group, window, &values);
                     return Ok(Adjusted::Done { counter, applied_milli });
                 }
-                Reply::More | Reply::Reused => continue,
-                Reply::Stale => self.refresh_after_stale(project, user).await?,
+                Reply::More if attempts.after_more() => continue,
+                Reply::More | Reply::Reused => break,
+                Reply::Stale if attempts.after_stale() => self.refresh_after_stale(project, user).await?,
+                Reply::Stale => break,
             }
         }
-        Err(StoreError::Unsettled(MAX_ATTEMPTS))
+        Err(attempts.exhausted())
     }
 
     /// The user's audit trail, newest first.

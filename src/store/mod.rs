@@ -85,8 +85,39 @@ fn corrupt(what: &str, err: serde_json::Error) -> StoreError {
     StoreError::Protocol(format!("stored {what} is not valid: {err}"))
 }
 
-/// How many times an operation re-reads state after a "stale" or "more" answer before giving up.
+/// How many times an operation re-reads state after a "stale" answer before giving up.
 const MAX_ATTEMPTS: usize = 8;
+/// How many "more to reclaim" answers one operation follows; each returns expired holds, so
+/// only a user with a vast backlog of expired reservations comes near it.
+const MAX_RECLAIM_ROUNDS: usize = 4096;
+
+/// Bounds one operation's calls: a few after stale answers, many after "more to reclaim".
+pub(super) struct Attempts {
+    stale: usize,
+    more: usize,
+}
+
+impl Attempts {
+    pub fn new() -> Attempts {
+        Attempts { stale: 0, more: 0 }
+    }
+
+    /// Whether to call again after a stale answer.
+    pub fn after_stale(&mut self) -> bool {
+        self.stale += 1;
+        self.stale < MAX_ATTEMPTS
+    }
+
+    /// Whether to call again after a "more to reclaim" answer.
+    pub fn after_more(&mut self) -> bool {
+        self.more += 1;
+        self.more < MAX_RECLAIM_ROUNDS
+    }
+
+    pub fn exhausted(&self) -> StoreError {
+        StoreError::Unsettled(self.stale + self.more)
+    }
+}
 
 /// Connection settings of the store.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use redis::AsyncCommands;
 use super::keys::reservation_user;
 use super::record::Record;
 use super::scripts::{self, ExtendReply, Reply};
-use super::{QuotaStore, StoreError, MAX_ATTEMPTS};
+use super::{Attempts, QuotaStore, StoreError};
 
 /// A reservation lives at most this long after its creation, however often it is extended.
 pub const MAX_LIFETIME_MS: i64 = 24 * 3_600_000;
@@ -41,7 +41,8 @@ impl QuotaStore {
             return Ok(Extension::NotFound);
         };
         let keys = &self.keys.user(project, &user);
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new();
+        loop {
             let reply = self
                 .run(|mut conn| async move {
                     scripts::extend(
@@ -56,12 +57,14 @@ impl QuotaStore {
                 })
                 .await?;
             return Ok(match reply {
-                Reply::More | Reply::Stale | Reply::Reused => continue,
+                Reply::More if attempts.after_more() => continue,
+                Reply::Stale | Reply::Reused if attempts.after_stale() => continue,
+                Reply::More | Reply::Stale | Reply::Reused => break,
                 Reply::Done(ExtendReply::NotFound) => Extension::NotFound,
                 Reply::Done(ExtendReply::Ended(state)) => Extension::Ended(state),
                 Reply::Done(ExtendReply::Extended { expires_ms }) => Extension::Extended { expires_ms },
             });
         }
-        Err(StoreError::Unsettled(MAX_ATTEMPTS))
+        Err(attempts.exhausted())
     }
 }

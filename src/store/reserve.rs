@@ -4,7 +4,7 @@
 use super::holds::{prepare, EventInput};
 use super::keys::reservation_id;
 use super::scripts::{self, Holds, Idempotency, Reply};
-use super::{QuotaStore, StoreError, MAX_ATTEMPTS};
+use super::{Attempts, QuotaStore, StoreError};
 use crate::quota::decision::Granted;
 use crate::quota::Decision;
 use crate::secrets::random_bytes;
@@ -19,7 +19,8 @@ impl QuotaStore {
         idempotency: Option<&Idempotency>,
     ) -> Result<Decision, StoreError> {
         let keys = &self.keys.user(project, &input.user);
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new();
+        loop {
             let resolved = self.resolve(project, &input.user, true).await?;
             let plan = match resolved.admit(input) {
                 Ok(plan) => plan,
@@ -59,18 +60,28 @@ impl QuotaStore {
                     };
                     return Ok(prepared.decision(&decided, Some(granted)));
                 }
-                Reply::More => continue,
-                Reply::Stale => self.refresh_after_stale(project, &input.user).await?,
+                Reply::More => {
+                    if !attempts.after_more() {
+                        break;
+                    }
+                }
+                Reply::Stale => {
+                    if !attempts.after_stale() {
+                        break;
+                    }
+                    self.refresh_after_stale(project, &input.user).await?
+                }
                 Reply::Reused => return Err(StoreError::IdempotencyReused),
             }
         }
-        Err(StoreError::Unsettled(MAX_ATTEMPTS))
+        Err(attempts.exhausted())
     }
 
     /// What reserve would answer now, without writing anything.
     pub async fn check(&self, project: &str, input: &EventInput) -> Result<Decision, StoreError> {
         let keys = &self.keys.user(project, &input.user);
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new();
+        loop {
             let resolved = self.resolve(project, &input.user, true).await?;
             let plan = match resolved.admit(input) {
                 Ok(plan) => plan,
@@ -90,10 +101,19 @@ impl QuotaStore {
                 .await?;
             match reply {
                 Reply::Done(decided) => return Ok(prepared.decision(&decided, None)),
-                Reply::More | Reply::Reused => continue,
-                Reply::Stale => self.refresh_after_stale(project, &input.user).await?,
+                Reply::More | Reply::Reused => {
+                    if !attempts.after_stale() {
+                        break;
+                    }
+                }
+                Reply::Stale => {
+                    if !attempts.after_stale() {
+                        break;
+                    }
+                    self.refresh_after_stale(project, &input.user).await?
+                }
             }
         }
-        Err(StoreError::Unsettled(MAX_ATTEMPTS))
+        Err(attempts.exhausted())
     }
 }

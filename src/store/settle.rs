@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::keys::reservation_user;
 use super::record::Record;
 use super::scripts::{self, Idempotency, Reply, SettleReply, Values};
-use super::{QuotaStore, StoreError, MAX_ATTEMPTS};
+use super::{Attempts, QuotaStore, StoreError};
 use crate::quota::{Counter, Measure, Milli, Plan};
 
 /// How a commit or release went.
@@ -77,7 +77,8 @@ impl QuotaStore {
         };
         let keys = &self.keys.user(project, &user);
         let ending = &ending;
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new();
+        loop {
             let reply = self
                 .run(|mut conn| async move {
                     let retention_ms = self.retention_ms;
@@ -91,7 +92,9 @@ impl QuotaStore {
                 })
                 .await?;
             return Ok(match reply {
-                Reply::More | Reply::Stale => continue,
+                Reply::More if attempts.after_more() => continue,
+                Reply::Stale if attempts.after_stale() => continue,
+                Reply::More | Reply::Stale => break,
                 Reply::Reused => return Err(StoreError::IdempotencyReused),
                 Reply::Done(SettleReply::NotFound) => Settlement::NotFound,
                 Reply::Done(SettleReply::Conflict(state)) => Settlement::Conflict(state),
@@ -108,7 +111,7 @@ impl QuotaStore {
                 }
             });
         }
-        Err(StoreError::Unsettled(MAX_ATTEMPTS))
+        Err(attempts.exhausted())
     }
 }
 

@@ -8,7 +8,7 @@ use redis::AsyncCommands;
 
 use super::keys::counter_field;
 use super::scripts::{self, IndexKeys, PlanChangeRule, Reply, SubscribeArgs, SubscriptionHash};
-use super::{QuotaStore, StoreError, MAX_ATTEMPTS};
+use super::{Attempts, QuotaStore, StoreError};
 use crate::quota::{Milli, Override, Plan, PlanChange, Status, Subscription};
 
 impl QuotaStore {
@@ -33,7 +33,8 @@ impl QuotaStore {
         overrides: Option<&BTreeMap<String, Override>>,
     ) -> Result<Subscription, StoreError> {
         let keys = &self.keys.user(project, user);
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new();
+        loop {
             let current = self.subscription(project, user).await?;
             let now_ms = self.clock.now_ms();
             // A new subscription starts at the current whole second: a start a few
@@ -55,12 +56,15 @@ impl QuotaStore {
             match reply {
                 Reply::Done(hash) => return self.changed(project, user, hash).await,
                 Reply::Stale | Reply::More | Reply::Reused => {
+                    if !attempts.after_stale() {
+                        break;
+                    }
                     self.sync_clock().await?;
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
             }
         }
-        Err(StoreError::Unsettled(MAX_ATTEMPTS))
+        Err(attempts.exhausted())
     }
 
     /// Ends the subscription; the plan is remembered for plan-change rules.

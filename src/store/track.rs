@@ -2,7 +2,7 @@
 
 use super::holds::{prepare, EventInput};
 use super::scripts::{self, Holds, Idempotency, Reply};
-use super::{QuotaStore, StoreError, MAX_ATTEMPTS};
+use super::{Attempts, QuotaStore, StoreError};
 use crate::quota::Counter;
 
 impl QuotaStore {
@@ -15,7 +15,8 @@ impl QuotaStore {
         idempotency: Option<&Idempotency>,
     ) -> Result<Vec<Counter>, StoreError> {
         let keys = &self.keys.user(project, &input.user);
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new();
+        loop {
             let resolved = self.resolve(project, &input.user, true).await?;
             let Some(plan) = &resolved.plan else {
                 if resolved.cached {
@@ -36,11 +37,20 @@ impl QuotaStore {
                 .await?;
             match reply {
                 Reply::Done(values) => return Ok(prepared.counters(&values)),
-                Reply::More => continue,
-                Reply::Stale => self.refresh_after_stale(project, &input.user).await?,
+                Reply::More => {
+                    if !attempts.after_more() {
+                        break;
+                    }
+                }
+                Reply::Stale => {
+                    if !attempts.after_stale() {
+                        break;
+                    }
+                    self.refresh_after_stale(project, &input.user).await?
+                }
                 Reply::Reused => return Err(StoreError::IdempotencyReused),
             }
         }
-        Err(StoreError::Unsettled(MAX_ATTEMPTS))
+        Err(attempts.exhausted())
     }
 }

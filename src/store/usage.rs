@@ -2,7 +2,7 @@
 
 use super::keys::counter_field;
 use super::scripts;
-use super::{QuotaStore, StoreError, MAX_ATTEMPTS};
+use super::{Attempts, QuotaStore, StoreError};
 use crate::quota::{Counter, Status, Window};
 
 #[derive(Debug, Clone)]
@@ -18,7 +18,8 @@ pub struct Usage {
 impl QuotaStore {
     pub async fn usage(&self, project: &str, user: &str) -> Result<Usage, StoreError> {
         let keys = &self.keys.user(project, user);
-        for _ in 0..MAX_ATTEMPTS {
+        let mut attempts = Attempts::new();
+        loop {
             let resolved = self.resolve(project, user, false).await?;
             let status = resolved.sub.status;
             let Some(plan) = resolved.plan else {
@@ -47,6 +48,9 @@ impl QuotaStore {
             // A window computed from a clock out of step with Redis would show the wrong period.
             let inside = |w: &Window| w.start_ms <= redis_ms && w.end_ms.is_none_or(|end| redis_ms < end);
             if !windows.iter().all(inside) {
+                if !attempts.after_stale() {
+                    break;
+                }
                 self.sync_clock().await?;
                 continue;
             }
@@ -64,6 +68,6 @@ impl QuotaStore {
                 counters,
             });
         }
-        Err(StoreError::Unsettled(MAX_ATTEMPTS))
+        Err(attempts.exhausted())
     }
 }
