@@ -84,3 +84,98 @@ async fn readyz_refuses_a_redis_that_may_evict() {
     assert!(body["reason"].as_str().unwrap().contains("allkeys-lru"), "{body}");
     own.stop();
 }
+
+/// Reserves from `workers` tasks for `calls` rounds each, recording each answer's status and
+/// how long it took; every call is bounded by the client's timeout.
+async fn load(app: &crate::support::TestApp, workers: usize, calls: usize) -> Vec<(u16, Duration, Option<String>)> {
+    let tasks = (0..workers).map(|w| async move {
+        let mut seen = Vec::new();
+        for _ in 0..calls {
+            let started = std::time::Instant::now();
+            let res = app
+                .client
+                .post(format!("{}/v1/reserve", app.address))
+                .bearer_auth(&app.key)
+                .json(&json!({ "userId": format!("w{w}"), "event": "image.model_a", "metadata": { "variant": "1k" } }))
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await;
+            let elapsed = started.elapsed();
+            match res {
+                Ok(res) => {
+                    let status = res.status().as_u16();
+                    let retry = res
+                        .headers()
+                        .get("retry-after")
+                        .map(|v| v.to_str().unwrap_or_default().to_string());
+                    seen.push((status, elapsed, retry));
+                }
+                Err(err) => panic!("a request waited longer than 1 s or failed: {err}"),
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        seen
+    });
+    futures::future::join_all(tasks).await.into_iter().flatten().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_stopped_under_load_gives_fast_503s_then_recovers_without_a_restart() {
+    let own = redis::TestRedis::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let app = spawn_app_on(&own.target(), &unique_prefix(), None).await;
+    let mut plan = freemium_free_plan();
+    plan["groups"][0]["quota"] = json!(100000);
+    app.put_plan(plan).await;
+    for w in 0..4 {
+        app.subscribe(&format!("w{w}"), "plan_free", None).await;
+    }
+    let healthy = load(&app, 4, 5).await;
+    assert!(healthy.iter().all(|(s, _, _)| *s == 200));
+
+    own.stop();
+    let down = load(&app, 4, 10).await;
+    assert!(
+        down.iter().all(|(s, _, r)| *s == 503 && r.as_deref() == Some("1")),
+        "{down:?}"
+    );
+    let slowest = down.iter().map(|(_, d, _)| *d).max().unwrap();
+    eprintln!("slowest answer while redis was down: {slowest:?}");
+
+    let (port, dir) = (own.port, own.dir.clone());
+    let _back = redis::TestRedis::spawn(port, dir, &["--appendonly", "yes", "--appendfsync", "always"])
+        .expect("redis restarts");
+    let mut recovered = false;
+    for _ in 0..100 {
+        if load(&app, 1, 1).await[0].0 == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "the gateway recovers when redis returns");
+    assert!(load(&app, 4, 5).await.iter().all(|(s, _, _)| *s == 200));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn script_flush_under_load_is_invisible_to_clients() {
+    let own = redis::TestRedis::start();
+    let app = spawn_app_on(&own.target(), &unique_prefix(), None).await;
+    let mut plan = freemium_free_plan();
+    plan["groups"][0]["quota"] = json!(100000);
+    app.put_plan(plan).await;
+    for w in 0..4 {
+        app.subscribe(&format!("w{w}"), "plan_free", None).await;
+    }
+    let flusher = async {
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            let _: String = own.query(&["SCRIPT", "FLUSH"]);
+        }
+    };
+    let (answers, ()) = futures::join!(load(&app, 4, 40), flusher);
+    assert!(
+        answers.iter().all(|(s, _, _)| *s == 200),
+        "{:?}",
+        answers.iter().filter(|a| a.0 != 200).collect::<Vec<_>>()
+    );
+}
