@@ -1,1 +1,155 @@
 //! Crashes: a gateway killed with its holds open, Redis killed mid-load.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::redis::{free_port, TestRedis};
+use crate::support::{spawn_app_on, unique_prefix, TestApp};
+
+/// The gateway binary as a child process on `port`, against `redis_url` under `prefix`.
+fn gateway_process(port: u16, redis_url: &str, prefix: &str, root: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
+        .env("QG_LISTEN", format!("127.0.0.1:{port}"))
+        .env("QG_REDIS_URL", redis_url)
+        .env("QG_KEY_PREFIX", prefix)
+        .env("QG_ROOT_TOKEN", root)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the gateway binary")
+}
+
+async fn wait_ready(client: &reqwest::Client, address: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(res) = client.get(format!("{address}/readyz")).send().await {
+            if res.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the gateway process did not become ready");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn holds_of_a_gateway_killed_with_sigkill_return_within_ttl_and_a_second() {
+    let own = TestRedis::start();
+    let prefix = unique_prefix();
+    let app = spawn_app_on(&own.target(), &prefix, None).await;
+    app.put_plan(json!({ "id": "plan_k", "periodType": "month",
+        "groups": [ { "id": "g", "unit": "count", "quota": 1000, "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    app.subscribe("victim", "plan_k", None).await;
+
+    let port = free_port();
+    let mut child = gateway_process(port, &own.url(), &prefix, &app.root_token);
+    let address = format!("http://127.0.0.1:{port}");
+    wait_ready(&app.client, &address).await;
+    let reserve = || {
+        app.client
+            .post(format!("{address}/v1/reserve"))
+            .bearer_auth(&app.key)
+            .json(&json!({ "userId": "victim", "event": "e", "ttlSeconds": 2 }))
+            .send()
+    };
+    let answers = join_all((0..100).map(|_| reserve())).await;
+    assert!(answers.iter().all(|a| a.as_ref().is_ok_and(|r| r.status() == 200)));
+    let last_reserve = Instant::now();
+    child.kill().expect("SIGKILL the gateway");
+    let _ = child.wait();
+
+    assert_eq!(TestApp::counter(&app.usage("victim").await, "g")["reserved"], 100);
+    let mut reserved = json!(100);
+    while last_reserve.elapsed() < Duration::from_secs(3) {
+        reserved = TestApp::counter(&app.usage("victim").await, "g")["reserved"].clone();
+        if reserved == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(reserved, 0, "every hold returned within the 2 s TTL and a second");
+    eprintln!("holds back {:?} after the last reserve", last_reserve.elapsed());
+    // The next write reclaims them for good.
+    let (_, tracked) = app
+        .json(
+            Method::POST,
+            "/v1/track",
+            Some(json!({ "userId": "victim", "event": "e" })),
+        )
+        .await;
+    assert_eq!(TestApp::counter(&tracked, "g")["reserved"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_killed_with_appendfsync_always_loses_no_acknowledged_commit() {
+    let args = ["--appendonly", "yes", "--appendfsync", "always"];
+    let own = TestRedis::start_with(&args);
+    let app = spawn_app_on(&own.target(), &unique_prefix(), None).await;
+    app.put_plan(json!({ "id": "plan_d", "periodType": "month",
+        "groups": [ { "id": "g", "unit": "count", "quota": 1000000, "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    app.subscribe("d", "plan_d", None).await;
+
+    // Each worker reserves and commits in a loop, counting commits acknowledged (2xx) and
+    // commits whose answer never came (they may or may not have run).
+    let app = &app;
+    let worker = move |stop_at: Instant| async move {
+        let (mut acked, mut unanswered) = (0u64, 0u64);
+        while Instant::now() < stop_at {
+            let Ok(res) = app
+                .call_try(Method::POST, "/v1/reserve", json!({ "userId": "d", "event": "e" }))
+                .await
+            else {
+                continue;
+            };
+            let Some(id) = res["reservationId"].as_str().map(str::to_string) else {
+                continue;
+            };
+            match app
+                .call_try(Method::POST, &format!("/v1/reservations/{id}/commit"), json!({}))
+                .await
+            {
+                Ok(body) if body["status"] == "committed" => acked += 1,
+                Ok(_) => {}
+                Err(_) => unanswered += 1,
+            }
+        }
+        (acked, unanswered)
+    };
+    let stop_at = Instant::now() + Duration::from_secs(3);
+    let killer = async {
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        own.kill();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        TestRedis::spawn(own.port, own.dir.clone(), &args).expect("redis restarts on its data")
+    };
+    let (results, _restarted) = futures::join!(join_all((0..4).map(|_| worker(stop_at))), killer);
+    let acked: u64 = results.iter().map(|r| r.0).sum();
+    let unanswered: u64 = results.iter().map(|r| r.1).sum();
+    let mut used = serde_json::Value::Null;
+    for _ in 0..100 {
+        if let Ok(usage) = app
+            .call_try(Method::GET, "/v1/users/d/usage", serde_json::Value::Null)
+            .await
+        {
+            used = TestApp::counter(&usage, "g")["used"].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let used = used.as_u64().expect("usage after the restart");
+    eprintln!("acknowledged {acked}, unanswered {unanswered}, counted {used}");
+    assert!(acked > 0);
+    assert!(used >= acked, "an acknowledged commit was lost: {used} < {acked}");
+    assert!(
+        used <= acked + unanswered,
+        "more counted than could have run: {used} > {acked} + {unanswered}"
+    );
+}

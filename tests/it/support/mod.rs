@@ -122,6 +122,24 @@ impl TestApp {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// A call that may fail: Ok with the JSON body of a 2xx answer, Err otherwise (an error
+    /// status, or no answer at all).
+    pub async fn call_try(&self, method: Method, path: &str, body: Value) -> Result<Value, String> {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(&self.key)
+            .timeout(Duration::from_secs(2));
+        if !body.is_null() {
+            req = req.json(&body);
+        }
+        let res = req.send().await.map_err(|e| e.to_string())?;
+        if !res.status().is_success() {
+            return Err(res.status().to_string());
+        }
+        res.json().await.map_err(|e| e.to_string())
+    }
+
     pub async fn put_plan(&self, plan: Value) -> Value {
         let id = plan["id"].as_str().expect("plan id").to_string();
         let (status, body) = self.json(Method::PUT, &format!("/v1/plans/{id}"), Some(plan)).await;
