@@ -137,7 +137,7 @@ async fn start(state: web::Data<AppState>, configured_root: Option<String>, star
         match start_once(&state, configured_root.as_deref()).await {
             Ok(first) => break first,
             Err(err) => {
-                if attempts % 20 == 0 {
+                if attempts.is_multiple_of(20) {
                     tracing::warn!(%err, "redis is not reachable yet; not ready");
                 }
                 attempts += 1;
