@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::support::{redis, spawn_app, spawn_app_on, unique_prefix};
+use crate::support::{redis, spawn_app};
 
 #[tokio::test]
 async fn livez_and_readyz_answer_when_redis_is_fine() {
