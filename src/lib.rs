@@ -6,6 +6,7 @@ pub mod apply;
 pub mod bootstrap;
 pub mod config;
 pub mod managed_redis;
+pub mod metrics;
 pub mod quota;
 pub mod secrets;
 pub mod startup;

@@ -47,11 +47,29 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Apply(args)) => return apply(args),
         None => cli.serve,
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    init_logs();
     actix_web::rt::System::new().block_on(serve(config))
+}
+
+/// Logs go to standard error: JSON lines (one per request, with its span's request id, route,
+/// status and latency), or readable text when `QG_LOG_FORMAT=pretty` or standard error is a
+/// terminal. `RUST_LOG` sets the level (default info).
+fn init_logs() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let pretty = match std::env::var("QG_LOG_FORMAT").as_deref() {
+        Ok("json") => false,
+        Ok("pretty") => true,
+        _ => std::io::stderr().is_terminal(),
+    };
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    if pretty {
+        logs.init();
+    } else {
+        logs.json().with_current_span(true).with_span_list(false).init();
+    }
 }
 
 fn apply(args: ApplyArgs) -> anyhow::Result<()> {

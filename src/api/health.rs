@@ -8,6 +8,13 @@ use serde_json::json;
 
 use super::AppState;
 
+/// `GET /metrics` in the Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.store.metrics().render())
+}
+
 pub async fn livez() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }

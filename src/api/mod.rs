@@ -82,6 +82,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(&'static str, &'static str)>
     t.add("GET", "/livez", health::livez);
     t.add("GET", "/readyz", health::readyz);
     t.add("GET", "/openapi.json", openapi::openapi);
+    t.add("GET", "/metrics", health::metrics);
     t.add("POST", "/v1/projects", projects::create_project);
     t.add("GET", "/v1/projects", projects::list_projects);
     t.add("PATCH", "/v1/projects/{projectId}", projects::patch_project);

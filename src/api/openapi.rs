@@ -169,6 +169,15 @@ const ROUTES: &[Route] = &[
         &[],
     ),
     r(
+        "GET",
+        "/metrics",
+        "Prometheus metrics of this node",
+        Key::None,
+        None,
+        (200, None),
+        &[],
+    ),
+    r(
         "POST",
         "/v1/projects",
         "Create a project",

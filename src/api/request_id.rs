@@ -7,9 +7,13 @@ use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::HttpMessage;
+use actix_web::{web, HttpMessage};
+use std::time::Instant;
+use tracing::field::Empty;
+use tracing::Instrument;
 
 use super::error::ApiError;
+use super::AppState;
 use crate::secrets::random_bytes;
 
 pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -33,8 +37,14 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let id = incoming(&req).unwrap_or_else(|| hex::encode(random_bytes::<12>()));
     req.extensions_mut().insert(RequestId(id.clone()));
+    let started = Instant::now();
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.store.metrics().clone());
+    // One span per request; the route is the pattern (never the path, which names users).
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), route = Empty, status = Empty, latency_ms = Empty);
     // No clone of the request may be held here: actix routes only a uniquely owned request.
-    let mut res = match next.call(req).await {
+    let mut res = match next.call(req).instrument(span.clone()).await {
         Ok(res) => {
             let problem = res.response().error().map(|err| as_api_error(err, res.status()));
             match problem {
@@ -58,6 +68,19 @@ pub async fn middleware(
     };
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(HEADER, value);
+    }
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_string());
+    let status = res.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.record("route", route.as_str());
+    span.record("status", status);
+    span.record("latency_ms", latency_ms);
+    span.in_scope(|| tracing::info!("request"));
+    if let Some(metrics) = metrics {
+        metrics.count(
+            "qg_requests_total",
+            &[("route", &route), ("status", &status.to_string())],
+        );
     }
     Ok(res)
 }

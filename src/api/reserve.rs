@@ -44,6 +44,12 @@ pub async fn check(
 }
 
 fn answer(state: &AppState, decision: Decision) -> HttpResponse {
+    let result = if decision.allowed { "allowed" } else { "denied" };
+    let reason = decision.reasons.first().map_or("", |r| r.code());
+    state
+        .store
+        .metrics()
+        .count("qg_decisions_total", &[("result", result), ("reason", reason)]);
     let now_ms = state.store.clock().now_ms();
     let mut response = HttpResponse::Ok();
     headers::rate_limit(&mut response, &decision.counters, now_ms);

@@ -34,6 +34,11 @@ pub async fn commit(
         idempotency.as_ref(),
     );
     let settled = settled(commit.await?)?;
+    let outcome = if settled.late { "late" } else { "committed" };
+    state
+        .store
+        .metrics()
+        .count("qg_reservations_total", &[("outcome", outcome)]);
     Ok(HttpResponse::Ok().json(CommitAnswer {
         reservation_id: id,
         status: settled.status,
@@ -54,6 +59,15 @@ pub async fn release(
     let id = path.into_inner();
     let project = key.project(&state).await?;
     let settled = settled(state.store.release(&project, &id).await?)?;
+    let outcome = if settled.status == "expired" {
+        "expired"
+    } else {
+        "released"
+    };
+    state
+        .store
+        .metrics()
+        .count("qg_reservations_total", &[("outcome", outcome)]);
     Ok(HttpResponse::Ok().json(ReleaseAnswer {
         reservation_id: id,
         status: settled.status,

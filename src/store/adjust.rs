@@ -72,7 +72,7 @@ impl QuotaStore {
             };
             let version = resolved.sub.version;
             let reply = self
-                .run(|mut conn| async move {
+                .run_script("adjust", |mut conn| async move {
                     scripts::adjust(
                         &mut conn,
                         keys,

@@ -105,8 +105,12 @@ impl QuotaStore {
     /// Unknown digests are not cached, so guessing keys cannot fill a node's memory.
     pub async fn find_key(&self, digest_hex: &str) -> Result<Option<KeyRecord>, StoreError> {
         if let Some(record) = self.cache.key(digest_hex) {
+            self.metrics
+                .count("qg_cache_total", &[("cache", "key"), ("result", "hit")]);
             return Ok(Some(record));
         }
+        self.metrics
+            .count("qg_cache_total", &[("cache", "key"), ("result", "miss")]);
         let key = self.keys.api_key(digest_hex);
         let raw: Option<String> = self.run(|mut conn| async move { Ok(conn.get(&key).await?) }).await?;
         let record: Option<KeyRecord> = raw

@@ -47,6 +47,11 @@ impl QuotaStore {
             None
         };
         let cached = remembered.is_some();
+        if use_cache {
+            let result = if cached { "hit" } else { "miss" };
+            self.metrics
+                .count("qg_cache_total", &[("cache", "subscription"), ("result", result)]);
+        }
         let sub = match remembered {
             Some(sub) => sub,
             None => {
@@ -75,6 +80,7 @@ impl QuotaStore {
 
     /// After a "stale" answer: forget the user's subscription and measure the clock again.
     pub(super) async fn refresh_after_stale(&self, project: &str, user: &str) -> Result<(), StoreError> {
+        self.metrics.count("qg_stale_answers_total", &[]);
         self.cache.forget_user(project, user);
         self.sync_clock().await
     }

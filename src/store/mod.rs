@@ -44,6 +44,8 @@ pub use users::{UserEntry, UserFilter, UserPage};
 
 use keys::Keys;
 
+use crate::metrics::Metrics;
+
 /// Could not decide: Redis is unreachable, too slow, or answered something unexpected.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -142,6 +144,7 @@ pub struct QuotaStore {
     retention_ms: i64,
     clock: Clock,
     cache: Arc<Cache>,
+    metrics: Arc<Metrics>,
 }
 
 impl QuotaStore {
@@ -156,11 +159,31 @@ impl QuotaStore {
             retention_ms: i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX),
             clock: Clock::with_skew(config.clock_skew_ms),
             cache: Arc::default(),
+            metrics: Arc::default(),
         })
     }
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The node's metrics, shared with the HTTP layer.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// As `run`, timing the call for the script latency histogram.
+    async fn run_script<T, F, Fut>(&self, script: &'static str, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let started = std::time::Instant::now();
+        let result = self.run(op).await;
+        if result.is_ok() {
+            self.metrics.observe_script(script, started.elapsed());
+        }
+        result
     }
 
     /// Runs one Redis interaction on a pooled connection within the command timeout.
@@ -173,9 +196,19 @@ impl QuotaStore {
             let conn = self.backend.get().await?;
             op(conn).await
         };
-        tokio::time::timeout(self.timeout, attempt)
+        let result = tokio::time::timeout(self.timeout, attempt)
             .await
-            .map_err(|_| StoreError::Timeout(self.timeout))?
+            .map_err(|_| StoreError::Timeout(self.timeout));
+        let result = result.and_then(|inner| inner);
+        if let Err(err) = &result {
+            let kind = match err {
+                StoreError::Timeout(_) => "timeout",
+                StoreError::Unavailable(_) | StoreError::Unsettled(_) => "unavailable",
+                _ => "protocol",
+            };
+            self.metrics.count("qg_redis_errors_total", &[("kind", kind)]);
+        }
+        result
     }
 
     /// Brings the node's clock in step with Redis `TIME`.

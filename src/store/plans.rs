@@ -34,8 +34,12 @@ impl QuotaStore {
     /// A plan, from the node's cache while the config epoch stands.
     pub async fn plan(&self, project: &str, id: &str) -> Result<Option<Arc<Plan>>, StoreError> {
         if let Some(plan) = self.cache.plan(project, id) {
+            self.metrics
+                .count("qg_cache_total", &[("cache", "plan"), ("result", "hit")]);
             return Ok(Some(plan));
         }
+        self.metrics
+            .count("qg_cache_total", &[("cache", "plan"), ("result", "miss")]);
         let plan = self.load_plan(project, id).await?.map(Arc::new);
         if let Some(plan) = &plan {
             self.cache.put_plan(project, plan.clone());

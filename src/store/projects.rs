@@ -88,8 +88,12 @@ impl QuotaStore {
     /// A project's settings, from the node's cache while the config epoch stands.
     pub async fn project_settings(&self, id: &str) -> Result<Option<ProjectSettings>, StoreError> {
         if let Some(settings) = self.cache.settings(id) {
+            self.metrics
+                .count("qg_cache_total", &[("cache", "settings"), ("result", "hit")]);
             return Ok(settings);
         }
+        self.metrics
+            .count("qg_cache_total", &[("cache", "settings"), ("result", "miss")]);
         let key = self.keys.settings(id);
         let raw: Option<String> = self.run(|mut conn| async move { Ok(conn.get(&key).await?) }).await?;
         let settings = raw

@@ -44,7 +44,7 @@ impl QuotaStore {
         let mut attempts = Attempts::new();
         loop {
             let reply = self
-                .run(|mut conn| async move {
+                .run_script("extend", |mut conn| async move {
                     scripts::extend(
                         &mut conn,
                         keys,

@@ -37,7 +37,7 @@ impl QuotaStore {
             };
             let id = &reservation_id(&input.user, &random_bytes::<16>());
             let reply = self
-                .run(|mut conn| async move {
+                .run_script("reserve", |mut conn| async move {
                     let retention_ms = self.retention_ms;
                     scripts::reserve(
                         &mut conn,

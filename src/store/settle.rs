@@ -79,8 +79,13 @@ impl QuotaStore {
         let ending = &ending;
         let mut attempts = Attempts::new();
         loop {
+            let script = if matches!(ending, Ending::Release) {
+                "release"
+            } else {
+                "commit"
+            };
             let reply = self
-                .run(|mut conn| async move {
+                .run_script(script, |mut conn| async move {
                     let retention_ms = self.retention_ms;
                     match ending {
                         Ending::Commit(actual, idempotency) => {

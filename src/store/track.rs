@@ -30,8 +30,8 @@ impl QuotaStore {
                 version: resolved.sub.version,
                 holds: &prepared.args,
             };
-            let reply =
-                self.run(|mut conn| async move {
+            let reply = self
+                .run_script("track", |mut conn| async move {
                     scripts::track(&mut conn, keys, self.retention_ms, idempotency, holds).await
                 })
                 .await?;

@@ -43,7 +43,9 @@ impl QuotaStore {
                 .map(|(g, w)| (counter_field(&g.id, w), g.quota))
                 .collect::<Vec<_>>();
             let (redis_ms, values) = self
-                .run(|mut conn| async move { scripts::usage(&mut conn, keys, fields).await })
+                .run_script("usage", |mut conn| async move {
+                    scripts::usage(&mut conn, keys, fields).await
+                })
                 .await?;
             // A window computed from a clock out of step with Redis would show the wrong period.
             let inside = |w: &Window| w.start_ms <= redis_ms && w.end_ms.is_none_or(|end| redis_ms < end);

@@ -13,6 +13,7 @@ mod idempotency;
 mod lifecycle;
 mod managed;
 mod model;
+mod observability;
 mod openapi;
 mod operations;
 mod periods;

@@ -99,6 +99,17 @@ pub async fn spawn_app_with(
 }
 
 impl TestApp {
+    /// The same project and keys, for another node whose address is set after.
+    pub fn clone_for_node(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            root_token: self.root_token.clone(),
+            key: self.key.clone(),
+            prefix: self.prefix.clone(),
+            client: self.client.clone(),
+        }
+    }
+
     /// A request with the project's secret key.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
         self.call_as(&self.key.clone(), method, path, body).await

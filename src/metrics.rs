@@ -1,0 +1,166 @@
+//! Prometheus metrics of one node, kept in memory and rendered in the text exposition format.
+//! Counters only ever grow; labels come from small fixed sets (routes, codes, script names).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds of the script latency histogram, in seconds.
+const BUCKETS: [f64; 11] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+type Labels = Vec<(&'static str, String)>;
+
+#[derive(Default)]
+pub struct Metrics {
+    counters: Mutex<BTreeMap<(&'static str, Labels), u64>>,
+    histograms: Mutex<BTreeMap<String, Histogram>>,
+}
+
+/// Name and help of every counter, in the order they are rendered.
+const COUNTERS: &[(&str, &str)] = &[
+    ("qg_requests_total", "HTTP requests by route and status."),
+    ("qg_decisions_total", "Reserve and check decisions by result and reason."),
+    ("qg_reservations_total", "Reservations ended, by outcome: committed, released, expired (released after expiry), late (committed after expiry)."),
+    ("qg_redis_errors_total", "Redis calls that failed, by kind: unavailable, timeout, protocol."),
+    ("qg_cache_total", "Node cache lookups by cache and result (hit, miss)."),
+    ("qg_stale_answers_total", "Scripts that answered stale: the node re-read state and called again."),
+];
+
+impl Metrics {
+    /// Adds one to the counter `name` with `labels`.
+    pub fn count(&self, name: &'static str, labels: &[(&'static str, &str)]) {
+        let labels: Labels = labels.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        if let Ok(mut counters) = self.counters.lock() {
+            *counters.entry((name, labels)).or_default() += 1;
+        }
+    }
+
+    /// Records how long one call of `script` took.
+    pub fn observe_script(&self, script: &str, took: Duration) {
+        let seconds = took.as_secs_f64();
+        if let Ok(mut histograms) = self.histograms.lock() {
+            let h = histograms.entry(script.to_string()).or_default();
+            for (slot, bound) in h.counts.iter_mut().zip(BUCKETS) {
+                if seconds <= bound {
+                    *slot += 1;
+                }
+            }
+            h.count += 1;
+            h.sum += seconds;
+        }
+    }
+
+    /// The current value of one counter (for tests and readiness).
+    pub fn value(&self, name: &'static str, labels: &[(&'static str, &str)]) -> u64 {
+        let labels: Labels = labels.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        self.counters
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&(name, labels)).copied())
+            .unwrap_or(0)
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Ok(counters) = self.counters.lock() {
+            for (name, help) in COUNTERS {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+                for ((_, labels), value) in counters.iter().filter(|((n, _), _)| n == name) {
+                    let _ = writeln!(out, "{name}{} {value}", render_labels(labels, None));
+                }
+            }
+        }
+        if let Ok(histograms) = self.histograms.lock() {
+            let name = "qg_script_duration_seconds";
+            let _ = writeln!(
+                out,
+                "# HELP {name} Time of one script call as the node saw it, round trip included."
+            );
+            let _ = writeln!(out, "# TYPE {name} histogram");
+            for (script, h) in histograms.iter() {
+                let labels = vec![("script", script.clone())];
+                for (count, bound) in h.counts.iter().zip(BUCKETS) {
+                    let _ = writeln!(
+                        out,
+                        "{name}_bucket{} {count}",
+                        render_labels(&labels, Some(&bound.to_string()))
+                    );
+                }
+                let _ = writeln!(out, "{name}_bucket{} {}", render_labels(&labels, Some("+Inf")), h.count);
+                let _ = writeln!(out, "{name}_sum{} {}", render_labels(&labels, None), h.sum);
+                let _ = writeln!(out, "{name}_count{} {}", render_labels(&labels, None), h.count);
+            }
+        }
+        out
+    }
+}
+
+fn render_labels(labels: &Labels, le: Option<&str>) -> String {
+    let mut parts: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+    if let Some(le) = le {
+        parts.push(format!("le=\"{le}\""));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", parts.join(","))
+    }
+}
+
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_histograms() {
+        let m = Metrics::default();
+        m.count(
+            "qg_decisions_total",
+            &[("result", "denied"), ("reason", "limit_reached")],
+        );
+        m.count(
+            "qg_decisions_total",
+            &[("result", "denied"), ("reason", "limit_reached")],
+        );
+        m.observe_script("reserve", Duration::from_micros(300));
+        let text = m.render();
+        assert!(
+            text.contains("qg_decisions_total{result=\"denied\",reason=\"limit_reached\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("qg_script_duration_seconds_bucket{script=\"reserve\",le=\"0.0005\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("qg_script_duration_seconds_bucket{script=\"reserve\",le=\"0.00025\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("qg_script_duration_seconds_count{script=\"reserve\"} 1"),
+            "{text}"
+        );
+        assert_eq!(
+            m.value(
+                "qg_decisions_total",
+                &[("result", "denied"), ("reason", "limit_reached")]
+            ),
+            2
+        );
+    }
+}
