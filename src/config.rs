@@ -24,6 +24,15 @@ pub struct Config {
     #[arg(long, env = "QG_REDIS_MODE", value_enum, default_value = "standalone")]
     pub redis_mode: RedisMode,
 
+    /// In sentinel mode: the name of the primary the sentinels watch.
+    #[arg(long, env = "QG_SENTINEL_MASTER", default_value = "mymaster")]
+    pub sentinel_master: String,
+
+    /// After each write, wait until this many replicas have it; a write they do not confirm in
+    /// time is answered 503, so a failover never loses an acknowledged write (0: do not wait).
+    #[arg(long, env = "QG_REDIS_WAIT_REPLICAS", default_value_t = 0)]
+    pub wait_replicas: u32,
+
     /// Root token for managing projects; unset: one is generated and printed once at first start.
     #[arg(long, env = "QG_ROOT_TOKEN", hide_env_values = true)]
     pub root_token: Option<String>,
@@ -74,6 +83,8 @@ impl fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("redis_mode", &self.redis_mode)
             .field("redis_url", &self.redis_url.as_ref().map(|url| redact_url(url)))
+            .field("sentinel_master", &self.sentinel_master)
+            .field("wait_replicas", &self.wait_replicas)
             .field("root_token", &self.root_token.as_ref().map(|_| "<redacted>"))
             .field("data_dir", &self.data_dir)
             .field("retention_seconds", &self.retention_seconds)

@@ -47,6 +47,8 @@ impl Application {
             command_timeout: config.command_timeout(),
             retention: config.retention(),
             clock_skew_ms: config.test_clock_skew_ms,
+            sentinel_master: config.sentinel_master.clone(),
+            wait_replicas: config.wait_replicas,
         })?;
         let state = web::Data::new(AppState::new(store));
         let (sender, started) = oneshot::channel();

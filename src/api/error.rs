@@ -206,9 +206,10 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unavailable(_) | StoreError::Timeout(_) | StoreError::Unsettled(_) => {
-                ApiError::Unavailable(err.to_string())
-            }
+            StoreError::Unavailable(_)
+            | StoreError::Timeout(_)
+            | StoreError::Unsettled(_)
+            | StoreError::ReadOnly(_) => ApiError::Unavailable(err.to_string()),
             StoreError::PlanMissing(plan) => ApiError::PlanMissing(plan),
             StoreError::Measure(err) => ApiError::invalid(err.field, err.detail),
             StoreError::IdempotencyReused => ApiError::IdempotencyKeyReused,

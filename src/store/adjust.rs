@@ -73,7 +73,7 @@ impl QuotaStore {
             let version = resolved.sub.version;
             let reply = self
                 .run_script("adjust", |mut conn| async move {
-                    scripts::adjust(
+                    let reply = scripts::adjust(
                         &mut conn,
                         keys,
                         self.retention_ms,
@@ -83,7 +83,9 @@ impl QuotaStore {
                         reason,
                         AUDIT_LEN,
                     )
-                    .await
+                    .await?;
+                    self.replicate(&mut conn).await?;
+                    Ok(reply)
                 })
                 .await?;
             match reply {

@@ -1,8 +1,8 @@
-//! The connection to Redis: one server (standalone) or a Redis Cluster. Every script touches
-//! one slot, so the rest of the store does not care which; the cluster client follows MOVED
-//! and ASK and refreshes the topology itself.
+//! The connection to Redis: one server (standalone), a Redis Cluster, or the primary that
+//! Sentinel names. Every script touches one slot, so the rest of the store does not care which;
+//! the cluster client follows MOVED and ASK and refreshes the topology itself.
 
-use deadpool_redis::{cluster, Runtime};
+use deadpool_redis::{cluster, sentinel, Runtime};
 use redis::aio::ConnectionLike;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
@@ -13,24 +13,28 @@ use super::StoreError;
 pub enum RedisMode {
     Standalone,
     Cluster,
+    /// The primary Sentinel names; `QG_REDIS_URL` lists the sentinels.
+    Sentinel,
 }
 
 #[derive(Clone)]
 pub enum Backend {
     Standalone(deadpool_redis::Pool),
     Cluster(cluster::Pool),
+    Sentinel(sentinel::Pool),
 }
 
-/// A pooled connection of either kind.
+/// A pooled connection of any kind.
 pub enum Conn {
     Standalone(deadpool_redis::Connection),
     Cluster(cluster::Connection),
+    Sentinel(sentinel::Connection),
 }
 
 impl Backend {
     /// Builds the pool; connections are made on first use, so a node can start before Redis.
     /// In cluster mode `url` is a comma-separated list of seed nodes.
-    pub fn new(mode: RedisMode, url: &str) -> Result<Backend, StoreError> {
+    pub fn new(mode: RedisMode, url: &str, master: &str) -> Result<Backend, StoreError> {
         let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(e.to_string());
         match mode {
             RedisMode::Standalone => deadpool_redis::Config::from_url(url)
@@ -50,6 +54,35 @@ impl Backend {
                     .map(Backend::Cluster)
                     .map_err(|e| unavailable(&e))
             }
+            RedisMode::Sentinel => {
+                let urls: Vec<String> = url
+                    .split(',')
+                    .map(|u| u.trim().to_string())
+                    .filter(|u| !u.is_empty())
+                    .collect();
+                // Each new connection asks the sentinels for the current primary, so after a
+                // failover the pool's fresh connections reach the new one.
+                sentinel::Config::from_urls(urls, master.to_string(), sentinel::SentinelServerType::Master)
+                    .create_pool(Some(Runtime::Tokio1))
+                    .map(Backend::Sentinel)
+                    .map_err(|e| unavailable(&e))
+            }
+        }
+    }
+
+    /// Drops every idle connection: after a failover some may reach a primary that became a
+    /// replica, which answers every write with READONLY.
+    pub fn forget_idle(&self) {
+        match self {
+            Backend::Standalone(pool) => {
+                pool.retain(|_, _| false);
+            }
+            Backend::Cluster(pool) => {
+                pool.retain(|_, _| false);
+            }
+            Backend::Sentinel(pool) => {
+                pool.retain(|_, _| false);
+            }
         }
     }
 
@@ -57,6 +90,9 @@ impl Backend {
         match self {
             Backend::Standalone(pool) => Ok(Conn::Standalone(pool.get().await?)),
             Backend::Cluster(pool) => Ok(Conn::Cluster(
+                pool.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            )),
+            Backend::Sentinel(pool) => Ok(Conn::Sentinel(
                 pool.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))?,
             )),
         }
@@ -72,6 +108,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Standalone(c) => c.req_packed_command(cmd),
             Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Sentinel(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -84,6 +121,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Standalone(c) => c.req_packed_commands(cmd, offset, count),
             Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Sentinel(c) => c.req_packed_commands(cmd, offset, count),
         }
     }
 
@@ -91,6 +129,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Standalone(c) => c.get_db(),
             Conn::Cluster(c) => c.get_db(),
+            Conn::Sentinel(c) => c.get_db(),
         }
     }
 }

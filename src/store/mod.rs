@@ -53,6 +53,8 @@ pub enum StoreError {
     Unavailable(String),
     #[error("redis did not answer within {0:?}")]
     Timeout(Duration),
+    #[error("redis is a replica now (failover?): {0}")]
+    ReadOnly(String),
     #[error("redis state did not settle after {0} attempts")]
     Unsettled(usize),
     #[error("plan {0} does not exist")]
@@ -69,6 +71,9 @@ pub enum StoreError {
 
 impl From<redis::RedisError> for StoreError {
     fn from(err: redis::RedisError) -> Self {
+        if err.code() == Some("READONLY") {
+            return StoreError::ReadOnly(err.to_string());
+        }
         if err.is_io_error() || err.is_connection_dropped() || err.is_connection_refusal() || err.is_timeout() {
             StoreError::Unavailable(err.to_string())
         } else {
@@ -129,6 +134,10 @@ pub struct StoreConfig {
     pub key_prefix: String,
     /// For tests only: how wrong the machine's clock pretends to be.
     pub clock_skew_ms: i64,
+    /// In sentinel mode, the name of the primary the sentinels watch.
+    pub sentinel_master: String,
+    /// After each write, wait until this many replicas have it (0: do not wait).
+    pub wait_replicas: u32,
     pub command_timeout: Duration,
     pub retention: Duration,
 }
@@ -145,12 +154,13 @@ pub struct QuotaStore {
     clock: Clock,
     cache: Arc<Cache>,
     metrics: Arc<Metrics>,
+    wait_replicas: u32,
 }
 
 impl QuotaStore {
     /// Builds the pool; connections are made on first use, so a node can start before Redis.
     pub fn new(config: &StoreConfig) -> Result<QuotaStore, StoreError> {
-        let backend = Backend::new(config.redis_mode, &config.redis_url)?;
+        let backend = Backend::new(config.redis_mode, &config.redis_url, &config.sentinel_master)?;
         Ok(QuotaStore {
             backend,
             redis_url: config.redis_url.clone(),
@@ -160,6 +170,7 @@ impl QuotaStore {
             clock: Clock::with_skew(config.clock_skew_ms),
             cache: Arc::default(),
             metrics: Arc::default(),
+            wait_replicas: config.wait_replicas,
         })
     }
 
@@ -170,6 +181,28 @@ impl QuotaStore {
     /// The node's metrics, shared with the HTTP layer.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// After a writing script, on the same connection: with `QG_REDIS_WAIT_REPLICAS`, waits
+    /// until that many replicas have the write, and refuses to acknowledge it (503) otherwise,
+    /// so a failover cannot lose an acknowledged write.
+    async fn replicate(&self, conn: &mut Conn) -> Result<(), StoreError> {
+        if self.wait_replicas == 0 {
+            return Ok(());
+        }
+        let wait_ms = (self.timeout.as_millis() / 2).max(1) as u64;
+        let acked: u32 = redis::cmd("WAIT")
+            .arg(self.wait_replicas)
+            .arg(wait_ms)
+            .query_async(conn)
+            .await?;
+        if acked < self.wait_replicas {
+            return Err(StoreError::Unavailable(format!(
+                "the write reached {acked} of {} replicas in time",
+                self.wait_replicas
+            )));
+        }
+        Ok(())
     }
 
     /// As `run`, timing the call for the script latency histogram.
@@ -200,10 +233,14 @@ impl QuotaStore {
             .await
             .map_err(|_| StoreError::Timeout(self.timeout));
         let result = result.and_then(|inner| inner);
+        if let Err(StoreError::ReadOnly(_)) = &result {
+            // A primary that became a replica: reconnect through the current topology.
+            self.backend.forget_idle();
+        }
         if let Err(err) = &result {
             let kind = match err {
                 StoreError::Timeout(_) => "timeout",
-                StoreError::Unavailable(_) | StoreError::Unsettled(_) => "unavailable",
+                StoreError::Unavailable(_) | StoreError::Unsettled(_) | StoreError::ReadOnly(_) => "unavailable",
                 _ => "protocol",
             };
             self.metrics.count("qg_redis_errors_total", &[("kind", kind)]);

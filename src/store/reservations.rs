@@ -45,7 +45,7 @@ impl QuotaStore {
         loop {
             let reply = self
                 .run_script("extend", |mut conn| async move {
-                    scripts::extend(
+                    let reply = scripts::extend(
                         &mut conn,
                         keys,
                         self.retention_ms,
@@ -53,7 +53,9 @@ impl QuotaStore {
                         ttl_ms,
                         MAX_LIFETIME_MS,
                     )
-                    .await
+                    .await?;
+                    self.replicate(&mut conn).await?;
+                    Ok(reply)
                 })
                 .await?;
             return Ok(match reply {

@@ -39,7 +39,7 @@ impl QuotaStore {
             let reply = self
                 .run_script("reserve", |mut conn| async move {
                     let retention_ms = self.retention_ms;
-                    scripts::reserve(
+                    let reply = scripts::reserve(
                         &mut conn,
                         keys,
                         retention_ms,
@@ -49,7 +49,9 @@ impl QuotaStore {
                         ttl_ms,
                         &input.event,
                     )
-                    .await
+                    .await?;
+                    self.replicate(&mut conn).await?;
+                    Ok(reply)
                 })
                 .await?;
             match reply {

@@ -87,13 +87,15 @@ impl QuotaStore {
             let reply = self
                 .run_script(script, |mut conn| async move {
                     let retention_ms = self.retention_ms;
-                    match ending {
+                    let reply = match ending {
                         Ending::Commit(actual, idempotency) => {
                             let actual = actual.as_deref();
-                            scripts::commit(&mut conn, keys, retention_ms, *idempotency, reservation_id, actual).await
+                            scripts::commit(&mut conn, keys, retention_ms, *idempotency, reservation_id, actual).await?
                         }
-                        Ending::Release => scripts::release(&mut conn, keys, retention_ms, reservation_id).await,
-                    }
+                        Ending::Release => scripts::release(&mut conn, keys, retention_ms, reservation_id).await?,
+                    };
+                    self.replicate(&mut conn).await?;
+                    Ok(reply)
                 })
                 .await?;
             return Ok(match reply {

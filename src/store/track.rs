@@ -32,7 +32,9 @@ impl QuotaStore {
             };
             let reply = self
                 .run_script("track", |mut conn| async move {
-                    scripts::track(&mut conn, keys, self.retention_ms, idempotency, holds).await
+                    let reply = scripts::track(&mut conn, keys, self.retention_ms, idempotency, holds).await?;
+                    self.replicate(&mut conn).await?;
+                    Ok(reply)
                 })
                 .await?;
             match reply {

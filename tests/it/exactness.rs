@@ -179,6 +179,8 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
         redis_mode: redis::shared().target().mode,
         redis_url: redis::shared().target().url,
         clock_skew_ms: 0,
+        sentinel_master: String::new(),
+        wait_replicas: 0,
         key_prefix: unique_prefix(),
         command_timeout: Duration::from_secs(2),
         retention: Duration::from_secs(86_400),

@@ -113,6 +113,8 @@ async fn harness() -> Harness {
         redis_mode: redis::shared().target().mode,
         redis_url: redis::shared().target().url,
         clock_skew_ms: 0,
+        sentinel_master: String::new(),
+        wait_replicas: 0,
         key_prefix: prefix.clone(),
         command_timeout: Duration::from_secs(2),
         retention: Duration::from_secs(86_400),

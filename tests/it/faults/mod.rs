@@ -4,6 +4,7 @@
 mod bootstrap;
 mod crashes;
 mod redis_down;
+mod sentinel;
 mod shutdown;
 mod skew;
 mod slowlog;

@@ -44,6 +44,8 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         workers: 2,
         drain_ms: 0,
         test_clock_skew_ms: 0,
+        sentinel_master: "mymaster".to_string(),
+        wait_replicas: 0,
     }
 }
 

@@ -59,14 +59,46 @@ impl TestRedis {
     /// does not answer (the port was taken).
     pub fn spawn(port: u16, dir: PathBuf, extra: &[&str]) -> Option<TestRedis> {
         let extra: Vec<String> = extra.iter().map(|a| format!("'{a}'")).collect();
-        // The watchdog polls this test process and stops redis when it is gone, even after SIGKILL.
-        let script = format!(
+        let command = format!(
             "redis-server --port {port} --bind 127.0.0.1 --save '' --dir '{dir}' --pidfile '{dir}/redis.pid' \
-             --maxmemory-policy noeviction --daemonize no {extra} >/dev/null 2>&1 & rpid=$!; \
-             while kill -0 {test_pid} 2>/dev/null && kill -0 $rpid 2>/dev/null; do sleep 0.2; done; \
-             kill $rpid 2>/dev/null",
+             --maxmemory-policy noeviction --daemonize no {extra}",
             dir = dir.display(),
             extra = extra.join(" "),
+        );
+        TestRedis::watch(port, dir, &command)
+    }
+
+    /// A Sentinel on `port` watching the primary on `primary` as "mymaster".
+    pub fn sentinel(primary: u16) -> TestRedis {
+        for _ in 0..5 {
+            let port = free_port();
+            let dir = std::env::temp_dir().join(format!("qg-test-sentinel-{}-{port}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("create the sentinel directory");
+            let conf = dir.join("sentinel.conf");
+            let text = format!(
+                "port {port}\nbind 127.0.0.1\ndir {dir}\npidfile {dir}/redis.pid\n\
+                 sentinel monitor mymaster 127.0.0.1 {primary} 2\n\
+                 sentinel down-after-milliseconds mymaster 1000\n\
+                 sentinel failover-timeout mymaster 5000\nsentinel parallel-syncs mymaster 1\n",
+                dir = dir.display()
+            );
+            std::fs::write(&conf, text).expect("write sentinel.conf");
+            if let Some(sentinel) =
+                TestRedis::watch(port, dir, &format!("redis-server '{}' --sentinel", conf.display()))
+            {
+                return sentinel;
+            }
+        }
+        panic!("redis-server --sentinel did not start");
+    }
+
+    /// Runs `command` beside a watchdog that stops it when this test process is gone.
+    fn watch(port: u16, dir: PathBuf, command: &str) -> Option<TestRedis> {
+        // The watchdog polls this test process and stops redis when it is gone, even after SIGKILL.
+        let script = format!(
+            "{command} >/dev/null 2>&1 & rpid=$!; \
+             while kill -0 {test_pid} 2>/dev/null && kill -0 $rpid 2>/dev/null; do sleep 0.2; done; \
+             kill $rpid 2>/dev/null",
             test_pid = std::process::id(),
         );
         let mut watchdog = Command::new("sh")
