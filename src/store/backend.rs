@@ -2,9 +2,15 @@
 //! Sentinel names. Every script touches one slot, so the rest of the store does not care which;
 //! the cluster client follows MOVED and ASK and refreshes the topology itself.
 
-use deadpool_redis::{cluster, sentinel, Runtime};
-use redis::aio::ConnectionLike;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_redis::{sentinel, Runtime};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
+use tokio::sync::OnceCell;
 
 use super::StoreError;
 
@@ -17,18 +23,28 @@ pub enum RedisMode {
     Sentinel,
 }
 
+/// One multiplexed connection per node for standalone and cluster Redis: requests are
+/// pipelined over it, so a reserve is one round trip (a pool would add a PING per checkout).
+/// Sentinel keeps a pool, whose fresh connections ask the sentinels for the current primary.
 #[derive(Clone)]
 pub enum Backend {
-    Standalone(deadpool_redis::Pool),
-    Cluster(cluster::Pool),
+    Standalone(ConnectionManager),
+    Cluster(Arc<LazyCluster>),
     Sentinel(sentinel::Pool),
 }
 
-/// A pooled connection of any kind.
+/// A connection of any kind; cloning a multiplexed one is cheap.
 pub enum Conn {
-    Standalone(deadpool_redis::Connection),
-    Cluster(cluster::Connection),
+    Standalone(ConnectionManager),
+    Cluster(ClusterConnection),
     Sentinel(sentinel::Connection),
+}
+
+/// The cluster connection, made on first use so a node can start before the cluster; the
+/// connection then follows MOVED, ASK and topology changes itself.
+pub struct LazyCluster {
+    client: ClusterClient,
+    connection: OnceCell<ClusterConnection>,
 }
 
 impl Backend {
@@ -37,22 +53,29 @@ impl Backend {
     pub fn new(mode: RedisMode, url: &str, master: &str) -> Result<Backend, StoreError> {
         let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(e.to_string());
         match mode {
-            RedisMode::Standalone => deadpool_redis::Config::from_url(url)
-                .create_pool(Some(Runtime::Tokio1))
-                .map(Backend::Standalone)
-                .map_err(|e| unavailable(&e)),
+            RedisMode::Standalone => {
+                let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
+                // Reconnects by itself after a failure; every call is still bounded by the
+                // command timeout in `QuotaStore::run`.
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(Duration::from_secs(1)))
+                    .set_number_of_retries(2)
+                    .set_max_delay(Duration::from_millis(500));
+                ConnectionManager::new_lazy_with_config(client, config)
+                    .map(Backend::Standalone)
+                    .map_err(|e| unavailable(&e))
+            }
             RedisMode::Cluster => {
                 let urls: Vec<String> = url
                     .split(',')
                     .map(|u| u.trim().to_string())
                     .filter(|u| !u.is_empty())
                     .collect();
-                // Every call is bounded by the command timeout in `QuotaStore::run`, whatever the
-                // cluster client is doing (following MOVED, refreshing the topology).
-                cluster::Config::from_urls(urls)
-                    .create_pool(Some(Runtime::Tokio1))
-                    .map(Backend::Cluster)
-                    .map_err(|e| unavailable(&e))
+                let client = ClusterClient::new(urls).map_err(|e| unavailable(&e))?;
+                Ok(Backend::Cluster(Arc::new(LazyCluster {
+                    client,
+                    connection: OnceCell::new(),
+                })))
             }
             RedisMode::Sentinel => {
                 let urls: Vec<String> = url
@@ -73,25 +96,22 @@ impl Backend {
     /// Drops every idle connection: after a failover some may reach a primary that became a
     /// replica, which answers every write with READONLY.
     pub fn forget_idle(&self) {
-        match self {
-            Backend::Standalone(pool) => {
-                pool.retain(|_, _| false);
-            }
-            Backend::Cluster(pool) => {
-                pool.retain(|_, _| false);
-            }
-            Backend::Sentinel(pool) => {
-                pool.retain(|_, _| false);
-            }
+        // The multiplexed connections reconnect by themselves.
+        if let Backend::Sentinel(pool) = self {
+            pool.retain(|_, _| false);
         }
     }
 
     pub async fn get(&self) -> Result<Conn, StoreError> {
         match self {
-            Backend::Standalone(pool) => Ok(Conn::Standalone(pool.get().await?)),
-            Backend::Cluster(pool) => Ok(Conn::Cluster(
-                pool.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))?,
-            )),
+            Backend::Standalone(manager) => Ok(Conn::Standalone(manager.clone())),
+            Backend::Cluster(lazy) => {
+                let connection = lazy
+                    .connection
+                    .get_or_try_init(|| lazy.client.get_async_connection())
+                    .await?;
+                Ok(Conn::Cluster(connection.clone()))
+            }
             Backend::Sentinel(pool) => Ok(Conn::Sentinel(
                 pool.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))?,
             )),

@@ -1,5 +1,7 @@
 //! The integration suite: one binary, real Redis, real HTTP.
 
+#![recursion_limit = "256"]
+
 mod admission;
 mod apply;
 mod control;
