@@ -14,16 +14,17 @@
 
 -- 1. Redis time, and the node's assumptions checked against it.
 local now = now_ms()
-if (redis.call('HGET', KEYS[6], 'ver') or '0') ~= ARGV[4] then
-  return {'stale'}
-end
 local holds = read_holds(5, 1, now)
 if not holds then
+  return {'stale'}
+end
+if subscription(KEYS[6], {}, now) ~= ARGV[4] then
   return {'stale'}
 end
 if reclaim(now) then
   return {'more'}
 end
+prune(now)
 
 -- 2. Move the used amount, clamped at zero.
 local h = holds[1]

@@ -7,17 +7,17 @@
 --
 -- Returns {"stale"}, else {"ok", allowed 0|1, then per hold used, held, quota, denied 0|1}.
 
--- 1. The node's assumptions checked against Redis.
-if (redis.call('HGET', KEYS[4], 'ver') or '0') ~= ARGV[1] then
-  return {'stale'}
-end
+-- 1. The node's assumptions checked against Redis: its periods and the subscription version.
 local holds = read_holds(3, tonumber(ARGV[2]), now)
 if not holds then
   return {'stale'}
 end
+local version, quota_in_force = subscription(KEYS[4], holds, now)
+if version ~= ARGV[1] then
+  return {'stale'}
+end
 
 -- 2. Decide as reserve would, with expired holds left out.
-local quota_in_force = quotas(KEYS[4], holds, now)
 local used, held = read_counters(holds)
 local allowed, denied = decide(holds, quota_in_force, used, held)
 return append_decision({'ok', allowed}, holds, quota_in_force, used, held, denied)

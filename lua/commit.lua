@@ -21,6 +21,7 @@ end
 if reclaim(now) then
   return {'more'}
 end
+prune(now)
 
 -- 3. Find the reservation and decide by its state.
 local raw = redis.call('HGET', KEYS[2], ARGV[4])

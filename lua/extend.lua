@@ -14,6 +14,7 @@ local now = now_ms()
 if reclaim(now) then
   return {'more'}
 end
+prune(now)
 
 -- 2. Only a held reservation can be extended.
 local raw = redis.call('HGET', KEYS[2], ARGV[4])

@@ -3,7 +3,7 @@
 --
 -- Per hold, 9 values from ARGV: group id, counter field, period start ms, period end ms
 -- ("" for lifetime), amount milli, plan quota milli, mode (hard|soft), kind ("c" for in-flight
--- limits, else ""), measure (opaque to Lua, recorded for commits).
+-- limits, else ""), measure (opaque to Lua, recorded for commits; "" for the quantity).
 
 -- Reads `n` holds from ARGV starting at `first`; nil when a node's clock handed a period
 -- that does not contain `at`, so two nodes with skewed clocks never count one period twice.
@@ -11,8 +11,11 @@ local function read_holds(first, n, at)
   local holds = {}
   for i = 0, n - 1 do
     local j = first + i * 9
-    local h = {g = ARGV[j], f = ARGV[j + 1], ps = ARGV[j + 2], pe = ARGV[j + 3], a = ARGV[j + 4],
-               q = ARGV[j + 5], m = ARGV[j + 6], k = ARGV[j + 7], me = ARGV[j + 8]}
+    -- Defaults (hard mode, not in flight, counting the quantity) are left out of the record.
+    local h = {g = ARGV[j], f = ARGV[j + 1], ps = ARGV[j + 2], pe = ARGV[j + 3], a = ARGV[j + 4], q = ARGV[j + 5]}
+    if ARGV[j + 6] ~= 'hard' then h.m = ARGV[j + 6] end
+    if ARGV[j + 7] ~= '' then h.k = ARGV[j + 7] end
+    if ARGV[j + 8] ~= '' then h.me = ARGV[j + 8] end
     if tonumber(h.ps) > at or (h.pe ~= '' and tonumber(h.pe) <= at) then
       return nil
     end
@@ -28,7 +31,7 @@ local function decide(holds, quota_in_force, used, held)
   for i, h in ipairs(holds) do
     local quota = tonumber(quota_in_force[i])
     denied[i] = 0
-    if h.m == 'hard' and (quota == 0 or used[i] + held[i] + tonumber(h.a) > quota) then
+    if h.m ~= 'soft' and (quota == 0 or used[i] + held[i] + tonumber(h.a) > quota) then
       denied[i] = 1
       allowed = 0
     end

@@ -3,26 +3,31 @@
 --
 -- The subscription hash keeps one field per override: ov:<groupId> = "<quota milli>|<expires ms or empty>".
 
--- The quota in force per hold (a live override, else the plan's `q`), as strings.
-local function quotas(sub_key, holds, at)
-  local result = {}
-  if #holds == 0 then
-    return result
-  end
-  local fields = {}
+-- The subscription's version and the quota in force per hold (a live override, else the
+-- plan's `q`, as strings), in one read.
+local function subscription(sub_key, holds, at)
+  local fields = {'ver'}
   for i, h in ipairs(holds) do
-    fields[i] = 'ov:' .. h.g
+    fields[i + 1] = 'ov:' .. h.g
   end
   local values = redis.call('HMGET', sub_key, unpack(fields))
+  local result = {}
   for i, h in ipairs(holds) do
     result[i] = h.q
-    if values[i] then
-      local quota, expires = string.match(values[i], '^(%d+)|(%d*)$')
+    local value = values[i + 1]
+    if value then
+      local quota, expires = string.match(value, '^(%d+)|(%d*)$')
       if quota and (expires == '' or tonumber(expires) > at) then
         result[i] = quota
       end
     end
   end
+  return values[1] or '0', result
+end
+
+-- The quota in force per hold.
+local function quotas(sub_key, holds, at)
+  local _, result = subscription(sub_key, holds, at)
   return result
 end
 

@@ -122,8 +122,8 @@ local function finish(id, record, state, now)
   redis.call('ZADD', KEYS[4], now + retention_ms, id)
 end
 
--- Returns expired holds to their counters (at most RECLAIM_HOLDS of them), drops ended
--- records and counter fields past retention. Returns true when expired holds remain.
+-- Returns expired holds to their counters (at most RECLAIM_HOLDS of them). Returns true when
+-- expired holds remain, and whether this call returned any.
 -- A reclaimed record keeps state "held"; leaving the open set is what makes it expired.
 local function reclaim(now)
   local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, RECLAIM_BATCH + 1)
@@ -165,6 +165,12 @@ local function reclaim(now)
     redis.call('ZREM', KEYS[3], unpack(done))
     redis.call('ZADD', KEYS[4], unpack(ended))
   end
+  return #done < #due, #done > 0
+end
+
+-- Drops ended records, idempotency entries and counter fields past retention, a bounded
+-- number per call. Only calls that write anyway prune, so a denial stays cheap.
+local function prune(now)
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, PRUNE_BATCH)) do
     if string.sub(id, 1, 2) == 'i:' then
       redis.call('HDEL', KEYS[7], string.sub(id, 3))
@@ -177,7 +183,6 @@ local function reclaim(now)
     redis.call('HDEL', KEYS[1], f .. ':u', f .. ':h')
     redis.call('ZREM', KEYS[5], f)
   end
-  return #done < #due
 end
 
 -- The first answer to this Idempotency-Key, or nil when there is none: {"repeat", reply JSON},

@@ -13,6 +13,7 @@ local now = now_ms()
 if reclaim(now) then
   return {'more'}
 end
+prune(now)
 
 -- 2. Find the reservation and decide by its state.
 local raw = redis.call('HGET', KEYS[2], ARGV[4])

@@ -20,22 +20,23 @@ if first then
   return first
 end
 
--- 2. The node's assumptions checked against Redis.
-if (redis.call('HGET', KEYS[6], 'ver') or '0') ~= ARGV[4] then
-  return {'stale'}
-end
+-- 2. The node's assumptions checked against Redis: its periods and the subscription version.
 local holds = read_holds(9, tonumber(ARGV[8]), now)
 if not holds then
   return {'stale'}
 end
+local version, quota_in_force = subscription(KEYS[6], holds, now)
+if version ~= ARGV[4] then
+  return {'stale'}
+end
 
 -- 3. Expired holds go back first, so they never count against this decision.
-if reclaim(now) then
+local more, reclaimed = reclaim(now)
+if more then
   return {'more'}
 end
 
 -- 4. Check every group before writing anything.
-local quota_in_force = quotas(KEYS[6], holds, now)
 local used, held, fresh = read_counters(holds)
 local allowed, denied = decide(holds, quota_in_force, used, held)
 
@@ -53,6 +54,11 @@ if allowed == 1 then
                   x = string.format('%d', expires), h = holds}
   redis.call('HSET', KEYS[2], ARGV[5], cjson.encode(record))
   redis.call('ZADD', KEYS[3], expires, ARGV[5])
+end
+-- Reserves prune only when they returned expired holds: commits, releases and tracks prune
+-- always, so the common admit stays cheap and ended records still go.
+if reclaimed then
+  prune(now)
 end
 
 -- 6. Answer, and keep the answer for repeats (denials included).

@@ -15,12 +15,12 @@ if first then
   return first
 end
 
--- 2. The node's assumptions checked against Redis.
-if (redis.call('HGET', KEYS[6], 'ver') or '0') ~= ARGV[4] then
-  return {'stale'}
-end
+-- 2. The node's assumptions checked against Redis: its periods and the subscription version.
 local holds = read_holds(6, tonumber(ARGV[5]), now)
 if not holds then
+  return {'stale'}
+end
+if subscription(KEYS[6], {}, now) ~= ARGV[4] then
   return {'stale'}
 end
 
@@ -31,4 +31,5 @@ end
 
 -- 4. Count every group.
 move_counters(holds, ':u', function(_, h) return tonumber(h.a) end)
+prune(now)
 return remember(append_counters({'ok'}, holds, KEYS[6], now), now)

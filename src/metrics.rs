@@ -31,6 +31,7 @@ const COUNTERS: &[(&str, &str)] = &[
     ("qg_requests_total", "HTTP requests by route and status."),
     ("qg_decisions_total", "Reserve and check decisions by result and reason."),
     ("qg_reservations_total", "Reservations ended, by outcome: committed, released, expired (released after expiry), late (committed after expiry)."),
+    ("qg_redis_calls_total", "Redis round trips the node made (a script call, a read)."),
     ("qg_redis_errors_total", "Redis calls that failed, by kind: unavailable, timeout, protocol."),
     ("qg_cache_total", "Node cache lookups by cache and result (hit, miss)."),
     ("qg_stale_answers_total", "Scripts that answered stale: the node re-read state and called again."),

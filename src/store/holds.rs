@@ -9,7 +9,9 @@ use super::keys::counter_field;
 use super::scripts::{Decided, HoldArg, Values};
 use super::{QuotaStore, StoreError};
 use crate::quota::decision::Granted;
-use crate::quota::{Counter, Decision, LimitGroup, Milli, Plan, Reason, Status, Subscription, Unit, Unmatched, Window};
+use crate::quota::{
+    Counter, Decision, LimitGroup, Measure, Milli, Plan, Reason, Status, Subscription, Unit, Unmatched, Window,
+};
 
 /// A validated event: who, what, how much.
 #[derive(Debug, Clone)]
@@ -132,7 +134,11 @@ pub(super) fn prepare<'p>(
             quota: g.quota,
             mode: g.mode,
             concurrent: g.unit == Unit::Concurrent,
-            measure: serde_json::to_string(&g.measure).unwrap_or_default(),
+            // The quantity is the default measure; records leave it out.
+            measure: match g.measure {
+                Measure::Quantity => String::new(),
+                _ => serde_json::to_string(&g.measure).unwrap_or_default(),
+            },
         });
     }
     Ok(Prepared { groups, windows, args })

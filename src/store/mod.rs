@@ -225,6 +225,7 @@ impl QuotaStore {
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
     {
+        self.metrics.count("qg_redis_calls_total", &[]);
         let attempt = async {
             let conn = self.backend.get().await?;
             op(conn).await

@@ -26,12 +26,13 @@ pub struct RecordHold {
     pub a: String,
     /// Quota milli-units when reserved.
     pub q: String,
-    /// hard or soft.
+    /// "soft", or absent for hard.
+    #[serde(default)]
     pub m: String,
     /// "c" for an in-flight limit.
     #[serde(default)]
     pub k: String,
-    /// The measure, as `Measure` JSON.
+    /// The measure, as `Measure` JSON; absent for the quantity.
     #[serde(default)]
     pub me: String,
     pub ps: String,
