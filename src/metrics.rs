@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -20,8 +21,44 @@ struct Histogram {
 
 type Labels = Vec<(&'static str, String)>;
 
+/// Counters every request touches, kept as plain atomics so the hot path takes no lock.
+#[derive(Clone, Copy, Debug)]
+pub enum Fixed {
+    RedisCalls,
+    StaleAnswers,
+    CacheHit(Cache),
+    CacheMiss(Cache),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Cache {
+    Plan,
+    Settings,
+    Key,
+    Subscription,
+}
+
+const CACHES: [(Cache, &str); 4] = [
+    (Cache::Plan, "plan"),
+    (Cache::Settings, "settings"),
+    (Cache::Key, "key"),
+    (Cache::Subscription, "subscription"),
+];
+
+impl Fixed {
+    fn slot(self) -> usize {
+        match self {
+            Fixed::RedisCalls => 0,
+            Fixed::StaleAnswers => 1,
+            Fixed::CacheHit(c) => 2 + 2 * c as usize,
+            Fixed::CacheMiss(c) => 3 + 2 * c as usize,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
+    fixed: [AtomicU64; 10],
     counters: Mutex<BTreeMap<(&'static str, Labels), u64>>,
     histograms: Mutex<BTreeMap<String, Histogram>>,
 }
@@ -38,6 +75,15 @@ const COUNTERS: &[(&str, &str)] = &[
 ];
 
 impl Metrics {
+    /// Adds one to a counter of the hot path.
+    pub fn bump(&self, counter: Fixed) {
+        self.fixed[counter.slot()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn fixed(&self, counter: Fixed) -> u64 {
+        self.fixed[counter.slot()].load(Ordering::Relaxed)
+    }
+
     /// Adds one to the counter `name` with `labels`.
     pub fn count(&self, name: &'static str, labels: &[(&'static str, &str)]) {
         let labels: Labels = labels.iter().map(|(k, v)| (*k, v.to_string())).collect();
@@ -71,6 +117,30 @@ impl Metrics {
             .unwrap_or(0)
     }
 
+    /// The hot-path counters as the labelled series they stand for.
+    fn fixed_series(&self, name: &str) -> Vec<(Labels, u64)> {
+        let series = |labels: &[(&'static str, &str)], counter| {
+            (
+                labels.iter().map(|(k, v)| (*k, v.to_string())).collect::<Labels>(),
+                self.fixed(counter),
+            )
+        };
+        match name {
+            "qg_redis_calls_total" => vec![series(&[], Fixed::RedisCalls)],
+            "qg_stale_answers_total" => vec![series(&[], Fixed::StaleAnswers)],
+            "qg_cache_total" => CACHES
+                .iter()
+                .flat_map(|(cache, label)| {
+                    [
+                        series(&[("cache", label), ("result", "hit")], Fixed::CacheHit(*cache)),
+                        series(&[("cache", label), ("result", "miss")], Fixed::CacheMiss(*cache)),
+                    ]
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -79,6 +149,9 @@ impl Metrics {
                 let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
                 for ((_, labels), value) in counters.iter().filter(|((n, _), _)| n == name) {
                     let _ = writeln!(out, "{name}{} {value}", render_labels(labels, None));
+                }
+                for (labels, value) in self.fixed_series(name) {
+                    let _ = writeln!(out, "{name}{} {value}", render_labels(&labels, None));
                 }
             }
         }

@@ -8,6 +8,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
 use std::time::Instant;
 use tracing::field::Empty;
 use tracing::Instrument;
@@ -22,6 +24,14 @@ pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// A node-unique id without a system call per request: a random prefix made once per process
+/// and a counter.
+fn next_id() -> String {
+    static PREFIX: LazyLock<String> = LazyLock::new(|| hex::encode(random_bytes::<6>()));
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}{:012x}", *PREFIX, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
 /// A caller's own id is kept when it is short and plain, so logs can be joined across services.
 fn incoming(req: &ServiceRequest) -> Option<String> {
     let value = req.headers().get(&HEADER)?.to_str().ok()?;
@@ -35,7 +45,7 @@ pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let id = incoming(&req).unwrap_or_else(|| hex::encode(random_bytes::<12>()));
+    let id = incoming(&req).unwrap_or_else(next_id);
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = Instant::now();
     let metrics = req

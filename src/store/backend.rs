@@ -2,6 +2,9 @@
 //! Sentinel names. Every script touches one slot, so the rest of the store does not care which;
 //! the cluster client follows MOVED and ASK and refreshes the topology itself.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,12 +26,12 @@ pub enum RedisMode {
     Sentinel,
 }
 
-/// One multiplexed connection per node for standalone and cluster Redis: requests are
-/// pipelined over it, so a reserve is one round trip (a pool would add a PING per checkout).
+/// Multiplexed connections for standalone and cluster Redis: requests are pipelined over
+/// them, so a reserve is one round trip (a pool would add a PING per checkout).
 /// Sentinel keeps a pool, whose fresh connections ask the sentinels for the current primary.
 #[derive(Clone)]
 pub enum Backend {
-    Standalone(ConnectionManager),
+    Standalone(Arc<Standalone>),
     Cluster(Arc<LazyCluster>),
     Sentinel(sentinel::Pool),
 }
@@ -38,6 +41,34 @@ pub enum Conn {
     Standalone(ConnectionManager),
     Cluster(ClusterConnection),
     Sentinel(sentinel::Connection),
+}
+
+/// A standalone server: one multiplexed connection per worker thread, made on first use on
+/// that thread's runtime, so a request never hands its Redis call to another thread.
+pub struct Standalone {
+    id: usize,
+    client: redis::Client,
+    config: ConnectionManagerConfig,
+}
+
+thread_local! {
+    /// This thread's connections, by `Standalone::id` (tests run several stores per thread).
+    static CONNECTIONS: RefCell<HashMap<usize, ConnectionManager>> = RefCell::new(HashMap::new());
+}
+
+impl Standalone {
+    fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        CONNECTIONS.with(|connections| {
+            let mut connections = connections.borrow_mut();
+            if let Some(connection) = connections.get(&self.id) {
+                return Ok(connection.clone());
+            }
+            let connection = ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            connections.insert(self.id, connection.clone());
+            Ok(connection)
+        })
+    }
 }
 
 /// The cluster connection, made on first use so a node can start before the cluster; the
@@ -61,9 +92,9 @@ impl Backend {
                     .set_connection_timeout(Some(Duration::from_secs(1)))
                     .set_number_of_retries(2)
                     .set_max_delay(Duration::from_millis(500));
-                ConnectionManager::new_lazy_with_config(client, config)
-                    .map(Backend::Standalone)
-                    .map_err(|e| unavailable(&e))
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                let id = NEXT.fetch_add(1, Ordering::Relaxed);
+                Ok(Backend::Standalone(Arc::new(Standalone { id, client, config })))
             }
             RedisMode::Cluster => {
                 let urls: Vec<String> = url
@@ -104,7 +135,7 @@ impl Backend {
 
     pub async fn get(&self) -> Result<Conn, StoreError> {
         match self {
-            Backend::Standalone(manager) => Ok(Conn::Standalone(manager.clone())),
+            Backend::Standalone(standalone) => Ok(Conn::Standalone(standalone.connection()?)),
             Backend::Cluster(lazy) => {
                 let connection = lazy
                     .connection

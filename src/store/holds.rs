@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::keys::counter_field;
 use super::scripts::{Decided, HoldArg, Values};
 use super::{QuotaStore, StoreError};
+use crate::metrics::{Cache as MetricCache, Fixed};
 use crate::quota::decision::Granted;
 use crate::quota::{
     Counter, Decision, LimitGroup, Measure, Milli, Plan, Reason, Status, Subscription, Unit, Unmatched, Window,
@@ -50,9 +51,11 @@ impl QuotaStore {
         };
         let cached = remembered.is_some();
         if use_cache {
-            let result = if cached { "hit" } else { "miss" };
-            self.metrics
-                .count("qg_cache_total", &[("cache", "subscription"), ("result", result)]);
+            self.metrics.bump(if cached {
+                Fixed::CacheHit(MetricCache::Subscription)
+            } else {
+                Fixed::CacheMiss(MetricCache::Subscription)
+            });
         }
         let sub = match remembered {
             Some(sub) => sub,
@@ -82,7 +85,7 @@ impl QuotaStore {
 
     /// After a "stale" answer: forget the user's subscription and measure the clock again.
     pub(super) async fn refresh_after_stale(&self, project: &str, user: &str) -> Result<(), StoreError> {
-        self.metrics.count("qg_stale_answers_total", &[]);
+        self.metrics.bump(Fixed::StaleAnswers);
         self.cache.forget_user(project, user);
         self.sync_clock().await
     }

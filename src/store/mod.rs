@@ -44,7 +44,7 @@ pub use users::{UserEntry, UserFilter, UserPage};
 
 use keys::Keys;
 
-use crate::metrics::Metrics;
+use crate::metrics::{Fixed, Metrics};
 
 /// Could not decide: Redis is unreachable, too slow, or answered something unexpected.
 #[derive(Debug, thiserror::Error)]
@@ -225,7 +225,7 @@ impl QuotaStore {
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
     {
-        self.metrics.count("qg_redis_calls_total", &[]);
+        self.metrics.bump(Fixed::RedisCalls);
         let attempt = async {
             let conn = self.backend.get().await?;
             op(conn).await
