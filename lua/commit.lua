@@ -17,19 +17,11 @@ if first then
   return first
 end
 
--- 2. Expired holds go back first; that also marks this reservation expired if its time is up.
-if reclaim(now) then
-  return {'more'}
+-- 2. Expired holds go back, then the reservation decides by its state.
+local record, state, raw = find_reservation(ARGV[4], now)
+if not record then
+  return raw
 end
-prune(now)
-
--- 3. Find the reservation and decide by its state.
-local raw = redis.call('HGET', KEYS[2], ARGV[4])
-if not raw then
-  return {'not_found'}
-end
-local record = cjson.decode(raw)
-local state = state_of(ARGV[4], record)
 if state == 'released' then
   return {'conflict', 'released'}
 end
@@ -41,7 +33,7 @@ if ARGV[5] ~= '' and tonumber(ARGV[5]) ~= #record.h then
   return {'mismatch'}
 end
 
--- 4. Count the actual amounts into the reservation's own periods. A late commit (the hold
+-- 3. Count the actual amounts into the reservation's own periods. A late commit (the hold
 -- already expired and went back) still counts: the AI call happened. In-flight limits only
 -- give their slot back.
 local late = state == 'expired'

@@ -9,25 +9,17 @@
 -- Returns {"more"}, {"not_found"}, {"ended", state} (expired, committed or released),
 -- else {"ok", new expiry ms}.
 
--- 1. Expired holds go back first; that also marks this reservation expired if its time is up.
+-- 1. Expired holds go back; only a held reservation can be extended.
 local now = now_ms()
-if reclaim(now) then
-  return {'more'}
+local record, state, reply = find_reservation(ARGV[4], now)
+if not record then
+  return reply
 end
-prune(now)
-
--- 2. Only a held reservation can be extended.
-local raw = redis.call('HGET', KEYS[2], ARGV[4])
-if not raw then
-  return {'not_found'}
-end
-local record = cjson.decode(raw)
-local state = state_of(ARGV[4], record)
 if state ~= 'held' then
   return {'ended', state}
 end
 
--- 3. The new expiry, capped at creation + the longest lifetime.
+-- 2. The new expiry, capped at creation + the longest lifetime.
 local expires = math.min(now + tonumber(ARGV[5]), tonumber(record.c) + tonumber(ARGV[6]))
 record.x = string.format('%d', expires)
 redis.call('HSET', KEYS[2], ARGV[4], cjson.encode(record))

@@ -185,6 +185,22 @@ local function prune(now)
   end
 end
 
+-- Commit, release and extend start alike: expired holds go back first (which also makes this
+-- reservation expired if its time is up), old state is pruned, then the reservation is read.
+-- Answers the record, its state and its JSON, or a reply to return at once.
+local function find_reservation(id, now)
+  if reclaim(now) then
+    return nil, nil, {'more'}
+  end
+  prune(now)
+  local raw = redis.call('HGET', KEYS[2], id)
+  if not raw then
+    return nil, nil, {'not_found'}
+  end
+  local record = cjson.decode(raw)
+  return record, state_of(id, record), raw
+end
+
 -- The first answer to this Idempotency-Key, or nil when there is none: {"repeat", reply JSON},
 -- or {"reused"} when the key came with another body.
 local function repeated()

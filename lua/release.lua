@@ -8,20 +8,12 @@
 -- when the reservation was committed, else {"ok", "released"|"expired", record JSON, then per
 -- hold used, held, quota}.
 
--- 1. Expired holds go back first; that also marks this reservation expired if its time is up.
+-- 1. Expired holds go back, then the reservation decides by its state.
 local now = now_ms()
-if reclaim(now) then
-  return {'more'}
+local record, state, raw = find_reservation(ARGV[4], now)
+if not record then
+  return raw
 end
-prune(now)
-
--- 2. Find the reservation and decide by its state.
-local raw = redis.call('HGET', KEYS[2], ARGV[4])
-if not raw then
-  return {'not_found'}
-end
-local record = cjson.decode(raw)
-local state = state_of(ARGV[4], record)
 if state == 'committed' then
   return {'conflict', 'committed'}
 end
@@ -30,7 +22,7 @@ if state ~= 'held' then
   return append_counters({'ok', state, raw}, record.h, KEYS[6], now)
 end
 
--- 3. Give every hold back.
+-- 2. Give every hold back.
 move_counters(record.h, ':h', function(_, h) return -tonumber(h.a) end)
 finish(ARGV[4], record, 'released', now)
 return append_counters({'ok', 'released', cjson.encode(record)}, record.h, KEYS[6], now)

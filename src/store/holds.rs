@@ -83,6 +83,28 @@ impl QuotaStore {
         })
     }
 
+    /// The user's plan resolved for deciding on `input`, or the denial that needs no counter.
+    /// No script sees such a denial, so one decided from a cached subscription is confirmed
+    /// with a fresh read first.
+    pub(super) async fn admitted(
+        &self,
+        project: &str,
+        input: &EventInput,
+    ) -> Result<Result<Resolved, Reason>, StoreError> {
+        let resolved = self.resolve(project, &input.user, true).await?;
+        let resolved = match resolved.admit(input) {
+            Err(_) if resolved.cached => {
+                self.cache.forget_user(project, &input.user);
+                self.resolve(project, &input.user, true).await?
+            }
+            _ => resolved,
+        };
+        Ok(match resolved.admit(input) {
+            Ok(_) => Ok(resolved),
+            Err(reason) => Err(reason),
+        })
+    }
+
     /// After a "stale" answer: forget the user's subscription and measure the clock again.
     pub(super) async fn refresh_after_stale(&self, project: &str, user: &str) -> Result<(), StoreError> {
         self.metrics.bump(Fixed::StaleAnswers);
@@ -93,8 +115,7 @@ impl QuotaStore {
 
 impl Resolved {
     /// The plan to decide by, or a denial that needs no counter: blocked, no plan, or an
-    /// unmatched event the plan refuses. No script sees such a denial, so callers confirm one
-    /// made from a cached subscription with a fresh read.
+    /// unmatched event the plan refuses.
     pub fn admit(&self, input: &EventInput) -> Result<&Plan, Reason> {
         if self.sub.status == Status::Blocked {
             return Err(Reason::UserBlocked);

@@ -21,15 +21,14 @@ impl QuotaStore {
         let keys = &self.keys.user(project, &input.user);
         let mut attempts = Attempts::new();
         loop {
-            let resolved = self.resolve(project, &input.user, true).await?;
-            let plan = match resolved.admit(input) {
-                Ok(plan) => plan,
-                Err(_) if resolved.cached => {
-                    self.cache.forget_user(project, &input.user);
-                    continue;
-                }
+            let resolved = match self.admitted(project, input).await? {
+                Ok(resolved) => resolved,
                 Err(reason) => return Ok(Decision::denied(reason)),
             };
+            let plan = resolved
+                .plan
+                .as_deref()
+                .ok_or_else(|| StoreError::Protocol("admitted without a plan".into()))?;
             let prepared = prepare(plan, input, resolved.started_ms, self.clock.now_ms(), true)?;
             let holds = &Holds {
                 version: resolved.sub.version,
@@ -84,15 +83,14 @@ impl QuotaStore {
         let keys = &self.keys.user(project, &input.user);
         let mut attempts = Attempts::new();
         loop {
-            let resolved = self.resolve(project, &input.user, true).await?;
-            let plan = match resolved.admit(input) {
-                Ok(plan) => plan,
-                Err(_) if resolved.cached => {
-                    self.cache.forget_user(project, &input.user);
-                    continue;
-                }
+            let resolved = match self.admitted(project, input).await? {
+                Ok(resolved) => resolved,
                 Err(reason) => return Ok(Decision::denied(reason)),
             };
+            let plan = resolved
+                .plan
+                .as_deref()
+                .ok_or_else(|| StoreError::Protocol("admitted without a plan".into()))?;
             let prepared = prepare(plan, input, resolved.started_ms, self.clock.now_ms(), true)?;
             let holds = &Holds {
                 version: resolved.sub.version,
