@@ -216,3 +216,19 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
         "the stale answer put the clock back in step"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_adjustments_lose_no_change() {
+    let app = spawn_app_on(&redis::shared().target(), &unique_prefix(), None).await;
+    app.put_plan(plan("plan_adj", "g", 100)).await;
+    app.subscribe("u", "plan_adj", None).await;
+    let body = json!({ "groupId": "g", "amount": 1, "reason": "parallel correction" });
+    let adjustments = (0..30).map(|_| app.json(Method::POST, "/v1/users/u/adjustments", Some(body.clone())));
+    for (status, answer) in join_all(adjustments).await {
+        assert_eq!(status, 200, "{answer}");
+    }
+    // A read-then-write adjustment would lose some of them, and its audit trail would disagree.
+    assert_eq!(TestApp::counter(&app.usage("u").await, "g")["used"], 30);
+    let (_, trail) = app.json(Method::GET, "/v1/users/u/adjustments", None).await;
+    assert_eq!(trail["data"].as_array().unwrap().len(), 30);
+}

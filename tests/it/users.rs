@@ -63,3 +63,40 @@ async fn users_are_listed_by_id_a_page_at_a_time_with_filters() {
     let (status, _) = app.json(Method::GET, "/v1/users?cursor=!!", None).await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_plan_changes_leave_the_index_counting_each_user_once() {
+    let app = spawn_app().await;
+    for plan in ["plan_a", "plan_b"] {
+        app.put_plan(json!({ "id": plan, "periodType": "month", "groups": [
+            { "id": "g", "unit": "count", "quota": 1, "matches": [ { "event": "*" } ] } ] }))
+            .await;
+    }
+    let moves = (0..20).map(|i| {
+        let plan = if i % 2 == 0 { "plan_a" } else { "plan_b" };
+        app.json(
+            Method::PUT,
+            "/v1/users/mover/subscription",
+            Some(json!({ "planId": plan })),
+        )
+    });
+    for (status, body) in futures::future::join_all(moves).await {
+        assert_eq!(status, 200, "{body}");
+    }
+    // Whatever order the index updates ran in, it ends at the user's plan, counted once.
+    let final_plan = app.json(Method::GET, "/v1/users/mover/subscription", None).await.1["planId"].clone();
+    let listed = page(&app, "").await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["data"][0]["planId"], final_plan);
+    let other = if final_plan == "plan_a" { "plan_b" } else { "plan_a" };
+    let (status, _) = app.json(Method::DELETE, &format!("/v1/plans/{other}"), None).await;
+    assert_eq!(status, 204, "no user is counted on the other plan");
+    let (status, _) = app
+        .json(
+            Method::DELETE,
+            &format!("/v1/plans/{}", final_plan.as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "the user is counted on their plan");
+}
