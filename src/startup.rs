@@ -13,9 +13,9 @@ use actix_web::{web, App, HttpServer};
 use tokio::sync::oneshot;
 
 use crate::api::{self, request_id, AppState};
-use crate::bootstrap::{bootstrap, FirstStart};
 use crate::config::Config;
-use crate::store::{QuotaStore, StoreConfig, StoreError};
+use crate::gateway::{FirstStart, Gateway};
+use crate::store::{StoreConfig, StoreError};
 
 /// How long to wait between attempts to reach Redis at start.
 const START_RETRY: Duration = Duration::from_millis(250);
@@ -40,7 +40,7 @@ impl Application {
     /// Binds and starts the bootstrap in the background; connects to `redis_url` (the
     /// configured one, or the managed server's).
     pub async fn build(config: &Config, redis_url: &str) -> Result<Application, StartupError> {
-        let store = QuotaStore::new(&StoreConfig {
+        let gateway = Gateway::new(&StoreConfig {
             redis_mode: config.redis_mode,
             redis_url: redis_url.to_string(),
             key_prefix: config.key_prefix.clone(),
@@ -50,7 +50,7 @@ impl Application {
             sentinel_master: config.sentinel_master.clone(),
             wait_replicas: config.wait_replicas,
         })?;
-        let state = web::Data::new(AppState::new(store));
+        let state = web::Data::new(AppState::new(gateway));
         let (sender, started) = oneshot::channel();
         tokio::spawn(start(state.clone(), config.root_token.clone(), sender));
 
@@ -131,12 +131,12 @@ async fn wait_for_signal() {
     }
 }
 
-/// Reaches Redis (retrying until it answers), runs the first-start bootstrap, then keeps the
-/// node's caches and clock fresh.
+/// Reaches Redis (retrying until it answers), runs the first start, then keeps the node's
+/// caches and clock fresh.
 async fn start(state: web::Data<AppState>, configured_root: Option<String>, started: oneshot::Sender<FirstStart>) {
     let mut attempts: u32 = 0;
     let first = loop {
-        match start_once(&state, configured_root.as_deref()).await {
+        match state.gateway.start(configured_root.as_deref()).await {
             Ok(first) => break first,
             Err(err) => {
                 if attempts.is_multiple_of(20) {
@@ -149,14 +149,5 @@ async fn start(state: web::Data<AppState>, configured_root: Option<String>, star
     };
     tracing::info!("connected to redis; ready");
     let _ = started.send(first);
-    state.store.clone().refresh_forever().await;
-}
-
-async fn start_once(state: &AppState, configured_root: Option<&str>) -> Result<FirstStart, StoreError> {
-    state.store.sync_clock().await?;
-    let (root_digest, first) = bootstrap(&state.store, configured_root).await?;
-    let signing_key = state.store.signing_key().await?;
-    let _ = state.root_digest.set(root_digest);
-    let _ = state.signing_key.set(signing_key);
-    Ok(first)
+    state.gateway.clone().refresh_forever().await;
 }

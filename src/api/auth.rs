@@ -9,9 +9,9 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use super::error::ApiError;
-use super::user_tokens;
 use super::AppState;
-use crate::secrets::{api_key_well_formed, digest, digests_equal};
+use crate::quota::UserId;
+use crate::secrets::api_key_well_formed;
 use crate::store::KeyRecord;
 
 /// The header a browser sends its user token in.
@@ -42,7 +42,7 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
 }
 
 fn is_root(state: &AppState, token: &str) -> Result<bool, ApiError> {
-    Ok(digests_equal(&digest(token), state.root_digest()?))
+    Ok(state.gateway.is_root(token)?)
 }
 
 impl FromRequest for Root {
@@ -89,21 +89,11 @@ impl FromRequest for ApiKey {
 impl ApiKey {
     /// The key's record, or 401 for an unknown or revoked key.
     async fn record(&self, state: &AppState) -> Result<KeyRecord, ApiError> {
-        let token_digest = digest(&self.token);
-        let record = state
-            .store
-            .find_key(&hex::encode(token_digest))
+        state
+            .gateway
+            .authenticate(&self.token)
             .await?
-            .ok_or(ApiError::Unauthorized)?;
-        // The lookup already matched the digest; the record's own copy is checked again in
-        // constant time so a corrupted or crafted record can never grant access.
-        let stored = hex::decode(&record.digest_hex)
-            .ok()
-            .and_then(|d| <[u8; 32]>::try_from(d).ok());
-        match stored {
-            Some(stored) if digests_equal(&stored, &token_digest) => Ok(record),
-            _ => Err(ApiError::Unauthorized),
-        }
+            .ok_or(ApiError::Unauthorized)
     }
 
     /// The project of a secret key; a publishable key may not use this route (403).
@@ -117,7 +107,7 @@ impl ApiKey {
 
     /// The project for reading `user`'s usage: a secret key, or a publishable key with a valid
     /// user token of the same project (401 otherwise) minted for this user (403 otherwise).
-    pub async fn reader_project(&self, state: &AppState, req: &HttpRequest, user: &str) -> Result<String, ApiError> {
+    pub async fn reader_project(&self, state: &AppState, req: &HttpRequest, user: &UserId) -> Result<String, ApiError> {
         let record = self.record(state).await?;
         if record.kind == "secret" {
             return Ok(record.project);
@@ -127,12 +117,11 @@ impl ApiKey {
             .get(USER_TOKEN_HEADER)
             .and_then(|v| v.to_str().ok())
             .ok_or(ApiError::Unauthorized)?;
-        let claims = user_tokens::verify(state.signing_key()?, token, state.store.clock().now_ms())
-            .ok_or(ApiError::Unauthorized)?;
+        let claims = state.gateway.verify_user_token(token)?.ok_or(ApiError::Unauthorized)?;
         if claims.project != record.project {
             return Err(ApiError::Unauthorized);
         }
-        if claims.user != user {
+        if claims.user != user.as_str() {
             return Err(ApiError::Forbidden);
         }
         Ok(record.project)

@@ -17,7 +17,7 @@ fn origin(req: &HttpRequest) -> Option<&str> {
 /// the real request is then held to its own project's list.
 pub async fn preflight(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let origin = origin(&req).ok_or(ApiError::OriginNotAllowed)?;
-    if !state.store.origin_allowed_anywhere(origin).await? {
+    if !state.gateway.origin_allowed_anywhere(origin).await? {
         return Err(ApiError::OriginNotAllowed);
     }
     Ok(HttpResponse::NoContent()

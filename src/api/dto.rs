@@ -59,8 +59,8 @@ impl From<&Counter> for CounterAnswer {
         CounterAnswer {
             group_id: c.group_id.clone(),
             label: c.label.clone(),
-            unit: c.unit,
-            mode: c.mode,
+            unit: c.unit.as_str(),
+            mode: c.mode.as_str(),
             quota: c.quota,
             used: c.used,
             reserved: c.reserved,
@@ -100,7 +100,7 @@ pub struct ReserveAnswer {
 #[serde(rename_all = "camelCase")]
 pub struct CommitAnswer {
     pub reservation_id: String,
-    pub status: String,
+    pub status: &'static str,
     pub late: bool,
     pub counters: Vec<CounterAnswer>,
     pub over_quota: Vec<String>,
@@ -138,7 +138,7 @@ pub struct ReservationAnswer {
     pub reservation_id: String,
     pub user_id: String,
     pub event: String,
-    pub status: String,
+    pub status: &'static str,
     pub expires_at: String,
     pub holds: Vec<HoldAnswer>,
 }
@@ -147,7 +147,7 @@ pub struct ReservationAnswer {
 #[serde(rename_all = "camelCase")]
 pub struct ReleaseAnswer {
     pub reservation_id: String,
-    pub status: String,
+    pub status: &'static str,
     pub counters: Vec<CounterAnswer>,
 }
 

@@ -5,7 +5,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
-use crate::quota::Problem;
+use crate::gateway::GatewayError;
+use crate::quota::{Problem, ReservationState};
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -63,11 +64,12 @@ impl ApiError {
     }
 
     /// A reservation that already ended: committed or released (409), or expired (410).
-    pub fn ended(state: &str) -> ApiError {
+    pub fn ended(state: ReservationState) -> ApiError {
         match state {
-            "committed" => ApiError::ReservationCommitted,
-            "expired" => ApiError::ReservationExpired,
-            _ => ApiError::ReservationReleased,
+            ReservationState::Committed => ApiError::ReservationCommitted,
+            ReservationState::Expired => ApiError::ReservationExpired,
+            ReservationState::Released => ApiError::ReservationReleased,
+            ReservationState::Held => ApiError::Internal("a held reservation was reported as ended".into()),
         }
     }
 
@@ -203,17 +205,17 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
+impl From<GatewayError> for ApiError {
+    fn from(err: GatewayError) -> Self {
         match err {
-            StoreError::Unavailable(_)
-            | StoreError::Timeout(_)
-            | StoreError::Unsettled(_)
-            | StoreError::ReadOnly(_) => ApiError::Unavailable(err.to_string()),
-            StoreError::PlanMissing(plan) => ApiError::PlanMissing(plan),
-            StoreError::Measure(err) => ApiError::invalid(err.field, err.detail),
-            StoreError::IdempotencyReused => ApiError::IdempotencyKeyReused,
-            StoreError::Protocol(_) => ApiError::Internal(err.to_string()),
+            GatewayError::Store(StoreError::Protocol(_)) => ApiError::Internal(err.to_string()),
+            GatewayError::Store(StoreError::Unavailable(_) | StoreError::Timeout(_) | StoreError::ReadOnly(_))
+            | GatewayError::Unsettled(_)
+            | GatewayError::Starting => ApiError::Unavailable(err.to_string()),
+            GatewayError::PlanMissing(plan) => ApiError::PlanMissing(plan),
+            GatewayError::Measure(err) => ApiError::invalid(err.field, err.detail),
+            GatewayError::IdempotencyReused => ApiError::IdempotencyKeyReused,
+            GatewayError::Invalid { field, detail } => ApiError::invalid(field, detail),
         }
     }
 }

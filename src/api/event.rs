@@ -4,9 +4,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use crate::quota::ids::{check_event, check_user_id};
-use crate::quota::Milli;
-use crate::store::EventInput;
+use crate::quota::ids::check_event;
+use crate::quota::{EventInput, Milli, UserId};
 
 const MAX_METADATA_KEYS: usize = 32;
 const MAX_METADATA_KEY_BYTES: usize = 64;
@@ -67,12 +66,12 @@ fn event_input(
     quantity: Option<Milli>,
     metadata: Option<Map<String, Value>>,
 ) -> Result<EventInput, ApiError> {
-    check_user_id(&user_id).map_err(|d| ApiError::invalid("userId", d))?;
+    let user = UserId::parse(&user_id).map_err(|d| ApiError::invalid("userId", d))?;
     check_event(&event).map_err(|d| ApiError::invalid("event", d))?;
     let metadata = metadata.unwrap_or_default();
     check_metadata(&metadata)?;
     Ok(EventInput {
-        user: user_id,
+        user,
         event,
         quantity: quantity.unwrap_or(Milli::from_units(1)),
         metadata,

@@ -53,15 +53,15 @@ fn sf_string(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quota::Milli;
+    use crate::quota::{Milli, Mode, Unit};
     use actix_web::HttpResponse;
 
     fn counter(id: &str, quota: u64, used: u64, window: Option<(i64, i64)>) -> Counter {
         Counter {
             group_id: id.into(),
             label: id.into(),
-            unit: "count",
-            mode: "hard",
+            unit: Unit::Count,
+            mode: Mode::Hard,
             quota: Milli::from_units(quota),
             used: Milli(used),
             reserved: Milli::ZERO,

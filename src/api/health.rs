@@ -12,7 +12,7 @@ use super::AppState;
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.store.metrics().render())
+        .body(state.gateway.metrics().render())
 }
 
 pub async fn livez() -> HttpResponse {
@@ -23,10 +23,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if state.draining.load(Ordering::SeqCst) {
         return not_ready("draining: the node is shutting down".to_string());
     }
-    if !state.started() {
+    if !state.gateway.started() {
         return not_ready("starting: redis has not been reached yet".to_string());
     }
-    let reason = match state.store.readiness().await {
+    let reason = match state.gateway.readiness().await {
         Ok(Ok(())) => return HttpResponse::Ok().json(json!({"status": "ready"})),
         Ok(Err(reason)) => reason,
         Err(err) => err.to_string(),

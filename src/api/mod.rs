@@ -28,47 +28,22 @@ use actix_web::{web, FromRequest, Handler, Responder};
 pub use error::ApiError;
 
 use std::sync::atomic::AtomicBool;
-use std::sync::OnceLock;
 
-use crate::store::QuotaStore;
+use crate::gateway::Gateway;
 
 /// What every handler shares.
 pub struct AppState {
-    pub store: QuotaStore,
-    /// SHA-256 of the root token (the token itself is never kept); set once Redis was reached.
-    pub root_digest: OnceLock<[u8; 32]>,
-    /// The deployment's secret for signing user tokens; set once Redis was reached.
-    pub signing_key: OnceLock<Vec<u8>>,
+    pub gateway: Gateway,
     /// Set on SIGTERM: `/readyz` answers 503 so load balancers move traffic away.
     pub draining: AtomicBool,
 }
 
 impl AppState {
-    pub fn new(store: QuotaStore) -> AppState {
+    pub fn new(gateway: Gateway) -> AppState {
         AppState {
-            store,
-            root_digest: OnceLock::new(),
-            signing_key: OnceLock::new(),
+            gateway,
             draining: AtomicBool::new(false),
         }
-    }
-
-    /// Whether the first start against Redis has completed.
-    pub fn started(&self) -> bool {
-        self.root_digest.get().is_some() && self.signing_key.get().is_some()
-    }
-
-    pub fn root_digest(&self) -> Result<&[u8; 32], ApiError> {
-        self.root_digest
-            .get()
-            .ok_or_else(|| ApiError::Unavailable("the node has not reached redis yet".into()))
-    }
-
-    pub fn signing_key(&self) -> Result<&[u8], ApiError> {
-        self.signing_key
-            .get()
-            .map(Vec::as_slice)
-            .ok_or_else(|| ApiError::Unavailable("the node has not reached redis yet".into()))
     }
 }
 

@@ -21,7 +21,7 @@ pub async fn put_plan(
     let doc: PlanDoc = body::parse(&body::read(&req, payload).await?)?;
     let mut plan = Plan::from_doc(&path, doc).map_err(ApiError::InvalidPlan)?;
     let project = key.project(&state).await?;
-    let version = state.store.put_plan(&project, &plan).await?;
+    let version = state.gateway.put_plan(&project, &plan).await?;
     plan.doc.version = Some(version);
     Ok(HttpResponse::Ok().json(&plan.doc))
 }
@@ -33,7 +33,7 @@ pub async fn get_plan(
 ) -> Result<HttpResponse, ApiError> {
     let project = key.project(&state).await?;
     let plan = state
-        .store
+        .gateway
         .plan(&project, &path)
         .await?
         .ok_or_else(|| ApiError::PlanNotFound(path.clone()))?;
@@ -42,7 +42,7 @@ pub async fn get_plan(
 
 pub async fn list_plans(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let project = key.project(&state).await?;
-    let plans = state.store.plans(&project).await?;
+    let plans = state.gateway.plans(&project).await?;
     let docs: Vec<&PlanDoc> = plans.iter().map(|p| &p.doc).collect();
     Ok(HttpResponse::Ok().json(json!({ "data": docs })))
 }
@@ -56,11 +56,11 @@ pub async fn delete_plan(
     let id = path.into_inner();
     check_id(&id).map_err(|d| ApiError::invalid("planId", d))?;
     let project = key.project(&state).await?;
-    let settings = state.store.project_settings(&project).await?.unwrap_or_default();
+    let settings = state.gateway.project_settings(&project).await?.unwrap_or_default();
     if settings.default_plan.as_deref() == Some(id.as_str()) {
         return Err(ApiError::PlanInUse(format!("plan {id} is the project's default plan")));
     }
-    match state.store.delete_plan(&project, &id).await? {
+    match state.gateway.delete_plan(&project, &id).await? {
         PlanDeletion::Deleted => Ok(HttpResponse::NoContent().finish()),
         PlanDeletion::NotFound => Err(ApiError::PlanNotFound(id)),
         PlanDeletion::InUse(users) => Err(ApiError::PlanInUse(format!("{users} users are on plan {id}"))),

@@ -56,14 +56,14 @@ pub async fn create_project(
         default_plan: checked_default_plan(body.default_plan)?,
         allowed_origins: checked_origins(body.allowed_origins.unwrap_or_default())?,
     };
-    if !state.store.create_project(&body.id, &settings).await? {
+    if !state.gateway.create_project(&body.id, &settings).await? {
         return Err(ApiError::ProjectExists(body.id));
     }
     Ok(HttpResponse::Created().json(ProjectAnswer::new(&body.id, settings)))
 }
 
 pub async fn list_projects(_: Root, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let projects = state.store.projects().await?;
+    let projects = state.gateway.projects().await?;
     let data: Vec<_> = projects.into_iter().map(|(id, s)| ProjectAnswer::new(&id, s)).collect();
     Ok(HttpResponse::Ok().json(json!({ "data": data })))
 }
@@ -80,7 +80,7 @@ pub async fn patch_project(
     let default_plan = patch.default_plan.map(checked_default_plan).transpose()?;
     let origins = patch.allowed_origins.map(checked_origins).transpose()?;
     let mut settings = state
-        .store
+        .gateway
         .project_settings(&id)
         .await?
         .ok_or_else(|| ApiError::ProjectNotFound(id.clone()))?;
@@ -90,7 +90,7 @@ pub async fn patch_project(
     if let Some(origins) = origins {
         settings.allowed_origins = origins;
     }
-    if !state.store.update_project(&id, &settings).await? {
+    if !state.gateway.update_project(&id, &settings).await? {
         return Err(ApiError::ProjectNotFound(id));
     }
     Ok(HttpResponse::Ok().json(ProjectAnswer::new(&id, settings)))
@@ -115,10 +115,10 @@ pub async fn create_key(
         ));
     }
     let project = path.into_inner();
-    if state.store.project_settings(&project).await?.is_none() {
+    if state.gateway.project_settings(&project).await?.is_none() {
         return Err(ApiError::ProjectNotFound(project));
     }
-    let (record, key) = state.store.mint_key(&project, &body.kind, &label).await?;
+    let (record, key) = state.gateway.mint_key(&project, &body.kind, &label).await?;
     Ok(HttpResponse::Created().json(KeyAnswer {
         key_id: record.key_id,
         kind: record.kind,
@@ -129,10 +129,10 @@ pub async fn create_key(
 
 pub async fn list_keys(_: Root, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let project = path.into_inner();
-    if state.store.project_settings(&project).await?.is_none() {
+    if state.gateway.project_settings(&project).await?.is_none() {
         return Err(ApiError::ProjectNotFound(project));
     }
-    let keys = state.store.keys(&project).await?;
+    let keys = state.gateway.keys(&project).await?;
     let data: Vec<_> = keys
         .into_iter()
         .map(|k| KeyInfo {
@@ -153,7 +153,7 @@ pub async fn revoke_key(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (project, key_id) = path.into_inner();
-    if !state.store.revoke_key(&project, &key_id).await? {
+    if !state.gateway.revoke_key(&project, &key_id).await? {
         return Err(ApiError::KeyNotFound(key_id));
     }
     Ok(HttpResponse::NoContent().finish())

@@ -7,8 +7,8 @@ use super::dto::{self, ExtendAnswer, ExtendBody, HoldAnswer, ReservationAnswer};
 use super::error::ApiError;
 use super::event::ttl_ms;
 use super::{body, AppState};
-use crate::store::keys::reservation_user;
-use crate::store::Extension;
+use crate::gateway::Extension;
+use crate::quota::ReservationId;
 
 pub async fn get_reservation(
     key: ApiKey,
@@ -17,35 +17,30 @@ pub async fn get_reservation(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let project = key.project(&state).await?;
-    let record = state
-        .store
+    let id = ReservationId::parse(&id).ok_or(ApiError::ReservationNotFound)?;
+    let view = state
+        .gateway
         .reservation(&project, &id)
         .await?
         .ok_or(ApiError::ReservationNotFound)?;
-    let user_id = reservation_user(&id).ok_or(ApiError::ReservationNotFound)?;
-    let expires_ms: i64 = record.expires_ms.parse().unwrap_or(0);
-    // A held reservation past its expiry is expired, whether or not a script reclaimed it yet.
-    let status = match record.state.as_str() {
-        "held" if expires_ms <= state.store.clock().now_ms() => "expired".to_string(),
-        other => other.to_string(),
-    };
+    let record = view.reservation;
     let holds = record
         .holds
         .iter()
         .map(|h| HoldAnswer {
-            group_id: h.g.clone(),
-            amount: h.amount(),
-            committed: h.committed(),
-            period_start: h.period_start_ms().map(dto::rfc3339),
-            resets_at: h.period_end_ms().map(dto::rfc3339),
+            group_id: h.group.clone(),
+            amount: h.amount,
+            committed: h.committed,
+            period_start: h.window.end_ms.map(|_| dto::rfc3339(h.window.start_ms)),
+            resets_at: h.window.end_ms.map(dto::rfc3339),
         })
         .collect();
     Ok(HttpResponse::Ok().json(ReservationAnswer {
-        reservation_id: id,
-        user_id,
+        reservation_id: id.to_string(),
+        user_id: id.user().to_string(),
         event: record.event,
-        status,
-        expires_at: dto::rfc3339(expires_ms),
+        status: view.state.as_str(),
+        expires_at: dto::rfc3339(record.expires_ms),
         holds,
     }))
 }
@@ -61,12 +56,13 @@ pub async fn extend(
     let ttl_ms = ttl_ms(Some(body.ttl_seconds))?;
     let id = path.into_inner();
     let project = key.project(&state).await?;
-    match state.store.extend(&project, &id, ttl_ms).await? {
+    let id = ReservationId::parse(&id).ok_or(ApiError::ReservationNotFound)?;
+    match state.gateway.extend(&project, &id, ttl_ms).await? {
         Extension::Extended { expires_ms } => Ok(HttpResponse::Ok().json(ExtendAnswer {
-            reservation_id: id,
+            reservation_id: id.to_string(),
             expires_at: dto::rfc3339(expires_ms),
         })),
         Extension::NotFound => Err(ApiError::ReservationNotFound),
-        Extension::Ended(state) => Err(ApiError::ended(&state)),
+        Extension::Ended(state) => Err(ApiError::ended(state)),
     }
 }

@@ -23,10 +23,10 @@ pub async fn reserve(
     let idempotency = idempotency(&req, "reserve", "", &bytes)?;
     let project = key.project(&state).await?;
     let decision = state
-        .store
+        .gateway
         .reserve(&project, &input, ttl_ms, idempotency.as_ref())
         .await?;
-    Ok(answer(&state, decision))
+    Ok(answer(decision))
 }
 
 pub async fn check(
@@ -39,18 +39,12 @@ pub async fn check(
     // The ttl is checked like reserve's, so a check and its reserve fail alike.
     let (input, _) = body.validate()?;
     let project = key.project(&state).await?;
-    let decision = state.store.check(&project, &input).await?;
-    Ok(answer(&state, decision))
+    let decision = state.gateway.check(&project, &input).await?;
+    Ok(answer(decision))
 }
 
-fn answer(state: &AppState, decision: Decision) -> HttpResponse {
-    let result = if decision.allowed { "allowed" } else { "denied" };
-    let reason = decision.reasons.first().map_or("", |r| r.code());
-    state
-        .store
-        .metrics()
-        .count("qg_decisions_total", &[("result", result), ("reason", reason)]);
-    let now_ms = state.store.clock().now_ms();
+fn answer(decision: Decision) -> HttpResponse {
+    let now_ms = decision.decided_at_ms;
     let mut response = HttpResponse::Ok();
     headers::rate_limit(&mut response, &decision.counters, now_ms);
     if !decision.allowed {

@@ -9,7 +9,8 @@ use super::error::ApiError;
 use super::event::check_metadata;
 use super::idempotency::idempotency;
 use super::AppState;
-use crate::store::{Settled, Settlement};
+use crate::gateway::{Settled, Settlement};
+use crate::quota::ReservationId;
 
 pub async fn commit(
     key: ApiKey,
@@ -25,23 +26,20 @@ pub async fn commit(
     }
     let id = path.into_inner();
     let idempotency = idempotency(&req, "commit", &id, &bytes)?;
+    let reservation = ReservationId::parse(&id);
     let project = key.project(&state).await?;
-    let commit = state.store.commit(
+    let reservation = reservation.ok_or(ApiError::ReservationNotFound)?;
+    let commit = state.gateway.commit(
         &project,
-        &id,
+        &reservation,
         body.quantity,
         body.metadata.as_ref(),
         idempotency.as_ref(),
     );
     let settled = settled(commit.await?)?;
-    let outcome = if settled.late { "late" } else { "committed" };
-    state
-        .store
-        .metrics()
-        .count("qg_reservations_total", &[("outcome", outcome)]);
     Ok(HttpResponse::Ok().json(CommitAnswer {
         reservation_id: id,
-        status: settled.status,
+        status: settled.status.as_str(),
         late: settled.late,
         over_quota: dto::over_quota(&settled.counters),
         counters: dto::counters(&settled.counters),
@@ -58,19 +56,11 @@ pub async fn release(
     let _: EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
     let id = path.into_inner();
     let project = key.project(&state).await?;
-    let settled = settled(state.store.release(&project, &id).await?)?;
-    let outcome = if settled.status == "expired" {
-        "expired"
-    } else {
-        "released"
-    };
-    state
-        .store
-        .metrics()
-        .count("qg_reservations_total", &[("outcome", outcome)]);
+    let reservation = ReservationId::parse(&id).ok_or(ApiError::ReservationNotFound)?;
+    let settled = settled(state.gateway.release(&project, &reservation).await?)?;
     Ok(HttpResponse::Ok().json(ReleaseAnswer {
         reservation_id: id,
-        status: settled.status,
+        status: settled.status.as_str(),
         counters: dto::counters(&settled.counters),
     }))
 }
@@ -79,6 +69,6 @@ fn settled(settlement: Settlement) -> Result<Settled, ApiError> {
     match settlement {
         Settlement::Settled(settled) => Ok(settled),
         Settlement::NotFound => Err(ApiError::ReservationNotFound),
-        Settlement::Conflict(state) => Err(ApiError::ended(&state)),
+        Settlement::Conflict(state) => Err(ApiError::ended(state)),
     }
 }

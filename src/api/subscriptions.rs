@@ -12,11 +12,8 @@ use super::body;
 use super::dto::SubscriptionAnswer;
 use super::error::ApiError;
 use super::AppState;
-use crate::quota::ids::{check_id, check_user_id};
-use crate::quota::{Milli, Override};
-
-/// Clocks of callers and Redis differ a little; a start this far ahead still counts as now.
-const FUTURE_TOLERANCE_MS: i64 = 5_000;
+use crate::quota::ids::check_id;
+use crate::quota::{Milli, Override, UserId};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -54,10 +51,8 @@ pub fn parse_time(field: &str, text: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 time like 2026-01-31T09:30:00Z"))
 }
 
-pub fn user_in_path(path: web::Path<String>) -> Result<String, ApiError> {
-    let user = path.into_inner();
-    check_user_id(&user).map_err(|d| ApiError::invalid("userId", d))?;
-    Ok(user)
+pub fn user_in_path(path: web::Path<String>) -> Result<UserId, ApiError> {
+    UserId::parse(&path.into_inner()).map_err(|d| ApiError::invalid("userId", d))
 }
 
 pub async fn put_subscription(
@@ -73,9 +68,7 @@ pub async fn put_subscription(
     let started_ms = match &body.started_at {
         Some(text) => {
             let ms = parse_time("startedAt", text)?;
-            if ms > state.store.clock().now_ms() + FUTURE_TOLERANCE_MS {
-                return Err(ApiError::invalid("startedAt", "must not be in the future"));
-            }
+            state.gateway.check_started_at(ms)?;
             Some(ms)
         }
         None => None,
@@ -93,7 +86,7 @@ pub async fn put_subscription(
     };
     let project = key.project(&state).await?;
     let plan = state
-        .store
+        .gateway
         .plan(&project, &body.plan_id)
         .await?
         .ok_or(ApiError::PlanNotFound(body.plan_id))?;
@@ -108,7 +101,7 @@ pub async fn put_subscription(
         ));
     }
     let sub = state
-        .store
+        .gateway
         .subscribe(&project, &user, &plan, started_ms, overrides.as_ref())
         .await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
@@ -121,9 +114,9 @@ pub async fn get_subscription(
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
     let project = key.project(&state).await?;
-    let sub = state.store.subscription(&project, &user).await?;
+    let sub = state.gateway.subscription(&project, &user).await?;
     if !sub.exists() {
-        return Err(ApiError::SubscriptionNotFound(user));
+        return Err(ApiError::SubscriptionNotFound(user.into_string()));
     }
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
@@ -136,6 +129,6 @@ pub async fn delete_subscription(
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
     let project = key.project(&state).await?;
-    let sub = state.store.unsubscribe(&project, &user).await?;
+    let sub = state.gateway.unsubscribe(&project, &user).await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }

@@ -20,7 +20,7 @@ pub async fn track(
     let input = body.validate()?;
     let idempotency = idempotency(&req, "track", "", &bytes)?;
     let project = key.project(&state).await?;
-    let counters = state.store.track(&project, &input, idempotency.as_ref()).await?;
+    let counters = state.gateway.track(&project, &input, idempotency.as_ref()).await?;
     Ok(HttpResponse::Ok().json(TrackAnswer {
         over_quota: dto::over_quota(&counters),
         counters: dto::counters(&counters),

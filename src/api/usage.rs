@@ -6,8 +6,7 @@ use super::auth::ApiKey;
 use super::dto::{self, UsageAnswer};
 use super::error::ApiError;
 use super::{cors, headers, AppState};
-use crate::quota::ids::check_user_id;
-use crate::quota::Status;
+use crate::quota::{Status, UserId};
 
 pub async fn usage(
     key: ApiKey,
@@ -15,21 +14,20 @@ pub async fn usage(
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let user = path.into_inner();
-    check_user_id(&user).map_err(|d| ApiError::invalid("userId", d))?;
+    let user = UserId::parse(&path.into_inner()).map_err(|d| ApiError::invalid("userId", d))?;
     let project = key.reader_project(&state, &req, &user).await?;
-    let usage = state.store.usage(&project, &user).await?;
+    let usage = state.gateway.usage(&project, &user).await?;
     let status = match (&usage.plan_id, usage.status) {
         (_, Status::Blocked) => "blocked",
         (None, Status::Active) => "no_subscription",
         (Some(_), Status::Active) => "active",
     };
     let mut response = HttpResponse::Ok();
-    let settings = state.store.project_settings(&project).await?.unwrap_or_default();
+    let settings = state.gateway.project_settings(&project).await?.unwrap_or_default();
     cors::allow(&req, &settings, &mut response);
-    headers::rate_limit(&mut response, &usage.counters, state.store.clock().now_ms());
+    headers::rate_limit(&mut response, &usage.counters, usage.read_at_ms);
     Ok(response.json(UsageAnswer {
-        user_id: user,
+        user_id: user.into_string(),
         plan_id: usage.plan_id,
         status,
         period: usage.period.map(Into::into),

@@ -1,21 +1,16 @@
-//! `POST /v1/user-tokens`: a short-lived token, signed by the deployment, that lets a browser
-//! with the project's publishable key read one user's usage. Tokens are not stored: the
-//! signature and the expiry are all there is to check.
+//! `POST /v1/user-tokens`: a short-lived token that lets a browser with the project's
+//! publishable key read one user's usage (minted and checked beside the other secrets).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::auth::ApiKey;
 use super::body;
 use super::dto::rfc3339;
 use super::error::ApiError;
 use super::AppState;
-use crate::quota::ids::check_user_id;
-use crate::secrets::{sign, verify as verify_signature};
+use crate::quota::UserId;
 
-const PREFIX: &str = "qg_ut_";
 const DEFAULT_TTL_SECONDS: i64 = 15 * 60;
 const MAX_TTL_SECONDS: i64 = 86_400;
 
@@ -26,35 +21,6 @@ pub struct UserTokenBody {
     pub ttl_seconds: Option<i64>,
 }
 
-/// What a token says: which project's user, until when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
-    #[serde(rename = "p")]
-    pub project: String,
-    #[serde(rename = "u")]
-    pub user: String,
-    #[serde(rename = "e")]
-    pub expires_ms: i64,
-}
-
-/// `qg_ut_<base64url claims>.<base64url HMAC-SHA256 of the first part>`.
-pub fn mint(signing_key: &[u8], claims: &Claims) -> String {
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
-    let signature = URL_SAFE_NO_PAD.encode(sign(signing_key, payload.as_bytes()));
-    format!("{PREFIX}{payload}.{signature}")
-}
-
-/// The claims of an untampered token that has not expired at `now_ms`.
-pub fn verify(signing_key: &[u8], token: &str, now_ms: i64) -> Option<Claims> {
-    let (payload, signature) = token.strip_prefix(PREFIX)?.split_once('.')?;
-    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-    if !verify_signature(signing_key, payload.as_bytes(), &signature) {
-        return None;
-    }
-    let claims: Claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    (claims.expires_ms > now_ms).then_some(claims)
-}
-
 pub async fn create_user_token(
     key: ApiKey,
     state: web::Data<AppState>,
@@ -62,59 +28,12 @@ pub async fn create_user_token(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body: UserTokenBody = body::parse(&body::read(&req, payload).await?)?;
-    check_user_id(&body.user_id).map_err(|d| ApiError::invalid("userId", d))?;
+    let user = UserId::parse(&body.user_id).map_err(|d| ApiError::invalid("userId", d))?;
     let ttl_seconds = body.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
     if !(1..=MAX_TTL_SECONDS).contains(&ttl_seconds) {
         return Err(ApiError::invalid("ttlSeconds", "must be 1 to 86400"));
     }
     let project = key.project(&state).await?;
-    let expires_ms = state.store.clock().now_ms() + ttl_seconds * 1000;
-    let claims = Claims {
-        project,
-        user: body.user_id,
-        expires_ms,
-    };
-    let token = mint(state.signing_key()?, &claims);
+    let (token, expires_ms) = state.gateway.mint_user_token(&project, &user, ttl_seconds)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "token": token, "expiresAt": rfc3339(expires_ms) })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn claims() -> Claims {
-        Claims {
-            project: "p".into(),
-            user: "u".into(),
-            expires_ms: 2_000,
-        }
-    }
-
-    #[test]
-    fn tokens_verify_until_they_expire() {
-        let token = mint(b"key", &claims());
-        assert_eq!(verify(b"key", &token, 1_999), Some(claims()));
-        assert_eq!(verify(b"key", &token, 2_000), None);
-        assert_eq!(verify(b"other", &token, 1_000), None);
-    }
-
-    #[test]
-    fn tampered_tokens_are_refused() {
-        let token = mint(b"key", &claims());
-        let forged = mint(
-            b"key",
-            &Claims {
-                user: "v".into(),
-                ..claims()
-            },
-        );
-        let (_, forged_payload_sig) = forged.split_at(PREFIX.len());
-        let (forged_payload, _) = forged_payload_sig.split_once('.').unwrap();
-        let (_, signature) = token.rsplit_once('.').unwrap();
-        assert_eq!(
-            verify(b"key", &format!("{PREFIX}{forged_payload}.{signature}"), 1_000),
-            None
-        );
-        assert_eq!(verify(b"key", "qg_ut_nonsense", 1_000), None);
-    }
 }

@@ -10,9 +10,11 @@ use super::dto::{self, AdjustmentAnswer, SubscriptionAnswer, UserPage};
 use super::error::ApiError;
 use super::subscriptions::{user_in_path, OverrideBody};
 use super::AppState;
+use crate::gateway::Adjusted;
 use crate::quota::amount::parse_signed_milli;
-use crate::quota::ids::{check_id, check_user_id};
-use crate::store::{Adjusted, UserFilter};
+use crate::quota::ids::check_id;
+use crate::quota::UserId;
+use crate::store::UserFilter;
 
 const MAX_REASON_BYTES: usize = 256;
 
@@ -60,17 +62,17 @@ pub async fn put_override(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (user, group) = path.into_inner();
-    check_user_id(&user).map_err(|d| ApiError::invalid("userId", d))?;
+    let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
     check_id(&group).map_err(|d| ApiError::invalid("groupId", d))?;
     let body: OverrideBody = body::parse(&body::read(&req, payload).await?)?;
     let value = body.validate("")?;
     let project = key.project(&state).await?;
-    let sub = state.store.subscription(&project, &user).await?;
+    let sub = state.gateway.subscription(&project, &user).await?;
     let plan_id = sub
         .plan_id
-        .ok_or_else(|| ApiError::SubscriptionNotFound(user.clone()))?;
+        .ok_or_else(|| ApiError::SubscriptionNotFound(user.to_string()))?;
     let plan = state
-        .store
+        .gateway
         .plan(&project, &plan_id)
         .await?
         .ok_or(ApiError::PlanMissing(plan_id))?;
@@ -80,7 +82,10 @@ pub async fn put_override(
             format!("is not a group of plan {}", plan.id),
         ));
     }
-    let sub = state.store.set_override(&project, &user, &group, Some(&value)).await?;
+    let sub = state
+        .gateway
+        .set_override(&project, &user, &group, Some(&value))
+        .await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -91,13 +96,13 @@ pub async fn delete_override(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (user, group) = path.into_inner();
-    check_user_id(&user).map_err(|d| ApiError::invalid("userId", d))?;
+    let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
     check_id(&group).map_err(|d| ApiError::invalid("groupId", d))?;
     let project = key.project(&state).await?;
-    if !state.store.subscription(&project, &user).await?.exists() {
-        return Err(ApiError::SubscriptionNotFound(user));
+    if !state.gateway.subscription(&project, &user).await?.exists() {
+        return Err(ApiError::SubscriptionNotFound(user.into_string()));
     }
-    let sub = state.store.set_override(&project, &user, &group, None).await?;
+    let sub = state.gateway.set_override(&project, &user, &group, None).await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -113,7 +118,7 @@ pub async fn block(
     let body: BlockBody = body::parse(&body::read(&req, payload).await?)?;
     reason("reason", &body.reason)?;
     let project = key.project(&state).await?;
-    let sub = state.store.set_blocked(&project, &user, Some(&body.reason)).await?;
+    let sub = state.gateway.set_blocked(&project, &user, Some(&body.reason)).await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -128,7 +133,7 @@ pub async fn unblock(
     let user = user_in_path(path)?;
     let _: dto::EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
     let project = key.project(&state).await?;
-    let sub = state.store.set_blocked(&project, &user, None).await?;
+    let sub = state.gateway.set_blocked(&project, &user, None).await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -149,7 +154,7 @@ pub async fn adjust(
     reason("reason", &body.reason)?;
     let project = key.project(&state).await?;
     match state
-        .store
+        .gateway
         .adjust(&project, &user, &body.group_id, amount, &body.reason)
         .await?
     {
@@ -157,7 +162,7 @@ pub async fn adjust(
             applied: dto::SignedAmount(applied_milli),
             counter: (&counter).into(),
         })),
-        Adjusted::NoPlan => Err(ApiError::SubscriptionNotFound(user)),
+        Adjusted::NoPlan => Err(ApiError::SubscriptionNotFound(user.into_string())),
         Adjusted::UnknownGroup(plan) => Err(ApiError::invalid("groupId", format!("is not a group of plan {plan}"))),
     }
 }
@@ -170,7 +175,7 @@ pub async fn list_adjustments(
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
     let project = key.project(&state).await?;
-    let entries = state.store.adjustments(&project, &user).await?;
+    let entries = state.gateway.adjustments(&project, &user).await?;
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({ "data": entries.iter().map(dto::AdjustmentEntry::from).collect::<Vec<_>>() })))
 }
@@ -206,6 +211,6 @@ pub async fn list_users(
         plan_id: query.plan_id,
         status,
     };
-    let page = state.store.users(&project, cursor.as_deref(), limit, &filter).await?;
+    let page = state.gateway.users(&project, cursor.as_deref(), limit, &filter).await?;
     Ok(HttpResponse::Ok().json(UserPage::from(page)))
 }

@@ -1,13 +1,23 @@
 //! A counter: one limit group's usage in its current window, as every data-plane answer shows it.
 
 use super::amount::Milli;
+use super::period::Window;
+use super::plan::{LimitGroup, Mode, Unit};
+
+/// A counter as a script read it, in milli-units: used, held, and the quota in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amounts {
+    pub used: Milli,
+    pub held: Milli,
+    pub quota: Milli,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counter {
     pub group_id: String,
     pub label: String,
-    pub unit: &'static str,
-    pub mode: &'static str,
+    pub unit: Unit,
+    pub mode: Mode,
     pub quota: Milli,
     pub used: Milli,
     pub reserved: Milli,
@@ -29,21 +39,18 @@ impl Counter {
     pub fn exceeded(&self) -> bool {
         self.count() > self.quota
     }
-}
 
-impl Counter {
     /// The counter of `group` in `window`, from the amounts the store read: used, held, and
     /// the quota in force (a live override, else the group's).
-    pub fn of(group: &super::LimitGroup, window: super::Window, amounts: impl Into<(Milli, Milli, Milli)>) -> Counter {
-        let (used, reserved, quota) = amounts.into();
+    pub fn of(group: &LimitGroup, window: Window, amounts: &Amounts) -> Counter {
         Counter {
             group_id: group.id.clone(),
             label: group.label.clone(),
-            unit: group.unit.as_str(),
-            mode: group.mode.as_str(),
-            quota,
-            used,
-            reserved,
+            unit: group.unit,
+            mode: group.mode,
+            quota: amounts.quota,
+            used: amounts.used,
+            reserved: amounts.held,
             period_start_ms: window.end_ms.map(|_| window.start_ms),
             resets_at_ms: window.end_ms,
         }

@@ -37,17 +37,20 @@ pub struct Decision {
     /// Ids of the hard groups that would pass their quota.
     pub denied_by: Vec<String>,
     pub counters: Vec<Counter>,
+    /// When it was decided (Redis time as the node estimates it), for the reset headers.
+    pub decided_at_ms: i64,
 }
 
 impl Decision {
     /// A denial decided before any counter was looked at.
-    pub fn denied(reason: Reason) -> Decision {
+    pub fn denied(reason: Reason, decided_at_ms: i64) -> Decision {
         Decision {
             allowed: false,
             granted: None,
             reasons: vec![reason],
             denied_by: Vec::new(),
             counters: Vec::new(),
+            decided_at_ms,
         }
     }
 }

@@ -1,4 +1,96 @@
-//! The shapes of names the API accepts (DESIGN sections 2 and 4), checked before anything reaches Redis.
+//! The shapes of names the API accepts, checked before anything reaches Redis, and the id
+//! types that carry a checked name past the edge: a `UserId` or `ReservationId` is valid by
+//! construction, so nothing behind the API checks one again.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+/// An end user's id: 1 to 256 bytes of UTF-8 without control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(String);
+
+impl UserId {
+    /// The id, or what is wrong with it.
+    pub fn parse(text: &str) -> Result<UserId, &'static str> {
+        check_user_id(text)?;
+        Ok(UserId(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for UserId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A reservation id, `r_<base64url user>.<base64url random>`: it carries its user, so commit
+/// and release find the user's state without a lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReservationId {
+    text: String,
+    user: UserId,
+}
+
+impl ReservationId {
+    /// A new id for `user` with the given random bytes.
+    pub fn new(user: &UserId, random: &[u8]) -> ReservationId {
+        ReservationId {
+            text: format!(
+                "r_{}.{}",
+                URL_SAFE_NO_PAD.encode(user.as_str()),
+                URL_SAFE_NO_PAD.encode(random)
+            ),
+            user: user.clone(),
+        }
+    }
+
+    /// The id, or None for anything this gateway could not have made.
+    pub fn parse(text: &str) -> Option<ReservationId> {
+        let (user, random) = text.strip_prefix("r_")?.split_once('.')?;
+        if random.is_empty()
+            || !random
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return None;
+        }
+        let user = String::from_utf8(URL_SAFE_NO_PAD.decode(user).ok()?).ok()?;
+        Some(ReservationId {
+            text: text.to_string(),
+            user: UserId::parse(&user).ok()?,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn user(&self) -> &UserId {
+        &self.user
+    }
+}
+
+impl fmt::Display for ReservationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
 
 /// Plan, group and project ids: `[A-Za-z0-9_.-]{1,64}`.
 pub fn check_id(id: &str) -> Result<(), &'static str> {
@@ -45,5 +137,15 @@ mod tests {
         assert!(check_user_id("user {1}@x:y é").is_ok());
         assert!(check_user_id("a\nb").is_err());
         assert!(check_user_id(&"é".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn reservation_ids_carry_their_user() {
+        let user = UserId::parse("user {1}").unwrap();
+        let id = ReservationId::new(&user, &[1, 2, 3]);
+        assert_eq!(ReservationId::parse(id.as_str()).unwrap().user(), &user);
+        assert_eq!(ReservationId::parse("r_nope"), None);
+        assert_eq!(ReservationId::parse("x_dXNlcg.AQID"), None);
+        assert_eq!(ReservationId::parse("r_!!.AQID"), None);
     }
 }

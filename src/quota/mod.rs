@@ -1,20 +1,28 @@
-//! The domain: plans, matching, periods, amounts and decisions.
+//! The domain: plans, matching, periods, amounts, holds and decisions.
 //! No I/O, no async, no actix or redis: time and state come in as arguments.
 
+pub mod admission;
 pub mod amount;
 pub mod counter;
 pub mod decision;
+pub mod event;
+pub mod hold;
 pub mod ids;
 mod matching;
 pub mod measure;
 pub mod period;
 pub mod plan;
+pub mod reservation;
 pub mod subscription;
 
 pub use amount::Milli;
-pub use counter::Counter;
+pub use counter::{Amounts, Counter};
 pub use decision::{Decision, Reason};
+pub use event::EventInput;
+pub use hold::{Hold, HoldKind, Prepared, Verdict};
+pub use ids::{ReservationId, UserId};
 pub use measure::{Measure, MeasureError};
 pub use period::{Anchor, Period, PeriodKind, Window};
 pub use plan::{LimitGroup, Mode, Plan, PlanChange, PlanDoc, Problem, Unit, Unmatched};
+pub use reservation::{Reservation, ReservationHold, ReservationState};
 pub use subscription::{Override, Status, Subscription};

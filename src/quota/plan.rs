@@ -322,11 +322,14 @@ impl Plan {
     }
 
     /// The groups an event hits, in plan order.
-    pub fn matched_groups<'a>(
-        &'a self,
+    pub fn matched_groups<'p, 'a>(
+        &'p self,
         event: &'a str,
         metadata: &'a Map<String, Value>,
-    ) -> impl Iterator<Item = &'a LimitGroup> + 'a {
+    ) -> impl Iterator<Item = &'p LimitGroup> + 'a
+    where
+        'p: 'a,
+    {
         self.groups
             .iter()
             .filter(move |g| g.matches.iter().any(|rule| rule.matches(event, metadata)))

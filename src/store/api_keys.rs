@@ -1,10 +1,10 @@
-//! API keys and the root token: only SHA-256 digests are stored.
+//! API keys in Redis: only SHA-256 digests are stored, once under the digest (for lookups) and
+//! once in the project's list (for listing and revocation).
 
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
-use super::{corrupt, QuotaStore, StoreError};
-use crate::secrets;
+use super::{corrupt, Store, StoreError};
 
 /// What a key's digest resolves to; the key itself is never stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,35 +22,21 @@ pub struct KeyRecord {
     pub created_at_ms: i64,
 }
 
-impl QuotaStore {
-    /// Mints a key of `kind` ("secret" or "publishable") for `project`; returns its record and
-    /// the key, which is never stored.
-    pub async fn mint_key(&self, project: &str, kind: &str, label: &str) -> Result<(KeyRecord, String), StoreError> {
-        let prefix = if kind == "publishable" {
-            secrets::PUBLISHABLE_PREFIX
-        } else {
-            secrets::SECRET_PREFIX
-        };
-        let key = secrets::new_api_key(prefix);
-        let record = KeyRecord {
-            key_id: format!("key_{}", hex::encode(secrets::random_bytes::<8>())),
-            digest_hex: secrets::digest_hex(&key),
-            project: project.to_string(),
-            kind: kind.to_string(),
-            label: label.to_string(),
-            hint: format!("{prefix}…{}", &key[key.len() - 4..]),
-            created_at_ms: self.clock.now_ms(),
-        };
-        let json = serde_json::to_string(&record).map_err(|e| corrupt("key", e))?;
-        let (digest_key, list) = (self.keys.api_key(&record.digest_hex), self.keys.project_keys(project));
+impl Store {
+    /// Stores a new key's record under its digest and in its project's list.
+    pub async fn put_key(&self, record: &KeyRecord) -> Result<(), StoreError> {
+        let json = serde_json::to_string(record).map_err(|e| corrupt("key", e))?;
+        let (digest_key, list) = (
+            self.keys.api_key(&record.digest_hex),
+            self.keys.project_keys(&record.project),
+        );
         let key_id = &record.key_id;
         self.run(|mut conn| async move {
             let _: () = conn.set(&digest_key, &json).await?;
             let _: () = conn.hset(&list, key_id, &json).await?;
             Ok(())
         })
-        .await?;
-        Ok((record, key))
+        .await
     }
 
     /// A project's keys, without their secret part, oldest first.
@@ -65,9 +51,9 @@ impl QuotaStore {
         Ok(records)
     }
 
-    /// Revokes a key: every node refuses it once it sees the new config epoch. False when
-    /// the project has no such key.
-    pub async fn revoke_key(&self, project: &str, key_id: &str) -> Result<bool, StoreError> {
+    /// Deletes a key: its digest first, so no node can load it again, then its list entry.
+    /// False when the project has no such key.
+    pub async fn delete_key(&self, project: &str, key_id: &str) -> Result<bool, StoreError> {
         let list = self.keys.project_keys(project);
         let raw: Option<String> = {
             let list = &list;
@@ -78,60 +64,19 @@ impl QuotaStore {
         let record: KeyRecord = serde_json::from_str(&json).map_err(|e| corrupt("key", e))?;
         let digest_key = self.keys.api_key(&record.digest_hex);
         self.run(|mut conn| async move {
-            // The digest goes first: from then on no node can load the key again.
             let _: () = conn.del(&digest_key).await?;
             let _: () = conn.hdel(&list, key_id).await?;
             Ok(())
         })
         .await?;
-        self.bump_epoch().await?;
         Ok(true)
     }
 
-    /// The deployment's secret for signing user tokens, made once by the first node to start.
-    pub async fn signing_key(&self) -> Result<Vec<u8>, StoreError> {
-        let key = self.keys.signing();
-        let fresh = hex::encode(secrets::random_bytes::<32>());
-        let stored: String = self
-            .run(|mut conn| async move {
-                let _: bool = conn.set_nx(&key, &fresh).await?;
-                Ok(conn.get(&key).await?)
-            })
-            .await?;
-        hex::decode(stored).map_err(|_| StoreError::Protocol("the stored signing key is malformed".into()))
-    }
-
-    /// The key with this digest, from the node's cache while the config epoch stands.
-    /// Unknown digests are not cached, so guessing keys cannot fill a node's memory.
-    pub async fn find_key(&self, digest_hex: &str) -> Result<Option<KeyRecord>, StoreError> {
-        if let Some(record) = self.cache.key(digest_hex) {
-            self.metrics
-                .count("qg_cache_total", &[("cache", "key"), ("result", "hit")]);
-            return Ok(Some(record));
-        }
-        self.metrics
-            .count("qg_cache_total", &[("cache", "key"), ("result", "miss")]);
+    /// The key with this digest, as stored.
+    pub async fn load_key(&self, digest_hex: &str) -> Result<Option<KeyRecord>, StoreError> {
         let key = self.keys.api_key(digest_hex);
         let raw: Option<String> = self.run(|mut conn| async move { Ok(conn.get(&key).await?) }).await?;
-        let record: Option<KeyRecord> = raw
-            .map(|json| serde_json::from_str(&json).map_err(|e| corrupt("key", e)))
-            .transpose()?;
-        if let Some(record) = &record {
-            self.cache.put_key(digest_hex, record.clone());
-        }
-        Ok(record)
-    }
-
-    /// The stored root token digest, written once at first start when none is configured.
-    pub async fn root_digest(&self) -> Result<Option<String>, StoreError> {
-        let key = self.keys.root();
-        self.run(|mut conn| async move { Ok(conn.get(&key).await?) }).await
-    }
-
-    /// Stores the root token digest unless one exists; true when this call stored it.
-    pub async fn init_root_digest(&self, digest_hex: &str) -> Result<bool, StoreError> {
-        let key = self.keys.root();
-        self.run(|mut conn| async move { Ok(conn.set_nx(&key, digest_hex).await?) })
-            .await
+        raw.map(|json| serde_json::from_str(&json).map_err(|e| corrupt("key", e)))
+            .transpose()
     }
 }

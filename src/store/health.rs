@@ -3,9 +3,9 @@
 
 use redis::{ConnectionAddr, IntoConnectionInfo};
 
-use super::{QuotaStore, StoreError};
+use super::{Store, StoreError};
 
-impl QuotaStore {
+impl Store {
     /// `Ok(Ok(()))` when ready, `Ok(Err(reason))` when Redis answers but must not be used,
     /// `Err` when it does not answer.
     pub async fn readiness(&self) -> Result<Result<(), String>, StoreError> {

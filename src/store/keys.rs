@@ -1,12 +1,9 @@
-//! The Redis key layout (DESIGN section 5) and the reservation id format.
+//! The Redis key layout (ARCHITECTURE.md, "Redis layout").
 //! All state of one end user shares the hash tag `{<project>:<user>}`; ids are escaped so that
 //! distinct ids never share a key or a field and a user id can never move another user's tag.
 
 use std::borrow::Cow;
 use std::fmt::Write;
-
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 
 use crate::quota::Window;
 
@@ -137,25 +134,6 @@ pub fn counter_field(group: &str, window: &Window) -> String {
     }
 }
 
-/// A new reservation id that carries its user: `r_<base64url user>.<random>`.
-pub fn reservation_id(user: &str, random: &[u8]) -> String {
-    format!("r_{}.{}", URL_SAFE_NO_PAD.encode(user), URL_SAFE_NO_PAD.encode(random))
-}
-
-/// The user a reservation id belongs to, or `None` for a malformed id.
-pub fn reservation_user(id: &str) -> Option<String> {
-    let (user, random) = id.strip_prefix("r_")?.split_once('.')?;
-    if random.is_empty()
-        || !random
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return None;
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(user).ok()?;
-    String::from_utf8(bytes).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,14 +148,5 @@ mod tests {
         let keys = Keys::new("qg");
         assert_ne!(keys.user("p:x", "y").sub, keys.user("p", "x:y").sub);
         assert_eq!(keys.user("p", "u}{").sub, "qg:{p:u%7D%7B}:sub");
-    }
-
-    #[test]
-    fn reservation_ids_carry_their_user() {
-        let id = reservation_id("user {1}", &[1, 2, 3]);
-        assert_eq!(reservation_user(&id).as_deref(), Some("user {1}"));
-        assert_eq!(reservation_user("r_nope"), None);
-        assert_eq!(reservation_user("x_dXNlcg.AQID"), None);
-        assert_eq!(reservation_user("r_!!.AQID"), None);
     }
 }

@@ -1,52 +1,43 @@
-//! The only code that talks to Redis. Every call is bounded by the command timeout, so a slow
-//! or absent Redis becomes `StoreError::Unavailable` quickly instead of a hung request.
+//! The only code that talks to Redis: connections, the key layout, the scripts with their typed
+//! replies, the record codecs, readiness. It knows nothing of plans' meaning, caches or HTTP.
+//! Every call is bounded by the command timeout, so a slow or absent Redis becomes
+//! `StoreError::Unavailable` or `Timeout` quickly instead of a hung request.
 
 mod adjust;
 mod api_keys;
 mod backend;
-mod cache;
-mod clock;
+mod config;
+mod data;
 mod health;
-mod holds;
 pub mod keys;
 mod plans;
 mod projects;
 mod record;
-mod reservations;
-mod reserve;
 mod scripts;
-mod settle;
 mod subscriptions;
-mod track;
-mod usage;
 mod users;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use adjust::{Adjusted, AuditEntry};
+pub use adjust::AuditEntry;
 pub use api_keys::KeyRecord;
 pub use backend::RedisMode;
 use backend::{Backend, Conn};
-use cache::Cache;
-pub use cache::EPOCH_POLL;
-pub use clock::Clock;
-pub use holds::EventInput;
 pub use plans::PlanDeletion;
 pub use projects::ProjectSettings;
-pub use record::{Record, RecordHold};
-pub use reservations::{Extension, MAX_LIFETIME_MS};
-pub use scripts::Idempotency;
-pub use settle::{Settled, Settlement};
-pub use usage::Usage;
+pub use scripts::{
+    AdjustArgs, Extended, Granted, Idempotency, PlanChangeRule, Reply, ReserveArgs, SettleReply, Settled,
+    SubscribeArgs, UsageField,
+};
 pub use users::{UserEntry, UserFilter, UserPage};
 
 use keys::Keys;
 
 use crate::metrics::{Fixed, Metrics};
 
-/// Could not decide: Redis is unreachable, too slow, or answered something unexpected.
+/// Redis could not be asked, or answered something this code did not expect.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("redis unavailable: {0}")]
@@ -55,16 +46,6 @@ pub enum StoreError {
     Timeout(Duration),
     #[error("redis is a replica now (failover?): {0}")]
     ReadOnly(String),
-    #[error("redis state did not settle after {0} attempts")]
-    Unsettled(usize),
-    #[error("plan {0} does not exist")]
-    PlanMissing(String),
-    /// The Idempotency-Key came before with another body.
-    #[error("the Idempotency-Key was used before with another body")]
-    IdempotencyReused,
-    /// The event lacks a number a limit group of the user's plan measures.
-    #[error(transparent)]
-    Measure(crate::quota::MeasureError),
     #[error("unexpected reply from redis: {0}")]
     Protocol(String),
 }
@@ -92,40 +73,6 @@ fn corrupt(what: &str, err: serde_json::Error) -> StoreError {
     StoreError::Protocol(format!("stored {what} is not valid: {err}"))
 }
 
-/// How many times an operation re-reads state after a "stale" answer before giving up.
-const MAX_ATTEMPTS: usize = 8;
-/// How many "more to reclaim" answers one operation follows; each returns expired holds, so
-/// only a user with a vast backlog of expired reservations comes near it.
-const MAX_RECLAIM_ROUNDS: usize = 4096;
-
-/// Bounds one operation's calls: a few after stale answers, many after "more to reclaim".
-pub(super) struct Attempts {
-    stale: usize,
-    more: usize,
-}
-
-impl Attempts {
-    pub fn new() -> Attempts {
-        Attempts { stale: 0, more: 0 }
-    }
-
-    /// Whether to call again after a stale answer.
-    pub fn after_stale(&mut self) -> bool {
-        self.stale += 1;
-        self.stale < MAX_ATTEMPTS
-    }
-
-    /// Whether to call again after a "more to reclaim" answer.
-    pub fn after_more(&mut self) -> bool {
-        self.more += 1;
-        self.more < MAX_RECLAIM_ROUNDS
-    }
-
-    pub fn exhausted(&self) -> StoreError {
-        StoreError::Unsettled(self.stale + self.more)
-    }
-}
-
 /// Connection settings of the store.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -142,45 +89,33 @@ pub struct StoreConfig {
     pub retention: Duration,
 }
 
-/// Quota state in Redis, shared by all workers of a node.
+/// Redis, as one node reaches it; cheap to clone.
 #[derive(Clone)]
-pub struct QuotaStore {
+pub struct Store {
     backend: Backend,
     /// The configured URL (seeds in cluster mode), for reaching each primary by itself.
     redis_url: String,
     keys: Keys,
     timeout: Duration,
     retention_ms: i64,
-    clock: Clock,
-    cache: Arc<Cache>,
+    /// Redis calls, errors and script latencies are counted here, where they happen.
     metrics: Arc<Metrics>,
     wait_replicas: u32,
 }
 
-impl QuotaStore {
-    /// Builds the pool; connections are made on first use, so a node can start before Redis.
-    pub fn new(config: &StoreConfig) -> Result<QuotaStore, StoreError> {
+impl Store {
+    /// Builds the connections lazily, so a node can start before Redis.
+    pub fn new(config: &StoreConfig, metrics: Arc<Metrics>) -> Result<Store, StoreError> {
         let backend = Backend::new(config.redis_mode, &config.redis_url, &config.sentinel_master)?;
-        Ok(QuotaStore {
+        Ok(Store {
             backend,
             redis_url: config.redis_url.clone(),
             keys: Keys::new(&config.key_prefix),
             timeout: config.command_timeout,
             retention_ms: i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX),
-            clock: Clock::with_skew(config.clock_skew_ms),
-            cache: Arc::default(),
-            metrics: Arc::default(),
+            metrics,
             wait_replicas: config.wait_replicas,
         })
-    }
-
-    pub fn clock(&self) -> &Clock {
-        &self.clock
-    }
-
-    /// The node's metrics, shared with the HTTP layer.
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
     }
 
     /// After a writing script, on the same connection: with `QG_REDIS_WAIT_REPLICAS`, waits
@@ -205,8 +140,22 @@ impl QuotaStore {
         Ok(())
     }
 
+    /// A writing script: timed for the latency histogram, then replicated when configured.
+    async fn write<T, F, Fut>(&self, script: &'static str, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = Result<(T, Conn), StoreError>>,
+    {
+        self.timed(script, |conn| async move {
+            let (reply, mut conn) = op(conn).await?;
+            self.replicate(&mut conn).await?;
+            Ok(reply)
+        })
+        .await
+    }
+
     /// As `run`, timing the call for the script latency histogram.
-    async fn run_script<T, F, Fut>(&self, script: &'static str, op: F) -> Result<T, StoreError>
+    async fn timed<T, F, Fut>(&self, script: &'static str, op: F) -> Result<T, StoreError>
     where
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
@@ -219,7 +168,7 @@ impl QuotaStore {
         result
     }
 
-    /// Runs one Redis interaction on a pooled connection within the command timeout.
+    /// Runs one Redis interaction on a connection within the command timeout.
     async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
     where
         F: FnOnce(Conn) -> Fut,
@@ -234,30 +183,26 @@ impl QuotaStore {
             .await
             .map_err(|_| StoreError::Timeout(self.timeout));
         let result = result.and_then(|inner| inner);
-        if let Err(StoreError::ReadOnly(_)) = &result {
-            // A primary that became a replica: reconnect through the current topology.
-            self.backend.forget_idle();
-        }
         if let Err(err) = &result {
+            if let StoreError::ReadOnly(_) = err {
+                // A primary that became a replica: reconnect through the current topology.
+                self.backend.forget_idle();
+            }
             let kind = match err {
                 StoreError::Timeout(_) => "timeout",
-                StoreError::Unavailable(_) | StoreError::Unsettled(_) | StoreError::ReadOnly(_) => "unavailable",
-                _ => "protocol",
+                StoreError::Unavailable(_) | StoreError::ReadOnly(_) => "unavailable",
+                StoreError::Protocol(_) => "protocol",
             };
             self.metrics.count("qg_redis_errors_total", &[("kind", kind)]);
         }
         result
     }
 
-    /// Brings the node's clock in step with Redis `TIME`.
-    pub async fn sync_clock(&self) -> Result<(), StoreError> {
-        let clock = self.clock.clone();
+    /// Redis `TIME` in Unix milliseconds.
+    pub async fn time_ms(&self) -> Result<i64, StoreError> {
         self.run(|mut conn| async move {
-            let before = clock.machine_ms();
             let (secs, micros): (i64, i64) = redis::cmd("TIME").query_async(&mut conn).await?;
-            let after = clock.machine_ms();
-            clock.set_redis_ms(secs * 1000 + micros / 1000, before, after);
-            Ok(())
+            Ok(secs * 1000 + micros / 1000)
         })
         .await
     }

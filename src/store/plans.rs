@@ -1,11 +1,10 @@
-//! Plans: stored as their validated JSON with a version that `put_plan.lua` bumps on change.
-
-use std::sync::Arc;
+//! Plans in Redis: stored as their validated JSON with a version that `put_plan.lua` bumps on
+//! change, listed in the project's plan set, deleted only while no user is on them.
 
 use redis::AsyncCommands;
 
 use super::scripts::{self, DeletePlanReply};
-use super::{corrupt, QuotaStore, StoreError};
+use super::{corrupt, Store, StoreError};
 use crate::quota::{Plan, PlanDoc};
 
 /// How a plan deletion went.
@@ -17,34 +16,15 @@ pub enum PlanDeletion {
     InUse(u64),
 }
 
-impl QuotaStore {
+impl Store {
     /// Stores a validated plan; returns its version (unchanged when the document is).
     pub async fn put_plan(&self, project: &str, plan: &Plan) -> Result<u64, StoreError> {
         let mut doc = plan.doc.clone();
         doc.version = None;
         let json = serde_json::to_string(&doc).map_err(|e| corrupt("plan", e))?;
         let (plan_key, plans_key) = (self.keys.plan(project, &plan.id), self.keys.plans(project));
-        let version = self
-            .run(|mut conn| async move { scripts::put_plan(&mut conn, &plan_key, &plans_key, &plan.id, &json).await })
-            .await?;
-        self.bump_epoch().await?;
-        Ok(version)
-    }
-
-    /// A plan, from the node's cache while the config epoch stands.
-    pub async fn plan(&self, project: &str, id: &str) -> Result<Option<Arc<Plan>>, StoreError> {
-        if let Some(plan) = self.cache.plan(project, id) {
-            self.metrics
-                .count("qg_cache_total", &[("cache", "plan"), ("result", "hit")]);
-            return Ok(Some(plan));
-        }
-        self.metrics
-            .count("qg_cache_total", &[("cache", "plan"), ("result", "miss")]);
-        let plan = self.load_plan(project, id).await?.map(Arc::new);
-        if let Some(plan) = &plan {
-            self.cache.put_plan(project, plan.clone());
-        }
-        Ok(plan)
+        self.run(|mut conn| async move { scripts::put_plan(&mut conn, &plan_key, &plans_key, &plan.id, &json).await })
+            .await
     }
 
     /// Deletes a plan that no user is on.
@@ -58,32 +38,24 @@ impl QuotaStore {
             .run(|mut conn| async move { scripts::delete_plan(&mut conn, &plan_key, &plans_key, &users_key, id).await })
             .await?;
         Ok(match reply {
-            DeletePlanReply::Deleted => {
-                self.bump_epoch().await?;
-                PlanDeletion::Deleted
-            }
+            DeletePlanReply::Deleted => PlanDeletion::Deleted,
             DeletePlanReply::NotFound => PlanDeletion::NotFound,
             DeletePlanReply::InUse(users) => PlanDeletion::InUse(users),
         })
     }
 
-    /// Every plan of a project, ordered by id, read from Redis.
-    pub async fn plans(&self, project: &str) -> Result<Vec<Plan>, StoreError> {
+    /// The ids of every plan of a project, sorted.
+    pub async fn plan_ids(&self, project: &str) -> Result<Vec<String>, StoreError> {
         let key = self.keys.plans(project);
         let mut ids: Vec<String> = self
             .run(|mut conn| async move { Ok(conn.smembers(&key).await?) })
             .await?;
         ids.sort();
-        let mut plans = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(plan) = self.load_plan(project, &id).await? {
-                plans.push(plan);
-            }
-        }
-        Ok(plans)
+        Ok(ids)
     }
 
-    async fn load_plan(&self, project: &str, id: &str) -> Result<Option<Plan>, StoreError> {
+    /// One plan as stored, validated again on the way in.
+    pub async fn load_plan(&self, project: &str, id: &str) -> Result<Option<Plan>, StoreError> {
         let key = self.keys.plan(project, id);
         let (doc, version): (Option<String>, Option<u64>) = self
             .run(|mut conn| async move {

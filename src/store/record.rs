@@ -1,79 +1,98 @@
 //! The reservation record as the scripts store it in `qg:{p:u}:res` (see `lua/prelude.lua`):
-//! JSON whose numbers are all strings, so cjson never formats one.
+//! JSON whose numbers are all strings, so cjson never formats one. Parsed here into the typed
+//! `Reservation`; a field that does not parse is an error, never a silent zero.
 
 use serde::Deserialize;
 
-use crate::quota::{Measure, Milli};
+use super::StoreError;
+use crate::quota::{HoldKind, Measure, Milli, Mode, Reservation, ReservationHold, ReservationState, Window};
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Record {
+#[derive(Deserialize)]
+struct Record {
     /// held, committed, released or expired.
-    #[serde(rename = "s")]
-    pub state: String,
-    #[serde(rename = "e")]
-    pub event: String,
-    #[serde(rename = "x")]
-    pub expires_ms: String,
-    #[serde(rename = "h", default, deserialize_with = "holds_or_empty")]
-    pub holds: Vec<RecordHold>,
+    s: String,
+    e: String,
+    /// Expiry ms.
+    x: String,
+    #[serde(default, deserialize_with = "holds_or_empty")]
+    h: Vec<RecordHold>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct RecordHold {
+#[derive(Deserialize)]
+struct RecordHold {
     /// Group id.
-    pub g: String,
+    g: String,
     /// Held milli-units.
-    pub a: String,
+    a: String,
     /// Quota milli-units when reserved.
-    pub q: String,
+    q: String,
     /// "soft", or absent for hard.
     #[serde(default)]
-    pub m: String,
-    /// "c" for an in-flight limit.
+    m: String,
+    /// "c" for an in-flight limit, absent for a metered one.
     #[serde(default)]
-    pub k: String,
+    k: String,
     /// The measure, as `Measure` JSON; absent for the quantity.
     #[serde(default)]
-    pub me: String,
-    pub ps: String,
+    me: String,
+    /// Period start ms.
+    ps: String,
     /// Period end ms, "" for lifetime.
-    pub pe: String,
+    pe: String,
     /// Committed milli-units, once committed.
     #[serde(default)]
-    pub n: Option<String>,
+    n: Option<String>,
 }
 
-impl Record {
-    pub fn parse(json: &str) -> Result<Record, String> {
-        serde_json::from_str(json).map_err(|e| format!("reservation record: {e}"))
-    }
+fn bad(what: &str, value: &str) -> StoreError {
+    StoreError::Protocol(format!("reservation record: {what} {value:?} is not valid"))
 }
 
-impl RecordHold {
-    pub fn amount(&self) -> Milli {
-        Milli(self.a.parse().unwrap_or(0))
-    }
+fn number<T: std::str::FromStr>(what: &str, value: &str) -> Result<T, StoreError> {
+    value.parse().map_err(|_| bad(what, value))
+}
 
-    pub fn committed(&self) -> Option<Milli> {
-        self.n.as_ref().and_then(|n| n.parse().ok()).map(Milli)
-    }
+/// The record's JSON as a `Reservation`.
+pub fn parse(json: &str) -> Result<Reservation, StoreError> {
+    let record: Record =
+        serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("reservation record: {e}")))?;
+    let holds = record.h.into_iter().map(hold).collect::<Result<_, _>>()?;
+    Ok(Reservation {
+        state: ReservationState::parse(&record.s).ok_or_else(|| bad("state", &record.s))?,
+        event: record.e,
+        expires_ms: number("expiry", &record.x)?,
+        holds,
+    })
+}
 
-    pub fn quota(&self) -> Milli {
-        Milli(self.q.parse().unwrap_or(0))
-    }
-
-    /// The measure the hold was made under; holds without one counted the quantity.
-    pub fn measure(&self) -> Measure {
-        serde_json::from_str(&self.me).unwrap_or(Measure::Quantity)
-    }
-
-    pub fn period_start_ms(&self) -> Option<i64> {
-        self.period_end_ms().and_then(|_| self.ps.parse().ok())
-    }
-
-    pub fn period_end_ms(&self) -> Option<i64> {
-        self.pe.parse().ok()
-    }
+fn hold(h: RecordHold) -> Result<ReservationHold, StoreError> {
+    Ok(ReservationHold {
+        amount: Milli(number("amount", &h.a)?),
+        quota: Milli(number("quota", &h.q)?),
+        mode: match h.m.as_str() {
+            "soft" => Mode::Soft,
+            "" | "hard" => Mode::Hard,
+            other => return Err(bad("mode", other)),
+        },
+        kind: match h.k.as_str() {
+            "c" => HoldKind::InFlight,
+            "" => HoldKind::Metered,
+            other => return Err(bad("kind", other)),
+        },
+        measure: match h.me.as_str() {
+            "" => Measure::Quantity,
+            json => serde_json::from_str(json).map_err(|_| bad("measure", json))?,
+        },
+        window: Window {
+            start_ms: number("period start", &h.ps)?,
+            end_ms: match h.pe.as_str() {
+                "" => None,
+                end => Some(number("period end", end)?),
+            },
+        },
+        committed: h.n.as_deref().map(|n| number("committed", n).map(Milli)).transpose()?,
+        group: h.g,
+    })
 }
 
 /// cjson writes an empty Lua table as `{}`, so an empty hold list may come back as an object.
@@ -82,5 +101,26 @@ fn holds_or_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<RecordHo
     match value {
         serde_json::Value::Array(_) => serde_json::from_value(value).map_err(serde::de::Error::custom),
         _ => Ok(Vec::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_parses_into_typed_holds_and_refuses_bad_numbers() {
+        let json = r#"{"s":"held","e":"x","x":"1000","h":[{"g":"g","a":"5","q":"9","k":"c","ps":"0","pe":""}]}"#;
+        let r = parse(json).unwrap();
+        assert_eq!(r.state, ReservationState::Held);
+        assert_eq!(r.holds[0].kind, HoldKind::InFlight);
+        assert_eq!(r.holds[0].amount, Milli(5));
+        assert_eq!(r.holds[0].window.end_ms, None);
+        assert!(parse(&json.replace(r#""a":"5""#, r#""a":"five""#)).is_err());
+        assert!(parse(&json.replace(r#""s":"held""#, r#""s":"gone""#)).is_err());
+        assert!(parse(r#"{"s":"released","e":"x","x":"1","h":{}}"#)
+            .unwrap()
+            .holds
+            .is_empty());
     }
 }

@@ -1,176 +1,97 @@
-//! Subscriptions: which plan a user is on, overrides, blocking. Every change is one script that
-//! bumps the version; the node then caches the new state and brings the users index up to it.
-
-use std::collections::BTreeMap;
-use std::time::Duration;
+//! Subscriptions in Redis: the subscription hash read and decoded, the scripts that change it
+//! (each bumps the version), and the users index brought up to a change.
 
 use redis::AsyncCommands;
 
-use super::keys::counter_field;
-use super::scripts::{self, IndexKeys, PlanChangeRule, Reply, SubscribeArgs, SubscriptionHash};
-use super::{Attempts, QuotaStore, StoreError};
-use crate::quota::{Milli, Override, Plan, PlanChange, Status, Subscription};
+use super::scripts::{self, IndexKeys, Reply, SubscribeArgs, SubscriptionHash};
+use super::{Store, StoreError};
+use crate::quota::{Milli, Override, Status, Subscription, UserId};
 
-impl QuotaStore {
+impl Store {
     /// The user's subscription as Redis has it now (the empty one when there is none).
-    pub async fn subscription(&self, project: &str, user: &str) -> Result<Subscription, StoreError> {
-        let key = self.keys.user(project, user).sub;
+    pub async fn subscription(&self, project: &str, user: &UserId) -> Result<Subscription, StoreError> {
+        let key = self.keys.user(project, user.as_str()).sub;
         let pairs: Vec<(String, String)> = self
             .run(|mut conn| async move { Ok(conn.hgetall(&key).await?) })
             .await?;
         Ok(from_hash(user, pairs))
     }
 
-    /// Puts a user on `plan`, anchored at `started_ms` (an existing subscription keeps its
-    /// anchor, a new one starts now), replacing the overrides when given, and applying the
-    /// plan's onPlanChange rules when the user had another plan before.
     pub async fn subscribe(
         &self,
         project: &str,
-        user: &str,
-        plan: &Plan,
-        started_ms: Option<i64>,
-        overrides: Option<&BTreeMap<String, Override>>,
-    ) -> Result<Subscription, StoreError> {
-        let keys = &self.keys.user(project, user);
-        let mut attempts = Attempts::new();
-        loop {
-            let current = self.subscription(project, user).await?;
-            let now_ms = self.clock.now_ms();
-            // A new subscription starts at the current whole second: a start a few
-            // milliseconds ahead of Redis time would make every period look stale.
-            let started_ms = started_ms
-                .or(current.plan_id.as_ref().and(current.started_at_ms))
-                .unwrap_or(now_ms - now_ms.rem_euclid(1000));
-            let args = SubscribeArgs {
-                version: current.version,
-                plan: &plan.id,
-                started_ms,
-                overrides: overrides.map(|o| o.iter().map(|(g, o)| (g.clone(), encode_override(o))).collect()),
-                rules: plan_change_rules(plan, now_ms, started_ms),
-            };
-            let args = &args;
-            let reply = self
-                .run(|mut conn| async move { scripts::subscribe(&mut conn, keys, args).await })
-                .await?;
-            match reply {
-                Reply::Done(hash) => return self.changed(project, user, hash).await,
-                Reply::Stale | Reply::More | Reply::Reused => {
-                    if !attempts.after_stale() {
-                        break;
-                    }
-                    self.sync_clock().await?;
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            }
-        }
-        Err(attempts.exhausted())
+        user: &UserId,
+        args: &SubscribeArgs<'_>,
+    ) -> Result<Reply<Subscription>, StoreError> {
+        let keys = &self.keys.user(project, user.as_str());
+        let reply = self
+            .run(|mut conn| async move { scripts::subscribe(&mut conn, keys, args).await })
+            .await?;
+        Ok(reply.map(|hash| from_hash(user, hash)))
     }
 
     /// Ends the subscription; the plan is remembered for plan-change rules.
-    pub async fn unsubscribe(&self, project: &str, user: &str) -> Result<Subscription, StoreError> {
-        let keys = &self.keys.user(project, user);
+    pub async fn unsubscribe(&self, project: &str, user: &UserId) -> Result<Reply<Subscription>, StoreError> {
+        let keys = &self.keys.user(project, user.as_str());
         let reply = self
             .run(|mut conn| async move { scripts::unsubscribe(&mut conn, keys).await })
             .await?;
-        self.settled_change(project, user, reply).await
+        Ok(reply.map(|hash| from_hash(user, hash)))
     }
 
-    /// Blocks the user (with a reason), or unblocks them with `None`.
-    pub async fn set_blocked(
+    /// Blocks (with a reason) or unblocks the user.
+    pub async fn set_status(
         &self,
         project: &str,
-        user: &str,
-        reason: Option<&str>,
-    ) -> Result<Subscription, StoreError> {
-        let keys = &self.keys.user(project, user);
-        let (status, reason) = match reason {
-            Some(reason) => (Status::Blocked, reason),
-            None => (Status::Active, ""),
-        };
+        user: &UserId,
+        status: Status,
+        reason: &str,
+    ) -> Result<Reply<Subscription>, StoreError> {
+        let keys = &self.keys.user(project, user.as_str());
         let reply = self
             .run(|mut conn| async move { scripts::set_status(&mut conn, keys, status.as_str(), reason).await })
             .await?;
-        self.settled_change(project, user, reply).await
+        Ok(reply.map(|hash| from_hash(user, hash)))
     }
 
     /// Sets or (with `None`) removes one group's override.
     pub async fn set_override(
         &self,
         project: &str,
-        user: &str,
+        user: &UserId,
         group: &str,
         value: Option<&Override>,
-    ) -> Result<Subscription, StoreError> {
-        let keys = &self.keys.user(project, user);
-        let value = value.map(encode_override).unwrap_or_default();
-        let value = value.as_str();
+    ) -> Result<Reply<Subscription>, StoreError> {
+        let keys = &self.keys.user(project, user.as_str());
+        let value = &value.map(encode_override).unwrap_or_default();
         let reply = self
             .run(|mut conn| async move { scripts::set_override(&mut conn, keys, group, value).await })
             .await?;
-        self.settled_change(project, user, reply).await
+        Ok(reply.map(|hash| from_hash(user, hash)))
     }
 
-    async fn settled_change(
-        &self,
-        project: &str,
-        user: &str,
-        reply: Reply<SubscriptionHash>,
-    ) -> Result<Subscription, StoreError> {
-        match reply {
-            Reply::Done(hash) => self.changed(project, user, hash).await,
-            Reply::Stale | Reply::More | Reply::Reused => Err(StoreError::Protocol("unexpected stale answer".into())),
-        }
-    }
-
-    /// After a change: cache the new state and bring the users index up to it.
-    async fn changed(&self, project: &str, user: &str, hash: SubscriptionHash) -> Result<Subscription, StoreError> {
-        let sub = from_hash(user, hash);
-        self.cache.put_user(project, user, sub.clone());
+    /// Brings the users index up to `sub`'s version.
+    pub async fn index_user(&self, project: &str, sub: &Subscription) -> Result<(), StoreError> {
         let (users, info, plan_users) = (
             self.keys.users(project),
             self.keys.user_info(project),
             self.keys.plan_users(project),
         );
-        let index = IndexKeys {
+        let index = &IndexKeys {
             users: &users,
             info: &info,
             plan_users: &plan_users,
         };
-        let (index, sub_ref) = (&index, &sub);
         self.run(|mut conn| async move {
-            let plan = sub_ref.plan_id.as_deref().unwrap_or("");
-            scripts::index_user(&mut conn, index, user, sub_ref.version, sub_ref.status.as_str(), plan).await
+            let plan = sub.plan_id.as_deref().unwrap_or("");
+            scripts::index_user(&mut conn, index, &sub.user_id, sub.version, sub.status.as_str(), plan).await
         })
-        .await?;
-        Ok(sub)
+        .await
     }
 }
 
-/// The reset and block rules of `plan`, each for its group's current window.
-fn plan_change_rules(plan: &Plan, now_ms: i64, started_ms: i64) -> Vec<PlanChangeRule> {
-    plan.groups
-        .iter()
-        .filter_map(|g| {
-            let rule = match g.on_plan_change {
-                PlanChange::Carry => return None,
-                PlanChange::Reset => "reset",
-                PlanChange::Block => "block",
-            };
-            let window = g.window(now_ms, started_ms);
-            Some(PlanChangeRule {
-                rule,
-                field: counter_field(&g.id, &window),
-                start_ms: window.start_ms,
-                end_ms: window.end_ms,
-                quota: g.quota,
-            })
-        })
-        .collect()
-}
-
 /// An override as the subscription hash keeps it: "<quota milli>|<expires ms or empty>".
-fn encode_override(o: &Override) -> String {
+pub fn encode_override(o: &Override) -> String {
     format!(
         "{}|{}",
         o.quota.0,
@@ -191,8 +112,8 @@ fn decode_override(value: &str) -> Option<Override> {
 }
 
 /// The subscription hash as a `Subscription`.
-fn from_hash(user: &str, pairs: Vec<(String, String)>) -> Subscription {
-    let mut sub = Subscription::none(user);
+fn from_hash(user: &UserId, pairs: SubscriptionHash) -> Subscription {
+    let mut sub = Subscription::none(user.as_str());
     for (field, value) in pairs {
         match field.as_str() {
             "plan" => sub.plan_id = Some(value),

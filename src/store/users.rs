@@ -4,7 +4,7 @@
 
 use redis::AsyncCommands;
 
-use super::{QuotaStore, StoreError};
+use super::{Store, StoreError};
 use crate::quota::Status;
 
 /// At most this many index entries are read to fill one filtered page.
@@ -30,7 +30,7 @@ pub struct UserPage {
     pub next_after: Option<String>,
 }
 
-impl QuotaStore {
+impl Store {
     /// Up to `limit` users after `after` that pass `filter`.
     pub async fn users(
         &self,

@@ -172,10 +172,11 @@ async fn ended_reservations_and_old_counters_are_pruned_after_retention() {
 
 #[tokio::test]
 async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period() {
-    use quota_gateway::quota::{Milli, Plan};
-    use quota_gateway::store::{Clock, EventInput, QuotaStore, StoreConfig};
+    use quota_gateway::gateway::{Clock, Gateway};
+    use quota_gateway::quota::{EventInput, Milli, Plan, UserId};
+    use quota_gateway::store::StoreConfig;
 
-    let store = QuotaStore::new(&StoreConfig {
+    let store = Gateway::new(&StoreConfig {
         redis_mode: redis::shared().target().mode,
         redis_url: redis::shared().target().url,
         clock_skew_ms: 0,
@@ -192,13 +193,14 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
     .unwrap();
     let plan = Plan::from_doc("plan_minute", doc).unwrap();
     store.put_plan("p", &plan).await.unwrap();
-    store.subscribe("p", "u", &plan, None, None).await.unwrap();
+    let user = UserId::parse("u").unwrap();
+    store.subscribe("p", &user, &plan, None, None).await.unwrap();
 
     // The node now believes it is five minutes later than Redis does.
     let local = Clock::local_ms();
     store.clock().set_redis_ms(local + 300_000, local, local);
     let input = EventInput {
-        user: "u".into(),
+        user,
         event: "e".into(),
         quantity: Milli::from_units(1),
         metadata: Default::default(),

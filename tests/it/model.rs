@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use proptest::prelude::*;
+use quota_gateway::gateway::{Extension, Gateway, Settlement};
+use quota_gateway::quota::{EventInput, ReservationId, UserId};
 use quota_gateway::quota::{Milli, Plan};
 use quota_gateway::store::keys::Keys;
-use quota_gateway::store::{EventInput, Extension, QuotaStore, Settlement, StoreConfig};
+use quota_gateway::store::StoreConfig;
 use serde_json::json;
 
 use crate::support::{redis, unique_prefix};
@@ -103,13 +105,13 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 struct Harness {
-    store: QuotaStore,
+    store: Gateway,
     keys: Keys,
 }
 
 async fn harness() -> Harness {
     let prefix = unique_prefix();
-    let store = QuotaStore::new(&StoreConfig {
+    let store = Gateway::new(&StoreConfig {
         redis_mode: redis::shared().target().mode,
         redis_url: redis::shared().target().url,
         clock_skew_ms: 0,
@@ -131,16 +133,24 @@ async fn harness() -> Harness {
     let doc = serde_json::from_value(json!({ "periodType": "lifetime", "groups": groups })).unwrap();
     let plan = Plan::from_doc("plan_model", doc).unwrap();
     store.put_plan("p", &plan).await.unwrap();
-    store.subscribe("p", "u", &plan, None, None).await.unwrap();
+    store.subscribe("p", &user(), &plan, None, None).await.unwrap();
     Harness {
         store,
         keys: Keys::new(&prefix),
     }
 }
 
+fn user() -> UserId {
+    UserId::parse("u").unwrap()
+}
+
+fn reservation(id: &str) -> ReservationId {
+    ReservationId::parse(id).unwrap()
+}
+
 fn input(event: &str, half_units: u64) -> EventInput {
     EventInput {
-        user: "u".into(),
+        user: user(),
         event: event.into(),
         quantity: Milli(half_units * 500),
         metadata: Default::default(),
@@ -180,7 +190,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let actual = actual_half_units.map(|h| Milli(h * 500));
                 let outcome = h
                     .store
-                    .commit("p", &model.reservations[i].0, actual, None, None)
+                    .commit("p", &reservation(&model.reservations[i].0), actual, None, None)
                     .await
                     .unwrap();
                 let (_, holds, state) = &mut model.reservations[i];
@@ -208,7 +218,11 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Release { pick: p } => {
                 let Some(i) = pick(&model, p) else { continue };
-                let outcome = h.store.release("p", &model.reservations[i].0).await.unwrap();
+                let outcome = h
+                    .store
+                    .release("p", &reservation(&model.reservations[i].0))
+                    .await
+                    .unwrap();
                 let (_, holds, state) = &mut model.reservations[i];
                 match (*state, outcome) {
                     (State::Held, Settlement::Settled(s)) => {
@@ -232,7 +246,11 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Extend { pick: p } => {
                 let Some(i) = pick(&model, p) else { continue };
-                let outcome = h.store.extend("p", &model.reservations[i].0, 60_000).await.unwrap();
+                let outcome = h
+                    .store
+                    .extend("p", &reservation(&model.reservations[i].0), 60_000)
+                    .await
+                    .unwrap();
                 match (model.reservations[i].2, outcome) {
                     (State::Held, Extension::Extended { .. }) => {}
                     (State::Expired, Extension::Ended(s)) => prop_assert_eq!(s, "expired"),
@@ -263,7 +281,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
         }
-        let usage = h.store.usage("p", "u").await.unwrap();
+        let usage = h.store.usage("p", &user()).await.unwrap();
         for counter in usage.counters {
             let group = counter.group_id.as_str();
             let used = model.used.iter().find(|(g, _)| **g == group).map_or(0, |(_, v)| *v);

@@ -6,20 +6,21 @@ use redis::Value;
 use super::{
     unexpected, Fields, Reply, DELETE_PLAN, INDEX_USER, OVERRIDE, PUT_PLAN, SET_STATUS, SUBSCRIBE, UNSUBSCRIBE,
 };
-use crate::quota::Milli;
-use crate::store::keys::UserKeys;
+use std::collections::BTreeMap;
+
+use crate::quota::{Milli, Override, PlanChange, Window};
+use crate::store::keys::{counter_field, UserKeys};
+use crate::store::subscriptions::encode_override;
 use crate::store::StoreError;
 
 /// The subscription hash as a script left it, field by field.
 pub type SubscriptionHash = Vec<(String, String)>;
 
-/// One onPlanChange rule of the new plan, for its group's current window.
-pub struct PlanChangeRule {
-    /// "reset" or "block".
-    pub rule: &'static str,
-    pub field: String,
-    pub start_ms: i64,
-    pub end_ms: Option<i64>,
+/// One onPlanChange rule of the new plan (reset or block), for its group's current window.
+pub struct PlanChangeRule<'a> {
+    pub rule: PlanChange,
+    pub group: &'a str,
+    pub window: Window,
     pub quota: Milli,
 }
 
@@ -28,9 +29,9 @@ pub struct SubscribeArgs<'a> {
     pub version: u64,
     pub plan: &'a str,
     pub started_ms: i64,
-    /// None keeps the overrides; Some replaces them with these (group, "<quota>|<expires>").
-    pub overrides: Option<Vec<(String, String)>>,
-    pub rules: Vec<PlanChangeRule>,
+    /// None keeps the overrides; Some replaces them with these.
+    pub overrides: Option<&'a BTreeMap<String, Override>>,
+    pub rules: Vec<PlanChangeRule<'a>>,
 }
 
 fn hash_reply(script: &str, reply: Vec<Value>) -> Result<Reply<SubscriptionHash>, StoreError> {
@@ -50,19 +51,23 @@ pub async fn subscribe(
     let mut inv = SUBSCRIBE.prepare_invoke();
     inv.key(&keys.sub).key(&keys.ctr).key(&keys.periods);
     inv.arg(args.version).arg(args.plan).arg(args.started_ms);
-    let overrides = args.overrides.as_deref().unwrap_or_default();
     inv.arg(if args.overrides.is_some() { "replace" } else { "keep" })
-        .arg(overrides.len());
-    for (group, value) in overrides {
-        inv.arg(group).arg(value);
+        .arg(args.overrides.map_or(0, BTreeMap::len));
+    for (group, o) in args.overrides.into_iter().flatten() {
+        inv.arg(group).arg(encode_override(o));
     }
     inv.arg(args.rules.len());
     for r in &args.rules {
-        inv.arg(r.rule)
-            .arg(&r.field)
-            .arg(r.start_ms)
-            .arg(r.end_ms.map(|ms| ms.to_string()).unwrap_or_default())
-            .arg(r.quota.0);
+        inv.arg(match r.rule {
+            PlanChange::Reset => "reset",
+            PlanChange::Block => "block",
+            // Carry leaves the counter as it is: nothing for the script to do.
+            PlanChange::Carry => "carry",
+        })
+        .arg(counter_field(r.group, &r.window))
+        .arg(r.window.start_ms)
+        .arg(r.window.end_ms.map(|ms| ms.to_string()).unwrap_or_default())
+        .arg(r.quota.0);
     }
     hash_reply("subscribe", inv.invoke_async(conn).await?)
 }

@@ -1,20 +1,24 @@
 //! The Lua scripts and the only code that knows their KEYS and ARGV order and their replies.
 //! Each script is compiled into the binary and run with EVALSHA (reloaded on NOSCRIPT by
-//! `redis::Script`). `data.rs` holds the data plane's scripts, `account.rs` the rest.
+//! `redis::Script`). `holds.rs` holds the scripts that place or read holds (reserve, check,
+//! track, adjust, usage), `settle.rs` those that end or extend a reservation, `account.rs` the
+//! rest.
 
 mod account;
-mod data;
+mod holds;
+mod settle;
 
 use std::sync::LazyLock;
 
 use redis::{Script, ScriptInvocation, Value};
 
 pub use account::*;
-pub use data::*;
+pub use holds::*;
+pub use settle::*;
 
 use super::keys::UserKeys;
 use super::StoreError;
-use crate::quota::Milli;
+use crate::quota::{Amounts, Milli};
 
 macro_rules! lua {
     ($name:literal) => {
@@ -76,7 +80,9 @@ static INDEX_USER: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("index_u
 static PUT_PLAN: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("put_plan.lua")));
 static DELETE_PLAN: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("delete_plan.lua")));
 
-/// A script's answer: done, or call again after re-reading state.
+/// A script's answer: done, or call again after re-reading state. Every script's reply is one
+/// of these, and the gateway's one retry driver handles the last three the same way for all.
+#[derive(Debug)]
 pub enum Reply<T> {
     Done(T),
     /// The subscription version or a period did not match Redis.
@@ -87,26 +93,23 @@ pub enum Reply<T> {
     Reused,
 }
 
+impl<T> Reply<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Reply<U> {
+        match self {
+            Reply::Done(value) => Reply::Done(f(value)),
+            Reply::Stale => Reply::Stale,
+            Reply::More => Reply::More,
+            Reply::Reused => Reply::Reused,
+        }
+    }
+}
+
 /// An Idempotency-Key as the scripts store it: the field (route and key digest) and the
 /// digest of the request body.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
     pub field: String,
     pub body_digest: String,
-}
-
-/// A counter as a script read it, in milli-units: used, held, and the quota in force.
-#[derive(Debug, Clone, Copy)]
-pub struct Values {
-    pub used: Milli,
-    pub held: Milli,
-    pub quota: Milli,
-}
-
-impl From<&Values> for (Milli, Milli, Milli) {
-    fn from(v: &Values) -> Self {
-        (v.used, v.held, v.quota)
-    }
 }
 
 /// The seven keys and three arguments every data-plane writing script starts with (prelude.lua).
@@ -190,8 +193,8 @@ impl Fields {
         Ok(Milli(u64::try_from(self.int()?.max(0)).unwrap_or(0)))
     }
 
-    fn values(&mut self) -> Result<Values, StoreError> {
-        Ok(Values {
+    fn amounts(&mut self) -> Result<Amounts, StoreError> {
+        Ok(Amounts {
             used: self.milli()?,
             held: self.milli()?,
             quota: self.milli()?,

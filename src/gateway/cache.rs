@@ -1,23 +1,14 @@
 //! What a node keeps of Redis state: plans, project settings and keys until the config epoch
 //! moves, and subscriptions until a script answers "stale". A cached subscription can make a
 //! call slower, never wrong: every script checks the version it was decided with.
+//! Only the maps; when to trust them is `config.rs`'s and `resolve.rs`'s business.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
 
-use redis::AsyncCommands;
-
-use super::api_keys::KeyRecord;
-use super::projects::ProjectSettings;
-use super::{QuotaStore, StoreError};
 use crate::quota::{Plan, Subscription};
-
-/// How often a node looks at the config epoch; settings reach every node within this plus a round trip.
-pub const EPOCH_POLL: Duration = Duration::from_millis(250);
-/// How often the node's clock is measured against Redis `TIME` again.
-const CLOCK_SYNC_EVERY: u32 = 20;
+use crate::store::{KeyRecord, ProjectSettings};
 /// A map that grows past this is emptied rather than evicting one by one: simple and bounded.
 const MAX_ENTRIES: usize = 100_000;
 
@@ -98,46 +89,10 @@ impl Cache {
     }
 
     /// Records the epoch seen; true when it moved (or was never seen).
-    fn epoch_moved(&self, epoch: i64) -> bool {
+    pub fn epoch_moved(&self, epoch: i64) -> bool {
         match self.epoch.lock() {
             Ok(mut seen) => seen.replace(epoch) != Some(epoch),
             Err(_) => true,
-        }
-    }
-}
-
-impl QuotaStore {
-    /// Tells every node that plans, settings or keys changed, and forgets them here at once.
-    pub(super) async fn bump_epoch(&self) -> Result<(), StoreError> {
-        self.cache.clear_config();
-        let key = self.keys.epoch();
-        self.run(|mut conn| async move { Ok(conn.incr(&key, 1).await?) }).await
-    }
-
-    /// Clears cached config when the epoch moved; a node that cannot read it clears too,
-    /// so it never serves config older than Redis once Redis is back.
-    pub async fn poll_epoch(&self) {
-        let key = self.keys.epoch();
-        let epoch: Result<Option<i64>, StoreError> =
-            self.run(|mut conn| async move { Ok(conn.get(&key).await?) }).await;
-        match epoch {
-            Ok(epoch) if !self.cache.epoch_moved(epoch.unwrap_or(0)) => {}
-            _ => self.cache.clear_config(),
-        }
-    }
-
-    /// Polls the epoch and keeps the clock in step with Redis, until the process ends.
-    pub async fn refresh_forever(self) {
-        let mut ticks: u32 = 0;
-        loop {
-            tokio::time::sleep(EPOCH_POLL).await;
-            self.poll_epoch().await;
-            ticks = ticks.wrapping_add(1);
-            if ticks.is_multiple_of(CLOCK_SYNC_EVERY) {
-                if let Err(err) = self.sync_clock().await {
-                    tracing::debug!(%err, "clock sync skipped");
-                }
-            }
         }
     }
 }

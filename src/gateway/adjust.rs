@@ -1,0 +1,82 @@
+//! Adjustments: an operator's correction of one counter in its current period, never below
+//! zero, each kept in the user's audit trail.
+
+use std::time::Instant;
+
+use super::outcome::{Effect, Observed, Verb};
+use super::resolve::Freshness;
+use super::{Gateway, GatewayError};
+use crate::quota::{Counter, Hold, Milli, UserId};
+use crate::store::{AdjustArgs, AuditEntry, Reply};
+
+/// Audit entries kept per user.
+pub const AUDIT_LEN: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub enum Adjusted {
+    Done {
+        counter: Counter,
+        applied_milli: i64,
+    },
+    /// The user is on no plan, so there is no counter to adjust.
+    NoPlan,
+    /// The user's plan (named) has no such group.
+    UnknownGroup(String),
+}
+
+impl Observed for Adjusted {
+    fn effect(&self) -> Effect<'_> {
+        match self {
+            Adjusted::Done { counter, .. } => Effect::Counted(std::slice::from_ref(counter)),
+            Adjusted::NoPlan | Adjusted::UnknownGroup(_) => Effect::Answered,
+        }
+    }
+}
+
+impl Gateway {
+    /// Adds `amount_milli` (negative to refund) to the group's current period.
+    pub async fn adjust(
+        &self,
+        project: &str,
+        user: &UserId,
+        group_id: &str,
+        amount_milli: i64,
+        reason: &str,
+    ) -> Result<Adjusted, GatewayError> {
+        let started = Instant::now();
+        let answer = self
+            .drive(project, user, async || {
+                let resolved = self.resolve(project, user, Freshness::Fresh).await?;
+                let Some(plan) = &resolved.plan else {
+                    return Ok(Reply::Done(Adjusted::NoPlan));
+                };
+                let Some(group) = plan.groups.iter().find(|g| g.id == group_id) else {
+                    return Ok(Reply::Done(Adjusted::UnknownGroup(plan.id.clone())));
+                };
+                let window = group.window(self.clock.now_ms(), resolved.started_ms);
+                let mut hold = Hold::new(group, window, Milli::ZERO);
+                // The adjustment changes usage, so it is recorded as a metered hold.
+                hold.kind = crate::quota::HoldKind::Metered;
+                hold.measure = None;
+                let args = AdjustArgs {
+                    version: resolved.sub.version,
+                    amount_milli,
+                    reason: reason.to_string(),
+                    audit_len: AUDIT_LEN,
+                };
+                let reply = self.store.adjust(project, user, &hold, &args).await?;
+                Ok(reply.map(|(applied_milli, amounts)| Adjusted::Done {
+                    counter: Counter::of(group, window, &amounts),
+                    applied_milli,
+                }))
+            })
+            .await;
+        self.report(Verb::Adjust, project, user, started, &answer);
+        answer
+    }
+
+    /// The user's audit trail, newest first.
+    pub async fn adjustments(&self, project: &str, user: &UserId) -> Result<Vec<AuditEntry>, GatewayError> {
+        Ok(self.store.adjustments(project, user).await?)
+    }
+}

@@ -1,0 +1,97 @@
+//! The cache policy for configuration: plans, project settings and keys are trusted from the
+//! node's cache until the config epoch moves; every change bumps the epoch, and every node
+//! polls it, so a change reaches all nodes within `EPOCH_POLL` plus a round trip.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Gateway, GatewayError};
+use crate::metrics::{Cache as MetricCache, Fixed};
+use crate::quota::Plan;
+use crate::store::{KeyRecord, ProjectSettings};
+
+/// How often a node looks at the config epoch; settings reach every node within this plus a round trip.
+pub const EPOCH_POLL: Duration = Duration::from_millis(250);
+/// How often the node's clock is measured against Redis `TIME` again, in epoch polls.
+const CLOCK_SYNC_EVERY: u32 = 20;
+
+impl Gateway {
+    fn cache_lookup(&self, cache: MetricCache, hit: bool) {
+        self.metrics.bump(if hit {
+            Fixed::CacheHit(cache)
+        } else {
+            Fixed::CacheMiss(cache)
+        });
+    }
+
+    /// A plan, from the node's cache while the config epoch stands.
+    pub async fn plan(&self, project: &str, id: &str) -> Result<Option<Arc<Plan>>, GatewayError> {
+        if let Some(plan) = self.cache.plan(project, id) {
+            self.cache_lookup(MetricCache::Plan, true);
+            return Ok(Some(plan));
+        }
+        self.cache_lookup(MetricCache::Plan, false);
+        let plan = self.store.load_plan(project, id).await?.map(Arc::new);
+        if let Some(plan) = &plan {
+            self.cache.put_plan(project, plan.clone());
+        }
+        Ok(plan)
+    }
+
+    /// A project's settings, from the node's cache while the config epoch stands.
+    pub async fn project_settings(&self, project: &str) -> Result<Option<ProjectSettings>, GatewayError> {
+        if let Some(settings) = self.cache.settings(project) {
+            self.cache_lookup(MetricCache::Settings, true);
+            return Ok(settings);
+        }
+        self.cache_lookup(MetricCache::Settings, false);
+        let settings = self.store.load_settings(project).await?;
+        self.cache.put_settings(project, settings.clone());
+        Ok(settings)
+    }
+
+    /// The key with this digest, from the node's cache while the config epoch stands.
+    /// Unknown digests are not cached, so guessing keys cannot fill a node's memory.
+    pub(super) async fn find_key(&self, digest_hex: &str) -> Result<Option<KeyRecord>, GatewayError> {
+        if let Some(record) = self.cache.key(digest_hex) {
+            self.cache_lookup(MetricCache::Key, true);
+            return Ok(Some(record));
+        }
+        self.cache_lookup(MetricCache::Key, false);
+        let record = self.store.load_key(digest_hex).await?;
+        if let Some(record) = &record {
+            self.cache.put_key(digest_hex, record.clone());
+        }
+        Ok(record)
+    }
+
+    /// Tells every node that plans, settings or keys changed, and forgets them here at once.
+    pub(super) async fn bump_epoch(&self) -> Result<(), GatewayError> {
+        self.cache.clear_config();
+        Ok(self.store.bump_epoch().await?)
+    }
+
+    /// Clears cached config when the epoch moved; a node that cannot read it clears too,
+    /// so it never serves config older than Redis once Redis is back.
+    pub async fn poll_epoch(&self) {
+        match self.store.epoch().await {
+            Ok(epoch) if !self.cache.epoch_moved(epoch.unwrap_or(0)) => {}
+            _ => self.cache.clear_config(),
+        }
+    }
+
+    /// Polls the epoch and keeps the clock in step with Redis, until the process ends.
+    pub async fn refresh_forever(self) {
+        let mut ticks: u32 = 0;
+        loop {
+            tokio::time::sleep(EPOCH_POLL).await;
+            self.poll_epoch().await;
+            ticks = ticks.wrapping_add(1);
+            if ticks.is_multiple_of(CLOCK_SYNC_EVERY) {
+                if let Err(err) = self.sync_clock().await {
+                    tracing::debug!(%err, "clock sync skipped");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! API keys and the root token: minting (the key is shown once, only its digest stored),
+//! listing, revocation, and recognising a presented key in constant time.
+
+use super::{Gateway, GatewayError};
+use crate::secrets::{self, digest, digests_equal};
+use crate::store::KeyRecord;
+
+impl Gateway {
+    /// Mints a key of `kind` ("secret" or "publishable") for `project`; returns its record and
+    /// the key, which is never stored.
+    pub async fn mint_key(&self, project: &str, kind: &str, label: &str) -> Result<(KeyRecord, String), GatewayError> {
+        let prefix = if kind == "publishable" {
+            secrets::PUBLISHABLE_PREFIX
+        } else {
+            secrets::SECRET_PREFIX
+        };
+        let key = secrets::new_api_key(prefix);
+        let record = KeyRecord {
+            key_id: format!("key_{}", hex::encode(secrets::random_bytes::<8>())),
+            digest_hex: secrets::digest_hex(&key),
+            project: project.to_string(),
+            kind: kind.to_string(),
+            label: label.to_string(),
+            hint: format!("{prefix}…{}", &key[key.len() - 4..]),
+            created_at_ms: self.clock.now_ms(),
+        };
+        self.store.put_key(&record).await?;
+        Ok((record, key))
+    }
+
+    /// A project's keys, without their secret part, oldest first.
+    pub async fn keys(&self, project: &str) -> Result<Vec<KeyRecord>, GatewayError> {
+        Ok(self.store.keys(project).await?)
+    }
+
+    /// Revokes a key: every node refuses it once it sees the new config epoch. False when
+    /// the project has no such key.
+    pub async fn revoke_key(&self, project: &str, key_id: &str) -> Result<bool, GatewayError> {
+        let revoked = self.store.delete_key(project, key_id).await?;
+        if revoked {
+            self.bump_epoch().await?;
+        }
+        Ok(revoked)
+    }
+
+    /// The record of a presented API key, or None for an unknown or revoked one.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<KeyRecord>, GatewayError> {
+        let token_digest = digest(token);
+        let Some(record) = self.find_key(&hex::encode(token_digest)).await? else {
+            return Ok(None);
+        };
+        // The lookup already matched the digest; the record's own copy is checked again in
+        // constant time so a corrupted or crafted record can never grant access.
+        let stored = hex::decode(&record.digest_hex)
+            .ok()
+            .and_then(|d| <[u8; 32]>::try_from(d).ok());
+        Ok(stored
+            .filter(|stored| digests_equal(stored, &token_digest))
+            .map(|_| record))
+    }
+
+    /// Whether `token` is the root token.
+    pub fn is_root(&self, token: &str) -> Result<bool, GatewayError> {
+        let root = self.secrets.root_digest.get().ok_or(GatewayError::Starting)?;
+        Ok(digests_equal(&digest(token), root))
+    }
+
+    /// Whether the node has reached Redis and learnt its secrets.
+    pub fn started(&self) -> bool {
+        self.secrets.root_digest.get().is_some() && self.secrets.signing_key.get().is_some()
+    }
+}

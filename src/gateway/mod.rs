@@ -1,0 +1,133 @@
+//! The service layer between HTTP and Redis: one `Gateway` owns the store, the node's caches,
+//! its clock, its metrics and the outcome subscribers, with one file per verb. It resolves
+//! plans, decides when a cache may be trusted, drives every script call through one retry
+//! loop (`retry.rs`) and assembles decisions; it knows nothing of HTTP or JSON wire types.
+
+mod adjust;
+mod cache;
+mod clock;
+mod config;
+mod keys;
+pub mod outcome;
+mod plans;
+mod projects;
+mod reservations;
+mod reserve;
+mod resolve;
+mod retry;
+mod settle;
+mod start;
+mod subscriptions;
+mod tokens;
+mod track;
+mod usage;
+mod users;
+
+use std::sync::{Arc, OnceLock};
+
+pub use adjust::Adjusted;
+pub use clock::Clock;
+pub use config::EPOCH_POLL;
+pub use outcome::{Effect, Outcome, Subscriber, Verb};
+pub use reservations::{Extension, ReservationView, MAX_LIFETIME_MS};
+pub use settle::{Settled, Settlement};
+pub use start::FirstStart;
+pub use usage::Usage;
+
+use cache::Cache;
+use outcome::Outcomes;
+
+use crate::metrics::Metrics;
+use crate::quota::MeasureError;
+use crate::store::{Store, StoreConfig, StoreError};
+
+/// Could not decide. Being denied is a `Decision`, never an error.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("redis state did not settle after {0} attempts")]
+    Unsettled(usize),
+    #[error("the node has not reached redis yet")]
+    Starting,
+    #[error("plan {0} does not exist")]
+    PlanMissing(String),
+    /// The Idempotency-Key came before with another body.
+    #[error("the Idempotency-Key was used before with another body")]
+    IdempotencyReused,
+    /// The event lacks a number a limit group of the user's plan measures.
+    #[error(transparent)]
+    Measure(#[from] MeasureError),
+    /// A value that only the node's clock can judge (a start in the future).
+    #[error("{field}: {detail}")]
+    Invalid { field: &'static str, detail: String },
+}
+
+/// Secrets the node learns once it reaches Redis.
+#[derive(Default)]
+struct NodeSecrets {
+    /// SHA-256 of the root token (the token itself is never kept).
+    root_digest: OnceLock<[u8; 32]>,
+    /// The deployment's secret for signing user tokens.
+    signing_key: OnceLock<Vec<u8>>,
+}
+
+/// The quota service of one node; cheap to clone, shared by all workers.
+#[derive(Clone)]
+pub struct Gateway {
+    store: Store,
+    cache: Arc<Cache>,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+    outcomes: Arc<Outcomes>,
+    secrets: Arc<NodeSecrets>,
+}
+
+impl Gateway {
+    /// Builds the store; connections are made on first use, so a node can start before Redis.
+    /// The node's metrics are the first outcome subscriber.
+    pub fn new(config: &StoreConfig) -> Result<Gateway, StoreError> {
+        let metrics = Arc::new(Metrics::default());
+        let store = Store::new(config, metrics.clone())?;
+        let outcomes = Outcomes::default();
+        outcomes.subscribe(metrics.clone());
+        Ok(Gateway {
+            store,
+            cache: Arc::default(),
+            clock: Clock::with_skew(config.clock_skew_ms),
+            metrics,
+            outcomes: Arc::new(outcomes),
+            secrets: Arc::default(),
+        })
+    }
+
+    /// Adds a subscriber to every outcome from now on.
+    pub fn add_subscriber(&self, subscriber: Arc<dyn Subscriber>) {
+        self.outcomes.subscribe(subscriber);
+    }
+
+    /// The node's metrics, rendered by `GET /metrics` and counted by the HTTP middleware.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The node's clock, for tests that pretend it is wrong.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Redis readiness: `Ok(Ok(()))` when ready, `Ok(Err(reason))` when Redis answers but must
+    /// not be used, `Err` when it does not answer.
+    pub async fn readiness(&self) -> Result<Result<(), String>, GatewayError> {
+        Ok(self.store.readiness().await?)
+    }
+
+    /// Brings the node's clock in step with Redis `TIME`.
+    pub async fn sync_clock(&self) -> Result<(), GatewayError> {
+        let before = self.clock.machine_ms();
+        let redis_ms = self.store.time_ms().await?;
+        let after = self.clock.machine_ms();
+        self.clock.set_redis_ms(redis_ms, before, after);
+        Ok(())
+    }
+}

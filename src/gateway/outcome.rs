@@ -1,0 +1,119 @@
+//! One outcome per call: what a verb did (its decision or result, with the counters and how long
+//! it took), handed to every subscriber as it happens. The node's metrics are the first
+//! subscriber; alerts and the dashboard's live figures subscribe the same way.
+//! Subscribers run inline on the request's task, so they must be quick and must not block.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use super::GatewayError;
+use crate::quota::{Counter, Decision, ReservationState, UserId};
+
+/// The verbs of the service layer that report an outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    Reserve,
+    Check,
+    Track,
+    Commit,
+    Release,
+    Extend,
+    Usage,
+    Adjust,
+    Subscribe,
+    Unsubscribe,
+    Block,
+    Unblock,
+    SetOverride,
+    RemoveOverride,
+}
+
+/// What came of a call.
+#[derive(Debug)]
+pub enum Effect<'a> {
+    /// Reserve or check decided (allowed or denied).
+    Decided(&'a Decision),
+    /// Track or an adjustment changed these counters.
+    Counted(&'a [Counter]),
+    /// Commit or release ended a reservation (or found it ended after expiry).
+    Settled {
+        state: ReservationState,
+        late: bool,
+        counters: &'a [Counter],
+    },
+    /// The call was answered without a change: a read, an extend, a subscription change, or a
+    /// reservation that was not found or had ended.
+    Answered,
+    /// The call could not decide.
+    Failed(&'a GatewayError),
+}
+
+/// One call, as subscribers see it.
+#[derive(Debug)]
+pub struct Outcome<'a> {
+    pub verb: Verb,
+    pub project: &'a str,
+    pub user: &'a UserId,
+    pub effect: Effect<'a>,
+    pub took: Duration,
+}
+
+/// Something that wants to know every outcome.
+pub trait Subscriber: Send + Sync {
+    fn on_outcome(&self, outcome: &Outcome<'_>);
+}
+
+#[derive(Default)]
+pub(super) struct Outcomes {
+    subscribers: RwLock<Vec<Arc<dyn Subscriber>>>,
+}
+
+impl Outcomes {
+    pub fn subscribe(&self, subscriber: Arc<dyn Subscriber>) {
+        if let Ok(mut subscribers) = self.subscribers.write() {
+            subscribers.push(subscriber);
+        }
+    }
+
+    pub fn publish(&self, outcome: &Outcome<'_>) {
+        if let Ok(subscribers) = self.subscribers.read() {
+            for s in subscribers.iter() {
+                s.on_outcome(outcome);
+            }
+        }
+    }
+}
+
+/// How an answer of a verb shows as an effect.
+pub(super) trait Observed {
+    fn effect(&self) -> Effect<'_>;
+}
+
+impl<T: Observed> Observed for Result<T, GatewayError> {
+    fn effect(&self) -> Effect<'_> {
+        match self {
+            Ok(answer) => answer.effect(),
+            Err(err) => Effect::Failed(err),
+        }
+    }
+}
+
+impl super::Gateway {
+    /// Hands the outcome of one call, started at `started`, to every subscriber.
+    pub(super) fn report<T: Observed>(
+        &self,
+        verb: Verb,
+        project: &str,
+        user: &UserId,
+        started: std::time::Instant,
+        answer: &T,
+    ) {
+        self.outcomes.publish(&Outcome {
+            verb,
+            project,
+            user,
+            effect: answer.effect(),
+            took: started.elapsed(),
+        });
+    }
+}

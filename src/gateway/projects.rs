@@ -1,0 +1,45 @@
+//! Projects and their settings; every change moves the config epoch.
+
+use super::{Gateway, GatewayError};
+use crate::store::ProjectSettings;
+
+impl Gateway {
+    /// Creates a project; false when the id is taken.
+    pub async fn create_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, GatewayError> {
+        let created = self.store.create_project(id, settings).await?;
+        if created {
+            self.bump_epoch().await?;
+        }
+        Ok(created)
+    }
+
+    /// Replaces a project's settings; false when there is no such project.
+    pub async fn update_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, GatewayError> {
+        let updated = self.store.update_project(id, settings).await?;
+        if updated {
+            self.bump_epoch().await?;
+        }
+        Ok(updated)
+    }
+
+    /// Every project with its settings, ordered by id.
+    pub async fn projects(&self) -> Result<Vec<(String, ProjectSettings)>, GatewayError> {
+        let mut projects = Vec::new();
+        for id in self.store.project_ids().await? {
+            if let Some(settings) = self.project_settings(&id).await? {
+                projects.push((id, settings));
+            }
+        }
+        Ok(projects)
+    }
+
+    /// Whether any project lets browsers from `origin` read usage (for CORS preflights, which
+    /// carry no key and so name no project).
+    pub async fn origin_allowed_anywhere(&self, origin: &str) -> Result<bool, GatewayError> {
+        Ok(self
+            .projects()
+            .await?
+            .iter()
+            .any(|(_, s)| s.allowed_origins.iter().any(|o| o == origin)))
+    }
+}

@@ -1,0 +1,117 @@
+//! Plan resolution: which plan a user is metered by (their own, or the project's default), with
+//! the period anchor and the subscription version the scripts check. The subscription may come
+//! from the node's cache; a script's version check catches one that changed.
+
+use std::sync::Arc;
+
+use super::{Gateway, GatewayError};
+use crate::metrics::{Cache as MetricCache, Fixed};
+use crate::quota::admission::admit;
+use crate::quota::{EventInput, Plan, Reason, Subscription, UserId};
+
+/// The plan a user is metered by, with the period anchor and the version scripts check.
+pub(super) struct Resolved {
+    pub sub: Subscription,
+    pub plan: Option<Arc<Plan>>,
+    pub started_ms: i64,
+    /// The subscription came from the node's cache and may be out of date.
+    pub cached: bool,
+}
+
+/// Whether a call may decide from a cached subscription (reserve, check, track), or reads
+/// it fresh (usage, adjust, and anything a person looks at).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Freshness {
+    Cached,
+    Fresh,
+}
+
+impl Gateway {
+    /// The user's subscription and plan, or the project's default plan; `plan` is None when
+    /// the user has neither.
+    pub(super) async fn resolve(
+        &self,
+        project: &str,
+        user: &UserId,
+        freshness: Freshness,
+    ) -> Result<Resolved, GatewayError> {
+        let remembered = match freshness {
+            Freshness::Cached => {
+                let sub = self.cache.user(project, user.as_str());
+                self.metrics.bump(if sub.is_some() {
+                    Fixed::CacheHit(MetricCache::Subscription)
+                } else {
+                    Fixed::CacheMiss(MetricCache::Subscription)
+                });
+                sub
+            }
+            Freshness::Fresh => None,
+        };
+        let cached = remembered.is_some();
+        let sub = match remembered {
+            Some(sub) => sub,
+            None => {
+                let sub = self.store.subscription(project, user).await?;
+                self.cache.put_user(project, user.as_str(), sub.clone());
+                sub
+            }
+        };
+        let (plan_id, started_ms) = match (&sub.plan_id, sub.started_at_ms) {
+            (Some(plan), started) => (Some(plan.clone()), started.unwrap_or(0)),
+            // Without a plan of their own, subscription-anchored periods count from the
+            // epoch, which makes them calendar-aligned.
+            (None, _) => (self.project_settings(project).await?.and_then(|s| s.default_plan), 0),
+        };
+        let plan = match plan_id {
+            Some(id) => Some(self.plan(project, &id).await?.ok_or(GatewayError::PlanMissing(id))?),
+            None => None,
+        };
+        Ok(Resolved {
+            sub,
+            plan,
+            started_ms,
+            cached,
+        })
+    }
+
+    /// The user's plan resolved for deciding on `input`, or the denial that needs no counter.
+    /// No script sees such a denial, so one decided from a cached subscription is confirmed
+    /// with a fresh read first.
+    pub(super) async fn admitted(
+        &self,
+        project: &str,
+        input: &EventInput,
+    ) -> Result<Result<Admitted, Reason>, GatewayError> {
+        let mut resolved = self.resolve(project, &input.user, Freshness::Cached).await?;
+        let mut admission = resolved.admit(input).map(|_| ());
+        if admission.is_err() && resolved.cached {
+            self.cache.forget_user(project, input.user.as_str());
+            resolved = self.resolve(project, &input.user, Freshness::Cached).await?;
+            admission = resolved.admit(input).map(|_| ());
+        }
+        Ok(match (admission, resolved.plan) {
+            (Ok(()), Some(plan)) => Ok(Admitted {
+                plan,
+                started_ms: resolved.started_ms,
+                version: resolved.sub.version,
+            }),
+            (Err(reason), _) => Err(reason),
+            (Ok(()), None) => Err(Reason::NoSubscription),
+        })
+    }
+}
+
+/// A user admitted to be decided by `plan`: the plan, the period anchor, and the subscription
+/// version the script checks.
+pub(super) struct Admitted {
+    pub plan: Arc<Plan>,
+    pub started_ms: i64,
+    pub version: u64,
+}
+
+impl Resolved {
+    /// The plan to decide by, or a denial that needs no counter.
+    pub fn admit(&self, input: &EventInput) -> Result<&Plan, Reason> {
+        admit(&self.sub, self.plan.as_deref(), input)
+    }
+}

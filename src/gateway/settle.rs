@@ -1,0 +1,135 @@
+//! Commit and release: end one reservation exactly once, by what its record says, never by the
+//! plan as it is now. The plan only lends its labels to the answer.
+
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+
+use super::outcome::{Effect, Observed, Verb};
+use super::resolve::Freshness;
+use super::{Gateway, GatewayError};
+use crate::quota::{Counter, Measure, Milli, ReservationId, ReservationState};
+use crate::store::{Idempotency, SettleReply};
+
+/// How a commit or release went.
+#[derive(Debug, Clone)]
+pub enum Settlement {
+    /// No such reservation in this project.
+    NotFound,
+    /// It already ended the other way.
+    Conflict(ReservationState),
+    Settled(Settled),
+}
+
+#[derive(Debug, Clone)]
+pub struct Settled {
+    /// Committed, released, or expired (a release after expiry).
+    pub status: ReservationState,
+    pub late: bool,
+    pub counters: Vec<Counter>,
+}
+
+impl Observed for Settlement {
+    fn effect(&self) -> Effect<'_> {
+        match self {
+            Settlement::Settled(s) => Effect::Settled {
+                state: s.status,
+                late: s.late,
+                counters: &s.counters,
+            },
+            Settlement::NotFound | Settlement::Conflict(_) => Effect::Answered,
+        }
+    }
+}
+
+impl Gateway {
+    /// Turns a reservation into usage: as reserved, or with the actual quantity and metadata
+    /// recomputed by each hold's own measure.
+    pub async fn commit(
+        &self,
+        project: &str,
+        id: &ReservationId,
+        quantity: Option<Milli>,
+        metadata: Option<&Map<String, Value>>,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Settlement, GatewayError> {
+        let started = Instant::now();
+        let answer = self.commit_once(project, id, quantity, metadata, idempotency).await;
+        self.report(Verb::Commit, project, id.user(), started, &answer);
+        answer
+    }
+
+    async fn commit_once(
+        &self,
+        project: &str,
+        id: &ReservationId,
+        quantity: Option<Milli>,
+        metadata: Option<&Map<String, Value>>,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Settlement, GatewayError> {
+        let actual = match (quantity, metadata) {
+            (None, None) => None,
+            _ => {
+                // Holds never change after reserve, so reading them first cannot race the commit.
+                let Some(reservation) = self.store.reservation(project, id).await? else {
+                    return Ok(Settlement::NotFound);
+                };
+                let mut amounts = Vec::with_capacity(reservation.holds.len());
+                for hold in &reservation.holds {
+                    amounts.push(match (&hold.measure, metadata) {
+                        (Measure::Quantity, _) => quantity.unwrap_or(hold.amount),
+                        (measure, Some(metadata)) => measure.amount(Milli::ZERO, metadata)?,
+                        (_, None) => hold.amount,
+                    });
+                }
+                Some(amounts)
+            }
+        };
+        let reply = self
+            .drive(project, id.user(), async || {
+                Ok(self.store.commit(project, id, idempotency, actual.as_deref()).await?)
+            })
+            .await?;
+        self.settlement(project, id, reply).await
+    }
+
+    /// Gives a reservation's holds back.
+    pub async fn release(&self, project: &str, id: &ReservationId) -> Result<Settlement, GatewayError> {
+        let started = Instant::now();
+        let answer = async {
+            let reply = self
+                .drive(project, id.user(), async || Ok(self.store.release(project, id).await?))
+                .await?;
+            self.settlement(project, id, reply).await
+        }
+        .await;
+        self.report(Verb::Release, project, id.user(), started, &answer);
+        answer
+    }
+
+    async fn settlement(
+        &self,
+        project: &str,
+        id: &ReservationId,
+        reply: SettleReply,
+    ) -> Result<Settlement, GatewayError> {
+        Ok(match reply {
+            SettleReply::NotFound => Settlement::NotFound,
+            SettleReply::Conflict(state) => Settlement::Conflict(state),
+            SettleReply::Done(done) => {
+                // Labels come from the current plan when it still has the group.
+                let plan = self
+                    .resolve(project, id.user(), Freshness::Cached)
+                    .await
+                    .ok()
+                    .and_then(|r| r.plan);
+                let counters = done.reservation.counters(plan.as_deref(), &done.amounts);
+                Settlement::Settled(Settled {
+                    status: done.state,
+                    late: done.late,
+                    counters,
+                })
+            }
+        })
+    }
+}

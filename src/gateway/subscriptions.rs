@@ -1,0 +1,166 @@
+//! Subscriptions: which plan a user is on, overrides, blocking. Every change is one script that
+//! bumps the version; the node then caches the new state and brings the users index up to it.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use super::outcome::{Effect, Observed, Verb};
+use super::{Gateway, GatewayError};
+use crate::quota::{Override, Plan, PlanChange, Status, Subscription, UserId};
+use crate::store::{PlanChangeRule, SubscribeArgs};
+
+/// Clocks of callers and Redis differ a little; a start this far ahead still counts as now.
+const FUTURE_TOLERANCE_MS: i64 = 5_000;
+
+impl Observed for Subscription {
+    fn effect(&self) -> Effect<'_> {
+        Effect::Answered
+    }
+}
+
+impl Gateway {
+    /// The user's subscription as Redis has it now (the empty one when there is none).
+    pub async fn subscription(&self, project: &str, user: &UserId) -> Result<Subscription, GatewayError> {
+        Ok(self.store.subscription(project, user).await?)
+    }
+
+    /// Refuses a subscription start in the future (beyond the callers' clock differences),
+    /// judged by the node's Redis-synced clock.
+    pub fn check_started_at(&self, started_ms: i64) -> Result<(), GatewayError> {
+        if started_ms > self.clock.now_ms() + FUTURE_TOLERANCE_MS {
+            return Err(GatewayError::Invalid {
+                field: "startedAt",
+                detail: "must not be in the future".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Puts a user on `plan`, anchored at `started_ms` (an existing subscription keeps its
+    /// anchor, a new one starts now), replacing the overrides when given, and applying the
+    /// plan's onPlanChange rules when the user had another plan before.
+    pub async fn subscribe(
+        &self,
+        project: &str,
+        user: &UserId,
+        plan: &Plan,
+        started_ms: Option<i64>,
+        overrides: Option<&BTreeMap<String, Override>>,
+    ) -> Result<Subscription, GatewayError> {
+        let started = Instant::now();
+        let answer = async {
+            let sub = self
+                .drive(project, user, async || {
+                    let current = self.store.subscription(project, user).await?;
+                    let now_ms = self.clock.now_ms();
+                    // A new subscription starts at the current whole second: a start a few
+                    // milliseconds ahead of Redis time would make every period look stale.
+                    let started_ms = started_ms
+                        .or(current.plan_id.as_ref().and(current.started_at_ms))
+                        .unwrap_or(now_ms - now_ms.rem_euclid(1000));
+                    let args = SubscribeArgs {
+                        version: current.version,
+                        plan: &plan.id,
+                        started_ms,
+                        overrides,
+                        rules: plan_change_rules(plan, now_ms, started_ms),
+                    };
+                    Ok(self.store.subscribe(project, user, &args).await?)
+                })
+                .await?;
+            self.changed(project, sub).await
+        }
+        .await;
+        self.report(Verb::Subscribe, project, user, started, &answer);
+        answer
+    }
+
+    /// Ends the subscription; the plan is remembered for plan-change rules.
+    pub async fn unsubscribe(&self, project: &str, user: &UserId) -> Result<Subscription, GatewayError> {
+        let started = Instant::now();
+        let answer = async {
+            let sub = self
+                .drive(project, user, async || {
+                    Ok(self.store.unsubscribe(project, user).await?)
+                })
+                .await?;
+            self.changed(project, sub).await
+        }
+        .await;
+        self.report(Verb::Unsubscribe, project, user, started, &answer);
+        answer
+    }
+
+    /// Blocks the user (with a reason), or unblocks them with `None`.
+    pub async fn set_blocked(
+        &self,
+        project: &str,
+        user: &UserId,
+        reason: Option<&str>,
+    ) -> Result<Subscription, GatewayError> {
+        let started = Instant::now();
+        let (status, reason, verb) = match reason {
+            Some(reason) => (Status::Blocked, reason, Verb::Block),
+            None => (Status::Active, "", Verb::Unblock),
+        };
+        let answer = async {
+            let sub = self
+                .drive(project, user, async || {
+                    Ok(self.store.set_status(project, user, status, reason).await?)
+                })
+                .await?;
+            self.changed(project, sub).await
+        }
+        .await;
+        self.report(verb, project, user, started, &answer);
+        answer
+    }
+
+    /// Sets or (with `None`) removes one group's override.
+    pub async fn set_override(
+        &self,
+        project: &str,
+        user: &UserId,
+        group: &str,
+        value: Option<&Override>,
+    ) -> Result<Subscription, GatewayError> {
+        let started = Instant::now();
+        let verb = if value.is_some() {
+            Verb::SetOverride
+        } else {
+            Verb::RemoveOverride
+        };
+        let answer = async {
+            let sub = self
+                .drive(project, user, async || {
+                    Ok(self.store.set_override(project, user, group, value).await?)
+                })
+                .await?;
+            self.changed(project, sub).await
+        }
+        .await;
+        self.report(verb, project, user, started, &answer);
+        answer
+    }
+
+    /// After a change: cache the new state and bring the users index up to it.
+    async fn changed(&self, project: &str, sub: Subscription) -> Result<Subscription, GatewayError> {
+        self.cache.put_user(project, &sub.user_id, sub.clone());
+        self.store.index_user(project, &sub).await?;
+        Ok(sub)
+    }
+}
+
+/// The reset and block rules of `plan`, each for its group's current window.
+fn plan_change_rules(plan: &Plan, now_ms: i64, started_ms: i64) -> Vec<PlanChangeRule<'_>> {
+    plan.groups
+        .iter()
+        .filter(|g| g.on_plan_change != PlanChange::Carry)
+        .map(|g| PlanChangeRule {
+            rule: g.on_plan_change,
+            group: &g.id,
+            window: g.window(now_ms, started_ms),
+            quota: g.quota,
+        })
+        .collect()
+}

@@ -1,0 +1,89 @@
+//! Usage: every group of the user's plan in its current window, read without writing.
+
+use std::time::Instant;
+
+use super::outcome::{Effect, Observed, Verb};
+use super::resolve::Freshness;
+use super::{Gateway, GatewayError};
+use crate::quota::{Counter, Status, UserId, Window};
+use crate::store::{Reply, UsageField};
+
+#[derive(Debug, Clone)]
+pub struct Usage {
+    /// The plan the user is metered by (their own or the default plan), if any.
+    pub plan_id: Option<String>,
+    pub status: Status,
+    /// The plan's default period.
+    pub period: Option<Window>,
+    pub counters: Vec<Counter>,
+    /// When it was read (Redis time as the node estimates it), for the reset headers.
+    pub read_at_ms: i64,
+}
+
+impl Observed for Usage {
+    fn effect(&self) -> Effect<'_> {
+        Effect::Answered
+    }
+}
+
+impl Gateway {
+    /// Reads the subscription fresh: usage is what a person looks at.
+    pub async fn usage(&self, project: &str, user: &UserId) -> Result<Usage, GatewayError> {
+        let started = Instant::now();
+        let answer = self
+            .drive(project, user, async || self.usage_once(project, user).await)
+            .await;
+        self.report(Verb::Usage, project, user, started, &answer);
+        answer
+    }
+
+    async fn usage_once(&self, project: &str, user: &UserId) -> Result<Reply<Usage>, GatewayError> {
+        let resolved = self.resolve(project, user, Freshness::Fresh).await?;
+        let status = resolved.sub.status;
+        let Some(plan) = resolved.plan else {
+            return Ok(Reply::Done(Usage {
+                plan_id: None,
+                status,
+                period: None,
+                counters: Vec::new(),
+                read_at_ms: self.clock.now_ms(),
+            }));
+        };
+        let now_ms = self.clock.now_ms();
+        let windows: Vec<Window> = plan
+            .groups
+            .iter()
+            .map(|g| g.window(now_ms, resolved.started_ms))
+            .collect();
+        let fields: Vec<UsageField> = plan
+            .groups
+            .iter()
+            .zip(&windows)
+            .map(|(g, w)| UsageField {
+                group: &g.id,
+                window: *w,
+                quota: g.quota,
+            })
+            .collect();
+        let (redis_ms, amounts) = self.store.usage(project, user, &fields).await?;
+        // A window computed from a clock out of step with Redis would show the wrong period.
+        let inside = |w: &Window| w.start_ms <= redis_ms && w.end_ms.is_none_or(|end| redis_ms < end);
+        if !windows.iter().all(inside) {
+            return Ok(Reply::Stale);
+        }
+        let counters = plan
+            .groups
+            .iter()
+            .zip(&windows)
+            .zip(&amounts)
+            .map(|((g, w), a)| Counter::of(g, *w, a))
+            .collect();
+        Ok(Reply::Done(Usage {
+            plan_id: Some(plan.id.clone()),
+            status,
+            period: Some(plan.period.window(now_ms, resolved.started_ms)),
+            counters,
+            read_at_ms: self.clock.now_ms(),
+        }))
+    }
+}

@@ -1,0 +1,17 @@
+//! The users index of a project, a page at a time.
+
+use super::{Gateway, GatewayError};
+use crate::store::{UserFilter, UserPage};
+
+impl Gateway {
+    /// Up to `limit` users after `after` that pass `filter`.
+    pub async fn users(
+        &self,
+        project: &str,
+        after: Option<&str>,
+        limit: usize,
+        filter: &UserFilter,
+    ) -> Result<UserPage, GatewayError> {
+        Ok(self.store.users(project, after, limit, filter).await?)
+    }
+}

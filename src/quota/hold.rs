@@ -1,0 +1,126 @@
+//! Holds: what one event asks of each limit group it matches, in the group's current window,
+//! and the decision read back from the counters. Pure: the caller brings the time.
+
+use super::amount::Milli;
+use super::counter::{Amounts, Counter};
+use super::decision::{Decision, Granted, Reason};
+use super::event::EventInput;
+use super::measure::{Measure, MeasureError};
+use super::period::Window;
+use super::plan::{LimitGroup, Mode, Plan, Unit};
+
+/// Whether a hold counts usage or in-flight work (which commit and release both give back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HoldKind {
+    Metered,
+    InFlight,
+}
+
+impl HoldKind {
+    pub fn of(unit: Unit) -> HoldKind {
+        match unit {
+            Unit::Concurrent => HoldKind::InFlight,
+            Unit::Count | Unit::Tokens | Unit::Seconds | Unit::Cents => HoldKind::Metered,
+        }
+    }
+}
+
+/// One group's part of an event: its window, the amount its measure gives, its quota.
+#[derive(Debug, Clone)]
+pub struct Hold<'p> {
+    pub group: &'p str,
+    pub window: Window,
+    pub amount: Milli,
+    pub quota: Milli,
+    pub mode: Mode,
+    pub kind: HoldKind,
+    /// None for the default measure (the quantity), which records leave out.
+    pub measure: Option<&'p Measure>,
+}
+
+impl<'p> Hold<'p> {
+    /// A hold of `amount` on `group` in `window`.
+    pub fn new(group: &'p LimitGroup, window: Window, amount: Milli) -> Hold<'p> {
+        Hold {
+            group: &group.id,
+            window,
+            amount,
+            quota: group.quota,
+            mode: group.mode,
+            kind: HoldKind::of(group.unit),
+            measure: match group.measure {
+                Measure::Quantity => None,
+                _ => Some(&group.measure),
+            },
+        }
+    }
+}
+
+/// The matched groups of one event, in plan order, with their holds.
+pub struct Prepared<'p> {
+    pub groups: Vec<&'p LimitGroup>,
+    pub holds: Vec<Hold<'p>>,
+}
+
+/// What reserve or check read back: allowed or not, and per hold its counter after the
+/// decision and whether it would pass its quota.
+pub struct Verdict {
+    pub allowed: bool,
+    pub holds: Vec<(Amounts, bool)>,
+}
+
+/// The matched groups' holds at `now_ms`; `in_flight` false leaves out concurrent groups
+/// (track ignores them).
+pub fn prepare<'p>(
+    plan: &'p Plan,
+    input: &EventInput,
+    started_ms: i64,
+    now_ms: i64,
+    in_flight: bool,
+) -> Result<Prepared<'p>, MeasureError> {
+    let groups: Vec<&LimitGroup> = plan
+        .matched_groups(&input.event, &input.metadata)
+        .filter(|g| in_flight || g.unit != Unit::Concurrent)
+        .collect();
+    let mut holds = Vec::with_capacity(groups.len());
+    for g in groups.iter().copied() {
+        let amount = g.measure.amount(input.quantity, &input.metadata)?;
+        holds.push(Hold::new(g, g.window(now_ms, started_ms), amount));
+    }
+    Ok(Prepared { groups, holds })
+}
+
+impl Prepared<'_> {
+    /// The counters of the matched groups from the amounts a script read.
+    pub fn counters<'v>(&self, amounts: impl IntoIterator<Item = &'v Amounts>) -> Vec<Counter> {
+        self.groups
+            .iter()
+            .zip(&self.holds)
+            .zip(amounts)
+            .map(|((g, h), a)| Counter::of(g, h.window, a))
+            .collect()
+    }
+
+    /// The decision of reserve or check, made at `now_ms`.
+    pub fn decision(&self, verdict: &Verdict, granted: Option<Granted>, now_ms: i64) -> Decision {
+        let denied_by = self
+            .groups
+            .iter()
+            .zip(&verdict.holds)
+            .filter(|(_, (_, denied))| *denied)
+            .map(|(g, _)| g.id.clone())
+            .collect();
+        Decision {
+            allowed: verdict.allowed,
+            granted: if verdict.allowed { granted } else { None },
+            reasons: if verdict.allowed {
+                Vec::new()
+            } else {
+                vec![Reason::LimitReached]
+            },
+            denied_by,
+            counters: self.counters(verdict.holds.iter().map(|(a, _)| a)),
+            decided_at_ms: now_ms,
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! A reservation as it was recorded: its state and, per hold, the group, window, amount and
+//! measure it was made under, so commit and release never depend on the plan as it is now.
+
+use super::amount::Milli;
+use super::counter::{Amounts, Counter};
+use super::hold::HoldKind;
+use super::measure::Measure;
+use super::period::Window;
+use super::plan::{Mode, Plan, Unit};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReservationState {
+    Held,
+    Committed,
+    Released,
+    Expired,
+}
+
+impl ReservationState {
+    /// The state as records and answers spell it; None for anything else.
+    pub fn parse(text: &str) -> Option<ReservationState> {
+        match text {
+            "held" => Some(ReservationState::Held),
+            "committed" => Some(ReservationState::Committed),
+            "released" => Some(ReservationState::Released),
+            "expired" => Some(ReservationState::Expired),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReservationState::Held => "held",
+            ReservationState::Committed => "committed",
+            ReservationState::Released => "released",
+            ReservationState::Expired => "expired",
+        }
+    }
+}
+
+/// A state equals its spelling, so answers and tests can compare it with the wire text.
+impl PartialEq<&str> for ReservationState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub state: ReservationState,
+    pub event: String,
+    pub expires_ms: i64,
+    pub holds: Vec<ReservationHold>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReservationHold {
+    pub group: String,
+    pub amount: Milli,
+    /// The group's quota when reserved.
+    pub quota: Milli,
+    pub mode: Mode,
+    pub kind: HoldKind,
+    pub measure: Measure,
+    pub window: Window,
+    /// What the commit counted, once committed.
+    pub committed: Option<Milli>,
+}
+
+impl Reservation {
+    /// The state as a reader sees it at `now_ms`: a held reservation past its expiry is
+    /// expired, whether or not a script reclaimed it yet.
+    pub fn state_at(&self, now_ms: i64) -> ReservationState {
+        match self.state {
+            ReservationState::Held if self.expires_ms <= now_ms => ReservationState::Expired,
+            state => state,
+        }
+    }
+
+    /// The counters of its holds from the amounts a script read; labels, units and modes come
+    /// from `plan` when it still has the group, from the record otherwise.
+    pub fn counters(&self, plan: Option<&Plan>, amounts: &[Amounts]) -> Vec<Counter> {
+        self.holds
+            .iter()
+            .zip(amounts)
+            .map(|(hold, a)| {
+                let group = plan.and_then(|p| p.groups.iter().find(|g| g.id == hold.group));
+                let unit = match hold.kind {
+                    HoldKind::InFlight => Unit::Concurrent,
+                    HoldKind::Metered => Unit::Count,
+                };
+                Counter {
+                    group_id: hold.group.clone(),
+                    label: group.map_or_else(|| hold.group.clone(), |g| g.label.clone()),
+                    unit: group.map_or(unit, |g| g.unit),
+                    mode: hold.mode,
+                    quota: a.quota,
+                    used: a.used,
+                    reserved: a.held,
+                    period_start_ms: hold.window.end_ms.map(|_| hold.window.start_ms),
+                    resets_at_ms: hold.window.end_ms,
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,118 @@
+//! The data plane's Redis calls: one script each for reserve, check, track, commit, release,
+//! extend and usage, and the read of one reservation record.
+
+use redis::AsyncCommands;
+
+use super::scripts::{self, Extended, Granted, Idempotency, Reply, ReserveArgs, SettleReply, UsageField};
+use super::{record, Store, StoreError};
+use crate::quota::{Amounts, Hold, Milli, Reservation, ReservationId, UserId, Verdict};
+
+impl Store {
+    pub async fn reserve(
+        &self,
+        project: &str,
+        user: &UserId,
+        idempotency: Option<&Idempotency>,
+        args: &ReserveArgs<'_>,
+        holds: &[Hold<'_>],
+    ) -> Result<Reply<(Granted, Verdict)>, StoreError> {
+        let keys = &self.keys.user(project, user.as_str());
+        self.write("reserve", |mut conn| async move {
+            let reply = scripts::reserve(&mut conn, keys, self.retention_ms, idempotency, args, holds).await?;
+            Ok((reply, conn))
+        })
+        .await
+    }
+
+    /// Reads only, so it is neither timed as a write nor replicated.
+    pub async fn check(
+        &self,
+        project: &str,
+        user: &UserId,
+        version: u64,
+        holds: &[Hold<'_>],
+    ) -> Result<Reply<Verdict>, StoreError> {
+        let keys = &self.keys.user(project, user.as_str());
+        self.run(|mut conn| async move { scripts::check(&mut conn, keys, version, holds).await })
+            .await
+    }
+
+    pub async fn track(
+        &self,
+        project: &str,
+        user: &UserId,
+        idempotency: Option<&Idempotency>,
+        version: u64,
+        holds: &[Hold<'_>],
+    ) -> Result<Reply<Vec<Amounts>>, StoreError> {
+        let keys = &self.keys.user(project, user.as_str());
+        self.write("track", |mut conn| async move {
+            let reply = scripts::track(&mut conn, keys, self.retention_ms, idempotency, version, holds).await?;
+            Ok((reply, conn))
+        })
+        .await
+    }
+
+    pub async fn commit(
+        &self,
+        project: &str,
+        id: &ReservationId,
+        idempotency: Option<&Idempotency>,
+        actual: Option<&[Milli]>,
+    ) -> Result<Reply<SettleReply>, StoreError> {
+        let keys = &self.keys.user(project, id.user().as_str());
+        self.write("commit", |mut conn| async move {
+            let reply = scripts::commit(&mut conn, keys, self.retention_ms, idempotency, id.as_str(), actual).await?;
+            Ok((reply, conn))
+        })
+        .await
+    }
+
+    pub async fn release(&self, project: &str, id: &ReservationId) -> Result<Reply<SettleReply>, StoreError> {
+        let keys = &self.keys.user(project, id.user().as_str());
+        self.write("release", |mut conn| async move {
+            let reply = scripts::release(&mut conn, keys, self.retention_ms, id.as_str()).await?;
+            Ok((reply, conn))
+        })
+        .await
+    }
+
+    pub async fn extend(
+        &self,
+        project: &str,
+        id: &ReservationId,
+        ttl_ms: i64,
+        max_lifetime_ms: i64,
+    ) -> Result<Reply<Extended>, StoreError> {
+        let keys = &self.keys.user(project, id.user().as_str());
+        self.write("extend", |mut conn| async move {
+            let reply =
+                scripts::extend(&mut conn, keys, self.retention_ms, id.as_str(), ttl_ms, max_lifetime_ms).await?;
+            Ok((reply, conn))
+        })
+        .await
+    }
+
+    /// The record of a reservation of `project`, or None.
+    pub async fn reservation(&self, project: &str, id: &ReservationId) -> Result<Option<Reservation>, StoreError> {
+        let key = self.keys.user(project, id.user().as_str()).res;
+        let raw: Option<String> = self
+            .run(|mut conn| async move { Ok(conn.hget(&key, id.as_str()).await?) })
+            .await?;
+        raw.map(|json| record::parse(&json)).transpose()
+    }
+
+    /// The counters of `fields` as though expired holds were reclaimed, and Redis time.
+    pub async fn usage(
+        &self,
+        project: &str,
+        user: &UserId,
+        fields: &[UsageField<'_>],
+    ) -> Result<(i64, Vec<Amounts>), StoreError> {
+        let keys = &self.keys.user(project, user.as_str());
+        self.timed("usage", |mut conn| async move {
+            scripts::usage(&mut conn, keys, fields).await
+        })
+        .await
+    }
+}

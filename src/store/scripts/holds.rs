@@ -1,0 +1,198 @@
+//! The scripts that place or read holds: reserve, check, track, adjust, usage.
+
+use redis::aio::ConnectionLike;
+use redis::{ScriptInvocation, Value};
+
+use super::{unexpected, writing_args, Fields, Idempotency, Reply, ADJUST, CHECK, RESERVE, TRACK, USAGE};
+use crate::quota::{Amounts, Hold, HoldKind, Milli, Verdict, Window};
+use crate::store::keys::{counter_field, UserKeys};
+use crate::store::StoreError;
+
+/// The reservation a reserve made (the first call's, for a repeat).
+#[derive(Debug, Clone)]
+pub struct Granted {
+    pub reservation_id: String,
+    pub expires_ms: i64,
+}
+
+/// What reserve.lua writes besides the holds.
+pub struct ReserveArgs<'a> {
+    pub version: u64,
+    pub reservation_id: &'a str,
+    pub ttl_ms: i64,
+    pub event: &'a str,
+}
+
+/// One counter usage.lua reads: the group's window and the plan's quota for it.
+pub struct UsageField<'a> {
+    pub group: &'a str,
+    pub window: Window,
+    pub quota: Milli,
+}
+
+/// The 9 values of one hold, in holds.lua's order.
+fn push_hold(inv: &mut ScriptInvocation<'_>, h: &Hold<'_>) {
+    inv.arg(h.group)
+        .arg(counter_field(h.group, &h.window))
+        .arg(h.window.start_ms)
+        .arg(h.window.end_ms.map(|ms| ms.to_string()).unwrap_or_default())
+        .arg(h.amount.0)
+        .arg(h.quota.0)
+        .arg(h.mode.as_str())
+        .arg(match h.kind {
+            HoldKind::InFlight => "c",
+            HoldKind::Metered => "",
+        })
+        .arg(
+            h.measure
+                .map(|m| serde_json::to_string(m).unwrap_or_default())
+                .unwrap_or_default(),
+        );
+}
+
+fn push_holds(inv: &mut ScriptInvocation<'_>, holds: &[Hold<'_>]) {
+    inv.arg(holds.len());
+    for h in holds {
+        push_hold(inv, h);
+    }
+}
+
+fn verdict(it: &mut Fields, n: usize) -> Result<Verdict, StoreError> {
+    let allowed = it.int()? == 1;
+    let mut holds = Vec::with_capacity(n);
+    for _ in 0..n {
+        let amounts = it.amounts()?;
+        holds.push((amounts, it.int()? == 1));
+    }
+    Ok(Verdict { allowed, holds })
+}
+
+pub async fn reserve(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    retention_ms: i64,
+    idempotency: Option<&Idempotency>,
+    args: &ReserveArgs<'_>,
+    holds: &[Hold<'_>],
+) -> Result<Reply<(Granted, Verdict)>, StoreError> {
+    let mut inv = RESERVE.prepare_invoke();
+    writing_args(&mut inv, keys, retention_ms, idempotency);
+    inv.arg(args.version)
+        .arg(args.reservation_id)
+        .arg(args.ttl_ms)
+        .arg(args.event);
+    push_holds(&mut inv, holds);
+    let reply: Vec<Value> = inv.invoke_async(conn).await?;
+    let (tag, mut it) = Fields::new(reply).tag()?;
+    match tag.as_str() {
+        "stale" => Ok(Reply::Stale),
+        "more" => Ok(Reply::More),
+        "reused" => Ok(Reply::Reused),
+        "ok" => {
+            let granted = Granted {
+                reservation_id: it.text()?,
+                expires_ms: it.int()?,
+            };
+            Ok(Reply::Done((granted, verdict(&mut it, holds.len())?)))
+        }
+        other => Err(unexpected("reserve", other)),
+    }
+}
+
+/// Decides as reserve would, with the read-only check.lua.
+pub async fn check(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    version: u64,
+    holds: &[Hold<'_>],
+) -> Result<Reply<Verdict>, StoreError> {
+    let mut inv = CHECK.prepare_invoke();
+    inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
+    inv.arg(version);
+    push_holds(&mut inv, holds);
+    let reply: Vec<Value> = inv.invoke_async(conn).await?;
+    let (tag, mut it) = Fields::new(reply).tag()?;
+    match tag.as_str() {
+        "stale" => Ok(Reply::Stale),
+        "ok" => Ok(Reply::Done(verdict(&mut it, holds.len())?)),
+        other => Err(unexpected("check", other)),
+    }
+}
+
+/// Counts usage without checking quotas; answers each hold's counter after it.
+pub async fn track(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    retention_ms: i64,
+    idempotency: Option<&Idempotency>,
+    version: u64,
+    holds: &[Hold<'_>],
+) -> Result<Reply<Vec<Amounts>>, StoreError> {
+    let mut inv = TRACK.prepare_invoke();
+    writing_args(&mut inv, keys, retention_ms, idempotency);
+    inv.arg(version);
+    push_holds(&mut inv, holds);
+    let reply: Vec<Value> = inv.invoke_async(conn).await?;
+    let (tag, mut it) = Fields::new(reply).tag()?;
+    match tag.as_str() {
+        "stale" => Ok(Reply::Stale),
+        "more" => Ok(Reply::More),
+        "reused" => Ok(Reply::Reused),
+        "ok" => Ok(Reply::Done(
+            holds.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?,
+        )),
+        other => Err(unexpected("track", other)),
+    }
+}
+
+/// Counters of the given fields (with their plan quotas) as though expired holds were
+/// reclaimed, and Redis time.
+pub async fn usage(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    fields: &[UsageField<'_>],
+) -> Result<(i64, Vec<Amounts>), StoreError> {
+    let mut inv = USAGE.prepare_invoke();
+    inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
+    for f in fields {
+        inv.arg(counter_field(f.group, &f.window)).arg(f.quota.0);
+    }
+    let reply: Vec<Value> = inv.invoke_async(conn).await?;
+    let mut it = Fields::new(reply);
+    let now_ms = it.int()?;
+    let amounts = fields.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?;
+    Ok((now_ms, amounts))
+}
+
+/// What adjust.lua writes besides its hold.
+pub struct AdjustArgs {
+    pub version: u64,
+    pub amount_milli: i64,
+    pub reason: String,
+    pub audit_len: usize,
+}
+
+/// Adds signed milli-units to one counter, never below zero, and records it in the audit trail.
+/// Answers the applied change and the counter after it.
+pub async fn adjust(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    retention_ms: i64,
+    hold: &Hold<'_>,
+    args: &AdjustArgs,
+) -> Result<Reply<(i64, Amounts)>, StoreError> {
+    let mut inv = ADJUST.prepare_invoke();
+    writing_args(&mut inv, keys, retention_ms, None)
+        .key(&keys.audit)
+        .arg(args.version);
+    push_hold(&mut inv, hold);
+    inv.arg(args.amount_milli).arg(&args.reason).arg(args.audit_len);
+    let reply: Vec<Value> = inv.invoke_async(conn).await?;
+    let (tag, mut it) = Fields::new(reply).tag()?;
+    match tag.as_str() {
+        "stale" => Ok(Reply::Stale),
+        "more" => Ok(Reply::More),
+        "ok" => Ok(Reply::Done((it.int()?, it.amounts()?))),
+        other => Err(unexpected("adjust", other)),
+    }
+}

@@ -1,0 +1,140 @@
+//! The scripts that end or extend one reservation: commit, release, extend.
+
+use redis::aio::ConnectionLike;
+use redis::Value;
+
+use super::{unexpected, writing_args, Fields, Idempotency, Reply, COMMIT, EXTEND, RELEASE};
+use crate::quota::{Amounts, Milli, Reservation, ReservationState};
+use crate::store::keys::UserKeys;
+use crate::store::record;
+use crate::store::StoreError;
+
+/// How a commit or release script ended the reservation.
+#[derive(Debug)]
+pub enum SettleReply {
+    NotFound,
+    /// The reservation already ended the other way.
+    Conflict(ReservationState),
+    Done(Settled),
+}
+
+#[derive(Debug)]
+pub struct Settled {
+    /// Committed, released, or expired (a release after expiry).
+    pub state: ReservationState,
+    pub late: bool,
+    pub reservation: Reservation,
+    /// Per hold of the record, its counter after the change.
+    pub amounts: Vec<Amounts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Extended {
+    NotFound,
+    /// The reservation is no longer held.
+    Ended(ReservationState),
+    Extended {
+        expires_ms: i64,
+    },
+}
+
+/// Commits one reservation, with the actual milli-units per hold or as reserved.
+pub async fn commit(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    retention_ms: i64,
+    idempotency: Option<&Idempotency>,
+    reservation_id: &str,
+    actual: Option<&[Milli]>,
+) -> Result<Reply<SettleReply>, StoreError> {
+    let mut inv = COMMIT.prepare_invoke();
+    writing_args(&mut inv, keys, retention_ms, idempotency);
+    inv.arg(reservation_id);
+    match actual {
+        Some(amounts) => {
+            inv.arg(amounts.len());
+            for amount in amounts {
+                inv.arg(amount.0);
+            }
+        }
+        None => {
+            inv.arg("");
+        }
+    }
+    settled(inv.invoke_async(conn).await?, true)
+}
+
+/// Releases one reservation.
+pub async fn release(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    retention_ms: i64,
+    reservation_id: &str,
+) -> Result<Reply<SettleReply>, StoreError> {
+    let mut inv = RELEASE.prepare_invoke();
+    writing_args(&mut inv, keys, retention_ms, None).arg(reservation_id);
+    settled(inv.invoke_async(conn).await?, false)
+}
+
+fn state(text: &str) -> Result<ReservationState, StoreError> {
+    ReservationState::parse(text).ok_or_else(|| unexpected("settle", text))
+}
+
+/// commit.lua and release.lua answer alike but for the second field: late, or the status.
+fn settled(reply: Vec<Value>, commit: bool) -> Result<Reply<SettleReply>, StoreError> {
+    let (tag, mut it) = Fields::new(reply).tag()?;
+    match tag.as_str() {
+        "more" => Ok(Reply::More),
+        "reused" => Ok(Reply::Reused),
+        "not_found" => Ok(Reply::Done(SettleReply::NotFound)),
+        "conflict" => Ok(Reply::Done(SettleReply::Conflict(state(&it.text()?)?))),
+        // The amounts did not fit the record's holds: read it again and retry.
+        "mismatch" => Ok(Reply::Stale),
+        "ok" => {
+            let (state, late) = if commit {
+                (ReservationState::Committed, it.int()? == 1)
+            } else {
+                (state(&it.text()?)?, false)
+            };
+            let reservation = record::parse(&it.text()?)?;
+            let amounts = reservation
+                .holds
+                .iter()
+                .map(|_| it.amounts())
+                .collect::<Result<_, _>>()?;
+            Ok(Reply::Done(SettleReply::Done(Settled {
+                state,
+                late,
+                reservation,
+                amounts,
+            })))
+        }
+        other => Err(unexpected("settle", other)),
+    }
+}
+
+pub async fn extend(
+    conn: &mut impl ConnectionLike,
+    keys: &UserKeys,
+    retention_ms: i64,
+    reservation_id: &str,
+    ttl_ms: i64,
+    max_lifetime_ms: i64,
+) -> Result<Reply<Extended>, StoreError> {
+    let mut inv = EXTEND.prepare_invoke();
+    writing_args(&mut inv, keys, retention_ms, None)
+        .arg(reservation_id)
+        .arg(ttl_ms)
+        .arg(max_lifetime_ms);
+    let reply: Vec<Value> = inv.invoke_async(conn).await?;
+    let (tag, mut it) = Fields::new(reply).tag()?;
+    match tag.as_str() {
+        "more" => Ok(Reply::More),
+        "not_found" => Ok(Reply::Done(Extended::NotFound)),
+        "ended" => Ok(Reply::Done(Extended::Ended(
+            ReservationState::parse(&it.text()?).ok_or_else(|| unexpected("extend", "an unknown state"))?,
+        ))),
+        "ok" => Ok(Reply::Done(Extended::Extended { expires_ms: it.int()? })),
+        other => Err(unexpected("extend", other)),
+    }
+}
