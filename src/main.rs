@@ -1,8 +1,11 @@
 //! The `quota-gateway` binary: command line and wiring. The only place `anyhow` appears.
 
+use std::process::ExitCode;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use quota_gateway::config::Config;
+use quota_gateway::gateway::FirstStart;
 use quota_gateway::managed_redis::ManagedRedis;
 use quota_gateway::startup::Application;
 
@@ -40,13 +43,25 @@ struct ApplyArgs {
     key: String,
 }
 
-fn main() -> anyhow::Result<()> {
+/// Errors end the process with one line on standard error and exit code 1: a person reads it,
+/// so it says what went wrong and what to do, without a backtrace (even with RUST_BACKTRACE set).
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match cli.command {
-        Some(Command::Serve(config)) => config,
-        Some(Command::Apply(args)) => return apply(args),
-        None => cli.serve,
+    let result = match cli.command {
+        Some(Command::Apply(args)) => apply(args),
+        Some(Command::Serve(config)) => serve_with_logs(config),
+        None => serve_with_logs(cli.serve),
     };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("quota-gateway: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve_with_logs(config: Config) -> anyhow::Result<()> {
     init_logs();
     actix_web::rt::System::new().block_on(serve(config))
 }
@@ -82,11 +97,14 @@ fn apply(args: ApplyArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    tracing::info!(?config, "starting");
+    tracing::info!(listen = %config.listen, "starting");
+    tracing::debug!(?config, "configuration");
     let (managed, redis_url) = match &config.redis_url {
         Some(url) => (None, url.clone()),
         None => {
-            let redis = ManagedRedis::start(&config.data_dir).await?;
+            let redis = ManagedRedis::start(&config.data_dir)
+                .await
+                .context("cannot start the managed redis-server")?;
             let url = redis.url().to_string();
             (Some(redis), url)
         }
@@ -101,15 +119,33 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 async fn run(config: &Config, redis_url: &str) -> anyhow::Result<()> {
     let mut app = Application::build(config, redis_url).await.context("start-up failed")?;
     let started = app.started();
+    let url = format!("http://{}:{}", config.listen.ip(), app.port());
+    let data = match &config.redis_url {
+        None => Some(config.data_dir.display().to_string()),
+        Some(_) => None,
+    };
     tokio::spawn(async move {
         let Some(first) = started.await else { return };
-        if let Some(token) = &first.root_token {
-            println!("Root token (shown once, keep it safe): {token}");
-        }
-        if let Some(key) = &first.default_key {
-            println!("Secret key of project `default` (shown once): {key}");
-        }
+        println!("{}", banner(&url, &first, data.as_deref()));
     });
-    println!("quota-gateway serving on http://{}:{}", config.listen.ip(), app.port());
     app.run_until_signalled().await.context("server failed")
+}
+
+/// What a person needs once start-up has finished, in one block after the start-up logs.
+fn banner(url: &str, first: &FirstStart, data_dir: Option<&str>) -> String {
+    let mut lines = vec![format!("quota-gateway is ready on {url}")];
+    if let Some(token) = &first.root_token {
+        lines.push(format!("  root token:  {token}   (shown once: keep it safe)"));
+    }
+    if let Some(key) = &first.default_key {
+        lines.push(format!("  secret key:  {key}   (project `default`, shown once)"));
+    }
+    match data_dir {
+        Some(dir) => {
+            lines.push(format!("  data:        {dir} (the gateway's own redis-server)"));
+            lines.push(format!("  start over:  stop the gateway and delete {dir}"));
+        }
+        None => lines.push("  data:        the Redis at QG_REDIS_URL".to_string()),
+    }
+    lines.join("\n")
 }

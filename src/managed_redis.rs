@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
-const INSTALL_HINT: &str = "redis-server is not installed: install it with `sudo apt-get install redis-server` (Debian, Ubuntu) or `brew install redis` (macOS), or set QG_REDIS_URL";
+const INSTALL_HINT: &str = "redis-server is not installed: run scripts/serve (it installs it), or install it with `sudo apt-get install redis-server` (Debian, Ubuntu) or `brew install redis` (macOS), or set QG_REDIS_URL";
 /// Unix socket paths are limited to about 108 bytes by the kernel.
 const MAX_SOCKET_PATH: usize = 100;
 const START_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,5 +1,5 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document of every route, body, answer and error code,
-//! built from one table beside the route table (a test holds the two together).
+//! built from the route table (`routes.rs`) and the table of error codes (`codes.rs`).
 
 use std::sync::LazyLock;
 
@@ -15,7 +15,9 @@ use utoipa::openapi::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
+use super::codes::Code;
 use super::dto::{self, SignedAmount};
+use super::routes::{Key, Route, ROUTES};
 use super::{event, projects, subscriptions, user_tokens, users};
 use crate::quota::{Milli, PlanDoc};
 
@@ -96,393 +98,6 @@ pub struct Health {
     pub reason: Option<String>,
 }
 
-/// Who may call a route.
-#[derive(Clone, Copy)]
-enum Key {
-    None,
-    Root,
-    Secret,
-    /// A secret key, or a publishable key with `X-User-Token`.
-    Reader,
-}
-
-/// One route of the table: what it takes, what it answers, which errors it may give beyond
-/// the ones every keyed route may give.
-struct Route {
-    method: &'static str,
-    path: &'static str,
-    summary: &'static str,
-    key: Key,
-    body: Option<&'static str>,
-    ok: (u16, Option<&'static str>),
-    errors: &'static [&'static str],
-}
-
-const fn r(
-    method: &'static str,
-    path: &'static str,
-    summary: &'static str,
-    key: Key,
-    body: Option<&'static str>,
-    ok: (u16, Option<&'static str>),
-    errors: &'static [&'static str],
-) -> Route {
-    Route {
-        method,
-        path,
-        summary,
-        key,
-        body,
-        ok,
-        errors,
-    }
-}
-
-const RESERVATION: &[&str] = &["reservation_not_found", "reservation_committed", "reservation_released"];
-
-const ROUTES: &[Route] = &[
-    r(
-        "GET",
-        "/livez",
-        "The process is up",
-        Key::None,
-        None,
-        (200, Some("Health")),
-        &[],
-    ),
-    r(
-        "GET",
-        "/readyz",
-        "Redis is reachable and never evicts",
-        Key::None,
-        None,
-        (200, Some("Health")),
-        &[],
-    ),
-    r(
-        "GET",
-        "/openapi.json",
-        "This document",
-        Key::None,
-        None,
-        (200, None),
-        &[],
-    ),
-    r(
-        "GET",
-        "/metrics",
-        "Prometheus metrics of this node",
-        Key::None,
-        None,
-        (200, None),
-        &[],
-    ),
-    r(
-        "POST",
-        "/v1/projects",
-        "Create a project",
-        Key::Root,
-        Some("ProjectBody"),
-        (201, Some("ProjectAnswer")),
-        &["project_exists"],
-    ),
-    r(
-        "GET",
-        "/v1/projects",
-        "List projects",
-        Key::Root,
-        None,
-        (200, Some("ProjectList")),
-        &[],
-    ),
-    r(
-        "PATCH",
-        "/v1/projects/{projectId}",
-        "Change a project's default plan or allowed origins",
-        Key::Root,
-        Some("ProjectPatch"),
-        (200, Some("ProjectAnswer")),
-        &["project_not_found"],
-    ),
-    r(
-        "POST",
-        "/v1/projects/{projectId}/keys",
-        "Mint a key, shown only in this answer",
-        Key::Root,
-        Some("KeyBody"),
-        (201, Some("KeyAnswer")),
-        &["project_not_found"],
-    ),
-    r(
-        "GET",
-        "/v1/projects/{projectId}/keys",
-        "List a project's keys without their secret part",
-        Key::Root,
-        None,
-        (200, Some("KeyList")),
-        &["project_not_found"],
-    ),
-    r(
-        "DELETE",
-        "/v1/projects/{projectId}/keys/{keyId}",
-        "Revoke a key on every node within a second",
-        Key::Root,
-        None,
-        (204, None),
-        &["key_not_found"],
-    ),
-    r(
-        "GET",
-        "/v1/plans",
-        "List plans",
-        Key::Secret,
-        None,
-        (200, Some("PlanList")),
-        &[],
-    ),
-    r(
-        "PUT",
-        "/v1/plans/{planId}",
-        "Create or update a plan",
-        Key::Secret,
-        Some("PlanDoc"),
-        (200, Some("PlanDoc")),
-        &["invalid_plan"],
-    ),
-    r(
-        "GET",
-        "/v1/plans/{planId}",
-        "Read a plan",
-        Key::Secret,
-        None,
-        (200, Some("PlanDoc")),
-        &["plan_not_found"],
-    ),
-    r(
-        "DELETE",
-        "/v1/plans/{planId}",
-        "Delete a plan no user is on",
-        Key::Secret,
-        None,
-        (204, None),
-        &["plan_not_found", "plan_in_use"],
-    ),
-    r(
-        "GET",
-        "/v1/users",
-        "List users by id (cursor, limit, planId, status)",
-        Key::Secret,
-        None,
-        (200, Some("UserPage")),
-        &[],
-    ),
-    r(
-        "PUT",
-        "/v1/users/{userId}/subscription",
-        "Put a user on a plan (upsert)",
-        Key::Secret,
-        Some("SubscriptionBody"),
-        (200, Some("SubscriptionAnswer")),
-        &["plan_not_found"],
-    ),
-    r(
-        "GET",
-        "/v1/users/{userId}/subscription",
-        "Read a user's subscription",
-        Key::Secret,
-        None,
-        (200, Some("SubscriptionAnswer")),
-        &["subscription_not_found"],
-    ),
-    r(
-        "DELETE",
-        "/v1/users/{userId}/subscription",
-        "End a subscription; the default plan applies",
-        Key::Secret,
-        None,
-        (200, Some("SubscriptionAnswer")),
-        &[],
-    ),
-    r(
-        "PUT",
-        "/v1/users/{userId}/overrides/{groupId}",
-        "Set a per-user quota for one group",
-        Key::Secret,
-        Some("OverrideBody"),
-        (200, Some("SubscriptionAnswer")),
-        &["subscription_not_found", "plan_missing"],
-    ),
-    r(
-        "DELETE",
-        "/v1/users/{userId}/overrides/{groupId}",
-        "Remove a per-user quota",
-        Key::Secret,
-        None,
-        (200, Some("SubscriptionAnswer")),
-        &["subscription_not_found"],
-    ),
-    r(
-        "POST",
-        "/v1/users/{userId}/block",
-        "Deny every event of a user",
-        Key::Secret,
-        Some("BlockBody"),
-        (200, Some("SubscriptionAnswer")),
-        &[],
-    ),
-    r(
-        "POST",
-        "/v1/users/{userId}/unblock",
-        "Lift a block",
-        Key::Secret,
-        Some("EmptyBody"),
-        (200, Some("SubscriptionAnswer")),
-        &[],
-    ),
-    r(
-        "POST",
-        "/v1/users/{userId}/adjustments",
-        "Correct a counter (never below zero)",
-        Key::Secret,
-        Some("AdjustmentBody"),
-        (200, Some("AdjustmentAnswer")),
-        &["subscription_not_found", "plan_missing"],
-    ),
-    r(
-        "GET",
-        "/v1/users/{userId}/adjustments",
-        "The user's adjustments, newest first",
-        Key::Secret,
-        None,
-        (200, Some("AdjustmentList")),
-        &[],
-    ),
-    r(
-        "GET",
-        "/v1/users/{userId}/usage",
-        "Every group of the user's plan in its current period",
-        Key::Reader,
-        None,
-        (200, Some("UsageAnswer")),
-        &["plan_missing"],
-    ),
-    r(
-        "OPTIONS",
-        "/v1/users/{userId}/usage",
-        "CORS preflight for browser reads",
-        Key::None,
-        None,
-        (204, None),
-        &["origin_not_allowed"],
-    ),
-    r(
-        "POST",
-        "/v1/user-tokens",
-        "Mint a token for a browser to read one user's usage",
-        Key::Secret,
-        Some("UserTokenBody"),
-        (200, Some("UserToken")),
-        &[],
-    ),
-    r(
-        "POST",
-        "/v1/reserve",
-        "Hold quota before calling the AI provider",
-        Key::Secret,
-        Some("ReserveBody"),
-        (200, Some("ReserveAnswer")),
-        &["plan_missing", "idempotency_key_reused"],
-    ),
-    r(
-        "POST",
-        "/v1/check",
-        "What reserve would answer, changing nothing",
-        Key::Secret,
-        Some("ReserveBody"),
-        (200, Some("ReserveAnswer")),
-        &["plan_missing"],
-    ),
-    r(
-        "POST",
-        "/v1/track",
-        "Count usage that already happened",
-        Key::Secret,
-        Some("TrackBody"),
-        (200, Some("TrackAnswer")),
-        &["plan_missing", "idempotency_key_reused"],
-    ),
-    r(
-        "GET",
-        "/v1/reservations/{reservationId}",
-        "Read a reservation",
-        Key::Secret,
-        None,
-        (200, Some("ReservationAnswer")),
-        &["reservation_not_found"],
-    ),
-    r(
-        "POST",
-        "/v1/reservations/{reservationId}/extend",
-        "Move a held reservation's expiry",
-        Key::Secret,
-        Some("ExtendBody"),
-        (200, Some("ExtendAnswer")),
-        &[
-            "reservation_not_found",
-            "reservation_committed",
-            "reservation_released",
-            "reservation_expired",
-        ],
-    ),
-    r(
-        "POST",
-        "/v1/reservations/{reservationId}/commit",
-        "Make the hold usage, exactly once",
-        Key::Secret,
-        Some("CommitBody"),
-        (200, Some("CommitAnswer")),
-        &[
-            "reservation_not_found",
-            "reservation_released",
-            "idempotency_key_reused",
-        ],
-    ),
-    r(
-        "POST",
-        "/v1/reservations/{reservationId}/release",
-        "Give the hold back, exactly once",
-        Key::Secret,
-        Some("EmptyBody"),
-        (200, Some("ReleaseAnswer")),
-        RESERVATION,
-    ),
-];
-
-/// The status of every stable error code.
-pub const ERROR_CODES: &[(&str, u16)] = &[
-    ("invalid_request", 400),
-    ("invalid_plan", 400),
-    ("unauthorized", 401),
-    ("forbidden", 403),
-    ("origin_not_allowed", 403),
-    ("route_not_found", 404),
-    ("reservation_not_found", 404),
-    ("plan_not_found", 404),
-    ("project_not_found", 404),
-    ("key_not_found", 404),
-    ("subscription_not_found", 404),
-    ("project_exists", 409),
-    ("reservation_committed", 409),
-    ("reservation_released", 409),
-    ("plan_in_use", 409),
-    ("plan_missing", 409),
-    ("reservation_expired", 410),
-    ("payload_too_large", 413),
-    ("idempotency_key_reused", 422),
-    ("internal_error", 500),
-    ("backend_unavailable", 503),
-];
-
 fn method(name: &str) -> HttpMethod {
     match name {
         "POST" => HttpMethod::Post,
@@ -527,21 +142,30 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         ok = ok.content("application/json", json_of(schema));
     }
     op = op.response(route.ok.0.to_string(), ok);
-    let mut codes: Vec<&str> = route.errors.to_vec();
+    let mut codes: Vec<Code> = route.errors.to_vec();
     if !matches!(route.key, Key::None) {
-        codes.extend(["unauthorized", "forbidden", "backend_unavailable", "internal_error"]);
+        codes.extend([
+            Code::Unauthorized,
+            Code::Forbidden,
+            Code::BackendUnavailable,
+            Code::InternalError,
+        ]);
     }
     if route.body.is_some() || route.path.contains('{') {
-        codes.push("invalid_request");
+        codes.push(Code::InvalidRequest);
     }
     if route.body.is_some() {
-        codes.push("payload_too_large");
+        codes.push(Code::PayloadTooLarge);
     }
-    let mut statuses: Vec<u16> = codes.iter().filter_map(|c| status_of(c)).collect();
+    let mut statuses: Vec<u16> = codes.iter().map(|c| c.status().as_u16()).collect();
     statuses.sort_unstable();
     statuses.dedup();
     for status in statuses {
-        let listed: Vec<&str> = codes.iter().copied().filter(|c| status_of(c) == Some(status)).collect();
+        let listed: Vec<&str> = codes
+            .iter()
+            .filter(|c| c.status().as_u16() == status)
+            .map(|c| c.as_str())
+            .collect();
         let problem = ResponseBuilder::new()
             .description(format!("problem+json with code {}", listed.join(", ")))
             .content("application/problem+json", json_of("Problem"));
@@ -551,10 +175,6 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         op = op.description(Some("A secret key, or a publishable key with the user's X-User-Token."));
     }
     op.build()
-}
-
-fn status_of(code: &str) -> Option<u16> {
-    ERROR_CODES.iter().find(|(c, _)| *c == code).map(|(_, s)| *s)
 }
 
 /// The document, built once.
@@ -637,24 +257,6 @@ pub async fn openapi() -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::ApiError;
-
-    #[test]
-    fn every_error_code_has_a_status_and_every_route_names_known_codes() {
-        for error in ApiError::samples() {
-            assert_eq!(
-                status_of(error.code()),
-                Some(actix_web::ResponseError::status_code(&error).as_u16()),
-                "{}",
-                error.code()
-            );
-        }
-        for route in ROUTES {
-            for code in route.errors {
-                assert!(status_of(code).is_some(), "{code} of {}", route.path);
-            }
-        }
-    }
 
     #[test]
     fn every_referenced_schema_is_a_component() {

@@ -12,6 +12,7 @@ mod matching;
 pub mod measure;
 pub mod period;
 pub mod plan;
+mod plan_doc;
 pub mod reservation;
 pub mod subscription;
 

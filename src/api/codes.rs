@@ -1,0 +1,74 @@
+//! The one table of error codes: each stable snake_case code with its HTTP status. `ApiError`
+//! maps each variant to a code, the answers take their status from here, and the OpenAPI
+//! document lists from here what each route may answer.
+
+use actix_web::http::StatusCode;
+
+macro_rules! codes {
+    ($($variant:ident $code:literal $status:ident,)*) => {
+        /// A stable error code clients and dashboards branch on.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            /// Every code, in the table's order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)*
+                }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(Code::$variant => StatusCode::$status,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    InvalidRequest "invalid_request" BAD_REQUEST,
+    InvalidPlan "invalid_plan" BAD_REQUEST,
+    Unauthorized "unauthorized" UNAUTHORIZED,
+    Forbidden "forbidden" FORBIDDEN,
+    OriginNotAllowed "origin_not_allowed" FORBIDDEN,
+    RouteNotFound "route_not_found" NOT_FOUND,
+    ReservationNotFound "reservation_not_found" NOT_FOUND,
+    PlanNotFound "plan_not_found" NOT_FOUND,
+    ProjectNotFound "project_not_found" NOT_FOUND,
+    KeyNotFound "key_not_found" NOT_FOUND,
+    SubscriptionNotFound "subscription_not_found" NOT_FOUND,
+    ProjectExists "project_exists" CONFLICT,
+    ReservationCommitted "reservation_committed" CONFLICT,
+    ReservationReleased "reservation_released" CONFLICT,
+    PlanInUse "plan_in_use" CONFLICT,
+    PlanMissing "plan_missing" CONFLICT,
+    ReservationExpired "reservation_expired" GONE,
+    PayloadTooLarge "payload_too_large" PAYLOAD_TOO_LARGE,
+    IdempotencyKeyReused "idempotency_key_reused" UNPROCESSABLE_ENTITY,
+    InternalError "internal_error" INTERNAL_SERVER_ERROR,
+    BackendUnavailable "backend_unavailable" SERVICE_UNAVAILABLE,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+
+    #[test]
+    fn codes_are_distinct_snake_case_with_error_statuses() {
+        for (i, code) in Code::ALL.iter().enumerate() {
+            let text = code.as_str();
+            assert!(text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{text}");
+            assert!(
+                code.status().is_client_error() || code.status().is_server_error(),
+                "{text}"
+            );
+            assert!(Code::ALL[..i].iter().all(|c| c.as_str() != text), "{text} twice");
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Wire types: request bodies (unknown fields refused) and answers, camelCase, times in RFC 3339 UTC.
+//! This file holds the data plane's; `account.rs` those of subscriptions, users, projects and keys.
+
+mod account;
+
+pub use account::*;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::quota::{Counter, Milli, Window};
+
+/// An instant on the wire: `2026-11-22T03:09:43.123Z`.
+pub fn rfc3339(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CommitBody {
+    pub quantity: Option<Milli>,
+    pub metadata: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExtendBody {
+    pub ttl_seconds: i64,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyBody {}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CounterAnswer {
+    pub group_id: String,
+    pub label: String,
+    pub unit: &'static str,
+    pub mode: &'static str,
+    pub quota: Milli,
+    pub used: Milli,
+    pub reserved: Milli,
+    pub count: Milli,
+    pub remaining: Milli,
+    pub period_start: Option<String>,
+    pub resets_at: Option<String>,
+    pub exceeded: bool,
+}
+
+impl From<&Counter> for CounterAnswer {
+    fn from(c: &Counter) -> Self {
+        CounterAnswer {
+            group_id: c.group_id.clone(),
+            label: c.label.clone(),
+            unit: c.unit.as_str(),
+            mode: c.mode.as_str(),
+            quota: c.quota,
+            used: c.used,
+            reserved: c.reserved,
+            count: c.count(),
+            remaining: c.remaining(),
+            period_start: c.period_start_ms.map(rfc3339),
+            resets_at: c.resets_at_ms.map(rfc3339),
+            exceeded: c.exceeded(),
+        }
+    }
+}
+
+pub fn counters(list: &[Counter]) -> Vec<CounterAnswer> {
+    list.iter().map(CounterAnswer::from).collect()
+}
+
+/// Ids of the groups now past their quota.
+pub fn over_quota(list: &[Counter]) -> Vec<String> {
+    list.iter()
+        .filter(|c| c.exceeded())
+        .map(|c| c.group_id.clone())
+        .collect()
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReserveAnswer {
+    pub allowed: bool,
+    pub reservation_id: Option<String>,
+    pub expires_at: Option<String>,
+    pub reasons: Vec<&'static str>,
+    pub denied_by: Vec<String>,
+    pub counters: Vec<CounterAnswer>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitAnswer {
+    pub reservation_id: String,
+    pub status: &'static str,
+    pub late: bool,
+    pub counters: Vec<CounterAnswer>,
+    pub over_quota: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackAnswer {
+    pub counters: Vec<CounterAnswer>,
+    pub over_quota: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtendAnswer {
+    pub reservation_id: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HoldAnswer {
+    pub group_id: String,
+    /// What the reservation holds, in units.
+    pub amount: Milli,
+    /// What was committed, once it was.
+    pub committed: Option<Milli>,
+    pub period_start: Option<String>,
+    pub resets_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReservationAnswer {
+    pub reservation_id: String,
+    pub user_id: String,
+    pub event: String,
+    pub status: &'static str,
+    pub expires_at: String,
+    pub holds: Vec<HoldAnswer>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseAnswer {
+    pub reservation_id: String,
+    pub status: &'static str,
+    pub counters: Vec<CounterAnswer>,
+}
+
+/// A plan's default period; both ends are null for a lifetime plan, which has no window.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PeriodAnswer {
+    pub start: Option<String>,
+    pub end: Option<String>,
+}
+
+impl From<Window> for PeriodAnswer {
+    fn from(w: Window) -> Self {
+        PeriodAnswer {
+            start: w.end_ms.map(|_| rfc3339(w.start_ms)),
+            end: w.end_ms.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageAnswer {
+    pub user_id: String,
+    pub plan_id: Option<String>,
+    pub status: &'static str,
+    pub period: Option<PeriodAnswer>,
+    pub counters: Vec<CounterAnswer>,
+}

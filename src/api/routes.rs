@@ -1,0 +1,137 @@
+//! The one table of routes: each route's method, path and handler, who may call it, what it
+//! takes and answers, and which error codes it may give beyond those every keyed route may.
+//! Registration and the OpenAPI document are both made from it.
+
+use actix_web::http::Method;
+use actix_web::web;
+
+use super::codes::Code;
+use super::{cors, health, openapi, plans, projects, reservations, reserve, settle, subscriptions, track, usage};
+use super::{user_tokens, users, ApiError};
+
+/// Who may call a route.
+#[derive(Clone, Copy)]
+pub enum Key {
+    None,
+    Root,
+    Secret,
+    /// A secret key, or a publishable key with `X-User-Token`.
+    Reader,
+}
+
+/// One route of the table.
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub key: Key,
+    /// The request body's schema.
+    pub body: Option<&'static str>,
+    /// The success status and its schema.
+    pub ok: (u16, Option<&'static str>),
+    pub errors: &'static [Code],
+    register: fn(&mut web::ServiceConfig, Method),
+}
+
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:path, $key:ident, $summary:literal,
+        body $body:expr, ok $status:literal $schema:expr, errors [$($code:ident),*];)*) => {
+        /// Every route, in the order they are registered and documented.
+        pub static ROUTES: &[Route] = &[$(Route {
+            method: stringify!($method),
+            path: $path,
+            summary: $summary,
+            key: Key::$key,
+            body: $body,
+            ok: ($status, $schema),
+            errors: &[$(Code::$code),*],
+            register: |cfg, method| {
+                cfg.route($path, web::method(method).to($handler));
+            },
+        }),*];
+    };
+}
+
+routes! {
+    GET "/livez" => health::livez, None, "The process is up",
+        body None, ok 200 Some("Health"), errors [];
+    GET "/readyz" => health::readyz, None, "Redis is reachable and never evicts",
+        body None, ok 200 Some("Health"), errors [];
+    GET "/openapi.json" => openapi::openapi, None, "This document",
+        body None, ok 200 None, errors [];
+    GET "/metrics" => health::metrics, None, "Prometheus metrics of this node",
+        body None, ok 200 None, errors [];
+    POST "/v1/projects" => projects::create_project, Root, "Create a project",
+        body Some("ProjectBody"), ok 201 Some("ProjectAnswer"), errors [ProjectExists];
+    GET "/v1/projects" => projects::list_projects, Root, "List projects",
+        body None, ok 200 Some("ProjectList"), errors [];
+    PATCH "/v1/projects/{projectId}" => projects::patch_project, Root, "Change a project's default plan or allowed origins",
+        body Some("ProjectPatch"), ok 200 Some("ProjectAnswer"), errors [ProjectNotFound];
+    POST "/v1/projects/{projectId}/keys" => projects::create_key, Root, "Mint a key, shown only in this answer",
+        body Some("KeyBody"), ok 201 Some("KeyAnswer"), errors [ProjectNotFound];
+    GET "/v1/projects/{projectId}/keys" => projects::list_keys, Root, "List a project's keys without their secret part",
+        body None, ok 200 Some("KeyList"), errors [ProjectNotFound];
+    DELETE "/v1/projects/{projectId}/keys/{keyId}" => projects::revoke_key, Root, "Revoke a key on every node within a second",
+        body None, ok 204 None, errors [KeyNotFound];
+    GET "/v1/plans" => plans::list_plans, Secret, "List plans",
+        body None, ok 200 Some("PlanList"), errors [];
+    PUT "/v1/plans/{planId}" => plans::put_plan, Secret, "Create or update a plan",
+        body Some("PlanDoc"), ok 200 Some("PlanDoc"), errors [InvalidPlan];
+    GET "/v1/plans/{planId}" => plans::get_plan, Secret, "Read a plan",
+        body None, ok 200 Some("PlanDoc"), errors [PlanNotFound];
+    DELETE "/v1/plans/{planId}" => plans::delete_plan, Secret, "Delete a plan no user is on",
+        body None, ok 204 None, errors [PlanNotFound, PlanInUse];
+    GET "/v1/users" => users::list_users, Secret, "List users by id (cursor, limit, planId, status)",
+        body None, ok 200 Some("UserPage"), errors [];
+    PUT "/v1/users/{userId}/subscription" => subscriptions::put_subscription, Secret, "Put a user on a plan (upsert)",
+        body Some("SubscriptionBody"), ok 200 Some("SubscriptionAnswer"), errors [PlanNotFound];
+    GET "/v1/users/{userId}/subscription" => subscriptions::get_subscription, Secret, "Read a user's subscription",
+        body None, ok 200 Some("SubscriptionAnswer"), errors [SubscriptionNotFound];
+    DELETE "/v1/users/{userId}/subscription" => subscriptions::delete_subscription, Secret, "End a subscription; the default plan applies",
+        body None, ok 200 Some("SubscriptionAnswer"), errors [];
+    PUT "/v1/users/{userId}/overrides/{groupId}" => users::put_override, Secret, "Set a per-user quota for one group",
+        body Some("OverrideBody"), ok 200 Some("SubscriptionAnswer"), errors [SubscriptionNotFound, PlanMissing];
+    DELETE "/v1/users/{userId}/overrides/{groupId}" => users::delete_override, Secret, "Remove a per-user quota",
+        body None, ok 200 Some("SubscriptionAnswer"), errors [SubscriptionNotFound];
+    POST "/v1/users/{userId}/block" => users::block, Secret, "Deny every event of a user",
+        body Some("BlockBody"), ok 200 Some("SubscriptionAnswer"), errors [];
+    POST "/v1/users/{userId}/unblock" => users::unblock, Secret, "Lift a block",
+        body Some("EmptyBody"), ok 200 Some("SubscriptionAnswer"), errors [];
+    POST "/v1/users/{userId}/adjustments" => users::adjust, Secret, "Correct a counter (never below zero)",
+        body Some("AdjustmentBody"), ok 200 Some("AdjustmentAnswer"), errors [SubscriptionNotFound, PlanMissing];
+    GET "/v1/users/{userId}/adjustments" => users::list_adjustments, Secret, "The user's adjustments, newest first",
+        body None, ok 200 Some("AdjustmentList"), errors [];
+    GET "/v1/users/{userId}/usage" => usage::usage, Reader, "Every group of the user's plan in its current period",
+        body None, ok 200 Some("UsageAnswer"), errors [PlanMissing];
+    OPTIONS "/v1/users/{userId}/usage" => cors::preflight, None, "CORS preflight for browser reads",
+        body None, ok 204 None, errors [OriginNotAllowed];
+    POST "/v1/user-tokens" => user_tokens::create_user_token, Secret, "Mint a token for a browser to read one user's usage",
+        body Some("UserTokenBody"), ok 200 Some("UserToken"), errors [];
+    POST "/v1/reserve" => reserve::reserve, Secret, "Hold quota before calling the AI provider",
+        body Some("ReserveBody"), ok 200 Some("ReserveAnswer"), errors [PlanMissing, IdempotencyKeyReused];
+    POST "/v1/check" => reserve::check, Secret, "What reserve would answer, changing nothing",
+        body Some("ReserveBody"), ok 200 Some("ReserveAnswer"), errors [PlanMissing];
+    POST "/v1/track" => track::track, Secret, "Count usage that already happened",
+        body Some("TrackBody"), ok 200 Some("TrackAnswer"), errors [PlanMissing, IdempotencyKeyReused];
+    GET "/v1/reservations/{reservationId}" => reservations::get_reservation, Secret, "Read a reservation",
+        body None, ok 200 Some("ReservationAnswer"), errors [ReservationNotFound];
+    POST "/v1/reservations/{reservationId}/extend" => reservations::extend, Secret, "Move a held reservation's expiry",
+        body Some("ExtendBody"), ok 200 Some("ExtendAnswer"), errors [ReservationNotFound, ReservationCommitted, ReservationReleased, ReservationExpired];
+    POST "/v1/reservations/{reservationId}/commit" => settle::commit, Secret, "Make the hold usage, exactly once",
+        body Some("CommitBody"), ok 200 Some("CommitAnswer"), errors [ReservationNotFound, ReservationReleased, IdempotencyKeyReused];
+    POST "/v1/reservations/{reservationId}/release" => settle::release, Secret, "Give the hold back, exactly once",
+        body Some("EmptyBody"), ok 200 Some("ReleaseAnswer"), errors [ReservationNotFound, ReservationCommitted, ReservationReleased];
+}
+
+/// Registers every route of the table; answers the (method, path) pairs it registered.
+pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(&'static str, &'static str)> {
+    for route in ROUTES {
+        // Start-up only: the table names only valid methods.
+        let method = Method::from_bytes(route.method.as_bytes()).expect("a valid HTTP method");
+        (route.register)(cfg, method);
+    }
+    cfg.default_service(web::to(|| async {
+        Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound)
+    }));
+    ROUTES.iter().map(|r| (r.method, r.path)).collect()
+}

@@ -1,0 +1,91 @@
+//! The plan document: exactly what users write and paste from the recipes, and what is stored
+//! (with `version`). Unknown fields are refused, so a typo never silently becomes "unlimited".
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::amount::Milli;
+use super::ids::check_event;
+use super::measure::MeasureDoc;
+
+/// The plan document, as written by users and as stored (with `version`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PlanDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Set by the store; ignored in a request body so a fetched plan can be pasted back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_anchor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmatched: Option<String>,
+    pub groups: Vec<GroupDoc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GroupDoc {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub unit: String,
+    pub quota: Milli,
+    pub matches: Vec<MatchRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<PeriodDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<MeasureDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_plan_change: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PeriodDoc {
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
+}
+
+/// `{ "event": "image.*", "metadata": { "variant": ["1k", "2k"] } }`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRule {
+    pub event: String,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub metadata: Map<String, Value>,
+}
+
+pub(super) const PERIOD_TYPES: &str = "must be one of minute, hour, day, week, month, year, lifetime (or minutely, hourly, daily, weekly, monthly, yearly)";
+pub(super) const ANCHORS: &str = "must be \"calendar\" or \"subscription_start\"";
+
+/// An event pattern: an exact name, `prefix.*`, or `*`.
+pub(super) fn check_pattern(pattern: &str) -> Result<(), &'static str> {
+    if pattern == "*" {
+        return Ok(());
+    }
+    let name = pattern.strip_suffix(".*").unwrap_or(pattern);
+    check_event(name).map_err(|_| "must be an event name, a prefix wildcard like image.*, or *")
+}
+
+pub(super) fn metadata_pattern_ok(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => !items.is_empty() && items.iter().all(is_scalar),
+        other => is_scalar(other),
+    }
+}
+
+pub(crate) fn is_scalar(value: &Value) -> bool {
+    !matches!(value, Value::Array(_) | Value::Object(_))
+}
