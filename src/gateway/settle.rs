@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
-use crate::quota::{Counter, Measure, Milli, ReservationId, ReservationState};
+use crate::quota::{Counter, Measure, Milli, Reservation, ReservationId, ReservationState};
 use crate::store::{Idempotency, SettleReply};
 
 /// How a commit or release went.
@@ -54,43 +54,24 @@ impl Gateway {
         idempotency: Option<&Idempotency>,
     ) -> Result<Settlement, GatewayError> {
         let started = Instant::now();
-        let answer = self.commit_once(project, id, quantity, metadata, idempotency).await;
+        let answer = async {
+            let actual = match (quantity, metadata) {
+                (None, None) => None,
+                _ => match self.store.reservation(project, id).await? {
+                    Some(reservation) => Some(actual_amounts(&reservation, quantity, metadata)?),
+                    None => return Ok(Settlement::NotFound),
+                },
+            };
+            let reply = self
+                .drive(project, id.user(), async || {
+                    Ok(self.store.commit(project, id, idempotency, actual.as_deref()).await?)
+                })
+                .await?;
+            self.settlement(project, id, reply).await
+        }
+        .await;
         self.report(Verb::Commit, project, id.user(), started, &answer);
         answer
-    }
-
-    async fn commit_once(
-        &self,
-        project: &str,
-        id: &ReservationId,
-        quantity: Option<Milli>,
-        metadata: Option<&Map<String, Value>>,
-        idempotency: Option<&Idempotency>,
-    ) -> Result<Settlement, GatewayError> {
-        let actual = match (quantity, metadata) {
-            (None, None) => None,
-            _ => {
-                // Holds never change after reserve, so reading them first cannot race the commit.
-                let Some(reservation) = self.store.reservation(project, id).await? else {
-                    return Ok(Settlement::NotFound);
-                };
-                let mut amounts = Vec::with_capacity(reservation.holds.len());
-                for hold in &reservation.holds {
-                    amounts.push(match (&hold.measure, metadata) {
-                        (Measure::Quantity, _) => quantity.unwrap_or(hold.amount),
-                        (measure, Some(metadata)) => measure.amount(Milli::ZERO, metadata)?,
-                        (_, None) => hold.amount,
-                    });
-                }
-                Some(amounts)
-            }
-        };
-        let reply = self
-            .drive(project, id.user(), async || {
-                Ok(self.store.commit(project, id, idempotency, actual.as_deref()).await?)
-            })
-            .await?;
-        self.settlement(project, id, reply).await
     }
 
     /// Gives a reservation's holds back.
@@ -132,4 +113,23 @@ impl Gateway {
             }
         })
     }
+}
+
+/// The amount each hold commits: the actual quantity for holds that count it, a measure
+/// recomputed from the actual metadata, or as reserved for a hold the commit says nothing of.
+/// Holds never change after reserve, so reading them before the commit cannot race it.
+fn actual_amounts(
+    reservation: &Reservation,
+    quantity: Option<Milli>,
+    metadata: Option<&Map<String, Value>>,
+) -> Result<Vec<Milli>, GatewayError> {
+    let mut amounts = Vec::with_capacity(reservation.holds.len());
+    for hold in &reservation.holds {
+        amounts.push(match (&hold.measure, metadata) {
+            (Measure::Quantity, _) => quantity.unwrap_or(hold.amount),
+            (measure, Some(metadata)) => measure.amount(Milli::ZERO, metadata)?,
+            (_, None) => hold.amount,
+        });
+    }
+    Ok(amounts)
 }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// The largest quota or quantity, in units (DESIGN section 2).
+/// The largest quota or quantity, in units.
 pub const MAX_UNITS: u64 = 1_000_000_000_000;
 
 /// An amount in milli-units: `Milli(333)` is `0.333` on the wire.

@@ -1,4 +1,4 @@
-//! Failure behaviour (DESIGN section 7), each with a test that fails without its handling.
+//! Failure behaviour (the README's readiness and failures), each with a test that fails without its handling.
 //! These run once, on the standalone topology: `scripts/test` skips `faults::` on the cluster.
 
 mod bootstrap;
