@@ -23,7 +23,7 @@
 -- A call returns at most this many expired reservations and this many holds (a reservation
 -- in 32 groups holds 32), so one call stays well under a millisecond; more answers "more".
 local RECLAIM_BATCH = 64
-local RECLAIM_HOLDS = 256
+local RECLAIM_HOLDS = 96
 local PRUNE_BATCH = 16
 local retention_ms = tonumber(ARGV[1])
 
