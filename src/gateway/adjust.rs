@@ -71,7 +71,7 @@ impl Gateway {
                 }))
             })
             .await;
-        self.report(Verb::Adjust, project, user, started, &answer);
+        self.report(Verb::Adjust, project, Some(user), started, &answer);
         answer
     }
 

@@ -1,6 +1,9 @@
 //! API keys and the root token: minting (the key is shown once, only its digest stored),
 //! listing, revocation, and recognising a presented key in constant time.
 
+use std::time::Instant;
+
+use super::outcome::Verb;
 use super::{Gateway, GatewayError};
 use crate::secrets::{self, digest, digests_equal};
 use crate::store::KeyRecord;
@@ -24,7 +27,15 @@ impl Gateway {
             hint: format!("{prefix}…{}", &key[key.len() - 4..]),
             created_at_ms: self.clock.now_ms(),
         };
-        self.store.put_key(&record).await?;
+        let started = Instant::now();
+        let stored = self
+            .store
+            .put_key(&record)
+            .await
+            .map(|()| true)
+            .map_err(GatewayError::from);
+        self.report(Verb::MintKey, project, None, started, &stored);
+        stored?;
         Ok((record, key))
     }
 
@@ -36,11 +47,17 @@ impl Gateway {
     /// Revokes a key: every node refuses it once it sees the new config epoch. False when
     /// the project has no such key.
     pub async fn revoke_key(&self, project: &str, key_id: &str) -> Result<bool, GatewayError> {
-        let revoked = self.store.delete_key(project, key_id).await?;
-        if revoked {
-            self.bump_epoch().await?;
+        let started = Instant::now();
+        let answer = async {
+            let revoked = self.store.delete_key(project, key_id).await?;
+            if revoked {
+                self.bump_epoch().await?;
+            }
+            Ok(revoked)
         }
-        Ok(revoked)
+        .await;
+        self.report(Verb::RevokeKey, project, None, started, &answer);
+        answer
     }
 
     /// The record of a presented API key, or None for an unknown or revoked one.

@@ -26,6 +26,12 @@ pub enum Verb {
     Unblock,
     SetOverride,
     RemoveOverride,
+    PutPlan,
+    DeletePlan,
+    CreateProject,
+    UpdateProject,
+    MintKey,
+    RevokeKey,
 }
 
 /// What came of a call.
@@ -41,8 +47,8 @@ pub enum Effect<'a> {
         late: bool,
         counters: &'a [Counter],
     },
-    /// The call was answered without a change: a read, an extend, a subscription change, or a
-    /// reservation that was not found or had ended.
+    /// The call was answered without a counter changing: a read, an extend, a change of a
+    /// subscription, plan, project or key, or a reservation that was not found or had ended.
     Answered,
     /// The call could not decide.
     Failed(&'a GatewayError),
@@ -53,7 +59,8 @@ pub enum Effect<'a> {
 pub struct Outcome<'a> {
     pub verb: Verb,
     pub project: &'a str,
-    pub user: &'a UserId,
+    /// The end user the call was about; None for plans, projects and keys.
+    pub user: Option<&'a UserId>,
     pub effect: Effect<'a>,
     pub took: Duration,
 }
@@ -89,6 +96,19 @@ pub(super) trait Observed {
     fn effect(&self) -> Effect<'_>;
 }
 
+/// Changes of plans, projects and keys answer with what they changed; none moves a counter.
+impl Observed for u64 {
+    fn effect(&self) -> Effect<'_> {
+        Effect::Answered
+    }
+}
+
+impl Observed for bool {
+    fn effect(&self) -> Effect<'_> {
+        Effect::Answered
+    }
+}
+
 impl<T: Observed> Observed for Result<T, GatewayError> {
     fn effect(&self) -> Effect<'_> {
         match self {
@@ -104,7 +124,7 @@ impl super::Gateway {
         &self,
         verb: Verb,
         project: &str,
-        user: &UserId,
+        user: Option<&UserId>,
         started: std::time::Instant,
         answer: &T,
     ) {

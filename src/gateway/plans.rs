@@ -1,25 +1,46 @@
 //! Plans: stored, listed and deleted; every change moves the config epoch so every node
 //! forgets its cached copy.
 
+use std::time::Instant;
+
+use super::outcome::{Effect, Observed, Verb};
 use super::{Gateway, GatewayError};
 use crate::quota::Plan;
 use crate::store::PlanDeletion;
 
+impl Observed for PlanDeletion {
+    fn effect(&self) -> Effect<'_> {
+        Effect::Answered
+    }
+}
+
 impl Gateway {
     /// Stores a validated plan; returns its version (unchanged when the document is).
     pub async fn put_plan(&self, project: &str, plan: &Plan) -> Result<u64, GatewayError> {
-        let version = self.store.put_plan(project, plan).await?;
-        self.bump_epoch().await?;
-        Ok(version)
+        let started = Instant::now();
+        let answer = async {
+            let version = self.store.put_plan(project, plan).await?;
+            self.bump_epoch().await?;
+            Ok(version)
+        }
+        .await;
+        self.report(Verb::PutPlan, project, None, started, &answer);
+        answer
     }
 
     /// Deletes a plan that no user is on.
     pub async fn delete_plan(&self, project: &str, id: &str) -> Result<PlanDeletion, GatewayError> {
-        let deletion = self.store.delete_plan(project, id).await?;
-        if deletion == PlanDeletion::Deleted {
-            self.bump_epoch().await?;
+        let started = Instant::now();
+        let answer = async {
+            let deletion = self.store.delete_plan(project, id).await?;
+            if deletion == PlanDeletion::Deleted {
+                self.bump_epoch().await?;
+            }
+            Ok(deletion)
         }
-        Ok(deletion)
+        .await;
+        self.report(Verb::DeletePlan, project, None, started, &answer);
+        answer
     }
 
     /// Every plan of a project, ordered by id, read from Redis.

@@ -1,25 +1,40 @@
 //! Projects and their settings; every change moves the config epoch.
 
+use std::time::Instant;
+
+use super::outcome::Verb;
 use super::{Gateway, GatewayError};
 use crate::store::ProjectSettings;
 
 impl Gateway {
     /// Creates a project; false when the id is taken.
     pub async fn create_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, GatewayError> {
-        let created = self.store.create_project(id, settings).await?;
-        if created {
-            self.bump_epoch().await?;
+        let started = Instant::now();
+        let answer = async {
+            let created = self.store.create_project(id, settings).await?;
+            if created {
+                self.bump_epoch().await?;
+            }
+            Ok(created)
         }
-        Ok(created)
+        .await;
+        self.report(Verb::CreateProject, id, None, started, &answer);
+        answer
     }
 
     /// Replaces a project's settings; false when there is no such project.
     pub async fn update_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, GatewayError> {
-        let updated = self.store.update_project(id, settings).await?;
-        if updated {
-            self.bump_epoch().await?;
+        let started = Instant::now();
+        let answer = async {
+            let updated = self.store.update_project(id, settings).await?;
+            if updated {
+                self.bump_epoch().await?;
+            }
+            Ok(updated)
         }
-        Ok(updated)
+        .await;
+        self.report(Verb::UpdateProject, id, None, started, &answer);
+        answer
     }
 
     /// Every project with its settings, ordered by id.

@@ -49,7 +49,7 @@ impl Gateway {
                 Ok(self.store.extend(project, id, ttl_ms, MAX_LIFETIME_MS).await?)
             })
             .await;
-        self.report(Verb::Extend, project, id.user(), started, &answer);
+        self.report(Verb::Extend, project, Some(id.user()), started, &answer);
         answer
     }
 }

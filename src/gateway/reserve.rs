@@ -55,7 +55,7 @@ impl Gateway {
                 }))
             })
             .await;
-        self.report(Verb::Reserve, project, &input.user, started, &answer);
+        self.report(Verb::Reserve, project, Some(&input.user), started, &answer);
         answer
     }
 
@@ -77,7 +77,7 @@ impl Gateway {
                 Ok(reply.map(|verdict| prepared.decision(&verdict, None, self.clock.now_ms())))
             })
             .await;
-        self.report(Verb::Check, project, &input.user, started, &answer);
+        self.report(Verb::Check, project, Some(&input.user), started, &answer);
         answer
     }
 }

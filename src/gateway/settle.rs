@@ -70,7 +70,7 @@ impl Gateway {
             self.settlement(project, id, reply).await
         }
         .await;
-        self.report(Verb::Commit, project, id.user(), started, &answer);
+        self.report(Verb::Commit, project, Some(id.user()), started, &answer);
         answer
     }
 
@@ -84,7 +84,7 @@ impl Gateway {
             self.settlement(project, id, reply).await
         }
         .await;
-        self.report(Verb::Release, project, id.user(), started, &answer);
+        self.report(Verb::Release, project, Some(id.user()), started, &answer);
         answer
     }
 

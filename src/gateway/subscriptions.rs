@@ -71,7 +71,7 @@ impl Gateway {
             self.changed(project, sub).await
         }
         .await;
-        self.report(Verb::Subscribe, project, user, started, &answer);
+        self.report(Verb::Subscribe, project, Some(user), started, &answer);
         answer
     }
 
@@ -87,7 +87,7 @@ impl Gateway {
             self.changed(project, sub).await
         }
         .await;
-        self.report(Verb::Unsubscribe, project, user, started, &answer);
+        self.report(Verb::Unsubscribe, project, Some(user), started, &answer);
         answer
     }
 
@@ -112,7 +112,7 @@ impl Gateway {
             self.changed(project, sub).await
         }
         .await;
-        self.report(verb, project, user, started, &answer);
+        self.report(verb, project, Some(user), started, &answer);
         answer
     }
 
@@ -139,7 +139,7 @@ impl Gateway {
             self.changed(project, sub).await
         }
         .await;
-        self.report(verb, project, user, started, &answer);
+        self.report(verb, project, Some(user), started, &answer);
         answer
     }
 

@@ -46,7 +46,7 @@ impl Gateway {
                 Ok(reply.map(|amounts| Tracked(prepared.counters(&amounts))))
             })
             .await;
-        self.report(Verb::Track, project, &input.user, started, &answer);
+        self.report(Verb::Track, project, Some(&input.user), started, &answer);
         answer.map(|tracked| tracked.0)
     }
 }

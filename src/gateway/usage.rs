@@ -33,7 +33,7 @@ impl Gateway {
         let answer = self
             .drive(project, user, async || self.usage_once(project, user).await)
             .await;
-        self.report(Verb::Usage, project, user, started, &answer);
+        self.report(Verb::Usage, project, Some(user), started, &answer);
         answer
     }
 

@@ -18,6 +18,7 @@ mod model;
 mod observability;
 mod openapi;
 mod operations;
+mod outcomes;
 mod periods;
 mod readme;
 mod recipes_images;
