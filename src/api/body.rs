@@ -4,6 +4,7 @@ use actix_web::web::{Bytes, BytesMut, Payload};
 use actix_web::HttpRequest;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use serde_json::error::Category;
 
 use super::error::ApiError;
 
@@ -30,23 +31,101 @@ pub async fn read(req: &HttpRequest, mut payload: Payload) -> Result<Bytes, ApiE
     Ok(body.freeze())
 }
 
-/// Parses a JSON body; an error names the field by its path (`groups[0].quota`).
+/// Parses a JSON body: exactly one document, nothing after it. An error names the field by
+/// its path (`groups[0].quota`) and says what is wrong in the API's terms.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    // Every body is an object; serde would also take a struct from an array of its fields.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::invalid("body", "must be a JSON object, not an array"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
+        if matches!(inner.classify(), Category::Syntax | Category::Eof | Category::Io) {
+            return not_json(&inner);
+        }
         let detail = inner.to_string();
-        let field = match unknown_field(&detail) {
+        let field = match named_field(&detail) {
             // The path of an unknown field ends with it; that of a missing one does not.
             Some(name) if path == name || path.ends_with(&format!(".{name}")) => path,
             Some(name) if path == "." => name.to_string(),
             Some(name) => format!("{path}.{name}"),
-            None if path == "." => "body".to_string(),
+            None if path == "." || path.contains('?') => "body".to_string(),
             None => path,
         };
-        ApiError::invalid(field, strip_position(&detail))
-    })
+        ApiError::invalid(field, humane(&strip_position(&detail)))
+    })?;
+    // Two documents, or a document and then anything but space, are not one body.
+    de.end()
+        .map_err(|_| ApiError::invalid("body", "must be one JSON document with nothing after it"))?;
+    Ok(value)
+}
+
+fn not_json(err: &serde_json::Error) -> ApiError {
+    let what = match err.classify() {
+        Category::Eof => "ends before the JSON document does",
+        _ => "is not valid JSON",
+    };
+    ApiError::invalid("body", format!("{what} (line {}, column {})", err.line(), err.column()))
+}
+
+/// serde's wording in the API's: "invalid type: floating point `1.5`, expected i64" becomes
+/// "must be a whole number, not 1.5"; unknown and missing fields say so plainly.
+fn humane(detail: &str) -> String {
+    if detail.starts_with("unknown field") {
+        return "is not a field of this body".to_string();
+    }
+    if detail.starts_with("missing field") {
+        return "is required".to_string();
+    }
+    if detail.starts_with("invalid length") && detail.contains("expected struct") {
+        return "must be a JSON object, not an array".to_string();
+    }
+    let Some(rest) = detail
+        .strip_prefix("invalid type: ")
+        .or_else(|| detail.strip_prefix("invalid value: "))
+    else {
+        return detail.to_string();
+    };
+    let Some((got, expected)) = rest.split_once(", expected ") else {
+        return detail.to_string();
+    };
+    format!("must be {}, not {}", expected_in_words(expected), got_in_words(got))
+}
+
+fn expected_in_words(expected: &str) -> &'static str {
+    let expected = expected.trim();
+    if ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "usize", "isize"].contains(&expected) {
+        "a whole number"
+    } else if expected.starts_with("struct") || expected.starts_with("a map") || expected.starts_with("a JSON object") {
+        "a JSON object"
+    } else if expected.starts_with("a sequence") {
+        "an array"
+    } else if expected.contains("string") {
+        "a string"
+    } else if expected.contains("bool") {
+        "true or false"
+    } else if expected.contains("number") || expected.starts_with('f') {
+        "a number"
+    } else {
+        "a value of another type"
+    }
+}
+
+/// "floating point `1.5`" -> "1.5", "sequence" -> "an array", "string \"x\"" -> "a string".
+fn got_in_words(got: &str) -> String {
+    if let Some(value) = got.split('`').nth(1) {
+        return value.to_string();
+    }
+    match got.split_whitespace().next().unwrap_or(got) {
+        "sequence" => "an array".to_string(),
+        "map" => "an object".to_string(),
+        "string" => "a string".to_string(),
+        "boolean" => "true or false".to_string(),
+        "null" => "null".to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// Parses a body that may be empty (commit, release); empty means the default.
@@ -58,7 +137,7 @@ pub fn parse_optional<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, A
 }
 
 /// The field an "unknown field" or "missing field" message names.
-fn unknown_field(detail: &str) -> Option<&str> {
+fn named_field(detail: &str) -> Option<&str> {
     let rest = detail
         .strip_prefix("unknown field `")
         .or_else(|| detail.strip_prefix("missing field `"))?;
@@ -106,5 +185,39 @@ mod tests {
         assert_eq!(field_of(r#"{"inner": [], "extra": 1}"#), "extra");
         assert_eq!(field_of(r#"{}"#), "inner");
         assert_eq!(field_of(r#"not json"#), "body");
+        assert_eq!(field_of(r#"{"#), "body");
+        assert_eq!(field_of(r#"{"inner": []} {"inner": []}"#), "body");
+        assert_eq!(field_of(r#"{"inner": []}xyz"#), "body");
+        assert_eq!(field_of(r#"[]"#), "body");
+    }
+
+    fn detail_of(json: &str) -> String {
+        match parse::<Outer>(json.as_bytes()) {
+            Err(ApiError::Invalid { detail, .. }) => detail,
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_speak_the_api_not_serde() {
+        assert_eq!(
+            detail_of(r#"{"inner": [{"n": 1.5}]}"#),
+            "must be a whole number, not 1.5"
+        );
+        assert_eq!(
+            detail_of(r#"{"inner": [{"n": "x"}]}"#),
+            "must be a whole number, not a string"
+        );
+        assert_eq!(detail_of(r#"[]"#), "must be a JSON object, not an array");
+        assert_eq!(detail_of(r#"{"inner": {}}"#), "must be an array, not an object");
+        assert_eq!(detail_of(r#"{}"#), "is required");
+        assert_eq!(detail_of(r#"{"inner": [], "x": 1}"#), "is not a field of this body");
+        assert!(detail_of(r#"{"#).starts_with("ends before the JSON document does"));
+        for json in [r#"{"inner": [{"n": 1.5}]}"#, r#"[]"#, r#"{"#, r#"{"inner": []}x"#] {
+            let detail = detail_of(json);
+            for word in ["i64", "u32", "struct", "Outer", "serde", "expected"] {
+                assert!(!detail.contains(word), "{detail}");
+            }
+        }
     }
 }

@@ -34,13 +34,32 @@ pub struct AdjustmentBody {
     pub reason: String,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// `?cursor=&limit=&planId=&status=`, read by hand so every error names its parameter.
+#[derive(Debug, Default)]
 pub struct UsersQuery {
     pub cursor: Option<String>,
-    pub limit: Option<usize>,
+    pub limit: Option<String>,
     pub plan_id: Option<String>,
     pub status: Option<String>,
+}
+
+impl UsersQuery {
+    fn parse(query: &str) -> Result<UsersQuery, ApiError> {
+        let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+            .map_err(|_| ApiError::invalid("query", "must be name=value pairs joined by &, percent-encoded"))?;
+        let mut parsed = UsersQuery::default();
+        for (name, value) in pairs.into_inner() {
+            let slot = match name.as_str() {
+                "cursor" => &mut parsed.cursor,
+                "limit" => &mut parsed.limit,
+                "planId" => &mut parsed.plan_id,
+                "status" => &mut parsed.status,
+                _ => return Err(ApiError::invalid(name, "is not a parameter of this route")),
+            };
+            *slot = Some(value);
+        }
+        Ok(parsed)
+    }
 }
 
 fn reason(field: &str, text: &str) -> Result<(), ApiError> {
@@ -181,16 +200,16 @@ pub async fn list_adjustments(
 }
 
 /// `GET /v1/users?cursor=&limit=&planId=&status=`: users by id, a page at a time.
-pub async fn list_users(
-    key: ApiKey,
-    state: web::Data<AppState>,
-    query: web::Query<UsersQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be 1 to 500"));
-    }
+pub async fn list_users(key: ApiKey, state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let query = UsersQuery::parse(req.query_string())?;
+    let limit = match query.limit.as_deref() {
+        None => 50,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=500).contains(l))
+            .ok_or_else(|| ApiError::invalid("limit", "must be a whole number from 1 to 500"))?,
+    };
     if let Some(plan) = &query.plan_id {
         check_id(plan).map_err(|d| ApiError::invalid("planId", d))?;
     }

@@ -22,8 +22,9 @@ pub enum AmountError {
     Negative,
     #[error("must have at most {0} decimal places")]
     TooPrecise(u32),
-    #[error("must be at most {MAX_UNITS}")]
-    TooLarge,
+    /// Larger than `max` (in whole units of what was parsed).
+    #[error("must be at most {max}")]
+    TooLarge { max: u64 },
 }
 
 impl Milli {
@@ -57,10 +58,13 @@ pub fn parse_scaled(text: &str, decimals: u32, max_scaled: u64) -> Result<u64, A
         // "-0" is zero; anything else below zero is refused.
         return match parse_scaled(rest, decimals, max_scaled) {
             Ok(0) => Ok(0),
-            Ok(_) | Err(AmountError::TooLarge) | Err(AmountError::TooPrecise(_)) => Err(AmountError::Negative),
+            Ok(_) | Err(AmountError::TooLarge { .. }) | Err(AmountError::TooPrecise(_)) => Err(AmountError::Negative),
             Err(other) => Err(other),
         };
     }
+    let too_large = AmountError::TooLarge {
+        max: max_scaled / 10u64.pow(decimals),
+    };
     let (mantissa, exponent) = match text.find(['e', 'E']) {
         Some(at) => {
             let exp: i32 = text[at + 1..].parse().map_err(|_| AmountError::NotANumber)?;
@@ -90,14 +94,14 @@ pub fn parse_scaled(text: &str, decimals: u32, max_scaled: u64) -> Result<u64, A
     }
     // More than 19 digits cannot fit a u64 before the check below.
     if kept.len() as i64 + shift.max(0) > 19 {
-        return Err(AmountError::TooLarge);
+        return Err(too_large);
     }
-    let base: u64 = kept.parse().map_err(|_| AmountError::TooLarge)?;
+    let base: u64 = kept.parse().map_err(|_| too_large.clone())?;
     let value = base
         .checked_mul(10u64.pow(shift.max(0) as u32))
-        .ok_or(AmountError::TooLarge)?;
+        .ok_or_else(|| too_large.clone())?;
     if value > max_scaled {
-        return Err(AmountError::TooLarge);
+        return Err(too_large);
     }
     Ok(value)
 }
@@ -109,7 +113,7 @@ pub fn parse_signed_milli(text: &str) -> Result<i64, AmountError> {
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    let milli = i64::try_from(Milli::parse(digits)?.0).map_err(|_| AmountError::TooLarge)?;
+    let milli = i64::try_from(Milli::parse(digits)?.0).map_err(|_| AmountError::TooLarge { max: MAX_UNITS })?;
     Ok(if negative { -milli } else { milli })
 }
 
@@ -169,9 +173,12 @@ mod tests {
         assert_eq!(Milli::parse("-1"), Err(AmountError::Negative));
         assert_eq!(Milli::parse("-0.0001"), Err(AmountError::Negative));
         assert_eq!(Milli::parse("0.0001"), Err(AmountError::TooPrecise(3)));
-        assert_eq!(Milli::parse("1000000000000.001"), Err(AmountError::TooLarge));
-        assert_eq!(Milli::parse("1e13"), Err(AmountError::TooLarge));
-        assert_eq!(Milli::parse("1e400"), Err(AmountError::TooLarge));
+        assert_eq!(
+            Milli::parse("1000000000000.001"),
+            Err(AmountError::TooLarge { max: MAX_UNITS })
+        );
+        assert_eq!(Milli::parse("1e13"), Err(AmountError::TooLarge { max: MAX_UNITS }));
+        assert_eq!(Milli::parse("1e400"), Err(AmountError::TooLarge { max: MAX_UNITS }));
         assert_eq!(Milli::parse("NaN"), Err(AmountError::NotANumber));
         assert_eq!(Milli::parse(""), Err(AmountError::NotANumber));
     }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::amount::{parse_scaled, AmountError, Milli};
+use super::amount::{parse_scaled, AmountError, Milli, MAX_UNITS};
 
 /// Weights have at most 6 decimals: they are kept in millionths.
 const WEIGHT_DECIMALS: u32 = 6;
@@ -84,7 +84,7 @@ impl Measure {
                     Ok(m) if m <= Milli::MAX.0 => Ok(Milli(m)),
                     _ => Err(MeasureError {
                         field: "metadata".into(),
-                        detail: format!("the weighted amount {}", AmountError::TooLarge),
+                        detail: format!("the weighted amount {}", AmountError::TooLarge { max: MAX_UNITS }),
                     }),
                 }
             }

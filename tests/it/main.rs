@@ -10,6 +10,7 @@ mod exactness;
 mod expiry;
 mod faults;
 mod freemium;
+mod hardening;
 mod health;
 mod idempotency;
 mod lifecycle;
