@@ -95,6 +95,11 @@ pub fn check_metadata(metadata: &Map<String, Value>) -> Result<(), ApiError> {
             Value::String(s) if s.len() > MAX_METADATA_STRING_BYTES => {
                 return Err(ApiError::invalid(field(), "must be at most 256 bytes"))
             }
+            // Numbers are kept as written; one no double can hold (1e400) is refused here as
+            // it is everywhere else, rather than stored and matched as infinity.
+            Value::Number(n) if !n.as_f64().is_some_and(f64::is_finite) => {
+                return Err(ApiError::invalid(field(), "must be a number within ±1.7e308"))
+            }
             _ => {}
         }
     }

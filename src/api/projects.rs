@@ -176,13 +176,23 @@ fn checked_origins(origins: Vec<String>) -> Result<Vec<String>, ApiError> {
     Ok(origins)
 }
 
-/// An origin as browsers send it: scheme, host and optional port, nothing else.
+/// An origin as browsers send it (scheme, host and optional port, nothing else), or a
+/// subdomain pattern whose host starts with `*.` (`https://*.example.com`).
 fn check_origin(origin: &str) -> Result<(), &'static str> {
     let rest = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"));
-    match rest {
-        Some(host) if !host.is_empty() && host.len() <= 253 && !host.contains(['/', '?', '#', ' ', ',']) => Ok(()),
-        _ => Err("must be an origin like https://app.example.com"),
+    let host = match rest {
+        Some(host) if !host.is_empty() && host.len() <= 253 && !host.contains(['/', '?', '#', ' ', ',', '@']) => host,
+        _ => return Err("must be an origin like https://app.example.com"),
+    };
+    if host.contains('*') {
+        let Some(domain) = host.strip_prefix("*.") else {
+            return Err("may only use * as a whole first label, like https://*.example.com");
+        };
+        if domain.contains('*') || !domain.contains('.') {
+            return Err("may only use * as a whole first label, like https://*.example.com");
+        }
     }
+    Ok(())
 }

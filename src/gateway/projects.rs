@@ -51,10 +51,6 @@ impl Gateway {
     /// Whether any project lets browsers from `origin` read usage (for CORS preflights, which
     /// carry no key and so name no project).
     pub async fn origin_allowed_anywhere(&self, origin: &str) -> Result<bool, GatewayError> {
-        Ok(self
-            .projects()
-            .await?
-            .iter()
-            .any(|(_, s)| s.allowed_origins.iter().any(|o| o == origin)))
+        Ok(self.projects().await?.iter().any(|(_, s)| s.allows_origin(origin)))
     }
 }

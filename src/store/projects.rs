@@ -15,6 +15,35 @@ pub struct ProjectSettings {
     pub allowed_origins: Vec<String>,
 }
 
+impl ProjectSettings {
+    /// Whether browsers from `origin` may read usage: an allowed origin equal to it, or a
+    /// subdomain pattern (`https://*.example.com`) it is a subdomain of, at any depth.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins
+            .iter()
+            .any(|allowed| origin_matches(allowed, origin))
+    }
+}
+
+fn origin_matches(allowed: &str, origin: &str) -> bool {
+    let Some((scheme, suffix)) = allowed.split_once("://*") else {
+        return allowed == origin;
+    };
+    let Some(host) = origin
+        .strip_prefix(scheme)
+        .and_then(|rest| rest.strip_prefix("://"))
+        .and_then(|rest| rest.strip_suffix(suffix))
+    else {
+        return false;
+    };
+    // What the wildcard stands for: one or more whole labels, nothing else.
+    !host.is_empty()
+        && !host.starts_with('.')
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+}
+
 impl Store {
     /// Creates a project; false when the id is taken.
     pub async fn create_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, StoreError> {
@@ -67,5 +96,33 @@ impl Store {
         let raw: Option<String> = self.run(|mut conn| async move { Ok(conn.get(&key).await?) }).await?;
         raw.map(|json| serde_json::from_str(&json).map_err(|e| corrupt("settings", e)))
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subdomain_patterns_match_subdomains_only() {
+        let settings = ProjectSettings {
+            default_plan: None,
+            allowed_origins: vec!["https://*.example.com".into(), "http://localhost:3000".into()],
+        };
+        assert!(settings.allows_origin("https://app.example.com"));
+        assert!(settings.allows_origin("https://a.b.example.com"));
+        assert!(settings.allows_origin("http://localhost:3000"));
+        for refused in [
+            "https://example.com",
+            "http://app.example.com",
+            "https://app.example.com.evil.io",
+            "https://evilexample.com",
+            "https://.example.com",
+            "https://a:1@x.example.com",
+            "https://app.example.com:8443",
+            "http://localhost:3001",
+        ] {
+            assert!(!settings.allows_origin(refused), "{refused}");
+        }
     }
 }

@@ -114,3 +114,28 @@ async fn the_weights_limit_is_stated_as_it_is_enforced() {
         "{detail}"
     );
 }
+
+#[tokio::test]
+async fn metadata_numbers_no_double_can_hold_are_refused() {
+    let app = spawn_app().await;
+    one_group_plan(&app).await;
+    for (path, body) in [
+        (
+            "/v1/reserve",
+            r#"{"userId":"alice","event":"x","metadata":{"a":1e400}}"#,
+        ),
+        ("/v1/track", r#"{"userId":"alice","event":"x","metadata":{"a":-1e400}}"#),
+    ] {
+        let (status, answer) = raw(&app, Method::POST, path, body).await;
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert_eq!(answer["field"], "metadata.a", "{answer}");
+    }
+    let (status, _) = raw(
+        &app,
+        Method::POST,
+        "/v1/track",
+        r#"{"userId":"alice","event":"x","metadata":{"a":1e300}}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+}

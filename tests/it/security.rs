@@ -379,3 +379,51 @@ async fn redis_holds_no_plaintext_key_or_token() {
         assert!(!everything.contains(secret), "a plaintext secret is stored in Redis");
     }
 }
+
+#[tokio::test]
+async fn errors_of_browser_reads_from_an_allowed_origin_carry_cors_headers() {
+    let b = browser_setup(spawn_app().await, "web").await;
+    let token_b = b.token("b", 900).await;
+    let allowed = "https://app.example.com";
+    for (token, status) in [
+        (None, 401),
+        (Some("qg_ut_tampered.x"), 401),
+        (Some(token_b.as_str()), 403),
+    ] {
+        let res = b.read("a", token, Some(allowed)).await;
+        assert_eq!(res.status(), status);
+        assert_eq!(res.headers()["access-control-allow-origin"], allowed, "{status}");
+        assert!(res.headers().contains_key("x-request-id"));
+        let body: Value = res.json().await.unwrap();
+        assert!(body["requestId"].as_str().is_some_and(|id| !id.is_empty()), "{body}");
+    }
+    let unlisted = b.read("a", None, Some("https://evil.example")).await;
+    assert_eq!(unlisted.status(), 401);
+    assert!(!unlisted.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn subdomain_patterns_in_allowed_origins_match_subdomains_only() {
+    let b = browser_setup(spawn_app().await, "web").await;
+    let patch = |origins: Value| {
+        b.app.call_as(
+            &b.app.root_token,
+            Method::PATCH,
+            "/v1/projects/web",
+            Some(json!({ "allowedOrigins": origins })),
+        )
+    };
+    let refused = patch(json!(["https://a*.example.com"])).await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.json::<Value>().await.unwrap()["field"], "allowedOrigins[0]");
+    assert_eq!(patch(json!(["https://*.example.com"])).await.status(), 200);
+    // Settings reach every node within a second; this node forgets them at once.
+    let token = b.token("a", 900).await;
+    let sub = b.read("a", Some(&token), Some("https://shop.example.com")).await;
+    assert_eq!(sub.status(), 200);
+    assert_eq!(sub.headers()["access-control-allow-origin"], "https://shop.example.com");
+    for origin in ["https://example.com", "https://example.com.evil.io"] {
+        let other = b.read("a", Some(&token), Some(origin)).await;
+        assert!(!other.headers().contains_key("access-control-allow-origin"), "{origin}");
+    }
+}
