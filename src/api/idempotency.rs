@@ -46,7 +46,36 @@ fn canonical_json(value: &Value) -> String {
             format!("{{{}}}", inner.join(","))
         }
         Value::Array(items) => format!("[{}]", items.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
+        Value::Number(n) => canonical_number(&n.to_string()),
         other => other.to_string(),
+    }
+}
+
+/// A JSON number's text by value: `1`, `1.0`, `1.000` and `0.1e1` are all `1`; `100` and
+/// `1e2` are both `1e2`. The digits are kept as written (no float), so large and precise
+/// numbers compare exactly.
+fn canonical_number(text: &str) -> String {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, mut exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.trim_start_matches('+').parse::<i64>().unwrap_or(0)),
+        None => (unsigned, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    exponent -= frac_part.len() as i64;
+    let digits = format!("{int_part}{frac_part}");
+    let digits = digits.trim_start_matches('0');
+    let significant = digits.trim_end_matches('0');
+    if significant.is_empty() {
+        return "0".to_string();
+    }
+    exponent += (digits.len() - significant.len()) as i64;
+    let sign = if negative { "-" } else { "" };
+    match exponent {
+        0 => format!("{sign}{significant}"),
+        e => format!("{sign}{significant}e{e}"),
     }
 }
 
@@ -61,5 +90,20 @@ mod tests {
         let b = json!({"a": {"x": "s", "y": [1, 2]}, "b": 1});
         assert_eq!(canonical_json(&a), canonical_json(&b));
         assert_eq!(canonical_json(&b), r#"{"a":{"x":"s","y":[1,2]},"b":1}"#);
+    }
+
+    #[test]
+    fn numbers_compare_by_value() {
+        for same in ["1", "1.0", "1.000", "0.1e1", "10e-1", "1E0"] {
+            assert_eq!(canonical_number(same), "1", "{same}");
+        }
+        assert_eq!(canonical_number("100"), canonical_number("1e2"));
+        assert_eq!(canonical_number("-0.0"), "0");
+        assert_eq!(canonical_number("-2.50"), "-25e-1");
+        assert_ne!(canonical_number("1"), canonical_number("1.001"));
+        assert_ne!(
+            canonical_number("12345678901234567890"),
+            canonical_number("12345678901234567891")
+        );
     }
 }

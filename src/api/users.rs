@@ -183,6 +183,10 @@ pub async fn adjust(
         })),
         Adjusted::NoPlan => Err(ApiError::SubscriptionNotFound(user.into_string())),
         Adjusted::UnknownGroup(plan) => Err(ApiError::invalid("groupId", format!("is not a group of plan {plan}"))),
+        Adjusted::InFlight => Err(ApiError::invalid(
+            "groupId",
+            "counts in-flight work, which has no usage to adjust; release or let expire its reservations",
+        )),
     }
 }
 

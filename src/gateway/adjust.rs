@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
-use crate::quota::{Counter, Hold, Milli, UserId};
+use crate::quota::{Counter, Hold, Milli, Unit, UserId};
 use crate::store::{AdjustArgs, AuditEntry, Reply};
 
 /// Audit entries kept per user.
@@ -22,13 +22,16 @@ pub enum Adjusted {
     NoPlan,
     /// The user's plan (named) has no such group.
     UnknownGroup(String),
+    /// The group counts in-flight work (open holds), which has no usage to adjust: a used
+    /// amount there would hold the slots until someone took it back.
+    InFlight,
 }
 
 impl Observed for Adjusted {
     fn effect(&self) -> Effect<'_> {
         match self {
             Adjusted::Done { counter, .. } => Effect::Counted(std::slice::from_ref(counter)),
-            Adjusted::NoPlan | Adjusted::UnknownGroup(_) => Effect::Answered,
+            Adjusted::NoPlan | Adjusted::UnknownGroup(_) | Adjusted::InFlight => Effect::Answered,
         }
     }
 }
@@ -53,10 +56,12 @@ impl Gateway {
                 let Some(group) = plan.groups.iter().find(|g| g.id == group_id) else {
                     return Ok(Reply::Done(Adjusted::UnknownGroup(plan.id.clone())));
                 };
+                if group.unit == Unit::Concurrent {
+                    return Ok(Reply::Done(Adjusted::InFlight));
+                }
                 let window = group.window(self.clock.now_ms(), resolved.started_ms);
                 let mut hold = Hold::new(group, window, Milli::ZERO);
-                // The adjustment changes usage, so it is recorded as a metered hold.
-                hold.kind = crate::quota::HoldKind::Metered;
+                // The amount is given, not measured.
                 hold.measure = None;
                 let args = AdjustArgs {
                     version: resolved.sub.version,

@@ -139,3 +139,23 @@ async fn metadata_numbers_no_double_can_hold_are_refused() {
     .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn adjustments_of_an_in_flight_group_are_refused_and_never_lock_the_user_out() {
+    let app = spawn_app().await;
+    app.put_plan(json!({ "id": "plan_jobs", "periodType": "month",
+        "groups": [ { "id": "jobs", "unit": "concurrent", "quota": 2, "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_jobs", None).await;
+    let (status, answer) = app
+        .json(
+            Method::POST,
+            "/v1/users/alice/adjustments",
+            Some(json!({ "groupId": "jobs", "amount": 5, "reason": "support" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["field"], "groupId");
+    let reserved = app.reserve(json!({ "userId": "alice", "event": "render" })).await;
+    assert_eq!(reserved["allowed"], true, "{reserved}");
+}

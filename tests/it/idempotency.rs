@@ -107,3 +107,22 @@ async fn a_repeated_commit_answers_the_first_commit() {
     assert_eq!(status, 422);
     assert_eq!(TestApp::counter(&app.usage("u").await, "g")["used"], 2);
 }
+
+#[tokio::test]
+async fn numbers_in_a_repeated_body_compare_by_value() {
+    let app = app().await;
+    let send = |quantity: &'static str| {
+        app.client
+            .post(format!("{}/v1/track", app.address))
+            .bearer_auth(&app.key)
+            .header("Idempotency-Key", "same-amount")
+            .header("Content-Type", "application/json")
+            .body(format!(r#"{{"userId": "u", "event": "e", "quantity": {quantity}}}"#))
+            .send()
+    };
+    for quantity in ["1", "1.0", "1.000", "0.1e1"] {
+        assert_eq!(send(quantity).await.unwrap().status(), 200, "{quantity}");
+    }
+    assert_eq!(send("1.001").await.unwrap().status(), 422);
+    assert_eq!(TestApp::counter(&app.usage("u").await, "g")["used"], 1);
+}
