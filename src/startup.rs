@@ -12,7 +12,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use tokio::sync::oneshot;
 
-use crate::api::{self, request_id, AppState};
+use crate::api::{self, paths, request_id, AppState};
 use crate::config::Config;
 use crate::gateway::{FirstStart, Gateway};
 use crate::store::{StoreConfig, StoreError};
@@ -50,6 +50,9 @@ impl Application {
             sentinel_master: config.sentinel_master.clone(),
             wait_replicas: config.wait_replicas,
         })?;
+        if let Some(token) = &config.root_token {
+            gateway.set_root_token(token);
+        }
         let state = web::Data::new(AppState::new(gateway));
         let (sender, started) = oneshot::channel();
         tokio::spawn(start(state.clone(), config.root_token.clone(), sender));
@@ -61,6 +64,8 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                // The outermost middleware is the last wrapped: request ids see every answer.
+                .wrap(from_fn(paths::middleware))
                 .wrap(from_fn(request_id::middleware))
                 .configure(|cfg| {
                     api::routes(cfg);

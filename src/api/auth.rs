@@ -4,6 +4,8 @@
 
 use std::future::{ready, Ready};
 
+use futures_util::future::LocalBoxFuture;
+
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -47,21 +49,29 @@ fn is_root(state: &AppState, token: &str) -> Result<bool, ApiError> {
 
 impl FromRequest for Root {
     type Error = ApiError;
-    type Future = Ready<Result<Root, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Root, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready((|| {
+        let checked = (|| {
             let state = state(req)?;
             let token = bearer(req).ok_or(ApiError::Unauthorized)?;
-            if is_root(&state, token)? {
-                Ok(Root)
-            } else if api_key_well_formed(token) {
-                // A key of the wrong kind for this route: say so rather than "unknown".
-                Err(ApiError::Forbidden)
-            } else {
-                Err(ApiError::Unauthorized)
+            Ok::<_, ApiError>((is_root(&state, token)?, state, token.to_string()))
+        })();
+        Box::pin(async move {
+            let (root, state, token) = checked?;
+            if root {
+                return Ok(Root);
             }
-        })())
+            if !api_key_well_formed(&token) {
+                return Err(ApiError::Unauthorized);
+            }
+            // A live key of the wrong kind for this route: say so rather than "unknown"; a
+            // revoked or unknown one is 401 like anywhere else.
+            match state.gateway.authenticate(&token).await? {
+                Some(_) => Err(ApiError::Forbidden),
+                None => Err(ApiError::Unauthorized),
+            }
+        })
     }
 }
 

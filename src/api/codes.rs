@@ -38,6 +38,7 @@ codes! {
     Forbidden "forbidden" FORBIDDEN,
     OriginNotAllowed "origin_not_allowed" FORBIDDEN,
     RouteNotFound "route_not_found" NOT_FOUND,
+    MethodNotAllowed "method_not_allowed" METHOD_NOT_ALLOWED,
     ReservationNotFound "reservation_not_found" NOT_FOUND,
     PlanNotFound "plan_not_found" NOT_FOUND,
     ProjectNotFound "project_not_found" NOT_FOUND,

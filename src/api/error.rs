@@ -24,6 +24,9 @@ pub enum ApiError {
     OriginNotAllowed,
     #[error("no such route")]
     RouteNotFound,
+    /// The path exists with these methods only.
+    #[error("this path takes {}", .0.join(", "))]
+    MethodNotAllowed(Vec<&'static str>),
     #[error("no such reservation in this project")]
     ReservationNotFound,
     #[error("no plan {0} in this project")]
@@ -83,6 +86,7 @@ impl ApiError {
             Self::Forbidden => Code::Forbidden,
             Self::OriginNotAllowed => Code::OriginNotAllowed,
             Self::RouteNotFound => Code::RouteNotFound,
+            Self::MethodNotAllowed(_) => Code::MethodNotAllowed,
             Self::ReservationNotFound => Code::ReservationNotFound,
             Self::PlanNotFound(_) => Code::PlanNotFound,
             Self::ProjectNotFound(_) => Code::ProjectNotFound,
@@ -136,8 +140,14 @@ impl ApiError {
         }
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        if let Self::Unavailable(_) = self {
-            response.insert_header((header::RETRY_AFTER, "1"));
+        match self {
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            Self::MethodNotAllowed(methods) => {
+                response.insert_header((header::ALLOW, methods.join(", ")));
+            }
+            _ => {}
         }
         response.body(body.to_string())
     }

@@ -11,6 +11,7 @@ mod headers;
 mod health;
 mod idempotency;
 pub mod openapi;
+pub mod paths;
 mod plans;
 mod projects;
 pub mod request_id;

@@ -3,7 +3,7 @@
 //! Registration and the OpenAPI document are both made from it.
 
 use actix_web::http::Method;
-use actix_web::web;
+use actix_web::{web, HttpRequest};
 
 use super::codes::Code;
 use super::{cors, health, openapi, plans, projects, reservations, reserve, settle, subscriptions, track, usage};
@@ -130,8 +130,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(&'static str, &'static str)>
         let method = Method::from_bytes(route.method.as_bytes()).expect("a valid HTTP method");
         (route.register)(cfg, method);
     }
-    cfg.default_service(web::to(|| async {
-        Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound)
+    cfg.default_service(web::to(|req: HttpRequest| async move {
+        let allowed = allowed_methods(req.path());
+        Err::<actix_web::HttpResponse, _>(if allowed.is_empty() {
+            ApiError::RouteNotFound
+        } else {
+            ApiError::MethodNotAllowed(allowed)
+        })
     }));
     ROUTES.iter().map(|r| (r.method, r.path)).collect()
+}
+
+/// The methods the table has for `path` (a `{param}` matches any one segment); empty when no
+/// route has this path at all.
+fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let fits = |pattern: &str| {
+        let pattern: Vec<&str> = pattern.split('/').collect();
+        pattern.len() == segments.len()
+            && pattern
+                .iter()
+                .zip(&segments)
+                .all(|(p, s)| p == s || (p.starts_with('{') && !s.is_empty()))
+    };
+    ROUTES.iter().filter(|r| fits(r.path)).map(|r| r.method).collect()
 }

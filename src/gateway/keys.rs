@@ -76,10 +76,20 @@ impl Gateway {
             .map(|_| record))
     }
 
-    /// Whether `token` is the root token.
+    /// Whether `token` is the root token. Before the node has reached Redis only a configured
+    /// root token is known: a token that could be a generated one is answered "starting"
+    /// (503), any other is not the root token (401), without waiting for Redis.
     pub fn is_root(&self, token: &str) -> Result<bool, GatewayError> {
-        let root = self.secrets.root_digest.get().ok_or(GatewayError::Starting)?;
-        Ok(digests_equal(&digest(token), root))
+        match self.secrets.root_digest.get() {
+            Some(root) => Ok(digests_equal(&digest(token), root)),
+            None if token.starts_with(secrets::ROOT_PREFIX) => Err(GatewayError::Starting),
+            None => Ok(false),
+        }
+    }
+
+    /// Knows a configured root token from the start, before Redis is reached.
+    pub fn set_root_token(&self, token: &str) {
+        let _ = self.secrets.root_digest.set(digest(token));
     }
 
     /// Whether the node has reached Redis and learnt its secrets.

@@ -82,9 +82,12 @@ fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
+/// Generated root tokens start with this.
+pub const ROOT_PREFIX: &str = "qg_root_";
+
 /// A new root token, `qg_root_` and 40 base62 characters.
 pub fn new_root_token() -> String {
-    format!("qg_root_{}", random_token(40))
+    format!("{ROOT_PREFIX}{}", random_token(40))
 }
 
 pub fn digest(token: &str) -> [u8; 32] {

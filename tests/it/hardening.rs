@@ -159,3 +159,110 @@ async fn adjustments_of_an_in_flight_group_are_refused_and_never_lock_the_user_o
     let reserved = app.reserve(json!({ "userId": "alice", "event": "render" })).await;
     assert_eq!(reserved["allowed"], true, "{reserved}");
 }
+
+#[tokio::test]
+async fn ids_in_paths_that_are_not_utf8_are_refused_by_name() {
+    let app = spawn_app().await;
+    one_group_plan(&app).await;
+    for bad in ["%FF", "%FE", "a%C3"] {
+        let (status, answer) = app
+            .json(
+                Method::PUT,
+                &format!("/v1/users/{bad}/subscription"),
+                Some(json!({ "planId": "plan_h" })),
+            )
+            .await;
+        assert_eq!(status, 400, "{bad}: {answer}");
+        assert_eq!(answer["field"], "userId", "{answer}");
+        let (status, answer) = app.json(Method::GET, &format!("/v1/plans/{bad}"), None).await;
+        assert_eq!(
+            (status.as_u16(), answer["field"].clone()),
+            (400, json!("planId")),
+            "{bad}"
+        );
+    }
+    // U+FFFD written as UTF-8 is a user id like any other, and the only one that names it.
+    let (status, answer) = app
+        .json(
+            Method::PUT,
+            "/v1/users/%EF%BF%BD/subscription",
+            Some(json!({ "planId": "plan_h" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["userId"], "\u{FFFD}");
+    let (_, listed) = app.json(Method::GET, "/v1/users", None).await;
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        2,
+        "alice and U+FFFD only: {listed}"
+    );
+}
+
+#[tokio::test]
+async fn statuses_say_what_happened() {
+    let app = spawn_app().await;
+    // A revoked key is unknown on every route: 401, also on a root route.
+    let minted = app
+        .call_as(
+            &app.root_token,
+            Method::POST,
+            "/v1/projects/default/keys",
+            Some(json!({ "kind": "secret" })),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let (key, key_id) = (minted["key"].as_str().unwrap(), minted["keyId"].as_str().unwrap());
+    assert_eq!(
+        app.call_as(key, Method::GET, "/v1/projects", None).await.status(),
+        403,
+        "live, wrong kind"
+    );
+    let revoked = app
+        .call_as(
+            &app.root_token,
+            Method::DELETE,
+            &format!("/v1/projects/default/keys/{key_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status(), 204);
+    assert_eq!(app.call_as(key, Method::GET, "/v1/projects", None).await.status(), 401);
+    // A wrong method on a path that exists is 405 naming the methods it takes.
+    let res = app.call(Method::DELETE, "/v1/reserve", None).await;
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "method_not_allowed");
+    let res = app.call(Method::POST, "/v1/users/alice/subscription", None).await;
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "PUT, GET, DELETE");
+    assert_eq!(app.call(Method::GET, "/v1/nothing-here", None).await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_key_that_cannot_be_valid_is_401_without_waiting_for_redis() {
+    use quota_gateway::startup::Application;
+
+    use crate::support::{redis::free_port, test_config, unique_prefix};
+
+    let config = test_config(&unique_prefix(), "root-token");
+    let app = Application::build(&config, &format!("redis://127.0.0.1:{}", free_port()))
+        .await
+        .unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    for token in ["garbage", "qg_sk_notavalidkeyatall"] {
+        let res = client
+            .post(format!("{address}/v1/reserve"))
+            .bearer_auth(token)
+            .json(&json!({ "userId": "u", "event": "e" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{token}");
+    }
+}

@@ -1,0 +1,69 @@
+//! Ids in paths are UTF-8: a percent-encoded segment that does not decode to UTF-8 (`%FF`) is
+//! refused with 400 naming the id, before routing, rather than decoded lossily into "�" (which
+//! would let many different paths address one user).
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+
+use super::error::ApiError;
+
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(position) = req.path().split('/').position(|segment| !decodes_to_utf8(segment)) {
+        // The route's pattern names the id at that position, when the path fits a route.
+        let field = req
+            .match_pattern()
+            .and_then(|pattern| pattern.split('/').nth(position).map(str::to_string))
+            .and_then(|segment| Some(segment.strip_prefix('{')?.strip_suffix('}')?.to_string()))
+            .unwrap_or_else(|| "path".to_string());
+        return Err(ApiError::invalid(field, "must be UTF-8 once percent-decoded").into());
+    }
+    next.call(req).await
+}
+
+/// Whether the percent-decoded bytes of `segment` are UTF-8 (a malformed escape is kept as
+/// written, as the router does).
+fn decodes_to_utf8(segment: &str) -> bool {
+    if !segment.contains('%') {
+        return true;
+    }
+    let bytes = segment.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        match escape {
+            Some(byte) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            None => {
+                decoded.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decodes_to_utf8;
+
+    #[test]
+    fn only_utf8_once_decoded_passes() {
+        assert!(decodes_to_utf8("alice"));
+        assert!(decodes_to_utf8("%C3%A9t%C3%A9"));
+        assert!(decodes_to_utf8("%EF%BF%BD"));
+        assert!(decodes_to_utf8("100%"));
+        assert!(!decodes_to_utf8("%FF"));
+        assert!(!decodes_to_utf8("a%FEb"));
+        assert!(!decodes_to_utf8("%C3"));
+    }
+}
