@@ -16,7 +16,8 @@ if not record then
   return reply
 end
 if state ~= 'held' then
-  return {'ended', state}
+  -- Released after it had expired: to its caller it stays expired (410, as before the release).
+  return {'ended', record.rx == '1' and 'expired' or state}
 end
 
 -- 2. The new expiry, capped at creation + the longest lifetime.

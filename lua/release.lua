@@ -7,6 +7,10 @@
 -- Returns {"more"} when expired holds remain to reclaim, {"not_found"}, {"conflict", state}
 -- when the reservation was committed, else {"ok", "released"|"expired", record JSON, then per
 -- hold used, held, quota}.
+--
+-- A release after expiry ends the reservation too: it is marked released with "rx" = "1", so
+-- a later commit is refused as after any release, and a repeated release answers "expired"
+-- again, as the first did.
 
 -- 1. Expired holds go back, then the reservation decides by its state.
 local now = now_ms()
@@ -17,9 +21,15 @@ end
 if state == 'committed' then
   return {'conflict', 'committed'}
 end
-if state ~= 'held' then
-  -- Released before, or expired: the holds are already back.
-  return append_counters({'ok', state, raw}, record.h, KEYS[6], now)
+if state == 'released' then
+  -- A repeat answers the first answer.
+  return append_counters({'ok', record.rx == '1' and 'expired' or 'released', raw}, record.h, KEYS[6], now)
+end
+if state == 'expired' then
+  -- The holds went back when they expired; only the ending is written.
+  record.rx = '1'
+  finish(ARGV[4], record, 'released', now)
+  return append_counters({'ok', 'expired', cjson.encode(record)}, record.h, KEYS[6], now)
 end
 
 -- 2. Give every hold back.

@@ -16,6 +16,9 @@ struct Record {
     x: String,
     #[serde(default, deserialize_with = "holds_or_empty")]
     h: Vec<RecordHold>,
+    /// "1" when it was released after it had expired.
+    #[serde(default)]
+    rx: String,
 }
 
 #[derive(Deserialize)]
@@ -57,8 +60,14 @@ pub fn parse(json: &str) -> Result<Reservation, StoreError> {
     let record: Record =
         serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("reservation record: {e}")))?;
     let holds = record.h.into_iter().map(hold).collect::<Result<_, _>>()?;
+    let state = match (ReservationState::parse(&record.s), record.rx.as_str()) {
+        // Released by a caller after it had expired: to readers it stays expired.
+        (Some(ReservationState::Released), "1") => ReservationState::Expired,
+        (Some(state), _) => state,
+        (None, _) => return Err(bad("state", &record.s)),
+    };
     Ok(Reservation {
-        state: ReservationState::parse(&record.s).ok_or_else(|| bad("state", &record.s))?,
+        state,
         event: record.e,
         expires_ms: number("expiry", &record.x)?,
         holds,

@@ -266,3 +266,77 @@ async fn a_key_that_cannot_be_valid_is_401_without_waiting_for_redis() {
         assert_eq!(res.status(), 401, "{token}");
     }
 }
+
+#[tokio::test]
+async fn a_release_after_expiry_ends_the_reservation() {
+    let app = spawn_app().await;
+    one_group_plan(&app).await;
+    let held = app
+        .reserve(json!({ "userId": "alice", "event": "x", "ttlSeconds": 1 }))
+        .await;
+    let id = held["reservationId"].as_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    let (status, first) = app.release(&id).await;
+    assert_eq!(
+        (status.as_u16(), first["status"].clone()),
+        (200, json!("expired")),
+        "{first}"
+    );
+    let (status, commit) = app.commit(&id, None).await;
+    assert_eq!(
+        (status.as_u16(), commit["code"].clone()),
+        (409, json!("reservation_released")),
+        "{commit}"
+    );
+    let (status, again) = app.release(&id).await;
+    assert_eq!(
+        (status.as_u16(), again["status"].clone()),
+        (200, json!("expired")),
+        "{again}"
+    );
+    let (_, read) = app.json(Method::GET, &format!("/v1/reservations/{id}"), None).await;
+    assert_eq!(read["status"], "expired");
+    let (status, _) = app
+        .json(
+            Method::POST,
+            &format!("/v1/reservations/{id}/extend"),
+            Some(json!({ "ttlSeconds": 5 })),
+        )
+        .await;
+    assert_eq!(status, 410);
+    assert_eq!(
+        TestApp::counter(&app.usage("alice").await, "g")["used"],
+        0,
+        "nothing was counted"
+    );
+}
+
+/// A non-atomic release or commit of an expired reservation would let both answer 200 (a late
+/// commit and an "expired" release), or count the usage twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_late_commit_and_a_release_racing_on_an_expired_reservation_end_it_once() {
+    let app = spawn_app().await;
+    one_group_plan(&app).await;
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        let held = app
+            .reserve(json!({ "userId": "alice", "event": "x", "ttlSeconds": 1 }))
+            .await;
+        ids.push(held["reservationId"].as_str().unwrap().to_string());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    let app = &app;
+    let races = ids.iter().map(|id| async move {
+        let (commit, release) = tokio::join!(app.commit(id, None), app.release(id));
+        (commit.0.as_u16(), release.0.as_u16())
+    });
+    let mut committed = 0;
+    for (commit, release) in futures::future::join_all(races).await {
+        match (commit, release) {
+            (200, 409) => committed += 1,
+            (409, 200) => {}
+            other => panic!("both or neither ended it: {other:?}"),
+        }
+    }
+    assert_eq!(TestApp::counter(&app.usage("alice").await, "g")["used"], committed);
+}

@@ -53,6 +53,8 @@ enum State {
     Committed,
     Released,
     Expired,
+    /// Released by a caller after it had expired: ended, and still "expired" to readers.
+    ReleasedExpired,
 }
 
 /// A reservation as the model sees it: store id, holds as (group, milli), state.
@@ -210,7 +212,9 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     (State::Committed, Settlement::Settled(s)) => {
                         prop_assert_eq!(s.status, "committed")
                     }
-                    (State::Released, Settlement::Conflict(c)) => prop_assert_eq!(c, "released"),
+                    (State::Released | State::ReleasedExpired, Settlement::Conflict(c)) => {
+                        prop_assert_eq!(c, "released")
+                    }
                     (state, other) => {
                         prop_assert!(false, "commit of {:?} answered {:?}", state, other)
                     }
@@ -235,8 +239,9 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     (State::Released, Settlement::Settled(s)) => {
                         prop_assert_eq!(s.status, "released")
                     }
-                    (State::Expired, Settlement::Settled(s)) => {
-                        prop_assert_eq!(s.status, "expired")
+                    (State::Expired | State::ReleasedExpired, Settlement::Settled(s)) => {
+                        prop_assert_eq!(s.status, "expired");
+                        *state = State::ReleasedExpired;
                     }
                     (State::Committed, Settlement::Conflict(c)) => prop_assert_eq!(c, "committed"),
                     (state, other) => {
@@ -253,7 +258,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     .unwrap();
                 match (model.reservations[i].2, outcome) {
                     (State::Held, Extension::Extended { .. }) => {}
-                    (State::Expired, Extension::Ended(s)) => prop_assert_eq!(s, "expired"),
+                    (State::Expired | State::ReleasedExpired, Extension::Ended(s)) => prop_assert_eq!(s, "expired"),
                     (State::Committed, Extension::Ended(s)) => prop_assert_eq!(s, "committed"),
                     (State::Released, Extension::Ended(s)) => prop_assert_eq!(s, "released"),
                     (state, other) => {
