@@ -10,7 +10,8 @@
 -- ARGV[15]    reason
 -- ARGV[16]    how many audit entries to keep
 --
--- Returns {"stale"}, {"more"}, else {"ok", applied milli (signed), then used, held, quota}.
+-- Returns {"stale"}, {"more"}, {"overflow", group} when the counter would pass 2^53 - 1
+-- milli-units (nothing changes), else {"ok", applied milli (signed), then used, held, quota}.
 
 -- 1. Redis time, and the node's assumptions checked against it.
 local now = now_ms()
@@ -29,7 +30,10 @@ prune(now)
 -- 2. Move the used amount, clamped at zero.
 local h = holds[1]
 local before = read_counters(holds)[1]
-move_counters(holds, ':u', function() return tonumber(ARGV[14]) end)
+local over = move_counters(holds, ':u', function() return tonumber(ARGV[14]) end)
+if over then
+  return {'overflow', over}
+end
 local after = read_counters(holds)[1]
 
 -- 3. Keep the audit trail.

@@ -8,6 +8,7 @@
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"more"}, {"not_found"}, {"conflict", state}
 -- when the reservation was released, {"mismatch"} when n is not the record's hold count,
+-- {"overflow", group} when a counter would pass 2^53 - 1 milli-units (nothing changes),
 -- else {"ok", late 0|1, record JSON, then per hold used, held, quota}.
 
 -- 1. Redis time; a repeat of this Idempotency-Key answers the first answer.
@@ -40,10 +41,14 @@ local late = state == 'expired'
 for i, h in ipairs(record.h) do
   h.n = ARGV[5] ~= '' and ARGV[5 + i] or h.a
 end
+-- Usage first: it is the change that can be refused, and then nothing may have been written.
+local over = move_counters(record.h, ':u', function(_, h) return h.k == 'c' and 0 or tonumber(h.n) end)
+if over then
+  return {'overflow', over}
+end
 if not late then
   move_counters(record.h, ':h', function(_, h) return -tonumber(h.a) end)
 end
-move_counters(record.h, ':u', function(_, h) return h.k == 'c' and 0 or tonumber(h.n) end)
 record.l = late and '1' or '0'
 finish(ARGV[4], record, 'committed', now)
 local reply = {'ok', late and 1 or 0, cjson.encode(record)}

@@ -90,19 +90,31 @@ local function note_periods(holds, fresh)
   end
 end
 
--- Adds `delta(i, h)` milli-units to each hold's used (`suffix` ":u") or held (":h") counter.
+-- The largest counter a double holds exactly (2^53 - 1 milli-units): a change that would pass
+-- it is refused whole rather than counted inexactly.
+local MAX_EXACT = 9007199254740991
+
+-- Adds delta(i, hold) to each hold's counter (suffix ":u" used or ":h" held), never below
+-- zero. Answers nil, or the id of a group the change would take past MAX_EXACT, in which case
+-- nothing was written.
 local function move_counters(holds, suffix, delta)
   local used, held, fresh = read_counters(holds)
   local fields, values = {}, {}
   for i, h in ipairs(holds) do
     local d = delta(i, h)
     if d ~= 0 then
+      local value = math.max(0, (suffix == ':u' and used[i] or held[i]) + d)
+      if value > MAX_EXACT then
+        -- Past what a double counts exactly: nothing is written, the caller refuses.
+        return h.g
+      end
       fields[#fields + 1] = h.f .. suffix
-      values[#values + 1] = math.max(0, (suffix == ':u' and used[i] or held[i]) + d)
+      values[#values + 1] = value
     end
   end
   write_fields(fields, values)
   note_periods(holds, fresh)
+  return nil
 end
 
 -- A reservation's state: a held one that is no longer open has expired (reclaim took it).

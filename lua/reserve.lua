@@ -10,8 +10,9 @@
 --
 -- Returns {"repeat", first reply JSON} or {"reused"} for an Idempotency-Key seen before,
 -- {"stale"} when the version or a period does not match Redis, {"more"} when expired holds
--- remain to reclaim, else {"ok", reservation id, expires ms, allowed 0|1, then per hold
--- used, held, quota, denied 0|1}.
+-- remain to reclaim, {"overflow", group} when a held counter would pass 2^53 - 1 milli-units
+-- (only soft groups can come near it; nothing is written), else {"ok", reservation id,
+-- expires ms, allowed 0|1, then per hold used, held, quota, denied 0|1}.
 
 -- 1. Redis time; a repeat answers the first answer whatever changed since.
 local now = now_ms()
@@ -46,6 +47,9 @@ if allowed == 1 then
   local fields, values = {}, {}
   for i, h in ipairs(holds) do
     held[i] = held[i] + tonumber(h.a)
+    if held[i] > MAX_EXACT then
+      return {'overflow', h.g}
+    end
     fields[i], values[i] = h.f .. ':h', held[i]
   end
   write_fields(fields, values)

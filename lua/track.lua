@@ -5,7 +5,8 @@
 -- ARGV[4]     subscription version the node decided with ("0": no subscription)
 -- ARGV[5]     number of holds n, then 9 values per hold as in holds.lua (no in-flight groups)
 --
--- Returns {"repeat", first reply JSON}, {"reused"}, {"stale"}, {"more"}, else {"ok", then per
+-- Returns {"repeat", first reply JSON}, {"reused"}, {"stale"}, {"more"}, {"overflow", group}
+-- when a counter would pass 2^53 - 1 milli-units (nothing is counted), else {"ok", then per
 -- hold used, held, quota}.
 
 -- 1. Redis time; a repeat answers the first answer and counts nothing.
@@ -29,7 +30,10 @@ if reclaim(now) then
   return {'more'}
 end
 
--- 4. Count every group.
-move_counters(holds, ':u', function(_, h) return tonumber(h.a) end)
+-- 4. Count every group, or none when one would pass what a counter holds exactly.
+local over = move_counters(holds, ':u', function(_, h) return tonumber(h.a) end)
+if over then
+  return {'overflow', over}
+end
 prune(now)
 return remember(append_counters({'ok'}, holds, KEYS[6], now), now)

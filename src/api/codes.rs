@@ -52,6 +52,7 @@ codes! {
     ReservationExpired "reservation_expired" GONE,
     PayloadTooLarge "payload_too_large" PAYLOAD_TOO_LARGE,
     IdempotencyKeyReused "idempotency_key_reused" UNPROCESSABLE_ENTITY,
+    CounterLimit "counter_limit" UNPROCESSABLE_ENTITY,
     InternalError "internal_error" INTERNAL_SERVER_ERROR,
     BackendUnavailable "backend_unavailable" SERVICE_UNAVAILABLE,
 }

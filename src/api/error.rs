@@ -51,6 +51,8 @@ pub enum ApiError {
     PlanMissing(String),
     #[error("this Idempotency-Key was used before with another body; use a new key for a new request")]
     IdempotencyKeyReused,
+    #[error("group {0} would pass 9007199254740.991 units, the most a counter counts exactly; nothing was counted")]
+    CounterLimit(String),
     #[error("the request body is larger than 64 KiB")]
     PayloadTooLarge,
     #[error("the quota backend is unavailable; retry shortly")]
@@ -99,6 +101,7 @@ impl ApiError {
             Self::PlanInUse(_) => Code::PlanInUse,
             Self::PlanMissing(_) => Code::PlanMissing,
             Self::IdempotencyKeyReused => Code::IdempotencyKeyReused,
+            Self::CounterLimit(_) => Code::CounterLimit,
             Self::PayloadTooLarge => Code::PayloadTooLarge,
             Self::Unavailable(_) => Code::BackendUnavailable,
             Self::Internal(_) => Code::InternalError,
@@ -174,6 +177,7 @@ impl From<GatewayError> for ApiError {
             GatewayError::PlanMissing(plan) => ApiError::PlanMissing(plan),
             GatewayError::Measure(err) => ApiError::invalid(err.field, err.detail),
             GatewayError::IdempotencyReused => ApiError::IdempotencyKeyReused,
+            GatewayError::CounterLimit(group) => ApiError::CounterLimit(group),
             GatewayError::Invalid { field, detail } => ApiError::invalid(field, detail),
         }
     }

@@ -98,7 +98,7 @@ routes! {
     POST "/v1/users/{userId}/unblock" => users::unblock, Secret, "Lift a block",
         body Some("EmptyBody"), ok 200 Some("SubscriptionAnswer"), errors [];
     POST "/v1/users/{userId}/adjustments" => users::adjust, Secret, "Correct a counter (never below zero)",
-        body Some("AdjustmentBody"), ok 200 Some("AdjustmentAnswer"), errors [SubscriptionNotFound, PlanMissing];
+        body Some("AdjustmentBody"), ok 200 Some("AdjustmentAnswer"), errors [SubscriptionNotFound, PlanMissing, CounterLimit];
     GET "/v1/users/{userId}/adjustments" => users::list_adjustments, Secret, "The user's adjustments, newest first",
         body None, ok 200 Some("AdjustmentList"), errors [];
     GET "/v1/users/{userId}/usage" => usage::usage, Reader, "Every group of the user's plan in its current period",
@@ -108,17 +108,17 @@ routes! {
     POST "/v1/user-tokens" => user_tokens::create_user_token, Secret, "Mint a token for a browser to read one user's usage",
         body Some("UserTokenBody"), ok 200 Some("UserToken"), errors [];
     POST "/v1/reserve" => reserve::reserve, Secret, "Hold quota before calling the AI provider",
-        body Some("ReserveBody"), ok 200 Some("ReserveAnswer"), errors [PlanMissing, IdempotencyKeyReused];
+        body Some("ReserveBody"), ok 200 Some("ReserveAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit];
     POST "/v1/check" => reserve::check, Secret, "What reserve would answer, changing nothing",
         body Some("ReserveBody"), ok 200 Some("ReserveAnswer"), errors [PlanMissing];
     POST "/v1/track" => track::track, Secret, "Count usage that already happened",
-        body Some("TrackBody"), ok 200 Some("TrackAnswer"), errors [PlanMissing, IdempotencyKeyReused];
+        body Some("TrackBody"), ok 200 Some("TrackAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit];
     GET "/v1/reservations/{reservationId}" => reservations::get_reservation, Secret, "Read a reservation",
         body None, ok 200 Some("ReservationAnswer"), errors [ReservationNotFound];
     POST "/v1/reservations/{reservationId}/extend" => reservations::extend, Secret, "Move a held reservation's expiry",
         body Some("ExtendBody"), ok 200 Some("ExtendAnswer"), errors [ReservationNotFound, ReservationCommitted, ReservationReleased, ReservationExpired];
     POST "/v1/reservations/{reservationId}/commit" => settle::commit, Secret, "Make the hold usage, exactly once",
-        body Some("CommitBody"), ok 200 Some("CommitAnswer"), errors [ReservationNotFound, ReservationReleased, IdempotencyKeyReused];
+        body Some("CommitBody"), ok 200 Some("CommitAnswer"), errors [ReservationNotFound, ReservationReleased, IdempotencyKeyReused, CounterLimit];
     POST "/v1/reservations/{reservationId}/release" => settle::release, Secret, "Give the hold back, exactly once",
         body Some("EmptyBody"), ok 200 Some("ReleaseAnswer"), errors [ReservationNotFound, ReservationCommitted, ReservationReleased];
 }

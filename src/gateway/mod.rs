@@ -55,6 +55,9 @@ pub enum GatewayError {
     /// The Idempotency-Key came before with another body.
     #[error("the Idempotency-Key was used before with another body")]
     IdempotencyReused,
+    /// The change would take this group's counter past what it counts exactly.
+    #[error("group {0} would pass 9007199254740.991, the most a counter counts exactly; nothing was counted")]
+    CounterLimit(String),
     /// The event lacks a number a limit group of the user's plan measures.
     #[error(transparent)]
     Measure(#[from] MeasureError),

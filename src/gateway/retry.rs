@@ -23,7 +23,8 @@ impl Gateway {
     ///   user's cached subscription, measures the clock again, and calls again; from the
     ///   second stale answer on it also waits a random while that doubles each time (up to
     ///   10 ms, then 20, 40, ...), so writers racing on one user's subscription fall out of step;
-    /// - `Reused` (an Idempotency-Key with another body) is the caller's error.
+    /// - `Reused` (an Idempotency-Key with another body) and `Overflow` (a counter would pass
+    ///   what it counts exactly) are the caller's errors.
     ///
     /// Each attempt resolves whatever it depends on afresh.
     pub(super) async fn drive<T>(
@@ -37,6 +38,7 @@ impl Gateway {
             match attempt().await? {
                 Reply::Done(answer) => return Ok(answer),
                 Reply::Reused => return Err(GatewayError::IdempotencyReused),
+                Reply::Overflow(group) => return Err(GatewayError::CounterLimit(group)),
                 Reply::More => {
                     more += 1;
                     if more >= MAX_RECLAIM_ROUNDS {

@@ -340,3 +340,85 @@ async fn a_late_commit_and_a_release_racing_on_an_expired_reservation_end_it_onc
     }
     assert_eq!(TestApp::counter(&app.usage("alice").await, "g")["used"], committed);
 }
+
+/// 2^53 - 1 milli-units: the most a counter counts exactly.
+const MAX_EXACT_MILLI: u64 = 9_007_199_254_740_991;
+
+async fn track_units(app: &TestApp, units: &str) -> (StatusCode, Value) {
+    raw(
+        app,
+        Method::POST,
+        "/v1/track",
+        &format!(r#"{{"userId":"alice","event":"x","quantity":{units}}}"#),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_counter_never_acknowledges_what_it_cannot_count_exactly() {
+    let app = spawn_app().await;
+    one_group_plan(&app).await;
+    for _ in 0..9 {
+        assert_eq!(track_units(&app, "1000000000000").await.0, 200);
+    }
+    let (status, answer) = track_units(&app, "1000000000000").await;
+    assert_eq!(
+        (status.as_u16(), answer["code"].clone()),
+        (422, json!("counter_limit")),
+        "{answer}"
+    );
+    let used = |answer: &Value| TestApp::counter(answer, "g")["used"].to_string();
+    assert_eq!(
+        used(&app.usage("alice").await),
+        "9000000000000",
+        "the refused track counted nothing"
+    );
+    let (status, answer) = track_units(&app, "0.001").await;
+    assert_eq!(status, 200);
+    assert_eq!(used(&answer), "9000000000000.001", "small amounts still count exactly");
+    // A commit and an adjustment past the limit are refused the same way (a soft group, so
+    // the reserve before the commit is admitted).
+    app.put_plan(json!({ "id": "plan_soft", "periodType": "month",
+        "groups": [ { "id": "g", "unit": "count", "quota": 1, "mode": "soft", "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_soft", None).await;
+    let held = app.reserve(json!({ "userId": "alice", "event": "x" })).await;
+    let id = held["reservationId"].as_str().unwrap();
+    let (status, answer) = app.commit(id, Some(json!({ "quantity": 1000000000000u64 }))).await;
+    assert_eq!(
+        (status.as_u16(), answer["code"].clone()),
+        (422, json!("counter_limit")),
+        "{answer}"
+    );
+    let (status, _) = app.commit(id, None).await;
+    assert_eq!(status, 200, "the reservation is still there to commit as reserved");
+    let (status, _) = app
+        .json(
+            Method::POST,
+            "/v1/users/alice/adjustments",
+            Some(json!({ "groupId": "g", "amount": 1000000000000u64, "reason": "too much" })),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(used(&app.usage("alice").await), "9000000000001.001");
+}
+
+/// A check-then-write outside the script would let more than the room left through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_tracks_at_the_counter_limit_fill_it_exactly() {
+    let app = spawn_app().await;
+    one_group_plan(&app).await;
+    for _ in 0..9 {
+        assert_eq!(track_units(&app, "1000000000000").await.0, 200);
+    }
+    // Leave room for exactly five units.
+    let rest = (MAX_EXACT_MILLI - 9_000_000_000_000_000 - 5_000) as f64 / 1000.0;
+    assert_eq!(track_units(&app, &format!("{rest:.3}")).await.0, 200);
+    let app = &app;
+    let tracks = (0..10).map(|_| async move { track_units(app, "1").await.0.as_u16() });
+    let statuses = futures::future::join_all(tracks).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 5, "{statuses:?}");
+    let used = TestApp::counter(&app.usage("alice").await, "g")["used"].to_string();
+    assert_eq!(used, "9007199254740.991");
+}

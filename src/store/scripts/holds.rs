@@ -88,6 +88,7 @@ pub async fn reserve(
         "stale" => Ok(Reply::Stale),
         "more" => Ok(Reply::More),
         "reused" => Ok(Reply::Reused),
+        "overflow" => Ok(Reply::Overflow(it.text()?)),
         "ok" => {
             let granted = Granted {
                 reservation_id: it.text()?,
@@ -138,6 +139,7 @@ pub async fn track(
         "stale" => Ok(Reply::Stale),
         "more" => Ok(Reply::More),
         "reused" => Ok(Reply::Reused),
+        "overflow" => Ok(Reply::Overflow(it.text()?)),
         "ok" => Ok(Reply::Done(
             holds.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?,
         )),
@@ -192,6 +194,7 @@ pub async fn adjust(
     match tag.as_str() {
         "stale" => Ok(Reply::Stale),
         "more" => Ok(Reply::More),
+        "overflow" => Ok(Reply::Overflow(it.text()?)),
         "ok" => Ok(Reply::Done((it.int()?, it.amounts()?))),
         other => Err(unexpected("adjust", other)),
     }

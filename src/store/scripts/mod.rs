@@ -91,6 +91,9 @@ pub enum Reply<T> {
     More,
     /// The Idempotency-Key was used before with another body.
     Reused,
+    /// The change would take this group's counter past 2^53 - 1 milli-units, the most it
+    /// counts exactly; nothing was written.
+    Overflow(String),
 }
 
 impl<T> Reply<T> {
@@ -100,6 +103,7 @@ impl<T> Reply<T> {
             Reply::Stale => Reply::Stale,
             Reply::More => Reply::More,
             Reply::Reused => Reply::Reused,
+            Reply::Overflow(group) => Reply::Overflow(group),
         }
     }
 }

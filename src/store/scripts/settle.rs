@@ -86,6 +86,7 @@ fn settled(reply: Vec<Value>, commit: bool) -> Result<Reply<SettleReply>, StoreE
     match tag.as_str() {
         "more" => Ok(Reply::More),
         "reused" => Ok(Reply::Reused),
+        "overflow" => Ok(Reply::Overflow(it.text()?)),
         "not_found" => Ok(Reply::Done(SettleReply::NotFound)),
         "conflict" => Ok(Reply::Done(SettleReply::Conflict(state(&it.text()?)?))),
         // The amounts did not fit the record's holds: read it again and retry.
