@@ -4,6 +4,7 @@
 -- KEYS[1]  all users zset (score 0, by id)   qg:{p}:users
 -- KEYS[2]  user info hash                    qg:{p}:userinfo   user -> "<ver>|<status>|<plan>"
 -- KEYS[3]  users per plan hash               qg:{p}:plan_users plan -> count
+-- KEYS[4]  the new plan's claims zset         qg:{p}:claims:<planId> (any key of the slot without a plan)
 -- ARGV[1]  user id
 -- ARGV[2]  subscription version
 -- ARGV[3]  status
@@ -11,7 +12,11 @@
 --
 -- Returns 1 when the index changed, 0 when it already had this version or a newer one.
 
--- 1. Older news changes nothing.
+-- 1. The user's claim on the plan is done with, whatever the version; older news changes
+-- nothing else.
+if ARGV[4] ~= '' then
+  redis.call('ZREM', KEYS[4], ARGV[1])
+end
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
 local ver, _, plan = nil, nil, nil
 if cur then

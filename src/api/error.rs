@@ -175,6 +175,7 @@ impl From<GatewayError> for ApiError {
             | GatewayError::Unsettled(_)
             | GatewayError::Starting => ApiError::Unavailable(err.to_string()),
             GatewayError::PlanMissing(plan) => ApiError::PlanMissing(plan),
+            GatewayError::PlanNotFound(plan) => ApiError::PlanNotFound(plan),
             GatewayError::Measure(err) => ApiError::invalid(err.field, err.detail),
             GatewayError::IdempotencyReused => ApiError::IdempotencyKeyReused,
             GatewayError::CounterLimit(group) => ApiError::CounterLimit(group),

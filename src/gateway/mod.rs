@@ -50,8 +50,12 @@ pub enum GatewayError {
     Unsettled(usize),
     #[error("the node has not reached redis yet")]
     Starting,
+    /// The user's plan is gone (deleted while they were on it).
     #[error("plan {0} does not exist")]
     PlanMissing(String),
+    /// A plan named by the request does not exist (or was deleted meanwhile).
+    #[error("no plan {0} in this project")]
+    PlanNotFound(String),
     /// The Idempotency-Key came before with another body.
     #[error("the Idempotency-Key was used before with another body")]
     IdempotencyReused,

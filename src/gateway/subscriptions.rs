@@ -49,7 +49,11 @@ impl Gateway {
     ) -> Result<Subscription, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let sub = self
+            // The claim and a plan deletion meet in the project's slot: one of them loses.
+            if !self.store.claim_plan(project, &plan.id, user).await? {
+                return Err(GatewayError::PlanNotFound(plan.id.clone()));
+            }
+            let subscribed = self
                 .drive(project, user, async || {
                     let current = self.store.subscription(project, user).await?;
                     let now_ms = self.clock.now_ms();
@@ -67,8 +71,15 @@ impl Gateway {
                     };
                     Ok(self.store.subscribe(project, user, &args).await?)
                 })
-                .await?;
-            self.changed(project, sub).await
+                .await;
+            match subscribed {
+                Ok(sub) => self.changed(project, sub).await,
+                Err(err) => {
+                    // A claim left behind only delays a deletion until it lapses.
+                    let _ = self.store.drop_claim(project, &plan.id, user).await;
+                    Err(err)
+                }
+            }
         }
         .await;
         self.report(Verb::Subscribe, project, Some(user), started, &answer);

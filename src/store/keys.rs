@@ -99,6 +99,11 @@ impl Keys {
         self.project(project, "plan_users")
     }
 
+    /// user -> claim time ms: users being put on a plan, not yet counted in `plan_users`.
+    pub fn plan_claims(&self, project: &str, plan: &str) -> String {
+        self.project(project, &format!("claims:{plan}"))
+    }
+
     pub fn project_keys(&self, project: &str) -> String {
         self.project(project, "keys")
     }

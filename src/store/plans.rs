@@ -3,9 +3,14 @@
 
 use redis::AsyncCommands;
 
-use super::scripts::{self, DeletePlanReply};
+use super::scripts::{self, DeletePlanReply, PlanKeys};
 use super::{corrupt, Store, StoreError};
-use crate::quota::{Plan, PlanDoc};
+use crate::quota::{Plan, PlanDoc, UserId};
+
+/// How long a claim on a plan keeps it from being deleted: far longer than a subscribe takes
+/// (a few command timeouts), so only a node that died between the claim and the users index
+/// leaves one behind, and it lapses.
+pub const CLAIM_TTL_MS: i64 = 60_000;
 
 /// How a plan deletion went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,21 +32,43 @@ impl Store {
             .await
     }
 
-    /// Deletes a plan that no user is on.
+    /// Deletes a plan that no user is on and none is being put on.
     pub async fn delete_plan(&self, project: &str, id: &str) -> Result<PlanDeletion, StoreError> {
-        let (plan_key, plans_key, users_key) = (
+        let (plan, plans, plan_users, claims) = (
             self.keys.plan(project, id),
             self.keys.plans(project),
             self.keys.plan_users(project),
+            self.keys.plan_claims(project, id),
         );
+        let keys = &PlanKeys {
+            plan: &plan,
+            plans: &plans,
+            plan_users: &plan_users,
+            claims: &claims,
+        };
         let reply = self
-            .run(|mut conn| async move { scripts::delete_plan(&mut conn, &plan_key, &plans_key, &users_key, id).await })
+            .run(|mut conn| async move { scripts::delete_plan(&mut conn, keys, id, CLAIM_TTL_MS).await })
             .await?;
         Ok(match reply {
             DeletePlanReply::Deleted => PlanDeletion::Deleted,
             DeletePlanReply::NotFound => PlanDeletion::NotFound,
             DeletePlanReply::InUse(users) => PlanDeletion::InUse(users),
         })
+    }
+
+    /// Notes that `user` is about to be put on plan `id`, so the plan cannot be deleted meanwhile;
+    /// false when there is no such plan. The users index drops the claim once it counts the user.
+    pub async fn claim_plan(&self, project: &str, id: &str, user: &UserId) -> Result<bool, StoreError> {
+        let (plan, claims) = (self.keys.plan(project, id), self.keys.plan_claims(project, id));
+        self.run(|mut conn| async move { scripts::claim_plan(&mut conn, &plan, &claims, user.as_str()).await })
+            .await
+    }
+
+    /// Drops a claim whose subscribe did not happen (the claim would lapse anyway).
+    pub async fn drop_claim(&self, project: &str, id: &str, user: &UserId) -> Result<(), StoreError> {
+        let claims = self.keys.plan_claims(project, id);
+        self.run(|mut conn| async move { Ok(conn.zrem(&claims, user.as_str()).await?) })
+            .await
     }
 
     /// The ids of every plan of a project, sorted.

@@ -77,10 +77,14 @@ impl Store {
             self.keys.user_info(project),
             self.keys.plan_users(project),
         );
+        let claims = self
+            .keys
+            .plan_claims(project, sub.plan_id.as_deref().unwrap_or_default());
         let index = &IndexKeys {
             users: &users,
             info: &info,
             plan_users: &plan_users,
+            claims: &claims,
         };
         self.run(|mut conn| async move {
             let plan = sub.plan_id.as_deref().unwrap_or("");

@@ -422,3 +422,54 @@ async fn parallel_tracks_at_the_counter_limit_fill_it_exactly() {
     let used = TestApp::counter(&app.usage("alice").await, "g")["used"].to_string();
     assert_eq!(used, "9007199254740.991");
 }
+
+/// Deleting a plan and subscribing to it meet in one script of the project's slot: either the
+/// delete loses (409) or every subscribe that came after it does (404), never both win.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deleting_a_plan_and_subscribing_to_it_never_both_win() {
+    let app = spawn_app().await;
+    for trial in 0..8 {
+        let plan = format!("plan_race{trial}");
+        app.put_plan(json!({ "id": plan, "periodType": "month",
+            "groups": [ { "id": "g", "unit": "count", "quota": 1, "matches": [ { "event": "*" } ] } ] }))
+            .await;
+        let app = &app;
+        let plan = plan.as_str();
+        let subscribes = (0..8).map(|i| async move {
+            let (status, _) = app
+                .json(
+                    Method::PUT,
+                    &format!("/v1/users/u{trial}x{i}/subscription"),
+                    Some(json!({ "planId": plan })),
+                )
+                .await;
+            status.as_u16()
+        });
+        let delete = async {
+            app.json(Method::DELETE, &format!("/v1/plans/{plan}"), None)
+                .await
+                .0
+                .as_u16()
+        };
+        let (statuses, deleted) = tokio::join!(futures::future::join_all(subscribes), delete);
+        let subscribed = statuses.iter().filter(|s| **s == 200).count();
+        assert!(statuses.iter().all(|s| *s == 200 || *s == 404), "{statuses:?}");
+        match deleted {
+            204 => assert_eq!(
+                subscribed, 0,
+                "the plan was deleted under {subscribed} users: {statuses:?}"
+            ),
+            409 => {
+                let (_, listed) = app.json(Method::GET, &format!("/v1/users?planId={plan}"), None).await;
+                assert_eq!(listed["data"].as_array().unwrap().len(), subscribed, "{listed}");
+            }
+            other => panic!("delete answered {other}"),
+        }
+        for user in (0..8).map(|i| format!("u{trial}x{i}")) {
+            let (status, answer) = app
+                .json(Method::POST, "/v1/check", Some(json!({ "userId": user, "event": "e" })))
+                .await;
+            assert_eq!(status, 200, "nobody is left on a deleted plan: {answer}");
+        }
+    }
+}

@@ -4,7 +4,8 @@ use redis::aio::ConnectionLike;
 use redis::Value;
 
 use super::{
-    unexpected, Fields, Reply, DELETE_PLAN, INDEX_USER, OVERRIDE, PUT_PLAN, SET_STATUS, SUBSCRIBE, UNSUBSCRIBE,
+    unexpected, Fields, Reply, CLAIM_PLAN, DELETE_PLAN, INDEX_USER, OVERRIDE, PUT_PLAN, SET_STATUS, SUBSCRIBE,
+    UNSUBSCRIBE,
 };
 use std::collections::BTreeMap;
 
@@ -111,11 +112,13 @@ pub async fn set_override(
     )
 }
 
-/// The users index keys of a project: all users, their state, users per plan.
+/// The users index keys of a project: all users, their state, users per plan, and the claims
+/// on the plan the user is now on.
 pub struct IndexKeys<'a> {
     pub users: &'a str,
     pub info: &'a str,
     pub plan_users: &'a str,
+    pub claims: &'a str,
 }
 
 /// Brings the users index up to `version` of one user's subscription.
@@ -131,6 +134,7 @@ pub async fn index_user(
         .key(keys.users)
         .key(keys.info)
         .key(keys.plan_users)
+        .key(keys.claims)
         .arg(user)
         .arg(version)
         .arg(status)
@@ -165,18 +169,27 @@ pub enum DeletePlanReply {
     InUse(u64),
 }
 
+/// The keys delete_plan.lua takes, in its order.
+pub struct PlanKeys<'a> {
+    pub plan: &'a str,
+    pub plans: &'a str,
+    pub plan_users: &'a str,
+    pub claims: &'a str,
+}
+
 pub async fn delete_plan(
     conn: &mut impl ConnectionLike,
-    plan_key: &str,
-    plans_key: &str,
-    plan_users_key: &str,
+    keys: &PlanKeys<'_>,
     plan_id: &str,
+    claim_ttl_ms: i64,
 ) -> Result<DeletePlanReply, StoreError> {
     let reply: Vec<Value> = DELETE_PLAN
-        .key(plan_key)
-        .key(plans_key)
-        .key(plan_users_key)
+        .key(keys.plan)
+        .key(keys.plans)
+        .key(keys.plan_users)
+        .key(keys.claims)
         .arg(plan_id)
+        .arg(claim_ttl_ms)
         .invoke_async(conn)
         .await?;
     let (tag, mut it) = Fields::new(reply).tag()?;
@@ -186,4 +199,20 @@ pub async fn delete_plan(
         "in_use" => Ok(DeletePlanReply::InUse(u64::try_from(it.int()?).unwrap_or(0))),
         other => Err(unexpected("delete_plan", other)),
     }
+}
+
+/// Claims `plan` for `user` about to be put on it; false when the plan does not exist.
+pub async fn claim_plan(
+    conn: &mut impl ConnectionLike,
+    plan_key: &str,
+    claims_key: &str,
+    user: &str,
+) -> Result<bool, StoreError> {
+    let claimed: i64 = CLAIM_PLAN
+        .key(plan_key)
+        .key(claims_key)
+        .arg(user)
+        .invoke_async(conn)
+        .await?;
+    Ok(claimed == 1)
 }

@@ -31,6 +31,7 @@ macro_rules! lua {
 const SCRIPT_FILES: &[&str] = &[
     "adjust.lua",
     "check.lua",
+    "claim_plan.lua",
     "commit.lua",
     "delete_plan.lua",
     "extend.lua",
@@ -79,6 +80,7 @@ static OVERRIDE: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("override.
 static INDEX_USER: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("index_user.lua")));
 static PUT_PLAN: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("put_plan.lua")));
 static DELETE_PLAN: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("delete_plan.lua")));
+static CLAIM_PLAN: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("claim_plan.lua")));
 
 /// A script's answer: done, or call again after re-reading state. Every script's reply is one
 /// of these, and the gateway's one retry driver handles the last three the same way for all.
