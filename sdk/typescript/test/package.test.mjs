@@ -1,0 +1,52 @@
+// What ships: the packed package has no runtime dependency and no import of a Node built-in, its
+// ESM and CommonJS entry points both load and run, and its wire types are what the gateway's
+// OpenAPI document generates.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { pathToFileURL } from "node:url";
+
+const root = new URL("..", import.meta.url).pathname;
+
+function files(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : [path];
+  });
+}
+
+test("npm pack gives a package whose ESM and CJS entry points load and run, with nothing Node-only", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "qg-pack-"));
+  try {
+    const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: root }).toString().trim();
+    const unpacked = join(dir, "node_modules", "quota-gateway");
+    execFileSync("mkdir", ["-p", unpacked]);
+    execFileSync("tar", ["-xzf", join(dir, tarball.split("\n").pop()), "-C", unpacked, "--strip-components=1"]);
+    const manifest = JSON.parse(readFileSync(join(unpacked, "package.json"), "utf8"));
+    assert.deepEqual(manifest.dependencies ?? {}, {}, "no runtime dependency");
+    for (const file of files(join(unpacked, "dist")).filter((f) => f.endsWith(".js"))) {
+      const text = readFileSync(file, "utf8");
+      assert.doesNotMatch(text, /(from|require\()\s*["']node:/, `${file} imports a Node built-in`);
+      assert.doesNotMatch(text, /(from|require\()\s*["'](fs|net|http|https|crypto|child_process|os|path)["']/, file);
+    }
+    const esm = await import(pathToFileURL(join(unpacked, manifest.exports["."].import.default)).href);
+    const cjs = createRequire(join(dir, "index.js"))("quota-gateway");
+    for (const entry of [esm, cjs]) {
+      const qg = entry.createClient({ apiKey: "qg_sk_x", baseUrl: "http://127.0.0.1:9", maxRetries: 0, timeoutMs: 200 });
+      const decision = await qg.reserve("u", "e");
+      assert.deepEqual(decision.reasons, ["backend_unavailable"]);
+      assert.equal(typeof entry.verifyWebhook, "function");
+      assert.equal(new entry.QuotaGatewayError({ code: "c", status: 400, detail: "d" }).code, "c");
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the wire types are what the gateway's /openapi.json generates", () => {
+  execFileSync(process.execPath, ["scripts/types.mjs", "--check"], { cwd: root, stdio: "inherit" });
+});
