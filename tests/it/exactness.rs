@@ -8,7 +8,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::support::{redis, spawn_app_on, spawn_app_with, unique_prefix, TestApp};
+use crate::support::{redis, service_on_shared, spawn_app_on, spawn_app_with, unique_prefix, TestApp};
 
 fn plan(id: &str, group: &str, quota: u64) -> Value {
     json!({ "id": id, "periodType": "lifetime",
@@ -172,22 +172,10 @@ async fn ended_reservations_and_old_counters_are_pruned_after_retention() {
 
 #[tokio::test]
 async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period() {
-    use quota_gateway::gateway::{Clock, Gateway};
+    use quota_gateway::gateway::Clock;
     use quota_gateway::quota::{EventInput, Milli, Plan, UserId};
-    use quota_gateway::store::StoreConfig;
 
-    let store = Gateway::new(&StoreConfig {
-        redis_mode: redis::shared().target().mode,
-        redis_url: redis::shared().target().url,
-        clock_skew_ms: 0,
-        sentinel_master: String::new(),
-        wait_replicas: 0,
-        key_prefix: unique_prefix(),
-        command_timeout: Duration::from_secs(2),
-        retention: Duration::from_secs(86_400),
-    })
-    .unwrap();
-    store.sync_clock().await.unwrap();
+    let store = service_on_shared(&unique_prefix()).await;
     let doc = serde_json::from_value(json!({ "periodType": "minute",
         "groups": [ { "id": "per_minute", "unit": "count", "quota": 5, "matches": [ { "event": "*" } ] } ] }))
     .unwrap();

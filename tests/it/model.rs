@@ -2,17 +2,15 @@
 //! extend, expire and track must give the same decisions and the same counters.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use proptest::prelude::*;
 use quota_gateway::gateway::{Extension, Gateway, Settlement};
 use quota_gateway::quota::{EventInput, ReservationId, UserId};
 use quota_gateway::quota::{Milli, Plan};
 use quota_gateway::store::keys::Keys;
-use quota_gateway::store::StoreConfig;
 use serde_json::json;
 
-use crate::support::{redis, unique_prefix};
+use crate::support::{redis, service_on_shared, unique_prefix};
 
 /// (group, quota in units, mode, event it matches, in flight)
 const GROUPS: &[(&str, u64, &str, &str, bool)] = &[
@@ -113,18 +111,7 @@ struct Harness {
 
 async fn harness() -> Harness {
     let prefix = unique_prefix();
-    let store = Gateway::new(&StoreConfig {
-        redis_mode: redis::shared().target().mode,
-        redis_url: redis::shared().target().url,
-        clock_skew_ms: 0,
-        sentinel_master: String::new(),
-        wait_replicas: 0,
-        key_prefix: prefix.clone(),
-        command_timeout: Duration::from_secs(2),
-        retention: Duration::from_secs(86_400),
-    })
-    .unwrap();
-    store.sync_clock().await.unwrap();
+    let store = service_on_shared(&prefix).await;
     let groups: Vec<_> = GROUPS
         .iter()
         .map(|(id, quota, mode, event, flight)| {

@@ -2,14 +2,12 @@
 //! whom, and what came of it.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use quota_gateway::gateway::{Effect, Gateway, Outcome, Settlement, Subscriber, Verb};
+use quota_gateway::gateway::{Effect, Outcome, Settlement, Subscriber, Verb};
 use quota_gateway::quota::{EventInput, Milli, Plan, ReservationId, UserId};
-use quota_gateway::store::StoreConfig;
 use serde_json::json;
 
-use crate::support::{redis, unique_prefix};
+use crate::support::{service_on_shared, unique_prefix};
 
 /// What a subscriber kept of each outcome: the verb, the user, and a word for the effect.
 #[derive(Default)]
@@ -32,18 +30,7 @@ impl Subscriber for Recorder {
 
 #[tokio::test]
 async fn each_call_reports_one_outcome_with_its_verb_user_and_effect() {
-    let gateway = Gateway::new(&StoreConfig {
-        redis_mode: redis::shared().target().mode,
-        redis_url: redis::shared().target().url,
-        clock_skew_ms: 0,
-        sentinel_master: String::new(),
-        wait_replicas: 0,
-        key_prefix: unique_prefix(),
-        command_timeout: Duration::from_secs(2),
-        retention: Duration::from_secs(86_400),
-    })
-    .unwrap();
-    gateway.sync_clock().await.unwrap();
+    let gateway = service_on_shared(&unique_prefix()).await;
     let recorder = Arc::new(Recorder::default());
     gateway.add_subscriber(recorder.clone());
 

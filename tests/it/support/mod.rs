@@ -49,6 +49,23 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
     }
 }
 
+/// The service layer alone (no HTTP) on the shared test Redis under `prefix`, its clock synced.
+pub async fn service_on_shared(prefix: &str) -> quota_gateway::gateway::Gateway {
+    let gateway = quota_gateway::gateway::Gateway::new(&quota_gateway::store::StoreConfig {
+        redis_mode: redis::shared().target().mode,
+        redis_url: redis::shared().target().url,
+        clock_skew_ms: 0,
+        sentinel_master: String::new(),
+        wait_replicas: 0,
+        key_prefix: prefix.to_string(),
+        command_timeout: Duration::from_secs(2),
+        retention: Duration::from_secs(86_400),
+    })
+    .expect("a gateway");
+    gateway.sync_clock().await.expect("the clock syncs with redis");
+    gateway
+}
+
 /// One gateway on the shared test Redis, isolated by its own key prefix.
 pub async fn spawn_app() -> TestApp {
     spawn_app_on(&redis::shared().target(), &unique_prefix(), None).await
