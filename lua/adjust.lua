@@ -9,6 +9,9 @@
 -- ARGV[14]    signed milli-units to add ("-3000" refunds 3 units)
 -- ARGV[15]    reason
 -- ARGV[16]    how many audit entries to keep
+-- KEYS[9]     the user's usage ledger stream   qg:{p:u}:ledger
+-- ARGV[17]    how long the ledger keeps entries, ms ("" when the project keeps none)
+-- ARGV[18]    the id of the key that made the adjustment
 --
 -- Returns {"stale"}, {"more"}, {"overflow", group} when the counter would pass 2^53 - 1
 -- milli-units (nothing changes), else {"ok", applied milli (signed), then used, held, quota}.
@@ -42,4 +45,8 @@ local entry = {at = string.format('%d', now), groupId = h.g, periodStart = h.ps,
                after = string.format('%d', after), reason = ARGV[15]}
 redis.call('LPUSH', KEYS[8], cjson.encode(entry))
 redis.call('LTRIM', KEYS[8], 0, tonumber(ARGV[16]) - 1)
+if after ~= before then
+  ledger(KEYS[9], ARGV[17], now, {'kind', 'adjustment', 'ref', '', 'reason', ARGV[15], 'key', ARGV[18],
+    'groups', ledger_groups(holds, function() return string.format('%d', after - before) end)})
+end
 return append_counters({'ok', after - before}, holds, KEYS[6], now)

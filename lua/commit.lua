@@ -5,6 +5,9 @@
 -- ARGV[4]     reservation id
 -- ARGV[5]     "" to commit what was reserved, or the number of holds n,
 --             then ARGV[6..5+n] the actual milli-units per hold, in the record's order
+-- KEYS[8]     the user's usage ledger stream   qg:{p:u}:ledger
+-- then        the ledger: how long it keeps entries, ms ("" when the project keeps none), the
+--             commit's metadata as JSON ("" when it gave none), its quantity in milli-units ("")
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"more"}, {"not_found"}, {"conflict", state}
 -- when the reservation was released, {"mismatch"} when n is not the record's hold count,
@@ -51,5 +54,11 @@ if not late then
 end
 record.l = late and '1' or '0'
 finish(ARGV[4], record, 'committed', now)
+
+-- 4. The ledger entry (usage only: in-flight holds counted none), in the same step.
+local l = ARGV[5] == '' and 6 or 6 + tonumber(ARGV[5])
+ledger(KEYS[8], ARGV[l], now, {'kind', late and 'late_commit' or 'commit', 'ref', ARGV[4], 'event', record.e,
+  'metadata', ARGV[l + 1], 'quantity', ARGV[l + 2],
+  'groups', ledger_groups(record.h, function(_, h) return h.k ~= 'c' and h.n or nil end)})
 local reply = {'ok', late and 1 or 0, cjson.encode(record)}
 return remember(append_counters(reply, record.h, KEYS[6], now), now)

@@ -244,4 +244,28 @@ local function remember(reply, now)
   return reply
 end
 
+-- Appends one entry to the user's usage ledger `key` (a stream: entry ids are Redis times), and
+-- trims entries older than `keep_ms` on the way; `keep_ms` "" means the project keeps none.
+-- `fields` are the entry's field, value pairs, every number a string.
+local function ledger(key, keep_ms, now, fields)
+  if keep_ms == '' then
+    return
+  end
+  local oldest = string.format('%d', now - tonumber(keep_ms))
+  redis.call('XADD', key, 'MINID', '~', oldest, '*', unpack(fields))
+end
+
+-- The groups of a ledger entry as JSON of strings: group, period start and end, and the amount
+-- in milli-units `amount_of(i, hold)` gives; holds for which it gives nil are left out.
+local function ledger_groups(holds, amount_of)
+  local groups = {}
+  for i, h in ipairs(holds) do
+    local amount = amount_of(i, h)
+    if amount then
+      groups[#groups + 1] = {g = h.g, ps = h.ps, pe = h.pe, a = amount}
+    end
+  end
+  return cjson.encode(groups)
+end
+
 -- prelude.lua ends --

@@ -45,6 +45,10 @@ pub struct Config {
     #[arg(long, env = "QG_RETENTION_SECONDS", default_value_t = 86_400)]
     pub retention_seconds: u64,
 
+    /// How long each user's usage ledger keeps its entries (days).
+    #[arg(long, env = "QG_LEDGER_RETENTION_DAYS", default_value_t = 35)]
+    pub ledger_retention_days: u64,
+
     /// Longest wait for one Redis command before answering 503 (milliseconds).
     #[arg(long, env = "QG_COMMAND_TIMEOUT_MS", default_value_t = 250)]
     pub command_timeout_ms: u64,
@@ -75,6 +79,10 @@ impl Config {
     pub fn retention(&self) -> Duration {
         Duration::from_secs(self.retention_seconds)
     }
+
+    pub fn ledger_retention(&self) -> Duration {
+        Duration::from_secs(self.ledger_retention_days.saturating_mul(86_400))
+    }
 }
 
 impl fmt::Debug for Config {
@@ -88,6 +96,7 @@ impl fmt::Debug for Config {
             .field("root_token", &self.root_token.as_ref().map(|_| "<redacted>"))
             .field("data_dir", &self.data_dir)
             .field("retention_seconds", &self.retention_seconds)
+            .field("ledger_retention_days", &self.ledger_retention_days)
             .field("command_timeout_ms", &self.command_timeout_ms)
             .field("key_prefix", &self.key_prefix)
             .field("workers", &self.workers)

@@ -46,6 +46,7 @@ impl Application {
             key_prefix: config.key_prefix.clone(),
             command_timeout: config.command_timeout(),
             retention: config.retention(),
+            ledger_retention: config.ledger_retention(),
             clock_skew_ms: config.test_clock_skew_ms,
             sentinel_master: config.sentinel_master.clone(),
             wait_replicas: config.wait_replicas,

@@ -108,11 +108,16 @@ impl ApiKey {
 
     /// The project of a secret key; a publishable key may not use this route (403).
     pub async fn project(&self, state: &AppState) -> Result<String, ApiError> {
+        Ok(self.secret(state).await?.project)
+    }
+
+    /// The record of a secret key (its project and id); a publishable key is 403.
+    pub async fn secret(&self, state: &AppState) -> Result<KeyRecord, ApiError> {
         let record = self.record(state).await?;
         if record.kind != "secret" {
             return Err(ApiError::Forbidden);
         }
-        Ok(record.project)
+        Ok(record)
     }
 
     /// The project for reading `user`'s usage: a secret key, or a publishable key with a valid

@@ -22,6 +22,7 @@ mod settle;
 mod subscriptions;
 mod track;
 mod usage;
+mod usage_events;
 mod user_tokens;
 mod users;
 

@@ -21,6 +21,8 @@ pub struct ProjectBody {
     pub id: String,
     pub default_plan: Option<String>,
     pub allowed_origins: Option<Vec<String>>,
+    /// Keep a usage ledger (default true).
+    pub ledger: Option<bool>,
 }
 
 /// PATCH: an absent field stays, `null` clears it.
@@ -30,6 +32,7 @@ pub struct ProjectPatch {
     #[serde(default, deserialize_with = "present")]
     pub default_plan: Option<Option<String>>,
     pub allowed_origins: Option<Vec<String>>,
+    pub ledger: Option<bool>,
 }
 
 /// Tells `"field": null` (Some(None)) from an absent field (None).
@@ -55,6 +58,7 @@ pub async fn create_project(
     let settings = ProjectSettings {
         default_plan: checked_default_plan(body.default_plan)?,
         allowed_origins: checked_origins(body.allowed_origins.unwrap_or_default())?,
+        ledger: body.ledger.unwrap_or(true),
     };
     if !state.gateway.create_project(&body.id, &settings).await? {
         return Err(ApiError::ProjectExists(body.id));
@@ -89,6 +93,9 @@ pub async fn patch_project(
     }
     if let Some(origins) = origins {
         settings.allowed_origins = origins;
+    }
+    if let Some(ledger) = patch.ledger {
+        settings.ledger = ledger;
     }
     if !state.gateway.update_project(&id, &settings).await? {
         return Err(ApiError::ProjectNotFound(id));

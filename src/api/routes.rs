@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest};
 
 use super::codes::Code;
 use super::{cors, health, openapi, plans, projects, reservations, reserve, settle, subscriptions, track, usage};
-use super::{user_tokens, users, ApiError};
+use super::{usage_events, user_tokens, users, ApiError};
 
 /// Who may call a route.
 #[derive(Clone, Copy)]
@@ -105,6 +105,8 @@ routes! {
         body None, ok 200 Some("UsageAnswer"), errors [PlanMissing];
     OPTIONS "/v1/users/{userId}/usage" => cors::preflight, None, "CORS preflight for browser reads",
         body None, ok 204 None, errors [OriginNotAllowed];
+    GET "/v1/usage-events" => usage_events::list_usage_events, Secret, "A user's usage ledger, oldest first, a page at a time",
+        body None, ok 200 Some("UsageEventPageAnswer"), errors [];
     POST "/v1/user-tokens" => user_tokens::create_user_token, Secret, "Mint a token for a browser to read one user's usage",
         body Some("UserTokenBody"), ok 200 Some("UserToken"), errors [];
     POST "/v1/reserve" => reserve::reserve, Secret, "Hold quota before calling the AI provider",

@@ -171,10 +171,10 @@ pub async fn adjust(
     let amount =
         parse_signed_milli(&body.amount.to_string()).map_err(|e| ApiError::invalid("amount", e.to_string()))?;
     reason("reason", &body.reason)?;
-    let project = key.project(&state).await?;
+    let key = key.secret(&state).await?;
     match state
         .gateway
-        .adjust(&project, &user, &body.group_id, amount, &body.reason)
+        .adjust(&key.project, &user, &body.group_id, amount, &body.reason, &key.key_id)
         .await?
     {
         Adjusted::Done { counter, applied_milli } => Ok(HttpResponse::Ok().json(AdjustmentAnswer {

@@ -45,8 +45,10 @@ impl Gateway {
         group_id: &str,
         amount_milli: i64,
         reason: &str,
+        key_id: &str,
     ) -> Result<Adjusted, GatewayError> {
         let started = Instant::now();
+        let ledger = self.keeps_ledger(project).await?;
         let answer = self
             .drive(project, user, async || {
                 let resolved = self.resolve(project, user, Freshness::Fresh).await?;
@@ -68,6 +70,8 @@ impl Gateway {
                     amount_milli,
                     reason: reason.to_string(),
                     audit_len: AUDIT_LEN,
+                    ledger,
+                    key_id: key_id.to_string(),
                 };
                 let reply = self.store.adjust(project, user, &hold, &args).await?;
                 Ok(reply.map(|(applied_milli, amounts)| Adjusted::Done {

@@ -50,6 +50,11 @@ impl Gateway {
         Ok(settings)
     }
 
+    /// Whether the project writes its usage changes to the ledger (unknown projects do).
+    pub(super) async fn keeps_ledger(&self, project: &str) -> Result<bool, GatewayError> {
+        Ok(self.project_settings(project).await?.is_none_or(|s| s.ledger))
+    }
+
     /// The key with this digest, from the node's cache while the config epoch stands.
     /// Unknown digests are not cached, so guessing keys cannot fill a node's memory.
     pub(super) async fn find_key(&self, digest_hex: &str) -> Result<Option<KeyRecord>, GatewayError> {

@@ -7,9 +7,10 @@ use serde_json::{Map, Value};
 
 use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
+use super::track::metadata_json;
 use super::{Gateway, GatewayError};
 use crate::quota::{Counter, Measure, Milli, Reservation, ReservationId, ReservationState};
-use crate::store::{Idempotency, SettleReply};
+use crate::store::{Idempotency, LedgerEntry, SettleReply};
 
 /// How a commit or release went.
 #[derive(Debug, Clone)]
@@ -62,9 +63,19 @@ impl Gateway {
                     None => return Ok(Settlement::NotFound),
                 },
             };
+            let on = self.keeps_ledger(project).await?;
+            let entry = &LedgerEntry {
+                on,
+                event: "",
+                metadata: metadata.map(|m| metadata_json(on, m)).unwrap_or_default(),
+                quantity,
+            };
             let reply = self
                 .drive(project, id.user(), async || {
-                    Ok(self.store.commit(project, id, idempotency, actual.as_deref()).await?)
+                    Ok(self
+                        .store
+                        .commit(project, id, idempotency, actual.as_deref(), entry)
+                        .await?)
                 })
                 .await?;
             self.settlement(project, id, reply).await

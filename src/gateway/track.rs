@@ -7,7 +7,7 @@ use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
 use crate::quota::hold::prepare;
 use crate::quota::{Counter, EventInput};
-use crate::store::{Idempotency, Reply};
+use crate::store::{Idempotency, LedgerEntry, Reply};
 
 /// The counters a track changed.
 pub struct Tracked(pub Vec<Counter>);
@@ -28,6 +28,16 @@ impl Gateway {
         idempotency: Option<&Idempotency>,
     ) -> Result<Vec<Counter>, GatewayError> {
         let started = Instant::now();
+        let entry = match self.keeps_ledger(project).await {
+            Ok(on) => LedgerEntry {
+                on,
+                event: &input.event,
+                metadata: metadata_json(on, &input.metadata),
+                quantity: Some(input.quantity),
+            },
+            Err(err) => return Err(err),
+        };
+        let entry = &entry;
         let answer = self
             .drive(project, &input.user, async || {
                 let mut resolved = self.resolve(project, &input.user, Freshness::Cached).await?;
@@ -41,7 +51,14 @@ impl Gateway {
                 let prepared = prepare(plan, input, resolved.started_ms, self.clock.now_ms(), false)?;
                 let reply = self
                     .store
-                    .track(project, &input.user, idempotency, resolved.sub.version, &prepared.holds)
+                    .track(
+                        project,
+                        &input.user,
+                        idempotency,
+                        resolved.sub.version,
+                        &prepared.holds,
+                        entry,
+                    )
                     .await?;
                 Ok(reply.map(|amounts| Tracked(prepared.counters(&amounts))))
             })
@@ -49,4 +66,12 @@ impl Gateway {
         self.report(Verb::Track, project, Some(&input.user), started, &answer);
         answer.map(|tracked| tracked.0)
     }
+}
+
+/// Event metadata as the ledger keeps it: JSON, or "" when there is none or no ledger.
+pub(super) fn metadata_json(on: bool, metadata: &serde_json::Map<String, serde_json::Value>) -> String {
+    if !on || metadata.is_empty() {
+        return String::new();
+    }
+    serde_json::to_string(metadata).unwrap_or_default()
 }

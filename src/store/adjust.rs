@@ -33,7 +33,8 @@ impl Store {
     ) -> Result<Reply<(i64, Amounts)>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         self.write("adjust", |mut conn| async move {
-            let reply = scripts::adjust(&mut conn, keys, self.retention_ms, hold, args).await?;
+            let reply =
+                scripts::adjust(&mut conn, keys, self.retention_ms, hold, args, self.ledger_retention_ms).await?;
             Ok((reply, conn))
         })
         .await

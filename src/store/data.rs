@@ -3,7 +3,7 @@
 
 use redis::AsyncCommands;
 
-use super::scripts::{self, Extended, Granted, Idempotency, Reply, ReserveArgs, SettleReply, UsageField};
+use super::scripts::{self, Extended, Granted, Idempotency, LedgerEntry, Reply, ReserveArgs, SettleReply, UsageField};
 use super::{record, Store, StoreError};
 use crate::quota::{Amounts, Hold, Milli, Reservation, ReservationId, UserId, Verdict};
 
@@ -44,10 +44,12 @@ impl Store {
         idempotency: Option<&Idempotency>,
         version: u64,
         holds: &[Hold<'_>],
+        entry: &LedgerEntry<'_>,
     ) -> Result<Reply<Vec<Amounts>>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         self.write("track", |mut conn| async move {
-            let reply = scripts::track(&mut conn, keys, self.retention_ms, idempotency, version, holds).await?;
+            let (retention, keep) = (self.retention_ms, self.ledger_retention_ms);
+            let reply = scripts::track(&mut conn, keys, retention, idempotency, version, holds, entry, keep).await?;
             Ok((reply, conn))
         })
         .await
@@ -59,10 +61,22 @@ impl Store {
         id: &ReservationId,
         idempotency: Option<&Idempotency>,
         actual: Option<&[Milli]>,
+        entry: &LedgerEntry<'_>,
     ) -> Result<Reply<SettleReply>, StoreError> {
         let keys = &self.keys.user(project, id.user().as_str());
         self.write("commit", |mut conn| async move {
-            let reply = scripts::commit(&mut conn, keys, self.retention_ms, idempotency, id.as_str(), actual).await?;
+            let (retention, keep) = (self.retention_ms, self.ledger_retention_ms);
+            let reply = scripts::commit(
+                &mut conn,
+                keys,
+                retention,
+                idempotency,
+                id.as_str(),
+                actual,
+                entry,
+                keep,
+            )
+            .await?;
             Ok((reply, conn))
         })
         .await

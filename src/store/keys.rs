@@ -44,6 +44,7 @@ pub struct UserKeys {
     pub sub: String,
     pub idem: String,
     pub audit: String,
+    pub ledger: String,
 }
 
 impl Keys {
@@ -63,6 +64,7 @@ impl Keys {
             periods: format!("{tag}:periods"),
             idem: format!("{tag}:idem"),
             audit: format!("{tag}:audit"),
+            ledger: format!("{tag}:ledger"),
             sub: format!("{tag}:sub"),
         }
     }

@@ -10,6 +10,7 @@ mod config;
 mod data;
 mod health;
 pub mod keys;
+mod ledger;
 mod plans;
 mod projects;
 mod record;
@@ -28,7 +29,7 @@ use backend::{Backend, Conn};
 pub use plans::PlanDeletion;
 pub use projects::ProjectSettings;
 pub use scripts::{
-    AdjustArgs, Extended, Granted, Idempotency, PlanChangeRule, Reply, ReserveArgs, SettleReply, Settled,
+    AdjustArgs, Extended, Granted, Idempotency, LedgerEntry, PlanChangeRule, Reply, ReserveArgs, SettleReply, Settled,
     SubscribeArgs, UsageField,
 };
 pub use users::{UserEntry, UserFilter, UserPage};
@@ -87,6 +88,8 @@ pub struct StoreConfig {
     pub wait_replicas: u32,
     pub command_timeout: Duration,
     pub retention: Duration,
+    /// How long the usage ledger keeps entries.
+    pub ledger_retention: Duration,
 }
 
 /// Redis, as one node reaches it; cheap to clone.
@@ -98,6 +101,7 @@ pub struct Store {
     keys: Keys,
     timeout: Duration,
     retention_ms: i64,
+    ledger_retention_ms: i64,
     /// Redis calls, errors and script latencies are counted here, where they happen.
     metrics: Arc<Metrics>,
     wait_replicas: u32,
@@ -113,6 +117,7 @@ impl Store {
             keys: Keys::new(&config.key_prefix),
             timeout: config.command_timeout,
             retention_ms: i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX),
+            ledger_retention_ms: i64::try_from(config.ledger_retention.as_millis()).unwrap_or(i64::MAX),
             metrics,
             wait_replicas: config.wait_replicas,
         })

@@ -6,13 +6,31 @@ use serde::{Deserialize, Serialize};
 use super::{corrupt, Store, StoreError};
 
 /// A project's settings, stored as JSON.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectSettings {
     #[serde(default)]
     pub default_plan: Option<String>,
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Whether usage changes are also written to the usage ledger (projects stored before the
+    /// ledger existed keep one).
+    #[serde(default = "keeps_ledger")]
+    pub ledger: bool,
+}
+
+fn keeps_ledger() -> bool {
+    true
+}
+
+impl Default for ProjectSettings {
+    fn default() -> ProjectSettings {
+        ProjectSettings {
+            default_plan: None,
+            allowed_origins: Vec::new(),
+            ledger: true,
+        }
+    }
 }
 
 impl ProjectSettings {
@@ -106,8 +124,8 @@ mod tests {
     #[test]
     fn subdomain_patterns_match_subdomains_only() {
         let settings = ProjectSettings {
-            default_plan: None,
             allowed_origins: vec!["https://*.example.com".into(), "http://localhost:3000".into()],
+            ..ProjectSettings::default()
         };
         assert!(settings.allows_origin("https://app.example.com"));
         assert!(settings.allows_origin("https://a.b.example.com"));

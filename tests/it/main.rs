@@ -13,6 +13,7 @@ mod freemium;
 mod hardening;
 mod health;
 mod idempotency;
+mod ledger;
 mod lifecycle;
 mod managed;
 mod model;

@@ -3,7 +3,7 @@ import { QuotaGatewayError } from "./errors.js";
 import { newKey, request, type Transport } from "./http.js";
 import type {
   AdjustmentAnswer, CommitAnswer, Decision, ExtendAnswer, Metadata, ReleaseAnswer, ReservationAnswer,
-  ReserveAnswer, Subscription, TrackAnswer, UsageAnswer, UserToken,
+  ReserveAnswer, Subscription, TrackAnswer, UsageAnswer, UsageEventPage, UserToken,
 } from "./types.js";
 
 export interface ClientOptions {
@@ -169,6 +169,17 @@ export function createClient(options: ClientOptions) {
     /** Corrects the current period's counter of one group (negative refunds), with a reason. */
     adjust(userId: string, adjustment: { groupId: string; amount: number; reason: string }): Promise<AdjustmentAnswer> {
       return request(transport, { method: "POST", path: `/v1/users/${path(userId)}/adjustments`, body: adjustment });
+    },
+
+    /** A page of the user's usage ledger (commits, tracks, adjustments), oldest first; pass `cursor: page.nextCursor` for the next. */
+    listUsageEvents(query: { userId: string; from?: string | Date; to?: string | Date; cursor?: string; limit?: number }): Promise<UsageEventPage> {
+      const params = new URLSearchParams({ userId: query.userId });
+      const time = (t: string | Date) => (t instanceof Date ? t.toISOString() : t);
+      if (query.from) params.set("from", time(query.from));
+      if (query.to) params.set("to", time(query.to));
+      if (query.cursor) params.set("cursor", query.cursor);
+      if (query.limit) params.set("limit", String(query.limit));
+      return request(transport, { method: "GET", path: `/v1/usage-events?${params}` });
     },
 
     /** A short-lived token that lets a browser read this user's usage with the publishable key. */

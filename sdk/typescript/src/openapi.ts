@@ -1783,6 +1783,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/usage-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's usage ledger, oldest first, a page at a time */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UsageEventPageAnswer"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/user-tokens": {
         parameters: {
             query?: never;
@@ -3091,11 +3163,15 @@ export interface components {
             allowedOrigins: string[];
             defaultPlan?: string | null;
             id: string;
+            /** @description Whether the project keeps a usage ledger. */
+            ledger: boolean;
         };
         ProjectBody: {
             allowedOrigins?: string[] | null;
             defaultPlan?: string | null;
             id: string;
+            /** @description Keep a usage ledger (default true). */
+            ledger?: boolean | null;
         };
         ProjectList: {
             data: components["schemas"]["ProjectAnswer"][];
@@ -3104,6 +3180,7 @@ export interface components {
         ProjectPatch: {
             allowedOrigins?: string[] | null;
             defaultPlan?: string | null;
+            ledger?: boolean | null;
         };
         ReleaseAnswer: {
             counters: components["schemas"]["CounterAnswer"][];
@@ -3176,6 +3253,33 @@ export interface components {
             planId?: string | null;
             status: string;
             userId: string;
+        };
+        /** @description One entry of the usage ledger. */
+        UsageEventAnswer: {
+            event?: string | null;
+            groups: components["schemas"]["UsageGroupAnswer"][];
+            /** @description Stable: the same entry has the same id in every read and export. */
+            id: string;
+            keyId?: string | null;
+            /** @description commit, late_commit, track or adjustment. */
+            kind: string;
+            metadata?: Record<string, never> | null;
+            quantity?: null | components["schemas"]["Milli"];
+            /** @description Adjustments: the reason given, and the id of the key that made it. */
+            reason?: string | null;
+            time: string;
+            userId: string;
+        };
+        UsageEventPageAnswer: {
+            data: components["schemas"]["UsageEventAnswer"][];
+            nextCursor?: string | null;
+        };
+        /** @description One group's part of a usage change, in units (negative when an adjustment took usage back). */
+        UsageGroupAnswer: {
+            amount: components["schemas"]["SignedAmount"];
+            groupId: string;
+            /** @description Null for lifetime groups. */
+            periodStart?: string | null;
         };
         UserAnswer: {
             planId?: string | null;

@@ -15,6 +15,8 @@ export type Subscription = Schemas["SubscriptionAnswer"];
 export type AdjustmentAnswer = Schemas["AdjustmentAnswer"];
 export type UserToken = Schemas["UserToken"];
 export type Problem = Schemas["Problem"];
+export type UsageEvent = Schemas["UsageEventAnswer"];
+export type UsageEventPage = Schemas["UsageEventPageAnswer"];
 
 /** Event metadata: scalar values under keys, as the gateway matches and measures them. */
 export type Metadata = Record<string, string | number | boolean | null>;

@@ -56,6 +56,10 @@ test("subscriptions, overrides, blocking, adjustments and user tokens", async ()
   await qg.track(user, "e", 2);
   const adjusted = await qg.adjust(user, { groupId: "g", amount: -1, reason: "refund" });
   assert.equal(adjusted.counter.used, 1);
+  const ledger = await qg.listUsageEvents({ userId: user, limit: 1 });
+  assert.equal(ledger.data[0].kind, "track");
+  const rest = await qg.listUsageEvents({ userId: user, cursor: ledger.nextCursor, from: new Date(0) });
+  assert.deepEqual(rest.data.map((e) => e.kind), ["adjustment"]);
   const token = await qg.createUserToken(user, 60);
   assert.match(token.token, /^qg_ut_/);
   assert.equal((await qg.deleteSubscription(user)).planId, null);

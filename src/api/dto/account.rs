@@ -149,6 +149,8 @@ pub struct ProjectAnswer {
     pub id: String,
     pub default_plan: Option<String>,
     pub allowed_origins: Vec<String>,
+    /// Whether the project keeps a usage ledger.
+    pub ledger: bool,
 }
 
 impl ProjectAnswer {
@@ -157,6 +159,7 @@ impl ProjectAnswer {
             id: id.to_string(),
             default_plan: settings.default_plan,
             allowed_origins: settings.allowed_origins,
+            ledger: settings.ledger,
         }
     }
 }
@@ -180,4 +183,66 @@ pub struct KeyInfo {
     pub label: String,
     pub hint: String,
     pub created_at: String,
+}
+
+/// One group's part of a usage change, in units (negative when an adjustment took usage back).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageGroupAnswer {
+    pub group_id: String,
+    /// Null for lifetime groups.
+    pub period_start: Option<String>,
+    pub amount: SignedAmount,
+}
+
+/// One entry of the usage ledger.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageEventAnswer {
+    /// Stable: the same entry has the same id in every read and export.
+    pub id: String,
+    /// commit, late_commit, track or adjustment.
+    pub kind: &'static str,
+    pub time: String,
+    pub user_id: String,
+    pub event: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    pub quantity: Option<Milli>,
+    pub groups: Vec<UsageGroupAnswer>,
+    /// Adjustments: the reason given, and the id of the key that made it.
+    pub reason: Option<String>,
+    pub key_id: Option<String>,
+}
+
+impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
+    fn from(e: &crate::quota::UsageEvent) -> Self {
+        UsageEventAnswer {
+            id: e.id.clone(),
+            kind: e.kind.as_str(),
+            time: rfc3339(e.time_ms),
+            user_id: e.user.to_string(),
+            event: e.event.clone(),
+            metadata: e.metadata.clone(),
+            quantity: e.quantity,
+            groups: e
+                .groups
+                .iter()
+                .map(|g| UsageGroupAnswer {
+                    group_id: g.group_id.clone(),
+                    period_start: g.period_start_ms.map(rfc3339),
+                    amount: SignedAmount(g.amount_milli),
+                })
+                .collect(),
+            reason: e.reason.clone(),
+            key_id: e.key_id.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageEventPageAnswer {
+    pub data: Vec<UsageEventAnswer>,
+    pub next_cursor: Option<String>,
 }

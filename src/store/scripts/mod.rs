@@ -110,6 +110,33 @@ impl<T> Reply<T> {
     }
 }
 
+/// What a usage ledger entry needs that a script cannot know: whether the project keeps a
+/// ledger, and the request's event, metadata and quantity.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerEntry<'a> {
+    pub on: bool,
+    /// Track only: commits take the event from the reservation.
+    pub event: &'a str,
+    /// The request's metadata as JSON, "" when it gave none.
+    pub metadata: String,
+    pub quantity: Option<Milli>,
+}
+
+impl LedgerEntry<'_> {
+    /// The script's "keep for" argument: the retention in ms, or "" for no ledger.
+    fn keep(&self, keep_ms: i64) -> String {
+        if self.on {
+            keep_ms.to_string()
+        } else {
+            String::new()
+        }
+    }
+
+    fn quantity(&self) -> String {
+        self.quantity.map(|q| q.0.to_string()).unwrap_or_default()
+    }
+}
+
 /// An Idempotency-Key as the scripts store it: the field (route and key digest) and the
 /// digest of the request body.
 #[derive(Debug, Clone)]

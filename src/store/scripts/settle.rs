@@ -3,7 +3,7 @@
 use redis::aio::ConnectionLike;
 use redis::Value;
 
-use super::{unexpected, writing_args, Fields, Idempotency, Reply, COMMIT, EXTEND, RELEASE};
+use super::{unexpected, writing_args, Fields, Idempotency, LedgerEntry, Reply, COMMIT, EXTEND, RELEASE};
 use crate::quota::{Amounts, Milli, Reservation, ReservationState};
 use crate::store::keys::UserKeys;
 use crate::store::record;
@@ -39,6 +39,7 @@ pub enum Extended {
 }
 
 /// Commits one reservation, with the actual milli-units per hold or as reserved.
+#[allow(clippy::too_many_arguments)]
 pub async fn commit(
     conn: &mut impl ConnectionLike,
     keys: &UserKeys,
@@ -46,9 +47,11 @@ pub async fn commit(
     idempotency: Option<&Idempotency>,
     reservation_id: &str,
     actual: Option<&[Milli]>,
+    entry: &LedgerEntry<'_>,
+    ledger_keep_ms: i64,
 ) -> Result<Reply<SettleReply>, StoreError> {
     let mut inv = COMMIT.prepare_invoke();
-    writing_args(&mut inv, keys, retention_ms, idempotency);
+    writing_args(&mut inv, keys, retention_ms, idempotency).key(&keys.ledger);
     inv.arg(reservation_id);
     match actual {
         Some(amounts) => {
@@ -61,6 +64,9 @@ pub async fn commit(
             inv.arg("");
         }
     }
+    inv.arg(entry.keep(ledger_keep_ms))
+        .arg(&entry.metadata)
+        .arg(entry.quantity());
     settled(inv.invoke_async(conn).await?, true)
 }
 

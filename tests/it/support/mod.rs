@@ -39,6 +39,7 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         root_token: Some(root_token.to_string()),
         data_dir: std::env::temp_dir(),
         retention_seconds: 86_400,
+        ledger_retention_days: 35,
         command_timeout_ms: 250,
         key_prefix: prefix.to_string(),
         workers: 2,
@@ -60,6 +61,7 @@ pub async fn service_on_shared(prefix: &str) -> quota_gateway::gateway::Gateway 
         key_prefix: prefix.to_string(),
         command_timeout: Duration::from_secs(2),
         retention: Duration::from_secs(86_400),
+        ledger_retention: Duration::from_secs(35 * 86_400),
     })
     .expect("a gateway");
     gateway.sync_clock().await.expect("the clock syncs with redis");

@@ -1,0 +1,66 @@
+//! The usage ledger: every change of usage (a commit, a track, an adjustment) as a record of
+//! what, when and why, beside the counters it changed.
+
+use serde_json::{Map, Value};
+
+use super::amount::Milli;
+use super::ids::UserId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UsageKind {
+    Commit,
+    /// A commit after the reservation had expired: counted all the same.
+    LateCommit,
+    Track,
+    Adjustment,
+}
+
+impl UsageKind {
+    pub fn parse(text: &str) -> Option<UsageKind> {
+        match text {
+            "commit" => Some(UsageKind::Commit),
+            "late_commit" => Some(UsageKind::LateCommit),
+            "track" => Some(UsageKind::Track),
+            "adjustment" => Some(UsageKind::Adjustment),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageKind::Commit => "commit",
+            UsageKind::LateCommit => "late_commit",
+            UsageKind::Track => "track",
+            UsageKind::Adjustment => "adjustment",
+        }
+    }
+}
+
+/// One group's part of a usage change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageGroup {
+    pub group_id: String,
+    /// None for lifetime groups.
+    pub period_start_ms: Option<i64>,
+    /// Signed milli-units: adjustments may take usage back.
+    pub amount_milli: i64,
+}
+
+/// One entry of a user's ledger.
+#[derive(Debug, Clone)]
+pub struct UsageEvent {
+    /// Stable across reads and exports, so a billing system can deduplicate.
+    pub id: String,
+    /// Where the entry stands in its user's ledger (a Redis stream id), for paging.
+    pub position: String,
+    pub kind: UsageKind,
+    pub time_ms: i64,
+    pub user: UserId,
+    pub event: Option<String>,
+    pub metadata: Option<Map<String, Value>>,
+    pub quantity: Option<Milli>,
+    pub groups: Vec<UsageGroup>,
+    /// Adjustments: why, and the key that made it.
+    pub reason: Option<String>,
+    pub key_id: Option<String>,
+}

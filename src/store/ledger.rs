@@ -1,0 +1,114 @@
+//! The usage ledger in Redis: one stream per user (`qg:{p:u}:ledger`), written by the scripts
+//! that change usage, read here a range at a time. Entry ids are Redis times.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Deserialize;
+
+use super::{Store, StoreError};
+use crate::quota::{Milli, UsageEvent, UsageGroup, UsageKind, UserId};
+
+/// A group as the scripts write it: every number a string.
+#[derive(Deserialize)]
+struct RawGroup {
+    g: String,
+    ps: String,
+    #[serde(default)]
+    pe: String,
+    a: String,
+}
+
+fn bad(what: &str) -> StoreError {
+    StoreError::Protocol(format!("ledger entry: {what}"))
+}
+
+impl Store {
+    /// Up to `count` entries of `user`'s ledger after `after` (a position, exclusive) or from
+    /// `from_ms`, up to `to_ms` (exclusive), oldest first.
+    pub async fn ledger(
+        &self,
+        project: &str,
+        user: &UserId,
+        after: Option<&str>,
+        from_ms: i64,
+        to_ms: i64,
+        count: usize,
+    ) -> Result<Vec<UsageEvent>, StoreError> {
+        let key = self.keys.user(project, user.as_str()).ledger;
+        let start = match after {
+            Some(position) => format!("({position}"),
+            None => format!("{}", from_ms.max(0)),
+        };
+        let end = format!("({}", to_ms.max(0));
+        let raw: Vec<(String, Vec<String>)> = self
+            .run(|mut conn| async move {
+                Ok(redis::cmd("XRANGE")
+                    .arg(&key)
+                    .arg(&start)
+                    .arg(&end)
+                    .arg("COUNT")
+                    .arg(count)
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        raw.into_iter()
+            .map(|(position, fields)| entry(user, position, fields))
+            .collect()
+    }
+}
+
+fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEvent, StoreError> {
+    let field = |name: &str| {
+        fields
+            .chunks(2)
+            .find(|pair| pair[0] == name)
+            .and_then(|pair| pair.get(1))
+            .filter(|value| !value.is_empty())
+            .cloned()
+    };
+    let kind = field("kind")
+        .and_then(|k| UsageKind::parse(&k))
+        .ok_or_else(|| bad("kind"))?;
+    let time_ms = position
+        .split('-')
+        .next()
+        .and_then(|ms| ms.parse().ok())
+        .ok_or_else(|| bad("position"))?;
+    let groups: Vec<RawGroup> = match field("groups").as_deref() {
+        // cjson writes an empty list as an empty object.
+        None | Some("{}") => Vec::new(),
+        Some(json) => serde_json::from_str(json).map_err(|_| bad("groups"))?,
+    };
+    let groups = groups
+        .into_iter()
+        .map(|g| {
+            Ok(UsageGroup {
+                period_start_ms: if g.pe.is_empty() { None } else { g.ps.parse().ok() },
+                amount_milli: g.a.parse().map_err(|_| bad("amount"))?,
+                group_id: g.g,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    let user_tag = URL_SAFE_NO_PAD.encode(user.as_str());
+    let reference = field("ref");
+    // Stable ids: a commit by its reservation; a track by its Idempotency-Key when it had one.
+    let id = match (kind, &reference) {
+        (UsageKind::Commit | UsageKind::LateCommit, Some(reservation)) => format!("{}:{reservation}", kind.as_str()),
+        (UsageKind::Track, Some(key)) => format!("track:{user_tag}.{}", key.trim_start_matches("track:")),
+        _ => format!("{}:{user_tag}.{position}", kind.as_str()),
+    };
+    Ok(UsageEvent {
+        id,
+        kind,
+        time_ms,
+        user: user.clone(),
+        event: field("event"),
+        metadata: field("metadata").and_then(|m| serde_json::from_str(&m).ok()),
+        quantity: field("quantity").and_then(|q| q.parse().ok()).map(Milli),
+        groups,
+        reason: field("reason"),
+        key_id: field("key"),
+        position,
+    })
+}

@@ -1,0 +1,179 @@
+//! The usage ledger: every commit, track and adjustment once, written by the script that
+//! changed the counter, so the entries of a user always sum to the counters.
+
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::{spawn_app, TestApp};
+
+async fn events(app: &TestApp, user: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = app
+            .json(
+                Method::GET,
+                &format!("/v1/usage-events?userId={user}&limit=7{cursor}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        all.extend(page["data"].as_array().unwrap().iter().cloned());
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return all,
+        }
+    }
+}
+
+/// Per group, the sum of the ledger's amounts.
+fn sums(entries: &[Value]) -> std::collections::BTreeMap<String, f64> {
+    let mut sums = std::collections::BTreeMap::new();
+    for e in entries {
+        for g in e["groups"].as_array().unwrap() {
+            *sums.entry(g["groupId"].as_str().unwrap().to_string()).or_default() += g["amount"].as_f64().unwrap();
+        }
+    }
+    sums
+}
+
+async fn plan(app: &TestApp) {
+    app.put_plan(json!({ "id": "plan_l", "periodType": "month", "groups": [
+        { "id": "all", "unit": "count", "quota": 1000, "matches": [ { "event": "*" } ] },
+        { "id": "renders", "unit": "count", "quota": 3, "matches": [ { "event": "render" } ] },
+        { "id": "jobs", "unit": "concurrent", "quota": 5, "matches": [ { "event": "render" } ] } ] }))
+        .await;
+}
+
+#[tokio::test]
+async fn commits_tracks_and_adjustments_appear_once_and_nothing_else_does() {
+    let app = spawn_app().await;
+    plan(&app).await;
+    app.subscribe("alice", "plan_l", None).await;
+    let a = app
+        .reserve(json!({ "userId": "alice", "event": "render", "metadata": { "model": "x" } }))
+        .await;
+    let a_id = a["reservationId"].as_str().unwrap().to_string();
+    let (status, _) = app.commit(&a_id, Some(json!({ "quantity": 2 }))).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.commit(&a_id, Some(json!({ "quantity": 2 }))).await.0,
+        200,
+        "a repeat answers, writes nothing"
+    );
+    let b = app.reserve(json!({ "userId": "alice", "event": "render" })).await;
+    app.release(b["reservationId"].as_str().unwrap()).await;
+    let denied = app
+        .reserve(json!({ "userId": "alice", "event": "render", "quantity": 10 }))
+        .await;
+    assert_eq!(denied["allowed"], false);
+    let keyed = |key: &'static str| {
+        app.client
+            .post(format!("{}/v1/track", app.address))
+            .bearer_auth(&app.key)
+            .header("Idempotency-Key", key)
+            .json(&json!({ "userId": "alice", "event": "chat", "quantity": 1.5 }))
+            .send()
+    };
+    assert_eq!(keyed("t-1").await.unwrap().status(), 200);
+    assert_eq!(
+        keyed("t-1").await.unwrap().status(),
+        200,
+        "an idempotent repeat writes nothing"
+    );
+    let (status, _) = app
+        .json(
+            Method::POST,
+            "/v1/users/alice/adjustments",
+            Some(json!({ "groupId": "all", "amount": -1, "reason": "refund" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let entries = events(&app, "alice").await;
+    let kinds: Vec<&str> = entries.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["commit", "track", "adjustment"], "{entries:?}");
+    assert_eq!(entries[0]["id"], format!("commit:{a_id}"));
+    assert_eq!(entries[0]["event"], "render");
+    assert_eq!(entries[0]["quantity"], 2);
+    assert_eq!(entries[1]["quantity"], 1.5);
+    assert_eq!(entries[2]["reason"], "refund");
+    assert!(entries[2]["keyId"].as_str().is_some_and(|k| k.starts_with("key_")));
+    // In-flight groups count no usage and so are in no entry.
+    let usage = app.usage("alice").await;
+    let sums = sums(&entries);
+    for group in ["all", "renders"] {
+        let used = TestApp::counter(&usage, group)["used"].as_f64().unwrap();
+        assert_eq!(sums.get(group).copied().unwrap_or(0.0), used, "{group}: {entries:?}");
+    }
+    assert!(!sums.contains_key("jobs"));
+    // Ids are stable: a second read gives the same ones.
+    let again: Vec<Value> = events(&app, "alice")
+        .await
+        .into_iter()
+        .map(|e| e["id"].clone())
+        .collect();
+    assert_eq!(again, entries.iter().map(|e| e["id"].clone()).collect::<Vec<_>>());
+}
+
+/// A ledger written apart from the counters would lose or double entries under concurrency.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn under_parallel_tracks_and_commits_the_ledger_sums_to_the_counters() {
+    let app = spawn_app().await;
+    plan(&app).await;
+    app.subscribe("bob", "plan_l", None).await;
+    let app = &app;
+    let tracks = (0..60).map(|i| async move {
+        app.json(
+            Method::POST,
+            "/v1/track",
+            Some(json!({ "userId": "bob", "event": "chat", "quantity": (i % 3) + 1 })),
+        )
+        .await
+        .0
+    });
+    let commits = (0..40).map(|_| async move {
+        let hold = app
+            .reserve(json!({ "userId": "bob", "event": "chat", "quantity": 2 }))
+            .await;
+        app.commit(hold["reservationId"].as_str().unwrap(), Some(json!({ "quantity": 1 })))
+            .await
+            .0
+    });
+    let (tracked, committed) = tokio::join!(join_all(tracks), join_all(commits));
+    assert!(tracked.iter().chain(&committed).all(|s| *s == 200));
+    let entries = events(app, "bob").await;
+    assert_eq!(entries.len(), 100);
+    let used = TestApp::counter(&app.usage("bob").await, "all")["used"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(sums(&entries)["all"], used);
+    assert_eq!(used, 60.0 * 2.0 + 40.0, "(1 + 2 + 3) * 20 tracked and 40 committed");
+}
+
+#[tokio::test]
+async fn a_project_may_keep_no_ledger() {
+    let app = spawn_app().await;
+    plan(&app).await;
+    let res = app
+        .call_as(
+            &app.root_token,
+            Method::PATCH,
+            "/v1/projects/default",
+            Some(json!({ "ledger": false })),
+        )
+        .await;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!((status.as_u16(), body["ledger"].clone()), (200, json!(false)), "{body}");
+    app.subscribe("carol", "plan_l", None).await;
+    app.json(
+        Method::POST,
+        "/v1/track",
+        Some(json!({ "userId": "carol", "event": "chat" })),
+    )
+    .await;
+    assert!(events(&app, "carol").await.is_empty());
+    assert_eq!(TestApp::counter(&app.usage("carol").await, "all")["used"], 1);
+}
