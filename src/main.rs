@@ -29,6 +29,33 @@ enum Command {
     Serve(Config),
     /// Create or update every plan in a JSON file, and print what changed.
     Apply(ApplyArgs),
+    /// Write the usage ledger of a range to a file (NDJSON or CSV), for invoicing and analytics.
+    Export(ExportArgs),
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// From this time on (RFC 3339), inclusive.
+    #[arg(long)]
+    from: Option<String>,
+    /// Up to this time (RFC 3339), exclusive.
+    #[arg(long)]
+    to: Option<String>,
+    /// One user only; without it, every user of the project.
+    #[arg(long)]
+    user: Option<String>,
+    /// ndjson (one JSON entry a line) or csv (one row per entry and group).
+    #[arg(long, default_value = "ndjson", value_parser = ["ndjson", "csv"])]
+    format: String,
+    /// The file to write.
+    #[arg(long)]
+    out: std::path::PathBuf,
+    /// The gateway's base URL.
+    #[arg(long, env = "QG_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// A secret key of the project to export.
+    #[arg(long, env = "QG_API_KEY", hide_env_values = true)]
+    key: String,
 }
 
 #[derive(clap::Args)]
@@ -49,6 +76,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Apply(args)) => apply(args),
+        Some(Command::Export(args)) => export(args),
         Some(Command::Serve(config)) => serve_with_logs(config),
         None => serve_with_logs(cli.serve),
     };
@@ -93,6 +121,20 @@ fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     for change in changes {
         println!("{change}");
     }
+    Ok(())
+}
+
+fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let request = quota_gateway::export::ExportRequest {
+        url: &args.url,
+        key: &args.key,
+        from: args.from.as_deref(),
+        to: args.to.as_deref(),
+        user: args.user.as_deref(),
+        csv: args.format == "csv",
+    };
+    runtime.block_on(quota_gateway::export::export(&request, &args.out, true))?;
     Ok(())
 }
 

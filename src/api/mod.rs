@@ -10,6 +10,7 @@ mod event;
 mod headers;
 mod health;
 mod idempotency;
+mod ledger_csv;
 pub mod openapi;
 pub mod paths;
 mod plans;

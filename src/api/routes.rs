@@ -105,7 +105,7 @@ routes! {
         body None, ok 200 Some("UsageAnswer"), errors [PlanMissing];
     OPTIONS "/v1/users/{userId}/usage" => cors::preflight, None, "CORS preflight for browser reads",
         body None, ok 204 None, errors [OriginNotAllowed];
-    GET "/v1/usage-events" => usage_events::list_usage_events, Secret, "A user's usage ledger, oldest first, a page at a time",
+    GET "/v1/usage-events" => usage_events::list_usage_events, Secret, "The usage ledger (one user's, or every user's), oldest first per user; pages, or NDJSON or CSV with Accept",
         body None, ok 200 Some("UsageEventPageAnswer"), errors [];
     POST "/v1/user-tokens" => user_tokens::create_user_token, Secret, "Mint a token for a browser to read one user's usage",
         body Some("UserTokenBody"), ok 200 Some("UserToken"), errors [];

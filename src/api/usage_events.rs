@@ -1,6 +1,9 @@
-//! `GET /v1/usage-events?userId=&from=&to=&cursor=&limit=`: a user's usage ledger, a page at a
-//! time, oldest first.
+//! `GET /v1/usage-events?userId=&from=&to=&cursor=&limit=`: the usage ledger, oldest first per
+//! user: one user's, or (without `userId`) every user's in the users index, by id. As JSON a
+//! page at a time; with `Accept: application/x-ndjson` or `text/csv` the whole range, streamed.
 
+use actix_web::http::header::{ACCEPT, CONTENT_TYPE};
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -9,11 +12,14 @@ use super::auth::ApiKey;
 use super::dto::{UsageEventAnswer, UsageEventPageAnswer};
 use super::error::ApiError;
 use super::subscriptions::parse_time;
-use super::AppState;
+use super::{ledger_csv, AppState};
+use crate::gateway::{Gateway, LedgerCursor};
 use crate::quota::UserId;
 
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1_000;
+/// Entries read per step while streaming.
+const STREAM_PAGE: usize = 500;
 
 #[derive(Default)]
 struct Query {
@@ -42,11 +48,47 @@ fn parse_query(query: &str) -> Result<Query, ApiError> {
     Ok(parsed)
 }
 
-/// A cursor is the position of the last entry seen, base64url; anything else is refused.
-fn decode_cursor(cursor: &str) -> Option<String> {
-    let position = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (ms, seq) = position.split_once('-')?;
-    (ms.parse::<u64>().is_ok() && seq.parse::<u64>().is_ok()).then_some(position)
+/// A cursor is base64url of "<user>\n<position>" (user ids hold no control characters).
+fn encode_cursor(cursor: &LedgerCursor) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}\n{}", cursor.user, cursor.after.as_deref().unwrap_or("")))
+}
+
+fn decode_cursor(text: &str) -> Option<LedgerCursor> {
+    let decoded = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
+    let (user, position) = decoded.split_once('\n')?;
+    let after = match position {
+        "" => None,
+        p => {
+            let (ms, seq) = p.split_once('-')?;
+            if ms.parse::<u64>().is_err() || seq.parse::<u64>().is_err() {
+                return None;
+            }
+            Some(p.to_string())
+        }
+    };
+    Some(LedgerCursor {
+        user: UserId::parse(user).ok()?,
+        after,
+    })
+}
+
+/// How the answer is written.
+#[derive(Clone, Copy)]
+enum Format {
+    Page,
+    Ndjson,
+    Csv,
+}
+
+fn format(req: &HttpRequest) -> Format {
+    let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if accept.contains("application/x-ndjson") {
+        Format::Ndjson
+    } else if accept.contains("text/csv") {
+        Format::Csv
+    } else {
+        Format::Page
+    }
 }
 
 pub async fn list_usage_events(
@@ -58,8 +100,8 @@ pub async fn list_usage_events(
     let user = query
         .user_id
         .as_deref()
-        .ok_or_else(|| ApiError::invalid("userId", "is required"))
-        .and_then(|u| UserId::parse(u).map_err(|d| ApiError::invalid("userId", d)))?;
+        .map(|u| UserId::parse(u).map_err(|d| ApiError::invalid("userId", d)))
+        .transpose()?;
     let from_ms = query
         .from
         .as_deref()
@@ -75,7 +117,7 @@ pub async fn list_usage_events(
     if to_ms <= from_ms {
         return Err(ApiError::invalid("to", "must be after from"));
     }
-    let after = query
+    let cursor = query
         .cursor
         .as_deref()
         .map(|c| decode_cursor(c).ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API gave")))
@@ -89,12 +131,92 @@ pub async fn list_usage_events(
             .ok_or_else(|| ApiError::invalid("limit", "must be a whole number from 1 to 1000"))?,
     };
     let project = key.project(&state).await?;
-    let page = state
-        .gateway
-        .usage_events(&project, &user, from_ms, to_ms, after.as_deref(), limit)
-        .await?;
-    Ok(HttpResponse::Ok().json(UsageEventPageAnswer {
-        data: page.data.iter().map(UsageEventAnswer::from).collect(),
-        next_cursor: page.next_after.map(|p| URL_SAFE_NO_PAD.encode(p)),
-    }))
+    let format = format(&req);
+    if let Format::Page = format {
+        let page = state
+            .gateway
+            .usage_events(&project, user.as_ref(), from_ms, to_ms, cursor, limit)
+            .await?;
+        return Ok(HttpResponse::Ok().json(UsageEventPageAnswer {
+            data: page.data.iter().map(UsageEventAnswer::from).collect(),
+            next_cursor: page.next.as_ref().map(encode_cursor),
+        }));
+    }
+    let walk = Walk {
+        gateway: state.gateway.clone(),
+        project,
+        user,
+        from_ms,
+        to_ms,
+        cursor,
+        started: false,
+        format,
+    };
+    let content_type = match format {
+        Format::Csv => "text/csv; charset=utf-8",
+        _ => "application/x-ndjson",
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, content_type))
+        .streaming(futures_util::stream::unfold(walk, Walk::step)))
+}
+
+/// A streamed reading of the whole range, a page per step. A failure midway ends the stream
+/// early (the status went out with the first byte), so a reader checks it got every entry by
+/// the ids it expects, or reads again: ids are stable.
+struct Walk {
+    gateway: Gateway,
+    project: String,
+    user: Option<UserId>,
+    from_ms: i64,
+    to_ms: i64,
+    cursor: Option<LedgerCursor>,
+    started: bool,
+    format: Format,
+}
+
+impl Walk {
+    async fn step(mut self) -> Option<(Result<Bytes, ApiError>, Walk)> {
+        if self.started && self.cursor.is_none() {
+            return None;
+        }
+        let first = !self.started;
+        self.started = true;
+        let page = self
+            .gateway
+            .usage_events(
+                &self.project,
+                self.user.as_ref(),
+                self.from_ms,
+                self.to_ms,
+                self.cursor.take(),
+                STREAM_PAGE,
+            )
+            .await;
+        let page = match page {
+            Ok(page) => page,
+            Err(err) => {
+                tracing::warn!(%err, "usage events stream ended early");
+                return Some((Err(err.into()), self));
+            }
+        };
+        self.cursor = page.next;
+        let mut out = String::new();
+        if first {
+            if let Format::Csv = self.format {
+                out.push_str(ledger_csv::HEADER);
+            }
+        }
+        for entry in &page.data {
+            let answer = UsageEventAnswer::from(entry);
+            match self.format {
+                Format::Csv => ledger_csv::rows(&answer, &mut out),
+                _ => {
+                    out.push_str(&serde_json::to_string(&answer).unwrap_or_default());
+                    out.push('\n');
+                }
+            }
+        }
+        Some((Ok(Bytes::from(out)), self))
+    }
 }

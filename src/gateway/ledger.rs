@@ -1,31 +1,81 @@
-//! Reading the usage ledger, a page at a time.
+//! Reading the usage ledger: one user's entries, or every user's (through the users index, in
+//! time order per user), a page at a time.
 
 use super::{Gateway, GatewayError};
 use crate::quota::{UsageEvent, UserId};
+use crate::store::UserFilter;
 
-/// A page of ledger entries, oldest first, and where the next page starts.
+/// Where a reading of the ledger stands: the user, and the last entry of theirs already read
+/// (None: none yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerCursor {
+    pub user: UserId,
+    pub after: Option<String>,
+}
+
+/// A page of ledger entries, and where the next page starts.
 #[derive(Debug, Clone)]
 pub struct UsageEventPage {
     pub data: Vec<UsageEvent>,
-    /// The position of the last entry, when more may follow.
-    pub next_after: Option<String>,
+    pub next: Option<LedgerCursor>,
 }
 
 impl Gateway {
-    /// Up to `limit` entries of `user` in [`from_ms`, `to_ms`), after `after` when given.
+    /// Up to `limit` entries in [`from_ms`, `to_ms`): of `only` when given, else of every user
+    /// in the users index by id, each user's in time order; from `cursor` when given.
     pub async fn usage_events(
         &self,
         project: &str,
-        user: &UserId,
+        only: Option<&UserId>,
         from_ms: i64,
         to_ms: i64,
-        after: Option<&str>,
+        cursor: Option<LedgerCursor>,
         limit: usize,
     ) -> Result<UsageEventPage, GatewayError> {
-        let data = self.store.ledger(project, user, after, from_ms, to_ms, limit).await?;
-        let next_after = (data.len() == limit)
-            .then(|| data.last().map(|e| e.position.clone()))
-            .flatten();
-        Ok(UsageEventPage { data, next_after })
+        let mut data = Vec::with_capacity(limit);
+        let mut at = match (cursor, only) {
+            (Some(cursor), _) => Some(cursor),
+            (None, Some(user)) => Some(LedgerCursor {
+                user: user.clone(),
+                after: None,
+            }),
+            (None, None) => self.next_user(project, None).await?,
+        };
+        while let Some(cursor) = at.take() {
+            let want = limit - data.len();
+            let entries = self
+                .store
+                .ledger(project, &cursor.user, cursor.after.as_deref(), from_ms, to_ms, want)
+                .await?;
+            let full = entries.len() == want;
+            let last = entries.last().map(|e| e.position.clone());
+            data.extend(entries);
+            if full {
+                // The page is full; the next starts after its last entry, of this user.
+                let next = LedgerCursor {
+                    user: cursor.user,
+                    after: last,
+                };
+                return Ok(UsageEventPage { data, next: Some(next) });
+            }
+            if only.is_some() {
+                break;
+            }
+            at = self.next_user(project, Some(&cursor.user)).await?;
+        }
+        Ok(UsageEventPage { data, next: None })
+    }
+
+    /// The first user of the index after `after`, or the first of all.
+    async fn next_user(&self, project: &str, after: Option<&UserId>) -> Result<Option<LedgerCursor>, GatewayError> {
+        let page = self
+            .store
+            .users(project, after.map(UserId::as_str), 1, &UserFilter::default())
+            .await?;
+        Ok(page
+            .data
+            .into_iter()
+            .find_map(|entry| UserId::parse(&entry.user_id).ok())
+            .map(|user| LedgerCursor { user, after: None }))
     }
 }

@@ -29,7 +29,7 @@ use std::sync::{Arc, OnceLock};
 pub use adjust::Adjusted;
 pub use clock::Clock;
 pub use config::EPOCH_POLL;
-pub use ledger::UsageEventPage;
+pub use ledger::{LedgerCursor, UsageEventPage};
 pub use outcome::{Effect, Outcome, Subscriber, Verb};
 pub use reservations::{Extension, ReservationView, MAX_LIFETIME_MS};
 pub use settle::{Settled, Settlement};

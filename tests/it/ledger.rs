@@ -177,3 +177,128 @@ async fn a_project_may_keep_no_ledger() {
     assert!(events(&app, "carol").await.is_empty());
     assert_eq!(TestApp::counter(&app.usage("carol").await, "all")["used"], 1);
 }
+
+/// Every user of the project, paged, each user's entries in time order.
+#[tokio::test]
+async fn without_a_user_the_ledger_of_every_user_is_paged_user_by_user() {
+    let app = spawn_app().await;
+    plan(&app).await;
+    for user in ["u1", "u2", "u3"] {
+        app.subscribe(user, "plan_l", None).await;
+        for quantity in [1, 2] {
+            app.json(
+                Method::POST,
+                "/v1/track",
+                Some(json!({ "userId": user, "event": "chat", "quantity": quantity })),
+            )
+            .await;
+        }
+    }
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = app
+            .json(Method::GET, &format!("/v1/usage-events?limit=4{cursor}"), None)
+            .await;
+        assert_eq!(status, 200, "{page}");
+        for e in page["data"].as_array().unwrap() {
+            seen.push((
+                e["userId"].as_str().unwrap().to_string(),
+                e["quantity"].as_f64().unwrap(),
+            ));
+        }
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    let expected: Vec<(String, f64)> = ["u1", "u2", "u3"]
+        .iter()
+        .flat_map(|u| [(u.to_string(), 1.0), (u.to_string(), 2.0)])
+        .collect();
+    assert_eq!(seen, expected);
+}
+
+/// An export of 1,000 users, as NDJSON and as CSV (streamed, and through the export command),
+/// sums to their counters exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_export_of_a_thousand_users_matches_their_counters() {
+    use futures::StreamExt;
+
+    let app = spawn_app().await;
+    app.put_plan(json!({ "id": "plan_x", "periodType": "month", "groups": [
+        { "id": "tokens", "unit": "tokens", "quota": 1000000, "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    let app = &app;
+    let users: Vec<String> = (0..1000).map(|i| format!("user{i:04}")).collect();
+    futures::stream::iter(users.iter().enumerate())
+        .for_each_concurrent(32, |(i, user)| async move {
+            app.subscribe(user, "plan_x", None).await;
+            let body = json!({ "userId": user, "event": "llm", "quantity": (i % 7) as f64 + 0.5 });
+            assert_eq!(app.json(Method::POST, "/v1/track", Some(body)).await.0, 200);
+        })
+        .await;
+    let expected: f64 = (0..1000).map(|i| (i % 7) as f64 + 0.5).sum();
+
+    let stream = |accept: &'static str| async move {
+        let res = app
+            .client
+            .get(format!("{}/v1/usage-events", app.address))
+            .bearer_auth(&app.key)
+            .header("Accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.text().await.unwrap()
+    };
+    let ndjson = stream("application/x-ndjson").await;
+    let lines: Vec<Value> = ndjson.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1000);
+    let total: f64 = lines.iter().map(|e| e["groups"][0]["amount"].as_f64().unwrap()).sum();
+    assert_eq!(total, expected);
+    let ids: std::collections::BTreeSet<&str> = lines.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 1000, "ids are unique");
+
+    let csv = stream("text/csv").await;
+    let mut rows = csv.lines();
+    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let amount = header.iter().position(|h| *h == "amount").unwrap();
+    let rows: Vec<Vec<&str>> = rows.map(|r| r.split(',').collect()).collect();
+    assert_eq!(rows.len(), 1000);
+    assert_eq!(
+        rows.iter().map(|r| r[amount].parse::<f64>().unwrap()).sum::<f64>(),
+        expected
+    );
+
+    let out = std::env::temp_dir().join(format!("qg-export-{}.ndjson", std::process::id()));
+    let request = quota_gateway::export::ExportRequest {
+        url: &app.address,
+        key: &app.key,
+        from: None,
+        to: None,
+        user: None,
+        csv: false,
+    };
+    let exported = quota_gateway::export::export(&request, &out, false).await.unwrap();
+    assert_eq!(exported.lines, 1000);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        ndjson,
+        "the export is the stream, byte for byte"
+    );
+    let _ = std::fs::remove_file(&out);
+    // Every user's counter says the same.
+    let usage_total: f64 = futures::stream::iter(users.iter())
+        .map(|user| async move {
+            TestApp::counter(&app.usage(user).await, "tokens")["used"]
+                .as_f64()
+                .unwrap()
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<f64>>()
+        .await
+        .iter()
+        .sum();
+    assert_eq!(usage_total, expected);
+}

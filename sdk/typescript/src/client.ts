@@ -171,9 +171,13 @@ export function createClient(options: ClientOptions) {
       return request(transport, { method: "POST", path: `/v1/users/${path(userId)}/adjustments`, body: adjustment });
     },
 
-    /** A page of the user's usage ledger (commits, tracks, adjustments), oldest first; pass `cursor: page.nextCursor` for the next. */
-    listUsageEvents(query: { userId: string; from?: string | Date; to?: string | Date; cursor?: string; limit?: number }): Promise<UsageEventPage> {
-      const params = new URLSearchParams({ userId: query.userId });
+    /**
+     * A page of the usage ledger (commits, tracks, adjustments), oldest first per user: one
+     * user's, or every user's without `userId`; pass `cursor: page.nextCursor` for the next.
+     */
+    listUsageEvents(query: { userId?: string; from?: string | Date; to?: string | Date; cursor?: string; limit?: number } = {}): Promise<UsageEventPage> {
+      const params = new URLSearchParams();
+      if (query.userId) params.set("userId", query.userId);
       const time = (t: string | Date) => (t instanceof Date ? t.toISOString() : t);
       if (query.from) params.set("from", time(query.from));
       if (query.to) params.set("to", time(query.to));

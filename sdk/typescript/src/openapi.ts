@@ -1790,7 +1790,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A user's usage ledger, oldest first, a page at a time */
+        /** The usage ledger (one user's, or every user's), oldest first per user; pages, or NDJSON or CSV with Accept */
         get: {
             parameters: {
                 query?: never;
