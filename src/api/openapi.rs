@@ -130,6 +130,15 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
                 .schema(Some(ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)))),
         );
     }
+    for name in route.query {
+        op = op.parameter(
+            ParameterBuilder::new()
+                .name(*name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .schema(Some(ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)))),
+        );
+    }
     if let Some(body) = route.body {
         op = op.request_body(Some(
             RequestBodyBuilder::new()
@@ -151,7 +160,7 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
             Code::InternalError,
         ]);
     }
-    if route.body.is_some() || route.path.contains('{') {
+    if route.body.is_some() || route.path.contains('{') || !route.query.is_empty() {
         codes.push(Code::InvalidRequest);
     }
     if route.body.is_some() {

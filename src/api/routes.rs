@@ -30,12 +30,15 @@ pub struct Route {
     /// The success status and its schema.
     pub ok: (u16, Option<&'static str>),
     pub errors: &'static [Code],
+    /// Query parameters (all optional strings; the handler names a bad one in its 400).
+    pub query: &'static [&'static str],
     register: fn(&mut web::ServiceConfig, Method),
 }
 
 macro_rules! routes {
     ($($method:ident $path:literal => $handler:path, $key:ident, $summary:literal,
-        body $body:expr, ok $status:literal $schema:expr, errors [$($code:ident),*];)*) => {
+        body $body:expr, ok $status:literal $schema:expr, errors [$($code:ident),*]
+        $(, query [$($query:literal),*])?;)*) => {
         /// Every route, in the order they are registered and documented.
         pub static ROUTES: &[Route] = &[$(Route {
             method: stringify!($method),
@@ -45,6 +48,7 @@ macro_rules! routes {
             body: $body,
             ok: ($status, $schema),
             errors: &[$(Code::$code),*],
+            query: &[$($($query),*)?],
             register: |cfg, method| {
                 cfg.route($path, web::method(method).to($handler));
             },
@@ -82,7 +86,7 @@ routes! {
     DELETE "/v1/plans/{planId}" => plans::delete_plan, Secret, "Delete a plan no user is on",
         body None, ok 204 None, errors [PlanNotFound, PlanInUse];
     GET "/v1/users" => users::list_users, Secret, "List users by id (cursor, limit, planId, status)",
-        body None, ok 200 Some("UserPage"), errors [];
+        body None, ok 200 Some("UserPage"), errors [], query ["cursor", "limit", "planId", "status"];
     PUT "/v1/users/{userId}/subscription" => subscriptions::put_subscription, Secret, "Put a user on a plan (upsert)",
         body Some("SubscriptionBody"), ok 200 Some("SubscriptionAnswer"), errors [PlanNotFound];
     GET "/v1/users/{userId}/subscription" => subscriptions::get_subscription, Secret, "Read a user's subscription",
@@ -106,7 +110,7 @@ routes! {
     OPTIONS "/v1/users/{userId}/usage" => cors::preflight, None, "CORS preflight for browser reads",
         body None, ok 204 None, errors [OriginNotAllowed];
     GET "/v1/usage-events" => usage_events::list_usage_events, Secret, "The usage ledger (one user's, or every user's), oldest first per user; pages, or NDJSON or CSV with Accept",
-        body None, ok 200 Some("UsageEventPageAnswer"), errors [];
+        body None, ok 200 Some("UsageEventPageAnswer"), errors [], query ["userId", "from", "to", "cursor", "limit"];
     POST "/v1/user-tokens" => user_tokens::create_user_token, Secret, "Mint a token for a browser to read one user's usage",
         body Some("UserTokenBody"), ok 200 Some("UserToken"), errors [];
     POST "/v1/reserve" => reserve::reserve, Secret, "Hold quota before calling the AI provider",

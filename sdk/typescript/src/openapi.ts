@@ -1793,7 +1793,13 @@ export interface paths {
         /** The usage ledger (one user's, or every user's), oldest first per user; pages, or NDJSON or CSV with Accept */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    userId?: string;
+                    from?: string;
+                    to?: string;
+                    cursor?: string;
+                    limit?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1807,6 +1813,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["UsageEventPageAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description problem+json with code unauthorized */
@@ -1959,7 +1974,12 @@ export interface paths {
         /** List users by id (cursor, limit, planId, status) */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    cursor?: string;
+                    limit?: string;
+                    planId?: string;
+                    status?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1973,6 +1993,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["UserPage"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description problem+json with code unauthorized */
