@@ -251,8 +251,9 @@ local function ledger(key, keep_ms, now, fields)
   if keep_ms == '' then
     return
   end
+  -- Exact trimming: usually nothing or one entry goes per append, so it costs little.
   local oldest = string.format('%d', now - tonumber(keep_ms))
-  redis.call('XADD', key, 'MINID', '~', oldest, '*', unpack(fields))
+  redis.call('XADD', key, 'MINID', oldest, '*', unpack(fields))
 end
 
 -- The groups of a ledger entry as JSON of strings: group, period start and end, and the amount

@@ -302,3 +302,33 @@ async fn an_export_of_a_thousand_users_matches_their_counters() {
         .sum();
     assert_eq!(usage_total, expected);
 }
+
+#[tokio::test]
+async fn retention_trims_old_entries_and_keeps_the_newest() {
+    use crate::support::{redis, spawn_app_with, unique_prefix};
+
+    // A window of no days: every entry is old as soon as the next one is written.
+    let app = spawn_app_with(&redis::shared().target(), &unique_prefix(), None, |c| {
+        c.ledger_retention_days = 0
+    })
+    .await;
+    plan(&app).await;
+    app.subscribe("dave", "plan_l", None).await;
+    for quantity in 1..=5 {
+        app.json(
+            Method::POST,
+            "/v1/track",
+            Some(json!({ "userId": "dave", "event": "chat", "quantity": quantity })),
+        )
+        .await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let entries = events(&app, "dave").await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["quantity"], 5, "the newest entry stays");
+    assert_eq!(
+        TestApp::counter(&app.usage("dave").await, "all")["used"],
+        15,
+        "counters are not the ledger"
+    );
+}

@@ -281,6 +281,22 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             prop_assert_eq!((counter.used.0, counter.reserved.0), (used, held), "counter {}", group);
         }
     }
+    // The ledger written beside the counters sums to them, group by group.
+    let page = h
+        .store
+        .usage_events("p", Some(&user()), 0, i64::MAX, None, 1_000)
+        .await
+        .unwrap();
+    let mut ledger: BTreeMap<String, i64> = BTreeMap::new();
+    for entry in &page.data {
+        for g in &entry.groups {
+            *ledger.entry(g.group_id.clone()).or_default() += g.amount_milli;
+        }
+    }
+    for counter in h.store.usage("p", &user()).await.unwrap().counters {
+        let summed = ledger.get(&counter.group_id).copied().unwrap_or(0);
+        prop_assert_eq!(summed, counter.used.0 as i64, "ledger of {}", counter.group_id);
+    }
     Ok(())
 }
 
