@@ -117,39 +117,38 @@ async fn commits_tracks_and_adjustments_appear_once_and_nothing_else_does() {
     assert_eq!(again, entries.iter().map(|e| e["id"].clone()).collect::<Vec<_>>());
 }
 
-/// A ledger written apart from the counters would lose or double entries under concurrency.
+/// A ledger written apart from the counters would lose or double entries under concurrency:
+/// 200 operations from two nodes at once leave exactly one entry each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn under_parallel_tracks_and_commits_the_ledger_sums_to_the_counters() {
-    let app = spawn_app().await;
-    plan(&app).await;
-    app.subscribe("bob", "plan_l", None).await;
-    let app = &app;
-    let tracks = (0..60).map(|i| async move {
-        app.json(
-            Method::POST,
-            "/v1/track",
-            Some(json!({ "userId": "bob", "event": "chat", "quantity": (i % 3) + 1 })),
-        )
-        .await
-        .0
+async fn under_parallel_tracks_and_commits_from_two_nodes_the_ledger_sums_to_the_counters() {
+    use crate::support::{redis, spawn_app_on, unique_prefix};
+
+    let prefix = unique_prefix();
+    let one = spawn_app_on(&redis::shared().target(), &prefix, None).await;
+    let two = spawn_app_on(&redis::shared().target(), &prefix, Some(&one.key)).await;
+    plan(&one).await;
+    one.subscribe("bob", "plan_l", None).await;
+    let nodes = [&one, &two];
+    let tracks = (0..120).map(|i| async move {
+        let body = json!({ "userId": "bob", "event": "chat", "quantity": (i % 3) + 1 });
+        nodes[i % 2].json(Method::POST, "/v1/track", Some(body)).await.0
     });
-    let commits = (0..40).map(|_| async move {
-        let hold = app
+    let commits = (0..80).map(|i| async move {
+        let hold = nodes[i % 2]
             .reserve(json!({ "userId": "bob", "event": "chat", "quantity": 2 }))
             .await;
-        app.commit(hold["reservationId"].as_str().unwrap(), Some(json!({ "quantity": 1 })))
-            .await
-            .0
+        let id = hold["reservationId"].as_str().unwrap().to_string();
+        nodes[(i + 1) % 2].commit(&id, Some(json!({ "quantity": 1 }))).await.0
     });
     let (tracked, committed) = tokio::join!(join_all(tracks), join_all(commits));
     assert!(tracked.iter().chain(&committed).all(|s| *s == 200));
-    let entries = events(app, "bob").await;
-    assert_eq!(entries.len(), 100);
-    let used = TestApp::counter(&app.usage("bob").await, "all")["used"]
+    let entries = events(&one, "bob").await;
+    assert_eq!(entries.len(), 200);
+    let used = TestApp::counter(&one.usage("bob").await, "all")["used"]
         .as_f64()
         .unwrap();
     assert_eq!(sums(&entries)["all"], used);
-    assert_eq!(used, 60.0 * 2.0 + 40.0, "(1 + 2 + 3) * 20 tracked and 40 committed");
+    assert_eq!(used, 120.0 * 2.0 + 80.0, "(1 + 2 + 3) * 40 tracked and 80 committed");
 }
 
 #[tokio::test]
