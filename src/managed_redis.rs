@@ -121,6 +121,10 @@ impl Server {
             .arg("everysec")
             .arg("--maxmemory-policy")
             .arg("noeviction")
+            // Ledger streams are one per user: smaller nodes cost a user with few entries 1.7 KB
+            // instead of 4.7 KB, for about 20 % more per entry in long ledgers.
+            .arg("--stream-node-max-bytes")
+            .arg("1024")
             .arg("--save")
             .arg("")
             .arg("--logfile")
