@@ -17,10 +17,13 @@ const MAX_TTL_SECONDS: i64 = 86_400;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ReserveBody {
+    #[schema(min_length = 1, max_length = 256)]
     pub user_id: String,
+    #[schema(pattern = r"^[A-Za-z0-9_.:-]{1,128}$")]
     pub event: String,
     pub quantity: Option<Milli>,
     pub metadata: Option<Map<String, Value>>,
+    #[schema(minimum = 1, maximum = 86400)]
     pub ttl_seconds: Option<i64>,
 }
 
@@ -28,7 +31,9 @@ pub struct ReserveBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TrackBody {
+    #[schema(min_length = 1, max_length = 256)]
     pub user_id: String,
+    #[schema(pattern = r"^[A-Za-z0-9_.:-]{1,128}$")]
     pub event: String,
     pub quantity: Option<Milli>,
     pub metadata: Option<Map<String, Value>>,

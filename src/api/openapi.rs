@@ -98,6 +98,19 @@ pub struct Health {
     pub reason: Option<String>,
 }
 
+/// The shape of an id in a path, as the handlers check it.
+fn path_schema(name: &str) -> ObjectBuilder {
+    let string = ObjectBuilder::new().schema_type(SchemaType::Type(Type::String));
+    match name {
+        "userId" => string
+            .min_length(Some(1))
+            .max_length(Some(256))
+            .description(Some("1 to 256 bytes of UTF-8 without control characters")),
+        "reservationId" => string.pattern(Some(r"^r_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")),
+        _ => string.pattern(Some(r"^[A-Za-z0-9_.-]{1,64}$")),
+    }
+}
+
 fn method(name: &str) -> HttpMethod {
     match name {
         "POST" => HttpMethod::Post,
@@ -127,7 +140,7 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
                 .name(segment)
                 .parameter_in(ParameterIn::Path)
                 .required(Required::True)
-                .schema(Some(ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)))),
+                .schema(Some(path_schema(segment))),
         );
     }
     for name in route.query {
