@@ -4,10 +4,11 @@
 use std::time::Instant;
 
 use super::outcome::{Effect, Observed, Verb};
+use super::resolve::Admitted;
 use super::{Gateway, GatewayError};
 use crate::quota::decision::Granted;
 use crate::quota::hold::prepare;
-use crate::quota::{Decision, EventInput, ReservationId};
+use crate::quota::{Decision, EventInput, Prepared, ReservationId};
 use crate::secrets::random_bytes;
 use crate::store::{Idempotency, Reply, ReserveArgs};
 
@@ -26,41 +27,51 @@ impl Gateway {
         ttl_ms: i64,
         idempotency: Option<&Idempotency>,
     ) -> Result<Decision, GatewayError> {
-        let started = Instant::now();
-        let answer = self
-            .drive(project, &input.user, async || {
-                let admitted = match self.admitted(project, input).await? {
-                    Ok(admitted) => admitted,
-                    Err(reason) => return Ok(Reply::Done(Decision::denied(reason, self.clock.now_ms()))),
+        self.decide(Verb::Reserve, project, input, async |admitted, prepared| {
+            let id = ReservationId::new(&input.user, &random_bytes::<16>());
+            let args = ReserveArgs {
+                version: admitted.version,
+                reservation_id: id.as_str(),
+                ttl_ms,
+                event: &input.event,
+            };
+            let reply = self
+                .store
+                .reserve(project, &input.user, idempotency, &args, &prepared.holds)
+                .await?;
+            Ok(reply.map(|(granted, verdict)| {
+                let granted = Granted {
+                    reservation_id: granted.reservation_id,
+                    expires_at_ms: granted.expires_ms,
                 };
-                let now_ms = self.clock.now_ms();
-                let prepared = prepare(&admitted.plan, input, admitted.started_ms, now_ms, true)?;
-                let id = ReservationId::new(&input.user, &random_bytes::<16>());
-                let args = ReserveArgs {
-                    version: admitted.version,
-                    reservation_id: id.as_str(),
-                    ttl_ms,
-                    event: &input.event,
-                };
-                let reply = self
-                    .store
-                    .reserve(project, &input.user, idempotency, &args, &prepared.holds)
-                    .await?;
-                Ok(reply.map(|(granted, verdict)| {
-                    let granted = Granted {
-                        reservation_id: granted.reservation_id,
-                        expires_at_ms: granted.expires_ms,
-                    };
-                    prepared.decision(&verdict, Some(granted), self.clock.now_ms())
-                }))
-            })
-            .await;
-        self.report(Verb::Reserve, project, Some(&input.user), started, &answer);
-        answer
+                prepared.decision(&verdict, Some(granted), self.clock.now_ms())
+            }))
+        })
+        .await
     }
 
     /// What reserve would answer now, without writing anything.
     pub async fn check(&self, project: &str, input: &EventInput) -> Result<Decision, GatewayError> {
+        self.decide(Verb::Check, project, input, async |admitted, prepared| {
+            let reply = self
+                .store
+                .check(project, &input.user, admitted.version, &prepared.holds)
+                .await?;
+            Ok(reply.map(|verdict| prepared.decision(&verdict, None, self.clock.now_ms())))
+        })
+        .await
+    }
+
+    /// What reserve and check share: admit the user (a denial that needs no counter asks no
+    /// script), prepare the event's holds, let `ask` put them to its script through the retry
+    /// driver, and report the outcome.
+    async fn decide(
+        &self,
+        verb: Verb,
+        project: &str,
+        input: &EventInput,
+        ask: impl AsyncFn(&Admitted, &Prepared<'_>) -> Result<Reply<Decision>, GatewayError>,
+    ) -> Result<Decision, GatewayError> {
         let started = Instant::now();
         let answer = self
             .drive(project, &input.user, async || {
@@ -68,16 +79,11 @@ impl Gateway {
                     Ok(admitted) => admitted,
                     Err(reason) => return Ok(Reply::Done(Decision::denied(reason, self.clock.now_ms()))),
                 };
-                let now_ms = self.clock.now_ms();
-                let prepared = prepare(&admitted.plan, input, admitted.started_ms, now_ms, true)?;
-                let reply = self
-                    .store
-                    .check(project, &input.user, admitted.version, &prepared.holds)
-                    .await?;
-                Ok(reply.map(|verdict| prepared.decision(&verdict, None, self.clock.now_ms())))
+                let prepared = prepare(&admitted.plan, input, admitted.started_ms, self.clock.now_ms(), true)?;
+                ask(&admitted, &prepared).await
             })
             .await;
-        self.report(Verb::Check, project, Some(&input.user), started, &answer);
+        self.report(verb, project, Some(&input.user), started, &answer);
         answer
     }
 }

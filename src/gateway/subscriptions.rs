@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::outcome::{Effect, Observed, Verb};
 use super::{Gateway, GatewayError};
 use crate::quota::{Override, Plan, PlanChange, Status, Subscription, UserId};
-use crate::store::{PlanChangeRule, SubscribeArgs};
+use crate::store::{PlanChangeRule, Reply, SubscribeArgs};
 
 /// Clocks of callers and Redis differ a little; a start this far ahead still counts as now.
 const FUTURE_TOLERANCE_MS: i64 = 5_000;
@@ -88,18 +88,10 @@ impl Gateway {
 
     /// Ends the subscription; the plan is remembered for plan-change rules.
     pub async fn unsubscribe(&self, project: &str, user: &UserId) -> Result<Subscription, GatewayError> {
-        let started = Instant::now();
-        let answer = async {
-            let sub = self
-                .drive(project, user, async || {
-                    Ok(self.store.unsubscribe(project, user).await?)
-                })
-                .await?;
-            self.changed(project, sub).await
-        }
-        .await;
-        self.report(Verb::Unsubscribe, project, Some(user), started, &answer);
-        answer
+        self.change(Verb::Unsubscribe, project, user, async || {
+            Ok(self.store.unsubscribe(project, user).await?)
+        })
+        .await
     }
 
     /// Blocks the user (with a reason), or unblocks them with `None`.
@@ -109,22 +101,14 @@ impl Gateway {
         user: &UserId,
         reason: Option<&str>,
     ) -> Result<Subscription, GatewayError> {
-        let started = Instant::now();
         let (status, reason, verb) = match reason {
             Some(reason) => (Status::Blocked, reason, Verb::Block),
             None => (Status::Active, "", Verb::Unblock),
         };
-        let answer = async {
-            let sub = self
-                .drive(project, user, async || {
-                    Ok(self.store.set_status(project, user, status, reason).await?)
-                })
-                .await?;
-            self.changed(project, sub).await
-        }
-        .await;
-        self.report(verb, project, Some(user), started, &answer);
-        answer
+        self.change(verb, project, user, async || {
+            Ok(self.store.set_status(project, user, status, reason).await?)
+        })
+        .await
     }
 
     /// Sets or (with `None`) removes one group's override.
@@ -135,18 +119,29 @@ impl Gateway {
         group: &str,
         value: Option<&Override>,
     ) -> Result<Subscription, GatewayError> {
-        let started = Instant::now();
         let verb = if value.is_some() {
             Verb::SetOverride
         } else {
             Verb::RemoveOverride
         };
+        self.change(verb, project, user, async || {
+            Ok(self.store.set_override(project, user, group, value).await?)
+        })
+        .await
+    }
+
+    /// One script that changes the subscription, through the retry driver; then the cache
+    /// and the users index follow, and the outcome is reported.
+    async fn change(
+        &self,
+        verb: Verb,
+        project: &str,
+        user: &UserId,
+        script: impl AsyncFnMut() -> Result<Reply<Subscription>, GatewayError>,
+    ) -> Result<Subscription, GatewayError> {
+        let started = Instant::now();
         let answer = async {
-            let sub = self
-                .drive(project, user, async || {
-                    Ok(self.store.set_override(project, user, group, value).await?)
-                })
-                .await?;
+            let sub = self.drive(project, user, script).await?;
             self.changed(project, sub).await
         }
         .await;

@@ -28,16 +28,13 @@ impl Gateway {
         idempotency: Option<&Idempotency>,
     ) -> Result<Vec<Counter>, GatewayError> {
         let started = Instant::now();
-        let entry = match self.keeps_ledger(project).await {
-            Ok(on) => LedgerEntry {
-                on,
-                event: &input.event,
-                metadata: metadata_json(on, &input.metadata),
-                quantity: Some(input.quantity),
-            },
-            Err(err) => return Err(err),
+        let on = self.keeps_ledger(project).await?;
+        let entry = &LedgerEntry {
+            on,
+            event: &input.event,
+            metadata: metadata_json(on, &input.metadata),
+            quantity: Some(input.quantity),
         };
-        let entry = &entry;
         let answer = self
             .drive(project, &input.user, async || {
                 let mut resolved = self.resolve(project, &input.user, Freshness::Cached).await?;

@@ -35,16 +35,20 @@ async fn managed_redis_starts_durable_and_stops_cleanly() {
 
     // Data written before the stop is there after the next start.
     let redis = ManagedRedis::start(&dir).await.expect("restart the managed redis");
-    let mut conn = redis::Client::open(redis.url())
+    let kept = kept(redis.url()).await;
+    assert_eq!(kept.as_deref(), Some("1"));
+    redis.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The value of key "kept" on the server at `url`.
+async fn kept(url: &str) -> Option<String> {
+    let mut conn = redis::Client::open(url)
         .unwrap()
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let kept: Option<String> = redis::cmd("GET").arg("kept").query_async(&mut conn).await.unwrap();
-    assert_eq!(kept.as_deref(), Some("1"));
-    drop(conn);
-    redis.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    redis::cmd("GET").arg("kept").query_async(&mut conn).await.unwrap()
 }
 
 fn alive(pid: u32) -> bool {
@@ -114,14 +118,8 @@ async fn a_managed_redis_that_dies_is_reaped_and_started_again_with_its_data() {
     }
     let again = again.expect("a new redis-server, the supervisor's child, answers on the socket");
     assert!(!alive(first) && !zombie(first), "the dead child was reaped");
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let kept: Option<String> = redis::cmd("GET").arg("kept").query_async(&mut conn).await.unwrap();
+    let kept = kept(redis.url()).await;
     assert_eq!(kept.as_deref(), Some("1"));
-    drop(conn);
     redis.stop().await;
     assert!(!alive(again) && !zombie(again));
     let _ = std::fs::remove_dir_all(&dir);
