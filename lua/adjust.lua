@@ -1,16 +1,14 @@
 -- adjust.lua: an operator's correction of one counter, never below zero, with an audit entry.
 --
--- KEYS[1..7]  as in prelude.lua
--- KEYS[8]     the adjustments audit list   qg:{p:u}:audit (newest first)
--- ARGV[1..3]  as in prelude.lua (retention, "", "")
--- ARGV[4]     subscription version the node decided with
--- ARGV[5..13] one hold as in holds.lua: group, field, period start, period end, amount (unused),
+-- KEYS[1..9]  as in prelude.lua
+-- KEYS[10]    the adjustments audit list   qg:{p:u}:audit (newest first)
+-- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
+-- ARGV[5]     subscription version the node decided with
+-- ARGV[6..14] one hold as in holds.lua: group, field, period start, period end, amount (unused),
 --             plan quota, mode, kind, measure
--- ARGV[14]    signed milli-units to add ("-3000" refunds 3 units)
--- ARGV[15]    reason
--- ARGV[16]    how many audit entries to keep
--- KEYS[9]     the user's usage ledger stream   qg:{p:u}:ledger
--- ARGV[17]    how long the ledger keeps entries, ms ("" when the project keeps none)
+-- ARGV[15]    signed milli-units to add ("-3000" refunds 3 units)
+-- ARGV[16]    reason
+-- ARGV[17]    how many audit entries to keep
 -- ARGV[18]    the id of the key that made the adjustment
 --
 -- Returns {"stale"}, {"more"}, {"overflow", group} when the counter would pass 2^53 - 1
@@ -18,11 +16,11 @@
 
 -- 1. Redis time, and the node's assumptions checked against it.
 local now = now_ms()
-local holds = read_holds(5, 1, now)
+local holds = read_holds(6, 1, now)
 if not holds then
   return {'stale'}
 end
-if subscription(KEYS[6], {}, now) ~= ARGV[4] then
+if subscription(KEYS[6], {}, now) ~= ARGV[5] then
   return {'stale'}
 end
 if reclaim(now) then
@@ -33,20 +31,20 @@ prune(now)
 -- 2. Move the used amount, clamped at zero.
 local h = holds[1]
 local before = read_counters(holds)[1]
-local over = move_counters(holds, ':u', function() return tonumber(ARGV[14]) end)
+local over = move_counters(holds, ':u', function() return tonumber(ARGV[15]) end)
 if over then
   return {'overflow', over}
 end
 local after = read_counters(holds)[1]
 
 -- 3. Keep the audit trail.
-local entry = {at = string.format('%d', now), groupId = h.g, periodStart = h.ps, requested = ARGV[14],
+local entry = {at = string.format('%d', now), groupId = h.g, periodStart = h.ps, requested = ARGV[15],
                applied = string.format('%d', after - before), before = string.format('%d', before),
-               after = string.format('%d', after), reason = ARGV[15]}
-redis.call('LPUSH', KEYS[8], cjson.encode(entry))
-redis.call('LTRIM', KEYS[8], 0, tonumber(ARGV[16]) - 1)
+               after = string.format('%d', after), reason = ARGV[16]}
+redis.call('LPUSH', KEYS[10], cjson.encode(entry))
+redis.call('LTRIM', KEYS[10], 0, tonumber(ARGV[17]) - 1)
 if after ~= before then
-  ledger(KEYS[9], ARGV[17], now, {'kind', 'adjustment', 'ref', '', 'reason', ARGV[15], 'key', ARGV[18],
-    'groups', ledger_groups(holds, function() return string.format('%d', after - before) end)})
+  ledger(now, holds, function() return string.format('%d', after - before) end,
+    {'kind', 'adjustment', 'ref', '', 'reason', ARGV[16], 'key', ARGV[18]})
 end
 return append_counters({'ok', after - before}, holds, KEYS[6], now)

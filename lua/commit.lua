@@ -1,13 +1,12 @@
 -- commit.lua: turn a reservation into usage, exactly once. A commit never denies.
 --
--- KEYS[1..7]  as in prelude.lua
--- ARGV[1..3]  as in prelude.lua (retention, idempotency field, body digest)
--- ARGV[4]     reservation id
--- ARGV[5]     "" to commit what was reserved, or the number of holds n,
---             then ARGV[6..5+n] the actual milli-units per hold, in the record's order
--- KEYS[8]     the user's usage ledger stream   qg:{p:u}:ledger
--- then        the ledger: how long it keeps entries, ms ("" when the project keeps none), the
---             commit's metadata as JSON ("" when it gave none), its quantity in milli-units ("")
+-- KEYS[1..9]  as in prelude.lua
+-- ARGV[1..4]  as in prelude.lua (retention, idempotency field, body digest, ledger keep)
+-- ARGV[5]     reservation id
+-- ARGV[6]     "" to commit what was reserved, or the number of holds n,
+--             then ARGV[7..6+n] the actual milli-units per hold, in the record's order
+-- then        for the ledger: the commit's metadata as JSON ("" when it gave none), its
+--             quantity in milli-units ("")
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"more"}, {"not_found"}, {"conflict", state}
 -- when the reservation was released, {"mismatch"} when n is not the record's hold count,
@@ -22,7 +21,7 @@ if first then
 end
 
 -- 2. Expired holds go back, then the reservation decides by its state.
-local record, state, raw = find_reservation(ARGV[4], now)
+local record, state, raw = find_reservation(ARGV[5], now)
 if not record then
   return raw
 end
@@ -33,7 +32,7 @@ if state == 'committed' then
   -- A repeat answers the first answer.
   return append_counters({'ok', record.l == '1' and 1 or 0, raw}, record.h, KEYS[6], now)
 end
-if ARGV[5] ~= '' and tonumber(ARGV[5]) ~= #record.h then
+if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= #record.h then
   return {'mismatch'}
 end
 
@@ -42,7 +41,7 @@ end
 -- give their slot back.
 local late = state == 'expired'
 for i, h in ipairs(record.h) do
-  h.n = ARGV[5] ~= '' and ARGV[5 + i] or h.a
+  h.n = ARGV[6] ~= '' and ARGV[6 + i] or h.a
 end
 -- Usage first: it is the change that can be refused, and then nothing may have been written.
 local over = move_counters(record.h, ':u', function(_, h) return h.k == 'c' and 0 or tonumber(h.n) end)
@@ -53,12 +52,13 @@ if not late then
   move_counters(record.h, ':h', function(_, h) return -tonumber(h.a) end)
 end
 record.l = late and '1' or '0'
-finish(ARGV[4], record, 'committed', now)
+finish(ARGV[5], record, 'committed', now)
 
--- 4. The ledger entry (usage only: in-flight holds counted none), in the same step.
-local l = ARGV[5] == '' and 6 or 6 + tonumber(ARGV[5])
-ledger(KEYS[8], ARGV[l], now, {'kind', late and 'late_commit' or 'commit', 'ref', ARGV[4], 'event', record.e,
-  'metadata', ARGV[l + 1], 'quantity', ARGV[l + 2],
-  'groups', ledger_groups(record.h, function(_, h) return h.k ~= 'c' and h.n or nil end)})
+-- 4. The ledger entry and the day's rollups (usage only: in-flight holds counted none), in the
+-- same step.
+local l = ARGV[6] == '' and 7 or 7 + tonumber(ARGV[6])
+ledger(now, record.h, function(_, h) return h.k ~= 'c' and h.n or nil end,
+  {'kind', late and 'late_commit' or 'commit', 'ref', ARGV[5], 'event', record.e, 'metadata', ARGV[l],
+   'quantity', ARGV[l + 1]})
 local reply = {'ok', late and 1 or 0, cjson.encode(record)}
 return remember(append_counters(reply, record.h, KEYS[6], now), now)

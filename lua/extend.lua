@@ -1,17 +1,17 @@
 -- extend.lua: move a held reservation's expiry to now + ttl, at most a fixed time after creation.
 --
--- KEYS[1..7]  as in prelude.lua
--- ARGV[1..3]  as in prelude.lua (retention, "", "")
--- ARGV[4]     reservation id
--- ARGV[5]     ttl ms
--- ARGV[6]     the longest lifetime of a reservation, ms after its creation
+-- KEYS[1..9]  as in prelude.lua
+-- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
+-- ARGV[5]     reservation id
+-- ARGV[6]     ttl ms
+-- ARGV[7]     the longest lifetime of a reservation, ms after its creation
 --
 -- Returns {"more"}, {"not_found"}, {"ended", state} (expired, committed or released),
 -- else {"ok", new expiry ms}.
 
 -- 1. Expired holds go back; only a held reservation can be extended.
 local now = now_ms()
-local record, state, reply = find_reservation(ARGV[4], now)
+local record, state, reply = find_reservation(ARGV[5], now)
 if not record then
   return reply
 end
@@ -21,8 +21,8 @@ if state ~= 'held' then
 end
 
 -- 2. The new expiry, capped at creation + the longest lifetime.
-local expires = math.min(now + tonumber(ARGV[5]), tonumber(record.c) + tonumber(ARGV[6]))
+local expires = math.min(now + tonumber(ARGV[6]), tonumber(record.c) + tonumber(ARGV[7]))
 record.x = string.format('%d', expires)
-redis.call('HSET', KEYS[2], ARGV[4], cjson.encode(record))
-redis.call('ZADD', KEYS[3], expires, ARGV[4])
+redis.call('HSET', KEYS[2], ARGV[5], cjson.encode(record))
+redis.call('ZADD', KEYS[3], expires, ARGV[5])
 return {'ok', expires}

@@ -3,17 +3,24 @@
 -- expired holds and prunes what outlived the retention window, a bounded number per call,
 -- before the script proper reads any counter.
 --
--- Every script that includes it passes the same first seven keys and three arguments:
+-- Every script that includes it passes the same first nine keys and four arguments:
 -- KEYS[1]  counters hash                 qg:{p:u}:ctr     <group>@<periodStart>:u|:h -> milli-units
 -- KEYS[2]  reservations hash             qg:{p:u}:res     <reservationId> -> JSON record
 -- KEYS[3]  open reservations zset        qg:{p:u}:open    by expiry ms
 -- KEYS[4]  ended zset                    qg:{p:u}:ended   reservation ids and "i:"<idempotency field> by prune ms
--- KEYS[5]  counter periods zset          qg:{p:u}:periods <group>@<periodStart> by period end ms
+-- KEYS[5]  counter periods zset          qg:{p:u}:periods <group>@<periodStart> by period end ms,
+--                                                         and "d|"<day>|<group> by prune ms + retention
 -- KEYS[6]  the subscription hash         qg:{p:u}:sub     (overrides are ov:<groupId> fields)
 -- KEYS[7]  idempotency hash              qg:{p:u}:idem    <route>:<key digest> -> <body digest>|<first reply JSON>
 -- ARGV[1]  retention ms
 -- ARGV[2]  idempotency field, or "" when the call has no Idempotency-Key
+-- KEYS[8]  usage ledger stream           qg:{p:u}:ledger  entries by Redis time
+-- KEYS[9]  daily rollups hash            qg:{p:u}:daily   <day>|<group>|<stat> -> integer
 -- ARGV[3]  body digest (hex), or ""
+-- ARGV[4]  how long the ledger and the rollups keep, ms ("" when the project keeps neither)
+--
+-- A rollup day is a UTC day number (Unix ms / 86400000); its stats per group are u (milli-units
+-- used), a (reserves admitted), d (reserves denied), r (releases), x (expiries).
 --
 -- A reservation record is JSON whose numbers are all strings, so no digit is lost to cjson:
 -- {"s": held|committed|released, "e": event, "c": created ms, "x": expires ms, "t": ended ms,
@@ -26,6 +33,9 @@ local RECLAIM_BATCH = 64
 local RECLAIM_HOLDS = 96
 local PRUNE_BATCH = 16
 local retention_ms = tonumber(ARGV[1])
+local keep_ms = ARGV[4]
+local DAY_MS = 86400000
+local ROLLUP_STATS = {'u', 'a', 'd', 'r', 'x'}
 
 -- Redis time in whole milliseconds.
 local function now_ms()
@@ -134,6 +144,20 @@ local function finish(id, record, state, now)
   redis.call('ZADD', KEYS[4], now + retention_ms, id)
 end
 
+-- Adds `delta` to one of the user's rollups: `stat` of `group` on the UTC day of `at` (ms).
+-- A day's fields are pruned with the ledger: the first write of a field schedules it in the
+-- periods set, scored so that prune takes it when the day is `keep_ms` old.
+local function rollup(at, group, stat, delta)
+  if keep_ms == '' or delta == 0 then
+    return
+  end
+  local day = string.format('%d', math.floor(at / DAY_MS))
+  if redis.call('HINCRBY', KEYS[9], day .. '|' .. group .. '|' .. stat, string.format('%d', delta)) == delta then
+    local prune_at = (tonumber(day) + 1) * DAY_MS + tonumber(keep_ms) - retention_ms
+    redis.call('ZADD', KEYS[5], 'NX', string.format('%d', prune_at), 'd|' .. day .. '|' .. group)
+  end
+end
+
 -- Returns expired holds to their counters (at most RECLAIM_HOLDS of them). Returns true when
 -- expired holds remain, and whether this call returned any.
 -- A reclaimed record keeps state "held"; leaving the open set is what makes it expired.
@@ -153,6 +177,7 @@ local function reclaim(now)
           break
         end
         for _, h in ipairs(record.h) do
+          rollup(tonumber(record.x), h.g, 'x', 1)
           local field = h.f .. ':h'
           if not back[field] then
             back[field] = 0
@@ -192,7 +217,15 @@ local function prune(now)
     redis.call('ZREM', KEYS[4], id)
   end
   for _, f in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now - retention_ms, 'LIMIT', 0, PRUNE_BATCH)) do
-    redis.call('HDEL', KEYS[1], f .. ':u', f .. ':h')
+    if string.sub(f, 1, 2) == 'd|' then
+      local fields = {}
+      for i, stat in ipairs(ROLLUP_STATS) do
+        fields[i] = string.sub(f, 3) .. '|' .. stat
+      end
+      redis.call('HDEL', KEYS[9], unpack(fields))
+    else
+      redis.call('HDEL', KEYS[1], f .. ':u', f .. ':h')
+    end
     redis.call('ZREM', KEYS[5], f)
   end
 end
@@ -244,29 +277,28 @@ local function remember(reply, now)
   return reply
 end
 
--- Appends one entry to the user's usage ledger `key` (a stream: entry ids are Redis times), and
--- trims entries older than `keep_ms` on the way; `keep_ms` "" means the project keeps none.
--- `fields` are the entry's field, value pairs, every number a string.
-local function ledger(key, keep_ms, now, fields)
+-- Records a usage change in the user's ledger (KEYS[8], a stream: entry ids are Redis times)
+-- and in today's "used" rollups, unless the project keeps neither (`keep_ms` ""). Trims
+-- ledger entries older than `keep_ms` on the way. `fields` are the entry's field, value pairs
+-- (every number a string) but its groups, which are the holds for which `amount_of(i, hold)`
+-- gives milli-units (as a string; nil leaves the hold out).
+local function ledger(now, holds, amount_of, fields)
   if keep_ms == '' then
     return
   end
-  -- Exact trimming: usually nothing or one entry goes per append, so it costs little.
-  local oldest = string.format('%d', now - tonumber(keep_ms))
-  redis.call('XADD', key, 'MINID', oldest, '*', unpack(fields))
-end
-
--- The groups of a ledger entry as JSON of strings: group, period start and end, and the amount
--- in milli-units `amount_of(i, hold)` gives; holds for which it gives nil are left out.
-local function ledger_groups(holds, amount_of)
   local groups = {}
   for i, h in ipairs(holds) do
     local amount = amount_of(i, h)
     if amount then
       groups[#groups + 1] = {g = h.g, ps = h.ps, pe = h.pe, a = amount}
+      rollup(now, h.g, 'u', tonumber(amount))
     end
   end
-  return cjson.encode(groups)
+  fields[#fields + 1] = 'groups'
+  fields[#fields + 1] = cjson.encode(groups)
+  -- Exact trimming: usually nothing or one entry goes per append, so it costs little.
+  local oldest = string.format('%d', now - tonumber(keep_ms))
+  redis.call('XADD', KEYS[8], 'MINID', oldest, '*', unpack(fields))
 end
 
 -- prelude.lua ends --

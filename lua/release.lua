@@ -1,8 +1,8 @@
 -- release.lua: give a reservation's holds back, exactly once.
 --
--- KEYS[1..7]  as in prelude.lua
--- ARGV[1..3]  as in prelude.lua (retention, "", "": release needs no Idempotency-Key)
--- ARGV[4]     reservation id
+-- KEYS[1..9]  as in prelude.lua
+-- ARGV[1..4]  as in prelude.lua (retention, "", "": release needs no Idempotency-Key; ledger keep)
+-- ARGV[5]     reservation id
 --
 -- Returns {"more"} when expired holds remain to reclaim, {"not_found"}, {"conflict", state}
 -- when the reservation was committed, else {"ok", "released"|"expired", record JSON, then per
@@ -14,7 +14,7 @@
 
 -- 1. Expired holds go back, then the reservation decides by its state.
 local now = now_ms()
-local record, state, raw = find_reservation(ARGV[4], now)
+local record, state, raw = find_reservation(ARGV[5], now)
 if not record then
   return raw
 end
@@ -28,11 +28,14 @@ end
 if state == 'expired' then
   -- The holds went back when they expired; only the ending is written.
   record.rx = '1'
-  finish(ARGV[4], record, 'released', now)
+  finish(ARGV[5], record, 'released', now)
   return append_counters({'ok', 'expired', cjson.encode(record)}, record.h, KEYS[6], now)
 end
 
--- 2. Give every hold back.
+-- 2. Give every hold back, and count the release in today's rollups.
 move_counters(record.h, ':h', function(_, h) return -tonumber(h.a) end)
-finish(ARGV[4], record, 'released', now)
+for _, h in ipairs(record.h) do
+  rollup(now, h.g, 'r', 1)
+end
+finish(ARGV[5], record, 'released', now)
 return append_counters({'ok', 'released', cjson.encode(record)}, record.h, KEYS[6], now)

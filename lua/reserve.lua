@@ -1,12 +1,12 @@
 -- reserve.lua: hold quota in every matched group at once, all or nothing.
 --
--- KEYS[1..7]  as in prelude.lua
--- ARGV[1..3]  as in prelude.lua (retention, idempotency field, body digest)
--- ARGV[4]     subscription version the node decided with ("0": no subscription)
--- ARGV[5]     reservation id
--- ARGV[6]     ttl ms
--- ARGV[7]     event name
--- ARGV[8]     number of holds n, then 9 values per hold as in holds.lua
+-- KEYS[1..9]  as in prelude.lua
+-- ARGV[1..4]  as in prelude.lua (retention, idempotency field, body digest, ledger keep)
+-- ARGV[5]     subscription version the node decided with ("0": no subscription)
+-- ARGV[6]     reservation id
+-- ARGV[7]     ttl ms
+-- ARGV[8]     event name
+-- ARGV[9]     number of holds n, then 9 values per hold as in holds.lua
 --
 -- Returns {"repeat", first reply JSON} or {"reused"} for an Idempotency-Key seen before,
 -- {"stale"} when the version or a period does not match Redis, {"more"} when expired holds
@@ -22,12 +22,12 @@ if first then
 end
 
 -- 2. The node's assumptions checked against Redis: its periods and the subscription version.
-local holds = read_holds(9, tonumber(ARGV[8]), now)
+local holds = read_holds(10, tonumber(ARGV[9]), now)
 if not holds then
   return {'stale'}
 end
 local version, quota_in_force = subscription(KEYS[6], holds, now)
-if version ~= ARGV[4] then
+if version ~= ARGV[5] then
   return {'stale'}
 end
 
@@ -42,7 +42,7 @@ local used, held, fresh = read_counters(holds)
 local allowed, denied = decide(holds, quota_in_force, used, held)
 
 -- 5. Write all holds and the reservation, or nothing.
-local expires = now + tonumber(ARGV[6])
+local expires = now + tonumber(ARGV[7])
 if allowed == 1 then
   local fields, values = {}, {}
   for i, h in ipairs(holds) do
@@ -54,10 +54,18 @@ if allowed == 1 then
   end
   write_fields(fields, values)
   note_periods(holds, fresh)
-  local record = {s = 'held', e = ARGV[7], c = string.format('%d', now),
+  local record = {s = 'held', e = ARGV[8], c = string.format('%d', now),
                   x = string.format('%d', expires), h = holds}
-  redis.call('HSET', KEYS[2], ARGV[5], cjson.encode(record))
-  redis.call('ZADD', KEYS[3], expires, ARGV[5])
+  redis.call('HSET', KEYS[2], ARGV[6], cjson.encode(record))
+  redis.call('ZADD', KEYS[3], expires, ARGV[6])
+end
+-- Today's rollups: every group of an admitted reserve, only the denying groups of a denial.
+for i, h in ipairs(holds) do
+  if allowed == 1 then
+    rollup(now, h.g, 'a', 1)
+  elseif denied[i] == 1 then
+    rollup(now, h.g, 'd', 1)
+  end
 end
 -- Reserves prune only when they returned expired holds: commits, releases and tracks prune
 -- always, so the common admit stays cheap and ended records still go.
@@ -66,5 +74,5 @@ if reclaimed then
 end
 
 -- 6. Answer, and keep the answer for repeats (denials included).
-local reply = {'ok', ARGV[5], expires, allowed}
+local reply = {'ok', ARGV[6], expires, allowed}
 return remember(append_decision(reply, holds, quota_in_force, used, held, denied), now)

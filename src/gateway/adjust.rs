@@ -70,10 +70,9 @@ impl Gateway {
                     amount_milli,
                     reason: reason.to_string(),
                     audit_len: AUDIT_LEN,
-                    ledger,
                     key_id: key_id.to_string(),
                 };
-                let reply = self.store.adjust(project, user, &hold, &args).await?;
+                let reply = self.store.adjust(project, user, &hold, &args, ledger).await?;
                 Ok(reply.map(|(applied_milli, amounts)| Adjusted::Done {
                     counter: Counter::of(group, window, &amounts),
                     applied_milli,

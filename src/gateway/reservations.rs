@@ -44,11 +44,14 @@ impl Gateway {
     /// Moves a held reservation's expiry to now + `ttl_ms`, capped at creation + 24 h.
     pub async fn extend(&self, project: &str, id: &ReservationId, ttl_ms: i64) -> Result<Extension, GatewayError> {
         let started = Instant::now();
-        let answer = self
-            .drive(project, id.user(), async || {
-                Ok(self.store.extend(project, id, ttl_ms, MAX_LIFETIME_MS).await?)
+        let answer = async {
+            let ledger = self.keeps_ledger(project).await?;
+            self.drive(project, id.user(), async || {
+                Ok(self.store.extend(project, id, ttl_ms, MAX_LIFETIME_MS, ledger).await?)
             })
-            .await;
+            .await
+        }
+        .await;
         self.report(Verb::Extend, project, Some(id.user()), started, &answer);
         answer
     }

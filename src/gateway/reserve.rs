@@ -35,9 +35,10 @@ impl Gateway {
                 ttl_ms,
                 event: &input.event,
             };
+            let ledger = self.keeps_ledger(project).await?;
             let reply = self
                 .store
-                .reserve(project, &input.user, idempotency, &args, &prepared.holds)
+                .reserve(project, &input.user, idempotency, &args, &prepared.holds, ledger)
                 .await?;
             Ok(reply.map(|(granted, verdict)| {
                 let granted = Granted {

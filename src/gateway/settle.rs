@@ -65,7 +65,6 @@ impl Gateway {
             };
             let on = self.keeps_ledger(project).await?;
             let entry = &LedgerEntry {
-                on,
                 event: "",
                 metadata: metadata.map(|m| metadata_json(on, m)).unwrap_or_default(),
                 quantity,
@@ -74,7 +73,7 @@ impl Gateway {
                 .drive(project, id.user(), async || {
                     Ok(self
                         .store
-                        .commit(project, id, idempotency, actual.as_deref(), entry)
+                        .commit(project, id, idempotency, actual.as_deref(), entry, on)
                         .await?)
                 })
                 .await?;
@@ -89,8 +88,9 @@ impl Gateway {
     pub async fn release(&self, project: &str, id: &ReservationId) -> Result<Settlement, GatewayError> {
         let started = Instant::now();
         let answer = async {
+            let ledger = self.keeps_ledger(project).await?;
             let reply = self
-                .drive(project, id.user(), async || Ok(self.store.release(project, id).await?))
+                .drive(project, id.user(), async || Ok(self.store.release(project, id, ledger).await?))
                 .await?;
             self.settlement(project, id, reply).await
         }

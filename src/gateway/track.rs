@@ -30,7 +30,6 @@ impl Gateway {
         let started = Instant::now();
         let on = self.keeps_ledger(project).await?;
         let entry = &LedgerEntry {
-            on,
             event: &input.event,
             metadata: metadata_json(on, &input.metadata),
             quantity: Some(input.quantity),
@@ -55,6 +54,7 @@ impl Gateway {
                         resolved.sub.version,
                         &prepared.holds,
                         entry,
+                        on,
                     )
                     .await?;
                 Ok(reply.map(|amounts| Tracked(prepared.counters(&amounts))))

@@ -30,11 +30,12 @@ impl Store {
         user: &UserId,
         hold: &Hold<'_>,
         args: &AdjustArgs,
+        ledger: bool,
     ) -> Result<Reply<(i64, Amounts)>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
+        let w = &self.writing(keys, None, ledger);
         self.write("adjust", |mut conn| async move {
-            let reply =
-                scripts::adjust(&mut conn, keys, self.retention_ms, hold, args, self.ledger_retention_ms).await?;
+            let reply = scripts::adjust(&mut conn, w, hold, args).await?;
             Ok((reply, conn))
         })
         .await

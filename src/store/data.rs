@@ -3,11 +3,31 @@
 
 use redis::AsyncCommands;
 
-use super::scripts::{self, Extended, Granted, Idempotency, LedgerEntry, Reply, ReserveArgs, SettleReply, UsageField};
+use super::keys::UserKeys;
+use super::scripts::{
+    self, Extended, Granted, Idempotency, LedgerEntry, Reply, ReserveArgs, SettleReply, UsageField, Writing,
+};
 use super::{record, Store, StoreError};
 use crate::quota::{Amounts, Hold, Milli, Reservation, ReservationId, UserId, Verdict};
 
 impl Store {
+    /// What every writing script is told first; `ledger` is whether the project keeps a ledger
+    /// (and with it the daily rollups).
+    pub(super) fn writing<'a>(
+        &self,
+        keys: &'a UserKeys,
+        idempotency: Option<&'a Idempotency>,
+        ledger: bool,
+    ) -> Writing<'a> {
+        Writing {
+            keys,
+            retention_ms: self.retention_ms,
+            idempotency,
+            ledger_keep_ms: ledger.then_some(self.ledger_retention_ms),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     pub async fn reserve(
         &self,
         project: &str,
@@ -15,10 +35,12 @@ impl Store {
         idempotency: Option<&Idempotency>,
         args: &ReserveArgs<'_>,
         holds: &[Hold<'_>],
+        ledger: bool,
     ) -> Result<Reply<(Granted, Verdict)>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
+        let w = &self.writing(keys, idempotency, ledger);
         self.write("reserve", |mut conn| async move {
-            let reply = scripts::reserve(&mut conn, keys, self.retention_ms, idempotency, args, holds).await?;
+            let reply = scripts::reserve(&mut conn, w, args, holds).await?;
             Ok((reply, conn))
         })
         .await
@@ -37,6 +59,7 @@ impl Store {
             .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn track(
         &self,
         project: &str,
@@ -45,11 +68,12 @@ impl Store {
         version: u64,
         holds: &[Hold<'_>],
         entry: &LedgerEntry<'_>,
+        ledger: bool,
     ) -> Result<Reply<Vec<Amounts>>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
+        let w = &self.writing(keys, idempotency, ledger);
         self.write("track", |mut conn| async move {
-            let (retention, keep) = (self.retention_ms, self.ledger_retention_ms);
-            let reply = scripts::track(&mut conn, keys, retention, idempotency, version, holds, entry, keep).await?;
+            let reply = scripts::track(&mut conn, w, version, holds, entry).await?;
             Ok((reply, conn))
         })
         .await
@@ -62,30 +86,27 @@ impl Store {
         idempotency: Option<&Idempotency>,
         actual: Option<&[Milli]>,
         entry: &LedgerEntry<'_>,
+        ledger: bool,
     ) -> Result<Reply<SettleReply>, StoreError> {
         let keys = &self.keys.user(project, id.user().as_str());
+        let w = &self.writing(keys, idempotency, ledger);
         self.write("commit", |mut conn| async move {
-            let (retention, keep) = (self.retention_ms, self.ledger_retention_ms);
-            let reply = scripts::commit(
-                &mut conn,
-                keys,
-                retention,
-                idempotency,
-                id.as_str(),
-                actual,
-                entry,
-                keep,
-            )
-            .await?;
+            let reply = scripts::commit(&mut conn, w, id.as_str(), actual, entry).await?;
             Ok((reply, conn))
         })
         .await
     }
 
-    pub async fn release(&self, project: &str, id: &ReservationId) -> Result<Reply<SettleReply>, StoreError> {
+    pub async fn release(
+        &self,
+        project: &str,
+        id: &ReservationId,
+        ledger: bool,
+    ) -> Result<Reply<SettleReply>, StoreError> {
         let keys = &self.keys.user(project, id.user().as_str());
+        let w = &self.writing(keys, None, ledger);
         self.write("release", |mut conn| async move {
-            let reply = scripts::release(&mut conn, keys, self.retention_ms, id.as_str()).await?;
+            let reply = scripts::release(&mut conn, w, id.as_str()).await?;
             Ok((reply, conn))
         })
         .await
@@ -97,11 +118,12 @@ impl Store {
         id: &ReservationId,
         ttl_ms: i64,
         max_lifetime_ms: i64,
+        ledger: bool,
     ) -> Result<Reply<Extended>, StoreError> {
         let keys = &self.keys.user(project, id.user().as_str());
+        let w = &self.writing(keys, None, ledger);
         self.write("extend", |mut conn| async move {
-            let reply =
-                scripts::extend(&mut conn, keys, self.retention_ms, id.as_str(), ttl_ms, max_lifetime_ms).await?;
+            let reply = scripts::extend(&mut conn, w, id.as_str(), ttl_ms, max_lifetime_ms).await?;
             Ok((reply, conn))
         })
         .await

@@ -45,6 +45,7 @@ pub struct UserKeys {
     pub idem: String,
     pub audit: String,
     pub ledger: String,
+    pub daily: String,
 }
 
 impl Keys {
@@ -65,6 +66,7 @@ impl Keys {
             idem: format!("{tag}:idem"),
             audit: format!("{tag}:audit"),
             ledger: format!("{tag}:ledger"),
+            daily: format!("{tag}:daily"),
             sub: format!("{tag}:sub"),
         }
     }

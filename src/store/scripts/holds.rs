@@ -3,7 +3,7 @@
 use redis::aio::ConnectionLike;
 use redis::{ScriptInvocation, Value};
 
-use super::{unexpected, writing_args, Fields, Idempotency, LedgerEntry, Reply, ADJUST, CHECK, RESERVE, TRACK, USAGE};
+use super::{unexpected, writing_args, Fields, LedgerEntry, Reply, Writing, ADJUST, CHECK, RESERVE, TRACK, USAGE};
 use crate::quota::{Amounts, Hold, HoldKind, Milli, Verdict, Window};
 use crate::store::keys::{counter_field, UserKeys};
 use crate::store::StoreError;
@@ -69,14 +69,12 @@ fn verdict(it: &mut Fields, n: usize) -> Result<Verdict, StoreError> {
 
 pub async fn reserve(
     conn: &mut impl ConnectionLike,
-    keys: &UserKeys,
-    retention_ms: i64,
-    idempotency: Option<&Idempotency>,
+    w: &Writing<'_>,
     args: &ReserveArgs<'_>,
     holds: &[Hold<'_>],
 ) -> Result<Reply<(Granted, Verdict)>, StoreError> {
     let mut inv = RESERVE.prepare_invoke();
-    writing_args(&mut inv, keys, retention_ms, idempotency);
+    writing_args(&mut inv, w);
     inv.arg(args.version)
         .arg(args.reservation_id)
         .arg(args.ttl_ms)
@@ -121,23 +119,17 @@ pub async fn check(
 }
 
 /// Counts usage without checking quotas; answers each hold's counter after it.
-#[allow(clippy::too_many_arguments)]
 pub async fn track(
     conn: &mut impl ConnectionLike,
-    keys: &UserKeys,
-    retention_ms: i64,
-    idempotency: Option<&Idempotency>,
+    w: &Writing<'_>,
     version: u64,
     holds: &[Hold<'_>],
     entry: &LedgerEntry<'_>,
-    ledger_keep_ms: i64,
 ) -> Result<Reply<Vec<Amounts>>, StoreError> {
     let mut inv = TRACK.prepare_invoke();
-    writing_args(&mut inv, keys, retention_ms, idempotency).key(&keys.ledger);
-    inv.arg(version);
+    writing_args(&mut inv, w).arg(version);
     push_holds(&mut inv, holds);
-    inv.arg(entry.keep(ledger_keep_ms))
-        .arg(entry.event)
+    inv.arg(entry.event)
         .arg(&entry.metadata)
         .arg(entry.quantity());
     let reply: Vec<Value> = inv.invoke_async(conn).await?;
@@ -179,8 +171,6 @@ pub struct AdjustArgs {
     pub amount_milli: i64,
     pub reason: String,
     pub audit_len: usize,
-    /// The project keeps a usage ledger.
-    pub ledger: bool,
     /// The id of the key that made the adjustment, for the ledger.
     pub key_id: String,
 }
@@ -189,25 +179,17 @@ pub struct AdjustArgs {
 /// Answers the applied change and the counter after it.
 pub async fn adjust(
     conn: &mut impl ConnectionLike,
-    keys: &UserKeys,
-    retention_ms: i64,
+    w: &Writing<'_>,
     hold: &Hold<'_>,
     args: &AdjustArgs,
-    ledger_keep_ms: i64,
 ) -> Result<Reply<(i64, Amounts)>, StoreError> {
     let mut inv = ADJUST.prepare_invoke();
-    writing_args(&mut inv, keys, retention_ms, None)
-        .key(&keys.audit)
-        .key(&keys.ledger)
-        .arg(args.version);
+    writing_args(&mut inv, w).key(&w.keys.audit).arg(args.version);
     push_hold(&mut inv, hold);
-    inv.arg(args.amount_milli).arg(&args.reason).arg(args.audit_len);
-    inv.arg(if args.ledger {
-        ledger_keep_ms.to_string()
-    } else {
-        String::new()
-    })
-    .arg(&args.key_id);
+    inv.arg(args.amount_milli)
+        .arg(&args.reason)
+        .arg(args.audit_len)
+        .arg(&args.key_id);
     let reply: Vec<Value> = inv.invoke_async(conn).await?;
     let (tag, mut it) = Fields::new(reply).tag()?;
     match tag.as_str() {

@@ -110,11 +110,10 @@ impl<T> Reply<T> {
     }
 }
 
-/// What a usage ledger entry needs that a script cannot know: whether the project keeps a
-/// ledger, and the request's event, metadata and quantity.
+/// What a usage ledger entry needs that a script cannot know: the request's event, metadata
+/// and quantity.
 #[derive(Debug, Clone, Default)]
 pub struct LedgerEntry<'a> {
-    pub on: bool,
     /// Track only: commits take the event from the reservation.
     pub event: &'a str,
     /// The request's metadata as JSON, "" when it gave none.
@@ -123,18 +122,20 @@ pub struct LedgerEntry<'a> {
 }
 
 impl LedgerEntry<'_> {
-    /// The script's "keep for" argument: the retention in ms, or "" for no ledger.
-    fn keep(&self, keep_ms: i64) -> String {
-        if self.on {
-            keep_ms.to_string()
-        } else {
-            String::new()
-        }
-    }
-
     fn quantity(&self) -> String {
         self.quantity.map(|q| q.0.to_string()).unwrap_or_default()
     }
+}
+
+/// What every data-plane writing script is told before its own arguments (prelude.lua): the
+/// user's keys, how long ended state is kept, the call's Idempotency-Key, and how long the
+/// ledger and rollups keep (None when the project keeps neither).
+#[derive(Debug, Clone, Copy)]
+pub struct Writing<'a> {
+    pub keys: &'a UserKeys,
+    pub retention_ms: i64,
+    pub idempotency: Option<&'a Idempotency>,
+    pub ledger_keep_ms: Option<i64>,
 }
 
 /// An Idempotency-Key as the scripts store it: the field (route and key digest) and the
@@ -145,13 +146,9 @@ pub struct Idempotency {
     pub body_digest: String,
 }
 
-/// The seven keys and three arguments every data-plane writing script starts with (prelude.lua).
-fn writing_args<'i, 'a>(
-    inv: &'i mut ScriptInvocation<'a>,
-    keys: &UserKeys,
-    retention_ms: i64,
-    idempotency: Option<&Idempotency>,
-) -> &'i mut ScriptInvocation<'a> {
+/// The nine keys and four arguments every data-plane writing script starts with (prelude.lua).
+fn writing_args<'i, 'a>(inv: &'i mut ScriptInvocation<'a>, w: &Writing<'_>) -> &'i mut ScriptInvocation<'a> {
+    let keys = w.keys;
     inv.key(&keys.ctr)
         .key(&keys.res)
         .key(&keys.open)
@@ -159,9 +156,12 @@ fn writing_args<'i, 'a>(
         .key(&keys.periods)
         .key(&keys.sub)
         .key(&keys.idem)
-        .arg(retention_ms)
-        .arg(idempotency.map_or("", |i| i.field.as_str()))
-        .arg(idempotency.map_or("", |i| i.body_digest.as_str()))
+        .key(&keys.ledger)
+        .key(&keys.daily)
+        .arg(w.retention_ms)
+        .arg(w.idempotency.map_or("", |i| i.field.as_str()))
+        .arg(w.idempotency.map_or("", |i| i.body_digest.as_str()))
+        .arg(w.ledger_keep_ms.map(|ms| ms.to_string()).unwrap_or_default())
 }
 
 fn unexpected(script: &str, answer: &str) -> StoreError {

@@ -3,9 +3,8 @@
 use redis::aio::ConnectionLike;
 use redis::Value;
 
-use super::{unexpected, writing_args, Fields, Idempotency, LedgerEntry, Reply, COMMIT, EXTEND, RELEASE};
+use super::{unexpected, writing_args, Fields, LedgerEntry, Reply, Writing, COMMIT, EXTEND, RELEASE};
 use crate::quota::{Amounts, Milli, Reservation, ReservationState};
-use crate::store::keys::UserKeys;
 use crate::store::record;
 use crate::store::StoreError;
 
@@ -39,20 +38,15 @@ pub enum Extended {
 }
 
 /// Commits one reservation, with the actual milli-units per hold or as reserved.
-#[allow(clippy::too_many_arguments)]
 pub async fn commit(
     conn: &mut impl ConnectionLike,
-    keys: &UserKeys,
-    retention_ms: i64,
-    idempotency: Option<&Idempotency>,
+    w: &Writing<'_>,
     reservation_id: &str,
     actual: Option<&[Milli]>,
     entry: &LedgerEntry<'_>,
-    ledger_keep_ms: i64,
 ) -> Result<Reply<SettleReply>, StoreError> {
     let mut inv = COMMIT.prepare_invoke();
-    writing_args(&mut inv, keys, retention_ms, idempotency).key(&keys.ledger);
-    inv.arg(reservation_id);
+    writing_args(&mut inv, w).arg(reservation_id);
     match actual {
         Some(amounts) => {
             inv.arg(amounts.len());
@@ -64,21 +58,18 @@ pub async fn commit(
             inv.arg("");
         }
     }
-    inv.arg(entry.keep(ledger_keep_ms))
-        .arg(&entry.metadata)
-        .arg(entry.quantity());
+    inv.arg(&entry.metadata).arg(entry.quantity());
     settled(inv.invoke_async(conn).await?, true)
 }
 
 /// Releases one reservation.
 pub async fn release(
     conn: &mut impl ConnectionLike,
-    keys: &UserKeys,
-    retention_ms: i64,
+    w: &Writing<'_>,
     reservation_id: &str,
 ) -> Result<Reply<SettleReply>, StoreError> {
     let mut inv = RELEASE.prepare_invoke();
-    writing_args(&mut inv, keys, retention_ms, None).arg(reservation_id);
+    writing_args(&mut inv, w).arg(reservation_id);
     settled(inv.invoke_async(conn).await?, false)
 }
 
@@ -122,14 +113,13 @@ fn settled(reply: Vec<Value>, commit: bool) -> Result<Reply<SettleReply>, StoreE
 
 pub async fn extend(
     conn: &mut impl ConnectionLike,
-    keys: &UserKeys,
-    retention_ms: i64,
+    w: &Writing<'_>,
     reservation_id: &str,
     ttl_ms: i64,
     max_lifetime_ms: i64,
 ) -> Result<Reply<Extended>, StoreError> {
     let mut inv = EXTEND.prepare_invoke();
-    writing_args(&mut inv, keys, retention_ms, None)
+    writing_args(&mut inv, w)
         .arg(reservation_id)
         .arg(ttl_ms)
         .arg(max_lifetime_ms);
