@@ -199,6 +199,13 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
     op.build()
 }
 
+/// Adds each type's schema to a components builder.
+macro_rules! schemas {
+    ($builder:expr; $($t:ty),* $(,)?) => {
+        $builder$(.schema_from::<$t>())*
+    };
+}
+
 /// The document, built once.
 pub fn document() -> &'static OpenApi {
     static DOCUMENT: LazyLock<OpenApi> = LazyLock::new(|| {
@@ -206,61 +213,27 @@ pub fn document() -> &'static OpenApi {
         for route in ROUTES {
             paths = paths.path(route.path, PathItem::new(method(route.method), operation(route)));
         }
-        let components = ComponentsBuilder::new()
-            .security_scheme(
-                "bearer",
-                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-            )
-            .schema_from::<Problem>()
-            .schema_from::<Milli>()
-            .schema_from::<SignedAmount>()
-            .schema_from::<dto::CounterAnswer>()
-            .schema_from::<dto::PeriodAnswer>()
-            .schema_from::<dto::OverrideAnswer>()
-            .schema_from::<dto::HoldAnswer>()
-            .schema_from::<dto::AdjustmentEntry>()
-            .schema_from::<dto::UserAnswer>()
-            .schema_from::<dto::KeyInfo>()
-            .schema_from::<crate::quota::plan::GroupDoc>()
-            .schema_from::<crate::quota::plan::PeriodDoc>()
-            .schema_from::<crate::quota::plan::MatchRule>()
-            .schema_from::<crate::quota::measure::MeasureDoc>()
-            .schema_from::<Health>()
-            .schema_from::<PlanDoc>()
-            .schema_from::<PlanList>()
-            .schema_from::<ProjectList>()
-            .schema_from::<KeyList>()
-            .schema_from::<AdjustmentList>()
-            .schema_from::<UserToken>()
-            .schema_from::<projects::ProjectBody>()
-            .schema_from::<projects::ProjectPatch>()
-            .schema_from::<projects::KeyBody>()
-            .schema_from::<dto::ProjectAnswer>()
-            .schema_from::<dto::KeyAnswer>()
-            .schema_from::<subscriptions::SubscriptionBody>()
-            .schema_from::<subscriptions::OverrideBody>()
-            .schema_from::<dto::SubscriptionAnswer>()
-            .schema_from::<users::BlockBody>()
-            .schema_from::<users::AdjustmentBody>()
-            .schema_from::<dto::AdjustmentAnswer>()
-            .schema_from::<dto::UserPage>()
-            .schema_from::<dto::EmptyBody>()
-            .schema_from::<dto::UsageAnswer>()
-            .schema_from::<dto::UsageGroupAnswer>()
-            .schema_from::<dto::UsageEventAnswer>()
-            .schema_from::<dto::UsageEventPageAnswer>()
-            .schema_from::<user_tokens::UserTokenBody>()
-            .schema_from::<event::ReserveBody>()
-            .schema_from::<event::TrackBody>()
-            .schema_from::<dto::ReserveAnswer>()
-            .schema_from::<dto::TrackAnswer>()
-            .schema_from::<dto::ReservationAnswer>()
-            .schema_from::<dto::ExtendBody>()
-            .schema_from::<dto::ExtendAnswer>()
-            .schema_from::<dto::CommitBody>()
-            .schema_from::<dto::CommitAnswer>()
-            .schema_from::<dto::ReleaseAnswer>()
-            .build();
+        let components = ComponentsBuilder::new().security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // Every named schema: bodies, answers and the types they refer to (utoipa does not
+        // collect referred types by itself; a test below checks none is missing).
+        let components = schemas!(components;
+            Problem, Milli, SignedAmount, dto::CounterAnswer, dto::PeriodAnswer, dto::OverrideAnswer,
+            dto::HoldAnswer, dto::AdjustmentEntry, dto::UserAnswer, dto::KeyInfo,
+            crate::quota::plan::GroupDoc, crate::quota::plan::PeriodDoc, crate::quota::plan::MatchRule,
+            crate::quota::measure::MeasureDoc, Health, PlanDoc, PlanList, ProjectList, KeyList,
+            AdjustmentList, UserToken, projects::ProjectBody, projects::ProjectPatch, projects::KeyBody,
+            dto::ProjectAnswer, dto::KeyAnswer, subscriptions::SubscriptionBody, subscriptions::OverrideBody,
+            dto::SubscriptionAnswer, users::BlockBody, users::AdjustmentBody, dto::AdjustmentAnswer,
+            dto::UserPage, dto::EmptyBody, dto::UsageAnswer, dto::UsageGroupAnswer, dto::UsageEventAnswer,
+            dto::UsageEventPageAnswer, dto::DayGroupAnswer, dto::DayAnswer, dto::DailyUsageAnswer,
+            user_tokens::UserTokenBody, event::ReserveBody, event::TrackBody, dto::ReserveAnswer,
+            dto::TrackAnswer, dto::ReservationAnswer, dto::ExtendBody, dto::ExtendAnswer, dto::CommitBody,
+            dto::CommitAnswer, dto::ReleaseAnswer
+        )
+        .build();
         OpenApiBuilder::new()
             .info(
                 InfoBuilder::new()

@@ -6,7 +6,9 @@ use actix_web::http::Method;
 use actix_web::{web, HttpRequest};
 
 use super::codes::Code;
-use super::{cors, health, openapi, plans, projects, reservations, reserve, settle, subscriptions, track, usage};
+use super::{
+    cors, daily_usage, health, openapi, plans, projects, reservations, reserve, settle, subscriptions, track, usage,
+};
 use super::{usage_events, user_tokens, users, ApiError};
 
 /// Who may call a route.
@@ -109,6 +111,8 @@ routes! {
         body None, ok 200 Some("UsageAnswer"), errors [PlanMissing];
     OPTIONS "/v1/users/{userId}/usage" => cors::preflight, None, "CORS preflight for browser reads",
         body None, ok 204 None, errors [OriginNotAllowed];
+    GET "/v1/users/{userId}/daily-usage" => daily_usage::daily_usage, Secret, "The user's daily rollups per group (used, reserves admitted and denied, releases, expiries), every UTC day from..to (dates, both included; the last 30 days by default)",
+        body None, ok 200 Some("DailyUsageAnswer"), errors [], query ["from", "to"];
     GET "/v1/usage-events" => usage_events::list_usage_events, Secret, "The usage ledger (one user's, or every user's), oldest first per user; pages, or NDJSON or CSV with Accept",
         body None, ok 200 Some("UsageEventPageAnswer"), errors [], query ["userId", "from", "to", "cursor", "limit"];
     POST "/v1/user-tokens" => user_tokens::create_user_token, Secret, "Mint a token for a browser to read one user's usage",

@@ -12,7 +12,7 @@ use super::auth::ApiKey;
 use super::dto::{UsageEventAnswer, UsageEventPageAnswer};
 use super::error::ApiError;
 use super::subscriptions::parse_time;
-use super::{ledger_csv, AppState};
+use super::{ledger_csv, query, AppState};
 use crate::gateway::{Gateway, LedgerCursor};
 use crate::quota::UserId;
 
@@ -20,33 +20,6 @@ const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1_000;
 /// Entries read per step while streaming.
 const STREAM_PAGE: usize = 500;
-
-#[derive(Default)]
-struct Query {
-    user_id: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    cursor: Option<String>,
-    limit: Option<String>,
-}
-
-fn parse_query(query: &str) -> Result<Query, ApiError> {
-    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
-        .map_err(|_| ApiError::invalid("query", "must be name=value pairs joined by &, percent-encoded"))?;
-    let mut parsed = Query::default();
-    for (name, value) in pairs.into_inner() {
-        let slot = match name.as_str() {
-            "userId" => &mut parsed.user_id,
-            "from" => &mut parsed.from,
-            "to" => &mut parsed.to,
-            "cursor" => &mut parsed.cursor,
-            "limit" => &mut parsed.limit,
-            _ => return Err(ApiError::invalid(name, "is not a parameter of this route")),
-        };
-        *slot = Some(value);
-    }
-    Ok(parsed)
-}
 
 /// A cursor is base64url of "<user>\n<position>" (user ids hold no control characters).
 fn encode_cursor(cursor: &LedgerCursor) -> String {
@@ -96,20 +69,14 @@ pub async fn list_usage_events(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let query = parse_query(req.query_string())?;
-    let user = query
-        .user_id
+    let [user, from, to, cursor, limit] =
+        query::params(req.query_string(), ["userId", "from", "to", "cursor", "limit"])?;
+    let user = user
         .as_deref()
         .map(|u| UserId::parse(u).map_err(|d| ApiError::invalid("userId", d)))
         .transpose()?;
-    let from_ms = query
-        .from
-        .as_deref()
-        .map(|t| parse_time("from", t))
-        .transpose()?
-        .unwrap_or(0);
-    let to_ms = query
-        .to
+    let from_ms = from.as_deref().map(|t| parse_time("from", t)).transpose()?.unwrap_or(0);
+    let to_ms = to
         .as_deref()
         .map(|t| parse_time("to", t))
         .transpose()?
@@ -117,19 +84,11 @@ pub async fn list_usage_events(
     if to_ms <= from_ms {
         return Err(ApiError::invalid("to", "must be after from"));
     }
-    let cursor = query
-        .cursor
+    let cursor = cursor
         .as_deref()
         .map(|c| decode_cursor(c).ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API gave")))
         .transpose()?;
-    let limit = match query.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=MAX_LIMIT).contains(l))
-            .ok_or_else(|| ApiError::invalid("limit", "must be a whole number from 1 to 1000"))?,
-    };
+    let limit = query::limit(limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let project = key.project(&state).await?;
     let format = format(&req);
     if let Format::Page = format {

@@ -9,7 +9,7 @@ use super::body;
 use super::dto::{self, AdjustmentAnswer, SubscriptionAnswer, UserPage};
 use super::error::ApiError;
 use super::subscriptions::{user_in_path, OverrideBody};
-use super::AppState;
+use super::{query, AppState};
 use crate::gateway::Adjusted;
 use crate::quota::amount::parse_signed_milli;
 use crate::quota::ids::check_id;
@@ -32,34 +32,6 @@ pub struct AdjustmentBody {
     #[schema(value_type = f64)]
     pub amount: serde_json::Number,
     pub reason: String,
-}
-
-/// `?cursor=&limit=&planId=&status=`, read by hand so every error names its parameter.
-#[derive(Debug, Default)]
-pub struct UsersQuery {
-    pub cursor: Option<String>,
-    pub limit: Option<String>,
-    pub plan_id: Option<String>,
-    pub status: Option<String>,
-}
-
-impl UsersQuery {
-    fn parse(query: &str) -> Result<UsersQuery, ApiError> {
-        let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
-            .map_err(|_| ApiError::invalid("query", "must be name=value pairs joined by &, percent-encoded"))?;
-        let mut parsed = UsersQuery::default();
-        for (name, value) in pairs.into_inner() {
-            let slot = match name.as_str() {
-                "cursor" => &mut parsed.cursor,
-                "limit" => &mut parsed.limit,
-                "planId" => &mut parsed.plan_id,
-                "status" => &mut parsed.status,
-                _ => return Err(ApiError::invalid(name, "is not a parameter of this route")),
-            };
-            *slot = Some(value);
-        }
-        Ok(parsed)
-    }
 }
 
 fn reason(field: &str, text: &str) -> Result<(), ApiError> {
@@ -205,35 +177,25 @@ pub async fn list_adjustments(
 
 /// `GET /v1/users?cursor=&limit=&planId=&status=`: users by id, a page at a time.
 pub async fn list_users(key: ApiKey, state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let query = UsersQuery::parse(req.query_string())?;
-    let limit = match query.limit.as_deref() {
-        None => 50,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=500).contains(l))
-            .ok_or_else(|| ApiError::invalid("limit", "must be a whole number from 1 to 500"))?,
-    };
-    if let Some(plan) = &query.plan_id {
+    let [cursor, limit, plan_id, status] = query::params(req.query_string(), ["cursor", "limit", "planId", "status"])?;
+    let limit = query::limit(limit.as_deref(), 50, 500)?;
+    if let Some(plan) = &plan_id {
         check_id(plan).map_err(|d| ApiError::invalid("planId", d))?;
     }
-    let status = match query.status.as_deref() {
+    let status = match status.as_deref() {
         None => None,
         Some("active") => Some(crate::quota::Status::Active),
         Some("blocked") => Some(crate::quota::Status::Blocked),
         Some(_) => return Err(ApiError::invalid("status", "must be active or blocked")),
     };
-    let cursor = match &query.cursor {
+    let cursor = match &cursor {
         Some(c) => {
             Some(dto::decode_cursor(c).ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API gave"))?)
         }
         None => None,
     };
     let project = key.project(&state).await?;
-    let filter = UserFilter {
-        plan_id: query.plan_id,
-        status,
-    };
+    let filter = UserFilter { plan_id, status };
     let page = state.gateway.users(&project, cursor.as_deref(), limit, &filter).await?;
     Ok(HttpResponse::Ok().json(UserPage::from(page)))
 }

@@ -48,7 +48,7 @@ impl Gateway {
         key_id: &str,
     ) -> Result<Adjusted, GatewayError> {
         let started = Instant::now();
-        let ledger = self.keeps_ledger(project).await?;
+        let ledger = self.ledger_for(project, user).await?;
         let answer = self
             .drive(project, user, async || {
                 let resolved = self.resolve(project, user, Freshness::Fresh).await?;

@@ -21,6 +21,8 @@ pub struct Cache {
     settings: RwLock<HashMap<String, Option<ProjectSettings>>>,
     keys: RwLock<HashMap<String, KeyRecord>>,
     users: RwLock<HashMap<ProjectUser, Subscription>>,
+    /// Users this node has seen in their project's users index.
+    indexed: RwLock<HashMap<ProjectUser, ()>>,
 }
 
 fn get<K: Eq + Hash, V: Clone>(map: &RwLock<HashMap<K, V>>, key: &K) -> Option<V> {
@@ -81,11 +83,21 @@ impl Cache {
         }
     }
 
-    /// Drops everything the config epoch covers.
+    pub fn indexed(&self, project: &str, user: &str) -> bool {
+        get(&self.indexed, &(project.to_string(), user.to_string())).is_some()
+    }
+
+    pub fn put_indexed(&self, project: &str, user: &str) {
+        put(&self.indexed, (project.to_string(), user.to_string()), ());
+    }
+
+    /// Drops everything the config epoch covers (and which users are indexed, so a node
+    /// checks again now and then: cheap, and it heals an index that was lost).
     pub fn clear_config(&self) {
         clear(&self.plans);
         clear(&self.settings);
         clear(&self.keys);
+        clear(&self.indexed);
     }
 
     /// Records the epoch seen; true when it moved (or was never seen).

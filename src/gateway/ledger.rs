@@ -2,7 +2,7 @@
 //! time order per user), a page at a time.
 
 use super::{Gateway, GatewayError};
-use crate::quota::{UsageEvent, UserId};
+use crate::quota::{day_of, UsageDay, UsageEvent, UserId};
 use crate::store::UserFilter;
 
 /// Where a reading of the ledger stands: the user, and the last entry of theirs already read
@@ -64,6 +64,51 @@ impl Gateway {
             at = self.next_user(project, Some(&cursor.user)).await?;
         }
         Ok(UsageEventPage { data, next: None })
+    }
+
+    /// Whether a usage change of `user` goes to the ledger. When it does, the user is first
+    /// made sure of in the project's users index, so project-wide reads and exports find users
+    /// on the default plan too; before the script, so a crash between the two can leave an
+    /// indexed user without entries, never an entry nobody finds. One round trip per user and
+    /// node, then remembered.
+    pub(super) async fn ledger_for(&self, project: &str, user: &UserId) -> Result<bool, GatewayError> {
+        let on = self.keeps_ledger(project).await?;
+        if on && !self.cache.indexed(project, user.as_str()) {
+            self.store.index_user_once(project, user).await?;
+            self.cache.put_indexed(project, user.as_str());
+        }
+        Ok(on)
+    }
+
+    /// The user's rollups for every UTC day from `from_day` to `to_day` (both included), a
+    /// day with no activity included with no groups.
+    pub async fn daily_usage(
+        &self,
+        project: &str,
+        user: &UserId,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<UsageDay>, GatewayError> {
+        let mut rollups = self
+            .store
+            .rollups(project, user, from_day, to_day)
+            .await?
+            .into_iter()
+            .peekable();
+        let mut days = Vec::new();
+        for day in from_day..=to_day {
+            let mut groups = Vec::new();
+            while let Some(((_, group), activity)) = rollups.next_if(|((d, _), _)| *d == day) {
+                groups.push((group, activity));
+            }
+            days.push(UsageDay { day, groups });
+        }
+        Ok(days)
+    }
+
+    /// Today's UTC day by this node's view of Redis time.
+    pub fn today(&self) -> i64 {
+        day_of(self.clock.now_ms())
     }
 
     /// The first user of the index after `after`, or the first of all.

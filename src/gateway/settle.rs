@@ -63,7 +63,7 @@ impl Gateway {
                     None => return Ok(Settlement::NotFound),
                 },
             };
-            let on = self.keeps_ledger(project).await?;
+            let on = self.ledger_for(project, id.user()).await?;
             let entry = &LedgerEntry {
                 event: "",
                 metadata: metadata.map(|m| metadata_json(on, m)).unwrap_or_default(),
@@ -90,7 +90,9 @@ impl Gateway {
         let answer = async {
             let ledger = self.keeps_ledger(project).await?;
             let reply = self
-                .drive(project, id.user(), async || Ok(self.store.release(project, id, ledger).await?))
+                .drive(project, id.user(), async || {
+                    Ok(self.store.release(project, id, ledger).await?)
+                })
                 .await?;
             self.settlement(project, id, reply).await
         }

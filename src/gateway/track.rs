@@ -28,7 +28,7 @@ impl Gateway {
         idempotency: Option<&Idempotency>,
     ) -> Result<Vec<Counter>, GatewayError> {
         let started = Instant::now();
-        let on = self.keeps_ledger(project).await?;
+        let on = self.ledger_for(project, &input.user).await?;
         let entry = &LedgerEntry {
             event: &input.event,
             metadata: metadata_json(on, &input.metadata),

@@ -64,3 +64,28 @@ pub struct UsageEvent {
     pub reason: Option<String>,
     pub key_id: Option<String>,
 }
+
+/// One user's activity in one group on one UTC day, from the rollups the scripts keep.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayActivity {
+    /// Signed milli-units: adjustments may take usage back.
+    pub used_milli: i64,
+    pub admitted: i64,
+    /// Counted only in the groups that denied.
+    pub denied: i64,
+    pub releases: i64,
+    /// Counted on the day the hold expired.
+    pub expiries: i64,
+}
+
+/// One UTC day (days since 1970-01-01) of a user's rollups, by group id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageDay {
+    pub day: i64,
+    pub groups: Vec<(String, DayActivity)>,
+}
+
+/// The UTC day of a Unix time in ms.
+pub fn day_of(ms: i64) -> i64 {
+    ms.div_euclid(86_400_000)
+}

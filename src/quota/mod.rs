@@ -23,7 +23,7 @@ pub use decision::{Decision, Reason};
 pub use event::EventInput;
 pub use hold::{Hold, HoldKind, Prepared, Verdict};
 pub use ids::{ReservationId, UserId};
-pub use ledger::{UsageEvent, UsageGroup, UsageKind};
+pub use ledger::{day_of, DayActivity, UsageDay, UsageEvent, UsageGroup, UsageKind};
 pub use measure::{Measure, MeasureError};
 pub use period::{Anchor, Period, PeriodKind, Window};
 pub use plan::{LimitGroup, Mode, Plan, PlanChange, PlanDoc, Problem, Unit, Unmatched};

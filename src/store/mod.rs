@@ -14,6 +14,7 @@ mod ledger;
 mod plans;
 mod projects;
 mod record;
+mod rollups;
 mod scripts;
 mod subscriptions;
 mod users;

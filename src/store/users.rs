@@ -5,7 +5,7 @@
 use redis::AsyncCommands;
 
 use super::{Store, StoreError};
-use crate::quota::Status;
+use crate::quota::{Status, UserId};
 
 /// At most this many index entries are read to fill one filtered page.
 const MAX_SCAN: usize = 5_000;
@@ -67,8 +67,17 @@ impl Store {
             for (id, info) in ids.iter().zip(infos) {
                 last = Some(id.clone());
                 scanned += 1;
-                let Some(entry) = info.as_deref().and_then(|i| parse_info(id, i)) else {
-                    continue;
+                let entry = match info.as_deref() {
+                    Some(info) => match parse_info(id, info) {
+                        Some(entry) => entry,
+                        None => continue,
+                    },
+                    // Indexed by a usage change, never subscribed: on the default plan.
+                    None => UserEntry {
+                        user_id: id.clone(),
+                        plan_id: None,
+                        status: Status::Active,
+                    },
                 };
                 if filter
                     .plan_id
@@ -93,6 +102,25 @@ impl Store {
                 return Ok(UserPage { data, next_after: last });
             }
         }
+    }
+}
+
+impl Store {
+    /// Adds the user to the project's users index unless it is there. Users on the default
+    /// plan have no subscription to index them; their first usage change does.
+    pub async fn index_user_once(&self, project: &str, user: &UserId) -> Result<(), StoreError> {
+        let key = self.keys.users(project);
+        self.run(|mut conn| async move {
+            let _: i64 = redis::cmd("ZADD")
+                .arg(&key)
+                .arg("NX")
+                .arg(0)
+                .arg(user.as_str())
+                .query_async(&mut conn)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 }
 

@@ -25,6 +25,7 @@ mod periods;
 mod readme;
 mod recipes_images;
 mod recipes_llm;
+mod rollups;
 mod security;
 mod settle;
 mod support;

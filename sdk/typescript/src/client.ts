@@ -2,7 +2,7 @@
 import { QuotaGatewayError } from "./errors.js";
 import { newKey, request, type Transport } from "./http.js";
 import type {
-  AdjustmentAnswer, CommitAnswer, Decision, ExtendAnswer, Metadata, ReleaseAnswer, ReservationAnswer,
+  AdjustmentAnswer, CommitAnswer, DailyUsage, Decision, ExtendAnswer, Metadata, ReleaseAnswer, ReservationAnswer,
   ReserveAnswer, Subscription, TrackAnswer, UsageAnswer, UsageEventPage, UserToken,
 } from "./types.js";
 
@@ -184,6 +184,18 @@ export function createClient(options: ClientOptions) {
       if (query.cursor) params.set("cursor", query.cursor);
       if (query.limit) params.set("limit", String(query.limit));
       return request(transport, { method: "GET", path: `/v1/usage-events?${params}` });
+    },
+
+    /**
+     * The user's daily rollups per group (used, reserves admitted and denied, releases,
+     * expiries), every UTC day from `from` to `to` (`YYYY-MM-DD`, both included; the last 30
+     * days by default), for charts.
+     */
+    dailyUsage(userId: string, range: { from?: string; to?: string } = {}): Promise<DailyUsage> {
+      const params = new URLSearchParams();
+      if (range.from) params.set("from", range.from);
+      if (range.to) params.set("to", range.to);
+      return request(transport, { method: "GET", path: `/v1/users/${path(userId)}/daily-usage?${params}` });
     },
 
     /** A short-lived token that lets a browser read this user's usage with the publishable key. */

@@ -2336,6 +2336,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{userId}/daily-usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The user's daily rollups per group (used, reserves admitted and denied, releases, expiries), every UTC day from..to (dates, both included; the last 30 days by default) */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    userId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DailyUsageAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{userId}/overrides/{groupId}": {
         parameters: {
             query?: never;
@@ -3065,6 +3151,44 @@ export interface components {
             resetsAt?: string | null;
             unit: string;
             used: components["schemas"]["Milli"];
+        };
+        /** @description A user's daily rollups, every day of the range in order. */
+        DailyUsageAnswer: {
+            days: components["schemas"]["DayAnswer"][];
+            userId: string;
+        };
+        /** @description One UTC day of a user's activity. */
+        DayAnswer: {
+            /** @description `2026-11-22`. */
+            date: string;
+            /** @description The groups with any activity that day (none on a quiet day). */
+            groups: components["schemas"]["DayGroupAnswer"][];
+        };
+        /** @description One group's activity on one day. */
+        DayGroupAnswer: {
+            /**
+             * Format: int64
+             * @description Holds that expired that day without a commit or release.
+             */
+            expiries: number;
+            groupId: string;
+            /** Format: int64 */
+            releases: number;
+            /**
+             * Format: int64
+             * @description Reserves admitted (every group of an admitted reserve counts one).
+             */
+            reservesAdmitted: number;
+            /**
+             * Format: int64
+             * @description Reserves this group denied.
+             */
+            reservesDenied: number;
+            /**
+             * @description Usage counted that day, in units: commits, tracks and adjustments (negative when
+             *     refunds outweighed them).
+             */
+            used: components["schemas"]["SignedAmount"];
         };
         EmptyBody: Record<string, never>;
         ExtendAnswer: {

@@ -17,6 +17,7 @@ export type UserToken = Schemas["UserToken"];
 export type Problem = Schemas["Problem"];
 export type UsageEvent = Schemas["UsageEventAnswer"];
 export type UsageEventPage = Schemas["UsageEventPageAnswer"];
+export type DailyUsage = Schemas["DailyUsageAnswer"];
 
 /** Event metadata: scalar values under keys, as the gateway matches and measures them. */
 export type Metadata = Record<string, string | number | boolean | null>;

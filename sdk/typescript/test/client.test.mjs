@@ -60,6 +60,11 @@ test("subscriptions, overrides, blocking, adjustments and user tokens", async ()
   assert.equal(ledger.data[0].kind, "track");
   const rest = await qg.listUsageEvents({ userId: user, cursor: ledger.nextCursor, from: new Date(0) });
   assert.deepEqual(rest.data.map((e) => e.kind), ["adjustment"]);
+  const daily = await qg.dailyUsage(user);
+  assert.equal(daily.days.length, 30);
+  assert.equal(daily.days[29].groups.find((g) => g.groupId === "g").used, 1, "tracked 2, refunded 1, today");
+  const range = await qg.dailyUsage(user, { from: "2026-01-30", to: "2026-02-01" });
+  assert.deepEqual(range.days.map((d) => d.date), ["2026-01-30", "2026-01-31", "2026-02-01"]);
   const token = await qg.createUserToken(user, 60);
   assert.match(token.token, /^qg_ut_/);
   assert.equal((await qg.deleteSubscription(user)).planId, null);

@@ -1,9 +1,12 @@
 //! Wire types: request bodies (unknown fields refused) and answers, camelCase, times in RFC 3339 UTC.
-//! This file holds the data plane's; `account.rs` those of subscriptions, users, projects and keys.
+//! This file holds the data plane's; `account.rs` those of subscriptions, users, projects and
+//! keys; `ledger.rs` those of the usage ledger and its daily rollups.
 
 mod account;
+mod ledger;
 
 pub use account::*;
+pub use ledger::*;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};

@@ -129,9 +129,7 @@ pub async fn track(
     let mut inv = TRACK.prepare_invoke();
     writing_args(&mut inv, w).arg(version);
     push_holds(&mut inv, holds);
-    inv.arg(entry.event)
-        .arg(&entry.metadata)
-        .arg(entry.quantity());
+    inv.arg(entry.event).arg(&entry.metadata).arg(entry.quantity());
     let reply: Vec<Value> = inv.invoke_async(conn).await?;
     let (tag, mut it) = Fields::new(reply).tag()?;
     match tag.as_str() {

@@ -1,0 +1,131 @@
+//! Wire types of the usage ledger and its daily rollups.
+
+use chrono::DateTime;
+use serde::Serialize;
+
+use super::{rfc3339, SignedAmount};
+use crate::quota::{Milli, UsageDay};
+
+/// One group's part of a usage change, in units (negative when an adjustment took usage back).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageGroupAnswer {
+    pub group_id: String,
+    /// Null for lifetime groups.
+    pub period_start: Option<String>,
+    pub amount: SignedAmount,
+}
+
+/// One entry of the usage ledger.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageEventAnswer {
+    /// Stable: the same entry has the same id in every read and export.
+    pub id: String,
+    /// commit, late_commit, track or adjustment.
+    pub kind: &'static str,
+    pub time: String,
+    pub user_id: String,
+    pub event: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    pub quantity: Option<Milli>,
+    pub groups: Vec<UsageGroupAnswer>,
+    /// Adjustments: the reason given, and the id of the key that made it.
+    pub reason: Option<String>,
+    pub key_id: Option<String>,
+}
+
+impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
+    fn from(e: &crate::quota::UsageEvent) -> Self {
+        UsageEventAnswer {
+            id: e.id.clone(),
+            kind: e.kind.as_str(),
+            time: rfc3339(e.time_ms),
+            user_id: e.user.to_string(),
+            event: e.event.clone(),
+            metadata: e.metadata.clone(),
+            quantity: e.quantity,
+            groups: e
+                .groups
+                .iter()
+                .map(|g| UsageGroupAnswer {
+                    group_id: g.group_id.clone(),
+                    period_start: g.period_start_ms.map(rfc3339),
+                    amount: SignedAmount(g.amount_milli),
+                })
+                .collect(),
+            reason: e.reason.clone(),
+            key_id: e.key_id.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageEventPageAnswer {
+    pub data: Vec<UsageEventAnswer>,
+    pub next_cursor: Option<String>,
+}
+
+/// One group's activity on one day.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DayGroupAnswer {
+    pub group_id: String,
+    /// Usage counted that day, in units: commits, tracks and adjustments (negative when
+    /// refunds outweighed them).
+    pub used: SignedAmount,
+    /// Reserves admitted (every group of an admitted reserve counts one).
+    pub reserves_admitted: i64,
+    /// Reserves this group denied.
+    pub reserves_denied: i64,
+    pub releases: i64,
+    /// Holds that expired that day without a commit or release.
+    pub expiries: i64,
+}
+
+/// One UTC day of a user's activity.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DayAnswer {
+    /// `2026-11-22`.
+    pub date: String,
+    /// The groups with any activity that day (none on a quiet day).
+    pub groups: Vec<DayGroupAnswer>,
+}
+
+/// A user's daily rollups, every day of the range in order.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DailyUsageAnswer {
+    pub user_id: String,
+    pub days: Vec<DayAnswer>,
+}
+
+/// A UTC day number (days since 1970-01-01) as `YYYY-MM-DD`.
+pub fn date(day: i64) -> String {
+    DateTime::from_timestamp(day * 86_400, 0)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+impl From<&UsageDay> for DayAnswer {
+    fn from(d: &UsageDay) -> Self {
+        DayAnswer {
+            date: date(d.day),
+            groups: d
+                .groups
+                .iter()
+                .map(|(group, a)| DayGroupAnswer {
+                    group_id: group.clone(),
+                    used: SignedAmount(a.used_milli),
+                    reserves_admitted: a.admitted,
+                    reserves_denied: a.denied,
+                    releases: a.releases,
+                    expiries: a.expiries,
+                })
+                .collect(),
+        }
+    }
+}
