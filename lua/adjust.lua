@@ -5,7 +5,7 @@
 -- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
 -- ARGV[5]     subscription version the node decided with
 -- ARGV[6..14] one hold as in holds.lua: group, field, period start, period end, amount (unused),
---             plan quota, mode, kind, measure
+--             plan quota, mode, unit, measure
 -- ARGV[15]    signed milli-units to add ("-3000" refunds 3 units)
 -- ARGV[16]    reason
 -- ARGV[17]    how many audit entries to keep

@@ -2,8 +2,9 @@
 -- them against Redis, after a prelude has defined `read_counters` and overrides.lua `quotas`.
 --
 -- Per hold, 9 values from ARGV: group id, counter field, period start ms, period end ms
--- ("" for lifetime), amount milli, plan quota milli, mode (hard|soft), kind ("c" for in-flight
--- limits, else ""), measure (opaque to Lua, recorded for commits; "" for the quantity).
+-- ("" for lifetime), amount milli, plan quota milli, mode (hard|soft), unit ("c" for in-flight
+-- limits, "" for count, else the unit's name), measure (opaque to Lua, recorded for commits; ""
+-- for the quantity).
 
 -- Reads `n` holds from ARGV starting at `first`; nil when a node's clock handed a period
 -- that does not contain `at`, so two nodes with skewed clocks never count one period twice.
@@ -11,7 +12,7 @@ local function read_holds(first, n, at)
   local holds = {}
   for i = 0, n - 1 do
     local j = first + i * 9
-    -- Defaults (hard mode, not in flight, counting the quantity) are left out of the record.
+    -- Defaults (hard mode, unit count, counting the quantity) are left out of the record.
     local h = {g = ARGV[j], f = ARGV[j + 1], ps = ARGV[j + 2], pe = ARGV[j + 3], a = ARGV[j + 4], q = ARGV[j + 5]}
     if ARGV[j + 6] ~= 'hard' then h.m = ARGV[j + 6] end
     if ARGV[j + 7] ~= '' then h.k = ARGV[j + 7] end

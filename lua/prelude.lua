@@ -290,7 +290,7 @@ local function ledger(now, holds, amount_of, fields)
   for i, h in ipairs(holds) do
     local amount = amount_of(i, h)
     if amount then
-      groups[#groups + 1] = {g = h.g, ps = h.ps, pe = h.pe, a = amount}
+      groups[#groups + 1] = {g = h.g, u = h.k, ps = h.ps, pe = h.pe, a = amount}
       rollup(now, h.g, 'u', tonumber(amount))
     end
   end

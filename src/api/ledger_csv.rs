@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::dto::UsageEventAnswer;
 
-pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,periodStart,amount,reason,keyId,metadata\n";
+pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata\n";
 
 /// A CSV field: quoted when it holds a comma, a quote or a line break; quotes doubled.
 fn field(out: &mut String, value: &str) {
@@ -46,6 +46,7 @@ pub fn rows(entry: &UsageEventAnswer, out: &mut String) {
             entry.event.clone().unwrap_or_default(),
             json_text(&entry.quantity),
             group.map(|g| g.group_id.clone()).unwrap_or_default(),
+            group.map(|g| g.unit.to_string()).unwrap_or_default(),
             group.and_then(|g| g.period_start.clone()).unwrap_or_default(),
             group.map(|g| json_text(&g.amount)).unwrap_or_default(),
             entry.reason.clone().unwrap_or_default(),

@@ -9,22 +9,6 @@ use super::measure::{Measure, MeasureError};
 use super::period::Window;
 use super::plan::{LimitGroup, Mode, Plan, Unit};
 
-/// Whether a hold counts usage or in-flight work (which commit and release both give back).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HoldKind {
-    Metered,
-    InFlight,
-}
-
-impl HoldKind {
-    pub fn of(unit: Unit) -> HoldKind {
-        match unit {
-            Unit::Concurrent => HoldKind::InFlight,
-            Unit::Count | Unit::Tokens | Unit::Seconds | Unit::Cents => HoldKind::Metered,
-        }
-    }
-}
-
 /// One group's part of an event: its window, the amount its measure gives, its quota.
 #[derive(Debug, Clone)]
 pub struct Hold<'p> {
@@ -33,7 +17,8 @@ pub struct Hold<'p> {
     pub amount: Milli,
     pub quota: Milli,
     pub mode: Mode,
-    pub kind: HoldKind,
+    /// In-flight (concurrent) holds count no usage: commit and release both give them back.
+    pub unit: Unit,
     /// None for the default measure (the quantity), which records leave out.
     pub measure: Option<&'p Measure>,
 }
@@ -47,7 +32,7 @@ impl<'p> Hold<'p> {
             amount,
             quota: group.quota,
             mode: group.mode,
-            kind: HoldKind::of(group.unit),
+            unit: group.unit,
             measure: match group.measure {
                 Measure::Quantity => None,
                 _ => Some(&group.measure),

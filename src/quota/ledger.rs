@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::amount::Milli;
 use super::ids::UserId;
+use super::plan::Unit;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UsageKind {
@@ -40,6 +41,7 @@ impl UsageKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageGroup {
     pub group_id: String,
+    pub unit: Unit,
     /// None for lifetime groups.
     pub period_start_ms: Option<i64>,
     /// Signed milli-units: adjustments may take usage back.

@@ -21,7 +21,7 @@ pub use amount::Milli;
 pub use counter::{Amounts, Counter};
 pub use decision::{Decision, Reason};
 pub use event::EventInput;
-pub use hold::{Hold, HoldKind, Prepared, Verdict};
+pub use hold::{Hold, Prepared, Verdict};
 pub use ids::{ReservationId, UserId};
 pub use ledger::{day_of, DayActivity, UsageDay, UsageEvent, UsageGroup, UsageKind};
 pub use measure::{Measure, MeasureError};

@@ -82,6 +82,12 @@ pub struct Problem {
 }
 
 impl Unit {
+    pub fn parse(text: &str) -> Option<Unit> {
+        [Unit::Count, Unit::Tokens, Unit::Seconds, Unit::Cents, Unit::Concurrent]
+            .into_iter()
+            .find(|u| u.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Unit::Count => "count",
@@ -154,17 +160,10 @@ impl Plan {
             if g.label.as_ref().is_some_and(|l| l.len() > MAX_LABEL) {
                 problem(at("label"), "must be at most 256 bytes");
             }
-            let unit = match g.unit.as_str() {
-                "count" => Unit::Count,
-                "tokens" => Unit::Tokens,
-                "seconds" => Unit::Seconds,
-                "cents" => Unit::Cents,
-                "concurrent" => Unit::Concurrent,
-                _ => {
-                    problem(at("unit"), "must be one of count, tokens, seconds, cents, concurrent");
-                    Unit::Count
-                }
-            };
+            let unit = Unit::parse(&g.unit).unwrap_or_else(|| {
+                problem(at("unit"), "must be one of count, tokens, seconds, cents, concurrent");
+                Unit::Count
+            });
             let mode = match g.mode.as_deref() {
                 None | Some("hard") => Mode::Hard,
                 Some("soft") => Mode::Soft,

@@ -3,7 +3,6 @@
 
 use super::amount::Milli;
 use super::counter::{Amounts, Counter};
-use super::hold::HoldKind;
 use super::measure::Measure;
 use super::period::Window;
 use super::plan::{Mode, Plan, Unit};
@@ -60,7 +59,7 @@ pub struct ReservationHold {
     /// The group's quota when reserved.
     pub quota: Milli,
     pub mode: Mode,
-    pub kind: HoldKind,
+    pub unit: Unit,
     pub measure: Measure,
     pub window: Window,
     /// What the commit counted, once committed.
@@ -85,14 +84,10 @@ impl Reservation {
             .zip(amounts)
             .map(|(hold, a)| {
                 let group = plan.and_then(|p| p.groups.iter().find(|g| g.id == hold.group));
-                let unit = match hold.kind {
-                    HoldKind::InFlight => Unit::Concurrent,
-                    HoldKind::Metered => Unit::Count,
-                };
                 Counter {
                     group_id: hold.group.clone(),
                     label: group.map_or_else(|| hold.group.clone(), |g| g.label.clone()),
-                    unit: group.map_or(unit, |g| g.unit),
+                    unit: group.map_or(hold.unit, |g| g.unit),
                     mode: hold.mode,
                     quota: a.quota,
                     used: a.used,

@@ -12,6 +12,9 @@ use crate::quota::{Milli, UsageEvent, UsageGroup, UsageKind, UserId};
 #[derive(Deserialize)]
 struct RawGroup {
     g: String,
+    /// The unit's code as in the reservation record (left out for count).
+    #[serde(default)]
+    u: String,
     ps: String,
     #[serde(default)]
     pe: String,
@@ -84,6 +87,7 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
         .into_iter()
         .map(|g| {
             Ok(UsageGroup {
+                unit: super::record::unit_of_code(&g.u).ok_or_else(|| bad("unit"))?,
                 period_start_ms: if g.pe.is_empty() { None } else { g.ps.parse().ok() },
                 amount_milli: g.a.parse().map_err(|_| bad("amount"))?,
                 group_id: g.g,

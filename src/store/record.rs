@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::StoreError;
-use crate::quota::{HoldKind, Measure, Milli, Mode, Reservation, ReservationHold, ReservationState, Window};
+use crate::quota::{Measure, Milli, Mode, Reservation, ReservationHold, ReservationState, Unit, Window};
 
 #[derive(Deserialize)]
 struct Record {
@@ -74,6 +74,25 @@ pub fn parse(json: &str) -> Result<Reservation, StoreError> {
     })
 }
 
+/// A hold's unit as the scripts keep it (`k`): left out for count, "c" for in-flight limits
+/// (the scripts test for it), else the unit's name.
+pub fn unit_code(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Count => "",
+        Unit::Concurrent => "c",
+        other => other.as_str(),
+    }
+}
+
+pub fn unit_of_code(code: &str) -> Option<Unit> {
+    match code {
+        "" => Some(Unit::Count),
+        "c" => Some(Unit::Concurrent),
+        "count" | "concurrent" => None,
+        name => Unit::parse(name),
+    }
+}
+
 fn hold(h: RecordHold) -> Result<ReservationHold, StoreError> {
     Ok(ReservationHold {
         amount: Milli(number("amount", &h.a)?),
@@ -83,11 +102,7 @@ fn hold(h: RecordHold) -> Result<ReservationHold, StoreError> {
             "" | "hard" => Mode::Hard,
             other => return Err(bad("mode", other)),
         },
-        kind: match h.k.as_str() {
-            "c" => HoldKind::InFlight,
-            "" => HoldKind::Metered,
-            other => return Err(bad("kind", other)),
-        },
+        unit: unit_of_code(&h.k).ok_or_else(|| bad("unit", &h.k))?,
         measure: match h.me.as_str() {
             "" => Measure::Quantity,
             json => serde_json::from_str(json).map_err(|_| bad("measure", json))?,
@@ -122,7 +137,7 @@ mod tests {
         let json = r#"{"s":"held","e":"x","x":"1000","h":[{"g":"g","a":"5","q":"9","k":"c","ps":"0","pe":""}]}"#;
         let r = parse(json).unwrap();
         assert_eq!(r.state, ReservationState::Held);
-        assert_eq!(r.holds[0].kind, HoldKind::InFlight);
+        assert_eq!(r.holds[0].unit, Unit::Concurrent);
         assert_eq!(r.holds[0].amount, Milli(5));
         assert_eq!(r.holds[0].window.end_ms, None);
         assert!(parse(&json.replace(r#""a":"5""#, r#""a":"five""#)).is_err());

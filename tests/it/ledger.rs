@@ -258,13 +258,19 @@ async fn an_export_of_a_thousand_users_matches_their_counters() {
     assert_eq!(total, expected);
     let ids: std::collections::BTreeSet<&str> = lines.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 1000, "ids are unique");
+    assert!(
+        lines.iter().all(|e| e["groups"][0]["unit"] == "tokens"),
+        "each group names its unit"
+    );
 
     let csv = stream("text/csv").await;
     let mut rows = csv.lines();
     let header: Vec<&str> = rows.next().unwrap().split(',').collect();
     let amount = header.iter().position(|h| *h == "amount").unwrap();
+    let unit = header.iter().position(|h| *h == "unit").unwrap();
     let rows: Vec<Vec<&str>> = rows.map(|r| r.split(',').collect()).collect();
     assert_eq!(rows.len(), 1000);
+    assert!(rows.iter().all(|r| r[unit] == "tokens"));
     assert_eq!(
         rows.iter().map(|r| r[amount].parse::<f64>().unwrap()).sum::<f64>(),
         expected

@@ -3433,6 +3433,8 @@ export interface components {
             groupId: string;
             /** @description Null for lifetime groups. */
             periodStart?: string | null;
+            /** @description count, tokens, seconds or cents. */
+            unit: string;
         };
         UserAnswer: {
             planId?: string | null;

@@ -11,6 +11,8 @@ use crate::quota::{Milli, UsageDay};
 #[serde(rename_all = "camelCase")]
 pub struct UsageGroupAnswer {
     pub group_id: String,
+    /// count, tokens, seconds or cents.
+    pub unit: &'static str,
     /// Null for lifetime groups.
     pub period_start: Option<String>,
     pub amount: SignedAmount,
@@ -51,6 +53,7 @@ impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
                 .iter()
                 .map(|g| UsageGroupAnswer {
                     group_id: g.group_id.clone(),
+                    unit: g.unit.as_str(),
                     period_start: g.period_start_ms.map(rfc3339),
                     amount: SignedAmount(g.amount_milli),
                 })

@@ -4,8 +4,9 @@ use redis::aio::ConnectionLike;
 use redis::{ScriptInvocation, Value};
 
 use super::{unexpected, writing_args, Fields, LedgerEntry, Reply, Writing, ADJUST, CHECK, RESERVE, TRACK, USAGE};
-use crate::quota::{Amounts, Hold, HoldKind, Milli, Verdict, Window};
+use crate::quota::{Amounts, Hold, Milli, Verdict, Window};
 use crate::store::keys::{counter_field, UserKeys};
+use crate::store::record;
 use crate::store::StoreError;
 
 /// The reservation a reserve made (the first call's, for a repeat).
@@ -39,10 +40,7 @@ fn push_hold(inv: &mut ScriptInvocation<'_>, h: &Hold<'_>) {
         .arg(h.amount.0)
         .arg(h.quota.0)
         .arg(h.mode.as_str())
-        .arg(match h.kind {
-            HoldKind::InFlight => "c",
-            HoldKind::Metered => "",
-        })
+        .arg(record::unit_code(h.unit))
         .arg(
             h.measure
                 .map(|m| serde_json::to_string(m).unwrap_or_default())
