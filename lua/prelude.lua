@@ -164,6 +164,8 @@ end
 local function reclaim(now)
   local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, RECLAIM_BATCH + 1)
   local done, back, order, taken = {}, {}, {}, 0
+  -- Expiries per day and group, counted once per pair: [day][group] -> holds.
+  local expired = {}
   if #due > 0 then
     for _, id in ipairs(due) do
       if #done == RECLAIM_BATCH then
@@ -176,8 +178,10 @@ local function reclaim(now)
         if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
           break
         end
+        local day = math.floor(tonumber(record.x) / DAY_MS)
+        expired[day] = expired[day] or {}
         for _, h in ipairs(record.h) do
-          rollup(tonumber(record.x), h.g, 'x', 1)
+          expired[day][h.g] = (expired[day][h.g] or 0) + 1
           local field = h.f .. ':h'
           if not back[field] then
             back[field] = 0
@@ -194,6 +198,11 @@ local function reclaim(now)
       values[i] = math.max(0, values[i] - back[field])
     end
     write_fields(order, values)
+    for day, groups in pairs(expired) do
+      for group, n in pairs(groups) do
+        rollup(day * DAY_MS, group, 'x', n)
+      end
+    end
     local ended = {}
     for _, id in ipairs(done) do
       ended[#ended + 1] = now + retention_ms

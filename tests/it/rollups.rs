@@ -89,15 +89,17 @@ async fn every_kind_of_activity_is_counted_once_on_its_day() {
         .json(Method::POST, "/v1/users/alice/adjustments", Some(refund))
         .await;
     assert_eq!(status, 200);
-    // Admitted, then expired: the next writing call returns the hold and counts it.
-    app.reserve(json!({ "userId": "alice", "event": "render", "ttlSeconds": 1 }))
-        .await;
+    // Admitted, then expired: the next writing call returns the holds and counts them.
+    for event in ["render", "chat"] {
+        app.reserve(json!({ "userId": "alice", "event": event, "ttlSeconds": 1 }))
+            .await;
+    }
     tokio::time::sleep(Duration::from_millis(1_300)).await;
     let probe = app.reserve(json!({ "userId": "alice", "event": "chat" })).await;
     app.release(probe["reservationId"].as_str().unwrap()).await;
 
     let rollups = today(&app, "alice").await;
-    assert_eq!(rollups["all"], (2.0 + 1.5 - 1.0, 4, 0, 2, 1), "{rollups:?}");
+    assert_eq!(rollups["all"], (2.0 + 1.5 - 1.0, 5, 0, 2, 2), "{rollups:?}");
     assert_eq!(rollups["renders"], (2.0, 3, 1, 1, 1), "{rollups:?}");
     assert_eq!(rollups["jobs"], (0.0, 3, 0, 1, 1), "in-flight groups count no usage");
     // The day's used amounts are the sums of the day's ledger entries.
