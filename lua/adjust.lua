@@ -1,18 +1,19 @@
 -- adjust.lua: an operator's correction of one counter, never below zero, with an audit entry.
 --
--- KEYS[1..9]  as in prelude.lua
--- KEYS[10]    the adjustments audit list   qg:{p:u}:audit (newest first)
+-- KEYS[1..10] as in prelude.lua
+-- KEYS[11]    the adjustments audit list   qg:{p:u}:audit (newest first)
 -- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
 -- ARGV[5]     subscription version the node decided with
--- ARGV[6..14] one hold as in holds.lua: group, field, period start, period end, amount (unused),
---             plan quota, mode, unit, measure
--- ARGV[15]    signed milli-units to add ("-3000" refunds 3 units)
--- ARGV[16]    reason
--- ARGV[17]    how many audit entries to keep
--- ARGV[18]    the id of the key that made the adjustment
+-- ARGV[6..15] one hold as in holds.lua: group, field, period start, period end, amount (unused),
+--             plan quota, mode, unit, measure, alert thresholds
+-- ARGV[16]    signed milli-units to add ("-3000" refunds 3 units)
+-- ARGV[17]    reason
+-- ARGV[18]    how many audit entries to keep
+-- ARGV[19]    the id of the key that made the adjustment
 --
 -- Returns {"stale"}, {"more"}, {"overflow", group} when the counter would pass 2^53 - 1
--- milli-units (nothing changes), else {"ok", applied milli (signed), then used, held, quota}.
+-- milli-units (nothing changes), else {"ok", applied milli (signed), then used, held, quota,
+-- then the alerts fired}.
 
 -- 1. Redis time, and the node's assumptions checked against it.
 local now = now_ms()
@@ -20,7 +21,8 @@ local holds = read_holds(6, 1, now)
 if not holds then
   return {'stale'}
 end
-if subscription(KEYS[6], {}, now) ~= ARGV[5] then
+local version, quota_in_force = subscription(KEYS[6], holds, now)
+if version ~= ARGV[5] then
   return {'stale'}
 end
 if reclaim(now) then
@@ -31,20 +33,21 @@ prune(now)
 -- 2. Move the used amount, clamped at zero.
 local h = holds[1]
 local before = read_counters(holds)[1]
-local over = move_counters(holds, ':u', function() return tonumber(ARGV[15]) end)
+local over, moved_from, moved_to = move_counters(holds, ':u', function() return tonumber(ARGV[16]) end)
 if over then
   return {'overflow', over}
 end
+alert_crossings(holds, quota_in_force, moved_from, moved_to)
 local after = read_counters(holds)[1]
 
 -- 3. Keep the audit trail.
-local entry = {at = string.format('%d', now), groupId = h.g, periodStart = h.ps, requested = ARGV[15],
+local entry = {at = string.format('%d', now), groupId = h.g, periodStart = h.ps, requested = ARGV[16],
                applied = string.format('%d', after - before), before = string.format('%d', before),
-               after = string.format('%d', after), reason = ARGV[16]}
-redis.call('LPUSH', KEYS[10], cjson.encode(entry))
-redis.call('LTRIM', KEYS[10], 0, tonumber(ARGV[17]) - 1)
+               after = string.format('%d', after), reason = ARGV[17]}
+redis.call('LPUSH', KEYS[11], cjson.encode(entry))
+redis.call('LTRIM', KEYS[11], 0, tonumber(ARGV[18]) - 1)
 if after ~= before then
   ledger(now, holds, function() return string.format('%d', after - before) end,
-    {'kind', 'adjustment', 'ref', '', 'reason', ARGV[16], 'key', ARGV[18]})
+    {'kind', 'adjustment', 'ref', '', 'reason', ARGV[17], 'key', ARGV[19]})
 end
-return append_counters({'ok', after - before}, holds, KEYS[6], now)
+return append_fired(append_counters({'ok', after - before}, holds, KEYS[6], now))

@@ -1,6 +1,6 @@
 -- commit.lua: turn a reservation into usage, exactly once. A commit never denies.
 --
--- KEYS[1..9]  as in prelude.lua
+-- KEYS[1..10] as in prelude.lua
 -- ARGV[1..4]  as in prelude.lua (retention, idempotency field, body digest, ledger keep)
 -- ARGV[5]     reservation id
 -- ARGV[6]     "" to commit what was reserved, or the number of holds n,
@@ -11,7 +11,8 @@
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"more"}, {"not_found"}, {"conflict", state}
 -- when the reservation was released, {"mismatch"} when n is not the record's hold count,
 -- {"overflow", group} when a counter would pass 2^53 - 1 milli-units (nothing changes),
--- else {"ok", late 0|1, record JSON, then per hold used, held, quota}.
+-- else {"ok", late 0|1, record JSON, then per hold used, held, quota, then the alerts fired
+-- (as alerts.lua appends them)}.
 
 -- 1. Redis time; a repeat of this Idempotency-Key answers the first answer.
 local now = now_ms()
@@ -30,7 +31,7 @@ if state == 'released' then
 end
 if state == 'committed' then
   -- A repeat answers the first answer.
-  return append_counters({'ok', record.l == '1' and 1 or 0, raw}, record.h, KEYS[6], now)
+  return append_fired(append_counters({'ok', record.l == '1' and 1 or 0, raw}, record.h, KEYS[6], now))
 end
 if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= #record.h then
   return {'mismatch'}
@@ -44,10 +45,11 @@ for i, h in ipairs(record.h) do
   h.n = ARGV[6] ~= '' and ARGV[6 + i] or h.a
 end
 -- Usage first: it is the change that can be refused, and then nothing may have been written.
-local over = move_counters(record.h, ':u', function(_, h) return h.k == 'c' and 0 or tonumber(h.n) end)
+local over, before, after = move_counters(record.h, ':u', function(_, h) return h.k == 'c' and 0 or tonumber(h.n) end)
 if over then
   return {'overflow', over}
 end
+alert_crossings(record.h, quotas(KEYS[6], record.h, now), before, after)
 if not late then
   move_counters(record.h, ':h', function(_, h) return -tonumber(h.a) end)
 end
@@ -61,4 +63,4 @@ ledger(now, record.h, function(_, h) return h.k ~= 'c' and h.n or nil end,
   {'kind', late and 'late_commit' or 'commit', 'ref', ARGV[5], 'event', record.e, 'metadata', ARGV[l],
    'quantity', ARGV[l + 1]})
 local reply = {'ok', late and 1 or 0, cjson.encode(record)}
-return remember(append_counters(reply, record.h, KEYS[6], now), now)
+return remember(append_fired(append_counters(reply, record.h, KEYS[6], now)), now)

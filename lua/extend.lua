@@ -1,6 +1,6 @@
 -- extend.lua: move a held reservation's expiry to now + ttl, at most a fixed time after creation.
 --
--- KEYS[1..9]  as in prelude.lua
+-- KEYS[1..10] as in prelude.lua
 -- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
 -- ARGV[5]     reservation id
 -- ARGV[6]     ttl ms

@@ -1,22 +1,23 @@
 -- holds.lua: shared by reserve, check and track: reads the holds a node computed and checks
 -- them against Redis, after a prelude has defined `read_counters` and overrides.lua `quotas`.
 --
--- Per hold, 9 values from ARGV: group id, counter field, period start ms, period end ms
+-- Per hold, 10 values from ARGV: group id, counter field, period start ms, period end ms
 -- ("" for lifetime), amount milli, plan quota milli, mode (hard|soft), unit ("c" for in-flight
 -- limits, "" for count, else the unit's name), measure (opaque to Lua, recorded for commits; ""
--- for the quantity).
+-- for the quantity), alert thresholds in percent ("50,80,100"; "" for none).
 
 -- Reads `n` holds from ARGV starting at `first`; nil when a node's clock handed a period
 -- that does not contain `at`, so two nodes with skewed clocks never count one period twice.
 local function read_holds(first, n, at)
   local holds = {}
   for i = 0, n - 1 do
-    local j = first + i * 9
+    local j = first + i * 10
     -- Defaults (hard mode, unit count, counting the quantity) are left out of the record.
     local h = {g = ARGV[j], f = ARGV[j + 1], ps = ARGV[j + 2], pe = ARGV[j + 3], a = ARGV[j + 4], q = ARGV[j + 5]}
     if ARGV[j + 6] ~= 'hard' then h.m = ARGV[j + 6] end
     if ARGV[j + 7] ~= '' then h.k = ARGV[j + 7] end
     if ARGV[j + 8] ~= '' then h.me = ARGV[j + 8] end
+    if ARGV[j + 9] ~= '' then h.t = ARGV[j + 9] end
     if tonumber(h.ps) > at or (h.pe ~= '' and tonumber(h.pe) <= at) then
       return nil
     end

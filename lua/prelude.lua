@@ -3,7 +3,7 @@
 -- expired holds and prunes what outlived the retention window, a bounded number per call,
 -- before the script proper reads any counter.
 --
--- Every script that includes it passes the same first nine keys and four arguments:
+-- Every script that includes it passes the same first ten keys and four arguments:
 -- KEYS[1]  counters hash                 qg:{p:u}:ctr     <group>@<periodStart>:u|:h -> milli-units
 -- KEYS[2]  reservations hash             qg:{p:u}:res     <reservationId> -> JSON record
 -- KEYS[3]  open reservations zset        qg:{p:u}:open    by expiry ms
@@ -12,10 +12,11 @@
 --                                                         and "d|"<day>|<group> by prune ms + retention
 -- KEYS[6]  the subscription hash         qg:{p:u}:sub     (overrides are ov:<groupId> fields)
 -- KEYS[7]  idempotency hash              qg:{p:u}:idem    <route>:<key digest> -> <body digest>|<first reply JSON>
--- ARGV[1]  retention ms
--- ARGV[2]  idempotency field, or "" when the call has no Idempotency-Key
 -- KEYS[8]  usage ledger stream           qg:{p:u}:ledger  entries by Redis time
 -- KEYS[9]  daily rollups hash            qg:{p:u}:daily   <day>|<group>|<stat> -> integer
+-- KEYS[10] alerts outbox of the slot     qg:{<slot tag>}:outbox (see alerts.lua)
+-- ARGV[1]  retention ms
+-- ARGV[2]  idempotency field, or "" when the call has no Idempotency-Key
 -- ARGV[3]  body digest (hex), or ""
 -- ARGV[4]  how long the ledger and the rollups keep, ms ("" when the project keeps neither)
 --
@@ -105,26 +106,29 @@ end
 local MAX_EXACT = 9007199254740991
 
 -- Adds delta(i, hold) to each hold's counter (suffix ":u" used or ":h" held), never below
--- zero. Answers nil, or the id of a group the change would take past MAX_EXACT, in which case
--- nothing was written.
+-- zero. Answers the id of a group the change would take past MAX_EXACT, in which case nothing
+-- was written; else nil and each counter before and after the change.
 local function move_counters(holds, suffix, delta)
   local used, held, fresh = read_counters(holds)
+  local before, after = suffix == ':u' and used or held, {}
   local fields, values = {}, {}
   for i, h in ipairs(holds) do
     local d = delta(i, h)
+    after[i] = before[i]
     if d ~= 0 then
-      local value = math.max(0, (suffix == ':u' and used[i] or held[i]) + d)
+      local value = math.max(0, before[i] + d)
       if value > MAX_EXACT then
         -- Past what a double counts exactly: nothing is written, the caller refuses.
         return h.g
       end
+      after[i] = value
       fields[#fields + 1] = h.f .. suffix
       values[#values + 1] = value
     end
   end
   write_fields(fields, values)
   note_periods(holds, fresh)
-  return nil
+  return nil, before, after
 end
 
 -- A reservation's state: a held one that is no longer open has expired (reclaim took it).
@@ -233,7 +237,7 @@ local function prune(now)
       end
       redis.call('HDEL', KEYS[9], unpack(fields))
     else
-      redis.call('HDEL', KEYS[1], f .. ':u', f .. ':h')
+      redis.call('HDEL', KEYS[1], f .. ':u', f .. ':h', f .. ':a')
     end
     redis.call('ZREM', KEYS[5], f)
   end

@@ -1,6 +1,6 @@
 -- release.lua: give a reservation's holds back, exactly once.
 --
--- KEYS[1..9]  as in prelude.lua
+-- KEYS[1..10] as in prelude.lua
 -- ARGV[1..4]  as in prelude.lua (retention, "", "": release needs no Idempotency-Key; ledger keep)
 -- ARGV[5]     reservation id
 --

@@ -1,18 +1,19 @@
 -- reserve.lua: hold quota in every matched group at once, all or nothing.
 --
--- KEYS[1..9]  as in prelude.lua
+-- KEYS[1..10] as in prelude.lua
 -- ARGV[1..4]  as in prelude.lua (retention, idempotency field, body digest, ledger keep)
 -- ARGV[5]     subscription version the node decided with ("0": no subscription)
 -- ARGV[6]     reservation id
 -- ARGV[7]     ttl ms
 -- ARGV[8]     event name
--- ARGV[9]     number of holds n, then 9 values per hold as in holds.lua
+-- ARGV[9]     number of holds n, then 10 values per hold as in holds.lua
 --
 -- Returns {"repeat", first reply JSON} or {"reused"} for an Idempotency-Key seen before,
 -- {"stale"} when the version or a period does not match Redis, {"more"} when expired holds
 -- remain to reclaim, {"overflow", group} when a held counter would pass 2^53 - 1 milli-units
 -- (only soft groups can come near it; nothing is written), else {"ok", reservation id,
--- expires ms, allowed 0|1, then per hold used, held, quota, denied 0|1}.
+-- expires ms, allowed 0|1, then per hold used, held, quota, denied 0|1, then the alerts fired (as
+-- alerts.lua appends them)}.
 
 -- 1. Redis time; a repeat answers the first answer whatever changed since.
 local now = now_ms()
@@ -43,9 +44,11 @@ local allowed, denied = decide(holds, quota_in_force, used, held)
 
 -- 5. Write all holds and the reservation, or nothing.
 local expires = now + tonumber(ARGV[7])
+local held_before = {}
 if allowed == 1 then
   local fields, values = {}, {}
   for i, h in ipairs(holds) do
+    held_before[i] = held[i]
     held[i] = held[i] + tonumber(h.a)
     if held[i] > MAX_EXACT then
       return {'overflow', h.g}
@@ -58,6 +61,18 @@ if allowed == 1 then
                   x = string.format('%d', expires), h = holds}
   redis.call('HSET', KEYS[2], ARGV[6], cjson.encode(record))
   redis.call('ZADD', KEYS[3], expires, ARGV[6])
+  -- Open holds are the usage of in-flight groups: an admit can cross their thresholds.
+  local inflight = {}
+  for i, h in ipairs(holds) do
+    inflight[i] = h.k == 'c' and held[i] or held_before[i]
+  end
+  alert_crossings(holds, quota_in_force, held_before, inflight)
+else
+  local level = {}
+  for i, h in ipairs(holds) do
+    level[i] = h.k == 'c' and held[i] or used[i]
+  end
+  alert_denials(holds, quota_in_force, denied, level)
 end
 -- Today's rollups: every group of an admitted reserve, only the denying groups of a denial.
 for i, h in ipairs(holds) do
@@ -75,4 +90,4 @@ end
 
 -- 6. Answer, and keep the answer for repeats (denials included).
 local reply = {'ok', ARGV[6], expires, allowed}
-return remember(append_decision(reply, holds, quota_in_force, used, held, denied), now)
+return remember(append_fired(append_decision(reply, holds, quota_in_force, used, held, denied)), now)

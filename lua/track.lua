@@ -1,15 +1,15 @@
 -- track.lua: count usage that already happened, without checking any quota. Never denies.
 --
--- KEYS[1..9]  as in prelude.lua
+-- KEYS[1..10] as in prelude.lua
 -- ARGV[1..4]  as in prelude.lua (retention, idempotency field, body digest, ledger keep)
 -- ARGV[5]     subscription version the node decided with ("0": no subscription)
--- ARGV[6]     number of holds n, then 9 values per hold as in holds.lua (no in-flight groups)
+-- ARGV[6]     number of holds n, then 10 values per hold as in holds.lua (no in-flight groups)
 -- then        for the ledger: the event name, its metadata as JSON, and its quantity in
 --             milli-units
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"stale"}, {"more"}, {"overflow", group}
 -- when a counter would pass 2^53 - 1 milli-units (nothing is counted), else {"ok", then per
--- hold used, held, quota}.
+-- hold used, held, quota, then the alerts fired (as alerts.lua appends them)}.
 
 -- 1. Redis time; a repeat answers the first answer and counts nothing.
 local now = now_ms()
@@ -23,7 +23,8 @@ local holds = read_holds(7, tonumber(ARGV[6]), now)
 if not holds then
   return {'stale'}
 end
-if subscription(KEYS[6], {}, now) ~= ARGV[5] then
+local version, quota_in_force = subscription(KEYS[6], holds, now)
+if version ~= ARGV[5] then
   return {'stale'}
 end
 
@@ -33,14 +34,15 @@ if reclaim(now) then
 end
 
 -- 4. Count every group, or none when one would pass what a counter holds exactly.
-local over = move_counters(holds, ':u', function(_, h) return tonumber(h.a) end)
+local over, before, after = move_counters(holds, ':u', function(_, h) return tonumber(h.a) end)
 if over then
   return {'overflow', over}
 end
+alert_crossings(holds, quota_in_force, before, after)
 
 -- 5. The ledger entry and the day's rollups, in the same step as the counters.
-local l = 7 + 9 * tonumber(ARGV[6])
+local l = 7 + 10 * tonumber(ARGV[6])
 ledger(now, holds, function(_, h) return h.a end,
   {'kind', 'track', 'ref', ARGV[2], 'event', ARGV[l], 'metadata', ARGV[l + 1], 'quantity', ARGV[l + 2]})
 prune(now)
-return remember(append_counters({'ok'}, holds, KEYS[6], now), now)
+return remember(append_fired(append_counters({'ok'}, holds, KEYS[6], now)), now)

@@ -66,6 +66,28 @@ pub struct Config {
     #[arg(long, env = "QG_DRAIN_MS", default_value_t = 0)]
     pub drain_ms: u64,
 
+    /// Deliver webhooks to plain http URLs too (https only by default).
+    #[arg(long, env = "QG_WEBHOOK_ALLOW_HTTP", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_http: bool,
+
+    /// Deliver webhooks to private, loopback and link-local addresses too (refused by default,
+    /// after DNS resolution).
+    #[arg(long, env = "QG_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+
+    /// Multiplies the webhook retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), the
+    /// 5 days after which a failing endpoint is disabled, and the outbox sweeper's pace.
+    #[arg(long, env = "QG_WEBHOOK_RETRY_SCALE", default_value_t = 1.0)]
+    pub webhook_retry_scale: f64,
+
+    /// Longest wait for a webhook receiver's answer (milliseconds).
+    #[arg(long, env = "QG_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
+
+    /// For tests only: never move fired alerts after a script, as though the node died there.
+    #[arg(long, env = "QG_TEST_SKIP_ALERT_MOVES", default_value_t = false, hide = true, action = clap::ArgAction::Set)]
+    pub test_skip_alert_moves: bool,
+
     /// For tests only: pretend the machine's clock is off by this much (milliseconds).
     #[arg(long, env = "QG_TEST_CLOCK_SKEW_MS", default_value_t = 0, hide = true)]
     pub test_clock_skew_ms: i64,
@@ -74,6 +96,16 @@ pub struct Config {
 impl Config {
     pub fn command_timeout(&self) -> Duration {
         Duration::from_millis(self.command_timeout_ms)
+    }
+
+    pub fn webhooks(&self) -> crate::webhooks::WebhookSettings {
+        crate::webhooks::WebhookSettings {
+            allow_http: self.webhook_allow_http,
+            allow_private: self.webhook_allow_private,
+            retry_scale: self.webhook_retry_scale,
+            timeout: Duration::from_millis(self.webhook_timeout_ms),
+            test_skip_moves: self.test_skip_alert_moves,
+        }
     }
 
     pub fn retention(&self) -> Duration {
@@ -101,6 +133,10 @@ impl fmt::Debug for Config {
             .field("key_prefix", &self.key_prefix)
             .field("workers", &self.workers)
             .field("drain_ms", &self.drain_ms)
+            .field("webhook_allow_http", &self.webhook_allow_http)
+            .field("webhook_allow_private", &self.webhook_allow_private)
+            .field("webhook_retry_scale", &self.webhook_retry_scale)
+            .field("webhook_timeout_ms", &self.webhook_timeout_ms)
             .finish()
     }
 }

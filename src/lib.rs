@@ -15,3 +15,4 @@ pub mod quota;
 pub mod secrets;
 pub mod startup;
 pub mod store;
+pub mod webhooks;

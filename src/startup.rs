@@ -50,7 +50,8 @@ impl Application {
             clock_skew_ms: config.test_clock_skew_ms,
             sentinel_master: config.sentinel_master.clone(),
             wait_replicas: config.wait_replicas,
-        })?;
+        })?
+        .with_webhooks(config.webhooks());
         if let Some(token) = &config.root_token {
             gateway.set_root_token(token);
         }
@@ -155,5 +156,6 @@ async fn start(state: web::Data<AppState>, configured_root: Option<String>, star
     };
     tracing::info!("connected to redis; ready");
     let _ = started.send(first);
+    tokio::spawn(state.gateway.clone().deliver_forever());
     state.gateway.clone().refresh_forever().await;
 }

@@ -44,6 +44,8 @@ codes! {
     ProjectNotFound "project_not_found" NOT_FOUND,
     KeyNotFound "key_not_found" NOT_FOUND,
     SubscriptionNotFound "subscription_not_found" NOT_FOUND,
+    WebhookNotFound "webhook_not_found" NOT_FOUND,
+    DeliveryNotFound "delivery_not_found" NOT_FOUND,
     ProjectExists "project_exists" CONFLICT,
     ReservationCommitted "reservation_committed" CONFLICT,
     ReservationReleased "reservation_released" CONFLICT,

@@ -37,6 +37,10 @@ pub enum ApiError {
     KeyNotFound(String),
     #[error("user {0} has no subscription")]
     SubscriptionNotFound(String),
+    #[error("no webhook endpoint {0} in this project")]
+    WebhookNotFound(String),
+    #[error("no delivery {0} of this endpoint")]
+    DeliveryNotFound(String),
     #[error("project {0} exists already")]
     ProjectExists(String),
     #[error("the reservation was committed already")]
@@ -94,6 +98,8 @@ impl ApiError {
             Self::ProjectNotFound(_) => Code::ProjectNotFound,
             Self::KeyNotFound(_) => Code::KeyNotFound,
             Self::SubscriptionNotFound(_) => Code::SubscriptionNotFound,
+            Self::WebhookNotFound(_) => Code::WebhookNotFound,
+            Self::DeliveryNotFound(_) => Code::DeliveryNotFound,
             Self::ProjectExists(_) => Code::ProjectExists,
             Self::ReservationCommitted => Code::ReservationCommitted,
             Self::ReservationReleased => Code::ReservationReleased,

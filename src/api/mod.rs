@@ -28,6 +28,7 @@ mod usage;
 mod usage_events;
 mod user_tokens;
 mod users;
+mod webhooks;
 
 pub use codes::Code;
 pub use error::ApiError;

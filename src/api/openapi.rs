@@ -231,7 +231,8 @@ pub fn document() -> &'static OpenApi {
             dto::UsageEventPageAnswer, dto::DayGroupAnswer, dto::DayAnswer, dto::DailyUsageAnswer,
             user_tokens::UserTokenBody, event::ReserveBody, event::TrackBody, dto::ReserveAnswer,
             dto::TrackAnswer, dto::ReservationAnswer, dto::ExtendBody, dto::ExtendAnswer, dto::CommitBody,
-            dto::CommitAnswer, dto::ReleaseAnswer
+            dto::CommitAnswer, dto::ReleaseAnswer, dto::WebhookBody, dto::WebhookAnswer, dto::WebhookList,
+            dto::SecretAnswer, dto::DeliveryIdAnswer, dto::TryAnswer, dto::DeliveryAnswer, dto::DeliveryList
         )
         .build();
         OpenApiBuilder::new()

@@ -9,7 +9,7 @@ use super::codes::Code;
 use super::{
     cors, daily_usage, health, openapi, plans, projects, reservations, reserve, settle, subscriptions, track, usage,
 };
-use super::{usage_events, user_tokens, users, ApiError};
+use super::{usage_events, user_tokens, users, webhooks, ApiError};
 
 /// Who may call a route.
 #[derive(Clone, Copy)]
@@ -115,6 +115,22 @@ routes! {
         body None, ok 200 Some("DailyUsageAnswer"), errors [], query ["from", "to"];
     GET "/v1/usage-events" => usage_events::list_usage_events, Secret, "The usage ledger (one user's, or every user's), oldest first per user; pages, or NDJSON or CSV with Accept",
         body None, ok 200 Some("UsageEventPageAnswer"), errors [], query ["userId", "from", "to", "cursor", "limit"];
+    POST "/v1/webhooks" => webhooks::create_webhook, Secret, "Make a webhook endpoint; its secret (whsec_) is shown only in this answer",
+        body Some("WebhookBody"), ok 201 Some("WebhookAnswer"), errors [];
+    GET "/v1/webhooks" => webhooks::list_webhooks, Secret, "List the project's webhook endpoints",
+        body None, ok 200 Some("WebhookList"), errors [];
+    GET "/v1/webhooks/{webhookId}" => webhooks::get_webhook, Secret, "Read a webhook endpoint",
+        body None, ok 200 Some("WebhookAnswer"), errors [WebhookNotFound];
+    DELETE "/v1/webhooks/{webhookId}" => webhooks::delete_webhook, Secret, "Delete a webhook endpoint",
+        body None, ok 204 None, errors [WebhookNotFound];
+    POST "/v1/webhooks/{webhookId}/rotate-secret" => webhooks::rotate_secret, Secret, "A new secret; the old one signs too for 24 hours",
+        body Some("EmptyBody"), ok 200 Some("SecretAnswer"), errors [WebhookNotFound];
+    POST "/v1/webhooks/{webhookId}/test" => webhooks::test_webhook, Secret, "Send a webhook.test event to this endpoint",
+        body Some("EmptyBody"), ok 202 Some("DeliveryIdAnswer"), errors [WebhookNotFound];
+    GET "/v1/webhooks/{webhookId}/deliveries" => webhooks::list_deliveries, Secret, "The endpoint's newest deliveries with their attempts",
+        body None, ok 200 Some("DeliveryList"), errors [WebhookNotFound], query ["limit"];
+    POST "/v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry" => webhooks::retry_delivery, Secret, "Attempt a delivery again now",
+        body Some("EmptyBody"), ok 202 Some("DeliveryIdAnswer"), errors [DeliveryNotFound];
     POST "/v1/user-tokens" => user_tokens::create_user_token, Secret, "Mint a token for a browser to read one user's usage",
         body Some("UserTokenBody"), ok 200 Some("UserToken"), errors [];
     POST "/v1/reserve" => reserve::reserve, Secret, "Hold quota before calling the AI provider",

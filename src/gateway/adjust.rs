@@ -65,6 +65,9 @@ impl Gateway {
                 let mut hold = Hold::new(group, window, Milli::ZERO);
                 // The amount is given, not measured.
                 hold.measure = None;
+                if !self.alerting(project).await? {
+                    hold.alerts = "";
+                }
                 let args = AdjustArgs {
                     version: resolved.sub.version,
                     amount_milli,
@@ -73,9 +76,12 @@ impl Gateway {
                     key_id: key_id.to_string(),
                 };
                 let reply = self.store.adjust(project, user, &hold, &args, ledger).await?;
-                Ok(reply.map(|(applied_milli, amounts)| Adjusted::Done {
-                    counter: Counter::of(group, window, &amounts),
-                    applied_milli,
+                Ok(reply.map(|(applied_milli, amounts, fired)| {
+                    self.alerts_fired(fired);
+                    Adjusted::Done {
+                        counter: Counter::of(group, window, &amounts),
+                        applied_milli,
+                    }
                 }))
             })
             .await;

@@ -23,6 +23,8 @@ pub struct Cache {
     users: RwLock<HashMap<ProjectUser, Subscription>>,
     /// Users this node has seen in their project's users index.
     indexed: RwLock<HashMap<ProjectUser, ()>>,
+    /// Whether a project has an enabled webhook endpoint.
+    alerting: RwLock<HashMap<String, bool>>,
 }
 
 fn get<K: Eq + Hash, V: Clone>(map: &RwLock<HashMap<K, V>>, key: &K) -> Option<V> {
@@ -83,6 +85,14 @@ impl Cache {
         }
     }
 
+    pub fn alerting(&self, project: &str) -> Option<bool> {
+        get(&self.alerting, &project.to_string())
+    }
+
+    pub fn put_alerting(&self, project: &str, on: bool) {
+        put(&self.alerting, project.to_string(), on);
+    }
+
     pub fn indexed(&self, project: &str, user: &str) -> bool {
         get(&self.indexed, &(project.to_string(), user.to_string())).is_some()
     }
@@ -98,6 +108,7 @@ impl Cache {
         clear(&self.settings);
         clear(&self.keys);
         clear(&self.indexed);
+        clear(&self.alerting);
     }
 
     /// Records the epoch seen; true when it moved (or was never seen).

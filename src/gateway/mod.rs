@@ -4,9 +4,11 @@
 //! loop (`retry.rs`) and assembles decisions; it knows nothing of HTTP or JSON wire types.
 
 mod adjust;
+mod alerts;
 mod cache;
 mod clock;
 mod config;
+mod deliver;
 mod keys;
 mod ledger;
 pub mod outcome;
@@ -23,6 +25,7 @@ mod tokens;
 mod track;
 mod usage;
 mod users;
+pub mod webhooks;
 
 use std::sync::{Arc, OnceLock};
 
@@ -42,6 +45,7 @@ use outcome::Outcomes;
 use crate::metrics::Metrics;
 use crate::quota::MeasureError;
 use crate::store::{Store, StoreConfig, StoreError};
+use crate::webhooks::WebhookSettings;
 
 /// Could not decide. Being denied is a `Decision`, never an error.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +94,7 @@ pub struct Gateway {
     metrics: Arc<Metrics>,
     outcomes: Arc<Outcomes>,
     secrets: Arc<NodeSecrets>,
+    webhooks: Arc<WebhookSettings>,
 }
 
 impl Gateway {
@@ -107,7 +112,14 @@ impl Gateway {
             metrics,
             outcomes: Arc::new(outcomes),
             secrets: Arc::default(),
+            webhooks: Arc::default(),
         })
+    }
+
+    /// How this node delivers webhooks (the default: https to public addresses only).
+    pub fn with_webhooks(mut self, settings: WebhookSettings) -> Gateway {
+        self.webhooks = Arc::new(settings);
+        self
     }
 
     /// Adds a subscriber to every outcome from now on.

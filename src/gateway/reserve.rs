@@ -40,7 +40,8 @@ impl Gateway {
                 .store
                 .reserve(project, &input.user, idempotency, &args, &prepared.holds, ledger)
                 .await?;
-            Ok(reply.map(|(granted, verdict)| {
+            Ok(reply.map(|(granted, verdict, fired)| {
+                self.alerts_fired(fired);
                 let granted = Granted {
                     reservation_id: granted.reservation_id,
                     expires_at_ms: granted.expires_ms,
@@ -80,7 +81,8 @@ impl Gateway {
                     Ok(admitted) => admitted,
                     Err(reason) => return Ok(Reply::Done(Decision::denied(reason, self.clock.now_ms()))),
                 };
-                let prepared = prepare(&admitted.plan, input, admitted.started_ms, self.clock.now_ms(), true)?;
+                let mut prepared = prepare(&admitted.plan, input, admitted.started_ms, self.clock.now_ms(), true)?;
+                self.alerts_for(project, &mut prepared).await?;
                 ask(&admitted, &prepared).await
             })
             .await;

@@ -110,7 +110,8 @@ impl Gateway {
         Ok(match reply {
             SettleReply::NotFound => Settlement::NotFound,
             SettleReply::Conflict(state) => Settlement::Conflict(state),
-            SettleReply::Done(done) => {
+            SettleReply::Done(mut done) => {
+                self.alerts_fired(std::mem::take(&mut done.fired));
                 // Labels come from the current plan when it still has the group.
                 let plan = self
                     .resolve(project, id.user(), Freshness::Cached)

@@ -44,7 +44,8 @@ impl Gateway {
                 let Some(plan) = &resolved.plan else {
                     return Ok(Reply::Done(Tracked(Vec::new())));
                 };
-                let prepared = prepare(plan, input, resolved.started_ms, self.clock.now_ms(), false)?;
+                let mut prepared = prepare(plan, input, resolved.started_ms, self.clock.now_ms(), false)?;
+                self.alerts_for(project, &mut prepared).await?;
                 let reply = self
                     .store
                     .track(
@@ -57,7 +58,10 @@ impl Gateway {
                         on,
                     )
                     .await?;
-                Ok(reply.map(|amounts| Tracked(prepared.counters(&amounts))))
+                Ok(reply.map(|(amounts, fired)| {
+                    self.alerts_fired(fired);
+                    Tracked(prepared.counters(&amounts))
+                }))
             })
             .await;
         self.report(Verb::Track, project, Some(&input.user), started, &answer);

@@ -21,6 +21,8 @@ pub struct Hold<'p> {
     pub unit: Unit,
     /// None for the default measure (the quantity), which records leave out.
     pub measure: Option<&'p Measure>,
+    /// Alert thresholds as the scripts take them ("80,100").
+    pub alerts: &'p str,
 }
 
 impl<'p> Hold<'p> {
@@ -33,6 +35,7 @@ impl<'p> Hold<'p> {
             quota: group.quota,
             mode: group.mode,
             unit: group.unit,
+            alerts: &group.alerts_arg,
             measure: match group.measure {
                 Measure::Quantity => None,
                 _ => Some(&group.measure),
@@ -76,6 +79,13 @@ pub fn prepare<'p>(
 }
 
 impl Prepared<'_> {
+    /// Leaves every threshold out: the scripts then decide no alert.
+    pub fn mute_alerts(&mut self) {
+        for hold in &mut self.holds {
+            hold.alerts = "";
+        }
+    }
+
     /// The counters of the matched groups from the amounts a script read.
     pub fn counters<'v>(&self, amounts: impl IntoIterator<Item = &'v Amounts>) -> Vec<Counter> {
         self.groups

@@ -2,6 +2,7 @@
 //! No I/O, no async, no actix or redis: time and state come in as arguments.
 
 pub mod admission;
+pub mod alerts;
 pub mod amount;
 pub mod counter;
 pub mod decision;

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::alerts::{self, DEFAULT_ALERTS};
 use super::amount::Milli;
 use super::ids::check_id;
 use super::measure::{Measure, MeasureDoc};
@@ -72,6 +73,10 @@ pub struct LimitGroup {
     pub mode: Mode,
     pub measure: Measure,
     pub on_plan_change: PlanChange,
+    /// Thresholds in percent, sorted (the group's own, else the plan's, else the default).
+    pub alerts: Vec<u16>,
+    /// The same as the scripts take them ("80,100"), made once.
+    pub alerts_arg: String,
 }
 
 /// One thing wrong with a plan, with the JSON path of the field.
@@ -144,6 +149,14 @@ impl Plan {
             kind: default_kind.flatten().unwrap_or(PeriodKind::Month),
             every: 1,
             anchor: default_anchor.flatten().unwrap_or(Anchor::Calendar),
+        };
+        let plan_alerts = match doc.alerts.as_deref().map(alerts::thresholds) {
+            None => DEFAULT_ALERTS.to_vec(),
+            Some(Ok(list)) => list,
+            Some(Err(detail)) => {
+                problem("alerts".into(), detail);
+                Vec::new()
+            }
         };
         if doc.groups.len() > MAX_GROUPS {
             problem("groups".into(), "must have at most 32 groups");
@@ -232,6 +245,14 @@ impl Plan {
                     Measure::Quantity
                 }
             };
+            let alerts = match g.alerts.as_deref().map(alerts::thresholds) {
+                None => plan_alerts.clone(),
+                Some(Ok(list)) => list,
+                Some(Err(detail)) => {
+                    problem(at("alerts"), detail);
+                    Vec::new()
+                }
+            };
             groups.push(LimitGroup {
                 id: g.id.clone(),
                 label: g.label.clone().unwrap_or_else(|| g.id.clone()),
@@ -246,6 +267,8 @@ impl Plan {
                 mode,
                 measure,
                 on_plan_change,
+                alerts_arg: alerts::script_list(&alerts),
+                alerts,
             });
         }
         if !problems.is_empty() {

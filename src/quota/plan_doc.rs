@@ -25,6 +25,9 @@ pub struct PlanDoc {
     pub period_anchor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unmatched: Option<String>,
+    /// Percents of quota whose crossing sends `quota.threshold_crossed` (default [80, 100]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<Vec<u32>>,
     pub groups: Vec<GroupDoc>,
 }
 
@@ -45,6 +48,9 @@ pub struct GroupDoc {
     pub measure: Option<MeasureDoc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_plan_change: Option<String>,
+    /// This group's thresholds instead of the plan's; `[]` for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<Vec<u32>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]

@@ -4,7 +4,7 @@
 use redis::AsyncCommands;
 use serde::Deserialize;
 
-use super::scripts::{self, AdjustArgs, Reply};
+use super::scripts::{self, AdjustArgs, Fired, Reply};
 use super::{Store, StoreError};
 use crate::quota::{Amounts, Hold, UserId};
 
@@ -31,7 +31,7 @@ impl Store {
         hold: &Hold<'_>,
         args: &AdjustArgs,
         ledger: bool,
-    ) -> Result<Reply<(i64, Amounts)>, StoreError> {
+    ) -> Result<Reply<(i64, Amounts, Fired)>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, None, ledger);
         self.write("adjust", |mut conn| async move {

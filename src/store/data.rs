@@ -5,7 +5,7 @@ use redis::AsyncCommands;
 
 use super::keys::UserKeys;
 use super::scripts::{
-    self, Extended, Granted, Idempotency, LedgerEntry, Reply, ReserveArgs, SettleReply, UsageField, Writing,
+    self, Extended, Fired, Granted, Idempotency, LedgerEntry, Reply, ReserveArgs, SettleReply, UsageField, Writing,
 };
 use super::{record, Store, StoreError};
 use crate::quota::{Amounts, Hold, Milli, Reservation, ReservationId, UserId, Verdict};
@@ -36,7 +36,7 @@ impl Store {
         args: &ReserveArgs<'_>,
         holds: &[Hold<'_>],
         ledger: bool,
-    ) -> Result<Reply<(Granted, Verdict)>, StoreError> {
+    ) -> Result<Reply<(Granted, Verdict, Fired)>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, idempotency, ledger);
         self.write("reserve", |mut conn| async move {
@@ -69,7 +69,7 @@ impl Store {
         holds: &[Hold<'_>],
         entry: &LedgerEntry<'_>,
         ledger: bool,
-    ) -> Result<Reply<Vec<Amounts>>, StoreError> {
+    ) -> Result<Reply<(Vec<Amounts>, Fired)>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, idempotency, ledger);
         self.write("track", |mut conn| async move {

@@ -5,7 +5,30 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
+use super::slots;
 use crate::quota::Window;
+
+/// The project and user ids of a user's hash tag (`<project>:<user>`, both escaped).
+pub fn parse_user_tag(tag: &str) -> Option<(String, String)> {
+    let (project, user) = tag.split_once(':')?;
+    Some((unescape(project)?, unescape(user)?))
+}
+
+fn unescape(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%' {
+            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(b);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
 
 /// Percent-encodes `%`, `{`, `}`, `:`, `@` and whitespace.
 pub fn escape(id: &str) -> Cow<'_, str> {
@@ -46,6 +69,8 @@ pub struct UserKeys {
     pub audit: String,
     pub ledger: String,
     pub daily: String,
+    /// The alerts outbox of the user's slot, shared with every user of that slot.
+    pub outbox: String,
 }
 
 impl Keys {
@@ -67,6 +92,7 @@ impl Keys {
             audit: format!("{tag}:audit"),
             ledger: format!("{tag}:ledger"),
             daily: format!("{tag}:daily"),
+            outbox: self.outbox(slots::slot(&tag)),
             sub: format!("{tag}:sub"),
         }
     }
@@ -108,6 +134,12 @@ impl Keys {
         self.project(project, &format!("claims:{plan}"))
     }
 
+    /// A project's webhook endpoints, their deliveries, when each is next due, and the log of
+    /// deliveries by creation (enqueue.lua says what each holds).
+    pub fn webhooks(&self, project: &str) -> [String; 4] {
+        ["webhooks", "deliveries", "due", "deliverylog"].map(|rest| self.project(project, rest))
+    }
+
     pub fn project_keys(&self, project: &str) -> String {
         self.project(project, "keys")
     }
@@ -128,6 +160,12 @@ impl Keys {
     /// The secret that signs user tokens.
     pub fn signing(&self) -> String {
         format!("{}:signing", self.prefix)
+    }
+
+    /// The alerts outbox of one slot: events the scripts decided, until a node moves them to
+    /// their project's deliveries.
+    pub fn outbox(&self, slot: usize) -> String {
+        format!("{}:{{{}}}:outbox", self.prefix, slots::tag(slot))
     }
 
     pub fn root(&self) -> String {

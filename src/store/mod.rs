@@ -11,13 +11,16 @@ mod data;
 mod health;
 pub mod keys;
 mod ledger;
+mod outbox;
 mod plans;
 mod projects;
 mod record;
 mod rollups;
 mod scripts;
+pub mod slots;
 mod subscriptions;
 mod users;
+mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -27,13 +30,15 @@ pub use adjust::AuditEntry;
 pub use api_keys::KeyRecord;
 pub use backend::RedisMode;
 use backend::{Backend, Conn};
+pub use outbox::OutboxEntry;
 pub use plans::PlanDeletion;
 pub use projects::ProjectSettings;
 pub use scripts::{
-    AdjustArgs, Extended, Granted, Idempotency, LedgerEntry, PlanChangeRule, Reply, ReserveArgs, SettleReply, Settled,
-    SubscribeArgs, UsageField,
+    AdjustArgs, Extended, Fired, Granted, Idempotency, LedgerEntry, PlanChangeRule, Reply, ReserveArgs, SettleReply,
+    Settled, SubscribeArgs, UsageField,
 };
 pub use users::{UserEntry, UserFilter, UserPage};
+pub use webhooks::{Attempted, Claimed, DeliveryRecord, EndpointRecord, Outcome as DeliveryOutcome, Try};
 
 use keys::Keys;
 

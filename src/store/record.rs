@@ -32,7 +32,7 @@ struct RecordHold {
     /// "soft", or absent for hard.
     #[serde(default)]
     m: String,
-    /// "c" for an in-flight limit, absent for a metered one.
+    /// The unit's code: absent for count, "c" for an in-flight limit, else the unit's name.
     #[serde(default)]
     k: String,
     /// The measure, as `Measure` JSON; absent for the quantity.

@@ -30,3 +30,4 @@ mod security;
 mod settle;
 mod support;
 mod users;
+mod webhooks;

@@ -1,12 +1,15 @@
 //! Wire types: request bodies (unknown fields refused) and answers, camelCase, times in RFC 3339 UTC.
 //! This file holds the data plane's; `account.rs` those of subscriptions, users, projects and
-//! keys; `ledger.rs` those of the usage ledger and its daily rollups.
+//! keys; `ledger.rs` those of the usage ledger and its daily rollups; `webhooks.rs` those of
+//! webhook endpoints and deliveries.
 
 mod account;
 mod ledger;
+mod webhooks;
 
 pub use account::*;
 pub use ledger::*;
+pub use webhooks::*;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};

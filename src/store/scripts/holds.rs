@@ -3,7 +3,9 @@
 use redis::aio::ConnectionLike;
 use redis::{ScriptInvocation, Value};
 
-use super::{unexpected, writing_args, Fields, LedgerEntry, Reply, Writing, ADJUST, CHECK, RESERVE, TRACK, USAGE};
+use super::{
+    unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing, ADJUST, CHECK, RESERVE, TRACK, USAGE,
+};
 use crate::quota::{Amounts, Hold, Milli, Verdict, Window};
 use crate::store::keys::{counter_field, UserKeys};
 use crate::store::record;
@@ -31,7 +33,7 @@ pub struct UsageField<'a> {
     pub quota: Milli,
 }
 
-/// The 9 values of one hold, in holds.lua's order.
+/// The 10 values of one hold, in holds.lua's order.
 fn push_hold(inv: &mut ScriptInvocation<'_>, h: &Hold<'_>) {
     inv.arg(h.group)
         .arg(counter_field(h.group, &h.window))
@@ -45,7 +47,8 @@ fn push_hold(inv: &mut ScriptInvocation<'_>, h: &Hold<'_>) {
             h.measure
                 .map(|m| serde_json::to_string(m).unwrap_or_default())
                 .unwrap_or_default(),
-        );
+        )
+        .arg(h.alerts);
 }
 
 fn push_holds(inv: &mut ScriptInvocation<'_>, holds: &[Hold<'_>]) {
@@ -70,7 +73,7 @@ pub async fn reserve(
     w: &Writing<'_>,
     args: &ReserveArgs<'_>,
     holds: &[Hold<'_>],
-) -> Result<Reply<(Granted, Verdict)>, StoreError> {
+) -> Result<Reply<(Granted, Verdict, Fired)>, StoreError> {
     let mut inv = RESERVE.prepare_invoke();
     writing_args(&mut inv, w);
     inv.arg(args.version)
@@ -90,7 +93,8 @@ pub async fn reserve(
                 reservation_id: it.text()?,
                 expires_ms: it.int()?,
             };
-            Ok(Reply::Done((granted, verdict(&mut it, holds.len())?)))
+            let verdict = verdict(&mut it, holds.len())?;
+            Ok(Reply::Done((granted, verdict, it.fired(w)?)))
         }
         other => Err(unexpected("reserve", other)),
     }
@@ -123,7 +127,7 @@ pub async fn track(
     version: u64,
     holds: &[Hold<'_>],
     entry: &LedgerEntry<'_>,
-) -> Result<Reply<Vec<Amounts>>, StoreError> {
+) -> Result<Reply<(Vec<Amounts>, Fired)>, StoreError> {
     let mut inv = TRACK.prepare_invoke();
     writing_args(&mut inv, w).arg(version);
     push_holds(&mut inv, holds);
@@ -135,9 +139,10 @@ pub async fn track(
         "more" => Ok(Reply::More),
         "reused" => Ok(Reply::Reused),
         "overflow" => Ok(Reply::Overflow(it.text()?)),
-        "ok" => Ok(Reply::Done(
-            holds.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?,
-        )),
+        "ok" => {
+            let amounts = holds.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?;
+            Ok(Reply::Done((amounts, it.fired(w)?)))
+        }
         other => Err(unexpected("track", other)),
     }
 }
@@ -178,7 +183,7 @@ pub async fn adjust(
     w: &Writing<'_>,
     hold: &Hold<'_>,
     args: &AdjustArgs,
-) -> Result<Reply<(i64, Amounts)>, StoreError> {
+) -> Result<Reply<(i64, Amounts, Fired)>, StoreError> {
     let mut inv = ADJUST.prepare_invoke();
     writing_args(&mut inv, w).key(&w.keys.audit).arg(args.version);
     push_hold(&mut inv, hold);
@@ -192,7 +197,7 @@ pub async fn adjust(
         "stale" => Ok(Reply::Stale),
         "more" => Ok(Reply::More),
         "overflow" => Ok(Reply::Overflow(it.text()?)),
-        "ok" => Ok(Reply::Done((it.int()?, it.amounts()?))),
+        "ok" => Ok(Reply::Done((it.int()?, it.amounts()?, it.fired(w)?))),
         other => Err(unexpected("adjust", other)),
     }
 }

@@ -30,10 +30,14 @@ macro_rules! lua {
 #[cfg(test)]
 const SCRIPT_FILES: &[&str] = &[
     "adjust.lua",
+    "alerts.lua",
     "check.lua",
+    "claim.lua",
     "claim_plan.lua",
     "commit.lua",
+    "complete.lua",
     "delete_plan.lua",
+    "enqueue.lua",
     "extend.lua",
     "holds.lua",
     "index_user.lua",
@@ -42,6 +46,7 @@ const SCRIPT_FILES: &[&str] = &[
     "pending.lua",
     "prelude.lua",
     "put_plan.lua",
+    "redeliver.lua",
     "release.lua",
     "reserve.lua",
     "set_status.lua",
@@ -53,10 +58,10 @@ const SCRIPT_FILES: &[&str] = &[
 
 // Data-plane writing scripts start with prelude.lua (time, idempotency, reclaim, pruning),
 // read-only ones with pending.lua (its `no-writes` shebang must be the first line); both are
-// followed by overrides.lua, which needs their `counter`.
+// followed by overrides.lua, which needs their `counter`; writing ones then by alerts.lua.
 macro_rules! writing {
     ($($name:literal),*) => {
-        LazyLock::new(|| Script::new(concat!(lua!("prelude.lua"), lua!("overrides.lua"), $(lua!($name)),*)))
+        LazyLock::new(|| Script::new(concat!(lua!("prelude.lua"), lua!("overrides.lua"), lua!("alerts.lua"), $(lua!($name)),*)))
     };
 }
 macro_rules! reading {
@@ -138,6 +143,14 @@ pub struct Writing<'a> {
     pub ledger_keep_ms: Option<i64>,
 }
 
+/// Alerts a script fired: entries it added to the alerts outbox of the user's slot, for the
+/// gateway to move to their project's deliveries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fired {
+    pub outbox: String,
+    pub ids: Vec<String>,
+}
+
 /// An Idempotency-Key as the scripts store it: the field (route and key digest) and the
 /// digest of the request body.
 #[derive(Debug, Clone)]
@@ -146,7 +159,7 @@ pub struct Idempotency {
     pub body_digest: String,
 }
 
-/// The nine keys and four arguments every data-plane writing script starts with (prelude.lua).
+/// The ten keys and four arguments every data-plane writing script starts with (prelude.lua).
 fn writing_args<'i, 'a>(inv: &'i mut ScriptInvocation<'a>, w: &Writing<'_>) -> &'i mut ScriptInvocation<'a> {
     let keys = w.keys;
     inv.key(&keys.ctr)
@@ -158,6 +171,7 @@ fn writing_args<'i, 'a>(inv: &'i mut ScriptInvocation<'a>, w: &Writing<'_>) -> &
         .key(&keys.idem)
         .key(&keys.ledger)
         .key(&keys.daily)
+        .key(&keys.outbox)
         .arg(w.retention_ms)
         .arg(w.idempotency.map_or("", |i| i.field.as_str()))
         .arg(w.idempotency.map_or("", |i| i.body_digest.as_str()))
@@ -231,6 +245,16 @@ impl Fields {
             used: self.milli()?,
             held: self.milli()?,
             quota: self.milli()?,
+        })
+    }
+
+    /// The alerts a script fired (alerts.lua's tail of its reply): their count, then their ids.
+    fn fired(&mut self, w: &Writing<'_>) -> Result<Fired, StoreError> {
+        let n = self.int()?;
+        let ids = (0..n).map(|_| self.text()).collect::<Result<_, _>>()?;
+        Ok(Fired {
+            outbox: w.keys.outbox.clone(),
+            ids,
         })
     }
 

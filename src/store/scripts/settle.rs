@@ -3,7 +3,7 @@
 use redis::aio::ConnectionLike;
 use redis::Value;
 
-use super::{unexpected, writing_args, Fields, LedgerEntry, Reply, Writing, COMMIT, EXTEND, RELEASE};
+use super::{unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing, COMMIT, EXTEND, RELEASE};
 use crate::quota::{Amounts, Milli, Reservation, ReservationState};
 use crate::store::record;
 use crate::store::StoreError;
@@ -25,6 +25,8 @@ pub struct Settled {
     pub reservation: Reservation,
     /// Per hold of the record, its counter after the change.
     pub amounts: Vec<Amounts>,
+    /// Alerts the commit fired (a release fires none).
+    pub fired: Fired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +61,7 @@ pub async fn commit(
         }
     }
     inv.arg(&entry.metadata).arg(entry.quantity());
-    settled(inv.invoke_async(conn).await?, true)
+    settled(inv.invoke_async(conn).await?, Some(w))
 }
 
 /// Releases one reservation.
@@ -70,15 +72,16 @@ pub async fn release(
 ) -> Result<Reply<SettleReply>, StoreError> {
     let mut inv = RELEASE.prepare_invoke();
     writing_args(&mut inv, w).arg(reservation_id);
-    settled(inv.invoke_async(conn).await?, false)
+    settled(inv.invoke_async(conn).await?, None)
 }
 
 fn state(text: &str) -> Result<ReservationState, StoreError> {
     ReservationState::parse(text).ok_or_else(|| unexpected("settle", text))
 }
 
-/// commit.lua and release.lua answer alike but for the second field: late, or the status.
-fn settled(reply: Vec<Value>, commit: bool) -> Result<Reply<SettleReply>, StoreError> {
+/// commit.lua and release.lua answer alike but for the second field (late, or the status) and
+/// the alerts a commit fired; `commit` is the commit's writing arguments, None for a release.
+fn settled(reply: Vec<Value>, commit: Option<&Writing<'_>>) -> Result<Reply<SettleReply>, StoreError> {
     let (tag, mut it) = Fields::new(reply).tag()?;
     match tag.as_str() {
         "more" => Ok(Reply::More),
@@ -89,7 +92,7 @@ fn settled(reply: Vec<Value>, commit: bool) -> Result<Reply<SettleReply>, StoreE
         // The amounts did not fit the record's holds: read it again and retry.
         "mismatch" => Ok(Reply::Stale),
         "ok" => {
-            let (state, late) = if commit {
+            let (state, late) = if commit.is_some() {
                 (ReservationState::Committed, it.int()? == 1)
             } else {
                 (state(&it.text()?)?, false)
@@ -100,11 +103,13 @@ fn settled(reply: Vec<Value>, commit: bool) -> Result<Reply<SettleReply>, StoreE
                 .iter()
                 .map(|_| it.amounts())
                 .collect::<Result<_, _>>()?;
+            let fired = commit.map(|w| it.fired(w)).transpose()?.unwrap_or_default();
             Ok(Reply::Done(SettleReply::Done(Settled {
                 state,
                 late,
                 reservation,
                 amounts,
+                fired,
             })))
         }
         other => Err(unexpected("settle", other)),

@@ -2,6 +2,7 @@
 //! on a loopback port with a key prefix of its own, so tests never see each other's state.
 
 pub mod proxy;
+pub mod receiver;
 pub mod redis;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -45,6 +46,11 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         workers: 2,
         drain_ms: 0,
         test_clock_skew_ms: 0,
+        webhook_allow_http: false,
+        webhook_allow_private: false,
+        webhook_retry_scale: 1.0,
+        webhook_timeout_ms: 10_000,
+        test_skip_alert_moves: false,
         sentinel_master: "mymaster".to_string(),
         wait_replicas: 0,
     }

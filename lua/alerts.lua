@@ -1,0 +1,106 @@
+-- alerts.lua: thresholds crossed and first denials, decided inside the script that changed the
+-- counter, so each fires exactly once per user, group, period, threshold and quota in force,
+-- under any concurrency. Shared by the writing scripts, after prelude.lua and overrides.lua.
+--
+-- KEYS[10]  the alerts outbox of the user's slot   qg:{<slot tag>}:outbox (a stream)
+--
+-- What fired is kept beside the counter: field <group>@<periodStart>:a = "<quota>|<marks>",
+-- marks being the thresholds fired and "L" for the first denial, comma-separated. Marks of
+-- another quota do not count (a bumped quota can be crossed again); they go with the counter.
+-- An event is an outbox entry: tag (the user's hash tag), plan (the subscription's, "" on the
+-- default plan), type (threshold|limit), g, k (unit code), t (percent, "" for limit), q (quota
+-- milli), n (used, or held for in-flight, milli), ps, pe. The script answers the entries' ids,
+-- and the node moves them to their project. The outbox keeps at most about 100,000 entries,
+-- so one that no node drains cannot grow without bound.
+
+local fired_ids = {}
+
+local function marks_of(h, quota)
+  local raw = redis.call('HGET', KEYS[1], h.f .. ':a')
+  local marks = {}
+  if raw then
+    local q, list = string.match(raw, '^(%d+)|(.*)$')
+    if q == string.format('%d', quota) then
+      for mark in string.gmatch(list, '[^,]+') do
+        marks[mark] = true
+      end
+    end
+  end
+  return marks
+end
+
+local function save_marks(h, quota, marks)
+  local list = {}
+  for mark in pairs(marks) do
+    list[#list + 1] = mark
+  end
+  table.sort(list)
+  redis.call('HSET', KEYS[1], h.f .. ':a', string.format('%d', quota) .. '|' .. table.concat(list, ','))
+end
+
+local function emit(kind, h, threshold, quota, level)
+  local tag = string.match(KEYS[1], '{(.*)}')
+  local plan = redis.call('HGET', KEYS[6], 'plan') or ''
+  fired_ids[#fired_ids + 1] = redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan, 'type', kind, 'g', h.g,
+    'k', h.k or '', 't', threshold, 'q', string.format('%d', quota), 'n', string.format('%d', level),
+    'ps', h.ps, 'pe', h.pe)
+end
+
+-- Fires every threshold of each hold that a change from before[i] to after[i] crossed upward
+-- (usage for metered groups, open holds for in-flight ones), against quota_in_force[i].
+-- Reads marks only when something crossed, so an ordinary call costs no Redis command.
+local function alert_crossings(holds, quota_in_force, before, after)
+  for i, h in ipairs(holds) do
+    local quota = tonumber(quota_in_force[i])
+    if h.t and quota > 0 and after[i] > before[i] then
+      local crossed = {}
+      for t in string.gmatch(h.t, '%d+') do
+        local line = quota * tonumber(t)
+        if before[i] * 100 < line and after[i] * 100 >= line then
+          crossed[#crossed + 1] = t
+        end
+      end
+      if #crossed > 0 then
+        local marks = marks_of(h, quota)
+        local fresh = false
+        for _, t in ipairs(crossed) do
+          if not marks[t] then
+            marks[t] = true
+            fresh = true
+            emit('threshold', h, t, quota, after[i])
+          end
+        end
+        if fresh then
+          save_marks(h, quota, marks)
+        end
+      end
+    end
+  end
+end
+
+-- Fires "limit" for each group that denied (denied[i] == 1) for the first time in its period
+-- at this quota; level[i] is its usage (or open holds) at the denial.
+local function alert_denials(holds, quota_in_force, denied, level)
+  for i, h in ipairs(holds) do
+    if denied[i] == 1 then
+      local quota = tonumber(quota_in_force[i])
+      local marks = marks_of(h, quota)
+      if not marks.L then
+        marks.L = true
+        emit('limit', h, '', quota, level[i])
+        save_marks(h, quota, marks)
+      end
+    end
+  end
+end
+
+-- The reply's tail: how many events this call fired, then their outbox ids.
+local function append_fired(reply)
+  reply[#reply + 1] = #fired_ids
+  for _, id in ipairs(fired_ids) do
+    reply[#reply + 1] = id
+  end
+  return reply
+end
+
+-- alerts.lua ends --

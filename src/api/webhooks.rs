@@ -1,0 +1,165 @@
+//! `/v1/webhooks`: a project's webhook endpoints (secret keys only). The secret is answered
+//! when an endpoint is made and when it is rotated, never again.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::auth::ApiKey;
+use super::dto::{
+    DeliveryAnswer, DeliveryIdAnswer, DeliveryList, EmptyBody, SecretAnswer, WebhookAnswer, WebhookBody, WebhookList,
+};
+use super::error::ApiError;
+use super::{body, query, AppState};
+use crate::gateway::webhooks::event_type_known;
+
+const MAX_URL_BYTES: usize = 2048;
+const MAX_DESCRIPTION_BYTES: usize = 256;
+
+fn checked(body: &WebhookBody) -> Result<(), ApiError> {
+    if body.url.len() > MAX_URL_BYTES {
+        return Err(ApiError::invalid("url", "must be at most 2048 bytes"));
+    }
+    for (i, kind) in body.events.iter().enumerate() {
+        if !event_type_known(kind) {
+            return Err(ApiError::invalid(
+                format!("events[{i}]"),
+                "must be quota.threshold_crossed or quota.limit_reached",
+            ));
+        }
+    }
+    if body
+        .description
+        .as_ref()
+        .is_some_and(|d| d.len() > MAX_DESCRIPTION_BYTES || d.chars().any(char::is_control))
+    {
+        return Err(ApiError::invalid(
+            "description",
+            "must be at most 256 bytes without control characters",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn create_webhook(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body: WebhookBody = body::parse(&body::read(&req, payload).await?)?;
+    checked(&body)?;
+    let project = key.project(&state).await?;
+    let mut events = body.events;
+    events.sort();
+    events.dedup();
+    let (id, record) = state
+        .gateway
+        .create_webhook(&project, &body.url, events, body.description.unwrap_or_default())
+        .await?;
+    Ok(HttpResponse::Created().json(WebhookAnswer::new(id, record, true)))
+}
+
+pub async fn list_webhooks(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let project = key.project(&state).await?;
+    let data = state
+        .gateway
+        .webhooks(&project)
+        .await?
+        .into_iter()
+        .map(|(id, e)| WebhookAnswer::new(id, e, false))
+        .collect();
+    Ok(HttpResponse::Ok().json(WebhookList { data }))
+}
+
+pub async fn get_webhook(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let project = key.project(&state).await?;
+    let record = state.gateway.webhook(&project, &id).await?;
+    let record = record.ok_or_else(|| ApiError::WebhookNotFound(id.clone()))?;
+    Ok(HttpResponse::Ok().json(WebhookAnswer::new(id, record, false)))
+}
+
+pub async fn delete_webhook(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let project = key.project(&state).await?;
+    if !state.gateway.delete_webhook(&project, &id).await? {
+        return Err(ApiError::WebhookNotFound(id));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn rotate_secret(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let _: EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
+    let id = path.into_inner();
+    let project = key.project(&state).await?;
+    let secret = state.gateway.rotate_webhook_secret(&project, &id).await?;
+    let secret = secret.ok_or(ApiError::WebhookNotFound(id))?;
+    Ok(HttpResponse::Ok().json(SecretAnswer { secret }))
+}
+
+pub async fn test_webhook(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let _: EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
+    let id = path.into_inner();
+    let project = key.project(&state).await?;
+    let delivery_id = state.gateway.test_webhook(&project, &id).await?;
+    let delivery_id = delivery_id.ok_or(ApiError::WebhookNotFound(id))?;
+    Ok(HttpResponse::Accepted().json(DeliveryIdAnswer { delivery_id }))
+}
+
+pub async fn list_deliveries(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let [limit] = query::params(req.query_string(), ["limit"])?;
+    let limit = query::limit(limit.as_deref(), 50, 200)?;
+    let project = key.project(&state).await?;
+    if state.gateway.webhook(&project, &id).await?.is_none() {
+        return Err(ApiError::WebhookNotFound(id));
+    }
+    let data = state
+        .gateway
+        .webhook_deliveries(&project, &id, limit)
+        .await?
+        .into_iter()
+        .map(|(id, d)| DeliveryAnswer::new(id, d))
+        .collect();
+    Ok(HttpResponse::Ok().json(DeliveryList { data }))
+}
+
+pub async fn retry_delivery(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let _: EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
+    let (id, delivery_id) = path.into_inner();
+    let project = key.project(&state).await?;
+    if !state.gateway.retry_delivery(&project, &id, &delivery_id).await? {
+        return Err(ApiError::DeliveryNotFound(delivery_id));
+    }
+    Ok(HttpResponse::Accepted().json(DeliveryIdAnswer { delivery_id }))
+}

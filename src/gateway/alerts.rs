@@ -1,0 +1,137 @@
+//! Alerts after the script: the events a script put in its slot's outbox are moved to their
+//! project's deliveries (one per endpoint that wants them), then removed from the outbox. A
+//! node that dies in between leaves them there; the sweeper of any node moves what has waited
+//! longer than a grace period, and enqueueing twice makes no second delivery.
+
+use std::collections::BTreeMap;
+
+use futures_util::StreamExt;
+
+use super::resolve::Freshness;
+use super::{Gateway, GatewayError};
+use crate::quota::{Prepared, UserId};
+use crate::store::slots::SLOTS;
+use crate::store::{Fired, OutboxEntry};
+use crate::webhooks::event::{self, QuotaData};
+
+/// Outboxes read at once by the sweeper.
+const SWEEP_PARALLEL: usize = 64;
+/// Entries one sweep takes from one outbox; the next sweep takes more.
+const SWEEP_BATCH: usize = 100;
+
+impl Gateway {
+    /// Whether the project has an enabled webhook endpoint: alerts are decided only then, so
+    /// a project without webhooks pays nothing for them.
+    pub(super) async fn alerting(&self, project: &str) -> Result<bool, GatewayError> {
+        if let Some(on) = self.cache.alerting(project) {
+            return Ok(on);
+        }
+        let on = self.store.endpoints(project).await?.iter().any(|(_, e)| e.enabled);
+        self.cache.put_alerting(project, on);
+        Ok(on)
+    }
+
+    /// Leaves the thresholds out of the holds when the project has no endpoint to tell.
+    pub(super) async fn alerts_for(&self, project: &str, prepared: &mut Prepared<'_>) -> Result<(), GatewayError> {
+        if !self.alerting(project).await? {
+            prepared.mute_alerts();
+        }
+        Ok(())
+    }
+
+    /// After a script that fired alerts: moves them in the background, so an answer never
+    /// waits for it; what fails stays in the outbox for the sweeper.
+    pub(super) fn alerts_fired(&self, fired: Fired) {
+        if fired.ids.is_empty() || self.webhooks.test_skip_moves {
+            return;
+        }
+        let gateway = self.clone();
+        tokio::spawn(async move {
+            let moved = async {
+                let entries = gateway.store.outbox_entries(&fired.outbox, &fired.ids).await?;
+                gateway.move_alerts(entries).await
+            };
+            if let Err(err) = moved.await {
+                tracing::warn!(%err, "alerts stay in the outbox for the sweeper");
+            }
+        });
+    }
+
+    /// Enqueues each entry's event for its project's endpoints, then removes the entries.
+    async fn move_alerts(&self, entries: Vec<OutboxEntry>) -> Result<(), GatewayError> {
+        let mut done: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for entry in entries {
+            let body = self.alert_body(&entry).await?;
+            let kind = entry.kind.event_type();
+            self.store
+                .enqueue(&entry.project, &entry.event_id, kind, &body, self.clock.now_ms(), None)
+                .await?;
+            done.entry(entry.outbox).or_default().push(entry.position);
+        }
+        for (outbox, positions) in done {
+            self.store.outbox_done(&outbox, &positions).await?;
+        }
+        Ok(())
+    }
+
+    /// The event as receivers get it; plan labels from the user's plan as it is now.
+    async fn alert_body(&self, entry: &OutboxEntry) -> Result<String, GatewayError> {
+        let plan_id = match &entry.plan {
+            Some(plan) => Some(plan.clone()),
+            None => match UserId::parse(&entry.user) {
+                Ok(user) => self
+                    .resolve(&entry.project, &user, Freshness::Cached)
+                    .await?
+                    .plan
+                    .map(|p| p.id.clone()),
+                Err(_) => None,
+            },
+        };
+        let plan = match &plan_id {
+            Some(id) => self.plan(&entry.project, id).await?,
+            None => None,
+        };
+        let label = plan
+            .as_ref()
+            .and_then(|p| p.groups.iter().find(|g| g.id == entry.group))
+            .map_or(entry.group.as_str(), |g| g.label.as_str());
+        let (period_start, resets_at) = event::period(entry.period_start_ms, entry.period_end_ms);
+        Ok(event::body(
+            entry.kind.event_type(),
+            entry.at_ms,
+            QuotaData {
+                project_id: &entry.project,
+                user_id: &entry.user,
+                plan_id: plan_id.as_deref(),
+                group_id: &entry.group,
+                label,
+                unit: entry.unit.as_str(),
+                threshold: entry.threshold,
+                quota: entry.quota,
+                used: entry.level,
+                period_start,
+                resets_at,
+            },
+        ))
+    }
+
+    /// Moves every event that has waited in an outbox longer than the grace period: what nodes
+    /// that died right after their scripts left. Answers how many it moved.
+    pub async fn sweep_outboxes(&self) -> Result<usize, GatewayError> {
+        let before = self.clock.now_ms() - i64::try_from(self.webhooks.sweep_grace().as_millis()).unwrap_or(0);
+        let found: Vec<Result<Vec<OutboxEntry>, _>> = futures_util::stream::iter(0..SLOTS)
+            .map(|slot| self.store.outbox_stale(slot, before, SWEEP_BATCH))
+            .buffer_unordered(SWEEP_PARALLEL)
+            .collect()
+            .await;
+        let mut entries = Vec::new();
+        for batch in found {
+            entries.extend(batch?);
+        }
+        let moved = entries.len();
+        if moved > 0 {
+            self.move_alerts(entries).await?;
+        }
+        Ok(moved)
+    }
+}

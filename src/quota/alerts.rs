@@ -1,0 +1,60 @@
+//! Alerts: thresholds (percent of a group's quota) whose crossing, and a group's first denial
+//! in a period, become webhook events. The scripts decide them; this is the plan's side and
+//! the events as the domain sees them.
+
+/// Thresholds of a plan that names none.
+pub const DEFAULT_ALERTS: [u16; 2] = [80, 100];
+/// The highest threshold: soft groups pass their quota, so 150 % can mean something.
+const MAX_THRESHOLD: u32 = 1000;
+const MAX_THRESHOLDS: usize = 10;
+
+/// A plan's or group's `alerts` list, checked, sorted and without repeats.
+pub fn thresholds(list: &[u32]) -> Result<Vec<u16>, &'static str> {
+    if list.len() > MAX_THRESHOLDS {
+        return Err("must list at most 10 thresholds");
+    }
+    if list.iter().any(|t| !(1..=MAX_THRESHOLD).contains(t)) {
+        return Err("must be whole percents from 1 to 1000");
+    }
+    let mut sorted: Vec<u16> = list.iter().map(|t| *t as u16).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    Ok(sorted)
+}
+
+/// The thresholds as the scripts take them: "50,80,100" ("" for none).
+pub fn script_list(thresholds: &[u16]) -> String {
+    thresholds.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertKind {
+    /// Usage (open holds for in-flight groups) went from below a threshold to at or above it.
+    ThresholdCrossed,
+    /// The first denial of the user by the group in the period.
+    LimitReached,
+}
+
+impl AlertKind {
+    /// The webhook event type.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            AlertKind::ThresholdCrossed => "quota.threshold_crossed",
+            AlertKind::LimitReached => "quota.limit_reached",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_are_sorted_unique_and_bounded() {
+        assert_eq!(thresholds(&[100, 50, 80, 50]), Ok(vec![50, 80, 100]));
+        assert_eq!(thresholds(&[]), Ok(vec![]));
+        assert!(thresholds(&[0]).is_err());
+        assert!(thresholds(&[1001]).is_err());
+        assert_eq!(script_list(&[50, 100]), "50,100");
+    }
+}

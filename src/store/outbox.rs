@@ -1,0 +1,141 @@
+//! The alerts outboxes: one stream per hash slot (`<prefix>:{<slot tag>}:outbox`), appended by
+//! the data-plane scripts (alerts.lua says what an entry holds), read here by id right after a
+//! script, or by age by the sweeper, and emptied once the events are in their project.
+
+use super::keys::parse_user_tag;
+use super::record::unit_of_code;
+use super::slots::SLOTS;
+use super::{Store, StoreError};
+use crate::quota::alerts::AlertKind;
+use crate::quota::{Milli, Unit};
+
+/// One alert a script decided.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    /// Stable: the same event has the same id however often it is moved.
+    pub event_id: String,
+    /// The entry's id in its outbox.
+    pub position: String,
+    pub outbox: String,
+    pub project: String,
+    pub user: String,
+    /// The subscription's plan, None on the default plan.
+    pub plan: Option<String>,
+    pub kind: AlertKind,
+    pub group: String,
+    pub unit: Unit,
+    pub threshold: Option<u16>,
+    pub quota: Milli,
+    /// Used, or open holds for in-flight groups, when it fired.
+    pub level: Milli,
+    pub period_start_ms: i64,
+    pub period_end_ms: Option<i64>,
+    pub at_ms: i64,
+}
+
+type RawEntry = (String, Vec<(String, String)>);
+
+fn entry(outbox: &str, (position, fields): RawEntry) -> Result<OutboxEntry, StoreError> {
+    let bad = |what: &str| StoreError::Protocol(format!("outbox entry {position}: {what}"));
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(f, _)| f == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let (project, user) = parse_user_tag(field("tag")).ok_or_else(|| bad("tag"))?;
+    let number = |name: &str| field(name).parse::<i64>().map_err(|_| bad(name));
+    let at_ms = position
+        .split('-')
+        .next()
+        .and_then(|ms| ms.parse().ok())
+        .ok_or_else(|| bad("id"))?;
+    let slot = super::slots::slot(outbox);
+    Ok(OutboxEntry {
+        event_id: format!("msg_{slot}_{}", position.replace('-', "_")),
+        outbox: outbox.to_string(),
+        project,
+        user,
+        plan: Some(field("plan").to_string()).filter(|p| !p.is_empty()),
+        kind: match field("type") {
+            "threshold" => AlertKind::ThresholdCrossed,
+            "limit" => AlertKind::LimitReached,
+            _ => return Err(bad("type")),
+        },
+        group: field("g").to_string(),
+        unit: unit_of_code(field("k")).ok_or_else(|| bad("unit"))?,
+        threshold: field("t").parse().ok(),
+        quota: Milli(u64::try_from(number("q")?).unwrap_or(0)),
+        level: Milli(u64::try_from(number("n")?).unwrap_or(0)),
+        period_start_ms: number("ps")?,
+        period_end_ms: field("pe").parse().ok(),
+        at_ms,
+        position,
+    })
+}
+
+impl Store {
+    /// The entries `ids` of `outbox` that are still there (a repeated reply names ids moved
+    /// long ago).
+    pub async fn outbox_entries(&self, outbox: &str, ids: &[String]) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let raw: Vec<RawEntry> = self
+                .run(|mut conn| async move {
+                    Ok(redis::cmd("XRANGE")
+                        .arg(outbox)
+                        .arg(id)
+                        .arg(id)
+                        .query_async(&mut conn)
+                        .await?)
+                })
+                .await?;
+            for e in raw {
+                found.push(entry(outbox, e)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Up to `count` entries of slot `slot`'s outbox written before `before_ms`: what a node
+    /// that died right after its script left behind.
+    pub async fn outbox_stale(
+        &self,
+        slot: usize,
+        before_ms: i64,
+        count: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let outbox = &self.keys.outbox(slot % SLOTS);
+        let end = format!("({}", before_ms.max(1));
+        let raw: Vec<RawEntry> = self
+            .run(|mut conn| async move {
+                Ok(redis::cmd("XRANGE")
+                    .arg(outbox)
+                    .arg("-")
+                    .arg(&end)
+                    .arg("COUNT")
+                    .arg(count)
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        raw.into_iter().map(|e| entry(outbox, e)).collect()
+    }
+
+    /// Removes moved entries from their outbox.
+    pub async fn outbox_done(&self, outbox: &str, positions: &[String]) -> Result<(), StoreError> {
+        if positions.is_empty() {
+            return Ok(());
+        }
+        self.run(|mut conn| async move {
+            let _: i64 = redis::cmd("XDEL")
+                .arg(outbox)
+                .arg(positions)
+                .query_async(&mut conn)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+}
