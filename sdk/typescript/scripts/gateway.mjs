@@ -66,6 +66,10 @@ export async function startGateway(redisUrl, { ready = true } = {}) {
       QG_ROOT_TOKEN: rootToken,
       QG_LOG_FORMAT: "json",
       RUST_LOG: "warn",
+      // The tests' webhook receivers listen on loopback over plain http.
+      QG_WEBHOOK_ALLOW_HTTP: "true",
+      QG_WEBHOOK_ALLOW_PRIVATE: "true",
+      QG_WEBHOOK_RETRY_SCALE: "0.001",
     },
     stdio: "ignore",
   });

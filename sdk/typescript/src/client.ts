@@ -2,7 +2,7 @@
 import { QuotaGatewayError } from "./errors.js";
 import { newKey, request, type Transport } from "./http.js";
 import type {
-  AdjustmentAnswer, CommitAnswer, DailyUsage, Decision, ExtendAnswer, Metadata, ReleaseAnswer, ReservationAnswer,
+  AdjustmentAnswer, CommitAnswer, DailyUsage, Decision, Webhook, WebhookDelivery, ExtendAnswer, Metadata, ReleaseAnswer, ReservationAnswer,
   ReserveAnswer, Subscription, TrackAnswer, UsageAnswer, UsageEventPage, UserToken,
 } from "./types.js";
 
@@ -196,6 +196,33 @@ export function createClient(options: ClientOptions) {
       if (range.from) params.set("from", range.from);
       if (range.to) params.set("to", range.to);
       return request(transport, { method: "GET", path: `/v1/users/${path(userId)}/daily-usage?${params}` });
+    },
+
+    /** A webhook endpoint for alerts; the answer's `secret` (`whsec_…`) is shown only now. */
+    createWebhook(endpoint: { url: string; events?: string[]; description?: string }): Promise<Webhook> {
+      return request(transport, { method: "POST", path: "/v1/webhooks", body: endpoint });
+    },
+
+    listWebhooks(): Promise<{ data: Webhook[] }> {
+      return request(transport, { method: "GET", path: "/v1/webhooks" });
+    },
+
+    deleteWebhook(webhookId: string): Promise<void> {
+      return request(transport, { method: "DELETE", path: `/v1/webhooks/${path(webhookId)}` });
+    },
+
+    /** A new secret; the old one keeps signing for 24 hours. */
+    rotateWebhookSecret(webhookId: string): Promise<{ secret: string }> {
+      return request(transport, { method: "POST", path: `/v1/webhooks/${path(webhookId)}/rotate-secret`, body: {} });
+    },
+
+    /** Sends a `webhook.test` event to the endpoint. */
+    testWebhook(webhookId: string): Promise<{ deliveryId: string }> {
+      return request(transport, { method: "POST", path: `/v1/webhooks/${path(webhookId)}/test`, body: {} });
+    },
+
+    listWebhookDeliveries(webhookId: string): Promise<{ data: WebhookDelivery[] }> {
+      return request(transport, { method: "GET", path: `/v1/webhooks/${path(webhookId)}/deliveries` });
     },
 
     /** A short-lived token that lets a browser read this user's usage with the publishable key. */

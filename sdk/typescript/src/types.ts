@@ -18,6 +18,8 @@ export type Problem = Schemas["Problem"];
 export type UsageEvent = Schemas["UsageEventAnswer"];
 export type UsageEventPage = Schemas["UsageEventPageAnswer"];
 export type DailyUsage = Schemas["DailyUsageAnswer"];
+export type Webhook = Schemas["WebhookAnswer"];
+export type WebhookDelivery = Schemas["DeliveryAnswer"];
 
 /** Event metadata: scalar values under keys, as the gateway matches and measures them. */
 export type Metadata = Record<string, string | number | boolean | null>;
