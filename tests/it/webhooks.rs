@@ -231,6 +231,49 @@ async fn a_bumped_quota_can_be_crossed_again() {
     assert_eq!(second["data"]["used"], 10);
 }
 
+/// The `standardwebhooks` package from PyPI (installed by `scripts/python-env`) verifies a real
+/// delivery as the README's Python receiver does.
+#[tokio::test]
+async fn the_standardwebhooks_package_verifies_a_delivery() {
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/target/py-venv/bin/python");
+    assert!(
+        std::path::Path::new(python).exists(),
+        "run scripts/python-env first (scripts/test does)"
+    );
+    let app = node(&unique_prefix(), None, false).await;
+    let receiver = Receiver::start().await;
+    let hook = endpoint(&app, &receiver.url).await;
+    let id = hook["id"].as_str().unwrap();
+    app.json(Method::POST, &format!("/v1/webhooks/{id}/test"), None).await;
+    let received = receiver.wait_for(1, Duration::from_secs(10)).await;
+    let r = &received[0];
+    let check = r#"
+import json, sys
+from standardwebhooks.webhooks import Webhook
+secret, headers, body = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+print(Webhook(secret).verify(body, headers)["type"])
+"#;
+    let run = |body: &str| {
+        std::process::Command::new(python)
+            .args(["-c", check, hook["secret"].as_str().unwrap()])
+            .arg(serde_json::to_string(&r.headers).unwrap())
+            .arg(body)
+            .output()
+            .unwrap()
+    };
+    let verified = run(&r.body);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&verified.stdout).trim(), "webhook.test");
+    assert!(
+        !run(&r.body.replace("test", "tset")).status.success(),
+        "a changed body fails"
+    );
+}
+
 #[tokio::test]
 async fn urls_are_https_to_public_addresses_unless_allowed() {
     let strict = crate::support::spawn_app().await;
