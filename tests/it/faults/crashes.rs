@@ -12,7 +12,12 @@ use crate::support::{spawn_app_on, unique_prefix, TestApp};
 
 /// The gateway binary as a child process on `port`, against `redis_url` under `prefix`.
 fn gateway_process(port: u16, redis_url: &str, prefix: &str, root: &str) -> Child {
+    gateway_process_with(port, redis_url, prefix, root, &[])
+}
+
+fn gateway_process_with(port: u16, redis_url: &str, prefix: &str, root: &str, env: &[(&str, &str)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
+        .envs(env.iter().copied())
         .env("QG_LISTEN", format!("127.0.0.1:{port}"))
         .env("QG_REDIS_URL", redis_url)
         .env("QG_KEY_PREFIX", prefix)
@@ -178,4 +183,90 @@ async fn redis_killed_with_appendfsync_always_loses_no_acknowledged_commit() {
         (used, used),
         "ledger and counter agree after the crash"
     );
+}
+
+/// A gateway that decided a crossing and was killed with SIGKILL before moving it (it is told
+/// never to move alerts, so the kill lands in that window every time) loses nothing: a node
+/// started afterwards finds the alert in the outbox and delivers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_alert_of_a_gateway_killed_with_sigkill_after_its_script_is_delivered() {
+    use crate::support::receiver::Receiver;
+    use crate::support::spawn_app_with;
+
+    let own = TestRedis::start();
+    let prefix = unique_prefix();
+    let root = format!("root-{prefix}");
+    let webhooks = [
+        ("QG_WEBHOOK_ALLOW_HTTP", "true"),
+        ("QG_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ("QG_WEBHOOK_RETRY_SCALE", "0.001"),
+    ];
+    let mut env = webhooks.to_vec();
+    env.push(("QG_TEST_SKIP_ALERT_MOVES", "true"));
+    let port = free_port();
+    let mut child = gateway_process_with(port, &own.url(), &prefix, &root, &env);
+    let address = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    wait_ready(&client, &address).await;
+    let call = |method: reqwest::Method, path: &str, token: &str, body: serde_json::Value| {
+        client
+            .request(method, format!("{address}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let key: serde_json::Value = call(
+        Method::POST,
+        "/v1/projects/default/keys",
+        &root,
+        json!({ "kind": "secret" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let key = key["key"].as_str().unwrap().to_string();
+    let receiver = Receiver::start().await;
+    let hook = call(Method::POST, "/v1/webhooks", &key, json!({ "url": receiver.url }))
+        .await
+        .unwrap();
+    assert_eq!(hook.status(), 201);
+    let plan = json!({ "periodType": "month", "alerts": [100],
+        "groups": [ { "id": "g", "unit": "count", "quota": 3, "matches": [ { "event": "*" } ] } ] });
+    assert_eq!(
+        call(Method::PUT, "/v1/plans/plan_a", &key, plan)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let sub = json!({ "planId": "plan_a" });
+    assert_eq!(
+        call(Method::PUT, "/v1/users/dana/subscription", &key, sub)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let track = json!({ "userId": "dana", "event": "e", "quantity": 3 });
+    assert_eq!(
+        call(Method::POST, "/v1/track", &key, track).await.unwrap().status(),
+        200
+    );
+    child.kill().expect("SIGKILL the gateway");
+    let _ = child.wait();
+    assert!(receiver.received().is_empty());
+
+    let _survivor = spawn_app_with(&own.target(), &prefix, Some(&key), |c| {
+        c.webhook_allow_http = true;
+        c.webhook_allow_private = true;
+        c.webhook_retry_scale = 0.001;
+    })
+    .await;
+    let received = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(received.len(), 1, "the crossing the killed node decided");
+    let event: serde_json::Value = serde_json::from_str(&received[0].body).unwrap();
+    assert_eq!(event["type"], "quota.threshold_crossed");
+    assert_eq!(event["data"]["userId"], "dana");
 }
