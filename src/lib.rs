@@ -7,6 +7,7 @@
 pub mod api;
 pub mod apply;
 pub mod config;
+pub mod dashboard;
 pub mod export;
 pub mod gateway;
 pub mod managed_redis;

@@ -175,7 +175,10 @@ async fn run(config: &Config, redis_url: &str) -> anyhow::Result<()> {
 
 /// What a person needs once start-up has finished, in one block after the start-up logs.
 fn banner(url: &str, first: &FirstStart, data_dir: Option<&str>) -> String {
-    let mut lines = vec![format!("quota-gateway is ready on {url}")];
+    let mut lines = vec![
+        format!("quota-gateway is ready on {url}"),
+        format!("  dashboard:   {url}/dashboard (sign in with the secret key or the root token)"),
+    ];
     if let Some(token) = &first.root_token {
         lines.push(format!("  root token:  {token}   (shown once: keep it safe)"));
     }

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 
 use crate::api::{self, paths, request_id, AppState};
 use crate::config::Config;
+use crate::dashboard;
 use crate::gateway::{FirstStart, Gateway};
 use crate::store::{StoreConfig, StoreError};
 
@@ -70,6 +71,7 @@ impl Application {
                 .wrap(from_fn(paths::middleware))
                 .wrap(from_fn(request_id::middleware))
                 .configure(|cfg| {
+                    dashboard::routes(cfg);
                     api::routes(cfg);
                 })
         })

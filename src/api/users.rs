@@ -195,7 +195,11 @@ pub async fn list_users(key: ApiKey, state: web::Data<AppState>, req: HttpReques
         None => None,
     };
     let project = key.project(&state).await?;
-    let filter = UserFilter { plan_id, status };
+    let filter = UserFilter {
+        plan_id,
+        status,
+        prefix: None,
+    };
     let page = state.gateway.users(&project, cursor.as_deref(), limit, &filter).await?;
     Ok(HttpResponse::Ok().json(UserPage::from(page)))
 }

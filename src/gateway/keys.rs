@@ -87,6 +87,15 @@ impl Gateway {
         }
     }
 
+    /// Whether `digest_hex` is the root token's digest.
+    pub fn root_digest_is(&self, digest_hex: &str) -> bool {
+        let given = hex::decode(digest_hex).ok().and_then(|d| <[u8; 32]>::try_from(d).ok());
+        match (self.secrets.root_digest.get(), given) {
+            (Some(root), Some(given)) => digests_equal(root, &given),
+            _ => false,
+        }
+    }
+
     /// Knows a configured root token from the start, before Redis is reached.
     pub fn set_root_token(&self, token: &str) {
         let _ = self.secrets.root_digest.set(digest(token));

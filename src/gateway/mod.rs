@@ -18,6 +18,7 @@ mod reservations;
 mod reserve;
 mod resolve;
 mod retry;
+pub mod sessions;
 mod settle;
 mod start;
 mod subscriptions;
@@ -120,6 +121,11 @@ impl Gateway {
     pub fn with_webhooks(mut self, settings: WebhookSettings) -> Gateway {
         self.webhooks = Arc::new(settings);
         self
+    }
+
+    /// Redis time as this node estimates it.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     /// Adds a subscriber to every outcome from now on.

@@ -15,6 +15,7 @@ pub mod measure;
 pub mod period;
 pub mod plan;
 mod plan_doc;
+mod plan_kinds;
 pub mod reservation;
 pub mod subscription;
 

@@ -10,43 +10,11 @@ use super::measure::{Measure, MeasureDoc};
 use super::period::{Anchor, Period, PeriodKind, Window};
 use super::plan_doc::{check_pattern, metadata_pattern_ok, ANCHORS, PERIOD_TYPES};
 pub use super::plan_doc::{GroupDoc, MatchRule, PeriodDoc, PlanDoc};
+pub use super::plan_kinds::{Mode, PlanChange, Unit, Unmatched};
 
 pub const MAX_GROUPS: usize = 32;
 pub const MAX_RULES: usize = 16;
 const MAX_LABEL: usize = 256;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unit {
-    Count,
-    Tokens,
-    Seconds,
-    Cents,
-    /// In-flight work: only open reservations count; commit and release both give the slot back.
-    Concurrent,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Hard,
-    Soft,
-}
-
-/// What happens to a group's current period when a user who had another plan moves to this one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PlanChange {
-    /// Keep counting in the same counter (same group id, same period).
-    Carry,
-    /// The current period's usage starts from zero; open holds stay.
-    Reset,
-    /// The current period is filled to the quota: no fresh quota for plan cycling.
-    Block,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unmatched {
-    Allow,
-    Deny,
-}
 
 /// A validated plan.
 #[derive(Debug, Clone)]
@@ -84,33 +52,6 @@ pub struct LimitGroup {
 pub struct Problem {
     pub field: String,
     pub detail: String,
-}
-
-impl Unit {
-    pub fn parse(text: &str) -> Option<Unit> {
-        [Unit::Count, Unit::Tokens, Unit::Seconds, Unit::Cents, Unit::Concurrent]
-            .into_iter()
-            .find(|u| u.as_str() == text)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::Count => "count",
-            Unit::Tokens => "tokens",
-            Unit::Seconds => "seconds",
-            Unit::Cents => "cents",
-            Unit::Concurrent => "concurrent",
-        }
-    }
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Hard => "hard",
-            Mode::Soft => "soft",
-        }
-    }
 }
 
 impl Plan {

@@ -80,6 +80,10 @@ impl Keys {
         }
     }
 
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     pub fn user(&self, project: &str, user: &str) -> UserKeys {
         let tag = format!("{}:{{{}:{}}}", self.prefix, escape(project), escape(user));
         UserKeys {

@@ -17,9 +17,11 @@ mod projects;
 mod record;
 mod rollups;
 mod scripts;
+mod sessions;
 pub mod slots;
 mod subscriptions;
 mod users;
+mod webhook_records;
 mod webhooks;
 
 use std::future::Future;

@@ -14,6 +14,8 @@ const MAX_SCAN: usize = 5_000;
 pub struct UserFilter {
     pub plan_id: Option<String>,
     pub status: Option<Status>,
+    /// Only ids that start with this.
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -45,7 +47,12 @@ impl Store {
         let mut last = after.map(str::to_string);
         let mut scanned = 0;
         loop {
-            let from = last.as_ref().map_or("-".to_string(), |id| format!("({id}"));
+            let from = match (&last, &filter.prefix) {
+                (Some(id), _) => format!("({id}"),
+                // Ids sort by bytes, so those with the prefix start at the prefix itself.
+                (None, Some(prefix)) => format!("[{prefix}"),
+                (None, None) => "-".to_string(),
+            };
             let ids: Vec<String> =
                 self.run(|mut conn| async move {
                     Ok(conn.zrangebylex_limit(users_key, &from, "+", 0, batch as isize).await?)
@@ -65,6 +72,10 @@ impl Store {
                 })
                 .await?;
             for (id, info) in ids.iter().zip(infos) {
+                if filter.prefix.as_ref().is_some_and(|p| !id.starts_with(p.as_str())) {
+                    // Past the last id with the prefix: nothing further can match.
+                    return Ok(UserPage { data, next_after: None });
+                }
                 last = Some(id.clone());
                 scanned += 1;
                 let entry = match info.as_deref() {

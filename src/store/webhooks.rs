@@ -2,8 +2,8 @@
 //! in a hash, deliveries in a hash with a due set and a log, changed only by the scripts
 //! enqueue, claim, complete and redeliver, so two nodes never deliver one attempt twice.
 
+pub use super::webhook_records::{DeliveryRecord, EndpointRecord, Try};
 use redis::AsyncCommands;
-use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{Store, StoreError};
 
@@ -15,83 +15,6 @@ static COMPLETE: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(include_str!("../../lua/complete.lua")));
 static REDELIVER: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(include_str!("../../lua/redeliver.lua")));
-
-/// cjson writes an empty list as `{}`; read it back as an empty list.
-fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-    match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Array(items) => items
-            .into_iter()
-            .map(|v| T::deserialize(v).map_err(serde::de::Error::custom))
-            .collect(),
-        _ => Ok(Vec::new()),
-    }
-}
-
-/// Numbers the scripts may write as numbers or strings.
-fn loose_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        serde_json::Value::String(s) => s.parse().ok(),
-        _ => None,
-    })
-}
-
-/// A webhook endpoint as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EndpointRecord {
-    pub url: String,
-    /// Event types it wants; empty for all.
-    #[serde(default, deserialize_with = "list")]
-    pub events: Vec<String>,
-    #[serde(default)]
-    pub description: String,
-    pub secret: String,
-    /// The secret before the last rotation, signing too until `previous_until` (ms).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_secret: Option<String>,
-    #[serde(default, deserialize_with = "loose_int", skip_serializing_if = "Option::is_none")]
-    pub previous_until: Option<i64>,
-    pub enabled: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disabled_reason: Option<String>,
-    /// Since when every attempt failed (ms), while they do.
-    #[serde(default, deserialize_with = "loose_int", skip_serializing_if = "Option::is_none")]
-    pub failing_since: Option<i64>,
-    #[serde(deserialize_with = "loose_int")]
-    pub created_at: Option<i64>,
-}
-
-/// One attempt of a delivery.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Try {
-    #[serde(deserialize_with = "loose_int")]
-    pub at: Option<i64>,
-    #[serde(default)]
-    pub status: String,
-    #[serde(default)]
-    pub error: String,
-}
-
-/// One event for one endpoint, as stored.
-#[derive(Debug, Clone, Deserialize)]
-pub struct DeliveryRecord {
-    pub endpoint: String,
-    pub event: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub body: String,
-    /// pending, succeeded or failed.
-    pub state: String,
-    #[serde(deserialize_with = "loose_int")]
-    pub attempts: Option<i64>,
-    #[serde(deserialize_with = "loose_int")]
-    pub created: Option<i64>,
-    #[serde(default, deserialize_with = "list")]
-    pub tries: Vec<Try>,
-    #[serde(default)]
-    pub error: Option<String>,
-}
 
 /// A delivery this node claimed, with its endpoint as it stood.
 #[derive(Debug, Clone)]

@@ -1,0 +1,120 @@
+//! The page frame: header with navigation and who is signed in, the flash line, and the
+//! security headers every page carries (a strict Content-Security-Policy: no script, styles
+//! from the dashboard's own stylesheet only, forms only to itself).
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::HttpResponse;
+use maud::{html, Markup, DOCTYPE};
+
+use crate::gateway::sessions::Session;
+
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+                       frame-ancestors 'none'; base-uri 'none'";
+
+/// The stylesheet, compiled into the binary.
+pub async fn css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("style.css"))
+}
+
+/// An HTML answer with the dashboard's security headers.
+pub fn html_response(status: actix_web::http::StatusCode, body: Markup) -> HttpResponse {
+    let mut res = HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body.into_string());
+    let headers = res.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    res
+}
+
+/// A hidden CSRF field for a form of this session.
+pub fn csrf(session: &Session) -> Markup {
+    html! { input type="hidden" name="csrf" value=(session.csrf); }
+}
+
+/// A signed-in page: the frame around `body`, with `active` the current section.
+pub fn page(session: &Session, active: &str, title: &str, flash: Option<&str>, body: Markup) -> Markup {
+    let sections = [
+        ("Users", "/dashboard/users"),
+        ("Plans", "/dashboard/plans"),
+        ("Webhooks", "/dashboard/webhooks"),
+    ];
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · quota-gateway" }
+                link rel="stylesheet" href="/dashboard/assets/app.css";
+            }
+            body {
+                header {
+                    span.brand { "quota-gateway" }
+                    span.pill { "project " (session.project) }
+                    nav {
+                        @for (name, href) in sections {
+                            a href=(href) class=@if name == active { "on" } { (name) }
+                        }
+                    }
+                    @if session.root {
+                        form.inline method="post" action="/dashboard/project" {
+                            (csrf(session))
+                            input type="text" name="project" value=(session.project) size="12" aria-label="project";
+                            button.plain type="submit" { "Switch project" }
+                        }
+                    }
+                    div.who {
+                        span { (session.actor_label) " (" (session.actor_id) ")" }
+                        form.inline method="post" action="/dashboard/logout" {
+                            (csrf(session))
+                            button.plain type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main {
+                    @if let Some(flash) = flash {
+                        @let error = flash.starts_with("error:");
+                        div class=(if error { "flash error" } else { "flash" }) { (flash.trim_start_matches("error:")) }
+                    }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+/// The sign-in page.
+pub fn login(error: Option<&str>) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "Sign in · quota-gateway" }
+                link rel="stylesheet" href="/dashboard/assets/app.css";
+            }
+            body {
+                div.login.card {
+                    h1 { "quota-gateway" }
+                    p.muted { "Sign in with a project's secret key (qg_sk_…) or the root token." }
+                    @if let Some(error) = error { div.flash.error { (error) } }
+                    form method="post" action="/dashboard/login" {
+                        input type="password" name="credential" autocomplete="off" placeholder="qg_sk_… or root token" required;
+                        button type="submit" { "Sign in" }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The operator's dashboard at `/dashboard`: pages rendered on the server (maud templates,
+//! compiled into the binary and escaped by construction), plain forms (POST, redirect, GET)
+//! each carrying the session's CSRF token, charts as SVG, one embedded stylesheet, no script,
+//! and a strict Content-Security-Policy. It calls the same gateway verbs as the API.
+
+mod actions;
+mod chart;
+mod layout;
+mod pages;
+mod session;
+mod user;
+mod users;
+
+use actix_web::web;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/dashboard", web::get().to(session::login_page))
+        .route("/dashboard/login", web::post().to(session::sign_in))
+        .route("/dashboard/logout", web::post().to(session::sign_out))
+        .route("/dashboard/project", web::post().to(session::switch_project))
+        .route("/dashboard/assets/app.css", web::get().to(layout::css))
+        .route("/dashboard/users", web::get().to(users::list))
+        .route("/dashboard/users/{userId}", web::get().to(user::show))
+        .route("/dashboard/users/{userId}/{action}", web::post().to(actions::act))
+        .route("/dashboard/plans", web::get().to(pages::plans))
+        .route("/dashboard/webhooks", web::get().to(pages::webhooks));
+}

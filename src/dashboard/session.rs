@@ -1,0 +1,144 @@
+//! Signing in and out, the session cookie (`HttpOnly`, `SameSite=Strict`, `Secure` over TLS,
+//! scoped to `/dashboard`), and the CSRF check every change goes through.
+
+use std::collections::HashMap;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::layout::{html_response, login};
+use crate::api::{ApiError, AppState};
+use crate::gateway::sessions::{Session, IDLE_MS};
+use crate::secrets::digests_equal;
+
+const COOKIE: &str = "qg_session";
+
+/// A urlencoded form body as name -> value (the last value of a repeated name wins).
+pub fn form(body: &[u8]) -> HashMap<String, String> {
+    let text = std::str::from_utf8(body).unwrap_or("");
+    web::Query::<Vec<(String, String)>>::from_query(text)
+        .map(|q| q.into_inner().into_iter().collect())
+        .unwrap_or_default()
+}
+
+/// The session cookie's value, from the `Cookie` headers.
+fn cookie(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn set_cookie(req: &HttpRequest, value: &str, max_age_s: u64) -> String {
+    let secure = if req.connection_info().scheme() == "https" {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{COOKIE}={value}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}")
+}
+
+/// A 303 to `to` (the answer to every form).
+pub fn see_other(to: &str) -> HttpResponse {
+    let mut res = HttpResponse::SeeOther().finish();
+    if let Ok(value) = HeaderValue::from_str(to) {
+        res.headers_mut().insert(header::LOCATION, value);
+    }
+    res
+}
+
+/// The request's live session and its cookie, if any.
+pub async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<(String, Session)>, ApiError> {
+    let Some(cookie) = cookie(req) else {
+        return Ok(None);
+    };
+    Ok(state.gateway.session(&cookie).await?.map(|s| (cookie, s)))
+}
+
+/// A form posted without its session's CSRF token.
+#[derive(Debug)]
+pub struct Forged;
+
+/// A form of `session` posted with its CSRF token: its fields.
+pub fn checked(session: &Session, body: &[u8]) -> Result<HashMap<String, String>, Forged> {
+    let fields = form(body);
+    let given = fields.get("csrf").map(String::as_str).unwrap_or("");
+    let digest = |t: &str| crate::secrets::digest(t);
+    if given.is_empty() || !digests_equal(&digest(given), &digest(&session.csrf)) {
+        return Err(Forged);
+    }
+    Ok(fields)
+}
+
+/// The answer to a form without its CSRF token: 403, nothing changed.
+pub fn expired_form() -> HttpResponse {
+    let body = maud::html! { h1 { "This form has expired" } p { "Go back, reload the page and try again." } };
+    html_response(StatusCode::FORBIDDEN, body)
+}
+
+pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if current(&req, &state).await?.is_some() {
+        return Ok(see_other("/dashboard/users"));
+    }
+    Ok(html_response(StatusCode::OK, login(None)))
+}
+
+pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let fields = form(&body);
+    let credential = fields.get("credential").map(|c| c.trim()).unwrap_or("");
+    let signed = if credential.is_empty() {
+        None
+    } else {
+        state.gateway.sign_in(credential).await?
+    };
+    let Some((cookie, _)) = signed else {
+        let page = login(Some("That is neither a live secret key nor the root token."));
+        return Ok(html_response(StatusCode::UNAUTHORIZED, page));
+    };
+    let mut res = see_other("/dashboard/users");
+    if let Ok(value) = HeaderValue::from_str(&set_cookie(&req, &cookie, IDLE_MS / 1000)) {
+        res.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(res)
+}
+
+pub async fn sign_out(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let Some((cookie, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    if checked(&session, &body).is_err() {
+        return Ok(expired_form());
+    }
+    state.gateway.sign_out(&cookie).await?;
+    let mut res = see_other("/dashboard");
+    if let Ok(value) = HeaderValue::from_str(&set_cookie(&req, "", 0)) {
+        res.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(res)
+}
+
+/// Root sessions: show another project.
+pub async fn switch_project(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let Some((cookie, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let Ok(fields) = checked(&session, &body) else {
+        return Ok(expired_form());
+    };
+    let project = fields.get("project").cloned().unwrap_or_default();
+    state.gateway.switch_project(&cookie, &session, &project).await?;
+    Ok(see_other("/dashboard/users"))
+}

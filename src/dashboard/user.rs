@@ -1,0 +1,168 @@
+//! A user's page: plan, status, every counter as a bar with used, held, quota and reset, a
+//! chart of daily usage, recent ledger entries and adjustments, and the support actions' forms.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+
+use super::chart::daily_chart;
+use super::layout::{csrf, html_response, page};
+use super::session::{current, see_other};
+use super::users::{query, status_pill, user_href};
+use crate::api::dto::{rfc3339, SignedAmount};
+use crate::api::{ApiError, AppState};
+use crate::gateway::sessions::Session;
+use crate::gateway::GatewayError;
+use crate::quota::{Milli, Status, UserId};
+
+fn bar(used: Milli, held: Milli, quota: Milli) -> Markup {
+    let pct = |m: Milli| {
+        if quota.0 == 0 {
+            100.0
+        } else {
+            (m.0 as f64 * 100.0 / quota.0 as f64).min(100.0)
+        }
+    };
+    let (u, h) = (pct(used), pct(held));
+    // SVG attributes, not inline styles: the Content-Security-Policy allows no inline style.
+    html! {
+        svg.bar viewBox="0 0 100 10" preserveAspectRatio="none" role="img" aria-label=(format!("{u:.0}% used")) {
+            rect.track x="0" y="0" width="100" height="10" {}
+            rect.used x="0" y="0" width=(format!("{u:.1}")) height="10" {}
+            rect.held x=(format!("{u:.1}")) y="0" width=(format!("{:.1}", h.min(100.0 - u))) height="10" {}
+        }
+    }
+}
+
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let user = UserId::parse(&path.into_inner()).map_err(|d| ApiError::invalid("userId", d))?;
+    let flash = query(&req).get("flash").cloned();
+    let body = user_page(&state, &session, &user).await?;
+    let title = user.to_string();
+    Ok(html_response(
+        StatusCode::OK,
+        page(&session, "Users", &title, flash.as_deref(), body),
+    ))
+}
+
+async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result<Markup, ApiError> {
+    let gateway = &state.gateway;
+    let project = &session.project;
+    let sub = gateway.subscription(project, user).await?;
+    let usage = match gateway.usage(project, user).await {
+        Ok(usage) => Some(usage),
+        Err(GatewayError::PlanMissing(_)) => None,
+        Err(err) => return Err(err.into()),
+    };
+    let plans = gateway.plans(project).await?;
+    let today = gateway.today();
+    let days = gateway.daily_usage(project, user, today - 29, today).await?;
+    let events = gateway.usage_events(project, Some(user), 0, i64::MAX, None, 20).await?;
+    let adjustments = gateway.adjustments(project, user).await?;
+    let href = user_href(user.as_str());
+    let groups: Vec<String> = usage
+        .iter()
+        .flat_map(|u| u.counters.iter().map(|c| c.group_id.clone()))
+        .collect();
+    Ok(html! {
+        h1 { "User " code { (user) } " " (status_pill(sub.status)) }
+        div.grid {
+            div.card {
+                p { "Plan: " strong { (usage.as_ref().and_then(|u| u.plan_id.as_deref()).unwrap_or("none")) }
+                    @if sub.plan_id.is_none() { span.muted { " (the project's default plan)" } } }
+                @if let Some(reason) = &sub.reason { p { "Blocked: " (reason) } }
+                @if let Some(started) = sub.started_at_ms { p.muted { "Subscribed since " (rfc3339(started)) } }
+                @for (group, o) in &sub.overrides {
+                    p.muted { "Override " code { (group) } ": " (o.quota) @if let Some(at) = o.expires_at_ms { " until " (rfc3339(at)) } }
+                }
+            }
+            div.card {
+                h2 { "Daily usage, last 30 days" }
+                (daily_chart(&days))
+            }
+        }
+        h2 { "Counters" }
+        table {
+            thead { tr { th { "Group" } th { "Unit" } th { "" } th.num { "Used" } th.num { "Held" } th.num { "Quota" } th { "Resets" } } }
+            tbody {
+                @for c in usage.iter().flat_map(|u| &u.counters) {
+                    tr {
+                        td { (c.label) br; span.muted { (c.group_id) } }
+                        td { (c.unit.as_str()) }
+                        td { (bar(c.used, c.reserved, c.quota)) }
+                        td.num { (c.used) } td.num { (c.reserved) } td.num { (c.quota) }
+                        td { (c.resets_at_ms.map(rfc3339).unwrap_or_else(|| "never".into())) }
+                    }
+                }
+            }
+        }
+        h2 { "Support actions" }
+        div.grid {
+            div.card {
+                form.inline method="post" action=(format!("{href}/plan")) {
+                    (csrf(session))
+                    label { "Switch plan " select name="planId" { @for p in &plans { option value=(p.id) selected[sub.plan_id.as_deref() == Some(p.id.as_str())] { (p.id) } } } }
+                    button type="submit" { "Switch" }
+                }
+                p.muted { "On a switch, each group of the new plan carries its counter, resets it, or blocks the rest of the period (its onPlanChange):" }
+                ul.muted { @for p in &plans { li { code { (p.id) } ": " @for g in &p.groups { (g.id) " " (format!("{:?}", g.on_plan_change).to_lowercase()) "; " } } } }
+                form.inline method="post" action=(format!("{href}/override")) {
+                    (csrf(session))
+                    select name="groupId" { @for g in &groups { option value=(g) { (g) } } }
+                    input type="number" name="quota" min="0" step="0.001" placeholder="new quota" required;
+                    input type="number" name="hours" min="1" placeholder="for hours (empty: until removed)";
+                    button type="submit" { "Bump quota" }
+                }
+            }
+            div.card {
+                form.inline method="post" action=(format!("{href}/adjust")) {
+                    (csrf(session))
+                    select name="groupId" { @for g in &groups { option value=(g) { (g) } } }
+                    input type="number" name="amount" step="0.001" placeholder="-3 refunds 3" required;
+                    input type="text" name="reason" placeholder="reason" required maxlength="256";
+                    button type="submit" { "Adjust" }
+                }
+                @if sub.status == Status::Blocked {
+                    form.inline method="post" action=(format!("{href}/unblock")) {
+                        (csrf(session)) button type="submit" { "Unblock" }
+                    }
+                } @else {
+                    form.inline method="post" action=(format!("{href}/block")) {
+                        (csrf(session))
+                        input type="text" name="reason" placeholder="why" required maxlength="256";
+                        button.danger type="submit" { "Block" }
+                    }
+                }
+            }
+        }
+        h2 { "Recent usage (ledger)" }
+        table {
+            thead { tr { th { "Time" } th { "Kind" } th { "Event" } th { "Groups" } } }
+            tbody {
+                @for e in events.data.iter().rev() {
+                    tr {
+                        td { (rfc3339(e.time_ms)) } td { (e.kind.as_str()) } td { (e.event.as_deref().unwrap_or("")) (e.reason.as_deref().unwrap_or("")) }
+                        td { @for g in &e.groups { code { (g.group_id) } " " (SignedAmount(g.amount_milli)) " " } }
+                    }
+                }
+            }
+        }
+        h2 { "Adjustments" }
+        table {
+            thead { tr { th { "Time" } th { "Group" } th.num { "Applied" } th { "Reason" } } }
+            tbody {
+                @for a in &adjustments {
+                    tr { td { (a.at.parse::<i64>().map(rfc3339).unwrap_or_default()) } td { (a.group_id) }
+                         td.num { (SignedAmount(a.applied.parse().unwrap_or(0))) } td { (a.reason) } }
+                }
+            }
+        }
+    })
+}

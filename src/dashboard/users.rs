@@ -1,0 +1,111 @@
+//! Users: the list, searched by id prefix, filtered by plan and status, a page at a time.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+
+use super::layout::{html_response, page};
+use super::session::{current, see_other};
+use crate::api::{ApiError, AppState};
+use crate::quota::Status;
+use crate::store::UserFilter;
+
+const PAGE: usize = 50;
+
+pub fn query(req: &HttpRequest) -> HashMap<String, String> {
+    super::session::form(req.query_string().as_bytes())
+}
+
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn user_href(user: &str) -> String {
+    format!("/dashboard/users/{}", encode(user))
+}
+
+pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let q = query(&req);
+    let get = |name: &str| q.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let filter = UserFilter {
+        plan_id: get("plan"),
+        status: match get("status").as_deref() {
+            Some("active") => Some(Status::Active),
+            Some("blocked") => Some(Status::Blocked),
+            _ => None,
+        },
+        prefix: get("q"),
+    };
+    let after = get("after");
+    let users = state
+        .gateway
+        .users(&session.project, after.as_deref(), PAGE, &filter)
+        .await?;
+    let plans = state.gateway.plans(&session.project).await?;
+    let next = users.next_after.as_ref().map(|after| {
+        let mut link = format!("/dashboard/users?after={}", encode(after));
+        for (name, value) in [("q", &filter.prefix), ("plan", &filter.plan_id)] {
+            if let Some(value) = value {
+                link.push_str(&format!("&{name}={}", encode(value)));
+            }
+        }
+        if let Some(status) = get("status") {
+            link.push_str(&format!("&status={}", encode(&status)));
+        }
+        link
+    });
+    let body = html! {
+        h1 { "Users" }
+        form.inline method="get" action="/dashboard/users" {
+            input type="search" name="q" placeholder="user id starts with…" value=[filter.prefix.as_deref()];
+            select name="plan" {
+                option value="" { "any plan" }
+                @for plan in &plans {
+                    option value=(plan.id) selected[filter.plan_id.as_deref() == Some(plan.id.as_str())] { (plan.id) }
+                }
+            }
+            select name="status" {
+                option value="" { "any status" }
+                @for status in ["active", "blocked"] {
+                    option value=(status) selected[get("status").as_deref() == Some(status)] { (status) }
+                }
+            }
+            button type="submit" { "Find" }
+        }
+        table {
+            thead { tr { th { "User" } th { "Plan" } th { "Status" } } }
+            tbody {
+                @for user in &users.data {
+                    tr {
+                        td { a href=(user_href(&user.user_id)) { (user.user_id) } }
+                        td { (user.plan_id.as_deref().unwrap_or("default plan")) }
+                        td { (status_pill(user.status)) }
+                    }
+                }
+                @if users.data.is_empty() { tr { td colspan="3" .muted { "No user matches." } } }
+            }
+        }
+        @if let Some(next) = next { p { a href=(next) { "Next page →" } } }
+    };
+    Ok(html_response(
+        StatusCode::OK,
+        page(&session, "Users", "Users", None, body),
+    ))
+}
+
+pub fn status_pill(status: Status) -> Markup {
+    match status {
+        Status::Active => html! { span.pill.active { "active" } },
+        Status::Blocked => html! { span.pill.blocked { "blocked" } },
+    }
+}

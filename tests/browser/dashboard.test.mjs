@@ -1,0 +1,171 @@
+// The dashboard in a real headless Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core): sign in, find a user, every support action end to end (checked through
+// the API afterwards), CSRF, escaping, and a revoked key's session ending. With SCREENSHOTS=1
+// it also writes the main pages' screenshots into docs/.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startGateway, startRedis } from "../../sdk/typescript/scripts/gateway.mjs";
+
+const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const env = {};
+const HOSTILE = "<img src=x onerror=alert(1)>";
+
+async function api(method, path, token, body) {
+  const res = await fetch(env.baseUrl + path, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+const call = (method, path, body) => api(method, path, env.key, body);
+
+before(async () => {
+  env.redis = await startRedis();
+  env.gateway = await startGateway(env.redis.url);
+  env.baseUrl = env.gateway.baseUrl;
+  env.key = (await api("POST", "/v1/projects/default/keys", env.gateway.rootToken, { kind: "secret", label: "support" })).key;
+  for (const [id, quota] of [["plan_free", 10], ["plan_pro", 100]]) {
+    await call("PUT", `/v1/plans/${id}`, { periodType: "month", groups: [
+      { id: "renders", label: "Image renders", unit: "count", quota, matches: [{ event: "render" }], onPlanChange: "carry" },
+      { id: "tokens", label: "LLM tokens", unit: "tokens", quota: quota * 1000, matches: [{ event: "llm" }] },
+    ] });
+  }
+  for (const user of ["alice", "alan", "bob", HOSTILE]) {
+    await call("PUT", `/v1/users/${encodeURIComponent(user)}/subscription`, { planId: "plan_free" });
+  }
+  for (let i = 0; i < 4; i++) await call("POST", "/v1/track", { userId: "alice", event: "render" });
+  await call("POST", "/v1/track", { userId: "alice", event: "llm", quantity: 1200 });
+  env.browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
+});
+
+after(async () => {
+  await env.browser?.close();
+  env.gateway?.stop();
+  env.redis?.stop();
+});
+
+/** A page signed in with `credential`; any JavaScript dialog fails the test. */
+async function signedIn(credential = env.key) {
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on("dialog", () => assert.fail("a dialog opened: something ran script"));
+  await page.goto(`${env.baseUrl}/dashboard`);
+  await page.fill("input[name=credential]", credential);
+  await page.click("button[type=submit]");
+  await page.waitForURL("**/dashboard/users");
+  return { context, page };
+}
+
+async function shot(page, name) {
+  if (process.env.SCREENSHOTS) await page.screenshot({ path: join(repo, "docs", `${name}.png`), fullPage: true });
+}
+
+test("sign in, find a user by prefix, and see their counters", async () => {
+  const { context, page } = await signedIn();
+  const cookie = (await context.cookies()).find((c) => c.name === "qg_session");
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.sameSite, "Strict");
+  const csp = (await page.request.get(`${env.baseUrl}/dashboard/users`)).headers()["content-security-policy"];
+  assert.match(csp, /default-src 'none'/);
+  await shot(page, "dashboard-users");
+  await page.fill("input[name=q]", "al");
+  await page.click("text=Find");
+  const users = await page.locator("tbody tr td:first-child").allTextContents();
+  assert.deepEqual(users, ["alan", "alice"]);
+  await page.click("text=alice");
+  await page.waitForURL("**/dashboard/users/alice");
+  const row = page.locator("tr", { hasText: "Image renders" });
+  assert.match(await row.textContent(), /4/);
+  // Bars are SVG attributes (the policy allows no inline style): 4 of 10 is 40 %.
+  assert.equal(await row.locator("rect.used").getAttribute("width"), "40.0");
+  await shot(page, "dashboard-user");
+  await context.close();
+});
+
+test("every support action changes what the API answers", async () => {
+  const { context, page } = await signedIn();
+  await page.goto(`${env.baseUrl}/dashboard/users/bob`);
+  await page.fill("form[action$='/block'] input[name=reason]", "chargeback");
+  await page.click("form[action$='/block'] button");
+  await page.waitForSelector("text=Blocked.");
+  let sub = await call("GET", "/v1/users/bob/subscription");
+  assert.equal(sub.status, "blocked");
+  assert.equal(sub.reason, "chargeback");
+  await page.click("form[action$='/unblock'] button");
+  await page.waitForSelector("text=Unblocked.");
+  assert.equal((await call("GET", "/v1/users/bob/subscription")).status, "active");
+
+  await page.selectOption("form[action$='/plan'] select", "plan_pro");
+  await page.click("form[action$='/plan'] button");
+  await page.waitForSelector("text=Now on plan_pro.");
+  assert.equal((await call("GET", "/v1/users/bob/subscription")).planId, "plan_pro");
+
+  await page.selectOption("form[action$='/override'] select", "renders");
+  await page.fill("form[action$='/override'] input[name=quota]", "250");
+  await page.fill("form[action$='/override'] input[name=hours]", "24");
+  await page.click("form[action$='/override'] button");
+  await page.waitForSelector("text=Quota of renders set to 250.");
+  const override = (await call("GET", "/v1/users/bob/subscription")).overrides.renders;
+  assert.equal(override.quota, 250);
+  assert.ok(Date.parse(override.expiresAt) > Date.now() + 23 * 3600_000);
+
+  await call("POST", "/v1/track", { userId: "bob", event: "render", quantity: 5 });
+  await page.selectOption("form[action$='/adjust'] select", "renders");
+  await page.fill("form[action$='/adjust'] input[name=amount]", "-2");
+  await page.fill("form[action$='/adjust'] input[name=reason]", "failed renders");
+  await page.click("form[action$='/adjust'] button");
+  await page.waitForSelector("text=Adjusted renders.");
+  const adjustments = (await call("GET", "/v1/users/bob/adjustments")).data;
+  assert.equal(adjustments[0].reason, "failed renders");
+  const usage = await call("GET", "/v1/users/bob/usage");
+  assert.equal(usage.counters.find((c) => c.groupId === "renders").used, 3);
+  await context.close();
+});
+
+test("a form posted without its CSRF token is refused and changes nothing", async () => {
+  const { context, page } = await signedIn();
+  const res = await page.request.post(`${env.baseUrl}/dashboard/users/alan/block`, { form: { reason: "forged" } });
+  assert.equal(res.status(), 403);
+  const wrong = await page.request.post(`${env.baseUrl}/dashboard/users/alan/block`, { form: { reason: "forged", csrf: "guess" } });
+  assert.equal(wrong.status(), 403);
+  assert.equal((await call("GET", "/v1/users/alan/subscription")).status, "active");
+  await context.close();
+});
+
+test("a hostile user id shows as text and runs nothing", async () => {
+  const { context, page } = await signedIn();
+  await page.fill("input[name=q]", "<img");
+  await page.click("text=Find");
+  assert.equal(await page.locator("tbody tr td:first-child").first().textContent(), HOSTILE);
+  assert.equal(await page.locator("img[src=x]").count(), 0);
+  await page.locator("tbody a").first().click();
+  await page.waitForSelector("h1 code");
+  assert.equal(await page.locator("h1 code").textContent(), HOSTILE);
+  assert.equal(await page.locator("img[src=x]").count(), 0);
+  await context.close();
+});
+
+test("a revoked key's session ends within a second, and signing out ends one too", async () => {
+  const minted = await api("POST", "/v1/projects/default/keys", env.gateway.rootToken, { kind: "secret", label: "temp" });
+  const { context, page } = await signedIn(minted.key);
+  await api("DELETE", `/v1/projects/default/keys/${minted.keyId}`, env.gateway.rootToken);
+  await new Promise((r) => setTimeout(r, 1000));
+  await page.goto(`${env.baseUrl}/dashboard/users`);
+  assert.ok(await page.locator("input[name=credential]").isVisible(), "back at sign-in");
+  await context.close();
+
+  const root = await signedIn(env.gateway.rootToken);
+  await root.page.click("text=Plans");
+  await root.page.waitForSelector("text=plan_pro");
+  await shot(root.page, "dashboard-plans");
+  await root.page.click("text=Sign out");
+  await root.page.goto(`${env.baseUrl}/dashboard/users`);
+  assert.ok(await root.page.locator("input[name=credential]").isVisible());
+  await root.context.close();
+});
