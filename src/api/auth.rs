@@ -12,6 +12,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use super::error::ApiError;
 use super::AppState;
+use crate::gateway::audit::Actor;
 use crate::quota::UserId;
 use crate::secrets::api_key_well_formed;
 use crate::store::KeyRecord;
@@ -109,6 +110,16 @@ impl ApiKey {
     /// The project of a secret key; a publishable key may not use this route (403).
     pub async fn project(&self, state: &AppState) -> Result<String, ApiError> {
         Ok(self.secret(state).await?.project)
+    }
+
+    /// The project of a secret key and who it is, for the audit log of a change it makes.
+    pub async fn actor(&self, state: &AppState) -> Result<(String, Actor), ApiError> {
+        let record = self.secret(state).await?;
+        let actor = Actor {
+            id: record.key_id,
+            label: record.label,
+        };
+        Ok((record.project, actor))
     }
 
     /// The record of a secret key (its project and id); a publishable key is 403.

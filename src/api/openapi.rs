@@ -232,7 +232,7 @@ pub fn document() -> &'static OpenApi {
             user_tokens::UserTokenBody, event::ReserveBody, event::TrackBody, dto::ReserveAnswer,
             dto::TrackAnswer, dto::ReservationAnswer, dto::ExtendBody, dto::ExtendAnswer, dto::CommitBody,
             dto::CommitAnswer, dto::ReleaseAnswer, dto::WebhookBody, dto::WebhookAnswer, dto::WebhookList,
-            dto::SecretAnswer, dto::DeliveryIdAnswer, dto::TryAnswer, dto::DeliveryAnswer, dto::DeliveryList
+            dto::SecretAnswer, dto::ChangeAnswer, dto::ChangePage, dto::DeliveryIdAnswer, dto::TryAnswer, dto::DeliveryAnswer, dto::DeliveryList
         )
         .build();
         OpenApiBuilder::new()

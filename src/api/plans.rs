@@ -20,9 +20,14 @@ pub async fn put_plan(
 ) -> Result<HttpResponse, ApiError> {
     let doc: PlanDoc = body::parse(&body::read(&req, payload).await?)?;
     let mut plan = Plan::from_doc(&path, doc).map_err(ApiError::InvalidPlan)?;
-    let project = key.project(&state).await?;
+    let (project, actor) = key.actor(&state).await?;
     let version = state.gateway.put_plan(&project, &plan).await?;
     plan.doc.version = Some(version);
+    let detail = json!({ "version": version });
+    state
+        .gateway
+        .record_change(&project, &actor, "plan.put", &plan.id, None, detail)
+        .await;
     Ok(HttpResponse::Ok().json(&plan.doc))
 }
 
@@ -55,13 +60,19 @@ pub async fn delete_plan(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     check_id(&id).map_err(|d| ApiError::invalid("planId", d))?;
-    let project = key.project(&state).await?;
+    let (project, actor) = key.actor(&state).await?;
     let settings = state.gateway.project_settings(&project).await?.unwrap_or_default();
     if settings.default_plan.as_deref() == Some(id.as_str()) {
         return Err(ApiError::PlanInUse(format!("plan {id} is the project's default plan")));
     }
     match state.gateway.delete_plan(&project, &id).await? {
-        PlanDeletion::Deleted => Ok(HttpResponse::NoContent().finish()),
+        PlanDeletion::Deleted => {
+            state
+                .gateway
+                .record_change(&project, &actor, "plan.delete", &id, None, json!({}))
+                .await;
+            Ok(HttpResponse::NoContent().finish())
+        }
         PlanDeletion::NotFound => Err(ApiError::PlanNotFound(id)),
         PlanDeletion::InUse(users) => Err(ApiError::PlanInUse(format!("{users} users are on plan {id}"))),
     }

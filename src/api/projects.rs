@@ -9,6 +9,7 @@ use super::body;
 use super::dto::{rfc3339, KeyAnswer, KeyInfo, ProjectAnswer};
 use super::error::ApiError;
 use super::AppState;
+use crate::gateway::audit::Actor;
 use crate::quota::ids::check_id;
 use crate::store::ProjectSettings;
 
@@ -100,6 +101,11 @@ pub async fn patch_project(
     if !state.gateway.update_project(&id, &settings).await? {
         return Err(ApiError::ProjectNotFound(id));
     }
+    let detail = json!({ "defaultPlan": settings.default_plan, "allowedOrigins": settings.allowed_origins, "ledger": settings.ledger });
+    state
+        .gateway
+        .record_change(&id, &Actor::root(), "settings.patch", &id, None, detail)
+        .await;
     Ok(HttpResponse::Ok().json(ProjectAnswer::new(&id, settings)))
 }
 
@@ -126,6 +132,11 @@ pub async fn create_key(
         return Err(ApiError::ProjectNotFound(project));
     }
     let (record, key) = state.gateway.mint_key(&project, &body.kind, &label).await?;
+    let detail = json!({ "kind": record.kind, "label": record.label });
+    state
+        .gateway
+        .record_change(&project, &Actor::root(), "key.mint", &record.key_id, None, detail)
+        .await;
     Ok(HttpResponse::Created().json(KeyAnswer {
         key_id: record.key_id,
         kind: record.kind,
@@ -163,6 +174,10 @@ pub async fn revoke_key(
     if !state.gateway.revoke_key(&project, &key_id).await? {
         return Err(ApiError::KeyNotFound(key_id));
     }
+    state
+        .gateway
+        .record_change(&project, &Actor::root(), "key.revoke", &key_id, None, json!({}))
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }
 

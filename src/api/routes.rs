@@ -6,10 +6,10 @@ use actix_web::http::Method;
 use actix_web::{web, HttpRequest};
 
 use super::codes::Code;
+use super::{audit_log, usage_events, user_tokens, users, webhooks, ApiError};
 use super::{
     cors, daily_usage, health, openapi, plans, projects, reservations, reserve, settle, subscriptions, track, usage,
 };
-use super::{usage_events, user_tokens, users, webhooks, ApiError};
 
 /// Who may call a route.
 #[derive(Clone, Copy)]
@@ -115,6 +115,8 @@ routes! {
         body None, ok 200 Some("DailyUsageAnswer"), errors [], query ["from", "to"];
     GET "/v1/usage-events" => usage_events::list_usage_events, Secret, "The usage ledger (one user's, or every user's), oldest first per user; pages, or NDJSON or CSV with Accept",
         body None, ok 200 Some("UsageEventPageAnswer"), errors [], query ["userId", "from", "to", "cursor", "limit"];
+    GET "/v1/audit-log" => audit_log::audit_log, Secret, "Every change made by a key of the project (API or dashboard), newest first; with userId, a user's",
+        body None, ok 200 Some("ChangePage"), errors [], query ["userId", "cursor", "limit"];
     POST "/v1/webhooks" => webhooks::create_webhook, Secret, "Make a webhook endpoint; its secret (whsec_) is shown only in this answer",
         body Some("WebhookBody"), ok 201 Some("WebhookAnswer"), errors [];
     GET "/v1/webhooks" => webhooks::list_webhooks, Secret, "List the project's webhook endpoints",

@@ -84,7 +84,7 @@ pub async fn put_subscription(
         }
         None => None,
     };
-    let project = key.project(&state).await?;
+    let (project, actor) = key.actor(&state).await?;
     let plan = state
         .gateway
         .plan(&project, &body.plan_id)
@@ -104,6 +104,11 @@ pub async fn put_subscription(
         .gateway
         .subscribe(&project, &user, &plan, started_ms, overrides.as_ref())
         .await?;
+    let detail = serde_json::json!({ "planId": plan.id, "startedAt": body.started_at });
+    state
+        .gateway
+        .record_change(&project, &actor, "subscription.put", user.as_str(), Some(&user), detail)
+        .await;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -128,7 +133,19 @@ pub async fn delete_subscription(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
-    let project = key.project(&state).await?;
+    let (project, actor) = key.actor(&state).await?;
     let sub = state.gateway.unsubscribe(&project, &user).await?;
+    let detail = serde_json::json!({ "planId": sub.last_plan });
+    state
+        .gateway
+        .record_change(
+            &project,
+            &actor,
+            "subscription.delete",
+            user.as_str(),
+            Some(&user),
+            detail,
+        )
+        .await;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }

@@ -3,6 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use serde_json::json;
 
 use super::auth::ApiKey;
 use super::body;
@@ -57,7 +58,7 @@ pub async fn put_override(
     check_id(&group).map_err(|d| ApiError::invalid("groupId", d))?;
     let body: OverrideBody = body::parse(&body::read(&req, payload).await?)?;
     let value = body.validate("")?;
-    let project = key.project(&state).await?;
+    let (project, actor) = key.actor(&state).await?;
     let sub = state.gateway.subscription(&project, &user).await?;
     let plan_id = sub
         .plan_id
@@ -77,6 +78,11 @@ pub async fn put_override(
         .gateway
         .set_override(&project, &user, &group, Some(&value))
         .await?;
+    let detail = json!({ "groupId": group, "quota": value.quota, "expiresAt": body.expires_at });
+    let gateway = &state.gateway;
+    gateway
+        .record_change(&project, &actor, "override.set", user.as_str(), Some(&user), detail)
+        .await;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -89,11 +95,16 @@ pub async fn delete_override(
     let (user, group) = path.into_inner();
     let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
     check_id(&group).map_err(|d| ApiError::invalid("groupId", d))?;
-    let project = key.project(&state).await?;
+    let (project, actor) = key.actor(&state).await?;
     if !state.gateway.subscription(&project, &user).await?.exists() {
         return Err(ApiError::SubscriptionNotFound(user.into_string()));
     }
     let sub = state.gateway.set_override(&project, &user, &group, None).await?;
+    let detail = json!({ "groupId": group });
+    let gateway = &state.gateway;
+    gateway
+        .record_change(&project, &actor, "override.delete", user.as_str(), Some(&user), detail)
+        .await;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -108,8 +119,13 @@ pub async fn block(
     let user = user_in_path(path)?;
     let body: BlockBody = body::parse(&body::read(&req, payload).await?)?;
     reason("reason", &body.reason)?;
-    let project = key.project(&state).await?;
+    let (project, actor) = key.actor(&state).await?;
     let sub = state.gateway.set_blocked(&project, &user, Some(&body.reason)).await?;
+    let detail = json!({ "reason": body.reason });
+    let gateway = &state.gateway;
+    gateway
+        .record_change(&project, &actor, "user.block", user.as_str(), Some(&user), detail)
+        .await;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -123,8 +139,12 @@ pub async fn unblock(
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
     let _: dto::EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
-    let project = key.project(&state).await?;
+    let (project, actor) = key.actor(&state).await?;
     let sub = state.gateway.set_blocked(&project, &user, None).await?;
+    let gateway = &state.gateway;
+    gateway
+        .record_change(&project, &actor, "user.unblock", user.as_str(), Some(&user), json!({}))
+        .await;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -143,16 +163,24 @@ pub async fn adjust(
     let amount =
         parse_signed_milli(&body.amount.to_string()).map_err(|e| ApiError::invalid("amount", e.to_string()))?;
     reason("reason", &body.reason)?;
-    let key = key.secret(&state).await?;
+    let (project, actor) = key.actor(&state).await?;
     match state
         .gateway
-        .adjust(&key.project, &user, &body.group_id, amount, &body.reason, &key.key_id)
+        .adjust(&project, &user, &body.group_id, amount, &body.reason, &actor.id)
         .await?
     {
-        Adjusted::Done { counter, applied_milli } => Ok(HttpResponse::Ok().json(AdjustmentAnswer {
-            applied: dto::SignedAmount(applied_milli),
-            counter: (&counter).into(),
-        })),
+        Adjusted::Done { counter, applied_milli } => {
+            let applied = dto::SignedAmount(applied_milli);
+            let detail = json!({ "groupId": body.group_id, "applied": applied, "reason": body.reason });
+            let gateway = &state.gateway;
+            gateway
+                .record_change(&project, &actor, "usage.adjust", user.as_str(), Some(&user), detail)
+                .await;
+            Ok(HttpResponse::Ok().json(AdjustmentAnswer {
+                applied,
+                counter: (&counter).into(),
+            }))
+        }
         Adjusted::NoPlan => Err(ApiError::SubscriptionNotFound(user.into_string())),
         Adjusted::UnknownGroup(plan) => Err(ApiError::invalid("groupId", format!("is not a group of plan {plan}"))),
         Adjusted::InFlight => Err(ApiError::invalid(

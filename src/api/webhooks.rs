@@ -47,7 +47,7 @@ pub async fn create_webhook(
 ) -> Result<HttpResponse, ApiError> {
     let body: WebhookBody = body::parse(&body::read(&req, payload).await?)?;
     checked(&body)?;
-    let project = key.project(&state).await?;
+    let (project, actor) = key.actor(&state).await?;
     let mut events = body.events;
     events.sort();
     events.dedup();
@@ -55,6 +55,11 @@ pub async fn create_webhook(
         .gateway
         .create_webhook(&project, &body.url, events, body.description.unwrap_or_default())
         .await?;
+    let detail = serde_json::json!({ "url": record.url, "events": record.events });
+    state
+        .gateway
+        .record_change(&project, &actor, "webhook.create", &id, None, detail)
+        .await;
     Ok(HttpResponse::Created().json(WebhookAnswer::new(id, record, true)))
 }
 
@@ -88,10 +93,14 @@ pub async fn delete_webhook(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let project = key.project(&state).await?;
+    let (project, actor) = key.actor(&state).await?;
     if !state.gateway.delete_webhook(&project, &id).await? {
         return Err(ApiError::WebhookNotFound(id));
     }
+    let gateway = &state.gateway;
+    gateway
+        .record_change(&project, &actor, "webhook.delete", &id, None, serde_json::json!({}))
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -104,9 +113,13 @@ pub async fn rotate_secret(
 ) -> Result<HttpResponse, ApiError> {
     let _: EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
     let id = path.into_inner();
-    let project = key.project(&state).await?;
+    let (project, actor) = key.actor(&state).await?;
     let secret = state.gateway.rotate_webhook_secret(&project, &id).await?;
-    let secret = secret.ok_or(ApiError::WebhookNotFound(id))?;
+    let secret = secret.ok_or_else(|| ApiError::WebhookNotFound(id.clone()))?;
+    let gateway = &state.gateway;
+    gateway
+        .record_change(&project, &actor, "webhook.rotate", &id, None, serde_json::json!({}))
+        .await;
     Ok(HttpResponse::Ok().json(SecretAnswer { secret }))
 }
 

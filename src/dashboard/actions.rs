@@ -4,10 +4,13 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
 
 use super::session::{checked, current, expired_form, see_other};
 use super::users::{encode, user_href};
+use crate::api::dto::SignedAmount;
 use crate::api::{ApiError, AppState};
+use crate::gateway::audit::Actor;
 use crate::gateway::sessions::Session;
 use crate::gateway::Adjusted;
 use crate::quota::amount::parse_signed_milli;
@@ -30,7 +33,17 @@ pub async fn act(
     let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
     let outcome = apply(&state, &session, &user, &action, &fields).await;
     let flash = match outcome {
-        Ok(done) => done,
+        Ok((line, change, detail)) => {
+            let actor = Actor {
+                id: session.actor_id.clone(),
+                label: session.actor_label.clone(),
+            };
+            let gateway = &state.gateway;
+            gateway
+                .record_change(&session.project, &actor, change, user.as_str(), Some(&user), detail)
+                .await;
+            line
+        }
         Err(ApiError::Unavailable(cause)) => return Err(ApiError::Unavailable(cause)),
         Err(err) => format!("error:{err}"),
     };
@@ -41,13 +54,16 @@ pub async fn act(
     )))
 }
 
+/// What an action did: the line shown, and the change for the audit log.
+type Done = (String, &'static str, serde_json::Value);
+
 async fn apply(
     state: &AppState,
     session: &Session,
     user: &UserId,
     action: &str,
     fields: &HashMap<String, String>,
-) -> Result<String, ApiError> {
+) -> Result<Done, ApiError> {
     let gateway = &state.gateway;
     let project = &session.project;
     let field = |name: &'static str| {
@@ -59,12 +75,13 @@ async fn apply(
     };
     match action {
         "block" => {
-            gateway.set_blocked(project, user, Some(&field("reason")?)).await?;
-            Ok("Blocked.".into())
+            let reason = field("reason")?;
+            gateway.set_blocked(project, user, Some(&reason)).await?;
+            Ok(("Blocked.".into(), "user.block", json!({ "reason": reason })))
         }
         "unblock" => {
             gateway.set_blocked(project, user, None).await?;
-            Ok("Unblocked.".into())
+            Ok(("Unblocked.".into(), "user.unblock", json!({})))
         }
         "plan" => {
             let plan_id = field("planId")?;
@@ -73,7 +90,11 @@ async fn apply(
                 .await?
                 .ok_or(ApiError::PlanNotFound(plan_id.clone()))?;
             gateway.subscribe(project, user, &plan, None, None).await?;
-            Ok(format!("Now on {plan_id}."))
+            Ok((
+                format!("Now on {plan_id}."),
+                "subscription.put",
+                json!({ "planId": plan_id }),
+            ))
         }
         "override" => {
             let group = field("groupId")?;
@@ -92,7 +113,8 @@ async fn apply(
             gateway
                 .set_override(project, user, &group, Some(&Override { quota, expires_at_ms }))
                 .await?;
-            Ok(format!("Quota of {group} set to {quota}."))
+            let detail = json!({ "groupId": group, "quota": quota, "expiresAtMs": expires_at_ms });
+            Ok((format!("Quota of {group} set to {quota}."), "override.set", detail))
         }
         "adjust" => {
             let group = field("groupId")?;
@@ -103,7 +125,10 @@ async fn apply(
                 .adjust(project, user, &group, amount, &reason, &session.actor_id)
                 .await?
             {
-                Adjusted::Done { .. } => Ok(format!("Adjusted {group}.")),
+                Adjusted::Done { applied_milli, .. } => {
+                    let detail = json!({ "groupId": group, "applied": SignedAmount(applied_milli), "reason": reason });
+                    Ok((format!("Adjusted {group}."), "usage.adjust", detail))
+                }
                 Adjusted::NoPlan => Err(ApiError::invalid("userId", "is on no plan")),
                 Adjusted::UnknownGroup(plan) => Err(ApiError::invalid("groupId", format!("is not a group of {plan}"))),
                 Adjusted::InFlight => Err(ApiError::invalid(

@@ -48,6 +48,7 @@ pub fn page(session: &Session, active: &str, title: &str, flash: Option<&str>, b
         ("Users", "/dashboard/users"),
         ("Plans", "/dashboard/plans"),
         ("Webhooks", "/dashboard/webhooks"),
+        ("Audit log", "/dashboard/audit"),
     ];
     html! {
         (DOCTYPE)

@@ -23,5 +23,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/dashboard/users/{userId}", web::get().to(user::show))
         .route("/dashboard/users/{userId}/{action}", web::post().to(actions::act))
         .route("/dashboard/plans", web::get().to(pages::plans))
-        .route("/dashboard/webhooks", web::get().to(pages::webhooks));
+        .route("/dashboard/webhooks", web::get().to(pages::webhooks))
+        .route("/dashboard/audit", web::get().to(pages::audit));
 }

@@ -1,14 +1,15 @@
-//! The read-only pages so far: plans (their groups and documents) and webhooks (each
-//! endpoint with its latest deliveries).
+//! The read-only pages so far: plans (their groups and documents), webhooks (each endpoint
+//! with its latest deliveries) and the project's audit log.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use maud::html;
+use maud::{html, Markup};
 
 use super::layout::{html_response, page};
 use super::session::{current, see_other};
 use crate::api::dto::rfc3339;
 use crate::api::{ApiError, AppState};
+use crate::store::ChangeEntry;
 
 pub async fn plans(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {
@@ -72,5 +73,42 @@ pub async fn webhooks(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     Ok(html_response(
         StatusCode::OK,
         page(&session, "Webhooks", "Webhooks", None, body),
+    ))
+}
+
+/// Changes as a table, newest first.
+pub fn changes_table(changes: &[ChangeEntry]) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Time" } th { "Who" } th { "What" } th { "On" } th { "Details" } } }
+            tbody {
+                @for c in changes {
+                    tr {
+                        td { (rfc3339(c.at_ms)) }
+                        td { (c.actor_label) br; span.muted { (c.actor_id) } }
+                        td { code { (c.action) } }
+                        td { (c.target) }
+                        td { code { (c.detail) } }
+                    }
+                }
+                @if changes.is_empty() { tr { td colspan="5" .muted { "No change recorded." } } }
+            }
+        }
+    }
+}
+
+pub async fn audit(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let (changes, _) = state.gateway.changes(&session.project, None, None, 100).await?;
+    let body = html! {
+        h1 { "Audit log" }
+        p.muted { "Every change made by a key of this project, through the API or here; the newest 100." }
+        (changes_table(&changes))
+    };
+    Ok(html_response(
+        StatusCode::OK,
+        page(&session, "Audit log", "Audit log", None, body),
     ))
 }

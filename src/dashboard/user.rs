@@ -1,5 +1,5 @@
 //! A user's page: plan, status, every counter as a bar with used, held, quota and reset, a
-//! chart of daily usage, recent ledger entries and adjustments, and the support actions' forms.
+//! chart of daily usage, recent ledger entries, the audit trail, and the support actions' forms.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -7,6 +7,7 @@ use maud::{html, Markup};
 
 use super::chart::daily_chart;
 use super::layout::{csrf, html_response, page};
+use super::pages::changes_table;
 use super::session::{current, see_other};
 use super::users::{query, status_pill, user_href};
 use crate::api::dto::{rfc3339, SignedAmount};
@@ -65,7 +66,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
     let today = gateway.today();
     let days = gateway.daily_usage(project, user, today - 29, today).await?;
     let events = gateway.usage_events(project, Some(user), 0, i64::MAX, None, 20).await?;
-    let adjustments = gateway.adjustments(project, user).await?;
+    let (changes, _) = gateway.changes(project, None, Some(user), 20).await?;
     let href = user_href(user.as_str());
     let groups: Vec<String> = usage
         .iter()
@@ -154,15 +155,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
                 }
             }
         }
-        h2 { "Adjustments" }
-        table {
-            thead { tr { th { "Time" } th { "Group" } th.num { "Applied" } th { "Reason" } } }
-            tbody {
-                @for a in &adjustments {
-                    tr { td { (a.at.parse::<i64>().map(rfc3339).unwrap_or_default()) } td { (a.group_id) }
-                         td.num { (SignedAmount(a.applied.parse().unwrap_or(0))) } td { (a.reason) } }
-                }
-            }
-        }
+        h2 { "Audit trail" }
+        (changes_table(&changes))
     })
 }

@@ -5,6 +5,7 @@
 
 mod adjust;
 mod alerts;
+pub mod audit;
 mod cache;
 mod clock;
 mod config;

@@ -144,6 +144,11 @@ impl Keys {
         ["webhooks", "deliveries", "due", "deliverylog"].map(|rest| self.project(project, rest))
     }
 
+    /// Every change made by a key in the project, newest last (a capped stream).
+    pub fn audit_log(&self, project: &str) -> String {
+        self.project(project, "auditlog")
+    }
+
     pub fn project_keys(&self, project: &str) -> String {
         self.project(project, "keys")
     }

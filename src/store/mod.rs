@@ -5,6 +5,7 @@
 
 mod adjust;
 mod api_keys;
+mod audit_log;
 mod backend;
 mod config;
 mod data;
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 pub use adjust::AuditEntry;
 pub use api_keys::KeyRecord;
+pub use audit_log::ChangeEntry;
 pub use backend::RedisMode;
 use backend::{Backend, Conn};
 pub use outbox::OutboxEntry;

@@ -125,6 +125,14 @@ test("every support action changes what the API answers", async () => {
   assert.equal(adjustments[0].reason, "failed renders");
   const usage = await call("GET", "/v1/users/bob/usage");
   assert.equal(usage.counters.find((c) => c.groupId === "renders").used, 3);
+
+  // Every action is in the audit log with the key that signed in, and on the user's page.
+  const changes = (await call("GET", "/v1/audit-log?userId=bob")).data;
+  assert.deepEqual(changes.map((c) => c.action),
+    ["usage.adjust", "override.set", "subscription.put", "user.unblock", "user.block", "subscription.put"]);
+  assert.ok(changes.slice(0, 5).every((c) => c.actorLabel === "support"));
+  await page.reload();
+  assert.equal(await page.locator("h2:has-text('Audit trail') + table tbody tr").count(), 6);
   await context.close();
 });
 

@@ -4,6 +4,7 @@
 
 mod admission;
 mod apply;
+mod audit;
 mod control;
 mod errors;
 mod exactness;

@@ -141,6 +141,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every change made by a key of the project (API or dashboard), newest first; with userId, a user's */
+        get: {
+            parameters: {
+                query?: {
+                    userId?: string;
+                    cursor?: string;
+                    limit?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChangePage"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/check": {
         parameters: {
             query?: never;
@@ -3850,6 +3935,27 @@ export interface components {
         };
         BlockBody: {
             reason: string;
+        };
+        /** @description One change of the audit log. */
+        ChangeAnswer: {
+            /**
+             * @description `<resource>.<verb>`: plan.put, plan.delete, subscription.put, subscription.delete,
+             *     override.set, override.delete, user.block, user.unblock, usage.adjust, key.mint,
+             *     key.revoke, webhook.create, webhook.delete, webhook.rotate, settings.patch.
+             */
+            action: string;
+            /** @description The key's id, or "root". */
+            actorId: string;
+            actorLabel: string;
+            detail: Record<string, never>;
+            id: string;
+            target: string;
+            time: string;
+            userId?: string | null;
+        };
+        ChangePage: {
+            data: components["schemas"]["ChangeAnswer"][];
+            nextCursor?: string | null;
         };
         CommitAnswer: {
             counters: components["schemas"]["CounterAnswer"][];

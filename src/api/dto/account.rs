@@ -191,3 +191,44 @@ pub struct KeyInfo {
     pub hint: String,
     pub created_at: String,
 }
+
+/// One change of the audit log.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeAnswer {
+    pub id: String,
+    pub time: String,
+    /// The key's id, or "root".
+    pub actor_id: String,
+    pub actor_label: String,
+    /// `<resource>.<verb>`: plan.put, plan.delete, subscription.put, subscription.delete,
+    /// override.set, override.delete, user.block, user.unblock, usage.adjust, key.mint,
+    /// key.revoke, webhook.create, webhook.delete, webhook.rotate, settings.patch.
+    pub action: String,
+    pub target: String,
+    pub user_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+impl From<&store::ChangeEntry> for ChangeAnswer {
+    fn from(c: &store::ChangeEntry) -> Self {
+        ChangeAnswer {
+            id: c.id.clone(),
+            time: rfc3339(c.at_ms),
+            actor_id: c.actor_id.clone(),
+            actor_label: c.actor_label.clone(),
+            action: c.action.clone(),
+            target: c.target.clone(),
+            user_id: c.user.clone(),
+            detail: serde_json::from_str(&c.detail).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePage {
+    pub data: Vec<ChangeAnswer>,
+    pub next_cursor: Option<String>,
+}

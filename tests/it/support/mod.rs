@@ -153,6 +153,13 @@ impl TestApp {
         req.send().await.expect("the gateway answers")
     }
 
+    /// Calls with `token` and returns the status and JSON body.
+    pub async fn json_as(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let res = self.call_as(token, method, path, body).await;
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     /// Calls and returns the status and JSON body.
     pub async fn json(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let res = self.call(method, path, body).await;
