@@ -16,7 +16,7 @@ mod ledger_csv;
 pub mod openapi;
 pub mod paths;
 mod plans;
-mod projects;
+pub mod projects;
 mod query;
 pub mod request_id;
 mod reservations;

@@ -181,14 +181,14 @@ pub async fn revoke_key(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn checked_default_plan(plan: Option<String>) -> Result<Option<String>, ApiError> {
+pub fn checked_default_plan(plan: Option<String>) -> Result<Option<String>, ApiError> {
     if let Some(plan) = &plan {
         check_id(plan).map_err(|d| ApiError::invalid("defaultPlan", d))?;
     }
     Ok(plan)
 }
 
-fn checked_origins(origins: Vec<String>) -> Result<Vec<String>, ApiError> {
+pub fn checked_origins(origins: Vec<String>) -> Result<Vec<String>, ApiError> {
     if origins.len() > MAX_ORIGINS {
         return Err(ApiError::invalid("allowedOrigins", "must have at most 32 origins"));
     }

@@ -49,6 +49,8 @@ pub fn page(session: &Session, active: &str, title: &str, flash: Option<&str>, b
         ("Plans", "/dashboard/plans"),
         ("Webhooks", "/dashboard/webhooks"),
         ("Audit log", "/dashboard/audit"),
+        ("Keys", "/dashboard/keys"),
+        ("Settings", "/dashboard/settings"),
     ];
     html! {
         (DOCTYPE)

@@ -4,9 +4,12 @@
 //! and a strict Content-Security-Policy. It calls the same gateway verbs as the API.
 
 mod actions;
+mod admin;
 mod chart;
+mod diff;
 mod layout;
 mod pages;
+mod plans;
 mod session;
 mod user;
 mod users;
@@ -22,7 +25,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/dashboard/users", web::get().to(users::list))
         .route("/dashboard/users/{userId}", web::get().to(user::show))
         .route("/dashboard/users/{userId}/{action}", web::post().to(actions::act))
-        .route("/dashboard/plans", web::get().to(pages::plans))
+        .route("/dashboard/plans", web::get().to(plans::list))
+        .route(
+            "/dashboard/plans/new",
+            web::get().to(|req, state| plans::edit(req, state, None)),
+        )
+        .route("/dashboard/plans/save", web::post().to(plans::save))
+        .route(
+            "/dashboard/plans/{planId}/edit",
+            web::get().to(|req, state, path| plans::edit(req, state, Some(path))),
+        )
         .route("/dashboard/webhooks", web::get().to(pages::webhooks))
-        .route("/dashboard/audit", web::get().to(pages::audit));
+        .route("/dashboard/audit", web::get().to(pages::audit))
+        .route("/dashboard/keys", web::get().to(admin::keys))
+        .route("/dashboard/keys", web::post().to(admin::change_keys))
+        .route("/dashboard/settings", web::get().to(admin::settings))
+        .route("/dashboard/settings", web::post().to(admin::change_settings));
 }

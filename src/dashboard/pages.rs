@@ -1,5 +1,5 @@
-//! The read-only pages so far: plans (their groups and documents), webhooks (each endpoint
-//! with its latest deliveries) and the project's audit log.
+//! The read-only pages: webhooks (each endpoint with its latest deliveries) and the project's
+//! audit log.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -10,36 +10,6 @@ use super::session::{current, see_other};
 use crate::api::dto::rfc3339;
 use crate::api::{ApiError, AppState};
 use crate::store::ChangeEntry;
-
-pub async fn plans(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let Some((_, session)) = current(&req, &state).await? else {
-        return Ok(see_other("/dashboard"));
-    };
-    let plans = state.gateway.plans(&session.project).await?;
-    let body = html! {
-        h1 { "Plans" }
-        @for plan in &plans {
-            div.card {
-                h2 { code { (plan.id) } " " span.muted { "version " (plan.version) } }
-                table {
-                    thead { tr { th { "Group" } th { "Unit" } th.num { "Quota" } th { "Period" } th { "Alerts" } } }
-                    tbody {
-                        @for g in &plan.groups {
-                            tr { td { (g.label) br; span.muted { (g.id) } } td { (g.unit.as_str()) } td.num { (g.quota) }
-                                 td { (format!("{:?}", g.period.kind).to_lowercase()) } td { (g.alerts_arg) } }
-                        }
-                    }
-                }
-                details { summary { "JSON" } pre { (serde_json::to_string_pretty(&plan.doc).unwrap_or_default()) } }
-            }
-        }
-        @if plans.is_empty() { p.muted { "No plan yet: PUT /v1/plans/{id} or quota-gateway apply." } }
-    };
-    Ok(html_response(
-        StatusCode::OK,
-        page(&session, "Plans", "Plans", None, body),
-    ))
-}
 
 pub async fn webhooks(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {

@@ -14,4 +14,10 @@ impl Gateway {
     ) -> Result<UserPage, GatewayError> {
         Ok(self.store.users(project, after, limit, filter).await?)
     }
+
+    /// How many users are on each plan (users on the default plan without a subscription are
+    /// not counted).
+    pub async fn plan_member_counts(&self, project: &str) -> Result<Vec<(String, i64)>, GatewayError> {
+        Ok(self.store.plan_member_counts(project).await?)
+    }
 }

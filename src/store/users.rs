@@ -117,6 +117,12 @@ impl Store {
 }
 
 impl Store {
+    /// How many users are on each plan (the users index's counts).
+    pub async fn plan_member_counts(&self, project: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let key = self.keys.plan_users(project);
+        self.run(|mut conn| async move { Ok(conn.hgetall(&key).await?) }).await
+    }
+
     /// Adds the user to the project's users index unless it is there. Users on the default
     /// plan have no subscription to index them; their first usage change does.
     pub async fn index_user_once(&self, project: &str, user: &UserId) -> Result<(), StoreError> {

@@ -170,10 +170,62 @@ test("a revoked key's session ends within a second, and signing out ends one too
 
   const root = await signedIn(env.gateway.rootToken);
   await root.page.click("text=Plans");
-  await root.page.waitForSelector("text=plan_pro");
+  await root.page.waitForSelector("td code:text('plan_pro')");
   await shot(root.page, "dashboard-plans");
   await root.page.click("text=Sign out");
   await root.page.goto(`${env.baseUrl}/dashboard/users`);
   assert.ok(await root.page.locator("input[name=credential]").isVisible());
   await root.context.close();
+});
+
+test("a plan from a recipe: problems shown by field, a diff, then saved", async () => {
+  const { context, page } = await signedIn();
+  await page.click("text=Plans");
+  await page.selectOption("select[name=recipe]", "freemium/plan_free");
+  await page.click("text=Start");
+  await page.fill("input[name=id]", "plan_trial");
+  const text = await page.inputValue("textarea[name=doc]");
+  await page.fill("textarea[name=doc]", text.replace('"id": "plan_free"', '"id": "plan_trial"').replace('"unit": "count"', '"unit": "bogus"'));
+  await page.click("text=Check");
+  assert.match(await page.locator(".flash.error").textContent(), /groups\[0\]\.unit/);
+  const fixed = (await page.inputValue("textarea[name=doc]")).replace('"unit": "bogus"', '"unit": "count"');
+  await page.fill("textarea[name=doc]", fixed);
+  await page.click("text=Check");
+  assert.ok(await page.locator("pre ins").count() > 0, "a new plan is all additions");
+  await shot(page, "dashboard-plan-diff");
+  await page.click("text=Save this plan");
+  await page.waitForURL("**/dashboard/plans");
+  const saved = await call("GET", "/v1/plans/plan_trial");
+  assert.equal(saved.groups[0].unit, "count");
+  const log = (await call("GET", "/v1/audit-log?limit=1")).data[0];
+  assert.equal(log.action, "plan.put");
+  assert.equal(log.target, "plan_trial");
+  await context.close();
+});
+
+test("the root token mints a key shown once, revokes it, and changes settings", async () => {
+  const { context, page } = await signedIn(env.gateway.rootToken);
+  await page.click("text=Keys");
+  await page.fill("form[action='/dashboard/keys'] input[name=label]", "ops");
+  await page.click("text=Mint a key");
+  const shown = await page.locator(".flash code").textContent();
+  assert.match(shown, /^qg_sk_/);
+  assert.equal(new URL(page.url()).search, "", "never in a URL");
+  const keys = (await api("GET", "/v1/projects/default/keys", env.gateway.rootToken)).data;
+  const ops = keys.find((k) => k.label === "ops");
+  assert.ok(ops);
+  await page.goto(`${env.baseUrl}/dashboard/keys`);
+  assert.equal(await page.locator(`text=${shown}`).count(), 0, "shown only once");
+  await page.locator("tr", { hasText: ops.keyId }).locator("text=Revoke").click();
+  const after = (await api("GET", "/v1/projects/default/keys", env.gateway.rootToken)).data;
+  assert.ok(!after.some((k) => k.keyId === ops.keyId));
+
+  await page.click("text=Settings");
+  await page.selectOption("select[name=defaultPlan]", "plan_free");
+  await page.fill("textarea[name=allowedOrigins]", "https://app.example.com\nhttps://*.example.org");
+  await page.click("text=Save settings");
+  const project = (await api("GET", "/v1/projects", env.gateway.rootToken)).data.find((p) => p.id === "default");
+  assert.equal(project.defaultPlan, "plan_free");
+  assert.deepEqual(project.allowedOrigins, ["https://app.example.com", "https://*.example.org"]);
+  await context.close();
 });

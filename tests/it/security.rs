@@ -367,7 +367,10 @@ async fn redis_holds_no_plaintext_key_or_token() {
             "zset" => shared.query(&["ZRANGE", key, "0", "-1"]),
             "stream" => {
                 let entries: Vec<(String, Vec<String>)> = shared.query(&["XRANGE", key, "-", "+"]);
-                entries.into_iter().flat_map(|(id, fields)| std::iter::once(id).chain(fields)).collect()
+                entries
+                    .into_iter()
+                    .flat_map(|(id, fields)| std::iter::once(id).chain(fields))
+                    .collect()
             }
             other => panic!("unexpected type {other} for {key}"),
         };

@@ -1,0 +1,193 @@
+//! What only the root token may change, as in the API: the project's keys (minted, shown once;
+//! revoked) and its settings (default plan, allowed origins, ledger). A key's session sees
+//! both pages read-only.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+use serde_json::json;
+
+use super::layout::{csrf, html_response, page};
+use super::session::{checked, current, expired_form, see_other};
+use crate::api::dto::rfc3339;
+use crate::api::projects::{checked_default_plan, checked_origins};
+use crate::api::{ApiError, AppState};
+use crate::gateway::audit::Actor;
+use crate::gateway::sessions::Session;
+
+async fn keys_page(state: &AppState, session: &Session, minted: Option<&str>) -> Result<Markup, ApiError> {
+    let keys = state.gateway.keys(&session.project).await?;
+    Ok(html! {
+        h1 { "Keys" }
+        @if let Some(key) = minted {
+            div.flash { "The new key, shown only now: " code { (key) } }
+        }
+        @if session.root {
+            form.inline method="post" action="/dashboard/keys" {
+                (csrf(session))
+                input type="hidden" name="do" value="mint";
+                select name="kind" { option value="secret" { "secret" } option value="publishable" { "publishable" } }
+                input type="text" name="label" placeholder="label" maxlength="128";
+                button type="submit" { "Mint a key" }
+            }
+        } @else {
+            p.muted { "Only the root token mints and revokes keys." }
+        }
+        table {
+            thead { tr { th { "Key" } th { "Kind" } th { "Label" } th { "Created" } th { "" } } }
+            tbody {
+                @for k in &keys {
+                    tr {
+                        td { code { (k.hint) } br; span.muted { (k.key_id) } }
+                        td { (k.kind) } td { (k.label) } td { (rfc3339(k.created_at_ms)) }
+                        td { @if session.root {
+                            form.inline method="post" action="/dashboard/keys" {
+                                (csrf(session))
+                                input type="hidden" name="do" value="revoke";
+                                input type="hidden" name="keyId" value=(k.key_id);
+                                button.danger type="submit" { "Revoke" }
+                            }
+                        } }
+                    }
+                }
+            }
+        }
+    })
+}
+
+pub async fn keys(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let body = keys_page(&state, &session, None).await?;
+    Ok(html_response(
+        StatusCode::OK,
+        page(&session, "Keys", "Keys", None, body),
+    ))
+}
+
+fn root_actor(session: &Session) -> Result<Actor, ApiError> {
+    if !session.root {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(Actor::root())
+}
+
+fn field<'a>(fields: &'a HashMap<String, String>, name: &str) -> &'a str {
+    fields.get(name).map(|v| v.trim()).unwrap_or("")
+}
+
+/// `POST /dashboard/keys`: mint (the key is shown once, in this answer) or revoke.
+pub async fn change_keys(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let Ok(fields) = checked(&session, &body) else {
+        return Ok(expired_form());
+    };
+    let actor = root_actor(&session)?;
+    let project = &session.project;
+    if field(&fields, "do") == "revoke" {
+        let key_id = field(&fields, "keyId");
+        if state.gateway.revoke_key(project, key_id).await? {
+            state
+                .gateway
+                .record_change(project, &actor, "key.revoke", key_id, None, json!({}))
+                .await;
+        }
+        return Ok(see_other("/dashboard/keys"));
+    }
+    let kind = if field(&fields, "kind") == "publishable" {
+        "publishable"
+    } else {
+        "secret"
+    };
+    let label = field(&fields, "label");
+    if label.len() > 128 || label.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "label",
+            "must be at most 128 bytes without control characters",
+        ));
+    }
+    let (record, key) = state.gateway.mint_key(project, kind, label).await?;
+    let detail = json!({ "kind": kind, "label": label });
+    state
+        .gateway
+        .record_change(project, &actor, "key.mint", &record.key_id, None, detail)
+        .await;
+    // Answered here, not redirected: the key must not travel in a URL.
+    let body = keys_page(&state, &session, Some(&key)).await?;
+    Ok(html_response(
+        StatusCode::OK,
+        page(&session, "Keys", "Keys", None, body),
+    ))
+}
+
+pub async fn settings(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let settings = state
+        .gateway
+        .project_settings(&session.project)
+        .await?
+        .unwrap_or_default();
+    let plans = state.gateway.plans(&session.project).await?;
+    let body = html! {
+        h1 { "Settings" }
+        form method="post" action="/dashboard/settings" {
+            (csrf(&session))
+            p { label { "Default plan (users without a subscription) "
+                select name="defaultPlan" disabled[!session.root] {
+                    option value="" { "none" }
+                    @for p in &plans { option value=(p.id) selected[settings.default_plan.as_deref() == Some(p.id.as_str())] { (p.id) } }
+                } } }
+            p { label { "Allowed origins for browser reads, one per line" br;
+                textarea name="allowedOrigins" rows="4" cols="60" disabled[!session.root] { (settings.allowed_origins.join("\n")) } } }
+            p { label { input type="checkbox" name="ledger" value="1" checked[settings.ledger] disabled[!session.root];
+                " Keep a usage ledger (and daily rollups)" } }
+            @if session.root { button type="submit" { "Save settings" } } @else { p.muted { "Only the root token changes settings." } }
+        }
+    };
+    Ok(html_response(
+        StatusCode::OK,
+        page(&session, "Settings", "Settings", None, body),
+    ))
+}
+
+pub async fn change_settings(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let Ok(fields) = checked(&session, &body) else {
+        return Ok(expired_form());
+    };
+    let actor = root_actor(&session)?;
+    let project = &session.project;
+    let mut settings = state.gateway.project_settings(project).await?.unwrap_or_default();
+    let default_plan = Some(field(&fields, "defaultPlan").to_string()).filter(|p| !p.is_empty());
+    settings.default_plan = checked_default_plan(default_plan)?;
+    let origins = field(&fields, "allowedOrigins")
+        .lines()
+        .map(str::trim)
+        .filter(|o| !o.is_empty());
+    settings.allowed_origins = checked_origins(origins.map(str::to_string).collect())?;
+    settings.ledger = field(&fields, "ledger") == "1";
+    state.gateway.update_project(project, &settings).await?;
+    let detail = json!({ "defaultPlan": settings.default_plan, "allowedOrigins": settings.allowed_origins, "ledger": settings.ledger });
+    state
+        .gateway
+        .record_change(project, &actor, "settings.patch", project, None, detail)
+        .await;
+    Ok(see_other("/dashboard/settings"))
+}

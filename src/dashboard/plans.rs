@@ -1,0 +1,204 @@
+//! Plans: the list with member counts, and the editor: a plan's JSON (or a recipe's from
+//! `examples/`) edited in place, every problem shown by its field, a diff before saving.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+use serde_json::json;
+
+use super::diff::{self, Line};
+use super::layout::{csrf, html_response, page};
+use super::session::{checked, current, expired_form, see_other};
+use super::users::{encode, query};
+use crate::api::{ApiError, AppState};
+use crate::gateway::audit::Actor;
+use crate::gateway::sessions::Session;
+use crate::quota::{Plan, PlanDoc};
+
+/// The recipes of `examples/`, compiled in: (file, its plans bundle).
+const RECIPES: &[(&str, &str)] = &[
+    ("freemium", include_str!("../../examples/freemium.json")),
+    ("image-tiers", include_str!("../../examples/image-tiers.json")),
+    ("llm", include_str!("../../examples/llm.json")),
+    ("stacked", include_str!("../../examples/stacked.json")),
+    ("video", include_str!("../../examples/video.json")),
+];
+
+/// Every recipe plan as ("file/plan id", pretty JSON).
+fn recipe_plans() -> Vec<(String, String)> {
+    let mut plans = Vec::new();
+    for (file, bundle) in RECIPES {
+        let bundle: serde_json::Value = serde_json::from_str(bundle).unwrap_or_default();
+        for plan in bundle["plans"].as_array().into_iter().flatten() {
+            let id = plan["id"].as_str().unwrap_or("plan");
+            plans.push((
+                format!("{file}/{id}"),
+                serde_json::to_string_pretty(plan).unwrap_or_default(),
+            ));
+        }
+    }
+    plans
+}
+
+pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let plans = state.gateway.plans(&session.project).await?;
+    let counts = state.gateway.plan_member_counts(&session.project).await?;
+    let members = |id: &str| counts.iter().find(|(p, _)| p == id).map_or(0, |(_, n)| *n);
+    let body = html! {
+        h1 { "Plans" }
+        form.inline method="get" action="/dashboard/plans/new" {
+            label { "New plan from a recipe " select name="recipe" { @for (name, _) in recipe_plans() { option value=(name) { (name) } } } }
+            button type="submit" { "Start" }
+        }
+        table {
+            thead { tr { th { "Plan" } th.num { "Members" } th { "Groups" } th { "" } } }
+            tbody {
+                @for plan in &plans {
+                    tr {
+                        td { code { (plan.id) } br; span.muted { "version " (plan.version) } }
+                        td.num { (members(&plan.id)) }
+                        td { @for g in &plan.groups { (g.label) " (" (g.quota) " " (g.unit.as_str()) ") " br; } }
+                        td { a href=(format!("/dashboard/plans/{}/edit", encode(&plan.id))) { "Edit" } }
+                    }
+                }
+                @if plans.is_empty() { tr { td colspan="4" .muted { "No plan yet." } } }
+            }
+        }
+    };
+    Ok(html_response(
+        StatusCode::OK,
+        page(&session, "Plans", "Plans", None, body),
+    ))
+}
+
+/// The editor: `id` and `text` in a form that checks before it saves.
+fn editor(session: &Session, id: &str, text: &str, problems: &[(String, String)], diff: Option<Markup>) -> Markup {
+    html! {
+        h1 { "Plan " code { (id) } }
+        @if !problems.is_empty() {
+            div.flash.error { "The plan is not valid; nothing was saved:" ul { @for (field, detail) in problems { li { code { (field) } ": " (detail) } } } }
+        }
+        @if let Some(diff) = diff {
+            h2 { "What changes" }
+            (diff)
+            form method="post" action="/dashboard/plans/save" {
+                (csrf(session))
+                input type="hidden" name="id" value=(id);
+                input type="hidden" name="doc" value=(text);
+                input type="hidden" name="confirm" value="1";
+                button type="submit" { "Save this plan" }
+            }
+            h2 { "Or edit again" }
+        }
+        form method="post" action="/dashboard/plans/save" {
+            (csrf(session))
+            p { label { "Plan id " input type="text" name="id" value=(id) required maxlength="64"; } }
+            textarea name="doc" rows="28" cols="100" spellcheck="false" { (text) }
+            p { button type="submit" { "Check" } }
+        }
+    }
+}
+
+fn diff_table(old: &str, new: &str) -> Markup {
+    html! {
+        pre.card {
+            @for line in diff::lines(old, new) {
+                @match line {
+                    Line::Same(l) => { "  " (l) "\n" }
+                    Line::Removed(l) => { del { "- " (l) } "\n" }
+                    Line::Added(l) => { ins { "+ " (l) } "\n" }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /dashboard/plans/{id}/edit` and `GET /dashboard/plans/new?recipe=`.
+pub async fn edit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: Option<web::Path<String>>,
+) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let (id, text) = match path {
+        Some(id) => {
+            let id = id.into_inner();
+            let plan = state
+                .gateway
+                .plan(&session.project, &id)
+                .await?
+                .ok_or_else(|| ApiError::PlanNotFound(id.clone()))?;
+            let mut doc = plan.doc.clone();
+            doc.version = None;
+            (id, serde_json::to_string_pretty(&doc).unwrap_or_default())
+        }
+        None => {
+            let recipe = query(&req).get("recipe").cloned().unwrap_or_default();
+            let found = recipe_plans().into_iter().find(|(name, _)| *name == recipe);
+            let (name, text) = found.ok_or_else(|| ApiError::invalid("recipe", "is not a recipe of examples/"))?;
+            (name.rsplit('/').next().unwrap_or("plan_new").to_string(), text)
+        }
+    };
+    let body = editor(&session, &id, &text, &[], None);
+    Ok(html_response(StatusCode::OK, page(&session, "Plans", &id, None, body)))
+}
+
+/// `POST /dashboard/plans/save`: check; show problems, or the diff; save once confirmed.
+pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let Ok(fields) = checked(&session, &body) else {
+        return Ok(expired_form());
+    };
+    let id = fields.get("id").map(|s| s.trim().to_string()).unwrap_or_default();
+    let text = fields.get("doc").cloned().unwrap_or_default();
+    let parsed: Result<PlanDoc, _> = serde_json::from_str(&text);
+    let plan = match parsed {
+        Err(err) => Err(vec![("doc".to_string(), format!("is not a plan document: {err}"))]),
+        Ok(doc) => {
+            Plan::from_doc(&id, doc).map_err(|problems| problems.into_iter().map(|p| (p.field, p.detail)).collect())
+        }
+    };
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(problems) => {
+            let body = editor(&session, &id, &text, &problems, None);
+            return Ok(html_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page(&session, "Plans", &id, None, body),
+            ));
+        }
+    };
+    if fields.get("confirm").map(String::as_str) != Some("1") {
+        let current = match state.gateway.plan(&session.project, &id).await? {
+            Some(old) => {
+                let mut doc = old.doc.clone();
+                doc.version = None;
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            }
+            None => String::new(),
+        };
+        let mut new = plan.doc.clone();
+        new.version = None;
+        let new = serde_json::to_string_pretty(&new).unwrap_or_default();
+        let body = editor(&session, &id, &new, &[], Some(diff_table(&current, &new)));
+        return Ok(html_response(StatusCode::OK, page(&session, "Plans", &id, None, body)));
+    }
+    let version = state.gateway.put_plan(&session.project, &plan).await?;
+    let actor = Actor {
+        id: session.actor_id.clone(),
+        label: session.actor_label.clone(),
+    };
+    let detail = json!({ "version": version });
+    state
+        .gateway
+        .record_change(&session.project, &actor, "plan.put", &id, None, detail)
+        .await;
+    Ok(see_other("/dashboard/plans"))
+}
