@@ -45,6 +45,7 @@ pub fn csrf(session: &Session) -> Markup {
 /// A signed-in page: the frame around `body`, with `active` the current section.
 pub fn page(session: &Session, active: &str, title: &str, flash: Option<&str>, body: Markup) -> Markup {
     let sections = [
+        ("Overview", "/dashboard/overview"),
         ("Users", "/dashboard/users"),
         ("Plans", "/dashboard/plans"),
         ("Webhooks", "/dashboard/webhooks"),

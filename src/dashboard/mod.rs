@@ -37,6 +37,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/dashboard/webhooks", web::get().to(pages::webhooks))
         .route("/dashboard/audit", web::get().to(pages::audit))
+        .route("/dashboard/overview", web::get().to(pages::overview))
+        .route(
+            "/dashboard/webhooks/{webhookId}/{action}",
+            web::post().to(pages::webhook_action),
+        )
         .route("/dashboard/keys", web::get().to(admin::keys))
         .route("/dashboard/keys", web::post().to(admin::change_keys))
         .route("/dashboard/settings", web::get().to(admin::settings))

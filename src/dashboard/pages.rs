@@ -1,12 +1,12 @@
-//! The read-only pages: webhooks (each endpoint with its latest deliveries) and the project's
-//! audit log.
+//! The overview (users per plan, latest alerts and changes), webhooks (each endpoint with its
+//! latest deliveries; send a test, retry a delivery) and the project's audit log.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::layout::{html_response, page};
-use super::session::{current, see_other};
+use super::layout::{csrf, html_response, page};
+use super::session::{checked, current, expired_form, see_other};
 use crate::api::dto::rfc3339;
 use crate::api::{ApiError, AppState};
 use crate::store::ChangeEntry;
@@ -27,12 +27,18 @@ pub async fn webhooks(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
                 h2 { code { (id) } " " (e.url) " "
                     @if e.enabled { span.pill.active { "enabled" } } @else { span.pill.blocked { "disabled" } } }
                 @if let Some(reason) = &e.disabled_reason { p.muted { (reason) } }
+                form.inline method="post" action=(format!("/dashboard/webhooks/{id}/test")) {
+                    (csrf(&session)) button.plain type="submit" { "Send a test event" }
+                }
                 table {
-                    thead { tr { th { "Delivery" } th { "Type" } th { "State" } th.num { "Attempts" } th { "Created" } } }
+                    thead { tr { th { "Delivery" } th { "Type" } th { "State" } th.num { "Attempts" } th { "Created" } th { "" } } }
                     tbody {
                         @for (did, d) in list {
                             tr { td { code { (did) } } td { (d.kind) } td { (d.state) } td.num { (d.attempts.unwrap_or(0)) }
-                                 td { (d.created.map(rfc3339).unwrap_or_default()) } }
+                                 td { (d.created.map(rfc3339).unwrap_or_default()) }
+                                 td { form.inline method="post" action=(format!("/dashboard/webhooks/{id}/retry")) {
+                                     (csrf(&session)) input type="hidden" name="deliveryId" value=(did);
+                                     button.plain type="submit" { "Retry" } } } }
                         }
                     }
                 }
@@ -81,4 +87,92 @@ pub async fn audit(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         StatusCode::OK,
         page(&session, "Audit log", "Audit log", None, body),
     ))
+}
+
+/// `GET /dashboard/overview`: users per plan, the latest alerts sent, the latest changes.
+pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let project = &session.project;
+    let mut members = state.gateway.plan_member_counts(project).await?;
+    members.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut alerts = Vec::new();
+    for (id, _) in state.gateway.webhooks(project).await? {
+        alerts.extend(state.gateway.webhook_deliveries(project, &id, 20).await?);
+    }
+    alerts.retain(|(_, d)| d.kind.starts_with("quota."));
+    alerts.sort_by(|a, b| b.1.created.cmp(&a.1.created));
+    alerts.truncate(10);
+    let (changes, _) = state.gateway.changes(project, None, None, 10).await?;
+    let body = html! {
+        h1 { "Overview" }
+        div.grid {
+            div.card {
+                h2 { "Users per plan" }
+                table {
+                    thead { tr { th { "Plan" } th.num { "Users" } } }
+                    tbody {
+                        @for (plan, n) in &members { tr { td { code { (plan) } } td.num { (n) } } }
+                        @if members.is_empty() { tr { td colspan="2" .muted { "No subscription yet." } } }
+                    }
+                }
+            }
+            div.card {
+                h2 { "Latest alerts" }
+                table {
+                    thead { tr { th { "When" } th { "Type" } th { "User" } th { "Group" } } }
+                    tbody {
+                        @for (_, d) in &alerts {
+                            @let event: serde_json::Value = serde_json::from_str(&d.body).unwrap_or_default();
+                            tr { td { (d.created.map(rfc3339).unwrap_or_default()) } td { (d.kind) }
+                                 td { (event["data"]["userId"].as_str().unwrap_or("")) }
+                                 td { (event["data"]["groupId"].as_str().unwrap_or("")) " " (event["data"]["threshold"].as_u64().map(|t| format!("{t}%")).unwrap_or_default()) } }
+                        }
+                        @if alerts.is_empty() { tr { td colspan="4" .muted { "No alert sent (alerts go to webhook endpoints)." } } }
+                    }
+                }
+            }
+        }
+        h2 { "Latest changes" }
+        (changes_table(&changes))
+    };
+    Ok(html_response(
+        StatusCode::OK,
+        page(&session, "Overview", "Overview", None, body),
+    ))
+}
+
+/// `POST /dashboard/webhooks/{id}/test` and `.../retry` (with `deliveryId`).
+pub async fn webhook_action(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let Ok(fields) = checked(&session, &body) else {
+        return Ok(expired_form());
+    };
+    let (id, action) = path.into_inner();
+    let project = &session.project;
+    match action.as_str() {
+        "test" => {
+            state
+                .gateway
+                .test_webhook(project, &id)
+                .await?
+                .ok_or(ApiError::WebhookNotFound(id))?;
+        }
+        "retry" => {
+            let delivery = fields.get("deliveryId").cloned().unwrap_or_default();
+            if !state.gateway.retry_delivery(project, &id, &delivery).await? {
+                return Err(ApiError::DeliveryNotFound(delivery));
+            }
+        }
+        _ => return Err(ApiError::RouteNotFound),
+    }
+    Ok(see_other("/dashboard/webhooks"))
 }

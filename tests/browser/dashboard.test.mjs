@@ -229,3 +229,31 @@ test("the root token mints a key shown once, revokes it, and changes settings", 
   assert.deepEqual(project.allowedOrigins, ["https://app.example.com", "https://*.example.org"]);
   await context.close();
 });
+
+test("webhooks: a test event sent from the dashboard, and a delivery retried", async () => {
+  const received = [];
+  const { createServer } = await import("node:http");
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => { received.push({ id: req.headers["webhook-id"], body }); res.writeHead(200).end(); });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const hook = await call("POST", "/v1/webhooks", { url: `http://127.0.0.1:${server.address().port}/hook` });
+  const { context, page } = await signedIn();
+  await page.click("text=Webhooks");
+  await page.click("text=Send a test event");
+  const wait = async (n) => { for (let i = 0; i < 200 && received.length < n; i++) await new Promise((r) => setTimeout(r, 25)); };
+  await wait(1);
+  assert.equal(JSON.parse(received[0].body).type, "webhook.test");
+  await page.reload();
+  await page.locator("tr", { hasText: "webhook.test" }).locator("text=Retry").click();
+  await wait(2);
+  assert.equal(received[1].id, received[0].id, "a retry carries the same webhook-id");
+  await page.click("text=Overview");
+  assert.ok(await page.locator("h2:text('Users per plan')").isVisible());
+  await shot(page, "dashboard-overview");
+  await call("DELETE", `/v1/webhooks/${hook.id}`);
+  server.close();
+  await context.close();
+});
