@@ -96,13 +96,13 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     };
     let project = &session.project;
     let mut members = state.gateway.plan_member_counts(project).await?;
-    members.sort_by(|a, b| b.1.cmp(&a.1));
+    members.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     let mut alerts = Vec::new();
     for (id, _) in state.gateway.webhooks(project).await? {
         alerts.extend(state.gateway.webhook_deliveries(project, &id, 20).await?);
     }
     alerts.retain(|(_, d)| d.kind.starts_with("quota."));
-    alerts.sort_by(|a, b| b.1.created.cmp(&a.1.created));
+    alerts.sort_by_key(|(_, d)| std::cmp::Reverse(d.created));
     alerts.truncate(10);
     let (changes, _) = state.gateway.changes(project, None, None, 10).await?;
     let body = html! {
