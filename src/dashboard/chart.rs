@@ -34,3 +34,28 @@ pub fn daily_chart(days: &[UsageDay]) -> Markup {
         }
     }
 }
+
+/// Two bars a day, admitted and denied reserves, oldest left.
+pub fn decisions_chart(days: &[(i64, (i64, i64))]) -> Markup {
+    let top = days.iter().map(|(_, (a, d))| (*a).max(*d)).max().unwrap_or(0).max(1) as f64;
+    let step = WIDTH / days.len().max(1) as f64;
+    let bar = (step / 2.0 - 1.0).max(1.0);
+    html! {
+        svg.chart viewBox=(format!("0 0 {WIDTH} {}", HEIGHT + 16.0)) width="100%" role="img" aria-label="decisions per day" {
+            @for (i, (day, (admitted, denied))) in days.iter().enumerate() {
+                @let (ha, hd) = (*admitted as f64 / top * HEIGHT, *denied as f64 / top * HEIGHT);
+                rect x=(format!("{:.1}", i as f64 * step)) y=(format!("{:.1}", HEIGHT - ha)) width=(format!("{bar:.1}")) height=(format!("{ha:.1}")) {
+                    title { (admitted) " admitted on " (date(*day)) }
+                }
+                rect.denied x=(format!("{:.1}", i as f64 * step + bar + 1.0)) y=(format!("{:.1}", HEIGHT - hd)) width=(format!("{bar:.1}")) height=(format!("{hd:.1}")) {
+                    title { (denied) " denied on " (date(*day)) }
+                }
+            }
+            @if let (Some((first, _)), Some((last, _))) = (days.first(), days.last()) {
+                text x="0" y=(HEIGHT + 12.0) { (date(*first)) }
+                text x=(WIDTH) y=(HEIGHT + 12.0) text-anchor="end" { (date(*last)) }
+            }
+            text x="0" y="10" { "max " (top) }
+        }
+    }
+}

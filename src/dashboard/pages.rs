@@ -5,10 +5,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
+use super::chart::decisions_chart;
 use super::layout::{csrf, html_response, page};
 use super::session::{checked, current, expired_form, see_other};
+use super::users::user_href;
 use crate::api::dto::rfc3339;
 use crate::api::{ApiError, AppState};
+use crate::gateway::ACTIVITY_SAMPLE;
 use crate::store::ChangeEntry;
 
 pub async fn webhooks(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -105,8 +108,30 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     alerts.sort_by_key(|(_, d)| std::cmp::Reverse(d.created));
     alerts.truncate(10);
     let (changes, _) = state.gateway.changes(project, None, None, 10).await?;
+    let today = state.gateway.today();
+    let activity = state.gateway.activity(project, today - 29, today).await?;
+    let days: Vec<(i64, (i64, i64))> = (today - 29..=today)
+        .map(|d| (d, activity.days.get(&d).copied().unwrap_or_default()))
+        .collect();
     let body = html! {
         h1 { "Overview" }
+        div.grid {
+            div.card {
+                h2 { "Reserves admitted and denied, last 30 days" }
+                (decisions_chart(&days))
+                @if activity.users >= ACTIVITY_SAMPLE { p.muted { "From the first " (ACTIVITY_SAMPLE) " users by id." } }
+            }
+            div.card {
+                h2 { "Top users, last 30 days" }
+                table {
+                    thead { tr { th { "User" } th.num { "Units used" } } }
+                    tbody {
+                        @for (user, used) in &activity.top { tr { td { a href=(user_href(user)) { (user) } } td.num { (used) } } }
+                        @if activity.top.is_empty() { tr { td colspan="2" .muted { "No usage yet." } } }
+                    }
+                }
+            }
+        }
         div.grid {
             div.card {
                 h2 { "Users per plan" }

@@ -67,6 +67,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
     let days = gateway.daily_usage(project, user, today - 29, today).await?;
     let events = gateway.usage_events(project, Some(user), 0, i64::MAX, None, 20).await?;
     let (changes, _) = gateway.changes(project, None, Some(user), 20).await?;
+    let open = gateway.open_reservations(project, user, 20).await?;
     let href = user_href(user.as_str());
     let groups: Vec<String> = usage
         .iter()
@@ -141,6 +142,18 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
                         button.danger type="submit" { "Block" }
                     }
                 }
+            }
+        }
+        h2 { "Open reservations" }
+        table {
+            thead { tr { th { "Reservation" } th { "Event" } th { "Holds" } th { "Expires" } } }
+            tbody {
+                @for (id, r) in &open {
+                    tr { td { code { (id) } } td { (r.event) }
+                         td { @for h in &r.holds { code { (h.group) } " " (h.amount) " " } }
+                         td { (rfc3339(r.expires_ms)) } }
+                }
+                @if open.is_empty() { tr { td colspan="4" .muted { "None." } } }
             }
         }
         h2 { "Recent usage (ledger)" }

@@ -3,6 +3,7 @@
 //! plans, decides when a cache may be trusted, drives every script call through one retry
 //! loop (`retry.rs`) and assembles decisions; it knows nothing of HTTP or JSON wire types.
 
+mod activity;
 mod adjust;
 mod alerts;
 pub mod audit;
@@ -31,6 +32,7 @@ pub mod webhooks;
 
 use std::sync::{Arc, OnceLock};
 
+pub use activity::{Activity, SAMPLE as ACTIVITY_SAMPLE};
 pub use adjust::Adjusted;
 pub use clock::Clock;
 pub use config::EPOCH_POLL;

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use super::outcome::{Effect, Observed, Verb};
 use super::{Gateway, GatewayError};
-use crate::quota::{Reservation, ReservationId, ReservationState};
+use crate::quota::{Reservation, ReservationId, ReservationState, UserId};
 
 /// A reservation lives at most this long after its creation, however often it is extended.
 pub const MAX_LIFETIME_MS: i64 = 24 * 3_600_000;
@@ -27,6 +27,16 @@ pub struct ReservationView {
 }
 
 impl Gateway {
+    /// Up to `limit` of the user's open reservations, soonest to expire first.
+    pub async fn open_reservations(
+        &self,
+        project: &str,
+        user: &UserId,
+        limit: usize,
+    ) -> Result<Vec<(String, Reservation)>, GatewayError> {
+        Ok(self.store.open_reservations(project, user, limit).await?)
+    }
+
     /// A reservation of `project`, or None.
     pub async fn reservation(
         &self,

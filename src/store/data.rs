@@ -138,6 +138,37 @@ impl Store {
         raw.map(|json| record::parse(&json)).transpose()
     }
 
+    /// Up to `limit` of the user's open reservations, soonest to expire first, with their ids.
+    pub async fn open_reservations(
+        &self,
+        project: &str,
+        user: &UserId,
+        limit: usize,
+    ) -> Result<Vec<(String, Reservation)>, StoreError> {
+        let keys = &self.keys.user(project, user.as_str());
+        let ids: Vec<String> = self
+            .run(|mut conn| async move { Ok(conn.zrange(&keys.open, 0, limit as isize - 1).await?) })
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids_ref = &ids;
+        let raw: Vec<Option<String>> = self
+            .run(|mut conn| async move {
+                Ok(redis::cmd("HMGET")
+                    .arg(&keys.res)
+                    .arg(ids_ref)
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        ids.into_iter()
+            .zip(raw)
+            .filter_map(|(id, json)| json.map(|j| (id, j)))
+            .map(|(id, json)| Ok((id, record::parse(&json)?)))
+            .collect()
+    }
+
     /// The counters of `fields` as though expired holds were reclaimed, and Redis time.
     pub async fn usage(
         &self,

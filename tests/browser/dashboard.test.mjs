@@ -78,8 +78,10 @@ test("sign in, find a user by prefix, and see their counters", async () => {
   await page.click("text=Find");
   const users = await page.locator("tbody tr td:first-child").allTextContents();
   assert.deepEqual(users, ["alan", "alice"]);
+  const held = await call("POST", "/v1/reserve", { userId: "alice", event: "render", ttlSeconds: 600 });
   await page.click("text=alice");
   await page.waitForURL("**/dashboard/users/alice");
+  assert.equal(await page.locator(`text=${held.reservationId}`).count(), 1, "the open reservation is listed");
   const row = page.locator("tr", { hasText: "Image renders" });
   assert.match(await row.textContent(), /4/);
   // Bars are SVG attributes (the policy allows no inline style): 4 of 10 is 40 %.
@@ -252,6 +254,9 @@ test("webhooks: a test event sent from the dashboard, and a delivery retried", a
   assert.equal(received[1].id, received[0].id, "a retry carries the same webhook-id");
   await page.click("text=Overview");
   assert.ok(await page.locator("h2:text('Users per plan')").isVisible());
+  assert.equal(await page.locator("svg[aria-label='decisions per day']").count(), 1);
+  const top = await page.locator("h2:text('Top users, last 30 days') + table tbody tr td:first-child").allTextContents();
+  assert.equal(top[0], "alice", "the heaviest user first");
   await shot(page, "dashboard-overview");
   await call("DELETE", `/v1/webhooks/${hook.id}`);
   server.close();
