@@ -36,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(|req, state, path| plans::edit(req, state, Some(path))),
         )
         .route("/dashboard/webhooks", web::get().to(pages::webhooks))
+        .route("/dashboard/webhooks", web::post().to(pages::create_webhook))
         .route("/dashboard/audit", web::get().to(pages::audit))
         .route("/dashboard/overview", web::get().to(pages::overview))
         .route(

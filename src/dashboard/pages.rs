@@ -11,27 +11,37 @@ use super::session::{checked, current, expired_form, see_other};
 use super::users::user_href;
 use crate::api::dto::rfc3339;
 use crate::api::{ApiError, AppState};
-use crate::gateway::ACTIVITY_SAMPLE;
+use crate::gateway::audit::Actor;
+use crate::gateway::sessions::Session;
+use crate::gateway::{GatewayError, ACTIVITY_SAMPLE};
 use crate::store::ChangeEntry;
 
-pub async fn webhooks(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let Some((_, session)) = current(&req, &state).await? else {
-        return Ok(see_other("/dashboard"));
-    };
+async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup>) -> Result<Markup, ApiError> {
     let endpoints = state.gateway.webhooks(&session.project).await?;
     let mut deliveries = Vec::new();
     for (id, _) in &endpoints {
         deliveries.push(state.gateway.webhook_deliveries(&session.project, id, 10).await?);
     }
-    let body = html! {
+    Ok(html! {
         h1 { "Webhooks" }
+        @if let Some(flash) = flash { (flash) }
+        form.inline method="post" action="/dashboard/webhooks" {
+            (csrf(session))
+            input type="url" name="url" placeholder="https://example.com/hooks/quota" required size="40";
+            label { input type="checkbox" name="threshold" value="1" checked; " threshold crossings" }
+            label { input type="checkbox" name="limit" value="1" checked; " limits reached" }
+            button type="submit" { "Add an endpoint" }
+        }
         @for ((id, e), list) in endpoints.iter().zip(&deliveries) {
             div.card {
                 h2 { code { (id) } " " (e.url) " "
                     @if e.enabled { span.pill.active { "enabled" } } @else { span.pill.blocked { "disabled" } } }
                 @if let Some(reason) = &e.disabled_reason { p.muted { (reason) } }
                 form.inline method="post" action=(format!("/dashboard/webhooks/{id}/test")) {
-                    (csrf(&session)) button.plain type="submit" { "Send a test event" }
+                    (csrf(session)) button.plain type="submit" { "Send a test event" }
+                }
+                form.inline method="post" action=(format!("/dashboard/webhooks/{id}/delete")) {
+                    (csrf(session)) button.danger type="submit" { "Delete the endpoint" }
                 }
                 table {
                     thead { tr { th { "Delivery" } th { "Type" } th { "State" } th.num { "Attempts" } th { "Created" } th { "" } } }
@@ -40,19 +50,78 @@ pub async fn webhooks(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
                             tr { td { code { (did) } } td { (d.kind) } td { (d.state) } td.num { (d.attempts.unwrap_or(0)) }
                                  td { (d.created.map(rfc3339).unwrap_or_default()) }
                                  td { form.inline method="post" action=(format!("/dashboard/webhooks/{id}/retry")) {
-                                     (csrf(&session)) input type="hidden" name="deliveryId" value=(did);
+                                     (csrf(session)) input type="hidden" name="deliveryId" value=(did);
                                      button.plain type="submit" { "Retry" } } } }
                         }
                     }
                 }
             }
         }
-        @if endpoints.is_empty() { p.muted { "No endpoint yet: POST /v1/webhooks." } }
+        @if endpoints.is_empty() { p.muted { "No endpoint yet." } }
+    })
+}
+
+pub async fn webhooks(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
     };
+    let body = webhooks_page(&state, &session, None).await?;
     Ok(html_response(
         StatusCode::OK,
         page(&session, "Webhooks", "Webhooks", None, body),
     ))
+}
+
+/// `POST /dashboard/webhooks`: a new endpoint; its secret is shown in this answer only.
+pub async fn create_webhook(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let Ok(fields) = checked(&session, &body) else {
+        return Ok(expired_form());
+    };
+    let url = fields.get("url").map(|u| u.trim().to_string()).unwrap_or_default();
+    let mut events = Vec::new();
+    for (field, kind) in [
+        ("threshold", "quota.threshold_crossed"),
+        ("limit", "quota.limit_reached"),
+    ] {
+        if fields.contains_key(field) {
+            events.push(kind.to_string());
+        }
+    }
+    let flash = match state
+        .gateway
+        .create_webhook(&session.project, &url, events, String::new())
+        .await
+    {
+        Ok((id, record)) => {
+            let detail = serde_json::json!({ "url": record.url, "events": record.events });
+            state
+                .gateway
+                .record_change(&session.project, &actor(&session), "webhook.create", &id, None, detail)
+                .await;
+            html! { div.flash { "Endpoint " code { (id) } " added. Its signing secret, shown only now: " code { (record.secret) } } }
+        }
+        Err(GatewayError::Invalid { field, detail }) => html! { div.flash.error { (field) " " (detail) } },
+        Err(err) => return Err(err.into()),
+    };
+    let body = webhooks_page(&state, &session, Some(flash)).await?;
+    Ok(html_response(
+        StatusCode::OK,
+        page(&session, "Webhooks", "Webhooks", None, body),
+    ))
+}
+
+fn actor(session: &Session) -> Actor {
+    Actor {
+        id: session.actor_id.clone(),
+        label: session.actor_label.clone(),
+    }
 }
 
 /// Changes as a table, newest first.
@@ -168,7 +237,7 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     ))
 }
 
-/// `POST /dashboard/webhooks/{id}/test` and `.../retry` (with `deliveryId`).
+/// `POST /dashboard/webhooks/{id}/test`, `.../delete`, and `.../retry` (with `deliveryId`).
 pub async fn webhook_action(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -190,6 +259,22 @@ pub async fn webhook_action(
                 .test_webhook(project, &id)
                 .await?
                 .ok_or(ApiError::WebhookNotFound(id))?;
+        }
+        "delete" => {
+            if !state.gateway.delete_webhook(project, &id).await? {
+                return Err(ApiError::WebhookNotFound(id));
+            }
+            let gateway = &state.gateway;
+            gateway
+                .record_change(
+                    project,
+                    &actor(&session),
+                    "webhook.delete",
+                    &id,
+                    None,
+                    serde_json::json!({}),
+                )
+                .await;
         }
         "retry" => {
             let delivery = fields.get("deliveryId").cloned().unwrap_or_default();

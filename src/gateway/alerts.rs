@@ -116,8 +116,13 @@ impl Gateway {
     }
 
     /// Moves every event that has waited in an outbox longer than the grace period: what nodes
-    /// that died right after their scripts left. Answers how many it moved.
+    /// that died right after their scripts left. One node sweeps per interval (the others find
+    /// the turn taken). Answers how many it moved.
     pub async fn sweep_outboxes(&self) -> Result<usize, GatewayError> {
+        let turn = u64::try_from(self.webhooks.sweep_every().as_millis()).unwrap_or(u64::MAX);
+        if !self.store.take_sweep_turn(turn).await? {
+            return Ok(0);
+        }
         let before = self.clock.now_ms() - i64::try_from(self.webhooks.sweep_grace().as_millis()).unwrap_or(0);
         let found: Vec<Result<Vec<OutboxEntry>, _>> = futures_util::stream::iter(0..SLOTS)
             .map(|slot| self.store.outbox_stale(slot, before, SWEEP_BATCH))

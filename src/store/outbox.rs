@@ -123,6 +123,25 @@ impl Store {
         raw.into_iter().map(|e| entry(outbox, e)).collect()
     }
 
+    /// Takes the sweeper's turn for `ttl_ms` unless another node has it: one node sweeps at a
+    /// time, so the deployment reads the outboxes once per interval whatever its size.
+    pub async fn take_sweep_turn(&self, ttl_ms: u64) -> Result<bool, StoreError> {
+        let key = format!("{}:sweeper", self.keys.prefix());
+        let taken: Option<String> = self
+            .run(|mut conn| async move {
+                Ok(redis::cmd("SET")
+                    .arg(&key)
+                    .arg("1")
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl_ms)
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        Ok(taken.is_some())
+    }
+
     /// Removes moved entries from their outbox.
     pub async fn outbox_done(&self, outbox: &str, positions: &[String]) -> Result<(), StoreError> {
         if positions.is_empty() {

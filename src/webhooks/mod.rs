@@ -15,8 +15,10 @@ const SCHEDULE_SECS: [u64; 7] = [5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 36
 const FAILING_LIMIT_SECS: u64 = 5 * 86_400;
 /// How long an event may sit in an outbox before the sweeper takes it for stranded.
 const SWEEP_GRACE_SECS: u64 = 10;
-/// How often the sweeper looks.
-const SWEEP_EVERY_SECS: u64 = 30;
+/// How often the sweeper looks (one node at a time: each sweep reads all 16,384 outboxes).
+const SWEEP_EVERY_SECS: u64 = 60;
+/// The sweeper never looks more often than this, whatever the scale.
+const SWEEP_FLOOR: Duration = Duration::from_secs(5);
 
 /// How this node delivers: `QG_WEBHOOK_*`.
 #[derive(Debug, Clone)]
@@ -67,9 +69,9 @@ impl WebhookSettings {
         self.scaled(SWEEP_GRACE_SECS)
     }
 
-    /// Never below a second: a sweep reads every slot's outbox.
+    /// Never below `SWEEP_FLOOR`: a sweep reads every slot's outbox.
     pub fn sweep_every(&self) -> Duration {
-        self.scaled(SWEEP_EVERY_SECS).max(Duration::from_secs(1))
+        self.scaled(SWEEP_EVERY_SECS).max(SWEEP_FLOOR)
     }
 
     /// How long a claimed delivery is this node's before another may take it over: the

@@ -241,9 +241,15 @@ test("webhooks: a test event sent from the dashboard, and a delivery retried", a
     req.on("end", () => { received.push({ id: req.headers["webhook-id"], body }); res.writeHead(200).end(); });
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  const hook = await call("POST", "/v1/webhooks", { url: `http://127.0.0.1:${server.address().port}/hook` });
   const { context, page } = await signedIn();
   await page.click("text=Webhooks");
+  await page.fill("input[name=url]", "ftp://example.com/hook");
+  await page.click("text=Add an endpoint");
+  assert.match(await page.locator(".flash.error").textContent(), /url must be an absolute http\(s\) URL/);
+  await page.fill("input[name=url]", `http://127.0.0.1:${server.address().port}/hook`);
+  await page.click("text=Add an endpoint");
+  assert.match(await page.locator(".flash code").nth(1).textContent(), /^whsec_/, "the secret, once");
+  const hook = (await call("GET", "/v1/webhooks")).data[0];
   await page.click("text=Send a test event");
   const wait = async (n) => { for (let i = 0; i < 200 && received.length < n; i++) await new Promise((r) => setTimeout(r, 25)); };
   await wait(1);
@@ -258,7 +264,10 @@ test("webhooks: a test event sent from the dashboard, and a delivery retried", a
   const top = await page.locator("h2:text('Top users, last 30 days') + table tbody tr td:first-child").allTextContents();
   assert.equal(top[0], "alice", "the heaviest user first");
   await shot(page, "dashboard-overview");
-  await call("DELETE", `/v1/webhooks/${hook.id}`);
+  await page.click("text=Webhooks");
+  await page.click("text=Delete the endpoint");
+  assert.equal((await call("GET", "/v1/webhooks")).data.length, 0);
+  assert.ok(hook.id.startsWith("wh_"));
   server.close();
   await context.close();
 });
