@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::layout::{html_response, login};
 use crate::api::{ApiError, AppState};
-use crate::gateway::sessions::{Session, IDLE_MS};
+use crate::gateway::sessions::Session;
 use crate::secrets::digests_equal;
 
 const COOKIE: &str = "qg_session";
@@ -34,13 +34,16 @@ fn cookie(req: &HttpRequest) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn set_cookie(req: &HttpRequest, value: &str, max_age_s: u64) -> String {
+/// The session cookie; `max_age_s` None keeps it for the browser session (the server's idle
+/// expiry ends the session itself), Some(0) removes it.
+fn set_cookie(req: &HttpRequest, value: &str, max_age_s: Option<u64>) -> String {
     let secure = if req.connection_info().scheme() == "https" {
         "; Secure"
     } else {
         ""
     };
-    format!("{COOKIE}={value}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}")
+    let max_age = max_age_s.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
+    format!("{COOKIE}={value}; Path=/dashboard; HttpOnly; SameSite=Strict{max_age}{secure}")
 }
 
 /// A 303 to `to` (the answer to every form).
@@ -101,7 +104,7 @@ pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: web::By
         return Ok(html_response(StatusCode::UNAUTHORIZED, page));
     };
     let mut res = see_other("/dashboard/users");
-    if let Ok(value) = HeaderValue::from_str(&set_cookie(&req, &cookie, IDLE_MS / 1000)) {
+    if let Ok(value) = HeaderValue::from_str(&set_cookie(&req, &cookie, None)) {
         res.headers_mut().insert(header::SET_COOKIE, value);
     }
     Ok(res)
@@ -120,7 +123,7 @@ pub async fn sign_out(
     }
     state.gateway.sign_out(&cookie).await?;
     let mut res = see_other("/dashboard");
-    if let Ok(value) = HeaderValue::from_str(&set_cookie(&req, "", 0)) {
+    if let Ok(value) = HeaderValue::from_str(&set_cookie(&req, "", Some(0))) {
         res.headers_mut().insert(header::SET_COOKIE, value);
     }
     Ok(res)
