@@ -71,8 +71,10 @@ impl Application {
                 .wrap(from_fn(paths::middleware))
                 .wrap(from_fn(request_id::middleware))
                 .configure(|cfg| {
-                    dashboard::routes(cfg);
+                    // The API first: a request walks the routes in this order, so the data
+                    // plane never pays for matching the dashboard's paths.
                     api::routes(cfg);
+                    dashboard::routes(cfg);
                 })
         })
         // Signals are handled by `run_until_signalled`, which drains first.

@@ -31,6 +31,11 @@ fn get<K: Eq + Hash, V: Clone>(map: &RwLock<HashMap<K, V>>, key: &K) -> Option<V
     map.read().ok()?.get(key).cloned()
 }
 
+/// A value of a map keyed by project id, looked up without allocating a key.
+fn get_by_project<V, T>(map: &RwLock<HashMap<String, V>>, project: &str, read: impl FnOnce(&V) -> T) -> Option<T> {
+    map.read().ok()?.get(project).map(read)
+}
+
 fn put<K: Eq + Hash, V>(map: &RwLock<HashMap<K, V>>, key: K, value: V) {
     if let Ok(mut map) = map.write() {
         if map.len() >= MAX_ENTRIES {
@@ -56,7 +61,13 @@ impl Cache {
     }
 
     pub fn settings(&self, project: &str) -> Option<Option<ProjectSettings>> {
-        get(&self.settings, &project.to_string())
+        get_by_project(&self.settings, project, Clone::clone)
+    }
+
+    /// Whether the project keeps a ledger (unknown projects do), without copying its settings;
+    /// None when the settings are not cached.
+    pub fn keeps_ledger(&self, project: &str) -> Option<bool> {
+        get_by_project(&self.settings, project, |s| s.as_ref().is_none_or(|s| s.ledger))
     }
 
     pub fn put_settings(&self, project: &str, settings: Option<ProjectSettings>) {
@@ -86,7 +97,7 @@ impl Cache {
     }
 
     pub fn alerting(&self, project: &str) -> Option<bool> {
-        get(&self.alerting, &project.to_string())
+        get_by_project(&self.alerting, project, |on| *on)
     }
 
     pub fn put_alerting(&self, project: &str, on: bool) {

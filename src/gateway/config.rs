@@ -52,6 +52,10 @@ impl Gateway {
 
     /// Whether the project writes its usage changes to the ledger (unknown projects do).
     pub(super) async fn keeps_ledger(&self, project: &str) -> Result<bool, GatewayError> {
+        if let Some(on) = self.cache.keeps_ledger(project) {
+            self.cache_lookup(MetricCache::Settings, true);
+            return Ok(on);
+        }
         Ok(self.project_settings(project).await?.is_none_or(|s| s.ledger))
     }
 
