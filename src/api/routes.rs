@@ -67,6 +67,22 @@ routes! {
         body None, ok 200 None, errors [];
     GET "/metrics" => health::metrics, None, "Prometheus metrics of this node",
         body None, ok 200 None, errors [];
+    // The data plane first: actix tries routes in this order (dynamic ones by regex), so the
+    // hot path is matched before any other route is tried.
+    POST "/v1/reserve" => reserve::reserve, Secret, "Hold quota before calling the AI provider",
+        body Some("ReserveBody"), ok 200 Some("ReserveAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit];
+    POST "/v1/check" => reserve::check, Secret, "What reserve would answer, changing nothing",
+        body Some("ReserveBody"), ok 200 Some("ReserveAnswer"), errors [PlanMissing];
+    POST "/v1/track" => track::track, Secret, "Count usage that already happened",
+        body Some("TrackBody"), ok 200 Some("TrackAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit];
+    GET "/v1/reservations/{reservationId}" => reservations::get_reservation, Secret, "Read a reservation",
+        body None, ok 200 Some("ReservationAnswer"), errors [ReservationNotFound];
+    POST "/v1/reservations/{reservationId}/extend" => reservations::extend, Secret, "Move a held reservation's expiry",
+        body Some("ExtendBody"), ok 200 Some("ExtendAnswer"), errors [ReservationNotFound, ReservationCommitted, ReservationReleased, ReservationExpired];
+    POST "/v1/reservations/{reservationId}/commit" => settle::commit, Secret, "Make the hold usage, exactly once",
+        body Some("CommitBody"), ok 200 Some("CommitAnswer"), errors [ReservationNotFound, ReservationReleased, IdempotencyKeyReused, CounterLimit];
+    POST "/v1/reservations/{reservationId}/release" => settle::release, Secret, "Give the hold back, exactly once",
+        body Some("EmptyBody"), ok 200 Some("ReleaseAnswer"), errors [ReservationNotFound, ReservationCommitted, ReservationReleased];
     POST "/v1/projects" => projects::create_project, Root, "Create a project",
         body Some("ProjectBody"), ok 201 Some("ProjectAnswer"), errors [ProjectExists];
     GET "/v1/projects" => projects::list_projects, Root, "List projects",
@@ -135,20 +151,6 @@ routes! {
         body Some("EmptyBody"), ok 202 Some("DeliveryIdAnswer"), errors [DeliveryNotFound];
     POST "/v1/user-tokens" => user_tokens::create_user_token, Secret, "Mint a token for a browser to read one user's usage",
         body Some("UserTokenBody"), ok 200 Some("UserToken"), errors [];
-    POST "/v1/reserve" => reserve::reserve, Secret, "Hold quota before calling the AI provider",
-        body Some("ReserveBody"), ok 200 Some("ReserveAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit];
-    POST "/v1/check" => reserve::check, Secret, "What reserve would answer, changing nothing",
-        body Some("ReserveBody"), ok 200 Some("ReserveAnswer"), errors [PlanMissing];
-    POST "/v1/track" => track::track, Secret, "Count usage that already happened",
-        body Some("TrackBody"), ok 200 Some("TrackAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit];
-    GET "/v1/reservations/{reservationId}" => reservations::get_reservation, Secret, "Read a reservation",
-        body None, ok 200 Some("ReservationAnswer"), errors [ReservationNotFound];
-    POST "/v1/reservations/{reservationId}/extend" => reservations::extend, Secret, "Move a held reservation's expiry",
-        body Some("ExtendBody"), ok 200 Some("ExtendAnswer"), errors [ReservationNotFound, ReservationCommitted, ReservationReleased, ReservationExpired];
-    POST "/v1/reservations/{reservationId}/commit" => settle::commit, Secret, "Make the hold usage, exactly once",
-        body Some("CommitBody"), ok 200 Some("CommitAnswer"), errors [ReservationNotFound, ReservationReleased, IdempotencyKeyReused, CounterLimit];
-    POST "/v1/reservations/{reservationId}/release" => settle::release, Secret, "Give the hold back, exactly once",
-        body Some("EmptyBody"), ok 200 Some("ReleaseAnswer"), errors [ReservationNotFound, ReservationCommitted, ReservationReleased];
 }
 
 /// Registers every route of the table; answers the (method, path) pairs it registered.
