@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::session::{checked, current, expired_form, see_other};
+use super::session::{posted, see_other};
 use super::users::{encode, user_href};
 use crate::api::dto::SignedAmount;
 use crate::api::{ApiError, AppState};
-use crate::gateway::audit::Actor;
 use crate::gateway::sessions::Session;
 use crate::gateway::Adjusted;
 use crate::quota::amount::parse_signed_milli;
@@ -23,21 +22,16 @@ pub async fn act(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let Some((_, session)) = current(&req, &state).await? else {
-        return Ok(see_other("/dashboard"));
-    };
-    let Ok(fields) = checked(&session, &body) else {
-        return Ok(expired_form());
+    let (_, session, fields) = match posted(&req, &state, &body).await? {
+        Ok(form) => form,
+        Err(answer) => return Ok(answer),
     };
     let (user, action) = path.into_inner();
     let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
     let outcome = apply(&state, &session, &user, &action, &fields).await;
     let flash = match outcome {
         Ok((line, change, detail)) => {
-            let actor = Actor {
-                id: session.actor_id.clone(),
-                label: session.actor_label.clone(),
-            };
+            let actor = session.actor();
             let gateway = &state.gateway;
             gateway
                 .record_change(&session.project, &actor, change, user.as_str(), Some(&user), detail)

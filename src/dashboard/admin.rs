@@ -10,7 +10,7 @@ use maud::{html, Markup};
 use serde_json::json;
 
 use super::layout::{csrf, html_response, page};
-use super::session::{checked, current, expired_form, see_other};
+use super::session::{current, posted, see_other};
 use crate::api::dto::rfc3339;
 use crate::api::projects::{checked_default_plan, checked_origins};
 use crate::api::{ApiError, AppState};
@@ -85,11 +85,9 @@ pub async fn change_keys(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let Some((_, session)) = current(&req, &state).await? else {
-        return Ok(see_other("/dashboard"));
-    };
-    let Ok(fields) = checked(&session, &body) else {
-        return Ok(expired_form());
+    let (_, session, fields) = match posted(&req, &state, &body).await? {
+        Ok(form) => form,
+        Err(answer) => return Ok(answer),
     };
     let actor = root_actor(&session)?;
     let project = &session.project;
@@ -166,11 +164,9 @@ pub async fn change_settings(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let Some((_, session)) = current(&req, &state).await? else {
-        return Ok(see_other("/dashboard"));
-    };
-    let Ok(fields) = checked(&session, &body) else {
-        return Ok(expired_form());
+    let (_, session, fields) = match posted(&req, &state, &body).await? {
+        Ok(form) => form,
+        Err(answer) => return Ok(answer),
     };
     let actor = root_actor(&session)?;
     let project = &session.project;

@@ -7,11 +7,10 @@ use maud::{html, Markup};
 
 use super::chart::decisions_chart;
 use super::layout::{csrf, html_response, page};
-use super::session::{checked, current, expired_form, see_other};
+use super::session::{current, posted, see_other};
 use super::users::user_href;
 use crate::api::dto::rfc3339;
 use crate::api::{ApiError, AppState};
-use crate::gateway::audit::Actor;
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, ACTIVITY_SAMPLE};
 use crate::store::ChangeEntry;
@@ -78,11 +77,9 @@ pub async fn create_webhook(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let Some((_, session)) = current(&req, &state).await? else {
-        return Ok(see_other("/dashboard"));
-    };
-    let Ok(fields) = checked(&session, &body) else {
-        return Ok(expired_form());
+    let (_, session, fields) = match posted(&req, &state, &body).await? {
+        Ok(form) => form,
+        Err(answer) => return Ok(answer),
     };
     let url = fields.get("url").map(|u| u.trim().to_string()).unwrap_or_default();
     let mut events = Vec::new();
@@ -103,7 +100,7 @@ pub async fn create_webhook(
             let detail = serde_json::json!({ "url": record.url, "events": record.events });
             state
                 .gateway
-                .record_change(&session.project, &actor(&session), "webhook.create", &id, None, detail)
+                .record_change(&session.project, &session.actor(), "webhook.create", &id, None, detail)
                 .await;
             html! { div.flash { "Endpoint " code { (id) } " added. Its signing secret, shown only now: " code { (record.secret) } } }
         }
@@ -115,13 +112,6 @@ pub async fn create_webhook(
         StatusCode::OK,
         page(&session, "Webhooks", "Webhooks", None, body),
     ))
-}
-
-fn actor(session: &Session) -> Actor {
-    Actor {
-        id: session.actor_id.clone(),
-        label: session.actor_label.clone(),
-    }
 }
 
 /// Changes as a table, newest first.
@@ -244,11 +234,9 @@ pub async fn webhook_action(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let Some((_, session)) = current(&req, &state).await? else {
-        return Ok(see_other("/dashboard"));
-    };
-    let Ok(fields) = checked(&session, &body) else {
-        return Ok(expired_form());
+    let (_, session, fields) = match posted(&req, &state, &body).await? {
+        Ok(form) => form,
+        Err(answer) => return Ok(answer),
     };
     let (id, action) = path.into_inner();
     let project = &session.project;
@@ -268,7 +256,7 @@ pub async fn webhook_action(
             gateway
                 .record_change(
                     project,
-                    &actor(&session),
+                    &session.actor(),
                     "webhook.delete",
                     &id,
                     None,

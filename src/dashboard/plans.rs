@@ -8,10 +8,9 @@ use serde_json::json;
 
 use super::diff::{self, Line};
 use super::layout::{csrf, html_response, page};
-use super::session::{checked, current, expired_form, see_other};
+use super::session::{current, posted, see_other};
 use super::users::{encode, query};
 use crate::api::{ApiError, AppState};
-use crate::gateway::audit::Actor;
 use crate::gateway::sessions::Session;
 use crate::quota::{Plan, PlanDoc};
 
@@ -150,11 +149,9 @@ pub async fn edit(
 
 /// `POST /dashboard/plans/save`: check; show problems, or the diff; save once confirmed.
 pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let Some((_, session)) = current(&req, &state).await? else {
-        return Ok(see_other("/dashboard"));
-    };
-    let Ok(fields) = checked(&session, &body) else {
-        return Ok(expired_form());
+    let (_, session, fields) = match posted(&req, &state, &body).await? {
+        Ok(form) => form,
+        Err(answer) => return Ok(answer),
     };
     let id = fields.get("id").map(|s| s.trim().to_string()).unwrap_or_default();
     let text = fields.get("doc").cloned().unwrap_or_default();
@@ -191,10 +188,7 @@ pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
         return Ok(html_response(StatusCode::OK, page(&session, "Plans", &id, None, body)));
     }
     let version = state.gateway.put_plan(&session.project, &plan).await?;
-    let actor = Actor {
-        id: session.actor_id.clone(),
-        label: session.actor_label.clone(),
-    };
+    let actor = session.actor();
     let detail = json!({ "version": version });
     state
         .gateway

@@ -65,10 +65,10 @@ pub async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<(Stri
 
 /// A form posted without its session's CSRF token.
 #[derive(Debug)]
-pub struct Forged;
+struct Forged;
 
 /// A form of `session` posted with its CSRF token: its fields.
-pub fn checked(session: &Session, body: &[u8]) -> Result<HashMap<String, String>, Forged> {
+fn checked(session: &Session, body: &[u8]) -> Result<HashMap<String, String>, Forged> {
     let fields = form(body);
     let given = fields.get("csrf").map(String::as_str).unwrap_or("");
     let digest = |t: &str| crate::secrets::digest(t);
@@ -78,8 +78,24 @@ pub fn checked(session: &Session, body: &[u8]) -> Result<HashMap<String, String>
     Ok(fields)
 }
 
+/// A form posted to the dashboard: the session's cookie, the session and the form's fields;
+/// or the answer to give instead (to sign-in without a session, 403 without the CSRF token).
+pub async fn posted(
+    req: &HttpRequest,
+    state: &AppState,
+    body: &[u8],
+) -> Result<Result<(String, Session, HashMap<String, String>), HttpResponse>, ApiError> {
+    let Some((cookie, session)) = current(req, state).await? else {
+        return Ok(Err(see_other("/dashboard")));
+    };
+    Ok(match checked(&session, body) {
+        Ok(fields) => Ok((cookie, session, fields)),
+        Err(Forged) => Err(expired_form()),
+    })
+}
+
 /// The answer to a form without its CSRF token: 403, nothing changed.
-pub fn expired_form() -> HttpResponse {
+fn expired_form() -> HttpResponse {
     let body = maud::html! { h1 { "This form has expired" } p { "Go back, reload the page and try again." } };
     html_response(StatusCode::FORBIDDEN, body)
 }
@@ -115,12 +131,10 @@ pub async fn sign_out(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let Some((cookie, session)) = current(&req, &state).await? else {
-        return Ok(see_other("/dashboard"));
+    let (cookie, _, _) = match posted(&req, &state, &body).await? {
+        Ok(form) => form,
+        Err(answer) => return Ok(answer),
     };
-    if checked(&session, &body).is_err() {
-        return Ok(expired_form());
-    }
     state.gateway.sign_out(&cookie).await?;
     let mut res = see_other("/dashboard");
     if let Ok(value) = HeaderValue::from_str(&set_cookie(&req, "", Some(0))) {
@@ -135,11 +149,9 @@ pub async fn switch_project(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let Some((cookie, session)) = current(&req, &state).await? else {
-        return Ok(see_other("/dashboard"));
-    };
-    let Ok(fields) = checked(&session, &body) else {
-        return Ok(expired_form());
+    let (cookie, session, fields) = match posted(&req, &state, &body).await? {
+        Ok(form) => form,
+        Err(answer) => return Ok(answer),
     };
     let project = fields.get("project").cloned().unwrap_or_default();
     state.gateway.switch_project(&cookie, &session, &project).await?;

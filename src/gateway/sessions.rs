@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::Actor;
 use super::{Gateway, GatewayError};
 use crate::secrets::{digest_hex, random_token};
 
@@ -24,6 +25,16 @@ pub struct Session {
     pub root: bool,
     /// The token every form of this session carries.
     pub csrf: String,
+}
+
+impl Session {
+    /// Who changes things in this session, for the audit log.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: self.actor_id.clone(),
+            label: self.actor_label.clone(),
+        }
+    }
 }
 
 impl Gateway {

@@ -14,7 +14,7 @@ struct Record {
     e: String,
     /// Expiry ms.
     x: String,
-    #[serde(default, deserialize_with = "holds_or_empty")]
+    #[serde(default, deserialize_with = "list_or_empty")]
     h: Vec<RecordHold>,
     /// "1" when it was released after it had expired.
     #[serde(default)]
@@ -119,8 +119,11 @@ fn hold(h: RecordHold) -> Result<ReservationHold, StoreError> {
     })
 }
 
-/// cjson writes an empty Lua table as `{}`, so an empty hold list may come back as an object.
-fn holds_or_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<RecordHold>, D::Error> {
+/// cjson writes an empty Lua table as `{}`, so an empty list (holds, attempts, event types) may
+/// come back as an object: read it as an empty list.
+pub(super) fn list_or_empty<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
     let value = serde_json::Value::deserialize(d)?;
     match value {
         serde_json::Value::Array(_) => serde_json::from_value(value).map_err(serde::de::Error::custom),

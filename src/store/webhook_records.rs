@@ -3,16 +3,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// cjson writes an empty list as `{}`; read it back as an empty list.
-fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-    match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Array(items) => items
-            .into_iter()
-            .map(|v| T::deserialize(v).map_err(serde::de::Error::custom))
-            .collect(),
-        _ => Ok(Vec::new()),
-    }
-}
+use super::record::list_or_empty;
 
 /// Numbers the scripts may write as numbers or strings.
 fn loose_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
@@ -29,7 +20,7 @@ fn loose_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
 pub struct EndpointRecord {
     pub url: String,
     /// Event types it wants; empty for all.
-    #[serde(default, deserialize_with = "list")]
+    #[serde(default, deserialize_with = "list_or_empty")]
     pub events: Vec<String>,
     #[serde(default)]
     pub description: String,
@@ -74,7 +65,7 @@ pub struct DeliveryRecord {
     pub attempts: Option<i64>,
     #[serde(deserialize_with = "loose_int")]
     pub created: Option<i64>,
-    #[serde(default, deserialize_with = "list")]
+    #[serde(default, deserialize_with = "list_or_empty")]
     pub tries: Vec<Try>,
     #[serde(default)]
     pub error: Option<String>,

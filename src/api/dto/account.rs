@@ -61,9 +61,7 @@ pub struct SignedAmount(pub i64);
 
 impl Serialize for SignedAmount {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let magnitude = Milli(self.0.unsigned_abs()).to_string();
-        let text = if self.0 < 0 { format!("-{magnitude}") } else { magnitude };
-        let number = serde_json::Number::from_str(&text).map_err(serde::ser::Error::custom)?;
+        let number = serde_json::Number::from_str(&self.to_string()).map_err(serde::ser::Error::custom)?;
         number.serialize(serializer)
     }
 }
