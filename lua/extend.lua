@@ -7,7 +7,7 @@
 -- ARGV[7]     the longest lifetime of a reservation, ms after its creation
 --
 -- Returns {"more"}, {"not_found"}, {"ended", state} (expired, committed or released),
--- else {"ok", new expiry ms}.
+-- else {"ok", new expiry ms, the next level up ("" for none)}.
 
 -- 1. Expired holds go back; only a held reservation can be extended.
 local now = now_ms()
@@ -25,4 +25,4 @@ local expires = math.min(now + tonumber(ARGV[6]), tonumber(record.c) + tonumber(
 record.x = string.format('%d', expires)
 redis.call('HSET', KEYS[2], ARGV[5], cjson.encode(record))
 redis.call('ZADD', KEYS[3], expires, ARGV[5])
-return {'ok', expires}
+return {'ok', expires, record.p or ''}

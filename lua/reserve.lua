@@ -6,7 +6,9 @@
 -- ARGV[6]     reservation id
 -- ARGV[7]     ttl ms
 -- ARGV[8]     event name
--- ARGV[9]     number of holds n, then 10 values per hold as in holds.lua
+-- ARGV[9]     the next level up ("" for none): a parent that the node reserves at next under the
+--             same id, named in the record so commit, release and extend reach it
+-- ARGV[10]    number of holds n, then 10 values per hold as in holds.lua
 --
 -- Returns {"repeat", first reply JSON} or {"reused"} for an Idempotency-Key seen before,
 -- {"stale"} when the version or a period does not match Redis, {"more"} when expired holds
@@ -23,7 +25,7 @@ if first then
 end
 
 -- 2. The node's assumptions checked against Redis: its periods and the subscription version.
-local holds = read_holds(10, tonumber(ARGV[9]), now)
+local holds = read_holds(11, tonumber(ARGV[10]), now)
 if not holds then
   return {'stale'}
 end
@@ -59,6 +61,9 @@ if allowed == 1 then
   note_periods(holds, fresh)
   local record = {s = 'held', e = ARGV[8], c = string.format('%d', now),
                   x = string.format('%d', expires), h = holds}
+  if ARGV[9] ~= '' then
+    record.p = ARGV[9]
+  end
   redis.call('HSET', KEYS[2], ARGV[6], cjson.encode(record))
   redis.call('ZADD', KEYS[3], expires, ARGV[6])
   -- Open holds are the usage of in-flight groups: an admit can cross their thresholds.

@@ -12,6 +12,7 @@
 -- ARGV[5]  number of overrides n, then n pairs: group id, "<quota milli>|<expires ms or empty>"
 -- then     number of plan-change rules m, then 5 values each: rule (reset|block), counter field,
 --          period start ms, period end ms ("" for lifetime), quota milli
+-- last     the parent: "keep" to leave it as it is, "none" to remove it, "=<subject id>" to set it
 --
 -- Returns {"stale"}, or {"ok", then the subscription hash as field, value, ...}.
 
@@ -36,10 +37,17 @@ for i = 0, tonumber(ARGV[at]) - 1 do
   end
   rules[#rules + 1] = rule
 end
+local parent_arg = ARGV[#ARGV]
 
 -- 2. What changes: the plan, the anchor, the overrides.
-local cur = redis.call('HMGET', KEYS[1], 'plan', 'lastPlan', 'startedAt')
+local cur = redis.call('HMGET', KEYS[1], 'plan', 'lastPlan', 'startedAt', 'parent')
 local plan, last_plan, started = cur[1], cur[2], cur[3]
+local parent = cur[4]
+if parent_arg == 'none' then
+  parent = nil
+elseif string.sub(parent_arg, 1, 1) == '=' then
+  parent = string.sub(parent_arg, 2)
+end
 local stale_overrides = {}
 local overrides_change = false
 if ARGV[4] == 'replace' then
@@ -56,7 +64,7 @@ if ARGV[4] == 'replace' then
   end
   overrides_change = #stale_overrides > 0 or kept ~= n
 end
-if plan == ARGV[2] and started == ARGV[3] and not overrides_change then
+if plan == ARGV[2] and started == ARGV[3] and not overrides_change and parent == cur[4] then
   return {'ok', unpack(redis.call('HGETALL', KEYS[1]))}
 end
 
@@ -82,6 +90,11 @@ if plan and plan ~= ARGV[2] then
   redis.call('HSET', KEYS[1], 'lastPlan', plan)
 end
 redis.call('HSET', KEYS[1], 'plan', ARGV[2], 'startedAt', ARGV[3])
+if parent then
+  redis.call('HSET', KEYS[1], 'parent', parent)
+else
+  redis.call('HDEL', KEYS[1], 'parent')
+end
 if not redis.call('HGET', KEYS[1], 'status') then
   redis.call('HSET', KEYS[1], 'status', 'active')
 end

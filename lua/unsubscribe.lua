@@ -1,6 +1,6 @@
 -- unsubscribe.lua: end a user's subscription. The user falls back to the project's default
 -- plan; the plan is remembered as lastPlan so plan-change rules still apply on return.
--- Blocking outlives a cancel.
+-- Blocking outlives a cancel; membership of a parent ends with the subscription.
 --
 -- KEYS[1]  the subscription hash         qg:{p:u}:sub
 --
@@ -14,7 +14,7 @@ end
 
 -- 2. Remember the plan, drop the plan, its anchor and overrides, under a new version.
 local fields = redis.call('HKEYS', KEYS[1])
-local gone = {'plan', 'startedAt'}
+local gone = {'plan', 'startedAt', 'parent'}
 for _, field in ipairs(fields) do
   if string.sub(field, 1, 3) == 'ov:' then
     gone[#gone + 1] = field

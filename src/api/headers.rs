@@ -3,18 +3,28 @@
 
 use actix_web::HttpResponseBuilder;
 
-use crate::quota::Counter;
+use crate::quota::{Counter, Denial};
 
 /// One policy and one limit item per counter: quota and remaining in whole units rounded down,
 /// the window and the time to reset in seconds; lifetime and in-flight counters have neither.
+/// A parent's counters are named by their level (`up1.<group>`, `up2.<group>`): subject ids
+/// may hold what a structured-field string cannot.
 pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_ms: i64) {
     if counters.is_empty() {
         return;
     }
     let mut policies = Vec::with_capacity(counters.len());
     let mut limits = Vec::with_capacity(counters.len());
+    let (mut level, mut subject) = (0, None);
     for c in counters {
-        let name = sf_string(&c.group_id);
+        if c.subject != subject {
+            level += 1;
+            subject = c.subject.clone();
+        }
+        let name = match c.subject {
+            None => sf_string(&c.group_id),
+            Some(_) => sf_string(&format!("up{level}.{}", c.group_id)),
+        };
         let mut policy = format!("{name};q={}", c.quota.whole_units());
         let mut limit = format!("{name};r={}", c.remaining().whole_units());
         if let (Some(start), Some(end)) = (c.period_start_ms, c.resets_at_ms) {
@@ -29,10 +39,14 @@ pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_
 }
 
 /// Seconds, rounded up, until the earliest reset of a denying group; nothing when none resets.
-pub fn retry_after(response: &mut HttpResponseBuilder, counters: &[Counter], denied_by: &[String], now_ms: i64) {
+pub fn retry_after(response: &mut HttpResponseBuilder, counters: &[Counter], denied_by: &[Denial], now_ms: i64) {
     let earliest = counters
         .iter()
-        .filter(|c| denied_by.contains(&c.group_id))
+        .filter(|c| {
+            denied_by
+                .iter()
+                .any(|d| d.group == c.group_id && d.subject == c.subject)
+        })
         .filter_map(|c| c.resets_at_ms)
         .min();
     if let Some(reset) = earliest {
@@ -58,6 +72,7 @@ mod tests {
 
     fn counter(id: &str, quota: u64, used: u64, window: Option<(i64, i64)>) -> Counter {
         Counter {
+            subject: None,
             group_id: id.into(),
             label: id.into(),
             unit: Unit::Count,
@@ -78,11 +93,37 @@ mod tests {
         ];
         let mut response = HttpResponse::Ok();
         rate_limit(&mut response, &counters, 30_500);
-        retry_after(&mut response, &counters, &["minute".into(), "life".into()], 30_500);
+        let denied = |group: &str| Denial {
+            subject: None,
+            group: group.into(),
+        };
+        retry_after(&mut response, &counters, &[denied("minute"), denied("life")], 30_500);
         let response = response.finish();
         let header = |name: &str| response.headers().get(name).unwrap().to_str().unwrap().to_string();
         assert_eq!(header("RateLimit-Policy"), "\"minute\";q=60;w=60, \"life\";q=2");
         assert_eq!(header("RateLimit"), "\"minute\";r=58;t=30, \"life\";r=2");
         assert_eq!(header("Retry-After"), "30");
+    }
+
+    #[test]
+    fn a_parents_counters_are_named_by_level_and_deny_by_subject() {
+        let mut pool = counter("minute", 10, 10_000, Some((0, 10_000)));
+        pool.subject = Some("team \"a\"".into());
+        let counters = [counter("minute", 60, 0, Some((0, 60_000))), pool];
+        let mut response = HttpResponse::Ok();
+        rate_limit(&mut response, &counters, 0);
+        let denial = Denial {
+            subject: Some("team \"a\"".into()),
+            group: "minute".into(),
+        };
+        retry_after(&mut response, &counters, &[denial], 0);
+        let response = response.finish();
+        let header = |name: &str| response.headers().get(name).unwrap().to_str().unwrap().to_string();
+        assert_eq!(
+            header("RateLimit-Policy"),
+            "\"minute\";q=60;w=60, \"up1.minute\";q=10;w=10"
+        );
+        // The pool's window denied, not the member's.
+        assert_eq!(header("Retry-After"), "10");
     }
 }

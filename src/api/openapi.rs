@@ -227,7 +227,7 @@ pub fn document() -> &'static OpenApi {
             AdjustmentList, UserToken, projects::ProjectBody, projects::ProjectPatch, projects::KeyBody,
             dto::ProjectAnswer, dto::KeyAnswer, subscriptions::SubscriptionBody, subscriptions::OverrideBody,
             dto::SubscriptionAnswer, users::BlockBody, users::AdjustmentBody, dto::AdjustmentAnswer,
-            dto::UserPage, dto::EmptyBody, dto::UsageAnswer, dto::UsageGroupAnswer, dto::UsageEventAnswer,
+            dto::UserPage, dto::EmptyBody, dto::UsageAnswer, dto::ParentUsageAnswer, dto::DenialAnswer, dto::UsageGroupAnswer, dto::UsageEventAnswer,
             dto::UsageEventPageAnswer, dto::DayGroupAnswer, dto::DayAnswer, dto::DailyUsageAnswer,
             user_tokens::UserTokenBody, event::ReserveBody, event::TrackBody, dto::ReserveAnswer,
             dto::TrackAnswer, dto::ReservationAnswer, dto::ExtendBody, dto::ExtendAnswer, dto::CommitBody,

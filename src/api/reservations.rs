@@ -24,15 +24,17 @@ pub async fn get_reservation(
         .await?
         .ok_or(ApiError::ReservationNotFound)?;
     let record = view.reservation;
-    let holds = record
-        .holds
-        .iter()
-        .map(|h| HoldAnswer {
-            group_id: h.group.clone(),
-            amount: h.amount,
-            committed: h.committed,
-            period_start: h.window.end_ms.map(|_| dto::rfc3339(h.window.start_ms)),
-            resets_at: h.window.end_ms.map(dto::rfc3339),
+    let levels = std::iter::once((id.user(), &record)).chain(view.parents.iter().map(|(p, r)| (p, r)));
+    let holds = levels
+        .flat_map(|(subject, level)| {
+            level.holds.iter().map(move |h| HoldAnswer {
+                subject_id: subject.to_string(),
+                group_id: h.group.clone(),
+                amount: h.amount,
+                committed: h.committed,
+                period_start: h.window.end_ms.map(|_| dto::rfc3339(h.window.start_ms)),
+                resets_at: h.window.end_ms.map(dto::rfc3339),
+            })
         })
         .collect();
     Ok(HttpResponse::Ok().json(ReservationAnswer {
@@ -58,7 +60,7 @@ pub async fn extend(
     let project = key.project(&state).await?;
     let id = ReservationId::parse(&id).ok_or(ApiError::ReservationNotFound)?;
     match state.gateway.extend(&project, &id, ttl_ms).await? {
-        Extension::Extended { expires_ms } => Ok(HttpResponse::Ok().json(ExtendAnswer {
+        Extension::Extended { expires_ms, .. } => Ok(HttpResponse::Ok().json(ExtendAnswer {
             reservation_id: id.to_string(),
             expires_at: dto::rfc3339(expires_ms),
         })),

@@ -26,7 +26,7 @@ pub async fn reserve(
         .gateway
         .reserve(&project, &input, ttl_ms, idempotency.as_ref())
         .await?;
-    Ok(answer(decision))
+    Ok(answer(decision, input.user.as_str()))
 }
 
 pub async fn check(
@@ -40,10 +40,10 @@ pub async fn check(
     let (input, _) = body.validate()?;
     let project = key.project(&state).await?;
     let decision = state.gateway.check(&project, &input).await?;
-    Ok(answer(decision))
+    Ok(answer(decision, input.user.as_str()))
 }
 
-fn answer(decision: Decision) -> HttpResponse {
+fn answer(decision: Decision, user: &str) -> HttpResponse {
     let now_ms = decision.decided_at_ms;
     let mut response = HttpResponse::Ok();
     headers::rate_limit(&mut response, &decision.counters, now_ms);
@@ -55,7 +55,15 @@ fn answer(decision: Decision) -> HttpResponse {
         reservation_id: decision.granted.as_ref().map(|g| g.reservation_id.clone()),
         expires_at: decision.granted.as_ref().map(|g| dto::rfc3339(g.expires_at_ms)),
         reasons: decision.reasons.iter().map(|r| r.code()).collect(),
-        counters: dto::counters(&decision.counters),
-        denied_by: decision.denied_by,
+        counters: dto::counters(&decision.counters, user),
+        denied_by: decision.denied_by.iter().map(|d| d.group.clone()).collect(),
+        denials: decision
+            .denied_by
+            .iter()
+            .map(|d| dto::DenialAnswer {
+                subject_id: d.subject.as_deref().unwrap_or(user).to_string(),
+                group_id: d.group.clone(),
+            })
+            .collect(),
     })
 }

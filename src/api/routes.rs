@@ -104,7 +104,7 @@ routes! {
     DELETE "/v1/plans/{planId}" => plans::delete_plan, Secret, "Delete a plan no user is on",
         body None, ok 204 None, errors [PlanNotFound, PlanInUse];
     GET "/v1/users" => users::list_users, Secret, "List users by id (cursor, limit, planId, status)",
-        body None, ok 200 Some("UserPage"), errors [], query ["cursor", "limit", "planId", "status"];
+        body None, ok 200 Some("UserPage"), errors [], query ["cursor", "limit", "planId", "status", "parentId"];
     PUT "/v1/users/{userId}/subscription" => subscriptions::put_subscription, Secret, "Put a user on a plan (upsert)",
         body Some("SubscriptionBody"), ok 200 Some("SubscriptionAnswer"), errors [PlanNotFound];
     GET "/v1/users/{userId}/subscription" => subscriptions::get_subscription, Secret, "Read a user's subscription",

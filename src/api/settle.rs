@@ -42,7 +42,7 @@ pub async fn commit(
         status: settled.status.as_str(),
         late: settled.late,
         over_quota: dto::over_quota(&settled.counters),
-        counters: dto::counters(&settled.counters),
+        counters: dto::counters(&settled.counters, reservation.user().as_str()),
     }))
 }
 
@@ -61,7 +61,7 @@ pub async fn release(
     Ok(HttpResponse::Ok().json(ReleaseAnswer {
         reservation_id: id,
         status: settled.status.as_str(),
-        counters: dto::counters(&settled.counters),
+        counters: dto::counters(&settled.counters, reservation.user().as_str()),
     }))
 }
 

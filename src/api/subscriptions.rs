@@ -14,6 +14,7 @@ use super::error::ApiError;
 use super::AppState;
 use crate::quota::ids::check_id;
 use crate::quota::{Milli, Override, UserId};
+use crate::store::ParentChange;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -21,6 +22,15 @@ pub struct SubscriptionBody {
     pub plan_id: String,
     pub started_at: Option<String>,
     pub overrides: Option<BTreeMap<String, OverrideBody>>,
+    /// Absent keeps the parent, null removes it, an id sets it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Option<Option<String>>,
+}
+
+/// A field that may be absent (None), null (Some(None)) or set (Some(Some(value))).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -84,6 +94,14 @@ pub async fn put_subscription(
         }
         None => None,
     };
+    let parent = match &body.parent_id {
+        None => ParentChange::Keep,
+        Some(None) => ParentChange::Remove,
+        Some(Some(id)) => {
+            UserId::parse(id).map_err(|d| ApiError::invalid("parentId", d))?;
+            ParentChange::Set(id)
+        }
+    };
     let (project, actor) = key.actor(&state).await?;
     let plan = state
         .gateway
@@ -102,9 +120,9 @@ pub async fn put_subscription(
     }
     let sub = state
         .gateway
-        .subscribe(&project, &user, &plan, started_ms, overrides.as_ref())
+        .subscribe(&project, &user, &plan, started_ms, overrides.as_ref(), parent)
         .await?;
-    let detail = serde_json::json!({ "planId": plan.id, "startedAt": body.started_at });
+    let detail = serde_json::json!({ "planId": plan.id, "startedAt": body.started_at, "parentId": body.parent_id });
     state
         .gateway
         .record_change(&project, &actor, "subscription.put", user.as_str(), Some(&user), detail)

@@ -23,6 +23,6 @@ pub async fn track(
     let counters = state.gateway.track(&project, &input, idempotency.as_ref()).await?;
     Ok(HttpResponse::Ok().json(TrackAnswer {
         over_quota: dto::over_quota(&counters),
-        counters: dto::counters(&counters),
+        counters: dto::counters(&counters, input.user.as_str()),
     }))
 }

@@ -4,9 +4,10 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
-use super::dto::{self, UsageAnswer};
+use super::dto::{self, ParentUsageAnswer, UsageAnswer};
 use super::error::ApiError;
 use super::{cors, headers, AppState};
+use crate::gateway::Usage;
 use crate::quota::{Status, UserId};
 
 pub async fn usage(
@@ -26,20 +27,36 @@ async fn read(state: &AppState, user: &str, req: &HttpRequest) -> Result<HttpRes
     let user = UserId::parse(user).map_err(|d| ApiError::invalid("userId", d))?;
     let project = key.reader_project(state, req, &user).await?;
     let usage = state.gateway.usage(&project, &user).await?;
-    let status = match (&usage.plan_id, usage.status) {
-        (_, Status::Blocked) => "blocked",
-        (None, Status::Active) => "no_subscription",
-        (Some(_), Status::Active) => "active",
-    };
     let mut response = HttpResponse::Ok();
     let settings = state.gateway.project_settings(&project).await?.unwrap_or_default();
     cors::allow(req, &settings, &mut response);
     headers::rate_limit(&mut response, &usage.counters, usage.read_at_ms);
+    let parents = usage
+        .parents
+        .iter()
+        .map(|(parent, pool)| ParentUsageAnswer {
+            subject_id: parent.as_str().to_string(),
+            plan_id: pool.plan_id.clone(),
+            status: status(pool),
+            period: pool.period.map(Into::into),
+            counters: dto::counters(&pool.counters, parent.as_str()),
+        })
+        .collect();
     Ok(response.json(UsageAnswer {
+        status: status(&usage),
+        counters: dto::counters(&usage.counters, user.as_str()),
         user_id: user.into_string(),
         plan_id: usage.plan_id,
-        status,
         period: usage.period.map(Into::into),
-        counters: dto::counters(&usage.counters),
+        parent_id: usage.parent_id,
+        parents,
     }))
+}
+
+fn status(usage: &Usage) -> &'static str {
+    match (&usage.plan_id, usage.status) {
+        (_, Status::Blocked) => "blocked",
+        (None, Status::Active) => "no_subscription",
+        (Some(_), Status::Active) => "active",
+    }
 }

@@ -178,7 +178,7 @@ pub async fn adjust(
                 .await;
             Ok(HttpResponse::Ok().json(AdjustmentAnswer {
                 applied,
-                counter: (&counter).into(),
+                counter: dto::CounterAnswer::of(&counter, user.as_str()),
             }))
         }
         Adjusted::NoPlan => Err(ApiError::SubscriptionNotFound(user.into_string())),
@@ -203,9 +203,13 @@ pub async fn list_adjustments(
         .json(serde_json::json!({ "data": entries.iter().map(dto::AdjustmentEntry::from).collect::<Vec<_>>() })))
 }
 
-/// `GET /v1/users?cursor=&limit=&planId=&status=`: users by id, a page at a time.
+/// `GET /v1/users?cursor=&limit=&planId=&status=&parentId=`: users by id, a page at a time.
 pub async fn list_users(key: ApiKey, state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let [cursor, limit, plan_id, status] = query::params(req.query_string(), ["cursor", "limit", "planId", "status"])?;
+    let [cursor, limit, plan_id, status, parent_id] =
+        query::params(req.query_string(), ["cursor", "limit", "planId", "status", "parentId"])?;
+    if let Some(parent) = &parent_id {
+        UserId::parse(parent).map_err(|d| ApiError::invalid("parentId", d))?;
+    }
     let limit = query::limit(limit.as_deref(), 50, 500)?;
     if let Some(plan) = &plan_id {
         check_id(plan).map_err(|d| ApiError::invalid("planId", d))?;
@@ -227,6 +231,7 @@ pub async fn list_users(key: ApiKey, state: web::Data<AppState>, req: HttpReques
         plan_id,
         status,
         prefix: None,
+        parent_id,
     };
     let page = state.gateway.users(&project, cursor.as_deref(), limit, &filter).await?;
     Ok(HttpResponse::Ok().json(UserPage::from(page)))

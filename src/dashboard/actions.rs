@@ -83,7 +83,9 @@ async fn apply(
                 .plan(project, &plan_id)
                 .await?
                 .ok_or(ApiError::PlanNotFound(plan_id.clone()))?;
-            gateway.subscribe(project, user, &plan, None, None).await?;
+            gateway
+                .subscribe(project, user, &plan, None, None, crate::store::ParentChange::Keep)
+                .await?;
             Ok((
                 format!("Now on {plan_id}."),
                 "subscription.put",

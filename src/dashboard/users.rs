@@ -45,6 +45,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             _ => None,
         },
         prefix: get("q"),
+        parent_id: get("parent"),
     };
     let after = get("after");
     let users = state

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use super::outcome::{Effect, Observed, Verb};
+use super::parents::next_level;
 use super::{Gateway, GatewayError};
 use crate::quota::{Reservation, ReservationId, ReservationState, UserId};
 
@@ -24,6 +25,8 @@ pub struct ReservationView {
     /// As a reader sees it: a held reservation past its expiry is expired.
     pub state: ReservationState,
     pub reservation: Reservation,
+    /// Its records at the parents' levels, nearest first.
+    pub parents: Vec<(UserId, Reservation)>,
 }
 
 impl Gateway {
@@ -43,23 +46,58 @@ impl Gateway {
         project: &str,
         id: &ReservationId,
     ) -> Result<Option<ReservationView>, GatewayError> {
-        let reservation = self.store.reservation(project, id).await?;
-        let now_ms = self.clock.now_ms();
-        Ok(reservation.map(|reservation| ReservationView {
-            state: reservation.state_at(now_ms),
+        let Some(reservation) = self.store.reservation(project, id.user(), id).await? else {
+            return Ok(None);
+        };
+        let mut parents: Vec<(UserId, Reservation)> = Vec::new();
+        let mut visited = vec![id.user().clone()];
+        let mut next = reservation.parent.as_deref().and_then(|p| next_level(p, &visited));
+        while let Some(parent) = next {
+            let Some(level) = self.store.reservation(project, &parent, id).await? else {
+                break;
+            };
+            visited.push(parent.clone());
+            next = level.parent.as_deref().and_then(|p| next_level(p, &visited));
+            parents.push((parent, level));
+        }
+        Ok(Some(ReservationView {
+            state: reservation.state_at(self.clock.now_ms()),
             reservation,
+            parents,
         }))
     }
 
-    /// Moves a held reservation's expiry to now + `ttl_ms`, capped at creation + 24 h.
+    /// Moves a held reservation's expiry to now + `ttl_ms`, capped at creation + 24 h, at the
+    /// user's level and then at each parent's the records name. The answer is the user's
+    /// level's; a parent's level that no longer holds (never reserved, or ended) is passed by.
     pub async fn extend(&self, project: &str, id: &ReservationId, ttl_ms: i64) -> Result<Extension, GatewayError> {
         let started = Instant::now();
         let answer = async {
             let ledger = self.keeps_ledger(project).await?;
-            self.drive(project, id.user(), async || {
-                Ok(self.store.extend(project, id, ttl_ms, MAX_LIFETIME_MS, ledger).await?)
-            })
-            .await
+            let extend = async |subject: &UserId| {
+                self.drive(project, subject, async || {
+                    Ok(self
+                        .store
+                        .extend(project, subject, id, ttl_ms, MAX_LIFETIME_MS, ledger)
+                        .await?)
+                })
+                .await
+            };
+            let answer = extend(id.user()).await?;
+            let mut visited = vec![id.user().clone()];
+            let mut next = match &answer {
+                Extension::Extended { parent, .. } => parent.as_deref().and_then(|p| next_level(p, &visited)),
+                _ => None,
+            };
+            while let Some(parent) = next {
+                let level = extend(&parent).await?;
+                visited.push(parent);
+                next = match level {
+                    Extension::Extended { parent: above, .. } => above.as_deref().and_then(|p| next_level(p, &visited)),
+                    _ => None,
+                };
+            }
+            Ok(answer)
         }
         .await;
         self.report(Verb::Extend, project, Some(id.user()), started, &answer);

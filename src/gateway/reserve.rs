@@ -1,14 +1,16 @@
 //! Reserve and check: resolve the user's plan, prepare the matched groups' holds, and let
-//! `reserve.lua` decide and hold atomically, or `check.lua` decide without writing.
+//! `reserve.lua` decide and hold atomically, or `check.lua` decide without writing. A user with
+//! parents is decided level by level, bottom-up, one script per level (`levels.rs`).
 
 use std::time::Instant;
 
 use super::outcome::{Effect, Observed, Verb};
+use super::parents::Level;
 use super::resolve::Admitted;
 use super::{Gateway, GatewayError};
 use crate::quota::decision::Granted;
 use crate::quota::hold::prepare;
-use crate::quota::{Decision, EventInput, Prepared, ReservationId};
+use crate::quota::{Decision, EventInput, Prepared, ReservationId, UserId};
 use crate::secrets::random_bytes;
 use crate::store::{Idempotency, Reply, ReserveArgs};
 
@@ -18,8 +20,12 @@ impl Observed for Decision {
     }
 }
 
+/// One level's decision, and the level above it that its checked subscription names.
+pub(super) type LevelDecision = (Decision, Option<UserId>);
+
 impl Gateway {
-    /// Holds quota for the event; with an Idempotency-Key, a repeat answers the first answer.
+    /// Holds quota for the event at the user's level and every parent's; with an
+    /// Idempotency-Key, a repeat answers the first answer.
     pub async fn reserve(
         &self,
         project: &str,
@@ -27,18 +33,35 @@ impl Gateway {
         ttl_ms: i64,
         idempotency: Option<&Idempotency>,
     ) -> Result<Decision, GatewayError> {
-        self.decide(Verb::Reserve, project, input, async |admitted, prepared| {
-            let id = ReservationId::new(&input.user, &random_bytes::<16>());
+        let started = Instant::now();
+        let id = ReservationId::new(&input.user, &random_bytes::<16>());
+        let answer = self.reserve_levels(project, input, &id, ttl_ms, idempotency).await;
+        self.report(Verb::Reserve, project, Some(&input.user), started, &answer);
+        answer
+    }
+
+    /// Holds quota at one level under reservation `id`.
+    pub(super) async fn reserve_level(
+        &self,
+        project: &str,
+        level: Level<'_>,
+        input: &EventInput,
+        id: &ReservationId,
+        ttl_ms: i64,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<LevelDecision, GatewayError> {
+        self.decide(project, level, input, async |admitted, prepared, parent| {
             let args = ReserveArgs {
                 version: admitted.version,
                 reservation_id: id.as_str(),
                 ttl_ms,
                 event: &input.event,
+                parent: parent.map_or("", UserId::as_str),
             };
             let ledger = self.keeps_ledger(project).await?;
             let reply = self
                 .store
-                .reserve(project, &input.user, idempotency, &args, &prepared.holds, ledger)
+                .reserve(project, level.subject, idempotency, &args, &prepared.holds, ledger)
                 .await?;
             Ok(reply.map(|(granted, verdict, fired)| {
                 self.alerts_fired(fired);
@@ -52,41 +75,54 @@ impl Gateway {
         .await
     }
 
-    /// What reserve would answer now, without writing anything.
+    /// What reserve would answer now, at every level, without writing anything.
     pub async fn check(&self, project: &str, input: &EventInput) -> Result<Decision, GatewayError> {
-        self.decide(Verb::Check, project, input, async |admitted, prepared| {
+        let started = Instant::now();
+        let answer = self.check_levels(project, input).await;
+        self.report(Verb::Check, project, Some(&input.user), started, &answer);
+        answer
+    }
+
+    /// What reserve would answer at one level, without writing anything.
+    pub(super) async fn check_level(
+        &self,
+        project: &str,
+        level: Level<'_>,
+        input: &EventInput,
+    ) -> Result<LevelDecision, GatewayError> {
+        self.decide(project, level, input, async |admitted, prepared, _| {
             let reply = self
                 .store
-                .check(project, &input.user, admitted.version, &prepared.holds)
+                .check(project, level.subject, admitted.version, &prepared.holds)
                 .await?;
             Ok(reply.map(|verdict| prepared.decision(&verdict, None, self.clock.now_ms())))
         })
         .await
     }
 
-    /// What reserve and check share: admit the user (a denial that needs no counter asks no
-    /// script), prepare the event's holds, let `ask` put them to its script through the retry
-    /// driver, and report the outcome.
+    /// What reserve and check share at one level: admit the subject (a denial that needs no
+    /// counter asks no script), prepare the event's holds, let `ask` put them to its script
+    /// through the retry driver with the level above (as the subscription `ask` checks names
+    /// it), and answer with that level.
     async fn decide(
         &self,
-        verb: Verb,
         project: &str,
+        level: Level<'_>,
         input: &EventInput,
-        ask: impl AsyncFn(&Admitted, &Prepared<'_>) -> Result<Reply<Decision>, GatewayError>,
-    ) -> Result<Decision, GatewayError> {
-        let started = Instant::now();
-        let answer = self
-            .drive(project, &input.user, async || {
-                let admitted = match self.admitted(project, input).await? {
-                    Ok(admitted) => admitted,
-                    Err(reason) => return Ok(Reply::Done(Decision::denied(reason, self.clock.now_ms()))),
-                };
-                let mut prepared = prepare(&admitted.plan, input, admitted.started_ms, self.clock.now_ms(), true)?;
-                self.alerts_for(project, &mut prepared).await?;
-                ask(&admitted, &prepared).await
-            })
-            .await;
-        self.report(verb, project, Some(&input.user), started, &answer);
-        answer
+        ask: impl AsyncFn(&Admitted, &Prepared<'_>, Option<&UserId>) -> Result<Reply<Decision>, GatewayError>,
+    ) -> Result<LevelDecision, GatewayError> {
+        self.drive(project, level.subject, async || {
+            let admitted = match self.admitted(project, level.subject, input).await? {
+                Ok(admitted) => admitted,
+                Err(reason) => return Ok(Reply::Done((Decision::denied(reason, self.clock.now_ms()), None))),
+            };
+            let parent = level.above(admitted.parent.as_deref());
+            let mut prepared = prepare(&admitted.plan, input, admitted.started_ms, self.clock.now_ms(), true)?;
+            self.alerts_for(project, &mut prepared).await?;
+            Ok(ask(&admitted, &prepared, parent.as_ref())
+                .await?
+                .map(|decision| (decision, parent)))
+        })
+        .await
     }
 }

@@ -74,19 +74,20 @@ impl Gateway {
         })
     }
 
-    /// The user's plan resolved for deciding on `input`, or the denial that needs no counter.
-    /// No script sees such a denial, so one decided from a cached subscription is confirmed
-    /// with a fresh read first.
+    /// The plan of `subject` (the event's user, or a parent of theirs) resolved for deciding on
+    /// `input`, or the denial that needs no counter. No script sees such a denial, so one
+    /// decided from a cached subscription is confirmed with a fresh read first.
     pub(super) async fn admitted(
         &self,
         project: &str,
+        subject: &UserId,
         input: &EventInput,
     ) -> Result<Result<Admitted, Reason>, GatewayError> {
-        let mut resolved = self.resolve(project, &input.user, Freshness::Cached).await?;
+        let mut resolved = self.resolve(project, subject, Freshness::Cached).await?;
         let mut admission = resolved.admit(input).map(|_| ());
         if admission.is_err() && resolved.cached {
-            self.cache.forget_user(project, input.user.as_str());
-            resolved = self.resolve(project, &input.user, Freshness::Cached).await?;
+            self.cache.forget_user(project, subject.as_str());
+            resolved = self.resolve(project, subject, Freshness::Cached).await?;
             admission = resolved.admit(input).map(|_| ());
         }
         Ok(match (admission, resolved.plan) {
@@ -94,6 +95,7 @@ impl Gateway {
                 plan,
                 started_ms: resolved.started_ms,
                 version: resolved.sub.version,
+                parent: resolved.sub.parent_id,
             }),
             (Err(reason), _) => Err(reason),
             (Ok(()), None) => Err(Reason::NoSubscription),
@@ -107,6 +109,8 @@ pub(super) struct Admitted {
     pub plan: Arc<Plan>,
     pub started_ms: i64,
     pub version: u64,
+    /// The subject's parent as the checked version names it.
+    pub parent: Option<String>,
 }
 
 impl Resolved {

@@ -1,15 +1,18 @@
 //! Commit and release: end one reservation exactly once, by what its record says, never by the
-//! plan as it is now. The plan only lends its labels to the answer.
+//! plan as it is now. The plan only lends its labels to the answer. A reservation of a user
+//! with parents is ended at each level in turn, each level's record naming the next; each
+//! level ends exactly once by itself, so a repeat completes the levels a crash left.
 
 use std::time::Instant;
 
 use serde_json::{Map, Value};
 
 use super::outcome::{Effect, Observed, Verb};
+use super::parents::next_level;
 use super::resolve::Freshness;
 use super::track::metadata_json;
 use super::{Gateway, GatewayError};
-use crate::quota::{Counter, Measure, Milli, Reservation, ReservationId, ReservationState};
+use crate::quota::{Counter, Measure, Milli, Reservation, ReservationId, ReservationState, UserId};
 use crate::store::{Idempotency, LedgerEntry, SettleReply};
 
 /// How a commit or release went.
@@ -28,6 +31,8 @@ pub struct Settled {
     pub status: ReservationState,
     pub late: bool,
     pub counters: Vec<Counter>,
+    /// The next level up, which the reservation reaches as well.
+    pub parent: Option<String>,
 }
 
 impl Observed for Settlement {
@@ -44,8 +49,8 @@ impl Observed for Settlement {
 }
 
 impl Gateway {
-    /// Turns a reservation into usage: as reserved, or with the actual quantity and metadata
-    /// recomputed by each hold's own measure.
+    /// Turns a reservation into usage at every level: as reserved, or with the actual
+    /// quantity and metadata recomputed by each hold's own measure.
     pub async fn commit(
         &self,
         project: &str,
@@ -55,56 +60,117 @@ impl Gateway {
         idempotency: Option<&Idempotency>,
     ) -> Result<Settlement, GatewayError> {
         let started = Instant::now();
-        let answer = async {
-            let actual = match (quantity, metadata) {
-                (None, None) => None,
-                _ => match self.store.reservation(project, id).await? {
-                    Some(reservation) => Some(actual_amounts(&reservation, quantity, metadata)?),
-                    None => return Ok(Settlement::NotFound),
-                },
-            };
-            let on = self.ledger_for(project, id.user()).await?;
-            let entry = &LedgerEntry {
-                event: "",
-                metadata: metadata.map(|m| metadata_json(on, m)).unwrap_or_default(),
-                quantity,
-            };
-            let reply = self
-                .drive(project, id.user(), async || {
-                    Ok(self
-                        .store
-                        .commit(project, id, idempotency, actual.as_deref(), entry, on)
-                        .await?)
-                })
-                .await?;
-            self.settlement(project, id, reply).await
-        }
-        .await;
+        let answer = self
+            .settle_levels(id, async |subject, below| {
+                if below == 0 {
+                    return self
+                        .commit_level(project, subject, id, quantity, metadata, idempotency)
+                        .await;
+                }
+                let idempotency = idempotency.map(|i| i.under(id.user().as_str()));
+                self.commit_level(project, subject, id, quantity, metadata, idempotency.as_ref())
+                    .await
+            })
+            .await;
         self.report(Verb::Commit, project, Some(id.user()), started, &answer);
         answer
     }
 
-    /// Gives a reservation's holds back.
+    /// Gives a reservation's holds back at every level.
     pub async fn release(&self, project: &str, id: &ReservationId) -> Result<Settlement, GatewayError> {
         let started = Instant::now();
-        let answer = async {
-            let ledger = self.keeps_ledger(project).await?;
-            let reply = self
-                .drive(project, id.user(), async || {
-                    Ok(self.store.release(project, id, ledger).await?)
-                })
-                .await?;
-            self.settlement(project, id, reply).await
-        }
-        .await;
+        let answer = self
+            .settle_levels(id, async |subject, _| {
+                let reply = self.release_level(project, subject, id).await?;
+                self.settlement(project, subject, reply).await
+            })
+            .await;
         self.report(Verb::Release, project, Some(id.user()), started, &answer);
         answer
     }
 
-    async fn settlement(
+    /// Ends the reservation at the user's level with `end`, then at each level above that the
+    /// record names (`end` is told how many levels lie below). A level that never held (a
+    /// node stopped between levels when reserving) ends the walk; the answer is the user's
+    /// level's, with every level's counters.
+    async fn settle_levels(
+        &self,
+        id: &ReservationId,
+        end: impl AsyncFn(&UserId, usize) -> Result<Settlement, GatewayError>,
+    ) -> Result<Settlement, GatewayError> {
+        let user = id.user();
+        let mut answer = match end(user, 0).await? {
+            Settlement::Settled(answer) => answer,
+            other => return Ok(other),
+        };
+        let mut visited = vec![user.clone()];
+        let mut next = answer.parent.as_deref().and_then(|p| next_level(p, &visited));
+        while let Some(parent) = next {
+            let Settlement::Settled(level) = end(&parent, visited.len()).await? else {
+                break;
+            };
+            answer
+                .counters
+                .extend(level.counters.into_iter().map(|c| c.of_subject(parent.as_str())));
+            visited.push(parent);
+            next = level.parent.as_deref().and_then(|p| next_level(p, &visited));
+        }
+        Ok(Settlement::Settled(answer))
+    }
+
+    /// Commits the reservation's record at `subject`'s level.
+    async fn commit_level(
         &self,
         project: &str,
+        subject: &UserId,
         id: &ReservationId,
+        quantity: Option<Milli>,
+        metadata: Option<&Map<String, Value>>,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Settlement, GatewayError> {
+        let actual = match (quantity, metadata) {
+            (None, None) => None,
+            _ => match self.store.reservation(project, subject, id).await? {
+                Some(reservation) => Some(actual_amounts(&reservation, quantity, metadata)?),
+                None => return Ok(Settlement::NotFound),
+            },
+        };
+        let on = self.ledger_for(project, subject).await?;
+        let entry = &LedgerEntry {
+            event: "",
+            metadata: metadata.map(|m| metadata_json(on, m)).unwrap_or_default(),
+            quantity,
+        };
+        let reply = self
+            .drive(project, subject, async || {
+                Ok(self
+                    .store
+                    .commit(project, subject, id, idempotency, actual.as_deref(), entry, on)
+                    .await?)
+            })
+            .await?;
+        self.settlement(project, subject, reply).await
+    }
+
+    /// Releases the reservation's record at `subject`'s level.
+    pub(super) async fn release_level(
+        &self,
+        project: &str,
+        subject: &UserId,
+        id: &ReservationId,
+    ) -> Result<SettleReply, GatewayError> {
+        let ledger = self.keeps_ledger(project).await?;
+        self.drive(project, subject, async || {
+            Ok(self.store.release(project, subject, id, ledger).await?)
+        })
+        .await
+    }
+
+    /// A level's script answer as a settlement, labelled by `subject`'s plan.
+    pub(super) async fn settlement(
+        &self,
+        project: &str,
+        subject: &UserId,
         reply: SettleReply,
     ) -> Result<Settlement, GatewayError> {
         Ok(match reply {
@@ -114,7 +180,7 @@ impl Gateway {
                 self.alerts_fired(std::mem::take(&mut done.fired));
                 // Labels come from the current plan when it still has the group.
                 let plan = self
-                    .resolve(project, id.user(), Freshness::Cached)
+                    .resolve(project, subject, Freshness::Cached)
                     .await
                     .ok()
                     .and_then(|r| r.plan);
@@ -123,6 +189,7 @@ impl Gateway {
                     status: done.state,
                     late: done.late,
                     counters,
+                    parent: done.reservation.parent,
                 })
             }
         })

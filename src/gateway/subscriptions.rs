@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::outcome::{Effect, Observed, Verb};
 use super::{Gateway, GatewayError};
 use crate::quota::{Override, Plan, PlanChange, Status, Subscription, UserId};
-use crate::store::{PlanChangeRule, Reply, SubscribeArgs};
+use crate::store::{ParentChange, PlanChangeRule, Reply, SubscribeArgs};
 
 /// Clocks of callers and Redis differ a little; a start this far ahead still counts as now.
 const FUTURE_TOLERANCE_MS: i64 = 5_000;
@@ -38,7 +38,8 @@ impl Gateway {
 
     /// Puts a user on `plan`, anchored at `started_ms` (an existing subscription keeps its
     /// anchor, a new one starts now), replacing the overrides when given, and applying the
-    /// plan's onPlanChange rules when the user had another plan before.
+    /// plan's onPlanChange rules when the user had another plan before; a new parent is
+    /// checked first (it must have a plan, close no cycle, and keep chains within 3 levels).
     pub async fn subscribe(
         &self,
         project: &str,
@@ -46,9 +47,13 @@ impl Gateway {
         plan: &Plan,
         started_ms: Option<i64>,
         overrides: Option<&BTreeMap<String, Override>>,
+        parent: ParentChange<'_>,
     ) -> Result<Subscription, GatewayError> {
         let started = Instant::now();
         let answer = async {
+            if let ParentChange::Set(parent) = parent {
+                self.check_parent(project, user, parent).await?;
+            }
             // The claim and a plan deletion meet in the project's slot: one of them loses.
             if !self.store.claim_plan(project, &plan.id, user).await? {
                 return Err(GatewayError::PlanNotFound(plan.id.clone()));
@@ -68,6 +73,7 @@ impl Gateway {
                         started_ms,
                         overrides,
                         rules: plan_change_rules(plan, now_ms, started_ms),
+                        parent,
                     };
                     Ok(self.store.subscribe(project, user, &args).await?)
                 })

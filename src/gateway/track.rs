@@ -3,10 +3,11 @@
 use std::time::Instant;
 
 use super::outcome::{Effect, Observed, Verb};
+use super::parents::Level;
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
 use crate::quota::hold::prepare;
-use crate::quota::{Counter, EventInput};
+use crate::quota::{Counter, EventInput, UserId};
 use crate::store::{Idempotency, LedgerEntry, Reply};
 
 /// The counters a track changed.
@@ -19,8 +20,9 @@ impl Observed for Tracked {
 }
 
 impl Gateway {
-    /// Counts the event in every matched group except in-flight limits; never denies, not
-    /// even a blocked user's usage, which happened all the same.
+    /// Counts the event in every matched group except in-flight limits, at the user's level
+    /// and every parent's; never denies, not even a blocked user's usage, which happened all
+    /// the same.
     pub async fn track(
         &self,
         project: &str,
@@ -28,44 +30,84 @@ impl Gateway {
         idempotency: Option<&Idempotency>,
     ) -> Result<Vec<Counter>, GatewayError> {
         let started = Instant::now();
-        let on = self.ledger_for(project, &input.user).await?;
+        let answer = async {
+            let user = &input.user;
+            let first = Level {
+                subject: user,
+                below: &[],
+            };
+            let (mut counters, mut next) = self.track_level(project, first, input, idempotency).await?;
+            let mut below = vec![user.clone()];
+            while let Some(parent) = next {
+                let idempotency = idempotency.map(|i| i.under(user.as_str()));
+                let (level, above) = self
+                    .track_level(
+                        project,
+                        Level {
+                            subject: &parent,
+                            below: &below,
+                        },
+                        input,
+                        idempotency.as_ref(),
+                    )
+                    .await?;
+                counters.extend(level.into_iter().map(|c| c.of_subject(parent.as_str())));
+                below.push(parent);
+                next = above;
+            }
+            Ok(Tracked(counters))
+        }
+        .await;
+        self.report(Verb::Track, project, Some(&input.user), started, &answer);
+        answer.map(|tracked| tracked.0)
+    }
+
+    /// Counts the event at one level; answers the counters and the level above, as the
+    /// checked subscription names it.
+    async fn track_level(
+        &self,
+        project: &str,
+        level: Level<'_>,
+        input: &EventInput,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<(Vec<Counter>, Option<UserId>), GatewayError> {
+        let subject = level.subject;
+        let on = self.ledger_for(project, subject).await?;
         let entry = &LedgerEntry {
             event: &input.event,
             metadata: metadata_json(on, &input.metadata),
             quantity: Some(input.quantity),
         };
-        let answer = self
-            .drive(project, &input.user, async || {
-                let mut resolved = self.resolve(project, &input.user, Freshness::Cached).await?;
-                if resolved.plan.is_none() && resolved.cached {
-                    // "No plan" from the cache is confirmed with a fresh read: no script sees it.
-                    resolved = self.resolve(project, &input.user, Freshness::Fresh).await?;
-                }
-                let Some(plan) = &resolved.plan else {
-                    return Ok(Reply::Done(Tracked(Vec::new())));
-                };
-                let mut prepared = prepare(plan, input, resolved.started_ms, self.clock.now_ms(), false)?;
-                self.alerts_for(project, &mut prepared).await?;
-                let reply = self
-                    .store
-                    .track(
-                        project,
-                        &input.user,
-                        idempotency,
-                        resolved.sub.version,
-                        &prepared.holds,
-                        entry,
-                        on,
-                    )
-                    .await?;
-                Ok(reply.map(|(amounts, fired)| {
-                    self.alerts_fired(fired);
-                    Tracked(prepared.counters(&amounts))
-                }))
-            })
-            .await;
-        self.report(Verb::Track, project, Some(&input.user), started, &answer);
-        answer.map(|tracked| tracked.0)
+        self.drive(project, subject, async || {
+            let mut resolved = self.resolve(project, subject, Freshness::Cached).await?;
+            if resolved.plan.is_none() && resolved.cached {
+                // "No plan" from the cache is confirmed with a fresh read: no script sees it.
+                resolved = self.resolve(project, subject, Freshness::Fresh).await?;
+            }
+            let parent = level.above(resolved.sub.parent_id.as_deref());
+            let Some(plan) = &resolved.plan else {
+                return Ok(Reply::Done((Vec::new(), parent)));
+            };
+            let mut prepared = prepare(plan, input, resolved.started_ms, self.clock.now_ms(), false)?;
+            self.alerts_for(project, &mut prepared).await?;
+            let reply = self
+                .store
+                .track(
+                    project,
+                    subject,
+                    idempotency,
+                    resolved.sub.version,
+                    &prepared.holds,
+                    entry,
+                    on,
+                )
+                .await?;
+            Ok(reply.map(|(amounts, fired)| {
+                self.alerts_fired(fired);
+                (prepared.counters(&amounts), parent)
+            }))
+        })
+        .await
     }
 }
 

@@ -1,8 +1,10 @@
-//! Usage: every group of the user's plan in its current window, read without writing.
+//! Usage: every group of the user's plan in its current window, read without writing; and the
+//! same for each parent whose budget the user shares (DESIGN section 8).
 
 use std::time::Instant;
 
 use super::outcome::{Effect, Observed, Verb};
+use super::parents::next_level;
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
 use crate::quota::{Counter, Status, UserId, Window};
@@ -18,6 +20,10 @@ pub struct Usage {
     pub counters: Vec<Counter>,
     /// When it was read (Redis time as the node estimates it), for the reset headers.
     pub read_at_ms: i64,
+    /// The subject whose budget this one shares, if any.
+    pub parent_id: Option<String>,
+    /// Each ancestor's usage, nearest first (theirs list no parents of their own).
+    pub parents: Vec<(UserId, Usage)>,
 }
 
 impl Observed for Usage {
@@ -30,9 +36,23 @@ impl Gateway {
     /// Reads the subscription fresh: usage is what a person looks at.
     pub async fn usage(&self, project: &str, user: &UserId) -> Result<Usage, GatewayError> {
         let started = Instant::now();
-        let answer = self
-            .drive(project, user, async || self.usage_once(project, user).await)
-            .await;
+        let answer = async {
+            let mut usage = self
+                .drive(project, user, async || self.usage_once(project, user).await)
+                .await?;
+            let mut visited = vec![user.clone()];
+            let mut next = usage.parent_id.as_deref().and_then(|p| next_level(p, &visited));
+            while let Some(parent) = next {
+                let pool = self
+                    .drive(project, &parent, async || self.usage_once(project, &parent).await)
+                    .await?;
+                visited.push(parent.clone());
+                next = pool.parent_id.as_deref().and_then(|p| next_level(p, &visited));
+                usage.parents.push((parent, pool));
+            }
+            Ok(usage)
+        }
+        .await;
         self.report(Verb::Usage, project, Some(user), started, &answer);
         answer
     }
@@ -40,6 +60,7 @@ impl Gateway {
     async fn usage_once(&self, project: &str, user: &UserId) -> Result<Reply<Usage>, GatewayError> {
         let resolved = self.resolve(project, user, Freshness::Fresh).await?;
         let status = resolved.sub.status;
+        let parent_id = resolved.sub.parent_id.clone();
         let Some(plan) = resolved.plan else {
             return Ok(Reply::Done(Usage {
                 plan_id: None,
@@ -47,6 +68,8 @@ impl Gateway {
                 period: None,
                 counters: Vec::new(),
                 read_at_ms: self.clock.now_ms(),
+                parent_id,
+                parents: Vec::new(),
             }));
         };
         let now_ms = self.clock.now_ms();
@@ -84,6 +107,8 @@ impl Gateway {
             period: Some(plan.period.window(now_ms, resolved.started_ms)),
             counters,
             read_at_ms: self.clock.now_ms(),
+            parent_id,
+            parents: Vec::new(),
         }))
     }
 }

@@ -14,6 +14,8 @@ pub struct Amounts {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counter {
+    /// Whose counter it is: None for the subject the call was about, else the parent's id.
+    pub subject: Option<String>,
     pub group_id: String,
     pub label: String,
     pub unit: Unit,
@@ -27,6 +29,12 @@ pub struct Counter {
 }
 
 impl Counter {
+    /// The same counter as a parent's: it names `subject`.
+    pub fn of_subject(mut self, subject: &str) -> Counter {
+        self.subject = Some(subject.to_string());
+        self
+    }
+
     /// Committed usage plus open holds.
     pub fn count(&self) -> Milli {
         Milli(self.used.0 + self.reserved.0)
@@ -44,6 +52,7 @@ impl Counter {
     /// the quota in force (a live override, else the group's).
     pub fn of(group: &LimitGroup, window: Window, amounts: &Amounts) -> Counter {
         Counter {
+            subject: None,
             group_id: group.id.clone(),
             label: group.label.clone(),
             unit: group.unit,

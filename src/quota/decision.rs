@@ -21,6 +21,14 @@ impl Reason {
     }
 }
 
+/// A group that denied, with its subject: None for the subject the call was about, else the
+/// parent's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub subject: Option<String>,
+    pub group: String,
+}
+
 /// A granted hold on quota.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Granted {
@@ -34,8 +42,8 @@ pub struct Decision {
     /// The hold reserve made; check decides without one.
     pub granted: Option<Granted>,
     pub reasons: Vec<Reason>,
-    /// Ids of the hard groups that would pass their quota.
-    pub denied_by: Vec<String>,
+    /// The hard groups that would pass their quota.
+    pub denied_by: Vec<Denial>,
     pub counters: Vec<Counter>,
     /// When it was decided (Redis time as the node estimates it), for the reset headers.
     pub decided_at_ms: i64,
@@ -52,5 +60,14 @@ impl Decision {
             counters: Vec::new(),
             decided_at_ms,
         }
+    }
+
+    /// The same decision as one level of a chain: its counters and denials name `subject`.
+    pub fn of_subject(mut self, subject: &str) -> Decision {
+        self.counters = self.counters.into_iter().map(|c| c.of_subject(subject)).collect();
+        for d in &mut self.denied_by {
+            d.subject = Some(subject.to_string());
+        }
+        self
     }
 }

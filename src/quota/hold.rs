@@ -3,7 +3,7 @@
 
 use super::amount::Milli;
 use super::counter::{Amounts, Counter};
-use super::decision::{Decision, Granted, Reason};
+use super::decision::{Decision, Denial, Granted, Reason};
 use super::event::EventInput;
 use super::measure::{Measure, MeasureError};
 use super::period::Window;
@@ -103,7 +103,10 @@ impl Prepared<'_> {
             .iter()
             .zip(&verdict.holds)
             .filter(|(_, (_, denied))| *denied)
-            .map(|(g, _)| g.id.clone())
+            .map(|(g, _)| Denial {
+                subject: None,
+                group: g.id.clone(),
+            })
             .collect();
         Decision {
             allowed: verdict.allowed,

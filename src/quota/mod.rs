@@ -21,7 +21,7 @@ pub mod subscription;
 
 pub use amount::Milli;
 pub use counter::{Amounts, Counter};
-pub use decision::{Decision, Reason};
+pub use decision::{Decision, Denial, Reason};
 pub use event::EventInput;
 pub use hold::{Hold, Prepared, Verdict};
 pub use ids::{ReservationId, UserId};

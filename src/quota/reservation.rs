@@ -50,6 +50,8 @@ pub struct Reservation {
     pub event: String,
     pub expires_ms: i64,
     pub holds: Vec<ReservationHold>,
+    /// The next level up whose record holds this reservation's holds there (same id), if any.
+    pub parent: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +87,7 @@ impl Reservation {
             .map(|(hold, a)| {
                 let group = plan.and_then(|p| p.groups.iter().find(|g| g.id == hold.group));
                 Counter {
+                    subject: None,
                     group_id: hold.group.clone(),
                     label: group.map_or_else(|| hold.group.clone(), |g| g.label.clone()),
                     unit: group.map_or(hold.unit, |g| g.unit),

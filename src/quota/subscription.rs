@@ -46,6 +46,8 @@ pub struct Subscription {
     pub overrides: BTreeMap<String, Override>,
     /// The plan before the current one, or before a cancel: plan-change rules apply against it.
     pub last_plan: Option<String>,
+    /// The subject whose budget this one draws from as well (DESIGN section 8).
+    pub parent_id: Option<String>,
     /// Bumped by every change; scripts refuse to decide on another version.
     pub version: u64,
 }
@@ -61,6 +63,7 @@ impl Subscription {
             reason: None,
             overrides: BTreeMap::new(),
             last_plan: None,
+            parent_id: None,
             version: 0,
         }
     }

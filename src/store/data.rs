@@ -79,16 +79,19 @@ impl Store {
         .await
     }
 
+    /// Commits the reservation's record at `subject`'s level (the user's, or a parent's).
+    #[allow(clippy::too_many_arguments)]
     pub async fn commit(
         &self,
         project: &str,
+        subject: &UserId,
         id: &ReservationId,
         idempotency: Option<&Idempotency>,
         actual: Option<&[Milli]>,
         entry: &LedgerEntry<'_>,
         ledger: bool,
     ) -> Result<Reply<SettleReply>, StoreError> {
-        let keys = &self.keys.user(project, id.user().as_str());
+        let keys = &self.keys.user(project, subject.as_str());
         let w = &self.writing(keys, idempotency, ledger);
         self.write("commit", |mut conn| async move {
             let reply = scripts::commit(&mut conn, w, id.as_str(), actual, entry).await?;
@@ -100,10 +103,11 @@ impl Store {
     pub async fn release(
         &self,
         project: &str,
+        subject: &UserId,
         id: &ReservationId,
         ledger: bool,
     ) -> Result<Reply<SettleReply>, StoreError> {
-        let keys = &self.keys.user(project, id.user().as_str());
+        let keys = &self.keys.user(project, subject.as_str());
         let w = &self.writing(keys, None, ledger);
         self.write("release", |mut conn| async move {
             let reply = scripts::release(&mut conn, w, id.as_str()).await?;
@@ -115,12 +119,13 @@ impl Store {
     pub async fn extend(
         &self,
         project: &str,
+        subject: &UserId,
         id: &ReservationId,
         ttl_ms: i64,
         max_lifetime_ms: i64,
         ledger: bool,
     ) -> Result<Reply<Extended>, StoreError> {
-        let keys = &self.keys.user(project, id.user().as_str());
+        let keys = &self.keys.user(project, subject.as_str());
         let w = &self.writing(keys, None, ledger);
         self.write("extend", |mut conn| async move {
             let reply = scripts::extend(&mut conn, w, id.as_str(), ttl_ms, max_lifetime_ms).await?;
@@ -129,9 +134,14 @@ impl Store {
         .await
     }
 
-    /// The record of a reservation of `project`, or None.
-    pub async fn reservation(&self, project: &str, id: &ReservationId) -> Result<Option<Reservation>, StoreError> {
-        let key = self.keys.user(project, id.user().as_str()).res;
+    /// The record of a reservation of `project` at `subject`'s level, or None.
+    pub async fn reservation(
+        &self,
+        project: &str,
+        subject: &UserId,
+        id: &ReservationId,
+    ) -> Result<Option<Reservation>, StoreError> {
+        let key = self.keys.user(project, subject.as_str()).res;
         let raw: Option<String> = self
             .run(|mut conn| async move { Ok(conn.hget(&key, id.as_str()).await?) })
             .await?;

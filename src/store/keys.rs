@@ -123,9 +123,14 @@ impl Keys {
         self.project(project, "users")
     }
 
-    /// user -> "<ver>|<status>|<plan>", the index's copy of each subscription.
+    /// user -> "<ver>|<status>|<plan>|<parent>", the index's copy of each subscription.
     pub fn user_info(&self, project: &str) -> String {
         self.project(project, "userinfo")
+    }
+
+    /// "<parent>\0<member>" (score 0): each parent's members, together in id order.
+    pub fn members(&self, project: &str) -> String {
+        self.project(project, "members")
     }
 
     /// plan -> how many users are on it.

@@ -38,8 +38,8 @@ pub use outbox::OutboxEntry;
 pub use plans::PlanDeletion;
 pub use projects::ProjectSettings;
 pub use scripts::{
-    AdjustArgs, Extended, Fired, Granted, Idempotency, LedgerEntry, PlanChangeRule, Reply, ReserveArgs, SettleReply,
-    Settled, SubscribeArgs, UsageField,
+    AdjustArgs, Extended, Fired, Granted, Idempotency, LedgerEntry, ParentChange, PlanChangeRule, Reply, ReserveArgs,
+    SettleReply, Settled, SubscribeArgs, UsageField,
 };
 pub use users::{UserEntry, UserFilter, UserPage};
 pub use webhooks::{Attempted, Claimed, DeliveryRecord, EndpointRecord, Outcome as DeliveryOutcome, Try};

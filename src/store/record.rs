@@ -19,6 +19,9 @@ struct Record {
     /// "1" when it was released after it had expired.
     #[serde(default)]
     rx: String,
+    /// The next level up (a parent's id), whose own record under the same id holds there.
+    #[serde(default)]
+    p: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +74,7 @@ pub fn parse(json: &str) -> Result<Reservation, StoreError> {
         event: record.e,
         expires_ms: number("expiry", &record.x)?,
         holds,
+        parent: record.p,
     })
 }
 

@@ -72,10 +72,11 @@ impl Store {
 
     /// Brings the users index up to `sub`'s version.
     pub async fn index_user(&self, project: &str, sub: &Subscription) -> Result<(), StoreError> {
-        let (users, info, plan_users) = (
+        let (users, info, plan_users, members) = (
             self.keys.users(project),
             self.keys.user_info(project),
             self.keys.plan_users(project),
+            self.keys.members(project),
         );
         let claims = self
             .keys
@@ -85,10 +86,21 @@ impl Store {
             info: &info,
             plan_users: &plan_users,
             claims: &claims,
+            members: &members,
         };
         self.run(|mut conn| async move {
             let plan = sub.plan_id.as_deref().unwrap_or("");
-            scripts::index_user(&mut conn, index, &sub.user_id, sub.version, sub.status.as_str(), plan).await
+            let parent = sub.parent_id.as_deref().unwrap_or("");
+            scripts::index_user(
+                &mut conn,
+                index,
+                &sub.user_id,
+                sub.version,
+                sub.status.as_str(),
+                plan,
+                parent,
+            )
+            .await
         })
         .await
     }
@@ -122,6 +134,7 @@ fn from_hash(user: &UserId, pairs: SubscriptionHash) -> Subscription {
         match field.as_str() {
             "plan" => sub.plan_id = Some(value),
             "lastPlan" => sub.last_plan = Some(value),
+            "parent" => sub.parent_id = Some(value),
             "startedAt" => sub.started_at_ms = value.parse().ok(),
             "status" if value == "blocked" => sub.status = Status::Blocked,
             "reason" if !value.is_empty() => sub.reason = Some(value),

@@ -16,6 +16,8 @@ pub struct UserFilter {
     pub status: Option<Status>,
     /// Only ids that start with this.
     pub prefix: Option<String>,
+    /// Only the members of this parent (read from the members index, not by scanning).
+    pub parent_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -23,6 +25,7 @@ pub struct UserEntry {
     pub user_id: String,
     pub plan_id: Option<String>,
     pub status: Status,
+    pub parent_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,23 +44,37 @@ impl Store {
         limit: usize,
         filter: &UserFilter,
     ) -> Result<UserPage, StoreError> {
-        let (users_key, info_key) = (&self.keys.users(project), &self.keys.user_info(project));
+        let info_key = &self.keys.user_info(project);
+        // A parent's members are read from the members index ("<parent>\0<member>", which
+        // ends before "<parent>\x01"), everyone else from the users index.
+        let (source, scope, end) = match &filter.parent_id {
+            Some(parent) => (
+                self.keys.members(project),
+                format!("{parent}\0"),
+                format!("({parent}\x01"),
+            ),
+            None => (self.keys.users(project), String::new(), "+".to_string()),
+        };
+        let (source, scope, end) = (&source, &scope, &end);
         let batch = limit.max(100);
         let mut data = Vec::with_capacity(limit);
         let mut last = after.map(str::to_string);
         let mut scanned = 0;
         loop {
             let from = match (&last, &filter.prefix) {
-                (Some(id), _) => format!("({id}"),
+                (Some(id), _) => format!("({scope}{id}"),
                 // Ids sort by bytes, so those with the prefix start at the prefix itself.
-                (None, Some(prefix)) => format!("[{prefix}"),
-                (None, None) => "-".to_string(),
+                (None, Some(prefix)) => format!("[{scope}{prefix}"),
+                (None, None) if scope.is_empty() => "-".to_string(),
+                (None, None) => format!("[{scope}"),
             };
-            let ids: Vec<String> =
-                self.run(|mut conn| async move {
-                    Ok(conn.zrangebylex_limit(users_key, &from, "+", 0, batch as isize).await?)
-                })
+            let entries: Vec<String> = self
+                .run(|mut conn| async move { Ok(conn.zrangebylex_limit(source, &from, end, 0, batch as isize).await?) })
                 .await?;
+            let ids: Vec<String> = entries
+                .into_iter()
+                .map(|e| e.strip_prefix(scope.as_str()).map(str::to_string).unwrap_or(e))
+                .collect();
             if ids.is_empty() {
                 return Ok(UserPage { data, next_after: None });
             }
@@ -88,6 +105,7 @@ impl Store {
                         user_id: id.clone(),
                         plan_id: None,
                         status: Status::Active,
+                        parent_id: None,
                     },
                 };
                 if filter
@@ -98,6 +116,9 @@ impl Store {
                     continue;
                 }
                 if filter.status.is_some_and(|s| s != entry.status) {
+                    continue;
+                }
+                if filter.parent_id.is_some() && entry.parent_id != filter.parent_id {
                     continue;
                 }
                 data.push(entry);
@@ -141,9 +162,56 @@ impl Store {
     }
 }
 
-/// "<ver>|<status>|<plan>" as index_user.lua writes it.
+impl Store {
+    /// How many levels of members hang under `parent`: 0 without members, 1 when none of its
+    /// members has members, else 2 (chains are at most three levels, so no more is looked for).
+    pub async fn levels_below(&self, project: &str, parent: &str) -> Result<usize, StoreError> {
+        let key = &self.keys.members(project);
+        let scope = |id: &str| (format!("[{id}\0"), format!("({id}\x01"));
+        let mut from = scope(parent).0;
+        let mut levels = 0;
+        loop {
+            let (start, end) = (&from, &scope(parent).1);
+            let entries: Vec<String> = self
+                .run(|mut conn| async move { Ok(conn.zrangebylex_limit(key, start, end, 0, 500).await?) })
+                .await?;
+            let Some(last) = entries.last() else {
+                return Ok(levels);
+            };
+            levels = 1;
+            from = format!("({last}");
+            let members: Vec<&str> = entries
+                .iter()
+                .filter_map(|e| e.split_once('\0').map(|(_, m)| m))
+                .collect();
+            let members = &members;
+            let nested: Vec<Vec<String>> = self
+                .run(|mut conn| async move {
+                    let mut pipe = redis::pipe();
+                    for m in members {
+                        let (start, end) = scope(m);
+                        pipe.cmd("ZRANGEBYLEX")
+                            .arg(key)
+                            .arg(start)
+                            .arg(end)
+                            .arg("LIMIT")
+                            .arg(0)
+                            .arg(1);
+                    }
+                    Ok(pipe.query_async(&mut conn).await?)
+                })
+                .await?;
+            if nested.iter().any(|n| !n.is_empty()) {
+                return Ok(2);
+            }
+        }
+    }
+}
+
+/// "<ver>|<status>|<plan>|<parent>" as index_user.lua writes it (entries written before
+/// parents existed end after the plan).
 fn parse_info(user: &str, info: &str) -> Option<UserEntry> {
-    let mut parts = info.splitn(3, '|');
+    let mut parts = info.splitn(4, '|');
     let _version = parts.next()?;
     let status = if parts.next()? == "blocked" {
         Status::Blocked
@@ -151,9 +219,11 @@ fn parse_info(user: &str, info: &str) -> Option<UserEntry> {
         Status::Active
     };
     let plan = parts.next()?;
+    let parent = parts.next().unwrap_or_default();
     Some(UserEntry {
         user_id: user.to_string(),
         plan_id: Some(plan.to_string()).filter(|p| !p.is_empty()),
         status,
+        parent_id: Some(parent.to_string()).filter(|p| !p.is_empty()),
     })
 }

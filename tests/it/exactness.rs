@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
 use futures::future::join_all;
+use quota_gateway::store::ParentChange;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -182,7 +183,10 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
     let plan = Plan::from_doc("plan_minute", doc).unwrap();
     store.put_plan("p", &plan).await.unwrap();
     let user = UserId::parse("u").unwrap();
-    store.subscribe("p", &user, &plan, None, None).await.unwrap();
+    store
+        .subscribe("p", &user, &plan, None, None, ParentChange::Keep)
+        .await
+        .unwrap();
 
     // The node now believes it is five minutes later than Redis does.
     let local = Clock::local_ms();

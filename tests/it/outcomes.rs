@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use quota_gateway::gateway::{Effect, Outcome, Settlement, Subscriber, Verb};
 use quota_gateway::quota::{EventInput, Milli, Plan, ReservationId, UserId};
+use quota_gateway::store::ParentChange;
 use serde_json::json;
 
 use crate::support::{service_on_shared, unique_prefix};
@@ -17,7 +18,14 @@ impl Subscriber for Recorder {
     fn on_outcome(&self, outcome: &Outcome<'_>) {
         let effect = match &outcome.effect {
             Effect::Decided(d) if d.allowed => "allowed".to_string(),
-            Effect::Decided(d) => format!("denied by {}", d.denied_by.join(",")),
+            Effect::Decided(d) => format!(
+                "denied by {}",
+                d.denied_by
+                    .iter()
+                    .map(|d| d.group.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
             Effect::Counted(counters) => format!("counted {}", counters.len()),
             Effect::Settled { state, late, .. } => format!("{} late={late}", state.as_str()),
             Effect::Answered => "answered".to_string(),
@@ -46,7 +54,10 @@ async fn each_call_reports_one_outcome_with_its_verb_user_and_effect() {
         metadata: Default::default(),
     };
     gateway.put_plan("p", &plan).await.unwrap();
-    gateway.subscribe("p", &user, &plan, None, None).await.unwrap();
+    gateway
+        .subscribe("p", &user, &plan, None, None, ParentChange::Keep)
+        .await
+        .unwrap();
     let granted = gateway
         .reserve("p", &input, 60_000, None)
         .await

@@ -28,6 +28,8 @@ pub struct SubscriptionAnswer {
     pub status: &'static str,
     pub reason: Option<String>,
     pub overrides: BTreeMap<String, OverrideAnswer>,
+    /// The subject whose budget this one draws from as well; null for none.
+    pub parent_id: Option<String>,
 }
 
 impl From<&Subscription> for SubscriptionAnswer {
@@ -38,6 +40,7 @@ impl From<&Subscription> for SubscriptionAnswer {
             started_at: s.started_at_ms.map(rfc3339),
             status: s.status.as_str(),
             reason: s.reason.clone(),
+            parent_id: s.parent_id.clone(),
             overrides: s
                 .overrides
                 .iter()
@@ -117,6 +120,7 @@ pub struct UserAnswer {
     pub user_id: String,
     pub plan_id: Option<String>,
     pub status: &'static str,
+    pub parent_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -136,6 +140,7 @@ impl From<store::UserPage> for UserPage {
                     user_id: u.user_id,
                     plan_id: u.plan_id,
                     status: u.status.as_str(),
+                    parent_id: u.parent_id,
                 })
                 .collect(),
             next_cursor: page.next_after.map(|after| URL_SAFE_NO_PAD.encode(after)),

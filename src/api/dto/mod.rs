@@ -44,6 +44,8 @@ pub struct EmptyBody {}
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CounterAnswer {
+    /// Whose counter it is: the user the call was about, or a parent whose budget it shares.
+    pub subject_id: String,
     pub group_id: String,
     pub label: String,
     pub unit: &'static str,
@@ -58,9 +60,11 @@ pub struct CounterAnswer {
     pub exceeded: bool,
 }
 
-impl From<&Counter> for CounterAnswer {
-    fn from(c: &Counter) -> Self {
+impl CounterAnswer {
+    /// `c` as answered for a call about `user` (a counter without a subject is the user's).
+    pub fn of(c: &Counter, user: &str) -> Self {
         CounterAnswer {
+            subject_id: c.subject.as_deref().unwrap_or(user).to_string(),
             group_id: c.group_id.clone(),
             label: c.label.clone(),
             unit: c.unit.as_str(),
@@ -77,8 +81,17 @@ impl From<&Counter> for CounterAnswer {
     }
 }
 
-pub fn counters(list: &[Counter]) -> Vec<CounterAnswer> {
-    list.iter().map(CounterAnswer::from).collect()
+/// The counters of a call about `user`.
+pub fn counters(list: &[Counter], user: &str) -> Vec<CounterAnswer> {
+    list.iter().map(|c| CounterAnswer::of(c, user)).collect()
+}
+
+/// A group that denied, named with its subject.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DenialAnswer {
+    pub subject_id: String,
+    pub group_id: String,
 }
 
 /// Ids of the groups now past their quota.
@@ -96,7 +109,9 @@ pub struct ReserveAnswer {
     pub reservation_id: Option<String>,
     pub expires_at: Option<String>,
     pub reasons: Vec<&'static str>,
+    /// Ids of the groups that denied (of any level: `denials` names each with its subject).
     pub denied_by: Vec<String>,
+    pub denials: Vec<DenialAnswer>,
     pub counters: Vec<CounterAnswer>,
 }
 
@@ -127,6 +142,8 @@ pub struct ExtendAnswer {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HoldAnswer {
+    /// Whose budget the hold is on: the user's, or a parent's.
+    pub subject_id: String,
     pub group_id: String,
     /// What the reservation holds, in units.
     pub amount: Milli,
@@ -175,6 +192,21 @@ impl From<Window> for PeriodAnswer {
 #[serde(rename_all = "camelCase")]
 pub struct UsageAnswer {
     pub user_id: String,
+    pub plan_id: Option<String>,
+    pub status: &'static str,
+    pub period: Option<PeriodAnswer>,
+    pub counters: Vec<CounterAnswer>,
+    /// The subject whose budget this one shares; null for none.
+    pub parent_id: Option<String>,
+    /// Each ancestor's usage (the pools the user draws from), nearest first.
+    pub parents: Vec<ParentUsageAnswer>,
+}
+
+/// One ancestor's usage, under a member's.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParentUsageAnswer {
+    pub subject_id: String,
     pub plan_id: Option<String>,
     pub status: &'static str,
     pub period: Option<PeriodAnswer>,

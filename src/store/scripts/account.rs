@@ -33,6 +33,15 @@ pub struct SubscribeArgs<'a> {
     /// None keeps the overrides; Some replaces them with these.
     pub overrides: Option<&'a BTreeMap<String, Override>>,
     pub rules: Vec<PlanChangeRule<'a>>,
+    pub parent: ParentChange<'a>,
+}
+
+/// What a subscribe does to the subscription's parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParentChange<'a> {
+    Keep,
+    Remove,
+    Set(&'a str),
 }
 
 fn hash_reply(script: &str, reply: Vec<Value>) -> Result<Reply<SubscriptionHash>, StoreError> {
@@ -70,6 +79,11 @@ pub async fn subscribe(
         .arg(r.window.end_ms.map(|ms| ms.to_string()).unwrap_or_default())
         .arg(r.quota.0);
     }
+    match args.parent {
+        ParentChange::Keep => inv.arg("keep"),
+        ParentChange::Remove => inv.arg("none"),
+        ParentChange::Set(id) => inv.arg(format!("={id}")),
+    };
     hash_reply("subscribe", inv.invoke_async(conn).await?)
 }
 
@@ -119,6 +133,7 @@ pub struct IndexKeys<'a> {
     pub info: &'a str,
     pub plan_users: &'a str,
     pub claims: &'a str,
+    pub members: &'a str,
 }
 
 /// Brings the users index up to `version` of one user's subscription.
@@ -129,16 +144,19 @@ pub async fn index_user(
     version: u64,
     status: &str,
     plan: &str,
+    parent: &str,
 ) -> Result<(), StoreError> {
     let _: i64 = INDEX_USER
         .key(keys.users)
         .key(keys.info)
         .key(keys.plan_users)
         .key(keys.claims)
+        .key(keys.members)
         .arg(user)
         .arg(version)
         .arg(status)
         .arg(plan)
+        .arg(parent)
         .invoke_async(conn)
         .await?;
     Ok(())

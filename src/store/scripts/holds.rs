@@ -24,6 +24,8 @@ pub struct ReserveArgs<'a> {
     pub reservation_id: &'a str,
     pub ttl_ms: i64,
     pub event: &'a str,
+    /// The next level up, "" for none.
+    pub parent: &'a str,
 }
 
 /// One counter usage.lua reads: the group's window and the plan's quota for it.
@@ -79,7 +81,8 @@ pub async fn reserve(
     inv.arg(args.version)
         .arg(args.reservation_id)
         .arg(args.ttl_ms)
-        .arg(args.event);
+        .arg(args.event)
+        .arg(args.parent);
     push_holds(&mut inv, holds);
     let reply: Vec<Value> = inv.invoke_async(conn).await?;
     let (tag, mut it) = Fields::new(reply).tag()?;

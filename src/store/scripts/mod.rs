@@ -159,6 +159,17 @@ pub struct Idempotency {
     pub body_digest: String,
 }
 
+impl Idempotency {
+    /// The same key at a parent's level for a call about `member`: one parent's members may
+    /// use the same keys, so the member is part of the field there.
+    pub fn under(&self, member: &str) -> Idempotency {
+        Idempotency {
+            field: format!("{}@{}", self.field, crate::secrets::digest_hex(member)),
+            body_digest: self.body_digest.clone(),
+        }
+    }
+}
+
 /// The ten keys and four arguments every data-plane writing script starts with (prelude.lua).
 fn writing_args<'i, 'a>(inv: &'i mut ScriptInvocation<'a>, w: &Writing<'_>) -> &'i mut ScriptInvocation<'a> {
     let keys = w.keys;

@@ -36,6 +36,8 @@ pub enum Extended {
     Ended(ReservationState),
     Extended {
         expires_ms: i64,
+        /// The next level up, whose own record the extend reaches next.
+        parent: Option<String>,
     },
 }
 
@@ -136,7 +138,10 @@ pub async fn extend(
         "ended" => Ok(Reply::Done(Extended::Ended(
             ReservationState::parse(&it.text()?).ok_or_else(|| unexpected("extend", "an unknown state"))?,
         ))),
-        "ok" => Ok(Reply::Done(Extended::Extended { expires_ms: it.int()? })),
+        "ok" => Ok(Reply::Done(Extended::Extended {
+            expires_ms: it.int()?,
+            parent: Some(it.text()?).filter(|p| !p.is_empty()),
+        })),
         other => Err(unexpected("extend", other)),
     }
 }

@@ -1,0 +1,148 @@
+//! Reserve and check across a chain of budgets (DESIGN section 8): the user's level first, then
+//! each parent's, one script per level, since each level keeps its own hash tag. A reserve
+//! stops at the first level that denies and releases the holds it took below; the event is
+//! admitted only when every level admits it. A user without a parent runs exactly one script.
+
+use super::parents::Level;
+use super::{Gateway, GatewayError, Settlement};
+use crate::quota::{Counter, Decision, EventInput, ReservationId, UserId};
+use crate::store::{Idempotency, StoreError};
+
+impl Gateway {
+    /// Reserves at every level, bottom-up, under one reservation id.
+    pub(super) async fn reserve_levels(
+        &self,
+        project: &str,
+        input: &EventInput,
+        id: &ReservationId,
+        ttl_ms: i64,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Decision, GatewayError> {
+        let user = &input.user;
+        let (first, mut next) = self
+            .reserve_level(
+                project,
+                Level {
+                    subject: user,
+                    below: &[],
+                },
+                input,
+                id,
+                ttl_ms,
+                idempotency,
+            )
+            .await?;
+        if !first.allowed || next.is_none() {
+            return Ok(first);
+        }
+        // A repeat of an Idempotency-Key answers the first call's reservation: the parents'
+        // levels hold under that id (and repeat their own first answers).
+        let id = first
+            .granted
+            .as_ref()
+            .and_then(|g| ReservationId::parse(&g.reservation_id))
+            .ok_or_else(|| StoreError::Protocol("a reserve answered no reservation id".into()))?;
+        let mut held = vec![user.clone()];
+        let mut answer = first;
+        while let Some(parent) = next {
+            let idempotency = idempotency.map(|i| i.under(user.as_str()));
+            let level = self
+                .reserve_level(
+                    project,
+                    Level {
+                        subject: &parent,
+                        below: &held,
+                    },
+                    input,
+                    &id,
+                    ttl_ms,
+                    idempotency.as_ref(),
+                )
+                .await;
+            let (decision, above) = match level {
+                Ok(level) => level,
+                Err(err) => {
+                    self.unwind(project, &held, &id).await;
+                    return Err(err);
+                }
+            };
+            let decision = decision.of_subject(parent.as_str());
+            if !decision.allowed {
+                let counters = self.unwind(project, &held, &id).await;
+                return Ok(denied_above(answer, counters, decision));
+            }
+            answer.counters.extend(decision.counters);
+            answer.decided_at_ms = decision.decided_at_ms;
+            held.push(parent);
+            next = above;
+        }
+        Ok(answer)
+    }
+
+    /// Gives back the holds a reserve took at `held` levels when a level above denied or
+    /// failed; answers their counters after it. A release that fails leaves its holds to
+    /// return at their expiry, as a node killed between levels would.
+    async fn unwind(&self, project: &str, held: &[UserId], id: &ReservationId) -> Option<Vec<Counter>> {
+        let mut counters = Vec::new();
+        let mut complete = true;
+        for (level, subject) in held.iter().enumerate() {
+            let released = match self.release_level(project, subject, id).await {
+                Ok(reply) => self.settlement(project, subject, reply).await,
+                Err(err) => Err(err),
+            };
+            match released {
+                Ok(Settlement::Settled(settled)) if level == 0 => counters.extend(settled.counters),
+                Ok(Settlement::Settled(settled)) => {
+                    counters.extend(settled.counters.into_iter().map(|c| c.of_subject(subject.as_str())));
+                }
+                _ => complete = false,
+            }
+        }
+        complete.then_some(counters)
+    }
+
+    /// What reserve would answer now at every level: the levels' verdicts together.
+    pub(super) async fn check_levels(&self, project: &str, input: &EventInput) -> Result<Decision, GatewayError> {
+        let first = Level {
+            subject: &input.user,
+            below: &[],
+        };
+        let (mut answer, mut next) = self.check_level(project, first, input).await?;
+        let mut below = vec![input.user.clone()];
+        while let Some(parent) = next {
+            let level = Level {
+                subject: &parent,
+                below: &below,
+            };
+            let (decision, above) = self.check_level(project, level, input).await?;
+            let decision = decision.of_subject(parent.as_str());
+            answer.allowed &= decision.allowed;
+            for reason in decision.reasons {
+                if !answer.reasons.contains(&reason) {
+                    answer.reasons.push(reason);
+                }
+            }
+            answer.denied_by.extend(decision.denied_by);
+            answer.counters.extend(decision.counters);
+            below.push(parent);
+            next = above;
+        }
+        Ok(answer)
+    }
+}
+
+/// The denial of a reserve whose `denying` level refused after the levels below admitted (as
+/// `admitted`): nothing is held anywhere. The lower levels show their counters after the
+/// release (`released`), or as they admitted when a release could not answer.
+fn denied_above(admitted: Decision, released: Option<Vec<Counter>>, denying: Decision) -> Decision {
+    let mut counters = released.unwrap_or(admitted.counters);
+    counters.extend(denying.counters);
+    Decision {
+        allowed: false,
+        granted: None,
+        reasons: denying.reasons,
+        denied_by: denying.denied_by,
+        counters,
+        decided_at_ms: denying.decided_at_ms,
+    }
+}
