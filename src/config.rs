@@ -88,6 +88,11 @@ pub struct Config {
     #[arg(long, env = "QG_TEST_SKIP_ALERT_MOVES", default_value_t = false, hide = true, action = clap::ArgAction::Set)]
     pub test_skip_alert_moves: bool,
 
+    /// For tests only: wait this long before each parent's level of a call (milliseconds), so
+    /// a test can stop the node between levels.
+    #[arg(long, env = "QG_TEST_LEVEL_PAUSE_MS", default_value_t = 0, hide = true)]
+    pub test_level_pause_ms: u64,
+
     /// For tests only: pretend the machine's clock is off by this much (milliseconds).
     #[arg(long, env = "QG_TEST_CLOCK_SKEW_MS", default_value_t = 0, hide = true)]
     pub test_clock_skew_ms: i64,

@@ -52,7 +52,8 @@ impl Application {
             sentinel_master: config.sentinel_master.clone(),
             wait_replicas: config.wait_replicas,
         })?
-        .with_webhooks(config.webhooks());
+        .with_webhooks(config.webhooks())
+        .with_level_pause(Duration::from_millis(config.test_level_pause_ms));
         if let Some(token) = &config.root_token {
             gateway.set_root_token(token);
         }

@@ -45,6 +45,7 @@ impl Gateway {
         let mut held = vec![user.clone()];
         let mut answer = first;
         while let Some(parent) = next {
+            self.between_levels().await;
             let idempotency = idempotency.map(|i| i.under(user.as_str()));
             let level = self
                 .reserve_level(

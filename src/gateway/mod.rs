@@ -101,6 +101,8 @@ pub struct Gateway {
     outcomes: Arc<Outcomes>,
     secrets: Arc<NodeSecrets>,
     webhooks: Arc<WebhookSettings>,
+    /// For tests only: a wait before each parent's level (`parents.rs`).
+    level_pause: std::time::Duration,
 }
 
 impl Gateway {
@@ -119,12 +121,19 @@ impl Gateway {
             outcomes: Arc::new(outcomes),
             secrets: Arc::default(),
             webhooks: Arc::default(),
+            level_pause: std::time::Duration::ZERO,
         })
     }
 
     /// How this node delivers webhooks (the default: https to public addresses only).
     pub fn with_webhooks(mut self, settings: WebhookSettings) -> Gateway {
         self.webhooks = Arc::new(settings);
+        self
+    }
+
+    /// For tests only: waits this long before each parent's level of a call.
+    pub fn with_level_pause(mut self, pause: std::time::Duration) -> Gateway {
+        self.level_pause = pause;
         self
     }
 

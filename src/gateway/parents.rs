@@ -54,6 +54,13 @@ impl Gateway {
         }
         Ok(())
     }
+
+    /// Before a parent's level: the test hook's wait, if any.
+    pub(super) async fn between_levels(&self) {
+        if !self.level_pause.is_zero() {
+            tokio::time::sleep(self.level_pause).await;
+        }
+    }
 }
 
 /// One level of a chain as a call reaches it: whose budget, and the levels under it, bottom

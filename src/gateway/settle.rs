@@ -106,6 +106,7 @@ impl Gateway {
         let mut visited = vec![user.clone()];
         let mut next = answer.parent.as_deref().and_then(|p| next_level(p, &visited));
         while let Some(parent) = next {
+            self.between_levels().await;
             let Settlement::Settled(level) = end(&parent, visited.len()).await? else {
                 break;
             };

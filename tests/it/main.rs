@@ -22,6 +22,8 @@ mod observability;
 mod openapi;
 mod operations;
 mod outcomes;
+mod parents;
+mod parents_model;
 mod periods;
 mod readme;
 mod recipes_images;

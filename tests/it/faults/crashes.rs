@@ -1,47 +1,14 @@
 //! Crashes: a gateway killed with its holds open, Redis killed mid-load.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::json;
 
+use crate::support::process::{gateway_process, wait_ready};
 use crate::support::redis::{free_port, TestRedis};
 use crate::support::{spawn_app_on, unique_prefix, TestApp};
-
-/// The gateway binary as a child process on `port`, against `redis_url` under `prefix`.
-fn gateway_process(port: u16, redis_url: &str, prefix: &str, root: &str) -> Child {
-    gateway_process_with(port, redis_url, prefix, root, &[])
-}
-
-fn gateway_process_with(port: u16, redis_url: &str, prefix: &str, root: &str, env: &[(&str, &str)]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
-        .envs(env.iter().copied())
-        .env("QG_LISTEN", format!("127.0.0.1:{port}"))
-        .env("QG_REDIS_URL", redis_url)
-        .env("QG_KEY_PREFIX", prefix)
-        .env("QG_ROOT_TOKEN", root)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the gateway binary")
-}
-
-async fn wait_ready(client: &reqwest::Client, address: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(res) = client.get(format!("{address}/readyz")).send().await {
-            if res.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the gateway process did not become ready");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn holds_of_a_gateway_killed_with_sigkill_return_within_ttl_and_a_second() {
@@ -54,7 +21,7 @@ async fn holds_of_a_gateway_killed_with_sigkill_return_within_ttl_and_a_second()
     app.subscribe("victim", "plan_k", None).await;
 
     let port = free_port();
-    let mut child = gateway_process(port, &own.url(), &prefix, &app.root_token);
+    let mut child = gateway_process(port, &own.target(), &prefix, &app.root_token, &[]);
     let address = format!("http://127.0.0.1:{port}");
     wait_ready(&app.client, &address).await;
     let reserve = || {
@@ -204,7 +171,7 @@ async fn an_alert_of_a_gateway_killed_with_sigkill_after_its_script_is_delivered
     let mut env = webhooks.to_vec();
     env.push(("QG_TEST_SKIP_ALERT_MOVES", "true"));
     let port = free_port();
-    let mut child = gateway_process_with(port, &own.url(), &prefix, &root, &env);
+    let mut child = gateway_process(port, &own.target(), &prefix, &root, &env);
     let address = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     wait_ready(&client, &address).await;

@@ -1,6 +1,7 @@
 //! Test support: a real Redis per test binary, and `spawn_app()` building the real application
 //! on a loopback port with a key prefix of its own, so tests never see each other's state.
 
+pub mod process;
 pub mod proxy;
 pub mod receiver;
 pub mod redis;
@@ -51,6 +52,7 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         webhook_retry_scale: 1.0,
         webhook_timeout_ms: 10_000,
         test_skip_alert_moves: false,
+        test_level_pause_ms: 0,
         sentinel_master: "mymaster".to_string(),
         wait_replicas: 0,
     }
