@@ -9,12 +9,12 @@ use super::chart::daily_chart;
 use super::layout::{csrf, html_response, page};
 use super::pages::changes_table;
 use super::session::{current, see_other};
-use super::users::{query, status_pill, user_href};
+use super::users::{encode, query, status_pill, user_href};
 use crate::api::dto::{rfc3339, SignedAmount};
 use crate::api::{ApiError, AppState};
 use crate::gateway::sessions::Session;
-use crate::gateway::GatewayError;
-use crate::quota::{Milli, Status, UserId};
+use crate::gateway::{GatewayError, Usage};
+use crate::quota::{Counter, Milli, Status, UserId};
 
 fn bar(used: Milli, held: Milli, quota: Milli) -> Markup {
     let pct = |m: Milli| {
@@ -79,6 +79,10 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
             div.card {
                 p { "Plan: " strong { (usage.as_ref().and_then(|u| u.plan_id.as_deref()).unwrap_or("none")) }
                     @if sub.plan_id.is_none() { span.muted { " (the project's default plan)" } } }
+                @if let Some(parent) = &sub.parent_id {
+                    p { "Draws on the budget of " a href=(user_href(parent)) { code { (parent) } } }
+                }
+                p { a href=(format!("/dashboard/users?parent={}", encode(user.as_str()))) { "Members" } }
                 @if let Some(reason) = &sub.reason { p { "Blocked: " (reason) } }
                 @if let Some(started) = sub.started_at_ms { p.muted { "Subscribed since " (rfc3339(started)) } }
                 @for (group, o) in &sub.overrides {
@@ -94,9 +98,9 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
         table {
             thead { tr { th { "Group" } th { "Unit" } th { "" } th.num { "Used" } th.num { "Held" } th.num { "Quota" } th { "Resets" } } }
             tbody {
-                @for c in usage.iter().flat_map(|u| &u.counters) {
+                @for (subject, c) in usage.iter().flat_map(levels) {
                     tr {
-                        td { (c.label) br; span.muted { (c.group_id) } }
+                        td { (c.label) br; span.muted { (c.group_id) @if let Some(s) = subject { " · pool of " (s) } } }
                         td { (c.unit.as_str()) }
                         td { (bar(c.used, c.reserved, c.quota)) }
                         td.num { (c.used) } td.num { (c.reserved) } td.num { (c.quota) }
@@ -171,4 +175,14 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
         h2 { "Audit trail" }
         (changes_table(&changes))
     })
+}
+
+/// A usage's counters with their subject: the user's own (None), then each parent's.
+fn levels(usage: &Usage) -> impl Iterator<Item = (Option<&str>, &Counter)> {
+    let own = usage.counters.iter().map(|c| (None, c));
+    let pools = usage
+        .parents
+        .iter()
+        .flat_map(|(parent, pool)| pool.counters.iter().map(move |c| (Some(parent.as_str()), c)));
+    own.chain(pools)
 }

@@ -55,7 +55,11 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let plans = state.gateway.plans(&session.project).await?;
     let next = users.next_after.as_ref().map(|after| {
         let mut link = format!("/dashboard/users?after={}", encode(after));
-        for (name, value) in [("q", &filter.prefix), ("plan", &filter.plan_id)] {
+        for (name, value) in [
+            ("q", &filter.prefix),
+            ("plan", &filter.plan_id),
+            ("parent", &filter.parent_id),
+        ] {
             if let Some(value) = value {
                 link.push_str(&format!("&{name}={}", encode(value)));
             }
@@ -81,19 +85,24 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
                     option value=(status) selected[get("status").as_deref() == Some(status)] { (status) }
                 }
             }
+            @if let Some(parent) = &filter.parent_id { input type="hidden" name="parent" value=(parent); }
             button type="submit" { "Find" }
         }
+        @if let Some(parent) = &filter.parent_id {
+            p { "Members of " a href=(user_href(parent)) { code { (parent) } } " · " a href="/dashboard/users" { "everyone" } }
+        }
         table {
-            thead { tr { th { "User" } th { "Plan" } th { "Status" } } }
+            thead { tr { th { "User" } th { "Plan" } th { "Status" } th { "Parent" } } }
             tbody {
                 @for user in &users.data {
                     tr {
                         td { a href=(user_href(&user.user_id)) { (user.user_id) } }
                         td { (user.plan_id.as_deref().unwrap_or("default plan")) }
                         td { (status_pill(user.status)) }
+                        td { @if let Some(parent) = &user.parent_id { a href=(user_href(parent)) { (parent) } } }
                     }
                 }
-                @if users.data.is_empty() { tr { td colspan="3" .muted { "No user matches." } } }
+                @if users.data.is_empty() { tr { td colspan="4" .muted { "No user matches." } } }
             }
         }
         @if let Some(next) = next { p { a href=(next) { "Next page →" } } }

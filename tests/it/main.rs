@@ -28,6 +28,7 @@ mod periods;
 mod readme;
 mod recipes_images;
 mod recipes_llm;
+mod recipes_scopes;
 mod rollups;
 mod security;
 mod settle;

@@ -68,7 +68,7 @@ export function createClient(options: ClientOptions) {
   function unavailable(err: unknown): Decision {
     if (!(err instanceof QuotaGatewayError) || err.code !== "backend_unavailable") throw err;
     const allowed = failMode === "open";
-    return { allowed, reservationId: null, reasons: allowed ? [] : ["backend_unavailable"], deniedBy: [], counters: [], expiresAt: null };
+    return { allowed, reservationId: null, reasons: allowed ? [] : ["backend_unavailable"], deniedBy: [], denials: [], counters: [], expiresAt: null };
   }
 
   function decision(answer: ReserveAnswer): Decision {
@@ -77,6 +77,7 @@ export function createClient(options: ClientOptions) {
       reservationId: answer.reservationId ?? null,
       reasons: answer.reasons,
       deniedBy: answer.deniedBy,
+      denials: answer.denials,
       counters: answer.counters,
       expiresAt: answer.expiresAt ?? null,
     };
@@ -136,7 +137,7 @@ export function createClient(options: ClientOptions) {
       return request(transport, { method: "GET", path: `/v1/users/${path(userId)}/usage` });
     },
 
-    upsertSubscription(sub: { userId: string; planId: string; startedAt?: string | Date; overrides?: Record<string, { quota: number; expiresAt?: string }>; parentId?: string }): Promise<Subscription> {
+    upsertSubscription(sub: { userId: string; planId: string; startedAt?: string | Date; overrides?: Record<string, { quota: number; expiresAt?: string }>; parentId?: string | null }): Promise<Subscription> {
       const { userId, startedAt, ...rest } = sub;
       const body = { ...rest, ...(startedAt ? { startedAt: startedAt instanceof Date ? startedAt.toISOString() : startedAt } : {}) };
       return request(transport, { method: "PUT", path: `/v1/users/${path(userId)}/subscription`, body });

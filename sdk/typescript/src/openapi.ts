@@ -2064,6 +2064,7 @@ export interface paths {
                     limit?: string;
                     planId?: string;
                     status?: string;
+                    parentId?: string;
                 };
                 header?: never;
                 path?: never;
@@ -3981,6 +3982,8 @@ export interface components {
             remaining: components["schemas"]["Milli"];
             reserved: components["schemas"]["Milli"];
             resetsAt?: string | null;
+            /** @description Whose counter it is: the user the call was about, or a parent whose budget it shares. */
+            subjectId: string;
             unit: string;
             used: components["schemas"]["Milli"];
         };
@@ -4043,6 +4046,11 @@ export interface components {
         DeliveryList: {
             data: components["schemas"]["DeliveryAnswer"][];
         };
+        /** @description A group that denied, named with its subject. */
+        DenialAnswer: {
+            groupId: string;
+            subjectId: string;
+        };
         EmptyBody: Record<string, never>;
         ExtendAnswer: {
             expiresAt: string;
@@ -4076,6 +4084,8 @@ export interface components {
             groupId: string;
             periodStart?: string | null;
             resetsAt?: string | null;
+            /** @description Whose budget the hold is on: the user's, or a parent's. */
+            subjectId: string;
         };
         KeyAnswer: {
             /** @description Shown only in the answer that created it. */
@@ -4122,6 +4132,14 @@ export interface components {
         OverrideBody: {
             expiresAt?: string | null;
             quota: components["schemas"]["Milli"];
+        };
+        /** @description One ancestor's usage, under a member's. */
+        ParentUsageAnswer: {
+            counters: components["schemas"]["CounterAnswer"][];
+            period?: null | components["schemas"]["PeriodAnswer"];
+            planId?: string | null;
+            status: string;
+            subjectId: string;
         };
         /** @description A plan's default period; both ends are null for a lifetime plan, which has no window. */
         PeriodAnswer: {
@@ -4208,6 +4226,8 @@ export interface components {
         ReserveAnswer: {
             allowed: boolean;
             counters: components["schemas"]["CounterAnswer"][];
+            denials: components["schemas"]["DenialAnswer"][];
+            /** @description Ids of the groups that denied (of any level: `denials` names each with its subject). */
             deniedBy: string[];
             expiresAt?: string | null;
             reasons: string[];
@@ -4234,6 +4254,8 @@ export interface components {
             overrides: {
                 [key: string]: components["schemas"]["OverrideAnswer"];
             };
+            /** @description The subject whose budget this one draws from as well; null for none. */
+            parentId?: string | null;
             /** @description Null when the user has no plan of their own (the default plan applies). */
             planId?: string | null;
             reason?: string | null;
@@ -4245,6 +4267,8 @@ export interface components {
             overrides?: {
                 [key: string]: components["schemas"]["OverrideBody"];
             } | null;
+            /** @description Absent keeps the parent, null removes it, an id sets it. */
+            parentId?: string | null;
             planId: string;
             startedAt?: string | null;
         };
@@ -4272,6 +4296,10 @@ export interface components {
         };
         UsageAnswer: {
             counters: components["schemas"]["CounterAnswer"][];
+            /** @description The subject whose budget this one shares; null for none. */
+            parentId?: string | null;
+            /** @description Each ancestor's usage (the pools the user draws from), nearest first. */
+            parents: components["schemas"]["ParentUsageAnswer"][];
             period?: null | components["schemas"]["PeriodAnswer"];
             planId?: string | null;
             status: string;
@@ -4307,6 +4335,7 @@ export interface components {
             unit: string;
         };
         UserAnswer: {
+            parentId?: string | null;
             planId?: string | null;
             status: string;
             userId: string;

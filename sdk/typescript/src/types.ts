@@ -4,6 +4,7 @@ import type { components } from "./openapi.js";
 type Schemas = components["schemas"];
 
 export type Counter = Schemas["CounterAnswer"];
+export type Denial = Schemas["DenialAnswer"];
 export type ReserveAnswer = Schemas["ReserveAnswer"];
 export type CommitAnswer = Schemas["CommitAnswer"];
 export type ReleaseAnswer = Schemas["ReleaseAnswer"];
@@ -29,7 +30,10 @@ export interface Decision {
   allowed: boolean;
   reservationId: string | null;
   reasons: string[];
+  /** Ids of the groups that denied, at any level. */
   deniedBy: string[];
+  /** The groups that denied, each with its subject: the user, or a parent whose pool it is. */
+  denials: Denial[];
   counters: Counter[];
   expiresAt: string | null;
 }

@@ -70,6 +70,25 @@ test("subscriptions, overrides, blocking, adjustments and user tokens", async ()
   assert.equal((await qg.deleteSubscription(user)).planId, null);
 });
 
+test("a member's reserve draws on its team's pool, and a denial names the pool's subject", async () => {
+  await putPlan(countPlan("plan_seat", 5));
+  await putPlan(countPlan("plan_pool", 1));
+  const qg = client();
+  const [team, member] = [freshUser("team"), freshUser("member")];
+  await qg.upsertSubscription({ userId: team, planId: "plan_pool" });
+  assert.equal((await qg.upsertSubscription({ userId: member, planId: "plan_seat", parentId: team })).parentId, team);
+  const held = await qg.reserve(member, "e");
+  assert.deepEqual(held.counters.map((c) => [c.subjectId, c.reserved]), [[member, 1], [team, 1]]);
+  const denied = await qg.reserve(member, "e");
+  assert.deepEqual(denied.denials, [{ subjectId: team, groupId: "g" }]);
+  const usage = await qg.usage(member);
+  assert.deepEqual(usage.parents.map((p) => [p.subjectId, p.counters[0].reserved]), [[team, 1]]);
+  await qg.commit(held.reservationId);
+  assert.equal((await qg.usage(team)).counters[0].used, 1);
+  assert.equal((await qg.upsertSubscription({ userId: member, planId: "plan_seat", parentId: null })).parentId, null);
+  assert.equal((await qg.reserve(member, "e")).allowed, true);
+});
+
 test("4xx answers become QuotaGatewayError with code, status, detail, field and requestId", async () => {
   const qg = client();
   await assert.rejects(qg.commit("r_nope.nope"), (err) => {
