@@ -109,6 +109,9 @@ impl Gateway {
             below: &[],
         };
         let (mut answer, mut next) = self.check_level(project, first, input).await?;
+        if next.is_none() {
+            return Ok(answer);
+        }
         let mut below = vec![input.user.clone()];
         while let Some(parent) = next {
             let level = Level {

@@ -84,6 +84,9 @@ impl Gateway {
                 .await
             };
             let answer = extend(id.user()).await?;
+            if !matches!(&answer, Extension::Extended { parent: Some(_), .. }) {
+                return Ok(answer);
+            }
             let mut visited = vec![id.user().clone()];
             let mut next = match &answer {
                 Extension::Extended { parent, .. } => parent.as_deref().and_then(|p| next_level(p, &visited)),

@@ -103,6 +103,9 @@ impl Gateway {
             Settlement::Settled(answer) => answer,
             other => return Ok(other),
         };
+        if answer.parent.is_none() {
+            return Ok(Settlement::Settled(answer));
+        }
         let mut visited = vec![user.clone()];
         let mut next = answer.parent.as_deref().and_then(|p| next_level(p, &visited));
         while let Some(parent) = next {

@@ -37,6 +37,9 @@ impl Gateway {
                 below: &[],
             };
             let (mut counters, mut next) = self.track_level(project, first, input, idempotency).await?;
+            if next.is_none() {
+                return Ok(Tracked(counters));
+            }
             let mut below = vec![user.clone()];
             while let Some(parent) = next {
                 let idempotency = idempotency.map(|i| i.under(user.as_str()));
