@@ -136,15 +136,23 @@ impl Backend {
     pub async fn get(&self) -> Result<Conn, StoreError> {
         match self {
             Backend::Standalone(standalone) => Ok(Conn::Standalone(standalone.connection()?)),
+            // Connecting is boxed: its future is kilobytes, and unboxed it would be part of
+            // (and copied with) the future of every Redis call, standalone ones included.
             Backend::Cluster(lazy) => {
-                let connection = lazy
-                    .connection
-                    .get_or_try_init(|| lazy.client.get_async_connection())
-                    .await?;
+                if let Some(connection) = lazy.connection.get() {
+                    return Ok(Conn::Cluster(connection.clone()));
+                }
+                let connection = Box::pin(
+                    lazy.connection
+                        .get_or_try_init(|| lazy.client.get_async_connection()),
+                )
+                .await?;
                 Ok(Conn::Cluster(connection.clone()))
             }
             Backend::Sentinel(pool) => Ok(Conn::Sentinel(
-                pool.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))?,
+                Box::pin(pool.get())
+                    .await
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
             )),
         }
     }
