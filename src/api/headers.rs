@@ -1,41 +1,54 @@
 //! `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10) from counters,
 //! and `Retry-After` on denials.
 
+use std::fmt::Write;
+
 use actix_web::HttpResponseBuilder;
 
 use crate::quota::{Counter, Denial};
 
 /// One policy and one limit item per counter: quota and remaining in whole units rounded down,
 /// the window and the time to reset in seconds; lifetime and in-flight counters have neither.
+/// Names are structured-field strings: group ids are `[A-Za-z0-9_.-]`, so quoting is all they
+/// need.
 /// A parent's counters are named by their level (`up1.<group>`, `up2.<group>`): subject ids
 /// may hold what a structured-field string cannot.
 pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_ms: i64) {
     if counters.is_empty() {
         return;
     }
-    let mut policies = Vec::with_capacity(counters.len());
-    let mut limits = Vec::with_capacity(counters.len());
+    // Both values are written into one buffer each: they are on every data-plane answer.
+    let mut policies = String::with_capacity(48 * counters.len());
+    let mut limits = String::with_capacity(48 * counters.len());
     let (mut level, mut subject) = (0, None);
     for c in counters {
-        if c.subject != subject {
+        if c.subject.as_ref() != subject {
             level += 1;
-            subject = c.subject.clone();
+            subject = c.subject.as_ref();
         }
-        let name = match c.subject {
-            None => sf_string(&c.group_id),
-            Some(_) => sf_string(&format!("up{level}.{}", c.group_id)),
-        };
-        let mut policy = format!("{name};q={}", c.quota.whole_units());
-        let mut limit = format!("{name};r={}", c.remaining().whole_units());
+        if !policies.is_empty() {
+            policies.push_str(", ");
+            limits.push_str(", ");
+        }
+        for header in [&mut policies, &mut limits] {
+            match c.subject {
+                None => {
+                    let _ = write!(header, "\"{}\"", c.group_id);
+                }
+                Some(_) => {
+                    let _ = write!(header, "\"up{level}.{}\"", c.group_id);
+                }
+            }
+        }
+        let _ = write!(policies, ";q={}", c.quota.whole_units());
+        let _ = write!(limits, ";r={}", c.remaining().whole_units());
         if let (Some(start), Some(end)) = (c.period_start_ms, c.resets_at_ms) {
-            policy.push_str(&format!(";w={}", (end - start) / 1000));
-            limit.push_str(&format!(";t={}", seconds_until(end, now_ms)));
+            let _ = write!(policies, ";w={}", (end - start) / 1000);
+            let _ = write!(limits, ";t={}", seconds_until(end, now_ms));
         }
-        policies.push(policy);
-        limits.push(limit);
     }
-    response.insert_header(("RateLimit-Policy", policies.join(", ")));
-    response.insert_header(("RateLimit", limits.join(", ")));
+    response.insert_header(("RateLimit-Policy", policies));
+    response.insert_header(("RateLimit", limits));
 }
 
 /// Seconds, rounded up, until the earliest reset of a denying group; nothing when none resets.
@@ -57,11 +70,6 @@ pub fn retry_after(response: &mut HttpResponseBuilder, counters: &[Counter], den
 fn seconds_until(at_ms: i64, now_ms: i64) -> i64 {
     // i64::div_ceil is unstable; the difference is never negative here.
     ((at_ms - now_ms).max(0) + 999) / 1000
-}
-
-/// A structured-field string: group ids are `[A-Za-z0-9_.-]`, so quoting is all it needs.
-fn sf_string(id: &str) -> String {
-    format!("\"{id}\"")
 }
 
 #[cfg(test)]

@@ -142,11 +142,8 @@ impl Backend {
                 if let Some(connection) = lazy.connection.get() {
                     return Ok(Conn::Cluster(connection.clone()));
                 }
-                let connection = Box::pin(
-                    lazy.connection
-                        .get_or_try_init(|| lazy.client.get_async_connection()),
-                )
-                .await?;
+                let connection =
+                    Box::pin(lazy.connection.get_or_try_init(|| lazy.client.get_async_connection())).await?;
                 Ok(Conn::Cluster(connection.clone()))
             }
             Backend::Sentinel(pool) => Ok(Conn::Sentinel(
