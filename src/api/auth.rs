@@ -3,6 +3,7 @@
 //! Keys are looked up by their SHA-256 digest and compared in constant time.
 
 use std::future::{ready, Ready};
+use std::sync::Arc;
 
 use futures_util::future::LocalBoxFuture;
 
@@ -99,7 +100,7 @@ impl FromRequest for ApiKey {
 
 impl ApiKey {
     /// The key's record, or 401 for an unknown or revoked key.
-    async fn record(&self, state: &AppState) -> Result<KeyRecord, ApiError> {
+    async fn record(&self, state: &AppState) -> Result<Arc<KeyRecord>, ApiError> {
         state
             .gateway
             .authenticate(&self.token)
@@ -109,21 +110,21 @@ impl ApiKey {
 
     /// The project of a secret key; a publishable key may not use this route (403).
     pub async fn project(&self, state: &AppState) -> Result<String, ApiError> {
-        Ok(self.secret(state).await?.project)
+        Ok(self.secret(state).await?.project.clone())
     }
 
     /// The project of a secret key and who it is, for the audit log of a change it makes.
     pub async fn actor(&self, state: &AppState) -> Result<(String, Actor), ApiError> {
         let record = self.secret(state).await?;
         let actor = Actor {
-            id: record.key_id,
-            label: record.label,
+            id: record.key_id.clone(),
+            label: record.label.clone(),
         };
-        Ok((record.project, actor))
+        Ok((record.project.clone(), actor))
     }
 
     /// The record of a secret key (its project and id); a publishable key is 403.
-    pub async fn secret(&self, state: &AppState) -> Result<KeyRecord, ApiError> {
+    pub async fn secret(&self, state: &AppState) -> Result<Arc<KeyRecord>, ApiError> {
         let record = self.record(state).await?;
         if record.kind != "secret" {
             return Err(ApiError::Forbidden);
@@ -136,7 +137,7 @@ impl ApiKey {
     pub async fn reader_project(&self, state: &AppState, req: &HttpRequest, user: &UserId) -> Result<String, ApiError> {
         let record = self.record(state).await?;
         if record.kind == "secret" {
-            return Ok(record.project);
+            return Ok(record.project.clone());
         }
         let token = req
             .headers()
@@ -150,6 +151,6 @@ impl ApiKey {
         if claims.user != user.as_str() {
             return Err(ApiError::Forbidden);
         }
-        Ok(record.project)
+        Ok(record.project.clone())
     }
 }

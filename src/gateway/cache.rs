@@ -12,26 +12,74 @@ use crate::store::{KeyRecord, ProjectSettings};
 /// A map that grows past this is emptied rather than evicting one by one: simple and bounded.
 const MAX_ENTRIES: usize = 100_000;
 
-type ProjectUser = (String, String);
+/// Values by project, then by an id within it (a user, a plan): looked up with two `&str`,
+/// so the data plane's lookups allocate nothing. Bounded like the other maps, by its total.
+struct ByProject<V> {
+    map: HashMap<String, HashMap<String, V>>,
+    len: usize,
+}
+
+impl<V> Default for ByProject<V> {
+    fn default() -> Self {
+        ByProject {
+            map: HashMap::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<V: Clone> ByProject<V> {
+    fn get(lock: &RwLock<ByProject<V>>, project: &str, id: &str) -> Option<V> {
+        lock.read().ok()?.map.get(project)?.get(id).cloned()
+    }
+
+    fn put(lock: &RwLock<ByProject<V>>, project: &str, id: &str, value: V) {
+        if let Ok(mut this) = lock.write() {
+            if this.len >= MAX_ENTRIES {
+                this.map.clear();
+                this.len = 0;
+            }
+            let ids = match this.map.get_mut(project) {
+                Some(ids) => ids,
+                None => this.map.entry(project.to_string()).or_default(),
+            };
+            if ids.insert(id.to_string(), value).is_none() {
+                this.len += 1;
+            }
+        }
+    }
+
+    fn remove(lock: &RwLock<ByProject<V>>, project: &str, id: &str) {
+        if let Ok(mut this) = lock.write() {
+            if this.map.get_mut(project).and_then(|ids| ids.remove(id)).is_some() {
+                this.len -= 1;
+            }
+        }
+    }
+
+    fn clear(lock: &RwLock<ByProject<V>>) {
+        if let Ok(mut this) = lock.write() {
+            this.map.clear();
+            this.len = 0;
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct Cache {
     epoch: Mutex<Option<i64>>,
-    plans: RwLock<HashMap<ProjectUser, Arc<Plan>>>,
+    plans: RwLock<ByProject<Arc<Plan>>>,
     settings: RwLock<HashMap<String, Option<ProjectSettings>>>,
-    keys: RwLock<HashMap<String, KeyRecord>>,
-    users: RwLock<HashMap<ProjectUser, Subscription>>,
+    keys: RwLock<HashMap<String, Arc<KeyRecord>>>,
+    users: RwLock<ByProject<Subscription>>,
     /// Users this node has seen in their project's users index.
-    indexed: RwLock<HashMap<ProjectUser, ()>>,
+    indexed: RwLock<ByProject<()>>,
     /// Whether a project has an enabled webhook endpoint.
     alerting: RwLock<HashMap<String, bool>>,
 }
 
-fn get<K: Eq + Hash, V: Clone>(map: &RwLock<HashMap<K, V>>, key: &K) -> Option<V> {
-    map.read().ok()?.get(key).cloned()
-}
-
-/// A value of a map keyed by project id, looked up without allocating a key.
+/// A value of a map keyed by a string (a project id, a key digest), looked up without
+/// allocating a key.
 fn get_by_project<V, T>(map: &RwLock<HashMap<String, V>>, project: &str, read: impl FnOnce(&V) -> T) -> Option<T> {
     map.read().ok()?.get(project).map(read)
 }
@@ -53,11 +101,11 @@ fn clear<K, V>(map: &RwLock<HashMap<K, V>>) {
 
 impl Cache {
     pub fn plan(&self, project: &str, id: &str) -> Option<Arc<Plan>> {
-        get(&self.plans, &(project.to_string(), id.to_string()))
+        ByProject::get(&self.plans, project, id)
     }
 
     pub fn put_plan(&self, project: &str, plan: Arc<Plan>) {
-        put(&self.plans, (project.to_string(), plan.id.clone()), plan);
+        ByProject::put(&self.plans, project, &plan.id.clone(), plan);
     }
 
     pub fn settings(&self, project: &str) -> Option<Option<ProjectSettings>> {
@@ -74,26 +122,24 @@ impl Cache {
         put(&self.settings, project.to_string(), settings);
     }
 
-    pub fn key(&self, digest_hex: &str) -> Option<KeyRecord> {
-        get(&self.keys, &digest_hex.to_string())
+    pub fn key(&self, digest_hex: &str) -> Option<Arc<KeyRecord>> {
+        get_by_project(&self.keys, digest_hex, Arc::clone)
     }
 
-    pub fn put_key(&self, digest_hex: &str, record: KeyRecord) {
+    pub fn put_key(&self, digest_hex: &str, record: Arc<KeyRecord>) {
         put(&self.keys, digest_hex.to_string(), record);
     }
 
     pub fn user(&self, project: &str, user: &str) -> Option<Subscription> {
-        get(&self.users, &(project.to_string(), user.to_string()))
+        ByProject::get(&self.users, project, user)
     }
 
     pub fn put_user(&self, project: &str, user: &str, state: Subscription) {
-        put(&self.users, (project.to_string(), user.to_string()), state);
+        ByProject::put(&self.users, project, user, state);
     }
 
     pub fn forget_user(&self, project: &str, user: &str) {
-        if let Ok(mut map) = self.users.write() {
-            map.remove(&(project.to_string(), user.to_string()));
-        }
+        ByProject::remove(&self.users, project, user);
     }
 
     pub fn alerting(&self, project: &str) -> Option<bool> {
@@ -105,20 +151,20 @@ impl Cache {
     }
 
     pub fn indexed(&self, project: &str, user: &str) -> bool {
-        get(&self.indexed, &(project.to_string(), user.to_string())).is_some()
+        ByProject::get(&self.indexed, project, user).is_some()
     }
 
     pub fn put_indexed(&self, project: &str, user: &str) {
-        put(&self.indexed, (project.to_string(), user.to_string()), ());
+        ByProject::put(&self.indexed, project, user, ());
     }
 
     /// Drops everything the config epoch covers (and which users are indexed, so a node
     /// checks again now and then: cheap, and it heals an index that was lost).
     pub fn clear_config(&self) {
-        clear(&self.plans);
+        ByProject::clear(&self.plans);
         clear(&self.settings);
         clear(&self.keys);
-        clear(&self.indexed);
+        ByProject::clear(&self.indexed);
         clear(&self.alerting);
     }
 

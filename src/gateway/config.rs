@@ -61,13 +61,13 @@ impl Gateway {
 
     /// The key with this digest, from the node's cache while the config epoch stands.
     /// Unknown digests are not cached, so guessing keys cannot fill a node's memory.
-    pub(super) async fn find_key(&self, digest_hex: &str) -> Result<Option<KeyRecord>, GatewayError> {
+    pub(super) async fn find_key(&self, digest_hex: &str) -> Result<Option<Arc<KeyRecord>>, GatewayError> {
         if let Some(record) = self.cache.key(digest_hex) {
             self.cache_lookup(MetricCache::Key, true);
             return Ok(Some(record));
         }
         self.cache_lookup(MetricCache::Key, false);
-        let record = self.store.load_key(digest_hex).await?;
+        let record = self.store.load_key(digest_hex).await?.map(Arc::new);
         if let Some(record) = &record {
             self.cache.put_key(digest_hex, record.clone());
         }

@@ -1,6 +1,7 @@
 //! API keys and the root token: minting (the key is shown once, only its digest stored),
 //! listing, revocation, and recognising a presented key in constant time.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::outcome::Verb;
@@ -61,7 +62,7 @@ impl Gateway {
     }
 
     /// The record of a presented API key, or None for an unknown or revoked one.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<KeyRecord>, GatewayError> {
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Arc<KeyRecord>>, GatewayError> {
         let token_digest = digest(token);
         let Some(record) = self.find_key(&hex::encode(token_digest)).await? else {
             return Ok(None);

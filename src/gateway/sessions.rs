@@ -60,10 +60,10 @@ impl Gateway {
         } else {
             match self.authenticate(credential).await? {
                 Some(key) if key.kind == "secret" => Session {
-                    project: key.project,
-                    actor_id: key.key_id,
-                    actor_label: key.label,
-                    credential_digest: key.digest_hex,
+                    project: key.project.clone(),
+                    actor_id: key.key_id.clone(),
+                    actor_label: key.label.clone(),
+                    credential_digest: key.digest_hex.clone(),
                     root: false,
                     csrf: random_token(32),
                 },
