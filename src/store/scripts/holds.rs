@@ -1,10 +1,12 @@
 //! The scripts that place or read holds: reserve, check, track, adjust, usage.
 
 use redis::aio::ConnectionLike;
-use redis::{ScriptInvocation, Value};
+use redis::Value;
 
+use super::call::Call;
 use super::{
     unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing, ADJUST, CHECK, RESERVE, TRACK, USAGE,
+    WRITING_KEYS,
 };
 use crate::quota::{Amounts, Hold, Milli, Verdict, Window};
 use crate::store::keys::{counter_field, UserKeys};
@@ -36,7 +38,7 @@ pub struct UsageField<'a> {
 }
 
 /// The 10 values of one hold, in holds.lua's order.
-fn push_hold(inv: &mut ScriptInvocation<'_>, h: &Hold<'_>) {
+fn push_hold(inv: &mut Call, h: &Hold<'_>) {
     inv.arg(h.group)
         .arg(counter_field(h.group, &h.window))
         .arg(h.window.start_ms)
@@ -53,7 +55,7 @@ fn push_hold(inv: &mut ScriptInvocation<'_>, h: &Hold<'_>) {
         .arg(h.alerts);
 }
 
-fn push_holds(inv: &mut ScriptInvocation<'_>, holds: &[Hold<'_>]) {
+fn push_holds(inv: &mut Call, holds: &[Hold<'_>]) {
     inv.arg(holds.len());
     for h in holds {
         push_hold(inv, h);
@@ -76,7 +78,7 @@ pub async fn reserve(
     args: &ReserveArgs<'_>,
     holds: &[Hold<'_>],
 ) -> Result<Reply<(Granted, Verdict, Fired)>, StoreError> {
-    let mut inv = RESERVE.prepare_invoke();
+    let mut inv = Call::new(&RESERVE, WRITING_KEYS);
     writing_args(&mut inv, w);
     inv.arg(args.version)
         .arg(args.reservation_id)
@@ -84,7 +86,7 @@ pub async fn reserve(
         .arg(args.event)
         .arg(args.parent);
     push_holds(&mut inv, holds);
-    let reply: Vec<Value> = inv.invoke_async(conn).await?;
+    let reply: Vec<Value> = inv.invoke(conn).await?;
     let (tag, mut it) = Fields::new(reply).tag()?;
     match tag.as_str() {
         "stale" => Ok(Reply::Stale),
@@ -110,11 +112,11 @@ pub async fn check(
     version: u64,
     holds: &[Hold<'_>],
 ) -> Result<Reply<Verdict>, StoreError> {
-    let mut inv = CHECK.prepare_invoke();
+    let mut inv = Call::new(&CHECK, 4);
     inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
     inv.arg(version);
     push_holds(&mut inv, holds);
-    let reply: Vec<Value> = inv.invoke_async(conn).await?;
+    let reply: Vec<Value> = inv.invoke(conn).await?;
     let (tag, mut it) = Fields::new(reply).tag()?;
     match tag.as_str() {
         "stale" => Ok(Reply::Stale),
@@ -131,11 +133,11 @@ pub async fn track(
     holds: &[Hold<'_>],
     entry: &LedgerEntry<'_>,
 ) -> Result<Reply<(Vec<Amounts>, Fired)>, StoreError> {
-    let mut inv = TRACK.prepare_invoke();
+    let mut inv = Call::new(&TRACK, WRITING_KEYS);
     writing_args(&mut inv, w).arg(version);
     push_holds(&mut inv, holds);
     inv.arg(entry.event).arg(&entry.metadata).arg(entry.quantity());
-    let reply: Vec<Value> = inv.invoke_async(conn).await?;
+    let reply: Vec<Value> = inv.invoke(conn).await?;
     let (tag, mut it) = Fields::new(reply).tag()?;
     match tag.as_str() {
         "stale" => Ok(Reply::Stale),
@@ -157,12 +159,12 @@ pub async fn usage(
     keys: &UserKeys,
     fields: &[UsageField<'_>],
 ) -> Result<(i64, Vec<Amounts>), StoreError> {
-    let mut inv = USAGE.prepare_invoke();
+    let mut inv = Call::new(&USAGE, 4);
     inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
     for f in fields {
         inv.arg(counter_field(f.group, &f.window)).arg(f.quota.0);
     }
-    let reply: Vec<Value> = inv.invoke_async(conn).await?;
+    let reply: Vec<Value> = inv.invoke(conn).await?;
     let mut it = Fields::new(reply);
     let now_ms = it.int()?;
     let amounts = fields.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?;
@@ -187,14 +189,14 @@ pub async fn adjust(
     hold: &Hold<'_>,
     args: &AdjustArgs,
 ) -> Result<Reply<(i64, Amounts, Fired)>, StoreError> {
-    let mut inv = ADJUST.prepare_invoke();
+    let mut inv = Call::new(&ADJUST, WRITING_KEYS + 1);
     writing_args(&mut inv, w).key(&w.keys.audit).arg(args.version);
     push_hold(&mut inv, hold);
     inv.arg(args.amount_milli)
         .arg(&args.reason)
         .arg(args.audit_len)
         .arg(&args.key_id);
-    let reply: Vec<Value> = inv.invoke_async(conn).await?;
+    let reply: Vec<Value> = inv.invoke(conn).await?;
     let (tag, mut it) = Fields::new(reply).tag()?;
     match tag.as_str() {
         "stale" => Ok(Reply::Stale),

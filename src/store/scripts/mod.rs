@@ -5,12 +5,15 @@
 //! rest.
 
 mod account;
+mod call;
 mod holds;
 mod settle;
 
 use std::sync::LazyLock;
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Script, Value};
+
+use call::Call;
 
 pub use account::*;
 pub use holds::*;
@@ -170,8 +173,11 @@ impl Idempotency {
     }
 }
 
+/// How many keys every data-plane writing script starts with (prelude.lua).
+const WRITING_KEYS: usize = 10;
+
 /// The ten keys and four arguments every data-plane writing script starts with (prelude.lua).
-fn writing_args<'i, 'a>(inv: &'i mut ScriptInvocation<'a>, w: &Writing<'_>) -> &'i mut ScriptInvocation<'a> {
+fn writing_args<'i>(inv: &'i mut Call, w: &Writing<'_>) -> &'i mut Call {
     let keys = w.keys;
     inv.key(&keys.ctr)
         .key(&keys.res)

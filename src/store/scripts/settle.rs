@@ -3,7 +3,10 @@
 use redis::aio::ConnectionLike;
 use redis::Value;
 
-use super::{unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing, COMMIT, EXTEND, RELEASE};
+use super::call::Call;
+use super::{
+    unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing, COMMIT, EXTEND, RELEASE, WRITING_KEYS,
+};
 use crate::quota::{Amounts, Milli, Reservation, ReservationState};
 use crate::store::record;
 use crate::store::StoreError;
@@ -49,7 +52,7 @@ pub async fn commit(
     actual: Option<&[Milli]>,
     entry: &LedgerEntry<'_>,
 ) -> Result<Reply<SettleReply>, StoreError> {
-    let mut inv = COMMIT.prepare_invoke();
+    let mut inv = Call::new(&COMMIT, WRITING_KEYS);
     writing_args(&mut inv, w).arg(reservation_id);
     match actual {
         Some(amounts) => {
@@ -63,7 +66,7 @@ pub async fn commit(
         }
     }
     inv.arg(&entry.metadata).arg(entry.quantity());
-    settled(inv.invoke_async(conn).await?, Some(w))
+    settled(inv.invoke(conn).await?, Some(w))
 }
 
 /// Releases one reservation.
@@ -72,9 +75,9 @@ pub async fn release(
     w: &Writing<'_>,
     reservation_id: &str,
 ) -> Result<Reply<SettleReply>, StoreError> {
-    let mut inv = RELEASE.prepare_invoke();
+    let mut inv = Call::new(&RELEASE, WRITING_KEYS);
     writing_args(&mut inv, w).arg(reservation_id);
-    settled(inv.invoke_async(conn).await?, None)
+    settled(inv.invoke(conn).await?, None)
 }
 
 fn state(text: &str) -> Result<ReservationState, StoreError> {
@@ -125,12 +128,12 @@ pub async fn extend(
     ttl_ms: i64,
     max_lifetime_ms: i64,
 ) -> Result<Reply<Extended>, StoreError> {
-    let mut inv = EXTEND.prepare_invoke();
+    let mut inv = Call::new(&EXTEND, WRITING_KEYS);
     writing_args(&mut inv, w)
         .arg(reservation_id)
         .arg(ttl_ms)
         .arg(max_lifetime_ms);
-    let reply: Vec<Value> = inv.invoke_async(conn).await?;
+    let reply: Vec<Value> = inv.invoke(conn).await?;
     let (tag, mut it) = Fields::new(reply).tag()?;
     match tag.as_str() {
         "more" => Ok(Reply::More),
