@@ -1,12 +1,15 @@
-//! One call of a data-plane script, built straight into one command. redis's
-//! `ScriptInvocation` keeps every key and argument in a vector of its own and copies them into
-//! a command on every call: about 30,000 instructions of a reserve, most of them allocating
-//! and freeing forty small vectors. Here the keys go into the command as they come (their
-//! number is declared up front: every script declares the keys it touches) and the arguments
-//! into one buffer, appended when the call is made.
+//! One call of a data-plane script, built straight into one command, and the keys and
+//! arguments every writing script starts with. redis's `ScriptInvocation` keeps every key and
+//! argument in a vector of its own and copies them into a command on every call: about 30,000
+//! instructions of a reserve, most of them allocating and freeing forty small vectors. Here the
+//! keys go into the command as they come (their number is declared up front: every script
+//! declares the keys it touches) and the arguments into one buffer, appended when the call is
+//! made.
 
 use redis::aio::ConnectionLike;
 use redis::{Arg, Cmd, ErrorKind, FromRedisValue, RedisResult, Script, ServerErrorKind, ToRedisArgs};
+
+use super::Writing;
 
 pub struct Call {
     script: &'static Script,
@@ -59,4 +62,26 @@ impl Call {
             answer => answer,
         }
     }
+}
+
+/// How many keys every data-plane writing script starts with (prelude.lua).
+pub const WRITING_KEYS: usize = 10;
+
+/// The ten keys and four arguments every data-plane writing script starts with (prelude.lua).
+pub fn writing_args<'i>(inv: &'i mut Call, w: &Writing<'_>) -> &'i mut Call {
+    let keys = w.keys;
+    inv.key(&keys.ctr)
+        .key(&keys.res)
+        .key(&keys.open)
+        .key(&keys.ended)
+        .key(&keys.periods)
+        .key(&keys.sub)
+        .key(&keys.idem)
+        .key(&keys.ledger)
+        .key(&keys.daily)
+        .key(&keys.outbox)
+        .arg(w.retention_ms)
+        .arg(w.idempotency.map_or("", |i| i.field.as_str()))
+        .arg(w.idempotency.map_or("", |i| i.body_digest.as_str()))
+        .arg(w.ledger_keep_ms.map(|ms| ms.to_string()).unwrap_or_default())
 }

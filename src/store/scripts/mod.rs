@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 
 use redis::{Script, Value};
 
-use call::Call;
+use call::{writing_args, WRITING_KEYS};
 
 pub use account::*;
 pub use holds::*;
@@ -171,28 +171,6 @@ impl Idempotency {
             body_digest: self.body_digest.clone(),
         }
     }
-}
-
-/// How many keys every data-plane writing script starts with (prelude.lua).
-const WRITING_KEYS: usize = 10;
-
-/// The ten keys and four arguments every data-plane writing script starts with (prelude.lua).
-fn writing_args<'i>(inv: &'i mut Call, w: &Writing<'_>) -> &'i mut Call {
-    let keys = w.keys;
-    inv.key(&keys.ctr)
-        .key(&keys.res)
-        .key(&keys.open)
-        .key(&keys.ended)
-        .key(&keys.periods)
-        .key(&keys.sub)
-        .key(&keys.idem)
-        .key(&keys.ledger)
-        .key(&keys.daily)
-        .key(&keys.outbox)
-        .arg(w.retention_ms)
-        .arg(w.idempotency.map_or("", |i| i.field.as_str()))
-        .arg(w.idempotency.map_or("", |i| i.body_digest.as_str()))
-        .arg(w.ledger_keep_ms.map(|ms| ms.to_string()).unwrap_or_default())
 }
 
 fn unexpected(script: &str, answer: &str) -> StoreError {
