@@ -81,10 +81,33 @@ impl Level<'_> {
     }
 }
 
+/// A walk up a chain of budgets from a user, following what each level names as its parent:
+/// the levels reached, bottom first.
+pub(super) struct Chain(Vec<UserId>);
+
+impl Chain {
+    pub fn from(user: &UserId) -> Chain {
+        Chain(vec![user.clone()])
+    }
+
+    /// The level above the last one reached, when that one names `parent`; it counts as
+    /// reached from now on.
+    pub fn up(&mut self, parent: Option<&str>) -> Option<UserId> {
+        let above = next_level(parent?, &self.0)?;
+        self.0.push(above.clone());
+        Some(above)
+    }
+
+    /// How many levels lie under the last one reached.
+    pub fn below(&self) -> usize {
+        self.0.len() - 1
+    }
+}
+
 /// The level above a chain's `visited` levels (bottom first), whose top names `parent`; None
 /// when the chain already has three levels or `parent` is one of them (a cycle that racing
 /// changes of two subscriptions could make).
-pub(super) fn next_level(parent: &str, visited: &[UserId]) -> Option<UserId> {
+fn next_level(parent: &str, visited: &[UserId]) -> Option<UserId> {
     if visited.len() >= MAX_LEVELS || visited.iter().any(|v| v.as_str() == parent) {
         return None;
     }

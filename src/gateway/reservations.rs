@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::outcome::{Effect, Observed, Verb};
-use super::parents::next_level;
+use super::parents::Chain;
 use super::{Gateway, GatewayError};
 use crate::quota::{Reservation, ReservationId, ReservationState, UserId};
 
@@ -50,14 +50,13 @@ impl Gateway {
             return Ok(None);
         };
         let mut parents: Vec<(UserId, Reservation)> = Vec::new();
-        let mut visited = vec![id.user().clone()];
-        let mut next = reservation.parent.as_deref().and_then(|p| next_level(p, &visited));
-        while let Some(parent) = next {
+        let mut chain = Chain::from(id.user());
+        let mut above = reservation.parent.clone();
+        while let Some(parent) = chain.up(above.as_deref()) {
             let Some(level) = self.store.reservation(project, &parent, id).await? else {
                 break;
             };
-            visited.push(parent.clone());
-            next = level.parent.as_deref().and_then(|p| next_level(p, &visited));
+            above = level.parent.clone();
             parents.push((parent, level));
         }
         Ok(Some(ReservationView {
@@ -83,22 +82,18 @@ impl Gateway {
                 })
                 .await
             };
-            let answer = extend(id.user()).await?;
-            if !matches!(&answer, Extension::Extended { parent: Some(_), .. }) {
-                return Ok(answer);
-            }
-            let mut visited = vec![id.user().clone()];
-            let mut next = match &answer {
-                Extension::Extended { parent, .. } => parent.as_deref().and_then(|p| next_level(p, &visited)),
+            let parent_of = |extension: &Extension| match extension {
+                Extension::Extended { parent, .. } => parent.clone(),
                 _ => None,
             };
-            while let Some(parent) = next {
-                let level = extend(&parent).await?;
-                visited.push(parent);
-                next = match level {
-                    Extension::Extended { parent: above, .. } => above.as_deref().and_then(|p| next_level(p, &visited)),
-                    _ => None,
-                };
+            let answer = extend(id.user()).await?;
+            let mut above = parent_of(&answer);
+            if above.is_none() {
+                return Ok(answer);
+            }
+            let mut chain = Chain::from(id.user());
+            while let Some(parent) = chain.up(above.as_deref()) {
+                above = parent_of(&extend(&parent).await?);
             }
             Ok(answer)
         }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 
 use super::outcome::{Effect, Observed, Verb};
-use super::parents::next_level;
+use super::parents::Chain;
 use super::resolve::Freshness;
 use super::track::metadata_json;
 use super::{Gateway, GatewayError};
@@ -106,18 +106,16 @@ impl Gateway {
         if answer.parent.is_none() {
             return Ok(Settlement::Settled(answer));
         }
-        let mut visited = vec![user.clone()];
-        let mut next = answer.parent.as_deref().and_then(|p| next_level(p, &visited));
-        while let Some(parent) = next {
+        let (mut chain, mut above) = (Chain::from(user), answer.parent.take());
+        while let Some(parent) = chain.up(above.as_deref()) {
             self.between_levels().await;
-            let Settlement::Settled(level) = end(&parent, visited.len()).await? else {
+            let Settlement::Settled(level) = end(&parent, chain.below()).await? else {
                 break;
             };
             answer
                 .counters
                 .extend(level.counters.into_iter().map(|c| c.of_subject(parent.as_str())));
-            visited.push(parent);
-            next = level.parent.as_deref().and_then(|p| next_level(p, &visited));
+            above = level.parent;
         }
         Ok(Settlement::Settled(answer))
     }

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::outcome::{Effect, Observed, Verb};
-use super::parents::next_level;
+use super::parents::Chain;
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
 use crate::quota::{Counter, Status, UserId, Window};
@@ -40,14 +40,12 @@ impl Gateway {
             let mut usage = self
                 .drive(project, user, async || self.usage_once(project, user).await)
                 .await?;
-            let mut visited = vec![user.clone()];
-            let mut next = usage.parent_id.as_deref().and_then(|p| next_level(p, &visited));
-            while let Some(parent) = next {
+            let (mut chain, mut above) = (Chain::from(user), usage.parent_id.clone());
+            while let Some(parent) = chain.up(above.as_deref()) {
                 let pool = self
                     .drive(project, &parent, async || self.usage_once(project, &parent).await)
                     .await?;
-                visited.push(parent.clone());
-                next = pool.parent_id.as_deref().and_then(|p| next_level(p, &visited));
+                above = pool.parent_id.clone();
                 usage.parents.push((parent, pool));
             }
             Ok(usage)

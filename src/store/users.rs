@@ -45,15 +45,10 @@ impl Store {
         filter: &UserFilter,
     ) -> Result<UserPage, StoreError> {
         let info_key = &self.keys.user_info(project);
-        // A parent's members are read from the members index ("<parent>\0<member>", which
-        // ends before "<parent>\x01"), everyone else from the users index.
-        let (source, scope, end) = match &filter.parent_id {
-            Some(parent) => (
-                self.keys.members(project),
-                format!("{parent}\0"),
-                format!("({parent}\x01"),
-            ),
-            None => (self.keys.users(project), String::new(), "+".to_string()),
+        // A parent's members are read from the members index, everyone else from the users index.
+        let (source, (scope, end)) = match &filter.parent_id {
+            Some(parent) => (self.keys.members(project), members_range(parent)),
+            None => (self.keys.users(project), (String::new(), "+".to_string())),
         };
         let (source, scope, end) = (&source, &scope, &end);
         let batch = limit.max(100);
@@ -167,7 +162,10 @@ impl Store {
     /// members has members, else 2 (chains are at most three levels, so no more is looked for).
     pub async fn levels_below(&self, project: &str, parent: &str) -> Result<usize, StoreError> {
         let key = &self.keys.members(project);
-        let scope = |id: &str| (format!("[{id}\0"), format!("({id}\x01"));
+        let scope = |id: &str| {
+            let (prefix, end) = members_range(id);
+            (format!("[{prefix}"), end)
+        };
         let mut from = scope(parent).0;
         let mut levels = 0;
         loop {
@@ -206,6 +204,13 @@ impl Store {
             }
         }
     }
+}
+
+/// A parent's entries in the members index ("<parent>\0<member>"): their common prefix, and
+/// the exclusive end of their range ("<parent>\x01"; ids hold no control characters, so one
+/// parent's members sort together).
+fn members_range(parent: &str) -> (String, String) {
+    (format!("{parent}\0"), format!("({parent}\x01"))
 }
 
 /// "<ver>|<status>|<plan>|<parent>" as index_user.lua writes it (entries written before

@@ -471,3 +471,19 @@ async fn parallel_parent_changes_leave_each_member_listed_under_its_parent() {
         assert_eq!(listed, usize::from(team == parent), "{team}: {page}");
     }
 }
+
+/// unsubscribe.lua drops the parent with the plan, in the same step: a cancelled member draws
+/// on no pool and leaves the parent's members.
+#[tokio::test]
+async fn a_cancelled_subscription_ends_the_membership() {
+    let app = spawn_app().await;
+    team_plans(&app).await;
+    app.subscribe("team_c", "plan_team", None).await;
+    member_of(&app, "cy", "plan_member", "team_c").await;
+    let (status, cancelled) = app.json(Method::DELETE, "/v1/users/cy/subscription", None).await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["parentId"], Value::Null);
+    let (_, page) = app.json(Method::GET, "/v1/users?parentId=team_c", None).await;
+    assert_eq!(page["data"], json!([]));
+    assert_eq!(app.usage("cy").await["parents"], json!([]));
+}
