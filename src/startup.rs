@@ -7,11 +7,16 @@ use std::net::TcpListener;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_http::{HttpService, Protocol};
+use actix_server::ServerBuilder;
+use actix_service::{fn_service, map_config, ServiceFactoryExt};
+use actix_web::dev::{AppConfig, Server, ServerHandle};
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::rt::net::TcpStream;
+use actix_web::{web, App};
 use tokio::sync::oneshot;
 
+use crate::api::connection::Connection;
 use crate::api::{self, paths, request_id, AppState};
 use crate::config::Config;
 use crate::dashboard;
@@ -64,29 +69,46 @@ impl Application {
         let bind_error = |e| StartupError::Bind(config.listen.to_string(), e);
         let listener = TcpListener::bind(config.listen).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
-        let app_state = state.clone();
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(app_state.clone())
-                // The outermost middleware is the last wrapped: request ids see every answer.
-                .wrap(from_fn(paths::middleware))
-                .wrap(from_fn(request_id::middleware))
-                .configure(|cfg| {
-                    // The API first: a request walks the routes in this order, so the data
-                    // plane never pays for matching the dashboard's paths.
-                    api::routes(cfg);
-                    dashboard::routes(cfg);
-                })
-        })
-        // Signals are handled by `run_until_signalled`, which drains first.
-        .disable_signals()
-        .listen(listener)
-        .map_err(bind_error)?;
+        let mut builder = ServerBuilder::default()
+            // Signals are handled by `run_until_signalled`, which drains first.
+            .disable_signals();
         if config.workers > 0 {
-            server = server.workers(config.workers);
+            builder = builder.workers(config.workers);
         }
+        let shutdown = builder.graceful_shutdown_signal();
+        let app_state = state.clone();
+        let builder = builder
+            .listen("quota-gateway", listener, move || {
+                let shutdown = shutdown.clone();
+                let app = App::new()
+                    .app_data(app_state.clone())
+                    // The outermost middleware is the last wrapped: request ids see every answer.
+                    .wrap(from_fn(paths::middleware))
+                    .wrap(from_fn(request_id::middleware))
+                    .configure(|cfg| {
+                        // The API first: a request walks the routes in this order, so the data
+                        // plane never pays for matching the dashboard's paths.
+                        api::routes(cfg);
+                        dashboard::routes(cfg);
+                    });
+                // What `HttpServer` builds, with the socket wrapped (see `api::connection`):
+                // idle keep-alive connections close on shutdown, a client gets 1 s to go.
+                let http = HttpService::build()
+                    .graceful_shutdown_signal(move || {
+                        let shutdown = shutdown.clone();
+                        async move { shutdown.notified().await }
+                    })
+                    .client_disconnect_timeout(Duration::from_secs(1))
+                    .finish(map_config(app, |_| AppConfig::default()));
+                fn_service(|io: TcpStream| async move {
+                    let peer = io.peer_addr().ok();
+                    Ok((Connection::new(io), Protocol::Http1, peer))
+                })
+                .and_then(http)
+            })
+            .map_err(bind_error)?;
         Ok(Application {
-            server: server.run(),
+            server: builder.run(),
             port,
             state,
             started: Some(started),

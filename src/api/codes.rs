@@ -52,9 +52,11 @@ codes! {
     PlanInUse "plan_in_use" CONFLICT,
     PlanMissing "plan_missing" CONFLICT,
     ReservationExpired "reservation_expired" GONE,
+    RequestTimeout "request_timeout" REQUEST_TIMEOUT,
     PayloadTooLarge "payload_too_large" PAYLOAD_TOO_LARGE,
     IdempotencyKeyReused "idempotency_key_reused" UNPROCESSABLE_ENTITY,
     CounterLimit "counter_limit" UNPROCESSABLE_ENTITY,
+    HeadersTooLarge "headers_too_large" REQUEST_HEADER_FIELDS_TOO_LARGE,
     InternalError "internal_error" INTERNAL_SERVER_ERROR,
     BackendUnavailable "backend_unavailable" SERVICE_UNAVAILABLE,
 }

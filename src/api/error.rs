@@ -59,6 +59,10 @@ pub enum ApiError {
     CounterLimit(String),
     #[error("the request body is larger than 64 KiB")]
     PayloadTooLarge,
+    #[error("the request head did not arrive whole within 5 seconds; nothing was done")]
+    RequestTimeout,
+    #[error("the request head is over 128 KiB or has more than 96 headers; nothing was done")]
+    HeadersTooLarge,
     #[error("the quota backend is unavailable; retry shortly")]
     Unavailable(String),
     #[error("internal error")]
@@ -109,6 +113,8 @@ impl ApiError {
             Self::IdempotencyKeyReused => Code::IdempotencyKeyReused,
             Self::CounterLimit(_) => Code::CounterLimit,
             Self::PayloadTooLarge => Code::PayloadTooLarge,
+            Self::RequestTimeout => Code::RequestTimeout,
+            Self::HeadersTooLarge => Code::HeadersTooLarge,
             Self::Unavailable(_) => Code::BackendUnavailable,
             Self::Internal(_) => Code::InternalError,
         }
@@ -123,8 +129,8 @@ impl ApiError {
         }
     }
 
-    /// The problem+json answer, tagged with the request's id.
-    pub fn problem(&self, request_id: &str) -> HttpResponse {
+    /// The problem+json body, tagged with the request's id.
+    pub fn body(&self, request_id: &str) -> serde_json::Value {
         let status = self.status_code();
         let mut body = json!({
             "type": "about:blank",
@@ -147,7 +153,13 @@ impl ApiError {
             }
             _ => {}
         }
-        let mut response = HttpResponse::build(status);
+        body
+    }
+
+    /// The problem+json answer, tagged with the request's id.
+    pub fn problem(&self, request_id: &str) -> HttpResponse {
+        let body = self.body(request_id);
+        let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         match self {
             Self::Unavailable(_) => {

@@ -4,6 +4,7 @@ mod audit_log;
 mod auth;
 mod body;
 mod codes;
+pub mod connection;
 mod cors;
 mod daily_usage;
 pub mod dto;

@@ -26,7 +26,7 @@ pub struct RequestId(pub String);
 
 /// A node-unique id without a system call per request: a random prefix made once per process
 /// and a counter.
-fn next_id() -> String {
+pub(crate) fn next_id() -> String {
     static PREFIX: LazyLock<String> = LazyLock::new(|| hex::encode(random_bytes::<6>()));
     static NEXT: AtomicU64 = AtomicU64::new(0);
     format!("{}{:012x}", *PREFIX, NEXT.fetch_add(1, Ordering::Relaxed))

@@ -25,6 +25,7 @@ mod outcomes;
 mod parents;
 mod parents_model;
 mod periods;
+mod raw_http;
 mod readme;
 mod recipes_images;
 mod recipes_llm;
