@@ -17,7 +17,7 @@ use actix_web::{web, App};
 use tokio::sync::oneshot;
 
 use crate::api::connection::Connection;
-use crate::api::{self, paths, request_id, AppState};
+use crate::api::{self, request_id, AppState};
 use crate::config::Config;
 use crate::dashboard;
 use crate::gateway::{FirstStart, Gateway};
@@ -82,8 +82,7 @@ impl Application {
                 let shutdown = shutdown.clone();
                 let app = App::new()
                     .app_data(app_state.clone())
-                    // The outermost middleware is the last wrapped: request ids see every answer.
-                    .wrap(from_fn(paths::middleware))
+                    // Request ids see every answer (and paths are checked there, before routing).
                     .wrap(from_fn(request_id::middleware))
                     .configure(|cfg| {
                         // The API first: a request walks the routes in this order, so the data

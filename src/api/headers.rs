@@ -1,8 +1,6 @@
 //! `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10) from counters,
 //! and `Retry-After` on denials.
 
-use std::fmt::Write;
-
 use actix_web::HttpResponseBuilder;
 
 use crate::quota::{Counter, Denial};
@@ -17,7 +15,8 @@ pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_
     if counters.is_empty() {
         return;
     }
-    // Both values are written into one buffer each: they are on every data-plane answer.
+    // Both values are written into one buffer each, without `format!`'s machinery: they are
+    // on every data-plane answer.
     let mut policies = String::with_capacity(48 * counters.len());
     let mut limits = String::with_capacity(48 * counters.len());
     let (mut level, mut subject) = (0, None);
@@ -31,20 +30,25 @@ pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_
             limits.push_str(", ");
         }
         for header in [&mut policies, &mut limits] {
-            match c.subject {
-                None => {
-                    let _ = write!(header, "\"{}\"", c.group_id);
-                }
-                Some(_) => {
-                    let _ = write!(header, "\"up{level}.{}\"", c.group_id);
-                }
+            header.push('"');
+            if c.subject.is_some() {
+                header.push_str("up");
+                header.push_str(itoa::Buffer::new().format(level));
+                header.push('.');
             }
+            header.push_str(&c.group_id);
+            header.push('"');
         }
-        let _ = write!(policies, ";q={}", c.quota.whole_units());
-        let _ = write!(limits, ";r={}", c.remaining().whole_units());
+        let mut number = itoa::Buffer::new();
+        policies.push_str(";q=");
+        policies.push_str(number.format(c.quota.whole_units()));
+        limits.push_str(";r=");
+        limits.push_str(number.format(c.remaining().whole_units()));
         if let (Some(start), Some(end)) = (c.period_start_ms, c.resets_at_ms) {
-            let _ = write!(policies, ";w={}", (end - start) / 1000);
-            let _ = write!(limits, ";t={}", seconds_until(end, now_ms));
+            policies.push_str(";w=");
+            policies.push_str(number.format((end - start) / 1000));
+            limits.push_str(";t=");
+            limits.push_str(number.format(seconds_until(end, now_ms)));
         }
     }
     response.insert_header(("RateLimit-Policy", policies));

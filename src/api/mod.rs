@@ -15,7 +15,7 @@ mod health;
 mod idempotency;
 mod ledger_csv;
 pub mod openapi;
-pub mod paths;
+mod paths;
 mod plans;
 pub mod projects;
 mod query;

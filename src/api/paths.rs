@@ -2,16 +2,14 @@
 //! refused with 400 naming the id, before routing, rather than decoded lossily into "�" (which
 //! would let many different paths address one user).
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use actix_web::dev::ServiceRequest;
 
 use super::error::ApiError;
 
-pub async fn middleware(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+/// Refuses a path with a segment that is not UTF-8 once percent-decoded, naming the id there.
+/// Called by the request-id middleware before routing (one layer less than a middleware of
+/// its own, on every request).
+pub fn check(req: &ServiceRequest) -> Result<(), ApiError> {
     if let Some(position) = req.path().split('/').position(|segment| !decodes_to_utf8(segment)) {
         // The route's pattern names the id at that position, when the path fits a route.
         let field = req
@@ -19,9 +17,9 @@ pub async fn middleware(
             .and_then(|pattern| pattern.split('/').nth(position).map(str::to_string))
             .and_then(|segment| Some(segment.strip_prefix('{')?.strip_suffix('}')?.to_string()))
             .unwrap_or_else(|| "path".to_string());
-        return Err(ApiError::invalid(field, "must be UTF-8 once percent-decoded").into());
+        return Err(ApiError::invalid(field, "must be UTF-8 once percent-decoded"));
     }
-    next.call(req).await
+    Ok(())
 }
 
 /// Whether the percent-decoded bytes of `segment` are UTF-8 (a malformed escape is kept as

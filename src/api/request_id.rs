@@ -1,5 +1,6 @@
 //! Every response carries `X-Request-Id`, and every error body its `requestId`.
-//! Errors that did not come from a handler (actix's own) are turned into problem+json here too.
+//! Errors that did not come from a handler (actix's own) are turned into problem+json here too,
+//! and paths whose ids are not UTF-8 are refused here, before routing (`paths::check`).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -15,6 +16,7 @@ use tracing::field::Empty;
 use tracing::Instrument;
 
 use super::error::ApiError;
+use super::paths;
 use super::AppState;
 use crate::secrets::random_bytes;
 
@@ -54,7 +56,15 @@ pub async fn middleware(
     // One span per request; the route is the pattern (never the path, which names users).
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), route = Empty, status = Empty, latency_ms = Empty);
     // No clone of the request may be held here: actix routes only a uniquely owned request.
-    let mut res = match next.call(req).instrument(span.clone()).await {
+    let called = match paths::check(&req) {
+        Err(err) => Ok(req.error_response(err)),
+        Ok(()) => next
+            .call(req)
+            .instrument(span.clone())
+            .await
+            .map(ServiceResponse::map_into_boxed_body),
+    };
+    let mut res = match called {
         Ok(res) => {
             let problem = res.response().error().map(|err| as_api_error(err, res.status()));
             match problem {

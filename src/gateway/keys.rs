@@ -63,18 +63,14 @@ impl Gateway {
 
     /// The record of a presented API key, or None for an unknown or revoked one.
     pub async fn authenticate(&self, token: &str) -> Result<Option<Arc<KeyRecord>>, GatewayError> {
-        let token_digest = digest(token);
-        let Some(record) = self.find_key(&hex::encode(token_digest)).await? else {
+        let token_digest = secrets::digest_hex(token);
+        let Some(record) = self.find_key(&token_digest).await? else {
             return Ok(None);
         };
         // The lookup already matched the digest; the record's own copy is checked again in
         // constant time so a corrupted or crafted record can never grant access.
-        let stored = hex::decode(&record.digest_hex)
-            .ok()
-            .and_then(|d| <[u8; 32]>::try_from(d).ok());
-        Ok(stored
-            .filter(|stored| digests_equal(stored, &token_digest))
-            .map(|_| record))
+        let matches = secrets::bytes_equal(record.digest_hex.as_bytes(), token_digest.as_bytes());
+        Ok(matches.then_some(record))
     }
 
     /// Whether `token` is the root token. Before the node has reached Redis only a configured

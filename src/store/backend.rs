@@ -12,9 +12,10 @@ use deadpool_redis::{sentinel, Runtime};
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisFuture, Value};
+use redis::{Arg, Cmd, Pipeline, RedisError, RedisFuture, Value};
 use tokio::sync::OnceCell;
 
+use super::pipe::Pipe;
 use super::StoreError;
 
 /// How the gateway reaches Redis (`QG_REDIS_MODE`).
@@ -38,7 +39,8 @@ pub enum Backend {
 
 /// A connection of any kind; cloning a multiplexed one is cheap.
 pub enum Conn {
-    Standalone(ConnectionManager),
+    /// The data plane's commands go over the thread's pipe, the rest over its manager.
+    Standalone(Arc<Standalone>, Pipe),
     Cluster(ClusterConnection),
     Sentinel(sentinel::Connection),
 }
@@ -54,6 +56,7 @@ pub struct Standalone {
 thread_local! {
     /// This thread's connections, by `Standalone::id` (tests run several stores per thread).
     static CONNECTIONS: RefCell<HashMap<usize, ConnectionManager>> = RefCell::new(HashMap::new());
+    static PIPES: RefCell<HashMap<usize, Pipe>> = RefCell::new(HashMap::new());
 }
 
 impl Standalone {
@@ -69,6 +72,29 @@ impl Standalone {
             Ok(connection)
         })
     }
+
+    /// This thread's pipe, connected again when the last one failed.
+    async fn pipe(&self) -> Result<Pipe, StoreError> {
+        let current = PIPES.with(|pipes| pipes.borrow().get(&self.id).filter(|pipe| pipe.is_usable()).cloned());
+        if let Some(pipe) = current {
+            return Ok(pipe);
+        }
+        // Boxed for the same reason as connecting to a cluster (see `get`).
+        let pipe = Box::pin(Pipe::connect(self.client.get_connection_info()))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        PIPES.with(|pipes| pipes.borrow_mut().insert(self.id, pipe.clone()));
+        Ok(pipe)
+    }
+}
+
+/// The commands the data plane sends one at a time with short replies: scripts, and the
+/// `TIME` and `WAIT` around them (`WAIT` must follow its script on the same connection).
+fn lean(cmd: &Cmd) -> bool {
+    matches!(
+        cmd.args_iter().next(),
+        Some(Arg::Simple(b"EVALSHA" | b"EVAL" | b"TIME" | b"WAIT"))
+    )
 }
 
 /// The cluster connection, made on first use so a node can start before the cluster; the
@@ -135,7 +161,7 @@ impl Backend {
 
     pub async fn get(&self) -> Result<Conn, StoreError> {
         match self {
-            Backend::Standalone(standalone) => Ok(Conn::Standalone(standalone.connection()?)),
+            Backend::Standalone(standalone) => Ok(Conn::Standalone(standalone.clone(), standalone.pipe().await?)),
             // Connecting is boxed: its future is kilobytes, and unboxed it would be part of
             // (and copied with) the future of every Redis call, standalone ones included.
             Backend::Cluster(lazy) => {
@@ -159,10 +185,28 @@ impl Backend {
     }
 }
 
+impl Conn {
+    /// Sends a command already encoded (RESP, in parts) where the connection takes it as it
+    /// is; elsewhere sends the same command built by `cmd`.
+    pub async fn send_packed(&mut self, parts: &[&[u8]], cmd: impl FnOnce() -> Cmd) -> redis::RedisResult<Value> {
+        match self {
+            Conn::Standalone(_, pipe) => pipe.send_packed(parts).await,
+            _ => {
+                let cmd = cmd();
+                self.req_packed_command(&cmd).await
+            }
+        }
+    }
+}
+
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Conn::Standalone(c) => c.req_packed_command(cmd),
+            Conn::Standalone(_, pipe) if lean(cmd) => pipe.req_packed_command(cmd),
+            Conn::Standalone(standalone, _) => match standalone.connection() {
+                Ok(mut manager) => Box::pin(async move { manager.req_packed_command(cmd).await }),
+                Err(err) => Box::pin(async move { Err(unavailable(err)) }),
+            },
             Conn::Cluster(c) => c.req_packed_command(cmd),
             Conn::Sentinel(c) => c.req_packed_command(cmd),
         }
@@ -175,7 +219,10 @@ impl ConnectionLike for Conn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Conn::Standalone(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Standalone(standalone, _) => match standalone.connection() {
+                Ok(mut manager) => Box::pin(async move { manager.req_packed_commands(cmd, offset, count).await }),
+                Err(err) => Box::pin(async move { Err(unavailable(err)) }),
+            },
             Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
             Conn::Sentinel(c) => c.req_packed_commands(cmd, offset, count),
         }
@@ -183,9 +230,13 @@ impl ConnectionLike for Conn {
 
     fn get_db(&self) -> i64 {
         match self {
-            Conn::Standalone(c) => c.get_db(),
+            Conn::Standalone(_, pipe) => pipe.get_db(),
             Conn::Cluster(c) => c.get_db(),
             Conn::Sentinel(c) => c.get_db(),
         }
     }
+}
+
+fn unavailable(err: StoreError) -> RedisError {
+    RedisError::from(std::io::Error::new(std::io::ErrorKind::NotConnected, err.to_string()))
 }

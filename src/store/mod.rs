@@ -13,6 +13,7 @@ mod health;
 pub mod keys;
 mod ledger;
 mod outbox;
+mod pipe;
 mod plans;
 mod projects;
 mod record;

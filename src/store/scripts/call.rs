@@ -1,66 +1,159 @@
-//! One call of a data-plane script, built straight into one command, and the keys and
-//! arguments every writing script starts with. redis's `ScriptInvocation` keeps every key and
-//! argument in a vector of its own and copies them into a command on every call: about 30,000
-//! instructions of a reserve, most of them allocating and freeing forty small vectors. Here the
-//! keys go into the command as they come (their number is declared up front: every script
-//! declares the keys it touches) and the arguments into one buffer, appended when the call is
-//! made.
+//! One call of a data-plane script, encoded as it is built, and the keys and arguments every
+//! writing script starts with. redis's `ScriptInvocation` keeps every key and argument in a
+//! vector of its own and copies them all into a command on every call (about 30,000
+//! instructions of a reserve), and even a `Cmd` is encoded once more when sent (6,000 more).
+//! Here the keys and the arguments go straight into their wire form (RESP), each into a buffer
+//! of its own (a script declares how many keys it takes; they are sent first). The connection
+//! writes the whole call to its socket as it is, or turns it into a `Cmd` when it must route
+//! it (a cluster) or hand it to redis's own connections.
 
-use redis::aio::ConnectionLike;
-use redis::{Arg, Cmd, ErrorKind, FromRedisValue, RedisResult, Script, ServerErrorKind, ToRedisArgs};
+use std::io;
+
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, RedisWrite, Script, ServerErrorKind, ToRedisArgs};
 
 use super::Writing;
+use crate::store::backend::Conn;
 
 pub struct Call {
     script: &'static Script,
-    keys: usize,
-    cmd: Cmd,
-    args: Cmd,
+    /// How many keys the script takes.
+    declared: usize,
+    keys: Resp,
+    args: Resp,
+}
+
+/// Arguments as sent, each `$<length>\r\n<bytes>\r\n`, so a call is encoded once.
+struct Resp {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl Resp {
+    fn with_capacity(bytes: usize) -> Resp {
+        Resp {
+            bytes: Vec::with_capacity(bytes),
+            count: 0,
+        }
+    }
+
+    /// Each argument's bytes, as written.
+    fn each(&self) -> impl Iterator<Item = &[u8]> {
+        let mut rest = self.bytes.as_slice();
+        std::iter::from_fn(move || {
+            let digits_end = rest.iter().position(|&b| b == b'\r')?;
+            let length: usize = std::str::from_utf8(&rest[1..digits_end]).ok()?.parse().ok()?;
+            let start = digits_end + 2;
+            let arg = rest.get(start..start + length)?;
+            rest = &rest[start + length + 2..];
+            Some(arg)
+        })
+    }
+}
+
+impl RedisWrite for Resp {
+    fn write_arg(&mut self, arg: &[u8]) {
+        self.bytes.push(b'$');
+        self.bytes
+            .extend_from_slice(itoa::Buffer::new().format(arg.len()).as_bytes());
+        self.bytes.extend_from_slice(b"\r\n");
+        self.bytes.extend_from_slice(arg);
+        self.bytes.extend_from_slice(b"\r\n");
+        self.count += 1;
+    }
+
+    fn writer_for_next_arg(&mut self) -> impl io::Write + '_ {
+        Arg {
+            resp: self,
+            bytes: Vec::new(),
+        }
+    }
+}
+
+/// An argument written piecewise: its length comes first on the wire, so it is kept until done.
+struct Arg<'a> {
+    resp: &'a mut Resp,
+    bytes: Vec<u8>,
+}
+
+impl io::Write for Arg<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Arg<'_> {
+    fn drop(&mut self) {
+        let bytes = std::mem::take(&mut self.bytes);
+        self.resp.write_arg(&bytes);
+    }
 }
 
 impl Call {
     /// A call of `script` with exactly `keys` keys.
     pub fn new(script: &'static Script, keys: usize) -> Call {
-        let mut cmd = Cmd::with_capacity(3 + keys + 48, 1024);
-        cmd.arg("EVALSHA").arg(script.get_hash()).arg(keys);
         Call {
             script,
-            keys,
-            cmd,
-            args: Cmd::with_capacity(48, 512),
+            declared: keys,
+            keys: Resp::with_capacity(512),
+            args: Resp::with_capacity(1024),
         }
     }
 
     pub fn key(&mut self, key: &str) -> &mut Call {
-        self.cmd.arg(key);
+        self.keys.write_arg(key.as_bytes());
         self
     }
 
     pub fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Call {
-        self.args.arg(arg);
+        arg.write_redis_args(&mut self.args);
         self
     }
 
     /// Runs the script (EVALSHA); when Redis no longer has it (a restart, a failover, SCRIPT
     /// FLUSH), loads it and runs it once more.
-    pub async fn invoke<T: FromRedisValue>(mut self, conn: &mut impl ConnectionLike) -> RedisResult<T> {
-        debug_assert_eq!(
-            self.cmd.args_iter().len(),
-            3 + self.keys,
-            "keys declared and given differ"
-        );
-        for arg in self.args.args_iter() {
-            if let Arg::Simple(bytes) = arg {
-                self.cmd.arg(bytes);
-            }
-        }
-        match self.cmd.query_async(conn).await {
+    pub async fn invoke<T: FromRedisValue>(self, conn: &mut Conn) -> RedisResult<T> {
+        debug_assert_eq!(self.keys.count, self.declared, "keys declared and given differ");
+        let lead = self.lead();
+        let packed = [lead.as_slice(), self.keys.bytes.as_slice(), self.args.bytes.as_slice()];
+        let value = match conn.send_packed(&packed, || self.cmd()).await?.extract_error() {
             Err(err) if err.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
                 self.script.load_async(conn).await?;
-                self.cmd.query_async(conn).await
+                conn.send_packed(&packed, || self.cmd()).await?.extract_error()?
             }
-            answer => answer,
+            answer => answer?,
+        };
+        Ok(T::from_redis_value(value)?)
+    }
+
+    /// What comes before the keys: the array's length, EVALSHA, the script's hash, the number
+    /// of keys.
+    fn lead(&self) -> Vec<u8> {
+        let mut lead = Resp::with_capacity(96);
+        lead.bytes.push(b'*');
+        let count = 3 + self.keys.count + self.args.count;
+        lead.bytes
+            .extend_from_slice(itoa::Buffer::new().format(count).as_bytes());
+        lead.bytes.extend_from_slice(b"\r\n");
+        lead.write_arg(b"EVALSHA");
+        lead.write_arg(self.script.get_hash().as_bytes());
+        lead.write_arg(itoa::Buffer::new().format(self.declared).as_bytes());
+        lead.bytes
+    }
+
+    /// The same call as a command, for connections that route or encode commands themselves.
+    fn cmd(&self) -> Cmd {
+        let (keys, args) = (&self.keys, &self.args);
+        let mut cmd = Cmd::with_capacity(3 + keys.count + args.count, keys.bytes.len() + args.bytes.len());
+        cmd.arg("EVALSHA").arg(self.script.get_hash()).arg(self.declared);
+        for arg in keys.each().chain(args.each()) {
+            cmd.arg(arg);
         }
+        cmd
     }
 }
 
@@ -84,4 +177,30 @@ pub fn writing_args<'i>(inv: &'i mut Call, w: &Writing<'_>) -> &'i mut Call {
         .arg(w.idempotency.map_or("", |i| i.field.as_str()))
         .arg(w.idempotency.map_or("", |i| i.body_digest.as_str()))
         .arg(w.ledger_keep_ms.map(|ms| ms.to_string()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::LazyLock;
+
+    use redis::Script;
+
+    use super::Call;
+
+    #[test]
+    fn a_call_as_sent_and_as_a_command_are_the_same_bytes() {
+        static SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new("return 1"));
+        let mut call = Call::new(&SCRIPT, 2);
+        // Keys and arguments may come in any order; keys are sent first.
+        call.key("k1")
+            .arg(7_i64)
+            .arg("")
+            .key("k2")
+            .arg("é\r\n")
+            .arg(1.5_f64)
+            .arg(u64::MAX);
+        let sent = [call.lead(), call.keys.bytes.clone(), call.args.bytes.clone()].concat();
+        assert_eq!(sent, call.cmd().get_packed_command());
+        assert_eq!(call.cmd().args_iter().count(), 3 + 2 + 5);
+    }
 }

@@ -1,6 +1,5 @@
 //! The scripts that place or read holds: reserve, check, track, adjust, usage.
 
-use redis::aio::ConnectionLike;
 use redis::Value;
 
 use super::call::Call;
@@ -9,6 +8,7 @@ use super::{
     WRITING_KEYS,
 };
 use crate::quota::{Amounts, Hold, Milli, Verdict, Window};
+use crate::store::backend::Conn;
 use crate::store::keys::{counter_field, UserKeys};
 use crate::store::record;
 use crate::store::StoreError;
@@ -73,7 +73,7 @@ fn verdict(it: &mut Fields, n: usize) -> Result<Verdict, StoreError> {
 }
 
 pub async fn reserve(
-    conn: &mut impl ConnectionLike,
+    conn: &mut Conn,
     w: &Writing<'_>,
     args: &ReserveArgs<'_>,
     holds: &[Hold<'_>],
@@ -107,7 +107,7 @@ pub async fn reserve(
 
 /// Decides as reserve would, with the read-only check.lua.
 pub async fn check(
-    conn: &mut impl ConnectionLike,
+    conn: &mut Conn,
     keys: &UserKeys,
     version: u64,
     holds: &[Hold<'_>],
@@ -127,7 +127,7 @@ pub async fn check(
 
 /// Counts usage without checking quotas; answers each hold's counter after it.
 pub async fn track(
-    conn: &mut impl ConnectionLike,
+    conn: &mut Conn,
     w: &Writing<'_>,
     version: u64,
     holds: &[Hold<'_>],
@@ -155,7 +155,7 @@ pub async fn track(
 /// Counters of the given fields (with their plan quotas) as though expired holds were
 /// reclaimed, and Redis time.
 pub async fn usage(
-    conn: &mut impl ConnectionLike,
+    conn: &mut Conn,
     keys: &UserKeys,
     fields: &[UsageField<'_>],
 ) -> Result<(i64, Vec<Amounts>), StoreError> {
@@ -184,7 +184,7 @@ pub struct AdjustArgs {
 /// Adds signed milli-units to one counter, never below zero, and records it in the audit trail.
 /// Answers the applied change and the counter after it.
 pub async fn adjust(
-    conn: &mut impl ConnectionLike,
+    conn: &mut Conn,
     w: &Writing<'_>,
     hold: &Hold<'_>,
     args: &AdjustArgs,

@@ -1,6 +1,5 @@
 //! The scripts that end or extend one reservation: commit, release, extend.
 
-use redis::aio::ConnectionLike;
 use redis::Value;
 
 use super::call::Call;
@@ -8,6 +7,7 @@ use super::{
     unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing, COMMIT, EXTEND, RELEASE, WRITING_KEYS,
 };
 use crate::quota::{Amounts, Milli, Reservation, ReservationState};
+use crate::store::backend::Conn;
 use crate::store::record;
 use crate::store::StoreError;
 
@@ -46,7 +46,7 @@ pub enum Extended {
 
 /// Commits one reservation, with the actual milli-units per hold or as reserved.
 pub async fn commit(
-    conn: &mut impl ConnectionLike,
+    conn: &mut Conn,
     w: &Writing<'_>,
     reservation_id: &str,
     actual: Option<&[Milli]>,
@@ -70,11 +70,7 @@ pub async fn commit(
 }
 
 /// Releases one reservation.
-pub async fn release(
-    conn: &mut impl ConnectionLike,
-    w: &Writing<'_>,
-    reservation_id: &str,
-) -> Result<Reply<SettleReply>, StoreError> {
+pub async fn release(conn: &mut Conn, w: &Writing<'_>, reservation_id: &str) -> Result<Reply<SettleReply>, StoreError> {
     let mut inv = Call::new(&RELEASE, WRITING_KEYS);
     writing_args(&mut inv, w).arg(reservation_id);
     settled(inv.invoke(conn).await?, None)
@@ -122,7 +118,7 @@ fn settled(reply: Vec<Value>, commit: Option<&Writing<'_>>) -> Result<Reply<Sett
 }
 
 pub async fn extend(
-    conn: &mut impl ConnectionLike,
+    conn: &mut Conn,
     w: &Writing<'_>,
     reservation_id: &str,
     ttl_ms: i64,

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::support::proxy::Proxy;
-use crate::support::{freemium_free_plan, redis, spawn_app_on, unique_prefix};
+use crate::support::{freemium_free_plan, redis, spawn_app_on, spawn_app_with, unique_prefix};
 
 #[tokio::test]
 async fn a_silent_redis_gives_503_then_recovers_and_bad_input_never_waits_for_it() {
@@ -52,6 +52,59 @@ async fn a_silent_redis_gives_503_then_recovers_and_bad_input_never_waits_for_it
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(answer["allowed"], true, "recovered without a restart");
+}
+
+/// A call that gave up (the command timeout) leaves its late reply behind on the node's
+/// connection: it must go nowhere, never to the call queued after it. One worker, so both
+/// calls share one connection; a check gives up, a reserve waits behind it, and Redis answers
+/// both once thawed: the reserve must get its own answer, not the check's.
+#[tokio::test]
+async fn a_late_reply_of_a_timed_out_call_never_answers_the_next_call() {
+    let own = redis::TestRedis::start();
+    let proxy = Proxy::start(own.port).await;
+    let app = spawn_app_with(&proxy.target(), &unique_prefix(), None, |config| config.workers = 1).await;
+    app.put_plan(json!({ "id": "plan_late", "periodType": "month",
+        "groups": [ { "id": "g", "unit": "count", "quota": 1000, "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    app.subscribe("u", "plan_late", None).await;
+    let reserve = json!({ "userId": "u", "event": "e" });
+    // Warm the node's caches, so the check's only Redis call is its script.
+    assert_eq!(app.json(Method::POST, "/v1/check", Some(reserve.clone())).await.0, 200);
+
+    let mut answered = 0;
+    for _ in 0..6 {
+        proxy.freeze();
+        // The command timeout is 250 ms: the check gives up while the reserve still waits.
+        let read = app.json(Method::POST, "/v1/check", Some(reserve.clone()));
+        let held = async {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            app.json(Method::POST, "/v1/reserve", Some(reserve.clone())).await
+        };
+        let thaw = async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            proxy.thaw();
+        };
+        let ((read_status, _), (status, answer), ()) = tokio::join!(read, held, thaw);
+        assert_eq!(read_status, 503);
+        // The reserve has 150 ms left after the thaw; one that timed out too proves nothing
+        // (a reserve handed the check's reply fails as well, so most must be answered).
+        if status == 503 {
+            continue;
+        }
+        assert_eq!(status, 200, "{answer}");
+        let id = answer["reservationId"].as_str().expect("a reserve's own answer");
+        let (status, read) = app.json(Method::GET, &format!("/v1/reservations/{id}"), None).await;
+        assert_eq!(
+            (status.as_u16(), read["reservationId"].as_str()),
+            (200, Some(id)),
+            "{read}"
+        );
+        answered += 1;
+    }
+    assert!(
+        answered >= 4,
+        "only {answered} of 6 reserves were answered after the thaw"
+    );
 }
 
 #[tokio::test]
