@@ -50,12 +50,14 @@ pub struct ReservationId {
 impl ReservationId {
     /// A new id for `user` with the given random bytes.
     pub fn new(user: &UserId, random: &[u8]) -> ReservationId {
+        // Written into one string (a reserve makes one): "r_" <user> "." <random>, base64url.
+        let mut text = String::with_capacity(4 + (user.as_str().len() + random.len()) * 4 / 3 + 2);
+        text.push_str("r_");
+        URL_SAFE_NO_PAD.encode_string(user.as_str(), &mut text);
+        text.push('.');
+        URL_SAFE_NO_PAD.encode_string(random, &mut text);
         ReservationId {
-            text: format!(
-                "r_{}.{}",
-                URL_SAFE_NO_PAD.encode(user.as_str()),
-                URL_SAFE_NO_PAD.encode(random)
-            ),
+            text,
             user: user.clone(),
         }
     }
