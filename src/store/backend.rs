@@ -27,8 +27,8 @@ pub enum RedisMode {
     Sentinel,
 }
 
-/// Multiplexed connections for standalone and cluster Redis: requests are pipelined over
-/// them, so a reserve is one round trip (a pool would add a PING per checkout).
+/// Pipelined connections for standalone and cluster Redis: requests share them, so a reserve
+/// is one round trip (a pool would add a PING per checkout).
 /// Sentinel keeps a pool, whose fresh connections ask the sentinels for the current primary.
 #[derive(Clone)]
 pub enum Backend {
@@ -45,8 +45,9 @@ pub enum Conn {
     Sentinel(sentinel::Connection),
 }
 
-/// A standalone server: one multiplexed connection per worker thread, made on first use on
-/// that thread's runtime, so a request never hands its Redis call to another thread.
+/// A standalone server: per worker thread, made on first use on that thread's runtime (so a
+/// request never hands its Redis call to another thread), a pipe for the data plane's
+/// scripts (`pipe/`) and redis's multiplexed connection manager for everything else.
 pub struct Standalone {
     id: usize,
     client: redis::Client,
