@@ -94,15 +94,21 @@ pub fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// The digest in lower-case hex, as key records store it (written by hand: it runs on every
-/// request, and the `hex` crate's char-by-char iterator costs five times as much).
+/// The digest in lower-case hex, as key records store it.
 pub fn digest_hex(token: &str) -> String {
+    let mut text = String::with_capacity(64);
+    push_hex(&mut text, &digest(token));
+    text
+}
+
+/// Appends `bytes` in lower-case hex, as `hex::encode` writes them (by a table: this runs on
+/// every request, and that crate's char-by-char iterator costs five times as much).
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = Vec::with_capacity(64);
-    for byte in digest(token) {
-        text.extend_from_slice(&[DIGITS[usize::from(byte >> 4)], DIGITS[usize::from(byte & 15)]]);
+    for &byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 15)]));
     }
-    String::from_utf8(text).unwrap_or_default()
 }
 
 /// Constant-time equality of two digests.

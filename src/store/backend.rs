@@ -203,11 +203,11 @@ impl Conn {
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Conn::Standalone(_, pipe) if lean(cmd) => pipe.req_packed_command(cmd),
-            Conn::Standalone(standalone, _) => match standalone.connection() {
-                Ok(mut manager) => Box::pin(async move { manager.req_packed_command(cmd).await }),
-                Err(err) => Box::pin(async move { Err(unavailable(err)) }),
-            },
+            Conn::Standalone(_, pipe) if lean(cmd) => Box::pin(pipe.send_cmd(cmd)),
+            Conn::Standalone(standalone, _) => Box::pin(async move {
+                let mut manager = standalone.connection().map_err(unavailable)?;
+                manager.req_packed_command(cmd).await
+            }),
             Conn::Cluster(c) => c.req_packed_command(cmd),
             Conn::Sentinel(c) => c.req_packed_command(cmd),
         }
@@ -220,10 +220,10 @@ impl ConnectionLike for Conn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Conn::Standalone(standalone, _) => match standalone.connection() {
-                Ok(mut manager) => Box::pin(async move { manager.req_packed_commands(cmd, offset, count).await }),
-                Err(err) => Box::pin(async move { Err(unavailable(err)) }),
-            },
+            Conn::Standalone(standalone, _) => Box::pin(async move {
+                let mut manager = standalone.connection().map_err(unavailable)?;
+                manager.req_packed_commands(cmd, offset, count).await
+            }),
             Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
             Conn::Sentinel(c) => c.req_packed_commands(cmd, offset, count),
         }
@@ -231,7 +231,7 @@ impl ConnectionLike for Conn {
 
     fn get_db(&self) -> i64 {
         match self {
-            Conn::Standalone(_, pipe) => pipe.get_db(),
+            Conn::Standalone(_, pipe) => pipe.db(),
             Conn::Cluster(c) => c.get_db(),
             Conn::Sentinel(c) => c.get_db(),
         }

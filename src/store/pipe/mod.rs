@@ -19,8 +19,7 @@ use std::io;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use redis::aio::ConnectionLike;
-use redis::{Cmd, ConnectionInfo, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use redis::{Cmd, ConnectionInfo, RedisError, RedisResult, Value};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::AbortHandle;
 
@@ -91,13 +90,13 @@ impl Pipe {
             if let Some(username) = settings.username() {
                 auth.arg(username);
             }
-            let _: () = auth.arg(password).query_async(&mut pipe.clone()).await?;
+            auth.arg(password);
+            pipe.send_cmd(&auth).await?.extract_error()?;
         }
         if settings.db() != 0 {
-            let _: () = redis::cmd("SELECT")
-                .arg(settings.db())
-                .query_async(&mut pipe.clone())
-                .await?;
+            let mut select = redis::cmd("SELECT");
+            select.arg(settings.db());
+            pipe.send_cmd(&select).await?.extract_error()?;
         }
         Ok(pipe)
     }
@@ -111,6 +110,16 @@ impl Pipe {
     pub async fn send_packed(&self, parts: &[&[u8]]) -> RedisResult<Value> {
         let reply = self.send(|out| parts.iter().for_each(|part| out.extend_from_slice(part)));
         reply?.await.unwrap_or_else(|_| Err(broken("it closed")))
+    }
+
+    /// Sends one command and waits for its reply (an error reply is a `Value` still).
+    pub async fn send_cmd(&self, cmd: &Cmd) -> RedisResult<Value> {
+        let reply = self.send(|out| cmd.write_packed_command(out));
+        reply?.await.unwrap_or_else(|_| Err(broken("it closed")))
+    }
+
+    pub fn db(&self) -> i64 {
+        self.shared.db
     }
 
     /// Writes a command (`encode` appends it to the buffer) to the socket, or buffers it for
@@ -143,33 +152,6 @@ impl Pipe {
             shared.more.notify_one();
         }
         Ok(reply)
-    }
-}
-
-impl ConnectionLike for Pipe {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        let reply = self.send(|out| cmd.write_packed_command(out));
-        Box::pin(async move { reply?.await.unwrap_or_else(|_| Err(broken("it closed"))) })
-    }
-
-    /// Pipelines are not sent here (see `backend.rs`), but would be answered correctly.
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        cmd: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        Box::pin(async move {
-            let mut all = Vec::new();
-            for one in cmd.cmd_iter() {
-                all.push(self.req_packed_command(one).await?);
-            }
-            Ok(all.into_iter().skip(offset).take(count).collect())
-        })
-    }
-
-    fn get_db(&self) -> i64 {
-        self.shared.db
     }
 }
 
