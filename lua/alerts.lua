@@ -51,7 +51,7 @@ end
 -- Reads marks only when something crossed, so an ordinary call costs no Redis command.
 local function alert_crossings(holds, quota_in_force, before, after)
   for i, h in ipairs(holds) do
-    local quota = tonumber(quota_in_force[i])
+    local quota = quota_in_force[i]
     if h.t and quota > 0 and after[i] > before[i] then
       local crossed = {}
       for t in string.gmatch(h.t, '%d+') do
@@ -83,7 +83,7 @@ end
 local function alert_denials(holds, quota_in_force, denied, level)
   for i, h in ipairs(holds) do
     if denied[i] == 1 then
-      local quota = tonumber(quota_in_force[i])
+      local quota = quota_in_force[i]
       local marks = marks_of(h, quota)
       if not marks.L then
         marks.L = true

@@ -18,7 +18,7 @@ local function read_holds(first, n, at)
     if ARGV[j + 7] ~= '' then h.k = ARGV[j + 7] end
     if ARGV[j + 8] ~= '' then h.me = ARGV[j + 8] end
     if ARGV[j + 9] ~= '' then h.t = ARGV[j + 9] end
-    if tonumber(h.ps) > at or (h.pe ~= '' and tonumber(h.pe) <= at) then
+    if h.ps + 0 > at or (h.pe ~= '' and h.pe + 0 <= at) then
       return nil
     end
     holds[#holds + 1] = h
@@ -31,9 +31,9 @@ end
 local function decide(holds, quota_in_force, used, held)
   local allowed, denied = 1, {}
   for i, h in ipairs(holds) do
-    local quota = tonumber(quota_in_force[i])
+    local quota = quota_in_force[i]
     denied[i] = 0
-    if h.m ~= 'soft' and (quota == 0 or used[i] + held[i] + tonumber(h.a) > quota) then
+    if h.m ~= 'soft' and (quota == 0 or used[i] + held[i] + h.a > quota) then
       denied[i] = 1
       allowed = 0
     end
@@ -46,7 +46,7 @@ local function append_decision(reply, holds, quota_in_force, used, held, denied)
   for i = 1, #holds do
     reply[#reply + 1] = used[i]
     reply[#reply + 1] = held[i]
-    reply[#reply + 1] = tonumber(quota_in_force[i])
+    reply[#reply + 1] = quota_in_force[i]
     reply[#reply + 1] = denied[i]
   end
   return reply

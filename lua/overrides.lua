@@ -3,8 +3,8 @@
 --
 -- The subscription hash keeps one field per override: ov:<groupId> = "<quota milli>|<expires ms or empty>".
 
--- The subscription's version and the quota in force per hold (a live override, else the
--- plan's `q`, as strings), in one read.
+-- The subscription's version and the quota in force per hold in milli-units (a live override,
+-- else the plan's `q`), in one read.
 local function subscription(sub_key, holds, at)
   local fields = {'ver'}
   for i, h in ipairs(holds) do
@@ -13,14 +13,14 @@ local function subscription(sub_key, holds, at)
   local values = redis.call('HMGET', sub_key, unpack(fields))
   local result = {}
   for i, h in ipairs(holds) do
-    result[i] = h.q
-    local value = values[i + 1]
+    local value, quota = values[i + 1], h.q
     if value then
-      local quota, expires = string.match(value, '^(%d+)|(%d*)$')
-      if quota and (expires == '' or tonumber(expires) > at) then
-        result[i] = quota
+      local override, expires = string.match(value, '^(%d+)|(%d*)$')
+      if override and (expires == '' or expires + 0 > at) then
+        quota = override
       end
     end
+    result[i] = quota + 0
   end
   return values[1] or '0', result
 end
@@ -38,7 +38,7 @@ local function append_counters(reply, holds, sub_key, at)
   for i = 1, #holds do
     reply[#reply + 1] = used[i]
     reply[#reply + 1] = held[i]
-    reply[#reply + 1] = tonumber(q[i])
+    reply[#reply + 1] = q[i]
   end
   return reply
 end

@@ -25,8 +25,15 @@
 --
 -- A reservation record is JSON whose numbers are all strings, so no digit is lost to cjson:
 -- {"s": held|committed|released, "e": event, "c": created ms, "x": expires ms, "t": ended ms,
---  "l": "1" when committed late, "h": [hold, ...]} with each hold as holds.lua reads it, plus
---  "n": the committed milli-units. A held record whose id has left the open set has expired.
+--  "l": "1" when committed late, "p": the next level up when there is one, "h": [hold, ...]}
+--  with each hold as holds.lua reads it, plus "n": the committed milli-units. A held record
+--  whose id has left the open set has expired. Reserve writes what the node encoded for it
+--  (the node has the holds at hand) with the times in front; later scripts re-encode it.
+--
+-- Cost: these scripts are Redis's CPU on every call, so the hot paths keep to what they need.
+-- A numeric string known to be one is converted with arithmetic (`s + 0`), which parses it
+-- once where tonumber parses it twice; numbers go to redis.call as strings formatted with %d,
+-- since a Lua number argument is formatted with %.17g, which costs twice as much.
 
 -- A call returns at most this many expired reservations and this many holds (a reservation
 -- in 32 groups holds 32), so one call stays well under a millisecond; more answers "more".
@@ -36,40 +43,42 @@ local PRUNE_BATCH = 16
 local retention_ms = tonumber(ARGV[1])
 local keep_ms = ARGV[4]
 local DAY_MS = 86400000
-local ROLLUP_STATS = {'u', 'a', 'd', 'r', 'x'}
 
 -- Redis time in whole milliseconds.
 local function now_ms()
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return t[1] * 1000 + math.floor(t[2] / 1000)
 end
 
--- Counter fields as numbers (0 when absent), and whether each field existed: one HMGET.
+-- Counter fields as numbers (0 when absent): one HMGET.
 local function read_fields(fields)
-  local values, existed = {}, {}
+  local values = {}
   if #fields == 0 then
-    return values, existed
+    return values
   end
   local raw = redis.call('HMGET', KEYS[1], unpack(fields))
   for i = 1, #fields do
-    values[i] = tonumber(raw[i] or '0')
-    existed[i] = raw[i] ~= false and raw[i] ~= nil
+    values[i] = raw[i] and raw[i] + 0 or 0
   end
-  return values, existed
+  return values
 end
 
 -- Used and held milli-units of each hold, with a flag for counters never written before.
 local function read_counters(holds)
+  local used, held, fresh = {}, {}, {}
+  if #holds == 0 then
+    return used, held, fresh
+  end
   local fields = {}
   for i, h in ipairs(holds) do
     fields[2 * i - 1] = h.f .. ':u'
     fields[2 * i] = h.f .. ':h'
   end
-  local values, existed = read_fields(fields)
-  local used, held, fresh = {}, {}, {}
+  local raw = redis.call('HMGET', KEYS[1], unpack(fields))
   for i = 1, #holds do
-    used[i], held[i] = values[2 * i - 1], values[2 * i]
-    fresh[i] = not existed[2 * i - 1] and not existed[2 * i]
+    local u, h = raw[2 * i - 1], raw[2 * i]
+    used[i], held[i] = u and u + 0 or 0, h and h + 0 or 0
+    fresh[i] = not u and not h
   end
   return used, held, fresh
 end
@@ -105,49 +114,6 @@ end
 -- it is refused whole rather than counted inexactly.
 local MAX_EXACT = 9007199254740991
 
--- Adds delta(i, hold) to each hold's counter (suffix ":u" used or ":h" held), never below
--- zero. Answers the id of a group the change would take past MAX_EXACT, in which case nothing
--- was written; else nil and each counter before and after the change.
-local function move_counters(holds, suffix, delta)
-  local used, held, fresh = read_counters(holds)
-  local before, after = suffix == ':u' and used or held, {}
-  local fields, values = {}, {}
-  for i, h in ipairs(holds) do
-    local d = delta(i, h)
-    after[i] = before[i]
-    if d ~= 0 then
-      local value = math.max(0, before[i] + d)
-      if value > MAX_EXACT then
-        -- Past what a double counts exactly: nothing is written, the caller refuses.
-        return h.g
-      end
-      after[i] = value
-      fields[#fields + 1] = h.f .. suffix
-      values[#values + 1] = value
-    end
-  end
-  write_fields(fields, values)
-  note_periods(holds, fresh)
-  return nil, before, after
-end
-
--- A reservation's state: a held one that is no longer open has expired (reclaim took it).
-local function state_of(id, record)
-  if record.s == 'held' and not redis.call('ZSCORE', KEYS[3], id) then
-    return 'expired'
-  end
-  return record.s
-end
-
--- Marks a reservation ended and schedules its record's removal after the retention window.
-local function finish(id, record, state, now)
-  record.s = state
-  record.t = string.format('%d', now)
-  redis.call('HSET', KEYS[2], id, cjson.encode(record))
-  redis.call('ZREM', KEYS[3], id)
-  redis.call('ZADD', KEYS[4], now + retention_ms, id)
-end
-
 -- Adds `delta` to one of the user's rollups: `stat` of `group` on the UTC day of `at` (ms).
 -- A day's fields are pruned with the ledger: the first write of a field schedules it in the
 -- periods set, scored so that prune takes it when the day is `keep_ms` old.
@@ -155,10 +121,11 @@ local function rollup(at, group, stat, delta)
   if keep_ms == '' or delta == 0 then
     return
   end
-  local day = string.format('%d', math.floor(at / DAY_MS))
-  if redis.call('HINCRBY', KEYS[9], day .. '|' .. group .. '|' .. stat, string.format('%d', delta)) == delta then
-    local prune_at = (tonumber(day) + 1) * DAY_MS + tonumber(keep_ms) - retention_ms
-    redis.call('ZADD', KEYS[5], 'NX', string.format('%d', prune_at), 'd|' .. day .. '|' .. group)
+  local day = math.floor(at / DAY_MS)
+  local by = delta == 1 and '1' or string.format('%d', delta)
+  if redis.call('HINCRBY', KEYS[9], string.format('%d|%s|%s', day, group, stat), by) == delta then
+    local prune_at = (day + 1) * DAY_MS + keep_ms - retention_ms
+    redis.call('ZADD', KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, group))
   end
 end
 
@@ -166,11 +133,13 @@ end
 -- expired holds remain, and whether this call returned any.
 -- A reclaimed record keeps state "held"; leaving the open set is what makes it expired.
 local function reclaim(now)
-  local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, RECLAIM_BATCH + 1)
-  local done, back, order, taken = {}, {}, {}, 0
-  -- Expiries per day and group, counted once per pair: [day][group] -> holds.
-  local expired = {}
+  -- LIMIT is RECLAIM_BATCH + 1, so a full batch tells whether more remain.
+  local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', now), 'LIMIT', '0', '65')
+  local done = {}
   if #due > 0 then
+    local back, order, taken = {}, {}, 0
+    -- Expiries per day and group, counted once per pair: [day][group] -> holds.
+    local expired = {}
     for _, id in ipairs(due) do
       if #done == RECLAIM_BATCH then
         break
@@ -182,7 +151,7 @@ local function reclaim(now)
         if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
           break
         end
-        local day = math.floor(tonumber(record.x) / DAY_MS)
+        local day = math.floor(record.x / DAY_MS)
         expired[day] = expired[day] or {}
         for _, h in ipairs(record.h) do
           expired[day][h.g] = (expired[day][h.g] or 0) + 1
@@ -191,7 +160,7 @@ local function reclaim(now)
             back[field] = 0
             order[#order + 1] = field
           end
-          back[field] = back[field] + tonumber(h.a)
+          back[field] = back[field] + h.a
         end
         taken = taken + #record.h
       end
@@ -221,7 +190,8 @@ end
 -- Drops ended records, idempotency entries and counter fields past retention, a bounded
 -- number per call. Only calls that write anyway prune, so a denial stays cheap.
 local function prune(now)
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, PRUNE_BATCH)) do
+  local batch = string.format('%d', PRUNE_BATCH)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', string.format('%d', now), 'LIMIT', '0', batch)) do
     if string.sub(id, 1, 2) == 'i:' then
       redis.call('HDEL', KEYS[7], string.sub(id, 3))
     else
@@ -229,10 +199,11 @@ local function prune(now)
     end
     redis.call('ZREM', KEYS[4], id)
   end
-  for _, f in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now - retention_ms, 'LIMIT', 0, PRUNE_BATCH)) do
+  local old = string.format('%d', now - retention_ms)
+  for _, f in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', old, 'LIMIT', '0', batch)) do
     if string.sub(f, 1, 2) == 'd|' then
       local fields = {}
-      for i, stat in ipairs(ROLLUP_STATS) do
+      for i, stat in ipairs({'u', 'a', 'd', 'r', 'x'}) do
         fields[i] = string.sub(f, 3) .. '|' .. stat
       end
       redis.call('HDEL', KEYS[9], unpack(fields))
@@ -241,22 +212,6 @@ local function prune(now)
     end
     redis.call('ZREM', KEYS[5], f)
   end
-end
-
--- Commit, release and extend start alike: expired holds go back first (which also makes this
--- reservation expired if its time is up), old state is pruned, then the reservation is read.
--- Answers the record, its state and its JSON, or a reply to return at once.
-local function find_reservation(id, now)
-  if reclaim(now) then
-    return nil, nil, {'more'}
-  end
-  prune(now)
-  local raw = redis.call('HGET', KEYS[2], id)
-  if not raw then
-    return nil, nil, {'not_found'}
-  end
-  local record = cjson.decode(raw)
-  return record, state_of(id, record), raw
 end
 
 -- The first answer to this Idempotency-Key, or nil when there is none: {"repeat", reply JSON},
@@ -288,30 +243,6 @@ local function remember(reply, now)
     redis.call('ZADD', KEYS[4], now + retention_ms, 'i:' .. ARGV[2])
   end
   return reply
-end
-
--- Records a usage change in the user's ledger (KEYS[8], a stream: entry ids are Redis times)
--- and in today's "used" rollups, unless the project keeps neither (`keep_ms` ""). Trims
--- ledger entries older than `keep_ms` on the way. `fields` are the entry's field, value pairs
--- (every number a string) but its groups, which are the holds for which `amount_of(i, hold)`
--- gives milli-units (as a string; nil leaves the hold out).
-local function ledger(now, holds, amount_of, fields)
-  if keep_ms == '' then
-    return
-  end
-  local groups = {}
-  for i, h in ipairs(holds) do
-    local amount = amount_of(i, h)
-    if amount then
-      groups[#groups + 1] = {g = h.g, u = h.k, ps = h.ps, pe = h.pe, a = amount}
-      rollup(now, h.g, 'u', tonumber(amount))
-    end
-  end
-  fields[#fields + 1] = 'groups'
-  fields[#fields + 1] = cjson.encode(groups)
-  -- Exact trimming: usually nothing or one entry goes per append, so it costs little.
-  local oldest = string.format('%d', now - tonumber(keep_ms))
-  redis.call('XADD', KEYS[8], 'MINID', oldest, '*', unpack(fields))
 end
 
 -- prelude.lua ends --

@@ -5,10 +5,11 @@
 -- ARGV[5]     subscription version the node decided with ("0": no subscription)
 -- ARGV[6]     reservation id
 -- ARGV[7]     ttl ms
--- ARGV[8]     event name
--- ARGV[9]     the next level up ("" for none): a parent that the node reserves at next under the
---             same id, named in the record so commit, release and extend reach it
--- ARGV[10]    number of holds n, then 10 values per hold as in holds.lua
+-- ARGV[8]     number of holds n, then 10 values per hold as in holds.lua
+-- ARGV[9+10n] the reservation's record (see prelude.lua) as the node encoded it, without its
+--             opening brace and the fields only Redis knows (s, c, x): the event, the holds as
+--             above and p, the next level up, when there is one (a parent the node reserves at
+--             next under the same id, named so commit, release and extend reach it)
 --
 -- Returns {"repeat", first reply JSON} or {"reused"} for an Idempotency-Key seen before,
 -- {"stale"} when the version or a period does not match Redis, {"more"} when expired holds
@@ -25,7 +26,8 @@ if first then
 end
 
 -- 2. The node's assumptions checked against Redis: its periods and the subscription version.
-local holds = read_holds(11, tonumber(ARGV[10]), now)
+local n = ARGV[8] + 0
+local holds = read_holds(9, n, now)
 if not holds then
   return {'stale'}
 end
@@ -45,13 +47,13 @@ local used, held, fresh = read_counters(holds)
 local allowed, denied = decide(holds, quota_in_force, used, held)
 
 -- 5. Write all holds and the reservation, or nothing.
-local expires = now + tonumber(ARGV[7])
+local expires = now + ARGV[7]
 local held_before = {}
 if allowed == 1 then
   local fields, values = {}, {}
   for i, h in ipairs(holds) do
     held_before[i] = held[i]
-    held[i] = held[i] + tonumber(h.a)
+    held[i] = held[i] + h.a
     if held[i] > MAX_EXACT then
       return {'overflow', h.g}
     end
@@ -59,13 +61,10 @@ if allowed == 1 then
   end
   write_fields(fields, values)
   note_periods(holds, fresh)
-  local record = {s = 'held', e = ARGV[8], c = string.format('%d', now),
-                  x = string.format('%d', expires), h = holds}
-  if ARGV[9] ~= '' then
-    record.p = ARGV[9]
-  end
-  redis.call('HSET', KEYS[2], ARGV[6], cjson.encode(record))
-  redis.call('ZADD', KEYS[3], expires, ARGV[6])
+  local x = string.format('%d', expires)
+  local record = '{"s":"held","c":"' .. string.format('%d', now) .. '","x":"' .. x .. '",' .. ARGV[9 + 10 * n]
+  redis.call('HSET', KEYS[2], ARGV[6], record)
+  redis.call('ZADD', KEYS[3], x, ARGV[6])
   -- Open holds are the usage of in-flight groups: an admit can cross their thresholds.
   local inflight = {}
   for i, h in ipairs(holds) do

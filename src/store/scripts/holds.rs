@@ -3,6 +3,7 @@
 use redis::Value;
 
 use super::call::Call;
+use super::values::{record_json, HoldValues};
 use super::{
     unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing, ADJUST, CHECK, RESERVE, TRACK, USAGE,
     WRITING_KEYS,
@@ -37,22 +38,8 @@ pub struct UsageField<'a> {
     pub quota: Milli,
 }
 
-/// The 10 values of one hold, in holds.lua's order.
 fn push_hold(inv: &mut Call, h: &Hold<'_>) {
-    inv.arg(h.group)
-        .arg(counter_field(h.group, &h.window))
-        .arg(h.window.start_ms)
-        .arg(h.window.end_ms.map(|ms| ms.to_string()).unwrap_or_default())
-        .arg(h.amount.0)
-        .arg(h.quota.0)
-        .arg(h.mode.as_str())
-        .arg(record::unit_code(h.unit))
-        .arg(
-            h.measure
-                .map(|m| serde_json::to_string(m).unwrap_or_default())
-                .unwrap_or_default(),
-        )
-        .arg(h.alerts);
+    HoldValues::of(h).push(inv);
 }
 
 fn push_holds(inv: &mut Call, holds: &[Hold<'_>]) {
@@ -80,12 +67,15 @@ pub async fn reserve(
 ) -> Result<Reply<(Granted, Verdict, Fired)>, StoreError> {
     let mut inv = Call::new(&RESERVE, WRITING_KEYS);
     writing_args(&mut inv, w);
-    inv.arg(args.version)
-        .arg(args.reservation_id)
-        .arg(args.ttl_ms)
-        .arg(args.event)
-        .arg(args.parent);
-    push_holds(&mut inv, holds);
+    let values: Vec<HoldValues> = holds.iter().map(HoldValues::of).collect();
+    inv.arg(args.version).arg(args.reservation_id).arg(args.ttl_ms);
+    inv.arg(values.len());
+    for v in &values {
+        v.push(&mut inv);
+    }
+    // The record without its opening brace: the script's own fields come first.
+    let record = record_json(args, values);
+    inv.arg(record.strip_prefix('{').unwrap_or(&record));
     let reply: Vec<Value> = inv.invoke(conn).await?;
     let (tag, mut it) = Fields::new(reply).tag()?;
     match tag.as_str() {

@@ -8,6 +8,7 @@ mod account;
 mod call;
 mod holds;
 mod settle;
+mod values;
 
 use std::sync::LazyLock;
 
@@ -34,6 +35,7 @@ macro_rules! lua {
 const SCRIPT_FILES: &[&str] = &[
     "adjust.lua",
     "alerts.lua",
+    "changes.lua",
     "check.lua",
     "claim.lua",
     "claim_plan.lua",
@@ -61,7 +63,8 @@ const SCRIPT_FILES: &[&str] = &[
 
 // Data-plane writing scripts start with prelude.lua (time, idempotency, reclaim, pruning),
 // read-only ones with pending.lua (its `no-writes` shebang must be the first line); both are
-// followed by overrides.lua, which needs their `counter`; writing ones then by alerts.lua.
+// followed by overrides.lua, which needs their `read_counters`; writing ones then by alerts.lua, and
+// those that change usage or end a reservation by changes.lua.
 macro_rules! writing {
     ($($name:literal),*) => {
         LazyLock::new(|| Script::new(concat!(lua!("prelude.lua"), lua!("overrides.lua"), lua!("alerts.lua"), $(lua!($name)),*)))
@@ -74,11 +77,11 @@ macro_rules! reading {
 }
 
 static RESERVE: LazyLock<Script> = writing!("holds.lua", "reserve.lua");
-static TRACK: LazyLock<Script> = writing!("holds.lua", "track.lua");
-static ADJUST: LazyLock<Script> = writing!("holds.lua", "adjust.lua");
-static COMMIT: LazyLock<Script> = writing!("commit.lua");
-static RELEASE: LazyLock<Script> = writing!("release.lua");
-static EXTEND: LazyLock<Script> = writing!("extend.lua");
+static TRACK: LazyLock<Script> = writing!("changes.lua", "holds.lua", "track.lua");
+static ADJUST: LazyLock<Script> = writing!("changes.lua", "holds.lua", "adjust.lua");
+static COMMIT: LazyLock<Script> = writing!("changes.lua", "commit.lua");
+static RELEASE: LazyLock<Script> = writing!("changes.lua", "release.lua");
+static EXTEND: LazyLock<Script> = writing!("changes.lua", "extend.lua");
 static CHECK: LazyLock<Script> = reading!("holds.lua", "check.lua");
 static USAGE: LazyLock<Script> = reading!("usage.lua");
 static SUBSCRIBE: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("subscribe.lua")));

@@ -1,0 +1,89 @@
+-- changes.lua: shared by the scripts that change usage or end a reservation (track, adjust,
+-- commit, release, extend), after prelude.lua: counters moved by a delta, a reservation found
+-- and finished, the ledger. Kept apart from the prelude so reserve, the hot path, does not
+-- define them on every call (each function a script defines is built anew on every call).
+
+-- Adds delta(i, hold) to each hold's counter (suffix ":u" used or ":h" held), never below
+-- zero. Answers the id of a group the change would take past MAX_EXACT, in which case nothing
+-- was written; else nil and each counter before and after the change.
+local function move_counters(holds, suffix, delta)
+  local used, held, fresh = read_counters(holds)
+  local before, after = suffix == ':u' and used or held, {}
+  local fields, values = {}, {}
+  for i, h in ipairs(holds) do
+    local d = delta(i, h)
+    after[i] = before[i]
+    if d ~= 0 then
+      local value = math.max(0, before[i] + d)
+      if value > MAX_EXACT then
+        -- Past what a double counts exactly: nothing is written, the caller refuses.
+        return h.g
+      end
+      after[i] = value
+      fields[#fields + 1] = h.f .. suffix
+      values[#values + 1] = value
+    end
+  end
+  write_fields(fields, values)
+  note_periods(holds, fresh)
+  return nil, before, after
+end
+
+-- A reservation's state: a held one that is no longer open has expired (reclaim took it).
+local function state_of(id, record)
+  if record.s == 'held' and not redis.call('ZSCORE', KEYS[3], id) then
+    return 'expired'
+  end
+  return record.s
+end
+
+-- Marks a reservation ended and schedules its record's removal after the retention window.
+local function finish(id, record, state, now)
+  record.s = state
+  record.t = string.format('%d', now)
+  redis.call('HSET', KEYS[2], id, cjson.encode(record))
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('ZADD', KEYS[4], now + retention_ms, id)
+end
+
+-- Commit, release and extend start alike: expired holds go back first (which also makes this
+-- reservation expired if its time is up), old state is pruned, then the reservation is read.
+-- Answers the record, its state and its JSON, or a reply to return at once.
+local function find_reservation(id, now)
+  if reclaim(now) then
+    return nil, nil, {'more'}
+  end
+  prune(now)
+  local raw = redis.call('HGET', KEYS[2], id)
+  if not raw then
+    return nil, nil, {'not_found'}
+  end
+  local record = cjson.decode(raw)
+  return record, state_of(id, record), raw
+end
+
+-- Records a usage change in the user's ledger (KEYS[8], a stream: entry ids are Redis times)
+-- and in today's "used" rollups, unless the project keeps neither (`keep_ms` ""). Trims
+-- ledger entries older than `keep_ms` on the way. `fields` are the entry's field, value pairs
+-- (every number a string) but its groups, which are the holds for which `amount_of(i, hold)`
+-- gives milli-units (as a string; nil leaves the hold out).
+local function ledger(now, holds, amount_of, fields)
+  if keep_ms == '' then
+    return
+  end
+  local groups = {}
+  for i, h in ipairs(holds) do
+    local amount = amount_of(i, h)
+    if amount then
+      groups[#groups + 1] = {g = h.g, u = h.k, ps = h.ps, pe = h.pe, a = amount}
+      rollup(now, h.g, 'u', tonumber(amount))
+    end
+  end
+  fields[#fields + 1] = 'groups'
+  fields[#fields + 1] = cjson.encode(groups)
+  -- Exact trimming: usually nothing or one entry goes per append, so it costs little.
+  local oldest = string.format('%d', now - tonumber(keep_ms))
+  redis.call('XADD', KEYS[8], 'MINID', oldest, '*', unpack(fields))
+end
+
+-- changes.lua ends --
