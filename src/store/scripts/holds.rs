@@ -11,7 +11,6 @@ use super::{
 use crate::quota::{Amounts, Hold, Milli, Verdict, Window};
 use crate::store::backend::Conn;
 use crate::store::keys::{counter_field, UserKeys};
-use crate::store::record;
 use crate::store::StoreError;
 
 /// The reservation a reserve made (the first call's, for a repeat).
