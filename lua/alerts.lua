@@ -47,12 +47,13 @@ local function emit(kind, h, threshold, quota, level)
 end
 
 -- Fires every threshold of each hold that a change from before[i] to after[i] crossed upward
--- (usage for metered groups, open holds for in-flight ones), against quota_in_force[i].
--- Reads marks only when something crossed, so an ordinary call costs no Redis command.
-local function alert_crossings(holds, quota_in_force, before, after)
+-- (usage for metered groups, open holds for in-flight ones), against quota_in_force[i]; only
+-- of holds whose unit code is `only_unit`, when given. Reads marks only when something
+-- crossed, so an ordinary call costs no Redis command.
+local function alert_crossings(holds, quota_in_force, before, after, only_unit)
   for i, h in ipairs(holds) do
     local quota = quota_in_force[i]
-    if h.t and quota > 0 and after[i] > before[i] then
+    if h.t and (not only_unit or h.k == only_unit) and quota > 0 and after[i] > before[i] then
       local crossed = {}
       for t in string.gmatch(h.t, '%d+') do
         local line = quota * tonumber(t)

@@ -117,13 +117,18 @@ local MAX_EXACT = 9007199254740991
 -- Adds `delta` to one of the user's rollups: `stat` of `group` on the UTC day of `at` (ms).
 -- A day's fields are pruned with the ledger: the first write of a field schedules it in the
 -- periods set, scored so that prune takes it when the day is `keep_ms` old.
+local rollup_day, rollup_prefix
 local function rollup(at, group, stat, delta)
   if keep_ms == '' or delta == 0 then
     return
   end
   local day = math.floor(at / DAY_MS)
+  if day ~= rollup_day then
+    -- A call rolls up one day, or a few: its field prefix is formatted once.
+    rollup_day, rollup_prefix = day, string.format('%d|', day)
+  end
   local by = delta == 1 and '1' or string.format('%d', delta)
-  if redis.call('HINCRBY', KEYS[9], string.format('%d|%s|%s', day, group, stat), by) == delta then
+  if redis.call('HINCRBY', KEYS[9], rollup_prefix .. group .. '|' .. stat, by) == delta then
     local prune_at = (day + 1) * DAY_MS + keep_ms - retention_ms
     redis.call('ZADD', KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, group))
   end
@@ -135,55 +140,55 @@ end
 local function reclaim(now)
   -- LIMIT is RECLAIM_BATCH + 1, so a full batch tells whether more remain.
   local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', now), 'LIMIT', '0', '65')
-  local done = {}
-  if #due > 0 then
-    local back, order, taken = {}, {}, 0
-    -- Expiries per day and group, counted once per pair: [day][group] -> holds.
-    local expired = {}
-    for _, id in ipairs(due) do
-      if #done == RECLAIM_BATCH then
+  if #due == 0 then
+    return false, false
+  end
+  local done, back, order, taken = {}, {}, {}, 0
+  -- Expiries per day and group, counted once per pair: [day][group] -> holds.
+  local expired = {}
+  for _, id in ipairs(due) do
+    if #done == RECLAIM_BATCH then
+      break
+    end
+    -- One record at a time: only the records this call returns are read.
+    local raw = redis.call('HGET', KEYS[2], id)
+    local record = raw and cjson.decode(raw)
+    if record and record.s == 'held' then
+      if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
         break
       end
-      -- One record at a time: only the records this call returns are read.
-      local raw = redis.call('HGET', KEYS[2], id)
-      local record = raw and cjson.decode(raw)
-      if record and record.s == 'held' then
-        if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
-          break
+      local day = math.floor(record.x / DAY_MS)
+      expired[day] = expired[day] or {}
+      for _, h in ipairs(record.h) do
+        expired[day][h.g] = (expired[day][h.g] or 0) + 1
+        local field = h.f .. ':h'
+        if not back[field] then
+          back[field] = 0
+          order[#order + 1] = field
         end
-        local day = math.floor(record.x / DAY_MS)
-        expired[day] = expired[day] or {}
-        for _, h in ipairs(record.h) do
-          expired[day][h.g] = (expired[day][h.g] or 0) + 1
-          local field = h.f .. ':h'
-          if not back[field] then
-            back[field] = 0
-            order[#order + 1] = field
-          end
-          back[field] = back[field] + h.a
-        end
-        taken = taken + #record.h
+        back[field] = back[field] + h.a
       end
-      done[#done + 1] = id
+      taken = taken + #record.h
     end
-    local values = read_fields(order)
-    for i, field in ipairs(order) do
-      values[i] = math.max(0, values[i] - back[field])
-    end
-    write_fields(order, values)
-    for day, groups in pairs(expired) do
-      for group, n in pairs(groups) do
-        rollup(day * DAY_MS, group, 'x', n)
-      end
-    end
-    local ended = {}
-    for _, id in ipairs(done) do
-      ended[#ended + 1] = now + retention_ms
-      ended[#ended + 1] = id
-    end
-    redis.call('ZREM', KEYS[3], unpack(done))
-    redis.call('ZADD', KEYS[4], unpack(ended))
+    done[#done + 1] = id
   end
+  local values = read_fields(order)
+  for i, field in ipairs(order) do
+    values[i] = math.max(0, values[i] - back[field])
+  end
+  write_fields(order, values)
+  for day, groups in pairs(expired) do
+    for group, n in pairs(groups) do
+      rollup(day * DAY_MS, group, 'x', n)
+    end
+  end
+  local ended, score = {}, string.format('%d', now + retention_ms)
+  for _, id in ipairs(done) do
+    ended[#ended + 1] = score
+    ended[#ended + 1] = id
+  end
+  redis.call('ZREM', KEYS[3], unpack(done))
+  redis.call('ZADD', KEYS[4], unpack(ended))
   return #done < #due, #done > 0
 end
 

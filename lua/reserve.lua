@@ -50,27 +50,26 @@ local allowed, denied = decide(holds, quota_in_force, used, held)
 local expires = now + ARGV[7]
 local held_before = {}
 if allowed == 1 then
-  local fields, values = {}, {}
+  -- Field, value pairs for one HSET, built here rather than by write_fields (fewer tables).
+  local writes = {}
   for i, h in ipairs(holds) do
     held_before[i] = held[i]
     held[i] = held[i] + h.a
     if held[i] > MAX_EXACT then
       return {'overflow', h.g}
     end
-    fields[i], values[i] = h.f .. ':h', held[i]
+    writes[2 * i - 1], writes[2 * i] = h.f .. ':h', string.format('%d', held[i])
   end
-  write_fields(fields, values)
+  if #writes > 0 then
+    redis.call('HSET', KEYS[1], unpack(writes))
+  end
   note_periods(holds, fresh)
   local x = string.format('%d', expires)
   local record = '{"s":"held","c":"' .. string.format('%d', now) .. '","x":"' .. x .. '",' .. ARGV[9 + 10 * n]
   redis.call('HSET', KEYS[2], ARGV[6], record)
   redis.call('ZADD', KEYS[3], x, ARGV[6])
   -- Open holds are the usage of in-flight groups: an admit can cross their thresholds.
-  local inflight = {}
-  for i, h in ipairs(holds) do
-    inflight[i] = h.k == 'c' and held[i] or held_before[i]
-  end
-  alert_crossings(holds, quota_in_force, held_before, inflight)
+  alert_crossings(holds, quota_in_force, held_before, held, 'c')
 else
   local level = {}
   for i, h in ipairs(holds) do

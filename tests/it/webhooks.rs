@@ -121,6 +121,55 @@ async fn each_crossing_is_delivered_once_under_parallel_calls_from_two_nodes() {
     assert!(data["resetsAt"].as_str().is_some());
 }
 
+/// An admit changes only holds: an in-flight group's open holds are its usage and cross its
+/// thresholds on reserve; a metered group's holds are not usage and cross nothing until commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn in_flight_groups_cross_on_reserve_and_metered_groups_only_on_use() {
+    let prefix = unique_prefix();
+    let one = node(&prefix, None, false).await;
+    let two = node(&prefix, Some(&one.key), false).await;
+    let receiver = Receiver::start().await;
+    endpoint(&one, &receiver.url).await;
+    one.put_plan(
+        json!({ "id": "plan_w", "periodType": "month", "alerts": [50, 100], "groups": [
+        { "id": "jobs", "unit": "concurrent", "quota": 4, "matches": [ { "event": "render" } ] },
+        { "id": "renders", "unit": "count", "quota": 8, "matches": [ { "event": "render" } ] } ] }),
+    )
+    .await;
+    one.subscribe("alice", "plan_w", None).await;
+    tokio::time::sleep(quota_gateway::gateway::EPOCH_POLL * 3).await;
+    let nodes = [&one, &two];
+    // Never committed: 4 holds open in both groups, the in-flight limit reached.
+    let calls = (0..40).map(|i| nodes[i % 2].reserve(json!({ "userId": "alice", "event": "render" })));
+    let admitted = join_all(calls).await.iter().filter(|a| a["allowed"] == true).count();
+    assert_eq!(admitted, 4);
+    receiver.wait_for(3, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let all = receiver.received();
+    let mut seen: Vec<(String, String, Value)> = events(&all)
+        .values()
+        .map(|e| {
+            let data = &e["data"];
+            (
+                e["type"].as_str().unwrap().to_string(),
+                data["groupId"].as_str().unwrap().to_string(),
+                data["threshold"].clone(),
+            )
+        })
+        .collect();
+    seen.sort_by_key(|(t, g, th)| (t.clone(), g.clone(), th.to_string()));
+    // Half of "renders" is held (4 of 8) but none of it is used: it fires nothing.
+    assert_eq!(
+        seen,
+        [
+            ("quota.limit_reached".to_string(), "jobs".to_string(), Value::Null),
+            ("quota.threshold_crossed".to_string(), "jobs".to_string(), json!(100)),
+            ("quota.threshold_crossed".to_string(), "jobs".to_string(), json!(50)),
+        ],
+        "{all:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_failing_receiver_gets_retries_with_the_same_id_and_410_disables_the_endpoint() {
     let app = node(&unique_prefix(), None, false).await;
