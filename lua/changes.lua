@@ -9,7 +9,7 @@
 local function move_counters(holds, suffix, delta)
   local used, held, fresh = read_counters(holds)
   local before, after = suffix == ':u' and used or held, {}
-  local fields, values = {}, {}
+  local writes = {}
   for i, h in ipairs(holds) do
     local d = delta(i, h)
     after[i] = before[i]
@@ -20,11 +20,11 @@ local function move_counters(holds, suffix, delta)
         return h.g
       end
       after[i] = value
-      fields[#fields + 1] = h.f .. suffix
-      values[#values + 1] = value
+      writes[#writes + 1] = h.f .. suffix
+      writes[#writes + 1] = value
     end
   end
-  write_fields(fields, values)
+  write_fields(writes)
   note_periods(holds, fresh)
   return nil, before, after
 end

@@ -39,7 +39,10 @@
 -- in 32 groups holds 32), so one call stays well under a millisecond; more answers "more".
 local RECLAIM_BATCH = 64
 local RECLAIM_HOLDS = 96
-local PRUNE_BATCH = 16
+-- The reclaim's ZRANGEBYSCORE limit, RECLAIM_BATCH + 1 (one more tells whether more remain),
+-- and how many ended entries a prune takes, as the commands take them: written out, since
+-- formatting them would cost every call.
+local RECLAIM_LIMIT, PRUNE_LIMIT = '65', '16'
 local retention_ms = tonumber(ARGV[1])
 local keep_ms = ARGV[4]
 local DAY_MS = 86400000
@@ -84,16 +87,16 @@ local function read_counters(holds)
 end
 
 -- Writes counter fields in one HSET; values are integers below 2^53, formatted exactly.
-local function write_fields(fields, values)
-  if #fields == 0 then
+-- `writes` alternates field and value: the values are formatted in place and the whole table
+-- is the command's arguments, so a caller builds one table only.
+local function write_fields(writes)
+  if #writes == 0 then
     return
   end
-  local args = {}
-  for i, field in ipairs(fields) do
-    args[2 * i - 1] = field
-    args[2 * i] = string.format('%d', values[i])
+  for i = 2, #writes, 2 do
+    writes[i] = string.format('%d', writes[i])
   end
-  redis.call('HSET', KEYS[1], unpack(args))
+  redis.call('HSET', KEYS[1], unpack(writes))
 end
 
 -- Remembers when a new counter's period ends, so its fields can be pruned after retention.
@@ -138,8 +141,7 @@ end
 -- expired holds remain, and whether this call returned any.
 -- A reclaimed record keeps state "held"; leaving the open set is what makes it expired.
 local function reclaim(now)
-  -- LIMIT is RECLAIM_BATCH + 1, so a full batch tells whether more remain.
-  local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', now), 'LIMIT', '0', '65')
+  local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', now), 'LIMIT', '0', RECLAIM_LIMIT)
   if #due == 0 then
     return false, false
   end
@@ -172,11 +174,11 @@ local function reclaim(now)
     end
     done[#done + 1] = id
   end
-  local values = read_fields(order)
+  local values, writes = read_fields(order), {}
   for i, field in ipairs(order) do
-    values[i] = math.max(0, values[i] - back[field])
+    writes[2 * i - 1], writes[2 * i] = field, math.max(0, values[i] - back[field])
   end
-  write_fields(order, values)
+  write_fields(writes)
   for day, groups in pairs(expired) do
     for group, n in pairs(groups) do
       rollup(day * DAY_MS, group, 'x', n)
@@ -195,8 +197,7 @@ end
 -- Drops ended records, idempotency entries and counter fields past retention, a bounded
 -- number per call. Only calls that write anyway prune, so a denial stays cheap.
 local function prune(now)
-  local batch = string.format('%d', PRUNE_BATCH)
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', string.format('%d', now), 'LIMIT', '0', batch)) do
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', string.format('%d', now), 'LIMIT', '0', PRUNE_LIMIT)) do
     if string.sub(id, 1, 2) == 'i:' then
       redis.call('HDEL', KEYS[7], string.sub(id, 3))
     else
@@ -205,7 +206,7 @@ local function prune(now)
     redis.call('ZREM', KEYS[4], id)
   end
   local old = string.format('%d', now - retention_ms)
-  for _, f in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', old, 'LIMIT', '0', batch)) do
+  for _, f in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', old, 'LIMIT', '0', PRUNE_LIMIT)) do
     if string.sub(f, 1, 2) == 'd|' then
       local fields = {}
       for i, stat in ipairs({'u', 'a', 'd', 'r', 'x'}) do

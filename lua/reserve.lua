@@ -50,7 +50,6 @@ local allowed, denied = decide(holds, quota_in_force, used, held)
 local expires = now + ARGV[7]
 local held_before = {}
 if allowed == 1 then
-  -- Field, value pairs for one HSET, built here rather than by write_fields (fewer tables).
   local writes = {}
   for i, h in ipairs(holds) do
     held_before[i] = held[i]
@@ -58,11 +57,9 @@ if allowed == 1 then
     if held[i] > MAX_EXACT then
       return {'overflow', h.g}
     end
-    writes[2 * i - 1], writes[2 * i] = h.f .. ':h', string.format('%d', held[i])
+    writes[2 * i - 1], writes[2 * i] = h.f .. ':h', held[i]
   end
-  if #writes > 0 then
-    redis.call('HSET', KEYS[1], unpack(writes))
-  end
+  write_fields(writes)
   note_periods(holds, fresh)
   local x = string.format('%d', expires)
   local record = '{"s":"held","c":"' .. string.format('%d', now) .. '","x":"' .. x .. '",' .. ARGV[9 + 10 * n]

@@ -59,13 +59,9 @@ fn events(received: &[Received]) -> BTreeMap<String, Value> {
         .collect()
 }
 
-fn plan(quota: u32, alerts: Value) -> Value {
-    json!({ "id": "plan_w", "periodType": "month", "alerts": alerts, "groups": [
-        { "id": "renders", "label": "Renders", "unit": "count", "quota": quota, "matches": [ { "event": "render" } ] } ] })
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn each_crossing_is_delivered_once_under_parallel_calls_from_two_nodes() {
+/// Two nodes of one project delivering to a receiver on loopback, with `plan` saved and alice
+/// subscribed to it once every node knows the endpoint; answers the endpoint's secret too.
+async fn two_nodes_delivering(plan: Value) -> (TestApp, TestApp, Receiver, String) {
     let prefix = unique_prefix();
     let one = node(&prefix, None, false).await;
     let two = node(&prefix, Some(&one.key), false).await;
@@ -74,10 +70,22 @@ async fn each_crossing_is_delivered_once_under_parallel_calls_from_two_nodes() {
         .as_str()
         .unwrap()
         .to_string();
-    one.put_plan(plan(10, json!([50, 100]))).await;
-    one.subscribe("alice", "plan_w", None).await;
+    let plan_id = plan["id"].as_str().unwrap().to_string();
+    one.put_plan(plan).await;
+    one.subscribe("alice", &plan_id, None).await;
     // Every node learns of a new endpoint within the config epoch's poll.
     tokio::time::sleep(quota_gateway::gateway::EPOCH_POLL * 3).await;
+    (one, two, receiver, secret)
+}
+
+fn plan(quota: u32, alerts: Value) -> Value {
+    json!({ "id": "plan_w", "periodType": "month", "alerts": alerts, "groups": [
+        { "id": "renders", "label": "Renders", "unit": "count", "quota": quota, "matches": [ { "event": "render" } ] } ] })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_crossing_is_delivered_once_under_parallel_calls_from_two_nodes() {
+    let (one, two, receiver, secret) = two_nodes_delivering(plan(10, json!([50, 100]))).await;
     let nodes = [&one, &two];
     let calls = (0..200).map(|i| async move {
         let answer = nodes[i % 2]
@@ -125,19 +133,12 @@ async fn each_crossing_is_delivered_once_under_parallel_calls_from_two_nodes() {
 /// thresholds on reserve; a metered group's holds are not usage and cross nothing until commits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn in_flight_groups_cross_on_reserve_and_metered_groups_only_on_use() {
-    let prefix = unique_prefix();
-    let one = node(&prefix, None, false).await;
-    let two = node(&prefix, Some(&one.key), false).await;
-    let receiver = Receiver::start().await;
-    endpoint(&one, &receiver.url).await;
-    one.put_plan(
+    let (one, two, receiver, _) = two_nodes_delivering(
         json!({ "id": "plan_w", "periodType": "month", "alerts": [50, 100], "groups": [
         { "id": "jobs", "unit": "concurrent", "quota": 4, "matches": [ { "event": "render" } ] },
         { "id": "renders", "unit": "count", "quota": 8, "matches": [ { "event": "render" } ] } ] }),
     )
     .await;
-    one.subscribe("alice", "plan_w", None).await;
-    tokio::time::sleep(quota_gateway::gateway::EPOCH_POLL * 3).await;
     let nodes = [&one, &two];
     // Never committed: 4 holds open in both groups, the in-flight limit reached.
     let calls = (0..40).map(|i| nodes[i % 2].reserve(json!({ "userId": "alice", "event": "render" })));

@@ -76,8 +76,7 @@ impl<'a> HoldValues<'a> {
 }
 
 /// A held reservation's record (see lua/prelude.lua) but its opening and its times, which only
-/// Redis knows: reserve.lua writes `{"s":"held","c":"<now>","x":"<expires>",` in front. Encoded
-/// here, where the holds are at hand, so the script spends no Redis time encoding JSON.
+/// Redis knows: reserve.lua writes `{"s":"held","c":"<now>","x":"<expires>",` in front.
 #[derive(Serialize)]
 struct RecordRest<'a> {
     e: &'a str,
