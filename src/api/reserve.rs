@@ -4,7 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
-use super::dto::{self, ReserveAnswer};
+use super::dto;
 use super::error::ApiError;
 use super::event::ReserveBody;
 use super::idempotency::idempotency;
@@ -50,20 +50,5 @@ fn answer(decision: Decision, user: &str) -> HttpResponse {
     if !decision.allowed {
         headers::retry_after(&mut response, &decision.counters, &decision.denied_by, now_ms);
     }
-    response.json(ReserveAnswer {
-        allowed: decision.allowed,
-        reservation_id: decision.granted.as_ref().map(|g| g.reservation_id.clone()),
-        expires_at: decision.granted.as_ref().map(|g| dto::rfc3339(g.expires_at_ms)),
-        reasons: decision.reasons.iter().map(|r| r.code()).collect(),
-        counters: dto::counters(&decision.counters, user),
-        denied_by: decision.denied_by.iter().map(|d| d.group.clone()).collect(),
-        denials: decision
-            .denied_by
-            .iter()
-            .map(|d| dto::DenialAnswer {
-                subject_id: d.subject.as_deref().unwrap_or(user).to_string(),
-                group_id: d.group.clone(),
-            })
-            .collect(),
-    })
+    dto::direct::respond(dto::direct::reserve(&decision, user), response)
 }

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
 use super::body;
-use super::dto::{self, CommitAnswer, CommitBody, EmptyBody, ReleaseAnswer};
+use super::dto::{self, CommitBody, EmptyBody};
 use super::error::ApiError;
 use super::event::check_metadata;
 use super::idempotency::idempotency;
@@ -37,13 +37,10 @@ pub async fn commit(
         idempotency.as_ref(),
     );
     let settled = settled(commit.await?)?;
-    Ok(HttpResponse::Ok().json(CommitAnswer {
-        reservation_id: id,
-        status: settled.status.as_str(),
-        late: settled.late,
-        over_quota: dto::over_quota(&settled.counters),
-        counters: dto::counters(&settled.counters, reservation.user().as_str()),
-    }))
+    Ok(dto::direct::respond(
+        dto::direct::commit(&id, &settled, reservation.user().as_str()),
+        HttpResponse::Ok(),
+    ))
 }
 
 pub async fn release(
@@ -58,11 +55,10 @@ pub async fn release(
     let project = key.project(&state).await?;
     let reservation = ReservationId::parse(&id).ok_or(ApiError::ReservationNotFound)?;
     let settled = settled(state.gateway.release(&project, &reservation).await?)?;
-    Ok(HttpResponse::Ok().json(ReleaseAnswer {
-        reservation_id: id,
-        status: settled.status.as_str(),
-        counters: dto::counters(&settled.counters, reservation.user().as_str()),
-    }))
+    Ok(dto::direct::respond(
+        dto::direct::release(&id, &settled, reservation.user().as_str()),
+        HttpResponse::Ok(),
+    ))
 }
 
 fn settled(settlement: Settlement) -> Result<Settled, ApiError> {

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
-use super::dto::{self, TrackAnswer};
+use super::dto;
 use super::error::ApiError;
 use super::event::TrackBody;
 use super::idempotency::idempotency;
@@ -21,8 +21,8 @@ pub async fn track(
     let idempotency = idempotency(&req, "track", "", &bytes)?;
     let project = key.project(&state).await?;
     let counters = state.gateway.track(&project, &input, idempotency.as_ref()).await?;
-    Ok(HttpResponse::Ok().json(TrackAnswer {
-        over_quota: dto::over_quota(&counters),
-        counters: dto::counters(&counters, input.user.as_str()),
-    }))
+    Ok(dto::direct::respond(
+        dto::direct::track(&counters, input.user.as_str()),
+        HttpResponse::Ok(),
+    ))
 }

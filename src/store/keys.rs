@@ -206,10 +206,17 @@ impl Keys {
 
 /// The counter field of a group's window, without its `:u` / `:h` suffix.
 pub fn counter_field(group: &str, window: &Window) -> String {
-    match window.end_ms {
-        Some(_) => format!("{group}@{}", window.start_ms),
-        None => format!("{group}@life"),
-    }
+    // Concatenated rather than formatted: two per reserve, and `format!` costs ten times more.
+    let mut itoa = itoa::Buffer::new();
+    let start = match window.end_ms {
+        Some(_) => itoa.format(window.start_ms),
+        None => "life",
+    };
+    let mut field = String::with_capacity(group.len() + 1 + start.len());
+    field.push_str(group);
+    field.push('@');
+    field.push_str(start);
+    field
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! webhook endpoints and deliveries.
 
 mod account;
+pub mod direct;
 mod ledger;
 mod webhooks;
 
@@ -11,7 +12,6 @@ pub use account::*;
 pub use ledger::*;
 pub use webhooks::*;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -19,9 +19,9 @@ use crate::quota::{Counter, Milli, Window};
 
 /// An instant on the wire: `2026-11-22T03:09:43.123Z`.
 pub fn rfc3339(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
+    let mut text = Vec::with_capacity(24);
+    crate::json::write_instant(&mut text, ms);
+    String::from_utf8(text).expect("an instant is written in ASCII")
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -3,7 +3,7 @@
 use redis::Value;
 
 use super::call::Call;
-use super::values::{record_json, HoldValues};
+use super::values::{record_rest, HoldValues};
 use super::{
     unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing, ADJUST, CHECK, RESERVE, TRACK, USAGE,
     WRITING_KEYS,
@@ -72,9 +72,7 @@ pub async fn reserve(
     for v in &values {
         v.push(&mut inv);
     }
-    // The record without its opening brace: the script's own fields come first.
-    let record = record_json(args, values);
-    inv.arg(record.strip_prefix('{').unwrap_or(&record));
+    inv.arg(record_rest(args, &values));
     let reply: Vec<Value> = inv.invoke(conn).await?;
     let (tag, mut it) = Fields::new(reply).tag()?;
     match tag.as_str() {

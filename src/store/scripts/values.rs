@@ -2,44 +2,27 @@
 //! reserve.lua writes: encoded here, where the holds are at hand, so the script spends no Redis
 //! time encoding JSON.
 
-use serde::{Serialize, Serializer};
-
 use super::call::Call;
 use super::ReserveArgs;
+use crate::json::Json;
 use crate::quota::Hold;
 use crate::store::keys::counter_field;
 use crate::store::record;
 
 /// One hold as the scripts take it (holds.lua's 10 values, in this order) and as a reservation
 /// record keeps it (the same values by name, numbers as strings, defaults left out).
-#[derive(Serialize)]
 pub(super) struct HoldValues<'a> {
     g: &'a str,
     f: String,
-    #[serde(serialize_with = "as_text")]
     ps: i64,
     /// "" for lifetime.
     pe: String,
-    #[serde(serialize_with = "as_text")]
     a: u64,
-    #[serde(serialize_with = "as_text")]
     q: u64,
-    #[serde(skip_serializing_if = "is_hard")]
     m: &'static str,
-    #[serde(skip_serializing_if = "str::is_empty")]
     k: &'static str,
-    #[serde(skip_serializing_if = "String::is_empty")]
     me: String,
-    #[serde(skip_serializing_if = "str::is_empty")]
     t: &'a str,
-}
-
-fn as_text<S: Serializer, N: std::fmt::Display>(n: &N, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(n)
-}
-
-fn is_hard(mode: &&str) -> bool {
-    *mode == "hard"
 }
 
 impl<'a> HoldValues<'a> {
@@ -48,7 +31,11 @@ impl<'a> HoldValues<'a> {
             g: h.group,
             f: counter_field(h.group, &h.window),
             ps: h.window.start_ms,
-            pe: h.window.end_ms.map(|ms| ms.to_string()).unwrap_or_default(),
+            pe: h
+                .window
+                .end_ms
+                .map(|ms| itoa::Buffer::new().format(ms).to_owned())
+                .unwrap_or_default(),
             a: h.amount.0,
             q: h.quota.0,
             m: h.mode.as_str(),
@@ -73,25 +60,46 @@ impl<'a> HoldValues<'a> {
             .arg(&self.me)
             .arg(self.t);
     }
+
+    /// This hold's entry in the record.
+    fn write(&self, json: &mut Json) {
+        json.open_object();
+        json.name("g").string(self.g);
+        json.name("f").string(&self.f);
+        json.name("ps").integer_text(self.ps);
+        json.name("pe").string(&self.pe);
+        json.name("a").integer_text(self.a);
+        json.name("q").integer_text(self.q);
+        for (name, value, default) in [
+            ("m", self.m, "hard"),
+            ("k", self.k, ""),
+            ("me", self.me.as_str(), ""),
+            ("t", self.t, ""),
+        ] {
+            if value != default {
+                json.name(name).string(value);
+            }
+        }
+        json.close_object();
+    }
 }
 
-/// A held reservation's record (see lua/prelude.lua) but its opening and its times, which only
-/// Redis knows: reserve.lua writes `{"s":"held","c":"<now>","x":"<expires>",` in front.
-#[derive(Serialize)]
-struct RecordRest<'a> {
-    e: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    p: &'a str,
-    h: Vec<HoldValues<'a>>,
-}
-
-pub(super) fn record_json(args: &ReserveArgs<'_>, holds: Vec<HoldValues<'_>>) -> String {
-    let rest = RecordRest {
-        e: args.event,
-        p: args.parent,
-        h: holds,
-    };
-    serde_json::to_string(&rest).unwrap_or_default()
+/// A held reservation's record (see lua/prelude.lua) but its opening brace and its times,
+/// which only Redis knows: reserve.lua writes `{"s":"held","c":"<now>","x":"<expires>",` in
+/// front of it.
+pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> Vec<u8> {
+    let mut json = Json::new();
+    json.name("e").string(args.event);
+    if !args.parent.is_empty() {
+        json.name("p").string(args.parent);
+    }
+    json.name("h").open_array();
+    for hold in holds {
+        hold.write(&mut json);
+    }
+    json.close_array();
+    json.close_object();
+    json.into_bytes()
 }
 
 #[cfg(test)]
@@ -137,9 +145,10 @@ mod tests {
             event: "image.\u{e9}",
             parent: "team",
         };
-        let rest = record_json(&args, holds.iter().map(HoldValues::of).collect());
-        // As reserve.lua writes it: its own fields, then the rest without the opening brace.
-        let json = format!(r#"{{"s":"held","c":"5","x":"9",{}"#, &rest[1..]);
+        let values: Vec<HoldValues> = holds.iter().map(HoldValues::of).collect();
+        let rest = String::from_utf8(record_rest(&args, &values)).unwrap();
+        // As reserve.lua writes it: its own fields, then the rest.
+        let json = format!(r#"{{"s":"held","c":"5","x":"9",{rest}"#);
         let r = record::parse(&json).unwrap();
         assert_eq!(
             (r.event.as_str(), r.parent.as_deref(), r.expires_ms),
@@ -156,6 +165,8 @@ mod tests {
         // Defaults are left out, as holds.lua leaves them out of the holds it records.
         assert!(!rest.contains(r#""m":"hard""#) && !rest.contains(r#""k":"""#));
         let no_parent = ReserveArgs { parent: "", ..args };
-        assert!(!record_json(&no_parent, Vec::new()).contains(r#""p""#));
+        assert!(!String::from_utf8(record_rest(&no_parent, &[]))
+            .unwrap()
+            .contains(r#""p""#));
     }
 }

@@ -1,0 +1,266 @@
+//! The data plane's answers written straight into their bytes (`crate::json`): serde_json
+//! escapes every field name character by character, and the answer types copy every string
+//! they hold and format every instant into a `String` of its own: together a fifth of a
+//! reserve's instructions. Here counters are read where they lie.
+//! The wire types in `mod.rs` stay the contract (and the OpenAPI schema): the tests assert
+//! that both ways write the same bytes.
+
+use actix_web::http::header::ContentType;
+use actix_web::{HttpResponse, HttpResponseBuilder};
+
+use crate::gateway::Settled;
+use crate::json::Json;
+use crate::quota::{Counter, Decision};
+
+/// `builder`'s answer with `json` as its body.
+pub fn respond(json: Json, mut builder: HttpResponseBuilder) -> HttpResponse {
+    builder.content_type(ContentType::json()).body(json.into_bytes())
+}
+
+/// One counter as `CounterAnswer` answers it, for a call about `user`.
+pub fn counter(json: &mut Json, c: &Counter, user: &str) {
+    json.open_object();
+    json.name("subjectId").string(c.subject.as_deref().unwrap_or(user));
+    json.name("groupId").string(&c.group_id);
+    json.name("label").string(&c.label);
+    json.name("unit").string(c.unit.as_str());
+    json.name("mode").string(c.mode.as_str());
+    json.name("quota").milli(c.quota);
+    json.name("used").milli(c.used);
+    json.name("reserved").milli(c.reserved);
+    json.name("count").milli(c.count());
+    json.name("remaining").milli(c.remaining());
+    json.name("periodStart").optional(c.period_start_ms, Json::instant);
+    json.name("resetsAt").optional(c.resets_at_ms, Json::instant);
+    json.name("exceeded").boolean(c.exceeded());
+    json.close_object();
+}
+
+/// `"counters":[...]` of a call about `user`.
+pub fn counters(json: &mut Json, list: &[Counter], user: &str) {
+    json.name("counters").open_array();
+    for c in list {
+        counter(json, c, user);
+    }
+    json.close_array();
+}
+
+/// `"overQuota":[...]`: the ids of the groups now past their quota.
+pub fn over_quota(json: &mut Json, list: &[Counter]) {
+    json.name("overQuota").open_array();
+    for c in list.iter().filter(|c| c.exceeded()) {
+        json.string(&c.group_id);
+    }
+    json.close_array();
+}
+
+/// `ReserveAnswer` of `d`, for a call about `user`.
+pub fn reserve(d: &Decision, user: &str) -> Json {
+    let mut json = Json::new();
+    json.open_object();
+    json.name("allowed").boolean(d.allowed);
+    json.name("reservationId")
+        .optional(d.granted.as_ref(), |j, g| j.string(&g.reservation_id));
+    json.name("expiresAt")
+        .optional(d.granted.as_ref(), |j, g| j.instant(g.expires_at_ms));
+    json.name("reasons").open_array();
+    for r in &d.reasons {
+        json.string(r.code());
+    }
+    json.close_array();
+    json.name("deniedBy").open_array();
+    for denial in &d.denied_by {
+        json.string(&denial.group);
+    }
+    json.close_array();
+    json.name("denials").open_array();
+    for denial in &d.denied_by {
+        json.open_object();
+        json.name("subjectId").string(denial.subject.as_deref().unwrap_or(user));
+        json.name("groupId").string(&denial.group);
+        json.close_object();
+    }
+    json.close_array();
+    counters(&mut json, &d.counters, user);
+    json.close_object();
+    json
+}
+
+/// `CommitAnswer` of reservation `id`.
+pub fn commit(id: &str, s: &Settled, user: &str) -> Json {
+    let mut json = Json::new();
+    json.open_object();
+    json.name("reservationId").string(id);
+    json.name("status").string(s.status.as_str());
+    json.name("late").boolean(s.late);
+    counters(&mut json, &s.counters, user);
+    over_quota(&mut json, &s.counters);
+    json.close_object();
+    json
+}
+
+/// `ReleaseAnswer` of reservation `id`.
+pub fn release(id: &str, s: &Settled, user: &str) -> Json {
+    let mut json = Json::new();
+    json.open_object();
+    json.name("reservationId").string(id);
+    json.name("status").string(s.status.as_str());
+    counters(&mut json, &s.counters, user);
+    json.close_object();
+    json
+}
+
+/// `TrackAnswer` of a call about `user`.
+pub fn track(list: &[Counter], user: &str) -> Json {
+    let mut json = Json::new();
+    json.open_object();
+    counters(&mut json, list, user);
+    over_quota(&mut json, list);
+    json.close_object();
+    json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::dto::{CommitAnswer, DenialAnswer, ReleaseAnswer, ReserveAnswer, TrackAnswer};
+    use crate::gateway::Settled;
+    use crate::quota::decision::Granted;
+    use crate::quota::{Denial, Milli, Mode, Reason, ReservationState, Unit};
+
+    fn counter(subject: Option<&str>, label: &str, quota: u64, used: u64, window: Option<(i64, i64)>) -> Counter {
+        Counter {
+            subject: subject.map(str::to_string),
+            group_id: "per-model.gpt".to_string(),
+            label: label.to_string(),
+            unit: Unit::Tokens,
+            mode: Mode::Soft,
+            quota: Milli(quota),
+            used: Milli(used),
+            reserved: Milli(1_500),
+            period_start_ms: window.map(|w| w.0),
+            resets_at_ms: window.map(|w| w.1),
+        }
+    }
+
+    /// Counters that take every branch: a parent's, labels serde escapes, fractional and whole
+    /// amounts, exceeded or not, a window or none (lifetime).
+    fn counters() -> Vec<Counter> {
+        vec![
+            counter(
+                None,
+                "Monthly \"tokens\" \\ caf\u{e9}\n\u{1}",
+                5_000,
+                2_250,
+                Some((1_764_547_200_000, 1_767_225_600_000)),
+            ),
+            counter(Some("team:42"), "", 1_000, 999_999, None),
+            counter(
+                None,
+                "\u{7f}\u{2028}",
+                u64::MAX >> 11,
+                0,
+                Some((-86_400_001, 253_402_300_799_999)),
+            ),
+        ]
+    }
+
+    fn text(json: Json) -> String {
+        String::from_utf8(json.into_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_reserve_answer_is_written_as_serde_writes_its_wire_type() {
+        let decisions = [
+            Decision {
+                allowed: true,
+                granted: Some(Granted {
+                    reservation_id: "r_u1.abc".to_string(),
+                    expires_at_ms: 1_764_550_000_123,
+                }),
+                reasons: Vec::new(),
+                denied_by: Vec::new(),
+                counters: counters(),
+                decided_at_ms: 0,
+            },
+            Decision {
+                allowed: false,
+                granted: None,
+                reasons: vec![Reason::LimitReached, Reason::UserBlocked],
+                denied_by: vec![
+                    Denial {
+                        subject: None,
+                        group: "daily".to_string(),
+                    },
+                    Denial {
+                        subject: Some("te\"am".to_string()),
+                        group: "monthly".to_string(),
+                    },
+                ],
+                counters: counters(),
+                decided_at_ms: 0,
+            },
+            Decision::denied(Reason::NoSubscription, 0),
+        ];
+        for d in &decisions {
+            let user = "user \"1\"";
+            let wire = ReserveAnswer {
+                allowed: d.allowed,
+                reservation_id: d.granted.as_ref().map(|g| g.reservation_id.clone()),
+                expires_at: d.granted.as_ref().map(|g| crate::api::dto::rfc3339(g.expires_at_ms)),
+                reasons: d.reasons.iter().map(|r| r.code()).collect(),
+                denied_by: d.denied_by.iter().map(|x| x.group.clone()).collect(),
+                denials: d
+                    .denied_by
+                    .iter()
+                    .map(|x| DenialAnswer {
+                        subject_id: x.subject.as_deref().unwrap_or(user).to_string(),
+                        group_id: x.group.clone(),
+                    })
+                    .collect(),
+                counters: crate::api::dto::counters(&d.counters, user),
+            };
+            assert_eq!(text(reserve(d, user)), serde_json::to_string(&wire).unwrap());
+        }
+    }
+
+    #[test]
+    fn settle_and_track_answers_are_written_as_serde_writes_their_wire_types() {
+        let (user, list) = ("u1", counters());
+        let settled = Settled {
+            status: ReservationState::Committed,
+            late: true,
+            counters: list.clone(),
+            parent: None,
+        };
+        let commit_wire = CommitAnswer {
+            reservation_id: "r_1".to_string(),
+            status: "committed",
+            late: true,
+            counters: crate::api::dto::counters(&list, user),
+            over_quota: crate::api::dto::over_quota(&list),
+        };
+        assert_eq!(
+            text(commit("r_1", &settled, user)),
+            serde_json::to_string(&commit_wire).unwrap()
+        );
+        let release_wire = ReleaseAnswer {
+            reservation_id: "r_1".to_string(),
+            status: "committed",
+            counters: crate::api::dto::counters(&list, user),
+        };
+        assert_eq!(
+            text(release("r_1", &settled, user)),
+            serde_json::to_string(&release_wire).unwrap()
+        );
+        let track_wire = TrackAnswer {
+            counters: crate::api::dto::counters(&list, user),
+            over_quota: crate::api::dto::over_quota(&list),
+        };
+        assert_eq!(text(track(&list, user)), serde_json::to_string(&track_wire).unwrap());
+        assert!(
+            !crate::api::dto::over_quota(&list).is_empty(),
+            "one counter is past its quota"
+        );
+    }
+}
