@@ -9,7 +9,7 @@
 -- Reads `n` holds from ARGV starting at `first`; nil when a node's clock handed a period
 -- that does not contain `at`, so two nodes with skewed clocks never count one period twice.
 local function read_holds(first, n, at)
-  local holds = {}
+  local holds = {nil, nil, nil, nil}
   for i = 0, n - 1 do
     local j = first + i * 10
     -- Defaults (hard mode, unit count, counting the quantity) are left out of the record.
@@ -29,7 +29,7 @@ end
 -- Whether every hard group has room under the quota in force; denied[i] is 1 for each group
 -- that would pass it.
 local function decide(holds, quota_in_force, used, held)
-  local allowed, denied = 1, {}
+  local allowed, denied = 1, {nil, nil, nil, nil}
   for i, h in ipairs(holds) do
     local quota = quota_in_force[i]
     denied[i] = 0

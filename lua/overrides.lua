@@ -6,12 +6,12 @@
 -- The subscription's version and the quota in force per hold in milli-units (a live override,
 -- else the plan's `q`), in one read.
 local function subscription(sub_key, holds, at)
-  local fields = {'ver'}
+  local fields = {'ver', nil, nil, nil, nil}
   for i, h in ipairs(holds) do
     fields[i + 1] = 'ov:' .. h.g
   end
   local values = redis.call('HMGET', sub_key, unpack(fields))
-  local result = {}
+  local result = {nil, nil, nil, nil}
   for i, h in ipairs(holds) do
     local value, quota = values[i + 1], h.q
     if value then

@@ -34,6 +34,10 @@
 -- A numeric string known to be one is converted with arithmetic (`s + 0`), which parses it
 -- once where tonumber parses it twice; numbers go to redis.call as strings formatted with %d,
 -- since a Lua number argument is formatted with %.17g, which costs twice as much.
+-- A table that grows one element at a time is rehashed at every power of two (Lua 5.1 has no
+-- table.new), about 700 instructions each: the hot paths' tables of one entry per hold are
+-- made with empty slots, `{nil, nil, nil, nil}`, which is an empty table with room for four.
+-- Their length (#) and ipairs stay those of the entries set, which always run from 1 up.
 
 -- A call returns at most this many expired reservations and this many holds (a reservation
 -- in 32 groups holds 32), so one call stays well under a millisecond; more answers "more".
@@ -68,11 +72,11 @@ end
 
 -- Used and held milli-units of each hold, with a flag for counters never written before.
 local function read_counters(holds)
-  local used, held, fresh = {}, {}, {}
+  local used, held, fresh = {nil, nil, nil, nil}, {nil, nil, nil, nil}, {nil, nil, nil, nil}
   if #holds == 0 then
     return used, held, fresh
   end
-  local fields = {}
+  local fields = {nil, nil, nil, nil, nil, nil, nil, nil}
   for i, h in ipairs(holds) do
     fields[2 * i - 1] = h.f .. ':u'
     fields[2 * i] = h.f .. ':h'

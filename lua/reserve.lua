@@ -48,9 +48,9 @@ local allowed, denied = decide(holds, quota_in_force, used, held)
 
 -- 5. Write all holds and the reservation, or nothing.
 local expires = now + ARGV[7]
-local held_before = {}
+local held_before = {nil, nil, nil, nil}
 if allowed == 1 then
-  local writes = {}
+  local writes = {nil, nil, nil, nil, nil, nil, nil, nil}
   for i, h in ipairs(holds) do
     held_before[i] = held[i]
     held[i] = held[i] + h.a
@@ -89,5 +89,7 @@ if reclaimed then
 end
 
 -- 6. Answer, and keep the answer for repeats (denials included).
-local reply = {'ok', ARGV[6], expires, allowed}
+-- Sized for the answer of two holds that fire nothing: a table grown one element at a time is
+-- rehashed at every power of two (see prelude.lua).
+local reply = {'ok', ARGV[6], expires, allowed, nil, nil, nil, nil, nil, nil, nil, nil, nil}
 return remember(append_fired(append_decision(reply, holds, quota_in_force, used, held, denied)), now)

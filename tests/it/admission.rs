@@ -72,3 +72,37 @@ async fn parallel_commits_and_releases_of_one_reservation_end_it_once() {
     assert_eq!(counter["used"], if committed == 20 { 1 } else { 0 });
     assert_eq!(counter["reserved"], 0);
 }
+
+/// More groups than the scripts' tables are sized for (four holds): every group is checked and
+/// held in the same step, so the tightest one decides and no other holds more than it admits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reserve_over_six_groups_holds_in_all_or_none_under_120_parallel_reserves() {
+    let prefix = unique_prefix();
+    let first = spawn_app_on(&redis::shared().target(), &prefix, None).await;
+    let second = spawn_app_on(&redis::shared().target(), &prefix, Some(&first.key)).await;
+    // The tightest group comes last, past the four holds the tables have room for.
+    let quotas = [("a", 40), ("b", 30), ("c", 50), ("d", 60), ("e", 70), ("tight", 17)];
+    let groups: Vec<_> = quotas
+        .iter()
+        .map(|(id, quota)| json!({ "id": id, "unit": "count", "quota": quota, "matches": [ { "event": "*" } ] }))
+        .collect();
+    first
+        .put_plan(json!({ "id": "plan_six", "periodType": "monthly", "groups": groups }))
+        .await;
+    first.subscribe("racer", "plan_six", None).await;
+
+    let calls = (0..120).map(|i| {
+        let app = if i % 2 == 0 { &first } else { &second };
+        app.reserve(json!({ "userId": "racer", "event": "image.render" }))
+    });
+    let answers = join_all(calls).await;
+    assert_eq!(answers.iter().filter(|a| a["allowed"] == true).count(), 17);
+    for denied in answers.iter().filter(|a| a["allowed"] == false) {
+        assert_eq!(denied["deniedBy"], json!(["tight"]), "{denied}");
+        assert_eq!(denied["counters"].as_array().unwrap().len(), 6, "{denied}");
+    }
+    let usage = second.usage("racer").await;
+    for (id, _) in quotas {
+        assert_eq!(TestApp::counter(&usage, id)["reserved"], 17, "{id}: {usage}");
+    }
+}
