@@ -1,28 +1,38 @@
 //! Exact admission under concurrency: the test that would catch a non-atomic reserve.
 
 use futures::future::join_all;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::support::{redis, spawn_app_on, unique_prefix, TestApp};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_gateways_admit_exactly_the_quota_under_200_parallel_reserves() {
+/// Two nodes on one Redis and prefix, with the user "racer" subscribed to `plan`.
+async fn racing(plan: Value) -> (TestApp, TestApp) {
     let prefix = unique_prefix();
     let first = spawn_app_on(&redis::shared().target(), &prefix, None).await;
     let second = spawn_app_on(&redis::shared().target(), &prefix, Some(&first.key)).await;
-    first
-        .put_plan(json!({
-            "id": "plan_burst", "periodType": "monthly",
-            "groups": [ { "id": "renders", "unit": "count", "quota": 20, "matches": [ { "event": "*" } ] } ]
-        }))
-        .await;
-    first.subscribe("racer", "plan_burst", None).await;
+    let id = plan["id"].as_str().unwrap().to_string();
+    first.put_plan(plan).await;
+    first.subscribe("racer", &id, None).await;
+    (first, second)
+}
 
-    let calls = (0..200).map(|i| {
-        let app = if i % 2 == 0 { &first } else { &second };
+/// `n` reserves by the racer, alternating between the two nodes, all in flight at once.
+async fn race(first: &TestApp, second: &TestApp, n: usize) -> Vec<Value> {
+    let calls = (0..n).map(|i| {
+        let app = if i % 2 == 0 { first } else { second };
         app.reserve(json!({ "userId": "racer", "event": "image.render" }))
     });
-    let answers = join_all(calls).await;
+    join_all(calls).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_gateways_admit_exactly_the_quota_under_200_parallel_reserves() {
+    let (first, second) = racing(json!({
+        "id": "plan_burst", "periodType": "monthly",
+        "groups": [ { "id": "renders", "unit": "count", "quota": 20, "matches": [ { "event": "*" } ] } ]
+    }))
+    .await;
+    let answers = race(&first, &second, 200).await;
     let granted: Vec<&str> = answers.iter().filter_map(|a| a["reservationId"].as_str()).collect();
     assert_eq!(granted.len(), 20, "exactly the quota is admitted");
     assert_eq!(answers.iter().filter(|a| a["allowed"] == true).count(), 20);
@@ -77,25 +87,14 @@ async fn parallel_commits_and_releases_of_one_reservation_end_it_once() {
 /// held in the same step, so the tightest one decides and no other holds more than it admits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_reserve_over_six_groups_holds_in_all_or_none_under_120_parallel_reserves() {
-    let prefix = unique_prefix();
-    let first = spawn_app_on(&redis::shared().target(), &prefix, None).await;
-    let second = spawn_app_on(&redis::shared().target(), &prefix, Some(&first.key)).await;
     // The tightest group comes last, past the four holds the tables have room for.
     let quotas = [("a", 40), ("b", 30), ("c", 50), ("d", 60), ("e", 70), ("tight", 17)];
     let groups: Vec<_> = quotas
         .iter()
         .map(|(id, quota)| json!({ "id": id, "unit": "count", "quota": quota, "matches": [ { "event": "*" } ] }))
         .collect();
-    first
-        .put_plan(json!({ "id": "plan_six", "periodType": "monthly", "groups": groups }))
-        .await;
-    first.subscribe("racer", "plan_six", None).await;
-
-    let calls = (0..120).map(|i| {
-        let app = if i % 2 == 0 { &first } else { &second };
-        app.reserve(json!({ "userId": "racer", "event": "image.render" }))
-    });
-    let answers = join_all(calls).await;
+    let (first, second) = racing(json!({ "id": "plan_six", "periodType": "monthly", "groups": groups })).await;
+    let answers = race(&first, &second, 120).await;
     assert_eq!(answers.iter().filter(|a| a["allowed"] == true).count(), 17);
     for denied in answers.iter().filter(|a| a["allowed"] == false) {
         assert_eq!(denied["deniedBy"], json!(["tight"]), "{denied}");

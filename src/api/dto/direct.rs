@@ -88,10 +88,7 @@ pub fn reserve(d: &Decision, user: &str) -> Json {
 
 /// `CommitAnswer` of reservation `id`.
 pub fn commit(id: &str, s: &Settled, user: &str) -> Json {
-    let mut json = Json::new();
-    json.open_object();
-    json.name("reservationId").string(id);
-    json.name("status").string(s.status.as_str());
+    let mut json = ended(id, s);
     json.name("late").boolean(s.late);
     counters(&mut json, &s.counters, user);
     over_quota(&mut json, &s.counters);
@@ -101,12 +98,18 @@ pub fn commit(id: &str, s: &Settled, user: &str) -> Json {
 
 /// `ReleaseAnswer` of reservation `id`.
 pub fn release(id: &str, s: &Settled, user: &str) -> Json {
+    let mut json = ended(id, s);
+    counters(&mut json, &s.counters, user);
+    json.close_object();
+    json
+}
+
+/// What both answers about an ended reservation open with.
+fn ended(id: &str, s: &Settled) -> Json {
     let mut json = Json::new();
     json.open_object();
     json.name("reservationId").string(id);
     json.name("status").string(s.status.as_str());
-    counters(&mut json, &s.counters, user);
-    json.close_object();
     json
 }
 
