@@ -51,7 +51,8 @@ end
 -- of holds whose unit code is `only_unit`, when given. Reads marks only when something
 -- crossed, so an ordinary call costs no Redis command.
 local function alert_crossings(holds, quota_in_force, before, after, only_unit)
-  for i, h in ipairs(holds) do
+  for i = 1, #holds do
+    local h = holds[i]
     local quota = quota_in_force[i]
     if h.t and (not only_unit or h.k == only_unit) and quota > 0 and after[i] > before[i] then
       local crossed = {}
@@ -82,7 +83,8 @@ end
 -- Fires "limit" for each group that denied (denied[i] == 1) for the first time in its period
 -- at this quota; level[i] is its usage (or open holds) at the denial.
 local function alert_denials(holds, quota_in_force, denied, level)
-  for i, h in ipairs(holds) do
+  for i = 1, #holds do
+    local h = holds[i]
     if denied[i] == 1 then
       local quota = quota_in_force[i]
       local marks = marks_of(h, quota)

@@ -10,7 +10,8 @@ local function move_counters(holds, suffix, delta)
   local used, held, fresh = read_counters(holds)
   local before, after = suffix == ':u' and used or held, {}
   local writes = {}
-  for i, h in ipairs(holds) do
+  for i = 1, #holds do
+    local h = holds[i]
     local d = delta(i, h)
     after[i] = before[i]
     if d ~= 0 then
@@ -72,7 +73,8 @@ local function ledger(now, holds, amount_of, fields)
     return
   end
   local groups = {}
-  for i, h in ipairs(holds) do
+  for i = 1, #holds do
+    local h = holds[i]
     local amount = amount_of(i, h)
     if amount then
       groups[#groups + 1] = {g = h.g, u = h.k, ps = h.ps, pe = h.pe, a = amount}

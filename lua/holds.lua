@@ -30,7 +30,8 @@ end
 -- that would pass it.
 local function decide(holds, quota_in_force, used, held)
   local allowed, denied = 1, {nil, nil, nil, nil}
-  for i, h in ipairs(holds) do
+  for i = 1, #holds do
+    local h = holds[i]
     local quota = quota_in_force[i]
     denied[i] = 0
     if h.m ~= 'soft' and (quota == 0 or used[i] + held[i] + h.a > quota) then

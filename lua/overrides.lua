@@ -7,12 +7,14 @@
 -- else the plan's `q`), in one read.
 local function subscription(sub_key, holds, at)
   local fields = {'ver', nil, nil, nil, nil}
-  for i, h in ipairs(holds) do
+  for i = 1, #holds do
+    local h = holds[i]
     fields[i + 1] = 'ov:' .. h.g
   end
   local values = redis.call('HMGET', sub_key, unpack(fields))
   local result = {nil, nil, nil, nil}
-  for i, h in ipairs(holds) do
+  for i = 1, #holds do
+    local h = holds[i]
     local value, quota = values[i + 1], h.q
     if value then
       local override, expires = string.match(value, '^(%d+)|(%d*)$')

@@ -30,12 +30,14 @@ local function read_counters(holds)
     return used, held
   end
   local fields = {}
-  for i, h in ipairs(holds) do
+  for i = 1, #holds do
+    local h = holds[i]
     fields[2 * i - 1] = h.f .. ':u'
     fields[2 * i] = h.f .. ':h'
   end
   local raw = redis.call('HMGET', KEYS[1], unpack(fields))
-  for i, h in ipairs(holds) do
+  for i = 1, #holds do
+    local h = holds[i]
     used[i] = tonumber(raw[2 * i - 1] or '0')
     held[i] = math.max(0, tonumber(raw[2 * i] or '0') - (expired[h.f] or 0))
   end

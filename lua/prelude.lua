@@ -38,6 +38,8 @@
 -- table.new), about 700 instructions each: the hot paths' tables of one entry per hold are
 -- made with empty slots, `{nil, nil, nil, nil}`, which is an empty table with room for four.
 -- Their length (#) and ipairs stay those of the entries set, which always run from 1 up.
+-- Loops over the holds index them (`for i = 1, #holds`): `ipairs` calls its iterator, a C
+-- function, at every step, 3 % of a reserve over eight loops.
 
 -- A call returns at most this many expired reservations and this many holds (a reservation
 -- in 32 groups holds 32), so one call stays well under a millisecond; more answers "more".
@@ -77,7 +79,8 @@ local function read_counters(holds)
     return used, held, fresh
   end
   local fields = {nil, nil, nil, nil, nil, nil, nil, nil}
-  for i, h in ipairs(holds) do
+  for i = 1, #holds do
+    local h = holds[i]
     fields[2 * i - 1] = h.f .. ':u'
     fields[2 * i] = h.f .. ':h'
   end
@@ -106,7 +109,8 @@ end
 -- Remembers when a new counter's period ends, so its fields can be pruned after retention.
 local function note_periods(holds, fresh)
   local args = {}
-  for i, h in ipairs(holds) do
+  for i = 1, #holds do
+    local h = holds[i]
     if fresh[i] and h.pe ~= '' then
       args[#args + 1] = h.pe
       args[#args + 1] = h.f

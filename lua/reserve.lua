@@ -51,7 +51,8 @@ local expires = now + ARGV[7]
 local held_before = {nil, nil, nil, nil}
 if allowed == 1 then
   local writes = {nil, nil, nil, nil, nil, nil, nil, nil}
-  for i, h in ipairs(holds) do
+  for i = 1, #holds do
+    local h = holds[i]
     held_before[i] = held[i]
     held[i] = held[i] + h.a
     if held[i] > MAX_EXACT then
@@ -69,13 +70,15 @@ if allowed == 1 then
   alert_crossings(holds, quota_in_force, held_before, held, 'c')
 else
   local level = {}
-  for i, h in ipairs(holds) do
+  for i = 1, #holds do
+    local h = holds[i]
     level[i] = h.k == 'c' and held[i] or used[i]
   end
   alert_denials(holds, quota_in_force, denied, level)
 end
 -- Today's rollups: every group of an admitted reserve, only the denying groups of a denial.
-for i, h in ipairs(holds) do
+for i = 1, #holds do
+  local h = holds[i]
   if allowed == 1 then
     rollup(now, h.g, 'a', 1)
   elseif denied[i] == 1 then
