@@ -21,7 +21,9 @@
 -- ARGV[4]  how long the ledger and the rollups keep, ms ("" when the project keeps neither)
 --
 -- A rollup day is a UTC day number (Unix ms / 86400000); its stats per group are u (milli-units
--- used), a (reserves admitted), d (reserves denied), r (releases), x (expiries).
+-- used), a (reserves admitted), d (reserves denied), r (releases), x (expiries). A field may
+-- name a set of groups, comma-separated (group ids have no comma): reserve counts its groups
+-- once in the field of their set, and readers add such a field to each group in it.
 --
 -- A reservation record is JSON whose numbers are all strings, so no digit is lost to cjson:
 -- {"s": held|committed|released, "e": event, "c": created ms, "x": expires ms, "t": ended ms,

@@ -76,14 +76,16 @@ else
   end
   alert_denials(holds, quota_in_force, denied, level)
 end
--- Today's rollups: every group of an admitted reserve, only the denying groups of a denial.
+-- Today's rollups: every group of an admitted reserve, only the denying groups of a denial,
+-- counted once in the field of that set of groups (see prelude.lua): one HINCRBY however many.
+local counted = {nil, nil, nil, nil}
 for i = 1, #holds do
-  local h = holds[i]
-  if allowed == 1 then
-    rollup(now, h.g, 'a', 1)
-  elseif denied[i] == 1 then
-    rollup(now, h.g, 'd', 1)
+  if allowed == 1 or denied[i] == 1 then
+    counted[#counted + 1] = holds[i].g
   end
+end
+if #counted > 0 then
+  rollup(now, #counted == 1 and counted[1] or table.concat(counted, ','), allowed == 1 and 'a' or 'd', 1)
 end
 -- Reserves prune only when they returned expired holds: commits, releases and tracks prune
 -- always, so the common admit stays cheap and ended records still go.

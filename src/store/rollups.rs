@@ -1,48 +1,80 @@
 //! The daily rollups in Redis: one hash per user (`qg:{p:u}:daily`), fields
 //! `<day>|<group>|<stat>` kept by the scripts that change usage, holds and reservations
-//! (prelude.lua says which stat is which), pruned with the ledger.
+//! (prelude.lua says which stat is which), pruned with the ledger. A field may name a set of
+//! groups, comma-separated: reserve counts all its groups in one field, which counts for each.
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 
 use redis::AsyncCommands;
 
 use super::{Store, StoreError};
 use crate::quota::{DayActivity, UserId};
 
+/// Activity by UTC day and group.
+pub type Days = BTreeMap<(i64, String), DayActivity>;
+
 impl Store {
     /// The user's rollups of the UTC days from `from_day` to `to_day` (both included), by day
     /// and group. One read of a hash the retention bounds (days x groups x 5 fields).
-    pub async fn rollups(
-        &self,
-        project: &str,
-        user: &UserId,
-        from_day: i64,
-        to_day: i64,
-    ) -> Result<BTreeMap<(i64, String), DayActivity>, StoreError> {
+    pub async fn rollups(&self, project: &str, user: &UserId, from_day: i64, to_day: i64) -> Result<Days, StoreError> {
         let key = self.keys.user(project, user.as_str()).daily;
         let raw: Vec<(String, i64)> = self
             .run(|mut conn| async move { Ok(conn.hgetall(&key).await?) })
             .await?;
-        let mut days = BTreeMap::new();
+        let mut days = Days::new();
         for (field, value) in raw {
-            let bad = || StoreError::Protocol(format!("rollup field {field}"));
-            let (day, rest) = field.split_once('|').ok_or_else(bad)?;
-            let (group, stat) = rest.rsplit_once('|').ok_or_else(bad)?;
-            let day: i64 = day.parse().map_err(|_| bad())?;
-            if !(from_day..=to_day).contains(&day) {
-                continue;
-            }
-            let activity: &mut DayActivity = days.entry((day, group.to_string())).or_default();
-            let slot = match stat {
-                "u" => &mut activity.used_milli,
-                "a" => &mut activity.admitted,
-                "d" => &mut activity.denied,
-                "r" => &mut activity.releases,
-                "x" => &mut activity.expiries,
-                _ => return Err(bad()),
-            };
-            *slot = value;
+            add(&mut days, &field, value, from_day..=to_day)?;
         }
         Ok(days)
+    }
+}
+
+/// Adds one rollup field to the days in `range`: to each group it names.
+fn add(days: &mut Days, field: &str, value: i64, range: RangeInclusive<i64>) -> Result<(), StoreError> {
+    let bad = || StoreError::Protocol(format!("rollup field {field}"));
+    let (day, rest) = field.split_once('|').ok_or_else(bad)?;
+    let (groups, stat) = rest.rsplit_once('|').ok_or_else(bad)?;
+    let day: i64 = day.parse().map_err(|_| bad())?;
+    if !range.contains(&day) {
+        return Ok(());
+    }
+    for group in groups.split(',') {
+        let activity: &mut DayActivity = days.entry((day, group.to_string())).or_default();
+        let slot = match stat {
+            "u" => &mut activity.used_milli,
+            "a" => &mut activity.admitted,
+            "d" => &mut activity.denied,
+            "r" => &mut activity.releases,
+            "x" => &mut activity.expiries,
+            _ => return Err(bad()),
+        };
+        *slot += value;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_of_a_set_of_groups_counts_for_each_beside_their_own_fields() {
+        let mut days = Days::new();
+        for (field, value) in [
+            ("20000|g1,g2|a", 3),
+            ("20000|g1|a", 2),
+            ("20000|g2|u", 1500),
+            ("20001|g1,g2|d", 1),
+            ("19999|g1|a", 9),
+        ] {
+            add(&mut days, field, value, 20000..=20001).unwrap();
+        }
+        let at = |day: i64, group: &str| days[&(day, group.to_string())].clone();
+        assert_eq!((at(20000, "g1").admitted, at(20000, "g2").admitted), (5, 3));
+        assert_eq!(at(20000, "g2").used_milli, 1500);
+        assert_eq!((at(20001, "g1").denied, at(20001, "g2").denied), (1, 1));
+        assert!(!days.contains_key(&(19999, "g1".to_string())), "outside the range");
+        assert!(add(&mut days, "20000|g1|z", 1, 20000..=20000).is_err());
     }
 }

@@ -116,14 +116,16 @@ async fn every_kind_of_activity_is_counted_once_on_its_day() {
 }
 
 /// Counts kept outside the script (or read, added to and written back) would lose updates
-/// under concurrency: 200 reserves from two nodes at once are counted exactly.
+/// under concurrency: 200 reserves from two nodes at once are counted exactly, both groups'
+/// admissions in the field of their set and the denials in the denying group's own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn under_parallel_reserves_from_two_nodes_every_decision_is_counted() {
     let prefix = unique_prefix();
     let one = spawn_app_on(&redis::shared().target(), &prefix, None).await;
     let two = spawn_app_on(&redis::shared().target(), &prefix, Some(&one.key)).await;
     one.put_plan(json!({ "id": "plan_p", "periodType": "day", "groups": [
-        { "id": "renders", "unit": "count", "quota": 10, "matches": [ { "event": "render" } ] } ] }))
+        { "id": "renders", "unit": "count", "quota": 10, "matches": [ { "event": "render" } ] },
+        { "id": "all", "unit": "count", "quota": 1000, "matches": [ { "event": "*" } ] } ] }))
         .await;
     one.subscribe("bob", "plan_p", None).await;
     let nodes = [&one, &two];
@@ -137,6 +139,7 @@ async fn under_parallel_reserves_from_two_nodes_every_decision_is_counted() {
     join_all(admitted.iter().enumerate().map(|(i, id)| nodes[i % 2].release(id))).await;
     let rollups = today(&two, "bob").await;
     assert_eq!(rollups["renders"], (0.0, 10, 190, 10, 0));
+    assert_eq!(rollups["all"], (0.0, 10, 0, 10, 0));
 }
 
 #[tokio::test]
@@ -211,8 +214,24 @@ async fn retention_prunes_old_days_and_keeps_today() {
     let (daily_key, periods_key) = (format!("{tag}:daily"), format!("{tag}:periods"));
     // Day 1000 (1972) ended long ago: its prune time (day end + 35 days - 1 day) is past.
     let prune_at = (1001i64 * 86_400_000 + 34 * 86_400_000).to_string();
-    redis::shared().query::<i64>(&["HSET", &daily_key, "1000|all|u", "5000", "1000|all|a", "2"]);
-    redis::shared().query::<i64>(&["ZADD", &periods_key, &prune_at, "d|1000|all"]);
+    redis::shared().query::<i64>(&[
+        "HSET",
+        &daily_key,
+        "1000|all|u",
+        "5000",
+        "1000|all|a",
+        "2",
+        "1000|all,renders|a",
+        "1",
+    ]);
+    redis::shared().query::<i64>(&[
+        "ZADD",
+        &periods_key,
+        &prune_at,
+        "d|1000|all",
+        &prune_at,
+        "d|1000|all,renders",
+    ]);
     let a = app.reserve(json!({ "userId": "erin", "event": "chat" })).await;
     app.commit(a["reservationId"].as_str().unwrap(), None).await;
     let fields: Vec<String> = redis::shared().query(&["HKEYS", &daily_key]);
