@@ -33,7 +33,7 @@ impl Json {
         }
     }
 
-    /// `"name":`; names are camelCase constants, which need no escaping. Inlined, so each
+    /// `"name":`; names are constants of letters and digits, which need no escaping. Inlined, so each
     /// name's length is a constant and its copy no call to `memcpy`.
     #[inline(always)]
     pub fn name(&mut self, name: &'static str) -> &mut Json {

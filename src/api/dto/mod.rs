@@ -2,6 +2,9 @@
 //! This file holds the data plane's; `account.rs` those of subscriptions, users, projects and
 //! keys; `ledger.rs` those of the usage ledger and its daily rollups; `webhooks.rs` those of
 //! webhook endpoints and deliveries.
+//! The data plane's answers (`ReserveAnswer`, `CommitAnswer`, `ReleaseAnswer`, `TrackAnswer`)
+//! are written by `direct.rs`, byte for byte as serde writes these types, which stay their
+//! contract and OpenAPI schema.
 
 mod account;
 pub mod direct;
@@ -92,14 +95,6 @@ pub fn counters(list: &[Counter], user: &str) -> Vec<CounterAnswer> {
 pub struct DenialAnswer {
     pub subject_id: String,
     pub group_id: String,
-}
-
-/// Ids of the groups now past their quota.
-pub fn over_quota(list: &[Counter]) -> Vec<String> {
-    list.iter()
-        .filter(|c| c.exceeded())
-        .map(|c| c.group_id.clone())
-        .collect()
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
