@@ -33,8 +33,8 @@ impl Json {
         }
     }
 
-    /// `"name":`; names are constants of letters and digits, which need no escaping. Inlined, so each
-    /// name's length is a constant and its copy no call to `memcpy`.
+    /// `"name":`; names are constants of letters and digits, which need no escaping.
+    /// Inlined, so each name's length is a constant and its copy no call to `memcpy`.
     #[inline(always)]
     pub fn name(&mut self, name: &'static str) -> &mut Json {
         debug_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric()));
