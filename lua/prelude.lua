@@ -151,10 +151,12 @@ end
 -- expired holds remain, and whether this call returned any.
 -- A reclaimed record keeps state "held"; leaving the open set is what makes it expired.
 local function reclaim(now)
-  local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', now), 'LIMIT', '0', RECLAIM_LIMIT)
-  if #due == 0 then
+  -- Nearly always nothing is due: a count answers that for less than an empty range does.
+  local until_now = string.format('%d', now)
+  if redis.call('ZCOUNT', KEYS[3], '-inf', until_now) == 0 then
     return false, false
   end
+  local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', until_now, 'LIMIT', '0', RECLAIM_LIMIT)
   local done, back, order, taken = {}, {}, {}, 0
   -- Expiries per day and group, counted once per pair: [day][group] -> holds.
   local expired = {}
