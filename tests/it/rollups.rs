@@ -142,6 +142,32 @@ async fn under_parallel_reserves_from_two_nodes_every_decision_is_counted() {
     assert_eq!(rollups["all"], (0.0, 10, 0, 10, 0));
 }
 
+/// The reclaim's check (a `ZCOUNT`) and the return of what is due run in the reserve's own
+/// script: with every hold expired, 60 reserves from two nodes at once return them exactly
+/// once and admit exactly the quota again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn expired_holds_are_returned_once_under_parallel_reserves_from_two_nodes() {
+    let prefix = unique_prefix();
+    let one = spawn_app_on(&redis::shared().target(), &prefix, None).await;
+    let two = spawn_app_on(&redis::shared().target(), &prefix, Some(&one.key)).await;
+    one.put_plan(json!({ "id": "plan_x", "periodType": "day", "groups": [
+        { "id": "renders", "unit": "count", "quota": 10, "matches": [ { "event": "render" } ] } ] }))
+        .await;
+    one.subscribe("carl", "plan_x", None).await;
+    for _ in 0..10 {
+        let held = one
+            .reserve(json!({ "userId": "carl", "event": "render", "ttlSeconds": 1 }))
+            .await;
+        assert_eq!(held["allowed"], true, "{held}");
+    }
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let nodes = [&one, &two];
+    let answers = join_all((0..60).map(|i| nodes[i % 2].reserve(json!({ "userId": "carl", "event": "render" })))).await;
+    assert_eq!(answers.iter().filter(|a| a["allowed"] == true).count(), 10);
+    assert_eq!(TestApp::counter(&two.usage("carl").await, "renders")["reserved"], 10);
+    assert_eq!(today(&two, "carl").await["renders"], (0.0, 20, 50, 0, 10));
+}
+
 #[tokio::test]
 async fn the_range_is_every_day_from_to_and_bad_ranges_name_their_field() {
     let app = spawn_app().await;
