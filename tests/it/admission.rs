@@ -3,18 +3,7 @@
 use futures::future::join_all;
 use serde_json::{json, Value};
 
-use crate::support::{redis, spawn_app_on, unique_prefix, TestApp};
-
-/// Two nodes on one Redis and prefix, with the user "racer" subscribed to `plan`.
-async fn racing(plan: Value) -> (TestApp, TestApp) {
-    let prefix = unique_prefix();
-    let first = spawn_app_on(&redis::shared().target(), &prefix, None).await;
-    let second = spawn_app_on(&redis::shared().target(), &prefix, Some(&first.key)).await;
-    let id = plan["id"].as_str().unwrap().to_string();
-    first.put_plan(plan).await;
-    first.subscribe("racer", &id, None).await;
-    (first, second)
-}
+use crate::support::{redis, spawn_app_on, two_nodes_with, unique_prefix, TestApp};
 
 /// `n` reserves by the racer, alternating between the two nodes, all in flight at once.
 async fn race(first: &TestApp, second: &TestApp, n: usize) -> Vec<Value> {
@@ -27,10 +16,13 @@ async fn race(first: &TestApp, second: &TestApp, n: usize) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_gateways_admit_exactly_the_quota_under_200_parallel_reserves() {
-    let (first, second) = racing(json!({
-        "id": "plan_burst", "periodType": "monthly",
-        "groups": [ { "id": "renders", "unit": "count", "quota": 20, "matches": [ { "event": "*" } ] } ]
-    }))
+    let (first, second) = two_nodes_with(
+        "racer",
+        json!({
+            "id": "plan_burst", "periodType": "monthly",
+            "groups": [ { "id": "renders", "unit": "count", "quota": 20, "matches": [ { "event": "*" } ] } ]
+        }),
+    )
     .await;
     let answers = race(&first, &second, 200).await;
     let granted: Vec<&str> = answers.iter().filter_map(|a| a["reservationId"].as_str()).collect();
@@ -93,7 +85,11 @@ async fn a_reserve_over_six_groups_holds_in_all_or_none_under_120_parallel_reser
         .iter()
         .map(|(id, quota)| json!({ "id": id, "unit": "count", "quota": quota, "matches": [ { "event": "*" } ] }))
         .collect();
-    let (first, second) = racing(json!({ "id": "plan_six", "periodType": "monthly", "groups": groups })).await;
+    let (first, second) = two_nodes_with(
+        "racer",
+        json!({ "id": "plan_six", "periodType": "monthly", "groups": groups }),
+    )
+    .await;
     let answers = race(&first, &second, 120).await;
     assert_eq!(answers.iter().filter(|a| a["allowed"] == true).count(), 17);
     for denied in answers.iter().filter(|a| a["allowed"] == false) {

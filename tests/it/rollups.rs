@@ -9,7 +9,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::support::{redis, spawn_app, spawn_app_on, unique_prefix, TestApp};
+use crate::support::{redis, spawn_app, two_nodes_with, TestApp};
 
 async fn plan(app: &TestApp) {
     app.put_plan(json!({ "id": "plan_d", "periodType": "month", "groups": [
@@ -120,14 +120,13 @@ async fn every_kind_of_activity_is_counted_once_on_its_day() {
 /// admissions in the field of their set and the denials in the denying group's own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn under_parallel_reserves_from_two_nodes_every_decision_is_counted() {
-    let prefix = unique_prefix();
-    let one = spawn_app_on(&redis::shared().target(), &prefix, None).await;
-    let two = spawn_app_on(&redis::shared().target(), &prefix, Some(&one.key)).await;
-    one.put_plan(json!({ "id": "plan_p", "periodType": "day", "groups": [
+    let (one, two) = two_nodes_with(
+        "bob",
+        json!({ "id": "plan_p", "periodType": "day", "groups": [
         { "id": "renders", "unit": "count", "quota": 10, "matches": [ { "event": "render" } ] },
-        { "id": "all", "unit": "count", "quota": 1000, "matches": [ { "event": "*" } ] } ] }))
-        .await;
-    one.subscribe("bob", "plan_p", None).await;
+        { "id": "all", "unit": "count", "quota": 1000, "matches": [ { "event": "*" } ] } ] }),
+    )
+    .await;
     let nodes = [&one, &two];
     let answers = join_all((0..200).map(|i| nodes[i % 2].reserve(json!({ "userId": "bob", "event": "render" })))).await;
     let admitted: Vec<&str> = answers
@@ -147,13 +146,12 @@ async fn under_parallel_reserves_from_two_nodes_every_decision_is_counted() {
 /// once and admit exactly the quota again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn expired_holds_are_returned_once_under_parallel_reserves_from_two_nodes() {
-    let prefix = unique_prefix();
-    let one = spawn_app_on(&redis::shared().target(), &prefix, None).await;
-    let two = spawn_app_on(&redis::shared().target(), &prefix, Some(&one.key)).await;
-    one.put_plan(json!({ "id": "plan_x", "periodType": "day", "groups": [
-        { "id": "renders", "unit": "count", "quota": 10, "matches": [ { "event": "render" } ] } ] }))
-        .await;
-    one.subscribe("carl", "plan_x", None).await;
+    let (one, two) = two_nodes_with(
+        "carl",
+        json!({ "id": "plan_x", "periodType": "day", "groups": [
+        { "id": "renders", "unit": "count", "quota": 10, "matches": [ { "event": "render" } ] } ] }),
+    )
+    .await;
     for _ in 0..10 {
         let held = one
             .reserve(json!({ "userId": "carl", "event": "render", "ttlSeconds": 1 }))

@@ -87,6 +87,18 @@ pub async fn spawn_app_on(target: &Target, prefix: &str, key: Option<&str>) -> T
     spawn_app_with(target, prefix, key, |_| {}).await
 }
 
+/// Two gateways on the shared Redis under one prefix, with `user` subscribed to `plan`: the
+/// set-up of every test that races calls from two nodes.
+pub async fn two_nodes_with(user: &str, plan: Value) -> (TestApp, TestApp) {
+    let prefix = unique_prefix();
+    let one = spawn_app_on(&redis::shared().target(), &prefix, None).await;
+    let two = spawn_app_on(&redis::shared().target(), &prefix, Some(&one.key)).await;
+    let id = plan["id"].as_str().unwrap().to_string();
+    one.put_plan(plan).await;
+    one.subscribe(user, &id, None).await;
+    (one, two)
+}
+
 /// As `spawn_app_on`, with the configuration adjusted first.
 pub async fn spawn_app_with(
     target: &Target,
