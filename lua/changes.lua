@@ -7,12 +7,14 @@
 -- zero. Answers the id of a group the change would take past MAX_EXACT, in which case nothing
 -- was written; else nil and each counter before and after the change.
 local function move_counters(holds, suffix, delta)
-  local used, held, fresh = read_counters(holds)
-  local before, after = suffix == ':u' and used or held, {}
-  local writes = {}
+  local counters = read_counters(holds)
+  -- Hold i's used is counters[2i - 1], its held counters[2i].
+  local back = suffix == ':u' and 1 or 0
+  local before, after, writes = {}, {}, {}
   for i = 1, #holds do
     local h = holds[i]
     local d = delta(i, h)
+    before[i] = counters[2 * i - back]
     after[i] = before[i]
     if d ~= 0 then
       local value = math.max(0, before[i] + d)
@@ -26,7 +28,7 @@ local function move_counters(holds, suffix, delta)
     end
   end
   write_fields(writes)
-  note_periods(holds, fresh)
+  note_periods(holds, counters)
   return nil, before, after
 end
 

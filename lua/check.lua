@@ -18,6 +18,6 @@ if version ~= ARGV[1] then
 end
 
 -- 2. Decide as reserve would, with expired holds left out.
-local used, held = read_counters(holds)
-local allowed, denied = decide(holds, quota_in_force, used, held)
-return append_decision({'ok', allowed}, holds, quota_in_force, used, held, denied)
+local reply = {'ok', 0}
+reply[2] = weigh(holds, quota_in_force, read_counters(holds), reply)
+return reply

@@ -26,31 +26,23 @@ local function read_holds(first, n, at)
   return holds
 end
 
--- Whether every hard group has room under the quota in force; denied[i] is 1 for each group
--- that would pass it.
-local function decide(holds, quota_in_force, used, held)
-  local allowed, denied = 1, {nil, nil, nil, nil}
+-- Weighs every hold against its counter (`counters` as read_counters answers them) and the
+-- quota in force, appending per hold used, held, quota in force and denied (0|1) to `reply`:
+-- the decision reserve and check answer, kept nowhere else. Answers 1 when every group has
+-- room, else 0; a hard group denies when its quota is 0 or used + held + the amount passes it.
+local function weigh(holds, quota_in_force, counters, reply)
+  local allowed, r = 1, #reply
   for i = 1, #holds do
     local h = holds[i]
-    local quota = quota_in_force[i]
-    denied[i] = 0
-    if h.m ~= 'soft' and (quota == 0 or used[i] + held[i] + h.a > quota) then
-      denied[i] = 1
-      allowed = 0
+    local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
+    local denied = 0
+    if h.m ~= 'soft' and (quota == 0 or used + held + h.a > quota) then
+      denied, allowed = 1, 0
     end
+    reply[r + 1], reply[r + 2], reply[r + 3], reply[r + 4] = used, held, quota, denied
+    r = r + 4
   end
-  return allowed, denied
-end
-
--- Appends, per hold, used, held, quota in force and denied.
-local function append_decision(reply, holds, quota_in_force, used, held, denied)
-  for i = 1, #holds do
-    reply[#reply + 1] = used[i]
-    reply[#reply + 1] = held[i]
-    reply[#reply + 1] = quota_in_force[i]
-    reply[#reply + 1] = denied[i]
-  end
-  return reply
+  return allowed
 end
 
 -- holds.lua ends --

@@ -36,10 +36,10 @@ end
 -- Appends, per hold, the counter as it stands: used, held and quota milli-units.
 local function append_counters(reply, holds, sub_key, at)
   local q = quotas(sub_key, holds, at)
-  local used, held = read_counters(holds)
+  local counters = read_counters(holds)
   for i = 1, #holds do
-    reply[#reply + 1] = used[i]
-    reply[#reply + 1] = held[i]
+    reply[#reply + 1] = counters[2 * i - 1]
+    reply[#reply + 1] = counters[2 * i]
     reply[#reply + 1] = q[i]
   end
   return reply

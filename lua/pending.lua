@@ -23,11 +23,11 @@ if #due > 0 then
   end
 end
 
--- Used and held milli-units of each hold, as though every expired hold had gone back.
+-- Used and held milli-units of every hold, as though every expired hold had gone back: hold
+-- i's used at 2i - 1 and its held at 2i, as the prelude's read_counters answers them.
 local function read_counters(holds)
-  local used, held = {}, {}
   if #holds == 0 then
-    return used, held
+    return {}
   end
   local fields = {}
   for i = 1, #holds do
@@ -35,13 +35,13 @@ local function read_counters(holds)
     fields[2 * i - 1] = h.f .. ':u'
     fields[2 * i] = h.f .. ':h'
   end
-  local raw = redis.call('HMGET', KEYS[1], unpack(fields))
+  local counters = redis.call('HMGET', KEYS[1], unpack(fields))
   for i = 1, #holds do
     local h = holds[i]
-    used[i] = tonumber(raw[2 * i - 1] or '0')
-    held[i] = math.max(0, tonumber(raw[2 * i] or '0') - (expired[h.f] or 0))
+    counters[2 * i - 1] = tonumber(counters[2 * i - 1] or '0')
+    counters[2 * i] = math.max(0, tonumber(counters[2 * i] or '0') - (expired[h.f] or 0))
   end
-  return used, held
+  return counters
 end
 
 -- pending.lua ends --

@@ -74,25 +74,25 @@ local function read_fields(fields)
   return values
 end
 
--- Used and held milli-units of each hold, with a flag for counters never written before.
+-- Used and held milli-units of every hold in one HMGET, as numbers (0 when absent): hold i's
+-- used at 2i - 1 and its held at 2i. The command's reply is converted in place, so a call
+-- builds no table per kind (pending.lua's answers the same shape).
 local function read_counters(holds)
-  local used, held, fresh = {nil, nil, nil, nil}, {nil, nil, nil, nil}, {nil, nil, nil, nil}
-  if #holds == 0 then
-    return used, held, fresh
+  local n = #holds
+  if n == 0 then
+    return {}
   end
   local fields = {nil, nil, nil, nil, nil, nil, nil, nil}
-  for i = 1, #holds do
-    local h = holds[i]
-    fields[2 * i - 1] = h.f .. ':u'
-    fields[2 * i] = h.f .. ':h'
+  for i = 1, n do
+    local f = holds[i].f
+    fields[2 * i - 1], fields[2 * i] = f .. ':u', f .. ':h'
   end
-  local raw = redis.call('HMGET', KEYS[1], unpack(fields))
-  for i = 1, #holds do
-    local u, h = raw[2 * i - 1], raw[2 * i]
-    used[i], held[i] = u and u + 0 or 0, h and h + 0 or 0
-    fresh[i] = not u and not h
+  local counters = redis.call('HMGET', KEYS[1], unpack(fields))
+  for i = 1, 2 * n do
+    local v = counters[i]
+    counters[i] = v and v + 0 or 0
   end
-  return used, held, fresh
+  return counters
 end
 
 -- Writes counter fields in one HSET; values are integers below 2^53, formatted exactly.
@@ -109,16 +109,19 @@ local function write_fields(writes)
 end
 
 -- Remembers when a new counter's period ends, so its fields can be pruned after retention.
-local function note_periods(holds, fresh)
-  local args = {}
+-- `counters` are as read before the write: a counter that read zero used and zero held may be
+-- new, and ZADD NX leaves the period of one that is not as it was.
+local function note_periods(holds, counters)
+  local args
   for i = 1, #holds do
     local h = holds[i]
-    if fresh[i] and h.pe ~= '' then
+    if h.pe ~= '' and counters[2 * i - 1] == 0 and counters[2 * i] == 0 then
+      args = args or {}
       args[#args + 1] = h.pe
       args[#args + 1] = h.f
     end
   end
-  if #args > 0 then
+  if args then
     redis.call('ZADD', KEYS[5], 'NX', unpack(args))
   end
 end

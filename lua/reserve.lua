@@ -42,50 +42,65 @@ if more then
   return {'more'}
 end
 
--- 4. Check every group before writing anything.
-local used, held, fresh = read_counters(holds)
-local allowed, denied = decide(holds, quota_in_force, used, held)
+-- 4. Check every group before writing anything. The answer carries the decision: hold i's used,
+-- held, quota in force and denied are reply[4i + 1 .. 4i + 4].
+local expires = now + ARGV[7]
+-- Sized for the answer of two holds that fire nothing: a table grown one element at a time is
+-- rehashed at every power of two (see prelude.lua).
+local reply = {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+local counters = read_counters(holds)
+local allowed = weigh(holds, quota_in_force, counters, reply)
+reply[4] = allowed
 
 -- 5. Write all holds and the reservation, or nothing.
-local expires = now + ARGV[7]
-local held_before = {nil, nil, nil, nil}
 if allowed == 1 then
-  local writes = {nil, nil, nil, nil, nil, nil, nil, nil}
+  local writes, alerting = {nil, nil, nil, nil, nil, nil, nil, nil}, false
   for i = 1, #holds do
     local h = holds[i]
-    held_before[i] = held[i]
-    held[i] = held[i] + h.a
-    if held[i] > MAX_EXACT then
+    local held = counters[2 * i] + h.a
+    if held > MAX_EXACT then
       return {'overflow', h.g}
     end
-    writes[2 * i - 1], writes[2 * i] = h.f .. ':h', held[i]
+    writes[2 * i - 1], writes[2 * i] = h.f .. ':h', held
+    -- The answer shows the holds with this one.
+    reply[4 * i + 2] = held
+    alerting = alerting or h.t ~= nil
   end
   write_fields(writes)
-  note_periods(holds, fresh)
+  note_periods(holds, counters)
   local x = string.format('%d', expires)
   local record = '{"s":"held","c":"' .. string.format('%d', now) .. '","x":"' .. x .. '",' .. ARGV[9 + 10 * n]
   redis.call('HSET', KEYS[2], ARGV[6], record)
   redis.call('ZADD', KEYS[3], x, ARGV[6])
-  -- Open holds are the usage of in-flight groups: an admit can cross their thresholds.
-  alert_crossings(holds, quota_in_force, held_before, held, 'c')
+  -- Open holds are the usage of in-flight groups: an admit can cross their thresholds. Only a
+  -- hold with thresholds can, so the tables are built only then.
+  if alerting then
+    local before, after = {}, {}
+    for i = 1, #holds do
+      before[i], after[i] = counters[2 * i], reply[4 * i + 2]
+    end
+    alert_crossings(holds, quota_in_force, before, after, 'c')
+  end
 else
-  local level = {}
+  -- A denial is fired at the group's level: open holds for in-flight groups, else usage.
+  local denied, level = {}, {}
   for i = 1, #holds do
-    local h = holds[i]
-    level[i] = h.k == 'c' and held[i] or used[i]
+    denied[i] = reply[4 * i + 4]
+    level[i] = holds[i].k == 'c' and counters[2 * i] or counters[2 * i - 1]
   end
   alert_denials(holds, quota_in_force, denied, level)
 end
 -- Today's rollups: every group of an admitted reserve, only the denying groups of a denial,
 -- counted once in the field of that set of groups (see prelude.lua): one HINCRBY however many.
-local counted = {nil, nil, nil, nil}
+local set
 for i = 1, #holds do
-  if allowed == 1 or denied[i] == 1 then
-    counted[#counted + 1] = holds[i].g
+  if allowed == 1 or reply[4 * i + 4] == 1 then
+    local g = holds[i].g
+    set = set and set .. ',' .. g or g
   end
 end
-if #counted > 0 then
-  rollup(now, #counted == 1 and counted[1] or table.concat(counted, ','), allowed == 1 and 'a' or 'd', 1)
+if set then
+  rollup(now, set, allowed == 1 and 'a' or 'd', 1)
 end
 -- Reserves prune only when they returned expired holds: commits, releases and tracks prune
 -- always, so the common admit stays cheap and ended records still go.
@@ -93,8 +108,5 @@ if reclaimed then
   prune(now)
 end
 
--- 6. Answer, and keep the answer for repeats (denials included).
--- Sized for the answer of two holds that fire nothing: a table grown one element at a time is
--- rehashed at every power of two (see prelude.lua).
-local reply = {'ok', ARGV[6], expires, allowed, nil, nil, nil, nil, nil, nil, nil, nil, nil}
-return remember(append_fired(append_decision(reply, holds, quota_in_force, used, held, denied)), now)
+-- 6. Keep the answer for repeats (denials included).
+return remember(append_fired(reply), now)
