@@ -15,35 +15,40 @@
 
 local fired_ids = {}
 
-local function marks_of(h, quota)
-  local raw = redis.call('HGET', KEYS[1], h.f .. ':a')
-  local marks = {}
+-- Fires each of `marks` (thresholds in percent, or "L" for the first denial) that hold h has
+-- not fired yet at this quota, as events of `kind` at `level`, and keeps what fired beside the
+-- counter. One function for both kinds: every function is built anew on every call.
+local function fire(kind, h, quota, marks, level)
+  local field, q = h.f .. ':a', string.format('%d', quota)
+  local raw = redis.call('HGET', KEYS[1], field)
+  local fired = {}
   if raw then
-    local q, list = string.match(raw, '^(%d+)|(.*)$')
-    if q == string.format('%d', quota) then
+    local at, list = string.match(raw, '^(%d+)|(.*)$')
+    if at == q then
       for mark in string.gmatch(list, '[^,]+') do
-        marks[mark] = true
+        fired[mark] = true
       end
     end
   end
-  return marks
-end
-
-local function save_marks(h, quota, marks)
-  local list = {}
-  for mark in pairs(marks) do
-    list[#list + 1] = mark
+  local fresh = false
+  for _, mark in ipairs(marks) do
+    if not fired[mark] then
+      fired[mark], fresh = true, true
+      local tag = string.match(KEYS[1], '{(.*)}')
+      local plan = redis.call('HGET', KEYS[6], 'plan') or ''
+      fired_ids[#fired_ids + 1] = redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
+        'type', kind, 'g', h.g, 'k', h.k or '', 't', kind == 'limit' and '' or mark, 'q', q,
+        'n', string.format('%d', level), 'ps', h.ps, 'pe', h.pe)
+    end
   end
-  table.sort(list)
-  redis.call('HSET', KEYS[1], h.f .. ':a', string.format('%d', quota) .. '|' .. table.concat(list, ','))
-end
-
-local function emit(kind, h, threshold, quota, level)
-  local tag = string.match(KEYS[1], '{(.*)}')
-  local plan = redis.call('HGET', KEYS[6], 'plan') or ''
-  fired_ids[#fired_ids + 1] = redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan, 'type', kind, 'g', h.g,
-    'k', h.k or '', 't', threshold, 'q', string.format('%d', quota), 'n', string.format('%d', level),
-    'ps', h.ps, 'pe', h.pe)
+  if fresh then
+    local list = {}
+    for mark in pairs(fired) do
+      list[#list + 1] = mark
+    end
+    table.sort(list)
+    redis.call('HSET', KEYS[1], field, q .. '|' .. table.concat(list, ','))
+  end
 end
 
 -- Fires every threshold of each hold that a change from before[i] to after[i] crossed upward
@@ -63,18 +68,7 @@ local function alert_crossings(holds, quota_in_force, before, after, only_unit)
         end
       end
       if #crossed > 0 then
-        local marks = marks_of(h, quota)
-        local fresh = false
-        for _, t in ipairs(crossed) do
-          if not marks[t] then
-            marks[t] = true
-            fresh = true
-            emit('threshold', h, t, quota, after[i])
-          end
-        end
-        if fresh then
-          save_marks(h, quota, marks)
-        end
+        fire('threshold', h, quota, crossed, after[i])
       end
     end
   end
@@ -86,13 +80,7 @@ local function alert_denials(holds, quota_in_force, denied, level)
   for i = 1, #holds do
     local h = holds[i]
     if denied[i] == 1 then
-      local quota = quota_in_force[i]
-      local marks = marks_of(h, quota)
-      if not marks.L then
-        marks.L = true
-        emit('limit', h, '', quota, level[i])
-        save_marks(h, quota, marks)
-      end
+      fire('limit', h, quota_in_force[i], {'L'}, level[i])
     end
   end
 end

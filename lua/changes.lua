@@ -46,7 +46,7 @@ local function finish(id, record, state, now)
   record.t = string.format('%d', now)
   redis.call('HSET', KEYS[2], id, cjson.encode(record))
   redis.call('ZREM', KEYS[3], id)
-  redis.call('ZADD', KEYS[4], now + retention_ms, id)
+  redis.call('ZADD', KEYS[4], string.format('%d', now + ARGV[1]), id)
 end
 
 -- Commit, release and extend start alike: expired holds go back first (which also makes this
@@ -71,6 +71,7 @@ end
 -- (every number a string) but its groups, which are the holds for which `amount_of(i, hold)`
 -- gives milli-units (as a string; nil leaves the hold out).
 local function ledger(now, holds, amount_of, fields)
+  local keep_ms = ARGV[4]
   if keep_ms == '' then
     return
   end

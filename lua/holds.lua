@@ -1,5 +1,5 @@
 -- holds.lua: shared by reserve, check and track: reads the holds a node computed and checks
--- them against Redis, after a prelude has defined `read_counters` and overrides.lua `quotas`.
+-- them against Redis, after prelude.lua or pending.lua and overrides.lua.
 --
 -- Per hold, 10 values from ARGV: group id, counter field, period start ms, period end ms
 -- ("" for lifetime), amount milli, plan quota milli, mode (hard|soft), unit ("c" for in-flight

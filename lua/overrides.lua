@@ -1,5 +1,5 @@
 -- overrides.lua: per-user quota overrides, judged by Redis time. Shared by every script that
--- answers counters; needs the prelude's `read_counters`.
+-- decides or answers counters.
 --
 -- The subscription hash keeps one field per override: ov:<groupId> = "<quota milli>|<expires ms or empty>".
 
@@ -25,24 +25,6 @@ local function subscription(sub_key, holds, at)
     result[i] = quota + 0
   end
   return values[1] or '0', result
-end
-
--- The quota in force per hold.
-local function quotas(sub_key, holds, at)
-  local _, result = subscription(sub_key, holds, at)
-  return result
-end
-
--- Appends, per hold, the counter as it stands: used, held and quota milli-units.
-local function append_counters(reply, holds, sub_key, at)
-  local q = quotas(sub_key, holds, at)
-  local counters = read_counters(holds)
-  for i = 1, #holds do
-    reply[#reply + 1] = counters[2 * i - 1]
-    reply[#reply + 1] = counters[2 * i]
-    reply[#reply + 1] = q[i]
-  end
-  return reply
 end
 
 -- overrides.lua ends --

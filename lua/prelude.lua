@@ -42,18 +42,10 @@
 -- Their length (#) and ipairs stay those of the entries set, which always run from 1 up.
 -- Loops over the holds index them (`for i = 1, #holds`): `ipairs` calls its iterator, a C
 -- function, at every step, 3 % of a reserve over eight loops.
-
--- A call returns at most this many expired reservations and this many holds (a reservation
--- in 32 groups holds 32), so one call stays well under a millisecond; more answers "more".
-local RECLAIM_BATCH = 64
-local RECLAIM_HOLDS = 96
--- The reclaim's ZRANGEBYSCORE limit, RECLAIM_BATCH + 1 (one more tells whether more remain),
--- and how many ended entries a prune takes, as the commands take them: written out, since
--- formatting them would cost every call.
-local RECLAIM_LIMIT, PRUNE_LIMIT = '65', '16'
-local retention_ms = tonumber(ARGV[1])
-local keep_ms = ARGV[4]
-local DAY_MS = 86400000
+-- Every function here is built anew on every call, and building one captures each outer local
+-- it uses (a walk of the open upvalues, then an allocation): constants and arguments that a
+-- function alone needs are its own locals, so a reserve does not pay for what only a reclaim
+-- or a prune reads.
 
 -- Redis time in whole milliseconds.
 local function now_ms()
@@ -135,6 +127,7 @@ local MAX_EXACT = 9007199254740991
 -- periods set, scored so that prune takes it when the day is `keep_ms` old.
 local rollup_day, rollup_prefix
 local function rollup(at, group, stat, delta)
+  local keep_ms, DAY_MS = ARGV[4], 86400000
   if keep_ms == '' or delta == 0 then
     return
   end
@@ -145,7 +138,7 @@ local function rollup(at, group, stat, delta)
   end
   local by = delta == 1 and '1' or string.format('%d', delta)
   if redis.call('HINCRBY', KEYS[9], rollup_prefix .. group .. '|' .. stat, by) == delta then
-    local prune_at = (day + 1) * DAY_MS + keep_ms - retention_ms
+    local prune_at = (day + 1) * DAY_MS + keep_ms - ARGV[1]
     redis.call('ZADD', KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, group))
   end
 end
@@ -154,6 +147,11 @@ end
 -- expired holds remain, and whether this call returned any.
 -- A reclaimed record keeps state "held"; leaving the open set is what makes it expired.
 local function reclaim(now)
+  -- A call returns at most RECLAIM_BATCH expired reservations and RECLAIM_HOLDS holds (a
+  -- reservation in 32 groups holds 32), so one call stays well under a millisecond; more
+  -- answers "more". The ZRANGEBYSCORE limit is RECLAIM_BATCH + 1 (one more tells whether more
+  -- remain), written out as the command takes it, since formatting it would cost every call.
+  local RECLAIM_BATCH, RECLAIM_HOLDS, RECLAIM_LIMIT, DAY_MS = 64, 96, '65', 86400000
   -- Nearly always nothing is due: a count answers that for less than an empty range does.
   local until_now = string.format('%d', now)
   if redis.call('ZCOUNT', KEYS[3], '-inf', until_now) == 0 then
@@ -199,7 +197,7 @@ local function reclaim(now)
       rollup(day * DAY_MS, group, 'x', n)
     end
   end
-  local ended, score = {}, string.format('%d', now + retention_ms)
+  local ended, score = {}, string.format('%d', now + ARGV[1])
   for _, id in ipairs(done) do
     ended[#ended + 1] = score
     ended[#ended + 1] = id
@@ -212,6 +210,8 @@ end
 -- Drops ended records, idempotency entries and counter fields past retention, a bounded
 -- number per call. Only calls that write anyway prune, so a denial stays cheap.
 local function prune(now)
+  -- How many ended entries and old periods a call takes, as the command takes it.
+  local PRUNE_LIMIT, retention_ms = '16', ARGV[1] + 0
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', string.format('%d', now), 'LIMIT', '0', PRUNE_LIMIT)) do
     if string.sub(id, 1, 2) == 'i:' then
       redis.call('HDEL', KEYS[7], string.sub(id, 3))
@@ -261,7 +261,7 @@ local function remember(reply, now)
       copy[i] = type(v) == 'number' and string.format('%d', v) or v
     end
     redis.call('HSET', KEYS[7], ARGV[2], ARGV[3] .. '|' .. cjson.encode(copy))
-    redis.call('ZADD', KEYS[4], now + retention_ms, 'i:' .. ARGV[2])
+    redis.call('ZADD', KEYS[4], string.format('%d', now + ARGV[1]), 'i:' .. ARGV[2])
   end
   return reply
 end

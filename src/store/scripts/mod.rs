@@ -41,6 +41,7 @@ const SCRIPT_FILES: &[&str] = &[
     "claim_plan.lua",
     "commit.lua",
     "complete.lua",
+    "counters.lua",
     "delete_plan.lua",
     "enqueue.lua",
     "extend.lua",
@@ -63,8 +64,8 @@ const SCRIPT_FILES: &[&str] = &[
 
 // Data-plane writing scripts start with prelude.lua (time, idempotency, reclaim, pruning),
 // read-only ones with pending.lua (its `no-writes` shebang must be the first line); both are
-// followed by overrides.lua, which needs their `read_counters`; writing ones then by alerts.lua, and
-// those that change usage or end a reservation by changes.lua.
+// followed by overrides.lua; writing ones then by alerts.lua, those that change usage or end a
+// reservation by changes.lua, and those that answer counters as they stand by counters.lua.
 macro_rules! writing {
     ($($name:literal),*) => {
         LazyLock::new(|| Script::new(concat!(lua!("prelude.lua"), lua!("overrides.lua"), lua!("alerts.lua"), $(lua!($name)),*)))
@@ -77,13 +78,13 @@ macro_rules! reading {
 }
 
 static RESERVE: LazyLock<Script> = writing!("holds.lua", "reserve.lua");
-static TRACK: LazyLock<Script> = writing!("changes.lua", "holds.lua", "track.lua");
-static ADJUST: LazyLock<Script> = writing!("changes.lua", "holds.lua", "adjust.lua");
-static COMMIT: LazyLock<Script> = writing!("changes.lua", "commit.lua");
-static RELEASE: LazyLock<Script> = writing!("changes.lua", "release.lua");
+static TRACK: LazyLock<Script> = writing!("changes.lua", "counters.lua", "holds.lua", "track.lua");
+static ADJUST: LazyLock<Script> = writing!("changes.lua", "counters.lua", "holds.lua", "adjust.lua");
+static COMMIT: LazyLock<Script> = writing!("changes.lua", "counters.lua", "commit.lua");
+static RELEASE: LazyLock<Script> = writing!("changes.lua", "counters.lua", "release.lua");
 static EXTEND: LazyLock<Script> = writing!("changes.lua", "extend.lua");
 static CHECK: LazyLock<Script> = reading!("holds.lua", "check.lua");
-static USAGE: LazyLock<Script> = reading!("usage.lua");
+static USAGE: LazyLock<Script> = reading!("counters.lua", "usage.lua");
 static SUBSCRIBE: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("subscribe.lua")));
 static UNSUBSCRIBE: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("unsubscribe.lua")));
 static SET_STATUS: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("set_status.lua")));
