@@ -4,19 +4,18 @@
 -- KEYS[11]    the adjustments audit list   qg:{p:u}:audit (newest first)
 -- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
 -- ARGV[5]     subscription version the node decided with
--- ARGV[6..15] one hold as in holds.lua: group, field, period start, period end, amount (unused),
---             plan quota, mode, unit, measure, alert thresholds
--- ARGV[16]    signed milli-units to add ("-3000" refunds 3 units)
--- ARGV[17]    reason
--- ARGV[18]    how many audit entries to keep
--- ARGV[19]    the id of the key that made the adjustment
+-- ARGV[6..12] one hold as in holds.lua: group, field, period start, period end, amount (unused),
+--             plan quota, options
+-- ARGV[13]    signed milli-units to add ("-3000" refunds 3 units)
+-- ARGV[14]    reason
+-- ARGV[15]    how many audit entries to keep
+-- ARGV[16]    the id of the key that made the adjustment
 --
 -- Returns {"stale"}, {"more"}, {"overflow", group} when the counter would pass 2^53 - 1
 -- milli-units (nothing changes), else {"ok", applied milli (signed), then used, held, quota,
 -- then the alerts fired}.
 
--- 1. Redis time, and the node's assumptions checked against it.
-local now = now_ms()
+-- 1. The node's assumptions checked against Redis time (`now`, read by the prelude).
 local holds = read_holds(6, 1, now)
 if not holds then
   return {'stale'}
@@ -33,7 +32,7 @@ prune(now)
 -- 2. Move the used amount, clamped at zero.
 local h = holds[1]
 local before = read_counters(holds)[1]
-local over, moved_from, moved_to = move_counters(holds, ':u', function() return tonumber(ARGV[16]) end)
+local over, moved_from, moved_to = move_counters(holds, ':u', function() return tonumber(ARGV[13]) end)
 if over then
   return {'overflow', over}
 end
@@ -41,13 +40,13 @@ alert_crossings(holds, quota_in_force, moved_from, moved_to)
 local after = read_counters(holds)[1]
 
 -- 3. Keep the audit trail.
-local entry = {at = string.format('%d', now), groupId = h.g, periodStart = h.ps, requested = ARGV[16],
+local entry = {at = string.format('%d', now), groupId = h.g, periodStart = h.ps, requested = ARGV[13],
                applied = string.format('%d', after - before), before = string.format('%d', before),
-               after = string.format('%d', after), reason = ARGV[17]}
+               after = string.format('%d', after), reason = ARGV[14]}
 redis.call('LPUSH', KEYS[11], cjson.encode(entry))
-redis.call('LTRIM', KEYS[11], 0, tonumber(ARGV[18]) - 1)
+redis.call('LTRIM', KEYS[11], 0, tonumber(ARGV[15]) - 1)
 if after ~= before then
   ledger(now, holds, function() return string.format('%d', after - before) end,
-    {'kind', 'adjustment', 'ref', '', 'reason', ARGV[17], 'key', ARGV[19]})
+    {'kind', 'adjustment', 'ref', '', 'reason', ARGV[14], 'key', ARGV[16]})
 end
 return append_fired(append_counters({'ok', after - before}, holds, KEYS[6], now))

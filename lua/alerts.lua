@@ -74,17 +74,6 @@ local function alert_crossings(holds, quota_in_force, before, after, only_unit)
   end
 end
 
--- Fires "limit" for each group that denied (denied[i] == 1) for the first time in its period
--- at this quota; level[i] is its usage (or open holds) at the denial.
-local function alert_denials(holds, quota_in_force, denied, level)
-  for i = 1, #holds do
-    local h = holds[i]
-    if denied[i] == 1 then
-      fire('limit', h, quota_in_force[i], {'L'}, level[i])
-    end
-  end
-end
-
 -- The reply's tail: how many events this call fired, then their outbox ids.
 local function append_fired(reply)
   reply[#reply + 1] = #fired_ids

@@ -3,7 +3,7 @@
 -- KEYS[1..3]  as in pending.lua (ctr, res, open)
 -- KEYS[4]     the subscription hash        qg:{p:u}:sub
 -- ARGV[1]     subscription version the node decided with ("0": no subscription)
--- ARGV[2]     number of holds n, then 10 values per hold as in holds.lua
+-- ARGV[2]     number of holds n, then 7 values per hold as in holds.lua
 --
 -- Returns {"stale"}, else {"ok", allowed 0|1, then per hold used, held, quota, denied 0|1}.
 

@@ -14,8 +14,8 @@
 -- else {"ok", late 0|1, record JSON, then per hold used, held, quota, then the alerts fired
 -- (as alerts.lua appends them)}.
 
--- 1. Redis time; a repeat of this Idempotency-Key answers the first answer.
-local now = now_ms()
+-- 1. A repeat of this Idempotency-Key answers the first answer (`now` is Redis time, read by
+-- the prelude).
 local first = repeated()
 if first then
   return first

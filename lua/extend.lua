@@ -10,7 +10,6 @@
 -- else {"ok", new expiry ms, the next level up ("" for none)}.
 
 -- 1. Expired holds go back; only a held reservation can be extended.
-local now = now_ms()
 local record, state, reply = find_reservation(ARGV[5], now)
 if not record then
   return reply

@@ -47,23 +47,11 @@
 -- function alone needs are its own locals, so a reserve does not pay for what only a reclaim
 -- or a prune reads.
 
--- Redis time in whole milliseconds.
-local function now_ms()
+-- Redis time in whole milliseconds, read once before anything else (as pending.lua does).
+local now
+do
   local t = redis.call('TIME')
-  return t[1] * 1000 + math.floor(t[2] / 1000)
-end
-
--- Counter fields as numbers (0 when absent): one HMGET.
-local function read_fields(fields)
-  local values = {}
-  if #fields == 0 then
-    return values
-  end
-  local raw = redis.call('HMGET', KEYS[1], unpack(fields))
-  for i = 1, #fields do
-    values[i] = raw[i] and raw[i] + 0 or 0
-  end
-  return values
+  now = t[1] * 1000 + math.floor(t[2] / 1000)
 end
 
 -- Used and held milli-units of every hold in one HMGET, as numbers (0 when absent): hold i's
@@ -187,9 +175,10 @@ local function reclaim(now)
     end
     done[#done + 1] = id
   end
-  local values, writes = read_fields(order), {}
+  local values, writes = #order > 0 and redis.call('HMGET', KEYS[1], unpack(order)) or {}, {}
   for i, field in ipairs(order) do
-    writes[2 * i - 1], writes[2 * i] = field, math.max(0, values[i] - back[field])
+    local value = values[i]
+    writes[2 * i - 1], writes[2 * i] = field, math.max(0, (value and value + 0 or 0) - back[field])
   end
   write_fields(writes)
   for day, groups in pairs(expired) do

@@ -13,7 +13,6 @@
 -- again, as the first did.
 
 -- 1. Expired holds go back, then the reservation decides by its state.
-local now = now_ms()
 local record, state, raw = find_reservation(ARGV[5], now)
 if not record then
   return raw

@@ -5,8 +5,8 @@
 -- ARGV[5]     subscription version the node decided with ("0": no subscription)
 -- ARGV[6]     reservation id
 -- ARGV[7]     ttl ms
--- ARGV[8]     number of holds n, then 10 values per hold as in holds.lua
--- ARGV[9+10n] the reservation's record (see prelude.lua) as the node encoded it, without its
+-- ARGV[8]     number of holds n, then 7 values per hold as in holds.lua
+-- ARGV[9+7n]  the reservation's record (see prelude.lua) as the node encoded it, without its
 --             opening brace and the fields only Redis knows (s, c, x): the event, the holds as
 --             above and p, the next level up, when there is one (a parent the node reserves at
 --             next under the same id, named so commit, release and extend reach it)
@@ -18,8 +18,8 @@
 -- expires ms, allowed 0|1, then per hold used, held, quota, denied 0|1, then the alerts fired (as
 -- alerts.lua appends them)}.
 
--- 1. Redis time; a repeat answers the first answer whatever changed since.
-local now = now_ms()
+-- 1. A repeat answers the first answer whatever changed since (`now` is Redis time, read by
+-- the prelude).
 local first = repeated()
 if first then
   return first
@@ -69,7 +69,7 @@ if allowed == 1 then
   write_fields(writes)
   note_periods(holds, counters)
   local x = string.format('%d', expires)
-  local record = '{"s":"held","c":"' .. string.format('%d', now) .. '","x":"' .. x .. '",' .. ARGV[9 + 10 * n]
+  local record = '{"s":"held","c":"' .. string.format('%d', now) .. '","x":"' .. x .. '",' .. ARGV[9 + 7 * n]
   redis.call('HSET', KEYS[2], ARGV[6], record)
   redis.call('ZADD', KEYS[3], x, ARGV[6])
   -- Open holds are the usage of in-flight groups: an admit can cross their thresholds. Only a
@@ -82,13 +82,14 @@ if allowed == 1 then
     alert_crossings(holds, quota_in_force, before, after, 'c')
   end
 else
-  -- A denial is fired at the group's level: open holds for in-flight groups, else usage.
-  local denied, level = {}, {}
+  -- Each denying group fires "limit" the first time in its period at this quota, at its level:
+  -- open holds for in-flight groups, else usage.
   for i = 1, #holds do
-    denied[i] = reply[4 * i + 4]
-    level[i] = holds[i].k == 'c' and counters[2 * i] or counters[2 * i - 1]
+    if reply[4 * i + 4] == 1 then
+      local h = holds[i]
+      fire('limit', h, quota_in_force[i], {'L'}, h.k == 'c' and counters[2 * i] or counters[2 * i - 1])
+    end
   end
-  alert_denials(holds, quota_in_force, denied, level)
 end
 -- Today's rollups: every group of an admitted reserve, only the denying groups of a denial,
 -- counted once in the field of that set of groups (see prelude.lua): one HINCRBY however many.

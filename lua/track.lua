@@ -3,7 +3,7 @@
 -- KEYS[1..10] as in prelude.lua
 -- ARGV[1..4]  as in prelude.lua (retention, idempotency field, body digest, ledger keep)
 -- ARGV[5]     subscription version the node decided with ("0": no subscription)
--- ARGV[6]     number of holds n, then 10 values per hold as in holds.lua (no in-flight groups)
+-- ARGV[6]     number of holds n, then 7 values per hold as in holds.lua (no in-flight groups)
 -- then        for the ledger: the event name, its metadata as JSON, and its quantity in
 --             milli-units
 --
@@ -11,8 +11,8 @@
 -- when a counter would pass 2^53 - 1 milli-units (nothing is counted), else {"ok", then per
 -- hold used, held, quota, then the alerts fired (as alerts.lua appends them)}.
 
--- 1. Redis time; a repeat answers the first answer and counts nothing.
-local now = now_ms()
+-- 1. A repeat answers the first answer and counts nothing (`now` is Redis time, read by the
+-- prelude).
 local first = repeated()
 if first then
   return first
@@ -41,7 +41,7 @@ end
 alert_crossings(holds, quota_in_force, before, after)
 
 -- 5. The ledger entry and the day's rollups, in the same step as the counters.
-local l = 7 + 10 * tonumber(ARGV[6])
+local l = 7 + 7 * tonumber(ARGV[6])
 ledger(now, holds, function(_, h) return h.a end,
   {'kind', 'track', 'ref', ARGV[2], 'event', ARGV[l], 'metadata', ARGV[l + 1], 'quantity', ARGV[l + 2]})
 prune(now)

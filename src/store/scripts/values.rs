@@ -9,8 +9,9 @@ use crate::quota::Hold;
 use crate::store::keys::counter_field;
 use crate::store::record;
 
-/// One hold as the scripts take it (holds.lua's 10 values, in this order) and as a reservation
-/// record keeps it (the same values by name, numbers as strings, defaults left out).
+/// One hold as the scripts take it (holds.lua's 7 values, in this order, the last four packed
+/// into one) and as a reservation record keeps it (the same values by name, numbers as strings,
+/// defaults left out).
 pub(super) struct HoldValues<'a> {
     g: &'a str,
     f: String,
@@ -55,10 +56,17 @@ impl<'a> HoldValues<'a> {
             .arg(&self.pe)
             .arg(self.a)
             .arg(self.q)
-            .arg(self.m)
-            .arg(self.k)
-            .arg(&self.me)
-            .arg(self.t);
+            .arg(self.options().as_str());
+    }
+
+    /// holds.lua's options: "" when every one is the default, else
+    /// "<mode>|<unit>|<thresholds>|<measure>", the measure last since it is JSON.
+    fn options(&self) -> String {
+        let mode = if self.m == "hard" { "" } else { self.m };
+        if mode.is_empty() && self.k.is_empty() && self.t.is_empty() && self.me.is_empty() {
+            return String::new();
+        }
+        [mode, self.k, self.t, &self.me].join("|")
     }
 
     /// This hold's entry in the record.
@@ -168,5 +176,8 @@ mod tests {
         assert!(!String::from_utf8(record_rest(&no_parent, &[]))
             .unwrap()
             .contains(r#""p""#));
+        // The script's options: "" for the defaults, else four fields with the JSON last.
+        assert_eq!(values[1].options(), "");
+        assert_eq!(values[0].options(), r#"soft|c|80,100|{"Metadata":"tokens"}"#);
     }
 }
