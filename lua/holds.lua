@@ -37,7 +37,7 @@ end
 
 -- Weighs every hold against its counter (`counters` as read_counters answers them) and the
 -- quota in force, appending per hold used, held, quota in force and denied (0|1) to `reply`:
--- the decision reserve and check answer, kept nowhere else. Answers 1 when every group has
+-- the decision reserve and check answer, kept nowhere else. Answers 1 when every hard group has
 -- room, else 0; a hard group denies when its quota is 0 or used + held + the amount passes it.
 local function weigh(holds, quota_in_force, counters, reply)
   local allowed, r = 1, #reply
