@@ -3,9 +3,25 @@
 -- overrides.lua so reserve and check, which answer their decision instead, do not build these
 -- functions on every call.
 
--- The quota in force per hold.
+-- The quota in force per hold, with the overrides the subscription hash keeps: for holds read
+-- back from a reservation record or named by a usage read, which carry none of their own.
 local function quotas(sub_key, holds, at)
-  local _, result = subscription(sub_key, holds, at)
+  local result = {nil, nil, nil, nil}
+  if #holds == 0 then
+    return result
+  end
+  local fields = {nil, nil, nil, nil}
+  for i = 1, #holds do
+    fields[i] = 'ov:' .. holds[i].g
+  end
+  local values = redis.call('HMGET', sub_key, unpack(fields))
+  for i = 1, #holds do
+    local override, expires
+    if values[i] then
+      override, expires = string.match(values[i], '^(%d+)|(%d*)$')
+    end
+    result[i] = in_force(holds[i].q, override, expires, at)
+  end
   return result
 end
 

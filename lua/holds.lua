@@ -3,16 +3,18 @@
 --
 -- Per hold, 7 values from ARGV: group id, counter field, period start ms, period end ms
 -- ("" for lifetime), amount milli, plan quota milli, and its options, "" when all are the
--- defaults, else "<mode>|<unit>|<thresholds>|<measure>": mode "" (hard) or "soft", unit "c"
--- for in-flight limits, "" for count, else the unit's name, alert thresholds in percent
--- ("50,80,100"; "" for none), measure last since it is JSON (opaque to Lua, recorded for
--- commits; "" for the quantity). Packed, since each argument costs Redis about 1,000
--- instructions on every call and most holds take the defaults.
+-- defaults, else "<mode>|<unit>|<thresholds>|<override>|<override expires>|<measure>": mode ""
+-- (hard) or "soft", unit "c" for in-flight limits, "" for count, else the unit's name, alert
+-- thresholds in percent ("50,80,100"; "" for none), the user's override of this group's quota
+-- in milli-units and when it expires (as overrides.lua keeps them; "" for none, and for
+-- never), measure last since it is JSON (opaque to Lua, recorded for commits; "" for the
+-- quantity). Packed, since each argument costs Redis about 1,000 instructions on every call
+-- and most holds take the defaults.
 
 -- Reads `n` holds from ARGV starting at `first`; nil when a node's clock handed a period
 -- that does not contain `at`, so two nodes with skewed clocks never count one period twice.
--- Defaults (hard mode, unit count, no thresholds, counting the quantity) are left out of a
--- hold, as out of the record.
+-- Defaults (hard mode, unit count, no thresholds, no override, counting the quantity) are
+-- left out of a hold, as out of the record (which keeps no override).
 local function read_holds(first, n, at)
   local holds = {nil, nil, nil, nil}
   for i = 1, n do
@@ -24,15 +26,29 @@ local function read_holds(first, n, at)
     local h = {g = ARGV[j], f = ARGV[j + 1], ps = ps, pe = pe, a = ARGV[j + 4], q = ARGV[j + 5]}
     local options = ARGV[j + 6]
     if options ~= '' then
-      local m, k, t, me = string.match(options, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
+      local m, k, t, o, oe, me =
+        string.match(options, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
       if m ~= '' then h.m = m end
       if k ~= '' then h.k = k end
       if t ~= '' then h.t = t end
+      if o ~= '' then h.o, h.oe = o, oe end
       if me ~= '' then h.me = me end
     end
     holds[i] = h
   end
   return holds
+end
+
+-- The subscription's version and the quota in force per hold in milli-units. The node passed
+-- each hold's override from the subscription it decided with, so when the version matches they
+-- are the hash's: only the version is read.
+local function subscription(sub_key, holds, at)
+  local quota_in_force = {nil, nil, nil, nil}
+  for i = 1, #holds do
+    local h = holds[i]
+    quota_in_force[i] = in_force(h.q, h.o, h.oe, at)
+  end
+  return redis.call('HGET', sub_key, 'ver') or '0', quota_in_force
 end
 
 -- Weighs every hold against its counter (`counters` as read_counters answers them) and the

@@ -65,6 +65,7 @@ impl Gateway {
                 let mut hold = Hold::new(group, window, Milli::ZERO);
                 // The amount is given, not measured.
                 hold.measure = None;
+                hold.user_override = resolved.sub.overrides.get(&group.id).copied();
                 if !self.alerting(project).await? {
                     hold.alerts = "";
                 }

@@ -117,7 +117,15 @@ impl Gateway {
                 Err(reason) => return Ok(Reply::Done((Decision::denied(reason, self.clock.now_ms()), None))),
             };
             let parent = level.above(admitted.parent.as_deref());
-            let mut prepared = prepare(&admitted.plan, input, admitted.started_ms, self.clock.now_ms(), true)?;
+            let now_ms = self.clock.now_ms();
+            let mut prepared = prepare(
+                &admitted.plan,
+                input,
+                admitted.started_ms,
+                now_ms,
+                &admitted.overrides,
+                true,
+            )?;
             self.alerts_for(project, &mut prepared).await?;
             Ok(ask(&admitted, &prepared, parent.as_ref())
                 .await?

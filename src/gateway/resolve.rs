@@ -2,12 +2,13 @@
 //! the period anchor and the subscription version the scripts check. The subscription may come
 //! from the node's cache; a script's version check catches one that changed.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{Gateway, GatewayError};
 use crate::metrics::{Cache as MetricCache, Fixed};
 use crate::quota::admission::admit;
-use crate::quota::{EventInput, Plan, Reason, Subscription, UserId};
+use crate::quota::{EventInput, Override, Plan, Reason, Subscription, UserId};
 
 /// The plan a user is metered by, with the period anchor and the version scripts check.
 pub(super) struct Resolved {
@@ -96,6 +97,7 @@ impl Gateway {
                 started_ms: resolved.started_ms,
                 version: resolved.sub.version,
                 parent: resolved.sub.parent_id,
+                overrides: resolved.sub.overrides,
             }),
             (Err(reason), _) => Err(reason),
             (Ok(()), None) => Err(Reason::NoSubscription),
@@ -111,6 +113,8 @@ pub(super) struct Admitted {
     pub version: u64,
     /// The subject's parent as the checked version names it.
     pub parent: Option<String>,
+    /// The subject's quota overrides as the checked version has them, by group.
+    pub overrides: BTreeMap<String, Override>,
 }
 
 impl Resolved {

@@ -1,6 +1,8 @@
 //! Holds: what one event asks of each limit group it matches, in the group's current window,
 //! and the decision read back from the counters. Pure: the caller brings the time.
 
+use std::collections::BTreeMap;
+
 use super::amount::Milli;
 use super::counter::{Amounts, Counter};
 use super::decision::{Decision, Denial, Granted, Reason};
@@ -8,6 +10,7 @@ use super::event::EventInput;
 use super::measure::{Measure, MeasureError};
 use super::period::Window;
 use super::plan::{LimitGroup, Mode, Plan, Unit};
+use super::subscription::Override;
 
 /// One group's part of an event: its window, the amount its measure gives, its quota.
 #[derive(Debug, Clone)]
@@ -23,6 +26,9 @@ pub struct Hold<'p> {
     pub measure: Option<&'p Measure>,
     /// Alert thresholds as the scripts take them ("80,100").
     pub alerts: &'p str,
+    /// The user's override of `quota`, from the subscription whose version the script checks,
+    /// which judges its expiry by Redis time.
+    pub user_override: Option<Override>,
 }
 
 impl<'p> Hold<'p> {
@@ -40,6 +46,7 @@ impl<'p> Hold<'p> {
                 Measure::Quantity => None,
                 _ => Some(&group.measure),
             },
+            user_override: None,
         }
     }
 }
@@ -57,13 +64,14 @@ pub struct Verdict {
     pub holds: Vec<(Amounts, bool)>,
 }
 
-/// The matched groups' holds at `now_ms`; `in_flight` false leaves out concurrent groups
-/// (track ignores them).
+/// The matched groups' holds at `now_ms`, with the user's `overrides`; `in_flight` false leaves
+/// out concurrent groups (track ignores them).
 pub fn prepare<'p>(
     plan: &'p Plan,
     input: &EventInput,
     started_ms: i64,
     now_ms: i64,
+    overrides: &BTreeMap<String, Override>,
     in_flight: bool,
 ) -> Result<Prepared<'p>, MeasureError> {
     let groups: Vec<&LimitGroup> = plan
@@ -73,7 +81,9 @@ pub fn prepare<'p>(
     let mut holds = Vec::with_capacity(groups.len());
     for g in groups.iter().copied() {
         let amount = g.measure.amount(input.quantity, &input.metadata)?;
-        holds.push(Hold::new(g, g.window(now_ms, started_ms), amount));
+        let mut hold = Hold::new(g, g.window(now_ms, started_ms), amount);
+        hold.user_override = overrides.get(&g.id).copied();
+        holds.push(hold);
     }
     Ok(Prepared { groups, holds })
 }

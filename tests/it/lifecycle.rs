@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::support::{redis, spawn_app, spawn_app_on, unique_prefix, TestApp};
+use crate::support::{redis, spawn_app, spawn_app_on, two_nodes_with, unique_prefix, TestApp};
 
 fn free_plan() -> Value {
     json!({ "id": "plan_free", "periodType": "lifetime", "groups": [
@@ -173,6 +173,50 @@ async fn overrides_raise_a_quota_until_they_expire() {
         .json(Method::PUT, "/v1/users/vip/overrides/nope", Some(json!({ "quota": 1 })))
         .await;
     assert_eq!((status.as_u16(), body["field"].clone()), (400, json!("groupId")));
+}
+
+#[tokio::test]
+async fn a_reserve_decides_by_the_override_in_force_on_a_node_that_cached_the_user_before() {
+    let (a, b) = two_nodes_with("vip", pro_plan()).await;
+    // Node a caches the subscription as it stands: no override.
+    assert_eq!(render(&a, "vip").await["allowed"], true);
+    let (status, _) = b
+        .json(
+            Method::PUT,
+            "/v1/users/vip/overrides/pro_images",
+            Some(json!({ "quota": 2 })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // The node passes the overrides of the subscription it decided with, and the script's
+    // version check sends node a back for the new one.
+    let second = render(&a, "vip").await;
+    assert_eq!(
+        (
+            second["allowed"].clone(),
+            TestApp::counter(&second, "pro_images")["quota"].clone()
+        ),
+        (json!(true), json!(2)),
+        "{second}"
+    );
+    assert_eq!(render(&a, "vip").await["deniedBy"], json!(["pro_images"]));
+    // An override past its expiry (by Redis time) is not in force on a reserve either.
+    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    b.json(
+        Method::PUT,
+        "/v1/users/vip/overrides/pro_images",
+        Some(json!({ "quota": 1, "expiresAt": past })),
+    )
+    .await;
+    let after = render(&a, "vip").await;
+    assert_eq!(
+        (
+            after["allowed"].clone(),
+            TestApp::counter(&after, "pro_images")["quota"].clone()
+        ),
+        (json!(true), json!(100)),
+        "{after}"
+    );
 }
 
 #[tokio::test]

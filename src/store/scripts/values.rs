@@ -24,6 +24,9 @@ pub(super) struct HoldValues<'a> {
     k: &'static str,
     me: String,
     t: &'a str,
+    /// The user's override: its quota and expiry, both "" for none.
+    o: String,
+    oe: String,
 }
 
 impl<'a> HoldValues<'a> {
@@ -46,6 +49,12 @@ impl<'a> HoldValues<'a> {
                 .map(|m| serde_json::to_string(m).unwrap_or_default())
                 .unwrap_or_default(),
             t: h.alerts,
+            o: h.user_override.map(|o| o.quota.0.to_string()).unwrap_or_default(),
+            oe: h
+                .user_override
+                .and_then(|o| o.expires_at_ms)
+                .map(|ms| ms.to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -60,13 +69,15 @@ impl<'a> HoldValues<'a> {
     }
 
     /// holds.lua's options: "" when every one is the default, else
-    /// "<mode>|<unit>|<thresholds>|<measure>", the measure last since it is JSON.
+    /// "<mode>|<unit>|<thresholds>|<override>|<override expires>|<measure>", the measure last
+    /// since it is JSON.
     fn options(&self) -> String {
         let mode = if self.m == "hard" { "" } else { self.m };
-        if mode.is_empty() && self.k.is_empty() && self.t.is_empty() && self.me.is_empty() {
+        let fields = [mode, self.k, self.t, &self.o, &self.oe, &self.me];
+        if fields.iter().all(|f| f.is_empty()) {
             return String::new();
         }
-        [mode, self.k, self.t, &self.me].join("|")
+        fields.join("|")
     }
 
     /// This hold's entry in the record.
@@ -113,7 +124,7 @@ pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quota::{Measure, Milli, Mode, Unit, Window};
+    use crate::quota::{Measure, Milli, Mode, Override, Unit, Window};
 
     #[test]
     fn the_record_reserve_writes_parses_back_into_its_holds() {
@@ -131,6 +142,10 @@ mod tests {
                 unit: Unit::Concurrent,
                 measure: Some(&measure),
                 alerts: "80,100",
+                user_override: Some(Override {
+                    quota: Milli(7_000),
+                    expires_at_ms: Some(9_000),
+                }),
             },
             Hold {
                 group: "monthly",
@@ -144,6 +159,7 @@ mod tests {
                 unit: Unit::Count,
                 measure: None,
                 alerts: "",
+                user_override: None,
             },
         ];
         let args = ReserveArgs {
@@ -176,8 +192,10 @@ mod tests {
         assert!(!String::from_utf8(record_rest(&no_parent, &[]))
             .unwrap()
             .contains(r#""p""#));
-        // The script's options: "" for the defaults, else four fields with the JSON last.
+        // The script's options: "" for the defaults, else six fields with the JSON last; the
+        // override travels to the script but is no part of the record.
         assert_eq!(values[1].options(), "");
-        assert_eq!(values[0].options(), r#"soft|c|80,100|{"Metadata":"tokens"}"#);
+        assert_eq!(values[0].options(), r#"soft|c|80,100|7000|9000|{"Metadata":"tokens"}"#);
+        assert!(!rest.contains("7000"));
     }
 }
