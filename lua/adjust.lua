@@ -49,4 +49,4 @@ if after ~= before then
   ledger(now, holds, function() return string.format('%d', after - before) end,
     {'kind', 'adjustment', 'ref', '', 'reason', ARGV[14], 'key', ARGV[16]})
 end
-return append_fired(append_counters({'ok', after - before}, holds, KEYS[6], now))
+return append_fired(append_counters({'ok', after - before}, holds, quota_in_force))

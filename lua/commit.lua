@@ -31,7 +31,7 @@ if state == 'released' then
 end
 if state == 'committed' then
   -- A repeat answers the first answer.
-  return append_fired(append_counters({'ok', record.l == '1' and 1 or 0, raw}, record.h, KEYS[6], now))
+  return append_fired(append_counters({'ok', record.l == '1' and 1 or 0, raw}, record.h, quotas(KEYS[6], record.h, now)))
 end
 if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= #record.h then
   return {'mismatch'}
@@ -49,7 +49,8 @@ local over, before, after = move_counters(record.h, ':u', function(_, h) return 
 if over then
   return {'overflow', over}
 end
-alert_crossings(record.h, quotas(KEYS[6], record.h, now), before, after)
+local quota_in_force = quotas(KEYS[6], record.h, now)
+alert_crossings(record.h, quota_in_force, before, after)
 if not late then
   move_counters(record.h, ':h', function(_, h) return -tonumber(h.a) end)
 end
@@ -63,4 +64,4 @@ ledger(now, record.h, function(_, h) return h.k ~= 'c' and h.n or nil end,
   {'kind', late and 'late_commit' or 'commit', 'ref', ARGV[5], 'event', record.e, 'metadata', ARGV[l],
    'quantity', ARGV[l + 1]})
 local reply = {'ok', late and 1 or 0, cjson.encode(record)}
-return remember(append_fired(append_counters(reply, record.h, KEYS[6], now)), now)
+return remember(append_fired(append_counters(reply, record.h, quota_in_force)), now)

@@ -25,9 +25,9 @@ local function quotas(sub_key, holds, at)
   return result
 end
 
--- Appends, per hold, the counter as it stands: used, held and quota milli-units.
-local function append_counters(reply, holds, sub_key, at)
-  local q = quotas(sub_key, holds, at)
+-- Appends, per hold, the counter as it stands: used, held and quota milli-units (`q`, the
+-- quota in force per hold, as subscription or quotas answer it).
+local function append_counters(reply, holds, q)
   local counters = read_counters(holds)
   for i = 1, #holds do
     reply[#reply + 1] = counters[2 * i - 1]

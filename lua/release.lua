@@ -22,13 +22,13 @@ if state == 'committed' then
 end
 if state == 'released' then
   -- A repeat answers the first answer.
-  return append_counters({'ok', record.rx == '1' and 'expired' or 'released', raw}, record.h, KEYS[6], now)
+  return append_counters({'ok', record.rx == '1' and 'expired' or 'released', raw}, record.h, quotas(KEYS[6], record.h, now))
 end
 if state == 'expired' then
   -- The holds went back when they expired; only the ending is written.
   record.rx = '1'
   finish(ARGV[5], record, 'released', now)
-  return append_counters({'ok', 'expired', cjson.encode(record)}, record.h, KEYS[6], now)
+  return append_counters({'ok', 'expired', cjson.encode(record)}, record.h, quotas(KEYS[6], record.h, now))
 end
 
 -- 2. Give every hold back, and count the release in today's rollups.
@@ -37,4 +37,4 @@ for _, h in ipairs(record.h) do
   rollup(now, h.g, 'r', 1)
 end
 finish(ARGV[5], record, 'released', now)
-return append_counters({'ok', 'released', cjson.encode(record)}, record.h, KEYS[6], now)
+return append_counters({'ok', 'released', cjson.encode(record)}, record.h, quotas(KEYS[6], record.h, now))

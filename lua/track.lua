@@ -45,4 +45,4 @@ local l = 7 + 7 * tonumber(ARGV[6])
 ledger(now, holds, function(_, h) return h.a end,
   {'kind', 'track', 'ref', ARGV[2], 'event', ARGV[l], 'metadata', ARGV[l + 1], 'quantity', ARGV[l + 2]})
 prune(now)
-return remember(append_fired(append_counters({'ok'}, holds, KEYS[6], now)), now)
+return remember(append_fired(append_counters({'ok'}, holds, quota_in_force)), now)

@@ -10,4 +10,4 @@ local groups = {}
 for i = 1, #ARGV, 2 do
   groups[#groups + 1] = {g = string.match(ARGV[i], '^(.-)@'), f = ARGV[i], q = ARGV[i + 1]}
 end
-return append_counters({now}, groups, KEYS[4], now)
+return append_counters({now}, groups, quotas(KEYS[4], groups, now))

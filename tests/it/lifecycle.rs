@@ -200,6 +200,16 @@ async fn a_reserve_decides_by_the_override_in_force_on_a_node_that_cached_the_us
         "{second}"
     );
     assert_eq!(render(&a, "vip").await["deniedBy"], json!(["pro_images"]));
+    // A track counts without deciding, and answers the same quota in force.
+    let (status, tracked) = a
+        .json(
+            Method::POST,
+            "/v1/track",
+            Some(json!({ "userId": "vip", "event": "image.render" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{tracked}");
+    assert_eq!(TestApp::counter(&tracked, "pro_images")["quota"], 2, "{tracked}");
     // An override past its expiry (by Redis time) is not in force on a reserve either.
     let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
     b.json(
