@@ -117,15 +117,8 @@ impl Gateway {
                 Err(reason) => return Ok(Reply::Done((Decision::denied(reason, self.clock.now_ms()), None))),
             };
             let parent = level.above(admitted.parent.as_deref());
-            let now_ms = self.clock.now_ms();
-            let mut prepared = prepare(
-                &admitted.plan,
-                input,
-                admitted.started_ms,
-                now_ms,
-                &admitted.overrides,
-                true,
-            )?;
+            let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
+            let mut prepared = prepare(plan, input, started_ms, self.clock.now_ms(), overrides, true)?;
             self.alerts_for(project, &mut prepared).await?;
             Ok(ask(&admitted, &prepared, parent.as_ref())
                 .await?

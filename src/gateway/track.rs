@@ -91,8 +91,8 @@ impl Gateway {
             let Some(plan) = &resolved.plan else {
                 return Ok(Reply::Done((Vec::new(), parent)));
             };
-            let now_ms = self.clock.now_ms();
-            let mut prepared = prepare(plan, input, resolved.started_ms, now_ms, &resolved.sub.overrides, false)?;
+            let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
+            let mut prepared = prepare(plan, input, started_ms, self.clock.now_ms(), overrides, false)?;
             self.alerts_for(project, &mut prepared).await?;
             let reply = self
                 .store

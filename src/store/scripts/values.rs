@@ -9,9 +9,9 @@ use crate::quota::Hold;
 use crate::store::keys::counter_field;
 use crate::store::record;
 
-/// One hold as the scripts take it (holds.lua's 7 values, in this order, the last four packed
-/// into one) and as a reservation record keeps it (the same values by name, numbers as strings,
-/// defaults left out).
+/// One hold as the scripts take it (holds.lua's 7 values, in this order, its options packed into
+/// the last) and as a reservation record keeps it (the same values by name, numbers as strings,
+/// defaults left out; the override is the subscription's, not the record's).
 pub(super) struct HoldValues<'a> {
     g: &'a str,
     f: String,
