@@ -6,10 +6,10 @@
 -- subscription whose version the script checks; counters.lua reads them from the hash for holds
 -- that come from a reservation record.
 
--- The quota in force in milli-units: the override's while it lasts at `at` (`override` nil or
--- "" when there is none; `expires` "" when it never does), else the plan's `q`.
+-- The quota in force in milli-units: the override's while it lasts at `at` (`override` nil
+-- when there is none; `expires` "" when it never does), else the plan's `q`.
 local function in_force(q, override, expires, at)
-  if override and override ~= '' and (expires == '' or expires + 0 > at) then
+  if override and (expires == '' or expires + 0 > at) then
     return override + 0
   end
   return q + 0
