@@ -1,4 +1,4 @@
-//! Reserve and check across a chain of budgets (DESIGN section 8): the user's level first, then
+//! Reserve and check across a chain of budgets: the user's level first, then
 //! each parent's, one script per level, since each level keeps its own hash tag. A reserve
 //! stops at the first level that denies and releases the holds it took below; the event is
 //! admitted only when every level admits it. A user without a parent runs exactly one script.

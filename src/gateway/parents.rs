@@ -1,4 +1,4 @@
-//! Shared budgets (DESIGN section 8): a subscription may name a parent, another subject of the
+//! Shared budgets: a subscription may name a parent, another subject of the
 //! project with a plan of its own, whose budget every call of the member draws from as well.
 //! Chains are at most three levels (a user, a team, an organisation); this file checks a new
 //! parent against that, and walks a chain for the data plane.

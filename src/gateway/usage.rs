@@ -1,5 +1,5 @@
 //! Usage: every group of the user's plan in its current window, read without writing; and the
-//! same for each parent whose budget the user shares (DESIGN section 8).
+//! same for each parent whose budget the user shares.
 
 use std::time::Instant;
 

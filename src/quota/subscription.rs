@@ -46,7 +46,7 @@ pub struct Subscription {
     pub overrides: BTreeMap<String, Override>,
     /// The plan before the current one, or before a cancel: plan-change rules apply against it.
     pub last_plan: Option<String>,
-    /// The subject whose budget this one draws from as well (DESIGN section 8).
+    /// The subject whose budget this one draws from as well.
     pub parent_id: Option<String>,
     /// Bumped by every change; scripts refuse to decide on another version.
     pub version: u64,

@@ -1,4 +1,4 @@
-//! The events as receivers get them: `{type, timestamp, data}` (DESIGN section 10), amounts in
+//! The events as receivers get them: `{type, timestamp, data}`, amounts in
 //! units, times in RFC 3339 UTC.
 
 use serde::Serialize;

@@ -1,4 +1,4 @@
-//! Shared budgets (DESIGN section 8): a team's pool over each member's own limit, up to three
+//! Shared budgets: a team's pool over each member's own limit, up to three
 //! levels, exact under concurrency on both topologies, and every level settled exactly once.
 
 use std::time::{Duration, Instant};
