@@ -1,0 +1,28 @@
+"""The Python client of quota-gateway: atomic per-user quotas for AI apps.
+
+    from quota_gateway import QuotaGateway
+
+    qg = QuotaGateway()  # QUOTA_GATEWAY_KEY, QUOTA_GATEWAY_URL
+    with qg.reservation("alice", "llm.tokens", 4000) as r:
+        r.commit(call_the_model())
+"""
+
+from __future__ import annotations
+
+from ._base import KEEP
+from .aio import AsyncQuotaGateway
+from .client import QuotaGateway
+from .decision import Allowed, Check, Counter, Decision, Denial, Denied
+from .errors import QuotaExceeded, QuotaGatewayError
+from .params import Metadata, OverrideParams, When
+from .reservation import AsyncReservationContext, ReservationContext, ReservationScope
+from .webhooks import sign_webhook, verify_webhook
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "KEEP", "Allowed", "AsyncQuotaGateway", "AsyncReservationContext", "Check", "Counter",
+    "Decision", "Denial", "Denied", "Metadata", "OverrideParams", "QuotaExceeded",
+    "QuotaGateway", "QuotaGatewayError", "ReservationContext", "ReservationScope", "When",
+    "sign_webhook", "verify_webhook", "__version__",
+]

@@ -1,0 +1,248 @@
+"""One function per route: the `Call` that does it, shared by both clients.
+
+Routes and bodies follow the gateway's OpenAPI document (`GET /openapi.json`). Reserve, track
+and commit carry an Idempotency-Key (the gateway deduplicates them); release and extend take
+none but repeat harmlessly; adjust, webhook creation, rotation, tests and delivery retries
+would act twice, so they are retried only when the request cannot have arrived.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Dict, List, Mapping, Optional, Type, TypeVar, Union
+from urllib.parse import quote
+
+from . import types as t
+from ._core import Call
+from ._load import dump, load
+from .decision import Allowed, Check, Decision, Denied
+from .errors import QuotaGatewayError
+
+T = TypeVar("T")
+Metadata = Mapping[str, Any]
+When = Union[str, datetime]
+DEFAULT_TTL_SECONDS = 60.0
+
+
+def seg(value: str) -> str:
+    if not value:
+        raise ValueError("an id in a path must not be empty")
+    return quote(value, safe="")
+
+
+def instant(value: When) -> str:
+    """RFC 3339; a naive datetime is taken as UTC."""
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def new_key() -> str:
+    return str(uuid.uuid4())
+
+
+def one(cls: Type[T]) -> Callable[[Any, Mapping[str, str]], T]:
+    return lambda data, _headers: load(cls, data)
+
+
+def many(cls: Type[T]) -> Callable[[Any, Mapping[str, str]], List[T]]:
+    return lambda data, _headers: [load(cls, item) for item in data["data"]]
+
+
+def nothing(_data: Any, _headers: Mapping[str, str]) -> None:
+    return None
+
+
+def _headers(headers: Mapping[str, str]) -> Dict[str, Any]:
+    after = headers.get("retry-after", "")
+    return {"rate_limit": headers.get("ratelimit"), "rate_limit_policy": headers.get("ratelimit-policy"),
+            "retry_after": int(after) if after.isdigit() else None}
+
+
+def decision(data: Any, headers: Mapping[str, str]) -> Decision:
+    if data["allowed"]:
+        if not isinstance(data.get("reservationId"), str):
+            raise TypeError("an admitted reserve without a reservationId")
+        return load(Allowed, data, **_headers(headers))
+    return load(Denied, data, **_headers(headers))
+
+
+def check(data: Any, headers: Mapping[str, str]) -> Check:
+    return load(Check, data, **_headers(headers))
+
+
+def failed_decision(fail_mode: str) -> Callable[[QuotaGatewayError], Decision]:
+    def fallback(_err: QuotaGatewayError) -> Decision:
+        if fail_mode == "open":
+            return Allowed("", None, [], ["backend_unavailable"], [], [], unchecked=True)
+        return Denied(["backend_unavailable"], [], [], [], unchecked=True)
+    return fallback
+
+
+def failed_check(fail_mode: str) -> Callable[[QuotaGatewayError], Check]:
+    def fallback(_err: QuotaGatewayError) -> Check:
+        return Check(fail_mode == "open", ["backend_unavailable"], [], [], [], unchecked=True)
+    return fallback
+
+
+def event(user_id: str, name: str, quantity: float, metadata: Optional[Metadata]) -> Dict[str, Any]:
+    body: Dict[str, Any] = {"userId": user_id, "event": name, "quantity": quantity}
+    if metadata:
+        body["metadata"] = dict(metadata)
+    return body
+
+
+def reserve(fail_mode: str, user_id: str, name: str, quantity: float, metadata: Optional[Metadata],
+            ttl_seconds: Optional[int], idempotency_key: Optional[str]) -> Call[Decision]:
+    body = event(user_id, name, quantity, metadata)
+    if ttl_seconds is not None:
+        body["ttlSeconds"] = ttl_seconds
+    return Call("POST", "/v1/reserve", decision, body, idempotency_key=idempotency_key or new_key(),
+                fallback=failed_decision(fail_mode), orphan_ttl=float(ttl_seconds or DEFAULT_TTL_SECONDS))
+
+
+def replay_reserve(key: str, body: Dict[str, Any]) -> Call[Decision]:
+    """The same reserve again, to read the reservation its key made; one short attempt."""
+    return Call("POST", "/v1/reserve", decision, body, idempotency_key=key,
+                overrides={"timeout": 1.0, "max_retries": 0})
+
+
+def can_use(fail_mode: str, user_id: str, name: str, quantity: float,
+            metadata: Optional[Metadata]) -> Call[Check]:
+    return Call("POST", "/v1/check", check, event(user_id, name, quantity, metadata),
+                fallback=failed_check(fail_mode))
+
+
+def commit(reservation_id: str, quantity: Optional[float], metadata: Optional[Metadata],
+           idempotency_key: Optional[str]) -> Call[t.CommitAnswer]:
+    body: Dict[str, Any] = {}
+    if quantity is not None:
+        body["quantity"] = quantity
+    if metadata:
+        body["metadata"] = dict(metadata)
+    local = None
+    if reservation_id == "":
+        local = lambda: t.CommitAnswer("", "unchecked", False, [], [])  # noqa: E731
+    return Call("POST", f"/v1/reservations/{seg(reservation_id) if reservation_id else ''}/commit",
+                one(t.CommitAnswer), body, idempotency_key=idempotency_key or new_key(), local=local)
+
+
+def release(reservation_id: str) -> Call[t.ReleaseAnswer]:
+    def recover(err: QuotaGatewayError) -> Optional[t.ReleaseAnswer]:
+        # An earlier attempt that timed out did release it.
+        if err.code == "reservation_released":
+            return t.ReleaseAnswer(reservation_id, "released", [])
+        return None
+    local = (lambda: t.ReleaseAnswer("", "unchecked", [])) if reservation_id == "" else None
+    path = f"/v1/reservations/{seg(reservation_id) if reservation_id else ''}/release"
+    return Call("POST", path, one(t.ReleaseAnswer), {}, recover=recover, local=local)
+
+
+def extend(reservation_id: str, ttl_seconds: int) -> Call[t.ExtendAnswer]:
+    local = (lambda: t.ExtendAnswer("", "")) if reservation_id == "" else None
+    path = f"/v1/reservations/{seg(reservation_id) if reservation_id else ''}/extend"
+    return Call("POST", path, one(t.ExtendAnswer), {"ttlSeconds": ttl_seconds}, local=local)
+
+
+def get_reservation(reservation_id: str) -> Call[t.Reservation]:
+    return Call("GET", f"/v1/reservations/{seg(reservation_id)}", one(t.Reservation))
+
+
+def track(user_id: str, name: str, quantity: float, metadata: Optional[Metadata],
+          idempotency_key: Optional[str]) -> Call[t.TrackAnswer]:
+    return Call("POST", "/v1/track", one(t.TrackAnswer), event(user_id, name, quantity, metadata),
+                idempotency_key=idempotency_key or new_key())
+
+
+def usage(user_id: str) -> Call[t.Usage]:
+    return Call("GET", f"/v1/users/{seg(user_id)}/usage", one(t.Usage))
+
+
+def daily_usage(user_id: str, from_: Union[str, date, None], to: Union[str, date, None]) -> Call[t.DailyUsage]:
+    query = {k: v if isinstance(v, str) else v.isoformat() for k, v in (("from", from_), ("to", to)) if v}
+    return Call("GET", f"/v1/users/{seg(user_id)}/daily-usage", one(t.DailyUsage), query=query)
+
+
+def list_usage_events(user_id: Optional[str], from_: Optional[When], to: Optional[When],
+                      cursor: Optional[str], limit: Optional[int]) -> Call[t.UsageEventPage]:
+    query = {"userId": user_id, "from": instant(from_) if from_ else None,
+             "to": instant(to) if to else None, "cursor": cursor, "limit": str(limit) if limit else None}
+    return Call("GET", "/v1/usage-events", one(t.UsageEventPage),
+                query={k: v for k, v in query.items() if v})
+
+
+def list_users(cursor: Optional[str], limit: Optional[int], plan_id: Optional[str],
+               status: Optional[str], parent_id: Optional[str]) -> Call[t.UserPage]:
+    query = {"cursor": cursor, "limit": str(limit) if limit else None, "planId": plan_id,
+             "status": status, "parentId": parent_id}
+    return Call("GET", "/v1/users", one(t.UserPage), query={k: v for k, v in query.items() if v})
+
+
+def override_body(override: Mapping[str, Any]) -> Dict[str, Any]:
+    body: Dict[str, Any] = {"quota": override["quota"]}
+    expires = override.get("expires_at", override.get("expiresAt"))
+    if expires is not None:
+        body["expiresAt"] = instant(expires)
+    return body
+
+
+def subscription_path(user_id: str) -> str:
+    return f"/v1/users/{seg(user_id)}/subscription"
+
+
+def upsert_subscription(user_id: str, plan_id: str, started_at: Optional[When],
+                        overrides: Optional[Mapping[str, Mapping[str, Any]]],
+                        parent_id: Any, keep: Any) -> Call[t.Subscription]:
+    body: Dict[str, Any] = {"planId": plan_id}
+    if started_at is not None:
+        body["startedAt"] = instant(started_at)
+    if overrides is not None:
+        body["overrides"] = {group: override_body(o) for group, o in overrides.items()}
+    if parent_id is not keep:
+        body["parentId"] = parent_id
+    return Call("PUT", subscription_path(user_id), one(t.Subscription), body)
+
+
+def user_call(method: str, user_id: str, tail: str, body: Any = None) -> Call[t.Subscription]:
+    return Call(method, f"/v1/users/{seg(user_id)}{tail}", one(t.Subscription), body)
+
+
+def adjust(user_id: str, group_id: str, amount: float, reason: str) -> Call[t.AdjustmentAnswer]:
+    body = {"groupId": group_id, "amount": amount, "reason": reason}
+    return Call("POST", f"/v1/users/{seg(user_id)}/adjustments", one(t.AdjustmentAnswer), body,
+                replayable=False)
+
+
+def list_adjustments(user_id: str) -> Call[List[t.Adjustment]]:
+    return Call("GET", f"/v1/users/{seg(user_id)}/adjustments", many(t.Adjustment))
+
+
+def create_user_token(user_id: str, ttl_seconds: Optional[int]) -> Call[t.UserToken]:
+    body: Dict[str, Any] = {"userId": user_id}
+    if ttl_seconds is not None:
+        body["ttlSeconds"] = ttl_seconds
+    return Call("POST", "/v1/user-tokens", one(t.UserToken), body)
+
+
+def put_plan(plan: Union[t.Plan, Mapping[str, Any]], plan_id: Optional[str]) -> Call[t.Plan]:
+    doc = dump(plan)
+    doc.pop("version", None)
+    pid = plan_id or doc.get("id")
+    if not pid:
+        raise ValueError("the plan needs an id (in the plan, or plan_id=)")
+    return Call("PUT", f"/v1/plans/{seg(pid)}", one(t.Plan), doc)
+
+
+def plan_call(method: str, plan_id: str) -> Call[t.Plan]:
+    return Call(method, f"/v1/plans/{seg(plan_id)}", one(t.Plan))
+
+
+def delete_plan(plan_id: str) -> Call[None]:
+    return Call("DELETE", f"/v1/plans/{seg(plan_id)}", nothing)
+
+
+def list_plans() -> Call[List[t.Plan]]:
+    return Call("GET", "/v1/plans", many(t.Plan))

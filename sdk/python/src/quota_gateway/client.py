@@ -1,0 +1,239 @@
+"""`QuotaGateway`: the blocking client. `aio.py` has the same methods, awaitable."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+from typing import Any, List, Mapping, Optional, Sequence, TypeVar, Union
+
+import httpx
+
+from . import _calls as c
+from . import _webhook_calls as w
+from . import types as t
+from ._base import KEEP, Shared, outcome
+from ._core import Attempts, Call, Done, Request, Retry, Step
+from .errors import QuotaGatewayError
+from .params import Metadata, OverrideParams, When
+from .reservation import ReservationContext
+
+T = TypeVar("T")
+
+
+class QuotaGateway(Shared):
+    """The gateway's API, one method per route; thread-safe.
+
+    `api_key` defaults to `QUOTA_GATEWAY_KEY`, `base_url` to `QUOTA_GATEWAY_URL`, else
+    http://127.0.0.1:8080. `timeout` bounds each call with all its retries (seconds);
+    `fail_mode` says what `reserve` and `can_use` answer when the gateway gives no answer.
+    """
+
+    def __init__(self, api_key: Optional[str] = None, *, base_url: Optional[str] = None,
+                 timeout: float = 5.0, attempt_timeout: Optional[float] = None, max_retries: int = 3,
+                 fail_mode: str = "closed", user_token: Optional[str] = None,
+                 http_client: Optional[httpx.Client] = None) -> None:
+        super().__init__(api_key, base_url, timeout, attempt_timeout, max_retries, fail_mode, user_token)
+        self._owns_http = http_client is None
+        self._http = http_client if http_client is not None else httpx.Client()
+        self._draining = threading.Lock()
+
+    def close(self) -> None:
+        """Closes the HTTP client if this client made it."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> QuotaGateway:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _run(self, call: Call[T], drain: bool = True) -> T:
+        if call.local is not None:
+            return call.local()
+        attempts = Attempts(self._config, call, time.monotonic())
+        step: Step[T]
+        while True:
+            request = attempts.request(time.monotonic())
+            if not isinstance(request, Request):
+                step = request
+                break
+            response, error = None, None
+            try:
+                response = self._http.request(request.method, request.url, headers=request.headers,
+                                              content=request.content, timeout=request.timeout)
+            except httpx.TransportError as err:
+                error = err
+            step = outcome(attempts, response, error, time.monotonic())
+            if not isinstance(step, Retry):
+                break
+            time.sleep(step.delay)
+        if attempts.orphaned and call.idempotency_key and call.orphan_ttl:
+            self._orphans.add(call.idempotency_key, call.body, call.orphan_ttl, time.monotonic())
+        if attempts.succeeded and drain and len(self._orphans):
+            self._release_orphans()
+        if isinstance(step, Done):
+            return step.value
+        raise step.error
+
+    def _release_orphans(self) -> None:
+        if not self._draining.acquire(blocking=False):
+            return
+        try:
+            for orphan in self._orphans.due(time.monotonic()):
+                try:
+                    found = self._run(c.replay_reserve(orphan.key, orphan.body), drain=False)
+                    if found.allowed:
+                        self._run(c.release(found.reservation_id), drain=False)
+                    self._orphans.settled(orphan.key)
+                except QuotaGatewayError as err:
+                    (self._orphans.failed if err.unavailable else self._orphans.settled)(orphan.key)
+        finally:
+            self._draining.release()
+
+    # The data plane.
+
+    def reserve(self, user_id: str, event: str, quantity: float = 1, metadata: Optional[Metadata] = None,
+                *, ttl_seconds: Optional[int] = None, idempotency_key: Optional[str] = None) -> t.Decision:
+        """Holds quota in every matched group, all or nothing; never raises for a gateway that
+        cannot be reached (see `fail_mode`)."""
+        return self._run(c.reserve(self._fail_mode, user_id, event, quantity, metadata, ttl_seconds,
+                                   idempotency_key))
+
+    def can_use(self, user_id: str, event: str, quantity: float = 1,
+                metadata: Optional[Metadata] = None) -> t.Check:
+        """What `reserve` would answer now, holding nothing."""
+        return self._run(c.can_use(self._fail_mode, user_id, event, quantity, metadata))
+
+    def commit(self, reservation_id: str, quantity: Optional[float] = None,
+               metadata: Optional[Metadata] = None, *, idempotency_key: Optional[str] = None) -> t.CommitAnswer:
+        """Makes the hold usage (the actual `quantity` when given), exactly once."""
+        return self._run(c.commit(reservation_id, quantity, metadata, idempotency_key))
+
+    def release(self, reservation_id: str) -> t.ReleaseAnswer:
+        """Gives the hold back, exactly once; `status` is "expired" after expiry."""
+        return self._run(c.release(reservation_id))
+
+    def extend(self, reservation_id: str, ttl_seconds: int) -> t.ExtendAnswer:
+        """Moves the expiry to now + ttl_seconds (at most 24 h after the reserve)."""
+        return self._run(c.extend(reservation_id, ttl_seconds))
+
+    def get_reservation(self, reservation_id: str) -> t.Reservation:
+        return self._run(c.get_reservation(reservation_id))
+
+    def track(self, user_id: str, event: str, quantity: float = 1, metadata: Optional[Metadata] = None,
+              *, idempotency_key: Optional[str] = None) -> t.TrackAnswer:
+        """Counts usage that already happened, past any quota."""
+        return self._run(c.track(user_id, event, quantity, metadata, idempotency_key))
+
+    def reservation(self, user_id: str, event: str, quantity: float = 1, metadata: Optional[Metadata] = None,
+                    *, ttl_seconds: Optional[int] = None) -> ReservationContext:
+        """`with qg.reservation(...) as r:` reserves (raising `QuotaExceeded` when denied),
+        commits when the block ends (`r.commit(actual)` sets the amount), releases on any
+        exception."""
+        return ReservationContext(self, user_id, event, quantity, metadata, ttl_seconds)
+
+    # Reads.
+
+    def usage(self, user_id: str) -> t.Usage:
+        """Every group of the user's plan in its current period (a publishable key with a
+        user token reads that user's only)."""
+        return self._run(c.usage(user_id))
+
+    def daily_usage(self, user_id: str, *, from_: Union[str, date, None] = None,
+                    to: Union[str, date, None] = None) -> t.DailyUsage:
+        return self._run(c.daily_usage(user_id, from_, to))
+
+    def list_usage_events(self, *, user_id: Optional[str] = None, from_: Optional[When] = None,
+                          to: Optional[When] = None, cursor: Optional[str] = None,
+                          limit: Optional[int] = None) -> t.UsageEventPage:
+        return self._run(c.list_usage_events(user_id, from_, to, cursor, limit))
+
+    def list_users(self, *, cursor: Optional[str] = None, limit: Optional[int] = None,
+                   plan_id: Optional[str] = None, status: Optional[str] = None,
+                   parent_id: Optional[str] = None) -> t.UserPage:
+        return self._run(c.list_users(cursor, limit, plan_id, status, parent_id))
+
+    # Subscriptions and users.
+
+    def upsert_subscription(self, user_id: str, plan_id: str, *, started_at: Optional[When] = None,
+                            overrides: Optional[Mapping[str, OverrideParams]] = None,
+                            parent_id: Optional[str] = KEEP) -> t.Subscription:
+        """Puts a user on a plan; `parent_id=None` removes the parent, left out keeps it."""
+        return self._run(c.upsert_subscription(user_id, plan_id, started_at, overrides, parent_id, KEEP))
+
+    def get_subscription(self, user_id: str) -> t.Subscription:
+        return self._run(c.user_call("GET", user_id, "/subscription"))
+
+    def delete_subscription(self, user_id: str) -> t.Subscription:
+        return self._run(c.user_call("DELETE", user_id, "/subscription"))
+
+    def set_override(self, user_id: str, group_id: str, quota: float, *,
+                     expires_at: Optional[When] = None) -> t.Subscription:
+        body = c.override_body({"quota": quota, "expires_at": expires_at})
+        return self._run(c.user_call("PUT", user_id, f"/overrides/{c.seg(group_id)}", body))
+
+    def remove_override(self, user_id: str, group_id: str) -> t.Subscription:
+        return self._run(c.user_call("DELETE", user_id, f"/overrides/{c.seg(group_id)}"))
+
+    def block(self, user_id: str, reason: str) -> t.Subscription:
+        return self._run(c.user_call("POST", user_id, "/block", {"reason": reason}))
+
+    def unblock(self, user_id: str) -> t.Subscription:
+        return self._run(c.user_call("POST", user_id, "/unblock", {}))
+
+    def adjust(self, user_id: str, group_id: str, amount: float, reason: str) -> t.AdjustmentAnswer:
+        """Corrects the current period's counter of one group (negative refunds)."""
+        return self._run(c.adjust(user_id, group_id, amount, reason))
+
+    def list_adjustments(self, user_id: str) -> List[t.Adjustment]:
+        return self._run(c.list_adjustments(user_id))
+
+    def create_user_token(self, user_id: str, ttl_seconds: Optional[int] = None) -> t.UserToken:
+        """A short-lived token for a browser to read this user's usage with a publishable key."""
+        return self._run(c.create_user_token(user_id, ttl_seconds))
+
+    # Plans.
+
+    def put_plan(self, plan: Union[t.Plan, Mapping[str, Any]], *, plan_id: Optional[str] = None) -> t.Plan:
+        return self._run(c.put_plan(plan, plan_id))
+
+    def get_plan(self, plan_id: str) -> t.Plan:
+        return self._run(c.plan_call("GET", plan_id))
+
+    def list_plans(self) -> List[t.Plan]:
+        return self._run(c.list_plans())
+
+    def delete_plan(self, plan_id: str) -> None:
+        return self._run(c.delete_plan(plan_id))
+
+    # Webhook endpoints.
+
+    def create_webhook(self, url: str, *, events: Optional[Sequence[str]] = None,
+                       description: Optional[str] = None) -> t.Webhook:
+        """A webhook endpoint; the answer's `secret` (`whsec_…`) is shown only now."""
+        return self._run(w.create(url, events, description))
+
+    def list_webhooks(self) -> List[t.Webhook]:
+        return self._run(w.list_all())
+
+    def get_webhook(self, webhook_id: str) -> t.Webhook:
+        return self._run(w.get(webhook_id))
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        return self._run(w.delete(webhook_id))
+
+    def rotate_webhook_secret(self, webhook_id: str) -> str:
+        """A new secret; the old one signs too for 24 hours."""
+        return self._run(w.rotate(webhook_id))
+
+    def test_webhook(self, webhook_id: str) -> str:
+        """Sends a `webhook.test` event; answers the delivery id."""
+        return self._run(w.test(webhook_id))
+
+    def list_webhook_deliveries(self, webhook_id: str, *, limit: Optional[int] = None) -> List[t.WebhookDelivery]:
+        return self._run(w.deliveries(webhook_id, limit))
+
+    def retry_webhook_delivery(self, webhook_id: str, delivery_id: str) -> str:
+        return self._run(w.retry(webhook_id, delivery_id))

@@ -1,0 +1,91 @@
+"""What `reserve` and `can_use` answer.
+
+`reserve` answers `Allowed` or `Denied`, told apart by `allowed`, so a type checker knows that
+`reservation_id` is a string exactly when `allowed` is true. The gateway's `RateLimit`,
+`RateLimit-Policy` and `Retry-After` headers ride along, to be passed on to your own callers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Literal, Optional, Union
+
+
+@dataclass(frozen=True)
+class Counter:
+    subject_id: str
+    group_id: str
+    label: str
+    unit: str
+    mode: str
+    quota: Union[int, float]
+    used: Union[int, float]
+    reserved: Union[int, float]
+    count: Union[int, float]
+    remaining: Union[int, float]
+    period_start: Optional[str]
+    resets_at: Optional[str]
+    exceeded: bool
+
+
+@dataclass(frozen=True)
+class Denial:
+    subject_id: str
+    group_id: str
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """An admitted reserve: commit or release `reservation_id` when the work is done.
+
+    `unchecked` is true when the gateway gave no answer and `fail_mode="open"` let the call
+    through: `reservation_id` is then empty, and commit, release and extend of it do nothing.
+    """
+
+    reservation_id: str
+    expires_at: Optional[str]
+    counters: List[Counter]
+    reasons: List[str]
+    denied_by: List[str]
+    denials: List[Denial]
+    rate_limit: Optional[str] = None
+    rate_limit_policy: Optional[str] = None
+    retry_after: Optional[int] = None
+    unchecked: bool = False
+    allowed: Literal[True] = True
+
+
+@dataclass(frozen=True)
+class Denied:
+    """A refused reserve: `reasons` (`limit_reached`, `user_blocked`, `no_subscription`,
+    `backend_unavailable`, ...) and the groups that refused it (`denied_by`, `denials`)."""
+
+    reasons: List[str]
+    denied_by: List[str]
+    denials: List[Denial]
+    counters: List[Counter]
+    rate_limit: Optional[str] = None
+    rate_limit_policy: Optional[str] = None
+    retry_after: Optional[int] = None
+    unchecked: bool = False
+    reservation_id: None = None
+    expires_at: None = None
+    allowed: Literal[False] = False
+
+
+Decision = Union[Allowed, Denied]
+
+
+@dataclass(frozen=True)
+class Check:
+    """What `reserve` would answer now (from `can_use`); nothing is held."""
+
+    allowed: bool
+    reasons: List[str]
+    denied_by: List[str]
+    denials: List[Denial]
+    counters: List[Counter]
+    rate_limit: Optional[str] = None
+    rate_limit_policy: Optional[str] = None
+    retry_after: Optional[int] = None
+    unchecked: bool = False

@@ -1,0 +1,21 @@
+"""What the methods take, where a dict is the natural shape."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping, TypedDict, Union
+
+# Metadata of an event: string keys, JSON values (the gateway bounds their number and size).
+Metadata = Mapping[str, Any]
+# An instant: an RFC 3339 string, or a datetime (a naive one is taken as UTC).
+When = Union[str, datetime]
+
+
+class _OverrideQuota(TypedDict):
+    quota: float
+
+
+class OverrideParams(_OverrideQuota, total=False):
+    """A per-user quota for one group, until `expires_at` when given."""
+
+    expires_at: When

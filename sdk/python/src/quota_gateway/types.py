@@ -1,0 +1,265 @@
+"""The gateway's answers as dataclasses, named as its OpenAPI document names them.
+
+Amounts are numbers of units with up to three decimals (int when whole); times are RFC 3339
+strings as the gateway writes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Union
+
+from .decision import Allowed, Check, Counter, Decision, Denial, Denied
+
+__all__ = [
+    "Allowed", "Check", "Counter", "Decision", "Denial", "Denied",
+    "CommitAnswer", "ReleaseAnswer", "ExtendAnswer", "Hold", "Reservation", "TrackAnswer",
+    "Period", "ParentUsage", "Usage", "Override", "Subscription", "AdjustmentAnswer",
+    "Adjustment", "UserInfo", "UserPage", "UsageGroup", "UsageEvent", "UsageEventPage",
+    "DayGroup", "Day", "DailyUsage", "UserToken", "Webhook", "DeliveryTry", "WebhookDelivery",
+    "PlanGroup", "Plan",
+]
+
+Amount = Union[int, float]
+
+
+@dataclass(frozen=True)
+class CommitAnswer:
+    reservation_id: str
+    status: str
+    late: bool
+    counters: List[Counter]
+    over_quota: List[str]
+
+
+@dataclass(frozen=True)
+class ReleaseAnswer:
+    reservation_id: str
+    status: str
+    counters: List[Counter]
+
+
+@dataclass(frozen=True)
+class ExtendAnswer:
+    reservation_id: str
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class Hold:
+    subject_id: str
+    group_id: str
+    amount: Amount
+    committed: Optional[Amount]
+    period_start: Optional[str]
+    resets_at: Optional[str]
+
+
+@dataclass(frozen=True)
+class Reservation:
+    reservation_id: str
+    user_id: str
+    event: str
+    status: str
+    expires_at: str
+    holds: List[Hold]
+
+
+@dataclass(frozen=True)
+class TrackAnswer:
+    counters: List[Counter]
+    over_quota: List[str]
+
+
+@dataclass(frozen=True)
+class Period:
+    start: Optional[str]
+    end: Optional[str]
+
+
+@dataclass(frozen=True)
+class ParentUsage:
+    subject_id: str
+    plan_id: Optional[str]
+    status: str
+    period: Optional[Period]
+    counters: List[Counter]
+
+
+@dataclass(frozen=True)
+class Usage:
+    user_id: str
+    plan_id: Optional[str]
+    status: str
+    period: Optional[Period]
+    counters: List[Counter]
+    parent_id: Optional[str]
+    parents: List[ParentUsage]
+
+
+@dataclass(frozen=True)
+class Override:
+    quota: Amount
+    expires_at: Optional[str]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    user_id: str
+    plan_id: Optional[str]
+    started_at: Optional[str]
+    status: str
+    reason: Optional[str]
+    overrides: Dict[str, Override]
+    parent_id: Optional[str]
+
+
+@dataclass(frozen=True)
+class AdjustmentAnswer:
+    applied: Amount
+    counter: Counter
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    at: str
+    group_id: str
+    period_start: Optional[str]
+    amount: Amount
+    applied: Amount
+    before: Amount
+    after: Amount
+    reason: str
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    user_id: str
+    plan_id: Optional[str]
+    status: str
+    parent_id: Optional[str]
+
+
+@dataclass(frozen=True)
+class UserPage:
+    data: List[UserInfo]
+    next_cursor: Optional[str]
+
+
+@dataclass(frozen=True)
+class UsageGroup:
+    group_id: str
+    unit: str
+    period_start: Optional[str]
+    amount: Amount
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    id: str
+    kind: str
+    time: str
+    user_id: str
+    event: Optional[str]
+    metadata: Optional[Dict[str, Any]]
+    quantity: Optional[Amount]
+    groups: List[UsageGroup]
+    reason: Optional[str]
+    key_id: Optional[str]
+
+
+@dataclass(frozen=True)
+class UsageEventPage:
+    data: List[UsageEvent]
+    next_cursor: Optional[str]
+
+
+@dataclass(frozen=True)
+class DayGroup:
+    group_id: str
+    used: Amount
+    reserves_admitted: int
+    reserves_denied: int
+    releases: int
+    expiries: int
+
+
+@dataclass(frozen=True)
+class Day:
+    date: str
+    groups: List[DayGroup]
+
+
+@dataclass(frozen=True)
+class DailyUsage:
+    user_id: str
+    days: List[Day]
+
+
+@dataclass(frozen=True)
+class UserToken:
+    token: str
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: str
+    url: str
+    events: List[str]
+    description: str
+    enabled: bool
+    disabled_reason: Optional[str]
+    created_at: Optional[str]
+    # Only in the answer that made the endpoint: `whsec_…`.
+    secret: Optional[str]
+
+
+@dataclass(frozen=True)
+class DeliveryTry:
+    at: Optional[str]
+    status: Optional[int]
+    error: str
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    id: str
+    event_id: str
+    type: str
+    state: str
+    attempts: int
+    created_at: Optional[str]
+    tries: List[DeliveryTry]
+    payload: Any
+
+
+@dataclass(frozen=True)
+class PlanGroup:
+    """A group of a plan; `matches`, `period` and `measure` stay the documents they are."""
+
+    id: str
+    unit: str
+    quota: Amount
+    matches: List[Dict[str, Any]]
+    label: Optional[str] = None
+    mode: Optional[str] = None
+    on_plan_change: Optional[str] = None
+    period: Optional[Dict[str, Any]] = None
+    measure: Optional[Dict[str, Any]] = None
+    alerts: Optional[List[int]] = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan document; `put_plan` takes one of these or the same as a JSON-like dict."""
+
+    groups: List[PlanGroup]
+    id: Optional[str] = None
+    name: Optional[str] = None
+    period_type: Optional[str] = None
+    period_anchor: Optional[str] = None
+    unmatched: Optional[str] = None
+    alerts: Optional[List[int]] = None
+    # Set by the gateway; ignored when a fetched plan is put back.
+    version: Optional[int] = field(default=None, compare=False)
