@@ -1,0 +1,113 @@
+"""Starts what the tests need, on loopback only: a private redis-server and the gateway binary
+built from this repository (target/debug by default, QG_BIN to choose)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[3]
+BINARY = Path(os.environ.get("QG_BIN") or REPO / "target" / "debug" / "quota-gateway")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def until(what: str, check: Callable[[], bool], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (OSError, httpx.HTTPError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not come up within {seconds} s")
+
+
+@dataclass
+class Redis:
+    url: str
+    process: subprocess.Popen[bytes]
+    directory: str
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def start_redis() -> Redis:
+    port = free_port()
+    directory = tempfile.mkdtemp(prefix="qg-py-redis-")
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", directory,
+         "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def pong() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+
+    until("redis-server", pong)
+    return Redis(f"redis://127.0.0.1:{port}", process, directory)
+
+
+@dataclass
+class Gateway:
+    base_url: str
+    root_token: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def start_gateway(redis_url: str, log_dir: Path, ready: bool = True) -> Gateway:
+    if not BINARY.exists():
+        raise RuntimeError(f"no gateway binary at {BINARY}: build it (cargo build) or set QG_BIN")
+    port = free_port()
+    root = f"py-sdk-root-{port}"
+    env = dict(os.environ, QG_LISTEN=f"127.0.0.1:{port}", QG_REDIS_URL=redis_url, QG_ROOT_TOKEN=root,
+               QG_LOG_FORMAT="json", RUST_LOG="warn",
+               # The tests' webhook receivers listen on loopback over plain http.
+               QG_WEBHOOK_ALLOW_HTTP="true", QG_WEBHOOK_ALLOW_PRIVATE="true",
+               QG_WEBHOOK_RETRY_SCALE="0.001")
+    log = log_dir / f"gateway-{port}.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([str(BINARY)], env=env, stdout=out, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    path = "/readyz" if ready else "/livez"
+    try:
+        until("the gateway", lambda: httpx.get(base_url + path, timeout=1).status_code == 200)
+    except RuntimeError:
+        process.kill()
+        raise RuntimeError(f"the gateway did not start: {log.read_text()[-2000:]}") from None
+    return Gateway(base_url, root, process, log)
+
+
+def admin(base_url: str, token: str, method: str, path: str, body: Optional[object] = None) -> object:
+    res = httpx.request(method, base_url + path, json=body, timeout=10,
+                        headers={"Authorization": f"Bearer {token}"})
+    if res.status_code >= 300:
+        raise RuntimeError(f"{method} {path}: {res.status_code} {res.text}")
+    return res.json() if res.content else None
