@@ -131,14 +131,10 @@ def commit(reservation_id: str, quantity: Optional[float], metadata: Optional[Me
 
 
 def release(reservation_id: str) -> Call[t.ReleaseAnswer]:
-    def recover(err: QuotaGatewayError) -> Optional[t.ReleaseAnswer]:
-        # An earlier attempt that timed out did release it.
-        if err.code == "reservation_released":
-            return t.ReleaseAnswer(reservation_id, "released", [])
-        return None
+    # No Idempotency-Key: the gateway answers a repeated release as the first.
     local = (lambda: t.ReleaseAnswer("", "unchecked", [])) if reservation_id == "" else None
     path = f"/v1/reservations/{seg(reservation_id) if reservation_id else ''}/release"
-    return Call("POST", path, one(t.ReleaseAnswer), {}, recover=recover, local=local)
+    return Call("POST", path, one(t.ReleaseAnswer), {}, local=local)
 
 
 def extend(reservation_id: str, ttl_seconds: int) -> Call[t.ExtendAnswer]:

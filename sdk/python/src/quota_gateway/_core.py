@@ -53,8 +53,6 @@ class Call(Generic[T]):
     replayable: bool = True
     # The answer instead of an error when the gateway gave none (reserve's fail mode).
     fallback: Optional[Callable[[QuotaGatewayError], T]] = None
-    # Reads an error that follows an attempt that may have run (release's 409 "released").
-    recover: Optional[Callable[[QuotaGatewayError], Optional[T]]] = None
     # Answered without calling the gateway (a commit of an unchecked reservation).
     local: Optional[Callable[[], T]] = None
     # A reserve: if it may have run but no answer came, it is released later by its key.
@@ -203,11 +201,6 @@ class Attempts(Generic[T]):
             return self._again(now, wait, safe=status in NOT_RECEIVED_STATUSES)
         if status >= 500:
             self.uncertain = True
-        elif self.uncertain and self.call.recover is not None:
-            recovered = self.call.recover(error)
-            if recovered is not None:
-                self.succeeded = True
-                return Done(recovered)
         return self._fail(error)
 
     def _again(self, now: float, wait: Optional[float], safe: bool) -> Step[T]:

@@ -42,7 +42,8 @@ class QuotaGatewayError(Exception):
     @property
     def unavailable(self) -> bool:
         """True when the gateway gave no decision: no answer, a proxy's, 429 or a 5xx."""
-        return self.status == 0 or self.status == 429 or self.status >= 500
+        return (self.code == "backend_unavailable" or self.status == 0 or self.status == 429
+                or self.status >= 500)
 
     def __repr__(self) -> str:
         return f"QuotaGatewayError(code={self.code!r}, status={self.status}, detail={self.detail!r})"

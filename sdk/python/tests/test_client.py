@@ -1,0 +1,168 @@
+"""Every method of both clients against the real gateway."""
+
+from __future__ import annotations
+
+import inspect
+from datetime import datetime, timedelta, timezone
+from typing import AsyncIterator, Callable
+
+import pytest
+from both import Both
+from conftest import Env, count_plan
+
+from quota_gateway import (Allowed, AsyncQuotaGateway, Denied, QuotaGateway, QuotaGatewayError)
+from quota_gateway.types import Plan, PlanGroup
+
+
+@pytest.fixture(params=["sync", "async"])
+async def client(request: pytest.FixtureRequest, env: Env) -> AsyncIterator[Both]:
+    if request.param == "sync":
+        with QuotaGateway(env.secret, base_url=env.base_url) as sync:
+            yield Both(sync)
+    else:
+        async with AsyncQuotaGateway(env.secret, base_url=env.base_url) as aio:
+            yield Both(aio)
+
+
+def public(cls: type) -> dict[str, inspect.Signature]:
+    return {name: inspect.signature(f) for name, f in inspect.getmembers(cls, inspect.isfunction)
+            if not name.startswith("_") and name not in ("close", "aclose")}
+
+
+def test_both_clients_have_the_same_methods_and_parameters() -> None:
+    sync, aio = public(QuotaGateway), public(AsyncQuotaGateway)
+    assert sorted(sync) == sorted(aio)
+    for name in sync:
+        assert list(sync[name].parameters) == list(aio[name].parameters), name
+        for p in sync[name].parameters.values():
+            assert aio[name].parameters[p.name].default == p.default, (name, p.name)
+        assert inspect.iscoroutinefunction(getattr(AsyncQuotaGateway, name)) == (name != "reservation"), name
+
+
+async def test_reserve_commit_release_extend_track_and_reads(client: Both, subscribed: Callable[..., str]) -> None:
+    user = subscribed(5)
+    held = await client.reserve(user, "e", 2, {"model": "m"}, ttl_seconds=30, idempotency_key=f"k-{user}-{client.kind}")
+    assert isinstance(held, Allowed) and held.reservation_id
+    assert held.rate_limit and held.rate_limit_policy, "the gateway's RateLimit headers ride along"
+    assert held.counters[0].reserved == 2
+    again = await client.reserve(user, "e", 2, {"model": "m"}, ttl_seconds=30, idempotency_key=f"k-{user}-{client.kind}")
+    assert again.reservation_id == held.reservation_id, "a repeated key answers the first answer"
+    info = await client.get_reservation(held.reservation_id)
+    assert (info.status, info.user_id, info.holds[0].amount) == ("held", user, 2)
+    extended = await client.extend(held.reservation_id, 120)
+    assert extended.expires_at > (held.expires_at or "")
+    committed = await client.commit(held.reservation_id, 1.5, {"model": "m2"})
+    assert (committed.status, committed.counters[0].used) == ("committed", 1.5)
+    second = await client.reserve(user, "e")
+    assert isinstance(second, Allowed)
+    released = await client.release(second.reservation_id)
+    assert released.status == "released"
+    assert (await client.release(second.reservation_id)).status == "released", "a repeat answers the same"
+    with pytest.raises(QuotaGatewayError) as ended:
+        await client.commit(second.reservation_id)
+    assert (ended.value.code, ended.value.status) == ("reservation_released", 409)
+    tracked = await client.track(user, "e", 3)
+    assert tracked.counters[0].used == 4.5 and tracked.over_quota == []
+    denied = await client.reserve(user, "e", 1)
+    assert isinstance(denied, Denied) and denied.reservation_id is None
+    assert denied.reasons == ["limit_reached"] and denied.denied_by == ["g"]
+    assert denied.retry_after is not None and denied.retry_after > 0
+    check = await client.can_use(user, "e", 0.5)
+    assert check.allowed and check.counters[0].remaining == 0.5
+    usage = await client.usage(user)
+    assert (usage.user_id, usage.counters[0].used, usage.counters[0].reserved) == (user, 4.5, 0)
+
+
+async def test_subscriptions_overrides_blocks_and_adjustments(client: Both, env: Env, fresh_user: Callable[..., str]) -> None:
+    user, parent = fresh_user(), fresh_user("team")
+    env.call("PUT", "/v1/plans/plan_subs", count_plan("plan_subs", 10))
+    env.call("PUT", f"/v1/users/{parent}/subscription", {"planId": "plan_subs"})
+    start = datetime.now(timezone.utc) - timedelta(days=1)
+    sub = await client.upsert_subscription(user, "plan_subs", started_at=start, parent_id=parent,
+                                           overrides={"g": {"quota": 20}})
+    assert (sub.plan_id, sub.parent_id, sub.overrides["g"].quota) == ("plan_subs", parent, 20)
+    kept = await client.upsert_subscription(user, "plan_subs")
+    assert kept.parent_id == parent, "a parent left out is kept"
+    removed = await client.upsert_subscription(user, "plan_subs", parent_id=None)
+    assert removed.parent_id is None
+    assert (await client.get_subscription(user)).plan_id == "plan_subs"
+    until = datetime.now(timezone.utc) + timedelta(days=1)
+    overridden = await client.set_override(user, "g", 1, expires_at=until)
+    assert overridden.overrides["g"].quota == 1 and overridden.overrides["g"].expires_at
+    assert (await client.remove_override(user, "g")).overrides == {}
+    blocked = await client.block(user, "chargeback")
+    assert (blocked.status, blocked.reason) == ("blocked", "chargeback")
+    assert (await client.reserve(user, "e")).reasons == ["user_blocked"]
+    assert (await client.unblock(user)).status == "active"
+    await client.track(user, "e", 4)
+    adjusted = await client.adjust(user, "g", -3, "refund")
+    assert (adjusted.applied, adjusted.counter.used) == (-3, 1)
+    assert [a.reason for a in await client.list_adjustments(user)] == ["refund"]
+    page = await client.list_users(plan_id="plan_subs", limit=100)
+    assert user in [u.user_id for u in page.data]
+    ended = await client.delete_subscription(user)
+    assert ended.user_id == user
+    with pytest.raises(QuotaGatewayError) as missing:
+        await client.get_subscription(user)
+    assert (missing.value.code, missing.value.status) == ("subscription_not_found", 404)
+
+
+async def test_plans(client: Both, fresh_user: Callable[..., str]) -> None:
+    pid = f"plan_{fresh_user()}"
+    stored = await client.put_plan(Plan([PlanGroup("g", "tokens", 100, [{"event": "llm.*"}])], id=pid,
+                                         period_type="day"))
+    assert stored.version == 1 and stored.groups[0].unit == "tokens"
+    again = await client.put_plan(count_plan(pid, 7))
+    assert again.version == 2 and (await client.get_plan(pid)).groups[0].quota == 7
+    assert pid in [p.id for p in await client.list_plans()]
+    with pytest.raises(QuotaGatewayError) as invalid:
+        await client.put_plan({"groups": [{"id": "g", "unit": "nope", "quota": 1, "matches": []}]}, plan_id=pid)
+    assert invalid.value.code == "invalid_plan" and invalid.value.problems
+    await client.delete_plan(pid)
+    with pytest.raises(QuotaGatewayError) as gone:
+        await client.get_plan(pid)
+    assert gone.value.code == "plan_not_found" and gone.value.request_id
+
+
+async def test_usage_ledger_and_daily_rollups(client: Both, subscribed: Callable[..., str]) -> None:
+    user = subscribed(100)
+    await client.track(user, "e", 2, {"model": "m"})
+    held = await client.reserve(user, "e", 3)
+    assert held.allowed
+    await client.commit(held.reservation_id)
+    page = await client.list_usage_events(user_id=user, from_=datetime.now(timezone.utc) - timedelta(hours=1), limit=10)
+    assert [(e.kind, e.groups[0].amount) for e in page.data] == [("track", 2), ("commit", 3)]
+    assert page.data[0].metadata == {"model": "m"}
+    today = datetime.now(timezone.utc).date()
+    daily = await client.daily_usage(user, from_=today, to=today)
+    assert [d.date for d in daily.days] == [today.isoformat()]
+    assert daily.days[0].groups[0].used == 5 and daily.days[0].groups[0].reserves_admitted == 1
+
+
+async def test_errors_name_their_code_field_and_request_id(client: Both) -> None:
+    with pytest.raises(QuotaGatewayError) as bad:
+        await client.track("u", "not an event!")
+    e = bad.value
+    assert (e.code, e.status, e.field) == ("invalid_request", 400, "event") and e.request_id
+    with pytest.raises(QuotaGatewayError) as missing:
+        await client.get_reservation("r_nobody.nothing")
+    assert missing.value.code == "reservation_not_found"
+
+
+async def test_a_browser_reads_its_users_usage_with_a_publishable_key_and_a_user_token(
+        client: Both, env: Env, subscribed: Callable[..., str]) -> None:
+    user, other = subscribed(5), subscribed(5)
+    minted = await client.create_user_token(user, 60)
+    assert minted.token and minted.expires_at
+    kwargs = {"base_url": env.base_url, "user_token": minted.token}
+    if client.kind == "sync":
+        browser: Both = Both(QuotaGateway(env.publishable, **kwargs))
+    else:
+        browser = Both(AsyncQuotaGateway(env.publishable, **kwargs))
+    assert (await browser.usage(user)).counters[0].quota == 5
+    with pytest.raises(QuotaGatewayError) as forbidden:
+        await browser.usage(other)
+    assert forbidden.value.status == 403
+    with pytest.raises(QuotaGatewayError) as secret_only:
+        await browser.track(user, "e")
+    assert secret_only.value.status in (401, 403)
