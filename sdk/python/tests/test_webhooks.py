@@ -1,0 +1,90 @@
+"""Webhook signatures checked against the `standardwebhooks` package both ways, and real
+deliveries from the gateway to a receiver on loopback, through every webhook method."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+from standin import Answer, StandIn
+
+from quota_gateway import QuotaGateway, QuotaGatewayError, sign_webhook, verify_webhook
+
+SECRET = "whsec_" + base64.b64encode(os.urandom(24)).decode()
+BODY = json.dumps({"type": "quota.threshold_crossed", "data": {"userId": "alice", "threshold": 80}})
+
+
+def test_what_standardwebhooks_signs_we_verify() -> None:
+    now = int(time.time())
+    signature = Webhook(SECRET).sign("msg_1", datetime.fromtimestamp(now, tz=timezone.utc), BODY)
+    headers = {"Webhook-Id": "msg_1", "Webhook-Timestamp": str(now), "Webhook-Signature": f"v1,bogus= {signature}"}
+    assert verify_webhook(SECRET, headers, BODY)["data"]["userId"] == "alice"
+    assert verify_webhook(SECRET, headers, BODY.encode())["type"] == "quota.threshold_crossed"
+
+
+def test_what_we_sign_standardwebhooks_verifies() -> None:
+    now = int(time.time())
+    headers = {"webhook-id": "msg_2", "webhook-timestamp": str(now),
+               "webhook-signature": sign_webhook(SECRET, "msg_2", now, BODY)}
+    assert Webhook(SECRET).verify(BODY, headers)["data"]["threshold"] == 80
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda h, b: (h, b + " "),
+    lambda h, b: ({**h, "webhook-id": "msg_other"}, b),
+    lambda h, b: ({**h, "webhook-timestamp": str(int(h["webhook-timestamp"]) - 301)}, b),
+    lambda h, b: ({**h, "webhook-timestamp": str(int(h["webhook-timestamp"]) + 301)}, b),
+    lambda h, b: ({k: v for k, v in h.items() if k != "webhook-signature"}, b),
+    lambda h, b: ({**h, "webhook-signature": "v2," + h["webhook-signature"][3:]}, b),
+])
+def test_anything_else_is_refused(tamper: Callable[[Dict[str, str], str], Any]) -> None:
+    now = int(time.time())
+    headers = {"webhook-id": "msg_3", "webhook-timestamp": str(now),
+               "webhook-signature": sign_webhook(SECRET, "msg_3", now, BODY)}
+    bad_headers, bad_body = tamper(headers, BODY)
+    with pytest.raises(QuotaGatewayError) as refused:
+        verify_webhook(SECRET, bad_headers, bad_body)
+    assert (refused.value.code, refused.value.status) == ("webhook_invalid", 400)
+
+
+def test_a_timestamp_within_five_minutes_passes() -> None:
+    sent = int(time.time()) - 290
+    headers = {"webhook-id": "m", "webhook-timestamp": str(sent),
+               "webhook-signature": sign_webhook(SECRET, "m", sent, BODY)}
+    assert verify_webhook(SECRET, headers, BODY)
+
+
+def wait_for(received: List[Any], n: int) -> List[Any]:
+    for _ in range(400):
+        if len(received) >= n:
+            break
+        time.sleep(0.025)
+    return received
+
+
+def test_real_deliveries_verify_and_every_webhook_method_works(qg: QuotaGateway) -> None:
+    with StandIn(None, lambda _n, _s: Answer(200)) as receiver:
+        hook = qg.create_webhook(receiver.url + "/hook", events=["quota.limit_reached"], description="py sdk")
+        assert hook.secret and hook.secret.startswith("whsec_")
+        assert [h.secret for h in qg.list_webhooks() if h.id == hook.id] == [None], "shown only once"
+        assert qg.get_webhook(hook.id).description == "py sdk"
+        delivery_id = qg.test_webhook(hook.id)
+        first = wait_for(receiver.seen, 1)[0]
+        event = verify_webhook(hook.secret, first.headers, first.body)
+        assert event["type"] == "webhook.test"
+        deliveries = qg.list_webhook_deliveries(hook.id, limit=10)
+        assert delivery_id in [d.id for d in deliveries]
+        assert qg.retry_webhook_delivery(hook.id, delivery_id) == delivery_id
+        wait_for(receiver.seen, 2)
+        rotated = qg.rotate_webhook_secret(hook.id)
+        assert rotated.startswith("whsec_") and rotated != hook.secret
+        qg.delete_webhook(hook.id)
+        with pytest.raises(QuotaGatewayError) as gone:
+            qg.get_webhook(hook.id)
+        assert gone.value.code == "webhook_not_found"
