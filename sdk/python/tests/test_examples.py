@@ -1,0 +1,100 @@
+"""Each example in examples/ runs as a program against the real gateway (and the OpenAI
+stand-in on loopback), as a reader of the README would run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator
+
+import httpx
+import pytest
+from conftest import Env
+from gateway import free_port, until
+from openai_standin import OpenAIStandIn
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def example_env(env: Env, **extra: str) -> Dict[str, str]:
+    return dict(os.environ, QUOTA_GATEWAY_URL=env.base_url, QUOTA_GATEWAY_KEY=env.secret, **extra)
+
+
+def run(name: str, env: Dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(EXAMPLES / name), *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def used(env: Env, user: str) -> Any:
+    return env.call("GET", f"/v1/users/{user}/usage")["counters"][0]
+
+
+@pytest.fixture
+def openai_standin() -> Iterator[OpenAIStandIn]:
+    server = OpenAIStandIn()
+    yield server
+    server.close()
+
+
+def test_the_openai_example_counts_what_each_answer_reports(
+        env: Env, subscribed: Callable[..., str], openai_standin: OpenAIStandIn) -> None:
+    user = subscribed(10_000, "tokens")
+    done = run("openai_chat.py", example_env(env, OPENAI_BASE_URL=openai_standin.url, OPENAI_API_KEY="sk-test"), user)
+    assert done.returncode == 0, done.stderr
+    assert "answer: Hello! tokens: 17" in done.stdout and "streamed: Hello! tokens: 17.0" in done.stdout
+    assert (used(env, user)["used"], used(env, user)["reserved"]) == (51, 0)
+    streams = [r for r in openai_standin.requests if r.get("stream")]
+    assert len(streams) == 2 and all(r["stream_options"] == {"include_usage": True} for r in streams)
+
+
+def test_the_openai_example_is_denied_before_the_provider_is_called(
+        env: Env, subscribed: Callable[..., str], openai_standin: OpenAIStandIn) -> None:
+    user = subscribed(100, "tokens")
+    done = run("openai_chat.py", example_env(env, OPENAI_BASE_URL=openai_standin.url, OPENAI_API_KEY="sk-test"), user)
+    assert (done.returncode, done.stdout.strip()) == (2, "denied: limit_reached")
+    assert openai_standin.requests == []
+
+
+def test_the_langchain_example_commits_the_reported_usage(env: Env, subscribed: Callable[..., str]) -> None:
+    user = subscribed(10_000, "tokens")
+    done = run("langchain_callback.py", example_env(env), user)
+    assert done.returncode == 0, done.stderr
+    assert "tokens used: 10" in done.stdout
+    denied_user = subscribed(5, "tokens")
+    denied = run("langchain_callback.py", example_env(env), denied_user)
+    assert (denied.returncode, denied.stdout.strip()) == (2, "denied: limit_reached")
+
+
+def test_the_fastapi_example_pays_per_request_and_answers_429_when_spent(env: Env, subscribed: Callable[..., str]) -> None:
+    user = subscribed(2)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(EXAMPLES / "fastapi_app.py")],
+                              env=example_env(env, PORT=str(port)), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        until("the example app", lambda: httpx.get(base + "/docs", timeout=1).status_code == 200)
+        headers = {"X-User-Id": user}
+        ok = httpx.get(base + "/hello", headers=headers, timeout=10)
+        assert ok.status_code == 200 and ok.json()["reservation"].startswith("r_")
+        assert ok.headers["RateLimit"] == '"g";r=1;t=' + ok.headers["RateLimit"].split("t=")[1]
+        assert ok.headers["RateLimit-Policy"].startswith('"g";q=2')
+        failed = httpx.get(base + "/fail", headers=headers, timeout=10)
+        assert failed.status_code == 502
+        assert httpx.get(base + "/hello", headers=headers, timeout=10).status_code == 200
+        spent = httpx.get(base + "/hello", headers=headers, timeout=10)
+        assert spent.status_code == 429
+        assert int(spent.headers["Retry-After"]) > 0 and spent.headers["RateLimit"].startswith('"g";r=0')
+        assert spent.json()["detail"]["reasons"] == ["limit_reached"]
+        # The last commit runs once its response is done: wait for it, boundedly.
+        for _ in range(100):
+            if used(env, user)["used"] == 2:
+                break
+            time.sleep(0.05)
+        assert (used(env, user)["used"], used(env, user)["reserved"]) == (2, 0), "the failed request was released"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
