@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Awaitable, Callable, Optional, Type
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple, Type
+
+TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
+Commit = Callable[[float, Dict[str, Any]], Any]
 
 
 def usage_of(usage: Any, field: str) -> Optional[float]:
     value = getattr(usage, field, None) if usage is not None else None
     return float(value) if isinstance(value, (int, float)) else None
+
+
+def token_counts(usage: Any) -> Dict[str, Any]:
+    """The reported token counts, for the commit's metadata (a plan may measure by them)."""
+    counts = {k: getattr(usage, k, None) for k in TOKEN_FIELDS} if usage is not None else {}
+    return {k: v for k, v in counts.items() if isinstance(v, int)}
 
 
 class _Settle:
@@ -18,26 +27,29 @@ class _Settle:
         self.reserved = reserved
         self.field = field
         self.used: Optional[float] = None
+        self.counts: Dict[str, Any] = {}
         self.done = False
 
     def see(self, chunk: Any) -> None:
-        used = usage_of(getattr(chunk, "usage", None), self.field)
+        usage = getattr(chunk, "usage", None)
+        used = usage_of(usage, self.field)
         if used is not None:
             self.used = used
+            self.counts = token_counts(usage)
 
-    def amount(self) -> Optional[float]:
-        """The amount to commit, once: the reported usage, else all that was reserved."""
+    def amount(self) -> Optional[Tuple[float, Dict[str, Any]]]:
+        """What to commit, once: the reported usage, else all that was reserved."""
         if self.done:
             return None
         self.done = True
-        return self.reserved if self.used is None else self.used
+        return (self.reserved if self.used is None else self.used), self.counts
 
 
 class QuotaStream:
     """Iterates the provider's stream; commits when it is exhausted, breaks or is closed.
     Use it as a context manager (or exhaust it) so a stream left early commits too."""
 
-    def __init__(self, stream: Any, commit: Callable[[float], Any], reserved: float, field: str) -> None:
+    def __init__(self, stream: Any, commit: Commit, reserved: float, field: str) -> None:
         self._stream = stream
         self._iter = iter(stream)
         self._commit = commit
@@ -61,9 +73,9 @@ class QuotaStream:
         return chunk
 
     def _finish(self) -> None:
-        amount = self._settle.amount()
-        if amount is not None:
-            self._commit(amount)
+        settle = self._settle.amount()
+        if settle is not None:
+            self._commit(*settle)
 
     def close(self) -> None:
         try:
@@ -84,8 +96,8 @@ class QuotaStream:
 class AsyncQuotaStream:
     """The async `QuotaStream`: `async for`, `aclose()`, `async with`."""
 
-    def __init__(self, stream: Any, commit: Callable[[float], Awaitable[Any]], reserved: float,
-                 field: str) -> None:
+    def __init__(self, stream: Any, commit: Callable[[float, Dict[str, Any]], Awaitable[Any]],
+                 reserved: float, field: str) -> None:
         self._stream = stream
         self._iter = stream.__aiter__()
         self._commit = commit
@@ -108,9 +120,9 @@ class AsyncQuotaStream:
         return chunk
 
     async def _finish(self) -> None:
-        amount = self._settle.amount()
-        if amount is not None:
-            await self._commit(amount)
+        settle = self._settle.amount()
+        if settle is not None:
+            await self._commit(*settle)
 
     async def aclose(self) -> None:
         try:

@@ -6,7 +6,8 @@
 
 Each call reserves `max_tokens` (or `quota_estimate=`) under the event, with the model in the
 metadata; a denial raises `QuotaExceeded` before the provider is called, a failed call
-releases, a completed one commits `usage.total_tokens` (`usage_field=` to choose another).
+releases, a completed one commits `usage.total_tokens` (`usage_field=` to choose another),
+with the reported token counts added to the commit's metadata (for plans that measure by them).
 A stream is asked for its usage (`stream_options={"include_usage": True}`) and commits it when
 it ends; a stream that ends or breaks without usage commits the reserved amount, never zero,
 since the provider may have spent it. Needs the `openai` extra.
@@ -22,7 +23,7 @@ from .aio import AsyncQuotaGateway
 from .client import QuotaGateway
 from .errors import QuotaExceeded, QuotaGatewayError
 from .params import Metadata
-from ._openai_streams import AsyncQuotaStream, QuotaStream, usage_of
+from ._openai_streams import AsyncQuotaStream, QuotaStream, token_counts, usage_of
 
 __all__ = ["AsyncQuotaOpenAI", "AsyncQuotaStream", "QuotaOpenAI", "QuotaStream"]
 
@@ -73,9 +74,11 @@ class _Completions:
             raise
         field = self._options.usage_field
         if rest.get("stream"):
-            return QuotaStream(answer, lambda used: self._quota.commit(rid, used), amount, field)
-        used = usage_of(getattr(answer, "usage", None), field)
-        self._quota.commit(rid, amount if used is None else used)
+            return QuotaStream(answer, lambda used, counts: self._quota.commit(rid, used, {**meta, **counts}),
+                               amount, field)
+        usage = getattr(answer, "usage", None)
+        used = usage_of(usage, field)
+        self._quota.commit(rid, amount if used is None else used, {**meta, **token_counts(usage)})
         return answer
 
 
@@ -100,9 +103,11 @@ class _AsyncCompletions:
             raise
         field = self._options.usage_field
         if rest.get("stream"):
-            return AsyncQuotaStream(answer, lambda used: self._quota.commit(rid, used), amount, field)
-        used = usage_of(getattr(answer, "usage", None), field)
-        await self._quota.commit(rid, amount if used is None else used)
+            return AsyncQuotaStream(answer, lambda used, counts: self._quota.commit(rid, used, {**meta, **counts}),
+                                    amount, field)
+        usage = getattr(answer, "usage", None)
+        used = usage_of(usage, field)
+        await self._quota.commit(rid, amount if used is None else used, {**meta, **token_counts(usage)})
         return answer
 
 
