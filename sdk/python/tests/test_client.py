@@ -10,7 +10,9 @@ import pytest
 from both import Both
 from conftest import Env, count_plan
 
-from quota_gateway import (Allowed, AsyncQuotaGateway, Denied, QuotaGateway, QuotaGatewayError)
+import httpx
+
+from quota_gateway import Allowed, AsyncQuotaGateway, Denied, QuotaGateway, QuotaGatewayError
 from quota_gateway.types import Plan, PlanGroup
 
 
@@ -166,3 +168,11 @@ async def test_a_browser_reads_its_users_usage_with_a_publishable_key_and_a_user
     with pytest.raises(QuotaGatewayError) as secret_only:
         await browser.track(user, "e")
     assert secret_only.value.status in (401, 403)
+
+
+def test_the_callers_own_http_client_is_used_and_left_open(env: Env, subscribed: Callable[..., str]) -> None:
+    sent: list[str] = []
+    with httpx.Client(event_hooks={"request": [lambda r: sent.append(r.url.path)]}) as http:
+        with QuotaGateway(env.secret, base_url=env.base_url, http_client=http) as qg:
+            assert qg.usage(subscribed(1)).counters[0].quota == 1
+        assert sent[-1].endswith("/usage") and not http.is_closed
