@@ -132,10 +132,10 @@ async def test_a_reserve_that_ran_without_an_answer_is_released_once_the_gateway
     slow.set()
 
     def behave(_n: int, _seen: Seen) -> Forward:
-        return Forward(delay=0.8 if slow.is_set() else 0)
+        return Forward(delay=2.0 if slow.is_set() else 0)
 
     with StandIn(env.base_url, behave) as proxy:
-        client = make(proxy.url, timeout=1.0, attempt_timeout=0.3, max_retries=2)
+        client = make(proxy.url, timeout=1.5, attempt_timeout=0.6, max_retries=2)
         denied = await client.reserve(user, "e")
         assert denied.reasons == ["backend_unavailable"]
         assert reserved(env, user) == 1, "the gateway did hold it"

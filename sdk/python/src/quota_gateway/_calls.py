@@ -107,7 +107,7 @@ def reserve(fail_mode: str, user_id: str, name: str, quantity: float, metadata: 
 def replay_reserve(key: str, body: Dict[str, Any]) -> Call[Decision]:
     """The same reserve again, to read the reservation its key made; one short attempt."""
     return Call("POST", "/v1/reserve", decision, body, idempotency_key=key,
-                overrides={"timeout": 1.0, "max_retries": 0})
+                overrides={"timeout": 1.0, "attempt_timeout": 1.0, "max_retries": 0})
 
 
 def can_use(fail_mode: str, user_id: str, name: str, quantity: float,

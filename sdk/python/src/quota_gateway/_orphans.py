@@ -16,6 +16,7 @@ from typing import Any, Dict, List
 # Bounds on memory and on the time a drain may add to the call that triggers it.
 MAX_KEPT = 256
 PER_DRAIN = 8
+DRAIN_SECONDS = 2.0
 MAX_TRIES = 3
 
 

@@ -14,6 +14,7 @@ from . import _webhook_calls as w
 from . import types as t
 from ._base import KEEP, Shared, outcome
 from ._core import Attempts, Call, Done, Request, Retry, Step
+from ._orphans import DRAIN_SECONDS
 from .errors import QuotaGatewayError
 from .params import Metadata, OverrideParams, When
 from .reservation import AsyncReservationContext
@@ -85,7 +86,10 @@ class AsyncQuotaGateway(Shared):
             return
         self._draining = True
         try:
-            for orphan in self._orphans.due(time.monotonic()):
+            started = time.monotonic()
+            for orphan in self._orphans.due(started):
+                if time.monotonic() - started > DRAIN_SECONDS:
+                    break  # the rest wait for the next call, which is someone's request
                 try:
                     found = await self._run(c.replay_reserve(orphan.key, orphan.body), drain=False)
                     if found.allowed:
