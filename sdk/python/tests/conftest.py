@@ -14,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from both import Both  # noqa: E402
 from gateway import Gateway, Redis, admin, start_gateway, start_redis  # noqa: E402
 from quota_gateway import AsyncQuotaGateway, QuotaGateway  # noqa: E402
 
@@ -94,3 +95,13 @@ def subscribed(env: Env, fresh_user: Callable[..., str]) -> Callable[..., str]:
         env.call("PUT", f"/v1/users/{user}/subscription", {"planId": plan["id"]})
         return user
     return make
+
+
+@pytest.fixture(params=["sync", "async"])
+async def client(request: pytest.FixtureRequest, env: Env) -> AsyncIterator[Both]:
+    if request.param == "sync":
+        with QuotaGateway(env.secret, base_url=env.base_url) as sync:
+            yield Both(sync)
+    else:
+        async with AsyncQuotaGateway(env.secret, base_url=env.base_url) as aio:
+            yield Both(aio)

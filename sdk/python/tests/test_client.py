@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
-from typing import AsyncIterator, Callable
+from typing import Callable
 
 import pytest
 from both import Both
@@ -14,16 +15,6 @@ import httpx
 
 from quota_gateway import Allowed, AsyncQuotaGateway, Denied, QuotaGateway, QuotaGatewayError
 from quota_gateway.types import Plan, PlanGroup
-
-
-@pytest.fixture(params=["sync", "async"])
-async def client(request: pytest.FixtureRequest, env: Env) -> AsyncIterator[Both]:
-    if request.param == "sync":
-        with QuotaGateway(env.secret, base_url=env.base_url) as sync:
-            yield Both(sync)
-    else:
-        async with AsyncQuotaGateway(env.secret, base_url=env.base_url) as aio:
-            yield Both(aio)
 
 
 def public(cls: type) -> dict[str, inspect.Signature]:
@@ -176,3 +167,12 @@ def test_the_callers_own_http_client_is_used_and_left_open(env: Env, subscribed:
         with QuotaGateway(env.secret, base_url=env.base_url, http_client=http) as qg:
             assert qg.usage(subscribed(1)).counters[0].quota == 1
         assert sent[-1].endswith("/usage") and not http.is_closed
+
+
+def test_every_method_is_exercised_by_a_scenario_that_runs_on_both_clients() -> None:
+    # The scenarios of these files take the `client` fixture, which runs each on both clients.
+    here = Path(__file__).parent
+    sources = "".join((here / name).read_text() for name in ("test_client.py", "test_webhooks.py"))
+    missing = [name for name in public(QuotaGateway) if f"client.{name}(" not in sources
+               and name != "reservation"]
+    assert missing == []

@@ -3,6 +3,7 @@ deliveries from the gateway to a receiver on loopback, through every webhook met
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -12,9 +13,10 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 from standardwebhooks.webhooks import Webhook
+from both import Both
 from standin import Answer, StandIn
 
-from quota_gateway import QuotaGateway, QuotaGatewayError, sign_webhook, verify_webhook
+from quota_gateway import QuotaGatewayError, sign_webhook, verify_webhook
 
 SECRET = "whsec_" + base64.b64encode(os.urandom(24)).decode()
 BODY = json.dumps({"type": "quota.threshold_crossed", "data": {"userId": "alice", "threshold": 80}})
@@ -60,31 +62,31 @@ def test_a_timestamp_within_five_minutes_passes() -> None:
     assert verify_webhook(SECRET, headers, BODY)
 
 
-def wait_for(received: List[Any], n: int) -> List[Any]:
+async def wait_for(received: List[Any], n: int) -> List[Any]:
     for _ in range(400):
         if len(received) >= n:
             break
-        time.sleep(0.025)
+        await asyncio.sleep(0.025)
     return received
 
 
-def test_real_deliveries_verify_and_every_webhook_method_works(qg: QuotaGateway) -> None:
+async def test_real_deliveries_verify_and_every_webhook_method_works(client: Both) -> None:
     with StandIn(None, lambda _n, _s: Answer(200)) as receiver:
-        hook = qg.create_webhook(receiver.url + "/hook", events=["quota.limit_reached"], description="py sdk")
+        hook = await client.create_webhook(receiver.url + "/hook", events=["quota.limit_reached"], description="py sdk")
         assert hook.secret and hook.secret.startswith("whsec_")
-        assert [h.secret for h in qg.list_webhooks() if h.id == hook.id] == [None], "shown only once"
-        assert qg.get_webhook(hook.id).description == "py sdk"
-        delivery_id = qg.test_webhook(hook.id)
-        first = wait_for(receiver.seen, 1)[0]
+        assert [h.secret for h in await client.list_webhooks() if h.id == hook.id] == [None], "shown only once"
+        assert (await client.get_webhook(hook.id)).description == "py sdk"
+        delivery_id = await client.test_webhook(hook.id)
+        first = (await wait_for(receiver.seen, 1))[0]
         event = verify_webhook(hook.secret, first.headers, first.body)
         assert event["type"] == "webhook.test"
-        deliveries = qg.list_webhook_deliveries(hook.id, limit=10)
+        deliveries = await client.list_webhook_deliveries(hook.id, limit=10)
         assert delivery_id in [d.id for d in deliveries]
-        assert qg.retry_webhook_delivery(hook.id, delivery_id) == delivery_id
-        wait_for(receiver.seen, 2)
-        rotated = qg.rotate_webhook_secret(hook.id)
+        assert await client.retry_webhook_delivery(hook.id, delivery_id) == delivery_id
+        await wait_for(receiver.seen, 2)
+        rotated = await client.rotate_webhook_secret(hook.id)
         assert rotated.startswith("whsec_") and rotated != hook.secret
-        qg.delete_webhook(hook.id)
+        await client.delete_webhook(hook.id)
         with pytest.raises(QuotaGatewayError) as gone:
-            qg.get_webhook(hook.id)
+            await client.get_webhook(hook.id)
         assert gone.value.code == "webhook_not_found"
