@@ -4,7 +4,7 @@
 -- KEYS[11]    the adjustments audit list   qg:{p:u}:audit (newest first)
 -- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
 -- ARGV[5]     subscription version the node decided with
--- ARGV[6..12] one hold as in holds.lua: group, field, period start, period end, amount (unused),
+-- ARGV[6..12] one hold as in holds.lua (HOLD_FIELDS values): group, field, period start, period end, amount (unused),
 --             plan quota, options
 -- ARGV[13]    signed milli-units to add ("-3000" refunds 3 units)
 -- ARGV[14]    reason
@@ -12,8 +12,11 @@
 -- ARGV[16]    the id of the key that made the adjustment
 --
 -- Returns {"stale"}, {"more"}, {"overflow", group} when the counter would pass 2^53 - 1
--- milli-units (nothing changes), else {"ok", applied milli (signed), then used, held, quota,
--- then the alerts fired}.
+-- milli-units (nothing changes), else {"ok", applied milli (signed), then COUNTER_FIELDS values:
+-- used, held, quota, then the alerts fired}.
+
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(11, 16)
 
 -- 1. The node's assumptions checked against Redis time (`now`, read by the prelude).
 local holds = read_holds(6, 1, now)

@@ -61,7 +61,7 @@ local function find_reservation(id, now)
   if not raw then
     return nil, nil, {'not_found'}
   end
-  local record = cjson.decode(raw)
+  local record = decode_record(raw)
   return record, state_of(id, record), raw
 end
 

@@ -3,12 +3,17 @@
 -- KEYS[1..3]  as in pending.lua (ctr, res, open)
 -- KEYS[4]     the subscription hash        qg:{p:u}:sub
 -- ARGV[1]     subscription version the node decided with ("0": no subscription)
--- ARGV[2]     number of holds n, then 7 values per hold as in holds.lua
+-- ARGV[2]     number of holds n, then n times HOLD_FIELDS values, one hold each, as in holds.lua
 --
--- Returns {"stale"}, else {"ok", allowed 0|1, then per hold used, held, quota, denied 0|1}.
+-- Returns {"stale"}, {"more"} when more expired holds are due than one call reads (the node
+-- has them reclaimed and asks again), else {"ok", allowed 0|1, then per hold VERDICT_FIELDS
+-- values: used, held, quota, denied 0|1}.
+
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+local n = shape(4, 2, HOLD_FIELDS)
 
 -- 1. The node's assumptions checked against Redis: its periods and the subscription version.
-local holds = read_holds(3, tonumber(ARGV[2]), now)
+local holds = read_holds(3, n, now)
 if not holds then
   return {'stale'}
 end
@@ -18,6 +23,9 @@ if version ~= ARGV[1] then
 end
 
 -- 2. Decide as reserve would, with expired holds left out.
+if read_expired() then
+  return {'more'}
+end
 local reply = {'ok', 0}
 reply[2] = weigh(holds, quota_in_force, read_counters(holds), reply)
 return reply

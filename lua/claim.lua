@@ -11,6 +11,9 @@
 --
 -- Returns {delivery id, record JSON, endpoint JSON} for each delivery claimed.
 
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(4, 4)
+
 local now = tonumber(ARGV[1])
 for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[4]), 'LIMIT', 0, 16)) do
   redis.call('HDEL', KEYS[2], old)

@@ -8,6 +8,9 @@
 --
 -- Returns 1 when claimed, 0 when there is no such plan.
 
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(2, 1)
+
 -- 1. A deleted plan cannot be claimed: the subscribe loses.
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0

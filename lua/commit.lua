@@ -11,8 +11,11 @@
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"more"}, {"not_found"}, {"conflict", state}
 -- when the reservation was released, {"mismatch"} when n is not the record's hold count,
 -- {"overflow", group} when a counter would pass 2^53 - 1 milli-units (nothing changes),
--- else {"ok", late 0|1, record JSON, then per hold used, held, quota, then the alerts fired
--- (as alerts.lua appends them)}.
+-- else {"ok", late 0|1, record JSON, then per hold COUNTER_FIELDS values: used, held, quota,
+-- then the alerts fired (as alerts.lua appends them)}.
+
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(10, 6, 1, 2)
 
 -- 1. A repeat of this Idempotency-Key answers the first answer (`now` is Redis time, read by
 -- the prelude).

@@ -14,6 +14,9 @@
 --
 -- Returns the delivery's state, or "gone" when the delivery no longer exists.
 
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(3, 7)
+
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
 if not raw then
   return 'gone'

@@ -9,6 +9,9 @@
 --
 -- Returns {"not_found"}, {"in_use", users}, or {"ok"}.
 
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(4, 2)
+
 -- 1. Refuse while users are on it, or are being put on it (claims younger than ARGV[2]).
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'not_found'}

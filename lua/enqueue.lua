@@ -14,6 +14,9 @@
 --
 -- Returns the ids of the deliveries made.
 
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(4, 5)
+
 local made = {}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do

@@ -9,6 +9,9 @@
 -- Returns {"more"}, {"not_found"}, {"ended", state} (expired, committed or released),
 -- else {"ok", new expiry ms, the next level up ("" for none)}.
 
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(10, 7)
+
 -- 1. Expired holds go back; only a held reservation can be extended.
 local record, state, reply = find_reservation(ARGV[5], now)
 if not record then

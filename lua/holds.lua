@@ -1,9 +1,10 @@
 -- holds.lua: shared by reserve, check and track: reads the holds a node computed and checks
 -- them against Redis, after prelude.lua or pending.lua and overrides.lua.
 --
--- Per hold, 7 values from ARGV: group id, counter field, period start ms, period end ms
+-- Per hold, HOLD_FIELDS (7) values from ARGV: group id, counter field, period start ms, period end ms
 -- ("" for lifetime), amount milli, plan quota milli, and its options, "" when all are the
--- defaults, else "<mode>|<unit>|<thresholds>|<override>|<override expires>|<measure>": mode ""
+-- defaults, else OPTION_FIELDS (6) fields,
+-- "<mode>|<unit>|<thresholds>|<override>|<override expires>|<measure>": mode ""
 -- (hard) or "soft", unit "c" for in-flight limits, "" for count, else the unit's name, alert
 -- thresholds in percent ("50,80,100"; "" for none), the user's override of this group's quota
 -- in milli-units and when it expires (as overrides.lua keeps them; "" for none, and for
@@ -14,11 +15,13 @@
 -- Reads `n` holds from ARGV starting at `first`; nil when a node's clock handed a period
 -- that does not contain `at`, so two nodes with skewed clocks never count one period twice.
 -- Defaults (hard mode, unit count, no thresholds, no override, counting the quantity) are
--- left out of a hold, as out of the record (which keeps no override).
+-- left out of a hold, as out of the record (which keeps no override). Options that are not
+-- OPTION_FIELDS fields, a mode it does not know or a measure that is not JSON are refused with
+-- an error reply: read as defaults, they would turn a soft group hard and drop its override.
 local function read_holds(first, n, at)
   local holds = {nil, nil, nil, nil}
   for i = 1, n do
-    local j = first + (i - 1) * 7
+    local j = first + (i - 1) * HOLD_FIELDS
     local ps, pe = ARGV[j + 2], ARGV[j + 3]
     if ps + 0 > at or (pe ~= '' and pe + 0 <= at) then
       return nil
@@ -28,6 +31,10 @@ local function read_holds(first, n, at)
     if options ~= '' then
       local m, k, t, o, oe, me =
         string.match(options, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+      -- The measure is a JSON object: it opens with "{" and closes with "}" (123 and 125).
+      if not m or (m ~= '' and m ~= 'soft') or (me ~= '' and (string.byte(me) ~= 123 or string.byte(me, -1) ~= 125)) then
+        error({err = 'ERR qg contract: hold ' .. i .. ' has malformed options: ' .. options})
+      end
       if m ~= '' then h.m = m end
       if k ~= '' then h.k = k end
       if t ~= '' then h.t = t end
@@ -52,7 +59,8 @@ local function subscription(sub_key, holds, at)
 end
 
 -- Weighs every hold against its counter (`counters` as read_counters answers them) and the
--- quota in force, appending per hold used, held, quota in force and denied (0|1) to `reply`:
+-- quota in force, appending per hold VERDICT_FIELDS values, used, held, quota in force and
+-- denied (0|1), to `reply`:
 -- the decision reserve and check answer, kept nowhere else. Answers 1 when every hard group has
 -- room, else 0; a hard group denies when its quota is 0 or used + held + the amount passes it.
 local function weigh(holds, quota_in_force, counters, reply)
@@ -65,7 +73,7 @@ local function weigh(holds, quota_in_force, counters, reply)
       denied, allowed = 1, 0
     end
     reply[r + 1], reply[r + 2], reply[r + 3], reply[r + 4] = used, held, quota, denied
-    r = r + 4
+    r = r + VERDICT_FIELDS
   end
   return allowed
 end

@@ -14,6 +14,9 @@
 --
 -- Returns 1 when the index changed, 0 when it already had this version or a newer one.
 
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(5, 5)
+
 -- 1. The user's claim on the plan is done with, whatever the version; older news changes
 -- nothing else.
 if ARGV[4] ~= '' then

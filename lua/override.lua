@@ -6,6 +6,9 @@
 --
 -- Returns {"ok", then the subscription hash as field, value, ...}.
 
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(1, 2)
+
 -- 1. An unchanged override keeps the version.
 local field = 'ov:' .. ARGV[1]
 local cur = redis.call('HGET', KEYS[1], field) or ''

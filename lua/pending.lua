@@ -1,26 +1,42 @@
-#!lua flags=no-writes
--- pending.lua: shared head of the read-only scripts (check, usage). They never write, so they
--- see expired holds that no writing script has reclaimed yet, and leave them out by hand.
+-- pending.lua: shared head of the read-only scripts (check, usage), after the `no-writes`
+-- shebang. They never write, so they see expired holds that no writing script has reclaimed
+-- yet, and leave them out by hand.
 --
 -- KEYS[1]  counters hash                 qg:{p:u}:ctr
 -- KEYS[2]  reservations hash             qg:{p:u}:res
 -- KEYS[3]  open reservations zset        qg:{p:u}:open
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now
+do
+  local t = redis.call('TIME')
+  now = t[1] * 1000 + math.floor(t[2] / 1000)
+end
 
 -- Milli-units per counter field still held by reservations that have expired.
 local expired = {}
-local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
-if #due > 0 then
-  for _, raw in ipairs(redis.call('HMGET', KEYS[2], unpack(due))) do
-    local record = raw and cjson.decode(raw)
-    if record and record.s == 'held' then
-      for _, h in ipairs(record.h) do
-        expired[h.f] = (expired[h.f] or 0) + tonumber(h.a)
+
+-- Reads what expired reservations still hold into `expired`, as a writing script's reclaim
+-- would return it, at most PENDING_BATCH reservations (the reclaim's batch), so one call's work
+-- stays bounded. Answers true when more are due: the script then answers "more", and the node
+-- has a writing script reclaim them before it asks again.
+local function read_expired()
+  -- The limit is PENDING_BATCH + 1 (one more tells whether more remain), as the command takes it.
+  local PENDING_BATCH, PENDING_LIMIT = 64, '65'
+  local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', now), 'LIMIT', '0', PENDING_LIMIT)
+  if #due > PENDING_BATCH then
+    return true
+  end
+  if #due > 0 then
+    for _, raw in ipairs(redis.call('HMGET', KEYS[2], unpack(due))) do
+      local record = raw and decode_record(raw)
+      if record and record.s == 'held' then
+        for _, h in ipairs(record.h) do
+          expired[h.f] = (expired[h.f] or 0) + h.a
+        end
       end
     end
   end
+  return false
 end
 
 -- Used and held milli-units of every hold, as though every expired hold had gone back: hold

@@ -26,11 +26,13 @@
 -- once in the field of their set, and readers add such a field to each group in it.
 --
 -- A reservation record is JSON whose numbers are all strings, so no digit is lost to cjson:
--- {"s": held|committed|released, "e": event, "c": created ms, "x": expires ms, "t": ended ms,
---  "l": "1" when committed late, "p": the next level up when there is one, "h": [hold, ...]}
---  with each hold as holds.lua reads it, plus "n": the committed milli-units. A held record
---  whose id has left the open set has expired. Reserve writes what the node encoded for it
---  (the node has the holds at hand) with the times in front; later scripts re-encode it.
+-- {"v": RECORD_VERSION (absent in the first encoding), "s": held|committed|released, "e": event,
+--  "c": created ms, "x": expires ms, "t": ended ms, "l": "1" when committed late, "rx": "1"
+--  when released after it had expired, "p": the next level up when there is one, "h": [hold,
+--  ...]} with each hold as holds.lua reads it, plus "n": the committed milli-units. A held
+--  record whose id has left the open set has expired. Reserve writes what the node encoded for
+--  it (the node has the holds at hand) with the times in front; later scripts re-encode it.
+--  docs/redis-layout.md describes every field.
 --
 -- Cost: these scripts are Redis's CPU on every call, so the hot paths keep to what they need.
 -- A numeric string known to be one is converted with arithmetic (`s + 0`), which parses it
@@ -155,7 +157,7 @@ local function reclaim(now)
     end
     -- One record at a time: only the records this call returns are read.
     local raw = redis.call('HGET', KEYS[2], id)
-    local record = raw and cjson.decode(raw)
+    local record = raw and decode_record(raw)
     if record and record.s == 'held' then
       if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
         break

@@ -7,6 +7,9 @@
 --
 -- Returns the plan's version.
 
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(2, 2)
+
 -- 1. An unchanged document keeps its version.
 local cur = redis.call('HMGET', KEYS[1], 'doc', 'ver')
 if cur[1] == ARGV[2] then

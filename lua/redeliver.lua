@@ -6,6 +6,9 @@
 --
 -- Returns 1, or 0 when there is no such delivery.
 
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(3, 2)
+
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
 if not raw then
   return 0

@@ -12,6 +12,9 @@
 -- a later commit is refused as after any release, and a repeated release answers "expired"
 -- again, as the first did.
 
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(10, 5)
+
 -- 1. Expired holds go back, then the reservation decides by its state.
 local record, state, raw = find_reservation(ARGV[5], now)
 if not record then

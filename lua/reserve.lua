@@ -5,8 +5,8 @@
 -- ARGV[5]     subscription version the node decided with ("0": no subscription)
 -- ARGV[6]     reservation id
 -- ARGV[7]     ttl ms
--- ARGV[8]     number of holds n, then 7 values per hold as in holds.lua
--- ARGV[9+7n]  the reservation's record (see prelude.lua) as the node encoded it, without its
+-- ARGV[8]     number of holds n, then n times HOLD_FIELDS values, one hold each, as in holds.lua
+-- then        the reservation's record (see prelude.lua) as the node encoded it, without its
 --             opening brace and the fields only Redis knows (s, c, x): the event, the holds as
 --             above and p, the next level up, when there is one (a parent the node reserves at
 --             next under the same id, named so commit, release and extend reach it)
@@ -15,8 +15,11 @@
 -- {"stale"} when the version or a period does not match Redis, {"more"} when expired holds
 -- remain to reclaim, {"overflow", group} when a held counter would pass 2^53 - 1 milli-units
 -- (only soft groups can come near it; nothing is written), else {"ok", reservation id,
--- expires ms, allowed 0|1, then per hold used, held, quota, denied 0|1, then the alerts fired (as
--- alerts.lua appends them)}.
+-- expires ms, allowed 0|1, then per hold VERDICT_FIELDS values: used, held, quota, denied 0|1,
+-- then the alerts fired (as alerts.lua appends them)}.
+
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+local n = shape(10, 8, HOLD_FIELDS, 1)
 
 -- 1. A repeat answers the first answer whatever changed since (`now` is Redis time, read by
 -- the prelude).
@@ -26,7 +29,6 @@ if first then
 end
 
 -- 2. The node's assumptions checked against Redis: its periods and the subscription version.
-local n = ARGV[8] + 0
 local holds = read_holds(9, n, now)
 if not holds then
   return {'stale'}
@@ -43,7 +45,8 @@ if more then
 end
 
 -- 4. Check every group before writing anything. The answer carries the decision: hold i's used,
--- held, quota in force and denied are reply[4i + 1 .. 4i + 4].
+-- held, quota in force and denied follow the answer's first four values, VERDICT_FIELDS a hold
+-- (its held is the hold's second value, at VERDICT_FIELDS * (i - 1) + 6; its denied the fourth).
 local expires = now + ARGV[7]
 -- Sized for the answer of two holds that fire nothing: a table grown one element at a time is
 -- rehashed at every power of two (see prelude.lua).
@@ -63,13 +66,13 @@ if allowed == 1 then
     end
     writes[2 * i - 1], writes[2 * i] = h.f .. ':h', held
     -- The answer shows the holds with this one.
-    reply[4 * i + 2] = held
+    reply[VERDICT_FIELDS * (i - 1) + 6] = held
     alerting = alerting or h.t ~= nil
   end
   write_fields(writes)
   note_periods(holds, counters)
   local x = string.format('%d', expires)
-  local record = '{"s":"held","c":"' .. string.format('%d', now) .. '","x":"' .. x .. '",' .. ARGV[9 + 7 * n]
+  local record = '{"s":"held","c":"' .. string.format('%d', now) .. '","x":"' .. x .. '",' .. ARGV[9 + HOLD_FIELDS * n]
   redis.call('HSET', KEYS[2], ARGV[6], record)
   redis.call('ZADD', KEYS[3], x, ARGV[6])
   -- Open holds are the usage of in-flight groups: an admit can cross their thresholds. Only a
@@ -77,7 +80,7 @@ if allowed == 1 then
   if alerting then
     local before, after = {}, {}
     for i = 1, #holds do
-      before[i], after[i] = counters[2 * i], reply[4 * i + 2]
+      before[i], after[i] = counters[2 * i], reply[VERDICT_FIELDS * (i - 1) + 6]
     end
     alert_crossings(holds, quota_in_force, before, after, 'c')
   end
@@ -85,7 +88,7 @@ else
   -- Each denying group fires "limit" the first time in its period at this quota, at its level:
   -- open holds for in-flight groups, else usage.
   for i = 1, #holds do
-    if reply[4 * i + 4] == 1 then
+    if reply[VERDICT_FIELDS * (i - 1) + 8] == 1 then
       local h = holds[i]
       fire('limit', h, quota_in_force[i], {'L'}, h.k == 'c' and counters[2 * i] or counters[2 * i - 1])
     end
@@ -95,7 +98,7 @@ end
 -- counted once in the field of that set of groups (see prelude.lua): one HINCRBY however many.
 local set
 for i = 1, #holds do
-  if allowed == 1 or reply[4 * i + 4] == 1 then
+  if allowed == 1 or reply[VERDICT_FIELDS * (i - 1) + 8] == 1 then
     local g = holds[i].g
     set = set and set .. ',' .. g or g
   end

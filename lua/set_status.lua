@@ -7,6 +7,9 @@
 --
 -- Returns {"ok", then the subscription hash as field, value, ...}.
 
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(1, 2)
+
 -- 1. An unchanged status keeps its version.
 local cur = redis.call('HMGET', KEYS[1], 'status', 'reason')
 if (cur[1] or 'active') == ARGV[1] and (cur[2] or '') == ARGV[2] then

@@ -16,6 +16,9 @@
 --
 -- Returns {"stale"}, or {"ok", then the subscription hash as field, value, ...}.
 
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(3, 5, 2, 1, 5, 1)
+
 -- 1. Redis time, and the node's reading of the subscription checked.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

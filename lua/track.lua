@@ -3,13 +3,18 @@
 -- KEYS[1..10] as in prelude.lua
 -- ARGV[1..4]  as in prelude.lua (retention, idempotency field, body digest, ledger keep)
 -- ARGV[5]     subscription version the node decided with ("0": no subscription)
--- ARGV[6]     number of holds n, then 7 values per hold as in holds.lua (no in-flight groups)
+-- ARGV[6]     number of holds n, then n times HOLD_FIELDS values, one hold each, as in holds.lua
+--             (no in-flight groups)
 -- then        for the ledger: the event name, its metadata as JSON, and its quantity in
 --             milli-units
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"stale"}, {"more"}, {"overflow", group}
 -- when a counter would pass 2^53 - 1 milli-units (nothing is counted), else {"ok", then per
--- hold used, held, quota, then the alerts fired (as alerts.lua appends them)}.
+-- hold COUNTER_FIELDS values: used, held, quota, then the alerts fired (as alerts.lua appends
+-- them)}.
+
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+local n = shape(10, 6, HOLD_FIELDS, 3)
 
 -- 1. A repeat answers the first answer and counts nothing (`now` is Redis time, read by the
 -- prelude).
@@ -19,7 +24,7 @@ if first then
 end
 
 -- 2. The node's assumptions checked against Redis: its periods and the subscription version.
-local holds = read_holds(7, tonumber(ARGV[6]), now)
+local holds = read_holds(7, n, now)
 if not holds then
   return {'stale'}
 end
@@ -41,7 +46,7 @@ end
 alert_crossings(holds, quota_in_force, before, after)
 
 -- 5. The ledger entry and the day's rollups, in the same step as the counters.
-local l = 7 + 7 * tonumber(ARGV[6])
+local l = 7 + HOLD_FIELDS * n
 ledger(now, holds, function(_, h) return h.a end,
   {'kind', 'track', 'ref', ARGV[2], 'event', ARGV[l], 'metadata', ARGV[l + 1], 'quantity', ARGV[l + 2]})
 prune(now)

@@ -6,6 +6,9 @@
 --
 -- Returns {"ok", then the subscription hash as field, value, ...}.
 
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(1)
+
 -- 1. Nothing to end: answer as it is.
 local plan = redis.call('HGET', KEYS[1], 'plan')
 if not plan then

@@ -91,9 +91,10 @@ impl Gateway {
         input: &EventInput,
     ) -> Result<LevelDecision, GatewayError> {
         self.decide(project, level, input, async |admitted, prepared, _| {
+            let ledger = self.keeps_ledger(project).await?;
             let reply = self
                 .store
-                .check(project, level.subject, admitted.version, &prepared.holds)
+                .check(project, level.subject, admitted.version, &prepared.holds, ledger)
                 .await?;
             Ok(reply.map(|verdict| prepared.decision(&verdict, None, self.clock.now_ms())))
         })

@@ -86,7 +86,11 @@ impl Gateway {
                 quota: g.quota,
             })
             .collect();
-        let (redis_ms, amounts) = self.store.usage(project, user, &fields).await?;
+        let ledger = self.keeps_ledger(project).await?;
+        let Reply::Done((redis_ms, amounts)) = self.store.usage(project, user, &fields, ledger).await? else {
+            // More expired holds were due than one read takes: a batch went back; ask again.
+            return Ok(Reply::More);
+        };
         // A window computed from a clock out of step with Redis would show the wrong period.
         let inside = |w: &Window| w.start_ms <= redis_ms && w.end_ms.is_none_or(|end| redis_ms < end);
         if !windows.iter().all(inside) {

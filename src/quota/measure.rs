@@ -23,8 +23,9 @@ pub struct MeasureDoc {
 }
 
 /// A validated measure; it is also recorded in each hold, so a commit recomputes the
-/// actual amount by the rule the reservation was made under.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// actual amount by the rule the reservation was made under. It is recorded as its document
+/// (`to_doc`), never by its Rust names.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Measure {
     Quantity,
     Metadata(String),
@@ -68,6 +69,27 @@ impl MeasureDoc {
 }
 
 impl Measure {
+    /// The measure as a plan writes it, weights as exact decimals; None for the quantity.
+    /// `to_measure` reads it back into the same measure.
+    pub fn to_doc(&self) -> Option<MeasureDoc> {
+        match self {
+            Measure::Quantity => None,
+            Measure::Metadata(key) => Some(MeasureDoc {
+                metadata: Some(key.clone()),
+                weights: None,
+            }),
+            Measure::Weights(weights) => Some(MeasureDoc {
+                metadata: None,
+                weights: Some(
+                    weights
+                        .iter()
+                        .map(|(key, micro)| (key.clone(), decimal(*micro)))
+                        .collect(),
+                ),
+            }),
+        }
+    }
+
     /// The amount this measure counts for an event.
     pub fn amount(&self, quantity: Milli, metadata: &Map<String, Value>) -> Result<Milli, MeasureError> {
         match self {
@@ -99,6 +121,20 @@ impl Measure {
             Measure::Weights(weights) => weights.iter().map(|(k, _)| k.as_str()).collect(),
         }
     }
+}
+
+/// Millionths as a JSON number with its decimals, exactly (`250` is `0.00025`).
+fn decimal(micro: u64) -> Value {
+    let scale = 10u64.pow(WEIGHT_DECIMALS);
+    let mut text = format!("{}.{:06}", micro / scale, micro % scale);
+    while text.ends_with('0') {
+        text.pop();
+    }
+    if text.ends_with('.') {
+        text.pop();
+    }
+    // serde_json keeps a number's text as written (arbitrary precision), so this never rounds.
+    serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
 fn metadata_number(metadata: &Map<String, Value>, key: &str) -> Result<Milli, MeasureError> {
@@ -156,6 +192,24 @@ mod tests {
             tokens.amount(Milli(0), &meta(json!({"completion_tokens": 812}))),
             Ok(Milli(812_000))
         );
+    }
+
+    #[test]
+    fn a_measure_reads_back_from_its_document() {
+        for doc in [
+            json!({"metadata": "completion_tokens"}),
+            // As a plan's author writes it (json! would print the last weight as 1e-6).
+            serde_json::from_str(
+                r#"{"weights": {"completion_tokens": 1, "prompt_tokens": 0.00025, "x": 12.5, "y": 0.000001}}"#,
+            )
+            .unwrap(),
+        ] {
+            let m = measure(doc.clone());
+            let back = m.to_doc().unwrap();
+            assert_eq!(serde_json::to_value(&back).unwrap().to_string(), doc.to_string());
+            assert_eq!(back.to_measure(), Ok(m));
+        }
+        assert_eq!(Measure::Quantity.to_doc(), None);
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub use event::EventInput;
 pub use hold::{Hold, Prepared, Verdict};
 pub use ids::{ReservationId, UserId};
 pub use ledger::{day_of, DayActivity, UsageDay, UsageEvent, UsageGroup, UsageKind};
-pub use measure::{Measure, MeasureError};
+pub use measure::{Measure, MeasureDoc, MeasureError};
 pub use period::{Anchor, Period, PeriodKind, Window};
 pub use plan::{LimitGroup, Mode, Plan, PlanChange, PlanDoc, Problem, Unit, Unmatched};
 pub use reservation::{Reservation, ReservationHold, ReservationState};

@@ -46,17 +46,39 @@ impl Store {
         .await
     }
 
-    /// Reads only, so it is neither timed as a write nor replicated.
+    /// Reads only, so it is neither timed as a write nor replicated. "More" when more expired
+    /// holds were due than the script reads in one call: a batch of them has been reclaimed
+    /// meanwhile, and the caller asks again.
     pub async fn check(
         &self,
         project: &str,
         user: &UserId,
         version: u64,
         holds: &[Hold<'_>],
+        ledger: bool,
     ) -> Result<Reply<Verdict>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
-        self.run(|mut conn| async move { scripts::check(&mut conn, keys, version, holds).await })
-            .await
+        let reply = self
+            .run(|mut conn| async move { scripts::check(&mut conn, keys, version, holds).await })
+            .await?;
+        self.reclaim_when_more(keys, &reply, ledger).await?;
+        Ok(reply)
+    }
+
+    /// The read-only scripts read a bounded number of expired holds; when more were due, a
+    /// writing script returns a batch of them, as the next write would, so the read asked again
+    /// progresses. `ledger` is whether the project keeps the rollups that count expiries.
+    async fn reclaim_when_more<T>(&self, keys: &UserKeys, reply: &Reply<T>, ledger: bool) -> Result<(), StoreError> {
+        if !matches!(reply, Reply::More) {
+            return Ok(());
+        }
+        let w = &self.writing(keys, None, ledger);
+        self.write("reclaim", |mut conn| async move {
+            let reply = scripts::reclaim(&mut conn, w).await?;
+            Ok((reply, conn))
+        })
+        .await?;
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -179,17 +201,22 @@ impl Store {
             .collect()
     }
 
-    /// The counters of `fields` as though expired holds were reclaimed, and Redis time.
+    /// The counters of `fields` as though expired holds were reclaimed, and Redis time; "more"
+    /// as check answers it.
     pub async fn usage(
         &self,
         project: &str,
         user: &UserId,
         fields: &[UsageField<'_>],
-    ) -> Result<(i64, Vec<Amounts>), StoreError> {
+        ledger: bool,
+    ) -> Result<Reply<(i64, Vec<Amounts>)>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
-        self.timed("usage", |mut conn| async move {
-            scripts::usage(&mut conn, keys, fields).await
-        })
-        .await
+        let reply = self
+            .timed("usage", |mut conn| async move {
+                scripts::usage(&mut conn, keys, fields).await
+            })
+            .await?;
+        self.reclaim_when_more(keys, &reply, ledger).await?;
+        Ok(reply)
     }
 }

@@ -38,6 +38,7 @@ use backend::{Backend, Conn};
 pub use outbox::OutboxEntry;
 pub use plans::PlanDeletion;
 pub use projects::ProjectSettings;
+pub use scripts::{contract, every_script};
 pub use scripts::{
     AdjustArgs, Extended, Fired, Granted, Idempotency, LedgerEntry, ParentChange, PlanChangeRule, Reply, ReserveArgs,
     SettleReply, Settled, SubscribeArgs, UsageField,

@@ -4,50 +4,93 @@
 
 use serde::Deserialize;
 
+use super::scripts::contract::RECORD_VERSION;
 use super::StoreError;
-use crate::quota::{Measure, Milli, Mode, Reservation, ReservationHold, ReservationState, Unit, Window};
+use crate::quota::{Measure, MeasureDoc, Milli, Mode, Reservation, ReservationHold, ReservationState, Unit, Window};
 
 #[derive(Deserialize)]
 struct Record {
-    /// held, committed, released or expired.
-    s: String,
-    e: String,
-    /// Expiry ms.
-    x: String,
-    #[serde(default, deserialize_with = "list_or_empty")]
-    h: Vec<RecordHold>,
+    /// The encoding: absent for version 1, else `RECORD_VERSION`.
+    #[serde(default, rename = "v")]
+    version: Option<String>,
+    /// held, committed or released (a held record no longer open has expired).
+    #[serde(rename = "s")]
+    state: String,
+    #[serde(rename = "e")]
+    event: String,
+    #[serde(rename = "x")]
+    expires_ms: String,
+    #[serde(default, rename = "h", deserialize_with = "list_or_empty")]
+    holds: Vec<RecordHold>,
     /// "1" when it was released after it had expired.
-    #[serde(default)]
-    rx: String,
+    #[serde(default, rename = "rx")]
+    released_expired: String,
     /// The next level up (a parent's id), whose own record under the same id holds there.
-    #[serde(default)]
-    p: Option<String>,
+    #[serde(default, rename = "p")]
+    parent: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RecordHold {
-    /// Group id.
-    g: String,
-    /// Held milli-units.
-    a: String,
-    /// Quota milli-units when reserved.
-    q: String,
+    #[serde(rename = "g")]
+    group: String,
+    #[serde(rename = "a")]
+    amount_milli: String,
+    /// The plan's quota when reserved.
+    #[serde(rename = "q")]
+    quota_milli: String,
     /// "soft", or absent for hard.
-    #[serde(default)]
-    m: String,
-    /// The unit's code: absent for count, "c" for an in-flight limit, else the unit's name.
-    #[serde(default)]
-    k: String,
-    /// The measure, as `Measure` JSON; absent for the quantity.
-    #[serde(default)]
-    me: String,
-    /// Period start ms.
-    ps: String,
-    /// Period end ms, "" for lifetime.
-    pe: String,
+    #[serde(default, rename = "m")]
+    mode: String,
+    /// The unit's code (`unit_code`).
+    #[serde(default, rename = "k")]
+    unit_code: String,
+    /// The measure as JSON (`measure_json`); absent for the quantity.
+    #[serde(default, rename = "me")]
+    measure: String,
+    #[serde(rename = "ps")]
+    period_start_ms: String,
+    /// "" for lifetime.
+    #[serde(rename = "pe")]
+    period_end_ms: String,
     /// Committed milli-units, once committed.
-    #[serde(default)]
-    n: Option<String>,
+    #[serde(default, rename = "n")]
+    committed_milli: Option<String>,
+}
+
+/// A hold's measure as a record keeps it: the plan document's own form
+/// (`{"metadata":"<key>"}` or `{"weights":{"<key>":0.00025}}`), "" for the quantity.
+pub fn measure_json(measure: &Measure) -> String {
+    measure
+        .to_doc()
+        .and_then(|doc| serde_json::to_string(&doc).ok())
+        .unwrap_or_default()
+}
+
+/// A hold's measure as `measure_json` wrote it, or as version 1 did (`{"Metadata":"<key>"}`,
+/// `{"Weights":[["<key>",<millionths>]]}`).
+fn measure_of(version: u8, json: &str) -> Result<Measure, StoreError> {
+    if json.is_empty() {
+        return Ok(Measure::Quantity);
+    }
+    let measure = if version == 1 {
+        #[derive(Deserialize)]
+        enum First {
+            Quantity,
+            Metadata(String),
+            Weights(Vec<(String, u64)>),
+        }
+        serde_json::from_str(json).ok().map(|first| match first {
+            First::Quantity => Measure::Quantity,
+            First::Metadata(key) => Measure::Metadata(key),
+            First::Weights(weights) => Measure::Weights(weights),
+        })
+    } else {
+        serde_json::from_str::<MeasureDoc>(json)
+            .ok()
+            .and_then(|doc| doc.to_measure().ok())
+    };
+    measure.ok_or_else(|| bad("measure", json))
 }
 
 fn bad(what: &str, value: &str) -> StoreError {
@@ -62,19 +105,28 @@ fn number<T: std::str::FromStr>(what: &str, value: &str) -> Result<T, StoreError
 pub fn parse(json: &str) -> Result<Reservation, StoreError> {
     let record: Record =
         serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("reservation record: {e}")))?;
-    let holds = record.h.into_iter().map(hold).collect::<Result<_, _>>()?;
-    let state = match (ReservationState::parse(&record.s), record.rx.as_str()) {
+    let version = match record.version.as_deref() {
+        None => 1,
+        Some(RECORD_VERSION) => 2,
+        Some(other) => return Err(bad("encoding version", other)),
+    };
+    let holds = record
+        .holds
+        .into_iter()
+        .map(|h| hold(version, h))
+        .collect::<Result<_, _>>()?;
+    let state = match (ReservationState::parse(&record.state), record.released_expired.as_str()) {
         // Released by a caller after it had expired: to readers it stays expired.
         (Some(ReservationState::Released), "1") => ReservationState::Expired,
         (Some(state), _) => state,
-        (None, _) => return Err(bad("state", &record.s)),
+        (None, _) => return Err(bad("state", &record.state)),
     };
     Ok(Reservation {
         state,
-        event: record.e,
-        expires_ms: number("expiry", &record.x)?,
+        event: record.event,
+        expires_ms: number("expiry", &record.expires_ms)?,
         holds,
-        parent: record.p,
+        parent: record.parent,
     })
 }
 
@@ -97,29 +149,30 @@ pub fn unit_of_code(code: &str) -> Option<Unit> {
     }
 }
 
-fn hold(h: RecordHold) -> Result<ReservationHold, StoreError> {
+fn hold(version: u8, h: RecordHold) -> Result<ReservationHold, StoreError> {
     Ok(ReservationHold {
-        amount: Milli(number("amount", &h.a)?),
-        quota: Milli(number("quota", &h.q)?),
-        mode: match h.m.as_str() {
+        amount: Milli(number("amount", &h.amount_milli)?),
+        quota: Milli(number("quota", &h.quota_milli)?),
+        mode: match h.mode.as_str() {
             "soft" => Mode::Soft,
             "" | "hard" => Mode::Hard,
             other => return Err(bad("mode", other)),
         },
-        unit: unit_of_code(&h.k).ok_or_else(|| bad("unit", &h.k))?,
-        measure: match h.me.as_str() {
-            "" => Measure::Quantity,
-            json => serde_json::from_str(json).map_err(|_| bad("measure", json))?,
-        },
+        unit: unit_of_code(&h.unit_code).ok_or_else(|| bad("unit", &h.unit_code))?,
+        measure: measure_of(version, &h.measure)?,
         window: Window {
-            start_ms: number("period start", &h.ps)?,
-            end_ms: match h.pe.as_str() {
+            start_ms: number("period start", &h.period_start_ms)?,
+            end_ms: match h.period_end_ms.as_str() {
                 "" => None,
                 end => Some(number("period end", end)?),
             },
         },
-        committed: h.n.as_deref().map(|n| number("committed", n).map(Milli)).transpose()?,
-        group: h.g,
+        committed: h
+            .committed_milli
+            .as_deref()
+            .map(|n| number("committed", n).map(Milli))
+            .transpose()?,
+        group: h.group,
     })
 }
 
@@ -153,5 +206,39 @@ mod tests {
             .unwrap()
             .holds
             .is_empty());
+    }
+
+    #[test]
+    fn both_encodings_read_and_an_unknown_one_is_refused() {
+        let tokens = Measure::Metadata("tokens".into());
+        // As a plan's document gives them: by key.
+        let weights = Measure::Weights(vec![("completion_tokens".into(), 1_000), ("prompt_tokens".into(), 250)]);
+        let record = |version: &str, measure: &str| {
+            let measure = serde_json::to_string(measure).unwrap();
+            format!(
+                r#"{{{version}"s":"held","e":"x","x":"9","h":[{{"g":"g","a":"1","q":"2","me":{measure},"ps":"0","pe":""}}]}}"#
+            )
+        };
+        for m in [&tokens, &weights] {
+            let now = parse(&record(r#""v":"2","#, &measure_json(m))).unwrap();
+            assert_eq!(&now.holds[0].measure, m);
+            // The encoding names no Rust type.
+            assert!(!measure_json(m).contains("Metadata") && !measure_json(m).contains("Weights"));
+        }
+        assert_eq!(
+            measure_json(&weights),
+            r#"{"weights":{"completion_tokens":0.001,"prompt_tokens":0.00025}}"#
+        );
+        // Version 1 wrote the measure by its Rust names.
+        let first = parse(&record(
+            "",
+            r#"{"Weights":[["completion_tokens",1000],["prompt_tokens",250]]}"#,
+        ))
+        .unwrap();
+        assert_eq!(first.holds[0].measure, weights);
+        let first = parse(&record("", r#"{"Metadata":"tokens"}"#)).unwrap();
+        assert_eq!(first.holds[0].measure, tokens);
+        assert!(parse(&record(r#""v":"3","#, "")).is_err());
+        assert!(parse(&record(r#""v":"2","#, r#"{"Metadata":"tokens"}"#)).is_err());
     }
 }

@@ -7,14 +7,7 @@ use redis::AsyncCommands;
 
 use super::{Store, StoreError};
 
-static ENQUEUE: std::sync::LazyLock<redis::Script> =
-    std::sync::LazyLock::new(|| redis::Script::new(include_str!("../../lua/enqueue.lua")));
-static CLAIM: std::sync::LazyLock<redis::Script> =
-    std::sync::LazyLock::new(|| redis::Script::new(include_str!("../../lua/claim.lua")));
-static COMPLETE: std::sync::LazyLock<redis::Script> =
-    std::sync::LazyLock::new(|| redis::Script::new(include_str!("../../lua/complete.lua")));
-static REDELIVER: std::sync::LazyLock<redis::Script> =
-    std::sync::LazyLock::new(|| redis::Script::new(include_str!("../../lua/redeliver.lua")));
+use super::scripts::{CLAIM, COMPLETE, ENQUEUE, REDELIVER};
 
 /// A delivery this node claimed, with its endpoint as it stood.
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 mod admission;
 mod apply;
 mod audit;
+mod contract;
 mod control;
 mod errors;
 mod exactness;

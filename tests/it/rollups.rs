@@ -166,6 +166,42 @@ async fn expired_holds_are_returned_once_under_parallel_reserves_from_two_nodes(
     assert_eq!(today(&two, "carl").await["renders"], (0.0, 20, 50, 0, 10));
 }
 
+/// check and usage read a bounded number of expired holds: with a backlog past that bound they
+/// answer "more", a writing script returns a batch, and they ask again. Under 40 parallel reads
+/// from two nodes every read is exact, and each expired hold went back exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_past_a_backlog_of_expired_holds_are_exact_and_return_each_once() {
+    let (one, two) = two_nodes_with(
+        "dora",
+        json!({ "id": "plan_b", "periodType": "day", "groups": [
+        { "id": "renders", "unit": "count", "quota": 200, "matches": [ { "event": "render" } ] } ] }),
+    )
+    .await;
+    // Three reads' worth of expired reservations (a read takes 64).
+    let backlog = 150;
+    let held =
+        join_all((0..backlog).map(|_| one.reserve(json!({ "userId": "dora", "event": "render", "ttlSeconds": 1 }))))
+            .await;
+    assert!(held.iter().all(|h| h["allowed"] == true));
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let nodes = [&one, &two];
+    let body = json!({ "userId": "dora", "event": "render", "quantity": 200 });
+    let (checks, usages) = futures::join!(
+        join_all((0..20).map(|i| nodes[i % 2].json(Method::POST, "/v1/check", Some(body.clone())))),
+        join_all((0..20).map(|i| nodes[i % 2].usage("dora")))
+    );
+    for (status, check) in &checks {
+        assert_eq!(*status, 200, "{check}");
+        assert_eq!(check["allowed"], true, "every expired hold is left out: {check}");
+        assert_eq!(TestApp::counter(check, "renders")["reserved"], 0);
+    }
+    for usage in &usages {
+        assert_eq!(TestApp::counter(usage, "renders")["reserved"], 0, "{usage}");
+    }
+    // Only reads ran since: the expiries their reclaims counted, each once.
+    assert_eq!(today(&two, "dora").await["renders"], (0.0, backlog, 0, 0, backlog));
+}
+
 #[tokio::test]
 async fn the_range_is_every_day_from_to_and_bad_ranges_name_their_field() {
     let app = spawn_app().await;

@@ -45,12 +45,10 @@ pub enum ParentChange<'a> {
 }
 
 fn hash_reply(script: &str, reply: Vec<Value>) -> Result<Reply<SubscriptionHash>, StoreError> {
-    let (tag, it) = Fields::new(reply).tag()?;
-    match tag.as_str() {
-        "stale" => Ok(Reply::Stale),
+    Fields::answer(reply)?.then(|(tag, it)| match tag.as_str() {
         "ok" => Ok(Reply::Done(it.pairs()?)),
         other => Err(unexpected(script, other)),
-    }
+    })
 }
 
 pub async fn subscribe(

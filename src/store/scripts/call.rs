@@ -11,11 +11,13 @@ use std::io;
 
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, RedisWrite, Script, ServerErrorKind, ToRedisArgs};
 
+use super::contract::{Contract, WRITING_ARGS, WRITING_KEYS};
 use super::Writing;
 use crate::store::backend::Conn;
 
 pub struct Call {
     script: &'static Script,
+    contract: &'static Contract,
     /// How many keys the script takes.
     declared: usize,
     keys: Resp,
@@ -94,11 +96,12 @@ impl Drop for Arg<'_> {
 }
 
 impl Call {
-    /// A call of `script` with exactly `keys` keys.
-    pub fn new(script: &'static Script, keys: usize) -> Call {
+    /// A call of `script`, shaped as its contract declares.
+    pub fn new(script: &'static Script, contract: &'static Contract) -> Call {
         Call {
             script,
-            declared: keys,
+            contract,
+            declared: contract.keys,
             keys: Resp::with_capacity(512),
             args: Resp::with_capacity(1024),
         }
@@ -114,10 +117,22 @@ impl Call {
         self
     }
 
+    /// How many arguments the call has so far.
+    pub fn args_given(&self) -> usize {
+        self.args.count
+    }
+
     /// Runs the script (EVALSHA); when Redis no longer has it (a restart, a failover, SCRIPT
     /// FLUSH), loads it and runs it once more.
     pub async fn invoke<T: FromRedisValue>(self, conn: &mut Conn) -> RedisResult<T> {
         debug_assert_eq!(self.keys.count, self.declared, "keys declared and given differ");
+        debug_assert!(
+            self.contract.args.iter().any(|p| p.then.is_some()) || self.args.count == self.contract.args_with(&[]),
+            "{} takes {} arguments, given {}",
+            self.contract.file,
+            self.contract.args_with(&[]),
+            self.args.count
+        );
         let lead = self.lead();
         let packed = [lead.as_slice(), self.keys.bytes.as_slice(), self.args.bytes.as_slice()];
         let value = match conn.send_packed(&packed, || self.cmd()).await?.extract_error() {
@@ -157,11 +172,10 @@ impl Call {
     }
 }
 
-/// How many keys every data-plane writing script starts with (prelude.lua).
-pub const WRITING_KEYS: usize = 10;
-
-/// The ten keys and four arguments every data-plane writing script starts with (prelude.lua).
+/// The `WRITING_KEYS` keys and `WRITING_ARGS` arguments every data-plane writing script starts
+/// with (prelude.lua).
 pub fn writing_args<'i>(inv: &'i mut Call, w: &Writing<'_>) -> &'i mut Call {
+    let (keys_before, args_before) = (inv.keys.count, inv.args.count);
     let keys = w.keys;
     inv.key(&keys.ctr)
         .key(&keys.res)
@@ -176,7 +190,12 @@ pub fn writing_args<'i>(inv: &'i mut Call, w: &Writing<'_>) -> &'i mut Call {
         .arg(w.retention_ms)
         .arg(w.idempotency.map_or("", |i| i.field.as_str()))
         .arg(w.idempotency.map_or("", |i| i.body_digest.as_str()))
-        .arg(w.ledger_keep_ms.map(|ms| ms.to_string()).unwrap_or_default())
+        .arg(w.ledger_keep_ms.map(|ms| ms.to_string()).unwrap_or_default());
+    debug_assert_eq!(
+        (inv.keys.count - keys_before, inv.args.count - args_before),
+        (WRITING_KEYS, WRITING_ARGS)
+    );
+    inv
 }
 
 #[cfg(test)]
@@ -190,7 +209,13 @@ mod tests {
     #[test]
     fn a_call_as_sent_and_as_a_command_are_the_same_bytes() {
         static SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new("return 1"));
-        let mut call = Call::new(&SCRIPT, 2);
+        static TWO_KEYS: super::Contract = super::Contract {
+            file: "test",
+            keys: 2,
+            args: &[],
+            reply: "1",
+        };
+        let mut call = Call::new(&SCRIPT, &TWO_KEYS);
         // Keys and arguments may come in any order; keys are sent first.
         call.key("k1")
             .arg(7_i64)

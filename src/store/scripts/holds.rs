@@ -3,10 +3,10 @@
 use redis::Value;
 
 use super::call::Call;
+use super::contract::{self, COUNTER_FIELDS, VERDICT_FIELDS};
 use super::values::{record_rest, HoldValues};
 use super::{
-    unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing, ADJUST, CHECK, RESERVE, TRACK, USAGE,
-    WRITING_KEYS,
+    unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing, ADJUST, CHECK, RECLAIM, RESERVE, TRACK, USAGE,
 };
 use crate::quota::{Amounts, Hold, Milli, Verdict, Window};
 use crate::store::backend::Conn;
@@ -48,7 +48,10 @@ fn push_holds(inv: &mut Call, holds: &[Hold<'_>]) {
     }
 }
 
+/// A decision: allowed, then `VERDICT_FIELDS` values per hold, its counter's amounts (used,
+/// held, quota in force) and whether it denied.
 fn verdict(it: &mut Fields, n: usize) -> Result<Verdict, StoreError> {
+    const _: () = assert!(VERDICT_FIELDS == COUNTER_FIELDS + 1);
     let allowed = it.int()? == 1;
     let mut holds = Vec::with_capacity(n);
     for _ in 0..n {
@@ -64,7 +67,7 @@ pub async fn reserve(
     args: &ReserveArgs<'_>,
     holds: &[Hold<'_>],
 ) -> Result<Reply<(Granted, Verdict, Fired)>, StoreError> {
-    let mut inv = Call::new(&RESERVE, WRITING_KEYS);
+    let mut inv = Call::new(&RESERVE, &contract::RESERVE);
     writing_args(&mut inv, w);
     let values: Vec<HoldValues> = holds.iter().map(HoldValues::of).collect();
     inv.arg(args.version).arg(args.reservation_id).arg(args.ttl_ms);
@@ -74,12 +77,7 @@ pub async fn reserve(
     }
     inv.arg(record_rest(args, &values));
     let reply: Vec<Value> = inv.invoke(conn).await?;
-    let (tag, mut it) = Fields::new(reply).tag()?;
-    match tag.as_str() {
-        "stale" => Ok(Reply::Stale),
-        "more" => Ok(Reply::More),
-        "reused" => Ok(Reply::Reused),
-        "overflow" => Ok(Reply::Overflow(it.text()?)),
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
             let granted = Granted {
                 reservation_id: it.text()?,
@@ -89,7 +87,7 @@ pub async fn reserve(
             Ok(Reply::Done((granted, verdict, it.fired(w)?)))
         }
         other => Err(unexpected("reserve", other)),
-    }
+    })
 }
 
 /// Decides as reserve would, with the read-only check.lua.
@@ -99,17 +97,27 @@ pub async fn check(
     version: u64,
     holds: &[Hold<'_>],
 ) -> Result<Reply<Verdict>, StoreError> {
-    let mut inv = Call::new(&CHECK, 4);
+    let mut inv = Call::new(&CHECK, &contract::CHECK);
     inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
     inv.arg(version);
     push_holds(&mut inv, holds);
     let reply: Vec<Value> = inv.invoke(conn).await?;
-    let (tag, mut it) = Fields::new(reply).tag()?;
-    match tag.as_str() {
-        "stale" => Ok(Reply::Stale),
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => Ok(Reply::Done(verdict(&mut it, holds.len())?)),
         other => Err(unexpected("check", other)),
-    }
+    })
+}
+
+/// Returns a batch of the user's expired holds, for the read-only scripts that found more due
+/// than they read in one call: "more" while some remain.
+pub async fn reclaim(conn: &mut Conn, w: &Writing<'_>) -> Result<Reply<()>, StoreError> {
+    let mut inv = Call::new(&RECLAIM, &contract::RECLAIM);
+    writing_args(&mut inv, w);
+    let reply: Vec<Value> = inv.invoke(conn).await?;
+    Fields::answer(reply)?.then(|(tag, _)| match tag.as_str() {
+        "ok" => Ok(Reply::Done(())),
+        other => Err(unexpected("reclaim", other)),
+    })
 }
 
 /// Counts usage without checking quotas; answers each hold's counter after it.
@@ -120,42 +128,42 @@ pub async fn track(
     holds: &[Hold<'_>],
     entry: &LedgerEntry<'_>,
 ) -> Result<Reply<(Vec<Amounts>, Fired)>, StoreError> {
-    let mut inv = Call::new(&TRACK, WRITING_KEYS);
+    let mut inv = Call::new(&TRACK, &contract::TRACK);
     writing_args(&mut inv, w).arg(version);
     push_holds(&mut inv, holds);
     inv.arg(entry.event).arg(&entry.metadata).arg(entry.quantity());
     let reply: Vec<Value> = inv.invoke(conn).await?;
-    let (tag, mut it) = Fields::new(reply).tag()?;
-    match tag.as_str() {
-        "stale" => Ok(Reply::Stale),
-        "more" => Ok(Reply::More),
-        "reused" => Ok(Reply::Reused),
-        "overflow" => Ok(Reply::Overflow(it.text()?)),
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
             let amounts = holds.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?;
             Ok(Reply::Done((amounts, it.fired(w)?)))
         }
         other => Err(unexpected("track", other)),
-    }
+    })
 }
 
 /// Counters of the given fields (with their plan quotas) as though expired holds were
-/// reclaimed, and Redis time.
+/// reclaimed, and Redis time; "more" when more expired holds are due than one call reads.
 pub async fn usage(
     conn: &mut Conn,
     keys: &UserKeys,
     fields: &[UsageField<'_>],
-) -> Result<(i64, Vec<Amounts>), StoreError> {
-    let mut inv = Call::new(&USAGE, 4);
+) -> Result<Reply<(i64, Vec<Amounts>)>, StoreError> {
+    let mut inv = Call::new(&USAGE, &contract::USAGE);
     inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
+    inv.arg(fields.len());
     for f in fields {
         inv.arg(counter_field(f.group, &f.window)).arg(f.quota.0);
     }
     let reply: Vec<Value> = inv.invoke(conn).await?;
-    let mut it = Fields::new(reply);
-    let now_ms = it.int()?;
-    let amounts = fields.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?;
-    Ok((now_ms, amounts))
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
+        "ok" => {
+            let now_ms = it.int()?;
+            let amounts = fields.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?;
+            Ok(Reply::Done((now_ms, amounts)))
+        }
+        other => Err(unexpected("usage", other)),
+    })
 }
 
 /// What adjust.lua writes besides its hold.
@@ -176,7 +184,7 @@ pub async fn adjust(
     hold: &Hold<'_>,
     args: &AdjustArgs,
 ) -> Result<Reply<(i64, Amounts, Fired)>, StoreError> {
-    let mut inv = Call::new(&ADJUST, WRITING_KEYS + 1);
+    let mut inv = Call::new(&ADJUST, &contract::ADJUST);
     writing_args(&mut inv, w).key(&w.keys.audit).arg(args.version);
     push_hold(&mut inv, hold);
     inv.arg(args.amount_milli)
@@ -184,12 +192,8 @@ pub async fn adjust(
         .arg(args.audit_len)
         .arg(&args.key_id);
     let reply: Vec<Value> = inv.invoke(conn).await?;
-    let (tag, mut it) = Fields::new(reply).tag()?;
-    match tag.as_str() {
-        "stale" => Ok(Reply::Stale),
-        "more" => Ok(Reply::More),
-        "overflow" => Ok(Reply::Overflow(it.text()?)),
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => Ok(Reply::Done((it.int()?, it.amounts()?, it.fired(w)?))),
         other => Err(unexpected("adjust", other)),
-    }
+    })
 }

@@ -6,6 +6,7 @@
 
 mod account;
 mod call;
+pub mod contract;
 mod holds;
 mod settle;
 mod values;
@@ -14,7 +15,7 @@ use std::sync::LazyLock;
 
 use redis::{Script, Value};
 
-use call::{writing_args, WRITING_KEYS};
+use call::writing_args;
 
 pub use account::*;
 pub use holds::*;
@@ -52,28 +53,37 @@ const SCRIPT_FILES: &[&str] = &[
     "pending.lua",
     "prelude.lua",
     "put_plan.lua",
+    "reclaim.lua",
     "redeliver.lua",
     "release.lua",
     "reserve.lua",
     "set_status.lua",
+    "shape.lua",
     "subscribe.lua",
     "track.lua",
     "unsubscribe.lua",
     "usage.lua",
 ];
 
-// Data-plane writing scripts start with prelude.lua (time, idempotency, reclaim, pruning),
-// read-only ones with pending.lua (its `no-writes` shebang must be the first line); both are
-// followed by overrides.lua; writing ones then by alerts.lua, those that change usage or end a
-// reservation by changes.lua, and those that answer counters as they stand by counters.lua.
+// Every script starts with shape.lua (the contract's constants and its check of a call's
+// shape). Data-plane writing scripts go on with prelude.lua (time, idempotency, reclaim,
+// pruning), read-only ones with pending.lua, after the `no-writes` shebang, which must be the
+// first line; both are followed by overrides.lua; writing ones then by alerts.lua, those that
+// change usage or end a reservation by changes.lua, and those that answer counters as they
+// stand by counters.lua.
 macro_rules! writing {
     ($($name:literal),*) => {
-        LazyLock::new(|| Script::new(concat!(lua!("prelude.lua"), lua!("overrides.lua"), lua!("alerts.lua"), $(lua!($name)),*)))
+        LazyLock::new(|| Script::new(concat!(lua!("shape.lua"), lua!("prelude.lua"), lua!("overrides.lua"), lua!("alerts.lua"), $(lua!($name)),*)))
     };
 }
 macro_rules! reading {
     ($($name:literal),*) => {
-        LazyLock::new(|| Script::new(concat!(lua!("pending.lua"), lua!("overrides.lua"), $(lua!($name)),*)))
+        LazyLock::new(|| Script::new(concat!("#!lua flags=no-writes\n", lua!("shape.lua"), lua!("pending.lua"), lua!("overrides.lua"), $(lua!($name)),*)))
+    };
+}
+macro_rules! alone {
+    ($name:literal) => {
+        LazyLock::new(|| Script::new(concat!(lua!("shape.lua"), lua!($name))))
     };
 }
 
@@ -85,14 +95,47 @@ static RELEASE: LazyLock<Script> = writing!("changes.lua", "counters.lua", "rele
 static EXTEND: LazyLock<Script> = writing!("changes.lua", "extend.lua");
 static CHECK: LazyLock<Script> = reading!("holds.lua", "check.lua");
 static USAGE: LazyLock<Script> = reading!("counters.lua", "usage.lua");
-static SUBSCRIBE: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("subscribe.lua")));
-static UNSUBSCRIBE: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("unsubscribe.lua")));
-static SET_STATUS: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("set_status.lua")));
-static OVERRIDE: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("override.lua")));
-static INDEX_USER: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("index_user.lua")));
-static PUT_PLAN: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("put_plan.lua")));
-static DELETE_PLAN: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("delete_plan.lua")));
-static CLAIM_PLAN: LazyLock<Script> = LazyLock::new(|| Script::new(lua!("claim_plan.lua")));
+static RECLAIM: LazyLock<Script> = writing!("reclaim.lua");
+static SUBSCRIBE: LazyLock<Script> = alone!("subscribe.lua");
+static UNSUBSCRIBE: LazyLock<Script> = alone!("unsubscribe.lua");
+static SET_STATUS: LazyLock<Script> = alone!("set_status.lua");
+static OVERRIDE: LazyLock<Script> = alone!("override.lua");
+static INDEX_USER: LazyLock<Script> = alone!("index_user.lua");
+static PUT_PLAN: LazyLock<Script> = alone!("put_plan.lua");
+static DELETE_PLAN: LazyLock<Script> = alone!("delete_plan.lua");
+static CLAIM_PLAN: LazyLock<Script> = alone!("claim_plan.lua");
+pub(crate) static ENQUEUE: LazyLock<Script> = alone!("enqueue.lua");
+pub(crate) static CLAIM: LazyLock<Script> = alone!("claim.lua");
+pub(crate) static COMPLETE: LazyLock<Script> = alone!("complete.lua");
+pub(crate) static REDELIVER: LazyLock<Script> = alone!("redeliver.lua");
+
+/// Every script with its contract, for the tests that hold each to it.
+pub fn every_script() -> [(&'static contract::Contract, &'static Script); 21] {
+    use contract as c;
+    [
+        (&c::RESERVE, &RESERVE),
+        (&c::CHECK, &CHECK),
+        (&c::TRACK, &TRACK),
+        (&c::ADJUST, &ADJUST),
+        (&c::COMMIT, &COMMIT),
+        (&c::RELEASE, &RELEASE),
+        (&c::EXTEND, &EXTEND),
+        (&c::RECLAIM, &RECLAIM),
+        (&c::USAGE, &USAGE),
+        (&c::SUBSCRIBE, &SUBSCRIBE),
+        (&c::UNSUBSCRIBE, &UNSUBSCRIBE),
+        (&c::SET_STATUS, &SET_STATUS),
+        (&c::OVERRIDE, &OVERRIDE),
+        (&c::INDEX_USER, &INDEX_USER),
+        (&c::PUT_PLAN, &PUT_PLAN),
+        (&c::DELETE_PLAN, &DELETE_PLAN),
+        (&c::CLAIM_PLAN, &CLAIM_PLAN),
+        (&c::ENQUEUE, &ENQUEUE),
+        (&c::CLAIM, &CLAIM),
+        (&c::COMPLETE, &COMPLETE),
+        (&c::REDELIVER, &REDELIVER),
+    ]
+}
 
 /// A script's answer: done, or call again after re-reading state. Every script's reply is one
 /// of these, and the gateway's one retry driver handles the last three the same way for all.
@@ -118,6 +161,17 @@ impl<T> Reply<T> {
             Reply::More => Reply::More,
             Reply::Reused => Reply::Reused,
             Reply::Overflow(group) => Reply::Overflow(group),
+        }
+    }
+
+    /// Goes on with a done answer; the other answers stay as they are.
+    fn then<U>(self, f: impl FnOnce(T) -> Result<Reply<U>, StoreError>) -> Result<Reply<U>, StoreError> {
+        match self {
+            Reply::Done(value) => f(value),
+            Reply::Stale => Ok(Reply::Stale),
+            Reply::More => Ok(Reply::More),
+            Reply::Reused => Ok(Reply::Reused),
+            Reply::Overflow(group) => Ok(Reply::Overflow(group)),
         }
     }
 }
@@ -197,6 +251,20 @@ impl Fields {
         Ok(Fields::new(
             items.into_iter().map(|s| Value::BulkString(s.into_bytes())).collect(),
         ))
+    }
+
+    /// The one reading of a script's tag: a repeat is unwrapped into the first answer, the tags
+    /// every script means alike ("stale", "more", "reused", "overflow") become their `Reply`,
+    /// and any other tag is done, with the rest of the answer, for the caller to read.
+    fn answer(reply: Vec<Value>) -> Result<Reply<(String, Fields)>, StoreError> {
+        let (tag, mut it) = Fields::new(reply).tag()?;
+        Ok(match tag.as_str() {
+            "stale" => Reply::Stale,
+            "more" => Reply::More,
+            "reused" => Reply::Reused,
+            "overflow" => Reply::Overflow(it.text()?),
+            _ => Reply::Done((tag, it)),
+        })
     }
 
     /// The answer's tag; a repeat of an Idempotency-Key is unwrapped into the first answer.

@@ -3,9 +3,8 @@
 use redis::Value;
 
 use super::call::Call;
-use super::{
-    unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing, COMMIT, EXTEND, RELEASE, WRITING_KEYS,
-};
+use super::contract;
+use super::{unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing, COMMIT, EXTEND, RELEASE};
 use crate::quota::{Amounts, Milli, Reservation, ReservationState};
 use crate::store::backend::Conn;
 use crate::store::record;
@@ -52,7 +51,7 @@ pub async fn commit(
     actual: Option<&[Milli]>,
     entry: &LedgerEntry<'_>,
 ) -> Result<Reply<SettleReply>, StoreError> {
-    let mut inv = Call::new(&COMMIT, WRITING_KEYS);
+    let mut inv = Call::new(&COMMIT, &contract::COMMIT);
     writing_args(&mut inv, w).arg(reservation_id);
     match actual {
         Some(amounts) => {
@@ -71,7 +70,7 @@ pub async fn commit(
 
 /// Releases one reservation.
 pub async fn release(conn: &mut Conn, w: &Writing<'_>, reservation_id: &str) -> Result<Reply<SettleReply>, StoreError> {
-    let mut inv = Call::new(&RELEASE, WRITING_KEYS);
+    let mut inv = Call::new(&RELEASE, &contract::RELEASE);
     writing_args(&mut inv, w).arg(reservation_id);
     settled(inv.invoke(conn).await?, None)
 }
@@ -83,11 +82,7 @@ fn state(text: &str) -> Result<ReservationState, StoreError> {
 /// commit.lua and release.lua answer alike but for the second field (late, or the status) and
 /// the alerts a commit fired; `commit` is the commit's writing arguments, None for a release.
 fn settled(reply: Vec<Value>, commit: Option<&Writing<'_>>) -> Result<Reply<SettleReply>, StoreError> {
-    let (tag, mut it) = Fields::new(reply).tag()?;
-    match tag.as_str() {
-        "more" => Ok(Reply::More),
-        "reused" => Ok(Reply::Reused),
-        "overflow" => Ok(Reply::Overflow(it.text()?)),
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "not_found" => Ok(Reply::Done(SettleReply::NotFound)),
         "conflict" => Ok(Reply::Done(SettleReply::Conflict(state(&it.text()?)?))),
         // The amounts did not fit the record's holds: read it again and retry.
@@ -114,7 +109,7 @@ fn settled(reply: Vec<Value>, commit: Option<&Writing<'_>>) -> Result<Reply<Sett
             })))
         }
         other => Err(unexpected("settle", other)),
-    }
+    })
 }
 
 pub async fn extend(
@@ -124,15 +119,13 @@ pub async fn extend(
     ttl_ms: i64,
     max_lifetime_ms: i64,
 ) -> Result<Reply<Extended>, StoreError> {
-    let mut inv = Call::new(&EXTEND, WRITING_KEYS);
+    let mut inv = Call::new(&EXTEND, &contract::EXTEND);
     writing_args(&mut inv, w)
         .arg(reservation_id)
         .arg(ttl_ms)
         .arg(max_lifetime_ms);
     let reply: Vec<Value> = inv.invoke(conn).await?;
-    let (tag, mut it) = Fields::new(reply).tag()?;
-    match tag.as_str() {
-        "more" => Ok(Reply::More),
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "not_found" => Ok(Reply::Done(Extended::NotFound)),
         "ended" => Ok(Reply::Done(Extended::Ended(
             ReservationState::parse(&it.text()?).ok_or_else(|| unexpected("extend", "an unknown state"))?,
@@ -142,5 +135,5 @@ pub async fn extend(
             parent: Some(it.text()?).filter(|p| !p.is_empty()),
         })),
         other => Err(unexpected("extend", other)),
-    }
+    })
 }

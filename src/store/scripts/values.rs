@@ -3,54 +3,54 @@
 //! time encoding JSON.
 
 use super::call::Call;
+use super::contract::{HOLD_FIELDS, OPTION_FIELDS, RECORD_VERSION};
 use super::ReserveArgs;
 use crate::json::Json;
 use crate::quota::Hold;
 use crate::store::keys::counter_field;
 use crate::store::record;
 
-/// One hold as the scripts take it (holds.lua's 7 values, in this order, its options packed into
-/// the last) and as a reservation record keeps it (the same values by name, numbers as strings,
-/// defaults left out; the override is the subscription's, not the record's).
+/// One hold as the scripts take it (holds.lua's `HOLD_FIELDS` values, in this order, its options
+/// packed into the last) and as a reservation record keeps it (the same values by their short
+/// names, numbers as strings, defaults left out; the override is the subscription's, not the
+/// record's). docs/redis-layout.md documents the short names.
 pub(super) struct HoldValues<'a> {
-    g: &'a str,
-    f: String,
-    ps: i64,
+    group: &'a str,
+    counter_field: String,
+    period_start_ms: i64,
     /// "" for lifetime.
-    pe: String,
-    a: u64,
-    q: u64,
-    m: &'static str,
-    k: &'static str,
-    me: String,
-    t: &'a str,
+    period_end_ms: String,
+    amount_milli: u64,
+    quota_milli: u64,
+    mode: &'static str,
+    unit_code: &'static str,
+    /// The measure's JSON (`record::measure_json`), "" for the quantity.
+    measure: String,
+    thresholds: &'a str,
     /// The user's override: its quota and expiry, both "" for none.
-    o: String,
-    oe: String,
+    override_quota: String,
+    override_expires: String,
 }
 
 impl<'a> HoldValues<'a> {
     pub(super) fn of(h: &Hold<'a>) -> HoldValues<'a> {
         HoldValues {
-            g: h.group,
-            f: counter_field(h.group, &h.window),
-            ps: h.window.start_ms,
-            pe: h
+            group: h.group,
+            counter_field: counter_field(h.group, &h.window),
+            period_start_ms: h.window.start_ms,
+            period_end_ms: h
                 .window
                 .end_ms
                 .map(|ms| itoa::Buffer::new().format(ms).to_owned())
                 .unwrap_or_default(),
-            a: h.amount.0,
-            q: h.quota.0,
-            m: h.mode.as_str(),
-            k: record::unit_code(h.unit),
-            me: h
-                .measure
-                .map(|m| serde_json::to_string(m).unwrap_or_default())
-                .unwrap_or_default(),
-            t: h.alerts,
-            o: h.user_override.map(|o| o.quota.0.to_string()).unwrap_or_default(),
-            oe: h
+            amount_milli: h.amount.0,
+            quota_milli: h.quota.0,
+            mode: h.mode.as_str(),
+            unit_code: record::unit_code(h.unit),
+            measure: h.measure.map(record::measure_json).unwrap_or_default(),
+            thresholds: h.alerts,
+            override_quota: h.user_override.map(|o| o.quota.0.to_string()).unwrap_or_default(),
+            override_expires: h
                 .user_override
                 .and_then(|o| o.expires_at_ms)
                 .map(|ms| ms.to_string())
@@ -58,22 +58,32 @@ impl<'a> HoldValues<'a> {
         }
     }
 
+    /// The hold's `HOLD_FIELDS` arguments.
     pub(super) fn push(&self, inv: &mut Call) {
-        inv.arg(self.g)
-            .arg(&self.f)
-            .arg(self.ps)
-            .arg(&self.pe)
-            .arg(self.a)
-            .arg(self.q)
+        let before = inv.args_given();
+        inv.arg(self.group)
+            .arg(&self.counter_field)
+            .arg(self.period_start_ms)
+            .arg(&self.period_end_ms)
+            .arg(self.amount_milli)
+            .arg(self.quota_milli)
             .arg(self.options().as_str());
+        debug_assert_eq!(inv.args_given() - before, HOLD_FIELDS);
     }
 
-    /// holds.lua's options: "" when every one is the default, else
+    /// holds.lua's options: "" when every one is the default, else its `OPTION_FIELDS` fields,
     /// "<mode>|<unit>|<thresholds>|<override>|<override expires>|<measure>", the measure last
     /// since it is JSON.
     fn options(&self) -> String {
-        let mode = if self.m == "hard" { "" } else { self.m };
-        let fields = [mode, self.k, self.t, &self.o, &self.oe, &self.me];
+        let mode = if self.mode == "hard" { "" } else { self.mode };
+        let fields: [&str; OPTION_FIELDS] = [
+            mode,
+            self.unit_code,
+            self.thresholds,
+            &self.override_quota,
+            &self.override_expires,
+            &self.measure,
+        ];
         if fields.iter().all(|f| f.is_empty()) {
             return String::new();
         }
@@ -83,17 +93,17 @@ impl<'a> HoldValues<'a> {
     /// This hold's entry in the record.
     fn write(&self, json: &mut Json) {
         json.open_object();
-        json.name("g").string(self.g);
-        json.name("f").string(&self.f);
-        json.name("ps").integer_text(self.ps);
-        json.name("pe").string(&self.pe);
-        json.name("a").integer_text(self.a);
-        json.name("q").integer_text(self.q);
+        json.name("g").string(self.group);
+        json.name("f").string(&self.counter_field);
+        json.name("ps").integer_text(self.period_start_ms);
+        json.name("pe").string(&self.period_end_ms);
+        json.name("a").integer_text(self.amount_milli);
+        json.name("q").integer_text(self.quota_milli);
         for (name, value, default) in [
-            ("m", self.m, "hard"),
-            ("k", self.k, ""),
-            ("me", self.me.as_str(), ""),
-            ("t", self.t, ""),
+            ("m", self.mode, "hard"),
+            ("k", self.unit_code, ""),
+            ("me", self.measure.as_str(), ""),
+            ("t", self.thresholds, ""),
         ] {
             if value != default {
                 json.name(name).string(value);
@@ -105,9 +115,10 @@ impl<'a> HoldValues<'a> {
 
 /// A held reservation's record (see lua/prelude.lua) but its opening brace and its times,
 /// which only Redis knows: reserve.lua writes `{"s":"held","c":"<now>","x":"<expires>",` in
-/// front of it.
+/// front of it. It opens with the encoding's version.
 pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> Vec<u8> {
     let mut json = Json::new();
+    json.name("v").string(RECORD_VERSION);
     json.name("e").string(args.event);
     if !args.parent.is_empty() {
         json.name("p").string(args.parent);
@@ -195,7 +206,7 @@ mod tests {
         // The script's options: "" for the defaults, else six fields with the JSON last; the
         // override travels to the script but is no part of the record.
         assert_eq!(values[1].options(), "");
-        assert_eq!(values[0].options(), r#"soft|c|80,100|7000|9000|{"Metadata":"tokens"}"#);
+        assert_eq!(values[0].options(), r#"soft|c|80,100|7000|9000|{"metadata":"tokens"}"#);
         assert!(!rest.contains("7000"));
     }
 }

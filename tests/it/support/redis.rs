@@ -225,6 +225,34 @@ impl Shared {
         }
     }
 
+    /// Runs a script with these keys (all of one slot) and arguments, and answers its reply or
+    /// its error.
+    pub fn run_script(
+        &self,
+        script: &::redis::Script,
+        keys: &[String],
+        args: &[String],
+    ) -> ::redis::RedisResult<::redis::Value> {
+        let mut inv = script.prepare_invoke();
+        for k in keys {
+            inv.key(k);
+        }
+        for a in args {
+            inv.arg(a);
+        }
+        match self {
+            Shared::Standalone(redis) => {
+                let mut conn = ::redis::Client::open(redis.url())?.get_connection()?;
+                inv.invoke(&mut conn)
+            }
+            Shared::Cluster(cluster) => {
+                let urls: Vec<String> = cluster.nodes.iter().map(TestRedis::url).collect();
+                let mut conn = ::redis::cluster::ClusterClient::new(urls)?.get_connection()?;
+                inv.invoke(&mut conn)
+            }
+        }
+    }
+
     /// Sends one command, routed by its key in a cluster, and reads the reply.
     pub fn query<T: ::redis::FromRedisValue>(&self, args: &[&str]) -> T {
         match self {

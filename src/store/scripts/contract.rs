@@ -1,0 +1,349 @@
+//! The contract between the node and its Lua scripts, declared once: each script's keys, the
+//! shape of its arguments, its reply, and the counted fields both sides name. `lua/shape.lua`
+//! holds the same constants and checks every call against the shape its script declares here;
+//! tests hold each script's header and its first check to this table, and send every script a
+//! call of the wrong shape to see it refused.
+
+/// Values per hold (holds.lua): group, counter field, period start, period end, amount, quota,
+/// options.
+pub const HOLD_FIELDS: usize = 7;
+/// "|"-separated fields of a hold's options (holds.lua): mode, unit, thresholds, override,
+/// override expiry, measure.
+pub const OPTION_FIELDS: usize = 6;
+/// Values per hold of a decision (reserve's and check's answers): used, held, quota in force,
+/// denied.
+pub const VERDICT_FIELDS: usize = 4;
+/// Values per hold of an answer of counters (counters.lua): used, held, quota in force.
+pub const COUNTER_FIELDS: usize = 3;
+/// The encoding of the reservation records this code writes; it reads version 1 (no `v`) too.
+pub const RECORD_VERSION: &str = "2";
+/// Keys every data-plane writing script starts with (prelude.lua).
+pub const WRITING_KEYS: usize = 10;
+/// Arguments every data-plane writing script starts with (prelude.lua).
+pub const WRITING_ARGS: usize = 4;
+
+/// How many arguments each counted item of a call takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Each {
+    /// A hold: `HOLD_FIELDS` values.
+    Hold,
+    Values(usize),
+}
+
+impl Each {
+    pub const fn values(self) -> usize {
+        match self {
+            Each::Hold => HOLD_FIELDS,
+            Each::Values(n) => n,
+        }
+    }
+
+    fn lua(self) -> String {
+        match self {
+            Each::Hold => "HOLD_FIELDS".to_owned(),
+            Each::Values(n) => n.to_string(),
+        }
+    }
+}
+
+/// One part of a call's arguments: a fixed number of them, the last of which counts the items
+/// that follow when `then` is given.
+#[derive(Debug, Clone, Copy)]
+pub struct Part {
+    pub fixed: usize,
+    pub then: Option<Each>,
+}
+
+const fn fixed(n: usize) -> Part {
+    Part { fixed: n, then: None }
+}
+
+const fn counted(n: usize, each: Each) -> Part {
+    Part {
+        fixed: n,
+        then: Some(each),
+    }
+}
+
+/// One script as both sides know it.
+#[derive(Debug)]
+pub struct Contract {
+    /// Its file in `lua/`.
+    pub file: &'static str,
+    pub keys: usize,
+    pub args: &'static [Part],
+    /// What it answers, as its header says it.
+    pub reply: &'static str,
+}
+
+impl Contract {
+    /// How many arguments a call has with these counts of items, in order.
+    pub fn args_with(&self, counts: &[usize]) -> usize {
+        let mut counts = counts.iter();
+        self.args
+            .iter()
+            .map(|p| {
+                p.fixed
+                    + p.then
+                        .map_or(0, |each| each.values() * counts.next().copied().unwrap_or(0))
+            })
+            .sum()
+    }
+
+    /// The check the script makes first, as it is written in the script: `shape(10, 8,
+    /// HOLD_FIELDS, 1)`. A test holds every script to it.
+    pub fn lua_check(&self) -> String {
+        let mut parts = vec![self.keys.to_string()];
+        for p in self.args {
+            parts.push(p.fixed.to_string());
+            if let Some(each) = p.then {
+                parts.push(each.lua());
+            }
+        }
+        format!("shape({})", parts.join(", "))
+    }
+}
+
+const W: usize = WRITING_ARGS;
+
+pub const RESERVE: Contract = Contract {
+    file: "reserve.lua",
+    keys: WRITING_KEYS,
+    args: &[counted(W + 4, Each::Hold), fixed(1)],
+    reply: "ok, reservation id, expires ms, allowed, VERDICT_FIELDS per hold, alerts fired",
+};
+pub const CHECK: Contract = Contract {
+    file: "check.lua",
+    keys: 4,
+    args: &[counted(2, Each::Hold)],
+    reply: "ok, allowed, VERDICT_FIELDS per hold",
+};
+pub const TRACK: Contract = Contract {
+    file: "track.lua",
+    keys: WRITING_KEYS,
+    args: &[counted(W + 2, Each::Hold), fixed(3)],
+    reply: "ok, COUNTER_FIELDS per hold, alerts fired",
+};
+pub const ADJUST: Contract = Contract {
+    file: "adjust.lua",
+    keys: WRITING_KEYS + 1,
+    args: &[fixed(W + 1 + HOLD_FIELDS + 4)],
+    reply: "ok, the applied change, COUNTER_FIELDS, alerts fired",
+};
+pub const COMMIT: Contract = Contract {
+    file: "commit.lua",
+    keys: WRITING_KEYS,
+    args: &[counted(W + 2, Each::Values(1)), fixed(2)],
+    reply: "ok, late, record, COUNTER_FIELDS per hold, alerts fired",
+};
+pub const RELEASE: Contract = Contract {
+    file: "release.lua",
+    keys: WRITING_KEYS,
+    args: &[fixed(W + 1)],
+    reply: "ok, released or expired, record, COUNTER_FIELDS per hold",
+};
+pub const EXTEND: Contract = Contract {
+    file: "extend.lua",
+    keys: WRITING_KEYS,
+    args: &[fixed(W + 3)],
+    reply: "ok, expires ms, the next level up",
+};
+pub const RECLAIM: Contract = Contract {
+    file: "reclaim.lua",
+    keys: WRITING_KEYS,
+    args: &[fixed(W)],
+    reply: "ok, or more",
+};
+pub const USAGE: Contract = Contract {
+    file: "usage.lua",
+    keys: 4,
+    args: &[counted(1, Each::Values(2))],
+    reply: "ok, now ms, COUNTER_FIELDS per field",
+};
+pub const SUBSCRIBE: Contract = Contract {
+    file: "subscribe.lua",
+    keys: 3,
+    args: &[counted(5, Each::Values(2)), counted(1, Each::Values(5)), fixed(1)],
+    reply: "ok, the subscription hash",
+};
+pub const UNSUBSCRIBE: Contract = Contract {
+    file: "unsubscribe.lua",
+    keys: 1,
+    args: &[],
+    reply: "ok, the subscription hash",
+};
+pub const SET_STATUS: Contract = Contract {
+    file: "set_status.lua",
+    keys: 1,
+    args: &[fixed(2)],
+    reply: "ok, the subscription hash",
+};
+pub const OVERRIDE: Contract = Contract {
+    file: "override.lua",
+    keys: 1,
+    args: &[fixed(2)],
+    reply: "ok, the subscription hash",
+};
+pub const INDEX_USER: Contract = Contract {
+    file: "index_user.lua",
+    keys: 5,
+    args: &[fixed(5)],
+    reply: "1 when the index changed, else 0",
+};
+pub const PUT_PLAN: Contract = Contract {
+    file: "put_plan.lua",
+    keys: 2,
+    args: &[fixed(2)],
+    reply: "the plan's version",
+};
+pub const DELETE_PLAN: Contract = Contract {
+    file: "delete_plan.lua",
+    keys: 4,
+    args: &[fixed(2)],
+    reply: "not_found, in_use with the users, or ok",
+};
+pub const CLAIM_PLAN: Contract = Contract {
+    file: "claim_plan.lua",
+    keys: 2,
+    args: &[fixed(1)],
+    reply: "1 when claimed, 0 when there is no such plan",
+};
+pub const ENQUEUE: Contract = Contract {
+    file: "enqueue.lua",
+    keys: 4,
+    args: &[fixed(5)],
+    reply: "the ids of the deliveries made",
+};
+pub const CLAIM: Contract = Contract {
+    file: "claim.lua",
+    keys: 4,
+    args: &[fixed(4)],
+    reply: "delivery id, record, endpoint per delivery claimed",
+};
+pub const COMPLETE: Contract = Contract {
+    file: "complete.lua",
+    keys: 3,
+    args: &[fixed(7)],
+    reply: "the delivery's state, or gone",
+};
+pub const REDELIVER: Contract = Contract {
+    file: "redeliver.lua",
+    keys: 3,
+    args: &[fixed(2)],
+    reply: "1, or 0 when there is no such delivery",
+};
+
+/// Every script a node runs.
+pub const ALL: [&Contract; 21] = [
+    &RESERVE,
+    &CHECK,
+    &TRACK,
+    &ADJUST,
+    &COMMIT,
+    &RELEASE,
+    &EXTEND,
+    &RECLAIM,
+    &USAGE,
+    &SUBSCRIBE,
+    &UNSUBSCRIBE,
+    &SET_STATUS,
+    &OVERRIDE,
+    &INDEX_USER,
+    &PUT_PLAN,
+    &DELETE_PLAN,
+    &CLAIM_PLAN,
+    &ENQUEUE,
+    &CLAIM,
+    &COMPLETE,
+    &REDELIVER,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(file: &str) -> String {
+        std::fs::read_to_string(format!("{}/lua/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    /// The highest index the header's `-- KEYS[..]` or `-- ARGV[..]` lines name with numbers
+    /// (`KEYS[4]`, `KEYS[1..10]`); 0 when it names none.
+    fn highest(header: &[&str], name: &str) -> usize {
+        let open = format!("-- {name}[");
+        header
+            .iter()
+            .filter_map(|line| line.strip_prefix(&open))
+            .filter_map(|rest| rest.split(']').next())
+            .filter_map(|index| index.rsplit("..").next().and_then(|last| last.parse::<usize>().ok()))
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn every_script_header_names_the_keys_and_arguments_its_contract_declares() {
+        for c in ALL {
+            let text = source(c.file);
+            let header: Vec<&str> = text.lines().take_while(|l| l.starts_with("--")).collect();
+            assert_eq!(highest(&header, "KEYS"), c.keys, "{}: KEYS in its header", c.file);
+            let fixed = c.args.first().map_or(0, |p| p.fixed);
+            assert_eq!(
+                highest(&header, "ARGV"),
+                fixed,
+                "{}: numbered ARGV in its header",
+                c.file
+            );
+            for p in c.args {
+                if p.then == Some(Each::Hold) {
+                    assert!(
+                        text.contains("HOLD_FIELDS values"),
+                        "{}: its header names HOLD_FIELDS",
+                        c.file
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_script_checks_the_shape_its_contract_declares_before_anything_else() {
+        for c in ALL {
+            let text = source(c.file);
+            let code = text
+                .lines()
+                .find(|l| !l.is_empty() && !l.starts_with("--"))
+                .unwrap_or_default();
+            let check = c.lua_check();
+            assert!(
+                code == check || code.ends_with(&format!(" = {check}")),
+                "{}: its first statement is {code:?}, not the declared {check}",
+                c.file
+            );
+        }
+    }
+
+    #[test]
+    fn the_scripts_count_fields_as_the_node_does() {
+        let shape = source("shape.lua");
+        let line = shape.lines().find(|l| l.starts_with("local HOLD_FIELDS")).unwrap();
+        let want = format!(
+            "local HOLD_FIELDS, OPTION_FIELDS, VERDICT_FIELDS, COUNTER_FIELDS, RECORD_VERSION = {HOLD_FIELDS}, \
+             {OPTION_FIELDS}, {VERDICT_FIELDS}, {COUNTER_FIELDS}, '{RECORD_VERSION}'"
+        );
+        assert_eq!(line, want);
+        // The options pattern takes exactly OPTION_FIELDS fields.
+        let holds = source("holds.lua");
+        let pattern = holds.lines().find(|l| l.contains("string.match(options")).unwrap();
+        assert_eq!(
+            pattern.matches("([^|]*)").count() + pattern.matches("(.*)").count(),
+            OPTION_FIELDS
+        );
+    }
+
+    #[test]
+    fn arguments_add_up_as_declared() {
+        assert_eq!(RESERVE.args_with(&[2]), 8 + 2 * HOLD_FIELDS + 1);
+        assert_eq!(SUBSCRIBE.args_with(&[1, 2]), 5 + 2 + 1 + 10 + 1);
+        assert_eq!(SUBSCRIBE.lua_check(), "shape(3, 5, 2, 1, 5, 1)");
+        assert_eq!(UNSUBSCRIBE.lua_check(), "shape(1)");
+    }
+}

@@ -1,0 +1,159 @@
+//! The contract between the node and its scripts, seen from Redis: every script refuses a call
+//! of another shape than it declares, a malformed hold's options, and a reservation record of
+//! an encoding it does not know, with an error reply, never by reading defaults.
+
+use quota_gateway::store::contract::{Contract, HOLD_FIELDS, WRITING_ARGS, WRITING_KEYS};
+use quota_gateway::store::every_script;
+use redis::{RedisResult, Value};
+
+use crate::support::redis::shared;
+use crate::support::unique_prefix;
+
+/// `n` keys of one slot, apart from every other test's.
+fn keys(tag: &str, n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("{{{tag}}}:k{i}")).collect()
+}
+
+fn refused(result: RedisResult<Value>, what: &str) -> String {
+    match result {
+        Err(err) => err.to_string(),
+        Ok(value) => panic!("{what}: answered {value:?} instead of an error"),
+    }
+}
+
+/// Arguments of a call with no counted items: "0" for every one, so each count counts nothing.
+fn zeros(c: &Contract) -> Vec<String> {
+    vec!["0".to_owned(); c.args_with(&[])]
+}
+
+#[test]
+fn every_script_refuses_a_call_of_another_shape() {
+    let redis = shared();
+    for (contract, script) in every_script() {
+        let tag = unique_prefix();
+        let (keys, args) = (keys(&tag, contract.keys), zeros(contract));
+        let mut more = args.clone();
+        more.push("0".into());
+        let err = refused(redis.run_script(script, &keys, &more), contract.file);
+        assert!(err.contains("qg contract"), "{}: {err}", contract.file);
+        if !args.is_empty() {
+            let err = refused(redis.run_script(script, &keys, &args[1..]), contract.file);
+            assert!(err.contains("qg contract"), "{}: {err}", contract.file);
+        }
+        let err = refused(redis.run_script(script, &keys[1..], &args), contract.file);
+        assert!(err.contains("qg contract"), "{}: {err}", contract.file);
+        // A count that is not a number is refused, not read as nothing.
+        if let Some(at) = first_count(contract) {
+            let mut bad = args.clone();
+            bad[at] = "two".into();
+            let err = refused(redis.run_script(script, &keys, &bad), contract.file);
+            assert!(err.contains("should count"), "{}: {err}", contract.file);
+        }
+    }
+}
+
+/// The index of the first argument that counts items, if any.
+fn first_count(c: &Contract) -> Option<usize> {
+    let mut at = 0;
+    for p in c.args {
+        at += p.fixed;
+        if p.then.is_some() {
+            return Some(at - 1);
+        }
+    }
+    None
+}
+
+/// One hold of group `g` in a lifetime counter, with these options.
+fn hold(options: &str) -> Vec<String> {
+    let values = ["g", "g@0", "0", "", "1000", "5000", options];
+    assert_eq!(values.len(), HOLD_FIELDS);
+    values.iter().map(|v| v.to_string()).collect()
+}
+
+#[test]
+fn scripts_that_read_holds_refuse_malformed_options() {
+    let redis = shared();
+    let writing: Vec<String> = ["60000", "", "", ""].iter().map(|s| s.to_string()).collect();
+    assert_eq!(writing.len(), WRITING_ARGS);
+    for options in ["soft|c", "soft|c||||{}|x", "hardest|||||", "soft|||||[1]", "||||||"] {
+        for (contract, script) in every_script() {
+            let head: Vec<String> = match contract.file {
+                "reserve.lua" => [
+                    writing.clone(),
+                    vec!["0".into(), "r_x".into(), "60000".into(), "1".into()],
+                ]
+                .concat(),
+                "check.lua" => vec!["0".into(), "1".into()],
+                "track.lua" => [writing.clone(), vec!["0".into(), "1".into()]].concat(),
+                "adjust.lua" => [writing.clone(), vec!["0".into()]].concat(),
+                _ => continue,
+            };
+            let tail: Vec<String> = match contract.file {
+                "reserve.lua" => vec!["{}".into()],
+                "track.lua" => vec!["e".into(), "".into(), "1000".into()],
+                "adjust.lua" => vec!["1000".into(), "why".into(), "10".into(), "key".into()],
+                _ => Vec::new(),
+            };
+            let args = [head, hold(options), tail].concat();
+            let keys = keys(&unique_prefix(), contract.keys);
+            let err = refused(redis.run_script(script, &keys, &args), contract.file);
+            assert!(
+                err.contains("malformed options"),
+                "{} with {options:?}: {err}",
+                contract.file
+            );
+            // Nothing was written before the refusal.
+            for key in &keys {
+                assert_eq!(redis.query::<i64>(&["EXISTS", key]), 0, "{}: {key}", contract.file);
+            }
+        }
+    }
+    // The defaults and a well-formed set of options are taken.
+    let (c, script) = every_script().into_iter().find(|(c, _)| c.file == "check.lua").unwrap();
+    for options in ["", "|||||", r#"soft|c|80,100|7000||{"metadata":"tokens"}"#] {
+        let args = [vec!["0".into(), "1".into()], hold(options)].concat();
+        let answer = redis.run_script(script, &keys(&unique_prefix(), c.keys), &args);
+        assert!(answer.is_ok(), "{options:?}: {answer:?}");
+    }
+}
+
+/// A held reservation record of encoding `version`, open and already expired, under `tag`.
+fn plant_record(tag: &str, version: &str) -> Vec<String> {
+    let keys = keys(tag, WRITING_KEYS);
+    let record = format!(
+        r#"{{"v":"{version}","s":"held","c":"0","x":"1","e":"e","h":[{{"g":"g","f":"g@0","ps":"0","pe":"","a":"1000","q":"5000"}}]}}"#
+    );
+    let redis = shared();
+    redis.query::<i64>(&["HSET", &keys[1], "r_x", &record]);
+    redis.query::<i64>(&["ZADD", &keys[2], "1", "r_x"]);
+    keys
+}
+
+#[test]
+fn scripts_refuse_a_reservation_record_of_an_unknown_encoding() {
+    let redis = shared();
+    let writing = vec!["60000".to_string(), String::new(), String::new(), String::new()];
+    for (contract, script) in every_script() {
+        let (tag, version) = (unique_prefix(), "9");
+        let keys = plant_record(&tag, version);
+        let args: Vec<String> = match contract.file {
+            // A writer reclaims the expired record first; a reader reads it as pending.
+            "reclaim.lua" => writing.clone(),
+            "release.lua" => [writing.clone(), vec!["r_x".into()]].concat(),
+            "commit.lua" => [writing.clone(), vec!["r_x".into(), "".into(), "".into(), "".into()]].concat(),
+            "extend.lua" => [writing.clone(), vec!["r_x".into(), "1000".into(), "60000".into()]].concat(),
+            "usage.lua" => vec!["1".into(), "g@0".into(), "5000".into()],
+            "check.lua" => [vec!["0".into(), "1".into()], hold("")].concat(),
+            _ => continue,
+        };
+        let err = refused(redis.run_script(script, &keys[..contract.keys], &args), contract.file);
+        assert!(err.contains("encoding 9"), "{}: {err}", contract.file);
+        // The record is as it was: a refusal writes nothing first.
+        assert_eq!(redis.query::<i64>(&["ZCARD", &keys[2]]), 1, "{}", contract.file);
+        // The encoding this code writes is read.
+        let keys = plant_record(&unique_prefix(), quota_gateway::store::contract::RECORD_VERSION);
+        let answer = redis.run_script(script, &keys[..contract.keys], &args);
+        assert!(answer.is_ok(), "{}: {answer:?}", contract.file);
+    }
+}
