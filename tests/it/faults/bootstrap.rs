@@ -9,6 +9,7 @@ use crate::support::redis::{free_port, TestRedis};
 use crate::support::{test_config, unique_prefix};
 
 #[tokio::test]
+#[ignore = "a fault test: scripts/test runs these alone, serially"]
 async fn a_gateway_started_before_redis_becomes_ready_when_redis_appears() {
     let port = free_port();
     let config = test_config(&unique_prefix(), "root-token");

@@ -1,5 +1,7 @@
 //! Failure behaviour (the README's readiness and failures), each with a test that fails without its handling.
-//! These run once, on the standalone topology: `scripts/test` skips `faults::` on the cluster.
+//! These stop, kill and time Redis and take minutes, so plain `cargo test` leaves them out
+//! (`#[ignore]`); `scripts/test` runs them once, alone and serially, on the standalone topology:
+//! `cargo test --test it faults:: -- --ignored --test-threads=1`.
 
 mod bootstrap;
 mod crashes;

@@ -10,6 +10,7 @@ use crate::support::proxy::Proxy;
 use crate::support::{freemium_free_plan, redis, spawn_app_on, spawn_app_with, unique_prefix};
 
 #[tokio::test]
+#[ignore = "a fault test: scripts/test runs these alone, serially"]
 async fn a_silent_redis_gives_503_then_recovers_and_bad_input_never_waits_for_it() {
     let own = redis::TestRedis::start();
     let proxy = Proxy::start(own.port).await;
@@ -59,6 +60,7 @@ async fn a_silent_redis_gives_503_then_recovers_and_bad_input_never_waits_for_it
 /// calls share one connection; a check gives up, a reserve waits behind it, and Redis answers
 /// both once thawed: the reserve must get its own answer, not the check's.
 #[tokio::test]
+#[ignore = "a fault test: scripts/test runs these alone, serially"]
 async fn a_late_reply_of_a_timed_out_call_never_answers_the_next_call() {
     let own = redis::TestRedis::start();
     let proxy = Proxy::start(own.port).await;
@@ -108,6 +110,7 @@ async fn a_late_reply_of_a_timed_out_call_never_answers_the_next_call() {
 }
 
 #[tokio::test]
+#[ignore = "a fault test: scripts/test runs these alone, serially"]
 async fn a_stopped_redis_gives_503_not_an_allow() {
     let own = redis::TestRedis::start();
     let app = spawn_app_on(&own.target(), &unique_prefix(), None).await;
@@ -127,6 +130,7 @@ async fn a_stopped_redis_gives_503_not_an_allow() {
 }
 
 #[tokio::test]
+#[ignore = "a fault test: scripts/test runs these alone, serially"]
 async fn readyz_refuses_a_redis_that_may_evict() {
     let own = redis::TestRedis::start();
     let app = spawn_app_on(&own.target(), &unique_prefix(), None).await;
@@ -173,6 +177,7 @@ async fn load(app: &crate::support::TestApp, workers: usize, calls: usize) -> Ve
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a fault test: scripts/test runs these alone, serially"]
 async fn redis_stopped_under_load_gives_fast_503s_then_recovers_without_a_restart() {
     let own = redis::TestRedis::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
     let app = spawn_app_on(&own.target(), &unique_prefix(), None).await;
@@ -210,6 +215,7 @@ async fn redis_stopped_under_load_gives_fast_503s_then_recovers_without_a_restar
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a fault test: scripts/test runs these alone, serially"]
 async fn script_flush_under_load_is_invisible_to_clients() {
     let own = redis::TestRedis::start();
     let app = spawn_app_on(&own.target(), &unique_prefix(), None).await;

@@ -12,6 +12,7 @@ use crate::support::{redis, spawn_app_with, unique_prefix, TestApp};
 const QUOTA: u64 = 5;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a fault test: scripts/test runs these alone, serially"]
 async fn skewed_clocks_never_admit_more_than_a_minutes_quota() {
     let own = redis::TestRedis::start();
     let prefix = unique_prefix();

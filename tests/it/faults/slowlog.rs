@@ -13,6 +13,7 @@ use crate::support::{redis, spawn_app_on, unique_prefix};
 const RECLAIM_HOLDS: usize = 96;
 
 #[tokio::test]
+#[ignore = "a fault test: scripts/test runs these alone, serially"]
 async fn a_backlog_of_expired_holds_is_returned_in_short_bounded_calls() {
     let own = redis::TestRedis::start();
     let app = spawn_app_on(&own.target(), &unique_prefix(), None).await;
