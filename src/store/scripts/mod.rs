@@ -1,8 +1,9 @@
-//! The Lua scripts and the only code that knows their KEYS and ARGV order and their replies.
-//! Each script is compiled into the binary and run with EVALSHA (reloaded on NOSCRIPT by
-//! `redis::Script`). `holds.rs` holds the scripts that place or read holds (reserve, check,
-//! track, adjust, usage), `settle.rs` those that end or extend a reservation, `account.rs` the
-//! rest.
+//! The Lua scripts and the only code that knows their KEYS and ARGV order and their replies,
+//! as `contract.rs` declares them. Each script is compiled into the binary and run with EVALSHA,
+//! reloaded on NOSCRIPT: the data plane's through `call.rs`, which encodes a call straight into
+//! RESP, the others through `redis::Script`. `holds.rs` holds the scripts that place or read
+//! holds (reserve, check, track, adjust, usage, reclaim), `settle.rs` those that end or extend a
+//! reservation, `account.rs` subscriptions, the users index and plans.
 
 mod account;
 mod call;
