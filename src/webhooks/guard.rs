@@ -18,7 +18,7 @@ pub enum Refused {
     NotHttps,
     #[error("must not carry a username or password")]
     Credentials,
-    #[error("resolves to {0}, a private, loopback or link-local address")]
+    #[error("resolves to {0}, a private, loopback, link-local or other special-purpose address")]
     Private(IpAddr),
     #[error("does not resolve: {0}")]
     Unresolved(String),
@@ -62,38 +62,104 @@ pub async fn resolve(url: &Url, settings: &WebhookSettings) -> Result<Vec<Socket
     Ok(addrs)
 }
 
-/// Whether an address is on the public internet (not private, loopback, link-local, shared,
-/// documentation, unspecified, broadcast or multicast).
+/// Whether an address is on the public internet: in no range of the IANA IPv4 and IPv6
+/// special-purpose address registries (private, loopback, link-local, shared, documentation,
+/// benchmarking, reserved, protocol assignments, discard, ...), nor multicast or broadcast.
+/// An IPv6 address that embeds an IPv4 one (mapped, compatible, translated, NAT64, 6to4) is
+/// judged by the IPv4 address it carries, so `[::7f00:1]` is loopback and `[2002:a9fe:a9fe::1]`
+/// the metadata address.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_v4(v6) {
             Some(v4) => public_v4(v4),
             None => public_v6(v6),
         },
     }
 }
 
+/// `a` is within `net`/`bits`.
+fn in_v4(a: Ipv4Addr, net: [u8; 4], bits: u32) -> bool {
+    let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+    u32::from(a) & mask == u32::from(Ipv4Addr::from(net)) & mask
+}
+
 fn public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    !(ip.is_private()
-        || ip.is_loopback()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || ip.is_documentation()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b)))
+    // The IANA IPv4 special-purpose registry, then multicast (224.0.0.0/4).
+    const SPECIAL: [([u8; 4], u32); 19] = [
+        ([0, 0, 0, 0], 8),
+        ([10, 0, 0, 0], 8),
+        ([100, 64, 0, 0], 10),
+        ([127, 0, 0, 0], 8),
+        ([169, 254, 0, 0], 16),
+        ([172, 16, 0, 0], 12),
+        ([192, 0, 0, 0], 24),
+        ([192, 0, 2, 0], 24),
+        ([192, 31, 196, 0], 24),
+        ([192, 52, 193, 0], 24),
+        ([192, 88, 99, 0], 24),
+        ([192, 168, 0, 0], 16),
+        ([192, 175, 48, 0], 24),
+        ([198, 18, 0, 0], 15),
+        ([198, 51, 100, 0], 24),
+        ([203, 0, 113, 0], 24),
+        ([240, 0, 0, 0], 4),
+        ([255, 255, 255, 255], 32),
+        ([224, 0, 0, 0], 4),
+    ];
+    !SPECIAL.iter().any(|(net, bits)| in_v4(ip, *net, *bits))
+}
+
+/// `a` is within `net`/`bits`.
+fn in_v6(a: Ipv6Addr, net: [u16; 8], bits: u32) -> bool {
+    let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+    u128::from(a) & mask == u128::from(Ipv6Addr::from(net)) & mask
+}
+
+/// The IPv4 address an IPv6 address carries, in the forms that carry one: IPv4-mapped
+/// (::ffff:0:0/96), IPv4-compatible (::/96, deprecated but still routed by some stacks),
+/// IPv4-translated (::ffff:0:0:0/96), NAT64 (64:ff9b::/96) and 6to4 (2002::/16).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let bits = u128::from(ip);
+    let low = Ipv4Addr::from((bits & 0xffff_ffff) as u32);
+    let carries_low = [
+        ([0, 0, 0, 0, 0, 0xffff, 0, 0], 96),
+        ([0, 0, 0, 0, 0, 0, 0, 0], 96),
+        ([0, 0, 0, 0, 0xffff, 0, 0, 0], 96),
+        ([0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96),
+    ];
+    // :: and ::1 are IPv6's own unspecified and loopback addresses, judged as such.
+    if ip.is_unspecified() || ip.is_loopback() {
+        return None;
+    }
+    if carries_low.iter().any(|(net, n)| in_v6(ip, *net, *n)) {
+        return Some(low);
+    }
+    if in_v6(ip, [0x2002, 0, 0, 0, 0, 0, 0, 0], 16) {
+        return Some(Ipv4Addr::from(((bits >> 80) & 0xffff_ffff) as u32));
+    }
+    None
 }
 
 fn public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00
-        || (first & 0xffc0) == 0xfe80)
+    // The IANA IPv6 special-purpose registry (the IPv4-embedding ranges are judged by what they
+    // carry), the deprecated site-local range, and multicast.
+    const SPECIAL: [([u16; 8], u32); 13] = [
+        ([0, 0, 0, 0, 0, 0, 0, 1], 128),
+        ([0, 0, 0, 0, 0, 0, 0, 0], 128),
+        ([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48),
+        ([0x100, 0, 0, 0, 0, 0, 0, 0], 64),
+        ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23),
+        ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+        ([0x2620, 0x4f, 0x8000, 0, 0, 0, 0, 0], 48),
+        ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20),
+        ([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16),
+        ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7),
+        ([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),
+        ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10),
+        ([0xff00, 0, 0, 0, 0, 0, 0, 0], 8),
+    ];
+    !SPECIAL.iter().any(|(net, bits)| in_v6(ip, *net, *bits))
 }
 
 #[cfg(test)]
@@ -114,10 +180,38 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            // IPv4 inside IPv6: NAT64 of the metadata address, compatible, 6to4, translated.
+            "64:ff9b::a9fe:a9fe",
+            "::127.0.0.1",
+            "::7f00:1",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::1",
+            "::ffff:0:7f00:1",
+            // Special-purpose ranges of both registries.
+            "fec0::1",
+            "2001:db8::1",
+            "2001::1",
+            "64:ff9b:1::1",
+            "100::1",
+            "ff02::1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "240.0.0.1",
+            "255.255.255.255",
+            "192.0.0.1",
+            "192.0.2.1",
+            "224.0.0.1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"] {
+        for public in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "198.20.0.1",
+            "2606:4700:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }

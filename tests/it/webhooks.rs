@@ -338,6 +338,16 @@ async fn urls_are_https_to_public_addresses_unless_allowed() {
         ("https://localhost/hook", "private, loopback"),
         ("https://10.0.0.8/hook", "10.0.0.8"),
         ("https://169.254.169.254/latest", "169.254.169.254"),
+        // IPv4 inside IPv6 is judged by the IPv4 address, and every special-purpose range is out.
+        ("https://[64:ff9b::a9fe:a9fe]/latest", "special-purpose"),
+        ("https://[::7f00:1]/hook", "special-purpose"),
+        ("https://[2002:a9fe:a9fe::1]/hook", "special-purpose"),
+        ("https://[::ffff:0:7f00:1]/hook", "special-purpose"),
+        ("https://[fec0::1]/hook", "special-purpose"),
+        ("https://[2001:db8::1]/hook", "special-purpose"),
+        ("https://198.18.0.1/hook", "198.18.0.1"),
+        ("https://240.0.0.1/hook", "240.0.0.1"),
+        ("https://192.0.0.1/hook", "192.0.0.1"),
         ("ftp://example.com", "http"),
     ] {
         let (status, problem) = strict
