@@ -7,6 +7,21 @@ use super::dto::UsageEventAnswer;
 
 pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata\n";
 
+/// The columns written by this code as numbers (quantity, amount): a negative amount starts
+/// with "-" and stays a number.
+const NUMBER_COLUMNS: [usize; 2] = [5, 9];
+
+/// A text cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return), led by a single quote so it shows as the text it is, as OWASP
+/// advises against CSV injection.
+fn neutralised(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}").into()
+    } else {
+        value.into()
+    }
+}
+
 /// A CSV field: quoted when it holds a comma, a quote or a line break; quotes doubled.
 fn field(out: &mut String, value: &str) {
     if value.contains([',', '"', '\n', '\r']) {
@@ -57,7 +72,11 @@ pub fn rows(entry: &UsageEventAnswer, out: &mut String) {
             if i > 0 {
                 out.push(',');
             }
-            field(out, cell);
+            if NUMBER_COLUMNS.contains(&i) {
+                field(out, cell);
+            } else {
+                field(out, &neutralised(cell));
+            }
         }
         let _ = writeln!(out);
     };
@@ -66,5 +85,28 @@ pub fn rows(entry: &UsageEventAnswer, out: &mut String) {
     }
     for g in groups {
         write_row(Some(g));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_shown_as_text_and_numbers_stay_numbers() {
+        for (cell, shown) in [
+            ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+            ("@SUM(1+1)", "'@SUM(1+1)"),
+            ("+1+1", "'+1+1"),
+            ("-1+1", "'-1+1"),
+            ("=HYPERLINK(\"http://x\")", "\"'=HYPERLINK(\"\"http://x\"\")\""),
+            ("\tx", "'\tx"),
+            ("\rx", "\"'\rx\""),
+            ("image.render", "image.render"),
+        ] {
+            let mut out = String::new();
+            field(&mut out, &neutralised(cell));
+            assert_eq!(out, shown, "{cell:?}");
+        }
     }
 }

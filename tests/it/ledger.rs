@@ -337,3 +337,51 @@ async fn retention_trims_old_entries_and_keeps_the_newest() {
         "counters are not the ledger"
     );
 }
+
+/// Cells a spreadsheet would run as formulas (a user id, an event, an adjustment's reason) come
+/// out of the CSV led by a quote, in the stream and in `quota-gateway export`; amounts, negative
+/// ones included, stay numbers.
+#[tokio::test]
+async fn csv_cells_that_would_be_formulas_are_written_as_text() {
+    let app = spawn_app().await;
+    plan(&app).await;
+    let user = "=HYPERLINK(\"http://x\")";
+    app.subscribe(user, "plan_l", None).await;
+    let body = json!({ "userId": user, "event": "-render", "quantity": 2 });
+    assert_eq!(app.json(Method::POST, "/v1/track", Some(body)).await.0, 200);
+    let path = format!("/v1/users/{}/adjustments", crate::support::encode(user));
+    let body = json!({ "groupId": "all", "amount": -1, "reason": "@SUM(1+1)" });
+    assert_eq!(app.json(Method::POST, &path, Some(body)).await.0, 200);
+
+    let res = app
+        .client
+        .get(format!("{}/v1/usage-events", app.address))
+        .bearer_auth(&app.key)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    let csv = res.text().await.unwrap();
+    let out = std::env::temp_dir().join(format!("qg-export-formulas-{}.csv", std::process::id()));
+    let request = quota_gateway::export::ExportRequest {
+        url: &app.address,
+        key: &app.key,
+        from: None,
+        to: None,
+        user: None,
+        csv: true,
+    };
+    quota_gateway::export::export(&request, &out, false).await.unwrap();
+    let exported = std::fs::read_to_string(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    for text in [&csv, &exported] {
+        assert!(text.contains(r#""'=HYPERLINK(""http://x"")""#), "{text}");
+        assert!(text.contains(",'-render,"), "{text}");
+        assert!(text.contains(",'@SUM(1+1),"), "{text}");
+        assert!(text.contains(",-1,"), "a negative amount stays a number: {text}");
+        assert!(
+            !text.contains(",=") && !text.contains(",@") && !text.contains(",\"="),
+            "{text}"
+        );
+    }
+}
