@@ -61,7 +61,8 @@ local function find_reservation(id, now)
   if not raw then
     return nil, nil, {'not_found'}
   end
-  local record = decode_record(raw)
+  local record = cjson.decode(raw)
+  if record and record.v and record.v ~= RECORD_VERSION then error({err = UNKNOWN_RECORD}) end
   return record, state_of(id, record), raw
 end
 

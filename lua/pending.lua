@@ -28,7 +28,8 @@ local function read_expired()
   end
   if #due > 0 then
     for _, raw in ipairs(redis.call('HMGET', KEYS[2], unpack(due))) do
-      local record = raw and decode_record(raw)
+      local record = raw and cjson.decode(raw)
+      if record and record.v and record.v ~= RECORD_VERSION then error({err = UNKNOWN_RECORD}) end
       if record and record.s == 'held' then
         for _, h in ipairs(record.h) do
           expired[h.f] = (expired[h.f] or 0) + h.a

@@ -157,7 +157,8 @@ local function reclaim(now)
     end
     -- One record at a time: only the records this call returns are read.
     local raw = redis.call('HGET', KEYS[2], id)
-    local record = raw and decode_record(raw)
+    local record = raw and cjson.decode(raw)
+    if record and record.v and record.v ~= RECORD_VERSION then error({err = UNKNOWN_RECORD}) end
     if record and record.s == 'held' then
       if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
         break

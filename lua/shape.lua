@@ -13,41 +13,39 @@
 -- RECORD_VERSION  the encoding of the reservation records this code writes and reads (prelude.lua)
 local HOLD_FIELDS, OPTION_FIELDS, VERDICT_FIELDS, COUNTER_FIELDS, RECORD_VERSION = 7, 6, 4, 3, '2'
 
--- Refuses a call whose keys or arguments are not as declared. After the number of keys, the
--- parts alternate: a fixed number of arguments (the last of which counts what follows, when
--- something does), then how many arguments each counted item takes, then again a fixed number,
--- and so on. Answers the counts read on the way, in order. A count is a decimal number; commit's
--- "" (commit as reserved) counts nothing.
-local function shape(keys, ...)
-  local parts, at, counts = {...}, 0, {}
-  for i = 1, #parts, 2 do
-    at = at + parts[i]
-    local each = parts[i + 1]
-    if each then
-      local raw = ARGV[at]
-      local n = raw == '' and 0 or (raw and string.match(raw, '^%d+$') and raw + 0)
-      if not n then
-        error({err = string.format('ERR qg contract: ARGV[%d] should count what follows, got %s', at, tostring(raw))})
+-- Refuses a call whose keys or arguments are not as declared: `fixed` arguments, the last of
+-- which counts the items that follow when `each` (arguments per item) is given; then `more`
+-- fixed ones, the last of which counts a second run of items when `each2` is given; then `last`
+-- fixed ones. Answers the counts. A count is a whole number; commit's "" (commit as reserved)
+-- counts nothing. Plain arguments rather than a table, since this runs on every call.
+local function shape(keys, fixed, each, more, each2, last)
+  local at, n, m = fixed or 0, nil, nil
+  if each then
+    local raw = ARGV[at]
+    n = raw == '' and 0 or tonumber(raw)
+    if not n or n < 0 or n % 1 ~= 0 then
+      error({err = 'ERR qg contract: ARGV[' .. at .. '] should count what follows, got ' .. tostring(raw)})
+    end
+    at = at + n * each + (more or 0)
+    if each2 then
+      raw = ARGV[at]
+      m = tonumber(raw)
+      if not m or m < 0 or m % 1 ~= 0 then
+        error({err = 'ERR qg contract: ARGV[' .. at .. '] should count what follows, got ' .. tostring(raw)})
       end
-      counts[#counts + 1] = n
-      at = at + n * each
+      at = at + m * each2 + (last or 0)
     end
   end
   if #KEYS ~= keys or #ARGV ~= at then
     error({err = string.format('ERR qg contract: expected %d keys and %d arguments, got %d and %d', keys, at, #KEYS, #ARGV)})
   end
-  return unpack(counts)
+  return n, m
 end
 
--- A reservation record decoded, refused when it is in an encoding this code does not know.
--- Records without a version are the first encoding, which differs from this one only in how
--- it writes a hold's measure, and Lua never reads a measure.
-local function decode_record(raw)
-  local record = cjson.decode(raw)
-  if record.v ~= nil and record.v ~= RECORD_VERSION then
-    error({err = 'ERR qg contract: a reservation record of encoding ' .. tostring(record.v) .. ', not ' .. RECORD_VERSION})
-  end
-  return record
-end
+-- A reservation record in an encoding this code does not know is refused where one is decoded
+-- (the prelude's reclaim, changes.lua, pending.lua), with this error. Records without a version
+-- are the first encoding, which differs from this one only in how it writes a hold's measure,
+-- and Lua never reads a measure.
+local UNKNOWN_RECORD = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION
 
 -- shape.lua ends --

@@ -304,8 +304,13 @@ impl Fields {
         }
     }
 
+    /// A counter's milli-units: the scripts never keep one below zero, so a negative one is
+    /// an error to report, never a zero to show.
     fn milli(&mut self) -> Result<Milli, StoreError> {
-        Ok(Milli(u64::try_from(self.int()?.max(0)).unwrap_or(0)))
+        let value = self.int()?;
+        u64::try_from(value)
+            .map(Milli)
+            .map_err(|_| StoreError::Protocol(format!("a counter read {value}, below zero")))
     }
 
     fn amounts(&mut self) -> Result<Amounts, StoreError> {
@@ -338,7 +343,15 @@ impl Fields {
 
 #[cfg(test)]
 mod tests {
-    use super::SCRIPT_FILES;
+    use super::{Fields, SCRIPT_FILES};
+    use redis::Value;
+
+    #[test]
+    fn a_negative_counter_is_an_error_not_a_zero() {
+        let mut it = Fields::new(vec![Value::Int(5), Value::BulkString(b"-3".to_vec())]);
+        assert_eq!(it.milli().unwrap().0, 5);
+        assert!(it.milli().is_err());
+    }
 
     #[test]
     fn every_lua_file_is_registered() {
