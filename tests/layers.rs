@@ -61,7 +61,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("dashboard/actions.rs", "api"),
     ("dashboard/actions.rs", "store"),
     ("dashboard/admin.rs", "api"),
-    ("dashboard/chart.rs", "api"),
     ("dashboard/pages.rs", "api"),
     ("dashboard/pages.rs", "store"),
     ("dashboard/plans.rs", "api"),
@@ -69,8 +68,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("dashboard/user.rs", "api"),
     ("dashboard/users.rs", "api"),
     ("dashboard/users.rs", "store"),
-    ("metrics.rs", "gateway"),
-    ("webhooks/event.rs", "api"),
 ];
 
 /// Files that only declare modules or wire the binary.

@@ -6,10 +6,11 @@ use serde_json::json;
 
 use super::auth::Root;
 use super::body;
-use super::dto::{rfc3339, KeyAnswer, KeyInfo, ProjectAnswer};
+use super::dto::{KeyAnswer, KeyInfo, ProjectAnswer};
 use super::error::ApiError;
 use super::AppState;
 use crate::gateway::audit::Actor;
+use crate::json::rfc3339;
 use crate::quota::ids::check_id;
 use crate::store::ProjectSettings;
 

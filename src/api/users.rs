@@ -14,7 +14,7 @@ use super::{query, AppState};
 use crate::gateway::Adjusted;
 use crate::quota::amount::parse_signed_milli;
 use crate::quota::ids::check_id;
-use crate::quota::UserId;
+use crate::quota::{SignedAmount, UserId};
 use crate::store::UserFilter;
 
 const MAX_REASON_BYTES: usize = 256;
@@ -170,7 +170,7 @@ pub async fn adjust(
         .await?
     {
         Adjusted::Done { counter, applied_milli } => {
-            let applied = dto::SignedAmount(applied_milli);
+            let applied = SignedAmount(applied_milli);
             let detail = json!({ "groupId": body.group_id, "applied": applied, "reason": body.reason });
             let gateway = &state.gateway;
             gateway

@@ -8,12 +8,11 @@ use serde_json::json;
 
 use super::session::{posted, see_other};
 use super::users::{encode, user_href};
-use crate::api::dto::SignedAmount;
 use crate::api::{ApiError, AppState};
 use crate::gateway::sessions::Session;
 use crate::gateway::Adjusted;
 use crate::quota::amount::parse_signed_milli;
-use crate::quota::{Milli, Override, UserId};
+use crate::quota::{Milli, Override, SignedAmount, UserId};
 
 /// `POST /dashboard/users/{userId}/{action}`: one support action, then back to the user.
 pub async fn act(

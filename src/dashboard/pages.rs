@@ -9,10 +9,10 @@ use super::chart::decisions_chart;
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
 use super::users::user_href;
-use crate::api::dto::rfc3339;
 use crate::api::{ApiError, AppState};
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, ACTIVITY_SAMPLE};
+use crate::json::rfc3339;
 use crate::store::ChangeEntry;
 
 async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup>) -> Result<Markup, ApiError> {

@@ -19,7 +19,7 @@ mod plan_kinds;
 pub mod reservation;
 pub mod subscription;
 
-pub use amount::Milli;
+pub use amount::{Milli, SignedAmount};
 pub use counter::{Amounts, Counter};
 pub use decision::{Decision, Denial, Reason};
 pub use event::EventInput;

@@ -1,14 +1,14 @@
 //! Wire types of subscriptions, adjustments, the users index, projects and keys.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
 
-use super::{rfc3339, CounterAnswer};
-use crate::quota::{Milli, Subscription};
+use super::CounterAnswer;
+use crate::json::rfc3339;
+use crate::quota::{Milli, SignedAmount, Subscription};
 use crate::store::{self, AuditEntry, ProjectSettings};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -55,24 +55,6 @@ impl From<&Subscription> for SubscriptionAnswer {
                 })
                 .collect(),
         }
-    }
-}
-
-/// A signed amount in units (`-3`, `0.5`), for adjustments.
-#[derive(Debug, Clone, Copy)]
-pub struct SignedAmount(pub i64);
-
-impl Serialize for SignedAmount {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let number = serde_json::Number::from_str(&self.to_string()).map_err(serde::ser::Error::custom)?;
-        number.serialize(serializer)
-    }
-}
-
-impl std::fmt::Display for SignedAmount {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        write!(f, "{sign}{}", Milli(self.0.unsigned_abs()))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::rfc3339;
+use crate::json::rfc3339;
 use crate::store::{DeliveryRecord, EndpointRecord};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
