@@ -14,9 +14,9 @@ use actix_web::{web, FromRequest, HttpRequest};
 use super::error::ApiError;
 use super::AppState;
 use crate::gateway::audit::Actor;
+use crate::quota::KeyRecord;
 use crate::quota::UserId;
 use crate::secrets::api_key_well_formed;
-use crate::store::KeyRecord;
 
 /// The header a browser sends its user token in.
 pub const USER_TOKEN_HEADER: &str = "X-User-Token";

@@ -185,6 +185,16 @@ impl ResponseError for ApiError {
     }
 }
 
+/// A value a domain rule refused, named by its field.
+impl From<Problem> for ApiError {
+    fn from(problem: Problem) -> Self {
+        ApiError::Invalid {
+            field: problem.field,
+            detail: problem.detail,
+        }
+    }
+}
+
 impl From<GatewayError> for ApiError {
     fn from(err: GatewayError) -> Self {
         match err {

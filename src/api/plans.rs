@@ -8,8 +8,8 @@ use super::body;
 use super::error::ApiError;
 use super::AppState;
 use crate::quota::ids::check_id;
+use crate::quota::PlanDeletion;
 use crate::quota::{Plan, PlanDoc};
-use crate::store::PlanDeletion;
 
 pub async fn put_plan(
     key: ApiKey,

@@ -12,10 +12,10 @@ use super::AppState;
 use crate::gateway::audit::Actor;
 use crate::json::rfc3339;
 use crate::quota::ids::check_id;
-use crate::store::ProjectSettings;
+use crate::quota::project::{checked_default_plan, checked_origins};
+use crate::quota::ProjectSettings;
 
 const MAX_LABEL_BYTES: usize = 128;
-const MAX_ORIGINS: usize = 32;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -180,42 +180,4 @@ pub async fn revoke_key(
         .record_change(&project, &Actor::root(), "key.revoke", &key_id, None, json!({}))
         .await;
     Ok(HttpResponse::NoContent().finish())
-}
-
-pub fn checked_default_plan(plan: Option<String>) -> Result<Option<String>, ApiError> {
-    if let Some(plan) = &plan {
-        check_id(plan).map_err(|d| ApiError::invalid("defaultPlan", d))?;
-    }
-    Ok(plan)
-}
-
-pub fn checked_origins(origins: Vec<String>) -> Result<Vec<String>, ApiError> {
-    if origins.len() > MAX_ORIGINS {
-        return Err(ApiError::invalid("allowedOrigins", "must have at most 32 origins"));
-    }
-    for (i, origin) in origins.iter().enumerate() {
-        check_origin(origin).map_err(|d| ApiError::invalid(format!("allowedOrigins[{i}]"), d))?;
-    }
-    Ok(origins)
-}
-
-/// An origin as browsers send it (scheme, host and optional port, nothing else), or a
-/// subdomain pattern whose host starts with `*.` (`https://*.example.com`).
-fn check_origin(origin: &str) -> Result<(), &'static str> {
-    let rest = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    let host = match rest {
-        Some(host) if !host.is_empty() && host.len() <= 253 && !host.contains(['/', '?', '#', ' ', ',', '@']) => host,
-        _ => return Err("must be an origin like https://app.example.com"),
-    };
-    if host.contains('*') {
-        let Some(domain) = host.strip_prefix("*.") else {
-            return Err("may only use * as a whole first label, like https://*.example.com");
-        };
-        if domain.contains('*') || !domain.contains('.') {
-            return Err("may only use * as a whole first label, like https://*.example.com");
-        }
-    }
-    Ok(())
 }

@@ -14,8 +14,8 @@ use super::{query, AppState};
 use crate::gateway::Adjusted;
 use crate::quota::amount::parse_signed_milli;
 use crate::quota::ids::check_id;
+use crate::quota::UserFilter;
 use crate::quota::{SignedAmount, UserId};
-use crate::store::UserFilter;
 
 const MAX_REASON_BYTES: usize = 256;
 

@@ -11,11 +11,11 @@ use serde_json::json;
 
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
-use crate::api::projects::{checked_default_plan, checked_origins};
 use crate::api::{ApiError, AppState};
 use crate::gateway::audit::Actor;
 use crate::gateway::sessions::Session;
 use crate::json::rfc3339;
+use crate::quota::project::{checked_default_plan, checked_origins};
 
 async fn keys_page(state: &AppState, session: &Session, minted: Option<&str>) -> Result<Markup, ApiError> {
     let keys = state.gateway.keys(&session.project).await?;

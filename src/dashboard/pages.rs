@@ -13,7 +13,7 @@ use crate::api::{ApiError, AppState};
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, ACTIVITY_SAMPLE};
 use crate::json::rfc3339;
-use crate::store::ChangeEntry;
+use crate::quota::ChangeEntry;
 
 async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup>) -> Result<Markup, ApiError> {
     let endpoints = state.gateway.webhooks(&session.project).await?;

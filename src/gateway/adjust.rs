@@ -6,8 +6,9 @@ use std::time::Instant;
 use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
+use crate::quota::AuditEntry;
 use crate::quota::{Counter, Hold, Milli, Unit, UserId};
-use crate::store::{AdjustArgs, AuditEntry, Reply};
+use crate::store::{AdjustArgs, Reply};
 
 /// Audit entries kept per user.
 pub const AUDIT_LEN: usize = 1000;

@@ -3,8 +3,8 @@
 //! written is logged and does not undo or fail the change.
 
 use super::{Gateway, GatewayError};
+use crate::quota::ChangeEntry;
 use crate::quota::UserId;
-use crate::store::ChangeEntry;
 
 /// Who made a change.
 #[derive(Debug, Clone, PartialEq, Eq)]

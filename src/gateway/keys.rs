@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use super::outcome::Verb;
 use super::{Gateway, GatewayError};
+use crate::quota::KeyRecord;
 use crate::secrets::{self, digest, digests_equal};
-use crate::store::KeyRecord;
 
 impl Gateway {
     /// Mints a key of `kind` ("secret" or "publishable") for `project`; returns its record and

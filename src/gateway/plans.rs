@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::outcome::{Effect, Observed, Verb};
 use super::{Gateway, GatewayError};
 use crate::quota::Plan;
-use crate::store::PlanDeletion;
+use crate::quota::PlanDeletion;
 
 impl Observed for PlanDeletion {
     fn effect(&self) -> Effect<'_> {

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use super::outcome::Verb;
 use super::{Gateway, GatewayError};
-use crate::store::ProjectSettings;
+use crate::quota::ProjectSettings;
 
 impl Gateway {
     /// Creates a project; false when the id is taken.

@@ -3,8 +3,9 @@
 //! Secrets are returned to the caller to print once; only their digests are stored.
 
 use super::{Gateway, GatewayError};
+use crate::quota::ProjectSettings;
 use crate::secrets;
-use crate::store::{ProjectSettings, StoreError};
+use crate::store::StoreError;
 
 /// Secrets created by this start, to be shown once.
 #[derive(Debug, Default)]

@@ -4,7 +4,7 @@
 
 use super::{Gateway, GatewayError};
 use crate::quota::alerts::AlertKind;
-use crate::store::{DeliveryRecord, EndpointRecord};
+use crate::quota::{DeliveryRecord, EndpointRecord};
 use crate::webhooks::{event, guard, sign};
 
 /// After a rotation, the old secret signs too for this long.

@@ -8,8 +8,7 @@ use serde::Serialize;
 
 use super::CounterAnswer;
 use crate::json::rfc3339;
-use crate::quota::{Milli, SignedAmount, Subscription};
-use crate::store::{self, AuditEntry, ProjectSettings};
+use crate::quota::{self, AuditEntry, ChangeEntry, Milli, ProjectSettings, SignedAmount, Subscription};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -112,8 +111,8 @@ pub struct UserPage {
     pub next_cursor: Option<String>,
 }
 
-impl From<store::UserPage> for UserPage {
-    fn from(page: store::UserPage) -> Self {
+impl From<quota::UserPage> for UserPage {
+    fn from(page: quota::UserPage) -> Self {
         UserPage {
             data: page
                 .data
@@ -196,8 +195,8 @@ pub struct ChangeAnswer {
     pub detail: serde_json::Value,
 }
 
-impl From<&store::ChangeEntry> for ChangeAnswer {
-    fn from(c: &store::ChangeEntry) -> Self {
+impl From<&ChangeEntry> for ChangeAnswer {
+    fn from(c: &ChangeEntry) -> Self {
         ChangeAnswer {
             id: c.id.clone(),
             time: rfc3339(c.at_ms),

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::json::rfc3339;
-use crate::store::{DeliveryRecord, EndpointRecord};
+use crate::quota::{DeliveryRecord, EndpointRecord};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
