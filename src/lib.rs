@@ -10,6 +10,7 @@ pub mod config;
 pub mod dashboard;
 pub mod export;
 pub mod gateway;
+pub mod http;
 pub mod json;
 pub mod managed_redis;
 pub mod metrics;

@@ -11,9 +11,9 @@ use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};
 
-use super::error::ApiError;
-use super::AppState;
 use crate::gateway::audit::Actor;
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::quota::KeyRecord;
 use crate::quota::UserId;
 use crate::secrets::api_key_well_formed;

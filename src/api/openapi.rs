@@ -15,10 +15,10 @@ use utoipa::openapi::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
-use super::codes::Code;
 use super::dto;
 use super::routes::{Key, Route, ROUTES};
 use super::{event, projects, subscriptions, user_tokens, users};
+use crate::http::Code;
 use crate::quota::{Milli, PlanDoc, SignedAmount};
 
 impl PartialSchema for Milli {

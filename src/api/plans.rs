@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::auth::ApiKey;
 use super::body;
-use super::error::ApiError;
-use super::AppState;
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::quota::ids::check_id;
 use crate::quota::PlanDeletion;
 use crate::quota::{Plan, PlanDoc};

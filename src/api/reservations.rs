@@ -3,11 +3,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
+use super::body;
 use super::dto::{ExtendAnswer, ExtendBody, HoldAnswer, ReservationAnswer};
-use super::error::ApiError;
 use super::event::ttl_ms;
-use super::{body, AppState};
 use crate::gateway::Extension;
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::json::rfc3339;
 use crate::quota::ReservationId;
 

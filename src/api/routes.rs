@@ -5,11 +5,12 @@
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest};
 
-use super::codes::Code;
-use super::{audit_log, usage_events, user_tokens, users, webhooks, ApiError};
+use super::{audit_log, usage_events, user_tokens, users, webhooks};
 use super::{
     cors, daily_usage, health, openapi, plans, projects, reservations, reserve, settle, subscriptions, track, usage,
 };
+use crate::http::ApiError;
+use crate::http::Code;
 
 /// Who may call a route.
 #[derive(Clone, Copy)]

@@ -10,11 +10,11 @@ use serde::Deserialize;
 use super::auth::ApiKey;
 use super::body;
 use super::dto::SubscriptionAnswer;
-use super::error::ApiError;
-use super::AppState;
+use crate::gateway::ParentChange;
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::quota::ids::check_id;
 use crate::quota::{Milli, Override, UserId};
-use crate::store::ParentChange;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -6,8 +6,8 @@ use serde::Deserialize;
 
 use super::auth::ApiKey;
 use super::body;
-use super::error::ApiError;
-use super::AppState;
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::json::rfc3339;
 use crate::quota::UserId;
 

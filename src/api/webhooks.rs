@@ -7,9 +7,10 @@ use super::auth::ApiKey;
 use super::dto::{
     DeliveryAnswer, DeliveryIdAnswer, DeliveryList, EmptyBody, SecretAnswer, WebhookAnswer, WebhookBody, WebhookList,
 };
-use super::error::ApiError;
-use super::{body, query, AppState};
+use super::{body, query};
 use crate::gateway::webhooks::event_type_known;
+use crate::http::ApiError;
+use crate::http::AppState;
 
 const MAX_URL_BYTES: usize = 2048;
 const MAX_DESCRIPTION_BYTES: usize = 256;

@@ -8,9 +8,9 @@ use serde_json::json;
 
 use super::session::{posted, see_other};
 use super::users::{encode, user_href};
-use crate::api::{ApiError, AppState};
 use crate::gateway::sessions::Session;
-use crate::gateway::Adjusted;
+use crate::gateway::{Adjusted, ParentChange};
+use crate::http::{ApiError, AppState};
 use crate::quota::amount::parse_signed_milli;
 use crate::quota::{Milli, Override, SignedAmount, UserId};
 
@@ -83,7 +83,7 @@ async fn apply(
                 .await?
                 .ok_or(ApiError::PlanNotFound(plan_id.clone()))?;
             gateway
-                .subscribe(project, user, &plan, None, None, crate::store::ParentChange::Keep)
+                .subscribe(project, user, &plan, None, None, ParentChange::Keep)
                 .await?;
             Ok((
                 format!("Now on {plan_id}."),

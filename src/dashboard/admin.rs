@@ -11,9 +11,9 @@ use serde_json::json;
 
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
-use crate::api::{ApiError, AppState};
 use crate::gateway::audit::Actor;
 use crate::gateway::sessions::Session;
+use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
 use crate::quota::project::{checked_default_plan, checked_origins};
 

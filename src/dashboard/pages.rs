@@ -9,9 +9,9 @@ use super::chart::decisions_chart;
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
 use super::users::user_href;
-use crate::api::{ApiError, AppState};
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, ACTIVITY_SAMPLE};
+use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
 use crate::quota::ChangeEntry;
 

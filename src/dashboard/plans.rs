@@ -10,8 +10,8 @@ use super::diff::{self, Line};
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
 use super::users::{encode, query};
-use crate::api::{ApiError, AppState};
 use crate::gateway::sessions::Session;
+use crate::http::{ApiError, AppState};
 use crate::quota::{Plan, PlanDoc};
 
 /// The recipes of `examples/`, compiled in: (file, its plans bundle).

@@ -10,9 +10,9 @@ use super::layout::{csrf, html_response, page};
 use super::pages::changes_table;
 use super::session::{current, see_other};
 use super::users::{encode, query, status_pill, user_href};
-use crate::api::{ApiError, AppState};
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Usage};
+use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
 use crate::quota::{Counter, Milli, SignedAmount, Status, UserId};
 

@@ -8,7 +8,7 @@ use maud::{html, Markup};
 
 use super::layout::{html_response, page};
 use super::session::{current, see_other};
-use crate::api::{ApiError, AppState};
+use crate::http::{ApiError, AppState};
 use crate::quota::Status;
 use crate::quota::UserFilter;
 

@@ -4,9 +4,10 @@
 //! admitted only when every level admits it. A user without a parent runs exactly one script.
 
 use super::parents::Level;
+use super::Idempotency;
 use super::{Gateway, GatewayError, Settlement};
 use crate::quota::{Counter, Decision, EventInput, ReservationId, UserId};
-use crate::store::{Idempotency, StoreError};
+use crate::store::StoreError;
 
 impl Gateway {
     /// Reserves at every level, bottom-up, under one reservation id.

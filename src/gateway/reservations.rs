@@ -6,12 +6,33 @@ use super::outcome::{Effect, Observed, Verb};
 use super::parents::Chain;
 use super::{Gateway, GatewayError};
 use crate::quota::{Reservation, ReservationId, ReservationState, UserId};
+use crate::store::Extended;
 
 /// A reservation lives at most this long after its creation, however often it is extended.
 pub const MAX_LIFETIME_MS: i64 = 24 * 3_600_000;
 
 /// How an extend went: as `extend.lua` answered it.
-pub use crate::store::Extended as Extension;
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Extension {
+    NotFound,
+    /// The reservation is no longer held.
+    Ended(ReservationState),
+    Extended {
+        expires_ms: i64,
+        /// The next level up, whose own record the extend reaches next.
+        parent: Option<String>,
+    },
+}
+
+impl From<Extended> for Extension {
+    fn from(extended: Extended) -> Extension {
+        match extended {
+            Extended::NotFound => Extension::NotFound,
+            Extended::Ended(state) => Extension::Ended(state),
+            Extended::Extended { expires_ms, parent } => Extension::Extended { expires_ms, parent },
+        }
+    }
+}
 
 impl Observed for Extension {
     fn effect(&self) -> Effect<'_> {
@@ -78,7 +99,8 @@ impl Gateway {
                     Ok(self
                         .store
                         .extend(project, subject, id, ttl_ms, MAX_LIFETIME_MS, ledger)
-                        .await?)
+                        .await?
+                        .map(Extension::from))
                 })
                 .await
             };

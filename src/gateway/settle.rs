@@ -11,9 +11,10 @@ use super::outcome::{Effect, Observed, Verb};
 use super::parents::Chain;
 use super::resolve::Freshness;
 use super::track::metadata_json;
+use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::{Counter, Measure, Milli, Reservation, ReservationId, ReservationState, UserId};
-use crate::store::{Idempotency, LedgerEntry, SettleReply};
+use crate::store::{LedgerEntry, SettleReply};
 
 /// How a commit or release went.
 #[derive(Debug, Clone)]
@@ -147,7 +148,15 @@ impl Gateway {
             .drive(project, subject, async || {
                 Ok(self
                     .store
-                    .commit(project, subject, id, idempotency, actual.as_deref(), entry, on)
+                    .commit(
+                        project,
+                        subject,
+                        id,
+                        idempotency.map(Idempotency::stored),
+                        actual.as_deref(),
+                        entry,
+                        on,
+                    )
                     .await?)
             })
             .await?;

@@ -7,10 +7,29 @@ use std::time::Instant;
 use super::outcome::{Effect, Observed, Verb};
 use super::{Gateway, GatewayError};
 use crate::quota::{Override, Plan, PlanChange, Status, Subscription, UserId};
-use crate::store::{ParentChange, PlanChangeRule, Reply, SubscribeArgs};
+use crate::store::{self, PlanChangeRule, Reply, SubscribeArgs};
 
 /// Clocks of callers and Redis differ a little; a start this far ahead still counts as now.
 const FUTURE_TOLERANCE_MS: i64 = 5_000;
+
+/// What a subscribe does to the subscription's parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParentChange<'a> {
+    Keep,
+    Remove,
+    Set(&'a str),
+}
+
+impl<'a> ParentChange<'a> {
+    /// As the subscribe script takes it.
+    fn stored(self) -> store::ParentChange<'a> {
+        match self {
+            ParentChange::Keep => store::ParentChange::Keep,
+            ParentChange::Remove => store::ParentChange::Remove,
+            ParentChange::Set(parent) => store::ParentChange::Set(parent),
+        }
+    }
+}
 
 impl Observed for Subscription {
     fn effect(&self) -> Effect<'_> {
@@ -73,7 +92,7 @@ impl Gateway {
                         started_ms,
                         overrides,
                         rules: plan_change_rules(plan, now_ms, started_ms),
-                        parent,
+                        parent: parent.stored(),
                     };
                     Ok(self.store.subscribe(project, user, &args).await?)
                 })

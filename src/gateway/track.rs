@@ -5,10 +5,11 @@ use std::time::Instant;
 use super::outcome::{Effect, Observed, Verb};
 use super::parents::Level;
 use super::resolve::Freshness;
+use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::hold::prepare;
 use crate::quota::{Counter, EventInput, UserId};
-use crate::store::{Idempotency, LedgerEntry, Reply};
+use crate::store::{LedgerEntry, Reply};
 
 /// The counters a track changed.
 pub struct Tracked(pub Vec<Counter>);
@@ -99,7 +100,7 @@ impl Gateway {
                 .track(
                     project,
                     subject,
-                    idempotency,
+                    idempotency.map(Idempotency::stored),
                     resolved.sub.version,
                     &prepared.holds,
                     entry,

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
 use futures::future::join_all;
-use quota_gateway::store::ParentChange;
+use quota_gateway::gateway::ParentChange;
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
+use quota_gateway::gateway::ParentChange;
 use quota_gateway::gateway::{Extension, Gateway, Settlement};
 use quota_gateway::quota::{EventInput, ReservationId, UserId};
 use quota_gateway::quota::{Milli, Plan};
 use quota_gateway::store::keys::Keys;
-use quota_gateway::store::ParentChange;
 use serde_json::json;
 
 use crate::support::{redis, service_on_shared, unique_prefix};

@@ -3,9 +3,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use quota_gateway::gateway::ParentChange;
 use quota_gateway::gateway::{Effect, Outcome, Settlement, Subscriber, Verb};
 use quota_gateway::quota::{EventInput, Milli, Plan, ReservationId, UserId};
-use quota_gateway::store::ParentChange;
 use serde_json::json;
 
 use crate::support::{service_on_shared, unique_prefix};

@@ -3,9 +3,9 @@
 //! the same denying subject) and the same counters at every level.
 
 use proptest::prelude::*;
+use quota_gateway::gateway::ParentChange;
 use quota_gateway::gateway::{Gateway, Settlement};
 use quota_gateway::quota::{Denial, EventInput, Milli, Plan, ReservationId, UserId};
-use quota_gateway::store::ParentChange;
 use serde_json::json;
 
 use crate::support::{service_on_shared, unique_prefix};
