@@ -46,10 +46,6 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Edges the move to these layers has yet to remove, by file: emptied as it goes.
-const NOT_YET: &[(&str, &str)] = &[
-];
-
 /// Files that only declare modules or wire the binary.
 const EXEMPT: &[&str] = &["lib.rs", "main.rs"];
 
@@ -350,8 +346,7 @@ fn every_import_follows_the_layer_table() {
         let path = module_path(relative);
         let source = fs::read_to_string(file).unwrap();
         for edge in edges(&source, &path) {
-            let not_yet = NOT_YET.contains(&(&*relative.to_string_lossy(), &*edge.to));
-            if top_modules.contains(&edge.to) && !allowed(&path[0], &edge.to) && !not_yet {
+            if top_modules.contains(&edge.to) && !allowed(&path[0], &edge.to) {
                 failures.push(format!(
                     "src/{}:{}: {} -> {} is not an allowed edge",
                     relative.display(),
