@@ -99,14 +99,9 @@ pub async fn patch_project(
     if let Some(ledger) = patch.ledger {
         settings.ledger = ledger;
     }
-    if !state.gateway.update_project(&id, &settings).await? {
+    if !state.gateway.update_project(&id, &settings, &Actor::root()).await? {
         return Err(ApiError::ProjectNotFound(id));
     }
-    let detail = json!({ "defaultPlan": settings.default_plan, "allowedOrigins": settings.allowed_origins, "ledger": settings.ledger });
-    state
-        .gateway
-        .record_change(&id, &Actor::root(), "settings.patch", &id, None, detail)
-        .await;
     Ok(HttpResponse::Ok().json(ProjectAnswer::new(&id, settings)))
 }
 
@@ -132,12 +127,10 @@ pub async fn create_key(
     if state.gateway.project_settings(&project).await?.is_none() {
         return Err(ApiError::ProjectNotFound(project));
     }
-    let (record, key) = state.gateway.mint_key(&project, &body.kind, &label).await?;
-    let detail = json!({ "kind": record.kind, "label": record.label });
-    state
+    let (record, key) = state
         .gateway
-        .record_change(&project, &Actor::root(), "key.mint", &record.key_id, None, detail)
-        .await;
+        .mint_key(&project, &body.kind, &label, &Actor::root())
+        .await?;
     Ok(HttpResponse::Created().json(KeyAnswer {
         key_id: record.key_id,
         kind: record.kind,
@@ -172,12 +165,8 @@ pub async fn revoke_key(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (project, key_id) = path.into_inner();
-    if !state.gateway.revoke_key(&project, &key_id).await? {
+    if !state.gateway.revoke_key(&project, &key_id, &Actor::root()).await? {
         return Err(ApiError::KeyNotFound(key_id));
     }
-    state
-        .gateway
-        .record_change(&project, &Actor::root(), "key.revoke", &key_id, None, json!({}))
-        .await;
     Ok(HttpResponse::NoContent().finish())
 }

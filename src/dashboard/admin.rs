@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
-use serde_json::json;
 
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
@@ -93,12 +92,7 @@ pub async fn change_keys(
     let project = &session.project;
     if field(&fields, "do") == "revoke" {
         let key_id = field(&fields, "keyId");
-        if state.gateway.revoke_key(project, key_id).await? {
-            state
-                .gateway
-                .record_change(project, &actor, "key.revoke", key_id, None, json!({}))
-                .await;
-        }
+        state.gateway.revoke_key(project, key_id, &actor).await?;
         return Ok(see_other("/dashboard/keys"));
     }
     let kind = if field(&fields, "kind") == "publishable" {
@@ -113,12 +107,7 @@ pub async fn change_keys(
             "must be at most 128 bytes without control characters",
         ));
     }
-    let (record, key) = state.gateway.mint_key(project, kind, label).await?;
-    let detail = json!({ "kind": kind, "label": label });
-    state
-        .gateway
-        .record_change(project, &actor, "key.mint", &record.key_id, None, detail)
-        .await;
+    let (_, key) = state.gateway.mint_key(project, kind, label, &actor).await?;
     // Answered here, not redirected: the key must not travel in a URL.
     let body = keys_page(&state, &session, Some(&key)).await?;
     Ok(html_response(
@@ -179,11 +168,6 @@ pub async fn change_settings(
         .filter(|o| !o.is_empty());
     settings.allowed_origins = checked_origins(origins.map(str::to_string).collect())?;
     settings.ledger = field(&fields, "ledger") == "1";
-    state.gateway.update_project(project, &settings).await?;
-    let detail = json!({ "defaultPlan": settings.default_plan, "allowedOrigins": settings.allowed_origins, "ledger": settings.ledger });
-    state
-        .gateway
-        .record_change(project, &actor, "settings.patch", project, None, detail)
-        .await;
+    state.gateway.update_project(project, &settings, &actor).await?;
     Ok(see_other("/dashboard/settings"))
 }

@@ -93,15 +93,10 @@ pub async fn create_webhook(
     }
     let flash = match state
         .gateway
-        .create_webhook(&session.project, &url, events, String::new())
+        .create_webhook(&session.project, &url, events, String::new(), &session.actor())
         .await
     {
         Ok((id, record)) => {
-            let detail = serde_json::json!({ "url": record.url, "events": record.events });
-            state
-                .gateway
-                .record_change(&session.project, &session.actor(), "webhook.create", &id, None, detail)
-                .await;
             html! { div.flash { "Endpoint " code { (id) } " added. Its signing secret, shown only now: " code { (record.secret) } } }
         }
         Err(GatewayError::Invalid { field, detail }) => html! { div.flash.error { (field) " " (detail) } },
@@ -249,20 +244,9 @@ pub async fn webhook_action(
                 .ok_or(ApiError::WebhookNotFound(id))?;
         }
         "delete" => {
-            if !state.gateway.delete_webhook(project, &id).await? {
+            if !state.gateway.delete_webhook(project, &id, &session.actor()).await? {
                 return Err(ApiError::WebhookNotFound(id));
             }
-            let gateway = &state.gateway;
-            gateway
-                .record_change(
-                    project,
-                    &session.actor(),
-                    "webhook.delete",
-                    &id,
-                    None,
-                    serde_json::json!({}),
-                )
-                .await;
         }
         "retry" => {
             let delivery = fields.get("deliveryId").cloned().unwrap_or_default();

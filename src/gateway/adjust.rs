@@ -3,11 +3,13 @@
 
 use std::time::Instant;
 
+use serde_json::json;
+
+use super::audit::{Action, Actor, Change};
 use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
-use crate::quota::AuditEntry;
-use crate::quota::{Counter, Hold, Milli, Unit, UserId};
+use crate::quota::{AuditEntry, Counter, Hold, Milli, SignedAmount, Unit, UserId};
 use crate::store::{AdjustArgs, Reply};
 
 /// Audit entries kept per user.
@@ -46,7 +48,7 @@ impl Gateway {
         group_id: &str,
         amount_milli: i64,
         reason: &str,
-        key_id: &str,
+        by: &Actor,
     ) -> Result<Adjusted, GatewayError> {
         let started = Instant::now();
         let ledger = self.ledger_for(project, user).await?;
@@ -75,7 +77,7 @@ impl Gateway {
                     amount_milli,
                     reason: reason.to_string(),
                     audit_len: AUDIT_LEN,
-                    key_id: key_id.to_string(),
+                    key_id: by.id.clone(),
                 };
                 let reply = self.store.adjust(project, user, &hold, &args, ledger).await?;
                 Ok(reply.map(|(applied_milli, amounts, fired)| {
@@ -88,6 +90,16 @@ impl Gateway {
             })
             .await;
         self.report(Verb::Adjust, project, Some(user), started, &answer);
+        if let Ok(Adjusted::Done { applied_milli, .. }) = &answer {
+            let detail = json!({ "groupId": group_id, "applied": SignedAmount(*applied_milli), "reason": reason });
+            let change = Change {
+                action: Action::UsageAdjust,
+                target: user.as_str(),
+                user: Some(user),
+                detail,
+            };
+            self.record(project, by, change).await;
+        }
         answer
     }
 

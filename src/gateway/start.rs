@@ -38,7 +38,7 @@ impl Gateway {
             }
         };
         if self.create_project("default", &ProjectSettings::default()).await? {
-            let (_, key) = self.mint_key("default", "secret", "created at first start").await?;
+            let (_, key) = self.new_key("default", "secret", "created at first start").await?;
             first.default_key = Some(key);
         }
         let fresh = hex::encode(secrets::random_bytes::<32>());

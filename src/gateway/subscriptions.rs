@@ -4,8 +4,12 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use serde_json::json;
+
+use super::audit::{Action, Actor, Change};
 use super::outcome::{Effect, Observed, Verb};
 use super::{Gateway, GatewayError};
+use crate::json::rfc3339;
 use crate::quota::{Override, Plan, PlanChange, Status, Subscription, UserId};
 use crate::store::{self, PlanChangeRule, Reply, SubscribeArgs};
 
@@ -59,6 +63,7 @@ impl Gateway {
     /// anchor, a new one starts now), replacing the overrides when given, and applying the
     /// plan's onPlanChange rules when the user had another plan before; a new parent is
     /// checked first (it must have a plan, close no cycle, and keep chains within 3 levels).
+    #[allow(clippy::too_many_arguments)]
     pub async fn subscribe(
         &self,
         project: &str,
@@ -67,6 +72,7 @@ impl Gateway {
         started_ms: Option<i64>,
         overrides: Option<&BTreeMap<String, Override>>,
         parent: ParentChange<'_>,
+        by: &Actor,
     ) -> Result<Subscription, GatewayError> {
         let started = Instant::now();
         let answer = async {
@@ -108,15 +114,28 @@ impl Gateway {
         }
         .await;
         self.report(Verb::Subscribe, project, Some(user), started, &answer);
-        answer
+        let sub = answer?;
+        let parent_id = match parent {
+            ParentChange::Set(parent) => Some(parent),
+            ParentChange::Keep | ParentChange::Remove => None,
+        };
+        let detail = json!({ "planId": plan.id, "startedAt": started_ms.map(rfc3339), "parentId": parent_id });
+        self.record_user_change(project, by, Action::SubscriptionPut, user, detail)
+            .await;
+        Ok(sub)
     }
 
     /// Ends the subscription; the plan is remembered for plan-change rules.
-    pub async fn unsubscribe(&self, project: &str, user: &UserId) -> Result<Subscription, GatewayError> {
-        self.change(Verb::Unsubscribe, project, user, async || {
-            Ok(self.store.unsubscribe(project, user).await?)
-        })
-        .await
+    pub async fn unsubscribe(&self, project: &str, user: &UserId, by: &Actor) -> Result<Subscription, GatewayError> {
+        let sub = self
+            .change(Verb::Unsubscribe, project, user, async || {
+                Ok(self.store.unsubscribe(project, user).await?)
+            })
+            .await?;
+        let detail = json!({ "planId": sub.last_plan });
+        self.record_user_change(project, by, Action::SubscriptionDelete, user, detail)
+            .await;
+        Ok(sub)
     }
 
     /// Blocks the user (with a reason), or unblocks them with `None`.
@@ -125,15 +144,23 @@ impl Gateway {
         project: &str,
         user: &UserId,
         reason: Option<&str>,
+        by: &Actor,
     ) -> Result<Subscription, GatewayError> {
-        let (status, reason, verb) = match reason {
+        let (status, text, verb) = match reason {
             Some(reason) => (Status::Blocked, reason, Verb::Block),
             None => (Status::Active, "", Verb::Unblock),
         };
-        self.change(verb, project, user, async || {
-            Ok(self.store.set_status(project, user, status, reason).await?)
-        })
-        .await
+        let sub = self
+            .change(verb, project, user, async || {
+                Ok(self.store.set_status(project, user, status, text).await?)
+            })
+            .await?;
+        let (action, detail) = match reason {
+            Some(reason) => (Action::UserBlock, json!({ "reason": reason })),
+            None => (Action::UserUnblock, json!({})),
+        };
+        self.record_user_change(project, by, action, user, detail).await;
+        Ok(sub)
     }
 
     /// Sets or (with `None`) removes one group's override.
@@ -143,16 +170,45 @@ impl Gateway {
         user: &UserId,
         group: &str,
         value: Option<&Override>,
+        by: &Actor,
     ) -> Result<Subscription, GatewayError> {
         let verb = if value.is_some() {
             Verb::SetOverride
         } else {
             Verb::RemoveOverride
         };
-        self.change(verb, project, user, async || {
-            Ok(self.store.set_override(project, user, group, value).await?)
-        })
-        .await
+        let sub = self
+            .change(verb, project, user, async || {
+                Ok(self.store.set_override(project, user, group, value).await?)
+            })
+            .await?;
+        let (action, detail) = match value {
+            Some(o) => (
+                Action::OverrideSet,
+                json!({ "groupId": group, "quota": o.quota, "expiresAt": o.expires_at_ms.map(rfc3339) }),
+            ),
+            None => (Action::OverrideDelete, json!({ "groupId": group })),
+        };
+        self.record_user_change(project, by, action, user, detail).await;
+        Ok(sub)
+    }
+
+    /// Records a change of `user`'s subscription, targeted at the user.
+    async fn record_user_change(
+        &self,
+        project: &str,
+        by: &Actor,
+        action: Action,
+        user: &UserId,
+        detail: serde_json::Value,
+    ) {
+        let change = Change {
+            action,
+            target: user.as_str(),
+            user: Some(user),
+            detail,
+        };
+        self.record(project, by, change).await;
     }
 
     /// One script that changes the subscription, through the retry driver; then the cache

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
+use quota_gateway::gateway::audit::Actor;
 use quota_gateway::gateway::ParentChange;
 use quota_gateway::gateway::{Extension, Gateway, Settlement};
 use quota_gateway::quota::{EventInput, ReservationId, UserId};
@@ -122,9 +123,9 @@ async fn harness() -> Harness {
         .collect();
     let doc = serde_json::from_value(json!({ "periodType": "lifetime", "groups": groups })).unwrap();
     let plan = Plan::from_doc("plan_model", doc).unwrap();
-    store.put_plan("p", &plan).await.unwrap();
+    store.put_plan("p", &plan, &Actor::root()).await.unwrap();
     store
-        .subscribe("p", &user(), &plan, None, None, ParentChange::Keep)
+        .subscribe("p", &user(), &plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();
     Harness {
