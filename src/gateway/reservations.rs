@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use super::outcome::{Effect, Observed, Verb};
-use super::parents::Chain;
 use super::{Gateway, GatewayError};
 use crate::quota::{Reservation, ReservationId, ReservationState, UserId};
 use crate::store::Extended;
@@ -71,15 +70,15 @@ impl Gateway {
             return Ok(None);
         };
         let mut parents: Vec<(UserId, Reservation)> = Vec::new();
-        let mut chain = Chain::from(id.user());
-        let mut above = reservation.parent.clone();
-        while let Some(parent) = chain.up(above.as_deref()) {
-            let Some(level) = self.store.reservation(project, &parent, id).await? else {
-                break;
+        self.walk_up(id.user(), reservation.parent.clone(), async |level| {
+            let Some(record) = self.store.reservation(project, level.subject, id).await? else {
+                return Ok(None);
             };
-            above = level.parent.clone();
-            parents.push((parent, level));
-        }
+            let above = record.parent.clone();
+            parents.push((level.subject.clone(), record));
+            Ok(above)
+        })
+        .await?;
         Ok(Some(ReservationView {
             state: reservation.state_at(self.clock.now_ms()),
             reservation,
@@ -109,14 +108,10 @@ impl Gateway {
                 _ => None,
             };
             let answer = extend(id.user()).await?;
-            let mut above = parent_of(&answer);
-            if above.is_none() {
-                return Ok(answer);
-            }
-            let mut chain = Chain::from(id.user());
-            while let Some(parent) = chain.up(above.as_deref()) {
-                above = parent_of(&extend(&parent).await?);
-            }
+            self.walk_up(id.user(), parent_of(&answer), async |level| {
+                Ok(parent_of(&extend(level.subject).await?))
+            })
+            .await?;
             Ok(answer)
         }
         .await;
