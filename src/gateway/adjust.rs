@@ -9,7 +9,8 @@ use super::audit::{Action, Actor, Change};
 use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
-use crate::quota::{AuditEntry, Counter, Hold, Milli, SignedAmount, Unit, UserId};
+use crate::quota::hold::prepare_adjustment;
+use crate::quota::{AuditEntry, Counter, SignedAmount, Unit, UserId};
 use crate::store::{AdjustArgs, Reply};
 
 /// Audit entries kept per user.
@@ -64,14 +65,11 @@ impl Gateway {
                 if group.unit == Unit::Concurrent {
                     return Ok(Reply::Done(Adjusted::InFlight));
                 }
-                let window = group.window(self.clock.now_ms(), resolved.started_ms);
-                let mut hold = Hold::new(group, window, Milli::ZERO);
-                // The amount is given, not measured.
-                hold.measure = None;
-                hold.user_override = resolved.sub.overrides.get(&group.id).copied();
-                if !self.alerting(project).await? {
-                    hold.alerts = "";
-                }
+                let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
+                let mut prepared = prepare_adjustment(group, started_ms, self.clock.now_ms(), overrides);
+                self.alerts_for(project, &mut prepared).await?;
+                // One group, so one hold.
+                let hold = &prepared.holds[0];
                 let args = AdjustArgs {
                     version: resolved.sub.version,
                     amount_milli,
@@ -79,11 +77,11 @@ impl Gateway {
                     audit_len: AUDIT_LEN,
                     key_id: by.id.clone(),
                 };
-                let reply = self.store.adjust(project, user, &hold, &args, ledger).await?;
+                let reply = self.store.adjust(project, user, hold, &args, ledger).await?;
                 Ok(reply.map(|(applied_milli, amounts, fired)| {
                     self.alerts_fired(fired);
                     Adjusted::Done {
-                        counter: Counter::of(group, window, &amounts),
+                        counter: Counter::of(group, hold.window, &amounts),
                         applied_milli,
                     }
                 }))
