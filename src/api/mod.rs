@@ -20,6 +20,7 @@ mod query;
 pub mod request_id;
 mod reservations;
 mod reserve;
+mod route;
 mod routes;
 mod settle;
 mod subscriptions;
