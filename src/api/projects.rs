@@ -11,11 +11,10 @@ use crate::gateway::audit::Actor;
 use crate::http::ApiError;
 use crate::http::AppState;
 use crate::json::rfc3339;
+use crate::quota::account::check_key_label;
 use crate::quota::ids::check_id;
 use crate::quota::project::{checked_default_plan, checked_origins};
 use crate::quota::ProjectSettings;
-
-const MAX_LABEL_BYTES: usize = 128;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -117,12 +116,7 @@ pub async fn create_key(
         return Err(ApiError::invalid("kind", "must be \"secret\" or \"publishable\""));
     }
     let label = body.label.unwrap_or_default();
-    if label.len() > MAX_LABEL_BYTES || label.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "label",
-            "must be at most 128 bytes without control characters",
-        ));
-    }
+    check_key_label(&label)?;
     let project = path.into_inner();
     if state.gateway.project_settings(&project).await?.is_none() {
         return Err(ApiError::ProjectNotFound(project));

@@ -14,6 +14,7 @@ use crate::gateway::audit::Actor;
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
+use crate::quota::account::check_key_label;
 use crate::quota::project::{checked_default_plan, checked_origins};
 
 async fn keys_page(state: &AppState, session: &Session, minted: Option<&str>) -> Result<Markup, ApiError> {
@@ -101,12 +102,7 @@ pub async fn change_keys(
         "secret"
     };
     let label = field(&fields, "label");
-    if label.len() > 128 || label.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "label",
-            "must be at most 128 bytes without control characters",
-        ));
-    }
+    check_key_label(label)?;
     let (_, key) = state.gateway.mint_key(project, kind, label, &actor).await?;
     // Answered here, not redirected: the key must not travel in a URL.
     let body = keys_page(&state, &session, Some(&key)).await?;

@@ -3,7 +3,22 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::plan::Problem;
 use super::subscription::Status;
+
+/// The longest label a key may have, in bytes.
+pub const MAX_KEY_LABEL_BYTES: usize = 128;
+
+/// A key's label: at most 128 bytes, without control characters (`label`).
+pub fn check_key_label(label: &str) -> Result<(), Problem> {
+    if label.len() > MAX_KEY_LABEL_BYTES || label.chars().any(char::is_control) {
+        return Err(Problem {
+            field: "label".into(),
+            detail: "must be at most 128 bytes without control characters".into(),
+        });
+    }
+    Ok(())
+}
 
 /// What a key's digest resolves to; the key itself is never stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
