@@ -30,9 +30,18 @@ impl Gateway {
         if parent_sub.plan_id.is_none() {
             return Err(refused(format!("{parent} has no subscription; put it on a plan first")));
         }
-        // The levels above the user: the parent and its own ancestors.
+        // The levels above the user: the parent and its own ancestors, as far as a walk goes.
         let mut above = vec![parent_sub];
-        while let Some(next) = above.last().and_then(|s| s.parent_id.clone()) {
+        self.walk_up(user, Some(parent.to_string()), async |level| {
+            if level.subject.as_str() != parent {
+                above.push(self.store.subscription(project, level.subject).await?);
+            }
+            Ok(above.last().and_then(|s| s.parent_id.clone()))
+        })
+        .await?;
+        // A walk stops before a level its top names only at a cycle, at three levels, or at
+        // an id that is not one.
+        if let Some(next) = above.last().and_then(|s| s.parent_id.as_deref()) {
             if next == user.as_str() || above.iter().any(|s| s.user_id == next) {
                 return Err(refused(format!("{parent} is already under {}: a cycle", user.as_str())));
             }
@@ -42,8 +51,7 @@ impl Gateway {
                     above.len() + 1
                 )));
             }
-            let next = UserId::parse(&next).map_err(refused)?;
-            above.push(self.store.subscription(project, &next).await?);
+            UserId::parse(next).map_err(refused)?;
         }
         let below = self.store.levels_below(project, user.as_str()).await?;
         if 1 + above.len() + below > MAX_LEVELS {
