@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::Args;
 
 use crate::store::RedisMode;
@@ -21,7 +22,7 @@ pub struct Config {
     pub redis_url: Option<String>,
 
     /// How to reach Redis: one server, or a Redis Cluster (QG_REDIS_URL then lists seed nodes, comma-separated).
-    #[arg(long, env = "QG_REDIS_MODE", value_enum, default_value = "standalone")]
+    #[arg(long, env = "QG_REDIS_MODE", value_parser = redis_modes(), default_value = "standalone")]
     pub redis_mode: RedisMode,
 
     /// In sentinel mode: the name of the primary the sentinels watch.
@@ -144,6 +145,17 @@ impl fmt::Debug for Config {
             .field("webhook_timeout_ms", &self.webhook_timeout_ms)
             .finish()
     }
+}
+
+/// `QG_REDIS_MODE`: one of the store's modes by name, each listed in `--help`.
+fn redis_modes() -> impl TypedValueParser<Value = RedisMode> {
+    let listed = RedisMode::ALL.map(|mode| match mode {
+        RedisMode::Sentinel => {
+            PossibleValue::new(mode.as_str()).help("The primary Sentinel names; `QG_REDIS_URL` lists the sentinels")
+        }
+        RedisMode::Standalone | RedisMode::Cluster => PossibleValue::new(mode.as_str()),
+    });
+    PossibleValuesParser::new(listed).try_map(|name| name.parse::<RedisMode>())
 }
 
 /// Hides the password of `redis://user:password@host` (of each seed in a list).

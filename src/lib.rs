@@ -1,6 +1,7 @@
 //! quota-gateway: a Redis-backed atomic quota gateway for AI apps.
-//! `api -> gateway -> store -> quota`: HTTP in `api`, the service layer (one file per verb) in
-//! `gateway`, Redis in `store`, the domain in `quota`.
+//! `api`/`dashboard -> http -> gateway -> store -> quota`: the HTTP API in `api`, the pages in
+//! `dashboard`, what both share in `http`, the service layer (one file per verb) in `gateway`,
+//! Redis in `store`, the domain in `quota`. `tests/layers.rs` holds the full table.
 
 #![recursion_limit = "256"]
 
@@ -10,6 +11,7 @@ pub mod config;
 pub mod dashboard;
 pub mod export;
 pub mod gateway;
+pub mod http;
 pub mod json;
 pub mod managed_redis;
 pub mod metrics;

@@ -7,9 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::gateway::{Effect, Outcome, Subscriber, Verb};
-use crate::quota::ReservationState;
-
 /// Upper bounds of the script latency histogram, in seconds.
 const BUCKETS: [f64; 11] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -197,30 +194,6 @@ fn render_labels(labels: &Labels, le: Option<&str>) -> String {
 
 fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-/// The metrics are the first subscriber of the gateway's outcomes: decisions by result and
-/// reason, reservations ended by outcome.
-impl Subscriber for Metrics {
-    fn on_outcome(&self, outcome: &Outcome<'_>) {
-        match (&outcome.verb, &outcome.effect) {
-            (Verb::Reserve | Verb::Check, Effect::Decided(decision)) => {
-                let result = if decision.allowed { "allowed" } else { "denied" };
-                let reason = decision.reasons.first().map_or("", |r| r.code());
-                self.count("qg_decisions_total", &[("result", result), ("reason", reason)]);
-            }
-            (Verb::Commit | Verb::Release, Effect::Settled { state, late, .. }) => {
-                let ended = match (state, late) {
-                    (ReservationState::Committed, true) => "late",
-                    (ReservationState::Committed, false) => "committed",
-                    (ReservationState::Expired, _) => "expired",
-                    (ReservationState::Released | ReservationState::Held, _) => "released",
-                };
-                self.count("qg_reservations_total", &[("outcome", ended)]);
-            }
-            _ => {}
-        }
-    }
 }
 
 #[cfg(test)]

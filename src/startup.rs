@@ -17,10 +17,11 @@ use actix_web::{web, App};
 use tokio::sync::oneshot;
 
 use crate::api::connection::Connection;
-use crate::api::{self, request_id, AppState};
+use crate::api::{self, request_id};
 use crate::config::Config;
 use crate::dashboard;
 use crate::gateway::{FirstStart, Gateway};
+use crate::http::AppState;
 use crate::store::{StoreConfig, StoreError};
 
 /// How long to wait between attempts to reach Redis at start.

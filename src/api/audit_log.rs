@@ -5,8 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
 use super::dto::{ChangeAnswer, ChangePage};
-use super::error::ApiError;
-use super::{query, AppState};
+use super::query;
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::quota::UserId;
 
 pub async fn audit_log(key: ApiKey, state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {

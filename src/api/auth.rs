@@ -11,12 +11,12 @@ use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};
 
-use super::error::ApiError;
-use super::AppState;
 use crate::gateway::audit::Actor;
+use crate::http::ApiError;
+use crate::http::AppState;
+use crate::quota::KeyRecord;
 use crate::quota::UserId;
 use crate::secrets::api_key_well_formed;
-use crate::store::KeyRecord;
 
 /// The header a browser sends its user token in.
 pub const USER_TOKEN_HEADER: &str = "X-User-Token";

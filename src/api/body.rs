@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
-use super::error::ApiError;
+use crate::http::ApiError;
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 

@@ -15,7 +15,7 @@ use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::request_id;
-use super::ApiError;
+use crate::http::ApiError;
 
 /// Wraps the connection's stream; only writes are looked at, reads pass through untouched.
 pub struct Connection<T> {

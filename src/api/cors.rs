@@ -7,10 +7,10 @@ use actix_web::http::header::{
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
 
 use super::auth::USER_TOKEN_HEADER;
-use super::error::ApiError;
 use super::request_id::RequestId;
-use super::AppState;
-use crate::store::ProjectSettings;
+use crate::http::ApiError;
+use crate::http::AppState;
+use crate::quota::ProjectSettings;
 
 fn origin(req: &HttpRequest) -> Option<&str> {
     req.headers().get(ORIGIN).and_then(|v| v.to_str().ok())

@@ -6,9 +6,10 @@ use chrono::NaiveDate;
 
 use super::auth::ApiKey;
 use super::dto::{DailyUsageAnswer, DayAnswer};
-use super::error::ApiError;
+use super::query;
 use super::subscriptions::user_in_path;
-use super::{query, AppState};
+use crate::http::ApiError;
+use crate::http::AppState;
 
 /// Days answered when the range is not given: the last 30, today included.
 const DEFAULT_DAYS: i64 = 30;

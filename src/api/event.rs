@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::error::ApiError;
+use crate::http::ApiError;
 use crate::quota::ids::check_event;
 use crate::quota::{EventInput, Milli, UserId};
 

@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::AppState;
+use crate::http::AppState;
 
 /// `GET /metrics` in the Prometheus text format.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {

@@ -4,9 +4,9 @@
 use actix_web::HttpRequest;
 use serde_json::Value;
 
-use super::error::ApiError;
+use crate::gateway::Idempotency;
+use crate::http::ApiError;
 use crate::secrets::digest_hex;
-use crate::store::Idempotency;
 
 pub const HEADER: &str = "Idempotency-Key";
 
@@ -27,10 +27,10 @@ pub fn idempotency(req: &HttpRequest, route: &str, scope: &str, body: &[u8]) -> 
         // An empty body (a commit as reserved) is its own canonical form.
         Err(_) => String::from_utf8_lossy(body).trim().to_string(),
     };
-    Ok(Some(Idempotency {
-        field: format!("{route}:{}", digest_hex(key)),
-        body_digest: digest_hex(&format!("{scope}\n{canonical}")),
-    }))
+    Ok(Some(Idempotency::new(
+        format!("{route}:{}", digest_hex(key)),
+        digest_hex(&format!("{scope}\n{canonical}")),
+    )))
 }
 
 /// JSON with object keys sorted at every level and no insignificant space.

@@ -1,9 +1,7 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document of every route, body, answer and error code,
-//! built from the route table (`routes.rs`) and the table of error codes (`codes.rs`).
+//! built from the route table (`routes.rs`, which serves it) and the table of error codes
+//! (`http/codes.rs`).
 
-use std::sync::LazyLock;
-
-use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -15,11 +13,11 @@ use utoipa::openapi::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
-use super::codes::Code;
-use super::dto::{self, SignedAmount};
-use super::routes::{Key, Route, ROUTES};
+use super::dto;
+use super::route::{Key, Route};
 use super::{event, projects, subscriptions, user_tokens, users};
-use crate::quota::{Milli, PlanDoc};
+use crate::http::Code;
+use crate::quota::{Milli, PlanDoc, SignedAmount};
 
 impl PartialSchema for Milli {
     fn schema() -> RefOr<Schema> {
@@ -206,68 +204,42 @@ macro_rules! schemas {
     };
 }
 
-/// The document, built once.
-pub fn document() -> &'static OpenApi {
-    static DOCUMENT: LazyLock<OpenApi> = LazyLock::new(|| {
-        let mut paths = PathsBuilder::new();
-        for route in ROUTES {
-            paths = paths.path(route.path, PathItem::new(method(route.method), operation(route)));
-        }
-        let components = ComponentsBuilder::new().security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-        // Every named schema: bodies, answers and the types they refer to (utoipa does not
-        // collect referred types by itself; a test below checks none is missing).
-        let components = schemas!(components;
-            Problem, Milli, SignedAmount, dto::CounterAnswer, dto::PeriodAnswer, dto::OverrideAnswer,
-            dto::HoldAnswer, dto::AdjustmentEntry, dto::UserAnswer, dto::KeyInfo,
-            crate::quota::plan::GroupDoc, crate::quota::plan::PeriodDoc, crate::quota::plan::MatchRule,
-            crate::quota::measure::MeasureDoc, Health, PlanDoc, PlanList, ProjectList, KeyList,
-            AdjustmentList, UserToken, projects::ProjectBody, projects::ProjectPatch, projects::KeyBody,
-            dto::ProjectAnswer, dto::KeyAnswer, subscriptions::SubscriptionBody, subscriptions::OverrideBody,
-            dto::SubscriptionAnswer, users::BlockBody, users::AdjustmentBody, dto::AdjustmentAnswer,
-            dto::UserPage, dto::EmptyBody, dto::UsageAnswer, dto::ParentUsageAnswer, dto::DenialAnswer, dto::UsageGroupAnswer, dto::UsageEventAnswer,
-            dto::UsageEventPageAnswer, dto::DayGroupAnswer, dto::DayAnswer, dto::DailyUsageAnswer,
-            user_tokens::UserTokenBody, event::ReserveBody, event::TrackBody, dto::ReserveAnswer,
-            dto::TrackAnswer, dto::ReservationAnswer, dto::ExtendBody, dto::ExtendAnswer, dto::CommitBody,
-            dto::CommitAnswer, dto::ReleaseAnswer, dto::WebhookBody, dto::WebhookAnswer, dto::WebhookList,
-            dto::SecretAnswer, dto::ChangeAnswer, dto::ChangePage, dto::DeliveryIdAnswer, dto::TryAnswer, dto::DeliveryAnswer, dto::DeliveryList
-        )
-        .build();
-        OpenApiBuilder::new()
-            .info(
-                InfoBuilder::new()
-                    .title("quota-gateway")
-                    .version(env!("CARGO_PKG_VERSION"))
-                    .build(),
-            )
-            .paths(paths.build())
-            .components(Some(components))
-            .build()
-    });
-    &DOCUMENT
-}
-
-pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(document())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_referenced_schema_is_a_component() {
-        let doc = serde_json::to_value(document()).unwrap();
-        let text = doc.to_string();
-        let schemas = doc["components"]["schemas"].as_object().unwrap();
-        for name in text
-            .split("#/components/schemas/")
-            .skip(1)
-            .map(|rest| rest.split('"').next().unwrap())
-        {
-            assert!(schemas.contains_key(name), "{name} is referenced but not defined");
-        }
+/// The document of `routes`: every path with its operation, and every named schema.
+pub fn document(routes: &[Route]) -> OpenApi {
+    let mut paths = PathsBuilder::new();
+    for route in routes {
+        paths = paths.path(route.path, PathItem::new(method(route.method), operation(route)));
     }
+    let components = ComponentsBuilder::new().security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    // Every named schema: bodies, answers and the types they refer to (utoipa does not
+    // collect referred types by itself; a test in `routes.rs` checks none is missing).
+    let components = schemas!(components;
+        Problem, Milli, SignedAmount, dto::CounterAnswer, dto::PeriodAnswer, dto::OverrideAnswer,
+        dto::HoldAnswer, dto::AdjustmentEntry, dto::UserAnswer, dto::KeyInfo,
+        crate::quota::plan::GroupDoc, crate::quota::plan::PeriodDoc, crate::quota::plan::MatchRule,
+        crate::quota::measure::MeasureDoc, Health, PlanDoc, PlanList, ProjectList, KeyList,
+        AdjustmentList, UserToken, projects::ProjectBody, projects::ProjectPatch, projects::KeyBody,
+        dto::ProjectAnswer, dto::KeyAnswer, subscriptions::SubscriptionBody, subscriptions::OverrideBody,
+        dto::SubscriptionAnswer, users::BlockBody, users::AdjustmentBody, dto::AdjustmentAnswer,
+        dto::UserPage, dto::EmptyBody, dto::UsageAnswer, dto::ParentUsageAnswer, dto::DenialAnswer, dto::UsageGroupAnswer, dto::UsageEventAnswer,
+        dto::UsageEventPageAnswer, dto::DayGroupAnswer, dto::DayAnswer, dto::DailyUsageAnswer,
+        user_tokens::UserTokenBody, event::ReserveBody, event::TrackBody, dto::ReserveAnswer,
+        dto::TrackAnswer, dto::ReservationAnswer, dto::ExtendBody, dto::ExtendAnswer, dto::CommitBody,
+        dto::CommitAnswer, dto::ReleaseAnswer, dto::WebhookBody, dto::WebhookAnswer, dto::WebhookList,
+        dto::SecretAnswer, dto::ChangeAnswer, dto::ChangePage, dto::DeliveryIdAnswer, dto::TryAnswer, dto::DeliveryAnswer, dto::DeliveryList
+    )
+    .build();
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("quota-gateway")
+                .version(env!("CARGO_PKG_VERSION"))
+                .build(),
+        )
+        .paths(paths.build())
+        .components(Some(components))
+        .build()
 }

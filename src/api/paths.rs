@@ -4,7 +4,7 @@
 
 use actix_web::dev::ServiceRequest;
 
-use super::error::ApiError;
+use crate::http::ApiError;
 
 /// Refuses a path with a segment that is not UTF-8 once percent-decoded, naming the id there.
 /// Called by the request-id middleware before routing (one layer less than a middleware of

@@ -5,11 +5,11 @@ use serde_json::json;
 
 use super::auth::ApiKey;
 use super::body;
-use super::error::ApiError;
-use super::AppState;
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::quota::ids::check_id;
+use crate::quota::PlanDeletion;
 use crate::quota::{Plan, PlanDoc};
-use crate::store::PlanDeletion;
 
 pub async fn put_plan(
     key: ApiKey,
@@ -21,13 +21,8 @@ pub async fn put_plan(
     let doc: PlanDoc = body::parse(&body::read(&req, payload).await?)?;
     let mut plan = Plan::from_doc(&path, doc).map_err(ApiError::InvalidPlan)?;
     let (project, actor) = key.actor(&state).await?;
-    let version = state.gateway.put_plan(&project, &plan).await?;
+    let version = state.gateway.put_plan(&project, &plan, &actor).await?;
     plan.doc.version = Some(version);
-    let detail = json!({ "version": version });
-    state
-        .gateway
-        .record_change(&project, &actor, "plan.put", &plan.id, None, detail)
-        .await;
     Ok(HttpResponse::Ok().json(&plan.doc))
 }
 
@@ -65,14 +60,8 @@ pub async fn delete_plan(
     if settings.default_plan.as_deref() == Some(id.as_str()) {
         return Err(ApiError::PlanInUse(format!("plan {id} is the project's default plan")));
     }
-    match state.gateway.delete_plan(&project, &id).await? {
-        PlanDeletion::Deleted => {
-            state
-                .gateway
-                .record_change(&project, &actor, "plan.delete", &id, None, json!({}))
-                .await;
-            Ok(HttpResponse::NoContent().finish())
-        }
+    match state.gateway.delete_plan(&project, &id, &actor).await? {
+        PlanDeletion::Deleted => Ok(HttpResponse::NoContent().finish()),
         PlanDeletion::NotFound => Err(ApiError::PlanNotFound(id)),
         PlanDeletion::InUse(users) => Err(ApiError::PlanInUse(format!("{users} users are on plan {id}"))),
     }

@@ -6,15 +6,15 @@ use serde_json::json;
 
 use super::auth::Root;
 use super::body;
-use super::dto::{rfc3339, KeyAnswer, KeyInfo, ProjectAnswer};
-use super::error::ApiError;
-use super::AppState;
+use super::dto::{KeyAnswer, KeyInfo, ProjectAnswer};
 use crate::gateway::audit::Actor;
+use crate::http::ApiError;
+use crate::http::AppState;
+use crate::json::rfc3339;
+use crate::quota::account::check_key_label;
 use crate::quota::ids::check_id;
-use crate::store::ProjectSettings;
-
-const MAX_LABEL_BYTES: usize = 128;
-const MAX_ORIGINS: usize = 32;
+use crate::quota::project::{checked_default_plan, checked_origins};
+use crate::quota::ProjectSettings;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -98,14 +98,9 @@ pub async fn patch_project(
     if let Some(ledger) = patch.ledger {
         settings.ledger = ledger;
     }
-    if !state.gateway.update_project(&id, &settings).await? {
+    if !state.gateway.update_project(&id, &settings, &Actor::root()).await? {
         return Err(ApiError::ProjectNotFound(id));
     }
-    let detail = json!({ "defaultPlan": settings.default_plan, "allowedOrigins": settings.allowed_origins, "ledger": settings.ledger });
-    state
-        .gateway
-        .record_change(&id, &Actor::root(), "settings.patch", &id, None, detail)
-        .await;
     Ok(HttpResponse::Ok().json(ProjectAnswer::new(&id, settings)))
 }
 
@@ -121,22 +116,15 @@ pub async fn create_key(
         return Err(ApiError::invalid("kind", "must be \"secret\" or \"publishable\""));
     }
     let label = body.label.unwrap_or_default();
-    if label.len() > MAX_LABEL_BYTES || label.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "label",
-            "must be at most 128 bytes without control characters",
-        ));
-    }
+    check_key_label(&label)?;
     let project = path.into_inner();
     if state.gateway.project_settings(&project).await?.is_none() {
         return Err(ApiError::ProjectNotFound(project));
     }
-    let (record, key) = state.gateway.mint_key(&project, &body.kind, &label).await?;
-    let detail = json!({ "kind": record.kind, "label": record.label });
-    state
+    let (record, key) = state
         .gateway
-        .record_change(&project, &Actor::root(), "key.mint", &record.key_id, None, detail)
-        .await;
+        .mint_key(&project, &body.kind, &label, &Actor::root())
+        .await?;
     Ok(HttpResponse::Created().json(KeyAnswer {
         key_id: record.key_id,
         kind: record.kind,
@@ -171,50 +159,8 @@ pub async fn revoke_key(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (project, key_id) = path.into_inner();
-    if !state.gateway.revoke_key(&project, &key_id).await? {
+    if !state.gateway.revoke_key(&project, &key_id, &Actor::root()).await? {
         return Err(ApiError::KeyNotFound(key_id));
     }
-    state
-        .gateway
-        .record_change(&project, &Actor::root(), "key.revoke", &key_id, None, json!({}))
-        .await;
     Ok(HttpResponse::NoContent().finish())
-}
-
-pub fn checked_default_plan(plan: Option<String>) -> Result<Option<String>, ApiError> {
-    if let Some(plan) = &plan {
-        check_id(plan).map_err(|d| ApiError::invalid("defaultPlan", d))?;
-    }
-    Ok(plan)
-}
-
-pub fn checked_origins(origins: Vec<String>) -> Result<Vec<String>, ApiError> {
-    if origins.len() > MAX_ORIGINS {
-        return Err(ApiError::invalid("allowedOrigins", "must have at most 32 origins"));
-    }
-    for (i, origin) in origins.iter().enumerate() {
-        check_origin(origin).map_err(|d| ApiError::invalid(format!("allowedOrigins[{i}]"), d))?;
-    }
-    Ok(origins)
-}
-
-/// An origin as browsers send it (scheme, host and optional port, nothing else), or a
-/// subdomain pattern whose host starts with `*.` (`https://*.example.com`).
-fn check_origin(origin: &str) -> Result<(), &'static str> {
-    let rest = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    let host = match rest {
-        Some(host) if !host.is_empty() && host.len() <= 253 && !host.contains(['/', '?', '#', ' ', ',', '@']) => host,
-        _ => return Err("must be an origin like https://app.example.com"),
-    };
-    if host.contains('*') {
-        let Some(domain) = host.strip_prefix("*.") else {
-            return Err("may only use * as a whole first label, like https://*.example.com");
-        };
-        if domain.contains('*') || !domain.contains('.') {
-            return Err("may only use * as a whole first label, like https://*.example.com");
-        }
-    }
-    Ok(())
 }

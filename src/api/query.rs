@@ -3,7 +3,7 @@
 
 use actix_web::web;
 
-use super::ApiError;
+use crate::http::ApiError;
 
 /// The values of `names` in `query`, in their order (None where absent; the last one given wins).
 pub fn params<const N: usize>(query: &str, names: [&str; N]) -> Result<[Option<String>; N], ApiError> {

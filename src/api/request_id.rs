@@ -15,9 +15,9 @@ use std::time::Instant;
 use tracing::field::Empty;
 use tracing::Instrument;
 
-use super::error::ApiError;
 use super::paths;
-use super::AppState;
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::secrets::{push_hex, random_bytes};
 
 pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");

@@ -3,11 +3,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
-use super::dto::{self, ExtendAnswer, ExtendBody, HoldAnswer, ReservationAnswer};
-use super::error::ApiError;
+use super::body;
+use super::dto::{ExtendAnswer, ExtendBody, HoldAnswer, ReservationAnswer};
 use super::event::ttl_ms;
-use super::{body, AppState};
 use crate::gateway::Extension;
+use crate::http::ApiError;
+use crate::http::AppState;
+use crate::json::rfc3339;
 use crate::quota::ReservationId;
 
 pub async fn get_reservation(
@@ -32,8 +34,8 @@ pub async fn get_reservation(
                 group_id: h.group.clone(),
                 amount: h.amount,
                 committed: h.committed,
-                period_start: h.window.end_ms.map(|_| dto::rfc3339(h.window.start_ms)),
-                resets_at: h.window.end_ms.map(dto::rfc3339),
+                period_start: h.window.end_ms.map(|_| rfc3339(h.window.start_ms)),
+                resets_at: h.window.end_ms.map(rfc3339),
             })
         })
         .collect();
@@ -42,7 +44,7 @@ pub async fn get_reservation(
         user_id: id.user().to_string(),
         event: record.event,
         status: view.state.as_str(),
-        expires_at: dto::rfc3339(record.expires_ms),
+        expires_at: rfc3339(record.expires_ms),
         holds,
     }))
 }
@@ -62,7 +64,7 @@ pub async fn extend(
     match state.gateway.extend(&project, &id, ttl_ms).await? {
         Extension::Extended { expires_ms, .. } => Ok(HttpResponse::Ok().json(ExtendAnswer {
             reservation_id: id.to_string(),
-            expires_at: dto::rfc3339(expires_ms),
+            expires_at: rfc3339(expires_ms),
         })),
         Extension::NotFound => Err(ApiError::ReservationNotFound),
         Extension::Ended(state) => Err(ApiError::ended(state)),

@@ -5,10 +5,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
 use super::dto;
-use super::error::ApiError;
 use super::event::ReserveBody;
 use super::idempotency::idempotency;
-use super::{body, headers, AppState};
+use super::{body, headers};
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::quota::Decision;
 
 pub async fn reserve(

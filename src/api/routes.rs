@@ -2,40 +2,18 @@
 //! takes and answers, and which error codes it may give beyond those every keyed route may.
 //! Registration and the OpenAPI document are both made from it.
 
+use std::sync::LazyLock;
+
 use actix_web::http::Method;
-use actix_web::{web, HttpRequest};
+use actix_web::{web, HttpRequest, HttpResponse};
+use utoipa::openapi::OpenApi;
 
-use super::codes::Code;
-use super::{audit_log, usage_events, user_tokens, users, webhooks, ApiError};
-use super::{
-    cors, daily_usage, health, openapi, plans, projects, reservations, reserve, settle, subscriptions, track, usage,
-};
-
-/// Who may call a route.
-#[derive(Clone, Copy)]
-pub enum Key {
-    None,
-    Root,
-    Secret,
-    /// A secret key, or a publishable key with `X-User-Token`.
-    Reader,
-}
-
-/// One route of the table.
-pub struct Route {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub summary: &'static str,
-    pub key: Key,
-    /// The request body's schema.
-    pub body: Option<&'static str>,
-    /// The success status and its schema.
-    pub ok: (u16, Option<&'static str>),
-    pub errors: &'static [Code],
-    /// Query parameters (all optional strings; the handler names a bad one in its 400).
-    pub query: &'static [&'static str],
-    register: fn(&mut web::ServiceConfig, Method),
-}
+use super::openapi;
+use super::route::{Key, Route};
+use super::{audit_log, usage_events, user_tokens, users, webhooks};
+use super::{cors, daily_usage, health, plans, projects, reservations, reserve, settle, subscriptions, track, usage};
+use crate::http::ApiError;
+use crate::http::Code;
 
 macro_rules! routes {
     ($($method:ident $path:literal => $handler:path, $key:ident, $summary:literal,
@@ -63,7 +41,7 @@ routes! {
         body None, ok 200 Some("Health"), errors [];
     GET "/readyz" => health::readyz, None, "Redis is reachable and never evicts",
         body None, ok 200 Some("Health"), errors [];
-    GET "/openapi.json" => openapi::openapi, None, "This document",
+    GET "/openapi.json" => openapi_json, None, "This document",
         body None, ok 200 None, errors [];
     GET "/metrics" => health::metrics, None, "Prometheus metrics of this node",
         body None, ok 200 None, errors [];
@@ -153,6 +131,14 @@ routes! {
         body Some("UserTokenBody"), ok 200 Some("UserToken"), errors [];
 }
 
+/// The OpenAPI document of the table, made once.
+static DOCUMENT: LazyLock<OpenApi> = LazyLock::new(|| openapi::document(ROUTES));
+
+/// `GET /openapi.json`.
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(&*DOCUMENT)
+}
+
 /// Registers every route of the table; answers the (method, path) pairs it registered.
 pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(&'static str, &'static str)> {
     for route in ROUTES {
@@ -184,4 +170,23 @@ fn allowed_methods(path: &str) -> Vec<&'static str> {
                 .all(|(p, s)| p == s || (p.starts_with('{') && !s.is_empty()))
     };
     ROUTES.iter().filter(|r| fits(r.path)).map(|r| r.method).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_referenced_schema_is_a_component() {
+        let doc = serde_json::to_value(&*DOCUMENT).unwrap();
+        let text = doc.to_string();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for name in text
+            .split("#/components/schemas/")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap())
+        {
+            assert!(schemas.contains_key(name), "{name} is referenced but not defined");
+        }
+    }
 }

@@ -5,11 +5,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::auth::ApiKey;
 use super::body;
 use super::dto::{self, CommitBody, EmptyBody};
-use super::error::ApiError;
 use super::event::check_metadata;
 use super::idempotency::idempotency;
-use super::AppState;
 use crate::gateway::{Settled, Settlement};
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::quota::ReservationId;
 
 pub async fn commit(

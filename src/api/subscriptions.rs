@@ -10,11 +10,11 @@ use serde::Deserialize;
 use super::auth::ApiKey;
 use super::body;
 use super::dto::SubscriptionAnswer;
-use super::error::ApiError;
-use super::AppState;
+use crate::gateway::ParentChange;
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::quota::ids::check_id;
 use crate::quota::{Milli, Override, UserId};
-use crate::store::ParentChange;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -120,13 +120,8 @@ pub async fn put_subscription(
     }
     let sub = state
         .gateway
-        .subscribe(&project, &user, &plan, started_ms, overrides.as_ref(), parent)
+        .subscribe(&project, &user, &plan, started_ms, overrides.as_ref(), parent, &actor)
         .await?;
-    let detail = serde_json::json!({ "planId": plan.id, "startedAt": body.started_at, "parentId": body.parent_id });
-    state
-        .gateway
-        .record_change(&project, &actor, "subscription.put", user.as_str(), Some(&user), detail)
-        .await;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -152,18 +147,6 @@ pub async fn delete_subscription(
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
     let (project, actor) = key.actor(&state).await?;
-    let sub = state.gateway.unsubscribe(&project, &user).await?;
-    let detail = serde_json::json!({ "planId": sub.last_plan });
-    state
-        .gateway
-        .record_change(
-            &project,
-            &actor,
-            "subscription.delete",
-            user.as_str(),
-            Some(&user),
-            detail,
-        )
-        .await;
+    let sub = state.gateway.unsubscribe(&project, &user, &actor).await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }

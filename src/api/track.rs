@@ -3,11 +3,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
+use super::body;
 use super::dto;
-use super::error::ApiError;
 use super::event::TrackBody;
 use super::idempotency::idempotency;
-use super::{body, AppState};
+use crate::http::ApiError;
+use crate::http::AppState;
 
 pub async fn track(
     key: ApiKey,

@@ -5,9 +5,10 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
 use super::dto::{self, ParentUsageAnswer, UsageAnswer};
-use super::error::ApiError;
-use super::{cors, headers, AppState};
+use super::{cors, headers};
 use crate::gateway::Usage;
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::quota::{Status, UserId};
 
 pub async fn usage(

@@ -10,10 +10,11 @@ use base64::Engine;
 
 use super::auth::ApiKey;
 use super::dto::{UsageEventAnswer, UsageEventPageAnswer};
-use super::error::ApiError;
 use super::subscriptions::parse_time;
-use super::{ledger_csv, query, AppState};
+use super::{ledger_csv, query};
 use crate::gateway::{Gateway, LedgerCursor};
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::quota::UserId;
 
 const DEFAULT_LIMIT: usize = 100;

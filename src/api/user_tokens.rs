@@ -6,9 +6,9 @@ use serde::Deserialize;
 
 use super::auth::ApiKey;
 use super::body;
-use super::dto::rfc3339;
-use super::error::ApiError;
-use super::AppState;
+use crate::http::ApiError;
+use crate::http::AppState;
+use crate::json::rfc3339;
 use crate::quota::UserId;
 
 const DEFAULT_TTL_SECONDS: i64 = 15 * 60;

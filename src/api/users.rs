@@ -3,19 +3,19 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::auth::ApiKey;
 use super::body;
 use super::dto::{self, AdjustmentAnswer, SubscriptionAnswer, UserPage};
-use super::error::ApiError;
+use super::query;
 use super::subscriptions::{user_in_path, OverrideBody};
-use super::{query, AppState};
 use crate::gateway::Adjusted;
+use crate::http::ApiError;
+use crate::http::AppState;
 use crate::quota::amount::parse_signed_milli;
 use crate::quota::ids::check_id;
-use crate::quota::UserId;
-use crate::store::UserFilter;
+use crate::quota::UserFilter;
+use crate::quota::{SignedAmount, UserId};
 
 const MAX_REASON_BYTES: usize = 256;
 
@@ -76,13 +76,8 @@ pub async fn put_override(
     }
     let sub = state
         .gateway
-        .set_override(&project, &user, &group, Some(&value))
+        .set_override(&project, &user, &group, Some(&value), &actor)
         .await?;
-    let detail = json!({ "groupId": group, "quota": value.quota, "expiresAt": body.expires_at });
-    let gateway = &state.gateway;
-    gateway
-        .record_change(&project, &actor, "override.set", user.as_str(), Some(&user), detail)
-        .await;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -99,12 +94,10 @@ pub async fn delete_override(
     if !state.gateway.subscription(&project, &user).await?.exists() {
         return Err(ApiError::SubscriptionNotFound(user.into_string()));
     }
-    let sub = state.gateway.set_override(&project, &user, &group, None).await?;
-    let detail = json!({ "groupId": group });
-    let gateway = &state.gateway;
-    gateway
-        .record_change(&project, &actor, "override.delete", user.as_str(), Some(&user), detail)
-        .await;
+    let sub = state
+        .gateway
+        .set_override(&project, &user, &group, None, &actor)
+        .await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -120,12 +113,10 @@ pub async fn block(
     let body: BlockBody = body::parse(&body::read(&req, payload).await?)?;
     reason("reason", &body.reason)?;
     let (project, actor) = key.actor(&state).await?;
-    let sub = state.gateway.set_blocked(&project, &user, Some(&body.reason)).await?;
-    let detail = json!({ "reason": body.reason });
-    let gateway = &state.gateway;
-    gateway
-        .record_change(&project, &actor, "user.block", user.as_str(), Some(&user), detail)
-        .await;
+    let sub = state
+        .gateway
+        .set_blocked(&project, &user, Some(&body.reason), &actor)
+        .await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -140,11 +131,7 @@ pub async fn unblock(
     let user = user_in_path(path)?;
     let _: dto::EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
     let (project, actor) = key.actor(&state).await?;
-    let sub = state.gateway.set_blocked(&project, &user, None).await?;
-    let gateway = &state.gateway;
-    gateway
-        .record_change(&project, &actor, "user.unblock", user.as_str(), Some(&user), json!({}))
-        .await;
+    let sub = state.gateway.set_blocked(&project, &user, None, &actor).await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -166,21 +153,13 @@ pub async fn adjust(
     let (project, actor) = key.actor(&state).await?;
     match state
         .gateway
-        .adjust(&project, &user, &body.group_id, amount, &body.reason, &actor.id)
+        .adjust(&project, &user, &body.group_id, amount, &body.reason, &actor)
         .await?
     {
-        Adjusted::Done { counter, applied_milli } => {
-            let applied = dto::SignedAmount(applied_milli);
-            let detail = json!({ "groupId": body.group_id, "applied": applied, "reason": body.reason });
-            let gateway = &state.gateway;
-            gateway
-                .record_change(&project, &actor, "usage.adjust", user.as_str(), Some(&user), detail)
-                .await;
-            Ok(HttpResponse::Ok().json(AdjustmentAnswer {
-                applied,
-                counter: dto::CounterAnswer::of(&counter, user.as_str()),
-            }))
-        }
+        Adjusted::Done { counter, applied_milli } => Ok(HttpResponse::Ok().json(AdjustmentAnswer {
+            applied: SignedAmount(applied_milli),
+            counter: dto::CounterAnswer::of(&counter, user.as_str()),
+        })),
         Adjusted::NoPlan => Err(ApiError::SubscriptionNotFound(user.into_string())),
         Adjusted::UnknownGroup(plan) => Err(ApiError::invalid("groupId", format!("is not a group of plan {plan}"))),
         Adjusted::InFlight => Err(ApiError::invalid(

@@ -7,9 +7,10 @@ use super::auth::ApiKey;
 use super::dto::{
     DeliveryAnswer, DeliveryIdAnswer, DeliveryList, EmptyBody, SecretAnswer, WebhookAnswer, WebhookBody, WebhookList,
 };
-use super::error::ApiError;
-use super::{body, query, AppState};
+use super::{body, query};
 use crate::gateway::webhooks::event_type_known;
+use crate::http::ApiError;
+use crate::http::AppState;
 
 const MAX_URL_BYTES: usize = 2048;
 const MAX_DESCRIPTION_BYTES: usize = 256;
@@ -53,13 +54,14 @@ pub async fn create_webhook(
     events.dedup();
     let (id, record) = state
         .gateway
-        .create_webhook(&project, &body.url, events, body.description.unwrap_or_default())
+        .create_webhook(
+            &project,
+            &body.url,
+            events,
+            body.description.unwrap_or_default(),
+            &actor,
+        )
         .await?;
-    let detail = serde_json::json!({ "url": record.url, "events": record.events });
-    state
-        .gateway
-        .record_change(&project, &actor, "webhook.create", &id, None, detail)
-        .await;
     Ok(HttpResponse::Created().json(WebhookAnswer::new(id, record, true)))
 }
 
@@ -94,13 +96,9 @@ pub async fn delete_webhook(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let (project, actor) = key.actor(&state).await?;
-    if !state.gateway.delete_webhook(&project, &id).await? {
+    if !state.gateway.delete_webhook(&project, &id, &actor).await? {
         return Err(ApiError::WebhookNotFound(id));
     }
-    let gateway = &state.gateway;
-    gateway
-        .record_change(&project, &actor, "webhook.delete", &id, None, serde_json::json!({}))
-        .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -114,12 +112,8 @@ pub async fn rotate_secret(
     let _: EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
     let id = path.into_inner();
     let (project, actor) = key.actor(&state).await?;
-    let secret = state.gateway.rotate_webhook_secret(&project, &id).await?;
-    let secret = secret.ok_or_else(|| ApiError::WebhookNotFound(id.clone()))?;
-    let gateway = &state.gateway;
-    gateway
-        .record_change(&project, &actor, "webhook.rotate", &id, None, serde_json::json!({}))
-        .await;
+    let secret = state.gateway.rotate_webhook_secret(&project, &id, &actor).await?;
+    let secret = secret.ok_or(ApiError::WebhookNotFound(id))?;
     Ok(HttpResponse::Ok().json(SecretAnswer { secret }))
 }
 

@@ -4,14 +4,12 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
 
 use super::session::{posted, see_other};
 use super::users::{encode, user_href};
-use crate::api::dto::SignedAmount;
-use crate::api::{ApiError, AppState};
 use crate::gateway::sessions::Session;
-use crate::gateway::Adjusted;
+use crate::gateway::{Adjusted, ParentChange};
+use crate::http::{ApiError, AppState};
 use crate::quota::amount::parse_signed_milli;
 use crate::quota::{Milli, Override, UserId};
 
@@ -30,14 +28,7 @@ pub async fn act(
     let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
     let outcome = apply(&state, &session, &user, &action, &fields).await;
     let flash = match outcome {
-        Ok((line, change, detail)) => {
-            let actor = session.actor();
-            let gateway = &state.gateway;
-            gateway
-                .record_change(&session.project, &actor, change, user.as_str(), Some(&user), detail)
-                .await;
-            line
-        }
+        Ok(line) => line,
         Err(ApiError::Unavailable(cause)) => return Err(ApiError::Unavailable(cause)),
         Err(err) => format!("error:{err}"),
     };
@@ -48,18 +39,16 @@ pub async fn act(
     )))
 }
 
-/// What an action did: the line shown, and the change for the audit log.
-type Done = (String, &'static str, serde_json::Value);
-
 async fn apply(
     state: &AppState,
     session: &Session,
     user: &UserId,
     action: &str,
     fields: &HashMap<String, String>,
-) -> Result<Done, ApiError> {
+) -> Result<String, ApiError> {
     let gateway = &state.gateway;
     let project = &session.project;
+    let by = &session.actor();
     let field = |name: &'static str| {
         fields
             .get(name)
@@ -70,12 +59,12 @@ async fn apply(
     match action {
         "block" => {
             let reason = field("reason")?;
-            gateway.set_blocked(project, user, Some(&reason)).await?;
-            Ok(("Blocked.".into(), "user.block", json!({ "reason": reason })))
+            gateway.set_blocked(project, user, Some(&reason), by).await?;
+            Ok("Blocked.".into())
         }
         "unblock" => {
-            gateway.set_blocked(project, user, None).await?;
-            Ok(("Unblocked.".into(), "user.unblock", json!({})))
+            gateway.set_blocked(project, user, None, by).await?;
+            Ok("Unblocked.".into())
         }
         "plan" => {
             let plan_id = field("planId")?;
@@ -84,13 +73,9 @@ async fn apply(
                 .await?
                 .ok_or(ApiError::PlanNotFound(plan_id.clone()))?;
             gateway
-                .subscribe(project, user, &plan, None, None, crate::store::ParentChange::Keep)
+                .subscribe(project, user, &plan, None, None, ParentChange::Keep, by)
                 .await?;
-            Ok((
-                format!("Now on {plan_id}."),
-                "subscription.put",
-                json!({ "planId": plan_id }),
-            ))
+            Ok(format!("Now on {plan_id}."))
         }
         "override" => {
             let group = field("groupId")?;
@@ -107,24 +92,17 @@ async fn apply(
                 None => None,
             };
             gateway
-                .set_override(project, user, &group, Some(&Override { quota, expires_at_ms }))
+                .set_override(project, user, &group, Some(&Override { quota, expires_at_ms }), by)
                 .await?;
-            let detail = json!({ "groupId": group, "quota": quota, "expiresAtMs": expires_at_ms });
-            Ok((format!("Quota of {group} set to {quota}."), "override.set", detail))
+            Ok(format!("Quota of {group} set to {quota}."))
         }
         "adjust" => {
             let group = field("groupId")?;
             let amount =
                 parse_signed_milli(&field("amount")?).map_err(|_| ApiError::invalid("amount", "must be a number"))?;
             let reason = field("reason")?;
-            match gateway
-                .adjust(project, user, &group, amount, &reason, &session.actor_id)
-                .await?
-            {
-                Adjusted::Done { applied_milli, .. } => {
-                    let detail = json!({ "groupId": group, "applied": SignedAmount(applied_milli), "reason": reason });
-                    Ok((format!("Adjusted {group}."), "usage.adjust", detail))
-                }
+            match gateway.adjust(project, user, &group, amount, &reason, by).await? {
+                Adjusted::Done { .. } => Ok(format!("Adjusted {group}.")),
                 Adjusted::NoPlan => Err(ApiError::invalid("userId", "is on no plan")),
                 Adjusted::UnknownGroup(plan) => Err(ApiError::invalid("groupId", format!("is not a group of {plan}"))),
                 Adjusted::InFlight => Err(ApiError::invalid(

@@ -7,15 +7,15 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
-use serde_json::json;
 
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
-use crate::api::dto::rfc3339;
-use crate::api::projects::{checked_default_plan, checked_origins};
-use crate::api::{ApiError, AppState};
 use crate::gateway::audit::Actor;
 use crate::gateway::sessions::Session;
+use crate::http::{ApiError, AppState};
+use crate::json::rfc3339;
+use crate::quota::account::check_key_label;
+use crate::quota::project::{checked_default_plan, checked_origins};
 
 async fn keys_page(state: &AppState, session: &Session, minted: Option<&str>) -> Result<Markup, ApiError> {
     let keys = state.gateway.keys(&session.project).await?;
@@ -93,12 +93,7 @@ pub async fn change_keys(
     let project = &session.project;
     if field(&fields, "do") == "revoke" {
         let key_id = field(&fields, "keyId");
-        if state.gateway.revoke_key(project, key_id).await? {
-            state
-                .gateway
-                .record_change(project, &actor, "key.revoke", key_id, None, json!({}))
-                .await;
-        }
+        state.gateway.revoke_key(project, key_id, &actor).await?;
         return Ok(see_other("/dashboard/keys"));
     }
     let kind = if field(&fields, "kind") == "publishable" {
@@ -107,18 +102,8 @@ pub async fn change_keys(
         "secret"
     };
     let label = field(&fields, "label");
-    if label.len() > 128 || label.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "label",
-            "must be at most 128 bytes without control characters",
-        ));
-    }
-    let (record, key) = state.gateway.mint_key(project, kind, label).await?;
-    let detail = json!({ "kind": kind, "label": label });
-    state
-        .gateway
-        .record_change(project, &actor, "key.mint", &record.key_id, None, detail)
-        .await;
+    check_key_label(label)?;
+    let (_, key) = state.gateway.mint_key(project, kind, label, &actor).await?;
     // Answered here, not redirected: the key must not travel in a URL.
     let body = keys_page(&state, &session, Some(&key)).await?;
     Ok(html_response(
@@ -179,11 +164,6 @@ pub async fn change_settings(
         .filter(|o| !o.is_empty());
     settings.allowed_origins = checked_origins(origins.map(str::to_string).collect())?;
     settings.ledger = field(&fields, "ledger") == "1";
-    state.gateway.update_project(project, &settings).await?;
-    let detail = json!({ "defaultPlan": settings.default_plan, "allowedOrigins": settings.allowed_origins, "ledger": settings.ledger });
-    state
-        .gateway
-        .record_change(project, &actor, "settings.patch", project, None, detail)
-        .await;
+    state.gateway.update_project(project, &settings, &actor).await?;
     Ok(see_other("/dashboard/settings"))
 }

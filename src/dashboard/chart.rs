@@ -2,7 +2,7 @@
 
 use maud::{html, Markup};
 
-use crate::api::dto::date;
+use crate::json::date;
 use crate::quota::UsageDay;
 
 const WIDTH: f64 = 600.0;

@@ -9,11 +9,11 @@ use super::chart::decisions_chart;
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
 use super::users::user_href;
-use crate::api::dto::rfc3339;
-use crate::api::{ApiError, AppState};
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, ACTIVITY_SAMPLE};
-use crate::store::ChangeEntry;
+use crate::http::{ApiError, AppState};
+use crate::json::rfc3339;
+use crate::quota::ChangeEntry;
 
 async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup>) -> Result<Markup, ApiError> {
     let endpoints = state.gateway.webhooks(&session.project).await?;
@@ -93,15 +93,10 @@ pub async fn create_webhook(
     }
     let flash = match state
         .gateway
-        .create_webhook(&session.project, &url, events, String::new())
+        .create_webhook(&session.project, &url, events, String::new(), &session.actor())
         .await
     {
         Ok((id, record)) => {
-            let detail = serde_json::json!({ "url": record.url, "events": record.events });
-            state
-                .gateway
-                .record_change(&session.project, &session.actor(), "webhook.create", &id, None, detail)
-                .await;
             html! { div.flash { "Endpoint " code { (id) } " added. Its signing secret, shown only now: " code { (record.secret) } } }
         }
         Err(GatewayError::Invalid { field, detail }) => html! { div.flash.error { (field) " " (detail) } },
@@ -249,20 +244,9 @@ pub async fn webhook_action(
                 .ok_or(ApiError::WebhookNotFound(id))?;
         }
         "delete" => {
-            if !state.gateway.delete_webhook(project, &id).await? {
+            if !state.gateway.delete_webhook(project, &id, &session.actor()).await? {
                 return Err(ApiError::WebhookNotFound(id));
             }
-            let gateway = &state.gateway;
-            gateway
-                .record_change(
-                    project,
-                    &session.actor(),
-                    "webhook.delete",
-                    &id,
-                    None,
-                    serde_json::json!({}),
-                )
-                .await;
         }
         "retry" => {
             let delivery = fields.get("deliveryId").cloned().unwrap_or_default();

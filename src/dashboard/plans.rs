@@ -4,14 +4,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
-use serde_json::json;
 
 use super::diff::{self, Line};
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
 use super::users::{encode, query};
-use crate::api::{ApiError, AppState};
 use crate::gateway::sessions::Session;
+use crate::http::{ApiError, AppState};
 use crate::quota::{Plan, PlanDoc};
 
 /// The recipes of `examples/`, compiled in: (file, its plans bundle).
@@ -187,12 +186,9 @@ pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
         let body = editor(&session, &id, &new, &[], Some(diff_table(&current, &new)));
         return Ok(html_response(StatusCode::OK, page(&session, "Plans", &id, None, body)));
     }
-    let version = state.gateway.put_plan(&session.project, &plan).await?;
-    let actor = session.actor();
-    let detail = json!({ "version": version });
     state
         .gateway
-        .record_change(&session.project, &actor, "plan.put", &id, None, detail)
-        .await;
+        .put_plan(&session.project, &plan, &session.actor())
+        .await?;
     Ok(see_other("/dashboard/plans"))
 }

@@ -8,8 +8,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::layout::{html_response, login};
-use crate::api::{ApiError, AppState};
 use crate::gateway::sessions::Session;
+use crate::http::{ApiError, AppState};
 use crate::secrets::digests_equal;
 
 const COOKIE: &str = "qg_session";

@@ -10,11 +10,11 @@ use super::layout::{csrf, html_response, page};
 use super::pages::changes_table;
 use super::session::{current, see_other};
 use super::users::{encode, query, status_pill, user_href};
-use crate::api::dto::{rfc3339, SignedAmount};
-use crate::api::{ApiError, AppState};
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Usage};
-use crate::quota::{Counter, Milli, Status, UserId};
+use crate::http::{ApiError, AppState};
+use crate::json::rfc3339;
+use crate::quota::{Counter, Milli, SignedAmount, Status, UserId};
 
 fn bar(used: Milli, held: Milli, quota: Milli) -> Markup {
     let pct = |m: Milli| {

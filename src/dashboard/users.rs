@@ -8,9 +8,9 @@ use maud::{html, Markup};
 
 use super::layout::{html_response, page};
 use super::session::{current, see_other};
-use crate::api::{ApiError, AppState};
+use crate::http::{ApiError, AppState};
 use crate::quota::Status;
-use crate::store::UserFilter;
+use crate::quota::UserFilter;
 
 const PAGE: usize = 50;
 

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use futures_util::StreamExt;
 
 use super::{Gateway, GatewayError};
+use crate::quota::UserFilter;
 use crate::quota::UserId;
-use crate::store::UserFilter;
 
 /// Users read for the overview at most.
 pub const SAMPLE: usize = 1_000;

@@ -3,11 +3,15 @@
 
 use std::time::Instant;
 
+use serde_json::json;
+
+use super::audit::{Action, Actor, Change};
 use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
-use crate::quota::{Counter, Hold, Milli, Unit, UserId};
-use crate::store::{AdjustArgs, AuditEntry, Reply};
+use crate::quota::hold::prepare_adjustment;
+use crate::quota::{AuditEntry, Counter, SignedAmount, Unit, UserId};
+use crate::store::{AdjustArgs, Reply};
 
 /// Audit entries kept per user.
 pub const AUDIT_LEN: usize = 1000;
@@ -45,7 +49,7 @@ impl Gateway {
         group_id: &str,
         amount_milli: i64,
         reason: &str,
-        key_id: &str,
+        by: &Actor,
     ) -> Result<Adjusted, GatewayError> {
         let started = Instant::now();
         let ledger = self.ledger_for(project, user).await?;
@@ -61,32 +65,39 @@ impl Gateway {
                 if group.unit == Unit::Concurrent {
                     return Ok(Reply::Done(Adjusted::InFlight));
                 }
-                let window = group.window(self.clock.now_ms(), resolved.started_ms);
-                let mut hold = Hold::new(group, window, Milli::ZERO);
-                // The amount is given, not measured.
-                hold.measure = None;
-                hold.user_override = resolved.sub.overrides.get(&group.id).copied();
-                if !self.alerting(project).await? {
-                    hold.alerts = "";
-                }
+                let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
+                let mut prepared = prepare_adjustment(group, started_ms, self.clock.now_ms(), overrides);
+                self.alerts_for(project, &mut prepared).await?;
+                // One group, so one hold.
+                let hold = &prepared.holds[0];
                 let args = AdjustArgs {
                     version: resolved.sub.version,
                     amount_milli,
                     reason: reason.to_string(),
                     audit_len: AUDIT_LEN,
-                    key_id: key_id.to_string(),
+                    key_id: by.id.clone(),
                 };
-                let reply = self.store.adjust(project, user, &hold, &args, ledger).await?;
+                let reply = self.store.adjust(project, user, hold, &args, ledger).await?;
                 Ok(reply.map(|(applied_milli, amounts, fired)| {
                     self.alerts_fired(fired);
                     Adjusted::Done {
-                        counter: Counter::of(group, window, &amounts),
+                        counter: Counter::of(group, hold.window, &amounts),
                         applied_milli,
                     }
                 }))
             })
             .await;
         self.report(Verb::Adjust, project, Some(user), started, &answer);
+        if let Ok(Adjusted::Done { applied_milli, .. }) = &answer {
+            let detail = json!({ "groupId": group_id, "applied": SignedAmount(*applied_milli), "reason": reason });
+            let change = Change {
+                action: Action::UsageAdjust,
+                target: user.as_str(),
+                user: Some(user),
+                detail,
+            };
+            self.record(project, by, change).await;
+        }
         answer
     }
 

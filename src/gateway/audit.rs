@@ -1,10 +1,12 @@
 //! The audit log: who (a key's id and label, or the root token) changed what, when, through
-//! the API or the dashboard. Recorded after the change succeeded; a record that cannot be
-//! written is logged and does not undo or fail the change.
+//! the API or the dashboard. Each verb that changes a project's state records its own change
+//! after it succeeded, so no surface can forget it; a record that cannot be written is logged
+//! and does not undo or fail the change.
+
+use serde_json::Value;
 
 use super::{Gateway, GatewayError};
-use crate::quota::UserId;
-use crate::store::ChangeEntry;
+use crate::quota::{ChangeEntry, UserId};
 
 /// Who made a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,28 +24,72 @@ impl Actor {
     }
 }
 
+/// Every change the audit log records, one per verb that makes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    PlanPut,
+    PlanDelete,
+    SubscriptionPut,
+    SubscriptionDelete,
+    OverrideSet,
+    OverrideDelete,
+    UserBlock,
+    UserUnblock,
+    UsageAdjust,
+    KeyMint,
+    KeyRevoke,
+    WebhookCreate,
+    WebhookDelete,
+    WebhookRotate,
+    SettingsPatch,
+}
+
+impl Action {
+    /// The action as the log keeps it: `<resource>.<verb>`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::PlanPut => "plan.put",
+            Action::PlanDelete => "plan.delete",
+            Action::SubscriptionPut => "subscription.put",
+            Action::SubscriptionDelete => "subscription.delete",
+            Action::OverrideSet => "override.set",
+            Action::OverrideDelete => "override.delete",
+            Action::UserBlock => "user.block",
+            Action::UserUnblock => "user.unblock",
+            Action::UsageAdjust => "usage.adjust",
+            Action::KeyMint => "key.mint",
+            Action::KeyRevoke => "key.revoke",
+            Action::WebhookCreate => "webhook.create",
+            Action::WebhookDelete => "webhook.delete",
+            Action::WebhookRotate => "webhook.rotate",
+            Action::SettingsPatch => "settings.patch",
+        }
+    }
+}
+
+/// One change to record: what was done, to what, about which user, with which details.
+pub(super) struct Change<'a> {
+    pub action: Action,
+    pub target: &'a str,
+    pub user: Option<&'a UserId>,
+    pub detail: Value,
+}
+
 impl Gateway {
-    /// Records one change of `project`: `action` (`user.block`, `plan.put`, ...) on `target`,
-    /// concerning `user` when it does, with `detail` (JSON).
-    pub async fn record_change(
-        &self,
-        project: &str,
-        actor: &Actor,
-        action: &str,
-        target: &str,
-        user: Option<&UserId>,
-        detail: serde_json::Value,
-    ) {
-        let change = ChangeEntry {
-            actor_id: actor.id.clone(),
-            actor_label: actor.label.clone(),
+    /// Records one change of `project` made by `by`.
+    pub(super) async fn record(&self, project: &str, by: &Actor, change: Change<'_>) {
+        let action = change.action.as_str();
+        let entry = ChangeEntry {
+            actor_id: by.id.clone(),
+            actor_label: by.label.clone(),
             action: action.to_string(),
-            target: target.to_string(),
-            user: user.map(UserId::to_string),
-            detail: detail.to_string(),
+            target: change.target.to_string(),
+            user: change.user.map(UserId::to_string),
+            detail: change.detail.to_string(),
             ..ChangeEntry::default()
         };
-        if let Err(err) = self.store.append_change(project, &change).await {
+        if let Err(err) = self.store.append_change(project, &entry).await {
+            let target = change.target;
             tracing::warn!(%err, project, action, target, "a change could not be written to the audit log");
         }
     }
@@ -60,5 +106,34 @@ impl Gateway {
             .store
             .changes(project, before, user.map(UserId::as_str), limit)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Action;
+
+    #[test]
+    fn actions_keep_the_names_the_log_has_always_stored() {
+        let all = [
+            (Action::PlanPut, "plan.put"),
+            (Action::PlanDelete, "plan.delete"),
+            (Action::SubscriptionPut, "subscription.put"),
+            (Action::SubscriptionDelete, "subscription.delete"),
+            (Action::OverrideSet, "override.set"),
+            (Action::OverrideDelete, "override.delete"),
+            (Action::UserBlock, "user.block"),
+            (Action::UserUnblock, "user.unblock"),
+            (Action::UsageAdjust, "usage.adjust"),
+            (Action::KeyMint, "key.mint"),
+            (Action::KeyRevoke, "key.revoke"),
+            (Action::WebhookCreate, "webhook.create"),
+            (Action::WebhookDelete, "webhook.delete"),
+            (Action::WebhookRotate, "webhook.rotate"),
+            (Action::SettingsPatch, "settings.patch"),
+        ];
+        for (action, stored) in all {
+            assert_eq!(action.as_str(), stored);
+        }
     }
 }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::quota::{KeyRecord, ProjectSettings};
 use crate::quota::{Plan, Subscription};
-use crate::store::{KeyRecord, ProjectSettings};
 /// A map that grows past this is emptied rather than evicting one by one: simple and bounded.
 const MAX_ENTRIES: usize = 100_000;
 

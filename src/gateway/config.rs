@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{Gateway, GatewayError};
 use crate::metrics::{Cache as MetricCache, Fixed};
 use crate::quota::Plan;
-use crate::store::{KeyRecord, ProjectSettings};
+use crate::quota::{KeyRecord, ProjectSettings};
 
 /// How often a node looks at the config epoch; settings reach every node within this plus a round trip.
 pub const EPOCH_POLL: Duration = Duration::from_millis(250);

@@ -4,15 +4,43 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use serde_json::json;
+
+use super::audit::{Action, Actor, Change};
 use super::outcome::Verb;
 use super::{Gateway, GatewayError};
+use crate::quota::KeyRecord;
 use crate::secrets::{self, digest, digests_equal};
-use crate::store::KeyRecord;
 
 impl Gateway {
     /// Mints a key of `kind` ("secret" or "publishable") for `project`; returns its record and
     /// the key, which is never stored.
-    pub async fn mint_key(&self, project: &str, kind: &str, label: &str) -> Result<(KeyRecord, String), GatewayError> {
+    pub async fn mint_key(
+        &self,
+        project: &str,
+        kind: &str,
+        label: &str,
+        by: &Actor,
+    ) -> Result<(KeyRecord, String), GatewayError> {
+        let (record, key) = self.new_key(project, kind, label).await?;
+        let detail = json!({ "kind": record.kind, "label": record.label });
+        let change = Change {
+            action: Action::KeyMint,
+            target: &record.key_id,
+            user: None,
+            detail,
+        };
+        self.record(project, by, change).await;
+        Ok((record, key))
+    }
+
+    /// Mints a key without recording who did: the first start's, which no one asked for.
+    pub(super) async fn new_key(
+        &self,
+        project: &str,
+        kind: &str,
+        label: &str,
+    ) -> Result<(KeyRecord, String), GatewayError> {
         let prefix = if kind == "publishable" {
             secrets::PUBLISHABLE_PREFIX
         } else {
@@ -47,7 +75,7 @@ impl Gateway {
 
     /// Revokes a key: every node refuses it once it sees the new config epoch. False when
     /// the project has no such key.
-    pub async fn revoke_key(&self, project: &str, key_id: &str) -> Result<bool, GatewayError> {
+    pub async fn revoke_key(&self, project: &str, key_id: &str, by: &Actor) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
             let revoked = self.store.delete_key(project, key_id).await?;
@@ -58,6 +86,20 @@ impl Gateway {
         }
         .await;
         self.report(Verb::RevokeKey, project, None, started, &answer);
+        if let Ok(true) = answer {
+            let detail = json!({});
+            self.record(
+                project,
+                by,
+                Change {
+                    action: Action::KeyRevoke,
+                    target: key_id,
+                    user: None,
+                    detail,
+                },
+            )
+            .await;
+        }
         answer
     }
 

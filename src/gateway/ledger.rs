@@ -2,8 +2,8 @@
 //! time order per user), a page at a time.
 
 use super::{Gateway, GatewayError};
+use crate::quota::UserFilter;
 use crate::quota::{day_of, UsageDay, UsageEvent, UserId};
-use crate::store::UserFilter;
 
 /// Where a reading of the ledger stands: the user, and the last entry of theirs already read
 /// (None: none yet).

@@ -4,9 +4,10 @@
 //! admitted only when every level admits it. A user without a parent runs exactly one script.
 
 use super::parents::Level;
+use super::Idempotency;
 use super::{Gateway, GatewayError, Settlement};
 use crate::quota::{Counter, Decision, EventInput, ReservationId, UserId};
-use crate::store::{Idempotency, StoreError};
+use crate::store::StoreError;
 
 impl Gateway {
     /// Reserves at every level, bottom-up, under one reservation id.
@@ -19,7 +20,7 @@ impl Gateway {
         idempotency: Option<&Idempotency>,
     ) -> Result<Decision, GatewayError> {
         let user = &input.user;
-        let (first, mut next) = self
+        let (first, next) = self
             .reserve_level(
                 project,
                 Level {
@@ -42,42 +43,36 @@ impl Gateway {
             .as_ref()
             .and_then(|g| ReservationId::parse(&g.reservation_id))
             .ok_or_else(|| StoreError::Protocol("a reserve answered no reservation id".into()))?;
-        let mut held = vec![user.clone()];
         let mut answer = first;
-        while let Some(parent) = next {
+        let mut denied = None;
+        let idempotency = idempotency.map(|i| i.under(user.as_str()));
+        self.walk_up(user, next.map(UserId::into_string), async |level| {
             self.between_levels().await;
-            let idempotency = idempotency.map(|i| i.under(user.as_str()));
-            let level = self
-                .reserve_level(
-                    project,
-                    Level {
-                        subject: &parent,
-                        below: &held,
-                    },
-                    input,
-                    &id,
-                    ttl_ms,
-                    idempotency.as_ref(),
-                )
+            let reserved = self
+                .reserve_level(project, level, input, &id, ttl_ms, idempotency.as_ref())
                 .await;
-            let (decision, above) = match level {
-                Ok(level) => level,
+            let (decision, above) = match reserved {
+                Ok(reserved) => reserved,
                 Err(err) => {
-                    self.unwind(project, &held, &id).await;
+                    self.unwind(project, level.below, &id).await;
                     return Err(err);
                 }
             };
-            let decision = decision.of_subject(parent.as_str());
+            let decision = decision.of_subject(level.subject.as_str());
             if !decision.allowed {
-                let counters = self.unwind(project, &held, &id).await;
-                return Ok(denied_above(answer, counters, decision));
+                let counters = self.unwind(project, level.below, &id).await;
+                denied = Some((counters, decision));
+                return Ok(None);
             }
             answer.counters.extend(decision.counters);
             answer.decided_at_ms = decision.decided_at_ms;
-            held.push(parent);
-            next = above;
-        }
-        Ok(answer)
+            Ok(above.map(UserId::into_string))
+        })
+        .await?;
+        Ok(match denied {
+            Some((counters, decision)) => denied_above(answer, counters, decision),
+            None => answer,
+        })
     }
 
     /// Gives back the holds a reserve took at `held` levels when a level above denied or
@@ -108,18 +103,10 @@ impl Gateway {
             subject: &input.user,
             below: &[],
         };
-        let (mut answer, mut next) = self.check_level(project, first, input).await?;
-        if next.is_none() {
-            return Ok(answer);
-        }
-        let mut below = vec![input.user.clone()];
-        while let Some(parent) = next {
-            let level = Level {
-                subject: &parent,
-                below: &below,
-            };
+        let (mut answer, next) = self.check_level(project, first, input).await?;
+        self.walk_up(&input.user, next.map(UserId::into_string), async |level| {
             let (decision, above) = self.check_level(project, level, input).await?;
-            let decision = decision.of_subject(parent.as_str());
+            let decision = decision.of_subject(level.subject.as_str());
             answer.allowed &= decision.allowed;
             for reason in decision.reasons {
                 if !answer.reasons.contains(&reason) {
@@ -128,9 +115,9 @@ impl Gateway {
             }
             answer.denied_by.extend(decision.denied_by);
             answer.counters.extend(decision.counters);
-            below.push(parent);
-            next = above;
-        }
+            Ok(above.map(UserId::into_string))
+        })
+        .await?;
         Ok(answer)
     }
 }

@@ -11,6 +11,7 @@ mod cache;
 mod clock;
 mod config;
 mod deliver;
+mod idempotency;
 mod keys;
 mod ledger;
 mod levels;
@@ -38,11 +39,13 @@ pub use activity::{Activity, SAMPLE as ACTIVITY_SAMPLE};
 pub use adjust::Adjusted;
 pub use clock::Clock;
 pub use config::EPOCH_POLL;
+pub use idempotency::Idempotency;
 pub use ledger::{LedgerCursor, UsageEventPage};
 pub use outcome::{Effect, Outcome, Subscriber, Verb};
 pub use reservations::{Extension, ReservationView, MAX_LIFETIME_MS};
 pub use settle::{Settled, Settlement};
 pub use start::FirstStart;
+pub use subscriptions::ParentChange;
 pub use usage::Usage;
 
 use cache::Cache;
@@ -80,6 +83,26 @@ pub enum GatewayError {
     /// A value that only the node's clock can judge (a start in the future).
     #[error("{field}: {detail}")]
     Invalid { field: &'static str, detail: String },
+}
+
+impl GatewayError {
+    /// Whether Redis itself failed the call (unreachable, too slow, or a replica now): worth
+    /// a retry shortly. An answer Redis gave that this code did not expect is not, nor is any
+    /// other error.
+    pub fn redis_failed(&self) -> bool {
+        match self {
+            GatewayError::Store(StoreError::Unavailable(_) | StoreError::Timeout(_) | StoreError::ReadOnly(_)) => true,
+            GatewayError::Store(StoreError::Protocol(_))
+            | GatewayError::Unsettled(_)
+            | GatewayError::Starting
+            | GatewayError::PlanMissing(_)
+            | GatewayError::PlanNotFound(_)
+            | GatewayError::IdempotencyReused
+            | GatewayError::CounterLimit(_)
+            | GatewayError::Measure(_)
+            | GatewayError::Invalid { .. } => false,
+        }
+    }
 }
 
 /// Secrets the node learns once it reaches Redis.

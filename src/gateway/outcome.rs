@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use super::GatewayError;
+use crate::metrics::Metrics;
 use crate::quota::{Counter, Decision, ReservationState, UserId};
 
 /// The verbs of the service layer that report an outcome.
@@ -68,6 +69,30 @@ pub struct Outcome<'a> {
 /// Something that wants to know every outcome.
 pub trait Subscriber: Send + Sync {
     fn on_outcome(&self, outcome: &Outcome<'_>);
+}
+
+/// The metrics are the first subscriber of the gateway's outcomes: decisions by result and
+/// reason, reservations ended by outcome.
+impl Subscriber for Metrics {
+    fn on_outcome(&self, outcome: &Outcome<'_>) {
+        match (&outcome.verb, &outcome.effect) {
+            (Verb::Reserve | Verb::Check, Effect::Decided(decision)) => {
+                let result = if decision.allowed { "allowed" } else { "denied" };
+                let reason = decision.reasons.first().map_or("", |r| r.code());
+                self.count("qg_decisions_total", &[("result", result), ("reason", reason)]);
+            }
+            (Verb::Commit | Verb::Release, Effect::Settled { state, late, .. }) => {
+                let ended = match (state, late) {
+                    (ReservationState::Committed, true) => "late",
+                    (ReservationState::Committed, false) => "committed",
+                    (ReservationState::Expired, _) => "expired",
+                    (ReservationState::Released | ReservationState::Held, _) => "released",
+                };
+                self.count("qg_reservations_total", &[("outcome", ended)]);
+            }
+            _ => {}
+        }
+    }
 }
 
 #[derive(Default)]

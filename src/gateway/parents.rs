@@ -1,7 +1,7 @@
 //! Shared budgets: a subscription may name a parent, another subject of the
 //! project with a plan of its own, whose budget every call of the member draws from as well.
 //! Chains are at most three levels (a user, a team, an organisation); this file checks a new
-//! parent against that, and walks a chain for the data plane.
+//! parent against that, and walks a chain (`walk_up`) for every verb that reaches the parents' levels.
 
 use super::{Gateway, GatewayError};
 use crate::quota::UserId;
@@ -30,9 +30,18 @@ impl Gateway {
         if parent_sub.plan_id.is_none() {
             return Err(refused(format!("{parent} has no subscription; put it on a plan first")));
         }
-        // The levels above the user: the parent and its own ancestors.
+        // The levels above the user: the parent and its own ancestors, as far as a walk goes.
         let mut above = vec![parent_sub];
-        while let Some(next) = above.last().and_then(|s| s.parent_id.clone()) {
+        self.walk_up(user, Some(parent.to_string()), async |level| {
+            if level.subject.as_str() != parent {
+                above.push(self.store.subscription(project, level.subject).await?);
+            }
+            Ok(above.last().and_then(|s| s.parent_id.clone()))
+        })
+        .await?;
+        // A walk stops before a level its top names only at a cycle, at three levels, or at
+        // an id that is not one.
+        if let Some(next) = above.last().and_then(|s| s.parent_id.as_deref()) {
             if next == user.as_str() || above.iter().any(|s| s.user_id == next) {
                 return Err(refused(format!("{parent} is already under {}: a cycle", user.as_str())));
             }
@@ -42,8 +51,7 @@ impl Gateway {
                     above.len() + 1
                 )));
             }
-            let next = UserId::parse(&next).map_err(refused)?;
-            above.push(self.store.subscription(project, &next).await?);
+            UserId::parse(next).map_err(refused)?;
         }
         let below = self.store.levels_below(project, user.as_str()).await?;
         if 1 + above.len() + below > MAX_LEVELS {
@@ -74,41 +82,42 @@ pub(super) struct Level<'a> {
 impl Level<'_> {
     /// The level above this one, when its checked subscription names `parent`.
     pub fn above(&self, parent: Option<&str>) -> Option<UserId> {
-        let parent = parent?;
-        let mut visited = self.below.to_vec();
-        visited.push(self.subject.clone());
-        next_level(parent, &visited)
+        next_level(parent?, self.below, self.subject)
     }
 }
 
-/// A walk up a chain of budgets from a user, following what each level names as its parent:
-/// the levels reached, bottom first.
-pub(super) struct Chain(Vec<UserId>);
-
-impl Chain {
-    pub fn from(user: &UserId) -> Chain {
-        Chain(vec![user.clone()])
-    }
-
-    /// The level above the last one reached, when that one names `parent`; it counts as
-    /// reached from now on.
-    pub fn up(&mut self, parent: Option<&str>) -> Option<UserId> {
-        let above = next_level(parent?, &self.0)?;
-        self.0.push(above.clone());
-        Some(above)
-    }
-
-    /// How many levels lie under the last one reached.
-    pub fn below(&self) -> usize {
-        self.0.len() - 1
+impl Gateway {
+    /// The one walk up a chain of budgets, which every verb that reaches the parents' levels
+    /// takes: from `user`'s level, whose record or subscription names `parent`, `visit` each
+    /// level above in turn, bottom-up, told its subject and the levels under it; `visit`
+    /// answers what that level names as its parent. The walk ends at a level that names none
+    /// (or whose `visit` stops it by answering none), at three levels, and at a subject it
+    /// has visited (a cycle that racing changes of two subscriptions could make).
+    pub(super) async fn walk_up(
+        &self,
+        user: &UserId,
+        parent: Option<String>,
+        mut visit: impl AsyncFnMut(Level<'_>) -> Result<Option<String>, GatewayError>,
+    ) -> Result<(), GatewayError> {
+        let (mut below, mut subject) = (Vec::new(), user.clone());
+        let mut parent = parent;
+        while let Some(above) = parent.as_deref().and_then(|p| next_level(p, &below, &subject)) {
+            below.push(std::mem::replace(&mut subject, above));
+            parent = visit(Level {
+                subject: &subject,
+                below: &below,
+            })
+            .await?;
+        }
+        Ok(())
     }
 }
 
-/// The level above a chain's `visited` levels (bottom first), whose top names `parent`; None
-/// when the chain already has three levels or `parent` is one of them (a cycle that racing
-/// changes of two subscriptions could make).
-fn next_level(parent: &str, visited: &[UserId]) -> Option<UserId> {
-    if visited.len() >= MAX_LEVELS || visited.iter().any(|v| v.as_str() == parent) {
+/// The level above `subject`, whose levels under it are `below` (bottom first), when `subject`
+/// names `parent`; None when the chain already has three levels or `parent` is one of them.
+fn next_level(parent: &str, below: &[UserId], subject: &UserId) -> Option<UserId> {
+    let mut visited = below.iter().chain(std::iter::once(subject));
+    if below.len() + 1 >= MAX_LEVELS || visited.any(|v| v.as_str() == parent) {
         return None;
     }
     UserId::parse(parent).ok()

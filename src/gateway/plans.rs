@@ -3,10 +3,13 @@
 
 use std::time::Instant;
 
+use serde_json::json;
+
+use super::audit::{Action, Actor, Change};
 use super::outcome::{Effect, Observed, Verb};
 use super::{Gateway, GatewayError};
 use crate::quota::Plan;
-use crate::store::PlanDeletion;
+use crate::quota::PlanDeletion;
 
 impl Observed for PlanDeletion {
     fn effect(&self) -> Effect<'_> {
@@ -16,7 +19,7 @@ impl Observed for PlanDeletion {
 
 impl Gateway {
     /// Stores a validated plan; returns its version (unchanged when the document is).
-    pub async fn put_plan(&self, project: &str, plan: &Plan) -> Result<u64, GatewayError> {
+    pub async fn put_plan(&self, project: &str, plan: &Plan, by: &Actor) -> Result<u64, GatewayError> {
         let started = Instant::now();
         let answer = async {
             let version = self.store.put_plan(project, plan).await?;
@@ -25,11 +28,25 @@ impl Gateway {
         }
         .await;
         self.report(Verb::PutPlan, project, None, started, &answer);
+        if let Ok(version) = answer {
+            let detail = json!({ "version": version });
+            self.record(
+                project,
+                by,
+                Change {
+                    action: Action::PlanPut,
+                    target: &plan.id,
+                    user: None,
+                    detail,
+                },
+            )
+            .await;
+        }
         answer
     }
 
     /// Deletes a plan that no user is on.
-    pub async fn delete_plan(&self, project: &str, id: &str) -> Result<PlanDeletion, GatewayError> {
+    pub async fn delete_plan(&self, project: &str, id: &str, by: &Actor) -> Result<PlanDeletion, GatewayError> {
         let started = Instant::now();
         let answer = async {
             let deletion = self.store.delete_plan(project, id).await?;
@@ -40,6 +57,20 @@ impl Gateway {
         }
         .await;
         self.report(Verb::DeletePlan, project, None, started, &answer);
+        if let Ok(PlanDeletion::Deleted) = answer {
+            let detail = json!({});
+            self.record(
+                project,
+                by,
+                Change {
+                    action: Action::PlanDelete,
+                    target: id,
+                    user: None,
+                    detail,
+                },
+            )
+            .await;
+        }
         answer
     }
 

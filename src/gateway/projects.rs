@@ -2,9 +2,12 @@
 
 use std::time::Instant;
 
+use serde_json::json;
+
+use super::audit::{Action, Actor, Change};
 use super::outcome::Verb;
 use super::{Gateway, GatewayError};
-use crate::store::ProjectSettings;
+use crate::quota::ProjectSettings;
 
 impl Gateway {
     /// Creates a project; false when the id is taken.
@@ -23,7 +26,7 @@ impl Gateway {
     }
 
     /// Replaces a project's settings; false when there is no such project.
-    pub async fn update_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, GatewayError> {
+    pub async fn update_project(&self, id: &str, settings: &ProjectSettings, by: &Actor) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
             let updated = self.store.update_project(id, settings).await?;
@@ -34,6 +37,16 @@ impl Gateway {
         }
         .await;
         self.report(Verb::UpdateProject, id, None, started, &answer);
+        if let Ok(true) = answer {
+            let detail = json!({ "defaultPlan": settings.default_plan, "allowedOrigins": settings.allowed_origins, "ledger": settings.ledger });
+            let change = Change {
+                action: Action::SettingsPatch,
+                target: id,
+                user: None,
+                detail,
+            };
+            self.record(id, by, change).await;
+        }
         answer
     }
 

@@ -3,15 +3,35 @@
 use std::time::Instant;
 
 use super::outcome::{Effect, Observed, Verb};
-use super::parents::Chain;
 use super::{Gateway, GatewayError};
 use crate::quota::{Reservation, ReservationId, ReservationState, UserId};
+use crate::store::Extended;
 
 /// A reservation lives at most this long after its creation, however often it is extended.
 pub const MAX_LIFETIME_MS: i64 = 24 * 3_600_000;
 
 /// How an extend went: as `extend.lua` answered it.
-pub use crate::store::Extended as Extension;
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Extension {
+    NotFound,
+    /// The reservation is no longer held.
+    Ended(ReservationState),
+    Extended {
+        expires_ms: i64,
+        /// The next level up, whose own record the extend reaches next.
+        parent: Option<String>,
+    },
+}
+
+impl From<Extended> for Extension {
+    fn from(extended: Extended) -> Extension {
+        match extended {
+            Extended::NotFound => Extension::NotFound,
+            Extended::Ended(state) => Extension::Ended(state),
+            Extended::Extended { expires_ms, parent } => Extension::Extended { expires_ms, parent },
+        }
+    }
+}
 
 impl Observed for Extension {
     fn effect(&self) -> Effect<'_> {
@@ -50,15 +70,15 @@ impl Gateway {
             return Ok(None);
         };
         let mut parents: Vec<(UserId, Reservation)> = Vec::new();
-        let mut chain = Chain::from(id.user());
-        let mut above = reservation.parent.clone();
-        while let Some(parent) = chain.up(above.as_deref()) {
-            let Some(level) = self.store.reservation(project, &parent, id).await? else {
-                break;
+        self.walk_up(id.user(), reservation.parent.clone(), async |level| {
+            let Some(record) = self.store.reservation(project, level.subject, id).await? else {
+                return Ok(None);
             };
-            above = level.parent.clone();
-            parents.push((parent, level));
-        }
+            let above = record.parent.clone();
+            parents.push((level.subject.clone(), record));
+            Ok(above)
+        })
+        .await?;
         Ok(Some(ReservationView {
             state: reservation.state_at(self.clock.now_ms()),
             reservation,
@@ -78,7 +98,8 @@ impl Gateway {
                     Ok(self
                         .store
                         .extend(project, subject, id, ttl_ms, MAX_LIFETIME_MS, ledger)
-                        .await?)
+                        .await?
+                        .map(Extension::from))
                 })
                 .await
             };
@@ -87,14 +108,10 @@ impl Gateway {
                 _ => None,
             };
             let answer = extend(id.user()).await?;
-            let mut above = parent_of(&answer);
-            if above.is_none() {
-                return Ok(answer);
-            }
-            let mut chain = Chain::from(id.user());
-            while let Some(parent) = chain.up(above.as_deref()) {
-                above = parent_of(&extend(&parent).await?);
-            }
+            self.walk_up(id.user(), parent_of(&answer), async |level| {
+                Ok(parent_of(&extend(level.subject).await?))
+            })
+            .await?;
             Ok(answer)
         }
         .await;

@@ -7,12 +7,13 @@ use std::time::Instant;
 use super::outcome::{Effect, Observed, Verb};
 use super::parents::Level;
 use super::resolve::Admitted;
+use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::decision::Granted;
 use crate::quota::hold::prepare;
 use crate::quota::{Decision, EventInput, Prepared, ReservationId, UserId};
 use crate::secrets::random_bytes;
-use crate::store::{Idempotency, Reply, ReserveArgs};
+use crate::store::{Reply, ReserveArgs};
 
 impl Observed for Decision {
     fn effect(&self) -> Effect<'_> {
@@ -61,7 +62,14 @@ impl Gateway {
             let ledger = self.keeps_ledger(project).await?;
             let reply = self
                 .store
-                .reserve(project, level.subject, idempotency, &args, &prepared.holds, ledger)
+                .reserve(
+                    project,
+                    level.subject,
+                    idempotency.map(Idempotency::stored),
+                    &args,
+                    &prepared.holds,
+                    ledger,
+                )
                 .await?;
             Ok(reply.map(|(granted, verdict, fired)| {
                 self.alerts_fired(fired);

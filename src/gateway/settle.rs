@@ -8,12 +8,12 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 
 use super::outcome::{Effect, Observed, Verb};
-use super::parents::Chain;
 use super::resolve::Freshness;
 use super::track::metadata_json;
+use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::{Counter, Measure, Milli, Reservation, ReservationId, ReservationState, UserId};
-use crate::store::{Idempotency, LedgerEntry, SettleReply};
+use crate::store::{LedgerEntry, SettleReply};
 
 /// How a commit or release went.
 #[derive(Debug, Clone)]
@@ -103,20 +103,19 @@ impl Gateway {
             Settlement::Settled(answer) => answer,
             other => return Ok(other),
         };
-        if answer.parent.is_none() {
-            return Ok(Settlement::Settled(answer));
-        }
-        let (mut chain, mut above) = (Chain::from(user), answer.parent.take());
-        while let Some(parent) = chain.up(above.as_deref()) {
+        let parent = answer.parent.take();
+        self.walk_up(user, parent, async |level| {
             self.between_levels().await;
-            let Settlement::Settled(level) = end(&parent, chain.below()).await? else {
-                break;
+            let Settlement::Settled(settled) = end(level.subject, level.below.len()).await? else {
+                return Ok(None);
             };
+            let subject = level.subject.as_str();
             answer
                 .counters
-                .extend(level.counters.into_iter().map(|c| c.of_subject(parent.as_str())));
-            above = level.parent;
-        }
+                .extend(settled.counters.into_iter().map(|c| c.of_subject(subject)));
+            Ok(settled.parent)
+        })
+        .await?;
         Ok(Settlement::Settled(answer))
     }
 
@@ -147,7 +146,15 @@ impl Gateway {
             .drive(project, subject, async || {
                 Ok(self
                     .store
-                    .commit(project, subject, id, idempotency, actual.as_deref(), entry, on)
+                    .commit(
+                        project,
+                        subject,
+                        id,
+                        idempotency.map(Idempotency::stored),
+                        actual.as_deref(),
+                        entry,
+                        on,
+                    )
                     .await?)
             })
             .await?;

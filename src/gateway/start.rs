@@ -3,8 +3,9 @@
 //! Secrets are returned to the caller to print once; only their digests are stored.
 
 use super::{Gateway, GatewayError};
+use crate::quota::ProjectSettings;
 use crate::secrets;
-use crate::store::{ProjectSettings, StoreError};
+use crate::store::StoreError;
 
 /// Secrets created by this start, to be shown once.
 #[derive(Debug, Default)]
@@ -37,7 +38,7 @@ impl Gateway {
             }
         };
         if self.create_project("default", &ProjectSettings::default()).await? {
-            let (_, key) = self.mint_key("default", "secret", "created at first start").await?;
+            let (_, key) = self.new_key("default", "secret", "created at first start").await?;
             first.default_key = Some(key);
         }
         let fresh = hex::encode(secrets::random_bytes::<32>());

@@ -4,13 +4,36 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use serde_json::json;
+
+use super::audit::{Action, Actor, Change};
 use super::outcome::{Effect, Observed, Verb};
 use super::{Gateway, GatewayError};
+use crate::json::rfc3339;
 use crate::quota::{Override, Plan, PlanChange, Status, Subscription, UserId};
-use crate::store::{ParentChange, PlanChangeRule, Reply, SubscribeArgs};
+use crate::store::{self, PlanChangeRule, Reply, SubscribeArgs};
 
 /// Clocks of callers and Redis differ a little; a start this far ahead still counts as now.
 const FUTURE_TOLERANCE_MS: i64 = 5_000;
+
+/// What a subscribe does to the subscription's parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParentChange<'a> {
+    Keep,
+    Remove,
+    Set(&'a str),
+}
+
+impl<'a> ParentChange<'a> {
+    /// As the subscribe script takes it.
+    fn stored(self) -> store::ParentChange<'a> {
+        match self {
+            ParentChange::Keep => store::ParentChange::Keep,
+            ParentChange::Remove => store::ParentChange::Remove,
+            ParentChange::Set(parent) => store::ParentChange::Set(parent),
+        }
+    }
+}
 
 impl Observed for Subscription {
     fn effect(&self) -> Effect<'_> {
@@ -40,6 +63,7 @@ impl Gateway {
     /// anchor, a new one starts now), replacing the overrides when given, and applying the
     /// plan's onPlanChange rules when the user had another plan before; a new parent is
     /// checked first (it must have a plan, close no cycle, and keep chains within 3 levels).
+    #[allow(clippy::too_many_arguments)]
     pub async fn subscribe(
         &self,
         project: &str,
@@ -48,6 +72,7 @@ impl Gateway {
         started_ms: Option<i64>,
         overrides: Option<&BTreeMap<String, Override>>,
         parent: ParentChange<'_>,
+        by: &Actor,
     ) -> Result<Subscription, GatewayError> {
         let started = Instant::now();
         let answer = async {
@@ -73,7 +98,7 @@ impl Gateway {
                         started_ms,
                         overrides,
                         rules: plan_change_rules(plan, now_ms, started_ms),
-                        parent,
+                        parent: parent.stored(),
                     };
                     Ok(self.store.subscribe(project, user, &args).await?)
                 })
@@ -89,15 +114,28 @@ impl Gateway {
         }
         .await;
         self.report(Verb::Subscribe, project, Some(user), started, &answer);
-        answer
+        let sub = answer?;
+        let parent_id = match parent {
+            ParentChange::Set(parent) => Some(parent),
+            ParentChange::Keep | ParentChange::Remove => None,
+        };
+        let detail = json!({ "planId": plan.id, "startedAt": started_ms.map(rfc3339), "parentId": parent_id });
+        self.record_user_change(project, by, Action::SubscriptionPut, user, detail)
+            .await;
+        Ok(sub)
     }
 
     /// Ends the subscription; the plan is remembered for plan-change rules.
-    pub async fn unsubscribe(&self, project: &str, user: &UserId) -> Result<Subscription, GatewayError> {
-        self.change(Verb::Unsubscribe, project, user, async || {
-            Ok(self.store.unsubscribe(project, user).await?)
-        })
-        .await
+    pub async fn unsubscribe(&self, project: &str, user: &UserId, by: &Actor) -> Result<Subscription, GatewayError> {
+        let sub = self
+            .change(Verb::Unsubscribe, project, user, async || {
+                Ok(self.store.unsubscribe(project, user).await?)
+            })
+            .await?;
+        let detail = json!({ "planId": sub.last_plan });
+        self.record_user_change(project, by, Action::SubscriptionDelete, user, detail)
+            .await;
+        Ok(sub)
     }
 
     /// Blocks the user (with a reason), or unblocks them with `None`.
@@ -106,15 +144,23 @@ impl Gateway {
         project: &str,
         user: &UserId,
         reason: Option<&str>,
+        by: &Actor,
     ) -> Result<Subscription, GatewayError> {
-        let (status, reason, verb) = match reason {
+        let (status, text, verb) = match reason {
             Some(reason) => (Status::Blocked, reason, Verb::Block),
             None => (Status::Active, "", Verb::Unblock),
         };
-        self.change(verb, project, user, async || {
-            Ok(self.store.set_status(project, user, status, reason).await?)
-        })
-        .await
+        let sub = self
+            .change(verb, project, user, async || {
+                Ok(self.store.set_status(project, user, status, text).await?)
+            })
+            .await?;
+        let (action, detail) = match reason {
+            Some(reason) => (Action::UserBlock, json!({ "reason": reason })),
+            None => (Action::UserUnblock, json!({})),
+        };
+        self.record_user_change(project, by, action, user, detail).await;
+        Ok(sub)
     }
 
     /// Sets or (with `None`) removes one group's override.
@@ -124,16 +170,45 @@ impl Gateway {
         user: &UserId,
         group: &str,
         value: Option<&Override>,
+        by: &Actor,
     ) -> Result<Subscription, GatewayError> {
         let verb = if value.is_some() {
             Verb::SetOverride
         } else {
             Verb::RemoveOverride
         };
-        self.change(verb, project, user, async || {
-            Ok(self.store.set_override(project, user, group, value).await?)
-        })
-        .await
+        let sub = self
+            .change(verb, project, user, async || {
+                Ok(self.store.set_override(project, user, group, value).await?)
+            })
+            .await?;
+        let (action, detail) = match value {
+            Some(o) => (
+                Action::OverrideSet,
+                json!({ "groupId": group, "quota": o.quota, "expiresAt": o.expires_at_ms.map(rfc3339) }),
+            ),
+            None => (Action::OverrideDelete, json!({ "groupId": group })),
+        };
+        self.record_user_change(project, by, action, user, detail).await;
+        Ok(sub)
+    }
+
+    /// Records a change of `user`'s subscription, targeted at the user.
+    async fn record_user_change(
+        &self,
+        project: &str,
+        by: &Actor,
+        action: Action,
+        user: &UserId,
+        detail: serde_json::Value,
+    ) {
+        let change = Change {
+            action,
+            target: user.as_str(),
+            user: Some(user),
+            detail,
+        };
+        self.record(project, by, change).await;
     }
 
     /// One script that changes the subscription, through the retry driver; then the cache

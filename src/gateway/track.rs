@@ -5,10 +5,11 @@ use std::time::Instant;
 use super::outcome::{Effect, Observed, Verb};
 use super::parents::Level;
 use super::resolve::Freshness;
+use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::hold::prepare;
 use crate::quota::{Counter, EventInput, UserId};
-use crate::store::{Idempotency, LedgerEntry, Reply};
+use crate::store::{LedgerEntry, Reply};
 
 /// The counters a track changed.
 pub struct Tracked(pub Vec<Counter>);
@@ -36,28 +37,17 @@ impl Gateway {
                 subject: user,
                 below: &[],
             };
-            let (mut counters, mut next) = self.track_level(project, first, input, idempotency).await?;
+            let (mut counters, next) = self.track_level(project, first, input, idempotency).await?;
             if next.is_none() {
                 return Ok(Tracked(counters));
             }
-            let mut below = vec![user.clone()];
-            while let Some(parent) = next {
-                let idempotency = idempotency.map(|i| i.under(user.as_str()));
-                let (level, above) = self
-                    .track_level(
-                        project,
-                        Level {
-                            subject: &parent,
-                            below: &below,
-                        },
-                        input,
-                        idempotency.as_ref(),
-                    )
-                    .await?;
-                counters.extend(level.into_iter().map(|c| c.of_subject(parent.as_str())));
-                below.push(parent);
-                next = above;
-            }
+            let idempotency = idempotency.map(|i| i.under(user.as_str()));
+            self.walk_up(user, next.map(UserId::into_string), async |level| {
+                let (counted, above) = self.track_level(project, level, input, idempotency.as_ref()).await?;
+                counters.extend(counted.into_iter().map(|c| c.of_subject(level.subject.as_str())));
+                Ok(above.map(UserId::into_string))
+            })
+            .await?;
             Ok(Tracked(counters))
         }
         .await;
@@ -99,7 +89,7 @@ impl Gateway {
                 .track(
                     project,
                     subject,
-                    idempotency,
+                    idempotency.map(Idempotency::stored),
                     resolved.sub.version,
                     &prepared.holds,
                     entry,

@@ -4,7 +4,6 @@
 use std::time::Instant;
 
 use super::outcome::{Effect, Observed, Verb};
-use super::parents::Chain;
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
 use crate::quota::{Counter, Status, UserId, Window};
@@ -40,14 +39,17 @@ impl Gateway {
             let mut usage = self
                 .drive(project, user, async || self.usage_once(project, user).await)
                 .await?;
-            let (mut chain, mut above) = (Chain::from(user), usage.parent_id.clone());
-            while let Some(parent) = chain.up(above.as_deref()) {
+            let parent = usage.parent_id.clone();
+            self.walk_up(user, parent, async |level| {
+                let subject = level.subject;
                 let pool = self
-                    .drive(project, &parent, async || self.usage_once(project, &parent).await)
+                    .drive(project, subject, async || self.usage_once(project, subject).await)
                     .await?;
-                above = pool.parent_id.clone();
-                usage.parents.push((parent, pool));
-            }
+                let above = pool.parent_id.clone();
+                usage.parents.push((subject.clone(), pool));
+                Ok(above)
+            })
+            .await?;
             Ok(usage)
         }
         .await;

@@ -1,7 +1,7 @@
 //! The users index of a project, a page at a time.
 
 use super::{Gateway, GatewayError};
-use crate::store::{UserFilter, UserPage};
+use crate::quota::{UserFilter, UserPage};
 
 impl Gateway {
     /// Up to `limit` users after `after` that pass `filter`.

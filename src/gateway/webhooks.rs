@@ -2,9 +2,12 @@
 //! secret rotated (the old one signs too for 24 hours), tested, and their deliveries listed and
 //! retried. Delivering is `deliver.rs`'s.
 
+use serde_json::json;
+
+use super::audit::{Action, Actor, Change};
 use super::{Gateway, GatewayError};
 use crate::quota::alerts::AlertKind;
-use crate::store::{DeliveryRecord, EndpointRecord};
+use crate::quota::{DeliveryRecord, EndpointRecord};
 use crate::webhooks::{event, guard, sign};
 
 /// After a rotation, the old secret signs too for this long.
@@ -40,6 +43,7 @@ impl Gateway {
         url: &str,
         events: Vec<String>,
         description: String,
+        by: &Actor,
     ) -> Result<(String, EndpointRecord), GatewayError> {
         self.check_webhook_url(url).await?;
         let id = format!("wh_{}", crate::secrets::random_token(16));
@@ -57,6 +61,18 @@ impl Gateway {
         };
         self.store.put_endpoint(project, &id, &record).await?;
         self.cache.clear_config();
+        let detail = json!({ "url": record.url, "events": record.events });
+        self.record(
+            project,
+            by,
+            Change {
+                action: Action::WebhookCreate,
+                target: &id,
+                user: None,
+                detail,
+            },
+        )
+        .await;
         Ok((id, record))
     }
 
@@ -73,14 +89,33 @@ impl Gateway {
             .map(|(_, e)| e))
     }
 
-    pub async fn delete_webhook(&self, project: &str, id: &str) -> Result<bool, GatewayError> {
+    pub async fn delete_webhook(&self, project: &str, id: &str, by: &Actor) -> Result<bool, GatewayError> {
         let deleted = self.store.delete_endpoint(project, id).await?;
         self.cache.clear_config();
+        if deleted {
+            let detail = json!({});
+            self.record(
+                project,
+                by,
+                Change {
+                    action: Action::WebhookDelete,
+                    target: id,
+                    user: None,
+                    detail,
+                },
+            )
+            .await;
+        }
         Ok(deleted)
     }
 
     /// A new secret; the old one keeps signing for 24 hours. None when there is no such endpoint.
-    pub async fn rotate_webhook_secret(&self, project: &str, id: &str) -> Result<Option<String>, GatewayError> {
+    pub async fn rotate_webhook_secret(
+        &self,
+        project: &str,
+        id: &str,
+        by: &Actor,
+    ) -> Result<Option<String>, GatewayError> {
         let Some(mut record) = self.webhook(project, id).await? else {
             return Ok(None);
         };
@@ -88,6 +123,18 @@ impl Gateway {
         record.previous_secret = Some(std::mem::replace(&mut record.secret, secret.clone()));
         record.previous_until = Some(self.clock.now_ms() + ROTATION_OVERLAP_MS);
         self.store.put_endpoint(project, id, &record).await?;
+        let detail = json!({});
+        self.record(
+            project,
+            by,
+            Change {
+                action: Action::WebhookRotate,
+                target: id,
+                user: None,
+                detail,
+            },
+        )
+        .await;
         Ok(Some(secret))
     }
 

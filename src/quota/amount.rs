@@ -149,6 +149,24 @@ impl Serialize for Milli {
     }
 }
 
+/// A signed amount in units (`-3`, `0.5`), for adjustments.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedAmount(pub i64);
+
+impl Serialize for SignedAmount {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let number = serde_json::Number::from_str(&self.to_string()).map_err(serde::ser::Error::custom)?;
+        number.serialize(serializer)
+    }
+}
+
+impl std::fmt::Display for SignedAmount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        write!(f, "{sign}{}", Milli(self.0.unsigned_abs()))
+    }
+}
+
 impl<'de> Deserialize<'de> for Milli {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let number = serde_json::Number::deserialize(deserializer)?;

@@ -88,6 +88,24 @@ pub fn prepare<'p>(
     Ok(Prepared { groups, holds })
 }
 
+/// The hold of an adjustment of `group` in its current window at `now_ms`, with the user's
+/// `overrides` as an event's holds have them. The amount is the adjustment's, given rather
+/// than measured, so the hold carries no measure and holds nothing itself.
+pub fn prepare_adjustment<'p>(
+    group: &'p LimitGroup,
+    started_ms: i64,
+    now_ms: i64,
+    overrides: &BTreeMap<String, Override>,
+) -> Prepared<'p> {
+    let mut hold = Hold::new(group, group.window(now_ms, started_ms), Milli::ZERO);
+    hold.measure = None;
+    hold.user_override = overrides.get(&group.id).copied();
+    Prepared {
+        groups: vec![group],
+        holds: vec![hold],
+    }
+}
+
 impl Prepared<'_> {
     /// Leaves every threshold out: the scripts then decide no alert.
     pub fn mute_alerts(&mut self) {

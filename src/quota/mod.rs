@@ -1,6 +1,7 @@
 //! The domain: plans, matching, periods, amounts, holds and decisions.
 //! No I/O, no async, no actix or redis: time and state come in as arguments.
 
+pub mod account;
 pub mod admission;
 pub mod alerts;
 pub mod amount;
@@ -16,10 +17,13 @@ pub mod period;
 pub mod plan;
 mod plan_doc;
 mod plan_kinds;
+pub mod project;
 pub mod reservation;
 pub mod subscription;
+pub mod webhook;
 
-pub use amount::Milli;
+pub use account::{AuditEntry, ChangeEntry, KeyRecord, PlanDeletion, UserEntry, UserFilter, UserPage};
+pub use amount::{Milli, SignedAmount};
 pub use counter::{Amounts, Counter};
 pub use decision::{Decision, Denial, Reason};
 pub use event::EventInput;
@@ -29,5 +33,7 @@ pub use ledger::{day_of, DayActivity, UsageDay, UsageEvent, UsageGroup, UsageKin
 pub use measure::{Measure, MeasureDoc, MeasureError};
 pub use period::{Anchor, Period, PeriodKind, Window};
 pub use plan::{LimitGroup, Mode, Plan, PlanChange, PlanDoc, Problem, Unit, Unmatched};
+pub use project::ProjectSettings;
 pub use reservation::{Reservation, ReservationHold, ReservationState};
 pub use subscription::{Override, Status, Subscription};
+pub use webhook::{DeliveryRecord, EndpointRecord, Try};

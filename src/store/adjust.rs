@@ -2,25 +2,10 @@
 //! trail (`qg:{p:u}:audit`, newest first), which this file also reads.
 
 use redis::AsyncCommands;
-use serde::Deserialize;
 
 use super::scripts::{self, AdjustArgs, Fired, Reply};
 use super::{Store, StoreError};
-use crate::quota::{Amounts, Hold, UserId};
-
-/// One adjustment as the audit trail keeps it (every number a string, as adjust.lua writes it).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditEntry {
-    pub at: String,
-    pub group_id: String,
-    pub period_start: String,
-    pub requested: String,
-    pub applied: String,
-    pub before: String,
-    pub after: String,
-    pub reason: String,
-}
+use crate::quota::{Amounts, AuditEntry, Hold, UserId};
 
 impl Store {
     /// Answers the applied change in signed milli-units and the counter after it.

@@ -1,26 +1,9 @@
 //! API keys in Redis: only SHA-256 digests are stored, once under the digest (for lookups) and
 //! once in the project's list (for listing and revocation).
 
-use redis::AsyncCommands;
-use serde::{Deserialize, Serialize};
-
 use super::{corrupt, Store, StoreError};
-
-/// What a key's digest resolves to; the key itself is never stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KeyRecord {
-    pub key_id: String,
-    /// SHA-256 of the key, hex.
-    pub digest_hex: String,
-    pub project: String,
-    /// "secret" or "publishable".
-    pub kind: String,
-    pub label: String,
-    /// The key's prefix and last four characters (part of its checksum), to tell keys apart.
-    pub hint: String,
-    pub created_at_ms: i64,
-}
+use crate::quota::KeyRecord;
+use redis::AsyncCommands;
 
 impl Store {
     /// Stores a new key's record under its digest and in its project's list.

@@ -3,29 +3,12 @@
 //! read newest first.
 
 use super::{Store, StoreError};
+use crate::quota::ChangeEntry;
 
 /// Entries the log keeps, about (trimmed approximately, so cheaply).
 const KEEP: usize = 100_000;
 /// Entries looked at to fill one filtered page.
 const MAX_SCAN: usize = 5_000;
-
-/// One change, as recorded.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChangeEntry {
-    /// The stream id: when, and where a page continues.
-    pub id: String,
-    pub at_ms: i64,
-    pub actor_id: String,
-    pub actor_label: String,
-    /// What was done, as `<resource>.<verb>` (`user.block`, `plan.put`, ...).
-    pub action: String,
-    /// What it was done to: a user, plan, key or webhook id, or the project.
-    pub target: String,
-    /// The user it concerns, when it concerns one.
-    pub user: Option<String>,
-    /// Details as JSON text.
-    pub detail: String,
-}
 
 type Raw = Vec<(String, Vec<(String, String)>)>;
 

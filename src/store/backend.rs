@@ -19,12 +19,43 @@ use super::pipe::Pipe;
 use super::StoreError;
 
 /// How the gateway reaches Redis (`QG_REDIS_MODE`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RedisMode {
     Standalone,
     Cluster,
     /// The primary Sentinel names; `QG_REDIS_URL` lists the sentinels.
     Sentinel,
+}
+
+impl RedisMode {
+    /// Every mode, in the order `--help` lists them.
+    pub const ALL: [RedisMode; 3] = [RedisMode::Standalone, RedisMode::Cluster, RedisMode::Sentinel];
+
+    /// The mode's name in `QG_REDIS_MODE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedisMode::Standalone => "standalone",
+            RedisMode::Cluster => "cluster",
+            RedisMode::Sentinel => "sentinel",
+        }
+    }
+}
+
+impl std::str::FromStr for RedisMode {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<RedisMode, String> {
+        RedisMode::ALL
+            .into_iter()
+            .find(|mode| mode.as_str() == name)
+            .ok_or_else(|| format!("no redis mode {name}: standalone, cluster or sentinel"))
+    }
+}
+
+impl std::fmt::Display for RedisMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Pipelined connections for standalone and cluster Redis: requests share them, so a reserve

@@ -23,28 +23,21 @@ mod sessions;
 pub mod slots;
 mod subscriptions;
 mod users;
-mod webhook_records;
 mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use adjust::AuditEntry;
-pub use api_keys::KeyRecord;
-pub use audit_log::ChangeEntry;
 pub use backend::RedisMode;
 use backend::{Backend, Conn};
 pub use outbox::OutboxEntry;
-pub use plans::PlanDeletion;
-pub use projects::ProjectSettings;
 pub use scripts::{contract, every_script};
 pub use scripts::{
     AdjustArgs, Extended, Fired, Granted, Idempotency, LedgerEntry, ParentChange, PlanChangeRule, Reply, ReserveArgs,
     SettleReply, Settled, SubscribeArgs, UsageField,
 };
-pub use users::{UserEntry, UserFilter, UserPage};
-pub use webhooks::{Attempted, Claimed, DeliveryRecord, EndpointRecord, Outcome as DeliveryOutcome, Try};
+pub use webhooks::{Attempted, Claimed, Outcome as DeliveryOutcome};
 
 use keys::Keys;
 

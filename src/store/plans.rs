@@ -5,21 +5,12 @@ use redis::AsyncCommands;
 
 use super::scripts::{self, DeletePlanReply, PlanKeys};
 use super::{corrupt, Store, StoreError};
-use crate::quota::{Plan, PlanDoc, UserId};
+use crate::quota::{Plan, PlanDeletion, PlanDoc, UserId};
 
 /// How long a claim on a plan keeps it from being deleted: far longer than a subscribe takes
 /// (a few command timeouts), so only a node that died between the claim and the users index
 /// leaves one behind, and it lapses.
 pub const CLAIM_TTL_MS: i64 = 60_000;
-
-/// How a plan deletion went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlanDeletion {
-    Deleted,
-    NotFound,
-    /// Users are on the plan: how many.
-    InUse(u64),
-}
 
 impl Store {
     /// Stores a validated plan; returns its version (unchanged when the document is).

@@ -5,35 +5,10 @@
 use redis::AsyncCommands;
 
 use super::{Store, StoreError};
-use crate::quota::{Status, UserId};
+use crate::quota::{Status, UserEntry, UserFilter, UserId, UserPage};
 
 /// At most this many index entries are read to fill one filtered page.
 const MAX_SCAN: usize = 5_000;
-
-#[derive(Debug, Clone, Default)]
-pub struct UserFilter {
-    pub plan_id: Option<String>,
-    pub status: Option<Status>,
-    /// Only ids that start with this.
-    pub prefix: Option<String>,
-    /// Only the members of this parent (read from the members index, not by scanning).
-    pub parent_id: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct UserEntry {
-    pub user_id: String,
-    pub plan_id: Option<String>,
-    pub status: Status,
-    pub parent_id: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct UserPage {
-    pub data: Vec<UserEntry>,
-    /// The last user id looked at, when more may follow.
-    pub next_after: Option<String>,
-}
 
 impl Store {
     /// Up to `limit` users after `after` that pass `filter`.

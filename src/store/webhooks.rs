@@ -2,10 +2,10 @@
 //! in a hash, deliveries in a hash with a due set and a log, changed only by the scripts
 //! enqueue, claim, complete and redeliver, so two nodes never deliver one attempt twice.
 
-pub use super::webhook_records::{DeliveryRecord, EndpointRecord, Try};
 use redis::AsyncCommands;
 
 use super::{Store, StoreError};
+use crate::quota::{DeliveryRecord, EndpointRecord};
 
 use super::scripts::{CLAIM, COMPLETE, ENQUEUE, REDELIVER};
 

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::api::dto::rfc3339;
+use crate::json::rfc3339;
 use crate::quota::Milli;
 
 /// `data` of a quota event.

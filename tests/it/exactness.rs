@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
 use futures::future::join_all;
-use quota_gateway::store::ParentChange;
+use quota_gateway::gateway::audit::Actor;
+use quota_gateway::gateway::ParentChange;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -181,10 +182,10 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
         "groups": [ { "id": "per_minute", "unit": "count", "quota": 5, "matches": [ { "event": "*" } ] } ] }))
     .unwrap();
     let plan = Plan::from_doc("plan_minute", doc).unwrap();
-    store.put_plan("p", &plan).await.unwrap();
+    store.put_plan("p", &plan, &Actor::root()).await.unwrap();
     let user = UserId::parse("u").unwrap();
     store
-        .subscribe("p", &user, &plan, None, None, ParentChange::Keep)
+        .subscribe("p", &user, &plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();
 

@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
+use quota_gateway::gateway::audit::Actor;
+use quota_gateway::gateway::ParentChange;
 use quota_gateway::gateway::{Extension, Gateway, Settlement};
 use quota_gateway::quota::{EventInput, ReservationId, UserId};
 use quota_gateway::quota::{Milli, Plan};
 use quota_gateway::store::keys::Keys;
-use quota_gateway::store::ParentChange;
 use serde_json::json;
 
 use crate::support::{redis, service_on_shared, unique_prefix};
@@ -122,9 +123,9 @@ async fn harness() -> Harness {
         .collect();
     let doc = serde_json::from_value(json!({ "periodType": "lifetime", "groups": groups })).unwrap();
     let plan = Plan::from_doc("plan_model", doc).unwrap();
-    store.put_plan("p", &plan).await.unwrap();
+    store.put_plan("p", &plan, &Actor::root()).await.unwrap();
     store
-        .subscribe("p", &user(), &plan, None, None, ParentChange::Keep)
+        .subscribe("p", &user(), &plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();
     Harness {

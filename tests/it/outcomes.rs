@@ -3,9 +3,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use quota_gateway::gateway::audit::Actor;
+use quota_gateway::gateway::ParentChange;
 use quota_gateway::gateway::{Effect, Outcome, Settlement, Subscriber, Verb};
 use quota_gateway::quota::{EventInput, Milli, Plan, ReservationId, UserId};
-use quota_gateway::store::ParentChange;
 use serde_json::json;
 
 use crate::support::{service_on_shared, unique_prefix};
@@ -53,9 +54,9 @@ async fn each_call_reports_one_outcome_with_its_verb_user_and_effect() {
         quantity: Milli::from_units(1),
         metadata: Default::default(),
     };
-    gateway.put_plan("p", &plan).await.unwrap();
+    gateway.put_plan("p", &plan, &Actor::root()).await.unwrap();
     gateway
-        .subscribe("p", &user, &plan, None, None, ParentChange::Keep)
+        .subscribe("p", &user, &plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();
     let granted = gateway

@@ -3,9 +3,10 @@
 //! the same denying subject) and the same counters at every level.
 
 use proptest::prelude::*;
+use quota_gateway::gateway::audit::Actor;
+use quota_gateway::gateway::ParentChange;
 use quota_gateway::gateway::{Gateway, Settlement};
 use quota_gateway::quota::{Denial, EventInput, Milli, Plan, ReservationId, UserId};
-use quota_gateway::store::ParentChange;
 use serde_json::json;
 
 use crate::support::{service_on_shared, unique_prefix};
@@ -85,17 +86,17 @@ fn member(i: usize) -> UserId {
 async fn setup() -> Gateway {
     let gateway = service_on_shared(&unique_prefix()).await;
     let (member_plan, team_plan) = (plan("plan_m", "own", OWN), plan("plan_t", "pool", POOL));
-    gateway.put_plan("p", &member_plan).await.unwrap();
-    gateway.put_plan("p", &team_plan).await.unwrap();
+    gateway.put_plan("p", &member_plan, &Actor::root()).await.unwrap();
+    gateway.put_plan("p", &team_plan, &Actor::root()).await.unwrap();
     let team = UserId::parse("team").unwrap();
     gateway
-        .subscribe("p", &team, &team_plan, None, None, ParentChange::Keep)
+        .subscribe("p", &team, &team_plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();
     for i in 0..MEMBERS {
         let parent = ParentChange::Set("team");
         gateway
-            .subscribe("p", &member(i), &member_plan, None, None, parent)
+            .subscribe("p", &member(i), &member_plan, None, None, parent, &Actor::root())
             .await
             .unwrap();
     }

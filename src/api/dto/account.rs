@@ -1,15 +1,14 @@
 //! Wire types of subscriptions, adjustments, the users index, projects and keys.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
 
-use super::{rfc3339, CounterAnswer};
-use crate::quota::{Milli, Subscription};
-use crate::store::{self, AuditEntry, ProjectSettings};
+use super::CounterAnswer;
+use crate::json::rfc3339;
+use crate::quota::{self, AuditEntry, ChangeEntry, Milli, ProjectSettings, SignedAmount, Subscription};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -55,24 +54,6 @@ impl From<&Subscription> for SubscriptionAnswer {
                 })
                 .collect(),
         }
-    }
-}
-
-/// A signed amount in units (`-3`, `0.5`), for adjustments.
-#[derive(Debug, Clone, Copy)]
-pub struct SignedAmount(pub i64);
-
-impl Serialize for SignedAmount {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let number = serde_json::Number::from_str(&self.to_string()).map_err(serde::ser::Error::custom)?;
-        number.serialize(serializer)
-    }
-}
-
-impl std::fmt::Display for SignedAmount {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        write!(f, "{sign}{}", Milli(self.0.unsigned_abs()))
     }
 }
 
@@ -130,8 +111,8 @@ pub struct UserPage {
     pub next_cursor: Option<String>,
 }
 
-impl From<store::UserPage> for UserPage {
-    fn from(page: store::UserPage) -> Self {
+impl From<quota::UserPage> for UserPage {
+    fn from(page: quota::UserPage) -> Self {
         UserPage {
             data: page
                 .data
@@ -214,8 +195,8 @@ pub struct ChangeAnswer {
     pub detail: serde_json::Value,
 }
 
-impl From<&store::ChangeEntry> for ChangeAnswer {
-    fn from(c: &store::ChangeEntry) -> Self {
+impl From<&ChangeEntry> for ChangeAnswer {
+    fn from(c: &ChangeEntry) -> Self {
         ChangeAnswer {
             id: c.id.clone(),
             time: rfc3339(c.at_ms),

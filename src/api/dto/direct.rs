@@ -217,7 +217,7 @@ mod tests {
             let wire = ReserveAnswer {
                 allowed: d.allowed,
                 reservation_id: d.granted.as_ref().map(|g| g.reservation_id.clone()),
-                expires_at: d.granted.as_ref().map(|g| crate::api::dto::rfc3339(g.expires_at_ms)),
+                expires_at: d.granted.as_ref().map(|g| crate::json::rfc3339(g.expires_at_ms)),
                 reasons: d.reasons.iter().map(|r| r.code()).collect(),
                 denied_by: d.denied_by.iter().map(|x| x.group.clone()).collect(),
                 denials: d

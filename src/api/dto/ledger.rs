@@ -1,10 +1,9 @@
 //! Wire types of the usage ledger and its daily rollups.
 
-use chrono::DateTime;
 use serde::Serialize;
 
-use super::{rfc3339, SignedAmount};
-use crate::quota::{Milli, UsageDay};
+use crate::json::{date, rfc3339};
+use crate::quota::{Milli, SignedAmount, UsageDay};
 
 /// One group's part of a usage change, in units (negative when an adjustment took usage back).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -104,13 +103,6 @@ pub struct DayAnswer {
 pub struct DailyUsageAnswer {
     pub user_id: String,
     pub days: Vec<DayAnswer>,
-}
-
-/// A UTC day number (days since 1970-01-01) as `YYYY-MM-DD`.
-pub fn date(day: i64) -> String {
-    DateTime::from_timestamp(day * 86_400, 0)
-        .map(|t| t.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
 }
 
 impl From<&UsageDay> for DayAnswer {

@@ -18,14 +18,8 @@ pub use webhooks::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::json::rfc3339;
 use crate::quota::{Counter, Milli, Window};
-
-/// An instant on the wire: `2026-11-22T03:09:43.123Z`.
-pub fn rfc3339(ms: i64) -> String {
-    let mut text = Vec::with_capacity(24);
-    crate::json::write_instant(&mut text, ms);
-    String::from_utf8(text).expect("an instant is written in ASCII")
-}
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

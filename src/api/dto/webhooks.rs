@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::rfc3339;
-use crate::store::{DeliveryRecord, EndpointRecord};
+use crate::json::rfc3339;
+use crate::quota::{DeliveryRecord, EndpointRecord};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,9 +1,17 @@
-//! Webhook endpoints and deliveries as Redis keeps them (JSON written by the gateway and by
-//! the delivery scripts, whose cjson writes an empty list as `{}` and numbers either way).
+//! A project's webhook endpoints and their deliveries, as the gateway keeps and lists them.
+//! Stored as JSON written by the gateway and by the delivery scripts, whose cjson writes an
+//! empty list as `{}` and numbers either way: reading tolerates both.
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::record::list_or_empty;
+/// A list, or an empty one for anything else (cjson writes an empty list as `{}`).
+fn list_or_empty<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    match value {
+        serde_json::Value::Array(_) => serde_json::from_value(value).map_err(serde::de::Error::custom),
+        _ => Ok(Vec::new()),
+    }
+}
 
 /// Numbers the scripts may write as numbers or strings.
 fn loose_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {

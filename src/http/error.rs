@@ -8,7 +8,6 @@ use serde_json::json;
 use super::codes::Code;
 use crate::gateway::GatewayError;
 use crate::quota::{Problem, ReservationState};
-use crate::store::StoreError;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
@@ -185,13 +184,23 @@ impl ResponseError for ApiError {
     }
 }
 
+/// A value a domain rule refused, named by its field.
+impl From<Problem> for ApiError {
+    fn from(problem: Problem) -> Self {
+        ApiError::Invalid {
+            field: problem.field,
+            detail: problem.detail,
+        }
+    }
+}
+
 impl From<GatewayError> for ApiError {
     fn from(err: GatewayError) -> Self {
         match err {
-            GatewayError::Store(StoreError::Protocol(_)) => ApiError::Internal(err.to_string()),
-            GatewayError::Store(StoreError::Unavailable(_) | StoreError::Timeout(_) | StoreError::ReadOnly(_))
-            | GatewayError::Unsettled(_)
-            | GatewayError::Starting => ApiError::Unavailable(err.to_string()),
+            GatewayError::Store(_) if !err.redis_failed() => ApiError::Internal(err.to_string()),
+            GatewayError::Store(_) | GatewayError::Unsettled(_) | GatewayError::Starting => {
+                ApiError::Unavailable(err.to_string())
+            }
             GatewayError::PlanMissing(plan) => ApiError::PlanMissing(plan),
             GatewayError::PlanNotFound(plan) => ApiError::PlanNotFound(plan),
             GatewayError::Measure(err) => ApiError::invalid(err.field, err.detail),

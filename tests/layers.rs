@@ -1,0 +1,426 @@
+//! The crate's layers, written down once (`LAYERS`) and checked against every `crate::` path
+//! and every `super::` chain that climbs out of its top module, in every file under `src/`.
+//! A failure names the file, the line and the edge; the fix is to move the shared type down,
+//! never to add the edge. No Redis, no network: it reads the sources.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Who may import whom: each top module of `src/` and the modules it may use (a module may
+/// always use itself). Top imports bottom, never the reverse; `api` and `dashboard` never
+/// reach `store`. `lib.rs` and `main.rs` only declare and wire, and are not checked.
+const LAYERS: &[(&str, &[&str])] = &[
+    // The domain: plans, amounts, periods, decisions, account values. Nothing of ours.
+    ("quota", &[]),
+    ("json", &["quota"]),
+    ("secrets", &["quota"]),
+    ("metrics", &["quota"]),
+    // Redis.
+    ("store", &["quota", "json", "secrets", "metrics"]),
+    // Standard Webhooks over HTTP: signing, the SSRF guard, one attempt, event bodies.
+    ("webhooks", &["quota", "json", "secrets"]),
+    // The service layer.
+    ("gateway", &["store", "webhooks", "metrics", "secrets", "json", "quota"]),
+    // What api and the dashboard share: the app state, errors as problem+json, the code table.
+    ("http", &["gateway", "metrics", "secrets", "json", "quota"]),
+    ("api", &["http", "gateway", "metrics", "secrets", "json", "quota"]),
+    ("dashboard", &["http", "gateway", "secrets", "json", "quota"]),
+    // Wiring: the command line, start-up, and the tools that talk to a gateway over HTTP.
+    ("config", &["store", "webhooks"]),
+    ("managed_redis", &[]),
+    ("apply", &["quota"]),
+    ("export", &["quota"]),
+    (
+        "startup",
+        &[
+            "config",
+            "api",
+            "dashboard",
+            "http",
+            "gateway",
+            "store",
+            "webhooks",
+            "metrics",
+        ],
+    ),
+];
+
+/// Files that only declare modules or wire the binary.
+const EXEMPT: &[&str] = &["lib.rs", "main.rs"];
+
+fn allowed(from: &str, to: &str) -> bool {
+    from == to
+        || LAYERS
+            .iter()
+            .any(|(module, uses)| *module == from && uses.contains(&to))
+}
+
+/// One `use` of another top module: where, and which.
+#[derive(Debug, PartialEq, Eq)]
+struct Edge {
+    line: usize,
+    to: String,
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The source with comments, string literals and character literals blanked (line breaks
+/// kept, so line numbers stay), leaving only code to look for paths in.
+fn code_only(source: &str) -> String {
+    let chars: Vec<char> = source.chars().collect();
+    let mut out = String::with_capacity(source.len());
+    let blank = |out: &mut String, c: char| out.push(if c == '\n' { '\n' } else { ' ' });
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        let prev = if i > 0 { Some(chars[i - 1]) } else { None };
+        if c == '/' && next == Some('/') {
+            while i < chars.len() && chars[i] != '\n' {
+                blank(&mut out, chars[i]);
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            let mut depth = 0;
+            while i < chars.len() {
+                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    out.push_str("  ");
+                    i += 2;
+                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    out.push_str("  ");
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    blank(&mut out, chars[i]);
+                    i += 1;
+                }
+            }
+        } else if c == 'r' && !prev.is_some_and(|p| is_ident(p) && p != 'b') && matches!(next, Some('"') | Some('#')) {
+            // A raw string: r"...", r#"..."#, br"...".
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while chars.get(j) == Some(&'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if chars.get(j) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            out.push(c);
+            for _ in i + 1..=j {
+                out.push(' ');
+            }
+            i = j + 1;
+            while i < chars.len() {
+                if chars[i] == '"' && (1..=hashes).all(|k| chars.get(i + k) == Some(&'#')) {
+                    for _ in 0..=hashes {
+                        out.push(' ');
+                    }
+                    i += hashes + 1;
+                    break;
+                }
+                blank(&mut out, chars[i]);
+                i += 1;
+            }
+        } else if c == '"' {
+            out.push(' ');
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' {
+                    blank(&mut out, chars[i]);
+                    i += 1;
+                }
+                if i < chars.len() {
+                    blank(&mut out, chars[i]);
+                    i += 1;
+                }
+            }
+            out.push(' ');
+            i += 1;
+        } else if c == '\'' && next == Some('\\') {
+            // An escaped character literal: '\n', '\'', '\u{..}'; the escaped character may
+            // be a quote itself.
+            out.push_str("   ");
+            i += 3;
+            while i < chars.len() && chars[i] != '\'' {
+                blank(&mut out, chars[i]);
+                i += 1;
+            }
+            out.push(' ');
+            i += 1;
+        } else if c == '\'' && chars.get(i + 2) == Some(&'\'') {
+            // A character literal 'x' (a lifetime never closes with a quote).
+            out.push_str("   ");
+            i += 3;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Reads an identifier at `i` after spaces; answers it and where it ends.
+fn ident_at(chars: &[char], mut i: usize) -> (String, usize) {
+    while i < chars.len() && chars[i].is_whitespace() {
+        i += 1;
+    }
+    let start = i;
+    while i < chars.len() && is_ident(chars[i]) {
+        i += 1;
+    }
+    (chars[start..i].iter().collect(), i)
+}
+
+/// Skips spaces and one `::` at `i`; None when there is no `::`.
+fn after_colons(chars: &[char], mut i: usize) -> Option<usize> {
+    while i < chars.len() && chars[i].is_whitespace() {
+        i += 1;
+    }
+    (chars.get(i) == Some(&':') && chars.get(i + 1) == Some(&':')).then_some(i + 2)
+}
+
+/// The first segment of each path at the crate's root that starts at `i` (just after
+/// `crate::` or a `super::` chain that reached the root): one name, or every name of a
+/// `{...}` group at its top level.
+fn root_names(chars: &[char], i: usize, line_of: &dyn Fn(usize) -> usize, found: &mut Vec<Edge>) {
+    let mut j = i;
+    while j < chars.len() && chars[j].is_whitespace() {
+        j += 1;
+    }
+    if chars.get(j) != Some(&'{') {
+        let (name, _) = ident_at(chars, j);
+        if !name.is_empty() {
+            found.push(Edge {
+                line: line_of(j),
+                to: name,
+            });
+        }
+        return;
+    }
+    let mut depth = 0;
+    let mut expect_name = false;
+    while j < chars.len() {
+        match chars[j] {
+            '{' => {
+                depth += 1;
+                expect_name = depth == 1;
+            }
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return;
+                }
+            }
+            ',' if depth == 1 => expect_name = true,
+            c if expect_name && is_ident(c) => {
+                let (name, end) = ident_at(chars, j);
+                found.push(Edge {
+                    line: line_of(j),
+                    to: name,
+                });
+                expect_name = false;
+                j = end;
+                continue;
+            }
+            c if !c.is_whitespace() => expect_name = false,
+            _ => {}
+        }
+        j += 1;
+    }
+}
+
+/// Every top module named by a path in `source`, a file of module `module_path` (`["api",
+/// "dto"]` for `src/api/dto/mod.rs`): `crate::x`, `crate::{x, y}`, and `super::` chains that
+/// climb to the crate's root.
+fn edges(source: &str, module_path: &[String]) -> Vec<Edge> {
+    let code = code_only(source);
+    let chars: Vec<char> = code.chars().collect();
+    let mut line_starts = vec![0];
+    line_starts.extend(
+        chars
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c == '\n')
+            .map(|(i, _)| i + 1),
+    );
+    let line_of = |at: usize| line_starts.partition_point(|start| *start <= at);
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts_token = i == 0 || !(is_ident(chars[i - 1]) || chars[i - 1] == '$');
+        if !starts_token || !is_ident(chars[i]) {
+            i += 1;
+            continue;
+        }
+        let (word, end) = ident_at(&chars, i);
+        // A path's first segment only: `a::crate` is not the crate.
+        let mut k = i;
+        while k > 0 && chars[k - 1].is_whitespace() {
+            k -= 1;
+        }
+        let continues = k >= 2 && chars[k - 1] == ':' && chars[k - 2] == ':';
+        if !continues && word == "crate" {
+            if let Some(next) = after_colons(&chars, end) {
+                root_names(&chars, next, &line_of, &mut found);
+            }
+        } else if !continues && word == "super" {
+            let (mut ups, mut at) = (1, end);
+            while let Some(next) = after_colons(&chars, at) {
+                let (segment, segment_end) = ident_at(&chars, next);
+                if segment != "super" {
+                    break;
+                }
+                ups += 1;
+                at = segment_end;
+            }
+            if ups >= module_path.len() {
+                if let Some(next) = after_colons(&chars, at) {
+                    root_names(&chars, next, &line_of, &mut found);
+                }
+            }
+        }
+        i = end;
+    }
+    found
+}
+
+fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            rust_files(&path, files);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+/// `src/api/dto/mod.rs` -> `["api", "dto"]`, `src/json.rs` -> `["json"]`.
+fn module_path(relative: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = relative
+        .iter()
+        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
+        .collect();
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
+    }
+    parts
+}
+
+#[test]
+fn every_import_follows_the_layer_table() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let top_modules: BTreeSet<String> = files
+        .iter()
+        .map(|f| f.strip_prefix(&src).unwrap())
+        .filter(|r| !EXEMPT.iter().any(|e| Path::new(e) == *r))
+        .map(|r| module_path(r)[0].clone())
+        .collect();
+    let mut failures = Vec::new();
+    for module in &top_modules {
+        if !LAYERS.iter().any(|(m, _)| m == module) {
+            failures.push(format!("src/{module}: a top module with no row in LAYERS; give it one"));
+        }
+    }
+    for file in &files {
+        let relative = file.strip_prefix(&src).unwrap();
+        if EXEMPT.iter().any(|e| Path::new(e) == relative) {
+            continue;
+        }
+        let path = module_path(relative);
+        let source = fs::read_to_string(file).unwrap();
+        for edge in edges(&source, &path) {
+            if top_modules.contains(&edge.to) && !allowed(&path[0], &edge.to) {
+                failures.push(format!(
+                    "src/{}:{}: {} -> {} is not an allowed edge",
+                    relative.display(),
+                    edge.line,
+                    path[0],
+                    edge.to
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "imports against the layer table (tests/layers.rs, LAYERS):\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn the_table_has_no_cycle() {
+    // Depth-first from each module; meeting a module on the current path is a cycle.
+    fn visit<'a>(module: &'a str, path: &mut Vec<&'a str>) {
+        assert!(
+            !path.contains(&module),
+            "a cycle in LAYERS: {} -> {module}",
+            path.join(" -> ")
+        );
+        path.push(module);
+        let uses = LAYERS.iter().find(|(m, _)| *m == module).map_or(&[][..], |(_, u)| u);
+        for next in uses.iter() {
+            visit(next, path);
+        }
+        path.pop();
+    }
+    for (module, _) in LAYERS {
+        visit(module, &mut Vec::new());
+    }
+}
+
+#[test]
+fn the_scanner_finds_paths_and_ignores_comments_and_strings() {
+    let source = r##"
+//! Mentions crate::store in a doc comment.
+use crate::quota::Milli;
+use crate::{
+    json::Json,
+    secrets::{self, digest},
+};
+/* crate::api in a block comment */
+fn f() -> String {
+    let url = "https://crate::dashboard";
+    let raw = r#"crate::http"#;
+    let c = '"'; let q = '\'';
+    let _ = crate::metrics::Fixed::RedisCalls;
+    let _ = super::super::gateway::Gateway::new;
+    format!("{c}{q}{url}{raw}")
+}
+"##;
+    let found: Vec<(usize, String)> = edges(source, &["api".into(), "dto".into()])
+        .into_iter()
+        .map(|e| (e.line, e.to))
+        .collect();
+    let expected = [
+        (3, "quota"),
+        (5, "json"),
+        (6, "secrets"),
+        (13, "metrics"),
+        (14, "gateway"),
+    ];
+    assert_eq!(
+        found,
+        expected.map(|(l, m)| (l, m.to_string())),
+        "{}",
+        code_only(source)
+    );
+    // One `super` from `api::dto` stays inside `api`.
+    assert!(edges("use super::error::ApiError;", &["api".into(), "dto".into()]).is_empty());
+}
