@@ -62,7 +62,10 @@ local function find_reservation(id, now)
     return nil, nil, {'not_found'}
   end
   local record = cjson.decode(raw)
-  if record and record.v and record.v ~= RECORD_VERSION then error({err = UNKNOWN_RECORD}) end
+  local RECORD_VERSION = '2'
+  if record.v and record.v ~= RECORD_VERSION then
+    error({err = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION})
+  end
   return record, state_of(id, record), raw
 end
 

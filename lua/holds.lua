@@ -19,6 +19,7 @@
 -- OPTION_FIELDS fields, a mode it does not know or a measure that is not JSON are refused with
 -- an error reply: read as defaults, they would turn a soft group hard and drop its override.
 local function read_holds(first, n, at)
+  local HOLD_FIELDS = 7
   local holds = {nil, nil, nil, nil}
   for i = 1, n do
     local j = first + (i - 1) * HOLD_FIELDS
@@ -64,7 +65,7 @@ end
 -- the decision reserve and check answer, kept nowhere else. Answers 1 when every hard group has
 -- room, else 0; a hard group denies when its quota is 0 or used + held + the amount passes it.
 local function weigh(holds, quota_in_force, counters, reply)
-  local allowed, r = 1, #reply
+  local VERDICT_FIELDS, allowed, r = 4, 1, #reply
   for i = 1, #holds do
     local h = holds[i]
     local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]

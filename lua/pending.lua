@@ -21,7 +21,7 @@ local expired = {}
 -- has a writing script reclaim them before it asks again.
 local function read_expired()
   -- The limit is PENDING_BATCH + 1 (one more tells whether more remain), as the command takes it.
-  local PENDING_BATCH, PENDING_LIMIT = 64, '65'
+  local PENDING_BATCH, PENDING_LIMIT, RECORD_VERSION = 64, '65', '2'
   local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', now), 'LIMIT', '0', PENDING_LIMIT)
   if #due > PENDING_BATCH then
     return true
@@ -29,7 +29,9 @@ local function read_expired()
   if #due > 0 then
     for _, raw in ipairs(redis.call('HMGET', KEYS[2], unpack(due))) do
       local record = raw and cjson.decode(raw)
-      if record and record.v and record.v ~= RECORD_VERSION then error({err = UNKNOWN_RECORD}) end
+      if record and record.v and record.v ~= RECORD_VERSION then
+        error({err = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION})
+      end
       if record and record.s == 'held' then
         for _, h in ipairs(record.h) do
           expired[h.f] = (expired[h.f] or 0) + h.a

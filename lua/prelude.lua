@@ -141,7 +141,7 @@ local function reclaim(now)
   -- reservation in 32 groups holds 32), so one call stays well under a millisecond; more
   -- answers "more". The ZRANGEBYSCORE limit is RECLAIM_BATCH + 1 (one more tells whether more
   -- remain), written out as the command takes it, since formatting it would cost every call.
-  local RECLAIM_BATCH, RECLAIM_HOLDS, RECLAIM_LIMIT, DAY_MS = 64, 96, '65', 86400000
+  local RECLAIM_BATCH, RECLAIM_HOLDS, RECLAIM_LIMIT, DAY_MS, RECORD_VERSION = 64, 96, '65', 86400000, '2'
   -- Nearly always nothing is due: a count answers that for less than an empty range does.
   local until_now = string.format('%d', now)
   if redis.call('ZCOUNT', KEYS[3], '-inf', until_now) == 0 then
@@ -158,7 +158,9 @@ local function reclaim(now)
     -- One record at a time: only the records this call returns are read.
     local raw = redis.call('HGET', KEYS[2], id)
     local record = raw and cjson.decode(raw)
-    if record and record.v and record.v ~= RECORD_VERSION then error({err = UNKNOWN_RECORD}) end
+    if record and record.v and record.v ~= RECORD_VERSION then
+      error({err = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION})
+    end
     if record and record.s == 'held' then
       if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
         break

@@ -3,8 +3,8 @@
 -- call has that shape before it reads or writes anything, and answers an error reply (never a
 -- default) when it has not, so a node that packs arguments another way fails loudly.
 --
--- The counted fields both sides name (a test holds these to the Rust constants of the same
--- names):
+-- The counted fields both sides name (a test holds every declaration of them in lua/ to the
+-- Rust constants of the same names):
 -- HOLD_FIELDS     values per hold: group, counter field, period start, period end, amount,
 --                 quota, options (holds.lua)
 -- OPTION_FIELDS   "|"-separated fields of a hold's options (holds.lua)
@@ -42,10 +42,13 @@ local function shape(keys, fixed, each, more, each2, last)
   return n, m
 end
 
--- A reservation record in an encoding this code does not know is refused where one is decoded
--- (the prelude's reclaim, changes.lua, pending.lua), with this error. Records without a version
+-- A reservation record in an encoding this code does not know is refused with an error where
+-- one is decoded (the prelude's reclaim, changes.lua, pending.lua). Records without a version
 -- are the first encoding, which differs from this one only in how it writes a hold's measure,
 -- and Lua never reads a measure.
-local UNKNOWN_RECORD = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION
+--
+-- A function that uses one of the constants above declares its own copy (a test holds every
+-- copy to the Rust constant): every function here is built anew on every call, and one that
+-- captured an outer local would pay for finding and allocating it each time.
 
 -- shape.lua ends --
