@@ -26,23 +26,23 @@ type Labels = Vec<(&'static str, String)>;
 pub enum Fixed {
     RedisCalls,
     StaleAnswers,
-    CacheHit(Cache),
-    CacheMiss(Cache),
+    CacheHit(CacheKind),
+    CacheMiss(CacheKind),
 }
 
 #[derive(Clone, Copy, Debug)]
-pub enum Cache {
+pub enum CacheKind {
     Plan,
     Settings,
     Key,
     Subscription,
 }
 
-const CACHES: [(Cache, &str); 4] = [
-    (Cache::Plan, "plan"),
-    (Cache::Settings, "settings"),
-    (Cache::Key, "key"),
-    (Cache::Subscription, "subscription"),
+const CACHES: [(CacheKind, &str); 4] = [
+    (CacheKind::Plan, "plan"),
+    (CacheKind::Settings, "settings"),
+    (CacheKind::Key, "key"),
+    (CacheKind::Subscription, "subscription"),
 ];
 
 impl Fixed {

@@ -1,7 +1,7 @@
 //! What a node keeps of Redis state: plans, project settings and keys until the config epoch
 //! moves, and subscriptions until a script answers "stale". A cached subscription can make a
 //! call slower, never wrong: every script checks the version it was decided with.
-//! Only the maps; when to trust them is `config.rs`'s and `resolve.rs`'s business.
+//! Only the maps; when to trust them is `epoch.rs`'s and `resolve.rs`'s business.
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{Gateway, GatewayError};
-use crate::metrics::{Cache as MetricCache, Fixed};
+use crate::metrics::{CacheKind, Fixed};
 use crate::quota::admission::admit;
 use crate::quota::{EventInput, Override, Plan, Reason, Subscription, UserId};
 
@@ -40,9 +40,9 @@ impl Gateway {
             Freshness::Cached => {
                 let sub = self.cache.user(project, user.as_str());
                 self.metrics.bump(if sub.is_some() {
-                    Fixed::CacheHit(MetricCache::Subscription)
+                    Fixed::CacheHit(CacheKind::Subscription)
                 } else {
-                    Fixed::CacheMiss(MetricCache::Subscription)
+                    Fixed::CacheMiss(CacheKind::Subscription)
                 });
                 sub
             }

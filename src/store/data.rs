@@ -3,9 +3,9 @@
 
 use redis::AsyncCommands;
 
-use super::keys::UserKeys;
+use super::layout::UserKeys;
 use super::scripts::{
-    self, Extended, Fired, Granted, Idempotency, LedgerEntry, Reply, ReserveArgs, SettleReply, UsageField, Writing,
+    self, Extended, Fired, Held, Idempotency, LedgerEntry, Reply, ReserveArgs, SettleReply, UsageField, Writing,
 };
 use super::{record, Store, StoreError};
 use crate::quota::{Amounts, Hold, Milli, Reservation, ReservationId, UserId, Verdict};
@@ -36,7 +36,7 @@ impl Store {
         args: &ReserveArgs<'_>,
         holds: &[Hold<'_>],
         ledger: bool,
-    ) -> Result<Reply<(Granted, Verdict, Fired)>, StoreError> {
+    ) -> Result<Reply<(Held, Verdict, Fired)>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, idempotency, ledger);
         self.write("reserve", |mut conn| async move {

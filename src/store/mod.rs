@@ -7,10 +7,10 @@ mod adjust;
 mod api_keys;
 mod audit_log;
 mod backend;
-mod config;
 mod data;
+mod deployment;
 mod health;
-pub mod keys;
+pub mod layout;
 mod ledger;
 mod outbox;
 mod pipe;
@@ -34,12 +34,12 @@ use backend::{Backend, Conn};
 pub use outbox::OutboxEntry;
 pub use scripts::{contract, every_script};
 pub use scripts::{
-    AdjustArgs, Extended, Fired, Granted, Idempotency, LedgerEntry, ParentChange, PlanChangeRule, Reply, ReserveArgs,
-    SettleReply, Settled, SubscribeArgs, UsageField,
+    AdjustArgs, Ended, Extended, Fired, Held, Idempotency, LedgerEntry, ParentChange, PlanChangeRule, Reply,
+    ReserveArgs, SettleReply, SubscribeArgs, UsageField,
 };
-pub use webhooks::{Attempted, Claimed, Outcome as DeliveryOutcome};
+pub use webhooks::{Attempted, Claimed, DeliveryOutcome};
 
-use keys::Keys;
+use layout::Layout;
 
 use crate::metrics::{Fixed, Metrics};
 
@@ -103,7 +103,7 @@ pub struct Store {
     backend: Backend,
     /// The configured URL (seeds in cluster mode), for reaching each primary by itself.
     redis_url: String,
-    keys: Keys,
+    keys: Layout,
     timeout: Duration,
     retention_ms: i64,
     ledger_retention_ms: i64,
@@ -119,7 +119,7 @@ impl Store {
         Ok(Store {
             backend,
             redis_url: config.redis_url.clone(),
-            keys: Keys::new(&config.key_prefix),
+            keys: Layout::new(&config.key_prefix),
             timeout: config.command_timeout,
             retention_ms: i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX),
             ledger_retention_ms: i64::try_from(config.ledger_retention.as_millis()).unwrap_or(i64::MAX),

@@ -2,7 +2,7 @@
 //! the data-plane scripts (alerts.lua says what an entry holds), read here by id right after a
 //! script, or by age by the sweeper, and emptied once the events are in their project.
 
-use super::keys::parse_user_tag;
+use super::layout::parse_user_tag;
 use super::record::unit_of_code;
 use super::slots::SLOTS;
 use super::{Store, StoreError};

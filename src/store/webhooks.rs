@@ -19,7 +19,7 @@ pub struct Claimed {
 
 /// How an attempt ended, for complete.lua.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum DeliveryOutcome {
     Ok,
     /// Failed; the next attempt is due at this ms.
     Retry(i64),
@@ -32,7 +32,7 @@ pub enum Outcome {
 /// One attempt as complete.lua records it.
 #[derive(Debug, Clone)]
 pub struct Attempted<'a> {
-    pub outcome: Outcome,
+    pub outcome: DeliveryOutcome,
     pub status: Option<u16>,
     pub error: &'a str,
     pub at_ms: i64,
@@ -148,10 +148,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         let keys = &self.keys.webhooks(project);
         let (kind, next) = match attempt.outcome {
-            Outcome::Ok => ("ok", 0),
-            Outcome::Retry(at) => ("retry", at),
-            Outcome::Fail => ("fail", 0),
-            Outcome::Gone => ("gone", 0),
+            DeliveryOutcome::Ok => ("ok", 0),
+            DeliveryOutcome::Retry(at) => ("retry", at),
+            DeliveryOutcome::Fail => ("fail", 0),
+            DeliveryOutcome::Gone => ("gone", 0),
         };
         self.run(|mut conn| async move {
             let _: String = COMPLETE

@@ -9,7 +9,7 @@ use quota_gateway::gateway::ParentChange;
 use quota_gateway::gateway::{Extension, Gateway, Settlement};
 use quota_gateway::quota::{EventInput, ReservationId, UserId};
 use quota_gateway::quota::{Milli, Plan};
-use quota_gateway::store::keys::Keys;
+use quota_gateway::store::layout::Layout;
 use serde_json::json;
 
 use crate::support::{redis, service_on_shared, unique_prefix};
@@ -108,7 +108,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 struct Harness {
     store: Gateway,
-    keys: Keys,
+    keys: Layout,
 }
 
 async fn harness() -> Harness {
@@ -130,7 +130,7 @@ async fn harness() -> Harness {
         .unwrap();
     Harness {
         store,
-        keys: Keys::new(&prefix),
+        keys: Layout::new(&prefix),
     }
 }
 

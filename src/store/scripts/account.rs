@@ -10,7 +10,7 @@ use super::{
 use std::collections::BTreeMap;
 
 use crate::quota::{Milli, Override, PlanChange, Window};
-use crate::store::keys::{counter_field, UserKeys};
+use crate::store::layout::{counter_field, UserKeys};
 use crate::store::subscriptions::encode_override;
 use crate::store::StoreError;
 

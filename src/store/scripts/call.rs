@@ -216,7 +216,7 @@ mod tests {
             reply: "1",
         };
         let mut call = Call::new(&SCRIPT, &TWO_KEYS);
-        // Keys and arguments may come in any order; keys are sent first.
+        // Layout and arguments may come in any order; keys are sent first.
         call.key("k1")
             .arg(7_i64)
             .arg("")

@@ -17,7 +17,7 @@ pub const VERDICT_FIELDS: usize = 4;
 pub const COUNTER_FIELDS: usize = 3;
 /// The encoding of the reservation records this code writes; it reads version 1 (no `v`) too.
 pub const RECORD_VERSION: &str = "2";
-/// Keys every data-plane writing script starts with (prelude.lua).
+/// Layout every data-plane writing script starts with (prelude.lua).
 pub const WRITING_KEYS: usize = 10;
 /// Arguments every data-plane writing script starts with (prelude.lua).
 pub const WRITING_ARGS: usize = 4;

@@ -10,12 +10,12 @@ use super::{
 };
 use crate::quota::{Amounts, Hold, Milli, Verdict, Window};
 use crate::store::backend::Conn;
-use crate::store::keys::{counter_field, UserKeys};
+use crate::store::layout::{counter_field, UserKeys};
 use crate::store::StoreError;
 
 /// The reservation a reserve made (the first call's, for a repeat).
 #[derive(Debug, Clone)]
-pub struct Granted {
+pub struct Held {
     pub reservation_id: String,
     pub expires_ms: i64,
 }
@@ -66,7 +66,7 @@ pub async fn reserve(
     w: &Writing<'_>,
     args: &ReserveArgs<'_>,
     holds: &[Hold<'_>],
-) -> Result<Reply<(Granted, Verdict, Fired)>, StoreError> {
+) -> Result<Reply<(Held, Verdict, Fired)>, StoreError> {
     let mut inv = Call::new(&RESERVE, &contract::RESERVE);
     writing_args(&mut inv, w);
     let values: Vec<HoldValues> = holds.iter().map(HoldValues::of).collect();
@@ -79,7 +79,7 @@ pub async fn reserve(
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
-            let granted = Granted {
+            let granted = Held {
                 reservation_id: it.text()?,
                 expires_ms: it.int()?,
             };

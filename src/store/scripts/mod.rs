@@ -22,7 +22,7 @@ pub use account::*;
 pub use holds::*;
 pub use settle::*;
 
-use super::keys::UserKeys;
+use super::layout::UserKeys;
 use super::StoreError;
 use crate::quota::{Amounts, Milli};
 

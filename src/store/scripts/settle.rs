@@ -16,11 +16,11 @@ pub enum SettleReply {
     NotFound,
     /// The reservation already ended the other way.
     Conflict(ReservationState),
-    Done(Settled),
+    Done(Ended),
 }
 
 #[derive(Debug)]
-pub struct Settled {
+pub struct Ended {
     /// Committed, released, or expired (a release after expiry).
     pub state: ReservationState,
     pub late: bool,
@@ -100,7 +100,7 @@ fn settled(reply: Vec<Value>, commit: Option<&Writing<'_>>) -> Result<Reply<Sett
                 .map(|_| it.amounts())
                 .collect::<Result<_, _>>()?;
             let fired = commit.map(|w| it.fired(w)).transpose()?.unwrap_or_default();
-            Ok(Reply::Done(SettleReply::Done(Settled {
+            Ok(Reply::Done(SettleReply::Done(Ended {
                 state,
                 late,
                 reservation,

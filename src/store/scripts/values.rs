@@ -7,7 +7,7 @@ use super::contract::{HOLD_FIELDS, OPTION_FIELDS, RECORD_VERSION};
 use super::ReserveArgs;
 use crate::json::Json;
 use crate::quota::Hold;
-use crate::store::keys::counter_field;
+use crate::store::layout::counter_field;
 use crate::store::record;
 
 /// One hold as the scripts take it (holds.lua's `HOLD_FIELDS` values, in this order, its options

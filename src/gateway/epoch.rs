@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Gateway, GatewayError};
-use crate::metrics::{Cache as MetricCache, Fixed};
+use crate::metrics::{CacheKind, Fixed};
 use crate::quota::Plan;
 use crate::quota::{KeyRecord, ProjectSettings};
 
@@ -16,7 +16,7 @@ pub const EPOCH_POLL: Duration = Duration::from_millis(250);
 const CLOCK_SYNC_EVERY: u32 = 20;
 
 impl Gateway {
-    fn cache_lookup(&self, cache: MetricCache, hit: bool) {
+    fn cache_lookup(&self, cache: CacheKind, hit: bool) {
         self.metrics.bump(if hit {
             Fixed::CacheHit(cache)
         } else {
@@ -27,10 +27,10 @@ impl Gateway {
     /// A plan, from the node's cache while the config epoch stands.
     pub async fn plan(&self, project: &str, id: &str) -> Result<Option<Arc<Plan>>, GatewayError> {
         if let Some(plan) = self.cache.plan(project, id) {
-            self.cache_lookup(MetricCache::Plan, true);
+            self.cache_lookup(CacheKind::Plan, true);
             return Ok(Some(plan));
         }
-        self.cache_lookup(MetricCache::Plan, false);
+        self.cache_lookup(CacheKind::Plan, false);
         let plan = self.store.load_plan(project, id).await?.map(Arc::new);
         if let Some(plan) = &plan {
             self.cache.put_plan(project, plan.clone());
@@ -41,10 +41,10 @@ impl Gateway {
     /// A project's settings, from the node's cache while the config epoch stands.
     pub async fn project_settings(&self, project: &str) -> Result<Option<ProjectSettings>, GatewayError> {
         if let Some(settings) = self.cache.settings(project) {
-            self.cache_lookup(MetricCache::Settings, true);
+            self.cache_lookup(CacheKind::Settings, true);
             return Ok(settings);
         }
-        self.cache_lookup(MetricCache::Settings, false);
+        self.cache_lookup(CacheKind::Settings, false);
         let settings = self.store.load_settings(project).await?;
         self.cache.put_settings(project, settings.clone());
         Ok(settings)
@@ -53,7 +53,7 @@ impl Gateway {
     /// Whether the project writes its usage changes to the ledger (unknown projects do).
     pub(super) async fn keeps_ledger(&self, project: &str) -> Result<bool, GatewayError> {
         if let Some(on) = self.cache.keeps_ledger(project) {
-            self.cache_lookup(MetricCache::Settings, true);
+            self.cache_lookup(CacheKind::Settings, true);
             return Ok(on);
         }
         Ok(self.project_settings(project).await?.is_none_or(|s| s.ledger))
@@ -63,10 +63,10 @@ impl Gateway {
     /// Unknown digests are not cached, so guessing keys cannot fill a node's memory.
     pub(super) async fn find_key(&self, digest_hex: &str) -> Result<Option<Arc<KeyRecord>>, GatewayError> {
         if let Some(record) = self.cache.key(digest_hex) {
-            self.cache_lookup(MetricCache::Key, true);
+            self.cache_lookup(CacheKind::Key, true);
             return Ok(Some(record));
         }
-        self.cache_lookup(MetricCache::Key, false);
+        self.cache_lookup(CacheKind::Key, false);
         let record = self.store.load_key(digest_hex).await?.map(Arc::new);
         if let Some(record) = &record {
             self.cache.put_key(digest_hex, record.clone());

@@ -52,7 +52,7 @@ pub fn escape(id: &str) -> Cow<'_, str> {
 
 /// Key names, all under one configurable prefix (`qg` by default).
 #[derive(Debug, Clone)]
-pub struct Keys {
+pub struct Layout {
     prefix: String,
 }
 
@@ -73,9 +73,9 @@ pub struct UserKeys {
     pub outbox: String,
 }
 
-impl Keys {
-    pub fn new(prefix: &str) -> Keys {
-        Keys {
+impl Layout {
+    pub fn new(prefix: &str) -> Layout {
+        Layout {
             prefix: prefix.to_string(),
         }
     }
@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn user_keys_share_the_users_tag_and_the_outbox_its_slot() {
-        let keys = Keys::new("qg").user("p", "u:1");
+        let keys = Layout::new("qg").user("p", "u:1");
         assert_eq!(keys.ctr, "qg:{p:u%3A1}:ctr");
         assert_eq!(keys.sub, "qg:{p:u%3A1}:sub");
         assert_eq!(slots::slot(&keys.outbox), slots::slot(&keys.ctr));
@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(escape("a%3Ab"), "a%253Ab");
         assert_eq!(escape("}x{"), "%7Dx%7B");
         assert_eq!(escape("a b\u{3000}"), "a%20b%E3%80%80");
-        let keys = Keys::new("qg");
+        let keys = Layout::new("qg");
         assert_ne!(keys.user("p:x", "y").sub, keys.user("p", "x:y").sub);
         assert_eq!(keys.user("p", "u}{").sub, "qg:{p:u%7D%7B}:sub");
     }
