@@ -353,6 +353,16 @@ mod tests {
         assert!(it.milli().is_err());
     }
 
+    /// scripts/bench runs reserve.lua in Redis alone, so it lists the files the gateway loads
+    /// for it; a file added here and not there would break the benchmark, not a test.
+    #[test]
+    fn the_benchmark_loads_reserve_as_the_gateway_does() {
+        let bench = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/bench")).unwrap();
+        let line = bench.lines().find(|l| l.starts_with("SCRIPT=$(cat ")).unwrap();
+        let files = ["shape", "prelude", "overrides", "alerts", "holds", "reserve"].map(|f| format!("lua/{f}.lua"));
+        assert_eq!(line, format!("SCRIPT=$(cat {})", files.join(" ")));
+    }
+
     #[test]
     fn every_lua_file_is_registered() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/lua");
