@@ -28,6 +28,19 @@ async fn events(app: &TestApp, user: &str) -> Vec<Value> {
 }
 
 /// Per group, the sum of the ledger's amounts.
+/// `quota-gateway export` of every user's whole ledger into `out`, as NDJSON or CSV.
+async fn export_all(app: &TestApp, csv: bool, out: &std::path::Path) -> quota_gateway::export::Exported {
+    let request = quota_gateway::export::ExportRequest {
+        url: &app.address,
+        key: &app.key,
+        from: None,
+        to: None,
+        user: None,
+        csv,
+    };
+    quota_gateway::export::export(&request, out, false).await.unwrap()
+}
+
 fn sums(entries: &[Value]) -> std::collections::BTreeMap<String, f64> {
     let mut sums = std::collections::BTreeMap::new();
     for e in entries {
@@ -277,15 +290,7 @@ async fn an_export_of_a_thousand_users_matches_their_counters() {
     );
 
     let out = std::env::temp_dir().join(format!("qg-export-{}.ndjson", std::process::id()));
-    let request = quota_gateway::export::ExportRequest {
-        url: &app.address,
-        key: &app.key,
-        from: None,
-        to: None,
-        user: None,
-        csv: false,
-    };
-    let exported = quota_gateway::export::export(&request, &out, false).await.unwrap();
+    let exported = export_all(app, false, &out).await;
     assert_eq!(exported.lines, 1000);
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
@@ -363,15 +368,7 @@ async fn csv_cells_that_would_be_formulas_are_written_as_text() {
         .unwrap();
     let csv = res.text().await.unwrap();
     let out = std::env::temp_dir().join(format!("qg-export-formulas-{}.csv", std::process::id()));
-    let request = quota_gateway::export::ExportRequest {
-        url: &app.address,
-        key: &app.key,
-        from: None,
-        to: None,
-        user: None,
-        csv: true,
-    };
-    quota_gateway::export::export(&request, &out, false).await.unwrap();
+    export_all(&app, true, &out).await;
     let exported = std::fs::read_to_string(&out).unwrap();
     let _ = std::fs::remove_file(&out);
     for text in [&csv, &exported] {

@@ -14,7 +14,6 @@ raises. Needs the `fastapi` extra.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Optional, Union
 
@@ -23,7 +22,7 @@ from fastapi import HTTPException, Request, Response
 from .aio import AsyncQuotaGateway
 from .decision import Allowed, Check, Denied
 from .params import Metadata
-from .reservation import ReservationScope
+from .reservation import ReservationScope, commit_shielded, release_shielded
 
 UserOf = Callable[[Request], Union[str, Awaitable[str]]]
 QuantityOf = Union[float, Callable[[Request], float]]
@@ -74,15 +73,9 @@ def quota_dependency(
         try:
             yield scope
         except BaseException:
-            # Shielded, so a cancelled request still gives its hold back.
-            release = asyncio.ensure_future(client.release(scope.reservation_id))
-            release.add_done_callback(lambda f: f.cancelled() or f.exception())
-            try:
-                scope.released = await asyncio.shield(release)
-            except Exception:  # noqa: BLE001 - the route's own exception is the one to see
-                pass
+            # A cancelled request still gives its hold back.
+            await release_shielded(client, scope)
             raise
-        commit = client.commit(scope.reservation_id, scope.quantity, scope.metadata)
-        scope.committed = await asyncio.shield(asyncio.ensure_future(commit))
+        await commit_shielded(client, scope)
 
     return hold_quota

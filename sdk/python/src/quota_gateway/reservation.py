@@ -90,14 +90,26 @@ class AsyncReservationContext:
             return
         client = self._client
         if exc_type is None:
-            # Shielded: a cancellation that arrives while committing does not lose the commit.
-            commit = client.commit(scope.reservation_id, scope.quantity, scope.metadata)
-            scope.committed = await asyncio.shield(asyncio.ensure_future(commit))
+            await commit_shielded(client, scope)
             return
-        release = asyncio.ensure_future(client.release(scope.reservation_id))
-        # Read its outcome even when no one awaits it any more (a second cancellation).
-        release.add_done_callback(lambda f: f.cancelled() or f.exception())
-        try:
-            scope.released = await asyncio.shield(release)
-        except Exception:  # noqa: BLE001 - the block's own exception is the one to see
-            pass
+        await release_shielded(client, scope)
+
+
+async def commit_shielded(client: AsyncQuotaGateway, scope: ReservationScope) -> None:
+    """Commits the scope's amount; shielded, so a cancellation that arrives while committing
+    does not lose the commit."""
+    commit = client.commit(scope.reservation_id, scope.quantity, scope.metadata)
+    scope.committed = await asyncio.shield(asyncio.ensure_future(commit))
+
+
+async def release_shielded(client: AsyncQuotaGateway, scope: ReservationScope) -> None:
+    """Gives the hold back after the caller's code failed or was cancelled: shielded, so a
+    cancelled task still releases; a release that fails is not raised, since the caller's own
+    exception is the one to see."""
+    release = asyncio.ensure_future(client.release(scope.reservation_id))
+    # Read its outcome even when no one awaits it any more (a second cancellation).
+    release.add_done_callback(lambda f: f.cancelled() or f.exception())
+    try:
+        scope.released = await asyncio.shield(release)
+    except Exception:  # noqa: BLE001 - the caller's own exception is the one to see
+        pass
