@@ -2,7 +2,7 @@
 --
 -- KEYS[1..10] as in prelude.lua
 -- KEYS[11]    the adjustments audit list   qg:{p:u}:audit (newest first)
--- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
+-- ARGV[1..4]  as in prelude.lua (retention, idempotency field, body digest, ledger keep)
 -- ARGV[5]     subscription version the node decided with
 -- ARGV[6..12] one hold as in holds.lua (HOLD_FIELDS values): group, field, period start, period end, amount (unused),
 --             plan quota, options
@@ -11,14 +11,20 @@
 -- ARGV[15]    how many audit entries to keep
 -- ARGV[16]    the id of the key that made the adjustment
 --
--- Returns {"stale"}, {"more"}, {"overflow", group} when the counter would pass 2^53 - 1
+-- Returns the first answer again for a repeat of its Idempotency-Key ({"repeat", JSON}, nothing
+-- changes), {"reused"} when that key came with another body, {"stale"}, {"more"}, {"overflow", group} when the counter would pass 2^53 - 1
 -- milli-units (nothing changes), else {"ok", applied milli (signed), then COUNTER_FIELDS values:
 -- used, held, quota, then the alerts fired}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(11, 16)
 
--- 1. The node's assumptions checked against Redis time (`now`, read by the prelude).
+-- 1. A repeat answers the first answer and changes nothing; the node's assumptions are
+-- checked against Redis time (`now`, read by the prelude).
+local first = repeated()
+if first then
+  return first
+end
 local holds = read_holds(6, 1, now)
 if not holds then
   return {'stale'}
@@ -52,4 +58,4 @@ if after ~= before then
   ledger(now, holds, function() return string.format('%d', after - before) end,
     {'kind', 'adjustment', 'ref', '', 'reason', ARGV[14], 'key', ARGV[16]})
 end
-return append_fired(append_counters({'ok', after - before}, holds, quota_in_force))
+return remember(append_fired(append_counters({'ok', after - before}, holds, quota_in_force)), now)

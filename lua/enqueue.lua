@@ -1,6 +1,7 @@
 -- enqueue.lua: an event becomes one delivery for each enabled endpoint of its project that
 -- wants its type, once however often the same event is enqueued (the node that fired it and
--- the sweeper may both move it): a delivery's id is "<endpoint id>.<event id>".
+-- the sweeper may both move it): a delivery's id is "<endpoint id>.<event id>". An event for one
+-- endpoint only (a test) is made only while that endpoint is enabled.
 --
 -- KEYS[1]  endpoints hash     qg:{p}:webhooks     endpoint id -> JSON (url, events, enabled, ...)
 -- KEYS[2]  deliveries hash    qg:{p}:deliveries   delivery id -> JSON record
@@ -10,7 +11,7 @@
 -- ARGV[2]  event type
 -- ARGV[3]  body (JSON, as sent)
 -- ARGV[4]  now ms
--- ARGV[5]  only this endpoint ("" for every one that wants the type)
+-- ARGV[5]  only this endpoint, if enabled ("" for every enabled one that wants the type)
 --
 -- Returns the ids of the deliveries made.
 
@@ -21,7 +22,7 @@ local made = {}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
   local id, endpoint = all[i], cjson.decode(all[i + 1])
-  local wanted = ARGV[5] == id
+  local wanted = ARGV[5] == id and endpoint.enabled
   if ARGV[5] == '' and endpoint.enabled then
     wanted = #endpoint.events == 0
     for _, t in ipairs(endpoint.events) do

@@ -14,6 +14,8 @@ pub enum ExportError {
     Http(#[from] reqwest::Error),
     #[error("the gateway answered {0}: {1}")]
     Refused(reqwest::StatusCode, String),
+    #[error("the export ended early after {lines} lines ({source}); nothing was kept, run it again")]
+    Cut { lines: u64, source: reqwest::Error },
 }
 
 /// What to export.
@@ -58,13 +60,50 @@ pub async fn export(request: &ExportRequest<'_>, out: &Path, progress: bool) -> 
         let status = response.status();
         return Err(ExportError::Refused(status, response.text().await.unwrap_or_default()));
     }
+    // Written beside the target and renamed only when the stream ended whole: a stream the
+    // gateway cut (Redis failed midway) must not leave a file that looks like a short export.
     let name = out.display().to_string();
-    let file = std::fs::File::create(out).map_err(|e| ExportError::Write(name.clone(), e))?;
+    let partial = out.with_file_name(format!(
+        ".{}.partial",
+        out.file_name().map_or("export".into(), |n| n.to_string_lossy())
+    ));
+    let written = write_stream(response, &partial, progress).await;
+    let done = match written {
+        Ok(done) => done,
+        Err(err) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(err);
+        }
+    };
+    std::fs::rename(&partial, out).map_err(|e| ExportError::Write(name.clone(), e))?;
+    if progress {
+        eprintln!(
+            "\rexported {} lines, {:.1} MB to {name}",
+            done.lines,
+            done.bytes as f64 / 1e6
+        );
+    }
+    Ok(done)
+}
+
+/// Streams the answer into `path`; a body that ends in an error is `Cut`, never a short file.
+async fn write_stream(mut response: reqwest::Response, path: &Path, progress: bool) -> Result<Exported, ExportError> {
+    let name = path.display().to_string();
+    let file = std::fs::File::create(path).map_err(|e| ExportError::Write(name.clone(), e))?;
     let mut file = std::io::BufWriter::new(file);
     let mut done = Exported { lines: 0, bytes: 0 };
     let mut shown = Instant::now();
-    let mut response = response;
-    while let Some(chunk) = response.chunk().await? {
+    loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(source) => {
+                return Err(ExportError::Cut {
+                    lines: done.lines,
+                    source,
+                })
+            }
+        };
         file.write_all(&chunk)
             .map_err(|e| ExportError::Write(name.clone(), e))?;
         done.bytes += chunk.len() as u64;
@@ -75,12 +114,5 @@ pub async fn export(request: &ExportRequest<'_>, out: &Path, progress: bool) -> 
         }
     }
     file.flush().map_err(|e| ExportError::Write(name.clone(), e))?;
-    if progress {
-        eprintln!(
-            "\rexported {} lines, {:.1} MB to {name}",
-            done.lines,
-            done.bytes as f64 / 1e6
-        );
-    }
     Ok(done)
 }

@@ -18,10 +18,8 @@ pub async fn audit_log(key: ApiKey, state: web::Data<AppState>, req: HttpRequest
         .transpose()?;
     let cursor = cursor
         .map(|c| {
-            let valid = c
-                .split_once('-')
-                .is_some_and(|(ms, seq)| ms.parse::<u64>().is_ok() && seq.parse::<u64>().is_ok());
-            valid
+            query::stream_position(&c)
+                .is_some()
                 .then_some(c)
                 .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API gave"))
         })

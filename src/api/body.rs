@@ -10,8 +10,14 @@ use crate::http::ApiError;
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Reads the whole body, refusing more than 64 KiB with 413.
+/// Reads the whole body, refusing more than 64 KiB with 413 and a body declared as anything but
+/// JSON with 415 (a form or text body is never read as JSON by accident).
 pub async fn read(req: &HttpRequest, mut payload: Payload) -> Result<Bytes, ApiError> {
+    if let Some(declared) = req.headers().get(actix_web::http::header::CONTENT_TYPE) {
+        if !is_json(declared.to_str().unwrap_or("")) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+    }
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -29,6 +35,13 @@ pub async fn read(req: &HttpRequest, mut payload: Payload) -> Result<Bytes, ApiE
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// `application/json`, or a `+json` type such as `application/merge-patch+json`, with any
+/// parameters (`; charset=utf-8`).
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Parses a JSON body: exactly one document, nothing after it. An error names the field by

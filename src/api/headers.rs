@@ -62,7 +62,7 @@ pub fn retry_after(response: &mut HttpResponseBuilder, counters: &[Counter], den
         .filter(|c| {
             denied_by
                 .iter()
-                .any(|d| d.group == c.group_id && d.subject == c.subject)
+                .any(|d| d.group.as_deref() == Some(c.group_id.as_str()) && d.subject == c.subject)
         })
         .filter_map(|c| c.resets_at_ms)
         .min();
@@ -79,7 +79,7 @@ fn seconds_until(at_ms: i64, now_ms: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quota::{Milli, Mode, Unit};
+    use crate::quota::{Milli, Mode, Reason, Unit};
     use actix_web::HttpResponse;
 
     fn counter(id: &str, quota: u64, used: u64, window: Option<(i64, i64)>) -> Counter {
@@ -107,7 +107,8 @@ mod tests {
         rate_limit(&mut response, &counters, 30_500);
         let denied = |group: &str| Denial {
             subject: None,
-            group: group.into(),
+            group: Some(group.into()),
+            reason: Reason::LimitReached,
         };
         retry_after(&mut response, &counters, &[denied("minute"), denied("life")], 30_500);
         let response = response.finish();
@@ -126,7 +127,8 @@ mod tests {
         rate_limit(&mut response, &counters, 0);
         let denial = Denial {
             subject: Some("team \"a\"".into()),
-            group: "minute".into(),
+            group: Some("minute".into()),
+            reason: Reason::LimitReached,
         };
         retry_after(&mut response, &counters, &[denial], 0);
         let response = response.finish();

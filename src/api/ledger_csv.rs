@@ -45,11 +45,8 @@ fn json_text<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Appends the rows of one entry.
-pub fn rows(entry: &UsageEventAnswer, out: &mut String) {
-    let metadata = entry
-        .metadata
-        .as_ref()
-        .map(|m| serde_json::to_string(m).unwrap_or_default());
+pub fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), serde_json::Error> {
+    let metadata = entry.metadata.as_ref().map(serde_json::to_string).transpose()?;
     let empty = Vec::new();
     let groups = if entry.groups.is_empty() { &empty } else { &entry.groups };
     let mut write_row = |group: Option<&super::dto::UsageGroupAnswer>| {
@@ -86,6 +83,7 @@ pub fn rows(entry: &UsageEventAnswer, out: &mut String) {
     for g in groups {
         write_row(Some(g));
     }
+    Ok(())
 }
 
 #[cfg(test)]

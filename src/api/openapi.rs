@@ -96,16 +96,20 @@ pub struct Health {
     pub reason: Option<String>,
 }
 
+/// Plan, group and project ids as `quota::ids::check_id` takes them.
+const ID_PATTERN: &str =
+    r"^([A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}|\.[A-Za-z0-9_-][A-Za-z0-9_.-]{0,62}|\.\.[A-Za-z0-9_.-]{1,62})$";
+
 /// The shape of an id in a path, as the handlers check it.
 fn path_schema(name: &str) -> ObjectBuilder {
     let string = ObjectBuilder::new().schema_type(SchemaType::Type(Type::String));
     match name {
-        "userId" => string
-            .min_length(Some(1))
-            .max_length(Some(256))
-            .description(Some("1 to 256 bytes of UTF-8 without control characters")),
+        "userId" => string.min_length(Some(1)).max_length(Some(256)).description(Some(
+            "1 to 256 bytes of UTF-8 without control characters, never . or ..",
+        )),
         "reservationId" => string.pattern(Some(r"^r_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")),
-        _ => string.pattern(Some(r"^[A-Za-z0-9_.-]{1,64}$")),
+        // `[A-Za-z0-9_.-]{1,64}` but `.` and `..`, without a lookahead (fuzzers generate from it).
+        _ => string.pattern(Some(ID_PATTERN)),
     }
 }
 
@@ -117,6 +121,16 @@ fn method(name: &str) -> HttpMethod {
         "DELETE" => HttpMethod::Delete,
         "OPTIONS" => HttpMethod::Options,
         _ => HttpMethod::Get,
+    }
+}
+
+/// What a header of the table means.
+fn header_description(name: &str) -> Option<&'static str> {
+    match name {
+        "Idempotency-Key" => Some(
+            "1 to 255 visible ASCII characters: the same key with the same body (as canonical JSON) within the retention window answers the first call's answer and does nothing again; with another body, 422 idempotency_key_reused",
+        ),
+        _ => None,
     }
 }
 
@@ -150,6 +164,21 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
                 .schema(Some(ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)))),
         );
     }
+    for name in route.headers {
+        let string = ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .min_length(Some(1))
+            .max_length(Some(255))
+            .pattern(Some("^[!-~]+$"));
+        op = op.parameter(
+            ParameterBuilder::new()
+                .name(*name)
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(header_description(name))
+                .schema(Some(string)),
+        );
+    }
     if let Some(body) = route.body {
         op = op.request_body(Some(
             RequestBodyBuilder::new()
@@ -176,6 +205,7 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
     }
     if route.body.is_some() {
         codes.push(Code::PayloadTooLarge);
+        codes.push(Code::UnsupportedMediaType);
     }
     let mut statuses: Vec<u16> = codes.iter().map(|c| c.status().as_u16()).collect();
     statuses.sort_unstable();

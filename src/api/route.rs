@@ -30,5 +30,8 @@ pub struct Route {
     pub errors: &'static [Code],
     /// Query parameters (all optional strings; the handler names a bad one in its 400).
     pub query: &'static [&'static str],
+    /// Request headers the route reads beyond authorization (all optional): `Idempotency-Key`
+    /// where a repeat is answered as the first call.
+    pub headers: &'static [&'static str],
     pub(super) register: fn(&mut web::ServiceConfig, Method),
 }

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use actix_web::http::Method;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{guard, web, HttpRequest, HttpResponse};
 use utoipa::openapi::OpenApi;
 
 use super::openapi;
@@ -18,7 +18,7 @@ use crate::http::Code;
 macro_rules! routes {
     ($($method:ident $path:literal => $handler:path, $key:ident, $summary:literal,
         body $body:expr, ok $status:literal $schema:expr, errors [$($code:ident),*]
-        $(, query [$($query:literal),*])?;)*) => {
+        $(, query [$($query:literal),*])? $(, headers [$($header:literal),*])?;)*) => {
         /// Every route, in the order they are registered and documented.
         pub static ROUTES: &[Route] = &[$(Route {
             method: stringify!($method),
@@ -29,8 +29,16 @@ macro_rules! routes {
             ok: ($status, $schema),
             errors: &[$(Code::$code),*],
             query: &[$($($query),*)?],
+            headers: &[$($($header),*)?],
             register: |cfg, method| {
-                cfg.route($path, web::method(method).to($handler));
+                // HEAD reads as GET does, and actix sends no body for it.
+                let only = guard::Method(method.clone());
+                let route = if method == Method::GET {
+                    web::route().guard(guard::Any(only).or(guard::Head()))
+                } else {
+                    web::route().guard(only)
+                };
+                cfg.route($path, route.to($handler));
             },
         }),*];
     };
@@ -48,17 +56,20 @@ routes! {
     // The data plane first: actix tries routes in this order (dynamic ones by regex), so the
     // hot path is matched before any other route is tried.
     POST "/v1/reserve" => reserve::reserve, Secret, "Hold quota before calling the AI provider",
-        body Some("ReserveBody"), ok 200 Some("ReserveAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit];
+        body Some("ReserveBody"), ok 200 Some("ReserveAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit],
+        headers ["Idempotency-Key"];
     POST "/v1/check" => reserve::check, Secret, "What reserve would answer, changing nothing",
         body Some("ReserveBody"), ok 200 Some("ReserveAnswer"), errors [PlanMissing];
     POST "/v1/track" => track::track, Secret, "Count usage that already happened",
-        body Some("TrackBody"), ok 200 Some("TrackAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit];
+        body Some("TrackBody"), ok 200 Some("TrackAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit],
+        headers ["Idempotency-Key"];
     GET "/v1/reservations/{reservationId}" => reservations::get_reservation, Secret, "Read a reservation",
         body None, ok 200 Some("ReservationAnswer"), errors [ReservationNotFound];
     POST "/v1/reservations/{reservationId}/extend" => reservations::extend, Secret, "Move a held reservation's expiry",
         body Some("ExtendBody"), ok 200 Some("ExtendAnswer"), errors [ReservationNotFound, ReservationCommitted, ReservationReleased, ReservationExpired];
     POST "/v1/reservations/{reservationId}/commit" => settle::commit, Secret, "Make the hold usage, exactly once",
-        body Some("CommitBody"), ok 200 Some("CommitAnswer"), errors [ReservationNotFound, ReservationReleased, IdempotencyKeyReused, CounterLimit];
+        body Some("CommitBody"), ok 200 Some("CommitAnswer"), errors [ReservationNotFound, ReservationReleased, IdempotencyKeyReused, CounterLimit],
+        headers ["Idempotency-Key"];
     POST "/v1/reservations/{reservationId}/release" => settle::release, Secret, "Give the hold back, exactly once",
         body Some("EmptyBody"), ok 200 Some("ReleaseAnswer"), errors [ReservationNotFound, ReservationCommitted, ReservationReleased];
     POST "/v1/projects" => projects::create_project, Root, "Create a project",
@@ -97,8 +108,9 @@ routes! {
         body Some("BlockBody"), ok 200 Some("SubscriptionAnswer"), errors [];
     POST "/v1/users/{userId}/unblock" => users::unblock, Secret, "Lift a block",
         body Some("EmptyBody"), ok 200 Some("SubscriptionAnswer"), errors [];
-    POST "/v1/users/{userId}/adjustments" => users::adjust, Secret, "Correct a counter (never below zero)",
-        body Some("AdjustmentBody"), ok 200 Some("AdjustmentAnswer"), errors [SubscriptionNotFound, PlanMissing, CounterLimit];
+    POST "/v1/users/{userId}/adjustments" => users::adjust, Secret, "Correct a counter (never below zero); with an Idempotency-Key, a repeat answers the first adjustment and applies nothing",
+        body Some("AdjustmentBody"), ok 200 Some("AdjustmentAnswer"), errors [SubscriptionNotFound, PlanMissing, IdempotencyKeyReused, CounterLimit],
+        headers ["Idempotency-Key"];
     GET "/v1/users/{userId}/adjustments" => users::list_adjustments, Secret, "The user's adjustments, newest first",
         body None, ok 200 Some("AdjustmentList"), errors [];
     GET "/v1/users/{userId}/usage" => usage::usage, Reader, "Every group of the user's plan in its current period",
@@ -111,22 +123,27 @@ routes! {
         body None, ok 200 Some("UsageEventPageAnswer"), errors [], query ["userId", "from", "to", "cursor", "limit"];
     GET "/v1/audit-log" => audit_log::audit_log, Secret, "Every change made by a key of the project (API or dashboard), newest first; with userId, a user's",
         body None, ok 200 Some("ChangePage"), errors [], query ["userId", "cursor", "limit"];
-    POST "/v1/webhooks" => webhooks::create_webhook, Secret, "Make a webhook endpoint; its secret (whsec_) is shown only in this answer",
-        body Some("WebhookBody"), ok 201 Some("WebhookAnswer"), errors [];
+    POST "/v1/webhooks" => webhooks::create_webhook, Secret, "Make a webhook endpoint (at most 20 per project); its secret (whsec_) is shown only in this answer and its repeats: with an Idempotency-Key, the same key and body within the retention window answer the endpoint made first and make none",
+        body Some("WebhookBody"), ok 201 Some("WebhookAnswer"), errors [WebhookLimit, IdempotencyKeyReused, WebhookNotFound],
+        headers ["Idempotency-Key"];
     GET "/v1/webhooks" => webhooks::list_webhooks, Secret, "List the project's webhook endpoints",
         body None, ok 200 Some("WebhookList"), errors [];
     GET "/v1/webhooks/{webhookId}" => webhooks::get_webhook, Secret, "Read a webhook endpoint",
         body None, ok 200 Some("WebhookAnswer"), errors [WebhookNotFound];
     DELETE "/v1/webhooks/{webhookId}" => webhooks::delete_webhook, Secret, "Delete a webhook endpoint",
         body None, ok 204 None, errors [WebhookNotFound];
-    POST "/v1/webhooks/{webhookId}/rotate-secret" => webhooks::rotate_secret, Secret, "A new secret; the old one signs too for 24 hours",
-        body Some("EmptyBody"), ok 200 Some("SecretAnswer"), errors [WebhookNotFound];
-    POST "/v1/webhooks/{webhookId}/test" => webhooks::test_webhook, Secret, "Send a webhook.test event to this endpoint",
-        body Some("EmptyBody"), ok 202 Some("DeliveryIdAnswer"), errors [WebhookNotFound];
+    POST "/v1/webhooks/{webhookId}/rotate-secret" => webhooks::rotate_secret, Secret, "A new secret; each replaced one signs too for 24 hours, at most two beside the current one",
+        body Some("EmptyBody"), ok 200 Some("SecretAnswer"), errors [WebhookNotFound, SecretRotationLimit];
+    POST "/v1/webhooks/{webhookId}/enable" => webhooks::enable_webhook, Secret, "Deliver to this endpoint again (its failing time starts afresh)",
+        body Some("EmptyBody"), ok 200 Some("WebhookAnswer"), errors [WebhookNotFound];
+    POST "/v1/webhooks/{webhookId}/disable" => webhooks::disable_webhook, Secret, "Stop delivering to this endpoint; its pending deliveries end as failed",
+        body Some("EmptyBody"), ok 200 Some("WebhookAnswer"), errors [WebhookNotFound];
+    POST "/v1/webhooks/{webhookId}/test" => webhooks::test_webhook, Secret, "Send a webhook.test event to this endpoint (refused while it is disabled)",
+        body Some("EmptyBody"), ok 202 Some("DeliveryIdAnswer"), errors [WebhookNotFound, WebhookDisabled];
     GET "/v1/webhooks/{webhookId}/deliveries" => webhooks::list_deliveries, Secret, "The endpoint's newest deliveries with their attempts",
         body None, ok 200 Some("DeliveryList"), errors [WebhookNotFound], query ["limit"];
-    POST "/v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry" => webhooks::retry_delivery, Secret, "Attempt a delivery again now",
-        body Some("EmptyBody"), ok 202 Some("DeliveryIdAnswer"), errors [DeliveryNotFound];
+    POST "/v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry" => webhooks::retry_delivery, Secret, "Attempt a delivery again now (refused while its endpoint is disabled)",
+        body Some("EmptyBody"), ok 202 Some("DeliveryIdAnswer"), errors [DeliveryNotFound, WebhookNotFound, WebhookDisabled];
     POST "/v1/user-tokens" => user_tokens::create_user_token, Secret, "Mint a token for a browser to read one user's usage",
         body Some("UserTokenBody"), ok 200 Some("UserToken"), errors [];
 }
@@ -169,7 +186,11 @@ fn allowed_methods(path: &str) -> Vec<&'static str> {
                 .zip(&segments)
                 .all(|(p, s)| p == s || (p.starts_with('{') && !s.is_empty()))
     };
-    ROUTES.iter().filter(|r| fits(r.path)).map(|r| r.method).collect()
+    let mut methods: Vec<&'static str> = ROUTES.iter().filter(|r| fits(r.path)).map(|r| r.method).collect();
+    if methods.contains(&"GET") {
+        methods.push("HEAD");
+    }
+    methods
 }
 
 #[cfg(test)]

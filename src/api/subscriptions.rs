@@ -43,15 +43,9 @@ pub struct OverrideBody {
 impl OverrideBody {
     /// `field` names the override in errors (`overrides.g.expiresAt`).
     pub fn validate(&self, field: &str) -> Result<Override, ApiError> {
-        let expires_at_ms = self
-            .expires_at
-            .as_deref()
-            .map(|t| parse_time(&format!("{field}expiresAt"), t))
-            .transpose()?;
-        Ok(Override {
-            quota: self.quota,
-            expires_at_ms,
-        })
+        let field = format!("{field}expiresAt");
+        let expires_at_ms = self.expires_at.as_deref().map(|t| parse_time(&field, t)).transpose()?;
+        Override::checked(self.quota, expires_at_ms).map_err(|d| ApiError::invalid(field, d))
     }
 }
 
@@ -108,16 +102,6 @@ pub async fn put_subscription(
         .plan(&project, &body.plan_id)
         .await?
         .ok_or(ApiError::PlanNotFound(body.plan_id))?;
-    if let Some(group) = overrides
-        .iter()
-        .flat_map(|o| o.keys())
-        .find(|g| !plan.groups.iter().any(|pg| &pg.id == *g))
-    {
-        return Err(ApiError::invalid(
-            format!("overrides.{group}"),
-            format!("is not a group of plan {}", plan.id),
-        ));
-    }
     let sub = state
         .gateway
         .subscribe(&project, &user, &plan, started_ms, overrides.as_ref(), parent, &actor)

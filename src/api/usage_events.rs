@@ -32,13 +32,7 @@ fn decode_cursor(text: &str) -> Option<LedgerCursor> {
     let (user, position) = decoded.split_once('\n')?;
     let after = match position {
         "" => None,
-        p => {
-            let (ms, seq) = p.split_once('-')?;
-            if ms.parse::<u64>().is_err() || seq.parse::<u64>().is_err() {
-                return None;
-            }
-            Some(p.to_string())
-        }
+        p => Some(query::stream_position(p)?.to_string()),
     };
     Some(LedgerCursor {
         user: UserId::parse(user).ok()?,
@@ -89,6 +83,13 @@ pub async fn list_usage_events(
         .as_deref()
         .map(|c| decode_cursor(c).ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API gave")))
         .transpose()?;
+    // A cursor names the user its page ended in; under a user filter it must be that user, so
+    // a written cursor cannot read another user's entries past the filter.
+    if let (Some(cursor), Some(only)) = (&cursor, &user) {
+        if cursor.user != *only {
+            return Err(ApiError::invalid("cursor", "was given for another userId"));
+        }
+    }
     let limit = query::limit(limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let project = key.project(&state).await?;
     let format = format(&req);
@@ -169,12 +170,19 @@ impl Walk {
         }
         for entry in &page.data {
             let answer = UsageEventAnswer::from(entry);
-            match self.format {
+            let written = match self.format {
                 Format::Csv => ledger_csv::rows(&answer, &mut out),
-                _ => {
-                    out.push_str(&serde_json::to_string(&answer).unwrap_or_default());
+                _ => serde_json::to_string(&answer).map(|line| {
+                    out.push_str(&line);
                     out.push('\n');
-                }
+                }),
+            };
+            // An entry that cannot be written ends the stream, logged; it is never a blank line.
+            if let Err(err) = written {
+                let err = ApiError::Internal(format!("usage event {} could not be written: {err}", answer.id));
+                tracing::error!(%err, "usage events stream ended early");
+                self.cursor = None;
+                return Some((Err(err), self));
             }
         }
         Some((Ok(Bytes::from(out)), self))

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::auth::ApiKey;
 use super::body;
 use super::dto::{self, AdjustmentAnswer, SubscriptionAnswer, UserPage};
+use super::idempotency::idempotency;
 use super::query;
 use super::subscriptions::{user_in_path, OverrideBody};
 use crate::gateway::Adjusted;
@@ -15,9 +16,7 @@ use crate::http::AppState;
 use crate::quota::amount::parse_signed_milli;
 use crate::quota::ids::check_id;
 use crate::quota::UserFilter;
-use crate::quota::{SignedAmount, UserId};
-
-const MAX_REASON_BYTES: usize = 256;
+use crate::quota::{ReasonText, SignedAmount, UserId};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -35,17 +34,12 @@ pub struct AdjustmentBody {
     pub reason: String,
 }
 
-fn reason(field: &str, text: &str) -> Result<(), ApiError> {
-    if text.trim().is_empty() || text.len() > MAX_REASON_BYTES || text.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            field,
-            "must be 1 to 256 bytes without control characters",
-        ));
-    }
-    Ok(())
+fn reason(text: &str) -> Result<ReasonText, ApiError> {
+    ReasonText::parse(text).map_err(|d| ApiError::invalid("reason", d))
 }
 
-/// `PUT /v1/users/{userId}/overrides/{groupId}`: a per-user quota for one group of their plan.
+/// `PUT /v1/users/{userId}/overrides/{groupId}`: a per-user quota for one group of their plan
+/// (the gateway checks the plan has it).
 pub async fn put_override(
     key: ApiKey,
     state: web::Data<AppState>,
@@ -59,21 +53,6 @@ pub async fn put_override(
     let body: OverrideBody = body::parse(&body::read(&req, payload).await?)?;
     let value = body.validate("")?;
     let (project, actor) = key.actor(&state).await?;
-    let sub = state.gateway.subscription(&project, &user).await?;
-    let plan_id = sub
-        .plan_id
-        .ok_or_else(|| ApiError::SubscriptionNotFound(user.to_string()))?;
-    let plan = state
-        .gateway
-        .plan(&project, &plan_id)
-        .await?
-        .ok_or(ApiError::PlanMissing(plan_id))?;
-    if !plan.groups.iter().any(|g| g.id == group) {
-        return Err(ApiError::invalid(
-            "groupId",
-            format!("is not a group of plan {}", plan.id),
-        ));
-    }
     let sub = state
         .gateway
         .set_override(&project, &user, &group, Some(&value), &actor)
@@ -91,9 +70,6 @@ pub async fn delete_override(
     let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
     check_id(&group).map_err(|d| ApiError::invalid("groupId", d))?;
     let (project, actor) = key.actor(&state).await?;
-    if !state.gateway.subscription(&project, &user).await?.exists() {
-        return Err(ApiError::SubscriptionNotFound(user.into_string()));
-    }
     let sub = state
         .gateway
         .set_override(&project, &user, &group, None, &actor)
@@ -111,11 +87,11 @@ pub async fn block(
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
     let body: BlockBody = body::parse(&body::read(&req, payload).await?)?;
-    reason("reason", &body.reason)?;
+    let reason = reason(&body.reason)?;
     let (project, actor) = key.actor(&state).await?;
     let sub = state
         .gateway
-        .set_blocked(&project, &user, Some(&body.reason), &actor)
+        .set_blocked(&project, &user, Some(&reason), &actor)
         .await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
@@ -145,18 +121,30 @@ pub async fn adjust(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
-    let body: AdjustmentBody = body::parse(&body::read(&req, payload).await?)?;
+    let bytes = body::read(&req, payload).await?;
+    let body: AdjustmentBody = body::parse(&bytes)?;
     check_id(&body.group_id).map_err(|d| ApiError::invalid("groupId", d))?;
     let amount =
         parse_signed_milli(&body.amount.to_string()).map_err(|e| ApiError::invalid("amount", e.to_string()))?;
-    reason("reason", &body.reason)?;
+    let reason = reason(&body.reason)?;
+    let idempotency = idempotency(&req, "adjust", "", &bytes)?;
     let (project, actor) = key.actor(&state).await?;
     match state
         .gateway
-        .adjust(&project, &user, &body.group_id, amount, &body.reason, &actor)
+        .adjust(
+            &project,
+            &user,
+            &body.group_id,
+            amount,
+            &reason,
+            &actor,
+            idempotency.as_ref(),
+        )
         .await?
     {
-        Adjusted::Done { counter, applied_milli } => Ok(HttpResponse::Ok().json(AdjustmentAnswer {
+        Adjusted::Done {
+            counter, applied_milli, ..
+        } => Ok(HttpResponse::Ok().json(AdjustmentAnswer {
             applied: SignedAmount(applied_milli),
             counter: dto::CounterAnswer::of(&counter, user.as_str()),
         })),

@@ -1,5 +1,6 @@
 //! `/v1/webhooks`: a project's webhook endpoints (secret keys only). The secret is answered
-//! when an endpoint is made and when it is rotated, never again.
+//! when an endpoint is made (and to a repeat of that request with its Idempotency-Key) and when
+//! it is rotated, never again.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -7,18 +8,17 @@ use super::auth::ApiKey;
 use super::dto::{
     DeliveryAnswer, DeliveryIdAnswer, DeliveryList, EmptyBody, SecretAnswer, WebhookAnswer, WebhookBody, WebhookList,
 };
+use super::idempotency::idempotency;
 use super::{body, query};
 use crate::gateway::webhooks::event_type_known;
 use crate::http::ApiError;
 use crate::http::AppState;
 
-const MAX_URL_BYTES: usize = 2048;
 const MAX_DESCRIPTION_BYTES: usize = 256;
 
+/// The body's own rules; the URL's are the gateway's (`webhooks::guard`), which the dashboard
+/// meets too.
 fn checked(body: &WebhookBody) -> Result<(), ApiError> {
-    if body.url.len() > MAX_URL_BYTES {
-        return Err(ApiError::invalid("url", "must be at most 2048 bytes"));
-    }
     for (i, kind) in body.events.iter().enumerate() {
         if !event_type_known(kind) {
             return Err(ApiError::invalid(
@@ -46,23 +46,26 @@ pub async fn create_webhook(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body: WebhookBody = body::parse(&body::read(&req, payload).await?)?;
+    let bytes = body::read(&req, payload).await?;
+    let body: WebhookBody = body::parse(&bytes)?;
     checked(&body)?;
+    let idempotency = idempotency(&req, "webhooks", "", &bytes)?;
     let (project, actor) = key.actor(&state).await?;
     let mut events = body.events;
     events.sort();
     events.dedup();
-    let (id, record) = state
+    let made = state
         .gateway
         .create_webhook(
             &project,
             &body.url,
             events,
             body.description.unwrap_or_default(),
+            idempotency.as_ref(),
             &actor,
         )
         .await?;
-    Ok(HttpResponse::Created().json(WebhookAnswer::new(id, record, true)))
+    Ok(HttpResponse::Created().json(WebhookAnswer::new(made.id, made.record, true)))
 }
 
 pub async fn list_webhooks(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -113,8 +116,46 @@ pub async fn rotate_secret(
     let id = path.into_inner();
     let (project, actor) = key.actor(&state).await?;
     let secret = state.gateway.rotate_webhook_secret(&project, &id, &actor).await?;
-    let secret = secret.ok_or(ApiError::WebhookNotFound(id))?;
     Ok(HttpResponse::Ok().json(SecretAnswer { secret }))
+}
+
+/// `POST /v1/webhooks/{id}/enable` and `.../disable`.
+async fn set_enabled(
+    enabled: bool,
+    key: ApiKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let _: EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
+    let id = path.into_inner();
+    let (project, actor) = key.actor(&state).await?;
+    let record = state
+        .gateway
+        .set_webhook_enabled(&project, &id, enabled, &actor)
+        .await?;
+    Ok(HttpResponse::Ok().json(WebhookAnswer::new(id, record, false)))
+}
+
+pub async fn enable_webhook(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    set_enabled(true, key, state, path, req, payload).await
+}
+
+pub async fn disable_webhook(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    set_enabled(false, key, state, path, req, payload).await
 }
 
 pub async fn test_webhook(
@@ -128,7 +169,6 @@ pub async fn test_webhook(
     let id = path.into_inner();
     let project = key.project(&state).await?;
     let delivery_id = state.gateway.test_webhook(&project, &id).await?;
-    let delivery_id = delivery_id.ok_or(ApiError::WebhookNotFound(id))?;
     Ok(HttpResponse::Accepted().json(DeliveryIdAnswer { delivery_id }))
 }
 

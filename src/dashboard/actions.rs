@@ -1,17 +1,22 @@
-//! The support actions of a user's page, each a form posted with the session's CSRF token and
-//! answered with a redirect back to the user and a line saying what happened.
+//! The support actions of a user's page, each a form posted with the session's CSRF token.
+//! Each calls the same gateway verb as the API, with values built by the same checked
+//! constructors, so one rule holds on both. Done, it redirects back to the user with a notice
+//! code; refused, it answers the user's page again with the error above it.
 
 use std::collections::HashMap;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
+use super::notice::{self, Notice};
 use super::session::{posted, see_other};
-use super::users::{encode, user_href};
+use super::user::answer;
+use super::users::user_href;
 use crate::gateway::sessions::Session;
 use crate::gateway::{Adjusted, ParentChange};
 use crate::http::{ApiError, AppState};
 use crate::quota::amount::parse_signed_milli;
-use crate::quota::{Milli, Override, UserId};
+use crate::quota::ids::check_id;
+use crate::quota::{Milli, Override, ReasonText, UserId};
 
 /// `POST /dashboard/users/{userId}/{action}`: one support action, then back to the user.
 pub async fn act(
@@ -26,17 +31,15 @@ pub async fn act(
     };
     let (user, action) = path.into_inner();
     let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
-    let outcome = apply(&state, &session, &user, &action, &fields).await;
-    let flash = match outcome {
-        Ok(line) => line,
-        Err(ApiError::Unavailable(cause)) => return Err(ApiError::Unavailable(cause)),
-        Err(err) => format!("error:{err}"),
-    };
-    Ok(see_other(&format!(
-        "{}?flash={}",
-        user_href(user.as_str()),
-        encode(&flash)
-    )))
+    match apply(&state, &session, &user, &action, &fields).await {
+        Ok(done) => Ok(see_other(&format!("{}?flash={}", user_href(&user), done.code()))),
+        // Not a refusal: the page could not be made either.
+        Err(err @ (ApiError::Unavailable(_) | ApiError::Internal(_) | ApiError::RouteNotFound)) => Err(err),
+        Err(err) => {
+            let status = err.status_code();
+            answer(&state, &session, &user, status, Some(notice::error(&err.to_string()))).await
+        }
+    }
 }
 
 async fn apply(
@@ -45,66 +48,77 @@ async fn apply(
     user: &UserId,
     action: &str,
     fields: &HashMap<String, String>,
-) -> Result<String, ApiError> {
+) -> Result<Notice, ApiError> {
     let gateway = &state.gateway;
     let project = &session.project;
     let by = &session.actor();
     let field = |name: &'static str| {
         fields
             .get(name)
-            .map(|v| v.trim().to_string())
+            .map(|v| v.trim())
             .filter(|v| !v.is_empty())
             .ok_or_else(|| ApiError::invalid(name, "is required"))
     };
+    // Blank is refused by the reason's own rule, worded as the API words it.
+    let reason = || {
+        let text = fields.get("reason").map_or("", |r| r.trim());
+        ReasonText::parse(text).map_err(|d| ApiError::invalid("reason", d))
+    };
+    let group = || {
+        let group = field("groupId")?;
+        check_id(group).map_err(|d| ApiError::invalid("groupId", d))?;
+        Ok::<_, ApiError>(group)
+    };
     match action {
         "block" => {
-            let reason = field("reason")?;
-            gateway.set_blocked(project, user, Some(&reason), by).await?;
-            Ok("Blocked.".into())
+            gateway.set_blocked(project, user, Some(&reason()?), by).await?;
+            Ok(Notice::Blocked)
         }
         "unblock" => {
             gateway.set_blocked(project, user, None, by).await?;
-            Ok("Unblocked.".into())
+            Ok(Notice::Unblocked)
         }
         "plan" => {
             let plan_id = field("planId")?;
+            check_id(plan_id).map_err(|d| ApiError::invalid("planId", d))?;
             let plan = gateway
-                .plan(project, &plan_id)
+                .plan(project, plan_id)
                 .await?
-                .ok_or(ApiError::PlanNotFound(plan_id.clone()))?;
+                .ok_or_else(|| ApiError::PlanNotFound(plan_id.to_string()))?;
             gateway
                 .subscribe(project, user, &plan, None, None, ParentChange::Keep, by)
                 .await?;
-            Ok(format!("Now on {plan_id}."))
+            Ok(Notice::PlanSwitched)
         }
         "override" => {
-            let group = field("groupId")?;
-            let quota: Milli = field("quota")?
-                .parse()
-                .map_err(|_| ApiError::invalid("quota", "must be a number of units"))?;
-            let expires_at_ms = match fields.get("hours").map(|h| h.trim()).filter(|h| !h.is_empty()) {
+            let group = group()?;
+            let quota = Milli::parse(field("quota")?).map_err(|e| ApiError::invalid("quota", e.to_string()))?;
+            let value = match fields.get("hours").map(|h| h.trim()).filter(|h| !h.is_empty()) {
                 Some(hours) => {
+                    let refused = |d: &str| ApiError::invalid("hours", d);
                     let hours: i64 = hours
                         .parse()
-                        .map_err(|_| ApiError::invalid("hours", "must be whole hours"))?;
-                    Some(gateway.now_ms() + hours * 3_600_000)
+                        .map_err(|_| refused("must be a whole number of hours from 1 to 8760"))?;
+                    Override::for_hours(quota, gateway.now_ms(), hours).map_err(refused)?
                 }
-                None => None,
+                None => Override::checked(quota, None).map_err(|d| ApiError::invalid("hours", d))?,
             };
-            gateway
-                .set_override(project, user, &group, Some(&Override { quota, expires_at_ms }), by)
-                .await?;
-            Ok(format!("Quota of {group} set to {quota}."))
+            gateway.set_override(project, user, group, Some(&value), by).await?;
+            Ok(Notice::OverrideSet)
         }
         "adjust" => {
-            let group = field("groupId")?;
+            let group = group()?;
             let amount =
-                parse_signed_milli(&field("amount")?).map_err(|_| ApiError::invalid("amount", "must be a number"))?;
-            let reason = field("reason")?;
-            match gateway.adjust(project, user, &group, amount, &reason, by).await? {
-                Adjusted::Done { .. } => Ok(format!("Adjusted {group}.")),
-                Adjusted::NoPlan => Err(ApiError::invalid("userId", "is on no plan")),
-                Adjusted::UnknownGroup(plan) => Err(ApiError::invalid("groupId", format!("is not a group of {plan}"))),
+                parse_signed_milli(field("amount")?).map_err(|e| ApiError::invalid("amount", e.to_string()))?;
+            match gateway
+                .adjust(project, user, group, amount, &reason()?, by, None)
+                .await?
+            {
+                Adjusted::Done { .. } => Ok(Notice::Adjusted),
+                Adjusted::NoPlan => Err(ApiError::SubscriptionNotFound(user.to_string())),
+                Adjusted::UnknownGroup(plan) => {
+                    Err(ApiError::invalid("groupId", format!("is not a group of plan {plan}")))
+                }
                 Adjusted::InFlight => Err(ApiError::invalid(
                     "groupId",
                     "counts in-flight work, which has no usage to adjust",

@@ -10,6 +10,7 @@ use maud::{html, Markup};
 
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
+use super::shown::Shown;
 use crate::gateway::audit::Actor;
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};
@@ -40,8 +41,8 @@ async fn keys_page(state: &AppState, session: &Session, minted: Option<&str>) ->
             tbody {
                 @for k in &keys {
                     tr {
-                        td { code { (k.hint) } br; span.muted { (k.key_id) } }
-                        td { (k.kind) } td { (k.label) } td { (rfc3339(k.created_at_ms)) }
+                        td { code { (k.hint) } br; span.muted { (Shown(&k.key_id)) } }
+                        td { (k.kind) } td { (Shown(&k.label)) } td { (rfc3339(k.created_at_ms)) }
                         td { @if session.root {
                             form.inline method="post" action="/dashboard/keys" {
                                 (csrf(session))
@@ -129,7 +130,7 @@ pub async fn settings(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
             p { label { "Default plan (users without a subscription) "
                 select name="defaultPlan" disabled[!session.root] {
                     option value="" { "none" }
-                    @for p in &plans { option value=(p.id) selected[settings.default_plan.as_deref() == Some(p.id.as_str())] { (p.id) } }
+                    @for p in &plans { option value=(p.id) selected[settings.default_plan.as_deref() == Some(p.id.as_str())] { (Shown(&p.id)) } }
                 } } }
             p { label { "Allowed origins for browser reads, one per line" br;
                 textarea name="allowedOrigins" rows="4" cols="60" disabled[!session.root] { (settings.allowed_origins.join("\n")) } } }

@@ -6,6 +6,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::HttpResponse;
 use maud::{html, Markup, DOCTYPE};
 
+use super::shown::Shown;
 use crate::gateway::sessions::Session;
 
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
@@ -42,8 +43,9 @@ pub fn csrf(session: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf); }
 }
 
-/// A signed-in page: the frame around `body`, with `active` the current section.
-pub fn page(session: &Session, active: &str, title: &str, flash: Option<&str>, body: Markup) -> Markup {
+/// A signed-in page: the frame around `body`, with `active` the current section and `flash`
+/// a banner (`notice::banner` or `notice::error`).
+pub fn page(session: &Session, active: &str, title: &str, flash: Option<Markup>, body: Markup) -> Markup {
     let sections = [
         ("Overview", "/dashboard/overview"),
         ("Users", "/dashboard/users"),
@@ -59,13 +61,13 @@ pub fn page(session: &Session, active: &str, title: &str, flash: Option<&str>, b
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · quota-gateway" }
+                title { (Shown(title)) " · quota-gateway" }
                 link rel="stylesheet" href="/dashboard/assets/app.css";
             }
             body {
                 header {
                     span.brand { "quota-gateway" }
-                    span.pill { "project " (session.project) }
+                    span.pill { "project " (Shown(&session.project)) }
                     nav {
                         @for (name, href) in sections {
                             a href=(href) class=@if name == active { "on" } { (name) }
@@ -79,7 +81,7 @@ pub fn page(session: &Session, active: &str, title: &str, flash: Option<&str>, b
                         }
                     }
                     div.who {
-                        span { (session.actor_label) " (" (session.actor_id) ")" }
+                        span { (Shown(&session.actor_label)) " (" (Shown(&session.actor_id)) ")" }
                         form.inline method="post" action="/dashboard/logout" {
                             (csrf(session))
                             button.plain type="submit" { "Sign out" }
@@ -87,10 +89,7 @@ pub fn page(session: &Session, active: &str, title: &str, flash: Option<&str>, b
                     }
                 }
                 main {
-                    @if let Some(flash) = flash {
-                        @let error = flash.starts_with("error:");
-                        div class=(if error { "flash error" } else { "flash" }) { (flash.trim_start_matches("error:")) }
-                    }
+                    @if let Some(flash) = flash { (flash) }
                     (body)
                 }
             }

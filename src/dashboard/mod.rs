@@ -8,9 +8,11 @@ mod admin;
 mod chart;
 mod diff;
 mod layout;
+mod notice;
 mod pages;
 mod plans;
 mod session;
+mod shown;
 mod user;
 mod users;
 

@@ -1,5 +1,6 @@
 //! The overview (users per plan, latest alerts and changes), webhooks (each endpoint with its
-//! latest deliveries; send a test, retry a delivery) and the project's audit log.
+//! latest deliveries; send a test, retry a delivery, enable and disable) and the project's
+//! audit log.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -8,7 +9,8 @@ use maud::{html, Markup};
 use super::chart::decisions_chart;
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
-use super::users::user_href;
+use super::shown::Shown;
+use super::users::user_link;
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, ACTIVITY_SAMPLE};
 use crate::http::{ApiError, AppState};
@@ -36,8 +38,17 @@ async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup
                 h2 { code { (id) } " " (e.url) " "
                     @if e.enabled { span.pill.active { "enabled" } } @else { span.pill.blocked { "disabled" } } }
                 @if let Some(reason) = &e.disabled_reason { p.muted { (reason) } }
-                form.inline method="post" action=(format!("/dashboard/webhooks/{id}/test")) {
-                    (csrf(session)) button.plain type="submit" { "Send a test event" }
+                @if e.enabled {
+                    form.inline method="post" action=(format!("/dashboard/webhooks/{id}/test")) {
+                        (csrf(session)) button.plain type="submit" { "Send a test event" }
+                    }
+                    form.inline method="post" action=(format!("/dashboard/webhooks/{id}/disable")) {
+                        (csrf(session)) button.plain type="submit" { "Disable the endpoint" }
+                    }
+                } @else {
+                    form.inline method="post" action=(format!("/dashboard/webhooks/{id}/enable")) {
+                        (csrf(session)) button type="submit" { "Enable the endpoint" }
+                    }
                 }
                 form.inline method="post" action=(format!("/dashboard/webhooks/{id}/delete")) {
                     (csrf(session)) button.danger type="submit" { "Delete the endpoint" }
@@ -48,9 +59,9 @@ async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup
                         @for (did, d) in list {
                             tr { td { code { (did) } } td { (d.kind) } td { (d.state) } td.num { (d.attempts.unwrap_or(0)) }
                                  td { (d.created.map(rfc3339).unwrap_or_default()) }
-                                 td { form.inline method="post" action=(format!("/dashboard/webhooks/{id}/retry")) {
+                                 td { @if e.enabled { form.inline method="post" action=(format!("/dashboard/webhooks/{id}/retry")) {
                                      (csrf(session)) input type="hidden" name="deliveryId" value=(did);
-                                     button.plain type="submit" { "Retry" } } } }
+                                     button.plain type="submit" { "Retry" } } } } }
                         }
                     }
                 }
@@ -91,16 +102,22 @@ pub async fn create_webhook(
             events.push(kind.to_string());
         }
     }
-    let flash = match state
-        .gateway
-        .create_webhook(&session.project, &url, events, String::new(), &session.actor())
-        .await
-    {
-        Ok((id, record)) => {
-            html! { div.flash { "Endpoint " code { (id) } " added. Its signing secret, shown only now: " code { (record.secret) } } }
+    // The API reads no events as every event; two unchecked boxes mean none, which is no endpoint.
+    let flash = if events.is_empty() {
+        html! { div.flash.error { "Choose at least one event to send: threshold crossings, limits reached, or both." } }
+    } else {
+        match state
+            .gateway
+            .create_webhook(&session.project, &url, events, String::new(), None, &session.actor())
+            .await
+        {
+            Ok(made) => {
+                html! { div.flash { "Endpoint " code { (made.id) } " added. Its signing secret, shown only now: " code { (made.record.secret) } } }
+            }
+            Err(GatewayError::Invalid { field, detail }) => html! { div.flash.error { (field) " " (detail) } },
+            Err(err @ GatewayError::WebhookLimit(_)) => html! { div.flash.error { (ApiError::from(err)) } },
+            Err(err) => return Err(err.into()),
         }
-        Err(GatewayError::Invalid { field, detail }) => html! { div.flash.error { (field) " " (detail) } },
-        Err(err) => return Err(err.into()),
     };
     let body = webhooks_page(&state, &session, Some(flash)).await?;
     Ok(html_response(
@@ -118,10 +135,10 @@ pub fn changes_table(changes: &[ChangeEntry]) -> Markup {
                 @for c in changes {
                     tr {
                         td { (rfc3339(c.at_ms)) }
-                        td { (c.actor_label) br; span.muted { (c.actor_id) } }
+                        td { (Shown(&c.actor_label)) br; span.muted { (Shown(&c.actor_id)) } }
                         td { code { (c.action) } }
-                        td { (c.target) }
-                        td { code { (c.detail) } }
+                        td { @if c.user.as_deref() == Some(c.target.as_str()) { (user_link(&c.target)) } @else { (Shown(&c.target)) } }
+                        td { code { (Shown(&c.detail)) } }
                     }
                 }
                 @if changes.is_empty() { tr { td colspan="5" .muted { "No change recorded." } } }
@@ -180,7 +197,7 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
                 table {
                     thead { tr { th { "User" } th.num { "Units used" } } }
                     tbody {
-                        @for (user, used) in &activity.top { tr { td { a href=(user_href(user)) { (user) } } td.num { (used) } } }
+                        @for (user, used) in &activity.top { tr { td { (user_link(user)) } td.num { (used) } } }
                         @if activity.top.is_empty() { tr { td colspan="2" .muted { "No usage yet." } } }
                     }
                 }
@@ -192,7 +209,7 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
                 table {
                     thead { tr { th { "Plan" } th.num { "Users" } } }
                     tbody {
-                        @for (plan, n) in &members { tr { td { code { (plan) } } td.num { (n) } } }
+                        @for (plan, n) in &members { tr { td { code { (Shown(plan)) } } td.num { (n) } } }
                         @if members.is_empty() { tr { td colspan="2" .muted { "No subscription yet." } } }
                     }
                 }
@@ -205,8 +222,8 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
                         @for (_, d) in &alerts {
                             @let event: serde_json::Value = serde_json::from_str(&d.body).unwrap_or_default();
                             tr { td { (d.created.map(rfc3339).unwrap_or_default()) } td { (d.kind) }
-                                 td { (event["data"]["userId"].as_str().unwrap_or("")) }
-                                 td { (event["data"]["groupId"].as_str().unwrap_or("")) " " (event["data"]["threshold"].as_u64().map(|t| format!("{t}%")).unwrap_or_default()) } }
+                                 td { (Shown(event["data"]["userId"].as_str().unwrap_or(""))) }
+                                 td { (Shown(event["data"]["groupId"].as_str().unwrap_or(""))) " " (event["data"]["threshold"].as_u64().map(|t| format!("{t}%")).unwrap_or_default()) } }
                         }
                         @if alerts.is_empty() { tr { td colspan="4" .muted { "No alert sent (alerts go to webhook endpoints)." } } }
                     }
@@ -222,7 +239,8 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     ))
 }
 
-/// `POST /dashboard/webhooks/{id}/test`, `.../delete`, and `.../retry` (with `deliveryId`).
+/// `POST /dashboard/webhooks/{id}/test`, `.../delete`, `.../enable`, `.../disable`, and
+/// `.../retry` (with `deliveryId`). A refusal (a disabled endpoint) is shown on the page.
 pub async fn webhook_action(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -235,13 +253,31 @@ pub async fn webhook_action(
     };
     let (id, action) = path.into_inner();
     let project = &session.project;
+    let refused = |err: GatewayError| async {
+        let flash = match err {
+            GatewayError::WebhookDisabled { id, reason } => {
+                html! { div.flash.error { "Endpoint " code { (id) } " is disabled (" (reason) "); enable it first." } }
+            }
+            err => return Err(ApiError::from(err)),
+        };
+        let body = webhooks_page(&state, &session, Some(flash)).await?;
+        Ok(html_response(
+            StatusCode::CONFLICT,
+            page(&session, "Webhooks", "Webhooks", None, body),
+        ))
+    };
     match action.as_str() {
         "test" => {
+            if let Err(err) = state.gateway.test_webhook(project, &id).await {
+                return refused(err).await;
+            }
+        }
+        "enable" | "disable" => {
+            let enabled = action == "enable";
             state
                 .gateway
-                .test_webhook(project, &id)
-                .await?
-                .ok_or(ApiError::WebhookNotFound(id))?;
+                .set_webhook_enabled(project, &id, enabled, &session.actor())
+                .await?;
         }
         "delete" => {
             if !state.gateway.delete_webhook(project, &id, &session.actor()).await? {
@@ -250,8 +286,10 @@ pub async fn webhook_action(
         }
         "retry" => {
             let delivery = fields.get("deliveryId").cloned().unwrap_or_default();
-            if !state.gateway.retry_delivery(project, &id, &delivery).await? {
-                return Err(ApiError::DeliveryNotFound(delivery));
+            match state.gateway.retry_delivery(project, &id, &delivery).await {
+                Ok(true) => {}
+                Ok(false) => return Err(ApiError::DeliveryNotFound(delivery)),
+                Err(err) => return refused(err).await,
             }
         }
         _ => return Err(ApiError::RouteNotFound),

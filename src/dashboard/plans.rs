@@ -8,9 +8,11 @@ use maud::{html, Markup};
 use super::diff::{self, Line};
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
+use super::shown::Shown;
 use super::users::{encode, query};
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};
+use crate::quota::ids::check_id;
 use crate::quota::{Plan, PlanDoc};
 
 /// The recipes of `examples/`, compiled in: (file, its plans bundle).
@@ -56,10 +58,11 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             tbody {
                 @for plan in &plans {
                     tr {
-                        td { code { (plan.id) } br; span.muted { "version " (plan.version) } }
+                        td { code { (Shown(&plan.id)) } br; span.muted { "version " (plan.version) } }
                         td.num { (members(&plan.id)) }
-                        td { @for g in &plan.groups { (g.label) " (" (g.quota) " " (g.unit.as_str()) ") " br; } }
-                        td { a href=(format!("/dashboard/plans/{}/edit", encode(&plan.id))) { "Edit" } }
+                        td { @for g in &plan.groups { (Shown(&g.label)) " (" (g.quota) " " (g.unit.as_str()) ") " br; } }
+                        // A plan stored before `.` and `..` were refused has no page: a link would lead elsewhere.
+                        td { @if check_id(&plan.id).is_ok() { a href=(format!("/dashboard/plans/{}/edit", encode(&plan.id))) { "Edit" } } }
                     }
                 }
                 @if plans.is_empty() { tr { td colspan="4" .muted { "No plan yet." } } }
@@ -75,9 +78,9 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 /// The editor: `id` and `text` in a form that checks before it saves.
 fn editor(session: &Session, id: &str, text: &str, problems: &[(String, String)], diff: Option<Markup>) -> Markup {
     html! {
-        h1 { "Plan " code { (id) } }
+        h1 { "Plan " code { (Shown(id)) } }
         @if !problems.is_empty() {
-            div.flash.error { "The plan is not valid; nothing was saved:" ul { @for (field, detail) in problems { li { code { (field) } ": " (detail) } } } }
+            div.flash.error { "The plan is not valid; nothing was saved:" ul { @for (field, detail) in problems { li { code { (Shown(field)) } ": " (Shown(detail)) } } } }
         }
         @if let Some(diff) = diff {
             h2 { "What changes" }

@@ -1,7 +1,9 @@
-//! Signing in and out, the session cookie (`HttpOnly`, `SameSite=Strict`, `Secure` over TLS,
-//! scoped to `/dashboard`), and the CSRF check every change goes through.
+//! Signing in (only from the dashboard's own page, throttled by the gateway) and out, the
+//! session cookie (`HttpOnly`, `SameSite=Strict`, `Secure` over TLS, scoped to `/dashboard`),
+//! and the CSRF check every change goes through.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -9,6 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::layout::{html_response, login};
 use crate::gateway::sessions::Session;
+use crate::gateway::SignIn;
 use crate::http::{ApiError, AppState};
 use crate::secrets::digests_equal;
 
@@ -104,20 +107,65 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> Result<
     if current(&req, &state).await?.is_some() {
         return Ok(see_other("/dashboard/users"));
     }
-    Ok(html_response(StatusCode::OK, login(None)))
+    Ok(login_response(StatusCode::OK, None))
+}
+
+/// Whether a sign-in was posted by a page of another origin: a site that auto-posts its own
+/// key would sign the visitor in to the attacker's project (login CSRF). Browsers say where
+/// a request came from in `Sec-Fetch-Site`, which no page can set: only `same-origin` (the
+/// sign-in page's own form) and `none` (typed, bookmarked) pass; a page on a sibling host or
+/// another port is `same-site`, and refused like any other. Browsers without it send `Origin`
+/// with every POST, whose host and port must be this request's `Host` (`null`, sent for an
+/// opaque origin or a page that sends no referrer, is refused). A client that sends neither is
+/// no browser, so no visitor's browser can be made to send it.
+fn from_another_site(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.to_str(), Ok("same-origin" | "none"));
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return false;
+    };
+    let authority = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, a)| a);
+    let info = req.connection_info();
+    authority.is_none_or(|a| !a.eq_ignore_ascii_case(info.host()))
+}
+
+/// The sign-in page, answered with `status`. Unlike the other pages it sends its referrer to
+/// its own origin: under `no-referrer` a browser posts its form with `Origin: null`, which
+/// could not be told from another site's.
+fn login_response(status: StatusCode, error: Option<&str>) -> HttpResponse {
+    let mut res = html_response(status, login(error));
+    res.headers_mut()
+        .insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    res
 }
 
 pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    if from_another_site(&req) {
+        let page = login(Some(
+            "This sign-in came from another site; nothing was signed in. Sign in here.",
+        ));
+        return Ok(html_response(StatusCode::FORBIDDEN, page));
+    }
     let fields = form(&body);
     let credential = fields.get("credential").map(|c| c.trim()).unwrap_or("");
-    let signed = if credential.is_empty() {
-        None
-    } else {
-        state.gateway.sign_in(credential).await?
-    };
-    let Some((cookie, _)) = signed else {
-        let page = login(Some("That is neither a live secret key nor the root token."));
-        return Ok(html_response(StatusCode::UNAUTHORIZED, page));
+    // The connection's own peer: headers a client writes (X-Forwarded-For) would let it
+    // choose its counter.
+    let client = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let (cookie, _) = match state.gateway.sign_in(credential, client).await? {
+        SignIn::Signed { cookie, session } => (cookie, session),
+        SignIn::Refused => {
+            let text = "That is neither a live secret key nor the root token.";
+            return Ok(login_response(StatusCode::UNAUTHORIZED, Some(text)));
+        }
+        SignIn::Throttled { retry_after_s } => {
+            let text = format!("Too many sign-in attempts; try again in {retry_after_s} seconds.");
+            let mut res = login_response(StatusCode::TOO_MANY_REQUESTS, Some(&text));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+            return Ok(res);
+        }
     };
     let mut res = see_other("/dashboard/users");
     if let Ok(value) = HeaderValue::from_str(&set_cookie(&req, &cookie, None)) {

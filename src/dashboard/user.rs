@@ -7,14 +7,19 @@ use maud::{html, Markup};
 
 use super::chart::daily_chart;
 use super::layout::{csrf, html_response, page};
+use super::notice::{banner, Notice};
 use super::pages::changes_table;
 use super::session::{current, see_other};
-use super::users::{encode, query, status_pill, user_href};
+use super::shown::Shown;
+use super::users::{encode, query, status_pill, user_href, user_link};
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Usage};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
-use crate::quota::{Counter, Milli, SignedAmount, Status, UserId};
+use crate::quota::{Counter, Milli, SignedAmount, Status, UserId, MAX_OVERRIDE_HOURS};
+
+/// Ledger entries a user's page shows.
+const RECENT: usize = 20;
 
 fn bar(used: Milli, held: Milli, quota: Milli) -> Markup {
     let pct = |m: Milli| {
@@ -44,12 +49,27 @@ pub async fn show(
         return Ok(see_other("/dashboard"));
     };
     let user = UserId::parse(&path.into_inner()).map_err(|d| ApiError::invalid("userId", d))?;
-    let flash = query(&req).get("flash").cloned();
-    let body = user_page(&state, &session, &user).await?;
-    let title = user.to_string();
+    // A code from the fixed list, never text from the URL.
+    let flash = query(&req)
+        .get("flash")
+        .and_then(|code| Notice::from_code(code))
+        .map(banner);
+    answer(&state, &session, &user, StatusCode::OK, flash).await
+}
+
+/// The user's page with `flash` above it, answered with `status` (a form's error is the page
+/// again, with the error, and the error's status).
+pub async fn answer(
+    state: &AppState,
+    session: &Session,
+    user: &UserId,
+    status: StatusCode,
+    flash: Option<Markup>,
+) -> Result<HttpResponse, ApiError> {
+    let body = user_page(state, session, user).await?;
     Ok(html_response(
-        StatusCode::OK,
-        page(&session, "Users", &title, flash.as_deref(), body),
+        status,
+        page(session, "Users", user.as_str(), flash, body),
     ))
 }
 
@@ -65,28 +85,28 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
     let plans = gateway.plans(project).await?;
     let today = gateway.today();
     let days = gateway.daily_usage(project, user, today - 29, today).await?;
-    let events = gateway.usage_events(project, Some(user), 0, i64::MAX, None, 20).await?;
+    let events = gateway.recent_usage_events(project, user, RECENT).await?;
     let (changes, _) = gateway.changes(project, None, Some(user), 20).await?;
     let open = gateway.open_reservations(project, user, 20).await?;
-    let href = user_href(user.as_str());
+    let href = user_href(user);
     let groups: Vec<String> = usage
         .iter()
         .flat_map(|u| u.counters.iter().map(|c| c.group_id.clone()))
         .collect();
     Ok(html! {
-        h1 { "User " code { (user) } " " (status_pill(sub.status)) }
+        h1 { "User " code { (Shown(user.as_str())) } " " (status_pill(sub.status)) }
         div.grid {
             div.card {
-                p { "Plan: " strong { (usage.as_ref().and_then(|u| u.plan_id.as_deref()).unwrap_or("none")) }
+                p { "Plan: " strong { (Shown(usage.as_ref().and_then(|u| u.plan_id.as_deref()).unwrap_or("none"))) }
                     @if sub.plan_id.is_none() { span.muted { " (the project's default plan)" } } }
                 @if let Some(parent) = &sub.parent_id {
-                    p { "Draws on the budget of " a href=(user_href(parent)) { code { (parent) } } }
+                    p { "Draws on the budget of " code { (user_link(parent)) } }
                 }
                 p { a href=(format!("/dashboard/users?parent={}", encode(user.as_str()))) { "Members" } }
-                @if let Some(reason) = &sub.reason { p { "Blocked: " (reason) } }
+                @if let Some(reason) = &sub.reason { p { "Blocked: " (Shown(reason)) } }
                 @if let Some(started) = sub.started_at_ms { p.muted { "Subscribed since " (rfc3339(started)) } }
                 @for (group, o) in &sub.overrides {
-                    p.muted { "Override " code { (group) } ": " (o.quota) @if let Some(at) = o.expires_at_ms { " until " (rfc3339(at)) } }
+                    p.muted { "Override " code { (Shown(group)) } ": " (o.quota) @if let Some(at) = o.expires_at_ms { " until " (rfc3339(at)) } }
                 }
             }
             div.card {
@@ -100,7 +120,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
             tbody {
                 @for (subject, c) in usage.iter().flat_map(levels) {
                     tr {
-                        td { (c.label) br; span.muted { (c.group_id) @if let Some(s) = subject { " · pool of " (s) } } }
+                        td { (Shown(&c.label)) br; span.muted { (Shown(&c.group_id)) @if let Some(s) = subject { " · pool of " (user_link(s)) } } }
                         td { (c.unit.as_str()) }
                         td { (bar(c.used, c.reserved, c.quota)) }
                         td.num { (c.used) } td.num { (c.reserved) } td.num { (c.quota) }
@@ -114,23 +134,23 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
             div.card {
                 form.inline method="post" action=(format!("{href}/plan")) {
                     (csrf(session))
-                    label { "Switch plan " select name="planId" { @for p in &plans { option value=(p.id) selected[sub.plan_id.as_deref() == Some(p.id.as_str())] { (p.id) } } } }
+                    label { "Switch plan " select name="planId" { @for p in &plans { option value=(p.id) selected[sub.plan_id.as_deref() == Some(p.id.as_str())] { (Shown(&p.id)) } } } }
                     button type="submit" { "Switch" }
                 }
                 p.muted { "On a switch, each group of the new plan carries its counter, resets it, or blocks the rest of the period (its onPlanChange):" }
-                ul.muted { @for p in &plans { li { code { (p.id) } ": " @for g in &p.groups { (g.id) " " (format!("{:?}", g.on_plan_change).to_lowercase()) "; " } } } }
+                ul.muted { @for p in &plans { li { code { (Shown(&p.id)) } ": " @for g in &p.groups { (Shown(&g.id)) " " (format!("{:?}", g.on_plan_change).to_lowercase()) "; " } } } }
                 form.inline method="post" action=(format!("{href}/override")) {
                     (csrf(session))
-                    select name="groupId" { @for g in &groups { option value=(g) { (g) } } }
+                    select name="groupId" { @for g in &groups { option value=(g) { (Shown(g)) } } }
                     input type="number" name="quota" min="0" step="0.001" placeholder="new quota" required;
-                    input type="number" name="hours" min="1" placeholder="for hours (empty: until removed)";
+                    input type="number" name="hours" min="1" max=(MAX_OVERRIDE_HOURS) placeholder="for hours (empty: until removed)";
                     button type="submit" { "Bump quota" }
                 }
             }
             div.card {
                 form.inline method="post" action=(format!("{href}/adjust")) {
                     (csrf(session))
-                    select name="groupId" { @for g in &groups { option value=(g) { (g) } } }
+                    select name="groupId" { @for g in &groups { option value=(g) { (Shown(g)) } } }
                     input type="number" name="amount" step="0.001" placeholder="-3 refunds 3" required;
                     input type="text" name="reason" placeholder="reason" required maxlength="256";
                     button type="submit" { "Adjust" }
@@ -153,23 +173,25 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
             thead { tr { th { "Reservation" } th { "Event" } th { "Holds" } th { "Expires" } } }
             tbody {
                 @for (id, r) in &open {
-                    tr { td { code { (id) } } td { (r.event) }
-                         td { @for h in &r.holds { code { (h.group) } " " (h.amount) " " } }
+                    tr { td { code { (Shown(id)) } } td { (Shown(&r.event)) }
+                         td { @for h in &r.holds { code { (Shown(&h.group)) } " " (h.amount) " " } }
                          td { (rfc3339(r.expires_ms)) } }
                 }
                 @if open.is_empty() { tr { td colspan="4" .muted { "None." } } }
             }
         }
         h2 { "Recent usage (ledger)" }
+        p.muted { "The newest " (RECENT) " entries, newest first." }
         table {
             thead { tr { th { "Time" } th { "Kind" } th { "Event" } th { "Groups" } } }
             tbody {
-                @for e in events.data.iter().rev() {
+                @for e in &events {
                     tr {
-                        td { (rfc3339(e.time_ms)) } td { (e.kind.as_str()) } td { (e.event.as_deref().unwrap_or("")) (e.reason.as_deref().unwrap_or("")) }
-                        td { @for g in &e.groups { code { (g.group_id) } " " (SignedAmount(g.amount_milli)) " " } }
+                        td { (rfc3339(e.time_ms)) } td { (e.kind.as_str()) } td { (Shown(e.event.as_deref().unwrap_or(""))) (Shown(e.reason.as_deref().unwrap_or(""))) }
+                        td { @for g in &e.groups { code { (Shown(&g.group_id)) } " " (SignedAmount(g.amount_milli)) " " } }
                     }
                 }
+                @if events.is_empty() { tr { td colspan="4" .muted { "None." } } }
             }
         }
         h2 { "Audit trail" }

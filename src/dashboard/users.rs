@@ -8,9 +8,10 @@ use maud::{html, Markup};
 
 use super::layout::{html_response, page};
 use super::session::{current, see_other};
+use super::shown::Shown;
 use crate::http::{ApiError, AppState};
 use crate::quota::Status;
-use crate::quota::UserFilter;
+use crate::quota::{UserFilter, UserId};
 
 const PAGE: usize = 50;
 
@@ -18,6 +19,8 @@ pub fn query(req: &HttpRequest) -> HashMap<String, String> {
     super::session::form(req.query_string().as_bytes())
 }
 
+/// `text` percent-encoded for a URL's path segment or query value: every byte but the
+/// unreserved ones.
 pub fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -27,8 +30,19 @@ pub fn encode(text: &str) -> String {
         .collect()
 }
 
-pub fn user_href(user: &str) -> String {
-    format!("/dashboard/users/{}", encode(user))
+/// The path of a user's page, percent-encoded. Only for a valid id: `.` and `..` are none,
+/// since every URL parser resolves them (encoded too, as `%2E%2E`) to another page.
+pub fn user_href(user: &UserId) -> String {
+    format!("/dashboard/users/{}", encode(user.as_str()))
+}
+
+/// A user's id as a link to their page; as text only when the id is not one a page can have
+/// (one stored before ids were checked as they are now).
+pub fn user_link(user: &str) -> Markup {
+    match UserId::parse(user) {
+        Ok(id) => html! { a href=(user_href(&id)) { (Shown(user)) } },
+        Err(_) => html! { (Shown(user)) },
+    }
 }
 
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -76,7 +90,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             select name="plan" {
                 option value="" { "any plan" }
                 @for plan in &plans {
-                    option value=(plan.id) selected[filter.plan_id.as_deref() == Some(plan.id.as_str())] { (plan.id) }
+                    option value=(plan.id) selected[filter.plan_id.as_deref() == Some(plan.id.as_str())] { (Shown(&plan.id)) }
                 }
             }
             select name="status" {
@@ -89,17 +103,17 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             button type="submit" { "Find" }
         }
         @if let Some(parent) = &filter.parent_id {
-            p { "Members of " a href=(user_href(parent)) { code { (parent) } } " · " a href="/dashboard/users" { "everyone" } }
+            p { "Members of " code { (user_link(parent)) } " · " a href="/dashboard/users" { "everyone" } }
         }
         table {
             thead { tr { th { "User" } th { "Plan" } th { "Status" } th { "Parent" } } }
             tbody {
                 @for user in &users.data {
                     tr {
-                        td { a href=(user_href(&user.user_id)) { (user.user_id) } }
-                        td { (user.plan_id.as_deref().unwrap_or("default plan")) }
+                        td { (user_link(&user.user_id)) }
+                        td { (Shown(user.plan_id.as_deref().unwrap_or("default plan"))) }
                         td { (status_pill(user.status)) }
-                        td { @if let Some(parent) = &user.parent_id { a href=(user_href(parent)) { (parent) } } }
+                        td { @if let Some(parent) = &user.parent_id { (user_link(parent)) } }
                     }
                 }
                 @if users.data.is_empty() { tr { td colspan="4" .muted { "No user matches." } } }

@@ -8,9 +8,11 @@ use serde_json::json;
 use super::audit::{Action, Actor, Change};
 use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
+use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::hold::prepare_adjustment;
-use crate::quota::{AuditEntry, Counter, SignedAmount, Unit, UserId};
+use crate::quota::ids::check_id;
+use crate::quota::{AuditEntry, Counter, ReasonText, SignedAmount, Unit, UserId};
 use crate::store::{AdjustArgs, Reply};
 
 /// Audit entries kept per user.
@@ -21,6 +23,8 @@ pub enum Adjusted {
     Done {
         counter: Counter,
         applied_milli: i64,
+        /// The first answer to the call's Idempotency-Key, given again: nothing changed.
+        repeated: bool,
     },
     /// The user is on no plan, so there is no counter to adjust.
     NoPlan,
@@ -41,16 +45,23 @@ impl Observed for Adjusted {
 }
 
 impl Gateway {
-    /// Adds `amount_milli` (negative to refund) to the group's current period.
+    /// Adds `amount_milli` (negative to refund) to the group's current period; a repeat of
+    /// `idempotency` answers the first adjustment again and changes nothing.
+    #[allow(clippy::too_many_arguments)]
     pub async fn adjust(
         &self,
         project: &str,
         user: &UserId,
         group_id: &str,
         amount_milli: i64,
-        reason: &str,
+        reason: &ReasonText,
         by: &Actor,
+        idempotency: Option<&Idempotency>,
     ) -> Result<Adjusted, GatewayError> {
+        check_id(group_id).map_err(|detail| GatewayError::Invalid {
+            field: "groupId",
+            detail: detail.into(),
+        })?;
         let started = Instant::now();
         let ledger = self.ledger_for(project, user).await?;
         let answer = self
@@ -77,19 +88,30 @@ impl Gateway {
                     audit_len: AUDIT_LEN,
                     key_id: by.id.clone(),
                 };
-                let reply = self.store.adjust(project, user, hold, &args, ledger).await?;
-                Ok(reply.map(|(applied_milli, amounts, fired)| {
-                    self.alerts_fired(fired);
+                let reply = self
+                    .store
+                    .adjust(project, user, hold, &args, idempotency.map(Idempotency::stored), ledger)
+                    .await?;
+                Ok(reply.map(|made| {
+                    self.alerts_fired(made.fired);
                     Adjusted::Done {
-                        counter: Counter::of(group, hold.window, &amounts),
-                        applied_milli,
+                        counter: Counter::of(group, hold.window, &made.amounts),
+                        applied_milli: made.applied_milli,
+                        repeated: made.repeated,
                     }
                 }))
             })
             .await;
         self.report(Verb::Adjust, project, Some(user), started, &answer);
-        if let Ok(Adjusted::Done { applied_milli, .. }) = &answer {
-            let detail = json!({ "groupId": group_id, "applied": SignedAmount(*applied_milli), "reason": reason });
+        // A repeat was audited when it was first made.
+        if let Ok(Adjusted::Done {
+            applied_milli,
+            repeated: false,
+            ..
+        }) = &answer
+        {
+            let detail =
+                json!({ "groupId": group_id, "applied": SignedAmount(*applied_milli), "reason": reason.as_str() });
             let change = Change {
                 action: Action::UsageAdjust,
                 target: user.as_str(),

@@ -96,7 +96,7 @@ impl Gateway {
             .and_then(|p| p.groups.iter().find(|g| g.id == entry.group))
             .map_or(entry.group.as_str(), |g| g.label.as_str());
         let (period_start, resets_at) = event::period(entry.period_start_ms, entry.period_end_ms);
-        Ok(event::body(
+        event::body(
             entry.kind.event_type(),
             entry.at_ms,
             QuotaData {
@@ -112,7 +112,8 @@ impl Gateway {
                 period_start,
                 resets_at,
             },
-        ))
+        )
+        .map_err(GatewayError::encode("an alert's body"))
     }
 
     /// Moves every event that has waited in an outbox longer than the grace period: what nodes

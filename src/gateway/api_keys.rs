@@ -135,8 +135,18 @@ impl Gateway {
         }
     }
 
-    /// Knows a configured root token from the start, before Redis is reached.
+    /// Knows a configured root token from the start, before Redis is reached; warns when it
+    /// is short, since it opens every project.
     pub fn set_root_token(&self, token: &str) {
+        let chars = token.chars().count();
+        if chars < secrets::MIN_ROOT_TOKEN_CHARS {
+            tracing::warn!(
+                chars,
+                "the configured root token (QG_ROOT_TOKEN) is shorter than {} characters; it opens \
+                 every project: use a long random one, or leave it unset to have one generated",
+                secrets::MIN_ROOT_TOKEN_CHARS
+            );
+        }
         let _ = self.secrets.root_digest.set(digest(token));
     }
 

@@ -41,6 +41,8 @@ pub enum Action {
     WebhookCreate,
     WebhookDelete,
     WebhookRotate,
+    WebhookEnable,
+    WebhookDisable,
     SettingsPatch,
 }
 
@@ -62,6 +64,8 @@ impl Action {
             Action::WebhookCreate => "webhook.create",
             Action::WebhookDelete => "webhook.delete",
             Action::WebhookRotate => "webhook.rotate",
+            Action::WebhookEnable => "webhook.enable",
+            Action::WebhookDisable => "webhook.disable",
             Action::SettingsPatch => "settings.patch",
         }
     }
@@ -130,6 +134,8 @@ mod tests {
             (Action::WebhookCreate, "webhook.create"),
             (Action::WebhookDelete, "webhook.delete"),
             (Action::WebhookRotate, "webhook.rotate"),
+            (Action::WebhookEnable, "webhook.enable"),
+            (Action::WebhookDisable, "webhook.disable"),
             (Action::SettingsPatch, "settings.patch"),
         ];
         for (action, stored) in all {

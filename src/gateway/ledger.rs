@@ -66,6 +66,16 @@ impl Gateway {
         Ok(UsageEventPage { data, next: None })
     }
 
+    /// The newest `count` entries of `user`'s ledger, newest first (a user's page shows them).
+    pub async fn recent_usage_events(
+        &self,
+        project: &str,
+        user: &UserId,
+        count: usize,
+    ) -> Result<Vec<UsageEvent>, GatewayError> {
+        Ok(self.store.ledger_newest(project, user, count).await?)
+    }
+
     /// Whether a usage change of `user` goes to the ledger. When it does, the user is first
     /// made sure of in the project's users index, so project-wide reads and exports find users
     /// on the default plan too; before the script, so a crash between the two can leave an

@@ -25,6 +25,7 @@ mod resolve;
 mod retry;
 pub mod sessions;
 mod settle;
+mod sign_in;
 mod start;
 mod subscriptions;
 mod tokens;
@@ -44,6 +45,7 @@ pub use ledger::{LedgerCursor, UsageEventPage};
 pub use outcome::{Effect, Outcome, Subscriber, Verb};
 pub use reservations::{Extension, ReservationView, MAX_LIFETIME_MS};
 pub use settle::{Settled, Settlement};
+pub use sign_in::{SignIn, ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_CREDENTIAL, SIGN_IN_WINDOW_MS};
 pub use start::FirstStart;
 pub use subscriptions::ParentChange;
 pub use usage::Usage;
@@ -71,6 +73,12 @@ pub enum GatewayError {
     /// A plan named by the request does not exist (or was deleted meanwhile).
     #[error("no plan {0} in this project")]
     PlanNotFound(String),
+    /// The user has no plan of their own, which the change needs (an override).
+    #[error("user {0} has no subscription")]
+    NoSubscription(String),
+    /// A group id (named by `field`) that the user's plan does not have.
+    #[error("{field}: is not a group of plan {plan}")]
+    NotAGroup { field: String, plan: String },
     /// The Idempotency-Key came before with another body.
     #[error("the Idempotency-Key was used before with another body")]
     IdempotencyReused,
@@ -83,6 +91,32 @@ pub enum GatewayError {
     /// A value that only the node's clock can judge (a start in the future).
     #[error("{field}: {detail}")]
     Invalid { field: &'static str, detail: String },
+    /// No webhook endpoint of this id in the project.
+    #[error("no webhook endpoint {0} in this project")]
+    WebhookNotFound(String),
+    /// The project has as many webhook endpoints as it may.
+    #[error("the project has {0} webhook endpoints, the most it may have")]
+    WebhookLimit(usize),
+    /// A delivery to a disabled endpoint was asked for.
+    #[error("webhook endpoint {id} is disabled: {reason}")]
+    WebhookDisabled { id: String, reason: String },
+    /// As many replaced secrets still sign as may; the soonest stops at this ms.
+    #[error("as many replaced secrets still sign as may, until {until_ms}")]
+    RotationLimit { until_ms: i64 },
+    /// A value could not be written as JSON: answered as an internal error and logged, never
+    /// replaced by an empty text that would be stored, signed or sent.
+    #[error("could not write {what} as JSON: {cause}")]
+    Encode { what: &'static str, cause: String },
+}
+
+impl GatewayError {
+    /// A failed serialisation of `what`.
+    pub(crate) fn encode(what: &'static str) -> impl FnOnce(serde_json::Error) -> GatewayError {
+        move |err| GatewayError::Encode {
+            what,
+            cause: err.to_string(),
+        }
+    }
 }
 
 impl GatewayError {
@@ -97,10 +131,17 @@ impl GatewayError {
             | GatewayError::Starting
             | GatewayError::PlanMissing(_)
             | GatewayError::PlanNotFound(_)
+            | GatewayError::NoSubscription(_)
+            | GatewayError::NotAGroup { .. }
             | GatewayError::IdempotencyReused
             | GatewayError::CounterLimit(_)
             | GatewayError::Measure(_)
-            | GatewayError::Invalid { .. } => false,
+            | GatewayError::Invalid { .. }
+            | GatewayError::WebhookNotFound(_)
+            | GatewayError::WebhookLimit(_)
+            | GatewayError::WebhookDisabled { .. }
+            | GatewayError::RotationLimit { .. }
+            | GatewayError::Encode { .. } => false,
         }
     }
 }

@@ -39,8 +39,9 @@ impl Session {
 
 impl Gateway {
     /// A new session for `credential`, and the cookie value that names it; None when the
-    /// credential is neither the root token nor a live secret key.
-    pub async fn sign_in(&self, credential: &str) -> Result<Option<(String, Session)>, GatewayError> {
+    /// credential is neither the root token nor a live secret key. Only through `sign_in`,
+    /// which counts the attempt first.
+    pub(super) async fn open_session(&self, credential: &str) -> Result<Option<(String, Session)>, GatewayError> {
         let session = if self.is_root(credential)? {
             let project = self
                 .store
@@ -76,7 +77,7 @@ impl Gateway {
     }
 
     async fn save_session(&self, cookie: &str, session: &Session) -> Result<(), GatewayError> {
-        let json = serde_json::to_string(session).unwrap_or_default();
+        let json = serde_json::to_string(session).map_err(GatewayError::encode("a session"))?;
         Ok(self.store.put_session(&digest_hex(cookie), &json, IDLE_MS).await?)
     }
 

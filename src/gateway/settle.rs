@@ -139,7 +139,7 @@ impl Gateway {
         let on = self.ledger_for(project, subject).await?;
         let entry = &LedgerEntry {
             event: "",
-            metadata: metadata.map(|m| metadata_json(on, m)).unwrap_or_default(),
+            metadata: metadata.map(|m| metadata_json(on, m)).transpose()?.unwrap_or_default(),
             quantity,
         };
         let reply = self

@@ -10,7 +10,8 @@ use super::audit::{Action, Actor, Change};
 use super::outcome::{Effect, Observed, Verb};
 use super::{Gateway, GatewayError};
 use crate::json::rfc3339;
-use crate::quota::{Override, Plan, PlanChange, Status, Subscription, UserId};
+use crate::quota::ids::check_id;
+use crate::quota::{Override, Plan, PlanChange, ReasonText, Status, Subscription, UserId};
 use crate::store::{self, PlanChangeRule, Reply, SubscribeArgs};
 
 /// Clocks of callers and Redis differ a little; a start this far ahead still counts as now.
@@ -62,7 +63,8 @@ impl Gateway {
     /// Puts a user on `plan`, anchored at `started_ms` (an existing subscription keeps its
     /// anchor, a new one starts now), replacing the overrides when given, and applying the
     /// plan's onPlanChange rules when the user had another plan before; a new parent is
-    /// checked first (it must have a plan, close no cycle, and keep chains within 3 levels).
+    /// checked first (it must have a plan, close no cycle, and keep chains within 3 levels),
+    /// and every override must name a group of `plan` and expire from 1970 to 9999.
     #[allow(clippy::too_many_arguments)]
     pub async fn subscribe(
         &self,
@@ -74,6 +76,9 @@ impl Gateway {
         parent: ParentChange<'_>,
         by: &Actor,
     ) -> Result<Subscription, GatewayError> {
+        for (group, o) in overrides.into_iter().flatten() {
+            check_override(plan, group, o, &format!("overrides.{group}"))?;
+        }
         let started = Instant::now();
         let answer = async {
             if let ParentChange::Set(parent) = parent {
@@ -143,11 +148,11 @@ impl Gateway {
         &self,
         project: &str,
         user: &UserId,
-        reason: Option<&str>,
+        reason: Option<&ReasonText>,
         by: &Actor,
     ) -> Result<Subscription, GatewayError> {
         let (status, text, verb) = match reason {
-            Some(reason) => (Status::Blocked, reason, Verb::Block),
+            Some(reason) => (Status::Blocked, reason.as_str(), Verb::Block),
             None => (Status::Active, "", Verb::Unblock),
         };
         let sub = self
@@ -156,14 +161,17 @@ impl Gateway {
             })
             .await?;
         let (action, detail) = match reason {
-            Some(reason) => (Action::UserBlock, json!({ "reason": reason })),
+            Some(reason) => (Action::UserBlock, json!({ "reason": reason.as_str() })),
             None => (Action::UserUnblock, json!({})),
         };
         self.record_user_change(project, by, action, user, detail).await;
         Ok(sub)
     }
 
-    /// Sets or (with `None`) removes one group's override.
+    /// Sets or (with `None`) removes one group's override. The user must have a plan of their
+    /// own (an override on nothing would wait there for a plan) and, to set one, the group
+    /// must be a group of that plan. The plan is read before the script: a plan change racing
+    /// this call can leave an override on a group the new plan lacks, which counts nothing.
     pub async fn set_override(
         &self,
         project: &str,
@@ -172,6 +180,23 @@ impl Gateway {
         value: Option<&Override>,
         by: &Actor,
     ) -> Result<Subscription, GatewayError> {
+        check_id(group).map_err(|detail| GatewayError::Invalid {
+            field: "groupId",
+            detail: detail.into(),
+        })?;
+        let current = self.store.subscription(project, user).await?;
+        match (value, &current.plan_id) {
+            (Some(_), None) => return Err(GatewayError::NoSubscription(user.to_string())),
+            (None, _) if !current.exists() => return Err(GatewayError::NoSubscription(user.to_string())),
+            (Some(o), Some(plan_id)) => {
+                let plan = self
+                    .plan(project, plan_id)
+                    .await?
+                    .ok_or_else(|| GatewayError::PlanMissing(plan_id.clone()))?;
+                check_override(&plan, group, o, "groupId")?;
+            }
+            (None, _) => {}
+        }
         let verb = if value.is_some() {
             Verb::SetOverride
         } else {
@@ -236,6 +261,22 @@ impl Gateway {
         self.store.index_user(project, &sub).await?;
         Ok(sub)
     }
+}
+
+/// An override of `group` on `plan`, named by `field` in errors: a group of the plan, with an
+/// expiry from 1970 to 9999.
+fn check_override(plan: &Plan, group: &str, o: &Override, field: &str) -> Result<(), GatewayError> {
+    if !plan.groups.iter().any(|g| g.id == group) {
+        return Err(GatewayError::NotAGroup {
+            field: field.to_string(),
+            plan: plan.id.clone(),
+        });
+    }
+    Override::checked(o.quota, o.expires_at_ms).map_err(|detail| GatewayError::Invalid {
+        field: "expiresAt",
+        detail: detail.into(),
+    })?;
+    Ok(())
 }
 
 /// The reset and block rules of `plan`, each for its group's current window.

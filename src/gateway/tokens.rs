@@ -27,7 +27,8 @@ impl Gateway {
             user: user.as_str().to_string(),
             expires_ms,
         };
-        Ok((tokens::mint(self.signing_key()?, &claims), expires_ms))
+        let token = tokens::mint(self.signing_key()?, &claims).map_err(GatewayError::encode("a user token"))?;
+        Ok((token, expires_ms))
     }
 
     /// The claims of a valid, unexpired token; None for anything else.

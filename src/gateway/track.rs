@@ -68,7 +68,7 @@ impl Gateway {
         let on = self.ledger_for(project, subject).await?;
         let entry = &LedgerEntry {
             event: &input.event,
-            metadata: metadata_json(on, &input.metadata),
+            metadata: metadata_json(on, &input.metadata)?,
             quantity: Some(input.quantity),
         };
         self.drive(project, subject, async || {
@@ -105,10 +105,14 @@ impl Gateway {
     }
 }
 
-/// Event metadata as the ledger keeps it: JSON, or "" when there is none or no ledger.
-pub(super) fn metadata_json(on: bool, metadata: &serde_json::Map<String, serde_json::Value>) -> String {
+/// Event metadata as the ledger keeps it: JSON, or "" when there is none or no ledger. Metadata
+/// that cannot be written is an error, never an entry without it.
+pub(super) fn metadata_json(
+    on: bool,
+    metadata: &serde_json::Map<String, serde_json::Value>,
+) -> Result<String, GatewayError> {
     if !on || metadata.is_empty() {
-        return String::new();
+        return Ok(String::new());
     }
-    serde_json::to_string(metadata).unwrap_or_default()
+    serde_json::to_string(metadata).map_err(GatewayError::encode("event metadata"))
 }

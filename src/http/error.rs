@@ -52,12 +52,22 @@ pub enum ApiError {
     PlanInUse(String),
     #[error("the user's plan {0} does not exist; store it with PUT /v1/plans/{0}")]
     PlanMissing(String),
+    #[error("the project has {0} webhook endpoints, the most it may have; delete one first")]
+    WebhookLimit(usize),
+    #[error("webhook endpoint {id} is disabled ({reason}); enable it with POST /v1/webhooks/{id}/enable first")]
+    WebhookDisabled { id: String, reason: String },
+    #[error(
+        "two replaced secrets still sign beside the current one, the most there may be; rotate again after {until}"
+    )]
+    SecretRotationLimit { until: String },
     #[error("this Idempotency-Key was used before with another body; use a new key for a new request")]
     IdempotencyKeyReused,
     #[error("group {0} would pass 9007199254740.991 units, the most a counter counts exactly; nothing was counted")]
     CounterLimit(String),
     #[error("the request body is larger than 64 KiB")]
     PayloadTooLarge,
+    #[error("the request body must be JSON: send Content-Type: application/json")]
+    UnsupportedMediaType,
     #[error("the request head did not arrive whole within 5 seconds; nothing was done")]
     RequestTimeout,
     #[error("the request head is over 128 KiB or has more than 96 headers; nothing was done")]
@@ -109,9 +119,13 @@ impl ApiError {
             Self::ReservationExpired => Code::ReservationExpired,
             Self::PlanInUse(_) => Code::PlanInUse,
             Self::PlanMissing(_) => Code::PlanMissing,
+            Self::WebhookLimit(_) => Code::WebhookLimit,
+            Self::WebhookDisabled { .. } => Code::WebhookDisabled,
+            Self::SecretRotationLimit { .. } => Code::SecretRotationLimit,
             Self::IdempotencyKeyReused => Code::IdempotencyKeyReused,
             Self::CounterLimit(_) => Code::CounterLimit,
             Self::PayloadTooLarge => Code::PayloadTooLarge,
+            Self::UnsupportedMediaType => Code::UnsupportedMediaType,
             Self::RequestTimeout => Code::RequestTimeout,
             Self::HeadersTooLarge => Code::HeadersTooLarge,
             Self::Unavailable(_) => Code::BackendUnavailable,
@@ -198,15 +212,26 @@ impl From<GatewayError> for ApiError {
     fn from(err: GatewayError) -> Self {
         match err {
             GatewayError::Store(_) if !err.redis_failed() => ApiError::Internal(err.to_string()),
+            GatewayError::Encode { .. } => ApiError::Internal(err.to_string()),
             GatewayError::Store(_) | GatewayError::Unsettled(_) | GatewayError::Starting => {
                 ApiError::Unavailable(err.to_string())
             }
             GatewayError::PlanMissing(plan) => ApiError::PlanMissing(plan),
             GatewayError::PlanNotFound(plan) => ApiError::PlanNotFound(plan),
+            GatewayError::NoSubscription(user) => ApiError::SubscriptionNotFound(user),
+            GatewayError::NotAGroup { field, plan } => {
+                ApiError::invalid(field, format!("is not a group of plan {plan}"))
+            }
             GatewayError::Measure(err) => ApiError::invalid(err.field, err.detail),
             GatewayError::IdempotencyReused => ApiError::IdempotencyKeyReused,
             GatewayError::CounterLimit(group) => ApiError::CounterLimit(group),
             GatewayError::Invalid { field, detail } => ApiError::invalid(field, detail),
+            GatewayError::WebhookNotFound(id) => ApiError::WebhookNotFound(id),
+            GatewayError::WebhookLimit(max) => ApiError::WebhookLimit(max),
+            GatewayError::WebhookDisabled { id, reason } => ApiError::WebhookDisabled { id, reason },
+            GatewayError::RotationLimit { until_ms } => ApiError::SecretRotationLimit {
+                until: crate::json::rfc3339(until_ms),
+            },
         }
     }
 }

@@ -21,12 +21,14 @@ impl Reason {
     }
 }
 
-/// A group that denied, with its subject: None for the subject the call was about, else the
-/// parent's id.
+/// What denied, with its subject (None for the subject the call was about, else the parent's
+/// id): a group that would pass its quota, or a level that denied before any counter (a
+/// blocked parent), which has no group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
     pub subject: Option<String>,
-    pub group: String,
+    pub group: Option<String>,
+    pub reason: Reason,
 }
 
 /// A granted hold on quota.
@@ -62,9 +64,22 @@ impl Decision {
         }
     }
 
-    /// The same decision as one level of a chain: its counters and denials name `subject`.
+    /// The same decision as one level of a chain: its counters and denials name `subject`. A
+    /// level that denied before any counter is named too, so a member's denial says whose
+    /// block it was.
     pub fn of_subject(mut self, subject: &str) -> Decision {
         self.counters = self.counters.into_iter().map(|c| c.of_subject(subject)).collect();
+        if !self.allowed && self.denied_by.is_empty() {
+            self.denied_by = self
+                .reasons
+                .iter()
+                .map(|&reason| Denial {
+                    subject: None,
+                    group: None,
+                    reason,
+                })
+                .collect();
+        }
         for d in &mut self.denied_by {
             d.subject = Some(subject.to_string());
         }

@@ -133,7 +133,8 @@ impl Prepared<'_> {
             .filter(|(_, (_, denied))| *denied)
             .map(|(g, _)| Denial {
                 subject: None,
-                group: g.id.clone(),
+                group: Some(g.id.clone()),
+                reason: Reason::LimitReached,
             })
             .collect();
         Decision {

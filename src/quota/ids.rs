@@ -94,10 +94,11 @@ impl fmt::Display for ReservationId {
     }
 }
 
-/// Plan, group and project ids: `[A-Za-z0-9_.-]{1,64}`.
+/// Plan, group and project ids: `[A-Za-z0-9_.-]{1,64}`, but never `.` or `..`.
 pub fn check_id(id: &str) -> Result<(), &'static str> {
     check_charset(id, 64, |b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-        .map_err(|_| "must match [A-Za-z0-9_.-]{1,64}")
+        .map_err(|_| "must match [A-Za-z0-9_.-]{1,64}")?;
+    check_not_dots(id)
 }
 
 /// Event names: `[A-Za-z0-9_.:-]{1,128}`.
@@ -106,7 +107,7 @@ pub fn check_event(event: &str) -> Result<(), &'static str> {
         .map_err(|_| "must match [A-Za-z0-9_.:-]{1,128}")
 }
 
-/// User ids: any UTF-8 of 1 to 256 bytes without control characters.
+/// User ids: any UTF-8 of 1 to 256 bytes without control characters, but never `.` or `..`.
 pub fn check_user_id(user: &str) -> Result<(), &'static str> {
     if user.is_empty() || user.len() > 256 {
         return Err("must be 1 to 256 bytes");
@@ -114,7 +115,45 @@ pub fn check_user_id(user: &str) -> Result<(), &'static str> {
     if user.chars().any(char::is_control) {
         return Err("must not contain control characters");
     }
+    check_not_dots(user)
+}
+
+/// An id is a path segment (`/v1/users/{userId}`, `/dashboard/users/{userId}`), and `.` and
+/// `..` are the two segments every URL parser resolves away: a link to user `..` would lead
+/// to the parent page. So neither is an id.
+fn check_not_dots(id: &str) -> Result<(), &'static str> {
+    if id == "." || id == ".." {
+        return Err("must not be . or .. (they are not path segments)");
+    }
     Ok(())
+}
+
+/// The most bytes of a reason (for blocking a user, for an adjustment).
+pub const MAX_REASON_BYTES: usize = 256;
+
+/// Why an operator blocked a user or adjusted a counter: 1 to 256 bytes without control
+/// characters, not only spaces. Valid by construction, so the gateway's verbs take only this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReasonText(String);
+
+impl ReasonText {
+    /// The reason, or what is wrong with it.
+    pub fn parse(text: &str) -> Result<ReasonText, &'static str> {
+        if text.trim().is_empty() || text.len() > MAX_REASON_BYTES || text.chars().any(char::is_control) {
+            return Err("must be 1 to 256 bytes without control characters");
+        }
+        Ok(ReasonText(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ReasonText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 fn check_charset(s: &str, max: usize, allowed: impl Fn(u8) -> bool) -> Result<(), ()> {
@@ -139,6 +178,29 @@ mod tests {
         assert!(check_user_id("user {1}@x:y é").is_ok());
         assert!(check_user_id("a\nb").is_err());
         assert!(check_user_id(&"é".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn dot_segments_are_no_ids() {
+        for dots in [".", ".."] {
+            assert!(check_id(dots).is_err());
+            assert!(check_user_id(dots).is_err());
+            assert!(UserId::parse(dots).is_err());
+        }
+        assert!(check_id("...").is_ok());
+        assert!(check_id(".a").is_ok());
+        assert!(check_user_id("..a").is_ok());
+    }
+
+    #[test]
+    fn reasons_are_short_printable_text() {
+        assert_eq!(ReasonText::parse("chargeback").unwrap().as_str(), "chargeback");
+        assert!(ReasonText::parse("é".repeat(128).as_str()).is_ok());
+        for bad in ["", "   ", "a\nb", "a\rb", "a\u{0}b", "a\u{1b}[31mb"] {
+            assert!(ReasonText::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(ReasonText::parse(&"x".repeat(257)).is_err());
+        assert!(ReasonText::parse(&"x".repeat(5000)).is_err());
     }
 
     #[test]

@@ -98,6 +98,10 @@ fn crc32(bytes: &[u8]) -> u32 {
 /// Generated root tokens start with this.
 pub const ROOT_PREFIX: &str = "qg_root_";
 
+/// A configured root token shorter than this draws a warning at start-up: it opens every
+/// project, and the dashboard's sign-in is only throttled, not closed, to guessing.
+pub const MIN_ROOT_TOKEN_CHARS: usize = 32;
+
 /// A new root token, `qg_root_` and 40 base62 characters.
 pub fn new_root_token() -> String {
     format!("{ROOT_PREFIX}{}", random_token(40))

@@ -20,11 +20,12 @@ pub struct Claims {
     pub expires_ms: i64,
 }
 
-/// `qg_ut_<base64url claims>.<base64url HMAC-SHA256 of the first part>`.
-pub fn mint(signing_key: &[u8], claims: &Claims) -> String {
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
+/// `qg_ut_<base64url claims>.<base64url HMAC-SHA256 of the first part>`. Claims that cannot be
+/// written are an error, never a signed empty payload.
+pub fn mint(signing_key: &[u8], claims: &Claims) -> Result<String, serde_json::Error> {
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?);
     let signature = URL_SAFE_NO_PAD.encode(sign(signing_key, payload.as_bytes()));
-    format!("{PREFIX}{payload}.{signature}")
+    Ok(format!("{PREFIX}{payload}.{signature}"))
 }
 
 /// The claims of an untampered token that has not expired at `now_ms`.
@@ -52,7 +53,7 @@ mod tests {
 
     #[test]
     fn tokens_verify_until_they_expire() {
-        let token = mint(b"key", &claims());
+        let token = mint(b"key", &claims()).unwrap();
         assert_eq!(verify(b"key", &token, 1_999), Some(claims()));
         assert_eq!(verify(b"key", &token, 2_000), None);
         assert_eq!(verify(b"other", &token, 1_000), None);
@@ -60,14 +61,15 @@ mod tests {
 
     #[test]
     fn tampered_tokens_are_refused() {
-        let token = mint(b"key", &claims());
+        let token = mint(b"key", &claims()).unwrap();
         let forged = mint(
             b"key",
             &Claims {
                 user: "v".into(),
                 ..claims()
             },
-        );
+        )
+        .unwrap();
         let (_, forged_payload_sig) = forged.split_at(PREFIX.len());
         let (forged_payload, _) = forged_payload_sig.split_once('.').unwrap();
         let (_, signature) = token.rsplit_once('.').unwrap();

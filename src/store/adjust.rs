@@ -3,9 +3,9 @@
 
 use redis::AsyncCommands;
 
-use super::scripts::{self, AdjustArgs, Fired, Reply};
+use super::scripts::{self, AdjustArgs, Adjustment, Idempotency, Reply};
 use super::{Store, StoreError};
-use crate::quota::{Amounts, AuditEntry, Hold, UserId};
+use crate::quota::{AuditEntry, Hold, UserId};
 
 impl Store {
     /// Answers the applied change in signed milli-units and the counter after it.
@@ -15,10 +15,11 @@ impl Store {
         user: &UserId,
         hold: &Hold<'_>,
         args: &AdjustArgs,
+        idempotency: Option<&Idempotency>,
         ledger: bool,
-    ) -> Result<Reply<(i64, Amounts, Fired)>, StoreError> {
+    ) -> Result<Reply<Adjustment>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
-        let w = &self.writing(keys, None, ledger);
+        let w = &self.writing(keys, idempotency, ledger);
         self.write("adjust", |mut conn| async move {
             let reply = scripts::adjust(&mut conn, w, hold, args).await?;
             Ok((reply, conn))

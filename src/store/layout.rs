@@ -161,6 +161,12 @@ impl Layout {
         ["webhooks", "deliveries", "due", "deliverylog"].map(|rest| self.project(project, rest))
     }
 
+    /// The endpoint an Idempotency-Key of webhook creation made (`field`: the route and the
+    /// key's digest), kept for the retention window.
+    pub fn webhook_idempotency(&self, project: &str, field: &str) -> String {
+        self.project(project, &format!("webhook_idem:{field}"))
+    }
+
     /// Every change made by a key in the project, newest last (a capped stream).
     pub fn audit_log(&self, project: &str) -> String {
         self.project(project, "auditlog")

@@ -59,6 +59,31 @@ impl Store {
             .map(|(position, fields)| entry(user, position, fields))
             .collect()
     }
+
+    /// The newest `count` entries of `user`'s ledger, newest first.
+    pub async fn ledger_newest(
+        &self,
+        project: &str,
+        user: &UserId,
+        count: usize,
+    ) -> Result<Vec<UsageEvent>, StoreError> {
+        let key = self.keys.user(project, user.as_str()).ledger;
+        let raw: Vec<(String, Vec<String>)> = self
+            .run(|mut conn| async move {
+                Ok(redis::cmd("XREVRANGE")
+                    .arg(&key)
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(count)
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        raw.into_iter()
+            .map(|(position, fields)| entry(user, position, fields))
+            .collect()
+    }
 }
 
 fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEvent, StoreError> {

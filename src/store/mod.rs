@@ -20,6 +20,7 @@ mod record;
 mod rollups;
 mod scripts;
 mod sessions;
+mod sign_in;
 pub mod slots;
 mod subscriptions;
 mod users;
@@ -34,10 +35,10 @@ use backend::{Backend, Conn};
 pub use outbox::OutboxEntry;
 pub use scripts::{contract, every_script};
 pub use scripts::{
-    AdjustArgs, Ended, Extended, Fired, Held, Idempotency, LedgerEntry, ParentChange, PlanChangeRule, Reply,
-    ReserveArgs, SettleReply, SubscribeArgs, UsageField,
+    AdjustArgs, Adjustment, Ended, Extended, Fired, Held, Idempotency, LedgerEntry, ParentChange, PlanChangeRule,
+    Reply, ReserveArgs, SettleReply, SubscribeArgs, UsageField,
 };
-pub use webhooks::{Attempted, Claimed, DeliveryOutcome};
+pub use webhooks::{Attempted, Claimed, DeliveryOutcome, EndpointMade, Redelivered, SecretRotated};
 
 use layout::Layout;
 

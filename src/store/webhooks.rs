@@ -1,13 +1,55 @@
 //! A project's webhook endpoints and their deliveries in Redis (the project's slot): endpoints
-//! in a hash, deliveries in a hash with a due set and a log, changed only by the scripts
-//! enqueue, claim, complete and redeliver, so two nodes never deliver one attempt twice.
+//! in a hash, changed only by scripts (create_endpoint, rotate_secret, set_enabled, and
+//! complete for their health) so no change is lost to another made at once; deliveries in a
+//! hash with a due set and a log, changed only by the scripts enqueue, claim, complete and
+//! redeliver, so two nodes never deliver one attempt twice.
 
 use redis::AsyncCommands;
 
+use super::scripts::Idempotency;
 use super::{Store, StoreError};
 use crate::quota::{DeliveryRecord, EndpointRecord};
 
-use super::scripts::{CLAIM, COMPLETE, ENQUEUE, REDELIVER};
+use super::scripts::{CLAIM, COMPLETE, CREATE_ENDPOINT, ENQUEUE, REDELIVER, ROTATE_SECRET, SET_ENABLED};
+
+/// What create_endpoint.lua did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointMade {
+    Made,
+    /// The Idempotency-Key made this endpoint before.
+    Repeat(String),
+    /// The Idempotency-Key came before with another body.
+    Reused,
+    /// The project has this many endpoints, the most it may have.
+    Full(u64),
+}
+
+/// What rotate_secret.lua did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretRotated {
+    Done,
+    Missing,
+    /// As many replaced secrets sign as may; the soonest stops at this ms.
+    Limit(i64),
+}
+
+/// What redeliver.lua did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redelivered {
+    Due,
+    NoDelivery,
+    NoEndpoint,
+    Disabled,
+}
+
+/// The first two values of a script's reply of strings.
+fn head(reply: &[String], script: &str) -> Result<(String, Option<String>), StoreError> {
+    let first = reply
+        .first()
+        .cloned()
+        .ok_or_else(|| StoreError::Protocol(format!("{script} answered nothing")))?;
+    Ok((first, reply.get(1).cloned()))
+}
 
 /// A delivery this node claimed, with its endpoint as it stood.
 #[derive(Debug, Clone)]
@@ -43,16 +85,116 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
 }
 
 impl Store {
-    pub async fn put_endpoint(&self, project: &str, id: &str, record: &EndpointRecord) -> Result<(), StoreError> {
+    /// Makes an endpoint unless the project has `cap` already; with an Idempotency-Key, only the
+    /// first call with that key makes one, and the key is kept for the retention window.
+    pub async fn create_endpoint(
+        &self,
+        project: &str,
+        id: &str,
+        record: &EndpointRecord,
+        cap: usize,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<EndpointMade, StoreError> {
         let [endpoints, ..] = &self.keys.webhooks(project);
+        let entry = &self
+            .keys
+            .webhook_idempotency(project, idempotency.map_or("", |i| i.field.as_str()));
         let json = serde_json::to_string(record).map_err(|e| corrupt("endpoint", e))?;
-        self.run(|mut conn| async move {
-            let _: i64 = conn.hset(endpoints, id, &json).await?;
-            Ok(())
-        })
-        .await?;
-        // Nodes decide alerts only for projects with endpoints: they must learn of it.
-        self.bump_epoch().await
+        let digest = idempotency.map_or("", |i| i.body_digest.as_str());
+        let keep_ms = self.retention_ms;
+        let reply: Vec<String> = self
+            .run(|mut conn| async move {
+                Ok(CREATE_ENDPOINT
+                    .key(endpoints)
+                    .key(entry)
+                    .arg(id)
+                    .arg(&json)
+                    .arg(cap)
+                    .arg(digest)
+                    .arg(keep_ms)
+                    .invoke_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        let made = match head(&reply, "create_endpoint.lua")? {
+            (s, Some(_)) if s == "made" => EndpointMade::Made,
+            (s, Some(id)) if s == "repeat" => EndpointMade::Repeat(id),
+            (s, None) if s == "reused" => EndpointMade::Reused,
+            (s, Some(count)) if s == "full" => EndpointMade::Full(count.parse().map_err(|e| corrupt("count", e))?),
+            (s, _) => return Err(StoreError::Protocol(format!("create_endpoint.lua answered {s}"))),
+        };
+        if made == EndpointMade::Made {
+            // Nodes decide alerts only for projects with endpoints: they must learn of it.
+            self.bump_epoch().await?;
+        }
+        Ok(made)
+    }
+
+    /// Gives an endpoint `secret`; the one it replaces signs too for `overlap_ms`, and at most
+    /// `max_retired` replaced secrets sign at once.
+    pub async fn rotate_secret(
+        &self,
+        project: &str,
+        id: &str,
+        secret: &str,
+        now_ms: i64,
+        overlap_ms: i64,
+        max_retired: usize,
+    ) -> Result<SecretRotated, StoreError> {
+        let [endpoints, ..] = &self.keys.webhooks(project);
+        let reply: Vec<String> = self
+            .run(|mut conn| async move {
+                Ok(ROTATE_SECRET
+                    .key(endpoints)
+                    .arg(id)
+                    .arg(secret)
+                    .arg(now_ms)
+                    .arg(overlap_ms)
+                    .arg(max_retired)
+                    .invoke_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        match head(&reply, "rotate_secret.lua")? {
+            (s, None) if s == "ok" => Ok(SecretRotated::Done),
+            (s, None) if s == "missing" => Ok(SecretRotated::Missing),
+            (s, Some(at)) if s == "limit" => Ok(SecretRotated::Limit(at.parse().map_err(|e| corrupt("time", e))?)),
+            (s, _) => Err(StoreError::Protocol(format!("rotate_secret.lua answered {s}"))),
+        }
+    }
+
+    /// Enables or disables an endpoint (disabling ends its pending deliveries); None when there
+    /// is no such endpoint, else whether it changed.
+    pub async fn set_endpoint_enabled(
+        &self,
+        project: &str,
+        id: &str,
+        enabled: bool,
+        reason: &str,
+    ) -> Result<Option<bool>, StoreError> {
+        let keys = &self.keys.webhooks(project);
+        let answer: String = self
+            .run(|mut conn| async move {
+                Ok(SET_ENABLED
+                    .key(&keys[..3])
+                    .arg(id)
+                    .arg(if enabled { "1" } else { "0" })
+                    .arg(reason)
+                    .invoke_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        let changed = match answer.as_str() {
+            "changed" => Some(true),
+            "unchanged" => Some(false),
+            "missing" => None,
+            other => return Err(StoreError::Protocol(format!("set_enabled.lua answered {other}"))),
+        };
+        if changed == Some(true) {
+            // Whether a project has an enabled endpoint decides whether its alerts are decided.
+            self.bump_epoch().await?;
+        }
+        Ok(changed)
     }
 
     pub async fn endpoints(&self, project: &str) -> Result<Vec<(String, EndpointRecord)>, StoreError> {
@@ -170,10 +312,10 @@ impl Store {
         .await
     }
 
-    /// Makes a delivery due now; false when there is none.
-    pub async fn redeliver(&self, project: &str, delivery: &str, now_ms: i64) -> Result<bool, StoreError> {
+    /// Makes a delivery due now, when its endpoint is enabled.
+    pub async fn redeliver(&self, project: &str, delivery: &str, now_ms: i64) -> Result<Redelivered, StoreError> {
         let keys = &self.keys.webhooks(project);
-        let found: i64 = self
+        let answer: String = self
             .run(|mut conn| async move {
                 Ok(REDELIVER
                     .key(&keys[..3])
@@ -183,7 +325,13 @@ impl Store {
                     .await?)
             })
             .await?;
-        Ok(found == 1)
+        match answer.as_str() {
+            "ok" => Ok(Redelivered::Due),
+            "no_delivery" => Ok(Redelivered::NoDelivery),
+            "no_endpoint" => Ok(Redelivered::NoEndpoint),
+            "disabled" => Ok(Redelivered::Disabled),
+            other => Err(StoreError::Protocol(format!("redeliver.lua answered {other}"))),
+        }
     }
 
     /// The newest deliveries of one endpoint, at most `limit`, from the last 1,000 of the project.

@@ -34,14 +34,14 @@ struct Envelope<'a, T: Serialize> {
     data: T,
 }
 
-/// The body of an event of `kind` at `at_ms`.
-pub fn body<T: Serialize>(kind: &str, at_ms: i64, data: T) -> String {
+/// The body of an event of `kind` at `at_ms`. A body that cannot be written is an error, never
+/// an empty text: an empty body would be signed and delivered as though it were the event.
+pub fn body<T: Serialize>(kind: &str, at_ms: i64, data: T) -> Result<String, serde_json::Error> {
     serde_json::to_string(&Envelope {
         kind,
         timestamp: rfc3339(at_ms),
         data,
     })
-    .unwrap_or_default()
 }
 
 /// Period bounds as events carry them: the start of a lifetime group is null too.
@@ -49,5 +49,27 @@ pub fn period(start_ms: i64, end_ms: Option<i64>) -> (Option<String>, Option<Str
     match end_ms {
         Some(end) => (Some(rfc3339(start_ms)), Some(rfc3339(end))),
         None => (None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Data whose serialisation fails, as a map with a non-string key would.
+    struct Unwritable;
+
+    impl Serialize for Unwritable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("no JSON for this"))
+        }
+    }
+
+    #[test]
+    fn a_body_that_cannot_be_written_is_an_error_never_an_empty_text() {
+        assert!(body("webhook.test", 0, Unwritable).is_err());
+        let written = body("webhook.test", 0, serde_json::json!({ "a": 1 })).unwrap();
+        assert!(written.starts_with(r#"{"type":"webhook.test","timestamp":"1970-01-01T00:00:00"#));
+        assert!(written.ends_with(r#""data":{"a":1}}"#), "{written}");
     }
 }

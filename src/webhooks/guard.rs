@@ -3,17 +3,26 @@
 //! Checked when an endpoint is made and again before every attempt, which then connects to
 //! the addresses checked, so DNS cannot answer differently between the check and the request.
 
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use reqwest::Url;
+use tokio::time::Instant;
 
 use super::WebhookSettings;
+
+/// The longest URL an endpoint keeps, as given and as normalised.
+pub const MAX_URL_BYTES: usize = 2048;
 
 /// Why a URL may not be delivered to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
     #[error("must be an absolute http(s) URL")]
     Malformed,
+    #[error("must not contain control characters (CR, LF, tab, NUL, ...)")]
+    Control,
+    #[error("must be at most 2048 bytes, written out in full")]
+    TooLong,
     #[error("must use https")]
     NotHttps,
     #[error("must not carry a username or password")]
@@ -24,9 +33,18 @@ pub enum Refused {
     Unresolved(String),
 }
 
-/// The URL parsed and its scheme checked, before any DNS.
+/// The URL parsed and its scheme checked, before any DNS. The answer is the normalised form
+/// (scheme and host in lower case, the default port and dot segments dropped, the rest
+/// percent-encoded), which is what an endpoint stores. A URL parser drops tabs and line breaks
+/// silently, so any control character is refused before parsing, never cleaned away.
 pub fn check_url(text: &str, settings: &WebhookSettings) -> Result<Url, Refused> {
-    let url = Url::parse(text).map_err(|_| Refused::Malformed)?;
+    if text.chars().any(char::is_control) {
+        return Err(Refused::Control);
+    }
+    if text.len() > MAX_URL_BYTES {
+        return Err(Refused::TooLong);
+    }
+    let mut url = Url::parse(text).map_err(|_| Refused::Malformed)?;
     match url.scheme() {
         "https" => {}
         "http" if settings.allow_http => {}
@@ -39,18 +57,42 @@ pub fn check_url(text: &str, settings: &WebhookSettings) -> Result<Url, Refused>
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Refused::Credentials);
     }
+    // A fragment never reaches the receiver.
+    url.set_fragment(None);
+    if url.as_str().len() > MAX_URL_BYTES {
+        return Err(Refused::TooLong);
+    }
     Ok(url)
 }
 
-/// The addresses to connect to for `url`: every one its host resolves to, all allowed.
-pub async fn resolve(url: &Url, settings: &WebhookSettings) -> Result<Vec<SocketAddr>, Refused> {
+/// The addresses to connect to for `url`: every one its host resolves to, all allowed. The
+/// system's resolver has no time limit of its own, so the lookup is given up at `deadline`.
+pub async fn resolve(url: &Url, settings: &WebhookSettings, deadline: Instant) -> Result<Vec<SocketAddr>, Refused> {
+    resolve_with(url, settings, deadline, system_lookup).await
+}
+
+async fn system_lookup(host: String, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    Ok(tokio::net::lookup_host((host.as_str(), port)).await?.collect())
+}
+
+/// As `resolve`, with the lookup given: the seam a test uses for a resolver that never answers.
+pub async fn resolve_with<F, Fut>(
+    url: &Url,
+    settings: &WebhookSettings,
+    deadline: Instant,
+    lookup: F,
+) -> Result<Vec<SocketAddr>, Refused>
+where
+    F: FnOnce(String, u16) -> Fut,
+    Fut: Future<Output = std::io::Result<Vec<SocketAddr>>>,
+{
     let host = url.host_str().ok_or(Refused::Malformed)?;
     let port = url.port_or_known_default().ok_or(Refused::Malformed)?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+    let addrs = tokio::time::timeout_at(deadline, lookup(host.to_string(), port))
         .await
-        .map_err(|e| Refused::Unresolved(e.to_string()))?
-        .collect();
+        .map_err(|_| Refused::Unresolved("no answer from DNS in time".into()))?
+        .map_err(|e| Refused::Unresolved(e.to_string()))?;
     if addrs.is_empty() {
         return Err(Refused::Unresolved("no address".into()));
     }
@@ -216,6 +258,50 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_resolver_that_never_answers_is_given_up_at_the_deadline() {
+        let settings = WebhookSettings::default();
+        let url = check_url("https://hangs.example/hook", &settings).unwrap();
+        let deadline = Instant::now() + std::time::Duration::from_millis(50);
+        let never = |_: String, _: u16| std::future::pending::<std::io::Result<Vec<SocketAddr>>>();
+        let refused = resolve_with(&url, &settings, deadline, never).await;
+        assert!(
+            matches!(refused, Err(Refused::Unresolved(ref why)) if why.contains("in time")),
+            "{refused:?}"
+        );
+        // A resolver that answers is asked for the URL's host and port, and judged as usual.
+        let asked = |host: String, port: u16| async move {
+            assert_eq!((host.as_str(), port), ("hangs.example", 443));
+            Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))])
+        };
+        let far = Instant::now() + std::time::Duration::from_secs(60);
+        let refused = resolve_with(&url, &settings, far, asked).await;
+        assert_eq!(refused, Err(Refused::Private("127.0.0.1".parse().unwrap())));
+    }
+
+    #[test]
+    fn urls_are_stored_normalised() {
+        let strict = WebhookSettings::default();
+        for (given, stored) in [
+            ("HTTPS://Example.COM:443/a/../hook", "https://example.com/hook"),
+            ("https://example.com", "https://example.com/"),
+            ("https://example.com/h%6fok?x=1#frag", "https://example.com/h%6fok?x=1"),
+            ("https://bücher.example/ü", "https://xn--bcher-kva.example/%C3%BC"),
+            (
+                "https://[2606:4700:4700:0:0:0:0:1111]/x",
+                "https://[2606:4700:4700::1111]/x",
+            ),
+            (" https://example.com/a b ", "https://example.com/a%20b"),
+        ] {
+            assert_eq!(check_url(given, &strict).unwrap().as_str(), stored, "{given}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_BYTES));
+        assert_eq!(check_url(&long, &strict), Err(Refused::TooLong));
+        // Within the bound as given, past it once percent-encoded.
+        let grows = format!("https://example.com/{}", "ü".repeat(600));
+        assert_eq!(check_url(&grows, &strict), Err(Refused::TooLong));
+    }
+
     #[test]
     fn urls_are_https_without_credentials() {
         let strict = WebhookSettings::default();
@@ -224,6 +310,16 @@ mod tests {
         assert_eq!(check_url("https://u:p@example.com", &strict), Err(Refused::Credentials));
         assert_eq!(check_url("not a url", &strict), Err(Refused::Malformed));
         assert!(check_url("https://example.com/hook", &strict).is_ok());
+        for smuggled in [
+            "https://example.com/hook\r\nX-Injected: 1",
+            "https://example.com/\nhook",
+            "https://exa\tmple.com/hook",
+            "https://example.com/hook\0",
+            "https://example.com/hook\u{7f}",
+            "https://example.com/hook\u{85}",
+        ] {
+            assert_eq!(check_url(smuggled, &strict), Err(Refused::Control), "{smuggled:?}");
+        }
         let lax = WebhookSettings {
             allow_http: true,
             ..strict

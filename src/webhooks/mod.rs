@@ -75,7 +75,9 @@ impl WebhookSettings {
     }
 
     /// How long a claimed delivery is this node's before another may take it over: the
-    /// timeout and a margin, so a live node always finishes first.
+    /// timeout and a margin, so a live node always finishes first. An attempt, DNS included,
+    /// ends by a deadline of `timeout` set right after its claim (`send::send`), and the margin
+    /// (half the timeout and a second) covers recording its outcome.
     pub fn lease(&self) -> Duration {
         self.timeout * 3 / 2 + Duration::from_secs(1)
     }
@@ -105,5 +107,19 @@ mod tests {
             WebhookSettings::default().retry_after(2),
             Some(Duration::from_secs(300))
         );
+    }
+
+    #[test]
+    fn an_attempt_ends_well_before_its_lease() {
+        for ms in [1, 50, 2_000, 10_000, 60_000] {
+            let s = WebhookSettings {
+                timeout: Duration::from_millis(ms),
+                ..WebhookSettings::default()
+            };
+            assert!(
+                s.lease() >= s.timeout + s.timeout / 2 + Duration::from_secs(1),
+                "{ms} ms"
+            );
+        }
     }
 }

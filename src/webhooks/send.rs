@@ -1,7 +1,9 @@
 //! One delivery attempt: the guard, then a POST of the body with the Standard Webhooks
-//! headers, no redirects followed, within the timeout.
+//! headers, no redirects followed. The whole attempt, DNS included, ends by one deadline, which
+//! the caller sets within its lease.
 
 use reqwest::redirect::Policy;
+use tokio::time::Instant;
 
 use super::guard::{self, Refused};
 use super::{sign, WebhookSettings};
@@ -28,8 +30,12 @@ pub struct Message<'a> {
     pub timestamp: i64,
 }
 
-pub async fn send(message: &Message<'_>, settings: &WebhookSettings) -> Attempt {
-    match post(message, settings).await {
+/// One attempt, given up at `deadline` whatever it is waiting for (DNS, connecting, the answer).
+pub async fn send(message: &Message<'_>, settings: &WebhookSettings, deadline: Instant) -> Attempt {
+    let posted = tokio::time::timeout_at(deadline, post(message, settings, deadline))
+        .await
+        .unwrap_or_else(|_| Err("timed out".to_string()));
+    match posted {
         Ok(status) if (200..300).contains(&status) => Attempt::Delivered(status),
         Ok(410) => Attempt::Gone,
         Ok(status) => Attempt::Failed {
@@ -40,14 +46,15 @@ pub async fn send(message: &Message<'_>, settings: &WebhookSettings) -> Attempt 
     }
 }
 
-async fn post(message: &Message<'_>, settings: &WebhookSettings) -> Result<u16, String> {
+async fn post(message: &Message<'_>, settings: &WebhookSettings, deadline: Instant) -> Result<u16, String> {
     let refused = |r: Refused| format!("refused: the URL {r}");
     let url = guard::check_url(message.url, settings).map_err(refused)?;
-    let addrs = guard::resolve(&url, settings).await.map_err(refused)?;
+    let addrs = guard::resolve(&url, settings, deadline).await.map_err(refused)?;
     let host = url.host_str().unwrap_or_default().to_string();
+    let left = deadline.saturating_duration_since(Instant::now());
     let client = reqwest::Client::builder()
         .redirect(Policy::none())
-        .timeout(settings.timeout)
+        .timeout(left)
         .no_proxy()
         .resolve_to_addrs(&host, &addrs)
         .build()

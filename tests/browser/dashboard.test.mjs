@@ -1,7 +1,8 @@
 // The dashboard in a real headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core): sign in, find a user, every support action end to end (checked through
-// the API afterwards), CSRF, escaping, and a revoked key's session ending. With SCREENSHOTS=1
-// it also writes the main pages' screenshots into docs/.
+// the API afterwards), the API's rules on those actions, CSRF, a sign-in posted by another
+// site, escaping, ids that hide characters, and a revoked key's session ending. With
+// SCREENSHOTS=1 it also writes the main pages' screenshots into docs/.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { join, resolve } from "node:path";
@@ -12,6 +13,8 @@ import { startGateway, startRedis } from "../../sdk/typescript/scripts/gateway.m
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const env = {};
 const HOSTILE = "<img src=x onerror=alert(1)>";
+// Ids that read as another user, or reversed, when their hidden characters are not shown.
+const SPOOFS = ["admin\u202Etxt.exe", "\uFEFFbob", "car\u200Bol"];
 
 async function api(method, path, token, body) {
   const res = await fetch(env.baseUrl + path, {
@@ -36,7 +39,7 @@ before(async () => {
       { id: "tokens", label: "LLM tokens", unit: "tokens", quota: quota * 1000, matches: [{ event: "llm" }] },
     ] });
   }
-  for (const user of ["alice", "alan", "bob", HOSTILE]) {
+  for (const user of ["alice", "alan", "bob", "carol", HOSTILE, ...SPOOFS]) {
     await call("PUT", `/v1/users/${encodeURIComponent(user)}/subscription`, { planId: "plan_free" });
   }
   for (let i = 0; i < 4; i++) await call("POST", "/v1/track", { userId: "alice", event: "render" });
@@ -95,24 +98,24 @@ test("every support action changes what the API answers", async () => {
   await page.goto(`${env.baseUrl}/dashboard/users/bob`);
   await page.fill("form[action$='/block'] input[name=reason]", "chargeback");
   await page.click("form[action$='/block'] button");
-  await page.waitForSelector("text=Blocked.");
+  await page.waitForSelector(".flash >> text=Blocked.");
   let sub = await call("GET", "/v1/users/bob/subscription");
   assert.equal(sub.status, "blocked");
   assert.equal(sub.reason, "chargeback");
   await page.click("form[action$='/unblock'] button");
-  await page.waitForSelector("text=Unblocked.");
+  await page.waitForSelector(".flash >> text=Unblocked.");
   assert.equal((await call("GET", "/v1/users/bob/subscription")).status, "active");
 
   await page.selectOption("form[action$='/plan'] select", "plan_pro");
   await page.click("form[action$='/plan'] button");
-  await page.waitForSelector("text=Now on plan_pro.");
+  await page.waitForSelector(".flash >> text=Plan switched.");
   assert.equal((await call("GET", "/v1/users/bob/subscription")).planId, "plan_pro");
 
   await page.selectOption("form[action$='/override'] select", "renders");
   await page.fill("form[action$='/override'] input[name=quota]", "250");
   await page.fill("form[action$='/override'] input[name=hours]", "24");
   await page.click("form[action$='/override'] button");
-  await page.waitForSelector("text=Quota of renders set to 250.");
+  await page.waitForSelector(".flash >> text=Override saved.");
   const override = (await call("GET", "/v1/users/bob/subscription")).overrides.renders;
   assert.equal(override.quota, 250);
   assert.ok(Date.parse(override.expiresAt) > Date.now() + 23 * 3600_000);
@@ -122,7 +125,7 @@ test("every support action changes what the API answers", async () => {
   await page.fill("form[action$='/adjust'] input[name=amount]", "-2");
   await page.fill("form[action$='/adjust'] input[name=reason]", "failed renders");
   await page.click("form[action$='/adjust'] button");
-  await page.waitForSelector("text=Adjusted renders.");
+  await page.waitForSelector(".flash >> text=Adjusted.");
   const adjustments = (await call("GET", "/v1/users/bob/adjustments")).data;
   assert.equal(adjustments[0].reason, "failed renders");
   const usage = await call("GET", "/v1/users/bob/usage");
@@ -135,6 +138,115 @@ test("every support action changes what the API answers", async () => {
   assert.ok(changes.slice(0, 5).every((c) => c.actorLabel === "support"));
   await page.reload();
   assert.equal(await page.locator("h2:has-text('Audit trail') + table tbody tr").count(), 6);
+  await context.close();
+});
+
+/** Submits the form whose action ends in `/action`, with its browser checks off (as a
+ * hand-made request would be), after `prepare` filled it: the page that answers. */
+async function submitUnchecked(page, action, prepare) {
+  const form = page.locator(`form[action$='/${action}']`);
+  await form.evaluate((f) => f.setAttribute("novalidate", ""));
+  await prepare(form);
+  await Promise.all([page.waitForNavigation(), form.locator("button[type=submit]").click()]);
+}
+
+test("a support action the API would refuse shows the API's error on the page and changes nothing", async () => {
+  const { context, page } = await signedIn();
+  // A user with no plan: the override would wait for one (the API answers 404).
+  await page.goto(`${env.baseUrl}/dashboard/users/newbie`);
+  await submitUnchecked(page, "override", async (form) => {
+    await form.locator("select").evaluate((s) => { s.innerHTML = '<option value="renders">renders</option>'; });
+    await form.locator("input[name=quota]").fill("1000");
+  });
+  assert.match(await page.locator(".flash.error").textContent(), /user newbie has no subscription/);
+  await assert.rejects(call("GET", "/v1/users/newbie/subscription"), /404/);
+
+  await page.goto(`${env.baseUrl}/dashboard/users/carol`);
+  for (const [group, error] of [["g1|x:y@z", /groupId: must match/], ["not_in_plan", /groupId: is not a group of plan plan_free/]]) {
+    await submitUnchecked(page, "override", async (form) => {
+      await form.locator("select").evaluate((s, g) => { s.innerHTML = `<option>${g}</option>`; }, group);
+      await form.locator("input[name=quota]").fill("1000");
+    });
+    assert.match(await page.locator(".flash.error").textContent(), error);
+  }
+  // Hours that would wrap the expiry around.
+  await submitUnchecked(page, "override", async (form) => {
+    await form.locator("select").selectOption("renders");
+    await form.locator("input[name=quota]").fill("1000");
+    await form.locator("input[name=hours]").fill("-99999999999999");
+  });
+  assert.match(await page.locator(".flash.error").textContent(), /hours: must be a whole number of hours from 1 to 8760/);
+  // A 3 KB reason with escape codes and a line break.
+  const reason = `${"x".repeat(3000)}\u001b[2J\u0000done`;
+  await submitUnchecked(page, "block", async (form) => {
+    await form.locator("input[name=reason]").evaluate((i) => i.removeAttribute("maxlength"));
+    await form.locator("input[name=reason]").fill(reason);
+  });
+  assert.match(await page.locator(".flash.error").textContent(), /reason: must be 1 to 256 bytes without control characters/);
+  await submitUnchecked(page, "adjust", async (form) => {
+    await form.locator("select").selectOption("renders");
+    await form.locator("input[name=amount]").fill("-1");
+    await form.locator("input[name=reason]").evaluate((i) => i.removeAttribute("maxlength"));
+    await form.locator("input[name=reason]").fill(reason);
+  });
+  assert.match(await page.locator(".flash.error").textContent(), /reason: must be 1 to 256 bytes/);
+  const sub = await call("GET", "/v1/users/carol/subscription");
+  assert.equal(sub.status, "active");
+  assert.deepEqual(sub.overrides, {});
+  assert.deepEqual((await call("GET", "/v1/users/carol/adjustments")).data, []);
+  await context.close();
+});
+
+test("a sign-in auto-posted by a page of another site is refused; the real one still works", async () => {
+  const evil = (await api("POST", "/v1/projects", env.gateway.rootToken, { id: "evil" })).id;
+  const attackerKey = (await api("POST", `/v1/projects/${evil}/keys`, env.gateway.rootToken, { kind: "secret", label: "attacker" })).key;
+  const { createServer } = await import("node:http");
+  const site = createServer((req, res) => {
+    res.writeHead(200, { "Content-Type": "text/html" }).end(`<!doctype html><body>
+      <form id="f" method="post" action="${env.baseUrl}/dashboard/login">
+        <input type="hidden" name="credential" value="${attackerKey}"></form>
+      <script>document.getElementById("f").submit()</script></body>`);
+  });
+  // Another loopback address: another site to the browser.
+  await new Promise((r) => site.listen(0, "127.0.0.2", r));
+  const context = await env.browser.newContext();
+  const page = await context.newPage();
+  const answered = page.waitForResponse(`${env.baseUrl}/dashboard/login`);
+  await page.goto(`http://127.0.0.2:${site.address().port}/`);
+  const res = await answered;
+  assert.equal(res.status(), 403);
+  await page.waitForSelector("text=came from another site");
+  assert.equal((await context.cookies()).find((c) => c.name === "qg_session"), undefined);
+  await page.goto(`${env.baseUrl}/dashboard/users`);
+  assert.ok(await page.locator("input[name=credential]").isVisible(), "nobody signed in");
+  // The sign-in page itself still signs in.
+  await page.fill("input[name=credential]", env.key);
+  await page.click("button[type=submit]");
+  await page.waitForURL("**/dashboard/users");
+  assert.match(await page.locator("span.pill").first().textContent(), /project default/);
+  site.close();
+  await context.close();
+});
+
+test("a flash in a link shows nothing; ids show their hidden characters as code points", async () => {
+  const { context, page } = await signedIn();
+  await page.goto(`${env.baseUrl}/dashboard/users/alice?flash=${encodeURIComponent("Your account is suspended: call +1 555 0100")}`);
+  assert.equal(await page.locator(".flash").count(), 0);
+  await page.goto(`${env.baseUrl}/dashboard/users/alice?flash=error:${encodeURIComponent("Paste your key here")}`);
+  assert.equal(await page.locator(".flash").count(), 0);
+
+  await page.goto(`${env.baseUrl}/dashboard/users`);
+  const cells = await page.locator("tbody tr td:first-child").allTextContents();
+  for (const shown of ["admin\\u{202E}txt.exe", "\\u{FEFF}bob", "car\\u{200B}ol"]) {
+    assert.ok(cells.includes(shown), `${shown} in ${cells}`);
+  }
+  assert.ok(!cells.some((c) => /[\u202E\uFEFF\u200B]/.test(c)), "no hidden character as it is");
+  await page.locator("tbody a", { hasText: "admin\\u{202E}" }).click();
+  await page.waitForSelector("h1 code");
+  assert.equal(await page.locator("h1 code").textContent(), "admin\\u{202E}txt.exe");
+  assert.equal(await page.title(), "admin\\u{202E}txt.exe · quota-gateway");
+  const sub = await call("GET", `/v1/users/${encodeURIComponent(SPOOFS[0])}/subscription`);
+  assert.equal(sub.userId, SPOOFS[0], "the link leads to the user itself");
   await context.close();
 });
 
@@ -268,6 +380,59 @@ test("webhooks: a test event sent from the dashboard, and a delivery retried", a
   await page.click("text=Delete the endpoint");
   assert.equal((await call("GET", "/v1/webhooks")).data.length, 0);
   assert.ok(hook.id.startsWith("wh_"));
+  server.close();
+  await context.close();
+});
+
+test("webhooks: no event chosen is refused, and an endpoint is disabled and enabled again", async () => {
+  const received = [];
+  const { createServer } = await import("node:http");
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => { received.push(req.headers["webhook-id"]); res.writeHead(200).end(); });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${server.address().port}/hook`;
+  const before = (await call("GET", "/v1/webhooks")).data.length;
+  const { context, page } = await signedIn();
+  await page.click("text=Webhooks");
+  // Both boxes unchecked: refused with a message, not an endpoint for every event.
+  await page.fill("input[name=url]", url);
+  await page.uncheck("input[name=threshold]");
+  await page.uncheck("input[name=limit]");
+  await page.click("text=Add an endpoint");
+  assert.match(await page.locator(".flash.error").textContent(), /Choose at least one event/);
+  assert.equal((await call("GET", "/v1/webhooks")).data.length, before);
+  await page.fill("input[name=url]", url);
+  await page.uncheck("input[name=limit]");
+  await page.click("text=Add an endpoint");
+  await page.waitForSelector(".flash code");
+  const hook = (await call("GET", "/v1/webhooks")).data.find((h) => h.url === url);
+  assert.deepEqual(hook.events, ["quota.threshold_crossed"]);
+
+  const card = page.locator(".card", { hasText: hook.id });
+  assert.equal(await card.locator(`form[action$='/${hook.id}/disable'] input[name=csrf]`).count(), 1, "the form carries its CSRF token");
+  await card.locator("text=Disable the endpoint").click();
+  await page.waitForURL("**/dashboard/webhooks");
+  assert.equal((await call("GET", `/v1/webhooks/${hook.id}`)).enabled, false);
+  assert.equal(await card.locator("text=Send a test event").count(), 0, "no test for a disabled endpoint");
+  const refused = await fetch(`${env.baseUrl}/v1/webhooks/${hook.id}/test`, { method: "POST", headers: { Authorization: `Bearer ${env.key}` } });
+  assert.equal(refused.status, 409);
+  assert.equal((await refused.json()).code, "webhook_disabled");
+  const forged = await page.request.post(`${env.baseUrl}/dashboard/webhooks/${hook.id}/enable`, { form: { csrf: "guess" } });
+  assert.equal(forged.status(), 403);
+  assert.equal((await call("GET", `/v1/webhooks/${hook.id}`)).enabled, false, "a forged enable changes nothing");
+
+  assert.equal(await card.locator(`form[action$='/${hook.id}/enable'] input[name=csrf]`).count(), 1);
+  await card.locator("text=Enable the endpoint").click();
+  await page.waitForURL("**/dashboard/webhooks");
+  assert.equal((await call("GET", `/v1/webhooks/${hook.id}`)).enabled, true);
+  await card.locator("text=Send a test event").click();
+  for (let i = 0; i < 200 && received.length < 1; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(received.length, 1, "enabled again, it is delivered to");
+  const actions = (await call("GET", "/v1/audit-log")).data.filter((c) => c.target === hook.id).map((c) => c.action);
+  assert.deepEqual(actions, ["webhook.enable", "webhook.disable", "webhook.create"]);
+  await card.locator("text=Delete the endpoint").click();
   server.close();
   await context.close();
 });

@@ -55,3 +55,61 @@ async fn bodies_over_64_kib_are_answered_with_413() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "payload_too_large");
 }
+
+/// A body declared as a form or as text is 415, never read as JSON by accident; JSON with
+/// parameters, a `+json` type, or no declaration at all is read.
+#[tokio::test]
+async fn bodies_declared_as_anything_but_json_are_answered_with_415() {
+    let app = spawn_app().await;
+    let body = r#"{"id":"plan_c","periodType":"month","groups":[{"id":"g","unit":"count","quota":1,"matches":[{"event":"*"}]}]}"#;
+    let put = |content_type: Option<&'static str>| {
+        let mut req = app
+            .client
+            .put(format!("{}/v1/plans/plan_c", app.address))
+            .bearer_auth(&app.key)
+            .body(body);
+        if let Some(value) = content_type {
+            req = req.header("Content-Type", value);
+        }
+        req.send()
+    };
+    for refused in [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+    ] {
+        let res = put(Some(refused)).await.unwrap();
+        assert_eq!(res.status(), 415, "{refused}");
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["code"], "unsupported_media_type", "{refused}");
+    }
+    for read in [
+        Some("application/json"),
+        Some("Application/JSON; charset=utf-8"),
+        Some("application/merge-patch+json"),
+        None,
+    ] {
+        let res = put(read).await.unwrap();
+        assert!(res.status().is_success(), "{read:?}: {}", res.status());
+    }
+}
+
+/// HEAD reads as GET does, without a body; the Allow header of a 405 names it.
+#[tokio::test]
+async fn head_is_answered_on_every_get_route() {
+    let app = spawn_app().await;
+    for path in ["/livez", "/openapi.json", "/v1/plans"] {
+        let res = app
+            .client
+            .head(format!("{}{path}", app.address))
+            .bearer_auth(&app.key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(res.bytes().await.unwrap().is_empty(), "{path}");
+    }
+    let res = app.call(Method::DELETE, "/livez", None).await;
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "GET, HEAD");
+}

@@ -238,7 +238,7 @@ async fn statuses_say_what_happened() {
     assert_eq!(body["code"], "method_not_allowed");
     let res = app.call(Method::POST, "/v1/users/alice/subscription", None).await;
     assert_eq!(res.status(), 405);
-    assert_eq!(res.headers()["allow"], "PUT, GET, DELETE");
+    assert_eq!(res.headers()["allow"], "PUT, GET, DELETE, HEAD");
     assert_eq!(app.call(Method::GET, "/v1/nothing-here", None).await.status(), 404);
 }
 

@@ -126,3 +126,46 @@ async fn numbers_in_a_repeated_body_compare_by_value() {
     assert_eq!(send("1.001").await.unwrap().status(), 422);
     assert_eq!(TestApp::counter(&app.usage("u").await, "g")["used"], 1);
 }
+
+/// An adjustment retried by a client whose answer was lost: twenty repeats of one key from two
+/// nodes at once apply it once, in the counter, the user's trail and the project's audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_repeats_of_an_adjustment_on_two_nodes_apply_it_once() {
+    let plan = json!({ "id": "plan_a", "periodType": "lifetime", "groups": [
+        { "id": "g", "unit": "count", "quota": 100, "matches": [ { "event": "*" } ] } ] });
+    let (one, two) = crate::support::two_nodes_with("u", plan).await;
+    let body = json!({ "groupId": "g", "amount": 7, "reason": "refund of a failed render" });
+    let calls = (0..20).map(|i| {
+        let app = if i % 2 == 0 { &one } else { &two };
+        keyed(app, "/v1/users/u/adjustments", "adjust-1", Some(body.clone()))
+    });
+    let answers = join_all(calls).await;
+    for (status, answer) in &answers {
+        assert_eq!(*status, 200, "{answer}");
+        assert_eq!(answer["applied"], 7, "{answer}");
+    }
+    assert_eq!(TestApp::counter(&one.usage("u").await, "g")["used"], 7);
+    let (_, trail) = one.json(reqwest::Method::GET, "/v1/users/u/adjustments", None).await;
+    assert_eq!(trail["data"].as_array().map(Vec::len), Some(1), "{trail}");
+    let (_, log) = one.json(reqwest::Method::GET, "/v1/audit-log", None).await;
+    let adjusts = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "usage.adjust")
+        .count();
+    assert_eq!(adjusts, 1, "{log}");
+    // The same key with another amount is refused, and changes nothing.
+    let (status, answer) = keyed(
+        &one,
+        "/v1/users/u/adjustments",
+        "adjust-1",
+        Some(json!({ "groupId": "g", "amount": 8, "reason": "refund of a failed render" })),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), answer["code"].clone()),
+        (422, json!("idempotency_key_reused"))
+    );
+    assert_eq!(TestApp::counter(&one.usage("u").await, "g")["used"], 7);
+}

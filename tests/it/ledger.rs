@@ -382,3 +382,104 @@ async fn csv_cells_that_would_be_formulas_are_written_as_text() {
         );
     }
 }
+
+/// A cursor is checked against the query: one written for another user does not lift the
+/// `userId` filter, and positions Redis cannot range from are 400 `cursor`, in a page and in a
+/// stream alike (never a 500, never a stream cut after its 200).
+#[tokio::test]
+async fn a_cursor_cannot_lift_the_user_filter_and_a_crafted_one_is_400() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    let app = spawn_app().await;
+    plan(&app).await;
+    for user in ["alice", "mallory"] {
+        app.subscribe(user, "plan_l", None).await;
+        app.json(
+            Method::POST,
+            "/v1/track",
+            Some(json!({ "userId": user, "event": "chat" })),
+        )
+        .await;
+    }
+    let forged = URL_SAFE_NO_PAD.encode("alice\n");
+    let (status, problem) = app
+        .json(
+            Method::GET,
+            &format!("/v1/usage-events?userId=mallory&cursor={forged}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), problem["field"].clone()),
+        (400, json!("cursor")),
+        "{problem}"
+    );
+    for position in ["18446744073709551615-0", "0-18446744073709551615", "1-x", "-1-0"] {
+        let crafted = URL_SAFE_NO_PAD.encode(format!("alice\n{position}"));
+        for accept in ["application/json", "application/x-ndjson", "text/csv"] {
+            let res = app
+                .client
+                .get(format!("{}/v1/usage-events?cursor={crafted}", app.address))
+                .bearer_auth(&app.key)
+                .header("Accept", accept)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 400, "{position} as {accept}");
+        }
+    }
+    for cursor in ["0-0", "18446744073709551615-0", "1-18446744073709551615"] {
+        let (status, problem) = app
+            .json(Method::GET, &format!("/v1/audit-log?cursor={cursor}"), None)
+            .await;
+        assert_eq!(
+            (status.as_u16(), problem["field"].clone()),
+            (400, json!("cursor")),
+            "{cursor}: {problem}"
+        );
+    }
+}
+
+/// A stream the gateway cut midway (its Redis failed after the 200 went out) makes the export
+/// fail as cut, saying how far it got, and leaves no file that looks like a short export.
+#[tokio::test]
+async fn an_export_cut_midway_is_an_error_and_leaves_no_file() {
+    use std::io::{Read, Write};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut head = [0u8; 4096];
+        let _ = conn.read(&mut head).unwrap();
+        let line = "{\"id\":\"track:dQ.1-0\"}\n";
+        let partial = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{line}\r\n",
+            line.len()
+        );
+        conn.write_all(partial.as_bytes()).unwrap();
+        // No last chunk: the connection closes as a failing stream's does.
+    });
+    let dir = std::env::temp_dir().join(format!("qg-export-cut-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("ledger.ndjson");
+    let request = quota_gateway::export::ExportRequest {
+        url: &address,
+        key: "sk_unused",
+        from: None,
+        to: None,
+        user: None,
+        csv: false,
+    };
+    let err = quota_gateway::export::export(&request, &out, false).await.unwrap_err();
+    server.join().unwrap();
+    assert!(
+        matches!(err, quota_gateway::export::ExportError::Cut { lines: 1, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("ended early after 1 lines"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -166,7 +166,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     .reserve("p", &input(event, half_units), 60_000, None)
                     .await
                     .unwrap();
-                let denied: Vec<String> = decision.denied_by.iter().map(|d| d.group.clone()).collect();
+                let denied: Vec<String> = decision.denied_by.iter().filter_map(|d| d.group.clone()).collect();
                 prop_assert_eq!(&denied, &expected, "reserve {} {}", event, milli);
                 prop_assert_eq!(decision.allowed, expected.is_empty());
                 if let Some(granted) = decision.granted {

@@ -35,4 +35,26 @@ async fn every_registered_route_is_in_the_openapi_document() {
         .unwrap()
         .contains("idempotency_key_reused"));
     assert!(doc["components"]["schemas"]["PlanDoc"].is_object());
+    // Routes that honour an Idempotency-Key say so.
+    for (method, path) in [
+        ("post", "/v1/reserve"),
+        ("post", "/v1/track"),
+        ("post", "/v1/reservations/{reservationId}/commit"),
+        ("post", "/v1/webhooks"),
+    ] {
+        let parameters = doc["paths"][path][method]["parameters"].as_array().unwrap();
+        assert!(
+            parameters
+                .iter()
+                .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"),
+            "{method} {path}"
+        );
+    }
+    // Enabling an endpoint is a route, and a disabled one's refusal a code.
+    let test = &doc["paths"]["/v1/webhooks/{webhookId}/test"]["post"]["responses"];
+    assert!(test["409"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("webhook_disabled"));
+    assert!(doc["paths"]["/v1/webhooks/{webhookId}/enable"]["post"].is_object());
 }

@@ -23,7 +23,7 @@ impl Subscriber for Recorder {
                 "denied by {}",
                 d.denied_by
                     .iter()
-                    .map(|d| d.group.as_str())
+                    .filter_map(|d| d.group.as_deref())
                     .collect::<Vec<_>>()
                     .join(",")
             ),

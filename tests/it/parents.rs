@@ -131,7 +131,10 @@ async fn the_pools_denial_names_its_subject_and_releases_the_members_hold() {
     let denied: Value = res.json().await.unwrap();
     assert_eq!(denied["allowed"], false);
     assert_eq!(denied["deniedBy"], json!(["pool"]));
-    assert_eq!(denied["denials"], json!([{ "subjectId": "t", "groupId": "pool" }]));
+    assert_eq!(
+        denied["denials"],
+        json!([{ "subjectId": "t", "groupId": "pool", "reason": "limit_reached" }])
+    );
     // The member's level admitted and gave its hold back in the same request.
     assert_eq!(counter(&denied, "ann", "own")["reserved"], 2, "{denied}");
     assert_eq!(counter(&denied, "t", "pool")["reserved"], 2);
@@ -151,7 +154,10 @@ async fn the_pools_denial_names_its_subject_and_releases_the_members_hold() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(check["allowed"], false);
-    assert_eq!(check["denials"], json!([{ "subjectId": "t", "groupId": "pool" }]));
+    assert_eq!(
+        check["denials"],
+        json!([{ "subjectId": "t", "groupId": "pool", "reason": "limit_reached" }])
+    );
 }
 
 /// The month's length in seconds as the answer's own counter says (months differ).
@@ -486,4 +492,30 @@ async fn a_cancelled_subscription_ends_the_membership() {
     let (_, page) = app.json(Method::GET, "/v1/users?parentId=team_c", None).await;
     assert_eq!(page["data"], json!([]));
     assert_eq!(app.usage("cy").await["parents"], json!([]));
+}
+
+/// A parent that denies before any counter (blocked) is named in `denials`, with its reason,
+/// so the member's support agent sees whose block it was.
+#[tokio::test]
+async fn a_blocked_parent_is_named_in_the_denial() {
+    let app = spawn_app().await;
+    team_plans(&app).await;
+    app.subscribe("t", "plan_team", None).await;
+    member_of(&app, "ann", "plan_member", "t").await;
+    let (status, _) = app
+        .json(
+            Method::POST,
+            "/v1/users/t/block",
+            Some(json!({ "reason": "chargeback" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let denied = app.reserve(json!({ "userId": "ann", "event": "e" })).await;
+    assert_eq!(denied["allowed"], false, "{denied}");
+    assert_eq!(denied["reasons"], json!(["user_blocked"]), "{denied}");
+    assert_eq!(
+        denied["denials"],
+        json!([{ "subjectId": "t", "groupId": null, "reason": "user_blocked" }]),
+        "{denied}"
+    );
 }

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use quota_gateway::gateway::audit::Actor;
 use quota_gateway::gateway::ParentChange;
 use quota_gateway::gateway::{Gateway, Settlement};
-use quota_gateway::quota::{Denial, EventInput, Milli, Plan, ReservationId, UserId};
+use quota_gateway::quota::{Denial, EventInput, Milli, Plan, Reason, ReservationId, UserId};
 use serde_json::json;
 
 use crate::support::{service_on_shared, unique_prefix};
@@ -62,12 +62,14 @@ impl Model {
         if own.used + own.held + milli > OWN {
             return Some(Denial {
                 subject: None,
-                group: "own".into(),
+                group: Some("own".into()),
+                reason: Reason::LimitReached,
             });
         }
         (self.pool.used + self.pool.held + milli > POOL).then(|| Denial {
             subject: Some("team".into()),
-            group: "pool".into(),
+            group: Some("pool".into()),
+            reason: Reason::LimitReached,
         })
     }
 }

@@ -40,7 +40,7 @@ async fn a_customer_organisation_its_teams_and_their_members() {
         .await;
     assert_eq!(
         denials(&big),
-        &json!([{ "subjectId": "ada", "groupId": "member_tokens" }])
+        &json!([{ "subjectId": "ada", "groupId": "member_tokens", "reason": "limit_reached" }])
     );
     // The team's 2M fills from its members' tracked usage; then the team denies everyone.
     let tracked = app
@@ -61,7 +61,7 @@ async fn a_customer_organisation_its_teams_and_their_members() {
         .await;
     assert_eq!(
         denials(&denied),
-        &json!([{ "subjectId": "acme_search", "groupId": "team_tokens" }])
+        &json!([{ "subjectId": "acme_search", "groupId": "team_tokens", "reason": "limit_reached" }])
     );
     let org = app.usage("acme").await;
     assert_eq!(TestApp::counter(&org, "org_tokens")["used"], 1999990);
@@ -88,7 +88,7 @@ async fn each_api_key_of_a_customer_has_its_own_cap_and_in_flight_limit_under_th
         .await;
     assert_eq!(
         denials(&fifth),
-        &json!([{ "subjectId": "key_a", "groupId": "key_in_flight" }])
+        &json!([{ "subjectId": "key_a", "groupId": "key_in_flight", "reason": "limit_reached" }])
     );
     // Another key of the customer is not held back by key_a's calls in flight.
     let other = app

@@ -18,7 +18,7 @@ use crate::support::receiver::{Received, Receiver};
 use crate::support::{redis, spawn_app_with, unique_prefix, TestApp};
 
 /// A node that delivers to loopback over http, with the retry schedule compressed 1000 times.
-async fn node(prefix: &str, key: Option<&str>, skip_moves: bool) -> TestApp {
+pub(crate) async fn node(prefix: &str, key: Option<&str>, skip_moves: bool) -> TestApp {
     spawn_app_with(&redis::shared().target(), prefix, key, |c| {
         c.webhook_allow_http = true;
         c.webhook_allow_private = true;
@@ -29,7 +29,7 @@ async fn node(prefix: &str, key: Option<&str>, skip_moves: bool) -> TestApp {
     .await
 }
 
-async fn endpoint(app: &TestApp, url: &str) -> Value {
+pub(crate) async fn endpoint(app: &TestApp, url: &str) -> Value {
     let (status, answer) = app
         .json(Method::POST, "/v1/webhooks", Some(json!({ "url": url })))
         .await;
@@ -39,7 +39,7 @@ async fn endpoint(app: &TestApp, url: &str) -> Value {
 }
 
 /// Standard Webhooks verification, written here from the specification.
-fn verify(secret: &str, r: &Received) -> bool {
+pub(crate) fn verify(secret: &str, r: &Received) -> bool {
     let key = STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
     let signed = format!(
         "{}.{}.{}",

@@ -16,9 +16,11 @@ MAX_DELAY = 5.0
 
 @dataclass(frozen=True)
 class Forward:
-    """Send it on to the gateway, and hold its answer back `delay` seconds."""
+    """Send it on to the gateway, and hold its answer back `delay` seconds; with `drop`, close
+    the connection instead of answering (the call ran, its answer is lost)."""
 
     delay: float = 0.0
+    drop: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class Seen:
 class StandIn:
     def __init__(self, upstream: Optional[str], behave: Callable[[int, Seen], Action]) -> None:
         self.seen: List[Seen] = []
+        # When each request arrived (time.monotonic), in the order of `seen`.
+        self.times: List[float] = []
         self.behave = behave
         target = urlsplit(upstream) if upstream else None
         lock = threading.Lock()
@@ -58,6 +62,7 @@ class StandIn:
                 with lock:
                     n = len(stand_in.seen)
                     stand_in.seen.append(seen)
+                    stand_in.times.append(time.monotonic())
                 action = stand_in.behave(n, seen)
                 try:
                     if isinstance(action, Answer):
@@ -71,6 +76,9 @@ class StandIn:
                     body = reply.read()
                     upstream.close()
                     time.sleep(min(action.delay, MAX_DELAY))
+                    if action.drop:
+                        self.close_connection = True
+                        return
                     passed = {k: v for k, v in reply.getheaders()
                               if k.lower() not in ("content-length", "connection", "transfer-encoding")}
                     self._send(reply.status, passed, body)

@@ -82,13 +82,13 @@ def test_attempts_stop_after_max_retries() -> None:
 
 
 def test_a_write_the_gateway_cannot_deduplicate_is_not_retried_once_it_may_have_run() -> None:
-    a = attempts(Call("POST", "/v1/users/u/adjustments", echo, {}, replayable=False))
+    a = attempts(Call("POST", "/v1/webhooks/w/rotate-secret", echo, {}, replayable=False))
     a.request(0.0)
     assert isinstance(a.on_failure(True, "read timeout", 1.0), Fail)
-    b = attempts(Call("POST", "/v1/users/u/adjustments", echo, {}, replayable=False))
+    b = attempts(Call("POST", "/v1/webhooks/w/rotate-secret", echo, {}, replayable=False))
     b.request(0.0)
     assert isinstance(b.on_failure(False, "connection refused", 0.1), Retry), "it never arrived"
-    c = attempts(Call("POST", "/v1/users/u/adjustments", echo, {}, replayable=False))
+    c = attempts(Call("POST", "/v1/webhooks/w/rotate-secret", echo, {}, replayable=False))
     c.request(0.0)
     assert isinstance(c.on_answer(502, {}, b"<html></html>", 0.1), Fail)
 
@@ -134,3 +134,19 @@ def test_the_loader_and_dumper_round_trip_a_plan() -> None:
     assert wire == {"groups": [{"id": "g", "unit": "count", "quota": 5, "matches": [{"event": "*"}],
                                 "onPlanChange": "reset"}], "id": "p", "periodType": "month"}
     assert load(Plan, wire) == plan
+
+
+def test_adjustments_and_webhook_creation_carry_a_key_and_are_replayable() -> None:
+    from quota_gateway import _webhook_calls
+    for call in (_calls.adjust("u", "g", -1, "refund", None), _webhook_calls.create("https://x", None, None, None)):
+        assert call.idempotency_key and call.replayable, call.path
+    for call in (_webhook_calls.rotate("w"), _webhook_calls.test("w"), _webhook_calls.retry("w", "w.d")):
+        assert call.idempotency_key is None and not call.replayable, call.path
+    assert _calls.adjust("u", "g", 1, "r", "mine").idempotency_key == "mine"
+
+
+def test_a_reserve_keyed_by_the_caller_is_not_released_behind_its_back() -> None:
+    mine = attempts(_calls.reserve("closed", "u", "e", 1, None, None, "mine"))
+    mine.request(0.0)
+    mine.on_failure(True, "read timeout", 5.0)
+    assert not mine.orphaned, "the caller repeats its own key and uses what it finds"

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import pytest
 from conftest import Env
+from gateway import free_port
 
 from quota_gateway import AsyncQuotaGateway, QuotaExceeded, QuotaGateway
 
@@ -92,3 +93,27 @@ async def test_a_cancelled_task_releases_its_hold(aqg: AsyncQuotaGateway, env: E
     with pytest.raises(asyncio.CancelledError):
         await task
     assert (counter(env, user)["reserved"], counter(env, user)["used"]) == (0, 0)
+
+
+def test_with_fail_mode_open_a_block_runs_when_the_gateway_gives_no_decision(env: Env) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    ran = []
+    with QuotaGateway(env.secret, base_url=nowhere, timeout=0.5, fail_mode="open") as qg:
+        with qg.reservation("u", "llm.tokens", 4000) as r:
+            ran.append((r.reservation_id, r.decision.unchecked))
+            r.commit(1200)
+    assert ran == [("", True)]
+    assert r.committed is not None and r.committed.status == "unchecked", "nothing was held to commit"
+    with QuotaGateway(env.secret, base_url=nowhere, timeout=0.5) as closed:
+        with pytest.raises(QuotaExceeded) as denied:
+            with closed.reservation("u", "llm.tokens", 4000):
+                ran.append(("closed", False))
+    assert denied.value.reasons == ["backend_unavailable"] and len(ran) == 1
+
+
+async def test_with_fail_mode_open_an_async_block_runs_too(env: Env) -> None:
+    async with AsyncQuotaGateway(env.secret, base_url=f"http://127.0.0.1:{free_port()}", timeout=0.5,
+                                 fail_mode="open") as aqg:
+        async with aqg.reservation("u", "e") as r:
+            r.commit(1)
+    assert r.committed is not None and r.committed.status == "unchecked"

@@ -86,6 +86,11 @@ async def test_real_deliveries_verify_and_every_webhook_method_works(client: Bot
         await wait_for(receiver.seen, 2)
         rotated = await client.rotate_webhook_secret(hook.id)
         assert rotated.startswith("whsec_") and rotated != hook.secret
+        assert not (await client.disable_webhook(hook.id)).enabled
+        with pytest.raises(QuotaGatewayError) as disabled:
+            await client.test_webhook(hook.id)
+        assert (disabled.value.code, disabled.value.status) == ("webhook_disabled", 409)
+        assert (await client.enable_webhook(hook.id)).enabled
         await client.delete_webhook(hook.id)
         with pytest.raises(QuotaGatewayError) as gone:
             await client.get_webhook(hook.id)

@@ -1,19 +1,8 @@
-// Per-user rate-limit headers for the app's own API, from the counters a reservation answers:
-// the tightest counter decides what the client is told (RateLimit as in the IETF draft).
-import { createClient } from "quota-gateway";
+// Per-user rate-limit headers for the app's own API, from a reservation's decision:
+// rateLimitHeaders passes on the gateway's RateLimit and RateLimit-Policy (as in the IETF
+// draft), and answers a decision the gateway did not give (no counters) too.
+import { createClient, rateLimitHeaders } from "quota-gateway";
 import { runIfMain, storePlan } from "./plan.mjs";
-
-/** `RateLimit` and `RateLimit-Policy` header values from a decision's counters. */
-export function rateLimitHeaders(counters, now = Date.now()) {
-  const policy = counters.map((c) => `"${c.groupId}";q=${Math.floor(c.quota)}`).join(", ");
-  const limit = counters
-    .map((c) => {
-      const reset = c.resetsAt ? Math.ceil((Date.parse(c.resetsAt) - now) / 1000) : null;
-      return `"${c.groupId}";r=${Math.floor(c.remaining)}${reset === null ? "" : `;t=${reset}`}`;
-    })
-    .join(", ");
-  return { "RateLimit-Policy": policy, RateLimit: limit };
-}
 
 export async function main({ baseUrl, apiKey, userId }) {
   await storePlan(baseUrl, apiKey, {
@@ -27,7 +16,7 @@ export async function main({ baseUrl, apiKey, userId }) {
   await qg.upsertSubscription({ userId, planId: "plan_stacked" });
   const hold = await qg.reserve(userId, "api.call");
   await qg.commit(hold.reservationId);
-  return rateLimitHeaders(hold.counters);
+  return rateLimitHeaders(hold);
 }
 
 await runIfMain(import.meta, main);

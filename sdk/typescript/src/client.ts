@@ -1,254 +1,237 @@
-// The client: one method per route a builder calls, named as the recipes name them.
+// The client: one method per route a builder calls, named as the recipes name them. The data
+// plane is here; subscriptions, ledger reads and webhooks are in admin.ts.
+import { adminMethods } from "./admin.js";
+import { type Allowed, type Check, type Decision, type Denied, toCheck, toDecision, unchecked } from "./decision.js";
+import { baseUrl, development } from "./env.js";
 import { QuotaGatewayError } from "./errors.js";
-import { newKey, request, type Transport } from "./http.js";
-import type {
-  AdjustmentAnswer, CommitAnswer, DailyUsage, Decision, Webhook, WebhookDelivery, ExtendAnswer, Metadata, ReleaseAnswer, ReservationAnswer,
-  ReserveAnswer, Subscription, TrackAnswer, UsageAnswer, UsageEventPage, UserToken,
-} from "./types.js";
+import { type Call, newKey, perform, type Result, type Transport } from "./http.js";
+import { type Orphan, PendingReleases } from "./pending.js";
+import type { CommitAnswer, ExtendAnswer, Metadata, ReleaseAnswer, ReservationAnswer, ReserveAnswer, TrackAnswer } from "./types.js";
 
 export interface ClientOptions {
   /** A secret key (`qg_sk_…`, server side) or a publishable key (`qg_pk_…`, browsers, with `userToken`). */
   apiKey: string;
-  /** Defaults to the `QUOTA_GATEWAY_URL` environment variable where the runtime has one, else http://127.0.0.1:8080. */
-  baseUrl?: string;
-  /** Per attempt; default 5000. */
-  timeoutMs?: number;
-  /** Retries after a network error, a timeout or a 503, never after a 4xx; default 2. */
-  maxRetries?: number;
-  /** When the gateway cannot be reached, `reserve` and `canUse` deny (`"closed"`, the default) or allow (`"open"`). */
-  failMode?: "closed" | "open";
+  /**
+   * The gateway. Defaults to the `QUOTA_GATEWAY_URL` environment variable, else
+   * http://127.0.0.1:8080 where the runtime has a readable environment; required on Workers,
+   * Edge, Deno without --allow-env and in browsers.
+   */
+  baseUrl?: string | undefined;
+  /** One deadline for a whole call, every retry included; default 5000. */
+  timeoutMs?: number | undefined;
+  /** One attempt; default 40 % of the call's deadline, so a hung attempt leaves time to retry. */
+  attemptTimeoutMs?: number | undefined;
+  /** Retries within the deadline after a network error, a timeout, 429, 502, 503 or 504; default 2. */
+  maxRetries?: number | undefined;
+  /** When the gateway gives no decision, `reserve` and `canUse` deny (`"closed"`, the default) or allow (`"open"`). */
+  failMode?: "closed" | "open" | undefined;
   /** A user token from `createUserToken`, for browser reads of that user's usage with a publishable key. */
-  userToken?: string;
+  userToken?: string | undefined;
   /** A `fetch` to use instead of the global one. */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
 }
 
-export interface ReserveOptions {
-  ttlSeconds?: number;
+/** What every method takes last. */
+export interface CallOptions {
+  /** Ends the call at once, retries included, with a `QuotaGatewayError` of code `aborted`. */
+  signal?: AbortSignal | undefined;
+  /** This call's deadline instead of the client's `timeoutMs`. */
+  timeoutMs?: number | undefined;
+}
+
+export interface WriteOptions extends CallOptions {
   /** Defaults to a new random key per call, reused on its retries. */
-  idempotencyKey?: string;
+  idempotencyKey?: string | undefined;
+}
+
+export interface ReserveOptions extends WriteOptions {
+  ttlSeconds?: number | undefined;
 }
 
 export interface Actual {
-  quantity?: number;
-  metadata?: Metadata;
+  quantity?: number | undefined;
+  metadata?: Metadata | undefined;
 }
 
 /** What `fn` of `withReservation` gets: the reservation, and a way to report the actual amount. */
 export interface ReservationScope {
+  /** `""` when the gateway gave no answer and `failMode: "open"` let the work run. */
   reservationId: string;
-  decision: Decision;
+  decision: Allowed;
   /** The amount to commit instead of the reserved one (tokens the LLM really used, ...). */
   report(actual: Actual): void;
+  /** The signal passed to `withReservation`, to hand on to the work. */
+  signal: AbortSignal | undefined;
 }
 
 export type WithReservation<T> =
-  | { allowed: true; value: T; commit: CommitAnswer }
-  | { allowed: false; decision: Decision };
+  | { allowed: true; value: T; commit: CommitAnswer; decision: Allowed }
+  | { allowed: false; decision: Denied };
 
-function environmentUrl(): string | undefined {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env?.QUOTA_GATEWAY_URL;
+const DEFAULT_TTL_SECONDS = 60;
+// A replayed reserve or its release gets one short attempt; a drain tries again later.
+const SETTLE_ATTEMPT_MS = 1_000;
+
+let warnedRefund = false;
+
+/** `@vevee/sdk` code refunds with a `.refund` event; here a track only ever adds. Said once. */
+function warnRefund(name: string): void {
+  if (warnedRefund || !name.endsWith(".refund") || !development()) return;
+  warnedRefund = true;
+  console.warn(
+    `quota-gateway: track("${name}") counts usage like any other event: it never refunds. ` +
+      "Reserve an upper bound and commit the amount really used (commit(reservationId, { quantity })), " +
+      "or correct a counter with adjust(). (Shown once; not in production.)",
+  );
 }
 
-const path = (segment: string) => encodeURIComponent(segment);
+const segment = (value: string) => encodeURIComponent(value);
 
 export function createClient(options: ClientOptions) {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const maxRetries = options.maxRetries ?? 2;
+  const failMode = options.failMode ?? "closed";
+  if (!(timeoutMs > 0) || !(maxRetries >= 0)) throw new TypeError("quota-gateway: timeoutMs must be positive and maxRetries at least 0");
+  if (failMode !== "closed" && failMode !== "open") throw new TypeError('quota-gateway: failMode is "closed" or "open"');
   const transport: Transport = {
-    baseUrl: (options.baseUrl ?? environmentUrl() ?? "http://127.0.0.1:8080").replace(/\/+$/, ""),
+    baseUrl: baseUrl(options.baseUrl),
     apiKey: options.apiKey,
-    timeoutMs: options.timeoutMs ?? 5_000,
-    maxRetries: options.maxRetries ?? 2,
+    timeoutMs,
+    attemptTimeoutMs: options.attemptTimeoutMs,
+    maxRetries,
     userToken: options.userToken,
     fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
   };
-  const failMode = options.failMode ?? "closed";
+  const pending = new PendingReleases();
 
-  /** A decision when the gateway could not decide: deny (closed) or allow (open), never throw. */
-  function unavailable(err: unknown): Decision {
-    if (!(err instanceof QuotaGatewayError) || err.code !== "backend_unavailable") throw err;
-    const allowed = failMode === "open";
-    return { allowed, reservationId: null, reasons: allowed ? [] : ["backend_unavailable"], deniedBy: [], denials: [], counters: [], expiresAt: null };
+  /** The same reserve again, to learn the reservation its key made, which is then released. */
+  async function settle(orphan: Orphan, leftMs: number): Promise<"settled" | "retry"> {
+    const short = { replayable: false, maxRetries: 0, timeoutMs: Math.min(SETTLE_ATTEMPT_MS, leftMs) };
+    const found = await perform<ReserveAnswer>(transport, { method: "POST", path: "/v1/reserve", body: orphan.body, idempotencyKey: orphan.key, ...short });
+    if (!found.ok) return found.error.unavailable ? "retry" : "settled";
+    if (!found.value.allowed || !found.value.reservationId) return "settled";
+    const released = await perform(transport, { method: "POST", path: `/v1/reservations/${segment(found.value.reservationId)}/release`, body: {}, ...short });
+    return released.ok || !released.error.unavailable ? "settled" : "retry";
   }
 
-  function decision(answer: ReserveAnswer): Decision {
-    return {
-      allowed: answer.allowed,
-      reservationId: answer.reservationId ?? null,
-      reasons: answer.reasons,
-      deniedBy: answer.deniedBy,
-      denials: answer.denials,
-      counters: answer.counters,
-      expiresAt: answer.expiresAt ?? null,
-    };
+  /** Carries out a call; any answer from the gateway lets reserves that timed out be released, in the background. */
+  async function run<T>(call: Call): Promise<Result<T>> {
+    const result = await perform<T>(transport, call);
+    if (result.ok && pending.size > 0) void pending.drain(settle);
+    return result;
+  }
+
+  async function send<T>(call: Call): Promise<T> {
+    const result = await run<T>(call);
+    if (!result.ok) throw result.error;
+    return result.value;
+  }
+
+  /** The fail mode's answer for an error that means the gateway gave no decision; others are thrown. */
+  function failed(error: QuotaGatewayError): Decision {
+    if (!error.unavailable) throw error;
+    return unchecked(failMode === "open");
   }
 
   const event = (userId: string, name: string, quantity?: number, metadata?: Metadata) => ({
     userId, event: name, ...(quantity === undefined ? {} : { quantity }), ...(metadata ? { metadata } : {}),
   });
+  const call = (opts: CallOptions) => ({ signal: opts.signal, timeoutMs: opts.timeoutMs });
+  const reservation = (id: string, verb: string) => `/v1/reservations/${segment(id)}/${verb}`;
 
   const client = {
-    /** Holds quota in every matched group before the AI provider is called; all or nothing. */
+    /** The gateway this client calls. */
+    baseUrl: transport.baseUrl,
+
+    /** Reserves that may have run without an answer, not yet released. */
+    get pendingReleases(): number {
+      return pending.size;
+    },
+
+    /**
+     * Releases now what reserves that timed out may hold (it happens by itself, in the
+     * background, after the gateway's next answer); for tests and shutdown hooks.
+     */
+    releasePending(): Promise<void> {
+      return pending.drain(settle);
+    },
+
+    /**
+     * Holds quota in every matched group before the AI provider is called; all or nothing.
+     * Never throws for a gateway that gives no decision (see `failMode`); throws for a bad
+     * request and for an abort.
+     */
     async reserve(userId: string, name: string, quantity?: number, metadata?: Metadata, opts: ReserveOptions = {}): Promise<Decision> {
       const body = { ...event(userId, name, quantity, metadata), ...(opts.ttlSeconds ? { ttlSeconds: opts.ttlSeconds } : {}) };
-      try {
-        const answer = await request<ReserveAnswer>(transport, { method: "POST", path: "/v1/reserve", body, idempotencyKey: opts.idempotencyKey ?? newKey() });
-        return decision(answer);
-      } catch (err) {
-        return unavailable(err);
-      }
+      const key = opts.idempotencyKey ?? newKey();
+      const result = await run<ReserveAnswer>({ method: "POST", path: "/v1/reserve", body, idempotencyKey: key, replayable: true, ...call(opts) });
+      if (result.ok) return toDecision(result.value, result.headers);
+      // It may hold quota: release it by its key later. A key the caller chose is the
+      // caller's to repeat, and the reservation it finds the caller's to use.
+      if (result.uncertain && !opts.idempotencyKey) pending.add(key, body, (opts.ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000);
+      return failed(result.error);
     },
 
     /** What `reserve` would answer now, holding nothing. */
-    async canUse(userId: string, name: string, quantity?: number, metadata?: Metadata): Promise<Decision> {
-      try {
-        return decision(await request<ReserveAnswer>(transport, { method: "POST", path: "/v1/check", body: event(userId, name, quantity, metadata) }));
-      } catch (err) {
-        return unavailable(err);
-      }
+    async canUse(userId: string, name: string, quantity?: number, metadata?: Metadata, opts: CallOptions = {}): Promise<Check> {
+      const result = await run<ReserveAnswer>({ method: "POST", path: "/v1/check", body: event(userId, name, quantity, metadata), replayable: true, ...call(opts) });
+      if (result.ok) return toCheck(result.value, result.headers);
+      const decision = failed(result.error);
+      return { ...decision, reservationId: null, expiresAt: null };
     },
 
     /** Makes the hold usage, with the actual amount when given; exactly once. */
-    commit(reservationId: string, actual: Actual = {}, opts: { idempotencyKey?: string } = {}): Promise<CommitAnswer> {
-      return request(transport, { method: "POST", path: `/v1/reservations/${path(reservationId)}/commit`, body: actual, idempotencyKey: opts.idempotencyKey ?? newKey() });
+    async commit(reservationId: string, actual: Actual = {}, opts: WriteOptions = {}): Promise<CommitAnswer> {
+      if (reservationId === "") return { reservationId: "", status: "unchecked", late: false, counters: [], overQuota: [] };
+      const body = { ...(actual.quantity === undefined ? {} : { quantity: actual.quantity }), ...(actual.metadata ? { metadata: actual.metadata } : {}) };
+      return send({ method: "POST", path: reservation(reservationId, "commit"), body, idempotencyKey: opts.idempotencyKey ?? newKey(), replayable: true, ...call(opts) });
     },
 
-    /** Gives the hold back; exactly once; `status: "expired"` after expiry. */
-    release(reservationId: string): Promise<ReleaseAnswer> {
-      return request(transport, { method: "POST", path: `/v1/reservations/${path(reservationId)}/release`, body: {} });
+    /** Gives the hold back; exactly once (a repeat answers as the first); `status: "expired"` after expiry. */
+    async release(reservationId: string, opts: CallOptions = {}): Promise<ReleaseAnswer> {
+      if (reservationId === "") return { reservationId: "", status: "unchecked", counters: [] };
+      return send({ method: "POST", path: reservation(reservationId, "release"), body: {}, replayable: true, ...call(opts) });
     },
 
-    /** Moves the expiry to now + ttlSeconds (at most 24 h after the reservation was made). */
-    extend(reservationId: string, ttlSeconds: number): Promise<ExtendAnswer> {
-      return request(transport, { method: "POST", path: `/v1/reservations/${path(reservationId)}/extend`, body: { ttlSeconds } });
+    /** Moves the expiry to now + ttlSeconds (at most 24 h after the reservation was made); a repeat sets the same. */
+    async extend(reservationId: string, ttlSeconds: number, opts: CallOptions = {}): Promise<ExtendAnswer> {
+      if (reservationId === "") return { reservationId: "", expiresAt: "" };
+      return send({ method: "POST", path: reservation(reservationId, "extend"), body: { ttlSeconds }, replayable: true, ...call(opts) });
     },
 
-    getReservation(reservationId: string): Promise<ReservationAnswer> {
-      return request(transport, { method: "GET", path: `/v1/reservations/${path(reservationId)}` });
+    getReservation(reservationId: string, opts: CallOptions = {}): Promise<ReservationAnswer> {
+      return send({ method: "GET", path: `/v1/reservations/${segment(reservationId)}`, replayable: true, ...call(opts) });
     },
 
-    /** Counts usage that already happened, past any quota. */
-    track(userId: string, name: string, quantity?: number, metadata?: Metadata, opts: { idempotencyKey?: string } = {}): Promise<TrackAnswer> {
-      return request(transport, { method: "POST", path: "/v1/track", body: event(userId, name, quantity, metadata), idempotencyKey: opts.idempotencyKey ?? newKey() });
+    /** Counts usage that already happened, past any quota; it only ever adds. */
+    track(userId: string, name: string, quantity?: number, metadata?: Metadata, opts: WriteOptions = {}): Promise<TrackAnswer> {
+      warnRefund(name);
+      return send({ method: "POST", path: "/v1/track", body: event(userId, name, quantity, metadata), idempotencyKey: opts.idempotencyKey ?? newKey(), replayable: true, ...call(opts) });
     },
 
-    /** Every group of the user's plan in its current period (with a publishable key: the token's user only). */
-    usage(userId: string): Promise<UsageAnswer> {
-      return request(transport, { method: "GET", path: `/v1/users/${path(userId)}/usage` });
-    },
-
-    upsertSubscription(sub: { userId: string; planId: string; startedAt?: string | Date; overrides?: Record<string, { quota: number; expiresAt?: string }>; parentId?: string | null }): Promise<Subscription> {
-      const { userId, startedAt, ...rest } = sub;
-      const body = { ...rest, ...(startedAt ? { startedAt: startedAt instanceof Date ? startedAt.toISOString() : startedAt } : {}) };
-      return request(transport, { method: "PUT", path: `/v1/users/${path(userId)}/subscription`, body });
-    },
-
-    getSubscription(userId: string): Promise<Subscription> {
-      return request(transport, { method: "GET", path: `/v1/users/${path(userId)}/subscription` });
-    },
-
-    deleteSubscription(userId: string): Promise<Subscription> {
-      return request(transport, { method: "DELETE", path: `/v1/users/${path(userId)}/subscription` });
-    },
-
-    setOverride(userId: string, groupId: string, override: { quota: number; expiresAt?: string }): Promise<Subscription> {
-      return request(transport, { method: "PUT", path: `/v1/users/${path(userId)}/overrides/${path(groupId)}`, body: override });
-    },
-
-    removeOverride(userId: string, groupId: string): Promise<Subscription> {
-      return request(transport, { method: "DELETE", path: `/v1/users/${path(userId)}/overrides/${path(groupId)}` });
-    },
-
-    block(userId: string, reason: string): Promise<Subscription> {
-      return request(transport, { method: "POST", path: `/v1/users/${path(userId)}/block`, body: { reason } });
-    },
-
-    unblock(userId: string): Promise<Subscription> {
-      return request(transport, { method: "POST", path: `/v1/users/${path(userId)}/unblock`, body: {} });
-    },
-
-    /** Corrects the current period's counter of one group (negative refunds), with a reason. */
-    adjust(userId: string, adjustment: { groupId: string; amount: number; reason: string }): Promise<AdjustmentAnswer> {
-      return request(transport, { method: "POST", path: `/v1/users/${path(userId)}/adjustments`, body: adjustment });
-    },
-
-    /**
-     * A page of the usage ledger (commits, tracks, adjustments), oldest first per user: one
-     * user's, or every user's without `userId`; pass `cursor: page.nextCursor` for the next.
-     */
-    listUsageEvents(query: { userId?: string; from?: string | Date; to?: string | Date; cursor?: string; limit?: number } = {}): Promise<UsageEventPage> {
-      const params = new URLSearchParams();
-      if (query.userId) params.set("userId", query.userId);
-      const time = (t: string | Date) => (t instanceof Date ? t.toISOString() : t);
-      if (query.from) params.set("from", time(query.from));
-      if (query.to) params.set("to", time(query.to));
-      if (query.cursor) params.set("cursor", query.cursor);
-      if (query.limit) params.set("limit", String(query.limit));
-      return request(transport, { method: "GET", path: `/v1/usage-events?${params}` });
-    },
-
-    /**
-     * The user's daily rollups per group (used, reserves admitted and denied, releases,
-     * expiries), every UTC day from `from` to `to` (`YYYY-MM-DD`, both included; the last 30
-     * days by default), for charts.
-     */
-    dailyUsage(userId: string, range: { from?: string; to?: string } = {}): Promise<DailyUsage> {
-      const params = new URLSearchParams();
-      if (range.from) params.set("from", range.from);
-      if (range.to) params.set("to", range.to);
-      return request(transport, { method: "GET", path: `/v1/users/${path(userId)}/daily-usage?${params}` });
-    },
-
-    /** A webhook endpoint for alerts; the answer's `secret` (`whsec_…`) is shown only now. */
-    createWebhook(endpoint: { url: string; events?: string[]; description?: string }): Promise<Webhook> {
-      return request(transport, { method: "POST", path: "/v1/webhooks", body: endpoint });
-    },
-
-    listWebhooks(): Promise<{ data: Webhook[] }> {
-      return request(transport, { method: "GET", path: "/v1/webhooks" });
-    },
-
-    deleteWebhook(webhookId: string): Promise<void> {
-      return request(transport, { method: "DELETE", path: `/v1/webhooks/${path(webhookId)}` });
-    },
-
-    /** A new secret; the old one keeps signing for 24 hours. */
-    rotateWebhookSecret(webhookId: string): Promise<{ secret: string }> {
-      return request(transport, { method: "POST", path: `/v1/webhooks/${path(webhookId)}/rotate-secret`, body: {} });
-    },
-
-    /** Sends a `webhook.test` event to the endpoint. */
-    testWebhook(webhookId: string): Promise<{ deliveryId: string }> {
-      return request(transport, { method: "POST", path: `/v1/webhooks/${path(webhookId)}/test`, body: {} });
-    },
-
-    listWebhookDeliveries(webhookId: string): Promise<{ data: WebhookDelivery[] }> {
-      return request(transport, { method: "GET", path: `/v1/webhooks/${path(webhookId)}/deliveries` });
-    },
-
-    /** A short-lived token that lets a browser read this user's usage with the publishable key. */
-    createUserToken(userId: string, ttlSeconds?: number): Promise<UserToken> {
-      return request(transport, { method: "POST", path: "/v1/user-tokens", body: { userId, ...(ttlSeconds ? { ttlSeconds } : {}) } });
-    },
+    ...adminMethods(send, call),
 
     /**
      * Reserves, runs `fn`, then commits (with the amount `fn` reported, else as reserved), or
-     * releases when `fn` throws and throws again. A denial does not call `fn`.
+     * releases when `fn` throws and throws again. A denial does not call `fn`; with
+     * `failMode: "open"` a gateway that gives no decision does (nothing to commit then).
      */
     async withReservation<T>(userId: string, name: string, quantity: number | undefined, metadata: Metadata | undefined,
-      fn: (scope: ReservationScope) => Promise<T> | T): Promise<WithReservation<T>> {
-      const reserved = await client.reserve(userId, name, quantity, metadata);
-      if (!reserved.allowed || !reserved.reservationId) return { allowed: false, decision: reserved };
-      const reservationId = reserved.reservationId;
+      fn: (scope: ReservationScope) => Promise<T> | T, opts: ReserveOptions = {}): Promise<WithReservation<T>> {
+      const decision = await client.reserve(userId, name, quantity, metadata, opts);
+      if (!decision.allowed) return { allowed: false, decision };
+      const reservationId = decision.reservationId;
       let actual: Actual = {};
       let value: T;
       try {
-        value = await fn({ reservationId, decision: reserved, report: (a) => { actual = a; } });
+        value = await fn({ reservationId, decision, report: (a) => { actual = a; }, signal: opts.signal });
       } catch (err) {
         await client.release(reservationId).catch(() => undefined);
         throw err;
       }
-      return { allowed: true, value, commit: await client.commit(reservationId, actual) };
+      // Not under the caller's signal: the work ran, so its usage is committed even if the
+      // caller gave up meanwhile.
+      return { allowed: true, value, commit: await client.commit(reservationId, actual), decision };
     },
   };
   return client;

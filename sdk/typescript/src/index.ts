@@ -1,7 +1,18 @@
 // quota-gateway's TypeScript client: zero runtime dependencies, the global fetch, any runtime.
+// Types are exported by name (no `export type *`), so TypeScript 4.9 reads the declarations.
 export { createClient } from "./client.js";
-export type { Actual, ClientOptions, QuotaGatewayClient, ReservationScope, ReserveOptions, WithReservation } from "./client.js";
+export type { Actual, CallOptions, ClientOptions, QuotaGatewayClient, ReservationScope, ReserveOptions, WithReservation, WriteOptions } from "./client.js";
+export type { SubscriptionInput } from "./admin.js";
+export { GATEWAY_CODES } from "./codes.js";
+export type { ClientCode, ErrorCode, GatewayCode, Reason } from "./codes.js";
+export { rateLimitHeaders } from "./decision.js";
+export type { Allowed, Check, Decision, Denied, RateLimitHeaders } from "./decision.js";
 export { QuotaGatewayError } from "./errors.js";
 export { verifyWebhook } from "./webhooks.js";
-export type * from "./types.js";
+export type { WebhookHeaders } from "./webhooks.js";
+export type {
+  AdjustmentAnswer, CommitAnswer, Counter, DailyUsage, Denial, ExtendAnswer, Metadata, Problem, QuotaEventData, ReleaseAnswer,
+  ReservationAnswer, ReserveAnswer, Subscription, TrackAnswer, UsageAnswer, UsageEvent, UsageEventPage, UserToken, Webhook,
+  WebhookDelivery, WebhookEvent,
+} from "./types.js";
 export type { components, paths } from "./openapi.js";

@@ -303,6 +303,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description problem+json with code internal_error */
                 500: {
                     headers: {
@@ -539,6 +548,15 @@ export interface paths {
                 };
                 /** @description problem+json with code payload_too_large */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -789,6 +807,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description problem+json with code internal_error */
                 500: {
                     headers: {
@@ -891,6 +918,15 @@ export interface paths {
                 };
                 /** @description problem+json with code payload_too_large */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1068,6 +1104,15 @@ export interface paths {
                 };
                 /** @description problem+json with code payload_too_large */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1297,7 +1342,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description 1 to 255 visible ASCII characters: the same key with the same body (as canonical JSON) within the retention window answers the first call's answer and does nothing again; with another body, 422 idempotency_key_reused */
+                    "Idempotency-Key"?: string;
+                };
                 path: {
                     reservationId: string;
                 };
@@ -1365,6 +1413,15 @@ export interface paths {
                 };
                 /** @description problem+json with code payload_too_large */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1504,6 +1561,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description problem+json with code internal_error */
                 500: {
                     headers: {
@@ -1618,6 +1684,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description problem+json with code internal_error */
                 500: {
                     headers: {
@@ -1657,7 +1732,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description 1 to 255 visible ASCII characters: the same key with the same body (as canonical JSON) within the retention window answers the first call's answer and does nothing again; with another body, 422 idempotency_key_reused */
+                    "Idempotency-Key"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1721,6 +1799,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description problem+json with code idempotency_key_reused, counter_limit */
                 422: {
                     headers: {
@@ -1769,7 +1856,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description 1 to 255 visible ASCII characters: the same key with the same body (as canonical JSON) within the retention window answers the first call's answer and does nothing again; with another body, 422 idempotency_key_reused */
+                    "Idempotency-Key"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -1826,6 +1916,15 @@ export interface paths {
                 };
                 /** @description problem+json with code payload_too_large */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2023,6 +2122,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description problem+json with code internal_error */
                 500: {
                     headers: {
@@ -2212,11 +2320,14 @@ export interface paths {
             };
         };
         put?: never;
-        /** Correct a counter (never below zero) */
+        /** Correct a counter (never below zero); with an Idempotency-Key, a repeat answers the first adjustment and applies nothing */
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description 1 to 255 visible ASCII characters: the same key with the same body (as canonical JSON) within the retention window answers the first call's answer and does nothing again; with another body, 422 idempotency_key_reused */
+                    "Idempotency-Key"?: string;
+                };
                 path: {
                     userId: string;
                 };
@@ -2291,7 +2402,16 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description problem+json with code counter_limit */
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code idempotency_key_reused, counter_limit */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -2389,6 +2509,15 @@ export interface paths {
                 };
                 /** @description problem+json with code payload_too_large */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2589,6 +2718,15 @@ export interface paths {
                 };
                 /** @description problem+json with code payload_too_large */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2854,6 +2992,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description problem+json with code internal_error */
                 500: {
                     headers: {
@@ -3011,6 +3158,15 @@ export interface paths {
                 };
                 /** @description problem+json with code payload_too_large */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3242,11 +3398,14 @@ export interface paths {
             };
         };
         put?: never;
-        /** Make a webhook endpoint; its secret (whsec_) is shown only in this answer */
+        /** Make a webhook endpoint (at most 20 per project); its secret (whsec_) is shown only in this answer and its repeats: with an Idempotency-Key, the same key and body within the retention window answer the endpoint made first and make none */
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description 1 to 255 visible ASCII characters: the same key with the same body (as canonical JSON) within the retention window answers the first call's answer and does nothing again; with another body, 422 idempotency_key_reused */
+                    "Idempotency-Key"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -3292,8 +3451,44 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description problem+json with code webhook_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code webhook_limit */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description problem+json with code payload_too_large */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code idempotency_key_reused */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3596,7 +3791,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Attempt a delivery again now */
+        /** Attempt a delivery again now (refused while its endpoint is disabled) */
         post: {
             parameters: {
                 query?: never;
@@ -3649,7 +3844,130 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description problem+json with code delivery_not_found */
+                /** @description problem+json with code delivery_not_found, webhook_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code webhook_disabled */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhookId}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop delivering to this endpoint; its pending deliveries end as failed */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    webhookId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["EmptyBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code webhook_not_found */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -3660,6 +3978,129 @@ export interface paths {
                 };
                 /** @description problem+json with code payload_too_large */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhookId}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deliver to this endpoint again (its failing time starts afresh) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    webhookId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["EmptyBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code webhook_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3702,7 +4143,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A new secret; the old one signs too for 24 hours */
+        /** A new secret; each replaced one signs too for 24 hours, at most two beside the current one */
         post: {
             parameters: {
                 query?: never;
@@ -3763,8 +4204,26 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description problem+json with code secret_rotation_limit */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description problem+json with code payload_too_large */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3807,7 +4266,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a webhook.test event to this endpoint */
+        /** Send a webhook.test event to this endpoint (refused while it is disabled) */
         post: {
             parameters: {
                 query?: never;
@@ -3868,8 +4327,26 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description problem+json with code webhook_disabled */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description problem+json with code payload_too_large */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3942,7 +4419,8 @@ export interface components {
             /**
              * @description `<resource>.<verb>`: plan.put, plan.delete, subscription.put, subscription.delete,
              *     override.set, override.delete, user.block, user.unblock, usage.adjust, key.mint,
-             *     key.revoke, webhook.create, webhook.delete, webhook.rotate, settings.patch.
+             *     key.revoke, webhook.create, webhook.delete, webhook.rotate, webhook.enable,
+             *     webhook.disable, settings.patch.
              */
             action: string;
             /** @description The key's id, or "root". */
@@ -4048,7 +4526,13 @@ export interface components {
         };
         /** @description A group that denied, named with its subject. */
         DenialAnswer: {
-            groupId: string;
+            /**
+             * @description The group that would pass its quota; null when the subject denied before any counter
+             *     (a blocked parent).
+             */
+            groupId?: string | null;
+            /** @description Why: `limit_reached` for a group, else the level's own reason (`user_blocked`, ...). */
+            reason: string;
             subjectId: string;
         };
         EmptyBody: Record<string, never>;

@@ -25,15 +25,26 @@ export type WebhookDelivery = Schemas["DeliveryAnswer"];
 /** Event metadata: scalar values under keys, as the gateway matches and measures them. */
 export type Metadata = Record<string, string | number | boolean | null>;
 
-/** A reservation decision as `reserve` and `canUse` answer it. */
-export interface Decision {
-  allowed: boolean;
-  reservationId: string | null;
-  reasons: string[];
-  /** Ids of the groups that denied, at any level. */
-  deniedBy: string[];
-  /** The groups that denied, each with its subject: the user, or a parent whose pool it is. */
-  denials: Denial[];
-  counters: Counter[];
-  expiresAt: string | null;
+/** `data` of a quota event: amounts in units, times in RFC 3339 UTC. */
+export interface QuotaEventData {
+  projectId: string;
+  userId: string;
+  planId: string | null;
+  groupId: string;
+  label: string;
+  unit: string;
+  /** Percent of the quota; null for `quota.limit_reached`. */
+  threshold: number | null;
+  quota: number;
+  /** Used (open holds for in-flight groups) when it fired. */
+  used: number;
+  /** Null for lifetime groups. */
+  periodStart: string | null;
+  resetsAt: string | null;
 }
+
+/** A verified webhook delivery's event, told apart by `type`. */
+export type WebhookEvent =
+  | { type: "quota.threshold_crossed"; timestamp: string; data: QuotaEventData & { threshold: number } }
+  | { type: "quota.limit_reached"; timestamp: string; data: QuotaEventData & { threshold: null } }
+  | { type: "webhook.test"; timestamp: string; data: { projectId: string; webhookId: string } };

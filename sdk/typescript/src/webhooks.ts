@@ -2,16 +2,25 @@
 // holds one or more `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, with the secret
 // `whsec_<base64 key>`; timestamps more than five minutes away are refused (replays).
 import { QuotaGatewayError } from "./errors.js";
+import type { WebhookEvent } from "./types.js";
 
 const TOLERANCE_SECONDS = 5 * 60;
 
-type Headers = Record<string, string | null | undefined> | { get(name: string): string | null };
+/**
+ * A request's headers: fetch's `Headers`, Node's `IncomingHttpHeaders` (`req.headers` in
+ * Express, Fastify, node:http), or a plain object; names in any case.
+ */
+export type WebhookHeaders =
+  | { get(name: string): string | null }
+  | { [name: string]: string | string[] | null | undefined };
 
-function header(headers: Headers, name: string): string | null {
-  if (typeof (headers as { get?: unknown }).get === "function") return (headers as { get(n: string): string | null }).get(name);
-  const map = headers as Record<string, string | null | undefined>;
+function header(headers: WebhookHeaders, name: string): string | null {
+  if (typeof headers.get === "function") return (headers as { get(n: string): string | null }).get(name);
+  const map = headers as { [name: string]: string | string[] | null | undefined };
   const key = Object.keys(map).find((k) => k.toLowerCase() === name);
-  return key ? (map[key] ?? null) : null;
+  const value = key ? map[key] : null;
+  // A header sent twice arrives as a list (node:http): its values in one line, as fetch joins them.
+  return Array.isArray(value) ? value.join(" ") : (value ?? null);
 }
 
 function fromBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -29,8 +38,13 @@ function invalid(detail: string): QuotaGatewayError {
   return new QuotaGatewayError({ code: "webhook_invalid", status: 400, detail });
 }
 
-/** The event of a verified webhook delivery; throws `webhook_invalid` for anything else. */
-export async function verifyWebhook<T = unknown>(secret: string, headers: Headers, body: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<T> {
+/**
+ * The event of a verified webhook delivery, typed by its `type`; throws `webhook_invalid` for
+ * anything else. Pass the body exactly as received (a string, or its bytes).
+ */
+export async function verifyWebhook<T = WebhookEvent>(secret: string, headers: WebhookHeaders, body: string | Uint8Array,
+  nowSeconds: number = Math.floor(Date.now() / 1000)): Promise<T> {
+  const text = typeof body === "string" ? body : new TextDecoder().decode(body);
   const id = header(headers, "webhook-id");
   const timestamp = header(headers, "webhook-timestamp");
   const signatures = header(headers, "webhook-signature");
@@ -38,13 +52,13 @@ export async function verifyWebhook<T = unknown>(secret: string, headers: Header
   const sent = Number(timestamp);
   if (!Number.isInteger(sent) || Math.abs(nowSeconds - sent) > TOLERANCE_SECONDS) throw invalid("the timestamp is not within five minutes");
   const key = await crypto.subtle.importKey("raw", fromBase64(secret.replace(/^whsec_/, "")), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const expected = toBase64(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)));
+  const expected = toBase64(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${text}`)));
   const matches = signatures.split(" ").some((s) => {
     const [version, signature] = s.split(",", 2);
     return version === "v1" && signature !== undefined && constantTimeEqual(signature, expected);
   });
   if (!matches) throw invalid("no signature matches");
-  return JSON.parse(body) as T;
+  return JSON.parse(text) as T;
 }
 
 function constantTimeEqual(a: string, b: string): boolean {

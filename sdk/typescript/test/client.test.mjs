@@ -80,7 +80,7 @@ test("a member's reserve draws on its team's pool, and a denial names the pool's
   const held = await qg.reserve(member, "e");
   assert.deepEqual(held.counters.map((c) => [c.subjectId, c.reserved]), [[member, 1], [team, 1]]);
   const denied = await qg.reserve(member, "e");
-  assert.deepEqual(denied.denials, [{ subjectId: team, groupId: "g" }]);
+  assert.deepEqual(denied.denials, [{ subjectId: team, groupId: "g", reason: "limit_reached" }]);
   const usage = await qg.usage(member);
   assert.deepEqual(usage.parents.map((p) => [p.subjectId, p.counters[0].reserved]), [[team, 1]]);
   await qg.commit(held.reservationId);

@@ -54,6 +54,9 @@ test("a delivery verifies with verifyWebhook, and a crossing arrives as an event
   assert.equal(crossed.data.threshold, 100);
   const deliveries = await qg.listWebhookDeliveries(hook.id);
   assert.ok(deliveries.data.every((d) => d.state === "succeeded"));
+  assert.equal((await qg.disableWebhook(hook.id)).enabled, false);
+  await assert.rejects(qg.testWebhook(hook.id), (e) => e.code === "webhook_disabled" && e.status === 409);
+  assert.equal((await qg.enableWebhook(hook.id)).enabled, true);
   await qg.deleteWebhook(hook.id);
   hooks.close();
 });

@@ -1,5 +1,6 @@
-// Behaviour under failure: retries only where safe, with one Idempotency-Key per call, a
-// timeout per attempt, and fail-closed (or open) when the gateway cannot be reached.
+// Behaviour under failure: retries only where safe, with one Idempotency-Key per call, one
+// deadline per call with a shorter one per attempt, and fail-closed (or open) when the gateway
+// cannot be reached. Failures through a stand-in load balancer: outages.test.mjs.
 import assert from "node:assert/strict";
 import { createServer, connect } from "node:net";
 import { test } from "node:test";
@@ -43,7 +44,7 @@ test("a reserve whose answer timed out is retried with the same key and counts o
   await admin.upsertSubscription({ userId: user, planId: "plan_retry" });
   const proxy = await slowFirstAnswer(new URL(env.baseUrl), 1_500);
   const { seen, fetch } = recording();
-  const qg = createClient({ apiKey: env.secret, baseUrl: proxy.url, timeoutMs: 500, maxRetries: 3, fetch });
+  const qg = createClient({ apiKey: env.secret, baseUrl: proxy.url, timeoutMs: 4_000, attemptTimeoutMs: 500, maxRetries: 3, fetch });
   const decision = await qg.reserve(user, "e");
   proxy.close();
   assert.equal(decision.allowed, true);
@@ -85,5 +86,6 @@ test("an unreachable gateway fails closed within the timeout and never throws fr
   const qg = createClient({ apiKey: env.secret, baseUrl: nowhere, maxRetries: 1, timeoutMs: 300 });
   const decision = await qg.reserve("u", "e");
   assert.deepEqual([decision.allowed, decision.reasons], [false, ["backend_unavailable"]]);
+  assert.equal(qg.pendingReleases, 0, "a refused connection cannot have run it: nothing to release");
   await assert.rejects(qg.commit("r_x.y"), (err) => err.code === "backend_unavailable" && err.status === 0);
 });

@@ -3,14 +3,12 @@
 // OpenAPI document generates.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
-
-const root = new URL("..", import.meta.url).pathname;
+import { packed, root } from "./pack.mjs";
 
 function files(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -20,13 +18,8 @@ function files(dir) {
 }
 
 test("npm pack gives a package whose ESM and CJS entry points load and run, with nothing Node-only", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "qg-pack-"));
+  const { dir, unpacked, manifest, remove } = packed();
   try {
-    const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: root }).toString().trim();
-    const unpacked = join(dir, "node_modules", "quota-gateway");
-    execFileSync("mkdir", ["-p", unpacked]);
-    execFileSync("tar", ["-xzf", join(dir, tarball.split("\n").pop()), "-C", unpacked, "--strip-components=1"]);
-    const manifest = JSON.parse(readFileSync(join(unpacked, "package.json"), "utf8"));
     assert.deepEqual(manifest.dependencies ?? {}, {}, "no runtime dependency");
     for (const file of files(join(unpacked, "dist")).filter((f) => f.endsWith(".js"))) {
       const text = readFileSync(file, "utf8");
@@ -43,7 +36,7 @@ test("npm pack gives a package whose ESM and CJS entry points load and run, with
       assert.equal(new entry.QuotaGatewayError({ code: "c", status: 400, detail: "d" }).code, "c");
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   }
 });
 

@@ -187,7 +187,8 @@ pub struct ChangeAnswer {
     pub actor_label: String,
     /// `<resource>.<verb>`: plan.put, plan.delete, subscription.put, subscription.delete,
     /// override.set, override.delete, user.block, user.unblock, usage.adjust, key.mint,
-    /// key.revoke, webhook.create, webhook.delete, webhook.rotate, settings.patch.
+    /// key.revoke, webhook.create, webhook.delete, webhook.rotate, webhook.enable,
+    /// webhook.disable, settings.patch.
     pub action: String,
     pub target: String,
     pub user_id: Option<String>,

@@ -69,15 +69,16 @@ pub fn reserve(d: &Decision, user: &str) -> Json {
     }
     json.close_array();
     json.name("deniedBy").open_array();
-    for denial in &d.denied_by {
-        json.string(&denial.group);
+    for group in d.denied_by.iter().filter_map(|denial| denial.group.as_deref()) {
+        json.string(group);
     }
     json.close_array();
     json.name("denials").open_array();
     for denial in &d.denied_by {
         json.open_object();
         json.name("subjectId").string(denial.subject.as_deref().unwrap_or(user));
-        json.name("groupId").string(&denial.group);
+        json.name("groupId").optional(denial.group.as_ref(), |j, g| j.string(g));
+        json.name("reason").string(denial.reason.code());
         json.close_object();
     }
     json.close_array();
@@ -200,11 +201,18 @@ mod tests {
                 denied_by: vec![
                     Denial {
                         subject: None,
-                        group: "daily".to_string(),
+                        group: Some("daily".to_string()),
+                        reason: Reason::LimitReached,
                     },
                     Denial {
                         subject: Some("te\"am".to_string()),
-                        group: "monthly".to_string(),
+                        group: Some("monthly".to_string()),
+                        reason: Reason::LimitReached,
+                    },
+                    Denial {
+                        subject: Some("org".to_string()),
+                        group: None,
+                        reason: Reason::UserBlocked,
                     },
                 ],
                 counters: counters(),
@@ -219,13 +227,14 @@ mod tests {
                 reservation_id: d.granted.as_ref().map(|g| g.reservation_id.clone()),
                 expires_at: d.granted.as_ref().map(|g| crate::json::rfc3339(g.expires_at_ms)),
                 reasons: d.reasons.iter().map(|r| r.code()).collect(),
-                denied_by: d.denied_by.iter().map(|x| x.group.clone()).collect(),
+                denied_by: d.denied_by.iter().filter_map(|x| x.group.clone()).collect(),
                 denials: d
                     .denied_by
                     .iter()
                     .map(|x| DenialAnswer {
                         subject_id: x.subject.as_deref().unwrap_or(user).to_string(),
                         group_id: x.group.clone(),
+                        reason: x.reason.code(),
                     })
                     .collect(),
                 counters: crate::api::dto::counters(&d.counters, user),

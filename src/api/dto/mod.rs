@@ -88,7 +88,11 @@ pub fn counters(list: &[Counter], user: &str) -> Vec<CounterAnswer> {
 #[serde(rename_all = "camelCase")]
 pub struct DenialAnswer {
     pub subject_id: String,
-    pub group_id: String,
+    /// The group that would pass its quota; null when the subject denied before any counter
+    /// (a blocked parent).
+    pub group_id: Option<String>,
+    /// Why: `limit_reached` for a group, else the level's own reason (`user_blocked`, ...).
+    pub reason: &'static str,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -230,11 +230,29 @@ pub const REDELIVER: Contract = Contract {
     file: "redeliver.lua",
     keys: 3,
     args: &[fixed(2)],
-    reply: "1, or 0 when there is no such delivery",
+    reply: "ok, no_delivery, no_endpoint or disabled",
+};
+pub const CREATE_ENDPOINT: Contract = Contract {
+    file: "create_endpoint.lua",
+    keys: 2,
+    args: &[fixed(5)],
+    reply: "made or repeat with the endpoint id, reused, or full with the count",
+};
+pub const ROTATE_SECRET: Contract = Contract {
+    file: "rotate_secret.lua",
+    keys: 1,
+    args: &[fixed(5)],
+    reply: "ok, missing, or limit with the ms the soonest replaced secret ends",
+};
+pub const SET_ENABLED: Contract = Contract {
+    file: "set_enabled.lua",
+    keys: 3,
+    args: &[fixed(3)],
+    reply: "changed, unchanged or missing",
 };
 
 /// Every script a node runs.
-pub const ALL: [&Contract; 21] = [
+pub const ALL: [&Contract; 24] = [
     &RESERVE,
     &CHECK,
     &TRACK,
@@ -256,6 +274,9 @@ pub const ALL: [&Contract; 21] = [
     &CLAIM,
     &COMPLETE,
     &REDELIVER,
+    &CREATE_ENDPOINT,
+    &ROTATE_SECRET,
+    &SET_ENABLED,
 ];
 
 #[cfg(test)]

@@ -176,6 +176,16 @@ pub struct AdjustArgs {
     pub key_id: String,
 }
 
+/// An adjustment as adjust.lua answered it.
+pub struct Adjustment {
+    /// The signed change applied, in milli-units.
+    pub applied_milli: i64,
+    pub amounts: Amounts,
+    pub fired: Fired,
+    /// The first answer to this Idempotency-Key, given again: nothing changed this time.
+    pub repeated: bool,
+}
+
 /// Adds signed milli-units to one counter, never below zero, and records it in the audit trail.
 /// Answers the applied change and the counter after it.
 pub async fn adjust(
@@ -183,7 +193,7 @@ pub async fn adjust(
     w: &Writing<'_>,
     hold: &Hold<'_>,
     args: &AdjustArgs,
-) -> Result<Reply<(i64, Amounts, Fired)>, StoreError> {
+) -> Result<Reply<Adjustment>, StoreError> {
     let mut inv = Call::new(&ADJUST, &contract::ADJUST);
     writing_args(&mut inv, w).key(&w.keys.audit).arg(args.version);
     push_hold(&mut inv, hold);
@@ -192,8 +202,15 @@ pub async fn adjust(
         .arg(args.audit_len)
         .arg(&args.key_id);
     let reply: Vec<Value> = inv.invoke(conn).await?;
+    // The audit log outside the script is written once, so a repeat must be told apart.
+    let repeated = matches!(reply.first(), Some(Value::BulkString(tag)) if tag == b"repeat");
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
-        "ok" => Ok(Reply::Done((it.int()?, it.amounts()?, it.fired(w)?))),
+        "ok" => Ok(Reply::Done(Adjustment {
+            applied_milli: it.int()?,
+            amounts: it.amounts()?,
+            fired: it.fired(w)?,
+            repeated,
+        })),
         other => Err(unexpected("adjust", other)),
     })
 }

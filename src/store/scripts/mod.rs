@@ -44,6 +44,7 @@ const SCRIPT_FILES: &[&str] = &[
     "commit.lua",
     "complete.lua",
     "counters.lua",
+    "create_endpoint.lua",
     "delete_plan.lua",
     "enqueue.lua",
     "extend.lua",
@@ -58,6 +59,8 @@ const SCRIPT_FILES: &[&str] = &[
     "redeliver.lua",
     "release.lua",
     "reserve.lua",
+    "rotate_secret.lua",
+    "set_enabled.lua",
     "set_status.lua",
     "shape.lua",
     "subscribe.lua",
@@ -109,9 +112,12 @@ pub(crate) static ENQUEUE: LazyLock<Script> = alone!("enqueue.lua");
 pub(crate) static CLAIM: LazyLock<Script> = alone!("claim.lua");
 pub(crate) static COMPLETE: LazyLock<Script> = alone!("complete.lua");
 pub(crate) static REDELIVER: LazyLock<Script> = alone!("redeliver.lua");
+pub(crate) static CREATE_ENDPOINT: LazyLock<Script> = alone!("create_endpoint.lua");
+pub(crate) static ROTATE_SECRET: LazyLock<Script> = alone!("rotate_secret.lua");
+pub(crate) static SET_ENABLED: LazyLock<Script> = alone!("set_enabled.lua");
 
 /// Every script with its contract, for the tests that hold each to it.
-pub fn every_script() -> [(&'static contract::Contract, &'static Script); 21] {
+pub fn every_script() -> [(&'static contract::Contract, &'static Script); 24] {
     use contract as c;
     [
         (&c::RESERVE, &RESERVE),
@@ -135,6 +141,9 @@ pub fn every_script() -> [(&'static contract::Contract, &'static Script); 21] {
         (&c::CLAIM, &CLAIM),
         (&c::COMPLETE, &COMPLETE),
         (&c::REDELIVER, &REDELIVER),
+        (&c::CREATE_ENDPOINT, &CREATE_ENDPOINT),
+        (&c::ROTATE_SECRET, &ROTATE_SECRET),
+        (&c::SET_ENABLED, &SET_ENABLED),
     ]
 }
 

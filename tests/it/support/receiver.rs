@@ -1,9 +1,13 @@
 //! A webhook receiver on loopback for the tests: records every request (headers and body) and
-//! answers with the statuses it is told, in order, then 200.
+//! answers with the statuses it is told, in order, then 200; or, when it stalls, holds every
+//! request unanswered until it is released, noting how many the gateway still waits on.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -19,6 +23,16 @@ pub struct Receiver {
     pub url: String,
     received: Arc<Mutex<Vec<Received>>>,
     statuses: Arc<Mutex<VecDeque<u16>>>,
+    stall: Arc<Stall>,
+}
+
+/// A receiver's stall: whether it holds requests, the signal that lets them go, and how many
+/// held requests the caller has not given up on.
+#[derive(Default)]
+struct Stall {
+    on: AtomicBool,
+    released: Notify,
+    waiting: AtomicUsize,
 }
 
 impl Receiver {
@@ -38,6 +52,24 @@ impl Receiver {
             }
         });
         receiver
+    }
+
+    /// A receiver that holds every request unanswered until `release`.
+    pub async fn stalling() -> Receiver {
+        let receiver = Receiver::start().await;
+        receiver.stall.on.store(true, Ordering::SeqCst);
+        receiver
+    }
+
+    /// Answers every held request, and every later one at once.
+    pub fn release(&self) {
+        self.stall.on.store(false, Ordering::SeqCst);
+        self.stall.released.notify_waiters();
+    }
+
+    /// Held requests whose callers still wait for the answer (their connection is open).
+    pub fn waiting(&self) -> usize {
+        self.stall.waiting.load(Ordering::SeqCst)
     }
 
     /// Answers these statuses to the next requests, then 200 again.
@@ -77,10 +109,30 @@ impl Receiver {
         let length: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
         let mut body = vec![0; length];
         reader.read_exact(&mut body).await?;
-        self.received.lock().unwrap().push(Received {
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        });
+        // Registered before the flag is read, so a release in between is not missed.
+        let released = self.stall.released.notified();
+        if self.stall.on.load(Ordering::SeqCst) {
+            self.stall.waiting.fetch_add(1, Ordering::SeqCst);
+            self.received.lock().unwrap().push(Received {
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+            let mut more = [0u8; 1];
+            // Until released, or until the caller gives up and closes the connection.
+            let gave_up = tokio::select! {
+                _ = released => false,
+                read = reader.read(&mut more) => matches!(read, Ok(0) | Err(_)),
+            };
+            self.stall.waiting.fetch_sub(1, Ordering::SeqCst);
+            if gave_up {
+                return Ok(());
+            }
+        } else {
+            self.received.lock().unwrap().push(Received {
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+        }
         let status = self.statuses.lock().unwrap().pop_front().unwrap_or(200);
         let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
         reader.get_mut().write_all(answer.as_bytes()).await?;

@@ -13,7 +13,7 @@ from ._base import KEEP
 from .aio import AsyncQuotaGateway
 from .client import QuotaGateway
 from .decision import Allowed, Check, Counter, Decision, Denial, Denied
-from .errors import QuotaExceeded, QuotaGatewayError
+from .errors import QuotaExceeded, QuotaGatewayError, RefundEventWarning
 from .params import Metadata, OverrideParams, When
 from .reservation import AsyncReservationContext, ReservationContext, ReservationScope
 from .webhooks import sign_webhook, verify_webhook
@@ -23,6 +23,6 @@ __version__ = "0.1.0"
 __all__ = [
     "KEEP", "Allowed", "AsyncQuotaGateway", "AsyncReservationContext", "Check", "Counter",
     "Decision", "Denial", "Denied", "Metadata", "OverrideParams", "QuotaExceeded",
-    "QuotaGateway", "QuotaGatewayError", "ReservationContext", "ReservationScope", "When",
-    "sign_webhook", "verify_webhook", "__version__",
+    "QuotaGateway", "QuotaGatewayError", "RefundEventWarning", "ReservationContext",
+    "ReservationScope", "When", "sign_webhook", "verify_webhook", "__version__",
 ]

@@ -1,14 +1,16 @@
 """One function per route: the `Call` that does it, shared by both clients.
 
-Routes and bodies follow the gateway's OpenAPI document (`GET /openapi.json`). Reserve, track
-and commit carry an Idempotency-Key (the gateway deduplicates them); release and extend take
-none but repeat harmlessly; adjust, webhook creation, rotation, tests and delivery retries
-would act twice, so they are retried only when the request cannot have arrived.
+Routes and bodies follow the gateway's OpenAPI document (`GET /openapi.json`). Reserve, track,
+commit, adjust and webhook creation carry an Idempotency-Key (the gateway answers a repeat with
+the first answer); release and extend take none but repeat harmlessly; a secret's rotation, a
+test event and a delivery's retry would act twice, so they are retried only when the request
+cannot have arrived.
 """
 
 from __future__ import annotations
 
 import uuid
+import warnings
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Dict, List, Mapping, Optional, Type, TypeVar, Union
 from urllib.parse import quote
@@ -17,7 +19,7 @@ from . import types as t
 from ._core import Call
 from ._load import dump, load
 from .decision import Allowed, Check, Decision, Denied
-from .errors import QuotaGatewayError
+from .errors import QuotaGatewayError, RefundEventWarning
 
 T = TypeVar("T")
 Metadata = Mapping[str, Any]
@@ -100,8 +102,11 @@ def reserve(fail_mode: str, user_id: str, name: str, quantity: float, metadata: 
     body = event(user_id, name, quantity, metadata)
     if ttl_seconds is not None:
         body["ttlSeconds"] = ttl_seconds
+    # A key the caller chose is the caller's to repeat, and the reservation it finds the
+    # caller's to use: only a reserve keyed here is released behind the caller's back.
+    orphan_ttl = None if idempotency_key else float(ttl_seconds or DEFAULT_TTL_SECONDS)
     return Call("POST", "/v1/reserve", decision, body, idempotency_key=idempotency_key or new_key(),
-                fallback=failed_decision(fail_mode), orphan_ttl=float(ttl_seconds or DEFAULT_TTL_SECONDS))
+                fallback=failed_decision(fail_mode), orphan_ttl=orphan_ttl)
 
 
 def replay_reserve(key: str, body: Dict[str, Any]) -> Call[Decision]:
@@ -147,8 +152,25 @@ def get_reservation(reservation_id: str) -> Call[t.Reservation]:
     return Call("GET", f"/v1/reservations/{seg(reservation_id)}", one(t.Reservation))
 
 
+_warned_refund = False
+
+
+def warn_refund(name: str) -> None:
+    """`@vevee/sdk` code refunds with a `.refund` event; here a track only ever adds. Said once
+    per process; Python's warning filters (`-W`, `PYTHONWARNINGS`) silence it in production."""
+    global _warned_refund
+    if _warned_refund or not name.endswith(".refund"):
+        return
+    _warned_refund = True
+    warnings.warn(
+        f"quota_gateway: track({name!r}) counts usage like any other event: it never refunds. "
+        "Reserve an upper bound and commit the amount really used (commit(reservation_id, quantity)), "
+        "or correct a counter with adjust().", RefundEventWarning, stacklevel=4)
+
+
 def track(user_id: str, name: str, quantity: float, metadata: Optional[Metadata],
           idempotency_key: Optional[str]) -> Call[t.TrackAnswer]:
+    warn_refund(name)
     return Call("POST", "/v1/track", one(t.TrackAnswer), event(user_id, name, quantity, metadata),
                 idempotency_key=idempotency_key or new_key())
 
@@ -206,10 +228,11 @@ def user_call(method: str, user_id: str, tail: str, body: Any = None) -> Call[t.
     return Call(method, f"/v1/users/{seg(user_id)}{tail}", one(t.Subscription), body)
 
 
-def adjust(user_id: str, group_id: str, amount: float, reason: str) -> Call[t.AdjustmentAnswer]:
+def adjust(user_id: str, group_id: str, amount: float, reason: str,
+           idempotency_key: Optional[str]) -> Call[t.AdjustmentAnswer]:
     body = {"groupId": group_id, "amount": amount, "reason": reason}
     return Call("POST", f"/v1/users/{seg(user_id)}/adjustments", one(t.AdjustmentAnswer), body,
-                replayable=False)
+                idempotency_key=idempotency_key or new_key())
 
 
 def list_adjustments(user_id: str) -> Call[List[t.Adjustment]]:

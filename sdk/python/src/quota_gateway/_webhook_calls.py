@@ -1,12 +1,13 @@
-"""The webhook endpoint routes as `Call`s. Creating, rotating, testing and retrying act again
-when repeated and take no Idempotency-Key, so they are not replayable."""
+"""The webhook endpoint routes as `Call`s. Creating carries an Idempotency-Key, so a retry makes
+one endpoint; rotating, testing and retrying act again when repeated and take no key, so they
+are not replayable."""
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from . import types as t
-from ._calls import many, nothing, one, seg
+from ._calls import many, new_key, nothing, one, seg
 from ._core import Call
 
 
@@ -14,13 +15,15 @@ def _field(name: str) -> Any:
     return lambda data, _headers: str(data[name])
 
 
-def create(url: str, events: Optional[Sequence[str]], description: Optional[str]) -> Call[t.Webhook]:
+def create(url: str, events: Optional[Sequence[str]], description: Optional[str],
+           idempotency_key: Optional[str]) -> Call[t.Webhook]:
     body: Dict[str, Any] = {"url": url}
     if events is not None:
         body["events"] = list(events)
     if description is not None:
         body["description"] = description
-    return Call("POST", "/v1/webhooks", one(t.Webhook), body, replayable=False)
+    return Call("POST", "/v1/webhooks", one(t.Webhook), body,
+                idempotency_key=idempotency_key or new_key())
 
 
 def list_all() -> Call[List[t.Webhook]]:
@@ -33,6 +36,12 @@ def get(webhook_id: str) -> Call[t.Webhook]:
 
 def delete(webhook_id: str) -> Call[None]:
     return Call("DELETE", f"/v1/webhooks/{seg(webhook_id)}", nothing)
+
+
+def set_enabled(webhook_id: str, enabled: bool) -> Call[t.Webhook]:
+    # Sets a state: a repeat answers the same.
+    verb = "enable" if enabled else "disable"
+    return Call("POST", f"/v1/webhooks/{seg(webhook_id)}/{verb}", one(t.Webhook), {})
 
 
 def rotate(webhook_id: str) -> Call[str]:

@@ -187,9 +187,11 @@ class QuotaGateway(Shared):
     def unblock(self, user_id: str) -> t.Subscription:
         return self._run(c.user_call("POST", user_id, "/unblock", {}))
 
-    def adjust(self, user_id: str, group_id: str, amount: float, reason: str) -> t.AdjustmentAnswer:
-        """Corrects the current period's counter of one group (negative refunds)."""
-        return self._run(c.adjust(user_id, group_id, amount, reason))
+    def adjust(self, user_id: str, group_id: str, amount: float, reason: str, *,
+               idempotency_key: Optional[str] = None) -> t.AdjustmentAnswer:
+        """Corrects the current period's counter of one group (negative refunds); once,
+        however often it is retried (its Idempotency-Key)."""
+        return self._run(c.adjust(user_id, group_id, amount, reason, idempotency_key))
 
     def list_adjustments(self, user_id: str) -> List[t.Adjustment]:
         return self._run(c.list_adjustments(user_id))
@@ -215,9 +217,11 @@ class QuotaGateway(Shared):
     # Webhook endpoints.
 
     def create_webhook(self, url: str, *, events: Optional[Sequence[str]] = None,
-                       description: Optional[str] = None) -> t.Webhook:
-        """A webhook endpoint; the answer's `secret` (`whsec_…`) is shown only now."""
-        return self._run(w.create(url, events, description))
+                       description: Optional[str] = None,
+                       idempotency_key: Optional[str] = None) -> t.Webhook:
+        """A webhook endpoint; the answer's `secret` (`whsec_…`) is shown only now. Made once,
+        however often it is retried (its Idempotency-Key)."""
+        return self._run(w.create(url, events, description, idempotency_key))
 
     def list_webhooks(self) -> List[t.Webhook]:
         return self._run(w.list_all())
@@ -227,6 +231,14 @@ class QuotaGateway(Shared):
 
     def delete_webhook(self, webhook_id: str) -> None:
         return self._run(w.delete(webhook_id))
+
+    def enable_webhook(self, webhook_id: str) -> t.Webhook:
+        """Delivers to the endpoint again (its failing time starts afresh)."""
+        return self._run(w.set_enabled(webhook_id, True))
+
+    def disable_webhook(self, webhook_id: str) -> t.Webhook:
+        """Stops delivering to the endpoint; its pending deliveries end as failed."""
+        return self._run(w.set_enabled(webhook_id, False))
 
     def rotate_webhook_secret(self, webhook_id: str) -> str:
         """A new secret; the old one signs too for 24 hours."""

@@ -30,8 +30,12 @@ class Counter:
 
 @dataclass(frozen=True)
 class Denial:
+    """What denied: a group of `subject_id` (`reason` "limit_reached"), or, with `group_id`
+    None, a level that denied before any counter (a blocked parent: "user_blocked")."""
+
     subject_id: str
-    group_id: str
+    group_id: Optional[str]
+    reason: str = "limit_reached"
 
 
 @dataclass(frozen=True)

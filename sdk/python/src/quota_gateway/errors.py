@@ -1,4 +1,4 @@
-"""The two exceptions of the package.
+"""The two exceptions of the package, and its one warning.
 
 Every failure of a call is a `QuotaGatewayError`; a denial is an answer, not an error, except
 in `reservation(...)`, which raises `QuotaExceeded` so a `with` block never runs unpaid.
@@ -59,3 +59,8 @@ class QuotaExceeded(Exception):
         self.denied_by: List[str] = list(decision.denied_by)
         self.counters: List[Counter] = list(decision.counters)
         self.retry_after: Optional[int] = decision.retry_after
+
+
+class RefundEventWarning(UserWarning):
+    """A `track` of an event ending in `.refund`: code written for `@vevee/sdk` refunds so, but
+    here a track only ever adds. Reserve a bound and commit the actual amount instead."""

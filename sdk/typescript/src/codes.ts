@@ -1,0 +1,33 @@
+// The closed vocabularies a caller branches on, as literal unions: the gateway's error codes
+// (its code table; a test holds this list to the codes its OpenAPI document names), the codes
+// this client gives itself, and the reasons of a denial.
+
+/** Every `code` the gateway answers in a problem+json body. */
+export const GATEWAY_CODES = [
+  "invalid_request", "invalid_plan", "unauthorized", "forbidden", "origin_not_allowed",
+  "route_not_found", "method_not_allowed", "reservation_not_found", "plan_not_found",
+  "project_not_found", "key_not_found", "subscription_not_found", "webhook_not_found",
+  "delivery_not_found", "project_exists", "reservation_committed", "reservation_released",
+  "plan_in_use", "plan_missing", "webhook_limit", "webhook_disabled", "secret_rotation_limit",
+  "reservation_expired", "request_timeout", "payload_too_large", "unsupported_media_type",
+  "idempotency_key_reused", "counter_limit", "headers_too_large", "internal_error",
+  "backend_unavailable",
+] as const;
+
+export type GatewayCode = (typeof GATEWAY_CODES)[number];
+
+/**
+ * Codes the client gives itself: `aborted` (the caller's `AbortSignal`), `webhook_invalid`
+ * (`verifyWebhook`), and `http_<status>` for an answer without a problem+json body that is
+ * not a proxy's 502, 503 or 504 (those are `backend_unavailable`).
+ */
+export type ClientCode = "aborted" | "webhook_invalid" | `http_${number}`;
+
+export type ErrorCode = GatewayCode | ClientCode;
+
+/**
+ * Why a reserve or check was denied: a quota (`limit_reached`, with `deniedBy`), a block, no
+ * plan, an event no group matches on a plan that denies those, or a gateway that gave no
+ * decision (`backend_unavailable`, from the client's fail mode).
+ */
+export type Reason = "limit_reached" | "user_blocked" | "no_subscription" | "unmatched_event" | "backend_unavailable";

@@ -1,0 +1,74 @@
+// A consumer of the shipped declarations, compiled (never run) by types.test.mjs with
+// TypeScript 4.9 and with the current TypeScript, under strict and exactOptionalPropertyTypes.
+// Each @ts-expect-error is a mistake the types must catch: unused, it fails the compile.
+import { createClient, GATEWAY_CODES, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
+import type { ClientOptions, Decision, ErrorCode, Reason, WebhookEvent } from "quota-gateway";
+
+declare const process: { env: Record<string, string | undefined> };
+
+// An environment variable is `string | undefined`, and an option left undefined is allowed.
+const options: ClientOptions = {
+  apiKey: process.env.QUOTA_GATEWAY_KEY ?? "",
+  baseUrl: process.env.QUOTA_GATEWAY_URL,
+  failMode: process.env.FAIL_OPEN ? "open" : undefined,
+  timeoutMs: undefined,
+};
+const qg = createClient(options);
+
+export async function render(signal: AbortSignal): Promise<string | null> {
+  const d: Decision = await qg.reserve("alice", "image.render", 1, { model: "flux-pro" }, { signal, ttlSeconds: undefined });
+  if (d.allowed) {
+    const id: string = d.reservationId;
+    await qg.commit(id, { quantity: 1, metadata: undefined }, { signal });
+    return id;
+  }
+  // @ts-expect-error a denial has no reservation id
+  const none: string = d.reservationId;
+  const reason: Reason | undefined = d.reasons[0];
+  // @ts-expect-error not a reason the gateway gives
+  if (reason === "limit_reachd") return none;
+  const headers = rateLimitHeaders(d);
+  return headers["Retry-After"] ?? d.deniedBy[0] ?? null;
+}
+
+export async function check(): Promise<boolean> {
+  const c = await qg.canUse("alice", "image.render");
+  // @ts-expect-error canUse holds nothing, so there is no reservation even when allowed
+  const id: string = c.reservationId;
+  return c.allowed && id === "";
+}
+
+export async function withHold(): Promise<number> {
+  const r = await qg.withReservation("alice", "llm.tokens", 4000, undefined, async ({ report, signal }) => {
+    report({ quantity: 1213 });
+    return signal ? 1 : 0;
+  });
+  return r.allowed ? r.value + r.commit.counters.length : r.decision.reasons.length;
+}
+
+export function code(err: unknown): ErrorCode | null {
+  if (!(err instanceof QuotaGatewayError)) return null;
+  if (err.code === "reservation_not_found" || err.code === "aborted" || err.code === "http_500") return err.code;
+  // @ts-expect-error not a code of the gateway or the client
+  if (err.code === "reservation_gone") return null;
+  return err.unavailable ? "backend_unavailable" : GATEWAY_CODES[0];
+}
+
+/** Node's IncomingHttpHeaders, as node:http and Express give them. */
+interface IncomingHttpHeaders {
+  [header: string]: string | string[] | undefined;
+  "content-type"?: string | undefined;
+  "set-cookie"?: string[] | undefined;
+}
+
+export async function hook(headers: IncomingHttpHeaders, body: string): Promise<string> {
+  const event: WebhookEvent = await verifyWebhook(process.env.QG_WEBHOOK_SECRET ?? "", headers, body);
+  switch (event.type) {
+    case "quota.threshold_crossed":
+      return `${event.data.userId} passed ${event.data.threshold >= 80 ? "most" : "some"} of ${event.data.quota}`;
+    case "quota.limit_reached":
+      return event.data.groupId;
+    case "webhook.test":
+      return event.data.webhookId;
+  }
+}

@@ -1,0 +1,77 @@
+//! The line a page shows after a change. A redirect names it by a code from a fixed list
+//! (`?flash=blocked`), never by its text: a link someone sends cannot make the dashboard say
+//! anything it would not say itself. Errors are never redirected; the page answering the form
+//! shows them.
+
+use maud::{html, Markup};
+
+use super::shown::Shown;
+
+/// What a support action did, by its code in the URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    Blocked,
+    Unblocked,
+    PlanSwitched,
+    OverrideSet,
+    Adjusted,
+}
+
+impl Notice {
+    pub const ALL: [Notice; 5] = [
+        Notice::Blocked,
+        Notice::Unblocked,
+        Notice::PlanSwitched,
+        Notice::OverrideSet,
+        Notice::Adjusted,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Notice::Blocked => "blocked",
+            Notice::Unblocked => "unblocked",
+            Notice::PlanSwitched => "plan",
+            Notice::OverrideSet => "override",
+            Notice::Adjusted => "adjusted",
+        }
+    }
+
+    /// The notice a code names; None for anything else, which shows nothing.
+    pub fn from_code(code: &str) -> Option<Notice> {
+        Notice::ALL.into_iter().find(|n| n.code() == code)
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Notice::Blocked => "Blocked.",
+            Notice::Unblocked => "Unblocked.",
+            Notice::PlanSwitched => "Plan switched.",
+            Notice::OverrideSet => "Override saved.",
+            Notice::Adjusted => "Adjusted.",
+        }
+    }
+}
+
+/// The banner of a notice.
+pub fn banner(notice: Notice) -> Markup {
+    html! { div.flash role="status" { (notice.message()) } }
+}
+
+/// The banner of an error the page answering a form shows (nothing was changed).
+pub fn error(text: &str) -> Markup {
+    html! { div.flash.error role="alert" { (Shown(text)) } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_name_their_notice_and_nothing_else_shows() {
+        for notice in Notice::ALL {
+            assert_eq!(Notice::from_code(notice.code()), Some(notice));
+        }
+        assert_eq!(Notice::from_code("Your account is suspended, call +1 555"), None);
+        assert_eq!(Notice::from_code("error:blocked"), None);
+    }
+}

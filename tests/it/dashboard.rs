@@ -1,0 +1,634 @@
+//! The dashboard over plain HTTP: its support actions keep the API's rules, what it shows
+//! cannot be chosen by a link or disguised by an id, and its sign-in holds against other
+//! sites and guessing. (`tests/browser/` drives the same pages in Chromium.)
+
+use std::net::IpAddr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{COOKIE, LOCATION, ORIGIN, RETRY_AFTER, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::redis::free_port;
+use crate::support::{encode, redis, spawn_app, TestApp};
+
+/// A signed-in dashboard session: its cookie and the CSRF token its forms carry.
+struct Dashboard {
+    client: reqwest::Client,
+    address: String,
+    cookie: String,
+    csrf: String,
+}
+
+/// A client that does not follow redirects (the answers are what is tested), from `local`.
+fn client_from(local: Option<IpAddr>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(local)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Posts the sign-in form with `credential` from `client`, as the sign-in page does.
+async fn post_sign_in(app: &TestApp, client: &reqwest::Client, credential: &str) -> reqwest::Response {
+    client
+        .post(format!("{}/dashboard/login", app.address))
+        .header(ORIGIN, &app.address)
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("credential", credential)])
+        .send()
+        .await
+        .unwrap()
+}
+
+fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("qg_session=") && !v.starts_with("qg_session=;"))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+impl Dashboard {
+    async fn sign_in(app: &TestApp) -> Dashboard {
+        let client = client_from(None);
+        let res = post_sign_in(app, &client, &app.key).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let cookie = session_cookie(&res).expect("a session cookie");
+        let mut dashboard = Dashboard {
+            client,
+            address: app.address.clone(),
+            cookie,
+            csrf: String::new(),
+        };
+        let (_, page) = dashboard.get("/dashboard/users").await;
+        let at = page.find("name=\"csrf\" value=\"").expect("a form with its token") + 19;
+        dashboard.csrf = page[at..at + page[at..].find('"').unwrap()].to_string();
+        dashboard
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .header(COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.text().await.unwrap())
+    }
+
+    /// Posts a form with the session's token: the status, where it redirects, and the page.
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, Option<String>, String) {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf", &self.csrf));
+        let res = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header(COOKIE, &self.cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let location = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_string());
+        (res.status(), location, res.text().await.unwrap())
+    }
+}
+
+fn plan(id: &str, renders: u64) -> Value {
+    json!({ "id": id, "periodType": "month", "groups": [
+        { "id": "renders", "label": "Image renders", "unit": "count", "quota": renders,
+          "matches": [ { "event": "render" } ] },
+        { "id": "all", "label": "Every event", "unit": "count", "quota": 1000,
+          "matches": [ { "event": "*" } ] } ] })
+}
+
+async fn subscription(app: &TestApp, user: &str) -> Value {
+    app.json(Method::GET, &format!("/v1/users/{}/subscription", encode(user)), None)
+        .await
+        .1
+}
+
+#[tokio::test]
+async fn an_override_for_a_user_without_a_plan_is_refused_on_the_page_and_never_waits_for_one() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_free", 10)).await;
+    let dashboard = Dashboard::sign_in(&app).await;
+
+    let (status, location, page) = dashboard
+        .post(
+            "/dashboard/users/newbie/override",
+            &[("groupId", "renders"), ("quota", "1000"), ("hours", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the API's answer, as a page: {page}");
+    assert_eq!(location, None);
+    assert!(page.contains("user newbie has no subscription"), "{page}");
+    assert!(page.contains("class=\"flash error\""), "{page}");
+
+    // The API says the same.
+    let (status, body) = app
+        .json(
+            Method::PUT,
+            "/v1/users/newbie/overrides/renders",
+            Some(json!({ "quota": 1000 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "subscription_not_found");
+
+    // Nothing waits for the user's first plan.
+    app.subscribe("newbie", "plan_free", None).await;
+    assert_eq!(subscription(&app, "newbie").await["overrides"], json!({}));
+    let usage = app.usage("newbie").await;
+    assert_eq!(TestApp::counter(&usage, "renders")["quota"], 10);
+}
+
+#[tokio::test]
+async fn overrides_outside_the_plan_or_malformed_are_refused_alike_by_the_api_and_the_dashboard() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_free", 10)).await;
+    app.subscribe("u", "plan_free", None).await;
+    let dashboard = Dashboard::sign_in(&app).await;
+
+    for (group, detail) in [
+        ("nope", "is not a group of plan plan_free"),
+        ("g1|x:y@z", "must match [A-Za-z0-9_.-]{1,64}"),
+        ("..", "must not be . or .."),
+    ] {
+        let (status, _, page) = dashboard
+            .post("/dashboard/users/u/override", &[("groupId", group), ("quota", "1000")])
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{group}: {page}");
+        assert!(page.contains(&format!("groupId: {detail}")), "{group}: {page}");
+        if group == ".." {
+            // A client resolves it away in a path; sent as it is, below.
+            continue;
+        }
+        let path = format!("/v1/users/u/overrides/{}", encode(group));
+        let (status, body) = app.json(Method::PUT, &path, Some(json!({ "quota": 1000 }))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{group}: {body}");
+        assert_eq!(body["field"], "groupId");
+        assert!(body["detail"].as_str().unwrap().contains(detail), "{body}");
+    }
+    // A subscription's overrides follow the same rule.
+    let (status, body) = app
+        .json(
+            Method::PUT,
+            "/v1/users/u/subscription",
+            Some(json!({ "planId": "plan_free", "overrides": { "nope": { "quota": 5 } } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["field"], "overrides.nope");
+    assert_eq!(subscription(&app, "u").await["overrides"], json!({}));
+}
+
+#[tokio::test]
+async fn block_and_adjustment_reasons_follow_the_api_rule_on_the_dashboard() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_free", 10)).await;
+    app.subscribe("u", "plan_free", None).await;
+    app.json(
+        Method::POST,
+        "/v1/track",
+        Some(json!({ "userId": "u", "event": "render", "quantity": 3 })),
+    )
+    .await;
+    let dashboard = Dashboard::sign_in(&app).await;
+
+    let long = "x".repeat(4_000);
+    let hostile = format!("refund\u{0}\u{1b}[2J\r\nX-Injected: 1{}", "y".repeat(3_000));
+    for reason in [long.as_str(), hostile.as_str(), "   ", "a\u{7}b"] {
+        let (status, location, page) = dashboard.post("/dashboard/users/u/block", &[("reason", reason)]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+        assert_eq!(location, None);
+        assert!(
+            page.contains("reason: must be 1 to 256 bytes without control characters"),
+            "{page}"
+        );
+        let (status, _, page) = dashboard
+            .post(
+                "/dashboard/users/u/adjust",
+                &[("groupId", "renders"), ("amount", "-1"), ("reason", reason)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+        assert!(page.contains("reason: must be 1"), "{page}");
+
+        let (status, body) = app
+            .json(Method::POST, "/v1/users/u/block", Some(json!({ "reason": reason })))
+            .await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("reason"))
+        );
+    }
+    assert_eq!(subscription(&app, "u").await["status"], "active");
+    let adjustments = app.json(Method::GET, "/v1/users/u/adjustments", None).await.1;
+    assert_eq!(adjustments["data"], json!([]));
+    assert_eq!(TestApp::counter(&app.usage("u").await, "renders")["used"], 3);
+
+    // A reason of 256 bytes is one, on both.
+    let most = "é".repeat(128);
+    let (status, location, _) = dashboard.post("/dashboard/users/u/block", &[("reason", &most)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/dashboard/users/u?flash=blocked"));
+    assert_eq!(subscription(&app, "u").await["reason"], most.as_str());
+}
+
+#[tokio::test]
+async fn bumping_a_quota_for_hours_is_bounded_and_never_wraps() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_free", 10)).await;
+    app.subscribe("u", "plan_free", None).await;
+    let dashboard = Dashboard::sign_in(&app).await;
+
+    for hours in [
+        "-99999999999999",
+        "99999999999999",
+        "9223372036854775807",
+        "0",
+        "-1",
+        "8761",
+        "1.5",
+        "x",
+    ] {
+        let (status, _, page) = dashboard
+            .post(
+                "/dashboard/users/u/override",
+                &[("groupId", "renders"), ("quota", "1000"), ("hours", hours)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{hours}: {page}");
+        assert!(
+            page.contains("hours: must be a whole number of hours from 1 to 8760"),
+            "{hours}: {page}"
+        );
+    }
+    assert_eq!(subscription(&app, "u").await["overrides"], json!({}));
+    assert_eq!(TestApp::counter(&app.usage("u").await, "renders")["quota"], 10);
+
+    let before = chrono::Utc::now().timestamp_millis();
+    let (status, location, _) = dashboard
+        .post(
+            "/dashboard/users/u/override",
+            &[("groupId", "renders"), ("quota", "250"), ("hours", "8760")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/dashboard/users/u?flash=override"));
+    let o = &subscription(&app, "u").await["overrides"]["renders"];
+    assert_eq!(o["quota"], 250);
+    let at = chrono::DateTime::parse_from_rfc3339(o["expiresAt"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis();
+    assert!((at - before - 8_760 * 3_600_000).abs() < 60_000, "{o}");
+    assert_eq!(TestApp::counter(&app.usage("u").await, "renders")["quota"], 250);
+
+    // The API's expiry is a time from 1970 on: before it, the scripts and the answers would
+    // read one number two ways.
+    let (status, body) = app
+        .json(
+            Method::PUT,
+            "/v1/users/u/overrides/renders",
+            Some(json!({ "quota": 9, "expiresAt": "1960-01-01T00:00:00Z" })),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("expiresAt"))
+    );
+}
+
+#[tokio::test]
+async fn a_flash_in_a_link_shows_only_the_notices_the_dashboard_has() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_free", 10)).await;
+    app.subscribe("alice", "plan_free", None).await;
+    let dashboard = Dashboard::sign_in(&app).await;
+
+    for text in [
+        "Your account is suspended: call +1 555 0100",
+        "error:Support will never ask for your key. Paste it here",
+        "Blocked.",
+    ] {
+        let (status, page) = dashboard
+            .get(&format!("/dashboard/users/alice?flash={}", encode(text)))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!page.contains("class=\"flash"), "{text}: {page}");
+        assert!(!page.contains("suspended") && !page.contains("Paste it"), "{page}");
+    }
+    let (_, page) = dashboard.get("/dashboard/users/alice?flash=blocked").await;
+    assert!(
+        page.contains("<div class=\"flash\" role=\"status\">Blocked.</div>"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn ids_that_hide_or_reorder_characters_show_them_escaped_on_every_page() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_free", 10)).await;
+    let spoofs = ["admin\u{202E}nimda", "\u{FEFF}alice", "al\u{200B}ice", "bob\u{2066}"];
+    for user in spoofs {
+        app.subscribe(user, "plan_free", None).await;
+        app.json(
+            Method::POST,
+            "/v1/track",
+            Some(json!({ "userId": user, "event": "render" })),
+        )
+        .await;
+        let (status, _) = app
+            .json(
+                Method::POST,
+                &format!("/v1/users/{}/block", encode(user)),
+                Some(json!({ "reason": format!("spoof of {user}") })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let dashboard = Dashboard::sign_in(&app).await;
+    let mut pages = vec![
+        "/dashboard/users".to_string(),
+        "/dashboard/overview".to_string(),
+        "/dashboard/audit".to_string(),
+    ];
+    pages.extend(spoofs.iter().map(|u| format!("/dashboard/users/{}", encode(u))));
+    for path in &pages {
+        let (status, page) = dashboard.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        for hidden in ['\u{202E}', '\u{FEFF}', '\u{200B}', '\u{2066}'] {
+            assert!(
+                !page.contains(hidden),
+                "{path} shows U+{:04X} as it is",
+                u32::from(hidden)
+            );
+        }
+    }
+    let (_, list) = dashboard.get("/dashboard/users").await;
+    assert!(list.contains(r"admin\u{202E}nimda"), "{list}");
+    assert!(list.contains(r"\u{FEFF}alice"), "{list}");
+    assert!(list.contains(r"al\u{200B}ice"), "{list}");
+    // The link still leads to the user itself.
+    assert!(list.contains("href=\"/dashboard/users/admin%E2%80%AEnimda\""), "{list}");
+    let (_, page) = dashboard.get("/dashboard/users/admin%E2%80%AEnimda").await;
+    assert!(
+        page.contains(r"<title>admin\u{202E}nimda · quota-gateway</title>"),
+        "{page}"
+    );
+    assert!(page.contains(r"<h1>User <code>admin\u{202E}nimda</code>"), "{page}");
+}
+
+#[tokio::test]
+async fn a_users_recent_usage_is_the_newest_entries_newest_first() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_free", 10)).await;
+    app.subscribe("busy", "plan_free", None).await;
+    for i in 1..=25 {
+        let (status, _) = app
+            .json(
+                Method::POST,
+                "/v1/track",
+                Some(json!({ "userId": "busy", "event": format!("ev.{i:02}") })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let dashboard = Dashboard::sign_in(&app).await;
+    let (_, page) = dashboard.get("/dashboard/users/busy").await;
+    let recent = &page[page.find("Recent usage").unwrap()..page.find("Audit trail").unwrap()];
+    let shown: Vec<&str> = recent.match_indices("ev.").map(|(at, _)| &recent[at..at + 5]).collect();
+    let newest: Vec<String> = (6..=25).rev().map(|i| format!("ev.{i:02}")).collect();
+    assert_eq!(shown, newest);
+}
+
+/// Sends `method` on `path` exactly as written (no client keeps `%2E%2E` as it is), with a
+/// JSON `body`: the status.
+async fn raw(app: &TestApp, method: &str, path: &str, cookie: &str, body: &str) -> u16 {
+    let mut stream = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nCookie: {cookie}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        app.key,
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer[9..12]).parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_ids_dot_and_dot_dot_are_refused_by_name_everywhere() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_free", 10)).await;
+    app.subscribe("kid", "plan_free", None).await;
+    for dots in [".", ".."] {
+        let (status, body) = app
+            .json(
+                Method::POST,
+                "/v1/reserve",
+                Some(json!({ "userId": dots, "event": "render" })),
+            )
+            .await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("userId")),
+            "{body}"
+        );
+        let (status, body) = app
+            .json(
+                Method::PUT,
+                "/v1/users/kid/subscription",
+                Some(json!({ "planId": "plan_free", "parentId": dots })),
+            )
+            .await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("parentId")),
+            "{body}"
+        );
+        let mut doc = plan("plan_x", 1);
+        doc["groups"][0]["id"] = json!(dots);
+        let (status, body) = app.json(Method::PUT, "/v1/plans/plan_x", Some(doc)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.to_string().contains("groups[0].id"), "{body}");
+        let (status, body) = app
+            .json_as(
+                &app.root_token,
+                Method::POST,
+                "/v1/projects",
+                Some(json!({ "id": dots })),
+            )
+            .await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("id")),
+            "{body}"
+        );
+    }
+    // In a path, where clients resolve them away unless sent as they are.
+    let dashboard = Dashboard::sign_in(&app).await;
+    for (method, path, body) in [
+        ("GET", "/v1/users/%2E%2E/usage", ""),
+        ("GET", "/v1/users/../usage", ""),
+        ("GET", "/v1/users/%2e/subscription", ""),
+        ("PUT", "/v1/users/kid/overrides/%2E%2E", r#"{"quota": 5}"#),
+        ("PUT", "/v1/plans/..", r#"{"groups": []}"#),
+        ("GET", "/dashboard/users/%2E%2E", ""),
+    ] {
+        assert_eq!(
+            raw(&app, method, path, &dashboard.cookie, body).await,
+            400,
+            "{method} {path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_posted_by_another_site_is_refused_and_signs_nobody_in() {
+    let app = spawn_app().await;
+    let client = client_from(None);
+    let elsewhere = format!("http://127.0.0.2:{}", free_port());
+    let same_host_other_port = format!("http://127.0.0.1:{}", free_port());
+    let attempts: [&[(&str, &str)]; 5] = [
+        &[("Origin", &elsewhere)],
+        &[("Origin", &same_host_other_port)],
+        &[("Origin", "null")],
+        &[("Sec-Fetch-Site", "cross-site")],
+        &[("Sec-Fetch-Site", "same-site"), ("Origin", &app.address)],
+    ];
+    for headers in attempts {
+        let mut req = client
+            .post(format!("{}/dashboard/login", app.address))
+            .form(&[("credential", app.key.as_str())]);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        assert_eq!(session_cookie(&res), None, "{headers:?}");
+        assert!(res.text().await.unwrap().contains("came from another site"));
+    }
+    // The sign-in page's own form, and a client that is no browser, still sign in. The page
+    // sends its referrer to its own origin, or a browser would post `Origin: null`.
+    let res = client.get(format!("{}/dashboard", app.address)).send().await.unwrap();
+    assert_eq!(res.headers()["referrer-policy"], "same-origin");
+    let res = post_sign_in(&app, &client, &app.key).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(session_cookie(&res).is_some());
+    let res = client
+        .post(format!("{}/dashboard/login", app.address))
+        .header("Sec-Fetch-Site", "same-origin")
+        .header(ORIGIN, "null")
+        .form(&[("credential", app.key.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "fetch metadata outranks an opaque origin"
+    );
+    let res = client
+        .post(format!("{}/dashboard/login", app.address))
+        .form(&[("credential", app.key.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_throttled_per_client_address_and_per_credential() {
+    let app = spawn_app().await;
+    // One address guessing: 20 answers, then 429 until the window ends, the right key too.
+    let guesser = client_from(Some("127.0.0.3".parse().unwrap()));
+    for i in 0..20 {
+        let res = post_sign_in(&app, &guesser, &format!("qg_sk_guess{i}")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    for credential in ["qg_sk_guess20", app.key.as_str()] {
+        let res = post_sign_in(&app, &guesser, credential).await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry: u64 = res.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        assert_eq!(session_cookie(&res), None);
+    }
+    // Another address is not held back by it.
+    let res = post_sign_in(&app, &client_from(Some("127.0.0.4".parse().unwrap())), &app.key).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    // One credential from many addresses (a key posted from every visitor's browser): 20 in
+    // the window from anywhere, this one's 20th sign-in above included.
+    for i in 0..19 {
+        let client = client_from(Some(format!("127.0.1.{}", i + 1).parse().unwrap()));
+        let res = post_sign_in(&app, &client, &app.key).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "sign-in {i}");
+    }
+    let res = post_sign_in(&app, &client_from(Some("127.0.2.1".parse().unwrap())), &app.key).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_short_root_token_is_warned_about_at_start_up() {
+    let app = spawn_app().await;
+    let start = |token: &str| {
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("qg-root-{}-{port}.log", std::process::id()));
+        let child = Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
+            .env("QG_LISTEN", format!("127.0.0.1:{port}"))
+            .env("QG_REDIS_URL", redis::shared().target().url)
+            .env(
+                "QG_REDIS_MODE",
+                if redis::shared().target().mode == quota_gateway::store::RedisMode::Cluster {
+                    "cluster"
+                } else {
+                    "standalone"
+                },
+            )
+            .env("QG_KEY_PREFIX", &app.prefix)
+            .env("QG_ROOT_TOKEN", token)
+            .env("QG_LOG_FORMAT", "json")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        (child, log, port)
+    };
+    let mut logs = Vec::new();
+    for token in ["hunter2", "a-long-enough-root-token-of-40-characters"] {
+        let (mut child, log, port) = start(token);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while app
+            .client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .map(|r| r.status() != 200)
+            .unwrap_or(true)
+        {
+            assert!(Instant::now() < deadline, "the gateway did not become ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = child.wait();
+        logs.push(std::fs::read_to_string(&log).unwrap());
+        let _ = std::fs::remove_file(&log);
+    }
+    let warned = |text: &str| text.contains("root token (QG_ROOT_TOKEN) is shorter than 32 characters");
+    assert!(warned(&logs[0]), "{}", logs[0]);
+    assert!(!logs[0].contains("hunter2"), "the token itself is never logged");
+    assert!(!warned(&logs[1]), "{}", logs[1]);
+}
