@@ -89,8 +89,9 @@ pub struct Config {
     #[arg(long, env = "QG_TEST_SKIP_ALERT_MOVES", default_value_t = false, hide = true, action = clap::ArgAction::Set)]
     pub test_skip_alert_moves: bool,
 
-    /// For tests only: wait this long before each parent's level of a call (milliseconds), so
-    /// a test can stop the node between levels.
+    /// For tests only: wait this long before each parent's level of a call, and between a
+    /// parent change's check and its write (milliseconds), so a test can stop the node
+    /// between levels or race two changes.
     #[arg(long, env = "QG_TEST_LEVEL_PAUSE_MS", default_value_t = 0, hide = true)]
     pub test_level_pause_ms: u64,
 

@@ -22,19 +22,30 @@ const MAX_LIMIT: usize = 1_000;
 /// Entries read per step while streaming.
 const STREAM_PAGE: usize = 500;
 
-/// A cursor is base64url of "<user>\n<position>" (user ids hold no control characters).
+/// A cursor is base64url of "<day>\n<user>\n<position>" (user ids hold no control
+/// characters; the day is empty outside the ledger index's days). Cursors of the earlier
+/// "<user>\n<position>" form are read as cursors outside the index's days.
 fn encode_cursor(cursor: &LedgerCursor) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}\n{}", cursor.user, cursor.after.as_deref().unwrap_or("")))
+    let day = cursor.day.map(|d| d.to_string()).unwrap_or_default();
+    let position = cursor.after.as_deref().unwrap_or("");
+    URL_SAFE_NO_PAD.encode(format!("{day}\n{}\n{position}", cursor.user))
 }
 
 fn decode_cursor(text: &str) -> Option<LedgerCursor> {
     let decoded = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
-    let (user, position) = decoded.split_once('\n')?;
+    let parts: Vec<&str> = decoded.split('\n').collect();
+    let (day, user, position) = match parts[..] {
+        [user, position] => (None, user, position),
+        ["", user, position] => (None, user, position),
+        [day, user, position] => (Some(day.parse::<i64>().ok().filter(|d| *d >= 0)?), user, position),
+        _ => return None,
+    };
     let after = match position {
         "" => None,
         p => Some(query::stream_position(p)?.to_string()),
     };
     Some(LedgerCursor {
+        day,
         user: UserId::parse(user).ok()?,
         after,
     })

@@ -72,8 +72,9 @@ pub struct Cache {
     settings: RwLock<HashMap<String, Option<ProjectSettings>>>,
     keys: RwLock<HashMap<String, Arc<KeyRecord>>>,
     users: RwLock<ByProject<Subscription>>,
-    /// Users this node has seen in their project's users index.
-    indexed: RwLock<ByProject<()>>,
+    /// Users this node has put in their project's users index, with the last UTC day it put
+    /// them in the ledger index for (every day since it did so is covered up to that one).
+    indexed: RwLock<ByProject<i64>>,
     /// Whether a project has an enabled webhook endpoint.
     alerting: RwLock<HashMap<String, bool>>,
 }
@@ -150,12 +151,13 @@ impl Cache {
         put(&self.alerting, project.to_string(), on);
     }
 
-    pub fn indexed(&self, project: &str, user: &str) -> bool {
-        ByProject::get(&self.indexed, project, user).is_some()
+    /// The last day this node put `user` in the ledger index for, if any.
+    pub fn indexed_until(&self, project: &str, user: &str) -> Option<i64> {
+        ByProject::get(&self.indexed, project, user)
     }
 
-    pub fn put_indexed(&self, project: &str, user: &str) {
-        ByProject::put(&self.indexed, project, user, ());
+    pub fn put_indexed(&self, project: &str, user: &str, day: i64) {
+        ByProject::put(&self.indexed, project, user, day);
     }
 
     /// Drops everything the config epoch covers (and which users are indexed, so a node

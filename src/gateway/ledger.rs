@@ -1,14 +1,16 @@
-//! Reading the usage ledger: one user's entries, or every user's (through the users index, in
-//! time order per user), a page at a time.
+//! Reading the usage ledger: one user's entries, or every user's with entries in a range
+//! (through the project's ledger index, day by day), a page at a time.
 
 use super::{Gateway, GatewayError};
 use crate::quota::UserFilter;
-use crate::quota::{day_of, UsageDay, UsageEvent, UserId};
+use crate::quota::{day_of, UsageDay, UsageEvent, UserId, DAY_MS};
 
-/// Where a reading of the ledger stands: the user, and the last entry of theirs already read
-/// (None: none yet).
+/// Where a reading of the ledger stands: the stage (a UTC day of the project's ledger index, or
+/// None for one user's whole range or for the entries older than the index), the user, and
+/// the last entry of theirs already read there (None: none yet).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerCursor {
+    pub day: Option<i64>,
     pub user: UserId,
     pub after: Option<String>,
 }
@@ -20,9 +22,18 @@ pub struct UsageEventPage {
     pub next: Option<LedgerCursor>,
 }
 
+/// How near a day's boundary a ledger write also indexes the neighbouring day: the node's
+/// clock and Redis time (which stamps the entry) differ by far less.
+const DAY_MARGIN_MS: i64 = 60_000;
+
 impl Gateway {
-    /// Up to `limit` entries in [`from_ms`, `to_ms`): of `only` when given, else of every user
-    /// in the users index by id, each user's in time order; from `cursor` when given.
+    /// Up to `limit` entries in [`from_ms`, `to_ms`): of `only` when given, each in time order;
+    /// else of every user with entries in the range, found through the project's ledger index
+    /// day by day (each day's users by id, each user's entries of that day in time order),
+    /// after the entries older than the index, found through the users index by id. From
+    /// `cursor` when given. A page reads at most `limit` users' entries, so its cost is bounded
+    /// by its limit whatever the project's size: a page can hold fewer entries than `limit`
+    /// and still have a next one.
     pub async fn usage_events(
         &self,
         project: &str,
@@ -32,36 +43,60 @@ impl Gateway {
         cursor: Option<LedgerCursor>,
         limit: usize,
     ) -> Result<UsageEventPage, GatewayError> {
+        let since = self.ledger_index_since();
         let mut data = Vec::with_capacity(limit);
         let mut at = match (cursor, only) {
             (Some(cursor), _) => Some(cursor),
             (None, Some(user)) => Some(LedgerCursor {
+                day: None,
                 user: user.clone(),
                 after: None,
             }),
-            (None, None) => self.next_user(project, None).await?,
+            (None, None) if from_ms < since => self.next_indexed_user(project, None).await?,
+            (None, None) => self.next_day_user(project, from_ms, to_ms, None, None).await?,
         };
+        let mut visits = 0;
         while let Some(cursor) = at.take() {
+            if visits == limit {
+                return Ok(UsageEventPage {
+                    data,
+                    next: Some(cursor),
+                });
+            }
+            visits += 1;
+            // The stage's part of the range: a day's, or what is older than the index.
+            let (low, high) = match (cursor.day, only) {
+                (_, Some(_)) => (from_ms, to_ms),
+                (Some(day), None) => (
+                    from_ms.max(day.saturating_mul(DAY_MS)),
+                    to_ms.min(day.saturating_add(1).saturating_mul(DAY_MS)),
+                ),
+                (None, None) => (from_ms, to_ms.min(since)),
+            };
             let want = limit - data.len();
             let entries = self
                 .store
-                .ledger(project, &cursor.user, cursor.after.as_deref(), from_ms, to_ms, want)
+                .ledger(project, &cursor.user, cursor.after.as_deref(), low, high, want)
                 .await?;
             let full = entries.len() == want;
             let last = entries.last().map(|e| e.position.clone());
             data.extend(entries);
             if full {
                 // The page is full; the next starts after its last entry, of this user.
-                let next = LedgerCursor {
-                    user: cursor.user,
-                    after: last,
-                };
+                let next = LedgerCursor { after: last, ..cursor };
                 return Ok(UsageEventPage { data, next: Some(next) });
             }
-            if only.is_some() {
-                break;
-            }
-            at = self.next_user(project, Some(&cursor.user)).await?;
+            at = match (cursor.day, only) {
+                (_, Some(_)) => None,
+                (Some(day), None) => {
+                    self.next_day_user(project, from_ms, to_ms, Some(day), Some(&cursor.user))
+                        .await?
+                }
+                (None, None) => match self.next_indexed_user(project, Some(&cursor.user)).await? {
+                    Some(next) => Some(next),
+                    None => self.next_day_user(project, from_ms, to_ms, None, None).await?,
+                },
+            };
         }
         Ok(UsageEventPage { data, next: None })
     }
@@ -77,17 +112,24 @@ impl Gateway {
     }
 
     /// Whether a usage change of `user` goes to the ledger. When it does, the user is first
-    /// made sure of in the project's users index, so project-wide reads and exports find users
-    /// on the default plan too; before the script, so a crash between the two can leave an
-    /// indexed user without entries, never an entry nobody finds. One round trip per user and
-    /// node, then remembered.
+    /// made sure of in the project's users index (so project-wide reads find users on the
+    /// default plan too) and in the ledger index of today (and of the neighbouring day near a
+    /// boundary, since Redis time stamps the entry); before the script, so a crash between the
+    /// two can leave an indexed user without entries, never an entry nobody finds. One round
+    /// trip per user, day and node, then remembered.
     pub(super) async fn ledger_for(&self, project: &str, user: &UserId) -> Result<bool, GatewayError> {
         let on = self.keeps_ledger(project).await?;
-        if on && !self.cache.indexed(project, user.as_str()) {
-            self.store.index_user_once(project, user).await?;
-            self.cache.put_indexed(project, user.as_str());
+        if !on {
+            return Ok(false);
         }
-        Ok(on)
+        let now = self.clock.now_ms();
+        let (first, last) = (day_of(now - DAY_MARGIN_MS), day_of(now + DAY_MARGIN_MS));
+        if self.cache.indexed_until(project, user.as_str()) < Some(last) {
+            let days: Vec<i64> = (first..=last).collect();
+            self.store.index_ledger_user(project, user, &days).await?;
+            self.cache.put_indexed(project, user.as_str(), last);
+        }
+        Ok(true)
     }
 
     /// The user's rollups for every UTC day from `from_day` to `to_day` (both included), a
@@ -121,8 +163,19 @@ impl Gateway {
         day_of(self.clock.now_ms())
     }
 
-    /// The first user of the index after `after`, or the first of all.
-    async fn next_user(&self, project: &str, after: Option<&UserId>) -> Result<Option<LedgerCursor>, GatewayError> {
+    /// The instant from which every ledger entry is in the project's ledger index (learnt at
+    /// the node's start; 0 for a deployment that kept the index from its first start).
+    fn ledger_index_since(&self) -> i64 {
+        self.ledger_since.get().copied().unwrap_or(0)
+    }
+
+    /// The first user of the users index after `after`, or the first of all, to read the
+    /// entries older than the ledger index.
+    async fn next_indexed_user(
+        &self,
+        project: &str,
+        after: Option<&UserId>,
+    ) -> Result<Option<LedgerCursor>, GatewayError> {
         let page = self
             .store
             .users(project, after.map(UserId::as_str), 1, &UserFilter::default())
@@ -131,6 +184,46 @@ impl Gateway {
             .data
             .into_iter()
             .find_map(|entry| UserId::parse(&entry.user_id).ok())
-            .map(|user| LedgerCursor { user, after: None }))
+            .map(|user| LedgerCursor {
+                day: None,
+                user,
+                after: None,
+            }))
+    }
+
+    /// The next user of the ledger index within [`from_ms`, `to_ms`) after `user` of `day`
+    /// (both None: from the start of the indexed part of the range): the next user of that
+    /// day, else the first of the next day with entries. A day whose users' set lapsed is
+    /// passed over.
+    async fn next_day_user(
+        &self,
+        project: &str,
+        from_ms: i64,
+        to_ms: i64,
+        day: Option<i64>,
+        user: Option<&UserId>,
+    ) -> Result<Option<LedgerCursor>, GatewayError> {
+        if let (Some(day), Some(user)) = (day, user) {
+            if let Some(next) = self.store.next_ledger_user(project, day, Some(user)).await? {
+                return Ok(Some(LedgerCursor {
+                    day: Some(day),
+                    user: next,
+                    after: None,
+                }));
+            }
+        }
+        let (first_day, last_day) = (day_of(from_ms.max(self.ledger_index_since())), day_of(to_ms - 1));
+        let mut after = day;
+        while let Some(next_day) = self.store.next_ledger_day(project, first_day, last_day, after).await? {
+            if let Some(first) = self.store.next_ledger_user(project, next_day, None).await? {
+                return Ok(Some(LedgerCursor {
+                    day: Some(next_day),
+                    user: first,
+                    after: None,
+                }));
+            }
+            after = Some(next_day);
+        }
+        Ok(None)
     }
 }

@@ -165,7 +165,10 @@ pub struct Gateway {
     outcomes: Arc<Outcomes>,
     secrets: Arc<NodeSecrets>,
     webhooks: Arc<WebhookSettings>,
-    /// For tests only: a wait before each parent's level (`parents.rs`).
+    /// From when every ledger entry is in its project's ledger index, learnt at start.
+    ledger_since: Arc<OnceLock<i64>>,
+    /// For tests only: a wait before each parent's level, and between a parent change's check
+    /// and its write (`parents.rs`).
     level_pause: std::time::Duration,
 }
 
@@ -185,6 +188,7 @@ impl Gateway {
             outcomes: Arc::new(outcomes),
             secrets: Arc::default(),
             webhooks: Arc::default(),
+            ledger_since: Arc::default(),
             level_pause: std::time::Duration::ZERO,
         })
     }

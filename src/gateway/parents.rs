@@ -3,11 +3,22 @@
 //! Chains are at most three levels (a user, a team, an organisation); this file checks a new
 //! parent against that, and walks a chain (`walk_up`) for every verb that reaches the parents' levels.
 
+use std::time::{Duration, Instant};
+
 use super::{Gateway, GatewayError};
 use crate::quota::UserId;
+use crate::secrets::random_token;
+use crate::store::Store;
 
 /// A member, its parent and the parent's parent: no chain is longer.
 pub const MAX_LEVELS: usize = 3;
+
+/// How long a parent change may hold its project's lease: far longer than its check and write
+/// take (a few command timeouts), so only a node that dies holding it makes others wait.
+const LEASE_MS: u64 = 10_000;
+
+/// How long a parent change waits for the lease before answering 503 (try again).
+const LEASE_WAIT: Duration = Duration::from_secs(3);
 
 fn refused(detail: impl Into<String>) -> GatewayError {
     GatewayError::Invalid {
@@ -60,13 +71,69 @@ impl Gateway {
                 user.as_str()
             )));
         }
+        // The test hook's wait, which widens the window a racing change would need.
+        self.between_levels().await;
         Ok(())
     }
 
-    /// Before a parent's level: the test hook's wait, if any.
+    /// Runs `change` (a check of the chains, then the write) holding the project's lease on
+    /// parent changes, so two racing changes on any nodes run one after the other: each
+    /// checks the chains as the other left them, and no cycle or fourth level can form
+    /// between a check and its write. The lease lapses by itself if this node dies.
+    pub(super) async fn holding_parents_lease<T>(
+        &self,
+        project: &str,
+        change: impl AsyncFnOnce() -> Result<T, GatewayError>,
+    ) -> Result<T, GatewayError> {
+        let token = random_token(24);
+        let deadline = Instant::now() + LEASE_WAIT;
+        let mut tries = 1;
+        while !self.store.lock_parents(project, &token, LEASE_MS).await? {
+            if Instant::now() >= deadline {
+                return Err(GatewayError::Unsettled(tries));
+            }
+            tries += 1;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Given up once the change is answered, or when it is dropped unanswered (a client
+        // that went away cancels it).
+        let mut lease = Lease {
+            store: self.store.clone(),
+            project: project.to_string(),
+            token: Some(token),
+        };
+        let answer = change().await;
+        if let Some(token) = lease.token.take() {
+            // One that cannot be given up (Redis failed) lapses.
+            let _ = self.store.unlock_parents(project, &token).await;
+        }
+        answer
+    }
+
+    /// Before a parent's level, and between a parent change's check and its write: the test
+    /// hook's wait, if any.
     pub(super) async fn between_levels(&self) {
         if !self.level_pause.is_zero() {
             tokio::time::sleep(self.level_pause).await;
+        }
+    }
+}
+
+/// A taken lease on parent changes; one still held when dropped is given up in the background
+/// (a drop cannot wait), and one whose give-up fails lapses.
+struct Lease {
+    store: Store,
+    project: String,
+    token: Option<String>,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(token) = self.token.take() {
+            let (store, project) = (self.store.clone(), std::mem::take(&mut self.project));
+            tokio::spawn(async move {
+                let _ = store.unlock_parents(&project, &token).await;
+            });
         }
     }
 }

@@ -1,9 +1,10 @@
 //! First contact with Redis: the clock synced, the root token digest and project `default` with
-//! one secret key made at the very first start, and the user-token signing secret learnt.
+//! one secret key made at the very first start, the user-token signing secret and the start of
+//! the ledger index learnt.
 //! Secrets are returned to the caller to print once; only their digests are stored.
 
 use super::{Gateway, GatewayError};
-use crate::quota::ProjectSettings;
+use crate::quota::{day_of, ProjectSettings, DAY_MS};
 use crate::secrets;
 use crate::store::StoreError;
 
@@ -42,8 +43,19 @@ impl Gateway {
             first.default_key = Some(key);
         }
         let fresh = hex::encode(secrets::random_bytes::<32>());
-        let signing_key = hex::decode(self.store.signing_key(&fresh).await?)
-            .map_err(|_| StoreError::Protocol("the stored signing key is malformed".into()))?;
+        let stored = self.store.signing_key(&fresh).await?;
+        // The signing key is made by a deployment's very first start: such a deployment keeps
+        // the ledger index from the beginning. One that kept a ledger before the index existed
+        // has it complete from the next UTC day on (nodes of the earlier version may still be
+        // writing today); older entries are read through the users index.
+        let index_from = if stored == fresh {
+            0
+        } else {
+            (day_of(self.clock.now_ms()) + 1) * DAY_MS
+        };
+        let _ = self.ledger_since.set(self.store.ledger_index_since(index_from).await?);
+        let signing_key =
+            hex::decode(stored).map_err(|_| StoreError::Protocol("the stored signing key is malformed".into()))?;
         let _ = self.secrets.root_digest.set(root_digest);
         let _ = self.secrets.signing_key.set(signing_key);
         Ok(first)

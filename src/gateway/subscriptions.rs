@@ -80,7 +80,7 @@ impl Gateway {
             check_override(plan, group, o, &format!("overrides.{group}"))?;
         }
         let started = Instant::now();
-        let answer = async {
+        let put = async || {
             if let ParentChange::Set(parent) = parent {
                 self.check_parent(project, user, parent).await?;
             }
@@ -116,8 +116,13 @@ impl Gateway {
                     Err(err)
                 }
             }
-        }
-        .await;
+        };
+        // A new parent is checked and written under the project's lease (the members index
+        // that the next check reads included), so racing parent changes cannot close a cycle.
+        let answer = match parent {
+            ParentChange::Set(_) => self.holding_parents_lease(project, put).await,
+            ParentChange::Keep | ParentChange::Remove => put().await,
+        };
         self.report(Verb::Subscribe, project, Some(user), started, &answer);
         let sub = answer?;
         let parent_id = match parent {

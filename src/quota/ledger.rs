@@ -87,7 +87,10 @@ pub struct UsageDay {
     pub groups: Vec<(String, DayActivity)>,
 }
 
+/// A UTC day in ms.
+pub const DAY_MS: i64 = 86_400_000;
+
 /// The UTC day of a Unix time in ms.
 pub fn day_of(ms: i64) -> i64 {
-    ms.div_euclid(86_400_000)
+    ms.div_euclid(DAY_MS)
 }

@@ -29,7 +29,7 @@ pub use decision::{Decision, Denial, Reason};
 pub use event::EventInput;
 pub use hold::{Hold, Prepared, Verdict};
 pub use ids::{ReasonText, ReservationId, UserId};
-pub use ledger::{day_of, DayActivity, UsageDay, UsageEvent, UsageGroup, UsageKind};
+pub use ledger::{day_of, DayActivity, UsageDay, UsageEvent, UsageGroup, UsageKind, DAY_MS};
 pub use measure::{Measure, MeasureDoc, MeasureError};
 pub use period::{Anchor, Period, PeriodKind, Window};
 pub use plan::{LimitGroup, Mode, Plan, PlanChange, PlanDoc, Problem, Unit, Unmatched};

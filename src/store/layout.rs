@@ -145,6 +145,23 @@ impl Layout {
         self.project(project, "members")
     }
 
+    /// Days (as UTC day numbers, scored by themselves) on which some user of the project had a
+    /// ledger entry, so a project-wide reading finds its users without walking every user.
+    pub fn ledger_days(&self, project: &str) -> String {
+        self.project(project, "ledger_days")
+    }
+
+    /// The users with a ledger entry on one UTC day, score 0, ordered by id.
+    pub fn ledger_day_users(&self, project: &str, day: i64) -> String {
+        self.project(project, &format!("ledger_users:{day}"))
+    }
+
+    /// The lease that one parent change at a time holds across its check and its write
+    /// (`store::locks`).
+    pub fn parents_lock(&self, project: &str) -> String {
+        self.project(project, "parents_lock")
+    }
+
     /// plan -> how many users are on it.
     pub fn plan_users(&self, project: &str) -> String {
         self.project(project, "plan_users")
@@ -203,6 +220,12 @@ impl Layout {
             key.push_str(part);
         }
         key
+    }
+
+    /// From this instant (ms) on, every ledger entry's day is in its project's ledger index;
+    /// earlier ones (written before a node kept the index) are found through the users index.
+    pub fn ledger_index_since(&self) -> String {
+        format!("{}:ledger_index_since", self.prefix)
     }
 
     pub fn root(&self) -> String {

@@ -12,6 +12,8 @@ mod deployment;
 mod health;
 pub mod layout;
 mod ledger;
+mod ledger_index;
+mod locks;
 mod outbox;
 mod pipe;
 mod plans;

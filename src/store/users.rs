@@ -5,7 +5,7 @@
 use redis::AsyncCommands;
 
 use super::{Store, StoreError};
-use crate::quota::{Status, UserEntry, UserFilter, UserId, UserPage};
+use crate::quota::{Status, UserEntry, UserFilter, UserPage};
 
 /// At most this many index entries are read to fill one filtered page.
 const MAX_SCAN: usize = 5_000;
@@ -112,23 +112,6 @@ impl Store {
     pub async fn plan_member_counts(&self, project: &str) -> Result<Vec<(String, i64)>, StoreError> {
         let key = self.keys.plan_users(project);
         self.run(|mut conn| async move { Ok(conn.hgetall(&key).await?) }).await
-    }
-
-    /// Adds the user to the project's users index unless it is there. Users on the default
-    /// plan have no subscription to index them; their first usage change does.
-    pub async fn index_user_once(&self, project: &str, user: &UserId) -> Result<(), StoreError> {
-        let key = self.keys.users(project);
-        self.run(|mut conn| async move {
-            let _: i64 = redis::cmd("ZADD")
-                .arg(&key)
-                .arg("NX")
-                .arg(0)
-                .arg(user.as_str())
-                .query_async(&mut conn)
-                .await?;
-            Ok(())
-        })
-        .await
     }
 }
 

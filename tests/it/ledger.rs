@@ -2,6 +2,7 @@
 //! changed the counter, so the entries of a user always sum to the counters.
 
 use futures::future::join_all;
+use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -482,4 +483,108 @@ async fn an_export_cut_midway_is_an_error_and_leaves_no_file() {
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Redis round trips this node has made so far.
+async fn redis_calls(app: &TestApp) -> f64 {
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("qg_redis_calls_total "))
+        .and_then(|v| v.parse().ok())
+        .expect("qg_redis_calls_total")
+}
+
+/// One entry among 300 users: a project-wide page finds it through the ledger index in a few
+/// round trips, however many users the project has (walking the users index took one or more
+/// per user).
+#[tokio::test]
+async fn a_project_wide_page_costs_what_its_entries_cost_not_the_projects_size() {
+    let app = spawn_app().await;
+    plan(&app).await;
+    let app = &app;
+    futures::stream::iter(0..300)
+        .for_each_concurrent(16, |i| async move {
+            app.subscribe(&format!("quiet{i:03}"), "plan_l", None).await;
+        })
+        .await;
+    let body = json!({ "userId": "quiet150", "event": "chat", "quantity": 2 });
+    assert_eq!(app.json(Method::POST, "/v1/track", Some(body)).await.0, 200);
+    let before = redis_calls(app).await;
+    let (status, page) = app.json(Method::GET, "/v1/usage-events?limit=10", None).await;
+    let calls = redis_calls(app).await - before;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["data"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["data"][0]["userId"], "quiet150");
+    assert_eq!(page["nextCursor"], Value::Null);
+    assert!(calls <= 10.0, "the page took {calls} redis round trips");
+}
+
+/// Entries written before a deployment kept the ledger index are still read, through the users
+/// index: a node that learns the index starts tomorrow finds them, a page visiting at most
+/// `limit` users (so some pages hold no entry and still name the next), and then the indexed
+/// days.
+#[tokio::test]
+async fn entries_older_than_the_ledger_index_are_read_through_the_users_index() {
+    use crate::support::{redis, spawn_app_on};
+
+    let first = spawn_app().await;
+    plan(&first).await;
+    for user in ["a1", "a2", "a3", "a4", "a5", "a6"] {
+        first.subscribe(user, "plan_l", None).await;
+    }
+    for (user, quantity) in [("a2", 1), ("a5", 2)] {
+        let body = json!({ "userId": user, "event": "chat", "quantity": quantity });
+        assert_eq!(first.json(Method::POST, "/v1/track", Some(body)).await.0, 200);
+    }
+    // As if the entries were written by a version without the index, which starts tomorrow.
+    let tomorrow_ms = (chrono::Utc::now().timestamp_millis() / 86_400_000 + 1) * 86_400_000;
+    let days: Vec<String> = redis::shared().query(&[
+        "ZRANGE",
+        &format!("{}:{{default}}:ledger_days", first.prefix),
+        "0",
+        "-1",
+    ]);
+    assert!(!days.is_empty(), "today is in the ledger index");
+    for day in &days {
+        redis::shared().query::<i64>(&["DEL", &format!("{}:{{default}}:ledger_users:{day}", first.prefix)]);
+    }
+    redis::shared().query::<i64>(&["DEL", &format!("{}:{{default}}:ledger_days", first.prefix)]);
+    redis::shared().query::<()>(&[
+        "SET",
+        &format!("{}:ledger_index_since", first.prefix),
+        &tomorrow_ms.to_string(),
+    ]);
+    let second = spawn_app_on(&redis::shared().target(), &first.prefix, Some(&first.key)).await;
+
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let (status, page) = second
+            .json(Method::GET, &format!("/v1/usage-events?limit=2{cursor}"), None)
+            .await;
+        assert_eq!(status, 200, "{page}");
+        pages += 1;
+        assert!(pages < 20, "the walk ends");
+        for e in page["data"].as_array().unwrap() {
+            seen.push((
+                e["userId"].as_str().unwrap().to_string(),
+                e["quantity"].as_f64().unwrap(),
+            ));
+        }
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [("a2".to_string(), 1.0), ("a5".to_string(), 2.0)]);
+    assert!(pages >= 3, "two users visited per page: {pages} pages");
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::support::process::{gateway_process, wait_ready};
 use crate::support::redis::{self, free_port};
-use crate::support::{encode, spawn_app, spawn_app_on, unique_prefix, TestApp};
+use crate::support::{encode, spawn_app, spawn_app_on, spawn_app_with, unique_prefix, TestApp};
 
 /// Puts `user` on `plan` under `parent` (None: no parent given); answers status and body.
 async fn subscribe(app: &TestApp, user: &str, plan: &str, parent: Option<Value>) -> (StatusCode, Value) {
@@ -518,4 +518,42 @@ async fn a_blocked_parent_is_named_in_the_denial() {
         json!([{ "subjectId": "t", "groupId": null, "reason": "user_blocked" }]),
         "{denied}"
     );
+}
+
+/// Two subjects made each other's parent at once, through two nodes whose parent changes wait
+/// between their check and their write (the window a race needs): one change wins, the other is
+/// refused as a cycle, in every round. Without the project's lease on parent changes both checks
+/// pass before either write, and the two subjects stay each other's parent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_parent_changes_on_two_nodes_never_close_a_cycle() {
+    let prefix = unique_prefix();
+    let target = redis::shared().target();
+    let pause = |c: &mut quota_gateway::config::Config| c.test_level_pause_ms = 100;
+    let one = spawn_app_with(&target, &prefix, None, pause).await;
+    let two = spawn_app_with(&target, &prefix, Some(&one.key), pause).await;
+    team_plans(&one).await;
+    for round in 0..5 {
+        let (a, b) = (format!("a{round}"), format!("b{round}"));
+        one.subscribe(&a, "plan_team", None).await;
+        one.subscribe(&b, "plan_team", None).await;
+        let (first, second) = futures::join!(
+            subscribe(&one, &a, "plan_team", Some(json!(b))),
+            subscribe(&two, &b, "plan_team", Some(json!(a))),
+        );
+        let won = [&first, &second].iter().filter(|(status, _)| *status == 200).count();
+        assert_eq!(won, 1, "round {round}: {first:?} {second:?}");
+        let refused = if first.0 == 200 { &second } else { &first };
+        assert_eq!(refused.0, 400, "round {round}: {refused:?}");
+        assert_eq!(refused.1["field"], "parentId", "round {round}: {refused:?}");
+        let (_, sub_a) = one
+            .json(Method::GET, &format!("/v1/users/{a}/subscription"), None)
+            .await;
+        let (_, sub_b) = one
+            .json(Method::GET, &format!("/v1/users/{b}/subscription"), None)
+            .await;
+        assert!(
+            sub_a["parentId"].is_null() || sub_b["parentId"].is_null(),
+            "round {round}: a cycle {sub_a} {sub_b}"
+        );
+    }
 }

@@ -75,7 +75,8 @@ export function adminMethods(send: Send, per: Per) {
 
     /**
      * A page of the usage ledger (commits, tracks, adjustments), oldest first per user: one
-     * user's, or every user's without `userId`; pass `cursor: page.nextCursor` for the next.
+     * user's, or every user's without `userId` (day by day); pass `cursor: page.nextCursor`
+     * for the next until it is null: a project-wide page may hold fewer than `limit` entries.
      */
     listUsageEvents(query: { userId?: string | undefined; from?: string | Date | undefined; to?: string | Date | undefined; cursor?: string | undefined; limit?: number | undefined } = {},
       opts: CallOptions = {}): Promise<UsageEventPage> {

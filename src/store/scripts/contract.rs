@@ -250,9 +250,15 @@ pub const SET_ENABLED: Contract = Contract {
     args: &[fixed(3)],
     reply: "changed, unchanged or missing",
 };
+pub const UNLOCK: Contract = Contract {
+    file: "unlock.lua",
+    keys: 1,
+    args: &[fixed(1)],
+    reply: "1 when given up, 0 when the lock was not the taker's",
+};
 
 /// Every script a node runs.
-pub const ALL: [&Contract; 24] = [
+pub const ALL: [&Contract; 25] = [
     &RESERVE,
     &CHECK,
     &TRACK,
@@ -277,6 +283,7 @@ pub const ALL: [&Contract; 24] = [
     &CREATE_ENDPOINT,
     &ROTATE_SECRET,
     &SET_ENABLED,
+    &UNLOCK,
 ];
 
 #[cfg(test)]

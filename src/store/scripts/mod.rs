@@ -65,6 +65,7 @@ const SCRIPT_FILES: &[&str] = &[
     "shape.lua",
     "subscribe.lua",
     "track.lua",
+    "unlock.lua",
     "unsubscribe.lua",
     "usage.lua",
 ];
@@ -115,9 +116,10 @@ pub(crate) static REDELIVER: LazyLock<Script> = alone!("redeliver.lua");
 pub(crate) static CREATE_ENDPOINT: LazyLock<Script> = alone!("create_endpoint.lua");
 pub(crate) static ROTATE_SECRET: LazyLock<Script> = alone!("rotate_secret.lua");
 pub(crate) static SET_ENABLED: LazyLock<Script> = alone!("set_enabled.lua");
+pub(crate) static UNLOCK: LazyLock<Script> = alone!("unlock.lua");
 
 /// Every script with its contract, for the tests that hold each to it.
-pub fn every_script() -> [(&'static contract::Contract, &'static Script); 24] {
+pub fn every_script() -> [(&'static contract::Contract, &'static Script); 25] {
     use contract as c;
     [
         (&c::RESERVE, &RESERVE),
@@ -144,6 +146,7 @@ pub fn every_script() -> [(&'static contract::Contract, &'static Script); 24] {
         (&c::CREATE_ENDPOINT, &CREATE_ENDPOINT),
         (&c::ROTATE_SECRET, &ROTATE_SECRET),
         (&c::SET_ENABLED, &SET_ENABLED),
+        (&c::UNLOCK, &UNLOCK),
     ]
 }
 

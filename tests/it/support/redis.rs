@@ -44,11 +44,30 @@ impl TestRedis {
 
     /// Starts a server with extra `redis-server` arguments.
     pub fn start_with(extra: &[&str]) -> TestRedis {
+        TestRedis::start_in("", extra)
+    }
+
+    /// Starts a server whose wall clock (Redis `TIME`, key expiry) reads `start_ms` now and
+    /// runs `rate` times as fast as the machine's: `fastclock.c`, built here with the system's
+    /// C compiler and loaded with LD_PRELOAD. Tests of period boundaries reach one in seconds.
+    pub fn start_fast_clock(start_ms: i64, rate: u32) -> TestRedis {
+        let shim = fast_clock_library();
+        TestRedis::start_in(
+            &format!(
+                "QG_CLOCK_START_MS={start_ms} QG_CLOCK_RATE={rate} LD_PRELOAD='{}'",
+                shim.display()
+            ),
+            &[],
+        )
+    }
+
+    /// Starts a server with `env` (shell assignments) before the command.
+    fn start_in(env: &str, extra: &[&str]) -> TestRedis {
         for _ in 0..5 {
             let port = free_port();
             let dir = std::env::temp_dir().join(format!("qg-test-redis-{}-{port}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("create the test redis directory");
-            if let Some(redis) = TestRedis::spawn(port, dir, extra) {
+            if let Some(redis) = TestRedis::spawn_in(env, port, dir, extra) {
                 return redis;
             }
         }
@@ -58,9 +77,13 @@ impl TestRedis {
     /// Starts a server on `port` with its data in `dir`, as `start_with` would; None when it
     /// does not answer (the port was taken).
     pub fn spawn(port: u16, dir: PathBuf, extra: &[&str]) -> Option<TestRedis> {
+        TestRedis::spawn_in("", port, dir, extra)
+    }
+
+    fn spawn_in(env: &str, port: u16, dir: PathBuf, extra: &[&str]) -> Option<TestRedis> {
         let extra: Vec<String> = extra.iter().map(|a| format!("'{a}'")).collect();
         let command = format!(
-            "redis-server --port {port} --bind 127.0.0.1 --save '' --dir '{dir}' --pidfile '{dir}/redis.pid' \
+            "{env} redis-server --port {port} --bind 127.0.0.1 --save '' --dir '{dir}' --pidfile '{dir}/redis.pid' \
              --maxmemory-policy noeviction --daemonize no {extra}",
             dir = dir.display(),
             extra = extra.join(" "),
@@ -154,6 +177,27 @@ impl TestRedis {
             let _ = watchdog.wait();
         }
     }
+}
+
+/// `fastclock.c` built once per test process, into a directory of its own.
+fn fast_clock_library() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = std::env::temp_dir().join(format!("qg-test-fastclock-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("create the fast clock's directory");
+            let library = dir.join("fastclock.so");
+            let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/support/fastclock.c");
+            let status = Command::new("cc")
+                .args(["-shared", "-fPIC", "-O2", "-o"])
+                .arg(&library)
+                .arg(source)
+                .status()
+                .expect("run cc (the C compiler Rust links with) to build the fast clock");
+            assert!(status.success(), "cc could not build {source}");
+            library
+        })
+        .clone()
 }
 
 /// A 3-master Redis Cluster on loopback.
