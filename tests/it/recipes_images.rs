@@ -101,7 +101,7 @@ async fn an_app_falls_back_to_model_b_when_model_a_is_exhausted() {
     app.subscribe("f", "plan_pro", None).await;
     assert_eq!(use_n(&app, image("f", "model_a"), 20).await, 20);
     let a = app.reserve(image("f", "model_a")).await;
-    assert_eq!(a["deniedBy"], json!(["lg_pro_model_a"]));
+    assert_eq!(a["deniedBy"], json!(["lg_pro_model_a"]), "{a}");
     let b = app.reserve(image("f", "model_b")).await;
     assert_eq!(b["allowed"], true, "model B has its own bucket: {b}");
 }

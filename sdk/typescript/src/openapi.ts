@@ -1974,7 +1974,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The usage ledger (one user's, or every user's), oldest first per user; pages, or NDJSON or CSV with Accept */
+        /** The usage ledger (one user's, or every user's day by day), oldest first per user; pages (a page may be short and still name nextCursor), or NDJSON or CSV with Accept */
         get: {
             parameters: {
                 query?: {
