@@ -95,4 +95,18 @@ local function ledger(now, holds, amount_of, fields)
   redis.call('XADD', KEYS[8], 'MINID', oldest, '*', unpack(fields))
 end
 
+-- An entry's fields with who made it: the key that made the call and, at a parent's level,
+-- the member whose event it was; each left out when "".
+local function attributed(fields, key, member)
+  if key ~= '' then
+    fields[#fields + 1] = 'key'
+    fields[#fields + 1] = key
+  end
+  if member ~= '' then
+    fields[#fields + 1] = 'member'
+    fields[#fields + 1] = member
+  end
+  return fields
+end
+
 -- changes.lua ends --

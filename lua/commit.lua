@@ -5,8 +5,10 @@
 -- ARGV[5]     reservation id
 -- ARGV[6]     "" to commit what was reserved, or the number of holds n,
 --             then ARGV[7..6+n] the actual milli-units per hold, in the record's order
--- then        for the ledger: the commit's metadata as JSON ("" when it gave none), its
---             quantity in milli-units ("")
+-- then        for the ledger: the commit's metadata as JSON ("" when it gave none: the
+--             reservation's own, if any, is written), its quantity in milli-units ("": the
+--             quantity reserved is written), the id of the key that made the call, and the
+--             member whose event it was ("" at the member's own level)
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"more"}, {"not_found"}, {"conflict", state}
 -- when the reservation was released, {"mismatch"} when n is not the record's hold count,
@@ -15,7 +17,7 @@
 -- then the alerts fired (as alerts.lua appends them)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-shape(10, 6, 1, 2)
+shape(10, 6, 1, 4)
 
 -- 1. A repeat of this Idempotency-Key answers the first answer (`now` is Redis time, read by
 -- the prelude).
@@ -62,9 +64,13 @@ finish(ARGV[5], record, 'committed', now)
 
 -- 4. The ledger entry and the day's rollups (usage only: in-flight holds counted none), in the
 -- same step.
+-- The entry says what the call was for: the commit's metadata and actual quantity, else what
+-- the reservation recorded (records written before it recorded them have neither).
 local l = ARGV[6] == '' and 7 or 7 + tonumber(ARGV[6])
+local metadata = ARGV[l] ~= '' and ARGV[l] or record.md or ''
+local quantity = ARGV[l + 1] ~= '' and ARGV[l + 1] or record.qt or ''
 ledger(now, record.h, function(_, h) return h.k ~= 'c' and h.n or nil end,
-  {'kind', late and 'late_commit' or 'commit', 'ref', ARGV[5], 'event', record.e, 'metadata', ARGV[l],
-   'quantity', ARGV[l + 1]})
+  attributed({'kind', late and 'late_commit' or 'commit', 'ref', ARGV[5], 'event', record.e,
+    'metadata', metadata, 'quantity', quantity}, ARGV[l + 2], ARGV[l + 3]))
 local reply = {'ok', late and 1 or 0, cjson.encode(record)}
 return remember(append_fired(append_counters(reply, record.h, quota_in_force)), now)

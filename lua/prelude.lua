@@ -27,6 +27,8 @@
 --
 -- A reservation record is JSON whose numbers are all strings, so no digit is lost to cjson:
 -- {"v": RECORD_VERSION (absent in the first encoding), "s": held|committed|released, "e": event,
+--  "qt": the quantity reserved in milli-units, "md": the event's metadata as canonical JSON
+--  (absent when it had none; records written before these fields have neither),
 --  "c": created ms, "x": expires ms, "t": ended ms, "l": "1" when committed late, "rx": "1"
 --  when released after it had expired, "p": the next level up when there is one, "h": [hold,
 --  ...]} with each hold as holds.lua reads it, plus "n": the committed milli-units. A held

@@ -5,8 +5,10 @@
 -- ARGV[5]     subscription version the node decided with ("0": no subscription)
 -- ARGV[6]     number of holds n, then n times HOLD_FIELDS values, one hold each, as in holds.lua
 --             (no in-flight groups)
--- then        for the ledger: the event name, its metadata as JSON, and its quantity in
---             milli-units
+-- then        for the ledger: the event name, its metadata as JSON, its quantity in
+--             milli-units, the id of the key that made the call, the member whose event it was
+--             ("" at the member's own level), and the entry's reference (the same at every
+--             level, so a parent's entry has its member's id)
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"stale"}, {"more"}, {"overflow", group}
 -- when a counter would pass 2^53 - 1 milli-units (nothing is counted), else {"ok", then per
@@ -14,7 +16,7 @@
 -- them)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-local n = shape(10, 6, HOLD_FIELDS, 3)
+local n = shape(10, 6, HOLD_FIELDS, 6)
 
 -- 1. A repeat answers the first answer and counts nothing (`now` is Redis time, read by the
 -- prelude).
@@ -48,6 +50,7 @@ alert_crossings(holds, quota_in_force, before, after)
 -- 5. The ledger entry and the day's rollups, in the same step as the counters.
 local l = 7 + HOLD_FIELDS * n
 ledger(now, holds, function(_, h) return h.a end,
-  {'kind', 'track', 'ref', ARGV[2], 'event', ARGV[l], 'metadata', ARGV[l + 1], 'quantity', ARGV[l + 2]})
+  attributed({'kind', 'track', 'ref', ARGV[l + 5], 'event', ARGV[l], 'metadata', ARGV[l + 1],
+    'quantity', ARGV[l + 2]}, ARGV[l + 3], ARGV[l + 4]))
 prune(now)
 return remember(append_fired(append_counters({'ok'}, holds, quota_in_force)), now)

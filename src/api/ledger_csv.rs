@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use super::dto::UsageEventAnswer;
 
-pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata\n";
+pub const HEADER: &str =
+    "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId\n";
 
 /// The columns written by this code as numbers (quantity, amount): a negative amount starts
 /// with "-" and stays a number.
@@ -64,6 +65,7 @@ pub fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), serde_json
             entry.reason.clone().unwrap_or_default(),
             entry.key_id.clone().unwrap_or_default(),
             metadata.clone().unwrap_or_default(),
+            entry.member_id.clone().unwrap_or_default(),
         ];
         for (i, cell) in cells.iter().enumerate() {
             if i > 0 {

@@ -43,6 +43,8 @@ pub async fn get_reservation(
         reservation_id: id.to_string(),
         user_id: id.user().to_string(),
         event: record.event,
+        quantity: record.quantity,
+        metadata: record.metadata,
         status: view.state.as_str(),
         expires_at: rfc3339(record.expires_ms),
         holds,

@@ -27,14 +27,15 @@ pub async fn commit(
     let id = path.into_inner();
     let idempotency = idempotency(&req, "commit", &id, &bytes)?;
     let reservation = ReservationId::parse(&id);
-    let project = key.project(&state).await?;
+    let record = key.secret(&state).await?;
     let reservation = reservation.ok_or(ApiError::ReservationNotFound)?;
     let commit = state.gateway.commit(
-        &project,
+        &record.project,
         &reservation,
         body.quantity,
         body.metadata.as_ref(),
         idempotency.as_ref(),
+        &record.key_id,
     );
     let settled = settled(commit.await?)?;
     Ok(dto::direct::respond(

@@ -20,8 +20,11 @@ pub async fn track(
     let body: TrackBody = body::parse(&bytes)?;
     let input = body.validate()?;
     let idempotency = idempotency(&req, "track", "", &bytes)?;
-    let project = key.project(&state).await?;
-    let counters = state.gateway.track(&project, &input, idempotency.as_ref()).await?;
+    let record = key.secret(&state).await?;
+    let counters = state
+        .gateway
+        .track(&record.project, &input, idempotency.as_ref(), &record.key_id)
+        .await?;
     Ok(dto::direct::respond(
         dto::direct::track(&counters, input.user.as_str()),
         HttpResponse::Ok(),

@@ -1,5 +1,6 @@
-//! `GET /v1/usage-events?userId=&from=&to=&cursor=&limit=`: the usage ledger, oldest first per
-//! user: one user's, or (without `userId`) every user's in the users index, by id. As JSON a
+//! `GET /v1/usage-events?userId=&memberId=&from=&to=&cursor=&limit=`: the usage ledger, oldest
+//! first per user: one user's (a parent's filtered by member with `memberId`), or (without
+//! `userId`) every user's with entries, day by day. As JSON a
 //! page at a time; with `Accept: application/x-ndjson` or `text/csv` the whole range, streamed.
 
 use actix_web::http::header::{ACCEPT, CONTENT_TYPE};
@@ -12,7 +13,7 @@ use super::auth::ApiKey;
 use super::dto::{UsageEventAnswer, UsageEventPageAnswer};
 use super::subscriptions::parse_time;
 use super::{ledger_csv, query};
-use crate::gateway::{Gateway, LedgerCursor};
+use crate::gateway::{Gateway, LedgerCursor, LedgerQuery};
 use crate::http::ApiError;
 use crate::http::AppState;
 use crate::quota::UserId;
@@ -75,12 +76,24 @@ pub async fn list_usage_events(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let [user, from, to, cursor, limit] =
-        query::params(req.query_string(), ["userId", "from", "to", "cursor", "limit"])?;
+    let [user, member, from, to, cursor, limit] = query::params(
+        req.query_string(),
+        ["userId", "memberId", "from", "to", "cursor", "limit"],
+    )?;
     let user = user
         .as_deref()
         .map(|u| UserId::parse(u).map_err(|d| ApiError::invalid("userId", d)))
         .transpose()?;
+    let member = member
+        .as_deref()
+        .map(|m| UserId::parse(m).map_err(|d| ApiError::invalid("memberId", d)))
+        .transpose()?;
+    if member.is_some() && user.is_none() {
+        return Err(ApiError::invalid(
+            "memberId",
+            "filters one parent's ledger: give its userId too",
+        ));
+    }
     let from_ms = from.as_deref().map(|t| parse_time("from", t)).transpose()?.unwrap_or(0);
     let to_ms = to
         .as_deref()
@@ -107,7 +120,17 @@ pub async fn list_usage_events(
     if let Format::Page = format {
         let page = state
             .gateway
-            .usage_events(&project, user.as_ref(), from_ms, to_ms, cursor, limit)
+            .usage_events(
+                &project,
+                &LedgerQuery {
+                    user: user.as_ref(),
+                    member: member.as_ref(),
+                    from_ms,
+                    to_ms,
+                },
+                cursor,
+                limit,
+            )
             .await?;
         return Ok(HttpResponse::Ok().json(UsageEventPageAnswer {
             data: page.data.iter().map(UsageEventAnswer::from).collect(),
@@ -118,6 +141,7 @@ pub async fn list_usage_events(
         gateway: state.gateway.clone(),
         project,
         user,
+        member,
         from_ms,
         to_ms,
         cursor,
@@ -140,6 +164,7 @@ struct Walk {
     gateway: Gateway,
     project: String,
     user: Option<UserId>,
+    member: Option<UserId>,
     from_ms: i64,
     to_ms: i64,
     cursor: Option<LedgerCursor>,
@@ -158,9 +183,12 @@ impl Walk {
             .gateway
             .usage_events(
                 &self.project,
-                self.user.as_ref(),
-                self.from_ms,
-                self.to_ms,
+                &LedgerQuery {
+                    user: self.user.as_ref(),
+                    member: self.member.as_ref(),
+                    from_ms: self.from_ms,
+                    to_ms: self.to_ms,
+                },
                 self.cursor.take(),
                 STREAM_PAGE,
             )

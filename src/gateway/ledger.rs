@@ -22,12 +22,23 @@ pub struct UsageEventPage {
     pub next: Option<LedgerCursor>,
 }
 
+/// What a reading of the ledger covers: one user's (a parent's by `member`) or every user's,
+/// in [`from_ms`, `to_ms`).
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerQuery<'a> {
+    pub user: Option<&'a UserId>,
+    pub member: Option<&'a UserId>,
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
 /// How near a day's boundary a ledger write also indexes the neighbouring day: the node's
 /// clock and Redis time (which stamps the entry) differ by far less.
 const DAY_MARGIN_MS: i64 = 60_000;
 
 impl Gateway {
-    /// Up to `limit` entries in [`from_ms`, `to_ms`): of `only` when given, each in time order;
+    /// Up to `limit` entries of `query`: of its user when given, each in time order (with a
+    /// member, only those of that member's events, in a parent's ledger);
     /// else of every user with entries in the range, found through the project's ledger index
     /// day by day (each day's users by id, each user's entries of that day in time order),
     /// after the entries older than the index, found through the users index by id. From
@@ -37,12 +48,16 @@ impl Gateway {
     pub async fn usage_events(
         &self,
         project: &str,
-        only: Option<&UserId>,
-        from_ms: i64,
-        to_ms: i64,
+        query: &LedgerQuery<'_>,
         cursor: Option<LedgerCursor>,
         limit: usize,
     ) -> Result<UsageEventPage, GatewayError> {
+        let LedgerQuery {
+            user: only,
+            member,
+            from_ms,
+            to_ms,
+        } = *query;
         let since = self.ledger_index_since();
         let mut data = Vec::with_capacity(limit);
         let mut at = match (cursor, only) {
@@ -80,7 +95,12 @@ impl Gateway {
                 .await?;
             let full = entries.len() == want;
             let last = entries.last().map(|e| e.position.clone());
-            data.extend(entries);
+            // A member filter keeps the entries of that member's events: a page read in full
+            // may then hold fewer, and still names the next.
+            data.extend(entries.into_iter().filter(|e| match member {
+                Some(m) => e.member.as_deref() == Some(m.as_str()),
+                None => true,
+            }));
             if full {
                 // The page is full; the next starts after its last entry, of this user.
                 let next = LedgerCursor { after: last, ..cursor };

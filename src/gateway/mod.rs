@@ -41,7 +41,7 @@ pub use adjust::Adjusted;
 pub use clock::Clock;
 pub use epoch::EPOCH_POLL;
 pub use idempotency::Idempotency;
-pub use ledger::{LedgerCursor, UsageEventPage};
+pub use ledger::{LedgerCursor, LedgerQuery, UsageEventPage};
 pub use outcome::{Effect, Outcome, Subscriber, Verb};
 pub use reservations::{Extension, ReservationView, MAX_LIFETIME_MS};
 pub use settle::{Settled, Settlement};

@@ -51,12 +51,16 @@ impl Gateway {
         ttl_ms: i64,
         idempotency: Option<&Idempotency>,
     ) -> Result<LevelDecision, GatewayError> {
+        // The record keeps what the reservation was for, for its commit's ledger entry.
+        let metadata = canonical_metadata(&input.metadata)?;
         self.decide(project, level, input, async |admitted, prepared, parent| {
             let args = ReserveArgs {
                 version: admitted.version,
                 reservation_id: id.as_str(),
                 ttl_ms,
                 event: &input.event,
+                quantity: input.quantity,
+                metadata: &metadata,
                 parent: parent.map_or("", UserId::as_str),
             };
             let ledger = self.keeps_ledger(project).await?;
@@ -135,4 +139,14 @@ impl Gateway {
         })
         .await
     }
+}
+
+/// Event metadata as canonical JSON (keys sorted, numbers as written), "" for none.
+pub(super) fn canonical_metadata(
+    metadata: &serde_json::Map<String, serde_json::Value>,
+) -> Result<String, GatewayError> {
+    if metadata.is_empty() {
+        return Ok(String::new());
+    }
+    serde_json::to_string(metadata).map_err(GatewayError::encode("event metadata"))
 }

@@ -58,17 +58,20 @@ impl Gateway {
         quantity: Option<Milli>,
         metadata: Option<&Map<String, Value>>,
         idempotency: Option<&Idempotency>,
+        key_id: &str,
     ) -> Result<Settlement, GatewayError> {
         let started = Instant::now();
+        let member = id.user().as_str();
         let answer = self
             .settle_levels(id, async |subject, below| {
+                let actual = Actual { quantity, metadata };
                 if below == 0 {
                     return self
-                        .commit_level(project, subject, id, quantity, metadata, idempotency)
+                        .commit_level(project, subject, id, actual, idempotency, (key_id, ""))
                         .await;
                 }
-                let idempotency = idempotency.map(|i| i.under(id.user().as_str()));
-                self.commit_level(project, subject, id, quantity, metadata, idempotency.as_ref())
+                let idempotency = idempotency.map(|i| i.under(member));
+                self.commit_level(project, subject, id, actual, idempotency.as_ref(), (key_id, member))
                     .await
             })
             .await;
@@ -119,28 +122,46 @@ impl Gateway {
         Ok(Settlement::Settled(answer))
     }
 
-    /// Commits the reservation's record at `subject`'s level.
+    /// Commits the reservation's record at `subject`'s level; its ledger entry names the key
+    /// that made the call and, at a parent's level, the member (`who`).
     async fn commit_level(
         &self,
         project: &str,
         subject: &UserId,
         id: &ReservationId,
-        quantity: Option<Milli>,
-        metadata: Option<&Map<String, Value>>,
+        Actual { quantity, metadata }: Actual<'_>,
         idempotency: Option<&Idempotency>,
+        (key_id, member): (&str, &str),
     ) -> Result<Settlement, GatewayError> {
-        let actual = match (quantity, metadata) {
-            (None, None) => None,
+        let on = self.ledger_for(project, subject).await?;
+        // Without an actual amount or metadata the script counts what was held and the entry
+        // says what the record does; else the record is read for the holds' measures, and the
+        // entry's metadata is the reservation's with the commit's on top.
+        let (actual, entry_metadata) = match (quantity, metadata) {
+            (None, None) => (None, String::new()),
             _ => match self.store.reservation(project, subject, id).await? {
-                Some(reservation) => Some(actual_amounts(&reservation, quantity, metadata)?),
+                Some(reservation) => {
+                    let amounts = actual_amounts(&reservation, quantity, metadata)?;
+                    let merged = metadata.map(|m| {
+                        let mut all = reservation.metadata.clone().unwrap_or_default();
+                        all.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+                        all
+                    });
+                    (
+                        Some(amounts),
+                        merged.map(|m| metadata_json(on, &m)).transpose()?.unwrap_or_default(),
+                    )
+                }
                 None => return Ok(Settlement::NotFound),
             },
         };
-        let on = self.ledger_for(project, subject).await?;
         let entry = &LedgerEntry {
             event: "",
-            metadata: metadata.map(|m| metadata_json(on, m)).transpose()?.unwrap_or_default(),
+            metadata: entry_metadata,
             quantity,
+            key_id,
+            member,
+            reference: "",
         };
         let reply = self
             .drive(project, subject, async || {
@@ -203,6 +224,13 @@ impl Gateway {
             }
         })
     }
+}
+
+/// What a commit says happened: the actual quantity and metadata, each when given.
+#[derive(Clone, Copy)]
+struct Actual<'a> {
+    quantity: Option<Milli>,
+    metadata: Option<&'a Map<String, Value>>,
 }
 
 /// The amount each hold commits: the actual quantity for holds that count it, a measure

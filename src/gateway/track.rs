@@ -4,11 +4,13 @@ use std::time::Instant;
 
 use super::outcome::{Effect, Observed, Verb};
 use super::parents::Level;
+use super::reserve::canonical_metadata;
 use super::resolve::Freshness;
 use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::hold::prepare;
 use crate::quota::{Counter, EventInput, UserId};
+use crate::secrets::random_bytes;
 use crate::store::{LedgerEntry, Reply};
 
 /// The counters a track changed.
@@ -29,6 +31,7 @@ impl Gateway {
         project: &str,
         input: &EventInput,
         idempotency: Option<&Idempotency>,
+        key_id: &str,
     ) -> Result<Vec<Counter>, GatewayError> {
         let started = Instant::now();
         let answer = async {
@@ -37,13 +40,30 @@ impl Gateway {
                 subject: user,
                 below: &[],
             };
-            let (mut counters, next) = self.track_level(project, first, input, idempotency).await?;
+            // The entry's reference, the same at every level so a parent's entry has the
+            // member's id: the Idempotency-Key's, else one made for this call.
+            let reference = match idempotency {
+                Some(i) => i.stored().field.clone(),
+                None => format!("track:~{}", hex::encode(random_bytes::<12>())),
+            };
+            let who = Who {
+                key_id,
+                member: "",
+                reference: &reference,
+            };
+            let (mut counters, next) = self.track_level(project, first, input, idempotency, &who).await?;
             if next.is_none() {
                 return Ok(Tracked(counters));
             }
             let idempotency = idempotency.map(|i| i.under(user.as_str()));
+            let who = Who {
+                member: user.as_str(),
+                ..who
+            };
             self.walk_up(user, next.map(UserId::into_string), async |level| {
-                let (counted, above) = self.track_level(project, level, input, idempotency.as_ref()).await?;
+                let (counted, above) = self
+                    .track_level(project, level, input, idempotency.as_ref(), &who)
+                    .await?;
                 counters.extend(counted.into_iter().map(|c| c.of_subject(level.subject.as_str())));
                 Ok(above.map(UserId::into_string))
             })
@@ -63,6 +83,7 @@ impl Gateway {
         level: Level<'_>,
         input: &EventInput,
         idempotency: Option<&Idempotency>,
+        who: &Who<'_>,
     ) -> Result<(Vec<Counter>, Option<UserId>), GatewayError> {
         let subject = level.subject;
         let on = self.ledger_for(project, subject).await?;
@@ -70,6 +91,9 @@ impl Gateway {
             event: &input.event,
             metadata: metadata_json(on, &input.metadata)?,
             quantity: Some(input.quantity),
+            key_id: who.key_id,
+            member: who.member,
+            reference: who.reference,
         };
         self.drive(project, subject, async || {
             let mut resolved = self.resolve(project, subject, Freshness::Cached).await?;
@@ -105,14 +129,23 @@ impl Gateway {
     }
 }
 
-/// Event metadata as the ledger keeps it: JSON, or "" when there is none or no ledger. Metadata
-/// that cannot be written is an error, never an entry without it.
+/// Who a ledger entry names: the key that made the call, the member at a parent's level ("" at
+/// the member's own), and the entry's reference, the same at every level.
+#[derive(Clone, Copy)]
+pub(super) struct Who<'a> {
+    pub key_id: &'a str,
+    pub member: &'a str,
+    pub reference: &'a str,
+}
+
+/// Event metadata as the ledger keeps it: canonical JSON, or "" when there is none or no
+/// ledger. Metadata that cannot be written is an error, never an entry without it.
 pub(super) fn metadata_json(
     on: bool,
     metadata: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<String, GatewayError> {
-    if !on || metadata.is_empty() {
+    if !on {
         return Ok(String::new());
     }
-    serde_json::to_string(metadata).map_err(GatewayError::encode("event metadata"))
+    canonical_metadata(metadata)
 }

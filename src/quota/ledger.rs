@@ -62,9 +62,13 @@ pub struct UsageEvent {
     pub metadata: Option<Map<String, Value>>,
     pub quantity: Option<Milli>,
     pub groups: Vec<UsageGroup>,
-    /// Adjustments: why, and the key that made it.
+    /// Adjustments: why.
     pub reason: Option<String>,
+    /// The id of the key that made the call (entries written before it was kept have none).
     pub key_id: Option<String>,
+    /// At a parent's level, the member whose event it was; the entry then has the member's
+    /// entry's id.
+    pub member: Option<String>,
 }
 
 /// One user's activity in one group on one UTC day, from the rollups the scripts keep.

@@ -49,6 +49,10 @@ pub struct Reservation {
     pub state: ReservationState,
     pub event: String,
     pub expires_ms: i64,
+    /// What it was reserved for: the event's quantity and metadata (None in records written
+    /// before they were kept).
+    pub quantity: Option<Milli>,
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     pub holds: Vec<ReservationHold>,
     /// The next level up whose record holds this reservation's holds there (same id), if any.
     pub parent: Option<String>,

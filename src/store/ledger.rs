@@ -119,9 +119,12 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
             })
         })
         .collect::<Result<_, StoreError>>()?;
-    let user_tag = URL_SAFE_NO_PAD.encode(user.as_str());
+    let member = field("member");
+    // A parent's entry is named after its member's, so the two have one id.
+    let user_tag = URL_SAFE_NO_PAD.encode(member.as_deref().unwrap_or(user.as_str()));
     let reference = field("ref");
-    // Stable ids: a commit by its reservation; a track by its Idempotency-Key when it had one.
+    // Stable ids: a commit by its reservation; a track by its reference (its Idempotency-Key,
+    // or one the node made for a track without one).
     let id = match (kind, &reference) {
         (UsageKind::Commit | UsageKind::LateCommit, Some(reservation)) => format!("{}:{reservation}", kind.as_str()),
         (UsageKind::Track, Some(key)) => format!("track:{user_tag}.{}", key.trim_start_matches("track:")),
@@ -138,6 +141,7 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
         groups,
         reason: field("reason"),
         key_id: field("key"),
+        member,
         position,
     })
 }

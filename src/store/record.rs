@@ -20,6 +20,12 @@ struct Record {
     event: String,
     #[serde(rename = "x")]
     expires_ms: String,
+    /// The quantity reserved, milli-units (absent in records written before it was kept).
+    #[serde(default, rename = "qt")]
+    quantity_milli: Option<String>,
+    /// The event's metadata as canonical JSON (absent when it had none).
+    #[serde(default, rename = "md")]
+    metadata: Option<String>,
     #[serde(default, rename = "h", deserialize_with = "list_or_empty")]
     holds: Vec<RecordHold>,
     /// "1" when it was released after it had expired.
@@ -121,10 +127,20 @@ pub fn parse(json: &str) -> Result<Reservation, StoreError> {
         (Some(state), _) => state,
         (None, _) => return Err(bad("state", &record.state)),
     };
+    let metadata = match record.metadata.as_deref() {
+        None | Some("") => None,
+        Some(json) => Some(serde_json::from_str(json).map_err(|_| bad("metadata", json))?),
+    };
     Ok(Reservation {
         state,
         event: record.event,
         expires_ms: number("expiry", &record.expires_ms)?,
+        quantity: record
+            .quantity_milli
+            .as_deref()
+            .map(|q| number("quantity", q).map(Milli))
+            .transpose()?,
+        metadata,
         holds,
         parent: record.parent,
     })

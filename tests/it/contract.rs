@@ -91,7 +91,7 @@ fn scripts_that_read_holds_refuse_malformed_options() {
             };
             let tail: Vec<String> = match contract.file {
                 "reserve.lua" => vec!["{}".into()],
-                "track.lua" => vec!["e".into(), "".into(), "1000".into()],
+                "track.lua" => ["e", "", "1000", "key", "", "track:~x"].map(String::from).to_vec(),
                 "adjust.lua" => vec!["1000".into(), "why".into(), "10".into(), "key".into()],
                 _ => Vec::new(),
             };
@@ -141,7 +141,11 @@ fn scripts_refuse_a_reservation_record_of_an_unknown_encoding() {
             // A writer reclaims the expired record first; a reader reads it as pending.
             "reclaim.lua" => writing.clone(),
             "release.lua" => [writing.clone(), vec!["r_x".into()]].concat(),
-            "commit.lua" => [writing.clone(), vec!["r_x".into(), "".into(), "".into(), "".into()]].concat(),
+            "commit.lua" => [
+                writing.clone(),
+                ["r_x", "", "", "", "key", ""].map(String::from).to_vec(),
+            ]
+            .concat(),
             "extend.lua" => [writing.clone(), vec!["r_x".into(), "1000".into(), "60000".into()]].concat(),
             "usage.lua" => vec!["1".into(), "g@0".into(), "5000".into()],
             "check.lua" => [vec!["0".into(), "1".into()], hold("")].concat(),

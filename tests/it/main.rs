@@ -4,6 +4,7 @@
 
 mod admission;
 mod apply;
+mod attribution;
 mod audit;
 mod contract;
 mod control;

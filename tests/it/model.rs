@@ -185,7 +185,14 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let actual = actual_half_units.map(|h| Milli(h * 500));
                 let outcome = h
                     .store
-                    .commit("p", &reservation(&model.reservations[i].0), actual, None, None)
+                    .commit(
+                        "p",
+                        &reservation(&model.reservations[i].0),
+                        actual,
+                        None,
+                        None,
+                        "key_model",
+                    )
                     .await
                     .unwrap();
                 let (_, holds, state) = &mut model.reservations[i];
@@ -273,7 +280,10 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Track { event, half_units } => {
-                h.store.track("p", &input(event, half_units), None).await.unwrap();
+                h.store
+                    .track("p", &input(event, half_units), None, "key_model")
+                    .await
+                    .unwrap();
                 for g in matched(event).filter(|g| !g.4) {
                     Model::add(&mut model.used, g.0, (half_units * 500) as i64);
                 }
@@ -290,7 +300,17 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     // The ledger written beside the counters sums to them, group by group.
     let page = h
         .store
-        .usage_events("p", Some(&user()), 0, i64::MAX, None, 1_000)
+        .usage_events(
+            "p",
+            &quota_gateway::gateway::LedgerQuery {
+                user: Some(&user()),
+                member: None,
+                from_ms: 0,
+                to_ms: i64::MAX,
+            },
+            None,
+            1_000,
+        )
         .await
         .unwrap();
     let mut ledger: BTreeMap<String, i64> = BTreeMap::new();

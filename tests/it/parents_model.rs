@@ -144,7 +144,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let Some(i) = pick(&model, p) else { continue };
                 let id = ReservationId::parse(&model.reservations[i].0).unwrap();
                 let actual = actual.map(|a| Milli(a * 1000));
-                let outcome = gateway.commit("p", &id, actual, None, None).await.unwrap();
+                let outcome = gateway.commit("p", &id, actual, None, None, "key_model").await.unwrap();
                 let (_, member, milli, state) = &mut model.reservations[i];
                 match (*state, outcome) {
                     (State::Held, Settlement::Settled(s)) => {
@@ -178,7 +178,10 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Track { member, units } => {
-                gateway.track("p", &input(member, units * 1000), None).await.unwrap();
+                gateway
+                    .track("p", &input(member, units * 1000), None, "key_model")
+                    .await
+                    .unwrap();
                 model.members[member].used += units * 1000;
                 model.pool.used += units * 1000;
             }

@@ -32,9 +32,13 @@ pub struct UsageEventAnswer {
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     pub quantity: Option<Milli>,
     pub groups: Vec<UsageGroupAnswer>,
-    /// Adjustments: the reason given, and the id of the key that made it.
+    /// Adjustments: the reason given.
     pub reason: Option<String>,
+    /// The id of the key that made the call (null in entries written before it was kept).
     pub key_id: Option<String>,
+    /// In a parent's ledger, the member whose event it was (the entry has the member's entry's
+    /// id); null in a member's own.
+    pub member_id: Option<String>,
 }
 
 impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
@@ -59,6 +63,7 @@ impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
                 .collect(),
             reason: e.reason.clone(),
             key_id: e.key_id.clone(),
+            member_id: e.member.clone(),
         }
     }
 }

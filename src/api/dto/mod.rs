@@ -152,6 +152,11 @@ pub struct ReservationAnswer {
     pub reservation_id: String,
     pub user_id: String,
     pub event: String,
+    /// The quantity reserved; null for reservations made before it was kept.
+    pub quantity: Option<Milli>,
+    /// The event's metadata as reserved; null when it had none.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     pub status: &'static str,
     pub expires_at: String,
     pub holds: Vec<HoldAnswer>,

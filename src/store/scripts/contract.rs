@@ -121,7 +121,7 @@ pub const CHECK: Contract = Contract {
 pub const TRACK: Contract = Contract {
     file: "track.lua",
     keys: WRITING_KEYS,
-    args: &[counted(W + 2, Each::Hold), fixed(3)],
+    args: &[counted(W + 2, Each::Hold), fixed(6)],
     reply: "ok, COUNTER_FIELDS per hold, alerts fired",
 };
 pub const ADJUST: Contract = Contract {
@@ -133,7 +133,7 @@ pub const ADJUST: Contract = Contract {
 pub const COMMIT: Contract = Contract {
     file: "commit.lua",
     keys: WRITING_KEYS,
-    args: &[counted(W + 2, Each::Values(1)), fixed(2)],
+    args: &[counted(W + 2, Each::Values(1)), fixed(4)],
     reply: "ok, late, record, COUNTER_FIELDS per hold, alerts fired",
 };
 pub const RELEASE: Contract = Contract {

@@ -26,6 +26,10 @@ pub struct ReserveArgs<'a> {
     pub reservation_id: &'a str,
     pub ttl_ms: i64,
     pub event: &'a str,
+    /// What the reservation was for: the quantity and the metadata as canonical JSON ("" for
+    /// none), kept in the record for its commit's ledger entry and for readers.
+    pub quantity: Milli,
+    pub metadata: &'a str,
     /// The next level up, "" for none.
     pub parent: &'a str,
 }
@@ -132,6 +136,7 @@ pub async fn track(
     writing_args(&mut inv, w).arg(version);
     push_holds(&mut inv, holds);
     inv.arg(entry.event).arg(&entry.metadata).arg(entry.quantity());
+    inv.arg(entry.key_id).arg(entry.member).arg(entry.reference);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {

@@ -198,6 +198,12 @@ pub struct LedgerEntry<'a> {
     /// The request's metadata as JSON, "" when it gave none.
     pub metadata: String,
     pub quantity: Option<Milli>,
+    /// The id of the key that made the call ("" for none).
+    pub key_id: &'a str,
+    /// At a parent's level, the member whose event it was; "" at the member's own level.
+    pub member: &'a str,
+    /// Track only: the entry's reference, the same at every level ("" for none).
+    pub reference: &'a str,
 }
 
 impl LedgerEntry<'_> {

@@ -16,7 +16,8 @@ pub enum SettleReply {
     NotFound,
     /// The reservation already ended the other way.
     Conflict(ReservationState),
-    Done(Ended),
+    /// Boxed: a record's metadata makes it far larger than the other answers.
+    Done(Box<Ended>),
 }
 
 #[derive(Debug)]
@@ -65,6 +66,7 @@ pub async fn commit(
         }
     }
     inv.arg(&entry.metadata).arg(entry.quantity());
+    inv.arg(entry.key_id).arg(entry.member);
     settled(inv.invoke(conn).await?, Some(w))
 }
 
@@ -100,13 +102,13 @@ fn settled(reply: Vec<Value>, commit: Option<&Writing<'_>>) -> Result<Reply<Sett
                 .map(|_| it.amounts())
                 .collect::<Result<_, _>>()?;
             let fired = commit.map(|w| it.fired(w)).transpose()?.unwrap_or_default();
-            Ok(Reply::Done(SettleReply::Done(Ended {
+            Ok(Reply::Done(SettleReply::Done(Box::new(Ended {
                 state,
                 late,
                 reservation,
                 amounts,
                 fired,
-            })))
+            }))))
         }
         other => Err(unexpected("settle", other)),
     })

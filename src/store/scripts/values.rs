@@ -120,6 +120,10 @@ pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> V
     let mut json = Json::new();
     json.name("v").string(RECORD_VERSION);
     json.name("e").string(args.event);
+    json.name("qt").integer_text(args.quantity.0);
+    if !args.metadata.is_empty() {
+        json.name("md").string(args.metadata);
+    }
     if !args.parent.is_empty() {
         json.name("p").string(args.parent);
     }
@@ -178,6 +182,8 @@ mod tests {
             reservation_id: "r_x",
             ttl_ms: 60_000,
             event: "image.\u{e9}",
+            quantity: Milli(2_500),
+            metadata: r#"{"model":"flux \"pro\"","n":12345678901234567890}"#,
             parent: "team",
         };
         let values: Vec<HoldValues> = holds.iter().map(HoldValues::of).collect();
@@ -189,6 +195,10 @@ mod tests {
             (r.event.as_str(), r.parent.as_deref(), r.expires_ms),
             (args.event, Some("team"), 9)
         );
+        // What it was for, the metadata's numbers to the digit.
+        assert_eq!(r.quantity, Some(Milli(2_500)));
+        let metadata = serde_json::to_string(&r.metadata.unwrap()).unwrap();
+        assert_eq!(metadata, args.metadata);
         for (got, want) in r.holds.iter().zip(&holds) {
             assert_eq!(got.group, want.group);
             assert_eq!((got.amount, got.quota), (want.amount, want.quota));
@@ -199,10 +209,13 @@ mod tests {
         assert_eq!(r.holds.len(), 2);
         // Defaults are left out, as holds.lua leaves them out of the holds it records.
         assert!(!rest.contains(r#""m":"hard""#) && !rest.contains(r#""k":"""#));
-        let no_parent = ReserveArgs { parent: "", ..args };
-        assert!(!String::from_utf8(record_rest(&no_parent, &[]))
-            .unwrap()
-            .contains(r#""p""#));
+        let no_parent = ReserveArgs {
+            parent: "",
+            metadata: "",
+            ..args
+        };
+        let bare = String::from_utf8(record_rest(&no_parent, &[])).unwrap();
+        assert!(!bare.contains(r#""p""#) && !bare.contains(r#""md""#));
         // The script's options: "" for the defaults, else six fields with the JSON last; the
         // override travels to the script but is no part of the record.
         assert_eq!(values[1].options(), "");
