@@ -4,16 +4,19 @@
 -- KEYS[4]     the subscription hash        qg:{p:u}:sub
 -- ARGV[1]     subscription version the node decided with ("0": no subscription)
 -- ARGV[2]     number of holds n, then n times HOLD_FIELDS values, one hold each, as in holds.lua
+-- last        the request's decision instant, ms (see holds.lua): its periods must contain it
 --
 -- Returns {"stale"}, {"more"} when more expired holds are due than one call reads (the node
 -- has them reclaimed and asks again), else {"ok", allowed 0|1, then per hold VERDICT_FIELDS
 -- values: used, held, quota, denied 0|1}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-local n = shape(4, 2, HOLD_FIELDS)
+local n = shape(4, 2, HOLD_FIELDS, 1)
 
--- 1. The node's assumptions checked against Redis: its periods and the subscription version.
-local holds = read_holds(3, n, now)
+-- 1. The node's assumptions checked against Redis: its instant, its periods and the
+-- subscription version.
+local at = decided_at(ARGV[#ARGV], now)
+local holds = at and read_holds(3, n, at)
 if not holds then
   return {'stale'}
 end

@@ -12,6 +12,25 @@
 -- quantity). Packed, since each argument costs Redis about 1,000 instructions on every call
 -- and most holds take the defaults.
 
+-- The request's decision instant, ms: the node reads its clock once per request and hands
+-- every level of a chain of budgets the same instant, so one event counts in the same window at
+-- every level. Accepted within DECISION_SKEW_MS of Redis time (`now`), which bounds how far a
+-- node's clock can move a window's end; else nil, and the node re-measures its clock. An
+-- instant led by "~" was accepted by a level below in this request: a parent's level, reached
+-- later, takes it up to LEVELS_MS further in the past.
+local function decided_at(raw, now)
+  local DECISION_SKEW_MS, LEVELS_MS = 2000, 10000
+  local past = DECISION_SKEW_MS
+  if string.byte(raw) == 126 then
+    raw, past = string.sub(raw, 2), DECISION_SKEW_MS + LEVELS_MS
+  end
+  local at = tonumber(raw)
+  if not at or at < now - past or at > now + DECISION_SKEW_MS then
+    return nil
+  end
+  return at
+end
+
 -- Reads `n` holds from ARGV starting at `first`; nil when a node's clock handed a period
 -- that does not contain `at`, so two nodes with skewed clocks never count one period twice.
 -- Defaults (hard mode, unit count, no thresholds, no override, counting the quantity) are

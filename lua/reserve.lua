@@ -10,6 +10,8 @@
 --             opening brace and the fields only Redis knows (s, c, x): the event, the holds as
 --             above and p, the next level up, when there is one (a parent the node reserves at
 --             next under the same id, named so commit, release and extend reach it)
+-- last        the request's decision instant, ms (see holds.lua): its periods must contain it,
+--             and the holds expire ttl after it
 --
 -- Returns {"repeat", first reply JSON} or {"reused"} for an Idempotency-Key seen before,
 -- {"stale"} when the version or a period does not match Redis, {"more"} when expired holds
@@ -19,7 +21,7 @@
 -- then the alerts fired (as alerts.lua appends them)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-local n = shape(10, 8, HOLD_FIELDS, 1)
+local n = shape(10, 8, HOLD_FIELDS, 2)
 
 -- 1. A repeat answers the first answer whatever changed since (`now` is Redis time, read by
 -- the prelude).
@@ -28,8 +30,10 @@ if first then
   return first
 end
 
--- 2. The node's assumptions checked against Redis: its periods and the subscription version.
-local holds = read_holds(9, n, now)
+-- 2. The node's assumptions checked against Redis: its instant, its periods and the
+-- subscription version.
+local at = decided_at(ARGV[#ARGV], now)
+local holds = at and read_holds(9, n, at)
 if not holds then
   return {'stale'}
 end
@@ -47,7 +51,7 @@ end
 -- 4. Check every group before writing anything. The answer carries the decision: hold i's used,
 -- held, quota in force and denied follow the answer's first four values, VERDICT_FIELDS a hold
 -- (its held is the hold's second value, at VERDICT_FIELDS * (i - 1) + 6; its denied the fourth).
-local expires = now + ARGV[7]
+local expires = at + ARGV[7]
 -- Sized for the answer of two holds that fire nothing: a table grown one element at a time is
 -- rehashed at every power of two (see prelude.lua).
 local reply = {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil}

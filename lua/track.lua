@@ -9,6 +9,7 @@
 --             milli-units, the id of the key that made the call, the member whose event it was
 --             ("" at the member's own level), and the entry's reference (the same at every
 --             level, so a parent's entry has its member's id)
+-- last        the request's decision instant, ms (see holds.lua): its periods must contain it
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"stale"}, {"more"}, {"overflow", group}
 -- when a counter would pass 2^53 - 1 milli-units (nothing is counted), else {"ok", then per
@@ -16,7 +17,7 @@
 -- them)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-local n = shape(10, 6, HOLD_FIELDS, 6)
+local n = shape(10, 6, HOLD_FIELDS, 7)
 
 -- 1. A repeat answers the first answer and counts nothing (`now` is Redis time, read by the
 -- prelude).
@@ -25,8 +26,10 @@ if first then
   return first
 end
 
--- 2. The node's assumptions checked against Redis: its periods and the subscription version.
-local holds = read_holds(7, n, now)
+-- 2. The node's assumptions checked against Redis: its instant, its periods and the
+-- subscription version.
+local at = decided_at(ARGV[#ARGV], now)
+local holds = at and read_holds(7, n, at)
 if not holds then
   return {'stale'}
 end

@@ -31,11 +31,14 @@ impl Gateway {
                 id,
                 ttl_ms,
                 idempotency,
+                None,
             )
             .await?;
         if !first.allowed || next.is_none() {
             return Ok(first);
         }
+        // Every level decides at the user's level's instant: one event, one window everywhere.
+        let at = Some(first.decided_at_ms);
         // A repeat of an Idempotency-Key answers the first call's reservation: the parents'
         // levels hold under that id (and repeat their own first answers).
         let id = first
@@ -49,7 +52,7 @@ impl Gateway {
         self.walk_up(user, next.map(UserId::into_string), async |level| {
             self.between_levels().await;
             let reserved = self
-                .reserve_level(project, level, input, &id, ttl_ms, idempotency.as_ref())
+                .reserve_level(project, level, input, &id, ttl_ms, idempotency.as_ref(), at)
                 .await;
             let (decision, above) = match reserved {
                 Ok(reserved) => reserved,
@@ -65,7 +68,6 @@ impl Gateway {
                 return Ok(None);
             }
             answer.counters.extend(decision.counters);
-            answer.decided_at_ms = decision.decided_at_ms;
             Ok(above.map(UserId::into_string))
         })
         .await?;
@@ -103,9 +105,10 @@ impl Gateway {
             subject: &input.user,
             below: &[],
         };
-        let (mut answer, next) = self.check_level(project, first, input).await?;
+        let (mut answer, next) = self.check_level(project, first, input, None).await?;
+        let at = Some(answer.decided_at_ms);
         self.walk_up(&input.user, next.map(UserId::into_string), async |level| {
-            let (decision, above) = self.check_level(project, level, input).await?;
+            let (decision, above) = self.check_level(project, level, input, at).await?;
             let decision = decision.of_subject(level.subject.as_str());
             answer.allowed &= decision.allowed;
             for reason in decision.reasons {

@@ -13,7 +13,7 @@ use crate::quota::decision::Granted;
 use crate::quota::hold::prepare;
 use crate::quota::{Decision, EventInput, Prepared, ReservationId, UserId};
 use crate::secrets::random_bytes;
-use crate::store::{Reply, ReserveArgs};
+use crate::store::{Decided, Reply, ReserveArgs};
 
 impl Observed for Decision {
     fn effect(&self) -> Effect<'_> {
@@ -41,7 +41,9 @@ impl Gateway {
         answer
     }
 
-    /// Holds quota at one level under reservation `id`.
+    /// Holds quota at one level under reservation `id`, deciding at `at` (None: the clock's
+    /// reading at each attempt).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn reserve_level(
         &self,
         project: &str,
@@ -50,10 +52,11 @@ impl Gateway {
         id: &ReservationId,
         ttl_ms: i64,
         idempotency: Option<&Idempotency>,
+        at: Option<i64>,
     ) -> Result<LevelDecision, GatewayError> {
         // The record keeps what the reservation was for, for its commit's ledger entry.
         let metadata = canonical_metadata(&input.metadata)?;
-        self.decide(project, level, input, async |admitted, prepared, parent| {
+        self.decide(project, level, input, at, async |admitted, prepared, parent, at| {
             let args = ReserveArgs {
                 version: admitted.version,
                 reservation_id: id.as_str(),
@@ -62,6 +65,7 @@ impl Gateway {
                 quantity: input.quantity,
                 metadata: &metadata,
                 parent: parent.map_or("", UserId::as_str),
+                at,
             };
             let ledger = self.keeps_ledger(project).await?;
             let reply = self
@@ -81,7 +85,7 @@ impl Gateway {
                     reservation_id: granted.reservation_id,
                     expires_at_ms: granted.expires_ms,
                 };
-                prepared.decision(&verdict, Some(granted), self.clock.now_ms())
+                prepared.decision(&verdict, Some(granted), at.at_ms)
             }))
         })
         .await
@@ -95,45 +99,51 @@ impl Gateway {
         answer
     }
 
-    /// What reserve would answer at one level, without writing anything.
+    /// What reserve would answer at one level, without writing anything, deciding at `at`
+    /// (None: the clock's reading at each attempt).
     pub(super) async fn check_level(
         &self,
         project: &str,
         level: Level<'_>,
         input: &EventInput,
+        at: Option<i64>,
     ) -> Result<LevelDecision, GatewayError> {
-        self.decide(project, level, input, async |admitted, prepared, _| {
+        self.decide(project, level, input, at, async |admitted, prepared, _, at| {
             let ledger = self.keeps_ledger(project).await?;
             let reply = self
                 .store
-                .check(project, level.subject, admitted.version, &prepared.holds, ledger)
+                .check(project, level.subject, admitted.version, &prepared.holds, ledger, at)
                 .await?;
-            Ok(reply.map(|verdict| prepared.decision(&verdict, None, self.clock.now_ms())))
+            Ok(reply.map(|verdict| prepared.decision(&verdict, None, at.at_ms)))
         })
         .await
     }
 
     /// What reserve and check share at one level: admit the subject (a denial that needs no
-    /// counter asks no script), prepare the event's holds, let `ask` put them to its script
-    /// through the retry driver with the level above (as the subscription `ask` checks names
-    /// it), and answer with that level.
+    /// counter asks no script), prepare the event's holds for the decision instant, let `ask`
+    /// put them to its script through the retry driver with the level above (as the
+    /// subscription `ask` checks names it) and the instant, and answer with that level. The
+    /// instant is `at` (a parent's level decides at its member's), else the clock's reading at
+    /// each attempt: a stale answer re-measures the clock before the next.
     async fn decide(
         &self,
         project: &str,
         level: Level<'_>,
         input: &EventInput,
-        ask: impl AsyncFn(&Admitted, &Prepared<'_>, Option<&UserId>) -> Result<Reply<Decision>, GatewayError>,
+        at: Option<i64>,
+        ask: impl AsyncFn(&Admitted, &Prepared<'_>, Option<&UserId>, Decided) -> Result<Reply<Decision>, GatewayError>,
     ) -> Result<LevelDecision, GatewayError> {
         self.drive(project, level.subject, async || {
+            let at = self.decided(at);
             let admitted = match self.admitted(project, level.subject, input).await? {
                 Ok(admitted) => admitted,
-                Err(reason) => return Ok(Reply::Done((Decision::denied(reason, self.clock.now_ms()), None))),
+                Err(reason) => return Ok(Reply::Done((Decision::denied(reason, at.at_ms), None))),
             };
             let parent = level.above(admitted.parent.as_deref());
             let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
-            let mut prepared = prepare(plan, input, started_ms, self.clock.now_ms(), overrides, true)?;
+            let mut prepared = prepare(plan, input, started_ms, at.at_ms, overrides, true)?;
             self.alerts_for(project, &mut prepared).await?;
-            Ok(ask(&admitted, &prepared, parent.as_ref())
+            Ok(ask(&admitted, &prepared, parent.as_ref(), at)
                 .await?
                 .map(|decision| (decision, parent)))
         })
@@ -149,4 +159,18 @@ pub(super) fn canonical_metadata(
         return Ok(String::new());
     }
     serde_json::to_string(metadata).map_err(GatewayError::encode("event metadata"))
+}
+
+impl Gateway {
+    /// A level's decision instant: `below`'s, the instant a level below decided at in this
+    /// request, else this node's reading of its clock now.
+    pub(super) fn decided(&self, below: Option<i64>) -> Decided {
+        match below {
+            Some(at_ms) => Decided { at_ms, below: true },
+            None => Decided {
+                at_ms: self.clock.now_ms(),
+                below: false,
+            },
+        }
+    }
 }

@@ -51,18 +51,20 @@ impl Gateway {
                 member: "",
                 reference: &reference,
             };
-            let (mut counters, next) = self.track_level(project, first, input, idempotency, &who).await?;
+            let (mut counters, next, at) = self.track_level(project, first, input, idempotency, &who, None).await?;
             if next.is_none() {
                 return Ok(Tracked(counters));
             }
+            // Every level counts at the user's level's instant: one event, one window everywhere.
+            let at = Some(at);
             let idempotency = idempotency.map(|i| i.under(user.as_str()));
             let who = Who {
                 member: user.as_str(),
                 ..who
             };
             self.walk_up(user, next.map(UserId::into_string), async |level| {
-                let (counted, above) = self
-                    .track_level(project, level, input, idempotency.as_ref(), &who)
+                let (counted, above, _) = self
+                    .track_level(project, level, input, idempotency.as_ref(), &who, at)
                     .await?;
                 counters.extend(counted.into_iter().map(|c| c.of_subject(level.subject.as_str())));
                 Ok(above.map(UserId::into_string))
@@ -75,8 +77,9 @@ impl Gateway {
         answer.map(|tracked| tracked.0)
     }
 
-    /// Counts the event at one level; answers the counters and the level above, as the
-    /// checked subscription names it.
+    /// Counts the event at one level at instant `at` (None: the clock's reading at each
+    /// attempt); answers the counters, the level above (as the checked subscription names it)
+    /// and the instant it counted at.
     async fn track_level(
         &self,
         project: &str,
@@ -84,7 +87,8 @@ impl Gateway {
         input: &EventInput,
         idempotency: Option<&Idempotency>,
         who: &Who<'_>,
-    ) -> Result<(Vec<Counter>, Option<UserId>), GatewayError> {
+        at: Option<i64>,
+    ) -> Result<(Vec<Counter>, Option<UserId>, i64), GatewayError> {
         let subject = level.subject;
         let on = self.ledger_for(project, subject).await?;
         let entry = &LedgerEntry {
@@ -96,6 +100,8 @@ impl Gateway {
             reference: who.reference,
         };
         self.drive(project, subject, async || {
+            let decided = self.decided(at);
+            let at_ms = decided.at_ms;
             let mut resolved = self.resolve(project, subject, Freshness::Cached).await?;
             if resolved.plan.is_none() && resolved.cached {
                 // "No plan" from the cache is confirmed with a fresh read: no script sees it.
@@ -103,10 +109,10 @@ impl Gateway {
             }
             let parent = level.above(resolved.sub.parent_id.as_deref());
             let Some(plan) = &resolved.plan else {
-                return Ok(Reply::Done((Vec::new(), parent)));
+                return Ok(Reply::Done((Vec::new(), parent, at_ms)));
             };
             let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
-            let mut prepared = prepare(plan, input, started_ms, self.clock.now_ms(), overrides, false)?;
+            let mut prepared = prepare(plan, input, started_ms, at_ms, overrides, false)?;
             self.alerts_for(project, &mut prepared).await?;
             let reply = self
                 .store
@@ -118,11 +124,12 @@ impl Gateway {
                     &prepared.holds,
                     entry,
                     on,
+                    decided,
                 )
                 .await?;
             Ok(reply.map(|(amounts, fired)| {
                 self.alerts_fired(fired);
-                (prepared.counters(&amounts), parent)
+                (prepared.counters(&amounts), parent, at_ms)
             }))
         })
         .await

@@ -5,7 +5,8 @@ use redis::AsyncCommands;
 
 use super::layout::UserKeys;
 use super::scripts::{
-    self, Extended, Fired, Held, Idempotency, LedgerEntry, Reply, ReserveArgs, SettleReply, UsageField, Writing,
+    self, Decided, Extended, Fired, Held, Idempotency, LedgerEntry, Reply, ReserveArgs, SettleReply, UsageField,
+    Writing,
 };
 use super::{record, Store, StoreError};
 use crate::quota::{Amounts, Hold, Milli, Reservation, ReservationId, UserId, Verdict};
@@ -56,10 +57,11 @@ impl Store {
         version: u64,
         holds: &[Hold<'_>],
         ledger: bool,
+        at: Decided,
     ) -> Result<Reply<Verdict>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let reply = self
-            .run(|mut conn| async move { scripts::check(&mut conn, keys, version, holds).await })
+            .run(|mut conn| async move { scripts::check(&mut conn, keys, version, holds, at).await })
             .await?;
         self.reclaim_when_more(keys, &reply, ledger).await?;
         Ok(reply)
@@ -91,11 +93,12 @@ impl Store {
         holds: &[Hold<'_>],
         entry: &LedgerEntry<'_>,
         ledger: bool,
+        at: Decided,
     ) -> Result<Reply<(Vec<Amounts>, Fired)>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, idempotency, ledger);
         self.write("track", |mut conn| async move {
-            let reply = scripts::track(&mut conn, w, version, holds, entry).await?;
+            let reply = scripts::track(&mut conn, w, version, holds, entry, at).await?;
             Ok((reply, conn))
         })
         .await

@@ -37,8 +37,8 @@ use backend::{Backend, Conn};
 pub use outbox::OutboxEntry;
 pub use scripts::{contract, every_script};
 pub use scripts::{
-    AdjustArgs, Adjustment, Ended, Extended, Fired, Held, Idempotency, LedgerEntry, ParentChange, PlanChangeRule,
-    Reply, ReserveArgs, SettleReply, SubscribeArgs, UsageField,
+    AdjustArgs, Adjustment, Decided, Ended, Extended, Fired, Held, Idempotency, LedgerEntry, ParentChange,
+    PlanChangeRule, Reply, ReserveArgs, SettleReply, SubscribeArgs, UsageField,
 };
 pub use webhooks::{Attempted, Claimed, DeliveryOutcome, EndpointMade, Redelivered, SecretRotated};
 

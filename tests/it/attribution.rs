@@ -225,3 +225,123 @@ async fn a_track_at_every_level_has_one_id_the_member_and_the_key() {
     }
     assert_ne!(mine[0]["id"], mine[1]["id"]);
 }
+
+/// Twenty members of a team reserve, check and track in parallel while Redis time (a fast
+/// clock, six times the machine's) crosses two minute boundaries: every answer counts the event in
+/// the same window at the member and at the team, since every level decides at the instant the
+/// request read once; and the team's ledger, window by window, sums to the team's counters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_event_is_counted_in_one_window_at_every_level_across_a_boundary() {
+    use std::collections::BTreeMap;
+
+    use futures::future::join_all;
+    use futures::StreamExt;
+    use quota_gateway::gateway::Clock;
+
+    use crate::support::{redis::TestRedis, spawn_app_with, unique_prefix};
+
+    let next_minute_ms = (Clock::local_ms() / 60_000 + 1) * 60_000;
+    let own = TestRedis::start_fast_clock(next_minute_ms - 4_000, 6);
+    let redis_minute = || own.query::<Vec<String>>(&["TIME"])[0].parse::<i64>().unwrap() / 60;
+    // A wait between levels widens the time between a member's level and the team's, as a
+    // loaded node's would: with a clock read per level, events at a boundary split windows.
+    let app = &spawn_app_with(&own.target(), &unique_prefix(), None, |c| c.test_level_pause_ms = 50).await;
+    for id in ["plan_member", "plan_team"] {
+        app.put_plan(json!({ "id": id, "periodType": "minute", "groups": [
+            { "id": "calls", "unit": "count", "quota": 1000000, "matches": [ { "event": "*" } ] } ] }))
+            .await;
+    }
+    app.subscribe("team_b", "plan_team", None).await;
+    let members: Vec<String> = (0..20).map(|i| format!("b{i:02}")).collect();
+    for m in &members {
+        let body = json!({ "planId": "plan_member", "parentId": "team_b" });
+        assert_eq!(
+            app.json(Method::PUT, &format!("/v1/users/{m}/subscription"), Some(body))
+                .await
+                .0,
+            200
+        );
+    }
+    // Windows of the member and the team in an answer's counters.
+    let windows = |answer: &Value, member: &str| {
+        let of = |subject: &str| {
+            answer["counters"]
+                .as_array()
+                .and_then(|cs| cs.iter().find(|c| c["subjectId"] == subject))
+                .map(|c| c["periodStart"].clone())
+                .unwrap_or_else(|| panic!("no counter of {subject} in {answer}"))
+        };
+        (of(member), of("team_b"))
+    };
+    let start = redis_minute();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let (mut seen, mut held) = (BTreeMap::<String, usize>::new(), Vec::new());
+    for round in 0..2_000 {
+        if redis_minute() >= start + 2 || Instant::now() > deadline {
+            break;
+        }
+        let path = ["/v1/reserve", "/v1/check", "/v1/track"][round % 3];
+        let answers = join_all(members.iter().map(|m| {
+            let body = json!({ "userId": m, "event": "llm.call" });
+            async move { (m, app.json(Method::POST, path, Some(body)).await) }
+        }))
+        .await;
+        for (m, (status, answer)) in answers {
+            assert_eq!(status, 200, "{path}: {answer}");
+            if path == "/v1/check" {
+                let (own, pool) = windows(&answer, m);
+                assert_eq!(own, pool, "{path} of {m}: {answer}");
+                continue;
+            }
+            let (own, pool) = windows(&answer, m);
+            assert_eq!(own, pool, "{path} of {m}: {answer}");
+            *seen.entry(own.as_str().unwrap().to_string()).or_default() += 1;
+            if let Some(id) = answer["reservationId"].as_str() {
+                held.push(id.to_string());
+            }
+        }
+    }
+    assert!(seen.len() >= 2, "the run crossed a boundary: {seen:?}");
+    // Committed 32 at a time: each waits between levels.
+    futures::stream::iter(&held)
+        .for_each_concurrent(32, |id| async move {
+            assert_eq!(app.commit(id, None).await.1["status"], "committed");
+        })
+        .await;
+    // The team's ledger by window equals its counters by window.
+    let (status, page) = app
+        .json(Method::GET, "/v1/usage-events?userId=team_b&limit=1000", None)
+        .await;
+    assert_eq!(status, 200);
+    let mut ledger = BTreeMap::<String, f64>::new();
+    let mut entries = page["data"].as_array().unwrap().clone();
+    let mut cursor = page["nextCursor"].as_str().map(str::to_string);
+    while let Some(next) = cursor {
+        let (_, page) = app
+            .json(
+                Method::GET,
+                &format!("/v1/usage-events?userId=team_b&limit=1000&cursor={next}"),
+                None,
+            )
+            .await;
+        entries.extend(page["data"].as_array().unwrap().iter().cloned());
+        cursor = page["nextCursor"].as_str().map(str::to_string);
+    }
+    for e in &entries {
+        let g = &e["groups"][0];
+        let start_ms = chrono::DateTime::parse_from_rfc3339(g["periodStart"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis();
+        *ledger.entry(start_ms.to_string()).or_default() += g["amount"].as_f64().unwrap();
+    }
+    let fields: Vec<String> = own.query(&["HGETALL", &format!("{}:{{default:team_b}}:ctr", app.prefix)]);
+    let counters: BTreeMap<String, f64> = fields
+        .chunks(2)
+        .filter_map(|kv| {
+            let window = kv[0].strip_prefix("calls@")?.strip_suffix(":u")?;
+            Some((window.to_string(), kv[1].parse::<f64>().unwrap() / 1000.0))
+        })
+        .collect();
+    assert!(counters.len() >= 2, "{counters:?}");
+    assert_eq!(ledger, counters, "the team's ledger by window is its counters");
+}

@@ -71,6 +71,12 @@ fn hold(options: &str) -> Vec<String> {
     values.iter().map(|v| v.to_string()).collect()
 }
 
+/// Redis time in ms, as a request's decision instant (holds.lua's `decided_at`).
+fn redis_now_ms() -> String {
+    let time: Vec<String> = shared().query(&["TIME"]);
+    (time[0].parse::<i64>().unwrap() * 1000 + time[1].parse::<i64>().unwrap() / 1000).to_string()
+}
+
 #[test]
 fn scripts_that_read_holds_refuse_malformed_options() {
     let redis = shared();
@@ -89,11 +95,12 @@ fn scripts_that_read_holds_refuse_malformed_options() {
                 "adjust.lua" => [writing.clone(), vec!["0".into()]].concat(),
                 _ => continue,
             };
+            let at = redis_now_ms();
             let tail: Vec<String> = match contract.file {
-                "reserve.lua" => vec!["{}".into()],
-                "track.lua" => ["e", "", "1000", "key", "", "track:~x"].map(String::from).to_vec(),
+                "reserve.lua" => vec!["{}".into(), at],
+                "track.lua" => ["e", "", "1000", "key", "", "track:~x", &at].map(String::from).to_vec(),
                 "adjust.lua" => vec!["1000".into(), "why".into(), "10".into(), "key".into()],
-                _ => Vec::new(),
+                _ => vec![at],
             };
             let args = [head, hold(options), tail].concat();
             let keys = keys(&unique_prefix(), contract.keys);
@@ -112,7 +119,7 @@ fn scripts_that_read_holds_refuse_malformed_options() {
     // The defaults and a well-formed set of options are taken.
     let (c, script) = every_script().into_iter().find(|(c, _)| c.file == "check.lua").unwrap();
     for options in ["", "|||||", r#"soft|c|80,100|7000||{"metadata":"tokens"}"#] {
-        let args = [vec!["0".into(), "1".into()], hold(options)].concat();
+        let args = [vec!["0".into(), "1".into()], hold(options), vec![redis_now_ms()]].concat();
         let answer = redis.run_script(script, &keys(&unique_prefix(), c.keys), &args);
         assert!(answer.is_ok(), "{options:?}: {answer:?}");
     }
@@ -148,7 +155,7 @@ fn scripts_refuse_a_reservation_record_of_an_unknown_encoding() {
             .concat(),
             "extend.lua" => [writing.clone(), vec!["r_x".into(), "1000".into(), "60000".into()]].concat(),
             "usage.lua" => vec!["1".into(), "g@0".into(), "5000".into()],
-            "check.lua" => [vec!["0".into(), "1".into()], hold("")].concat(),
+            "check.lua" => [vec!["0".into(), "1".into()], hold(""), vec![redis_now_ms()]].concat(),
             _ => continue,
         };
         let err = refused(redis.run_script(script, &keys[..contract.keys], &args), contract.file);

@@ -28,6 +28,7 @@ class Env:
     redis: Redis
     gateway: Gateway
     logs: Path
+    secret_key_id: str
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         """An admin call with the secret key, outside the client under test."""
@@ -46,12 +47,13 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     try:
         admin(gateway.base_url, gateway.root_token, "POST", "/v1/projects",
               {"id": "pysdk", "allowedOrigins": ["https://app.example.com"]})
-        keys: Dict[str, str] = {}
+        keys: Dict[str, Dict[str, str]] = {}
         for kind in ("secret", "publishable"):
             made = admin(gateway.base_url, gateway.root_token, "POST", "/v1/projects/pysdk/keys", {"kind": kind})
             assert isinstance(made, dict)
-            keys[kind] = made["key"]
-        yield Env(gateway.base_url, gateway.root_token, keys["secret"], keys["publishable"], redis, gateway, logs)
+            keys[kind] = made
+        yield Env(gateway.base_url, gateway.root_token, keys["secret"]["key"], keys["publishable"]["key"], redis,
+                  gateway, logs, keys["secret"]["keyId"])
     finally:
         gateway.stop()
         redis.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Optional
 
 import pytest
 from both import Both
@@ -14,7 +14,7 @@ from conftest import Env, count_plan
 import httpx
 
 from quota_gateway import Allowed, AsyncQuotaGateway, Denied, QuotaGateway, QuotaGatewayError
-from quota_gateway.types import Plan, PlanGroup
+from quota_gateway.types import Plan, PlanGroup, UsageEvent
 
 
 def public(cls: type) -> dict[str, inspect.Signature]:
@@ -130,6 +130,89 @@ async def test_usage_ledger_and_daily_rollups(client: Both, subscribed: Callable
     daily = await client.daily_usage(user, from_=today, to=today)
     assert [d.date for d in daily.days] == [today.isoformat()]
     assert daily.days[0].groups[0].used == 5 and daily.days[0].groups[0].reserves_admitted == 1
+
+
+async def test_a_reservation_and_its_commits_entry_say_what_it_was_for_and_which_key_made_it(
+        client: Both, env: Env, subscribed: Callable[..., str]) -> None:
+    user = subscribed(10)
+    started = datetime.now(timezone.utc) - timedelta(seconds=1)
+    held = await client.reserve(user, "image.render", 2, {"model": "flux-pro", "steps": 30})
+    assert isinstance(held, Allowed)
+    await client.commit(held.reservation_id)   # no actual amount: the reserved one is committed
+    view = await client.get_reservation(held.reservation_id)
+    assert (view.status, view.event, view.quantity, view.metadata) == (
+        "committed", "image.render", 2, {"model": "flux-pro", "steps": 30})
+    # A commit's own metadata goes on top of the reservation's, its quantity instead of the reserved one.
+    llm = await client.reserve(user, "llm.tokens", 4, {"model": "a"})
+    assert isinstance(llm, Allowed)
+    await client.commit(llm.reservation_id, 1.5, {"model": "b", "finish": "stop"})
+    asked = await client.get_reservation(llm.reservation_id)
+    assert (asked.quantity, asked.metadata) == (4, {"model": "a"}), "the reservation keeps what was reserved"
+    bare = await client.reserve(user, "e")
+    assert isinstance(bare, Allowed)
+    plain = await client.get_reservation(bare.reservation_id)
+    assert (plain.quantity, plain.metadata) == (1, None), "None when the reserve had no metadata"
+    await client.release(bare.reservation_id)
+    await client.track(user, "e", 1, {"source": "cron"})
+    page = await client.list_usage_events(user_id=user, from_=started)
+    assert [(e.id, e.kind, e.event, e.quantity, e.metadata, e.key_id, e.member_id) for e in page.data] == [
+        (f"commit:{held.reservation_id}", "commit", "image.render", 2, {"model": "flux-pro", "steps": 30},
+         env.secret_key_id, None),
+        (f"commit:{llm.reservation_id}", "commit", "llm.tokens", 1.5, {"model": "b", "finish": "stop"},
+         env.secret_key_id, None),
+        (page.data[2].id, "track", "e", 1, {"source": "cron"}, env.secret_key_id, None),
+    ]
+    assert page.next_cursor is None
+
+
+async def test_a_teams_ledger_names_each_entrys_member_and_member_id_reads_one_members(
+        client: Both, env: Env, fresh_user: Callable[..., str]) -> None:
+    team, alice, bob = fresh_user("team"), fresh_user("alice"), fresh_user("bob")
+    await client.put_plan(count_plan(f"plan_{team}_pool", 100))
+    await client.put_plan(count_plan(f"plan_{team}_seat", 10))
+    await client.upsert_subscription(team, f"plan_{team}_pool")
+    for member in (alice, bob):
+        sub = await client.upsert_subscription(member, f"plan_{team}_seat", parent_id=team)
+        assert sub.parent_id == team
+    started = datetime.now(timezone.utc) - timedelta(seconds=1)
+    held = await client.reserve(alice, "render", 3, {"model": "flux"})
+    assert isinstance(held, Allowed)
+    await client.commit(held.reservation_id)
+    await client.track(bob, "render", 2)
+    await client.track(alice, "render", 1)
+
+    own = await client.list_usage_events(user_id=alice, from_=started)
+    assert [(e.user_id, e.member_id) for e in own.data] == [(alice, None), (alice, None)], "None in a member's own"
+    pooled = await client.list_usage_events(user_id=team, from_=started)
+    assert [(e.user_id, e.member_id, e.quantity) for e in pooled.data] == [
+        (team, alice, 3), (team, bob, 2), (team, alice, 1)]
+    hers = await client.list_usage_events(user_id=team, member_id=alice, from_=started)
+    assert [(e.user_id, e.member_id, e.kind, e.metadata, e.key_id) for e in hers.data] == [
+        (team, alice, "commit", {"model": "flux"}, env.secret_key_id),
+        (team, alice, "track", None, env.secret_key_id),
+    ]
+    assert [e.id for e in hers.data] == [e.id for e in own.data], "a team's entry has its member's entry's id"
+    one = await client.list_usage_events(user_id=team, member_id=alice, limit=1)
+    rest = await client.list_usage_events(user_id=team, member_id=alice, cursor=one.next_cursor)
+    assert [e.id for e in one.data + rest.data] == [e.id for e in own.data], "pages of one member's entries"
+    assert rest.next_cursor is None
+    with pytest.raises(QuotaGatewayError) as alone:
+        await client.list_usage_events(member_id=alice)
+    assert (alone.value.code, alone.value.status, alone.value.field) == ("invalid_request", 400, "memberId")
+
+    # Project-wide, a page may be short and still name next_cursor: following it finds every entry.
+    everyone: list[UsageEvent] = []
+    cursor: Optional[str] = None
+    while True:
+        page = await client.list_usage_events(from_=started, limit=2, cursor=cursor)
+        assert len(page.data) <= 2
+        everyone += page.data
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    ours = [e for e in everyone if e.user_id in (team, alice, bob)]
+    assert len(ours) == 6, "the members' three entries and the team's three"
+    assert [e.member_id for e in ours if e.user_id == team] == [alice, bob, alice]
 
 
 async def test_errors_name_their_code_field_and_request_id(client: Both) -> None:

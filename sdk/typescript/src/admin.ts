@@ -75,13 +75,17 @@ export function adminMethods(send: Send, per: Per) {
 
     /**
      * A page of the usage ledger (commits, tracks, adjustments), oldest first per user: one
-     * user's, or every user's without `userId` (day by day); pass `cursor: page.nextCursor`
-     * for the next until it is null: a project-wide page may hold fewer than `limit` entries.
+     * user's, or every user's without `userId` (day by day). Each entry names the key that
+     * made the call (`keyId`), and in a parent's (team's) ledger the member whose event it was
+     * (`memberId`); `memberId` with `userId` reads only that member's entries of the parent's
+     * ledger (without `userId` the gateway refuses it). Pass `cursor: page.nextCursor` for the
+     * next page until it is null: a project-wide page may hold fewer than `limit` entries.
      */
-    listUsageEvents(query: { userId?: string | undefined; from?: string | Date | undefined; to?: string | Date | undefined; cursor?: string | undefined; limit?: number | undefined } = {},
-      opts: CallOptions = {}): Promise<UsageEventPage> {
+    listUsageEvents(query: { userId?: string | undefined; memberId?: string | undefined; from?: string | Date | undefined; to?: string | Date | undefined;
+      cursor?: string | undefined; limit?: number | undefined } = {}, opts: CallOptions = {}): Promise<UsageEventPage> {
       const params = new URLSearchParams();
       if (query.userId) params.set("userId", query.userId);
+      if (query.memberId) params.set("memberId", query.memberId);
       if (query.from) params.set("from", time(query.from));
       if (query.to) params.set("to", time(query.to));
       if (query.cursor) params.set("cursor", query.cursor);

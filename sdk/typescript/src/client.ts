@@ -49,7 +49,9 @@ export interface ReserveOptions extends WriteOptions {
 }
 
 export interface Actual {
+  /** The amount to commit instead of the reserved one. */
   quantity?: number | undefined;
+  /** Put in the commit's ledger entry, on top of the reservation's metadata. */
   metadata?: Metadata | undefined;
 }
 
@@ -180,7 +182,10 @@ export function createClient(options: ClientOptions) {
       return { ...decision, reservationId: null, expiresAt: null };
     },
 
-    /** Makes the hold usage, with the actual amount when given; exactly once. */
+    /**
+     * Makes the hold usage, with the actual amount when given; exactly once. Its ledger entry
+     * carries the reservation's metadata with `actual.metadata` merged on top.
+     */
     async commit(reservationId: string, actual: Actual = {}, opts: WriteOptions = {}): Promise<CommitAnswer> {
       if (reservationId === "") return { reservationId: "", status: "unchecked", late: false, counters: [], overQuota: [] };
       const body = { ...(actual.quantity === undefined ? {} : { quantity: actual.quantity }), ...(actual.metadata ? { metadata: actual.metadata } : {}) };
@@ -199,6 +204,7 @@ export function createClient(options: ClientOptions) {
       return send({ method: "POST", path: reservation(reservationId, "extend"), body: { ttlSeconds }, replayable: true, ...call(opts) });
     },
 
+    /** The reservation: its status and holds, and what it was for (`quantity`, `metadata`). */
     getReservation(reservationId: string, opts: CallOptions = {}): Promise<ReservationAnswer> {
       return send({ method: "GET", path: `/v1/reservations/${segment(reservationId)}`, replayable: true, ...call(opts) });
     },

@@ -1974,11 +1974,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The usage ledger (one user's, or every user's day by day), oldest first per user; pages (a page may be short and still name nextCursor), or NDJSON or CSV with Accept */
+        /** The usage ledger (one user's, a parent's by memberId, or every user's day by day), oldest first per user; pages (a page may be short and still name nextCursor), or NDJSON or CSV with Accept */
         get: {
             parameters: {
                 query?: {
                     userId?: string;
+                    memberId?: string;
                     from?: string;
                     to?: string;
                     cursor?: string;
@@ -4703,6 +4704,9 @@ export interface components {
             event: string;
             expiresAt: string;
             holds: components["schemas"]["HoldAnswer"][];
+            /** @description The event's metadata as reserved; null when it had none. */
+            metadata?: Record<string, never> | null;
+            quantity?: null | components["schemas"]["Milli"];
             reservationId: string;
             status: string;
             userId: string;
@@ -4795,12 +4799,18 @@ export interface components {
             groups: components["schemas"]["UsageGroupAnswer"][];
             /** @description Stable: the same entry has the same id in every read and export. */
             id: string;
+            /** @description The id of the key that made the call (null in entries written before it was kept). */
             keyId?: string | null;
             /** @description commit, late_commit, track or adjustment. */
             kind: string;
+            /**
+             * @description In a parent's ledger, the member whose event it was (the entry has the member's entry's
+             *     id); null in a member's own.
+             */
+            memberId?: string | null;
             metadata?: Record<string, never> | null;
             quantity?: null | components["schemas"]["Milli"];
-            /** @description Adjustments: the reason given, and the id of the key that made it. */
+            /** @description Adjustments: the reason given. */
             reason?: string | null;
             time: string;
             userId: string;

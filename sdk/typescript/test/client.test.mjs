@@ -89,6 +89,78 @@ test("a member's reserve draws on its team's pool, and a denial names the pool's
   assert.equal((await qg.reserve(member, "e")).allowed, true);
 });
 
+test("a reservation and its commit's ledger entry say what it was for, and the key that made the call", async () => {
+  await putPlan(countPlan("plan_attributed", 10));
+  const qg = client();
+  const user = freshUser();
+  await qg.upsertSubscription({ userId: user, planId: "plan_attributed" });
+  const started = new Date(Date.now() - 1_000);
+  const held = await qg.reserve(user, "image.render", 2, { model: "flux-pro", steps: 30 });
+  assert.equal(held.allowed, true);
+  await qg.commit(held.reservationId); // no actual amount: the reserved one is committed
+  const view = await qg.getReservation(held.reservationId);
+  assert.deepEqual([view.status, view.event, view.quantity, view.metadata], ["committed", "image.render", 2, { model: "flux-pro", steps: 30 }]);
+  // A commit's own metadata goes on top of the reservation's, its quantity instead of the reserved one.
+  const llm = await qg.reserve(user, "llm.tokens", 4, { model: "a" });
+  await qg.commit(llm.reservationId, { quantity: 1.5, metadata: { model: "b", finish: "stop" } });
+  const asked = await qg.getReservation(llm.reservationId);
+  assert.deepEqual([asked.quantity, asked.metadata], [4, { model: "a" }], "the reservation keeps what was reserved");
+  const bare = await qg.reserve(user, "e");
+  const plain = await qg.getReservation(bare.reservationId);
+  assert.deepEqual([plain.quantity, plain.metadata], [1, null], "null when the reserve had no metadata");
+  await qg.release(bare.reservationId);
+  await qg.track(user, "e", 1, { source: "cron" });
+  const page = await qg.listUsageEvents({ userId: user, from: started });
+  assert.deepEqual(page.data.map((e) => [e.id, e.kind, e.event, e.quantity, e.metadata, e.keyId, e.memberId]), [
+    [`commit:${held.reservationId}`, "commit", "image.render", 2, { model: "flux-pro", steps: 30 }, env.secretKeyId, null],
+    [`commit:${llm.reservationId}`, "commit", "llm.tokens", 1.5, { model: "b", finish: "stop" }, env.secretKeyId, null],
+    [page.data[2].id, "track", "e", 1, { source: "cron" }, env.secretKeyId, null],
+  ]);
+  assert.equal(page.nextCursor, null);
+});
+
+test("a team's ledger names the member of each entry, and memberId reads one member's", async () => {
+  await putPlan(countPlan("plan_member_seat", 10));
+  await putPlan(countPlan("plan_member_pool", 100));
+  const qg = client();
+  const [team, alice, bob] = [freshUser("team"), freshUser("alice"), freshUser("bob")];
+  await qg.upsertSubscription({ userId: team, planId: "plan_member_pool" });
+  for (const member of [alice, bob]) await qg.upsertSubscription({ userId: member, planId: "plan_member_seat", parentId: team });
+  const started = new Date(Date.now() - 1_000);
+  const held = await qg.reserve(alice, "render", 3, { model: "flux" });
+  await qg.commit(held.reservationId);
+  await qg.track(bob, "render", 2);
+  await qg.track(alice, "render", 1);
+
+  const own = await qg.listUsageEvents({ userId: alice, from: started });
+  assert.deepEqual(own.data.map((e) => [e.userId, e.memberId]), [[alice, null], [alice, null]], "null in a member's own ledger");
+  const pooled = await qg.listUsageEvents({ userId: team, from: started });
+  assert.deepEqual(pooled.data.map((e) => [e.userId, e.memberId, e.quantity]), [[team, alice, 3], [team, bob, 2], [team, alice, 1]]);
+  const hers = await qg.listUsageEvents({ userId: team, memberId: alice, from: started });
+  assert.deepEqual(hers.data.map((e) => [e.userId, e.memberId, e.kind, e.metadata, e.keyId]), [
+    [team, alice, "commit", { model: "flux" }, env.secretKeyId],
+    [team, alice, "track", null, env.secretKeyId],
+  ]);
+  assert.deepEqual(hers.data.map((e) => e.id), own.data.map((e) => e.id), "a team's entry has its member's entry's id");
+  const one = await qg.listUsageEvents({ userId: team, memberId: alice, limit: 1 });
+  const rest = await qg.listUsageEvents({ userId: team, memberId: alice, cursor: one.nextCursor });
+  assert.deepEqual([...one.data, ...rest.data].map((e) => e.id), own.data.map((e) => e.id), "pages of one member's entries");
+  assert.equal(rest.nextCursor, null);
+  await assert.rejects(qg.listUsageEvents({ memberId: alice }), (err) => err.code === "invalid_request" && err.field === "memberId" && err.status === 400);
+
+  // Project-wide, a page may be short and still name nextCursor: following it finds every entry.
+  const everyone = [];
+  for (let cursor; ; ) {
+    const p = await qg.listUsageEvents({ from: started, limit: 2, cursor });
+    assert.ok(p.data.length <= 2);
+    everyone.push(...p.data);
+    if (!(cursor = p.nextCursor)) break;
+  }
+  const mine = everyone.filter((e) => [team, alice, bob].includes(e.userId));
+  assert.equal(mine.length, 6, "the members' three entries and the team's three");
+  assert.deepEqual(mine.filter((e) => e.userId === team).map((e) => e.memberId), [alice, bob, alice]);
+});
+
 test("4xx answers become QuotaGatewayError with code, status, detail, field and requestId", async () => {
   const qg = client();
   await assert.rejects(qg.commit("r_nope.nope"), (err) => {

@@ -24,7 +24,9 @@ export function useGateway() {
     env.baseUrl = env.gateway.baseUrl;
     env.rootToken = env.gateway.rootToken;
     await admin("POST", "/v1/projects", env.rootToken, { id: "sdk", allowedOrigins: ["https://app.example.com"] });
-    env.secret = (await admin("POST", "/v1/projects/sdk/keys", env.rootToken, { kind: "secret" })).key;
+    const secret = await admin("POST", "/v1/projects/sdk/keys", env.rootToken, { kind: "secret" });
+    env.secret = secret.key;
+    env.secretKeyId = secret.keyId;
     env.publishable = (await admin("POST", "/v1/projects/sdk/keys", env.rootToken, { kind: "publishable" })).key;
   });
   after(() => {

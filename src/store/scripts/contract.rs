@@ -109,19 +109,19 @@ const W: usize = WRITING_ARGS;
 pub const RESERVE: Contract = Contract {
     file: "reserve.lua",
     keys: WRITING_KEYS,
-    args: &[counted(W + 4, Each::Hold), fixed(1)],
+    args: &[counted(W + 4, Each::Hold), fixed(2)],
     reply: "ok, reservation id, expires ms, allowed, VERDICT_FIELDS per hold, alerts fired",
 };
 pub const CHECK: Contract = Contract {
     file: "check.lua",
     keys: 4,
-    args: &[counted(2, Each::Hold)],
+    args: &[counted(2, Each::Hold), fixed(1)],
     reply: "ok, allowed, VERDICT_FIELDS per hold",
 };
 pub const TRACK: Contract = Contract {
     file: "track.lua",
     keys: WRITING_KEYS,
-    args: &[counted(W + 2, Each::Hold), fixed(6)],
+    args: &[counted(W + 2, Each::Hold), fixed(7)],
     reply: "ok, COUNTER_FIELDS per hold, alerts fired",
 };
 pub const ADJUST: Contract = Contract {

@@ -6,7 +6,8 @@ use super::call::Call;
 use super::contract::{self, COUNTER_FIELDS, VERDICT_FIELDS};
 use super::values::{record_rest, HoldValues};
 use super::{
-    unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing, ADJUST, CHECK, RECLAIM, RESERVE, TRACK, USAGE,
+    unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing, ADJUST, CHECK, RECLAIM, RESERVE,
+    TRACK, USAGE,
 };
 use crate::quota::{Amounts, Hold, Milli, Verdict, Window};
 use crate::store::backend::Conn;
@@ -32,6 +33,8 @@ pub struct ReserveArgs<'a> {
     pub metadata: &'a str,
     /// The next level up, "" for none.
     pub parent: &'a str,
+    /// The request's decision instant.
+    pub at: Decided,
 }
 
 /// One counter usage.lua reads: the group's window and the plan's quota for it.
@@ -79,7 +82,7 @@ pub async fn reserve(
     for v in &values {
         v.push(&mut inv);
     }
-    inv.arg(record_rest(args, &values));
+    inv.arg(record_rest(args, &values)).arg(args.at.arg());
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
@@ -100,11 +103,13 @@ pub async fn check(
     keys: &UserKeys,
     version: u64,
     holds: &[Hold<'_>],
+    at: Decided,
 ) -> Result<Reply<Verdict>, StoreError> {
     let mut inv = Call::new(&CHECK, &contract::CHECK);
     inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
     inv.arg(version);
     push_holds(&mut inv, holds);
+    inv.arg(at.arg());
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => Ok(Reply::Done(verdict(&mut it, holds.len())?)),
@@ -131,12 +136,16 @@ pub async fn track(
     version: u64,
     holds: &[Hold<'_>],
     entry: &LedgerEntry<'_>,
+    at: Decided,
 ) -> Result<Reply<(Vec<Amounts>, Fired)>, StoreError> {
     let mut inv = Call::new(&TRACK, &contract::TRACK);
     writing_args(&mut inv, w).arg(version);
     push_holds(&mut inv, holds);
     inv.arg(entry.event).arg(&entry.metadata).arg(entry.quantity());
-    inv.arg(entry.key_id).arg(entry.member).arg(entry.reference);
+    inv.arg(entry.key_id)
+        .arg(entry.member)
+        .arg(entry.reference)
+        .arg(at.arg());
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {

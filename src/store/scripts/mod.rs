@@ -212,6 +212,25 @@ impl LedgerEntry<'_> {
     }
 }
 
+/// A request's decision instant as reserve, check and track take it (holds.lua's
+/// `decided_at`): ms, and whether a level below accepted it already in the same request (a
+/// parent's level, reached later, then takes it further in the past).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decided {
+    pub at_ms: i64,
+    pub below: bool,
+}
+
+impl Decided {
+    fn arg(self) -> String {
+        if self.below {
+            format!("~{}", self.at_ms)
+        } else {
+            self.at_ms.to_string()
+        }
+    }
+}
+
 /// What every data-plane writing script is told before its own arguments (prelude.lua): the
 /// user's keys, how long ended state is kept, the call's Idempotency-Key, and how long the
 /// ledger and rollups keep (None when the project keeps neither).

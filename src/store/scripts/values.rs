@@ -185,6 +185,7 @@ mod tests {
             quantity: Milli(2_500),
             metadata: r#"{"model":"flux \"pro\"","n":12345678901234567890}"#,
             parent: "team",
+            at: super::super::Decided { at_ms: 5, below: false },
         };
         let values: Vec<HoldValues> = holds.iter().map(HoldValues::of).collect();
         let rest = String::from_utf8(record_rest(&args, &values)).unwrap();

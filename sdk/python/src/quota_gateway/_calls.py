@@ -184,9 +184,9 @@ def daily_usage(user_id: str, from_: Union[str, date, None], to: Union[str, date
     return Call("GET", f"/v1/users/{seg(user_id)}/daily-usage", one(t.DailyUsage), query=query)
 
 
-def list_usage_events(user_id: Optional[str], from_: Optional[When], to: Optional[When],
-                      cursor: Optional[str], limit: Optional[int]) -> Call[t.UsageEventPage]:
-    query = {"userId": user_id, "from": instant(from_) if from_ else None,
+def list_usage_events(user_id: Optional[str], member_id: Optional[str], from_: Optional[When],
+                      to: Optional[When], cursor: Optional[str], limit: Optional[int]) -> Call[t.UsageEventPage]:
+    query = {"userId": user_id, "memberId": member_id, "from": instant(from_) if from_ else None,
              "to": instant(to) if to else None, "cursor": cursor, "limit": str(limit) if limit else None}
     return Call("GET", "/v1/usage-events", one(t.UsageEventPage),
                 query={k: v for k, v in query.items() if v})

@@ -116,7 +116,8 @@ class AsyncQuotaGateway(Shared):
 
     async def commit(self, reservation_id: str, quantity: Optional[float] = None,
                metadata: Optional[Metadata] = None, *, idempotency_key: Optional[str] = None) -> t.CommitAnswer:
-        """Makes the hold usage (the actual `quantity` when given), exactly once."""
+        """Makes the hold usage (the actual `quantity` when given), exactly once; its ledger
+        entry carries the reservation's metadata with `metadata` merged on top."""
         return await self._run(c.commit(reservation_id, quantity, metadata, idempotency_key))
 
     async def release(self, reservation_id: str) -> t.ReleaseAnswer:
@@ -128,6 +129,7 @@ class AsyncQuotaGateway(Shared):
         return await self._run(c.extend(reservation_id, ttl_seconds))
 
     async def get_reservation(self, reservation_id: str) -> t.Reservation:
+        """The reservation's status and holds, and what it was for (`quantity`, `metadata`)."""
         return await self._run(c.get_reservation(reservation_id))
 
     async def track(self, user_id: str, event: str, quantity: float = 1, metadata: Optional[Metadata] = None,
@@ -153,10 +155,14 @@ class AsyncQuotaGateway(Shared):
                     to: Union[str, date, None] = None) -> t.DailyUsage:
         return await self._run(c.daily_usage(user_id, from_, to))
 
-    async def list_usage_events(self, *, user_id: Optional[str] = None, from_: Optional[When] = None,
-                          to: Optional[When] = None, cursor: Optional[str] = None,
-                          limit: Optional[int] = None) -> t.UsageEventPage:
-        return await self._run(c.list_usage_events(user_id, from_, to, cursor, limit))
+    async def list_usage_events(self, *, user_id: Optional[str] = None, member_id: Optional[str] = None,
+                          from_: Optional[When] = None, to: Optional[When] = None,
+                          cursor: Optional[str] = None, limit: Optional[int] = None) -> t.UsageEventPage:
+        """A page of the usage ledger, oldest first per user: one user's, or every user's
+        without `user_id`; `member_id` (with `user_id`) reads one member's entries of a
+        parent's ledger. Pass `cursor=page.next_cursor` until it is None: a page may hold
+        fewer entries than `limit` and still name one."""
+        return await self._run(c.list_usage_events(user_id, member_id, from_, to, cursor, limit))
 
     async def list_users(self, *, cursor: Optional[str] = None, limit: Optional[int] = None,
                    plan_id: Optional[str] = None, status: Optional[str] = None,

@@ -57,9 +57,15 @@ class Hold:
 
 @dataclass(frozen=True)
 class Reservation:
+    """A reservation with its status and holds, and what it was for: `quantity` (None for
+    reservations made before the gateway kept it) and `metadata` (None when the reserve had
+    none)."""
+
     reservation_id: str
     user_id: str
     event: str
+    quantity: Optional[Amount]
+    metadata: Optional[Dict[str, Any]]
     status: str
     expires_at: str
     holds: List[Hold]
@@ -156,6 +162,12 @@ class UsageGroup:
 
 @dataclass(frozen=True)
 class UsageEvent:
+    """One entry of the usage ledger. A commit's says the quantity committed (the reserved one
+    when the commit gave none) and the reservation's metadata, the commit's own merged on top.
+    `key_id` is the API key that made the call (None in entries written before the gateway
+    kept it); `member_id`, in a parent's (team's) ledger, the member whose event it was (the
+    entry has the member's entry's `id`), None in a member's own."""
+
     id: str
     kind: str
     time: str
@@ -166,10 +178,14 @@ class UsageEvent:
     groups: List[UsageGroup]
     reason: Optional[str]
     key_id: Optional[str]
+    member_id: Optional[str]
 
 
 @dataclass(frozen=True)
 class UsageEventPage:
+    """Follow `next_cursor` until it is None: a page may hold fewer entries than `limit` and
+    still name one."""
+
     data: List[UsageEvent]
     next_cursor: Optional[str]
 

@@ -46,6 +46,16 @@ export async function withHold(): Promise<number> {
   return r.allowed ? r.value + r.commit.counters.length : r.decision.reasons.length;
 }
 
+export async function attributed(reservationId: string, team: string, member: string): Promise<string[]> {
+  const view = await qg.getReservation(reservationId);
+  const model: string | number | boolean | null | undefined = view.metadata?.model;
+  // @ts-expect-error metadata holds scalar values, never objects
+  const nested: { deep: string } | undefined = view.metadata?.model;
+  const page = await qg.listUsageEvents({ userId: team, memberId: member, cursor: undefined });
+  const quantity: number | null | undefined = view.quantity;
+  return page.data.map((e) => `${e.memberId ?? e.userId} ${e.keyId ?? "?"} ${String(e.metadata?.model ?? model)} ${quantity ?? 0} ${String(nested)}`);
+}
+
 export function code(err: unknown): ErrorCode | null {
   if (!(err instanceof QuotaGatewayError)) return null;
   if (err.code === "reservation_not_found" || err.code === "aborted" || err.code === "http_500") return err.code;
