@@ -16,16 +16,14 @@
 -- every level of a chain of budgets the same instant, so one event counts in the same window at
 -- every level. Accepted within DECISION_SKEW_MS of Redis time (`now`), which bounds how far a
 -- node's clock can move a window's end; else nil, and the node re-measures its clock. An
--- instant led by "~" was accepted by a level below in this request: a parent's level, reached
--- later, takes it up to LEVELS_MS further in the past.
+-- instant led by "~" was accepted by a level below for this request (now, or by the first call
+-- of an Idempotency-Key whose retry completes the levels above): a parent's level takes it
+-- however far in the past, so the event counts in that level's window of the same instant.
 local function decided_at(raw, now)
-  local DECISION_SKEW_MS, LEVELS_MS = 2000, 10000
-  local past = DECISION_SKEW_MS
-  if string.byte(raw) == 126 then
-    raw, past = string.sub(raw, 2), DECISION_SKEW_MS + LEVELS_MS
-  end
-  local at = tonumber(raw)
-  if not at or at < now - past or at > now + DECISION_SKEW_MS then
+  local DECISION_SKEW_MS = 2000
+  local below = string.byte(raw) == 126
+  local at = tonumber(below and string.sub(raw, 2) or raw)
+  if not at or at > now + DECISION_SKEW_MS or (not below and at < now - DECISION_SKEW_MS) then
     return nil
   end
   return at

@@ -11,7 +11,7 @@
 -- KEYS[5]  counter periods zset          qg:{p:u}:periods <group>@<periodStart> by period end ms,
 --                                                         and "d|"<day>|<group> by prune ms + retention
 -- KEYS[6]  the subscription hash         qg:{p:u}:sub     (overrides are ov:<groupId> fields)
--- KEYS[7]  idempotency hash              qg:{p:u}:idem    <route>:<key digest> -> <body digest>|<first reply JSON>
+-- KEYS[7]  idempotency hash              qg:{p:u}:idem    <route>:<key digest> -> <body digest>|<decided ms>|<first reply JSON>
 -- KEYS[8]  usage ledger stream           qg:{p:u}:ledger  entries by Redis time
 -- KEYS[9]  daily rollups hash            qg:{p:u}:daily   <day>|<group>|<stat> -> integer
 -- KEYS[10] alerts outbox of the slot     qg:{<slot tag>}:outbox (see alerts.lua)
@@ -241,22 +241,30 @@ local function repeated()
   if not stored then
     return nil
   end
-  local digest, reply = string.match(stored, '^(%x*)|(.*)$')
+  -- "<body digest>|<decision instant>|<reply>", or "<body digest>|<reply>" as kept before the
+  -- instant was.
+  local digest, at, reply = string.match(stored, '^(%x*)|(%d+)|(.*)$')
+  if not digest then
+    digest, reply = string.match(stored, '^(%x*)|(.*)$')
+  end
   if digest ~= ARGV[3] then
     return {'reused'}
   end
-  return {'repeat', reply}
+  return {'repeat', reply, at or ''}
 end
 
--- Keeps the answer for repeats of this Idempotency-Key until the retention window ends.
--- Numbers are stored as integer strings, so cjson never formats one.
-local function remember(reply, now)
+-- Keeps the answer for repeats of this Idempotency-Key until the retention window ends, with
+-- the instant the call decided at (`at`, reserve's and track's; else `now`), so a repeat is
+-- answered in the windows of the first call. Numbers are stored as integer strings, so cjson
+-- never formats one.
+local function remember(reply, now, at)
   if ARGV[2] ~= '' then
     local copy = {}
     for i, v in ipairs(reply) do
       copy[i] = type(v) == 'number' and string.format('%d', v) or v
     end
-    redis.call('HSET', KEYS[7], ARGV[2], ARGV[3] .. '|' .. cjson.encode(copy))
+    local decided = string.format('%d', at or now)
+    redis.call('HSET', KEYS[7], ARGV[2], ARGV[3] .. '|' .. decided .. '|' .. cjson.encode(copy))
     redis.call('ZADD', KEYS[4], string.format('%d', now + ARGV[1]), 'i:' .. ARGV[2])
   end
   return reply

@@ -76,7 +76,8 @@ if allowed == 1 then
   write_fields(writes)
   note_periods(holds, counters)
   local x = string.format('%d', expires)
-  local record = '{"s":"held","c":"' .. string.format('%d', now) .. '","x":"' .. x .. '",' .. ARGV[9 + HOLD_FIELDS * n]
+  -- Created at the decision instant, as its expiry is: an extension is capped a day after it.
+  local record = '{"s":"held","c":"' .. string.format('%d', at) .. '","x":"' .. x .. '",' .. ARGV[9 + HOLD_FIELDS * n]
   redis.call('HSET', KEYS[2], ARGV[6], record)
   redis.call('ZADD', KEYS[3], x, ARGV[6])
   -- Open holds are the usage of in-flight groups: an admit can cross their thresholds. Only a
@@ -117,4 +118,4 @@ if reclaimed then
 end
 
 -- 6. Keep the answer for repeats (denials included).
-return remember(append_fired(reply), now)
+return remember(append_fired(reply), now, at)

@@ -56,4 +56,4 @@ ledger(now, holds, function(_, h) return h.a end,
   attributed({'kind', 'track', 'ref', ARGV[l + 5], 'event', ARGV[l], 'metadata', ARGV[l + 1],
     'quantity', ARGV[l + 2]}, ARGV[l + 3], ARGV[l + 4]))
 prune(now)
-return remember(append_fired(append_counters({'ok'}, holds, quota_in_force)), now)
+return remember(append_fired(append_counters({'ok'}, holds, quota_in_force)), now, at)

@@ -13,6 +13,7 @@ mod pages;
 mod plans;
 mod session;
 mod shown;
+mod spend;
 mod user;
 mod users;
 

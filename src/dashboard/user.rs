@@ -1,9 +1,11 @@
 //! A user's page: plan, status, every counter as a bar with used, held, quota and reset, a
-//! chart of daily usage, recent ledger entries, the audit trail, and the support actions' forms.
+//! chart of daily usage, a team's spend by member, recent ledger entries (what was used,
+//! through which key, by which member), the audit trail, and the support actions' forms.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
+use serde_json::Value;
 
 use super::chart::daily_chart;
 use super::layout::{csrf, html_response, page};
@@ -11,15 +13,18 @@ use super::notice::{banner, Notice};
 use super::pages::changes_table;
 use super::session::{current, see_other};
 use super::shown::Shown;
+use super::spend::spend_by_member;
 use super::users::{encode, query, status_pill, user_href, user_link};
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Usage};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
-use crate::quota::{Counter, Milli, SignedAmount, Status, UserId, MAX_OVERRIDE_HOURS};
+use crate::quota::{Counter, Milli, SignedAmount, Status, UsageEvent, UserId, MAX_OVERRIDE_HOURS};
 
 /// Ledger entries a user's page shows.
 const RECENT: usize = 20;
+/// Characters of an entry's metadata a table cell shows.
+const METADATA_CHARS: usize = 80;
 
 fn bar(used: Milli, held: Milli, quota: Milli) -> Markup {
     let pct = |m: Milli| {
@@ -88,6 +93,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
     let events = gateway.recent_usage_events(project, user, RECENT).await?;
     let (changes, _) = gateway.changes(project, None, Some(user), 20).await?;
     let open = gateway.open_reservations(project, user, 20).await?;
+    let spend = spend_by_member(gateway, project, user, usage.as_ref()).await?;
     let href = user_href(user);
     let groups: Vec<String> = usage
         .iter()
@@ -129,6 +135,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
                 }
             }
         }
+        @if let Some(spend) = spend { (spend) }
         h2 { "Support actions" }
         div.grid {
             div.card {
@@ -182,18 +189,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
         }
         h2 { "Recent usage (ledger)" }
         p.muted { "The newest " (RECENT) " entries, newest first." }
-        table {
-            thead { tr { th { "Time" } th { "Kind" } th { "Event" } th { "Groups" } } }
-            tbody {
-                @for e in &events {
-                    tr {
-                        td { (rfc3339(e.time_ms)) } td { (e.kind.as_str()) } td { (Shown(e.event.as_deref().unwrap_or(""))) (Shown(e.reason.as_deref().unwrap_or(""))) }
-                        td { @for g in &e.groups { code { (Shown(&g.group_id)) } " " (SignedAmount(g.amount_milli)) " " } }
-                    }
-                }
-                @if events.is_empty() { tr { td colspan="4" .muted { "None." } } }
-            }
-        }
+        (recent_table(&events))
         h2 { "Audit trail" }
         (changes_table(&changes))
     })
@@ -207,4 +203,50 @@ fn levels(usage: &Usage) -> impl Iterator<Item = (Option<&str>, &Counter)> {
         .iter()
         .flat_map(|(parent, pool)| pool.counters.iter().map(move |c| (Some(parent.as_str()), c)));
     own.chain(pools)
+}
+
+/// Ledger entries as a table: what each used (its model), through which key and, in a
+/// parent's ledger, by which member.
+fn recent_table(events: &[UsageEvent]) -> Markup {
+    // Only a parent's ledger names members: other users' pages keep their columns.
+    let by_member = events.iter().any(|e| e.member.is_some());
+    html! {
+        table {
+            thead { tr {
+                th { "Time" } th { "Kind" } th { "Event" } th { "Model" } th { "Key" }
+                @if by_member { th { "Member" } }
+                th { "Groups" }
+            } }
+            tbody {
+                @for e in events {
+                    tr {
+                        td { (rfc3339(e.time_ms)) } td { (e.kind.as_str()) } td { (Shown(e.event.as_deref().unwrap_or(""))) (Shown(e.reason.as_deref().unwrap_or(""))) }
+                        td { (Shown(&model(e))) }
+                        td { @if let Some(key) = &e.key_id { code { (Shown(key)) } } }
+                        @if by_member { td { @if let Some(member) = &e.member { (user_link(member)) } } }
+                        td { @for g in &e.groups { code { (Shown(&g.group_id)) } " " (SignedAmount(g.amount_milli)) " " } }
+                    }
+                }
+                @if events.is_empty() { tr { td colspan=(if by_member { 7 } else { 6 }) .muted { "None." } } }
+            }
+        }
+    }
+}
+
+/// What an entry used: its metadata's `model` when it has one, else the metadata as compact
+/// JSON; cut to `METADATA_CHARS`, since metadata is the caller's and can be long.
+fn model(e: &UsageEvent) -> String {
+    let text = match &e.metadata {
+        None => return String::new(),
+        Some(meta) if meta.is_empty() => return String::new(),
+        Some(meta) => match meta.get("model") {
+            Some(Value::String(model)) => model.clone(),
+            Some(other) => other.to_string(),
+            None => Value::Object(meta.clone()).to_string(),
+        },
+    };
+    match text.char_indices().nth(METADATA_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
 }

@@ -1,7 +1,8 @@
 //! Reserve and check across a chain of budgets: the user's level first, then
 //! each parent's, one script per level, since each level keeps its own hash tag. A reserve
-//! stops at the first level that denies and releases the holds it took below; the event is
-//! admitted only when every level admits it. A user without a parent runs exactly one script.
+//! stops at the first level that denies and releases the holds it took below (and at a level
+//! that fails, unless an Idempotency-Key lets a retry complete it); the event is admitted only
+//! when every level admits it. A user without a parent runs exactly one script.
 
 use super::parents::Level;
 use super::Idempotency;
@@ -56,8 +57,15 @@ impl Gateway {
                 .await;
             let (decision, above) = match reserved {
                 Ok(reserved) => reserved,
+                // A level that could not answer (Redis too slow, say) may still have held. With
+                // an Idempotency-Key the client's retry replays the levels that answered and
+                // completes the others, so the holds below stay for it: released here, the
+                // retry would be told of a reservation that no longer holds. Without a key
+                // nothing can resume the call, and the holds below go back now.
                 Err(err) => {
-                    self.unwind(project, level.below, &id).await;
+                    if idempotency.is_none() {
+                        self.unwind(project, level.below, &id).await;
+                    }
                     return Err(err);
                 }
             };

@@ -79,13 +79,27 @@ impl Gateway {
                     ledger,
                 )
                 .await?;
-            Ok(reply.map(|(granted, verdict, fired)| {
-                self.alerts_fired(fired);
-                let granted = Granted {
-                    reservation_id: granted.reservation_id,
-                    expires_at_ms: granted.expires_ms,
-                };
-                prepared.decision(&verdict, Some(granted), at.at_ms)
+            let (held, verdict, fired) = match reply.done() {
+                Ok(done) => done,
+                Err(other) => return Ok(other),
+            };
+            self.alerts_fired(fired);
+            let granted = Granted {
+                reservation_id: held.reservation_id,
+                expires_at_ms: held.expires_ms,
+            };
+            // A repeat answers in the windows its first call held in, and the levels above
+            // hold at that instant too.
+            Ok(Reply::Done(match held.first_at_ms.filter(|first| *first != at.at_ms) {
+                Some(first_ms) => {
+                    let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
+                    prepare(plan, input, started_ms, first_ms, overrides, true)?.decision(
+                        &verdict,
+                        Some(granted),
+                        first_ms,
+                    )
+                }
+                None => prepared.decision(&verdict, Some(granted), at.at_ms),
             }))
         })
         .await

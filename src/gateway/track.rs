@@ -113,6 +113,7 @@ impl Gateway {
             };
             let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
             let mut prepared = prepare(plan, input, started_ms, at_ms, overrides, false)?;
+            let first_call = |first_ms| prepare(plan, input, started_ms, first_ms, overrides, false);
             self.alerts_for(project, &mut prepared).await?;
             let reply = self
                 .store
@@ -127,9 +128,16 @@ impl Gateway {
                     decided,
                 )
                 .await?;
-            Ok(reply.map(|(amounts, fired)| {
-                self.alerts_fired(fired);
-                (prepared.counters(&amounts), parent, at_ms)
+            let (amounts, fired, first_at) = match reply.done() {
+                Ok(done) => done,
+                Err(other) => return Ok(other),
+            };
+            self.alerts_fired(fired);
+            // A repeat answers in the windows its first call counted in, and the levels above
+            // count at that instant too.
+            Ok(Reply::Done(match first_at.filter(|first| *first != at_ms) {
+                Some(first_ms) => (first_call(first_ms)?.counters(&amounts), parent, first_ms),
+                None => (prepared.counters(&amounts), parent, at_ms),
             }))
         })
         .await

@@ -94,7 +94,7 @@ impl Store {
         entry: &LedgerEntry<'_>,
         ledger: bool,
         at: Decided,
-    ) -> Result<Reply<(Vec<Amounts>, Fired)>, StoreError> {
+    ) -> Result<Reply<(Vec<Amounts>, Fired, Option<i64>)>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, idempotency, ledger);
         self.write("track", |mut conn| async move {

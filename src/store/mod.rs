@@ -59,12 +59,23 @@ pub enum StoreError {
     Protocol(String),
 }
 
+/// Error codes by which Redis says it cannot serve now but will soon (loading its data after a
+/// restart, a script running too long, a primary or cluster being chosen): answered as an
+/// unreachable Redis is, 503 with Retry-After, never as an internal error.
+const NOT_NOW: [&str; 5] = ["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"];
+
 impl From<redis::RedisError> for StoreError {
     fn from(err: redis::RedisError) -> Self {
         if err.code() == Some("READONLY") {
             return StoreError::ReadOnly(err.to_string());
         }
-        if err.is_io_error() || err.is_connection_dropped() || err.is_connection_refusal() || err.is_timeout() {
+        let not_now = err.code().is_some_and(|code| NOT_NOW.contains(&code));
+        if not_now
+            || err.is_io_error()
+            || err.is_connection_dropped()
+            || err.is_connection_refusal()
+            || err.is_timeout()
+        {
             StoreError::Unavailable(err.to_string())
         } else {
             StoreError::Protocol(err.to_string())
@@ -218,5 +229,31 @@ impl Store {
             Ok(secs * 1000 + micros / 1000)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use redis::{ErrorKind, RedisError, ServerErrorKind};
+
+    use super::StoreError;
+
+    #[test]
+    fn a_redis_that_cannot_serve_yet_is_unavailable_not_broken() {
+        for kind in [
+            ServerErrorKind::BusyLoading,
+            ServerErrorKind::TryAgain,
+            ServerErrorKind::ClusterDown,
+            ServerErrorKind::MasterDown,
+        ] {
+            let err = RedisError::from((ErrorKind::Server(kind), "not now"));
+            assert!(err.code().is_some(), "{kind:?} has a code");
+            assert!(matches!(StoreError::from(err), StoreError::Unavailable(_)), "{kind:?}");
+        }
+        let other = RedisError::from((
+            ErrorKind::Server(ServerErrorKind::ResponseError),
+            "wrong number of arguments",
+        ));
+        assert!(matches!(StoreError::from(other), StoreError::Protocol(_)));
     }
 }

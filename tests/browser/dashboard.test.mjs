@@ -1,7 +1,8 @@
 // The dashboard in a real headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core): sign in, find a user, every support action end to end (checked through
 // the API afterwards), the API's rules on those actions, CSRF, a sign-in posted by another
-// site, escaping, ids that hide characters, and a revoked key's session ending. With
+// site, escaping, ids that hide characters, a revoked key's session ending, and a team's
+// spend by member with each ledger entry's model and key. With
 // SCREENSHOTS=1 it also writes the main pages' screenshots into docs/.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -32,7 +33,9 @@ before(async () => {
   env.redis = await startRedis();
   env.gateway = await startGateway(env.redis.url);
   env.baseUrl = env.gateway.baseUrl;
-  env.key = (await api("POST", "/v1/projects/default/keys", env.gateway.rootToken, { kind: "secret", label: "support" })).key;
+  const support = await api("POST", "/v1/projects/default/keys", env.gateway.rootToken, { kind: "secret", label: "support" });
+  env.key = support.key;
+  env.keyId = support.keyId;
   for (const [id, quota] of [["plan_free", 10], ["plan_pro", 100]]) {
     await call("PUT", `/v1/plans/${id}`, { periodType: "month", groups: [
       { id: "renders", label: "Image renders", unit: "count", quota, matches: [{ event: "render" }], onPlanChange: "carry" },
@@ -434,5 +437,35 @@ test("webhooks: no event chosen is refused, and an endpoint is disabled and enab
   assert.deepEqual(actions, ["webhook.enable", "webhook.disable", "webhook.create"]);
   await card.locator("text=Delete the endpoint").click();
   server.close();
+  await context.close();
+});
+
+// Last: the team's usage would otherwise lead the overview's top users.
+test("a team's page shows its spend by member this period; a member's, each entry's model and key", async () => {
+  await call("PUT", "/v1/users/team_zeta/subscription", { planId: "plan_pro" });
+  for (const member of ["zed1", "zed2"]) {
+    await call("PUT", `/v1/users/${member}/subscription`, { planId: "plan_free", parentId: "team_zeta" });
+  }
+  const render = async (userId, quantity, model) => {
+    const held = await call("POST", "/v1/reserve", { userId, event: "render", quantity, metadata: { model } });
+    await call("POST", `/v1/reservations/${held.reservationId}/commit`, {});
+  };
+  await render("zed1", 1, "flux-pro");
+  await render("zed2", 3, "flux-schnell");
+  await call("POST", "/v1/track", { userId: "team_zeta", event: "llm", quantity: 500 });
+
+  const { context, page } = await signedIn();
+  await page.goto(`${env.baseUrl}/dashboard/users/team_zeta`);
+  assert.ok(await page.locator("h2:text('Spend by member, this period')").isVisible());
+  const table = page.locator("table.spend");
+  const heads = await table.locator("thead th").allTextContents();
+  assert.deepEqual(heads, ["Member", "renderscount", "tokenstokens", "Entries"]);
+  const rows = await table.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+  assert.deepEqual(rows, [["zed2", "3", "0", "1"], ["zed1", "1", "0", "1"], ["(the team itself)", "0", "500", "1"]]);
+
+  await table.locator("a", { hasText: "zed2" }).click();
+  await page.waitForURL("**/dashboard/users/zed2");
+  const entry = page.locator("h2:has-text('Recent usage') ~ table").first().locator("tbody tr").first();
+  assert.deepEqual((await entry.locator("td").allTextContents()).slice(3, 5), ["flux-schnell", env.keyId]);
   await context.close();
 });

@@ -409,6 +409,160 @@ async fn a_users_recent_usage_is_the_newest_entries_newest_first() {
     assert_eq!(shown, newest);
 }
 
+/// The cells of each row of the first table after `heading` on `page`, as text.
+fn table_after(page: &str, heading: &str) -> Vec<Vec<String>> {
+    let rest = &page[page.find(heading).unwrap_or_else(|| panic!("no {heading} in {page}"))..];
+    let body = &rest[rest.find("<tbody>").unwrap()..rest.find("</tbody>").unwrap()];
+    let text = |html: &str| {
+        let mut out = String::new();
+        let mut tag = false;
+        for c in html.chars() {
+            match c {
+                '<' => tag = true,
+                '>' => tag = false,
+                c if !tag => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    };
+    body.split("<tr>")
+        .skip(1)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| text(&cell[cell.find('>').unwrap() + 1..cell.find("</td>").unwrap()]))
+                .collect()
+        })
+        .collect()
+}
+
+/// A team on `period_type` plans, its members `m1` and `m2`, and a key minted for the test:
+/// the key's id and the key.
+async fn team_with_members(app: &TestApp, period_type: &str) -> (String, String) {
+    for (id, scale) in [("plan_member", 1), ("plan_team", 10)] {
+        app.put_plan(json!({ "id": id, "periodType": period_type, "groups": [
+            { "id": "renders", "unit": "count", "quota": 100 * scale, "matches": [ { "event": "render" } ] },
+            { "id": "tokens", "unit": "tokens", "quota": 100_000 * scale, "matches": [ { "event": "llm" } ] } ] }))
+            .await;
+    }
+    app.subscribe("team_acme", "plan_team", None).await;
+    for member in ["m1", "m2"] {
+        let body = json!({ "planId": "plan_member", "parentId": "team_acme" });
+        let (status, answer) = app
+            .json(Method::PUT, &format!("/v1/users/{member}/subscription"), Some(body))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let (status, minted) = app
+        .json_as(
+            &app.root_token,
+            Method::POST,
+            "/v1/projects/default/keys",
+            Some(json!({ "kind": "secret", "label": "render worker" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{minted}");
+    (
+        minted["keyId"].as_str().unwrap().to_string(),
+        minted["key"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Reserves with `key` and commits (with `actual` when given): what the API answers is checked.
+async fn spend(app: &TestApp, key: &str, reserve: Value, actual: Option<Value>) {
+    let (status, held) = app.json_as(key, Method::POST, "/v1/reserve", Some(reserve)).await;
+    assert_eq!(status, StatusCode::OK, "{held}");
+    let id = held["reservationId"].as_str().unwrap();
+    let path = format!("/v1/reservations/{id}/commit");
+    let (status, answer) = app
+        .json_as(key, Method::POST, &path, Some(actual.unwrap_or(json!({}))))
+        .await;
+    assert_eq!(
+        (status, &answer["status"]),
+        (StatusCode::OK, &json!("committed")),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_teams_page_sums_its_ledger_by_member_for_the_period_and_the_ledger_says_model_and_key() {
+    let app = spawn_app().await;
+    let (key_id, key) = team_with_members(&app, "month").await;
+    let render = |user: &str, quantity: u64, model: &str| json!({ "userId": user, "event": "render", "quantity": quantity, "metadata": { "model": model } });
+    spend(&app, &key, render("m1", 3, "flux-pro"), None).await;
+    let llm = json!({ "userId": "m1", "event": "llm", "quantity": 1500, "metadata": { "model": "gpt-4o" } });
+    spend(&app, &key, llm, Some(json!({ "quantity": 1200 }))).await;
+    spend(&app, &key, render("m2", 5, "flux-schnell"), None).await;
+    // The team's own usage, with no member.
+    let own = json!({ "userId": "team_acme", "event": "render", "quantity": 2 });
+    let (status, answer) = app.json_as(&key, Method::POST, "/v1/track", Some(own)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+
+    let dashboard = Dashboard::sign_in(&app).await;
+    let (status, page) = dashboard.get("/dashboard/users/team_acme").await;
+    assert_eq!(status, StatusCode::OK);
+    let start = app.usage("team_acme").await["period"]["start"].clone();
+    assert!(
+        page.contains(&format!(
+            "From {}, the start of the plan's current period",
+            start.as_str().unwrap()
+        )),
+        "{page}"
+    );
+    // Largest first by the first group; each member's total per group, and their entries.
+    assert_eq!(
+        table_after(&page, "Spend by member, this period"),
+        [
+            ["m2", "5", "0", "1"],
+            ["m1", "3", "1200", "2"],
+            ["(the team itself)", "2", "0", "1"]
+        ]
+    );
+    assert!(page.contains("<a href=\"/dashboard/users/m2\">m2</a>"), "{page}");
+    assert!(!page.contains("cover the first"), "{page}");
+    // The team's recent usage says whose event each entry was.
+    let recent = table_after(&page, "Recent usage");
+    assert_eq!(
+        recent
+            .iter()
+            .map(|r| (r[3].as_str(), r[5].as_str()))
+            .collect::<Vec<_>>(),
+        [("", ""), ("flux-schnell", "m2"), ("gpt-4o", "m1"), ("flux-pro", "m1")],
+        "{recent:?}"
+    );
+
+    // A member's page: no spend table (nobody draws on a member), and what it used, through
+    // which key.
+    let (_, page) = dashboard.get("/dashboard/users/m1").await;
+    assert!(!page.contains("Spend by member"), "{page}");
+    let recent = table_after(&page, "Recent usage");
+    let shown: Vec<[&str; 2]> = recent.iter().map(|r| [r[3].as_str(), r[4].as_str()]).collect();
+    assert_eq!(shown, [["gpt-4o", key_id.as_str()], ["flux-pro", key_id.as_str()]]);
+}
+
+#[tokio::test]
+async fn a_team_on_a_lifetime_plan_is_summed_over_all_time_and_metadata_without_a_model_is_shown_compactly() {
+    let app = spawn_app().await;
+    let (_, key) = team_with_members(&app, "lifetime").await;
+    let body = json!({ "userId": "m2", "event": "render", "quantity": 4, "metadata": { "seed": 7, "size": "<1k>" } });
+    spend(&app, &key, body, None).await;
+
+    let dashboard = Dashboard::sign_in(&app).await;
+    let (_, page) = dashboard.get("/dashboard/users/team_acme").await;
+    assert!(page.contains("The plan's period is lifetime: all time."), "{page}");
+    assert_eq!(
+        table_after(&page, "Spend by member, this period"),
+        [["m2", "4", "0", "1"]]
+    );
+    // The metadata as compact JSON, escaped as text.
+    let (_, page) = dashboard.get("/dashboard/users/m2").await;
+    assert!(
+        page.contains("{&quot;seed&quot;:7,&quot;size&quot;:&quot;&lt;1k&gt;&quot;}"),
+        "{page}"
+    );
+}
+
 /// Sends `method` on `path` exactly as written (no client keeps `%2E%2E` as it is), with a
 /// JSON `body`: the status.
 async fn raw(app: &TestApp, method: &str, path: &str, cookie: &str, body: &str) -> u16 {

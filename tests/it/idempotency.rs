@@ -169,3 +169,65 @@ async fn parallel_repeats_of_an_adjustment_on_two_nodes_apply_it_once() {
     );
     assert_eq!(TestApp::counter(&one.usage("u").await, "g")["used"], 7);
 }
+
+/// A reserve and a track of a team's member, each repeated with its Idempotency-Key after Redis
+/// time (a fast clock) crossed a minute boundary: each repeat answers the first answer, windows
+/// included, at the member's level and the team's, and counts nothing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_after_a_window_ended_answers_in_the_first_calls_windows() {
+    use std::time::{Duration, Instant};
+
+    use quota_gateway::gateway::Clock;
+
+    use crate::support::redis::TestRedis;
+    use crate::support::{spawn_app_with, unique_prefix};
+
+    // Redis time starts 8 s before a minute boundary and runs six times as fast.
+    let next_minute_ms = (Clock::local_ms() / 60_000 + 1) * 60_000;
+    let own = TestRedis::start_fast_clock(next_minute_ms - 8_000, 6);
+    let redis_minute = || own.query::<Vec<String>>(&["TIME"])[0].parse::<i64>().unwrap() / 60;
+    let app = spawn_app_with(&own.target(), &unique_prefix(), None, |_| {}).await;
+    for id in ["plan_member", "plan_team"] {
+        app.put_plan(json!({ "id": id, "periodType": "minute", "groups": [
+            { "id": "calls", "unit": "count", "quota": 100, "matches": [ { "event": "*" } ] } ] }))
+            .await;
+    }
+    app.subscribe("team", "plan_team", None).await;
+    let body = json!({ "planId": "plan_member", "parentId": "team" });
+    assert_eq!(
+        app.json(reqwest::Method::PUT, "/v1/users/kim/subscription", Some(body))
+            .await
+            .0,
+        200
+    );
+    let start = redis_minute();
+    let reserve = json!({ "userId": "kim", "event": "e" });
+    let track = json!({ "userId": "kim", "event": "e", "quantity": 2 });
+    let first_reserve = keyed(&app, "/v1/reserve", "r-1", Some(reserve.clone())).await;
+    let first_track = keyed(&app, "/v1/track", "t-1", Some(track.clone())).await;
+    assert_eq!((first_reserve.0, first_track.0), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(redis_minute(), start, "both first calls before the boundary");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while redis_minute() == start {
+        assert!(Instant::now() < deadline, "Redis time crosses the boundary");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The node's estimate of Redis time falls behind the fast clock until it measures it again:
+    // a call after it fell more than 2 s behind is told stale, and the node measures it.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    app.subscribe("probe", "plan_member", None).await;
+    assert_eq!(
+        app.reserve(json!({ "userId": "probe", "event": "e" })).await["allowed"],
+        true
+    );
+    assert_eq!(keyed(&app, "/v1/reserve", "r-1", Some(reserve)).await, first_reserve);
+    assert_eq!(keyed(&app, "/v1/track", "t-1", Some(track)).await, first_track);
+    let windows: Vec<&Value> = first_reserve.1["counters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["periodStart"])
+        .collect();
+    assert_eq!(windows.len(), 2, "the member's window and the team's");
+    assert_eq!(windows[0], windows[1]);
+}

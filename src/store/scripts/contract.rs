@@ -407,7 +407,8 @@ mod tests {
 
     #[test]
     fn arguments_add_up_as_declared() {
-        assert_eq!(RESERVE.args_with(&[2]), 8 + 2 * HOLD_FIELDS + 1);
+        // Its head, two holds, the record and the decision instant.
+        assert_eq!(RESERVE.args_with(&[2]), 8 + 2 * HOLD_FIELDS + 2);
         assert_eq!(SUBSCRIBE.args_with(&[1, 2]), 5 + 2 + 1 + 10 + 1);
         assert_eq!(SUBSCRIBE.lua_check(), "shape(3, 5, 2, 1, 5, 1)");
         assert_eq!(UNSUBSCRIBE.lua_check(), "shape(1)");

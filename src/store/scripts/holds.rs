@@ -19,6 +19,8 @@ use crate::store::StoreError;
 pub struct Held {
     pub reservation_id: String,
     pub expires_ms: i64,
+    /// A repeat's: the instant its first call decided at, so it is answered in those windows.
+    pub first_at_ms: Option<i64>,
 }
 
 /// What reserve.lua writes besides the holds.
@@ -89,6 +91,7 @@ pub async fn reserve(
             let granted = Held {
                 reservation_id: it.text()?,
                 expires_ms: it.int()?,
+                first_at_ms: it.first_at_ms,
             };
             let verdict = verdict(&mut it, holds.len())?;
             Ok(Reply::Done((granted, verdict, it.fired(w)?)))
@@ -137,7 +140,7 @@ pub async fn track(
     holds: &[Hold<'_>],
     entry: &LedgerEntry<'_>,
     at: Decided,
-) -> Result<Reply<(Vec<Amounts>, Fired)>, StoreError> {
+) -> Result<Reply<(Vec<Amounts>, Fired, Option<i64>)>, StoreError> {
     let mut inv = Call::new(&TRACK, &contract::TRACK);
     writing_args(&mut inv, w).arg(version);
     push_holds(&mut inv, holds);
@@ -150,7 +153,8 @@ pub async fn track(
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
             let amounts = holds.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?;
-            Ok(Reply::Done((amounts, it.fired(w)?)))
+            let first_at_ms = it.first_at_ms;
+            Ok(Reply::Done((amounts, it.fired(w)?, first_at_ms)))
         }
         other => Err(unexpected("track", other)),
     })

@@ -177,6 +177,17 @@ impl<T> Reply<T> {
         }
     }
 
+    /// A done answer's value, or the other answers as they are, for an answer of another type.
+    pub fn done<U>(self) -> Result<T, Reply<U>> {
+        match self {
+            Reply::Done(value) => Ok(value),
+            Reply::Stale => Err(Reply::Stale),
+            Reply::More => Err(Reply::More),
+            Reply::Reused => Err(Reply::Reused),
+            Reply::Overflow(group) => Err(Reply::Overflow(group)),
+        }
+    }
+
     /// Goes on with a done answer; the other answers stay as they are.
     fn then<U>(self, f: impl FnOnce(T) -> Result<Reply<U>, StoreError>) -> Result<Reply<U>, StoreError> {
         match self {
@@ -275,11 +286,18 @@ fn unexpected(script: &str, answer: &str) -> StoreError {
 
 /// Reads a script's flat reply in order. A repeated reply comes back as JSON of strings,
 /// so numbers are read from integers and from digit strings alike.
-struct Fields(std::vec::IntoIter<Value>);
+struct Fields {
+    items: std::vec::IntoIter<Value>,
+    /// For a repeat of an Idempotency-Key: the instant its first call decided at, when kept.
+    first_at_ms: Option<i64>,
+}
 
 impl Fields {
     fn new(reply: Vec<Value>) -> Fields {
-        Fields(reply.into_iter())
+        Fields {
+            items: reply.into_iter(),
+            first_at_ms: None,
+        }
     }
 
     /// The reply a script stored for an Idempotency-Key (a JSON array of strings).
@@ -312,11 +330,13 @@ impl Fields {
             return Ok((tag, self));
         }
         let mut first = Fields::stored(&self.text()?)?;
+        // "" for an answer kept before the instant was.
+        first.first_at_ms = self.text()?.parse().ok();
         Ok((first.text()?, first))
     }
 
     fn next(&mut self) -> Result<Value, StoreError> {
-        self.0
+        self.items
             .next()
             .ok_or_else(|| StoreError::Protocol("script reply too short".into()))
     }
@@ -371,7 +391,7 @@ impl Fields {
     /// The rest of the reply as field, value pairs (a hash from HGETALL).
     fn pairs(mut self) -> Result<Vec<(String, String)>, StoreError> {
         let mut pairs = Vec::new();
-        while self.0.len() > 0 {
+        while self.items.len() > 0 {
             pairs.push((self.text()?, self.text()?));
         }
         Ok(pairs)

@@ -5,6 +5,7 @@
 
 mod bootstrap;
 mod crashes;
+mod levels;
 mod redis_down;
 mod sentinel;
 mod shutdown;

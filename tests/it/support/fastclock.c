@@ -1,7 +1,8 @@
 /* A clock for a test redis-server, loaded with LD_PRELOAD: wall-clock time (what TIME answers
  * and scripts read) starts at QG_CLOCK_START_MS and runs QG_CLOCK_RATE times as fast as the
  * machine's, from the moment the server first asks. So a test reaches a minute boundary in
- * seconds instead of waiting for one.
+ * seconds instead of waiting for one. A rate of 0 stops the clock, which scripts/script-costs
+ * uses so that a call's decision instant stays Redis time however slowly callgrind runs it.
  *
  * The real time is read with the raw system call, never through dlsym: the allocator asks
  * for the time before the dynamic loader could answer dlsym (that is what keeps libfaketime
@@ -36,8 +37,8 @@ static long long fake_ns(void) {
         }
         start_ms = atoll(start);
         rate = r ? atoll(r) : 1;
-        if (rate < 1) {
-            rate = 1;
+        if (rate < 0) {
+            rate = 0;
         }
         anchor_ms = real_ms;
     }
