@@ -4,6 +4,9 @@ use std::time::Instant;
 
 use super::outcome::{Effect, Observed, Verb};
 use super::parents::Level;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
 use super::reserve::canonical_metadata;
 use super::resolve::Freshness;
 use super::Idempotency;
@@ -44,7 +47,9 @@ impl Gateway {
             // member's id: the Idempotency-Key's, else one made for this call.
             let reference = match idempotency {
                 Some(i) => i.stored().field.clone(),
-                None => format!("track:~{}", hex::encode(random_bytes::<12>())),
+                // 72 random bits: never the same twice among one user's tracks, and short, since
+                // every entry keeps it.
+                None => format!("track:~{}", URL_SAFE_NO_PAD.encode(random_bytes::<9>())),
             };
             let who = Who {
                 key_id,
