@@ -7,8 +7,9 @@
 --             then ARGV[7..6+n] the actual milli-units per hold, in the record's order
 -- then        for the ledger: the commit's metadata as JSON ("" when it gave none: the
 --             reservation's own, if any, is written), its quantity in milli-units ("": the
---             quantity reserved is written), the id of the key that made the call, and the
---             member whose event it was ("" at the member's own level)
+--             quantity reserved is written), the id of the key that made the call, the
+--             member whose event it was ("" at the member's own level), and whether the
+--             member's level committed late ("1", "0"; "" at the member's own level)
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"more"}, {"not_found"}, {"conflict", state}
 -- when the reservation was released, {"mismatch"} when n is not the record's hold count,
@@ -17,7 +18,7 @@
 -- then the alerts fired (as alerts.lua appends them)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-shape(10, 6, 1, 4)
+shape(10, 6, 1, 5)
 
 -- 1. A repeat of this Idempotency-Key answers the first answer (`now` is Redis time, read by
 -- the prelude).
@@ -45,7 +46,14 @@ end
 -- 3. Count the actual amounts into the reservation's own periods. A late commit (the hold
 -- already expired and went back) still counts: the AI call happened. In-flight limits only
 -- give their slot back.
-local late = state == 'expired'
+-- A parent's level is late as its member's was, so one commit is one kind of entry at every
+-- level; its own hold goes back if it is still open, whichever the verdict.
+local held = state ~= 'expired'
+local l = ARGV[6] == '' and 7 or 7 + tonumber(ARGV[6])
+local late = not held
+if ARGV[l + 4] ~= '' then
+  late = ARGV[l + 4] == '1'
+end
 for i, h in ipairs(record.h) do
   h.n = ARGV[6] ~= '' and ARGV[6 + i] or h.a
 end
@@ -56,7 +64,7 @@ if over then
 end
 local quota_in_force = quotas(KEYS[6], record.h, now)
 alert_crossings(record.h, quota_in_force, before, after)
-if not late then
+if held then
   move_counters(record.h, ':h', function(_, h) return -tonumber(h.a) end)
 end
 record.l = late and '1' or '0'
@@ -66,7 +74,6 @@ finish(ARGV[5], record, 'committed', now)
 -- same step.
 -- The entry says what the call was for: the commit's metadata and actual quantity, else what
 -- the reservation recorded (records written before it recorded them have neither).
-local l = ARGV[6] == '' and 7 or 7 + tonumber(ARGV[6])
 local metadata = ARGV[l] ~= '' and ARGV[l] or record.md or ''
 local quantity = ARGV[l + 1] ~= '' and ARGV[l + 1] or record.qt or ''
 ledger(now, record.h, function(_, h) return h.k ~= 'c' and h.n or nil end,

@@ -63,16 +63,23 @@ impl Gateway {
         let started = Instant::now();
         let member = id.user().as_str();
         let answer = self
-            .settle_levels(id, async |subject, below| {
+            .settle_levels(id, async |subject, late_below| {
                 let actual = Actual { quantity, metadata };
-                if below == 0 {
+                let Some(late) = late_below else {
                     return self
-                        .commit_level(project, subject, id, actual, idempotency, (key_id, ""))
+                        .commit_level(project, subject, id, actual, idempotency, (key_id, "", None))
                         .await;
-                }
+                };
                 let idempotency = idempotency.map(|i| i.under(member));
-                self.commit_level(project, subject, id, actual, idempotency.as_ref(), (key_id, member))
-                    .await
+                self.commit_level(
+                    project,
+                    subject,
+                    id,
+                    actual,
+                    idempotency.as_ref(),
+                    (key_id, member, Some(late)),
+                )
+                .await
             })
             .await;
         self.report(Verb::Commit, project, Some(id.user()), started, &answer);
@@ -93,23 +100,23 @@ impl Gateway {
     }
 
     /// Ends the reservation at the user's level with `end`, then at each level above that the
-    /// record names (`end` is told how many levels lie below). A level that never held (a
-    /// node stopped between levels when reserving) ends the walk; the answer is the user's
-    /// level's, with every level's counters.
+    /// record names (`end` is told, above the user's level, whether the user's level ended
+    /// late). A level that never held (a node stopped between levels when reserving) ends the
+    /// walk; the answer is the user's level's, with every level's counters.
     async fn settle_levels(
         &self,
         id: &ReservationId,
-        end: impl AsyncFn(&UserId, usize) -> Result<Settlement, GatewayError>,
+        end: impl AsyncFn(&UserId, Option<bool>) -> Result<Settlement, GatewayError>,
     ) -> Result<Settlement, GatewayError> {
         let user = id.user();
-        let mut answer = match end(user, 0).await? {
+        let mut answer = match end(user, None).await? {
             Settlement::Settled(answer) => answer,
             other => return Ok(other),
         };
-        let parent = answer.parent.take();
+        let (parent, late) = (answer.parent.take(), answer.late);
         self.walk_up(user, parent, async |level| {
             self.between_levels().await;
-            let Settlement::Settled(settled) = end(level.subject, level.below.len()).await? else {
+            let Settlement::Settled(settled) = end(level.subject, Some(late)).await? else {
                 return Ok(None);
             };
             let subject = level.subject.as_str();
@@ -123,7 +130,8 @@ impl Gateway {
     }
 
     /// Commits the reservation's record at `subject`'s level; its ledger entry names the key
-    /// that made the call and, at a parent's level, the member (`who`).
+    /// that made the call and, at a parent's level, the member and whether the member's level
+    /// committed late, which this level's entry says as well (`who`).
     async fn commit_level(
         &self,
         project: &str,
@@ -131,7 +139,7 @@ impl Gateway {
         id: &ReservationId,
         Actual { quantity, metadata }: Actual<'_>,
         idempotency: Option<&Idempotency>,
-        (key_id, member): (&str, &str),
+        (key_id, member, late_below): (&str, &str, Option<bool>),
     ) -> Result<Settlement, GatewayError> {
         let on = self.ledger_for(project, subject).await?;
         // Without an actual amount or metadata the script counts what was held and the entry
@@ -162,6 +170,7 @@ impl Gateway {
             key_id,
             member,
             reference: "",
+            late_below,
         };
         let reply = self
             .drive(project, subject, async || {

@@ -103,6 +103,7 @@ impl Gateway {
             key_id: who.key_id,
             member: who.member,
             reference: who.reference,
+            late_below: None,
         };
         self.drive(project, subject, async || {
             let decided = self.decided(at);

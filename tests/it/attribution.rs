@@ -226,6 +226,26 @@ async fn a_track_at_every_level_has_one_id_the_member_and_the_key() {
     assert_ne!(mine[0]["id"], mine[1]["id"]);
 }
 
+/// Every entry of `user`'s ledger, read a page at a time.
+async fn entries_of(app: &TestApp, user: &str) -> Vec<Value> {
+    let (mut all, mut cursor) = (Vec::new(), String::new());
+    loop {
+        let (status, page) = app
+            .json(
+                Method::GET,
+                &format!("/v1/usage-events?userId={user}&limit=1000{cursor}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        all.extend(page["data"].as_array().unwrap().iter().cloned());
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return all,
+        }
+    }
+}
+
 /// Twenty members of a team reserve, check and track in parallel while Redis time (a fast
 /// clock, six times the machine's) crosses two minute boundaries: every answer counts the event in
 /// the same window at the member and at the team, since every level decides at the instant the
@@ -309,23 +329,21 @@ async fn one_event_is_counted_in_one_window_at_every_level_across_a_boundary() {
         })
         .await;
     // The team's ledger by window equals its counters by window.
-    let (status, page) = app
-        .json(Method::GET, "/v1/usage-events?userId=team_b&limit=1000", None)
-        .await;
-    assert_eq!(status, 200);
+    let entries = entries_of(app, "team_b").await;
     let mut ledger = BTreeMap::<String, f64>::new();
-    let mut entries = page["data"].as_array().unwrap().clone();
-    let mut cursor = page["nextCursor"].as_str().map(str::to_string);
-    while let Some(next) = cursor {
-        let (_, page) = app
-            .json(
-                Method::GET,
-                &format!("/v1/usage-events?userId=team_b&limit=1000&cursor={next}"),
-                None,
-            )
-            .await;
-        entries.extend(page["data"].as_array().unwrap().iter().cloned());
-        cursor = page["nextCursor"].as_str().map(str::to_string);
+    // Every entry of the team is in its member's entry's window, commits included.
+    let mut members_windows = BTreeMap::new();
+    for m in &members {
+        for e in entries_of(app, m).await {
+            members_windows.insert(
+                e["id"].as_str().unwrap().to_string(),
+                e["groups"][0]["periodStart"].clone(),
+            );
+        }
+    }
+    for e in &entries {
+        let own = members_windows.get(e["id"].as_str().unwrap());
+        assert_eq!(own, Some(&e["groups"][0]["periodStart"]), "{e}");
     }
     for e in &entries {
         let g = &e["groups"][0];

@@ -150,7 +150,7 @@ fn scripts_refuse_a_reservation_record_of_an_unknown_encoding() {
             "release.lua" => [writing.clone(), vec!["r_x".into()]].concat(),
             "commit.lua" => [
                 writing.clone(),
-                ["r_x", "", "", "", "key", ""].map(String::from).to_vec(),
+                ["r_x", "", "", "", "key", "", ""].map(String::from).to_vec(),
             ]
             .concat(),
             "extend.lua" => [writing.clone(), vec!["r_x".into(), "1000".into(), "60000".into()]].concat(),

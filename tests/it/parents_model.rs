@@ -105,13 +105,62 @@ async fn setup() -> Gateway {
     gateway
 }
 
+/// The event of a member, naming a model by the member (entries must carry it).
 fn input(member_index: usize, milli: u64) -> EventInput {
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("model".into(), format!("model-{member_index}").into());
     EventInput {
         user: member(member_index),
         event: "e".into(),
         quantity: Milli(milli),
-        metadata: Default::default(),
+        metadata,
     }
+}
+
+/// Every entry of `subject`'s ledger.
+async fn ledger(gateway: &Gateway, subject: &UserId) -> Vec<quota_gateway::quota::UsageEvent> {
+    let query = quota_gateway::gateway::LedgerQuery {
+        user: Some(subject),
+        member: None,
+        from_ms: 0,
+        to_ms: i64::MAX,
+    };
+    gateway.usage_events("p", &query, None, 10_000).await.unwrap().data
+}
+
+/// Each level's ledger sums to its counter; each entry names its model and key, and the
+/// pool's entries name their member, with the member's entry's id and amount.
+async fn check_ledgers(gateway: &Gateway, model: &Model) -> Result<(), TestCaseError> {
+    let team = UserId::parse("team").unwrap();
+    let pool = ledger(gateway, &team).await;
+    let sum =
+        |entries: &[quota_gateway::quota::UsageEvent]| entries.iter().map(|e| e.groups[0].amount_milli).sum::<i64>();
+    prop_assert_eq!(sum(&pool) as u64, model.pool.used, "the pool's ledger");
+    let mut own_entries = std::collections::BTreeMap::new();
+    for i in 0..MEMBERS {
+        let own = ledger(gateway, &member(i)).await;
+        prop_assert_eq!(sum(&own) as u64, model.members[i].used, "m{}'s ledger", i);
+        for e in own {
+            prop_assert_eq!(e.member.as_deref(), None);
+            own_entries.insert(e.id.clone(), (i, e));
+        }
+    }
+    for e in &pool {
+        let Some((i, own)) = own_entries.get(&e.id) else {
+            return Err(TestCaseError::fail(format!(
+                "the pool's entry {} has no member's entry",
+                e.id
+            )));
+        };
+        prop_assert_eq!(e.member.clone(), Some(member(*i).to_string()), "{}", e.id);
+        prop_assert_eq!(e.groups[0].amount_milli, own.groups[0].amount_milli, "{}", e.id);
+        for entry in [e, own] {
+            let model_name = entry.metadata.as_ref().and_then(|m| m.get("model")).cloned();
+            prop_assert_eq!(model_name, Some(format!("model-{i}").into()), "{}", entry.id);
+            prop_assert_eq!(entry.key_id.as_deref(), Some("key_model"), "{}", entry.id);
+        }
+    }
+    Ok(())
 }
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
@@ -209,7 +258,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             );
         }
     }
-    Ok(())
+    check_ledgers(&gateway, &model).await
 }
 
 proptest! {

@@ -133,7 +133,7 @@ pub const ADJUST: Contract = Contract {
 pub const COMMIT: Contract = Contract {
     file: "commit.lua",
     keys: WRITING_KEYS,
-    args: &[counted(W + 2, Each::Values(1)), fixed(4)],
+    args: &[counted(W + 2, Each::Values(1)), fixed(5)],
     reply: "ok, late, record, COUNTER_FIELDS per hold, alerts fired",
 };
 pub const RELEASE: Contract = Contract {

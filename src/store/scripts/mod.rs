@@ -215,6 +215,9 @@ pub struct LedgerEntry<'a> {
     pub member: &'a str,
     /// Track only: the entry's reference, the same at every level ("" for none).
     pub reference: &'a str,
+    /// Commit only, at a parent's level: whether the member's level committed late, which
+    /// this level's entry says too.
+    pub late_below: Option<bool>,
 }
 
 impl LedgerEntry<'_> {

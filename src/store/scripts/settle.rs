@@ -67,6 +67,11 @@ pub async fn commit(
     }
     inv.arg(&entry.metadata).arg(entry.quantity());
     inv.arg(entry.key_id).arg(entry.member);
+    inv.arg(match entry.late_below {
+        Some(true) => "1",
+        Some(false) => "0",
+        None => "",
+    });
     settled(inv.invoke(conn).await?, Some(w))
 }
 
