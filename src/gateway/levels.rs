@@ -6,8 +6,8 @@
 
 use super::parents::Level;
 use super::Idempotency;
-use super::{Gateway, GatewayError, Settlement};
-use crate::quota::{Counter, Decision, EventInput, ReservationId, UserId};
+use super::{Gateway, GatewayError};
+use crate::quota::{Counter, Decision, EventInput, Milli, ReservationId, UserId};
 use crate::store::StoreError;
 
 impl Gateway {
@@ -71,40 +71,32 @@ impl Gateway {
             };
             let decision = decision.of_subject(level.subject.as_str());
             if !decision.allowed {
-                let counters = self.unwind(project, level.below, &id).await;
-                denied = Some((counters, decision));
+                self.unwind(project, level.below, &id).await;
+                denied = Some(decision);
                 return Ok(None);
+            }
+            if let (Some(all), Some(this)) = (answer.granted.as_mut(), decision.granted) {
+                all.held.extend(this.held);
             }
             answer.counters.extend(decision.counters);
             Ok(above.map(UserId::into_string))
         })
         .await?;
         Ok(match denied {
-            Some((counters, decision)) => denied_above(answer, counters, decision),
+            Some(decision) => denied_above(answer, decision),
             None => answer,
         })
     }
 
     /// Gives back the holds a reserve took at `held` levels when a level above denied or
-    /// failed; answers their counters after it. A release that fails leaves its holds to
-    /// return at their expiry, as a node killed between levels would.
-    async fn unwind(&self, project: &str, held: &[UserId], id: &ReservationId) -> Option<Vec<Counter>> {
-        let mut counters = Vec::new();
-        let mut complete = true;
-        for (level, subject) in held.iter().enumerate() {
-            let released = match self.release_level(project, subject, id).await {
-                Ok(reply) => self.settlement(project, subject, reply).await,
-                Err(err) => Err(err),
-            };
-            match released {
-                Ok(Settlement::Settled(settled)) if level == 0 => counters.extend(settled.counters),
-                Ok(Settlement::Settled(settled)) => {
-                    counters.extend(settled.counters.into_iter().map(|c| c.of_subject(subject.as_str())));
-                }
-                _ => complete = false,
+    /// failed. A release that fails leaves its holds to return at their expiry, as a node
+    /// killed between levels would.
+    async fn unwind(&self, project: &str, held: &[UserId], id: &ReservationId) {
+        for subject in held {
+            if let Err(err) = self.release_level(project, subject, id).await {
+                tracing::warn!(%err, "a hold below a denying level is left to expire");
             }
         }
-        complete.then_some(counters)
     }
 
     /// What reserve would answer now at every level: the levels' verdicts together.
@@ -134,10 +126,15 @@ impl Gateway {
 }
 
 /// The denial of a reserve whose `denying` level refused after the levels below admitted (as
-/// `admitted`): nothing is held anywhere. The lower levels show their counters after the
-/// release (`released`), or as they admitted when a release could not answer.
-fn denied_above(admitted: Decision, released: Option<Vec<Counter>>, denying: Decision) -> Decision {
-    let mut counters = released.unwrap_or(admitted.counters);
+/// `admitted`): nothing is held anywhere. The lower levels show their counters as they were
+/// before this reserve held, computed from what they admitted with, so a repeat of the call,
+/// which replays those levels' first answers, answers the same.
+fn denied_above(admitted: Decision, denying: Decision) -> Decision {
+    let held = admitted.granted.map(|g| g.held).unwrap_or_default();
+    let mut counters: Vec<Counter> = admitted.counters;
+    for (counter, amount) in counters.iter_mut().zip(held) {
+        counter.reserved = Milli(counter.reserved.0.saturating_sub(amount.0));
+    }
     counters.extend(denying.counters);
     Decision {
         allowed: false,

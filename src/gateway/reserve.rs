@@ -87,6 +87,7 @@ impl Gateway {
             let granted = Granted {
                 reservation_id: held.reservation_id,
                 expires_at_ms: held.expires_ms,
+                held: Vec::new(),
             };
             // A repeat answers in the windows its first call held in, and the levels above
             // hold at that instant too.

@@ -1,5 +1,6 @@
 //! The answer to reserve: allowed with a reservation, or denied with reasons. Being denied is not an error.
 
+use super::amount::Milli;
 use super::counter::Counter;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +37,9 @@ pub struct Denial {
 pub struct Granted {
     pub reservation_id: String,
     pub expires_at_ms: i64,
+    /// What it holds in each of the decision's counters, in their order (filled by the
+    /// decision), so a level above that denies can show these counters as they were before.
+    pub held: Vec<Milli>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -137,9 +137,13 @@ impl Prepared<'_> {
                 reason: Reason::LimitReached,
             })
             .collect();
+        let granted = granted.filter(|_| verdict.allowed).map(|g| Granted {
+            held: self.holds.iter().map(|h| h.amount).collect(),
+            ..g
+        });
         Decision {
             allowed: verdict.allowed,
-            granted: if verdict.allowed { granted } else { None },
+            granted,
             reasons: if verdict.allowed {
                 Vec::new()
             } else {

@@ -231,3 +231,37 @@ async fn a_repeat_after_a_window_ended_answers_in_the_first_calls_windows() {
     assert_eq!(windows.len(), 2, "the member's window and the team's");
     assert_eq!(windows[0], windows[1]);
 }
+
+/// A member's reserve denied by the team's pool, repeated with its key after the member's usage
+/// moved on, answers the first answer: the member's counters as they were, not as they are.
+#[tokio::test]
+async fn a_repeated_denial_by_a_parent_answers_the_first_answer() {
+    let app = spawn_app().await;
+    for (id, quota) in [("plan_member", 100), ("plan_team", 1)] {
+        app.put_plan(json!({ "id": id, "periodType": "month", "groups": [
+            { "id": "renders", "unit": "count", "quota": quota, "matches": [ { "event": "*" } ] } ] }))
+            .await;
+    }
+    app.subscribe("team", "plan_team", None).await;
+    for member in ["lee", "kim"] {
+        let body = json!({ "planId": "plan_member", "parentId": "team" });
+        let path = format!("/v1/users/{member}/subscription");
+        assert_eq!(app.json(reqwest::Method::PUT, &path, Some(body)).await.0, 200);
+    }
+    assert_eq!(
+        app.reserve(json!({ "userId": "lee", "event": "e" })).await["allowed"],
+        true
+    );
+    let body = json!({ "userId": "kim", "event": "e" });
+    let first = keyed(&app, "/v1/reserve", "kim-1", Some(body.clone())).await;
+    assert_eq!(first.1["allowed"], false, "{}", first.1);
+    assert_eq!(first.1["counters"][0]["used"], 0, "{}", first.1);
+    assert_eq!(first.1["counters"][0]["reserved"], 0, "{}", first.1);
+    let tracked = app.json(
+        reqwest::Method::POST,
+        "/v1/track",
+        Some(json!({ "userId": "kim", "event": "e", "quantity": 5 })),
+    );
+    assert_eq!(tracked.await.0, 200);
+    assert_eq!(keyed(&app, "/v1/reserve", "kim-1", Some(body)).await, first);
+}

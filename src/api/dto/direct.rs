@@ -188,6 +188,7 @@ mod tests {
                 granted: Some(Granted {
                     reservation_id: "r_u1.abc".to_string(),
                     expires_at_ms: 1_764_550_000_123,
+                    held: Vec::new(),
                 }),
                 reasons: Vec::new(),
                 denied_by: Vec::new(),
