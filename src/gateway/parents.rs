@@ -17,8 +17,10 @@ pub const MAX_LEVELS: usize = 3;
 /// take (a few command timeouts), so only a node that dies holding it makes others wait.
 const LEASE_MS: u64 = 10_000;
 
-/// How long a parent change waits for the lease before answering 503 (try again).
-const LEASE_WAIT: Duration = Duration::from_secs(3);
+/// How long a parent change waits for the lease before answering 503 (try again): as long as
+/// a lease can last, so a bulk import of members (many parallel changes queueing for it) waits
+/// its turn rather than failing.
+const LEASE_WAIT: Duration = Duration::from_secs(10);
 
 fn refused(detail: impl Into<String>) -> GatewayError {
     GatewayError::Invalid {
