@@ -29,7 +29,8 @@ EPS = 0.005  # seconds: Redis TIME and time.time() read the same clock; this cov
 
 
 def norm_entry_id(entry_id):
-    """A ledger entry's id without the suffix a parent level adds (`track:<user>.<key>@<...>`)."""
+    """A ledger entry's id without an `@<...>` suffix (older gateways added one at a parent's
+    level; since decision 0043 a parent's entry has its member's entry's id)."""
     return entry_id.split("@", 1)[0]
 
 
@@ -178,7 +179,9 @@ class Facts:
         for s, g, p, mode, q in counters:
             self.quota[(s, g)] = (mode, q)
             self._usage(s, g, p, first_send, ack, amount)
-            self.digest.add(s, (s, f"track:{b64(s)}.{digest}", g, p, amount))
+            # Named after the user at every level: a parent's entry has its member's entry's id
+            # (decision 0043), `track:<base64url(member)>.<key digest>`.
+            self.digest.add(s, (s, f"track:{b64(user)}.{digest}", g, p, amount))
 
     def _usage(self, s, g, p, first_send, ack, amount):
         k = (s, g, p)
@@ -311,7 +314,7 @@ def expected_rows(log_path, subject):
                 digest = hashlib.sha256(r[4].encode()).hexdigest()
                 for s, g, p, _, _ in r[8]:
                     if s == subject:
-                        rows[(f"track:{b64(s)}.{digest}", g, p, r[3])] += 1
+                        rows[(f"track:{b64(r[1])}.{digest}", g, p, r[3])] += 1
     return rows
 
 

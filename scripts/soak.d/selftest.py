@@ -66,6 +66,17 @@ def run():
     check.check_ledger(facts, ledger, ledger)
     if sorted(facts.violations) != ["ledger differs from the acknowledged commits and tracks", "ledger sum differs"]:
         failures.append(f"ledger amount: got {sorted(facts.violations)}")
+    # A team's row of a member's track is named after the member, as the member's row is.
+    g = [["u", "g", 0, "soft", 2000], ["t", "tg", 0, "soft", 2000]]
+    facts = facts_of([["T", "u", "e", 1000, "k1", 0, 1, 0, g]])
+    digest = check.hashlib.sha256(b"k1").hexdigest()
+    ledger = type("Ledger", (), {})()
+    ledger.digest, ledger.sums = check.Digest(), {("u", "g", 0): 1000, ("t", "tg", 0): 1000}
+    ledger.digest.add("u", ("u", f"track:{check.b64('u')}.{digest}", "g", 0, 1000))
+    ledger.digest.add("t", ("t", f"track:{check.b64('u')}.{digest}", "tg", 0, 1000))
+    check.check_ledger(facts, ledger, ledger)
+    if facts.violations:
+        failures.append(f"a parent's track row: got {sorted(facts.violations)}")
     return failures
 
 
