@@ -67,7 +67,10 @@ impl Gateway {
                 user: user.clone(),
                 after: None,
             }),
-            (None, None) if from_ms < since => self.next_indexed_user(project, None).await?,
+            (None, None) if from_ms < since => match self.next_indexed_user(project, None).await? {
+                Some(first) => Some(first),
+                None => self.next_day_user(project, from_ms, to_ms, None, None).await?,
+            },
             (None, None) => self.next_day_user(project, from_ms, to_ms, None, None).await?,
         };
         let mut visits = 0;

@@ -57,13 +57,15 @@ impl Gateway {
                 .await;
             let (decision, above) = match reserved {
                 Ok(reserved) => reserved,
-                // A level that could not answer (Redis too slow, say) may still have held. With
+                // A level whose answer was lost (Redis too slow, say) may still have held. With
                 // an Idempotency-Key the client's retry replays the levels that answered and
                 // completes the others, so the holds below stay for it: released here, the
-                // retry would be told of a reservation that no longer holds. Without a key
-                // nothing can resume the call, and the holds below go back now.
+                // retry would be told of a reservation that no longer holds. Without a key, or
+                // after an error a retry cannot mend (the event lacks what the parent's plan
+                // measures), the holds below go back now.
                 Err(err) => {
-                    if idempotency.is_none() {
+                    let lost = err.redis_failed() || matches!(err, GatewayError::Unsettled(_));
+                    if idempotency.is_none() || !lost {
                         self.unwind(project, level.below, &id).await;
                     }
                     return Err(err);

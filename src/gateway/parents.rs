@@ -90,7 +90,16 @@ impl Gateway {
         let token = random_token(24);
         let deadline = Instant::now() + LEASE_WAIT;
         let mut tries = 1;
-        while !self.store.lock_parents(project, &token, LEASE_MS).await? {
+        loop {
+            match self.store.lock_parents(project, &token, LEASE_MS).await {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(err) => {
+                    // The SET may have run though its answer was lost: give up what may be ours.
+                    let _ = self.store.unlock_parents(project, &token).await;
+                    return Err(err.into());
+                }
+            }
             if Instant::now() >= deadline {
                 return Err(GatewayError::Unsettled(tries));
             }

@@ -42,7 +42,10 @@ impl Store {
             Some(position) => format!("({position}"),
             None => format!("{}", from_ms.max(0)),
         };
-        let end = format!("({}", to_ms.max(0));
+        // Inclusive, to the last millisecond before `to_ms`: an exclusive `(<ms>` end still
+        // takes the entries of that very millisecond (Redis completes it with the largest
+        // sequence number), which would read an entry at a day's boundary on both days.
+        let end = (to_ms - 1).max(0).to_string();
         let raw: Vec<(String, Vec<String>)> = self
             .run(|mut conn| async move {
                 Ok(redis::cmd("XRANGE")

@@ -588,3 +588,59 @@ async fn entries_older_than_the_ledger_index_are_read_through_the_users_index() 
     assert_eq!(seen, [("a2".to_string(), 1.0), ("a5".to_string(), 2.0)]);
     assert!(pages >= 3, "two users visited per page: {pages} pages");
 }
+
+/// An entry stamped at the very millisecond a range ends belongs to the next range only: a
+/// project-wide read, which reads day by day, would otherwise give an entry at midnight twice.
+#[tokio::test]
+async fn an_entry_at_the_end_of_a_range_belongs_to_the_next() {
+    use crate::support::redis;
+
+    let app = spawn_app().await;
+    plan(&app).await;
+    app.subscribe("edge", "plan_l", None).await;
+    // An entry as track.lua writes one, stamped exactly at a UTC midnight.
+    let midnight_ms: i64 = 20_000 * 86_400_000;
+    let groups = r#"[{"g":"all","ps":"0","pe":"","a":"1000"}]"#;
+    let stream = format!("{}:{{default:edge}}:ledger", app.prefix);
+    let _: String = redis::shared().query(&[
+        "XADD",
+        &stream,
+        &format!("{midnight_ms}-0"),
+        "kind",
+        "track",
+        "ref",
+        "track:~edge",
+        "event",
+        "e",
+        "metadata",
+        "",
+        "quantity",
+        "1000",
+        "groups",
+        groups,
+    ]);
+    let at = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    let count = |from: i64, to: i64| {
+        let path = format!("/v1/usage-events?userId=edge&from={}&to={}", at(from), at(to));
+        let app = &app;
+        async move {
+            let (status, page) = app.json(Method::GET, &path, None).await;
+            assert_eq!(status, 200, "{page}");
+            page["data"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(
+        count(midnight_ms - 86_400_000, midnight_ms).await,
+        0,
+        "the day before ends before it"
+    );
+    assert_eq!(
+        count(midnight_ms, midnight_ms + 86_400_000).await,
+        1,
+        "its own day has it"
+    );
+}

@@ -62,6 +62,9 @@ async fn a_retry_completes_a_reserve_whose_team_level_timed_out() {
     let ((status, failed), ()) = tokio::join!(keyed_reserve(&app, "render-1"), stall);
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{failed}");
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // The member's level held before the stall, and its hold stays for the retry.
+    let usage = app.usage("kim").await;
+    assert_eq!(TestApp::counter(&usage, "renders")["reserved"], 1, "{usage}");
 
     let (status, retried) = keyed_reserve(&app, "render-1").await;
     assert_eq!(status, 200, "{retried}");
