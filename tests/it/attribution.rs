@@ -228,22 +228,7 @@ async fn a_track_at_every_level_has_one_id_the_member_and_the_key() {
 
 /// Every entry of `user`'s ledger, read a page at a time.
 async fn entries_of(app: &TestApp, user: &str) -> Vec<Value> {
-    let (mut all, mut cursor) = (Vec::new(), String::new());
-    loop {
-        let (status, page) = app
-            .json(
-                Method::GET,
-                &format!("/v1/usage-events?userId={user}&limit=1000{cursor}"),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{page}");
-        all.extend(page["data"].as_array().unwrap().iter().cloned());
-        match page["nextCursor"].as_str() {
-            Some(next) => cursor = format!("&cursor={next}"),
-            None => return all,
-        }
-    }
+    app.usage_events_all(&format!("userId={user}&limit=1000")).await
 }
 
 /// Twenty members of a team reserve, check and track in parallel while Redis time (a fast

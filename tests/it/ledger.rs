@@ -9,23 +9,7 @@ use serde_json::{json, Value};
 use crate::support::{spawn_app, TestApp};
 
 async fn events(app: &TestApp, user: &str) -> Vec<Value> {
-    let mut all = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let (status, page) = app
-            .json(
-                Method::GET,
-                &format!("/v1/usage-events?userId={user}&limit=7{cursor}"),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{page}");
-        all.extend(page["data"].as_array().unwrap().iter().cloned());
-        match page["nextCursor"].as_str() {
-            Some(next) => cursor = format!("&cursor={next}"),
-            None => return all,
-        }
-    }
+    app.usage_events_all(&format!("userId={user}&limit=7")).await
 }
 
 /// Per group, the sum of the ledger's amounts.

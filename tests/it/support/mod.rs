@@ -238,6 +238,22 @@ impl TestApp {
             .await
     }
 
+    /// Every entry `GET /v1/usage-events?{query}` answers, following `nextCursor` to its end.
+    pub async fn usage_events_all(&self, query: &str) -> Vec<Value> {
+        let (mut all, mut cursor) = (Vec::new(), String::new());
+        loop {
+            let (status, page) = self
+                .json(Method::GET, &format!("/v1/usage-events?{query}{cursor}"), None)
+                .await;
+            assert_eq!(status, StatusCode::OK, "usage events: {page}");
+            all.extend(page["data"].as_array().unwrap().iter().cloned());
+            match page["nextCursor"].as_str() {
+                Some(next) => cursor = format!("&cursor={next}"),
+                None => return all,
+            }
+        }
+    }
+
     pub async fn usage(&self, user: &str) -> Value {
         let (status, body) = self
             .json(Method::GET, &format!("/v1/users/{}/usage", encode(user)), None)
