@@ -5,6 +5,7 @@
 //! when every level admits it. A user without a parent runs exactly one script.
 
 use super::parents::Level;
+use super::reserve::canonical_metadata;
 use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::{Counter, Decision, EventInput, Milli, ReservationId, UserId};
@@ -21,6 +22,8 @@ impl Gateway {
         idempotency: Option<&Idempotency>,
     ) -> Result<Decision, GatewayError> {
         let user = &input.user;
+        // What the reservation was for, as every level's record keeps it.
+        let metadata = canonical_metadata(&input.metadata)?;
         let (first, next) = self
             .reserve_level(
                 project,
@@ -29,6 +32,7 @@ impl Gateway {
                     below: &[],
                 },
                 input,
+                &metadata,
                 id,
                 ttl_ms,
                 idempotency,
@@ -53,7 +57,7 @@ impl Gateway {
         self.walk_up(user, next.map(UserId::into_string), async |level| {
             self.between_levels().await;
             let reserved = self
-                .reserve_level(project, level, input, &id, ttl_ms, idempotency.as_ref(), at)
+                .reserve_level(project, level, input, &metadata, &id, ttl_ms, idempotency.as_ref(), at)
                 .await;
             let (decision, above) = match reserved {
                 Ok(reserved) => reserved,

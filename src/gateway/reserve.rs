@@ -42,20 +42,20 @@ impl Gateway {
     }
 
     /// Holds quota at one level under reservation `id`, deciding at `at` (None: the clock's
-    /// reading at each attempt).
+    /// reading at each attempt); the record keeps the event's `metadata` (canonical JSON, made
+    /// once per request) for its commit's ledger entry.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn reserve_level(
         &self,
         project: &str,
         level: Level<'_>,
         input: &EventInput,
+        metadata: &str,
         id: &ReservationId,
         ttl_ms: i64,
         idempotency: Option<&Idempotency>,
         at: Option<i64>,
     ) -> Result<LevelDecision, GatewayError> {
-        // The record keeps what the reservation was for, for its commit's ledger entry.
-        let metadata = canonical_metadata(&input.metadata)?;
         self.decide(project, level, input, at, async |admitted, prepared, parent, at| {
             let args = ReserveArgs {
                 version: admitted.version,
@@ -63,7 +63,7 @@ impl Gateway {
                 ttl_ms,
                 event: &input.event,
                 quantity: input.quantity,
-                metadata: &metadata,
+                metadata,
                 parent: parent.map_or("", UserId::as_str),
                 at,
             };

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
-use super::track::metadata_json;
+use super::track::{metadata_json, Who};
 use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::{Counter, Measure, Milli, Reservation, ReservationId, ReservationState, UserId};
@@ -65,21 +65,20 @@ impl Gateway {
         let answer = self
             .settle_levels(id, async |subject, late_below| {
                 let actual = Actual { quantity, metadata };
-                let Some(late) = late_below else {
-                    return self
-                        .commit_level(project, subject, id, actual, idempotency, (key_id, "", None))
-                        .await;
+                let who = Who {
+                    key_id,
+                    member: "",
+                    reference: "",
                 };
+                if late_below.is_none() {
+                    return self
+                        .commit_level(project, subject, id, actual, idempotency, who, None)
+                        .await;
+                }
                 let idempotency = idempotency.map(|i| i.under(member));
-                self.commit_level(
-                    project,
-                    subject,
-                    id,
-                    actual,
-                    idempotency.as_ref(),
-                    (key_id, member, Some(late)),
-                )
-                .await
+                let who = Who { member, ..who };
+                self.commit_level(project, subject, id, actual, idempotency.as_ref(), who, late_below)
+                    .await
             })
             .await;
         self.report(Verb::Commit, project, Some(id.user()), started, &answer);
@@ -129,9 +128,10 @@ impl Gateway {
         Ok(Settlement::Settled(answer))
     }
 
-    /// Commits the reservation's record at `subject`'s level; its ledger entry names the key
-    /// that made the call and, at a parent's level, the member and whether the member's level
-    /// committed late, which this level's entry says as well (`who`).
+    /// Commits the reservation's record at `subject`'s level; its ledger entry names `who` made
+    /// it and, at a parent's level, says late when the member's level committed late
+    /// (`late_below`).
+    #[allow(clippy::too_many_arguments)]
     async fn commit_level(
         &self,
         project: &str,
@@ -139,7 +139,8 @@ impl Gateway {
         id: &ReservationId,
         Actual { quantity, metadata }: Actual<'_>,
         idempotency: Option<&Idempotency>,
-        (key_id, member, late_below): (&str, &str, Option<bool>),
+        who: Who<'_>,
+        late_below: Option<bool>,
     ) -> Result<Settlement, GatewayError> {
         let on = self.ledger_for(project, subject).await?;
         // Without an actual amount or metadata the script counts what was held and the entry
@@ -151,7 +152,7 @@ impl Gateway {
                 Some(reservation) => {
                     let amounts = actual_amounts(&reservation, quantity, metadata)?;
                     let merged = metadata.map(|m| {
-                        let mut all = reservation.metadata.clone().unwrap_or_default();
+                        let mut all = reservation.metadata.unwrap_or_default();
                         all.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
                         all
                     });
@@ -167,9 +168,9 @@ impl Gateway {
             event: "",
             metadata: entry_metadata,
             quantity,
-            key_id,
-            member,
-            reference: "",
+            key_id: who.key_id,
+            member: who.member,
+            reference: who.reference,
             late_below,
         };
         let reply = self

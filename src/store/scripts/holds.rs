@@ -84,7 +84,7 @@ pub async fn reserve(
     for v in &values {
         v.push(&mut inv);
     }
-    inv.arg(record_rest(args, &values)).arg(args.at.arg());
+    inv.arg(record_rest(args, &values)).arg(args.at);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
@@ -112,7 +112,7 @@ pub async fn check(
     inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
     inv.arg(version);
     push_holds(&mut inv, holds);
-    inv.arg(at.arg());
+    inv.arg(at);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => Ok(Reply::Done(verdict(&mut it, holds.len())?)),
@@ -145,10 +145,7 @@ pub async fn track(
     writing_args(&mut inv, w).arg(version);
     push_holds(&mut inv, holds);
     inv.arg(entry.event).arg(&entry.metadata).arg(entry.quantity());
-    inv.arg(entry.key_id)
-        .arg(entry.member)
-        .arg(entry.reference)
-        .arg(at.arg());
+    inv.arg(entry.key_id).arg(entry.member).arg(entry.reference).arg(at);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {

@@ -235,12 +235,16 @@ pub struct Decided {
     pub below: bool,
 }
 
-impl Decided {
-    fn arg(self) -> String {
+/// Written as the scripts read it: the ms, led by "~" when a level below accepted it. The
+/// user's level, on every call, writes the digits alone, with nothing allocated.
+impl redis::ToRedisArgs for Decided {
+    fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(self.at_ms);
         if self.below {
-            format!("~{}", self.at_ms)
+            out.write_arg(format!("~{digits}").as_bytes());
         } else {
-            self.at_ms.to_string()
+            out.write_arg(digits.as_bytes());
         }
     }
 }
