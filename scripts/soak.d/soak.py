@@ -589,7 +589,8 @@ def report(args, soak, log, facts, capacity, target, achieved, deliveries, alert
               "repeat_track", "reuse_reserve", "reuse_commit", "reuse_track"):
         print(f"  {k:<18} {c.get(k, 0):>10,}")
     print(f"  reserves admitted {c.get('reserve_allowed', 0):,}, denied {c.get('reserve_denied', 0):,}; "
-          f"commits late {c.get('commit_late', 0):,}; flows shed {c.get('shed', 0):,}")
+          f"commits late {c.get('commit_late', 0):,}; releases answered after their hold's TTL "
+          f"{c.get('release_after_expiry', 0):,}; flows shed {c.get('shed', 0):,}")
     st = soak.gw.stats
     print(f"  attempts {st['attempts']:,}: no answer {st['no_answer']:,}, retried after 429/502/503/504 {st['retried_status']:,}; "
           f"answered after the first 60 s deadline {c.get('answered_after_first_deadline', 0):,}")
