@@ -12,7 +12,7 @@ use super::resolve::Freshness;
 use super::track::{metadata_json, Who};
 use super::Idempotency;
 use super::{Gateway, GatewayError};
-use crate::quota::{Counter, Measure, Milli, Reservation, ReservationId, ReservationState, UserId};
+use crate::quota::{Counter, Milli, Reservation, ReservationId, ReservationState, UserId};
 use crate::store::{LedgerEntry, SettleReply};
 
 /// How a commit or release went.
@@ -243,20 +243,23 @@ struct Actual<'a> {
     metadata: Option<&'a Map<String, Value>>,
 }
 
-/// The amount each hold commits: the actual quantity for holds that count it, a measure
-/// recomputed from the actual metadata, or as reserved for a hold the commit says nothing of.
-/// Holds never change after reserve, so reading them before the commit cannot race it.
+/// The amount each hold commits: its measure recomputed from the actual quantity for holds
+/// that follow it (the quantity itself, or at a rate), from the actual metadata for holds that
+/// read it, or as reserved for a hold the commit says nothing of. Holds never change after
+/// reserve, so reading them before the commit cannot race it.
 fn actual_amounts(
     reservation: &Reservation,
     quantity: Option<Milli>,
     metadata: Option<&Map<String, Value>>,
 ) -> Result<Vec<Milli>, GatewayError> {
+    let none = Map::new();
     let mut amounts = Vec::with_capacity(reservation.holds.len());
     for hold in &reservation.holds {
-        amounts.push(match (&hold.measure, metadata) {
-            (Measure::Quantity, _) => quantity.unwrap_or(hold.amount),
-            (measure, Some(metadata)) => measure.amount(Milli::ZERO, metadata)?,
-            (_, None) => hold.amount,
+        let measure = &hold.measure;
+        amounts.push(match (quantity, metadata) {
+            (Some(actual), _) if measure.reads_quantity() => measure.amount(actual, &none)?,
+            (_, Some(metadata)) if !measure.reads_quantity() => measure.amount(Milli::ZERO, metadata)?,
+            _ => hold.amount,
         });
     }
     Ok(amounts)

@@ -32,8 +32,14 @@ pub struct Hold<'p> {
 }
 
 impl<'p> Hold<'p> {
-    /// A hold of `amount` on `group` in `window`.
+    /// A hold of `amount` on `group` in `window`, measured by the group's own measure.
     pub fn new(group: &'p LimitGroup, window: Window, amount: Milli) -> Hold<'p> {
+        Hold::measured(group, &group.measure, window, amount)
+    }
+
+    /// A hold of `amount` on `group` in `window`, measured by `measure` (the group's, or its
+    /// matching rule's), which the record keeps for the commit.
+    pub fn measured(group: &'p LimitGroup, measure: &'p Measure, window: Window, amount: Milli) -> Hold<'p> {
         Hold {
             group: &group.id,
             window,
@@ -42,9 +48,9 @@ impl<'p> Hold<'p> {
             mode: group.mode,
             unit: group.unit,
             alerts: &group.alerts_arg,
-            measure: match group.measure {
+            measure: match measure {
                 Measure::Quantity => None,
-                _ => Some(&group.measure),
+                _ => Some(measure),
             },
             user_override: None,
         }
@@ -80,8 +86,9 @@ pub fn prepare<'p>(
         .collect();
     let mut holds = Vec::with_capacity(groups.len());
     for g in groups.iter().copied() {
-        let amount = g.measure.amount(input.quantity, &input.metadata)?;
-        let mut hold = Hold::new(g, g.window(now_ms, started_ms), amount);
+        let measure = g.measure_for(&input.event, &input.metadata);
+        let amount = measure.amount(input.quantity, &input.metadata)?;
+        let mut hold = Hold::measured(g, measure, g.window(now_ms, started_ms), amount);
         hold.user_override = overrides.get(&g.id).copied();
         holds.push(hold);
     }

@@ -1,6 +1,7 @@
 //! Measures: what a limit group counts of an event. By default its quantity; or one metadata
 //! number (`completion_tokens`); or a weighted sum of metadata numbers (a cents group priced
-//! from token counts), computed exactly in integers and rounded up to a milli-unit.
+//! from token counts); or the quantity at a rate (10 credits a render). Weighted sums and rates
+//! are computed exactly in integers and rounded up to a milli-unit.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -12,7 +13,8 @@ const WEIGHT_DECIMALS: u32 = 6;
 const MAX_WEIGHT_MICRO: u64 = 1_000_000 * 1_000_000;
 pub const MAX_WEIGHTS: usize = 32;
 
-/// The measure as written in a plan: exactly one of the two fields.
+/// The measure as written in a plan, on a group or on one of its match rules: exactly one of
+/// the three fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeasureDoc {
@@ -20,6 +22,10 @@ pub struct MeasureDoc {
     pub metadata: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<Map<String, Value>>,
+    /// The quantity times this rate (at most 6 decimals): `{"rate": 10}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub rate: Option<Value>,
 }
 
 /// A validated measure; it is also recorded in each hold, so a commit recomputes the
@@ -31,6 +37,8 @@ pub enum Measure {
     Metadata(String),
     /// Metadata keys with their weights in millionths.
     Weights(Vec<(String, u64)>),
+    /// The quantity times a rate in millionths.
+    Rate(u64),
 }
 
 /// The event lacks or misstates a number a measure needs; `field` is its JSON path.
@@ -44,28 +52,32 @@ pub struct MeasureError {
 impl MeasureDoc {
     /// Validates the document; the error says what is wrong with it.
     pub fn to_measure(&self) -> Result<Measure, String> {
-        match (&self.metadata, &self.weights) {
-            (Some(key), None) if !key.is_empty() && key.len() <= 64 => Ok(Measure::Metadata(key.clone())),
-            (Some(_), None) => Err("metadata must name a key of 1 to 64 bytes".into()),
-            (None, Some(weights)) => {
+        match (&self.metadata, &self.weights, &self.rate) {
+            (Some(key), None, None) if !key.is_empty() && key.len() <= 64 => Ok(Measure::Metadata(key.clone())),
+            (Some(_), None, None) => Err("metadata must name a key of 1 to 64 bytes".into()),
+            (None, None, Some(rate)) => Ok(Measure::Rate(weight("rate", rate)?)),
+            (None, Some(weights), None) => {
                 if weights.is_empty() || weights.len() > MAX_WEIGHTS {
                     return Err("weights must have 1 to 32 keys".into());
                 }
                 let mut parsed = Vec::with_capacity(weights.len());
-                for (key, weight) in weights {
-                    let text = match weight {
-                        Value::Number(n) => n.to_string(),
-                        _ => return Err(format!("weights.{key} must be a number")),
-                    };
-                    let micro = parse_scaled(&text, WEIGHT_DECIMALS, MAX_WEIGHT_MICRO)
-                        .map_err(|e| format!("weights.{key} {e}"))?;
-                    parsed.push((key.clone(), micro));
+                for (key, value) in weights {
+                    parsed.push((key.clone(), weight(&format!("weights.{key}"), value)?));
                 }
                 Ok(Measure::Weights(parsed))
             }
-            _ => Err("must have exactly one of metadata or weights".into()),
+            _ => Err("must have exactly one of metadata, weights or rate".into()),
         }
     }
+}
+
+/// A weight or a rate, in millionths; the error names `field`.
+fn weight(field: &str, value: &Value) -> Result<u64, String> {
+    let text = match value {
+        Value::Number(n) => n.to_string(),
+        _ => return Err(format!("{field} must be a number")),
+    };
+    parse_scaled(&text, WEIGHT_DECIMALS, MAX_WEIGHT_MICRO).map_err(|e| format!("{field} {e}"))
 }
 
 impl Measure {
@@ -77,6 +89,7 @@ impl Measure {
             Measure::Metadata(key) => Some(MeasureDoc {
                 metadata: Some(key.clone()),
                 weights: None,
+                rate: None,
             }),
             Measure::Weights(weights) => Some(MeasureDoc {
                 metadata: None,
@@ -86,8 +99,20 @@ impl Measure {
                         .map(|(key, micro)| (key.clone(), decimal(*micro)))
                         .collect(),
                 ),
+                rate: None,
+            }),
+            Measure::Rate(micro) => Some(MeasureDoc {
+                metadata: None,
+                weights: None,
+                rate: Some(decimal(*micro)),
             }),
         }
+    }
+
+    /// Whether the amount follows the event's quantity (a commit's actual quantity re-measures
+    /// it); else it follows the metadata, when it reads any.
+    pub fn reads_quantity(&self) -> bool {
+        matches!(self, Measure::Quantity | Measure::Rate(_))
     }
 
     /// The amount this measure counts for an event.
@@ -100,16 +125,9 @@ impl Measure {
                 for (key, micro) in weights {
                     total += u128::from(metadata_number(metadata, key)?.0) * u128::from(*micro);
                 }
-                // milli-units times millionths: divide by a million, rounding up.
-                let milli = total.div_ceil(1_000_000);
-                match u64::try_from(milli) {
-                    Ok(m) if m <= Milli::MAX.0 => Ok(Milli(m)),
-                    _ => Err(MeasureError {
-                        field: "metadata".into(),
-                        detail: format!("the weighted amount {}", AmountError::TooLarge { max: MAX_UNITS }),
-                    }),
-                }
+                scaled(total, "metadata", "the weighted amount")
             }
+            Measure::Rate(micro) => scaled(u128::from(quantity.0) * u128::from(*micro), "quantity", "the rated amount"),
         }
     }
 
@@ -119,7 +137,20 @@ impl Measure {
             Measure::Quantity => Vec::new(),
             Measure::Metadata(key) => vec![key.as_str()],
             Measure::Weights(weights) => weights.iter().map(|(k, _)| k.as_str()).collect(),
+            Measure::Rate(_) => Vec::new(),
         }
+    }
+}
+
+/// Milli-units times millionths as milli-units: divided by a million, rounding up, so a
+/// priced call never rounds to less than it cost.
+fn scaled(total: u128, field: &str, what: &str) -> Result<Milli, MeasureError> {
+    match u64::try_from(total.div_ceil(1_000_000)) {
+        Ok(m) if m <= Milli::MAX.0 => Ok(Milli(m)),
+        _ => Err(MeasureError {
+            field: field.into(),
+            detail: format!("{what} {}", AmountError::TooLarge { max: MAX_UNITS }),
+        }),
     }
 }
 
@@ -203,6 +234,8 @@ mod tests {
                 r#"{"weights": {"completion_tokens": 1, "prompt_tokens": 0.00025, "x": 12.5, "y": 0.000001}}"#,
             )
             .unwrap(),
+            serde_json::from_str(r#"{"rate": 0.000001}"#).unwrap(),
+            json!({"rate": 10}),
         ] {
             let m = measure(doc.clone());
             let back = m.to_doc().unwrap();
@@ -218,5 +251,22 @@ mod tests {
         assert!(both.to_measure().is_err());
         let precise: MeasureDoc = serde_json::from_value(json!({"weights": {"a": 0.0000001}})).unwrap();
         assert!(precise.to_measure().unwrap_err().contains("6 decimal"));
+        let two: MeasureDoc = serde_json::from_value(json!({"rate": 1, "metadata": "a"})).unwrap();
+        assert!(two.to_measure().is_err());
+        let text: MeasureDoc = serde_json::from_value(json!({"rate": "10"})).unwrap();
+        assert_eq!(text.to_measure().unwrap_err(), "rate must be a number");
+    }
+
+    #[test]
+    fn a_rate_prices_the_quantity_exactly_rounding_up() {
+        let flux = measure(json!({"rate": 10}));
+        assert_eq!(flux.amount(Milli(3_000), &Map::new()), Ok(Milli(30_000)));
+        let cheap = measure(json!({"rate": 0.0025}));
+        // 1,001 tokens at 0.0025: 2.5025 credits exactly.
+        assert_eq!(cheap.amount(Milli(1_001_000), &Map::new()), Ok(Milli(2_503)));
+        // One milli-unit at a millionth rounds up to one milli-credit, never to nothing.
+        let tiny = measure(json!({"rate": 0.000001}));
+        assert_eq!(tiny.amount(Milli(1), &Map::new()), Ok(Milli(1)));
+        assert!(flux.reads_quantity() && !measure(json!({"metadata": "t"})).reads_quantity());
     }
 }

@@ -40,6 +40,9 @@ pub struct LimitGroup {
     pub period: Period,
     pub mode: Mode,
     pub measure: Measure,
+    /// Per match rule, its own measure when it has one: the first rule that matches an event
+    /// decides the amount, else the group's `measure` does.
+    pub rule_measures: Vec<Option<Measure>>,
     pub on_plan_change: PlanChange,
     /// Thresholds in percent, sorted (the group's own, else the plan's, else the default).
     pub alerts: Vec<u16>,
@@ -155,11 +158,20 @@ impl Plan {
             if g.matches.is_empty() || g.matches.len() > MAX_RULES {
                 problem(at("matches"), "must have 1 to 16 rules");
             }
+            let mut rule_measures = Vec::with_capacity(g.matches.len());
             for (j, rule) in g.matches.iter().enumerate() {
                 let at = |field: &str| format!("groups[{i}].matches[{j}].{field}");
                 if let Err(detail) = check_pattern(&rule.event) {
                     problem(at("event"), detail);
                 }
+                rule_measures.push(match rule.measure.as_ref().map(MeasureDoc::to_measure) {
+                    None => None,
+                    Some(Ok(measure)) => Some(measure),
+                    Some(Err(detail)) => {
+                        problem(at("measure"), &detail);
+                        None
+                    }
+                });
                 for (key, value) in &rule.metadata {
                     if !metadata_pattern_ok(value) {
                         problem(
@@ -207,6 +219,7 @@ impl Plan {
                 },
                 mode,
                 measure,
+                rule_measures,
                 on_plan_change,
                 alerts_arg: alerts::script_list(&alerts),
                 alerts,
@@ -242,6 +255,17 @@ impl Plan {
 }
 
 impl LimitGroup {
+    /// What this group counts of an event it matches: the measure of its first rule that
+    /// matches, when that rule has one, else the group's.
+    pub fn measure_for(&self, event: &str, metadata: &Map<String, Value>) -> &Measure {
+        self.matches
+            .iter()
+            .zip(&self.rule_measures)
+            .find(|(rule, _)| rule.matches(event, metadata))
+            .and_then(|(_, own)| own.as_ref())
+            .unwrap_or(&self.measure)
+    }
+
     /// The window this group counts in at `now_ms`. In-flight limits have one window forever:
     /// only open reservations count, so there is nothing to reset.
     pub fn window(&self, now_ms: i64, started_ms: i64) -> Window {

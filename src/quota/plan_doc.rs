@@ -64,13 +64,16 @@ pub struct PeriodDoc {
     pub anchor: Option<String>,
 }
 
-/// `{ "event": "image.*", "metadata": { "variant": ["1k", "2k"] } }`
+/// `{ "event": "image.*", "metadata": { "variant": ["1k", "2k"] } }`, with its own
+/// `measure` when the first rule that matches prices the event apart (`{"rate": 10}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchRule {
     pub event: String,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub metadata: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<MeasureDoc>,
 }
 
 pub(super) const PERIOD_TYPES: &str = "must be one of minute, hour, day, week, month, year, lifetime (or minutely, hourly, daily, weekly, monthly, yearly)";

@@ -175,3 +175,66 @@ async fn video_jobs_are_limited_in_flight() {
     assert_eq!(tracked["counters"].as_array().unwrap().len(), 1);
     assert_eq!(TestApp::counter(&tracked, "video_renders")["used"], 2);
 }
+
+/// One group prices every model by its match rules' own rates; the first rule that matches
+/// decides, a rule without a measure falls back to the group's, and a commit re-measures the
+/// actual quantity at the rate the reservation was made under.
+#[tokio::test]
+async fn one_cents_cap_prices_each_model_by_its_first_matching_rule() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .json(
+            Method::PUT,
+            "/v1/plans/plan_rated",
+            Some(json!({
+                "periodType": "month",
+                "groups": [ { "id": "spend", "unit": "cents", "quota": 2000,
+                  "measure": { "rate": 1 },
+                  "matches": [
+                    { "event": "image.render", "metadata": { "model": "flux-pro" }, "measure": { "rate": 10 } },
+                    { "event": "image.*", "measure": { "rate": 4 } },
+                    { "event": "llm.call", "metadata": { "model": "gpt-4o" },
+                      "measure": { "weights": { "prompt_tokens": 0.00025, "completion_tokens": 0.001 } } },
+                    { "event": "llm.call" }
+                  ] } ]
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.subscribe("r", "plan_rated", None).await;
+    let reserved = |event: &str, quantity: f64, metadata: Value| {
+        json!({ "userId": "r", "event": event, "quantity": quantity, "metadata": metadata })
+    };
+    // flux-pro matches the first rule (10 a render) though `image.*` matches too.
+    let flux = app.reserve(reserved("image.render", 3.0, json!({ "model": "flux-pro" }))).await;
+    assert_eq!(TestApp::counter(&flux, "spend")["reserved"], 30);
+    let other = app.reserve(reserved("image.render", 3.0, json!({ "model": "sdxl" }))).await;
+    assert_eq!(TestApp::counter(&other, "spend")["reserved"], 42);
+    let gpt = app
+        .reserve(reserved("llm.call", 1.0, json!({ "model": "gpt-4o", "prompt_tokens": 1000, "completion_tokens": 500 })))
+        .await;
+    assert_eq!(TestApp::counter(&gpt, "spend")["reserved"], 42.75);
+    // No measure on the last rule: the group's rate of 1.
+    let plain = app.reserve(reserved("llm.call", 7.0, json!({ "model": "small" }))).await;
+    assert_eq!(TestApp::counter(&plain, "spend")["reserved"], 49.75);
+
+    // Two renders happened of the three reserved: 20 cents at flux-pro's rate.
+    let (status, committed) = app
+        .commit(flux["reservationId"].as_str().unwrap(), Some(json!({ "quantity": 2 })))
+        .await;
+    assert_eq!(status, 200, "{committed}");
+    assert_eq!(TestApp::counter(&committed, "spend")["used"], 20);
+    assert_eq!(TestApp::counter(&committed, "spend")["reserved"], 19.75);
+
+    // A rule's measure is validated and named by its path.
+    let (status, body) = app
+        .json(
+            Method::PUT,
+            "/v1/plans/plan_bad_rate",
+            Some(json!({ "periodType": "month", "groups": [ { "id": "s", "unit": "cents", "quota": 1,
+                "matches": [ { "event": "a", "measure": { "rate": 0.0000001 } } ] } ] })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("groups[0].matches[0].measure"), "{body}");
+}
