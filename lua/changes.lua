@@ -109,4 +109,14 @@ local function attributed(fields, key, member)
   return fields
 end
 
+-- An entry's fields with the credits it burned, per balance group, when it burned any:
+-- {"<group>": {"b": balance, "g": [[grant id, milli], ...], "d": debt added milli}}.
+local function credited(fields, burned)
+  if burned then
+    fields[#fields + 1] = 'credits'
+    fields[#fields + 1] = cjson.encode(burned)
+  end
+  return fields
+end
+
 -- changes.lua ends --

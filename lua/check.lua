@@ -8,7 +8,8 @@
 --
 -- Returns {"stale"}, {"more"} when more expired holds are due than one call reads (the node
 -- has them reclaimed and asks again), else {"ok", allowed 0|1, then per hold VERDICT_FIELDS
--- values: used, held, quota, denied 0|1}.
+-- values: used, held, quota, denied 0|1, then per balance group its balance (wallet.lua's
+-- C.append)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 local n = shape(4, 2, HOLD_FIELDS, 1)
@@ -30,5 +31,8 @@ if read_expired() then
   return {'more'}
 end
 local reply = {'ok', 0}
-reply[2] = weigh(holds, quota_in_force, read_counters(holds), reply)
+reply[2] = weigh(holds, quota_in_force, read_counters(holds), reply, expired_credits)
+if holds.credits then
+  credits().append(reply, holds, nil, now)
+end
 return reply

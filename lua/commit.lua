@@ -15,7 +15,8 @@
 -- when the reservation was released, {"mismatch"} when n is not the record's hold count,
 -- {"overflow", group} when a counter would pass 2^53 - 1 milli-units (nothing changes),
 -- else {"ok", late 0|1, record JSON, then per hold COUNTER_FIELDS values: used, held, quota,
--- then the alerts fired (as alerts.lua appends them)}.
+-- then the alerts fired (as alerts.lua appends them), then per balance group its balance
+-- (wallet.lua's C.append)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(10, 6, 1, 5)
@@ -37,7 +38,8 @@ if state == 'released' then
 end
 if state == 'committed' then
   -- A repeat answers the first answer.
-  return append_fired(append_counters({'ok', record.l == '1' and 1 or 0, raw}, record.h, quotas(KEYS[6], record.h, now)))
+  local reply = append_fired(append_counters({'ok', record.l == '1' and 1 or 0, raw}, record.h, quotas(KEYS[6], record.h, now)))
+  return record.w and credits().append(reply, record.h, record.w, now) or reply
 end
 if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= #record.h then
   return {'mismatch'}
@@ -67,6 +69,26 @@ alert_crossings(record.h, quota_in_force, before, after)
 if held then
   move_counters(record.h, ':h', function(_, h) return -tonumber(h.a) end)
 end
+-- Credits: burned from what the reservation held, or, when its holds went back at expiry, in
+-- burn order; what nothing covers becomes debt (a commit never denies).
+local burned
+if record.w then
+  local C = credits()
+  burned = {}
+  for _, h in ipairs(record.h) do
+    local part = record.w[h.g]
+    if part then
+      local grants, debt
+      if held then
+        grants, debt = C.settle(part, tonumber(h.n), now)
+      else
+        grants, debt = C.burn(part.b, tonumber(h.n), now)
+      end
+      burned[h.g] = {b = part.b, g = grants, d = string.format('%d', debt)}
+    end
+  end
+  C.save()
+end
 record.l = late and '1' or '0'
 finish(ARGV[5], record, 'committed', now)
 
@@ -77,7 +99,11 @@ finish(ARGV[5], record, 'committed', now)
 local metadata = ARGV[l] ~= '' and ARGV[l] or record.md or ''
 local quantity = ARGV[l + 1] ~= '' and ARGV[l + 1] or record.qt or ''
 ledger(now, record.h, function(_, h) return h.k ~= 'c' and h.n or nil end,
-  attributed({'kind', late and 'late_commit' or 'commit', 'ref', ARGV[5], 'event', record.e,
-    'metadata', metadata, 'quantity', quantity}, ARGV[l + 2], ARGV[l + 3]))
+  credited(attributed({'kind', late and 'late_commit' or 'commit', 'ref', ARGV[5], 'event', record.e,
+    'metadata', metadata, 'quantity', quantity}, ARGV[l + 2], ARGV[l + 3]), burned))
 local reply = {'ok', late and 1 or 0, cjson.encode(record)}
-return remember(append_fired(append_counters(reply, record.h, quota_in_force)), now)
+append_fired(append_counters(reply, record.h, quota_in_force))
+if record.w then
+  credits().append(reply, record.h, record.w, now)
+end
+return remember(reply, now)

@@ -49,11 +49,21 @@ local function read_holds(first, n, at)
     if options ~= '' then
       local m, k, t, o, oe, me =
         string.match(options, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+      -- A balance group's mode is "b/<balance>/<overdraft milli>" (wallet.lua).
+      local b, od
+      if m and string.byte(m) == 98 then
+        b, od = string.match(m, '^b/([%w_.-]+)/(%d+)$')
+      end
       -- The measure is a JSON object: it opens with "{" and closes with "}" (123 and 125).
-      if not m or (m ~= '' and m ~= 'soft') or (me ~= '' and (string.byte(me) ~= 123 or string.byte(me, -1) ~= 125)) then
+      if not m or (m ~= '' and m ~= 'soft' and not b) or (me ~= '' and (string.byte(me) ~= 123 or string.byte(me, -1) ~= 125)) then
         error({err = 'ERR qg contract: hold ' .. i .. ' has malformed options: ' .. options})
       end
-      if m ~= '' then h.m = m end
+      if b then
+        h.b, h.od = b, od + 0
+        holds.credits = true
+      elseif m ~= '' then
+        h.m = m
+      end
       if k ~= '' then h.k = k end
       if t ~= '' then h.t = t end
       if o ~= '' then h.o, h.oe = o, oe end
@@ -81,13 +91,24 @@ end
 -- denied (0|1), to `reply`:
 -- the decision reserve and check answer, kept nowhere else. Answers 1 when every hard group has
 -- room, else 0; a hard group denies when its quota is 0 or used + held + the amount passes it.
-local function weigh(holds, quota_in_force, counters, reply)
+-- A balance group denies instead when its wallet cannot cover the amount (with the amounts of
+-- earlier balance groups of this event on the same balance, and its overdraft); `pending` is
+-- what expired reservations still hold (check's, see wallet.lua's fits).
+local function weigh(holds, quota_in_force, counters, reply, pending)
   local VERDICT_FIELDS, allowed, r = 4, 1, #reply
+  local asked
   for i = 1, #holds do
     local h = holds[i]
     local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
     local denied = 0
-    if h.m ~= 'soft' and (quota == 0 or used + held + h.a > quota) then
+    if h.b then
+      asked = asked or {}
+      asked[h.b] = (asked[h.b] or 0) + h.a
+      local C = credits()
+      if not C.fits(C.wallet(h.b, now), h.b, asked[h.b], h.od, now, pending) then
+        denied, allowed = 1, 0
+      end
+    elseif h.m ~= 'soft' and (quota == 0 or used + held + h.a > quota) then
       denied, allowed = 1, 0
     end
     reply[r + 1], reply[r + 2], reply[r + 3], reply[r + 4] = used, held, quota, denied

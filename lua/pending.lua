@@ -12,8 +12,9 @@ do
   now = t[1] * 1000 + math.floor(t[2] / 1000)
 end
 
--- Milli-units per counter field still held by reservations that have expired.
-local expired = {}
+-- Milli-units per counter field still held by reservations that have expired, and per grant
+-- (and "~oh|<balance>" overdrawn) of the credits they hold.
+local expired, expired_credits = {}, {}
 
 -- Reads what expired reservations still hold into `expired`, as a writing script's reclaim
 -- would return it, at most PENDING_BATCH reservations (the reclaim's batch), so one call's work
@@ -35,6 +36,14 @@ local function read_expired()
       if record and record.s == 'held' then
         for _, h in ipairs(record.h) do
           expired[h.f] = (expired[h.f] or 0) + h.a
+        end
+        -- Credits they hold, per grant and overdrawn per balance (wallet.lua's fits).
+        for _, part in pairs(record.w or {}) do
+          for _, held in ipairs(part.g) do
+            expired_credits[held[1]] = (expired_credits[held[1]] or 0) + held[2]
+          end
+          local oh = '~oh|' .. part.b
+          expired_credits[oh] = (expired_credits[oh] or 0) + part.o
         end
       end
     end

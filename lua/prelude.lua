@@ -150,7 +150,7 @@ local function reclaim(now)
     return false, false
   end
   local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', until_now, 'LIMIT', '0', RECLAIM_LIMIT)
-  local done, back, order, taken = {}, {}, {}, 0
+  local done, back, order, taken, credited = {}, {}, {}, 0, false
   -- Expiries per day and group, counted once per pair: [day][group] -> holds.
   local expired = {}
   for _, id in ipairs(due) do
@@ -169,6 +169,13 @@ local function reclaim(now)
       end
       local day = math.floor(record.x / DAY_MS)
       expired[day] = expired[day] or {}
+      -- Credits it held go back to their grants (or expire with them).
+      if record.w then
+        for _, part in pairs(record.w) do
+          credits().give_back(part, now)
+        end
+        credited = true
+      end
       for _, h in ipairs(record.h) do
         expired[day][h.g] = (expired[day][h.g] or 0) + 1
         local field = h.f .. ':h'
@@ -188,6 +195,9 @@ local function reclaim(now)
     writes[2 * i - 1], writes[2 * i] = field, math.max(0, (value and value + 0 or 0) - back[field])
   end
   write_fields(writes)
+  if credited then
+    credits().save()
+  end
   for day, groups in pairs(expired) do
     for group, n in pairs(groups) do
       rollup(day * DAY_MS, group, 'x', n)

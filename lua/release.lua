@@ -6,7 +6,7 @@
 --
 -- Returns {"more"} when expired holds remain to reclaim, {"not_found"}, {"conflict", state}
 -- when the reservation was committed, else {"ok", "released"|"expired", record JSON, then per
--- hold used, held, quota}.
+-- hold used, held, quota, then per balance group its balance (wallet.lua's C.append)}.
 --
 -- A release after expiry ends the reservation too: it is marked released with "rx" = "1", so
 -- a later commit is refused as after any release, and a repeated release answers "expired"
@@ -14,6 +14,11 @@
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(10, 5)
+
+-- The answer's tail: per balance group of the record, its balance (wallet.lua's C.append).
+local function with_balances(reply, record)
+  return record.w and credits().append(reply, record.h, record.w, now) or reply
+end
 
 -- 1. Expired holds go back, then the reservation decides by its state.
 local record, state, raw = find_reservation(ARGV[5], now)
@@ -25,19 +30,26 @@ if state == 'committed' then
 end
 if state == 'released' then
   -- A repeat answers the first answer.
-  return append_counters({'ok', record.rx == '1' and 'expired' or 'released', raw}, record.h, quotas(KEYS[6], record.h, now))
+  return with_balances(append_counters({'ok', record.rx == '1' and 'expired' or 'released', raw}, record.h, quotas(KEYS[6], record.h, now)), record)
 end
 if state == 'expired' then
   -- The holds went back when they expired; only the ending is written.
   record.rx = '1'
   finish(ARGV[5], record, 'released', now)
-  return append_counters({'ok', 'expired', cjson.encode(record)}, record.h, quotas(KEYS[6], record.h, now))
+  return with_balances(append_counters({'ok', 'expired', cjson.encode(record)}, record.h, quotas(KEYS[6], record.h, now)), record)
 end
 
--- 2. Give every hold back, and count the release in today's rollups.
+-- 2. Give every hold back, credits to their grants, and count the release in today's rollups.
 move_counters(record.h, ':h', function(_, h) return -tonumber(h.a) end)
+if record.w then
+  local C = credits()
+  for _, part in pairs(record.w) do
+    C.give_back(part, now)
+  end
+  C.save()
+end
 for _, h in ipairs(record.h) do
   rollup(now, h.g, 'r', 1)
 end
 finish(ARGV[5], record, 'released', now)
-return append_counters({'ok', 'released', cjson.encode(record)}, record.h, quotas(KEYS[6], record.h, now))
+return with_balances(append_counters({'ok', 'released', cjson.encode(record)}, record.h, quotas(KEYS[6], record.h, now)), record)

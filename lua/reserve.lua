@@ -18,7 +18,8 @@
 -- remain to reclaim, {"overflow", group} when a held counter would pass 2^53 - 1 milli-units
 -- (only soft groups can come near it; nothing is written), else {"ok", reservation id,
 -- expires ms, allowed 0|1, then per hold VERDICT_FIELDS values: used, held, quota, denied 0|1,
--- then the alerts fired (as alerts.lua appends them)}.
+-- then the alerts fired (as alerts.lua appends them), then per balance group its balance
+-- (wallet.lua's C.append)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 local n = shape(10, 8, HOLD_FIELDS, 2)
@@ -76,8 +77,21 @@ if allowed == 1 then
   write_fields(writes)
   note_periods(holds, counters)
   local x = string.format('%d', expires)
+  -- Balance groups hold on their grants in burn order; the record keeps which (wallet.lua).
+  local credit_parts = ''
+  if holds.credits then
+    local C, parts = credits(), {}
+    for i = 1, #holds do
+      local h = holds[i]
+      if h.b then
+        parts[h.g] = C.hold(C.wallet(h.b, now), h.b, h.a, now)
+      end
+    end
+    C.save()
+    credit_parts = '"w":' .. cjson.encode(parts) .. ','
+  end
   -- Created at the decision instant, as its expiry is: an extension is capped a day after it.
-  local record = '{"s":"held","c":"' .. string.format('%d', at) .. '","x":"' .. x .. '",' .. ARGV[9 + HOLD_FIELDS * n]
+  local record = '{"s":"held","c":"' .. string.format('%d', at) .. '","x":"' .. x .. '",' .. credit_parts .. ARGV[9 + HOLD_FIELDS * n]
   redis.call('HSET', KEYS[2], ARGV[6], record)
   redis.call('ZADD', KEYS[3], x, ARGV[6])
   -- Open holds are the usage of in-flight groups: an admit can cross their thresholds. Only a
@@ -93,7 +107,7 @@ else
   -- Each denying group fires "limit" the first time in its period at this quota, at its level:
   -- open holds for in-flight groups, else usage.
   for i = 1, #holds do
-    if reply[VERDICT_FIELDS * (i - 1) + 8] == 1 then
+    if reply[VERDICT_FIELDS * (i - 1) + 8] == 1 and not holds[i].b then
       local h = holds[i]
       fire('limit', h, quota_in_force[i], {'L'}, h.k == 'c' and counters[2 * i] or counters[2 * i - 1])
     end
@@ -117,5 +131,10 @@ if reclaimed then
   prune(now)
 end
 
--- 6. Keep the answer for repeats (denials included).
-return remember(append_fired(reply), now, at)
+-- 6. Keep the answer for repeats (denials included), with the balances of balance groups
+-- after the alerts.
+append_fired(reply)
+if holds.credits then
+  credits().append(reply, holds, nil, now)
+end
+return remember(reply, now, at)

@@ -14,7 +14,7 @@
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"stale"}, {"more"}, {"overflow", group}
 -- when a counter would pass 2^53 - 1 milli-units (nothing is counted), else {"ok", then per
 -- hold COUNTER_FIELDS values: used, held, quota, then the alerts fired (as alerts.lua appends
--- them)}.
+-- them), then per balance group its balance (wallet.lua's C.append)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 local n = shape(10, 6, HOLD_FIELDS, 7)
@@ -49,11 +49,29 @@ if over then
   return {'overflow', over}
 end
 alert_crossings(holds, quota_in_force, before, after)
+-- Credits are burned in burn order; what nothing covers becomes debt (a track never denies).
+local burned
+if holds.credits then
+  local C = credits()
+  burned = {}
+  for i = 1, #holds do
+    local h = holds[i]
+    if h.b then
+      local grants, debt = C.burn(h.b, tonumber(h.a), now)
+      burned[h.g] = {b = h.b, g = grants, d = string.format('%d', debt)}
+    end
+  end
+  C.save()
+end
 
 -- 5. The ledger entry and the day's rollups, in the same step as the counters.
 local l = 7 + HOLD_FIELDS * n
 ledger(now, holds, function(_, h) return h.a end,
-  attributed({'kind', 'track', 'ref', ARGV[l + 5], 'event', ARGV[l], 'metadata', ARGV[l + 1],
-    'quantity', ARGV[l + 2]}, ARGV[l + 3], ARGV[l + 4]))
+  credited(attributed({'kind', 'track', 'ref', ARGV[l + 5], 'event', ARGV[l], 'metadata', ARGV[l + 1],
+    'quantity', ARGV[l + 2]}, ARGV[l + 3], ARGV[l + 4]), burned))
 prune(now)
-return remember(append_fired(append_counters({'ok'}, holds, quota_in_force)), now, at)
+local reply = append_fired(append_counters({'ok'}, holds, quota_in_force))
+if holds.credits then
+  credits().append(reply, holds, nil, now)
+end
+return remember(reply, now, at)

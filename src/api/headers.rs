@@ -94,6 +94,7 @@ mod tests {
             reserved: Milli::ZERO,
             period_start_ms: window.map(|w| w.0),
             resets_at_ms: window.map(|w| w.1),
+            credit: None,
         }
     }
 

@@ -5,6 +5,7 @@ mod auth;
 mod body;
 pub mod connection;
 mod cors;
+mod credits;
 mod daily_usage;
 pub mod dto;
 mod event;

@@ -247,7 +247,7 @@ pub fn document(routes: &[Route]) -> OpenApi {
     // Every named schema: bodies, answers and the types they refer to (utoipa does not
     // collect referred types by itself; a test in `routes.rs` checks none is missing).
     let components = schemas!(components;
-        Problem, Milli, SignedAmount, dto::CounterAnswer, dto::PeriodAnswer, dto::OverrideAnswer,
+        Problem, Milli, SignedAmount, dto::CounterAnswer, dto::SoonestExpiry, dto::PeriodAnswer, dto::OverrideAnswer,
         dto::HoldAnswer, dto::AdjustmentEntry, dto::UserAnswer, dto::KeyInfo,
         crate::quota::plan::GroupDoc, crate::quota::plan::PeriodDoc, crate::quota::plan::MatchRule,
         crate::quota::measure::MeasureDoc, Health, PlanDoc, PlanList, ProjectList, KeyList,
@@ -259,7 +259,8 @@ pub fn document(routes: &[Route]) -> OpenApi {
         user_tokens::UserTokenBody, event::ReserveBody, event::TrackBody, dto::ReserveAnswer,
         dto::TrackAnswer, dto::ReservationAnswer, dto::ExtendBody, dto::ExtendAnswer, dto::CommitBody,
         dto::CommitAnswer, dto::ReleaseAnswer, dto::WebhookBody, dto::WebhookAnswer, dto::WebhookList,
-        dto::SecretAnswer, dto::ChangeAnswer, dto::ChangePage, dto::DeliveryIdAnswer, dto::TryAnswer, dto::DeliveryAnswer, dto::DeliveryList
+        dto::SecretAnswer, dto::ChangeAnswer, dto::ChangePage, dto::DeliveryIdAnswer, dto::TryAnswer, dto::DeliveryAnswer, dto::DeliveryList,
+        dto::GrantBody, dto::GrantAnswer, dto::GrantMadeAnswer, dto::GrantList, dto::BalanceAnswer, dto::BalanceList
     )
     .build();
     OpenApiBuilder::new()

@@ -10,7 +10,7 @@ use utoipa::openapi::OpenApi;
 
 use super::openapi;
 use super::route::{Key, Route};
-use super::{audit_log, usage_events, user_tokens, users, webhooks};
+use super::{audit_log, credits, usage_events, user_tokens, users, webhooks};
 use super::{cors, daily_usage, health, plans, projects, reservations, reserve, settle, subscriptions, track, usage};
 use crate::http::ApiError;
 use crate::http::Code;
@@ -113,6 +113,15 @@ routes! {
         headers ["Idempotency-Key"];
     GET "/v1/users/{userId}/adjustments" => users::list_adjustments, Secret, "The user's adjustments, newest first",
         body None, ok 200 Some("AdjustmentList"), errors [];
+    POST "/v1/users/{userId}/grants" => credits::create_grant, Secret, "Grant credits to a balance (they pay debt first); with an Idempotency-Key (a payment's id), a repeat answers the first grant and grants nothing",
+        body Some("GrantBody"), ok 201 Some("GrantMadeAnswer"), errors [IdempotencyKeyReused, GrantLimit],
+        headers ["Idempotency-Key"];
+    GET "/v1/users/{userId}/grants" => credits::list_grants, Secret, "Every grant of the user, in burn order, with remaining, held, consumed, expired and voided",
+        body None, ok 200 Some("GrantList"), errors [], query ["balance"];
+    POST "/v1/users/{userId}/grants/{grantId}/void" => credits::void_grant, Secret, "End a grant: what it has remaining is voided now, what it holds when given back",
+        body Some("EmptyBody"), ok 200 Some("GrantAnswer"), errors [GrantNotFound];
+    GET "/v1/users/{userId}/balances" => credits::balances, Secret, "Every balance of the user (available, held, debt, soonest expiry) with its grants",
+        body None, ok 200 Some("BalanceList"), errors [];
     GET "/v1/users/{userId}/usage" => usage::usage, Reader, "Every group of the user's plan in its current period",
         body None, ok 200 Some("UsageAnswer"), errors [PlanMissing];
     OPTIONS "/v1/users/{userId}/usage" => cors::preflight, None, "CORS preflight for browser reads",

@@ -154,6 +154,10 @@ pub async fn adjust(
             "groupId",
             "counts in-flight work, which has no usage to adjust; release or let expire its reservations",
         )),
+        Adjusted::Balance => Err(ApiError::invalid(
+            "groupId",
+            "counts against a balance; grant credits (POST /v1/users/{userId}/grants) or void a grant instead",
+        )),
     }
 }
 

@@ -123,6 +123,10 @@ async fn apply(
                     "groupId",
                     "counts in-flight work, which has no usage to adjust",
                 )),
+                Adjusted::Balance => Err(ApiError::invalid(
+                    "groupId",
+                    "counts against a balance; grant credits or void a grant instead",
+                )),
             }
         }
         _ => Err(ApiError::RouteNotFound),

@@ -33,13 +33,18 @@ pub enum Adjusted {
     /// The group counts in-flight work (open holds), which has no usage to adjust: a used
     /// amount there would hold the slots until someone took it back.
     InFlight,
+    /// The group counts against a balance: credits are corrected by a grant (or by voiding
+    /// one), not by a counter.
+    Balance,
 }
 
 impl Observed for Adjusted {
     fn effect(&self) -> Effect<'_> {
         match self {
             Adjusted::Done { counter, .. } => Effect::Counted(std::slice::from_ref(counter)),
-            Adjusted::NoPlan | Adjusted::UnknownGroup(_) | Adjusted::InFlight => Effect::Answered,
+            Adjusted::NoPlan | Adjusted::UnknownGroup(_) | Adjusted::InFlight | Adjusted::Balance => {
+                Effect::Answered
+            }
         }
     }
 }
@@ -75,6 +80,9 @@ impl Gateway {
                 };
                 if group.unit == Unit::Concurrent {
                     return Ok(Reply::Done(Adjusted::InFlight));
+                }
+                if group.balance.is_some() {
+                    return Ok(Reply::Done(Adjusted::Balance));
                 }
                 let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
                 let mut prepared = prepare_adjustment(group, started_ms, self.clock.now_ms(), overrides);

@@ -44,6 +44,8 @@ pub enum Action {
     WebhookEnable,
     WebhookDisable,
     SettingsPatch,
+    GrantCreate,
+    GrantVoid,
 }
 
 impl Action {
@@ -67,6 +69,8 @@ impl Action {
             Action::WebhookEnable => "webhook.enable",
             Action::WebhookDisable => "webhook.disable",
             Action::SettingsPatch => "settings.patch",
+            Action::GrantCreate => "grant.create",
+            Action::GrantVoid => "grant.void",
         }
     }
 }
@@ -137,6 +141,8 @@ mod tests {
             (Action::WebhookEnable, "webhook.enable"),
             (Action::WebhookDisable, "webhook.disable"),
             (Action::SettingsPatch, "settings.patch"),
+            (Action::GrantCreate, "grant.create"),
+            (Action::GrantVoid, "grant.void"),
         ];
         for (action, stored) in all {
             assert_eq!(action.as_str(), stored);

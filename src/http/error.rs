@@ -40,6 +40,8 @@ pub enum ApiError {
     WebhookNotFound(String),
     #[error("no delivery {0} of this endpoint")]
     DeliveryNotFound(String),
+    #[error("no grant {0} of this user")]
+    GrantNotFound(String),
     #[error("project {0} exists already")]
     ProjectExists(String),
     #[error("the reservation was committed already")]
@@ -54,6 +56,8 @@ pub enum ApiError {
     PlanMissing(String),
     #[error("the project has {0} webhook endpoints, the most it may have; delete one first")]
     WebhookLimit(usize),
+    #[error("balance {balance} has {limit} live grants, the most it may have (grant limit); let one finish or void one first")]
+    GrantLimit { balance: String, limit: usize },
     #[error("webhook endpoint {id} is disabled ({reason}); enable it with POST /v1/webhooks/{id}/enable first")]
     WebhookDisabled { id: String, reason: String },
     #[error(
@@ -113,6 +117,7 @@ impl ApiError {
             Self::SubscriptionNotFound(_) => Code::SubscriptionNotFound,
             Self::WebhookNotFound(_) => Code::WebhookNotFound,
             Self::DeliveryNotFound(_) => Code::DeliveryNotFound,
+            Self::GrantNotFound(_) => Code::GrantNotFound,
             Self::ProjectExists(_) => Code::ProjectExists,
             Self::ReservationCommitted => Code::ReservationCommitted,
             Self::ReservationReleased => Code::ReservationReleased,
@@ -120,6 +125,7 @@ impl ApiError {
             Self::PlanInUse(_) => Code::PlanInUse,
             Self::PlanMissing(_) => Code::PlanMissing,
             Self::WebhookLimit(_) => Code::WebhookLimit,
+            Self::GrantLimit { .. } => Code::GrantLimit,
             Self::WebhookDisabled { .. } => Code::WebhookDisabled,
             Self::SecretRotationLimit { .. } => Code::SecretRotationLimit,
             Self::IdempotencyKeyReused => Code::IdempotencyKeyReused,

@@ -1,15 +1,18 @@
 //! A counter: one limit group's usage in its current window, as every data-plane answer shows it.
 
 use super::amount::Milli;
+use super::credit::Credit;
 use super::period::Window;
 use super::plan::{LimitGroup, Mode, Unit};
 
-/// A counter as a script read it, in milli-units: used, held, and the quota in force.
+/// A counter as a script read it, in milli-units: used, held, and the quota in force; and a
+/// balance group's balance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Amounts {
     pub used: Milli,
     pub held: Milli,
     pub quota: Milli,
+    pub credit: Option<Credit>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +29,9 @@ pub struct Counter {
     pub period_start_ms: Option<i64>,
     /// `None` for lifetime groups, which never reset.
     pub resets_at_ms: Option<i64>,
+    /// A balance group's balance: its name and state (its `used` and `reserved` are what the
+    /// group's period burned and holds).
+    pub credit: Option<(String, Credit)>,
 }
 
 impl Counter {
@@ -40,12 +46,20 @@ impl Counter {
         Milli(self.used.0 + self.reserved.0)
     }
 
+    /// What is left: of the quota, or of a balance group's balance.
     pub fn remaining(&self) -> Milli {
-        self.quota.saturating_sub(self.count())
+        match &self.credit {
+            Some((_, credit)) => credit.available,
+            None => self.quota.saturating_sub(self.count()),
+        }
     }
 
+    /// Past the quota, or a balance in debt.
     pub fn exceeded(&self) -> bool {
-        self.count() > self.quota
+        match &self.credit {
+            Some((_, credit)) => credit.debt > Milli::ZERO,
+            None => self.count() > self.quota,
+        }
     }
 
     /// The counter of `group` in `window`, from the amounts the store read: used, held, and
@@ -59,9 +73,11 @@ impl Counter {
             mode: group.mode,
             quota: amounts.quota,
             used: amounts.used,
-            reserved: amounts.held,
+            // A balance group's reserved is what its balance holds, whatever the period.
+            reserved: amounts.credit.filter(|_| group.balance.is_some()).map_or(amounts.held, |c| c.held),
             period_start_ms: window.end_ms.map(|_| window.start_ms),
             resets_at_ms: window.end_ms,
+            credit: group.balance.as_ref().zip(amounts.credit).map(|(b, c)| (b.name.clone(), c)),
         }
     }
 }

@@ -6,6 +6,8 @@ use super::counter::Counter;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
     LimitReached,
+    /// A balance group's grants cannot cover the amount.
+    InsufficientBalance,
     UserBlocked,
     NoSubscription,
     UnmatchedEvent,
@@ -15,6 +17,7 @@ impl Reason {
     pub fn code(self) -> &'static str {
         match self {
             Reason::LimitReached => "limit_reached",
+            Reason::InsufficientBalance => "insufficient_balance",
             Reason::UserBlocked => "user_blocked",
             Reason::NoSubscription => "no_subscription",
             Reason::UnmatchedEvent => "unmatched_event",

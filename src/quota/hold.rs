@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::amount::Milli;
 use super::counter::{Amounts, Counter};
+use super::credit::Balance;
 use super::decision::{Decision, Denial, Granted, Reason};
 use super::event::EventInput;
 use super::measure::{Measure, MeasureError};
@@ -20,6 +21,8 @@ pub struct Hold<'p> {
     pub amount: Milli,
     pub quota: Milli,
     pub mode: Mode,
+    /// A balance group's balance: the hold is decided by the subject's grants.
+    pub balance: Option<&'p Balance>,
     /// In-flight (concurrent) holds count no usage: commit and release both give them back.
     pub unit: Unit,
     /// None for the default measure (the quantity), which records leave out.
@@ -46,6 +49,7 @@ impl<'p> Hold<'p> {
             amount,
             quota: group.quota,
             mode: group.mode,
+            balance: group.balance.as_ref(),
             unit: group.unit,
             alerts: &group.alerts_arg,
             measure: match measure {
@@ -133,7 +137,7 @@ impl Prepared<'_> {
 
     /// The decision of reserve or check, made at `now_ms`.
     pub fn decision(&self, verdict: &Verdict, granted: Option<Granted>, now_ms: i64) -> Decision {
-        let denied_by = self
+        let denied_by: Vec<Denial> = self
             .groups
             .iter()
             .zip(&verdict.holds)
@@ -141,9 +145,19 @@ impl Prepared<'_> {
             .map(|(g, _)| Denial {
                 subject: None,
                 group: Some(g.id.clone()),
-                reason: Reason::LimitReached,
+                reason: if g.balance.is_some() {
+                    Reason::InsufficientBalance
+                } else {
+                    Reason::LimitReached
+                },
             })
             .collect();
+        let mut reasons: Vec<Reason> = Vec::new();
+        for d in &denied_by {
+            if !reasons.contains(&d.reason) {
+                reasons.push(d.reason);
+            }
+        }
         let granted = granted.filter(|_| verdict.allowed).map(|g| Granted {
             held: self.holds.iter().map(|h| h.amount).collect(),
             ..g
@@ -151,10 +165,10 @@ impl Prepared<'_> {
         Decision {
             allowed: verdict.allowed,
             granted,
-            reasons: if verdict.allowed {
-                Vec::new()
-            } else {
-                vec![Reason::LimitReached]
+            reasons: match verdict.allowed {
+                true => Vec::new(),
+                false if reasons.is_empty() => vec![Reason::LimitReached],
+                false => reasons,
             },
             denied_by,
             counters: self.counters(verdict.holds.iter().map(|(a, _)| a)),

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::alerts::{self, DEFAULT_ALERTS};
 use super::amount::Milli;
+use super::credit::Balance;
 use super::ids::check_id;
 use super::measure::{Measure, MeasureDoc};
 use super::period::{Anchor, Period, PeriodKind, Window};
@@ -35,7 +36,10 @@ pub struct LimitGroup {
     pub id: String,
     pub label: String,
     pub unit: Unit,
+    /// 0 on a balance group, whose grants are its limit.
     pub quota: Milli,
+    /// Set on a balance group: it counts against the subject's grants of this balance.
+    pub balance: Option<Balance>,
     pub matches: Vec<MatchRule>,
     pub period: Period,
     pub mode: Mode,
@@ -117,10 +121,47 @@ impl Plan {
             if g.label.as_ref().is_some_and(|l| l.len() > MAX_LABEL) {
                 problem(at("label"), "must be at most 256 bytes");
             }
-            let unit = Unit::parse(&g.unit).unwrap_or_else(|| {
-                problem(at("unit"), "must be one of count, tokens, seconds, cents, concurrent");
-                Unit::Count
-            });
+            let balance = match &g.balance {
+                None => None,
+                Some(name) => {
+                    if check_id(name).is_err() {
+                        problem(at("balance"), "must match [A-Za-z0-9_.-]{1,64}");
+                    }
+                    if g.quota.is_some() {
+                        problem(at("quota"), "must be absent on a balance group: its grants are its limit");
+                    }
+                    if g.mode.as_deref().is_some_and(|m| m != "hard") {
+                        problem(at("mode"), "must be \"hard\" on a balance group");
+                    }
+                    Some(Balance {
+                        name: name.clone(),
+                        overdraft: g.overdraft.unwrap_or(Milli::ZERO),
+                    })
+                }
+            };
+            if balance.is_none() {
+                if g.quota.is_none() {
+                    problem(at("quota"), "is required");
+                }
+                if g.unit.is_none() {
+                    problem(at("unit"), "is required");
+                }
+                if g.overdraft.is_some() {
+                    problem(at("overdraft"), "is only for a balance group");
+                }
+            }
+            let unit = match g.unit.as_deref().map(Unit::parse) {
+                None => Unit::Count,
+                Some(Some(Unit::Concurrent)) if balance.is_some() => {
+                    problem(at("unit"), "must not be concurrent on a balance group");
+                    Unit::Count
+                }
+                Some(Some(unit)) => unit,
+                Some(None) => {
+                    problem(at("unit"), "must be one of count, tokens, seconds, cents, concurrent");
+                    Unit::Count
+                }
+            };
             let mode = match g.mode.as_deref() {
                 None | Some("hard") => Mode::Hard,
                 Some("soft") => Mode::Soft,
@@ -199,6 +240,12 @@ impl Plan {
                 }
             };
             let alerts = match g.alerts.as_deref().map(alerts::thresholds) {
+                // A balance has no quota to take a percent of.
+                None if balance.is_some() => Vec::new(),
+                Some(_) if balance.is_some() => {
+                    problem(at("alerts"), "must be absent on a balance group");
+                    Vec::new()
+                }
                 None => plan_alerts.clone(),
                 Some(Ok(list)) => list,
                 Some(Err(detail)) => {
@@ -210,7 +257,8 @@ impl Plan {
                 id: g.id.clone(),
                 label: g.label.clone().unwrap_or_else(|| g.id.clone()),
                 unit,
-                quota: g.quota,
+                quota: g.quota.unwrap_or(Milli::ZERO),
+                balance,
                 matches: g.matches.clone(),
                 period: Period {
                     kind,

@@ -37,8 +37,18 @@ pub struct GroupDoc {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    pub unit: String,
-    pub quota: Milli,
+    /// Required but on a balance group (which counts credits, `count` by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Required but on a balance group, whose grants are its limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<Milli>,
+    /// Counts against the subject's grants of this balance instead of a quota per period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<String>,
+    /// How far below zero a balance group's reserves may go (for trusted customers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdraft: Option<Milli>,
     pub matches: Vec<MatchRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<PeriodDoc>,

@@ -65,6 +65,8 @@ pub struct ReservationHold {
     /// The group's quota when reserved.
     pub quota: Milli,
     pub mode: Mode,
+    /// A balance group's balance: the hold held credits too.
+    pub balance: Option<String>,
     pub unit: Unit,
     pub measure: Measure,
     pub window: Window,
@@ -98,9 +100,10 @@ impl Reservation {
                     mode: hold.mode,
                     quota: a.quota,
                     used: a.used,
-                    reserved: a.held,
+                    reserved: a.credit.filter(|_| hold.balance.is_some()).map_or(a.held, |c| c.held),
                     period_start_ms: hold.window.end_ms.map(|_| hold.window.start_ms),
                     resets_at_ms: hold.window.end_ms,
+                    credit: hold.balance.clone().zip(a.credit),
                 }
             })
             .collect()

@@ -73,6 +73,15 @@ pub struct UserKeys {
     pub outbox: String,
 }
 
+impl UserKeys {
+    /// The user's grants of credits (their records, and the final amounts of those that
+    /// finished): made only by the calls that need it, from the counters key's tag.
+    pub fn grants(&self) -> String {
+        let tag = self.ctr.strip_suffix(":ctr").unwrap_or(&self.ctr);
+        format!("{tag}:grants")
+    }
+}
+
 impl Layout {
     pub fn new(prefix: &str) -> Layout {
         Layout {

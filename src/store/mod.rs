@@ -9,6 +9,7 @@ mod audit_log;
 mod backend;
 mod data;
 mod deployment;
+mod credits;
 mod health;
 pub mod layout;
 mod ledger;
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use backend::RedisMode;
+pub use credits::GrantMade;
 use backend::{Backend, Conn};
 pub use outbox::OutboxEntry;
 pub use scripts::{contract, every_script};

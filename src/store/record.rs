@@ -172,8 +172,10 @@ fn hold(version: u8, h: RecordHold) -> Result<ReservationHold, StoreError> {
         mode: match h.mode.as_str() {
             "soft" => Mode::Soft,
             "" | "hard" => Mode::Hard,
+            other if balance_of(other).is_some() => Mode::Hard,
             other => return Err(bad("mode", other)),
         },
+        balance: balance_of(&h.mode).map(str::to_owned),
         unit: unit_of_code(&h.unit_code).ok_or_else(|| bad("unit", &h.unit_code))?,
         measure: measure_of(version, &h.measure)?,
         window: Window {
@@ -190,6 +192,19 @@ fn hold(version: u8, h: RecordHold) -> Result<ReservationHold, StoreError> {
             .transpose()?,
         group: h.group,
     })
+}
+
+/// A balance group's mode as holds and records write it, "b/<balance>/<overdraft milli>"
+/// (lua/holds.lua): its balance.
+pub fn balance_of(mode: &str) -> Option<&str> {
+    let mut parts = mode.strip_prefix("b/")?.split('/');
+    let (name, overdraft) = (parts.next()?, parts.next()?);
+    (parts.next().is_none() && overdraft.parse::<u64>().is_ok()).then_some(name)
+}
+
+/// A balance group's mode as holds and records write it (`balance_of` reads it back).
+pub fn balance_mode(name: &str, overdraft: Milli) -> String {
+    format!("b/{name}/{}", overdraft.0)
 }
 
 /// cjson writes an empty Lua table as `{}`, so an empty list (holds, attempts, event types) may

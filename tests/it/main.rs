@@ -7,6 +7,7 @@ mod apply;
 mod attribution;
 mod audit;
 mod contract;
+mod credits;
 mod control;
 mod dashboard;
 mod errors;

@@ -33,6 +33,16 @@ pub fn counter(json: &mut Json, c: &Counter, user: &str) {
     json.name("periodStart").optional(c.period_start_ms, Json::instant);
     json.name("resetsAt").optional(c.resets_at_ms, Json::instant);
     json.name("exceeded").boolean(c.exceeded());
+    if let Some((name, credit)) = &c.credit {
+        json.name("balance").string(name);
+        json.name("debt").milli(credit.debt);
+        json.name("soonestExpiry").optional(credit.soonest, |json, (amount, at)| {
+            json.open_object();
+            json.name("amount").milli(amount);
+            json.name("at").instant(at);
+            json.close_object();
+        });
+    }
     json.close_object();
 }
 
@@ -130,7 +140,7 @@ mod tests {
     use crate::api::dto::{CommitAnswer, DenialAnswer, ReleaseAnswer, ReserveAnswer, TrackAnswer};
     use crate::gateway::Settled;
     use crate::quota::decision::Granted;
-    use crate::quota::{Denial, Milli, Mode, Reason, ReservationState, Unit};
+    use crate::quota::{Credit, Denial, Milli, Mode, Reason, ReservationState, Unit};
 
     fn counter(subject: Option<&str>, label: &str, quota: u64, used: u64, window: Option<(i64, i64)>) -> Counter {
         Counter {
@@ -144,6 +154,7 @@ mod tests {
             reserved: Milli(1_500),
             period_start_ms: window.map(|w| w.0),
             resets_at_ms: window.map(|w| w.1),
+            credit: None,
         }
     }
 
@@ -159,6 +170,22 @@ mod tests {
                 Some((1_764_547_200_000, 1_767_225_600_000)),
             ),
             counter(Some("team:42"), "", 1_000, 999_999, None),
+            Counter {
+                credit: Some((
+                    "credits".to_string(),
+                    Credit {
+                        available: Milli(95_500),
+                        held: Milli(10_000),
+                        debt: Milli(0),
+                        soonest: Some((Milli(40_000), 1_767_225_600_000)),
+                    },
+                )),
+                ..counter(None, "credits", 0, 30_000, Some((1_764_547_200_000, 1_767_225_600_000)))
+            },
+            Counter {
+                credit: Some(("c.2".to_string(), Credit { debt: Milli(1_250), ..Credit::default() })),
+                ..counter(Some("team:42"), "credits", 0, 0, None)
+            },
             counter(
                 None,
                 "\u{7f}\u{2028}",

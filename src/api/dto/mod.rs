@@ -7,11 +7,13 @@
 //! contract and OpenAPI schema.
 
 mod account;
+mod credits;
 pub mod direct;
 mod ledger;
 mod webhooks;
 
 pub use account::*;
+pub use credits::*;
 pub use ledger::*;
 pub use webhooks::*;
 
@@ -54,7 +56,26 @@ pub struct CounterAnswer {
     pub remaining: Milli,
     pub period_start: Option<String>,
     pub resets_at: Option<String>,
+    /// Past the quota; for a balance group, in debt.
     pub exceeded: bool,
+    /// A balance group's balance (its `remaining` is what can be spent now, its `reserved`
+    /// what open reservations hold of it); absent on other groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance: Option<String>,
+    /// A balance group's debt: burned beyond every grant, paid first by the next grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debt: Option<Milli>,
+    /// A balance group's grants that expire soonest (null when none with anything remaining
+    /// expires).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soonest_expiry: Option<Option<SoonestExpiry>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SoonestExpiry {
+    pub amount: Milli,
+    pub at: String,
 }
 
 impl CounterAnswer {
@@ -74,6 +95,14 @@ impl CounterAnswer {
             period_start: c.period_start_ms.map(rfc3339),
             resets_at: c.resets_at_ms.map(rfc3339),
             exceeded: c.exceeded(),
+            balance: c.credit.as_ref().map(|(name, _)| name.clone()),
+            debt: c.credit.as_ref().map(|(_, credit)| credit.debt),
+            soonest_expiry: c.credit.as_ref().map(|(_, credit)| {
+                credit.soonest.map(|(amount, at)| SoonestExpiry {
+                    amount,
+                    at: rfc3339(at),
+                })
+            }),
         }
     }
 }

@@ -250,6 +250,24 @@ pub const SET_ENABLED: Contract = Contract {
     args: &[fixed(3)],
     reply: "changed, unchanged or missing",
 };
+pub const GRANT: Contract = Contract {
+    file: "grant.lua",
+    keys: WRITING_KEYS + 1,
+    args: &[fixed(W + 8)],
+    reply: "ok, grant id, its amounts a, r, h, c, e, v, the debt it paid",
+};
+pub const VOID_GRANT: Contract = Contract {
+    file: "void_grant.lua",
+    keys: WRITING_KEYS + 1,
+    args: &[fixed(W + 1)],
+    reply: "ok, balance, the grant's amounts a, r, h, c, e, v",
+};
+pub const BALANCES: Contract = Contract {
+    file: "balances.lua",
+    keys: WRITING_KEYS + 1,
+    args: &[counted(W + 1, Each::Values(1))],
+    reply: "ok, Redis time, per balance its name and wallet, then the grants hash",
+};
 pub const UNLOCK: Contract = Contract {
     file: "unlock.lua",
     keys: 1,
@@ -258,7 +276,7 @@ pub const UNLOCK: Contract = Contract {
 };
 
 /// Every script a node runs.
-pub const ALL: [&Contract; 25] = [
+pub const ALL: [&Contract; 28] = [
     &RESERVE,
     &CHECK,
     &TRACK,
@@ -284,6 +302,9 @@ pub const ALL: [&Contract; 25] = [
     &ROTATE_SECRET,
     &SET_ENABLED,
     &UNLOCK,
+    &GRANT,
+    &VOID_GRANT,
+    &BALANCES,
 ];
 
 #[cfg(test)]

@@ -46,6 +46,14 @@ pub struct UsageField<'a> {
     pub quota: Milli,
 }
 
+/// The balances of a decision's balance groups, after its alerts.
+fn credits(it: &mut Fields, verdict: &mut Verdict, holds: &[Hold<'_>]) -> Result<(), StoreError> {
+    it.credits(
+        verdict.holds.iter_mut().map(|(a, _)| a),
+        holds.iter().map(|h| h.balance.is_some()),
+    )
+}
+
 fn push_hold(inv: &mut Call, h: &Hold<'_>) {
     HoldValues::of(h).push(inv);
 }
@@ -93,8 +101,10 @@ pub async fn reserve(
                 expires_ms: it.int()?,
                 first_at_ms: it.first_at_ms,
             };
-            let verdict = verdict(&mut it, holds.len())?;
-            Ok(Reply::Done((granted, verdict, it.fired(w)?)))
+            let mut verdict = verdict(&mut it, holds.len())?;
+            let fired = it.fired(w)?;
+            credits(&mut it, &mut verdict, holds)?;
+            Ok(Reply::Done((granted, verdict, fired)))
         }
         other => Err(unexpected("reserve", other)),
     })
@@ -115,7 +125,11 @@ pub async fn check(
     inv.arg(at);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
-        "ok" => Ok(Reply::Done(verdict(&mut it, holds.len())?)),
+        "ok" => {
+            let mut verdict = verdict(&mut it, holds.len())?;
+            credits(&mut it, &mut verdict, holds)?;
+            Ok(Reply::Done(verdict))
+        }
         other => Err(unexpected("check", other)),
     })
 }
@@ -149,9 +163,11 @@ pub async fn track(
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
-            let amounts = holds.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?;
+            let mut amounts: Vec<Amounts> = holds.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?;
             let first_at_ms = it.first_at_ms;
-            Ok(Reply::Done((amounts, it.fired(w)?, first_at_ms)))
+            let fired = it.fired(w)?;
+            it.credits(amounts.iter_mut(), holds.iter().map(|h| h.balance.is_some()))?;
+            Ok(Reply::Done((amounts, fired, first_at_ms)))
         }
         other => Err(unexpected("track", other)),
     })

@@ -8,6 +8,7 @@
 mod account;
 mod call;
 pub mod contract;
+mod credits;
 mod holds;
 mod settle;
 mod values;
@@ -19,12 +20,13 @@ use redis::{Script, Value};
 use call::writing_args;
 
 pub use account::*;
+pub use credits::*;
 pub use holds::*;
 pub use settle::*;
 
 use super::layout::UserKeys;
 use super::StoreError;
-use crate::quota::{Amounts, Milli};
+use crate::quota::{Amounts, Credit, Milli};
 
 macro_rules! lua {
     ($name:literal) => {
@@ -37,6 +39,7 @@ macro_rules! lua {
 const SCRIPT_FILES: &[&str] = &[
     "adjust.lua",
     "alerts.lua",
+    "balances.lua",
     "changes.lua",
     "check.lua",
     "claim.lua",
@@ -48,6 +51,7 @@ const SCRIPT_FILES: &[&str] = &[
     "delete_plan.lua",
     "enqueue.lua",
     "extend.lua",
+    "grant.lua",
     "holds.lua",
     "index_user.lua",
     "override.lua",
@@ -68,22 +72,25 @@ const SCRIPT_FILES: &[&str] = &[
     "unlock.lua",
     "unsubscribe.lua",
     "usage.lua",
+    "void_grant.lua",
+    "wallet.lua",
 ];
 
 // Every script starts with shape.lua (the contract's constants and its check of a call's
-// shape). Data-plane writing scripts go on with prelude.lua (time, idempotency, reclaim,
+// shape). Scripts of the data plane go on with wallet.lua (credits, which a writing script's
+// reclaim gives back and check weighs), then writing ones with prelude.lua (time, idempotency, reclaim,
 // pruning), read-only ones with pending.lua, after the `no-writes` shebang, which must be the
 // first line; both are followed by overrides.lua; writing ones then by alerts.lua, those that
 // change usage or end a reservation by changes.lua, and those that answer counters as they
 // stand by counters.lua.
 macro_rules! writing {
     ($($name:literal),*) => {
-        LazyLock::new(|| Script::new(concat!(lua!("shape.lua"), lua!("prelude.lua"), lua!("overrides.lua"), lua!("alerts.lua"), $(lua!($name)),*)))
+        LazyLock::new(|| Script::new(concat!(lua!("shape.lua"), lua!("wallet.lua"), lua!("prelude.lua"), lua!("overrides.lua"), lua!("alerts.lua"), $(lua!($name)),*)))
     };
 }
 macro_rules! reading {
     ($($name:literal),*) => {
-        LazyLock::new(|| Script::new(concat!("#!lua flags=no-writes\n", lua!("shape.lua"), lua!("pending.lua"), lua!("overrides.lua"), $(lua!($name)),*)))
+        LazyLock::new(|| Script::new(concat!("#!lua flags=no-writes\n", lua!("shape.lua"), lua!("wallet.lua"), lua!("pending.lua"), lua!("overrides.lua"), $(lua!($name)),*)))
     };
 }
 macro_rules! alone {
@@ -101,6 +108,9 @@ static EXTEND: LazyLock<Script> = writing!("changes.lua", "extend.lua");
 static CHECK: LazyLock<Script> = reading!("holds.lua", "check.lua");
 static USAGE: LazyLock<Script> = reading!("counters.lua", "usage.lua");
 static RECLAIM: LazyLock<Script> = writing!("reclaim.lua");
+static GRANT: LazyLock<Script> = writing!("grant.lua");
+static VOID_GRANT: LazyLock<Script> = writing!("void_grant.lua");
+static BALANCES: LazyLock<Script> = writing!("balances.lua");
 static SUBSCRIBE: LazyLock<Script> = alone!("subscribe.lua");
 static UNSUBSCRIBE: LazyLock<Script> = alone!("unsubscribe.lua");
 static SET_STATUS: LazyLock<Script> = alone!("set_status.lua");
@@ -382,7 +392,39 @@ impl Fields {
             used: self.milli()?,
             held: self.milli()?,
             quota: self.milli()?,
+            credit: None,
         })
+    }
+
+    /// The balances a script appended for its balance groups (wallet.lua's C.append), into
+    /// `amounts` where `is_balance` says a hold is one, in order.
+    fn credits<'a>(
+        &mut self,
+        amounts: impl Iterator<Item = &'a mut Amounts>,
+        is_balance: impl Iterator<Item = bool>,
+    ) -> Result<(), StoreError> {
+        for (a, balance) in amounts.zip(is_balance) {
+            if balance {
+                let available = self.milli()?;
+                let held = self.milli()?;
+                let debt = self.milli()?;
+                let soonest_amount = self.milli()?;
+                let soonest_at = self.text()?;
+                a.credit = Some(Credit {
+                    available,
+                    held,
+                    debt,
+                    soonest: match soonest_at.as_str() {
+                        "" => None,
+                        at => Some((
+                            soonest_amount,
+                            at.parse().map_err(|_| StoreError::Protocol(format!("expiry {at:?}")))?,
+                        )),
+                    },
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The alerts a script fired (alerts.lua's tail of its reply): their count, then their ids.
@@ -423,7 +465,7 @@ mod tests {
     fn the_benchmark_loads_reserve_as_the_gateway_does() {
         let bench = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/bench")).unwrap();
         let line = bench.lines().find(|l| l.starts_with("SCRIPT=$(cat ")).unwrap();
-        let files = ["shape", "prelude", "overrides", "alerts", "holds", "reserve"].map(|f| format!("lua/{f}.lua"));
+        let files = ["shape", "wallet", "prelude", "overrides", "alerts", "holds", "reserve"].map(|f| format!("lua/{f}.lua"));
         assert_eq!(line, format!("SCRIPT=$(cat {})", files.join(" ")));
     }
 

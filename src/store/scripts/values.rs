@@ -22,7 +22,8 @@ pub(super) struct HoldValues<'a> {
     period_end_ms: String,
     amount_milli: u64,
     quota_milli: u64,
-    mode: &'static str,
+    /// "hard", "soft", or a balance group's "b/<balance>/<overdraft>" (`record::balance_mode`).
+    mode: std::borrow::Cow<'static, str>,
     unit_code: &'static str,
     /// The measure's JSON (`record::measure_json`), "" for the quantity.
     measure: String,
@@ -45,7 +46,10 @@ impl<'a> HoldValues<'a> {
                 .unwrap_or_default(),
             amount_milli: h.amount.0,
             quota_milli: h.quota.0,
-            mode: h.mode.as_str(),
+            mode: match h.balance {
+                Some(b) => record::balance_mode(&b.name, b.overdraft).into(),
+                None => h.mode.as_str().into(),
+            },
             unit_code: record::unit_code(h.unit),
             measure: h.measure.map(record::measure_json).unwrap_or_default(),
             thresholds: h.alerts,
@@ -75,7 +79,7 @@ impl<'a> HoldValues<'a> {
     /// "<mode>|<unit>|<thresholds>|<override>|<override expires>|<measure>", the measure last
     /// since it is JSON.
     fn options(&self) -> String {
-        let mode = if self.mode == "hard" { "" } else { self.mode };
+        let mode = if self.mode == "hard" { "" } else { &self.mode };
         let fields: [&str; OPTION_FIELDS] = [
             mode,
             self.unit_code,
@@ -100,7 +104,7 @@ impl<'a> HoldValues<'a> {
         json.name("a").integer_text(self.amount_milli);
         json.name("q").integer_text(self.quota_milli);
         for (name, value, default) in [
-            ("m", self.mode, "hard"),
+            ("m", self.mode.as_ref(), "hard"),
             ("k", self.unit_code, ""),
             ("me", self.measure.as_str(), ""),
             ("t", self.thresholds, ""),
@@ -139,11 +143,16 @@ pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quota::{Measure, Milli, Mode, Override, Unit, Window};
+    use crate::quota::{Balance, Measure, Milli, Mode, Override, Unit, Window};
 
     #[test]
     fn the_record_reserve_writes_parses_back_into_its_holds() {
         let measure = Measure::Metadata("tokens".into());
+        let rate = Measure::Rate(10_000_000);
+        let balance = Balance {
+            name: "credits".into(),
+            overdraft: Milli(50_000),
+        };
         let holds = [
             Hold {
                 group: "per \"model\"",
@@ -154,6 +163,7 @@ mod tests {
                 amount: Milli(2_500),
                 quota: Milli(u64::MAX >> 11),
                 mode: Mode::Soft,
+                balance: None,
                 unit: Unit::Concurrent,
                 measure: Some(&measure),
                 alerts: "80,100",
@@ -171,8 +181,24 @@ mod tests {
                 amount: Milli(1_000),
                 quota: Milli(5_000),
                 mode: Mode::Hard,
+                balance: None,
                 unit: Unit::Count,
                 measure: None,
+                alerts: "",
+                user_override: None,
+            },
+            Hold {
+                group: "credits",
+                window: Window {
+                    start_ms: 1_000,
+                    end_ms: Some(2_000),
+                },
+                amount: Milli(10_000),
+                quota: Milli::ZERO,
+                mode: Mode::Hard,
+                balance: Some(&balance),
+                unit: Unit::Count,
+                measure: Some(&rate),
                 alerts: "",
                 user_override: None,
             },
@@ -206,8 +232,9 @@ mod tests {
             assert_eq!((got.mode, got.unit), (want.mode, want.unit));
             assert_eq!(got.measure, want.measure.cloned().unwrap_or(Measure::Quantity));
             assert_eq!(got.window, want.window);
+            assert_eq!(got.balance.as_deref(), want.balance.map(|b| b.name.as_str()));
         }
-        assert_eq!(r.holds.len(), 2);
+        assert_eq!(r.holds.len(), 3);
         // Defaults are left out, as holds.lua leaves them out of the holds it records.
         assert!(!rest.contains(r#""m":"hard""#) && !rest.contains(r#""k":"""#));
         let no_parent = ReserveArgs {

@@ -1,0 +1,47 @@
+-- balances.lua: a subject's balances and grants as they stand, expired holds given back first.
+--
+-- KEYS[1..10] as in prelude.lua
+-- KEYS[11]    grants hash, as in grant.lua
+-- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
+-- ARGV[5]     number of balances n the subject's plan names, then their names
+--
+-- Returns {"more"} when expired holds remain to reclaim, else {"ok", Redis time ms, number of
+-- balances m, then per balance its name and its wallet as wallet.lua keeps it (grants past
+-- their expiry have their remaining expired), then the grants hash as HGETALL answers it}.
+
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+local n = shape(11, 5, 1)
+
+-- 1. Expired holds go back first, so nothing shows held that is not.
+if reclaim(now) then
+  return {'more'}
+end
+
+-- 2. Every balance the plan names or a grant was made in.
+local grants = redis.call('HGETALL', KEYS[11])
+local names, seen = {}, {}
+local function add(name)
+  if not seen[name] then
+    seen[name] = true
+    names[#names + 1] = name
+  end
+end
+for i = 1, n do
+  add(ARGV[5 + i])
+end
+for i = 1, #grants, 2 do
+  if string.sub(grants[i], 1, 2) ~= 'n|' then
+    add(cjson.decode(grants[i + 1]).balance)
+  end
+end
+table.sort(names)
+local C = credits()
+local reply = {'ok', now, #names}
+for _, name in ipairs(names) do
+  reply[#reply + 1] = name
+  reply[#reply + 1] = C.encode(C.wallet(name, now))
+end
+for _, v in ipairs(grants) do
+  reply[#reply + 1] = v
+end
+return reply

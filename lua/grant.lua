@@ -1,0 +1,47 @@
+-- grant.lua: add a grant of credits to a subject's balance, once per Idempotency-Key.
+--
+-- KEYS[1..10] as in prelude.lua (the wallet is a field of the counters hash, see wallet.lua)
+-- KEYS[11]    grants hash                qg:{p:u}:grants  <grant id> -> the grant's record
+--                                                           JSON, "n|"<grant id> -> its final
+--                                                           amounts once it finished
+-- ARGV[1..4]  as in prelude.lua (retention, idempotency field, body digest, ledger keep)
+-- ARGV[5]     grant id
+-- ARGV[6]     balance
+-- ARGV[7]     amount, milli
+-- ARGV[8]     burn key (src/store/wallet.rs)
+-- ARGV[9]     effective ms
+-- ARGV[10]    expires ms, "" for never
+-- ARGV[11]    the grant's record JSON, as the node encoded it
+-- ARGV[12]    the most live grants a balance may have
+--
+-- Returns {"repeat", first reply JSON}, {"reused"}, {"limit"} when the balance has as many
+-- live grants as it may, else {"ok", grant id, its amounts a, r, h, c, e, v, debt it paid}.
+
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(11, 12)
+
+-- 1. A repeat (a payment's webhook delivered twice) answers the first answer.
+local first = repeated()
+if first then
+  return first
+end
+
+-- 2. Finished grants leave the wallet; a balance has at most ARGV[12] live ones.
+local C = credits()
+local w = C.wallet(ARGV[6], now)
+if C.compact(w, KEYS[11]) >= tonumber(ARGV[12]) then
+  C.save()
+  return {'limit'}
+end
+
+-- 3. The grant, in burn order, pays debt first.
+local a = ARGV[7] + 0
+local grant, paid = C.add(w, {i = ARGV[5], k = ARGV[8], f = ARGV[9], x = ARGV[10], a = a, r = a, h = 0, c = 0, e = 0, v = 0}, now)
+redis.call('HSET', KEYS[11], ARGV[5], ARGV[11])
+C.save()
+local reply = {'ok', ARGV[5]}
+for _, v in ipairs(C.amounts(grant)) do
+  reply[#reply + 1] = v
+end
+reply[#reply + 1] = paid
+return remember(reply, now)

@@ -1,0 +1,339 @@
+-- wallet.lua: credits, after shape.lua and before prelude.lua (whose reclaim gives expired holds
+-- of credits back). A subject's grants of one balance are its wallet: field "w|<balance>" of
+-- the counters hash (KEYS[1]), so every script of the data plane reaches it with the keys it
+-- already has, in the subject's slot.
+--
+-- A wallet is JSON, every number a string (cjson keeps 14 digits):
+-- {"g": [grant, ...] in burn order, "d": debt milli, "oh": milli held beyond the grants by
+--  reserves that overdrew}
+-- grant: {"i": id, "k": burn key, "f": effective ms, "x": expires ms ("" never), and its
+--  amounts in milli-units: "a" granted, "r" remaining, "h" held, "c" consumed, "e" expired,
+--  "v" voided}; a = r + h + c + e + v always.
+-- The burn key is made by the node (src/store/wallet.rs): priority, expiry (none last),
+-- promotional before paid, effective time, grant id, so one string order is the burn order.
+-- A grant stays in the wallet while it has anything remaining or held; the grant scripts move
+-- finished ones to the grants hash, so a wallet holds at most the live grants and those that
+-- finished since the last grant was made.
+--
+-- A reservation that held credits records it per group in its top-level "w":
+-- {"<group>": {"b": balance, "g": [[grant id, milli], ...], "o": milli overdrawn}}.
+--
+-- The functions are built on the first call that needs them (`credits()`), so a call that
+-- touches no balance pays for one function, not all of them.
+
+local credits_lib
+local function credits()
+  if credits_lib then
+    return credits_lib
+  end
+  local C, loaded = {}, {}
+  local AMOUNTS = {'a', 'r', 'h', 'c', 'e', 'v'}
+
+  local function expired(g, now)
+    return g.x ~= '' and g.x + 0 <= now
+  end
+
+  -- The wallet of `balance`, decoded once per call, its amounts as numbers, with what grants
+  -- past their expiry had remaining ended (breakage). What they hold stays held, for the
+  -- commits of calls admitted against it.
+  function C.wallet(balance, now)
+    local w = loaded[balance]
+    if w then
+      return w
+    end
+    local raw = redis.call('HGET', KEYS[1], 'w|' .. balance)
+    w = raw and cjson.decode(raw) or {g = {}, d = '0', oh = '0'}
+    w.d, w.oh = w.d + 0, w.oh + 0
+    for _, g in ipairs(w.g) do
+      for _, k in ipairs(AMOUNTS) do
+        g[k] = g[k] + 0
+      end
+      if g.r > 0 and expired(g, now) then
+        g.e, g.r = g.e + g.r, 0
+      end
+    end
+    loaded[balance] = w
+    return w
+  end
+
+  -- A wallet as it is kept (cjson writes an empty list as {}: readers take either).
+  function C.encode(w)
+    local out = {g = {}, d = string.format('%d', w.d), oh = string.format('%d', w.oh)}
+    for i, g in ipairs(w.g) do
+      local copy = {i = g.i, k = g.k, f = g.f, x = g.x, vd = g.vd}
+      for _, k in ipairs(AMOUNTS) do
+        copy[k] = string.format('%d', g[k])
+      end
+      out.g[i] = copy
+    end
+    return cjson.encode(out)
+  end
+
+  -- Writes back every wallet this call loaded (a wallet read and not changed is written the
+  -- same, which costs one HSET).
+  function C.save()
+    local writes = {}
+    for balance, w in pairs(loaded) do
+      writes[#writes + 1] = 'w|' .. balance
+      writes[#writes + 1] = C.encode(w)
+    end
+    if #writes > 0 then
+      redis.call('HSET', KEYS[1], unpack(writes))
+    end
+  end
+
+  local function usable(g, now)
+    return g.r > 0 and not g.vd and g.f + 0 <= now and not expired(g, now)
+  end
+
+  -- Pays debt from what grants have remaining, in burn order (a new grant pays debt first).
+  function C.pay_debt(w, now)
+    for _, g in ipairs(w.g) do
+      if w.d == 0 then
+        return
+      end
+      if usable(g, now) then
+        local take = math.min(g.r, w.d)
+        g.r, g.c, w.d = g.r - take, g.c + take, w.d - take
+      end
+    end
+  end
+
+  -- What can be spent now: remaining on effective, unexpired grants, less debt.
+  function C.available(w, now)
+    local sum = 0
+    for _, g in ipairs(w.g) do
+      if usable(g, now) then
+        sum = sum + g.r
+      end
+    end
+    return sum - w.d
+  end
+
+  -- Whether `amount` fits what is available with `overdraft` beyond it (less what other
+  -- reserves already overdrew), adding back what `pending` (grant id, or "~oh|<balance>" for
+  -- what was overdrawn, -> milli) still holds for reservations that expired and no writing call
+  -- returned yet (check.lua's, which writes nothing).
+  function C.fits(w, balance, amount, overdraft, now, pending)
+    local more = 0
+    if pending then
+      for _, g in ipairs(w.g) do
+        local p = pending[g.i]
+        if p and not g.vd and g.f + 0 <= now and not expired(g, now) then
+          more = more + p
+        end
+      end
+      more = more + (pending['~oh|' .. balance] or 0)
+    end
+    return C.available(w, now) + more + overdraft - w.oh >= amount
+  end
+
+  -- Holds `amount` on the grants in burn order and overdraws the rest (the caller checked it
+  -- fits). Answers the record's part: {"b": balance, "g": [[id, milli], ...], "o": milli}.
+  function C.hold(w, balance, amount, now)
+    local taken, need = {}, amount
+    for _, g in ipairs(w.g) do
+      if need == 0 then
+        break
+      end
+      if usable(g, now) then
+        local take = math.min(g.r, need)
+        g.r, g.h, need = g.r - take, g.h + take, need - take
+        taken[#taken + 1] = {g.i, string.format('%d', take)}
+      end
+    end
+    w.oh = w.oh + need
+    return {b = balance, g = taken, o = string.format('%d', need)}
+  end
+
+  local function find(w, id)
+    for _, g in ipairs(w.g) do
+      if g.i == id then
+        return g
+      end
+    end
+    return nil
+  end
+
+  -- Burns `amount` from what is available in burn order; what nothing covers becomes debt.
+  -- Appends {id, milli} per grant burned to `burned`; answers the debt added.
+  local function burn(w, amount, now, burned)
+    local need = amount
+    for _, g in ipairs(w.g) do
+      if need == 0 then
+        break
+      end
+      if usable(g, now) then
+        local take = math.min(g.r, need)
+        g.r, g.c, need = g.r - take, g.c + take, need - take
+        burned[#burned + 1] = {g.i, string.format('%d', take)}
+      end
+    end
+    w.d = w.d + need
+    return need
+  end
+
+  -- Gives a held part back to its grant: remaining again, or expired or voided when the grant
+  -- has since expired or was voided.
+  local function give(g, milli, now)
+    g.h = math.max(0, g.h - milli)
+    if expired(g, now) then
+      g.e = g.e + milli
+    elseif g.vd then
+      g.v = g.v + milli
+    else
+      g.r = g.r + milli
+    end
+  end
+
+  -- Settles one group's part of a commit: burns `actual` from the grants it held first (a
+  -- grant that expired since may still be burned: the call was admitted against it), gives
+  -- back the rest, burns more in burn order when the actual is more, and leaves what nothing
+  -- covers as debt. Answers the grants burned ([[id, milli], ...]) and the debt added.
+  function C.settle(part, actual, now)
+    local w = C.wallet(part.b, now)
+    local burned, need = {}, actual
+    for _, held in ipairs(part.g) do
+      local g, milli = find(w, held[1]), held[2] + 0
+      if g then
+        local take = math.min(milli, need)
+        g.h, g.c, need = g.h - take, g.c + take, need - take
+        if take > 0 then
+          burned[#burned + 1] = {g.i, string.format('%d', take)}
+        end
+        if milli > take then
+          give(g, milli - take, now)
+        end
+      end
+    end
+    w.oh = math.max(0, w.oh - part.o)
+    local debt = burn(w, need, now, burned)
+    C.pay_debt(w, now)
+    return burned, debt
+  end
+
+  -- Gives one group's part of a released or expired reservation back.
+  function C.give_back(part, now)
+    local w = C.wallet(part.b, now)
+    for _, held in ipairs(part.g) do
+      local g = find(w, held[1])
+      if g then
+        give(g, held[2] + 0, now)
+      end
+    end
+    w.oh = math.max(0, w.oh - part.o)
+    C.pay_debt(w, now)
+  end
+
+  -- Burns a tracked amount in burn order; never denies. Answers the grants burned and the
+  -- debt added.
+  function C.burn(balance, amount, now)
+    local w = C.wallet(balance, now)
+    local burned = {}
+    local debt = burn(w, amount, now, burned)
+    return burned, debt
+  end
+
+  -- A balance's state for an answer: available now, held (on grants and overdrawn), debt,
+  -- and the soonest expiry: the remaining of the grants that expire first, and when.
+  function C.state(balance, now)
+    local w = C.wallet(balance, now)
+    local held, soonest_at, soonest = w.oh, '', 0
+    for _, g in ipairs(w.g) do
+      held = held + g.h
+      if usable(g, now) and g.x ~= '' then
+        if soonest_at == '' or g.x + 0 < soonest_at + 0 then
+          soonest_at, soonest = g.x, g.r
+        elseif g.x == soonest_at then
+          soonest = soonest + g.r
+        end
+      end
+    end
+    return math.max(0, C.available(w, now)), held, w.d, soonest, soonest_at
+  end
+
+  -- The grant scripts' part (grants hash `grants_key`): grants that finished (nothing
+  -- remaining or held) leave the wallet, their final amounts kept as "n|<id>" =
+  -- "a|r|h|c|e|v" beside their records. Answers how many live grants remain.
+  function C.compact(w, grants_key)
+    local live, writes = {}, {}
+    for _, g in ipairs(w.g) do
+      if g.r > 0 or g.h > 0 then
+        live[#live + 1] = g
+      else
+        local parts = {}
+        for i, k in ipairs(AMOUNTS) do
+          parts[i] = string.format('%d', g[k])
+        end
+        writes[#writes + 1] = 'n|' .. g.i
+        writes[#writes + 1] = table.concat(parts, '|')
+      end
+    end
+    if #writes > 0 then
+      redis.call('HSET', grants_key, unpack(writes))
+    end
+    w.g = live
+    return #live
+  end
+
+  -- Adds a grant in its place in burn order (by its burn key), then lets it pay debt first.
+  -- Answers the grant and the debt it paid.
+  function C.add(w, grant, now)
+    local at = #w.g + 1
+    for i, g in ipairs(w.g) do
+      if grant.k < g.k then
+        at = i
+        break
+      end
+    end
+    table.insert(w.g, at, grant)
+    local debt = w.d
+    C.pay_debt(w, now)
+    return grant, debt - w.d
+  end
+
+  -- A grant's amounts as an answer lists them: a, r, h, c, e, v.
+  function C.amounts(g)
+    local out = {}
+    for i, k in ipairs(AMOUNTS) do
+      out[i] = g[k]
+    end
+    return out
+  end
+
+  -- Voids what a grant has remaining; what it holds is voided when given back.
+  function C.void(g)
+    if not g.vd then
+      g.vd = '1'
+      g.v, g.r = g.v + g.r, 0
+    end
+  end
+
+  function C.find(w, id)
+    return find(w, id)
+  end
+
+  -- Appends, per balance hold, its balance's state (C.state): available, held, debt, the
+  -- soonest expiry's amount and instant ("" for none). Holds are reserve's and track's (with
+  -- `b`) or a record's, whose balance is in its part of the record's "w" (`parts`).
+  function C.append(reply, holds, parts, now)
+    for i = 1, #holds do
+      local h = holds[i]
+      local b = h.b or (parts and parts[h.g] and parts[h.g].b)
+      if b then
+        local available, held, debt, soonest, soonest_at = C.state(b, now)
+        reply[#reply + 1] = available
+        reply[#reply + 1] = held
+        reply[#reply + 1] = debt
+        reply[#reply + 1] = soonest
+        reply[#reply + 1] = soonest_at
+      end
+    end
+    return reply
+  end
+
+  credits_lib = C
+  return C
+end
+
+-- wallet.lua ends --

@@ -1,0 +1,163 @@
+//! Credits: grants made, voided and read. Holding and burning them is the data plane's
+//! (reserve, commit, release, track), inside the scripts that decide the quotas of the same
+//! event.
+
+use serde_json::json;
+
+use super::audit::{Action, Actor, Change};
+use super::resolve::Freshness;
+use super::Idempotency;
+use super::{Gateway, GatewayError};
+use crate::quota::credit::MAX_GRANT_MS;
+use crate::quota::ids::check_id;
+use crate::quota::{BalanceView, Grant, GrantInput, Milli, UserId};
+use crate::secrets::random_bytes;
+use crate::store::GrantMade;
+
+/// How a grant call went.
+#[derive(Debug, Clone)]
+pub enum Granting {
+    Made {
+        grant: Box<Grant>,
+        /// The debt it paid first.
+        debt_paid: Milli,
+    },
+    /// The balance has as many live grants as it may.
+    TooMany,
+}
+
+impl Gateway {
+    /// Grants credits to `user`'s balance; a repeat of `idempotency` (a payment's id) answers
+    /// the first grant and grants nothing.
+    pub async fn grant(
+        &self,
+        project: &str,
+        user: &UserId,
+        input: &GrantInput,
+        by: &Actor,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Granting, GatewayError> {
+        check_grant(input)?;
+        let id = grant_id();
+        let ledger = self.ledger_for(project, user).await?;
+        let made = self
+            .drive(project, user, async || {
+                let now_ms = self.clock.now_ms();
+                Ok(self
+                    .store
+                    .grant(
+                        project,
+                        user,
+                        &id,
+                        input,
+                        now_ms,
+                        idempotency.map(Idempotency::stored),
+                        ledger,
+                    )
+                    .await?)
+            })
+            .await?;
+        Ok(match made {
+            GrantMade::Made { grant, debt_paid } => {
+                // A repeat was audited when it was first made.
+                if grant.id == id {
+                    let detail = json!({ "grantId": grant.id, "balance": input.balance,
+                        "amount": input.amount, "category": input.category.as_str() });
+                    let change = Change {
+                        action: Action::GrantCreate,
+                        target: user.as_str(),
+                        user: Some(user),
+                        detail,
+                    };
+                    self.record(project, by, change).await;
+                }
+                Granting::Made { grant, debt_paid }
+            }
+            GrantMade::Limit => Granting::TooMany,
+        })
+    }
+
+    /// Voids a grant: what it has remaining now, what it holds when given back. None when the
+    /// user has no such grant.
+    pub async fn void_grant(
+        &self,
+        project: &str,
+        user: &UserId,
+        grant_id: &str,
+        by: &Actor,
+    ) -> Result<Option<Grant>, GatewayError> {
+        let ledger = self.ledger_for(project, user).await?;
+        let voided = self
+            .drive(project, user, async || {
+                Ok(self.store.void_grant(project, user, grant_id, ledger).await?)
+            })
+            .await?;
+        if let Some(grant) = &voided {
+            let detail = json!({ "grantId": grant.id, "balance": grant.input.balance,
+                "voided": grant.amounts.voided });
+            let change = Change {
+                action: Action::GrantVoid,
+                target: user.as_str(),
+                user: Some(user),
+                detail,
+            };
+            self.record(project, by, change).await;
+        }
+        Ok(voided)
+    }
+
+    /// The user's balances (every one its plan's balance groups name, and every one it has
+    /// grants in), each with its grants in burn order, and Redis time.
+    pub async fn balances(&self, project: &str, user: &UserId) -> Result<(i64, Vec<BalanceView>), GatewayError> {
+        let resolved = self.resolve(project, user, Freshness::Fresh).await?;
+        let mut names: Vec<&str> = resolved
+            .plan
+            .iter()
+            .flat_map(|p| p.groups.iter())
+            .filter_map(|g| g.balance.as_ref().map(|b| b.name.as_str()))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let ledger = self.keeps_ledger(project).await?;
+        self.drive(project, user, async || {
+            Ok(self.store.balances(project, user, &names, ledger).await?)
+        })
+        .await
+    }
+}
+
+/// A grant's id: "g_" and 16 random bytes, base64url.
+fn grant_id() -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    format!("g_{}", URL_SAFE_NO_PAD.encode(random_bytes::<16>()))
+}
+
+/// What the API checks too, held here so every surface that grants is held to it.
+fn check_grant(input: &GrantInput) -> Result<(), GatewayError> {
+    let invalid = |field: &'static str, detail: &str| GatewayError::Invalid {
+        field,
+        detail: detail.into(),
+    };
+    check_id(&input.balance).map_err(|d| invalid("balance", d))?;
+    if input.amount == Milli::ZERO {
+        return Err(invalid("amount", "must be more than 0"));
+    }
+    if input.priority > 100 {
+        return Err(invalid("priority", "must be 0 to 100"));
+    }
+    for (field, at) in [("effectiveAt", input.effective_ms), ("expiresAt", input.expires_ms)] {
+        if at.is_some_and(|ms| !(0..=MAX_GRANT_MS).contains(&ms)) {
+            return Err(invalid(field, "must be between 1970 and 2286"));
+        }
+    }
+    if let (Some(from), Some(to)) = (input.effective_ms, input.expires_ms) {
+        if to <= from {
+            return Err(invalid("expiresAt", "must be after effectiveAt"));
+        }
+    }
+    if input.source.as_ref().is_some_and(|s| s.is_empty() || s.len() > 64) {
+        return Err(invalid("source", "must be 1 to 64 bytes"));
+    }
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! Credits: a subject's balances of pre-paid credits, granted, held before a call and burned
+//! after it (the scripts keep every wallet: `lua/wallet.lua`). Here are what a plan says of a
+//! balance group, a balance as an answer shows it, grants as they are asked for and listed, and
+//! the burn order as one string per grant.
+
+use super::amount::Milli;
+
+/// What a balance group of a plan says: the balance it counts against, and how far below
+/// zero its reserves may go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Balance {
+    pub name: String,
+    pub overdraft: Milli,
+}
+
+/// The most live grants (anything remaining or held) one subject may have in one balance.
+pub const MAX_LIVE_GRANTS: usize = 100;
+
+/// A balance as a script answered it beside a balance group's counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Credit {
+    /// What can be spent now: remaining on effective, unexpired grants, less debt.
+    pub available: Milli,
+    /// Held by open reservations, on grants and overdrawn.
+    pub held: Milli,
+    /// What commits and tracks burned that no grant covered; the next grant pays it first.
+    pub debt: Milli,
+    /// The grants that expire soonest: what they have remaining, and when (None: no grant
+    /// with anything remaining expires).
+    pub soonest: Option<(Milli, i64)>,
+}
+
+/// A grant's amounts, milli-units: amount = remaining + held + consumed + expired + voided,
+/// for every grant at every moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GrantAmounts {
+    pub amount: Milli,
+    pub remaining: Milli,
+    pub held: Milli,
+    pub consumed: Milli,
+    pub expired: Milli,
+    pub voided: Milli,
+}
+
+/// A grant as it is asked for (the node adds its id and when it was made).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantInput {
+    pub balance: String,
+    pub amount: Milli,
+    /// 0 to 100, lower burns first.
+    pub priority: u8,
+    pub category: Category,
+    pub effective_ms: Option<i64>,
+    pub expires_ms: Option<i64>,
+    /// What the customer paid per credit, in cents (for revenue recognition).
+    pub cost_basis: Option<Milli>,
+    pub source: Option<String>,
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A grant as listed: what was asked for, when, and its amounts now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    pub id: String,
+    pub input: GrantInput,
+    pub created_ms: i64,
+    /// When it starts to count (its effective time, or its creation).
+    pub effective_ms: i64,
+    pub amounts: GrantAmounts,
+    /// Voided by an operator: what it held goes to `voided` when given back.
+    pub void: bool,
+    /// Where it stands in the burn order (`burn_key`).
+    pub burn_key: String,
+}
+
+impl Grant {
+    /// `scheduled` before its effective time, `active` while anything is remaining or held,
+    /// else how it ended: `voided`, `expired` or `depleted`.
+    pub fn status(&self, now_ms: i64) -> &'static str {
+        let a = &self.amounts;
+        if self.effective_ms > now_ms && a.remaining > Milli::ZERO {
+            "scheduled"
+        } else if a.remaining > Milli::ZERO || a.held > Milli::ZERO {
+            "active"
+        } else if self.void {
+            "voided"
+        } else if a.expired > Milli::ZERO {
+            "expired"
+        } else {
+            "depleted"
+        }
+    }
+}
+
+/// One balance of a subject, with its grants in burn order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BalanceView {
+    pub name: String,
+    pub credit: Credit,
+    pub grants: Vec<Grant>,
+}
+
+/// Paid credits, or promotional ones (given away: they burn before paid ones of the same
+/// priority and expiry, and are reported apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    Paid,
+    Promotional,
+}
+
+impl Category {
+    pub fn parse(text: &str) -> Option<Category> {
+        match text {
+            "paid" => Some(Category::Paid),
+            "promotional" => Some(Category::Promotional),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Paid => "paid",
+            Category::Promotional => "promotional",
+        }
+    }
+}
+
+/// What burns first decides where a grant stands, as one string compared bytewise: priority
+/// (lower first), then expiry (soonest first, none last), then promotional before paid, then
+/// effective time, then grant id. Numbers are written with fixed widths so the string order is
+/// their order; an allowance's key ("!", wallet.lua) sorts before every grant's.
+pub fn burn_key(priority: u8, expires_ms: Option<i64>, category: Category, effective_ms: i64, id: &str) -> String {
+    // 13 digits reach the year 2286; expiry and effective time are checked to fit.
+    let expiry = expires_ms.map_or_else(|| "9".repeat(13), |ms| format!("{ms:013}"));
+    let kind = match category {
+        Category::Promotional => '0',
+        Category::Paid => '1',
+    };
+    format!("{priority:03}|{expiry}|{kind}|{effective_ms:013}|{id}")
+}
+
+/// The latest instant a grant may name (expiry or effective time): the widest the burn key
+/// writes, 13 digits of milliseconds.
+pub const MAX_GRANT_MS: i64 = 9_999_999_999_998;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every tie of the burn order, each broken by the next rule.
+    #[test]
+    fn the_burn_order_breaks_every_tie_in_turn() {
+        use Category::*;
+        let key = burn_key;
+        // Priority first, whatever the rest says.
+        assert!(key(10, None, Paid, 9, "z") < key(50, Some(1), Promotional, 0, "a"));
+        // Then the soonest expiry, and none last.
+        assert!(key(50, Some(1_000), Paid, 9, "z") < key(50, Some(2_000), Promotional, 0, "a"));
+        assert!(key(50, Some(MAX_GRANT_MS), Paid, 9, "z") < key(50, None, Promotional, 0, "a"));
+        // Then promotional before paid.
+        assert!(key(50, Some(1_000), Promotional, 9, "z") < key(50, Some(1_000), Paid, 0, "a"));
+        // Then the earlier effective time.
+        assert!(key(50, None, Paid, 5, "z") < key(50, None, Paid, 6, "a"));
+        assert!(key(50, None, Paid, 999, "z") < key(50, None, Paid, 1_000, "a"));
+        // Then the grant id.
+        assert!(key(50, None, Paid, 5, "g_a") < key(50, None, Paid, 5, "g_b"));
+        // Priorities of different widths compare as numbers.
+        assert!(key(9, None, Paid, 0, "a") < key(10, None, Paid, 0, "a"));
+        assert!(key(99, None, Paid, 0, "a") < key(100, None, Paid, 0, "a"));
+        // An allowance burns before everything.
+        assert!("!" < key(0, Some(0), Promotional, 0, "").as_str());
+    }
+}

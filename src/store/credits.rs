@@ -1,0 +1,328 @@
+//! Grants of credits in Redis: each grant's record in the subject's grants hash
+//! (`qg:{p:u}:grants`), its amounts in the wallet of its balance while it is live (a field of
+//! the counters hash, `lua/wallet.lua`), then beside its record once it finished.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::record::list_or_empty;
+use super::scripts::{self, GrantArgs, Granted, Idempotency, RawBalances, Reply};
+use super::{Store, StoreError};
+use crate::quota::credit::{burn_key, MAX_LIVE_GRANTS};
+use crate::quota::{BalanceView, Category, Credit, Grant, GrantAmounts, GrantInput, Milli, UserId};
+
+/// A grant's record as the grants hash keeps it; numbers that may pass 2^53 as strings.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GrantRecord {
+    balance: String,
+    amount: String,
+    priority: u8,
+    category: String,
+    effective_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cost_basis: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    metadata: Option<Map<String, Value>>,
+    created_at: i64,
+    burn_key: String,
+    /// Whether the grant started at its creation (no effective time was asked for).
+    #[serde(default)]
+    effective_given: bool,
+}
+
+/// A wallet as wallet.lua keeps it.
+#[derive(Deserialize)]
+struct Wallet {
+    #[serde(default, deserialize_with = "list_or_empty")]
+    g: Vec<WalletGrant>,
+    d: String,
+    oh: String,
+}
+
+#[derive(Deserialize)]
+struct WalletGrant {
+    i: String,
+    f: String,
+    x: String,
+    a: String,
+    r: String,
+    h: String,
+    c: String,
+    e: String,
+    v: String,
+    #[serde(default)]
+    vd: Option<String>,
+}
+
+fn bad(what: &str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Protocol(format!("{what}: {detail}"))
+}
+
+fn milli(text: &str) -> Result<Milli, StoreError> {
+    text.parse().map(Milli).map_err(|_| bad("wallet amount", text))
+}
+
+/// What a grant call made.
+#[derive(Debug, Clone)]
+pub enum GrantMade {
+    Made {
+        grant: Box<Grant>,
+        debt_paid: Milli,
+    },
+    /// The balance has `MAX_LIVE_GRANTS` live grants already.
+    Limit,
+}
+
+impl Store {
+    /// Adds a grant `id` made at `now_ms`; a repeat of `idempotency` answers the first grant.
+    pub async fn grant(
+        &self,
+        project: &str,
+        user: &UserId,
+        id: &str,
+        input: &GrantInput,
+        now_ms: i64,
+        idempotency: Option<&Idempotency>,
+        ledger: bool,
+    ) -> Result<Reply<GrantMade>, StoreError> {
+        let effective_ms = input.effective_ms.unwrap_or(now_ms);
+        let key = burn_key(input.priority, input.expires_ms, input.category, effective_ms, id);
+        let record = GrantRecord {
+            balance: input.balance.clone(),
+            amount: input.amount.0.to_string(),
+            priority: input.priority,
+            category: input.category.as_str().to_string(),
+            effective_at: effective_ms,
+            expires_at: input.expires_ms,
+            cost_basis: input.cost_basis.map(|c| c.0.to_string()),
+            source: input.source.clone(),
+            metadata: input.metadata.clone(),
+            created_at: now_ms,
+            burn_key: key.clone(),
+            effective_given: input.effective_ms.is_some(),
+        };
+        let record = serde_json::to_string(&record).map_err(|e| bad("grant record", e))?;
+        let args = GrantArgs {
+            id,
+            balance: &input.balance,
+            amount: input.amount,
+            burn_key: &key,
+            // Counted at once unless a time was asked for: the node's clock may be ahead of
+            // Redis's, which judges it (the burn order still places it at its creation).
+            effective_ms: input.effective_ms.unwrap_or(0),
+            expires_ms: input.expires_ms,
+            record: &record,
+            max_live: MAX_LIVE_GRANTS,
+        };
+        let keys = &self.keys.user(project, user.as_str());
+        let w = &self.writing(keys, idempotency, ledger);
+        let reply = self
+            .write("grant", |mut conn| async move {
+                let reply = scripts::grant(&mut conn, w, &args).await?;
+                Ok((reply, conn))
+            })
+            .await?;
+        // A repeat answers the first grant, whose record is the one stored.
+        Ok(match reply.done() {
+            Ok(Granted::Made {
+                id: made,
+                amounts,
+                debt_paid,
+            }) => {
+                let stored = if made == id {
+                    record
+                } else {
+                    self.grant_record(project, user, &made).await?.unwrap_or(record)
+                };
+                let grant = grant_of(&made, &stored, amounts, false)?;
+                Reply::Done(GrantMade::Made {
+                    grant: Box::new(grant),
+                    debt_paid,
+                })
+            }
+            Ok(Granted::Limit) => Reply::Done(GrantMade::Limit),
+            Err(other) => other,
+        })
+    }
+
+    async fn grant_record(&self, project: &str, user: &UserId, id: &str) -> Result<Option<String>, StoreError> {
+        let key = self.keys.user(project, user.as_str()).grants();
+        let id = id.to_string();
+        self.run(|mut conn| async move {
+            let raw: Option<String> = redis::cmd("HGET").arg(&key).arg(&id).query_async(&mut conn).await?;
+            Ok(raw)
+        })
+        .await
+    }
+
+    /// Voids grant `id`: its balance and the grant after it; None when there is no such grant.
+    pub async fn void_grant(
+        &self,
+        project: &str,
+        user: &UserId,
+        id: &str,
+        ledger: bool,
+    ) -> Result<Reply<Option<Grant>>, StoreError> {
+        let keys = &self.keys.user(project, user.as_str());
+        let w = &self.writing(keys, None, ledger);
+        let reply = self
+            .write("void_grant", |mut conn| async move {
+                let reply = scripts::void_grant(&mut conn, w, id).await?;
+                Ok((reply, conn))
+            })
+            .await?;
+        let amounts = match reply.done() {
+            Ok(Some((_, amounts))) => amounts,
+            Ok(None) => return Ok(Reply::Done(None)),
+            Err(other) => return Ok(other),
+        };
+        let record = self.grant_record(project, user, id).await?.ok_or_else(|| bad("grant", id))?;
+        Ok(Reply::Done(Some(grant_of(id, &record, amounts, true)?)))
+    }
+
+    /// The subject's balances (those `names` and those it has grants of), each with its
+    /// grants in burn order.
+    pub async fn balances(
+        &self,
+        project: &str,
+        user: &UserId,
+        names: &[&str],
+        ledger: bool,
+    ) -> Result<Reply<(i64, Vec<BalanceView>)>, StoreError> {
+        let keys = &self.keys.user(project, user.as_str());
+        let w = &self.writing(keys, None, ledger);
+        let reply = self
+            .write("balances", |mut conn| async move {
+                let reply = scripts::balances(&mut conn, w, names).await?;
+                Ok((reply, conn))
+            })
+            .await?;
+        match reply.done() {
+            Ok(raw) => Ok(Reply::Done((raw.now_ms, views(&raw)?))),
+            Err(other) => Ok(other),
+        }
+    }
+}
+
+/// A grant from its record and amounts.
+fn grant_of(id: &str, record: &str, amounts: GrantAmounts, void: bool) -> Result<Grant, StoreError> {
+    let r: GrantRecord = serde_json::from_str(record).map_err(|e| bad("grant record", e))?;
+    Ok(Grant {
+        id: id.to_string(),
+        input: GrantInput {
+            balance: r.balance,
+            amount: milli(&r.amount)?,
+            priority: r.priority,
+            category: Category::parse(&r.category).ok_or_else(|| bad("grant category", &r.category))?,
+            effective_ms: r.effective_given.then_some(r.effective_at),
+            expires_ms: r.expires_at,
+            cost_basis: r.cost_basis.as_deref().map(milli).transpose()?,
+            source: r.source,
+            metadata: r.metadata,
+        },
+        created_ms: r.created_at,
+        effective_ms: r.effective_at,
+        amounts,
+        void: void || amounts.voided > Milli::ZERO,
+        burn_key: r.burn_key,
+    })
+}
+
+/// Every balance with its grants: live ones from their wallet, finished ones from the final
+/// amounts kept beside their records.
+fn views(raw: &RawBalances) -> Result<Vec<BalanceView>, StoreError> {
+    let records: std::collections::HashMap<&str, &str> = raw
+        .grants
+        .iter()
+        .map(|(field, value)| (field.as_str(), value.as_str()))
+        .collect();
+    let mut out = Vec::with_capacity(raw.wallets.len());
+    for (name, json) in &raw.wallets {
+        let wallet: Wallet = serde_json::from_str(json).map_err(|e| bad("wallet", e))?;
+        let debt = milli(&wallet.d)?;
+        let mut credit = Credit {
+            held: milli(&wallet.oh)?,
+            debt,
+            ..Credit::default()
+        };
+        let mut grants = Vec::new();
+        let mut live = std::collections::HashSet::new();
+        let mut available = 0u64;
+        for g in &wallet.g {
+            let amounts = GrantAmounts {
+                amount: milli(&g.a)?,
+                remaining: milli(&g.r)?,
+                held: milli(&g.h)?,
+                consumed: milli(&g.c)?,
+                expired: milli(&g.e)?,
+                voided: milli(&g.v)?,
+            };
+            credit.held = Milli(credit.held.0 + amounts.held.0);
+            let effective: i64 = g.f.parse().map_err(|_| bad("wallet effective time", &g.f))?;
+            let expires: Option<i64> = match g.x.as_str() {
+                "" => None,
+                x => Some(x.parse().map_err(|_| bad("wallet expiry", x))?),
+            };
+            // balances.lua expired what was past its expiry; what is scheduled is not yet
+            // available.
+            if effective <= raw.now_ms && g.vd.is_none() && amounts.remaining > Milli::ZERO {
+                available += amounts.remaining.0;
+                if let Some(at) = expires {
+                    credit.soonest = match credit.soonest {
+                        Some((_, soonest)) if soonest < at => credit.soonest,
+                        Some((sum, soonest)) if soonest == at => Some((Milli(sum.0 + amounts.remaining.0), at)),
+                        _ => Some((amounts.remaining, at)),
+                    };
+                }
+            }
+            let Some(record) = records.get(g.i.as_str()) else {
+                // An allowance (wallet.lua) has no record: it is the plan's, not a grant.
+                continue;
+            };
+            live.insert(g.i.as_str());
+            grants.push(grant_of(&g.i, record, amounts, g.vd.is_some())?);
+        }
+        credit.available = Milli(available.saturating_sub(debt.0));
+        for (field, record) in &raw.grants {
+            if field.starts_with("n|") || live.contains(field.as_str()) {
+                continue;
+            }
+            let grant = grant_of(field, record, GrantAmounts::default(), false)?;
+            if grant.input.balance != *name {
+                continue;
+            }
+            let Some(last) = records.get(format!("n|{field}").as_str()) else {
+                continue;
+            };
+            let parts: Vec<Milli> = last.split('|').map(milli).collect::<Result<_, _>>()?;
+            let [amount, remaining, held, consumed, expired, voided] = parts[..] else {
+                return Err(bad("final amounts", last));
+            };
+            let amounts = GrantAmounts {
+                amount,
+                remaining,
+                held,
+                consumed,
+                expired,
+                voided,
+            };
+            grants.push(Grant {
+                amounts,
+                void: voided > Milli::ZERO,
+                ..grant
+            });
+        }
+        grants.sort_by(|a, b| a.burn_key.cmp(&b.burn_key));
+        out.push(BalanceView {
+            name: name.clone(),
+            credit,
+            grants,
+        });
+    }
+    Ok(out)
+}

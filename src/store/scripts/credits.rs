@@ -1,0 +1,124 @@
+//! The scripts of grants: grant, void_grant and balances (the data plane's scripts hold and
+//! burn credits themselves, through `lua/wallet.lua`).
+
+use redis::Value;
+
+use super::call::Call;
+use super::contract;
+use super::{unexpected, writing_args, Fields, Reply, Writing, BALANCES, GRANT, VOID_GRANT};
+use crate::quota::{GrantAmounts, Milli};
+use crate::store::backend::Conn;
+use crate::store::StoreError;
+
+/// What grant.lua writes.
+pub struct GrantArgs<'a> {
+    pub id: &'a str,
+    pub balance: &'a str,
+    pub amount: Milli,
+    pub burn_key: &'a str,
+    pub effective_ms: i64,
+    pub expires_ms: Option<i64>,
+    /// The grant's record as the grants hash keeps it (`store::credits::GrantRecord`).
+    pub record: &'a str,
+    pub max_live: usize,
+}
+
+/// A grant's amounts as the grant scripts answer them: a, r, h, c, e, v.
+fn amounts(it: &mut Fields) -> Result<GrantAmounts, StoreError> {
+    Ok(GrantAmounts {
+        amount: it.milli()?,
+        remaining: it.milli()?,
+        held: it.milli()?,
+        consumed: it.milli()?,
+        expired: it.milli()?,
+        voided: it.milli()?,
+    })
+}
+
+#[derive(Debug, Clone)]
+pub enum Granted {
+    Made {
+        id: String,
+        amounts: GrantAmounts,
+        /// The debt the grant paid first.
+        debt_paid: Milli,
+    },
+    /// The balance has as many live grants as it may.
+    Limit,
+}
+
+pub async fn grant(conn: &mut Conn, w: &Writing<'_>, args: &GrantArgs<'_>) -> Result<Reply<Granted>, StoreError> {
+    let mut inv = Call::new(&GRANT, &contract::GRANT);
+    writing_args(&mut inv, w).key(&w.keys.grants());
+    inv.arg(args.id)
+        .arg(args.balance)
+        .arg(args.amount.0)
+        .arg(args.burn_key)
+        .arg(args.effective_ms)
+        .arg(args.expires_ms.map(|ms| ms.to_string()).unwrap_or_default())
+        .arg(args.record)
+        .arg(args.max_live);
+    let reply: Vec<Value> = inv.invoke(conn).await?;
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
+        "limit" => Ok(Reply::Done(Granted::Limit)),
+        "ok" => Ok(Reply::Done(Granted::Made {
+            id: it.text()?,
+            amounts: amounts(&mut it)?,
+            debt_paid: it.milli()?,
+        })),
+        other => Err(unexpected("grant", other)),
+    })
+}
+
+/// A grant voided: its balance and amounts after it; None when no such grant.
+pub async fn void_grant(
+    conn: &mut Conn,
+    w: &Writing<'_>,
+    id: &str,
+) -> Result<Reply<Option<(String, GrantAmounts)>>, StoreError> {
+    let mut inv = Call::new(&VOID_GRANT, &contract::VOID_GRANT);
+    writing_args(&mut inv, w).key(&w.keys.grants()).arg(id);
+    let reply: Vec<Value> = inv.invoke(conn).await?;
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
+        "not_found" => Ok(Reply::Done(None)),
+        "ok" => {
+            let balance = it.text()?;
+            Ok(Reply::Done(Some((balance, amounts(&mut it)?))))
+        }
+        other => Err(unexpected("void_grant", other)),
+    })
+}
+
+/// A subject's balances as balances.lua answered them: Redis time, each balance's name and
+/// wallet JSON, and the grants hash's fields.
+#[derive(Debug, Clone)]
+pub struct RawBalances {
+    pub now_ms: i64,
+    pub wallets: Vec<(String, String)>,
+    pub grants: Vec<(String, String)>,
+}
+
+pub async fn balances(conn: &mut Conn, w: &Writing<'_>, names: &[&str]) -> Result<Reply<RawBalances>, StoreError> {
+    let mut inv = Call::new(&BALANCES, &contract::BALANCES);
+    writing_args(&mut inv, w).key(&w.keys.grants()).arg(names.len());
+    for name in names {
+        inv.arg(*name);
+    }
+    let reply: Vec<Value> = inv.invoke(conn).await?;
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
+        "ok" => {
+            let now_ms = it.int()?;
+            let n = it.int()?;
+            let mut wallets = Vec::new();
+            for _ in 0..n {
+                wallets.push((it.text()?, it.text()?));
+            }
+            Ok(Reply::Done(RawBalances {
+                now_ms,
+                wallets,
+                grants: it.pairs()?,
+            }))
+        }
+        other => Err(unexpected("balances", other)),
+    })
+}

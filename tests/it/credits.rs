@@ -1,0 +1,340 @@
+//! Credits: balance groups held before the call and burned at the actual cost after it,
+//! atomically with the quotas of the same event; grants made once per payment, in one burn
+//! order, voided, expired; debt and overdraft.
+
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::{spawn_app, two_nodes_with, TestApp};
+
+/// Renders at 10 credits (flux-pro) or 4 (others), at most 60 a minute, paid in credits.
+fn credit_plan() -> Value {
+    json!({
+        "id": "plan_credits", "periodType": "month",
+        "groups": [
+            { "id": "credits", "balance": "credits",
+              "matches": [
+                { "event": "image.render", "metadata": { "model": "flux-pro" }, "measure": { "rate": 10 } },
+                { "event": "image.render", "measure": { "rate": 4 } } ] },
+            { "id": "per_minute", "unit": "count", "quota": 60, "period": { "type": "minute" },
+              "matches": [ { "event": "image.render" } ] }
+        ]
+    })
+}
+
+async fn grant(app: &TestApp, user: &str, body: Value) -> Value {
+    let (status, answer) = app
+        .json(Method::POST, &format!("/v1/users/{user}/grants"), Some(body))
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    answer
+}
+
+async fn balance(app: &TestApp, user: &str) -> Value {
+    let (status, answer) = app
+        .json(Method::GET, &format!("/v1/users/{user}/balances"), None)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    answer["balances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["balance"] == "credits")
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn render(user: &str, model: &str) -> Value {
+    json!({ "userId": user, "event": "image.render", "metadata": { "model": model } })
+}
+
+/// Each grant's invariant: amount = remaining + held + consumed + expired + voided.
+fn assert_invariants(balance: &Value) {
+    for g in balance["grants"].as_array().unwrap() {
+        let part = |k: &str| g[k].as_f64().unwrap();
+        let sum = part("remaining") + part("held") + part("consumed") + part("expired") + part("voided");
+        assert!((part("amount") - sum).abs() < 1e-9, "{g}");
+    }
+}
+
+fn at(offset: Duration) -> String {
+    (Utc::now() + offset).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[tokio::test]
+async fn a_render_holds_its_credits_and_the_commit_burns_the_actual() {
+    let app = spawn_app().await;
+    app.put_plan(credit_plan()).await;
+    app.subscribe("u", "plan_credits", None).await;
+    grant(&app, "u", json!({ "balance": "credits", "amount": 100 })).await;
+
+    let held = app.reserve(render("u", "flux-pro")).await;
+    assert_eq!(held["allowed"], true, "{held}");
+    let counter = TestApp::counter(&held, "credits");
+    assert_eq!(counter["balance"], "credits");
+    assert_eq!(counter["remaining"], 90);
+    assert_eq!(counter["reserved"], 10);
+    assert_eq!(counter["debt"], 0);
+
+    // Two renders happened where one was reserved: 20 credits, the 10 held and 10 more.
+    let (status, committed) = app
+        .commit(held["reservationId"].as_str().unwrap(), Some(json!({ "quantity": 2 })))
+        .await;
+    assert_eq!(status, 200, "{committed}");
+    let counter = TestApp::counter(&committed, "credits");
+    assert_eq!((counter["remaining"].clone(), counter["reserved"].clone()), (json!(80), json!(0)));
+    assert_eq!(counter["used"], 20);
+
+    // A released reservation gives its credits back.
+    let held = app.reserve(render("u", "sdxl")).await;
+    assert_eq!(TestApp::counter(&held, "credits")["remaining"], 76);
+    let (_, released) = app.release(held["reservationId"].as_str().unwrap()).await;
+    assert_eq!(TestApp::counter(&released, "credits")["remaining"], 80);
+
+    let b = balance(&app, "u").await;
+    assert_eq!((b["available"].clone(), b["held"].clone(), b["debt"].clone()), (json!(80), json!(0), json!(0)));
+    assert_eq!(b["grants"][0]["consumed"], 20);
+    assert_invariants(&b);
+}
+
+#[tokio::test]
+async fn without_credits_a_render_is_denied_with_insufficient_balance_and_holds_nothing() {
+    let app = spawn_app().await;
+    app.put_plan(credit_plan()).await;
+    app.subscribe("poor", "plan_credits", None).await;
+    grant(&app, "poor", json!({ "balance": "credits", "amount": 9 })).await;
+    let denied = app.reserve(render("poor", "flux-pro")).await;
+    assert_eq!(denied["allowed"], false, "{denied}");
+    assert_eq!(denied["reasons"], json!(["insufficient_balance"]));
+    assert_eq!(denied["deniedBy"], json!(["credits"]));
+    // All or nothing: the minute's counter did not count the denied render.
+    assert_eq!(TestApp::counter(&denied, "per_minute")["reserved"], 0);
+    // The cheaper model fits.
+    let allowed = app.reserve(render("poor", "sdxl")).await;
+    assert_eq!(allowed["allowed"], true, "{allowed}");
+    assert_eq!(TestApp::counter(&allowed, "credits")["remaining"], 5);
+}
+
+/// The exactness the whole feature is for: many parallel renders against one balance, from two
+/// nodes, admit exactly what the balance covers.
+#[tokio::test]
+async fn a_hundred_parallel_reserves_of_10_against_95_credits_admit_exactly_9() {
+    let (one, two) = two_nodes_with("p", credit_plan()).await;
+    grant(&one, "p", json!({ "balance": "credits", "amount": 95 })).await;
+    let calls = (0..100).map(|i| {
+        let app = if i % 2 == 0 { one.clone_for_node() } else { two.clone_for_node() };
+        async move { app.reserve(render("p", "flux-pro")).await }
+    });
+    let answers = join_all(calls).await;
+    let admitted = answers.iter().filter(|a| a["allowed"] == true).count();
+    assert_eq!(admitted, 9);
+    let b = balance(&one, "p").await;
+    assert_eq!((b["available"].clone(), b["held"].clone()), (json!(5), json!(90)), "{b}");
+    assert_invariants(&b);
+}
+
+#[tokio::test]
+async fn grants_burn_in_one_order_and_a_payment_grants_once() {
+    let app = spawn_app().await;
+    app.put_plan(credit_plan()).await;
+    app.subscribe("o", "plan_credits", None).await;
+    let soon = at(Duration::from_secs(3600));
+    let later = at(Duration::from_secs(7200));
+    // Made in the reverse of the order they burn in.
+    let paid_never = grant(&app, "o", json!({ "balance": "credits", "amount": 10 })).await;
+    let paid_later = grant(&app, "o", json!({ "balance": "credits", "amount": 10, "expiresAt": later })).await;
+    let paid_soon = grant(&app, "o", json!({ "balance": "credits", "amount": 10, "expiresAt": soon })).await;
+    let promo_soon = grant(
+        &app,
+        "o",
+        json!({ "balance": "credits", "amount": 10, "expiresAt": soon, "category": "promotional" }),
+    )
+    .await;
+    let first = grant(&app, "o", json!({ "balance": "credits", "amount": 10, "priority": 10 })).await;
+
+    // A payment's webhook delivered twice grants once.
+    let (status, again) = app
+        .json(Method::GET, "/v1/users/o/grants", None)
+        .await;
+    assert_eq!(status, 200);
+    let before = again["grants"].as_array().unwrap().len();
+    for _ in 0..2 {
+        let res = app
+            .client
+            .post(format!("{}/v1/users/o/grants", app.address))
+            .bearer_auth(&app.key)
+            .header("Idempotency-Key", "cs_test_123")
+            .json(&json!({ "balance": "credits", "amount": 1, "priority": 100, "source": "purchase" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    let (_, listed) = app.json(Method::GET, "/v1/users/o/grants?balance=credits", None).await;
+    assert_eq!(listed["grants"].as_array().unwrap().len(), before + 1, "{listed}");
+
+    let order: Vec<&Value> = [&first, &promo_soon, &paid_soon, &paid_later, &paid_never]
+        .into_iter()
+        .collect();
+    let ids: Vec<&str> = listed["grants"].as_array().unwrap().iter().map(|g| g["grantId"].as_str().unwrap()).collect();
+    let expected: Vec<&str> = order.iter().map(|g| g["grantId"].as_str().unwrap()).collect();
+    assert_eq!(&ids[..5], &expected[..], "{listed}");
+
+    // Each render of 10 takes the next grant whole, in that order.
+    for g in &order {
+        let held = app.reserve(render("o", "flux-pro")).await;
+        let rid = held["reservationId"].as_str().unwrap();
+        app.commit(rid, None).await;
+        let (_, listed) = app.json(Method::GET, "/v1/users/o/grants", None).await;
+        let this = listed["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["grantId"] == g["grantId"])
+            .unwrap()
+            .clone();
+        assert_eq!((this["consumed"].clone(), this["status"].clone()), (json!(10), json!("depleted")), "{listed}");
+    }
+}
+
+#[tokio::test]
+async fn a_commit_above_every_grant_leaves_debt_that_the_next_grant_pays_first() {
+    let app = spawn_app().await;
+    app.put_plan(credit_plan()).await;
+    app.subscribe("d", "plan_credits", None).await;
+    grant(&app, "d", json!({ "balance": "credits", "amount": 15 })).await;
+    let held = app.reserve(render("d", "flux-pro")).await;
+    // Three renders where one was reserved: 30 credits against 15: never denied after the fact.
+    let (status, committed) = app
+        .commit(held["reservationId"].as_str().unwrap(), Some(json!({ "quantity": 3 })))
+        .await;
+    assert_eq!(status, 200, "{committed}");
+    let counter = TestApp::counter(&committed, "credits");
+    assert_eq!((counter["remaining"].clone(), counter["debt"].clone()), (json!(0), json!(15)));
+    assert_eq!(counter["exceeded"], true);
+    assert_eq!(committed["overQuota"], json!(["credits"]));
+    // In debt, nothing is admitted.
+    assert_eq!(app.reserve(render("d", "sdxl")).await["allowed"], false);
+
+    let paid = grant(&app, "d", json!({ "balance": "credits", "amount": 100 })).await;
+    assert_eq!(paid["debtPaid"], 15, "{paid}");
+    assert_eq!((paid["remaining"].clone(), paid["consumed"].clone()), (json!(85), json!(15)));
+    let b = balance(&app, "d").await;
+    assert_eq!((b["available"].clone(), b["debt"].clone()), (json!(85), json!(0)));
+    assert_invariants(&b);
+}
+
+#[tokio::test]
+async fn a_track_burns_in_burn_order_and_never_denies() {
+    let app = spawn_app().await;
+    app.put_plan(credit_plan()).await;
+    app.subscribe("t", "plan_credits", None).await;
+    grant(&app, "t", json!({ "balance": "credits", "amount": 12 })).await;
+    let (status, tracked) = app
+        .json(Method::POST, "/v1/track", Some(json!({ "userId": "t", "event": "image.render", "quantity": 2,
+            "metadata": { "model": "flux-pro" } })))
+        .await;
+    assert_eq!(status, 200, "{tracked}");
+    let counter = TestApp::counter(&tracked, "credits");
+    assert_eq!((counter["remaining"].clone(), counter["debt"].clone()), (json!(0), json!(8)));
+}
+
+#[tokio::test]
+async fn overdraft_lets_reserves_go_that_far_below_zero_and_no_further() {
+    let app = spawn_app().await;
+    let mut plan = credit_plan();
+    plan["groups"][0]["overdraft"] = json!(15);
+    app.put_plan(plan).await;
+    app.subscribe("od", "plan_credits", None).await;
+    grant(&app, "od", json!({ "balance": "credits", "amount": 10 })).await;
+    // 10 covered, 10 overdrawn, then 5 of the overdraft left: a third render of 10 is denied.
+    let one = app.reserve(render("od", "flux-pro")).await;
+    let two = app.reserve(render("od", "flux-pro")).await;
+    let three = app.reserve(render("od", "flux-pro")).await;
+    assert_eq!((one["allowed"].clone(), two["allowed"].clone(), three["allowed"].clone()), (json!(true), json!(true), json!(false)));
+    // The overdrawn render commits into debt.
+    app.commit(one["reservationId"].as_str().unwrap(), None).await;
+    let (_, committed) = app.commit(two["reservationId"].as_str().unwrap(), None).await;
+    assert_eq!(TestApp::counter(&committed, "credits")["debt"], 10, "{committed}");
+}
+
+#[tokio::test]
+async fn a_hold_on_a_grant_that_expires_is_burned_by_its_commit_and_expires_on_release() {
+    let app = spawn_app().await;
+    app.put_plan(credit_plan()).await;
+    app.subscribe("x", "plan_credits", None).await;
+    // Expires in 1.5 s: two renders hold it, then it expires under them.
+    let expiring = grant(&app, "x", json!({ "balance": "credits", "amount": 20, "expiresAt": at(Duration::from_millis(1500)) })).await;
+    let a = app.reserve(json!({ "userId": "x", "event": "image.render", "metadata": { "model": "flux-pro" }, "ttlSeconds": 60 })).await;
+    let b = app.reserve(json!({ "userId": "x", "event": "image.render", "metadata": { "model": "flux-pro" }, "ttlSeconds": 60 })).await;
+    assert_eq!((a["allowed"].clone(), b["allowed"].clone()), (json!(true), json!(true)));
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    // The call was admitted against the grant: its commit still burns it.
+    let (status, _) = app.commit(a["reservationId"].as_str().unwrap(), None).await;
+    assert_eq!(status, 200);
+    app.release(b["reservationId"].as_str().unwrap()).await;
+    let b = balance(&app, "x").await;
+    let g = &b["grants"][0];
+    assert_eq!(g["grantId"], expiring["grantId"]);
+    assert_eq!((g["consumed"].clone(), g["expired"].clone(), g["held"].clone()), (json!(10), json!(10), json!(0)), "{b}");
+    assert_eq!(g["status"], "expired");
+    assert_eq!(b["available"], 0);
+    assert_invariants(&b);
+}
+
+#[tokio::test]
+async fn a_voided_grant_stops_counting_and_what_it_held_is_voided_when_given_back() {
+    let app = spawn_app().await;
+    app.put_plan(credit_plan()).await;
+    app.subscribe("v", "plan_credits", None).await;
+    let g = grant(&app, "v", json!({ "balance": "credits", "amount": 30 })).await;
+    let held = app.reserve(render("v", "flux-pro")).await;
+    let id = g["grantId"].as_str().unwrap();
+    let (status, voided) = app
+        .json(Method::POST, &format!("/v1/users/v/grants/{id}/void"), None)
+        .await;
+    assert_eq!(status, 200, "{voided}");
+    assert_eq!((voided["voided"].clone(), voided["held"].clone()), (json!(20), json!(10)));
+    assert_eq!(app.reserve(render("v", "sdxl")).await["allowed"], false);
+    app.release(held["reservationId"].as_str().unwrap()).await;
+    let b = balance(&app, "v").await;
+    assert_eq!((b["grants"][0]["voided"].clone(), b["grants"][0]["status"].clone()), (json!(30), json!("voided")));
+    assert_invariants(&b);
+    let (status, body) = app.json(Method::POST, "/v1/users/v/grants/g_nothing/void", None).await;
+    assert_eq!((status.as_u16(), body["code"].clone()), (404, json!("grant_not_found")));
+}
+
+#[tokio::test]
+async fn bad_grants_and_balance_groups_are_refused_by_field() {
+    let app = spawn_app().await;
+    for (body, field) in [
+        (json!({ "balance": "credits", "amount": 0 }), "amount"),
+        (json!({ "balance": "cr edits", "amount": 1 }), "balance"),
+        (json!({ "balance": "credits", "amount": 1, "priority": 101 }), "priority"),
+        (json!({ "balance": "credits", "amount": 1, "category": "free" }), "category"),
+        (json!({ "balance": "credits", "amount": 1, "expiresAt": "soon" }), "expiresAt"),
+        (
+            json!({ "balance": "credits", "amount": 1, "effectiveAt": at(Duration::from_secs(60)), "expiresAt": at(Duration::from_secs(30)) }),
+            "expiresAt",
+        ),
+    ] {
+        let (status, answer) = app.json(Method::POST, "/v1/users/b/grants", Some(body)).await;
+        assert_eq!((status.as_u16(), answer["field"].clone()), (400, json!(field)), "{answer}");
+    }
+    let (status, answer) = app
+        .json(
+            Method::PUT,
+            "/v1/plans/plan_bad",
+            Some(json!({ "periodType": "month", "groups": [
+                { "id": "c", "balance": "credits", "quota": 5, "matches": [ { "event": "*" } ] },
+                { "id": "d", "unit": "count", "quota": 5, "overdraft": 5, "matches": [ { "event": "*" } ] } ] })),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    let text = answer.to_string();
+    assert!(text.contains("groups[0].quota") && text.contains("groups[1].overdraft"), "{text}");
+}
