@@ -8,6 +8,7 @@ mod attribution;
 mod audit;
 mod contract;
 mod credits;
+mod credits_model;
 mod control;
 mod dashboard;
 mod errors;

@@ -1,0 +1,402 @@
+//! The wallets of `lua/wallet.lua` against a small Rust model: random sequences of grants
+//! (priorities, expiries, categories), reserves, commits below, at and above the hold, releases,
+//! expiries of reservations and of grants, and voids must give the same decisions and the same
+//! amounts on every grant, which always add up to what was granted, and burn in one order.
+
+use proptest::prelude::*;
+use quota_gateway::gateway::audit::Actor;
+use quota_gateway::gateway::{Gateway, Granting, ParentChange, Settlement};
+use quota_gateway::quota::{Category, EventInput, GrantInput, Milli, Plan, ReservationId, UserId};
+use quota_gateway::store::layout::Layout;
+use serde_json::{json, Value};
+
+use crate::support::{redis, service_on_shared, unique_prefix};
+
+/// Reserves may overdraw this many milli-credits.
+const OVERDRAFT: u64 = 3_000;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Grant { units: u64, priority: u8, expiry: u8, promotional: bool },
+    Reserve { units: u64 },
+    Commit { pick: usize, actual: Option<u64> },
+    Release { pick: usize },
+    Expire { pick: usize },
+    ExpireGrant { pick: usize },
+    Void { pick: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        2 => (1u64..7, prop_oneof![Just(10u8), Just(50)], 0u8..3, any::<bool>())
+            .prop_map(|(units, priority, expiry, promotional)| Op::Grant { units, priority, expiry, promotional }),
+        4 => (1u64..6).prop_map(|units| Op::Reserve { units }),
+        3 => (any::<usize>(), proptest::option::of(0u64..9)).prop_map(|(pick, actual)| Op::Commit { pick, actual }),
+        1 => any::<usize>().prop_map(|pick| Op::Release { pick }),
+        1 => any::<usize>().prop_map(|pick| Op::Expire { pick }),
+        1 => any::<usize>().prop_map(|pick| Op::ExpireGrant { pick }),
+        1 => any::<usize>().prop_map(|pick| Op::Void { pick }),
+    ]
+}
+
+#[derive(Debug, Clone, Default)]
+struct ModelGrant {
+    id: String,
+    /// (priority, expiry or MAX, promotional first, effective ms, id): the burn order.
+    key: (u8, i64, u8, i64, String),
+    r: u64,
+    h: u64,
+    c: u64,
+    e: u64,
+    v: u64,
+    expired: bool,
+    void: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    Held,
+    Done,
+    Expired,
+}
+
+#[derive(Debug)]
+struct ModelReservation {
+    id: String,
+    amount: u64,
+    takes: Vec<(String, u64)>,
+    over: u64,
+    state: State,
+}
+
+#[derive(Debug, Default)]
+struct Model {
+    grants: Vec<ModelGrant>,
+    debt: u64,
+    overdrawn: u64,
+    reservations: Vec<ModelReservation>,
+}
+
+impl Model {
+    fn usable(g: &ModelGrant) -> bool {
+        g.r > 0 && !g.void && !g.expired
+    }
+
+    fn available(&self) -> i64 {
+        self.grants.iter().filter(|g| Self::usable(g)).map(|g| g.r as i64).sum::<i64>() - self.debt as i64
+    }
+
+    fn find(&mut self, id: &str) -> &mut ModelGrant {
+        self.grants.iter_mut().find(|g| g.id == id).unwrap()
+    }
+
+    fn give(g: &mut ModelGrant, milli: u64) {
+        g.h -= milli;
+        if g.expired {
+            g.e += milli;
+        } else if g.void {
+            g.v += milli;
+        } else {
+            g.r += milli;
+        }
+    }
+
+    fn pay_debt(&mut self) {
+        for g in self.grants.iter_mut() {
+            if self.debt == 0 {
+                return;
+            }
+            if Self::usable(g) {
+                let take = g.r.min(self.debt);
+                g.r -= take;
+                g.c += take;
+                self.debt -= take;
+            }
+        }
+    }
+
+    fn burn(&mut self, mut need: u64) {
+        for g in self.grants.iter_mut() {
+            if need == 0 {
+                break;
+            }
+            if Self::usable(g) {
+                let take = g.r.min(need);
+                g.r -= take;
+                g.c += take;
+                need -= take;
+            }
+        }
+        self.debt += need;
+    }
+
+    fn reserve(&mut self, amount: u64) -> Option<(Vec<(String, u64)>, u64)> {
+        if self.available() + OVERDRAFT as i64 - (self.overdrawn as i64) < amount as i64 {
+            return None;
+        }
+        let mut need = amount;
+        let mut takes = Vec::new();
+        for g in self.grants.iter_mut() {
+            if need == 0 {
+                break;
+            }
+            if Self::usable(g) {
+                let take = g.r.min(need);
+                g.r -= take;
+                g.h += take;
+                need -= take;
+                takes.push((g.id.clone(), take));
+            }
+        }
+        self.overdrawn += need;
+        Some((takes, need))
+    }
+
+    fn give_back(&mut self, i: usize) {
+        let takes = self.reservations[i].takes.clone();
+        for (id, milli) in takes {
+            Self::give(self.find(&id), milli);
+        }
+        self.overdrawn -= self.reservations[i].over;
+        self.pay_debt();
+    }
+
+    fn settle(&mut self, i: usize, actual: u64) {
+        let takes = self.reservations[i].takes.clone();
+        let mut need = actual;
+        for (id, milli) in takes {
+            let g = self.find(&id);
+            let take = milli.min(need);
+            g.h -= take;
+            g.c += take;
+            need -= take;
+            if milli > take {
+                Self::give(g, milli - take);
+            }
+        }
+        self.overdrawn -= self.reservations[i].over;
+        self.burn(need);
+        self.pay_debt();
+    }
+}
+
+struct Harness {
+    gateway: Gateway,
+    keys: Layout,
+}
+
+fn user() -> UserId {
+    UserId::parse("w").unwrap()
+}
+
+async fn harness() -> Harness {
+    let prefix = unique_prefix();
+    let gateway = service_on_shared(&prefix).await;
+    let doc = serde_json::from_value(json!({ "periodType": "lifetime", "groups": [
+        { "id": "credits", "balance": "credits", "overdraft": OVERDRAFT as f64 / 1000.0, "matches": [ { "event": "*" } ] } ] }))
+    .unwrap();
+    let plan = Plan::from_doc("plan_wallet", doc).unwrap();
+    gateway.put_plan("p", &plan, &Actor::root()).await.unwrap();
+    gateway
+        .subscribe("p", &user(), &plan, None, None, ParentChange::Keep, &Actor::root())
+        .await
+        .unwrap();
+    Harness {
+        gateway,
+        keys: Layout::new(&prefix),
+    }
+}
+
+fn input(units: u64) -> EventInput {
+    EventInput {
+        user: user(),
+        event: "render".into(),
+        quantity: Milli(units * 1000),
+        metadata: Default::default(),
+    }
+}
+
+/// Moves one grant's expiry into the past in its wallet, as time passing would.
+fn expire_grant(keys: &Layout, id: &str) {
+    let ctr = keys.user("p", "w").ctr;
+    let raw: String = redis::shared().query(&["HGET", &ctr, "w|credits"]);
+    let mut wallet: Value = serde_json::from_str(&raw).unwrap();
+    for g in wallet["g"].as_array_mut().unwrap() {
+        if g["i"] == id {
+            g["x"] = json!("1");
+        }
+    }
+    let _: i64 = redis::shared().query(&["HSET", &ctr, "w|credits", &wallet.to_string()]);
+}
+
+async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let h = harness().await;
+    let mut model = Model::default();
+    let now = chrono::Utc::now().timestamp_millis();
+    for op in ops {
+        match op {
+            Op::Grant { units, priority, expiry, promotional } => {
+                let expires_ms = [None, Some(now + 3_600_000), Some(now + 7_200_000)][expiry as usize];
+                let category = if promotional { Category::Promotional } else { Category::Paid };
+                let input = GrantInput {
+                    balance: "credits".into(),
+                    amount: Milli(units * 1000),
+                    priority,
+                    category,
+                    effective_ms: None,
+                    expires_ms,
+                    cost_basis: None,
+                    source: None,
+                    metadata: None,
+                };
+                let Granting::Made { grant, .. } = h.gateway.grant("p", &user(), &input, &Actor::root(), None).await.unwrap()
+                else {
+                    prop_assert!(false, "a grant was refused");
+                    unreachable!()
+                };
+                let key = (
+                    priority,
+                    expires_ms.unwrap_or(i64::MAX),
+                    if promotional { 0 } else { 1 },
+                    grant.effective_ms,
+                    grant.id.clone(),
+                );
+                let at = model.grants.iter().position(|g| key < g.key).unwrap_or(model.grants.len());
+                model.grants.insert(
+                    at,
+                    ModelGrant {
+                        id: grant.id.clone(),
+                        key,
+                        r: units * 1000,
+                        ..ModelGrant::default()
+                    },
+                );
+                model.pay_debt();
+            }
+            Op::Reserve { units } => {
+                let expected = model.reserve(units * 1000);
+                let decision = h.gateway.reserve("p", &input(units), 60_000, None).await.unwrap();
+                prop_assert_eq!(decision.allowed, expected.is_some(), "reserve {} units", units);
+                if let (Some(granted), Some((takes, over))) = (decision.granted, expected) {
+                    model.reservations.push(ModelReservation {
+                        id: granted.reservation_id,
+                        amount: units * 1000,
+                        takes,
+                        over,
+                        state: State::Held,
+                    });
+                }
+            }
+            Op::Commit { pick, actual } => {
+                if model.reservations.is_empty() {
+                    continue;
+                }
+                let i = pick % model.reservations.len();
+                let id = ReservationId::parse(&model.reservations[i].id).unwrap();
+                let answer = h
+                    .gateway
+                    .commit("p", &id, actual.map(|a| Milli(a * 1000)), None, None, "key_model")
+                    .await
+                    .unwrap();
+                let milli = actual.map_or(model.reservations[i].amount, |a| a * 1000);
+                match (model.reservations[i].state, answer) {
+                    (State::Held, Settlement::Settled(_)) => {
+                        model.settle(i, milli);
+                        model.reservations[i].state = State::Done;
+                    }
+                    (State::Expired, Settlement::Settled(_)) => {
+                        // Late: its holds went back at expiry; it burns in burn order.
+                        model.burn(milli);
+                        model.reservations[i].state = State::Done;
+                    }
+                    (State::Done, _) => {}
+                    (state, other) => prop_assert!(false, "commit of {:?} answered {:?}", state, other),
+                }
+            }
+            Op::Release { pick } => {
+                if model.reservations.is_empty() {
+                    continue;
+                }
+                let i = pick % model.reservations.len();
+                let id = ReservationId::parse(&model.reservations[i].id).unwrap();
+                h.gateway.release("p", &id).await.unwrap();
+                if model.reservations[i].state == State::Held {
+                    model.give_back(i);
+                }
+                if model.reservations[i].state != State::Done {
+                    model.reservations[i].state = State::Done;
+                }
+            }
+            Op::Expire { pick } => {
+                if model.reservations.is_empty() {
+                    continue;
+                }
+                let i = pick % model.reservations.len();
+                if model.reservations[i].state == State::Held {
+                    let open = h.keys.user("p", "w").open;
+                    let _: i64 = redis::shared().query(&["ZADD", &open, "XX", "1", &model.reservations[i].id]);
+                    model.give_back(i);
+                    model.reservations[i].state = State::Expired;
+                }
+            }
+            Op::ExpireGrant { pick } => {
+                let live: Vec<usize> = (0..model.grants.len())
+                    .filter(|&i| !model.grants[i].expired && (model.grants[i].r > 0 || model.grants[i].h > 0))
+                    .collect();
+                if live.is_empty() {
+                    continue;
+                }
+                let g = &mut model.grants[live[pick % live.len()]];
+                expire_grant(&h.keys, &g.id);
+                g.expired = true;
+                g.e += g.r;
+                g.r = 0;
+            }
+            Op::Void { pick } => {
+                if model.grants.is_empty() {
+                    continue;
+                }
+                let i = pick % model.grants.len();
+                let id = model.grants[i].id.clone();
+                h.gateway.void_grant("p", &user(), &id, &Actor::root()).await.unwrap();
+                let g = &mut model.grants[i];
+                if (g.r > 0 || g.h > 0) && !g.void {
+                    g.void = true;
+                    g.v += g.r;
+                    g.r = 0;
+                }
+            }
+        }
+        let (_, balances) = h.gateway.balances("p", &user()).await.unwrap();
+        let Some(balance) = balances.iter().find(|b| b.name == "credits") else {
+            prop_assert!(model.grants.is_empty());
+            continue;
+        };
+        let ids: Vec<&str> = balance.grants.iter().map(|g| g.id.as_str()).collect();
+        let expected: Vec<&str> = model.grants.iter().map(|g| g.id.as_str()).collect();
+        prop_assert_eq!(&ids, &expected, "burn order");
+        for (got, want) in balance.grants.iter().zip(&model.grants) {
+            let a = got.amounts;
+            prop_assert_eq!(
+                (a.remaining.0, a.held.0, a.consumed.0, a.expired.0, a.voided.0),
+                (want.r, want.h, want.c, want.e, want.v),
+                "grant {}",
+                want.id
+            );
+            prop_assert_eq!(a.amount.0, a.remaining.0 + a.held.0 + a.consumed.0 + a.expired.0 + a.voided.0);
+        }
+        prop_assert_eq!(balance.credit.debt.0, model.debt, "debt");
+        prop_assert_eq!(balance.credit.available.0 as i64, model.available().max(0), "available");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn wallets_agree_with_the_model(ops in proptest::collection::vec(op(), 1..40)) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(run(ops))?;
+    }
+}
