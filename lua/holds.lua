@@ -49,10 +49,11 @@ local function read_holds(first, n, at)
     if options ~= '' then
       local m, k, t, o, oe, me =
         string.match(options, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
-      -- A balance group's mode is "b/<balance>/<overdraft milli>" (wallet.lua).
-      local b, od
+      -- A balance group's mode is "b/<balance>/<overdraft milli>/<rollover max milli>"
+      -- (wallet.lua); its quota is its allowance per period.
+      local b, od, ro
       if m and string.byte(m) == 98 then
-        b, od = string.match(m, '^b/([%w_.-]+)/(%d+)$')
+        b, od, ro = string.match(m, '^b/([%w_.-]+)/(%d+)/(%d*)$')
       end
       -- The measure is a JSON object: it opens with "{" and closes with "}" (123 and 125).
       if not m or (m ~= '' and m ~= 'soft' and not b) or (me ~= '' and (string.byte(me) ~= 123 or string.byte(me, -1) ~= 125)) then
@@ -60,6 +61,9 @@ local function read_holds(first, n, at)
       end
       if b then
         h.b, h.od = b, od + 0
+        if ro ~= '' then
+          h.ro = ro + 0
+        end
         holds.credits = true
       elseif m ~= '' then
         h.m = m
@@ -105,7 +109,9 @@ local function weigh(holds, quota_in_force, counters, reply, pending)
       asked = asked or {}
       asked[h.b] = (asked[h.b] or 0) + h.a
       local C = credits()
-      if not C.fits(C.wallet(h.b, now), h.b, asked[h.b], h.od, now, pending) then
+      local w = C.wallet(h.b, now)
+      C.allowance(w, h, quota, now)
+      if not C.fits(w, h.b, asked[h.b], h.od, now, pending) then
         denied, allowed = 1, 0
       end
     elseif h.m ~= 'soft' and (quota == 0 or used + held + h.a > quota) then

@@ -57,6 +57,7 @@ if holds.credits then
   for i = 1, #holds do
     local h = holds[i]
     if h.b then
+      C.allowance(C.wallet(h.b, now), h, quota_in_force[i], now)
       local grants, debt = C.burn(h.b, tonumber(h.a), now)
       burned[h.g] = {b = h.b, g = grants, d = string.format('%d', debt)}
     end

@@ -49,18 +49,27 @@ local function credits()
         g[k] = g[k] + 0
       end
       if g.r > 0 and expired(g, now) then
-        g.e, g.r = g.e + g.r, 0
+        C.lapse(g)
       end
     end
     loaded[balance] = w
     return w
   end
 
+  -- Ends what a grant has remaining at its expiry; an allowance keeps what was left of it
+  -- ("l"), for the next period's rollover.
+  function C.lapse(g)
+    if string.byte(g.i) == 126 then
+      g.l = string.format('%d', g.r)
+    end
+    g.e, g.r = g.e + g.r, 0
+  end
+
   -- A wallet as it is kept (cjson writes an empty list as {}: readers take either).
   function C.encode(w)
     local out = {g = {}, d = string.format('%d', w.d), oh = string.format('%d', w.oh)}
     for i, g in ipairs(w.g) do
-      local copy = {i = g.i, k = g.k, f = g.f, x = g.x, vd = g.vd}
+      local copy = {i = g.i, k = g.k, f = g.f, x = g.x, vd = g.vd, oa = g.oa, l = g.l}
       for _, k in ipairs(AMOUNTS) do
         copy[k] = string.format('%d', g[k])
       end
@@ -254,11 +263,16 @@ local function credits()
 
   -- The grant scripts' part (grants hash `grants_key`): grants that finished (nothing
   -- remaining or held) leave the wallet, their final amounts kept as "n|<id>" =
-  -- "a|r|h|c|e|v" beside their records. Answers how many live grants remain.
+  -- "a|r|h|c|e|v" beside their records. Answers how many live grants remain (allowances
+  -- are not grants).
   function C.compact(w, grants_key)
-    local live, writes = {}, {}
+    local live, writes, grants = {}, {}, 0
     for _, g in ipairs(w.g) do
-      if g.r > 0 or g.h > 0 then
+      if string.byte(g.i) ~= 126 and (g.r > 0 or g.h > 0) then
+        grants = grants + 1
+      end
+      if g.r > 0 or g.h > 0 or string.byte(g.i) == 126 then
+        -- (An allowance has no record; it leaves when the next period's opens.)
         live[#live + 1] = g
       else
         local parts = {}
@@ -273,7 +287,47 @@ local function credits()
       redis.call('HSET', grants_key, unpack(writes))
     end
     w.g = live
-    return #live
+    return grants
+  end
+
+  -- Opens the allowance of balance hold `h`'s period (its quota in force, `quota`) when it is
+  -- not open yet: an entry "~<group>@<period start>" that burns before every grant (burn key
+  -- "!"), from the period's start to its end. With a rollover, what was left of the previous
+  -- period's own allowance (at most the rollover's max) is added; what was carried into that
+  -- period carries no further. The group's previous allowances that hold nothing leave the
+  -- wallet. A new allowance pays debt first, as a grant does. Only reserve, check and track
+  -- open one (check's is not kept).
+  function C.allowance(w, h, quota, now)
+    if quota == 0 and not h.ro then
+      return
+    end
+    local id, prefix = '~' .. h.f, '~' .. h.g .. '@'
+    local carry, kept = 0, {}
+    for _, g in ipairs(w.g) do
+      if g.i == id then
+        return
+      end
+      if string.sub(g.i, 1, #prefix) == prefix then
+        -- The previous period's, ended now if a node's clock ran ahead of Redis's.
+        if g.r > 0 then
+          C.lapse(g)
+        end
+        if h.ro and g.x == h.ps then
+          carry = math.min(h.ro, g.oa + 0, (g.l or '0') + 0)
+        end
+        if g.h > 0 then
+          kept[#kept + 1] = g
+        end
+      else
+        kept[#kept + 1] = g
+      end
+    end
+    local a = quota + carry
+    -- Usable at once: the node's instant is in the period even when Redis's clock lags it.
+    table.insert(kept, 1, {i = id, k = '!', f = '0', x = h.pe, a = a, r = a, h = 0, c = 0, e = 0, v = 0,
+      oa = string.format('%d', quota)})
+    w.g = kept
+    C.pay_debt(w, now)
   end
 
   -- Adds a grant in its place in burn order (by its burn key), then lets it pay debt first.

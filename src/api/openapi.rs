@@ -249,7 +249,7 @@ pub fn document(routes: &[Route]) -> OpenApi {
     let components = schemas!(components;
         Problem, Milli, SignedAmount, dto::CounterAnswer, dto::SoonestExpiry, dto::PeriodAnswer, dto::OverrideAnswer,
         dto::HoldAnswer, dto::AdjustmentEntry, dto::UserAnswer, dto::KeyInfo,
-        crate::quota::plan::GroupDoc, crate::quota::plan::PeriodDoc, crate::quota::plan::MatchRule,
+        crate::quota::plan::GroupDoc, crate::quota::plan::AllowanceDoc, crate::quota::plan::RolloverDoc, crate::quota::plan::PeriodDoc, crate::quota::plan::MatchRule,
         crate::quota::measure::MeasureDoc, Health, PlanDoc, PlanList, ProjectList, KeyList,
         AdjustmentList, UserToken, projects::ProjectBody, projects::ProjectPatch, projects::KeyBody,
         dto::ProjectAnswer, dto::KeyAnswer, subscriptions::SubscriptionBody, subscriptions::OverrideBody,

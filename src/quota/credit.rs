@@ -11,6 +11,9 @@ use super::amount::Milli;
 pub struct Balance {
     pub name: String,
     pub overdraft: Milli,
+    /// With an allowance: the most of a period's allowance left unburned that carries into
+    /// the next period (None: nothing carries).
+    pub rollover: Option<Milli>,
 }
 
 /// The most live grants (anything remaining or held) one subject may have in one balance.

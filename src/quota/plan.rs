@@ -10,7 +10,7 @@ use super::ids::check_id;
 use super::measure::{Measure, MeasureDoc};
 use super::period::{Anchor, Period, PeriodKind, Window};
 use super::plan_doc::{check_pattern, metadata_pattern_ok, ANCHORS, PERIOD_TYPES};
-pub use super::plan_doc::{GroupDoc, MatchRule, PeriodDoc, PlanDoc};
+pub use super::plan_doc::{AllowanceDoc, GroupDoc, MatchRule, PeriodDoc, PlanDoc, RolloverDoc};
 pub use super::plan_kinds::{Mode, PlanChange, Unit, Unmatched};
 
 pub const MAX_GROUPS: usize = 32;
@@ -136,6 +136,7 @@ impl Plan {
                     Some(Balance {
                         name: name.clone(),
                         overdraft: g.overdraft.unwrap_or(Milli::ZERO),
+                        rollover: g.allowance.as_ref().and_then(|a| a.rollover.as_ref()).map(|r| r.max),
                     })
                 }
             };
@@ -148,6 +149,9 @@ impl Plan {
                 }
                 if g.overdraft.is_some() {
                     problem(at("overdraft"), "is only for a balance group");
+                }
+                if g.allowance.is_some() {
+                    problem(at("allowance"), "is only for a balance group");
                 }
             }
             let unit = match g.unit.as_deref().map(Unit::parse) {
@@ -257,7 +261,8 @@ impl Plan {
                 id: g.id.clone(),
                 label: g.label.clone().unwrap_or_else(|| g.id.clone()),
                 unit,
-                quota: g.quota.unwrap_or(Milli::ZERO),
+                // A balance group's quota is its allowance per period (which overrides change).
+                quota: g.quota.or(g.allowance.as_ref().map(|a| a.amount)).unwrap_or(Milli::ZERO),
                 balance,
                 matches: g.matches.clone(),
                 period: Period {

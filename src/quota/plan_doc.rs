@@ -49,6 +49,9 @@ pub struct GroupDoc {
     /// How far below zero a balance group's reserves may go (for trusted customers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overdraft: Option<Milli>,
+    /// A balance group's credits per period, burned before any grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowance: Option<AllowanceDoc>,
     pub matches: Vec<MatchRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<PeriodDoc>,
@@ -61,6 +64,23 @@ pub struct GroupDoc {
     /// This group's thresholds instead of the plan's; `[]` for none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<Vec<u32>>,
+}
+
+/// `{"amount": 1000, "rollover": {"max": 500}}`: each period of the group has `amount` credits
+/// that burn before any grant and end with the period; with `rollover`, what is left of them
+/// (at most `max`) carries into the next period only.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AllowanceDoc {
+    pub amount: Milli,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollover: Option<RolloverDoc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RolloverDoc {
+    pub max: Milli,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::scripts::contract::RECORD_VERSION;
 use super::StoreError;
-use crate::quota::{Measure, MeasureDoc, Milli, Mode, Reservation, ReservationHold, ReservationState, Unit, Window};
+use crate::quota::{Balance, Measure, MeasureDoc, Milli, Mode, Reservation, ReservationHold, ReservationState, Unit, Window};
 
 #[derive(Deserialize)]
 struct Record {
@@ -194,17 +194,19 @@ fn hold(version: u8, h: RecordHold) -> Result<ReservationHold, StoreError> {
     })
 }
 
-/// A balance group's mode as holds and records write it, "b/<balance>/<overdraft milli>"
-/// (lua/holds.lua): its balance.
+/// A balance group's mode as holds and records write it, "b/<balance>/<overdraft milli>/
+/// <rollover max milli, "" for none>" (lua/holds.lua): its balance.
 pub fn balance_of(mode: &str) -> Option<&str> {
     let mut parts = mode.strip_prefix("b/")?.split('/');
-    let (name, overdraft) = (parts.next()?, parts.next()?);
-    (parts.next().is_none() && overdraft.parse::<u64>().is_ok()).then_some(name)
+    let (name, overdraft, rollover) = (parts.next()?, parts.next()?, parts.next()?);
+    let numbers = overdraft.parse::<u64>().is_ok() && (rollover.is_empty() || rollover.parse::<u64>().is_ok());
+    (parts.next().is_none() && numbers).then_some(name)
 }
 
 /// A balance group's mode as holds and records write it (`balance_of` reads it back).
-pub fn balance_mode(name: &str, overdraft: Milli) -> String {
-    format!("b/{name}/{}", overdraft.0)
+pub fn balance_mode(b: &Balance) -> String {
+    let rollover = b.rollover.map(|r| r.0.to_string()).unwrap_or_default();
+    format!("b/{}/{}/{rollover}", b.name, b.overdraft.0)
 }
 
 /// cjson writes an empty Lua table as `{}`, so an empty list (holds, attempts, event types) may

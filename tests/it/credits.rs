@@ -338,3 +338,41 @@ async fn bad_grants_and_balance_groups_are_refused_by_field() {
     let text = answer.to_string();
     assert!(text.contains("groups[0].quota") && text.contains("groups[1].overdraft"), "{text}");
 }
+
+/// "30 credits a month, then packs": the allowance burns before any grant, ends with the
+/// period, and up to 15 of what is left carries into the next period only.
+#[tokio::test]
+async fn an_allowance_burns_first_and_rolls_over_across_a_subscription_month() {
+    let app = spawn_app().await;
+    let mut plan = credit_plan();
+    plan["groups"][0]["allowance"] = json!({ "amount": 30, "rollover": { "max": 15 } });
+    plan["groups"][0]["period"] = json!({ "type": "month", "anchor": "subscription_start" });
+    app.put_plan(plan).await;
+    // Subscribed a month ago less 3 s: the month turns 3 s from now.
+    let started = chrono::Utc::now() - chrono::Months::new(1) + chrono::Duration::seconds(3);
+    let started = started.to_rfc3339_opts(SecondsFormat::Millis, true);
+    app.subscribe("al", "plan_credits", Some(&started)).await;
+    let pack = grant(&app, "al", json!({ "balance": "credits", "amount": 100 })).await;
+
+    let held = app.reserve(render("al", "flux-pro")).await;
+    assert_eq!(TestApp::counter(&held, "credits")["remaining"], 120, "{held}");
+    app.commit(held["reservationId"].as_str().unwrap(), None).await;
+    let b = balance(&app, "al").await;
+    assert_eq!(b["available"], 120, "{b}");
+    assert_eq!(b["grants"][0]["remaining"], 100, "the pack is untouched while the allowance lasts");
+
+    tokio::time::sleep(Duration::from_millis(3300)).await;
+    // The new month: 30 of its own and 15 of the 20 left.
+    let held = app.reserve(render("al", "sdxl")).await;
+    assert_eq!(TestApp::counter(&held, "credits")["remaining"], 141, "{held}");
+    app.release(held["reservationId"].as_str().unwrap()).await;
+    for _ in 0..5 {
+        let held = app.reserve(render("al", "flux-pro")).await;
+        app.commit(held["reservationId"].as_str().unwrap(), None).await;
+    }
+    // 50 burned: the month's 45, then 5 of the pack.
+    let b = balance(&app, "al").await;
+    assert_eq!(b["available"], 95, "{b}");
+    assert_eq!((b["grants"][0]["grantId"].clone(), b["grants"][0]["consumed"].clone()), (pack["grantId"].clone(), json!(5)));
+    assert_invariants(&b);
+}

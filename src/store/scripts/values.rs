@@ -47,7 +47,7 @@ impl<'a> HoldValues<'a> {
             amount_milli: h.amount.0,
             quota_milli: h.quota.0,
             mode: match h.balance {
-                Some(b) => record::balance_mode(&b.name, b.overdraft).into(),
+                Some(b) => record::balance_mode(b).into(),
                 None => h.mode.as_str().into(),
             },
             unit_code: record::unit_code(h.unit),
@@ -152,6 +152,7 @@ mod tests {
         let balance = Balance {
             name: "credits".into(),
             overdraft: Milli(50_000),
+            rollover: Some(Milli(5_000)),
         };
         let holds = [
             Hold {
