@@ -15,7 +15,8 @@
 -- ARGV[12]    the most live grants a balance may have
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"limit"} when the balance has as many
--- live grants as it may, else {"ok", grant id, its amounts a, r, h, c, e, v, debt it paid}.
+-- live grants as it may, else {"ok", grant id, its amounts a, r, h, c, e, v, debt it paid,
+-- then the alerts fired (as alerts.lua appends them)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(11, 12)
@@ -30,7 +31,7 @@ end
 local C = credits()
 local w = C.wallet(ARGV[6], now)
 if C.compact(w, KEYS[11]) >= tonumber(ARGV[12]) then
-  C.save()
+  C.save(now, fire_credit)
   return {'limit'}
 end
 
@@ -38,10 +39,10 @@ end
 local a = ARGV[7] + 0
 local grant, paid = C.add(w, {i = ARGV[5], k = ARGV[8], f = ARGV[9], x = ARGV[10], a = a, r = a, h = 0, c = 0, e = 0, v = 0}, now)
 redis.call('HSET', KEYS[11], ARGV[5], ARGV[11])
-C.save()
+C.save(now, fire_credit)
 local reply = {'ok', ARGV[5]}
 for _, v in ipairs(C.amounts(grant)) do
   reply[#reply + 1] = v
 end
 reply[#reply + 1] = paid
-return remember(reply, now)
+return remember(append_fired(reply), now)

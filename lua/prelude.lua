@@ -196,7 +196,7 @@ local function reclaim(now)
   end
   write_fields(writes)
   if credited then
-    credits().save()
+    credits().save(now)
   end
   for day, groups in pairs(expired) do
     for group, n in pairs(groups) do

@@ -46,7 +46,7 @@ if record.w then
   for _, part in pairs(record.w) do
     C.give_back(part, now)
   end
-  C.save()
+  C.save(now)
 end
 for _, h in ipairs(record.h) do
   rollup(now, h.g, 'r', 1)

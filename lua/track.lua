@@ -57,12 +57,14 @@ if holds.credits then
   for i = 1, #holds do
     local h = holds[i]
     if h.b then
-      C.allowance(C.wallet(h.b, now), h, quota_in_force[i], now)
+      local w = C.wallet(h.b, now)
+      C.watch(w, h)
+      C.allowance(w, h, quota_in_force[i], now)
       local grants, debt = C.burn(h.b, tonumber(h.a), now)
       burned[h.g] = {b = h.b, g = grants, d = string.format('%d', debt)}
     end
   end
-  C.save()
+  C.save(now, fire_credit)
 end
 
 -- 5. The ledger entry and the day's rollups, in the same step as the counters.

@@ -7,7 +7,7 @@
 -- ARGV[5]     grant id
 --
 -- Returns {"more"} when expired holds remain to reclaim, {"not_found"}, else {"ok", balance,
--- the grant's amounts a, r, h, c, e, v}.
+-- the grant's amounts a, r, h, c, e, v, then the alerts fired (as alerts.lua appends them)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(11, 5)
@@ -30,7 +30,7 @@ local reply = {'ok', balance}
 if g then
   C.void(g)
   C.pay_debt(w, now)
-  C.save()
+  C.save(now, fire_credit)
   for _, v in ipairs(C.amounts(g)) do
     reply[#reply + 1] = v
   end
@@ -39,4 +39,4 @@ else
     reply[#reply + 1] = v + 0
   end
 end
-return reply
+return append_fired(reply)

@@ -67,7 +67,7 @@ local function credits()
 
   -- A wallet as it is kept (cjson writes an empty list as {}: readers take either).
   function C.encode(w)
-    local out = {g = {}, d = string.format('%d', w.d), oh = string.format('%d', w.oh)}
+    local out = {g = {}, d = string.format('%d', w.d), oh = string.format('%d', w.oh), t = w.t, ag = w.ag, lf = w.lf}
     for i, g in ipairs(w.g) do
       local copy = {i = g.i, k = g.k, f = g.f, x = g.x, vd = g.vd, oa = g.oa, l = g.l}
       for _, k in ipairs(AMOUNTS) do
@@ -78,11 +78,51 @@ local function credits()
     return cjson.encode(out)
   end
 
+  -- The low-balance alerts of a wallet (its "t", amounts in milli-units, and "lf", those
+  -- that fired and were not re-armed): each fires once when what is available falls to or
+  -- below it (0 is always one: depleted), through `on_low(balance, w, amount, available)`,
+  -- and is re-armed when what is available rises above it again. Without `on_low` (a call
+  -- that answers no alerts) nothing fires and nothing is marked: the next call that can fire
+  -- finds the fall still unmarked.
+  local function low_balance(balance, w, now, on_low)
+    if not w.t then
+      return
+    end
+    local available = math.max(0, C.available(w, now))
+    local fired, marks = {}, {}
+    for t in string.gmatch(w.lf or '', '%d+') do
+      fired[t + 0] = true
+    end
+    for t in string.gmatch(w.t .. ',0', '%d+') do
+      t = t + 0
+      if available > t then
+        fired[t] = nil
+      elseif on_low and not fired[t] then
+        on_low(balance, w, t, available)
+        fired[t] = true
+      end
+    end
+    for t in pairs(fired) do
+      marks[#marks + 1] = string.format('%d', t)
+    end
+    table.sort(marks)
+    w.lf = table.concat(marks, ',')
+  end
+
+  -- Remembers a balance hold's low-balance amounts and group in its wallet, so every call
+  -- that changes the wallet, grants included, can judge them.
+  function C.watch(w, h)
+    if h.t then
+      w.t, w.ag = h.t, h.g
+    end
+  end
+
   -- Writes back every wallet this call loaded (a wallet read and not changed is written the
-  -- same, which costs one HSET).
-  function C.save()
+  -- same, which costs one HSET), after judging its low-balance alerts (`on_low` as above).
+  function C.save(now, on_low)
     local writes = {}
     for balance, w in pairs(loaded) do
+      low_balance(balance, w, now, on_low)
       writes[#writes + 1] = 'w|' .. balance
       writes[#writes + 1] = C.encode(w)
     end

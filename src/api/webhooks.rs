@@ -23,7 +23,7 @@ fn checked(body: &WebhookBody) -> Result<(), ApiError> {
         if !event_type_known(kind) {
             return Err(ApiError::invalid(
                 format!("events[{i}]"),
-                "must be quota.threshold_crossed or quota.limit_reached",
+                "must be quota.threshold_crossed, quota.limit_reached, credits.low_balance or credits.depleted",
             ));
         }
     }

@@ -31,6 +31,8 @@ async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup
             input type="url" name="url" placeholder="https://example.com/hooks/quota" required size="40";
             label { input type="checkbox" name="threshold" value="1" checked; " threshold crossings" }
             label { input type="checkbox" name="limit" value="1" checked; " limits reached" }
+            label { input type="checkbox" name="low_balance" value="1" checked; " low balances" }
+            label { input type="checkbox" name="depleted" value="1" checked; " balances depleted" }
             button type="submit" { "Add an endpoint" }
         }
         @for ((id, e), list) in endpoints.iter().zip(&deliveries) {
@@ -97,6 +99,8 @@ pub async fn create_webhook(
     for (field, kind) in [
         ("threshold", "quota.threshold_crossed"),
         ("limit", "quota.limit_reached"),
+        ("low_balance", "credits.low_balance"),
+        ("depleted", "credits.depleted"),
     ] {
         if fields.contains_key(field) {
             events.push(kind.to_string());
@@ -104,7 +108,7 @@ pub async fn create_webhook(
     }
     // The API reads no events as every event; two unchecked boxes mean none, which is no endpoint.
     let flash = if events.is_empty() {
-        html! { div.flash.error { "Choose at least one event to send: threshold crossings, limits reached, or both." } }
+        html! { div.flash.error { "Choose at least one event to send: threshold crossings, limits reached, low or depleted balances." } }
     } else {
         match state
             .gateway

@@ -12,7 +12,7 @@ use super::{Gateway, GatewayError};
 use crate::quota::{Prepared, UserId};
 use crate::store::slots::SLOTS;
 use crate::store::{Fired, OutboxEntry};
-use crate::webhooks::event::{self, QuotaData};
+use crate::webhooks::event::{self, CreditData, QuotaData};
 
 /// Outboxes read at once by the sweeper.
 const SWEEP_PARALLEL: usize = 64;
@@ -95,6 +95,19 @@ impl Gateway {
             .as_ref()
             .and_then(|p| p.groups.iter().find(|g| g.id == entry.group))
             .map_or(entry.group.as_str(), |g| g.label.as_str());
+        if let Some((balance, threshold)) = &entry.credit {
+            let data = CreditData {
+                project_id: &entry.project,
+                user_id: &entry.user,
+                plan_id: plan_id.as_deref(),
+                group_id: &entry.group,
+                balance,
+                threshold: *threshold,
+                available: entry.level,
+            };
+            return event::body(entry.kind.event_type(), entry.at_ms, data)
+                .map_err(GatewayError::encode("an alert's body"));
+        }
         let (period_start, resets_at) = event::period(entry.period_start_ms, entry.period_end_ms);
         event::body(
             entry.kind.event_type(),

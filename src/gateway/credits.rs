@@ -58,7 +58,12 @@ impl Gateway {
             })
             .await?;
         Ok(match made {
-            GrantMade::Made { grant, debt_paid } => {
+            GrantMade::Made {
+                grant,
+                debt_paid,
+                fired,
+            } => {
+                self.alerts_fired(fired);
                 // A repeat was audited when it was first made.
                 if grant.id == id {
                     let detail = json!({ "grantId": grant.id, "balance": input.balance,
@@ -92,6 +97,10 @@ impl Gateway {
                 Ok(self.store.void_grant(project, user, grant_id, ledger).await?)
             })
             .await?;
+        let voided = voided.map(|(grant, fired)| {
+            self.alerts_fired(fired);
+            grant
+        });
         if let Some(grant) = &voided {
             let detail = json!({ "grantId": grant.id, "balance": grant.input.balance,
                 "voided": grant.amounts.voided });

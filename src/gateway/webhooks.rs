@@ -23,9 +23,7 @@ pub const TEST_EVENT: &str = "webhook.test";
 
 /// The event types an endpoint may ask for.
 pub fn event_type_known(kind: &str) -> bool {
-    [AlertKind::ThresholdCrossed, AlertKind::LimitReached]
-        .iter()
-        .any(|k| k.event_type() == kind)
+    AlertKind::ALL.iter().any(|k| k.event_type() == kind)
 }
 
 /// A new endpoint, or the one an Idempotency-Key made before.

@@ -33,6 +33,10 @@ pub enum AlertKind {
     ThresholdCrossed,
     /// The first denial of the user by the group in the period.
     LimitReached,
+    /// A balance's available credits fell to or below a `lowBalance` amount.
+    LowBalance,
+    /// A balance's available credits fell to 0.
+    Depleted,
 }
 
 impl AlertKind {
@@ -41,7 +45,22 @@ impl AlertKind {
         match self {
             AlertKind::ThresholdCrossed => "quota.threshold_crossed",
             AlertKind::LimitReached => "quota.limit_reached",
+            AlertKind::LowBalance => "credits.low_balance",
+            AlertKind::Depleted => "credits.depleted",
         }
+    }
+
+    /// Every kind, as endpoints may ask for them.
+    pub const ALL: [AlertKind; 4] = [
+        AlertKind::ThresholdCrossed,
+        AlertKind::LimitReached,
+        AlertKind::LowBalance,
+        AlertKind::Depleted,
+    ];
+
+    /// A balance's alert rather than a quota group's.
+    pub fn of_credits(self) -> bool {
+        matches!(self, AlertKind::LowBalance | AlertKind::Depleted)
     }
 }
 

@@ -153,6 +153,9 @@ impl Plan {
                 if g.allowance.is_some() {
                     problem(at("allowance"), "is only for a balance group");
                 }
+                if g.low_balance.is_some() {
+                    problem(at("lowBalance"), "is only for a balance group");
+                }
             }
             let unit = match g.unit.as_deref().map(Unit::parse) {
                 None => Unit::Count,
@@ -274,7 +277,20 @@ impl Plan {
                 measure,
                 rule_measures,
                 on_plan_change,
-                alerts_arg: alerts::script_list(&alerts),
+                // A balance group's thresholds are amounts, which the scripts take in
+                // milli-units; the percents of a quota group otherwise.
+                alerts_arg: match &g.low_balance {
+                    Some(amounts) if g.balance.is_some() => {
+                        if amounts.len() > 10 {
+                            problem(at("lowBalance"), "must list at most 10 amounts");
+                        }
+                        let mut milli: Vec<u64> = amounts.iter().map(|m| m.0).collect();
+                        milli.sort_unstable();
+                        milli.dedup();
+                        milli.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+                    }
+                    _ => alerts::script_list(&alerts),
+                },
                 alerts,
             });
         }

@@ -52,6 +52,10 @@ pub struct GroupDoc {
     /// A balance group's credits per period, burned before any grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowance: Option<AllowanceDoc>,
+    /// A balance group's alerts: amounts whose reaching, from above, sends
+    /// `credits.low_balance` (and reaching 0, `credits.depleted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_balance: Option<Vec<Milli>>,
     pub matches: Vec<MatchRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<PeriodDoc>,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::record::list_or_empty;
-use super::scripts::{self, GrantArgs, Granted, Idempotency, RawBalances, Reply};
+use super::scripts::{self, Fired, GrantArgs, Granted, Idempotency, RawBalances, Reply};
 use super::{Store, StoreError};
 use crate::quota::credit::{burn_key, MAX_LIVE_GRANTS};
 use crate::quota::{BalanceView, Category, Credit, Grant, GrantAmounts, GrantInput, Milli, UserId};
@@ -73,6 +73,7 @@ pub enum GrantMade {
     Made {
         grant: Box<Grant>,
         debt_paid: Milli,
+        fired: Fired,
     },
     /// The balance has `MAX_LIVE_GRANTS` live grants already.
     Limit,
@@ -133,6 +134,7 @@ impl Store {
                 id: made,
                 amounts,
                 debt_paid,
+                fired,
             }) => {
                 let stored = if made == id {
                     record
@@ -143,6 +145,7 @@ impl Store {
                 Reply::Done(GrantMade::Made {
                     grant: Box::new(grant),
                     debt_paid,
+                    fired,
                 })
             }
             Ok(Granted::Limit) => Reply::Done(GrantMade::Limit),
@@ -167,7 +170,7 @@ impl Store {
         user: &UserId,
         id: &str,
         ledger: bool,
-    ) -> Result<Reply<Option<Grant>>, StoreError> {
+    ) -> Result<Reply<Option<(Grant, Fired)>>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, None, ledger);
         let reply = self
@@ -176,13 +179,13 @@ impl Store {
                 Ok((reply, conn))
             })
             .await?;
-        let amounts = match reply.done() {
-            Ok(Some((_, amounts))) => amounts,
+        let (amounts, fired) = match reply.done() {
+            Ok(Some((_, amounts, fired))) => (amounts, fired),
             Ok(None) => return Ok(Reply::Done(None)),
             Err(other) => return Ok(other),
         };
         let record = self.grant_record(project, user, id).await?.ok_or_else(|| bad("grant", id))?;
-        Ok(Reply::Done(Some(grant_of(id, &record, amounts, true)?)))
+        Ok(Reply::Done(Some((grant_of(id, &record, amounts, true)?, fired))))
     }
 
     /// The subject's balances (those `names` and those it has grants of), each with its

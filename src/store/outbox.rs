@@ -24,7 +24,10 @@ pub struct OutboxEntry {
     pub kind: AlertKind,
     pub group: String,
     pub unit: Unit,
+    /// Percent of the quota (threshold crossings); None for the others.
     pub threshold: Option<u16>,
+    /// A balance's alert: its name and the amount reached (0 for depleted).
+    pub credit: Option<(String, Milli)>,
     pub quota: Milli,
     /// Used, or open holds for in-flight groups, when it fired.
     pub level: Milli,
@@ -61,11 +64,17 @@ fn entry(outbox: &str, (position, fields): RawEntry) -> Result<OutboxEntry, Stor
         kind: match field("type") {
             "threshold" => AlertKind::ThresholdCrossed,
             "limit" => AlertKind::LimitReached,
+            "low_balance" => AlertKind::LowBalance,
+            "depleted" => AlertKind::Depleted,
             _ => return Err(bad("type")),
+        },
+        credit: match field("b") {
+            "" => None,
+            balance => Some((balance.to_string(), Milli(u64::try_from(number("t")?).unwrap_or(0)))),
         },
         group: field("g").to_string(),
         unit: unit_of_code(field("k")).ok_or_else(|| bad("unit"))?,
-        threshold: field("t").parse().ok(),
+        threshold: Some(field("t")).filter(|_| field("b").is_empty()).and_then(|t| t.parse().ok()),
         quota: Milli(u64::try_from(number("q")?).unwrap_or(0)),
         level: Milli(u64::try_from(number("n")?).unwrap_or(0)),
         period_start_ms: number("ps")?,

@@ -26,6 +26,22 @@ pub struct QuotaData<'a> {
     pub resets_at: Option<String>,
 }
 
+/// `data` of a balance's event (`credits.low_balance`, `credits.depleted`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreditData<'a> {
+    pub project_id: &'a str,
+    pub user_id: &'a str,
+    pub plan_id: Option<&'a str>,
+    /// The balance group whose alert it was.
+    pub group_id: &'a str,
+    pub balance: &'a str,
+    /// The `lowBalance` amount reached (0 for `credits.depleted`).
+    pub threshold: Milli,
+    /// What could be spent when it fired.
+    pub available: Milli,
+}
+
 #[derive(Serialize)]
 struct Envelope<'a, T: Serialize> {
     #[serde(rename = "type")]

@@ -9,6 +9,7 @@ mod audit;
 mod contract;
 mod credits;
 mod credits_model;
+mod credits_alerts;
 mod control;
 mod dashboard;
 mod errors;

@@ -5,7 +5,7 @@ use redis::Value;
 
 use super::call::Call;
 use super::contract;
-use super::{unexpected, writing_args, Fields, Reply, Writing, BALANCES, GRANT, VOID_GRANT};
+use super::{unexpected, writing_args, Fields, Fired, Reply, Writing, BALANCES, GRANT, VOID_GRANT};
 use crate::quota::{GrantAmounts, Milli};
 use crate::store::backend::Conn;
 use crate::store::StoreError;
@@ -42,6 +42,9 @@ pub enum Granted {
         amounts: GrantAmounts,
         /// The debt the grant paid first.
         debt_paid: Milli,
+        /// Low-balance alerts judged on the way (a grant only re-arms them, but a grant that
+        /// expired on the way may have lowered the balance).
+        fired: Fired,
     },
     /// The balance has as many live grants as it may.
     Limit,
@@ -65,17 +68,19 @@ pub async fn grant(conn: &mut Conn, w: &Writing<'_>, args: &GrantArgs<'_>) -> Re
             id: it.text()?,
             amounts: amounts(&mut it)?,
             debt_paid: it.milli()?,
+            fired: it.fired(w)?,
         })),
         other => Err(unexpected("grant", other)),
     })
 }
 
-/// A grant voided: its balance and amounts after it; None when no such grant.
+/// A grant voided: its balance and amounts after it, and the alerts fired (voiding lowers the
+/// balance); None when no such grant.
 pub async fn void_grant(
     conn: &mut Conn,
     w: &Writing<'_>,
     id: &str,
-) -> Result<Reply<Option<(String, GrantAmounts)>>, StoreError> {
+) -> Result<Reply<Option<(String, GrantAmounts, Fired)>>, StoreError> {
     let mut inv = Call::new(&VOID_GRANT, &contract::VOID_GRANT);
     writing_args(&mut inv, w).key(&w.keys.grants()).arg(id);
     let reply: Vec<Value> = inv.invoke(conn).await?;
@@ -83,7 +88,8 @@ pub async fn void_grant(
         "not_found" => Ok(Reply::Done(None)),
         "ok" => {
             let balance = it.text()?;
-            Ok(Reply::Done(Some((balance, amounts(&mut it)?))))
+            let amounts = amounts(&mut it)?;
+            Ok(Reply::Done(Some((balance, amounts, it.fired(w)?))))
         }
         other => Err(unexpected("void_grant", other)),
     })
