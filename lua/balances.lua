@@ -44,4 +44,6 @@ end
 for _, v in ipairs(grants) do
   reply[#reply + 1] = v
 end
+-- What expired on the way is kept, with its ledger entries.
+C.save(now, nil, true)
 return reply

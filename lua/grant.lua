@@ -31,15 +31,21 @@ end
 local C = credits()
 local w = C.wallet(ARGV[6], now)
 if C.compact(w, KEYS[11]) >= tonumber(ARGV[12]) then
-  C.save(now, fire_credit)
+  C.save(now, fire_credit, true)
   return {'limit'}
 end
 
--- 3. The grant, in burn order, pays debt first.
+-- 3. The grant, in burn order, pays debt first; its category ("p" promotional, "" paid) and
+-- cost basis go with every credit it burns, for the ledger's revenue.
 local a = ARGV[7] + 0
-local grant, paid = C.add(w, {i = ARGV[5], k = ARGV[8], f = ARGV[9], x = ARGV[10], a = a, r = a, h = 0, c = 0, e = 0, v = 0}, now)
+local record = cjson.decode(ARGV[11])
+local cat = record.category == 'promotional' and 'p' or ''
+local cb = record.costBasis or ''
+C.entry(now, {'kind', 'grant', 'ref', ARGV[5], 'balance', ARGV[6], 'credits', ARGV[7], 'category', cat, 'cost', cb})
+local grant, paid = C.add(w, {i = ARGV[5], k = ARGV[8], f = ARGV[9], x = ARGV[10], a = a, r = a, h = 0, c = 0, e = 0,
+  v = 0, cat = cat, cb = cb}, now)
 redis.call('HSET', KEYS[11], ARGV[5], ARGV[11])
-C.save(now, fire_credit)
+C.save(now, fire_credit, true)
 local reply = {'ok', ARGV[5]}
 for _, v in ipairs(C.amounts(grant)) do
   reply[#reply + 1] = v

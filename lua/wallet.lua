@@ -67,15 +67,51 @@ local function credits()
 
   -- A wallet as it is kept (cjson writes an empty list as {}: readers take either).
   function C.encode(w)
-    local out = {g = {}, d = string.format('%d', w.d), oh = string.format('%d', w.oh), t = w.t, ag = w.ag, lf = w.lf}
+    local out = {g = {}, d = string.format('%d', w.d), oh = string.format('%d', w.oh), t = w.t, ag = w.ag, lf = w.lf,
+      dq = w.dq}
     for i, g in ipairs(w.g) do
-      local copy = {i = g.i, k = g.k, f = g.f, x = g.x, vd = g.vd, oa = g.oa, l = g.l}
+      local copy = {i = g.i, k = g.k, f = g.f, x = g.x, vd = g.vd, oa = g.oa, l = g.l, cat = g.cat, cb = g.cb,
+        el = g.el, vl = g.vl}
       for _, k in ipairs(AMOUNTS) do
         copy[k] = string.format('%d', g[k])
       end
       out.g[i] = copy
     end
     return cjson.encode(out)
+  end
+
+  -- Ledger entries of credits (prelude.lua's KEYS[8], trimmed as changes.lua's ledger trims
+  -- it; none when the project keeps no ledger, ARGV[4] ""): `fields` as XADD takes them.
+  function C.entry(now, fields)
+    local keep_ms = ARGV[4]
+    if keep_ms ~= '' then
+      redis.call('XADD', KEYS[8], 'MINID', string.format('%d', now - keep_ms), '*', unpack(fields))
+    end
+  end
+
+  -- Writes what a wallet changed that only its state remembers, for the calls whose node
+  -- indexed the ledger (commit, track, the grant scripts): what grants expired ("grant_expired",
+  -- breakage) and what was voided ("grant_void") since the last such call, by the watermarks
+  -- "el" and "vl", and the debt grants paid ("debt_settled"). Other calls leave them waiting,
+  -- so nothing is lost, only written by the next such call.
+  function C.log(balance, w, now)
+    for _, g in ipairs(w.g) do
+      -- Allowances are the plan's, not sold: they leave no breakage.
+      if string.byte(g.i) ~= 126 then
+        for _, mark in ipairs({{'e', 'el', 'grant_expired'}, {'v', 'vl', 'grant_void'}}) do
+          local amount, logged = g[mark[1]], (g[mark[2]] or '0') + 0
+          if amount > logged then
+            C.entry(now, {'kind', mark[3], 'ref', g.i, 'balance', balance,
+              'credits', string.format('%d', amount - logged), 'category', g.cat or '', 'cost', g.cb or ''})
+            g[mark[2]] = string.format('%d', amount)
+          end
+        end
+      end
+    end
+    if w.dq and #w.dq > 0 then
+      C.entry(now, {'kind', 'debt_settled', 'balance', balance, 'burned', cjson.encode(w.dq)})
+    end
+    w.dq = nil
   end
 
   -- The low-balance alerts of a wallet (its "t", amounts in milli-units, and "lf", those
@@ -119,10 +155,13 @@ local function credits()
 
   -- Writes back every wallet this call loaded (a wallet read and not changed is written the
   -- same, which costs one HSET), after judging its low-balance alerts (`on_low` as above).
-  function C.save(now, on_low)
+  function C.save(now, on_low, log)
     local writes = {}
     for balance, w in pairs(loaded) do
       low_balance(balance, w, now, on_low)
+      if log then
+        C.log(balance, w, now)
+      end
       writes[#writes + 1] = 'w|' .. balance
       writes[#writes + 1] = C.encode(w)
     end
@@ -136,6 +175,7 @@ local function credits()
   end
 
   -- Pays debt from what grants have remaining, in burn order (a new grant pays debt first).
+  -- What it paid waits in the wallet ("dq") for a call that writes the ledger.
   function C.pay_debt(w, now)
     for _, g in ipairs(w.g) do
       if w.d == 0 then
@@ -144,6 +184,8 @@ local function credits()
       if usable(g, now) then
         local take = math.min(g.r, w.d)
         g.r, g.c, w.d = g.r - take, g.c + take, w.d - take
+        w.dq = w.dq or {}
+        w.dq[#w.dq + 1] = {g.i, string.format('%d', take), g.cat or '', g.cb or ''}
       end
     end
   end
@@ -215,7 +257,7 @@ local function credits()
       if usable(g, now) then
         local take = math.min(g.r, need)
         g.r, g.c, need = g.r - take, g.c + take, need - take
-        burned[#burned + 1] = {g.i, string.format('%d', take)}
+        burned[#burned + 1] = {g.i, string.format('%d', take), g.cat or '', g.cb or ''}
       end
     end
     w.d = w.d + need
@@ -248,7 +290,7 @@ local function credits()
         local take = math.min(milli, need)
         g.h, g.c, need = g.h - take, g.c + take, need - take
         if take > 0 then
-          burned[#burned + 1] = {g.i, string.format('%d', take)}
+          burned[#burned + 1] = {g.i, string.format('%d', take), g.cat or '', g.cb or ''}
         end
         if milli > take then
           give(g, milli - take, now)

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
 use super::body;
-use super::dto::{self, BalanceAnswer, BalanceList, GrantAnswer, GrantBody, GrantList, GrantMadeAnswer};
+use super::dto::{self, BalanceAnswer, BalanceList, CreditSummaryAnswer, GrantAnswer, GrantBody, GrantList, GrantMadeAnswer};
 use super::idempotency::idempotency;
 use super::query;
 use super::subscriptions::{parse_time, user_in_path};
@@ -13,7 +13,9 @@ use crate::gateway::Granting;
 use crate::http::ApiError;
 use crate::http::AppState;
 use crate::quota::credit::MAX_LIVE_GRANTS;
-use crate::quota::{Category, GrantInput};
+use crate::json::rfc3339;
+use crate::quota::ids::check_id;
+use crate::quota::{Category, GrantInput, UserId};
 
 impl GrantBody {
     fn input(self) -> Result<GrantInput, ApiError> {
@@ -114,4 +116,43 @@ pub async fn balances(key: ApiKey, state: web::Data<AppState>, path: web::Path<S
     Ok(HttpResponse::Ok().json(BalanceList {
         balances: balances.iter().map(|b| BalanceAnswer::of(b, now_ms)).collect(),
     }))
+}
+
+/// `GET /v1/balances/summary?balance=&userId=&from=&to=`: what the ledger says of credits:
+/// granted, burned (and its revenue by cost basis), voided, expired (breakage) and
+/// outstanding, paid and promotional apart.
+pub async fn summary(key: ApiKey, state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let [balance, user, from, to] = query::params(req.query_string(), ["balance", "userId", "from", "to"])?;
+    if let Some(name) = &balance {
+        check_id(name).map_err(|d| ApiError::invalid("balance", d))?;
+    }
+    let user = user
+        .as_deref()
+        .map(|u| UserId::parse(u).map_err(|d| ApiError::invalid("userId", d)))
+        .transpose()?;
+    let from_ms = from.as_deref().map(|t| parse_time("from", t)).transpose()?;
+    let to_ms = to.as_deref().map(|t| parse_time("to", t)).transpose()?;
+    if let (Some(from), Some(to)) = (from_ms, to_ms) {
+        if to <= from {
+            return Err(ApiError::invalid("to", "must be after from"));
+        }
+    }
+    let project = key.project(&state).await?;
+    let (summary, truncated) = state
+        .gateway
+        .credits_summary(
+            &project,
+            balance.as_deref(),
+            user.as_ref(),
+            from_ms.unwrap_or(0),
+            to_ms.unwrap_or(i64::MAX),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(CreditSummaryAnswer::of(
+        &summary,
+        balance,
+        from_ms.map(rfc3339),
+        to_ms.map(rfc3339),
+        truncated,
+    )))
 }

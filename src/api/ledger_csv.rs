@@ -1,16 +1,17 @@
 //! The usage ledger as CSV: one row per entry and group (an entry that changed two groups is
-//! two rows with the same id), so a spreadsheet or a billing import sums a column.
+//! two rows with the same id), and one per grant its credits moved (with `groupId` and
+//! `amount` empty on those, `balance`, `grantId` and `credits` empty on the others), so a
+//! spreadsheet or a billing import sums a column.
 
 use std::fmt::Write;
 
 use super::dto::UsageEventAnswer;
 
-pub const HEADER: &str =
-    "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId\n";
+pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis\n";
 
-/// The columns written by this code as numbers (quantity, amount): a negative amount starts
-/// with "-" and stays a number.
-const NUMBER_COLUMNS: [usize; 2] = [5, 9];
+/// The columns written by this code as numbers (quantity, amount, credits, costBasis): a
+/// negative amount starts with "-" and stays a number.
+const NUMBER_COLUMNS: [usize; 4] = [5, 9, 16, 18];
 
 /// A text cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a
 /// tab or a carriage return), led by a single quote so it shows as the text it is, as OWASP
@@ -50,7 +51,7 @@ pub fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), serde_json
     let metadata = entry.metadata.as_ref().map(serde_json::to_string).transpose()?;
     let empty = Vec::new();
     let groups = if entry.groups.is_empty() { &empty } else { &entry.groups };
-    let mut write_row = |group: Option<&super::dto::UsageGroupAnswer>| {
+    let mut write_row = |group: Option<&super::dto::UsageGroupAnswer>, credit: Option<&super::dto::CreditMoveAnswer>| {
         let cells = [
             entry.id.clone(),
             entry.kind.to_string(),
@@ -66,6 +67,11 @@ pub fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), serde_json
             entry.key_id.clone().unwrap_or_default(),
             metadata.clone().unwrap_or_default(),
             entry.member_id.clone().unwrap_or_default(),
+            credit.map(|c| c.balance.clone()).unwrap_or_default(),
+            credit.and_then(|c| c.grant_id.clone()).unwrap_or_default(),
+            credit.map(|c| json_text(&c.amount)).unwrap_or_default(),
+            credit.and_then(|c| c.category).unwrap_or_default().to_string(),
+            credit.map(|c| json_text(&c.cost_basis)).unwrap_or_default(),
         ];
         for (i, cell) in cells.iter().enumerate() {
             if i > 0 {
@@ -79,11 +85,14 @@ pub fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), serde_json
         }
         let _ = writeln!(out);
     };
-    if groups.is_empty() {
-        write_row(None);
+    if groups.is_empty() && entry.credits.is_empty() {
+        write_row(None, None);
     }
     for g in groups {
-        write_row(Some(g));
+        write_row(Some(g), None);
+    }
+    for c in &entry.credits {
+        write_row(None, Some(c));
     }
     Ok(())
 }

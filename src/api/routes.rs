@@ -122,6 +122,8 @@ routes! {
         body Some("EmptyBody"), ok 200 Some("GrantAnswer"), errors [GrantNotFound];
     GET "/v1/users/{userId}/balances" => credits::balances, Secret, "Every balance of the user (available, held, debt, soonest expiry) with its grants",
         body None, ok 200 Some("BalanceList"), errors [];
+    GET "/v1/balances/summary" => credits::summary, Secret, "What the ledger says of credits over a span (every user's, or one's): granted, burned with its revenue by cost basis, voided, expired (breakage) and outstanding, paid and promotional apart",
+        body None, ok 200 Some("CreditSummaryAnswer"), errors [], query ["balance", "userId", "from", "to"];
     GET "/v1/users/{userId}/usage" => usage::usage, Reader, "Every group of the user's plan in its current period",
         body None, ok 200 Some("UsageAnswer"), errors [PlanMissing];
     OPTIONS "/v1/users/{userId}/usage" => cors::preflight, None, "CORS preflight for browser reads",

@@ -10,7 +10,8 @@ use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::credit::MAX_GRANT_MS;
 use crate::quota::ids::check_id;
-use crate::quota::{BalanceView, Grant, GrantInput, Milli, UserId};
+use super::LedgerQuery;
+use crate::quota::{BalanceView, CreditSummary, Grant, GrantInput, Milli, UserId};
 use crate::secrets::random_bytes;
 use crate::store::GrantMade;
 
@@ -127,11 +128,50 @@ impl Gateway {
             .collect();
         names.sort_unstable();
         names.dedup();
-        let ledger = self.keeps_ledger(project).await?;
+        // Reading settles what expired, which the ledger records.
+        let ledger = self.ledger_for(project, user).await?;
         self.drive(project, user, async || {
             Ok(self.store.balances(project, user, &names, ledger).await?)
         })
         .await
+    }
+}
+
+/// The most ledger entries one summary reads; past them it answers what it read, flagged.
+pub const SUMMARY_ENTRIES: usize = 200_000;
+
+impl Gateway {
+    /// What the ledger says of credits of `balance` (every one when None) in [`from_ms`,
+    /// `to_ms`), of one user when given, else of every user of the project. Answers whether
+    /// it stopped at `SUMMARY_ENTRIES` before the end.
+    pub async fn credits_summary(
+        &self,
+        project: &str,
+        balance: Option<&str>,
+        user: Option<&UserId>,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<(CreditSummary, bool), GatewayError> {
+        let query = LedgerQuery {
+            user,
+            member: None,
+            from_ms,
+            to_ms,
+        };
+        let mut summary = CreditSummary::default();
+        let (mut cursor, mut read) = (None, 0);
+        loop {
+            let page = self.usage_events(project, &query, cursor, 1_000).await?;
+            read += page.data.len();
+            for entry in &page.data {
+                summary.add(entry, balance);
+            }
+            match page.next {
+                Some(next) if read < SUMMARY_ENTRIES => cursor = Some(next),
+                Some(_) => return Ok((summary, true)),
+                None => return Ok((summary, false)),
+            }
+        }
     }
 }
 

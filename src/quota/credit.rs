@@ -146,6 +146,77 @@ pub fn burn_key(priority: u8, expires_ms: Option<i64>, category: Category, effec
 /// writes, 13 digits of milliseconds.
 pub const MAX_GRANT_MS: i64 = 9_999_999_999_998;
 
+/// Credits of one category over a span of the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CategoryTotals {
+    pub granted: Milli,
+    /// By commits and tracks, and paying debt.
+    pub burned: Milli,
+    pub voided: Milli,
+    /// What grants had left when they expired: breakage.
+    pub expired: Milli,
+    /// What was burned times each grant's cost basis: recognised revenue, in milli-cents.
+    pub revenue_milli_cents: u128,
+}
+
+impl CategoryTotals {
+    /// Granted and neither burned, voided nor expired: deferred revenue for paid credits.
+    pub fn outstanding(&self) -> Milli {
+        Milli(
+            self.granted
+                .0
+                .saturating_sub(self.burned.0 + self.voided.0 + self.expired.0),
+        )
+    }
+}
+
+/// What the ledger says of credits: paid and promotional apart, what allowances covered, and
+/// debt left and paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CreditSummary {
+    pub paid: CategoryTotals,
+    pub promotional: CategoryTotals,
+    pub allowance_burned: Milli,
+    pub debt_added: Milli,
+    pub debt_settled: Milli,
+}
+
+impl CreditSummary {
+    /// Adds one entry's credits of `balance` (every balance when None).
+    pub fn add(&mut self, entry: &super::UsageEvent, balance: Option<&str>) {
+        use super::UsageKind::*;
+        for m in entry.credits.iter().filter(|m| balance.is_none_or(|b| b == m.balance)) {
+            let totals = match m.category {
+                Some(Category::Paid) => Some(&mut self.paid),
+                Some(Category::Promotional) => Some(&mut self.promotional),
+                None => None,
+            };
+            let add = |slot: &mut Milli| slot.0 += m.amount.0;
+            match (entry.kind, totals, &m.grant_id) {
+                (Commit | LateCommit | Track, _, None) => add(&mut self.debt_added),
+                (Commit | LateCommit | Track | DebtSettled, Some(t), Some(_)) => {
+                    add(&mut t.burned);
+                    t.revenue_milli_cents +=
+                        u128::from(m.amount.0) * u128::from(m.cost_basis.unwrap_or(Milli::ZERO).0) / 1000;
+                    if entry.kind == DebtSettled {
+                        add(&mut self.debt_settled);
+                    }
+                }
+                (Commit | LateCommit | Track | DebtSettled, None, Some(_)) => {
+                    add(&mut self.allowance_burned);
+                    if entry.kind == DebtSettled {
+                        add(&mut self.debt_settled);
+                    }
+                }
+                (Grant, Some(t), _) => add(&mut t.granted),
+                (GrantVoid, Some(t), _) => add(&mut t.voided),
+                (GrantExpired, Some(t), _) => add(&mut t.expired),
+                _ => {}
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

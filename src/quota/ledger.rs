@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::amount::Milli;
+use super::credit::Category;
 use super::ids::UserId;
 use super::plan::Unit;
 
@@ -14,6 +15,14 @@ pub enum UsageKind {
     LateCommit,
     Track,
     Adjustment,
+    /// Credits granted to a balance.
+    Grant,
+    /// Credits voided (a grant's remaining when voided, what it held when given back).
+    GrantVoid,
+    /// Credits a grant had left when it expired: breakage.
+    GrantExpired,
+    /// Debt a grant paid first.
+    DebtSettled,
 }
 
 impl UsageKind {
@@ -23,6 +32,10 @@ impl UsageKind {
             "late_commit" => Some(UsageKind::LateCommit),
             "track" => Some(UsageKind::Track),
             "adjustment" => Some(UsageKind::Adjustment),
+            "grant" => Some(UsageKind::Grant),
+            "grant_void" => Some(UsageKind::GrantVoid),
+            "grant_expired" => Some(UsageKind::GrantExpired),
+            "debt_settled" => Some(UsageKind::DebtSettled),
             _ => None,
         }
     }
@@ -33,6 +46,10 @@ impl UsageKind {
             UsageKind::LateCommit => "late_commit",
             UsageKind::Track => "track",
             UsageKind::Adjustment => "adjustment",
+            UsageKind::Grant => "grant",
+            UsageKind::GrantVoid => "grant_void",
+            UsageKind::GrantExpired => "grant_expired",
+            UsageKind::DebtSettled => "debt_settled",
         }
     }
 }
@@ -46,6 +63,22 @@ pub struct UsageGroup {
     pub period_start_ms: Option<i64>,
     /// Signed milli-units: adjustments may take usage back.
     pub amount_milli: i64,
+}
+
+/// Credits an entry moved on one grant: granted, burned (by a commit, a track, or paying
+/// debt), voided or expired; or, without a grant, debt a commit or track left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditMove {
+    /// The balance group that burned (commits and tracks).
+    pub group_id: Option<String>,
+    pub balance: String,
+    /// None for debt.
+    pub grant_id: Option<String>,
+    pub amount: Milli,
+    /// None for an allowance's credits and for debt.
+    pub category: Option<Category>,
+    /// What the customer paid per credit, in cents.
+    pub cost_basis: Option<Milli>,
 }
 
 /// One entry of a user's ledger.
@@ -69,6 +102,8 @@ pub struct UsageEvent {
     /// At a parent's level, the member whose event it was; the entry then has the member's
     /// entry's id.
     pub member: Option<String>,
+    /// Credits the entry moved (balance groups' burns and debt, and the grant kinds).
+    pub credits: Vec<CreditMove>,
 }
 
 /// One user's activity in one group on one UTC day, from the rollups the scripts keep.

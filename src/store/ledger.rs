@@ -6,7 +6,7 @@ use base64::Engine;
 use serde::Deserialize;
 
 use super::{Store, StoreError};
-use crate::quota::{Milli, UsageEvent, UsageGroup, UsageKind, UserId};
+use crate::quota::{Category, CreditMove, Milli, UsageEvent, UsageGroup, UsageKind, UserId};
 
 /// A group as the scripts write it: every number a string.
 #[derive(Deserialize)]
@@ -128,8 +128,10 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
     let reference = field("ref");
     // Stable ids: a commit by its reservation; a track by its reference (its Idempotency-Key,
     // or one the node made for a track without one).
+    let credits = credit_moves(kind, &field).ok_or_else(|| bad("credits"))?;
     let id = match (kind, &reference) {
         (UsageKind::Commit | UsageKind::LateCommit, Some(reservation)) => format!("{}:{reservation}", kind.as_str()),
+        (UsageKind::Grant, Some(grant)) => format!("grant:{grant}"),
         (UsageKind::Track, Some(key)) => format!("track:{user_tag}.{}", key.trim_start_matches("track:")),
         _ => format!("{}:{user_tag}.{position}", kind.as_str()),
     };
@@ -145,6 +147,83 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
         reason: field("reason"),
         key_id: field("key"),
         member,
+        credits,
         position,
     })
+}
+
+/// A burn as the scripts write it (wallet.lua): grant id, milli-credits, category ("p"
+/// promotional, "" paid) and cost basis ("" for none); an allowance's id starts with "~".
+type RawBurn = (String, String, String, String);
+
+#[derive(serde::Deserialize)]
+struct RawGroupCredits {
+    b: String,
+    #[serde(default, deserialize_with = "super::record::list_or_empty")]
+    g: Vec<RawBurn>,
+    d: String,
+}
+
+fn burn(group: Option<&str>, balance: &str, (id, amount, cat, cost): RawBurn) -> Option<CreditMove> {
+    let allowance = id.starts_with('~');
+    Some(CreditMove {
+        group_id: group.map(str::to_string),
+        balance: balance.to_string(),
+        amount: Milli(amount.parse().ok()?),
+        category: match (allowance, cat.as_str()) {
+            (true, _) => None,
+            (false, "p") => Some(Category::Promotional),
+            (false, _) => Some(Category::Paid),
+        },
+        cost_basis: cost.parse().ok().map(Milli),
+        grant_id: Some(id),
+    })
+}
+
+/// The credits an entry moved, from its "credits" (commits and tracks: per balance group),
+/// "burned" (debt settled) or its own fields (the grant kinds). None when they do not parse.
+fn credit_moves(kind: UsageKind, field: &impl Fn(&str) -> Option<String>) -> Option<Vec<CreditMove>> {
+    let mut moves = Vec::new();
+    match kind {
+        UsageKind::Commit | UsageKind::LateCommit | UsageKind::Track => {
+            let Some(json) = field("credits") else {
+                return Some(moves);
+            };
+            let groups: std::collections::BTreeMap<String, RawGroupCredits> = serde_json::from_str(&json).ok()?;
+            for (group, part) in groups {
+                for raw in part.g {
+                    moves.push(burn(Some(&group), &part.b, raw)?);
+                }
+                let debt: u64 = part.d.parse().ok()?;
+                if debt > 0 {
+                    moves.push(CreditMove {
+                        group_id: Some(group.clone()),
+                        balance: part.b.clone(),
+                        grant_id: None,
+                        amount: Milli(debt),
+                        category: None,
+                        cost_basis: None,
+                    });
+                }
+            }
+        }
+        UsageKind::DebtSettled => {
+            let balance = field("balance")?;
+            let burned: Vec<RawBurn> = serde_json::from_str(&field("burned")?).ok()?;
+            for raw in burned {
+                moves.push(burn(None, &balance, raw)?);
+            }
+        }
+        UsageKind::Grant | UsageKind::GrantVoid | UsageKind::GrantExpired => {
+            let raw = (
+                field("ref")?,
+                field("credits")?,
+                field("category").unwrap_or_default(),
+                field("cost").unwrap_or_default(),
+            );
+            moves.push(burn(None, &field("balance")?, raw)?);
+        }
+        UsageKind::Adjustment => {}
+    }
+    Some(moves)
 }

@@ -284,6 +284,11 @@ async fn a_hold_on_a_grant_that_expires_is_burned_by_its_commit_and_expires_on_r
     assert_eq!(g["status"], "expired");
     assert_eq!(b["available"], 0);
     assert_invariants(&b);
+    // The expired rest is breakage in the ledger, written once.
+    let entries = app.usage_events_all("userId=x").await;
+    let breakage: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "grant_expired").collect();
+    assert_eq!(breakage.len(), 1, "{entries:?}");
+    assert_eq!(breakage[0]["credits"][0]["amount"], 10);
 }
 
 #[tokio::test]
@@ -375,4 +380,73 @@ async fn an_allowance_burns_first_and_rolls_over_across_a_subscription_month() {
     assert_eq!(b["available"], 95, "{b}");
     assert_eq!((b["grants"][0]["grantId"].clone(), b["grants"][0]["consumed"].clone()), (pack["grantId"].clone(), json!(5)));
     assert_invariants(&b);
+}
+
+/// Every credit movement is an entry: grants, what commits and tracks burned from which grant,
+/// debt left and paid, voids and breakage; the summary adds them up, paid and promotional
+/// apart, with revenue at each grant's cost basis; the CSV carries the same.
+#[tokio::test]
+async fn the_ledger_records_every_credit_and_the_summary_adds_them_up() {
+    let app = spawn_app().await;
+    app.put_plan(credit_plan()).await;
+    app.subscribe("led", "plan_credits", None).await;
+    // 50 promotional credits burn first (same priority, promotional before paid); 100 paid at
+    // 1.5 cents each.
+    let promo = grant(&app, "led", json!({ "balance": "credits", "amount": 50, "category": "promotional" })).await;
+    let paid = grant(&app, "led", json!({ "balance": "credits", "amount": 100, "costBasis": 1.5 })).await;
+    for _ in 0..7 {
+        let held = app.reserve(render("led", "flux-pro")).await;
+        app.commit(held["reservationId"].as_str().unwrap(), None).await;
+    }
+    // 70 burned: 50 promotional, 20 paid. A track of 10 renders (100 credits) leaves 20 debt.
+    let (status, _) = app
+        .json(Method::POST, "/v1/track", Some(json!({ "userId": "led", "event": "image.render", "quantity": 10,
+            "metadata": { "model": "flux-pro" } })))
+        .await;
+    assert_eq!(status, 200);
+    let top_up = grant(&app, "led", json!({ "balance": "credits", "amount": 40, "costBasis": 1 })).await;
+    assert_eq!(top_up["debtPaid"], 20);
+    let id = top_up["grantId"].as_str().unwrap();
+    let (status, _) = app.json(Method::POST, &format!("/v1/users/led/grants/{id}/void"), None).await;
+    assert_eq!(status, 200);
+
+    let entries = app.usage_events_all("userId=led").await;
+    let kinds: Vec<&str> = entries.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for kind in ["grant", "commit", "track", "debt_settled", "grant_void"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    let track = entries.iter().find(|e| e["kind"] == "track").unwrap();
+    let moves = track["credits"].as_array().unwrap();
+    assert_eq!(moves.last().unwrap()["grantId"], Value::Null, "the debt: {track}");
+    assert_eq!(moves.last().unwrap()["amount"], 20);
+    let grant_entry = entries.iter().find(|e| e["id"] == format!("grant:{}", promo["grantId"].as_str().unwrap())).unwrap();
+    assert_eq!(grant_entry["credits"][0]["category"], "promotional");
+
+    let (status, summary) = app.json(Method::GET, "/v1/balances/summary?balance=credits&userId=led", None).await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["promotional"]["granted"], 50);
+    assert_eq!(summary["promotional"]["burned"], 50);
+    assert_eq!(summary["paid"]["granted"], 140);
+    // 20 by commits, 80 by the track, 20 of debt paid by the top-up.
+    assert_eq!(summary["paid"]["burned"], 120, "{summary}");
+    assert_eq!(summary["paid"]["voided"], 20);
+    assert_eq!(summary["paid"]["outstanding"], 0);
+    // 100 credits at 1.5 cents and 20 at 1 cent.
+    assert_eq!(summary["paid"]["revenueCents"], 170);
+    assert_eq!((summary["debtAdded"].clone(), summary["debtSettled"].clone()), (json!(20), json!(20)));
+    let _ = paid;
+
+    let csv = app
+        .client
+        .get(format!("{}/v1/usage-events?userId=led", app.address))
+        .bearer_auth(&app.key)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",balance,grantId,credits,category,costBasis"), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("grant:") && l.contains(",credits,") && l.ends_with(",promotional,")), "{csv}");
 }

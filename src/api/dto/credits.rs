@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::SoonestExpiry;
 use crate::json::rfc3339;
-use crate::quota::{BalanceView, Grant, Milli};
+use crate::quota::{BalanceView, CategoryTotals, CreditSummary, Grant, Milli};
 
 /// `POST /v1/users/{userId}/grants`: credits added to a balance.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -126,6 +126,70 @@ impl BalanceAnswer {
                 at: rfc3339(at),
             }),
             grants: b.grants.iter().map(|g| GrantAnswer::of(g, now_ms)).collect(),
+        }
+    }
+}
+
+/// One category's credits over the summary's span.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryAnswer {
+    pub granted: Milli,
+    /// By commits and tracks, and paying debt.
+    pub burned: Milli,
+    pub voided: Milli,
+    /// Breakage: what grants had left when they expired.
+    pub expired: Milli,
+    /// Granted less burned, voided and expired (deferred revenue for paid credits).
+    pub outstanding: Milli,
+    /// Burned times each grant's cost basis, in cents: recognised revenue.
+    pub revenue_cents: Milli,
+}
+
+impl From<&CategoryTotals> for CategoryAnswer {
+    fn from(t: &CategoryTotals) -> Self {
+        CategoryAnswer {
+            granted: t.granted,
+            burned: t.burned,
+            voided: t.voided,
+            expired: t.expired,
+            outstanding: t.outstanding(),
+            revenue_cents: Milli(u64::try_from(t.revenue_milli_cents).unwrap_or(u64::MAX)),
+        }
+    }
+}
+
+/// `GET /v1/balances/summary`: what the ledger says of credits over a span.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreditSummaryAnswer {
+    /// The balance summed; null for every balance.
+    pub balance: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub paid: CategoryAnswer,
+    pub promotional: CategoryAnswer,
+    /// Credits the plans' allowances covered.
+    pub allowance_burned: Milli,
+    /// Burned beyond every grant, and what later grants paid of it.
+    pub debt_added: Milli,
+    pub debt_settled: Milli,
+    /// The span held more entries than one summary reads (200,000): these are the first's.
+    pub truncated: bool,
+}
+
+impl CreditSummaryAnswer {
+    pub fn of(s: &CreditSummary, balance: Option<String>, from: Option<String>, to: Option<String>, truncated: bool) -> Self {
+        CreditSummaryAnswer {
+            balance,
+            from,
+            to,
+            paid: (&s.paid).into(),
+            promotional: (&s.promotional).into(),
+            allowance_burned: s.allowance_burned,
+            debt_added: s.debt_added,
+            debt_settled: s.debt_settled,
+            truncated,
         }
     }
 }

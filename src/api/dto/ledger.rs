@@ -17,13 +17,30 @@ pub struct UsageGroupAnswer {
     pub amount: SignedAmount,
 }
 
+/// Credits an entry moved on one grant (or, with no grant, debt a commit or track left).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreditMoveAnswer {
+    /// The balance group that burned (commits and tracks); null for the grant kinds.
+    pub group_id: Option<String>,
+    pub balance: String,
+    /// Null for debt; an allowance's credits name `~<group>@<period start>`.
+    pub grant_id: Option<String>,
+    pub amount: Milli,
+    /// paid or promotional; null for an allowance's credits and for debt.
+    pub category: Option<&'static str>,
+    /// What the customer paid per credit, in cents.
+    pub cost_basis: Option<Milli>,
+}
+
 /// One entry of the usage ledger.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageEventAnswer {
     /// Stable: the same entry has the same id in every read and export.
     pub id: String,
-    /// commit, late_commit, track or adjustment.
+    /// commit, late_commit, track, adjustment; for credits grant, grant_void, grant_expired
+    /// (breakage) and debt_settled.
     pub kind: &'static str,
     pub time: String,
     pub user_id: String,
@@ -39,6 +56,10 @@ pub struct UsageEventAnswer {
     /// In a parent's ledger, the member whose event it was (the entry has the member's entry's
     /// id); null in a member's own.
     pub member_id: Option<String>,
+    /// Credits it moved: what balance groups burned from which grants, and debt; what a grant
+    /// entry granted, voided or expired. Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub credits: Vec<CreditMoveAnswer>,
 }
 
 impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
@@ -64,6 +85,18 @@ impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
             reason: e.reason.clone(),
             key_id: e.key_id.clone(),
             member_id: e.member.clone(),
+            credits: e
+                .credits
+                .iter()
+                .map(|c| CreditMoveAnswer {
+                    group_id: c.group_id.clone(),
+                    balance: c.balance.clone(),
+                    grant_id: c.grant_id.clone(),
+                    amount: c.amount,
+                    category: c.category.map(|k| k.as_str()),
+                    cost_basis: c.cost_basis,
+                })
+                .collect(),
         }
     }
 }
