@@ -450,3 +450,44 @@ async fn the_ledger_records_every_credit_and_the_summary_adds_them_up() {
     assert!(csv.lines().next().unwrap().ends_with(",balance,grantId,credits,category,costBasis"), "{csv}");
     assert!(csv.lines().any(|l| l.starts_with("grant:") && l.contains(",credits,") && l.ends_with(",promotional,")), "{csv}");
 }
+
+/// A team's credits: its plan's balance group is decided at the team's level, so its members
+/// burn the team's grants through the levels of a shared budget, never below zero together.
+#[tokio::test]
+async fn two_members_burning_a_teams_balance_in_parallel_never_take_it_below_zero() {
+    let (one, two) = two_nodes_with("team_c", credit_plan()).await;
+    one.put_plan(json!({ "id": "plan_seat", "periodType": "month", "groups": [
+        { "id": "seat_renders", "unit": "count", "quota": 1000, "matches": [ { "event": "image.render" } ] } ] }))
+        .await;
+    for member in ["m1", "m2"] {
+        let (status, answer) = one
+            .json(
+                Method::PUT,
+                &format!("/v1/users/{member}/subscription"),
+                Some(json!({ "planId": "plan_seat", "parentId": "team_c" })),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    grant(&one, "team_c", json!({ "balance": "credits", "amount": 95 })).await;
+    let calls = (0..60).map(|i| {
+        let app = if i % 2 == 0 { one.clone_for_node() } else { two.clone_for_node() };
+        let member = if i % 3 == 0 { "m1" } else { "m2" };
+        async move {
+            let held = app.reserve(render(member, "flux-pro")).await;
+            if held["allowed"] == true {
+                let (status, _) = app.commit(held["reservationId"].as_str().unwrap(), None).await;
+                assert_eq!(status, 200);
+            }
+            held
+        }
+    });
+    let answers = join_all(calls).await;
+    assert_eq!(answers.iter().filter(|a| a["allowed"] == true).count(), 9);
+    let denied = answers.iter().find(|a| a["allowed"] == false).unwrap();
+    assert_eq!(denied["denials"][0]["subjectId"], "team_c", "{denied}");
+    assert_eq!(denied["denials"][0]["reason"], "insufficient_balance");
+    let b = balance(&one, "team_c").await;
+    assert_eq!((b["available"].clone(), b["debt"].clone(), b["grants"][0]["consumed"].clone()), (json!(5), json!(0), json!(90)));
+    assert_invariants(&b);
+}
