@@ -2,15 +2,15 @@
 --
 -- KEYS[1..3]  as in pending.lua (ctr, res, open)
 -- KEYS[4]     the subscription hash        qg:{p:u}:sub
--- ARGV[1]     number of groups n, then n pairs: counter field (<group>@<periodStart>) and plan
---             quota milli
+-- ARGV[1]     number of groups n, then n triples: counter field (<group>@<periodStart>), plan
+--             quota milli, and the group's balance ("" for a group that has none)
 --
 -- Returns {"more"} when more expired holds are due than one call reads (the node has them
 -- reclaimed and asks again), else {"ok", now ms, then per field COUNTER_FIELDS values: used,
--- held, quota}.
+-- held, quota, then per balance group its balance (wallet.lua's C.append)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-local n = shape(4, 1, 2)
+local n = shape(4, 1, 3)
 
 -- 1. Expired holds are left out by hand, while there are few enough to read in one call.
 if read_expired() then
@@ -18,9 +18,14 @@ if read_expired() then
 end
 
 -- 2. Every group's counter as it stands, with the quota in force.
-local groups = {}
+local groups, credited = {}, false
 for i = 1, n do
-  local f = ARGV[2 * i]
-  groups[i] = {g = string.match(f, '^(.-)@'), f = f, q = ARGV[2 * i + 1]}
+  local f, b = ARGV[3 * i - 1], ARGV[3 * i + 1]
+  groups[i] = {g = string.match(f, '^(.-)@'), f = f, q = ARGV[3 * i]}
+  if b ~= '' then
+    groups[i].b, credited = b, true
+  end
 end
-return append_counters({'ok', now}, groups, quotas(KEYS[4], groups, now))
+local reply = append_counters({'ok', now}, groups, quotas(KEYS[4], groups, now))
+-- Balances as though expired holds had gone back (the credits they hold, pending.lua's).
+return credited and credits().append(reply, groups, nil, now, expired_credits) or reply

@@ -327,9 +327,24 @@ local function credits()
 
   -- A balance's state for an answer: available now, held (on grants and overdrawn), debt,
   -- and the soonest expiry: the remaining of the grants that expire first, and when.
-  function C.state(balance, now)
+  function C.state(balance, now, pending)
     local w = C.wallet(balance, now)
     local held, soonest_at, soonest = w.oh, '', 0
+    if pending then
+      -- What expired reservations still hold counts as given back (a read-only script's,
+      -- which writes nothing: the wallet in memory takes it once).
+      for _, g in ipairs(w.g) do
+        local p = pending[g.i]
+        if p then
+          held = held - p
+          if not w.pended and not g.vd and g.f + 0 <= now and not expired(g, now) then
+            g.r = g.r + p
+          end
+        end
+      end
+      w.pended = true
+      held = held - (pending['~oh|' .. balance] or 0)
+    end
     for _, g in ipairs(w.g) do
       held = held + g.h
       if usable(g, now) and g.x ~= '' then
@@ -340,7 +355,7 @@ local function credits()
         end
       end
     end
-    return math.max(0, C.available(w, now)), held, w.d, soonest, soonest_at
+    return math.max(0, C.available(w, now)), math.max(0, held), w.d, soonest, soonest_at
   end
 
   -- The grant scripts' part (grants hash `grants_key`): grants that finished (nothing
@@ -452,12 +467,12 @@ local function credits()
   -- Appends, per balance hold, its balance's state (C.state): available, held, debt, the
   -- soonest expiry's amount and instant ("" for none). Holds are reserve's and track's (with
   -- `b`) or a record's, whose balance is in its part of the record's "w" (`parts`).
-  function C.append(reply, holds, parts, now)
+  function C.append(reply, holds, parts, now, pending)
     for i = 1, #holds do
       local h = holds[i]
       local b = h.b or (parts and parts[h.g] and parts[h.g].b)
       if b then
-        local available, held, debt, soonest, soonest_at = C.state(b, now)
+        local available, held, debt, soonest, soonest_at = C.state(b, now, pending)
         reply[#reply + 1] = available
         reply[#reply + 1] = held
         reply[#reply + 1] = debt

@@ -12,7 +12,8 @@ use crate::quota::{Counter, Denial};
 /// A parent's counters are named by their level (`up1.<group>`, `up2.<group>`): subject ids
 /// may hold what a structured-field string cannot.
 pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_ms: i64) {
-    if counters.is_empty() {
+    // A balance is not a quota per window: balance groups have no item.
+    if counters.iter().all(|c| c.credit.is_some()) {
         return;
     }
     // Both values are written into one buffer each, without `format!`'s machinery: they are
@@ -24,6 +25,9 @@ pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_
         if c.subject.as_ref() != subject {
             level += 1;
             subject = c.subject.as_ref();
+        }
+        if c.credit.is_some() {
+            continue;
         }
         if !policies.is_empty() {
             policies.push_str(", ");
@@ -55,10 +59,12 @@ pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_
     response.insert_header(("RateLimit", limits));
 }
 
-/// Seconds, rounded up, until the earliest reset of a denying group; nothing when none resets.
+/// Seconds, rounded up, until the earliest reset of a denying group; nothing when none resets
+/// (a balance never does: credits come back by a grant, not by time).
 pub fn retry_after(response: &mut HttpResponseBuilder, counters: &[Counter], denied_by: &[Denial], now_ms: i64) {
     let earliest = counters
         .iter()
+        .filter(|c| c.credit.is_none())
         .filter(|c| {
             denied_by
                 .iter()

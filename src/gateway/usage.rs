@@ -86,6 +86,7 @@ impl Gateway {
                 group: &g.id,
                 window: *w,
                 quota: g.quota,
+                balance: g.balance.as_ref().map(|b| b.name.as_str()),
             })
             .collect();
         let ledger = self.keeps_ledger(project).await?;

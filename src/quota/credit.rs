@@ -81,7 +81,9 @@ impl Grant {
     /// else how it ended: `voided`, `expired` or `depleted`.
     pub fn status(&self, now_ms: i64) -> &'static str {
         let a = &self.amounts;
-        if self.effective_ms > now_ms && a.remaining > Milli::ZERO {
+        // Only a time asked for schedules: one taken from the node's clock at creation may be
+        // a moment ahead of the clock that reads it.
+        if self.input.effective_ms.is_some_and(|at| at > now_ms) && a.remaining > Milli::ZERO {
             "scheduled"
         } else if a.remaining > Milli::ZERO || a.held > Milli::ZERO {
             "active"

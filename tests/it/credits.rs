@@ -491,3 +491,38 @@ async fn two_members_burning_a_teams_balance_in_parallel_never_take_it_below_zer
     assert_eq!((b["available"].clone(), b["debt"].clone(), b["grants"][0]["consumed"].clone()), (json!(5), json!(0), json!(90)));
     assert_invariants(&b);
 }
+
+/// A balance group reads the same in usage as in a reserve's answer, holds of expired
+/// reservations left out; a balance is no window, so it has no rate-limit item and a denial by
+/// it alone no Retry-After.
+#[tokio::test]
+async fn usage_shows_the_balance_and_a_balance_denial_names_no_reset() {
+    let app = spawn_app().await;
+    app.put_plan(credit_plan()).await;
+    app.subscribe("us", "plan_credits", None).await;
+    grant(&app, "us", json!({ "balance": "credits", "amount": 15 })).await;
+    let held = app
+        .reserve(json!({ "userId": "us", "event": "image.render", "metadata": { "model": "sdxl" }, "ttlSeconds": 1 }))
+        .await;
+    assert_eq!(held["allowed"], true);
+    let usage = app.usage("us").await;
+    let counter = TestApp::counter(&usage, "credits");
+    assert_eq!((counter["balance"].clone(), counter["remaining"].clone(), counter["reserved"].clone()), (json!("credits"), json!(11), json!(4)), "{usage}");
+    assert_eq!(counter["exceeded"], false);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Expired, not yet reclaimed by any writing call: usage reads it as given back.
+    let usage = app.usage("us").await;
+    let counter = TestApp::counter(&usage, "credits");
+    assert_eq!((counter["remaining"].clone(), counter["reserved"].clone()), (json!(15), json!(0)), "{usage}");
+
+    let res = app
+        .call(Method::POST, "/v1/reserve", Some(json!({ "userId": "us", "event": "image.render", "quantity": 2,
+            "metadata": { "model": "flux-pro" } })))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("retry-after").is_none(), "{:?}", res.headers());
+    let limits = res.headers()["ratelimit"].to_str().unwrap().to_string();
+    assert!(limits.contains("\"per_minute\"") && !limits.contains("\"credits\""), "{limits}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["reasons"], json!(["insufficient_balance"]));
+}

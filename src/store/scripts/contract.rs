@@ -157,7 +157,7 @@ pub const RECLAIM: Contract = Contract {
 pub const USAGE: Contract = Contract {
     file: "usage.lua",
     keys: 4,
-    args: &[counted(1, Each::Values(2))],
+    args: &[counted(1, Each::Values(3))],
     reply: "ok, now ms, COUNTER_FIELDS per field",
 };
 pub const SUBSCRIBE: Contract = Contract {

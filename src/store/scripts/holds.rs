@@ -39,11 +39,13 @@ pub struct ReserveArgs<'a> {
     pub at: Decided,
 }
 
-/// One counter usage.lua reads: the group's window and the plan's quota for it.
+/// One counter usage.lua reads: the group's window and the plan's quota for it, and a balance
+/// group's balance.
 pub struct UsageField<'a> {
     pub group: &'a str,
     pub window: Window,
     pub quota: Milli,
+    pub balance: Option<&'a str>,
 }
 
 /// The balances of a decision's balance groups, after its alerts.
@@ -184,13 +186,16 @@ pub async fn usage(
     inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
     inv.arg(fields.len());
     for f in fields {
-        inv.arg(counter_field(f.group, &f.window)).arg(f.quota.0);
+        inv.arg(counter_field(f.group, &f.window))
+            .arg(f.quota.0)
+            .arg(f.balance.unwrap_or(""));
     }
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
             let now_ms = it.int()?;
-            let amounts = fields.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?;
+            let mut amounts: Vec<Amounts> = fields.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?;
+            it.credits(amounts.iter_mut(), fields.iter().map(|f| f.balance.is_some()))?;
             Ok(Reply::Done((now_ms, amounts)))
         }
         other => Err(unexpected("usage", other)),
