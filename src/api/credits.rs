@@ -79,6 +79,9 @@ pub async fn list_grants(
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
     let [balance] = query::params(req.query_string(), ["balance"])?;
+    if let Some(name) = &balance {
+        check_id(name).map_err(|d| ApiError::invalid("balance", d))?;
+    }
     let project = key.project(&state).await?;
     let (now_ms, balances) = state.gateway.balances(&project, &user).await?;
     let grants = balances

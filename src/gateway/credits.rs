@@ -39,6 +39,12 @@ impl Gateway {
         idempotency: Option<&Idempotency>,
     ) -> Result<Granting, GatewayError> {
         check_grant(input)?;
+        if input.expires_ms.is_some_and(|at| at <= self.clock.now_ms()) {
+            return Err(GatewayError::Invalid {
+                field: "expiresAt",
+                detail: "must be in the future".into(),
+            });
+        }
         let id = grant_id();
         let ledger = self.ledger_for(project, user).await?;
         let made = self

@@ -184,6 +184,9 @@ impl Plan {
                     problem(at("period.type"), PERIOD_TYPES);
                     plan_period.kind
                 }
+                // A balance group without an allowance has no period of its own to keep: its
+                // counter counts what it burned, for all time.
+                None if default_kind.is_none() && g.balance.is_some() && g.allowance.is_none() => PeriodKind::Lifetime,
                 None => {
                     if default_kind.is_none() {
                         problem(at("period.type"), "is required when the plan has no periodType");

@@ -326,6 +326,7 @@ async fn bad_grants_and_balance_groups_are_refused_by_field() {
             json!({ "balance": "credits", "amount": 1, "effectiveAt": at(Duration::from_secs(60)), "expiresAt": at(Duration::from_secs(30)) }),
             "expiresAt",
         ),
+        (json!({ "balance": "credits", "amount": 1, "expiresAt": "2020-01-01T00:00:00Z" }), "expiresAt"),
     ] {
         let (status, answer) = app.json(Method::POST, "/v1/users/b/grants", Some(body)).await;
         assert_eq!((status.as_u16(), answer["field"].clone()), (400, json!(field)), "{answer}");
@@ -342,6 +343,17 @@ async fn bad_grants_and_balance_groups_are_refused_by_field() {
     assert_eq!(status, 400, "{answer}");
     let text = answer.to_string();
     assert!(text.contains("groups[0].quota") && text.contains("groups[1].overdraft"), "{text}");
+    // A balance-only plan needs no period: its groups count for all time.
+    let (status, answer) = app
+        .json(
+            Method::PUT,
+            "/v1/plans/plan_wallet_only",
+            Some(json!({ "groups": [ { "id": "c", "balance": "credits", "matches": [ { "event": "*" } ] } ] })),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = app.json(Method::GET, "/v1/users/b/grants?balance=bad!", None).await;
+    assert_eq!((status.as_u16(), answer["field"].clone()), (400, json!("balance")), "{answer}");
 }
 
 /// "30 credits a month, then packs": the allowance burns before any grant, ends with the
