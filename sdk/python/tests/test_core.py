@@ -145,6 +145,45 @@ def test_adjustments_and_webhook_creation_carry_a_key_and_are_replayable() -> No
     assert _calls.adjust("u", "g", 1, "r", "mine").idempotency_key == "mine"
 
 
+def test_a_grant_always_carries_a_key_and_sends_only_what_was_given() -> None:
+    from datetime import datetime
+    plain = _calls.grant("u", "credits", 5, None, None, None, None, None, None, None, None)
+    assert plain.idempotency_key and plain.replayable
+    assert plain.body == {"balance": "credits", "amount": 5}
+    other = _calls.grant("u", "credits", 5, None, None, None, None, None, None, None, None)
+    assert other.idempotency_key != plain.idempotency_key, "a fresh key per call"
+    full = _calls.grant("u/1", "credits", 2.5, 10, "promotional", datetime(2027, 1, 1), "2027-02-01T00:00:00Z",
+                        1.25, "purchase", {"order": "o_1"}, "cs_1")
+    assert (full.path, full.idempotency_key) == ("/v1/users/u%2F1/grants", "cs_1")
+    assert full.body == {"balance": "credits", "amount": 2.5, "priority": 10, "category": "promotional",
+                         "effectiveAt": "2027-01-01T00:00:00Z", "expiresAt": "2027-02-01T00:00:00Z",
+                         "costBasis": 1.25, "source": "purchase", "metadata": {"order": "o_1"}}
+    assert _calls.grant("u", "c", 1, 0, None, None, None, 0, None, {}, None).body == {
+        "balance": "c", "amount": 1, "priority": 0, "costBasis": 0, "metadata": {}}, "zeros are sent"
+
+
+def test_grant_answers_load_with_their_amounts_and_counters_with_a_balances_fields() -> None:
+    from quota_gateway import Counter, SoonestExpiry
+    from quota_gateway.types import Balance, GrantMade
+    grant = {"grantId": "g_1", "balance": "credits", "amount": 30, "remaining": 10, "held": 0, "consumed": 20,
+             "expired": 0, "voided": 0, "priority": 50, "category": "paid", "status": "active",
+             "effectiveAt": "2026-01-01T00:00:00.000Z", "expiresAt": None, "costBasis": None, "source": None,
+             "metadata": None, "createdAt": "2026-01-01T00:00:00.000Z"}
+    made = load(GrantMade, {**grant, "debtPaid": 20})
+    assert (made.grant_id, made.consumed, made.debt_paid) == ("g_1", 20, 20)
+    balance = load(Balance, {"balance": "credits", "available": 10, "held": 0, "debt": 0,
+                             "soonestExpiry": {"amount": 10, "at": "2026-02-01T00:00:00.000Z"}, "grants": [grant]})
+    assert balance.soonest_expiry == SoonestExpiry(10, "2026-02-01T00:00:00.000Z")
+    assert balance.grants[0].grant_id == "g_1"
+    common = {"subjectId": "u", "groupId": "g", "label": "g", "unit": "count", "mode": "hard", "quota": 0,
+              "used": 0, "reserved": 0, "count": 0, "remaining": 5, "periodStart": None, "resetsAt": None,
+              "exceeded": False}
+    quota = load(Counter, common)
+    assert (quota.balance, quota.debt, quota.soonest_expiry) == (None, None, None)
+    credits = load(Counter, {**common, "balance": "credits", "debt": 0, "soonestExpiry": None})
+    assert (credits.balance, credits.debt, credits.soonest_expiry) == ("credits", 0, None)
+
+
 def test_a_reserve_keyed_by_the_caller_is_not_released_behind_its_back() -> None:
     mine = attempts(_calls.reserve("closed", "u", "e", 1, None, None, "mine"))
     mine.request(0.0)

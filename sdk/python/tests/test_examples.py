@@ -3,12 +3,16 @@ stand-in on loopback), as a reader of the README would run it."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
+import secrets
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator
+from typing import Any, Callable, Dict, Iterator, Optional
 
 import httpx
 import pytest
@@ -95,6 +99,67 @@ def test_the_fastapi_example_pays_per_request_and_answers_429_when_spent(env: En
                 break
             time.sleep(0.05)
         assert (used(env, user)["used"], used(env, user)["reserved"]) == (2, 0), "the failed request was released"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def stripe_signed(secret: str, body: bytes, at: Optional[int] = None) -> str:
+    """A `Stripe-Signature` header as Stripe makes it."""
+    t = int(time.time()) if at is None else at
+    return f"t={t},v1=" + hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def checkout_completed(session_id: str, user: str, pack: str, amount_total: int) -> bytes:
+    return json.dumps({
+        "id": f"evt_{session_id}", "object": "event", "type": "checkout.session.completed",
+        "data": {"object": {"id": session_id, "object": "checkout.session", "client_reference_id": user,
+                            "metadata": {"pack": pack}, "payment_status": "paid", "status": "complete",
+                            "amount_total": amount_total, "currency": "usd"}},
+    }).encode()
+
+
+def test_the_stripe_example_grants_a_paid_pack_once_and_refuses_a_bad_signature(
+        env: Env, fresh_user: Callable[..., str]) -> None:
+    user, secret = fresh_user("buyer"), "whsec_" + secrets.token_hex(16)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(EXAMPLES / "stripe_credits.py")],
+                              env=example_env(env, PORT=str(port), STRIPE_WEBHOOK_SECRET=secret),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    hook = f"http://127.0.0.1:{port}/stripe/webhook"
+
+    def post(body: bytes, signature: Optional[str]) -> httpx.Response:
+        headers = {"Content-Type": "application/json"}
+        if signature is not None:
+            headers["Stripe-Signature"] = signature
+        return httpx.post(hook, content=body, headers=headers, timeout=10)
+
+    def grants() -> Any:
+        return env.call("GET", f"/v1/users/{user}/grants")["grants"]
+
+    try:
+        until("the stripe example", lambda: httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1).status_code == 200)
+        session = f"cs_test_{user}"
+        body = checkout_completed(session, user, "starter", 1000)
+        first = post(body, stripe_signed(secret, body))
+        assert first.status_code == 200, first.text
+        again = post(body, stripe_signed(secret, body))   # Stripe delivers it again
+        assert again.status_code == 200 and again.json()["grantId"] == first.json()["grantId"]
+        [granted] = grants()
+        assert (granted["amount"], granted["source"], granted["costBasis"], granted["metadata"]) == (
+            500, "stripe_checkout", 2, {"checkout_session": session, "pack": "starter"}), "granted once"
+
+        other = checkout_completed(f"cs_test_{user}_2", user, "pro", 4000)
+        for signature in (stripe_signed("whsec_wrong", other),        # another endpoint's secret
+                          stripe_signed(secret, other + b" "),         # a body changed on the way
+                          stripe_signed(secret, other, int(time.time()) - 301),   # too old a replay
+                          "v1=" + stripe_signed(secret, other).split("v1=")[1],   # no timestamp
+                          None):                                         # no header
+            refused = post(other, signature)
+            assert refused.status_code == 400, (signature, refused.text)
+        assert len(grants()) == 1, "nothing granted for a bad signature"
+        assert post(other, stripe_signed(secret, other)).json()["granted"] == 2500, "the same event, signed, grants"
+        assert [g["amount"] for g in grants()] == [500, 2500]
     finally:
         server.terminate()
         server.wait(timeout=10)

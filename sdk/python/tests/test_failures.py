@@ -162,6 +162,17 @@ async def test_an_adjustment_whose_answer_was_lost_is_retried_with_its_key_and_a
     assert env.call("GET", f"/v1/users/{user}/usage")["counters"][0]["used"] == 3
 
 
+async def test_a_grant_whose_answer_was_lost_is_retried_with_its_key_and_granted_once(
+        make: Make, env: Env, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user("credits")
+    with StandIn(env.base_url, lose_first_answer) as proxy:
+        made = await make(proxy.url).grant(user, "credits", 40)   # no key of the caller's
+    assert len(proxy.seen) == 2 and len(set(proxy.keys())) == 1 and proxy.keys()[0], "retried with one key"
+    assert made.remaining == 40
+    grants = env.call("GET", f"/v1/users/{user}/grants")["grants"]
+    assert [g["grantId"] for g in grants] == [made.grant_id], "granted once"
+
+
 async def test_a_webhook_endpoint_whose_creation_answer_was_lost_is_made_once(
         make: Make, env: Env, fresh_user: Callable[..., str]) -> None:
     url = f"http://127.0.0.1:9/hooks/{fresh_user()}"

@@ -1,14 +1,17 @@
-// The routes beside the data plane: subscriptions, adjustments, the ledger, user tokens and
-// webhook endpoints. Which writes may be retried after an attempt that may have run:
-// - adjustments and webhook creation carry an Idempotency-Key (the gateway answers a repeat
-//   with the first answer), so they are retried like reserve, track and commit;
-// - PUT and DELETE routes, block and unblock, enabling and disabling an endpoint set a state,
-//   and repeat harmlessly;
+// The routes beside the data plane: subscriptions, adjustments, credits, the ledger, user
+// tokens and webhook endpoints. Which writes may be retried after an attempt that may have run:
+// - adjustments, grants and webhook creation carry an Idempotency-Key (the gateway answers a
+//   repeat with the first answer), so they are retried like reserve, track and commit;
+// - PUT and DELETE routes, block and unblock, voiding a grant, enabling and disabling an
+//   endpoint set a state, and repeat harmlessly;
 // - rotating a secret and sending a test act again on every call and take no key: they are
 //   retried only when the request cannot have arrived (a refused connection, a 429).
 import type { CallOptions, WriteOptions } from "./client.js";
 import { type Call, newKey } from "./http.js";
-import type { AdjustmentAnswer, DailyUsage, Subscription, UsageAnswer, UsageEventPage, UserToken, Webhook, WebhookDelivery } from "./types.js";
+import type {
+  AdjustmentAnswer, BalanceList, CreditSummary, DailyUsage, Grant, GrantCategory, GrantList, GrantMade, Subscription, UsageAnswer, UsageEventPage,
+  UserToken, Webhook, WebhookDelivery,
+} from "./types.js";
 
 type Send = <T>(call: Call) => Promise<T>;
 type Per = (opts: CallOptions) => { signal: AbortSignal | undefined; timeoutMs: number | undefined };
@@ -20,6 +23,28 @@ export interface SubscriptionInput {
   overrides?: Record<string, { quota: number; expiresAt?: string | undefined }> | undefined;
   /** A team or customer whose budget the user shares; `null` removes it, left out keeps it. */
   parentId?: string | null | undefined;
+}
+
+/** Credits added to a balance by `grant`. */
+export interface GrantInput {
+  /** The balance a plan's balance groups name (`[A-Za-z0-9_.-]{1,64}`). */
+  balance: string;
+  /** Credits, more than 0, at most 3 decimals. */
+  amount: number;
+  /** 0 to 100 (default 50): lower burns first. */
+  priority?: number | undefined;
+  /** `paid` (default) or `promotional`. */
+  category?: GrantCategory | undefined;
+  /** When the credits start to count (default now). */
+  effectiveAt?: string | Date | undefined;
+  /** When what is left of them expires (default never); after `effectiveAt`. */
+  expiresAt?: string | Date | undefined;
+  /** What the customer paid per credit, in cents. */
+  costBasis?: number | undefined;
+  /** Where they came from (`purchase`, `promotion`, `manual`, ...), 1 to 64 bytes. */
+  source?: string | undefined;
+  /** Kept with the grant and answered as given (a payment's or a session's id, ...). */
+  metadata?: Record<string, unknown> | undefined;
 }
 
 const path = (segment: string) => encodeURIComponent(segment);
@@ -71,6 +96,54 @@ export function adminMethods(send: Send, per: Per) {
      */
     adjust(userId: string, adjustment: { groupId: string; amount: number; reason: string }, opts: WriteOptions = {}): Promise<AdjustmentAnswer> {
       return send({ method: "POST", path: user(userId, "/adjustments"), body: adjustment, idempotencyKey: opts.idempotencyKey ?? newKey(), ...replay, ...per(opts) });
+    },
+
+    /**
+     * Adds credits to one of the user's balances; they pay the balance's debt first
+     * (`debtPaid`). Granted once however often it is retried (its Idempotency-Key): pass the
+     * payment's id as `idempotencyKey` (a Stripe Checkout session's, an invoice's), so that a
+     * webhook delivered twice grants once; a repeat answers the grant first made.
+     */
+    grant(userId: string, grant: GrantInput, opts: WriteOptions = {}): Promise<GrantMade> {
+      const { effectiveAt, expiresAt, ...rest } = grant;
+      const body = { ...rest, ...(effectiveAt ? { effectiveAt: time(effectiveAt) } : {}), ...(expiresAt ? { expiresAt: time(expiresAt) } : {}) };
+      return send({ method: "POST", path: user(userId, "/grants"), body, idempotencyKey: opts.idempotencyKey ?? newKey(), ...replay, ...per(opts) });
+    },
+
+    /** The user's grants (of one balance, with `balance`), in burn order, voided and spent ones included. */
+    listGrants(userId: string, query: { balance?: string | undefined } = {}, opts: CallOptions = {}): Promise<GrantList> {
+      const tail = query.balance ? `?${new URLSearchParams({ balance: query.balance })}` : "";
+      return send({ method: "GET", path: user(userId, `/grants${tail}`), ...replay, ...per(opts) });
+    },
+
+    /**
+     * Ends a grant: what it has remaining is voided now, what open reservations hold of it
+     * when they give it back. A repeat answers the voided grant.
+     */
+    voidGrant(userId: string, grantId: string, opts: CallOptions = {}): Promise<Grant> {
+      return send({ method: "POST", path: user(userId, `/grants/${path(grantId)}/void`), body: {}, ...replay, ...per(opts) });
+    },
+
+    /** Every balance of the user: available, held, debt and soonest expiry, each with its grants in burn order. */
+    balances(userId: string, opts: CallOptions = {}): Promise<BalanceList> {
+      return send({ method: "GET", path: user(userId, "/balances"), ...replay, ...per(opts) });
+    },
+
+    /**
+     * What the ledger says of credits over a span (every user's, or one's): granted, burned
+     * with its revenue at each grant's cost basis, voided, expired (breakage) and outstanding,
+     * paid and promotional apart.
+     */
+    balancesSummary(
+      query: { balance?: string; userId?: string; from?: Date | string; to?: Date | string } = {},
+      opts: CallOptions = {},
+    ): Promise<CreditSummary> {
+      const params = new URLSearchParams();
+      for (const [name, value] of Object.entries(query)) {
+        if (value !== undefined) params.set(name, value instanceof Date ? value.toISOString() : value);
+      }
+      const text = params.toString();
+      return send({ method: "GET", path: `/v1/balances/summary${text ? `?${text}` : ""}`, ...replay, ...per(opts) });
     },
 
     /**

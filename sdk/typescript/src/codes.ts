@@ -7,11 +7,11 @@ export const GATEWAY_CODES = [
   "invalid_request", "invalid_plan", "unauthorized", "forbidden", "origin_not_allowed",
   "route_not_found", "method_not_allowed", "reservation_not_found", "plan_not_found",
   "project_not_found", "key_not_found", "subscription_not_found", "webhook_not_found",
-  "delivery_not_found", "project_exists", "reservation_committed", "reservation_released",
-  "plan_in_use", "plan_missing", "webhook_limit", "webhook_disabled", "secret_rotation_limit",
-  "reservation_expired", "request_timeout", "payload_too_large", "unsupported_media_type",
-  "idempotency_key_reused", "counter_limit", "headers_too_large", "internal_error",
-  "backend_unavailable",
+  "delivery_not_found", "grant_not_found", "project_exists", "reservation_committed",
+  "reservation_released", "plan_in_use", "plan_missing", "webhook_limit", "grant_limit",
+  "webhook_disabled", "secret_rotation_limit", "reservation_expired", "request_timeout",
+  "payload_too_large", "unsupported_media_type", "idempotency_key_reused", "counter_limit",
+  "headers_too_large", "internal_error", "backend_unavailable",
 ] as const;
 
 export type GatewayCode = (typeof GATEWAY_CODES)[number];
@@ -26,8 +26,9 @@ export type ClientCode = "aborted" | "webhook_invalid" | `http_${number}`;
 export type ErrorCode = GatewayCode | ClientCode;
 
 /**
- * Why a reserve or check was denied: a quota (`limit_reached`, with `deniedBy`), a block, no
- * plan, an event no group matches on a plan that denies those, or a gateway that gave no
- * decision (`backend_unavailable`, from the client's fail mode).
+ * Why a reserve or check was denied: a quota (`limit_reached`, with `deniedBy`), a balance
+ * group whose grants (and overdraft) cannot cover the amount (`insufficient_balance`, with
+ * `deniedBy`), a block, no plan, an event no group matches on a plan that denies those, or a
+ * gateway that gave no decision (`backend_unavailable`, from the client's fail mode).
  */
-export type Reason = "limit_reached" | "user_blocked" | "no_subscription" | "unmatched_event" | "backend_unavailable";
+export type Reason = "limit_reached" | "insufficient_balance" | "user_blocked" | "no_subscription" | "unmatched_event" | "backend_unavailable";

@@ -56,7 +56,8 @@ function common(answer: ReserveAnswer, headers: Headers): Common {
   const after = headers.get("retry-after");
   return {
     deniedBy: answer.deniedBy,
-    denials: answer.denials,
+    // The gateway's reasons are a closed set the document calls a string.
+    denials: answer.denials as Denial[],
     counters: answer.counters,
     unchecked: false,
     rateLimit: headers.get("ratelimit"),

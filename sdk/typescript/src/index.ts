@@ -2,8 +2,9 @@
 // Types are exported by name (no `export type *`), so TypeScript 4.9 reads the declarations.
 export { createClient } from "./client.js";
 export type { Actual, CallOptions, ClientOptions, QuotaGatewayClient, ReservationScope, ReserveOptions, WithReservation, WriteOptions } from "./client.js";
-export type { SubscriptionInput } from "./admin.js";
+export type { GrantInput, SubscriptionInput } from "./admin.js";
 export { GATEWAY_CODES } from "./codes.js";
+export { isBalanceCounter } from "./credits.js";
 export type { ClientCode, ErrorCode, GatewayCode, Reason } from "./codes.js";
 export { rateLimitHeaders } from "./decision.js";
 export type { Allowed, Check, Decision, Denied, RateLimitHeaders } from "./decision.js";
@@ -11,8 +12,8 @@ export { QuotaGatewayError } from "./errors.js";
 export { verifyWebhook } from "./webhooks.js";
 export type { WebhookHeaders } from "./webhooks.js";
 export type {
-  AdjustmentAnswer, CommitAnswer, Counter, DailyUsage, Denial, ExtendAnswer, Metadata, Problem, QuotaEventData, ReleaseAnswer,
-  ReservationAnswer, ReserveAnswer, Subscription, TrackAnswer, UsageAnswer, UsageEvent, UsageEventPage, UserToken, Webhook,
-  WebhookDelivery, WebhookEvent,
+  AdjustmentAnswer, Balance, BalanceCounter, BalanceList, CommitAnswer, CreditSummary, Counter, DailyUsage, Denial, ExtendAnswer, Grant, GrantCategory,
+  GrantList, GrantMade, GrantStatus, Metadata, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, SoonestExpiry,
+  Subscription, TrackAnswer, UsageAnswer, UsageEvent, UsageEventPage, UserToken, Webhook, WebhookDelivery, WebhookEvent,
 } from "./types.js";
 export type { components, paths } from "./openapi.js";

@@ -226,6 +226,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/balances/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the ledger says of credits over a span (every user's, or one's): granted, burned with its revenue by cost basis, voided, expired (breakage) and outstanding, paid and promotional apart */
+        get: {
+            parameters: {
+                query?: {
+                    balance?: string;
+                    userId?: string;
+                    from?: string;
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreditSummaryAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/check": {
         parameters: {
             query?: never;
@@ -2447,6 +2533,89 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{userId}/balances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every balance of the user (available, held, debt, soonest expiry) with its grants */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    userId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BalanceList"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{userId}/block": {
         parameters: {
             query?: never;
@@ -2632,6 +2801,316 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{userId}/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every grant of the user, in burn order, with remaining, held, consumed, expired and voided */
+        get: {
+            parameters: {
+                query?: {
+                    balance?: string;
+                };
+                header?: never;
+                path: {
+                    userId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GrantList"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Grant credits to a balance (they pay debt first); with an Idempotency-Key (a payment's id), a repeat answers the first grant and grants nothing */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description 1 to 255 visible ASCII characters: the same key with the same body (as canonical JSON) within the retention window answers the first call's answer and does nothing again; with another body, 422 idempotency_key_reused */
+                    "Idempotency-Key"?: string;
+                };
+                path: {
+                    userId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["GrantBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GrantMadeAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code grant_limit */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code idempotency_key_reused */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{userId}/grants/{grantId}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End a grant: what it has remaining is voided now, what it holds when given back */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    userId: string;
+                    grantId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["EmptyBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GrantAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code grant_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -4412,8 +4891,45 @@ export interface components {
         AdjustmentList: {
             data: components["schemas"]["AdjustmentEntry"][];
         };
+        /**
+         * @description `{"amount": 1000, "rollover": {"max": 500}}`: each period of the group has `amount` credits
+         *     that burn before any grant and end with the period; with `rollover`, what is left of them
+         *     (at most `max`) carries into the next period only.
+         */
+        AllowanceDoc: {
+            amount: components["schemas"]["Milli"];
+            rollover?: null | components["schemas"]["RolloverDoc"];
+        };
+        /**
+         * @description One balance: what can be spent now, what is held, the debt, the soonest expiry, and its
+         *     grants in burn order.
+         */
+        BalanceAnswer: {
+            available: components["schemas"]["Milli"];
+            balance: string;
+            debt: components["schemas"]["Milli"];
+            grants: components["schemas"]["GrantAnswer"][];
+            held: components["schemas"]["Milli"];
+            soonestExpiry?: null | components["schemas"]["SoonestExpiry"];
+        };
+        BalanceList: {
+            balances: components["schemas"]["BalanceAnswer"][];
+        };
         BlockBody: {
             reason: string;
+        };
+        /** @description One category's credits over the summary's span. */
+        CategoryAnswer: {
+            /** @description By commits and tracks, and paying debt. */
+            burned: components["schemas"]["Milli"];
+            /** @description Breakage: what grants had left when they expired. */
+            expired: components["schemas"]["Milli"];
+            granted: components["schemas"]["Milli"];
+            /** @description Granted less burned, voided and expired (deferred revenue for paid credits). */
+            outstanding: components["schemas"]["Milli"];
+            /** @description Burned times each grant's cost basis, in cents: recognised revenue. */
+            revenueCents: components["schemas"]["Milli"];
+            voided: components["schemas"]["Milli"];
         };
         /** @description One change of the audit log. */
         ChangeAnswer: {
@@ -4451,7 +4967,14 @@ export interface components {
             quantity?: null | components["schemas"]["Milli"];
         };
         CounterAnswer: {
+            /**
+             * @description A balance group's balance (its `remaining` is what can be spent now, its `reserved`
+             *     what open reservations hold of it); absent on other groups.
+             */
+            balance?: string | null;
             count: components["schemas"]["Milli"];
+            debt?: null | components["schemas"]["Milli"];
+            /** @description Past the quota; for a balance group, in debt. */
             exceeded: boolean;
             groupId: string;
             label: string;
@@ -4461,10 +4984,39 @@ export interface components {
             remaining: components["schemas"]["Milli"];
             reserved: components["schemas"]["Milli"];
             resetsAt?: string | null;
+            soonestExpiry?: null | components["schemas"]["SoonestExpiry"];
             /** @description Whose counter it is: the user the call was about, or a parent whose budget it shares. */
             subjectId: string;
             unit: string;
             used: components["schemas"]["Milli"];
+        };
+        /** @description Credits an entry moved on one grant (or, with no grant, debt a commit or track left). */
+        CreditMoveAnswer: {
+            amount: components["schemas"]["Milli"];
+            balance: string;
+            /** @description paid or promotional; null for an allowance's credits and for debt. */
+            category?: string | null;
+            costBasis?: null | components["schemas"]["Milli"];
+            /** @description Null for debt; an allowance's credits name `~<group>@<period start>`. */
+            grantId?: string | null;
+            /** @description The balance group that burned (commits and tracks); null for the grant kinds. */
+            groupId?: string | null;
+        };
+        /** @description `GET /v1/balances/summary`: what the ledger says of credits over a span. */
+        CreditSummaryAnswer: {
+            /** @description Credits the plans' allowances covered. */
+            allowanceBurned: components["schemas"]["Milli"];
+            /** @description The balance summed; null for every balance. */
+            balance?: string | null;
+            /** @description Burned beyond every grant, and what later grants paid of it. */
+            debtAdded: components["schemas"]["Milli"];
+            debtSettled: components["schemas"]["Milli"];
+            from?: string | null;
+            paid: components["schemas"]["CategoryAnswer"];
+            promotional: components["schemas"]["CategoryAnswer"];
+            to?: string | null;
+            /** @description The span held more entries than one summary reads (200,000): these are the first's. */
+            truncated: boolean;
         };
         /** @description A user's daily rollups, every day of the range in order. */
         DailyUsageAnswer: {
@@ -4545,18 +5097,84 @@ export interface components {
             /** Format: int64 */
             ttlSeconds: number;
         };
+        /** @description A grant with its amounts: amount = remaining + held + consumed + expired + voided. */
+        GrantAnswer: {
+            amount: components["schemas"]["Milli"];
+            balance: string;
+            category: string;
+            consumed: components["schemas"]["Milli"];
+            costBasis?: null | components["schemas"]["Milli"];
+            createdAt: string;
+            effectiveAt: string;
+            expired: components["schemas"]["Milli"];
+            expiresAt?: string | null;
+            grantId: string;
+            held: components["schemas"]["Milli"];
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** Format: int32 */
+            priority: number;
+            remaining: components["schemas"]["Milli"];
+            source?: string | null;
+            /** @description `scheduled`, `active`, `depleted`, `expired` or `voided`. */
+            status: string;
+            voided: components["schemas"]["Milli"];
+        };
+        /** @description `POST /v1/users/{userId}/grants`: credits added to a balance. */
+        GrantBody: {
+            /** @description Credits, up to 10^12 with 3 decimals; more than 0. */
+            amount: components["schemas"]["Milli"];
+            /** @description The balance, `[A-Za-z0-9_.-]{1,64}` (a plan's balance groups name it). */
+            balance: string;
+            /** @description `paid` (default) or `promotional`. */
+            category?: string | null;
+            costBasis?: null | components["schemas"]["Milli"];
+            /** @description When it starts to count (RFC 3339; default now). */
+            effectiveAt?: string | null;
+            /** @description When what is left of it expires (RFC 3339; default never). */
+            expiresAt?: string | null;
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Format: int32
+             * @description 0 to 100 (default 50): lower burns first.
+             */
+            priority?: number | null;
+            /** @description A label of where it came from (`purchase`, `manual`, ...), 1 to 64 bytes. */
+            source?: string | null;
+        };
+        GrantList: {
+            grants: components["schemas"]["GrantAnswer"][];
+        };
+        /** @description A grant made (or, for a repeated Idempotency-Key, the one first made). */
+        GrantMadeAnswer: components["schemas"]["GrantAnswer"] & {
+            /** @description Debt the grant paid first, out of its amount. */
+            debtPaid: components["schemas"]["Milli"];
+        };
         GroupDoc: {
             /** @description This group's thresholds instead of the plan's; `[]` for none. */
             alerts?: number[] | null;
+            allowance?: null | components["schemas"]["AllowanceDoc"];
+            /** @description Counts against the subject's grants of this balance instead of a quota per period. */
+            balance?: string | null;
             id: string;
             label?: string | null;
+            /**
+             * @description A balance group's alerts: amounts whose reaching, from above, sends
+             *     `credits.low_balance` (and reaching 0, `credits.depleted`).
+             */
+            lowBalance?: components["schemas"]["Milli"][] | null;
             matches: components["schemas"]["MatchRule"][];
             measure?: null | components["schemas"]["MeasureDoc"];
             mode?: string | null;
             onPlanChange?: string | null;
+            overdraft?: null | components["schemas"]["Milli"];
             period?: null | components["schemas"]["PeriodDoc"];
-            quota: components["schemas"]["Milli"];
-            unit: string;
+            quota?: null | components["schemas"]["Milli"];
+            /** @description Required but on a balance group (which counts credits, `count` by default). */
+            unit?: string | null;
         };
         Health: {
             reason?: string | null;
@@ -4594,16 +5212,28 @@ export interface components {
         KeyList: {
             data: components["schemas"]["KeyInfo"][];
         };
-        /** @description `{ "event": "image.*", "metadata": { "variant": ["1k", "2k"] } }` */
+        /**
+         * @description `{ "event": "image.*", "metadata": { "variant": ["1k", "2k"] } }`, with its own
+         *     `measure` when the first rule that matches prices the event apart (`{"rate": 10}`).
+         */
         MatchRule: {
             event: string;
+            measure?: null | components["schemas"]["MeasureDoc"];
             metadata?: {
                 [key: string]: unknown;
             };
         };
-        /** @description The measure as written in a plan: exactly one of the two fields. */
+        /**
+         * @description The measure as written in a plan, on a group or on one of its match rules: exactly one of
+         *     the three fields.
+         */
         MeasureDoc: {
             metadata?: string | null;
+            /**
+             * Format: double
+             * @description The quantity times this rate (at most 6 decimals): `{"rate": 10}`.
+             */
+            rate?: number | null;
             weights?: {
                 [key: string]: unknown;
             } | null;
@@ -4732,12 +5362,19 @@ export interface components {
             ttlSeconds?: number | null;
             userId: string;
         };
+        RolloverDoc: {
+            max: components["schemas"]["Milli"];
+        };
         SecretAnswer: {
             /** @description The new secret; the previous one signs too for 24 hours. */
             secret: string;
         };
         /** @description a signed amount in units, at most 3 decimals */
         SignedAmount: number;
+        SoonestExpiry: {
+            amount: components["schemas"]["Milli"];
+            at: string;
+        };
         SubscriptionAnswer: {
             overrides: {
                 [key: string]: components["schemas"]["OverrideAnswer"];
@@ -4795,13 +5432,21 @@ export interface components {
         };
         /** @description One entry of the usage ledger. */
         UsageEventAnswer: {
+            /**
+             * @description Credits it moved: what balance groups burned from which grants, and debt; what a grant
+             *     entry granted, voided or expired. Absent when none.
+             */
+            credits?: components["schemas"]["CreditMoveAnswer"][];
             event?: string | null;
             groups: components["schemas"]["UsageGroupAnswer"][];
             /** @description Stable: the same entry has the same id in every read and export. */
             id: string;
             /** @description The id of the key that made the call (null in entries written before it was kept). */
             keyId?: string | null;
-            /** @description commit, late_commit, track or adjustment. */
+            /**
+             * @description commit, late_commit, track, adjustment; for credits grant, grant_void, grant_expired
+             *     (breakage) and debt_settled.
+             */
             kind: string;
             /**
              * @description In a parent's ledger, the member whose event it was (the entry has the member's entry's
@@ -4861,7 +5506,10 @@ export interface components {
         };
         WebhookBody: {
             description?: string | null;
-            /** @description quota.threshold_crossed and/or quota.limit_reached; all when absent or empty. */
+            /**
+             * @description quota.threshold_crossed, quota.limit_reached, credits.low_balance, credits.depleted;
+             *     all when absent or empty.
+             */
             events?: string[];
             /** @description `https://…` (plain http only when the gateway allows it). */
             url: string;

@@ -1,11 +1,19 @@
 // The wire types, by their names in the gateway's OpenAPI document (generated into openapi.ts);
-// metadata, which the document calls only an object, is typed as the scalars it holds.
+// metadata, which the document calls only an object, is typed as the scalars it holds, and
+// fields the document calls a string but whose values are a closed set, as that set.
+import type { Reason } from "./codes.js";
 import type { components } from "./openapi.js";
 
 type Schemas = components["schemas"];
 
+/**
+ * One group's counter. A balance group's also has `balance` (its name), `debt` and
+ * `soonestExpiry`, with `remaining` what can be spent now and `reserved` what open
+ * reservations hold of it; `exceeded` is true while it is in debt (see `BalanceCounter`).
+ */
 export type Counter = Schemas["CounterAnswer"];
-export type Denial = Schemas["DenialAnswer"];
+/** A group (or a level) that denied: `reason` is `limit_reached` or `insufficient_balance` for a group. */
+export type Denial = Omit<Schemas["DenialAnswer"], "reason"> & { reason: Reason };
 export type ReserveAnswer = Schemas["ReserveAnswer"];
 export type CommitAnswer = Schemas["CommitAnswer"];
 export type ReleaseAnswer = Schemas["ReleaseAnswer"];
@@ -19,6 +27,47 @@ export type Problem = Schemas["Problem"];
 export type DailyUsage = Schemas["DailyUsageAnswer"];
 export type Webhook = Schemas["WebhookAnswer"];
 export type WebhookDelivery = Schemas["DeliveryAnswer"];
+
+/** The soonest expiry of a balance: how many of its credits expire first, and when. */
+export type SoonestExpiry = Schemas["SoonestExpiry"];
+
+/**
+ * The counter of a balance group (`isBalanceCounter` tells it apart): `balance` names it,
+ * `remaining` is what can be spent now, `reserved` what open reservations hold, `debt` what
+ * was burned past the grants (paid by the next grant), `soonestExpiry` the credits that
+ * expire first (null when none expire). `exceeded` is true while in debt.
+ */
+export type BalanceCounter = Counter & { balance: string; debt: number; soonestExpiry: SoonestExpiry | null };
+
+/** `scheduled` (before `effectiveAt`), `active`, `depleted` (nothing remaining), `expired` or `voided`. */
+export type GrantStatus = "scheduled" | "active" | "depleted" | "expired" | "voided";
+
+/** `paid` (the default) or `promotional` (burned before paid credits of the same priority and expiry). */
+export type GrantCategory = "paid" | "promotional";
+
+/**
+ * Credits granted to a balance, with where they went: amount = remaining + held + consumed +
+ * expired + voided. `priority` 0 to 100 (lower burns first); `costBasis` in cents per credit.
+ */
+export type Grant = Omit<Schemas["GrantAnswer"], "status" | "category"> & { status: GrantStatus; category: GrantCategory };
+
+/** A grant as made (or, for a repeated Idempotency-Key, as first made): `debtPaid` is the debt it paid first. */
+export type GrantMade = Grant & { debtPaid: number };
+
+/** The user's grants, of every balance or one, in burn order. */
+export interface GrantList {
+  grants: Grant[];
+}
+
+/** One balance: `available` now, `held` by open reservations, `debt`, `soonestExpiry`, and its grants in burn order. */
+export type Balance = Omit<Schemas["BalanceAnswer"], "grants"> & { grants: Grant[] };
+/** `GET /v1/balances/summary`: credits over a span, paid and promotional apart. */
+export type CreditSummary = Schemas["CreditSummaryAnswer"];
+
+/** Every balance of the user: those its plan's balance groups name, and those it has grants in. */
+export interface BalanceList {
+  balances: Balance[];
+}
 
 /** Event metadata: scalar values under keys, as the gateway matches and measures them. */
 export type Metadata = Record<string, string | number | boolean | null>;

@@ -1,11 +1,15 @@
 // Every example runs against a real gateway and does what it says.
 import assert from "node:assert/strict";
+import { createHmac, randomBytes } from "node:crypto";
 import { test } from "node:test";
+import { createClient } from "quota-gateway";
 import { main as freemium } from "../examples/freemium-fallback.mjs";
 import { main as images } from "../examples/image-renders.mjs";
 import { main as llm } from "../examples/llm-tokens.mjs";
+import { main as rateCard } from "../examples/rate-card.mjs";
 import { main as headers } from "../examples/rate-limit-headers.mjs";
 import { main as streaming } from "../examples/streaming-job.mjs";
+import { main as stripe } from "../examples/stripe-credits.mjs";
 import { freshUser, useGateway } from "./harness.mjs";
 
 const env = useGateway();
@@ -37,4 +41,65 @@ test("a streaming job extends its hold while it runs and commits the seconds it 
   assert.equal(result.extensions, 3);
   assert.deepEqual(result.counters.slots, { used: 0, reserved: 0 });
   assert.ok(result.counters.gpu.used > 0 && result.counters.gpu.used < 5, JSON.stringify(result));
+});
+
+test("a rate card prices GPT-4o by its tokens and Flux by the render from one balance, until it runs out", async () => {
+  const result = await run(rateCard);
+  assert.deepEqual(result.chat, { held: 2.6, charged: 1.398 }, "1,200 + 1,000 tokens held; 1,187 + 402 charged");
+  assert.equal(result.renders, 9);
+  assert.deepEqual(result.refused, { reasons: ["insufficient_balance"], remaining: 8.602 });
+  assert.deepEqual(result.balance, { available: 8.602, held: 0, debt: 0 });
+});
+
+test("a Stripe Checkout credit pack is granted once however often its webhook comes; a bad signature gets 400", async () => {
+  const endpointSecret = `whsec_${randomBytes(24).toString("base64")}`;
+  const userId = freshUser();
+  const server = await stripe({ baseUrl: env.baseUrl, apiKey: env.secret, endpointSecret, port: 0 });
+  const qg = createClient({ apiKey: env.secret, baseUrl: env.baseUrl });
+  // Stripe's scheme, written out here apart from the example's check of it.
+  const sign = (body, { secret = endpointSecret, t = Math.floor(Date.now() / 1000) } = {}) =>
+    `t=${t},v1=${createHmac("sha256", secret).update(`${t}.${body}`).digest("hex")}`;
+  const post = (body, signature) => fetch(server.url, {
+    method: "POST", body, headers: { "Content-Type": "application/json", ...(signature ? { "Stripe-Signature": signature } : {}) },
+  });
+  const session = (id, paymentStatus) => ({
+    id, object: "checkout.session", mode: "payment", client_reference_id: userId, amount_total: 1000, currency: "usd",
+    payment_status: paymentStatus, metadata: { credits: "500" },
+  });
+  const event = (type, object) => JSON.stringify({ id: `evt_${randomBytes(8).toString("hex")}`, object: "event", type, data: { object } }, null, 2);
+  try {
+    const paid = event("checkout.session.completed", session(`cs_test_${userId}`, "paid"));
+    for (let i = 0; i < 2; i++) {
+      const res = await post(paid, sign(paid)); // Stripe delivers at least once
+      assert.equal(res.status, 200);
+    }
+    let { grants } = await qg.listGrants(userId);
+    assert.equal(grants.length, 1, "one grant for two deliveries");
+    assert.deepEqual([grants[0].amount, grants[0].source, grants[0].costBasis, grants[0].metadata], [500, "purchase", 2, { session: `cs_test_${userId}` }]);
+
+    const stale = Math.floor(Date.now() / 1000) - 301;
+    const other = event("checkout.session.completed", session(`cs_test_other_${userId}`, "paid"));
+    for (const [body, signature] of [
+      [other, sign(other, { secret: "whsec_wrong" })],
+      [other.replace("500", "50000"), sign(other)], // the body changed after signing
+      [other, sign(other, { t: stale })],
+      [other, sign(other).replace(/^t=\d+/, "t=")],
+      [other, undefined],
+    ]) {
+      assert.equal((await post(body, signature)).status, 400, signature);
+    }
+    assert.equal((await post(other, `${sign(other, { secret: "whsec_old" })},${sign(other).split(",")[1]}`)).status, 200, "any v1 may match");
+
+    // A bank debit completes unpaid, and is granted when its payment succeeds.
+    const pending = session(`cs_test_debit_${userId}`, "unpaid");
+    const completed = event("checkout.session.completed", pending);
+    assert.equal((await post(completed, sign(completed))).status, 200);
+    const succeeded = event("checkout.session.async_payment_succeeded", { ...pending, payment_status: "paid" });
+    assert.equal((await post(succeeded, sign(succeeded))).status, 200);
+    ({ grants } = await qg.listGrants(userId));
+    assert.equal(grants.length, 3);
+    assert.equal((await qg.balances(userId)).balances[0].available, 1500);
+  } finally {
+    await server.close();
+  }
 });

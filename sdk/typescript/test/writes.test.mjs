@@ -1,7 +1,7 @@
-// Writes retried only where a repeat does no harm: adjustments and webhook creation carry an
-// Idempotency-Key (the same on each retry), so an attempt that ran but whose answer was lost
-// acts once; rotating a secret and sending a test take none and are not retried once they may
-// have arrived.
+// Writes retried only where a repeat does no harm: adjustments, grants and webhook creation
+// carry an Idempotency-Key (the same on each retry), so an attempt that ran but whose answer
+// was lost acts once; rotating a secret and sending a test take none and are not retried once
+// they may have arrived.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createClient } from "quota-gateway";
@@ -86,11 +86,13 @@ test("every counting write carries an Idempotency-Key; each logical call its own
     await qg.commit(held.reservationId);
     await qg.track(user, "e");
     await qg.adjust(user, { groupId: "g", amount: 1, reason: "goodwill" });
+    const granted = await qg.grant(user, { balance: "credits", amount: 1 });
+    await qg.voidGrant(user, granted.grantId);
     const hook = await qg.createWebhook({ url: `http://127.0.0.1:9/hooks/${user}` });
     await qg.deleteWebhook(hook.id);
     const keyed = proxy.seen.filter((s) => s.key).map((s) => s.path.replace(/\/v1\/(users|reservations)\/[^/]+/, "/v1/$1/:id"));
-    assert.deepEqual(keyed, ["/v1/reserve", "/v1/reservations/:id/commit", "/v1/track", "/v1/users/:id/adjustments", "/v1/webhooks"]);
-    assert.equal(new Set(proxy.keys().filter(Boolean)).size, 5);
+    assert.deepEqual(keyed, ["/v1/reserve", "/v1/reservations/:id/commit", "/v1/track", "/v1/users/:id/adjustments", "/v1/users/:id/grants", "/v1/webhooks"]);
+    assert.equal(new Set(proxy.keys().filter(Boolean)).size, 6);
   } finally {
     await proxy.close();
   }

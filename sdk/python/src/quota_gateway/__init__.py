@@ -12,17 +12,19 @@ from __future__ import annotations
 from ._base import KEEP
 from .aio import AsyncQuotaGateway
 from .client import QuotaGateway
-from .decision import Allowed, Check, Counter, Decision, Denial, Denied
+from .decision import Allowed, Check, Counter, Decision, Denial, Denied, SoonestExpiry
 from .errors import QuotaExceeded, QuotaGatewayError, RefundEventWarning
-from .params import Metadata, OverrideParams, When
+from .params import GrantCategory, Metadata, OverrideParams, When
 from .reservation import AsyncReservationContext, ReservationContext, ReservationScope
+from .types import Balance, Grant, GrantMade
 from .webhooks import sign_webhook, verify_webhook
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "KEEP", "Allowed", "AsyncQuotaGateway", "AsyncReservationContext", "Check", "Counter",
-    "Decision", "Denial", "Denied", "Metadata", "OverrideParams", "QuotaExceeded",
-    "QuotaGateway", "QuotaGatewayError", "RefundEventWarning", "ReservationContext",
-    "ReservationScope", "When", "sign_webhook", "verify_webhook", "__version__",
+    "KEEP", "Allowed", "AsyncQuotaGateway", "AsyncReservationContext", "Balance", "Check",
+    "Counter", "Decision", "Denial", "Denied", "Grant", "GrantCategory", "GrantMade", "Metadata",
+    "OverrideParams", "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "RefundEventWarning",
+    "ReservationContext", "ReservationScope", "SoonestExpiry", "When", "sign_webhook",
+    "verify_webhook", "__version__",
 ]

@@ -1,10 +1,10 @@
 """One function per route: the `Call` that does it, shared by both clients.
 
 Routes and bodies follow the gateway's OpenAPI document (`GET /openapi.json`). Reserve, track,
-commit, adjust and webhook creation carry an Idempotency-Key (the gateway answers a repeat with
-the first answer); release and extend take none but repeat harmlessly; a secret's rotation, a
-test event and a delivery's retry would act twice, so they are retried only when the request
-cannot have arrived.
+commit, adjust, grant and webhook creation carry an Idempotency-Key (the gateway answers a
+repeat with the first answer); release, extend and a grant's void take none but repeat
+harmlessly; a secret's rotation, a test event and a delivery's retry would act twice, so they
+are retried only when the request cannot have arrived.
 """
 
 from __future__ import annotations
@@ -51,7 +51,11 @@ def one(cls: Type[T]) -> Callable[[Any, Mapping[str, str]], T]:
 
 
 def many(cls: Type[T]) -> Callable[[Any, Mapping[str, str]], List[T]]:
-    return lambda data, _headers: [load(cls, item) for item in data["data"]]
+    return listed(cls, "data")
+
+
+def listed(cls: Type[T], key: str) -> Callable[[Any, Mapping[str, str]], List[T]]:
+    return lambda data, _headers: [load(cls, item) for item in data[key]]
 
 
 def nothing(_data: Any, _headers: Mapping[str, str]) -> None:
@@ -233,6 +237,37 @@ def adjust(user_id: str, group_id: str, amount: float, reason: str,
     body = {"groupId": group_id, "amount": amount, "reason": reason}
     return Call("POST", f"/v1/users/{seg(user_id)}/adjustments", one(t.AdjustmentAnswer), body,
                 idempotency_key=idempotency_key or new_key())
+
+
+def grant(user_id: str, balance: str, amount: float, priority: Optional[int], category: Optional[str],
+          effective_at: Optional[When], expires_at: Optional[When], cost_basis: Optional[float],
+          source: Optional[str], metadata: Optional[Metadata],
+          idempotency_key: Optional[str]) -> Call[t.GrantMade]:
+    # Always keyed: a retried grant (or a payment's webhook delivered twice, with the
+    # payment's id as the key) grants once; the gateway answers a repeat with the first grant.
+    body: Dict[str, Any] = {"balance": balance, "amount": amount}
+    optional = {"priority": priority, "category": category,
+                "effectiveAt": instant(effective_at) if effective_at is not None else None,
+                "expiresAt": instant(expires_at) if expires_at is not None else None,
+                "costBasis": cost_basis, "source": source,
+                "metadata": dict(metadata) if metadata is not None else None}
+    body.update({k: v for k, v in optional.items() if v is not None})
+    return Call("POST", f"/v1/users/{seg(user_id)}/grants", one(t.GrantMade), body,
+                idempotency_key=idempotency_key or new_key())
+
+
+def list_grants(user_id: str, balance: Optional[str]) -> Call[List[t.Grant]]:
+    return Call("GET", f"/v1/users/{seg(user_id)}/grants", listed(t.Grant, "grants"),
+                query={"balance": balance} if balance else None)
+
+
+def void_grant(user_id: str, grant_id: str) -> Call[t.Grant]:
+    # A repeat answers the voided grant: replayable without a key.
+    return Call("POST", f"/v1/users/{seg(user_id)}/grants/{seg(grant_id)}/void", one(t.Grant), {})
+
+
+def balances(user_id: str) -> Call[List[t.Balance]]:
+    return Call("GET", f"/v1/users/{seg(user_id)}/balances", listed(t.Balance, "balances"))
 
 
 def list_adjustments(user_id: str) -> Call[List[t.Adjustment]]:

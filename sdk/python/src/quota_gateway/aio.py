@@ -16,7 +16,7 @@ from ._base import KEEP, Shared, outcome
 from ._core import Attempts, Call, Done, Request, Retry, Step
 from ._orphans import DRAIN_SECONDS
 from .errors import QuotaGatewayError
-from .params import Metadata, OverrideParams, When
+from .params import GrantCategory, Metadata, OverrideParams, When
 from .reservation import AsyncReservationContext
 
 T = TypeVar("T")
@@ -209,6 +209,36 @@ class AsyncQuotaGateway(Shared):
     async def create_user_token(self, user_id: str, ttl_seconds: Optional[int] = None) -> t.UserToken:
         """A short-lived token for a browser to read this user's usage with a publishable key."""
         return await self._run(c.create_user_token(user_id, ttl_seconds))
+
+    # Credits.
+
+    async def grant(self, user_id: str, balance: str, amount: float, *, priority: Optional[int] = None,
+              category: Optional[GrantCategory] = None, effective_at: Optional[When] = None,
+              expires_at: Optional[When] = None, cost_basis: Optional[float] = None,
+              source: Optional[str] = None, metadata: Optional[Metadata] = None,
+              idempotency_key: Optional[str] = None) -> t.GrantMade:
+        """Adds `amount` credits to one of the user's balances; they pay its debt first
+        (`debt_paid`). `priority` 0-100 (default 50, lower burns first), `category` "paid"
+        (default) or "promotional", `cost_basis` in cents per credit. Granted once however
+        often it is retried: pass the payment's id as `idempotency_key` so a payment's
+        webhook delivered twice grants once (a repeat answers the grant first made)."""
+        return await self._run(c.grant(user_id, balance, amount, priority, category, effective_at, expires_at,
+                                 cost_basis, source, metadata, idempotency_key))
+
+    async def list_grants(self, user_id: str, balance: Optional[str] = None) -> List[t.Grant]:
+        """The user's grants (of one `balance`, or of all), in burn order, spent, expired and
+        voided ones included."""
+        return await self._run(c.list_grants(user_id, balance))
+
+    async def void_grant(self, user_id: str, grant_id: str) -> t.Grant:
+        """Ends a grant: what it has remaining is voided now, what open reservations hold of
+        it when they give it back. A repeat answers the voided grant."""
+        return await self._run(c.void_grant(user_id, grant_id))
+
+    async def balances(self, user_id: str) -> List[t.Balance]:
+        """Every balance of the user: available, held, debt and soonest expiry, each with its
+        grants in burn order."""
+        return await self._run(c.balances(user_id))
 
     # Plans.
 

@@ -12,7 +12,24 @@ from typing import List, Literal, Optional, Union
 
 
 @dataclass(frozen=True)
+class SoonestExpiry:
+    """The credits of a balance that expire first (`amount`), and when (`at`, RFC 3339)."""
+
+    amount: Union[int, float]
+    at: str
+
+
+@dataclass(frozen=True)
 class Counter:
+    """One group's counter for `subject_id` (the user, or a parent whose budget it shares).
+
+    A balance group's counter (in the answers of reserve, can_use, commit, release and track)
+    also has `balance` (the balance's name), `debt` (burned beyond every grant, paid first by
+    the next grant) and `soonest_expiry` (None when nothing remaining expires); its
+    `remaining` is what can be spent now, `reserved` what open reservations hold, and
+    `exceeded` is true while it is in debt. On other counters those three are None.
+    """
+
     subject_id: str
     group_id: str
     label: str
@@ -26,12 +43,16 @@ class Counter:
     period_start: Optional[str]
     resets_at: Optional[str]
     exceeded: bool
+    balance: Optional[str] = None
+    debt: Optional[Union[int, float]] = None
+    soonest_expiry: Optional[SoonestExpiry] = None
 
 
 @dataclass(frozen=True)
 class Denial:
-    """What denied: a group of `subject_id` (`reason` "limit_reached"), or, with `group_id`
-    None, a level that denied before any counter (a blocked parent: "user_blocked")."""
+    """What denied: a group of `subject_id` (`reason` "limit_reached", or "insufficient_balance"
+    for a balance group whose grants and overdraft cannot cover the amount), or, with
+    `group_id` None, a level that denied before any counter (a blocked parent: "user_blocked")."""
 
     subject_id: str
     group_id: Optional[str]
@@ -61,8 +82,9 @@ class Allowed:
 
 @dataclass(frozen=True)
 class Denied:
-    """A refused reserve: `reasons` (`limit_reached`, `user_blocked`, `no_subscription`,
-    `backend_unavailable`, ...) and the groups that refused it (`denied_by`, `denials`)."""
+    """A refused reserve: `reasons` (`limit_reached`, `insufficient_balance`, `user_blocked`,
+    `no_subscription`, `unmatched_event`, `backend_unavailable`) and the groups that refused
+    it (`denied_by`, `denials`)."""
 
     reasons: List[str]
     denied_by: List[str]

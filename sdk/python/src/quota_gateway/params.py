@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Mapping, TypedDict, Union
+from typing import Any, Literal, Mapping, TypedDict, Union
 
 # Metadata of an event: string keys, JSON values (the gateway bounds their number and size).
 Metadata = Mapping[str, Any]
 # An instant: an RFC 3339 string, or a datetime (a naive one is taken as UTC).
 When = Union[str, datetime]
+# A grant's category: which credits burn first at equal priority and expiry (promotional), and
+# which are revenue (paid).
+GrantCategory = Literal["paid", "promotional"]
 
 
 class _OverrideQuota(TypedDict):

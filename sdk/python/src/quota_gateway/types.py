@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Union
 
-from .decision import Allowed, Check, Counter, Decision, Denial, Denied
+from .decision import Allowed, Check, Counter, Decision, Denial, Denied, SoonestExpiry
 
 __all__ = [
     "Allowed", "Check", "Counter", "Decision", "Denial", "Denied",
@@ -17,7 +17,7 @@ __all__ = [
     "Period", "ParentUsage", "Usage", "Override", "Subscription", "AdjustmentAnswer",
     "Adjustment", "UserInfo", "UserPage", "UsageGroup", "UsageEvent", "UsageEventPage",
     "DayGroup", "Day", "DailyUsage", "UserToken", "Webhook", "DeliveryTry", "WebhookDelivery",
-    "PlanGroup", "Plan",
+    "PlanGroup", "Plan", "SoonestExpiry", "Grant", "GrantMade", "Balance",
 ]
 
 Amount = Union[int, float]
@@ -252,11 +252,17 @@ class WebhookDelivery:
 
 @dataclass(frozen=True)
 class PlanGroup:
-    """A group of a plan; `matches`, `period` and `measure` stay the documents they are."""
+    """A group of a plan; `matches`, `period` and `measure` stay the documents they are.
+
+    A balance group names a `balance` instead of a `quota` (its limit is the user's grants of
+    that balance, and `overdraft` how far below zero its reserves may go); its `unit` is
+    optional (`count`). A match rule may price the event with its own measure:
+    `{"event": "image.render", "metadata": {"model": "flux-pro"}, "measure": {"rate": 10}}`.
+    """
 
     id: str
-    unit: str
-    quota: Amount
+    unit: Optional[str]
+    quota: Optional[Amount]
     matches: List[Dict[str, Any]]
     label: Optional[str] = None
     mode: Optional[str] = None
@@ -264,6 +270,8 @@ class PlanGroup:
     period: Optional[Dict[str, Any]] = None
     measure: Optional[Dict[str, Any]] = None
     alerts: Optional[List[int]] = None
+    balance: Optional[str] = None
+    overdraft: Optional[Amount] = None
 
 
 @dataclass(frozen=True)
@@ -279,3 +287,53 @@ class Plan:
     alerts: Optional[List[int]] = None
     # Set by the gateway; ignored when a fetched plan is put back.
     version: Optional[int] = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Credits granted to one of a user's balances, and where they went:
+    `amount` = `remaining` + `held` + `consumed` + `expired` + `voided`.
+
+    `category` is "paid" or "promotional"; `status` "scheduled" (before `effective_at`),
+    "active", "depleted", "expired" or "voided"; `cost_basis` is what the customer paid per
+    credit, in cents (None when not given).
+    """
+
+    grant_id: str
+    balance: str
+    amount: Amount
+    remaining: Amount
+    held: Amount
+    consumed: Amount
+    expired: Amount
+    voided: Amount
+    priority: int
+    category: str
+    status: str
+    effective_at: str
+    expires_at: Optional[str]
+    cost_basis: Optional[Amount]
+    source: Optional[str]
+    metadata: Optional[Dict[str, Any]]
+    created_at: str
+
+
+@dataclass(frozen=True)
+class GrantMade(Grant):
+    """What `grant` answers: the grant made (for a repeated Idempotency-Key, the one first
+    made), and `debt_paid`, the balance's debt it paid first out of its amount."""
+
+    debt_paid: Amount
+
+
+@dataclass(frozen=True)
+class Balance:
+    """One of a user's balances: `available` now, `held` by open reservations, `debt`, the
+    `soonest_expiry` (None when nothing remaining expires), and its grants in burn order."""
+
+    balance: str
+    available: Amount
+    held: Amount
+    debt: Amount
+    soonest_expiry: Optional[SoonestExpiry]
+    grants: List[Grant]

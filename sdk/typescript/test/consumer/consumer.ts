@@ -1,8 +1,8 @@
 // A consumer of the shipped declarations, compiled (never run) by types.test.mjs with
 // TypeScript 4.9 and with the current TypeScript, under strict and exactOptionalPropertyTypes.
 // Each @ts-expect-error is a mistake the types must catch: unused, it fails the compile.
-import { createClient, GATEWAY_CODES, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
-import type { ClientOptions, Decision, ErrorCode, Reason, WebhookEvent } from "quota-gateway";
+import { createClient, GATEWAY_CODES, isBalanceCounter, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
+import type { Balance, BalanceCounter, ClientOptions, Decision, ErrorCode, Grant, GrantInput, GrantMade, Reason, WebhookEvent } from "quota-gateway";
 
 declare const process: { env: Record<string, string | undefined> };
 
@@ -56,9 +56,32 @@ export async function attributed(reservationId: string, team: string, member: st
   return page.data.map((e) => `${e.memberId ?? e.userId} ${e.keyId ?? "?"} ${String(e.metadata?.model ?? model)} ${quantity ?? 0} ${String(nested)}`);
 }
 
+export async function credits(sessionId: string, expiresAt: Date | undefined): Promise<number> {
+  const input: GrantInput = { balance: "credits", amount: 500, source: "purchase", costBasis: 2, metadata: { session: sessionId }, expiresAt, priority: undefined };
+  const made: GrantMade = await qg.grant("alice", input, { idempotencyKey: sessionId });
+  // @ts-expect-error not a status of a grant
+  if (made.status === "spent") return 0;
+  // @ts-expect-error a grant is paid or promotional
+  const gift: GrantInput = { balance: "credits", amount: 1, category: "gift" };
+  const { grants } = await qg.listGrants("alice", { balance: undefined });
+  const voided: Grant = await qg.voidGrant("alice", made.grantId);
+  const { balances } = await qg.balances("alice");
+  const first: Balance | undefined = balances[0];
+  const d = await qg.reserve("alice", "image.render", 1, { model: "flux-pro" });
+  const counter: BalanceCounter | undefined = d.counters.find(isBalanceCounter);
+  const debt: number = counter ? counter.debt + (counter.soonestExpiry?.amount ?? 0) : 0;
+  // @ts-expect-error a counter that may not be a balance group's may have no debt
+  const unknown: number = d.counters[0].debt;
+  const short = d.reasons.includes("insufficient_balance") || d.denials.some((x) => x.reason === "insufficient_balance");
+  // @ts-expect-error not a reason the gateway gives
+  if (d.denials[0]?.reason === "insufficent_balance") return unknown;
+  return made.debtPaid + grants.length + voided.voided + (first?.available ?? 0) + debt + (short ? 1 : 0) + gift.amount;
+}
+
 export function code(err: unknown): ErrorCode | null {
   if (!(err instanceof QuotaGatewayError)) return null;
   if (err.code === "reservation_not_found" || err.code === "aborted" || err.code === "http_500") return err.code;
+  if (err.code === "grant_limit" || err.code === "grant_not_found") return err.code;
   // @ts-expect-error not a code of the gateway or the client
   if (err.code === "reservation_gone") return null;
   return err.unavailable ? "backend_unavailable" : GATEWAY_CODES[0];
