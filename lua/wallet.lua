@@ -174,19 +174,30 @@ local function credits()
     return g.r > 0 and not g.vd and g.f + 0 <= now and not expired(g, now)
   end
 
+  -- Takes up to `need` from what usable grants have remaining, in burn order, into their held
+  -- (`into` "h": a reserve) or consumed ("c": a burn), noting each grant taken from in `list`
+  -- ({id, milli}, and a burn's category and cost basis for the ledger). Answers what is left.
+  local function draw(w, need, now, into, list)
+    for _, g in ipairs(w.g) do
+      if need == 0 then
+        break
+      end
+      if usable(g, now) then
+        local take = math.min(g.r, need)
+        g.r, g[into], need = g.r - take, g[into] + take, need - take
+        list[#list + 1] = into == 'h' and {g.i, string.format('%d', take)}
+          or {g.i, string.format('%d', take), g.cat or '', g.cb or ''}
+      end
+    end
+    return need
+  end
+
   -- Pays debt from what grants have remaining, in burn order (a new grant pays debt first).
   -- What it paid waits in the wallet ("dq") for a call that writes the ledger.
   function C.pay_debt(w, now)
-    for _, g in ipairs(w.g) do
-      if w.d == 0 then
-        return
-      end
-      if usable(g, now) then
-        local take = math.min(g.r, w.d)
-        g.r, g.c, w.d = g.r - take, g.c + take, w.d - take
-        w.dq = w.dq or {}
-        w.dq[#w.dq + 1] = {g.i, string.format('%d', take), g.cat or '', g.cb or ''}
-      end
+    if w.d > 0 then
+      w.dq = w.dq or {}
+      w.d = draw(w, w.d, now, 'c', w.dq)
     end
   end
 
@@ -222,17 +233,8 @@ local function credits()
   -- Holds `amount` on the grants in burn order and overdraws the rest (the caller checked it
   -- fits). Answers the record's part: {"b": balance, "g": [[id, milli], ...], "o": milli}.
   function C.hold(w, balance, amount, now)
-    local taken, need = {}, amount
-    for _, g in ipairs(w.g) do
-      if need == 0 then
-        break
-      end
-      if usable(g, now) then
-        local take = math.min(g.r, need)
-        g.r, g.h, need = g.r - take, g.h + take, need - take
-        taken[#taken + 1] = {g.i, string.format('%d', take)}
-      end
-    end
+    local taken = {}
+    local need = draw(w, amount, now, 'h', taken)
     w.oh = w.oh + need
     return {b = balance, g = taken, o = string.format('%d', need)}
   end
@@ -249,17 +251,7 @@ local function credits()
   -- Burns `amount` from what is available in burn order; what nothing covers becomes debt.
   -- Appends {id, milli} per grant burned to `burned`; answers the debt added.
   local function burn(w, amount, now, burned)
-    local need = amount
-    for _, g in ipairs(w.g) do
-      if need == 0 then
-        break
-      end
-      if usable(g, now) then
-        local take = math.min(g.r, need)
-        g.r, g.c, need = g.r - take, g.c + take, need - take
-        burned[#burned + 1] = {g.i, string.format('%d', take), g.cat or '', g.cb or ''}
-      end
-    end
+    local need = draw(w, amount, now, 'c', burned)
     w.d = w.d + need
     return need
   end
