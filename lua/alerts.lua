@@ -51,17 +51,6 @@ local function fire(kind, h, quota, marks, level)
   end
 end
 
--- Fires a balance's low-balance alert (wallet.lua's C.save calls it): "low_balance" at an
--- amount, "depleted" at 0, with the balance ("b"), the amount reached ("t") and what was
--- available ("n"), both in milli-units.
-local function fire_credit(balance, w, amount, available)
-  local tag = string.match(KEYS[1], '{(.*)}')
-  local plan = redis.call('HGET', KEYS[6], 'plan') or ''
-  fired_ids[#fired_ids + 1] = redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
-    'type', amount == 0 and 'depleted' or 'low_balance', 'g', w.ag or '', 'k', '', 't', string.format('%d', amount),
-    'q', '0', 'n', string.format('%d', available), 'ps', '0', 'pe', '', 'b', balance)
-end
-
 -- Fires every threshold of each hold that a change from before[i] to after[i] crossed upward
 -- (usage for metered groups, open holds for in-flight ones), against quota_in_force[i]; only
 -- of holds whose unit code is `only_unit`, when given. Reads marks only when something

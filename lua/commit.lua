@@ -87,7 +87,7 @@ if record.w then
       burned[h.g] = {b = part.b, g = grants, d = string.format('%d', debt)}
     end
   end
-  C.save(now, fire_credit, true)
+  C.save(now, fired_ids, true)
 end
 record.l = late and '1' or '0'
 finish(ARGV[5], record, 'committed', now)

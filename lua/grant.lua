@@ -31,7 +31,7 @@ end
 local C = credits()
 local w = C.wallet(ARGV[6], now)
 if C.compact(w, KEYS[11]) >= tonumber(ARGV[12]) then
-  C.save(now, fire_credit, true)
+  C.save(now, fired_ids, true)
   return {'limit'}
 end
 
@@ -45,7 +45,7 @@ C.entry(now, {'kind', 'grant', 'ref', ARGV[5], 'balance', ARGV[6], 'credits', AR
 local grant, paid = C.add(w, {i = ARGV[5], k = ARGV[8], f = ARGV[9], x = ARGV[10], a = a, r = a, h = 0, c = 0, e = 0,
   v = 0, cat = cat, cb = cb}, now)
 redis.call('HSET', KEYS[11], ARGV[5], ARGV[11])
-C.save(now, fire_credit, true)
+C.save(now, fired_ids, true)
 local reply = {'ok', ARGV[5]}
 for _, v in ipairs(C.amounts(grant)) do
   reply[#reply + 1] = v

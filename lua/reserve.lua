@@ -87,7 +87,7 @@ if allowed == 1 then
         parts[h.g] = C.hold(C.wallet(h.b, now), h.b, h.a, now)
       end
     end
-    C.save(now, fire_credit)
+    C.save(now, fired_ids)
     credit_parts = '"w":' .. cjson.encode(parts) .. ','
   end
   -- Created at the decision instant, as its expiry is: an extension is capped a day after it.

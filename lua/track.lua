@@ -64,7 +64,7 @@ if holds.credits then
       burned[h.g] = {b = h.b, g = grants, d = string.format('%d', debt)}
     end
   end
-  C.save(now, fire_credit, true)
+  C.save(now, fired_ids, true)
 end
 
 -- 5. The ledger entry and the day's rollups, in the same step as the counters.

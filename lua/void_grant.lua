@@ -30,7 +30,7 @@ local reply = {'ok', balance}
 if g then
   C.void(g)
   C.pay_debt(w, now)
-  C.save(now, fire_credit, true)
+  C.save(now, fired_ids, true)
   for _, v in ipairs(C.amounts(g)) do
     reply[#reply + 1] = v
   end

@@ -114,31 +114,42 @@ local function credits()
     w.dq = nil
   end
 
+  -- Fires a balance's low-balance alert into the alerts outbox (KEYS[10], as alerts.lua's
+  -- fire does, whose entries it shares): "low_balance" at an amount, "depleted" at 0, with the
+  -- balance ("b"), the amount reached ("t") and what was available ("n"), in milli-units; the
+  -- entry's id goes to `fired` (alerts.lua's list of what the call fired).
+  local function fire(fired, balance, w, amount, available)
+    local tag = string.match(KEYS[1], '{(.*)}')
+    local plan = redis.call('HGET', KEYS[6], 'plan') or ''
+    fired[#fired + 1] = redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
+      'type', amount == 0 and 'depleted' or 'low_balance', 'g', w.ag or '', 'k', '', 't', string.format('%d', amount),
+      'q', '0', 'n', string.format('%d', available), 'ps', '0', 'pe', '', 'b', balance)
+  end
+
   -- The low-balance alerts of a wallet (its "t", amounts in milli-units, and "lf", those
   -- that fired and were not re-armed): each fires once when what is available falls to or
-  -- below it (0 is always one: depleted), through `on_low(balance, w, amount, available)`,
-  -- and is re-armed when what is available rises above it again. Without `on_low` (a call
-  -- that answers no alerts) nothing fires and nothing is marked: the next call that can fire
-  -- finds the fall still unmarked.
-  local function low_balance(balance, w, now, on_low)
+  -- below it (0 is always one: depleted), into `fired`, and is re-armed when what is
+  -- available rises above it again. Without `fired` (a call that answers no alerts) nothing
+  -- fires and nothing is marked: the next call that can fire finds the fall still unmarked.
+  local function low_balance(balance, w, now, fired)
     if not w.t then
       return
     end
     local available = math.max(0, C.available(w, now))
-    local fired, marks = {}, {}
+    local marked, marks, out = {}, {}, fired
     for t in string.gmatch(w.lf or '', '%d+') do
-      fired[t + 0] = true
+      marked[t + 0] = true
     end
     for t in string.gmatch(w.t .. ',0', '%d+') do
       t = t + 0
       if available > t then
-        fired[t] = nil
-      elseif on_low and not fired[t] then
-        on_low(balance, w, t, available)
-        fired[t] = true
+        marked[t] = nil
+      elseif out and not marked[t] then
+        fire(out, balance, w, t, available)
+        marked[t] = true
       end
     end
-    for t in pairs(fired) do
+    for t in pairs(marked) do
       marks[#marks + 1] = string.format('%d', t)
     end
     table.sort(marks)
@@ -154,11 +165,12 @@ local function credits()
   end
 
   -- Writes back every wallet this call loaded (a wallet read and not changed is written the
-  -- same, which costs one HSET), after judging its low-balance alerts (`on_low` as above).
-  function C.save(now, on_low, log)
+  -- same, which costs one HSET), after judging its low-balance alerts (into `fired`, as
+  -- above) and, with `log`, writing what waits for the ledger (C.log).
+  function C.save(now, fired, log)
     local writes = {}
     for balance, w in pairs(loaded) do
-      low_balance(balance, w, now, on_low)
+      low_balance(balance, w, now, fired)
       if log then
         C.log(balance, w, now)
       end
