@@ -3,12 +3,11 @@
 -- the counters hash (KEYS[1]), so every script of the data plane reaches it with the keys it
 -- already has, in the subject's slot.
 --
--- A wallet is JSON, every number a string (cjson keeps 14 digits):
--- {"g": [grant, ...] in burn order, "d": debt milli, "oh": milli held beyond the grants by
---  reserves that overdrew}
--- grant: {"i": id, "k": burn key, "f": effective ms, "x": expires ms ("" never), and its
---  amounts in milli-units: "a" granted, "r" remaining, "h" held, "c" consumed, "e" expired,
---  "v" voided}; a = r + h + c + e + v always.
+-- A wallet is text (C.encode says its lines): its debt, what reserves overdrew beyond the
+-- grants, its low-balance alerts and the debt paid waiting for the ledger; then its grants in
+-- burn order, each with its id, burn key, effective time, expiry ("" never) and its amounts in
+-- milli-units: a granted, r remaining, h held, c consumed, e expired, v voided;
+-- a = r + h + c + e + v always.
 -- The burn key is made by the node (src/store/wallet.rs): priority, expiry (none last),
 -- promotional before paid, effective time, grant id, so one string order is the burn order.
 -- A grant stays in the wallet while it has anything remaining or held; the grant scripts move
@@ -33,7 +32,13 @@ local function credits()
     return g.x ~= '' and g.x + 0 <= now
   end
 
-  -- The wallet of `balance`, decoded once per call, its amounts as numbers, with what grants
+  -- A wallet's text (see the header): its first line, then a line per grant. Plain text
+  -- rather than JSON, since every call that touches a balance reads and writes it whole, and
+  -- cjson's encoding and decoding cost a reserve more than all the rest of the wallet.
+  local HEAD = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
+  local GRANT = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
+    .. '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
+  -- The wallet of `balance`, read once per call, its amounts as numbers, with what grants
   -- past their expiry had remaining ended (breakage). What they hold stays held, for the
   -- commits of calls admitted against it.
   function C.wallet(balance, now)
@@ -42,14 +47,35 @@ local function credits()
       return w
     end
     local raw = redis.call('HGET', KEYS[1], 'w|' .. balance)
-    w = raw and cjson.decode(raw) or {g = {}, d = '0', oh = '0'}
-    w.d, w.oh = w.d + 0, w.oh + 0
-    for _, g in ipairs(w.g) do
-      for _, k in ipairs(AMOUNTS) do
-        g[k] = g[k] + 0
+    w = {g = {}, d = 0, oh = 0}
+    if raw then
+      local lines = string.gmatch(raw, '[^\n]+')
+      local d, oh, t, ag, lf, dq = string.match(lines(), HEAD)
+      if not d then
+        error({err = 'ERR qg contract: the wallet of ' .. balance .. ' is not a wallet'})
       end
-      if g.r > 0 and expired(g, now) then
-        C.lapse(g)
+      w.d, w.oh = d + 0, oh + 0
+      w.t, w.ag, w.lf = t ~= '' and t or nil, ag ~= '' and ag or nil, lf ~= '' and lf or nil
+      if dq ~= '' then
+        w.dq = {}
+        for item in string.gmatch(dq, '[^;]+') do
+          w.dq[#w.dq + 1] = {string.match(item, '^([^,]*),([^,]*),([^,]*),([^,]*)$')}
+        end
+      end
+      for line in lines do
+        local i, k, f, x, a, r, h, c, e, v, cat, cb, el, vl, vd, oa, l = string.match(line, GRANT)
+        if not i then
+          error({err = 'ERR qg contract: a grant of the wallet of ' .. balance .. ' is malformed'})
+        end
+        -- (Empty fields are absent: written out rather than through a function, which would
+        -- cost a call per field.)
+        local g = {i = i, k = k, f = f, x = x, a = a + 0, r = r + 0, h = h + 0, c = c + 0, e = e + 0, v = v + 0,
+          cat = cat ~= '' and cat or nil, cb = cb ~= '' and cb or nil, el = el ~= '' and el or nil,
+          vl = vl ~= '' and vl or nil, vd = vd ~= '' and vd or nil, oa = oa ~= '' and oa or nil, l = l ~= '' and l or nil}
+        if g.r > 0 and expired(g, now) then
+          C.lapse(g)
+        end
+        w.g[#w.g + 1] = g
       end
     end
     loaded[balance] = w
@@ -65,19 +91,32 @@ local function credits()
     g.e, g.r = g.e + g.r, 0
   end
 
-  -- A wallet as it is kept (cjson writes an empty list as {}: readers take either).
-  function C.encode(w)
-    local out = {g = {}, d = string.format('%d', w.d), oh = string.format('%d', w.oh), t = w.t, ag = w.ag, lf = w.lf,
-      dq = w.dq}
-    for i, g in ipairs(w.g) do
-      local copy = {i = g.i, k = g.k, f = g.f, x = g.x, vd = g.vd, oa = g.oa, l = g.l, cat = g.cat, cb = g.cb,
-        el = g.el, vl = g.vl}
-      for _, k in ipairs(AMOUNTS) do
-        copy[k] = string.format('%d', g[k])
-      end
-      out.g[i] = copy
+  local function digits(x)
+    if x == 0 then
+      return '0'
     end
-    return cjson.encode(out)
+    return string.format('%d', x)
+  end
+
+  -- A wallet as it is kept: "<debt>|<overdrawn>|<low-balance amounts>|<their group>|<those
+  -- fired>|<debt paid waiting for the ledger: id,milli,category,cost;...>", then per grant a
+  -- line "<id>|<burn key>|<effective>|<expiry>|<a>|<r>|<h>|<c>|<e>|<v>|<category>|<cost
+  -- basis>|<expired logged>|<voided logged>|<voided>|<own allowance>|<left at its end>".
+  function C.encode(w)
+    local dq = ''
+    if w.dq and #w.dq > 0 then
+      local items = {}
+      for i, b in ipairs(w.dq) do
+        items[i] = table.concat(b, ',')
+      end
+      dq = table.concat(items, ';')
+    end
+    local out = {table.concat({digits(w.d), digits(w.oh), w.t or '', w.ag or '', w.lf or '', dq}, '|')}
+    for i, g in ipairs(w.g) do
+      out[i + 1] = table.concat({g.i, g.k, g.f, g.x, digits(g.a), digits(g.r), digits(g.h), digits(g.c), digits(g.e),
+        digits(g.v), g.cat or '', g.cb or '', g.el or '', g.vl or '', g.vd or '', g.oa or '', g.l or ''}, '|')
+    end
+    return table.concat(out, '\n')
   end
 
   -- Ledger entries of credits (prelude.lua's KEYS[8], trimmed as changes.lua's ledger trims

@@ -5,15 +5,17 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
 use super::body;
-use super::dto::{self, BalanceAnswer, BalanceList, CreditSummaryAnswer, GrantAnswer, GrantBody, GrantList, GrantMadeAnswer};
+use super::dto::{
+    self, BalanceAnswer, BalanceList, CreditSummaryAnswer, GrantAnswer, GrantBody, GrantList, GrantMadeAnswer,
+};
 use super::idempotency::idempotency;
 use super::query;
 use super::subscriptions::{parse_time, user_in_path};
 use crate::gateway::Granting;
 use crate::http::ApiError;
 use crate::http::AppState;
-use crate::quota::credit::MAX_LIVE_GRANTS;
 use crate::json::rfc3339;
+use crate::quota::credit::MAX_LIVE_GRANTS;
 use crate::quota::ids::check_id;
 use crate::quota::{Category, GrantInput, UserId};
 
@@ -25,8 +27,16 @@ impl GrantBody {
                 Some(text) => Category::parse(text)
                     .ok_or_else(|| ApiError::invalid("category", "must be \"paid\" or \"promotional\""))?,
             },
-            effective_ms: self.effective_at.as_deref().map(|t| parse_time("effectiveAt", t)).transpose()?,
-            expires_ms: self.expires_at.as_deref().map(|t| parse_time("expiresAt", t)).transpose()?,
+            effective_ms: self
+                .effective_at
+                .as_deref()
+                .map(|t| parse_time("effectiveAt", t))
+                .transpose()?,
+            expires_ms: self
+                .expires_at
+                .as_deref()
+                .map(|t| parse_time("expiresAt", t))
+                .transpose()?,
             balance: self.balance,
             amount: self.amount,
             priority: self.priority.unwrap_or(50),
@@ -112,7 +122,11 @@ pub async fn void_grant(
 }
 
 /// `GET /v1/users/{userId}/balances`: every balance of the user with its grants.
-pub async fn balances(key: ApiKey, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn balances(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
     let project = key.project(&state).await?;
     let (now_ms, balances) = state.gateway.balances(&project, &user).await?;

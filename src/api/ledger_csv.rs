@@ -51,7 +51,8 @@ pub fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), serde_json
     let metadata = entry.metadata.as_ref().map(serde_json::to_string).transpose()?;
     let empty = Vec::new();
     let groups = if entry.groups.is_empty() { &empty } else { &entry.groups };
-    let mut write_row = |group: Option<&super::dto::UsageGroupAnswer>, credit: Option<&super::dto::CreditMoveAnswer>| {
+    let mut write_row = |group: Option<&super::dto::UsageGroupAnswer>,
+                         credit: Option<&super::dto::CreditMoveAnswer>| {
         let cells = [
             entry.id.clone(),
             entry.kind.to_string(),

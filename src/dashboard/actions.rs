@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
+use super::credits;
 use super::notice::{self, Notice};
 use super::session::{posted, see_other};
 use super::user::answer;
@@ -129,6 +130,8 @@ async fn apply(
                 )),
             }
         }
+        "grant" => credits::grant(gateway, session, user, fields).await,
+        "void" => credits::void(gateway, session, user, fields).await,
         _ => Err(ApiError::RouteNotFound),
     }
 }

@@ -6,6 +6,7 @@
 mod actions;
 mod admin;
 mod chart;
+mod credits;
 mod diff;
 mod layout;
 mod notice;

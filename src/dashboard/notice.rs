@@ -15,15 +15,19 @@ pub enum Notice {
     PlanSwitched,
     OverrideSet,
     Adjusted,
+    Granted,
+    GrantVoided,
 }
 
 impl Notice {
-    pub const ALL: [Notice; 5] = [
+    pub const ALL: [Notice; 7] = [
         Notice::Blocked,
         Notice::Unblocked,
         Notice::PlanSwitched,
         Notice::OverrideSet,
         Notice::Adjusted,
+        Notice::Granted,
+        Notice::GrantVoided,
     ];
 
     pub fn code(self) -> &'static str {
@@ -33,6 +37,8 @@ impl Notice {
             Notice::PlanSwitched => "plan",
             Notice::OverrideSet => "override",
             Notice::Adjusted => "adjusted",
+            Notice::Granted => "granted",
+            Notice::GrantVoided => "voided",
         }
     }
 
@@ -48,6 +54,8 @@ impl Notice {
             Notice::PlanSwitched => "Plan switched.",
             Notice::OverrideSet => "Override saved.",
             Notice::Adjusted => "Adjusted.",
+            Notice::Granted => "Credits granted.",
+            Notice::GrantVoided => "Grant voided.",
         }
     }
 }

@@ -212,6 +212,7 @@ mod tests {
             reason: None,
             key_id: None,
             member: member.map(str::to_string),
+            credits: Vec::new(),
         }
     }
 

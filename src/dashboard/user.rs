@@ -1,6 +1,8 @@
-//! A user's page: plan, status, every counter as a bar with used, held, quota and reset, a
-//! chart of daily usage, a team's spend by member, recent ledger entries (what was used,
-//! through which key, by which member), the audit trail, and the support actions' forms.
+//! A user's page: plan, status, every counter as a bar with used, held, quota and reset (a
+//! balance group's as its balance), a chart of daily usage, a team's spend by member, the
+//! user's credits (balances, grants, and the forms that grant and void them), recent ledger
+//! entries (what was used, through which key, by which member), the audit trail, and the
+//! support actions' forms.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -8,6 +10,7 @@ use maud::{html, Markup};
 use serde_json::Value;
 
 use super::chart::daily_chart;
+use super::credits;
 use super::layout::{csrf, html_response, page};
 use super::notice::{banner, Notice};
 use super::pages::changes_table;
@@ -94,6 +97,16 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
     let (changes, _) = gateway.changes(project, None, Some(user), 20).await?;
     let open = gateway.open_reservations(project, user, 20).await?;
     let spend = spend_by_member(gateway, project, user, usage.as_ref()).await?;
+    let (now_ms, balances) = match gateway.balances(project, user).await {
+        Ok((now_ms, balances)) => (now_ms, Some(balances)),
+        Err(GatewayError::PlanMissing(_)) => (gateway.now_ms(), None),
+        Err(err) => return Err(err.into()),
+    };
+    let plan = usage
+        .as_ref()
+        .and_then(|u| u.plan_id.as_deref())
+        .and_then(|id| plans.iter().find(|p| p.id == id));
+    let default_balance = credits::default_balance(plan);
     let href = user_href(user);
     let groups: Vec<String> = usage
         .iter()
@@ -128,14 +141,20 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
                     tr {
                         td { (Shown(&c.label)) br; span.muted { (Shown(&c.group_id)) @if let Some(s) = subject { " · pool of " (user_link(s)) } } }
                         td { (c.unit.as_str()) }
-                        td { (bar(c.used, c.reserved, c.quota)) }
-                        td.num { (c.used) } td.num { (c.reserved) } td.num { (c.quota) }
+                        @if let Some((name, credit)) = &c.credit {
+                            td { (credits::balance_cell(name, credit)) }
+                            td.num { (c.used) } td.num { (c.reserved) } td.num.muted { "balance" }
+                        } @else {
+                            td { (bar(c.used, c.reserved, c.quota)) }
+                            td.num { (c.used) } td.num { (c.reserved) } td.num { (c.quota) }
+                        }
                         td { (c.resets_at_ms.map(rfc3339).unwrap_or_else(|| "never".into())) }
                     }
                 }
             }
         }
         @if let Some(spend) = spend { (spend) }
+        (credits::section(session, &href, now_ms, balances.as_deref(), default_balance))
         h2 { "Support actions" }
         div.grid {
             div.card {
@@ -224,7 +243,15 @@ fn recent_table(events: &[UsageEvent]) -> Markup {
                         td { (Shown(&model(e))) }
                         td { @if let Some(key) = &e.key_id { code { (Shown(key)) } } }
                         @if by_member { td { @if let Some(member) = &e.member { (user_link(member)) } } }
-                        td { @for g in &e.groups { code { (Shown(&g.group_id)) } " " (SignedAmount(g.amount_milli)) " " } }
+                        td {
+                            @for g in &e.groups { code { (Shown(&g.group_id)) } " " (SignedAmount(g.amount_milli)) " " }
+                            // Credit moves: grants made, burned, voided, expired, and debt.
+                            @for m in &e.credits {
+                                span.muted { "balance " } code { (Shown(&m.balance)) } " " (m.amount)
+                                @match &m.grant_id { Some(g) => { " of " code { (Shown(g)) } } None => { " debt" } }
+                                " "
+                            }
+                        }
                     }
                 }
                 @if events.is_empty() { tr { td colspan=(if by_member { 7 } else { 6 }) .muted { "None." } } }

@@ -42,9 +42,7 @@ impl Observed for Adjusted {
     fn effect(&self) -> Effect<'_> {
         match self {
             Adjusted::Done { counter, .. } => Effect::Counted(std::slice::from_ref(counter)),
-            Adjusted::NoPlan | Adjusted::UnknownGroup(_) | Adjusted::InFlight | Adjusted::Balance => {
-                Effect::Answered
-            }
+            Adjusted::NoPlan | Adjusted::UnknownGroup(_) | Adjusted::InFlight | Adjusted::Balance => Effect::Answered,
         }
     }
 }

@@ -74,10 +74,17 @@ impl Counter {
             quota: amounts.quota,
             used: amounts.used,
             // A balance group's reserved is what its balance holds, whatever the period.
-            reserved: amounts.credit.filter(|_| group.balance.is_some()).map_or(amounts.held, |c| c.held),
+            reserved: amounts
+                .credit
+                .filter(|_| group.balance.is_some())
+                .map_or(amounts.held, |c| c.held),
             period_start_ms: window.end_ms.map(|_| window.start_ms),
             resets_at_ms: window.end_ms,
-            credit: group.balance.as_ref().zip(amounts.credit).map(|(b, c)| (b.name.clone(), c)),
+            credit: group
+                .balance
+                .as_ref()
+                .zip(amounts.credit)
+                .map(|(b, c)| (b.name.clone(), c)),
         }
     }
 }

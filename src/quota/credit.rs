@@ -141,7 +141,7 @@ pub fn burn_key(priority: u8, expires_ms: Option<i64>, category: Category, effec
         Category::Promotional => '0',
         Category::Paid => '1',
     };
-    format!("{priority:03}|{expiry}|{kind}|{effective_ms:013}|{id}")
+    format!("{priority:03}:{expiry}:{kind}:{effective_ms:013}:{id}")
 }
 
 /// The latest instant a grant may name (expiry or effective time): the widest the burn key

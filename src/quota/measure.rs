@@ -127,7 +127,11 @@ impl Measure {
                 }
                 scaled(total, "metadata", "the weighted amount")
             }
-            Measure::Rate(micro) => scaled(u128::from(quantity.0) * u128::from(*micro), "quantity", "the rated amount"),
+            Measure::Rate(micro) => scaled(
+                u128::from(quantity.0) * u128::from(*micro),
+                "quantity",
+                "the rated amount",
+            ),
         }
     }
 

@@ -26,7 +26,9 @@ pub mod webhook;
 pub use account::{AuditEntry, ChangeEntry, KeyRecord, PlanDeletion, UserEntry, UserFilter, UserPage};
 pub use amount::{Milli, SignedAmount};
 pub use counter::{Amounts, Counter};
-pub use credit::{Balance, BalanceView, Category, CategoryTotals, Credit, CreditSummary, Grant, GrantAmounts, GrantInput};
+pub use credit::{
+    Balance, BalanceView, Category, CategoryTotals, Credit, CreditSummary, Grant, GrantAmounts, GrantInput,
+};
 pub use decision::{Decision, Denial, Reason};
 pub use event::EventInput;
 pub use hold::{Hold, Prepared, Verdict};

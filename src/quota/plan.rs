@@ -128,7 +128,10 @@ impl Plan {
                         problem(at("balance"), "must match [A-Za-z0-9_.-]{1,64}");
                     }
                     if g.quota.is_some() {
-                        problem(at("quota"), "must be absent on a balance group: its grants are its limit");
+                        problem(
+                            at("quota"),
+                            "must be absent on a balance group: its grants are its limit",
+                        );
                     }
                     if g.mode.as_deref().is_some_and(|m| m != "hard") {
                         problem(at("mode"), "must be \"hard\" on a balance group");
@@ -268,7 +271,10 @@ impl Plan {
                 label: g.label.clone().unwrap_or_else(|| g.id.clone()),
                 unit,
                 // A balance group's quota is its allowance per period (which overrides change).
-                quota: g.quota.or(g.allowance.as_ref().map(|a| a.amount)).unwrap_or(Milli::ZERO),
+                quota: g
+                    .quota
+                    .or(g.allowance.as_ref().map(|a| a.amount))
+                    .unwrap_or(Milli::ZERO),
                 balance,
                 matches: g.matches.clone(),
                 period: Period {

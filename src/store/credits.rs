@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::record::list_or_empty;
 use super::scripts::{self, Fired, GrantArgs, Granted, Idempotency, RawBalances, Reply};
 use super::{Store, StoreError};
 use crate::quota::credit::{burn_key, MAX_LIVE_GRANTS};
@@ -35,28 +34,49 @@ struct GrantRecord {
     effective_given: bool,
 }
 
-/// A wallet as wallet.lua keeps it.
-#[derive(Deserialize)]
-struct Wallet {
-    #[serde(default, deserialize_with = "list_or_empty")]
-    g: Vec<WalletGrant>,
-    d: String,
-    oh: String,
+/// A wallet as wallet.lua keeps it (its `C.encode`): a first line of its own, then a line per
+/// grant, fields split by "|".
+struct Wallet<'a> {
+    debt: &'a str,
+    overdrawn: &'a str,
+    grants: Vec<WalletGrant<'a>>,
 }
 
-#[derive(Deserialize)]
-struct WalletGrant {
-    i: String,
-    f: String,
-    x: String,
-    a: String,
-    r: String,
-    h: String,
-    c: String,
-    e: String,
-    v: String,
-    #[serde(default)]
-    vd: Option<String>,
+struct WalletGrant<'a> {
+    i: &'a str,
+    f: &'a str,
+    x: &'a str,
+    amounts: [&'a str; 6],
+    voided: bool,
+}
+
+impl<'a> Wallet<'a> {
+    fn parse(text: &'a str) -> Result<Wallet<'a>, StoreError> {
+        let mut lines = text.split('\n');
+        let head: Vec<&str> = lines.next().unwrap_or("").split('|').collect();
+        let [debt, overdrawn, ..] = head[..] else {
+            return Err(bad("wallet", text));
+        };
+        let mut grants = Vec::new();
+        for line in lines.filter(|l| !l.is_empty()) {
+            let f: Vec<&str> = line.split('|').collect();
+            if f.len() != 17 {
+                return Err(bad("wallet grant", line));
+            }
+            grants.push(WalletGrant {
+                i: f[0],
+                f: f[2],
+                x: f[3],
+                amounts: [f[4], f[5], f[6], f[7], f[8], f[9]],
+                voided: !f[14].is_empty(),
+            });
+        }
+        Ok(Wallet {
+            debt,
+            overdrawn,
+            grants,
+        })
+    }
 }
 
 fn bad(what: &str, detail: impl std::fmt::Display) -> StoreError {
@@ -81,6 +101,7 @@ pub enum GrantMade {
 
 impl Store {
     /// Adds a grant `id` made at `now_ms`; a repeat of `idempotency` answers the first grant.
+    #[allow(clippy::too_many_arguments)]
     pub async fn grant(
         &self,
         project: &str,
@@ -184,7 +205,10 @@ impl Store {
             Ok(None) => return Ok(Reply::Done(None)),
             Err(other) => return Ok(other),
         };
-        let record = self.grant_record(project, user, id).await?.ok_or_else(|| bad("grant", id))?;
+        let record = self
+            .grant_record(project, user, id)
+            .await?
+            .ok_or_else(|| bad("grant", id))?;
         Ok(Reply::Done(Some((grant_of(id, &record, amounts, true)?, fired))))
     }
 
@@ -246,34 +270,35 @@ fn views(raw: &RawBalances) -> Result<Vec<BalanceView>, StoreError> {
         .collect();
     let mut out = Vec::with_capacity(raw.wallets.len());
     for (name, json) in &raw.wallets {
-        let wallet: Wallet = serde_json::from_str(json).map_err(|e| bad("wallet", e))?;
-        let debt = milli(&wallet.d)?;
+        let wallet = Wallet::parse(json)?;
+        let debt = milli(wallet.debt)?;
         let mut credit = Credit {
-            held: milli(&wallet.oh)?,
+            held: milli(wallet.overdrawn)?,
             debt,
             ..Credit::default()
         };
         let mut grants = Vec::new();
         let mut live = std::collections::HashSet::new();
         let mut available = 0u64;
-        for g in &wallet.g {
+        for g in &wallet.grants {
+            let [a, r, h, c, e, v] = g.amounts.map(milli);
             let amounts = GrantAmounts {
-                amount: milli(&g.a)?,
-                remaining: milli(&g.r)?,
-                held: milli(&g.h)?,
-                consumed: milli(&g.c)?,
-                expired: milli(&g.e)?,
-                voided: milli(&g.v)?,
+                amount: a?,
+                remaining: r?,
+                held: h?,
+                consumed: c?,
+                expired: e?,
+                voided: v?,
             };
             credit.held = Milli(credit.held.0 + amounts.held.0);
-            let effective: i64 = g.f.parse().map_err(|_| bad("wallet effective time", &g.f))?;
-            let expires: Option<i64> = match g.x.as_str() {
+            let effective: i64 = g.f.parse().map_err(|_| bad("wallet effective time", g.f))?;
+            let expires: Option<i64> = match g.x {
                 "" => None,
                 x => Some(x.parse().map_err(|_| bad("wallet expiry", x))?),
             };
             // balances.lua expired what was past its expiry; what is scheduled is not yet
             // available.
-            if effective <= raw.now_ms && g.vd.is_none() && amounts.remaining > Milli::ZERO {
+            if effective <= raw.now_ms && !g.voided && amounts.remaining > Milli::ZERO {
                 available += amounts.remaining.0;
                 if let Some(at) = expires {
                     credit.soonest = match credit.soonest {
@@ -283,12 +308,12 @@ fn views(raw: &RawBalances) -> Result<Vec<BalanceView>, StoreError> {
                     };
                 }
             }
-            let Some(record) = records.get(g.i.as_str()) else {
+            let Some(record) = records.get(g.i) else {
                 // An allowance (wallet.lua) has no record: it is the plan's, not a grant.
                 continue;
             };
-            live.insert(g.i.as_str());
-            grants.push(grant_of(&g.i, record, amounts, g.vd.is_some())?);
+            live.insert(g.i);
+            grants.push(grant_of(g.i, record, amounts, g.voided)?);
         }
         credit.available = Milli(available.saturating_sub(debt.0));
         for (field, record) in &raw.grants {

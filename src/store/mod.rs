@@ -7,9 +7,9 @@ mod adjust;
 mod api_keys;
 mod audit_log;
 mod backend;
+mod credits;
 mod data;
 mod deployment;
-mod credits;
 mod health;
 pub mod layout;
 mod ledger;
@@ -34,8 +34,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use backend::RedisMode;
-pub use credits::GrantMade;
 use backend::{Backend, Conn};
+pub use credits::GrantMade;
 pub use outbox::OutboxEntry;
 pub use scripts::{contract, every_script};
 pub use scripts::{

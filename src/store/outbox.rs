@@ -74,7 +74,9 @@ fn entry(outbox: &str, (position, fields): RawEntry) -> Result<OutboxEntry, Stor
         },
         group: field("g").to_string(),
         unit: unit_of_code(field("k")).ok_or_else(|| bad("unit"))?,
-        threshold: Some(field("t")).filter(|_| field("b").is_empty()).and_then(|t| t.parse().ok()),
+        threshold: Some(field("t"))
+            .filter(|_| field("b").is_empty())
+            .and_then(|t| t.parse().ok()),
         quota: Milli(u64::try_from(number("q")?).unwrap_or(0)),
         level: Milli(u64::try_from(number("n")?).unwrap_or(0)),
         period_start_ms: number("ps")?,

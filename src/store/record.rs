@@ -6,7 +6,9 @@ use serde::Deserialize;
 
 use super::scripts::contract::RECORD_VERSION;
 use super::StoreError;
-use crate::quota::{Balance, Measure, MeasureDoc, Milli, Mode, Reservation, ReservationHold, ReservationState, Unit, Window};
+use crate::quota::{
+    Balance, Measure, MeasureDoc, Milli, Mode, Reservation, ReservationHold, ReservationState, Unit, Window,
+};
 
 #[derive(Deserialize)]
 struct Record {

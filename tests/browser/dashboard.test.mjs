@@ -1,9 +1,9 @@
 // The dashboard in a real headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core): sign in, find a user, every support action end to end (checked through
 // the API afterwards), the API's rules on those actions, CSRF, a sign-in posted by another
-// site, escaping, ids that hide characters, a revoked key's session ending, and a team's
-// spend by member with each ledger entry's model and key. With
-// SCREENSHOTS=1 it also writes the main pages' screenshots into docs/.
+// site, escaping, ids that hide characters, a revoked key's session ending, credits granted,
+// listed and voided on a user's page, and a team's spend by member with each ledger entry's
+// model and key. With SCREENSHOTS=1 it also writes the main pages' screenshots into docs/.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { join, resolve } from "node:path";
@@ -399,15 +399,15 @@ test("webhooks: no event chosen is refused, and an endpoint is disabled and enab
   const before = (await call("GET", "/v1/webhooks")).data.length;
   const { context, page } = await signedIn();
   await page.click("text=Webhooks");
-  // Both boxes unchecked: refused with a message, not an endpoint for every event.
+  // Every box unchecked: refused with a message, not an endpoint for every event.
+  const others = ["limit", "low_balance", "depleted"];
   await page.fill("input[name=url]", url);
-  await page.uncheck("input[name=threshold]");
-  await page.uncheck("input[name=limit]");
+  for (const name of ["threshold", ...others]) await page.uncheck(`input[name=${name}]`);
   await page.click("text=Add an endpoint");
   assert.match(await page.locator(".flash.error").textContent(), /Choose at least one event/);
   assert.equal((await call("GET", "/v1/webhooks")).data.length, before);
   await page.fill("input[name=url]", url);
-  await page.uncheck("input[name=limit]");
+  for (const name of others) await page.uncheck(`input[name=${name}]`);
   await page.click("text=Add an endpoint");
   await page.waitForSelector(".flash code");
   const hook = (await call("GET", "/v1/webhooks")).data.find((h) => h.url === url);
@@ -437,6 +437,71 @@ test("webhooks: no event chosen is refused, and an endpoint is disabled and enab
   assert.deepEqual(actions, ["webhook.enable", "webhook.disable", "webhook.create"]);
   await card.locator("text=Delete the endpoint").click();
   server.close();
+  await context.close();
+});
+
+test("credits: 100 promotional credits valid 30 days granted on the page, listed, granted once, and voided", async () => {
+  await call("PUT", "/v1/plans/plan_wallet", { periodType: "month", groups: [
+    { id: "wallet", label: "Render credits", balance: "credits", matches: [{ event: "render", measure: { rate: 10 } }] },
+  ] });
+  await call("PUT", "/v1/users/dana/subscription", { planId: "plan_wallet" });
+  const { context, page } = await signedIn();
+  await page.goto(`${env.baseUrl}/dashboard/users/dana`);
+  const form = page.locator("form[action$='/dana/grant']");
+  assert.equal(await form.locator("input[name=balance]").inputValue(), "credits", "the plan's balance by default");
+  assert.equal(await form.locator("input[name=csrf]").count(), 1, "the form carries its CSRF token");
+
+  // Refused by name, and nothing granted.
+  await submitUnchecked(page, "grant", async (f) => {
+    await f.locator("input[name=amount]").fill("100");
+    await f.locator("input[name=days]").fill("3651");
+  });
+  assert.match(await page.locator(".flash.error").textContent(), /days: must be a whole number of days from 1 to 3650/);
+  assert.deepEqual((await call("GET", "/v1/users/dana/grants")).grants, []);
+
+  const before = Date.now();
+  await form.locator("input[name=amount]").fill("100");
+  await form.locator("select[name=category]").selectOption("promotional");
+  await form.locator("input[name=days]").fill("30");
+  await form.locator("input[name=source]").fill("support: sorry for the outage");
+  await form.locator("button[type=submit]").click();
+  await page.waitForSelector(".flash >> text=Credits granted.");
+
+  const [grant] = (await call("GET", "/v1/users/dana/grants")).grants;
+  assert.equal(grant.amount, 100);
+  assert.equal(grant.category, "promotional");
+  assert.equal(grant.source, "support: sorry for the outage");
+  assert.ok(Math.abs(Date.parse(grant.expiresAt) - before - 30 * 86400_000) < 60_000, grant.expiresAt);
+  const balance = (await call("GET", "/v1/users/dana/balances")).balances.find((b) => b.balance === "credits");
+  assert.equal(balance.available, 100);
+
+  // Listed in burn order with its amounts, and the counter shows the balance.
+  const row = page.locator("table.grants tbody tr", { hasText: grant.grantId });
+  const cells = await row.locator("td").allTextContents();
+  assert.deepEqual(cells.slice(1, 12), ["promotional", "50", "100", "100", "0", "0", "0", "0", "active", grant.expiresAt, "support: sorry for the outage"]);
+  assert.equal(await page.locator("tr", { hasText: "Render credits" }).locator(".balance").textContent(), "Balance credits: 100 available");
+  assert.equal(await page.locator("tr", { hasText: "Render credits" }).locator("svg.bar").count(), 0, "no quota bar");
+  const audit = (await call("GET", "/v1/audit-log?userId=dana")).data[0];
+  assert.equal(audit.action, "grant.create");
+  assert.equal(audit.actorLabel, "support");
+
+  // The same form sent twice (a double click) grants once.
+  const fields = await form.evaluate((f) => Object.fromEntries(new FormData(f)));
+  Object.assign(fields, { amount: "5", category: "paid" });
+  for (let i = 0; i < 2; i++) {
+    const res = await page.request.post(`${env.baseUrl}/dashboard/users/dana/grant`, { form: fields, maxRedirects: 0 });
+    assert.equal(res.status(), 303);
+  }
+  assert.equal((await call("GET", "/v1/users/dana/grants")).grants.length, 2);
+
+  await page.reload();
+  await row.locator("button", { hasText: "Void" }).click();
+  await page.waitForSelector(".flash >> text=Grant voided.");
+  const voided = (await call("GET", "/v1/users/dana/grants")).grants.find((g) => g.grantId === grant.grantId);
+  assert.equal(voided.status, "voided");
+  assert.equal(voided.voided, 100);
+  assert.equal(await row.locator("button", { hasText: "Void" }).count(), 0, "a voided grant has no Void button");
+  assert.equal((await call("GET", "/v1/audit-log?userId=dana")).data[0].action, "grant.void");
   await context.close();
 });
 

@@ -178,14 +178,21 @@ async fn every_commit_says_what_was_used_through_which_key_and_by_which_member()
         .text()
         .await
         .unwrap();
-    // memberId is the last column (metadata, before it, holds commas of its own).
+    // memberId follows metadata (which holds commas of its own), before the credits' columns,
+    // empty here.
     let mut lines = csv.lines();
-    assert!(lines.next().unwrap().ends_with(",keyId,metadata,memberId"), "{csv}");
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .ends_with(",keyId,metadata,memberId,balance,grantId,credits,category,costBasis"),
+        "{csv}"
+    );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 3, "{csv}");
     assert!(
         rows.iter()
-            .all(|r| r.contains(&format!(",{key_id},")) && (r.ends_with(",m1") || r.ends_with(",m2"))),
+            .all(|r| r.contains(&format!(",{key_id},")) && (r.ends_with(",m1,,,,,") || r.ends_with(",m2,,,,,"))),
         "{csv}"
     );
 }

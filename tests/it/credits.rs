@@ -35,9 +35,7 @@ async fn grant(app: &TestApp, user: &str, body: Value) -> Value {
 }
 
 async fn balance(app: &TestApp, user: &str) -> Value {
-    let (status, answer) = app
-        .json(Method::GET, &format!("/v1/users/{user}/balances"), None)
-        .await;
+    let (status, answer) = app.json(Method::GET, &format!("/v1/users/{user}/balances"), None).await;
     assert_eq!(status, 200, "{answer}");
     answer["balances"]
         .as_array()
@@ -86,7 +84,10 @@ async fn a_render_holds_its_credits_and_the_commit_burns_the_actual() {
         .await;
     assert_eq!(status, 200, "{committed}");
     let counter = TestApp::counter(&committed, "credits");
-    assert_eq!((counter["remaining"].clone(), counter["reserved"].clone()), (json!(80), json!(0)));
+    assert_eq!(
+        (counter["remaining"].clone(), counter["reserved"].clone()),
+        (json!(80), json!(0))
+    );
     assert_eq!(counter["used"], 20);
 
     // A released reservation gives its credits back.
@@ -96,7 +97,10 @@ async fn a_render_holds_its_credits_and_the_commit_burns_the_actual() {
     assert_eq!(TestApp::counter(&released, "credits")["remaining"], 80);
 
     let b = balance(&app, "u").await;
-    assert_eq!((b["available"].clone(), b["held"].clone(), b["debt"].clone()), (json!(80), json!(0), json!(0)));
+    assert_eq!(
+        (b["available"].clone(), b["held"].clone(), b["debt"].clone()),
+        (json!(80), json!(0), json!(0))
+    );
     assert_eq!(b["grants"][0]["consumed"], 20);
     assert_invariants(&b);
 }
@@ -126,14 +130,22 @@ async fn a_hundred_parallel_reserves_of_10_against_95_credits_admit_exactly_9() 
     let (one, two) = two_nodes_with("p", credit_plan()).await;
     grant(&one, "p", json!({ "balance": "credits", "amount": 95 })).await;
     let calls = (0..100).map(|i| {
-        let app = if i % 2 == 0 { one.clone_for_node() } else { two.clone_for_node() };
+        let app = if i % 2 == 0 {
+            one.clone_for_node()
+        } else {
+            two.clone_for_node()
+        };
         async move { app.reserve(render("p", "flux-pro")).await }
     });
     let answers = join_all(calls).await;
     let admitted = answers.iter().filter(|a| a["allowed"] == true).count();
     assert_eq!(admitted, 9);
     let b = balance(&one, "p").await;
-    assert_eq!((b["available"].clone(), b["held"].clone()), (json!(5), json!(90)), "{b}");
+    assert_eq!(
+        (b["available"].clone(), b["held"].clone()),
+        (json!(5), json!(90)),
+        "{b}"
+    );
     assert_invariants(&b);
 }
 
@@ -146,8 +158,18 @@ async fn grants_burn_in_one_order_and_a_payment_grants_once() {
     let later = at(Duration::from_secs(7200));
     // Made in the reverse of the order they burn in.
     let paid_never = grant(&app, "o", json!({ "balance": "credits", "amount": 10 })).await;
-    let paid_later = grant(&app, "o", json!({ "balance": "credits", "amount": 10, "expiresAt": later })).await;
-    let paid_soon = grant(&app, "o", json!({ "balance": "credits", "amount": 10, "expiresAt": soon })).await;
+    let paid_later = grant(
+        &app,
+        "o",
+        json!({ "balance": "credits", "amount": 10, "expiresAt": later }),
+    )
+    .await;
+    let paid_soon = grant(
+        &app,
+        "o",
+        json!({ "balance": "credits", "amount": 10, "expiresAt": soon }),
+    )
+    .await;
     let promo_soon = grant(
         &app,
         "o",
@@ -157,9 +179,7 @@ async fn grants_burn_in_one_order_and_a_payment_grants_once() {
     let first = grant(&app, "o", json!({ "balance": "credits", "amount": 10, "priority": 10 })).await;
 
     // A payment's webhook delivered twice grants once.
-    let (status, again) = app
-        .json(Method::GET, "/v1/users/o/grants", None)
-        .await;
+    let (status, again) = app.json(Method::GET, "/v1/users/o/grants", None).await;
     assert_eq!(status, 200);
     let before = again["grants"].as_array().unwrap().len();
     for _ in 0..2 {
@@ -180,7 +200,12 @@ async fn grants_burn_in_one_order_and_a_payment_grants_once() {
     let order: Vec<&Value> = [&first, &promo_soon, &paid_soon, &paid_later, &paid_never]
         .into_iter()
         .collect();
-    let ids: Vec<&str> = listed["grants"].as_array().unwrap().iter().map(|g| g["grantId"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = listed["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["grantId"].as_str().unwrap())
+        .collect();
     let expected: Vec<&str> = order.iter().map(|g| g["grantId"].as_str().unwrap()).collect();
     assert_eq!(&ids[..5], &expected[..], "{listed}");
 
@@ -197,7 +222,11 @@ async fn grants_burn_in_one_order_and_a_payment_grants_once() {
             .find(|x| x["grantId"] == g["grantId"])
             .unwrap()
             .clone();
-        assert_eq!((this["consumed"].clone(), this["status"].clone()), (json!(10), json!("depleted")), "{listed}");
+        assert_eq!(
+            (this["consumed"].clone(), this["status"].clone()),
+            (json!(10), json!("depleted")),
+            "{listed}"
+        );
     }
 }
 
@@ -214,7 +243,10 @@ async fn a_commit_above_every_grant_leaves_debt_that_the_next_grant_pays_first()
         .await;
     assert_eq!(status, 200, "{committed}");
     let counter = TestApp::counter(&committed, "credits");
-    assert_eq!((counter["remaining"].clone(), counter["debt"].clone()), (json!(0), json!(15)));
+    assert_eq!(
+        (counter["remaining"].clone(), counter["debt"].clone()),
+        (json!(0), json!(15))
+    );
     assert_eq!(counter["exceeded"], true);
     assert_eq!(committed["overQuota"], json!(["credits"]));
     // In debt, nothing is admitted.
@@ -222,7 +254,10 @@ async fn a_commit_above_every_grant_leaves_debt_that_the_next_grant_pays_first()
 
     let paid = grant(&app, "d", json!({ "balance": "credits", "amount": 100 })).await;
     assert_eq!(paid["debtPaid"], 15, "{paid}");
-    assert_eq!((paid["remaining"].clone(), paid["consumed"].clone()), (json!(85), json!(15)));
+    assert_eq!(
+        (paid["remaining"].clone(), paid["consumed"].clone()),
+        (json!(85), json!(15))
+    );
     let b = balance(&app, "d").await;
     assert_eq!((b["available"].clone(), b["debt"].clone()), (json!(85), json!(0)));
     assert_invariants(&b);
@@ -235,12 +270,19 @@ async fn a_track_burns_in_burn_order_and_never_denies() {
     app.subscribe("t", "plan_credits", None).await;
     grant(&app, "t", json!({ "balance": "credits", "amount": 12 })).await;
     let (status, tracked) = app
-        .json(Method::POST, "/v1/track", Some(json!({ "userId": "t", "event": "image.render", "quantity": 2,
-            "metadata": { "model": "flux-pro" } })))
+        .json(
+            Method::POST,
+            "/v1/track",
+            Some(json!({ "userId": "t", "event": "image.render", "quantity": 2,
+            "metadata": { "model": "flux-pro" } })),
+        )
         .await;
     assert_eq!(status, 200, "{tracked}");
     let counter = TestApp::counter(&tracked, "credits");
-    assert_eq!((counter["remaining"].clone(), counter["debt"].clone()), (json!(0), json!(8)));
+    assert_eq!(
+        (counter["remaining"].clone(), counter["debt"].clone()),
+        (json!(0), json!(8))
+    );
 }
 
 #[tokio::test]
@@ -255,7 +297,10 @@ async fn overdraft_lets_reserves_go_that_far_below_zero_and_no_further() {
     let one = app.reserve(render("od", "flux-pro")).await;
     let two = app.reserve(render("od", "flux-pro")).await;
     let three = app.reserve(render("od", "flux-pro")).await;
-    assert_eq!((one["allowed"].clone(), two["allowed"].clone(), three["allowed"].clone()), (json!(true), json!(true), json!(false)));
+    assert_eq!(
+        (one["allowed"].clone(), two["allowed"].clone(), three["allowed"].clone()),
+        (json!(true), json!(true), json!(false))
+    );
     // The overdrawn render commits into debt.
     app.commit(one["reservationId"].as_str().unwrap(), None).await;
     let (_, committed) = app.commit(two["reservationId"].as_str().unwrap(), None).await;
@@ -268,9 +313,22 @@ async fn a_hold_on_a_grant_that_expires_is_burned_by_its_commit_and_expires_on_r
     app.put_plan(credit_plan()).await;
     app.subscribe("x", "plan_credits", None).await;
     // Expires in 1.5 s: two renders hold it, then it expires under them.
-    let expiring = grant(&app, "x", json!({ "balance": "credits", "amount": 20, "expiresAt": at(Duration::from_millis(1500)) })).await;
-    let a = app.reserve(json!({ "userId": "x", "event": "image.render", "metadata": { "model": "flux-pro" }, "ttlSeconds": 60 })).await;
-    let b = app.reserve(json!({ "userId": "x", "event": "image.render", "metadata": { "model": "flux-pro" }, "ttlSeconds": 60 })).await;
+    let expiring = grant(
+        &app,
+        "x",
+        json!({ "balance": "credits", "amount": 20, "expiresAt": at(Duration::from_millis(1500)) }),
+    )
+    .await;
+    let a = app
+        .reserve(
+            json!({ "userId": "x", "event": "image.render", "metadata": { "model": "flux-pro" }, "ttlSeconds": 60 }),
+        )
+        .await;
+    let b = app
+        .reserve(
+            json!({ "userId": "x", "event": "image.render", "metadata": { "model": "flux-pro" }, "ttlSeconds": 60 }),
+        )
+        .await;
     assert_eq!((a["allowed"].clone(), b["allowed"].clone()), (json!(true), json!(true)));
     tokio::time::sleep(Duration::from_millis(1700)).await;
     // The call was admitted against the grant: its commit still burns it.
@@ -280,7 +338,11 @@ async fn a_hold_on_a_grant_that_expires_is_burned_by_its_commit_and_expires_on_r
     let b = balance(&app, "x").await;
     let g = &b["grants"][0];
     assert_eq!(g["grantId"], expiring["grantId"]);
-    assert_eq!((g["consumed"].clone(), g["expired"].clone(), g["held"].clone()), (json!(10), json!(10), json!(0)), "{b}");
+    assert_eq!(
+        (g["consumed"].clone(), g["expired"].clone(), g["held"].clone()),
+        (json!(10), json!(10), json!(0)),
+        "{b}"
+    );
     assert_eq!(g["status"], "expired");
     assert_eq!(b["available"], 0);
     assert_invariants(&b);
@@ -303,11 +365,17 @@ async fn a_voided_grant_stops_counting_and_what_it_held_is_voided_when_given_bac
         .json(Method::POST, &format!("/v1/users/v/grants/{id}/void"), None)
         .await;
     assert_eq!(status, 200, "{voided}");
-    assert_eq!((voided["voided"].clone(), voided["held"].clone()), (json!(20), json!(10)));
+    assert_eq!(
+        (voided["voided"].clone(), voided["held"].clone()),
+        (json!(20), json!(10))
+    );
     assert_eq!(app.reserve(render("v", "sdxl")).await["allowed"], false);
     app.release(held["reservationId"].as_str().unwrap()).await;
     let b = balance(&app, "v").await;
-    assert_eq!((b["grants"][0]["voided"].clone(), b["grants"][0]["status"].clone()), (json!(30), json!("voided")));
+    assert_eq!(
+        (b["grants"][0]["voided"].clone(), b["grants"][0]["status"].clone()),
+        (json!(30), json!("voided"))
+    );
     assert_invariants(&b);
     let (status, body) = app.json(Method::POST, "/v1/users/v/grants/g_nothing/void", None).await;
     assert_eq!((status.as_u16(), body["code"].clone()), (404, json!("grant_not_found")));
@@ -319,17 +387,33 @@ async fn bad_grants_and_balance_groups_are_refused_by_field() {
     for (body, field) in [
         (json!({ "balance": "credits", "amount": 0 }), "amount"),
         (json!({ "balance": "cr edits", "amount": 1 }), "balance"),
-        (json!({ "balance": "credits", "amount": 1, "priority": 101 }), "priority"),
-        (json!({ "balance": "credits", "amount": 1, "category": "free" }), "category"),
-        (json!({ "balance": "credits", "amount": 1, "expiresAt": "soon" }), "expiresAt"),
+        (
+            json!({ "balance": "credits", "amount": 1, "priority": 101 }),
+            "priority",
+        ),
+        (
+            json!({ "balance": "credits", "amount": 1, "category": "free" }),
+            "category",
+        ),
+        (
+            json!({ "balance": "credits", "amount": 1, "expiresAt": "soon" }),
+            "expiresAt",
+        ),
         (
             json!({ "balance": "credits", "amount": 1, "effectiveAt": at(Duration::from_secs(60)), "expiresAt": at(Duration::from_secs(30)) }),
             "expiresAt",
         ),
-        (json!({ "balance": "credits", "amount": 1, "expiresAt": "2020-01-01T00:00:00Z" }), "expiresAt"),
+        (
+            json!({ "balance": "credits", "amount": 1, "expiresAt": "2020-01-01T00:00:00Z" }),
+            "expiresAt",
+        ),
     ] {
         let (status, answer) = app.json(Method::POST, "/v1/users/b/grants", Some(body)).await;
-        assert_eq!((status.as_u16(), answer["field"].clone()), (400, json!(field)), "{answer}");
+        assert_eq!(
+            (status.as_u16(), answer["field"].clone()),
+            (400, json!(field)),
+            "{answer}"
+        );
     }
     let (status, answer) = app
         .json(
@@ -342,7 +426,10 @@ async fn bad_grants_and_balance_groups_are_refused_by_field() {
         .await;
     assert_eq!(status, 400, "{answer}");
     let text = answer.to_string();
-    assert!(text.contains("groups[0].quota") && text.contains("groups[1].overdraft"), "{text}");
+    assert!(
+        text.contains("groups[0].quota") && text.contains("groups[1].overdraft"),
+        "{text}"
+    );
     // A balance-only plan needs no period: its groups count for all time.
     let (status, answer) = app
         .json(
@@ -353,7 +440,11 @@ async fn bad_grants_and_balance_groups_are_refused_by_field() {
         .await;
     assert_eq!(status, 200, "{answer}");
     let (status, answer) = app.json(Method::GET, "/v1/users/b/grants?balance=bad!", None).await;
-    assert_eq!((status.as_u16(), answer["field"].clone()), (400, json!("balance")), "{answer}");
+    assert_eq!(
+        (status.as_u16(), answer["field"].clone()),
+        (400, json!("balance")),
+        "{answer}"
+    );
 }
 
 /// "30 credits a month, then packs": the allowance burns before any grant, ends with the
@@ -376,7 +467,10 @@ async fn an_allowance_burns_first_and_rolls_over_across_a_subscription_month() {
     app.commit(held["reservationId"].as_str().unwrap(), None).await;
     let b = balance(&app, "al").await;
     assert_eq!(b["available"], 120, "{b}");
-    assert_eq!(b["grants"][0]["remaining"], 100, "the pack is untouched while the allowance lasts");
+    assert_eq!(
+        b["grants"][0]["remaining"], 100,
+        "the pack is untouched while the allowance lasts"
+    );
 
     tokio::time::sleep(Duration::from_millis(3300)).await;
     // The new month: 30 of its own and 15 of the 20 left.
@@ -390,7 +484,10 @@ async fn an_allowance_burns_first_and_rolls_over_across_a_subscription_month() {
     // 50 burned: the month's 45, then 5 of the pack.
     let b = balance(&app, "al").await;
     assert_eq!(b["available"], 95, "{b}");
-    assert_eq!((b["grants"][0]["grantId"].clone(), b["grants"][0]["consumed"].clone()), (pack["grantId"].clone(), json!(5)));
+    assert_eq!(
+        (b["grants"][0]["grantId"].clone(), b["grants"][0]["consumed"].clone()),
+        (pack["grantId"].clone(), json!(5))
+    );
     assert_invariants(&b);
 }
 
@@ -404,22 +501,43 @@ async fn the_ledger_records_every_credit_and_the_summary_adds_them_up() {
     app.subscribe("led", "plan_credits", None).await;
     // 50 promotional credits burn first (same priority, promotional before paid); 100 paid at
     // 1.5 cents each.
-    let promo = grant(&app, "led", json!({ "balance": "credits", "amount": 50, "category": "promotional" })).await;
-    let paid = grant(&app, "led", json!({ "balance": "credits", "amount": 100, "costBasis": 1.5 })).await;
+    let promo = grant(
+        &app,
+        "led",
+        json!({ "balance": "credits", "amount": 50, "category": "promotional" }),
+    )
+    .await;
+    let paid = grant(
+        &app,
+        "led",
+        json!({ "balance": "credits", "amount": 100, "costBasis": 1.5 }),
+    )
+    .await;
     for _ in 0..7 {
         let held = app.reserve(render("led", "flux-pro")).await;
         app.commit(held["reservationId"].as_str().unwrap(), None).await;
     }
     // 70 burned: 50 promotional, 20 paid. A track of 10 renders (100 credits) leaves 20 debt.
     let (status, _) = app
-        .json(Method::POST, "/v1/track", Some(json!({ "userId": "led", "event": "image.render", "quantity": 10,
-            "metadata": { "model": "flux-pro" } })))
+        .json(
+            Method::POST,
+            "/v1/track",
+            Some(json!({ "userId": "led", "event": "image.render", "quantity": 10,
+            "metadata": { "model": "flux-pro" } })),
+        )
         .await;
     assert_eq!(status, 200);
-    let top_up = grant(&app, "led", json!({ "balance": "credits", "amount": 40, "costBasis": 1 })).await;
+    let top_up = grant(
+        &app,
+        "led",
+        json!({ "balance": "credits", "amount": 40, "costBasis": 1 }),
+    )
+    .await;
     assert_eq!(top_up["debtPaid"], 20);
     let id = top_up["grantId"].as_str().unwrap();
-    let (status, _) = app.json(Method::POST, &format!("/v1/users/led/grants/{id}/void"), None).await;
+    let (status, _) = app
+        .json(Method::POST, &format!("/v1/users/led/grants/{id}/void"), None)
+        .await;
     assert_eq!(status, 200);
 
     let entries = app.usage_events_all("userId=led").await;
@@ -431,10 +549,15 @@ async fn the_ledger_records_every_credit_and_the_summary_adds_them_up() {
     let moves = track["credits"].as_array().unwrap();
     assert_eq!(moves.last().unwrap()["grantId"], Value::Null, "the debt: {track}");
     assert_eq!(moves.last().unwrap()["amount"], 20);
-    let grant_entry = entries.iter().find(|e| e["id"] == format!("grant:{}", promo["grantId"].as_str().unwrap())).unwrap();
+    let grant_entry = entries
+        .iter()
+        .find(|e| e["id"] == format!("grant:{}", promo["grantId"].as_str().unwrap()))
+        .unwrap();
     assert_eq!(grant_entry["credits"][0]["category"], "promotional");
 
-    let (status, summary) = app.json(Method::GET, "/v1/balances/summary?balance=credits&userId=led", None).await;
+    let (status, summary) = app
+        .json(Method::GET, "/v1/balances/summary?balance=credits&userId=led", None)
+        .await;
     assert_eq!(status, 200, "{summary}");
     assert_eq!(summary["promotional"]["granted"], 50);
     assert_eq!(summary["promotional"]["burned"], 50);
@@ -445,7 +568,10 @@ async fn the_ledger_records_every_credit_and_the_summary_adds_them_up() {
     assert_eq!(summary["paid"]["outstanding"], 0);
     // 100 credits at 1.5 cents and 20 at 1 cent.
     assert_eq!(summary["paid"]["revenueCents"], 170);
-    assert_eq!((summary["debtAdded"].clone(), summary["debtSettled"].clone()), (json!(20), json!(20)));
+    assert_eq!(
+        (summary["debtAdded"].clone(), summary["debtSettled"].clone()),
+        (json!(20), json!(20))
+    );
     let _ = paid;
 
     let csv = app
@@ -459,8 +585,18 @@ async fn the_ledger_records_every_credit_and_the_summary_adds_them_up() {
         .text()
         .await
         .unwrap();
-    assert!(csv.lines().next().unwrap().ends_with(",balance,grantId,credits,category,costBasis"), "{csv}");
-    assert!(csv.lines().any(|l| l.starts_with("grant:") && l.contains(",credits,") && l.ends_with(",promotional,")), "{csv}");
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",balance,grantId,credits,category,costBasis"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("grant:") && l.contains(",credits,") && l.ends_with(",promotional,")),
+        "{csv}"
+    );
 }
 
 /// A team's credits: its plan's balance group is decided at the team's level, so its members
@@ -483,7 +619,11 @@ async fn two_members_burning_a_teams_balance_in_parallel_never_take_it_below_zer
     }
     grant(&one, "team_c", json!({ "balance": "credits", "amount": 95 })).await;
     let calls = (0..60).map(|i| {
-        let app = if i % 2 == 0 { one.clone_for_node() } else { two.clone_for_node() };
+        let app = if i % 2 == 0 {
+            one.clone_for_node()
+        } else {
+            two.clone_for_node()
+        };
         let member = if i % 3 == 0 { "m1" } else { "m2" };
         async move {
             let held = app.reserve(render(member, "flux-pro")).await;
@@ -500,7 +640,14 @@ async fn two_members_burning_a_teams_balance_in_parallel_never_take_it_below_zer
     assert_eq!(denied["denials"][0]["subjectId"], "team_c", "{denied}");
     assert_eq!(denied["denials"][0]["reason"], "insufficient_balance");
     let b = balance(&one, "team_c").await;
-    assert_eq!((b["available"].clone(), b["debt"].clone(), b["grants"][0]["consumed"].clone()), (json!(5), json!(0), json!(90)));
+    assert_eq!(
+        (
+            b["available"].clone(),
+            b["debt"].clone(),
+            b["grants"][0]["consumed"].clone()
+        ),
+        (json!(5), json!(0), json!(90))
+    );
     assert_invariants(&b);
 }
 
@@ -519,22 +666,41 @@ async fn usage_shows_the_balance_and_a_balance_denial_names_no_reset() {
     assert_eq!(held["allowed"], true);
     let usage = app.usage("us").await;
     let counter = TestApp::counter(&usage, "credits");
-    assert_eq!((counter["balance"].clone(), counter["remaining"].clone(), counter["reserved"].clone()), (json!("credits"), json!(11), json!(4)), "{usage}");
+    assert_eq!(
+        (
+            counter["balance"].clone(),
+            counter["remaining"].clone(),
+            counter["reserved"].clone()
+        ),
+        (json!("credits"), json!(11), json!(4)),
+        "{usage}"
+    );
     assert_eq!(counter["exceeded"], false);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     // Expired, not yet reclaimed by any writing call: usage reads it as given back.
     let usage = app.usage("us").await;
     let counter = TestApp::counter(&usage, "credits");
-    assert_eq!((counter["remaining"].clone(), counter["reserved"].clone()), (json!(15), json!(0)), "{usage}");
+    assert_eq!(
+        (counter["remaining"].clone(), counter["reserved"].clone()),
+        (json!(15), json!(0)),
+        "{usage}"
+    );
 
     let res = app
-        .call(Method::POST, "/v1/reserve", Some(json!({ "userId": "us", "event": "image.render", "quantity": 2,
-            "metadata": { "model": "flux-pro" } })))
+        .call(
+            Method::POST,
+            "/v1/reserve",
+            Some(json!({ "userId": "us", "event": "image.render", "quantity": 2,
+            "metadata": { "model": "flux-pro" } })),
+        )
         .await;
     assert_eq!(res.status(), 200);
     assert!(res.headers().get("retry-after").is_none(), "{:?}", res.headers());
     let limits = res.headers()["ratelimit"].to_str().unwrap().to_string();
-    assert!(limits.contains("\"per_minute\"") && !limits.contains("\"credits\""), "{limits}");
+    assert!(
+        limits.contains("\"per_minute\"") && !limits.contains("\"credits\""),
+        "{limits}"
+    );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["reasons"], json!(["insufficient_balance"]));
 }

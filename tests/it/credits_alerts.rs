@@ -27,7 +27,13 @@ fn events(receiver: &Receiver) -> Vec<(String, Value, Value)> {
         .collect();
     let mut seen: Vec<_> = by_id
         .values()
-        .map(|e| (e["type"].as_str().unwrap().to_string(), e["data"]["threshold"].clone(), e["data"]["available"].clone()))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["data"]["threshold"].clone(),
+                e["data"]["available"].clone(),
+            )
+        })
         .collect();
     seen.sort_by_key(|(t, th, _)| (t.clone(), th.to_string()));
     seen
@@ -44,13 +50,19 @@ async fn each_low_balance_amount_fires_once_under_50_parallel_reserves_and_again
     one.subscribe("low", "plan_low", None).await;
     tokio::time::sleep(quota_gateway::gateway::EPOCH_POLL * 3).await;
     let (status, _) = one
-        .json(Method::POST, "/v1/users/low/grants", Some(json!({ "balance": "credits", "amount": 100 })))
+        .json(
+            Method::POST,
+            "/v1/users/low/grants",
+            Some(json!({ "balance": "credits", "amount": 100 })),
+        )
         .await;
     assert_eq!(status, 201);
 
     let nodes = [&one, &two];
     let calls = (0..50).map(|i| async move {
-        nodes[i % 2].reserve(json!({ "userId": "low", "event": "render" })).await
+        nodes[i % 2]
+            .reserve(json!({ "userId": "low", "event": "render" }))
+            .await
     });
     let admitted = join_all(calls).await.iter().filter(|a| a["allowed"] == true).count();
     assert_eq!(admitted, 10);
@@ -58,17 +70,30 @@ async fn each_low_balance_amount_fires_once_under_50_parallel_reserves_and_again
     tokio::time::sleep(Duration::from_millis(500)).await;
     let seen = events(&receiver);
     assert_eq!(
-        seen.iter().map(|(t, th, _)| (t.as_str(), th.clone())).collect::<Vec<_>>(),
-        [("credits.depleted", json!(0)), ("credits.low_balance", json!(20)), ("credits.low_balance", json!(50))],
+        seen.iter()
+            .map(|(t, th, _)| (t.as_str(), th.clone()))
+            .collect::<Vec<_>>(),
+        [
+            ("credits.depleted", json!(0)),
+            ("credits.low_balance", json!(20)),
+            ("credits.low_balance", json!(50))
+        ],
         "{seen:?}"
     );
     let data = receiver.received();
     let first: Value = serde_json::from_str(&data[0].body).unwrap();
-    assert_eq!((first["data"]["userId"].clone(), first["data"]["balance"].clone()), (json!("low"), json!("credits")));
+    assert_eq!(
+        (first["data"]["userId"].clone(), first["data"]["balance"].clone()),
+        (json!("low"), json!("credits"))
+    );
 
     // A top-up re-arms every amount it rises above; the next fall fires 50 again, only it.
     let (status, _) = one
-        .json(Method::POST, "/v1/users/low/grants", Some(json!({ "balance": "credits", "amount": 60 })))
+        .json(
+            Method::POST,
+            "/v1/users/low/grants",
+            Some(json!({ "balance": "credits", "amount": 60 })),
+        )
         .await;
     assert_eq!(status, 201);
     let held = one.reserve(json!({ "userId": "low", "event": "render" })).await;

@@ -8,7 +8,7 @@ use quota_gateway::gateway::audit::Actor;
 use quota_gateway::gateway::{Gateway, Granting, ParentChange, Settlement};
 use quota_gateway::quota::{Category, EventInput, GrantInput, Milli, Plan, ReservationId, UserId};
 use quota_gateway::store::layout::Layout;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::support::{redis, service_on_shared, unique_prefix};
 
@@ -17,13 +17,31 @@ const OVERDRAFT: u64 = 3_000;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Grant { units: u64, priority: u8, expiry: u8, promotional: bool },
-    Reserve { units: u64 },
-    Commit { pick: usize, actual: Option<u64> },
-    Release { pick: usize },
-    Expire { pick: usize },
-    ExpireGrant { pick: usize },
-    Void { pick: usize },
+    Grant {
+        units: u64,
+        priority: u8,
+        expiry: u8,
+        promotional: bool,
+    },
+    Reserve {
+        units: u64,
+    },
+    Commit {
+        pick: usize,
+        actual: Option<u64>,
+    },
+    Release {
+        pick: usize,
+    },
+    Expire {
+        pick: usize,
+    },
+    ExpireGrant {
+        pick: usize,
+    },
+    Void {
+        pick: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -83,7 +101,12 @@ impl Model {
     }
 
     fn available(&self) -> i64 {
-        self.grants.iter().filter(|g| Self::usable(g)).map(|g| g.r as i64).sum::<i64>() - self.debt as i64
+        self.grants
+            .iter()
+            .filter(|g| Self::usable(g))
+            .map(|g| g.r as i64)
+            .sum::<i64>()
+            - self.debt as i64
     }
 
     fn find(&mut self, id: &str) -> &mut ModelGrant {
@@ -220,13 +243,18 @@ fn input(units: u64) -> EventInput {
 fn expire_grant(keys: &Layout, id: &str) {
     let ctr = keys.user("p", "w").ctr;
     let raw: String = redis::shared().query(&["HGET", &ctr, "w|credits"]);
-    let mut wallet: Value = serde_json::from_str(&raw).unwrap();
-    for g in wallet["g"].as_array_mut().unwrap() {
-        if g["i"] == id {
-            g["x"] = json!("1");
-        }
-    }
-    let _: i64 = redis::shared().query(&["HSET", &ctr, "w|credits", &wallet.to_string()]);
+    // The wallet's text (lua/wallet.lua): a line per grant, its expiry the fourth field.
+    let lines: Vec<String> = raw
+        .split('\n')
+        .map(|line| {
+            let mut fields: Vec<&str> = line.split('|').collect();
+            if fields.len() == 17 && fields[0] == id {
+                fields[3] = "1";
+            }
+            fields.join("|")
+        })
+        .collect();
+    let _: i64 = redis::shared().query(&["HSET", &ctr, "w|credits", &lines.join("\n")]);
 }
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
@@ -235,9 +263,18 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let now = chrono::Utc::now().timestamp_millis();
     for op in ops {
         match op {
-            Op::Grant { units, priority, expiry, promotional } => {
+            Op::Grant {
+                units,
+                priority,
+                expiry,
+                promotional,
+            } => {
                 let expires_ms = [None, Some(now + 3_600_000), Some(now + 7_200_000)][expiry as usize];
-                let category = if promotional { Category::Promotional } else { Category::Paid };
+                let category = if promotional {
+                    Category::Promotional
+                } else {
+                    Category::Paid
+                };
                 let input = GrantInput {
                     balance: "credits".into(),
                     amount: Milli(units * 1000),
@@ -249,7 +286,11 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     source: None,
                     metadata: None,
                 };
-                let Granting::Made { grant, .. } = h.gateway.grant("p", &user(), &input, &Actor::root(), None).await.unwrap()
+                let Granting::Made { grant, .. } = h
+                    .gateway
+                    .grant("p", &user(), &input, &Actor::root(), None)
+                    .await
+                    .unwrap()
                 else {
                     prop_assert!(false, "a grant was refused");
                     unreachable!()
@@ -261,7 +302,11 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     grant.effective_ms,
                     grant.id.clone(),
                 );
-                let at = model.grants.iter().position(|g| key < g.key).unwrap_or(model.grants.len());
+                let at = model
+                    .grants
+                    .iter()
+                    .position(|g| key < g.key)
+                    .unwrap_or(model.grants.len());
                 model.grants.insert(
                     at,
                     ModelGrant {
@@ -383,7 +428,10 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 "grant {}",
                 want.id
             );
-            prop_assert_eq!(a.amount.0, a.remaining.0 + a.held.0 + a.consumed.0 + a.expired.0 + a.voided.0);
+            prop_assert_eq!(
+                a.amount.0,
+                a.remaining.0 + a.held.0 + a.consumed.0 + a.expired.0 + a.voided.0
+            );
         }
         prop_assert_eq!(balance.credit.debt.0, model.debt, "debt");
         prop_assert_eq!(balance.credit.available.0 as i64, model.available().max(0), "available");

@@ -15,11 +15,11 @@ use crate::support::redis::free_port;
 use crate::support::{encode, redis, spawn_app, TestApp};
 
 /// A signed-in dashboard session: its cookie and the CSRF token its forms carry.
-struct Dashboard {
-    client: reqwest::Client,
-    address: String,
-    cookie: String,
-    csrf: String,
+pub(crate) struct Dashboard {
+    pub(crate) client: reqwest::Client,
+    pub(crate) address: String,
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
 /// A client that does not follow redirects (the answers are what is tested), from `local`.
@@ -55,7 +55,7 @@ fn session_cookie(res: &reqwest::Response) -> Option<String> {
 }
 
 impl Dashboard {
-    async fn sign_in(app: &TestApp) -> Dashboard {
+    pub(crate) async fn sign_in(app: &TestApp) -> Dashboard {
         let client = client_from(None);
         let res = post_sign_in(app, &client, &app.key).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -72,7 +72,7 @@ impl Dashboard {
         dashboard
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, String) {
         let res = self
             .client
             .get(format!("{}{path}", self.address))
@@ -84,7 +84,7 @@ impl Dashboard {
     }
 
     /// Posts a form with the session's token: the status, where it redirects, and the page.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, Option<String>, String) {
+    pub(crate) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, Option<String>, String) {
         let mut form: Vec<(&str, &str)> = fields.to_vec();
         form.push(("csrf", &self.csrf));
         let res = self
@@ -410,7 +410,7 @@ async fn a_users_recent_usage_is_the_newest_entries_newest_first() {
 }
 
 /// The cells of each row of the first table after `heading` on `page`, as text.
-fn table_after(page: &str, heading: &str) -> Vec<Vec<String>> {
+pub(crate) fn table_after(page: &str, heading: &str) -> Vec<Vec<String>> {
     let rest = &page[page.find(heading).unwrap_or_else(|| panic!("no {heading} in {page}"))..];
     let body = &rest[rest.find("<tbody>").unwrap()..rest.find("</tbody>").unwrap()];
     let text = |html: &str| {

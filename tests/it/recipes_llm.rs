@@ -202,20 +202,28 @@ async fn one_cents_cap_prices_each_model_by_its_first_matching_rule() {
         .await;
     assert_eq!(status, 200, "{body}");
     app.subscribe("r", "plan_rated", None).await;
-    let reserved = |event: &str, quantity: f64, metadata: Value| {
-        json!({ "userId": "r", "event": event, "quantity": quantity, "metadata": metadata })
-    };
+    let reserved = |event: &str, quantity: f64, metadata: Value| json!({ "userId": "r", "event": event, "quantity": quantity, "metadata": metadata });
     // flux-pro matches the first rule (10 a render) though `image.*` matches too.
-    let flux = app.reserve(reserved("image.render", 3.0, json!({ "model": "flux-pro" }))).await;
+    let flux = app
+        .reserve(reserved("image.render", 3.0, json!({ "model": "flux-pro" })))
+        .await;
     assert_eq!(TestApp::counter(&flux, "spend")["reserved"], 30);
-    let other = app.reserve(reserved("image.render", 3.0, json!({ "model": "sdxl" }))).await;
+    let other = app
+        .reserve(reserved("image.render", 3.0, json!({ "model": "sdxl" })))
+        .await;
     assert_eq!(TestApp::counter(&other, "spend")["reserved"], 42);
     let gpt = app
-        .reserve(reserved("llm.call", 1.0, json!({ "model": "gpt-4o", "prompt_tokens": 1000, "completion_tokens": 500 })))
+        .reserve(reserved(
+            "llm.call",
+            1.0,
+            json!({ "model": "gpt-4o", "prompt_tokens": 1000, "completion_tokens": 500 }),
+        ))
         .await;
     assert_eq!(TestApp::counter(&gpt, "spend")["reserved"], 42.75);
     // No measure on the last rule: the group's rate of 1.
-    let plain = app.reserve(reserved("llm.call", 7.0, json!({ "model": "small" }))).await;
+    let plain = app
+        .reserve(reserved("llm.call", 7.0, json!({ "model": "small" })))
+        .await;
     assert_eq!(TestApp::counter(&plain, "spend")["reserved"], 49.75);
 
     // Two renders happened of the three reserved: 20 cents at flux-pro's rate.
@@ -231,8 +239,10 @@ async fn one_cents_cap_prices_each_model_by_its_first_matching_rule() {
         .json(
             Method::PUT,
             "/v1/plans/plan_bad_rate",
-            Some(json!({ "periodType": "month", "groups": [ { "id": "s", "unit": "cents", "quota": 1,
-                "matches": [ { "event": "a", "measure": { "rate": 0.0000001 } } ] } ] })),
+            Some(
+                json!({ "periodType": "month", "groups": [ { "id": "s", "unit": "cents", "quota": 1,
+                "matches": [ { "event": "a", "measure": { "rate": 0.0000001 } } ] } ] }),
+            ),
         )
         .await;
     assert_eq!(status, 400, "{body}");

@@ -179,7 +179,13 @@ pub struct CreditSummaryAnswer {
 }
 
 impl CreditSummaryAnswer {
-    pub fn of(s: &CreditSummary, balance: Option<String>, from: Option<String>, to: Option<String>, truncated: bool) -> Self {
+    pub fn of(
+        s: &CreditSummary,
+        balance: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+        truncated: bool,
+    ) -> Self {
         CreditSummaryAnswer {
             balance,
             from,

@@ -36,12 +36,13 @@ pub fn counter(json: &mut Json, c: &Counter, user: &str) {
     if let Some((name, credit)) = &c.credit {
         json.name("balance").string(name);
         json.name("debt").milli(credit.debt);
-        json.name("soonestExpiry").optional(credit.soonest, |json, (amount, at)| {
-            json.open_object();
-            json.name("amount").milli(amount);
-            json.name("at").instant(at);
-            json.close_object();
-        });
+        json.name("soonestExpiry")
+            .optional(credit.soonest, |json, (amount, at)| {
+                json.open_object();
+                json.name("amount").milli(amount);
+                json.name("at").instant(at);
+                json.close_object();
+            });
     }
     json.close_object();
 }
@@ -183,7 +184,13 @@ mod tests {
                 ..counter(None, "credits", 0, 30_000, Some((1_764_547_200_000, 1_767_225_600_000)))
             },
             Counter {
-                credit: Some(("c.2".to_string(), Credit { debt: Milli(1_250), ..Credit::default() })),
+                credit: Some((
+                    "c.2".to_string(),
+                    Credit {
+                        debt: Milli(1_250),
+                        ..Credit::default()
+                    },
+                )),
                 ..counter(Some("team:42"), "credits", 0, 0, None)
             },
             counter(

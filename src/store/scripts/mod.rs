@@ -465,7 +465,8 @@ mod tests {
     fn the_benchmark_loads_reserve_as_the_gateway_does() {
         let bench = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/bench")).unwrap();
         let line = bench.lines().find(|l| l.starts_with("SCRIPT=$(cat ")).unwrap();
-        let files = ["shape", "wallet", "prelude", "overrides", "alerts", "holds", "reserve"].map(|f| format!("lua/{f}.lua"));
+        let files =
+            ["shape", "wallet", "prelude", "overrides", "alerts", "holds", "reserve"].map(|f| format!("lua/{f}.lua"));
         assert_eq!(line, format!("SCRIPT=$(cat {})", files.join(" ")));
     }
 

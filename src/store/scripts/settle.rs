@@ -107,7 +107,10 @@ fn settled(reply: Vec<Value>, commit: Option<&Writing<'_>>) -> Result<Reply<Sett
                 .map(|_| it.amounts())
                 .collect::<Result<_, _>>()?;
             let fired = commit.map(|w| it.fired(w)).transpose()?.unwrap_or_default();
-            it.credits(amounts.iter_mut(), reservation.holds.iter().map(|h| h.balance.is_some()))?;
+            it.credits(
+                amounts.iter_mut(),
+                reservation.holds.iter().map(|h| h.balance.is_some()),
+            )?;
             Ok(Reply::Done(SettleReply::Done(Box::new(Ended {
                 state,
                 late,
