@@ -704,3 +704,37 @@ async fn usage_shows_the_balance_and_a_balance_denial_names_no_reset() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["reasons"], json!(["insufficient_balance"]));
 }
+
+/// At most 100 live grants per user and balance: the 101st is 409 naming the limit; a grant
+/// that finished makes room again.
+#[tokio::test]
+async fn a_balance_takes_at_most_100_live_grants() {
+    let app = spawn_app().await;
+    let mut first = Value::Null;
+    for i in 0..100 {
+        let g = grant(&app, "many", json!({ "balance": "credits", "amount": 1 })).await;
+        if i == 0 {
+            first = g;
+        }
+    }
+    let (status, answer) = app
+        .json(
+            Method::POST,
+            "/v1/users/many/grants",
+            Some(json!({ "balance": "credits", "amount": 1 })),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), answer["code"].clone()),
+        (409, json!("grant_limit")),
+        "{answer}"
+    );
+    // Another balance has its own limit.
+    grant(&app, "many", json!({ "balance": "other", "amount": 1 })).await;
+    let id = first["grantId"].as_str().unwrap();
+    let (status, _) = app
+        .json(Method::POST, &format!("/v1/users/many/grants/{id}/void"), None)
+        .await;
+    assert_eq!(status, 200);
+    grant(&app, "many", json!({ "balance": "credits", "amount": 1 })).await;
+}
