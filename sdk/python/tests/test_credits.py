@@ -180,3 +180,21 @@ async def test_a_bad_grant_raises_the_error_naming_its_field(client: Both, fresh
             await client.grant(user, args.pop("balance"), args.pop("amount"), **args)
         assert (bad.value.code, bad.value.status, bad.value.field) == ("invalid_request", 400, field), kwargs
         assert bad.value.request_id
+
+
+async def test_the_summary_adds_up_the_ledgers_credits_paid_and_promotional_apart(
+        client: Both, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user("summary")
+    await on_credits(client, user)
+    await client.grant(user, "credits", 10, category="promotional")
+    await client.grant(user, "credits", 100, cost_basis=2)
+    for _ in range(2):
+        held = await client.reserve(user, "image.render", 1, {"model": "flux-pro"})
+        assert isinstance(held, Allowed)
+        await client.commit(held.reservation_id)
+    summary = await client.balances_summary(balance="credits", user_id=user,
+                                            from_=datetime.now(timezone.utc) - timedelta(hours=1))
+    assert (summary.promotional.granted, summary.promotional.burned) == (10, 10)
+    assert (summary.paid.granted, summary.paid.burned, summary.paid.outstanding, summary.paid.revenue_cents) == (
+        100, 10, 90, 20)
+    assert (summary.balance, summary.truncated, summary.debt_added) == ("credits", False, 0)

@@ -270,6 +270,15 @@ def balances(user_id: str) -> Call[List[t.Balance]]:
     return Call("GET", f"/v1/users/{seg(user_id)}/balances", listed(t.Balance, "balances"))
 
 
+def balances_summary(balance: Optional[str], user_id: Optional[str], from_: Optional[When],
+                     to: Optional[When]) -> Call[t.CreditSummary]:
+    query = {"balance": balance, "userId": user_id,
+             "from": instant(from_) if from_ is not None else None,
+             "to": instant(to) if to is not None else None}
+    return Call("GET", "/v1/balances/summary", one(t.CreditSummary),
+                query={k: v for k, v in query.items() if v is not None} or None)
+
+
 def list_adjustments(user_id: str) -> Call[List[t.Adjustment]]:
     return Call("GET", f"/v1/users/{seg(user_id)}/adjustments", many(t.Adjustment))
 

@@ -236,6 +236,13 @@ class QuotaGateway(Shared):
         grants in burn order."""
         return self._run(c.balances(user_id))
 
+    def balances_summary(self, *, balance: Optional[str] = None, user_id: Optional[str] = None,
+                         from_: Optional[When] = None, to: Optional[When] = None) -> t.CreditSummary:
+        """What the ledger says of credits over a span (every user's, or `user_id`'s): granted,
+        burned with its revenue at cost basis, voided, expired and outstanding, paid and
+        promotional apart."""
+        return self._run(c.balances_summary(balance, user_id, from_, to))
+
     # Plans.
 
     def put_plan(self, plan: Union[t.Plan, Mapping[str, Any]], *, plan_id: Optional[str] = None) -> t.Plan:

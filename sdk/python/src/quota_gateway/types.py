@@ -327,6 +327,38 @@ class GrantMade(Grant):
 
 
 @dataclass(frozen=True)
+class CategoryTotals:
+    """One category's credits over a summary's span: granted, burned (by commits, tracks and
+    paying debt), voided, expired (breakage), outstanding (granted and none of those), and the
+    revenue burned credits recognise at their grants' cost basis, in cents."""
+
+    granted: Amount
+    burned: Amount
+    voided: Amount
+    expired: Amount
+    outstanding: Amount
+    revenue_cents: Amount
+
+
+@dataclass(frozen=True)
+class CreditSummary:
+    """What the ledger says of credits over a span: paid and promotional apart, what
+    allowances covered, debt added and settled; `truncated` when the span held more entries
+    than one summary reads."""
+
+    balance: Optional[str]
+    paid: CategoryTotals
+    promotional: CategoryTotals
+    allowance_burned: Amount
+    debt_added: Amount
+    debt_settled: Amount
+    truncated: bool
+    # Last, with defaults: the span as the gateway read it (None when open).
+    from_: Optional[str] = None
+    to: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class Balance:
     """One of a user's balances: `available` now, `held` by open reservations, `debt`, the
     `soonest_expiry` (None when nothing remaining expires), and its grants in burn order."""
