@@ -8,7 +8,7 @@
 -- burn order, each with its id, burn key, effective time, expiry ("" never) and its amounts in
 -- milli-units: a granted, r remaining, h held, c consumed, e expired, v voided;
 -- a = r + h + c + e + v always.
--- The burn key is made by the node (src/store/wallet.rs): priority, expiry (none last),
+-- The burn key is made by the node (src/quota/credit.rs, burn_key): priority, expiry (none last),
 -- promotional before paid, effective time, grant id, so one string order is the burn order.
 -- A grant stays in the wallet while it has anything remaining or held; the grant scripts move
 -- finished ones to the grants hash, so a wallet holds at most the live grants and those that
