@@ -8,7 +8,7 @@
 -- ARGV[5]     grant id
 -- ARGV[6]     balance
 -- ARGV[7]     amount, milli
--- ARGV[8]     burn key (src/store/wallet.rs)
+-- ARGV[8]     burn key (src/quota/credit.rs, burn_key)
 -- ARGV[9]     effective ms
 -- ARGV[10]    expires ms, "" for never
 -- ARGV[11]    the grant's record JSON, as the node encoded it
