@@ -6,8 +6,9 @@
 -- ARGV[5]     number of balances n the subject's plan names, then their names
 --
 -- Returns {"more"} when expired holds remain to reclaim, else {"ok", Redis time ms, number of
--- balances m, then per balance its name and its wallet as wallet.lua keeps it (grants past
--- their expiry have their remaining expired), then the grants hash as HGETALL answers it}.
+-- balances m, then per balance its name, its wallet as wallet.lua keeps it (grants past their
+-- expiry have their remaining expired) and its state (wallet.lua's C.state: available, held,
+-- debt, the soonest expiry's amount and instant), then the grants hash as HGETALL answers it}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 local n = shape(11, 5, 1)
@@ -40,6 +41,13 @@ local reply = {'ok', now, #names}
 for _, name in ipairs(names) do
   reply[#reply + 1] = name
   reply[#reply + 1] = C.encode(C.wallet(name, now))
+  -- Its state as every answer gives it: available, held, debt, the soonest expiry.
+  local available, held, debt, soonest, soonest_at = C.state(name, now)
+  reply[#reply + 1] = available
+  reply[#reply + 1] = held
+  reply[#reply + 1] = debt
+  reply[#reply + 1] = soonest
+  reply[#reply + 1] = soonest_at
 end
 for _, v in ipairs(grants) do
   reply[#reply + 1] = v

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::scripts::{self, Fired, GrantArgs, Granted, Idempotency, RawBalances, Reply};
 use super::{Store, StoreError};
 use crate::quota::credit::{burn_key, MAX_LIVE_GRANTS};
-use crate::quota::{BalanceView, Category, Credit, Grant, GrantAmounts, GrantInput, Milli, UserId};
+use crate::quota::{BalanceView, Category, Grant, GrantAmounts, GrantInput, Milli, UserId};
 
 /// A grant's record as the grants hash keeps it; numbers that may pass 2^53 as strings.
 #[derive(Serialize, Deserialize)]
@@ -34,49 +34,29 @@ struct GrantRecord {
     effective_given: bool,
 }
 
-/// A wallet as wallet.lua keeps it (its `C.encode`): a first line of its own, then a line per
-/// grant, fields split by "|".
-struct Wallet<'a> {
-    debt: &'a str,
-    overdrawn: &'a str,
-    grants: Vec<WalletGrant<'a>>,
-}
-
+/// The grant lines of a wallet as wallet.lua keeps it (its `C.encode`): a first line of its
+/// own, then a line per grant, fields split by "|"; the wallet's own state comes beside it,
+/// as balances.lua answers it.
 struct WalletGrant<'a> {
     i: &'a str,
-    f: &'a str,
-    x: &'a str,
     amounts: [&'a str; 6],
     voided: bool,
 }
 
-impl<'a> Wallet<'a> {
-    fn parse(text: &'a str) -> Result<Wallet<'a>, StoreError> {
-        let mut lines = text.split('\n');
-        let head: Vec<&str> = lines.next().unwrap_or("").split('|').collect();
-        let [debt, overdrawn, ..] = head[..] else {
-            return Err(bad("wallet", text));
-        };
-        let mut grants = Vec::new();
-        for line in lines.filter(|l| !l.is_empty()) {
-            let f: Vec<&str> = line.split('|').collect();
-            if f.len() != 17 {
-                return Err(bad("wallet grant", line));
-            }
-            grants.push(WalletGrant {
-                i: f[0],
-                f: f[2],
-                x: f[3],
-                amounts: [f[4], f[5], f[6], f[7], f[8], f[9]],
-                voided: !f[14].is_empty(),
-            });
+fn wallet_grants(text: &str) -> Result<Vec<WalletGrant<'_>>, StoreError> {
+    let mut grants = Vec::new();
+    for line in text.split('\n').skip(1).filter(|l| !l.is_empty()) {
+        let f: Vec<&str> = line.split('|').collect();
+        if f.len() != 17 {
+            return Err(bad("wallet grant", line));
         }
-        Ok(Wallet {
-            debt,
-            overdrawn,
-            grants,
-        })
+        grants.push(WalletGrant {
+            i: f[0],
+            amounts: [f[4], f[5], f[6], f[7], f[8], f[9]],
+            voided: !f[14].is_empty(),
+        });
     }
+    Ok(grants)
 }
 
 fn bad(what: &str, detail: impl std::fmt::Display) -> StoreError {
@@ -269,18 +249,10 @@ fn views(raw: &RawBalances) -> Result<Vec<BalanceView>, StoreError> {
         .map(|(field, value)| (field.as_str(), value.as_str()))
         .collect();
     let mut out = Vec::with_capacity(raw.wallets.len());
-    for (name, json) in &raw.wallets {
-        let wallet = Wallet::parse(json)?;
-        let debt = milli(wallet.debt)?;
-        let mut credit = Credit {
-            held: milli(wallet.overdrawn)?,
-            debt,
-            ..Credit::default()
-        };
+    for (name, text, credit) in &raw.wallets {
         let mut grants = Vec::new();
         let mut live = std::collections::HashSet::new();
-        let mut available = 0u64;
-        for g in &wallet.grants {
+        for g in wallet_grants(text)? {
             let [a, r, h, c, e, v] = g.amounts.map(milli);
             let amounts = GrantAmounts {
                 amount: a?,
@@ -290,24 +262,6 @@ fn views(raw: &RawBalances) -> Result<Vec<BalanceView>, StoreError> {
                 expired: e?,
                 voided: v?,
             };
-            credit.held = Milli(credit.held.0 + amounts.held.0);
-            let effective: i64 = g.f.parse().map_err(|_| bad("wallet effective time", g.f))?;
-            let expires: Option<i64> = match g.x {
-                "" => None,
-                x => Some(x.parse().map_err(|_| bad("wallet expiry", x))?),
-            };
-            // balances.lua expired what was past its expiry; what is scheduled is not yet
-            // available.
-            if effective <= raw.now_ms && !g.voided && amounts.remaining > Milli::ZERO {
-                available += amounts.remaining.0;
-                if let Some(at) = expires {
-                    credit.soonest = match credit.soonest {
-                        Some((_, soonest)) if soonest < at => credit.soonest,
-                        Some((sum, soonest)) if soonest == at => Some((Milli(sum.0 + amounts.remaining.0), at)),
-                        _ => Some((amounts.remaining, at)),
-                    };
-                }
-            }
             let Some(record) = records.get(g.i) else {
                 // An allowance (wallet.lua) has no record: it is the plan's, not a grant.
                 continue;
@@ -315,7 +269,6 @@ fn views(raw: &RawBalances) -> Result<Vec<BalanceView>, StoreError> {
             live.insert(g.i);
             grants.push(grant_of(g.i, record, amounts, g.voided)?);
         }
-        credit.available = Milli(available.saturating_sub(debt.0));
         for (field, record) in &raw.grants {
             if field.starts_with("n|") || live.contains(field.as_str()) {
                 continue;
@@ -348,7 +301,7 @@ fn views(raw: &RawBalances) -> Result<Vec<BalanceView>, StoreError> {
         grants.sort_by(|a, b| a.burn_key.cmp(&b.burn_key));
         out.push(BalanceView {
             name: name.clone(),
-            credit,
+            credit: *credit,
             grants,
         });
     }

@@ -6,7 +6,7 @@ use redis::Value;
 use super::call::Call;
 use super::contract;
 use super::{unexpected, writing_args, Fields, Fired, Reply, Writing, BALANCES, GRANT, VOID_GRANT};
-use crate::quota::{GrantAmounts, Milli};
+use crate::quota::{Credit, GrantAmounts, Milli};
 use crate::store::backend::Conn;
 use crate::store::StoreError;
 
@@ -95,12 +95,12 @@ pub async fn void_grant(
     })
 }
 
-/// A subject's balances as balances.lua answered them: Redis time, each balance's name and
-/// wallet JSON, and the grants hash's fields.
+/// A subject's balances as balances.lua answered them: Redis time, each balance's name, wallet
+/// text and state, and the grants hash's fields.
 #[derive(Debug, Clone)]
 pub struct RawBalances {
     pub now_ms: i64,
-    pub wallets: Vec<(String, String)>,
+    pub wallets: Vec<(String, String, Credit)>,
     pub grants: Vec<(String, String)>,
 }
 
@@ -117,7 +117,7 @@ pub async fn balances(conn: &mut Conn, w: &Writing<'_>, names: &[&str]) -> Resul
             let n = it.int()?;
             let mut wallets = Vec::new();
             for _ in 0..n {
-                wallets.push((it.text()?, it.text()?));
+                wallets.push((it.text()?, it.text()?, it.credit()?));
             }
             Ok(Reply::Done(RawBalances {
                 now_ms,

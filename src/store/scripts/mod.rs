@@ -405,26 +405,32 @@ impl Fields {
     ) -> Result<(), StoreError> {
         for (a, balance) in amounts.zip(is_balance) {
             if balance {
-                let available = self.milli()?;
-                let held = self.milli()?;
-                let debt = self.milli()?;
-                let soonest_amount = self.milli()?;
-                let soonest_at = self.text()?;
-                a.credit = Some(Credit {
-                    available,
-                    held,
-                    debt,
-                    soonest: match soonest_at.as_str() {
-                        "" => None,
-                        at => Some((
-                            soonest_amount,
-                            at.parse().map_err(|_| StoreError::Protocol(format!("expiry {at:?}")))?,
-                        )),
-                    },
-                });
+                a.credit = Some(self.credit()?);
             }
         }
         Ok(())
+    }
+
+    /// One balance's state as wallet.lua's C.state answers it: available, held, debt, the
+    /// soonest expiry's amount and instant ("" for none).
+    fn credit(&mut self) -> Result<Credit, StoreError> {
+        let available = self.milli()?;
+        let held = self.milli()?;
+        let debt = self.milli()?;
+        let soonest_amount = self.milli()?;
+        let soonest_at = self.text()?;
+        Ok(Credit {
+            available,
+            held,
+            debt,
+            soonest: match soonest_at.as_str() {
+                "" => None,
+                at => Some((
+                    soonest_amount,
+                    at.parse().map_err(|_| StoreError::Protocol(format!("expiry {at:?}")))?,
+                )),
+            },
+        })
     }
 
     /// The alerts a script fired (alerts.lua's tail of its reply): their count, then their ids.
