@@ -738,3 +738,38 @@ async fn a_balance_takes_at_most_100_live_grants() {
     assert_eq!(status, 200);
     grant(&app, "many", json!({ "balance": "credits", "amount": 1 })).await;
 }
+
+/// A payment's webhook delivered ten times at once, to two nodes, grants once: the script that
+/// grants keeps the key's answer in the same step.
+#[tokio::test]
+async fn ten_concurrent_grants_with_one_key_grant_once() {
+    let (one, two) = two_nodes_with("pay", credit_plan()).await;
+    let calls = (0..10).map(|i| {
+        let app = if i % 2 == 0 {
+            one.clone_for_node()
+        } else {
+            two.clone_for_node()
+        };
+        async move {
+            let res = app
+                .client
+                .post(format!("{}/v1/users/pay/grants", app.address))
+                .bearer_auth(&app.key)
+                .header("Idempotency-Key", "cs_test_concurrent")
+                .json(&json!({ "balance": "credits", "amount": 100, "source": "purchase" }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+            res.json::<Value>().await.unwrap()["grantId"].clone()
+        }
+    });
+    let ids = join_all(calls).await;
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    let b = balance(&one, "pay").await;
+    assert_eq!(
+        (b["available"].clone(), b["grants"].as_array().unwrap().len()),
+        (json!(100), 1),
+        "{b}"
+    );
+}
