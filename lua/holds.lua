@@ -110,8 +110,7 @@ local function weigh(holds, quota_in_force, counters, reply, pending)
       asked[h.b] = (asked[h.b] or 0) + h.a
       local C = credits()
       local w = C.wallet(h.b, now)
-      C.watch(w, h)
-      C.allowance(w, h, quota, now)
+      C.watch(w, h, quota, now)
       if not C.fits(w, h.b, asked[h.b], h.od, now, pending) then
         denied, allowed = 1, 0
       end

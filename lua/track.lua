@@ -58,8 +58,7 @@ if holds.credits then
     local h = holds[i]
     if h.b then
       local w = C.wallet(h.b, now)
-      C.watch(w, h)
-      C.allowance(w, h, quota_in_force[i], now)
+      C.watch(w, h, quota_in_force[i], now)
       local grants, debt = C.burn(h.b, tonumber(h.a), now)
       burned[h.g] = {b = h.b, g = grants, d = string.format('%d', debt)}
     end

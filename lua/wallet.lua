@@ -3,11 +3,11 @@
 -- the counters hash (KEYS[1]), so every script of the data plane reaches it with the keys it
 -- already has, in the subject's slot.
 --
--- A wallet is text (C.encode says its lines): its debt, what reserves overdrew beyond the
--- grants, its low-balance alerts and the debt paid waiting for the ledger; then its grants in
--- burn order, each with its id, burn key, effective time, expiry ("" never) and its amounts in
--- milli-units: a granted, r remaining, h held, c consumed, e expired, v voided;
--- a = r + h + c + e + v always.
+-- A wallet is text (save and C.encode say its lines): its debt, what reserves overdrew beyond
+-- the grants, its low-balance alerts, the debt paid waiting for the ledger and the sums a
+-- reserve decides on (see below); then its grants in burn order, each with its id, burn key,
+-- effective time, expiry ("" never) and its amounts in milli-units: a granted, r remaining,
+-- h held, c consumed, e expired, v voided; a = r + h + c + e + v always.
 -- The burn key is made by the node (src/quota/credit.rs, burn_key): priority, expiry (none last),
 -- promotional before paid, effective time, grant id, so one string order is the burn order.
 -- A grant stays in the wallet while it has anything remaining or held; the grant scripts move
@@ -18,514 +18,659 @@
 -- {"<group>": {"b": balance, "g": [[grant id, milli], ...], "o": milli overdrawn}}.
 --
 -- The functions are built on the first call that needs them (`credits()`), so a call that
--- touches no balance pays for one function, not all of them.
+-- touches no balance pays for one function, not all of them; and only those a reserve calls
+-- are built then, the rest on the first use of one of them (the metatable of C).
+--
+-- A reserve reads a wallet lazily. Its first line keeps the sums a reserve decides and answers
+-- on (what usable grants have remaining, what all of them hold, the soonest expiry and what
+-- expires then), valid until the next instant a grant starts or expires ("nx"). Before that
+-- instant a reserve reads the grant lines only up to the ones it holds on and writes back the
+-- rest of the text as it was; every other call reads the whole wallet and works the sums out
+-- again when it writes it. (Parsing every grant and building every function on each reserve
+-- cost a reserve 2.8 times one without a balance group.)
 
 local credits_lib
 local function credits()
   if credits_lib then
     return credits_lib
   end
-  local C, loaded = {}, {}
-  local AMOUNTS = {'a', 'r', 'h', 'c', 'e', 'v'}
+  -- (C and the wallets loaded are the only upvalues, and these the only functions built for a
+  -- reserve: each costs every call that builds it, about as much as formatting a number.)
+  local C, loaded
 
-  local function expired(g, now)
-    return g.x ~= '' and g.x + 0 <= now
-  end
-
-  -- A wallet's text (see the header): its first line, then a line per grant. Plain text
-  -- rather than JSON, since every call that touches a balance reads and writes it whole, and
-  -- cjson's encoding and decoding cost a reserve more than all the rest of the wallet.
-  local HEAD = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
-  local GRANT = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
-    .. '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
-  -- The wallet of `balance`, read once per call, its amounts as numbers, with what grants
-  -- past their expiry had remaining ended (breakage). What they hold stays held, for the
-  -- commits of calls admitted against it.
-  function C.wallet(balance, now)
+  -- The wallet of `balance`, read once per call: its first line, its grants as they are
+  -- needed (lazily, see draw) when its sums are valid at `now`, else all of them (C.whole).
+  -- The first line of a wallet written before the sums has 6 fields: it is read whole.
+  local function wallet(balance, now)
     local w = loaded[balance]
     if w then
       return w
     end
     local raw = redis.call('HGET', KEYS[1], 'w|' .. balance)
-    w = {g = {}, d = 0, oh = 0}
-    if raw then
-      local lines = string.gmatch(raw, '[^\n]+')
-      local d, oh, t, ag, lf, dq = string.match(lines(), HEAD)
+    if not raw then
+      w = {g = {}, d = 0, oh = 0, now = now, whole = true}
+      loaded[balance] = w
+      return w
+    end
+    local d, oh, t, ag, lf, dq, sr, sh, sa, ss, nx, at = string.match(raw,
+      '^([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()')
+    if not d then
+      d, oh, t, ag, lf, dq, at = string.match(raw, '^([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()')
       if not d then
         error({err = 'ERR qg contract: the wallet of ' .. balance .. ' is not a wallet'})
       end
-      w.d, w.oh = d + 0, oh + 0
-      w.t, w.ag, w.lf = t ~= '' and t or nil, ag ~= '' and ag or nil, lf ~= '' and lf or nil
-      if dq ~= '' then
-        w.dq = {}
-        for item in string.gmatch(dq, '[^;]+') do
-          w.dq[#w.dq + 1] = {string.match(item, '^([^,]*),([^,]*),([^,]*),([^,]*)$')}
-        end
-      end
-      for line in lines do
-        local i, k, f, x, a, r, h, c, e, v, cat, cb, el, vl, vd, oa, l = string.match(line, GRANT)
-        if not i then
-          error({err = 'ERR qg contract: a grant of the wallet of ' .. balance .. ' is malformed'})
-        end
-        -- (Empty fields are absent: written out rather than through a function, which would
-        -- cost a call per field.)
-        local g = {i = i, k = k, f = f, x = x, a = a + 0, r = r + 0, h = h + 0, c = c + 0, e = e + 0, v = v + 0,
-          cat = cat ~= '' and cat or nil, cb = cb ~= '' and cb or nil, el = el ~= '' and el or nil,
-          vl = vl ~= '' and vl or nil, vd = vd ~= '' and vd or nil, oa = oa ~= '' and oa or nil, l = l ~= '' and l or nil}
-        if g.r > 0 and expired(g, now) then
-          C.lapse(g)
-        end
-        w.g[#w.g + 1] = g
-      end
     end
+    -- (Built whole in one constructor: a table grown field by field costs twice as much. The
+    -- text of the debt, what was overdrawn and the soonest expiry's remaining is kept, to be
+    -- written back as it was when a hold did not change it.)
+    local lazy = nx and (nx == '' or nx + 0 > now)
+    w = {g = {}, d = d + 0, oh = oh + 0, now = now, raw = raw, start = at, at = at <= #raw and at or nil,
+      t = t ~= '' and t or nil, ag = ag ~= '' and ag or nil, lf = lf ~= '' and lf or nil, dq = dq ~= '' and dq or nil,
+      lazy = lazy, sr = lazy and sr + 0, sh = lazy and sh + 0, sa = sa, ss = lazy and ss + 0, nx = nx,
+      dt = d, oht = oh, sst = ss}
     loaded[balance] = w
-    return w
+    if lazy then
+      w.oh0, w.ss0 = w.oh, w.ss
+      return w
+    end
+    return C.whole(w)
   end
 
-  -- Ends what a grant has remaining at its expiry; an allowance keeps what was left of it
-  -- ("l"), for the next period's rollover.
-  function C.lapse(g)
-    if string.byte(g.i) == 126 then
-      g.l = string.format('%d', g.r)
-    end
-    g.e, g.r = g.e + g.r, 0
-  end
-
-  local function digits(x)
-    if x == 0 then
-      return '0'
-    end
-    return string.format('%d', x)
-  end
-
-  -- A wallet as it is kept: "<debt>|<overdrawn>|<low-balance amounts>|<their group>|<those
-  -- fired>|<debt paid waiting for the ledger: id,milli,category,cost;...>", then per grant a
-  -- line "<id>|<burn key>|<effective>|<expiry>|<a>|<r>|<h>|<c>|<e>|<v>|<category>|<cost
-  -- basis>|<expired logged>|<voided logged>|<voided>|<own allowance>|<left at its end>".
-  function C.encode(w)
-    local dq = ''
-    if w.dq and #w.dq > 0 then
-      local items = {}
-      for i, b in ipairs(w.dq) do
-        items[i] = table.concat(b, ',')
-      end
-      dq = table.concat(items, ';')
-    end
-    local out = {table.concat({digits(w.d), digits(w.oh), w.t or '', w.ag or '', w.lf or '', dq}, '|')}
-    for i, g in ipairs(w.g) do
-      out[i + 1] = table.concat({g.i, g.k, g.f, g.x, digits(g.a), digits(g.r), digits(g.h), digits(g.c), digits(g.e),
-        digits(g.v), g.cat or '', g.cb or '', g.el or '', g.vl or '', g.vd or '', g.oa or '', g.l or ''}, '|')
-    end
-    return table.concat(out, '\n')
-  end
-
-  -- Ledger entries of credits (prelude.lua's KEYS[8], trimmed as changes.lua's ledger trims
-  -- it; none when the project keeps no ledger, ARGV[4] ""): `fields` as XADD takes them.
-  function C.entry(now, fields)
-    local keep_ms = ARGV[4]
-    if keep_ms ~= '' then
-      redis.call('XADD', KEYS[8], 'MINID', string.format('%d', now - keep_ms), '*', unpack(fields))
-    end
-  end
-
-  -- Writes what a wallet changed that only its state remembers, for the calls whose node
-  -- indexed the ledger (commit, track, the grant scripts): what grants expired ("grant_expired",
-  -- breakage) and what was voided ("grant_void") since the last such call, by the watermarks
-  -- "el" and "vl", and the debt grants paid ("debt_settled"). Other calls leave them waiting,
-  -- so nothing is lost, only written by the next such call.
-  function C.log(balance, w, now)
-    for _, g in ipairs(w.g) do
-      -- Allowances are the plan's, not sold: they leave no breakage.
-      if string.byte(g.i) ~= 126 then
-        for _, mark in ipairs({{'e', 'el', 'grant_expired'}, {'v', 'vl', 'grant_void'}}) do
-          local amount, logged = g[mark[1]], (g[mark[2]] or '0') + 0
-          if amount > logged then
-            C.entry(now, {'kind', mark[3], 'ref', g.i, 'balance', balance,
-              'credits', string.format('%d', amount - logged), 'category', g.cat or '', 'cost', g.cb or ''})
-            g[mark[2]] = string.format('%d', amount)
-          end
-        end
-      end
-    end
-    if w.dq and #w.dq > 0 then
-      C.entry(now, {'kind', 'debt_settled', 'balance', balance, 'burned', cjson.encode(w.dq)})
-    end
-    w.dq = nil
-  end
-
-  -- Fires a balance's low-balance alert into the alerts outbox (KEYS[10], as alerts.lua's
-  -- fire does, whose entries it shares): "low_balance" at an amount, "depleted" at 0, with the
-  -- balance ("b"), the amount reached ("t") and what was available ("n"), in milli-units; the
-  -- entry's id goes to `fired` (alerts.lua's list of what the call fired).
-  local function fire(fired, balance, w, amount, available)
-    local tag = string.match(KEYS[1], '{(.*)}')
-    local plan = redis.call('HGET', KEYS[6], 'plan') or ''
-    fired[#fired + 1] = redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
-      'type', amount == 0 and 'depleted' or 'low_balance', 'g', w.ag or '', 'k', '', 't', string.format('%d', amount),
-      'q', '0', 'n', string.format('%d', available), 'ps', '0', 'pe', '', 'b', balance)
-  end
-
-  -- The low-balance alerts of a wallet (its "t", amounts in milli-units, and "lf", those
-  -- that fired and were not re-armed): each fires once when what is available falls to or
-  -- below it (0 is always one: depleted), into `fired`, and is re-armed when what is
-  -- available rises above it again. Without `fired` (a call that answers no alerts) nothing
-  -- fires and nothing is marked: the next call that can fire finds the fall still unmarked.
-  local function low_balance(balance, w, now, fired)
-    if not w.t then
-      return
-    end
-    local available = math.max(0, C.available(w, now))
-    local marked, marks, out = {}, {}, fired
-    for t in string.gmatch(w.lf or '', '%d+') do
-      marked[t + 0] = true
-    end
-    for t in string.gmatch(w.t .. ',0', '%d+') do
-      t = t + 0
-      if available > t then
-        marked[t] = nil
-      elseif out and not marked[t] then
-        fire(out, balance, w, t, available)
-        marked[t] = true
-      end
-    end
-    for t in pairs(marked) do
-      marks[#marks + 1] = string.format('%d', t)
-    end
-    table.sort(marks)
-    w.lf = table.concat(marks, ',')
-  end
-
-  -- Remembers a balance hold's low-balance amounts and group in its wallet, so every call
-  -- that changes the wallet, grants included, can judge them.
-  function C.watch(w, h)
-    if h.t then
-      w.t, w.ag = h.t, h.g
-    end
-  end
-
-  -- Writes back every wallet this call loaded (a wallet read and not changed is written the
-  -- same, which costs one HSET), after judging its low-balance alerts (into `fired`, as
-  -- above) and, with `log`, writing what waits for the ledger (C.log).
-  function C.save(now, fired, log)
-    local writes = {}
-    for balance, w in pairs(loaded) do
-      low_balance(balance, w, now, fired)
-      if log then
-        C.log(balance, w, now)
-      end
-      writes[#writes + 1] = 'w|' .. balance
-      writes[#writes + 1] = C.encode(w)
-    end
-    if #writes > 0 then
-      redis.call('HSET', KEYS[1], unpack(writes))
-    end
-  end
-
-  local function usable(g, now)
-    return g.r > 0 and not g.vd and g.f + 0 <= now and not expired(g, now)
-  end
-
-  -- Takes up to `need` from what usable grants have remaining, in burn order, into their held
-  -- (`into` "h": a reserve) or consumed ("c": a burn), noting each grant taken from in `list`
-  -- ({id, milli}, and a burn's category and cost basis for the ledger). Answers what is left.
+  -- Takes up to `need` from what usable grants (remaining, effective, unexpired, not voided)
+  -- have remaining, in burn order, into their held (`into` "h": a reserve) or consumed ("c": a
+  -- burn), noting each grant taken from in `list` ({id, milli}, and a burn's category and cost
+  -- basis for the ledger). Answers what is left.
+  -- A wallet read lazily is read on only as far as it takes from, each grant line for what a
+  -- hold needs of it (id, effective, expiry, remaining, held, voided) and where its remaining
+  -- and held are in the text, so that writing it back changes only those; its sums are kept
+  -- with it. (Before "nx" no grant with anything remaining is past its expiry.)
   local function draw(w, need, now, into, list)
-    for _, g in ipairs(w.g) do
-      if need == 0 then
-        break
+    local i = 1
+    while need > 0 do
+      local g = w.g[i]
+      if not g then
+        local at = w.at
+        if not at then
+          break
+        end
+        local id, f, x, rs, r, h, he, vd, after = string.match(w.raw, '^\n([^|]*)|[^|]*|([^|]*)|([^|]*)|[^|]*|'
+          .. '()([^|]*)|([^|]*)()|[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)|[^|]*|[^|\n]*()', at)
+        if not id then
+          error({err = 'ERR qg contract: a grant of a wallet is malformed'})
+        end
+        g = {i = id, f = f, x = x, r = r + 0, h = h + 0, vd = vd ~= '' and vd or nil, rs = rs, he = he}
+        w.g[i] = g
+        w.at = after <= #w.raw and after or nil
       end
-      if usable(g, now) then
+      if g.r > 0 and not g.vd and g.f + 0 <= now and (g.x == '' or g.x + 0 > now) then
         local take = math.min(g.r, need)
         g.r, g[into], need = g.r - take, g[into] + take, need - take
         list[#list + 1] = into == 'h' and {g.i, string.format('%d', take)}
           or {g.i, string.format('%d', take), g.cat or '', g.cb or ''}
+        if w.lazy then
+          w.sr = w.sr - take
+          if into == 'h' then
+            w.sh = w.sh + take
+          end
+          if g.x ~= '' and g.x == w.sa then
+            w.ss = w.ss - take
+          end
+        end
       end
+      i = i + 1
+    end
+    -- The soonest expiry's grants all taken, the next one is found by reading the rest.
+    if w.lazy and w.sa ~= '' and w.ss <= 0 then
+      C.whole(w)
     end
     return need
   end
 
-  -- Pays debt from what grants have remaining, in burn order (a new grant pays debt first).
-  -- What it paid waits in the wallet ("dq") for a call that writes the ledger.
-  function C.pay_debt(w, now)
-    if w.d > 0 then
-      w.dq = w.dq or {}
-      w.d = draw(w, w.d, now, 'c', w.dq)
-    end
-  end
-
-  -- What can be spent now: remaining on effective, unexpired grants, less debt.
-  function C.available(w, now)
-    local sum = 0
-    for _, g in ipairs(w.g) do
-      if usable(g, now) then
-        sum = sum + g.r
-      end
-    end
-    return sum - w.d
-  end
-
-  -- Whether `amount` fits what is available with `overdraft` beyond it (less what other
-  -- reserves already overdrew), adding back what `pending` (grant id, or "~oh|<balance>" for
-  -- what was overdrawn, -> milli) still holds for reservations that expired and no writing call
-  -- returned yet (check.lua's, which writes nothing).
-  function C.fits(w, balance, amount, overdraft, now, pending)
-    local more = 0
+  -- Whether `amount` fits what is available (C.available) with `overdraft` beyond it, less
+  -- what other reserves already overdrew; check's `pending` adds back what expired
+  -- reservations still hold (C.pending).
+  local function fits(w, balance, amount, overdraft, now, pending)
+    local available = w.lazy and w.sr - w.d or C.available(w, now)
     if pending then
-      for _, g in ipairs(w.g) do
-        local p = pending[g.i]
-        if p and not g.vd and g.f + 0 <= now and not expired(g, now) then
-          more = more + p
-        end
-      end
-      more = more + (pending['~oh|' .. balance] or 0)
+      available = available + C.pending(w, balance, now, pending)
     end
-    return C.available(w, now) + more + overdraft - w.oh >= amount
+    return available + overdraft - w.oh >= amount
   end
 
   -- Holds `amount` on the grants in burn order and overdraws the rest (the caller checked it
   -- fits). Answers the record's part: {"b": balance, "g": [[id, milli], ...], "o": milli}.
-  function C.hold(w, balance, amount, now)
+  local function hold(w, balance, amount, now)
     local taken = {}
-    local need = draw(w, amount, now, 'h', taken)
+    local need = draw(w, amount + 0, now, 'h', taken)
     w.oh = w.oh + need
-    return {b = balance, g = taken, o = string.format('%d', need)}
+    return {b = balance, g = taken, o = need == 0 and '0' or string.format('%d', need)}
   end
 
-  local function find(w, id)
-    for _, g in ipairs(w.g) do
-      if g.i == id then
-        return g
-      end
-    end
-    return nil
-  end
-
-  -- Burns `amount` from what is available in burn order; what nothing covers becomes debt.
-  -- Appends {id, milli} per grant burned to `burned`; answers the debt added.
-  local function burn(w, amount, now, burned)
-    local need = draw(w, amount, now, 'c', burned)
-    w.d = w.d + need
-    return need
-  end
-
-  -- Gives a held part back to its grant: remaining again, or expired or voided when the grant
-  -- has since expired or was voided.
-  local function give(g, milli, now)
-    g.h = math.max(0, g.h - milli)
-    if expired(g, now) then
-      g.e = g.e + milli
-    elseif g.vd then
-      g.v = g.v + milli
-    else
-      g.r = g.r + milli
-    end
-  end
-
-  -- Settles one group's part of a commit: burns `actual` from the grants it held first (a
-  -- grant that expired since may still be burned: the call was admitted against it), gives
-  -- back the rest, burns more in burn order when the actual is more, and leaves what nothing
-  -- covers as debt. Answers the grants burned ([[id, milli], ...]) and the debt added.
-  function C.settle(part, actual, now)
-    local w = C.wallet(part.b, now)
-    local burned, need = {}, actual
-    for _, held in ipairs(part.g) do
-      local g, milli = find(w, held[1]), held[2] + 0
-      if g then
-        local take = math.min(milli, need)
-        g.h, g.c, need = g.h - take, g.c + take, need - take
-        if take > 0 then
-          burned[#burned + 1] = {g.i, string.format('%d', take), g.cat or '', g.cb or ''}
-        end
-        if milli > take then
-          give(g, milli - take, now)
-        end
-      end
-    end
-    w.oh = math.max(0, w.oh - part.o)
-    local debt = burn(w, need, now, burned)
-    C.pay_debt(w, now)
-    return burned, debt
-  end
-
-  -- Gives one group's part of a released or expired reservation back.
-  function C.give_back(part, now)
-    local w = C.wallet(part.b, now)
-    for _, held in ipairs(part.g) do
-      local g = find(w, held[1])
-      if g then
-        give(g, held[2] + 0, now)
-      end
-    end
-    w.oh = math.max(0, w.oh - part.o)
-    C.pay_debt(w, now)
-  end
-
-  -- Burns a tracked amount in burn order; never denies. Answers the grants burned and the
-  -- debt added.
-  function C.burn(balance, amount, now)
-    local w = C.wallet(balance, now)
-    local burned = {}
-    local debt = burn(w, amount, now, burned)
-    return burned, debt
-  end
-
-  -- A balance's state for an answer: available now, held (on grants and overdrawn), debt,
-  -- and the soonest expiry: the remaining of the grants that expire first, and when.
-  function C.state(balance, now, pending)
-    local w = C.wallet(balance, now)
-    local held, soonest_at, soonest = w.oh, '', 0
-    if pending then
-      -- What expired reservations still hold counts as given back (a read-only script's,
-      -- which writes nothing: the wallet in memory takes it once).
-      for _, g in ipairs(w.g) do
-        local p = pending[g.i]
-        if p then
-          held = held - p
-          if not w.pended and not g.vd and g.f + 0 <= now and not expired(g, now) then
-            g.r = g.r + p
-          end
-        end
-      end
-      w.pended = true
-      held = held - (pending['~oh|' .. balance] or 0)
-    end
-    for _, g in ipairs(w.g) do
-      held = held + g.h
-      if usable(g, now) and g.x ~= '' then
-        if soonest_at == '' or g.x + 0 < soonest_at + 0 then
-          soonest_at, soonest = g.x, g.r
-        elseif g.x == soonest_at then
-          soonest = soonest + g.r
-        end
-      end
-    end
-    return math.max(0, C.available(w, now)), math.max(0, held), w.d, soonest, soonest_at
-  end
-
-  -- The grant scripts' part (grants hash `grants_key`): grants that finished (nothing
-  -- remaining or held) leave the wallet, their final amounts kept as "n|<id>" =
-  -- "a|r|h|c|e|v" beside their records. Answers how many live grants remain (allowances
-  -- are not grants).
-  function C.compact(w, grants_key)
-    local live, writes, grants = {}, {}, 0
-    for _, g in ipairs(w.g) do
-      if string.byte(g.i) ~= 126 and (g.r > 0 or g.h > 0) then
-        grants = grants + 1
-      end
-      if g.r > 0 or g.h > 0 or string.byte(g.i) == 126 then
-        -- (An allowance has no record; it leaves when the next period's opens.)
-        live[#live + 1] = g
-      else
-        local parts = {}
-        for i, k in ipairs(AMOUNTS) do
-          parts[i] = string.format('%d', g[k])
-        end
-        writes[#writes + 1] = 'n|' .. g.i
-        writes[#writes + 1] = table.concat(parts, '|')
-      end
-    end
-    if #writes > 0 then
-      redis.call('HSET', grants_key, unpack(writes))
-    end
-    w.g = live
-    return grants
-  end
-
-  -- Opens the allowance of balance hold `h`'s period (its quota in force, `quota`) when it is
-  -- not open yet: an entry "~<group>@<period start>" that burns before every grant (burn key
-  -- "!"), from the period's start to its end. With a rollover, what was left of the previous
-  -- period's own allowance (at most the rollover's max) is added; what was carried into that
-  -- period carries no further. The group's previous allowances that hold nothing leave the
-  -- wallet. A new allowance pays debt first, as a grant does. Only reserve, check and track
-  -- open one (check's is not kept).
-  function C.allowance(w, h, quota, now)
-    if quota == 0 and not h.ro then
-      return
-    end
-    local id, prefix = '~' .. h.f, '~' .. h.g .. '@'
-    local carry, kept = 0, {}
-    for _, g in ipairs(w.g) do
-      if g.i == id then
-        return
-      end
-      if string.sub(g.i, 1, #prefix) == prefix then
-        -- The previous period's, ended now if a node's clock ran ahead of Redis's.
-        if g.r > 0 then
-          C.lapse(g)
-        end
-        if h.ro and g.x == h.ps then
-          carry = math.min(h.ro, g.oa + 0, (g.l or '0') + 0)
-        end
-        if g.h > 0 then
-          kept[#kept + 1] = g
-        end
-      else
-        kept[#kept + 1] = g
-      end
-    end
-    local a = quota + carry
-    -- Usable at once: the node's instant is in the period even when Redis's clock lags it.
-    table.insert(kept, 1, {i = id, k = '!', f = '0', x = h.pe, a = a, r = a, h = 0, c = 0, e = 0, v = 0,
-      oa = string.format('%d', quota)})
-    w.g = kept
-    C.pay_debt(w, now)
-  end
-
-  -- Adds a grant in its place in burn order (by its burn key), then lets it pay debt first.
-  -- Answers the grant and the debt it paid.
-  function C.add(w, grant, now)
-    local at = #w.g + 1
-    for i, g in ipairs(w.g) do
-      if grant.k < g.k then
-        at = i
-        break
-      end
-    end
-    table.insert(w.g, at, grant)
-    local debt = w.d
-    C.pay_debt(w, now)
-    return grant, debt - w.d
-  end
-
-  -- A grant's amounts as an answer lists them: a, r, h, c, e, v.
-  function C.amounts(g)
+  -- Writes back every wallet this call loaded (a wallet read and not changed is written the
+  -- same), after judging its low-balance alerts (into `fired`, C.low_balance) and, with `log`,
+  -- writing what waits for the ledger (C.log), in one HSET. A whole wallet is written by C.encode; one read lazily is its
+  -- text with its first line's sums and the remaining and held of the grants it read changed.
+  local function save(now, fired, log)
     local out = {}
-    for i, k in ipairs(AMOUNTS) do
-      out[i] = g[k]
+    for balance, w in pairs(loaded) do
+      if w.t then
+        C.low_balance(balance, w, now, fired)
+      end
+      if log then
+        C.log(balance, C.whole(w), now)
+      end
+      out[#out + 1] = 'w|' .. balance
+      if w.lazy then
+        -- (Lazily only a hold changes a wallet: the debt is as read, and what was overdrawn and
+        -- the soonest expiry's remaining often are.)
+        local parts = {w.dt, '|', w.oh == w.oh0 and w.oht or string.format('%d', w.oh), '|', w.t or '', '|',
+          w.ag or '', '|', w.lf or '', '|', w.dq or '', '|', string.format('%d', w.sr), '|',
+          string.format('%d', w.sh), '|', w.sa, '|', w.ss == w.ss0 and w.sst or string.format('%d', w.ss), '|', w.nx}
+        local from = w.start
+        for _, g in ipairs(w.g) do
+          parts[#parts + 1] = string.sub(w.raw, from, g.rs - 1)
+          parts[#parts + 1] = string.format('%d', g.r)
+          parts[#parts + 1] = '|'
+          parts[#parts + 1] = string.format('%d', g.h)
+          from = g.he
+        end
+        parts[#parts + 1] = string.sub(w.raw, from)
+        out[#out + 1] = table.concat(parts)
+      else
+        out[#out + 1] = C.encode(w, now)
+      end
     end
-    return out
-  end
-
-  -- Voids what a grant has remaining; what it holds is voided when given back.
-  function C.void(g)
-    if not g.vd then
-      g.vd = '1'
-      g.v, g.r = g.v + g.r, 0
+    if #out > 0 then
+      redis.call('HSET', KEYS[1], unpack(out))
     end
   end
 
-  function C.find(w, id)
-    return find(w, id)
-  end
-
-  -- Appends, per balance hold, its balance's state (C.state): available, held, debt, the
-  -- soonest expiry's amount and instant ("" for none). Holds are reserve's and track's (with
-  -- `b`) or a record's, whose balance is in its part of the record's "w" (`parts`).
-  function C.append(reply, holds, parts, now, pending)
+  -- Appends, per balance hold, its balance's state (C.state; a wallet read lazily answers from
+  -- its sums): available, held (on grants and overdrawn), debt, the soonest expiry's amount and
+  -- instant ("" for none). Holds are reserve's and track's (with `b`) or a record's, whose
+  -- balance is in its part of the record's "w" (`parts`).
+  local function append(reply, holds, parts, now, pending)
     for i = 1, #holds do
       local h = holds[i]
       local b = h.b or (parts and parts[h.g] and parts[h.g].b)
       if b then
-        local available, held, debt, soonest, soonest_at = C.state(b, now, pending)
-        reply[#reply + 1] = available
-        reply[#reply + 1] = held
-        reply[#reply + 1] = debt
-        reply[#reply + 1] = soonest
-        reply[#reply + 1] = soonest_at
+        local w, n = wallet(b, now), #reply
+        if w.lazy and not pending then
+          reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] =
+            math.max(0, w.sr - w.d), math.max(0, w.oh + w.sh), w.d, w.ss, w.sa
+        else
+          reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] = C.state(b, now, pending)
+        end
       end
     end
     return reply
   end
 
+  -- Remembers a balance hold's low-balance amounts and group in its wallet, so every call
+  -- that changes the wallet, grants included, can judge them; and opens the allowance of its
+  -- period (its quota in force, `quota`) unless it is open (C.open). Only reserve, check and
+  -- track open one (check's is not kept).
+  local function watch(w, h, quota, now)
+    if h.t then
+      w.t, w.ag = h.t, h.g
+    end
+    if quota == 0 and not h.ro then
+      return
+    end
+    -- (Lazily, no line was dropped: one whose id is the allowance's is in the text read.)
+    if w.lazy and string.find(w.raw, '\n~' .. h.f .. '|', 1, true) then
+      return
+    end
+    C.open(C.whole(w), h, quota, now)
+  end
+
+  loaded = {}
+  C = {wallet = wallet, draw = draw, fits = fits, hold = hold, save = save, append = append, watch = watch}
+
+  -- The functions no reserve calls, built on the first use of one.
+  local function rest()
+    local AMOUNTS = {'a', 'r', 'h', 'c', 'e', 'v'}
+    -- A grant's line (see save).
+    local GRANT = '^\n([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
+      .. '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|\n]*)()'
+    local NEVER = math.huge
+
+    local function expired(g, now)
+      return g.x ~= '' and g.x + 0 <= now
+    end
+
+    local function usable(g, now)
+      return g.r > 0 and not g.vd and g.f + 0 <= now and not expired(g, now)
+    end
+
+    -- Reads every grant line of a wallet: every call but a reserve's hold works on the whole
+    -- of it. What a grant past its expiry had remaining is ended (breakage); what it holds
+    -- stays held, for the commits of calls admitted against it. A wallet read lazily keeps
+    -- what its hold changed of the grants it read (their remaining and held).
+    function C.whole(w)
+      if w.whole then
+        return w
+      end
+      local read, at, raw, now = w.g, w.start, w.raw, w.now
+      w.g, w.lazy, w.at, w.whole = {}, nil, nil, true
+      while raw and at <= #raw do
+        local i, k, f, x, a, r, h, c, e, v, cat, cb, el, vl, vd, oa, l, after = string.match(raw, GRANT, at)
+        if not i then
+          error({err = 'ERR qg contract: a grant of a wallet is malformed'})
+        end
+        -- (Empty fields are absent: written out rather than through a function, which would
+        -- cost a call per field.)
+        local g = {i = i, k = k, f = f, x = x, a = a + 0, r = r + 0, h = h + 0, c = c + 0, e = e + 0, v = v + 0,
+          cat = cat ~= '' and cat or nil, cb = cb ~= '' and cb or nil, el = el ~= '' and el or nil,
+          vl = vl ~= '' and vl or nil, vd = vd ~= '' and vd or nil, oa = oa ~= '' and oa or nil,
+          l = l ~= '' and l or nil}
+        local before = read[#w.g + 1]
+        if before then
+          g.r, g.h = before.r, before.h
+        end
+        if g.r > 0 and expired(g, now) then
+          C.lapse(g)
+        end
+        w.g[#w.g + 1] = g
+        at = after
+      end
+      return w
+    end
+
+    -- A whole wallet as it is kept (see save): its first line with its sums worked out again
+    -- (C.sums), then a line per grant.
+    function C.encode(w, now)
+      C.sums(C.whole(w), now)
+      local out = {table.concat({string.format('%d', w.d), string.format('%d', w.oh), w.t or '', w.ag or '',
+        w.lf or '', w.dq or '', string.format('%d', w.sr), string.format('%d', w.sh), w.sa, string.format('%d', w.ss),
+        w.nx}, '|')}
+      for i, g in ipairs(w.g) do
+        out[i + 1] = table.concat({g.i, g.k, g.f, g.x, string.format('%d', g.a), string.format('%d', g.r),
+          string.format('%d', g.h), string.format('%d', g.c), string.format('%d', g.e), string.format('%d', g.v),
+          g.cat or '', g.cb or '', g.el or '', g.vl or '', g.vd or '', g.oa or '', g.l or ''}, '|')
+      end
+      return table.concat(out, '\n')
+    end
+
+    -- Works out a whole wallet's sums at `now`: what usable grants have remaining ("sr"),
+    -- what all grants hold ("sh"), the soonest expiry of a usable grant ("sa", "" none) and
+    -- what they have remaining then ("ss"), and the next instant a grant with anything
+    -- remaining starts or expires ("nx", "" never), until which they hold.
+    function C.sums(w, now)
+      local sr, sh, sa, ss, nx = 0, 0, '', 0, NEVER
+      for _, g in ipairs(w.g) do
+        sh = sh + g.h
+        if g.r > 0 and not g.vd then
+          local f = g.f + 0
+          if f > now then
+            nx = math.min(nx, f)
+          elseif expired(g, now) then
+            -- (Ended when read: none is left. Were one, the next call reads the wallet whole.)
+            nx = 0
+          else
+            sr = sr + g.r
+            if g.x ~= '' then
+              local x = g.x + 0
+              nx = math.min(nx, x)
+              if sa == '' or x < sa + 0 then
+                sa, ss = g.x, g.r
+              elseif g.x == sa then
+                ss = ss + g.r
+              end
+            end
+          end
+        end
+      end
+      w.sr, w.sh, w.sa, w.ss, w.nx = sr, sh, sa, ss, nx == NEVER and '' or string.format('%d', nx)
+    end
+
+    -- What can be spent now: remaining on effective, unexpired grants, less debt.
+    function C.available(w, now)
+      if w.lazy then
+        return w.sr - w.d
+      end
+      local sum = 0
+      for _, g in ipairs(w.g) do
+        if usable(g, now) then
+          sum = sum + g.r
+        end
+      end
+      return sum - w.d
+    end
+
+    -- What `pending` (grant id, or "~oh|<balance>" for what was overdrawn, -> milli) still
+    -- holds on usable grants for reservations that expired and no writing call returned yet
+    -- (check.lua's, which writes nothing).
+    function C.pending(w, balance, now, pending)
+      local back = 0
+      for _, g in ipairs(C.whole(w).g) do
+        local p = pending[g.i]
+        if p and not g.vd and g.f + 0 <= now and not expired(g, now) then
+          back = back + p
+        end
+      end
+      return back + (pending['~oh|' .. balance] or 0)
+    end
+
+    -- Fires a balance's low-balance alert into the alerts outbox (KEYS[10], as alerts.lua's
+    -- fire does, whose entries it shares): "low_balance" at an amount, "depleted" at 0, with
+    -- the balance ("b"), the amount reached ("t") and what was available ("n"), in
+    -- milli-units; the entry's id goes to `fired` (alerts.lua's list of what the call fired).
+    local function fire(fired, balance, w, amount, available)
+      local tag = string.match(KEYS[1], '{(.*)}')
+      local plan = redis.call('HGET', KEYS[6], 'plan') or ''
+      fired[#fired + 1] = redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
+        'type', amount == 0 and 'depleted' or 'low_balance', 'g', w.ag or '', 'k', '', 't',
+        string.format('%d', amount), 'q', '0', 'n', string.format('%d', available), 'ps', '0', 'pe', '', 'b', balance)
+    end
+
+    -- The low-balance alerts of a wallet (its "t", amounts in milli-units, and "lf", those
+    -- that fired and were not re-armed): each fires once when what is available falls to or
+    -- below it (0 is always one: depleted), into `fired`, and is re-armed when what is
+    -- available rises above it again. Without `fired` (a call that answers no alerts) nothing
+    -- fires and nothing is marked: the next call that can fire finds the fall still unmarked.
+    function C.low_balance(balance, w, now, fired)
+      local available = math.max(0, C.available(w, now))
+      local marked, marks, out = {}, {}, fired
+      for t in string.gmatch(w.lf or '', '%d+') do
+        marked[t + 0] = true
+      end
+      for t in string.gmatch(w.t .. ',0', '%d+') do
+        t = t + 0
+        if available > t then
+          marked[t] = nil
+        elseif out and not marked[t] then
+          fire(out, balance, w, t, available)
+          marked[t] = true
+        end
+      end
+      for t in pairs(marked) do
+        marks[#marks + 1] = string.format('%d', t)
+      end
+      table.sort(marks)
+      w.lf = table.concat(marks, ',')
+    end
+
+    -- A balance's state for an answer from the whole wallet: available now, held (on grants
+    -- and overdrawn), debt, and the soonest expiry: the remaining of the grants that expire
+    -- first, and when.
+    function C.state(balance, now, pending)
+      local w = C.whole(C.wallet(balance, now))
+      local held, soonest_at, soonest = w.oh, '', 0
+      if pending then
+        -- What expired reservations still hold counts as given back (a read-only script's,
+        -- which writes nothing: the wallet in memory takes it once).
+        for _, g in ipairs(w.g) do
+          local p = pending[g.i]
+          if p then
+            held = held - p
+            if not w.pended and not g.vd and g.f + 0 <= now and not expired(g, now) then
+              g.r = g.r + p
+            end
+          end
+        end
+        w.pended = true
+        held = held - (pending['~oh|' .. balance] or 0)
+      end
+      for _, g in ipairs(w.g) do
+        held = held + g.h
+        if usable(g, now) and g.x ~= '' then
+          if soonest_at == '' or g.x + 0 < soonest_at + 0 then
+            soonest_at, soonest = g.x, g.r
+          elseif g.x == soonest_at then
+            soonest = soonest + g.r
+          end
+        end
+      end
+      return math.max(0, C.available(w, now)), math.max(0, held), w.d, soonest, soonest_at
+    end
+
+    -- Ends what a grant has remaining at its expiry; an allowance keeps what was left of it
+    -- ("l"), for the next period's rollover.
+    function C.lapse(g)
+      if string.byte(g.i) == 126 then
+        g.l = string.format('%d', g.r)
+      end
+      g.e, g.r = g.e + g.r, 0
+    end
+
+    -- Ledger entries of credits (prelude.lua's KEYS[8], trimmed as changes.lua's ledger trims
+    -- it; none when the project keeps no ledger, ARGV[4] ""): `fields` as XADD takes them.
+    function C.entry(now, fields)
+      local keep_ms = ARGV[4]
+      if keep_ms ~= '' then
+        redis.call('XADD', KEYS[8], 'MINID', string.format('%d', now - keep_ms), '*', unpack(fields))
+      end
+    end
+
+    -- Writes what a wallet changed that only its state remembers, for the calls whose node
+    -- indexed the ledger (commit, track, the grant scripts): what grants expired ("grant_expired",
+    -- breakage) and what was voided ("grant_void") since the last such call, by the watermarks
+    -- "el" and "vl", and the debt grants paid ("debt_settled"). Other calls leave them waiting,
+    -- so nothing is lost, only written by the next such call.
+    function C.log(balance, w, now)
+      for _, g in ipairs(w.g) do
+        -- Allowances are the plan's, not sold: they leave no breakage.
+        if string.byte(g.i) ~= 126 then
+          for _, mark in ipairs({{'e', 'el', 'grant_expired'}, {'v', 'vl', 'grant_void'}}) do
+            local amount, logged = g[mark[1]], (g[mark[2]] or '0') + 0
+            if amount > logged then
+              C.entry(now, {'kind', mark[3], 'ref', g.i, 'balance', balance,
+                'credits', string.format('%d', amount - logged), 'category', g.cat or '', 'cost', g.cb or ''})
+              g[mark[2]] = string.format('%d', amount)
+            end
+          end
+        end
+      end
+      if w.dq then
+        local burned = {}
+        for item in string.gmatch(w.dq, '[^;]+') do
+          burned[#burned + 1] = {string.match(item, '^([^,]*),([^,]*),([^,]*),([^,]*)$')}
+        end
+        C.entry(now, {'kind', 'debt_settled', 'balance', balance, 'burned', cjson.encode(burned)})
+      end
+      w.dq = nil
+    end
+
+    -- Pays debt from what grants have remaining, in burn order (a new grant pays debt first).
+    -- What it paid waits in the wallet ("dq": "id,milli,category,cost;...") for a call that
+    -- writes the ledger.
+    function C.pay_debt(w, now)
+      if w.d > 0 then
+        local paid, items = {}, {w.dq}
+        w.d = C.draw(C.whole(w), w.d, now, 'c', paid)
+        for _, b in ipairs(paid) do
+          items[#items + 1] = table.concat(b, ',')
+        end
+        w.dq = #items > 0 and table.concat(items, ';') or nil
+      end
+    end
+
+    local function find(w, id)
+      for _, g in ipairs(C.whole(w).g) do
+        if g.i == id then
+          return g
+        end
+      end
+      return nil
+    end
+
+    -- Burns `amount` from what is available in burn order; what nothing covers becomes debt.
+    -- Appends {id, milli} per grant burned to `burned`; answers the debt added.
+    local function burn(w, amount, now, burned)
+      local need = C.draw(C.whole(w), amount, now, 'c', burned)
+      w.d = w.d + need
+      return need
+    end
+
+    -- Gives a held part back to its grant: remaining again, or expired or voided when the grant
+    -- has since expired or was voided.
+    local function give(g, milli, now)
+      g.h = math.max(0, g.h - milli)
+      if expired(g, now) then
+        g.e = g.e + milli
+      elseif g.vd then
+        g.v = g.v + milli
+      else
+        g.r = g.r + milli
+      end
+    end
+
+    -- Settles one group's part of a commit: burns `actual` from the grants it held first (a
+    -- grant that expired since may still be burned: the call was admitted against it), gives
+    -- back the rest, burns more in burn order when the actual is more, and leaves what nothing
+    -- covers as debt. Answers the grants burned ([[id, milli], ...]) and the debt added.
+    function C.settle(part, actual, now)
+      local w = C.wallet(part.b, now)
+      local burned, need = {}, actual
+      for _, held in ipairs(part.g) do
+        local g, milli = find(w, held[1]), held[2] + 0
+        if g then
+          local take = math.min(milli, need)
+          g.h, g.c, need = g.h - take, g.c + take, need - take
+          if take > 0 then
+            burned[#burned + 1] = {g.i, string.format('%d', take), g.cat or '', g.cb or ''}
+          end
+          if milli > take then
+            give(g, milli - take, now)
+          end
+        end
+      end
+      w.oh = math.max(0, w.oh - part.o)
+      local debt = burn(w, need, now, burned)
+      C.pay_debt(w, now)
+      return burned, debt
+    end
+
+    -- Gives one group's part of a released or expired reservation back.
+    function C.give_back(part, now)
+      local w = C.whole(C.wallet(part.b, now))
+      for _, held in ipairs(part.g) do
+        local g = find(w, held[1])
+        if g then
+          give(g, held[2] + 0, now)
+        end
+      end
+      w.oh = math.max(0, w.oh - part.o)
+      C.pay_debt(w, now)
+    end
+
+    -- Burns a tracked amount in burn order; never denies. Answers the grants burned and the
+    -- debt added.
+    function C.burn(balance, amount, now)
+      local burned = {}
+      local debt = burn(C.wallet(balance, now), amount, now, burned)
+      return burned, debt
+    end
+
+    -- The grant scripts' part (grants hash `grants_key`): grants that finished (nothing
+    -- remaining or held) leave the wallet, their final amounts kept as "n|<id>" =
+    -- "a|r|h|c|e|v" beside their records. Answers how many live grants remain (allowances
+    -- are not grants).
+    function C.compact(w, grants_key)
+      local live, writes, grants = {}, {}, 0
+      for _, g in ipairs(C.whole(w).g) do
+        if string.byte(g.i) ~= 126 and (g.r > 0 or g.h > 0) then
+          grants = grants + 1
+        end
+        if g.r > 0 or g.h > 0 or string.byte(g.i) == 126 then
+          -- (An allowance has no record; it leaves when the next period's opens.)
+          live[#live + 1] = g
+        else
+          local parts = {}
+          for i, k in ipairs(AMOUNTS) do
+            parts[i] = string.format('%d', g[k])
+          end
+          writes[#writes + 1] = 'n|' .. g.i
+          writes[#writes + 1] = table.concat(parts, '|')
+        end
+      end
+      if #writes > 0 then
+        redis.call('HSET', grants_key, unpack(writes))
+      end
+      w.g = live
+      return grants
+    end
+
+    -- Opens the allowance of balance hold `h`'s period: an entry "~<group>@<period start>"
+    -- that burns before every grant (burn key "!"), from the period's start to its end, unless
+    -- it is open. With a rollover, what was left of the previous period's own allowance (at
+    -- most the rollover's max) is added; what was carried into that period carries no further.
+    -- The group's previous allowances that hold nothing leave the wallet. A new allowance pays
+    -- debt first, as a grant does.
+    function C.open(w, h, quota, now)
+      local id, prefix = '~' .. h.f, '~' .. h.g .. '@'
+      local carry, kept = 0, {}
+      for _, g in ipairs(w.g) do
+        if g.i == id then
+          return
+        end
+        if string.sub(g.i, 1, #prefix) == prefix then
+          -- The previous period's, ended now if a node's clock ran ahead of Redis's.
+          if g.r > 0 then
+            C.lapse(g)
+          end
+          if h.ro and g.x == h.ps then
+            carry = math.min(h.ro, g.oa + 0, (g.l or '0') + 0)
+          end
+          if g.h > 0 then
+            kept[#kept + 1] = g
+          end
+        else
+          kept[#kept + 1] = g
+        end
+      end
+      local a = quota + carry
+      -- Usable at once: the node's instant is in the period even when Redis's clock lags it.
+      table.insert(kept, 1, {i = id, k = '!', f = '0', x = h.pe, a = a, r = a, h = 0, c = 0, e = 0, v = 0,
+        oa = string.format('%d', quota)})
+      w.g = kept
+      C.pay_debt(w, now)
+    end
+
+    -- Adds a grant in its place in burn order (by its burn key), then lets it pay debt first.
+    -- Answers the grant and the debt it paid.
+    function C.add(w, grant, now)
+      local at = #C.whole(w).g + 1
+      for i, g in ipairs(w.g) do
+        if grant.k < g.k then
+          at = i
+          break
+        end
+      end
+      table.insert(w.g, at, grant)
+      local debt = w.d
+      C.pay_debt(w, now)
+      return grant, debt - w.d
+    end
+
+    -- A grant's amounts as an answer lists them: a, r, h, c, e, v.
+    function C.amounts(g)
+      local out = {}
+      for i, k in ipairs(AMOUNTS) do
+        out[i] = g[k]
+      end
+      return out
+    end
+
+    -- Voids what a grant has remaining; what it holds is voided when given back.
+    function C.void(g)
+      if not g.vd then
+        g.vd = '1'
+        g.v, g.r = g.v + g.r, 0
+      end
+    end
+
+    function C.find(w, id)
+      return find(w, id)
+    end
+  end
+
+  setmetatable(C, {__index = function(_, name)
+    setmetatable(C, nil)
+    rest()
+    return rawget(C, name)
+  end})
   credits_lib = C
   return C
 end

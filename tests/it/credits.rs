@@ -353,6 +353,39 @@ async fn a_hold_on_a_grant_that_expires_is_burned_by_its_commit_and_expires_on_r
     assert_eq!(breakage[0]["credits"][0]["amount"], 10);
 }
 
+/// A reserve decides on sums its wallet keeps (lua/wallet.lua) until the next instant a grant
+/// starts or expires: past it, what expired is gone and what started counts, read by reserves
+/// alone (reading balances would work the sums out again).
+#[tokio::test]
+async fn reserves_count_grants_that_start_and_expire_between_them() {
+    let app = spawn_app().await;
+    app.put_plan(credit_plan()).await;
+    app.subscribe("s", "plan_credits", None).await;
+    let soon = at(Duration::from_millis(1500));
+    grant(&app, "s", json!({ "balance": "credits", "amount": 10, "expiresAt": soon })).await;
+    grant(&app, "s", json!({ "balance": "credits", "amount": 100 })).await;
+    grant(&app, "s", json!({ "balance": "credits", "amount": 50, "effectiveAt": soon })).await;
+    let render = json!({ "userId": "s", "event": "image.render", "ttlSeconds": 60 });
+    // 4 credits each, held on the grant that expires first; the scheduled one does not count yet.
+    let first = app.reserve(render.clone()).await;
+    assert_eq!(TestApp::counter(&first, "credits")["remaining"], 106, "{first}");
+    let second = app.reserve(render.clone()).await;
+    let counter = TestApp::counter(&second, "credits");
+    assert_eq!((counter["remaining"].clone(), counter["reserved"].clone()), (json!(102), json!(8)));
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    // The 2 left on the expired grant are gone, the 50 count; the 8 it holds stay held.
+    let third = app.reserve(render.clone()).await;
+    let counter = TestApp::counter(&third, "credits");
+    assert_eq!(
+        (counter["remaining"].clone(), counter["reserved"].clone()),
+        (json!(146), json!(12)),
+        "{third}"
+    );
+    let b = balance(&app, "s").await;
+    assert_eq!((b["available"].clone(), b["held"].clone()), (json!(146), json!(12)));
+    assert_invariants(&b);
+}
+
 #[tokio::test]
 async fn a_voided_grant_stops_counting_and_what_it_held_is_voided_when_given_back() {
     let app = spawn_app().await;

@@ -243,11 +243,17 @@ fn input(units: u64) -> EventInput {
 fn expire_grant(keys: &Layout, id: &str) {
     let ctr = keys.user("p", "w").ctr;
     let raw: String = redis::shared().query(&["HGET", &ctr, "w|credits"]);
-    // The wallet's text (lua/wallet.lua): a line per grant, its expiry the fourth field.
+    // The wallet's text (lua/wallet.lua): a first line whose last field is the instant its sums
+    // hold until (made "0", so the next call reads the wallet whole, as it would at that
+    // instant), then a line per grant, its expiry the fourth field.
     let lines: Vec<String> = raw
         .split('\n')
-        .map(|line| {
+        .enumerate()
+        .map(|(i, line)| {
             let mut fields: Vec<&str> = line.split('|').collect();
+            if i == 0 && fields.len() == 11 {
+                fields[10] = "0";
+            }
             if fields.len() == 17 && fields[0] == id {
                 fields[3] = "1";
             }
