@@ -396,33 +396,24 @@ local function credits()
     -- first, and when.
     function C.state(balance, now, pending)
       local w = C.whole(C.wallet(balance, now))
-      local held, soonest_at, soonest = w.oh, '', 0
+      local back = 0
       if pending then
         -- What expired reservations still hold counts as given back (a read-only script's,
         -- which writes nothing: the wallet in memory takes it once).
         for _, g in ipairs(w.g) do
           local p = pending[g.i]
           if p then
-            held = held - p
+            back = back + p
             if not w.pended and not g.vd and g.f + 0 <= now and not expired(g, now) then
               g.r = g.r + p
             end
           end
         end
         w.pended = true
-        held = held - (pending['~oh|' .. balance] or 0)
+        back = back + (pending['~oh|' .. balance] or 0)
       end
-      for _, g in ipairs(w.g) do
-        held = held + g.h
-        if usable(g, now) and g.x ~= '' then
-          if soonest_at == '' or g.x + 0 < soonest_at + 0 then
-            soonest_at, soonest = g.x, g.r
-          elseif g.x == soonest_at then
-            soonest = soonest + g.r
-          end
-        end
-      end
-      return math.max(0, C.available(w, now)), math.max(0, held), w.d, soonest, soonest_at
+      C.sums(w, now)
+      return math.max(0, w.sr - w.d), math.max(0, w.oh + w.sh - back), w.d, w.ss, w.sa
     end
 
     -- Ends what a grant has remaining at its expiry; an allowance keeps what was left of it
