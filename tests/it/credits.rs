@@ -362,16 +362,29 @@ async fn reserves_count_grants_that_start_and_expire_between_them() {
     app.put_plan(credit_plan()).await;
     app.subscribe("s", "plan_credits", None).await;
     let soon = at(Duration::from_millis(1500));
-    grant(&app, "s", json!({ "balance": "credits", "amount": 10, "expiresAt": soon })).await;
+    grant(
+        &app,
+        "s",
+        json!({ "balance": "credits", "amount": 10, "expiresAt": soon }),
+    )
+    .await;
     grant(&app, "s", json!({ "balance": "credits", "amount": 100 })).await;
-    grant(&app, "s", json!({ "balance": "credits", "amount": 50, "effectiveAt": soon })).await;
+    grant(
+        &app,
+        "s",
+        json!({ "balance": "credits", "amount": 50, "effectiveAt": soon }),
+    )
+    .await;
     let render = json!({ "userId": "s", "event": "image.render", "ttlSeconds": 60 });
     // 4 credits each, held on the grant that expires first; the scheduled one does not count yet.
     let first = app.reserve(render.clone()).await;
     assert_eq!(TestApp::counter(&first, "credits")["remaining"], 106, "{first}");
     let second = app.reserve(render.clone()).await;
     let counter = TestApp::counter(&second, "credits");
-    assert_eq!((counter["remaining"].clone(), counter["reserved"].clone()), (json!(102), json!(8)));
+    assert_eq!(
+        (counter["remaining"].clone(), counter["reserved"].clone()),
+        (json!(102), json!(8))
+    );
     tokio::time::sleep(Duration::from_millis(1800)).await;
     // The 2 left on the expired grant are gone, the 50 count; the 8 it holds stay held.
     let third = app.reserve(render.clone()).await;
