@@ -8,7 +8,8 @@
 --
 -- Returns {"stale"}, {"more"} when more expired holds are due than one call reads (the node
 -- has them reclaimed and asks again), else {"ok", allowed 0|1, then per hold VERDICT_FIELDS
--- values: used, held, quota, denied 0|1, then per balance group its balance (wallet.lua's
+-- values: used, held, quota, denied 0|1 (2: an approval group whose request is pending or would
+-- be opened), then per balance group its balance (wallet.lua's
 -- C.append)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
@@ -32,6 +33,17 @@ if read_expired() then
 end
 local reply = {'ok', 0}
 reply[2] = weigh(holds, quota_in_force, read_counters(holds), reply, expired_credits)
+-- An approval group that denies says pending (2) as reserve would: its request is open, or
+-- reserve would open it (as decide_approval.lua keeps its state).
+for i = 1, #holds do
+  local h = holds[i]
+  if h.ap and reply[4 * i + 2] == 1 then
+    local state = redis.call('HGET', KEYS[1], h.f .. ':ap')
+    if not state or state == 'p' then
+      reply[4 * i + 2] = 2
+    end
+  end
+end
 if holds.credits then
   credits().append(reply, holds, nil, now)
 end

@@ -50,16 +50,26 @@ local function read_holds(first, n, at)
       local m, k, t, o, oe, me =
         string.match(options, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
       -- A balance group's mode is "b/<balance>/<overdraft milli>/<rollover max milli>"
-      -- (wallet.lua); its quota is its allowance per period.
-      local b, od, ro
+      -- (wallet.lua); its quota is its allowance per period. An approval group's is
+      -- "a/<request id>" (reserve.lua opens the request), or "approval" where no request is
+      -- named (a track's, which never denies).
+      local b, od, ro, ap
       if m and string.byte(m) == 98 then
         b, od, ro = string.match(m, '^b/([%w_.-]+)/(%d+)/(%d*)$')
+      elseif m and string.byte(m) == 97 then
+        ap = m == 'approval' and '' or string.match(m, '^a/(apr_%x+)$')
       end
       -- The measure is a JSON object: it opens with "{" and closes with "}" (123 and 125).
-      if not m or (m ~= '' and m ~= 'soft' and not b) or (me ~= '' and (string.byte(me) ~= 123 or string.byte(me, -1) ~= 125)) then
+      if not m or (m ~= '' and m ~= 'soft' and not b and not ap) or (me ~= '' and (string.byte(me) ~= 123 or string.byte(me, -1) ~= 125)) then
         error({err = 'ERR qg contract: hold ' .. i .. ' has malformed options: ' .. options})
       end
-      if b then
+      if ap then
+        -- Weighed as a hard group (weigh).
+        h.m = 'approval'
+        if ap ~= '' then
+          h.ap = ap
+        end
+      elseif b then
         h.b, h.od = b, od + 0
         if ro ~= '' then
           h.ro = ro + 0

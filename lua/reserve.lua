@@ -17,7 +17,8 @@
 -- {"stale"} when the version or a period does not match Redis, {"more"} when expired holds
 -- remain to reclaim, {"overflow", group} when a held counter would pass 2^53 - 1 milli-units
 -- (only soft groups can come near it; nothing is written), else {"ok", reservation id,
--- expires ms, allowed 0|1, then per hold VERDICT_FIELDS values: used, held, quota, denied 0|1,
+-- expires ms, allowed 0|1, then per hold VERDICT_FIELDS values: used, held, quota, denied 0|1
+-- (2: an approval group whose request is pending),
 -- then the alerts fired (as alerts.lua appends them), then per balance group its balance
 -- (wallet.lua's C.append)}.
 
@@ -110,6 +111,32 @@ else
     if reply[VERDICT_FIELDS * (i - 1) + 8] == 1 and not holds[i].b then
       local h = holds[i]
       fire('limit', h, quota_in_force[i], {'L'}, h.k == 'c' and counters[2 * i] or counters[2 * i - 1])
+      -- An approval group's first denial in its period opens its approval request: the
+      -- counter's ":ap" field (p pending, a approved, d declined, as decide_approval.lua
+      -- writes them) and an "approval" event in the outbox, which the node moves to the
+      -- project's approvals and webhooks. While it is pending the group denies as pending (2).
+      if h.ap then
+        local field = h.f .. ':ap'
+        local state = redis.call('HGET', KEYS[1], field)
+        if not state then
+          state = 'p'
+          redis.call('HSET', KEYS[1], field, state)
+          -- Pruned with its counter, which a group that never admitted did not note.
+          if h.pe ~= '' then
+            redis.call('ZADD', KEYS[5], 'NX', h.pe, h.f)
+          end
+          local tag = string.match(KEYS[1], '{(.*)}')
+          local plan = redis.call('HGET', KEYS[6], 'plan') or ''
+          local event = string.match(ARGV[9 + HOLD_FIELDS * n], '"e":"([^"]*)"') or ''
+          fired_ids[#fired_ids + 1] = redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag,
+            'plan', plan, 'type', 'approval', 'g', h.g, 'k', h.k or '', 't', '',
+            'q', string.format('%d', quota_in_force[i]), 'n', string.format('%d', counters[2 * i - 1]),
+            'h', string.format('%d', counters[2 * i]), 'ps', h.ps, 'pe', h.pe, 'ap', h.ap, 'e', event, 'a', h.a)
+        end
+        if state == 'p' then
+          reply[VERDICT_FIELDS * (i - 1) + 8] = 2
+        end
+      end
     end
   end
 end
@@ -117,7 +144,7 @@ end
 -- counted once in the field of that set of groups (see prelude.lua): one HINCRBY however many.
 local set
 for i = 1, #holds do
-  if allowed == 1 or reply[VERDICT_FIELDS * (i - 1) + 8] == 1 then
+  if allowed == 1 or reply[VERDICT_FIELDS * (i - 1) + 8] ~= 0 then
     local g = holds[i].g
     set = set and set .. ',' .. g or g
   end

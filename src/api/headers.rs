@@ -116,6 +116,7 @@ mod tests {
             subject: None,
             group: Some(group.into()),
             reason: Reason::LimitReached,
+            approval_id: None,
         };
         retry_after(&mut response, &counters, &[denied("minute"), denied("life")], 30_500);
         let response = response.finish();
@@ -136,6 +137,7 @@ mod tests {
             subject: Some("team \"a\"".into()),
             group: Some("minute".into()),
             reason: Reason::LimitReached,
+            approval_id: None,
         };
         retry_after(&mut response, &counters, &[denial], 0);
         let response = response.finish();

@@ -1,5 +1,6 @@
 //! The only code that knows HTTP and JSON: the route table, wire types, auth and errors.
 
+mod approvals;
 mod audit_log;
 mod auth;
 mod body;

@@ -260,7 +260,8 @@ pub fn document(routes: &[Route]) -> OpenApi {
         dto::TrackAnswer, dto::ReservationAnswer, dto::ExtendBody, dto::ExtendAnswer, dto::CommitBody,
         dto::CommitAnswer, dto::ReleaseAnswer, dto::WebhookBody, dto::WebhookAnswer, dto::WebhookList,
         dto::SecretAnswer, dto::ChangeAnswer, dto::ChangePage, dto::DeliveryIdAnswer, dto::TryAnswer, dto::DeliveryAnswer, dto::DeliveryList,
-        dto::CreditMoveAnswer, dto::CategoryAnswer, dto::CreditSummaryAnswer, dto::GrantBody, dto::GrantAnswer, dto::GrantMadeAnswer, dto::GrantList, dto::BalanceAnswer, dto::BalanceList
+        dto::CreditMoveAnswer, dto::CategoryAnswer, dto::CreditSummaryAnswer, dto::GrantBody, dto::GrantAnswer, dto::GrantMadeAnswer, dto::GrantList, dto::BalanceAnswer, dto::BalanceList,
+        dto::ApprovalAnswer, dto::ApprovalList, dto::ApproveBody, dto::DeclineBody
     )
     .build();
     OpenApiBuilder::new()

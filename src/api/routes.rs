@@ -10,7 +10,7 @@ use utoipa::openapi::OpenApi;
 
 use super::openapi;
 use super::route::{Key, Route};
-use super::{audit_log, credits, usage_events, user_tokens, users, webhooks};
+use super::{approvals, audit_log, credits, usage_events, user_tokens, users, webhooks};
 use super::{cors, daily_usage, health, plans, projects, reservations, reserve, settle, subscriptions, track, usage};
 use crate::http::ApiError;
 use crate::http::Code;
@@ -124,6 +124,14 @@ routes! {
         body None, ok 200 Some("BalanceList"), errors [];
     GET "/v1/balances/summary" => credits::summary, Secret, "What the ledger says of credits over a span (every user's, or one's): granted, burned with its revenue by cost basis, voided, expired (breakage) and outstanding, paid and promotional apart",
         body None, ok 200 Some("CreditSummaryAnswer"), errors [], query ["balance", "userId", "from", "to"];
+    GET "/v1/approvals" => approvals::list_approvals, Secret, "Approval requests, oldest first (a queue): each is an approval group's first denial of a user in a period, then its decision",
+        body None, ok 200 Some("ApprovalList"), errors [], query ["status", "userId", "cursor", "limit"];
+    GET "/v1/approvals/{approvalId}" => approvals::get_approval, Secret, "One approval request",
+        body None, ok 200 Some("ApprovalAnswer"), errors [ApprovalNotFound];
+    POST "/v1/approvals/{approvalId}/approve" => approvals::approve, Secret, "Approve a pending request: the user's quota of the group becomes the given one for the rest of the period (or until expiresAt), as an override; audited and told as quota.approval_decided",
+        body Some("ApproveBody"), ok 200 Some("ApprovalAnswer"), errors [ApprovalNotFound, ApprovalDecided];
+    POST "/v1/approvals/{approvalId}/decline" => approvals::decline, Secret, "Decline a pending request: the group stays hard for the rest of the period; audited and told as quota.approval_decided",
+        body Some("DeclineBody"), ok 200 Some("ApprovalAnswer"), errors [ApprovalNotFound, ApprovalDecided];
     GET "/v1/users/{userId}/usage" => usage::usage, Reader, "Every group of the user's plan in its current period",
         body None, ok 200 Some("UsageAnswer"), errors [PlanMissing];
     OPTIONS "/v1/users/{userId}/usage" => cors::preflight, None, "CORS preflight for browser reads",

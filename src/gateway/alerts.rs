@@ -9,10 +9,11 @@ use futures_util::StreamExt;
 
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
-use crate::quota::{Prepared, UserId};
+use crate::json::rfc3339;
+use crate::quota::{Approval, Prepared, UserId};
 use crate::store::slots::SLOTS;
 use crate::store::{Fired, OutboxEntry};
-use crate::webhooks::event::{self, CreditData, QuotaData};
+use crate::webhooks::event::{self, ApprovalData, CreditData, QuotaData};
 
 /// Outboxes read at once by the sweeper.
 const SWEEP_PARALLEL: usize = 64;
@@ -57,11 +58,22 @@ impl Gateway {
         });
     }
 
-    /// Enqueues each entry's event for its project's endpoints, then removes the entries.
-    async fn move_alerts(&self, entries: Vec<OutboxEntry>) -> Result<(), GatewayError> {
+    /// Enqueues each entry's event for its project's endpoints, then removes the entries. An
+    /// approval request's event first brings the project's list of requests up to it.
+    pub(super) async fn move_alerts(&self, entries: Vec<OutboxEntry>) -> Result<(), GatewayError> {
         let mut done: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for entry in entries {
-            let body = self.alert_body(&entry).await?;
+            let body = match entry.kind.of_approvals() {
+                true => match self.approval_of_event(&entry).await? {
+                    Some(approval) => self.approval_body(&entry, &approval).await?,
+                    // A decision of a request the list never had: nothing to tell.
+                    None => {
+                        done.entry(entry.outbox).or_default().push(entry.position);
+                        continue;
+                    }
+                },
+                false => self.alert_body(&entry).await?,
+            };
             let kind = entry.kind.event_type();
             self.store
                 .enqueue(&entry.project, &entry.event_id, kind, &body, self.clock.now_ms(), None)
@@ -74,8 +86,37 @@ impl Gateway {
         Ok(())
     }
 
-    /// The event as receivers get it; plan labels from the user's plan as it is now.
-    async fn alert_body(&self, entry: &OutboxEntry) -> Result<String, GatewayError> {
+    /// An approval request's event as receivers get it: the request as the list has it.
+    async fn approval_body(&self, entry: &OutboxEntry, a: &Approval) -> Result<String, GatewayError> {
+        let (plan_id, label) = self.plan_label(entry).await?;
+        let (period_start, resets_at) = event::period(a.period_start_ms, a.period_end_ms);
+        let data = ApprovalData {
+            approval_id: &a.id,
+            project_id: &entry.project,
+            user_id: &a.user_id,
+            plan_id: plan_id.as_deref(),
+            group_id: &a.group_id,
+            label: &label,
+            status: a.status.as_str(),
+            event: &a.event,
+            amount: a.amount,
+            used: a.used,
+            reserved: a.held,
+            quota: a.quota,
+            period_start,
+            resets_at,
+            requested_at: rfc3339(a.requested_at_ms),
+            decided_at: a.decided_at_ms.map(rfc3339),
+            approved_quota: a.approved_quota,
+            expires_at: a.expires_at_ms.map(rfc3339),
+            reason: a.reason.as_deref(),
+            decided_by: a.decided_by.as_deref(),
+        };
+        event::body(entry.kind.event_type(), entry.at_ms, data).map_err(GatewayError::encode("an approval's event"))
+    }
+
+    /// The plan of an event's user (as it fired, else as it is now) and its group's label.
+    async fn plan_label(&self, entry: &OutboxEntry) -> Result<(Option<String>, String), GatewayError> {
         let plan_id = match &entry.plan {
             Some(plan) => Some(plan.clone()),
             None => match UserId::parse(&entry.user) {
@@ -94,7 +135,15 @@ impl Gateway {
         let label = plan
             .as_ref()
             .and_then(|p| p.groups.iter().find(|g| g.id == entry.group))
-            .map_or(entry.group.as_str(), |g| g.label.as_str());
+            .map_or(entry.group.as_str(), |g| g.label.as_str())
+            .to_string();
+        Ok((plan_id, label))
+    }
+
+    /// The event as receivers get it; plan labels from the user's plan as it is now.
+    async fn alert_body(&self, entry: &OutboxEntry) -> Result<String, GatewayError> {
+        let (plan_id, label) = self.plan_label(entry).await?;
+        let label = label.as_str();
         if let Some((balance, threshold)) = &entry.credit {
             let data = CreditData {
                 project_id: &entry.project,

@@ -46,6 +46,8 @@ pub enum Action {
     SettingsPatch,
     GrantCreate,
     GrantVoid,
+    ApprovalApprove,
+    ApprovalDecline,
 }
 
 impl Action {
@@ -71,6 +73,8 @@ impl Action {
             Action::SettingsPatch => "settings.patch",
             Action::GrantCreate => "grant.create",
             Action::GrantVoid => "grant.void",
+            Action::ApprovalApprove => "approval.approve",
+            Action::ApprovalDecline => "approval.decline",
         }
     }
 }
@@ -143,6 +147,8 @@ mod tests {
             (Action::SettingsPatch, "settings.patch"),
             (Action::GrantCreate, "grant.create"),
             (Action::GrantVoid, "grant.void"),
+            (Action::ApprovalApprove, "approval.approve"),
+            (Action::ApprovalDecline, "approval.decline"),
         ];
         for (action, stored) in all {
             assert_eq!(action.as_str(), stored);

@@ -7,6 +7,7 @@ mod activity;
 mod adjust;
 mod alerts;
 mod api_keys;
+pub mod approvals;
 pub mod audit;
 mod cache;
 mod clock;

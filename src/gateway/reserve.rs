@@ -94,11 +94,9 @@ impl Gateway {
             Ok(Reply::Done(match held.first_at_ms.filter(|first| *first != at.at_ms) {
                 Some(first_ms) => {
                     let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
-                    prepare(plan, input, started_ms, first_ms, overrides, true)?.decision(
-                        &verdict,
-                        Some(granted),
-                        first_ms,
-                    )
+                    let mut first = prepare(plan, input, started_ms, first_ms, overrides, true)?;
+                    first.name_approvals(project, level.subject.as_str());
+                    first.decision(&verdict, Some(granted), first_ms)
                 }
                 None => prepared.decision(&verdict, Some(granted), at.at_ms),
             }))
@@ -158,6 +156,7 @@ impl Gateway {
             let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
             let mut prepared = prepare(plan, input, started_ms, at.at_ms, overrides, true)?;
             self.alerts_for(project, &mut prepared).await?;
+            prepared.name_approvals(project, level.subject.as_str());
             Ok(ask(&admitted, &prepared, parent.as_ref(), at)
                 .await?
                 .map(|decision| (decision, parent)))

@@ -224,7 +224,7 @@ impl Gateway {
     }
 
     /// Records a change of `user`'s subscription, targeted at the user.
-    async fn record_user_change(
+    pub(super) async fn record_user_change(
         &self,
         project: &str,
         by: &Actor,
@@ -261,7 +261,7 @@ impl Gateway {
     }
 
     /// After a change: cache the new state and bring the users index up to it.
-    async fn changed(&self, project: &str, sub: Subscription) -> Result<Subscription, GatewayError> {
+    pub(super) async fn changed(&self, project: &str, sub: Subscription) -> Result<Subscription, GatewayError> {
         self.cache.put_user(project, &sub.user_id, sub.clone());
         self.store.index_user(project, &sub).await?;
         Ok(sub)

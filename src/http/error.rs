@@ -42,6 +42,10 @@ pub enum ApiError {
     DeliveryNotFound(String),
     #[error("no grant {0} of this user")]
     GrantNotFound(String),
+    #[error("no approval request {0} in this project")]
+    ApprovalNotFound(String),
+    #[error("approval request {id} was {status} already")]
+    ApprovalDecided { id: String, status: &'static str },
     #[error("project {0} exists already")]
     ProjectExists(String),
     #[error("the reservation was committed already")]
@@ -118,6 +122,8 @@ impl ApiError {
             Self::WebhookNotFound(_) => Code::WebhookNotFound,
             Self::DeliveryNotFound(_) => Code::DeliveryNotFound,
             Self::GrantNotFound(_) => Code::GrantNotFound,
+            Self::ApprovalNotFound(_) => Code::ApprovalNotFound,
+            Self::ApprovalDecided { .. } => Code::ApprovalDecided,
             Self::ProjectExists(_) => Code::ProjectExists,
             Self::ReservationCommitted => Code::ReservationCommitted,
             Self::ReservationReleased => Code::ReservationReleased,

@@ -37,6 +37,10 @@ pub enum AlertKind {
     LowBalance,
     /// A balance's available credits fell to 0.
     Depleted,
+    /// An approval group's first denial in a period opened an approval request.
+    ApprovalRequested,
+    /// An approval request was approved or declined.
+    ApprovalDecided,
 }
 
 impl AlertKind {
@@ -47,20 +51,29 @@ impl AlertKind {
             AlertKind::LimitReached => "quota.limit_reached",
             AlertKind::LowBalance => "credits.low_balance",
             AlertKind::Depleted => "credits.depleted",
+            AlertKind::ApprovalRequested => "quota.approval_requested",
+            AlertKind::ApprovalDecided => "quota.approval_decided",
         }
     }
 
     /// Every kind, as endpoints may ask for them.
-    pub const ALL: [AlertKind; 4] = [
+    pub const ALL: [AlertKind; 6] = [
         AlertKind::ThresholdCrossed,
         AlertKind::LimitReached,
         AlertKind::LowBalance,
         AlertKind::Depleted,
+        AlertKind::ApprovalRequested,
+        AlertKind::ApprovalDecided,
     ];
 
     /// A balance's alert rather than a quota group's.
     pub fn of_credits(self) -> bool {
         matches!(self, AlertKind::LowBalance | AlertKind::Depleted)
+    }
+
+    /// An approval request's event, which also keeps the project's list of them.
+    pub fn of_approvals(self) -> bool {
+        matches!(self, AlertKind::ApprovalRequested | AlertKind::ApprovalDecided)
     }
 }
 

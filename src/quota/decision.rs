@@ -8,6 +8,8 @@ pub enum Reason {
     LimitReached,
     /// A balance group's grants cannot cover the amount.
     InsufficientBalance,
+    /// An approval group would pass its quota and its approval request waits for a person.
+    ApprovalPending,
     UserBlocked,
     NoSubscription,
     UnmatchedEvent,
@@ -18,6 +20,7 @@ impl Reason {
         match self {
             Reason::LimitReached => "limit_reached",
             Reason::InsufficientBalance => "insufficient_balance",
+            Reason::ApprovalPending => "approval_pending",
             Reason::UserBlocked => "user_blocked",
             Reason::NoSubscription => "no_subscription",
             Reason::UnmatchedEvent => "unmatched_event",
@@ -33,6 +36,8 @@ pub struct Denial {
     pub subject: Option<String>,
     pub group: Option<String>,
     pub reason: Reason,
+    /// An approval group's pending request.
+    pub approval_id: Option<String>,
 }
 
 /// A granted hold on quota.
@@ -84,6 +89,7 @@ impl Decision {
                     subject: None,
                     group: None,
                     reason,
+                    approval_id: None,
                 })
                 .collect();
         }

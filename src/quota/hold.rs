@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::amount::Milli;
+use super::approval::approval_id;
 use super::counter::{Amounts, Counter};
 use super::credit::Balance;
 use super::decision::{Decision, Denial, Granted, Reason};
@@ -32,6 +33,9 @@ pub struct Hold<'p> {
     /// The user's override of `quota`, from the subscription whose version the script checks,
     /// which judges its expiry by Redis time.
     pub user_override: Option<Override>,
+    /// An approval group's request id for this subject and window (`Prepared::name_approvals`):
+    /// reserve opens it on the first denial, and a denial while it is pending names it.
+    pub approval: Option<String>,
 }
 
 impl<'p> Hold<'p> {
@@ -57,6 +61,7 @@ impl<'p> Hold<'p> {
                 _ => Some(measure),
             },
             user_override: None,
+            approval: None,
         }
     }
 }
@@ -72,6 +77,8 @@ pub struct Prepared<'p> {
 pub struct Verdict {
     pub allowed: bool,
     pub holds: Vec<(Amounts, bool)>,
+    /// Per hold, whether it denied as an approval group whose request is pending.
+    pub pending: Vec<bool>,
 }
 
 /// The matched groups' holds at `now_ms`, with the user's `overrides`; `in_flight` false leaves
@@ -118,6 +125,15 @@ pub fn prepare_adjustment<'p>(
 }
 
 impl Prepared<'_> {
+    /// Names the approval request of each approval group's hold: `subject`'s, in `project`.
+    pub fn name_approvals(&mut self, project: &str, subject: &str) {
+        for hold in &mut self.holds {
+            if hold.mode == Mode::Approval {
+                hold.approval = Some(approval_id(project, subject, hold.group, hold.window.start_ms));
+            }
+        }
+    }
+
     /// Leaves every threshold out: the scripts then decide no alert.
     pub fn mute_alerts(&mut self) {
         for hold in &mut self.holds {
@@ -140,16 +156,24 @@ impl Prepared<'_> {
         let denied_by: Vec<Denial> = self
             .groups
             .iter()
+            .zip(&self.holds)
             .zip(&verdict.holds)
-            .filter(|(_, (_, denied))| *denied)
-            .map(|(g, _)| Denial {
-                subject: None,
-                group: Some(g.id.clone()),
-                reason: if g.balance.is_some() {
-                    Reason::InsufficientBalance
-                } else {
-                    Reason::LimitReached
-                },
+            .enumerate()
+            .filter(|(_, (_, (_, denied)))| *denied)
+            .map(|(i, ((g, h), _))| {
+                let pending = verdict.pending.get(i).copied().unwrap_or(false);
+                Denial {
+                    subject: None,
+                    group: Some(g.id.clone()),
+                    reason: if g.balance.is_some() {
+                        Reason::InsufficientBalance
+                    } else if pending {
+                        Reason::ApprovalPending
+                    } else {
+                        Reason::LimitReached
+                    },
+                    approval_id: h.approval.clone().filter(|_| pending),
+                }
             })
             .collect();
         let mut reasons: Vec<Reason> = Vec::new();

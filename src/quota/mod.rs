@@ -5,6 +5,7 @@ pub mod account;
 pub mod admission;
 pub mod alerts;
 pub mod amount;
+pub mod approval;
 pub mod counter;
 pub mod credit;
 pub mod decision;
@@ -25,6 +26,7 @@ pub mod webhook;
 
 pub use account::{AuditEntry, ChangeEntry, KeyRecord, PlanDeletion, UserEntry, UserFilter, UserPage};
 pub use amount::{Milli, SignedAmount};
+pub use approval::{approval_id, Approval, ApprovalStatus};
 pub use counter::{Amounts, Counter};
 pub use credit::{
     Balance, BalanceView, Category, CategoryTotals, Credit, CreditSummary, Grant, GrantAmounts, GrantInput,

@@ -175,8 +175,14 @@ impl Plan {
             let mode = match g.mode.as_deref() {
                 None | Some("hard") => Mode::Hard,
                 Some("soft") => Mode::Soft,
+                // A balance's grants are raised by granting, not by an approval.
+                Some("approval") if balance.is_some() => {
+                    problem(at("mode"), "must not be \"approval\" on a balance group");
+                    Mode::Hard
+                }
+                Some("approval") => Mode::Approval,
                 Some(_) => {
-                    problem(at("mode"), "must be \"hard\" or \"soft\"");
+                    problem(at("mode"), "must be \"hard\", \"soft\" or \"approval\"");
                     Mode::Hard
                 }
             };

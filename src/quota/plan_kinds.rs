@@ -14,6 +14,8 @@ pub enum Unit {
 pub enum Mode {
     Hard,
     Soft,
+    /// Denies as hard; its first denial in a period opens an approval request (approval.rs).
+    Approval,
 }
 
 /// What happens to a group's current period when a user who had another plan moves to this one.
@@ -56,6 +58,7 @@ impl Mode {
         match self {
             Mode::Hard => "hard",
             Mode::Soft => "soft",
+            Mode::Approval => "approval",
         }
     }
 }

@@ -193,6 +193,18 @@ impl Layout {
         self.project(project, &format!("webhook_idem:{field}"))
     }
 
+    /// A project's approval requests (index_approval.lua says what each holds).
+    pub fn approvals(&self, project: &str) -> [String; 5] {
+        [
+            "approvals",
+            "approvals:all",
+            "approvals:pending",
+            "approvals:approved",
+            "approvals:declined",
+        ]
+        .map(|rest| self.project(project, rest))
+    }
+
     /// Every change made by a key in the project, newest last (a capped stream).
     pub fn audit_log(&self, project: &str) -> String {
         self.project(project, "auditlog")

@@ -5,6 +5,7 @@
 
 mod adjust;
 mod api_keys;
+mod approvals;
 mod audit_log;
 mod backend;
 mod credits;
@@ -33,10 +34,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use approvals::{ApprovalPage, Decision as ApprovalDecision};
 pub use backend::RedisMode;
 use backend::{Backend, Conn};
 pub use credits::GrantMade;
-pub use outbox::OutboxEntry;
+pub use outbox::{ApprovalNote, OutboxEntry};
 pub use scripts::{contract, every_script};
 pub use scripts::{
     AdjustArgs, Adjustment, Decided, Ended, Extended, Fired, Held, Idempotency, LedgerEntry, ParentChange,

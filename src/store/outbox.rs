@@ -7,7 +7,7 @@ use super::record::unit_of_code;
 use super::slots::SLOTS;
 use super::{Store, StoreError};
 use crate::quota::alerts::AlertKind;
-use crate::quota::{Milli, Unit};
+use crate::quota::{ApprovalStatus, Milli, Unit};
 
 /// One alert a script decided.
 #[derive(Debug, Clone)]
@@ -34,6 +34,24 @@ pub struct OutboxEntry {
     pub period_start_ms: i64,
     pub period_end_ms: Option<i64>,
     pub at_ms: i64,
+    /// An approval request's event: what reserve.lua or decide_approval.lua added.
+    pub approval: Option<ApprovalNote>,
+}
+
+/// The fields of an approval request's event beyond an alert's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalNote {
+    pub id: String,
+    /// A request's: the denied event, the amount it asked and what open reservations held.
+    pub event: String,
+    pub amount: Milli,
+    pub held: Milli,
+    /// A decision's: approved or declined, the override's expiry, a decline's reason and who
+    /// decided.
+    pub status: ApprovalStatus,
+    pub expires_at_ms: Option<i64>,
+    pub reason: String,
+    pub by: String,
 }
 
 type RawEntry = (String, Vec<(String, String)>);
@@ -66,7 +84,26 @@ fn entry(outbox: &str, (position, fields): RawEntry) -> Result<OutboxEntry, Stor
             "limit" => AlertKind::LimitReached,
             "low_balance" => AlertKind::LowBalance,
             "depleted" => AlertKind::Depleted,
+            "approval" => AlertKind::ApprovalRequested,
+            "approval_decided" => AlertKind::ApprovalDecided,
             _ => return Err(bad("type")),
+        },
+        approval: match field("ap") {
+            "" => None,
+            id => Some(ApprovalNote {
+                id: id.to_string(),
+                event: field("e").to_string(),
+                amount: Milli(field("a").parse().unwrap_or(0)),
+                held: Milli(field("h").parse().unwrap_or(0)),
+                status: match field("st") {
+                    "a" => ApprovalStatus::Approved,
+                    "d" => ApprovalStatus::Declined,
+                    _ => ApprovalStatus::Pending,
+                },
+                expires_at_ms: field("x").parse().ok(),
+                reason: field("r").to_string(),
+                by: field("by").to_string(),
+            }),
         },
         credit: match field("b") {
             "" => None,

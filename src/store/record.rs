@@ -174,6 +174,8 @@ fn hold(version: u8, h: RecordHold) -> Result<ReservationHold, StoreError> {
         mode: match h.mode.as_str() {
             "soft" => Mode::Soft,
             "" | "hard" => Mode::Hard,
+            "approval" => Mode::Approval,
+            other if other.starts_with("a/") => Mode::Approval,
             other if balance_of(other).is_some() => Mode::Hard,
             other => return Err(bad("mode", other)),
         },

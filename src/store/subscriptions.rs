@@ -128,7 +128,7 @@ fn decode_override(value: &str) -> Option<Override> {
 }
 
 /// The subscription hash as a `Subscription`.
-fn from_hash(user: &UserId, pairs: SubscriptionHash) -> Subscription {
+pub(super) fn from_hash(user: &UserId, pairs: SubscriptionHash) -> Subscription {
     let mut sub = Subscription::none(user.as_str());
     for (field, value) in pairs {
         match field.as_str() {

@@ -42,6 +42,38 @@ pub struct CreditData<'a> {
     pub available: Milli,
 }
 
+/// `data` of an approval request's events (`quota.approval_requested`,
+/// `quota.approval_decided`): the request as `GET /v1/approvals` lists it, with the plan.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalData<'a> {
+    pub approval_id: &'a str,
+    pub project_id: &'a str,
+    pub user_id: &'a str,
+    pub plan_id: Option<&'a str>,
+    pub group_id: &'a str,
+    pub label: &'a str,
+    /// pending, approved or declined.
+    pub status: &'a str,
+    /// The denied event and what it asked of the group.
+    pub event: &'a str,
+    pub amount: Milli,
+    /// The counter when it was denied.
+    pub used: Milli,
+    pub reserved: Milli,
+    pub quota: Milli,
+    pub period_start: Option<String>,
+    pub resets_at: Option<String>,
+    pub requested_at: String,
+    pub decided_at: Option<String>,
+    /// An approval's new quota and until when it holds.
+    pub approved_quota: Option<Milli>,
+    pub expires_at: Option<String>,
+    /// A decline's reason.
+    pub reason: Option<&'a str>,
+    pub decided_by: Option<&'a str>,
+}
+
 #[derive(Serialize)]
 struct Envelope<'a, T: Serialize> {
     #[serde(rename = "type")]

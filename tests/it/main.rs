@@ -4,6 +4,7 @@
 
 mod admission;
 mod apply;
+mod approvals;
 mod attribution;
 mod audit;
 mod contract;

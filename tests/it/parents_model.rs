@@ -64,12 +64,14 @@ impl Model {
                 subject: None,
                 group: Some("own".into()),
                 reason: Reason::LimitReached,
+                approval_id: None,
             });
         }
         (self.pool.used + self.pool.held + milli > POOL).then(|| Denial {
             subject: Some("team".into()),
             group: Some("pool".into()),
             reason: Reason::LimitReached,
+            approval_id: None,
         })
     }
 }

@@ -141,6 +141,430 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Approval requests, oldest first (a queue): each is an approval group's first denial of a user in a period, then its decision */
+        get: {
+            parameters: {
+                query?: {
+                    status?: string;
+                    userId?: string;
+                    cursor?: string;
+                    limit?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApprovalList"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/approvals/{approvalId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One approval request */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    approvalId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApprovalAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code approval_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/approvals/{approvalId}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a pending request: the user's quota of the group becomes the given one for the rest of the period (or until expiresAt), as an override; audited and told as quota.approval_decided */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    approvalId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["ApproveBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApprovalAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code approval_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code approval_decided */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/approvals/{approvalId}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decline a pending request: the group stays hard for the rest of the period; audited and told as quota.approval_decided */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    approvalId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["DeclineBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApprovalAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code approval_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code approval_decided */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit-log": {
         parameters: {
             query?: never;
@@ -4901,6 +5325,51 @@ export interface components {
             rollover?: null | components["schemas"]["RolloverDoc"];
         };
         /**
+         * @description One approval request: an approval group's first denial of a user in a period, then its
+         *     decision.
+         */
+        ApprovalAnswer: {
+            amount: components["schemas"]["Milli"];
+            approvalId: string;
+            approvedQuota?: null | components["schemas"]["Milli"];
+            decidedAt?: string | null;
+            /** @description The key or operator that decided, as the audit log names it. */
+            decidedBy?: string | null;
+            /** @description The denied event and the amount it asked of the group. */
+            event: string;
+            expiresAt?: string | null;
+            groupId: string;
+            /** @description The period it was asked in (null for a lifetime group). */
+            periodStart?: string | null;
+            quota: components["schemas"]["Milli"];
+            /** @description A decline's reason. */
+            reason?: string | null;
+            requestedAt: string;
+            reserved: components["schemas"]["Milli"];
+            resetsAt?: string | null;
+            /** @description `pending`, `approved` or `declined`. */
+            status: string;
+            /** @description The counter when it was denied: used, held by open reservations, the quota in force. */
+            used: components["schemas"]["Milli"];
+            userId: string;
+        };
+        /** @description A page of approval requests, oldest first. */
+        ApprovalList: {
+            approvals: components["schemas"]["ApprovalAnswer"][];
+            /** @description Where the next page starts (`cursor=`); null on the last page. */
+            nextCursor?: string | null;
+        };
+        /** @description `POST /v1/approvals/{approvalId}/approve`: the group's new quota for the user. */
+        ApproveBody: {
+            /**
+             * @description When the raised quota ends (RFC 3339; default the end of the request's period, never
+             *     for a lifetime group).
+             */
+            expiresAt?: string | null;
+            /** @description The quota for the rest of the period (or until `expiresAt`), in the group's unit. */
+            quota: components["schemas"]["Milli"];
+        };
+        /**
          * @description One balance: what can be spent now, what is held, the debt, the soonest expiry, and its
          *     grants in burn order.
          */
@@ -5056,6 +5525,14 @@ export interface components {
              */
             used: components["schemas"]["SignedAmount"];
         };
+        /** @description `POST /v1/approvals/{approvalId}/decline`: why. */
+        DeclineBody: {
+            /**
+             * @description 1 to 256 bytes without control characters, kept with the request, in the audit log
+             *     and the event.
+             */
+            reason: string;
+        };
         DeliveryAnswer: {
             /** Format: int64 */
             attempts: number;
@@ -5080,11 +5557,20 @@ export interface components {
         /** @description A group that denied, named with its subject. */
         DenialAnswer: {
             /**
+             * @description The pending approval request (`GET /v1/approvals`) of an `approval_pending` denial;
+             *     absent on every other denial.
+             */
+            approvalId?: string | null;
+            /**
              * @description The group that would pass its quota; null when the subject denied before any counter
              *     (a blocked parent).
              */
             groupId?: string | null;
-            /** @description Why: `limit_reached` for a group, else the level's own reason (`user_blocked`, ...). */
+            /**
+             * @description Why: `limit_reached` for a group (`insufficient_balance` for a balance group,
+             *     `approval_pending` for an approval group whose request waits for a person), else the
+             *     level's own reason (`user_blocked`, ...).
+             */
             reason: string;
             subjectId: string;
         };

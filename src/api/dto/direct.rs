@@ -90,6 +90,9 @@ pub fn reserve(d: &Decision, user: &str) -> Json {
         json.name("subjectId").string(denial.subject.as_deref().unwrap_or(user));
         json.name("groupId").optional(denial.group.as_ref(), |j, g| j.string(g));
         json.name("reason").string(denial.reason.code());
+        if let Some(id) = &denial.approval_id {
+            json.name("approvalId").string(id);
+        }
         json.close_object();
     }
     json.close_array();
@@ -238,16 +241,19 @@ mod tests {
                         subject: None,
                         group: Some("daily".to_string()),
                         reason: Reason::LimitReached,
+                        approval_id: None,
                     },
                     Denial {
                         subject: Some("te\"am".to_string()),
                         group: Some("monthly".to_string()),
-                        reason: Reason::LimitReached,
+                        reason: Reason::ApprovalPending,
+                        approval_id: Some("apr_1".to_string()),
                     },
                     Denial {
                         subject: Some("org".to_string()),
                         group: None,
                         reason: Reason::UserBlocked,
+                        approval_id: None,
                     },
                 ],
                 counters: counters(),
@@ -270,6 +276,7 @@ mod tests {
                         subject_id: x.subject.as_deref().unwrap_or(user).to_string(),
                         group_id: x.group.clone(),
                         reason: x.reason.code(),
+                        approval_id: x.approval_id.clone(),
                     })
                     .collect(),
                 counters: crate::api::dto::counters(&d.counters, user),

@@ -7,12 +7,14 @@
 //! contract and OpenAPI schema.
 
 mod account;
+mod approvals;
 mod credits;
 pub mod direct;
 mod ledger;
 mod webhooks;
 
 pub use account::*;
+pub use approvals::*;
 pub use credits::*;
 pub use ledger::*;
 pub use webhooks::*;
@@ -120,8 +122,14 @@ pub struct DenialAnswer {
     /// The group that would pass its quota; null when the subject denied before any counter
     /// (a blocked parent).
     pub group_id: Option<String>,
-    /// Why: `limit_reached` for a group, else the level's own reason (`user_blocked`, ...).
+    /// Why: `limit_reached` for a group (`insufficient_balance` for a balance group,
+    /// `approval_pending` for an approval group whose request waits for a person), else the
+    /// level's own reason (`user_blocked`, ...).
     pub reason: &'static str,
+    /// The pending approval request (`GET /v1/approvals`) of an `approval_pending` denial;
+    /// absent on every other denial.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -268,6 +268,18 @@ pub const BALANCES: Contract = Contract {
     args: &[counted(W + 1, Each::Values(1))],
     reply: "ok, Redis time, per balance its name and wallet, then the grants hash",
 };
+pub const DECIDE_APPROVAL: Contract = Contract {
+    file: "decide_approval.lua",
+    keys: 3,
+    args: &[fixed(10)],
+    reply: "not_found, decided with the state, or ok, the event's outbox id, the subscription hash",
+};
+pub const INDEX_APPROVAL: Contract = Contract {
+    file: "index_approval.lua",
+    keys: 5,
+    args: &[fixed(4)],
+    reply: "1 when the copy changed, else 0",
+};
 pub const UNLOCK: Contract = Contract {
     file: "unlock.lua",
     keys: 1,
@@ -276,7 +288,7 @@ pub const UNLOCK: Contract = Contract {
 };
 
 /// Every script a node runs.
-pub const ALL: [&Contract; 28] = [
+pub const ALL: [&Contract; 30] = [
     &RESERVE,
     &CHECK,
     &TRACK,
@@ -305,6 +317,8 @@ pub const ALL: [&Contract; 28] = [
     &GRANT,
     &VOID_GRANT,
     &BALANCES,
+    &DECIDE_APPROVAL,
+    &INDEX_APPROVAL,
 ];
 
 #[cfg(test)]

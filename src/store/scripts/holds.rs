@@ -73,11 +73,19 @@ fn verdict(it: &mut Fields, n: usize) -> Result<Verdict, StoreError> {
     const _: () = assert!(VERDICT_FIELDS == COUNTER_FIELDS + 1);
     let allowed = it.int()? == 1;
     let mut holds = Vec::with_capacity(n);
+    let mut pending = Vec::with_capacity(n);
     for _ in 0..n {
         let amounts = it.amounts()?;
-        holds.push((amounts, it.int()? == 1));
+        // 2: an approval group whose request is pending.
+        let denied = it.int()?;
+        holds.push((amounts, denied != 0));
+        pending.push(denied == 2);
     }
-    Ok(Verdict { allowed, holds })
+    Ok(Verdict {
+        allowed,
+        holds,
+        pending,
+    })
 }
 
 pub async fn reserve(

@@ -6,6 +6,7 @@
 //! reservation, `account.rs` subscriptions, the users index and plans.
 
 mod account;
+mod approvals;
 mod call;
 pub mod contract;
 mod credits;
@@ -20,6 +21,7 @@ use redis::{Script, Value};
 use call::writing_args;
 
 pub use account::*;
+pub use approvals::*;
 pub use credits::*;
 pub use holds::*;
 pub use settle::*;
@@ -48,11 +50,13 @@ const SCRIPT_FILES: &[&str] = &[
     "complete.lua",
     "counters.lua",
     "create_endpoint.lua",
+    "decide_approval.lua",
     "delete_plan.lua",
     "enqueue.lua",
     "extend.lua",
     "grant.lua",
     "holds.lua",
+    "index_approval.lua",
     "index_user.lua",
     "override.lua",
     "overrides.lua",
@@ -127,9 +131,11 @@ pub(crate) static CREATE_ENDPOINT: LazyLock<Script> = alone!("create_endpoint.lu
 pub(crate) static ROTATE_SECRET: LazyLock<Script> = alone!("rotate_secret.lua");
 pub(crate) static SET_ENABLED: LazyLock<Script> = alone!("set_enabled.lua");
 pub(crate) static UNLOCK: LazyLock<Script> = alone!("unlock.lua");
+pub(crate) static DECIDE_APPROVAL: LazyLock<Script> = alone!("decide_approval.lua");
+pub(crate) static INDEX_APPROVAL: LazyLock<Script> = alone!("index_approval.lua");
 
 /// Every script with its contract, for the tests that hold each to it.
-pub fn every_script() -> [(&'static contract::Contract, &'static Script); 25] {
+pub fn every_script() -> [(&'static contract::Contract, &'static Script); 27] {
     use contract as c;
     [
         (&c::RESERVE, &RESERVE),
@@ -157,6 +163,8 @@ pub fn every_script() -> [(&'static contract::Contract, &'static Script); 25] {
         (&c::ROTATE_SECRET, &ROTATE_SECRET),
         (&c::SET_ENABLED, &SET_ENABLED),
         (&c::UNLOCK, &UNLOCK),
+        (&c::DECIDE_APPROVAL, &DECIDE_APPROVAL),
+        (&c::INDEX_APPROVAL, &INDEX_APPROVAL),
     ]
 }
 

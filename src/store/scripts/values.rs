@@ -22,7 +22,8 @@ pub(super) struct HoldValues<'a> {
     period_end_ms: String,
     amount_milli: u64,
     quota_milli: u64,
-    /// "hard", "soft", or a balance group's "b/<balance>/<overdraft>" (`record::balance_mode`).
+    /// "hard", "soft", "approval" or an approval group's "a/<request id>", or a balance group's
+    /// "b/<balance>/<overdraft>" (`record::balance_mode`).
     mode: std::borrow::Cow<'static, str>,
     unit_code: &'static str,
     /// The measure's JSON (`record::measure_json`), "" for the quantity.
@@ -46,9 +47,11 @@ impl<'a> HoldValues<'a> {
                 .unwrap_or_default(),
             amount_milli: h.amount.0,
             quota_milli: h.quota.0,
-            mode: match h.balance {
-                Some(b) => record::balance_mode(b).into(),
-                None => h.mode.as_str().into(),
+            mode: match (h.balance, &h.approval) {
+                (Some(b), _) => record::balance_mode(b).into(),
+                // An approval group's mode names its request (holds.lua).
+                (None, Some(id)) => format!("a/{id}").into(),
+                (None, None) => h.mode.as_str().into(),
             },
             unit_code: record::unit_code(h.unit),
             measure: h.measure.map(record::measure_json).unwrap_or_default(),
@@ -172,6 +175,7 @@ mod tests {
                     quota: Milli(7_000),
                     expires_at_ms: Some(9_000),
                 }),
+                approval: None,
             },
             Hold {
                 group: "monthly",
@@ -181,12 +185,13 @@ mod tests {
                 },
                 amount: Milli(1_000),
                 quota: Milli(5_000),
-                mode: Mode::Hard,
+                mode: Mode::Approval,
                 balance: None,
                 unit: Unit::Count,
                 measure: None,
                 alerts: "",
                 user_override: None,
+                approval: Some("apr_0123456789abcdef01234567".into()),
             },
             Hold {
                 group: "credits",
@@ -202,6 +207,23 @@ mod tests {
                 measure: Some(&rate),
                 alerts: "",
                 user_override: None,
+                approval: None,
+            },
+            Hold {
+                group: "daily",
+                window: Window {
+                    start_ms: 1_000,
+                    end_ms: Some(2_000),
+                },
+                amount: Milli(1_000),
+                quota: Milli(5_000),
+                mode: Mode::Hard,
+                balance: None,
+                unit: Unit::Count,
+                measure: None,
+                alerts: "",
+                user_override: None,
+                approval: None,
             },
         ];
         let args = ReserveArgs {
@@ -235,7 +257,7 @@ mod tests {
             assert_eq!(got.window, want.window);
             assert_eq!(got.balance.as_deref(), want.balance.map(|b| b.name.as_str()));
         }
-        assert_eq!(r.holds.len(), 3);
+        assert_eq!(r.holds.len(), 4);
         // Defaults are left out, as holds.lua leaves them out of the holds it records.
         assert!(!rest.contains(r#""m":"hard""#) && !rest.contains(r#""k":"""#));
         let no_parent = ReserveArgs {
@@ -247,7 +269,8 @@ mod tests {
         assert!(!bare.contains(r#""p""#) && !bare.contains(r#""md""#));
         // The script's options: "" for the defaults, else six fields with the JSON last; the
         // override travels to the script but is no part of the record.
-        assert_eq!(values[1].options(), "");
+        assert_eq!(values[3].options(), "");
+        assert_eq!(values[1].options(), "a/apr_0123456789abcdef01234567|||||");
         assert_eq!(values[0].options(), r#"soft|c|80,100|7000|9000|{"metadata":"tokens"}"#);
         assert!(!rest.contains("7000"));
     }

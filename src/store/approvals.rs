@@ -1,0 +1,178 @@
+//! Approval requests in Redis: the state that decides them lives in the subject's slot (the
+//! counter's ":ap" field, lua/reserve.lua and lua/decide_approval.lua); the project keeps a
+//! copy to list them (lua/index_approval.lua), brought up to each event.
+
+use redis::AsyncCommands;
+
+use super::scripts::{self, ApprovalDecided, DecideArgs, Reply};
+use super::subscriptions::{encode_override, from_hash};
+use super::{Store, StoreError};
+use crate::quota::{Approval, ApprovalStatus, Override, Subscription, UserId};
+
+/// How a decision went, as the gateway sees it.
+#[derive(Debug)]
+pub enum Decision {
+    /// Decided now: the event's outbox id (its time is the decision's) and the subscription.
+    Done {
+        event: String,
+        sub: Subscription,
+    },
+    Already(ApprovalStatus),
+    NotFound,
+}
+
+/// A page of approval requests: oldest first, and where the next page starts.
+pub type ApprovalPage = (Vec<Approval>, Option<(i64, String)>);
+
+impl Store {
+    /// Brings the project's copy of `a` up to it: a pending request is written once, a decided
+    /// one replaces it. Answers whether the copy changed.
+    pub async fn index_approval(&self, project: &str, a: &Approval) -> Result<bool, StoreError> {
+        let keys = &self.keys.approvals(project);
+        let json = &serde_json::to_string(a).map_err(|e| StoreError::Protocol(e.to_string()))?;
+        self.run(|mut conn| async move {
+            scripts::index_approval(&mut conn, keys, &a.id, json, a.status.as_str(), a.requested_at_ms).await
+        })
+        .await
+    }
+
+    /// One request as the project's copy has it.
+    pub async fn approval(&self, project: &str, id: &str) -> Result<Option<Approval>, StoreError> {
+        let [hash, ..] = self.keys.approvals(project);
+        let raw: Option<String> = self
+            .run(|mut conn| async move { Ok(conn.hget(&hash, id).await?) })
+            .await?;
+        raw.map(|json| parse(&json)).transpose()
+    }
+
+    /// Up to `limit` requests (of one status, or all), oldest first, after `after` (the
+    /// time and id a previous page ended at).
+    pub async fn approvals(
+        &self,
+        project: &str,
+        status: Option<ApprovalStatus>,
+        after: Option<(i64, String)>,
+        limit: usize,
+    ) -> Result<ApprovalPage, StoreError> {
+        let [hash, all, pending, approved, declined] = self.keys.approvals(project);
+        let list = match status {
+            None => all,
+            Some(ApprovalStatus::Pending) => pending,
+            Some(ApprovalStatus::Approved) => approved,
+            Some(ApprovalStatus::Declined) => declined,
+        };
+        let from = after.as_ref().map_or(0, |(ms, _)| *ms);
+        // Members of one score come in id order, so those up to the cursor's are skipped here;
+        // the slack covers requests made in the same millisecond.
+        let want = limit + 1 + if after.is_some() { 64 } else { 0 };
+        let (list_ref, hash_ref) = (&list, &hash);
+        let ids: Vec<(String, i64)> = self
+            .run(|mut conn| async move {
+                Ok(redis::cmd("ZRANGEBYSCORE")
+                    .arg(list_ref)
+                    .arg(from)
+                    .arg("+inf")
+                    .arg("WITHSCORES")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(want)
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        let ids: Vec<(String, i64)> = ids
+            .into_iter()
+            .filter(|(id, ms)| match &after {
+                Some((at, last)) => *ms > *at || (*ms == *at && id.as_str() > last.as_str()),
+                None => true,
+            })
+            .take(limit + 1)
+            .collect();
+        let next = (ids.len() > limit)
+            .then(|| ids[limit - 1].clone())
+            .map(|(id, ms)| (ms, id));
+        let page: Vec<String> = ids.into_iter().take(limit).map(|(id, _)| id).collect();
+        if page.is_empty() {
+            return Ok((Vec::new(), None));
+        }
+        let page_ref = &page;
+        let raw: Vec<Option<String>> = self
+            .run(|mut conn| async move {
+                Ok(redis::cmd("HMGET")
+                    .arg(hash_ref)
+                    .arg(page_ref)
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        let approvals = raw.iter().flatten().map(|json| parse(json)).collect::<Result<_, _>>()?;
+        Ok((approvals, next))
+    }
+
+    /// The alerts outbox of `user`'s slot, where their scripts put the events they fire.
+    pub fn outbox_of(&self, project: &str, user: &str) -> String {
+        self.keys.user(project, user).outbox
+    }
+
+    /// How many requests wait for a decision.
+    pub async fn pending_approvals(&self, project: &str) -> Result<u64, StoreError> {
+        let [_, _, pending, ..] = self.keys.approvals(project);
+        self.run(|mut conn| async move { Ok(conn.zcard(&pending).await?) })
+            .await
+    }
+
+    /// Decides pending request `a` as its `status` says (approved with the override `o`, or
+    /// declined with its reason), in the subject's slot.
+    pub async fn decide_approval(
+        &self,
+        project: &str,
+        user: &UserId,
+        a: &Approval,
+        o: Option<&Override>,
+    ) -> Result<Reply<Decision>, StoreError> {
+        let keys = &self.keys.user(project, user.as_str());
+        let field = super::layout::counter_field(
+            &a.group_id,
+            &crate::quota::Window {
+                start_ms: a.period_start_ms,
+                end_ms: a.period_end_ms,
+            },
+        );
+        let tag = keys
+            .ctr
+            .split_once('{')
+            .and_then(|(_, rest)| rest.split_once('}'))
+            .map_or("", |(t, _)| t);
+        let args = &DecideArgs {
+            counter_field: &field,
+            group: &a.group_id,
+            id: &a.id,
+            decision: a.status.code(),
+            override_value: &o.map(encode_override).unwrap_or_default(),
+            tag,
+            period_start_ms: a.period_start_ms,
+            period_end_ms: a.period_end_ms.map(|ms| ms.to_string()).unwrap_or_default(),
+            reason: a.reason.as_deref().unwrap_or(""),
+            by: a.decided_by.as_deref().unwrap_or(""),
+        };
+        let reply = self
+            .run(|mut conn| async move { scripts::decide_approval(&mut conn, keys, args).await })
+            .await?;
+        Ok(reply.map(|decided| match decided {
+            ApprovalDecided::Done(event, hash) => Decision::Done {
+                event,
+                sub: from_hash(user, hash),
+            },
+            ApprovalDecided::Already(code) => Decision::Already(if code == "a" {
+                ApprovalStatus::Approved
+            } else {
+                ApprovalStatus::Declined
+            }),
+            ApprovalDecided::NotFound => Decision::NotFound,
+        }))
+    }
+}
+
+fn parse(json: &str) -> Result<Approval, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("approval record: {e}")))
+}

@@ -1,0 +1,233 @@
+//! Approval gates: an approval group denies like a hard one, and its first denial of a user in a
+//! period opens exactly one approval request, decided in the script that denies, whatever the
+//! concurrency; approving raises the quota (an override), declining keeps the group hard.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::receiver::Receiver;
+use crate::support::{unique_prefix, TestApp};
+use crate::webhooks::{endpoint, node};
+
+fn plan() -> Value {
+    json!({ "id": "plan_gate", "periodType": "month", "groups": [
+        { "id": "launches", "unit": "count", "quota": 5, "mode": "approval",
+          "matches": [ { "event": "campaign.launch" } ] } ] })
+}
+
+fn launch(user: &str) -> Value {
+    json!({ "userId": user, "event": "campaign.launch", "ttlSeconds": 60 })
+}
+
+/// The project's requests of `status`, once `want` are listed (the list follows the script
+/// that opened them by a moment).
+async fn listed(app: &TestApp, query: &str, want: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let (status, page) = app.json(Method::GET, &format!("/v1/approvals?{query}"), None).await;
+        assert_eq!(status, 200, "{page}");
+        let list = page["approvals"].as_array().unwrap().clone();
+        if list.len() >= want {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{want} approval requests were never listed for {query}");
+}
+
+async fn admitted(apps: [&TestApp; 2], user: &str, calls: usize) -> Vec<Value> {
+    join_all((0..calls).map(|i| apps[i % 2].reserve(launch(user))))
+        .await
+        .into_iter()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_parallel_denials_open_one_request_and_an_approval_admits_exactly_up_to_its_quota() {
+    let prefix = unique_prefix();
+    let one = node(&prefix, None, false).await;
+    let two = node(&prefix, Some(&one.key), false).await;
+    let receiver = Receiver::start().await;
+    endpoint(&one, &receiver.url).await;
+    one.put_plan(plan()).await;
+    one.subscribe("ann", "plan_gate", None).await;
+    tokio::time::sleep(quota_gateway::gateway::EPOCH_POLL * 3).await;
+
+    // 55 launches from two nodes: 5 fit, 50 are denied, and open one request between them.
+    let answers = admitted([&one, &two], "ann", 55).await;
+    assert_eq!(answers.iter().filter(|a| a["allowed"] == true).count(), 5);
+    let denied: Vec<&Value> = answers.iter().filter(|a| a["allowed"] == false).collect();
+    assert!(
+        denied.iter().all(|a| a["reasons"] == json!(["approval_pending"])),
+        "{denied:?}"
+    );
+    let ids: BTreeSet<&str> = denied
+        .iter()
+        .map(|a| a["denials"][0]["approvalId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let id = ids.into_iter().next().unwrap().to_string();
+
+    let pending = listed(&one, "status=pending", 1).await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let request = &pending[0];
+    assert_eq!(request["approvalId"], id.as_str());
+    assert_eq!(
+        (
+            request["userId"].clone(),
+            request["groupId"].clone(),
+            request["status"].clone()
+        ),
+        (json!("ann"), json!("launches"), json!("pending"))
+    );
+    assert_eq!(
+        (
+            request["event"].clone(),
+            request["amount"].clone(),
+            request["used"].clone(),
+            request["quota"].clone()
+        ),
+        (json!("campaign.launch"), json!(1), json!(0), json!(5))
+    );
+    assert_eq!(request["reserved"], 5);
+
+    // One webhook for the request, however many denials.
+    receiver.wait_for(1, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let requested: BTreeSet<String> = receiver
+        .received()
+        .iter()
+        .filter(|r| r.body.contains("quota.approval_requested"))
+        .map(|r| r.headers["webhook-id"].clone())
+        .collect();
+    assert_eq!(requested.len(), 1);
+
+    // Approved at 8: 3 more fit, under 20 parallel launches from both nodes.
+    let (status, approved) = one
+        .json(
+            Method::POST,
+            &format!("/v1/approvals/{id}/approve"),
+            Some(json!({ "quota": 8 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(
+        (approved["status"].clone(), approved["approvedQuota"].clone()),
+        (json!("approved"), json!(8))
+    );
+    assert_eq!(approved["expiresAt"], request["resetsAt"]);
+    let answers = admitted([&one, &two], "ann", 20).await;
+    assert_eq!(answers.iter().filter(|a| a["allowed"] == true).count(), 3);
+    // Past the approved quota the group denies as hard, with no second request.
+    let over = answers.iter().find(|a| a["allowed"] == false).unwrap();
+    assert_eq!(over["reasons"], json!(["limit_reached"]), "{over}");
+    assert!(listed(&one, "status=pending", 0).await.is_empty());
+
+    // Deciding again is a conflict; the decision is in the audit log and told once.
+    let (status, again) = two
+        .json(
+            Method::POST,
+            &format!("/v1/approvals/{id}/decline"),
+            Some(json!({ "reason": "too late" })),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), again["code"].clone()),
+        (409, json!("approval_decided")),
+        "{again}"
+    );
+    let (_, audit) = one.json(Method::GET, "/v1/audit-log?userId=ann", None).await;
+    let actions: Vec<&str> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"approval.approve"), "{actions:?}");
+    receiver.wait_for(2, Duration::from_secs(20)).await;
+    let decided = receiver
+        .received()
+        .iter()
+        .find(|r| r.body.contains("quota.approval_decided"))
+        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap())
+        .unwrap();
+    assert_eq!(
+        (decided["data"]["approvalId"].clone(), decided["data"]["status"].clone()),
+        (json!(id), json!("approved"))
+    );
+}
+
+#[tokio::test]
+async fn a_declined_request_keeps_the_group_hard_and_check_reports_pending_without_opening_one() {
+    let app = crate::support::spawn_app().await;
+    app.put_plan(plan()).await;
+    app.subscribe("bo", "plan_gate", None).await;
+    for _ in 0..5 {
+        assert_eq!(app.reserve(launch("bo")).await["allowed"], true);
+    }
+    // A check says what a reserve would, and opens nothing.
+    let (status, checked) = app.json(Method::POST, "/v1/check", Some(launch("bo"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(checked["reasons"], json!(["approval_pending"]), "{checked}");
+    assert!(listed(&app, "userId=bo", 0).await.is_empty());
+
+    let denied = app.reserve(launch("bo")).await;
+    let id = denied["denials"][0]["approvalId"].as_str().unwrap().to_string();
+    listed(&app, "userId=bo&status=pending", 1).await;
+    for (body, field) in [
+        (json!({}), "reason"),
+        (json!({ "reason": " " }), "reason"),
+        (json!({ "reason": "no", "extra": 1 }), "extra"),
+    ] {
+        let (status, answer) = app
+            .json(Method::POST, &format!("/v1/approvals/{id}/decline"), Some(body))
+            .await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.to_string().contains(field), "{answer}");
+    }
+    let (status, declined) = app
+        .json(
+            Method::POST,
+            &format!("/v1/approvals/{id}/decline"),
+            Some(json!({ "reason": "campaign not reviewed" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{declined}");
+    assert_eq!(
+        (declined["status"].clone(), declined["reason"].clone()),
+        (json!("declined"), json!("campaign not reviewed"))
+    );
+    let after = app.reserve(launch("bo")).await;
+    assert_eq!(after["reasons"], json!(["limit_reached"]), "{after}");
+    assert_eq!(listed(&app, "status=declined", 1).await[0]["approvalId"], id.as_str());
+    let (status, missing) = app
+        .json(
+            Method::POST,
+            "/v1/approvals/apr_nothing/approve",
+            Some(json!({ "quota": 9 })),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), missing["code"].clone()),
+        (404, json!("approval_not_found"))
+    );
+}
+
+#[tokio::test]
+async fn approval_mode_is_refused_on_a_balance_group() {
+    let app = crate::support::spawn_app().await;
+    let (status, answer) = app
+        .json(
+            Method::PUT,
+            "/v1/plans/plan_bad",
+            Some(json!({ "periodType": "month", "groups": [
+                { "id": "credits", "balance": "credits", "mode": "approval",
+                  "matches": [ { "event": "render" } ] } ] })),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.to_string().contains("groups[0].mode"), "{answer}");
+}
