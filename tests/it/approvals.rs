@@ -231,3 +231,47 @@ async fn approval_mode_is_refused_on_a_balance_group() {
     assert_eq!(status, 400, "{answer}");
     assert!(answer.to_string().contains("groups[0].mode"), "{answer}");
 }
+
+/// The README's recipes, from `examples/approvals.json`: a production API key under its
+/// customer whose monthly cap needs an approval above it, and a launch campaign gate.
+#[tokio::test]
+async fn the_recipes_pause_a_hot_production_key_and_the_sixth_launch_for_a_person() {
+    let app = crate::support::spawn_app().await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/approvals.json");
+    quota_gateway::apply::apply(&app.address, &app.key, &path).await.unwrap();
+    for (user, plan, parent) in [
+        ("acme", "plan_customer_account", None),
+        ("key_prod", "plan_production_key", Some("acme")),
+        ("marketing", "plan_campaigns", None),
+    ] {
+        let body = json!({ "planId": plan, "parentId": parent });
+        let (status, answer) = app
+            .json(Method::PUT, &format!("/v1/users/{user}/subscription"), Some(body))
+            .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let call = |cents: u32| json!({ "userId": "key_prod", "event": "llm.chat", "metadata": { "cost_cents": cents } });
+    assert_eq!(app.reserve(call(3000)).await["allowed"], true);
+    // The key runs hot: it pauses for a person, named by the key's level, not the account's.
+    let paused = app.reserve(call(3000)).await;
+    assert_eq!(paused["reasons"], json!(["approval_pending"]), "{paused}");
+    assert_eq!(paused["denials"][0]["subjectId"], "key_prod");
+    let id = paused["denials"][0]["approvalId"].as_str().unwrap().to_string();
+    listed(&app, "status=pending&userId=key_prod", 1).await;
+    let (status, _) = app
+        .json(
+            Method::POST,
+            &format!("/v1/approvals/{id}/approve"),
+            Some(json!({ "quota": 10000 })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.reserve(call(3000)).await["allowed"], true);
+
+    let launch = json!({ "userId": "marketing", "event": "campaign.launch" });
+    for _ in 0..5 {
+        assert_eq!(app.reserve(launch.clone()).await["allowed"], true);
+    }
+    let sixth = app.reserve(launch).await;
+    assert_eq!(sixth["reasons"], json!(["approval_pending"]), "{sixth}");
+}
