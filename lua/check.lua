@@ -9,7 +9,7 @@
 -- Returns {"stale"}, {"more"} when more expired holds are due than one call reads (the node
 -- has them reclaimed and asks again), else {"ok", allowed 0|1, then per hold VERDICT_FIELDS
 -- values: used, held, quota, denied 0|1 (2: an approval group whose request is pending or would
--- be opened), then per balance group its balance (wallet.lua's
+-- be opened; 3: a per-value group with no room for one more value), then per balance group its balance (wallet.lua's
 -- C.append)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.

@@ -3,14 +3,15 @@
 --
 -- Per hold, HOLD_FIELDS (7) values from ARGV: group id, counter field, period start ms, period end ms
 -- ("" for lifetime), amount milli, plan quota milli, and its options, "" when all are the
--- defaults, else OPTION_FIELDS (6) fields,
--- "<mode>|<unit>|<thresholds>|<override>|<override expires>|<measure>": mode ""
+-- defaults, else OPTION_FIELDS (7) fields,
+-- "<mode>|<unit>|<thresholds>|<override>|<override expires>|<per value>|<measure>": mode ""
 -- (hard) or "soft", unit "c" for in-flight limits, "" for count, else the unit's name, alert
 -- thresholds in percent ("50,80,100"; "" for none), the user's override of this group's quota
 -- in milli-units and when it expires (as overrides.lua keeps them; "" for none, and for
--- never), measure last since it is JSON (opaque to Lua, recorded for commits; "" for the
--- quantity). Packed, since each argument costs Redis about 1,000 instructions on every call
--- and most holds take the defaults.
+-- never), "v" when the hold is a per-value group's (its counter field is
+-- "<group>~<value>@<period start>"; see weigh), measure last since it is JSON (opaque to Lua,
+-- recorded for commits; "" for the quantity). Packed, since each argument costs Redis about
+-- 1,000 instructions on every call and most holds take the defaults.
 
 -- The request's decision instant, ms: the node reads its clock once per request and hands
 -- every level of a chain of budgets the same instant, so one event counts in the same window at
@@ -47,8 +48,8 @@ local function read_holds(first, n, at)
     local h = {g = ARGV[j], f = ARGV[j + 1], ps = ps, pe = pe, a = ARGV[j + 4], q = ARGV[j + 5]}
     local options = ARGV[j + 6]
     if options ~= '' then
-      local m, k, t, o, oe, me =
-        string.match(options, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+      local m, k, t, o, oe, pv, me =
+        string.match(options, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
       -- A balance group's mode is "b/<balance>/<overdraft milli>/<rollover max milli>"
       -- (wallet.lua); its quota is its allowance per period. An approval group's is
       -- "a/<request id>" (reserve.lua opens the request), or "approval" where no request is
@@ -60,7 +61,8 @@ local function read_holds(first, n, at)
         ap = m == 'approval' and '' or string.match(m, '^a/(apr_%x+)$')
       end
       -- The measure is a JSON object: it opens with "{" and closes with "}" (123 and 125).
-      if not m or (m ~= '' and m ~= 'soft' and not b and not ap) or (me ~= '' and (string.byte(me) ~= 123 or string.byte(me, -1) ~= 125)) then
+      if not m or (m ~= '' and m ~= 'soft' and not b and not ap) or (pv ~= '' and pv ~= 'v')
+        or (me ~= '' and (string.byte(me) ~= 123 or string.byte(me, -1) ~= 125)) then
         error({err = 'ERR qg contract: hold ' .. i .. ' has malformed options: ' .. options})
       end
       if ap then
@@ -77,6 +79,16 @@ local function read_holds(first, n, at)
         holds.credits = true
       elseif m ~= '' then
         h.m = m
+      end
+      if pv == 'v' then
+        -- The group's list of values in the period, "\n<value>\n<value>...\n", beside its
+        -- counters ("<group>@<period start>:v"), and this hold's value (escaped, as in the field).
+        local value, at = string.match(h.f, '^[^~]*~(.*)(@[^@]*)$')
+        if not value then
+          error({err = 'ERR qg contract: hold ' .. i .. ' has malformed options: per value, but its field ' .. h.f
+            .. ' names no value'})
+        end
+        h.pv, h.val = h.g .. at .. ':v', value
       end
       if k ~= '' then h.k = k end
       if t ~= '' then h.t = t end
@@ -127,10 +139,43 @@ local function weigh(holds, quota_in_force, counters, reply, pending)
     elseif h.m ~= 'soft' and (quota == 0 or used + held + h.a > quota) then
       denied, allowed = 1, 0
     end
+    -- A per-value group's value not yet in its period's list is one more value: past
+    -- MAX_VALUES of them it is denied (3: too many values), whatever the mode; else the list
+    -- the admitting call appends it to is kept on the hold (note_values).
+    if h.pv then
+      local MAX_VALUES = 64
+      local list = redis.call('HGET', KEYS[1], h.pv) or '\n'
+      if not string.find(list, '\n' .. h.val .. '\n', 1, true) then
+        local _, values = string.gsub(list, '\n', '')
+        if values - 1 >= MAX_VALUES then
+          denied, allowed = 3, 0
+        else
+          h.list = list
+        end
+      end
+    end
     reply[r + 1], reply[r + 2], reply[r + 3], reply[r + 4] = used, held, quota, denied
     r = r + VERDICT_FIELDS
   end
   return allowed
+end
+
+-- Appends each per-value hold's new value to its period's list (weigh found it new), noting
+-- the list's period so it is pruned with its counters. Called by the calls that count: an
+-- admitting reserve, and track (which never denies, so it may list more than MAX_VALUES).
+local function note_values(holds)
+  for i = 1, #holds do
+    local h = holds[i]
+    if h.pv then
+      local list = h.list or redis.call('HGET', KEYS[1], h.pv) or '\n'
+      if not string.find(list, '\n' .. h.val .. '\n', 1, true) then
+        redis.call('HSET', KEYS[1], h.pv, list .. h.val .. '\n')
+        if h.pe ~= '' then
+          redis.call('ZADD', KEYS[5], 'NX', h.pe, string.sub(h.pv, 1, -3))
+        end
+      end
+    end
+  end
 end
 
 -- holds.lua ends --

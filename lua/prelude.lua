@@ -235,7 +235,7 @@ local function prune(now)
       end
       redis.call('HDEL', KEYS[9], unpack(fields))
     else
-      redis.call('HDEL', KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap')
+      redis.call('HDEL', KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v')
     end
     redis.call('ZREM', KEYS[5], f)
   end

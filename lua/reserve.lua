@@ -18,7 +18,8 @@
 -- remain to reclaim, {"overflow", group} when a held counter would pass 2^53 - 1 milli-units
 -- (only soft groups can come near it; nothing is written), else {"ok", reservation id,
 -- expires ms, allowed 0|1, then per hold VERDICT_FIELDS values: used, held, quota, denied 0|1
--- (2: an approval group whose request is pending),
+-- (2: an approval group whose request is pending; 3: a per-value group with no room for one
+-- more value),
 -- then the alerts fired (as alerts.lua appends them), then per balance group its balance
 -- (wallet.lua's C.append)}.
 
@@ -77,6 +78,7 @@ if allowed == 1 then
   end
   write_fields(writes)
   note_periods(holds, counters)
+  note_values(holds)
   local x = string.format('%d', expires)
   -- Balance groups hold on their grants in burn order; the record keeps which (wallet.lua).
   local credit_parts = ''

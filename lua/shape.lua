@@ -11,7 +11,7 @@
 -- VERDICT_FIELDS  values per hold of a decision: used, held, quota in force, denied (holds.lua)
 -- COUNTER_FIELDS  values per hold of an answer of counters: used, held, quota (counters.lua)
 -- RECORD_VERSION  the encoding of the reservation records this code writes and reads (prelude.lua)
-local HOLD_FIELDS, OPTION_FIELDS, VERDICT_FIELDS, COUNTER_FIELDS, RECORD_VERSION = 7, 6, 4, 3, '2'
+local HOLD_FIELDS, OPTION_FIELDS, VERDICT_FIELDS, COUNTER_FIELDS, RECORD_VERSION = 7, 7, 4, 3, '2'
 
 -- Refuses a call whose keys or arguments are not as declared: `fixed` arguments, the last of
 -- which counts the items that follow when `each` (arguments per item) is given; then `more`

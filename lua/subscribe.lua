@@ -72,17 +72,30 @@ if plan == ARGV[2] and started == ARGV[3] and not overrides_change and parent ==
 end
 
 -- 3. A user who had another plan (now or before a cancel) gets the new plan's rules:
--- reset empties the current period's usage (open holds stay), block fills it to the quota.
+-- reset empties the current period's usage (open holds stay), block fills it to the quota. A
+-- per-value group's rule applies to the counter of each value it counted in the period (its
+-- list, holds.lua's "<group>@<period start>:v").
 local previous = plan or last_plan
 if previous and previous ~= ARGV[2] then
   for _, rule in ipairs(rules) do
-    local used = tonumber(redis.call('HGET', KEYS[2], rule.f .. ':u') or '0')
-    if rule.r == 'reset' and used > 0 then
-      redis.call('HSET', KEYS[2], rule.f .. ':u', '0')
-    elseif rule.r == 'block' and used < tonumber(rule.q) then
-      redis.call('HSET', KEYS[2], rule.f .. ':u', rule.q)
-      if rule.pe ~= '' then
-        redis.call('ZADD', KEYS[3], 'NX', rule.pe, rule.f)
+    local fields = {rule.f}
+    local list = redis.call('HGET', KEYS[2], rule.f .. ':v')
+    if list then
+      local group, at = string.match(rule.f, '^(.*)(@[^@]*)$')
+      fields = {}
+      for value in string.gmatch(list, '[^\n]+') do
+        fields[#fields + 1] = group .. '~' .. value .. at
+      end
+    end
+    for _, f in ipairs(fields) do
+      local used = tonumber(redis.call('HGET', KEYS[2], f .. ':u') or '0')
+      if rule.r == 'reset' and used > 0 then
+        redis.call('HSET', KEYS[2], f .. ':u', '0')
+      elseif rule.r == 'block' and used < tonumber(rule.q) then
+        redis.call('HSET', KEYS[2], f .. ':u', rule.q)
+        if rule.pe ~= '' then
+          redis.call('ZADD', KEYS[3], 'NX', rule.pe, f)
+        end
       end
     end
   end

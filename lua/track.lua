@@ -49,6 +49,7 @@ if over then
   return {'overflow', over}
 end
 alert_crossings(holds, quota_in_force, before, after)
+note_values(holds)
 -- Credits are burned in burn order; what nothing covers becomes debt (a track never denies).
 local burned
 if holds.credits then

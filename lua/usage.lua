@@ -2,7 +2,8 @@
 --
 -- KEYS[1..3]  as in pending.lua (ctr, res, open)
 -- KEYS[4]     the subscription hash        qg:{p:u}:sub
--- ARGV[1]     number of groups n, then n triples: counter field (<group>@<periodStart>), plan
+-- ARGV[1]     number of groups n, then n triples: counter field (<group>@<periodStart>, or a
+--             per-value group's <group>~<value>@<periodStart>), plan
 --             quota milli, and the group's balance ("" for a group that has none)
 --
 -- Returns {"more"} when more expired holds are due than one call reads (the node has them
@@ -21,7 +22,8 @@ end
 local groups, credited = {}, false
 for i = 1, n do
   local f, b = ARGV[3 * i - 1], ARGV[3 * i + 1]
-  groups[i] = {g = string.match(f, '^(.-)@'), f = f, q = ARGV[3 * i]}
+  -- (A per-value group's field is "<group>~<value>@<start>": its group's override holds.)
+  groups[i] = {g = string.match(f, '^([^~@]*)'), f = f, q = ARGV[3 * i]}
   if b ~= '' then
     groups[i].b, credited = b, true
   end

@@ -101,6 +101,7 @@ mod tests {
             period_start_ms: window.map(|w| w.0),
             resets_at_ms: window.map(|w| w.1),
             credit: None,
+            value: None,
         }
     }
 

@@ -21,7 +21,7 @@ pub const AUDIT_LEN: usize = 1000;
 #[derive(Debug, Clone)]
 pub enum Adjusted {
     Done {
-        counter: Counter,
+        counter: Box<Counter>,
         applied_milli: i64,
         /// The first answer to the call's Idempotency-Key, given again: nothing changed.
         repeated: bool,
@@ -41,7 +41,7 @@ pub enum Adjusted {
 impl Observed for Adjusted {
     fn effect(&self) -> Effect<'_> {
         match self {
-            Adjusted::Done { counter, .. } => Effect::Counted(std::slice::from_ref(counter)),
+            Adjusted::Done { counter, .. } => Effect::Counted(std::slice::from_ref(&**counter)),
             Adjusted::NoPlan | Adjusted::UnknownGroup(_) | Adjusted::InFlight | Adjusted::Balance => Effect::Answered,
         }
     }
@@ -82,6 +82,15 @@ impl Gateway {
                 if group.balance.is_some() {
                     return Ok(Reply::Done(Adjusted::Balance));
                 }
+                // Its counters are its values', which an adjustment does not name (yet).
+                if let Some(key) = &group.per {
+                    return Err(GatewayError::Invalid {
+                        field: "groupId",
+                        detail: format!(
+                            "counts one counter per value of metadata.{key}, which an adjustment cannot name"
+                        ),
+                    });
+                }
                 let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
                 let mut prepared = prepare_adjustment(group, started_ms, self.clock.now_ms(), overrides);
                 self.alerts_for(project, &mut prepared).await?;
@@ -101,7 +110,7 @@ impl Gateway {
                 Ok(reply.map(|made| {
                     self.alerts_fired(made.fired);
                     Adjusted::Done {
-                        counter: Counter::of(group, hold.window, &made.amounts),
+                        counter: Box::new(Counter::of(group, hold.window, &made.amounts)),
                         applied_milli: made.applied_milli,
                         repeated: made.repeated,
                     }

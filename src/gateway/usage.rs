@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
-use crate::quota::{Counter, Status, UserId, Window};
+use crate::quota::{Counter, LimitGroup, Status, UserId, Window};
 use crate::store::{Reply, UsageField};
 
 #[derive(Debug, Clone)]
@@ -78,12 +78,35 @@ impl Gateway {
             .iter()
             .map(|g| g.window(now_ms, resolved.started_ms))
             .collect();
-        let fields: Vec<UsageField> = plan
+        // A per-value group has a counter per value it counted this period (none before the
+        // first): their list is read first, only when the plan has such a group.
+        let per_value: Vec<(&str, Window)> = plan
             .groups
             .iter()
             .zip(&windows)
-            .map(|(g, w)| UsageField {
+            .filter(|(g, _)| g.per.is_some())
+            .map(|(g, w)| (g.id.as_str(), *w))
+            .collect();
+        let mut lists = self.store.listed_values(project, user, &per_value).await?.into_iter();
+        let rows: Vec<(&LimitGroup, Window, Option<String>)> = plan
+            .groups
+            .iter()
+            .zip(&windows)
+            .flat_map(|(g, w)| match g.per {
+                None => vec![(g, *w, None)],
+                Some(_) => lists
+                    .next()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|v| (g, *w, Some(v)))
+                    .collect(),
+            })
+            .collect();
+        let fields: Vec<UsageField> = rows
+            .iter()
+            .map(|(g, w, value)| UsageField {
                 group: &g.id,
+                value: value.as_deref(),
                 window: *w,
                 quota: g.quota,
                 balance: g.balance.as_ref().map(|b| b.name.as_str()),
@@ -99,12 +122,10 @@ impl Gateway {
         if !windows.iter().all(inside) {
             return Ok(Reply::Stale);
         }
-        let counters = plan
-            .groups
+        let counters = rows
             .iter()
-            .zip(&windows)
             .zip(&amounts)
-            .map(|((g, w), a)| Counter::of(g, *w, a))
+            .map(|((g, w, value), a)| Counter::of(g, *w, a).of_value(value.as_deref()))
             .collect();
         Ok(Reply::Done(Usage {
             plan_id: Some(plan.id.clone()),

@@ -32,9 +32,17 @@ pub struct Counter {
     /// A balance group's balance: its name and state (its `used` and `reserved` are what the
     /// group's period burned and holds).
     pub credit: Option<(String, Credit)>,
+    /// A per-value group's counter: the value it counts.
+    pub value: Option<String>,
 }
 
 impl Counter {
+    /// The same counter as the one of `value` of a per-value group.
+    pub fn of_value(mut self, value: Option<&str>) -> Counter {
+        self.value = value.map(str::to_owned);
+        self
+    }
+
     /// The same counter as a parent's: it names `subject`.
     pub fn of_subject(mut self, subject: &str) -> Counter {
         self.subject = Some(subject.to_string());
@@ -85,6 +93,7 @@ impl Counter {
                 .as_ref()
                 .zip(amounts.credit)
                 .map(|(b, c)| (b.name.clone(), c)),
+            value: None,
         }
     }
 }

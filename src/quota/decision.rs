@@ -10,6 +10,8 @@ pub enum Reason {
     InsufficientBalance,
     /// An approval group would pass its quota and its approval request waits for a person.
     ApprovalPending,
+    /// A per-value group has counted as many distinct values in the period as it may.
+    TooManyValues,
     UserBlocked,
     NoSubscription,
     UnmatchedEvent,
@@ -21,6 +23,7 @@ impl Reason {
             Reason::LimitReached => "limit_reached",
             Reason::InsufficientBalance => "insufficient_balance",
             Reason::ApprovalPending => "approval_pending",
+            Reason::TooManyValues => "too_many_values",
             Reason::UserBlocked => "user_blocked",
             Reason::NoSubscription => "no_subscription",
             Reason::UnmatchedEvent => "unmatched_event",

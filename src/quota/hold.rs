@@ -13,6 +13,7 @@ use super::measure::{Measure, MeasureError};
 use super::period::Window;
 use super::plan::{LimitGroup, Mode, Plan, Unit};
 use super::subscription::Override;
+use super::value::value_of;
 
 /// One group's part of an event: its window, the amount its measure gives, its quota.
 #[derive(Debug, Clone)]
@@ -36,6 +37,8 @@ pub struct Hold<'p> {
     /// An approval group's request id for this subject and window (`Prepared::name_approvals`):
     /// reserve opens it on the first denial, and a denial while it is pending names it.
     pub approval: Option<String>,
+    /// A per-value group's value of the event (`value.rs`): the hold's counter is that value's.
+    pub value: Option<String>,
 }
 
 impl<'p> Hold<'p> {
@@ -62,6 +65,7 @@ impl<'p> Hold<'p> {
             },
             user_override: None,
             approval: None,
+            value: None,
         }
     }
 }
@@ -79,6 +83,8 @@ pub struct Verdict {
     pub holds: Vec<(Amounts, bool)>,
     /// Per hold, whether it denied as an approval group whose request is pending.
     pub pending: Vec<bool>,
+    /// Per hold, whether it denied as a per-value group with no room for one more value.
+    pub full: Vec<bool>,
 }
 
 /// The matched groups' holds at `now_ms`, with the user's `overrides`; `in_flight` false leaves
@@ -101,6 +107,9 @@ pub fn prepare<'p>(
         let amount = measure.amount(input.quantity, &input.metadata)?;
         let mut hold = Hold::measured(g, measure, g.window(now_ms, started_ms), amount);
         hold.user_override = overrides.get(&g.id).copied();
+        if let Some(key) = &g.per {
+            hold.value = Some(value_of(key, &g.id, &input.metadata)?);
+        }
         holds.push(hold);
     }
     Ok(Prepared { groups, holds })
@@ -147,7 +156,7 @@ impl Prepared<'_> {
             .iter()
             .zip(&self.holds)
             .zip(amounts)
-            .map(|((g, h), a)| Counter::of(g, h.window, a))
+            .map(|((g, h), a)| Counter::of(g, h.window, a).of_value(h.value.as_deref()))
             .collect()
     }
 
@@ -167,6 +176,8 @@ impl Prepared<'_> {
                     group: Some(g.id.clone()),
                     reason: if g.balance.is_some() {
                         Reason::InsufficientBalance
+                    } else if verdict.full.get(i).copied().unwrap_or(false) {
+                        Reason::TooManyValues
                     } else if pending {
                         Reason::ApprovalPending
                     } else {

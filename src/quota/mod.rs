@@ -22,6 +22,7 @@ mod plan_kinds;
 pub mod project;
 pub mod reservation;
 pub mod subscription;
+pub mod value;
 pub mod webhook;
 
 pub use account::{AuditEntry, ChangeEntry, KeyRecord, PlanDeletion, UserEntry, UserFilter, UserPage};

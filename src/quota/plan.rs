@@ -52,6 +52,8 @@ pub struct LimitGroup {
     pub alerts: Vec<u16>,
     /// The same as the scripts take them ("80,100"), made once.
     pub alerts_arg: String,
+    /// A metadata key: the group keeps one counter per distinct value of it (`value.rs`).
+    pub per: Option<String>,
 }
 
 /// One thing wrong with a plan, with the JSON path of the field.
@@ -307,6 +309,17 @@ impl Plan {
                     _ => alerts::script_list(&alerts),
                 },
                 alerts,
+                per: match &g.per {
+                    Some(_) if g.balance.is_some() => {
+                        problem(at("per"), "must not be on a balance group");
+                        None
+                    }
+                    Some(key) if key.is_empty() || key.len() > 64 || key.chars().any(char::is_control) => {
+                        problem(at("per"), "must name a metadata key of 1 to 64 bytes");
+                        None
+                    }
+                    other => other.clone(),
+                },
             });
         }
         if !problems.is_empty() {

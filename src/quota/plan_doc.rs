@@ -68,6 +68,9 @@ pub struct GroupDoc {
     /// This group's thresholds instead of the plan's; `[]` for none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<Vec<u32>>,
+    /// A metadata key: one counter per distinct value of it, each with the group's quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<String>,
 }
 
 /// `{"amount": 1000, "rollover": {"max": 500}}`: each period of the group has `amount` credits

@@ -72,6 +72,8 @@ pub struct ReservationHold {
     pub window: Window,
     /// What the commit counted, once committed.
     pub committed: Option<Milli>,
+    /// A per-value group's hold: the value whose counter it holds.
+    pub value: Option<String>,
 }
 
 impl Reservation {
@@ -104,6 +106,7 @@ impl Reservation {
                     period_start_ms: hold.window.end_ms.map(|_| hold.window.start_ms),
                     resets_at_ms: hold.window.end_ms,
                     credit: hold.balance.clone().zip(a.credit),
+                    value: hold.value.clone(),
                 }
             })
             .collect()

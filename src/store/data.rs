@@ -3,13 +3,13 @@
 
 use redis::AsyncCommands;
 
-use super::layout::UserKeys;
+use super::layout::{self, UserKeys};
 use super::scripts::{
     self, Decided, Extended, Fired, Held, Idempotency, LedgerEntry, Reply, ReserveArgs, SettleReply, UsageField,
     Writing,
 };
 use super::{record, Store, StoreError};
-use crate::quota::{Amounts, Hold, Milli, Reservation, ReservationId, UserId, Verdict};
+use crate::quota::{Amounts, Hold, Milli, Reservation, ReservationId, UserId, Verdict, Window};
 
 impl Store {
     /// What every writing script is told first; `ledger` is whether the project keeps a ledger
@@ -206,6 +206,32 @@ impl Store {
 
     /// The counters of `fields` as though expired holds were reclaimed, and Redis time; "more"
     /// as check answers it.
+    /// The values each per-value group (`group`, `window`) counted in its window, as holds.lua
+    /// lists them; one HMGET.
+    pub async fn listed_values(
+        &self,
+        project: &str,
+        user: &UserId,
+        groups: &[(&str, Window)],
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ctr = &self.keys.user(project, user.as_str()).ctr;
+        let fields: Vec<String> = groups
+            .iter()
+            .map(|(group, window)| format!("{}:v", layout::counter_field(group, window)))
+            .collect();
+        let fields = &fields;
+        let lists: Vec<Option<String>> = self
+            .run(|mut conn| async move { Ok(redis::cmd("HMGET").arg(ctr).arg(fields).query_async(&mut conn).await?) })
+            .await?;
+        Ok(lists
+            .iter()
+            .map(|l| layout::listed_values(l.as_deref().unwrap_or("")))
+            .collect())
+    }
+
     pub async fn usage(
         &self,
         project: &str,

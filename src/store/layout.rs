@@ -254,6 +254,39 @@ impl Layout {
     }
 }
 
+/// The counter field of a per-value group's `value` in its window (`<group>~<value>@<start>`,
+/// the value escaped; holds.lua reads it back), or of a group's window (`counter_field`).
+pub fn value_field(group: &str, value: Option<&str>, window: &Window) -> String {
+    match value {
+        None => counter_field(group, window),
+        Some(value) => {
+            let escaped = escape(value);
+            let mut key = String::with_capacity(group.len() + 1 + escaped.len());
+            key.push_str(group);
+            key.push('~');
+            key.push_str(&escaped);
+            counter_field(&key, window)
+        }
+    }
+}
+
+/// The value of a per-value group's counter field (`value_field`), unescaped; None for a
+/// group's own counter.
+pub fn value_in_field(field: &str) -> Option<String> {
+    let (_, rest) = field.split_once('~')?;
+    let (value, _) = rest.rsplit_once('@')?;
+    unescape(value)
+}
+
+/// The values a per-value group counted in a period, as holds.lua lists them in the field
+/// `<group>@<start>:v` ("\n<value>\n...\n", each escaped), unescaped.
+pub fn listed_values(list: &str) -> Vec<String> {
+    list.split('\n')
+        .filter(|v| !v.is_empty())
+        .filter_map(unescape)
+        .collect()
+}
+
 /// The counter field of a group's window, without its `:u` / `:h` suffix.
 pub fn counter_field(group: &str, window: &Window) -> String {
     // Concatenated rather than formatted: two per reserve, and `format!` costs ten times more.

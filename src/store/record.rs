@@ -64,6 +64,9 @@ struct RecordHold {
     /// Committed milli-units, once committed.
     #[serde(default, rename = "n")]
     committed_milli: Option<String>,
+    /// The counter field (`layout::value_field`): a per-value group's names its value.
+    #[serde(default, rename = "f")]
+    counter_field: String,
 }
 
 /// A hold's measure as a record keeps it: the plan document's own form
@@ -194,6 +197,7 @@ fn hold(version: u8, h: RecordHold) -> Result<ReservationHold, StoreError> {
             .as_deref()
             .map(|n| number("committed", n).map(Milli))
             .transpose()?,
+        value: super::layout::value_in_field(&h.counter_field),
         group: h.group,
     })
 }

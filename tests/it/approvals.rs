@@ -238,7 +238,9 @@ async fn approval_mode_is_refused_on_a_balance_group() {
 async fn the_recipes_pause_a_hot_production_key_and_the_sixth_launch_for_a_person() {
     let app = crate::support::spawn_app().await;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/approvals.json");
-    quota_gateway::apply::apply(&app.address, &app.key, &path).await.unwrap();
+    quota_gateway::apply::apply(&app.address, &app.key, &path)
+        .await
+        .unwrap();
     for (user, plan, parent) in [
         ("acme", "plan_customer_account", None),
         ("key_prod", "plan_production_key", Some("acme")),

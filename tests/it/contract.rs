@@ -82,7 +82,16 @@ fn scripts_that_read_holds_refuse_malformed_options() {
     let redis = shared();
     let writing: Vec<String> = ["60000", "", "", ""].iter().map(|s| s.to_string()).collect();
     assert_eq!(writing.len(), WRITING_ARGS);
-    for options in ["soft|c", "soft|c||||{}|x", "hardest|||||", "soft|||||[1]", "||||||"] {
+    for options in [
+        "soft|c",
+        "soft|c||||{}|x",
+        "hardest||||||",
+        "soft||||||[1]",
+        "|||||||",
+        "|||||x|",
+        // Per value, but its counter field names no value.
+        "|||||v|",
+    ] {
         for (contract, script) in every_script() {
             let head: Vec<String> = match contract.file {
                 "reserve.lua" => [
@@ -118,7 +127,7 @@ fn scripts_that_read_holds_refuse_malformed_options() {
     }
     // The defaults and a well-formed set of options are taken.
     let (c, script) = every_script().into_iter().find(|(c, _)| c.file == "check.lua").unwrap();
-    for options in ["", "|||||", r#"soft|c|80,100|7000||{"metadata":"tokens"}"#] {
+    for options in ["", "||||||", r#"soft|c|80,100|7000|||{"metadata":"tokens"}"#] {
         let args = [vec!["0".into(), "1".into()], hold(options), vec![redis_now_ms()]].concat();
         let answer = redis.run_script(script, &keys(&unique_prefix(), c.keys), &args);
         assert!(answer.is_ok(), "{options:?}: {answer:?}");

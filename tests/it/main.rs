@@ -32,6 +32,7 @@ mod operations;
 mod outcomes;
 mod parents;
 mod parents_model;
+mod per_value;
 mod periods;
 mod raw_http;
 mod readme;

@@ -22,6 +22,9 @@ pub fn counter(json: &mut Json, c: &Counter, user: &str) {
     json.open_object();
     json.name("subjectId").string(c.subject.as_deref().unwrap_or(user));
     json.name("groupId").string(&c.group_id);
+    if let Some(value) = &c.value {
+        json.name("value").string(value);
+    }
     json.name("label").string(&c.label);
     json.name("unit").string(c.unit.as_str());
     json.name("mode").string(c.mode.as_str());
@@ -159,6 +162,7 @@ mod tests {
             period_start_ms: window.map(|w| w.0),
             resets_at_ms: window.map(|w| w.1),
             credit: None,
+            value: None,
         }
     }
 
@@ -173,7 +177,7 @@ mod tests {
                 2_250,
                 Some((1_764_547_200_000, 1_767_225_600_000)),
             ),
-            counter(Some("team:42"), "", 1_000, 999_999, None),
+            counter(Some("team:42"), "", 1_000, 999_999, None).of_value(Some("flux \"pro\"")),
             Counter {
                 credit: Some((
                     "credits".to_string(),

@@ -48,6 +48,10 @@ pub struct CounterAnswer {
     /// Whose counter it is: the user the call was about, or a parent whose budget it shares.
     pub subject_id: String,
     pub group_id: String,
+    /// A per-value group's counter (`"per"`): the value of the event's metadata it counts;
+    /// absent on other groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     pub label: String,
     pub unit: &'static str,
     pub mode: &'static str,
@@ -86,6 +90,7 @@ impl CounterAnswer {
         CounterAnswer {
             subject_id: c.subject.as_deref().unwrap_or(user).to_string(),
             group_id: c.group_id.clone(),
+            value: c.value.clone(),
             label: c.label.clone(),
             unit: c.unit.as_str(),
             mode: c.mode.as_str(),

@@ -8,8 +8,8 @@
 /// options.
 pub const HOLD_FIELDS: usize = 7;
 /// "|"-separated fields of a hold's options (holds.lua): mode, unit, thresholds, override,
-/// override expiry, measure.
-pub const OPTION_FIELDS: usize = 6;
+/// override expiry, per value, measure.
+pub const OPTION_FIELDS: usize = 7;
 /// Values per hold of a decision (reserve's and check's answers): used, held, quota in force,
 /// denied.
 pub const VERDICT_FIELDS: usize = 4;

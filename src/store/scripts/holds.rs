@@ -11,7 +11,7 @@ use super::{
 };
 use crate::quota::{Amounts, Hold, Milli, Verdict, Window};
 use crate::store::backend::Conn;
-use crate::store::layout::{counter_field, UserKeys};
+use crate::store::layout::{value_field, UserKeys};
 use crate::store::StoreError;
 
 /// The reservation a reserve made (the first call's, for a repeat).
@@ -43,6 +43,8 @@ pub struct ReserveArgs<'a> {
 /// group's balance.
 pub struct UsageField<'a> {
     pub group: &'a str,
+    /// A per-value group's counter of this value.
+    pub value: Option<&'a str>,
     pub window: Window,
     pub quota: Milli,
     pub balance: Option<&'a str>,
@@ -74,17 +76,21 @@ fn verdict(it: &mut Fields, n: usize) -> Result<Verdict, StoreError> {
     let allowed = it.int()? == 1;
     let mut holds = Vec::with_capacity(n);
     let mut pending = Vec::with_capacity(n);
+    let mut full = Vec::with_capacity(n);
     for _ in 0..n {
         let amounts = it.amounts()?;
-        // 2: an approval group whose request is pending.
+        // 2: an approval group whose request is pending; 3: a per-value group with no room
+        // for one more value.
         let denied = it.int()?;
         holds.push((amounts, denied != 0));
         pending.push(denied == 2);
+        full.push(denied == 3);
     }
     Ok(Verdict {
         allowed,
         holds,
         pending,
+        full,
     })
 }
 
@@ -194,7 +200,7 @@ pub async fn usage(
     inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
     inv.arg(fields.len());
     for f in fields {
-        inv.arg(counter_field(f.group, &f.window))
+        inv.arg(value_field(f.group, f.value, &f.window))
             .arg(f.quota.0)
             .arg(f.balance.unwrap_or(""));
     }

@@ -7,7 +7,7 @@ use super::contract::{HOLD_FIELDS, OPTION_FIELDS, RECORD_VERSION};
 use super::ReserveArgs;
 use crate::json::Json;
 use crate::quota::Hold;
-use crate::store::layout::counter_field;
+use crate::store::layout::value_field;
 use crate::store::record;
 
 /// One hold as the scripts take it (holds.lua's `HOLD_FIELDS` values, in this order, its options
@@ -32,13 +32,16 @@ pub(super) struct HoldValues<'a> {
     /// The user's override: its quota and expiry, both "" for none.
     override_quota: String,
     override_expires: String,
+    /// A per-value group's hold: its counter is its value's.
+    per_value: bool,
 }
 
 impl<'a> HoldValues<'a> {
     pub(super) fn of(h: &Hold<'a>) -> HoldValues<'a> {
         HoldValues {
             group: h.group,
-            counter_field: counter_field(h.group, &h.window),
+            counter_field: value_field(h.group, h.value.as_deref(), &h.window),
+            per_value: h.value.is_some(),
             period_start_ms: h.window.start_ms,
             period_end_ms: h
                 .window
@@ -79,8 +82,8 @@ impl<'a> HoldValues<'a> {
     }
 
     /// holds.lua's options: "" when every one is the default, else its `OPTION_FIELDS` fields,
-    /// "<mode>|<unit>|<thresholds>|<override>|<override expires>|<measure>", the measure last
-    /// since it is JSON.
+    /// "<mode>|<unit>|<thresholds>|<override>|<override expires>|<per value>|<measure>", the
+    /// measure last since it is JSON.
     fn options(&self) -> String {
         let mode = if self.mode == "hard" { "" } else { &self.mode };
         let fields: [&str; OPTION_FIELDS] = [
@@ -89,6 +92,7 @@ impl<'a> HoldValues<'a> {
             self.thresholds,
             &self.override_quota,
             &self.override_expires,
+            if self.per_value { "v" } else { "" },
             &self.measure,
         ];
         if fields.iter().all(|f| f.is_empty()) {
@@ -176,6 +180,7 @@ mod tests {
                     expires_at_ms: Some(9_000),
                 }),
                 approval: None,
+                value: None,
             },
             Hold {
                 group: "monthly",
@@ -192,6 +197,7 @@ mod tests {
                 alerts: "",
                 user_override: None,
                 approval: Some("apr_0123456789abcdef01234567".into()),
+                value: None,
             },
             Hold {
                 group: "credits",
@@ -208,6 +214,7 @@ mod tests {
                 alerts: "",
                 user_override: None,
                 approval: None,
+                value: None,
             },
             Hold {
                 group: "daily",
@@ -224,6 +231,7 @@ mod tests {
                 alerts: "",
                 user_override: None,
                 approval: None,
+                value: None,
             },
         ];
         let args = ReserveArgs {
@@ -270,8 +278,8 @@ mod tests {
         // The script's options: "" for the defaults, else six fields with the JSON last; the
         // override travels to the script but is no part of the record.
         assert_eq!(values[3].options(), "");
-        assert_eq!(values[1].options(), "a/apr_0123456789abcdef01234567|||||");
-        assert_eq!(values[0].options(), r#"soft|c|80,100|7000|9000|{"metadata":"tokens"}"#);
+        assert_eq!(values[1].options(), "a/apr_0123456789abcdef01234567||||||");
+        assert_eq!(values[0].options(), r#"soft|c|80,100|7000|9000||{"metadata":"tokens"}"#);
         assert!(!rest.contains("7000"));
     }
 }

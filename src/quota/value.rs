@@ -1,0 +1,63 @@
+//! Per-value counters: a group with `"per": "<metadata key>"` keeps one counter per distinct
+//! value of that key ("100 premium renders a month per model" without listing the models), each
+//! with the group's quota, period and mode. At most `MAX_VALUES` values per subject, group and
+//! period; a reserve of one more is denied with `too_many_values`.
+
+use serde_json::{Map, Value};
+
+use super::measure::MeasureError;
+
+/// Distinct values per subject, group and period.
+pub const MAX_VALUES: usize = 64;
+/// The longest value, in bytes.
+pub const MAX_VALUE_BYTES: usize = 128;
+
+/// The value an event gives a per-value group keyed by `key`: a string (1 to 128 bytes without
+/// control characters) or a number (as written); anything else, or none, is the event's error,
+/// named by its JSON path.
+pub fn value_of(key: &str, group: &str, metadata: &Map<String, Value>) -> Result<String, MeasureError> {
+    let bad = |detail: String| MeasureError {
+        field: format!("metadata.{key}"),
+        detail,
+    };
+    let text = match metadata.get(key) {
+        None => return Err(bad(format!("is required: group {group} counts per {key}"))),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => {
+            return Err(bad(format!(
+                "must be a string or a number: group {group} counts per {key}"
+            )))
+        }
+    };
+    if text.is_empty() || text.len() > MAX_VALUE_BYTES || text.chars().any(char::is_control) {
+        return Err(bad("must be 1 to 128 bytes without control characters".into()));
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn metadata(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn strings_and_numbers_are_values_and_anything_else_names_the_key() {
+        let of = |v: Value| value_of("model", "renders", &metadata(v));
+        assert_eq!(of(json!({ "model": "flux-pro" })).unwrap(), "flux-pro");
+        assert_eq!(of(json!({ "model": 7 })).unwrap(), "7");
+        for bad in [
+            json!({}),
+            json!({ "model": "" }),
+            json!({ "model": true }),
+            json!({ "model": "a\nb" }),
+        ] {
+            assert_eq!(of(bad).unwrap_err().field, "metadata.model");
+        }
+        assert!(of(json!({ "model": "x".repeat(129) })).is_err());
+    }
+}

@@ -1,0 +1,199 @@
+//! Per-value counters: a group with `"per": "<metadata key>"` keeps one counter per distinct
+//! value of that key, each with the group's quota, decided in the same script as every other
+//! group; at most 64 values per user, group and period.
+
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::{spawn_app, TestApp};
+
+fn plan(id: &str, quota: u32) -> Value {
+    json!({ "id": id, "periodType": "month", "groups": [
+        { "id": "premium", "label": "Premium renders per model", "unit": "count", "quota": quota, "per": "model",
+          "matches": [ { "event": "image.render" } ] } ] })
+}
+
+fn render(user: &str, model: &str) -> Value {
+    json!({ "userId": user, "event": "image.render", "metadata": { "model": model }, "ttlSeconds": 60 })
+}
+
+async fn usage(app: &TestApp, user: &str) -> Vec<Value> {
+    let (status, answer) = app.json(Method::GET, &format!("/v1/users/{user}/usage"), None).await;
+    assert_eq!(status, 200, "{answer}");
+    answer["counters"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_parallel_reserves_per_model_admit_exactly_the_quota_of_each_model() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_pv", 5)).await;
+    app.subscribe("ann", "plan_pv", None).await;
+    let models = ["flux-pro", "sdxl", "mid journey/v6"];
+    let calls = (0..60).map(|i| app.reserve(render("ann", models[i % 3])));
+    let answers = join_all(calls).await;
+    for model in models {
+        let admitted = answers
+            .iter()
+            .filter(|a| a["allowed"] == true && a["counters"][0]["value"] == model)
+            .count();
+        assert_eq!(admitted, 5, "{model}");
+    }
+    let denied = answers.iter().find(|a| a["allowed"] == false).unwrap();
+    assert_eq!(denied["reasons"], json!(["limit_reached"]), "{denied}");
+    // Usage lists one counter per value, each with the group's quota.
+    let mut counters: Vec<(String, Value, Value)> = usage(&app, "ann")
+        .await
+        .iter()
+        .map(|c| {
+            (
+                c["value"].as_str().unwrap().to_string(),
+                c["reserved"].clone(),
+                c["quota"].clone(),
+            )
+        })
+        .collect();
+    counters.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        counters,
+        [
+            ("flux-pro".to_string(), json!(5), json!(5)),
+            ("mid journey/v6".to_string(), json!(5), json!(5)),
+            ("sdxl".to_string(), json!(5), json!(5))
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn at_most_64_values_a_period_under_parallel_reserves_and_a_listed_value_still_counts() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_pv", 100)).await;
+    app.subscribe("bo", "plan_pv", None).await;
+    let calls = (0..70).map(|i| {
+        let app = &app;
+        async move { app.reserve(render("bo", &format!("model-{i}"))).await }
+    });
+    let answers = join_all(calls).await;
+    assert_eq!(answers.iter().filter(|a| a["allowed"] == true).count(), 64);
+    let denied: Vec<&Value> = answers.iter().filter(|a| a["allowed"] == false).collect();
+    assert!(
+        denied.iter().all(|a| a["reasons"] == json!(["too_many_values"])),
+        "{denied:?}"
+    );
+    let listed = answers.iter().find(|a| a["allowed"] == true).unwrap()["counters"][0]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(app.reserve(render("bo", &listed)).await["allowed"], true);
+    assert_eq!(usage(&app, "bo").await.len(), 64);
+}
+
+#[tokio::test]
+async fn an_event_without_the_key_is_refused_naming_it_and_a_plan_change_carries_each_value() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_pv", 5)).await;
+    app.put_plan(plan("plan_pv_big", 10)).await;
+    app.subscribe("cy", "plan_pv", None).await;
+    for (metadata, field) in [
+        (json!({}), "metadata.model"),
+        (json!({ "model": true }), "metadata.model"),
+        (json!({ "model": "" }), "metadata.model"),
+    ] {
+        let (status, answer) = app
+            .json(
+                Method::POST,
+                "/v1/reserve",
+                Some(json!({ "userId": "cy", "event": "image.render", "metadata": metadata })),
+            )
+            .await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.to_string().contains(field), "{answer}");
+    }
+    for model in ["flux-pro", "flux-pro", "sdxl"] {
+        let (status, _) = app
+            .json(
+                Method::POST,
+                "/v1/track",
+                Some(json!({ "userId": "cy", "event": "image.render", "metadata": { "model": model } })),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    // The same group on the bigger plan counts on in each value's counter.
+    app.subscribe("cy", "plan_pv_big", None).await;
+    let mut used: Vec<(String, Value, Value)> = usage(&app, "cy")
+        .await
+        .iter()
+        .map(|c| {
+            (
+                c["value"].as_str().unwrap().to_string(),
+                c["used"].clone(),
+                c["quota"].clone(),
+            )
+        })
+        .collect();
+    used.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        used,
+        [
+            ("flux-pro".to_string(), json!(2), json!(10)),
+            ("sdxl".to_string(), json!(1), json!(10))
+        ]
+    );
+    // A commit answers the value's counter too.
+    let held = app.reserve(render("cy", "sdxl")).await;
+    let (status, committed) = app
+        .json(
+            Method::POST,
+            &format!("/v1/reservations/{}/commit", held["reservationId"].as_str().unwrap()),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{committed}");
+    assert_eq!(
+        (
+            committed["counters"][0]["value"].clone(),
+            committed["counters"][0]["used"].clone()
+        ),
+        (json!("sdxl"), json!(2))
+    );
+}
+
+#[tokio::test]
+async fn per_is_refused_on_a_balance_group() {
+    let app = spawn_app().await;
+    let (status, answer) = app
+        .json(
+            Method::PUT,
+            "/v1/plans/plan_bad",
+            Some(json!({ "periodType": "month", "groups": [
+                { "id": "credits", "balance": "credits", "per": "model",
+                  "matches": [ { "event": "render" } ] } ] })),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.to_string().contains("groups[0].per"), "{answer}");
+}
+
+/// A plan change's reset and block apply to every value's counter, so cycling plans gives no
+/// value fresh quota.
+#[tokio::test]
+async fn a_plan_change_rule_applies_to_each_values_counter() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_pv", 5)).await;
+    let mut blocking = plan("plan_pv_block", 5);
+    blocking["id"] = json!("plan_pv_block");
+    blocking["groups"][0]["onPlanChange"] = json!("block");
+    app.put_plan(blocking).await;
+    app.subscribe("di", "plan_pv", None).await;
+    for model in ["flux-pro", "sdxl"] {
+        let body = json!({ "userId": "di", "event": "image.render", "metadata": { "model": model } });
+        let (status, _) = app.json(Method::POST, "/v1/track", Some(body)).await;
+        assert_eq!(status, 200);
+    }
+    app.subscribe("di", "plan_pv_block", None).await;
+    for model in ["flux-pro", "sdxl"] {
+        let denied = app.reserve(render("di", model)).await;
+        assert_eq!(denied["allowed"], false, "{model}: {denied}");
+    }
+}
