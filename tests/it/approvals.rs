@@ -240,7 +240,7 @@ async fn the_recipes_pause_a_hot_production_key_and_the_sixth_launch_for_a_perso
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/approvals.json");
     quota_gateway::apply::apply(&app.address, &app.key, &path).await.unwrap();
     for (user, plan, parent) in [
-        ("acme", "plan_customer_account", None),
+        ("acme", "plan_gated_account", None),
         ("key_prod", "plan_production_key", Some("acme")),
         ("marketing", "plan_campaigns", None),
     ] {
