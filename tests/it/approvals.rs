@@ -242,7 +242,7 @@ async fn the_recipes_pause_a_hot_production_key_and_the_sixth_launch_for_a_perso
         .await
         .unwrap();
     for (user, plan, parent) in [
-        ("acme", "plan_customer_account", None),
+        ("acme", "plan_gated_account", None),
         ("key_prod", "plan_production_key", Some("acme")),
         ("marketing", "plan_campaigns", None),
     ] {
