@@ -197,3 +197,27 @@ async fn a_plan_change_rule_applies_to_each_values_counter() {
         assert_eq!(denied["allowed"], false, "{model}: {denied}");
     }
 }
+
+/// The README's recipe, from `examples/per-model.json`: each premium model has its own 100 a
+/// month, a model nobody listed included, and standard renders count only in the total.
+#[tokio::test]
+async fn the_recipe_caps_every_premium_model_without_listing_them() {
+    let app = spawn_app().await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/per-model.json");
+    quota_gateway::apply::apply(&app.address, &app.key, &path).await.unwrap();
+    app.subscribe("ed", "plan_premium_models", None).await;
+    let render = |model: &str, tier: &str, quantity: u32| {
+        json!({ "userId": "ed", "event": "image.render", "quantity": quantity,
+                "metadata": { "model": model, "tier": tier } })
+    };
+    assert_eq!(app.reserve(render("flux-pro", "premium", 100)).await["allowed"], true);
+    let over = app.reserve(render("flux-pro", "premium", 1)).await;
+    assert_eq!(over["deniedBy"], json!(["premium_renders"]), "{over}");
+    // A model released today has its own 100.
+    let fresh = app.reserve(render("flux-2-ultra", "premium", 100)).await;
+    assert_eq!(fresh["allowed"], true, "{fresh}");
+    // A standard render matches only the total.
+    let standard = app.reserve(render("sdxl", "standard", 5)).await;
+    assert_eq!(standard["counters"].as_array().unwrap().len(), 1, "{standard}");
+    assert_eq!(standard["counters"][0]["groupId"], "renders");
+}
