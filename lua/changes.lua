@@ -84,7 +84,8 @@ local function ledger(now, holds, amount_of, fields)
     local h = holds[i]
     local amount = amount_of(i, h)
     if amount then
-      groups[#groups + 1] = {g = h.g, u = h.k, ps = h.ps, pe = h.pe, a = amount}
+      -- (A per-value hold's value: a track's read from its field, a record's as it keeps it.)
+      groups[#groups + 1] = {g = h.g, v = h.val or h.v, u = h.k, ps = h.ps, pe = h.pe, a = amount}
       rollup(now, h.g, 'u', tonumber(amount))
     end
   end

@@ -204,6 +204,7 @@ mod tests {
                 .iter()
                 .map(|(g, milli)| UsageGroup {
                     group_id: g.to_string(),
+                    value: None,
                     unit: Unit::Count,
                     period_start_ms: Some(0),
                     amount_milli: *milli,

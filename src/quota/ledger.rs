@@ -58,6 +58,8 @@ impl UsageKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageGroup {
     pub group_id: String,
+    /// A per-value group's value.
+    pub value: Option<String>,
     pub unit: Unit,
     /// None for lifetime groups.
     pub period_start_ms: Option<i64>,

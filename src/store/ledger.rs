@@ -12,6 +12,9 @@ use crate::quota::{Category, CreditMove, Milli, UsageEvent, UsageGroup, UsageKin
 #[derive(Deserialize)]
 struct RawGroup {
     g: String,
+    /// A per-value group's value, escaped as in its counter field.
+    #[serde(default)]
+    v: String,
     /// The unit's code as in the reservation record (left out for count).
     #[serde(default)]
     u: String,
@@ -118,6 +121,7 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
                 unit: super::record::unit_of_code(&g.u).ok_or_else(|| bad("unit"))?,
                 period_start_ms: if g.pe.is_empty() { None } else { g.ps.parse().ok() },
                 amount_milli: g.a.parse().map_err(|_| bad("amount"))?,
+                value: (!g.v.is_empty()).then(|| super::layout::value_in_field(&format!("~{}@", g.v))).flatten(),
                 group_id: g.g,
             })
         })

@@ -185,7 +185,7 @@ async fn every_commit_says_what_was_used_through_which_key_and_by_which_member()
         lines
             .next()
             .unwrap()
-            .ends_with(",keyId,metadata,memberId,balance,grantId,credits,category,costBasis"),
+            .ends_with(",keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value"),
         "{csv}"
     );
     let rows: Vec<&str> = lines.collect();

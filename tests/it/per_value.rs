@@ -221,3 +221,38 @@ async fn the_recipe_caps_every_premium_model_without_listing_them() {
     assert_eq!(standard["counters"].as_array().unwrap().len(), 1, "{standard}");
     assert_eq!(standard["counters"][0]["groupId"], "renders");
 }
+
+/// The ledger names each entry's value: a track's, and a commit's from its reservation.
+#[tokio::test]
+async fn ledger_entries_and_the_csv_export_name_the_value() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_pv", 5)).await;
+    app.subscribe("fa", "plan_pv", None).await;
+    let body = json!({ "userId": "fa", "event": "image.render", "metadata": { "model": "flux pro:1" } });
+    let (status, _) = app.json(Method::POST, "/v1/track", Some(body)).await;
+    assert_eq!(status, 200);
+    let held = app.reserve(render("fa", "sdxl")).await;
+    let (status, _) = app
+        .json(
+            Method::POST,
+            &format!("/v1/reservations/{}/commit", held["reservationId"].as_str().unwrap()),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let entries = app.usage_events_all("userId=fa").await;
+    let values: Vec<&Value> = entries.iter().map(|e| &e["groups"][0]["value"]).collect();
+    assert_eq!(values, [&json!("flux pro:1"), &json!("sdxl")], "{entries:?}");
+    let csv = app
+        .client
+        .get(format!("{}/v1/usage-events?userId=fa", app.address))
+        .bearer_auth(&app.key)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.lines().nth(1).unwrap().ends_with(",flux pro:1"), "{csv}");
+}

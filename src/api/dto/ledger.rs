@@ -10,6 +10,9 @@ use crate::quota::{Milli, SignedAmount, UsageDay};
 #[serde(rename_all = "camelCase")]
 pub struct UsageGroupAnswer {
     pub group_id: String,
+    /// A per-value group's value (absent on other groups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     /// count, tokens, seconds or cents.
     pub unit: &'static str,
     /// Null for lifetime groups.
@@ -77,6 +80,7 @@ impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
                 .iter()
                 .map(|g| UsageGroupAnswer {
                     group_id: g.group_id.clone(),
+                    value: g.value.clone(),
                     unit: g.unit.as_str(),
                     period_start: g.period_start_ms.map(rfc3339),
                     amount: SignedAmount(g.amount_milli),

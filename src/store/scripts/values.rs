@@ -110,6 +110,12 @@ impl<'a> HoldValues<'a> {
         json.name("pe").string(&self.period_end_ms);
         json.name("a").integer_text(self.amount_milli);
         json.name("q").integer_text(self.quota_milli);
+        // A per-value hold's value (escaped, as in its field), for the ledger entry of its commit.
+        if self.per_value {
+            if let Some(value) = self.counter_field.split_once('~').and_then(|(_, rest)| rest.rsplit_once('@')) {
+                json.name("v").string(value.0);
+            }
+        }
         for (name, value, default) in [
             ("m", self.mode.as_ref(), "hard"),
             ("k", self.unit_code, ""),
