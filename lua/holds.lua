@@ -89,6 +89,24 @@ local function read_holds(first, n, at)
             .. ' names no value'})
         end
         h.pv, h.val = h.g .. at .. ':v', value
+        -- Appends each per-value hold's new value to its period's list (weigh found it new),
+        -- noting the list's period so it is pruned with its counters. The calls that count
+        -- call it: an admitting reserve, and track (which never denies, so it may list more
+        -- than MAX_VALUES). Built here, only for such a call: a function a script defines is
+        -- built on every call.
+        holds.note_values = holds.note_values or function()
+          for _, held in ipairs(holds) do
+            if held.pv then
+              local list = held.list or redis.call('HGET', KEYS[1], held.pv) or '\n'
+              if not string.find(list, '\n' .. held.val .. '\n', 1, true) then
+                redis.call('HSET', KEYS[1], held.pv, list .. held.val .. '\n')
+                if held.pe ~= '' then
+                  redis.call('ZADD', KEYS[5], 'NX', held.pe, string.sub(held.pv, 1, -3))
+                end
+              end
+            end
+          end
+        end
       end
       if k ~= '' then h.k = k end
       if t ~= '' then h.t = t end
@@ -141,7 +159,7 @@ local function weigh(holds, quota_in_force, counters, reply, pending)
     end
     -- A per-value group's value not yet in its period's list is one more value: past
     -- MAX_VALUES of them it is denied (3: too many values), whatever the mode; else the list
-    -- the admitting call appends it to is kept on the hold (note_values).
+    -- the admitting call appends it to is kept on the hold (read_holds' note_values).
     if h.pv then
       local MAX_VALUES = 64
       local list = redis.call('HGET', KEYS[1], h.pv) or '\n'
@@ -158,24 +176,6 @@ local function weigh(holds, quota_in_force, counters, reply, pending)
     r = r + VERDICT_FIELDS
   end
   return allowed
-end
-
--- Appends each per-value hold's new value to its period's list (weigh found it new), noting
--- the list's period so it is pruned with its counters. Called by the calls that count: an
--- admitting reserve, and track (which never denies, so it may list more than MAX_VALUES).
-local function note_values(holds)
-  for i = 1, #holds do
-    local h = holds[i]
-    if h.pv then
-      local list = h.list or redis.call('HGET', KEYS[1], h.pv) or '\n'
-      if not string.find(list, '\n' .. h.val .. '\n', 1, true) then
-        redis.call('HSET', KEYS[1], h.pv, list .. h.val .. '\n')
-        if h.pe ~= '' then
-          redis.call('ZADD', KEYS[5], 'NX', h.pe, string.sub(h.pv, 1, -3))
-        end
-      end
-    end
-  end
 end
 
 -- holds.lua ends --

@@ -78,7 +78,9 @@ if allowed == 1 then
   end
   write_fields(writes)
   note_periods(holds, counters)
-  note_values(holds)
+  if holds.note_values then
+    holds.note_values()
+  end
   local x = string.format('%d', expires)
   -- Balance groups hold on their grants in burn order; the record keeps which (wallet.lua).
   local credit_parts = ''

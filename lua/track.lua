@@ -49,7 +49,9 @@ if over then
   return {'overflow', over}
 end
 alert_crossings(holds, quota_in_force, before, after)
-note_values(holds)
+if holds.note_values then
+  holds.note_values()
+end
 -- Credits are burned in burn order; what nothing covers becomes debt (a track never denies).
 local burned
 if holds.credits then
