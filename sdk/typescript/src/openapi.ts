@@ -5458,6 +5458,11 @@ export interface components {
             subjectId: string;
             unit: string;
             used: components["schemas"]["Milli"];
+            /**
+             * @description A per-value group's counter (`"per"`): the value of the event's metadata it counts;
+             *     absent on other groups.
+             */
+            value?: string | null;
         };
         /** @description Credits an entry moved on one grant (or, with no grant, debt a commit or track left). */
         CreditMoveAnswer: {
@@ -5657,6 +5662,8 @@ export interface components {
             mode?: string | null;
             onPlanChange?: string | null;
             overdraft?: null | components["schemas"]["Milli"];
+            /** @description A metadata key: one counter per distinct value of it, each with the group's quota. */
+            per?: string | null;
             period?: null | components["schemas"]["PeriodDoc"];
             quota?: null | components["schemas"]["Milli"];
             /** @description Required but on a balance group (which counts credits, `count` by default). */
@@ -5958,6 +5965,8 @@ export interface components {
             periodStart?: string | null;
             /** @description count, tokens, seconds or cents. */
             unit: string;
+            /** @description A per-value group's value (absent on other groups). */
+            value?: string | null;
         };
         UserAnswer: {
             parentId?: string | null;
