@@ -178,8 +178,8 @@ async fn every_commit_says_what_was_used_through_which_key_and_by_which_member()
         .text()
         .await
         .unwrap();
-    // memberId follows metadata (which holds commas of its own), before the credits' columns,
-    // empty here.
+    // memberId follows metadata (which holds commas of its own), before the credits' columns
+    // and the value, empty here.
     let mut lines = csv.lines();
     assert!(
         lines
@@ -192,7 +192,7 @@ async fn every_commit_says_what_was_used_through_which_key_and_by_which_member()
     assert_eq!(rows.len(), 3, "{csv}");
     assert!(
         rows.iter()
-            .all(|r| r.contains(&format!(",{key_id},")) && (r.ends_with(",m1,,,,,") || r.ends_with(",m2,,,,,"))),
+            .all(|r| r.contains(&format!(",{key_id},")) && (r.ends_with(",m1,,,,,,") || r.ends_with(",m2,,,,,,"))),
         "{csv}"
     );
 }
