@@ -204,7 +204,9 @@ async fn a_plan_change_rule_applies_to_each_values_counter() {
 async fn the_recipe_caps_every_premium_model_without_listing_them() {
     let app = spawn_app().await;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/per-model.json");
-    quota_gateway::apply::apply(&app.address, &app.key, &path).await.unwrap();
+    quota_gateway::apply::apply(&app.address, &app.key, &path)
+        .await
+        .unwrap();
     app.subscribe("ed", "plan_premium_models", None).await;
     let render = |model: &str, tier: &str, quantity: u32| {
         json!({ "userId": "ed", "event": "image.render", "quantity": quantity,

@@ -112,7 +112,11 @@ impl<'a> HoldValues<'a> {
         json.name("q").integer_text(self.quota_milli);
         // A per-value hold's value (escaped, as in its field), for the ledger entry of its commit.
         if self.per_value {
-            if let Some(value) = self.counter_field.split_once('~').and_then(|(_, rest)| rest.rsplit_once('@')) {
+            if let Some(value) = self
+                .counter_field
+                .split_once('~')
+                .and_then(|(_, rest)| rest.rsplit_once('@'))
+            {
                 json.name("v").string(value.0);
             }
         }
