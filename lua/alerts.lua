@@ -9,7 +9,8 @@
 -- another quota do not count (a bumped quota can be crossed again); they go with the counter.
 -- An event is an outbox entry: tag (the user's hash tag), plan (the subscription's, "" on the
 -- default plan), type (threshold|limit), g, k (unit code), t (percent, "" for limit), q (quota
--- milli), n (used, or held for in-flight, milli), ps, pe. The script answers the entries' ids,
+-- milli), n (used, or held for in-flight, milli), ps, pe, v (a per-value group's value, as in its
+-- field; "" for other groups). The script answers the entries' ids,
 -- and the node moves them to their project. The outbox keeps at most about 100,000 entries,
 -- so one that no node drains cannot grow without bound.
 
@@ -38,7 +39,7 @@ local function fire(kind, h, quota, marks, level)
       local plan = redis.call('HGET', KEYS[6], 'plan') or ''
       fired_ids[#fired_ids + 1] = redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
         'type', kind, 'g', h.g, 'k', h.k or '', 't', kind == 'limit' and '' or mark, 'q', q,
-        'n', string.format('%d', level), 'ps', h.ps, 'pe', h.pe)
+        'n', string.format('%d', level), 'ps', h.ps, 'pe', h.pe, 'v', h.val or h.v or '')
     end
   end
   if fresh then

@@ -4,21 +4,31 @@
 -- functions on every call.
 
 -- The quota in force per hold, with the overrides the subscription hash keeps: for holds read
--- back from a reservation record or named by a usage read, which carry none of their own.
+-- back from a reservation record or named by a usage read, which carry none of their own. A
+-- per-value group's hold (with `v`, its value as in its field) takes its value's override,
+-- "ov:<group>~<value>", before its group's; their fields follow the groups', so a call without
+-- such a hold builds nothing more.
 local function quotas(sub_key, holds, at)
   local result = {nil, nil, nil, nil}
   if #holds == 0 then
     return result
   end
-  local fields = {nil, nil, nil, nil}
-  for i = 1, #holds do
-    fields[i] = 'ov:' .. holds[i].g
+  local n, fields, by_value = #holds, {nil, nil, nil, nil}, nil
+  for i = 1, n do
+    local h = holds[i]
+    fields[i] = 'ov:' .. h.g
+    if h.v then
+      by_value = by_value or {n = n}
+      by_value.n = by_value.n + 1
+      fields[by_value.n], by_value[i] = 'ov:' .. h.g .. '~' .. h.v, by_value.n
+    end
   end
   local values = redis.call('HMGET', sub_key, unpack(fields))
   for i = 1, #holds do
     local override, expires
-    if values[i] then
-      override, expires = string.match(values[i], '^(%d+)|(%d*)$')
+    local raw = by_value and by_value[i] and values[by_value[i]] or values[i]
+    if raw then
+      override, expires = string.match(raw, '^(%d+)|(%d*)$')
     end
     result[i] = in_force(holds[i].q, override, expires, at)
   end

@@ -22,8 +22,10 @@ end
 local groups, credited = {}, false
 for i = 1, n do
   local f, b = ARGV[3 * i - 1], ARGV[3 * i + 1]
-  -- (A per-value group's field is "<group>~<value>@<start>": its group's override holds.)
-  groups[i] = {g = string.match(f, '^([^~@]*)'), f = f, q = ARGV[3 * i]}
+  -- (A per-value group's field is "<group>~<value>@<start>": its value's override, else its
+  -- group's, holds; counters.lua's quotas.)
+  local g, v = string.match(f, '^([^~@]*)~?(.-)@[^@]*$')
+  groups[i] = {g = g, v = v ~= '' and v or nil, f = f, q = ARGV[3 * i]}
   if b ~= '' then
     groups[i].b, credited = b, true
   end

@@ -100,10 +100,10 @@ routes! {
         body None, ok 200 Some("SubscriptionAnswer"), errors [SubscriptionNotFound];
     DELETE "/v1/users/{userId}/subscription" => subscriptions::delete_subscription, Secret, "End a subscription; the default plan applies",
         body None, ok 200 Some("SubscriptionAnswer"), errors [];
-    PUT "/v1/users/{userId}/overrides/{groupId}" => users::put_override, Secret, "Set a per-user quota for one group",
-        body Some("OverrideBody"), ok 200 Some("SubscriptionAnswer"), errors [SubscriptionNotFound, PlanMissing];
-    DELETE "/v1/users/{userId}/overrides/{groupId}" => users::delete_override, Secret, "Remove a per-user quota",
-        body None, ok 200 Some("SubscriptionAnswer"), errors [SubscriptionNotFound];
+    PUT "/v1/users/{userId}/overrides/{groupId}" => users::put_override, Secret, "Set a per-user quota for one group; with value, for one value of a per-value group (its counter takes it before the group's); the subscription keeps it as <groupId>~<value>",
+        body Some("OverrideBody"), ok 200 Some("SubscriptionAnswer"), errors [SubscriptionNotFound, PlanMissing], query ["value"];
+    DELETE "/v1/users/{userId}/overrides/{groupId}" => users::delete_override, Secret, "Remove a per-user quota (with value, one value's)",
+        body None, ok 200 Some("SubscriptionAnswer"), errors [SubscriptionNotFound], query ["value"];
     POST "/v1/users/{userId}/block" => users::block, Secret, "Deny every event of a user",
         body Some("BlockBody"), ok 200 Some("SubscriptionAnswer"), errors [];
     POST "/v1/users/{userId}/unblock" => users::unblock, Secret, "Lift a block",

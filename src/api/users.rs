@@ -38,8 +38,9 @@ fn reason(text: &str) -> Result<ReasonText, ApiError> {
     ReasonText::parse(text).map_err(|d| ApiError::invalid("reason", d))
 }
 
-/// `PUT /v1/users/{userId}/overrides/{groupId}`: a per-user quota for one group of their plan
-/// (the gateway checks the plan has it).
+/// `PUT /v1/users/{userId}/overrides/{groupId}?value=`: a per-user quota for one group of their
+/// plan (the gateway checks the plan has it), or with `value`, for one value of a per-value
+/// group, before the group's.
 pub async fn put_override(
     key: ApiKey,
     state: web::Data<AppState>,
@@ -50,29 +51,33 @@ pub async fn put_override(
     let (user, group) = path.into_inner();
     let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
     check_id(&group).map_err(|d| ApiError::invalid("groupId", d))?;
+    let [of_value] = query::params(req.query_string(), ["value"])?;
     let body: OverrideBody = body::parse(&body::read(&req, payload).await?)?;
     let value = body.validate("")?;
     let (project, actor) = key.actor(&state).await?;
     let sub = state
         .gateway
-        .set_override(&project, &user, &group, Some(&value), &actor)
+        .set_value_override(&project, &user, &group, of_value.as_deref(), Some(&value), &actor)
         .await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
-/// `DELETE /v1/users/{userId}/overrides/{groupId}`: back to the plan's quota.
+/// `DELETE /v1/users/{userId}/overrides/{groupId}?value=`: back to the plan's quota (or, for one
+/// value, to the group's override).
 pub async fn delete_override(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (user, group) = path.into_inner();
     let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
     check_id(&group).map_err(|d| ApiError::invalid("groupId", d))?;
+    let [of_value] = query::params(req.query_string(), ["value"])?;
     let (project, actor) = key.actor(&state).await?;
     let sub = state
         .gateway
-        .set_override(&project, &user, &group, None, &actor)
+        .set_value_override(&project, &user, &group, of_value.as_deref(), None, &actor)
         .await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }

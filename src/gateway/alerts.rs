@@ -166,6 +166,7 @@ impl Gateway {
                 user_id: &entry.user,
                 plan_id: plan_id.as_deref(),
                 group_id: &entry.group,
+                value: entry.value.as_deref(),
                 label,
                 unit: entry.unit.as_str(),
                 threshold: entry.threshold,

@@ -11,6 +11,7 @@ use super::outcome::{Effect, Observed, Verb};
 use super::{Gateway, GatewayError};
 use crate::json::rfc3339;
 use crate::quota::ids::check_id;
+use crate::quota::value::{check_value, value_key};
 use crate::quota::{Override, Plan, PlanChange, ReasonText, Status, Subscription, UserId};
 use crate::store::{self, PlanChangeRule, Reply, SubscribeArgs};
 
@@ -185,10 +186,30 @@ impl Gateway {
         value: Option<&Override>,
         by: &Actor,
     ) -> Result<Subscription, GatewayError> {
+        self.set_value_override(project, user, group, None, value, by).await
+    }
+
+    /// As `set_override`, of one value of a per-value group when `of_value` names one: that
+    /// value's counter takes it before the group's override.
+    pub async fn set_value_override(
+        &self,
+        project: &str,
+        user: &UserId,
+        group: &str,
+        of_value: Option<&str>,
+        value: Option<&Override>,
+        by: &Actor,
+    ) -> Result<Subscription, GatewayError> {
         check_id(group).map_err(|detail| GatewayError::Invalid {
             field: "groupId",
             detail: detail.into(),
         })?;
+        if let Some(v) = of_value {
+            check_value(v).map_err(|detail| GatewayError::Invalid {
+                field: "value",
+                detail: detail.into(),
+            })?;
+        }
         let current = self.store.subscription(project, user).await?;
         match (value, &current.plan_id) {
             (Some(_), None) => return Err(GatewayError::NoSubscription(user.to_string())),
@@ -199,9 +220,20 @@ impl Gateway {
                     .await?
                     .ok_or_else(|| GatewayError::PlanMissing(plan_id.clone()))?;
                 check_override(&plan, group, o, "groupId")?;
+                if of_value.is_some() && plan.groups.iter().any(|g| g.id == group && g.per.is_none()) {
+                    return Err(GatewayError::Invalid {
+                        field: "value",
+                        detail: format!("names a value, but group {group} does not count per value"),
+                    });
+                }
             }
             (None, _) => {}
         }
+        // The subscription keeps a value's override under "<group>~<value>" (`value_key`).
+        let key = match of_value {
+            Some(v) => value_key(group, v),
+            None => group.to_string(),
+        };
         let verb = if value.is_some() {
             Verb::SetOverride
         } else {
@@ -209,15 +241,15 @@ impl Gateway {
         };
         let sub = self
             .change(verb, project, user, async || {
-                Ok(self.store.set_override(project, user, group, value).await?)
+                Ok(self.store.set_override(project, user, &key, value).await?)
             })
             .await?;
         let (action, detail) = match value {
             Some(o) => (
                 Action::OverrideSet,
-                json!({ "groupId": group, "quota": o.quota, "expiresAt": o.expires_at_ms.map(rfc3339) }),
+                json!({ "groupId": group, "value": of_value, "quota": o.quota, "expiresAt": o.expires_at_ms.map(rfc3339) }),
             ),
-            None => (Action::OverrideDelete, json!({ "groupId": group })),
+            None => (Action::OverrideDelete, json!({ "groupId": group, "value": of_value })),
         };
         self.record_user_change(project, by, action, user, detail).await;
         Ok(sub)

@@ -13,7 +13,7 @@ use super::measure::{Measure, MeasureError};
 use super::period::Window;
 use super::plan::{LimitGroup, Mode, Plan, Unit};
 use super::subscription::Override;
-use super::value::value_of;
+use super::value::{value_key, value_of};
 
 /// One group's part of an event: its window, the amount its measure gives, its quota.
 #[derive(Debug, Clone)]
@@ -108,7 +108,12 @@ pub fn prepare<'p>(
         let mut hold = Hold::measured(g, measure, g.window(now_ms, started_ms), amount);
         hold.user_override = overrides.get(&g.id).copied();
         if let Some(key) = &g.per {
-            hold.value = Some(value_of(key, &g.id, &input.metadata)?);
+            let value = value_of(key, &g.id, &input.metadata)?;
+            // An override of this value comes before the group's.
+            if let Some(o) = overrides.get(&value_key(&g.id, &value)) {
+                hold.user_override = Some(*o);
+            }
+            hold.value = Some(value);
         }
         holds.push(hold);
     }

@@ -2,7 +2,8 @@
 //! types that carry a checked name past the edge: a `UserId` or `ReservationId` is valid by
 //! construction, so nothing behind the API checks one again.
 
-use std::fmt;
+use std::borrow::Cow;
+use std::fmt::{self, Write};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -161,6 +162,44 @@ fn check_charset(s: &str, max: usize, allowed: impl Fn(u8) -> bool) -> Result<()
         return Err(());
     }
     Ok(())
+}
+
+/// Reads an id back from `escape`'s text; None when it is no such text.
+pub fn unescape(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%' {
+            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(b);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// Percent-encodes `%`, `{`, `}`, `:`, `@` and whitespace: ids as Redis keys and fields hold
+/// them (`store::layout`), so distinct ids never share a key or a field.
+pub fn escape(id: &str) -> Cow<'_, str> {
+    let special = |c: char| matches!(c, '%' | '{' | '}' | ':' | '@') || c.is_whitespace();
+    if !id.contains(special) {
+        return Cow::Borrowed(id);
+    }
+    let mut out = String::with_capacity(id.len() + 8);
+    for c in id.chars() {
+        if special(c) {
+            let mut buf = [0u8; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                let _ = write!(out, "%{byte:02X}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]

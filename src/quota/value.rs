@@ -5,12 +5,20 @@
 
 use serde_json::{Map, Value};
 
+use super::ids::escape;
 use super::measure::MeasureError;
 
 /// Distinct values per subject, group and period.
 pub const MAX_VALUES: usize = 64;
 /// The longest value, in bytes.
 pub const MAX_VALUE_BYTES: usize = 128;
+
+/// The key of an override of one value of per-value group `group` (the user's override of
+/// the group applies to the values without one): the group, `~` and the value escaped as the
+/// value's counter field has it, so the scripts find it from the field.
+pub fn value_key(group: &str, value: &str) -> String {
+    format!("{group}~{}", escape(value))
+}
 
 /// The value an event gives a per-value group keyed by `key`: a string (1 to 128 bytes without
 /// control characters) or a number (as written); anything else, or none, is the event's error,
@@ -30,10 +38,16 @@ pub fn value_of(key: &str, group: &str, metadata: &Map<String, Value>) -> Result
             )))
         }
     };
-    if text.is_empty() || text.len() > MAX_VALUE_BYTES || text.chars().any(char::is_control) {
-        return Err(bad("must be 1 to 128 bytes without control characters".into()));
-    }
+    check_value(&text).map_err(|detail| bad(detail.into()))?;
     Ok(text)
+}
+
+/// A value: 1 to 128 bytes without control characters.
+pub fn check_value(text: &str) -> Result<(), &'static str> {
+    if text.is_empty() || text.len() > MAX_VALUE_BYTES || text.chars().any(char::is_control) {
+        return Err("must be 1 to 128 bytes without control characters");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! All state of one end user shares the hash tag `{<project>:<user>}`; ids are escaped so that
 //! distinct ids never share a key or a field and a user id can never move another user's tag.
 
-use std::borrow::Cow;
-use std::fmt::Write;
+pub use crate::quota::ids::escape;
+use crate::quota::ids::unescape;
 
 use super::slots;
 use crate::quota::Window;
@@ -12,42 +12,6 @@ use crate::quota::Window;
 pub fn parse_user_tag(tag: &str) -> Option<(String, String)> {
     let (project, user) = tag.split_once(':')?;
     Some((unescape(project)?, unescape(user)?))
-}
-
-fn unescape(text: &str) -> Option<String> {
-    let mut bytes = Vec::with_capacity(text.len());
-    let mut rest = text.as_bytes();
-    while let Some((&b, tail)) = rest.split_first() {
-        if b == b'%' {
-            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
-            bytes.push(u8::from_str_radix(hex, 16).ok()?);
-            rest = &tail[2..];
-        } else {
-            bytes.push(b);
-            rest = tail;
-        }
-    }
-    String::from_utf8(bytes).ok()
-}
-
-/// Percent-encodes `%`, `{`, `}`, `:`, `@` and whitespace.
-pub fn escape(id: &str) -> Cow<'_, str> {
-    let special = |c: char| matches!(c, '%' | '{' | '}' | ':' | '@') || c.is_whitespace();
-    if !id.contains(special) {
-        return Cow::Borrowed(id);
-    }
-    let mut out = String::with_capacity(id.len() + 8);
-    for c in id.chars() {
-        if special(c) {
-            let mut buf = [0u8; 4];
-            for byte in c.encode_utf8(&mut buf).bytes() {
-                let _ = write!(out, "%{byte:02X}");
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// Key names, all under one configurable prefix (`qg` by default).

@@ -36,6 +36,8 @@ pub struct OutboxEntry {
     pub at_ms: i64,
     /// An approval request's event: what reserve.lua or decide_approval.lua added.
     pub approval: Option<ApprovalNote>,
+    /// A per-value group's alert: the value whose counter crossed.
+    pub value: Option<String>,
 }
 
 /// The fields of an approval request's event beyond an alert's.
@@ -87,6 +89,10 @@ fn entry(outbox: &str, (position, fields): RawEntry) -> Result<OutboxEntry, Stor
             "approval" => AlertKind::ApprovalRequested,
             "approval_decided" => AlertKind::ApprovalDecided,
             _ => return Err(bad("type")),
+        },
+        value: match field("v") {
+            "" => None,
+            escaped => super::layout::value_in_field(&format!("~{escaped}@")),
         },
         approval: match field("ap") {
             "" => None,

@@ -14,6 +14,9 @@ pub struct QuotaData<'a> {
     pub user_id: &'a str,
     pub plan_id: Option<&'a str>,
     pub group_id: &'a str,
+    /// A per-value group's value whose counter it was (absent on other groups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<&'a str>,
     pub label: &'a str,
     pub unit: &'a str,
     /// Percent; null for `quota.limit_reached`.

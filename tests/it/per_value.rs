@@ -258,3 +258,97 @@ async fn ledger_entries_and_the_csv_export_name_the_value() {
         .unwrap();
     assert!(csv.lines().nth(1).unwrap().ends_with(",flux pro:1"), "{csv}");
 }
+
+/// An override may name one value: that value's counter takes it, the others the group's.
+#[tokio::test]
+async fn an_override_of_one_value_raises_only_that_values_quota() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_pv", 2)).await;
+    app.subscribe("gi", "plan_pv", None).await;
+    let put = |query: &'static str, quota: u32| {
+        let app = &app;
+        async move {
+            app.json(
+                Method::PUT,
+                &format!("/v1/users/gi/overrides/premium{query}"),
+                Some(json!({ "quota": quota })),
+            )
+            .await
+        }
+    };
+    let (status, answer) = put("?value=flux%20pro", 4).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, _) = put("", 3).await;
+    assert_eq!(status, 200);
+    let admitted = |model: &'static str| {
+        let app = &app;
+        async move {
+            let mut n = 0;
+            for _ in 0..6 {
+                if app.reserve(render("gi", model)).await["allowed"] == true {
+                    n += 1;
+                }
+            }
+            n
+        }
+    };
+    assert_eq!(admitted("flux pro").await, 4);
+    assert_eq!(admitted("sdxl").await, 3);
+    let quotas: Vec<(String, Value)> = usage(&app, "gi")
+        .await
+        .iter()
+        .map(|c| (c["value"].as_str().unwrap().to_string(), c["quota"].clone()))
+        .collect();
+    assert!(quotas.contains(&("flux pro".to_string(), json!(4))), "{quotas:?}");
+    assert!(quotas.contains(&("sdxl".to_string(), json!(3))), "{quotas:?}");
+    // Without it, the value is back on the group's override.
+    let (status, _) = app
+        .json(Method::DELETE, "/v1/users/gi/overrides/premium?value=flux%20pro", None)
+        .await;
+    assert_eq!(status, 200);
+    let again = app.reserve(render("gi", "flux pro")).await;
+    assert_eq!(again["counters"][0]["quota"], 3, "{again}");
+
+    // A value of a group that does not count per value, or a bad value, names the field.
+    app.put_plan(json!({ "id": "plan_flat", "periodType": "month", "groups": [
+        { "id": "flat", "unit": "count", "quota": 5, "matches": [ { "event": "x" } ] } ] }))
+        .await;
+    app.subscribe("ha", "plan_flat", None).await;
+    for (path, field) in [
+        ("/v1/users/ha/overrides/flat?value=a", "value"),
+        ("/v1/users/gi/overrides/premium?value=", "value"),
+    ] {
+        let (status, answer) = app.json(Method::PUT, path, Some(json!({ "quota": 1 }))).await;
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert!(answer.to_string().contains(field), "{answer}");
+    }
+}
+
+/// Each value's counter fires its own alerts, and the event names the value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_values_first_denial_fires_its_own_alert_naming_the_value() {
+    use crate::support::receiver::Receiver;
+    use crate::webhooks::{endpoint, node};
+    let prefix = crate::support::unique_prefix();
+    let app = node(&prefix, None, false).await;
+    let receiver = Receiver::start().await;
+    endpoint(&app, &receiver.url).await;
+    app.put_plan(plan("plan_pv", 1)).await;
+    app.subscribe("io", "plan_pv", None).await;
+    tokio::time::sleep(quota_gateway::gateway::EPOCH_POLL * 3).await;
+    for model in ["flux", "flux", "sdxl", "sdxl", "sdxl"] {
+        app.reserve(render("io", model)).await;
+    }
+    receiver.wait_for(2, std::time::Duration::from_secs(20)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut limits: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap())
+        .filter(|e| e["type"] == "quota.limit_reached")
+        .map(|e| e["data"]["value"].as_str().unwrap().to_string())
+        .collect();
+    limits.sort();
+    limits.dedup();
+    assert_eq!(limits, ["flux", "sdxl"]);
+}

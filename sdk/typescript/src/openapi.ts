@@ -3549,10 +3549,12 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set a per-user quota for one group */
+        /** Set a per-user quota for one group; with value, for one value of a per-value group (its counter takes it before the group's); the subscription keeps it as <groupId>~<value> */
         put: {
             parameters: {
-                query?: never;
+                query?: {
+                    value?: string;
+                };
                 header?: never;
                 path: {
                     userId: string;
@@ -3659,10 +3661,12 @@ export interface paths {
             };
         };
         post?: never;
-        /** Remove a per-user quota */
+        /** Remove a per-user quota (with value, one value's) */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    value?: string;
+                };
                 header?: never;
                 path: {
                     userId: string;
