@@ -65,7 +65,7 @@ pub async fn keys(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let body = keys_page(&state, &session, None).await?;
     Ok(html_response(
         StatusCode::OK,
-        page(&session, "Keys", "Keys", None, body),
+        page(&state, &session, "Keys", "Keys", None, body).await?,
     ))
 }
 
@@ -109,7 +109,7 @@ pub async fn change_keys(
     let body = keys_page(&state, &session, Some(&key)).await?;
     Ok(html_response(
         StatusCode::OK,
-        page(&session, "Keys", "Keys", None, body),
+        page(&state, &session, "Keys", "Keys", None, body).await?,
     ))
 }
 
@@ -141,7 +141,7 @@ pub async fn settings(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     };
     Ok(html_response(
         StatusCode::OK,
-        page(&session, "Settings", "Settings", None, body),
+        page(&state, &session, "Settings", "Settings", None, body).await?,
     ))
 }
 

@@ -1,13 +1,16 @@
-//! The page frame: header with navigation and who is signed in, the flash line, and the
-//! security headers every page carries (a strict Content-Security-Policy: no script, styles
-//! from the dashboard's own stylesheet only, forms only to itself).
+//! The page frame: header with navigation (with the count of approval requests waiting for a
+//! decision) and who is signed in, the flash line, and the security headers every page carries
+//! (a strict Content-Security-Policy: no script, styles from the dashboard's own stylesheet
+//! only, forms only to itself).
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::HttpResponse;
 use maud::{html, Markup, DOCTYPE};
 
+use super::approvals::QUEUE as APPROVALS;
 use super::shown::Shown;
 use crate::gateway::sessions::Session;
+use crate::http::{ApiError, AppState};
 
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
                        frame-ancestors 'none'; base-uri 'none'";
@@ -44,11 +47,26 @@ pub fn csrf(session: &Session) -> Markup {
 }
 
 /// A signed-in page: the frame around `body`, with `active` the current section and `flash`
-/// a banner (`notice::banner` or `notice::error`).
-pub fn page(session: &Session, active: &str, title: &str, flash: Option<Markup>, body: Markup) -> Markup {
+/// a banner (`notice::banner` or `notice::error`). The navigation's count is read for every
+/// page, so a request opened while an operator works elsewhere shows on their next click.
+pub async fn page(
+    state: &AppState,
+    session: &Session,
+    active: &str,
+    title: &str,
+    flash: Option<Markup>,
+    body: Markup,
+) -> Result<Markup, ApiError> {
+    let pending = state.gateway.pending_approvals(&session.project).await?;
+    Ok(frame(session, pending, active, title, flash, body))
+}
+
+/// The frame of a page, with `pending` approval requests beside the Approvals link.
+fn frame(session: &Session, pending: u64, active: &str, title: &str, flash: Option<Markup>, body: Markup) -> Markup {
     let sections = [
         ("Overview", "/dashboard/overview"),
         ("Users", "/dashboard/users"),
+        ("Approvals", APPROVALS),
         ("Plans", "/dashboard/plans"),
         ("Webhooks", "/dashboard/webhooks"),
         ("Audit log", "/dashboard/audit"),
@@ -70,7 +88,13 @@ pub fn page(session: &Session, active: &str, title: &str, flash: Option<Markup>,
                     span.pill { "project " (Shown(&session.project)) }
                     nav {
                         @for (name, href) in sections {
-                            a href=(href) class=@if name == active { "on" } { (name) }
+                            a href=(href) class=@if name == active { "on" } {
+                                (name)
+                                // None shown at zero: a count is there to be acted on.
+                                @if href == APPROVALS && pending > 0 {
+                                    " " span.count title="approval requests waiting for a decision" { (pending) }
+                                }
+                            }
                         }
                     }
                     @if session.root {

@@ -5,6 +5,7 @@
 
 mod actions;
 mod admin;
+mod approvals;
 mod chart;
 mod credits;
 mod diff;
@@ -29,6 +30,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/dashboard/users", web::get().to(users::list))
         .route("/dashboard/users/{userId}", web::get().to(user::show))
         .route("/dashboard/users/{userId}/{action}", web::post().to(actions::act))
+        .route("/dashboard/approvals", web::get().to(approvals::list))
+        .route(
+            "/dashboard/approvals/{approvalId}/{action}",
+            web::post().to(approvals::decide),
+        )
         .route("/dashboard/plans", web::get().to(plans::list))
         .route(
             "/dashboard/plans/new",

@@ -7,7 +7,7 @@ use maud::{html, Markup};
 
 use super::shown::Shown;
 
-/// What a support action did, by its code in the URL.
+/// What a support action or a decision did, by its code in the URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
     Blocked,
@@ -17,10 +17,18 @@ pub enum Notice {
     Adjusted,
     Granted,
     GrantVoided,
+    Approved,
+    Declined,
+    /// A decision's form sent after its request was decided (a double click, Back and send
+    /// again, two operators at once): no error, it says what the request is.
+    AlreadyApproved,
+    AlreadyDeclined,
+    /// Decided, as the request's own state says, before the project's list caught up.
+    AlreadyDecided,
 }
 
 impl Notice {
-    pub const ALL: [Notice; 7] = [
+    pub const ALL: [Notice; 12] = [
         Notice::Blocked,
         Notice::Unblocked,
         Notice::PlanSwitched,
@@ -28,6 +36,11 @@ impl Notice {
         Notice::Adjusted,
         Notice::Granted,
         Notice::GrantVoided,
+        Notice::Approved,
+        Notice::Declined,
+        Notice::AlreadyApproved,
+        Notice::AlreadyDeclined,
+        Notice::AlreadyDecided,
     ];
 
     pub fn code(self) -> &'static str {
@@ -39,6 +52,11 @@ impl Notice {
             Notice::Adjusted => "adjusted",
             Notice::Granted => "granted",
             Notice::GrantVoided => "voided",
+            Notice::Approved => "approved",
+            Notice::Declined => "declined",
+            Notice::AlreadyApproved => "already-approved",
+            Notice::AlreadyDeclined => "already-declined",
+            Notice::AlreadyDecided => "already-decided",
         }
     }
 
@@ -56,6 +74,11 @@ impl Notice {
             Notice::Adjusted => "Adjusted.",
             Notice::Granted => "Credits granted.",
             Notice::GrantVoided => "Grant voided.",
+            Notice::Approved => "Request approved: the new quota is in force.",
+            Notice::Declined => "Request declined: the group stays at its limit for the period.",
+            Notice::AlreadyApproved => "This request was approved already; this form changed nothing.",
+            Notice::AlreadyDeclined => "This request was declined already; this form changed nothing.",
+            Notice::AlreadyDecided => "This request was decided already; this form changed nothing.",
         }
     }
 }

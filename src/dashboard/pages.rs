@@ -80,7 +80,7 @@ pub async fn webhooks(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     let body = webhooks_page(&state, &session, None).await?;
     Ok(html_response(
         StatusCode::OK,
-        page(&session, "Webhooks", "Webhooks", None, body),
+        page(&state, &session, "Webhooks", "Webhooks", None, body).await?,
     ))
 }
 
@@ -126,7 +126,7 @@ pub async fn create_webhook(
     let body = webhooks_page(&state, &session, Some(flash)).await?;
     Ok(html_response(
         StatusCode::OK,
-        page(&session, "Webhooks", "Webhooks", None, body),
+        page(&state, &session, "Webhooks", "Webhooks", None, body).await?,
     ))
 }
 
@@ -163,7 +163,7 @@ pub async fn audit(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     };
     Ok(html_response(
         StatusCode::OK,
-        page(&session, "Audit log", "Audit log", None, body),
+        page(&state, &session, "Audit log", "Audit log", None, body).await?,
     ))
 }
 
@@ -239,7 +239,7 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     };
     Ok(html_response(
         StatusCode::OK,
-        page(&session, "Overview", "Overview", None, body),
+        page(&state, &session, "Overview", "Overview", None, body).await?,
     ))
 }
 
@@ -267,7 +267,7 @@ pub async fn webhook_action(
         let body = webhooks_page(&state, &session, Some(flash)).await?;
         Ok(html_response(
             StatusCode::CONFLICT,
-            page(&session, "Webhooks", "Webhooks", None, body),
+            page(&state, &session, "Webhooks", "Webhooks", None, body).await?,
         ))
     };
     match action.as_str() {

@@ -71,7 +71,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     };
     Ok(html_response(
         StatusCode::OK,
-        page(&session, "Plans", "Plans", None, body),
+        page(&state, &session, "Plans", "Plans", None, body).await?,
     ))
 }
 
@@ -146,7 +146,10 @@ pub async fn edit(
         }
     };
     let body = editor(&session, &id, &text, &[], None);
-    Ok(html_response(StatusCode::OK, page(&session, "Plans", &id, None, body)))
+    Ok(html_response(
+        StatusCode::OK,
+        page(&state, &session, "Plans", &id, None, body).await?,
+    ))
 }
 
 /// `POST /dashboard/plans/save`: check; show problems, or the diff; save once confirmed.
@@ -170,7 +173,7 @@ pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
             let body = editor(&session, &id, &text, &problems, None);
             return Ok(html_response(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                page(&session, "Plans", &id, None, body),
+                page(&state, &session, "Plans", &id, None, body).await?,
             ));
         }
     };
@@ -187,7 +190,10 @@ pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
         new.version = None;
         let new = serde_json::to_string_pretty(&new).unwrap_or_default();
         let body = editor(&session, &id, &new, &[], Some(diff_table(&current, &new)));
-        return Ok(html_response(StatusCode::OK, page(&session, "Plans", &id, None, body)));
+        return Ok(html_response(
+            StatusCode::OK,
+            page(&state, &session, "Plans", &id, None, body).await?,
+        ));
     }
     state
         .gateway

@@ -1,14 +1,15 @@
-//! A user's page: plan, status, every counter as a bar with used, held, quota and reset (a
-//! balance group's as its balance), a chart of daily usage, a team's spend by member, the
-//! user's credits (balances, grants, and the forms that grant and void them), recent ledger
-//! entries (what was used, through which key, by which member), the audit trail, and the
-//! support actions' forms.
+//! A user's page: their approval requests waiting for a decision (linked to the queue), plan,
+//! status, every counter as a bar with used, held, quota and reset (a balance group's as its
+//! balance), a chart of daily usage, a team's spend by member, the user's credits (balances,
+//! grants, and the forms that grant and void them), recent ledger entries (what was used,
+//! through which key, by which member), the audit trail, and the support actions' forms.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde_json::Value;
 
+use super::approvals;
 use super::chart::daily_chart;
 use super::credits;
 use super::layout::{csrf, html_response, page};
@@ -22,10 +23,12 @@ use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Usage};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
-use crate::quota::{Counter, Milli, SignedAmount, Status, UsageEvent, UserId, MAX_OVERRIDE_HOURS};
+use crate::quota::{ApprovalStatus, Counter, Milli, SignedAmount, Status, UsageEvent, UserId, MAX_OVERRIDE_HOURS};
 
 /// Ledger entries a user's page shows.
 const RECENT: usize = 20;
+/// Requests waiting for a decision a user's page lists (the queue has the rest).
+const WAITING: usize = 10;
 /// Characters of an entry's metadata a table cell shows.
 const METADATA_CHARS: usize = 80;
 
@@ -77,7 +80,7 @@ pub async fn answer(
     let body = user_page(state, session, user).await?;
     Ok(html_response(
         status,
-        page(session, "Users", user.as_str(), flash, body),
+        page(state, session, "Users", user.as_str(), flash, body).await?,
     ))
 }
 
@@ -97,6 +100,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
     let (changes, _) = gateway.changes(project, None, Some(user), 20).await?;
     let open = gateway.open_reservations(project, user, 20).await?;
     let spend = spend_by_member(gateway, project, user, usage.as_ref()).await?;
+    let waiting = approvals::requests(gateway, project, ApprovalStatus::Pending, Some(user), None, WAITING).await?;
     let (now_ms, balances) = match gateway.balances(project, user).await {
         Ok((now_ms, balances)) => (now_ms, Some(balances)),
         Err(GatewayError::PlanMissing(_)) => (gateway.now_ms(), None),
@@ -114,6 +118,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
         .collect();
     Ok(html! {
         h1 { "User " code { (Shown(user.as_str())) } " " (status_pill(sub.status)) }
+        (approvals::for_user(user, &waiting))
         div.grid {
             div.card {
                 p { "Plan: " strong { (Shown(usage.as_ref().and_then(|u| u.plan_id.as_deref()).unwrap_or("none"))) }

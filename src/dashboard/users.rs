@@ -123,7 +123,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     };
     Ok(html_response(
         StatusCode::OK,
-        page(&session, "Users", "Users", None, body),
+        page(&state, &session, "Users", "Users", None, body).await?,
     ))
 }
 

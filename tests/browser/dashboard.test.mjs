@@ -2,8 +2,8 @@
 // playwright-core): sign in, find a user, every support action end to end (checked through
 // the API afterwards), the API's rules on those actions, CSRF, a sign-in posted by another
 // site, escaping, ids that hide characters, a revoked key's session ending, credits granted,
-// listed and voided on a user's page, and a team's spend by member with each ledger entry's
-// model and key. With SCREENSHOTS=1 it also writes the main pages' screenshots into docs/.
+// listed and voided on a user's page, an approval group's request approved on the Approvals
+// page, and a team's spend by member with each ledger entry's model and key. With SCREENSHOTS=1 it also writes the main pages' screenshots into docs/.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { join, resolve } from "node:path";
@@ -502,6 +502,74 @@ test("credits: 100 promotional credits valid 30 days granted on the page, listed
   assert.equal(voided.voided, 100);
   assert.equal(await row.locator("button", { hasText: "Void" }).count(), 0, "a voided grant has no Void button");
   assert.equal((await call("GET", "/v1/audit-log?userId=dana")).data[0].action, "grant.void");
+  await context.close();
+});
+
+test("approvals: a user denied by an approval group is admitted again once approved on the Approvals page", async () => {
+  await call("PUT", "/v1/plans/plan_gate", { periodType: "month", groups: [
+    { id: "launches", label: "Campaign launches", unit: "count", quota: 1, mode: "approval", matches: [{ event: "campaign.launch" }] },
+  ] });
+  await call("PUT", "/v1/users/erin/subscription", { planId: "plan_gate" });
+  const launch = { userId: "erin", event: "campaign.launch" };
+  const first = await call("POST", "/v1/reserve", launch);
+  assert.equal(first.allowed, true);
+  await call("POST", `/v1/reservations/${first.reservationId}/commit`, {});
+  const denied = await call("POST", "/v1/reserve", launch);
+  assert.equal(denied.allowed, false);
+  assert.deepEqual(denied.reasons, ["approval_pending"]);
+  const id = denied.denials[0].approvalId;
+  // The project's list follows the script that opened the request by a moment.
+  for (let i = 0; i < 100 && (await call("GET", "/v1/approvals?status=pending&userId=erin")).approvals.length < 1; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  const { context, page } = await signedIn();
+  const nav = page.locator("header nav a", { hasText: "Approvals" });
+  assert.equal(await nav.locator(".count").textContent(), "1", "the waiting request is counted in the navigation");
+  // The user's page lists it and leads to the queue.
+  await page.goto(`${env.baseUrl}/dashboard/users/erin`);
+  const waiting = page.locator(".card", { hasText: "Waiting for approval" });
+  assert.deepEqual((await waiting.locator("tbody td").allTextContents()).slice(0, 6), ["launches", "campaign.launch", "1", "1", "0", "1"]);
+
+  await nav.click();
+  await page.waitForURL("**/dashboard/approvals");
+  const row = page.locator("table.approvals tbody tr", { hasText: id });
+  const cells = await row.locator("td").allTextContents();
+  assert.equal(cells[0], `erin${id}`);
+  assert.match(cells[1], /^launchesperiod ends \d{4}-/);
+  assert.deepEqual(cells.slice(2, 7), ["campaign.launch", "1", "1", "0", "1"]);
+  const approve = row.locator("form[action$='/approve']");
+  assert.equal(await approve.locator("input[name=csrf]").count(), 1, "the form carries its CSRF token");
+  assert.equal(await approve.locator("input[name=quota]").inputValue(), "2", "the quota doubled, offered");
+  await shot(page, "dashboard-approvals");
+
+  await approve.locator("input[name=quota]").fill("3");
+  const fields = await approve.evaluate((f) => Object.fromEntries(new FormData(f)));
+  await approve.locator("button[type=submit]").click();
+  await page.waitForSelector(".flash >> text=Request approved: the new quota is in force.");
+  assert.equal(await nav.locator(".count").count(), 0, "nothing waits any more");
+  assert.equal(await page.locator("table.approvals tbody tr", { hasText: id }).count(), 0);
+
+  const decided = await call("GET", `/v1/approvals/${id}`);
+  assert.equal(decided.status, "approved");
+  assert.equal(decided.approvedQuota, 3);
+  assert.equal(decided.expiresAt, decided.resetsAt, "until the end of the period by default");
+  assert.equal(decided.decidedBy, "support");
+  const audit = (await call("GET", "/v1/audit-log?userId=erin")).data[0];
+  assert.equal(audit.action, "approval.approve");
+  assert.equal(audit.actorLabel, "support");
+  const after = await call("POST", "/v1/reserve", launch);
+  assert.equal(after.allowed, true, "admitted again");
+
+  // The same form sent again (a double click) only says the request was decided.
+  const again = await page.request.post(`${env.baseUrl}/dashboard/approvals/${id}/approve`, { form: fields, maxRedirects: 0 });
+  assert.equal(again.status(), 303);
+  await page.goto(env.baseUrl + again.headers().location);
+  assert.equal(await page.locator(".flash").textContent(), "This request was approved already; this form changed nothing.");
+  assert.equal((await call("GET", "/v1/audit-log?userId=erin")).data.filter((c) => c.action === "approval.approve").length, 1);
+  await page.locator("nav.tabs a", { hasText: "Approved" }).click();
+  const history = page.locator("table.approvals tbody tr", { hasText: id });
+  assert.match(await history.textContent(), /quota 3 until/);
   await context.close();
 });
 

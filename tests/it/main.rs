@@ -13,6 +13,7 @@ mod credits;
 mod credits_alerts;
 mod credits_model;
 mod dashboard;
+mod dashboard_approvals;
 mod dashboard_credits;
 mod errors;
 mod exactness;

@@ -1,0 +1,464 @@
+//! Approvals: the queue of requests that approval groups opened, oldest first as the API lists
+//! them, each with the denied event, the counter when it was denied, and two forms: Approve (a
+//! new quota until a time, by default the end of the request's period) and Decline (a reason).
+//! Both call the gateway's own decision, which decides a request once, writes the approval's
+//! override and audits it. The decided requests are listed by status beside the queue.
+//!
+//! A decision's form sent after its request was decided (a double click, Back and send again,
+//! two operators at once) is no error: the queue answers with what the request was decided as.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use chrono::DateTime;
+use maud::{html, Markup};
+
+use super::layout::{csrf, html_response, page};
+use super::notice::{self, banner, Notice};
+use super::session::{current, posted, see_other};
+use super::shown::Shown;
+use super::users::{encode, query, user_link};
+use crate::gateway::approvals::{Deciding, Verdict};
+use crate::gateway::sessions::Session;
+use crate::gateway::Gateway;
+use crate::http::{ApiError, AppState};
+use crate::json::rfc3339;
+use crate::quota::ids::check_id;
+use crate::quota::{Approval, ApprovalStatus, Milli, ReasonText, UserId};
+
+/// The queue's path (the navigation's one link with a count).
+pub const QUEUE: &str = "/dashboard/approvals";
+/// Requests a page lists.
+const PAGE: usize = 50;
+/// Requests read at a time when looking for one user's, and how many such reads one answer
+/// makes at most before it links to the rest.
+const SCAN: usize = 500;
+const SCAN_PAGES: usize = 4;
+
+/// A page of requests and where the next one starts (the time and id of its last request).
+pub type Requests = (Vec<Approval>, Option<(i64, String)>);
+
+/// Up to `limit` requests of `status` (of `user`, or everyone's), oldest first, after `after`.
+/// The gateway keeps only the user's requests of each page it reads from the project's list,
+/// so for one user pages are read until `limit` are found or the list ends, at most
+/// `SCAN_PAGES` of them; the next page starts after the last request shown, or where the
+/// reading stopped (a user's page, which shows no next page, then shows none of a user whose
+/// requests are all further down a queue that long).
+pub async fn requests(
+    gateway: &Gateway,
+    project: &str,
+    status: ApprovalStatus,
+    user: Option<&UserId>,
+    after: Option<(i64, String)>,
+    limit: usize,
+) -> Result<Requests, ApiError> {
+    let read = if user.is_some() { SCAN } else { limit };
+    let mut found = Vec::new();
+    let mut after = after;
+    for _ in 0..SCAN_PAGES {
+        let (page, next) = gateway.approvals(project, Some(status), user, after, read).await?;
+        found.extend(page);
+        if found.len() >= limit {
+            let more = next.is_some() || found.len() > limit;
+            found.truncate(limit);
+            let next = more.then(|| found.last().map(|a| (a.requested_at_ms, a.id.clone())));
+            return Ok((found, next.flatten()));
+        }
+        if next.is_none() {
+            return Ok((found, None));
+        }
+        after = next;
+    }
+    Ok((found, after))
+}
+
+/// The queue's address: of one status (pending when None), of one user (everyone's when
+/// None), after a cursor, with a notice.
+fn queue_href(status: Option<ApprovalStatus>, user: Option<&UserId>, after: Option<&(i64, String)>) -> String {
+    let mut params = Vec::new();
+    if let Some(status) = status.filter(|s| *s != ApprovalStatus::Pending) {
+        params.push(format!("status={}", status.as_str()));
+    }
+    if let Some(user) = user {
+        params.push(format!("user={}", encode(user.as_str())));
+    }
+    if let Some((ms, id)) = after {
+        params.push(format!("after={}", encode(&format!("{ms}.{id}"))));
+    }
+    if params.is_empty() {
+        QUEUE.to_string()
+    } else {
+        format!("{QUEUE}?{}", params.join("&"))
+    }
+}
+
+/// What a queue page shows: a status, maybe one user's requests only, from a cursor.
+#[derive(Default)]
+struct View {
+    status: Option<ApprovalStatus>,
+    user: Option<UserId>,
+    after: Option<(i64, String)>,
+}
+
+impl View {
+    fn of(q: &HashMap<String, String>) -> Result<View, ApiError> {
+        let get = |name: &str| q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        Ok(View {
+            // Anything else is the queue, as the users list reads an unknown status as any.
+            status: get("status").and_then(ApprovalStatus::parse),
+            user: get("user")
+                .map(|u| UserId::parse(u).map_err(|d| ApiError::invalid("user", d)))
+                .transpose()?,
+            after: get("after").map(cursor).transpose()?,
+        })
+    }
+
+    fn status(&self) -> ApprovalStatus {
+        self.status.unwrap_or(ApprovalStatus::Pending)
+    }
+}
+
+/// A page's cursor: "<requested ms>.<approval id>" of the last request the previous one showed.
+fn cursor(text: &str) -> Result<(i64, String), ApiError> {
+    let bad = || ApiError::invalid("after", "must be a next page's link of this page");
+    let (ms, id) = text.split_once('.').ok_or_else(bad)?;
+    check_id(id).map_err(|_| bad())?;
+    Ok((ms.parse().map_err(|_| bad())?, id.to_string()))
+}
+
+/// `GET /dashboard/approvals?status=&user=&after=&flash=`: the queue, or the decided requests.
+pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let q = query(&req);
+    // A code from the fixed list, never text from the URL.
+    let flash = q.get("flash").and_then(|code| Notice::from_code(code)).map(banner);
+    answer(&state, &session, &View::of(&q)?, StatusCode::OK, flash).await
+}
+
+/// The queue page of `view` with `flash` above it, answered with `status` (a refused form is
+/// the queue again, with the error, and the error's status).
+async fn answer(
+    state: &AppState,
+    session: &Session,
+    view: &View,
+    status: StatusCode,
+    flash: Option<Markup>,
+) -> Result<HttpResponse, ApiError> {
+    let gateway = &state.gateway;
+    let shown = view.status();
+    let (list, next) = requests(
+        gateway,
+        &session.project,
+        shown,
+        view.user.as_ref(),
+        view.after.clone(),
+        PAGE,
+    )
+    .await?;
+    let now_ms = gateway.now_ms();
+    let user = view.user.as_ref();
+    let body = html! {
+        h1 { "Approvals" }
+        p.muted { "An approval group denies like a hard one; its first denial of a user in a period opens one request, and it denies as pending until the request is decided. Approving raises the user's quota of the group (an override) until the time given, or the end of the request's period; declining keeps it denying at its quota." }
+        nav.tabs {
+            @for s in ApprovalStatus::ALL {
+                a href=(queue_href(Some(s), user, None)) class=@if s == shown { "on" } { (title(s)) }
+            }
+        }
+        @if let Some(user) = user {
+            p { "Requests of " code { (user_link(user.as_str())) } " · " a href=(queue_href(Some(shown), None, None)) { "everyone's" } }
+        }
+        @if shown == ApprovalStatus::Pending {
+            p.muted { "Oldest first. Until: an RFC 3339 time such as 2026-01-31T09:30:00Z; left empty, the end of the request's period (never, for a lifetime group)." }
+            (pending_table(session, &list, now_ms))
+        } @else {
+            p.muted { "Oldest request first." }
+            (decided_table(&list))
+        }
+        @if let Some(next) = &next { p { a href=(queue_href(Some(shown), user, Some(next))) { "Next page →" } } }
+    };
+    Ok(html_response(
+        status,
+        page(state, session, "Approvals", "Approvals", flash, body).await?,
+    ))
+}
+
+fn title(status: ApprovalStatus) -> &'static str {
+    match status {
+        ApprovalStatus::Pending => "Pending",
+        ApprovalStatus::Approved => "Approved",
+        ApprovalStatus::Declined => "Declined",
+    }
+}
+
+/// A request's period: when it ends (or ended: approving it then needs a time of its own).
+fn period(a: &Approval, now_ms: i64) -> Markup {
+    html! {
+        @match a.period_end_ms {
+            Some(end) if end <= now_ms => { "period ended " (rfc3339(end)) }
+            Some(end) => { "period ends " (rfc3339(end)) }
+            None => { "lifetime" }
+        }
+    }
+}
+
+/// The quota an Approve form offers: the quota doubled, or more when that would still not
+/// admit the denied event over what was used and held when it was denied.
+fn suggested_quota(a: &Approval) -> Milli {
+    let doubled = a.quota.0.saturating_mul(2);
+    let needed = a.used.0.saturating_add(a.held.0).saturating_add(a.amount.0);
+    Milli(doubled.max(needed).min(Milli::MAX.0))
+}
+
+fn pending_table(session: &Session, list: &[Approval], now_ms: i64) -> Markup {
+    html! {
+        table.approvals {
+            thead { tr {
+                th { "User" } th { "Group" } th { "Denied event" } th.num { "Amount" }
+                th.num { "Used" } th.num { "Held" } th.num { "Quota" } th { "Requested" } th { "Decision" }
+            } }
+            tbody {
+                @for a in list {
+                    @let action = |verb: &str| format!("{QUEUE}/{}/{verb}", encode(&a.id));
+                    tr {
+                        td { (user_link(&a.user_id)) br; span.muted { code { (Shown(&a.id)) } } }
+                        td { code { (Shown(&a.group_id)) } br; span.muted { (period(a, now_ms)) } }
+                        td { (Shown(&a.event)) }
+                        td.num { (a.amount) }
+                        td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) }
+                        td { (rfc3339(a.requested_at_ms)) }
+                        td {
+                            form.inline method="post" action=(action("approve")) {
+                                (csrf(session))
+                                label { "New quota " input type="number" name="quota" min="0" step="0.001" size="8" required value=(suggested_quota(a)); }
+                                label { "until " input type="text" name="expiresAt" size="22" maxlength="40"
+                                    placeholder=(a.period_end_ms.map(rfc3339).unwrap_or_else(|| "never".into())); }
+                                button type="submit" { "Approve" }
+                            }
+                            form.inline method="post" action=(action("decline")) {
+                                (csrf(session))
+                                input type="text" name="reason" placeholder="why not" required maxlength="256" aria-label="reason";
+                                button.danger type="submit" { "Decline" }
+                            }
+                        }
+                    }
+                }
+                @if list.is_empty() { tr { td colspan="9" .muted { "No request waits for a decision." } } }
+            }
+        }
+    }
+}
+
+fn decided_table(list: &[Approval]) -> Markup {
+    html! {
+        table.approvals {
+            thead { tr {
+                th { "User" } th { "Group" } th { "Denied event" } th.num { "Amount" }
+                th.num { "Used" } th.num { "Held" } th.num { "Quota" } th { "Requested" }
+                th { "Decided" } th { "Decision" } th { "By" }
+            } }
+            tbody {
+                @for a in list {
+                    tr {
+                        td { (user_link(&a.user_id)) br; span.muted { code { (Shown(&a.id)) } } }
+                        td { code { (Shown(&a.group_id)) } }
+                        td { (Shown(&a.event)) }
+                        td.num { (a.amount) }
+                        td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) }
+                        td { (rfc3339(a.requested_at_ms)) }
+                        td { (a.decided_at_ms.map(rfc3339).unwrap_or_default()) }
+                        td { @match a.status {
+                            ApprovalStatus::Approved => {
+                                "quota " (a.approved_quota.unwrap_or_default()) " "
+                                (a.expires_at_ms.map(|at| format!("until {}", rfc3339(at))).unwrap_or_else(|| "until removed".into()))
+                            }
+                            _ => { (Shown(a.reason.as_deref().unwrap_or(""))) }
+                        } }
+                        td { (Shown(a.decided_by.as_deref().unwrap_or(""))) }
+                    }
+                }
+                @if list.is_empty() { tr { td colspan="11" .muted { "None." } } }
+            }
+        }
+    }
+}
+
+/// The section of a user's page listing their requests waiting for a decision (`pending`,
+/// the first of them), with a link to decide them in the queue; nothing when there are none.
+pub fn for_user(user: &UserId, pending: &Requests) -> Markup {
+    let (list, more) = pending;
+    html! {
+        @if !list.is_empty() {
+            div.card.waiting {
+                h2 id="approvals" { "Waiting for approval" }
+                table {
+                    thead { tr { th { "Group" } th { "Denied event" } th.num { "Amount" } th.num { "Used" } th.num { "Held" } th.num { "Quota" } th { "Requested" } } }
+                    tbody {
+                        @for a in list {
+                            tr {
+                                td { code { (Shown(&a.group_id)) } } td { (Shown(&a.event)) } td.num { (a.amount) }
+                                td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) } td { (rfc3339(a.requested_at_ms)) }
+                            }
+                        }
+                    }
+                }
+                p { a href=(queue_href(None, Some(user), None)) {
+                    @if more.is_some() { "These and more wait for a decision: decide them in the queue" } @else { "Decide in the approvals queue" }
+                } }
+            }
+        }
+    }
+}
+
+/// `POST /dashboard/approvals/{approvalId}/{approve|decline}`: one decision, then the queue
+/// with its notice.
+pub async fn decide(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (_, session, fields) = match posted(&req, &state, &body).await? {
+        Ok(form) => form,
+        Err(answer) => return Ok(answer),
+    };
+    let (id, action) = path.into_inner();
+    match apply(&state.gateway, &session, &id, &action, &fields).await {
+        Ok(done) => Ok(see_other(&format!("{QUEUE}?flash={}", done.code()))),
+        // Not a refusal: the page could not be made either.
+        Err(err @ (ApiError::Unavailable(_) | ApiError::Internal(_) | ApiError::RouteNotFound)) => Err(err),
+        Err(err) => {
+            let status = err.status_code();
+            let flash = Some(notice::error(&err.to_string()));
+            answer(&state, &session, &View::default(), status, flash).await
+        }
+    }
+}
+
+async fn apply(
+    gateway: &Gateway,
+    session: &Session,
+    id: &str,
+    action: &str,
+    fields: &HashMap<String, String>,
+) -> Result<Notice, ApiError> {
+    let text = |name: &str| fields.get(name).map_or("", |v| v.trim());
+    let verdict = match action {
+        "approve" => Verdict::Approve {
+            quota: match text("quota") {
+                "" => return Err(ApiError::invalid("quota", "is required")),
+                quota => Milli::parse(quota).map_err(|e| ApiError::invalid("quota", e.to_string()))?,
+            },
+            expires_ms: expiry(text("expiresAt"))?,
+        },
+        "decline" => {
+            // Blank is refused by the reason's own rule, worded as the API words it.
+            let reason = ReasonText::parse(text("reason")).map_err(|d| ApiError::invalid("reason", d))?;
+            Verdict::Decline {
+                reason: reason.as_str().to_string(),
+            }
+        }
+        _ => return Err(ApiError::RouteNotFound),
+    };
+    check_id(id).map_err(|d| ApiError::invalid("approvalId", d))?;
+    match gateway
+        .decide_approval(&session.project, id, &verdict, &session.actor())
+        .await?
+    {
+        Deciding::Done(_) => Ok(match verdict {
+            Verdict::Approve { .. } => Notice::Approved,
+            Verdict::Decline { .. } => Notice::Declined,
+        }),
+        Deciding::Already(a) => Ok(match a.status {
+            ApprovalStatus::Approved => Notice::AlreadyApproved,
+            ApprovalStatus::Declined => Notice::AlreadyDeclined,
+            ApprovalStatus::Pending => Notice::AlreadyDecided,
+        }),
+        Deciding::NotFound => Err(ApiError::ApprovalNotFound(id.to_string())),
+    }
+}
+
+/// An Approve form's "until": None when empty (the gateway then takes the end of the request's
+/// period), else an RFC 3339 time, read and worded as the API's `expiresAt`. Whether it is in
+/// the future and in range is the gateway's to say, for both.
+fn expiry(text: &str) -> Result<Option<i64>, ApiError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| Some(at.timestamp_millis()))
+        .map_err(|_| ApiError::invalid("expiresAt", "must be an RFC 3339 time like 2026-01-31T09:30:00Z"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(used: u64, held: u64, quota: u64, amount: u64) -> Approval {
+        Approval {
+            id: "apr_1".into(),
+            user_id: "u".into(),
+            group_id: "g".into(),
+            period_start_ms: 0,
+            period_end_ms: None,
+            status: ApprovalStatus::Pending,
+            event: "e".into(),
+            amount: Milli::from_units(amount),
+            used: Milli::from_units(used),
+            held: Milli::from_units(held),
+            quota: Milli::from_units(quota),
+            requested_at_ms: 0,
+            decided_at_ms: None,
+            approved_quota: None,
+            expires_at_ms: None,
+            reason: None,
+            decided_by: None,
+        }
+    }
+
+    #[test]
+    fn the_offered_quota_doubles_and_always_admits_the_denied_event() {
+        assert_eq!(suggested_quota(&request(5, 0, 5, 1)), Milli::from_units(10));
+        assert_eq!(suggested_quota(&request(5, 3, 5, 40)), Milli::from_units(48));
+        assert_eq!(suggested_quota(&request(0, 0, 0, 1)), Milli::from_units(1));
+        assert_eq!(
+            suggested_quota(&request(0, 0, 1_000_000_000_000, 1)),
+            Milli::MAX,
+            "never above the largest quota"
+        );
+    }
+
+    #[test]
+    fn until_is_empty_or_an_rfc3339_time() {
+        assert_eq!(expiry("").unwrap(), None);
+        assert_eq!(expiry("2026-01-31T09:30:00Z").unwrap(), Some(1_769_851_800_000));
+        assert_eq!(expiry("2026-01-31T10:30:00+01:00").unwrap(), Some(1_769_851_800_000));
+        for bad in ["tomorrow", "2026-01-31", "2026-01-31 09:30", "1769851800000"] {
+            let err = expiry(bad).unwrap_err().to_string();
+            assert_eq!(
+                err, "expiresAt: must be an RFC 3339 time like 2026-01-31T09:30:00Z",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn cursors_read_back_from_the_links_they_make() {
+        let at = (1_700_000_000_000, "apr_0123abcd".to_string());
+        let href = queue_href(Some(ApprovalStatus::Declined), None, Some(&at));
+        assert_eq!(
+            href,
+            "/dashboard/approvals?status=declined&after=1700000000000.apr_0123abcd"
+        );
+        assert_eq!(cursor("1700000000000.apr_0123abcd").unwrap(), at);
+        for bad in ["", "apr_1", "x.apr_1", "1.a|b", "1."] {
+            assert!(cursor(bad).is_err(), "{bad}");
+        }
+        assert_eq!(queue_href(Some(ApprovalStatus::Pending), None, None), QUEUE);
+        let user = UserId::parse("a b").unwrap();
+        assert_eq!(queue_href(None, Some(&user), None), "/dashboard/approvals?user=a%20b");
+    }
+}
