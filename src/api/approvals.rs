@@ -8,10 +8,9 @@ use super::auth::ApiKey;
 use super::body;
 use super::dto::{ApprovalAnswer, ApprovalList, ApproveBody, DeclineBody};
 use super::query;
-use super::subscriptions::parse_time;
 use crate::gateway::approvals::{Deciding, Verdict};
-use crate::http::ApiError;
 use crate::http::AppState;
+use crate::http::{parse_time, ApiError};
 use crate::quota::{ApprovalStatus, ReasonText, UserId};
 
 const DEFAULT_LIMIT: usize = 50;

@@ -10,10 +10,10 @@ use super::dto::{
 };
 use super::idempotency::idempotency;
 use super::query;
-use super::subscriptions::{parse_time, user_in_path};
+use super::subscriptions::user_in_path;
 use crate::gateway::Granting;
-use crate::http::ApiError;
 use crate::http::AppState;
+use crate::http::{parse_time, ApiError};
 use crate::json::rfc3339;
 use crate::quota::credit::MAX_LIVE_GRANTS;
 use crate::quota::ids::check_id;

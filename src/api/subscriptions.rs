@@ -4,15 +4,14 @@
 use std::collections::BTreeMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::DateTime;
 use serde::Deserialize;
 
 use super::auth::ApiKey;
 use super::body;
 use super::dto::SubscriptionAnswer;
 use crate::gateway::ParentChange;
-use crate::http::ApiError;
 use crate::http::AppState;
+use crate::http::{parse_time, ApiError};
 use crate::quota::ids::check_id;
 use crate::quota::{Milli, Override, UserId};
 
@@ -47,12 +46,6 @@ impl OverrideBody {
         let expires_at_ms = self.expires_at.as_deref().map(|t| parse_time(&field, t)).transpose()?;
         Override::checked(self.quota, expires_at_ms).map_err(|d| ApiError::invalid(field, d))
     }
-}
-
-pub fn parse_time(field: &str, text: &str) -> Result<i64, ApiError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|at| at.timestamp_millis())
-        .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 time like 2026-01-31T09:30:00Z"))
 }
 
 pub fn user_in_path(path: web::Path<String>) -> Result<UserId, ApiError> {

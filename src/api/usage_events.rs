@@ -11,11 +11,10 @@ use base64::Engine;
 
 use super::auth::ApiKey;
 use super::dto::{UsageEventAnswer, UsageEventPageAnswer};
-use super::subscriptions::parse_time;
 use super::{ledger_csv, query};
 use crate::gateway::{Gateway, LedgerCursor, LedgerQuery};
-use crate::http::ApiError;
 use crate::http::AppState;
+use crate::http::{parse_time, ApiError};
 use crate::quota::UserId;
 
 const DEFAULT_LIMIT: usize = 100;

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use chrono::DateTime;
 use maud::{html, Markup};
 
 use super::layout::{csrf, html_response, page};
@@ -22,7 +21,7 @@ use super::users::{encode, query, user_link};
 use crate::gateway::approvals::{Deciding, Verdict};
 use crate::gateway::sessions::Session;
 use crate::gateway::Gateway;
-use crate::http::{ApiError, AppState};
+use crate::http::{parse_time, ApiError, AppState};
 use crate::json::rfc3339;
 use crate::quota::ids::check_id;
 use crate::quota::{Approval, ApprovalStatus, Milli, ReasonText, UserId};
@@ -388,9 +387,7 @@ fn expiry(text: &str) -> Result<Option<i64>, ApiError> {
     if text.is_empty() {
         return Ok(None);
     }
-    DateTime::parse_from_rfc3339(text)
-        .map(|at| Some(at.timestamp_millis()))
-        .map_err(|_| ApiError::invalid("expiresAt", "must be an RFC 3339 time like 2026-01-31T09:30:00Z"))
+    parse_time("expiresAt", text).map(Some)
 }
 
 #[cfg(test)]

@@ -131,12 +131,8 @@ impl Gateway {
         // answer; a node that dies first leaves it to the sweeper.
         let outbox = self.store.outbox_of(project, user.as_str());
         let entries = self.store.outbox_entries(&outbox, std::slice::from_ref(&event)).await?;
-        let approval = match entries.first() {
-            Some(entry) => self.approval_of_event(entry).await?,
-            None => None,
-        };
         self.move_alerts(entries).await?;
-        let approval = approval.unwrap_or(decided);
+        let approval = self.store.approval(project, id).await?.unwrap_or(decided);
         let (action, detail) = match verdict {
             Verdict::Approve { .. } => (
                 Action::ApprovalApprove,

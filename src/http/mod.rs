@@ -1,6 +1,6 @@
-//! What the API and the dashboard share, and nothing else: the state every handler gets, and
-//! errors as HTTP (problem+json with a stable code from one table). Above the gateway, below
-//! both surfaces, so neither reaches into the other.
+//! What the API and the dashboard share, and nothing else: the state every handler gets,
+//! errors as HTTP (problem+json with a stable code from one table), and the one reading of a
+//! time either takes. Above the gateway, below both surfaces, so neither reaches into the other.
 
 mod codes;
 mod error;
@@ -17,6 +17,14 @@ pub struct AppState {
     pub gateway: Gateway,
     /// Set on SIGTERM: `/readyz` answers 503 so load balancers move traffic away.
     pub draining: AtomicBool,
+}
+
+/// An RFC 3339 time in ms, as the API and the dashboard's forms take one; `field` names it in
+/// the error.
+pub fn parse_time(field: &str, text: &str) -> Result<i64, ApiError> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|at| at.timestamp_millis())
+        .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 time like 2026-01-31T09:30:00Z"))
 }
 
 impl AppState {

@@ -6,6 +6,7 @@ use base64::Engine;
 use serde::Deserialize;
 
 use super::{Store, StoreError};
+use crate::quota::ids::unescape;
 use crate::quota::{Category, CreditMove, Milli, UsageEvent, UsageGroup, UsageKind, UserId};
 
 /// A group as the scripts write it: every number a string.
@@ -121,9 +122,7 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
                 unit: super::record::unit_of_code(&g.u).ok_or_else(|| bad("unit"))?,
                 period_start_ms: if g.pe.is_empty() { None } else { g.ps.parse().ok() },
                 amount_milli: g.a.parse().map_err(|_| bad("amount"))?,
-                value: (!g.v.is_empty())
-                    .then(|| super::layout::value_in_field(&format!("~{}@", g.v)))
-                    .flatten(),
+                value: (!g.v.is_empty()).then(|| unescape(&g.v)).flatten(),
                 group_id: g.g,
             })
         })

@@ -7,6 +7,7 @@ use super::record::unit_of_code;
 use super::slots::SLOTS;
 use super::{Store, StoreError};
 use crate::quota::alerts::AlertKind;
+use crate::quota::ids::unescape;
 use crate::quota::{ApprovalStatus, Milli, Unit};
 
 /// One alert a script decided.
@@ -92,7 +93,7 @@ fn entry(outbox: &str, (position, fields): RawEntry) -> Result<OutboxEntry, Stor
         },
         value: match field("v") {
             "" => None,
-            escaped => super::layout::value_in_field(&format!("~{escaped}@")),
+            escaped => unescape(escaped),
         },
         approval: match field("ap") {
             "" => None,

@@ -277,3 +277,43 @@ async fn the_recipes_pause_a_hot_production_key_and_the_sixth_launch_for_a_perso
     let sixth = app.reserve(launch).await;
     assert_eq!(sixth["reasons"], json!(["approval_pending"]), "{sixth}");
 }
+
+/// Ten operators deciding one request at once, from two nodes, decide it once: the script in
+/// the user's slot changes a pending request only, so one call wins and the others are told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_decisions_of_one_request_decide_it_once() {
+    let prefix = unique_prefix();
+    let one = node(&prefix, None, false).await;
+    let two = node(&prefix, Some(&one.key), false).await;
+    one.put_plan(plan()).await;
+    one.subscribe("cy", "plan_gate", None).await;
+    for _ in 0..5 {
+        one.reserve(launch("cy")).await;
+    }
+    let denied = one.reserve(launch("cy")).await;
+    let id = denied["denials"][0]["approvalId"].as_str().unwrap().to_string();
+    listed(&one, "status=pending&userId=cy", 1).await;
+    let nodes = [&one, &two];
+    let calls = (0..10).map(|i| {
+        let (app, id) = (nodes[i % 2], id.clone());
+        async move {
+            let (path, body) = if i % 2 == 0 {
+                (format!("/v1/approvals/{id}/approve"), json!({ "quota": 6 + i }))
+            } else {
+                (format!("/v1/approvals/{id}/decline"), json!({ "reason": "no" }))
+            };
+            app.json(Method::POST, &path, Some(body)).await.0.as_u16()
+        }
+    });
+    let statuses = join_all(calls).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 9, "{statuses:?}");
+    let (_, audit) = one.json(Method::GET, "/v1/audit-log?userId=cy", None).await;
+    let decisions = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap().starts_with("approval."))
+        .count();
+    assert_eq!(decisions, 1);
+}

@@ -167,17 +167,7 @@ async fn every_commit_says_what_was_used_through_which_key_and_by_which_member()
         (400, Some("memberId")),
         "{refused}"
     );
-    let csv = app
-        .client
-        .get(format!("{}/v1/usage-events?userId=team_acme", app.address))
-        .bearer_auth(&app.key)
-        .header("Accept", "text/csv")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = app.usage_events_csv("userId=team_acme").await;
     // memberId follows metadata (which holds commas of its own), before the credits' columns
     // and the value, empty here.
     let mut lines = csv.lines();

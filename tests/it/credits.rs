@@ -620,17 +620,7 @@ async fn the_ledger_records_every_credit_and_the_summary_adds_them_up() {
     );
     let _ = paid;
 
-    let csv = app
-        .client
-        .get(format!("{}/v1/usage-events?userId=led", app.address))
-        .bearer_auth(&app.key)
-        .header("Accept", "text/csv")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = app.usage_events_csv("userId=led").await;
     assert!(
         csv.lines()
             .next()

@@ -245,17 +245,7 @@ async fn ledger_entries_and_the_csv_export_name_the_value() {
     let entries = app.usage_events_all("userId=fa").await;
     let values: Vec<&Value> = entries.iter().map(|e| &e["groups"][0]["value"]).collect();
     assert_eq!(values, [&json!("flux pro:1"), &json!("sdxl")], "{entries:?}");
-    let csv = app
-        .client
-        .get(format!("{}/v1/usage-events?userId=fa", app.address))
-        .bearer_auth(&app.key)
-        .header("Accept", "text/csv")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = app.usage_events_csv("userId=fa").await;
     assert!(csv.lines().nth(1).unwrap().ends_with(",flux pro:1"), "{csv}");
 }
 

@@ -238,6 +238,20 @@ impl TestApp {
             .await
     }
 
+    /// The usage ledger `GET /v1/usage-events?{query}` answers as CSV.
+    pub async fn usage_events_csv(&self, query: &str) -> String {
+        self.client
+            .get(format!("{}/v1/usage-events?{query}", self.address))
+            .bearer_auth(&self.key)
+            .header("Accept", "text/csv")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Every entry `GET /v1/usage-events?{query}` answers, following `nextCursor` to its end.
     pub async fn usage_events_all(&self, query: &str) -> Vec<Value> {
         let (mut all, mut cursor) = (Vec::new(), String::new());
