@@ -104,7 +104,11 @@ async fn apply(
                 }
                 None => Override::checked(quota, None).map_err(|d| ApiError::invalid("hours", d))?,
             };
-            gateway.set_override(project, user, group, Some(&value), by).await?;
+            // A per-value group's override may name one value; empty means the whole group.
+            let of_value = fields.get("value").map(|v| v.trim()).filter(|v| !v.is_empty());
+            gateway
+                .set_value_override(project, user, group, of_value, Some(&value), by)
+                .await?;
             Ok(Notice::OverrideSet)
         }
         "adjust" => {

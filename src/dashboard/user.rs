@@ -1,8 +1,9 @@
 //! A user's page: their approval requests waiting for a decision (linked to the queue), plan,
 //! status, every counter as a bar with used, held, quota and reset (a balance group's as its
-//! balance), a chart of daily usage, a team's spend by member, the user's credits (balances,
-//! grants, and the forms that grant and void them), recent ledger entries (what was used,
-//! through which key, by which member), the audit trail, and the support actions' forms.
+//! balance, a per-value group's one per value), a chart of daily usage, a team's spend by
+//! member, the user's credits (balances, grants, and the forms that grant and void them),
+//! recent ledger entries (what was used, through which key, by which member), the audit
+//! trail, and the support actions' forms.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -112,10 +113,13 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
         .and_then(|id| plans.iter().find(|p| p.id == id));
     let default_balance = credits::default_balance(plan);
     let href = user_href(user);
-    let groups: Vec<String> = usage
-        .iter()
-        .flat_map(|u| u.counters.iter().map(|c| c.group_id.clone()))
-        .collect();
+    // A group once, however many values it counts per.
+    let mut groups: Vec<String> = Vec::new();
+    for c in usage.iter().flat_map(|u| u.counters.iter()) {
+        if !groups.contains(&c.group_id) {
+            groups.push(c.group_id.clone());
+        }
+    }
     Ok(html! {
         h1 { "User " code { (Shown(user.as_str())) } " " (status_pill(sub.status)) }
         (approvals::for_user(user, &waiting))
@@ -144,7 +148,10 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
             tbody {
                 @for (subject, c) in usage.iter().flat_map(levels) {
                     tr {
-                        td { (Shown(&c.label)) br; span.muted { (Shown(&c.group_id)) @if let Some(s) = subject { " · pool of " (user_link(s)) } } }
+                        td { (Shown(&c.label)) br; span.muted { (Shown(&c.group_id))
+                            // A per-value group has a row, and a bar, per value it counts.
+                            @if let Some(v) = &c.value { " · value " code { (Shown(v)) } }
+                            @if let Some(s) = subject { " · pool of " (user_link(s)) } } }
                         td { (c.unit.as_str()) }
                         @if let Some((name, credit)) = &c.credit {
                             td { (credits::balance_cell(name, credit)) }
@@ -175,6 +182,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
                     select name="groupId" { @for g in &groups { option value=(g) { (Shown(g)) } } }
                     input type="number" name="quota" min="0" step="0.001" placeholder="new quota" required;
                     input type="number" name="hours" min="1" max=(MAX_OVERRIDE_HOURS) placeholder="for hours (empty: until removed)";
+                    input type="text" name="value" maxlength="256" placeholder="of one value (per-value groups)";
                     button type="submit" { "Bump quota" }
                 }
             }

@@ -3,9 +3,10 @@
 //! group; at most 64 values per user, group and period.
 
 use futures::future::join_all;
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::dashboard::{table_after, Dashboard};
 use crate::support::{spawn_app, TestApp};
 
 fn plan(id: &str, quota: u32) -> Value {
@@ -341,4 +342,62 @@ async fn each_values_first_denial_fires_its_own_alert_naming_the_value() {
     limits.sort();
     limits.dedup();
     assert_eq!(limits, ["flux", "sdxl"]);
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_a_bar_per_value_and_bumps_one_value_through_its_form() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_pv", 5)).await;
+    app.subscribe("di", "plan_pv", None).await;
+    for model in ["flux-pro", "sdxl", "sdxl"] {
+        assert_eq!(app.reserve(render("di", model)).await["allowed"], true);
+    }
+    let dashboard = Dashboard::sign_in(&app).await;
+    let (status, page) = dashboard.get("/dashboard/users/di").await;
+    assert_eq!(status, 200);
+    let rows = table_after(&page, "Counters");
+    for model in ["flux-pro", "sdxl"] {
+        assert!(
+            rows.iter().any(|r| r[0].ends_with(&format!("premium · value {model}"))),
+            "{rows:?}"
+        );
+    }
+    // One bar per value, and the group once in the forms that name a group.
+    let table = &page[page.find("<h2>Counters</h2>").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(table.matches("<svg class=\"bar\"").count(), 2, "{table}");
+    assert_eq!(page.matches("<option value=\"premium\">").count(), 2, "{page}");
+
+    // A bump of one value leaves the other values at the group's quota.
+    let (status, _, page) = dashboard
+        .post(
+            "/dashboard/users/di/override",
+            &[("groupId", "premium"), ("quota", "7"), ("value", "sdxl")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let quotas: Vec<(Value, Value)> = usage(&app, "di")
+        .await
+        .iter()
+        .map(|c| (c["value"].clone(), c["quota"].clone()))
+        .collect();
+    assert!(quotas.contains(&(json!("sdxl"), json!(7))), "{quotas:?}");
+    assert!(quotas.contains(&(json!("flux-pro"), json!(5))), "{quotas:?}");
+
+    // A value on a group that does not count per value is refused by name, as by the API.
+    app.put_plan(json!({ "id": "plan_flat", "periodType": "month", "groups": [
+        { "id": "renders", "label": "Renders", "unit": "count", "quota": 5, "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    app.subscribe("di", "plan_flat", None).await;
+    let (status, _, page) = dashboard
+        .post(
+            "/dashboard/users/di/override",
+            &[("groupId", "renders"), ("quota", "7"), ("value", "sdxl")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(
+        page.contains("value: names a value, but group renders does not count per value"),
+        "{page}"
+    );
 }
