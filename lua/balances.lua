@@ -40,7 +40,7 @@ local C = credits()
 local reply = {'ok', now, #names}
 for _, name in ipairs(names) do
   reply[#reply + 1] = name
-  reply[#reply + 1] = C.encode(C.wallet(name, now), now)
+  reply[#reply + 1] = C.encode(C.wallet(name, now))
   -- Its state as every answer gives it: available, held, debt, the soonest expiry.
   local available, held, debt, soonest, soonest_at = C.state(name, now)
   reply[#reply + 1] = available

@@ -61,7 +61,10 @@ end
 -- Used and held milli-units of every hold in one HMGET, as numbers (0 when absent): hold i's
 -- used at 2i - 1 and its held at 2i. The command's reply is converted in place, so a call
 -- builds no table per kind (pending.lua's answers the same shape).
-local function read_counters(holds)
+-- With `quick` (reserve's), the same HMGET reads the quick line and the journal of each
+-- balance that one hold of the call holds on and the call has not read (wallet.lua's header):
+-- the hold's "fast" is where they are (weigh decides on them and makes it its decision).
+local function read_counters(holds, quick)
   local n = #holds
   if n == 0 then
     return {}
@@ -70,6 +73,22 @@ local function read_counters(holds)
   for i = 1, n do
     local f = holds[i].f
     fields[2 * i - 1], fields[2 * i] = f .. ':u', f .. ':h'
+  end
+  if quick and holds.credits then
+    for i = 1, n do
+      local b = holds[i].b
+      if b and not (credits_lib and credits_lib.loaded[b]) then
+        local once = true
+        for k = 1, n do
+          once = once and (k == i or holds[k].b ~= b)
+        end
+        if once then
+          holds[i].fast = #fields + 1
+          fields[#fields + 1] = 'w|' .. b .. '|q'
+          fields[#fields + 1] = 'w|' .. b .. '|j'
+        end
+      end
+    end
   end
   local counters = redis.call('HMGET', KEYS[1], unpack(fields))
   for i = 1, 2 * n do

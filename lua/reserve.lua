@@ -57,8 +57,9 @@ end
 local expires = at + ARGV[7]
 -- Sized for the answer of two holds that fire nothing: a table grown one element at a time is
 -- rehashed at every power of two (see prelude.lua).
-local reply = {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil}
-local counters = read_counters(holds)
+local reply = holds.credits and {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
+  nil, nil} or {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+local counters = read_counters(holds, true)
 local allowed = weigh(holds, quota_in_force, counters, reply)
 reply[4] = allowed
 
@@ -76,6 +77,18 @@ if allowed == 1 then
     reply[VERDICT_FIELDS * (i - 1) + 6] = held
     alerting = alerting or h.t ~= nil
   end
+  -- A balance hold on the quick path adds its amount to the balance's journal (wallet.lua).
+  -- (Placed by count: `writes` was made with empty slots, so its length is not its border.)
+  if holds.credits then
+    local k = 2 * #holds
+    for i = 1, #holds do
+      local q = holds[i].fast
+      if q then
+        q[2] = q[2] + holds[i].a
+        writes[k + 1], writes[k + 2], k = 'w|' .. holds[i].b .. '|j', q[2], k + 2
+      end
+    end
+  end
   write_fields(writes)
   note_periods(holds, counters)
   if holds.note_values then
@@ -85,15 +98,22 @@ if allowed == 1 then
   -- Balance groups hold on their grants in burn order; the record keeps which (wallet.lua).
   local credit_parts = ''
   if holds.credits then
-    local C, parts = credits(), {}
+    local parts, C = {}, nil
     for i = 1, #holds do
       local h = holds[i]
-      if h.b then
-        parts[h.g] = C.hold(C.wallet(h.b, now), h.b, h.a, now)
+      if h.fast then
+        -- Held wholly on the head (weigh's quick path), the journal written above. Written out:
+        -- group ids, balance names, grant ids and amounts need no escaping in JSON.
+        parts[#parts + 1] = '"' .. h.g .. '":{"b":"' .. h.b .. '","g":[["' .. h.fast[1] .. '","' .. h.a .. '"]],"o":"0"}'
+      elseif h.b then
+        C = credits()
+        parts[#parts + 1] = '"' .. h.g .. '":' .. cjson.encode(C.hold(C.wallet(h.b, now), h.b, h.a, now))
       end
     end
-    C.save(now, fired_ids)
-    credit_parts = '"w":' .. cjson.encode(parts) .. ','
+    if C then
+      C.save(now, fired_ids)
+    end
+    credit_parts = '"w":{' .. table.concat(parts, ',') .. '},'
   end
   -- Created at the decision instant, as its expiry is: an extension is capped a day after it.
   local record = '{"s":"held","c":"' .. string.format('%d', at) .. '","x":"' .. x .. '",' .. credit_parts .. ARGV[9 + HOLD_FIELDS * n]
@@ -166,6 +186,20 @@ end
 -- after the alerts.
 append_fired(reply)
 if holds.credits then
-  credits().append(reply, holds, nil, now)
+  -- A hold on the quick path answers from its quick line and journal; the others from their
+  -- wallets (wallet.lua's C.state).
+  for i = 1, #holds do
+    local h = holds[i]
+    local q, n = h.fast, #reply
+    if q then
+      -- (q as weigh made it: head id, journal, available, held, debt, soonest amount and
+      -- instant, whether the head's expiry is the soonest.)
+      local j = q[2]
+      reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] =
+        math.max(0, q[3] - j), q[4] + j, q[5], q[8] and q[6] - j or q[6], q[7]
+    elseif h.b then
+      reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] = credits().state(h.b, now)
+    end
+  end
 end
 return remember(reply, now, at)

@@ -4,10 +4,10 @@
 -- already has, in the subject's slot.
 --
 -- A wallet is text (save and C.encode say its lines): its debt, what reserves overdrew beyond
--- the grants, its low-balance alerts, the debt paid waiting for the ledger and the sums a
--- reserve decides on (see below); then its grants in burn order, each with its id, burn key,
--- effective time, expiry ("" never) and its amounts in milli-units: a granted, r remaining,
--- h held, c consumed, e expired, v voided; a = r + h + c + e + v always.
+-- the grants, its low-balance alerts and the debt paid waiting for the ledger; then its grants
+-- in burn order, each with its id, burn key, effective time, expiry ("" never) and its amounts
+-- in milli-units: a granted, r remaining, h held, c consumed, e expired, v voided;
+-- a = r + h + c + e + v always.
 -- The burn key is made by the node (src/quota/credit.rs, burn_key): priority, expiry (none last),
 -- promotional before paid, effective time, grant id, so one string order is the burn order.
 -- A grant stays in the wallet while it has anything remaining or held; the grant scripts move
@@ -17,17 +17,24 @@
 -- A reservation that held credits records it per group in its top-level "w":
 -- {"<group>": {"b": balance, "g": [[grant id, milli], ...], "o": milli overdrawn}}.
 --
+-- The quick path. Beside the text, every call that writes a wallet writes what a reserve
+-- decides and answers on as one line, "w|<balance>|q" (C.quick says its fields): the sums,
+-- the first usable grant in burn order (its head) with what it has remaining, the instant
+-- they hold until (the next start or expiry of a grant), the low-balance amount a fall would
+-- fire, and the allowances open. A reserve whose amount fits, wholly and with something left,
+-- on the head, and fires nothing, decides from that line (read in the counters' HMGET) and
+-- holds by adding its amount to the journal "w|<balance>|j": the text is neither read nor
+-- written and no function of this library is built (holds.lua's read_quick and weigh,
+-- reserve.lua). Every other call that reads the wallet first moves the journal onto the head
+-- grant (its remaining less it, its held more), and every write sets the journal back to 0
+-- with a new line. A wallet read in a call is never held on the quick path by the same call
+-- (reserve's read_quick), so a journal written is never overwritten. (A reserve that parsed
+-- the text, even lazily up to the grant it held on, cost 1.8 to 2.8 times one without a
+-- balance group; BENCHMARKS.md.)
+--
 -- The functions are built on the first call that needs them (`credits()`), so a call that
 -- touches no balance pays for one function, not all of them; and only those a reserve calls
 -- are built then, the rest on the first use of one of them (the metatable of C).
---
--- A reserve reads a wallet lazily. Its first line keeps the sums a reserve decides and answers
--- on (what usable grants have remaining, what all of them hold, the soonest expiry and what
--- expires then), valid until the next instant a grant starts or expires ("nx"). Before that
--- instant a reserve reads the grant lines only up to the ones it holds on and writes back the
--- rest of the text as it was; every other call reads the whole wallet and works the sums out
--- again when it writes it. (Parsing every grant and building every function on each reserve
--- cost a reserve 2.8 times one without a balance group.)
 
 local credits_lib
 local function credits()
@@ -38,41 +45,39 @@ local function credits()
   -- reserve: each costs every call that builds it, about as much as formatting a number.)
   local C, loaded
 
-  -- The wallet of `balance`, read once per call: its first line, its grants as they are
-  -- needed (lazily, see draw) when its sums are valid at `now`, else all of them (C.whole).
-  -- The first line of a wallet written before the sums has 6 fields: it is read whole.
+  -- The wallet of `balance`, read once per call, whole (C.whole), with the quick path's
+  -- journal moved onto the grant it held on. The first line of a wallet written with a
+  -- reserve's sums (11 fields, before the quick line) is read as one of 6.
   local function wallet(balance, now)
     local w = loaded[balance]
     if w then
       return w
     end
-    local raw = redis.call('HGET', KEYS[1], 'w|' .. balance)
+    local key = 'w|' .. balance
+    local got = redis.call('HMGET', KEYS[1], key, key .. '|q', key .. '|j')
+    local raw = got[1]
     if not raw then
       w = {g = {}, d = 0, oh = 0, now = now, whole = true}
       loaded[balance] = w
       return w
     end
-    local d, oh, t, ag, lf, dq, sr, sh, sa, ss, nx, at = string.match(raw,
-      '^([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()')
+    local d, oh, t, ag, lf, dq, at = string.match(raw, '^([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()')
     if not d then
-      d, oh, t, ag, lf, dq, at = string.match(raw, '^([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()')
-      if not d then
-        error({err = 'ERR qg contract: the wallet of ' .. balance .. ' is not a wallet'})
+      error({err = 'ERR qg contract: the wallet of ' .. balance .. ' is not a wallet'})
+    end
+    local old = string.match(raw, '^|[^|\n]*|[^|\n]*|[^|\n]*|[^|\n]*|[^|\n]*()', at)
+    at = old or at
+    w = {g = {}, d = d + 0, oh = oh + 0, now = now, raw = raw, start = at,
+      t = t ~= '' and t or nil, ag = ag ~= '' and ag or nil, lf = lf ~= '' and lf or nil, dq = dq ~= '' and dq or nil}
+    local journal = got[3]
+    if journal and journal ~= '0' then
+      -- The head the quick line named (its twelfth field) holds what the journal says.
+      w.jid, w.jm = got[2] and select(12, cmsgpack.unpack(got[2])), journal + 0
+      if not w.jid or w.jid == '' then
+        error({err = 'ERR qg contract: the journal of ' .. balance .. ' names no grant'})
       end
     end
-    -- (Built whole in one constructor: a table grown field by field costs twice as much. The
-    -- text of the debt, what was overdrawn and the soonest expiry's remaining is kept, to be
-    -- written back as it was when a hold did not change it.)
-    local lazy = nx and (nx == '' or nx + 0 > now)
-    w = {g = {}, d = d + 0, oh = oh + 0, now = now, raw = raw, start = at, at = at <= #raw and at or nil,
-      t = t ~= '' and t or nil, ag = ag ~= '' and ag or nil, lf = lf ~= '' and lf or nil, dq = dq ~= '' and dq or nil,
-      lazy = lazy, sr = lazy and sr + 0, sh = lazy and sh + 0, sa = sa, ss = lazy and ss + 0, nx = nx,
-      dt = d, oht = oh, sst = ss}
     loaded[balance] = w
-    if lazy then
-      w.oh0, w.ss0 = w.oh, w.ss
-      return w
-    end
     return C.whole(w)
   end
 
@@ -80,48 +85,17 @@ local function credits()
   -- have remaining, in burn order, into their held (`into` "h": a reserve) or consumed ("c": a
   -- burn), noting each grant taken from in `list` ({id, milli}, and a burn's category and cost
   -- basis for the ledger). Answers what is left.
-  -- A wallet read lazily is read on only as far as it takes from, each grant line for what a
-  -- hold needs of it (id, effective, expiry, remaining, held, voided) and where its remaining
-  -- and held are in the text, so that writing it back changes only those; its sums are kept
-  -- with it. (Before "nx" no grant with anything remaining is past its expiry.)
   local function draw(w, need, now, into, list)
-    local i = 1
-    while need > 0 do
-      local g = w.g[i]
-      if not g then
-        local at = w.at
-        if not at then
-          break
-        end
-        local id, f, x, rs, r, h, he, vd, after = string.match(w.raw, '^\n([^|]*)|[^|]*|([^|]*)|([^|]*)|[^|]*|'
-          .. '()([^|]*)|([^|]*)()|[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)|[^|]*|[^|\n]*()', at)
-        if not id then
-          error({err = 'ERR qg contract: a grant of a wallet is malformed'})
-        end
-        g = {i = id, f = f, x = x, r = r + 0, h = h + 0, vd = vd ~= '' and vd or nil, rs = rs, he = he}
-        w.g[i] = g
-        w.at = after <= #w.raw and after or nil
+    for _, g in ipairs(w.g) do
+      if need <= 0 then
+        break
       end
       if g.r > 0 and not g.vd and g.f + 0 <= now and (g.x == '' or g.x + 0 > now) then
         local take = math.min(g.r, need)
         g.r, g[into], need = g.r - take, g[into] + take, need - take
         list[#list + 1] = into == 'h' and {g.i, string.format('%d', take)}
           or {g.i, string.format('%d', take), g.cat or '', g.cb or ''}
-        if w.lazy then
-          w.sr = w.sr - take
-          if into == 'h' then
-            w.sh = w.sh + take
-          end
-          if g.x ~= '' and g.x == w.sa then
-            w.ss = w.ss - take
-          end
-        end
       end
-      i = i + 1
-    end
-    -- The soonest expiry's grants all taken, the next one is found by reading the rest.
-    if w.lazy and w.sa ~= '' and w.ss <= 0 then
-      C.whole(w)
     end
     return need
   end
@@ -130,7 +104,7 @@ local function credits()
   -- what other reserves already overdrew; check's `pending` adds back what expired
   -- reservations still hold (C.pending).
   local function fits(w, balance, amount, overdraft, now, pending)
-    local available = w.lazy and w.sr - w.d or C.available(w, now)
+    local available = C.available(w, now)
     if pending then
       available = available + C.pending(w, balance, now, pending)
     end
@@ -148,8 +122,8 @@ local function credits()
 
   -- Writes back every wallet this call loaded (a wallet read and not changed is written the
   -- same), after judging its low-balance alerts (into `fired`, C.low_balance) and, with `log`,
-  -- writing what waits for the ledger (C.log), in one HSET. A whole wallet is written by C.encode; one read lazily is its
-  -- text with its first line's sums and the remaining and held of the grants it read changed.
+  -- writing what waits for the ledger (C.log), in one HSET: its text (C.encode), its quick
+  -- line (C.quick) and its journal, 0 (wallet moved it onto its grant).
   local function save(now, fired, log)
     local out = {}
     for balance, w in pairs(loaded) do
@@ -157,50 +131,32 @@ local function credits()
         C.low_balance(balance, w, now, fired)
       end
       if log then
-        C.log(balance, C.whole(w), now)
+        C.log(balance, w, now)
       end
-      out[#out + 1] = 'w|' .. balance
-      if w.lazy then
-        -- (Lazily only a hold changes a wallet: the debt is as read, and what was overdrawn and
-        -- the soonest expiry's remaining often are.)
-        local parts = {w.dt, '|', w.oh == w.oh0 and w.oht or string.format('%d', w.oh), '|', w.t or '', '|',
-          w.ag or '', '|', w.lf or '', '|', w.dq or '', '|', string.format('%d', w.sr), '|',
-          string.format('%d', w.sh), '|', w.sa, '|', w.ss == w.ss0 and w.sst or string.format('%d', w.ss), '|', w.nx}
-        local from = w.start
-        for _, g in ipairs(w.g) do
-          parts[#parts + 1] = string.sub(w.raw, from, g.rs - 1)
-          parts[#parts + 1] = string.format('%d', g.r)
-          parts[#parts + 1] = '|'
-          parts[#parts + 1] = string.format('%d', g.h)
-          from = g.he
-        end
-        parts[#parts + 1] = string.sub(w.raw, from)
-        out[#out + 1] = table.concat(parts)
-      else
-        out[#out + 1] = C.encode(w, now)
-      end
+      local key = 'w|' .. balance
+      out[#out + 1] = key
+      out[#out + 1] = C.encode(w)
+      out[#out + 1] = key .. '|q'
+      out[#out + 1] = C.quick(w, now)
+      out[#out + 1] = key .. '|j'
+      out[#out + 1] = '0'
     end
     if #out > 0 then
       redis.call('HSET', KEYS[1], unpack(out))
     end
   end
 
-  -- Appends, per balance hold, its balance's state (C.state; a wallet read lazily answers from
-  -- its sums): available, held (on grants and overdrawn), debt, the soonest expiry's amount and
-  -- instant ("" for none). Holds are reserve's and track's (with `b`) or a record's, whose
-  -- balance is in its part of the record's "w" (`parts`).
+  -- Appends, per balance hold, its balance's state (C.state): available, held (on grants and
+  -- overdrawn), debt, the soonest expiry's amount and instant ("" for none). Holds are
+  -- reserve's and track's (with `b`) or a record's, whose balance is in its part of the
+  -- record's "w" (`parts`). (Reserve answers for itself: see its end.)
   local function append(reply, holds, parts, now, pending)
     for i = 1, #holds do
       local h = holds[i]
       local b = h.b or (parts and parts[h.g] and parts[h.g].b)
       if b then
-        local w, n = wallet(b, now), #reply
-        if w.lazy and not pending then
-          reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] =
-            math.max(0, w.sr - w.d), math.max(0, w.oh + w.sh), w.d, w.ss, w.sa
-        else
-          reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] = C.state(b, now, pending)
-        end
+        local n = #reply
+        reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] = C.state(b, now, pending)
       end
     end
     return reply
@@ -217,15 +173,12 @@ local function credits()
     if quota == 0 and not h.ro then
       return
     end
-    -- (Lazily, no line was dropped: one whose id is the allowance's is in the text read.)
-    if w.lazy and string.find(w.raw, '\n~' .. h.f .. '|', 1, true) then
-      return
-    end
-    C.open(C.whole(w), h, quota, now)
+    C.open(w, h, quota, now)
   end
 
   loaded = {}
-  C = {wallet = wallet, draw = draw, fits = fits, hold = hold, save = save, append = append, watch = watch}
+  C = {wallet = wallet, draw = draw, fits = fits, hold = hold, save = save, append = append, watch = watch,
+    loaded = loaded}
 
   -- The functions no reserve calls, built on the first use of one.
   local function rest()
@@ -243,16 +196,15 @@ local function credits()
       return g.r > 0 and not g.vd and g.f + 0 <= now and not expired(g, now)
     end
 
-    -- Reads every grant line of a wallet: every call but a reserve's hold works on the whole
-    -- of it. What a grant past its expiry had remaining is ended (breakage); what it holds
-    -- stays held, for the commits of calls admitted against it. A wallet read lazily keeps
-    -- what its hold changed of the grants it read (their remaining and held).
+    -- Reads every grant line of a wallet. What the quick path's journal holds ("jid", "jm")
+    -- moves onto its grant first. What a grant past its expiry had remaining is ended
+    -- (breakage); what it holds stays held, for the commits of calls admitted against it.
     function C.whole(w)
       if w.whole then
         return w
       end
-      local read, at, raw, now = w.g, w.start, w.raw, w.now
-      w.g, w.lazy, w.at, w.whole = {}, nil, nil, true
+      local at, raw, now, jid = w.start, w.raw, w.now, w.jid
+      w.whole = true
       while raw and at <= #raw do
         local i, k, f, x, a, r, h, c, e, v, cat, cb, el, vl, vd, oa, l, after = string.match(raw, GRANT, at)
         if not i then
@@ -264,9 +216,9 @@ local function credits()
           cat = cat ~= '' and cat or nil, cb = cb ~= '' and cb or nil, el = el ~= '' and el or nil,
           vl = vl ~= '' and vl or nil, vd = vd ~= '' and vd or nil, oa = oa ~= '' and oa or nil,
           l = l ~= '' and l or nil}
-        local before = read[#w.g + 1]
-        if before then
-          g.r, g.h = before.r, before.h
+        if i == jid then
+          -- The quick path held on it only what it had remaining, so none goes below zero.
+          g.r, g.h, jid = g.r - w.jm, g.h + w.jm, nil
         end
         if g.r > 0 and expired(g, now) then
           C.lapse(g)
@@ -274,22 +226,65 @@ local function credits()
         w.g[#w.g + 1] = g
         at = after
       end
+      if jid then
+        error({err = 'ERR qg contract: the journal names grant ' .. jid .. ', which its wallet has not'})
+      end
       return w
     end
 
-    -- A whole wallet as it is kept (see save): its first line with its sums worked out again
-    -- (C.sums), then a line per grant.
-    function C.encode(w, now)
-      C.sums(C.whole(w), now)
+    -- A whole wallet as it is kept (see save): its first line, then a line per grant.
+    function C.encode(w)
       local out = {table.concat({string.format('%d', w.d), string.format('%d', w.oh), w.t or '', w.ag or '',
-        w.lf or '', w.dq or '', string.format('%d', w.sr), string.format('%d', w.sh), w.sa, string.format('%d', w.ss),
-        w.nx}, '|')}
-      for i, g in ipairs(w.g) do
+        w.lf or '', w.dq or ''}, '|')}
+      for i, g in ipairs(C.whole(w).g) do
         out[i + 1] = table.concat({g.i, g.k, g.f, g.x, string.format('%d', g.a), string.format('%d', g.r),
           string.format('%d', g.h), string.format('%d', g.c), string.format('%d', g.e), string.format('%d', g.v),
           g.cat or '', g.cb or '', g.el or '', g.vl or '', g.vd or '', g.oa or '', g.l or ''}, '|')
       end
       return table.concat(out, '\n')
+    end
+
+    -- The quick line of a whole wallet at `now` (see the header), its fields packed with
+    -- cmsgpack (read with one unpack in C, where matching them as text cost a reserve about
+    -- 9,000 instructions): the instant it holds until ("nx": the next start or expiry of a
+    -- grant with anything remaining, "" never, 0 already passed), available (what usable
+    -- grants have remaining less debt), what was overdrawn, held (on grants and overdrawn),
+    -- debt, the soonest expiry's instant ("" none) and what expires then, whether the head's
+    -- expiry is that one, the low-balance amounts and their group ("" none), the highest
+    -- amount a fall would fire (-2 when the wallet has none), the head's id and remaining
+    -- ("" and 0 without one), then the ids of its allowances, each after "\n" and the last with
+    -- one after it too.
+    function C.quick(w, now)
+      C.sums(w, now)
+      local head, opened = nil, {''}
+      for _, g in ipairs(w.g) do
+        if not head and usable(g, now) then
+          head = g
+        end
+        if string.byte(g.i) == 126 then
+          opened[#opened + 1] = g.i
+        end
+      end
+      local armed = -2
+      if w.t then
+        -- Every amount not marked as fired (C.low_balance) fires when what is available falls
+        -- to it, 0 (depleted) among them; -1 when every one is marked.
+        local marked = {}
+        armed = -1
+        for t in string.gmatch(w.lf or '', '%d+') do
+          marked[t + 0] = true
+        end
+        for t in string.gmatch(w.t .. ',0', '%d+') do
+          t = t + 0
+          if not marked[t] and t > armed then
+            armed = t
+          end
+        end
+      end
+      opened[#opened + 1] = ''
+      return cmsgpack.pack(w.nx == '' and '' or w.nx + 0, w.sr - w.d, w.oh, w.oh + w.sh, w.d, w.sa, w.ss,
+        head ~= nil and head.x ~= '' and head.x == w.sa, w.t or '', w.ag or '', armed, head and head.i or '',
+        head and head.r or 0, table.concat(opened, '\n'))
     end
 
     -- Works out a whole wallet's sums at `now`: what usable grants have remaining ("sr"),
@@ -326,9 +321,6 @@ local function credits()
 
     -- What can be spent now: remaining on effective, unexpired grants, less debt.
     function C.available(w, now)
-      if w.lazy then
-        return w.sr - w.d
-      end
       local sum = 0
       for _, g in ipairs(w.g) do
         if usable(g, now) then

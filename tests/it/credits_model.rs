@@ -243,17 +243,12 @@ fn input(units: u64) -> EventInput {
 fn expire_grant(keys: &Layout, id: &str) {
     let ctr = keys.user("p", "w").ctr;
     let raw: String = redis::shared().query(&["HGET", &ctr, "w|credits"]);
-    // The wallet's text (lua/wallet.lua): a first line whose last field is the instant its sums
-    // hold until (made "0", so the next call reads the wallet whole, as it would at that
-    // instant), then a line per grant, its expiry the fourth field.
+    // The wallet's text (lua/wallet.lua): a first line, then a line per grant, its expiry the
+    // fourth field.
     let lines: Vec<String> = raw
         .split('\n')
-        .enumerate()
-        .map(|(i, line)| {
+        .map(|line| {
             let mut fields: Vec<&str> = line.split('|').collect();
-            if i == 0 && fields.len() == 11 {
-                fields[10] = "0";
-            }
             if fields.len() == 17 && fields[0] == id {
                 fields[3] = "1";
             }
@@ -261,6 +256,12 @@ fn expire_grant(keys: &Layout, id: &str) {
         })
         .collect();
     let _: i64 = redis::shared().query(&["HSET", &ctr, "w|credits", &lines.join("\n")]);
+    // Its quick line (packed by cmsgpack) holds until the instant its first field names: made
+    // 0, so the next reserve reads the wallet whole, as it would at the grant's expiry.
+    let passed = "local key = KEYS[1]; local q = redis.call('HGET', key, 'w|credits|q'); \
+        if q then local f = {cmsgpack.unpack(q)}; f[1] = 0; \
+        redis.call('HSET', key, 'w|credits|q', cmsgpack.pack(unpack(f))) end; return 1";
+    let _: i64 = redis::shared().query(&["EVAL", passed, "1", &ctr]);
 }
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
