@@ -12,6 +12,7 @@ mod control;
 mod credits;
 mod credits_alerts;
 mod credits_model;
+mod credits_quick;
 mod dashboard;
 mod dashboard_approvals;
 mod dashboard_credits;

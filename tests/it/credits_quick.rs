@@ -1,0 +1,135 @@
+//! The quick path of a balance (lua/wallet.lua's header): a reserve that fits on the first
+//! grant in burn order decides from the balance's quick line and holds in its journal, and
+//! every other call moves the journal onto that grant. Under parallel reserves, commits above
+//! and below, and releases from two nodes, every grant stays exact; a reserve's answer says
+//! what the wallet itself says.
+
+use futures::future::join_all;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{spawn_app, two_nodes_with, TestApp};
+
+/// One credit a unit: the amount reserved is the quantity.
+fn plan() -> Value {
+    json!({ "id": "plan_quick", "periodType": "month", "groups": [
+        { "id": "credits", "balance": "credits", "matches": [ { "event": "render", "measure": { "rate": 1 } } ] } ] })
+}
+
+async fn grant(app: &TestApp, user: &str, amount: u32, priority: u32, expires_at: Option<&str>) {
+    let mut body = json!({ "balance": "credits", "amount": amount, "priority": priority });
+    if let Some(at) = expires_at {
+        body["expiresAt"] = json!(at);
+    }
+    let (status, answer) = app
+        .json(Method::POST, &format!("/v1/users/{user}/grants"), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
+
+async fn balance(app: &TestApp, user: &str) -> Value {
+    let (status, answer) = app.json(Method::GET, &format!("/v1/users/{user}/balances"), None).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer["balances"][0].clone()
+}
+
+fn units(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("a number: {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_reserves_commits_and_releases_from_two_nodes_keep_every_grant_exact() {
+    let (one, two) = two_nodes_with("q", plan()).await;
+    for priority in [10, 20, 30] {
+        grant(&one, "q", 50, priority, None).await;
+    }
+    // Holds of 3, 7 and 11 credits: most fit on the first grant with credits left and take
+    // the quick path, those that reach the end of a grant take the wallet's; each is then
+    // committed below, at or above its hold, or released.
+    let calls = (0..60u32).map(|i| {
+        let app = if i % 2 == 0 {
+            one.clone_for_node()
+        } else {
+            two.clone_for_node()
+        };
+        async move {
+            let quantity = [3, 7, 11][(i % 3) as usize];
+            let held = app
+                .reserve(json!({ "userId": "q", "event": "render", "quantity": quantity }))
+                .await;
+            if held["allowed"] != true {
+                assert_eq!(held["reasons"], json!(["insufficient_balance"]), "{held}");
+                return 0;
+            }
+            assert!(units(&TestApp::counter(&held, "credits")["remaining"]) >= 0.0, "{held}");
+            let id = held["reservationId"].as_str().unwrap();
+            let actual = match i % 4 {
+                0 => quantity - 1,
+                1 => quantity,
+                2 => quantity + 2,
+                _ => {
+                    let (status, answer) = app.release(id).await;
+                    assert_eq!(status, StatusCode::OK, "{answer}");
+                    return 0;
+                }
+            };
+            let (status, answer) = app.commit(id, Some(json!({ "quantity": actual }))).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            actual
+        }
+    });
+    let burned: u32 = join_all(calls).await.into_iter().sum();
+    let b = balance(&one, "q").await;
+    let grants = b["grants"].as_array().unwrap();
+    let sum = |k: &str| grants.iter().map(|g| units(&g[k])).sum::<f64>();
+    for g in grants {
+        let parts = ["remaining", "held", "consumed", "expired", "voided"].map(|k| units(&g[k]));
+        assert_eq!(units(&g["amount"]), parts.iter().sum::<f64>(), "{g}");
+    }
+    // Nothing is held once every call ended; what was burned is what the commits said, less
+    // what nothing covered (debt).
+    assert_eq!(sum("held"), 0.0, "{b}");
+    assert_eq!(sum("consumed") + units(&b["debt"]), f64::from(burned), "{b}");
+    assert_eq!(sum("remaining"), 150.0 - sum("consumed"), "{b}");
+    // Available is never shown below zero.
+    assert_eq!(
+        units(&b["available"]),
+        (sum("remaining") - units(&b["debt"])).max(0.0),
+        "{b}"
+    );
+}
+
+#[tokio::test]
+async fn a_reserve_on_the_quick_path_answers_what_the_wallet_says() {
+    let app = spawn_app().await;
+    app.put_plan(plan()).await;
+    app.subscribe("w", "plan_quick", None).await;
+    let soon = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    grant(&app, "w", 40, 10, Some(&soon)).await;
+    grant(&app, "w", 100, 20, None).await;
+    // The first reserve reads the wallet and writes its quick line; the next ones (fitting on
+    // the first grant with credits left) answer from it. Each answer is the wallet's state.
+    // The last takes the first grant's last 2, so no usable grant expires any more.
+    for (quantity, expiring) in [(5, true), (6, true), (7, true), (20, true), (3, false)] {
+        let held = app
+            .reserve(json!({ "userId": "w", "event": "render", "quantity": quantity }))
+            .await;
+        assert_eq!(held["allowed"], true, "{held}");
+        let counter = TestApp::counter(&held, "credits");
+        let b = balance(&app, "w").await;
+        assert_eq!(counter["remaining"], b["available"], "{held} {b}");
+        assert_eq!(counter["reserved"], b["held"], "{held} {b}");
+        assert_eq!(counter["debt"], b["debt"], "{held} {b}");
+        assert_eq!(counter["soonestExpiry"], b["soonestExpiry"], "{held} {b}");
+        assert_eq!(counter["soonestExpiry"]["at"].is_string(), expiring, "{held}");
+    }
+    // 41 held: the first grant's 40 and one of the second's, in burn order.
+    let b = balance(&app, "w").await;
+    let held: Vec<Value> = b["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["held"].clone())
+        .collect();
+    assert_eq!(held, [json!(40), json!(1)], "{b}");
+}
