@@ -10,7 +10,7 @@ use super::dto::{
 };
 use super::idempotency::idempotency;
 use super::{body, query};
-use crate::gateway::webhooks::event_type_known;
+use crate::gateway::webhooks::{event_type_known, event_types};
 use crate::http::ApiError;
 use crate::http::AppState;
 
@@ -23,7 +23,7 @@ fn checked(body: &WebhookBody) -> Result<(), ApiError> {
         if !event_type_known(kind) {
             return Err(ApiError::invalid(
                 format!("events[{i}]"),
-                "must be quota.threshold_crossed, quota.limit_reached, credits.low_balance or credits.depleted",
+                format!("must be one of {}", event_types()),
             ));
         }
     }

@@ -47,15 +47,22 @@ impl Gateway {
             return;
         }
         let gateway = self.clone();
-        tokio::spawn(async move {
-            let moved = async {
-                let entries = gateway.store.outbox_entries(&fired.outbox, &fired.ids).await?;
-                gateway.move_alerts(entries).await
-            };
-            if let Err(err) = moved.await {
-                tracing::warn!(%err, "alerts stay in the outbox for the sweeper");
-            }
-        });
+        tokio::spawn(async move { gateway.alerts_moved(fired).await });
+    }
+
+    /// Moves what a script fired now (an answer that names an approval request waits for it);
+    /// what fails stays in the outbox for the sweeper.
+    pub(super) async fn alerts_moved(&self, fired: Fired) {
+        if fired.ids.is_empty() || self.webhooks.test_skip_moves {
+            return;
+        }
+        let moved = async {
+            let entries = self.store.outbox_entries(&fired.outbox, &fired.ids).await?;
+            self.move_alerts(entries).await
+        };
+        if let Err(err) = moved.await {
+            tracing::warn!(%err, "alerts stay in the outbox for the sweeper");
+        }
     }
 
     /// Enqueues each entry's event for its project's endpoints, then removes the entries. An

@@ -83,7 +83,13 @@ impl Gateway {
                 Ok(done) => done,
                 Err(other) => return Ok(other),
             };
-            self.alerts_fired(fired);
+            // The denial that opened an approval request answers once the project's list has
+            // it, so the approvalId it names can be read and decided at once.
+            if verdict.pending.iter().any(|p| *p) {
+                self.alerts_moved(fired).await;
+            } else {
+                self.alerts_fired(fired);
+            }
             let granted = Granted {
                 reservation_id: held.reservation_id,
                 expires_at_ms: held.expires_ms,

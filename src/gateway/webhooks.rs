@@ -26,6 +26,12 @@ pub fn event_type_known(kind: &str) -> bool {
     AlertKind::ALL.iter().any(|k| k.event_type() == kind)
 }
 
+/// Every event type an endpoint may ask for, as a refusal names them.
+pub fn event_types() -> String {
+    let kinds: Vec<&str> = AlertKind::ALL.iter().map(|k| k.event_type()).collect();
+    kinds.join(", ")
+}
+
 /// A new endpoint, or the one an Idempotency-Key made before.
 #[derive(Debug)]
 pub struct CreatedWebhook {

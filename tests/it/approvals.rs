@@ -176,6 +176,13 @@ async fn a_declined_request_keeps_the_group_hard_and_check_reports_pending_witho
 
     let denied = app.reserve(launch("bo")).await;
     let id = denied["denials"][0]["approvalId"].as_str().unwrap().to_string();
+    // The denial that opened the request answered once the list had it: readable at once.
+    let (status, pending) = app.json(Method::GET, &format!("/v1/approvals/{id}"), None).await;
+    assert_eq!(
+        (status.as_u16(), pending["status"].clone()),
+        (200, json!("pending")),
+        "{pending}"
+    );
     listed(&app, "userId=bo&status=pending", 1).await;
     for (body, field) in [
         (json!({}), "reason"),

@@ -6006,8 +6006,8 @@ export interface components {
         WebhookBody: {
             description?: string | null;
             /**
-             * @description quota.threshold_crossed, quota.limit_reached, credits.low_balance, credits.depleted;
-             *     all when absent or empty.
+             * @description quota.threshold_crossed, quota.limit_reached, credits.low_balance, credits.depleted,
+             *     quota.approval_requested, quota.approval_decided; all when absent or empty.
              */
             events?: string[];
             /** @description `https://…` (plain http only when the gateway allows it). */

@@ -10,8 +10,8 @@ use crate::quota::{DeliveryRecord, EndpointRecord};
 pub struct WebhookBody {
     /// `https://…` (plain http only when the gateway allows it).
     pub url: String,
-    /// quota.threshold_crossed, quota.limit_reached, credits.low_balance, credits.depleted;
-    /// all when absent or empty.
+    /// quota.threshold_crossed, quota.limit_reached, credits.low_balance, credits.depleted,
+    /// quota.approval_requested, quota.approval_decided; all when absent or empty.
     #[serde(default)]
     pub events: Vec<String>,
     #[serde(default)]
