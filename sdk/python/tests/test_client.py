@@ -256,7 +256,7 @@ def test_every_method_is_exercised_by_a_scenario_that_runs_on_both_clients() -> 
     # The scenarios of these files take the `client` fixture, which runs each on both clients.
     here = Path(__file__).parent
     sources = "".join((here / name).read_text() for name in ("test_client.py", "test_webhooks.py",
-                                                             "test_credits.py"))
+                                                             "test_credits.py", "test_approvals.py"))
     missing = [name for name in public(QuotaGateway) if f"client.{name}(" not in sources
                and name != "reservation"]
     assert missing == []

@@ -1,17 +1,21 @@
 """Credits against the real gateway, on both clients: grants, their burn order, voids and
 balances; idempotent grants; reserves denied for `insufficient_balance`; debt, and the grant
-that pays it; and the error a bad grant raises."""
+that pays it; the error a bad grant raises; and a balance plan with every field of the plan
+document, read and put back unchanged."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 from both import Both
+from conftest import Env
 
 from quota_gateway import Allowed, Counter, Denied, QuotaGatewayError, SoonestExpiry
-from quota_gateway.types import Plan, PlanGroup
+from quota_gateway._load import camel
+from quota_gateway.types import Allowance, Plan, PlanGroup, Rollover
 
 PRICED: List[Dict[str, Any]] = [
     {"event": "image.render", "metadata": {"model": "flux-pro"}, "measure": {"rate": 10}},
@@ -47,6 +51,52 @@ async def test_a_balance_plan_round_trips_through_the_plan_methods(client: Both,
     assert (credits.balance, credits.overdraft, credits.quota) == ("credits", 50, None)
     assert credits.matches[0]["measure"] == {"rate": 10}
     assert (await client.get_plan(pid)).groups == stored.groups, "a balance group without quota or unit reads back"
+
+
+def every_field_plan(plan_id: str) -> Dict[str, Any]:
+    """A plan that sets every field the gateway's plan document has: a quota group with all of
+    its own, and a balance group with an allowance that rolls over and low-balance alerts."""
+    return {
+        "id": plan_id, "name": "Every field", "periodType": "month", "periodAnchor": "subscription_start",
+        "unmatched": "deny", "alerts": [50, 100],
+        "groups": [
+            {"id": "renders", "label": "Renders", "unit": "count", "quota": 100, "per": "model", "mode": "soft",
+             "period": {"type": "day", "every": 2, "anchor": "calendar"}, "measure": {"metadata": "images"},
+             "onPlanChange": "reset", "alerts": [90], "matches": [{"event": "image.render"}]},
+            {"id": "credits", "label": "Credits", "unit": "cents", "balance": "credits", "overdraft": 12.5,
+             "allowance": {"amount": 1000, "rollover": {"max": 250.5}}, "lowBalance": [100, 10],
+             "mode": "hard", "period": {"type": "month"}, "measure": {"weights": {"input": 0.5, "output": 2}},
+             "onPlanChange": "carry", "matches": PRICED},
+        ],
+    }
+
+
+def test_plan_dataclasses_have_every_field_of_the_gateways_plan_document(env: Env) -> None:
+    # A field the gateway adds to its plan document and these dataclasses lack would be dropped
+    # by every plan read and put back: held to the gateway's own OpenAPI document.
+    schemas = env.call("GET", "/openapi.json")["components"]["schemas"]
+    for cls, schema in ((Plan, "PlanDoc"), (PlanGroup, "GroupDoc"), (Allowance, "AllowanceDoc"),
+                        (Rollover, "RolloverDoc")):
+        ours = {camel(f.name) for f in dataclasses.fields(cls)}
+        assert set(schemas[schema]["properties"]) <= ours, f"{cls.__name__} lacks fields of {schema}"
+
+
+async def test_a_plan_with_every_field_reads_and_puts_back_unchanged(
+        client: Both, env: Env, fresh_user: Callable[..., str]) -> None:
+    pid = f"plan_{fresh_user()}"
+    env.call("PUT", f"/v1/plans/{pid}", every_field_plan(pid))
+    wire = env.call("GET", f"/v1/plans/{pid}")
+    plan: Plan = await client.get_plan(pid)
+    credits = plan.groups[1]
+    assert (credits.balance, credits.overdraft, credits.low_balance) == ("credits", 12.5, [100, 10])
+    assert credits.allowance == Allowance(1000, Rollover(250.5))
+    assert credits.allowance.rollover and credits.allowance.rollover.max == 250.5
+    assert (plan.groups[0].per, plan.groups[0].on_plan_change, plan.period_anchor) == ("model", "reset", "subscription_start")
+
+    # The gateway keeps the version of a plan put back unchanged: a dropped field would be a new one.
+    assert (await client.put_plan(plan)).version == wire["version"]
+    again = env.call("GET", f"/v1/plans/{pid}")
+    assert again == wire == {**every_field_plan(pid), "version": wire["version"]}, "no field dropped or changed"
 
 
 async def test_grants_are_listed_in_burn_order_voided_and_summed_into_balances(

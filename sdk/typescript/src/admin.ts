@@ -25,6 +25,22 @@ export interface SubscriptionInput {
   parentId?: string | null | undefined;
 }
 
+/**
+ * A per-user quota of a group instead of the plan's, until `expiresAt`; with `value`, of that one
+ * value of a per-value group (`"per"`), before the group's own override.
+ */
+export interface OverrideInput {
+  quota: number;
+  expiresAt?: string | Date | undefined;
+  /** One value of a per-value group; the subscription lists its override as `<groupId>~<value>`. */
+  value?: string | undefined;
+}
+
+/** `removeOverride`'s options: with `value`, only that value's override goes. */
+export interface RemoveOverrideOptions extends CallOptions {
+  value?: string | undefined;
+}
+
 /** Credits added to a balance by `grant`. */
 export interface GrantInput {
   /** The balance a plan's balance groups name (`[A-Za-z0-9_.-]{1,64}`). */
@@ -49,6 +65,10 @@ export interface GrantInput {
 
 const path = (segment: string) => encodeURIComponent(segment);
 const time = (t: string | Date) => (t instanceof Date ? t.toISOString() : t);
+// `value: ""` is sent, for the gateway to refuse naming `value`: dropped, the call would change
+// the whole group's override instead of the one value's.
+const overridePath = (groupId: string, value: string | undefined) =>
+  `/overrides/${path(groupId)}${value === undefined ? "" : `?${new URLSearchParams({ value })}`}`;
 
 export function adminMethods(send: Send, per: Per) {
   const user = (userId: string, tail: string) => `/v1/users/${path(userId)}${tail}`;
@@ -74,12 +94,20 @@ export function adminMethods(send: Send, per: Per) {
       return send({ method: "DELETE", path: user(userId, "/subscription"), ...replay, ...per(opts) });
     },
 
-    setOverride(userId: string, groupId: string, override: { quota: number; expiresAt?: string | undefined }, opts: CallOptions = {}): Promise<Subscription> {
-      return send({ method: "PUT", path: user(userId, `/overrides/${path(groupId)}`), body: override, ...replay, ...per(opts) });
+    /**
+     * Sets the user's quota of a group (with `value`, of one value of a per-value group). A
+     * `value` on a group that does not count per value is `invalid_request` (`field` "value").
+     */
+    setOverride(userId: string, groupId: string, override: OverrideInput, opts: CallOptions = {}): Promise<Subscription> {
+      // `value` goes in the query: the gateway refuses a body field it does not know.
+      const { value, expiresAt, ...rest } = override;
+      const body = { ...rest, ...(expiresAt ? { expiresAt: time(expiresAt) } : {}) };
+      return send({ method: "PUT", path: user(userId, overridePath(groupId, value)), body, ...replay, ...per(opts) });
     },
 
-    removeOverride(userId: string, groupId: string, opts: CallOptions = {}): Promise<Subscription> {
-      return send({ method: "DELETE", path: user(userId, `/overrides/${path(groupId)}`), ...replay, ...per(opts) });
+    /** Back to the plan's quota; with `value`, that value back to the group's override (or the plan's quota). */
+    removeOverride(userId: string, groupId: string, opts: RemoveOverrideOptions = {}): Promise<Subscription> {
+      return send({ method: "DELETE", path: user(userId, overridePath(groupId, opts.value)), ...replay, ...per(opts) });
     },
 
     block(userId: string, reason: string, opts: CallOptions = {}): Promise<Subscription> {

@@ -1,6 +1,8 @@
 // The client: one method per route a builder calls, named as the recipes name them. The data
-// plane is here; subscriptions, ledger reads and webhooks are in admin.ts.
+// plane is here; subscriptions, ledger reads and webhooks are in admin.ts, the approval queue
+// in approvals.ts.
 import { adminMethods } from "./admin.js";
+import { approvalMethods } from "./approvals.js";
 import { type Allowed, type Check, type Decision, type Denied, toCheck, toDecision, unchecked } from "./decision.js";
 import { baseUrl, development } from "./env.js";
 import { QuotaGatewayError } from "./errors.js";
@@ -216,6 +218,8 @@ export function createClient(options: ClientOptions) {
     },
 
     ...adminMethods(send, call),
+
+    ...approvalMethods(send, call),
 
     /**
      * Reserves, runs `fn`, then commits (with the amount `fn` reported, else as reserved), or

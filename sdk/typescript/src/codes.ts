@@ -28,7 +28,12 @@ export type ErrorCode = GatewayCode | ClientCode;
 /**
  * Why a reserve or check was denied: a quota (`limit_reached`, with `deniedBy`), a balance
  * group whose grants (and overdraft) cannot cover the amount (`insufficient_balance`, with
- * `deniedBy`), a block, no plan, an event no group matches on a plan that denies those, or a
- * gateway that gave no decision (`backend_unavailable`, from the client's fail mode).
+ * `deniedBy`), an approval group whose request waits for a person (`approval_pending`, the
+ * denial naming its `approvalId`), a per-value group that has counted as many distinct values
+ * this period as it may (`too_many_values`), a block, no plan, an event no group matches on a
+ * plan that denies those, or a gateway that gave no decision (`backend_unavailable`, from the
+ * client's fail mode).
  */
-export type Reason = "limit_reached" | "insufficient_balance" | "user_blocked" | "no_subscription" | "unmatched_event" | "backend_unavailable";
+export type Reason =
+  | "limit_reached" | "insufficient_balance" | "approval_pending" | "too_many_values"
+  | "user_blocked" | "no_subscription" | "unmatched_event" | "backend_unavailable";

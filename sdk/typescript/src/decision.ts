@@ -7,9 +7,12 @@ import type { Counter, Denial, ReserveAnswer } from "./types.js";
 interface Common {
   /** Ids of the groups that denied, at any level. */
   deniedBy: string[];
-  /** The groups that denied, each with its subject: the user, or a parent whose pool it is. */
+  /**
+   * The groups that denied, each with its subject: the user, or a parent whose pool it is; an
+   * `approval_pending` denial names its request (`approvalId`).
+   */
   denials: Denial[];
-  /** Empty when the gateway gave no decision (`unchecked`). */
+  /** Empty when the gateway gave no decision (`unchecked`); a per-value group's name their `value`. */
   counters: Counter[];
   /** The gateway gave no decision; the fail mode did (`reasons` has `backend_unavailable`). */
   unchecked: boolean;

@@ -2,7 +2,8 @@
 // Types are exported by name (no `export type *`), so TypeScript 4.9 reads the declarations.
 export { createClient } from "./client.js";
 export type { Actual, CallOptions, ClientOptions, QuotaGatewayClient, ReservationScope, ReserveOptions, WithReservation, WriteOptions } from "./client.js";
-export type { GrantInput, SubscriptionInput } from "./admin.js";
+export type { GrantInput, OverrideInput, RemoveOverrideOptions, SubscriptionInput } from "./admin.js";
+export type { ApprovalQuery, ApproveInput } from "./approvals.js";
 export { GATEWAY_CODES } from "./codes.js";
 export { isBalanceCounter } from "./credits.js";
 export type { ClientCode, ErrorCode, GatewayCode, Reason } from "./codes.js";
@@ -12,7 +13,7 @@ export { QuotaGatewayError } from "./errors.js";
 export { verifyWebhook } from "./webhooks.js";
 export type { WebhookHeaders } from "./webhooks.js";
 export type {
-  AdjustmentAnswer, Balance, BalanceCounter, BalanceList, CommitAnswer, CreditSummary, Counter, DailyUsage, Denial, ExtendAnswer, Grant, GrantCategory,
+  AdjustmentAnswer, Approval, ApprovalEventData, ApprovalList, ApprovalStatus, Balance, BalanceCounter, BalanceList, CommitAnswer, CreditEventData, CreditSummary, Counter, DailyUsage, Denial, ExtendAnswer, Grant, GrantCategory,
   GrantList, GrantMade, GrantStatus, Metadata, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, SoonestExpiry,
   Subscription, TrackAnswer, UsageAnswer, UsageEvent, UsageEventPage, UserToken, Webhook, WebhookDelivery, WebhookEvent,
 } from "./types.js";

@@ -7,12 +7,18 @@ import type { components } from "./openapi.js";
 type Schemas = components["schemas"];
 
 /**
- * One group's counter. A balance group's also has `balance` (its name), `debt` and
- * `soonestExpiry`, with `remaining` what can be spent now and `reserved` what open
- * reservations hold of it; `exceeded` is true while it is in debt (see `BalanceCounter`).
+ * One group's counter. A per-value group's (`"per"`) names the metadata value it counts in
+ * `value` (one counter per value; absent on other groups). A balance group's also has
+ * `balance` (its name), `debt` and `soonestExpiry`, with `remaining` what can be spent now and
+ * `reserved` what open reservations hold of it; `exceeded` is true while it is in debt (see
+ * `BalanceCounter`).
  */
 export type Counter = Schemas["CounterAnswer"];
-/** A group (or a level) that denied: `reason` is `limit_reached` or `insufficient_balance` for a group. */
+/**
+ * A group (or a level) that denied: `reason` is `limit_reached`, `insufficient_balance`,
+ * `approval_pending` or `too_many_values` for a group; `approvalId` names the pending request
+ * of an `approval_pending` denial (`getApproval`), and is absent on every other.
+ */
 export type Denial = Omit<Schemas["DenialAnswer"], "reason"> & { reason: Reason };
 export type ReserveAnswer = Schemas["ReserveAnswer"];
 export type CommitAnswer = Schemas["CommitAnswer"];
@@ -27,6 +33,19 @@ export type Problem = Schemas["Problem"];
 export type DailyUsage = Schemas["DailyUsageAnswer"];
 export type Webhook = Schemas["WebhookAnswer"];
 export type WebhookDelivery = Schemas["DeliveryAnswer"];
+
+/** Where an approval request stands: waiting for a person, or decided. */
+export type ApprovalStatus = "pending" | "approved" | "declined";
+
+/**
+ * An approval request: the denied `event` and `amount`, the counter when it was denied (`used`,
+ * `reserved`, `quota`), and its decision: `approvedQuota` and `expiresAt` for an approval,
+ * `reason` for a decline, `decidedAt` and `decidedBy` for both.
+ */
+export type Approval = Omit<Schemas["ApprovalAnswer"], "status"> & { status: ApprovalStatus };
+
+/** A page of approval requests, oldest first: follow `nextCursor` until it is null. */
+export type ApprovalList = Omit<Schemas["ApprovalList"], "approvals"> & { approvals: Approval[] };
 
 /** The soonest expiry of a balance: how many of its credits expire first, and when. */
 export type SoonestExpiry = Schemas["SoonestExpiry"];
@@ -97,6 +116,8 @@ export interface QuotaEventData {
   userId: string;
   planId: string | null;
   groupId: string;
+  /** A per-value group's value whose counter it was; absent on other groups. */
+  value?: string;
   label: string;
   unit: string;
   /** Percent of the quota; null for `quota.limit_reached`. */
@@ -109,8 +130,60 @@ export interface QuotaEventData {
   resetsAt: string | null;
 }
 
+/** `data` of a balance's event (`credits.low_balance`, `credits.depleted`): amounts in credits. */
+export interface CreditEventData {
+  projectId: string;
+  userId: string;
+  planId: string | null;
+  /** The balance group whose alert it was. */
+  groupId: string;
+  balance: string;
+  /** The `lowBalance` amount reached; 0 for `credits.depleted`. */
+  threshold: number;
+  /** What could be spent when it fired. */
+  available: number;
+}
+
+/**
+ * `data` of an approval request's events (`quota.approval_requested`, `quota.approval_decided`):
+ * the request as `getApproval` answers it, with the project, the plan and the group's label.
+ */
+export interface ApprovalEventData {
+  approvalId: string;
+  projectId: string;
+  userId: string;
+  planId: string | null;
+  groupId: string;
+  label: string;
+  status: ApprovalStatus;
+  /** The denied event and what it asked of the group. */
+  event: string;
+  amount: number;
+  /** The counter when it was denied. */
+  used: number;
+  reserved: number;
+  quota: number;
+  /** Null for lifetime groups. */
+  periodStart: string | null;
+  resetsAt: string | null;
+  requestedAt: string;
+  /** Null until decided. */
+  decidedAt: string | null;
+  /** An approval's new quota and until when it holds; null otherwise. */
+  approvedQuota: number | null;
+  expiresAt: string | null;
+  /** A decline's reason; null otherwise. */
+  reason: string | null;
+  decidedBy: string | null;
+}
+
 /** A verified webhook delivery's event, told apart by `type`. */
 export type WebhookEvent =
   | { type: "quota.threshold_crossed"; timestamp: string; data: QuotaEventData & { threshold: number } }
   | { type: "quota.limit_reached"; timestamp: string; data: QuotaEventData & { threshold: null } }
+  | { type: "credits.low_balance"; timestamp: string; data: CreditEventData }
+  | { type: "credits.depleted"; timestamp: string; data: CreditEventData & { threshold: 0 } }
+  // Not narrowed to "pending": a request decided before its event went out is sent as decided.
+  | { type: "quota.approval_requested"; timestamp: string; data: ApprovalEventData }
+  | { type: "quota.approval_decided"; timestamp: string; data: ApprovalEventData & { status: "approved" | "declined" } }
   | { type: "webhook.test"; timestamp: string; data: { projectId: string; webhookId: string } };

@@ -1,7 +1,9 @@
 // Webhooks end to end: an endpoint made with the client, a real delivery from the gateway to a
-// receiver on loopback, verified with verifyWebhook; a threshold crossing arrives as an event.
+// receiver on loopback, verified with verifyWebhook; a threshold crossing arrives as an event;
+// a balance's and an approval request's events arrive with the fields their types declare.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createClient, verifyWebhook } from "quota-gateway";
 import { useGateway, putPlan, freshUser } from "./harness.mjs";
@@ -57,6 +59,61 @@ test("a delivery verifies with verifyWebhook, and a crossing arrives as an event
   assert.equal((await qg.disableWebhook(hook.id)).enabled, false);
   await assert.rejects(qg.testWebhook(hook.id), (e) => e.code === "webhook_disabled" && e.status === 409);
   assert.equal((await qg.enableWebhook(hook.id)).enabled, true);
+  await qg.deleteWebhook(hook.id);
+  hooks.close();
+});
+
+/** The fields `interface name` of src/types.ts declares, sorted. */
+function declared(name) {
+  const source = readFileSync(new URL("../src/types.ts", import.meta.url), "utf8");
+  const body = source.match(new RegExp(`export interface ${name} \\{([\\s\\S]*?)\\n\\}`))?.[1];
+  assert.ok(body, `src/types.ts declares ${name}`);
+  return [...body.matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1]).sort();
+}
+
+test("balance and approval events arrive with the fields WebhookEvent declares for them", async () => {
+  const qg = createClient({ apiKey: env.secret, baseUrl: env.baseUrl });
+  const hooks = await receiver();
+  const types = ["credits.low_balance", "credits.depleted", "quota.approval_requested", "quota.approval_decided"];
+  const hook = await qg.createWebhook({ url: hooks.url, events: types });
+  const user = freshUser("events");
+  await putPlan({ id: `plan_${user}`, periodType: "month", groups: [
+    { id: "launches", unit: "count", quota: 1, mode: "approval", matches: [{ event: "launch" }] },
+    { id: "credits", balance: "credits", lowBalance: [5], matches: [{ event: "spend" }] },
+  ] });
+  await qg.upsertSubscription({ userId: user, planId: `plan_${user}` });
+  await new Promise((r) => setTimeout(r, 800)); // every node learns of the endpoint
+  await qg.grant(user, { balance: "credits", amount: 10 });
+  await qg.track(user, "spend", 6); // 4 left: at or under 5
+  await qg.track(user, "spend", 4); // none left
+  assert.equal((await qg.reserve(user, "launch")).allowed, true);
+  const { approvalId } = (await qg.reserve(user, "launch")).denials[0];
+  let decided = false;
+  for (let i = 0; i < 100 && !decided; i++) {
+    // The request is decidable once the project's list has it, a moment after the denial.
+    decided = await qg.approve(approvalId, { quota: 3 }).then(() => true, (err) => (err.code === "approval_not_found" ? false : Promise.reject(err)));
+    if (!decided) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(decided, "approved");
+
+  const byType = {};
+  for (const { headers, body } of await hooks.wait(4)) {
+    const event = await verifyWebhook(hook.secret, headers, body);
+    byType[event.type] = event.data;
+  }
+  assert.deepEqual(Object.keys(byType).sort(), [...types].sort(), "one event of each type");
+  for (const type of types) {
+    const shape = type.startsWith("credits.") ? "CreditEventData" : "ApprovalEventData";
+    assert.deepEqual(Object.keys(byType[type]).sort(), declared(shape), `${type} sends what ${shape} declares`);
+  }
+  const low = byType["credits.low_balance"];
+  assert.deepEqual([low.userId, low.groupId, low.balance, low.threshold, low.available], [user, "credits", "credits", 5, 4]);
+  assert.deepEqual([byType["credits.depleted"].threshold, byType["credits.depleted"].available], [0, 0]);
+  const requested = byType["quota.approval_requested"];
+  // Its status is not asserted: a request decided before its event went out is sent as decided.
+  assert.deepEqual([requested.approvalId, requested.groupId, requested.event, requested.quota], [approvalId, "launches", "launch", 1]);
+  const approved = byType["quota.approval_decided"];
+  assert.deepEqual([approved.approvalId, approved.status, approved.approvedQuota, approved.reason], [approvalId, "approved", 3, null]);
   await qg.deleteWebhook(hook.id);
   hooks.close();
 });

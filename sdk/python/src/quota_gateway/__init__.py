@@ -14,16 +14,16 @@ from .aio import AsyncQuotaGateway
 from .client import QuotaGateway
 from .decision import Allowed, Check, Counter, Decision, Denial, Denied, SoonestExpiry
 from .errors import QuotaExceeded, QuotaGatewayError, RefundEventWarning
-from .params import GrantCategory, Metadata, OverrideParams, When
+from .params import ApprovalStatus, GrantCategory, Metadata, OverrideParams, When
 from .reservation import AsyncReservationContext, ReservationContext, ReservationScope
-from .types import Balance, CategoryTotals, CreditSummary, Grant, GrantMade
+from .types import Approval, ApprovalPage, Balance, CategoryTotals, CreditSummary, Grant, GrantMade
 from .webhooks import sign_webhook, verify_webhook
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "KEEP", "Allowed", "AsyncQuotaGateway", "AsyncReservationContext", "Balance", "CategoryTotals", "Check",
-    "CreditSummary",
+    "KEEP", "Allowed", "Approval", "ApprovalPage", "ApprovalStatus", "AsyncQuotaGateway",
+    "AsyncReservationContext", "Balance", "CategoryTotals", "Check", "CreditSummary",
     "Counter", "Decision", "Denial", "Denied", "Grant", "GrantCategory", "GrantMade", "Metadata",
     "OverrideParams", "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "RefundEventWarning",
     "ReservationContext", "ReservationScope", "SoonestExpiry", "When", "sign_webhook",

@@ -3,8 +3,9 @@
 Routes and bodies follow the gateway's OpenAPI document (`GET /openapi.json`). Reserve, track,
 commit, adjust, grant and webhook creation carry an Idempotency-Key (the gateway answers a
 repeat with the first answer); release, extend and a grant's void take none but repeat
-harmlessly; a secret's rotation, a test event and a delivery's retry would act twice, so they
-are retried only when the request cannot have arrived.
+harmlessly; a secret's rotation, a test event and a delivery's retry would act twice, and an
+approval's approve or decline takes no key (a repeat is 409 `approval_decided`, not the first
+answer), so they are retried only when the request cannot have arrived.
 """
 
 from __future__ import annotations
@@ -232,6 +233,24 @@ def user_call(method: str, user_id: str, tail: str, body: Any = None) -> Call[t.
     return Call(method, f"/v1/users/{seg(user_id)}{tail}", one(t.Subscription), body)
 
 
+def override_call(method: str, user_id: str, group_id: str, body: Any, value: Optional[str]) -> Call[t.Subscription]:
+    """A group's override, or with `value` one value's of a per-value group (the subscription
+    keeps it as `<group_id>~<value>`). `value=""` is sent, not dropped: the gateway refuses it
+    naming `value`, where dropping it would change the whole group's override instead."""
+    return Call(method, f"/v1/users/{seg(user_id)}/overrides/{seg(group_id)}", one(t.Subscription), body,
+                query={"value": value} if value is not None else None)
+
+
+def set_override(user_id: str, group_id: str, quota: float, expires_at: Optional[When],
+                 value: Optional[str]) -> Call[t.Subscription]:
+    body = override_body({"quota": quota, "expires_at": expires_at})
+    return override_call("PUT", user_id, group_id, body, value)
+
+
+def remove_override(user_id: str, group_id: str, value: Optional[str]) -> Call[t.Subscription]:
+    return override_call("DELETE", user_id, group_id, None, value)
+
+
 def adjust(user_id: str, group_id: str, amount: float, reason: str,
            idempotency_key: Optional[str]) -> Call[t.AdjustmentAnswer]:
     body = {"groupId": group_id, "amount": amount, "reason": reason}
@@ -309,3 +328,32 @@ def delete_plan(plan_id: str) -> Call[None]:
 
 def list_plans() -> Call[List[t.Plan]]:
     return Call("GET", "/v1/plans", many(t.Plan))
+
+
+def list_approvals(status: Optional[str], user_id: Optional[str], cursor: Optional[str],
+                   limit: Optional[int]) -> Call[t.ApprovalPage]:
+    query = {"status": status, "userId": user_id, "cursor": cursor,
+             "limit": str(limit) if limit is not None else None}
+    return Call("GET", "/v1/approvals", one(t.ApprovalPage),
+                query={k: v for k, v in query.items() if v is not None} or None)
+
+
+def get_approval(approval_id: str) -> Call[t.Approval]:
+    return Call("GET", f"/v1/approvals/{seg(approval_id)}", one(t.Approval))
+
+
+def approve(approval_id: str, quota: float, expires_at: Optional[When]) -> Call[t.Approval]:
+    body: Dict[str, Any] = {"quota": quota}
+    if expires_at is not None:
+        body["expiresAt"] = instant(expires_at)
+    # The route takes no Idempotency-Key: an attempt that ran but lost its answer would make
+    # the retry a 409 approval_decided for the caller's own decision. Retried only when it
+    # cannot have arrived; after backend_unavailable, get_approval says whether it was decided.
+    return Call("POST", f"/v1/approvals/{seg(approval_id)}/approve", one(t.Approval), body,
+                replayable=False)
+
+
+def decline(approval_id: str, reason: str) -> Call[t.Approval]:
+    # Not replayable, for the same reason as approve.
+    return Call("POST", f"/v1/approvals/{seg(approval_id)}/decline", one(t.Approval),
+                {"reason": reason}, replayable=False)

@@ -16,7 +16,7 @@ from ._base import KEEP, Shared, outcome
 from ._core import Attempts, Call, Done, Request, Retry, Step
 from ._orphans import DRAIN_SECONDS
 from .errors import QuotaGatewayError
-from .params import GrantCategory, Metadata, OverrideParams, When
+from .params import ApprovalStatus, GrantCategory, Metadata, OverrideParams, When
 from .reservation import ReservationContext
 
 T = TypeVar("T")
@@ -180,12 +180,17 @@ class QuotaGateway(Shared):
         return self._run(c.user_call("DELETE", user_id, "/subscription"))
 
     def set_override(self, user_id: str, group_id: str, quota: float, *,
-                     expires_at: Optional[When] = None) -> t.Subscription:
-        body = c.override_body({"quota": quota, "expires_at": expires_at})
-        return self._run(c.user_call("PUT", user_id, f"/overrides/{c.seg(group_id)}", body))
+                     expires_at: Optional[When] = None, value: Optional[str] = None) -> t.Subscription:
+        """The user's quota of a group instead of the plan's (until `expires_at`); with `value`,
+        of that one value of a per-value group (`"per"`), before the group's own override. A
+        `value` on a group that does not count per value raises `invalid_request` (`field`
+        "value"). The subscription lists it under `overrides` as `<group_id>~<value>`."""
+        return self._run(c.set_override(user_id, group_id, quota, expires_at, value))
 
-    def remove_override(self, user_id: str, group_id: str) -> t.Subscription:
-        return self._run(c.user_call("DELETE", user_id, f"/overrides/{c.seg(group_id)}"))
+    def remove_override(self, user_id: str, group_id: str, *, value: Optional[str] = None) -> t.Subscription:
+        """Back to the plan's quota; with `value`, that value back to the group's override (or
+        the plan's quota)."""
+        return self._run(c.remove_override(user_id, group_id, value))
 
     def block(self, user_id: str, reason: str) -> t.Subscription:
         return self._run(c.user_call("POST", user_id, "/block", {"reason": reason}))
@@ -242,6 +247,30 @@ class QuotaGateway(Shared):
         burned with its revenue at cost basis, voided, expired and outstanding, paid and
         promotional apart."""
         return self._run(c.balances_summary(balance, user_id, from_, to))
+
+    # Approval requests.
+
+    def list_approvals(self, *, status: Optional[ApprovalStatus] = None, user_id: Optional[str] = None,
+                       cursor: Optional[str] = None, limit: Optional[int] = None) -> t.ApprovalPage:
+        """Approval requests, oldest first (a queue): of one `status` ("pending", "approved",
+        "declined") or all, of one user or all. Pass `cursor=page.next_cursor` until it is None."""
+        return self._run(c.list_approvals(status, user_id, cursor, limit))
+
+    def get_approval(self, approval_id: str) -> t.Approval:
+        """One approval request (`approval_id` from a denial's `approval_id`, or a list)."""
+        return self._run(c.get_approval(approval_id))
+
+    def approve(self, approval_id: str, quota: float, *, expires_at: Optional[When] = None) -> t.Approval:
+        """Approves a pending request: the user's quota of the group becomes `quota` for the
+        rest of the request's period (or until `expires_at`), as an override. A decided request
+        raises `approval_decided` (409). Not retried once it may have arrived: after a
+        `backend_unavailable` error, `get_approval` says whether it was decided."""
+        return self._run(c.approve(approval_id, quota, expires_at))
+
+    def decline(self, approval_id: str, reason: str) -> t.Approval:
+        """Declines a pending request with a `reason` (1 to 256 bytes): the group stays hard for
+        the rest of the period. Raises and retries as `approve` does."""
+        return self._run(c.decline(approval_id, reason))
 
     # Plans.
 

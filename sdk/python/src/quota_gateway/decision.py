@@ -28,6 +28,9 @@ class Counter:
     the next grant) and `soonest_expiry` (None when nothing remaining expires); its
     `remaining` is what can be spent now, `reserved` what open reservations hold, and
     `exceeded` is true while it is in debt. On other counters those three are None.
+
+    A per-value group's counter (`"per": "<metadata key>"`, one counter per distinct value of
+    that key) has `value`, the value it counts; None on other groups' counters.
     """
 
     subject_id: str
@@ -46,17 +49,24 @@ class Counter:
     balance: Optional[str] = None
     debt: Optional[Union[int, float]] = None
     soonest_expiry: Optional[SoonestExpiry] = None
+    value: Optional[str] = None
 
 
 @dataclass(frozen=True)
 class Denial:
-    """What denied: a group of `subject_id` (`reason` "limit_reached", or "insufficient_balance"
-    for a balance group whose grants and overdraft cannot cover the amount), or, with
-    `group_id` None, a level that denied before any counter (a blocked parent: "user_blocked")."""
+    """What denied: a group of `subject_id` (`reason` "limit_reached", "insufficient_balance"
+    for a balance group whose grants and overdraft cannot cover the amount, "approval_pending"
+    for an approval group whose request waits for a person, "too_many_values" for a per-value
+    group that has counted as many distinct values this period as it may), or, with `group_id`
+    None, a level that denied before any counter (a blocked parent: "user_blocked").
+
+    `approval_id` names the pending approval request of an "approval_pending" denial (see
+    `get_approval`, `approve`, `decline`); None on every other denial."""
 
     subject_id: str
     group_id: Optional[str]
     reason: str = "limit_reached"
+    approval_id: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -82,9 +92,10 @@ class Allowed:
 
 @dataclass(frozen=True)
 class Denied:
-    """A refused reserve: `reasons` (`limit_reached`, `insufficient_balance`, `user_blocked`,
-    `no_subscription`, `unmatched_event`, `backend_unavailable`) and the groups that refused
-    it (`denied_by`, `denials`)."""
+    """A refused reserve: `reasons` (`limit_reached`, `insufficient_balance`, `approval_pending`,
+    `too_many_values`, `user_blocked`, `no_subscription`, `unmatched_event`,
+    `backend_unavailable`) and the groups that refused it (`denied_by`, `denials`; an
+    `approval_pending` denial names its request's `approval_id`)."""
 
     reasons: List[str]
     denied_by: List[str]

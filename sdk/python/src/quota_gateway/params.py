@@ -12,6 +12,8 @@ When = Union[str, datetime]
 # A grant's category: which credits burn first at equal priority and expiry (promotional), and
 # which are revenue (paid).
 GrantCategory = Literal["paid", "promotional"]
+# Where an approval request stands: waiting for a person, or decided either way.
+ApprovalStatus = Literal["pending", "approved", "declined"]
 
 
 class _OverrideQuota(TypedDict):

@@ -17,7 +17,8 @@ __all__ = [
     "Period", "ParentUsage", "Usage", "Override", "Subscription", "AdjustmentAnswer",
     "Adjustment", "UserInfo", "UserPage", "UsageGroup", "UsageEvent", "UsageEventPage",
     "DayGroup", "Day", "DailyUsage", "UserToken", "Webhook", "DeliveryTry", "WebhookDelivery",
-    "PlanGroup", "Plan", "SoonestExpiry", "Grant", "GrantMade", "Balance",
+    "PlanGroup", "Plan", "Allowance", "Rollover", "SoonestExpiry", "Grant", "GrantMade", "Balance",
+    "Approval", "ApprovalPage",
 ]
 
 Amount = Union[int, float]
@@ -154,10 +155,14 @@ class UserPage:
 
 @dataclass(frozen=True)
 class UsageGroup:
+    """One group's part of a ledger entry; `value` is a per-value group's value (None on
+    other groups)."""
+
     group_id: str
     unit: str
     period_start: Optional[str]
     amount: Amount
+    value: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -251,13 +256,35 @@ class WebhookDelivery:
 
 
 @dataclass(frozen=True)
+class Rollover:
+    """What is left of a period's allowance carries into the next period only, at most `max`."""
+
+    max: Amount
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """A balance group's `amount` of credits each period, burned before any grant and ended
+    with the period (but for what `rollover` carries)."""
+
+    amount: Amount
+    rollover: Optional[Rollover] = None
+
+
+@dataclass(frozen=True)
 class PlanGroup:
     """A group of a plan; `matches`, `period` and `measure` stay the documents they are.
 
     A balance group names a `balance` instead of a `quota` (its limit is the user's grants of
     that balance, and `overdraft` how far below zero its reserves may go); its `unit` is
-    optional (`count`). A match rule may price the event with its own measure:
+    optional (`count`). Its `allowance` gives it credits each period, burned before any grant;
+    `low_balance` lists amounts whose reaching from above sends `credits.low_balance` (and 0,
+    `credits.depleted`). A match rule may price the event with its own measure:
     `{"event": "image.render", "metadata": {"model": "flux-pro"}, "measure": {"rate": 10}}`.
+
+    `mode` "approval" denies like "hard", and its first denial of a user in a period opens an
+    approval request (`list_approvals`). `per` names a metadata key: the group keeps one
+    counter per distinct value of it (each with the group's quota), at most 64 a period.
     """
 
     id: str
@@ -272,6 +299,9 @@ class PlanGroup:
     alerts: Optional[List[int]] = None
     balance: Optional[str] = None
     overdraft: Optional[Amount] = None
+    per: Optional[str] = None
+    allowance: Optional[Allowance] = None
+    low_balance: Optional[List[Amount]] = None
 
 
 @dataclass(frozen=True)
@@ -369,3 +399,44 @@ class Balance:
     debt: Amount
     soonest_expiry: Optional[SoonestExpiry]
     grants: List[Grant]
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An approval request: an approval group's first denial of a user in a period, then its
+    decision.
+
+    `status` is "pending", "approved" or "declined". `event` and `amount` are the denied
+    reserve's; `used`, `reserved` and `quota` the counter when it was denied; `period_start`
+    and `resets_at` the period it was asked in (None for a lifetime group). An approval sets
+    `approved_quota` (the user's new quota of the group) until `expires_at`; a decline sets
+    `reason`; either sets `decided_at` and `decided_by` (the key or operator, as the audit
+    log names it).
+    """
+
+    approval_id: str
+    user_id: str
+    group_id: str
+    status: str
+    period_start: Optional[str]
+    resets_at: Optional[str]
+    event: str
+    amount: Amount
+    used: Amount
+    reserved: Amount
+    quota: Amount
+    requested_at: str
+    decided_at: Optional[str]
+    approved_quota: Optional[Amount]
+    expires_at: Optional[str]
+    reason: Optional[str]
+    decided_by: Optional[str]
+
+
+@dataclass(frozen=True)
+class ApprovalPage:
+    """Approval requests, oldest first (a queue); pass `cursor=page.next_cursor` for the next
+    page until it is None."""
+
+    approvals: List[Approval]
+    next_cursor: Optional[str]

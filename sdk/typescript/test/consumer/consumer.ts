@@ -2,7 +2,10 @@
 // TypeScript 4.9 and with the current TypeScript, under strict and exactOptionalPropertyTypes.
 // Each @ts-expect-error is a mistake the types must catch: unused, it fails the compile.
 import { createClient, GATEWAY_CODES, isBalanceCounter, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
-import type { Balance, BalanceCounter, ClientOptions, Decision, ErrorCode, Grant, GrantInput, GrantMade, Reason, WebhookEvent } from "quota-gateway";
+import type {
+  Approval, ApprovalStatus, Balance, BalanceCounter, ClientOptions, Decision, ErrorCode, Grant, GrantInput, GrantMade, OverrideInput, Reason,
+  WebhookEvent,
+} from "quota-gateway";
 
 declare const process: { env: Record<string, string | undefined> };
 
@@ -78,10 +81,37 @@ export async function credits(sessionId: string, expiresAt: Date | undefined): P
   return made.debtPaid + grants.length + voided.voided + (first?.available ?? 0) + debt + (short ? 1 : 0) + gift.amount;
 }
 
+export async function approvals(userId: string, until: Date | undefined): Promise<string[]> {
+  const d = await qg.reserve(userId, "campaign.launch");
+  const pending = d.denials.find((x) => x.reason === "approval_pending")?.approvalId ?? null;
+  const perValue: string | null | undefined = d.counters[0]?.value;
+  if (d.reasons.includes("too_many_values") || !pending) return [String(perValue)];
+  const { approvals, nextCursor } = await qg.listApprovals({ status: "pending", userId, cursor: undefined, limit: undefined });
+  // @ts-expect-error not a status of a request
+  await qg.listApprovals({ status: "open" });
+  const approved: Approval = await qg.approve(pending, { quota: 8000, expiresAt: until });
+  const status: ApprovalStatus = (await qg.getApproval(pending)).status;
+  // @ts-expect-error a decline needs a reason
+  await qg.decline(pending, {});
+  return [...approvals.map((a) => a.approvalId), nextCursor ?? "", approved.status, status];
+}
+
+export async function overrides(userId: string, until: Date | undefined): Promise<string[]> {
+  const one: OverrideInput = { quota: 300, value: "sdxl", expiresAt: until };
+  const set = await qg.setOverride(userId, "premium", one, { signal: undefined });
+  // An existing caller's options, and a value's removal, read alike.
+  await qg.removeOverride(userId, "premium", { timeoutMs: 1000 });
+  const removed = await qg.removeOverride(userId, "premium", { value: "sdxl", signal: undefined });
+  // @ts-expect-error a value is a string: a number of metadata is sent as written
+  await qg.setOverride(userId, "premium", { quota: 1, value: 7 });
+  return [...Object.keys(set.overrides), ...Object.keys(removed.overrides)];
+}
+
 export function code(err: unknown): ErrorCode | null {
   if (!(err instanceof QuotaGatewayError)) return null;
   if (err.code === "reservation_not_found" || err.code === "aborted" || err.code === "http_500") return err.code;
   if (err.code === "grant_limit" || err.code === "grant_not_found") return err.code;
+  if (err.code === "approval_decided" || err.code === "approval_not_found") return err.code;
   // @ts-expect-error not a code of the gateway or the client
   if (err.code === "reservation_gone") return null;
   return err.unavailable ? "backend_unavailable" : GATEWAY_CODES[0];
@@ -100,7 +130,20 @@ export async function hook(headers: IncomingHttpHeaders, body: string): Promise<
     case "quota.threshold_crossed":
       return `${event.data.userId} passed ${event.data.threshold >= 80 ? "most" : "some"} of ${event.data.quota}`;
     case "quota.limit_reached":
-      return event.data.groupId;
+      return `${event.data.groupId}${event.data.value ? ` (${event.data.value})` : ""}`;
+    case "credits.low_balance":
+      return `${event.data.balance}: ${event.data.available} left, under ${event.data.threshold}`;
+    case "credits.depleted": {
+      const zero: 0 = event.data.threshold;
+      return `${event.data.userId} ran out of ${event.data.balance} (${zero})`;
+    }
+    case "quota.approval_requested":
+      return `${event.data.approvalId} ${event.data.event} ${event.data.amount} of ${event.data.quota} ${event.data.status}`;
+    case "quota.approval_decided": {
+      // @ts-expect-error a decided request is never pending
+      const pending: "pending" = event.data.status;
+      return `${event.data.status} ${event.data.approvedQuota ?? event.data.reason ?? ""} ${String(pending)}`;
+    }
     case "webhook.test":
       return event.data.webhookId;
   }
