@@ -9,6 +9,7 @@
 -- KEYS[3]  pending requests, by when they were made  qg:{p}:approvals:pending
 -- KEYS[4]  approved requests                         qg:{p}:approvals:approved
 -- KEYS[5]  declined requests                         qg:{p}:approvals:declined
+-- KEYS[6]  the request's user's requests, every status qg:{p}:approvals:user:<user>
 -- ARGV[1]  request id
 -- ARGV[2]  its JSON
 -- ARGV[3]  its status: "pending", "approved" or "declined"
@@ -17,7 +18,7 @@
 -- Returns 1 when the copy changed, 0 when it was already as given (or decided already).
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-shape(5, 4)
+shape(6, 4)
 
 -- 1. A pending request is written once: a repeat of its event after the decision finds it.
 if ARGV[3] == 'pending' then
@@ -26,6 +27,7 @@ if ARGV[3] == 'pending' then
   end
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+  redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])
   return 1
 end
 
@@ -35,6 +37,7 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', ARGV[3] == 'approved' and KEYS[4] or KEYS[5], ARGV[4], ARGV[1])
 return 1

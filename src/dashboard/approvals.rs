@@ -30,20 +30,12 @@ use crate::quota::{Approval, ApprovalStatus, Milli, ReasonText, UserId};
 pub const QUEUE: &str = "/dashboard/approvals";
 /// Requests a page lists.
 const PAGE: usize = 50;
-/// Requests read at a time when looking for one user's, and how many such reads one answer
-/// makes at most before it links to the rest.
-const SCAN: usize = 500;
-const SCAN_PAGES: usize = 4;
 
 /// A page of requests and where the next one starts (the time and id of its last request).
 pub type Requests = (Vec<Approval>, Option<(i64, String)>);
 
-/// Up to `limit` requests of `status` (of `user`, or everyone's), oldest first, after `after`.
-/// The gateway keeps only the user's requests of each page it reads from the project's list,
-/// so for one user pages are read until `limit` are found or the list ends, at most
-/// `SCAN_PAGES` of them; the next page starts after the last request shown, or where the
-/// reading stopped (a user's page, which shows no next page, then shows none of a user whose
-/// requests are all further down a queue that long).
+/// Up to `limit` requests of `status` (of `user`, or everyone's), oldest first, after `after`,
+/// and where the next page starts.
 pub async fn requests(
     gateway: &Gateway,
     project: &str,
@@ -52,24 +44,7 @@ pub async fn requests(
     after: Option<(i64, String)>,
     limit: usize,
 ) -> Result<Requests, ApiError> {
-    let read = if user.is_some() { SCAN } else { limit };
-    let mut found = Vec::new();
-    let mut after = after;
-    for _ in 0..SCAN_PAGES {
-        let (page, next) = gateway.approvals(project, Some(status), user, after, read).await?;
-        found.extend(page);
-        if found.len() >= limit {
-            let more = next.is_some() || found.len() > limit;
-            found.truncate(limit);
-            let next = more.then(|| found.last().map(|a| (a.requested_at_ms, a.id.clone())));
-            return Ok((found, next.flatten()));
-        }
-        if next.is_none() {
-            return Ok((found, None));
-        }
-        after = next;
-    }
-    Ok((found, after))
+    Ok(gateway.approvals(project, Some(status), user, after, limit).await?)
 }
 
 /// The queue's address: of one status (pending when None), of one user (everyone's when

@@ -42,11 +42,10 @@ impl Gateway {
         after: Option<(i64, String)>,
         limit: usize,
     ) -> Result<ApprovalPage, GatewayError> {
-        let (mut page, next) = self.store.approvals(project, status, after, limit).await?;
-        if let Some(user) = user {
-            page.retain(|a| a.user_id == user.as_str());
-        }
-        Ok((page, next))
+        Ok(self
+            .store
+            .approvals(project, status, user.map(UserId::as_str), after, limit)
+            .await?)
     }
 
     pub async fn approval(&self, project: &str, id: &str) -> Result<Option<Approval>, GatewayError> {

@@ -21,6 +21,9 @@ pub enum Decision {
     NotFound,
 }
 
+/// How many of one user's requests a list filtered by user and status reads at once.
+const USER_REQUESTS_READ: usize = 1_000;
+
 /// A page of approval requests: oldest first, and where the next page starts.
 pub type ApprovalPage = (Vec<Approval>, Option<(i64, String)>);
 
@@ -28,7 +31,15 @@ impl Store {
     /// Brings the project's copy of `a` up to it: a pending request is written once, a decided
     /// one replaces it. Answers whether the copy changed.
     pub async fn index_approval(&self, project: &str, a: &Approval) -> Result<bool, StoreError> {
-        let keys = &self.keys.approvals(project);
+        let [hash, all, pending, approved, declined] = self.keys.approvals(project);
+        let keys = &[
+            hash,
+            all,
+            pending,
+            approved,
+            declined,
+            self.keys.approvals_of(project, &a.user_id),
+        ];
         let json = &serde_json::to_string(a).map_err(|e| StoreError::Protocol(e.to_string()))?;
         self.run(|mut conn| async move {
             scripts::index_approval(&mut conn, keys, &a.id, json, a.status.as_str(), a.requested_at_ms).await
@@ -45,26 +56,33 @@ impl Store {
         raw.map(|json| parse(&json)).transpose()
     }
 
-    /// Up to `limit` requests (of one status, or all), oldest first, after `after` (the
-    /// time and id a previous page ended at).
+    /// Up to `limit` requests (of one status, or all; of one user, or all), oldest first, after
+    /// `after` (the time and id a previous page ended at).
     pub async fn approvals(
         &self,
         project: &str,
         status: Option<ApprovalStatus>,
+        user: Option<&str>,
         after: Option<(i64, String)>,
         limit: usize,
     ) -> Result<ApprovalPage, StoreError> {
         let [hash, all, pending, approved, declined] = self.keys.approvals(project);
-        let list = match status {
-            None => all,
-            Some(ApprovalStatus::Pending) => pending,
-            Some(ApprovalStatus::Approved) => approved,
-            Some(ApprovalStatus::Declined) => declined,
+        // A user's requests are few (one per approval group and period): their own list is
+        // read, and filtered by status; the project's has a list per status.
+        let (list, of_status) = match (user, status) {
+            (Some(user), status) => (self.keys.approvals_of(project, user), status),
+            (None, None) => (all, None),
+            (None, Some(ApprovalStatus::Pending)) => (pending, None),
+            (None, Some(ApprovalStatus::Approved)) => (approved, None),
+            (None, Some(ApprovalStatus::Declined)) => (declined, None),
         };
         let from = after.as_ref().map_or(0, |(ms, _)| *ms);
         // Members of one score come in id order, so those up to the cursor's are skipped here;
         // the slack covers requests made in the same millisecond.
-        let want = limit + 1 + if after.is_some() { 64 } else { 0 };
+        let want = match of_status {
+            Some(_) => USER_REQUESTS_READ,
+            None => limit + 1 + if after.is_some() { 64 } else { 0 },
+        };
         let (list_ref, hash_ref) = (&list, &hash);
         let ids: Vec<(String, i64)> = self
             .run(|mut conn| async move {
@@ -80,32 +98,50 @@ impl Store {
                     .await?)
             })
             .await?;
+        let read_all = ids.len() < want;
         let ids: Vec<(String, i64)> = ids
             .into_iter()
             .filter(|(id, ms)| match &after {
                 Some((at, last)) => *ms > *at || (*ms == *at && id.as_str() > last.as_str()),
                 None => true,
             })
-            .take(limit + 1)
+            .take(if of_status.is_some() {
+                USER_REQUESTS_READ
+            } else {
+                limit + 1
+            })
             .collect();
-        let next = (ids.len() > limit)
-            .then(|| ids[limit - 1].clone())
-            .map(|(id, ms)| (ms, id));
-        let page: Vec<String> = ids.into_iter().take(limit).map(|(id, _)| id).collect();
-        if page.is_empty() {
+        // A user's list read to its bound without filling the page goes on after what it read.
+        let read_to = match (of_status, read_all, ids.last()) {
+            (Some(_), false, Some((id, ms))) => Some((*ms, id.clone())),
+            _ => None,
+        };
+        let ids: Vec<String> = ids.into_iter().map(|(id, _)| id).collect();
+        if ids.is_empty() {
             return Ok((Vec::new(), None));
         }
-        let page_ref = &page;
+        let ids_ref = &ids;
         let raw: Vec<Option<String>> = self
             .run(|mut conn| async move {
                 Ok(redis::cmd("HMGET")
                     .arg(hash_ref)
-                    .arg(page_ref)
+                    .arg(ids_ref)
                     .query_async(&mut conn)
                     .await?)
             })
             .await?;
-        let approvals = raw.iter().flatten().map(|json| parse(json)).collect::<Result<_, _>>()?;
+        let mut approvals: Vec<Approval> = raw
+            .iter()
+            .flatten()
+            .map(|json| parse(json))
+            .filter(|a| a.as_ref().map_or(true, |a| of_status.is_none_or(|s| a.status == s)))
+            .take(limit + 1)
+            .collect::<Result<_, _>>()?;
+        let next = match approvals.len() > limit {
+            true => Some((approvals[limit - 1].requested_at_ms, approvals[limit - 1].id.clone())),
+            false => read_to,
+        };
+        approvals.truncate(limit);
         Ok((approvals, next))
     }
 

@@ -169,6 +169,12 @@ impl Layout {
         .map(|rest| self.project(project, rest))
     }
 
+    /// One user's approval requests (every status), by when they were made: a list filtered by
+    /// user reads only theirs.
+    pub fn approvals_of(&self, project: &str, user: &str) -> String {
+        self.project(project, &format!("approvals:user:{}", escape(user)))
+    }
+
     /// Every change made by a key in the project, newest last (a capped stream).
     pub fn audit_log(&self, project: &str) -> String {
         self.project(project, "auditlog")

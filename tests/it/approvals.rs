@@ -324,3 +324,71 @@ async fn parallel_decisions_of_one_request_decide_it_once() {
         .count();
     assert_eq!(decisions, 1);
 }
+
+#[tokio::test]
+async fn a_list_of_one_users_requests_pages_through_theirs_alone() {
+    let app = crate::support::spawn_app().await;
+    // Three approval groups that deny at once: each user's first event of each opens a request.
+    let groups: Vec<Value> = (1..=3)
+        .map(|i| {
+            json!({ "id": format!("gate{i}"), "unit": "count", "quota": 0, "mode": "approval",
+                    "matches": [ { "event": format!("launch.{i}") } ] })
+        })
+        .collect();
+    app.put_plan(json!({ "id": "plan_gates", "periodType": "month", "groups": groups }))
+        .await;
+    // Ten users' requests, one group at a time, so each user's are spread through the queue.
+    for i in 1..=3 {
+        for u in 0..10 {
+            let user = format!("u{u}");
+            if i == 1 {
+                app.subscribe(&user, "plan_gates", None).await;
+            }
+            let denied = app
+                .reserve(json!({ "userId": user, "event": format!("launch.{i}") }))
+                .await;
+            assert_eq!(denied["reasons"], json!(["approval_pending"]), "{denied}");
+        }
+    }
+    let page = |query: String| {
+        let app = &app;
+        async move {
+            let (status, page) = app.json(Method::GET, &format!("/v1/approvals?{query}"), None).await;
+            assert_eq!(status, 200, "{page}");
+            page
+        }
+    };
+    let first = page("userId=u3&limit=2".into()).await;
+    let groups_of = |page: &Value| -> Vec<String> {
+        let list = page["approvals"].as_array().unwrap();
+        assert!(list.iter().all(|a| a["userId"] == "u3"), "{page}");
+        list.iter()
+            .map(|a| a["groupId"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(groups_of(&first), ["gate1", "gate2"]);
+    let cursor = first["nextCursor"].as_str().expect("a next page").to_string();
+    let second = page(format!("userId=u3&limit=2&cursor={cursor}")).await;
+    assert_eq!(groups_of(&second), ["gate3"]);
+    assert!(second["nextCursor"].is_null(), "{second}");
+
+    // Filtered by status too: a declined request leaves the user's pending ones.
+    let id = first["approvals"][1]["approvalId"].as_str().unwrap();
+    let (status, _) = app
+        .json(
+            Method::POST,
+            &format!("/v1/approvals/{id}/decline"),
+            Some(json!({ "reason": "no" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        groups_of(&page("userId=u3&status=pending".into()).await),
+        ["gate1", "gate3"]
+    );
+    assert_eq!(groups_of(&page("userId=u3&status=declined".into()).await), ["gate2"]);
+    assert!(page("userId=nobody".into()).await["approvals"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}

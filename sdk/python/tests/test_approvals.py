@@ -39,8 +39,8 @@ async def launches(client: Both, user: str, n: int) -> List[bool]:
 
 
 async def listed(client: Both, user: str, status: Optional[str] = None) -> Approval:
-    """The user's request of `status`, following every page: the list filters by user within
-    each page of the project's queue, and a request is listed a moment after the denial."""
+    """The user's request of `status`, following every page (a denial that found a request
+    pending may answer a moment before the list has it, so this waits a little)."""
     for _ in range(100):
         cursor = None
         while True:

@@ -36,9 +36,7 @@ export function approvalMethods(send: Send, per: Per) {
   return {
     /**
      * Approval requests, oldest first (a queue): of one `status` and one user, or all. Pass
-     * `cursor: page.nextCursor` for the next page until it is null: the gateway filters by
-     * `userId` within a page of the project's queue, so such a page may be short, even empty,
-     * and still name a next one.
+     * `cursor: page.nextCursor` for the next page until it is null.
      */
     listApprovals(query: ApprovalQuery = {}, opts: CallOptions = {}): Promise<ApprovalList> {
       const params = new URLSearchParams();

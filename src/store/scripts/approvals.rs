@@ -68,10 +68,11 @@ pub async fn decide_approval(
     })
 }
 
-/// Writes the project's copy of request `id` (`keys` as `Layout::approvals` names them).
+/// Writes the project's copy of request `id` (`keys` as `Layout::approvals` names them, then
+/// `Layout::approvals_of` its user).
 pub async fn index_approval(
     conn: &mut Conn,
-    keys: &[String; 5],
+    keys: &[String; 6],
     id: &str,
     json: &str,
     status: &str,

@@ -276,7 +276,7 @@ pub const DECIDE_APPROVAL: Contract = Contract {
 };
 pub const INDEX_APPROVAL: Contract = Contract {
     file: "index_approval.lua",
-    keys: 5,
+    keys: 6,
     args: &[fixed(4)],
     reply: "1 when the copy changed, else 0",
 };
