@@ -147,13 +147,15 @@ local function weigh(holds, quota_in_force, counters, reply, pending)
     local denied = 0
     if h.b then
       -- The quick path (wallet.lua's header): a reserve decides from the balance's quick line
-      -- while it holds (its instant), the hold's alerts and allowance are the wallet's, and the
-      -- amount either does not fit (a denial) or fits on the head with something left and
-      -- fires nothing. Its decision is what the wallet's functions would decide.
+      -- while it holds (its instant), the hold's alerts are the wallet's (a hold without any,
+      -- as when a project tells no endpoint, leaves the wallet's as they are, and the line's
+      -- highest armed amount still judges them) and its allowance is open, and the amount
+      -- either does not fit (a denial) or fits on the head with something left and fires
+      -- nothing. Its decision is what the wallet's functions would decide.
       local line, fast = h.fast and counters[h.fast], nil
       if line then
         local nx, av, oh, onhold, d, sa, ss, soon, t, ag, armed, id, hr, opened = cmsgpack.unpack(line)
-        if opened and (nx == '' or nx > now) and (h.t or '') == t and (not h.t or h.g == ag)
+        if opened and (nx == '' or nx > now) and (not h.t or (h.t == t and h.g == ag))
           and ((quota == 0 and not h.ro) or string.find(opened, '\n~' .. h.f .. '\n', 1, true)) then
           local a, j = h.a + 0, (counters[h.fast + 1] or 0) + 0
           local available = av - j

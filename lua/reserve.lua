@@ -21,7 +21,7 @@
 -- (2: an approval group whose request is pending; 3: a per-value group with no room for one
 -- more value),
 -- then the alerts fired (as alerts.lua appends them), then per balance group its balance
--- (wallet.lua's C.append)}.
+-- (as wallet.lua's C.append answers it: its quick line's, or its wallet's C.state)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 local n = shape(10, 8, HOLD_FIELDS, 2)

@@ -24,30 +24,34 @@
 -- fire, and the allowances open. A reserve whose amount fits, wholly and with something left,
 -- on the head, and fires nothing, decides from that line (read in the counters' HMGET) and
 -- holds by adding its amount to the journal "w|<balance>|j": the text is neither read nor
--- written and no function of this library is built (holds.lua's read_quick and weigh,
--- reserve.lua). Every other call that reads the wallet first moves the journal onto the head
--- grant (its remaining less it, its held more), and every write sets the journal back to 0
--- with a new line. A wallet read in a call is never held on the quick path by the same call
--- (reserve's read_quick), so a journal written is never overwritten. (A reserve that parsed
--- the text, even lazily up to the grant it held on, cost 1.8 to 2.8 times one without a
--- balance group; BENCHMARKS.md.)
+-- written and no function of this library is built (prelude.lua's read_counters, holds.lua's
+-- weigh, reserve.lua). Every other call that reads the wallet first moves the journal onto
+-- the head grant (its remaining less it, its held more), and every write sets the journal back
+-- to 0 with a new line. A wallet read in a call is never held on the quick path by the same
+-- call (read_counters skips it), so a journal written is never overwritten. (A reserve that
+-- parsed the text, even lazily up to the grant it held on, cost 1.8 to 2.8 times one without
+-- a balance group; BENCHMARKS.md.)
+-- The text's first line has a seventh field, "q", which the versions before the quick path
+-- cannot read (they answer an error for such a wallet): one of them would neither move nor
+-- keep the journal, so it is refused rather than let hold the same credits twice.
 --
 -- The functions are built on the first call that needs them (`credits()`), so a call that
--- touches no balance pays for one function, not all of them; and only those a reserve calls
--- are built then, the rest on the first use of one of them (the metatable of C).
+-- touches no balance pays for one function, not all of them (the quick path builds none).
 
 local credits_lib
 local function credits()
   if credits_lib then
     return credits_lib
   end
-  -- (C and the wallets loaded are the only upvalues, and these the only functions built for a
-  -- reserve: each costs every call that builds it, about as much as formatting a number.)
+  -- (C and the wallets loaded are the only upvalues. Each function costs every call that
+  -- builds it, about as much as formatting a number: those only some calls need are built
+  -- on their first use, through the metatable of C.)
   local C, loaded
 
   -- The wallet of `balance`, read once per call, whole (C.whole), with the quick path's
-  -- journal moved onto the grant it held on. The first line of a wallet written with a
-  -- reserve's sums (11 fields, before the quick line) is read as one of 6.
+  -- journal moved onto the grant it held on. Only the first line's first six fields are
+  -- read: a wallet written before the quick path has 6 or 11 (the last five sums a reserve
+  -- read lazily then), one written since 7 (see the header).
   local function wallet(balance, now)
     local w = loaded[balance]
     if w then
@@ -65,8 +69,7 @@ local function credits()
     if not d then
       error({err = 'ERR qg contract: the wallet of ' .. balance .. ' is not a wallet'})
     end
-    local old = string.match(raw, '^|[^|\n]*|[^|\n]*|[^|\n]*|[^|\n]*|[^|\n]*()', at)
-    at = old or at
+    at = string.find(raw, '\n', at, true) or #raw + 1
     w = {g = {}, d = d + 0, oh = oh + 0, now = now, raw = raw, start = at,
       t = t ~= '' and t or nil, ag = ag ~= '' and ag or nil, lf = lf ~= '' and lf or nil, dq = dq ~= '' and dq or nil}
     local journal = got[3]
@@ -235,7 +238,7 @@ local function credits()
     -- A whole wallet as it is kept (see save): its first line, then a line per grant.
     function C.encode(w)
       local out = {table.concat({string.format('%d', w.d), string.format('%d', w.oh), w.t or '', w.ag or '',
-        w.lf or '', w.dq or ''}, '|')}
+        w.lf or '', w.dq or '', 'q'}, '|')}
       for i, g in ipairs(C.whole(w).g) do
         out[i + 1] = table.concat({g.i, g.k, g.f, g.x, string.format('%d', g.a), string.format('%d', g.r),
           string.format('%d', g.h), string.format('%d', g.c), string.format('%d', g.e), string.format('%d', g.v),
@@ -300,7 +303,7 @@ local function credits()
           if f > now then
             nx = math.min(nx, f)
           elseif expired(g, now) then
-            -- (Ended when read: none is left. Were one, the next call reads the wallet whole.)
+            -- (Ended when read: none is left. Were one, the quick line would not hold.)
             nx = 0
           else
             sr = sr + g.r

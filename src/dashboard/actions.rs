@@ -104,8 +104,9 @@ async fn apply(
                 }
                 None => Override::checked(quota, None).map_err(|d| ApiError::invalid("hours", d))?,
             };
-            // A per-value group's override may name one value; empty means the whole group.
-            let of_value = fields.get("value").map(|v| v.trim()).filter(|v| !v.is_empty());
+            // A per-value group's override may name one value (as typed: a value may have
+            // spaces around it); empty means the whole group.
+            let of_value = fields.get("value").map(String::as_str).filter(|v| !v.is_empty());
             gateway
                 .set_value_override(project, user, group, of_value, Some(&value), by)
                 .await?;

@@ -93,7 +93,8 @@ impl View {
     }
 }
 
-/// A page's cursor: "<requested ms>.<approval id>" of the last request the previous one showed.
+/// A page's cursor: "<requested ms>.<approval id>" of the last request the previous page showed,
+/// or of where its reading stopped.
 fn cursor(text: &str) -> Result<(i64, String), ApiError> {
     let bad = || ApiError::invalid("after", "must be a next page's link of this page");
     let (ms, id) = text.split_once('.').ok_or_else(bad)?;

@@ -24,6 +24,7 @@ use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Usage};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
+use crate::quota::value::MAX_VALUE_BYTES;
 use crate::quota::{ApprovalStatus, Counter, Milli, SignedAmount, Status, UsageEvent, UserId, MAX_OVERRIDE_HOURS};
 
 /// Ledger entries a user's page shows.
@@ -182,7 +183,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
                     select name="groupId" { @for g in &groups { option value=(g) { (Shown(g)) } } }
                     input type="number" name="quota" min="0" step="0.001" placeholder="new quota" required;
                     input type="number" name="hours" min="1" max=(MAX_OVERRIDE_HOURS) placeholder="for hours (empty: until removed)";
-                    input type="text" name="value" maxlength="256" placeholder="of one value (per-value groups)";
+                    input type="text" name="value" maxlength=(MAX_VALUE_BYTES) placeholder="of one value (per-value groups)";
                     button type="submit" { "Bump quota" }
                 }
             }

@@ -21,8 +21,12 @@ pub enum Decision {
     NotFound,
 }
 
-/// How many of one user's requests a list filtered by user and status reads at once.
-const USER_REQUESTS_READ: usize = 1_000;
+/// How many of one user's requests a list filtered by user reads at once, and how many such
+/// reads one page makes at most (then it names where it stopped as its next page).
+const USER_BATCH: usize = 200;
+const MAX_BATCHES: usize = 50;
+/// Ids read past a cursor's millisecond, for requests made in the same one.
+const SAME_MS_SLACK: usize = 64;
 
 /// A page of approval requests: oldest first, and where the next page starts.
 pub type ApprovalPage = (Vec<Approval>, Option<(i64, String)>);
@@ -67,8 +71,8 @@ impl Store {
         limit: usize,
     ) -> Result<ApprovalPage, StoreError> {
         let [hash, all, pending, approved, declined] = self.keys.approvals(project);
-        // A user's requests are few (one per approval group and period): their own list is
-        // read, and filtered by status; the project's has a list per status.
+        // The project keeps a list per status; a user's list has every status and is read in
+        // batches, keeping those of the status asked for, until the page is full.
         let (list, of_status) = match (user, status) {
             (Some(user), status) => (self.keys.approvals_of(project, user), status),
             (None, None) => (all, None),
@@ -76,18 +80,45 @@ impl Store {
             (None, Some(ApprovalStatus::Approved)) => (approved, None),
             (None, Some(ApprovalStatus::Declined)) => (declined, None),
         };
-        let from = after.as_ref().map_or(0, |(ms, _)| *ms);
+        let batch = if of_status.is_some() { USER_BATCH } else { limit + 1 };
+        let mut found: Vec<Approval> = Vec::new();
+        let mut cursor = after;
+        for _ in 0..MAX_BATCHES {
+            let (ids, ended) = self.approval_ids(&list, cursor.as_ref(), batch).await?;
+            if let Some((id, ms)) = ids.last() {
+                cursor = Some((*ms, id.clone()));
+            }
+            let records = self.approval_records(&hash, &ids).await?;
+            found.extend(records.into_iter().filter(|a| of_status.is_none_or(|s| a.status == s)));
+            if found.len() > limit {
+                found.truncate(limit);
+                let last = &found[limit - 1];
+                let next = (last.requested_at_ms, last.id.clone());
+                return Ok((found, Some(next)));
+            }
+            if ended {
+                return Ok((found, None));
+            }
+        }
+        // A page cut short by the bound names where the reading stopped.
+        Ok((found, cursor))
+    }
+
+    /// Up to `n` ids of `list` after `after`, oldest first, and whether the list ended there.
+    async fn approval_ids(
+        &self,
+        list: &str,
+        after: Option<&(i64, String)>,
+        n: usize,
+    ) -> Result<(Vec<(String, i64)>, bool), StoreError> {
+        let from = after.map_or(0, |(ms, _)| *ms);
         // Members of one score come in id order, so those up to the cursor's are skipped here;
         // the slack covers requests made in the same millisecond.
-        let want = match of_status {
-            Some(_) => USER_REQUESTS_READ,
-            None => limit + 1 + if after.is_some() { 64 } else { 0 },
-        };
-        let (list_ref, hash_ref) = (&list, &hash);
+        let want = n + if after.is_some() { SAME_MS_SLACK } else { 0 };
         let ids: Vec<(String, i64)> = self
             .run(|mut conn| async move {
                 Ok(redis::cmd("ZRANGEBYSCORE")
-                    .arg(list_ref)
+                    .arg(list)
                     .arg(from)
                     .arg("+inf")
                     .arg("WITHSCORES")
@@ -98,51 +129,29 @@ impl Store {
                     .await?)
             })
             .await?;
-        let read_all = ids.len() < want;
+        let ended = ids.len() < want;
         let ids: Vec<(String, i64)> = ids
             .into_iter()
-            .filter(|(id, ms)| match &after {
+            .filter(|(id, ms)| match after {
                 Some((at, last)) => *ms > *at || (*ms == *at && id.as_str() > last.as_str()),
                 None => true,
             })
-            .take(if of_status.is_some() {
-                USER_REQUESTS_READ
-            } else {
-                limit + 1
-            })
             .collect();
-        // A user's list read to its bound without filling the page goes on after what it read.
-        let read_to = match (of_status, read_all, ids.last()) {
-            (Some(_), false, Some((id, ms))) => Some((*ms, id.clone())),
-            _ => None,
-        };
-        let ids: Vec<String> = ids.into_iter().map(|(id, _)| id).collect();
+        let ended = ended && ids.len() <= n;
+        Ok((ids.into_iter().take(n).collect(), ended))
+    }
+
+    /// The requests of `ids`, in their order (an id without a record is left out).
+    async fn approval_records(&self, hash: &str, ids: &[(String, i64)]) -> Result<Vec<Approval>, StoreError> {
         if ids.is_empty() {
-            return Ok((Vec::new(), None));
+            return Ok(Vec::new());
         }
-        let ids_ref = &ids;
+        let names: Vec<&str> = ids.iter().map(|(id, _)| id.as_str()).collect();
+        let names = &names;
         let raw: Vec<Option<String>> = self
-            .run(|mut conn| async move {
-                Ok(redis::cmd("HMGET")
-                    .arg(hash_ref)
-                    .arg(ids_ref)
-                    .query_async(&mut conn)
-                    .await?)
-            })
+            .run(|mut conn| async move { Ok(redis::cmd("HMGET").arg(hash).arg(names).query_async(&mut conn).await?) })
             .await?;
-        let mut approvals: Vec<Approval> = raw
-            .iter()
-            .flatten()
-            .map(|json| parse(json))
-            .filter(|a| a.as_ref().map_or(true, |a| of_status.is_none_or(|s| a.status == s)))
-            .take(limit + 1)
-            .collect::<Result<_, _>>()?;
-        let next = match approvals.len() > limit {
-            true => Some((approvals[limit - 1].requested_at_ms, approvals[limit - 1].id.clone())),
-            false => read_to,
-        };
-        approvals.truncate(limit);
-        Ok((approvals, next))
+        raw.iter().flatten().map(|json| parse(json)).collect()
     }
 
     /// The alerts outbox of `user`'s slot, where their scripts put the events they fire.

@@ -8,7 +8,7 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{spawn_app, two_nodes_with, TestApp};
+use crate::support::{redis, spawn_app, two_nodes_with, TestApp};
 
 /// One credit a unit: the amount reserved is the quantity.
 fn plan() -> Value {
@@ -107,22 +107,42 @@ async fn a_reserve_on_the_quick_path_answers_what_the_wallet_says() {
     let soon = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
     grant(&app, "w", 40, 10, Some(&soon)).await;
     grant(&app, "w", 100, 20, None).await;
-    // The first reserve reads the wallet and writes its quick line; the next ones (fitting on
-    // the first grant with credits left) answer from it. Each answer is the wallet's state.
-    // The last takes the first grant's last 2, so no usable grant expires any more.
-    for (quantity, expiring) in [(5, true), (6, true), (7, true), (20, true), (3, false)] {
+    // The grants wrote the quick line; reserves fitting on the first grant with credits left
+    // answer from it and add to its journal, which nothing moves until the wallet is read:
+    // each answer is what the wallet says once it is.
+    let journal = || -> Option<String> {
+        redis::shared().query(&["HGET", &format!("{}:{{default:w}}:ctr", app.prefix), "w|credits|j"])
+    };
+    let mut answers = Vec::new();
+    for quantity in [5, 6, 7, 20] {
         let held = app
             .reserve(json!({ "userId": "w", "event": "render", "quantity": quantity }))
             .await;
         assert_eq!(held["allowed"], true, "{held}");
-        let counter = TestApp::counter(&held, "credits");
-        let b = balance(&app, "w").await;
-        assert_eq!(counter["remaining"], b["available"], "{held} {b}");
-        assert_eq!(counter["reserved"], b["held"], "{held} {b}");
-        assert_eq!(counter["debt"], b["debt"], "{held} {b}");
-        assert_eq!(counter["soonestExpiry"], b["soonestExpiry"], "{held} {b}");
-        assert_eq!(counter["soonestExpiry"]["at"].is_string(), expiring, "{held}");
+        answers.push(TestApp::counter(&held, "credits").clone());
     }
+    // All four held on the quick path (milli-units).
+    assert_eq!(journal().as_deref(), Some("38000"));
+    let b = balance(&app, "w").await;
+    assert_eq!(journal().as_deref(), Some("0"), "reading the wallet moved the journal");
+    let last = answers.last().unwrap();
+    assert_eq!(last["remaining"], b["available"], "{last} {b}");
+    assert_eq!(last["reserved"], b["held"], "{last} {b}");
+    assert_eq!(last["debt"], b["debt"], "{last} {b}");
+    assert_eq!(last["soonestExpiry"], b["soonestExpiry"], "{last} {b}");
+    assert_eq!(last["soonestExpiry"]["amount"], 2, "{last}");
+    assert_eq!(
+        answers.iter().map(|c| c["remaining"].clone()).collect::<Vec<_>>(),
+        [json!(135), json!(129), json!(122), json!(102)]
+    );
+    // The last takes the first grant's last 2 and one of the second's: on the wallet, so no
+    // usable grant expires any more.
+    let held = app
+        .reserve(json!({ "userId": "w", "event": "render", "quantity": 3 }))
+        .await;
+    let counter = TestApp::counter(&held, "credits");
+    assert!(counter["soonestExpiry"].is_null(), "{held}");
+    assert_eq!(journal().as_deref(), Some("0"));
     // 41 held: the first grant's 40 and one of the second's, in burn order.
     let b = balance(&app, "w").await;
     let held: Vec<Value> = b["grants"]
