@@ -80,7 +80,7 @@ impl Gateway {
         })?;
         let now_ms = self.clock.now_ms();
         let mut decided = request.clone();
-        decided.decided_by = Some(by.label.clone());
+        decided.decided_by = Some(by.name().to_string());
         let quota = match verdict {
             Verdict::Approve { quota, expires_ms } => {
                 let expires_ms = expires_ms.or(request.period_end_ms);

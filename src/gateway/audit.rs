@@ -22,6 +22,16 @@ impl Actor {
             label: "root token".into(),
         }
     }
+
+    /// Who it is, as an answer names them: its label, or its id when it has none (a key made
+    /// without a label).
+    pub fn name(&self) -> &str {
+        if self.label.is_empty() {
+            &self.id
+        } else {
+            &self.label
+        }
+    }
 }
 
 /// Every change the audit log records, one per verb that makes it.

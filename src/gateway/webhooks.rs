@@ -205,7 +205,7 @@ impl Gateway {
         enabled: bool,
         by: &Actor,
     ) -> Result<EndpointRecord, GatewayError> {
-        let reason = format!("disabled by {}", by.label);
+        let reason = format!("disabled by {}", by.name());
         let changed = self.store.set_endpoint_enabled(project, id, enabled, &reason).await?;
         let not_found = || GatewayError::WebhookNotFound(id.to_string());
         let changed = changed.ok_or_else(not_found)?;

@@ -207,6 +207,11 @@ async fn a_declined_request_keeps_the_group_hard_and_check_reports_pending_witho
         (declined["status"].clone(), declined["reason"].clone()),
         (json!("declined"), json!("campaign not reviewed"))
     );
+    // A key made without a label is named by its id.
+    let by = declined["decidedBy"].as_str().unwrap_or_default().to_string();
+    assert!(!by.is_empty(), "{declined}");
+    let (_, listed_copy) = app.json(Method::GET, &format!("/v1/approvals/{id}"), None).await;
+    assert_eq!(listed_copy["decidedBy"], by.as_str(), "{listed_copy}");
     let after = app.reserve(launch("bo")).await;
     assert_eq!(after["reasons"], json!(["limit_reached"]), "{after}");
     assert_eq!(listed(&app, "status=declined", 1).await[0]["approvalId"], id.as_str());
