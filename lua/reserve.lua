@@ -55,8 +55,9 @@ end
 -- held, quota in force and denied follow the answer's first four values, VERDICT_FIELDS a hold
 -- (its held is the hold's second value, at VERDICT_FIELDS * (i - 1) + 6; its denied the fourth).
 local expires = at + ARGV[7]
--- Sized for the answer of two holds that fire nothing: a table grown one element at a time is
--- rehashed at every power of two (see prelude.lua).
+-- Sized for the answer of two holds that fire nothing (and, with a balance group, its
+-- balance's five values): a table grown one element at a time is rehashed at every power of
+-- two (see prelude.lua).
 local reply = holds.credits and {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
   nil, nil} or {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil}
 local counters = read_counters(holds, true)
