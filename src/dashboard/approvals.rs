@@ -34,19 +34,6 @@ const PAGE: usize = 50;
 /// A page of requests and where the next one starts (the time and id of its last request).
 pub type Requests = (Vec<Approval>, Option<(i64, String)>);
 
-/// Up to `limit` requests of `status` (of `user`, or everyone's), oldest first, after `after`,
-/// and where the next page starts.
-pub async fn requests(
-    gateway: &Gateway,
-    project: &str,
-    status: ApprovalStatus,
-    user: Option<&UserId>,
-    after: Option<(i64, String)>,
-    limit: usize,
-) -> Result<Requests, ApiError> {
-    Ok(gateway.approvals(project, Some(status), user, after, limit).await?)
-}
-
 /// The queue's address: of one status (pending when None), of one user (everyone's when
 /// None), after a cursor, with a notice.
 fn queue_href(status: Option<ApprovalStatus>, user: Option<&UserId>, after: Option<&(i64, String)>) -> String {
@@ -124,15 +111,15 @@ async fn answer(
 ) -> Result<HttpResponse, ApiError> {
     let gateway = &state.gateway;
     let shown = view.status();
-    let (list, next) = requests(
-        gateway,
-        &session.project,
-        shown,
-        view.user.as_ref(),
-        view.after.clone(),
-        PAGE,
-    )
-    .await?;
+    let (list, next) = gateway
+        .approvals(
+            &session.project,
+            Some(shown),
+            view.user.as_ref(),
+            view.after.clone(),
+            PAGE,
+        )
+        .await?;
     let now_ms = gateway.now_ms();
     let user = view.user.as_ref();
     let body = html! {

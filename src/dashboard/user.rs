@@ -102,7 +102,9 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
     let (changes, _) = gateway.changes(project, None, Some(user), 20).await?;
     let open = gateway.open_reservations(project, user, 20).await?;
     let spend = spend_by_member(gateway, project, user, usage.as_ref()).await?;
-    let waiting = approvals::requests(gateway, project, ApprovalStatus::Pending, Some(user), None, WAITING).await?;
+    let waiting = gateway
+        .approvals(project, Some(ApprovalStatus::Pending), Some(user), None, WAITING)
+        .await?;
     let (now_ms, balances) = match gateway.balances(project, user).await {
         Ok((now_ms, balances)) => (now_ms, Some(balances)),
         Err(GatewayError::PlanMissing(_)) => (gateway.now_ms(), None),
