@@ -44,6 +44,12 @@ end
 if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= #record.h then
   return {'mismatch'}
 end
+if record.run and state == 'expired' then
+  -- A run closed itself at its expiry (the prelude's reclaim committed what its steps used):
+  -- its close answers it as it is.
+  local reply = append_fired(append_counters({'ok', 1, raw}, record.h, quotas(KEYS[6], record.h, now)))
+  return record.w and credits().append(reply, record.h, record.w, now) or reply
+end
 
 -- 3. Count the actual amounts into the reservation's own periods. A late commit (the hold
 -- already expired and went back) still counts: the AI call happened. In-flight limits only
@@ -57,27 +63,51 @@ if ARGV[l + 4] ~= '' then
   late = ARGV[l + 4] == '1'
 end
 for i, h in ipairs(record.h) do
-  h.n = ARGV[6] ~= '' and ARGV[6 + i] or h.a
+  -- A run's close commits what its steps used (runs.lua).
+  h.n = record.run and string.format('%d', runs().used(record, h)) or ARGV[6] ~= '' and ARGV[6 + i] or h.a
+end
+-- A step's (or child run's) holds drawn from its run settle with the run while it is live,
+-- and count on the user, late, once it has ended (runs.lua).
+local drawn, live = {}, false
+if record.ru then
+  drawn = runs().drawn(record)
+  live = next(drawn) ~= nil and select(2, runs().load(record.ru, now))
+  if next(drawn) and not live then
+    late = true
+  end
+end
+local function mine(i)
+  return not drawn[i] or not live
 end
 -- Usage first: it is the change that can be refused, and then nothing may have been written.
-local over, before, after = move_counters(record.h, ':u', function(_, h) return h.k == 'c' and 0 or tonumber(h.n) end)
+local over, before, after = move_counters(record.h, ':u', function(i, h)
+  return (h.k == 'c' or not mine(i)) and 0 or tonumber(h.n)
+end)
 if over then
   return {'overflow', over}
 end
 local quota_in_force = quotas(KEYS[6], record.h, now)
 alert_crossings(record.h, quota_in_force, before, after)
 if held then
-  move_counters(record.h, ':h', function(_, h) return -tonumber(h.a) end)
+  move_counters(record.h, ':h', function(i, h) return drawn[i] and 0 or -tonumber(h.a) end)
+end
+if live then
+  runs().settle(record, held, function(_, h) return h.n end, now)
 end
 -- Credits: burned from what the reservation held, or, when its holds went back at expiry, in
 -- burn order; what nothing covers becomes debt (a commit never denies).
 local burned
-if record.w then
+if record.w or (next(drawn) and not live) then
   local C = credits()
   burned = {}
-  for _, h in ipairs(record.h) do
-    local part = record.w[h.g]
-    if part then
+  for i, h in ipairs(record.h) do
+    local part = not drawn[i] and record.w and record.w[h.g]
+    if drawn[i] and h.m and string.byte(h.m) == 98 then
+      -- Drawn from a run that has ended: burned in burn order, as any late commit.
+      local b = string.match(h.m, '^b/([^/]*)')
+      local grants, debt = C.burn(b, tonumber(h.n), now)
+      burned[h.g] = {b = b, g = grants, d = string.format('%d', debt)}
+    elseif part then
       local grants, debt
       if held then
         grants, debt = C.settle(part, tonumber(h.n), now)
@@ -98,9 +128,16 @@ finish(ARGV[5], record, 'committed', now)
 -- the reservation recorded (records written before it recorded them have neither).
 local metadata = ARGV[l] ~= '' and ARGV[l] or record.md or ''
 local quantity = ARGV[l + 1] ~= '' and ARGV[l + 1] or record.qt or ''
-ledger(now, record.h, function(_, h) return h.k ~= 'c' and h.n or nil end,
-  credited(attributed({'kind', late and 'late_commit' or 'commit', 'ref', ARGV[5], 'event', record.e,
-    'metadata', metadata, 'quantity', quantity}, ARGV[l + 2], ARGV[l + 3]), burned))
+-- A run's close counts no usage of its own: its steps' entries did (and carry their run).
+local kind = record.run and 'run_close' or late and 'late_commit' or 'commit'
+local fields = {'kind', kind, 'ref', ARGV[5], 'event', record.e, 'metadata', metadata, 'quantity', quantity}
+if record.ru then
+  fields[#fields + 1], fields[#fields + 2] = 'run', record.ru
+  fields[#fields + 1], fields[#fields + 2] = 'action', record.ra
+  fields[#fields + 1], fields[#fields + 2] = 'step', record.rk
+end
+ledger(now, record.h, function(_, h) return not record.run and h.k ~= 'c' and h.n or nil end,
+  credited(attributed(fields, ARGV[l + 2], ARGV[l + 3]), burned))
 local reply = {'ok', late and 1 or 0, cjson.encode(record)}
 append_fired(append_counters(reply, record.h, quota_in_force))
 if record.w then

@@ -145,7 +145,13 @@ local function weigh(holds, quota_in_force, counters, reply, pending)
     local h = holds[i]
     local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
     local denied = 0
-    if h.b then
+    if h.r then
+      -- A step's hold of a group its run holds weighs against the run's budget (runs.lua).
+      denied = runs().weigh(holds.step, h)
+      if denied ~= 0 then
+        allowed = 0
+      end
+    elseif h.b then
       -- The quick path (wallet.lua's header): a reserve decides from the balance's quick line
       -- while it holds (its instant), the hold's alerts are the wallet's (a hold without any,
       -- as when a project tells no endpoint, leaves the wallet's as they are, and the line's

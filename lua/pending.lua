@@ -18,8 +18,9 @@ local expired, expired_credits = {}, {}
 
 -- Reads what expired reservations still hold into `expired`, as a writing script's reclaim
 -- would return it, at most PENDING_BATCH reservations (the reclaim's batch), so one call's work
--- stays bounded. Answers true when more are due: the script then answers "more", and the node
--- has a writing script reclaim them before it asks again.
+-- stays bounded. Answers true when more are due, or when a run or a step of one is due: the
+-- script then answers "more", and the node has a writing script reclaim them before it asks
+-- again.
 local function read_expired()
   -- The limit is PENDING_BATCH + 1 (one more tells whether more remain), as the command takes it.
   local PENDING_BATCH, PENDING_LIMIT, RECORD_VERSION = 64, '65', '2'
@@ -33,7 +34,11 @@ local function read_expired()
       if record and record.v and record.v ~= RECORD_VERSION then
         error({err = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION})
       end
-      if record and record.s == 'held' then
+      if record and record.s == 'held' and (record.run or record.ru) then
+        -- A run's expiry commits what its steps used, and a step's draws were never the
+        -- user's (runs.lua): a writing script's reclaim settles them first.
+        return true
+      elseif record and record.s == 'held' then
         for _, h in ipairs(record.h) do
           expired[h.f] = (expired[h.f] or 0) + h.a
         end

@@ -77,7 +77,8 @@ local function read_counters(holds, quick)
   if quick and holds.credits then
     for i = 1, n do
       local b = holds[i].b
-      if b and not (credits_lib and credits_lib.loaded[b]) then
+      -- (A step's hold drawn from its run reads no balance: the run holds its credits.)
+      if b and not holds[i].r and not (credits_lib and credits_lib.loaded[b]) then
         local once = true
         for k = 1, n do
           once = once and (k == i or holds[k].b ~= b)
@@ -169,7 +170,15 @@ local function reclaim(now)
     return false, false
   end
   local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', until_now, 'LIMIT', '0', RECLAIM_LIMIT)
-  local done, back, order, taken, credited = {}, {}, {}, 0, false
+  -- Per counter field, what goes back (held, negative) or is counted (a run's used).
+  local done, delta, order, taken, credited = {}, {}, {}, 0, false
+  local function move(field, d)
+    if not delta[field] then
+      delta[field] = 0
+      order[#order + 1] = field
+    end
+    delta[field] = delta[field] + d
+  end
   -- Expiries per day and group, counted once per pair: [day][group] -> holds.
   local expired = {}
   for _, id in ipairs(due) do
@@ -188,21 +197,41 @@ local function reclaim(now)
       end
       local day = math.floor(record.x / DAY_MS)
       expired[day] = expired[day] or {}
-      -- Credits it held go back to their grants (or expire with them).
+      -- A step's draws go back to its run, and a run commits what its steps used (runs.lua):
+      -- per hold, what is the user's.
+      local per = (record.ru or record.run) and runs().expire(record, now)
+      -- Credits it held go back to their grants (or expire with them); a run's burn what its
+      -- steps used.
       if record.w then
-        for _, part in pairs(record.w) do
-          credits().give_back(part, now)
+        for g, part in pairs(record.w) do
+          if record.run then
+            local used = 0
+            for i, h in ipairs(record.h) do
+              if h.g == g and per[i] then
+                used = per[i].used
+              end
+            end
+            credits().settle(part, used, now)
+          else
+            credits().give_back(part, now)
+          end
         end
         credited = true
       end
-      for _, h in ipairs(record.h) do
+      for i, h in ipairs(record.h) do
         expired[day][h.g] = (expired[day][h.g] or 0) + 1
-        local field = h.f .. ':h'
-        if not back[field] then
-          back[field] = 0
-          order[#order + 1] = field
+        local p = per and per[i]
+        if not per or (p and p.held) then
+          move(h.f .. ':h', -h.a)
         end
-        back[field] = back[field] + h.a
+        if p and p.used > 0 then
+          move(h.f .. ':u', p.used)
+          if not p.held and h.m and string.byte(h.m) == 98 then
+            -- A late child's balance hold: burned in burn order, as a late commit's.
+            credits().burn(string.match(h.m, '^b/([^/]*)'), p.used, now)
+            credited = true
+          end
+        end
       end
       taken = taken + #record.h
     end
@@ -211,7 +240,7 @@ local function reclaim(now)
   local values, writes = #order > 0 and redis.call('HMGET', KEYS[1], unpack(order)) or {}, {}
   for i, field in ipairs(order) do
     local value = values[i]
-    writes[2 * i - 1], writes[2 * i] = field, math.max(0, (value and value + 0 or 0) - back[field])
+    writes[2 * i - 1], writes[2 * i] = field, math.max(0, (value and value + 0 or 0) + delta[field])
   end
   write_fields(writes)
   if credited then

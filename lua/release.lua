@@ -40,7 +40,10 @@ if state == 'expired' then
 end
 
 -- 2. Give every hold back, credits to their grants, and count the release in today's rollups.
-move_counters(record.h, ':h', function(_, h) return -tonumber(h.a) end)
+-- A step's (or child run's) holds drawn from its run go back to the run (runs.lua); they held
+-- nothing on the user.
+local drawn = record.ru and select(2, runs().settle(record, true, function() return nil end, now)) or {}
+move_counters(record.h, ':h', function(i, h) return drawn[i] and 0 or -tonumber(h.a) end)
 if record.w then
   local C = credits()
   for _, part in pairs(record.w) do

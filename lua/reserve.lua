@@ -9,7 +9,9 @@
 -- then        the reservation's record (see prelude.lua) as the node encoded it, without its
 --             opening brace and the fields only Redis knows (s, c, x): the event, the holds as
 --             above and p, the next level up, when there is one (a parent the node reserves at
---             next under the same id, named so commit, release and extend reach it)
+--             next under the same id, named so commit, release and extend reach it); a
+--             step's opens with its run, action and kind ("ru", "ra", "rk"; runs.lua), a run's
+--             has a "run" object
 -- last        the request's decision instant, ms (see holds.lua): its periods must contain it,
 --             and the holds expire ttl after it
 --
@@ -19,9 +21,11 @@
 -- (only soft groups can come near it; nothing is written), else {"ok", reservation id,
 -- expires ms, allowed 0|1, then per hold VERDICT_FIELDS values: used, held, quota, denied 0|1
 -- (2: an approval group whose request is pending; 3: a per-value group with no room for one
--- more value),
+-- more value; a step's hold drawn from its run, 4: the run's budget has no room, 5: a
+-- fallback would pass its share),
 -- then the alerts fired (as alerts.lua appends them), then per balance group its balance
--- (as wallet.lua's C.append answers it: its quick line's, or its wallet's C.state)}.
+-- (as wallet.lua's C.append answers it: its quick line's, or its wallet's C.state), then for
+-- a step its run's answer (runs.lua's R.answer)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 local n = shape(10, 8, HOLD_FIELDS, 2)
@@ -51,6 +55,12 @@ if more then
   return {'more'}
 end
 
+-- A step of a run: the record the node encoded opens with its run ("ru"), and holds of the
+-- groups the run holds draw from it (runs.lua).
+local tail = ARGV[9 + HOLD_FIELDS * n]
+local step = string.byte(tail, 2) == 114 and runs().step(tail, holds, now)
+holds.step = step
+
 -- 4. Check every group before writing anything. The answer carries the decision: hold i's used,
 -- held, quota in force and denied follow the answer's first four values, VERDICT_FIELDS a hold
 -- (its held is the hold's second value, at VERDICT_FIELDS * (i - 1) + 6; its denied the fourth).
@@ -62,6 +72,9 @@ local reply = holds.credits and {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, 
   nil, nil} or {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil}
 local counters = read_counters(holds, true)
 local allowed = weigh(holds, quota_in_force, counters, reply)
+if step and step.code ~= 0 then
+  allowed = 0
+end
 reply[4] = allowed
 
 -- 5. Write all holds and the reservation, or nothing.
@@ -69,7 +82,8 @@ if allowed == 1 then
   local writes, alerting = {nil, nil, nil, nil, nil, nil, nil, nil}, false
   for i = 1, #holds do
     local h = holds[i]
-    local held = counters[2 * i] + h.a
+    -- (A hold drawn from a run holds nothing on the user's counter: the run does.)
+    local held = counters[2 * i] + (h.r and 0 or h.a)
     if held > MAX_EXACT then
       return {'overflow', h.g}
     end
@@ -106,7 +120,7 @@ if allowed == 1 then
         -- Held wholly on the head (weigh's quick path), the journal written above. Written out:
         -- group ids, balance names, grant ids and amounts need no escaping in JSON.
         parts[#parts + 1] = '"' .. h.g .. '":{"b":"' .. h.b .. '","g":[["' .. h.fast[1] .. '","' .. h.a .. '"]],"o":"0"}'
-      elseif h.b then
+      elseif h.b and not h.r then
         C = credits()
         parts[#parts + 1] = '"' .. h.g .. '":' .. cjson.encode(C.hold(C.wallet(h.b, now), h.b, h.a, now))
       end
@@ -117,7 +131,9 @@ if allowed == 1 then
     credit_parts = '"w":{' .. table.concat(parts, ',') .. '},'
   end
   -- Created at the decision instant, as its expiry is: an extension is capped a day after it.
-  local record = '{"s":"held","c":"' .. string.format('%d', at) .. '","x":"' .. x .. '",' .. credit_parts .. ARGV[9 + HOLD_FIELDS * n]
+  -- A step's record says which holds it drew from its run, which counts it.
+  local drawn = step and runs().admit(step, holds, ARGV[6]) or ''
+  local record = '{"s":"held","c":"' .. string.format('%d', at) .. '","x":"' .. x .. '",' .. credit_parts .. drawn .. tail
   redis.call('HSET', KEYS[2], ARGV[6], record)
   redis.call('ZADD', KEYS[3], x, ARGV[6])
   -- Open holds are the usage of in-flight groups: an admit can cross their thresholds. Only a
@@ -133,7 +149,7 @@ else
   -- Each denying group fires "limit" the first time in its period at this quota, at its level:
   -- open holds for in-flight groups, else usage.
   for i = 1, #holds do
-    if reply[VERDICT_FIELDS * (i - 1) + 8] == 1 and not holds[i].b then
+    if reply[VERDICT_FIELDS * (i - 1) + 8] == 1 and not holds[i].b and not holds[i].r then
       local h = holds[i]
       fire('limit', h, quota_in_force[i], {'L'}, h.k == 'c' and counters[2 * i] or counters[2 * i - 1])
       -- An approval group's first denial in its period opens its approval request: the
@@ -152,7 +168,7 @@ else
           end
           local tag = string.match(KEYS[1], '{(.*)}')
           local plan = redis.call('HGET', KEYS[6], 'plan') or ''
-          local event = string.match(ARGV[9 + HOLD_FIELDS * n], '"e":"([^"]*)"') or ''
+          local event = string.match(tail, '"e":"([^"]*)"') or ''
           fired_ids[#fired_ids + 1] = redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag,
             'plan', plan, 'type', 'approval', 'g', h.g, 'k', h.k or '', 't', '',
             'q', string.format('%d', quota_in_force[i]), 'n', string.format('%d', counters[2 * i - 1]),
@@ -202,5 +218,8 @@ if holds.credits then
       reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] = credits().state(h.b, now)
     end
   end
+end
+if step then
+  runs().answer(step, holds, reply)
 end
 return remember(reply, now, at)

@@ -8,16 +8,19 @@
 -- then        for the ledger: the event name, its metadata as JSON, its quantity in
 --             milli-units, the id of the key that made the call, the member whose event it was
 --             ("" at the member's own level), and the entry's reference (the same at every
---             level, so a parent's entry has its member's id)
+--             level, so a parent's entry has its member's id), and its run, "" for none, else
+--             "<run id>|<action id>|<kind>" (runs.lua: holds of the groups the run holds count
+--             in the run while it is live)
 -- last        the request's decision instant, ms (see holds.lua): its periods must contain it
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"stale"}, {"more"}, {"overflow", group}
 -- when a counter would pass 2^53 - 1 milli-units (nothing is counted), else {"ok", then per
 -- hold COUNTER_FIELDS values: used, held, quota, then the alerts fired (as alerts.lua appends
--- them), then per balance group its balance (wallet.lua's C.append)}.
+-- them), then per balance group its balance (wallet.lua's C.append), then for a step its
+-- run's answer (runs.lua's R.answer)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-local n = shape(10, 6, HOLD_FIELDS, 7)
+local n = shape(10, 6, HOLD_FIELDS, 8)
 
 -- 1. A repeat answers the first answer and counts nothing (`now` is Redis time, read by the
 -- prelude).
@@ -43,10 +46,16 @@ if reclaim(now) then
   return {'more'}
 end
 
--- 4. Count every group, or none when one would pass what a counter holds exactly.
-local over, before, after = move_counters(holds, ':u', function(_, h) return tonumber(h.a) end)
+-- 4. Count every group, or none when one would pass what a counter holds exactly; a step's
+-- holds of its run's groups count in the run instead (runs.lua), after the check.
+local l = 7 + HOLD_FIELDS * n
+local step = ARGV[l + 6] ~= '' and runs().track(ARGV[l + 6], holds, now)
+local over, before, after = move_counters(holds, ':u', function(_, h) return h.r and 0 or tonumber(h.a) end)
 if over then
   return {'overflow', over}
+end
+if step then
+  runs().tracked(step, holds)
 end
 alert_crossings(holds, quota_in_force, before, after)
 if holds.note_values then
@@ -59,7 +68,7 @@ if holds.credits then
   burned = {}
   for i = 1, #holds do
     local h = holds[i]
-    if h.b then
+    if h.b and not h.r then
       local w = C.wallet(h.b, now)
       C.watch(w, h, quota_in_force[i], now)
       local grants, debt = C.burn(h.b, tonumber(h.a), now)
@@ -70,13 +79,20 @@ if holds.credits then
 end
 
 -- 5. The ledger entry and the day's rollups, in the same step as the counters.
-local l = 7 + HOLD_FIELDS * n
-ledger(now, holds, function(_, h) return h.a end,
-  credited(attributed({'kind', 'track', 'ref', ARGV[l + 5], 'event', ARGV[l], 'metadata', ARGV[l + 1],
-    'quantity', ARGV[l + 2]}, ARGV[l + 3], ARGV[l + 4]), burned))
+local fields = {'kind', 'track', 'ref', ARGV[l + 5], 'event', ARGV[l], 'metadata', ARGV[l + 1],
+  'quantity', ARGV[l + 2]}
+if step then
+  fields[#fields + 1], fields[#fields + 2] = 'run', step.id
+  fields[#fields + 1], fields[#fields + 2] = 'action', step.action
+  fields[#fields + 1], fields[#fields + 2] = 'step', step.kind
+end
+ledger(now, holds, function(_, h) return h.a end, credited(attributed(fields, ARGV[l + 3], ARGV[l + 4]), burned))
 prune(now)
 local reply = append_fired(append_counters({'ok'}, holds, quota_in_force))
 if holds.credits then
   credits().append(reply, holds, nil, now)
+end
+if step then
+  runs().answer(step, holds, reply)
 end
 return remember(reply, now, at)

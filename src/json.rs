@@ -97,6 +97,19 @@ impl Json {
         }
     }
 
+    /// An integer.
+    pub fn integer(&mut self, value: impl itoa::Integer) {
+        self.comma();
+        self.0.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    /// `"key":` for a key that comes from a plan or a caller, escaped as `string` escapes it.
+    pub fn key(&mut self, key: &str) -> &mut Json {
+        self.string(key);
+        self.0.push(b':');
+        self
+    }
+
     /// An integer as a JSON string, as the reservation records keep numbers.
     pub fn integer_text(&mut self, value: impl itoa::Integer) {
         self.comma();

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::http::ApiError;
 use crate::quota::ids::check_event;
-use crate::quota::{EventInput, Milli, UserId};
+use crate::quota::{EventInput, Milli, ReservationId, Step, StepKind, UserId};
 
 const MAX_METADATA_KEYS: usize = 32;
 const MAX_METADATA_KEY_BYTES: usize = 64;
@@ -25,6 +25,16 @@ pub struct ReserveBody {
     pub metadata: Option<Map<String, Value>>,
     #[schema(minimum = 1, maximum = 86400)]
     pub ttl_seconds: Option<i64>,
+    /// Makes the reserve a step of this run (`POST /v1/runs`): groups the run holds draw from
+    /// its budget. Not for `/v1/check`.
+    pub run_id: Option<String>,
+    /// The original action the step is an attempt of, counted against the run's
+    /// `attemptsPerAction`; only with `runId`.
+    #[schema(pattern = r"^[A-Za-z0-9_.:-]{1,128}$")]
+    pub action_id: Option<String>,
+    /// What the step is to its action; only with `runId`. Default `primary`.
+    #[schema(value_type = Option<String>, pattern = "^(primary|retry|fallback)$")]
+    pub kind: Option<String>,
 }
 
 /// `POST /v1/track`: no ttl, the usage already happened.
@@ -37,23 +47,81 @@ pub struct TrackBody {
     pub event: String,
     pub quantity: Option<Milli>,
     pub metadata: Option<Map<String, Value>>,
+    /// Makes the track a step of this run: groups the run holds count in it while it is open.
+    pub run_id: Option<String>,
+    /// As for reserve; only with `runId`.
+    #[schema(pattern = r"^[A-Za-z0-9_.:-]{1,128}$")]
+    pub action_id: Option<String>,
+    /// As for reserve; only with `runId`.
+    #[schema(value_type = Option<String>, pattern = "^(primary|retry|fallback)$")]
+    pub kind: Option<String>,
 }
 
 impl ReserveBody {
     /// The event and its ttl in ms.
     pub fn validate(self) -> Result<(EventInput, i64), ApiError> {
         let ttl_ms = ttl_ms(self.ttl_seconds)?;
-        Ok((
-            event_input(self.user_id, self.event, self.quantity, self.metadata)?,
-            ttl_ms,
-        ))
+        let mut input = event_input(self.user_id, self.event, self.quantity, self.metadata)?;
+        input.step = step(&input.user, self.run_id, self.action_id, self.kind)?;
+        Ok((input, ttl_ms))
+    }
+
+    /// A check answers what a plain reserve would: it takes no run.
+    pub fn validate_check(self) -> Result<EventInput, ApiError> {
+        if self.run_id.is_some() {
+            return Err(ApiError::invalid("runId", "a check takes no run; reserve the step"));
+        }
+        Ok(self.validate()?.0)
     }
 }
 
 impl TrackBody {
     pub fn validate(self) -> Result<EventInput, ApiError> {
-        event_input(self.user_id, self.event, self.quantity, self.metadata)
+        let mut input = event_input(self.user_id, self.event, self.quantity, self.metadata)?;
+        input.step = step(&input.user, self.run_id, self.action_id, self.kind)?;
+        Ok(input)
     }
+}
+
+/// A step's run, action and kind: `runId` a run of the same user; `actionId` and `kind` only
+/// with it.
+pub fn step(
+    user: &UserId,
+    run_id: Option<String>,
+    action_id: Option<String>,
+    kind: Option<String>,
+) -> Result<Option<Step>, ApiError> {
+    let Some(run_id) = run_id else {
+        if action_id.is_some() {
+            return Err(ApiError::invalid(
+                "actionId",
+                "only a step of a run has one; give runId",
+            ));
+        }
+        if kind.is_some() {
+            return Err(ApiError::invalid("kind", "only a step of a run has one; give runId"));
+        }
+        return Ok(None);
+    };
+    let run = ReservationId::parse_run(&run_id)
+        .filter(|run| run.user() == user)
+        .ok_or_else(|| ApiError::invalid("runId", "must be a run of this user (POST /v1/runs answers one)"))?;
+    let action = action_id.unwrap_or_default();
+    if !action.is_empty() {
+        // (Its charset keeps it plain in the run's record and in track's "|"-separated argument.)
+        check_event(&action).map_err(|d| ApiError::invalid("actionId", d))?;
+    }
+    let kind = match kind.as_deref() {
+        None => StepKind::Primary,
+        Some(text) => {
+            StepKind::parse(text).ok_or_else(|| ApiError::invalid("kind", "must be primary, retry or fallback"))?
+        }
+    };
+    Ok(Some(Step {
+        run_id: run,
+        action,
+        kind,
+    }))
 }
 
 /// `ttlSeconds`: 1 to 86400, 60 when absent.
@@ -80,6 +148,7 @@ fn event_input(
         event,
         quantity: quantity.unwrap_or(Milli::from_units(1)),
         metadata,
+        step: None,
     })
 }
 

@@ -24,6 +24,7 @@ mod reservations;
 mod reserve;
 mod route;
 mod routes;
+mod runs;
 mod settle;
 mod subscriptions;
 mod track;

@@ -15,7 +15,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::dto;
 use super::route::{Key, Route};
-use super::{event, projects, subscriptions, user_tokens, users};
+use super::{event, projects, runs, subscriptions, user_tokens, users};
 use crate::http::Code;
 use crate::quota::{Milli, PlanDoc, SignedAmount};
 
@@ -261,7 +261,9 @@ pub fn document(routes: &[Route]) -> OpenApi {
         dto::CommitAnswer, dto::ReleaseAnswer, dto::WebhookBody, dto::WebhookAnswer, dto::WebhookList,
         dto::SecretAnswer, dto::ChangeAnswer, dto::ChangePage, dto::DeliveryIdAnswer, dto::TryAnswer, dto::DeliveryAnswer, dto::DeliveryList,
         dto::CreditMoveAnswer, dto::CategoryAnswer, dto::CreditSummaryAnswer, dto::GrantBody, dto::GrantAnswer, dto::GrantMadeAnswer, dto::GrantList, dto::BalanceAnswer, dto::BalanceList,
-        dto::ApprovalAnswer, dto::ApprovalList, dto::ApproveBody, dto::DeclineBody
+        dto::ApprovalAnswer, dto::ApprovalList, dto::ApproveBody, dto::DeclineBody,
+        dto::StepRunAnswer, dto::RunLimitsDoc, dto::RunStartAnswer, dto::RunGroupAnswer, dto::RunAnswer, dto::RunList,
+        dto::RunExtendAnswer, runs::RunBody
     )
     .build();
     OpenApiBuilder::new()

@@ -19,7 +19,7 @@ pub async fn get_reservation(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let project = key.project(&state).await?;
-    let id = ReservationId::parse(&id).ok_or(ApiError::ReservationNotFound)?;
+    let id = ReservationId::parse_reservation(&id).ok_or(ApiError::ReservationNotFound)?;
     let view = state
         .gateway
         .reservation(&project, &id)
@@ -62,7 +62,7 @@ pub async fn extend(
     let ttl_ms = ttl_ms(Some(body.ttl_seconds))?;
     let id = path.into_inner();
     let project = key.project(&state).await?;
-    let id = ReservationId::parse(&id).ok_or(ApiError::ReservationNotFound)?;
+    let id = ReservationId::parse_reservation(&id).ok_or(ApiError::ReservationNotFound)?;
     match state.gateway.extend(&project, &id, ttl_ms).await? {
         Extension::Extended { expires_ms, .. } => Ok(HttpResponse::Ok().json(ExtendAnswer {
             reservation_id: id.to_string(),

@@ -38,7 +38,7 @@ pub async fn check(
 ) -> Result<HttpResponse, ApiError> {
     let body: ReserveBody = body::parse(&body::read(&req, payload).await?)?;
     // The ttl is checked like reserve's, so a check and its reserve fail alike.
-    let (input, _) = body.validate()?;
+    let input = body.validate_check()?;
     let project = key.project(&state).await?;
     let decision = state.gateway.check(&project, &input).await?;
     Ok(answer(decision, input.user.as_str()))

@@ -10,7 +10,7 @@ use utoipa::openapi::OpenApi;
 
 use super::openapi;
 use super::route::{Key, Route};
-use super::{approvals, audit_log, credits, usage_events, user_tokens, users, webhooks};
+use super::{approvals, audit_log, credits, runs, usage_events, user_tokens, users, webhooks};
 use super::{cors, daily_usage, health, plans, projects, reservations, reserve, settle, subscriptions, track, usage};
 use crate::http::ApiError;
 use crate::http::Code;
@@ -72,6 +72,17 @@ routes! {
         headers ["Idempotency-Key"];
     POST "/v1/reservations/{reservationId}/release" => settle::release, Secret, "Give the hold back, exactly once",
         body Some("EmptyBody"), ok 200 Some("ReleaseAnswer"), errors [ReservationNotFound, ReservationCommitted, ReservationReleased];
+    POST "/v1/runs" => runs::start_run, Secret, "Hold an agent run's budget before it starts, as a reserve of its event would; steps name it with runId",
+        body Some("RunBody"), ok 200 Some("RunStartAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit],
+        headers ["Idempotency-Key"];
+    GET "/v1/runs" => runs::list_runs, Secret, "A user's runs, newest first (at most 100)",
+        body None, ok 200 Some("RunList"), errors [], query ["userId"];
+    GET "/v1/runs/{runId}" => runs::get_run, Secret, "Read a run: budget, used and remaining per group, steps, attempts, fallbacks, children",
+        body None, ok 200 Some("RunAnswer"), errors [RunNotFound];
+    POST "/v1/runs/{runId}/close" => runs::close_run, Secret, "Commit what the run's steps used, give the rest back (open steps included); repeat-safe",
+        body Some("EmptyBody"), ok 200 Some("RunAnswer"), errors [RunNotFound, CounterLimit];
+    POST "/v1/runs/{runId}/extend" => runs::extend_run, Secret, "Move an open run's expiry",
+        body Some("ExtendBody"), ok 200 Some("RunExtendAnswer"), errors [RunNotFound, RunEnded];
     POST "/v1/projects" => projects::create_project, Root, "Create a project",
         body Some("ProjectBody"), ok 201 Some("ProjectAnswer"), errors [ProjectExists];
     GET "/v1/projects" => projects::list_projects, Root, "List projects",

@@ -26,7 +26,7 @@ pub async fn commit(
     }
     let id = path.into_inner();
     let idempotency = idempotency(&req, "commit", &id, &bytes)?;
-    let reservation = ReservationId::parse(&id);
+    let reservation = ReservationId::parse_reservation(&id);
     let record = key.secret(&state).await?;
     let reservation = reservation.ok_or(ApiError::ReservationNotFound)?;
     let commit = state.gateway.commit(
@@ -54,7 +54,7 @@ pub async fn release(
     let _: EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
     let id = path.into_inner();
     let project = key.project(&state).await?;
-    let reservation = ReservationId::parse(&id).ok_or(ApiError::ReservationNotFound)?;
+    let reservation = ReservationId::parse_reservation(&id).ok_or(ApiError::ReservationNotFound)?;
     let settled = settled(state.gateway.release(&project, &reservation).await?)?;
     Ok(dto::direct::respond(
         dto::direct::release(&id, &settled, reservation.user().as_str()),

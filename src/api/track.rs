@@ -21,12 +21,12 @@ pub async fn track(
     let input = body.validate()?;
     let idempotency = idempotency(&req, "track", "", &bytes)?;
     let record = key.secret(&state).await?;
-    let counters = state
+    let tracked = state
         .gateway
         .track(&record.project, &input, idempotency.as_ref(), &record.key_id)
         .await?;
     Ok(dto::direct::respond(
-        dto::direct::track(&counters, input.user.as_str()),
+        dto::direct::track(&tracked.counters, tracked.run.as_ref(), input.user.as_str()),
         HttpResponse::Ok(),
     ))
 }

@@ -8,11 +8,12 @@ use super::parents::Level;
 use super::reserve::canonical_metadata;
 use super::Idempotency;
 use super::{Gateway, GatewayError};
-use crate::quota::{Counter, Decision, EventInput, Milli, ReservationId, UserId};
+use crate::quota::{Counter, Decision, EventInput, Milli, ReservationId, RunLimits, UserId};
 use crate::store::StoreError;
 
 impl Gateway {
-    /// Reserves at every level, bottom-up, under one reservation id.
+    /// Reserves at every level, bottom-up, under one reservation id; a run's start (`run`,
+    /// its limits) keeps its limits at the user's level, which alone counts them.
     pub(super) async fn reserve_levels(
         &self,
         project: &str,
@@ -20,6 +21,7 @@ impl Gateway {
         id: &ReservationId,
         ttl_ms: i64,
         idempotency: Option<&Idempotency>,
+        run: Option<&RunLimits>,
     ) -> Result<Decision, GatewayError> {
         let user = &input.user;
         // What the reservation was for, as every level's record keeps it.
@@ -37,6 +39,7 @@ impl Gateway {
                 ttl_ms,
                 idempotency,
                 None,
+                run,
             )
             .await?;
         if !first.allowed || next.is_none() {
@@ -54,10 +57,21 @@ impl Gateway {
         let mut answer = first;
         let mut denied = None;
         let idempotency = idempotency.map(|i| i.under(user.as_str()));
+        let run_above = run.map(|_| RunLimits::default());
         self.walk_up(user, next.map(UserId::into_string), async |level| {
             self.between_levels().await;
             let reserved = self
-                .reserve_level(project, level, input, &metadata, &id, ttl_ms, idempotency.as_ref(), at)
+                .reserve_level(
+                    project,
+                    level,
+                    input,
+                    &metadata,
+                    &id,
+                    ttl_ms,
+                    idempotency.as_ref(),
+                    at,
+                    run_above.as_ref(),
+                )
                 .await;
             let (decision, above) = match reserved {
                 Ok(reserved) => reserved,
@@ -149,5 +163,6 @@ fn denied_above(admitted: Decision, denying: Decision) -> Decision {
         denied_by: denying.denied_by,
         counters,
         decided_at_ms: denying.decided_at_ms,
+        run: admitted.run,
     }
 }

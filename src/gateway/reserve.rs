@@ -11,7 +11,7 @@ use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::decision::Granted;
 use crate::quota::hold::prepare;
-use crate::quota::{Decision, EventInput, Prepared, ReservationId, UserId};
+use crate::quota::{Decision, EventInput, Prepared, ReservationId, RunLimits, UserId};
 use crate::secrets::random_bytes;
 use crate::store::{Decided, Reply, ReserveArgs};
 
@@ -36,14 +36,16 @@ impl Gateway {
     ) -> Result<Decision, GatewayError> {
         let started = Instant::now();
         let id = ReservationId::new(&input.user, &random_bytes::<16>());
-        let answer = self.reserve_levels(project, input, &id, ttl_ms, idempotency).await;
+        let answer = self
+            .reserve_levels(project, input, &id, ttl_ms, idempotency, None)
+            .await;
         self.report(Verb::Reserve, project, Some(&input.user), started, &answer);
         answer
     }
 
     /// Holds quota at one level under reservation `id`, deciding at `at` (None: the clock's
     /// reading at each attempt); the record keeps the event's `metadata` (canonical JSON, made
-    /// once per request) for its commit's ledger entry.
+    /// once per request) for its commit's ledger entry, and a run's start its `run` limits.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn reserve_level(
         &self,
@@ -55,6 +57,7 @@ impl Gateway {
         ttl_ms: i64,
         idempotency: Option<&Idempotency>,
         at: Option<i64>,
+        run: Option<&RunLimits>,
     ) -> Result<LevelDecision, GatewayError> {
         self.decide(project, level, input, at, async |admitted, prepared, parent, at| {
             let args = ReserveArgs {
@@ -66,6 +69,8 @@ impl Gateway {
                 metadata,
                 parent: parent.map_or("", UserId::as_str),
                 at,
+                step: input.step.as_ref(),
+                run,
             };
             let ledger = self.keeps_ledger(project).await?;
             let reply = self
@@ -97,14 +102,21 @@ impl Gateway {
             };
             // A repeat answers in the windows its first call held in, and the levels above
             // hold at that instant too.
+            // A step's answer says what its run has left.
+            let with_run = |prepared: &Prepared<'_>, mut decision: Decision| {
+                if let (Some(answer), Some(step)) = (&verdict.step, &input.step) {
+                    decision.run = Some(prepared.run_progress(answer, step.run_id.as_str()));
+                }
+                decision
+            };
             Ok(Reply::Done(match held.first_at_ms.filter(|first| *first != at.at_ms) {
                 Some(first_ms) => {
                     let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
                     let mut first = prepare(plan, input, started_ms, first_ms, overrides, true)?;
                     first.name_approvals(project, level.subject.as_str());
-                    first.decision(&verdict, Some(granted), first_ms)
+                    with_run(&first, first.decision(&verdict, Some(granted), first_ms))
                 }
-                None => prepared.decision(&verdict, Some(granted), at.at_ms),
+                None => with_run(prepared, prepared.decision(&verdict, Some(granted), at.at_ms)),
             }))
         })
         .await

@@ -172,6 +172,7 @@ impl Gateway {
             member: who.member,
             reference: who.reference,
             late_below,
+            step: None,
         };
         let reply = self
             .drive(project, subject, async || {

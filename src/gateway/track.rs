@@ -12,16 +12,19 @@ use super::resolve::Freshness;
 use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::hold::prepare;
-use crate::quota::{Counter, EventInput, UserId};
+use crate::quota::{Counter, EventInput, RunProgress, UserId};
 use crate::secrets::random_bytes;
 use crate::store::{LedgerEntry, Reply};
 
-/// The counters a track changed.
-pub struct Tracked(pub Vec<Counter>);
+/// The counters a track changed, and a step's run as the step left it.
+pub struct Tracked {
+    pub counters: Vec<Counter>,
+    pub run: Option<RunProgress>,
+}
 
 impl Observed for Tracked {
     fn effect(&self) -> Effect<'_> {
-        Effect::Counted(&self.0)
+        Effect::Counted(&self.counters)
     }
 }
 
@@ -35,7 +38,7 @@ impl Gateway {
         input: &EventInput,
         idempotency: Option<&Idempotency>,
         key_id: &str,
-    ) -> Result<Vec<Counter>, GatewayError> {
+    ) -> Result<Tracked, GatewayError> {
         let started = Instant::now();
         let answer = async {
             let user = &input.user;
@@ -56,9 +59,9 @@ impl Gateway {
                 member: "",
                 reference: &reference,
             };
-            let (mut counters, next, at) = self.track_level(project, first, input, idempotency, &who, None).await?;
+            let (mut tracked, next, at) = self.track_level(project, first, input, idempotency, &who, None).await?;
             if next.is_none() {
-                return Ok(Tracked(counters));
+                return Ok(tracked);
             }
             // Every level counts at the user's level's instant: one event, one window everywhere.
             let at = Some(at);
@@ -71,15 +74,18 @@ impl Gateway {
                 let (counted, above, _) = self
                     .track_level(project, level, input, idempotency.as_ref(), &who, at)
                     .await?;
-                counters.extend(counted.into_iter().map(|c| c.of_subject(level.subject.as_str())));
+                let subject = level.subject.as_str();
+                tracked
+                    .counters
+                    .extend(counted.counters.into_iter().map(|c| c.of_subject(subject)));
                 Ok(above.map(UserId::into_string))
             })
             .await?;
-            Ok(Tracked(counters))
+            Ok(tracked)
         }
         .await;
         self.report(Verb::Track, project, Some(&input.user), started, &answer);
-        answer.map(|tracked| tracked.0)
+        answer
     }
 
     /// Counts the event at one level at instant `at` (None: the clock's reading at each
@@ -93,7 +99,7 @@ impl Gateway {
         idempotency: Option<&Idempotency>,
         who: &Who<'_>,
         at: Option<i64>,
-    ) -> Result<(Vec<Counter>, Option<UserId>, i64), GatewayError> {
+    ) -> Result<(Tracked, Option<UserId>, i64), GatewayError> {
         let subject = level.subject;
         let on = self.ledger_for(project, subject).await?;
         let entry = &LedgerEntry {
@@ -104,6 +110,7 @@ impl Gateway {
             member: who.member,
             reference: who.reference,
             late_below: None,
+            step: input.step.as_ref(),
         };
         self.drive(project, subject, async || {
             let decided = self.decided(at);
@@ -115,7 +122,11 @@ impl Gateway {
             }
             let parent = level.above(resolved.sub.parent_id.as_deref());
             let Some(plan) = &resolved.plan else {
-                return Ok(Reply::Done((Vec::new(), parent, at_ms)));
+                let none = Tracked {
+                    counters: Vec::new(),
+                    run: None,
+                };
+                return Ok(Reply::Done((none, parent, at_ms)));
             };
             let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
             let mut prepared = prepare(plan, input, started_ms, at_ms, overrides, false)?;
@@ -134,17 +145,26 @@ impl Gateway {
                     decided,
                 )
                 .await?;
-            let (amounts, fired, first_at) = match reply.done() {
+            let done = match reply.done() {
                 Ok(done) => done,
                 Err(other) => return Ok(other),
             };
-            self.alerts_fired(fired);
+            self.alerts_fired(done.fired);
             // A repeat answers in the windows its first call counted in, and the levels above
             // count at that instant too.
-            Ok(Reply::Done(match first_at.filter(|first| *first != at_ms) {
-                Some(first_ms) => (first_call(first_ms)?.counters(&amounts), parent, first_ms),
-                None => (prepared.counters(&amounts), parent, at_ms),
-            }))
+            let (prepared, at_ms) = match done.first_at_ms.filter(|first| *first != at_ms) {
+                Some(first_ms) => (first_call(first_ms)?, first_ms),
+                None => (prepared, at_ms),
+            };
+            let run = match (&done.step, &input.step) {
+                (Some(answer), Some(step)) => Some(prepared.run_progress(answer, step.run_id.as_str())),
+                _ => None,
+            };
+            let tracked = Tracked {
+                counters: prepared.counters(&done.amounts),
+                run,
+            };
+            Ok(Reply::Done((tracked, parent, at_ms)))
         })
         .await
     }

@@ -44,6 +44,10 @@ pub enum ApiError {
     GrantNotFound(String),
     #[error("no approval request {0} in this project")]
     ApprovalNotFound(String),
+    #[error("no such run in this project")]
+    RunNotFound,
+    #[error("the run has ended ({0}); start another")]
+    RunEnded(&'static str),
     #[error("approval request {id} was {status} already")]
     ApprovalDecided { id: String, status: &'static str },
     #[error("project {0} exists already")]
@@ -123,6 +127,8 @@ impl ApiError {
             Self::DeliveryNotFound(_) => Code::DeliveryNotFound,
             Self::GrantNotFound(_) => Code::GrantNotFound,
             Self::ApprovalNotFound(_) => Code::ApprovalNotFound,
+            Self::RunNotFound => Code::RunNotFound,
+            Self::RunEnded(_) => Code::RunEnded,
             Self::ApprovalDecided { .. } => Code::ApprovalDecided,
             Self::ProjectExists(_) => Code::ProjectExists,
             Self::ReservationCommitted => Code::ReservationCommitted,

@@ -2,6 +2,7 @@
 
 use super::amount::Milli;
 use super::counter::Counter;
+use super::run::RunProgress;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
@@ -15,6 +16,18 @@ pub enum Reason {
     UserBlocked,
     NoSubscription,
     UnmatchedEvent,
+    /// A step's run has no room left in a group it holds.
+    RunBudgetExhausted,
+    /// A step's run has taken as many steps as its limits allow.
+    RunStepsExhausted,
+    /// A step's action has been attempted as often as its run allows.
+    ActionAttemptsExhausted,
+    /// A fallback step would pass its run's count of fallbacks or their share of a group.
+    FallbackBudgetExhausted,
+    /// A step's run was closed, expired, or is no run.
+    RunEnded,
+    /// A child run would be a fourth level of runs.
+    RunTooDeep,
 }
 
 impl Reason {
@@ -27,6 +40,12 @@ impl Reason {
             Reason::UserBlocked => "user_blocked",
             Reason::NoSubscription => "no_subscription",
             Reason::UnmatchedEvent => "unmatched_event",
+            Reason::RunBudgetExhausted => "run_budget_exhausted",
+            Reason::RunStepsExhausted => "run_steps_exhausted",
+            Reason::ActionAttemptsExhausted => "action_attempts_exhausted",
+            Reason::FallbackBudgetExhausted => "fallback_budget_exhausted",
+            Reason::RunEnded => "run_ended",
+            Reason::RunTooDeep => "run_too_deep",
         }
     }
 }
@@ -64,6 +83,8 @@ pub struct Decision {
     pub counters: Vec<Counter>,
     /// When it was decided (Redis time as the node estimates it), for the reset headers.
     pub decided_at_ms: i64,
+    /// A step's: its run as the step left it (the user's level's).
+    pub run: Option<RunProgress>,
 }
 
 impl Decision {
@@ -76,6 +97,7 @@ impl Decision {
             denied_by: Vec::new(),
             counters: Vec::new(),
             decided_at_ms,
+            run: None,
         }
     }
 

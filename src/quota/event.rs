@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::amount::Milli;
 use super::ids::UserId;
+use super::run::Step;
 
 /// A validated event: who, what, how much.
 #[derive(Debug, Clone)]
@@ -13,4 +14,6 @@ pub struct EventInput {
     pub event: String,
     pub quantity: Milli,
     pub metadata: Map<String, Value>,
+    /// A reserve's or track's run, when it is a step of one.
+    pub step: Option<Step>,
 }

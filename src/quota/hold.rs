@@ -12,6 +12,7 @@ use super::event::EventInput;
 use super::measure::{Measure, MeasureError};
 use super::period::Window;
 use super::plan::{LimitGroup, Mode, Plan, Unit};
+use super::run::RunProgress;
 use super::subscription::Override;
 use super::value::{value_key, value_of};
 
@@ -85,6 +86,20 @@ pub struct Verdict {
     pub pending: Vec<bool>,
     /// Per hold, whether it denied as a per-value group with no room for one more value.
     pub full: Vec<bool>,
+    /// Per hold of a step drawn from its run, what its run denied it with.
+    pub over_run: Vec<Option<Reason>>,
+    /// A step's answer of its run.
+    pub step: Option<StepAnswer>,
+}
+
+/// What a step's script answered of its run: a denial of the whole step, the run's steps and
+/// fallbacks so far, and per hold what the run has left of its group (None: not the run's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepAnswer {
+    pub denial: Option<Reason>,
+    pub steps: u64,
+    pub fallbacks: u64,
+    pub remaining: Vec<Option<Milli>>,
 }
 
 /// The matched groups' holds at `now_ms`, with the user's `overrides`; `in_flight` false leaves
@@ -179,7 +194,9 @@ impl Prepared<'_> {
                 Denial {
                     subject: None,
                     group: Some(g.id.clone()),
-                    reason: if g.balance.is_some() {
+                    reason: if let Some(Some(run)) = verdict.over_run.get(i) {
+                        *run
+                    } else if g.balance.is_some() {
                         Reason::InsufficientBalance
                     } else if verdict.full.get(i).copied().unwrap_or(false) {
                         Reason::TooManyValues
@@ -192,6 +209,19 @@ impl Prepared<'_> {
                 }
             })
             .collect();
+        let mut denied_by = denied_by;
+        // A step denied whole by its run (its steps, attempts, fallbacks, or its end).
+        if let Some(reason) = verdict.step.as_ref().and_then(|s| s.denial) {
+            denied_by.insert(
+                0,
+                Denial {
+                    subject: None,
+                    group: None,
+                    reason,
+                    approval_id: None,
+                },
+            );
+        }
         let mut reasons: Vec<Reason> = Vec::new();
         for d in &denied_by {
             if !reasons.contains(&d.reason) {
@@ -213,6 +243,22 @@ impl Prepared<'_> {
             denied_by,
             counters: self.counters(verdict.holds.iter().map(|(a, _)| a)),
             decided_at_ms: now_ms,
+            run: None,
+        }
+    }
+
+    /// What a step's answer says of run `run_id`: per group the run holds, what it has left.
+    pub fn run_progress(&self, answer: &StepAnswer, run_id: &str) -> RunProgress {
+        RunProgress {
+            run_id: run_id.to_string(),
+            remaining: self
+                .groups
+                .iter()
+                .zip(&answer.remaining)
+                .filter_map(|(g, left)| left.map(|left| (g.id.clone(), left)))
+                .collect(),
+            steps: answer.steps,
+            fallbacks: answer.fallbacks,
         }
     }
 }

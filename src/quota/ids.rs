@@ -51,9 +51,19 @@ pub struct ReservationId {
 impl ReservationId {
     /// A new id for `user` with the given random bytes.
     pub fn new(user: &UserId, random: &[u8]) -> ReservationId {
-        // Written into one string (a reserve makes one): "r_" <user> "." <random>, base64url.
-        let mut text = String::with_capacity(4 + (user.as_str().len() + random.len()) * 4 / 3 + 2);
-        text.push_str("r_");
+        ReservationId::made("r_", user, random)
+    }
+
+    /// A new run's id for `user`: a run is a reservation, named apart so the reservation
+    /// routes never end one and the run routes never end anything else.
+    pub fn new_run(user: &UserId, random: &[u8]) -> ReservationId {
+        ReservationId::made("run_", user, random)
+    }
+
+    fn made(prefix: &str, user: &UserId, random: &[u8]) -> ReservationId {
+        // Written into one string (a reserve makes one): <prefix> <user> "." <random>, base64url.
+        let mut text = String::with_capacity(prefix.len() + 2 + (user.as_str().len() + random.len()) * 4 / 3 + 2);
+        text.push_str(prefix);
         URL_SAFE_NO_PAD.encode_string(user.as_str(), &mut text);
         text.push('.');
         URL_SAFE_NO_PAD.encode_string(random, &mut text);
@@ -63,9 +73,25 @@ impl ReservationId {
         }
     }
 
+    /// A reservation's id as the reservation routes take it: a run is no reservation there.
+    pub fn parse_reservation(text: &str) -> Option<ReservationId> {
+        ReservationId::parse(text).filter(|id| !id.is_run())
+    }
+
+    /// A run's id as the run routes take it.
+    pub fn parse_run(text: &str) -> Option<ReservationId> {
+        ReservationId::parse(text).filter(ReservationId::is_run)
+    }
+
+    /// Whether it names a run.
+    pub fn is_run(&self) -> bool {
+        self.text.starts_with("run_")
+    }
+
     /// The id, or None for anything this gateway could not have made.
     pub fn parse(text: &str) -> Option<ReservationId> {
-        let (user, random) = text.strip_prefix("r_")?.split_once('.')?;
+        let rest = text.strip_prefix("r_").or_else(|| text.strip_prefix("run_"))?;
+        let (user, random) = rest.split_once('.')?;
         if random.is_empty()
             || !random
                 .bytes()
@@ -248,6 +274,11 @@ mod tests {
         let id = ReservationId::new(&user, &[1, 2, 3]);
         assert_eq!(ReservationId::parse(id.as_str()).unwrap().user(), &user);
         assert_eq!(ReservationId::parse("r_nope"), None);
+        let run = ReservationId::new_run(&user, &[1, 2, 3]);
+        assert!(run.is_run() && !id.is_run());
+        assert_eq!(ReservationId::parse_run(run.as_str()).unwrap().user(), &user);
+        assert_eq!(ReservationId::parse_reservation(run.as_str()), None);
+        assert_eq!(ReservationId::parse_run(id.as_str()), None);
         assert_eq!(ReservationId::parse("x_dXNlcg.AQID"), None);
         assert_eq!(ReservationId::parse("r_!!.AQID"), None);
     }

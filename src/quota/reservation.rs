@@ -6,6 +6,7 @@ use super::counter::{Amounts, Counter};
 use super::measure::Measure;
 use super::period::Window;
 use super::plan::{Mode, Plan, Unit};
+use super::run::{RunRecord, StepKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReservationState {
@@ -56,6 +57,21 @@ pub struct Reservation {
     pub holds: Vec<ReservationHold>,
     /// The next level up whose record holds this reservation's holds there (same id), if any.
     pub parent: Option<String>,
+    /// Created and ended ms (records keep both; None in hand-made ones).
+    pub created_ms: Option<i64>,
+    pub ended_ms: Option<i64>,
+    /// A step's (or child run's) run, action and kind.
+    pub step: Option<StepOf>,
+    /// A run's own part: what its steps used and hold, and its counts.
+    pub run: Option<RunRecord>,
+}
+
+/// The run a step's record names, with its action ("" for none) and kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepOf {
+    pub run: String,
+    pub action: String,
+    pub kind: StepKind,
 }
 
 #[derive(Debug, Clone)]

@@ -94,7 +94,7 @@ impl Store {
         entry: &LedgerEntry<'_>,
         ledger: bool,
         at: Decided,
-    ) -> Result<Reply<(Vec<Amounts>, Fired, Option<i64>)>, StoreError> {
+    ) -> Result<Reply<scripts::Tracked>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, idempotency, ledger);
         self.write("track", |mut conn| async move {
@@ -202,6 +202,52 @@ impl Store {
             .filter_map(|(id, json)| json.map(|j| (id, j)))
             .map(|(id, json)| Ok((id, record::parse(&json)?)))
             .collect()
+    }
+
+    /// Up to `limit` of the user's runs the records still keep (open ones and those ended
+    /// within the retention window), newest first, with their ids. Runs share the
+    /// reservations hash, so it is scanned for their ids, a bounded number of fields.
+    pub async fn runs(
+        &self,
+        project: &str,
+        user: &UserId,
+        limit: usize,
+    ) -> Result<Vec<(String, Reservation)>, StoreError> {
+        // How many fields a listing looks through at most: a user's reservations hash keeps
+        // the records of the retention window, which a heavy user fills with many thousands.
+        const SCAN_FIELDS: usize = 50_000;
+        let key = &self.keys.user(project, user.as_str()).res;
+        let mut found: Vec<(String, Reservation)> = Vec::new();
+        let (mut cursor, mut scanned) = (0u64, 0usize);
+        loop {
+            let (next, batch): (u64, Vec<String>) = self
+                .run(|mut conn| async move {
+                    Ok(redis::cmd("HSCAN")
+                        .arg(key)
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg("run_*")
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query_async(&mut conn)
+                        .await?)
+                })
+                .await?;
+            for pair in batch.chunks_exact(2) {
+                let record = record::parse(&pair[1])?;
+                if record.run.is_some() && record.state != crate::quota::ReservationState::Released {
+                    found.push((pair[0].clone(), record));
+                }
+            }
+            scanned += 1000;
+            cursor = next;
+            if cursor == 0 || scanned >= SCAN_FIELDS {
+                break;
+            }
+        }
+        found.sort_by_key(|(_, r)| std::cmp::Reverse(r.created_ms.unwrap_or(0)));
+        found.truncate(limit);
+        Ok(found)
     }
 
     /// The counters of `fields` as though expired holds were reclaimed, and Redis time; "more"

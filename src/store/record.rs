@@ -6,8 +6,12 @@ use serde::Deserialize;
 
 use super::scripts::contract::RECORD_VERSION;
 use super::StoreError;
+use std::collections::BTreeMap;
+
+use crate::quota::reservation::StepOf;
 use crate::quota::{
-    Balance, Measure, MeasureDoc, Milli, Mode, Reservation, ReservationHold, ReservationState, Unit, Window,
+    Balance, Measure, MeasureDoc, Milli, Mode, Reservation, ReservationHold, ReservationState, RunLimits, RunRecord,
+    StepKind, Unit, Window,
 };
 
 #[derive(Deserialize)]
@@ -36,6 +40,88 @@ struct Record {
     /// The next level up (a parent's id), whose own record under the same id holds there.
     #[serde(default, rename = "p")]
     parent: Option<String>,
+    /// Created and ended ms.
+    #[serde(default, rename = "c")]
+    created_ms: Option<String>,
+    #[serde(default, rename = "t")]
+    ended_ms: Option<String>,
+    /// A step's (or child run's) run, action and kind (lua/runs.lua).
+    #[serde(default, rename = "ru")]
+    run_of: Option<String>,
+    #[serde(default, rename = "ra")]
+    action: Option<String>,
+    #[serde(default, rename = "rk")]
+    kind: Option<String>,
+    /// A run's own object.
+    #[serde(default)]
+    run: Option<RunDoc>,
+}
+
+/// A run's object as lua/runs.lua keeps it, numbers as strings.
+#[derive(Deserialize)]
+struct RunDoc {
+    #[serde(default, rename = "L")]
+    limits: Option<LimitsDoc>,
+    #[serde(default, rename = "u", deserialize_with = "map_or_empty")]
+    used: BTreeMap<String, String>,
+    #[serde(default, rename = "o", deserialize_with = "map_or_empty")]
+    open: BTreeMap<String, String>,
+    #[serde(default, rename = "fu", deserialize_with = "map_or_empty")]
+    fallback_spent: BTreeMap<String, String>,
+    #[serde(default, rename = "A", deserialize_with = "map_or_empty")]
+    attempts: BTreeMap<String, String>,
+    #[serde(rename = "n")]
+    steps: String,
+    #[serde(rename = "f")]
+    fallbacks: String,
+    #[serde(default, rename = "ch", deserialize_with = "list_or_empty")]
+    children: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct LimitsDoc {
+    #[serde(default, rename = "s")]
+    steps: Option<String>,
+    #[serde(default, rename = "a")]
+    attempts_per_action: Option<String>,
+    #[serde(default, rename = "f")]
+    fallbacks: Option<String>,
+    #[serde(default, rename = "fs")]
+    fallback_share_ppm: Option<String>,
+}
+
+impl RunDoc {
+    fn parse(self) -> Result<RunRecord, StoreError> {
+        let optional = |what: &str, v: Option<String>| v.map(|v| number::<u64>(what, &v)).transpose();
+        let amounts = |what: &str, map: BTreeMap<String, String>| {
+            map.into_iter()
+                .map(|(g, v)| Ok((g, Milli(number(what, &v)?))))
+                .collect::<Result<BTreeMap<_, _>, StoreError>>()
+        };
+        let limits = match self.limits {
+            None => RunLimits::default(),
+            Some(l) => RunLimits {
+                steps: optional("run steps limit", l.steps)?,
+                attempts_per_action: optional("run attempts limit", l.attempts_per_action)?,
+                fallbacks: optional("run fallbacks limit", l.fallbacks)?,
+                fallback_share_ppm: optional("run fallback share", l.fallback_share_ppm)?,
+            },
+        };
+        Ok(RunRecord {
+            limits,
+            used: amounts("run used", self.used)?,
+            open: amounts("run open", self.open)?,
+            fallback_spent: amounts("run fallback spend", self.fallback_spent)?,
+            steps: number("run steps", &self.steps)?,
+            fallbacks: number("run fallbacks", &self.fallbacks)?,
+            attempts: self
+                .attempts
+                .into_iter()
+                .map(|(a, v)| Ok((a, number("run attempts", &v)?)))
+                .collect::<Result<_, StoreError>>()?,
+            children: self.children,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -148,6 +234,26 @@ pub fn parse(json: &str) -> Result<Reservation, StoreError> {
         metadata,
         holds,
         parent: record.parent,
+        created_ms: record
+            .created_ms
+            .as_deref()
+            .map(|c| number("creation", c))
+            .transpose()?,
+        ended_ms: record.ended_ms.as_deref().map(|t| number("end", t)).transpose()?,
+        step: match record.run_of {
+            Some(run) => Some(StepOf {
+                run,
+                action: record.action.unwrap_or_default(),
+                kind: record
+                    .kind
+                    .as_deref()
+                    .map(|k| StepKind::parse(k).ok_or_else(|| bad("step kind", k)))
+                    .transpose()?
+                    .unwrap_or_default(),
+            }),
+            None => None,
+        },
+        run: record.run.map(RunDoc::parse).transpose()?,
     })
 }
 
@@ -215,6 +321,16 @@ pub fn balance_of(mode: &str) -> Option<&str> {
 pub fn balance_mode(b: &Balance) -> String {
     let rollover = b.rollover.map(|r| r.0.to_string()).unwrap_or_default();
     format!("b/{}/{}/{rollover}", b.name, b.overdraft.0)
+}
+
+/// cjson writes an empty Lua table as `{}`, and an object whose keys all look like list
+/// indices could come back otherwise: read anything but an object as an empty map.
+fn map_or_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    match value {
+        serde_json::Value::Object(_) => serde_json::from_value(value).map_err(serde::de::Error::custom),
+        _ => Ok(BTreeMap::new()),
+    }
 }
 
 /// cjson writes an empty Lua table as `{}`, so an empty list (holds, attempts, event types) may

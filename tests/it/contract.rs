@@ -107,7 +107,9 @@ fn scripts_that_read_holds_refuse_malformed_options() {
             let at = redis_now_ms();
             let tail: Vec<String> = match contract.file {
                 "reserve.lua" => vec!["{}".into(), at],
-                "track.lua" => ["e", "", "1000", "key", "", "track:~x", &at].map(String::from).to_vec(),
+                "track.lua" => ["e", "", "1000", "key", "", "track:~x", "", &at]
+                    .map(String::from)
+                    .to_vec(),
                 "adjust.lua" => vec!["1000".into(), "why".into(), "10".into(), "key".into()],
                 _ => vec![at],
             };

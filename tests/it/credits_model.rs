@@ -236,6 +236,7 @@ fn input(units: u64) -> EventInput {
         event: "render".into(),
         quantity: Milli(units * 1000),
         metadata: Default::default(),
+        step: None,
     }
 }
 

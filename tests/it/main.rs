@@ -42,6 +42,7 @@ mod recipes_images;
 mod recipes_llm;
 mod recipes_scopes;
 mod rollups;
+mod runs;
 mod security;
 mod settle;
 mod support;

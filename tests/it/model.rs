@@ -148,6 +148,7 @@ fn input(event: &str, half_units: u64) -> EventInput {
         event: event.into(),
         quantity: Milli(half_units * 500),
         metadata: Default::default(),
+        step: None,
     }
 }
 

@@ -53,6 +53,7 @@ async fn each_call_reports_one_outcome_with_its_verb_user_and_effect() {
         event: "e".into(),
         quantity: Milli::from_units(1),
         metadata: Default::default(),
+        step: None,
     };
     gateway.put_plan("p", &plan, &Actor::root()).await.unwrap();
     gateway

@@ -116,6 +116,7 @@ fn input(member_index: usize, milli: u64) -> EventInput {
         event: "e".into(),
         quantity: Milli(milli),
         metadata,
+        step: None,
     }
 }
 

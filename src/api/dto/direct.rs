@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, HttpResponseBuilder};
 
 use crate::gateway::Settled;
 use crate::json::Json;
-use crate::quota::{Counter, Decision};
+use crate::quota::{Counter, Decision, Milli, RunProgress};
 
 /// `builder`'s answer with `json` as its body.
 pub fn respond(json: Json, mut builder: HttpResponseBuilder) -> HttpResponse {
@@ -100,8 +100,28 @@ pub fn reserve(d: &Decision, user: &str) -> Json {
     }
     json.close_array();
     counters(&mut json, &d.counters, user);
+    step_run(&mut json, d.run.as_ref());
     json.close_object();
     json
+}
+
+/// A step's `"run":{...}` (`StepRunAnswer`), nothing for any other call.
+fn step_run(json: &mut Json, run: Option<&RunProgress>) {
+    let Some(run) = run else {
+        return;
+    };
+    json.name("run").open_object();
+    json.name("runId").string(&run.run_id);
+    json.name("remaining").open_object();
+    let mut remaining: Vec<&(String, Milli)> = run.remaining.iter().collect();
+    remaining.sort_by(|a, b| a.0.cmp(&b.0));
+    for (group, left) in remaining {
+        json.key(group).milli(*left);
+    }
+    json.close_object();
+    json.name("steps").integer(run.steps);
+    json.name("fallbacks").integer(run.fallbacks);
+    json.close_object();
 }
 
 /// `CommitAnswer` of reservation `id`.
@@ -132,11 +152,12 @@ fn ended(id: &str, s: &Settled) -> Json {
 }
 
 /// `TrackAnswer` of a call about `user`.
-pub fn track(list: &[Counter], user: &str) -> Json {
+pub fn track(list: &[Counter], run: Option<&RunProgress>, user: &str) -> Json {
     let mut json = Json::new();
     json.open_object();
     counters(&mut json, list, user);
     over_quota(&mut json, list);
+    step_run(&mut json, run);
     json.close_object();
     json
 }
@@ -217,6 +238,24 @@ mod tests {
             .collect()
     }
 
+    fn progress() -> RunProgress {
+        RunProgress {
+            run_id: "run_dTE.abc".to_string(),
+            remaining: vec![("daily".into(), Milli(2_500)), ("cents \"x\"".into(), Milli(0))],
+            steps: 3,
+            fallbacks: 1,
+        }
+    }
+
+    fn step_run_wire(run: &RunProgress) -> crate::api::dto::StepRunAnswer {
+        crate::api::dto::StepRunAnswer {
+            run_id: run.run_id.clone(),
+            remaining: run.remaining.iter().cloned().collect(),
+            steps: run.steps,
+            fallbacks: run.fallbacks,
+        }
+    }
+
     fn text(json: Json) -> String {
         String::from_utf8(json.into_bytes()).unwrap()
     }
@@ -235,6 +274,7 @@ mod tests {
                 denied_by: Vec::new(),
                 counters: counters(),
                 decided_at_ms: 0,
+                run: Some(progress()),
             },
             Decision {
                 allowed: false,
@@ -262,6 +302,7 @@ mod tests {
                 ],
                 counters: counters(),
                 decided_at_ms: 0,
+                run: None,
             },
             Decision::denied(Reason::NoSubscription, 0),
         ];
@@ -284,6 +325,7 @@ mod tests {
                     })
                     .collect(),
                 counters: crate::api::dto::counters(&d.counters, user),
+                run: d.run.as_ref().map(step_run_wire),
             };
             assert_eq!(text(reserve(d, user)), serde_json::to_string(&wire).unwrap());
         }
@@ -321,8 +363,20 @@ mod tests {
         let track_wire = TrackAnswer {
             counters: crate::api::dto::counters(&list, user),
             over_quota: over(&list),
+            run: None,
         };
-        assert_eq!(text(track(&list, user)), serde_json::to_string(&track_wire).unwrap());
+        assert_eq!(
+            text(track(&list, None, user)),
+            serde_json::to_string(&track_wire).unwrap()
+        );
+        let step_wire = TrackAnswer {
+            run: Some(step_run_wire(&progress())),
+            ..track_wire
+        };
+        assert_eq!(
+            text(track(&list, Some(&progress()), user)),
+            serde_json::to_string(&step_wire).unwrap()
+        );
         assert!(!over(&list).is_empty(), "one counter is past its quota");
     }
 }

@@ -11,12 +11,14 @@ mod approvals;
 mod credits;
 pub mod direct;
 mod ledger;
+mod runs;
 mod webhooks;
 
 pub use account::*;
 pub use approvals::*;
 pub use credits::*;
 pub use ledger::*;
+pub use runs::*;
 pub use webhooks::*;
 
 use serde::{Deserialize, Serialize};
@@ -137,6 +139,18 @@ pub struct DenialAnswer {
     pub approval_id: Option<String>,
 }
 
+impl DenialAnswer {
+    /// A denial as answers name it, for a call about `user`.
+    pub fn of(d: &crate::quota::Denial, user: &str) -> DenialAnswer {
+        DenialAnswer {
+            subject_id: d.subject.as_deref().unwrap_or(user).to_string(),
+            group_id: d.group.clone(),
+            reason: d.reason.code(),
+            approval_id: d.approval_id.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReserveAnswer {
@@ -148,6 +162,22 @@ pub struct ReserveAnswer {
     pub denied_by: Vec<String>,
     pub denials: Vec<DenialAnswer>,
     pub counters: Vec<CounterAnswer>,
+    /// A step's: its run as the step left it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<StepRunAnswer>,
+}
+
+/// What a step's answer says of its run, so an agent can wrap up before it is cut off.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StepRunAnswer {
+    pub run_id: String,
+    /// Per group the run holds, what it has left, in the group's unit.
+    #[schema(value_type = std::collections::BTreeMap<String, f64>)]
+    pub remaining: std::collections::BTreeMap<String, Milli>,
+    /// Steps so far, this one included.
+    pub steps: u64,
+    pub fallbacks: u64,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -165,6 +195,9 @@ pub struct CommitAnswer {
 pub struct TrackAnswer {
     pub counters: Vec<CounterAnswer>,
     pub over_quota: Vec<String>,
+    /// A step's: its run as the step left it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<StepRunAnswer>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

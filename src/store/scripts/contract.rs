@@ -121,7 +121,7 @@ pub const CHECK: Contract = Contract {
 pub const TRACK: Contract = Contract {
     file: "track.lua",
     keys: WRITING_KEYS,
-    args: &[counted(W + 2, Each::Hold), fixed(7)],
+    args: &[counted(W + 2, Each::Hold), fixed(8)],
     reply: "ok, COUNTER_FIELDS per hold, alerts fired",
 };
 pub const ADJUST: Contract = Contract {

@@ -9,7 +9,8 @@ use super::{
     unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing, ADJUST, CHECK, RECLAIM, RESERVE,
     TRACK, USAGE,
 };
-use crate::quota::{Amounts, Hold, Milli, Verdict, Window};
+use crate::quota::run::step_denial;
+use crate::quota::{Amounts, Hold, Milli, Reason, RunLimits, Step, StepAnswer, Verdict, Window};
 use crate::store::backend::Conn;
 use crate::store::layout::{value_field, UserKeys};
 use crate::store::StoreError;
@@ -37,6 +38,10 @@ pub struct ReserveArgs<'a> {
     pub parent: &'a str,
     /// The request's decision instant.
     pub at: Decided,
+    /// A step's run (a child run's start is one too).
+    pub step: Option<&'a Step>,
+    /// A run's start: its limits at the user's level (none above it).
+    pub run: Option<&'a RunLimits>,
 }
 
 /// One counter usage.lua reads: the group's window and the plan's quota for it, and a balance
@@ -77,20 +82,46 @@ fn verdict(it: &mut Fields, n: usize) -> Result<Verdict, StoreError> {
     let mut holds = Vec::with_capacity(n);
     let mut pending = Vec::with_capacity(n);
     let mut full = Vec::with_capacity(n);
+    let mut over_run = Vec::with_capacity(n);
     for _ in 0..n {
         let amounts = it.amounts()?;
         // 2: an approval group whose request is pending; 3: a per-value group with no room
-        // for one more value.
+        // for one more value; a step's hold drawn from its run, 4: the run's budget has no
+        // room, 5: a fallback would pass its share.
         let denied = it.int()?;
         holds.push((amounts, denied != 0));
         pending.push(denied == 2);
         full.push(denied == 3);
+        over_run.push(match denied {
+            4 => Some(Reason::RunBudgetExhausted),
+            5 => Some(Reason::FallbackBudgetExhausted),
+            _ => None,
+        });
     }
     Ok(Verdict {
         allowed,
         holds,
         pending,
         full,
+        over_run,
+        step: None,
+    })
+}
+
+/// A step's answer of its run (runs.lua's R.answer): its whole-step denial, the run's steps
+/// and fallbacks so far, and per hold what the run has left of its group (None: not the run's).
+fn step_answer(it: &mut Fields, n: usize) -> Result<StepAnswer, StoreError> {
+    let denial = step_denial(it.int()?);
+    let steps = it.int()?.max(0) as u64;
+    let fallbacks = it.int()?.max(0) as u64;
+    let remaining = (0..n)
+        .map(|_| it.int().map(|left| u64::try_from(left).ok().map(Milli)))
+        .collect::<Result<_, _>>()?;
+    Ok(StepAnswer {
+        denial,
+        steps,
+        fallbacks,
+        remaining,
     })
 }
 
@@ -120,6 +151,9 @@ pub async fn reserve(
             let mut verdict = verdict(&mut it, holds.len())?;
             let fired = it.fired(w)?;
             credits(&mut it, &mut verdict, holds)?;
+            if args.step.is_some() {
+                verdict.step = Some(step_answer(&mut it, holds.len())?);
+            }
             Ok(Reply::Done((granted, verdict, fired)))
         }
         other => Err(unexpected("reserve", other)),
@@ -162,6 +196,15 @@ pub async fn reclaim(conn: &mut Conn, w: &Writing<'_>) -> Result<Reply<()>, Stor
     })
 }
 
+/// What track.lua answered: each hold's counter after it, the alerts it fired, a repeat's
+/// first instant, and a step's run.
+pub struct Tracked {
+    pub amounts: Vec<Amounts>,
+    pub fired: Fired,
+    pub first_at_ms: Option<i64>,
+    pub step: Option<StepAnswer>,
+}
+
 /// Counts usage without checking quotas; answers each hold's counter after it.
 pub async fn track(
     conn: &mut Conn,
@@ -170,12 +213,16 @@ pub async fn track(
     holds: &[Hold<'_>],
     entry: &LedgerEntry<'_>,
     at: Decided,
-) -> Result<Reply<(Vec<Amounts>, Fired, Option<i64>)>, StoreError> {
+) -> Result<Reply<Tracked>, StoreError> {
     let mut inv = Call::new(&TRACK, &contract::TRACK);
     writing_args(&mut inv, w).arg(version);
     push_holds(&mut inv, holds);
     inv.arg(entry.event).arg(&entry.metadata).arg(entry.quantity());
-    inv.arg(entry.key_id).arg(entry.member).arg(entry.reference).arg(at);
+    inv.arg(entry.key_id).arg(entry.member).arg(entry.reference);
+    // A step names its run, action and kind (track.lua); ids and kinds hold no "|".
+    let step = entry.step;
+    let run = step.map(|s| format!("{}|{}|{}", s.run_id, s.action, s.kind.as_str()));
+    inv.arg(run.as_deref().unwrap_or("")).arg(at);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
@@ -183,7 +230,13 @@ pub async fn track(
             let first_at_ms = it.first_at_ms;
             let fired = it.fired(w)?;
             it.credits(amounts.iter_mut(), holds.iter().map(|h| h.balance.is_some()))?;
-            Ok(Reply::Done((amounts, fired, first_at_ms)))
+            let step = step.map(|_| step_answer(&mut it, holds.len())).transpose()?;
+            Ok(Reply::Done(Tracked {
+                amounts,
+                fired,
+                first_at_ms,
+                step,
+            }))
         }
         other => Err(unexpected("track", other)),
     })

@@ -28,7 +28,7 @@ pub use settle::*;
 
 use super::layout::UserKeys;
 use super::StoreError;
-use crate::quota::{Amounts, Credit, Milli};
+use crate::quota::{Amounts, Credit, Milli, Step};
 
 macro_rules! lua {
     ($name:literal) => {
@@ -68,6 +68,7 @@ const SCRIPT_FILES: &[&str] = &[
     "release.lua",
     "reserve.lua",
     "rotate_secret.lua",
+    "runs.lua",
     "set_enabled.lua",
     "set_status.lua",
     "shape.lua",
@@ -82,19 +83,20 @@ const SCRIPT_FILES: &[&str] = &[
 
 // Every script starts with shape.lua (the contract's constants and its check of a call's
 // shape). Scripts of the data plane go on with wallet.lua (credits, which a writing script's
-// reclaim gives back and check weighs), then writing ones with prelude.lua (time, idempotency, reclaim,
+// reclaim gives back and check weighs) and runs.lua (runs, which reclaim settles), then
+// writing ones with prelude.lua (time, idempotency, reclaim,
 // pruning), read-only ones with pending.lua, after the `no-writes` shebang, which must be the
 // first line; both are followed by overrides.lua; writing ones then by alerts.lua, those that
 // change usage or end a reservation by changes.lua, and those that answer counters as they
 // stand by counters.lua.
 macro_rules! writing {
     ($($name:literal),*) => {
-        LazyLock::new(|| Script::new(concat!(lua!("shape.lua"), lua!("wallet.lua"), lua!("prelude.lua"), lua!("overrides.lua"), lua!("alerts.lua"), $(lua!($name)),*)))
+        LazyLock::new(|| Script::new(concat!(lua!("shape.lua"), lua!("wallet.lua"), lua!("runs.lua"), lua!("prelude.lua"), lua!("overrides.lua"), lua!("alerts.lua"), $(lua!($name)),*)))
     };
 }
 macro_rules! reading {
     ($($name:literal),*) => {
-        LazyLock::new(|| Script::new(concat!("#!lua flags=no-writes\n", lua!("shape.lua"), lua!("wallet.lua"), lua!("pending.lua"), lua!("overrides.lua"), $(lua!($name)),*)))
+        LazyLock::new(|| Script::new(concat!("#!lua flags=no-writes\n", lua!("shape.lua"), lua!("wallet.lua"), lua!("runs.lua"), lua!("pending.lua"), lua!("overrides.lua"), $(lua!($name)),*)))
     };
 }
 macro_rules! alone {
@@ -236,6 +238,8 @@ pub struct LedgerEntry<'a> {
     /// Commit only, at a parent's level: whether the member's level committed late, which
     /// this level's entry says too.
     pub late_below: Option<bool>,
+    /// Track only: the step's run (a commit's record names its own).
+    pub step: Option<&'a Step>,
 }
 
 impl LedgerEntry<'_> {

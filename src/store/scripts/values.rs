@@ -6,7 +6,7 @@ use super::call::Call;
 use super::contract::{HOLD_FIELDS, OPTION_FIELDS, RECORD_VERSION};
 use super::ReserveArgs;
 use crate::json::Json;
-use crate::quota::Hold;
+use crate::quota::{Hold, RunLimits};
 use crate::store::layout::value_field;
 use crate::store::record;
 
@@ -139,6 +139,12 @@ impl<'a> HoldValues<'a> {
 /// front of it. It opens with the encoding's version.
 pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> Vec<u8> {
     let mut json = Json::new();
+    // A step names its run first: reserve.lua tells a step by its record's opening "ru".
+    if let Some(step) = args.step {
+        json.name("ru").string(step.run_id.as_str());
+        json.name("ra").string(&step.action);
+        json.name("rk").string(step.kind.as_str());
+    }
     json.name("v").string(RECORD_VERSION);
     json.name("e").string(args.event);
     json.name("qt").integer_text(args.quantity.0);
@@ -153,8 +159,40 @@ pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> V
         hold.write(&mut json);
     }
     json.close_array();
+    if let Some(limits) = args.run {
+        run_object(&mut json, limits);
+    }
     json.close_object();
     json.into_bytes()
+}
+
+/// A new run's object (lua/runs.lua): its limits, when it has any, and nothing used yet.
+fn run_object(json: &mut Json, limits: &RunLimits) {
+    json.name("run").open_object();
+    let set = [
+        ("s", limits.steps),
+        ("a", limits.attempts_per_action),
+        ("f", limits.fallbacks),
+        ("fs", limits.fallback_share_ppm),
+    ];
+    if set.iter().any(|(_, v)| v.is_some()) {
+        json.name("L").open_object();
+        for (name, value) in set {
+            if let Some(value) = value {
+                json.name(name).integer_text(value);
+            }
+        }
+        json.close_object();
+    }
+    for name in ["u", "o", "fu", "A"] {
+        json.name(name).open_object();
+        json.close_object();
+    }
+    json.name("n").integer_text(0);
+    json.name("f").integer_text(0);
+    json.name("ch").open_array();
+    json.close_array();
+    json.close_object();
 }
 
 #[cfg(test)]
@@ -253,6 +291,8 @@ mod tests {
             metadata: r#"{"model":"flux \"pro\"","n":12345678901234567890}"#,
             parent: "team",
             at: super::super::Decided { at_ms: 5, below: false },
+            step: None,
+            run: None,
         };
         let values: Vec<HoldValues> = holds.iter().map(HoldValues::of).collect();
         let rest = String::from_utf8(record_rest(&args, &values)).unwrap();

@@ -1,0 +1,99 @@
+//! Runs: a budget held before an agent starts, from which every step draws. A run is a
+//! reservation of its event at every level, under an id of its own (`ReservationId::new_run`),
+//! whose record keeps the run's limits and what its steps used (lua/runs.lua); steps are
+//! reserves and tracks that name it. Closing a run is committing it: each level's script
+//! commits what the steps used and gives the rest back.
+
+use std::time::Instant;
+
+use super::outcome::Verb;
+use super::settle::Settlement;
+use super::Idempotency;
+use super::{Gateway, GatewayError};
+use crate::quota::{Decision, EventInput, Reservation, ReservationId, ReservationState, RunRecord, RunState, UserId};
+use crate::secrets::random_bytes;
+
+/// How many runs a listing answers at most.
+pub const MAX_LISTED_RUNS: usize = 100;
+
+/// A run as a reader sees it: its record at the user's level.
+#[derive(Debug, Clone)]
+pub struct RunView {
+    pub id: String,
+    pub state: RunState,
+    pub reservation: Reservation,
+    pub run: RunRecord,
+}
+
+impl RunView {
+    /// The run of record `reservation` as it stands at `now_ms`; None for a record that is no
+    /// run's, or a run whose start was given back (a level above denied it).
+    fn of(id: String, reservation: Reservation, now_ms: i64) -> Option<RunView> {
+        let run = reservation.run.clone()?;
+        let state = match reservation.state_at(now_ms) {
+            ReservationState::Held => RunState::Open,
+            ReservationState::Committed => RunState::Closed,
+            ReservationState::Expired => RunState::Expired,
+            ReservationState::Released => return None,
+        };
+        Some(RunView {
+            id,
+            state,
+            reservation,
+            run,
+        })
+    }
+}
+
+impl Gateway {
+    /// Holds a run's budget as a reserve of its event would, at every level, all or nothing;
+    /// `input.step` names the parent run of a child run, whose budget it is carved from.
+    pub async fn start_run(
+        &self,
+        project: &str,
+        input: &EventInput,
+        limits: &crate::quota::RunLimits,
+        ttl_ms: i64,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Decision, GatewayError> {
+        let started = Instant::now();
+        let id = ReservationId::new_run(&input.user, &random_bytes::<16>());
+        let answer = self
+            .reserve_levels(project, input, &id, ttl_ms, idempotency, Some(limits))
+            .await;
+        self.report(Verb::Reserve, project, Some(&input.user), started, &answer);
+        answer
+    }
+
+    /// Closes a run at every level: commits what its steps used, gives the rest back (open
+    /// steps' draws included), and answers the run as it ended. A closed run answers again as
+    /// it closed; an expired one as its expiry closed it. None: no such run.
+    pub async fn close_run(
+        &self,
+        project: &str,
+        id: &ReservationId,
+        key_id: &str,
+    ) -> Result<Option<RunView>, GatewayError> {
+        match self.commit(project, id, None, None, None, key_id).await? {
+            Settlement::Settled(_) => self.run(project, id).await,
+            // Given back when its start was denied above: it never was a run.
+            Settlement::NotFound | Settlement::Conflict(_) => Ok(None),
+        }
+    }
+
+    /// A run of `project`, or None.
+    pub async fn run(&self, project: &str, id: &ReservationId) -> Result<Option<RunView>, GatewayError> {
+        let record = self.store.reservation(project, id.user(), id).await?;
+        Ok(record.and_then(|r| RunView::of(id.to_string(), r, self.clock.now_ms())))
+    }
+
+    /// The user's runs the records keep, newest first, at most `MAX_LISTED_RUNS`.
+    pub async fn runs(&self, project: &str, user: &UserId) -> Result<Vec<RunView>, GatewayError> {
+        let now_ms = self.clock.now_ms();
+        let records = self.store.runs(project, user, MAX_LISTED_RUNS).await?;
+        Ok(records
+            .into_iter()
+            .filter_map(|(id, r)| RunView::of(id, r, now_ms))
+            .collect())
+    }
+}

@@ -1,0 +1,395 @@
+//! Runs: a budget held before an agent starts, drawn by its steps, with steps, attempts per
+//! action and fallbacks capped, closed (or expired) to what its steps used. Exact under
+//! parallel steps from two nodes, at every level of a chain of budgets, for child runs too.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{encode, spawn_app, two_nodes_with, TestApp};
+
+/// An agent's run holds calls out of a daily quota of 100; a per-minute window the run does
+/// not hold (its event does not match it) checks every step on the user.
+fn plan() -> Value {
+    json!({ "id": "plan_agents", "periodType": "month", "groups": [
+        { "id": "calls", "unit": "count", "quota": 100, "period": { "type": "day" }, "matches": [ { "event": "agent.run" }, { "event": "llm.call" }, { "event": "tool.call" } ] },
+        { "id": "per-minute", "unit": "count", "quota": 1000, "period": { "type": "minute" }, "matches": [ { "event": "llm.call" } ] } ] })
+}
+
+async fn start(app: &TestApp, body: Value) -> Value {
+    let (status, answer) = app.json(Method::POST, "/v1/runs", Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "start: {answer}");
+    answer
+}
+
+async fn start_run(app: &TestApp, user: &str, budget: u32, limits: Value) -> String {
+    let answer = start(
+        app,
+        json!({ "userId": user, "event": "agent.run", "quantity": budget, "limits": limits }),
+    )
+    .await;
+    assert_eq!(answer["allowed"], true, "{answer}");
+    answer["runId"].as_str().unwrap().to_string()
+}
+
+fn step(user: &str, run: &str, event: &str, quantity: u32) -> Value {
+    json!({ "userId": user, "event": event, "quantity": quantity, "runId": run })
+}
+
+async fn run(app: &TestApp, id: &str) -> Value {
+    let (status, answer) = app.json(Method::GET, &format!("/v1/runs/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK, "run: {answer}");
+    answer
+}
+
+async fn close(app: &TestApp, id: &str) -> Value {
+    let (status, answer) = app.json(Method::POST, &format!("/v1/runs/{id}/close"), None).await;
+    assert_eq!(status, StatusCode::OK, "close: {answer}");
+    answer
+}
+
+fn group<'a>(run: &'a Value, id: &str) -> &'a Value {
+    run["groups"]
+        .as_array()
+        .and_then(|gs| gs.iter().find(|g| g["groupId"] == id))
+        .unwrap_or_else(|| panic!("no group {id} in {run}"))
+}
+
+/// The user's counter of `group`: (used, reserved).
+async fn counter(app: &TestApp, user: &str, group: &str) -> (f64, f64) {
+    let usage = app.usage(user).await;
+    let c = TestApp::counter(&usage, group);
+    (c["used"].as_f64().unwrap(), c["reserved"].as_f64().unwrap())
+}
+
+#[tokio::test]
+async fn a_run_holds_its_budget_its_steps_draw_from_it_and_close_commits_what_they_used() {
+    let (app, _) = two_nodes_with("ada", plan()).await;
+    let id = start_run(&app, "ada", 10, json!({ "steps": 5 })).await;
+    // The run holds 10 of the day's 100 on the user.
+    assert_eq!(counter(&app, "ada", "calls").await, (0.0, 10.0));
+
+    let first = app.reserve(step("ada", &id, "llm.call", 3)).await;
+    assert_eq!(first["allowed"], true, "{first}");
+    assert_eq!(first["run"]["remaining"]["calls"], 7, "{first}");
+    assert_eq!(first["run"]["steps"], 1);
+    // The step drew from the run: the user's counter still shows only the run's hold; the
+    // per-minute window, which the run does not hold, holds the step on the user.
+    assert_eq!(counter(&app, "ada", "calls").await, (0.0, 10.0));
+    assert_eq!(counter(&app, "ada", "per-minute").await, (0.0, 3.0));
+    let (status, committed) = app
+        .commit(first["reservationId"].as_str().unwrap(), Some(json!({ "quantity": 2 })))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{committed}");
+
+    let second = app.reserve(step("ada", &id, "tool.call", 4)).await;
+    assert_eq!(second["allowed"], true, "{second}");
+    let (status, released) = app.release(second["reservationId"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{released}");
+
+    let (status, tracked) = app
+        .json(Method::POST, "/v1/track", Some(step("ada", &id, "tool.call", 1)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tracked}");
+    assert_eq!(tracked["run"]["remaining"]["calls"], 7, "{tracked}");
+
+    let open = run(&app, &id).await;
+    assert_eq!(open["state"], "open");
+    assert_eq!(
+        (open["steps"].clone(), open["limits"]["steps"].clone()),
+        (json!(3), json!(5))
+    );
+    let calls = group(&open, "calls");
+    assert_eq!(
+        (calls["budget"].clone(), calls["used"].clone(), calls["open"].clone()),
+        (json!(10), json!(3), json!(0))
+    );
+    assert_eq!(calls["remaining"], 7);
+
+    let closed = close(&app, &id).await;
+    assert_eq!(closed["state"], "closed", "{closed}");
+    // What the steps used counts on the user; the rest of the budget went back.
+    assert_eq!(counter(&app, "ada", "calls").await, (3.0, 0.0));
+    assert_eq!(counter(&app, "ada", "per-minute").await, (2.0, 0.0));
+    // A repeat of the close answers the same and counts nothing again.
+    assert_eq!(close(&app, &id).await["state"], "closed");
+    assert_eq!(counter(&app, "ada", "calls").await, (3.0, 0.0));
+
+    // A step of a closed run is denied as run_ended.
+    let late = app.reserve(step("ada", &id, "llm.call", 1)).await;
+    assert_eq!(
+        (late["allowed"].clone(), late["reasons"].clone()),
+        (json!(false), json!(["run_ended"])),
+        "{late}"
+    );
+    let listed = app.json(Method::GET, "/v1/runs?userId=ada", None).await.1;
+    assert_eq!(listed["runs"][0]["runId"], id.as_str(), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twelve_parallel_steps_against_room_for_five_admit_exactly_five() {
+    let (one, two) = two_nodes_with("bo", plan()).await;
+    let id = start_run(&one, "bo", 5, json!({})).await;
+    let steps = (0..12).map(|i| {
+        let app = if i % 2 == 0 {
+            one.clone_for_node()
+        } else {
+            two.clone_for_node()
+        };
+        let body = step("bo", &id, "llm.call", 1);
+        async move {
+            let answer = app.reserve(body).await;
+            if answer["allowed"] != true {
+                assert_eq!(answer["reasons"], json!(["run_budget_exhausted"]), "{answer}");
+                assert_eq!(answer["deniedBy"], json!(["calls"]), "{answer}");
+                return 0;
+            }
+            let (status, committed) = app.commit(answer["reservationId"].as_str().unwrap(), None).await;
+            assert_eq!(status, StatusCode::OK, "{committed}");
+            1
+        }
+    });
+    let admitted: u32 = join_all(steps).await.into_iter().sum();
+    assert_eq!(admitted, 5);
+    let closed = close(&one, &id).await;
+    assert_eq!(group(&closed, "calls")["used"], 5);
+    assert_eq!(counter(&one, "bo", "calls").await, (5.0, 0.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn attempts_per_action_and_fallbacks_are_capped_under_parallel_steps() {
+    let (one, two) = two_nodes_with("cy", plan()).await;
+    let id = start_run(
+        &one,
+        "cy",
+        40,
+        json!({ "attemptsPerAction": 2, "fallbacks": 2, "fallbackShare": 0.25 }),
+    )
+    .await;
+    let node = |i: usize| {
+        if i.is_multiple_of(2) {
+            one.clone_for_node()
+        } else {
+            two.clone_for_node()
+        }
+    };
+    let attempts = (0..5).map(|i| {
+        let app = node(i);
+        let mut body = step("cy", &id, "llm.call", 1);
+        body["actionId"] = json!("summarise");
+        body["kind"] = json!(if i == 0 { "primary" } else { "retry" });
+        async move { app.reserve(body).await }
+    });
+    let answers = join_all(attempts).await;
+    let admitted = answers.iter().filter(|a| a["allowed"] == true).count();
+    assert_eq!(admitted, 2, "{answers:?}");
+    for denied in answers.iter().filter(|a| a["allowed"] != true) {
+        assert_eq!(denied["reasons"], json!(["action_attempts_exhausted"]), "{denied}");
+    }
+    // Fallbacks: at most 2 of them, spending at most a quarter of the 40 (10): of five
+    // parallel fallbacks of 4, two fit the share (8), a third would pass it.
+    let fallbacks = (0..5).map(|i| {
+        let app = node(i);
+        let mut body = step("cy", &id, "llm.call", 4);
+        body["actionId"] = json!(format!("answer-{i}"));
+        body["kind"] = json!("fallback");
+        async move { app.reserve(body).await }
+    });
+    let answers = join_all(fallbacks).await;
+    let admitted: Vec<&Value> = answers.iter().filter(|a| a["allowed"] == true).collect();
+    assert_eq!(admitted.len(), 2, "{answers:?}");
+    for denied in answers.iter().filter(|a| a["allowed"] != true) {
+        assert_eq!(denied["reasons"], json!(["fallback_budget_exhausted"]), "{denied}");
+    }
+    let read = run(&one, &id).await;
+    assert_eq!(
+        (read["fallbacks"].clone(), read["attempts"]["summarise"].clone()),
+        (json!(2), json!(2))
+    );
+    assert_eq!(group(&read, "calls")["fallbackSpent"], 8);
+}
+
+#[tokio::test]
+async fn an_expired_run_keeps_what_its_steps_committed_and_a_later_commit_counts_late() {
+    let app = spawn_app().await;
+    app.put_plan(plan()).await;
+    app.subscribe("di", "plan_agents", None).await;
+    let answer = start(
+        &app,
+        json!({ "userId": "di", "event": "agent.run", "quantity": 10, "ttlSeconds": 1 }),
+    )
+    .await;
+    let id = answer["runId"].as_str().unwrap().to_string();
+    let done = app.reserve(step("di", &id, "llm.call", 2)).await;
+    app.commit(done["reservationId"].as_str().unwrap(), None).await;
+    // This step is still open when its agent dies and the run expires.
+    let mut open = step("di", &id, "tool.call", 3);
+    open["ttlSeconds"] = json!(60);
+    let open = app.reserve(open).await;
+    assert_eq!(open["allowed"], true, "{open}");
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    // The next call for the user settles the run: its steps' 2 count, the rest goes back.
+    assert_eq!(counter(&app, "di", "calls").await, (2.0, 0.0));
+    let expired = run(&app, &id).await;
+    assert_eq!(expired["state"], "expired", "{expired}");
+    // The open step's call happened after all: its commit counts on the user, late.
+    let (status, late) = app
+        .commit(open["reservationId"].as_str().unwrap(), Some(json!({ "quantity": 3 })))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{late}");
+    assert_eq!(late["late"], true, "{late}");
+    assert_eq!(counter(&app, "di", "calls").await, (5.0, 0.0));
+    // Closing it now answers it as its expiry closed it, counting nothing again.
+    assert_eq!(close(&app, &id).await["state"], "expired");
+    assert_eq!(counter(&app, "di", "calls").await, (5.0, 0.0));
+}
+
+#[tokio::test]
+async fn a_child_run_is_carved_from_what_its_parent_has_left_and_returns_the_rest() {
+    let (app, _) = two_nodes_with("ed", plan()).await;
+    let parent = start_run(&app, "ed", 10, json!({})).await;
+    let used = app.reserve(step("ed", &parent, "llm.call", 4)).await;
+    app.commit(used["reservationId"].as_str().unwrap(), None).await;
+    // 6 are left: a child of 7 is denied by its parent's budget, one of 5 is carved out.
+    let too_big = start(
+        &app,
+        json!({ "userId": "ed", "event": "agent.run", "quantity": 7, "parentRunId": parent }),
+    )
+    .await;
+    assert_eq!(
+        (too_big["allowed"].clone(), too_big["reasons"].clone()),
+        (json!(false), json!(["run_budget_exhausted"])),
+        "{too_big}"
+    );
+    let child = start(
+        &app,
+        json!({ "userId": "ed", "event": "agent.run", "quantity": 5, "parentRunId": parent }),
+    )
+    .await;
+    assert_eq!(child["allowed"], true, "{child}");
+    let child = child["runId"].as_str().unwrap().to_string();
+    let step_of_child = app.reserve(step("ed", &child, "llm.call", 2)).await;
+    app.commit(step_of_child["reservationId"].as_str().unwrap(), None).await;
+    assert_eq!(app.reserve(step("ed", &child, "llm.call", 4)).await["allowed"], false);
+    let read = run(&app, &parent).await;
+    assert_eq!(read["children"], json!([child]));
+    assert_eq!(group(&read, "calls")["remaining"], 1);
+    assert_eq!(run(&app, &child).await["parentRunId"], parent.as_str());
+    // Closing the child gives its parent back what it did not use.
+    close(&app, &child).await;
+    let read = run(&app, &parent).await;
+    assert_eq!(
+        (
+            group(&read, "calls")["used"].clone(),
+            group(&read, "calls")["remaining"].clone()
+        ),
+        (json!(6), json!(4))
+    );
+    close(&app, &parent).await;
+    assert_eq!(counter(&app, "ed", "calls").await, (6.0, 0.0));
+}
+
+#[tokio::test]
+async fn runs_reach_every_level_of_a_chain_and_no_level_is_exceeded() {
+    let (app, _) = two_nodes_with("team", json!({ "id": "plan_team", "periodType": "month", "groups": [
+        { "id": "team-calls", "unit": "count", "quota": 8, "matches": [ { "event": "agent.run" }, { "event": "llm.call" } ] } ] }))
+    .await;
+    app.put_plan(plan()).await;
+    for member in ["fay", "gus"] {
+        app.subscribe(member, "plan_agents", None).await;
+        let (status, answer) = app
+            .json(
+                Method::PUT,
+                &format!("/v1/users/{}/subscription", encode(member)),
+                Some(json!({ "planId": "plan_agents", "parentId": "team" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    // Fay's run holds 5 of the team's 8; Gus's run of 5 does not fit beside it.
+    let fay = start_run(&app, "fay", 5, json!({})).await;
+    let gus = start(&app, json!({ "userId": "gus", "event": "agent.run", "quantity": 5 })).await;
+    assert_eq!(gus["allowed"], false, "{gus}");
+    assert_eq!(
+        counter(&app, "gus", "calls").await,
+        (0.0, 0.0),
+        "gus's own level gave its hold back"
+    );
+    // Fay's steps draw from her run at both levels.
+    for _ in 0..5 {
+        let answer = app.reserve(step("fay", &fay, "llm.call", 1)).await;
+        assert_eq!(answer["allowed"], true, "{answer}");
+        app.commit(answer["reservationId"].as_str().unwrap(), None).await;
+    }
+    assert_eq!(app.reserve(step("fay", &fay, "llm.call", 1)).await["allowed"], false);
+    let team = app.usage("team").await;
+    assert_eq!(TestApp::counter(&team, "team-calls")["reserved"], 5, "{team}");
+    close(&app, &fay).await;
+    let team = app.usage("team").await;
+    let c = TestApp::counter(&team, "team-calls");
+    assert_eq!(
+        (c["used"].clone(), c["reserved"].clone()),
+        (json!(5), json!(0)),
+        "{team}"
+    );
+    assert_eq!(counter(&app, "fay", "calls").await, (5.0, 0.0));
+}
+
+#[tokio::test]
+async fn bad_run_input_is_refused_naming_the_field() {
+    let (app, _) = two_nodes_with("hal", plan()).await;
+    let id = start_run(&app, "hal", 3, json!({})).await;
+    for (body, field) in [
+        (
+            json!({ "userId": "hal", "event": "agent.run", "limits": { "steps": 0 } }),
+            "limits.steps",
+        ),
+        (
+            json!({ "userId": "hal", "event": "agent.run", "limits": { "fallbackShare": 1.5 } }),
+            "limits.fallbackShare",
+        ),
+        (
+            json!({ "userId": "hal", "event": "agent.run", "parentRunId": "run_nope" }),
+            "parentRunId",
+        ),
+        (
+            json!({ "userId": "hal", "event": "agent.run", "ttlSeconds": 0 }),
+            "ttlSeconds",
+        ),
+    ] {
+        let (status, answer) = app.json(Method::POST, "/v1/runs", Some(body)).await;
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{answer}"
+        );
+    }
+    for (body, field) in [
+        (json!({ "userId": "ivy", "event": "llm.call", "runId": id }), "runId"),
+        (
+            json!({ "userId": "hal", "event": "llm.call", "actionId": "a" }),
+            "actionId",
+        ),
+        (
+            json!({ "userId": "hal", "event": "llm.call", "runId": id, "kind": "other" }),
+            "kind",
+        ),
+    ] {
+        let (status, answer) = app.json(Method::POST, "/v1/reserve", Some(body)).await;
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{answer}"
+        );
+    }
+    // A run is no reservation: the reservation routes do not end it.
+    let (status, _) = app.commit(&id, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, answer) = app.json(Method::GET, "/v1/runs/run_nope", None).await;
+    assert_eq!(
+        (status, answer["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("run_not_found"))
+    );
+}
