@@ -2353,6 +2353,535 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's runs, newest first (at most 100) */
+        get: {
+            parameters: {
+                query?: {
+                    userId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RunList"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Hold an agent run's budget before it starts, as a reserve of its event would; steps name it with runId */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description 1 to 255 visible ASCII characters: the same key with the same body (as canonical JSON) within the retention window answers the first call's answer and does nothing again; with another body, 422 idempotency_key_reused */
+                    "Idempotency-Key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["RunBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RunStartAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code plan_missing */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code idempotency_key_reused, counter_limit */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{runId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a run: budget, used and remaining per group, steps, attempts, fallbacks, children */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    runId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RunAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code run_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{runId}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Commit what the run's steps used, give the rest back (open steps included); repeat-safe */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    runId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["EmptyBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RunAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code run_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code counter_limit */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{runId}/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move an open run's expiry */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    runId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["ExtendBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RunExtendAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code run_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code run_ended */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/track": {
         parameters: {
             query?: never;
@@ -5847,20 +6376,133 @@ export interface components {
             expiresAt?: string | null;
             reasons: string[];
             reservationId?: string | null;
+            run?: null | components["schemas"]["StepRunAnswer"];
         };
         /** @description `POST /v1/reserve` and `/v1/check`. */
         ReserveBody: {
+            /**
+             * @description The original action the step is an attempt of, counted against the run's
+             *     `attemptsPerAction`; only with `runId`.
+             */
+            actionId?: string | null;
             event: string;
+            /** @description What the step is to its action; only with `runId`. Default `primary`. */
+            kind?: string | null;
             metadata?: {
                 [key: string]: unknown;
             } | null;
             quantity?: null | components["schemas"]["Milli"];
+            /**
+             * @description Makes the reserve a step of this run (`POST /v1/runs`): groups the run holds draw from
+             *     its budget. Not for `/v1/check`.
+             */
+            runId?: string | null;
             /** Format: int64 */
             ttlSeconds?: number | null;
             userId: string;
         };
         RolloverDoc: {
             max: components["schemas"]["Milli"];
+        };
+        /** @description A run: its budget per group, its steps and attempts, its children, its state. */
+        RunAnswer: {
+            /** @description Steps per `actionId`. */
+            attempts: {
+                [key: string]: number;
+            };
+            children: string[];
+            createdAt?: string | null;
+            endedAt?: string | null;
+            event: string;
+            expiresAt: string;
+            /** Format: int64 */
+            fallbacks: number;
+            groups: components["schemas"]["RunGroupAnswer"][];
+            limits: components["schemas"]["RunLimitsDoc"];
+            /** @description The run it was carved from, for a child run. */
+            parentRunId?: string | null;
+            runId: string;
+            /** @description `open`, `closed` or `expired` (it closed itself at its expiry). */
+            state: string;
+            /** Format: int64 */
+            steps: number;
+            userId: string;
+        };
+        /** @description `POST /v1/runs`. */
+        RunBody: {
+            /** @description The event whose matched groups the run holds, as a reserve of it would. */
+            event: string;
+            limits?: null | components["schemas"]["RunLimitsDoc"];
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description A run of the same user whose remaining budget this child run is carved from. */
+            parentRunId?: string | null;
+            quantity?: null | components["schemas"]["Milli"];
+            /**
+             * Format: int64
+             * @description Default 900.
+             */
+            ttlSeconds?: number | null;
+            userId: string;
+        };
+        /** @description `POST /v1/runs/{runId}/extend`'s answer. */
+        RunExtendAnswer: {
+            expiresAt: string;
+            runId: string;
+        };
+        /** @description One group a run holds: its budget and what became of it. */
+        RunGroupAnswer: {
+            /** @description What the run holds in the group. */
+            budget: components["schemas"]["Milli"];
+            /** @description What its fallback steps hold or spent. */
+            fallbackSpent: components["schemas"]["Milli"];
+            groupId: string;
+            /** @description What its open steps hold. */
+            open: components["schemas"]["Milli"];
+            /** @description budget - used - open, never below 0. */
+            remaining: components["schemas"]["Milli"];
+            unit: string;
+            /** @description What its steps committed or tracked. */
+            used: components["schemas"]["Milli"];
+        };
+        /** @description A run's limits; each absent (or null) is no limit. */
+        RunLimitsDoc: {
+            /**
+             * Format: int64
+             * @description At most this many steps with the same `actionId`.
+             */
+            attemptsPerAction?: number | null;
+            /**
+             * Format: double
+             * @description Fallback steps spend at most this share (0 to 1) of each group's budget.
+             */
+            fallbackShare?: number | null;
+            /**
+             * Format: int64
+             * @description At most this many steps of kind `fallback`.
+             */
+            fallbacks?: number | null;
+            /**
+             * Format: int64
+             * @description At most this many step reserves and tracks.
+             */
+            steps?: number | null;
+        };
+        /** @description `GET /v1/runs?userId=`: the user's runs, newest first. */
+        RunList: {
+            runs: components["schemas"]["RunAnswer"][];
+        };
+        /** @description `POST /v1/runs`'s answer: a reserve's, with the run's id. */
+        RunStartAnswer: {
+            allowed: boolean;
+            counters: components["schemas"]["CounterAnswer"][];
+            denials: components["schemas"]["DenialAnswer"][];
+            deniedBy: string[];
+            expiresAt?: string | null;
+            reasons: string[];
+            /** @description Null when denied: no run exists then. */
+            runId?: string | null;
         };
         SecretAnswer: {
             /** @description The new secret; the previous one signs too for 24 hours. */
@@ -5871,6 +6513,21 @@ export interface components {
         SoonestExpiry: {
             amount: components["schemas"]["Milli"];
             at: string;
+        };
+        /** @description What a step's answer says of its run, so an agent can wrap up before it is cut off. */
+        StepRunAnswer: {
+            /** Format: int64 */
+            fallbacks: number;
+            /** @description Per group the run holds, what it has left, in the group's unit. */
+            remaining: {
+                [key: string]: number;
+            };
+            runId: string;
+            /**
+             * Format: int64
+             * @description Steps so far, this one included.
+             */
+            steps: number;
         };
         SubscriptionAnswer: {
             overrides: {
@@ -5897,14 +6554,21 @@ export interface components {
         TrackAnswer: {
             counters: components["schemas"]["CounterAnswer"][];
             overQuota: string[];
+            run?: null | components["schemas"]["StepRunAnswer"];
         };
         /** @description `POST /v1/track`: no ttl, the usage already happened. */
         TrackBody: {
+            /** @description As for reserve; only with `runId`. */
+            actionId?: string | null;
             event: string;
+            /** @description As for reserve; only with `runId`. */
+            kind?: string | null;
             metadata?: {
                 [key: string]: unknown;
             } | null;
             quantity?: null | components["schemas"]["Milli"];
+            /** @description Makes the track a step of this run: groups the run holds count in it while it is open. */
+            runId?: string | null;
             userId: string;
         };
         TryAnswer: {
