@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::dto::UsageEventAnswer;
 
-pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value\n";
+pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind\n";
 
 /// The columns written by this code as numbers (quantity, amount, credits, costBasis): a
 /// negative amount starts with "-" and stays a number.
@@ -74,6 +74,9 @@ pub fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), serde_json
             credit.and_then(|c| c.category).unwrap_or_default().to_string(),
             credit.map(|c| json_text(&c.cost_basis)).unwrap_or_default(),
             group.and_then(|g| g.value.clone()).unwrap_or_default(),
+            entry.run_id.clone().unwrap_or_default(),
+            entry.action_id.clone().unwrap_or_default(),
+            entry.step_kind.unwrap_or_default().to_string(),
         ];
         for (i, cell) in cells.iter().enumerate() {
             if i > 0 {

@@ -214,6 +214,7 @@ mod tests {
             key_id: None,
             member: member.map(str::to_string),
             credits: Vec::new(),
+            step: None,
         }
     }
 

@@ -195,8 +195,8 @@ impl CreditSummary {
             };
             let add = |slot: &mut Milli| slot.0 += m.amount.0;
             match (entry.kind, totals, &m.grant_id) {
-                (Commit | LateCommit | Track, _, None) => add(&mut self.debt_added),
-                (Commit | LateCommit | Track | DebtSettled, Some(t), Some(_)) => {
+                (Commit | LateCommit | Track | RunClose, _, None) => add(&mut self.debt_added),
+                (Commit | LateCommit | Track | RunClose | DebtSettled, Some(t), Some(_)) => {
                     add(&mut t.burned);
                     t.revenue_milli_cents +=
                         u128::from(m.amount.0) * u128::from(m.cost_basis.unwrap_or(Milli::ZERO).0) / 1000;
@@ -204,7 +204,7 @@ impl CreditSummary {
                         add(&mut self.debt_settled);
                     }
                 }
-                (Commit | LateCommit | Track | DebtSettled, None, Some(_)) => {
+                (Commit | LateCommit | Track | RunClose | DebtSettled, None, Some(_)) => {
                     add(&mut self.allowance_burned);
                     if entry.kind == DebtSettled {
                         add(&mut self.debt_settled);

@@ -23,6 +23,9 @@ pub enum UsageKind {
     GrantExpired,
     /// Debt a grant paid first.
     DebtSettled,
+    /// A run's close: no usage of its own (its steps' entries counted it), the credits its
+    /// balance groups burned.
+    RunClose,
 }
 
 impl UsageKind {
@@ -36,6 +39,7 @@ impl UsageKind {
             "grant_void" => Some(UsageKind::GrantVoid),
             "grant_expired" => Some(UsageKind::GrantExpired),
             "debt_settled" => Some(UsageKind::DebtSettled),
+            "run_close" => Some(UsageKind::RunClose),
             _ => None,
         }
     }
@@ -50,6 +54,7 @@ impl UsageKind {
             UsageKind::GrantVoid => "grant_void",
             UsageKind::GrantExpired => "grant_expired",
             UsageKind::DebtSettled => "debt_settled",
+            UsageKind::RunClose => "run_close",
         }
     }
 }
@@ -106,6 +111,8 @@ pub struct UsageEvent {
     pub member: Option<String>,
     /// Credits the entry moved (balance groups' burns and debt, and the grant kinds).
     pub credits: Vec<CreditMove>,
+    /// A step's run (a run's close: its parent run, for a child run), action and kind.
+    pub step: Option<crate::quota::reservation::StepOf>,
 }
 
 /// One user's activity in one group on one UTC day, from the rollups the scripts keep.

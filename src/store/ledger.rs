@@ -7,7 +7,8 @@ use serde::Deserialize;
 
 use super::{Store, StoreError};
 use crate::quota::ids::unescape;
-use crate::quota::{Category, CreditMove, Milli, UsageEvent, UsageGroup, UsageKind, UserId};
+use crate::quota::reservation::StepOf;
+use crate::quota::{Category, CreditMove, Milli, StepKind, UsageEvent, UsageGroup, UsageKind, UserId};
 
 /// A group as the scripts write it: every number a string.
 #[derive(Deserialize)]
@@ -135,7 +136,9 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
     // or one the node made for a track without one).
     let credits = credit_moves(kind, &field).ok_or_else(|| bad("credits"))?;
     let id = match (kind, &reference) {
-        (UsageKind::Commit | UsageKind::LateCommit, Some(reservation)) => format!("{}:{reservation}", kind.as_str()),
+        (UsageKind::Commit | UsageKind::LateCommit | UsageKind::RunClose, Some(reservation)) => {
+            format!("{}:{reservation}", kind.as_str())
+        }
         (UsageKind::Grant, Some(grant)) => format!("grant:{grant}"),
         (UsageKind::Track, Some(key)) => format!("track:{user_tag}.{}", key.trim_start_matches("track:")),
         _ => format!("{}:{user_tag}.{position}", kind.as_str()),
@@ -154,6 +157,11 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
         member,
         credits,
         position,
+        step: field("run").map(|run| StepOf {
+            run,
+            action: field("action").unwrap_or_default(),
+            kind: field("step").and_then(|k| StepKind::parse(&k)).unwrap_or_default(),
+        }),
     })
 }
 
@@ -190,7 +198,7 @@ fn burn(group: Option<&str>, balance: &str, (id, amount, cat, cost): RawBurn) ->
 fn credit_moves(kind: UsageKind, field: &impl Fn(&str) -> Option<String>) -> Option<Vec<CreditMove>> {
     let mut moves = Vec::new();
     match kind {
-        UsageKind::Commit | UsageKind::LateCommit | UsageKind::Track => {
+        UsageKind::Commit | UsageKind::LateCommit | UsageKind::Track | UsageKind::RunClose => {
             let Some(json) = field("credits") else {
                 return Some(moves);
             };

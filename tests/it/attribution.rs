@@ -172,10 +172,9 @@ async fn every_commit_says_what_was_used_through_which_key_and_by_which_member()
     // and the value, empty here.
     let mut lines = csv.lines();
     assert!(
-        lines
-            .next()
-            .unwrap()
-            .ends_with(",keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value"),
+        lines.next().unwrap().ends_with(
+            ",keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind"
+        ),
         "{csv}"
     );
     let rows: Vec<&str> = lines.collect();

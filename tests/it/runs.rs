@@ -126,6 +126,29 @@ async fn a_run_holds_its_budget_its_steps_draw_from_it_and_close_commits_what_th
     );
     let listed = app.json(Method::GET, "/v1/runs?userId=ada", None).await.1;
     assert_eq!(listed["runs"][0]["runId"], id.as_str(), "{listed}");
+    // The steps' entries name their run; the close's counts nothing itself.
+    let entries = app.usage_events_all("userId=ada").await;
+    let kinds: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["runId"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("commit", id.as_str()), ("track", id.as_str()), ("run_close", "")],
+        "{entries:?}"
+    );
+    let used: f64 = entries
+        .iter()
+        .flat_map(|e| e["groups"].as_array().unwrap())
+        .filter(|g| g["groupId"] == "calls")
+        .map(|g| g["amount"].as_f64().unwrap())
+        .sum();
+    assert_eq!(used, 3.0, "the entries count what the user's counter does");
+    let csv = app.usage_events_csv("userId=ada").await;
+    assert!(
+        csv.lines().nth(1).unwrap().ends_with(&format!(",{id},,primary")),
+        "{csv}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -6593,6 +6593,7 @@ export interface components {
         };
         /** @description One entry of the usage ledger. */
         UsageEventAnswer: {
+            actionId?: string | null;
             /**
              * @description Credits it moved: what balance groups burned from which grants, and debt; what a grant
              *     entry granted, voided or expired. Absent when none.
@@ -6606,7 +6607,8 @@ export interface components {
             keyId?: string | null;
             /**
              * @description commit, late_commit, track, adjustment; for credits grant, grant_void, grant_expired
-             *     (breakage) and debt_settled.
+             *     (breakage) and debt_settled; run_close for a run's close (its steps' entries counted
+             *     its usage; it carries the credits its balance groups burned).
              */
             kind: string;
             /**
@@ -6618,6 +6620,12 @@ export interface components {
             quantity?: null | components["schemas"]["Milli"];
             /** @description Adjustments: the reason given. */
             reason?: string | null;
+            /**
+             * @description A step's run (a child run's close: its parent run), the action it was an attempt of
+             *     ("" for none) and its kind (`primary`, `retry`, `fallback`); null for other entries.
+             */
+            runId?: string | null;
+            stepKind?: string | null;
             time: string;
             userId: string;
         };

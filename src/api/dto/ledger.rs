@@ -43,7 +43,8 @@ pub struct UsageEventAnswer {
     /// Stable: the same entry has the same id in every read and export.
     pub id: String,
     /// commit, late_commit, track, adjustment; for credits grant, grant_void, grant_expired
-    /// (breakage) and debt_settled.
+    /// (breakage) and debt_settled; run_close for a run's close (its steps' entries counted
+    /// its usage; it carries the credits its balance groups burned).
     pub kind: &'static str,
     pub time: String,
     pub user_id: String,
@@ -63,6 +64,11 @@ pub struct UsageEventAnswer {
     /// entry granted, voided or expired. Absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub credits: Vec<CreditMoveAnswer>,
+    /// A step's run (a child run's close: its parent run), the action it was an attempt of
+    /// ("" for none) and its kind (`primary`, `retry`, `fallback`); null for other entries.
+    pub run_id: Option<String>,
+    pub action_id: Option<String>,
+    pub step_kind: Option<&'static str>,
 }
 
 impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
@@ -101,6 +107,9 @@ impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
                     cost_basis: c.cost_basis,
                 })
                 .collect(),
+            run_id: e.step.as_ref().map(|s| s.run.clone()),
+            action_id: e.step.as_ref().map(|s| s.action.clone()),
+            step_kind: e.step.as_ref().map(|s| s.kind.as_str()),
         }
     }
 }
