@@ -102,7 +102,7 @@ if record.w or (next(drawn) and not live) then
   burned = {}
   for i, h in ipairs(record.h) do
     local part = not drawn[i] and record.w and record.w[h.g]
-    if drawn[i] and h.m and string.byte(h.m) == 98 then
+    if drawn[i] and not live and h.m and string.byte(h.m) == 98 then
       -- Drawn from a run that has ended: burned in burn order, as any late commit.
       local b = string.match(h.m, '^b/([^/]*)')
       local grants, debt = C.burn(b, tonumber(h.n), now)

@@ -152,11 +152,13 @@ local function credits()
   -- Appends, per balance hold, its balance's state (C.state): available, held (on grants and
   -- overdrawn), debt, the soonest expiry's amount and instant ("" for none). Holds are
   -- reserve's and track's (with `b`) or a record's, whose balance is in its part of the
-  -- record's "w" (`parts`). (Reserve answers for itself: see its end.)
+  -- record's "w" (`parts`) or, for a hold it did not hold credits for, its mode. (Reserve
+  -- answers for itself: see its end.)
   local function append(reply, holds, parts, now, pending)
     for i = 1, #holds do
       local h = holds[i]
-      local b = h.b or (parts and parts[h.g] and parts[h.g].b)
+      -- (A step's hold drawn from its run held no credits: its record's mode names its balance.)
+      local b = h.b or (parts and parts[h.g] and parts[h.g].b) or (h.m and string.match(h.m, '^b/([^/]*)/'))
       if b then
         local n = #reply
         reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] = C.state(b, now, pending)

@@ -416,3 +416,42 @@ async fn bad_run_input_is_refused_naming_the_field() {
         (StatusCode::NOT_FOUND, json!("run_not_found"))
     );
 }
+
+#[tokio::test]
+async fn a_run_holds_credits_its_close_burns_what_its_steps_used_and_a_late_step_burns_on_the_wallet() {
+    let (app, _) = two_nodes_with("ola", json!({ "id": "plan_credits_agents", "periodType": "month", "groups": [
+        { "id": "credits", "balance": "credits", "matches": [
+            { "event": "agent.run", "measure": { "rate": 1 } }, { "event": "llm.call", "measure": { "rate": 1 } } ] } ] }))
+    .await;
+    let (status, granted) = app
+        .json(Method::POST, "/v1/users/ola/grants", Some(json!({ "balance": "credits", "amount": 100 })))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{granted}");
+    let balance = async || {
+        let (_, answer) = app.json(Method::GET, "/v1/users/ola/balances", None).await;
+        let b = answer["balances"][0].clone();
+        (b["available"].as_f64().unwrap(), b["held"].as_f64().unwrap())
+    };
+    let id = start_run(&app, "ola", 30, json!({})).await;
+    assert_eq!(balance().await, (70.0, 30.0));
+    let first = app.reserve(step("ola", &id, "llm.call", 10)).await;
+    assert_eq!(first["allowed"], true, "{first}");
+    assert_eq!(first["run"]["remaining"]["credits"], 20, "{first}");
+    // The step drew on the run's credits, not on the wallet again.
+    assert_eq!(balance().await, (70.0, 30.0));
+    app.commit(first["reservationId"].as_str().unwrap(), Some(json!({ "quantity": 12 })))
+        .await;
+    let open = app.reserve(step("ola", &id, "llm.call", 5)).await;
+    assert_eq!(open["allowed"], true, "{open}");
+    let closed = close(&app, &id).await;
+    assert_eq!(group(&closed, "credits")["used"], 12, "{closed}");
+    // The close burned the 12 its steps used and gave 18 back.
+    assert_eq!(balance().await, (88.0, 0.0));
+    // The open step's call happened: committed after the close, it burns on the wallet.
+    let (status, late) = app.commit(open["reservationId"].as_str().unwrap(), None).await;
+    assert_eq!((status, late["late"].clone()), (StatusCode::OK, json!(true)), "{late}");
+    assert_eq!(balance().await, (83.0, 0.0));
+    let entries = app.usage_events_all("userId=ola").await;
+    let close_entry = entries.iter().find(|e| e["kind"] == "run_close").unwrap();
+    assert_eq!(close_entry["credits"][0]["amount"], 12, "{close_entry}");
+}
