@@ -199,7 +199,7 @@ local function reclaim(now)
       expired[day] = expired[day] or {}
       -- A step's draws go back to its run, and a run commits what its steps used (runs.lua):
       -- per hold, what is the user's.
-      local per = (record.ru or record.run) and runs().expire(record, now)
+      local per = (record.ru or record.run) and runs().expire(id, record, now)
       -- Credits it held go back to their grants (or expire with them); a run's burn what its
       -- steps used.
       if record.w then

@@ -12,6 +12,7 @@
 --   "fu" {"<group>": milli-units its fallback steps hold or used}
 --   "n"  steps so far, "f" fallbacks so far, "A" {"<action id>": attempts so far}
 --   "ch" [child run ids]
+--   "t"  when its expiry settled it (the prelude's reclaim): it has ended
 -- and, at the top of the record, "dp" its depth ("2", "3") when it is a child run.
 -- A step's record (a child run's too) names its run "ru", its action "ra" ("" for none) and its
 -- kind "rk" first, as the node encodes them, and "rd" the holds it drew from the run ("1,3":
@@ -19,8 +20,8 @@
 -- live: the run holds that budget already. It weighs against the run's hold of the same group,
 -- held - used - open; a run's close (or expiry) commits "u" as its holds' actual amounts,
 -- credits through the wallet's settle, so one budget is counted once.
--- A run is live while it is held and unexpired (`x` in the future: reclaim has taken every
--- run whose time is up before a script reads one).
+-- A run is live while it is held, unexpired (`x` in the future: reclaim has taken every
+-- run whose time is up before a script reads one) and not settled by its expiry ("t").
 --
 -- Built on the first call that needs it (`runs()`), as credits are: a reserve without a run
 -- pays for one function.
@@ -46,7 +47,7 @@ local function runs()
     if not rec or not rec.run then
       return nil, false
     end
-    return rec, rec.s == 'held' and rec.x + 0 > now
+    return rec, rec.s == 'held' and not rec.run.t and rec.x + 0 > now
   end
 
   function R.save(id, rec)
@@ -243,7 +244,7 @@ local function runs()
   -- run (a child run too) commits what its steps used, its own draws into its parent run.
   -- Answers per hold what goes on the user's counters: `held` true when the hold is the
   -- user's (its held goes back), `used` milli-units to count (a run's, or a late child's).
-  function R.expire(record, now)
+  function R.expire(id, record, now)
     local per = {}
     local drawn = {}
     if record.ru then
@@ -264,6 +265,12 @@ local function runs()
       if not drawn[i] then
         per[i] = {held = true, used = record.run and R.used(record, h) or 0}
       end
+    end
+    if record.run then
+      -- Ended: no step draws from it again, whatever its expiry says (an extension racing
+      -- the reclaim cannot bring it back).
+      record.run.t = string.format('%d', now)
+      R.save(id, record)
     end
     return per
   end

@@ -31,6 +31,7 @@ impl RunView {
     fn of(id: String, reservation: Reservation, now_ms: i64) -> Option<RunView> {
         let run = reservation.run.clone()?;
         let state = match reservation.state_at(now_ms) {
+            ReservationState::Held if run.expired_ms.is_some() => RunState::Expired,
             ReservationState::Held => RunState::Open,
             ReservationState::Committed => RunState::Closed,
             ReservationState::Expired => RunState::Expired,

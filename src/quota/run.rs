@@ -91,6 +91,8 @@ pub struct RunRecord {
     pub fallbacks: u64,
     pub attempts: BTreeMap<String, u64>,
     pub children: Vec<String>,
+    /// When its expiry settled it (None while open, and for a run that was closed).
+    pub expired_ms: Option<i64>,
 }
 
 /// Where a run's state stands for a reader.

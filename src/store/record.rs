@@ -76,6 +76,9 @@ struct RunDoc {
     fallbacks: String,
     #[serde(default, rename = "ch", deserialize_with = "list_or_empty")]
     children: Vec<String>,
+    /// When its expiry settled it.
+    #[serde(default, rename = "t")]
+    expired_ms: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -120,6 +123,11 @@ impl RunDoc {
                 .map(|(a, v)| Ok((a, number("run attempts", &v)?)))
                 .collect::<Result<_, StoreError>>()?,
             children: self.children,
+            expired_ms: self
+                .expired_ms
+                .as_deref()
+                .map(|t| number("run expiry", t))
+                .transpose()?,
         })
     }
 }

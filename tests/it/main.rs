@@ -43,6 +43,7 @@ mod recipes_llm;
 mod recipes_scopes;
 mod rollups;
 mod runs;
+mod runs_model;
 mod security;
 mod settle;
 mod support;

@@ -424,7 +424,11 @@ async fn a_run_holds_credits_its_close_burns_what_its_steps_used_and_a_late_step
             { "event": "agent.run", "measure": { "rate": 1 } }, { "event": "llm.call", "measure": { "rate": 1 } } ] } ] }))
     .await;
     let (status, granted) = app
-        .json(Method::POST, "/v1/users/ola/grants", Some(json!({ "balance": "credits", "amount": 100 })))
+        .json(
+            Method::POST,
+            "/v1/users/ola/grants",
+            Some(json!({ "balance": "credits", "amount": 100 })),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{granted}");
     let balance = async || {
@@ -439,8 +443,11 @@ async fn a_run_holds_credits_its_close_burns_what_its_steps_used_and_a_late_step
     assert_eq!(first["run"]["remaining"]["credits"], 20, "{first}");
     // The step drew on the run's credits, not on the wallet again.
     assert_eq!(balance().await, (70.0, 30.0));
-    app.commit(first["reservationId"].as_str().unwrap(), Some(json!({ "quantity": 12 })))
-        .await;
+    app.commit(
+        first["reservationId"].as_str().unwrap(),
+        Some(json!({ "quantity": 12 })),
+    )
+    .await;
     let open = app.reserve(step("ola", &id, "llm.call", 5)).await;
     assert_eq!(open["allowed"], true, "{open}");
     let closed = close(&app, &id).await;
