@@ -62,16 +62,17 @@ local late = not held
 if ARGV[l + 4] ~= '' then
   late = ARGV[l + 4] == '1'
 end
+-- A run's close commits what its steps used (its line, runs.lua).
+local used = record.run and runs().ended(ARGV[5], record)
 for i, h in ipairs(record.h) do
-  -- A run's close commits what its steps used (runs.lua).
-  h.n = record.run and string.format('%d', runs().used(record, h)) or ARGV[6] ~= '' and ARGV[6 + i] or h.a
+  h.n = used and string.format('%d', used(h)) or ARGV[6] ~= '' and ARGV[6 + i] or h.a
 end
 -- A step's (or child run's) holds drawn from its run settle with the run while it is live,
 -- and count on the user, late, once it has ended (runs.lua).
 local drawn, live = {}, false
 if record.ru then
   drawn = runs().drawn(record)
-  live = next(drawn) ~= nil and select(2, runs().load(record.ru, now))
+  live = next(drawn) ~= nil and runs().live(record)
   if next(drawn) and not live then
     late = true
   end
@@ -92,7 +93,7 @@ if held then
   move_counters(record.h, ':h', function(i, h) return drawn[i] and 0 or -tonumber(h.a) end)
 end
 if live then
-  runs().settle(record, held, function(_, h) return h.n end, now)
+  runs().settle(record, held, function(_, h) return h.n end)
 end
 -- Credits: burned from what the reservation held, or, when its holds went back at expiry, in
 -- burn order; what nothing covers becomes debt (a commit never denies).
@@ -120,6 +121,9 @@ if record.w or (next(drawn) and not live) then
   C.save(now, fired_ids, true)
 end
 record.l = late and '1' or '0'
+if record.run then
+  runs().finish(ARGV[5])
+end
 finish(ARGV[5], record, 'committed', now)
 
 -- 4. The ledger entry and the day's rollups (usage only: in-flight holds counted none), in the

@@ -42,7 +42,11 @@ end
 -- 2. Give every hold back, credits to their grants, and count the release in today's rollups.
 -- A step's (or child run's) holds drawn from its run go back to the run (runs.lua); they held
 -- nothing on the user.
-local drawn = record.ru and select(2, runs().settle(record, true, function() return nil end, now)) or {}
+local drawn = record.ru and select(2, runs().settle(record, true, function() return nil end)) or {}
+-- A run given back (a level above denied its start) has no line any more.
+if record.run then
+  runs().finish(ARGV[5])
+end
 move_counters(record.h, ':h', function(i, h) return drawn[i] and 0 or -tonumber(h.a) end)
 if record.w then
   local C = credits()

@@ -55,10 +55,10 @@ if more then
   return {'more'}
 end
 
--- A step of a run: the record the node encoded opens with its run ("ru"), and holds of the
--- groups the run holds draw from it (runs.lua).
+-- A step of a run or a run's start: the record the node encoded opens with its run ("ru")
+-- or its run object ("run"); holds of the groups a step's run holds draw from it (runs.lua).
 local tail = ARGV[9 + HOLD_FIELDS * n]
-local step = string.byte(tail, 2) == 114 and runs().step(tail, holds, now)
+local step = string.byte(tail, 2) == 114 and runs().step(tail, holds)
 holds.step = step
 
 -- 4. Check every group before writing anything. The answer carries the decision: hold i's used,
@@ -131,7 +131,8 @@ if allowed == 1 then
     credit_parts = '"w":{' .. table.concat(parts, ',') .. '},'
   end
   -- Created at the decision instant, as its expiry is: an extension is capped a day after it.
-  -- A step's record says which holds it drew from its run, which counts it.
+  -- A step's record says which holds it drew from its run, which counts it; a run's start
+  -- writes its line.
   local drawn = step and runs().admit(step, holds, ARGV[6]) or ''
   local record = '{"s":"held","c":"' .. string.format('%d', at) .. '","x":"' .. x .. '",' .. credit_parts .. drawn .. tail
   redis.call('HSET', KEYS[2], ARGV[6], record)
@@ -219,7 +220,7 @@ if holds.credits then
     end
   end
 end
-if step then
+if step and step.id then
   runs().answer(step, holds, reply)
 end
 return remember(reply, now, at)

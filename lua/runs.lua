@@ -3,25 +3,27 @@
 -- step's draws back.
 --
 -- A run is a reservation (every level holds it under one id, as a reserve of its event would)
--- whose record has a "run" object, numbers as strings:
---   "L"  its limits, at the user's level only: {"s": steps, "a": attempts per action,
---        "f": fallbacks, "fs": fallback share of each held group in millionths}, each absent
---        for none
---   "u"  {"<group>": milli-units its steps committed or tracked}
---   "o"  {"<group>": milli-units its open steps hold}
---   "fu" {"<group>": milli-units its fallback steps hold or used}
---   "n"  steps so far, "f" fallbacks so far, "A" {"<action id>": attempts so far}
---   "ch" [child run ids]
---   "t"  when its expiry settled it (the prelude's reclaim): it has ended
--- and, at the top of the record, "dp" its depth ("2", "3") when it is a child run.
+-- whose record has a "run" object. The node encodes it first in the record, {"L": its limits,
+-- "<steps>|<attempts per action>|<fallbacks>|<fallback share in millionths>", each "" for none,
+-- at the user's level only}. While the run is open, what its steps did is its line, field
+-- "r|<run id>" of the counters hash, written in the reserve that starts it:
+--   "<steps>|<fallbacks>|<limits as in L>|<depth>"
+--   then per group it holds "\n=<group>|<budget>|<used>|<open>|<fallback spend>" (milli-units:
+--   what it holds, what its steps committed or tracked, what its open steps hold, what its
+--   fallback steps hold or spent), per action attempted "\n~<action id>|<attempts>", per child
+--   run "\n^<child run id>"
+-- (group and action ids hold neither "|" nor a line break). A step reads and writes the line
+-- alone, never the record's JSON, so a step costs about what a reserve costs (BENCHMARKS.md).
+-- A run is live while its line exists: its close (commit.lua) and its expiry (the prelude's
+-- reclaim) copy what the line says into the record's run object ("u", "o", "fu" per group,
+-- "A" per action, "n", "f", "ch"; "t" when its expiry settled it) and delete the line.
+--
 -- A step's record (a child run's too) names its run "ru", its action "ra" ("" for none) and its
 -- kind "rk" first, as the node encodes them, and "rd" the holds it drew from the run ("1,3":
 -- indices into its "h"). A drawn hold never touches the user's counters while its run is
--- live: the run holds that budget already. It weighs against the run's hold of the same group,
--- held - used - open; a run's close (or expiry) commits "u" as its holds' actual amounts,
--- credits through the wallet's settle, so one budget is counted once.
--- A run is live while it is held, unexpired (`x` in the future: reclaim has taken every
--- run whose time is up before a script reads one) and not settled by its expiry ("t").
+-- live: the run holds that budget already. It weighs against the run's budget of the same
+-- group, budget - used - open; a run's close (or expiry) commits its used as its holds' actual
+-- amounts, credits through the wallet's settle, so one budget is counted once.
 --
 -- Built on the first call that needs it (`runs()`), as credits are: a reserve without a run
 -- pays for one function.
@@ -35,23 +37,59 @@ local function runs()
   -- A run, its child, and the child's child: no deeper.
   local MAX_DEPTH = 3
 
-  -- Adds `delta` milli-units to `map[key]`, kept as a string, never below zero.
-  local function add(map, key, delta)
-    map[key] = string.format('%d', math.max(0, (map[key] or 0) + delta))
+  -- A line as a table: its counts, limits (nil for none), depth, groups by id (`g`, in order
+  -- `go`), attempts by action (`A`, in order `ao`) and children (`ch`).
+  local function parse(line)
+    local n, f, ls, la, lf, lfs, dp, at = string.match(line, '^(%d+)|(%d+)|(%d*)|(%d*)|(%d*)|(%d*)|(%d+)()')
+    if not n then
+      error({err = 'ERR qg contract: a run line that is not one: ' .. line})
+    end
+    local L = {n = n + 0, f = f + 0, ls = tonumber(ls), la = tonumber(la), lf = tonumber(lf), lfs = tonumber(lfs),
+      dp = dp + 0, g = {}, go = {}, A = {}, ao = {}, ch = {}}
+    for kind, rest in string.gmatch(string.sub(line, at), '\n(.)([^\n]*)') do
+      if kind == '=' then
+        local g, b, u, o, fu = string.match(rest, '^(.*)|(%d+)|(%d+)|(%d+)|(%d+)$')
+        L.g[g], L.go[#L.go + 1] = {b = b + 0, u = u + 0, o = o + 0, fu = fu + 0}, g
+      elseif kind == '~' then
+        local a, c = string.match(rest, '^(.*)|(%d+)$')
+        L.A[a], L.ao[#L.ao + 1] = c + 0, a
+      else
+        L.ch[#L.ch + 1] = rest
+      end
+    end
+    return L
   end
 
-  -- The run record of `id`, and whether it is live.
-  function R.load(id, now)
-    local raw = redis.call('HGET', KEYS[2], id)
-    local rec = raw and cjson.decode(raw)
-    if not rec or not rec.run then
+  local function opt(v)
+    return v and string.format('%d', v) or ''
+  end
+
+  local function encode(L)
+    local out = {string.format('%d|%d|%s|%s|%s|%s|%d', L.n, L.f, opt(L.ls), opt(L.la), opt(L.lf), opt(L.lfs), L.dp)}
+    for _, g in ipairs(L.go) do
+      local s = L.g[g]
+      out[#out + 1] = string.format('=%s|%d|%d|%d|%d', g, s.b, s.u, s.o, s.fu)
+    end
+    for _, a in ipairs(L.ao) do
+      out[#out + 1] = string.format('~%s|%d', a, L.A[a])
+    end
+    for _, c in ipairs(L.ch) do
+      out[#out + 1] = '^' .. c
+    end
+    return table.concat(out, '\n')
+  end
+
+  -- The line of run `id` and whether the run is live (its line exists).
+  function R.load(id)
+    local line = redis.call('HGET', KEYS[1], 'r|' .. id)
+    if not line then
       return nil, false
     end
-    return rec, rec.s == 'held' and not rec.run.t and rec.x + 0 > now
+    return parse(line), true
   end
 
-  function R.save(id, rec)
-    redis.call('HSET', KEYS[2], id, cjson.encode(rec))
+  function R.save(id, L)
+    redis.call('HSET', KEYS[1], 'r|' .. id, encode(L))
   end
 
   -- The indices of the holds a step's record drew from its run, as a set.
@@ -63,58 +101,61 @@ local function runs()
     return set
   end
 
-  -- Marks each hold of a group the run holds with the run's hold (`r`).
-  local function mark(rec, holds)
-    local by_group = {}
-    for _, rh in ipairs(rec.h) do
-      by_group[rh.g] = rh
-    end
+  -- Marks each hold of a group the run holds with the run's state of that group (`r`).
+  local function mark(L, holds)
     for i = 1, #holds do
-      holds[i].r = by_group[holds[i].g]
+      holds[i].r = L.g[holds[i].g]
     end
   end
 
   -- Counts a step in its run: the step, its action's attempt, a fallback.
   local function count(S)
-    local run = S.rec.run
-    run.n = string.format('%d', run.n + 1)
+    local L = S.L
+    L.n = L.n + 1
     if S.action ~= '' then
-      add(run.A, S.action, 1)
+      if not L.A[S.action] then
+        L.A[S.action], L.ao[#L.ao + 1] = 0, S.action
+      end
+      L.A[S.action] = L.A[S.action] + 1
     end
     if S.kind == 'fallback' then
-      run.f = string.format('%d', run.f + 1)
+      L.f = L.f + 1
     end
   end
 
-  -- A reserve's step (the record the node encoded, `tail`, opens with "ru"): its run, and its
-  -- holds of groups the run holds marked. Its `code` is a denial of the whole step: 1 the run
-  -- has ended (or is not one), 2 its steps, 3 its action's attempts, 4 its fallbacks are
-  -- used up, 5 a child run would be a fourth level.
-  function R.step(tail, holds, now)
-    local id, action, kind = string.match(tail, '^"ru":"([^"]*)","ra":"([^"]*)","rk":"([^"]*)"')
-    local rec, live = R.load(id, now)
-    local S = {id = id, action = action, kind = kind, rec = rec, code = 0}
-    if not live then
-      S.code, S.rec = 1, nil
+  -- A reserve whose record (`tail`, as the node encoded it) opens with "r": a step ("ru": its
+  -- run, whose line it reads, and its holds of groups the run holds marked), a run's start
+  -- ("run": its limits, `start`), or both (a child run). Its `code` is a denial of the whole
+  -- step: 1 the run has ended (or is not one), 2 its steps, 3 its action's attempts, 4 its
+  -- fallbacks are used up, 5 a child run would be a fourth level.
+  function R.step(tail, holds)
+    local S = {code = 0, depth = 1}
+    local id, action, kind, at = string.match(tail, '^"ru":"([^"]*)","ra":"([^"]*)","rk":"([^"]*)",()')
+    -- A run's object follows its step's fields (a child run), or opens the record.
+    S.start = string.match(tail, '^"run":{"L":"([^"]*)"', at or 1)
+    if not id then
       return S
     end
-    mark(rec, holds)
-    local run, L = rec.run, rec.run.L
-    if L then
-      if L.s and run.n + 1 > L.s + 0 then
-        S.code = 2
-      elseif L.a and action ~= '' and (run.A[action] or 0) + 1 > L.a + 0 then
-        S.code = 3
-      elseif L.f and kind == 'fallback' and run.f + 1 > L.f + 0 then
-        S.code = 4
-      end
-      if kind == 'fallback' and L.fs then
-        S.share = L.fs + 0
-      end
+    S.id, S.action, S.kind = id, action, kind
+    local L, live = R.load(id)
+    if not live then
+      S.code = 1
+      return S
     end
-    -- A child run: the node encoded a run object of its own.
-    if string.find(tail, '"run":{', 1, true) then
-      S.depth = (rec.dp or 1) + 1
+    S.L = L
+    mark(L, holds)
+    if L.ls and L.n + 1 > L.ls then
+      S.code = 2
+    elseif L.la and action ~= '' and (L.A[action] or 0) + 1 > L.la then
+      S.code = 3
+    elseif L.lf and kind == 'fallback' and L.f + 1 > L.lf then
+      S.code = 4
+    end
+    if kind == 'fallback' then
+      S.share = L.lfs
+    end
+    if S.start then
+      S.depth = L.dp + 1
       if S.depth > MAX_DEPTH then
         S.code = 5
       end
@@ -125,119 +166,161 @@ local function runs()
   -- What a hold drawing from its run (holds.lua's weigh) denies with: 0 it fits, 4 the run's
   -- budget of its group has no room, 5 a fallback would pass its share of that budget.
   function R.weigh(S, h)
-    local run, g, a = S.rec.run, h.g, h.a + 0
-    if a > h.r.a - (run.u[g] or 0) - (run.o[g] or 0) then
+    local r, a = h.r, h.a + 0
+    if a > r.b - r.u - r.o then
       return 4
     end
-    if S.share and (run.fu[g] or 0) + a > math.floor(h.r.a * S.share / 1000000) then
+    if S.share and r.fu + a > math.floor(r.b * S.share / 1000000) then
       return 5
     end
     return 0
   end
 
-  -- Counts an admitted step in its run, its draws open (and a child run among its children),
-  -- and answers the record's "rd" and, for a child run, "dp" fields.
-  function R.admit(S, holds, child_id)
-    local run, drawn = S.rec.run, {}
-    for i = 1, #holds do
-      local h = holds[i]
-      if h.r then
-        add(run.o, h.g, h.a)
-        if S.kind == 'fallback' then
-          add(run.fu, h.g, h.a)
+  -- An admitted reserve of a step or a run's start (reserve `id`): the step counted in its run
+  -- with its draws open (a child run among the run's children), a new run's line written.
+  -- Answers the record's "rd" field, "" for none.
+  function R.admit(S, holds, id)
+    local drawn = ''
+    if S.L then
+      local list = {}
+      for i = 1, #holds do
+        local h = holds[i]
+        if h.r then
+          h.r.o = h.r.o + h.a
+          if S.kind == 'fallback' then
+            h.r.fu = h.r.fu + h.a
+          end
+          list[#list + 1] = i
         end
-        drawn[#drawn + 1] = i
       end
+      count(S)
+      if S.start then
+        S.L.ch[#S.L.ch + 1] = id
+      end
+      R.save(S.id, S.L)
+      drawn = '"rd":"' .. table.concat(list, ',') .. '",'
     end
-    count(S)
-    local depth = ''
-    if S.depth then
-      run.ch[#run.ch + 1] = child_id
-      depth = '"dp":"' .. S.depth .. '",'
+    if S.start then
+      local ls, la, lf, lfs = string.match(S.start, '^(%d*)|(%d*)|(%d*)|(%d*)$')
+      local new = {n = 0, f = 0, ls = tonumber(ls), la = tonumber(la), lf = tonumber(lf), lfs = tonumber(lfs),
+        dp = S.depth, g = {}, go = {}, A = {}, ao = {}, ch = {}}
+      for i = 1, #holds do
+        local h = holds[i]
+        new.g[h.g], new.go[#new.go + 1] = {b = h.a + 0, u = 0, o = 0, fu = 0}, h.g
+      end
+      R.save(id, new)
     end
-    R.save(S.id, S.rec)
-    return '"rd":"' .. table.concat(drawn, ',') .. '",' .. depth
+    return drawn
   end
 
   -- A track's step (`spec` "<run id>|<action id>|<kind>"): its run, and its holds of groups
   -- the run holds marked when the run is live (else they count on the user: a track never
   -- denies). Nothing is written until R.tracked.
-  function R.track(spec, holds, now)
+  function R.track(spec, holds)
     local id, action, kind = string.match(spec, '^([^|]*)|([^|]*)|(.*)$')
-    local rec, live = R.load(id, now)
-    local S = {id = id, action = action, kind = kind, rec = rec, code = 0}
-    if not live then
-      S.code, S.rec = 1, nil
-      return S
+    local L, live = R.load(id)
+    local S = {id = id, action = action, kind = kind, L = L, code = live and 0 or 1}
+    if live then
+      mark(L, holds)
     end
-    mark(rec, holds)
     return S
   end
 
   -- Counts a track's step in its live run, with what its marked holds used.
   function R.tracked(S, holds)
-    if not S.rec then
+    if not S.L then
       return
     end
-    local run = S.rec.run
     for i = 1, #holds do
       local h = holds[i]
       if h.r then
-        add(run.u, h.g, h.a)
+        h.r.u = h.r.u + h.a
         if S.kind == 'fallback' then
-          add(run.fu, h.g, h.a)
+          h.r.fu = h.r.fu + h.a
         end
       end
     end
     count(S)
-    R.save(S.id, S.rec)
+    R.save(S.id, S.L)
   end
 
   -- Appends a step's answer: its code, the run's steps and fallbacks so far, then per hold
   -- what the run has left of its group (-1 for a group the run does not hold).
   function R.answer(S, holds, reply)
-    local run = S.rec and S.rec.run
-    local n = #reply
-    reply[n + 1], reply[n + 2], reply[n + 3] = S.code, run and run.n + 0 or 0, run and run.f + 0 or 0
+    local L, n = S.L, #reply
+    reply[n + 1], reply[n + 2], reply[n + 3] = S.code, L and L.n or 0, L and L.f or 0
     for i = 1, #holds do
-      local h = holds[i]
-      reply[n + 3 + i] = h.r and math.max(0, h.r.a - (run.u[h.g] or 0) - (run.o[h.g] or 0)) or -1
+      local r = holds[i].r
+      reply[n + 3 + i] = r and math.max(0, r.b - r.u - r.o) or -1
     end
     return reply
   end
 
-  -- What a run's hold used: its steps' "u" (in-flight holds used nothing).
-  function R.used(record, h)
-    return h.k == 'c' and 0 or (record.run.u[h.g] or 0) + 0
-  end
-
   -- Settles the draws of a step's (or child run's) `record` with its run: each drawn hold's
   -- open draw (unless `open` is false: it expired and went back already) leaves the run's
-  -- "o", and `used_of(i, h)` (nil: nothing, a release or an expiry) joins its "u". Answers
+  -- open, and `used_of(i, h)` (nil: nothing, a release or an expiry) joins its used. Answers
   -- whether the run was live and the drawn holds: when it was not, what they used counts on
   -- the user (a late commit), and the caller counts it.
-  function R.settle(record, open, used_of, now)
+  function R.settle(record, open, used_of)
     local drawn = R.drawn(record)
-    local rec, live = R.load(record.ru, now)
-    if not live or not next(drawn) then
-      return live, drawn
+    if not next(drawn) then
+      return false, drawn
     end
-    local run, fallback = rec.run, record.rk == 'fallback'
+    local L, live = R.load(record.ru)
+    if not live then
+      return false, drawn
+    end
+    local fallback = record.rk == 'fallback'
     for i, h in ipairs(record.h) do
-      if drawn[i] then
+      local r = drawn[i] and L.g[h.g]
+      if r then
         local used = used_of(i, h)
         used = used and h.k ~= 'c' and used + 0 or 0
         if open then
-          add(run.o, h.g, -h.a)
+          r.o = math.max(0, r.o - h.a)
         end
-        add(run.u, h.g, used)
+        r.u = r.u + used
         if fallback then
-          add(run.fu, h.g, used - (open and h.a or 0))
+          r.fu = math.max(0, r.fu + used - (open and h.a or 0))
         end
       end
     end
-    R.save(record.ru, rec)
-    return live, drawn
+    R.save(record.ru, L)
+    return true, drawn
+  end
+
+  -- Whether a step's (or child run's) drawn holds may settle with its run: it is live.
+  function R.live(record)
+    return record.ru ~= nil and redis.call('HEXISTS', KEYS[1], 'r|' .. record.ru) == 1
+  end
+
+  -- A run's end (its close, or its expiry at `expired` ms): what its line says, for its holds'
+  -- actual amounts (`used(h)`: in-flight holds used nothing), and the record's run object as
+  -- it ended. `finish` then deletes the line.
+  function R.ended(id, record, expired)
+    local line = redis.call('HGET', KEYS[1], 'r|' .. id)
+    local L = line and parse(line) or {n = 0, f = 0, g = {}, go = {}, A = {}, ao = {}, ch = {}}
+    local run = record.run
+    local u, o, fu, A = {}, {}, {}, {}
+    for g, s in pairs(L.g) do
+      u[g], o[g], fu[g] = string.format('%d', s.u), string.format('%d', s.o), string.format('%d', s.fu)
+    end
+    for a, c in pairs(L.A) do
+      A[a] = string.format('%d', c)
+    end
+    run.u, run.o, run.fu, run.A = u, o, fu, A
+    run.n, run.f, run.ch = string.format('%d', L.n), string.format('%d', L.f), L.ch
+    if expired then
+      run.t = string.format('%d', expired)
+    end
+    return function(h)
+      local s = L.g[h.g]
+      return (h.k == 'c' or not s) and 0 or s.u
+    end
+  end
+
+  function R.finish(id)
+    redis.call('HDEL', KEYS[1], 'r|' .. id)
   end
 
   -- A run's and a step's expiry (prelude.lua's reclaim): a step's draws go back to its run; a
@@ -245,34 +328,38 @@ local function runs()
   -- Answers per hold what goes on the user's counters: `held` true when the hold is the
   -- user's (its held goes back), `used` milli-units to count (a run's, or a late child's).
   function R.expire(id, record, now)
-    local per = {}
-    local drawn = {}
+    local per, drawn, used = {}, {}, nil
+    if record.run then
+      used = R.ended(id, record, now)
+    end
     if record.ru then
       local live
       live, drawn = R.settle(record, true, function(_, h)
-        return record.run and R.used(record, h) or nil
-      end, now)
-      if record.run and not live then
+        return used and used(h) or nil
+      end)
+      if used and not live then
         -- The parent run has ended: what the child's steps used counts on the user.
         for i, h in ipairs(record.h) do
           if drawn[i] then
-            per[i] = {held = false, used = R.used(record, h)}
+            per[i] = {held = false, used = used(h)}
           end
         end
       end
     end
     for i, h in ipairs(record.h) do
       if not drawn[i] then
-        per[i] = {held = true, used = record.run and R.used(record, h) or 0}
+        per[i] = {held = true, used = used and used(h) or 0}
       end
     end
     if record.run then
-      -- Ended: no step draws from it again, whatever its expiry says (an extension racing
-      -- the reclaim cannot bring it back).
-      record.run.t = string.format('%d', now)
-      R.save(id, record)
+      R.save_record(id, record)
+      R.finish(id)
     end
     return per
+  end
+
+  function R.save_record(id, record)
+    redis.call('HSET', KEYS[2], id, cjson.encode(record))
   end
 
   runs_lib = R

@@ -49,7 +49,7 @@ end
 -- 4. Count every group, or none when one would pass what a counter holds exactly; a step's
 -- holds of its run's groups count in the run instead (runs.lua), after the check.
 local l = 7 + HOLD_FIELDS * n
-local step = ARGV[l + 6] ~= '' and runs().track(ARGV[l + 6], holds, now)
+local step = ARGV[l + 6] ~= '' and runs().track(ARGV[l + 6], holds)
 local over, before, after = move_counters(holds, ':u', function(_, h) return h.r and 0 or tonumber(h.a) end)
 if over then
   return {'overflow', over}

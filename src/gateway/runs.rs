@@ -10,7 +10,9 @@ use super::outcome::Verb;
 use super::settle::Settlement;
 use super::Idempotency;
 use super::{Gateway, GatewayError};
+use crate::quota::run::parse_line;
 use crate::quota::{Decision, EventInput, Reservation, ReservationId, ReservationState, RunRecord, RunState, UserId};
+use crate::store::StoreError;
 use crate::secrets::random_bytes;
 
 /// How many runs a listing answers at most.
@@ -26,23 +28,31 @@ pub struct RunView {
 }
 
 impl RunView {
-    /// The run of record `reservation` as it stands at `now_ms`; None for a record that is no
-    /// run's, or a run whose start was given back (a level above denied it).
-    fn of(id: String, reservation: Reservation, now_ms: i64) -> Option<RunView> {
-        let run = reservation.run.clone()?;
+    /// The run of record `reservation` as it stands at `now_ms`, with its line while it is
+    /// open; None for a record that is no run's, or a run whose start was given back (a level
+    /// above denied it).
+    fn of(id: String, reservation: Reservation, line: Option<&str>, now_ms: i64) -> Result<Option<RunView>, GatewayError> {
+        let Some(mut run) = reservation.run.clone() else {
+            return Ok(None);
+        };
+        if let Some(line) = line {
+            let limits = run.limits;
+            run = parse_line(line).ok_or_else(|| StoreError::Protocol(format!("a run line that is not one: {line:?}")))?;
+            run.limits = limits;
+        }
         let state = match reservation.state_at(now_ms) {
             ReservationState::Held if run.expired_ms.is_some() => RunState::Expired,
             ReservationState::Held => RunState::Open,
             ReservationState::Committed => RunState::Closed,
             ReservationState::Expired => RunState::Expired,
-            ReservationState::Released => return None,
+            ReservationState::Released => return Ok(None),
         };
-        Some(RunView {
+        Ok(Some(RunView {
             id,
             state,
             reservation,
             run,
-        })
+        }))
     }
 }
 
@@ -84,17 +94,39 @@ impl Gateway {
 
     /// A run of `project`, or None.
     pub async fn run(&self, project: &str, id: &ReservationId) -> Result<Option<RunView>, GatewayError> {
-        let record = self.store.reservation(project, id.user(), id).await?;
-        Ok(record.and_then(|r| RunView::of(id.to_string(), r, self.clock.now_ms())))
+        let Some(record) = self.store.reservation(project, id.user(), id).await? else {
+            return Ok(None);
+        };
+        self.view(project, id.user(), id.to_string(), record).await
+    }
+
+    /// A run's record with its line, read after the record: a run that closes in between
+    /// has no line, and its record, read again, says how it ended.
+    async fn view(&self, project: &str, user: &UserId, id: String, record: Reservation) -> Result<Option<RunView>, GatewayError> {
+        if record.state != ReservationState::Held {
+            return RunView::of(id, record, None, self.clock.now_ms());
+        }
+        match self.store.run_line(project, user, &id).await? {
+            Some(line) => RunView::of(id, record, Some(&line), self.clock.now_ms()),
+            None => {
+                let Some(parsed) = ReservationId::parse_run(&id) else {
+                    return Ok(None);
+                };
+                match self.store.reservation(project, user, &parsed).await? {
+                    Some(record) => RunView::of(id, record, None, self.clock.now_ms()),
+                    None => Ok(None),
+                }
+            }
+        }
     }
 
     /// The user's runs the records keep, newest first, at most `MAX_LISTED_RUNS`.
     pub async fn runs(&self, project: &str, user: &UserId) -> Result<Vec<RunView>, GatewayError> {
-        let now_ms = self.clock.now_ms();
         let records = self.store.runs(project, user, MAX_LISTED_RUNS).await?;
-        Ok(records
-            .into_iter()
-            .filter_map(|(id, r)| RunView::of(id, r, now_ms))
-            .collect())
+        let mut views = Vec::with_capacity(records.len());
+        for (id, record) in records {
+            views.extend(self.view(project, user, id, record).await?);
+        }
+        Ok(views)
     }
 }

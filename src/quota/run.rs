@@ -57,6 +57,76 @@ pub struct RunLimits {
     pub fallback_share_ppm: Option<u64>,
 }
 
+impl RunLimits {
+    /// As a run's record and line keep them (lua/runs.lua): "<steps>|<attempts per action>|
+    /// <fallbacks>|<fallback share in millionths>", each "" for none.
+    pub fn encode(&self) -> String {
+        let part = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+        format!(
+            "{}|{}|{}|{}",
+            part(self.steps),
+            part(self.attempts_per_action),
+            part(self.fallbacks),
+            part(self.fallback_share_ppm)
+        )
+    }
+
+    /// What `encode` wrote; None when it is not that.
+    pub fn decode(text: &str) -> Option<RunLimits> {
+        let mut parts = text.split('|').map(|p| match p {
+            "" => Some(None),
+            digits => digits.parse().ok().map(Some),
+        });
+        let mut next = || parts.next().flatten();
+        let limits = RunLimits {
+            steps: next()?,
+            attempts_per_action: next()?,
+            fallbacks: next()?,
+            fallback_share_ppm: next()?,
+        };
+        parts.next().is_none().then_some(limits)
+    }
+}
+
+/// A run's line as lua/runs.lua keeps it while the run is open: counts, limits and depth, then
+/// a line per group, per action attempted and per child. None when it is not one.
+pub fn parse_line(line: &str) -> Option<RunRecord> {
+    let mut lines = line.split('\n');
+    let head: Vec<&str> = lines.next()?.split('|').collect();
+    let [steps, fallbacks, ls, la, lf, lfs, _depth] = head.as_slice() else {
+        return None;
+    };
+    let mut run = RunRecord {
+        limits: RunLimits::decode(&format!("{ls}|{la}|{lf}|{lfs}"))?,
+        steps: steps.parse().ok()?,
+        fallbacks: fallbacks.parse().ok()?,
+        ..RunRecord::default()
+    };
+    for entry in lines {
+        let (kind, rest) = entry.split_at_checked(1)?;
+        match kind {
+            "=" => {
+                let mut fields = rest.rsplitn(5, '|');
+                let fu = Milli(fields.next()?.parse().ok()?);
+                let open = Milli(fields.next()?.parse().ok()?);
+                let used = Milli(fields.next()?.parse().ok()?);
+                let _budget = fields.next()?;
+                let group = fields.next()?.to_string();
+                run.used.insert(group.clone(), used);
+                run.open.insert(group.clone(), open);
+                run.fallback_spent.insert(group, fu);
+            }
+            "~" => {
+                let (action, n) = rest.rsplit_once('|')?;
+                run.attempts.insert(action.to_string(), n.parse().ok()?);
+            }
+            "^" => run.children.push(rest.to_string()),
+            _ => return None,
+        }
+    }
+    Some(run)
+}
+
 /// A step's whole-step denial as runs.lua codes it (R.step), 0 for none.
 pub fn step_denial(code: i64) -> Option<Reason> {
     match code {

@@ -173,6 +173,14 @@ impl Store {
         raw.map(|json| record::parse(&json)).transpose()
     }
 
+    /// An open run's line (lua/runs.lua), or None once it has ended.
+    pub async fn run_line(&self, project: &str, user: &UserId, id: &str) -> Result<Option<String>, StoreError> {
+        let key = self.keys.user(project, user.as_str()).ctr;
+        let field = format!("r|{id}");
+        self.run(|mut conn| async move { Ok(conn.hget(&key, &field).await?) })
+            .await
+    }
+
     /// Up to `limit` of the user's open reservations, soonest to expire first, with their ids.
     pub async fn open_reservations(
         &self,

@@ -57,11 +57,12 @@ struct Record {
     run: Option<RunDoc>,
 }
 
-/// A run's object as lua/runs.lua keeps it, numbers as strings.
+/// A run's object as lua/runs.lua keeps it, numbers as strings: its limits from its start;
+/// the rest once it ended (while it is open its line says it, `crate::quota::run::parse_line`).
 #[derive(Deserialize)]
 struct RunDoc {
     #[serde(default, rename = "L")]
-    limits: Option<LimitsDoc>,
+    limits: String,
     #[serde(default, rename = "u", deserialize_with = "map_or_empty")]
     used: BTreeMap<String, String>,
     #[serde(default, rename = "o", deserialize_with = "map_or_empty")]
@@ -70,10 +71,10 @@ struct RunDoc {
     fallback_spent: BTreeMap<String, String>,
     #[serde(default, rename = "A", deserialize_with = "map_or_empty")]
     attempts: BTreeMap<String, String>,
-    #[serde(rename = "n")]
-    steps: String,
-    #[serde(rename = "f")]
-    fallbacks: String,
+    #[serde(default, rename = "n")]
+    steps: Option<String>,
+    #[serde(default, rename = "f")]
+    fallbacks: Option<String>,
     #[serde(default, rename = "ch", deserialize_with = "list_or_empty")]
     children: Vec<String>,
     /// When its expiry settled it.
@@ -81,53 +82,28 @@ struct RunDoc {
     expired_ms: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct LimitsDoc {
-    #[serde(default, rename = "s")]
-    steps: Option<String>,
-    #[serde(default, rename = "a")]
-    attempts_per_action: Option<String>,
-    #[serde(default, rename = "f")]
-    fallbacks: Option<String>,
-    #[serde(default, rename = "fs")]
-    fallback_share_ppm: Option<String>,
-}
-
 impl RunDoc {
     fn parse(self) -> Result<RunRecord, StoreError> {
-        let optional = |what: &str, v: Option<String>| v.map(|v| number::<u64>(what, &v)).transpose();
         let amounts = |what: &str, map: BTreeMap<String, String>| {
             map.into_iter()
                 .map(|(g, v)| Ok((g, Milli(number(what, &v)?))))
                 .collect::<Result<BTreeMap<_, _>, StoreError>>()
         };
-        let limits = match self.limits {
-            None => RunLimits::default(),
-            Some(l) => RunLimits {
-                steps: optional("run steps limit", l.steps)?,
-                attempts_per_action: optional("run attempts limit", l.attempts_per_action)?,
-                fallbacks: optional("run fallbacks limit", l.fallbacks)?,
-                fallback_share_ppm: optional("run fallback share", l.fallback_share_ppm)?,
-            },
-        };
+        let count = |what: &str, v: Option<String>| v.map_or(Ok(0), |v| number(what, &v));
         Ok(RunRecord {
-            limits,
+            limits: RunLimits::decode(&self.limits).ok_or_else(|| bad("run limits", &self.limits))?,
             used: amounts("run used", self.used)?,
             open: amounts("run open", self.open)?,
             fallback_spent: amounts("run fallback spend", self.fallback_spent)?,
-            steps: number("run steps", &self.steps)?,
-            fallbacks: number("run fallbacks", &self.fallbacks)?,
+            steps: count("run steps", self.steps)?,
+            fallbacks: count("run fallbacks", self.fallbacks)?,
             attempts: self
                 .attempts
                 .into_iter()
                 .map(|(a, v)| Ok((a, number("run attempts", &v)?)))
                 .collect::<Result<_, StoreError>>()?,
             children: self.children,
-            expired_ms: self
-                .expired_ms
-                .as_deref()
-                .map(|t| number("run expiry", t))
-                .transpose()?,
+            expired_ms: self.expired_ms.as_deref().map(|t| number("run expiry", t)).transpose()?,
         })
     }
 }

@@ -139,11 +139,15 @@ impl<'a> HoldValues<'a> {
 /// front of it. It opens with the encoding's version.
 pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> Vec<u8> {
     let mut json = Json::new();
-    // A step names its run first: reserve.lua tells a step by its record's opening "ru".
+    // A step names its run first, then a run's start its run object: reserve.lua tells both
+    // by the record's opening "r" (lua/runs.lua).
     if let Some(step) = args.step {
         json.name("ru").string(step.run_id.as_str());
         json.name("ra").string(&step.action);
         json.name("rk").string(step.kind.as_str());
+    }
+    if let Some(limits) = args.run {
+        run_object(&mut json, limits);
     }
     json.name("v").string(RECORD_VERSION);
     json.name("e").string(args.event);
@@ -159,39 +163,15 @@ pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> V
         hold.write(&mut json);
     }
     json.close_array();
-    if let Some(limits) = args.run {
-        run_object(&mut json, limits);
-    }
     json.close_object();
     json.into_bytes()
 }
 
-/// A new run's object (lua/runs.lua): its limits, when it has any, and nothing used yet.
+/// A new run's object (lua/runs.lua): its limits, "<steps>|<attempts per action>|<fallbacks>|
+/// <fallback share in millionths>", each "" for none.
 fn run_object(json: &mut Json, limits: &RunLimits) {
     json.name("run").open_object();
-    let set = [
-        ("s", limits.steps),
-        ("a", limits.attempts_per_action),
-        ("f", limits.fallbacks),
-        ("fs", limits.fallback_share_ppm),
-    ];
-    if set.iter().any(|(_, v)| v.is_some()) {
-        json.name("L").open_object();
-        for (name, value) in set {
-            if let Some(value) = value {
-                json.name(name).integer_text(value);
-            }
-        }
-        json.close_object();
-    }
-    for name in ["u", "o", "fu", "A"] {
-        json.name(name).open_object();
-        json.close_object();
-    }
-    json.name("n").integer_text(0);
-    json.name("f").integer_text(0);
-    json.name("ch").open_array();
-    json.close_array();
+    json.name("L").string(&limits.encode());
     json.close_object();
 }
 
