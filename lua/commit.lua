@@ -122,7 +122,7 @@ if record.w or (next(drawn) and not live) then
 end
 record.l = late and '1' or '0'
 if record.run then
-  runs().finish(ARGV[5])
+  runs().finish(ARGV[5], record)
 end
 finish(ARGV[5], record, 'committed', now)
 

@@ -145,9 +145,17 @@ local function weigh(holds, quota_in_force, counters, reply, pending)
     local h = holds[i]
     local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
     local denied = 0
-    if h.r then
-      -- A step's hold of a group its run holds weighs against the run's budget (runs.lua).
-      denied = runs().weigh(holds.step, h)
+    if h.rb then
+      -- A step's hold of a group its run holds (reserve.lua) weighs against the run's budget
+      -- of the group (4: no room) and a fallback against its share of it (5); its balance,
+      -- which read_counters may have read for the quick path, is the run's.
+      h.fast = nil
+      local a = h.a + 0
+      if a > h.rb - h.ru - h.ro then
+        denied = 4
+      elseif holds.share and h.rf + a > math.floor(h.rb * holds.share / 1000000) then
+        denied = 5
+      end
       if denied ~= 0 then
         allowed = 0
       end

@@ -63,7 +63,8 @@ end
 -- builds no table per kind (pending.lua's answers the same shape).
 -- With `quick` (reserve's), the same HMGET reads the quick line and the journal of each
 -- balance that one hold of the call holds on and the call has not read (wallet.lua's header):
--- the hold's "fast" is where they are (weigh decides on them and makes it its decision).
+-- the hold's "fast" is where they are (weigh decides on them and makes it its decision); and
+-- a step's, the fields of its run (runs.lua) its `holds.run` names.
 local function read_counters(holds, quick)
   local n = #holds
   if n == 0 then
@@ -77,8 +78,7 @@ local function read_counters(holds, quick)
   if quick and holds.credits then
     for i = 1, n do
       local b = holds[i].b
-      -- (A step's hold drawn from its run reads no balance: the run holds its credits.)
-      if b and not holds[i].r and not (credits_lib and credits_lib.loaded[b]) then
+      if b and not (credits_lib and credits_lib.loaded[b]) then
         local once = true
         for k = 1, n do
           once = once and (k == i or holds[k].b ~= b)
@@ -91,6 +91,14 @@ local function read_counters(holds, quick)
       end
     end
   end
+  -- A step's run's fields (reserve.lua), read last.
+  local run = holds.run
+  if run then
+    local at = #fields
+    for j = 1, #run do
+      fields[at + j] = run[j]
+    end
+  end
   local counters = redis.call('HMGET', KEYS[1], unpack(fields))
   for i = 1, 2 * n do
     local v = counters[i]
@@ -99,14 +107,15 @@ local function read_counters(holds, quick)
   return counters
 end
 
--- Writes counter fields in one HSET; values are integers below 2^53, formatted exactly.
+-- Writes counter fields in one HSET; values are integers below 2^53, formatted exactly, up to
+-- `texts_from` (all when nil), and text past it.
 -- `writes` alternates field and value: the values are formatted in place and the whole table
 -- is the command's arguments, so a caller builds one table only.
-local function write_fields(writes)
+local function write_fields(writes, texts_from)
   if #writes == 0 then
     return
   end
-  for i = 2, #writes, 2 do
+  for i = 2, texts_from or #writes, 2 do
     writes[i] = string.format('%d', writes[i])
   end
   redis.call('HSET', KEYS[1], unpack(writes))
@@ -119,7 +128,8 @@ local function note_periods(holds, counters)
   local args
   for i = 1, #holds do
     local h = holds[i]
-    if h.pe ~= '' and counters[2 * i - 1] == 0 and counters[2 * i] == 0 then
+    -- (A step's hold drawn from its run held nothing here: the run's hold noted its period.)
+    if h.pe ~= '' and counters[2 * i - 1] == 0 and counters[2 * i] == 0 and not h.rb then
       args = args or {}
       args[#args + 1] = h.pe
       args[#args + 1] = h.f

@@ -45,7 +45,7 @@ end
 local drawn = record.ru and select(2, runs().settle(record, true, function() return nil end)) or {}
 -- A run given back (a level above denied its start) has no line any more.
 if record.run then
-  runs().finish(ARGV[5])
+  runs().finish(ARGV[5], record)
 end
 move_counters(record.h, ':h', function(i, h) return drawn[i] and 0 or -tonumber(h.a) end)
 if record.w then

@@ -55,11 +55,28 @@ if more then
   return {'more'}
 end
 
--- A step of a run or a run's start: the record the node encoded opens with its run ("ru")
--- or its run object ("run"); holds of the groups a step's run holds draw from it (runs.lua).
+-- A step of a run or a run's start: the record the node encoded opens with its run's id,
+-- action and kind ("ru", "ra", "rk"), or with its run object ("run", its limits), or both (a
+-- child run). A step reads its run's fields with the counters: per hold its group's, then the
+-- run's first, its action's attempts and, for a child, its children (runs.lua's header).
+-- Written inline, not as functions of runs.lua: each function a call builds, and each table
+-- or string it makes, is Lua's garbage, which cost a step half a reserve again (BENCHMARKS.md).
 local tail = ARGV[9 + HOLD_FIELDS * n]
-local step = string.byte(tail, 2) == 114 and runs().step(tail, holds)
-holds.step = step
+local run_id, run_action, run_kind, run_start, run_fields
+if string.byte(tail, 2) == 114 then
+  local from
+  run_id, run_action, run_kind, from = string.match(tail, '^"ru":"([^"]*)","ra":"([^"]*)","rk":"([^"]*)",()')
+  run_start = string.match(tail, '^"run":{"L":"([^"]*)"', from or 1)
+  if run_id then
+    local key = 'r|' .. run_id
+    run_fields = {nil, nil, nil, nil, nil, nil}
+    for i = 1, n do
+      run_fields[i] = key .. '|=' .. holds[i].g
+    end
+    run_fields[n + 1], run_fields[n + 2], run_fields[n + 3] = key, key .. '|~' .. run_action, run_start and key .. '|^'
+    holds.run = run_fields
+  end
+end
 
 -- 4. Check every group before writing anything. The answer carries the decision: hold i's used,
 -- held, quota in force and denied follow the answer's first four values, VERDICT_FIELDS a hold
@@ -71,8 +88,43 @@ local expires = at + ARGV[7]
 local reply = holds.credits and {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
   nil, nil} or {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil}
 local counters = read_counters(holds, true)
+-- A step's run, as its fields say: each hold of a group the run holds gets the group's budget,
+-- used, open and fallback spend (rb, ru, ro, rf; weigh weighs it on them), and `run_code` is a
+-- denial of the whole step: 1 the run has ended, 2 its steps, 3 its action's attempts, 4 its
+-- fallbacks are used up, 5 a child run would be a fourth level.
+local run_code, run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth, run_tried, run_at = 0
+if run_id then
+  run_at = #counters - #run_fields
+  local head = counters[run_at + n + 1]
+  if not head then
+    run_code = 1
+  else
+    run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth = cmsgpack.unpack(head)
+    run_tried = (counters[run_at + n + 2] or 0) + 0
+    for i = 1, n do
+      local v = counters[run_at + i]
+      if v then
+        local h = holds[i]
+        h.rb, h.ru, h.ro, h.rf = cmsgpack.unpack(v)
+      end
+    end
+    if run_ls >= 0 and run_n + 1 > run_ls then
+      run_code = 2
+    elseif run_la >= 0 and run_action ~= '' and run_tried + 1 > run_la then
+      run_code = 3
+    elseif run_lf >= 0 and run_kind == 'fallback' and run_f + 1 > run_lf then
+      run_code = 4
+    end
+    if run_kind == 'fallback' and run_lfs >= 0 then
+      holds.share = run_lfs
+    end
+    if run_start and run_depth + 1 > 3 then
+      run_code = 5
+    end
+  end
+end
 local allowed = weigh(holds, quota_in_force, counters, reply)
-if step and step.code ~= 0 then
+if run_code ~= 0 then
   allowed = 0
 end
 reply[4] = allowed
@@ -83,7 +135,7 @@ if allowed == 1 then
   for i = 1, #holds do
     local h = holds[i]
     -- (A hold drawn from a run holds nothing on the user's counter: the run does.)
-    local held = counters[2 * i] + (h.r and 0 or h.a)
+    local held = counters[2 * i] + (h.rb and 0 or h.a)
     if held > MAX_EXACT then
       return {'overflow', h.g}
     end
@@ -92,10 +144,11 @@ if allowed == 1 then
     reply[VERDICT_FIELDS * (i - 1) + 6] = held
     alerting = alerting or h.t ~= nil
   end
-  -- A balance hold on the quick path adds its amount to the balance's journal (wallet.lua).
+  -- A balance hold on the quick path adds its amount to the balance's journal (wallet.lua),
+  -- and a step or a run's start writes its run's fields (runs.lua), in the same HSET.
   -- (Placed by count: `writes` was made with empty slots, so its length is not its border.)
+  local k, drawn = 2 * #holds, ''
   if holds.credits then
-    local k = 2 * #holds
     for i = 1, #holds do
       local q = holds[i].fast
       if q then
@@ -104,7 +157,45 @@ if allowed == 1 then
       end
     end
   end
-  write_fields(writes)
+  local numbers = k
+  if run_id then
+    -- The step counted in its run, its draws open (a child run among its children).
+    local list = ''
+    for i = 1, n do
+      local h = holds[i]
+      if h.rb then
+        h.ro = h.ro + h.a
+        if run_kind == 'fallback' then
+          h.rf = h.rf + h.a
+        end
+        list = list == '' and tostring(i) or list .. ',' .. i
+        writes[k + 1], writes[k + 2], k = run_fields[i], cmsgpack.pack(h.rb, h.ru, h.ro, h.rf), k + 2
+      end
+    end
+    run_n, run_f = run_n + 1, run_f + (run_kind == 'fallback' and 1 or 0)
+    writes[k + 1], writes[k + 2], k = run_fields[n + 1],
+      cmsgpack.pack(run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth), k + 2
+    if run_action ~= '' then
+      writes[k + 1], writes[k + 2], k = run_fields[n + 2], string.format('%d', run_tried + 1), k + 2
+    end
+    if run_start then
+      writes[k + 1], writes[k + 2], k = run_fields[n + 3], (counters[run_at + n + 3] or '') .. '\n' .. ARGV[6], k + 2
+    end
+    drawn = '"rd":"' .. list .. '",'
+  end
+  if run_start then
+    -- A new run: no step yet, its limits (-1 for none), its depth, per group what it holds.
+    local key, limits = 'r|' .. ARGV[6], {nil, nil, nil, nil}
+    for v in string.gmatch(run_start .. '|', '([^|]*)|') do
+      limits[#limits + 1] = v == '' and -1 or v + 0
+    end
+    writes[k + 1], writes[k + 2], k = key, cmsgpack.pack(0, 0, limits[1], limits[2], limits[3], limits[4],
+      run_id and run_depth + 1 or 1), k + 2
+    for i = 1, n do
+      writes[k + 1], writes[k + 2], k = key .. '|=' .. holds[i].g, cmsgpack.pack(holds[i].a + 0, 0, 0, 0), k + 2
+    end
+  end
+  write_fields(writes, numbers)
   note_periods(holds, counters)
   if holds.note_values then
     holds.note_values()
@@ -120,7 +211,7 @@ if allowed == 1 then
         -- Held wholly on the head (weigh's quick path), the journal written above. Written out:
         -- group ids, balance names, grant ids and amounts need no escaping in JSON.
         parts[#parts + 1] = '"' .. h.g .. '":{"b":"' .. h.b .. '","g":[["' .. h.fast[1] .. '","' .. h.a .. '"]],"o":"0"}'
-      elseif h.b and not h.r then
+      elseif h.b and not h.rb then
         C = credits()
         parts[#parts + 1] = '"' .. h.g .. '":' .. cjson.encode(C.hold(C.wallet(h.b, now), h.b, h.a, now))
       end
@@ -131,9 +222,7 @@ if allowed == 1 then
     credit_parts = '"w":{' .. table.concat(parts, ',') .. '},'
   end
   -- Created at the decision instant, as its expiry is: an extension is capped a day after it.
-  -- A step's record says which holds it drew from its run, which counts it; a run's start
-  -- writes its line.
-  local drawn = step and runs().admit(step, holds, ARGV[6]) or ''
+  -- A step's record says which holds it drew from its run ("rd").
   local record = '{"s":"held","c":"' .. string.format('%d', at) .. '","x":"' .. x .. '",' .. credit_parts .. drawn .. tail
   redis.call('HSET', KEYS[2], ARGV[6], record)
   redis.call('ZADD', KEYS[3], x, ARGV[6])
@@ -150,7 +239,7 @@ else
   -- Each denying group fires "limit" the first time in its period at this quota, at its level:
   -- open holds for in-flight groups, else usage.
   for i = 1, #holds do
-    if reply[VERDICT_FIELDS * (i - 1) + 8] == 1 and not holds[i].b and not holds[i].r then
+    if reply[VERDICT_FIELDS * (i - 1) + 8] == 1 and not holds[i].b and not holds[i].rb then
       local h = holds[i]
       fire('limit', h, quota_in_force[i], {'L'}, h.k == 'c' and counters[2 * i] or counters[2 * i - 1])
       -- An approval group's first denial in its period opens its approval request: the
@@ -220,7 +309,14 @@ if holds.credits then
     end
   end
 end
-if step and step.id then
-  runs().answer(step, holds, reply)
+-- A step's answer: its code, its run's steps and fallbacks so far, then per hold what the run
+-- has left of its group (-1 for a group the run does not hold).
+if run_id then
+  local m = #reply
+  reply[m + 1], reply[m + 2], reply[m + 3] = run_code, run_n or 0, run_f or 0
+  for i = 1, n do
+    local h = holds[i]
+    reply[m + 3 + i] = h.rb and math.max(0, h.rb - h.ru - h.ro) or -1
+  end
 end
 return remember(reply, now, at)

@@ -50,7 +50,7 @@ end
 -- holds of its run's groups count in the run instead (runs.lua), after the check.
 local l = 7 + HOLD_FIELDS * n
 local step = ARGV[l + 6] ~= '' and runs().track(ARGV[l + 6], holds)
-local over, before, after = move_counters(holds, ':u', function(_, h) return h.r and 0 or tonumber(h.a) end)
+local over, before, after = move_counters(holds, ':u', function(_, h) return h.rb and 0 or tonumber(h.a) end)
 if over then
   return {'overflow', over}
 end
@@ -68,7 +68,7 @@ if holds.credits then
   burned = {}
   for i = 1, #holds do
     local h = holds[i]
-    if h.b and not h.r then
+    if h.b and not h.rb then
       local w = C.wallet(h.b, now)
       C.watch(w, h, quota_in_force[i], now)
       local grants, debt = C.burn(h.b, tonumber(h.a), now)

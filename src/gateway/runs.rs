@@ -10,10 +10,10 @@ use super::outcome::Verb;
 use super::settle::Settlement;
 use super::Idempotency;
 use super::{Gateway, GatewayError};
-use crate::quota::run::parse_line;
+use crate::quota::run::parse_fields;
 use crate::quota::{Decision, EventInput, Reservation, ReservationId, ReservationState, RunRecord, RunState, UserId};
-use crate::store::StoreError;
 use crate::secrets::random_bytes;
+use crate::store::StoreError;
 
 /// How many runs a listing answers at most.
 pub const MAX_LISTED_RUNS: usize = 100;
@@ -28,17 +28,23 @@ pub struct RunView {
 }
 
 impl RunView {
-    /// The run of record `reservation` as it stands at `now_ms`, with its line while it is
+    /// The run of record `reservation` as it stands at `now_ms`, with its fields while it is
     /// open; None for a record that is no run's, or a run whose start was given back (a level
     /// above denied it).
-    fn of(id: String, reservation: Reservation, line: Option<&str>, now_ms: i64) -> Result<Option<RunView>, GatewayError> {
+    fn of(
+        id: String,
+        reservation: Reservation,
+        fields: Option<RunRecord>,
+        now_ms: i64,
+    ) -> Result<Option<RunView>, GatewayError> {
         let Some(mut run) = reservation.run.clone() else {
             return Ok(None);
         };
-        if let Some(line) = line {
-            let limits = run.limits;
-            run = parse_line(line).ok_or_else(|| StoreError::Protocol(format!("a run line that is not one: {line:?}")))?;
-            run.limits = limits;
+        if let Some(fields) = fields {
+            run = RunRecord {
+                limits: run.limits,
+                ..fields
+            };
         }
         let state = match reservation.state_at(now_ms) {
             ReservationState::Held if run.expired_ms.is_some() => RunState::Expired,
@@ -100,14 +106,28 @@ impl Gateway {
         self.view(project, id.user(), id.to_string(), record).await
     }
 
-    /// A run's record with its line, read after the record: a run that closes in between
-    /// has no line, and its record, read again, says how it ended.
-    async fn view(&self, project: &str, user: &UserId, id: String, record: Reservation) -> Result<Option<RunView>, GatewayError> {
+    /// A run's record with its fields, read after the record: a run that closes in between
+    /// has none, and its record, read again, says how it ended.
+    async fn view(
+        &self,
+        project: &str,
+        user: &UserId,
+        id: String,
+        record: Reservation,
+    ) -> Result<Option<RunView>, GatewayError> {
         if record.state != ReservationState::Held {
             return RunView::of(id, record, None, self.clock.now_ms());
         }
-        match self.store.run_line(project, user, &id).await? {
-            Some(line) => RunView::of(id, record, Some(&line), self.clock.now_ms()),
+        let fields = self.store.run_fields(project, user, &id).await?;
+        let open =
+            match fields.is_empty() {
+                true => None,
+                false => Some(parse_fields(&id, &fields).ok_or_else(|| {
+                    StoreError::Protocol(format!("the fields of run {id} are not a run's: {fields:?}"))
+                })?),
+            };
+        match open {
+            Some(run) => RunView::of(id, record, Some(run), self.clock.now_ms()),
             None => {
                 let Some(parsed) = ReservationId::parse_run(&id) else {
                     return Ok(None);

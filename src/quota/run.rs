@@ -88,43 +88,82 @@ impl RunLimits {
     }
 }
 
-/// A run's line as lua/runs.lua keeps it while the run is open: counts, limits and depth, then
-/// a line per group, per action attempted and per child. None when it is not one.
-pub fn parse_line(line: &str) -> Option<RunRecord> {
-    let mut lines = line.split('\n');
-    let head: Vec<&str> = lines.next()?.split('|').collect();
-    let [steps, fallbacks, ls, la, lf, lfs, _depth] = head.as_slice() else {
-        return None;
-    };
-    let mut run = RunRecord {
-        limits: RunLimits::decode(&format!("{ls}|{la}|{lf}|{lfs}"))?,
-        steps: steps.parse().ok()?,
-        fallbacks: fallbacks.parse().ok()?,
-        ..RunRecord::default()
-    };
-    for entry in lines {
-        let (kind, rest) = entry.split_at_checked(1)?;
-        match kind {
-            "=" => {
-                let mut fields = rest.rsplitn(5, '|');
-                let fu = Milli(fields.next()?.parse().ok()?);
-                let open = Milli(fields.next()?.parse().ok()?);
-                let used = Milli(fields.next()?.parse().ok()?);
-                let _budget = fields.next()?;
-                let group = fields.next()?.to_string();
-                run.used.insert(group.clone(), used);
-                run.open.insert(group.clone(), open);
-                run.fallback_spent.insert(group, fu);
-            }
-            "~" => {
-                let (action, n) = rest.rsplit_once('|')?;
-                run.attempts.insert(action.to_string(), n.parse().ok()?);
-            }
-            "^" => run.children.push(rest.to_string()),
-            _ => return None,
+/// An open run's fields as lua/runs.lua keeps them in the counters hash, by name: "r|<run>"
+/// (steps, fallbacks, the four limits with -1 for none, depth) and "r|<run>|=<group>" (budget,
+/// used, open, fallback spend), each packed with cmsgpack; "r|<run>|~<action>" (attempts) and
+/// "r|<run>|^" (children, a line each). None without its first field (the run has ended) or
+/// when one is not as the scripts write it.
+pub fn parse_fields(id: &str, fields: &[(String, Vec<u8>)]) -> Option<RunRecord> {
+    let key = format!("r|{id}");
+    let mut head = None;
+    let mut run = RunRecord::default();
+    for (name, value) in fields {
+        let Some(rest) = name.strip_prefix(&key) else {
+            continue;
+        };
+        if rest.is_empty() {
+            let numbers = unpack_integers(value)?;
+            let [steps, fallbacks, ..] = numbers.as_slice() else {
+                return None;
+            };
+            head = Some((u64::try_from(*steps).ok()?, u64::try_from(*fallbacks).ok()?));
+        } else if let Some(group) = rest.strip_prefix("|=") {
+            let numbers = unpack_integers(value)?;
+            let amount = |i: usize| numbers.get(i).and_then(|v| u64::try_from(*v).ok()).map(Milli);
+            run.used.insert(group.to_string(), amount(1)?);
+            run.open.insert(group.to_string(), amount(2)?);
+            run.fallback_spent.insert(group.to_string(), amount(3)?);
+        } else if let Some(action) = rest.strip_prefix("|~") {
+            run.attempts
+                .insert(action.to_string(), std::str::from_utf8(value).ok()?.parse().ok()?);
+        } else if rest == "|^" {
+            let text = std::str::from_utf8(value).ok()?;
+            run.children = text.split('\n').filter(|c| !c.is_empty()).map(str::to_string).collect();
         }
     }
-    Some(run)
+    let (steps, fallbacks) = head?;
+    Some(RunRecord {
+        steps,
+        fallbacks,
+        ..run
+    })
+}
+
+/// The integers a cmsgpack.pack of several numbers wrote, one after the other (MessagePack's
+/// integer forms; a whole number Lua keeps as a double is packed as one of them). None for
+/// anything else.
+fn unpack_integers(mut bytes: &[u8]) -> Option<Vec<i64>> {
+    let mut out = Vec::new();
+    while let Some((&tag, rest)) = bytes.split_first() {
+        let take = |n: usize, rest: &[u8]| -> Option<(u64, usize)> {
+            let raw = rest.get(..n)?;
+            Some((raw.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b)), n))
+        };
+        let (value, used): (i64, usize) = match tag {
+            0x00..=0x7f => (i64::from(tag), 0),
+            0xe0..=0xff => (i64::from(tag as i8), 0),
+            0xcc..=0xcf => {
+                let (v, n) = take(1 << (tag - 0xcc), rest)?;
+                (i64::try_from(v).ok()?, n)
+            }
+            0xd0..=0xd3 => {
+                let n = 1 << (tag - 0xd0);
+                let (v, n) = take(n, rest)?;
+                // Sign-extend from n bytes.
+                let shift = 64 - 8 * n as u32;
+                (((v << shift) as i64) >> shift, n)
+            }
+            0xcb => {
+                let (v, n) = take(8, rest)?;
+                let f = f64::from_bits(v);
+                (f.fract().eq(&0.0).then_some(f as i64)?, n)
+            }
+            _ => return None,
+        };
+        out.push(value);
+        bytes = &rest[used..];
+    }
+    Some(out)
 }
 
 /// A step's whole-step denial as runs.lua codes it (R.step), 0 for none.
@@ -180,5 +219,38 @@ impl RunState {
             RunState::Closed => "closed",
             RunState::Expired => "expired",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_packed_as_cmsgpack_packs_them_read_back() {
+        // 0, 127, -1, 200 (uint8), 70000 (uint32), -200 (int16), 2^40 (uint64), 5.0 (double).
+        let mut bytes = vec![0x00, 0x7f, 0xff, 0xcc, 200, 0xce, 0, 1, 0x11, 0x70, 0xd1, 0xff, 0x38];
+        bytes.extend([0xcf, 0, 0, 1, 0, 0, 0, 0, 0]);
+        bytes.push(0xcb);
+        bytes.extend(5.0f64.to_bits().to_be_bytes());
+        assert_eq!(
+            unpack_integers(&bytes),
+            Some(vec![0, 127, -1, 200, 70_000, -200, 1 << 40, 5])
+        );
+        assert_eq!(unpack_integers(&[0xcc]), None);
+        assert_eq!(unpack_integers(&[0xa1, b'x']), None);
+    }
+
+    #[test]
+    fn limits_read_back_as_they_were_written() {
+        let limits = RunLimits {
+            steps: Some(5),
+            attempts_per_action: None,
+            fallbacks: Some(0),
+            fallback_share_ppm: Some(250_000),
+        };
+        assert_eq!(limits.encode(), "5||0|250000");
+        assert_eq!(RunLimits::decode(&limits.encode()), Some(limits));
+        assert_eq!(RunLimits::decode("5||0"), None);
     }
 }

@@ -173,12 +173,37 @@ impl Store {
         raw.map(|json| record::parse(&json)).transpose()
     }
 
-    /// An open run's line (lua/runs.lua), or None once it has ended.
-    pub async fn run_line(&self, project: &str, user: &UserId, id: &str) -> Result<Option<String>, StoreError> {
-        let key = self.keys.user(project, user.as_str()).ctr;
-        let field = format!("r|{id}");
-        self.run(|mut conn| async move { Ok(conn.hget(&key, &field).await?) })
-            .await
+    /// An open run's fields in the user's counters hash (lua/runs.lua), by name: none once it
+    /// has ended. Found by their common prefix (run ids hold no glob character).
+    pub async fn run_fields(
+        &self,
+        project: &str,
+        user: &UserId,
+        id: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let key = &self.keys.user(project, user.as_str()).ctr;
+        let pattern = &format!("r|{id}*");
+        let (mut cursor, mut found) = (0u64, Vec::new());
+        loop {
+            let (next, batch): (u64, Vec<(String, Vec<u8>)>) = self
+                .run(|mut conn| async move {
+                    Ok(redis::cmd("HSCAN")
+                        .arg(key)
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(pattern)
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query_async(&mut conn)
+                        .await?)
+                })
+                .await?;
+            found.extend(batch);
+            cursor = next;
+            if cursor == 0 {
+                return Ok(found);
+            }
+        }
     }
 
     /// Up to `limit` of the user's open reservations, soonest to expire first, with their ids.

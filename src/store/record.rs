@@ -58,7 +58,7 @@ struct Record {
 }
 
 /// A run's object as lua/runs.lua keeps it, numbers as strings: its limits from its start;
-/// the rest once it ended (while it is open its line says it, `crate::quota::run::parse_line`).
+/// the rest once it ended (while it is open its fields say it, `crate::quota::run::parse_fields`).
 #[derive(Deserialize)]
 struct RunDoc {
     #[serde(default, rename = "L")]
@@ -103,7 +103,11 @@ impl RunDoc {
                 .map(|(a, v)| Ok((a, number("run attempts", &v)?)))
                 .collect::<Result<_, StoreError>>()?,
             children: self.children,
-            expired_ms: self.expired_ms.as_deref().map(|t| number("run expiry", t)).transpose()?,
+            expired_ms: self
+                .expired_ms
+                .as_deref()
+                .map(|t| number("run expiry", t))
+                .transpose()?,
         })
     }
 }
