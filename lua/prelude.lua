@@ -205,6 +205,11 @@ local function reclaim(now)
       if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
         break
       end
+      if not runs and (record.ru or record.run) then
+        -- A run or a step of one, in a script without runs.lua (reserve, the hot path): the
+        -- reclaim script settles it ("more").
+        break
+      end
       local day = math.floor(record.x / DAY_MS)
       expired[day] = expired[day] or {}
       -- A step's draws go back to its run, and a run commits what its steps used (runs.lua):
@@ -246,6 +251,10 @@ local function reclaim(now)
       taken = taken + #record.h
     end
     done[#done + 1] = id
+  end
+  if #done == 0 then
+    -- (Only a run was due, left to the reclaim script.)
+    return true, false
   end
   local values, writes = #order > 0 and redis.call('HMGET', KEYS[1], unpack(order)) or {}, {}
   for i, field in ipairs(order) do

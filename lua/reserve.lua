@@ -55,13 +55,17 @@ if more then
   return {'more'}
 end
 
+local tail = ARGV[9 + HOLD_FIELDS * n]
+-- runs {
 -- A step of a run or a run's start: the record the node encoded opens with its run's id,
 -- action and kind ("ru", "ra", "rk"), or with its run object ("run", its limits), or both (a
 -- child run). A step reads its run's fields with the counters: per hold its group's, then the
 -- run's first, its action's attempts and, for a child, its children (runs.lua's header).
 -- Written inline, not as functions of runs.lua: each function a call builds, and each table
 -- or string it makes, is Lua's garbage, which cost a step half a reserve again (BENCHMARKS.md).
-local tail = ARGV[9 + HOLD_FIELDS * n]
+-- The regions between "runs {" and "runs }" are the step script's alone: a reserve that is no
+-- step and starts no run runs without them (src/store/scripts/mod.rs), and pays for none of
+-- their code.
 local run_id, run_action, run_kind, run_start, run_fields
 if string.byte(tail, 2) == 114 then
   local from
@@ -77,6 +81,7 @@ if string.byte(tail, 2) == 114 then
     holds.run = run_fields
   end
 end
+-- runs }
 
 -- 4. Check every group before writing anything. The answer carries the decision: hold i's used,
 -- held, quota in force and denied follow the answer's first four values, VERDICT_FIELDS a hold
@@ -88,6 +93,7 @@ local expires = at + ARGV[7]
 local reply = holds.credits and {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
   nil, nil} or {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil}
 local counters = read_counters(holds, true)
+-- runs {
 -- A step's run, as its fields say: each hold of a group the run holds gets the group's budget,
 -- used, open and fallback spend (rb, ru, ro, rf; weigh weighs it on them), and `run_code` is a
 -- denial of the whole step: 1 the run has ended, 2 its steps, 3 its action's attempts, 4 its
@@ -123,10 +129,13 @@ if run_id then
     end
   end
 end
+-- runs }
 local allowed = weigh(holds, quota_in_force, counters, reply)
+-- runs {
 if run_code ~= 0 then
   allowed = 0
 end
+-- runs }
 reply[4] = allowed
 
 -- 5. Write all holds and the reservation, or nothing.
@@ -158,6 +167,7 @@ if allowed == 1 then
     end
   end
   local numbers = k
+  -- runs {
   if run_id then
     -- The step counted in its run, its draws open (a child run among its children).
     local list = ''
@@ -195,6 +205,7 @@ if allowed == 1 then
       writes[k + 1], writes[k + 2], k = key .. '|=' .. holds[i].g, cmsgpack.pack(holds[i].a + 0, 0, 0, 0), k + 2
     end
   end
+  -- runs }
   write_fields(writes, numbers)
   note_periods(holds, counters)
   if holds.note_values then
@@ -309,6 +320,7 @@ if holds.credits then
     end
   end
 end
+-- runs {
 -- A step's answer: its code, its run's steps and fallbacks so far, then per hold what the run
 -- has left of its group (-1 for a group the run does not hold).
 if run_id then
@@ -319,4 +331,5 @@ if run_id then
     reply[m + 3 + i] = h.rb and math.max(0, h.rb - h.ru - h.ro) or -1
   end
 end
+-- runs }
 return remember(reply, now, at)

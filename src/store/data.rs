@@ -40,11 +40,16 @@ impl Store {
     ) -> Result<Reply<(Held, Verdict, Fired)>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, idempotency, ledger);
-        self.write("reserve", |mut conn| async move {
-            let reply = scripts::reserve(&mut conn, w, args, holds).await?;
-            Ok((reply, conn))
-        })
-        .await
+        let reply = self
+            .write("reserve", |mut conn| async move {
+                let reply = scripts::reserve(&mut conn, w, args, holds).await?;
+                Ok((reply, conn))
+            })
+            .await?;
+        // The reserve leaves an expired run or step of one to the reclaim script, which settles
+        // it (lua/runs.lua is no part of the reserve): "more", then the caller asks again.
+        self.reclaim_when_more(keys, &reply, ledger).await?;
+        Ok(reply)
     }
 
     /// Reads only, so it is neither timed as a write nor replicated. "More" when more expired

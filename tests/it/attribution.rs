@@ -181,7 +181,7 @@ async fn every_commit_says_what_was_used_through_which_key_and_by_which_member()
     assert_eq!(rows.len(), 3, "{csv}");
     assert!(
         rows.iter()
-            .all(|r| r.contains(&format!(",{key_id},")) && (r.ends_with(",m1,,,,,,") || r.ends_with(",m2,,,,,,"))),
+            .all(|r| r.contains(&format!(",{key_id},")) && (r.ends_with(",m1,,,,,,,,,") || r.ends_with(",m2,,,,,,,,,"))),
         "{csv}"
     );
 }

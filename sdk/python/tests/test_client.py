@@ -29,7 +29,8 @@ def test_both_clients_have_the_same_methods_and_parameters() -> None:
         assert list(sync[name].parameters) == list(aio[name].parameters), name
         for p in sync[name].parameters.values():
             assert aio[name].parameters[p.name].default == p.default, (name, p.name)
-        assert inspect.iscoroutinefunction(getattr(AsyncQuotaGateway, name)) == (name != "reservation"), name
+        context_manager = name in ("reservation", "with_run")
+        assert inspect.iscoroutinefunction(getattr(AsyncQuotaGateway, name)) == (not context_manager), name
 
 
 async def test_reserve_commit_release_extend_track_and_reads(client: Both, subscribed: Callable[..., str]) -> None:
@@ -256,7 +257,8 @@ def test_every_method_is_exercised_by_a_scenario_that_runs_on_both_clients() -> 
     # The scenarios of these files take the `client` fixture, which runs each on both clients.
     here = Path(__file__).parent
     sources = "".join((here / name).read_text() for name in ("test_client.py", "test_webhooks.py",
-                                                             "test_credits.py", "test_approvals.py"))
+                                                             "test_credits.py", "test_approvals.py",
+                                                             "test_runs.py"))
     missing = [name for name in public(QuotaGateway) if f"client.{name}(" not in sources
-               and name != "reservation"]
+               and name not in ("reservation", "with_run")]
     assert missing == []

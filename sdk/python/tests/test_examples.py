@@ -104,6 +104,32 @@ def test_the_fastapi_example_pays_per_request_and_answers_429_when_spent(env: En
         server.wait(timeout=10)
 
 
+def test_the_agent_example_retries_falls_back_and_stops_at_its_runs_budget(
+        env: Env, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user("agent")
+    done = run("agent_run.py", example_env(env), user)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "turn 1: large-model failed (HTTP 503), falling back to small-model" in lines
+    assert "turn 1: search failed (HTTP 500), retrying" in lines
+    assert [line for line in lines if "-> 3 results" in line] == [
+        "turn 1: look up budgets (small-model) -> 3 results",
+        *(f"turn {n}: look up budgets (large-model) -> 3 results" for n in (2, 3, 4))]
+    assert 'turn 5: stopped by run_budget_exhausted (agent_tokens), left in the run: ' \
+           '{"agent_cents": 3.5, "agent_tokens": 500}' in lines
+    run_id = lines[0].split()[1]
+    assert f"run {run_id} closed: 10 steps, 1 fallbacks" in lines
+    assert "  agent_tokens: budget 2500, used 2000, given back 500" in lines
+    assert "  agent_cents: budget 10, used 6.5, given back 3.5" in lines
+    assert f"user {user}: 2000 tokens, 6.5 cents, 4 tool calls used this month" in lines
+    [listed] = env.call("GET", f"/v1/runs?userId={user}")["runs"]
+    assert (listed["runId"], listed["state"], listed["limits"]["attemptsPerAction"]) == (run_id, "closed", 2)
+    assert listed["attempts"]["turn1.think"] == 2 and listed["attempts"]["turn1.search"] == 2
+    counters = {c["groupId"]: c for c in env.call("GET", f"/v1/users/{user}/usage")["counters"]}
+    assert [(counters[g]["used"], counters[g]["reserved"]) for g in ("agent_tokens", "agent_cents")] == [
+        (2000, 0), (6.5, 0)], "the close counted what the steps used and gave the rest back"
+
+
 def stripe_signed(secret: str, body: bytes, at: Optional[int] = None) -> str:
     """A `Stripe-Signature` header as Stripe makes it."""
     t = int(time.time()) if at is None else at

@@ -1,5 +1,6 @@
 """Checked by mypy --strict in run-tests (not a pytest module): `allowed` narrows a decision,
-so a reservation id is a str exactly where the reserve was admitted."""
+so a reservation id is a str exactly where the reserve was admitted, and a run's id where
+the start was."""
 
 from __future__ import annotations
 
@@ -17,3 +18,23 @@ async def denied_has_none(aqg: AsyncQuotaGateway) -> None:
     decision = await aqg.reserve("u", "e")
     if not decision.allowed:
         assert decision.reservation_id is None
+
+
+def admitted_run(qg: QuotaGateway) -> str:
+    run = qg.start_run("u", "agent.run", 1000, limits={"attempts_per_action": 2, "fallbacks": 1})
+    if not run.allowed:
+        raise QuotaExceeded(run.decision)
+    step = run.reserve("llm.chat", 100, action_id="think-1", kind="fallback")
+    if step.allowed and step.run is not None:
+        run.commit(step.reservation_id, 80)
+    return run.id
+
+
+async def denied_run_has_no_id(aqg: AsyncQuotaGateway) -> None:
+    run = await aqg.start_run("u", "agent.run")
+    if not run.allowed:
+        assert run.id is None and run.reasons
+        return
+    async with aqg.with_run("u", "agent.run", parent_run_id=run.id) as child:
+        await child.track("tool.search", action_id="search-1")
+    assert (await run.close()).state in ("closed", "expired")

@@ -1,6 +1,6 @@
 // The client: one method per route a builder calls, named as the recipes name them. The data
 // plane is here; subscriptions, ledger reads and webhooks are in admin.ts, the approval queue
-// in approvals.ts.
+// in approvals.ts, runs (a budget held up front for an agent's steps) in runs.ts.
 import { adminMethods } from "./admin.js";
 import { approvalMethods } from "./approvals.js";
 import { type Allowed, type Check, type Decision, type Denied, toCheck, toDecision, unchecked } from "./decision.js";
@@ -8,6 +8,7 @@ import { baseUrl, development } from "./env.js";
 import { QuotaGatewayError } from "./errors.js";
 import { type Call, newKey, perform, type Result, type Transport } from "./http.js";
 import { type Orphan, PendingReleases } from "./pending.js";
+import { RUNS_PATH, runMethods } from "./runs.js";
 import type { CommitAnswer, ExtendAnswer, Metadata, ReleaseAnswer, ReservationAnswer, ReserveAnswer, TrackAnswer } from "./types.js";
 
 export interface ClientOptions {
@@ -76,6 +77,12 @@ const DEFAULT_TTL_SECONDS = 60;
 // A replayed reserve or its release gets one short attempt; a drain tries again later.
 const SETTLE_ATTEMPT_MS = 1_000;
 
+/** A keyed decision's end: the gateway's answer, or the fail mode's decision when it gave none. */
+export type Decided<A> = { ok: true; value: A; headers: Headers } | { ok: false; decision: Decision };
+
+/** Sends a keyed call that holds quota (a reserve, a run's step, a run's start); see `decide` in `createClient`. */
+export type Decide = <A>(path: string, body: object, opts: WriteOptions, ttlSeconds: number | undefined) => Promise<Decided<A>>;
+
 let warnedRefund = false;
 
 /** `@vevee/sdk` code refunds with a `.refund` event; here a track only ever adds. Said once. */
@@ -90,6 +97,9 @@ function warnRefund(name: string): void {
 }
 
 const segment = (value: string) => encodeURIComponent(value);
+
+/** What a replayed reserve or run's start answers, as far as undoing it needs. */
+type Made = { allowed: boolean; reservationId?: string | null; runId?: string | null };
 
 export function createClient(options: ClientOptions) {
   const timeoutMs = options.timeoutMs ?? 5_000;
@@ -108,13 +118,17 @@ export function createClient(options: ClientOptions) {
   };
   const pending = new PendingReleases();
 
-  /** The same reserve again, to learn the reservation its key made, which is then released. */
+  /**
+   * The same reserve (or run's start) again, to learn the reservation (or run) its key made,
+   * which is then released (or closed).
+   */
   async function settle(orphan: Orphan, leftMs: number): Promise<"settled" | "retry"> {
     const short = { replayable: false, maxRetries: 0, timeoutMs: Math.min(SETTLE_ATTEMPT_MS, leftMs) };
-    const found = await perform<ReserveAnswer>(transport, { method: "POST", path: "/v1/reserve", body: orphan.body, idempotencyKey: orphan.key, ...short });
+    const found = await perform<Made>(transport, { method: "POST", path: orphan.path, body: orphan.body, idempotencyKey: orphan.key, ...short });
     if (!found.ok) return found.error.unavailable ? "retry" : "settled";
-    if (!found.value.allowed || !found.value.reservationId) return "settled";
-    const released = await perform(transport, { method: "POST", path: `/v1/reservations/${segment(found.value.reservationId)}/release`, body: {}, ...short });
+    const undo = undoPath(orphan.path, found.value);
+    if (!undo) return "settled";
+    const released = await perform(transport, { method: "POST", path: undo, body: {}, ...short });
     return released.ok || !released.error.unavailable ? "settled" : "retry";
   }
 
@@ -143,6 +157,28 @@ export function createClient(options: ClientOptions) {
   const call = (opts: CallOptions) => ({ signal: opts.signal, timeoutMs: opts.timeoutMs });
   const reservation = (id: string, verb: string) => `/v1/reservations/${segment(id)}/${verb}`;
 
+  /**
+   * Sends a keyed call that may hold quota: its answer, or the fail mode's decision when the
+   * gateway gave none. One that may have held something unanswered is remembered by its key, to
+   * be undone once the gateway answers again (`ttlSeconds` bounds how long that is worth trying;
+   * undefined is a reserve's default). A key the caller chose is the caller's to repeat, and
+   * what it finds the caller's to use, so it is left alone.
+   */
+  const decide: Decide = async <A>(path: string, body: object, opts: WriteOptions, ttlSeconds: number | undefined): Promise<Decided<A>> => {
+    const key = opts.idempotencyKey ?? newKey();
+    const result = await run<A>({ method: "POST", path, body, idempotencyKey: key, replayable: true, ...call(opts) });
+    if (result.ok) return result;
+    if (result.uncertain && !opts.idempotencyKey) pending.add(key, path, body, (ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000);
+    return { ok: false, decision: failed(result.error) };
+  };
+
+  /** What undoes what a replayed call found: a reservation's release, a run's close; null when it holds nothing. */
+  function undoPath(path: string, made: Made): string | null {
+    if (!made.allowed) return null;
+    if (path === RUNS_PATH) return made.runId ? `${RUNS_PATH}/${segment(made.runId)}/close` : null;
+    return made.reservationId ? reservation(made.reservationId, "release") : null;
+  }
+
   const client = {
     /** The gateway this client calls. */
     baseUrl: transport.baseUrl,
@@ -167,13 +203,8 @@ export function createClient(options: ClientOptions) {
      */
     async reserve(userId: string, name: string, quantity?: number, metadata?: Metadata, opts: ReserveOptions = {}): Promise<Decision> {
       const body = { ...event(userId, name, quantity, metadata), ...(opts.ttlSeconds ? { ttlSeconds: opts.ttlSeconds } : {}) };
-      const key = opts.idempotencyKey ?? newKey();
-      const result = await run<ReserveAnswer>({ method: "POST", path: "/v1/reserve", body, idempotencyKey: key, replayable: true, ...call(opts) });
-      if (result.ok) return toDecision(result.value, result.headers);
-      // It may hold quota: release it by its key later. A key the caller chose is the
-      // caller's to repeat, and the reservation it finds the caller's to use.
-      if (result.uncertain && !opts.idempotencyKey) pending.add(key, body, (opts.ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000);
-      return failed(result.error);
+      const decided = await decide<ReserveAnswer>("/v1/reserve", body, opts, opts.ttlSeconds);
+      return decided.ok ? toDecision(decided.value, decided.headers) : decided.decision;
     },
 
     /** What `reserve` would answer now, holding nothing. */
@@ -220,6 +251,8 @@ export function createClient(options: ClientOptions) {
     ...adminMethods(send, call),
 
     ...approvalMethods(send, call),
+
+    ...runMethods({ send, per: call, decide, event, warnRefund }),
 
     /**
      * Reserves, runs `fn`, then commits (with the amount `fn` reported, else as reserved), or

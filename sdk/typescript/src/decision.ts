@@ -4,7 +4,8 @@
 import type { Reason } from "./codes.js";
 import type { Counter, Denial, ReserveAnswer } from "./types.js";
 
-interface Common {
+/** What every decision carries, a run's start's too (`RunStarted`, `RunDenied`). */
+export interface Common {
   /** Ids of the groups that denied, at any level. */
   deniedBy: string[];
   /**
@@ -55,7 +56,7 @@ export interface Check extends Common {
   reasons: Reason[];
 }
 
-function common(answer: ReserveAnswer, headers: Headers): Common {
+export function common(answer: Pick<ReserveAnswer, "deniedBy" | "denials" | "counters">, headers: Headers): Common {
   const after = headers.get("retry-after");
   return {
     deniedBy: answer.deniedBy,

@@ -1,10 +1,10 @@
-// Reserves that may have run although their answer never came (a timeout, a dropped
-// connection, a 5xx, an abort after sending). Such a hold would keep quota until it expires.
-// The gateway keeps the first answer of an Idempotency-Key, so sending the same reserve again
-// with the same key and body, once the gateway answers again, reads the reservation it made
-// (or makes one, if the first attempt never arrived), which is then released. Bounded: a few
-// at a time, a short attempt each, at most a few tries; a hold past its ttl has expired by
-// itself and is forgotten.
+// Reserves (and runs' starts) that may have run although their answer never came (a timeout,
+// a dropped connection, a 5xx, an abort after sending). Such a hold would keep quota until it
+// expires. The gateway keeps the first answer of an Idempotency-Key, so sending the same call
+// again with the same key and body, once the gateway answers again, reads the reservation (or
+// run) it made, or makes one if the first attempt never arrived, which is then released (or
+// closed). Bounded: a few at a time, a short attempt each, at most a few tries; a hold past its
+// ttl has expired by itself and is forgotten.
 
 // Bounds on memory and on the work one drain does in the background.
 const MAX_KEPT = 256;
@@ -14,6 +14,8 @@ const MAX_TRIES = 3;
 
 export interface Orphan {
   key: string;
+  /** The route it was sent to: `/v1/reserve`, or `/v1/runs` for a run's start. */
+  path: string;
   body: unknown;
   since: number;
   ttlMs: number;
@@ -31,13 +33,13 @@ export class PendingReleases {
     return this.items.size;
   }
 
-  add(key: string, body: unknown, ttlMs: number): void {
+  add(key: string, path: string, body: unknown, ttlMs: number): void {
     if (this.items.size >= MAX_KEPT) {
       // Map keeps insertion order: the first is the oldest.
       const oldest = this.items.keys().next().value;
       if (oldest !== undefined) this.items.delete(oldest);
     }
-    this.items.set(key, { key, body, since: Date.now(), ttlMs, tries: 0 });
+    this.items.set(key, { key, path, body, since: Date.now(), ttlMs, tries: 0 });
   }
 
   /** Starts a drain unless one runs; answers it. Never rejects. */

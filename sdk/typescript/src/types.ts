@@ -3,6 +3,7 @@
 // fields the document calls a string but whose values are a closed set, as that set.
 import type { Reason } from "./codes.js";
 import type { components } from "./openapi.js";
+import type { StepKind } from "./runs.js";
 
 type Schemas = components["schemas"];
 
@@ -88,6 +89,31 @@ export interface BalanceList {
   balances: Balance[];
 }
 
+/**
+ * `open` while steps may draw on it; `closed` (by `close`) or `expired` (past its ttl: it closed
+ * itself) once ended. `unchecked` is never the gateway's: the client's own answer for the run
+ * `""` that `failMode: "open"` started when the gateway gave no answer.
+ */
+export type RunState = "open" | "closed" | "expired" | "unchecked";
+
+/**
+ * A run as the gateway answers it (`getRun`, `listRuns`, `closeRun`): its `limits` as started
+ * (null where none), `steps` and `fallbacks` so far, `attempts` per `actionId`, per group its
+ * budget and what became of it (`RunGroup`), and the runs carved from it (`children`).
+ * `endedAt` is null while it is open; times in RFC 3339.
+ */
+export type RunAnswer = Omit<Schemas["RunAnswer"], "state"> & { state: RunState };
+/** One group a run holds: `remaining = max(0, budget - used - open)`, in the group's unit. */
+export type RunGroup = Schemas["RunGroupAnswer"];
+/** `listRuns`: the user's runs, newest first, at most 100. */
+export type RunList = Omit<Schemas["RunList"], "runs"> & { runs: RunAnswer[] };
+/** `extendRun`: the run's new expiry. */
+export type ExtendRunAnswer = Schemas["RunExtendAnswer"];
+/** Where a run stands after a step: per group it holds, what is left; steps and fallbacks so far, this one included. */
+export type RunProgress = Schemas["StepRunAnswer"];
+/** `POST /v1/runs`: a reserve's answer with the run's id (null when denied). */
+export type RunStartAnswer = Schemas["RunStartAnswer"];
+
 /** Event metadata: scalar values under keys, as the gateway matches and measures them. */
 export type Metadata = Record<string, string | number | boolean | null>;
 
@@ -103,9 +129,13 @@ export type ReservationAnswer = Omit<Schemas["ReservationAnswer"], "metadata"> &
  * entries written before the gateway kept it). `memberId`: in a parent's (team's) ledger, the
  * member whose event it was, the entry having the member's entry's `id`; null in a member's
  * own. A commit's entry says the quantity committed (the reserved one when the commit gave
- * none) and the reservation's metadata, the commit's own merged on top.
+ * none) and the reservation's metadata, the commit's own merged on top. A run's step's entry
+ * (`commit`, `late_commit`, `track`) names its run, its action (`""` for none) and its
+ * `stepKind` (null on other entries); a run's close writes a `run_close` entry, with the
+ * credits it burned and no usage of its own (its steps' entries counted it), whose `runId` is
+ * null, or the parent run for a child run's close (a step of its parent).
  */
-export type UsageEvent = Omit<Schemas["UsageEventAnswer"], "metadata"> & { metadata?: Metadata | null };
+export type UsageEvent = Omit<Schemas["UsageEventAnswer"], "metadata" | "stepKind"> & { metadata?: Metadata | null; stepKind?: StepKind | null };
 
 /** A page of the ledger: follow `nextCursor` until it is null (a page may be short and still name one). */
 export type UsageEventPage = Omit<Schemas["UsageEventPageAnswer"], "data"> & { data: UsageEvent[] };

@@ -6,7 +6,7 @@ use super::call::Call;
 use super::contract::{self, COUNTER_FIELDS, VERDICT_FIELDS};
 use super::values::{record_rest, HoldValues};
 use super::{
-    unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing, ADJUST, CHECK, RECLAIM, RESERVE,
+    unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing, ADJUST, CHECK, RECLAIM, RESERVE, STEP,
     TRACK, USAGE,
 };
 use crate::quota::run::step_denial;
@@ -131,7 +131,12 @@ pub async fn reserve(
     args: &ReserveArgs<'_>,
     holds: &[Hold<'_>],
 ) -> Result<Reply<(Held, Verdict, Fired)>, StoreError> {
-    let mut inv = Call::new(&RESERVE, &contract::RESERVE);
+    // A step or a run's start runs reserve.lua with its run regions (mod.rs).
+    let script = match args.step.is_some() || args.run.is_some() {
+        true => &STEP,
+        false => &RESERVE,
+    };
+    let mut inv = Call::new(script, &contract::RESERVE);
     writing_args(&mut inv, w);
     let values: Vec<HoldValues> = holds.iter().map(HoldValues::of).collect();
     inv.arg(args.version).arg(args.reservation_id).arg(args.ttl_ms);

@@ -105,7 +105,42 @@ macro_rules! alone {
     };
 }
 
-static RESERVE: LazyLock<Script> = writing!("holds.lua", "reserve.lua");
+// Reserve is the hot path: it leaves expired runs and steps to the reclaim script (without
+// runs.lua, prelude.lua's reclaim answers "more" for one), and decides a step inline, in
+// reserve.lua's regions between `-- runs {` and `-- runs }` lines; a reserve that is no step
+// and starts no run runs without them (STEP has them), so it pays for none of their code.
+macro_rules! reserve_head {
+    () => {
+        concat!(
+            lua!("shape.lua"),
+            lua!("wallet.lua"),
+            "local runs\n",
+            lua!("prelude.lua"),
+            lua!("overrides.lua"),
+            lua!("alerts.lua"),
+            lua!("holds.lua")
+        )
+    };
+}
+static RESERVE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(&format!("{}{}", reserve_head!(), without_runs(lua!("reserve.lua")))));
+static STEP: LazyLock<Script> = LazyLock::new(|| Script::new(concat!(reserve_head!(), lua!("reserve.lua"))));
+
+/// A script's text without its regions between `-- runs {` and `-- runs }` lines (those lines
+/// included).
+fn without_runs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    for line in text.split_inclusive('\n') {
+        match line.trim() {
+            "-- runs {" => inside = true,
+            "-- runs }" => inside = false,
+            _ if !inside => out.push_str(line),
+            _ => {}
+        }
+    }
+    out
+}
 static TRACK: LazyLock<Script> = writing!("changes.lua", "counters.lua", "holds.lua", "track.lua");
 static ADJUST: LazyLock<Script> = writing!("changes.lua", "counters.lua", "holds.lua", "adjust.lua");
 static COMMIT: LazyLock<Script> = writing!("changes.lua", "counters.lua", "commit.lua");
@@ -137,10 +172,11 @@ pub(crate) static DECIDE_APPROVAL: LazyLock<Script> = alone!("decide_approval.lu
 pub(crate) static INDEX_APPROVAL: LazyLock<Script> = alone!("index_approval.lua");
 
 /// Every script with its contract, for the tests that hold each to it.
-pub fn every_script() -> [(&'static contract::Contract, &'static Script); 27] {
+pub fn every_script() -> [(&'static contract::Contract, &'static Script); 28] {
     use contract as c;
     [
         (&c::RESERVE, &RESERVE),
+        (&c::RESERVE, &STEP),
         (&c::CHECK, &CHECK),
         (&c::TRACK, &TRACK),
         (&c::ADJUST, &ADJUST),
@@ -467,7 +503,18 @@ impl Fields {
 
 #[cfg(test)]
 mod tests {
-    use super::{Fields, SCRIPT_FILES};
+    #[test]
+    fn a_plain_reserve_carries_no_code_of_runs() {
+        let plain = without_runs(lua!("reserve.lua"));
+        assert!(!plain.contains("run_") && !plain.contains("-- runs {"), "{plain}");
+        // What is left of reserve.lua is whole: its decision, its writes, its answer.
+        for kept in ["= weigh(", "write_fields(writes, numbers)", "return remember(reply, now, at)"] {
+            assert!(plain.contains(kept), "{kept}");
+        }
+        assert!(without_runs("a\n  -- runs {\nb\n  -- runs }\nc\n") == "a\nc\n");
+    }
+
+    use super::{without_runs, Fields, SCRIPT_FILES};
     use redis::Value;
 
     #[test]

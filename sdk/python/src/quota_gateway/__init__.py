@@ -12,20 +12,25 @@ from __future__ import annotations
 from ._base import KEEP
 from .aio import AsyncQuotaGateway
 from .client import QuotaGateway
-from .decision import Allowed, Check, Counter, Decision, Denial, Denied, SoonestExpiry
+from .decision import Allowed, Check, Counter, Decision, Denial, Denied, RunProgress, SoonestExpiry
 from .errors import QuotaExceeded, QuotaGatewayError, RefundEventWarning
-from .params import ApprovalStatus, GrantCategory, Metadata, OverrideParams, When
+from .params import ApprovalStatus, GrantCategory, Metadata, OverrideParams, RunLimitsParams, StepKind, When
 from .reservation import AsyncReservationContext, ReservationContext, ReservationScope
-from .types import Approval, ApprovalPage, Balance, CategoryTotals, CreditSummary, Grant, GrantMade
+from .runs import (AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun, RunAnswer, RunContext,
+                   RunHandle)
+from .types import (Approval, ApprovalPage, Balance, CategoryTotals, CreditSummary, Grant, GrantMade, Run,
+                    RunExtended, RunGroup, RunLimits, RunStart)
 from .webhooks import sign_webhook, verify_webhook
 
 __version__ = "0.1.0"
 
 __all__ = [
     "KEEP", "Allowed", "Approval", "ApprovalPage", "ApprovalStatus", "AsyncQuotaGateway",
-    "AsyncReservationContext", "Balance", "CategoryTotals", "Check", "CreditSummary",
-    "Counter", "Decision", "Denial", "Denied", "Grant", "GrantCategory", "GrantMade", "Metadata",
-    "OverrideParams", "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "RefundEventWarning",
-    "ReservationContext", "ReservationScope", "SoonestExpiry", "When", "sign_webhook",
-    "verify_webhook", "__version__",
+    "AsyncReservationContext", "AsyncRunAnswer", "AsyncRunContext", "AsyncRunHandle", "Balance",
+    "CategoryTotals", "Check", "CreditSummary", "Counter", "Decision", "Denial", "Denied",
+    "DeniedRun", "Grant", "GrantCategory", "GrantMade", "Metadata", "OverrideParams",
+    "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "RefundEventWarning",
+    "ReservationContext", "ReservationScope", "Run", "RunAnswer", "RunContext", "RunExtended",
+    "RunGroup", "RunHandle", "RunLimits", "RunLimitsParams", "RunProgress", "RunStart",
+    "SoonestExpiry", "StepKind", "When", "sign_webhook", "verify_webhook", "__version__",
 ]

@@ -63,7 +63,8 @@ def nothing(_data: Any, _headers: Mapping[str, str]) -> None:
     return None
 
 
-def _headers(headers: Mapping[str, str]) -> Dict[str, Any]:
+def header_fields(headers: Mapping[str, str]) -> Dict[str, Any]:
+    """The gateway's rate limit headers, as the answer's fields."""
     after = headers.get("retry-after", "")
     return {"rate_limit": headers.get("ratelimit"), "rate_limit_policy": headers.get("ratelimit-policy"),
             "retry_after": int(after) if after.isdigit() else None}
@@ -73,12 +74,12 @@ def decision(data: Any, headers: Mapping[str, str]) -> Decision:
     if data["allowed"]:
         if not isinstance(data.get("reservationId"), str):
             raise TypeError("an admitted reserve without a reservationId")
-        return load(Allowed, data, **_headers(headers))
-    return load(Denied, data, **_headers(headers))
+        return load(Allowed, data, **header_fields(headers))
+    return load(Denied, data, **header_fields(headers))
 
 
 def check(data: Any, headers: Mapping[str, str]) -> Check:
-    return load(Check, data, **_headers(headers))
+    return load(Check, data, **header_fields(headers))
 
 
 def failed_decision(fail_mode: str) -> Callable[[QuotaGatewayError], Decision]:
@@ -103,8 +104,10 @@ def event(user_id: str, name: str, quantity: float, metadata: Optional[Metadata]
 
 
 def reserve(fail_mode: str, user_id: str, name: str, quantity: float, metadata: Optional[Metadata],
-            ttl_seconds: Optional[int], idempotency_key: Optional[str]) -> Call[Decision]:
-    body = event(user_id, name, quantity, metadata)
+            ttl_seconds: Optional[int], idempotency_key: Optional[str],
+            step: Optional[Mapping[str, Any]] = None) -> Call[Decision]:
+    """`step`: the fields that make it a step of a run (`runId`, `actionId`, `kind`)."""
+    body = {**event(user_id, name, quantity, metadata), **(step or {})}
     if ttl_seconds is not None:
         body["ttlSeconds"] = ttl_seconds
     # A key the caller chose is the caller's to repeat, and the reservation it finds the
@@ -112,12 +115,6 @@ def reserve(fail_mode: str, user_id: str, name: str, quantity: float, metadata: 
     orphan_ttl = None if idempotency_key else float(ttl_seconds or DEFAULT_TTL_SECONDS)
     return Call("POST", "/v1/reserve", decision, body, idempotency_key=idempotency_key or new_key(),
                 fallback=failed_decision(fail_mode), orphan_ttl=orphan_ttl)
-
-
-def replay_reserve(key: str, body: Dict[str, Any]) -> Call[Decision]:
-    """The same reserve again, to read the reservation its key made; one short attempt."""
-    return Call("POST", "/v1/reserve", decision, body, idempotency_key=key,
-                overrides={"timeout": 1.0, "attempt_timeout": 1.0, "max_retries": 0})
 
 
 def can_use(fail_mode: str, user_id: str, name: str, quantity: float,
@@ -174,10 +171,10 @@ def warn_refund(name: str) -> None:
 
 
 def track(user_id: str, name: str, quantity: float, metadata: Optional[Metadata],
-          idempotency_key: Optional[str]) -> Call[t.TrackAnswer]:
+          idempotency_key: Optional[str], step: Optional[Mapping[str, Any]] = None) -> Call[t.TrackAnswer]:
     warn_refund(name)
-    return Call("POST", "/v1/track", one(t.TrackAnswer), event(user_id, name, quantity, metadata),
-                idempotency_key=idempotency_key or new_key())
+    body = {**event(user_id, name, quantity, metadata), **(step or {})}
+    return Call("POST", "/v1/track", one(t.TrackAnswer), body, idempotency_key=idempotency_key or new_key())
 
 
 def usage(user_id: str) -> Call[t.Usage]:

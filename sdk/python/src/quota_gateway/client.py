@@ -10,14 +10,17 @@ from typing import Any, List, Mapping, Optional, Sequence, TypeVar, Union
 import httpx
 
 from . import _calls as c
+from . import _run_calls as r
 from . import _webhook_calls as w
 from . import types as t
 from ._base import KEEP, Shared, outcome
 from ._core import Attempts, Call, Done, Request, Retry, Step
-from ._orphans import DRAIN_SECONDS
+from ._orphans import DRAIN_SECONDS, replay, undo
+from ._run_calls import RunLimitsArg
 from .errors import QuotaGatewayError
-from .params import ApprovalStatus, GrantCategory, Metadata, OverrideParams, When
+from .params import ApprovalStatus, GrantCategory, Metadata, OverrideParams, StepKind, When
 from .reservation import ReservationContext
+from .runs import DeniedRun, RunAnswer, RunContext, RunHandle
 
 T = TypeVar("T")
 
@@ -27,7 +30,8 @@ class QuotaGateway(Shared):
 
     `api_key` defaults to `QUOTA_GATEWAY_KEY`, `base_url` to `QUOTA_GATEWAY_URL`, else
     http://127.0.0.1:8080. `timeout` bounds each call with all its retries (seconds);
-    `fail_mode` says what `reserve` and `can_use` answer when the gateway gives no answer.
+    `fail_mode` says what `reserve`, `can_use` and `start_run` answer when the gateway gives
+    no answer.
     """
 
     def __init__(self, api_key: Optional[str] = None, *, base_url: Optional[str] = None,
@@ -71,7 +75,7 @@ class QuotaGateway(Shared):
                 break
             time.sleep(step.delay)
         if attempts.orphaned and call.idempotency_key and call.orphan_ttl:
-            self._orphans.add(call.idempotency_key, call.body, call.orphan_ttl, time.monotonic())
+            self._orphans.add(call.idempotency_key, call.path, call.body, call.orphan_ttl, time.monotonic())
         if attempts.succeeded and drain and len(self._orphans):
             self._release_orphans()
         if isinstance(step, Done):
@@ -87,9 +91,9 @@ class QuotaGateway(Shared):
                 if time.monotonic() - started > DRAIN_SECONDS:
                     break  # the rest wait for the next call, which is someone's request
                 try:
-                    found = self._run(c.replay_reserve(orphan.key, orphan.body), drain=False)
-                    if found.allowed:
-                        self._run(c.release(found.reservation_id), drain=False)
+                    found = self._run(replay(orphan), drain=False)
+                    if found:
+                        self._run(undo(orphan, found), drain=False)
                     self._orphans.settled(orphan.key)
                 except QuotaGatewayError as err:
                     (self._orphans.failed if err.unavailable else self._orphans.settled)(orphan.key)
@@ -99,11 +103,16 @@ class QuotaGateway(Shared):
     # The data plane.
 
     def reserve(self, user_id: str, event: str, quantity: float = 1, metadata: Optional[Metadata] = None,
-                *, ttl_seconds: Optional[int] = None, idempotency_key: Optional[str] = None) -> t.Decision:
+                *, ttl_seconds: Optional[int] = None, idempotency_key: Optional[str] = None,
+                run_id: Optional[str] = None, action_id: Optional[str] = None,
+                kind: Optional[StepKind] = None) -> t.Decision:
         """Holds quota in every matched group, all or nothing; never raises for a gateway that
-        cannot be reached (see `fail_mode`)."""
+        cannot be reached (see `fail_mode`). With `run_id` it is a step of that run (see
+        `start_run`): it draws from the run's budget, `action_id` names the action it is an
+        attempt of, `kind` is "primary" (default), "retry" or "fallback"."""
+        step = r.step_fields(run_id, action_id, kind)
         return self._run(c.reserve(self._fail_mode, user_id, event, quantity, metadata, ttl_seconds,
-                                   idempotency_key))
+                                   idempotency_key, step))
 
     def can_use(self, user_id: str, event: str, quantity: float = 1,
                 metadata: Optional[Metadata] = None) -> t.Check:
@@ -129,9 +138,11 @@ class QuotaGateway(Shared):
         return self._run(c.get_reservation(reservation_id))
 
     def track(self, user_id: str, event: str, quantity: float = 1, metadata: Optional[Metadata] = None,
-              *, idempotency_key: Optional[str] = None) -> t.TrackAnswer:
-        """Counts usage that already happened, past any quota."""
-        return self._run(c.track(user_id, event, quantity, metadata, idempotency_key))
+              *, idempotency_key: Optional[str] = None, run_id: Optional[str] = None,
+              action_id: Optional[str] = None, kind: Optional[StepKind] = None) -> t.TrackAnswer:
+        """Counts usage that already happened, past any quota; with `run_id`, into that run."""
+        step = r.step_fields(run_id, action_id, kind)
+        return self._run(c.track(user_id, event, quantity, metadata, idempotency_key, step))
 
     def reservation(self, user_id: str, event: str, quantity: float = 1, metadata: Optional[Metadata] = None,
                     *, ttl_seconds: Optional[int] = None) -> ReservationContext:
@@ -139,6 +150,50 @@ class QuotaGateway(Shared):
         commits when the block ends (`r.commit(actual)` sets the amount), releases on any
         exception."""
         return ReservationContext(self, user_id, event, quantity, metadata, ttl_seconds)
+
+    # Runs.
+
+    def start_run(self, user_id: str, event: str, quantity: Optional[float] = None,
+                  metadata: Optional[Metadata] = None, *, limits: Optional[RunLimitsArg] = None,
+                  ttl_seconds: Optional[int] = None, parent_run_id: Optional[str] = None,
+                  idempotency_key: Optional[str] = None) -> RunAnswer:
+        """Holds a run's budget up front, as a reserve of `event` would hold it (every matched
+        group, all or nothing), for its steps to draw from; `limits` bounds its steps, attempts
+        per action and fallbacks (a `RunLimits` or a dict). Answers a `RunHandle`, or a
+        `DeniedRun` when refused (never raising for that, nor for a gateway that gives no
+        answer: see `fail_mode`). With `parent_run_id` the budget is carved from that run."""
+        start = self._run(r.start(self._fail_mode, user_id, event, quantity, metadata, limits, ttl_seconds,
+                                  parent_run_id, idempotency_key))
+        return RunHandle(self, start, user_id) if start.allowed else DeniedRun(start)
+
+    def with_run(self, user_id: str, event: str, quantity: Optional[float] = None,
+                 metadata: Optional[Metadata] = None, *, limits: Optional[RunLimitsArg] = None,
+                 ttl_seconds: Optional[int] = None, parent_run_id: Optional[str] = None,
+                 idempotency_key: Optional[str] = None) -> RunContext:
+        """`with qg.with_run(...) as run:` starts a run (raising `QuotaExceeded` when refused) and
+        closes it when the block ends, however it ends (`run.closed` is then the closed run)."""
+        return RunContext(self, dict(user_id=user_id, event=event, quantity=quantity, metadata=metadata,
+                                     limits=limits, ttl_seconds=ttl_seconds, parent_run_id=parent_run_id,
+                                     idempotency_key=idempotency_key))
+
+    def get_run(self, run_id: str) -> t.Run:
+        """The run: its state, limits, steps, attempts per action, and per group its budget,
+        what its steps used and hold, and what remains."""
+        return self._run(r.get(run_id))
+
+    def list_runs(self, user_id: str) -> List[t.Run]:
+        """The user's runs, newest first (at most 100)."""
+        return self._run(r.list_runs(user_id))
+
+    def close_run(self, run_id: str) -> t.Run:
+        """Ends a run: what its steps committed counts on the user's counters and grants, the
+        rest (open steps included) goes back. A repeat answers the closed run; `state` is
+        "expired" for a run that had expired (and so closed itself)."""
+        return self._run(r.close(run_id))
+
+    def extend_run(self, run_id: str, ttl_seconds: int) -> t.RunExtended:
+        """Moves the run's expiry to now + ttl_seconds."""
+        return self._run(r.extend(run_id, ttl_seconds))
 
     # Reads.
 

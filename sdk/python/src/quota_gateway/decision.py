@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Literal, Optional, Union
+from typing import Dict, List, Literal, Optional, Union
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,18 @@ class SoonestExpiry:
 
     amount: Union[int, float]
     at: str
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """Where a run stands after one of its steps (the `run` of a step's answer): per group the
+    run holds, what is `remaining` of its budget; `steps` so far (this one included) and
+    `fallbacks` so far."""
+
+    run_id: str
+    remaining: Dict[str, Union[int, float]]
+    steps: int
+    fallbacks: int
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,11 @@ class Denial:
     group that has counted as many distinct values this period as it may), or, with `group_id`
     None, a level that denied before any counter (a blocked parent: "user_blocked").
 
+    A step of a run (a reserve with `run_id`) may also be denied with "run_budget_exhausted"
+    (the run's budget of `group_id` is spent), "run_steps_exhausted", "action_attempts_exhausted",
+    "fallback_budget_exhausted" (with `group_id` when the group's fallback share is spent) or
+    "run_ended" (the run is closed, expired or unknown).
+
     `approval_id` names the pending approval request of an "approval_pending" denial (see
     `get_approval`, `approve`, `decline`); None on every other denial."""
 
@@ -75,6 +92,7 @@ class Allowed:
 
     `unchecked` is true when the gateway gave no answer and `fail_mode="open"` let the call
     through: `reservation_id` is then empty, and commit, release and extend of it do nothing.
+    `run` says where the run stands after a step (a reserve with `run_id`); None otherwise.
     """
 
     reservation_id: str
@@ -87,6 +105,7 @@ class Allowed:
     rate_limit_policy: Optional[str] = None
     retry_after: Optional[int] = None
     unchecked: bool = False
+    run: Optional[RunProgress] = None
     allowed: Literal[True] = True
 
 
@@ -94,8 +113,10 @@ class Allowed:
 class Denied:
     """A refused reserve: `reasons` (`limit_reached`, `insufficient_balance`, `approval_pending`,
     `too_many_values`, `user_blocked`, `no_subscription`, `unmatched_event`,
-    `backend_unavailable`) and the groups that refused it (`denied_by`, `denials`; an
-    `approval_pending` denial names its request's `approval_id`)."""
+    `backend_unavailable`; a run's step also `run_budget_exhausted`, `run_steps_exhausted`,
+    `action_attempts_exhausted`, `fallback_budget_exhausted`, `run_ended`) and the groups that
+    refused it (`denied_by`, `denials`; an `approval_pending` denial names its request's
+    `approval_id`). `run` says where the run stands when a step was denied."""
 
     reasons: List[str]
     denied_by: List[str]
@@ -105,6 +126,7 @@ class Denied:
     rate_limit_policy: Optional[str] = None
     retry_after: Optional[int] = None
     unchecked: bool = False
+    run: Optional[RunProgress] = None
     reservation_id: None = None
     expires_at: None = None
     allowed: Literal[False] = False

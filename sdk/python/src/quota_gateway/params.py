@@ -24,3 +24,15 @@ class OverrideParams(_OverrideQuota, total=False):
     """A per-user quota for one group, until `expires_at` when given."""
 
     expires_at: When
+# What a step of a run is to its action: the first attempt, a retry of it, or a fallback (another
+# model or tool for the same action), which the run's `fallbacks` and `fallback_share` bound.
+StepKind = Literal["primary", "retry", "fallback"]
+
+
+class RunLimitsParams(TypedDict, total=False):
+    """A run's limits as a dict (or pass a `RunLimits`); each one left out is no limit."""
+
+    steps: int
+    attempts_per_action: int
+    fallbacks: int
+    fallback_share: float

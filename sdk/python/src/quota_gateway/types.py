@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Union
 
-from .decision import Allowed, Check, Counter, Decision, Denial, Denied, SoonestExpiry
+from .decision import Allowed, Check, Counter, Decision, Denial, Denied, RunProgress, SoonestExpiry
 
 __all__ = [
     "Allowed", "Check", "Counter", "Decision", "Denial", "Denied",
@@ -18,7 +18,8 @@ __all__ = [
     "Adjustment", "UserInfo", "UserPage", "UsageGroup", "UsageEvent", "UsageEventPage",
     "DayGroup", "Day", "DailyUsage", "UserToken", "Webhook", "DeliveryTry", "WebhookDelivery",
     "PlanGroup", "Plan", "Allowance", "Rollover", "SoonestExpiry", "Grant", "GrantMade", "Balance",
-    "Approval", "ApprovalPage",
+    "Approval", "ApprovalPage", "CreditMove", "RunProgress", "RunLimits", "RunGroup", "Run",
+    "RunStart", "RunExtended",
 ]
 
 Amount = Union[int, float]
@@ -74,8 +75,11 @@ class Reservation:
 
 @dataclass(frozen=True)
 class TrackAnswer:
+    """`run` says where the run stands after a track step (a track with `run_id`)."""
+
     counters: List[Counter]
     over_quota: List[str]
+    run: Optional[RunProgress] = None
 
 
 @dataclass(frozen=True)
@@ -166,12 +170,33 @@ class UsageGroup:
 
 
 @dataclass(frozen=True)
+class CreditMove:
+    """Credits a ledger entry moved on one grant of a `balance` (`grant_id` None for debt):
+    what a balance group (`group_id`) burned, or what a grant entry granted, voided or
+    expired; `category` "paid" or "promotional" (None for an allowance's credits and debt),
+    `cost_basis` in cents per credit."""
+
+    group_id: Optional[str]
+    balance: str
+    grant_id: Optional[str]
+    amount: Amount
+    category: Optional[str]
+    cost_basis: Optional[Amount]
+
+
+@dataclass(frozen=True)
 class UsageEvent:
     """One entry of the usage ledger. A commit's says the quantity committed (the reserved one
     when the commit gave none) and the reservation's metadata, the commit's own merged on top.
     `key_id` is the API key that made the call (None in entries written before the gateway
     kept it); `member_id`, in a parent's (team's) ledger, the member whose event it was (the
-    entry has the member's entry's `id`), None in a member's own."""
+    entry has the member's entry's `id`), None in a member's own.
+
+    `kind` is "commit", "late_commit", "track", "adjustment", "grant", "grant_void",
+    "grant_expired", "debt_settled", or "run_close" (a run's end: no usage of its own, its
+    steps' entries counted it, but the `credits` it burned). Entries of a run's steps carry
+    `run_id`, `action_id` and `step_kind` ("primary", "retry" or "fallback"); None on others.
+    `credits` lists the credits the entry moved (empty when none)."""
 
     id: str
     kind: str
@@ -184,6 +209,10 @@ class UsageEvent:
     reason: Optional[str]
     key_id: Optional[str]
     member_id: Optional[str]
+    credits: List[CreditMove] = field(default_factory=list)
+    run_id: Optional[str] = None
+    action_id: Optional[str] = None
+    step_kind: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -440,3 +469,82 @@ class ApprovalPage:
 
     approvals: List[Approval]
     next_cursor: Optional[str]
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """What a run allows its steps beyond its budget, each None for no limit: `steps` in all,
+    `attempts_per_action` (attempts of one `action_id`: the first, its retries and fallbacks),
+    `fallbacks` in all, and `fallback_share` (0 to 1: the share of each group's budget that
+    fallback steps may spend). `start_run(limits=...)` takes one of these or a dict."""
+
+    steps: Optional[int] = None
+    attempts_per_action: Optional[int] = None
+    fallbacks: Optional[int] = None
+    fallback_share: Optional[Amount] = None
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """One group a run holds: its `budget`, what its steps committed or tracked (`used`), what
+    open steps hold (`open`), `remaining` = max(0, budget - used - open), and what fallback
+    steps spent (`fallback_spent`)."""
+
+    group_id: str
+    unit: str
+    budget: Amount
+    used: Amount
+    open: Amount
+    remaining: Amount
+    fallback_spent: Amount
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run: a budget held up front from a user's quotas and credits, from which its steps
+    draw, and what they drew. `state` is "open", "closed" or "expired" ("unchecked" for the
+    local answer about a run whose start the gateway never decided, see `fail_mode`);
+    `attempts` counts the attempts of each `action_id`; `children` are the runs started
+    under it (`parent_run_id`)."""
+
+    run_id: str
+    user_id: str
+    event: str
+    state: str
+    created_at: Optional[str]
+    expires_at: str
+    ended_at: Optional[str]
+    parent_run_id: Optional[str]
+    limits: RunLimits
+    steps: int
+    fallbacks: int
+    attempts: Dict[str, int]
+    groups: List[RunGroup]
+    children: List[str]
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """What starting a run answers: `allowed` with its `run_id` and `expires_at`, or refused
+    (`run_id` None: no run exists) with the `reasons`, `denied_by` and `denials` of a reserve
+    (and a step's reasons when it was a child run, a step of its parent). `unchecked` is true
+    when the gateway gave no answer (see `fail_mode`)."""
+
+    allowed: bool
+    run_id: Optional[str]
+    expires_at: Optional[str]
+    reasons: List[str]
+    denied_by: List[str]
+    denials: List[Denial]
+    counters: List[Counter]
+    rate_limit: Optional[str] = None
+    rate_limit_policy: Optional[str] = None
+    retry_after: Optional[int] = None
+    unchecked: bool = False
+    run: Optional[RunProgress] = None
+
+
+@dataclass(frozen=True)
+class RunExtended:
+    run_id: str
+    expires_at: str

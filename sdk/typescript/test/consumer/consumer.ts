@@ -4,7 +4,7 @@
 import { createClient, GATEWAY_CODES, isBalanceCounter, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
 import type {
   Approval, ApprovalStatus, Balance, BalanceCounter, ClientOptions, Decision, ErrorCode, Grant, GrantInput, GrantMade, OverrideInput, Reason,
-  WebhookEvent,
+  Run, RunAnswer, RunState, Step, StepKind, TrackedStep, WebhookEvent,
 } from "quota-gateway";
 
 declare const process: { env: Record<string, string | undefined> };
@@ -107,11 +107,48 @@ export async function overrides(userId: string, until: Date | undefined): Promis
   return [...Object.keys(set.overrides), ...Object.keys(removed.overrides)];
 }
 
+export async function runs(userId: string, signal: AbortSignal | undefined): Promise<string> {
+  const run = await qg.startRun(userId, "agent.task", 1, { task: "t1" }, {
+    limits: { steps: 20, attemptsPerAction: 3, fallbacks: undefined }, ttlSeconds: undefined, parentRunId: undefined, signal,
+  });
+  if (!run.allowed) {
+    // @ts-expect-error a denied start has no run
+    const none: string = run.runId;
+    const reason: Reason | undefined = run.reasons[0];
+    return `${none} ${reason ?? ""}`;
+  }
+  const step: Step = await run.reserve("llm.tokens", 4000, { model: "gpt-4o" }, { actionId: "summarize", kind: "retry", ttlSeconds: undefined });
+  // @ts-expect-error not a kind of step
+  await run.reserve("llm.tokens", 1, undefined, { kind: "second" });
+  const left: number | undefined = step.run?.remaining["g"];
+  if (step.allowed) await qg.commit(step.reservationId, { quantity: 1200 });
+  else if (step.reasons.includes("run_budget_exhausted") || step.reasons[0] === "action_attempts_exhausted") return "out";
+  // @ts-expect-error not a reason the gateway gives
+  if (step.reasons[0] === "run_exhausted") return "";
+  const tracked: TrackedStep = await run.track("tool.call", 1, undefined, { actionId: "search" });
+  const child = await run.startChild("agent.subtask", 1, undefined, { limits: { steps: 5 } });
+  // @ts-expect-error a child's parent is the run it is started from
+  await run.startChild("agent.subtask", 1, undefined, { parentRunId: "other" });
+  const view: RunAnswer = await run.close();
+  const state: RunState = view.state;
+  // @ts-expect-error not a state of a run
+  if (view.state === "ended") return "";
+  const done = await qg.withRun(userId, "agent.task", 1, undefined, { signal }, async (r: Run) => r.id);
+  const { runs } = await qg.listRuns(userId);
+  const ledger = await qg.listUsageEvents({ userId });
+  const kind: StepKind | null | undefined = ledger.data[0]?.stepKind;
+  // @ts-expect-error not a kind of step
+  if (ledger.data[0]?.stepKind === "second") return "";
+  return [kind, left, tracked.run?.steps, child.allowed ? child.id : child.reasons[0], state, runs.length,
+    done.allowed ? done.value + done.run.state : done.decision.reasons[0], ledger.data[0]?.runId].join();
+}
+
 export function code(err: unknown): ErrorCode | null {
   if (!(err instanceof QuotaGatewayError)) return null;
   if (err.code === "reservation_not_found" || err.code === "aborted" || err.code === "http_500") return err.code;
   if (err.code === "grant_limit" || err.code === "grant_not_found") return err.code;
   if (err.code === "approval_decided" || err.code === "approval_not_found") return err.code;
+  if (err.code === "run_not_found") return err.code;
   // @ts-expect-error not a code of the gateway or the client
   if (err.code === "reservation_gone") return null;
   return err.unavailable ? "backend_unavailable" : GATEWAY_CODES[0];
