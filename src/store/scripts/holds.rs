@@ -6,8 +6,8 @@ use super::call::Call;
 use super::contract::{self, COUNTER_FIELDS, VERDICT_FIELDS};
 use super::values::{record_rest, HoldValues};
 use super::{
-    unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing, ADJUST, CHECK, RECLAIM, RESERVE, STEP,
-    TRACK, USAGE,
+    unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing, ADJUST, CHECK, RECLAIM, RESERVE,
+    STEP, TRACK, USAGE,
 };
 use crate::quota::run::step_denial;
 use crate::quota::{Amounts, Hold, Milli, Reason, RunLimits, Step, StepAnswer, Verdict, Window};

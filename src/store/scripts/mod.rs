@@ -508,7 +508,11 @@ mod tests {
         let plain = without_runs(lua!("reserve.lua"));
         assert!(!plain.contains("run_") && !plain.contains("-- runs {"), "{plain}");
         // What is left of reserve.lua is whole: its decision, its writes, its answer.
-        for kept in ["= weigh(", "write_fields(writes, numbers)", "return remember(reply, now, at)"] {
+        for kept in [
+            "= weigh(",
+            "write_fields(writes, numbers)",
+            "return remember(reply, now, at)",
+        ] {
             assert!(plain.contains(kept), "{kept}");
         }
         assert!(without_runs("a\n  -- runs {\nb\n  -- runs }\nc\n") == "a\nc\n");
