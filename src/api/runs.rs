@@ -11,7 +11,7 @@ use super::dto::{self, EmptyBody, ExtendBody, RunAnswer, RunExtendAnswer, RunLim
 use super::event::{step, ttl_ms, ReserveBody};
 use super::idempotency::idempotency;
 use super::query;
-use crate::gateway::Extension;
+use crate::gateway::{Extension, MAX_LISTED_RUNS};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
 use crate::quota::{Decision, Milli, ReservationId, ReservationState, RunLimits, UserId};
@@ -136,7 +136,7 @@ pub async fn list_runs(key: ApiKey, state: web::Data<AppState>, req: HttpRequest
     let user = user.ok_or_else(|| ApiError::invalid("userId", "is required"))?;
     let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
     let project = key.project(&state).await?;
-    let runs = state.gateway.runs(&project, &user).await?;
+    let runs = state.gateway.runs(&project, &user, MAX_LISTED_RUNS).await?;
     Ok(HttpResponse::Ok().json(RunList {
         runs: runs.iter().map(|v| RunAnswer::of(v, user.as_str())).collect(),
     }))

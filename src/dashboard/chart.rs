@@ -3,7 +3,7 @@
 use maud::{html, Markup};
 
 use crate::json::date;
-use crate::quota::UsageDay;
+use crate::quota::{Milli, UsageDay};
 
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 120.0;
@@ -56,6 +56,26 @@ pub fn decisions_chart(days: &[(i64, (i64, i64))]) -> Markup {
                 text x=(WIDTH) y=(HEIGHT + 12.0) text-anchor="end" { (date(*last)) }
             }
             text x="0" y="10" { "max " (top) }
+        }
+    }
+}
+
+/// A bar of `used` and `held` against `quota` (full when the quota is 0).
+pub fn bar(used: Milli, held: Milli, quota: Milli) -> Markup {
+    let pct = |m: Milli| {
+        if quota.0 == 0 {
+            100.0
+        } else {
+            (m.0 as f64 * 100.0 / quota.0 as f64).min(100.0)
+        }
+    };
+    let (u, h) = (pct(used), pct(held));
+    // SVG attributes, not inline styles: the Content-Security-Policy allows no inline style.
+    html! {
+        svg.bar viewBox="0 0 100 10" preserveAspectRatio="none" role="img" aria-label=(format!("{u:.0}% used")) {
+            rect.track x="0" y="0" width="100" height="10" {}
+            rect.used x="0" y="0" width=(format!("{u:.1}")) height="10" {}
+            rect.held x=(format!("{u:.1}")) y="0" width=(format!("{:.1}", h.min(100.0 - u))) height="10" {}
         }
     }
 }

@@ -10,9 +10,11 @@ mod chart;
 mod credits;
 mod diff;
 mod layout;
+mod ledger;
 mod notice;
 mod pages;
 mod plans;
+mod runs;
 mod session;
 mod shown;
 mod spend;
@@ -30,6 +32,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/dashboard/users", web::get().to(users::list))
         .route("/dashboard/users/{userId}", web::get().to(user::show))
         .route("/dashboard/users/{userId}/{action}", web::post().to(actions::act))
+        // Four segments under /dashboard/users: never the two of a support action's POST.
+        .route("/dashboard/users/{userId}/runs/{runId}", web::get().to(runs::show))
         .route("/dashboard/approvals", web::get().to(approvals::list))
         .route(
             "/dashboard/approvals/{approvalId}/{action}",

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use maud::{html, Markup};
 
+use super::ledger::read_bounded;
 use super::shown::Shown;
 use super::users::user_link;
 use crate::gateway::{Gateway, GatewayError, LedgerCursor, LedgerQuery, Usage, UsageEventPage};
@@ -80,26 +81,12 @@ impl Tally {
 async fn tally(
     max: usize,
     page: usize,
-    mut read: impl AsyncFnMut(Option<LedgerCursor>, usize) -> Result<UsageEventPage, GatewayError>,
+    read: impl AsyncFnMut(Option<LedgerCursor>, usize) -> Result<UsageEventPage, GatewayError>,
 ) -> Result<Tally, GatewayError> {
     let mut tally = Tally::default();
-    let mut cursor = None;
-    loop {
-        let got = read(cursor, page.min(max - tally.entries)).await?;
-        tally.add(&got.data);
-        match got.next {
-            // A full page names the next one even when nothing follows: "covers the first
-            // `max` entries only" is then still true, and finding out would cost another read.
-            Some(_) if tally.entries >= max => {
-                tally.capped = true;
-                return Ok(tally);
-            }
-            // A read of one user's ledger names a next page only after a full one, so this
-            // always moves on.
-            Some(next) if !got.data.is_empty() => cursor = Some(next),
-            _ => return Ok(tally),
-        }
-    }
+    let capped = read_bounded(max, page, read, |events| tally.add(&events)).await?;
+    tally.capped = capped;
+    Ok(tally)
 }
 
 /// The table for `team`'s page, or None when nobody draws on its budget. `usage` is the team's

@@ -2,20 +2,22 @@
 //! status, every counter as a bar with used, held, quota and reset (a balance group's as its
 //! balance, a per-value group's one per value), a chart of daily usage, a team's spend by
 //! member, the user's credits (balances, grants, and the forms that grant and void them),
-//! recent ledger entries (what was used, through which key, by which member), the audit
-//! trail, and the support actions' forms.
+//! the newest runs (linked to their pages), recent ledger entries (what was used, through
+//! which key, by which member, for which run's step), the audit trail, and the support
+//! actions' forms.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
-use serde_json::Value;
 
 use super::approvals;
-use super::chart::daily_chart;
+use super::chart::{bar, daily_chart};
 use super::credits;
 use super::layout::{csrf, html_response, page};
+use super::ledger::entries_table;
 use super::notice::{banner, Notice};
 use super::pages::changes_table;
+use super::runs;
 use super::session::{current, see_other};
 use super::shown::Shown;
 use super::spend::spend_by_member;
@@ -25,33 +27,12 @@ use crate::gateway::{GatewayError, Usage};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
 use crate::quota::value::MAX_VALUE_BYTES;
-use crate::quota::{ApprovalStatus, Counter, Milli, SignedAmount, Status, UsageEvent, UserId, MAX_OVERRIDE_HOURS};
+use crate::quota::{ApprovalStatus, Counter, Status, UserId, MAX_OVERRIDE_HOURS};
 
 /// Ledger entries a user's page shows.
 const RECENT: usize = 20;
 /// Requests waiting for a decision a user's page lists (the queue has the rest).
 const WAITING: usize = 10;
-/// Characters of an entry's metadata a table cell shows.
-const METADATA_CHARS: usize = 80;
-
-fn bar(used: Milli, held: Milli, quota: Milli) -> Markup {
-    let pct = |m: Milli| {
-        if quota.0 == 0 {
-            100.0
-        } else {
-            (m.0 as f64 * 100.0 / quota.0 as f64).min(100.0)
-        }
-    };
-    let (u, h) = (pct(used), pct(held));
-    // SVG attributes, not inline styles: the Content-Security-Policy allows no inline style.
-    html! {
-        svg.bar viewBox="0 0 100 10" preserveAspectRatio="none" role="img" aria-label=(format!("{u:.0}% used")) {
-            rect.track x="0" y="0" width="100" height="10" {}
-            rect.used x="0" y="0" width=(format!("{u:.1}")) height="10" {}
-            rect.held x=(format!("{u:.1}")) y="0" width=(format!("{:.1}", h.min(100.0 - u))) height="10" {}
-        }
-    }
-}
 
 pub async fn show(
     req: HttpRequest,
@@ -101,6 +82,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
     let events = gateway.recent_usage_events(project, user, RECENT).await?;
     let (changes, _) = gateway.changes(project, None, Some(user), 20).await?;
     let open = gateway.open_reservations(project, user, 20).await?;
+    let runs = gateway.runs(project, user, runs::LISTED + 1).await?;
     let spend = spend_by_member(gateway, project, user, usage.as_ref()).await?;
     let waiting = gateway
         .approvals(project, Some(ApprovalStatus::Pending), Some(user), None, WAITING)
@@ -210,6 +192,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
                 }
             }
         }
+        (runs::for_user(&runs))
         h2 { "Open reservations" }
         table {
             thead { tr { th { "Reservation" } th { "Event" } th { "Holds" } th { "Expires" } } }
@@ -224,7 +207,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
         }
         h2 { "Recent usage (ledger)" }
         p.muted { "The newest " (RECENT) " entries, newest first." }
-        (recent_table(&events))
+        (entries_table(&events, None))
         h2 { "Audit trail" }
         (changes_table(&changes))
     })
@@ -238,58 +221,4 @@ fn levels(usage: &Usage) -> impl Iterator<Item = (Option<&str>, &Counter)> {
         .iter()
         .flat_map(|(parent, pool)| pool.counters.iter().map(move |c| (Some(parent.as_str()), c)));
     own.chain(pools)
-}
-
-/// Ledger entries as a table: what each used (its model), through which key and, in a
-/// parent's ledger, by which member.
-fn recent_table(events: &[UsageEvent]) -> Markup {
-    // Only a parent's ledger names members: other users' pages keep their columns.
-    let by_member = events.iter().any(|e| e.member.is_some());
-    html! {
-        table {
-            thead { tr {
-                th { "Time" } th { "Kind" } th { "Event" } th { "Model" } th { "Key" }
-                @if by_member { th { "Member" } }
-                th { "Groups" }
-            } }
-            tbody {
-                @for e in events {
-                    tr {
-                        td { (rfc3339(e.time_ms)) } td { (e.kind.as_str()) } td { (Shown(e.event.as_deref().unwrap_or(""))) (Shown(e.reason.as_deref().unwrap_or(""))) }
-                        td { (Shown(&model(e))) }
-                        td { @if let Some(key) = &e.key_id { code { (Shown(key)) } } }
-                        @if by_member { td { @if let Some(member) = &e.member { (user_link(member)) } } }
-                        td {
-                            @for g in &e.groups { code { (Shown(&g.group_id)) } " " (SignedAmount(g.amount_milli)) " " }
-                            // Credit moves: grants made, burned, voided, expired, and debt.
-                            @for m in &e.credits {
-                                span.muted { "balance " } code { (Shown(&m.balance)) } " " (m.amount)
-                                @match &m.grant_id { Some(g) => { " of " code { (Shown(g)) } } None => { " debt" } }
-                                " "
-                            }
-                        }
-                    }
-                }
-                @if events.is_empty() { tr { td colspan=(if by_member { 7 } else { 6 }) .muted { "None." } } }
-            }
-        }
-    }
-}
-
-/// What an entry used: its metadata's `model` when it has one, else the metadata as compact
-/// JSON; cut to `METADATA_CHARS`, since metadata is the caller's and can be long.
-fn model(e: &UsageEvent) -> String {
-    let text = match &e.metadata {
-        None => return String::new(),
-        Some(meta) if meta.is_empty() => return String::new(),
-        Some(meta) => match meta.get("model") {
-            Some(Value::String(model)) => model.clone(),
-            Some(other) => other.to_string(),
-            None => Value::Object(meta.clone()).to_string(),
-        },
-    };
-    match text.char_indices().nth(METADATA_CHARS) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text,
-    }
 }

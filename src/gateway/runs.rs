@@ -140,9 +140,11 @@ impl Gateway {
         }
     }
 
-    /// The user's runs the records keep, newest first, at most `MAX_LISTED_RUNS`.
-    pub async fn runs(&self, project: &str, user: &UserId) -> Result<Vec<RunView>, GatewayError> {
-        let records = self.store.runs(project, user, MAX_LISTED_RUNS).await?;
+    /// The user's runs the records keep, newest first, at most `limit` (and never more than
+    /// `MAX_LISTED_RUNS`): each open one costs a read of its fields, so a reader asks for
+    /// what it shows.
+    pub async fn runs(&self, project: &str, user: &UserId, limit: usize) -> Result<Vec<RunView>, GatewayError> {
+        let records = self.store.runs(project, user, limit.min(MAX_LISTED_RUNS)).await?;
         let mut views = Vec::with_capacity(records.len());
         for (id, record) in records {
             views.extend(self.view(project, user, id, record).await?);

@@ -43,6 +43,6 @@ pub use period::{Anchor, Period, PeriodKind, Window};
 pub use plan::{LimitGroup, Mode, Plan, PlanChange, PlanDoc, Problem, Unit, Unmatched};
 pub use project::ProjectSettings;
 pub use reservation::{Reservation, ReservationHold, ReservationState};
-pub use run::{RunLimits, RunProgress, RunRecord, RunState, Step, StepKind};
+pub use run::{RunGroup, RunLimits, RunProgress, RunRecord, RunState, Step, StepKind};
 pub use subscription::{Override, Status, Subscription, MAX_OVERRIDE_HOURS};
 pub use webhook::{DeliveryRecord, EndpointRecord, RetiredSecret, Try};

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use super::amount::Milli;
 use super::decision::Reason;
 use super::ids::ReservationId;
+use super::plan::Unit;
+use super::reservation::ReservationHold;
 
 /// Runs within runs: a run, its child and the child's child.
 pub const MAX_RUN_DEPTH: usize = 3;
@@ -204,6 +206,47 @@ pub struct RunRecord {
     pub expired_ms: Option<i64>,
 }
 
+impl RunRecord {
+    /// Per group the run holds (`holds`, its record's, in their order): its budget and what
+    /// became of it.
+    pub fn groups(&self, holds: &[ReservationHold]) -> Vec<RunGroup> {
+        let get = |map: &BTreeMap<String, Milli>, g: &str| map.get(g).copied().unwrap_or(Milli::ZERO);
+        holds
+            .iter()
+            .map(|h| RunGroup {
+                group: h.group.clone(),
+                unit: h.unit,
+                budget: h.amount,
+                used: get(&self.used, &h.group),
+                open: get(&self.open, &h.group),
+                fallback_spent: get(&self.fallback_spent, &h.group),
+            })
+            .collect()
+    }
+}
+
+/// One group a run holds, as a reader sees it: its budget and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunGroup {
+    pub group: String,
+    pub unit: Unit,
+    /// What the run holds in the group.
+    pub budget: Milli,
+    /// What its steps committed or tracked.
+    pub used: Milli,
+    /// What its open steps hold.
+    pub open: Milli,
+    /// What its fallback steps hold or spent.
+    pub fallback_spent: Milli,
+}
+
+impl RunGroup {
+    /// What the run has left: budget - used - open, never below 0.
+    pub fn remaining(&self) -> Milli {
+        Milli(self.budget.0.saturating_sub(self.used.0).saturating_sub(self.open.0))
+    }
+}
+
 /// Where a run's state stands for a reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunState {
@@ -239,6 +282,59 @@ mod tests {
         );
         assert_eq!(unpack_integers(&[0xcc]), None);
         assert_eq!(unpack_integers(&[0xa1, b'x']), None);
+    }
+
+    #[test]
+    fn a_runs_groups_follow_its_holds_and_what_is_left_never_goes_below_zero() {
+        use crate::quota::{Measure, Mode, Window};
+        let hold = |group: &str, milli: u64| ReservationHold {
+            group: group.to_string(),
+            amount: Milli(milli),
+            quota: Milli(100_000),
+            mode: Mode::Hard,
+            balance: None,
+            unit: Unit::Count,
+            measure: Measure::Quantity,
+            window: Window {
+                start_ms: 0,
+                end_ms: None,
+            },
+            committed: None,
+            value: None,
+        };
+        let run = RunRecord {
+            used: BTreeMap::from([
+                ("calls".to_string(), Milli(6_000)),
+                ("tokens".to_string(), Milli(9_000)),
+            ]),
+            open: BTreeMap::from([("tokens".to_string(), Milli(2_000))]),
+            fallback_spent: BTreeMap::from([("calls".to_string(), Milli(3_000))]),
+            ..RunRecord::default()
+        };
+        let groups = run.groups(&[hold("tokens", 10_000), hold("calls", 10_000), hold("idle", 5_000)]);
+        let shown: Vec<(&str, u64, u64, u64, u64, u64)> = groups
+            .iter()
+            .map(|g| {
+                let remaining = g.remaining().0;
+                (
+                    g.group.as_str(),
+                    g.budget.0,
+                    g.used.0,
+                    g.open.0,
+                    remaining,
+                    g.fallback_spent.0,
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                // A commit above its hold can take a group past its budget: nothing is left.
+                ("tokens", 10_000, 9_000, 2_000, 0, 0),
+                ("calls", 10_000, 6_000, 0, 4_000, 3_000),
+                ("idle", 5_000, 0, 0, 5_000, 0),
+            ]
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 // the API afterwards), the API's rules on those actions, CSRF, a sign-in posted by another
 // site, escaping, ids that hide characters, a revoked key's session ending, credits granted,
 // listed and voided on a user's page, an approval group's request approved on the Approvals
-// page, and a team's spend by member with each ledger entry's model and key. With SCREENSHOTS=1 it also writes the main pages' screenshots into docs/.
+// page, a run listed on its user's page with its steps on its own page, and a team's spend
+// by member with each ledger entry's model and key. With SCREENSHOTS=1 it also writes the main pages' screenshots into docs/.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { join, resolve } from "node:path";
@@ -570,6 +571,41 @@ test("approvals: a user denied by an approval group is admitted again once appro
   await page.locator("nav.tabs a", { hasText: "Approved" }).click();
   const history = page.locator("table.approvals tbody tr", { hasText: id });
   assert.match(await history.textContent(), /quota 3 until/);
+  await context.close();
+});
+
+test("runs: a run started through the API is listed on its user's page, and its page shows its step and spend", async () => {
+  await call("PUT", "/v1/users/rita/subscription", { planId: "plan_free" });
+  const run = await call("POST", "/v1/runs", { userId: "rita", event: "llm", quantity: 5000, limits: { steps: 10, attemptsPerAction: 3 } });
+  assert.equal(run.allowed, true);
+  const step = await call("POST", "/v1/reserve", { userId: "rita", event: "llm", quantity: 1500, runId: run.runId, actionId: "summarise" });
+  assert.equal(step.allowed, true);
+  await call("POST", `/v1/reservations/${step.reservationId}/commit`, { quantity: 1200 });
+
+  const { context, page } = await signedIn();
+  await page.goto(`${env.baseUrl}/dashboard/users/rita`);
+  const runs = page.locator("h2#runs ~ table").first();
+  const row = runs.locator("tbody tr", { hasText: run.runId });
+  const cells = await row.locator("td").allTextContents();
+  assert.deepEqual([cells[0], cells[1], ...cells.slice(4)], [run.runId, "open", "1", "0", "tokens 1200 / 5000"]);
+  assert.match(cells[3], /^expires \d{4}-/);
+
+  await row.locator("a", { hasText: run.runId }).click();
+  await page.waitForURL(`**/dashboard/users/rita/runs/${run.runId}`);
+  assert.match(await page.locator("h1").textContent(), new RegExp(`^Run ${run.runId} open$`));
+  const budget = page.locator("h2:text('Budget') + table tbody tr", { hasText: "tokens" });
+  assert.deepEqual(await budget.locator("td.num").allTextContents(), ["5000", "1200", "0", "3800", "0"]);
+  // 1200 of 5000 is 24 %.
+  assert.equal(await budget.locator("rect.used").getAttribute("width"), "24.0");
+  const attempts = await page.locator("h2:text('Attempts per action') + table tbody td").allTextContents();
+  assert.deepEqual(attempts, ["summarise", "1"]);
+  const steps = page.locator("h2:text('Steps') ~ table").first().locator("tbody tr");
+  assert.equal(await steps.count(), 1);
+  const entry = await steps.first().locator("td").allTextContents();
+  assert.deepEqual([entry[1], entry[2], entry[5], entry[6].trim()], ["commit", "llm", "summarise primary", "tokens 1200"]);
+  // Another user's page has no such run.
+  const res = await page.request.get(`${env.baseUrl}/dashboard/users/alice/runs/${run.runId}`);
+  assert.equal(res.status(), 404);
   await context.close();
 });
 

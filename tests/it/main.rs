@@ -16,6 +16,7 @@ mod credits_quick;
 mod dashboard;
 mod dashboard_approvals;
 mod dashboard_credits;
+mod dashboard_runs;
 mod errors;
 mod exactness;
 mod expiry;

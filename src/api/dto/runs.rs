@@ -95,7 +95,6 @@ pub struct RunAnswer {
 impl RunAnswer {
     pub fn of(view: &RunView, user: &str) -> RunAnswer {
         let (r, run) = (&view.reservation, &view.run);
-        let get = |map: &BTreeMap<String, Milli>, g: &str| map.get(g).copied().unwrap_or(Milli::ZERO);
         RunAnswer {
             run_id: view.id.clone(),
             user_id: user.to_string(),
@@ -109,20 +108,17 @@ impl RunAnswer {
             steps: run.steps,
             fallbacks: run.fallbacks,
             attempts: run.attempts.clone(),
-            groups: r
-                .holds
-                .iter()
-                .map(|h| {
-                    let (used, open) = (get(&run.used, &h.group), get(&run.open, &h.group));
-                    RunGroupAnswer {
-                        group_id: h.group.clone(),
-                        unit: h.unit.as_str(),
-                        budget: h.amount,
-                        used,
-                        open,
-                        remaining: Milli(h.amount.0.saturating_sub(used.0).saturating_sub(open.0)),
-                        fallback_spent: get(&run.fallback_spent, &h.group),
-                    }
+            groups: run
+                .groups(&r.holds)
+                .into_iter()
+                .map(|g| RunGroupAnswer {
+                    remaining: g.remaining(),
+                    group_id: g.group,
+                    unit: g.unit.as_str(),
+                    budget: g.budget,
+                    used: g.used,
+                    open: g.open,
+                    fallback_spent: g.fallback_spent,
                 })
                 .collect(),
             children: run.children.clone(),

@@ -1,0 +1,219 @@
+//! A user's runs: the section of their page listing the newest (state, times, steps,
+//! fallbacks, spend per group), and a run's page, `/dashboard/users/{userId}/runs/{runId}`:
+//! its budget per group, limits, attempts per action, fallbacks, parent and children, and its
+//! steps as the user's ledger recorded them. Read through the gateway's `runs` and `run`, as
+//! the API reads them; a run id names its user, so no page shows another user's run.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+
+use super::chart::bar;
+use super::layout::{html_response, page};
+use super::ledger::{entries_table, read_bounded};
+use super::session::{current, see_other};
+use super::shown::Shown;
+use super::users::{encode, user_href, user_link};
+use crate::gateway::{Gateway, GatewayError, LedgerQuery, RunView};
+use crate::http::{ApiError, AppState};
+use crate::json::rfc3339;
+use crate::quota::{ReservationId, RunState, UsageEvent, UserId};
+
+/// Runs a user's page lists, the newest.
+pub const LISTED: usize = 20;
+/// Ledger entries a run's page reads at most, from the run's start, to find its steps.
+const MAX_ENTRIES: usize = 2_000;
+/// Ledger entries one read asks for.
+const PAGE: usize = 500;
+/// How far before a run's start its steps' entries may be stamped: the start is the node's
+/// decision instant, the entries Redis's time, and the scripts take an instant within this
+/// of their own (lua/holds.lua, DECISION_SKEW_MS).
+const CLOCK_MARGIN_MS: i64 = 2_000;
+
+/// The path of a run's page, under its user's (whom the id names).
+fn run_href(id: &ReservationId) -> String {
+    format!("{}/runs/{}", user_href(id.user()), encode(id.as_str()))
+}
+
+/// A run's id as a link to its page; as text only when it is no run id this gateway made.
+pub fn run_link(id: &str) -> Markup {
+    match ReservationId::parse_run(id) {
+        Some(run) => html! { a href=(run_href(&run)) { code { (Shown(id)) } } },
+        None => html! { code { (Shown(id)) } },
+    }
+}
+
+fn state_pill(state: RunState) -> Markup {
+    match state {
+        RunState::Open => html! { span.pill.active { "open" } },
+        RunState::Closed => html! { span.pill { "closed" } },
+        RunState::Expired => html! { span.pill.blocked { "expired" } },
+    }
+}
+
+/// How a run ends: an open one when it expires, a closed one when it was closed, an expired
+/// one when its time ran out (its expiry is settled by the next call after).
+fn ending(view: &RunView) -> Markup {
+    let r = &view.reservation;
+    match view.state {
+        RunState::Open => html! { "expires " (rfc3339(r.expires_ms)) },
+        RunState::Closed => html! { "closed " (rfc3339(r.ended_ms.unwrap_or(r.expires_ms))) },
+        RunState::Expired => html! { "expired " (rfc3339(r.expires_ms)) },
+    }
+}
+
+fn started(view: &RunView) -> String {
+    view.reservation.created_ms.map(rfc3339).unwrap_or_default()
+}
+
+/// A limit, or "none".
+fn limit(value: Option<u64>) -> Markup {
+    match value {
+        Some(v) => html! { (v) },
+        None => html! { span.muted { "none" } },
+    }
+}
+
+/// The section of a user's page: `runs`, the newest first as the gateway answers them (one
+/// more than `LISTED` is asked for, to know that there are more).
+pub fn for_user(runs: &[RunView]) -> Markup {
+    html! {
+        h2 id="runs" { "Runs" }
+        @if runs.is_empty() {
+            p.muted { "No runs: the user started none, or their records are past retention." }
+        } @else {
+            p.muted { @if runs.len() > LISTED { "The newest " (LISTED) ", newest first; older runs are not listed." } @else { "Newest first." } }
+            table {
+                thead { tr { th { "Run" } th { "State" } th { "Started" } th { "Ends" } th.num { "Steps" } th.num { "Fallbacks" } th { "Used / budget" } } }
+                tbody {
+                    @for view in runs.iter().take(LISTED) {
+                        tr {
+                            td { (run_link(&view.id)) } td { (state_pill(view.state)) }
+                            td { (started(view)) } td { (ending(view)) }
+                            td.num { (view.run.steps) } td.num { (view.run.fallbacks) }
+                            td { @for g in view.run.groups(&view.reservation.holds) {
+                                code { (Shown(&g.group)) } " " (g.used) " / " (g.budget) br;
+                            } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /dashboard/users/{userId}/runs/{runId}`.
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let (user, run) = path.into_inner();
+    let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
+    // The id names its user: another user's run is no run of this page, as an unknown one.
+    let id = ReservationId::parse_run(&run)
+        .filter(|id| id.user() == &user)
+        .ok_or(ApiError::RunNotFound)?;
+    let view = state
+        .gateway
+        .run(&session.project, &id)
+        .await?
+        .ok_or(ApiError::RunNotFound)?;
+    let (steps, capped) = steps(&state.gateway, &session.project, &view, &user).await?;
+    let body = run_page(&user, &view, &steps, capped);
+    Ok(html_response(
+        StatusCode::OK,
+        page(&state, &session, "Users", id.as_str(), None, body).await?,
+    ))
+}
+
+/// The run's entries in `user`'s ledger, oldest first, and whether the bound stopped the
+/// reading. The gateway reads a ledger by user and time, not by run: this reads the user's
+/// entries from the run's start on (less `CLOCK_MARGIN_MS`), at most `MAX_ENTRIES`, and keeps
+/// those naming the run (a late commit after the run ended included).
+async fn steps(
+    gateway: &Gateway,
+    project: &str,
+    view: &RunView,
+    user: &UserId,
+) -> Result<(Vec<UsageEvent>, bool), GatewayError> {
+    let query = LedgerQuery {
+        user: Some(user),
+        member: None,
+        from_ms: view.reservation.created_ms.map_or(0, |ms| ms - CLOCK_MARGIN_MS),
+        to_ms: i64::MAX,
+    };
+    let mut steps = Vec::new();
+    let read = async |cursor, limit| gateway.usage_events(project, &query, cursor, limit).await;
+    let capped = read_bounded(MAX_ENTRIES, PAGE, read, |events| {
+        steps.extend(
+            events
+                .into_iter()
+                .filter(|e| e.step.as_ref().is_some_and(|s| s.run == view.id)),
+        )
+    })
+    .await?;
+    Ok((steps, capped))
+}
+
+fn run_page(user: &UserId, view: &RunView, steps: &[UsageEvent], capped: bool) -> Markup {
+    let (r, run) = (&view.reservation, &view.run);
+    let limits = &run.limits;
+    html! {
+        h1 { "Run " code { (Shown(&view.id)) } " " (state_pill(view.state)) }
+        div.grid {
+            div.card {
+                p { "User " code { (user_link(user.as_str())) } ", event " code { (Shown(&r.event)) } }
+                p { "Started " (started(view)) "; " (ending(view)) }
+                @if let Some(step) = &r.step {
+                    p { "Carved from run " (run_link(&step.run)) }
+                }
+                p { "Child runs: "
+                    @for child in &run.children { (run_link(child)) " " }
+                    @if run.children.is_empty() { span.muted { "none" } } }
+            }
+            div.card {
+                p { "Steps: " strong { (run.steps) } ", at most " (limit(limits.steps)) }
+                p { "Fallbacks: " strong { (run.fallbacks) } ", at most " (limit(limits.fallbacks)) }
+                p { "Attempts per action: at most " (limit(limits.attempts_per_action)) }
+                p { "Fallbacks' share of each budget: at most "
+                    @match limits.fallback_share_ppm {
+                        Some(ppm) => { (ppm as f64 / 10_000.0) "%" }
+                        None => { span.muted { "none" } }
+                    } }
+            }
+        }
+        h2 { "Budget" }
+        table {
+            thead { tr { th { "Group" } th { "Unit" } th { "" } th.num { "Budget" } th.num { "Used" } th.num { "Open" } th.num { "Remaining" } th.num { "Fallback spend" } } }
+            tbody {
+                @for g in run.groups(&r.holds) {
+                    tr {
+                        td { code { (Shown(&g.group)) } } td { (g.unit.as_str()) }
+                        td { (bar(g.used, g.open, g.budget)) }
+                        td.num { (g.budget) } td.num { (g.used) } td.num { (g.open) } td.num { (g.remaining()) } td.num { (g.fallback_spent) }
+                    }
+                }
+            }
+        }
+        h2 { "Attempts per action" }
+        table {
+            thead { tr { th { "Action" } th.num { "Attempts" } } }
+            tbody {
+                @for (action, attempts) in &run.attempts {
+                    tr { td { code { (Shown(action)) } } td.num { (attempts) } }
+                }
+                @if run.attempts.is_empty() { tr { td colspan="2" .muted { "None." } } }
+            }
+        }
+        h2 { "Steps" }
+        p.muted { "The run's entries in the user's ledger (commits and tracks of its steps, child runs' closes), oldest first; a step still open, or released, has none." }
+        @if capped {
+            p.flash.error { "Only the first " (MAX_ENTRIES) " entries of the user's ledger from the run's start were read: later steps are not shown." }
+        }
+        (entries_table(steps, Some(&view.id)))
+    }
+}
