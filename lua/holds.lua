@@ -138,7 +138,8 @@ end
 -- A balance group denies instead when its wallet cannot cover the amount (with the amounts of
 -- earlier balance groups of this event on the same balance, and its overdraft); `pending` is
 -- what expired reservations still hold (check's, see wallet.lua's fits).
-local function weigh(holds, quota_in_force, counters, reply, pending)
+-- `share` is a fallback step's share of its run's budget in ppm (reserve.lua).
+local function weigh(holds, quota_in_force, counters, reply, pending, share)
   local VERDICT_FIELDS, allowed, r = 4, 1, #reply
   local asked
   for i = 1, #holds do
@@ -153,7 +154,7 @@ local function weigh(holds, quota_in_force, counters, reply, pending)
       local a = h.a + 0
       if a > h.rb - h.ru - h.ro then
         denied = 4
-      elseif holds.share and h.rf + a > math.floor(h.rb * holds.share / 1000000) then
+      elseif share and h.rf + a > math.floor(h.rb * share / 1000000) then
         denied = 5
       end
       if denied ~= 0 then

@@ -64,13 +64,13 @@ end
 -- With `quick` (reserve's), the same HMGET reads the quick line and the journal of each
 -- balance that one hold of the call holds on and the call has not read (wallet.lua's header):
 -- the hold's "fast" is where they are (weigh decides on them and makes it its decision); and
--- a step's, the fields of its run (runs.lua) its `holds.run` names.
-local function read_counters(holds, quick)
+-- a step's, the fields of its run `run_key` (runs.lua's header).
+local function read_counters(holds, quick, run_key, action, child)
   local n = #holds
   if n == 0 then
     return {}
   end
-  local fields = {nil, nil, nil, nil, nil, nil, nil, nil}
+  local fields = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
   for i = 1, n do
     local f = holds[i].f
     fields[2 * i - 1], fields[2 * i] = f .. ':u', f .. ':h'
@@ -91,12 +91,17 @@ local function read_counters(holds, quick)
       end
     end
   end
-  -- A step's run's fields (reserve.lua), read last.
-  local run = holds.run
-  if run then
+  -- A step's run's fields (reserve.lua), read last: per hold its group's, the run's first,
+  -- its action's attempts (the first again for no action, making no string), and a child's
+  -- parent's children.
+  if run_key then
     local at = #fields
-    for j = 1, #run do
-      fields[at + j] = run[j]
+    for i = 1, n do
+      fields[at + i] = run_key .. '|=' .. holds[i].g
+    end
+    fields[at + n + 1], fields[at + n + 2] = run_key, action ~= '' and run_key .. '|~' .. action or run_key
+    if child then
+      fields[at + n + 3] = run_key .. '|^'
     end
   end
   local counters = redis.call('HMGET', KEYS[1], unpack(fields))

@@ -56,6 +56,9 @@ if more then
 end
 
 local tail = ARGV[9 + HOLD_FIELDS * n]
+-- What the common code hands on of a step (nil in a reserve that is none): its run's field
+-- prefix, its action, its limits when it starts a run, a fallback's share.
+local run_key, run_action, run_start, run_share
 -- runs {
 -- A step of a run or a run's start: the record the node encoded opens with its run's id,
 -- action and kind ("ru", "ra", "rk"), or with its run object ("run", its limits), or both (a
@@ -66,19 +69,23 @@ local tail = ARGV[9 + HOLD_FIELDS * n]
 -- The regions between "runs {" and "runs }" are the step script's alone: a reserve that is no
 -- step and starts no run runs without them (src/store/scripts/mod.rs), and pays for none of
 -- their code.
-local run_id, run_action, run_kind, run_start, run_fields
+local run_id, run_fallback
 if string.byte(tail, 2) == 114 then
-  local from
-  run_id, run_action, run_kind, from = string.match(tail, '^"ru":"([^"]*)","ra":"([^"]*)","rk":"([^"]*)",()')
-  run_start = string.match(tail, '^"run":{"L":"([^"]*)"', from or 1)
-  if run_id then
-    local key = 'r|' .. run_id
-    run_fields = {nil, nil, nil, nil, nil, nil}
-    for i = 1, n do
-      run_fields[i] = key .. '|=' .. holds[i].g
-    end
-    run_fields[n + 1], run_fields[n + 2], run_fields[n + 3] = key, key .. '|~' .. run_action, run_start and key .. '|^'
-    holds.run = run_fields
+  -- Cut at the quotes (ids and kinds hold none) with plain finds; the kind ("primary",
+  -- "retry" or "fallback") by its first letter: each string a step makes costs it.
+  local from = 1
+  if string.byte(tail, 4) == 34 then
+    -- '"ru":"<run>","ra":"<action>","rk":"<kind>",'
+    local e1 = string.find(tail, '"', 7, true)
+    local e2 = string.find(tail, '"', e1 + 8, true)
+    run_id, run_action, run_fallback = string.sub(tail, 7, e1 - 1), string.sub(tail, e1 + 8, e2 - 1),
+      string.byte(tail, e2 + 8) == 102
+    from = string.find(tail, '"', e2 + 8, true) + 2
+    run_key = 'r|' .. run_id
+  end
+  if string.sub(tail, from, from + 6) == '"run":{' then
+    -- '"run":{"L":"<limits>"'
+    run_start = string.sub(tail, from + 12, string.find(tail, '"', from + 12, true) - 1)
   end
 end
 -- runs }
@@ -92,7 +99,7 @@ local expires = at + ARGV[7]
 -- two (see prelude.lua).
 local reply = holds.credits and {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
   nil, nil} or {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil}
-local counters = read_counters(holds, true)
+local counters = read_counters(holds, true, run_key, run_action, run_start)
 -- runs {
 -- A step's run, as its fields say: each hold of a group the run holds gets the group's budget,
 -- used, open and fallback spend (rb, ru, ro, rf; weigh weighs it on them), and `run_code` is a
@@ -100,13 +107,13 @@ local counters = read_counters(holds, true)
 -- fallbacks are used up, 5 a child run would be a fourth level.
 local run_code, run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth, run_tried, run_at = 0
 if run_id then
-  run_at = #counters - #run_fields
+  run_at = #counters - n - (run_start and 3 or 2)
   local head = counters[run_at + n + 1]
   if not head then
     run_code = 1
   else
     run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth = cmsgpack.unpack(head)
-    run_tried = (counters[run_at + n + 2] or 0) + 0
+    run_tried = run_action ~= '' and (counters[run_at + n + 2] or 0) + 0 or 0
     for i = 1, n do
       local v = counters[run_at + i]
       if v then
@@ -118,11 +125,11 @@ if run_id then
       run_code = 2
     elseif run_la >= 0 and run_action ~= '' and run_tried + 1 > run_la then
       run_code = 3
-    elseif run_lf >= 0 and run_kind == 'fallback' and run_f + 1 > run_lf then
+    elseif run_lf >= 0 and run_fallback and run_f + 1 > run_lf then
       run_code = 4
     end
-    if run_kind == 'fallback' and run_lfs >= 0 then
-      holds.share = run_lfs
+    if run_fallback and run_lfs >= 0 then
+      run_share = run_lfs
     end
     if run_start and run_depth + 1 > 3 then
       run_code = 5
@@ -130,7 +137,7 @@ if run_id then
   end
 end
 -- runs }
-local allowed = weigh(holds, quota_in_force, counters, reply)
+local allowed = weigh(holds, quota_in_force, counters, reply, nil, run_share)
 -- runs {
 if run_code ~= 0 then
   allowed = 0
@@ -140,7 +147,7 @@ reply[4] = allowed
 
 -- 5. Write all holds and the reservation, or nothing.
 if allowed == 1 then
-  local writes, alerting = {nil, nil, nil, nil, nil, nil, nil, nil}, false
+  local writes, alerting = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, false
   for i = 1, #holds do
     local h = holds[i]
     -- (A hold drawn from a run holds nothing on the user's counter: the run does.)
@@ -156,7 +163,7 @@ if allowed == 1 then
   -- A balance hold on the quick path adds its amount to the balance's journal (wallet.lua),
   -- and a step or a run's start writes its run's fields (runs.lua), in the same HSET.
   -- (Placed by count: `writes` was made with empty slots, so its length is not its border.)
-  local k, drawn = 2 * #holds, ''
+  local k, drawn = 2 * #holds, nil
   if holds.credits then
     for i = 1, #holds do
       local q = holds[i].fast
@@ -175,23 +182,23 @@ if allowed == 1 then
       local h = holds[i]
       if h.rb then
         h.ro = h.ro + h.a
-        if run_kind == 'fallback' then
+        if run_fallback then
           h.rf = h.rf + h.a
         end
         list = list == '' and tostring(i) or list .. ',' .. i
-        writes[k + 1], writes[k + 2], k = run_fields[i], cmsgpack.pack(h.rb, h.ru, h.ro, h.rf), k + 2
+        writes[k + 1], writes[k + 2], k = run_key .. '|=' .. h.g, cmsgpack.pack(h.rb, h.ru, h.ro, h.rf), k + 2
       end
     end
-    run_n, run_f = run_n + 1, run_f + (run_kind == 'fallback' and 1 or 0)
-    writes[k + 1], writes[k + 2], k = run_fields[n + 1],
+    run_n, run_f = run_n + 1, run_f + (run_fallback and 1 or 0)
+    writes[k + 1], writes[k + 2], k = run_key,
       cmsgpack.pack(run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth), k + 2
     if run_action ~= '' then
-      writes[k + 1], writes[k + 2], k = run_fields[n + 2], string.format('%d', run_tried + 1), k + 2
+      writes[k + 1], writes[k + 2], k = run_key .. '|~' .. run_action, string.format('%d', run_tried + 1), k + 2
     end
     if run_start then
-      writes[k + 1], writes[k + 2], k = run_fields[n + 3], (counters[run_at + n + 3] or '') .. '\n' .. ARGV[6], k + 2
+      writes[k + 1], writes[k + 2], k = run_key .. '|^', (counters[run_at + n + 3] or '') .. '\n' .. ARGV[6], k + 2
     end
-    drawn = '"rd":"' .. list .. '",'
+    drawn = list
   end
   if run_start then
     -- A new run: no step yet, its limits (-1 for none), its depth, per group what it holds.
@@ -234,7 +241,13 @@ if allowed == 1 then
   end
   -- Created at the decision instant, as its expiry is: an extension is capped a day after it.
   -- A step's record says which holds it drew from its run ("rd").
-  local record = '{"s":"held","c":"' .. string.format('%d', at) .. '","x":"' .. x .. '",' .. credit_parts .. drawn .. tail
+  local record
+  if drawn then
+    record = '{"s":"held","c":"' .. string.format('%d', at) .. '","x":"' .. x .. '",' .. credit_parts .. '"rd":"' .. drawn
+      .. '",' .. tail
+  else
+    record = '{"s":"held","c":"' .. string.format('%d', at) .. '","x":"' .. x .. '",' .. credit_parts .. tail
+  end
   redis.call('HSET', KEYS[2], ARGV[6], record)
   redis.call('ZADD', KEYS[3], x, ARGV[6])
   -- Open holds are the usage of in-flight groups: an admit can cross their thresholds. Only a
