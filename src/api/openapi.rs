@@ -108,6 +108,7 @@ fn path_schema(name: &str) -> ObjectBuilder {
             "1 to 256 bytes of UTF-8 without control characters, never . or ..",
         )),
         "reservationId" => string.pattern(Some(r"^r_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")),
+        "runId" => string.pattern(Some(r"^run_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")),
         // `[A-Za-z0-9_.-]{1,64}` but `.` and `..`, without a lookahead (fuzzers generate from it).
         _ => string.pattern(Some(ID_PATTERN)),
     }
