@@ -91,17 +91,13 @@ local function read_counters(holds, quick, run_key, action, child)
       end
     end
   end
-  -- A step's run's fields (reserve.lua), read last: per hold its group's, the run's first,
-  -- its action's attempts (the first again for no action, making no string), and a child's
-  -- parent's children.
+  -- A step's run's fields (reserve.lua), read last: its first, its action's attempts (the
+  -- first again for no action, making no string), and a child's parent's children.
   if run_key then
     local at = #fields
-    for i = 1, n do
-      fields[at + i] = run_key .. '|=' .. holds[i].g
-    end
-    fields[at + n + 1], fields[at + n + 2] = run_key, action ~= '' and run_key .. '|~' .. action or run_key
+    fields[at + 1], fields[at + 2] = run_key, action ~= '' and run_key .. '|~' .. action or run_key
     if child then
-      fields[at + n + 3] = run_key .. '|^'
+      fields[at + 3] = run_key .. '|^'
     end
   end
   local counters = redis.call('HMGET', KEYS[1], unpack(fields))
@@ -221,7 +217,8 @@ local function reclaim(now)
       -- per hold, what is the user's.
       local per = (record.ru or record.run) and runs().expire(id, record, now)
       -- Credits it held go back to their grants (or expire with them); a run's burn what its
-      -- steps used.
+      -- steps used, which its ledger entry tells (as a close's does).
+      local burned
       if record.w then
         for g, part in pairs(record.w) do
           if record.run then
@@ -231,7 +228,9 @@ local function reclaim(now)
                 used = per[i].used
               end
             end
-            credits().settle(part, used, now)
+            local grants, debt = credits().settle(part, used, now)
+            burned = burned or {}
+            burned[g] = {b = part.b, g = grants, d = string.format('%d', debt)}
           else
             credits().give_back(part, now)
           end
@@ -252,6 +251,9 @@ local function reclaim(now)
             credited = true
           end
         end
+      end
+      if record.run then
+        runs().expired(id, record, burned, now)
       end
       taken = taken + #record.h
     end

@@ -101,24 +101,30 @@ local reply = holds.credits and {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, 
   nil, nil} or {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil}
 local counters = read_counters(holds, true, run_key, run_action, run_start)
 -- runs {
--- A step's run, as its fields say: each hold of a group the run holds gets the group's budget,
--- used, open and fallback spend (rb, ru, ro, rf; weigh weighs it on them), and `run_code` is a
--- denial of the whole step: 1 the run has ended, 2 its steps, 3 its action's attempts, 4 its
--- fallbacks are used up, 5 a child run would be a fourth level.
-local run_code, run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth, run_tried, run_at = 0
+-- A step's run, as its first field says (`run_v`, unpacked): each hold of a group the run
+-- holds gets the group's budget, used, open and fallback spend (rb, ru, ro, rf; weigh weighs
+-- it on them) and where they are in the field (rj), and `run_code` is a denial of the whole
+-- step: 1 the run has ended, 2 its steps, 3 its action's attempts, 4 its fallbacks are used
+-- up, 5 a child run would be a fourth level.
+local run_code, run_v, run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth, run_tried, run_at = 0
 if run_id then
-  run_at = #counters - n - (run_start and 3 or 2)
-  local head = counters[run_at + n + 1]
+  run_at = #counters - (run_start and 3 or 2)
+  local head = counters[run_at + 1]
   if not head then
     run_code = 1
   else
-    run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth = cmsgpack.unpack(head)
-    run_tried = run_action ~= '' and (counters[run_at + n + 2] or 0) + 0 or 0
-    for i = 1, n do
-      local v = counters[run_at + i]
-      if v then
+    run_v = {cmsgpack.unpack(head)}
+    run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth =
+      run_v[1], run_v[2], run_v[3], run_v[4], run_v[5], run_v[6], run_v[7]
+    run_tried = run_action ~= '' and (counters[run_at + 2] or 0) + 0 or 0
+    -- (Group ids are the holds' own strings again: comparing them compares references.)
+    for j = 8, #run_v, 5 do
+      local g = run_v[j]
+      for i = 1, n do
         local h = holds[i]
-        h.rb, h.ru, h.ro, h.rf = cmsgpack.unpack(v)
+        if h.g == g then
+          h.rb, h.ru, h.ro, h.rf, h.rj = run_v[j + 1], run_v[j + 2], run_v[j + 3], run_v[j + 4], j
+        end
       end
     end
     if run_ls >= 0 and run_n + 1 > run_ls then
@@ -186,31 +192,32 @@ if allowed == 1 then
           h.rf = h.rf + h.a
         end
         list = list == '' and tostring(i) or list .. ',' .. i
-        writes[k + 1], writes[k + 2], k = run_key .. '|=' .. h.g, cmsgpack.pack(h.rb, h.ru, h.ro, h.rf), k + 2
+        run_v[h.rj + 3], run_v[h.rj + 4] = h.ro, h.rf
       end
     end
     run_n, run_f = run_n + 1, run_f + (run_fallback and 1 or 0)
-    writes[k + 1], writes[k + 2], k = run_key,
-      cmsgpack.pack(run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth), k + 2
+    run_v[1], run_v[2] = run_n, run_f
+    writes[k + 1], writes[k + 2], k = run_key, cmsgpack.pack(unpack(run_v)), k + 2
     if run_action ~= '' then
       writes[k + 1], writes[k + 2], k = run_key .. '|~' .. run_action, string.format('%d', run_tried + 1), k + 2
     end
     if run_start then
-      writes[k + 1], writes[k + 2], k = run_key .. '|^', (counters[run_at + n + 3] or '') .. '\n' .. ARGV[6], k + 2
+      writes[k + 1], writes[k + 2], k = run_key .. '|^', (counters[run_at + 3] or '') .. '\n' .. ARGV[6], k + 2
     end
     drawn = list
   end
   if run_start then
-    -- A new run: no step yet, its limits (-1 for none), its depth, per group what it holds.
-    local key, limits = 'r|' .. ARGV[6], {nil, nil, nil, nil}
-    for v in string.gmatch(run_start .. '|', '([^|]*)|') do
-      limits[#limits + 1] = v == '' and -1 or v + 0
+    -- A new run: no step yet, no fallback, its limits (-1 for none), its depth, then per group
+    -- what it holds: the group's id, budget, used, open and fallback spend.
+    local v = {0, 0}
+    for limit in string.gmatch(run_start .. '|', '([^|]*)|') do
+      v[#v + 1] = limit == '' and -1 or limit + 0
     end
-    writes[k + 1], writes[k + 2], k = key, cmsgpack.pack(0, 0, limits[1], limits[2], limits[3], limits[4],
-      run_id and run_depth + 1 or 1), k + 2
+    v[7] = run_id and run_depth + 1 or 1
     for i = 1, n do
-      writes[k + 1], writes[k + 2], k = key .. '|=' .. holds[i].g, cmsgpack.pack(holds[i].a + 0, 0, 0, 0), k + 2
+      v[#v + 1], v[#v + 2], v[#v + 3], v[#v + 4], v[#v + 5] = holds[i].g, holds[i].a + 0, 0, 0, 0
     end
+    writes[k + 1], writes[k + 2], k = 'r|' .. ARGV[6], cmsgpack.pack(unpack(v)), k + 2
   end
   -- runs }
   write_fields(writes, numbers)

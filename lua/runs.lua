@@ -7,10 +7,12 @@
 -- "<steps>|<attempts per action>|<fallbacks>|<fallback share in millionths>", each "" for none,
 -- at the user's level only}. While the run is open, what its steps did is kept in fields of
 -- the counters hash, written in the reserve that starts it:
---   "r|<run>"            cmsgpack of its steps, fallbacks, the four limits (-1 for none), depth
---   "r|<run>|=<group>"   cmsgpack of budget, used, open, fallback spend, per group it holds
---                        (milli-units: what it holds, what its steps committed or tracked,
---                        what its open steps hold, what its fallback steps hold or spent)
+--   "r|<run>"            cmsgpack of its steps, fallbacks, the four limits (-1 for none), its
+--                        depth, then per group it holds the group's id, budget, used, open and
+--                        fallback spend (milli-units: what it holds, what its steps committed
+--                        or tracked, what its open steps hold, what its fallback steps hold or
+--                        spent); one field, so a step reads and writes two or three, whatever
+--                        its groups
 --   "r|<run>|~<action>"  attempts of the action so far
 --   "r|<run>|^"          its child runs, "\n<id>" each
 -- A step reserve reads them in the counters' HMGET and writes them in their HSET (prelude.lua's
@@ -48,50 +50,41 @@ local function runs()
   end
 
   -- Reads run `id`'s fields for `holds` as a step reserve does: marks each hold of a group the
-  -- run holds with its budget, used, open and fallback spend (rb, ru, ro, rf). Answers the
-  -- run's first field unpacked in a table (nil when the run has ended) and the attempts of
-  -- `action`.
+  -- run holds with its budget, used, open and fallback spend (rb, ru, ro, rf) and where they
+  -- are in the first field (rj). Answers the run's first field unpacked in a table (nil when
+  -- the run has ended), the attempts of `action`, and the fields' names.
   local function load(id, holds, action)
     local key = 'r|' .. id
     local names = {key, key .. '|~' .. (action or '')}
-    for i = 1, #holds do
-      names[i + 2] = key .. '|=' .. holds[i].g
-    end
     local got = redis.call('HMGET', KEYS[1], unpack(names))
     if not got[1] then
       return nil
     end
-    for i = 1, #holds do
-      local v = got[i + 2]
-      if v then
+    local head = {cmsgpack.unpack(got[1])}
+    for j = 8, #head, 5 do
+      for i = 1, #holds do
         local h = holds[i]
-        h.rb, h.ru, h.ro, h.rf = cmsgpack.unpack(v)
+        if h.g == head[j] then
+          h.rb, h.ru, h.ro, h.rf, h.rj = head[j + 1], head[j + 2], head[j + 3], head[j + 4], j
+        end
       end
     end
-    return {cmsgpack.unpack(got[1])}, (got[2] or 0) + 0, names
+    return head, (got[2] or 0) + 0, names
   end
 
-  -- Writes back what `load` read: the marked holds' groups, and with `head` the run's first
-  -- field and the attempts (`tried`) of `action`.
+  -- Writes back what `load` read: the marked holds' groups in the run's first field `head`,
+  -- and the attempts (`tried`) of `action` when it names one.
   local function save(names, holds, head, action, tried)
-    local writes = {}
     for i = 1, #holds do
       local h = holds[i]
       if h.rb then
-        writes[#writes + 1] = names[i + 2]
-        writes[#writes + 1] = cmsgpack.pack(h.rb, h.ru, h.ro, h.rf)
+        head[h.rj + 2], head[h.rj + 3], head[h.rj + 4] = h.ru, h.ro, h.rf
       end
     end
-    if head then
-      writes[#writes + 1] = names[1]
-      writes[#writes + 1] = cmsgpack.pack(unpack(head))
-      if action and action ~= '' then
-        writes[#writes + 1] = names[2]
-        writes[#writes + 1] = string.format('%d', tried)
-      end
-    end
-    if #writes > 0 then
-      redis.call('HSET', KEYS[1], unpack(writes))
+    if action and action ~= '' then
+      redis.call('HSET', KEYS[1], names[1], cmsgpack.pack(unpack(head)), names[2], string.format('%d', tried))
+    else
+      redis.call('HSET', KEYS[1], names[1], cmsgpack.pack(unpack(head)))
     end
   end
 
@@ -169,7 +162,7 @@ local function runs()
         end
       end
     end
-    save(names, mine)
+    save(names, mine, head)
     return true, drawn
   end
 
@@ -178,14 +171,10 @@ local function runs()
     return record.ru ~= nil and redis.call('HEXISTS', KEYS[1], 'r|' .. record.ru) == 1
   end
 
-  -- Every field of run `id` (its first, its children's, its groups' and its attempts'), for
-  -- a run's end.
-  local function fields_of(id, record)
+  -- Every field of run `id` (its first, its children's and its attempts'), for a run's end.
+  local function fields_of(id)
     local key = 'r|' .. id
     local list = {key, key .. '|^'}
-    for _, h in ipairs(record.h) do
-      list[#list + 1] = key .. '|=' .. h.g
-    end
     -- Attempts are one field per action: found by their prefix (ids hold no glob character).
     local cursor = '0'
     repeat
@@ -202,22 +191,21 @@ local function runs()
   -- holds' actual amounts (`used(h)`: in-flight holds used nothing), and the record's run
   -- object as it ended. `finish` then deletes the fields.
   function R.ended(id, record, expired)
-    local names = fields_of(id, record)
+    local names = fields_of(id)
     local got = redis.call('HMGET', KEYS[1], unpack(names))
     local run, key = record.run, 'r|' .. id
-    local n, f = 0, 0
-    if got[1] then
-      n, f = cmsgpack.unpack(got[1])
-    end
+    local head = got[1] and {cmsgpack.unpack(got[1])} or {0, 0}
+    local n, f = head[1], head[2]
     local u, o, fu, A, used = {}, {}, {}, {}, {}
+    for j = 8, #head, 5 do
+      local g, gu, go, gfu = head[j], head[j + 2], head[j + 3], head[j + 4]
+      u[g], o[g], fu[g], used[g] = string.format('%d', gu), string.format('%d', go), string.format('%d', gfu), gu
+    end
     for j = 3, #names do
       local v = got[j]
-      local g = string.sub(names[j], #key + 3)
-      if v and string.byte(names[j], #key + 2) == 61 then
-        local _, gu, go, gfu = cmsgpack.unpack(v)
-        u[g], o[g], fu[g], used[g] = string.format('%d', gu), string.format('%d', go), string.format('%d', gfu), gu
-      elseif v then
-        A[g] = v
+      if v then
+        -- "<key>|~<action>"
+        A[string.sub(names[j], #key + 3)] = v
       end
     end
     local children = {}
@@ -236,7 +224,7 @@ local function runs()
 
   -- Deletes run `id`'s fields: it has ended (or was given back).
   function R.finish(id, record)
-    redis.call('HDEL', KEYS[1], unpack(fields_of(id, record)))
+    redis.call('HDEL', KEYS[1], unpack(fields_of(id)))
   end
 
   -- A run's and a step's expiry (prelude.lua's reclaim): a step's draws go back to its run; a
@@ -272,6 +260,28 @@ local function runs()
       R.finish(id, record)
     end
     return per
+  end
+
+  -- The ledger entry of a run its expiry ended, as a close's (commit.lua) with the reason
+  -- "expired": no usage of its own (its steps' entries counted it), the credits it burned.
+  -- Written here, not by changes.lua's ledger, which comes after the prelude that expires it.
+  function R.expired(id, record, burned, now)
+    local keep_ms = ARGV[4]
+    if keep_ms == '' then
+      return
+    end
+    local fields = {'kind', 'run_close', 'ref', id, 'event', record.e, 'metadata', record.md or '',
+      'quantity', record.qt or '', 'reason', 'expired'}
+    if record.ru then
+      fields[#fields + 1], fields[#fields + 2] = 'run', record.ru
+      fields[#fields + 1], fields[#fields + 2] = 'action', record.ra
+      fields[#fields + 1], fields[#fields + 2] = 'step', record.rk
+    end
+    if burned then
+      fields[#fields + 1], fields[#fields + 2] = 'credits', cjson.encode(burned)
+    end
+    fields[#fields + 1], fields[#fields + 2] = 'groups', '[]'
+    redis.call('XADD', KEYS[8], 'MINID', string.format('%d', now - tonumber(keep_ms)), '*', unpack(fields))
   end
 
   runs_lib = R

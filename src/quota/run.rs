@@ -91,8 +91,8 @@ impl RunLimits {
 }
 
 /// An open run's fields as lua/runs.lua keeps them in the counters hash, by name: "r|<run>"
-/// (steps, fallbacks, the four limits with -1 for none, depth) and "r|<run>|=<group>" (budget,
-/// used, open, fallback spend), each packed with cmsgpack; "r|<run>|~<action>" (attempts) and
+/// (steps, fallbacks, the four limits with -1 for none, depth, then per group its id, budget,
+/// used, open and fallback spend), packed with cmsgpack; "r|<run>|~<action>" (attempts) and
 /// "r|<run>|^" (children, a line each). None without its first field (the run has ended) or
 /// when one is not as the scripts write it.
 pub fn parse_fields(id: &str, fields: &[(String, Vec<u8>)]) -> Option<RunRecord> {
@@ -104,17 +104,19 @@ pub fn parse_fields(id: &str, fields: &[(String, Vec<u8>)]) -> Option<RunRecord>
             continue;
         };
         if rest.is_empty() {
-            let numbers = unpack_integers(value)?;
-            let [steps, fallbacks, ..] = numbers.as_slice() else {
+            let values = unpack(value)?;
+            if values.len() < HEAD_NUMBERS || !(values.len() - HEAD_NUMBERS).is_multiple_of(GROUP_VALUES) {
                 return None;
-            };
-            head = Some((u64::try_from(*steps).ok()?, u64::try_from(*fallbacks).ok()?));
-        } else if let Some(group) = rest.strip_prefix("|=") {
-            let numbers = unpack_integers(value)?;
-            let amount = |i: usize| numbers.get(i).and_then(|v| u64::try_from(*v).ok()).map(Milli);
-            run.used.insert(group.to_string(), amount(1)?);
-            run.open.insert(group.to_string(), amount(2)?);
-            run.fallback_spent.insert(group.to_string(), amount(3)?);
+            }
+            head = Some((values[0].count()?, values[1].count()?));
+            for group in values[HEAD_NUMBERS..].chunks(GROUP_VALUES) {
+                let Packed::Text(name) = &group[0] else {
+                    return None;
+                };
+                run.used.insert(name.clone(), Milli(group[2].count()?));
+                run.open.insert(name.clone(), Milli(group[3].count()?));
+                run.fallback_spent.insert(name.clone(), Milli(group[4].count()?));
+            }
         } else if let Some(action) = rest.strip_prefix("|~") {
             run.attempts
                 .insert(action.to_string(), std::str::from_utf8(value).ok()?.parse().ok()?);
@@ -131,34 +133,65 @@ pub fn parse_fields(id: &str, fields: &[(String, Vec<u8>)]) -> Option<RunRecord>
     })
 }
 
-/// The integers a cmsgpack.pack of several numbers wrote, one after the other (MessagePack's
-/// integer forms; a whole number Lua keeps as a double is packed as one of them). None for
-/// anything else.
-fn unpack_integers(mut bytes: &[u8]) -> Option<Vec<i64>> {
+/// A run's first field: steps, fallbacks, four limits and depth, then per group its id and
+/// four amounts.
+const HEAD_NUMBERS: usize = 7;
+const GROUP_VALUES: usize = 5;
+
+/// One value a cmsgpack.pack of numbers and strings wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Packed {
+    Int(i64),
+    Text(String),
+}
+
+impl Packed {
+    /// A count or an amount: an integer, never below zero.
+    fn count(&self) -> Option<u64> {
+        match self {
+            Packed::Int(n) => u64::try_from(*n).ok(),
+            Packed::Text(_) => None,
+        }
+    }
+}
+
+/// The values a cmsgpack.pack of several numbers and strings wrote, one after the other
+/// (MessagePack's integer forms, a whole number Lua keeps as a double being packed as one of
+/// them, and its string forms). None for anything else.
+fn unpack(mut bytes: &[u8]) -> Option<Vec<Packed>> {
     let mut out = Vec::new();
     while let Some((&tag, rest)) = bytes.split_first() {
         let take = |n: usize, rest: &[u8]| -> Option<(u64, usize)> {
             let raw = rest.get(..n)?;
             Some((raw.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b)), n))
         };
-        let (value, used): (i64, usize) = match tag {
-            0x00..=0x7f => (i64::from(tag), 0),
-            0xe0..=0xff => (i64::from(tag as i8), 0),
+        let text = |len: usize, at: usize, rest: &[u8]| -> Option<(Packed, usize)> {
+            let raw = rest.get(at..at + len)?;
+            Some((Packed::Text(String::from_utf8(raw.to_vec()).ok()?), at + len))
+        };
+        let (value, used) = match tag {
+            0x00..=0x7f => (Packed::Int(i64::from(tag)), 0),
+            0xe0..=0xff => (Packed::Int(i64::from(tag as i8)), 0),
             0xcc..=0xcf => {
                 let (v, n) = take(1 << (tag - 0xcc), rest)?;
-                (i64::try_from(v).ok()?, n)
+                (Packed::Int(i64::try_from(v).ok()?), n)
             }
             0xd0..=0xd3 => {
                 let n = 1 << (tag - 0xd0);
                 let (v, n) = take(n, rest)?;
                 // Sign-extend from n bytes.
                 let shift = 64 - 8 * n as u32;
-                (((v << shift) as i64) >> shift, n)
+                (Packed::Int(((v << shift) as i64) >> shift), n)
             }
             0xcb => {
                 let (v, n) = take(8, rest)?;
                 let f = f64::from_bits(v);
-                (f.fract().eq(&0.0).then_some(f as i64)?, n)
+                (Packed::Int(f.fract().eq(&0.0).then_some(f as i64)?), n)
+            }
+            0xa0..=0xbf => text(usize::from(tag & 0x1f), 0, rest)?,
+            0xd9..=0xdb => {
+                let (len, n) = take(1 << (tag - 0xd9), rest)?;
+                text(usize::try_from(len).ok()?, n, rest)?
             }
             _ => return None,
         };
@@ -270,18 +303,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn integers_packed_as_cmsgpack_packs_them_read_back() {
-        // 0, 127, -1, 200 (uint8), 70000 (uint32), -200 (int16), 2^40 (uint64), 5.0 (double).
+    fn numbers_and_strings_packed_as_cmsgpack_packs_them_read_back() {
+        // 0, 127, -1, 200 (uint8), 70000 (uint32), -200 (int16), 2^40 (uint64), 5.0 (double),
+        // "g" (fixstr), 40 x "a" (str8, as cmsgpack packs 32 to 255 bytes), 40 x "b" (str16).
         let mut bytes = vec![0x00, 0x7f, 0xff, 0xcc, 200, 0xce, 0, 1, 0x11, 0x70, 0xd1, 0xff, 0x38];
         bytes.extend([0xcf, 0, 0, 1, 0, 0, 0, 0, 0]);
         bytes.push(0xcb);
         bytes.extend(5.0f64.to_bits().to_be_bytes());
+        bytes.extend([0xa1, b'g', 0xd9, 40]);
+        bytes.extend([b'a'; 40]);
+        bytes.extend([0xda, 0, 40]);
+        bytes.extend([b'b'; 40]);
+        let int = Packed::Int;
         assert_eq!(
-            unpack_integers(&bytes),
-            Some(vec![0, 127, -1, 200, 70_000, -200, 1 << 40, 5])
+            unpack(&bytes),
+            Some(vec![
+                int(0),
+                int(127),
+                int(-1),
+                int(200),
+                int(70_000),
+                int(-200),
+                int(1 << 40),
+                int(5),
+                Packed::Text("g".into()),
+                Packed::Text("a".repeat(40)),
+                Packed::Text("b".repeat(40)),
+            ])
         );
-        assert_eq!(unpack_integers(&[0xcc]), None);
-        assert_eq!(unpack_integers(&[0xa1, b'x']), None);
+        assert_eq!(unpack(&[0xcc]), None);
+        assert_eq!(unpack(&[0xa2, b'x']), None);
+        assert_eq!(unpack(&[0xc0]), None);
     }
 
     #[test]

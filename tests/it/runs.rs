@@ -257,6 +257,14 @@ async fn an_expired_run_keeps_what_its_steps_committed_and_a_later_commit_counts
     assert_eq!(counter(&app, "di", "calls").await, (2.0, 0.0));
     let expired = run(&app, &id).await;
     assert_eq!(expired["state"], "expired", "{expired}");
+    // Its ledger says it ended by expiry, counting no usage of its own (its steps' did).
+    let entries = app.usage_events_all("userId=di").await;
+    let ended = entries.iter().find(|e| e["kind"] == "run_close").unwrap();
+    assert_eq!(
+        (ended["reason"].clone(), ended["groups"].clone()),
+        (json!("expired"), json!([])),
+        "{ended}"
+    );
     // The open step's call happened after all: its commit counts on the user, late.
     let (status, late) = app
         .commit(open["reservationId"].as_str().unwrap(), Some(json!({ "quantity": 3 })))
@@ -461,4 +469,50 @@ async fn a_run_holds_credits_its_close_burns_what_its_steps_used_and_a_late_step
     let entries = app.usage_events_all("userId=ola").await;
     let close_entry = entries.iter().find(|e| e["kind"] == "run_close").unwrap();
     assert_eq!(close_entry["credits"][0]["amount"], 12, "{close_entry}");
+}
+
+/// A run its agent never closes burns at expiry what its steps used, as a close would, and its
+/// ledger says so: a "run_close" entry with the reason "expired" and the credits burned, so the
+/// summary of the balance adds up to what the wallet lost.
+#[tokio::test]
+async fn an_expired_run_with_credits_burns_what_its_steps_used_and_the_ledger_tells_it() {
+    let (app, _) = two_nodes_with("oxa", json!({ "id": "plan_credits_agents", "periodType": "month", "groups": [
+        { "id": "credits", "balance": "credits", "matches": [
+            { "event": "agent.run", "measure": { "rate": 1 } }, { "event": "llm.call", "measure": { "rate": 1 } } ] } ] }))
+    .await;
+    let (status, granted) = app
+        .json(
+            Method::POST,
+            "/v1/users/oxa/grants",
+            Some(json!({ "balance": "credits", "amount": 100 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{granted}");
+    let id = start(
+        &app,
+        json!({ "userId": "oxa", "event": "agent.run", "quantity": 30, "ttlSeconds": 1 }),
+    )
+    .await["runId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let used = app.reserve(step("oxa", &id, "llm.call", 10)).await;
+    app.commit(used["reservationId"].as_str().unwrap(), Some(json!({ "quantity": 7 })))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    // The next call for the user settles the run: 7 burned, 23 back.
+    let (_, balances) = app.json(Method::GET, "/v1/users/oxa/balances", None).await;
+    assert_eq!(balances["balances"][0]["available"], 93, "{balances}");
+    assert_eq!(balances["balances"][0]["held"], 0, "{balances}");
+    assert_eq!(run(&app, &id).await["state"], "expired");
+    let entries = app.usage_events_all("userId=oxa").await;
+    let ended = entries.iter().find(|e| e["kind"] == "run_close").unwrap();
+    assert_eq!(ended["reason"], "expired", "{ended}");
+    assert_eq!(ended["credits"][0]["amount"], 7, "{ended}");
+    let (status, summary) = app
+        .json(Method::GET, "/v1/balances/summary?balance=credits&userId=oxa", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    assert_eq!(summary["paid"]["burned"], 7, "{summary}");
+    assert_eq!(summary["paid"]["outstanding"], 93, "{summary}");
 }
