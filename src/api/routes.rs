@@ -75,7 +75,7 @@ routes! {
     POST "/v1/runs" => runs::start_run, Secret, "Hold an agent run's budget before it starts, as a reserve of its event would; steps name it with runId",
         body Some("RunBody"), ok 200 Some("RunStartAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit],
         headers ["Idempotency-Key"];
-    GET "/v1/runs" => runs::list_runs, Secret, "A user's runs, newest first (at most 100)",
+    GET "/v1/runs" => runs::list_runs, Secret, "A user's runs (userId is required), newest first (at most 100)",
         body None, ok 200 Some("RunList"), errors [], query ["userId"];
     GET "/v1/runs/{runId}" => runs::get_run, Secret, "Read a run: budget, used and remaining per group, steps, attempts, fallbacks, children",
         body None, ok 200 Some("RunAnswer"), errors [RunNotFound];

@@ -2360,7 +2360,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A user's runs, newest first (at most 100) */
+        /** A user's runs (userId is required), newest first (at most 100) */
         get: {
             parameters: {
                 query?: {
@@ -6101,13 +6101,17 @@ export interface components {
             approvalId?: string | null;
             /**
              * @description The group that would pass its quota; null when the subject denied before any counter
-             *     (a blocked parent).
+             *     (a blocked parent) or a step's run denied the whole step.
              */
             groupId?: string | null;
             /**
              * @description Why: `limit_reached` for a group (`insufficient_balance` for a balance group,
              *     `approval_pending` for an approval group whose request waits for a person), else the
-             *     level's own reason (`user_blocked`, ...).
+             *     level's own reason (`user_blocked`, ...). A step of a run: `run_budget_exhausted` (the
+             *     run's budget of the group has no room) or `fallback_budget_exhausted` (a fallback past
+             *     its share of it) for a group; for the whole step (no group) `run_ended`,
+             *     `run_steps_exhausted`, `action_attempts_exhausted`, `fallback_budget_exhausted` (the
+             *     run's fallbacks are used up) or `run_too_deep` (a child run would be a fourth level).
              */
             reason: string;
             subjectId: string;
@@ -6525,7 +6529,7 @@ export interface components {
             runId: string;
             /**
              * Format: int64
-             * @description Steps so far, this one included.
+             * @description Steps so far, this one included when it was admitted.
              */
             steps: number;
         };

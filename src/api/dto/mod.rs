@@ -127,11 +127,15 @@ pub fn counters(list: &[Counter], user: &str) -> Vec<CounterAnswer> {
 pub struct DenialAnswer {
     pub subject_id: String,
     /// The group that would pass its quota; null when the subject denied before any counter
-    /// (a blocked parent).
+    /// (a blocked parent) or a step's run denied the whole step.
     pub group_id: Option<String>,
     /// Why: `limit_reached` for a group (`insufficient_balance` for a balance group,
     /// `approval_pending` for an approval group whose request waits for a person), else the
-    /// level's own reason (`user_blocked`, ...).
+    /// level's own reason (`user_blocked`, ...). A step of a run: `run_budget_exhausted` (the
+    /// run's budget of the group has no room) or `fallback_budget_exhausted` (a fallback past
+    /// its share of it) for a group; for the whole step (no group) `run_ended`,
+    /// `run_steps_exhausted`, `action_attempts_exhausted`, `fallback_budget_exhausted` (the
+    /// run's fallbacks are used up) or `run_too_deep` (a child run would be a fourth level).
     pub reason: &'static str,
     /// The pending approval request (`GET /v1/approvals`) of an `approval_pending` denial;
     /// absent on every other denial.
@@ -175,7 +179,7 @@ pub struct StepRunAnswer {
     /// Per group the run holds, what it has left, in the group's unit.
     #[schema(value_type = std::collections::BTreeMap<String, f64>)]
     pub remaining: std::collections::BTreeMap<String, Milli>,
-    /// Steps so far, this one included.
+    /// Steps so far, this one included when it was admitted.
     pub steps: u64,
     pub fallbacks: u64,
 }
