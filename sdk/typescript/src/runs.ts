@@ -241,7 +241,7 @@ export function runMethods(d: RunDeps) {
      * a gateway that gives no decision does (the run is unchecked then).
      */
     async withRun<T>(userId: string, name: string, quantity: number | undefined, metadata: Metadata | undefined,
-      opts: StartRunOptions | undefined, fn: (run: Run) => Promise<T> | T): Promise<WithRun<T>> {
+      fn: (run: Run) => Promise<T> | T, opts: StartRunOptions = {}): Promise<WithRun<T>> {
       const run = await startRun(userId, name, quantity, metadata, opts);
       if (!run.allowed) return { allowed: false, decision: run };
       let value: T;

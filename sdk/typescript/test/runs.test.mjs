@@ -168,16 +168,16 @@ test("a child run is carved from its parent's remaining budget", async () => {
 test("withRun closes the run when fn returns, throws, or is aborted", async () => {
   const qg = client();
   const user = await subscribed();
-  const done = await qg.withRun(user, "agent.task", 10, { task: "t1" }, { limits: { steps: 3 } }, async (run) => {
+  const done = await qg.withRun(user, "agent.task", 10, { task: "t1" }, async (run) => {
     const step = await run.reserve("llm.tokens", 4);
     await qg.commit(step.reservationId, { quantity: 3 });
     return "answer";
-  });
+  }, { limits: { steps: 3 } });
   assert.equal(done.allowed, true);
   assert.deepEqual([done.value, done.run.state, done.run.groups[0].used, done.decision.runId], ["answer", "closed", 3, done.run.runId]);
 
   let id;
-  await assert.rejects(qg.withRun(user, "agent.task", 10, undefined, undefined, async (run) => {
+  await assert.rejects(qg.withRun(user, "agent.task", 10, undefined, async (run) => {
     id = run.id;
     await run.reserve("llm.tokens", 4); // left open: the close releases it
     throw new Error("agent crashed");
@@ -185,11 +185,11 @@ test("withRun closes the run when fn returns, throws, or is aborted", async () =
   assert.equal((await qg.getRun(id)).state, "closed");
 
   const stop = new AbortController();
-  await assert.rejects(qg.withRun(user, "agent.task", 10, undefined, { signal: stop.signal }, async (run) => {
+  await assert.rejects(qg.withRun(user, "agent.task", 10, undefined, async (run) => {
     id = run.id;
     stop.abort();
     await run.reserve("llm.tokens", 1, undefined, { signal: stop.signal });
-  }), (err) => err instanceof QuotaGatewayError && err.code === "aborted");
+  }, { signal: stop.signal }), (err) => err instanceof QuotaGatewayError && err.code === "aborted");
   assert.equal((await qg.getRun(id)).state, "closed", "closed though the caller's signal aborted");
   assert.deepEqual(await counter(qg, user), { used: 3, reserved: 0 });
 });
@@ -200,7 +200,7 @@ test("a denied start holds nothing, is answered rather than thrown, and withRun 
   const denied = await qg.startRun(user, "agent.task", 10);
   assert.deepEqual([denied.allowed, denied.runId, denied.expiresAt, denied.reasons, denied.deniedBy, denied.unchecked], [false, null, null, ["limit_reached"], ["g"], false]);
   assert.deepEqual(denied.denials, [{ subjectId: user, groupId: "g", reason: "limit_reached" }]);
-  const viaWith = await qg.withRun(user, "agent.task", 10, undefined, undefined, () => assert.fail("not called"));
+  const viaWith = await qg.withRun(user, "agent.task", 10, undefined, () => assert.fail("not called"));
   assert.deepEqual([viaWith.allowed, viaWith.decision.reasons], [false, ["limit_reached"]]);
   assert.deepEqual((await qg.listRuns(user)).runs, []);
   assert.deepEqual(await counter(qg, user), { used: 0, reserved: 0 });
@@ -250,7 +250,7 @@ test("with no answer, failMode closed denies a start; open runs it unchecked, it
   assert.deepEqual([closed.allowed, closed.runId, closed.unchecked, closed.reasons], [false, null, true, ["backend_unavailable"]]);
 
   const qg = client({ ...gone, failMode: "open" });
-  const done = await qg.withRun("u", "agent.task", 1, undefined, undefined, async (run) => {
+  const done = await qg.withRun("u", "agent.task", 1, undefined, async (run) => {
     assert.deepEqual([run.id, run.unchecked, run.decision.reasons], ["", true, ["backend_unavailable"]]);
     const step = await run.reserve("llm.tokens", 1, undefined, { actionId: "a" });
     assert.deepEqual([step.allowed, step.reservationId, step.unchecked, step.run], [true, "", true, null]);

@@ -133,7 +133,7 @@ export async function runs(userId: string, signal: AbortSignal | undefined): Pro
   const state: RunState = view.state;
   // @ts-expect-error not a state of a run
   if (view.state === "ended") return "";
-  const done = await qg.withRun(userId, "agent.task", 1, undefined, { signal }, async (r: Run) => r.id);
+  const done = await qg.withRun(userId, "agent.task", 1, undefined, async (r: Run) => r.id, { signal });
   const { runs } = await qg.listRuns(userId);
   const ledger = await qg.listUsageEvents({ userId });
   const kind: StepKind | null | undefined = ledger.data[0]?.stepKind;
