@@ -12,7 +12,7 @@ use quota_gateway::quota::{Milli, Plan};
 use quota_gateway::store::layout::Layout;
 use serde_json::json;
 
-use crate::support::{redis, service_on_shared, unique_prefix};
+use crate::support::{ledger_sums, redis, service_on_shared, unique_prefix};
 
 /// (group, quota in units, mode, event it matches, in flight)
 const GROUPS: &[(&str, u64, &str, &str, bool)] = &[
@@ -314,12 +314,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         )
         .await
         .unwrap();
-    let mut ledger: BTreeMap<String, i64> = BTreeMap::new();
-    for entry in &page.data {
-        for g in &entry.groups {
-            *ledger.entry(g.group_id.clone()).or_default() += g.amount_milli;
-        }
-    }
+    let ledger = ledger_sums(&page.data);
     for counter in h.store.usage("p", &user()).await.unwrap().counters {
         let summed = ledger.get(&counter.group_id).copied().unwrap_or(0);
         prop_assert_eq!(summed, counter.used.0 as i64, "ledger of {}", counter.group_id);

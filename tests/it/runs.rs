@@ -425,20 +425,26 @@ async fn bad_run_input_is_refused_naming_the_field() {
     );
 }
 
-#[tokio::test]
-async fn a_run_holds_credits_its_close_burns_what_its_steps_used_and_a_late_step_burns_on_the_wallet() {
-    let (app, _) = two_nodes_with("ola", json!({ "id": "plan_credits_agents", "periodType": "month", "groups": [
+/// A node whose `user` burns credits (1 a unit) for runs and model calls, granted 100.
+async fn credits_agent(user: &str) -> TestApp {
+    let (app, _) = two_nodes_with(user, json!({ "id": "plan_credits_agents", "periodType": "month", "groups": [
         { "id": "credits", "balance": "credits", "matches": [
             { "event": "agent.run", "measure": { "rate": 1 } }, { "event": "llm.call", "measure": { "rate": 1 } } ] } ] }))
     .await;
     let (status, granted) = app
         .json(
             Method::POST,
-            "/v1/users/ola/grants",
+            &format!("/v1/users/{user}/grants"),
             Some(json!({ "balance": "credits", "amount": 100 })),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{granted}");
+    app
+}
+
+#[tokio::test]
+async fn a_run_holds_credits_its_close_burns_what_its_steps_used_and_a_late_step_burns_on_the_wallet() {
+    let app = credits_agent("ola").await;
     let balance = async || {
         let (_, answer) = app.json(Method::GET, "/v1/users/ola/balances", None).await;
         let b = answer["balances"][0].clone();
@@ -476,18 +482,7 @@ async fn a_run_holds_credits_its_close_burns_what_its_steps_used_and_a_late_step
 /// summary of the balance adds up to what the wallet lost.
 #[tokio::test]
 async fn an_expired_run_with_credits_burns_what_its_steps_used_and_the_ledger_tells_it() {
-    let (app, _) = two_nodes_with("oxa", json!({ "id": "plan_credits_agents", "periodType": "month", "groups": [
-        { "id": "credits", "balance": "credits", "matches": [
-            { "event": "agent.run", "measure": { "rate": 1 } }, { "event": "llm.call", "measure": { "rate": 1 } } ] } ] }))
-    .await;
-    let (status, granted) = app
-        .json(
-            Method::POST,
-            "/v1/users/oxa/grants",
-            Some(json!({ "balance": "credits", "amount": 100 })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{granted}");
+    let app = credits_agent("oxa").await;
     let id = start(
         &app,
         json!({ "userId": "oxa", "event": "agent.run", "quantity": 30, "ttlSeconds": 1 }),

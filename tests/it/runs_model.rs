@@ -12,7 +12,7 @@ use quota_gateway::quota::{EventInput, Milli, Plan, ReservationId, RunLimits, Ru
 use quota_gateway::store::layout::Layout;
 use serde_json::json;
 
-use crate::support::{redis, service_on_shared, unique_prefix};
+use crate::support::{ledger_sums, redis, service_on_shared, unique_prefix};
 
 /// The run's event matches `budget` alone, so a run holds it; steps of "a" are checked on the
 /// user's `a_only` too, which no run holds.
@@ -403,12 +403,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         )
         .await
         .unwrap();
-    let mut ledger: BTreeMap<String, i64> = BTreeMap::new();
-    for entry in &page.data {
-        for group in &entry.groups {
-            *ledger.entry(group.group_id.clone()).or_default() += group.amount_milli;
-        }
-    }
+    let ledger = ledger_sums(&page.data);
     for counter in g.usage("p", &user()).await.unwrap().counters {
         let summed = ledger.get(&counter.group_id).copied().unwrap_or(0);
         prop_assert_eq!(summed, counter.used.0 as i64, "ledger of {}", counter.group_id);

@@ -28,6 +28,18 @@ pub struct TestApp {
 }
 
 /// A fresh prefix per test: every key of the test lives under it.
+/// What ledger `entries` add up to, per group, in milli-units: the models' check that the
+/// ledger sums to the counters.
+pub fn ledger_sums(entries: &[quota_gateway::quota::UsageEvent]) -> std::collections::BTreeMap<String, i64> {
+    let mut sums = std::collections::BTreeMap::new();
+    for entry in entries {
+        for group in &entry.groups {
+            *sums.entry(group.group_id.clone()).or_default() += group.amount_milli;
+        }
+    }
+    sums
+}
+
 pub fn unique_prefix() -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     format!("qgt{}x{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
