@@ -425,9 +425,9 @@ async fn bad_run_input_is_refused_naming_the_field() {
     );
 }
 
-/// A node whose `user` burns credits (1 a unit) for runs and model calls, granted 100.
-async fn credits_agent(user: &str) -> TestApp {
-    let (app, _) = two_nodes_with(user, json!({ "id": "plan_credits_agents", "periodType": "month", "groups": [
+/// Two nodes whose `user` burns credits (1 a unit) for runs and model calls, granted 100.
+async fn credits_agent(user: &str) -> (TestApp, TestApp) {
+    let (app, other) = two_nodes_with(user, json!({ "id": "plan_credits_agents", "periodType": "month", "groups": [
         { "id": "credits", "balance": "credits", "matches": [
             { "event": "agent.run", "measure": { "rate": 1 } }, { "event": "llm.call", "measure": { "rate": 1 } } ] } ] }))
     .await;
@@ -439,12 +439,12 @@ async fn credits_agent(user: &str) -> TestApp {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{granted}");
-    app
+    (app, other)
 }
 
 #[tokio::test]
 async fn a_run_holds_credits_its_close_burns_what_its_steps_used_and_a_late_step_burns_on_the_wallet() {
-    let app = credits_agent("ola").await;
+    let (app, _) = credits_agent("ola").await;
     let balance = async || {
         let (_, answer) = app.json(Method::GET, "/v1/users/ola/balances", None).await;
         let b = answer["balances"][0].clone();
@@ -482,7 +482,7 @@ async fn a_run_holds_credits_its_close_burns_what_its_steps_used_and_a_late_step
 /// summary of the balance adds up to what the wallet lost.
 #[tokio::test]
 async fn an_expired_run_with_credits_burns_what_its_steps_used_and_the_ledger_tells_it() {
-    let app = credits_agent("oxa").await;
+    let (app, _) = credits_agent("oxa").await;
     let id = start(
         &app,
         json!({ "userId": "oxa", "event": "agent.run", "quantity": 30, "ttlSeconds": 1 }),
@@ -510,4 +510,44 @@ async fn an_expired_run_with_credits_burns_what_its_steps_used_and_the_ledger_te
     assert_eq!(status, StatusCode::OK, "{summary}");
     assert_eq!(summary["paid"]["burned"], 7, "{summary}");
     assert_eq!(summary["paid"]["outstanding"], 93, "{summary}");
+}
+
+/// An expired run is settled once however many calls meet it: twenty reads on two nodes at
+/// once burn what its steps used once and write one `run_close` entry (the reclaim, its burn
+/// and its entry are one script).
+#[tokio::test]
+async fn parallel_calls_on_two_nodes_settle_an_expired_run_once() {
+    let (app, other) = credits_agent("oxo").await;
+    let id = start(
+        &app,
+        json!({ "userId": "oxo", "event": "agent.run", "quantity": 30, "ttlSeconds": 1 }),
+    )
+    .await["runId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let used = app.reserve(step("oxo", &id, "llm.call", 10)).await;
+    app.commit(used["reservationId"].as_str().unwrap(), Some(json!({ "quantity": 7 })))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let reads = (0..20).map(|i| {
+        let node = if i % 2 == 0 { &app } else { &other };
+        node.json(Method::GET, "/v1/users/oxo/balances", None)
+    });
+    for (status, answer) in join_all(reads).await {
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let (_, balances) = app.json(Method::GET, "/v1/users/oxo/balances", None).await;
+    assert_eq!(
+        (
+            balances["balances"][0]["available"].clone(),
+            balances["balances"][0]["held"].clone()
+        ),
+        (json!(93), json!(0)),
+        "{balances}"
+    );
+    let entries = app.usage_events_all("userId=oxo").await;
+    let ended: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "run_close").collect();
+    assert_eq!(ended.len(), 1, "{entries:?}");
+    assert_eq!(ended[0]["credits"][0]["amount"], 7, "{ended:?}");
 }
