@@ -136,9 +136,7 @@ local quantity = ARGV[l + 1] ~= '' and ARGV[l + 1] or record.qt or ''
 local kind = record.run and 'run_close' or late and 'late_commit' or 'commit'
 local fields = {'kind', kind, 'ref', ARGV[5], 'event', record.e, 'metadata', metadata, 'quantity', quantity}
 if record.ru then
-  fields[#fields + 1], fields[#fields + 2] = 'run', record.ru
-  fields[#fields + 1], fields[#fields + 2] = 'action', record.ra
-  fields[#fields + 1], fields[#fields + 2] = 'step', record.rk
+  runs().named(fields, record.ru, record.ra, record.rk)
 end
 ledger(now, record.h, function(_, h) return not record.run and h.k ~= 'c' and h.n or nil end,
   credited(attributed(fields, ARGV[l + 2], ARGV[l + 3]), burned))

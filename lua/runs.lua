@@ -262,6 +262,15 @@ local function runs()
     return per
   end
 
+  -- Names a step's run, action and kind in its ledger entry's `fields` (commit, track, and a
+  -- child run's expiry).
+  function R.named(fields, run, action, kind)
+    fields[#fields + 1], fields[#fields + 2] = 'run', run
+    fields[#fields + 1], fields[#fields + 2] = 'action', action
+    fields[#fields + 1], fields[#fields + 2] = 'step', kind
+    return fields
+  end
+
   -- The ledger entry of a run its expiry ended, as a close's (commit.lua) with the reason
   -- "expired": no usage of its own (its steps' entries counted it), the credits it burned.
   -- Written here, not by changes.lua's ledger, which comes after the prelude that expires it.
@@ -273,9 +282,7 @@ local function runs()
     local fields = {'kind', 'run_close', 'ref', id, 'event', record.e, 'metadata', record.md or '',
       'quantity', record.qt or '', 'reason', 'expired'}
     if record.ru then
-      fields[#fields + 1], fields[#fields + 2] = 'run', record.ru
-      fields[#fields + 1], fields[#fields + 2] = 'action', record.ra
-      fields[#fields + 1], fields[#fields + 2] = 'step', record.rk
+      R.named(fields, record.ru, record.ra, record.rk)
     end
     if burned then
       fields[#fields + 1], fields[#fields + 2] = 'credits', cjson.encode(burned)

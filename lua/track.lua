@@ -82,9 +82,7 @@ end
 local fields = {'kind', 'track', 'ref', ARGV[l + 5], 'event', ARGV[l], 'metadata', ARGV[l + 1],
   'quantity', ARGV[l + 2]}
 if step then
-  fields[#fields + 1], fields[#fields + 2] = 'run', step.id
-  fields[#fields + 1], fields[#fields + 2] = 'action', step.action
-  fields[#fields + 1], fields[#fields + 2] = 'step', step.kind
+  runs().named(fields, step.id, step.action, step.kind)
 end
 ledger(now, holds, function(_, h) return h.a end, credited(attributed(fields, ARGV[l + 3], ARGV[l + 4]), burned))
 prune(now)
