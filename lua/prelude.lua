@@ -145,7 +145,8 @@ end
 -- it is refused whole rather than counted inexactly.
 local MAX_EXACT = 9007199254740991
 
--- Adds `delta` to one of the user's rollups: `stat` of `group` on the UTC day of `at` (ms).
+-- Adds `delta` to one of the user's rollups: `stat` of `group` on the UTC day of `at` (ms);
+-- answers the field's new value (nil when the project keeps no rollups or delta is 0).
 -- A day's fields are pruned with the ledger: the first write of a field schedules it in the
 -- periods set, scored so that prune takes it when the day is `keep_ms` old.
 local rollup_day, rollup_prefix
@@ -160,10 +161,12 @@ local function rollup(at, group, stat, delta)
     rollup_day, rollup_prefix = day, string.format('%d|', day)
   end
   local by = delta == 1 and '1' or string.format('%d', delta)
-  if redis.call('HINCRBY', KEYS[9], rollup_prefix .. group .. '|' .. stat, by) == delta then
+  local n = redis.call('HINCRBY', KEYS[9], rollup_prefix .. group .. '|' .. stat, by)
+  if n == delta then
     local prune_at = (day + 1) * DAY_MS + keep_ms - ARGV[1]
     redis.call('ZADD', KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, group))
   end
+  return n
 end
 
 -- Returns expired holds to their counters (at most RECLAIM_HOLDS of them). Returns true when
@@ -180,7 +183,8 @@ local function reclaim(now)
   if redis.call('ZCOUNT', KEYS[3], '-inf', until_now) == 0 then
     return false, false
   end
-  local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', until_now, 'LIMIT', '0', RECLAIM_LIMIT)
+  -- With their scores: an expiry's ledger entry says when the hold ended.
+  local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', until_now, 'WITHSCORES', 'LIMIT', '0', RECLAIM_LIMIT)
   -- Per counter field, what goes back (held, negative) or is counted (a run's used).
   local done, delta, order, taken, credited = {}, {}, {}, 0, false
   local function move(field, d)
@@ -192,7 +196,8 @@ local function reclaim(now)
   end
   -- Expiries per day and group, counted once per pair: [day][group] -> holds.
   local expired = {}
-  for _, id in ipairs(due) do
+  for k = 1, #due, 2 do
+    local id = due[k]
     if #done == RECLAIM_BATCH then
       break
     end
@@ -254,6 +259,12 @@ local function reclaim(now)
       end
       if record.run then
         runs().expired(id, record, burned, now)
+      elseif ARGV[4] ~= '' then
+        -- The hold's end in the ledger (no usage of its own), as a release's (release.lua):
+        -- a replay of the ledger sees what the reservation held from when until when.
+        redis.call('XADD', KEYS[8], 'MINID', string.format('%d', now - ARGV[4]), '*', 'kind', 'expiry', 'ref', id,
+          'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c,
+          'until', due[k + 1])
       end
       taken = taken + #record.h
     end
@@ -284,7 +295,7 @@ local function reclaim(now)
   end
   redis.call('ZREM', KEYS[3], unpack(done))
   redis.call('ZADD', KEYS[4], unpack(ended))
-  return #done < #due, #done > 0
+  return #done < #due / 2, #done > 0
 end
 
 -- Drops ended records, idempotency entries and counter fields past retention, a bounded

@@ -247,13 +247,15 @@ if allowed == 1 then
     credit_parts = '"w":{' .. table.concat(parts, ',') .. '},'
   end
   -- Created at the decision instant, as its expiry is: an extension is capped a day after it.
+  -- "cr" is Redis's time of it, which the ledger entry ending the hold tells ("since"): a
+  -- replay of the ledger orders the hold among entries, which are stamped with Redis time.
   -- A step's record says which holds it drew from its run ("rd").
   local record
   if drawn then
-    record = '{"s":"held","c":"' .. string.format('%d', at) .. '","x":"' .. x .. '",' .. credit_parts .. '"rd":"' .. drawn
+    record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x .. '",' .. credit_parts .. '"rd":"' .. drawn
       .. '",' .. tail
   else
-    record = '{"s":"held","c":"' .. string.format('%d', at) .. '","x":"' .. x .. '",' .. credit_parts .. tail
+    record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x .. '",' .. credit_parts .. tail
   end
   redis.call('HSET', KEYS[2], ARGV[6], record)
   redis.call('ZADD', KEYS[3], x, ARGV[6])
@@ -313,6 +315,17 @@ for i = 1, #holds do
 end
 if set then
   rollup(now, set, allowed == 1 and 'a' or 'd', 1)
+end
+-- Denied demand in the ledger, so a replay of it against another plan sees what was refused
+-- too: an entry per denial, its event, metadata and quantity and the groups that denied, for
+-- first 100 denials of the user's UTC day, so a script hammering a denied user cannot grow the
+-- ledger. The day's count is the rollup of the pseudo-group "~" (no group id holds one), pruned
+-- with the day's others; the groups' rollups above count every denial.
+if set and allowed == 0 and ARGV[4] ~= '' and rollup(now, '~', 'd', 1) <= 100 then
+  -- The record the node encoded holds the event, quantity and metadata ("e", "qt", "md").
+  local r = cjson.decode('{' .. tail)
+  redis.call('XADD', KEYS[8], 'MINID', string.format('%d', now - ARGV[4]), '*', 'kind', 'denied', 'event', r.e,
+    'metadata', r.md or '', 'quantity', r.qt, 'denied', set)
 end
 -- Reserves prune only when they returned expired holds: commits, releases and tracks prune
 -- always, so the common admit stays cheap and ended records still go.

@@ -7,11 +7,11 @@ use std::fmt::Write;
 
 use super::dto::UsageEventAnswer;
 
-pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind\n";
+pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil\n";
 
 /// The columns written by this code as numbers (quantity, amount, credits, costBasis): a
 /// negative amount starts with "-" and stays a number.
-const NUMBER_COLUMNS: [usize; 4] = [5, 9, 16, 18];
+const NUMBER_COLUMNS: [usize; 5] = [5, 9, 16, 18, 25];
 
 /// A text cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a
 /// tab or a carriage return), led by a single quote so it shows as the text it is, as OWASP
@@ -77,6 +77,11 @@ pub fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), serde_json
             entry.run_id.clone().unwrap_or_default(),
             entry.action_id.clone().unwrap_or_default(),
             entry.step_kind.unwrap_or_default().to_string(),
+            // (Group ids hold no space: one cell lists them.)
+            entry.denied_by.join(" "),
+            entry.held_since.clone().unwrap_or_default(),
+            json_text(&entry.reserved),
+            entry.held_until.clone().unwrap_or_default(),
         ];
         for (i, cell) in cells.iter().enumerate() {
             if i > 0 {

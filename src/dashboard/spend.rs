@@ -197,6 +197,8 @@ mod tests {
                     amount_milli: *milli,
                 })
                 .collect(),
+            denied_by: Vec::new(),
+            hold: None,
             reason: None,
             key_id: None,
             member: member.map(str::to_string),

@@ -253,15 +253,9 @@ fn actual_amounts(
     quantity: Option<Milli>,
     metadata: Option<&Map<String, Value>>,
 ) -> Result<Vec<Milli>, GatewayError> {
-    let none = Map::new();
     let mut amounts = Vec::with_capacity(reservation.holds.len());
     for hold in &reservation.holds {
-        let measure = &hold.measure;
-        amounts.push(match (quantity, metadata) {
-            (Some(actual), _) if measure.reads_quantity() => measure.amount(actual, &none)?,
-            (_, Some(metadata)) if !measure.reads_quantity() => measure.amount(Milli::ZERO, metadata)?,
-            _ => hold.amount,
-        });
+        amounts.push(hold.measure.committed(quantity, metadata, hold.amount)?);
     }
     Ok(amounts)
 }

@@ -71,6 +71,17 @@ impl<'p> Hold<'p> {
     }
 }
 
+/// Whether `hold` is denied on a counter that has `used` and `held` with `quota` in force, as
+/// the scripts weigh it (lua/holds.lua's weigh): a hard group (or an approval group) denies
+/// when its quota is 0 or used, held and the amount pass it; a soft group never. A balance
+/// group is its wallet's to decide, which a replay does not keep: never denied here.
+pub fn denies(hold: &Hold<'_>, quota: Milli, used: u64, held: u64) -> bool {
+    if hold.mode == Mode::Soft || hold.balance.is_some() {
+        return false;
+    }
+    quota.0 == 0 || u128::from(used) + u128::from(held) + u128::from(hold.amount.0) > u128::from(quota.0)
+}
+
 /// The matched groups of one event, in plan order, with their holds.
 pub struct Prepared<'p> {
     pub groups: Vec<&'p LimitGroup>,

@@ -26,6 +26,13 @@ pub enum UsageKind {
     /// A run's close: no usage of its own (its steps' entries counted it), the credits its
     /// balance groups burned.
     RunClose,
+    /// A reserve that was denied: what it asked and which groups denied it (the first 100 of a
+    /// user's day; the rollups count them all). No usage.
+    Denied,
+    /// A reservation released: the end of its hold, with no usage.
+    Release,
+    /// A reservation that expired uncommitted: the end of its hold, with no usage.
+    Expiry,
 }
 
 impl UsageKind {
@@ -40,6 +47,9 @@ impl UsageKind {
             "grant_expired" => Some(UsageKind::GrantExpired),
             "debt_settled" => Some(UsageKind::DebtSettled),
             "run_close" => Some(UsageKind::RunClose),
+            "denied" => Some(UsageKind::Denied),
+            "release" => Some(UsageKind::Release),
+            "expiry" => Some(UsageKind::Expiry),
             _ => None,
         }
     }
@@ -55,6 +65,9 @@ impl UsageKind {
             UsageKind::GrantExpired => "grant_expired",
             UsageKind::DebtSettled => "debt_settled",
             UsageKind::RunClose => "run_close",
+            UsageKind::Denied => "denied",
+            UsageKind::Release => "release",
+            UsageKind::Expiry => "expiry",
         }
     }
 }
@@ -113,6 +126,20 @@ pub struct UsageEvent {
     pub credits: Vec<CreditMove>,
     /// A step's run (a run's close: its parent run, for a child run), action and kind.
     pub step: Option<crate::quota::reservation::StepOf>,
+    /// A denial's groups that denied it.
+    pub denied_by: Vec<String>,
+    /// The hold an entry ends (a commit, release or expiry): when it was made, the quantity
+    /// reserved, and, for an expiry, when it expired (the others ended at their own time).
+    pub hold: Option<HeldSpan>,
+}
+
+/// What a reservation held, from its reserve to its end, as the entry ending it tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldSpan {
+    pub since_ms: i64,
+    pub reserved: Milli,
+    /// An expiry's instant; None when the hold ended at the entry's time.
+    pub until_ms: Option<i64>,
 }
 
 /// One user's activity in one group on one UTC day, from the rollups the scripts keep.

@@ -115,6 +115,22 @@ impl Measure {
         matches!(self, Measure::Quantity | Measure::Rate(_))
     }
 
+    /// What a hold this measure measured `held` commits: recomputed from the actual quantity
+    /// when it reads the quantity (itself, or at a rate) and the commit gave one, from the
+    /// actual metadata when it reads metadata and the commit gave that, else as held.
+    pub fn committed(
+        &self,
+        quantity: Option<Milli>,
+        metadata: Option<&Map<String, Value>>,
+        held: Milli,
+    ) -> Result<Milli, MeasureError> {
+        match (quantity, metadata) {
+            (Some(actual), _) if self.reads_quantity() => self.amount(actual, &Map::new()),
+            (_, Some(metadata)) if !self.reads_quantity() => self.amount(Milli::ZERO, metadata),
+            _ => Ok(held),
+        }
+    }
+
     /// The amount this measure counts for an event.
     pub fn amount(&self, quantity: Milli, metadata: &Map<String, Value>) -> Result<Milli, MeasureError> {
         match self {

@@ -20,6 +20,7 @@ pub mod plan;
 mod plan_doc;
 mod plan_kinds;
 pub mod project;
+pub mod replay;
 pub mod reservation;
 pub mod run;
 pub mod subscription;

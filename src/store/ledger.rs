@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::{Store, StoreError};
 use crate::quota::ids::unescape;
 use crate::quota::reservation::StepOf;
+use crate::quota::ledger::HeldSpan;
 use crate::quota::{Category, CreditMove, Milli, StepKind, UsageEvent, UsageGroup, UsageKind, UserId};
 
 /// A group as the scripts write it: every number a string.
@@ -136,7 +137,10 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
     // or one the node made for a track without one).
     let credits = credit_moves(kind, &field).ok_or_else(|| bad("credits"))?;
     let id = match (kind, &reference) {
-        (UsageKind::Commit | UsageKind::LateCommit | UsageKind::RunClose, Some(reservation)) => {
+        (
+            UsageKind::Commit | UsageKind::LateCommit | UsageKind::RunClose | UsageKind::Release | UsageKind::Expiry,
+            Some(reservation),
+        ) => {
             format!("{}:{reservation}", kind.as_str())
         }
         (UsageKind::Grant, Some(grant)) => format!("grant:{grant}"),
@@ -157,6 +161,20 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
         member,
         credits,
         position,
+        denied_by: field("denied")
+            .map(|set| set.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
+        hold: match (field("since"), field("reserved").or_else(|| field("quantity"))) {
+            (Some(since), Some(reserved)) => Some(HeldSpan {
+                since_ms: since.parse().map_err(|_| bad("since"))?,
+                reserved: Milli(reserved.parse().map_err(|_| bad("reserved"))?),
+                until_ms: field("until")
+                    .map(|until| until.parse::<f64>().map(|ms| ms as i64))
+                    .transpose()
+                    .map_err(|_| bad("until"))?,
+            }),
+            _ => None,
+        },
         step: field("run").map(|run| StepOf {
             run,
             action: field("action").unwrap_or_default(),
@@ -236,7 +254,7 @@ fn credit_moves(kind: UsageKind, field: &impl Fn(&str) -> Option<String>) -> Opt
             );
             moves.push(burn(None, &field("balance")?, raw)?);
         }
-        UsageKind::Adjustment => {}
+        UsageKind::Adjustment | UsageKind::Denied | UsageKind::Release | UsageKind::Expiry => {}
     }
     Some(moves)
 }

@@ -39,6 +39,10 @@ fn add(days: &mut Days, field: &str, value: i64, range: RangeInclusive<i64>) -> 
     if !range.contains(&day) {
         return Ok(());
     }
+    // The day's count of denials the ledger kept entries of (reserve.lua): no group's.
+    if groups == "~" {
+        return Ok(());
+    }
     for group in groups.split(',') {
         let activity: &mut DayActivity = days.entry((day, group.to_string())).or_default();
         let slot = match stat {

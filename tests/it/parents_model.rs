@@ -128,7 +128,10 @@ async fn ledger(gateway: &Gateway, subject: &UserId) -> Vec<quota_gateway::quota
         from_ms: 0,
         to_ms: i64::MAX,
     };
-    gateway.usage_events("p", &query, None, 10_000).await.unwrap().data
+    let mut entries = gateway.usage_events("p", &query, None, 10_000).await.unwrap().data;
+    // Only what counted usage: holds' ends and denials count none.
+    entries.retain(|e| !e.groups.is_empty());
+    entries
 }
 
 /// Each level's ledger sums to its counter; each entry names its model and key, and the

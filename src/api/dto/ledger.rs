@@ -44,7 +44,9 @@ pub struct UsageEventAnswer {
     pub id: String,
     /// commit, late_commit, track, adjustment; for credits grant, grant_void, grant_expired
     /// (breakage) and debt_settled; run_close for a run's close (its steps' entries counted
-    /// its usage; it carries the credits its balance groups burned).
+    /// its usage; it carries the credits its balance groups burned); and, with no usage,
+    /// denied (a reserve refused: the first 100 of a user's UTC day), release and expiry (a
+    /// hold's end), which the pricing lab replays.
     pub kind: &'static str,
     pub time: String,
     pub user_id: String,
@@ -69,6 +71,20 @@ pub struct UsageEventAnswer {
     pub run_id: Option<String>,
     pub action_id: Option<String>,
     pub step_kind: Option<&'static str>,
+    /// A denied entry's groups that denied it (absent on other entries).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub denied_by: Vec<String>,
+    /// The hold an entry ends (commit, late_commit, release, expiry): when it was reserved
+    /// (absent on other entries, and on entries written before it was kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_since: Option<String>,
+    /// The quantity that hold reserved (a commit's `quantity` is the actual one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserved: Option<Milli>,
+    /// An expiry's instant: when the hold went back (the entry's `time` is when the gateway
+    /// noticed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<String>,
 }
 
 impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
@@ -110,6 +126,10 @@ impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
             run_id: e.step.as_ref().map(|s| s.run.clone()),
             action_id: e.step.as_ref().map(|s| s.action.clone()),
             step_kind: e.step.as_ref().map(|s| s.kind.as_str()),
+            denied_by: e.denied_by.clone(),
+            held_since: e.hold.map(|h| rfc3339(h.since_ms)),
+            reserved: e.hold.map(|h| h.reserved),
+            held_until: e.hold.and_then(|h| h.until_ms).map(rfc3339),
         }
     }
 }

@@ -1,0 +1,338 @@
+//! One user's timeline decided under a plan, act by act, with the functions the gateway
+//! prepares holds with (`hold::prepare`: matching, measures, windows with the user's anchor,
+//! overrides, per-value keys) and the rule the scripts weigh holds by (`hold::denies`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::timeline::{Act, Ask, Timeline};
+use crate::quota::admission::admit;
+use crate::quota::hold::{denies, prepare};
+use crate::quota::subscription::{Status, Subscription};
+use crate::quota::{EventInput, Measure, Milli, Override, Plan, PlanChange, Unit, UserId};
+
+/// The plan a user was on from an instant on, and the instant their anchored periods count
+/// from.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanSpan<'p> {
+    pub from_ms: i64,
+    pub plan: &'p Plan,
+    pub started_ms: i64,
+}
+
+/// Who a replay decides for: their plans over time (oldest first; the first holds from the
+/// beginning) and their overrides.
+#[derive(Debug, Clone)]
+pub struct Subject<'p> {
+    pub user: UserId,
+    pub spans: Vec<PlanSpan<'p>>,
+    pub overrides: BTreeMap<String, Override>,
+}
+
+/// A counter: its group, its window's start (0 for lifetime and in-flight groups) and a
+/// per-value group's value.
+pub type CounterKey = (String, i64, Option<String>);
+
+/// Milli-units a counter counted and holds open.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub used: u64,
+    pub held: u64,
+}
+
+/// What a replay decided and counted for one user.
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    /// Per recorded decision, in time order: whether this replay admitted it.
+    pub decisions: Vec<bool>,
+    pub admitted: u64,
+    pub denied: u64,
+    /// Denials this replay admitted, counted at their quantity: an estimate of their usage.
+    pub estimated: u64,
+    /// Per group, the highest share of its quota in force the user reached, in millionths
+    /// (usage; open holds for in-flight groups), as alerts judge thresholds.
+    pub peak_ppm: BTreeMap<String, u64>,
+    /// Milli-credits that balance groups counted, and milli-cents that groups of unit cents did.
+    pub credits: u64,
+    pub cents: u64,
+    pub counters: BTreeMap<CounterKey, Count>,
+}
+
+/// A hold's part in one group: its counter, amount and how it counts.
+#[derive(Debug, Clone)]
+struct Part {
+    key: CounterKey,
+    quota: Milli,
+    amount: u64,
+    measure: Measure,
+    unit: Unit,
+    balance: bool,
+}
+
+/// The most values a per-value group counts in one period (lua/holds.lua's MAX_VALUES).
+const MAX_VALUES: usize = 64;
+
+struct Replay<'s, 'p> {
+    subject: &'s Subject<'p>,
+    span: usize,
+    /// Open holds by index, and holds that went back (a late commit counts in their windows).
+    holds: Vec<Option<Vec<Part>>>,
+    ended: BTreeMap<usize, Vec<Part>>,
+    values: BTreeMap<(String, i64), BTreeSet<String>>,
+    out: Outcome,
+}
+
+/// Decides `timeline` for `subject`.
+pub fn replay(subject: &Subject<'_>, timeline: &Timeline) -> Outcome {
+    let mut r = Replay {
+        subject,
+        span: 0,
+        holds: vec![None; timeline.holds],
+        ended: BTreeMap::new(),
+        values: BTreeMap::new(),
+        out: Outcome::default(),
+    };
+    for t in &timeline.acts {
+        r.follow_plans(t.at_ms);
+        match &t.act {
+            Act::Reserve { hold, ask } => {
+                let parts = r.reserve(ask, t.at_ms);
+                r.decided(parts.is_some());
+                r.holds[*hold] = parts;
+            }
+            Act::Denied { ask } => {
+                let parts = r.reserve(ask, t.at_ms);
+                r.decided(parts.is_some());
+                if let Some(parts) = parts {
+                    r.out.estimated += 1;
+                    r.commit(&parts, ask, true);
+                }
+            }
+            Act::Commit { hold, ask } => {
+                // A late commit's hold went back at its expiry; it counts all the same.
+                if let Some(parts) = r.holds[*hold].take() {
+                    r.commit(&parts, ask, true);
+                } else if let Some(parts) = r.ended(*hold) {
+                    r.commit(&parts, ask, false);
+                }
+            }
+            Act::End { hold } => {
+                if let Some(parts) = r.holds[*hold].take() {
+                    r.give_back(&parts);
+                    r.keep_ended(*hold, parts);
+                }
+            }
+            Act::Track { ask } => r.track(ask, t.at_ms),
+            Act::Adjust { groups } => r.adjust(groups, t.at_ms),
+        }
+    }
+    r.out
+}
+
+impl<'p> Replay<'_, 'p> {
+    fn span(&self) -> PlanSpan<'p> {
+        self.subject.spans[self.span]
+    }
+
+    fn counter(&mut self, key: &CounterKey) -> &mut Count {
+        self.out.counters.entry(key.clone()).or_default()
+    }
+
+    fn decided(&mut self, admitted: bool) {
+        self.out.decisions.push(admitted);
+        if admitted {
+            self.out.admitted += 1;
+        } else {
+            self.out.denied += 1;
+        }
+    }
+
+    /// Moves to the plan in force at `at_ms`, applying each new plan's plan-change rules as
+    /// subscribe.lua does: reset empties its group's current period, block fills it to the quota.
+    fn follow_plans(&mut self, at_ms: i64) {
+        while self.span + 1 < self.subject.spans.len() && self.subject.spans[self.span + 1].from_ms <= at_ms {
+            let before = self.span().plan.id.clone();
+            self.span += 1;
+            let span = self.span();
+            if span.plan.id == before {
+                continue;
+            }
+            for g in span.plan.groups.iter().filter(|g| g.on_plan_change != PlanChange::Carry) {
+                let start = g.window(span.from_ms, span.started_ms).start_ms;
+                let keys: Vec<CounterKey> = match &g.per {
+                    Some(_) => self
+                        .values
+                        .get(&(g.id.clone(), start))
+                        .into_iter()
+                        .flatten()
+                        .map(|v| (g.id.clone(), start, Some(v.clone())))
+                        .collect(),
+                    None => vec![(g.id.clone(), start, None)],
+                };
+                for key in keys {
+                    let quota = g.quota.0;
+                    let count = self.counter(&key);
+                    match g.on_plan_change {
+                        PlanChange::Reset => count.used = 0,
+                        PlanChange::Block => count.used = count.used.max(quota),
+                        PlanChange::Carry => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// A reserve of `ask` at `at_ms`: its parts when every group admits it, as the gateway
+    /// would (admission, then the scripts' weighing), else None.
+    fn reserve(&mut self, ask: &Ask, at_ms: i64) -> Option<Vec<Part>> {
+        let span = self.span();
+        let input = EventInput {
+            user: self.subject.user.clone(),
+            event: ask.event.clone(),
+            quantity: ask.quantity,
+            metadata: ask.metadata.clone(),
+            step: None,
+        };
+        let sub = Subscription {
+            status: Status::Active,
+            ..Subscription::none(self.subject.user.as_str())
+        };
+        let plan = admit(&sub, Some(span.plan), &input).ok()?;
+        // An event a measure cannot measure is refused before any decision.
+        let prepared = prepare(plan, &input, span.started_ms, at_ms, &self.subject.overrides, true).ok()?;
+        let mut parts = Vec::with_capacity(prepared.holds.len());
+        for hold in &prepared.holds {
+            let key = (hold.group.to_string(), hold.window.start_ms, hold.value.clone());
+            let count = self.out.counters.get(&key).copied().unwrap_or_default();
+            let quota = hold.user_override.filter(|o| o.live_at(at_ms)).map_or(hold.quota, |o| o.quota);
+            if denies(hold, quota, count.used, count.held) {
+                return None;
+            }
+            if let Some(value) = &hold.value {
+                let listed = self.values.get(&(key.0.clone(), key.1));
+                if !listed.is_some_and(|l| l.contains(value)) && listed.map_or(0, BTreeSet::len) >= MAX_VALUES {
+                    return None;
+                }
+            }
+            parts.push(Part {
+                key,
+                quota,
+                amount: hold.amount.0,
+                measure: hold.measure.cloned().unwrap_or(Measure::Quantity),
+                unit: hold.unit,
+                balance: hold.balance.is_some(),
+            });
+        }
+        for part in &parts {
+            self.counter(&part.key).held += part.amount;
+            if let Some(value) = &part.key.2 {
+                self.values
+                    .entry((part.key.0.clone(), part.key.1))
+                    .or_default()
+                    .insert(value.clone());
+            }
+            self.peak(part);
+        }
+        Some(parts)
+    }
+
+    /// Counts a hold's parts at what `ask` commits (the gateway's `Measure::committed`), giving
+    /// its holds back first when they are still open.
+    fn commit(&mut self, parts: &[Part], ask: &Ask, open: bool) {
+        if open {
+            self.give_back(parts);
+        }
+        for part in parts {
+            if part.unit == Unit::Concurrent {
+                continue;
+            }
+            let amount = part
+                .measure
+                .committed(Some(ask.quantity), Some(&ask.metadata), Milli(part.amount))
+                .map_or(part.amount, |m| m.0);
+            self.count(part, amount);
+        }
+    }
+
+    fn count(&mut self, part: &Part, amount: u64) {
+        self.counter(&part.key).used += amount;
+        if part.balance {
+            self.out.credits += amount;
+        } else if part.unit == Unit::Cents {
+            self.out.cents += amount;
+        }
+        self.peak(part);
+    }
+
+    fn give_back(&mut self, parts: &[Part]) {
+        for part in parts {
+            let count = self.counter(&part.key);
+            count.held = count.held.saturating_sub(part.amount);
+        }
+    }
+
+    /// Ended holds are kept apart: a late commit still counts in their windows.
+    fn keep_ended(&mut self, hold: usize, parts: Vec<Part>) {
+        self.ended.insert(hold, parts);
+    }
+
+    fn ended(&mut self, hold: usize) -> Option<Vec<Part>> {
+        self.ended.remove(&hold)
+    }
+
+    /// A track: counted in every matched group but in-flight ones, never denied.
+    fn track(&mut self, ask: &Ask, at_ms: i64) {
+        let span = self.span();
+        let input = EventInput {
+            user: self.subject.user.clone(),
+            event: ask.event.clone(),
+            quantity: ask.quantity,
+            metadata: ask.metadata.clone(),
+            step: None,
+        };
+        let Ok(prepared) = prepare(span.plan, &input, span.started_ms, at_ms, &self.subject.overrides, false) else {
+            return;
+        };
+        for hold in &prepared.holds {
+            let part = Part {
+                key: (hold.group.to_string(), hold.window.start_ms, hold.value.clone()),
+                quota: hold.user_override.filter(|o| o.live_at(at_ms)).map_or(hold.quota, |o| o.quota),
+                amount: hold.amount.0,
+                measure: Measure::Quantity,
+                unit: hold.unit,
+                balance: hold.balance.is_some(),
+            };
+            if let Some(value) = &hold.value {
+                self.values
+                    .entry((part.key.0.clone(), part.key.1))
+                    .or_default()
+                    .insert(value.clone());
+            }
+            self.count(&part, hold.amount.0);
+        }
+    }
+
+    /// An adjustment of groups the plan has, in each one's window at `at_ms`.
+    fn adjust(&mut self, groups: &[(String, Option<String>, i64)], at_ms: i64) {
+        let span = self.span();
+        for (id, value, amount) in groups {
+            let Some(g) = span.plan.groups.iter().find(|g| &g.id == id) else {
+                continue;
+            };
+            let key = (id.clone(), g.window(at_ms, span.started_ms).start_ms, value.clone());
+            let count = self.counter(&key);
+            count.used = count.used.saturating_add_signed(*amount);
+        }
+    }
+
+    /// Notes a part's counter's share of its quota.
+    fn peak(&mut self, part: &Part) {
+        if part.quota.0 == 0 || part.balance {
+            return;
+        }
+        let count = self.out.counters.get(&part.key).copied().unwrap_or_default();
+        let level = if part.unit == Unit::Concurrent { count.held } else { count.used };
+        let ppm = (u128::from(level) * 1_000_000 / u128::from(part.quota.0)) as u64;
+        let peak = self.out.peak_ppm.entry(part.key.0.clone()).or_default();
+        *peak = (*peak).max(ppm);
+    }
+}

@@ -1,0 +1,12 @@
+//! The pricing lab's replay: a user's recorded ledger (admitted holds, denials, tracks,
+//! adjustments) decided again in time order under a plan, with the functions the gateway
+//! prepares holds with, so a candidate plan can be tried on real demand before it is saved.
+//! Pure: the caller reads the ledger and the subscriptions.
+
+mod engine;
+pub mod report;
+mod timeline;
+
+pub use engine::{replay, Count, CounterKey, Outcome, PlanSpan, Subject};
+pub use report::{Aggregate, Percentiles, Report, Scenario, Totals, UserRow, THRESHOLDS};
+pub use timeline::{Act, Ask, Timed, Timeline};

@@ -1,0 +1,135 @@
+//! A user's ledger entries as a replay takes them: the decisions and changes they record, each
+//! at the instant it happened, in time order. A hold is a reserve at the instant it was made
+//! (the entry that ended it says when) and its end at its commit, release or expiry.
+
+use serde_json::{Map, Value};
+
+use crate::quota::{Milli, UsageEvent, UsageKind};
+
+/// What one event asked: the inputs a plan's groups are matched and measured on.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    pub event: String,
+    pub metadata: Map<String, Value>,
+    pub quantity: Milli,
+}
+
+/// One thing that happened to the user's quota.
+#[derive(Debug, Clone)]
+pub enum Act {
+    /// A reserve the gateway admitted: hold `hold` (an index into the timeline's holds).
+    Reserve { hold: usize, ask: Ask },
+    /// A reserve the gateway denied (a `denied` entry): replayed as a reserve of its quantity,
+    /// counted at once when a plan admits it.
+    Denied { ask: Ask },
+    /// Hold `hold` committed with `ask`'s quantity and metadata (a late commit: after its end).
+    Commit { hold: usize, ask: Ask },
+    /// Hold `hold` went back: released, or expired.
+    End { hold: usize },
+    /// Usage counted without a hold; never denied.
+    Track { ask: Ask },
+    /// Usage set right by an operator: per group id, a per-value group's value and signed
+    /// milli-units, counted in the group's window at the act's instant (as the gateway does).
+    Adjust { groups: Vec<(String, Option<String>, i64)> },
+}
+
+impl Act {
+    /// Whether it is a decision the gateway recorded, and which: admitted or denied.
+    pub fn recorded(&self) -> Option<bool> {
+        match self {
+            Act::Reserve { .. } => Some(true),
+            Act::Denied { .. } => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// An act at its instant; `order` keeps the ledger's order among acts of one millisecond.
+#[derive(Debug, Clone)]
+pub struct Timed {
+    pub at_ms: i64,
+    pub order: usize,
+    pub act: Act,
+}
+
+/// A user's acts in time order, and how many holds they name.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    pub acts: Vec<Timed>,
+    pub holds: usize,
+}
+
+fn ask(e: &UsageEvent, quantity: Option<Milli>) -> Ask {
+    Ask {
+        event: e.event.clone().unwrap_or_default(),
+        metadata: e.metadata.clone().unwrap_or_default(),
+        quantity: quantity.or(e.quantity).unwrap_or(Milli::ZERO),
+    }
+}
+
+impl Timeline {
+    /// The acts of one user's `entries` (in ledger order). Entries that record no demand
+    /// (grants, run closes) are left out. A hold whose reserve the ledger does not tell (an
+    /// entry written before it was kept) is made at its end.
+    pub fn of(entries: &[UsageEvent]) -> Timeline {
+        let mut timeline = Timeline::default();
+        // A reservation's hold by its reference: a late commit follows its expiry's entry.
+        let mut by_ref: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (order, e) in entries.iter().enumerate() {
+            let mut push = |at_ms: i64, act: Act| timeline.acts.push(Timed { at_ms, order, act });
+            match e.kind {
+                UsageKind::Commit | UsageKind::LateCommit | UsageKind::Release | UsageKind::Expiry => {
+                    let reference = e.id.split_once(':').map_or(e.id.as_str(), |(_, r)| r);
+                    let hold = match by_ref.get(reference) {
+                        Some(&hold) => hold,
+                        None => {
+                            let hold = timeline.holds;
+                            timeline.holds += 1;
+                            by_ref.insert(reference, hold);
+                            let (since, reserved) =
+                                e.hold.map_or((e.time_ms, e.quantity), |h| (h.since_ms, Some(h.reserved)));
+                            // Never after its end: the reserve's instant was the node's clock,
+                            // the end's Redis's.
+                            let end = e.hold.and_then(|h| h.until_ms).unwrap_or(e.time_ms);
+                            push(since.min(end), Act::Reserve { hold, ask: ask(e, reserved) });
+                            hold
+                        }
+                    };
+                    match e.kind {
+                        UsageKind::Release => push(e.time_ms, Act::End { hold }),
+                        UsageKind::Expiry => {
+                            push(e.hold.and_then(|h| h.until_ms).unwrap_or(e.time_ms), Act::End { hold })
+                        }
+                        _ => push(e.time_ms, Act::Commit { hold, ask: ask(e, None) }),
+                    }
+                }
+                UsageKind::Denied => push(e.time_ms, Act::Denied { ask: ask(e, None) }),
+                UsageKind::Track => push(e.time_ms, Act::Track { ask: ask(e, None) }),
+                UsageKind::Adjustment => push(
+                    e.time_ms,
+                    Act::Adjust {
+                        groups: e
+                            .groups
+                            .iter()
+                            .map(|g| (g.group_id.clone(), g.value.clone(), g.amount_milli))
+                            .collect(),
+                    },
+                ),
+                UsageKind::Grant
+                | UsageKind::GrantVoid
+                | UsageKind::GrantExpired
+                | UsageKind::DebtSettled
+                | UsageKind::RunClose => {}
+            }
+        }
+        // Stable: acts of one millisecond keep the ledger's order, a hold's reserve (pushed
+        // with the entry that ends it) before that end.
+        timeline.acts.sort_by_key(|t| (t.at_ms, t.order));
+        timeline
+    }
+
+    /// The recorded decisions, in time order: admitted or denied.
+    pub fn recorded(&self) -> impl Iterator<Item = bool> + '_ {
+        self.acts.iter().filter_map(|t| t.act.recorded())
+    }
+}
