@@ -136,7 +136,7 @@ local quantity = ARGV[l + 1] ~= '' and ARGV[l + 1] or record.qt or ''
 local kind = record.run and 'run_close' or late and 'late_commit' or 'commit'
 -- With the hold it ends: since when, and the quantity reserved (a replay of the ledger holds it).
 local fields = {'kind', kind, 'ref', ARGV[5], 'event', record.e, 'metadata', metadata, 'quantity', quantity,
-  'since', record.cr or record.c, 'reserved', record.qt or ''}
+  'since', record.cr or record.c, 'at', record.c, 'reserved', record.qt or ''}
 if record.ru then
   runs().named(fields, record.ru, record.ra, record.rk)
 end

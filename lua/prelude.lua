@@ -263,7 +263,7 @@ local function reclaim(now)
         -- The hold's end in the ledger (no usage of its own), as a release's (release.lua):
         -- a replay of the ledger sees what the reservation held from when until when.
         redis.call('XADD', KEYS[8], 'MINID', string.format('%d', now - ARGV[4]), '*', 'kind', 'expiry', 'ref', id,
-          'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c,
+          'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c, 'at', record.c,
           'until', due[k + 1])
       end
       taken = taken + #record.h

@@ -63,6 +63,6 @@ finish(ARGV[5], record, 'released', now)
 -- reservation held and from when (a run's own release is its steps' business).
 if not record.run then
   ledger(now, record.h, function() return nil end, {'kind', 'release', 'ref', ARGV[5], 'event', record.e,
-    'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c})
+    'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c, 'at', record.c})
 end
 return with_balances(append_counters({'ok', 'released', cjson.encode(record)}, record.h, quotas(KEYS[6], record.h, now)), record)

@@ -325,7 +325,7 @@ if set and allowed == 0 and ARGV[4] ~= '' and rollup(now, '~', 'd', 1) <= 100 th
   -- The record the node encoded holds the event, quantity and metadata ("e", "qt", "md").
   local r = cjson.decode('{' .. tail)
   redis.call('XADD', KEYS[8], 'MINID', string.format('%d', now - ARGV[4]), '*', 'kind', 'denied', 'event', r.e,
-    'metadata', r.md or '', 'quantity', r.qt, 'denied', set)
+    'metadata', r.md or '', 'quantity', r.qt, 'denied', set, 'at', string.format('%d', at))
 end
 -- Reserves prune only when they returned expired holds: commits, releases and tracks prune
 -- always, so the common admit stays cheap and ended records still go.

@@ -79,8 +79,9 @@ if holds.credits then
 end
 
 -- 5. The ledger entry and the day's rollups, in the same step as the counters.
+-- With its decision instant, which chose its windows (the entry's id is Redis's time).
 local fields = {'kind', 'track', 'ref', ARGV[l + 5], 'event', ARGV[l], 'metadata', ARGV[l + 1],
-  'quantity', ARGV[l + 2]}
+  'quantity', ARGV[l + 2], 'at', string.format('%d', at)}
 if step then
   runs().named(fields, step.id, step.action, step.kind)
 end

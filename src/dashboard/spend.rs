@@ -198,6 +198,7 @@ mod tests {
                 })
                 .collect(),
             denied_by: Vec::new(),
+            decided_ms: None,
             hold: None,
             reason: None,
             key_id: None,

@@ -128,6 +128,9 @@ pub struct UsageEvent {
     pub step: Option<crate::quota::reservation::StepOf>,
     /// A denial's groups that denied it.
     pub denied_by: Vec<String>,
+    /// The instant the node decided at, which chose the windows (a commit's, release's or
+    /// expiry's: its reserve's); None on entries written before it was kept, and on others.
+    pub decided_ms: Option<i64>,
     /// The hold an entry ends (a commit, release or expiry): when it was made, the quantity
     /// reserved, and, for an expiry, when it expired (the others ended at their own time).
     pub hold: Option<HeldSpan>,
@@ -136,6 +139,7 @@ pub struct UsageEvent {
 /// What a reservation held, from its reserve to its end, as the entry ending it tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeldSpan {
+    /// Redis's time of the reserve, which orders it among entries.
     pub since_ms: i64,
     pub reserved: Milli,
     /// An expiry's instant; None when the hold ended at the entry's time.

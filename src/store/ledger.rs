@@ -161,6 +161,7 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
         member,
         credits,
         position,
+        decided_ms: field("at").map(|at| at.parse().map_err(|_| bad("at"))).transpose()?,
         denied_by: field("denied")
             .map(|set| set.split(',').map(str::to_string).collect())
             .unwrap_or_default(),

@@ -39,6 +39,7 @@ mod per_value;
 mod periods;
 mod raw_http;
 mod readme;
+mod replay;
 mod recipes_images;
 mod recipes_llm;
 mod recipes_scopes;

@@ -95,12 +95,12 @@ pub fn replay(subject: &Subject<'_>, timeline: &Timeline) -> Outcome {
         r.follow_plans(t.at_ms);
         match &t.act {
             Act::Reserve { hold, ask } => {
-                let parts = r.reserve(ask, t.at_ms);
+                let parts = r.reserve(ask);
                 r.decided(parts.is_some());
                 r.holds[*hold] = parts;
             }
             Act::Denied { ask } => {
-                let parts = r.reserve(ask, t.at_ms);
+                let parts = r.reserve(ask);
                 r.decided(parts.is_some());
                 if let Some(parts) = parts {
                     r.out.estimated += 1;
@@ -121,10 +121,12 @@ pub fn replay(subject: &Subject<'_>, timeline: &Timeline) -> Outcome {
                     r.keep_ended(*hold, parts);
                 }
             }
-            Act::Track { ask } => r.track(ask, t.at_ms),
+            Act::Track { ask } => r.track(ask),
             Act::Adjust { groups } => r.adjust(groups, t.at_ms),
         }
     }
+    // Plan changes after the last act change counters too.
+    r.follow_plans(i64::MAX);
     r.out
 }
 
@@ -181,10 +183,10 @@ impl<'p> Replay<'_, 'p> {
         }
     }
 
-    /// A reserve of `ask` at `at_ms`: its parts when every group admits it, as the gateway
+    /// A reserve of `ask`: its parts when every group admits it, as the gateway
     /// would (admission, then the scripts' weighing), else None.
-    fn reserve(&mut self, ask: &Ask, at_ms: i64) -> Option<Vec<Part>> {
-        let span = self.span();
+    fn reserve(&mut self, ask: &Ask) -> Option<Vec<Part>> {
+        let (span, at_ms) = (self.span(), ask.at_ms);
         let input = EventInput {
             user: self.subject.user.clone(),
             event: ask.event.clone(),
@@ -280,8 +282,8 @@ impl<'p> Replay<'_, 'p> {
     }
 
     /// A track: counted in every matched group but in-flight ones, never denied.
-    fn track(&mut self, ask: &Ask, at_ms: i64) {
-        let span = self.span();
+    fn track(&mut self, ask: &Ask) {
+        let (span, at_ms) = (self.span(), ask.at_ms);
         let input = EventInput {
             user: self.subject.user.clone(),
             event: ask.event.clone(),
@@ -311,15 +313,23 @@ impl<'p> Replay<'_, 'p> {
         }
     }
 
-    /// An adjustment of groups the plan has, in each one's window at `at_ms`.
-    fn adjust(&mut self, groups: &[(String, Option<String>, i64)], at_ms: i64) {
+    /// An adjustment of groups the plan has. The gateway counted it in the window of its
+    /// node's instant, which the entry does not keep but the window's start it names tells: that
+    /// window when it is one of the group's and the entry's time is at most a node's accepted
+    /// skew (2 s) from it, else the group's window at the entry's time.
+    fn adjust(&mut self, groups: &[(String, Option<String>, Option<i64>, i64)], at_ms: i64) {
+        const SKEW_MS: i64 = 2_000;
         let span = self.span();
-        for (id, value, amount) in groups {
+        for (id, value, start, amount) in groups {
             let Some(g) = span.plan.groups.iter().find(|g| &g.id == id) else {
                 continue;
             };
-            let key = (id.clone(), g.window(at_ms, span.started_ms).start_ms, value.clone());
-            let count = self.counter(&key);
+            let window = |ms: i64| g.window(ms, span.started_ms).start_ms;
+            let start = match start {
+                Some(s) if [window(at_ms - SKEW_MS), window(at_ms + SKEW_MS)].contains(s) => *s,
+                _ => window(at_ms),
+            };
+            let count = self.counter(&(id.clone(), start, value.clone()));
             count.used = count.used.saturating_add_signed(*amount);
         }
     }

@@ -9,6 +9,9 @@ use crate::quota::{Milli, UsageEvent, UsageKind};
 /// What one event asked: the inputs a plan's groups are matched and measured on.
 #[derive(Debug, Clone)]
 pub struct Ask {
+    /// The instant whose windows it counts in: the node's decision instant, which the ledger
+    /// keeps beside its entries' Redis times (the entry's own time when it does not).
+    pub at_ms: i64,
     pub event: String,
     pub metadata: Map<String, Value>,
     pub quantity: Milli,
@@ -28,9 +31,9 @@ pub enum Act {
     End { hold: usize },
     /// Usage counted without a hold; never denied.
     Track { ask: Ask },
-    /// Usage set right by an operator: per group id, a per-value group's value and signed
-    /// milli-units, counted in the group's window at the act's instant (as the gateway does).
-    Adjust { groups: Vec<(String, Option<String>, i64)> },
+    /// Usage set right by an operator: per group id, a per-value group's value, the start of
+    /// the window it was counted in (None: lifetime) and signed milli-units.
+    Adjust { groups: Vec<(String, Option<String>, Option<i64>, i64)> },
 }
 
 impl Act {
@@ -61,6 +64,7 @@ pub struct Timeline {
 
 fn ask(e: &UsageEvent, quantity: Option<Milli>) -> Ask {
     Ask {
+        at_ms: e.decided_ms.unwrap_or(e.time_ms),
         event: e.event.clone().unwrap_or_default(),
         metadata: e.metadata.clone().unwrap_or_default(),
         quantity: quantity.or(e.quantity).unwrap_or(Milli::ZERO),
@@ -111,7 +115,7 @@ impl Timeline {
                         groups: e
                             .groups
                             .iter()
-                            .map(|g| (g.group_id.clone(), g.value.clone(), g.amount_milli))
+                            .map(|g| (g.group_id.clone(), g.value.clone(), g.period_start_ms, g.amount_milli))
                             .collect(),
                     },
                 ),
