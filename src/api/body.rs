@@ -12,7 +12,12 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Reads the whole body, refusing more than 64 KiB with 413 and a body declared as anything but
 /// JSON with 415 (a form or text body is never read as JSON by accident).
-pub async fn read(req: &HttpRequest, mut payload: Payload) -> Result<Bytes, ApiError> {
+pub async fn read(req: &HttpRequest, payload: Payload) -> Result<Bytes, ApiError> {
+    read_up_to(req, payload, MAX_BODY_BYTES).await
+}
+
+/// As `read`, up to `limit` bytes: a simulation's cohort may name 10,000 users.
+pub async fn read_up_to(req: &HttpRequest, mut payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
     if let Some(declared) = req.headers().get(actix_web::http::header::CONTENT_TYPE) {
         if !is_json(declared.to_str().unwrap_or("")) {
             return Err(ApiError::UnsupportedMediaType);
@@ -23,13 +28,13 @@ pub async fn read(req: &HttpRequest, mut payload: Payload) -> Result<Bytes, ApiE
         .get(actix_web::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+    if declared.is_some_and(|len| len > limit) {
         return Err(ApiError::PayloadTooLarge);
     }
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::invalid("body", e.to_string()))?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
+        if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge);
         }
         body.extend_from_slice(&chunk);

@@ -16,7 +16,7 @@ const NUMBER_COLUMNS: [usize; 5] = [5, 9, 16, 18, 25];
 /// A text cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a
 /// tab or a carriage return), led by a single quote so it shows as the text it is, as OWASP
 /// advises against CSV injection.
-fn neutralised(value: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn neutralised(value: &str) -> std::borrow::Cow<'_, str> {
     if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}").into()
     } else {
@@ -25,7 +25,7 @@ fn neutralised(value: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// A CSV field: quoted when it holds a comma, a quote or a line break; quotes doubled.
-fn field(out: &mut String, value: &str) {
+pub(super) fn field(out: &mut String, value: &str) {
     if value.contains([',', '"', '\n', '\r']) {
         out.push('"');
         out.push_str(&value.replace('"', "\"\""));

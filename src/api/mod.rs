@@ -26,6 +26,7 @@ mod route;
 mod routes;
 mod runs;
 mod settle;
+mod simulations;
 mod subscriptions;
 mod track;
 mod usage;

@@ -264,7 +264,10 @@ pub fn document(routes: &[Route]) -> OpenApi {
         dto::CreditMoveAnswer, dto::CategoryAnswer, dto::CreditSummaryAnswer, dto::GrantBody, dto::GrantAnswer, dto::GrantMadeAnswer, dto::GrantList, dto::BalanceAnswer, dto::BalanceList,
         dto::ApprovalAnswer, dto::ApprovalList, dto::ApproveBody, dto::DeclineBody,
         dto::StepRunAnswer, dto::RunLimitsDoc, dto::RunStartAnswer, dto::RunGroupAnswer, dto::RunAnswer, dto::RunList,
-        dto::RunExtendAnswer, runs::RunBody
+        dto::RunExtendAnswer, runs::RunBody,
+        dto::SimulationBody, dto::CohortDoc, dto::SimulationProgress, dto::SimulationError, dto::SimulationAnswer,
+        dto::PercentilesAnswer, dto::GroupPeakAnswer, dto::TotalsAnswer, dto::ChangeCount, dto::UserScenarioAnswer,
+        dto::UserRowAnswer, dto::ReportAnswer
     )
     .build();
     OpenApiBuilder::new()

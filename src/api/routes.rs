@@ -10,7 +10,7 @@ use utoipa::openapi::OpenApi;
 
 use super::openapi;
 use super::route::{Key, Route};
-use super::{approvals, audit_log, credits, runs, usage_events, user_tokens, users, webhooks};
+use super::{approvals, audit_log, credits, runs, simulations, usage_events, user_tokens, users, webhooks};
 use super::{cors, daily_usage, health, plans, projects, reservations, reserve, settle, subscriptions, track, usage};
 use crate::http::ApiError;
 use crate::http::Code;
@@ -83,6 +83,10 @@ routes! {
         body Some("EmptyBody"), ok 200 Some("RunAnswer"), errors [RunNotFound, CounterLimit];
     POST "/v1/runs/{runId}/extend" => runs::extend_run, Secret, "Move an open run's expiry",
         body Some("ExtendBody"), ok 200 Some("RunExtendAnswer"), errors [RunNotFound, RunEnded];
+    POST "/v1/simulations" => simulations::start_simulation, Secret, "Replay a cohort's recorded demand, denials included, against a candidate plan and the plans they are on; answers at once, then runs (read-only, kept a day)",
+        body Some("SimulationBody"), ok 202 Some("SimulationAnswer"), errors [PlanNotFound, InvalidPlan, SimulationBound];
+    GET "/v1/simulations/{simulationId}" => simulations::get_simulation, Secret, "A simulation's progress, then its report; the per-user rows as CSV with Accept: text/csv",
+        body None, ok 200 Some("SimulationAnswer"), errors [SimulationNotFound, SimulationRunning];
     POST "/v1/projects" => projects::create_project, Root, "Create a project",
         body Some("ProjectBody"), ok 201 Some("ProjectAnswer"), errors [ProjectExists];
     GET "/v1/projects" => projects::list_projects, Root, "List projects",

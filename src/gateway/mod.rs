@@ -29,6 +29,7 @@ mod runs;
 pub mod sessions;
 mod settle;
 mod sign_in;
+pub mod simulations;
 mod start;
 mod subscriptions;
 mod tokens;
@@ -112,6 +113,9 @@ pub enum GatewayError {
     /// replaced by an empty text that would be stored, signed or sent.
     #[error("could not write {what} as JSON: {cause}")]
     Encode { what: &'static str, cause: String },
+    /// A simulation past one of its bounds (`simulations.rs`), named.
+    #[error("{bound}: {detail}")]
+    Bound { bound: &'static str, detail: String },
 }
 
 impl GatewayError {
@@ -146,7 +150,8 @@ impl GatewayError {
             | GatewayError::WebhookLimit(_)
             | GatewayError::WebhookDisabled { .. }
             | GatewayError::RotationLimit { .. }
-            | GatewayError::Encode { .. } => false,
+            | GatewayError::Encode { .. }
+            | GatewayError::Bound { .. } => false,
         }
     }
 }
@@ -175,6 +180,8 @@ pub struct Gateway {
     /// For tests only: a wait before each parent's level, and between a parent change's check
     /// and its write (`parents.rs`).
     level_pause: std::time::Duration,
+    /// How many simulations this node runs (`simulations.rs`).
+    simulations: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Gateway {
@@ -195,6 +202,7 @@ impl Gateway {
             webhooks: Arc::default(),
             ledger_since: Arc::default(),
             level_pause: std::time::Duration::ZERO,
+            simulations: Arc::default(),
         })
     }
 

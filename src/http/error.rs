@@ -46,6 +46,13 @@ pub enum ApiError {
     ApprovalNotFound(String),
     #[error("no such run in this project")]
     RunNotFound,
+    #[error("no simulation {0} in this project (results are kept a day)")]
+    SimulationNotFound(String),
+    #[error("simulation {0} is still running; its CSV comes when it is done")]
+    SimulationRunning(String),
+    /// A simulation past a bound, which `field` names.
+    #[error("{field}: {detail}")]
+    SimulationBound { field: String, detail: String },
     #[error("the run has ended ({0}); start another")]
     RunEnded(&'static str),
     #[error("approval request {id} was {status} already")]
@@ -76,7 +83,7 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("group {0} would pass 9007199254740.991 units, the most a counter counts exactly; nothing was counted")]
     CounterLimit(String),
-    #[error("the request body is larger than 64 KiB")]
+    #[error("the request body is larger than the route takes (64 KiB; 4 MiB for a simulation)")]
     PayloadTooLarge,
     #[error("the request body must be JSON: send Content-Type: application/json")]
     UnsupportedMediaType,
@@ -128,6 +135,9 @@ impl ApiError {
             Self::GrantNotFound(_) => Code::GrantNotFound,
             Self::ApprovalNotFound(_) => Code::ApprovalNotFound,
             Self::RunNotFound => Code::RunNotFound,
+            Self::SimulationNotFound(_) => Code::SimulationNotFound,
+            Self::SimulationRunning(_) => Code::SimulationRunning,
+            Self::SimulationBound { .. } => Code::SimulationBound,
             Self::RunEnded(_) => Code::RunEnded,
             Self::ApprovalDecided { .. } => Code::ApprovalDecided,
             Self::ProjectExists(_) => Code::ProjectExists,
@@ -172,7 +182,7 @@ impl ApiError {
             "requestId": request_id,
         });
         match self {
-            Self::Invalid { field, .. } => body["field"] = json!(field),
+            Self::Invalid { field, .. } | Self::SimulationBound { field, .. } => body["field"] = json!(field),
             Self::InvalidPlan(problems) => {
                 let listed: Vec<_> = problems
                     .iter()
@@ -247,6 +257,10 @@ impl From<GatewayError> for ApiError {
             GatewayError::WebhookNotFound(id) => ApiError::WebhookNotFound(id),
             GatewayError::WebhookLimit(max) => ApiError::WebhookLimit(max),
             GatewayError::WebhookDisabled { id, reason } => ApiError::WebhookDisabled { id, reason },
+            GatewayError::Bound { bound, detail } => ApiError::SimulationBound {
+                field: bound.to_string(),
+                detail,
+            },
             GatewayError::RotationLimit { until_ms } => ApiError::SecretRotationLimit {
                 until: crate::json::rfc3339(until_ms),
             },

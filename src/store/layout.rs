@@ -175,6 +175,11 @@ impl Layout {
         self.project(project, &format!("approvals:user:{}", escape(user)))
     }
 
+    /// A simulation of the pricing lab: its progress, then its report (a string that expires).
+    pub fn simulation(&self, project: &str, id: &str) -> String {
+        self.project(project, &format!("sim:{id}"))
+    }
+
     /// Every change made by a key in the project, newest last (a capped stream).
     pub fn audit_log(&self, project: &str) -> String {
         self.project(project, "auditlog")

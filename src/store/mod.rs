@@ -25,6 +25,7 @@ mod rollups;
 mod scripts;
 mod sessions;
 mod sign_in;
+mod simulations;
 pub mod slots;
 mod subscriptions;
 mod users;

@@ -12,6 +12,7 @@ mod credits;
 pub mod direct;
 mod ledger;
 mod runs;
+mod simulations;
 mod webhooks;
 
 pub use account::*;
@@ -19,6 +20,7 @@ pub use approvals::*;
 pub use credits::*;
 pub use ledger::*;
 pub use runs::*;
+pub use simulations::*;
 pub use webhooks::*;
 
 use serde::{Deserialize, Serialize};

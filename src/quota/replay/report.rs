@@ -1,7 +1,10 @@
 //! A simulation's report: per user what the plans as they were (the baseline) and the
-//! candidate decided of the same recorded demand, and the cohort's totals.
+//! candidate decided of the same recorded demand, and the cohort's totals. Serde's derives are
+//! the form the gateway keeps a finished report in, not a wire format.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
 
 use super::engine::Outcome;
 
@@ -9,7 +12,7 @@ use super::engine::Outcome;
 pub const THRESHOLDS: [u16; 3] = [50, 80, 100];
 
 /// What one plan did with one user's demand.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scenario {
     pub admitted: u64,
     pub denied: u64,
@@ -43,7 +46,7 @@ impl From<&Outcome> for Scenario {
 }
 
 /// One user of the cohort.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRow {
     pub user: String,
     /// Decisions the ledger recorded (admitted holds and denials), and how many of them the
@@ -74,7 +77,7 @@ impl UserRow {
 }
 
 /// The cohort's sums under one plan.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     pub admitted: u64,
     pub denied: u64,
@@ -86,7 +89,7 @@ pub struct Totals {
 }
 
 /// Percentiles of users' peak share of one group, in millionths.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Percentiles {
     pub p50: u64,
     pub p90: u64,
@@ -112,7 +115,7 @@ impl Percentiles {
 }
 
 /// The cohort's aggregate.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Aggregate {
     pub users: u64,
     pub entries: u64,
@@ -187,7 +190,7 @@ impl Aggregate {
 
 /// A simulation's result: the aggregate and every user's row, most affected first (newly
 /// denied, then newly admitted, then by id).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     pub aggregate: Aggregate,
     pub users: Vec<UserRow>,

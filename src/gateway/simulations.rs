@@ -1,0 +1,343 @@
+//! The pricing lab: a simulation replays a cohort's recorded ledger under the plans its users
+//! are on (the baseline) and under a candidate plan (`quota::replay`), on a task of its own,
+//! and keeps its progress, then its report, for a day. Read-only: it reads subscriptions, plans
+//! and ledgers, and writes nothing but its own state.
+//!
+//! Bounded: at most `MAX_USERS` users and `MAX_ENTRIES` ledger entries, a range of at most
+//! `MAX_RANGE_MS`, `MAX_RUNNING` at a time on a node, and `WALL_TIME` each.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::{Gateway, GatewayError};
+use crate::quota::replay::{replay, PlanSpan, Report, Subject, Timeline, UserRow};
+use crate::quota::{Plan, UsageEvent, UserFilter, UserId, DAY_MS};
+use crate::secrets::random_bytes;
+
+pub const MAX_USERS: usize = 10_000;
+pub const MAX_ENTRIES: u64 = 1_000_000;
+pub const MAX_RANGE_MS: i64 = 92 * DAY_MS;
+pub const MAX_RUNNING: usize = 2;
+pub const WALL_TIME: Duration = Duration::from_secs(600);
+/// How long a simulation's state is kept after its last write.
+pub const KEEP: Duration = Duration::from_secs(86_400);
+/// Ledger entries read per call.
+const PAGE: usize = 1_000;
+/// How often a running simulation writes its progress.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// Whose demand a simulation replays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cohort {
+    /// The users on this plan.
+    Plan(String),
+    /// These users (ids as `UserId` parses them).
+    Users(Vec<String>),
+}
+
+/// The plan a simulation tries.
+#[derive(Debug, Clone)]
+pub enum Candidate {
+    /// A document not stored (its id, or "candidate").
+    Draft(Box<Plan>),
+    /// A stored plan, by id.
+    Stored(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct SimulationRequest {
+    pub candidate: Candidate,
+    pub cohort: Cohort,
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SimulationStatus {
+    Running,
+    Done,
+    Failed,
+}
+
+impl SimulationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SimulationStatus::Running => "running",
+            SimulationStatus::Done => "done",
+            SimulationStatus::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub users: u64,
+    pub users_done: u64,
+    pub entries: u64,
+}
+
+/// Why a simulation stopped: a bound it passed (`wallTime`), or a failure to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub bound: Option<String>,
+    pub detail: String,
+}
+
+/// A simulation as kept: its request, progress, and report or failure once it ended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Simulation {
+    pub id: String,
+    pub status: SimulationStatus,
+    pub created_ms: i64,
+    pub finished_ms: Option<i64>,
+    pub candidate_plan_id: String,
+    pub cohort: Cohort,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub progress: Progress,
+    pub error: Option<Failure>,
+    pub report: Option<Report>,
+}
+
+/// A place among the node's running simulations, given back when dropped.
+pub(super) struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn bound(bound: &'static str, detail: String) -> GatewayError {
+    GatewayError::Bound { bound, detail }
+}
+
+impl From<GatewayError> for Failure {
+    fn from(err: GatewayError) -> Failure {
+        Failure {
+            bound: None,
+            detail: err.to_string(),
+        }
+    }
+}
+
+impl Gateway {
+    /// Checks a simulation's bounds, keeps it as running and starts it; answers it at once.
+    pub async fn start_simulation(&self, project: &str, request: SimulationRequest) -> Result<Simulation, GatewayError> {
+        let SimulationRequest {
+            candidate,
+            cohort,
+            from_ms,
+            to_ms,
+        } = request;
+        if from_ms >= to_ms {
+            return Err(GatewayError::Invalid {
+                field: "from",
+                detail: "must be before to".into(),
+            });
+        }
+        if to_ms - from_ms > MAX_RANGE_MS {
+            return Err(bound("range", "a simulation replays at most 92 days".into()));
+        }
+        let candidate = match candidate {
+            Candidate::Draft(plan) => *plan,
+            Candidate::Stored(id) => (*self.plan(project, &id).await?.ok_or(GatewayError::PlanNotFound(id))?).clone(),
+        };
+        let users = self.cohort(project, &cohort).await?;
+        let entries = self.ledger_lengths(project, &users).await?;
+        if entries > MAX_ENTRIES {
+            return Err(bound(
+                "entries",
+                format!("the cohort's ledgers hold {entries} entries, more than the {MAX_ENTRIES} a simulation replays; narrow the cohort"),
+            ));
+        }
+        let slot = self.simulation_slot()?;
+        let simulation = Simulation {
+            id: format!("sim_{}", hex::encode(random_bytes::<16>())),
+            status: SimulationStatus::Running,
+            created_ms: self.now_ms(),
+            finished_ms: None,
+            candidate_plan_id: candidate.id.clone(),
+            cohort,
+            from_ms,
+            to_ms,
+            progress: Progress {
+                users: users.len() as u64,
+                ..Progress::default()
+            },
+            error: None,
+            report: None,
+        };
+        self.keep_simulation(project, &simulation).await?;
+        let (gateway, project, running) = (self.clone(), project.to_string(), simulation.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            gateway.run_simulation(&project, running, &candidate, &users).await;
+        });
+        Ok(simulation)
+    }
+
+    /// A simulation of the last day, or None.
+    pub async fn simulation(&self, project: &str, id: &str) -> Result<Option<Simulation>, GatewayError> {
+        let Some(text) = self.store.simulation(project, id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(serde_json::from_str(&text).map_err(GatewayError::encode("simulation"))?))
+    }
+
+    async fn keep_simulation(&self, project: &str, simulation: &Simulation) -> Result<(), GatewayError> {
+        let text = serde_json::to_string(simulation).map_err(GatewayError::encode("simulation"))?;
+        Ok(self.store.put_simulation(project, &simulation.id, text, KEEP).await?)
+    }
+
+    fn simulation_slot(&self) -> Result<Slot, GatewayError> {
+        let running = self.simulations.clone();
+        if running.fetch_add(1, Ordering::SeqCst) >= MAX_RUNNING {
+            running.fetch_sub(1, Ordering::SeqCst);
+            return Err(bound(
+                "concurrency",
+                format!("this node runs {MAX_RUNNING} simulations already; try again when one ends"),
+            ));
+        }
+        Ok(Slot(running))
+    }
+
+    /// The cohort's users, at most MAX_USERS.
+    async fn cohort(&self, project: &str, cohort: &Cohort) -> Result<Vec<UserId>, GatewayError> {
+        let plan = match cohort {
+            Cohort::Users(users) if users.len() > MAX_USERS => {
+                return Err(bound("cohort.userIds", format!("a simulation replays at most {MAX_USERS} users")))
+            }
+            Cohort::Users(users) => return Ok(users.iter().filter_map(|u| UserId::parse(u).ok()).collect()),
+            Cohort::Plan(plan) => plan,
+        };
+        if self.plan(project, plan).await?.is_none() {
+            return Err(GatewayError::PlanNotFound(plan.clone()));
+        }
+        let filter = UserFilter {
+            plan_id: Some(plan.clone()),
+            ..UserFilter::default()
+        };
+        let (mut users, mut after) = (Vec::new(), None);
+        loop {
+            let page = self.store.users(project, after.as_deref(), 1_000, &filter).await?;
+            for entry in page.data {
+                if let Ok(user) = UserId::parse(&entry.user_id) {
+                    users.push(user);
+                }
+            }
+            if users.len() > MAX_USERS {
+                return Err(bound(
+                    "users",
+                    format!("plan {plan} has more than the {MAX_USERS} users a simulation replays; name them in cohort.userIds"),
+                ));
+            }
+            match page.next_after {
+                Some(next) => after = Some(next),
+                None => return Ok(users),
+            }
+        }
+    }
+
+    /// What the cohort's ledgers keep, whatever the times: a bound checked before starting.
+    async fn ledger_lengths(&self, project: &str, users: &[UserId]) -> Result<u64, GatewayError> {
+        let mut lengths = futures_util::stream::iter(users)
+            .map(|user| self.store.ledger_length(project, user))
+            .buffer_unordered(16);
+        let mut total = 0;
+        while let Some(length) = lengths.next().await {
+            total += length?;
+        }
+        Ok(total)
+    }
+
+    async fn run_simulation(&self, project: &str, mut simulation: Simulation, candidate: &Plan, users: &[UserId]) {
+        let result = self.replay_cohort(project, &mut simulation, candidate, users).await;
+        simulation.finished_ms = Some(self.now_ms());
+        match result {
+            Ok(rows) => {
+                simulation.status = SimulationStatus::Done;
+                simulation.report = Some(Report::of(rows, simulation.progress.entries));
+            }
+            Err(failure) => {
+                simulation.status = SimulationStatus::Failed;
+                simulation.error = Some(failure);
+            }
+        }
+        if let Err(err) = self.keep_simulation(project, &simulation).await {
+            tracing::warn!(simulation = simulation.id, %err, "a simulation's end could not be kept");
+        }
+    }
+
+    /// Every user's row, writing progress as it goes.
+    async fn replay_cohort(
+        &self,
+        project: &str,
+        simulation: &mut Simulation,
+        candidate: &Plan,
+        users: &[UserId],
+    ) -> Result<Vec<UserRow>, Failure> {
+        let (started, mut written) = (Instant::now(), Instant::now());
+        let default_plan = self.project_settings(project).await?.and_then(|s| s.default_plan);
+        let mut rows = Vec::with_capacity(users.len());
+        for user in users {
+            if started.elapsed() > WALL_TIME {
+                return Err(Failure {
+                    bound: Some("wallTime".into()),
+                    detail: format!("a simulation runs at most {} s; narrow the cohort or the range", WALL_TIME.as_secs()),
+                });
+            }
+            let sub = self.store.subscription(project, user).await.map_err(GatewayError::from)?;
+            let plan = match sub.plan_id.clone().or_else(|| default_plan.clone()) {
+                Some(id) => self.plan(project, &id).await?,
+                None => None,
+            };
+            let entries = self.ledger_range(project, user, simulation.from_ms, simulation.to_ms).await?;
+            simulation.progress.entries += entries.len() as u64;
+            simulation.progress.users_done += 1;
+            // A user on no plan (or a deleted one) has no baseline to compare with.
+            if let Some(plan) = plan {
+                let timeline = Timeline::of(&entries);
+                let recorded: Vec<bool> = timeline.recorded().collect();
+                let under = |plan: &Plan| {
+                    let subject = Subject {
+                        user: user.clone(),
+                        spans: vec![PlanSpan {
+                            from_ms: i64::MIN,
+                            plan,
+                            started_ms: sub.started_at_ms.unwrap_or(0),
+                        }],
+                        overrides: sub.overrides.clone(),
+                    };
+                    replay(&subject, &timeline)
+                };
+                rows.push(UserRow::of(user.as_str(), &recorded, &under(&plan), &under(candidate)));
+            }
+            if written.elapsed() > PROGRESS_EVERY {
+                self.keep_simulation(project, simulation).await?;
+                written = Instant::now();
+            }
+            // The replay is the node's CPU: other requests go between users.
+            tokio::task::yield_now().await;
+        }
+        Ok(rows)
+    }
+
+    /// `user`'s ledger entries in [from_ms, to_ms), oldest first.
+    async fn ledger_range(&self, project: &str, user: &UserId, from_ms: i64, to_ms: i64) -> Result<Vec<UsageEvent>, GatewayError> {
+        let mut entries: Vec<UsageEvent> = Vec::new();
+        loop {
+            let after = entries.last().map(|e| e.position.clone());
+            let page = self.store.ledger(project, user, after.as_deref(), from_ms, to_ms, PAGE).await?;
+            let full = page.len() == PAGE;
+            entries.extend(page);
+            if !full {
+                return Ok(entries);
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The pricing lab over HTTP: `POST /v1/simulations` replays recorded demand, denials included,
+//! against a candidate plan; `GET /v1/simulations/{id}` answers progress, then the report and
+//! its CSV. Bounds answer 422 naming the bound; nothing a simulation reads changes.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{freemium_free_plan, spawn_app, TestApp};
+
+/// Each user asks for `images` renders, reserving and committing each one.
+async fn render(app: &TestApp, user: &str, images: usize) {
+    for _ in 0..images {
+        let answer = app
+            .reserve(json!({ "userId": user, "event": "image.model_a", "metadata": { "variant": "1k" } }))
+            .await;
+        if let Some(id) = answer["reservationId"].as_str() {
+            assert_eq!(app.commit(id, None).await.0, StatusCode::OK);
+        }
+    }
+}
+
+/// Polls a simulation until it is no longer running (at most 30 s).
+async fn finished(app: &TestApp, id: &str) -> Value {
+    for _ in 0..300 {
+        let (status, answer) = app.json(Method::GET, &format!("/v1/simulations/{id}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        if answer["status"] != "running" {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("simulation {id} did not finish");
+}
+
+fn with_quota(quota: u64) -> Value {
+    let mut plan = freemium_free_plan();
+    plan["id"] = json!("plan_free_next");
+    plan["groups"][0]["quota"] = json!(quota);
+    plan
+}
+
+/// The freemium question: "if free allowed 3 images instead of 2, whom would it change?"
+/// Ada asked for 3 (one denied), Bo for 1, Cy for 5 (three denied): under 3, Ada's and Cy's first
+/// denial are admitted; under 1, Ada's and Cy's second image is denied.
+#[tokio::test]
+async fn a_candidate_quota_is_tried_on_recorded_demand_denials_included() {
+    let app = spawn_app().await;
+    app.put_plan(freemium_free_plan()).await;
+    for (user, images) in [("ada", 3), ("bo", 1), ("cy", 5)] {
+        app.subscribe(user, "plan_free", None).await;
+        render(&app, user, images).await;
+    }
+    let before = app.usage_events_all("userId=cy").await;
+
+    let (status, started) = app
+        .json(
+            Method::POST,
+            "/v1/simulations",
+            Some(json!({ "candidate": with_quota(3), "cohort": { "planId": "plan_free" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    assert_eq!(started["candidatePlanId"], "plan_free_next");
+    let id = started["id"].as_str().unwrap().to_string();
+    let done = finished(&app, &id).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let report = &done["report"];
+    assert_eq!(report["fidelity"], 1.0, "the baseline reproduces every recorded decision: {report}");
+    assert_eq!((report["users"].clone(), report["recordedDecisions"].clone()), (json!(3), json!(9)));
+    assert_eq!(
+        (report["baseline"]["admitted"].clone(), report["baseline"]["denied"].clone()),
+        (json!(5), json!(4))
+    );
+    assert_eq!(
+        (report["candidate"]["admitted"].clone(), report["candidate"]["estimated"].clone()),
+        (json!(7), json!(2))
+    );
+    assert_eq!(report["newlyAdmitted"], json!({ "decisions": 2, "users": 2 }));
+    assert_eq!(report["newlyDenied"], json!({ "decisions": 0, "users": 0 }));
+    // Ada and Cy reached 100 % of 2; under 3, Ada stands at 100 % and Bo at a third.
+    assert_eq!(report["baseline"]["crossed"], json!({ "50": 3, "80": 2, "100": 2 }));
+    assert_eq!(report["candidate"]["crossed"], json!({ "50": 2, "80": 2, "100": 2 }));
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["newlyAdmitted"], 1, "{rows:?}");
+    let bo = rows.iter().find(|r| r["userId"] == "bo").unwrap();
+    // (Shares are kept in millionths.)
+    assert_eq!(bo["candidate"]["peakShare"]["lg_free_model_a"], 0.333333);
+    assert_eq!(report["peakShare"][0]["baseline"]["max"], 1.0);
+
+    // The CSV of the rows, most affected first.
+    let csv = app
+        .client
+        .get(format!("{}/v1/simulations/{id}", app.address))
+        .bearer_auth(&app.key)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("userId,recorded,reproduced,newlyDenied,newlyAdmitted,"), "{csv}");
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[3].starts_with("bo,1,1,0,0,1,0,1,0,0,"), "{csv}");
+
+    // The other way: a quota of 1 denies Ada's and Cy's second image.
+    let (_, lowered) = app
+        .json(
+            Method::POST,
+            "/v1/simulations",
+            Some(json!({ "candidate": with_quota(1), "cohort": { "userIds": ["ada", "bo", "cy"] } })),
+        )
+        .await;
+    let done = finished(&app, lowered["id"].as_str().unwrap()).await;
+    assert_eq!(done["report"]["newlyDenied"], json!({ "decisions": 2, "users": 2 }), "{done}");
+
+    // Read-only: the ledger and counters are as they were.
+    assert_eq!(app.usage_events_all("userId=cy").await, before);
+    assert_eq!(app.usage("cy").await["counters"][0]["used"], 2);
+}
+
+/// Past a bound, 422 names it; an unknown simulation is 404; a stored plan is a candidate.
+#[tokio::test]
+async fn bounds_are_refused_with_the_bound_named() {
+    let app = spawn_app().await;
+    app.put_plan(freemium_free_plan()).await;
+    let post = |body: Value| app.json(Method::POST, "/v1/simulations", Some(body));
+    let stored = json!({ "planId": "plan_free" });
+
+    let (status, answer) = post(json!({ "candidate": stored, "cohort": { "planId": "plan_free" },
+        "from": "2026-01-01T00:00:00Z", "to": "2026-05-01T00:00:00Z" }))
+    .await;
+    assert_eq!((status.as_u16(), answer["code"].as_str(), answer["field"].as_str()), (422, Some("simulation_bound"), Some("range")), "{answer}");
+
+    let many: Vec<String> = (0..10_001).map(|i| format!("u{i}")).collect();
+    let (status, answer) = post(json!({ "candidate": stored, "cohort": { "userIds": many } })).await;
+    assert_eq!((status.as_u16(), answer["field"].as_str()), (422, Some("cohort.userIds")), "{answer}");
+
+    let (status, answer) = post(json!({ "candidate": { "planId": "plan_none" }, "cohort": { "planId": "plan_free" } })).await;
+    assert_eq!((status.as_u16(), answer["code"].as_str()), (404, Some("plan_not_found")), "{answer}");
+    let (status, answer) = post(json!({ "candidate": stored, "cohort": {} })).await;
+    assert_eq!((status.as_u16(), answer["field"].as_str()), (400, Some("cohort")), "{answer}");
+    let (status, answer) = post(json!({ "candidate": stored, "cohort": { "planId": "plan_free" }, "from": "yesterday" })).await;
+    assert_eq!((status.as_u16(), answer["field"].as_str()), (400, Some("from")), "{answer}");
+    let (status, answer) = post(json!({ "candidate": { "groups": "none" }, "cohort": { "planId": "plan_free" } })).await;
+    assert_eq!(status.as_u16(), 400, "{answer}");
+
+    let (status, answer) = app.json(Method::GET, "/v1/simulations/sim_0123456789abcdef0123456789abcdef", None).await;
+    assert_eq!((status.as_u16(), answer["code"].as_str()), (404, Some("simulation_not_found")), "{answer}");
+
+    // A node runs two at a time: of four started at once over a large cohort, the others are
+    // refused while those run.
+    let users: Vec<String> = (0..5_000).map(|i| format!("u{i}")).collect();
+    let body = json!({ "candidate": stored, "cohort": { "userIds": users } });
+    let answers = futures::future::join_all((0..4).map(|_| post(body.clone()))).await;
+    let accepted = answers.iter().filter(|(s, _)| *s == StatusCode::ACCEPTED).count();
+    let refused: Vec<&Value> = answers.iter().filter(|(s, _)| s.as_u16() == 422).map(|(_, a)| a).collect();
+    assert!(accepted <= 2 && accepted + refused.len() == 4, "{answers:?}");
+    assert!(refused.iter().all(|a| a["field"] == "concurrency"), "{answers:?}");
+}
