@@ -11,7 +11,7 @@ use super::users::user_link;
 use crate::gateway::{GatewayError, LedgerCursor, UsageEventPage};
 use crate::json::rfc3339;
 use crate::quota::reservation::StepOf;
-use crate::quota::{SignedAmount, UsageEvent};
+use crate::quota::{SignedAmount, UsageEvent, UsageKind};
 
 /// Characters of an entry's metadata a table cell shows.
 const METADATA_CHARS: usize = 80;
@@ -70,6 +70,14 @@ pub fn entries_table(events: &[UsageEvent], run: Option<&str>) -> Markup {
                         @if steps { td { @if let Some(step) = &e.step { (step_cell(step, run)) } } }
                         td {
                             @for g in &e.groups { code { (Shown(&g.group_id)) } " " (SignedAmount(g.amount_milli)) " " }
+                            // Demand that counted nothing: what a denial asked and who denied
+                            // it; what a released or expired hold had held.
+                            @if !e.denied_by.is_empty() {
+                                span.muted { "denied by " } @for g in &e.denied_by { code { (Shown(g)) } " " }
+                            }
+                            @if let (UsageKind::Release | UsageKind::Expiry, Some(hold)) = (e.kind, e.hold) {
+                                span.muted { "held " } (hold.reserved)
+                            }
                             // Credit moves: grants made, burned, voided, expired, and debt.
                             @for m in &e.credits {
                                 span.muted { "balance " } code { (Shown(&m.balance)) } " " (m.amount)

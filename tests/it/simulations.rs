@@ -161,3 +161,116 @@ async fn bounds_are_refused_with_the_bound_named() {
     assert!(accepted <= 2 && accepted + refused.len() == 4, "{answers:?}");
     assert!(refused.iter().all(|a| a["field"] == "concurrency"), "{answers:?}");
 }
+
+/// This process's resident memory now and at its peak, in KiB (Linux's /proc).
+fn memory_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The size the pricing lab is measured at: 1,000 users with 100 ledger entries each, written
+/// by the scripts (tracks, reserves with their commits, and the denials past the quota), replayed
+/// against a candidate; it finishes and accounts for every entry. Its time and this process's
+/// memory are printed (BENCHMARKS.md has a release build's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishes() {
+    use futures::StreamExt;
+    use quota_gateway::gateway::audit::Actor;
+    use quota_gateway::gateway::simulations::{Candidate, Cohort, SimulationRequest, SimulationStatus};
+    use quota_gateway::gateway::ParentChange;
+    use quota_gateway::quota::{EventInput, Milli, Plan, UserId};
+
+    const USERS: usize = 1_000;
+    // A measure of size, not of topology: the cluster run leaves it to the standalone one.
+    if std::env::var("QG_TEST_TOPOLOGY").as_deref() == Ok("cluster") {
+        return;
+    }
+    let gateway = crate::support::service_on_shared(&crate::support::unique_prefix()).await;
+    let plan = |id: &str, quota: u64| {
+        let doc = json!({ "periodType": "month", "groups": [
+            { "id": "images", "unit": "count", "quota": quota, "matches": [ { "event": "image" } ] },
+            { "id": "tokens", "unit": "tokens", "quota": 100_000, "matches": [ { "event": "chat" } ] } ] });
+        Plan::from_doc(id, serde_json::from_value(doc).unwrap()).unwrap()
+    };
+    let current = plan("plan_lab", 30);
+    gateway.put_plan("p", &current, &Actor::root()).await.unwrap();
+    let users: Vec<UserId> = (0..USERS).map(|i| UserId::parse(&format!("user{i:04}")).unwrap()).collect();
+    // Per user: 60 tracks of chat, then 40 image reserves, each committed at once: 30 admitted
+    // (a commit entry each) and 10 denied (a denied entry each) = 100 entries.
+    let seeded = futures::stream::iter(&users)
+        .map(|user| {
+            let gateway = &gateway;
+            let current = &current;
+            async move {
+                gateway
+                    .subscribe("p", user, current, None, None, ParentChange::Keep, &Actor::root())
+                    .await
+                    .unwrap();
+                let event = |name: &str, units: u64| EventInput {
+                    user: user.clone(),
+                    event: name.into(),
+                    quantity: Milli(units * 1000),
+                    metadata: Default::default(),
+                    step: None,
+                };
+                for i in 0..60 {
+                    gateway.track("p", &event("chat", 10 + i), None, "key_lab").await.unwrap();
+                }
+                for _ in 0..40 {
+                    let d = gateway.reserve("p", &event("image", 1), 60_000, None).await.unwrap();
+                    if let Some(granted) = d.granted {
+                        let id = quota_gateway::quota::ReservationId::parse(&granted.reservation_id).unwrap();
+                        gateway.commit("p", &id, None, None, None, "key_lab").await.unwrap();
+                    }
+                }
+            }
+        })
+        .buffer_unordered(32)
+        .count()
+        .await;
+    assert_eq!(seeded, USERS);
+
+    let (rss_before, _) = memory_kib();
+    let started = std::time::Instant::now();
+    let request = SimulationRequest {
+        candidate: Candidate::Draft(Box::new(plan("plan_next", 35))),
+        cohort: Cohort::Plan("plan_lab".into()),
+        from_ms: gateway.now_ms() - 86_400_000,
+        to_ms: gateway.now_ms() + 1,
+    };
+    let id = gateway.start_simulation("p", request).await.unwrap().id;
+    let done = loop {
+        let s = gateway.simulation("p", &id).await.unwrap().unwrap();
+        if s.status != SimulationStatus::Running {
+            break s;
+        }
+        assert!(started.elapsed() < Duration::from_secs(600), "the simulation ran past its cap");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let elapsed = started.elapsed();
+    let (rss_after, peak) = memory_kib();
+    assert_eq!(done.status, SimulationStatus::Done, "{:?}", done.error);
+    let report = done.report.unwrap();
+    let a = &report.aggregate;
+    assert_eq!((a.users, a.entries), (USERS as u64, 100 * USERS as u64));
+    assert_eq!((a.recorded, a.reproduced), (40 * USERS as u64, 40 * USERS as u64));
+    assert_eq!((a.baseline.admitted, a.baseline.denied), (30 * USERS as u64, 10 * USERS as u64));
+    // Under 35, each user's first five denials are admitted (counted at their quantity).
+    assert_eq!((a.newly_admitted, a.newly_admitted_users), (5 * USERS as u64, USERS as u64));
+    println!(
+        "simulation of {USERS} users and {} entries: {:.2} s; resident memory {} KiB before, {} KiB after, peak {} KiB",
+        a.entries,
+        elapsed.as_secs_f64(),
+        rss_before,
+        rss_after,
+        peak
+    );
+}
