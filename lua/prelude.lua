@@ -29,8 +29,9 @@
 -- {"v": RECORD_VERSION (absent in the first encoding), "s": held|committed|released, "e": event,
 --  "qt": the quantity reserved in milli-units, "md": the event's metadata as canonical JSON
 --  (absent when it had none; records written before these fields have neither),
---  "c": created ms, "x": expires ms, "t": ended ms, "l": "1" when committed late, "rx": "1"
---  when released after it had expired, "p": the next level up when there is one, "h": [hold,
+--  "c": created ms (the decision instant), "cr": Redis's time of the reserve (the ledger entry
+--  ending the hold tells it), "x": expires ms, "t": ended ms, "l": "1" when committed late,
+--  "rx": "1" when released after it had expired, "p": the next level up when there is one, "h": [hold,
 --  ...]} with each hold as holds.lua reads it, plus "n": the committed milli-units. A held
 --  record whose id has left the open set has expired. Reserve writes what the node encoded for
 --  it (the node has the holds at hand) with the times in front; later scripts re-encode it.
@@ -263,8 +264,8 @@ local function reclaim(now)
         -- The hold's end in the ledger (no usage of its own), as a release's (release.lua):
         -- a replay of the ledger sees what the reservation held from when until when.
         redis.call('XADD', KEYS[8], 'MINID', string.format('%d', now - ARGV[4]), '*', 'kind', 'expiry', 'ref', id,
-          'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c, 'at', record.c,
-          'until', due[k + 1])
+          'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c,
+          'at', record.c, 'until', due[k + 1])
       end
       taken = taken + #record.h
     end

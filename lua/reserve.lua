@@ -252,10 +252,11 @@ if allowed == 1 then
   -- A step's record says which holds it drew from its run ("rd").
   local record
   if drawn then
-    record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x .. '",' .. credit_parts .. '"rd":"' .. drawn
-      .. '",' .. tail
+    record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x
+      .. '",' .. credit_parts .. '"rd":"' .. drawn .. '",' .. tail
   else
-    record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x .. '",' .. credit_parts .. tail
+    record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x
+      .. '",' .. credit_parts .. tail
   end
   redis.call('HSET', KEYS[2], ARGV[6], record)
   redis.call('ZADD', KEYS[3], x, ARGV[6])
@@ -318,7 +319,7 @@ if set then
 end
 -- Denied demand in the ledger, so a replay of it against another plan sees what was refused
 -- too: an entry per denial, its event, metadata and quantity and the groups that denied, for
--- first 100 denials of the user's UTC day, so a script hammering a denied user cannot grow the
+-- the first 100 denials of the user's UTC day, so a script hammering a denied user cannot grow the
 -- ledger. The day's count is the rollup of the pseudo-group "~" (no group id holds one), pruned
 -- with the day's others; the groups' rollups above count every denial.
 if set and allowed == 0 and ARGV[4] ~= '' and rollup(now, '~', 'd', 1) <= 100 then
