@@ -79,3 +79,50 @@ pub fn bar(used: Milli, held: Milli, quota: Milli) -> Markup {
         }
     }
 }
+
+/// The buckets of a share histogram: tenths of the quota, then over it.
+pub const SHARE_BUCKETS: [&str; 11] = [
+    "0–10", "10–20", "20–30", "30–40", "40–50", "50–60", "60–70", "70–80", "80–90", "90–100", "over 100",
+];
+
+/// The bucket of `SHARE_BUCKETS` a share in millionths falls in: a tenth includes its lower
+/// bound, the last tenth its upper too (a user at exactly their quota is in 90–100).
+pub fn share_bucket(ppm: u64) -> usize {
+    if ppm > 1_000_000 {
+        SHARE_BUCKETS.len() - 1
+    } else {
+        ((ppm / 100_000) as usize).min(SHARE_BUCKETS.len() - 2)
+    }
+}
+
+/// Users per bucket of `SHARE_BUCKETS`, two bars a bucket: under the baseline (left, light)
+/// and under the candidate; labelled with the buckets and the highest count.
+pub fn share_histogram(group: &str, baseline: &[u64], candidate: &[u64]) -> Markup {
+    const TOP: f64 = 14.0;
+    let top = baseline.iter().chain(candidate).copied().max().unwrap_or(0).max(1) as f64;
+    let step = WIDTH / SHARE_BUCKETS.len() as f64;
+    let bar = (step / 2.0 - 2.0).max(1.0);
+    let label = format!("users by peak share of {group}'s quota, baseline and candidate");
+    html! {
+        svg.chart.histogram viewBox=(format!("0 0 {WIDTH} {}", TOP + HEIGHT + 16.0)) width="100%" role="img" aria-label=(label) {
+            text x="0" y="10" { "max " (top) " users" }
+            rect.baseline x=(WIDTH - 150.0) y="2" width="10" height="10" {}
+            text x=(WIDTH - 136.0) y="10" { "baseline" }
+            rect x=(WIDTH - 70.0) y="2" width="10" height="10" {}
+            text x=(WIDTH - 56.0) y="10" { "candidate" }
+            @for (i, name) in SHARE_BUCKETS.iter().enumerate() {
+                @let x = i as f64 * step + 1.0;
+                @for (side, counts, dx) in [("baseline", baseline, 0.0), ("candidate", candidate, bar + 1.0)] {
+                    @let n = counts.get(i).copied().unwrap_or(0);
+                    @let h = n as f64 / top * HEIGHT;
+                    rect class=[(side == "baseline").then_some("baseline")]
+                        x=(format!("{:.1}", x + dx)) y=(format!("{:.1}", TOP + HEIGHT - h))
+                        width=(format!("{bar:.1}")) height=(format!("{h:.1}")) {
+                        title { (n) @if n == 1 { " user" } @else { " users" } " at " (name) " % under the " (side) }
+                    }
+                }
+                text x=(format!("{:.1}", x + bar)) y=(TOP + HEIGHT + 12.0) text-anchor="middle" { (name) }
+            }
+        }
+    }
+}

@@ -58,11 +58,31 @@ pub async fn page(
     body: Markup,
 ) -> Result<Markup, ApiError> {
     let pending = state.gateway.pending_approvals(&session.project).await?;
-    Ok(frame(session, pending, active, title, flash, body))
+    Ok(frame(session, pending, (active, title, None), flash, body))
 }
 
-/// The frame of a page, with `pending` approval requests beside the Approvals link.
-fn frame(session: &Session, pending: u64, active: &str, title: &str, flash: Option<Markup>, body: Markup) -> Markup {
+/// A signed-in page that reloads itself every `seconds` (a task's progress), by a `refresh`
+/// meta element: no script, which the Content-Security-Policy would refuse anyway.
+pub async fn refreshing_page(
+    state: &AppState,
+    session: &Session,
+    (active, title): (&str, &str),
+    seconds: u32,
+    body: Markup,
+) -> Result<Markup, ApiError> {
+    let pending = state.gateway.pending_approvals(&session.project).await?;
+    Ok(frame(session, pending, (active, title, Some(seconds)), None, body))
+}
+
+/// The frame of a page, with `pending` approval requests beside the Approvals link, reloading
+/// itself every `refresh` seconds when given.
+fn frame(
+    session: &Session,
+    pending: u64,
+    (active, title, refresh): (&str, &str, Option<u32>),
+    flash: Option<Markup>,
+    body: Markup,
+) -> Markup {
     let sections = [
         ("Overview", "/dashboard/overview"),
         ("Users", "/dashboard/users"),
@@ -79,6 +99,7 @@ fn frame(session: &Session, pending: u64, active: &str, title: &str, flash: Opti
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(seconds) = refresh { meta http-equiv="refresh" content=(seconds); }
                 title { (Shown(title)) " · quota-gateway" }
                 link rel="stylesheet" href="/dashboard/assets/app.css";
             }

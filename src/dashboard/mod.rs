@@ -17,6 +17,8 @@ mod plans;
 mod runs;
 mod session;
 mod shown;
+mod simulation_report;
+mod simulations;
 mod spend;
 mod user;
 mod users;
@@ -45,6 +47,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(|req, state| plans::edit(req, state, None)),
         )
         .route("/dashboard/plans/save", web::post().to(plans::save))
+        // The editor's form tried on the plan's users; nothing is saved.
+        .route("/dashboard/plans/try", web::post().to(simulations::try_plan))
+        .route(
+            "/dashboard/simulations/{simulationId}",
+            web::get().to(simulations::show),
+        )
         .route(
             "/dashboard/plans/{planId}/edit",
             web::get().to(|req, state, path| plans::edit(req, state, Some(path))),

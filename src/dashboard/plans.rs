@@ -1,5 +1,6 @@
 //! Plans: the list with member counts, and the editor: a plan's JSON (or a recipe's from
-//! `examples/`) edited in place, every problem shown by its field, a diff before saving.
+//! `examples/`) edited in place, every problem shown by its field, a diff before saving, and
+//! the same document tried on the plan's users' last 30 days (`simulations.rs`) without saving.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -75,7 +76,8 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     ))
 }
 
-/// The editor: `id` and `text` in a form that checks before it saves.
+/// The editor: `id` and `text` in a form that checks before it saves, or tries the text on the
+/// plan's users (the same form, posted to `TRY`: what is tried is what was typed).
 fn editor(session: &Session, id: &str, text: &str, problems: &[(String, String)], diff: Option<Markup>) -> Markup {
     html! {
         h1 { "Plan " code { (Shown(id)) } }
@@ -98,9 +100,44 @@ fn editor(session: &Session, id: &str, text: &str, problems: &[(String, String)]
             (csrf(session))
             p { label { "Plan id " input type="text" name="id" value=(id) required maxlength="64"; } }
             textarea name="doc" rows="28" cols="100" spellcheck="false" { (text) }
-            p { button type="submit" { "Check" } }
+            // Check first: Enter in the id field submits with the form's first button.
+            p {
+                button type="submit" { "Check" } " "
+                button.plain type="submit" formaction=(TRY) { "Try on the last 30 days" }
+                " " span.muted { "replays the recorded demand of this plan's users under this document; nothing is saved" }
+            }
         }
     }
+}
+
+/// Where the editor's form is posted to try the document (`simulations::try_plan`).
+const TRY: &str = "/dashboard/plans/try";
+
+/// The plan a posted editor form describes, or its problems by field.
+pub(super) fn parse_posted(id: &str, text: &str) -> Result<Plan, Vec<(String, String)>> {
+    match serde_json::from_str::<PlanDoc>(text) {
+        Err(err) => Err(vec![("doc".to_string(), format!("is not a plan document: {err}"))]),
+        Ok(doc) => {
+            Plan::from_doc(id, doc).map_err(|problems| problems.into_iter().map(|p| (p.field, p.detail)).collect())
+        }
+    }
+}
+
+/// The editor again with `text` as posted, its `problems` or a `flash` above it, answered with
+/// `status`: how a refused form is answered.
+pub(super) async fn editor_again(
+    state: &AppState,
+    session: &Session,
+    (id, text): (&str, &str),
+    problems: &[(String, String)],
+    flash: Option<Markup>,
+    status: StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let body = editor(session, id, text, problems, None);
+    Ok(html_response(
+        status,
+        page(state, session, "Plans", id, flash, body).await?,
+    ))
 }
 
 fn diff_table(old: &str, new: &str) -> Markup {
@@ -160,21 +197,11 @@ pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
     };
     let id = fields.get("id").map(|s| s.trim().to_string()).unwrap_or_default();
     let text = fields.get("doc").cloned().unwrap_or_default();
-    let parsed: Result<PlanDoc, _> = serde_json::from_str(&text);
-    let plan = match parsed {
-        Err(err) => Err(vec![("doc".to_string(), format!("is not a plan document: {err}"))]),
-        Ok(doc) => {
-            Plan::from_doc(&id, doc).map_err(|problems| problems.into_iter().map(|p| (p.field, p.detail)).collect())
-        }
-    };
-    let plan = match plan {
+    let plan = match parse_posted(&id, &text) {
         Ok(plan) => plan,
         Err(problems) => {
-            let body = editor(&session, &id, &text, &problems, None);
-            return Ok(html_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                page(&state, &session, "Plans", &id, None, body).await?,
-            ));
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return editor_again(&state, &session, (&id, &text), &problems, None, status).await;
         }
     };
     if fields.get("confirm").map(String::as_str) != Some("1") {

@@ -1,0 +1,224 @@
+//! The pricing lab on the dashboard. The plan editor's "Try on the last 30 days" posts the
+//! document as edited (with the session's CSRF token) and starts a simulation of it on the
+//! users of the plan it edits (`Gateway::start_simulation`); `/dashboard/simulations/{id}`
+//! shows its progress, reloading itself every second, then its report
+//! (`simulation_report.rs`). Nothing here saves a plan or changes a user: saving stays the
+//! editor's own form.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use maud::{html, Markup};
+
+use super::layout::{html_response, page, refreshing_page};
+use super::notice;
+use super::plans::{editor_again, parse_posted};
+use super::session::{current, posted, see_other};
+use super::shown::Shown;
+use super::simulation_report::report;
+use super::users::encode;
+use crate::gateway::simulations::{Candidate, Cohort, Simulation, SimulationRequest, SimulationStatus};
+use crate::gateway::GatewayError;
+use crate::http::{ApiError, AppState};
+use crate::json::rfc3339;
+use crate::quota::ids::check_id;
+use crate::quota::DAY_MS;
+
+/// How far back the editor's button tries a document.
+const RANGE_MS: i64 = 30 * DAY_MS;
+/// How often a running simulation's page reloads itself, in seconds.
+const REFRESH_S: u32 = 1;
+
+/// The path of a simulation's page.
+pub fn simulation_href(id: &str) -> String {
+    format!("/dashboard/simulations/{}", encode(id))
+}
+
+/// Whether `id` has the shape the gateway gives simulations (`sim_` and 32 hex digits): any
+/// other text is no simulation, and is not looked up.
+fn is_simulation_id(id: &str) -> bool {
+    id.strip_prefix("sim_")
+        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
+/// The editor page of a stored plan, or None for an id no page can have.
+pub fn plan_href(id: &str) -> Option<String> {
+    check_id(id)
+        .ok()
+        .map(|_| format!("/dashboard/plans/{}/edit", encode(id)))
+}
+
+/// `POST /dashboard/plans/try`: the editor's form, tried on the plan's users over the last 30
+/// days; to the simulation's page, or the editor again with what refused it.
+pub async fn try_plan(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (_, session, fields) = match posted(&req, &state, &body).await? {
+        Ok(form) => form,
+        Err(answer) => return Ok(answer),
+    };
+    let id = fields.get("id").map(|s| s.trim().to_string()).unwrap_or_default();
+    let text = fields.get("doc").cloned().unwrap_or_default();
+    let form = (id.as_str(), text.as_str());
+    let plan = match parse_posted(&id, &text) {
+        Ok(plan) => plan,
+        Err(problems) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return editor_again(&state, &session, form, &problems, None, status).await;
+        }
+    };
+    let to_ms = state.gateway.now_ms();
+    let request = SimulationRequest {
+        candidate: Candidate::Draft(Box::new(plan)),
+        cohort: Cohort::Plan(id.clone()),
+        from_ms: to_ms - RANGE_MS,
+        to_ms,
+    };
+    let err = match state.gateway.start_simulation(&session.project, request).await {
+        Ok(simulation) => return Ok(see_other(&simulation_href(&simulation.id))),
+        Err(err) => err,
+    };
+    // The cohort is the plan's users: a plan not stored yet has none.
+    let text_of = match &err {
+        GatewayError::PlanNotFound(plan) => {
+            format!("no plan {plan} in this project, so no user is on it: save the plan first, then try changes to it")
+        }
+        other => other.to_string(),
+    };
+    let err = ApiError::from(err);
+    match err {
+        // Not a refusal: the page could not be made either.
+        ApiError::Unavailable(_) | ApiError::Internal(_) => Err(err),
+        // A bound (`simulation_bound`), or the plan gone: its message above the editor.
+        _ => {
+            let flash = Some(notice::error(&text_of));
+            editor_again(&state, &session, form, &[], flash, err.status_code()).await
+        }
+    }
+}
+
+/// `GET /dashboard/simulations/{simulationId}`: a simulation of the session's project.
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let id = path.into_inner();
+    let found = if is_simulation_id(&id) {
+        state.gateway.simulation(&session.project, &id).await?
+    } else {
+        None
+    };
+    let simulation = found.ok_or_else(|| ApiError::SimulationNotFound(id.clone()))?;
+    let head = heading(&simulation);
+    let markup = match (simulation.status, &simulation.report) {
+        (SimulationStatus::Running, _) => {
+            let body = html! { (head) (running(&simulation)) };
+            refreshing_page(&state, &session, ("Plans", &id), REFRESH_S, body).await?
+        }
+        (SimulationStatus::Done, Some(done)) => {
+            let body = html! { (head) (report(done)) (nothing_saved(&simulation)) };
+            page(&state, &session, "Plans", &id, None, body).await?
+        }
+        (SimulationStatus::Done | SimulationStatus::Failed, _) => {
+            let body = html! { (head) (failed(&simulation)) (nothing_saved(&simulation)) };
+            page(&state, &session, "Plans", &id, None, body).await?
+        }
+    };
+    Ok(html_response(StatusCode::OK, markup))
+}
+
+fn status_pill(status: SimulationStatus) -> Markup {
+    match status {
+        SimulationStatus::Running => html! { span.pill { "running" } },
+        SimulationStatus::Done => html! { span.pill.active { "done" } },
+        SimulationStatus::Failed => html! { span.pill.blocked { "failed" } },
+    }
+}
+
+/// A plan's id, linked to its editor when it may have one.
+fn plan_link(id: &str) -> Markup {
+    match plan_href(id) {
+        Some(href) => html! { a href=(href) { code { (Shown(id)) } } },
+        None => html! { code { (Shown(id)) } },
+    }
+}
+
+/// What was tried on whom, over which range.
+fn heading(s: &Simulation) -> Markup {
+    html! {
+        h1 { "Simulation " code { (Shown(&s.id)) } " " (status_pill(s.status)) }
+        div.card {
+            p { "Candidate: plan " code { (Shown(&s.candidate_plan_id)) } " as it was tried (a document the simulation does not keep)" }
+            p { "Cohort: "
+                @match &s.cohort {
+                    Cohort::Plan(plan) => { "the users on plan " (plan_link(plan)) }
+                    Cohort::Users(users) => { (users.len()) " named users" }
+                } }
+            p { "Recorded demand from " (rfc3339(s.from_ms)) " to " (rfc3339(s.to_ms)) }
+            p.muted { "Started " (rfc3339(s.created_ms))
+                @if let Some(at) = s.finished_ms { "; finished " (rfc3339(at)) } }
+        }
+    }
+}
+
+fn running(s: &Simulation) -> Markup {
+    let p = &s.progress;
+    html! {
+        h2 { "Replaying" }
+        p { (p.users_done) " of " (p.users) " users replayed, " (p.entries) " ledger entries read." }
+        progress.progress max=(p.users.max(1)) value=(p.users_done) { (p.users_done) " of " (p.users) }
+        p.muted { "This page reloads itself every second until the report is ready." }
+    }
+}
+
+fn failed(s: &Simulation) -> Markup {
+    html! {
+        div.flash.error role="alert" {
+            "The simulation stopped without a report"
+            @if let Some(error) = &s.error {
+                @if let Some(bound) = &error.bound { " (bound " code { (Shown(bound)) } ")" }
+                ": " (Shown(&error.detail))
+            }
+        }
+    }
+}
+
+/// The line every ended simulation closes with: it changed nothing, and where to save.
+fn nothing_saved(s: &Simulation) -> Markup {
+    html! {
+        p.muted {
+            "Nothing was saved: a simulation only reads the ledger and the plans. "
+            @if let Cohort::Plan(plan) = &s.cohort {
+                @if let Some(href) = plan_href(plan) {
+                    "To change the plan, edit and save it in " a href=(href) { "the plan editor" }
+                    " (it opens the plan as stored)."
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_ids_of_the_gateways_shape_are_looked_up() {
+        assert!(is_simulation_id("sim_0123456789abcdef0123456789abcdef"));
+        for id in [
+            "sim_0123456789ABCDEF0123456789abcdef",
+            "sim_0123456789abcdef0123456789abcde",
+            "sim_0123456789abcdef0123456789abcdef0",
+            "run_0123456789abcdef0123456789abcdef",
+            "sim_../../../../../../../../../../..",
+            "",
+        ] {
+            assert!(!is_simulation_id(id), "{id}");
+        }
+    }
+}
