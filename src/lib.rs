@@ -17,6 +17,7 @@ pub mod managed_redis;
 pub mod metrics;
 pub mod quota;
 pub mod secrets;
+pub mod simulate;
 pub mod startup;
 pub mod store;
 pub mod webhooks;

@@ -31,6 +31,48 @@ enum Command {
     Apply(ApplyArgs),
     /// Write the usage ledger of a range to a file (NDJSON or CSV), for invoicing and analytics.
     Export(ExportArgs),
+    /// Replay a cohort's recorded usage against a candidate plan (the pricing lab), and print
+    /// what would change.
+    Simulate(SimulateArgs),
+}
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("plan_to_try").required(true).args(["candidate", "candidate_plan"])))]
+#[command(group(clap::ArgGroup::new("whose_usage").required(true).args(["cohort", "users", "users_file"])))]
+struct SimulateArgs {
+    /// A JSON file holding the plan document to try, as PUT /v1/plans takes it (its id optional).
+    #[arg(long, value_name = "FILE")]
+    candidate: Option<std::path::PathBuf>,
+    /// A stored plan to try, by id.
+    #[arg(long, value_name = "PLAN_ID")]
+    candidate_plan: Option<String>,
+    /// Replay the users on this plan.
+    #[arg(long, value_name = "PLAN_ID")]
+    cohort: Option<String>,
+    /// Replay these users (ids separated by commas).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    users: Option<Vec<String>>,
+    /// Replay the users of a file, one id a line.
+    #[arg(long, value_name = "FILE")]
+    users_file: Option<std::path::PathBuf>,
+    /// From this time on (RFC 3339, or a date for its UTC midnight); default: 30 days before --to.
+    #[arg(long)]
+    from: Option<String>,
+    /// Up to this time (RFC 3339, or a date for its UTC midnight); default: now.
+    #[arg(long)]
+    to: Option<String>,
+    /// Also write the per-user rows as CSV to this file.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<std::path::PathBuf>,
+    /// Give up waiting after this many seconds (the simulation goes on in the gateway).
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout_seconds: u64,
+    /// The gateway's base URL.
+    #[arg(long, env = "QG_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// A secret key of the project to simulate in.
+    #[arg(long, env = "QG_API_KEY", hide_env_values = true)]
+    key: String,
 }
 
 #[derive(clap::Args)]
@@ -77,6 +119,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Apply(args)) => apply(args),
         Some(Command::Export(args)) => export(args),
+        Some(Command::Simulate(args)) => simulate(args),
         Some(Command::Serve(config)) => serve_with_logs(config),
         None => serve_with_logs(cli.serve),
     };
@@ -135,6 +178,38 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
         csv: args.format == "csv",
     };
     runtime.block_on(quota_gateway::export::export(&request, &args.out, true))?;
+    Ok(())
+}
+
+fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    use quota_gateway::simulate::{Candidate, Cohort};
+    let candidate = match (args.candidate, args.candidate_plan) {
+        (Some(file), _) => Candidate::File(file),
+        (None, Some(plan)) => Candidate::Stored(plan),
+        (None, None) => anyhow::bail!("--candidate or --candidate-plan names the plan to try"),
+    };
+    let cohort = match (args.cohort, args.users, args.users_file) {
+        (Some(plan), _, _) => Cohort::Plan(plan),
+        (None, Some(users), _) => Cohort::Users(users),
+        (None, None, Some(file)) => Cohort::UsersFile(file),
+        (None, None, None) => anyhow::bail!("--cohort, --users or --users-file names whose usage to replay"),
+    };
+    let request = quota_gateway::simulate::SimulateRequest {
+        url: &args.url,
+        key: &args.key,
+        candidate,
+        cohort,
+        from: args.from.as_deref(),
+        to: args.to.as_deref(),
+        timeout: std::time::Duration::from_secs(args.timeout_seconds),
+        csv: args.csv.as_deref(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let simulated = runtime.block_on(quota_gateway::simulate::simulate(&request, true))?;
+    print!("{}", quota_gateway::simulate::summary(&simulated));
+    if let Some(csv) = &args.csv {
+        eprintln!("wrote {} rows to {}", simulated.report.rows.len(), csv.display());
+    }
     Ok(())
 }
 

@@ -31,6 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("managed_redis", &[]),
     ("apply", &["quota"]),
     ("export", &["quota"]),
+    ("simulate", &["quota"]),
     (
         "startup",
         &[
