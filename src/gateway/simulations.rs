@@ -112,6 +112,12 @@ impl Drop for Slot {
     }
 }
 
+/// Whether `id` has the shape simulations are given: `sim_` and 32 lower-case hex digits.
+pub fn is_simulation_id(id: &str) -> bool {
+    id.strip_prefix("sim_")
+        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
 fn bound(bound: &'static str, detail: String) -> GatewayError {
     GatewayError::Bound { bound, detail }
 }
@@ -181,8 +187,12 @@ impl Gateway {
         Ok(simulation)
     }
 
-    /// A simulation of the last day, or None.
+    /// A simulation of the last day, or None (also for an id of another shape than the ones
+    /// given, which is not looked up).
     pub async fn simulation(&self, project: &str, id: &str) -> Result<Option<Simulation>, GatewayError> {
+        if !is_simulation_id(id) {
+            return Ok(None);
+        }
         let Some(text) = self.store.simulation(project, id).await? else {
             return Ok(None);
         };
@@ -338,6 +348,26 @@ impl Gateway {
             if !full {
                 return Ok(entries);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_ids_of_the_shape_simulations_are_given_are_looked_up() {
+        assert!(is_simulation_id("sim_0123456789abcdef0123456789abcdef"));
+        for id in [
+            "sim_0123456789ABCDEF0123456789abcdef",
+            "sim_0123456789abcdef0123456789abcde",
+            "sim_0123456789abcdef0123456789abcdef0",
+            "run_0123456789abcdef0123456789abcdef",
+            "sim_../../../../../../../../../../..",
+            "",
+        ] {
+            assert!(!is_simulation_id(id), "{id}");
         }
     }
 }
