@@ -12,8 +12,8 @@ use super::dto::{share, SimulationAnswer, SimulationBody};
 use super::ledger_csv::{field, neutralised};
 use crate::gateway::simulations::{Candidate, Cohort, SimulationRequest, SimulationStatus, MAX_USERS};
 use crate::http::{parse_time, ApiError, AppState};
-use crate::quota::replay::{Report, Scenario};
 use crate::quota::ids::check_user_id;
+use crate::quota::replay::{Report, Scenario};
 use crate::quota::{Milli, Plan, PlanDoc, DAY_MS};
 
 /// A cohort of 10,000 named users of 256 bytes each fits.
@@ -24,7 +24,12 @@ const DEFAULT_RANGE_MS: i64 = 30 * DAY_MS;
 
 impl SimulationBody {
     fn validate(self, now_ms: i64) -> Result<SimulationRequest, ApiError> {
-        let to_ms = self.to.as_deref().map(|t| parse_time("to", t)).transpose()?.unwrap_or(now_ms);
+        let to_ms = self
+            .to
+            .as_deref()
+            .map(|t| parse_time("to", t))
+            .transpose()?
+            .unwrap_or(now_ms);
         let from_ms = match self.from.as_deref() {
             Some(t) => parse_time("from", t)?,
             None => to_ms - DEFAULT_RANGE_MS,
@@ -69,13 +74,14 @@ fn candidate(value: Value) -> Result<Candidate, ApiError> {
             }
         }
     }
-    let doc: PlanDoc = body::parse(value.to_string().as_bytes())
-        .map_err(|e| match e {
-            ApiError::Invalid { field, detail } => ApiError::invalid(format!("candidate.{field}"), detail),
-            other => other,
-        })?;
+    let doc: PlanDoc = body::parse(value.to_string().as_bytes()).map_err(|e| match e {
+        ApiError::Invalid { field, detail } => ApiError::invalid(format!("candidate.{field}"), detail),
+        other => other,
+    })?;
     let id = doc.id.clone().unwrap_or_else(|| "candidate".to_string());
-    Ok(Candidate::Draft(Box::new(Plan::from_doc(&id, doc).map_err(ApiError::InvalidPlan)?)))
+    Ok(Candidate::Draft(Box::new(
+        Plan::from_doc(&id, doc).map_err(ApiError::InvalidPlan)?,
+    )))
 }
 
 pub async fn start_simulation(

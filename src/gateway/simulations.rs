@@ -133,7 +133,11 @@ impl From<GatewayError> for Failure {
 
 impl Gateway {
     /// Checks a simulation's bounds, keeps it as running and starts it; answers it at once.
-    pub async fn start_simulation(&self, project: &str, request: SimulationRequest) -> Result<Simulation, GatewayError> {
+    pub async fn start_simulation(
+        &self,
+        project: &str,
+        request: SimulationRequest,
+    ) -> Result<Simulation, GatewayError> {
         let SimulationRequest {
             candidate,
             cohort,
@@ -196,7 +200,9 @@ impl Gateway {
         let Some(text) = self.store.simulation(project, id).await? else {
             return Ok(None);
         };
-        Ok(Some(serde_json::from_str(&text).map_err(GatewayError::encode("simulation"))?))
+        Ok(Some(
+            serde_json::from_str(&text).map_err(GatewayError::encode("simulation"))?,
+        ))
     }
 
     async fn keep_simulation(&self, project: &str, simulation: &Simulation) -> Result<(), GatewayError> {
@@ -220,7 +226,10 @@ impl Gateway {
     async fn cohort(&self, project: &str, cohort: &Cohort) -> Result<Vec<UserId>, GatewayError> {
         let plan = match cohort {
             Cohort::Users(users) if users.len() > MAX_USERS => {
-                return Err(bound("cohort.userIds", format!("a simulation replays at most {MAX_USERS} users")))
+                return Err(bound(
+                    "cohort.userIds",
+                    format!("a simulation replays at most {MAX_USERS} users"),
+                ))
             }
             Cohort::Users(users) => return Ok(users.iter().filter_map(|u| UserId::parse(u).ok()).collect()),
             Cohort::Plan(plan) => plan,
@@ -298,15 +307,24 @@ impl Gateway {
             if started.elapsed() > WALL_TIME {
                 return Err(Failure {
                     bound: Some("wallTime".into()),
-                    detail: format!("a simulation runs at most {} s; narrow the cohort or the range", WALL_TIME.as_secs()),
+                    detail: format!(
+                        "a simulation runs at most {} s; narrow the cohort or the range",
+                        WALL_TIME.as_secs()
+                    ),
                 });
             }
-            let sub = self.store.subscription(project, user).await.map_err(GatewayError::from)?;
+            let sub = self
+                .store
+                .subscription(project, user)
+                .await
+                .map_err(GatewayError::from)?;
             let plan = match sub.plan_id.clone().or_else(|| default_plan.clone()) {
                 Some(id) => self.plan(project, &id).await?,
                 None => None,
             };
-            let entries = self.ledger_range(project, user, simulation.from_ms, simulation.to_ms).await?;
+            let entries = self
+                .ledger_range(project, user, simulation.from_ms, simulation.to_ms)
+                .await?;
             simulation.progress.entries += entries.len() as u64;
             simulation.progress.users_done += 1;
             // A user on no plan (or a deleted one) has no baseline to compare with.
@@ -338,11 +356,20 @@ impl Gateway {
     }
 
     /// `user`'s ledger entries in [from_ms, to_ms), oldest first.
-    async fn ledger_range(&self, project: &str, user: &UserId, from_ms: i64, to_ms: i64) -> Result<Vec<UsageEvent>, GatewayError> {
+    async fn ledger_range(
+        &self,
+        project: &str,
+        user: &UserId,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<UsageEvent>, GatewayError> {
         let mut entries: Vec<UsageEvent> = Vec::new();
         loop {
             let after = entries.last().map(|e| e.position.clone());
-            let page = self.store.ledger(project, user, after.as_deref(), from_ms, to_ms, PAGE).await?;
+            let page = self
+                .store
+                .ledger(project, user, after.as_deref(), from_ms, to_ms, PAGE)
+                .await?;
             let full = page.len() == PAGE;
             entries.extend(page);
             if !full {

@@ -11,7 +11,13 @@ use crate::quota::UserId;
 
 impl Store {
     /// Writes a simulation's state, to expire `keep` from now.
-    pub async fn put_simulation(&self, project: &str, id: &str, text: String, keep: Duration) -> Result<(), StoreError> {
+    pub async fn put_simulation(
+        &self,
+        project: &str,
+        id: &str,
+        text: String,
+        keep: Duration,
+    ) -> Result<(), StoreError> {
         let key = self.keys.simulation(project, id);
         let ms = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX);
         self.run(|mut conn| async move {

@@ -181,8 +181,8 @@ async fn every_commit_says_what_was_used_through_which_key_and_by_which_member()
     let rows: Vec<&str> = lines.filter(|r| !r.starts_with("expiry:")).collect();
     assert_eq!(rows.len(), 3, "{csv}");
     assert!(
-        rows.iter()
-            .all(|r| r.contains(&format!(",{key_id},")) && (r.contains("}\",m1,,,,,,,,,,,") || r.contains("}\",m2,,,,,,,,,,,"))),
+        rows.iter().all(|r| r.contains(&format!(",{key_id},"))
+            && (r.contains("}\",m1,,,,,,,,,,,") || r.contains("}\",m2,,,,,,,,,,,"))),
         "{csv}"
     );
 }

@@ -91,16 +91,32 @@ async fn every_commit_release_denial_track_and_adjustment_appears_once() {
 
     let entries = events(&app, "alice").await;
     let kinds: Vec<&str> = entries.iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["commit", "release", "denied", "track", "adjustment"], "{entries:?}");
+    assert_eq!(
+        kinds,
+        ["commit", "release", "denied", "track", "adjustment"],
+        "{entries:?}"
+    );
     assert_eq!(entries[0]["id"], format!("commit:{a_id}"));
     assert_eq!(entries[0]["event"], "render");
     assert_eq!(entries[0]["quantity"], 2);
     // A hold's end says what it reserved and since when; a release and a denial count nothing.
-    assert_eq!((entries[0]["reserved"].clone(), entries[1]["reserved"].clone()), (json!(1), json!(1)));
+    assert_eq!(
+        (entries[0]["reserved"].clone(), entries[1]["reserved"].clone()),
+        (json!(1), json!(1))
+    );
     assert!(entries[0]["heldSince"].as_str().unwrap() <= entries[0]["time"].as_str().unwrap());
-    assert_eq!(entries[1]["id"], format!("release:{}", b["reservationId"].as_str().unwrap()));
-    assert_eq!((entries[2]["quantity"].clone(), entries[2]["deniedBy"].clone()), (json!(10), json!(["renders", "jobs"])));
-    assert_eq!((entries[1]["groups"].clone(), entries[2]["groups"].clone()), (json!([]), json!([])));
+    assert_eq!(
+        entries[1]["id"],
+        format!("release:{}", b["reservationId"].as_str().unwrap())
+    );
+    assert_eq!(
+        (entries[2]["quantity"].clone(), entries[2]["deniedBy"].clone()),
+        (json!(10), json!(["renders", "jobs"]))
+    );
+    assert_eq!(
+        (entries[1]["groups"].clone(), entries[2]["groups"].clone()),
+        (json!([]), json!([]))
+    );
     assert_eq!(entries[3]["quantity"], 1.5);
     assert_eq!(entries[4]["reason"], "refund");
     assert!(entries[4]["keyId"].as_str().is_some_and(|k| k.starts_with("key_")));
@@ -128,17 +144,23 @@ async fn parallel_denials_keep_at_most_a_hundred_entries_a_day_and_the_rollups_c
     let app = spawn_app().await;
     plan(&app).await;
     app.subscribe("dora", "plan_l", None).await;
-    let answers = join_all((0..130).map(|i| {
-        app.reserve(json!({ "userId": "dora", "event": "render", "quantity": 4, "metadata": { "n": i } }))
-    }))
-    .await;
+    let answers =
+        join_all((0..130).map(|i| {
+            app.reserve(json!({ "userId": "dora", "event": "render", "quantity": 4, "metadata": { "n": i } }))
+        }))
+        .await;
     assert!(answers.iter().all(|a| a["allowed"] == false), "{answers:?}");
     let entries = events(&app, "dora").await;
     assert_eq!(entries.len(), 100, "{entries:?}");
-    assert!(entries.iter().all(|e| e["kind"] == "denied" && e["deniedBy"] == json!(["renders"])));
+    assert!(entries
+        .iter()
+        .all(|e| e["kind"] == "denied" && e["deniedBy"] == json!(["renders"])));
     let (status, daily) = app.json(Method::GET, "/v1/users/dora/daily-usage", None).await;
     assert_eq!(status, 200, "{daily}");
-    let groups = daily["days"].as_array().unwrap().last().unwrap()["groups"].as_array().unwrap().clone();
+    let groups = daily["days"].as_array().unwrap().last().unwrap()["groups"]
+        .as_array()
+        .unwrap()
+        .clone();
     let renders = groups.iter().find(|g| g["groupId"] == "renders").unwrap();
     assert_eq!(renders["reservesDenied"], 130, "{daily}");
     assert!(groups.iter().all(|g| g["groupId"] != "~"), "{daily}");

@@ -39,13 +39,31 @@ fn plan(id: &str, doc: Value) -> Plan {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Reserve { event: &'static str, half_units: u64, model: u8 },
+    Reserve {
+        event: &'static str,
+        half_units: u64,
+        model: u8,
+    },
     /// Commits the `pick`th reserve so far (whatever became of it), at half units when given.
-    Commit { pick: usize, actual_half_units: Option<u64> },
-    Release { pick: usize },
-    Expire { pick: usize },
-    Track { event: &'static str, half_units: u64, model: u8 },
-    Adjust { group: &'static str, half_units: i64 },
+    Commit {
+        pick: usize,
+        actual_half_units: Option<u64>,
+    },
+    Release {
+        pick: usize,
+    },
+    Expire {
+        pick: usize,
+    },
+    Track {
+        event: &'static str,
+        half_units: u64,
+        model: u8,
+    },
+    Adjust {
+        group: &'static str,
+        half_units: i64,
+    },
     SwitchPlan,
     Wait,
 }
@@ -113,9 +131,17 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
     let started_ms = redis_ms() - if boundary { 60_000 - 150 } else { 1_000 };
     let g = &lab.gateway;
     let subscribe = |plan: usize| async move {
-        g.subscribe("p", user, &lab.plans[plan], Some(started_ms), None, ParentChange::Keep, &Actor::root())
-            .await
-            .unwrap();
+        g.subscribe(
+            "p",
+            user,
+            &lab.plans[plan],
+            Some(started_ms),
+            None,
+            ParentChange::Keep,
+            &Actor::root(),
+        )
+        .await
+        .unwrap();
     };
     subscribe(first_plan).await;
     let mut live = Live {
@@ -125,22 +151,41 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
     };
     // Per reserve op: its id when admitted, and whether it may still be held.
     let mut reserves: Vec<Option<(ReservationId, bool)>> = Vec::new();
-    let pick = |reserves: &Vec<Option<(ReservationId, bool)>>, p: usize| {
-        (!reserves.is_empty()).then(|| p % reserves.len())
-    };
+    let pick =
+        |reserves: &Vec<Option<(ReservationId, bool)>>, p: usize| (!reserves.is_empty()).then(|| p % reserves.len());
     let reason = ReasonText::parse("lab").unwrap();
     for op in ops {
         match op {
-            Op::Reserve { event, half_units, model } => {
-                let d = g.reserve("p", &input(user, event, *half_units, *model), 60_000, None).await.unwrap();
+            Op::Reserve {
+                event,
+                half_units,
+                model,
+            } => {
+                let d = g
+                    .reserve("p", &input(user, event, *half_units, *model), 60_000, None)
+                    .await
+                    .unwrap();
                 live.decisions.push(d.allowed);
-                reserves.push(d.granted.map(|granted| (ReservationId::parse(&granted.reservation_id).unwrap(), true)));
+                reserves.push(
+                    d.granted
+                        .map(|granted| (ReservationId::parse(&granted.reservation_id).unwrap(), true)),
+                );
             }
-            Op::Commit { pick: p, actual_half_units } => {
+            Op::Commit {
+                pick: p,
+                actual_half_units,
+            } => {
                 let Some(i) = pick(&reserves, *p) else { continue };
                 if let Some((id, held)) = &mut reserves[i] {
                     let _ = g
-                        .commit("p", id, actual_half_units.map(|h| Milli(h * 500)), None, None, "key_lab")
+                        .commit(
+                            "p",
+                            id,
+                            actual_half_units.map(|h| Milli(h * 500)),
+                            None,
+                            None,
+                            "key_lab",
+                        )
                         .await
                         .unwrap();
                     *held = false;
@@ -163,11 +208,19 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
                     *held = false;
                 }
             }
-            Op::Track { event, half_units, model } => {
-                g.track("p", &input(user, event, *half_units, *model), None, "key_lab").await.unwrap();
+            Op::Track {
+                event,
+                half_units,
+                model,
+            } => {
+                g.track("p", &input(user, event, *half_units, *model), None, "key_lab")
+                    .await
+                    .unwrap();
             }
             Op::Adjust { group, half_units } => {
-                let _ = g.adjust("p", user, group, half_units * 500, &reason, &Actor::root(), None).await;
+                let _ = g
+                    .adjust("p", user, group, half_units * 500, &reason, &Actor::root(), None)
+                    .await;
             }
             Op::SwitchPlan => {
                 let next = 1 - live.spans.last().unwrap().1;
@@ -217,16 +270,30 @@ fn subject<'p>(user: &UserId, live: &Live, plans: &'p [Plan]) -> Subject<'p> {
 }
 
 async fn agree(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let lab = lab(vec![plan("plan_a", plan_doc(false, 10)), plan("plan_b", plan_doc(true, 6))]).await;
+    let lab = lab(vec![
+        plan("plan_a", plan_doc(false, 10)),
+        plan("plan_b", plan_doc(true, 6)),
+    ])
+    .await;
     let user = UserId::parse("u").unwrap();
     let live = run_live(&lab, &user, &ops, 0, true).await;
     let usage = lab.gateway.usage("p", &user).await.unwrap();
     let entries = ledger(&lab.gateway, &user).await;
     let timeline = Timeline::of(&entries);
     let recorded: Vec<bool> = timeline.recorded().collect();
-    prop_assert_eq!(&recorded, &live.decisions, "the ledger records every decision: {:?}", entries);
+    prop_assert_eq!(
+        &recorded,
+        &live.decisions,
+        "the ledger records every decision: {:?}",
+        entries
+    );
     let outcome = replay(&subject(&user, &live, &lab.plans), &timeline);
-    prop_assert_eq!(&outcome.decisions, &live.decisions, "the replay decides alike: {:?}", entries);
+    prop_assert_eq!(
+        &outcome.decisions,
+        &live.decisions,
+        "the replay decides alike: {:?}",
+        entries
+    );
     for c in usage.counters {
         let key = (c.group_id.clone(), c.period_start_ms.unwrap_or(0), c.value.clone());
         let replayed = outcome.counters.get(&key).copied().unwrap_or_default();
@@ -256,7 +323,11 @@ proptest! {
 /// same demand live under the lowered plan.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lowered_quota_newly_denies_whom_running_it_live_denies() {
-    let lab = lab(vec![plan("plan_a", plan_doc(false, 10)), plan("plan_low", plan_doc(false, 5))]).await;
+    let lab = lab(vec![
+        plan("plan_a", plan_doc(false, 10)),
+        plan("plan_low", plan_doc(false, 5)),
+    ])
+    .await;
     let mut replayed_newly_denied = Vec::new();
     let mut live_newly_denied = Vec::new();
     for n in 0..12u64 {
@@ -266,11 +337,22 @@ async fn a_lowered_quota_newly_denies_whom_running_it_live_denies() {
         for k in 0..(4 + n) {
             let units = 1 + (n * 7 + k * 3) % 3;
             if (n + k) % 4 == 3 {
-                ops.push(Op::Track { event: "a", half_units: units * 2, model: 0 });
+                ops.push(Op::Track {
+                    event: "a",
+                    half_units: units * 2,
+                    model: 0,
+                });
             } else {
                 let event = if k % 2 == 0 { "a" } else { "b" };
-                ops.push(Op::Reserve { event, half_units: units * 2, model: (k % 2) as u8 });
-                ops.push(Op::Commit { pick: reserves, actual_half_units: None });
+                ops.push(Op::Reserve {
+                    event,
+                    half_units: units * 2,
+                    model: (k % 2) as u8,
+                });
+                ops.push(Op::Commit {
+                    pick: reserves,
+                    actual_half_units: None,
+                });
                 reserves += 1;
             }
         }
@@ -286,7 +368,10 @@ async fn a_lowered_quota_newly_denies_whom_running_it_live_denies() {
 
         let live_user = UserId::parse(&format!("l{n}")).unwrap();
         let under_low = run_live(&lab, &live_user, &ops, 1, false).await;
-        assert_eq!(candidate.decisions, under_low.decisions, "user {n}: the replay decides as the live run");
+        assert_eq!(
+            candidate.decisions, under_low.decisions,
+            "user {n}: the replay decides as the live run"
+        );
         let newly = |b: &[bool], c: &[bool]| b.iter().zip(c).any(|(b, c)| *b && !*c);
         if newly(&baseline.decisions, &candidate.decisions) {
             replayed_newly_denied.push(n);

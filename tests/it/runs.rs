@@ -134,7 +134,12 @@ async fn a_run_holds_its_budget_its_steps_draw_from_it_and_close_commits_what_th
         .collect();
     assert_eq!(
         kinds,
-        [("commit", id.as_str()), ("release", ""), ("track", id.as_str()), ("run_close", "")],
+        [
+            ("commit", id.as_str()),
+            ("release", ""),
+            ("track", id.as_str()),
+            ("run_close", "")
+        ],
         "{entries:?}"
     );
     let used: f64 = entries

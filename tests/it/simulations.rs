@@ -67,14 +67,26 @@ async fn a_candidate_quota_is_tried_on_recorded_demand_denials_included() {
     let done = finished(&app, &id).await;
     assert_eq!(done["status"], "done", "{done}");
     let report = &done["report"];
-    assert_eq!(report["fidelity"], 1.0, "the baseline reproduces every recorded decision: {report}");
-    assert_eq!((report["users"].clone(), report["recordedDecisions"].clone()), (json!(3), json!(9)));
     assert_eq!(
-        (report["baseline"]["admitted"].clone(), report["baseline"]["denied"].clone()),
+        report["fidelity"], 1.0,
+        "the baseline reproduces every recorded decision: {report}"
+    );
+    assert_eq!(
+        (report["users"].clone(), report["recordedDecisions"].clone()),
+        (json!(3), json!(9))
+    );
+    assert_eq!(
+        (
+            report["baseline"]["admitted"].clone(),
+            report["baseline"]["denied"].clone()
+        ),
         (json!(5), json!(4))
     );
     assert_eq!(
-        (report["candidate"]["admitted"].clone(), report["candidate"]["estimated"].clone()),
+        (
+            report["candidate"]["admitted"].clone(),
+            report["candidate"]["estimated"].clone()
+        ),
         (json!(7), json!(2))
     );
     assert_eq!(report["newlyAdmitted"], json!({ "decisions": 2, "users": 2 }));
@@ -102,7 +114,10 @@ async fn a_candidate_quota_is_tried_on_recorded_demand_denials_included() {
         .await
         .unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert!(lines[0].starts_with("userId,recorded,reproduced,newlyDenied,newlyAdmitted,"), "{csv}");
+    assert!(
+        lines[0].starts_with("userId,recorded,reproduced,newlyDenied,newlyAdmitted,"),
+        "{csv}"
+    );
     assert_eq!(lines.len(), 4, "{csv}");
     assert!(lines[3].starts_with("bo,1,1,0,0,1,0,1,0,0,"), "{csv}");
 
@@ -115,7 +130,11 @@ async fn a_candidate_quota_is_tried_on_recorded_demand_denials_included() {
         )
         .await;
     let done = finished(&app, lowered["id"].as_str().unwrap()).await;
-    assert_eq!(done["report"]["newlyDenied"], json!({ "decisions": 2, "users": 2 }), "{done}");
+    assert_eq!(
+        done["report"]["newlyDenied"],
+        json!({ "decisions": 2, "users": 2 }),
+        "{done}"
+    );
 
     // Read-only: the ledger and counters are as they were.
     assert_eq!(app.usage_events_all("userId=cy").await, before);
@@ -133,23 +152,56 @@ async fn bounds_are_refused_with_the_bound_named() {
     let (status, answer) = post(json!({ "candidate": stored, "cohort": { "planId": "plan_free" },
         "from": "2026-01-01T00:00:00Z", "to": "2026-05-01T00:00:00Z" }))
     .await;
-    assert_eq!((status.as_u16(), answer["code"].as_str(), answer["field"].as_str()), (422, Some("simulation_bound"), Some("range")), "{answer}");
+    assert_eq!(
+        (status.as_u16(), answer["code"].as_str(), answer["field"].as_str()),
+        (422, Some("simulation_bound"), Some("range")),
+        "{answer}"
+    );
 
     let many: Vec<String> = (0..10_001).map(|i| format!("u{i}")).collect();
     let (status, answer) = post(json!({ "candidate": stored, "cohort": { "userIds": many } })).await;
-    assert_eq!((status.as_u16(), answer["field"].as_str()), (422, Some("cohort.userIds")), "{answer}");
+    assert_eq!(
+        (status.as_u16(), answer["field"].as_str()),
+        (422, Some("cohort.userIds")),
+        "{answer}"
+    );
 
-    let (status, answer) = post(json!({ "candidate": { "planId": "plan_none" }, "cohort": { "planId": "plan_free" } })).await;
-    assert_eq!((status.as_u16(), answer["code"].as_str()), (404, Some("plan_not_found")), "{answer}");
+    let (status, answer) =
+        post(json!({ "candidate": { "planId": "plan_none" }, "cohort": { "planId": "plan_free" } })).await;
+    assert_eq!(
+        (status.as_u16(), answer["code"].as_str()),
+        (404, Some("plan_not_found")),
+        "{answer}"
+    );
     let (status, answer) = post(json!({ "candidate": stored, "cohort": {} })).await;
-    assert_eq!((status.as_u16(), answer["field"].as_str()), (400, Some("cohort")), "{answer}");
-    let (status, answer) = post(json!({ "candidate": stored, "cohort": { "planId": "plan_free" }, "from": "yesterday" })).await;
-    assert_eq!((status.as_u16(), answer["field"].as_str()), (400, Some("from")), "{answer}");
-    let (status, answer) = post(json!({ "candidate": { "groups": "none" }, "cohort": { "planId": "plan_free" } })).await;
+    assert_eq!(
+        (status.as_u16(), answer["field"].as_str()),
+        (400, Some("cohort")),
+        "{answer}"
+    );
+    let (status, answer) =
+        post(json!({ "candidate": stored, "cohort": { "planId": "plan_free" }, "from": "yesterday" })).await;
+    assert_eq!(
+        (status.as_u16(), answer["field"].as_str()),
+        (400, Some("from")),
+        "{answer}"
+    );
+    let (status, answer) =
+        post(json!({ "candidate": { "groups": "none" }, "cohort": { "planId": "plan_free" } })).await;
     assert_eq!(status.as_u16(), 400, "{answer}");
 
-    let (status, answer) = app.json(Method::GET, "/v1/simulations/sim_0123456789abcdef0123456789abcdef", None).await;
-    assert_eq!((status.as_u16(), answer["code"].as_str()), (404, Some("simulation_not_found")), "{answer}");
+    let (status, answer) = app
+        .json(
+            Method::GET,
+            "/v1/simulations/sim_0123456789abcdef0123456789abcdef",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), answer["code"].as_str()),
+        (404, Some("simulation_not_found")),
+        "{answer}"
+    );
 
     // A node runs two at a time: of four started at once over a large cohort, the others are
     // refused while those run.
@@ -157,7 +209,11 @@ async fn bounds_are_refused_with_the_bound_named() {
     let body = json!({ "candidate": stored, "cohort": { "userIds": users } });
     let answers = futures::future::join_all((0..4).map(|_| post(body.clone()))).await;
     let accepted = answers.iter().filter(|(s, _)| *s == StatusCode::ACCEPTED).count();
-    let refused: Vec<&Value> = answers.iter().filter(|(s, _)| s.as_u16() == 422).map(|(_, a)| a).collect();
+    let refused: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| s.as_u16() == 422)
+        .map(|(_, a)| a)
+        .collect();
     assert!(accepted <= 2 && accepted + refused.len() == 4, "{answers:?}");
     assert!(refused.iter().all(|a| a["field"] == "concurrency"), "{answers:?}");
 }
@@ -202,7 +258,9 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
     };
     let current = plan("plan_lab", 30);
     gateway.put_plan("p", &current, &Actor::root()).await.unwrap();
-    let users: Vec<UserId> = (0..USERS).map(|i| UserId::parse(&format!("user{i:04}")).unwrap()).collect();
+    let users: Vec<UserId> = (0..USERS)
+        .map(|i| UserId::parse(&format!("user{i:04}")).unwrap())
+        .collect();
     // Per user: 60 tracks of chat, then 40 image reserves, each committed at once: 30 admitted
     // (a commit entry each) and 10 denied (a denied entry each) = 100 entries.
     let seeded = futures::stream::iter(&users)
@@ -222,7 +280,10 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
                     step: None,
                 };
                 for i in 0..60 {
-                    gateway.track("p", &event("chat", 10 + i), None, "key_lab").await.unwrap();
+                    gateway
+                        .track("p", &event("chat", 10 + i), None, "key_lab")
+                        .await
+                        .unwrap();
                 }
                 for _ in 0..40 {
                     let d = gateway.reserve("p", &event("image", 1), 60_000, None).await.unwrap();
@@ -252,7 +313,10 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
         if s.status != SimulationStatus::Running {
             break s;
         }
-        assert!(started.elapsed() < Duration::from_secs(600), "the simulation ran past its cap");
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "the simulation ran past its cap"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let elapsed = started.elapsed();
@@ -262,9 +326,15 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
     let a = &report.aggregate;
     assert_eq!((a.users, a.entries), (USERS as u64, 100 * USERS as u64));
     assert_eq!((a.recorded, a.reproduced), (40 * USERS as u64, 40 * USERS as u64));
-    assert_eq!((a.baseline.admitted, a.baseline.denied), (30 * USERS as u64, 10 * USERS as u64));
+    assert_eq!(
+        (a.baseline.admitted, a.baseline.denied),
+        (30 * USERS as u64, 10 * USERS as u64)
+    );
     // Under 35, each user's first five denials are admitted (counted at their quantity).
-    assert_eq!((a.newly_admitted, a.newly_admitted_users), (5 * USERS as u64, USERS as u64));
+    assert_eq!(
+        (a.newly_admitted, a.newly_admitted_users),
+        (5 * USERS as u64, USERS as u64)
+    );
     println!(
         "simulation of {USERS} users and {} entries: {:.2} s; resident memory {} KiB before, {} KiB after, peak {} KiB",
         a.entries,

@@ -158,7 +158,12 @@ impl<'p> Replay<'_, 'p> {
             if span.plan.id == before {
                 continue;
             }
-            for g in span.plan.groups.iter().filter(|g| g.on_plan_change != PlanChange::Carry) {
+            for g in span
+                .plan
+                .groups
+                .iter()
+                .filter(|g| g.on_plan_change != PlanChange::Carry)
+            {
                 let start = g.window(span.from_ms, span.started_ms).start_ms;
                 let keys: Vec<CounterKey> = match &g.per {
                     Some(_) => self
@@ -205,7 +210,10 @@ impl<'p> Replay<'_, 'p> {
         for hold in &prepared.holds {
             let key = (hold.group.to_string(), hold.window.start_ms, hold.value.clone());
             let count = self.out.counters.get(&key).copied().unwrap_or_default();
-            let quota = hold.user_override.filter(|o| o.live_at(at_ms)).map_or(hold.quota, |o| o.quota);
+            let quota = hold
+                .user_override
+                .filter(|o| o.live_at(at_ms))
+                .map_or(hold.quota, |o| o.quota);
             if denies(hold, quota, count.used, count.held) {
                 return None;
             }
@@ -291,13 +299,23 @@ impl<'p> Replay<'_, 'p> {
             metadata: ask.metadata.clone(),
             step: None,
         };
-        let Ok(prepared) = prepare(span.plan, &input, span.started_ms, at_ms, &self.subject.overrides, false) else {
+        let Ok(prepared) = prepare(
+            span.plan,
+            &input,
+            span.started_ms,
+            at_ms,
+            &self.subject.overrides,
+            false,
+        ) else {
             return;
         };
         for hold in &prepared.holds {
             let part = Part {
                 key: (hold.group.to_string(), hold.window.start_ms, hold.value.clone()),
-                quota: hold.user_override.filter(|o| o.live_at(at_ms)).map_or(hold.quota, |o| o.quota),
+                quota: hold
+                    .user_override
+                    .filter(|o| o.live_at(at_ms))
+                    .map_or(hold.quota, |o| o.quota),
                 amount: hold.amount.0,
                 measure: Measure::Quantity,
                 unit: hold.unit,
@@ -340,7 +358,11 @@ impl<'p> Replay<'_, 'p> {
             return;
         }
         let count = self.out.counters.get(&part.key).copied().unwrap_or_default();
-        let level = if part.unit == Unit::Concurrent { count.held } else { count.used };
+        let level = if part.unit == Unit::Concurrent {
+            count.held
+        } else {
+            count.used
+        };
         let ppm = (u128::from(level) * 1_000_000 / u128::from(part.quota.0)) as u64;
         let peak = self.out.peak_ppm.entry(part.key.0.clone()).or_default();
         *peak = (*peak).max(ppm);

@@ -180,7 +180,11 @@ impl Aggregate {
             .collect();
         for g in groups {
             let of = |pick: fn(&UserRow) -> &Scenario| {
-                Percentiles::of(rows.iter().map(|r| pick(r).peak_ppm.get(g).copied().unwrap_or(0)).collect())
+                Percentiles::of(
+                    rows.iter()
+                        .map(|r| pick(r).peak_ppm.get(g).copied().unwrap_or(0))
+                        .collect(),
+                )
             };
             a.peaks.insert(g.clone(), (of(|r| &r.baseline), of(|r| &r.candidate)));
         }

@@ -33,7 +33,9 @@ pub enum Act {
     Track { ask: Ask },
     /// Usage set right by an operator: per group id, a per-value group's value, the start of
     /// the window it was counted in (None: lifetime) and signed milli-units.
-    Adjust { groups: Vec<(String, Option<String>, Option<i64>, i64)> },
+    Adjust {
+        groups: Vec<(String, Option<String>, Option<i64>, i64)>,
+    },
 }
 
 impl Act {
@@ -90,12 +92,19 @@ impl Timeline {
                             let hold = timeline.holds;
                             timeline.holds += 1;
                             by_ref.insert(reference, hold);
-                            let (since, reserved) =
-                                e.hold.map_or((e.time_ms, e.quantity), |h| (h.since_ms, Some(h.reserved)));
+                            let (since, reserved) = e
+                                .hold
+                                .map_or((e.time_ms, e.quantity), |h| (h.since_ms, Some(h.reserved)));
                             // Never after its end: the reserve's instant was the node's clock,
                             // the end's Redis's.
                             let end = e.hold.and_then(|h| h.until_ms).unwrap_or(e.time_ms);
-                            push(since.min(end), Act::Reserve { hold, ask: ask(e, reserved) });
+                            push(
+                                since.min(end),
+                                Act::Reserve {
+                                    hold,
+                                    ask: ask(e, reserved),
+                                },
+                            );
                             hold
                         }
                     };
@@ -104,7 +113,13 @@ impl Timeline {
                         UsageKind::Expiry => {
                             push(e.hold.and_then(|h| h.until_ms).unwrap_or(e.time_ms), Act::End { hold })
                         }
-                        _ => push(e.time_ms, Act::Commit { hold, ask: ask(e, None) }),
+                        _ => push(
+                            e.time_ms,
+                            Act::Commit {
+                                hold,
+                                ask: ask(e, None),
+                            },
+                        ),
                     }
                 }
                 UsageKind::Denied => push(e.time_ms, Act::Denied { ask: ask(e, None) }),
