@@ -156,13 +156,19 @@ async def test_a_reservation_and_its_commits_entry_say_what_it_was_for_and_which
     await client.release(bare.reservation_id)
     await client.track(user, "e", 1, {"source": "cron"})
     page = await client.list_usage_events(user_id=user, from_=started)
-    assert [(e.id, e.kind, e.event, e.quantity, e.metadata, e.key_id, e.member_id) for e in page.data] == [
+    assert [e.kind for e in page.data] == ["commit", "commit", "release", "track"], "a release is an entry, with no usage"
+    usage = [e for e in page.data if e.kind != "release"]
+    assert [(e.id, e.kind, e.event, e.quantity, e.metadata, e.key_id, e.member_id) for e in usage] == [
         (f"commit:{held.reservation_id}", "commit", "image.render", 2, {"model": "flux-pro", "steps": 30},
          env.secret_key_id, None),
         (f"commit:{llm.reservation_id}", "commit", "llm.tokens", 1.5, {"model": "b", "finish": "stop"},
          env.secret_key_id, None),
-        (page.data[2].id, "track", "e", 1, {"source": "cron"}, env.secret_key_id, None),
+        (usage[2].id, "track", "e", 1, {"source": "cron"}, env.secret_key_id, None),
     ]
+    release = page.data[2]
+    assert (release.id, release.event, release.groups, release.reserved) == (
+        f"release:{bare.reservation_id}", "e", [], 1)
+    assert release.held_since, "an entry that ends a hold says when it was made"
     assert page.next_cursor is None
 
 
@@ -258,7 +264,7 @@ def test_every_method_is_exercised_by_a_scenario_that_runs_on_both_clients() -> 
     here = Path(__file__).parent
     sources = "".join((here / name).read_text() for name in ("test_client.py", "test_webhooks.py",
                                                              "test_credits.py", "test_approvals.py",
-                                                             "test_runs.py"))
+                                                             "test_runs.py", "test_simulations.py"))
     missing = [name for name in public(QuotaGateway) if f"client.{name}(" not in sources
                and name not in ("reservation", "with_run")]
     assert missing == []

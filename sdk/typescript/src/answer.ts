@@ -13,10 +13,16 @@ function json(text: string): unknown {
   }
 }
 
-export function readAnswer<T>(response: Response, text: string): Answer<T> {
+/** `accept`: the media type asked for instead of JSON; its answer is the body's text. */
+export function readAnswer<T>(response: Response, text: string, accept?: string): Answer<T> {
   const requestId = response.headers.get("x-request-id");
   if (response.ok) {
     if (response.status === 204) return { ok: true, value: undefined as T };
+    if (accept) {
+      // A 2xx of another type is not the gateway's (a proxy's page), as below.
+      if (response.headers.get("content-type")?.startsWith(accept)) return { ok: true, value: text as T };
+      return { ok: false, error: new QuotaGatewayError({ code: "backend_unavailable", status: response.status, detail: `an answer that is not the gateway's ${accept}`, requestId }) };
+    }
     const value = json(text);
     // A 2xx whose body is not JSON is not the gateway's (a captive portal, a proxy's page).
     if (value === undefined || value === null || typeof value !== "object") {

@@ -1,6 +1,7 @@
 // The client: one method per route a builder calls, named as the recipes name them. The data
 // plane is here; subscriptions, ledger reads and webhooks are in admin.ts, the approval queue
-// in approvals.ts, runs (a budget held up front for an agent's steps) in runs.ts.
+// in approvals.ts, runs (a budget held up front for an agent's steps) in runs.ts, simulations
+// (the pricing lab) in simulations.ts.
 import { adminMethods } from "./admin.js";
 import { approvalMethods } from "./approvals.js";
 import { type Allowed, type Check, type Decision, type Denied, toCheck, toDecision, unchecked } from "./decision.js";
@@ -9,6 +10,7 @@ import { QuotaGatewayError } from "./errors.js";
 import { type Call, newKey, perform, type Result, type Transport } from "./http.js";
 import { type Orphan, PendingReleases } from "./pending.js";
 import { RUNS_PATH, runMethods } from "./runs.js";
+import { simulationMethods } from "./simulations.js";
 import type { CommitAnswer, ExtendAnswer, Metadata, ReleaseAnswer, ReservationAnswer, ReserveAnswer, TrackAnswer } from "./types.js";
 
 export interface ClientOptions {
@@ -253,6 +255,8 @@ export function createClient(options: ClientOptions) {
     ...approvalMethods(send, call),
 
     ...runMethods({ send, per: call, decide, event, warnRefund }),
+
+    ...simulationMethods(send, call, timeoutMs),
 
     /**
      * Reserves, runs `fn`, then commits (with the amount `fn` reported, else as reserved), or

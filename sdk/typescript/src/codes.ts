@@ -7,9 +7,9 @@ export const GATEWAY_CODES = [
   "invalid_request", "invalid_plan", "unauthorized", "forbidden", "origin_not_allowed",
   "route_not_found", "method_not_allowed", "reservation_not_found", "plan_not_found",
   "project_not_found", "key_not_found", "subscription_not_found", "webhook_not_found",
-  "delivery_not_found", "grant_not_found", "approval_not_found", "run_not_found", "project_exists", "reservation_committed",
+  "delivery_not_found", "grant_not_found", "approval_not_found", "run_not_found", "simulation_not_found", "project_exists", "reservation_committed",
   "reservation_released", "plan_in_use", "plan_missing", "webhook_limit", "grant_limit", "approval_decided",
-  "webhook_disabled", "secret_rotation_limit", "reservation_expired", "run_ended", "request_timeout",
+  "webhook_disabled", "secret_rotation_limit", "reservation_expired", "run_ended", "simulation_running", "simulation_bound", "request_timeout",
   "payload_too_large", "unsupported_media_type", "idempotency_key_reused", "counter_limit",
   "headers_too_large", "internal_error", "backend_unavailable",
 ] as const;
@@ -18,10 +18,12 @@ export type GatewayCode = (typeof GATEWAY_CODES)[number];
 
 /**
  * Codes the client gives itself: `aborted` (the caller's `AbortSignal`), `webhook_invalid`
- * (`verifyWebhook`), and `http_<status>` for an answer without a problem+json body that is
- * not a proxy's 502, 503 or 504 (those are `backend_unavailable`).
+ * (`verifyWebhook`), `simulation_failed` and `simulation_timeout` (`simulate`: the simulation
+ * ended as failed, or was still running at the caller's deadline), and `http_<status>` for an
+ * answer without a problem+json body that is not a proxy's 502, 503 or 504 (those are
+ * `backend_unavailable`).
  */
-export type ClientCode = "aborted" | "webhook_invalid" | `http_${number}`;
+export type ClientCode = "aborted" | "webhook_invalid" | "simulation_failed" | "simulation_timeout" | `http_${number}`;
 
 export type ErrorCode = GatewayCode | ClientCode;
 

@@ -28,6 +28,8 @@ export interface Call {
    * Other writes are retried only when the request cannot have arrived.
    */
   replayable: boolean;
+  /** The answer is this media type's text (a simulation's CSV), not the gateway's JSON. */
+  accept?: "text/csv" | undefined;
   signal?: AbortSignal | undefined;
   timeoutMs?: number | undefined;
   maxRetries?: number | undefined;
@@ -81,7 +83,7 @@ function retryAfterMs(value: string | null): number | null {
 }
 
 /** Waits `ms`, or less when the signal aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((done) => {
     const timer = setTimeout(finish, ms);
     function finish() {
@@ -95,7 +97,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 /** One attempt, bounded by `ms` and by the caller's signal; the body is read within both. */
 async function once(t: Transport, call: Call, ms: number): Promise<{ response: Response; text: string }> {
-  const headers: Record<string, string> = { Authorization: `Bearer ${t.apiKey}`, Accept: "application/json" };
+  const headers: Record<string, string> = { Authorization: `Bearer ${t.apiKey}`, Accept: call.accept ?? "application/json" };
   if (call.body !== undefined) headers["Content-Type"] = "application/json";
   if (call.idempotencyKey) headers["Idempotency-Key"] = call.idempotencyKey;
   if (t.userToken) headers["X-User-Token"] = t.userToken;
@@ -132,7 +134,7 @@ export async function perform<T>(t: Transport, call: Call): Promise<Result<T>> {
     let wait: number | null = null;
     try {
       const { response, text } = await once(t, call, Math.min(attemptMs, remaining));
-      const answer = readAnswer<T>(response, text);
+      const answer = readAnswer<T>(response, text, call.accept);
       if (answer.ok) return { ok: true, value: answer.value, headers: response.headers };
       last = answer.error;
       if (!RETRY_STATUSES.has(response.status)) {

@@ -9,14 +9,16 @@ export { isBalanceCounter } from "./credits.js";
 export type { ClientCode, ErrorCode, GatewayCode, Reason } from "./codes.js";
 export { rateLimitHeaders } from "./decision.js";
 export type { Allowed, Check, Decision, Denied, RateLimitHeaders } from "./decision.js";
+export type { SimulateOptions, SimulationInput } from "./simulations.js";
 export type { Run, RunDenied, RunLimits, RunStarted, StartRunOptions, Step, StepFields, StepKind, StepOptions, TrackedStep, TrackStepOptions, WithRun } from "./runs.js";
 export { QuotaGatewayError } from "./errors.js";
 export { verifyWebhook } from "./webhooks.js";
 export type { WebhookHeaders } from "./webhooks.js";
 export type {
-  AdjustmentAnswer, Approval, ApprovalEventData, ApprovalList, ApprovalStatus, Balance, BalanceCounter, BalanceList, CommitAnswer, CreditEventData, CreditSummary, Counter, DailyUsage, Denial, ExtendAnswer, ExtendRunAnswer, Grant, GrantCategory,
-  GrantList, GrantMade, GrantStatus, Metadata, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, RunAnswer, RunGroup,
-  RunList, RunProgress, RunStartAnswer, RunState, SoonestExpiry, Subscription, TrackAnswer, UsageAnswer, UsageEvent, UsageEventPage, UserToken,
-  Webhook, WebhookDelivery, WebhookEvent,
+  AdjustmentAnswer, Approval, ApprovalEventData, ApprovalList, ApprovalStatus, Balance, BalanceCounter, BalanceList, CommitAnswer, CreditEventData, CreditSummary, Counter, DailyUsage, Denial, DoneSimulation, ExtendAnswer, ExtendRunAnswer, Grant, GrantCategory,
+  GrantList, GrantMade, GrantStatus, Metadata, PlanDoc, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, RunAnswer, RunGroup,
+  RunList, RunProgress, RunStartAnswer, RunState, Simulation, SimulationCohort, SimulationFailure, SimulationProgress, SimulationReport,
+  SimulationStatus, SimulationTotals, SimulationUserRow, SimulationUserScenario, SoonestExpiry, Subscription, TrackAnswer, UsageAnswer,
+  UsageEvent, UsageEventPage, UserToken, Webhook, WebhookDelivery, WebhookEvent,
 } from "./types.js";
 export type { components, paths } from "./openapi.js";

@@ -2882,6 +2882,228 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/simulations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replay a cohort's recorded demand, denials included, against a candidate plan and the plans they are on; answers at once, then runs (read-only, kept a day) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["SimulationBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SimulationAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_plan, invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code plan_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code simulation_bound */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/simulations/{simulationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A simulation's progress, then its report; the per-user rows as CSV with Accept: text/csv */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    simulationId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SimulationAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code simulation_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code simulation_running */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/track": {
         parameters: {
             query?: never;
@@ -5951,9 +6173,20 @@ export interface components {
             time: string;
             userId?: string | null;
         };
+        ChangeCount: {
+            /** Format: int64 */
+            decisions: number;
+            /** Format: int64 */
+            users: number;
+        };
         ChangePage: {
             data: components["schemas"]["ChangeAnswer"][];
             nextCursor?: string | null;
+        };
+        /** @description Whose recorded demand to replay: the users on a plan, or named users (at most 10,000). */
+        CohortDoc: {
+            planId?: string | null;
+            userIds?: string[] | null;
         };
         CommitAnswer: {
             counters: components["schemas"]["CounterAnswer"][];
@@ -6206,6 +6439,11 @@ export interface components {
             /** @description Required but on a balance group (which counts credits, `count` by default). */
             unit?: string | null;
         };
+        GroupPeakAnswer: {
+            baseline: components["schemas"]["PercentilesAnswer"];
+            candidate: components["schemas"]["PercentilesAnswer"];
+            groupId: string;
+        };
         Health: {
             reason?: string | null;
             status: string;
@@ -6286,6 +6524,17 @@ export interface components {
             status: string;
             subjectId: string;
         };
+        /** @description Shares of a quota (1 is 100 %) at which the users' peaks stand. */
+        PercentilesAnswer: {
+            /** Format: double */
+            max: number;
+            /** Format: double */
+            p50: number;
+            /** Format: double */
+            p90: number;
+            /** Format: double */
+            p99: number;
+        };
         /** @description A plan's default period; both ends are null for a lifetime plan, which has no window. */
         PeriodAnswer: {
             end?: string | null;
@@ -6359,6 +6608,31 @@ export interface components {
             counters: components["schemas"]["CounterAnswer"][];
             reservationId: string;
             status: string;
+        };
+        ReportAnswer: {
+            baseline: components["schemas"]["TotalsAnswer"];
+            candidate: components["schemas"]["TotalsAnswer"];
+            centsDifference: components["schemas"]["SignedAmount"];
+            /** @description Credits burned under the candidate minus under the baseline. */
+            creditsDifference: components["schemas"]["SignedAmount"];
+            /** Format: int64 */
+            entries: number;
+            /**
+             * Format: double
+             * @description The share of recorded decisions the baseline replay reproduced (1 when none).
+             */
+            fidelity: number;
+            newlyAdmitted: components["schemas"]["ChangeCount"];
+            newlyDenied: components["schemas"]["ChangeCount"];
+            peakShare: components["schemas"]["GroupPeakAnswer"][];
+            /** Format: int64 */
+            recordedDecisions: number;
+            /** Format: int64 */
+            reproducedDecisions: number;
+            /** @description Most affected first: newly denied, then newly admitted, then by id. */
+            rows: components["schemas"]["UserRowAnswer"][];
+            /** Format: int64 */
+            users: number;
         };
         ReservationAnswer: {
             event: string;
@@ -6514,6 +6788,51 @@ export interface components {
         };
         /** @description a signed amount in units, at most 3 decimals */
         SignedAmount: number;
+        /** @description A simulation: progress while it runs, then its report (kept a day). */
+        SimulationAnswer: {
+            /** @description The candidate document's id, or `candidate` when it had none. */
+            candidatePlanId: string;
+            cohort: components["schemas"]["CohortDoc"];
+            createdAt: string;
+            error?: null | components["schemas"]["SimulationError"];
+            finishedAt?: string | null;
+            from: string;
+            id: string;
+            progress: components["schemas"]["SimulationProgress"];
+            report?: null | components["schemas"]["ReportAnswer"];
+            /** @description running, done or failed. */
+            status: string;
+            to: string;
+        };
+        /** @description `POST /v1/simulations`. */
+        SimulationBody: {
+            /**
+             * @description The plan to try: a plan document as `PUT /v1/plans/{planId}` takes (its `id` optional),
+             *     or `{"planId": "..."}` naming a stored plan.
+             */
+            candidate: Record<string, never>;
+            cohort: components["schemas"]["CohortDoc"];
+            /** @description RFC 3339; default: `to` minus 30 days. */
+            from?: string | null;
+            /** @description RFC 3339; default: now. At most 92 days after `from`. */
+            to?: string | null;
+        };
+        /** @description Why a simulation failed: the bound it passed (`wallTime`), or null for a failure to read. */
+        SimulationError: {
+            bound?: string | null;
+            detail: string;
+        };
+        SimulationProgress: {
+            /**
+             * Format: int64
+             * @description Ledger entries read so far.
+             */
+            entries: number;
+            /** Format: int64 */
+            users: number;
+            /** Format: int64 */
+            usersDone: number;
+        };
         SoonestExpiry: {
             amount: components["schemas"]["Milli"];
             at: string;
@@ -6554,6 +6873,26 @@ export interface components {
             parentId?: string | null;
             planId: string;
             startedAt?: string | null;
+        };
+        /** @description What one plan did with the cohort's demand. */
+        TotalsAnswer: {
+            /** Format: int64 */
+            admitted: number;
+            /** @description Counted by groups of unit cents. */
+            cents: components["schemas"]["Milli"];
+            /** @description Credits burned by balance groups. */
+            credits: components["schemas"]["Milli"];
+            /** @description Per threshold ("50", "80", "100" % of a group's quota), the users whose peak reached it. */
+            crossed: {
+                [key: string]: number;
+            };
+            /** Format: int64 */
+            denied: number;
+            /**
+             * Format: int64
+             * @description Denials it admitted, counted at their requested quantity (an estimate).
+             */
+            estimated: number;
         };
         TrackAnswer: {
             counters: components["schemas"]["CounterAnswer"][];
@@ -6603,8 +6942,20 @@ export interface components {
              *     entry granted, voided or expired. Absent when none.
              */
             credits?: components["schemas"]["CreditMoveAnswer"][];
+            /** @description A denied entry's groups that denied it (absent on other entries). */
+            deniedBy?: string[];
             event?: string | null;
             groups: components["schemas"]["UsageGroupAnswer"][];
+            /**
+             * @description The hold an entry ends (commit, late_commit, release, expiry): when it was reserved
+             *     (absent on other entries, and on entries written before it was kept).
+             */
+            heldSince?: string | null;
+            /**
+             * @description An expiry's instant: when the hold went back (the entry's `time` is when the gateway
+             *     noticed).
+             */
+            heldUntil?: string | null;
             /** @description Stable: the same entry has the same id in every read and export. */
             id: string;
             /** @description The id of the key that made the call (null in entries written before it was kept). */
@@ -6612,7 +6963,9 @@ export interface components {
             /**
              * @description commit, late_commit, track, adjustment; for credits grant, grant_void, grant_expired
              *     (breakage) and debt_settled; run_close for a run's close (its steps' entries counted
-             *     its usage; it carries the credits its balance groups burned).
+             *     its usage; it carries the credits its balance groups burned); and, with no usage,
+             *     denied (a reserve refused: the first 100 of a user's UTC day), release and expiry (a
+             *     hold's end), which the pricing lab replays.
              */
             kind: string;
             /**
@@ -6624,6 +6977,7 @@ export interface components {
             quantity?: null | components["schemas"]["Milli"];
             /** @description Adjustments: the reason given. */
             reason?: string | null;
+            reserved?: null | components["schemas"]["Milli"];
             /**
              * @description A step's run (a child run's close: its parent run), the action it was an attempt of
              *     ("" for none) and its kind (`primary`, `retry`, `fallback`); null for other entries.
@@ -6657,6 +7011,40 @@ export interface components {
         UserPage: {
             data: components["schemas"]["UserAnswer"][];
             nextCursor?: string | null;
+        };
+        UserRowAnswer: {
+            baseline: components["schemas"]["UserScenarioAnswer"];
+            candidate: components["schemas"]["UserScenarioAnswer"];
+            /** Format: int64 */
+            newlyAdmitted: number;
+            /** Format: int64 */
+            newlyDenied: number;
+            /**
+             * Format: int64
+             * @description Decisions the ledger recorded (admitted holds and denials), and those the baseline
+             *     decided alike.
+             */
+            recorded: number;
+            /** Format: int64 */
+            reproduced: number;
+            userId: string;
+        };
+        /** @description What one plan did with one user's demand. */
+        UserScenarioAnswer: {
+            /** Format: int64 */
+            admitted: number;
+            cents: components["schemas"]["Milli"];
+            credits: components["schemas"]["Milli"];
+            /** @description The thresholds (50, 80, 100 %) the user's peak share reached. */
+            crossed: number[];
+            /** Format: int64 */
+            denied: number;
+            /** Format: int64 */
+            estimated: number;
+            /** @description Per group, the highest share of its quota the user reached (1 is 100 %). */
+            peakShare: {
+                [key: string]: number;
+            };
         };
         UserToken: {
             expiresAt: string;

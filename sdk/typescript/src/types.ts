@@ -125,20 +125,82 @@ export type Metadata = Record<string, string | number | boolean | null>;
 export type ReservationAnswer = Omit<Schemas["ReservationAnswer"], "metadata"> & { metadata?: Metadata | null };
 
 /**
- * One entry of the usage ledger. `keyId`: the id of the API key that made the call (null in
- * entries written before the gateway kept it). `memberId`: in a parent's (team's) ledger, the
- * member whose event it was, the entry having the member's entry's `id`; null in a member's
- * own. A commit's entry says the quantity committed (the reserved one when the commit gave
- * none) and the reservation's metadata, the commit's own merged on top. A run's step's entry
- * (`commit`, `late_commit`, `track`) names its run, its action (`""` for none) and its
- * `stepKind` (null on other entries); a run's close writes a `run_close` entry, with the
- * credits it burned and no usage of its own (its steps' entries counted it), whose `runId` is
- * null, or the parent run for a child run's close (a step of its parent).
+ * One entry of the usage ledger. `kind` is what it records: usage (`commit`, `late_commit`,
+ * `track`, `adjustment`), credits (`grant`, `grant_void`, `grant_expired`, `debt_settled`), a
+ * run's end (`run_close`), and, with no usage, a refused reserve (`denied`: the first 100 of a
+ * user's UTC day) or a hold's end without a commit (`release`, `expiry`), which the pricing lab
+ * replays; a string, as a newer gateway may add kinds. `keyId`: the id of the API key
+ * that made the call (null in entries written before the gateway kept it). `memberId`: in a
+ * parent's (team's) ledger, the member whose event it was, the entry having the member's
+ * entry's `id`; null in a member's own. A commit's entry says the quantity committed (the
+ * reserved one when the commit gave none) and the reservation's metadata, the commit's own
+ * merged on top. A run's step's entry (`commit`, `late_commit`, `track`) names its run, its
+ * action (`""` for none) and its `stepKind` (null on other entries); a run's close writes a
+ * `run_close` entry, with the credits it burned and no usage of its own (its steps' entries
+ * counted it), whose `runId` is null, or the parent run for a child run's close (a step of its
+ * parent). A `denied` entry names the groups that denied it (`deniedBy`); an entry that ends a
+ * hold (`commit`, `late_commit`, `release`, `expiry`) says when it was reserved (`heldSince`)
+ * and what it reserved (`reserved`), an `expiry` also when the hold went back (`heldUntil`);
+ * each is absent where it does not apply (and `heldSince`, `reserved` on entries written
+ * before the gateway kept them).
  */
 export type UsageEvent = Omit<Schemas["UsageEventAnswer"], "metadata" | "stepKind"> & { metadata?: Metadata | null; stepKind?: StepKind | null };
 
 /** A page of the ledger: follow `nextCursor` until it is null (a page may be short and still name one). */
 export type UsageEventPage = Omit<Schemas["UsageEventPageAnswer"], "data"> & { data: UsageEvent[] };
+
+/** A plan document, as `PUT /v1/plans/{id}` takes it (and a simulation's candidate). */
+export type PlanDoc = Schemas["PlanDoc"];
+
+/** Whose recorded demand a simulation replays: the users on a plan, or named users (1 to 10,000). */
+export type SimulationCohort = { planId: string } | { userIds: string[] };
+
+/** `running` until its report is made; `done` with a `report`, or `failed` with an `error`. */
+export type SimulationStatus = "running" | "done" | "failed";
+
+/** Users of the cohort and those replayed so far, and the ledger entries read so far. */
+export type SimulationProgress = Schemas["SimulationProgress"];
+
+/** Why a simulation failed: the bound it passed (`"wallTime"`: 10 minutes), or null for a failure to read. */
+export type SimulationFailure = Schemas["SimulationError"];
+
+/**
+ * What one plan did with the cohort's demand: decisions `admitted` and `denied`, `estimated`
+ * (denials it admitted, counted at their requested quantity), per threshold (`"50"`, `"80"`,
+ * `"100"` % of a group's quota) the users whose peak reached it, credits burned and cents counted.
+ */
+export type SimulationTotals = Schemas["TotalsAnswer"];
+
+/** What one plan did with one user's demand: `crossed` thresholds, `peakShare` per group (1 is 100 %). */
+export type SimulationUserScenario = Schemas["UserScenarioAnswer"];
+
+/** One user of a report: decisions `recorded` and `reproduced` by the baseline, and what the candidate changed. */
+export type SimulationUserRow = Schemas["UserRowAnswer"];
+
+/**
+ * A simulation's report: `fidelity` (the share of recorded decisions the baseline replay
+ * reproduced; 1 when none), the `baseline` (the plans the users are on) and the `candidate`
+ * side by side, the decisions and users the candidate `newlyDenied` and `newlyAdmitted`, the
+ * differences in credits and cents, the users' peak shares per group (`peakShare`:
+ * percentiles), and the per-user `rows`, most affected first.
+ */
+export type SimulationReport = Schemas["ReportAnswer"];
+
+/**
+ * A simulation (`startSimulation`, `simulation`, `simulate`): its `progress` while `running`,
+ * then its `report` (`done`) or its `error` (`failed`); kept a day. `candidatePlanId` is the
+ * candidate document's id, or `"candidate"` when it had none.
+ */
+export type Simulation = Omit<Schemas["SimulationAnswer"], "status" | "cohort" | "finishedAt" | "error" | "report"> & {
+  status: SimulationStatus;
+  cohort: SimulationCohort;
+  finishedAt: string | null;
+  error: SimulationFailure | null;
+  report: SimulationReport | null;
+};
+
+/** A simulation that ended with its report, as `simulate` answers it. */
+export type DoneSimulation = Simulation & { status: "done"; finishedAt: string; error: null; report: SimulationReport };
 
 /** `data` of a quota event: amounts in units, times in RFC 3339 UTC. */
 export interface QuotaEventData {

@@ -111,11 +111,16 @@ test("a reservation and its commit's ledger entry say what it was for, and the k
   await qg.release(bare.reservationId);
   await qg.track(user, "e", 1, { source: "cron" });
   const page = await qg.listUsageEvents({ userId: user, from: started });
-  assert.deepEqual(page.data.map((e) => [e.id, e.kind, e.event, e.quantity, e.metadata, e.keyId, e.memberId]), [
+  assert.deepEqual(page.data.map((e) => e.kind), ["commit", "commit", "release", "track"], "a release is an entry too, with no usage");
+  const usage = page.data.filter((e) => e.kind !== "release");
+  assert.deepEqual(usage.map((e) => [e.id, e.kind, e.event, e.quantity, e.metadata, e.keyId, e.memberId]), [
     [`commit:${held.reservationId}`, "commit", "image.render", 2, { model: "flux-pro", steps: 30 }, env.secretKeyId, null],
     [`commit:${llm.reservationId}`, "commit", "llm.tokens", 1.5, { model: "b", finish: "stop" }, env.secretKeyId, null],
-    [page.data[2].id, "track", "e", 1, { source: "cron" }, env.secretKeyId, null],
+    [usage[2].id, "track", "e", 1, { source: "cron" }, env.secretKeyId, null],
   ]);
+  const release = page.data[2];
+  assert.deepEqual([release.id, release.event, release.groups, release.reserved], [`release:${bare.reservationId}`, "e", [], 1]);
+  assert.ok(release.heldSince, "an entry that ends a hold says when it was made");
   assert.equal(page.nextCursor, null);
 });
 

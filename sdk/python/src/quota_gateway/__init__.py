@@ -18,6 +18,8 @@ from .params import ApprovalStatus, GrantCategory, Metadata, OverrideParams, Run
 from .reservation import AsyncReservationContext, ReservationContext, ReservationScope
 from .runs import (AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun, RunAnswer, RunContext,
                    RunHandle)
+from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, SimulationFailure, SimulationProgress,
+                          SimulationReport, SimulationTotals, UserRow, UserScenario)
 from .types import (Approval, ApprovalPage, Balance, CategoryTotals, CreditSummary, Grant, GrantMade, Run,
                     RunExtended, RunGroup, RunLimits, RunStart)
 from .webhooks import sign_webhook, verify_webhook
@@ -27,10 +29,11 @@ __version__ = "0.1.0"
 __all__ = [
     "KEEP", "Allowed", "Approval", "ApprovalPage", "ApprovalStatus", "AsyncQuotaGateway",
     "AsyncReservationContext", "AsyncRunAnswer", "AsyncRunContext", "AsyncRunHandle", "Balance",
-    "CategoryTotals", "Check", "CreditSummary", "Counter", "Decision", "Denial", "Denied",
-    "DeniedRun", "Grant", "GrantCategory", "GrantMade", "Metadata", "OverrideParams",
+    "CategoryTotals", "ChangeCount", "Check", "CreditSummary", "Counter", "Decision", "Denial", "Denied",
+    "DeniedRun", "Grant", "GrantCategory", "GrantMade", "GroupPeak", "Metadata", "OverrideParams", "Percentiles",
     "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "RefundEventWarning",
     "ReservationContext", "ReservationScope", "Run", "RunAnswer", "RunContext", "RunExtended",
-    "RunGroup", "RunHandle", "RunLimits", "RunLimitsParams", "RunProgress", "RunStart",
-    "SoonestExpiry", "StepKind", "When", "sign_webhook", "verify_webhook", "__version__",
+    "RunGroup", "RunHandle", "RunLimits", "RunLimitsParams", "RunProgress", "RunStart", "Simulation",
+    "SimulationFailure", "SimulationProgress", "SimulationReport", "SimulationTotals", "SoonestExpiry", "StepKind",
+    "UserRow", "UserScenario", "When", "sign_webhook", "verify_webhook", "__version__",
 ]

@@ -57,6 +57,8 @@ class Call(Generic[T]):
     local: Optional[Callable[[], T]] = None
     # A reserve: if it may have run but no answer came, it is released later by its key.
     orphan_ttl: Optional[float] = None
+    # The media type asked for instead of JSON (a simulation's CSV): `parse` gets the text.
+    accept: Optional[str] = None
     overrides: Dict[str, float] = field(default_factory=dict)
 
 
@@ -155,7 +157,7 @@ class Attempts(Generic[T]):
             return self._final(self.last)
         self.attempt += 1
         c = self.config
-        headers = {"Authorization": f"Bearer {c.api_key}", "Accept": "application/json",
+        headers = {"Authorization": f"Bearer {c.api_key}", "Accept": self.call.accept or "application/json",
                    "User-Agent": USER_AGENT}
         content = None
         if self.call.body is not None:
@@ -183,8 +185,7 @@ class Attempts(Generic[T]):
         lower = {k.lower(): v for k, v in headers.items()}
         if 200 <= status < 300:
             try:
-                data = json.loads(content) if content and status != 204 else None
-                value = self.call.parse(data, lower)
+                value = self.call.parse(self._body(status, lower, content), lower)
             except (ValueError, TypeError, KeyError) as err:
                 # Not the gateway's answer (a proxy's 200 page) or not one we can read.
                 self.uncertain = True
@@ -202,6 +203,16 @@ class Attempts(Generic[T]):
         if status >= 500:
             self.uncertain = True
         return self._fail(error)
+
+    def _body(self, status: int, headers: Mapping[str, str], content: bytes) -> Any:
+        """A success's body: JSON, or the text of the media type the call asked for; a ValueError
+        when it is neither (not the gateway's answer)."""
+        accept = self.call.accept
+        if accept is None:
+            return json.loads(content) if content and status != 204 else None
+        if not headers.get("content-type", "").startswith(accept):
+            raise ValueError(f"not {accept}")
+        return content.decode("utf-8")
 
     def _again(self, now: float, wait: Optional[float], safe: bool) -> Step[T]:
         if not (safe or self.call.replayable) or self.attempt > self.max_retries:

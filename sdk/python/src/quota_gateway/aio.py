@@ -11,16 +11,19 @@ import httpx
 
 from . import _calls as c
 from . import _run_calls as r
+from . import _simulation_calls as s
 from . import _webhook_calls as w
 from . import types as t
 from ._base import KEEP, Shared, outcome
-from ._core import Attempts, Call, Done, Request, Retry, Step
+from ._core import Attempts, Call, Done, Fail, Request, Retry, Step
 from ._orphans import DRAIN_SECONDS, replay, undo
 from ._run_calls import RunLimitsArg
+from ._simulation_calls import Candidate, OnProgress
 from .errors import QuotaGatewayError
 from .params import ApprovalStatus, GrantCategory, Metadata, OverrideParams, StepKind, When
 from .reservation import AsyncReservationContext
 from .runs import AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun
+from .simulations import Simulation
 
 T = TypeVar("T")
 
@@ -199,6 +202,58 @@ class AsyncQuotaGateway(Shared):
     async def extend_run(self, run_id: str, ttl_seconds: int) -> t.RunExtended:
         """Moves the run's expiry to now + ttl_seconds."""
         return await self._run(r.extend(run_id, ttl_seconds))
+
+    # Simulations (the pricing lab).
+
+    async def start_simulation(self, candidate: Candidate, cohort: Mapping[str, Any], *,
+                         from_: Optional[When] = None, to: Optional[When] = None) -> Simulation:
+        """Starts replaying the recorded demand of `cohort` (`{"plan_id": ...}`: the users on a
+        plan, or `{"user_ids": [...]}`: 1 to 10,000 users) from `from_` to `to` (default the 30
+        days before now; at most 92) against `candidate` (a plan document, as `put_plan` takes
+        it, or `{"plan_id": ...}` naming a stored plan) and against the plans they are on.
+        Answers at once, `status` "running". Past a bound raises `simulation_bound` (422) with
+        `field` naming it: "range", "cohort.userIds", "users", "entries" or "concurrency". Not
+        retried once it may have arrived (a repeat would start a second simulation)."""
+        return await self._run(s.start(candidate, cohort, from_, to))
+
+    async def simulation(self, simulation_id: str) -> Simulation:
+        """The simulation: its progress, then its report (or its error); `simulation_not_found`
+        (404) for an unknown id or after a day."""
+        return await self._run(s.get(simulation_id))
+
+    async def simulation_csv(self, simulation_id: str) -> str:
+        """The report's per-user rows as CSV text (a header line, then a row per user, most
+        affected first); `simulation_running` (409) before it is done."""
+        return await self._run(s.csv(simulation_id))
+
+    async def simulate(self, candidate: Candidate, cohort: Mapping[str, Any], *, from_: Optional[When] = None,
+                 to: Optional[When] = None, poll_interval: float = s.DEFAULT_POLL_SECONDS,
+                 timeout: float = s.DEFAULT_SIMULATE_SECONDS,
+                 on_progress: Optional[OnProgress] = None) -> Simulation:
+        """Starts a simulation (as `start_simulation`) and reads it every `poll_interval`
+        seconds until it is no longer running, calling `on_progress` with its progress on every
+        answer; answers it done, with its `report`. Within `timeout` seconds (10 minutes, the
+        gateway's own cap) for the whole. Raises `QuotaGatewayError` `simulation_failed` (with
+        `field` the bound it passed, such as "wallTime") when it failed, `simulation_timeout`
+        (its id in `detail`) when it still runs at the deadline; a read the gateway does not
+        answer is tried again at the next poll."""
+        polling = s.Polling(self._config.timeout, poll_interval, timeout, on_progress, time.monotonic())
+        first = await self._run(polling.bounded(s.start(candidate, cohort, from_, to), time.monotonic()))
+        step = polling.on_answer(first, time.monotonic())
+        while isinstance(step, s.Wait):
+            await asyncio.sleep(step.delay)
+            read = polling.read(time.monotonic())
+            if isinstance(read, Fail):
+                raise read.error
+            try:
+                answer = await self._run(read)
+            except QuotaGatewayError as err:
+                step = polling.on_error(err, time.monotonic())
+            else:
+                step = polling.on_answer(answer, time.monotonic())
+        if isinstance(step, Fail):
+            raise step.error
+        return step.value
 
     # Reads.
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Union
 
 from .decision import Allowed, Check, Counter, Decision, Denial, Denied, RunProgress, SoonestExpiry
+from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, SimulationFailure, SimulationProgress,
+                          SimulationReport, SimulationTotals, UserRow, UserScenario)
 
 __all__ = [
     "Allowed", "Check", "Counter", "Decision", "Denial", "Denied",
@@ -19,7 +21,8 @@ __all__ = [
     "DayGroup", "Day", "DailyUsage", "UserToken", "Webhook", "DeliveryTry", "WebhookDelivery",
     "PlanGroup", "Plan", "Allowance", "Rollover", "SoonestExpiry", "Grant", "GrantMade", "Balance",
     "Approval", "ApprovalPage", "CreditMove", "RunProgress", "RunLimits", "RunGroup", "Run",
-    "RunStart", "RunExtended",
+    "RunStart", "RunExtended", "ChangeCount", "GroupPeak", "Percentiles", "Simulation", "SimulationFailure",
+    "SimulationProgress", "SimulationReport", "SimulationTotals", "UserRow", "UserScenario",
 ]
 
 Amount = Union[int, float]
@@ -193,10 +196,17 @@ class UsageEvent:
     entry has the member's entry's `id`), None in a member's own.
 
     `kind` is "commit", "late_commit", "track", "adjustment", "grant", "grant_void",
-    "grant_expired", "debt_settled", or "run_close" (a run's end: no usage of its own, its
-    steps' entries counted it, but the `credits` it burned). Entries of a run's steps carry
+    "grant_expired", "debt_settled", "run_close" (a run's end: no usage of its own, its
+    steps' entries counted it, but the `credits` it burned), or, with no usage, "denied" (a
+    refused reserve: the first 100 of a user's UTC day), "release" or "expiry" (a hold's end
+    without a commit), which the pricing lab replays. Entries of a run's steps carry
     `run_id`, `action_id` and `step_kind` ("primary", "retry" or "fallback"); None on others.
-    `credits` lists the credits the entry moved (empty when none)."""
+    `credits` lists the credits the entry moved (empty when none). A "denied" entry names the
+    groups that denied it (`denied_by`; empty on other entries). An entry that ends a hold
+    ("commit", "late_commit", "release", "expiry") says when it was reserved (`held_since`)
+    and what it reserved (`reserved`; a commit's `quantity` is the actual one), an "expiry"
+    also when the hold went back (`held_until`; its `time` is when the gateway noticed); None
+    where they do not apply, and on entries written before the gateway kept them."""
 
     id: str
     kind: str
@@ -213,6 +223,10 @@ class UsageEvent:
     run_id: Optional[str] = None
     action_id: Optional[str] = None
     step_kind: Optional[str] = None
+    denied_by: List[str] = field(default_factory=list)
+    held_since: Optional[str] = None
+    reserved: Optional[Amount] = None
+    held_until: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 import { createClient, GATEWAY_CODES, isBalanceCounter, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
 import type {
   Approval, ApprovalStatus, Balance, BalanceCounter, ClientOptions, Decision, ErrorCode, Grant, GrantInput, GrantMade, OverrideInput, Reason,
-  Run, RunAnswer, RunState, Step, StepKind, TrackedStep, WebhookEvent,
+  DoneSimulation, Run, RunAnswer, RunState, Simulation, SimulationInput, SimulationProgress, Step, StepKind, TrackedStep, WebhookEvent,
 } from "quota-gateway";
 
 declare const process: { env: Record<string, string | undefined> };
@@ -143,12 +143,33 @@ export async function runs(userId: string, signal: AbortSignal | undefined): Pro
     done.allowed ? done.value + done.run.state : done.decision.reasons[0], ledger.data[0]?.runId].join();
 }
 
+export async function lab(from: Date | undefined): Promise<number> {
+  const input: SimulationInput = {
+    candidate: { id: "plan_free_3", periodType: "lifetime", groups: [{ id: "images", unit: "count", quota: 3, matches: [{ event: "image.render" }] }] },
+    cohort: { planId: "plan_free" }, from, to: undefined,
+  };
+  const seen: SimulationProgress[] = [];
+  const done: DoneSimulation = await qg.simulate(input, { pollMs: undefined, onProgress: (p) => seen.push(p), signal: undefined });
+  // @ts-expect-error simulate answers a simulation that is done
+  if (done.status === "finished") return 0;
+  const started = await qg.startSimulation({ candidate: { planId: "plan_free" }, cohort: { userIds: ["alice"] } }, { timeoutMs: 1000 });
+  // @ts-expect-error a cohort is a plan's users or named users
+  await qg.startSimulation({ candidate: { planId: "plan_free" }, cohort: { plan: "plan_free" } });
+  const csv: string = await qg.simulationCsv(started.id);
+  const users: number = (await qg.simulation(started.id)).progress.usersDone;
+  const read: Simulation = await qg.simulation(started.id);
+  // @ts-expect-error a simulation read may have no report yet
+  const none: number = read.report.fidelity;
+  return done.report.newlyAdmitted.decisions + (done.report.rows[0]?.candidate.crossed.length ?? 0) + csv.length + users + seen.length + none;
+}
+
 export function code(err: unknown): ErrorCode | null {
   if (!(err instanceof QuotaGatewayError)) return null;
   if (err.code === "reservation_not_found" || err.code === "aborted" || err.code === "http_500") return err.code;
   if (err.code === "grant_limit" || err.code === "grant_not_found") return err.code;
   if (err.code === "approval_decided" || err.code === "approval_not_found") return err.code;
   if (err.code === "run_not_found") return err.code;
+  if (err.code === "simulation_bound" || err.code === "simulation_failed" || err.code === "simulation_timeout") return err.field === "range" ? err.code : null;
   // @ts-expect-error not a code of the gateway or the client
   if (err.code === "reservation_gone") return null;
   return err.unavailable ? "backend_unavailable" : GATEWAY_CODES[0];
