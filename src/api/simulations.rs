@@ -14,26 +14,15 @@ use crate::gateway::simulations::{Candidate, Cohort, SimulationRequest, Simulati
 use crate::http::{parse_time, ApiError, AppState};
 use crate::quota::ids::check_user_id;
 use crate::quota::replay::{Report, Scenario};
-use crate::quota::{Milli, Plan, PlanDoc, DAY_MS};
+use crate::quota::{Milli, Plan, PlanDoc};
 
 /// A cohort of 10,000 named users of 256 bytes each fits.
 const MAX_SIMULATION_BODY: usize = 4 << 20;
 
-/// A simulation looks back 30 days unless told otherwise.
-const DEFAULT_RANGE_MS: i64 = 30 * DAY_MS;
-
 impl SimulationBody {
-    fn validate(self, now_ms: i64) -> Result<SimulationRequest, ApiError> {
-        let to_ms = self
-            .to
-            .as_deref()
-            .map(|t| parse_time("to", t))
-            .transpose()?
-            .unwrap_or(now_ms);
-        let from_ms = match self.from.as_deref() {
-            Some(t) => parse_time("from", t)?,
-            None => to_ms - DEFAULT_RANGE_MS,
-        };
+    fn validate(self) -> Result<SimulationRequest, ApiError> {
+        let to_ms = self.to.as_deref().map(|t| parse_time("to", t)).transpose()?;
+        let from_ms = self.from.as_deref().map(|t| parse_time("from", t)).transpose()?;
         let cohort = match (self.cohort.plan_id, self.cohort.user_ids) {
             (Some(plan), None) => Cohort::Plan(plan),
             (None, Some(users)) => {
@@ -91,7 +80,7 @@ pub async fn start_simulation(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body: SimulationBody = body::parse(&body::read_up_to(&req, payload, MAX_SIMULATION_BODY).await?)?;
-    let request = body.validate(state.gateway.now_ms())?;
+    let request = body.validate()?;
     let project = key.project(&state).await?;
     let simulation = state.gateway.start_simulation(&project, request).await?;
     Ok(HttpResponse::Accepted().json(SimulationAnswer::of(&simulation)))

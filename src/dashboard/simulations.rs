@@ -21,10 +21,7 @@ use crate::gateway::GatewayError;
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
 use crate::quota::ids::check_id;
-use crate::quota::DAY_MS;
 
-/// How far back the editor's button tries a document.
-const RANGE_MS: i64 = 30 * DAY_MS;
 /// How often a running simulation's page reloads itself, in seconds.
 const REFRESH_S: u32 = 1;
 
@@ -61,12 +58,12 @@ pub async fn try_plan(
             return editor_again(&state, &session, form, &problems, None, status).await;
         }
     };
-    let to_ms = state.gateway.now_ms();
+    // The last 30 days: the gateway's default range.
     let request = SimulationRequest {
         candidate: Candidate::Draft(Box::new(plan)),
         cohort: Cohort::Plan(id.clone()),
-        from_ms: to_ms - RANGE_MS,
-        to_ms,
+        from_ms: None,
+        to_ms: None,
     };
     let err = match state.gateway.start_simulation(&session.project, request).await {
         Ok(simulation) => return Ok(see_other(&simulation_href(&simulation.id))),

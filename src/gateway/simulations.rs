@@ -21,6 +21,12 @@ use crate::secrets::random_bytes;
 pub const MAX_USERS: usize = 10_000;
 pub const MAX_ENTRIES: u64 = 1_000_000;
 pub const MAX_RANGE_MS: i64 = 92 * DAY_MS;
+/// A simulation looks back 30 days unless told otherwise.
+pub const DEFAULT_RANGE_MS: i64 = 30 * DAY_MS;
+/// Ledger entries carry Redis's time, which a node estimates to within the scripts' accepted
+/// skew: a range to "now" reaches this far past the node's estimate, so an entry written a
+/// moment ago is in it.
+const NOW_SLACK_MS: i64 = 2_000;
 pub const MAX_RUNNING: usize = 2;
 pub const WALL_TIME: Duration = Duration::from_secs(600);
 /// How long a simulation's state is kept after its last write.
@@ -52,8 +58,10 @@ pub enum Candidate {
 pub struct SimulationRequest {
     pub candidate: Candidate,
     pub cohort: Cohort,
-    pub from_ms: i64,
-    pub to_ms: i64,
+    /// Default: `to` minus `DEFAULT_RANGE_MS`.
+    pub from_ms: Option<i64>,
+    /// Default: now (and the scripts' accepted clock skew past it).
+    pub to_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +152,8 @@ impl Gateway {
             from_ms,
             to_ms,
         } = request;
+        let to_ms = to_ms.unwrap_or_else(|| self.now_ms() + NOW_SLACK_MS);
+        let from_ms = from_ms.unwrap_or(to_ms - DEFAULT_RANGE_MS);
         if from_ms >= to_ms {
             return Err(GatewayError::Invalid {
                 field: "from",
