@@ -137,6 +137,10 @@ local kind = record.run and 'run_close' or late and 'late_commit' or 'commit'
 -- With the hold it ends: since when, and the quantity reserved (a replay of the ledger holds it).
 local fields = {'kind', kind, 'ref', ARGV[5], 'event', record.e, 'metadata', metadata, 'quantity', quantity,
   'since', record.cr or record.c, 'at', record.c, 'reserved', record.qt or ''}
+-- The hold was measured on the reservation's metadata: kept when the commit's differs.
+if metadata ~= (record.md or '') and record.md then
+  fields[#fields + 1], fields[#fields + 2] = 'held_metadata', record.md
+end
 if record.ru then
   runs().named(fields, record.ru, record.ra, record.rk)
 end

@@ -75,7 +75,7 @@ pub fn entries_table(events: &[UsageEvent], run: Option<&str>) -> Markup {
                             @if !e.denied_by.is_empty() {
                                 span.muted { "denied by " } @for g in &e.denied_by { code { (Shown(g)) } " " }
                             }
-                            @if let (UsageKind::Release | UsageKind::Expiry, Some(hold)) = (e.kind, e.hold) {
+                            @if let (UsageKind::Release | UsageKind::Expiry, Some(hold)) = (e.kind, &e.hold) {
                                 span.muted { "held " } (hold.reserved)
                             }
                             // Credit moves: grants made, burned, voided, expired, and debt.

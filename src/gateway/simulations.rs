@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use super::reservations::MAX_LIFETIME_MS;
 use super::{Gateway, GatewayError};
 use crate::quota::replay::{replay, PlanSpan, Report, Subject, Timeline, UserRow};
 use crate::quota::{Plan, UsageEvent, UserFilter, UserId, DAY_MS};
@@ -196,7 +197,7 @@ impl Gateway {
         let (gateway, project, running) = (self.clone(), project.to_string(), simulation.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            gateway.run_simulation(&project, running, &candidate, &users).await;
+            gateway.run_simulation(&project, running, candidate, &users).await;
         });
         Ok(simulation)
     }
@@ -207,17 +208,33 @@ impl Gateway {
         if !is_simulation_id(id) {
             return Ok(None);
         }
-        let Some(text) = self.store.simulation(project, id).await? else {
+        let (Some(text), progress) = self.store.simulation(project, id).await? else {
             return Ok(None);
         };
-        Ok(Some(
-            serde_json::from_str(&text).map_err(GatewayError::encode("simulation"))?,
-        ))
+        let mut simulation: Simulation = serde_json::from_str(&text).map_err(GatewayError::encode("simulation"))?;
+        // A running one's progress is written apart; a finished one's state has its last.
+        if let (SimulationStatus::Running, Some(progress)) = (simulation.status, progress) {
+            simulation.progress = serde_json::from_str(&progress).map_err(GatewayError::encode("progress"))?;
+        }
+        Ok(Some(simulation))
     }
 
+    /// Writes the whole state: at the start, and at the end with the report.
     async fn keep_simulation(&self, project: &str, simulation: &Simulation) -> Result<(), GatewayError> {
         let text = serde_json::to_string(simulation).map_err(GatewayError::encode("simulation"))?;
-        Ok(self.store.put_simulation(project, &simulation.id, text, KEEP).await?)
+        Ok(self
+            .store
+            .put_simulation(project, &simulation.id, false, text, KEEP)
+            .await?)
+    }
+
+    /// Writes the progress alone, beside the state (a cohort may name 10,000 users).
+    async fn keep_progress(&self, project: &str, simulation: &Simulation) -> Result<(), GatewayError> {
+        let text = serde_json::to_string(&simulation.progress).map_err(GatewayError::encode("progress"))?;
+        Ok(self
+            .store
+            .put_simulation(project, &simulation.id, true, text, KEEP)
+            .await?)
     }
 
     fn simulation_slot(&self) -> Result<Slot, GatewayError> {
@@ -241,7 +258,18 @@ impl Gateway {
                     format!("a simulation replays at most {MAX_USERS} users"),
                 ))
             }
-            Cohort::Users(users) => return Ok(users.iter().filter_map(|u| UserId::parse(u).ok()).collect()),
+            Cohort::Users(users) => {
+                // Each once, in the order named.
+                let mut seen = std::collections::HashSet::new();
+                let mut ids = Vec::with_capacity(users.len());
+                for user in users.iter().filter(|u| seen.insert(u.as_str())) {
+                    ids.push(UserId::parse(user).map_err(|detail| GatewayError::Invalid {
+                        field: "cohort.userIds",
+                        detail: format!("{user}: {detail}"),
+                    })?);
+                }
+                return Ok(ids);
+            }
             Cohort::Plan(plan) => plan,
         };
         if self.plan(project, plan).await?.is_none() {
@@ -284,13 +312,15 @@ impl Gateway {
         Ok(total)
     }
 
-    async fn run_simulation(&self, project: &str, mut simulation: Simulation, candidate: &Plan, users: &[UserId]) {
-        let result = self.replay_cohort(project, &mut simulation, candidate, users).await;
+    async fn run_simulation(&self, project: &str, mut simulation: Simulation, candidate: Plan, users: &[UserId]) {
+        let result = self
+            .replay_cohort(project, &mut simulation, Arc::new(candidate), users)
+            .await;
         simulation.finished_ms = Some(self.now_ms());
         match result {
-            Ok(rows) => {
+            Ok(report) => {
                 simulation.status = SimulationStatus::Done;
-                simulation.report = Some(Report::of(rows, simulation.progress.entries));
+                simulation.report = Some(report);
             }
             Err(failure) => {
                 simulation.status = SimulationStatus::Failed;
@@ -302,16 +332,19 @@ impl Gateway {
         }
     }
 
-    /// Every user's row, writing progress as it goes.
+    /// The cohort's report, writing progress as it goes. Each user's replay runs on the
+    /// blocking pool: one user may hold most of a million entries, and an HTTP worker's own
+    /// runtime would wait for it.
     async fn replay_cohort(
         &self,
         project: &str,
         simulation: &mut Simulation,
-        candidate: &Plan,
+        candidate: Arc<Plan>,
         users: &[UserId],
-    ) -> Result<Vec<UserRow>, Failure> {
+    ) -> Result<Report, Failure> {
         let (started, mut written) = (Instant::now(), Instant::now());
         let default_plan = self.project_settings(project).await?.and_then(|s| s.default_plan);
+        let range = simulation.from_ms..simulation.to_ms;
         let mut rows = Vec::with_capacity(users.len());
         for user in users {
             if started.elapsed() > WALL_TIME {
@@ -332,37 +365,51 @@ impl Gateway {
                 Some(id) => self.plan(project, &id).await?,
                 None => None,
             };
+            // The ledger before the range too (the usage its windows start with, the holds
+            // made before it), and a hold's lifetime past it (the ends of holds made in it).
             let entries = self
-                .ledger_range(project, user, simulation.from_ms, simulation.to_ms)
+                .ledger_range(project, user, 0, range.end.saturating_add(MAX_LIFETIME_MS))
                 .await?;
             simulation.progress.entries += entries.len() as u64;
             simulation.progress.users_done += 1;
             // A user on no plan (or a deleted one) has no baseline to compare with.
             if let Some(plan) = plan {
-                let timeline = Timeline::of(&entries);
-                let recorded: Vec<bool> = timeline.recorded().collect();
-                let under = |plan: &Plan| {
-                    let subject = Subject {
-                        user: user.clone(),
-                        spans: vec![PlanSpan {
-                            from_ms: i64::MIN,
-                            plan,
-                            started_ms: sub.started_at_ms.unwrap_or(0),
-                        }],
-                        overrides: sub.overrides.clone(),
+                let (candidate, user, range) = (candidate.clone(), user.clone(), range.clone());
+                let row = tokio::task::spawn_blocking(move || {
+                    let timeline = Timeline::of(&entries);
+                    let under = |plan: &Plan| {
+                        let subject = Subject {
+                            user: user.clone(),
+                            spans: vec![PlanSpan {
+                                from_ms: i64::MIN,
+                                plan,
+                                started_ms: sub.started_at_ms.unwrap_or(0),
+                            }],
+                            overrides: sub.overrides.clone(),
+                        };
+                        replay(&subject, &timeline, range.clone())
                     };
-                    replay(&subject, &timeline)
-                };
-                rows.push(UserRow::of(user.as_str(), &recorded, &under(&plan), &under(candidate)));
+                    UserRow::of(user.as_str(), &under(&plan), &under(&candidate))
+                })
+                .await
+                .map_err(|err| Failure {
+                    bound: None,
+                    detail: format!("a replay stopped: {err}"),
+                })?;
+                rows.push(row);
             }
             if written.elapsed() > PROGRESS_EVERY {
-                self.keep_simulation(project, simulation).await?;
+                self.keep_progress(project, simulation).await?;
                 written = Instant::now();
             }
-            // The replay is the node's CPU: other requests go between users.
-            tokio::task::yield_now().await;
         }
-        Ok(rows)
+        let entries = simulation.progress.entries;
+        tokio::task::spawn_blocking(move || Report::of(rows, entries))
+            .await
+            .map_err(|err| Failure {
+                bound: None,
+                detail: format!("the report stopped: {err}"),
+            })
     }
 
     /// `user`'s ledger entries in [from_ms, to_ms), oldest first.

@@ -137,13 +137,16 @@ pub struct UsageEvent {
 }
 
 /// What a reservation held, from its reserve to its end, as the entry ending it tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldSpan {
     /// Redis's time of the reserve, which orders it among entries.
     pub since_ms: i64,
     pub reserved: Milli,
     /// An expiry's instant; None when the hold ended at the entry's time.
     pub until_ms: Option<i64>,
+    /// A commit's reservation's own metadata, when the commit's differed (the entry's is the
+    /// commit's): what the hold was measured and matched on.
+    pub metadata: Option<Map<String, Value>>,
 }
 
 /// One user's activity in one group on one UTC day, from the rollups the scripts keep.

@@ -180,6 +180,11 @@ impl Layout {
         self.project(project, &format!("sim:{id}"))
     }
 
+    /// A running simulation's progress, written apart from its state.
+    pub fn simulation_progress(&self, project: &str, id: &str) -> String {
+        self.project(project, &format!("sim:{id}:progress"))
+    }
+
     /// Every change made by a key in the project, newest last (a capped stream).
     pub fn audit_log(&self, project: &str) -> String {
         self.project(project, "auditlog")

@@ -173,6 +173,7 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
                     .map(|until| until.parse::<f64>().map(|ms| ms as i64))
                     .transpose()
                     .map_err(|_| bad("until"))?,
+                metadata: field("held_metadata").and_then(|m| serde_json::from_str(&m).ok()),
             }),
             _ => None,
         },

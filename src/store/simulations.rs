@@ -1,24 +1,28 @@
-//! The pricing lab's simulations in Redis: one string per simulation (`qg:{p}:sim:<id>`), its
-//! state as the gateway writes it (progress, then the report), expiring a day after each write.
+//! The pricing lab's simulations in Redis: per simulation a string of its state as the gateway
+//! writes it (`qg:{p}:sim:<id>`: at the start, then with its report) and one of its progress
+//! (`qg:{p}:sim:<id>:progress`), each expiring a day after its last write.
 //! The store keeps the text; what it says is the gateway's.
 
 use std::time::Duration;
-
-use redis::AsyncCommands;
 
 use super::{Store, StoreError};
 use crate::quota::UserId;
 
 impl Store {
-    /// Writes a simulation's state, to expire `keep` from now.
+    /// Writes a simulation's state (or, with `progress`, its progress beside it), to expire
+    /// `keep` from now.
     pub async fn put_simulation(
         &self,
         project: &str,
         id: &str,
+        progress: bool,
         text: String,
         keep: Duration,
     ) -> Result<(), StoreError> {
-        let key = self.keys.simulation(project, id);
+        let key = match progress {
+            true => self.keys.simulation_progress(project, id),
+            false => self.keys.simulation(project, id),
+        };
         let ms = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX);
         self.run(|mut conn| async move {
             let _: () = redis::cmd("SET")
@@ -33,9 +37,18 @@ impl Store {
         .await
     }
 
-    pub async fn simulation(&self, project: &str, id: &str) -> Result<Option<String>, StoreError> {
-        let key = self.keys.simulation(project, id);
-        self.run(|mut conn| async move { Ok(conn.get(&key).await?) }).await
+    /// A simulation's state and its progress (the two keys share the project's slot).
+    pub async fn simulation(&self, project: &str, id: &str) -> Result<(Option<String>, Option<String>), StoreError> {
+        let keys = [
+            self.keys.simulation(project, id),
+            self.keys.simulation_progress(project, id),
+        ];
+        self.run(|mut conn| async move {
+            let mut both: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut conn).await?;
+            let progress = both.pop().flatten();
+            Ok((both.pop().flatten(), progress))
+        })
+        .await
     }
 
     /// How many entries `user`'s ledger keeps, whatever their times (XLEN).

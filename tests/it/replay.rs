@@ -44,10 +44,12 @@ enum Op {
         half_units: u64,
         model: u8,
     },
-    /// Commits the `pick`th reserve so far (whatever became of it), at half units when given.
+    /// Commits the `pick`th reserve so far (whatever became of it), at half units when given,
+    /// with metadata of other tokens (which `per_model` measures) when given.
     Commit {
         pick: usize,
         actual_half_units: Option<u64>,
+        tokens: Option<u64>,
     },
     Release {
         pick: usize,
@@ -72,7 +74,8 @@ fn op() -> impl Strategy<Value = Op> {
     let event = prop_oneof![Just("a"), Just("b"), Just("c")];
     prop_oneof![
         4 => (event.clone(), 0u64..6, 0u8..3).prop_map(|(event, half_units, model)| Op::Reserve { event, half_units, model }),
-        2 => (any::<usize>(), proptest::option::of(0u64..8)).prop_map(|(pick, actual_half_units)| Op::Commit { pick, actual_half_units }),
+        2 => (any::<usize>(), proptest::option::of(0u64..8), proptest::option::of(0u64..5))
+            .prop_map(|(pick, actual_half_units, tokens)| Op::Commit { pick, actual_half_units, tokens }),
         1 => any::<usize>().prop_map(|pick| Op::Release { pick }),
         1 => any::<usize>().prop_map(|pick| Op::Expire { pick }),
         1 => (event, 0u64..4, 0u8..3).prop_map(|(event, half_units, model)| Op::Track { event, half_units, model }),
@@ -174,15 +177,17 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
             Op::Commit {
                 pick: p,
                 actual_half_units,
+                tokens,
             } => {
                 let Some(i) = pick(&reserves, *p) else { continue };
                 if let Some((id, held)) = &mut reserves[i] {
+                    let metadata = tokens.map(|t| json!({ "tokens": t }).as_object().unwrap().clone());
                     let _ = g
                         .commit(
                             "p",
                             id,
                             actual_half_units.map(|h| Milli(h * 500)),
-                            None,
+                            metadata.as_ref(),
                             None,
                             "key_lab",
                         )
@@ -280,14 +285,13 @@ async fn agree(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let usage = lab.gateway.usage("p", &user).await.unwrap();
     let entries = ledger(&lab.gateway, &user).await;
     let timeline = Timeline::of(&entries);
-    let recorded: Vec<bool> = timeline.recorded().collect();
+    let outcome = replay(&subject(&user, &live, &lab.plans), &timeline, i64::MIN..i64::MAX);
     prop_assert_eq!(
-        &recorded,
+        &outcome.recorded,
         &live.decisions,
         "the ledger records every decision: {:?}",
         entries
     );
-    let outcome = replay(&subject(&user, &live, &lab.plans), &timeline);
     prop_assert_eq!(
         &outcome.decisions,
         &live.decisions,
@@ -352,6 +356,7 @@ async fn a_lowered_quota_newly_denies_whom_running_it_live_denies() {
                 ops.push(Op::Commit {
                     pick: reserves,
                     actual_half_units: None,
+                    tokens: None,
                 });
                 reserves += 1;
             }
@@ -360,11 +365,15 @@ async fn a_lowered_quota_newly_denies_whom_running_it_live_denies() {
         let live = run_live(&lab, &recorded_user, &ops, 0, false).await;
         let entries = ledger(&lab.gateway, &recorded_user).await;
         let timeline = Timeline::of(&entries);
-        let baseline = replay(&subject(&recorded_user, &live, &lab.plans), &timeline);
+        let baseline = replay(
+            &subject(&recorded_user, &live, &lab.plans),
+            &timeline,
+            i64::MIN..i64::MAX,
+        );
         assert_eq!(baseline.decisions, live.decisions, "r{n}: {entries:?}");
         let mut lowered = subject(&recorded_user, &live, &lab.plans);
         lowered.spans[0].plan = &lab.plans[1];
-        let candidate = replay(&lowered, &timeline);
+        let candidate = replay(&lowered, &timeline, i64::MIN..i64::MAX);
 
         let live_user = UserId::parse(&format!("l{n}")).unwrap();
         let under_low = run_live(&lab, &live_user, &ops, 1, false).await;

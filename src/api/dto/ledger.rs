@@ -127,9 +127,9 @@ impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
             action_id: e.step.as_ref().map(|s| s.action.clone()),
             step_kind: e.step.as_ref().map(|s| s.kind.as_str()),
             denied_by: e.denied_by.clone(),
-            held_since: e.hold.map(|h| rfc3339(h.since_ms)),
-            reserved: e.hold.map(|h| h.reserved),
-            held_until: e.hold.and_then(|h| h.until_ms).map(rfc3339),
+            held_since: e.hold.as_ref().map(|h| rfc3339(h.since_ms)),
+            reserved: e.hold.as_ref().map(|h| h.reserved),
+            held_until: e.hold.as_ref().and_then(|h| h.until_ms).map(rfc3339),
         }
     }
 }

@@ -3,11 +3,13 @@
 //! overrides, per-value keys) and the rule the scripts weigh holds by (`hold::denies`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 
 use super::timeline::{Act, Ask, Timeline};
 use crate::quota::admission::admit;
 use crate::quota::hold::{denies, prepare};
 use crate::quota::subscription::{Status, Subscription};
+use crate::quota::value::MAX_VALUES;
 use crate::quota::{EventInput, Measure, Milli, Override, Plan, PlanChange, Unit, UserId};
 
 /// The plan a user was on from an instant on, and the instant their anchored periods count
@@ -39,10 +41,12 @@ pub struct Count {
     pub held: u64,
 }
 
-/// What a replay decided and counted for one user.
+/// What a replay decided and counted for one user, in its range.
 #[derive(Debug, Default, Clone)]
 pub struct Outcome {
-    /// Per recorded decision, in time order: whether this replay admitted it.
+    /// Per decision the ledger recorded in the range, in time order: admitted or denied.
+    pub recorded: Vec<bool>,
+    /// Per recorded decision, in the same order: whether this replay admitted it.
     pub decisions: Vec<bool>,
     pub admitted: u64,
     pub denied: u64,
@@ -68,9 +72,6 @@ struct Part {
     balance: bool,
 }
 
-/// The most values a per-value group counts in one period (lua/holds.lua's MAX_VALUES).
-const MAX_VALUES: usize = 64;
-
 struct Replay<'s, 'p> {
     subject: &'s Subject<'p>,
     span: usize,
@@ -78,32 +79,44 @@ struct Replay<'s, 'p> {
     holds: Vec<Option<Vec<Part>>>,
     ended: BTreeMap<usize, Vec<Part>>,
     values: BTreeMap<(String, i64), BTreeSet<String>>,
+    /// Whether the act replayed now is in the range: before it, acts only make the state the
+    /// range starts from (decided, counted, but not reported).
+    counting: bool,
     out: Outcome,
 }
 
-/// Decides `timeline` for `subject`.
-pub fn replay(subject: &Subject<'_>, timeline: &Timeline) -> Outcome {
+/// Decides `timeline` for `subject`, reporting the acts within `range` (ms). Acts before it
+/// are replayed as the state the range starts from (a window's earlier usage, holds made
+/// before it); acts from its end on are left out.
+pub fn replay(subject: &Subject<'_>, timeline: &Timeline, range: Range<i64>) -> Outcome {
     let mut r = Replay {
         subject,
         span: 0,
         holds: vec![None; timeline.holds],
         ended: BTreeMap::new(),
         values: BTreeMap::new(),
+        counting: false,
         out: Outcome::default(),
     };
     for t in &timeline.acts {
+        if t.at_ms >= range.end {
+            break;
+        }
+        r.counting = t.at_ms >= range.start;
         r.follow_plans(t.at_ms);
         match &t.act {
             Act::Reserve { hold, ask } => {
                 let parts = r.reserve(ask);
-                r.decided(parts.is_some());
+                r.decided(true, parts.is_some());
                 r.holds[*hold] = parts;
             }
             Act::Denied { ask } => {
                 let parts = r.reserve(ask);
-                r.decided(parts.is_some());
+                r.decided(false, parts.is_some());
                 if let Some(parts) = parts {
-                    r.out.estimated += 1;
+                    if r.counting {
+                        r.out.estimated += 1;
+                    }
                     r.commit(&parts, ask, true);
                 }
             }
@@ -139,7 +152,12 @@ impl<'p> Replay<'_, 'p> {
         self.out.counters.entry(key.clone()).or_default()
     }
 
-    fn decided(&mut self, admitted: bool) {
+    /// Notes a decision in the range: what the ledger recorded and what this replay decided.
+    fn decided(&mut self, recorded: bool, admitted: bool) {
+        if !self.counting {
+            return;
+        }
+        self.out.recorded.push(recorded);
         self.out.decisions.push(admitted);
         if admitted {
             self.out.admitted += 1;
@@ -265,6 +283,9 @@ impl<'p> Replay<'_, 'p> {
 
     fn count(&mut self, part: &Part, amount: u64) {
         self.counter(&part.key).used += amount;
+        if !self.counting {
+            return;
+        }
         if part.balance {
             self.out.credits += amount;
         } else if part.unit == Unit::Cents {
@@ -354,7 +375,7 @@ impl<'p> Replay<'_, 'p> {
 
     /// Notes a part's counter's share of its quota.
     fn peak(&mut self, part: &Part) {
-        if part.quota.0 == 0 || part.balance {
+        if !self.counting || part.quota.0 == 0 || part.balance {
             return;
         }
         let count = self.out.counters.get(&part.key).copied().unwrap_or_default();

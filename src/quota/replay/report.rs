@@ -61,8 +61,9 @@ pub struct UserRow {
 }
 
 impl UserRow {
-    /// The row of `user` from its `recorded` decisions and the two replays of them.
-    pub fn of(user: &str, recorded: &[bool], baseline: &Outcome, candidate: &Outcome) -> UserRow {
+    /// The row of `user` from the two replays of its ledger over one range.
+    pub fn of(user: &str, baseline: &Outcome, candidate: &Outcome) -> UserRow {
+        let recorded = &baseline.recorded;
         let both = baseline.decisions.iter().zip(&candidate.decisions);
         UserRow {
             user: user.to_string(),

@@ -38,17 +38,6 @@ pub enum Act {
     },
 }
 
-impl Act {
-    /// Whether it is a decision the gateway recorded, and which: admitted or denied.
-    pub fn recorded(&self) -> Option<bool> {
-        match self {
-            Act::Reserve { .. } => Some(true),
-            Act::Denied { .. } => Some(false),
-            _ => None,
-        }
-    }
-}
-
 /// An act at its instant; `order` keeps the ledger's order among acts of one millisecond.
 #[derive(Debug, Clone)]
 pub struct Timed {
@@ -92,27 +81,27 @@ impl Timeline {
                             let hold = timeline.holds;
                             timeline.holds += 1;
                             by_ref.insert(reference, hold);
-                            let (since, reserved) = e
-                                .hold
-                                .map_or((e.time_ms, e.quantity), |h| (h.since_ms, Some(h.reserved)));
-                            // Never after its end: the reserve's instant was the node's clock,
-                            // the end's Redis's.
-                            let end = e.hold.and_then(|h| h.until_ms).unwrap_or(e.time_ms);
-                            push(
-                                since.min(end),
-                                Act::Reserve {
-                                    hold,
-                                    ask: ask(e, reserved),
-                                },
-                            );
+                            let held = e.hold.as_ref();
+                            let (since, reserved) =
+                                held.map_or((e.time_ms, e.quantity), |h| (h.since_ms, Some(h.reserved)));
+                            // Never after its end (the ledger's clock is Redis's either way, but
+                            // an old entry without the reserve's time is stamped at its end).
+                            let end = held.and_then(|h| h.until_ms).unwrap_or(e.time_ms);
+                            // Measured on the reservation's metadata, which a commit's may change.
+                            let mut reserve = ask(e, reserved);
+                            if let Some(metadata) = held.and_then(|h| h.metadata.clone()) {
+                                reserve.metadata = metadata;
+                            }
+                            push(since.min(end), Act::Reserve { hold, ask: reserve });
                             hold
                         }
                     };
                     match e.kind {
                         UsageKind::Release => push(e.time_ms, Act::End { hold }),
-                        UsageKind::Expiry => {
-                            push(e.hold.and_then(|h| h.until_ms).unwrap_or(e.time_ms), Act::End { hold })
-                        }
+                        UsageKind::Expiry => push(
+                            e.hold.as_ref().and_then(|h| h.until_ms).unwrap_or(e.time_ms),
+                            Act::End { hold },
+                        ),
                         _ => push(
                             e.time_ms,
                             Act::Commit {
@@ -145,10 +134,5 @@ impl Timeline {
         // with the entry that ends it) before that end.
         timeline.acts.sort_by_key(|t| (t.at_ms, t.order));
         timeline
-    }
-
-    /// The recorded decisions, in time order: admitted or denied.
-    pub fn recorded(&self) -> impl Iterator<Item = bool> + '_ {
-        self.acts.iter().filter_map(|t| t.act.recorded())
     }
 }
