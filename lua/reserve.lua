@@ -323,8 +323,10 @@ end
 -- ledger. The day's count is the rollup of the pseudo-group "~" (no group id holds one), pruned
 -- with the day's others; the groups' rollups above count every denial.
 if set and allowed == 0 and ARGV[4] ~= '' and rollup(now, '~', 'd', 1) <= 100 then
-  -- The record the node encoded holds the event, quantity and metadata ("e", "qt", "md").
-  local r = cjson.decode('{' .. tail)
+  -- The record the node encoded holds the event, quantity and metadata ("e", "qt", "md")
+  -- before its holds ("h", last): only that head is decoded. (The first `,"h":[` is the holds':
+  -- ids and events hold no quote, and the metadata's quotes are escaped in its JSON text.)
+  local r = cjson.decode('{' .. string.sub(tail, 1, string.find(tail, ',"h":[', 1, true) - 1) .. '}')
   redis.call('XADD', KEYS[8], 'MINID', string.format('%d', now - ARGV[4]), '*', 'kind', 'denied', 'event', r.e,
     'metadata', r.md or '', 'quantity', r.qt, 'denied', set, 'at', string.format('%d', at))
 end
