@@ -7,7 +7,7 @@
 -- ARGV[7]     ttl ms
 -- ARGV[8]     number of holds n, then n times HOLD_FIELDS values, one hold each, as in holds.lua
 -- then        the reservation's record (see prelude.lua) as the node encoded it, without its
---             opening brace and the fields only Redis knows (s, c, x): the event, the holds as
+--             opening brace and the fields only Redis knows (s, c, cr, x): the event, the holds as
 --             above and p, the next level up, when there is one (a parent the node reserves at
 --             next under the same id, named so commit, release and extend reach it); a
 --             step's opens with its run, action and kind ("ru", "ra", "rk"; runs.lua), a run's

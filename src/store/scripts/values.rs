@@ -135,8 +135,8 @@ impl<'a> HoldValues<'a> {
 }
 
 /// A held reservation's record (see lua/prelude.lua) but its opening brace and its times,
-/// which only Redis knows: reserve.lua writes `{"s":"held","c":"<now>","x":"<expires>",` in
-/// front of it. It opens with the encoding's version.
+/// which only Redis knows: reserve.lua writes `{"s":"held","c":"<instant>","cr":"<now>",
+/// "x":"<expires>",` in front of it. It opens with the encoding's version.
 pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> Vec<u8> {
     let mut json = Json::new();
     // A step names its run first, then a run's start its run object: reserve.lua tells both
