@@ -265,7 +265,7 @@ pub fn document(routes: &[Route]) -> OpenApi {
         dto::ApprovalAnswer, dto::ApprovalList, dto::ApproveBody, dto::DeclineBody,
         dto::StepRunAnswer, dto::RunLimitsDoc, dto::RunStartAnswer, dto::RunGroupAnswer, dto::RunAnswer, dto::RunList,
         dto::RunExtendAnswer, runs::RunBody,
-        dto::SimulationBody, dto::CohortDoc, dto::SimulationProgress, dto::SimulationError, dto::SimulationAnswer,
+        dto::SimulationBody, dto::CohortDoc, dto::SimulationStatusAnswer, dto::SimulationProgress, dto::SimulationError, dto::SimulationAnswer,
         dto::PercentilesAnswer, dto::GroupPeakAnswer, dto::TotalsAnswer, dto::ChangeCount, dto::UserScenarioAnswer,
         dto::UserRowAnswer, dto::ReportAnswer
     )

@@ -86,7 +86,7 @@ routes! {
     POST "/v1/simulations" => simulations::start_simulation, Secret, "Replay a cohort's recorded demand, denials included, against a candidate plan and the plans they are on; answers at once, then runs (read-only, kept a day)",
         body Some("SimulationBody"), ok 202 Some("SimulationAnswer"), errors [PlanNotFound, InvalidPlan, SimulationBound];
     GET "/v1/simulations/{simulationId}" => simulations::get_simulation, Secret, "A simulation's progress, then its report; the per-user rows as CSV with Accept: text/csv",
-        body None, ok 200 Some("SimulationAnswer"), errors [SimulationNotFound, SimulationRunning];
+        body None, ok 200 Some("SimulationAnswer"), errors [SimulationNotFound, SimulationRunning, SimulationFailed];
     POST "/v1/projects" => projects::create_project, Root, "Create a project",
         body Some("ProjectBody"), ok 201 Some("ProjectAnswer"), errors [ProjectExists];
     GET "/v1/projects" => projects::list_projects, Root, "List projects",

@@ -111,7 +111,8 @@ pub async fn get_simulation(
         (SimulationStatus::Done, Some(report)) => Ok(HttpResponse::Ok()
             .insert_header((CONTENT_TYPE, "text/csv; charset=utf-8"))
             .body(rows_csv(report))),
-        _ => Err(ApiError::SimulationRunning(id)),
+        (SimulationStatus::Running, _) => Err(ApiError::SimulationRunning(id)),
+        _ => Err(ApiError::SimulationFailed(id)),
     }
 }
 

@@ -60,6 +60,7 @@ codes! {
     ApprovalDecided "approval_decided" CONFLICT,
     WebhookDisabled "webhook_disabled" CONFLICT,
     SimulationRunning "simulation_running" CONFLICT,
+    SimulationFailed "simulation_failed" CONFLICT,
     SecretRotationLimit "secret_rotation_limit" CONFLICT,
     ReservationExpired "reservation_expired" GONE,
     RunEnded "run_ended" GONE,

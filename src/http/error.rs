@@ -50,6 +50,8 @@ pub enum ApiError {
     SimulationNotFound(String),
     #[error("simulation {0} is still running; its CSV comes when it is done")]
     SimulationRunning(String),
+    #[error("simulation {0} failed and has no rows; GET it as JSON for its error")]
+    SimulationFailed(String),
     /// A simulation past a bound, which `field` names.
     #[error("{field}: {detail}")]
     SimulationBound { field: String, detail: String },
@@ -137,6 +139,7 @@ impl ApiError {
             Self::RunNotFound => Code::RunNotFound,
             Self::SimulationNotFound(_) => Code::SimulationNotFound,
             Self::SimulationRunning(_) => Code::SimulationRunning,
+            Self::SimulationFailed(_) => Code::SimulationFailed,
             Self::SimulationBound { .. } => Code::SimulationBound,
             Self::RunEnded(_) => Code::RunEnded,
             Self::ApprovalDecided { .. } => Code::ApprovalDecided,

@@ -9,7 +9,7 @@ export const GATEWAY_CODES = [
   "project_not_found", "key_not_found", "subscription_not_found", "webhook_not_found",
   "delivery_not_found", "grant_not_found", "approval_not_found", "run_not_found", "simulation_not_found", "project_exists", "reservation_committed",
   "reservation_released", "plan_in_use", "plan_missing", "webhook_limit", "grant_limit", "approval_decided",
-  "webhook_disabled", "secret_rotation_limit", "reservation_expired", "run_ended", "simulation_running", "simulation_bound", "request_timeout",
+  "webhook_disabled", "secret_rotation_limit", "reservation_expired", "run_ended", "simulation_running", "simulation_failed", "simulation_bound", "request_timeout",
   "payload_too_large", "unsupported_media_type", "idempotency_key_reused", "counter_limit",
   "headers_too_large", "internal_error", "backend_unavailable",
 ] as const;

@@ -3067,7 +3067,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description problem+json with code simulation_running */
+                /** @description problem+json with code simulation_running, simulation_failed */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -6800,8 +6800,7 @@ export interface components {
             id: string;
             progress: components["schemas"]["SimulationProgress"];
             report?: null | components["schemas"]["ReportAnswer"];
-            /** @description running, done or failed. */
-            status: string;
+            status: components["schemas"]["SimulationStatusAnswer"];
             to: string;
         };
         /** @description `POST /v1/simulations`. */
@@ -6833,6 +6832,11 @@ export interface components {
             /** Format: int64 */
             usersDone: number;
         };
+        /**
+         * @description Where a simulation stands.
+         * @enum {string}
+         */
+        SimulationStatusAnswer: "running" | "done" | "failed";
         SoonestExpiry: {
             amount: components["schemas"]["Milli"];
             at: string;

@@ -67,7 +67,8 @@ export function simulationMethods(send: Send, per: Per, callTimeoutMs: number) {
 
     /**
      * The report's per-user rows as CSV (a header line, then a row per user, most affected
-     * first); `simulation_running` (409) before it is done.
+     * first); `simulation_running` (409) before it is done, `simulation_failed` (409) when it
+     * failed.
      */
     simulationCsv(simulationId: string, opts: CallOptions = {}): Promise<string> {
       return send({ method: "GET", path: path(simulationId), accept: "text/csv", replayable: true, ...per(opts) });

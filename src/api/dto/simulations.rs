@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::gateway::simulations::{Cohort, Simulation};
+use crate::gateway::simulations::{Cohort, Simulation, SimulationStatus};
 use crate::json::rfc3339;
 use crate::quota::replay::{Percentiles, Report, Scenario, Totals, UserRow};
 use crate::quota::{Milli, SignedAmount};
@@ -53,14 +53,22 @@ pub struct SimulationError {
     pub detail: String,
 }
 
+/// Where a simulation stands.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SimulationStatusAnswer {
+    Running,
+    Done,
+    Failed,
+}
+
 /// A simulation: progress while it runs, then its report (kept a day).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SimulationAnswer {
     #[schema(pattern = "^sim_[0-9a-f]{32}$")]
     pub id: String,
-    /// running, done or failed.
-    pub status: &'static str,
+    pub status: SimulationStatusAnswer,
     pub created_at: String,
     pub finished_at: Option<String>,
     /// The candidate document's id, or `candidate` when it had none.
@@ -255,7 +263,11 @@ impl SimulationAnswer {
     pub fn of(s: &Simulation) -> SimulationAnswer {
         SimulationAnswer {
             id: s.id.clone(),
-            status: s.status.as_str(),
+            status: match s.status {
+                SimulationStatus::Running => SimulationStatusAnswer::Running,
+                SimulationStatus::Done => SimulationStatusAnswer::Done,
+                SimulationStatus::Failed => SimulationStatusAnswer::Failed,
+            },
             created_at: rfc3339(s.created_ms),
             finished_at: s.finished_ms.map(rfc3339),
             candidate_plan_id: s.candidate_plan_id.clone(),

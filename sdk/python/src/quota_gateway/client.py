@@ -218,7 +218,8 @@ class QuotaGateway(Shared):
 
     def simulation_csv(self, simulation_id: str) -> str:
         """The report's per-user rows as CSV text (a header line, then a row per user, most
-        affected first); `simulation_running` (409) before it is done."""
+        affected first); `simulation_running` (409) before it is done, `simulation_failed`
+        (409) when it failed."""
         return self._run(s.csv(simulation_id))
 
     def simulate(self, candidate: Candidate, cohort: Mapping[str, Any], *, from_: Optional[When] = None,
