@@ -79,9 +79,10 @@ if holds.credits then
 end
 
 -- 5. The ledger entry and the day's rollups, in the same step as the counters.
--- With its decision instant, which chose its windows (the entry's id is Redis's time).
+-- With its decision instant, which chose its windows (the entry's id is Redis's time);
+-- formatted only when the project keeps a ledger to write it in.
 local fields = {'kind', 'track', 'ref', ARGV[l + 5], 'event', ARGV[l], 'metadata', ARGV[l + 1],
-  'quantity', ARGV[l + 2], 'at', string.format('%d', at)}
+  'quantity', ARGV[l + 2], 'at', ARGV[4] ~= '' and string.format('%d', at) or ''}
 if step then
   runs().named(fields, step.id, step.action, step.kind)
 end

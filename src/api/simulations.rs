@@ -122,7 +122,7 @@ pub const CSV_HEADER: &str = "userId,recorded,reproduced,newlyDenied,newlyAdmitt
 /// group, the thresholds crossed are separated by spaces.
 pub fn rows_csv(report: &Report) -> String {
     let mut out = String::from(CSV_HEADER);
-    let top = |s: &Scenario| share(s.peak_ppm.values().copied().max().unwrap_or(0)).to_string();
+    let top = |s: &Scenario| share(s.top_ppm()).to_string();
     let crossed = |s: &Scenario| s.crossed.iter().map(u16::to_string).collect::<Vec<_>>().join(" ");
     for r in &report.users {
         // A user id may hold commas, quotes or a leading "=": quoted and neutralised.

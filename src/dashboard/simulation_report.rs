@@ -38,11 +38,6 @@ fn count_difference(candidate: u64, baseline: u64) -> String {
     }
 }
 
-/// A user's highest share of any group's quota.
-fn top_share(s: &Scenario) -> u64 {
-    s.peak_ppm.values().copied().max().unwrap_or(0)
-}
-
 /// Users of `rows` per bucket of `SHARE_BUCKETS` by their peak share of `group` (0 when they
 /// never used it, as the report's percentiles count them), under one plan.
 fn histogram(rows: &[UserRow], group: &str, pick: fn(&UserRow) -> &Scenario) -> Vec<u64> {
@@ -174,7 +169,7 @@ fn affected(rows: &[UserRow]) -> Markup {
                         td { (user_link(&row.user)) }
                         td.num { (row.newly_denied) }
                         td.num { (row.newly_admitted) }
-                        td.num { (percent(top_share(&row.baseline))) " → " (percent(top_share(&row.candidate))) }
+                        td.num { (percent(row.baseline.top_ppm())) " → " (percent(row.candidate.top_ppm())) }
                     }
                 }
                 @if rows.is_empty() { tr { td colspan="4" .muted { "No user of the cohort is on a plan." } } }

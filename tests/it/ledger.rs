@@ -200,6 +200,55 @@ async fn under_parallel_tracks_and_commits_from_two_nodes_the_ledger_sums_to_the
     assert_eq!(used, 120.0 * 2.0 + 80.0, "(1 + 2 + 3) * 40 tracked and 80 committed");
 }
 
+/// A hold ends in the ledger once, however many calls end it at once: twelve parallel releases
+/// of one reservation from two nodes write one `release` entry, and twelve parallel calls after
+/// another expired write one `expiry` entry (written beside the reclaim, in the same script).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_holds_end_is_one_entry_however_many_calls_end_it_at_once() {
+    use crate::support::{redis, spawn_app_on, unique_prefix};
+    use quota_gateway::store::layout::Layout;
+
+    let prefix = unique_prefix();
+    let one = spawn_app_on(&redis::shared().target(), &prefix, None).await;
+    let two = spawn_app_on(&redis::shared().target(), &prefix, Some(&one.key)).await;
+    plan(&one).await;
+    one.subscribe("cleo", "plan_l", None).await;
+    let nodes = [&one, &two];
+    let released = one.reserve(json!({ "userId": "cleo", "event": "render" })).await;
+    let released = released["reservationId"].as_str().unwrap().to_string();
+    let statuses = join_all((0..12).map(|i| nodes[i % 2].release(&released))).await;
+    assert!(statuses.iter().all(|(s, _)| s.is_success()), "{statuses:?}");
+
+    let expired = one.reserve(json!({ "userId": "cleo", "event": "render" })).await;
+    let expired = expired["reservationId"].as_str().unwrap().to_string();
+    let open = Layout::new(&prefix).user("default", "cleo").open;
+    let _: i64 = redis::shared().query(&["ZADD", &open, "XX", "1", &expired]);
+    let statuses = join_all((0..12).map(|i| {
+        nodes[i % 2].json(
+            Method::POST,
+            "/v1/track",
+            Some(json!({ "userId": "cleo", "event": "chat" })),
+        )
+    }))
+    .await;
+    assert!(statuses.iter().all(|(s, _)| s.is_success()), "{statuses:?}");
+
+    let entries = events(&one, "cleo").await;
+    let ends: Vec<(&str, &str)> = entries
+        .iter()
+        .filter(|e| e["kind"] == "release" || e["kind"] == "expiry")
+        .map(|e| (e["kind"].as_str().unwrap(), e["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        ends,
+        [
+            ("release", format!("release:{released}").as_str()),
+            ("expiry", format!("expiry:{expired}").as_str())
+        ],
+        "{entries:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_project_may_keep_no_ledger() {
     let app = spawn_app().await;

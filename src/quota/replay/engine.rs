@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use super::timeline::{Act, Ask, Timeline};
 use crate::quota::admission::admit;
-use crate::quota::hold::{denies, prepare};
+use crate::quota::hold::{denies, prepare, Hold};
 use crate::quota::subscription::{Status, Subscription};
 use crate::quota::value::MAX_VALUES;
 use crate::quota::{EventInput, Measure, Milli, Override, Plan, PlanChange, Unit, UserId};
@@ -70,6 +70,24 @@ struct Part {
     measure: Measure,
     unit: Unit,
     balance: bool,
+}
+
+impl Part {
+    /// `hold`'s part at `at_ms`: its quota is the user's override while it lasts, else the
+    /// plan's (lua/overrides.lua's in_force).
+    fn of(hold: &Hold<'_>, at_ms: i64) -> Part {
+        Part {
+            key: (hold.group.to_string(), hold.window.start_ms, hold.value.clone()),
+            quota: hold
+                .user_override
+                .filter(|o| o.live_at(at_ms))
+                .map_or(hold.quota, |o| o.quota),
+            amount: hold.amount.0,
+            measure: hold.measure.cloned().unwrap_or(Measure::Quantity),
+            unit: hold.unit,
+            balance: hold.balance.is_some(),
+        }
+    }
 }
 
 struct Replay<'s, 'p> {
@@ -210,13 +228,7 @@ impl<'p> Replay<'_, 'p> {
     /// would (admission, then the scripts' weighing), else None.
     fn reserve(&mut self, ask: &Ask) -> Option<Vec<Part>> {
         let (span, at_ms) = (self.span(), ask.at_ms);
-        let input = EventInput {
-            user: self.subject.user.clone(),
-            event: ask.event.clone(),
-            quantity: ask.quantity,
-            metadata: ask.metadata.clone(),
-            step: None,
-        };
+        let input = self.input(ask);
         let sub = Subscription {
             status: Status::Active,
             ..Subscription::none(self.subject.user.as_str())
@@ -226,41 +238,46 @@ impl<'p> Replay<'_, 'p> {
         let prepared = prepare(plan, &input, span.started_ms, at_ms, &self.subject.overrides, true).ok()?;
         let mut parts = Vec::with_capacity(prepared.holds.len());
         for hold in &prepared.holds {
-            let key = (hold.group.to_string(), hold.window.start_ms, hold.value.clone());
-            let count = self.out.counters.get(&key).copied().unwrap_or_default();
-            let quota = hold
-                .user_override
-                .filter(|o| o.live_at(at_ms))
-                .map_or(hold.quota, |o| o.quota);
-            if denies(hold, quota, count.used, count.held) {
+            let part = Part::of(hold, at_ms);
+            let count = self.out.counters.get(&part.key).copied().unwrap_or_default();
+            if denies(hold, part.quota, count.used, count.held) {
                 return None;
             }
             if let Some(value) = &hold.value {
-                let listed = self.values.get(&(key.0.clone(), key.1));
+                let listed = self.values.get(&(part.key.0.clone(), part.key.1));
                 if !listed.is_some_and(|l| l.contains(value)) && listed.map_or(0, BTreeSet::len) >= MAX_VALUES {
                     return None;
                 }
             }
-            parts.push(Part {
-                key,
-                quota,
-                amount: hold.amount.0,
-                measure: hold.measure.cloned().unwrap_or(Measure::Quantity),
-                unit: hold.unit,
-                balance: hold.balance.is_some(),
-            });
+            parts.push(part);
         }
         for part in &parts {
             self.counter(&part.key).held += part.amount;
-            if let Some(value) = &part.key.2 {
-                self.values
-                    .entry((part.key.0.clone(), part.key.1))
-                    .or_default()
-                    .insert(value.clone());
-            }
+            self.list_value(&part.key);
             self.peak(part);
         }
         Some(parts)
+    }
+
+    /// The event an act asks about.
+    fn input(&self, ask: &Ask) -> EventInput {
+        EventInput {
+            user: self.subject.user.clone(),
+            event: ask.event.clone(),
+            quantity: ask.quantity,
+            metadata: ask.metadata.clone(),
+            step: None,
+        }
+    }
+
+    /// A per-value counter's value joins its group's list for the period (holds.lua's).
+    fn list_value(&mut self, key: &CounterKey) {
+        if let Some(value) = &key.2 {
+            self.values
+                .entry((key.0.clone(), key.1))
+                .or_default()
+                .insert(value.clone());
+        }
     }
 
     /// Counts a hold's parts at what `ask` commits (the gateway's `Measure::committed`), giving
@@ -313,13 +330,7 @@ impl<'p> Replay<'_, 'p> {
     /// A track: counted in every matched group but in-flight ones, never denied.
     fn track(&mut self, ask: &Ask) {
         let (span, at_ms) = (self.span(), ask.at_ms);
-        let input = EventInput {
-            user: self.subject.user.clone(),
-            event: ask.event.clone(),
-            quantity: ask.quantity,
-            metadata: ask.metadata.clone(),
-            step: None,
-        };
+        let input = self.input(ask);
         let Ok(prepared) = prepare(
             span.plan,
             &input,
@@ -331,24 +342,9 @@ impl<'p> Replay<'_, 'p> {
             return;
         };
         for hold in &prepared.holds {
-            let part = Part {
-                key: (hold.group.to_string(), hold.window.start_ms, hold.value.clone()),
-                quota: hold
-                    .user_override
-                    .filter(|o| o.live_at(at_ms))
-                    .map_or(hold.quota, |o| o.quota),
-                amount: hold.amount.0,
-                measure: Measure::Quantity,
-                unit: hold.unit,
-                balance: hold.balance.is_some(),
-            };
-            if let Some(value) = &hold.value {
-                self.values
-                    .entry((part.key.0.clone(), part.key.1))
-                    .or_default()
-                    .insert(value.clone());
-            }
-            self.count(&part, hold.amount.0);
+            let part = Part::of(hold, at_ms);
+            self.list_value(&part.key);
+            self.count(&part, part.amount);
         }
     }
 

@@ -27,21 +27,30 @@ pub struct Scenario {
     pub cents: u64,
 }
 
+impl Scenario {
+    /// The highest share of any group's quota the user reached, in millionths.
+    pub fn top_ppm(&self) -> u64 {
+        self.peak_ppm.values().copied().max().unwrap_or(0)
+    }
+}
+
 impl From<&Outcome> for Scenario {
     fn from(o: &Outcome) -> Scenario {
-        let top = o.peak_ppm.values().copied().max().unwrap_or(0);
-        Scenario {
+        let mut s = Scenario {
             admitted: o.admitted,
             denied: o.denied,
             estimated: o.estimated,
             peak_ppm: o.peak_ppm.clone(),
-            crossed: THRESHOLDS
-                .into_iter()
-                .filter(|t| top >= u64::from(*t) * 10_000)
-                .collect(),
+            crossed: Vec::new(),
             credits: o.credits,
             cents: o.cents,
-        }
+        };
+        let top = s.top_ppm();
+        s.crossed = THRESHOLDS
+            .into_iter()
+            .filter(|t| top >= u64::from(*t) * 10_000)
+            .collect();
+        s
     }
 }
 
