@@ -1,9 +1,18 @@
 //! `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10) from counters,
-//! and `Retry-After` on denials.
+//! and `Retry-After` on denials; and what a request's `Accept` asks for.
 
-use actix_web::HttpResponseBuilder;
+use actix_web::http::header::ACCEPT;
+use actix_web::{HttpRequest, HttpResponseBuilder};
 
 use crate::quota::{Counter, Denial};
+
+/// Whether the request's `Accept` names `media` (routes that answer CSV or NDJSON beside JSON).
+pub fn accepts(req: &HttpRequest, media: &str) -> bool {
+    req.headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(media))
+}
 
 /// One policy and one limit item per counter: quota and remaining in whole units rounded down,
 /// the window and the time to reset in seconds; lifetime and in-flight counters have neither.

@@ -2,13 +2,14 @@
 //! candidate plan on a task of its own; `GET /v1/simulations/{simulationId}` answers its
 //! progress, then its report (JSON, or the per-user rows as CSV with `Accept: text/csv`).
 
-use actix_web::http::header::{ACCEPT, CONTENT_TYPE};
+use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::auth::ApiKey;
 use super::body;
 use super::dto::{share, SimulationAnswer, SimulationBody};
+use super::headers::accepts;
 use super::ledger_csv::{field, neutralised};
 use crate::gateway::simulations::{Candidate, Cohort, SimulationRequest, SimulationStatus, MAX_USERS};
 use crate::http::{parse_time, ApiError, AppState};
@@ -99,12 +100,7 @@ pub async fn get_simulation(
         .simulation(&project, &id)
         .await?
         .ok_or_else(|| ApiError::SimulationNotFound(id.clone()))?;
-    let csv = req
-        .headers()
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/csv"));
-    if !csv {
+    if !accepts(&req, "text/csv") {
         return Ok(HttpResponse::Ok().json(SimulationAnswer::of(&simulation)));
     }
     match (&simulation.status, &simulation.report) {

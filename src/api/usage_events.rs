@@ -3,7 +3,7 @@
 //! `userId`) every user's with entries, day by day. As JSON a
 //! page at a time; with `Accept: application/x-ndjson` or `text/csv` the whole range, streamed.
 
-use actix_web::http::header::{ACCEPT, CONTENT_TYPE};
+use actix_web::http::header::CONTENT_TYPE;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,6 +11,7 @@ use base64::Engine;
 
 use super::auth::ApiKey;
 use super::dto::{UsageEventAnswer, UsageEventPageAnswer};
+use super::headers::accepts;
 use super::{ledger_csv, query};
 use crate::gateway::{Gateway, LedgerCursor, LedgerQuery};
 use crate::http::AppState;
@@ -60,10 +61,9 @@ enum Format {
 }
 
 fn format(req: &HttpRequest) -> Format {
-    let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if accept.contains("application/x-ndjson") {
+    if accepts(req, "application/x-ndjson") {
         Format::Ndjson
-    } else if accept.contains("text/csv") {
+    } else if accepts(req, "text/csv") {
         Format::Csv
     } else {
         Format::Page
