@@ -42,7 +42,7 @@ pub async fn list_approvals(
         .approvals(&project, status, user.as_ref(), after, limit)
         .await?;
     Ok(HttpResponse::Ok().json(ApprovalList {
-        approvals: page.iter().map(ApprovalAnswer::of).collect(),
+        data: page.iter().map(ApprovalAnswer::of).collect(),
         next_cursor: next.map(|(ms, id)| format!("{ms}.{id}")),
     }))
 }

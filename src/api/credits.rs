@@ -99,7 +99,10 @@ pub async fn list_grants(
         .filter(|b| balance.as_deref().is_none_or(|name| b.name == name))
         .flat_map(|b| b.grants.iter().map(|g| GrantAnswer::of(g, now_ms)))
         .collect();
-    Ok(HttpResponse::Ok().json(GrantList { grants }))
+    Ok(HttpResponse::Ok().json(GrantList {
+        data: grants,
+        next_cursor: None,
+    }))
 }
 
 /// `POST /v1/users/{userId}/grants/{grantId}/void`: ends a grant: what it has remaining now,
@@ -131,7 +134,8 @@ pub async fn balances(
     let project = key.project(&state).await?;
     let (now_ms, balances) = state.gateway.balances(&project, &user).await?;
     Ok(HttpResponse::Ok().json(BalanceList {
-        balances: balances.iter().map(|b| BalanceAnswer::of(b, now_ms)).collect(),
+        data: balances.iter().map(|b| BalanceAnswer::of(b, now_ms)).collect(),
+        next_cursor: None,
     }))
 }
 

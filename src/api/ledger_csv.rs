@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::dto::UsageEventAnswer;
 
-pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil\n";
+pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage\n";
 
 /// The columns written by this code as numbers (quantity, amount, credits, costBasis): a
 /// negative amount starts with "-" and stays a number.
@@ -82,6 +82,7 @@ pub fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), serde_json
             entry.held_since.clone().unwrap_or_default(),
             json_text(&entry.reserved),
             entry.held_until.clone().unwrap_or_default(),
+            entry.changes_usage.to_string(),
         ];
         for (i, cell) in cells.iter().enumerate() {
             if i > 0 {

@@ -62,25 +62,34 @@ pub struct Problem {
     pub problems: Option<Vec<serde_json::Value>>,
 }
 
-/// `{data: [...]}` lists.
+/// Lists answered whole, in the envelope every list shares: `{data, nextCursor}`, the cursor
+/// always null here.
 #[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct PlanList {
     pub data: Vec<PlanDoc>,
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ProjectList {
     pub data: Vec<dto::ProjectAnswer>,
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct KeyList {
     pub data: Vec<dto::KeyInfo>,
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct AdjustmentList {
     pub data: Vec<dto::AdjustmentEntry>,
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -44,7 +44,7 @@ pub async fn list_plans(key: ApiKey, state: web::Data<AppState>) -> Result<HttpR
     let project = key.project(&state).await?;
     let plans = state.gateway.plans(&project).await?;
     let docs: Vec<&PlanDoc> = plans.iter().map(|p| &p.doc).collect();
-    Ok(HttpResponse::Ok().json(json!({ "data": docs })))
+    Ok(HttpResponse::Ok().json(json!({ "data": docs, "nextCursor": null })))
 }
 
 /// `DELETE /v1/plans/{planId}`: refused while users are on the plan or it is the default plan.

@@ -70,7 +70,7 @@ pub async fn create_project(
 pub async fn list_projects(_: Root, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let projects = state.gateway.projects().await?;
     let data: Vec<_> = projects.into_iter().map(|(id, s)| ProjectAnswer::new(&id, s)).collect();
-    Ok(HttpResponse::Ok().json(json!({ "data": data })))
+    Ok(HttpResponse::Ok().json(json!({ "data": data, "nextCursor": null })))
 }
 
 pub async fn patch_project(
@@ -149,7 +149,7 @@ pub async fn list_keys(_: Root, state: web::Data<AppState>, path: web::Path<Stri
             created_at: rfc3339(k.created_at_ms),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "data": data })))
+    Ok(HttpResponse::Ok().json(json!({ "data": data, "nextCursor": null })))
 }
 
 /// Revokes a key: every node refuses it within a second.

@@ -138,7 +138,8 @@ pub async fn list_runs(key: ApiKey, state: web::Data<AppState>, req: HttpRequest
     let project = key.project(&state).await?;
     let runs = state.gateway.runs(&project, &user, MAX_LISTED_RUNS).await?;
     Ok(HttpResponse::Ok().json(RunList {
-        runs: runs.iter().map(|v| RunAnswer::of(v, user.as_str())).collect(),
+        data: runs.iter().map(|v| RunAnswer::of(v, user.as_str())).collect(),
+        next_cursor: None,
     }))
 }
 

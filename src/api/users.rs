@@ -176,7 +176,7 @@ pub async fn list_adjustments(
     let project = key.project(&state).await?;
     let entries = state.gateway.adjustments(&project, &user).await?;
     Ok(HttpResponse::Ok()
-        .json(serde_json::json!({ "data": entries.iter().map(dto::AdjustmentEntry::from).collect::<Vec<_>>() })))
+        .json(serde_json::json!({ "data": entries.iter().map(dto::AdjustmentEntry::from).collect::<Vec<_>>(), "nextCursor": null })))
 }
 
 /// `GET /v1/users?cursor=&limit=&planId=&status=&parentId=`: users by id, a page at a time.

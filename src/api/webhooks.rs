@@ -77,7 +77,10 @@ pub async fn list_webhooks(key: ApiKey, state: web::Data<AppState>) -> Result<Ht
         .into_iter()
         .map(|(id, e)| WebhookAnswer::new(id, e, false))
         .collect();
-    Ok(HttpResponse::Ok().json(WebhookList { data }))
+    Ok(HttpResponse::Ok().json(WebhookList {
+        data,
+        next_cursor: None,
+    }))
 }
 
 pub async fn get_webhook(
@@ -192,7 +195,10 @@ pub async fn list_deliveries(
         .into_iter()
         .map(|(id, d)| DeliveryAnswer::new(id, d))
         .collect();
-    Ok(HttpResponse::Ok().json(DeliveryList { data }))
+    Ok(HttpResponse::Ok().json(DeliveryList {
+        data,
+        next_cursor: None,
+    }))
 }
 
 pub async fn retry_delivery(

@@ -54,6 +54,25 @@ impl UsageKind {
         }
     }
 
+    /// Whether an entry of this kind changed usage: commit, late_commit, track and
+    /// adjustment, whose groups' amounts are what the counters counted. The others record
+    /// credits (grant, grant_void, grant_expired, debt_settled), a run's close (its steps'
+    /// entries counted its usage), and a reserve's fate (denied, release, expiry), whose
+    /// `quantity` is what was asked or held, never used. Invoicing sums only the first.
+    pub fn changes_usage(self) -> bool {
+        match self {
+            UsageKind::Commit | UsageKind::LateCommit | UsageKind::Track | UsageKind::Adjustment => true,
+            UsageKind::Grant
+            | UsageKind::GrantVoid
+            | UsageKind::GrantExpired
+            | UsageKind::DebtSettled
+            | UsageKind::RunClose
+            | UsageKind::Denied
+            | UsageKind::Release
+            | UsageKind::Expiry => false,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             UsageKind::Commit => "commit",

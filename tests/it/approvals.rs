@@ -29,7 +29,7 @@ async fn listed(app: &TestApp, query: &str, want: usize) -> Vec<Value> {
     for _ in 0..100 {
         let (status, page) = app.json(Method::GET, &format!("/v1/approvals?{query}"), None).await;
         assert_eq!(status, 200, "{page}");
-        let list = page["approvals"].as_array().unwrap().clone();
+        let list = page["data"].as_array().unwrap().clone();
         if list.len() >= want {
             return list;
         }
@@ -365,7 +365,7 @@ async fn a_list_of_one_users_requests_pages_through_theirs_alone() {
     };
     let first = page("userId=u3&limit=2".into()).await;
     let groups_of = |page: &Value| -> Vec<String> {
-        let list = page["approvals"].as_array().unwrap();
+        let list = page["data"].as_array().unwrap();
         assert!(list.iter().all(|a| a["userId"] == "u3"), "{page}");
         list.iter()
             .map(|a| a["groupId"].as_str().unwrap().to_string())
@@ -378,7 +378,7 @@ async fn a_list_of_one_users_requests_pages_through_theirs_alone() {
     assert!(second["nextCursor"].is_null(), "{second}");
 
     // Filtered by status too: a declined request leaves the user's pending ones.
-    let id = first["approvals"][1]["approvalId"].as_str().unwrap();
+    let id = first["data"][1]["approvalId"].as_str().unwrap();
     let (status, _) = app
         .json(
             Method::POST,
@@ -392,7 +392,7 @@ async fn a_list_of_one_users_requests_pages_through_theirs_alone() {
         ["gate1", "gate3"]
     );
     assert_eq!(groups_of(&page("userId=u3&status=declined".into()).await), ["gate2"]);
-    assert!(page("userId=nobody".into()).await["approvals"]
+    assert!(page("userId=nobody".into()).await["data"]
         .as_array()
         .unwrap()
         .is_empty());

@@ -37,7 +37,7 @@ async fn grant(app: &TestApp, user: &str, body: Value) -> Value {
 async fn balance(app: &TestApp, user: &str) -> Value {
     let (status, answer) = app.json(Method::GET, &format!("/v1/users/{user}/balances"), None).await;
     assert_eq!(status, 200, "{answer}");
-    answer["balances"]
+    answer["data"]
         .as_array()
         .unwrap()
         .iter()
@@ -181,7 +181,7 @@ async fn grants_burn_in_one_order_and_a_payment_grants_once() {
     // A payment's webhook delivered twice grants once.
     let (status, again) = app.json(Method::GET, "/v1/users/o/grants", None).await;
     assert_eq!(status, 200);
-    let before = again["grants"].as_array().unwrap().len();
+    let before = again["data"].as_array().unwrap().len();
     for _ in 0..2 {
         let res = app
             .client
@@ -195,12 +195,12 @@ async fn grants_burn_in_one_order_and_a_payment_grants_once() {
         assert_eq!(res.status(), 201);
     }
     let (_, listed) = app.json(Method::GET, "/v1/users/o/grants?balance=credits", None).await;
-    assert_eq!(listed["grants"].as_array().unwrap().len(), before + 1, "{listed}");
+    assert_eq!(listed["data"].as_array().unwrap().len(), before + 1, "{listed}");
 
     let order: Vec<&Value> = [&first, &promo_soon, &paid_soon, &paid_later, &paid_never]
         .into_iter()
         .collect();
-    let ids: Vec<&str> = listed["grants"]
+    let ids: Vec<&str> = listed["data"]
         .as_array()
         .unwrap()
         .iter()
@@ -215,7 +215,7 @@ async fn grants_burn_in_one_order_and_a_payment_grants_once() {
         let rid = held["reservationId"].as_str().unwrap();
         app.commit(rid, None).await;
         let (_, listed) = app.json(Method::GET, "/v1/users/o/grants", None).await;
-        let this = listed["grants"]
+        let this = listed["data"]
             .as_array()
             .unwrap()
             .iter()
@@ -625,12 +625,12 @@ async fn the_ledger_records_every_credit_and_the_summary_adds_them_up() {
         csv.lines()
             .next()
             .unwrap()
-            .ends_with(",balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil"),
+            .ends_with(",balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage"),
         "{csv}"
     );
     assert!(
         csv.lines()
-            .any(|l| l.starts_with("grant:") && l.contains(",credits,") && l.ends_with(",promotional,,,,,,,,,")),
+            .any(|l| l.starts_with("grant:") && l.contains(",credits,") && l.ends_with(",promotional,,,,,,,,,,false")),
         "{csv}"
     );
 }

@@ -30,7 +30,7 @@ async fn grant(app: &TestApp, user: &str, amount: u32, priority: u32, expires_at
 async fn balance(app: &TestApp, user: &str) -> Value {
     let (status, answer) = app.json(Method::GET, &format!("/v1/users/{user}/balances"), None).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    answer["balances"][0].clone()
+    answer["data"][0].clone()
 }
 
 fn units(v: &Value) -> f64 {

@@ -51,7 +51,7 @@ async fn listed(app: &TestApp, query: &str, want: usize) -> Vec<Value> {
     for _ in 0..100 {
         let (status, page) = app.json(Method::GET, &format!("/v1/approvals?{query}"), None).await;
         assert_eq!(status, StatusCode::OK, "{page}");
-        let list = page["approvals"].as_array().unwrap().clone();
+        let list = page["data"].as_array().unwrap().clone();
         if list.len() >= want {
             return list;
         }

@@ -30,7 +30,7 @@ async fn app_with(user: &str) -> TestApp {
 async fn balance(app: &TestApp, user: &str, name: &str) -> Value {
     let (status, answer) = app.json(Method::GET, &format!("/v1/users/{user}/balances"), None).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    answer["balances"]
+    answer["data"]
         .as_array()
         .unwrap()
         .iter()
@@ -42,7 +42,7 @@ async fn balance(app: &TestApp, user: &str, name: &str) -> Value {
 async fn grants(app: &TestApp, user: &str) -> Vec<Value> {
     let (status, answer) = app.json(Method::GET, &format!("/v1/users/{user}/grants"), None).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    answer["grants"].as_array().unwrap().clone()
+    answer["data"].as_array().unwrap().clone()
 }
 
 async fn audit(app: &TestApp, user: &str) -> Vec<Value> {

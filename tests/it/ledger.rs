@@ -96,6 +96,10 @@ async fn every_commit_release_denial_track_and_adjustment_appears_once() {
         ["commit", "release", "denied", "track", "adjustment"],
         "{entries:?}"
     );
+    // Each entry says whether it changed usage: a release's and a denial's quantity is what
+    // was held or asked, never used.
+    let changes: Vec<bool> = entries.iter().map(|e| e["changesUsage"].as_bool().unwrap()).collect();
+    assert_eq!(changes, [true, false, false, true, true], "{entries:?}");
     assert_eq!(entries[0]["id"], format!("commit:{a_id}"));
     assert_eq!(entries[0]["event"], "render");
     assert_eq!(entries[0]["quantity"], 2);

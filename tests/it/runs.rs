@@ -125,7 +125,7 @@ async fn a_run_holds_its_budget_its_steps_draw_from_it_and_close_commits_what_th
         "{late}"
     );
     let listed = app.json(Method::GET, "/v1/runs?userId=ada", None).await.1;
-    assert_eq!(listed["runs"][0]["runId"], id.as_str(), "{listed}");
+    assert_eq!(listed["data"][0]["runId"], id.as_str(), "{listed}");
     // The steps' entries name their run; the close's counts nothing itself.
     let entries = app.usage_events_all("userId=ada").await;
     let kinds: Vec<(&str, &str)> = entries
@@ -452,7 +452,7 @@ async fn a_run_holds_credits_its_close_burns_what_its_steps_used_and_a_late_step
     let (app, _) = credits_agent("ola").await;
     let balance = async || {
         let (_, answer) = app.json(Method::GET, "/v1/users/ola/balances", None).await;
-        let b = answer["balances"][0].clone();
+        let b = answer["data"][0].clone();
         (b["available"].as_f64().unwrap(), b["held"].as_f64().unwrap())
     };
     let id = start_run(&app, "ola", 30, json!({})).await;
@@ -502,8 +502,8 @@ async fn an_expired_run_with_credits_burns_what_its_steps_used_and_the_ledger_te
     tokio::time::sleep(Duration::from_millis(1_300)).await;
     // The next call for the user settles the run: 7 burned, 23 back.
     let (_, balances) = app.json(Method::GET, "/v1/users/oxa/balances", None).await;
-    assert_eq!(balances["balances"][0]["available"], 93, "{balances}");
-    assert_eq!(balances["balances"][0]["held"], 0, "{balances}");
+    assert_eq!(balances["data"][0]["available"], 93, "{balances}");
+    assert_eq!(balances["data"][0]["held"], 0, "{balances}");
     assert_eq!(run(&app, &id).await["state"], "expired");
     let entries = app.usage_events_all("userId=oxa").await;
     let ended = entries.iter().find(|e| e["kind"] == "run_close").unwrap();
@@ -545,8 +545,8 @@ async fn parallel_calls_on_two_nodes_settle_an_expired_run_once() {
     let (_, balances) = app.json(Method::GET, "/v1/users/oxo/balances", None).await;
     assert_eq!(
         (
-            balances["balances"][0]["available"].clone(),
-            balances["balances"][0]["held"].clone()
+            balances["data"][0]["available"].clone(),
+            balances["data"][0]["held"].clone()
         ),
         (json!(93), json!(0)),
         "{balances}"

@@ -65,7 +65,7 @@ impl ApprovalAnswer {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApprovalList {
-    pub approvals: Vec<ApprovalAnswer>,
+    pub data: Vec<ApprovalAnswer>,
     /// Where the next page starts (`cursor=`); null on the last page.
     pub next_cursor: Option<String>,
 }

@@ -92,7 +92,9 @@ pub struct GrantMadeAnswer {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GrantList {
-    pub grants: Vec<GrantAnswer>,
+    pub data: Vec<GrantAnswer>,
+    /// Always null: a user has at most a few hundred grants, listed whole.
+    pub next_cursor: Option<String>,
 }
 
 /// One balance: what can be spent now, what is held, the debt, the soonest expiry, and its
@@ -111,7 +113,9 @@ pub struct BalanceAnswer {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BalanceList {
-    pub balances: Vec<BalanceAnswer>,
+    pub data: Vec<BalanceAnswer>,
+    /// Always null: every balance of the user in one page.
+    pub next_cursor: Option<String>,
 }
 
 impl BalanceAnswer {

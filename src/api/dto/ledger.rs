@@ -48,6 +48,10 @@ pub struct UsageEventAnswer {
     /// denied (a reserve refused: the first 100 of a user's UTC day), release and expiry (a
     /// hold's end), which the pricing lab replays.
     pub kind: &'static str,
+    /// True for the kinds that changed usage (commit, late_commit, track, adjustment): sum only
+    /// these entries' groups or quantity to bill usage. The other kinds' `quantity` is what was
+    /// asked for or held (denied, release, expiry) or none.
+    pub changes_usage: bool,
     pub time: String,
     pub user_id: String,
     pub event: Option<String>,
@@ -92,6 +96,7 @@ impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
         UsageEventAnswer {
             id: e.id.clone(),
             kind: e.kind.as_str(),
+            changes_usage: e.kind.changes_usage(),
             time: rfc3339(e.time_ms),
             user_id: e.user.to_string(),
             event: e.event.clone(),

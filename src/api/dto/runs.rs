@@ -130,7 +130,9 @@ impl RunAnswer {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunList {
-    pub runs: Vec<RunAnswer>,
+    pub data: Vec<RunAnswer>,
+    /// Always null: the newest runs the records keep, at most 100.
+    pub next_cursor: Option<String>,
 }
 
 /// `POST /v1/runs/{runId}/extend`'s answer.

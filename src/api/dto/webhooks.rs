@@ -50,8 +50,11 @@ impl WebhookAnswer {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct WebhookList {
     pub data: Vec<WebhookAnswer>,
+    /// Always null: listed whole.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -117,6 +120,9 @@ impl DeliveryAnswer {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct DeliveryList {
     pub data: Vec<DeliveryAnswer>,
+    /// Always null: listed whole.
+    pub next_cursor: Option<String>,
 }
