@@ -52,7 +52,7 @@ impl Store {
         Ok(reply)
     }
 
-    /// Reads only, so it is neither timed as a write nor replicated. "More" when more expired
+    /// Reads only, so it is timed but not replicated. "More" when more expired
     /// holds were due than the script reads in one call: a batch of them has been reclaimed
     /// meanwhile, and the caller asks again.
     pub async fn check(
@@ -66,7 +66,7 @@ impl Store {
     ) -> Result<Reply<Verdict>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let reply = self
-            .run(|mut conn| async move { scripts::check(&mut conn, keys, version, holds, at).await })
+            .timed("check", |mut conn| async move { scripts::check(&mut conn, keys, version, holds, at).await })
             .await?;
         self.reclaim_when_more(keys, &reply, ledger).await?;
         Ok(reply)

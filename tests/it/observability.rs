@@ -34,6 +34,10 @@ async fn metrics_count_a_known_sequence() {
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     app.release(short["reservationId"].as_str().unwrap()).await;
     app.reserve(json!({ "userId": "nobody", "event": "e" })).await;
+    let (status, _) = app
+        .json(Method::POST, "/v1/check", Some(json!({ "userId": "u", "event": "e" })))
+        .await;
+    assert_eq!(status, 200);
 
     let text = app
         .client
@@ -46,7 +50,7 @@ async fn metrics_count_a_known_sequence() {
         .unwrap();
     assert_eq!(
         metric(&text, r#"qg_decisions_total{result="allowed",reason=""}"#),
-        3,
+        4,
         "{text}"
     );
     assert_eq!(
@@ -75,6 +79,13 @@ async fn metrics_count_a_known_sequence() {
         metric(&text, r#"qg_script_duration_seconds_count{script="reserve"}"#),
         4
     );
+    // A check is timed as its own script, though it writes nothing.
+    assert_eq!(
+        metric(&text, r#"qg_script_duration_seconds_count{script="check"}"#),
+        1,
+        "{text}"
+    );
+    assert!(metric(&text, r#"qg_redis_calls_total"#) >= 10, "{text}");
     assert!(metric(&text, r#"qg_cache_total{cache="plan",result="hit"}"#) >= 3);
     assert!(text.contains("# TYPE qg_script_duration_seconds histogram"));
 }
