@@ -92,13 +92,18 @@ local function read_counters(holds, quick, run_key, action, child)
       end
     end
   end
-  -- A step's run's fields (reserve.lua), read last: its first, its action's attempts (the
-  -- first again for no action, making no string), and a child's parent's children.
+  -- A step's run's fields (reserve.lua), read last: its first, its action's attempts and the
+  -- run's count of actions (the first again for no action, making no string), and a child's
+  -- parent's children.
   if run_key then
     local at = #fields
-    fields[at + 1], fields[at + 2] = run_key, action ~= '' and run_key .. '|~' .. action or run_key
+    if action ~= '' then
+      fields[at + 1], fields[at + 2], fields[at + 3] = run_key, run_key .. '|~' .. action, run_key .. '|#'
+    else
+      fields[at + 1], fields[at + 2], fields[at + 3] = run_key, run_key, run_key
+    end
     if child then
-      fields[at + 3] = run_key .. '|^'
+      fields[at + 4] = run_key .. '|^'
     end
   end
   local counters = redis.call('HMGET', KEYS[1], unpack(fields))

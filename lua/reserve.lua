@@ -105,10 +105,11 @@ local counters = read_counters(holds, true, run_key, run_action, run_start)
 -- holds gets the group's budget, used, open and fallback spend (rb, ru, ro, rf; weigh weighs
 -- it on them) and where they are in the field (rj), and `run_code` is a denial of the whole
 -- step: 1 the run has ended, 2 its steps, 3 its action's attempts, 4 its fallbacks are used
--- up, 5 a child run would be a fourth level.
-local run_code, run_v, run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth, run_tried, run_at = 0
+-- up, or its action is new and the run has MAX_RUN_ACTIONS already, 5 a child run would be a
+-- fourth level. `run_actions` is the run's count of actions when this step's is new, else nil.
+local run_code, run_v, run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth, run_tried, run_at, run_actions = 0
 if run_id then
-  run_at = #counters - (run_start and 3 or 2)
+  run_at = #counters - (run_start and 4 or 3)
   local head = counters[run_at + 1]
   if not head then
     run_code = 1
@@ -117,6 +118,9 @@ if run_id then
     run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth =
       run_v[1], run_v[2], run_v[3], run_v[4], run_v[5], run_v[6], run_v[7]
     run_tried = run_action ~= '' and (counters[run_at + 2] or 0) + 0 or 0
+    if run_action ~= '' and not counters[run_at + 2] then
+      run_actions = (counters[run_at + 3] or 0) + 0
+    end
     -- (Group ids are the holds' own strings again: comparing them compares references.)
     for j = 8, #run_v, 5 do
       local g = run_v[j]
@@ -130,6 +134,10 @@ if run_id then
     if run_ls >= 0 and run_n + 1 > run_ls then
       run_code = 2
     elseif run_la >= 0 and run_action ~= '' and run_tried + 1 > run_la then
+      run_code = 3
+    elseif run_actions and run_actions >= 1000 then
+      -- A run keeps at most MAX_RUN_ACTIONS (1000) actions, a field each, which its end reads:
+      -- a new one past them is denied as attempts are, so no agent's ids can grow it unbounded.
       run_code = 3
     elseif run_lf >= 0 and run_fallback and run_f + 1 > run_lf then
       run_code = 4
@@ -201,8 +209,11 @@ if allowed == 1 then
     if run_action ~= '' then
       writes[k + 1], writes[k + 2], k = run_key .. '|~' .. run_action, string.format('%d', run_tried + 1), k + 2
     end
+    if run_actions then
+      writes[k + 1], writes[k + 2], k = run_key .. '|#', string.format('%d', run_actions + 1), k + 2
+    end
     if run_start then
-      writes[k + 1], writes[k + 2], k = run_key .. '|^', (counters[run_at + 3] or '') .. '\n' .. ARGV[6], k + 2
+      writes[k + 1], writes[k + 2], k = run_key .. '|^', (counters[run_at + 4] or '') .. '\n' .. ARGV[6], k + 2
     end
     drawn = list
   end

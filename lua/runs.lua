@@ -13,7 +13,10 @@
 --                        or tracked, what its open steps hold, what its fallback steps hold or
 --                        spent); one field, so a step reads and writes two or three, whatever
 --                        its groups
---   "r|<run>|~<action>"  attempts of the action so far
+--   "r|<run>|~<action>"  attempts of the action so far, for at most MAX_RUN_ACTIONS (1000)
+--                        actions: a reserve naming one more is denied, a track counts in the
+--                        run without keeping its action, so a run's end reads a bounded list
+--   "r|<run>|#"          how many actions the run keeps
 --   "r|<run>|^"          its child runs, "\n<id>" each
 -- A step reserve reads them in the counters' HMGET and writes them in their HSET (prelude.lua's
 -- read_counters and write_fields; reserve.lua, inline), unpacking numbers in C: a step makes
@@ -40,6 +43,22 @@ local function runs()
   end
   local R = {}
 
+  -- `command` (HMGET or HDEL) of the counters hash for every field in `names`, a thousand at a
+  -- time: Lua's unpack stops near 8,000 values, and a run written before runs kept at most
+  -- MAX_RUN_ACTIONS actions may have more. Answers HMGET's values in the order of `names`.
+  local function in_pages(command, names)
+    local out = {}
+    for from = 1, #names, 1000 do
+      local got = redis.call(command, KEYS[1], unpack(names, from, math.min(from + 999, #names)))
+      if type(got) == 'table' then
+        for j = 1, #got do
+          out[from + j - 1] = got[j]
+        end
+      end
+    end
+    return out
+  end
+
   -- The indices of the holds a step's record drew from its run, as a set.
   function R.drawn(record)
     local set = {}
@@ -52,14 +71,16 @@ local function runs()
   -- Reads run `id`'s fields for `holds` as a step reserve does: marks each hold of a group the
   -- run holds with its budget, used, open and fallback spend (rb, ru, ro, rf) and where they
   -- are in the first field (rj). Answers the run's first field unpacked in a table (nil when
-  -- the run has ended), the attempts of `action`, and the fields' names.
+  -- the run has ended), the attempts of `action`, the fields' names, and the run's count of
+  -- actions when `action` is new to it (else nil).
   local function load(id, holds, action)
     local key = 'r|' .. id
-    local names = {key, key .. '|~' .. (action or '')}
+    local names = {key, key .. '|~' .. (action or ''), key .. '|#'}
     local got = redis.call('HMGET', KEYS[1], unpack(names))
     if not got[1] then
       return nil
     end
+    local actions = action and action ~= '' and not got[2] and (got[3] or 0) + 0 or nil
     local head = {cmsgpack.unpack(got[1])}
     for j = 8, #head, 5 do
       for i = 1, #holds do
@@ -69,19 +90,23 @@ local function runs()
         end
       end
     end
-    return head, (got[2] or 0) + 0, names
+    return head, (got[2] or 0) + 0, names, actions
   end
 
   -- Writes back what `load` read: the marked holds' groups in the run's first field `head`,
-  -- and the attempts (`tried`) of `action` when it names one.
-  local function save(names, holds, head, action, tried)
+  -- and the attempts (`tried`) of `action` when it names one the run keeps (with the run's new
+  -- count of `actions` when it is new).
+  local function save(names, holds, head, action, tried, actions)
     for i = 1, #holds do
       local h = holds[i]
       if h.rb then
         head[h.rj + 2], head[h.rj + 3], head[h.rj + 4] = h.ru, h.ro, h.rf
       end
     end
-    if action and action ~= '' then
+    if action and action ~= '' and actions then
+      redis.call('HSET', KEYS[1], names[1], cmsgpack.pack(unpack(head)), names[2], string.format('%d', tried),
+        names[3], string.format('%d', actions))
+    elseif action and action ~= '' and tried then
       redis.call('HSET', KEYS[1], names[1], cmsgpack.pack(unpack(head)), names[2], string.format('%d', tried))
     else
       redis.call('HSET', KEYS[1], names[1], cmsgpack.pack(unpack(head)))
@@ -93,9 +118,9 @@ local function runs()
   -- step table for R.tracked and the answer (`code` 1 when the run has ended). Writes nothing.
   function R.track(spec, holds)
     local id, action, kind = string.match(spec, '^([^|]*)|([^|]*)|(.*)$')
-    local head, tried, names = load(id, holds, action)
+    local head, tried, names, actions = load(id, holds, action)
     return {id = id, action = action, kind = kind, head = head, tried = tried, names = names,
-      code = head and 0 or 1}
+      actions = actions, code = head and 0 or 1}
   end
 
   -- Counts a track's step in its live run, with what its marked holds used.
@@ -114,7 +139,12 @@ local function runs()
       end
     end
     head[1], head[2] = head[1] + 1, head[2] + (S.kind == 'fallback' and 1 or 0)
-    save(S.names, holds, head, S.action, S.tried + 1)
+    if S.actions and S.actions >= 1000 then
+      -- A new action past the run's MAX_RUN_ACTIONS: the step counts, its action is not kept.
+      save(S.names, holds, head)
+    else
+      save(S.names, holds, head, S.action, S.tried + 1, S.actions and S.actions + 1)
+    end
   end
 
   -- Appends a track step's answer as reserve.lua appends a step's.
@@ -171,10 +201,11 @@ local function runs()
     return record.ru ~= nil and redis.call('HEXISTS', KEYS[1], 'r|' .. record.ru) == 1
   end
 
-  -- Every field of run `id` (its first, its children's and its attempts'), for a run's end.
+  -- Every field of run `id` (its first, its children's, its count of actions and its attempts'),
+  -- for a run's end.
   local function fields_of(id)
     local key = 'r|' .. id
-    local list = {key, key .. '|^'}
+    local list = {key, key .. '|^', key .. '|#'}
     -- Attempts are one field per action: found by their prefix (ids hold no glob character).
     local cursor = '0'
     repeat
@@ -192,7 +223,7 @@ local function runs()
   -- object as it ended. `finish` then deletes the fields.
   function R.ended(id, record, expired)
     local names = fields_of(id)
-    local got = redis.call('HMGET', KEYS[1], unpack(names))
+    local got = in_pages('HMGET', names)
     local run, key = record.run, 'r|' .. id
     local head = got[1] and {cmsgpack.unpack(got[1])} or {0, 0}
     local n, f = head[1], head[2]
@@ -201,7 +232,7 @@ local function runs()
       local g, gu, go, gfu = head[j], head[j + 2], head[j + 3], head[j + 4]
       u[g], o[g], fu[g], used[g] = string.format('%d', gu), string.format('%d', go), string.format('%d', gfu), gu
     end
-    for j = 3, #names do
+    for j = 4, #names do
       local v = got[j]
       if v then
         -- "<key>|~<action>"
@@ -224,7 +255,7 @@ local function runs()
 
   -- Deletes run `id`'s fields: it has ended (or was given back).
   function R.finish(id, record)
-    redis.call('HDEL', KEYS[1], unpack(fields_of(id)))
+    in_pages('HDEL', fields_of(id))
   end
 
   -- A run's and a step's expiry (prelude.lua's reclaim): a step's draws go back to its run; a

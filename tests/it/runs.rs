@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
+use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -555,4 +556,87 @@ async fn parallel_calls_on_two_nodes_settle_an_expired_run_once() {
     let ended: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "run_close").collect();
     assert_eq!(ended.len(), 1, "{entries:?}");
     assert_eq!(ended[0]["credits"][0]["amount"], 7, "{ended:?}");
+}
+
+/// A run keeps at most 1,000 actions, a field each that its end reads: a reserve naming one
+/// more is denied as attempts are, a track of one more counts in the run without keeping it.
+#[tokio::test]
+async fn a_run_keeps_at_most_a_thousand_actions_and_still_counts_tracks_past_them() {
+    let app = spawn_app().await;
+    app.put_plan(plan()).await;
+    app.subscribe("ax", "plan_agents", None).await;
+    let id = start_run(&app, "ax", 90, json!({})).await;
+    let tracks = (0..1_000).map(|i| {
+        let app = app.clone_for_node();
+        let mut body = step("ax", &id, "tool.call", 0);
+        body["actionId"] = json!(format!("call-{i}"));
+        async move {
+            let (status, answer) = app.json(Method::POST, "/v1/track", Some(body)).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+        }
+    });
+    futures::stream::iter(tracks).buffer_unordered(16).collect::<Vec<()>>().await;
+    let mut new = step("ax", &id, "llm.call", 1);
+    new["actionId"] = json!("one-more");
+    let denied = app.reserve(new).await;
+    assert_eq!(
+        (denied["allowed"].clone(), denied["reasons"].clone()),
+        (json!(false), json!(["action_attempts_exhausted"])),
+        "{denied}"
+    );
+    // An action the run keeps may be attempted again; a track of a new one counts as a step.
+    let mut again = step("ax", &id, "llm.call", 1);
+    again["actionId"] = json!("call-7");
+    assert_eq!(app.reserve(again).await["allowed"], true);
+    let mut tracked = step("ax", &id, "tool.call", 1);
+    tracked["actionId"] = json!("one-more");
+    let (status, answer) = app.json(Method::POST, "/v1/track", Some(tracked)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let read = run(&app, &id).await;
+    assert_eq!(read["steps"], 1_002, "{}", read["steps"]);
+    assert_eq!(read["attempts"].as_object().unwrap().len(), 1_000);
+    assert_eq!(read["attempts"]["call-7"], 2);
+    assert_eq!(close(&app, &id).await["state"], "closed");
+}
+
+/// A run written with more actions than a script can unpack at once (nearly 8,000) closes, and
+/// expires, like any other, and its user keeps being served.
+#[tokio::test]
+async fn a_run_with_nine_thousand_actions_closes_and_expires() {
+    let app = spawn_app().await;
+    app.put_plan(plan()).await;
+    app.subscribe("ay", "plan_agents", None).await;
+    let ctr = quota_gateway::store::layout::Layout::new(&app.prefix).user("default", "ay").ctr;
+    let seed = |id: &str| {
+        let mut args: Vec<String> = vec!["HSET".into(), ctr.clone()];
+        for i in 0..9_000 {
+            args.push(format!("r|{id}|~action-{i}"));
+            args.push("1".into());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let added: i64 = crate::support::redis::shared().query(&args);
+        assert_eq!(added, 9_000);
+    };
+    let closed = start_run(&app, "ay", 10, json!({})).await;
+    seed(&closed);
+    let answer = close(&app, &closed).await;
+    assert_eq!(answer["state"], "closed", "{answer}");
+    assert_eq!(run(&app, &closed).await["attempts"].as_object().unwrap().len(), 9_000);
+
+    let expiring = start(
+        &app,
+        json!({ "userId": "ay", "event": "agent.run", "quantity": 10, "ttlSeconds": 1 }),
+    )
+    .await["runId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    seed(&expiring);
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let after = app.reserve(json!({ "userId": "ay", "event": "llm.call" })).await;
+    assert_eq!(after["allowed"], true, "{after}");
+    assert_eq!(run(&app, &expiring).await["state"], "expired");
+    assert_eq!(counter(&app, "ay", "calls").await, (0.0, 1.0));
+    let left: Vec<String> = crate::support::redis::shared().query(&["HKEYS", &ctr]);
+    assert!(!left.iter().any(|f| f.starts_with("r|")), "the runs' fields are gone");
 }
