@@ -66,7 +66,7 @@ export async function main({ baseUrl, apiKey, userId }) {
     }
   }
 
-  const [credits] = (await qg.balances(userId)).balances;
+  const [credits] = (await qg.balances(userId)).data;
   return {
     chat: { held: answered.value.held, charged: Math.round((100 - afterChat.remaining) * 1000) / 1000 },
     renders: images.length,

@@ -10,7 +10,7 @@ import type { CallOptions, WriteOptions } from "./client.js";
 import { type Call, newKey } from "./http.js";
 import type {
   AdjustmentAnswer, BalanceList, CreditSummary, DailyUsage, Grant, GrantCategory, GrantList, GrantMade, Subscription, UsageAnswer, UsageEventPage,
-  UserToken, Webhook, WebhookDelivery,
+  UserToken, Webhook, WebhookDeliveryList, WebhookList,
 } from "./types.js";
 
 type Send = <T>(call: Call) => Promise<T>;
@@ -138,7 +138,7 @@ export function adminMethods(send: Send, per: Per) {
       return send({ method: "POST", path: user(userId, "/grants"), body, idempotencyKey: opts.idempotencyKey ?? newKey(), ...replay, ...per(opts) });
     },
 
-    /** The user's grants (of one balance, with `balance`), in burn order, voided and spent ones included. */
+    /** The user's grants (of one balance, with `balance`), in burn order, voided and spent ones included: `{data, nextCursor: null}`. */
     listGrants(userId: string, query: { balance?: string | undefined } = {}, opts: CallOptions = {}): Promise<GrantList> {
       const tail = query.balance ? `?${new URLSearchParams({ balance: query.balance })}` : "";
       return send({ method: "GET", path: user(userId, `/grants${tail}`), ...replay, ...per(opts) });
@@ -152,7 +152,7 @@ export function adminMethods(send: Send, per: Per) {
       return send({ method: "POST", path: user(userId, `/grants/${path(grantId)}/void`), body: {}, ...replay, ...per(opts) });
     },
 
-    /** Every balance of the user: available, held, debt and soonest expiry, each with its grants in burn order. */
+    /** Every balance of the user (`{data, nextCursor: null}`): available, held, debt and soonest expiry, each with its grants in burn order. */
     balances(userId: string, opts: CallOptions = {}): Promise<BalanceList> {
       return send({ method: "GET", path: user(userId, "/balances"), ...replay, ...per(opts) });
     },
@@ -219,7 +219,8 @@ export function adminMethods(send: Send, per: Per) {
       return send({ method: "POST", path: "/v1/webhooks", body: endpoint, idempotencyKey: opts.idempotencyKey ?? newKey(), ...replay, ...per(opts) });
     },
 
-    listWebhooks(opts: CallOptions = {}): Promise<{ data: Webhook[] }> {
+    /** Every endpoint of the project, never their secret: `{data, nextCursor: null}`. */
+    listWebhooks(opts: CallOptions = {}): Promise<WebhookList> {
       return send({ method: "GET", path: "/v1/webhooks", ...replay, ...per(opts) });
     },
 
@@ -247,7 +248,8 @@ export function adminMethods(send: Send, per: Per) {
       return send({ method: "POST", path: `/v1/webhooks/${path(webhookId)}/test`, body: {}, replayable: false, ...per(opts) });
     },
 
-    listWebhookDeliveries(webhookId: string, opts: CallOptions = {}): Promise<{ data: WebhookDelivery[] }> {
+    /** The endpoint's newest deliveries with their attempts: `{data, nextCursor: null}`. */
+    listWebhookDeliveries(webhookId: string, opts: CallOptions = {}): Promise<WebhookDeliveryList> {
       return send({ method: "GET", path: `/v1/webhooks/${path(webhookId)}/deliveries`, ...replay, ...per(opts) });
     },
   };

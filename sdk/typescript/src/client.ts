@@ -98,6 +98,21 @@ function warnRefund(name: string): void {
   );
 }
 
+/**
+ * A reserve the gateway allowed without a counter matched no group of the user's plan (the
+ * plan's `unmatched: "allow"`): nothing is held or counted, which is most often an event
+ * name the plan does not know. Said once per client and event name, in every environment.
+ */
+function warnUncounted(warned: Set<string>, name: string, decision: Decision): void {
+  if (!decision.allowed || decision.unchecked || decision.counters.length > 0 || warned.has(name)) return;
+  warned.add(name);
+  console.warn(
+    `quota-gateway: reserve("${name}") was allowed but matched no group of the user's plan, so nothing is held or counted. ` +
+      "Add a group that matches it, or set the plan's \"unmatched\" to \"deny\" to refuse such events (unmatched_event). " +
+      "(Shown once per event name.)",
+  );
+}
+
 const segment = (value: string) => encodeURIComponent(value);
 
 /** What a replayed reserve or run's start answers, as far as undoing it needs. */
@@ -119,6 +134,8 @@ export function createClient(options: ClientOptions) {
     fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
   };
   const pending = new PendingReleases();
+  // Event names whose allowed reserve counted nothing, warned of once each.
+  const uncounted = new Set<string>();
 
   /**
    * The same reserve (or run's start) again, to learn the reservation (or run) its key made,
@@ -206,7 +223,10 @@ export function createClient(options: ClientOptions) {
     async reserve(userId: string, name: string, quantity?: number, metadata?: Metadata, opts: ReserveOptions = {}): Promise<Decision> {
       const body = { ...event(userId, name, quantity, metadata), ...(opts.ttlSeconds ? { ttlSeconds: opts.ttlSeconds } : {}) };
       const decided = await decide<ReserveAnswer>("/v1/reserve", body, opts, opts.ttlSeconds);
-      return decided.ok ? toDecision(decided.value, decided.headers) : decided.decision;
+      if (!decided.ok) return decided.decision;
+      const decision = toDecision(decided.value, decided.headers);
+      warnUncounted(uncounted, name, decision);
+      return decision;
     },
 
     /** What `reserve` would answer now, holding nothing. */

@@ -16,9 +16,9 @@ export { verifyWebhook } from "./webhooks.js";
 export type { WebhookHeaders } from "./webhooks.js";
 export type {
   AdjustmentAnswer, Approval, ApprovalEventData, ApprovalList, ApprovalStatus, Balance, BalanceCounter, BalanceList, CommitAnswer, CreditEventData, CreditSummary, Counter, DailyUsage, Denial, DoneSimulation, ExtendAnswer, ExtendRunAnswer, Grant, GrantCategory,
-  GrantList, GrantMade, GrantStatus, Metadata, PlanDoc, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, RunAnswer, RunGroup,
+  GrantList, GrantMade, GrantStatus, Metadata, Page, PlanDoc, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, RunAnswer, RunGroup,
   RunList, RunProgress, RunStartAnswer, RunState, Simulation, SimulationCohort, SimulationFailure, SimulationProgress, SimulationReport,
   SimulationStatus, SimulationTotals, SimulationUserRow, SimulationUserScenario, SoonestExpiry, Subscription, TrackAnswer, UsageAnswer,
-  UsageEvent, UsageEventPage, UserToken, Webhook, WebhookDelivery, WebhookEvent,
+  UsageEvent, UsageEventPage, UserToken, Webhook, WebhookDelivery, WebhookDeliveryList, WebhookEvent, WebhookList,
 } from "./types.js";
 export type { components, paths } from "./openapi.js";

@@ -6069,6 +6069,7 @@ export interface components {
         };
         AdjustmentList: {
             data: components["schemas"]["AdjustmentEntry"][];
+            nextCursor?: string | null;
         };
         /**
          * @description `{"amount": 1000, "rollover": {"max": 500}}`: each period of the group has `amount` credits
@@ -6110,7 +6111,7 @@ export interface components {
         };
         /** @description A page of approval requests, oldest first. */
         ApprovalList: {
-            approvals: components["schemas"]["ApprovalAnswer"][];
+            data: components["schemas"]["ApprovalAnswer"][];
             /** @description Where the next page starts (`cursor=`); null on the last page. */
             nextCursor?: string | null;
         };
@@ -6137,7 +6138,9 @@ export interface components {
             soonestExpiry?: null | components["schemas"]["SoonestExpiry"];
         };
         BalanceList: {
-            balances: components["schemas"]["BalanceAnswer"][];
+            data: components["schemas"]["BalanceAnswer"][];
+            /** @description Always null: every balance of the user in one page. */
+            nextCursor?: string | null;
         };
         BlockBody: {
             reason: string;
@@ -6324,6 +6327,8 @@ export interface components {
         };
         DeliveryList: {
             data: components["schemas"]["DeliveryAnswer"][];
+            /** @description Always null: listed whole. */
+            nextCursor?: string | null;
         };
         /** @description A group that denied, named with its subject. */
         DenialAnswer: {
@@ -6407,7 +6412,9 @@ export interface components {
             source?: string | null;
         };
         GrantList: {
-            grants: components["schemas"]["GrantAnswer"][];
+            data: components["schemas"]["GrantAnswer"][];
+            /** @description Always null: a user has at most a few hundred grants, listed whole. */
+            nextCursor?: string | null;
         };
         /** @description A grant made (or, for a repeated Idempotency-Key, the one first made). */
         GrantMadeAnswer: components["schemas"]["GrantAnswer"] & {
@@ -6479,6 +6486,7 @@ export interface components {
         };
         KeyList: {
             data: components["schemas"]["KeyInfo"][];
+            nextCursor?: string | null;
         };
         /**
          * @description `{ "event": "image.*", "metadata": { "variant": ["1k", "2k"] } }`, with its own
@@ -6562,9 +6570,13 @@ export interface components {
              */
             version?: number | null;
         };
-        /** @description `{data: [...]}` lists. */
+        /**
+         * @description Lists answered whole, in the envelope every list shares: `{data, nextCursor}`, the cursor
+         *     always null here.
+         */
         PlanList: {
             data: components["schemas"]["PlanDoc"][];
+            nextCursor?: string | null;
         };
         /** @description RFC 9457 problem details, as every error answers. */
         Problem: {
@@ -6597,6 +6609,7 @@ export interface components {
         };
         ProjectList: {
             data: components["schemas"]["ProjectAnswer"][];
+            nextCursor?: string | null;
         };
         /** @description PATCH: an absent field stays, `null` clears it. */
         ProjectPatch: {
@@ -6769,7 +6782,9 @@ export interface components {
         };
         /** @description `GET /v1/runs?userId=`: the user's runs, newest first. */
         RunList: {
-            runs: components["schemas"]["RunAnswer"][];
+            data: components["schemas"]["RunAnswer"][];
+            /** @description Always null: the newest runs the records keep, at most 100. */
+            nextCursor?: string | null;
         };
         /** @description `POST /v1/runs`'s answer: a reserve's, with the run's id. */
         RunStartAnswer: {
@@ -6942,6 +6957,12 @@ export interface components {
         UsageEventAnswer: {
             actionId?: string | null;
             /**
+             * @description True for the kinds that changed usage (commit, late_commit, track, adjustment): sum only
+             *     these entries' groups or quantity to bill usage. The other kinds' `quantity` is what was
+             *     asked for or held (denied, release, expiry) or none.
+             */
+            changesUsage: boolean;
+            /**
              * @description Credits it moved: what balance groups burned from which grants, and debt; what a grant
              *     entry granted, voided or expired. Absent when none.
              */
@@ -7083,6 +7104,8 @@ export interface components {
         };
         WebhookList: {
             data: components["schemas"]["WebhookAnswer"][];
+            /** @description Always null: listed whole. */
+            nextCursor?: string | null;
         };
     };
     responses: never;

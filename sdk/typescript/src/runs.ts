@@ -215,7 +215,7 @@ export function runMethods(d: RunDeps) {
       return d.send({ method: "GET", path: path(runId), ...replay, ...d.per(opts) });
     },
 
-    /** The user's runs, newest first, at most 100. */
+    /** The user's runs, newest first, at most 100: `{data, nextCursor: null}`. */
     listRuns(userId: string, opts: CallOptions = {}): Promise<RunList> {
       return d.send({ method: "GET", path: `${RUNS_PATH}?${new URLSearchParams({ userId })}`, ...replay, ...d.per(opts) });
     },

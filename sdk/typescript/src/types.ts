@@ -35,6 +35,24 @@ export type DailyUsage = Schemas["DailyUsageAnswer"];
 export type Webhook = Schemas["WebhookAnswer"];
 export type WebhookDelivery = Schemas["DeliveryAnswer"];
 
+/**
+ * One page of a list, the envelope every list of the gateway answers: `data`, and `nextCursor`,
+ * where the next page starts (pass it as `cursor`), null on the last page. Lists answered whole
+ * (grants, balances, runs, webhooks, deliveries) are one page whose `nextCursor` is null.
+ */
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+/** A list of the gateway's document as a `Page`: a list that left the envelope would not compile here. */
+type Listed<S extends { data: unknown[]; nextCursor?: string | null }, T> = S extends unknown ? Page<T> : never;
+
+/** `listWebhooks`: every endpoint of the project, one page. */
+export type WebhookList = Listed<Schemas["WebhookList"], Webhook>;
+/** `listWebhookDeliveries`: the endpoint's newest deliveries, one page. */
+export type WebhookDeliveryList = Listed<Schemas["DeliveryList"], WebhookDelivery>;
+
 /** Where an approval request stands: waiting for a person, or decided. */
 export type ApprovalStatus = "pending" | "approved" | "declined";
 
@@ -46,7 +64,7 @@ export type ApprovalStatus = "pending" | "approved" | "declined";
 export type Approval = Omit<Schemas["ApprovalAnswer"], "status"> & { status: ApprovalStatus };
 
 /** A page of approval requests, oldest first: follow `nextCursor` until it is null. */
-export type ApprovalList = Omit<Schemas["ApprovalList"], "approvals"> & { approvals: Approval[] };
+export type ApprovalList = Listed<Schemas["ApprovalList"], Approval>;
 
 /** The soonest expiry of a balance: how many of its credits expire first, and when. */
 export type SoonestExpiry = Schemas["SoonestExpiry"];
@@ -74,20 +92,16 @@ export type Grant = Omit<Schemas["GrantAnswer"], "status" | "category"> & { stat
 /** A grant as made (or, for a repeated Idempotency-Key, as first made): `debtPaid` is the debt it paid first. */
 export type GrantMade = Grant & { debtPaid: number };
 
-/** The user's grants, of every balance or one, in burn order. */
-export interface GrantList {
-  grants: Grant[];
-}
+/** The user's grants, of every balance or one, in burn order: one page. */
+export type GrantList = Listed<Schemas["GrantList"], Grant>;
 
 /** One balance: `available` now, `held` by open reservations, `debt`, `soonestExpiry`, and its grants in burn order. */
 export type Balance = Omit<Schemas["BalanceAnswer"], "grants"> & { grants: Grant[] };
 /** `GET /v1/balances/summary`: credits over a span, paid and promotional apart. */
 export type CreditSummary = Schemas["CreditSummaryAnswer"];
 
-/** Every balance of the user: those its plan's balance groups name, and those it has grants in. */
-export interface BalanceList {
-  balances: Balance[];
-}
+/** Every balance of the user, one page: those its plan's balance groups name, and those it has grants in. */
+export type BalanceList = Listed<Schemas["BalanceList"], Balance>;
 
 /**
  * `open` while steps may draw on it; `closed` (by `close`) or `expired` (past its ttl: it closed
@@ -105,8 +119,8 @@ export type RunState = "open" | "closed" | "expired" | "unchecked";
 export type RunAnswer = Omit<Schemas["RunAnswer"], "state"> & { state: RunState };
 /** One group a run holds: `remaining = max(0, budget - used - open)`, in the group's unit. */
 export type RunGroup = Schemas["RunGroupAnswer"];
-/** `listRuns`: the user's runs, newest first, at most 100. */
-export type RunList = Omit<Schemas["RunList"], "runs"> & { runs: RunAnswer[] };
+/** `listRuns`: the user's runs, newest first, at most 100, one page. */
+export type RunList = Listed<Schemas["RunList"], RunAnswer>;
 /** `extendRun`: the run's new expiry. */
 export type ExtendRunAnswer = Schemas["RunExtendAnswer"];
 /** Where a run stands after a step: per group it holds, what is left; steps and fallbacks so far, this one included. */
@@ -143,11 +157,16 @@ export type ReservationAnswer = Omit<Schemas["ReservationAnswer"], "metadata"> &
  * and what it reserved (`reserved`), an `expiry` also when the hold went back (`heldUntil`);
  * each is absent where it does not apply (and `heldSince`, `reserved` on entries written
  * before the gateway kept them).
+ *
+ * `changesUsage` is true for the kinds whose `groups` are what the counters counted (`commit`,
+ * `late_commit`, `track`, `adjustment`) and false for every other (`grant`, `grant_void`,
+ * `grant_expired`, `debt_settled`, `run_close`, `denied`, `release`, `expiry`), whose
+ * `quantity` is what was asked or held, or none: sum only the entries where it is true.
  */
 export type UsageEvent = Omit<Schemas["UsageEventAnswer"], "metadata" | "stepKind"> & { metadata?: Metadata | null; stepKind?: StepKind | null };
 
 /** A page of the ledger: follow `nextCursor` until it is null (a page may be short and still name one). */
-export type UsageEventPage = Omit<Schemas["UsageEventPageAnswer"], "data"> & { data: UsageEvent[] };
+export type UsageEventPage = Listed<Schemas["UsageEventPageAnswer"], UsageEvent>;
 
 /** A plan document, as `PUT /v1/plans/{id}` takes it (and a simulation's candidate). */
 export type PlanDoc = Schemas["PlanDoc"];

@@ -48,7 +48,7 @@ async function opened(qg, user, event = "launch") {
 async function listed(qg, query, want) {
   for (let i = 0; i < 100; i++) {
     const page = await qg.listApprovals(query);
-    if (page.approvals.length >= want) return page;
+    if (page.data.length >= want) return page;
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.fail(`${want} approval requests were never listed for ${JSON.stringify(query)}`);
@@ -65,8 +65,8 @@ test("a denial names its request; listApprovals and getApproval find it; approve
   const check = await qg.canUse(user, "launch");
   assert.deepEqual([check.allowed, check.reasons], [false, ["approval_pending"]]);
 
-  const { approvals, nextCursor } = await listed(qg, { status: "pending", userId: user }, 1);
-  assert.equal(nextCursor ?? null, null);
+  const { data: approvals, nextCursor } = await listed(qg, { status: "pending", userId: user }, 1);
+  assert.equal(nextCursor, null);
   assert.deepEqual(approvals.map((a) => a.approvalId), [denial.approvalId], "one request, however many denials");
   const request = await qg.getApproval(denial.approvalId);
   assert.deepEqual(
@@ -83,8 +83,8 @@ test("a denial names its request; listApprovals and getApproval find it; approve
   assert.deepEqual(after.map((d) => d.allowed), [true, true, true, false]);
   assert.deepEqual(after[3].reasons, ["limit_reached"]);
   assert.equal(after[3].denials[0].approvalId, undefined, "only an approval_pending denial names a request");
-  assert.deepEqual((await qg.listApprovals({ status: "pending", userId: user })).approvals, []);
-  assert.deepEqual((await qg.listApprovals({ status: "approved", userId: user })).approvals.map((a) => a.approvalId), [denial.approvalId]);
+  assert.deepEqual((await qg.listApprovals({ status: "pending", userId: user })).data, []);
+  assert.deepEqual((await qg.listApprovals({ status: "approved", userId: user })).data.map((a) => a.approvalId), [denial.approvalId]);
 
   for (const again of [() => qg.approve(denial.approvalId, { quota: 9 }), () => qg.decline(denial.approvalId, { reason: "too late" })]) {
     await assert.rejects(again(), (err) => {
@@ -105,7 +105,7 @@ test("a declined request keeps the group hard; an unknown request is approval_no
   const denied = await qg.reserve(user, "launch");
   assert.deepEqual([denied.allowed, denied.reasons], [false, ["limit_reached"]]);
   await assert.rejects(qg.approve(approvalId, { quota: 10 }), (err) => err.code === "approval_decided");
-  assert.deepEqual((await qg.listApprovals({ status: "declined", userId: user })).approvals.map((a) => a.approvalId), [approvalId]);
+  assert.deepEqual((await qg.listApprovals({ status: "declined", userId: user })).data.map((a) => a.approvalId), [approvalId]);
 
   for (const call of [() => qg.getApproval("apr_nope"), () => qg.approve("apr_nope", { quota: 1 }), () => qg.decline("apr_nope", { reason: "x" })]) {
     await assert.rejects(call(), (err) => err.code === "approval_not_found" && err.status === 404);
@@ -123,8 +123,8 @@ test("listApprovals pages the queue oldest first; approve takes expiresAt as a D
   let cursor;
   do {
     const page = await qg.listApprovals({ limit: 1, cursor });
-    assert.ok(page.approvals.length <= 1);
-    seen.push(...page.approvals.map((a) => a.approvalId));
+    assert.ok(page.data.length <= 1);
+    seen.push(...page.data.map((a) => a.approvalId));
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
   assert.deepEqual(seen.filter((id) => id === first || id === second), [first, second]);

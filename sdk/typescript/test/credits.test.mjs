@@ -46,10 +46,10 @@ test("grant, listGrants, voidGrant and balances follow a balance's grants in bur
   assert.equal(later.status, "scheduled");
 
   const listed = await qg.listGrants(user);
-  assert.deepEqual(listed.grants.map((g) => g.grantId), [promo.grantId, paid.grantId, later.grantId], "burn order: priority first");
-  assert.equal(listed.grants[1].debtPaid, undefined, "a listed grant has no debtPaid");
-  assert.equal((await qg.listGrants(user, { balance: "credits" })).grants.length, 3);
-  assert.deepEqual((await qg.listGrants(user, { balance: "other" })).grants, []);
+  assert.deepEqual(listed.data.map((g) => g.grantId), [promo.grantId, paid.grantId, later.grantId], "burn order: priority first");
+  assert.equal(listed.data[1].debtPaid, undefined, "a listed grant has no debtPaid");
+  assert.equal((await qg.listGrants(user, { balance: "credits" })).data.length, 3);
+  assert.deepEqual((await qg.listGrants(user, { balance: "other" })).data, []);
 
   // A flux-pro render holds 10 credits, from the promotional grant first.
   const held = await qg.reserve(user, "image.render", 1, { model: "flux-pro" });
@@ -60,8 +60,8 @@ test("grant, listGrants, voidGrant and balances follow a balance's grants in bur
   const again = await qg.voidGrant(user, promo.grantId);
   assert.deepEqual([again.status, again.voided], ["voided", 20], "a repeat answers the voided grant");
 
-  const { balances } = await qg.balances(user);
-  assert.equal(balances.length, 1);
+  const { data: balances, nextCursor } = await qg.balances(user);
+  assert.deepEqual([balances.length, nextCursor], [1, null], "every balance in one page");
   const [credits] = balances;
   assert.deepEqual([credits.balance, credits.available, credits.held, credits.debt, credits.soonestExpiry], ["credits", 100, 0, 0, null]);
   assert.deepEqual(credits.grants.map((g) => [g.grantId, g.status]), [[promo.grantId, "voided"], [paid.grantId, "active"], [later.grantId, "scheduled"]]);
@@ -72,7 +72,7 @@ test("grant, listGrants, voidGrant and balances follow a balance's grants in bur
     assert.deepEqual([err.code, err.status], ["grant_not_found", 404]);
     return true;
   });
-  assert.deepEqual((await qg.balances(freshUser("nobody"))).balances, [], "a user without a plan or grants has none");
+  assert.deepEqual((await qg.balances(freshUser("nobody"))).data, [], "a user without a plan or grants has none");
 });
 
 test("a grant repeated with its payment's key grants once; the key with another body is refused", async () => {
@@ -82,14 +82,14 @@ test("a grant repeated with its payment's key grants once; the key with another 
   const first = await qg.grant(user, { balance: "credits", amount: 50, source: "purchase" }, { idempotencyKey: payment });
   const repeat = await qg.grant(user, { balance: "credits", amount: 50, source: "purchase" }, { idempotencyKey: payment });
   assert.equal(repeat.grantId, first.grantId, "the repeat answers the first grant");
-  assert.equal((await qg.listGrants(user)).grants.length, 1);
-  assert.equal((await qg.balances(user)).balances[0].available, 50);
+  assert.equal((await qg.listGrants(user)).data.length, 1);
+  assert.equal((await qg.balances(user)).data[0].available, 50);
   await assert.rejects(qg.grant(user, { balance: "credits", amount: 500 }, { idempotencyKey: payment }),
     (err) => err.code === "idempotency_key_reused" && err.status === 422);
   // Without a key of the caller's, each call is its own grant.
   await qg.grant(user, { balance: "credits", amount: 1 });
   await qg.grant(user, { balance: "credits", amount: 1 });
-  assert.equal((await qg.balances(user)).balances[0].available, 52);
+  assert.equal((await qg.balances(user)).data[0].available, 52);
 });
 
 test("a grant or a void whose answer was lost is retried, and acts once", async () => {
@@ -101,12 +101,12 @@ test("a grant or a void whose answer was lost is retried, and acts once", async 
     const made = await qg.grant(user, { balance: "credits", amount: 30 });
     assert.equal(proxy.seen.length, 2, "the lost answer was retried");
     assert.ok(proxy.seen[0].key && proxy.seen[0].key === proxy.seen[1].key, "with one Idempotency-Key");
-    const { grants } = await call("GET", `/v1/users/${user}/grants`);
+    const { data: grants } = await call("GET", `/v1/users/${user}/grants`);
     assert.deepEqual(grants.map((g) => [g.grantId, g.amount]), [[made.grantId, 30]], "granted once");
     const voided = await qg.voidGrant(user, made.grantId);
     assert.equal(proxy.seen.length, 4, "a void sets a state: retried");
     assert.deepEqual([voided.status, voided.voided], ["voided", 30]);
-    assert.equal((await call("GET", `/v1/users/${user}/balances`)).balances[0].available, 0);
+    assert.equal((await call("GET", `/v1/users/${user}/balances`)).data[0].available, 0);
   } finally {
     await proxy.close();
   }
@@ -158,7 +158,7 @@ test("a commit above the balance runs into debt, and the next grant pays it firs
 
   const topUp = await qg.grant(user, { balance: "credits", amount: 10 });
   assert.deepEqual([topUp.debtPaid, topUp.remaining, topUp.consumed], [5, 5, 5]);
-  const [credits] = (await qg.balances(user)).balances;
+  const [credits] = (await qg.balances(user)).data;
   assert.deepEqual([credits.available, credits.debt], [5, 0]);
   const tracked = await qg.track(user, "e", 2);
   const paid = tracked.counters.find(isBalanceCounter);
@@ -197,7 +197,7 @@ test("a bad grant is the client's error with the field at fault", async () => {
       return true;
     });
   }
-  assert.deepEqual((await qg.listGrants(user)).grants, [], "nothing was granted");
+  assert.deepEqual((await qg.listGrants(user)).data, [], "nothing was granted");
 });
 
 test("balancesSummary adds up the ledger's credits, paid and promotional apart, with revenue", async () => {

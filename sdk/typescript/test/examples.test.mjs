@@ -73,7 +73,7 @@ test("a Stripe Checkout credit pack is granted once however often its webhook co
       const res = await post(paid, sign(paid)); // Stripe delivers at least once
       assert.equal(res.status, 200);
     }
-    let { grants } = await qg.listGrants(userId);
+    let { data: grants } = await qg.listGrants(userId);
     assert.equal(grants.length, 1, "one grant for two deliveries");
     assert.deepEqual([grants[0].amount, grants[0].source, grants[0].costBasis, grants[0].metadata], [500, "purchase", 2, { session: `cs_test_${userId}` }]);
 
@@ -96,9 +96,9 @@ test("a Stripe Checkout credit pack is granted once however often its webhook co
     assert.equal((await post(completed, sign(completed))).status, 200);
     const succeeded = event("checkout.session.async_payment_succeeded", { ...pending, payment_status: "paid" });
     assert.equal((await post(succeeded, sign(succeeded))).status, 200);
-    ({ grants } = await qg.listGrants(userId));
+    ({ data: grants } = await qg.listGrants(userId));
     assert.equal(grants.length, 3);
-    assert.equal((await qg.balances(userId)).balances[0].available, 1500);
+    assert.equal((await qg.balances(userId)).data[0].available, 1500);
   } finally {
     await server.close();
   }

@@ -70,7 +70,8 @@ test("a run holds its budget; two steps draw on it; close counts what they commi
   assert.deepEqual([again.state, again.endedAt], ["closed", closed.endedAt], "a repeat answers the closed run");
   assert.deepEqual(await counter(qg, user), { used: 2, reserved: 0 }, "and counts nothing twice");
 
-  assert.deepEqual((await qg.listRuns(user)).runs.map((r) => [r.runId, r.state]), [[run.id, "closed"]]);
+  const listed = await qg.listRuns(user);
+  assert.deepEqual([listed.data.map((r) => [r.runId, r.state]), listed.nextCursor], [[[run.id, "closed"]], null]);
   assert.equal((await qg.getRun(run.id)).state, "closed");
   await assert.rejects(run.extend(60), (err) => err instanceof QuotaGatewayError && err.code === "run_ended" && err.status === 410);
   await assert.rejects(qg.getRun("run_nope"), (err) => err.code === "run_not_found" && err.status === 404);
@@ -202,7 +203,7 @@ test("a denied start holds nothing, is answered rather than thrown, and withRun 
   assert.deepEqual(denied.denials, [{ subjectId: user, groupId: "g", reason: "limit_reached" }]);
   const viaWith = await qg.withRun(user, "agent.task", 10, undefined, () => assert.fail("not called"));
   assert.deepEqual([viaWith.allowed, viaWith.decision.reasons], [false, ["limit_reached"]]);
-  assert.deepEqual((await qg.listRuns(user)).runs, []);
+  assert.deepEqual((await qg.listRuns(user)).data, []);
   assert.deepEqual(await counter(qg, user), { used: 0, reserved: 0 });
   await assert.rejects(qg.startRun(user, "agent.task", 1, undefined, { limits: { fallbackShare: 2 } }),
     (err) => err instanceof QuotaGatewayError && err.code === "invalid_request" && err.field === "limits.fallbackShare");
@@ -221,7 +222,7 @@ test("a start whose answer was lost is retried with one Idempotency-Key and make
     assert.equal(closed.state, "closed");
     const close = `/v1/runs/${encodeURIComponent(run.id)}/close`;
     assert.deepEqual(proxy.seen.slice(2).map((s) => [s.path, s.key]), [[close, null], [close, null]], "repeat-safe: retried, with no key");
-    assert.deepEqual((await client().listRuns(user)).runs.map((r) => r.runId), [run.id], "one run");
+    assert.deepEqual((await client().listRuns(user)).data.map((r) => r.runId), [run.id], "one run");
   } finally {
     await proxy.close();
   }
@@ -237,7 +238,7 @@ test("a start that may have run unanswered is closed in the background", async (
     assert.equal(qg.pendingReleases, 1);
     await qg.releasePending();
     assert.equal(qg.pendingReleases, 0);
-    assert.deepEqual((await client().listRuns(user)).runs.map((r) => r.state), ["closed"]);
+    assert.deepEqual((await client().listRuns(user)).data.map((r) => r.state), ["closed"]);
     assert.deepEqual(await counter(client(), user), { used: 0, reserved: 0 });
   } finally {
     await proxy.close();

@@ -4,7 +4,7 @@
 import { createClient, GATEWAY_CODES, isBalanceCounter, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
 import type {
   Approval, ApprovalStatus, Balance, BalanceCounter, ClientOptions, Decision, ErrorCode, Grant, GrantInput, GrantMade, OverrideInput, Reason,
-  DoneSimulation, Run, RunAnswer, RunState, Simulation, SimulationInput, SimulationProgress, Step, StepKind, TrackedStep, WebhookEvent,
+  DoneSimulation, Page, Run, RunAnswer, RunState, Simulation, SimulationInput, SimulationProgress, Step, StepKind, TrackedStep, WebhookEvent,
 } from "quota-gateway";
 
 declare const process: { env: Record<string, string | undefined> };
@@ -56,7 +56,11 @@ export async function attributed(reservationId: string, team: string, member: st
   const nested: { deep: string } | undefined = view.metadata?.model;
   const page = await qg.listUsageEvents({ userId: team, memberId: member, cursor: undefined });
   const quantity: number | null | undefined = view.quantity;
-  return page.data.map((e) => `${e.memberId ?? e.userId} ${e.keyId ?? "?"} ${String(e.metadata?.model ?? model)} ${quantity ?? 0} ${String(nested)}`);
+  // Every entry says whether it changed usage; only those are summed.
+  const counted = page.data.filter((e) => e.changesUsage).flatMap((e) => e.groups.map((g) => g.amount));
+  // @ts-expect-error the flag is a boolean, never absent
+  const maybe: undefined = page.data[0]?.changesUsage;
+  return page.data.map((e) => `${e.memberId ?? e.userId} ${e.keyId ?? "?"} ${String(e.metadata?.model ?? model)} ${quantity ?? 0} ${String(nested)} ${counted.length} ${String(maybe)}`);
 }
 
 export async function credits(sessionId: string, expiresAt: Date | undefined): Promise<number> {
@@ -66,9 +70,9 @@ export async function credits(sessionId: string, expiresAt: Date | undefined): P
   if (made.status === "spent") return 0;
   // @ts-expect-error a grant is paid or promotional
   const gift: GrantInput = { balance: "credits", amount: 1, category: "gift" };
-  const { grants } = await qg.listGrants("alice", { balance: undefined });
+  const { data: grants, nextCursor } = await qg.listGrants("alice", { balance: undefined });
   const voided: Grant = await qg.voidGrant("alice", made.grantId);
-  const { balances } = await qg.balances("alice");
+  const { data: balances } = await qg.balances("alice");
   const first: Balance | undefined = balances[0];
   const d = await qg.reserve("alice", "image.render", 1, { model: "flux-pro" });
   const counter: BalanceCounter | undefined = d.counters.find(isBalanceCounter);
@@ -78,7 +82,8 @@ export async function credits(sessionId: string, expiresAt: Date | undefined): P
   const short = d.reasons.includes("insufficient_balance") || d.denials.some((x) => x.reason === "insufficient_balance");
   // @ts-expect-error not a reason the gateway gives
   if (d.denials[0]?.reason === "insufficent_balance") return unknown;
-  return made.debtPaid + grants.length + voided.voided + (first?.available ?? 0) + debt + (short ? 1 : 0) + gift.amount;
+  const more: string | null = nextCursor;
+  return (more === null ? 0 : 1) + made.debtPaid + grants.length + voided.voided + (first?.available ?? 0) + debt + (short ? 1 : 0) + gift.amount;
 }
 
 export async function approvals(userId: string, until: Date | undefined): Promise<string[]> {
@@ -86,7 +91,7 @@ export async function approvals(userId: string, until: Date | undefined): Promis
   const pending = d.denials.find((x) => x.reason === "approval_pending")?.approvalId ?? null;
   const perValue: string | null | undefined = d.counters[0]?.value;
   if (d.reasons.includes("too_many_values") || !pending) return [String(perValue)];
-  const { approvals, nextCursor } = await qg.listApprovals({ status: "pending", userId, cursor: undefined, limit: undefined });
+  const { data: approvals, nextCursor } = await qg.listApprovals({ status: "pending", userId, cursor: undefined, limit: undefined });
   // @ts-expect-error not a status of a request
   await qg.listApprovals({ status: "open" });
   const approved: Approval = await qg.approve(pending, { quota: 8000, expiresAt: until });
@@ -134,7 +139,8 @@ export async function runs(userId: string, signal: AbortSignal | undefined): Pro
   // @ts-expect-error not a state of a run
   if (view.state === "ended") return "";
   const done = await qg.withRun(userId, "agent.task", 1, undefined, async (r: Run) => r.id, { signal });
-  const { runs } = await qg.listRuns(userId);
+  const listed: Page<RunAnswer> = await qg.listRuns(userId);
+  const runs = listed.data;
   const ledger = await qg.listUsageEvents({ userId });
   const kind: StepKind | null | undefined = ledger.data[0]?.stepKind;
   // @ts-expect-error not a kind of step
