@@ -17,7 +17,8 @@
 -- ARGV[10] who decided (the audit log's label of the key or operator)
 --
 -- Returns {"not_found"} when no request is open for the counter, {"decided", "a"|"d"} when it
--- was decided before, else {"ok", the event's outbox id, then the subscription hash as field,
+-- was decided before, {"limit"} when an approval's override would be new and the user has
+-- MAX_OVERRIDES (1000) already (nothing written), else {"ok", the event's outbox id, then the subscription hash as field,
 -- value, ...}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
@@ -31,6 +32,16 @@ if not state then
 end
 if state ~= 'p' then
   return {'decided', state}
+end
+-- An approval's override, when new, needs room as override.lua's does.
+if ARGV[4] == 'a' and redis.call('HEXISTS', KEYS[2], 'ov:' .. ARGV[2]) == 0 then
+  local others = 0
+  for _, v in ipairs(redis.call('HMGET', KEYS[2], 'plan', 'lastPlan', 'startedAt', 'status', 'reason', 'ver', 'parent')) do
+    others = others + (v and 1 or 0)
+  end
+  if redis.call('HLEN', KEYS[2]) - others >= 1000 then
+    return {'limit'}
+  end
 end
 
 -- 2. The decision; an approval's quota as the user's override of the group, under a new
@@ -56,4 +67,8 @@ local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'tag', ARGV[6
   'type', 'approval_decided', 'g', ARGV[2], 'k', '', 't', '', 'q', quota == '' and '0' or quota, 'n', '0',
   'ps', ARGV[7], 'pe', ARGV[8], 'ap', ARGV[3], 'st', ARGV[4], 'x', string.match(ARGV[5], '|(%d*)$') or '',
   'r', ARGV[9], 'by', ARGV[10])
-return {'ok', id, unpack(redis.call('HGETALL', KEYS[2]))}
+-- (The hash as Redis made it, never through unpack, which stops near 8,000 values.)
+local answer = redis.call('HGETALL', KEYS[2])
+table.insert(answer, 1, id)
+table.insert(answer, 1, 'ok')
+return answer

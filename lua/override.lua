@@ -4,7 +4,9 @@
 -- ARGV[1]  group id
 -- ARGV[2]  "<quota milli>|<expires ms or empty>", or "" to remove the override
 --
--- Returns {"ok", then the subscription hash as field, value, ...}.
+-- Returns {"limit"} when the override is new and the user has MAX_OVERRIDES (1000) already
+-- (nothing written), else {"ok", then the subscription hash as field, value, ...}: returned
+-- as Redis made it, never through unpack, which stops near 8,000 values.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(1, 2)
@@ -13,14 +15,30 @@ shape(1, 2)
 local field = 'ov:' .. ARGV[1]
 local cur = redis.call('HGET', KEYS[1], field) or ''
 if cur == ARGV[2] then
-  return {'ok', unpack(redis.call('HGETALL', KEYS[1]))}
+  local answer = redis.call('HGETALL', KEYS[1])
+  table.insert(answer, 1, 'ok')
+  return answer
 end
 
--- 2. Write it under a new version.
+-- 2. A new override needs room: the hash's fields are its overrides and at most the seven
+-- others named here.
+if cur == '' and ARGV[2] ~= '' then
+  local others = 0
+  for _, v in ipairs(redis.call('HMGET', KEYS[1], 'plan', 'lastPlan', 'startedAt', 'status', 'reason', 'ver', 'parent')) do
+    others = others + (v and 1 or 0)
+  end
+  if redis.call('HLEN', KEYS[1]) - others >= 1000 then
+    return {'limit'}
+  end
+end
+
+-- 3. Write it under a new version.
 if ARGV[2] == '' then
   redis.call('HDEL', KEYS[1], field)
 else
   redis.call('HSET', KEYS[1], field, ARGV[2])
 end
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
-return {'ok', unpack(redis.call('HGETALL', KEYS[1]))}
+local answer = redis.call('HGETALL', KEYS[1])
+table.insert(answer, 1, 'ok')
+return answer

@@ -68,7 +68,9 @@ if ARGV[4] == 'replace' then
   overrides_change = #stale_overrides > 0 or kept ~= n
 end
 if plan == ARGV[2] and started == ARGV[3] and not overrides_change and parent == cur[4] then
-  return {'ok', unpack(redis.call('HGETALL', KEYS[1]))}
+  local answer = redis.call('HGETALL', KEYS[1])
+  table.insert(answer, 1, 'ok')
+  return answer
 end
 
 -- 3. A user who had another plan (now or before a cancel) gets the new plan's rules:
@@ -116,11 +118,15 @@ if not redis.call('HGET', KEYS[1], 'status') then
 end
 if ARGV[4] == 'replace' then
   if #stale_overrides > 0 then
-    redis.call('HDEL', KEYS[1], unpack(stale_overrides))
+    for from = 1, #stale_overrides, 1000 do
+      redis.call('HDEL', KEYS[1], unpack(stale_overrides, from, math.min(from + 999, #stale_overrides)))
+    end
   end
   for field, value in pairs(overrides) do
     redis.call('HSET', KEYS[1], field, value)
   end
 end
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
-return {'ok', unpack(redis.call('HGETALL', KEYS[1]))}
+local answer = redis.call('HGETALL', KEYS[1])
+table.insert(answer, 1, 'ok')
+return answer

@@ -4,7 +4,8 @@
 --
 -- KEYS[1]  the subscription hash         qg:{p:u}:sub
 --
--- Returns {"ok", then the subscription hash as field, value, ...}.
+-- Returns {"ok", then the subscription hash as field, value, ...} (as Redis made it: unpack
+-- stops near 8,000 values).
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(1)
@@ -12,7 +13,9 @@ shape(1)
 -- 1. Nothing to end: answer as it is.
 local plan = redis.call('HGET', KEYS[1], 'plan')
 if not plan then
-  return {'ok', unpack(redis.call('HGETALL', KEYS[1]))}
+  local answer = redis.call('HGETALL', KEYS[1])
+  table.insert(answer, 1, 'ok')
+  return answer
 end
 
 -- 2. Remember the plan, drop the plan, its anchor and overrides, under a new version.
@@ -23,7 +26,12 @@ for _, field in ipairs(fields) do
     gone[#gone + 1] = field
   end
 end
-redis.call('HDEL', KEYS[1], unpack(gone))
+-- (A thousand at a time: unpack stops near 8,000 values.)
+for from = 1, #gone, 1000 do
+  redis.call('HDEL', KEYS[1], unpack(gone, from, math.min(from + 999, #gone)))
+end
 redis.call('HSET', KEYS[1], 'lastPlan', plan)
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
-return {'ok', unpack(redis.call('HGETALL', KEYS[1]))}
+local answer = redis.call('HGETALL', KEYS[1])
+table.insert(answer, 1, 'ok')
+return answer

@@ -115,8 +115,8 @@ routes! {
         body None, ok 200 Some("SubscriptionAnswer"), errors [SubscriptionNotFound];
     DELETE "/v1/users/{userId}/subscription" => subscriptions::delete_subscription, Secret, "End a subscription; the default plan applies",
         body None, ok 200 Some("SubscriptionAnswer"), errors [];
-    PUT "/v1/users/{userId}/overrides/{groupId}" => users::put_override, Secret, "Set a per-user quota for one group; with value, for one value of a per-value group (its counter takes it before the group's); the subscription keeps it as <groupId>~<value>",
-        body Some("OverrideBody"), ok 200 Some("SubscriptionAnswer"), errors [SubscriptionNotFound, PlanMissing], query ["value"];
+    PUT "/v1/users/{userId}/overrides/{groupId}" => users::put_override, Secret, "Set a per-user quota for one group; with value, for one value of a per-value group (its counter takes it before the group's); the subscription keeps it as <groupId>~<value>; a user keeps at most 1,000 overrides",
+        body Some("OverrideBody"), ok 200 Some("SubscriptionAnswer"), errors [SubscriptionNotFound, PlanMissing, OverrideLimit], query ["value"];
     DELETE "/v1/users/{userId}/overrides/{groupId}" => users::delete_override, Secret, "Remove a per-user quota (with value, one value's)",
         body None, ok 200 Some("SubscriptionAnswer"), errors [SubscriptionNotFound], query ["value"];
     POST "/v1/users/{userId}/block" => users::block, Secret, "Deny every event of a user",
@@ -144,7 +144,7 @@ routes! {
     GET "/v1/approvals/{approvalId}" => approvals::get_approval, Secret, "One approval request",
         body None, ok 200 Some("ApprovalAnswer"), errors [ApprovalNotFound];
     POST "/v1/approvals/{approvalId}/approve" => approvals::approve, Secret, "Approve a pending request: the user's quota of the group becomes the given one for the rest of the period (or until expiresAt), as an override; audited and told as quota.approval_decided",
-        body Some("ApproveBody"), ok 200 Some("ApprovalAnswer"), errors [ApprovalNotFound, ApprovalDecided];
+        body Some("ApproveBody"), ok 200 Some("ApprovalAnswer"), errors [ApprovalNotFound, ApprovalDecided, OverrideLimit];
     POST "/v1/approvals/{approvalId}/decline" => approvals::decline, Secret, "Decline a pending request: the group stays hard for the rest of the period; audited and told as quota.approval_decided",
         body Some("DeclineBody"), ok 200 Some("ApprovalAnswer"), errors [ApprovalNotFound, ApprovalDecided];
     GET "/v1/users/{userId}/usage" => usage::usage, Reader, "Every group of the user's plan in its current period",

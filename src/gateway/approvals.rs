@@ -7,7 +7,7 @@ use serde_json::json;
 use super::audit::{Action, Actor};
 use super::{Gateway, GatewayError};
 use crate::json::rfc3339;
-use crate::quota::{Approval, ApprovalStatus, Milli, Override, UserId};
+use crate::quota::{Approval, ApprovalStatus, Milli, Override, UserId, MAX_OVERRIDES};
 use crate::store::{ApprovalDecision, ApprovalPage, OutboxEntry};
 
 /// A decision asked of a request.
@@ -122,6 +122,7 @@ impl Gateway {
                 let current = self.store.approval(project, id).await?.unwrap_or(request);
                 return Ok(Deciding::Already(Box::new(current)));
             }
+            ApprovalDecision::OverrideLimit => return Err(GatewayError::OverrideLimit(MAX_OVERRIDES)),
         };
         // An approval changed the subscription (its override): cached and indexed as any
         // change of it is.

@@ -113,6 +113,9 @@ pub enum GatewayError {
     /// replaced by an empty text that would be stored, signed or sent.
     #[error("could not write {what} as JSON: {cause}")]
     Encode { what: &'static str, cause: String },
+    /// The subject keeps as many overrides as it may.
+    #[error("the user has {0} overrides, the most one may have")]
+    OverrideLimit(usize),
     /// A simulation past one of its bounds (`simulations.rs`), named.
     #[error("{bound}: {detail}")]
     Bound { bound: &'static str, detail: String },
@@ -148,6 +151,7 @@ impl GatewayError {
             | GatewayError::Invalid { .. }
             | GatewayError::WebhookNotFound(_)
             | GatewayError::WebhookLimit(_)
+            | GatewayError::OverrideLimit(_)
             | GatewayError::WebhookDisabled { .. }
             | GatewayError::RotationLimit { .. }
             | GatewayError::Encode { .. }

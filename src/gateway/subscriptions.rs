@@ -12,7 +12,7 @@ use super::{Gateway, GatewayError};
 use crate::json::rfc3339;
 use crate::quota::ids::check_id;
 use crate::quota::value::{check_value, value_key};
-use crate::quota::{Override, Plan, PlanChange, ReasonText, Status, Subscription, UserId};
+use crate::quota::{Override, Plan, PlanChange, ReasonText, Status, Subscription, UserId, MAX_OVERRIDES};
 use crate::store::{self, PlanChangeRule, Reply, SubscribeArgs};
 
 /// Clocks of callers and Redis differ a little; a start this far ahead still counts as now.
@@ -241,7 +241,11 @@ impl Gateway {
         };
         let sub = self
             .change(verb, project, user, async || {
-                Ok(self.store.set_override(project, user, &key, value).await?)
+                // None: the override would be one more than a subject may keep.
+                self.store
+                    .set_override(project, user, &key, value)
+                    .await?
+                    .ok_or_else(|| GatewayError::OverrideLimit(MAX_OVERRIDES))
             })
             .await?;
         let (action, detail) = match value {

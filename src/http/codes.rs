@@ -57,6 +57,7 @@ codes! {
     PlanMissing "plan_missing" CONFLICT,
     WebhookLimit "webhook_limit" CONFLICT,
     GrantLimit "grant_limit" CONFLICT,
+    OverrideLimit "override_limit" CONFLICT,
     ApprovalDecided "approval_decided" CONFLICT,
     WebhookDisabled "webhook_disabled" CONFLICT,
     SimulationRunning "simulation_running" CONFLICT,

@@ -75,6 +75,8 @@ pub enum ApiError {
     WebhookLimit(usize),
     #[error("balance {balance} has {limit} live grants, the most it may have (grant limit); let one finish or void one first")]
     GrantLimit { balance: String, limit: usize },
+    #[error("the user has {0} overrides, the most one may have (override limit); remove one first")]
+    OverrideLimit(usize),
     #[error("webhook endpoint {id} is disabled ({reason}); enable it with POST /v1/webhooks/{id}/enable first")]
     WebhookDisabled { id: String, reason: String },
     #[error(
@@ -151,6 +153,7 @@ impl ApiError {
             Self::PlanMissing(_) => Code::PlanMissing,
             Self::WebhookLimit(_) => Code::WebhookLimit,
             Self::GrantLimit { .. } => Code::GrantLimit,
+            Self::OverrideLimit(_) => Code::OverrideLimit,
             Self::WebhookDisabled { .. } => Code::WebhookDisabled,
             Self::SecretRotationLimit { .. } => Code::SecretRotationLimit,
             Self::IdempotencyKeyReused => Code::IdempotencyKeyReused,
@@ -259,6 +262,7 @@ impl From<GatewayError> for ApiError {
             GatewayError::Invalid { field, detail } => ApiError::invalid(field, detail),
             GatewayError::WebhookNotFound(id) => ApiError::WebhookNotFound(id),
             GatewayError::WebhookLimit(max) => ApiError::WebhookLimit(max),
+            GatewayError::OverrideLimit(max) => ApiError::OverrideLimit(max),
             GatewayError::WebhookDisabled { id, reason } => ApiError::WebhookDisabled { id, reason },
             GatewayError::Bound { bound, detail } => ApiError::SimulationBound {
                 field: bound.to_string(),

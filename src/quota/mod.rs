@@ -45,5 +45,5 @@ pub use plan::{LimitGroup, Mode, Plan, PlanChange, PlanDoc, Problem, Unit, Unmat
 pub use project::ProjectSettings;
 pub use reservation::{Reservation, ReservationHold, ReservationState};
 pub use run::{RunGroup, RunLimits, RunProgress, RunRecord, RunState, Step, StepKind};
-pub use subscription::{Override, Status, Subscription, MAX_OVERRIDE_HOURS};
+pub use subscription::{Override, Status, Subscription, MAX_OVERRIDES, MAX_OVERRIDE_HOURS};
 pub use webhook::{DeliveryRecord, EndpointRecord, RetiredSecret, Try};

@@ -23,6 +23,10 @@ impl Status {
 
 /// The longest an override set "for N hours" lasts: a year.
 pub const MAX_OVERRIDE_HOURS: i64 = 8_760;
+/// The most overrides one subject keeps (a group's, or one value's of a per-value group):
+/// lua/override.lua and lua/decide_approval.lua refuse one more, so the subscription a script
+/// reads stays bounded.
+pub const MAX_OVERRIDES: usize = 1_000;
 
 /// The latest expiry an override may have: 9999-12-31T23:59:59.999Z, the last instant RFC 3339
 /// writes with four digits. Scripts compare expiries as Lua numbers, exact below 2^53.

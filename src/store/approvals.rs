@@ -19,6 +19,8 @@ pub enum Decision {
     },
     Already(ApprovalStatus),
     NotFound,
+    /// The approval's override would be one more than the subject may keep.
+    OverrideLimit,
 }
 
 /// How many of one user's requests a list filtered by user reads at once, and how many such
@@ -214,6 +216,7 @@ impl Store {
                 ApprovalStatus::Declined
             }),
             ApprovalDecided::NotFound => Decision::NotFound,
+            ApprovalDecided::OverrideLimit => Decision::OverrideLimit,
         }))
     }
 }

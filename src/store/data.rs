@@ -66,7 +66,9 @@ impl Store {
     ) -> Result<Reply<Verdict>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let reply = self
-            .timed("check", |mut conn| async move { scripts::check(&mut conn, keys, version, holds, at).await })
+            .timed("check", |mut conn| async move {
+                scripts::check(&mut conn, keys, version, holds, at).await
+            })
             .await?;
         self.reclaim_when_more(keys, &reply, ledger).await?;
         Ok(reply)

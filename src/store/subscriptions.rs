@@ -61,13 +61,13 @@ impl Store {
         user: &UserId,
         group: &str,
         value: Option<&Override>,
-    ) -> Result<Reply<Subscription>, StoreError> {
+    ) -> Result<Reply<Option<Subscription>>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let value = &value.map(encode_override).unwrap_or_default();
         let reply = self
             .run(|mut conn| async move { scripts::set_override(&mut conn, keys, group, value).await })
             .await?;
-        Ok(reply.map(|hash| from_hash(user, hash)))
+        Ok(reply.map(|hash| hash.map(|h| from_hash(user, h))))
     }
 
     /// Brings the users index up to `sub`'s version.

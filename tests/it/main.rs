@@ -7,6 +7,7 @@ mod apply;
 mod approvals;
 mod attribution;
 mod audit;
+mod bounds;
 mod contract;
 mod control;
 mod credits;

@@ -575,7 +575,10 @@ async fn a_run_keeps_at_most_a_thousand_actions_and_still_counts_tracks_past_the
             assert_eq!(status, StatusCode::OK, "{answer}");
         }
     });
-    futures::stream::iter(tracks).buffer_unordered(16).collect::<Vec<()>>().await;
+    futures::stream::iter(tracks)
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
     let mut new = step("ax", &id, "llm.call", 1);
     new["actionId"] = json!("one-more");
     let denied = app.reserve(new).await;
@@ -606,7 +609,9 @@ async fn a_run_with_nine_thousand_actions_closes_and_expires() {
     let app = spawn_app().await;
     app.put_plan(plan()).await;
     app.subscribe("ay", "plan_agents", None).await;
-    let ctr = quota_gateway::store::layout::Layout::new(&app.prefix).user("default", "ay").ctr;
+    let ctr = quota_gateway::store::layout::Layout::new(&app.prefix)
+        .user("default", "ay")
+        .ctr;
     let seed = |id: &str| {
         let mut args: Vec<String> = vec!["HSET".into(), ctr.clone()];
         for i in 0..9_000 {

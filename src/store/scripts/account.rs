@@ -117,11 +117,13 @@ pub async fn set_override(
     keys: &UserKeys,
     group: &str,
     value: &str,
-) -> Result<Reply<SubscriptionHash>, StoreError> {
-    hash_reply(
-        "override",
-        OVERRIDE.key(&keys.sub).arg(group).arg(value).invoke_async(conn).await?,
-    )
+) -> Result<Reply<Option<SubscriptionHash>>, StoreError> {
+    let reply: Vec<Value> = OVERRIDE.key(&keys.sub).arg(group).arg(value).invoke_async(conn).await?;
+    Fields::answer(reply)?.then(|(tag, it)| match tag.as_str() {
+        "ok" => Ok(Reply::Done(Some(it.pairs()?))),
+        "limit" => Ok(Reply::Done(None)),
+        other => Err(unexpected("override", other)),
+    })
 }
 
 /// The users index keys of a project: all users, their state, users per plan, and the claims

@@ -37,6 +37,8 @@ pub enum ApprovalDecided {
     Already(String),
     /// No request is open for that counter.
     NotFound,
+    /// An approval's override would be one more than the subject may keep: nothing written.
+    OverrideLimit,
 }
 
 pub async fn decide_approval(
@@ -60,6 +62,7 @@ pub async fn decide_approval(
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "not_found" => Ok(Reply::Done(ApprovalDecided::NotFound)),
         "decided" => Ok(Reply::Done(ApprovalDecided::Already(it.text()?))),
+        "limit" => Ok(Reply::Done(ApprovalDecided::OverrideLimit)),
         "ok" => {
             let id = it.text()?;
             Ok(Reply::Done(ApprovalDecided::Done(id, it.pairs()?)))

@@ -243,7 +243,23 @@ impl<T> Reply<T> {
             Reply::Overflow(group) => Err(Reply::Overflow(group)),
         }
     }
+}
 
+impl<T> Reply<Option<T>> {
+    /// A done answer of nothing as the error `none` makes; the other answers as they are.
+    pub fn ok_or_else<E>(self, none: impl FnOnce() -> E) -> Result<Reply<T>, E> {
+        match self {
+            Reply::Done(Some(value)) => Ok(Reply::Done(value)),
+            Reply::Done(None) => Err(none()),
+            Reply::Stale => Ok(Reply::Stale),
+            Reply::More => Ok(Reply::More),
+            Reply::Reused => Ok(Reply::Reused),
+            Reply::Overflow(group) => Ok(Reply::Overflow(group)),
+        }
+    }
+}
+
+impl<T> Reply<T> {
     /// Goes on with a done answer; the other answers stay as they are.
     fn then<U>(self, f: impl FnOnce(T) -> Result<Reply<U>, StoreError>) -> Result<Reply<U>, StoreError> {
         match self {
