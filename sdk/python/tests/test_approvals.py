@@ -45,8 +45,8 @@ async def listed(client: Both, user: str, status: Optional[str] = None) -> Appro
         cursor = None
         while True:
             page: ApprovalPage = await client.list_approvals(status=status, user_id=user, cursor=cursor, limit=100)
-            if page.approvals:
-                return page.approvals[0]
+            if page.data:
+                return page.data[0]
             cursor = page.next_cursor
             if cursor is None:
                 break
@@ -115,7 +115,7 @@ async def test_a_declined_request_keeps_the_group_hard(client: Both, fresh_user:
     assert (await client.reserve(user, "campaign.launch")).reasons == ["limit_reached"]
     assert (await listed(client, user, "declined")) == declined
     page = await client.list_approvals(status="pending", user_id=user, limit=500)
-    assert all(a.approval_id != approval_id for a in page.approvals)
+    assert all(a.approval_id != approval_id for a in page.data)
 
 
 async def test_unknown_requests_and_a_bad_status_raise(client: Both) -> None:

@@ -91,7 +91,7 @@ async def test_subscriptions_overrides_blocks_and_adjustments(client: Both, env:
     await client.track(user, "e", 4)
     adjusted = await client.adjust(user, "g", -3, "refund")
     assert (adjusted.applied, adjusted.counter.used) == (-3, 1)
-    assert [a.reason for a in await client.list_adjustments(user)] == ["refund"]
+    assert [a.reason for a in (await client.list_adjustments(user)).data] == ["refund"]
     page = await client.list_users(plan_id="plan_subs", limit=100)
     assert user in [u.user_id for u in page.data]
     ended = await client.delete_subscription(user)
@@ -108,7 +108,8 @@ async def test_plans(client: Both, fresh_user: Callable[..., str]) -> None:
     assert stored.version == 1 and stored.groups[0].unit == "tokens"
     again = await client.put_plan(count_plan(pid, 7))
     assert again.version == 2 and (await client.get_plan(pid)).groups[0].quota == 7
-    assert pid in [p.id for p in await client.list_plans()]
+    plans = await client.list_plans()
+    assert pid in [p.id for p in plans.data] and plans.next_cursor is None, "every plan in one page"
     with pytest.raises(QuotaGatewayError) as invalid:
         await client.put_plan({"groups": [{"id": "g", "unit": "nope", "quota": 1, "matches": []}]}, plan_id=pid)
     assert invalid.value.code == "invalid_plan" and invalid.value.problems
@@ -125,7 +126,7 @@ async def test_usage_ledger_and_daily_rollups(client: Both, subscribed: Callable
     assert held.allowed
     await client.commit(held.reservation_id)
     page = await client.list_usage_events(user_id=user, from_=datetime.now(timezone.utc) - timedelta(hours=1), limit=10)
-    assert [(e.kind, e.groups[0].amount) for e in page.data] == [("track", 2), ("commit", 3)]
+    assert [(e.kind, e.groups[0].amount, e.changes_usage) for e in page.data] == [("track", 2, True), ("commit", 3, True)]
     assert page.data[0].metadata == {"model": "m"}
     today = datetime.now(timezone.utc).date()
     daily = await client.daily_usage(user, from_=today, to=today)

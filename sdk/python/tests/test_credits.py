@@ -115,12 +115,16 @@ async def test_grants_are_listed_in_burn_order_voided_and_summed_into_balances(
         "promotional", 10, now + timedelta(days=30))
     assert (later.status, at(later.effective_at)) == ("scheduled", now + timedelta(days=1))
 
-    listed = await client.list_grants(user)
+    page = await client.list_grants(user)
+    listed = page.data
     assert [g.grant_id for g in listed] == [promo.grant_id, paid.grant_id, later.grant_id], "burn order"
-    assert [g.grant_id for g in await client.list_grants(user, "credits")] == [g.grant_id for g in listed]
-    assert await client.list_grants(user, "other") == []
+    assert page.next_cursor is None, "every grant in one page"
+    assert [g.grant_id for g in (await client.list_grants(user, "credits")).data] == [g.grant_id for g in listed]
+    assert (await client.list_grants(user, "other")).data == []
 
-    [balance] = await client.balances(user)
+    balances = await client.balances(user)
+    [balance] = balances.data
+    assert balances.next_cursor is None
     assert (balance.balance, balance.available, balance.held, balance.debt) == ("credits", 120, 0, 0), \
         "a scheduled grant does not count yet"
     assert isinstance(balance.soonest_expiry, SoonestExpiry) and balance.soonest_expiry.amount == 20
@@ -130,7 +134,7 @@ async def test_grants_are_listed_in_burn_order_voided_and_summed_into_balances(
     voided = await client.void_grant(user, paid.grant_id)
     assert (voided.status, voided.voided, voided.remaining) == ("voided", 100, 0)
     assert await client.void_grant(user, paid.grant_id) == voided, "a repeat answers the voided grant"
-    assert [b.available for b in await client.balances(user)] == [20]
+    assert [b.available for b in (await client.balances(user)).data] == [20]
     with pytest.raises(QuotaGatewayError) as missing:
         await client.void_grant(user, "g_nothing")
     assert (missing.value.code, missing.value.status) == ("grant_not_found", 404)
@@ -143,14 +147,14 @@ async def test_a_repeated_grant_grants_once(client: Both, fresh_user: Callable[.
     first = await client.grant(user, "credits", 50, source="purchase", idempotency_key=payment)
     again = await client.grant(user, "credits", 50, source="purchase", idempotency_key=payment)
     assert again == first, "the repeat answers the grant first made"
-    assert [b.available for b in await client.balances(user)] == [50]
+    assert [b.available for b in (await client.balances(user)).data] == [50]
     with pytest.raises(QuotaGatewayError) as reused:
         await client.grant(user, "credits", 60, idempotency_key=payment)
     assert (reused.value.code, reused.value.status) == ("idempotency_key_reused", 422)
     # Without a key of the caller's, each call is a grant of its own.
     await client.grant(user, "credits", 1)
     await client.grant(user, "credits", 1)
-    assert [b.available for b in await client.balances(user)] == [52]
+    assert [b.available for b in (await client.balances(user)).data] == [52]
 
 
 async def test_a_reserve_the_balance_cannot_cover_is_denied_for_insufficient_balance(
@@ -176,7 +180,7 @@ async def test_a_reserve_the_balance_cannot_cover_is_denied_for_insufficient_bal
     held = await client.reserve(user, "image.render", 1, {"model": "flux-pro"})   # 10 credits
     assert isinstance(held, Allowed)
     assert (group(held.counters, "credits").remaining, group(held.counters, "credits").reserved) == (5, 10)
-    assert [(b.available, b.held) for b in await client.balances(user)] == [(5, 10)]
+    assert [(b.available, b.held) for b in (await client.balances(user)).data] == [(5, 10)]
     released = await client.release(held.reservation_id)
     assert (group(released.counters, "credits").remaining, group(released.counters, "credits").reserved) == (15, 0)
     cheap = await client.reserve(user, "image.render", 5, {"model": "schnell"})   # 1 credit each
@@ -194,12 +198,12 @@ async def test_a_commit_above_the_balance_is_debt_which_the_next_grant_pays(
     credits = group(committed.counters, "credits")
     assert (committed.status, credits.debt, credits.remaining, credits.exceeded) == ("committed", 25, 0, True)
     assert "credits" in committed.over_quota
-    assert [(b.available, b.debt) for b in await client.balances(user)] == [(0, 25)]
+    assert [(b.available, b.debt) for b in (await client.balances(user)).data] == [(0, 25)]
     assert (await client.reserve(user, "image.render", 1)).reasons == ["insufficient_balance"]
 
     topped = await client.grant(user, "credits", 30)
     assert (topped.debt_paid, topped.remaining, topped.consumed) == (25, 5, 25)
-    [balance] = await client.balances(user)
+    [balance] = (await client.balances(user)).data
     assert (balance.available, balance.debt) == (5, 0)
     tracked = await client.track(user, "image.render", 2)
     assert (group(tracked.counters, "credits").remaining, group(tracked.counters, "credits").debt) == (3, 0)

@@ -122,7 +122,7 @@ def test_the_agent_example_retries_falls_back_and_stops_at_its_runs_budget(
     assert "  agent_tokens: budget 2500, used 2000, given back 500" in lines
     assert "  agent_cents: budget 10, used 6.5, given back 3.5" in lines
     assert f"user {user}: 2000 tokens, 6.5 cents, 4 tool calls used this month" in lines
-    [listed] = env.call("GET", f"/v1/runs?userId={user}")["runs"]
+    [listed] = env.call("GET", f"/v1/runs?userId={user}")["data"]
     assert (listed["runId"], listed["state"], listed["limits"]["attemptsPerAction"]) == (run_id, "closed", 2)
     assert listed["attempts"]["turn1.think"] == 2 and listed["attempts"]["turn1.search"] == 2
     counters = {c["groupId"]: c for c in env.call("GET", f"/v1/users/{user}/usage")["counters"]}
@@ -161,7 +161,7 @@ def test_the_stripe_example_grants_a_paid_pack_once_and_refuses_a_bad_signature(
         return httpx.post(hook, content=body, headers=headers, timeout=10)
 
     def grants() -> Any:
-        return env.call("GET", f"/v1/users/{user}/grants")["grants"]
+        return env.call("GET", f"/v1/users/{user}/grants")["data"]
 
     try:
         until("the stripe example", lambda: httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1).status_code == 200)

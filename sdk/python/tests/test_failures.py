@@ -169,7 +169,7 @@ async def test_a_grant_whose_answer_was_lost_is_retried_with_its_key_and_granted
         made = await make(proxy.url).grant(user, "credits", 40)   # no key of the caller's
     assert len(proxy.seen) == 2 and len(set(proxy.keys())) == 1 and proxy.keys()[0], "retried with one key"
     assert made.remaining == 40
-    grants = env.call("GET", f"/v1/users/{user}/grants")["grants"]
+    grants = env.call("GET", f"/v1/users/{user}/grants")["data"]
     assert [g["grantId"] for g in grants] == [made.grant_id], "granted once"
 
 

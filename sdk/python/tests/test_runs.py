@@ -30,7 +30,7 @@ def used_and_reserved(env: Env, user: str) -> Any:
 
 def env_runs(env: Env, user: str) -> List[Run]:
     """The user's runs as the gateway lists them, read outside the client under test."""
-    return [load(Run, r) for r in env.call("GET", f"/v1/runs?userId={user}")["runs"]]
+    return [load(Run, r) for r in env.call("GET", f"/v1/runs?userId={user}")["data"]]
 
 
 async def start(client: Both, *args: Any, **kwargs: Any) -> Both:
@@ -73,7 +73,8 @@ async def test_a_run_holds_its_budget_its_steps_draw_from_it_and_its_close_count
     again = await client.close_run(run.id)
     assert (again.state, group(again).used) == ("closed", 150), "a repeated close answers the closed run"
     assert used_and_reserved(env, user) == (150, 0), "and counts nothing twice"
-    assert run.id in [r.run_id for r in await client.list_runs(user)]
+    listed = await client.list_runs(user)
+    assert run.id in [r.run_id for r in listed.data] and listed.next_cursor is None
     ended = await run.reserve("llm", 1)
     assert not ended.allowed and ended.reasons == ["run_ended"]
 
@@ -126,7 +127,7 @@ async def test_a_refused_start_is_an_answer_and_no_run_exists(client: Both, subs
     assert isinstance(run, DeniedRun) and not run.allowed and run.id is None
     assert (run.reasons, run.denied_by, run.counters[0].quota) == (["limit_reached"], ["g"], 5)
     assert run.start.run_id is None and run.decision.reasons == ["limit_reached"]
-    assert await client.list_runs(user) == []
+    assert (await client.list_runs(user)).data == []
 
 
 async def test_a_start_with_a_key_answers_the_same_run_and_bad_input_names_its_field(

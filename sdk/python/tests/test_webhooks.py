@@ -74,14 +74,14 @@ async def test_real_deliveries_verify_and_every_webhook_method_works(client: Bot
     with StandIn(None, lambda _n, _s: Answer(200)) as receiver:
         hook = await client.create_webhook(receiver.url + "/hook", events=["quota.limit_reached"], description="py sdk")
         assert hook.secret and hook.secret.startswith("whsec_")
-        assert [h.secret for h in await client.list_webhooks() if h.id == hook.id] == [None], "shown only once"
+        assert [h.secret for h in (await client.list_webhooks()).data if h.id == hook.id] == [None], "shown only once"
         assert (await client.get_webhook(hook.id)).description == "py sdk"
         delivery_id = await client.test_webhook(hook.id)
         first = (await wait_for(receiver.seen, 1))[0]
         event = verify_webhook(hook.secret, first.headers, first.body)
         assert event["type"] == "webhook.test"
         deliveries = await client.list_webhook_deliveries(hook.id, limit=10)
-        assert delivery_id in [d.id for d in deliveries]
+        assert delivery_id in [d.id for d in deliveries.data] and deliveries.next_cursor is None
         assert await client.retry_webhook_delivery(hook.id, delivery_id) == delivery_id
         await wait_for(receiver.seen, 2)
         rotated = await client.rotate_webhook_secret(hook.id)

@@ -20,8 +20,8 @@ from .runs import (AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun, R
                    RunHandle)
 from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, SimulationFailure, SimulationProgress,
                           SimulationReport, SimulationTotals, UserRow, UserScenario)
-from .types import (Approval, ApprovalPage, Balance, CategoryTotals, CreditSummary, Grant, GrantMade, Run,
-                    RunExtended, RunGroup, RunLimits, RunStart)
+from .types import (Approval, ApprovalPage, Balance, CategoryTotals, CreditSummary, Grant, GrantMade, Page, Run,
+                    RunExtended, RunGroup, RunLimits, RunStart, UsageEvent, UsageEventPage)
 from .webhooks import sign_webhook, verify_webhook
 
 __version__ = "0.1.0"
@@ -30,10 +30,10 @@ __all__ = [
     "KEEP", "Allowed", "Approval", "ApprovalPage", "ApprovalStatus", "AsyncQuotaGateway",
     "AsyncReservationContext", "AsyncRunAnswer", "AsyncRunContext", "AsyncRunHandle", "Balance",
     "CategoryTotals", "ChangeCount", "Check", "CreditSummary", "Counter", "Decision", "Denial", "Denied",
-    "DeniedRun", "Grant", "GrantCategory", "GrantMade", "GroupPeak", "Metadata", "OverrideParams", "Percentiles",
+    "DeniedRun", "Grant", "GrantCategory", "GrantMade", "GroupPeak", "Metadata", "OverrideParams", "Page", "Percentiles",
     "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "RefundEventWarning",
     "ReservationContext", "ReservationScope", "Run", "RunAnswer", "RunContext", "RunExtended",
     "RunGroup", "RunHandle", "RunLimits", "RunLimitsParams", "RunProgress", "RunStart", "Simulation",
     "SimulationFailure", "SimulationProgress", "SimulationReport", "SimulationTotals", "SoonestExpiry", "StepKind",
-    "UserRow", "UserScenario", "When", "sign_webhook", "verify_webhook", "__version__",
+    "UsageEvent", "UsageEventPage", "UserRow", "UserScenario", "When", "sign_webhook", "verify_webhook", "__version__",
 ]

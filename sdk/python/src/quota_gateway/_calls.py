@@ -51,12 +51,23 @@ def one(cls: Type[T]) -> Callable[[Any, Mapping[str, str]], T]:
     return lambda data, _headers: load(cls, data)
 
 
-def many(cls: Type[T]) -> Callable[[Any, Mapping[str, str]], List[T]]:
-    return listed(cls, "data")
+def page(cls: Type[T]) -> Callable[[Any, Mapping[str, str]], t.Page[T]]:
+    """A list in the envelope every list answers: `{data, nextCursor}`."""
+    return lambda data, _headers: t.Page([load(cls, item) for item in data["data"]], data.get("nextCursor"))
 
 
-def listed(cls: Type[T], key: str) -> Callable[[Any, Mapping[str, str]], List[T]]:
-    return lambda data, _headers: [load(cls, item) for item in data[key]]
+# The kinds of ledger entries that change usage, for entries of a gateway that did not say so
+# itself (`changesUsage` came later than these kinds).
+USAGE_KINDS = frozenset({"commit", "late_commit", "track", "adjustment"})
+
+
+def usage_event(item: Any) -> t.UsageEvent:
+    extra = {} if "changesUsage" in item else {"changes_usage": item.get("kind") in USAGE_KINDS}
+    return load(t.UsageEvent, item, **extra)
+
+
+def usage_events(data: Any, _headers: Mapping[str, str]) -> t.UsageEventPage:
+    return t.Page([usage_event(item) for item in data["data"]], data.get("nextCursor"))
 
 
 def nothing(_data: Any, _headers: Mapping[str, str]) -> None:
@@ -190,15 +201,14 @@ def list_usage_events(user_id: Optional[str], member_id: Optional[str], from_: O
                       to: Optional[When], cursor: Optional[str], limit: Optional[int]) -> Call[t.UsageEventPage]:
     query = {"userId": user_id, "memberId": member_id, "from": instant(from_) if from_ else None,
              "to": instant(to) if to else None, "cursor": cursor, "limit": str(limit) if limit else None}
-    return Call("GET", "/v1/usage-events", one(t.UsageEventPage),
-                query={k: v for k, v in query.items() if v})
+    return Call("GET", "/v1/usage-events", usage_events, query={k: v for k, v in query.items() if v})
 
 
 def list_users(cursor: Optional[str], limit: Optional[int], plan_id: Optional[str],
                status: Optional[str], parent_id: Optional[str]) -> Call[t.UserPage]:
     query = {"cursor": cursor, "limit": str(limit) if limit else None, "planId": plan_id,
              "status": status, "parentId": parent_id}
-    return Call("GET", "/v1/users", one(t.UserPage), query={k: v for k, v in query.items() if v})
+    return Call("GET", "/v1/users", page(t.UserInfo), query={k: v for k, v in query.items() if v})
 
 
 def override_body(override: Mapping[str, Any]) -> Dict[str, Any]:
@@ -272,8 +282,8 @@ def grant(user_id: str, balance: str, amount: float, priority: Optional[int], ca
                 idempotency_key=idempotency_key or new_key())
 
 
-def list_grants(user_id: str, balance: Optional[str]) -> Call[List[t.Grant]]:
-    return Call("GET", f"/v1/users/{seg(user_id)}/grants", listed(t.Grant, "grants"),
+def list_grants(user_id: str, balance: Optional[str]) -> Call[t.Page[t.Grant]]:
+    return Call("GET", f"/v1/users/{seg(user_id)}/grants", page(t.Grant),
                 query={"balance": balance} if balance else None)
 
 
@@ -282,8 +292,8 @@ def void_grant(user_id: str, grant_id: str) -> Call[t.Grant]:
     return Call("POST", f"/v1/users/{seg(user_id)}/grants/{seg(grant_id)}/void", one(t.Grant), {})
 
 
-def balances(user_id: str) -> Call[List[t.Balance]]:
-    return Call("GET", f"/v1/users/{seg(user_id)}/balances", listed(t.Balance, "balances"))
+def balances(user_id: str) -> Call[t.Page[t.Balance]]:
+    return Call("GET", f"/v1/users/{seg(user_id)}/balances", page(t.Balance))
 
 
 def balances_summary(balance: Optional[str], user_id: Optional[str], from_: Optional[When],
@@ -295,8 +305,8 @@ def balances_summary(balance: Optional[str], user_id: Optional[str], from_: Opti
                 query={k: v for k, v in query.items() if v is not None} or None)
 
 
-def list_adjustments(user_id: str) -> Call[List[t.Adjustment]]:
-    return Call("GET", f"/v1/users/{seg(user_id)}/adjustments", many(t.Adjustment))
+def list_adjustments(user_id: str) -> Call[t.Page[t.Adjustment]]:
+    return Call("GET", f"/v1/users/{seg(user_id)}/adjustments", page(t.Adjustment))
 
 
 def create_user_token(user_id: str, ttl_seconds: Optional[int]) -> Call[t.UserToken]:
@@ -323,15 +333,15 @@ def delete_plan(plan_id: str) -> Call[None]:
     return Call("DELETE", f"/v1/plans/{seg(plan_id)}", nothing)
 
 
-def list_plans() -> Call[List[t.Plan]]:
-    return Call("GET", "/v1/plans", many(t.Plan))
+def list_plans() -> Call[t.Page[t.Plan]]:
+    return Call("GET", "/v1/plans", page(t.Plan))
 
 
 def list_approvals(status: Optional[str], user_id: Optional[str], cursor: Optional[str],
                    limit: Optional[int]) -> Call[t.ApprovalPage]:
     query = {"status": status, "userId": user_id, "cursor": cursor,
              "limit": str(limit) if limit is not None else None}
-    return Call("GET", "/v1/approvals", one(t.ApprovalPage),
+    return Call("GET", "/v1/approvals", page(t.Approval),
                 query={k: v for k, v in query.items() if v is not None} or None)
 
 

@@ -10,10 +10,10 @@ or reading it answers locally, and its steps are plain reserves of the user.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Union
 
 from . import types as t
-from ._calls import Metadata, event, header_fields, listed, new_key, one, seg
+from ._calls import Metadata, event, header_fields, new_key, one, page, seg
 from ._core import Call
 from ._load import camel, dump, load
 from .errors import QuotaGatewayError
@@ -94,7 +94,7 @@ def extend(run_id: str, ttl_seconds: int) -> Call[t.RunExtended]:
                 local=local)
 
 
-def list_runs(user_id: str) -> Call[List[t.Run]]:
+def list_runs(user_id: str) -> Call[t.Page[t.Run]]:
     if not user_id:
         raise ValueError("user_id must not be empty")
-    return Call("GET", RUNS_PATH, listed(t.Run, "runs"), query={"userId": user_id})
+    return Call("GET", RUNS_PATH, page(t.Run), query={"userId": user_id})

@@ -4,10 +4,10 @@ are not replayable."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 from . import types as t
-from ._calls import many, new_key, nothing, one, seg
+from ._calls import new_key, nothing, one, page, seg
 from ._core import Call
 
 
@@ -26,8 +26,8 @@ def create(url: str, events: Optional[Sequence[str]], description: Optional[str]
                 idempotency_key=idempotency_key or new_key())
 
 
-def list_all() -> Call[List[t.Webhook]]:
-    return Call("GET", "/v1/webhooks", many(t.Webhook))
+def list_all() -> Call[t.Page[t.Webhook]]:
+    return Call("GET", "/v1/webhooks", page(t.Webhook))
 
 
 def get(webhook_id: str) -> Call[t.Webhook]:
@@ -54,9 +54,9 @@ def test(webhook_id: str) -> Call[str]:
                 replayable=False)
 
 
-def deliveries(webhook_id: str, limit: Optional[int]) -> Call[List[t.WebhookDelivery]]:
+def deliveries(webhook_id: str, limit: Optional[int]) -> Call[t.Page[t.WebhookDelivery]]:
     query: Mapping[str, str] = {"limit": str(limit)} if limit else {}
-    return Call("GET", f"/v1/webhooks/{seg(webhook_id)}/deliveries", many(t.WebhookDelivery),
+    return Call("GET", f"/v1/webhooks/{seg(webhook_id)}/deliveries", page(t.WebhookDelivery),
                 query=query)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import date
-from typing import Any, List, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Any, Mapping, Optional, Sequence, TypeVar, Union
 
 import httpx
 
@@ -14,13 +14,13 @@ from . import _run_calls as r
 from . import _simulation_calls as s
 from . import _webhook_calls as w
 from . import types as t
-from ._base import KEEP, Shared, outcome
+from ._base import KEEP, Shared, left_over, outcome
 from ._core import Attempts, Call, Done, Fail, Request, Retry, Step
 from ._orphans import DRAIN_SECONDS, replay, undo
 from ._run_calls import RunLimitsArg
 from ._simulation_calls import Candidate, OnProgress
 from .errors import QuotaGatewayError
-from .params import ApprovalStatus, GrantCategory, Metadata, OverrideParams, StepKind, When
+from .params import ApprovalStatus, FailMode, GrantCategory, Metadata, OverrideParams, StepKind, When
 from .reservation import ReservationContext
 from .runs import DeniedRun, RunAnswer, RunContext, RunHandle
 from .simulations import Simulation
@@ -39,7 +39,7 @@ class QuotaGateway(Shared):
 
     def __init__(self, api_key: Optional[str] = None, *, base_url: Optional[str] = None,
                  timeout: float = 5.0, attempt_timeout: Optional[float] = None, max_retries: int = 3,
-                 fail_mode: str = "closed", user_token: Optional[str] = None,
+                 fail_mode: FailMode = "closed", user_token: Optional[str] = None,
                  http_client: Optional[httpx.Client] = None) -> None:
         super().__init__(api_key, base_url, timeout, attempt_timeout, max_retries, fail_mode, user_token)
         self._owns_http = http_client is None
@@ -47,7 +47,11 @@ class QuotaGateway(Shared):
         self._draining = threading.Lock()
 
     def close(self) -> None:
-        """Closes the HTTP client if this client made it."""
+        """Sends the kept commits once more (they carry usage the provider was paid for), then
+        closes the HTTP client if this client made it."""
+        if self.pending_commits:
+            self._release_orphans()
+            left_over(self.pending_commits)
         if self._owns_http:
             self._http.close()
 
@@ -61,31 +65,40 @@ class QuotaGateway(Shared):
         if call.local is not None:
             return call.local()
         attempts = Attempts(self._config, call, time.monotonic())
+        in_flight = False
         step: Step[T]
-        while True:
-            request = attempts.request(time.monotonic())
-            if not isinstance(request, Request):
-                step = request
-                break
-            response, error = None, None
-            try:
-                response = self._http.request(request.method, request.url, headers=request.headers,
-                                              content=request.content, timeout=request.timeout)
-            except httpx.TransportError as err:
-                error = err
-            step = outcome(attempts, response, error, time.monotonic())
-            if not isinstance(step, Retry):
-                break
-            time.sleep(step.delay)
-        if attempts.orphaned and call.idempotency_key and call.orphan_ttl:
-            self._orphans.add(call.idempotency_key, call.path, call.body, call.orphan_ttl, time.monotonic())
-        if attempts.succeeded and drain and len(self._orphans):
-            self._release_orphans()
+        try:
+            while True:
+                request = attempts.request(time.monotonic())
+                if not isinstance(request, Request):
+                    step = request
+                    break
+                response, error = None, None
+                in_flight = True
+                try:
+                    response = self._http.request(request.method, request.url, headers=request.headers,
+                                                  content=request.content, timeout=request.timeout)
+                except httpx.TransportError as err:
+                    error = err
+                in_flight = False
+                step = outcome(attempts, response, error, time.monotonic())
+                if not isinstance(step, Retry):
+                    break
+                time.sleep(step.delay)
+            if attempts.succeeded and drain and len(self._orphans):
+                self._release_orphans()
+        except BaseException:
+            # Interrupted (KeyboardInterrupt): a reserve on its way is released later by its key.
+            attempts.lost(in_flight)
+            self._keep(call, attempts)
+            raise
+        self._keep(call, attempts)
         if isinstance(step, Done):
             return step.value
         raise step.error
 
     def _release_orphans(self) -> None:
+        """Sends again, boundedly, what was kept (see `_orphans.py`); one thread at a time."""
         if not self._draining.acquire(blocking=False):
             return
         try:
@@ -97,9 +110,9 @@ class QuotaGateway(Shared):
                     found = self._run(replay(orphan), drain=False)
                     if found:
                         self._run(undo(orphan, found), drain=False)
-                    self._orphans.settled(orphan.key)
+                    self._orphans.done(orphan)
                 except QuotaGatewayError as err:
-                    (self._orphans.failed if err.unavailable else self._orphans.settled)(orphan.key)
+                    self._orphans.done(orphan, err)
         finally:
             self._draining.release()
 
@@ -114,8 +127,9 @@ class QuotaGateway(Shared):
         `start_run`): it draws from the run's budget, `action_id` names the action it is an
         attempt of, `kind` is "primary" (default), "retry" or "fallback"."""
         step = r.step_fields(run_id, action_id, kind)
-        return self._run(c.reserve(self._fail_mode, user_id, event, quantity, metadata, ttl_seconds,
-                                   idempotency_key, step))
+        decision = self._run(c.reserve(self._fail_mode, user_id, event, quantity, metadata, ttl_seconds,
+                                       idempotency_key, step))
+        return self._noticed(decision, event, run_id)
 
     def can_use(self, user_id: str, event: str, quantity: float = 1,
                 metadata: Optional[Metadata] = None) -> t.Check:
@@ -184,8 +198,8 @@ class QuotaGateway(Shared):
         what its steps used and hold, and what remains."""
         return self._run(r.get(run_id))
 
-    def list_runs(self, user_id: str) -> List[t.Run]:
-        """The user's runs, newest first (at most 100)."""
+    def list_runs(self, user_id: str) -> t.Page[t.Run]:
+        """The user's runs, newest first (at most 100), one page (`next_cursor` None)."""
         return self._run(r.list_runs(user_id))
 
     def close_run(self, run_id: str) -> t.Run:
@@ -315,7 +329,8 @@ class QuotaGateway(Shared):
         however often it is retried (its Idempotency-Key)."""
         return self._run(c.adjust(user_id, group_id, amount, reason, idempotency_key))
 
-    def list_adjustments(self, user_id: str) -> List[t.Adjustment]:
+    def list_adjustments(self, user_id: str) -> t.Page[t.Adjustment]:
+        """The user's adjustments, newest first, one page (`next_cursor` None)."""
         return self._run(c.list_adjustments(user_id))
 
     def create_user_token(self, user_id: str, ttl_seconds: Optional[int] = None) -> t.UserToken:
@@ -337,9 +352,9 @@ class QuotaGateway(Shared):
         return self._run(c.grant(user_id, balance, amount, priority, category, effective_at, expires_at,
                                  cost_basis, source, metadata, idempotency_key))
 
-    def list_grants(self, user_id: str, balance: Optional[str] = None) -> List[t.Grant]:
+    def list_grants(self, user_id: str, balance: Optional[str] = None) -> t.Page[t.Grant]:
         """The user's grants (of one `balance`, or of all), in burn order, spent, expired and
-        voided ones included."""
+        voided ones included, one page (`next_cursor` None)."""
         return self._run(c.list_grants(user_id, balance))
 
     def void_grant(self, user_id: str, grant_id: str) -> t.Grant:
@@ -347,9 +362,9 @@ class QuotaGateway(Shared):
         it when they give it back. A repeat answers the voided grant."""
         return self._run(c.void_grant(user_id, grant_id))
 
-    def balances(self, user_id: str) -> List[t.Balance]:
-        """Every balance of the user: available, held, debt and soonest expiry, each with its
-        grants in burn order."""
+    def balances(self, user_id: str) -> t.Page[t.Balance]:
+        """Every balance of the user, one page (`next_cursor` None): available, held, debt and
+        soonest expiry, each with its grants in burn order."""
         return self._run(c.balances(user_id))
 
     def balances_summary(self, *, balance: Optional[str] = None, user_id: Optional[str] = None,
@@ -391,7 +406,8 @@ class QuotaGateway(Shared):
     def get_plan(self, plan_id: str) -> t.Plan:
         return self._run(c.plan_call("GET", plan_id))
 
-    def list_plans(self) -> List[t.Plan]:
+    def list_plans(self) -> t.Page[t.Plan]:
+        """Every plan of the project, one page (`next_cursor` None)."""
         return self._run(c.list_plans())
 
     def delete_plan(self, plan_id: str) -> None:
@@ -406,7 +422,8 @@ class QuotaGateway(Shared):
         however often it is retried (its Idempotency-Key)."""
         return self._run(w.create(url, events, description, idempotency_key))
 
-    def list_webhooks(self) -> List[t.Webhook]:
+    def list_webhooks(self) -> t.Page[t.Webhook]:
+        """Every endpoint of the project, never their secret, one page (`next_cursor` None)."""
         return self._run(w.list_all())
 
     def get_webhook(self, webhook_id: str) -> t.Webhook:
@@ -431,7 +448,8 @@ class QuotaGateway(Shared):
         """Sends a `webhook.test` event; answers the delivery id."""
         return self._run(w.test(webhook_id))
 
-    def list_webhook_deliveries(self, webhook_id: str, *, limit: Optional[int] = None) -> List[t.WebhookDelivery]:
+    def list_webhook_deliveries(self, webhook_id: str, *, limit: Optional[int] = None) -> t.Page[t.WebhookDelivery]:
+        """The endpoint's newest deliveries with their tries, one page (`next_cursor` None)."""
         return self._run(w.deliveries(webhook_id, limit))
 
     def retry_webhook_delivery(self, webhook_id: str, delivery_id: str) -> str:

@@ -7,7 +7,7 @@ strings as the gateway writes them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Generic, List, Optional, TypeVar, Union
 
 from .decision import Allowed, Check, Counter, Decision, Denial, Denied, RunProgress, SoonestExpiry
 from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, SimulationFailure, SimulationProgress,
@@ -17,7 +17,7 @@ __all__ = [
     "Allowed", "Check", "Counter", "Decision", "Denial", "Denied",
     "CommitAnswer", "ReleaseAnswer", "ExtendAnswer", "Hold", "Reservation", "TrackAnswer",
     "Period", "ParentUsage", "Usage", "Override", "Subscription", "AdjustmentAnswer",
-    "Adjustment", "UserInfo", "UserPage", "UsageGroup", "UsageEvent", "UsageEventPage",
+    "Page", "Adjustment", "UserInfo", "UserPage", "UsageGroup", "UsageEvent", "UsageEventPage",
     "DayGroup", "Day", "DailyUsage", "UserToken", "Webhook", "DeliveryTry", "WebhookDelivery",
     "PlanGroup", "Plan", "Allowance", "Rollover", "SoonestExpiry", "Grant", "GrantMade", "Balance",
     "Approval", "ApprovalPage", "CreditMove", "RunProgress", "RunLimits", "RunGroup", "Run",
@@ -26,6 +26,18 @@ __all__ = [
 ]
 
 Amount = Union[int, float]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list, the shape every list of the gateway answers: `data`, and
+    `next_cursor`, where the next page starts (pass it as `cursor=`), None on the last page.
+    Lists answered whole (grants, balances, runs, adjustments, plans, webhooks, deliveries)
+    are one page whose `next_cursor` is None."""
+
+    data: List[T]
+    next_cursor: Optional[str]
 
 
 @dataclass(frozen=True)
@@ -154,10 +166,7 @@ class UserInfo:
     parent_id: Optional[str]
 
 
-@dataclass(frozen=True)
-class UserPage:
-    data: List[UserInfo]
-    next_cursor: Optional[str]
+UserPage = Page[UserInfo]
 
 
 @dataclass(frozen=True)
@@ -206,7 +215,13 @@ class UsageEvent:
     ("commit", "late_commit", "release", "expiry") says when it was reserved (`held_since`)
     and what it reserved (`reserved`; a commit's `quantity` is the actual one), an "expiry"
     also when the hold went back (`held_until`; its `time` is when the gateway noticed); None
-    where they do not apply, and on entries written before the gateway kept them."""
+    where they do not apply, and on entries written before the gateway kept them.
+
+    `changes_usage` is True for the kinds whose `groups` are what the counters counted
+    ("commit", "late_commit", "track", "adjustment") and False for every other ("grant",
+    "grant_void", "grant_expired", "debt_settled", "run_close", "denied", "release",
+    "expiry"), whose `quantity` is what was asked or held, or none: sum only the entries where
+    it is True."""
 
     id: str
     kind: str
@@ -227,15 +242,12 @@ class UsageEvent:
     held_since: Optional[str] = None
     reserved: Optional[Amount] = None
     held_until: Optional[str] = None
+    changes_usage: bool = False
 
 
-@dataclass(frozen=True)
-class UsageEventPage:
-    """Follow `next_cursor` until it is None: a page may hold fewer entries than `limit` and
-    still name one."""
-
-    data: List[UsageEvent]
-    next_cursor: Optional[str]
+# Follow `next_cursor` until it is None: a page of the ledger may hold fewer entries than
+# `limit` and still name one.
+UsageEventPage = Page[UsageEvent]
 
 
 @dataclass(frozen=True)
@@ -476,13 +488,9 @@ class Approval:
     decided_by: Optional[str]
 
 
-@dataclass(frozen=True)
-class ApprovalPage:
-    """Approval requests, oldest first (a queue); pass `cursor=page.next_cursor` for the next
-    page until it is None."""
-
-    approvals: List[Approval]
-    next_cursor: Optional[str]
+# Approval requests, oldest first (a queue); pass `cursor=page.next_cursor` for the next page
+# until it is None.
+ApprovalPage = Page[Approval]
 
 
 @dataclass(frozen=True)
