@@ -389,7 +389,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description problem+json with code approval_decided */
+                /** @description problem+json with code approval_decided, override_limit */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -4300,7 +4300,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set a per-user quota for one group; with value, for one value of a per-value group (its counter takes it before the group's); the subscription keeps it as <groupId>~<value> */
+        /** Set a per-user quota for one group; with value, for one value of a per-value group (its counter takes it before the group's); the subscription keeps it as <groupId>~<value>; a user keeps at most 1,000 overrides */
         put: {
             parameters: {
                 query?: {
@@ -4364,7 +4364,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description problem+json with code plan_missing */
+                /** @description problem+json with code plan_missing, override_limit */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -7005,7 +7005,7 @@ export interface components {
             reserved?: null | components["schemas"]["Milli"];
             /**
              * @description A step's run (a child run's close: its parent run), the action it was an attempt of
-             *     ("" for none) and its kind (`primary`, `retry`, `fallback`); null for other entries.
+             *     (null for none) and its kind (`primary`, `retry`, `fallback`); null for other entries.
              */
             runId?: string | null;
             stepKind?: string | null;

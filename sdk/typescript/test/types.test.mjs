@@ -69,6 +69,15 @@ test("the READMEs' Express webhook receivers pass strict tsc with Express's and 
   }
 });
 
+test("the README's ledger recipe passes strict tsc", () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const [code] = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]).filter((c) => c.includes("async function usageByModel"));
+  assert.ok(code, "the README defines usageByModel");
+  const prelude = ['import { createClient } from "quota-gateway";', 'const qg = createClient({ apiKey: "qg_sk_test" });'];
+  writeFileSync(join(project.dir, "ledger.ts"), [...prelude, code, "export {};"].join("\n"));
+  compile("current", "ledger", ["ledger.ts"], { target: "ES2022", lib: ["ES2022"], module: "NodeNext", moduleResolution: "NodeNext", types: ["node"] });
+});
+
 test("the index exports every wire type by name", () => {
   const declared = [...readFileSync(join(root, "src/types.ts"), "utf8").matchAll(/^export (?:type|interface) (\w+)/gm)].map((m) => m[1]);
   const index = readFileSync(join(root, "src/index.ts"), "utf8");
