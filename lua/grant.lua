@@ -41,7 +41,8 @@ local a = ARGV[7] + 0
 local record = cjson.decode(ARGV[11])
 local cat = record.category == 'promotional' and 'p' or ''
 local cb = record.costBasis or ''
-C.entry(now, {'kind', 'grant', 'ref', ARGV[5], 'balance', ARGV[6], 'credits', ARGV[7], 'category', cat, 'cost', cb})
+C.entry(now, {'kind', 'grant', 'ref', ARGV[5], 'balance', ARGV[6], 'credits', ARGV[7], 'category', cat, 'cost', cb,
+  'key', record.keyId or ''})
 local grant, paid = C.add(w, {i = ARGV[5], k = ARGV[8], f = ARGV[9], x = ARGV[10], a = a, r = a, h = 0, c = 0, e = 0,
   v = 0, cat = cat, cb = cb}, now)
 redis.call('HSET', KEYS[11], ARGV[5], ARGV[11])

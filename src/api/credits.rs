@@ -8,6 +8,7 @@ use super::body;
 use super::dto::{
     self, BalanceAnswer, BalanceList, CreditSummaryAnswer, GrantAnswer, GrantBody, GrantList, GrantMadeAnswer,
 };
+use super::event::check_metadata;
 use super::idempotency::idempotency;
 use super::query;
 use super::subscriptions::user_in_path;
@@ -21,6 +22,10 @@ use crate::quota::{Category, GrantInput, UserId};
 
 impl GrantBody {
     fn input(self) -> Result<GrantInput, ApiError> {
+        // A grant's metadata follows the rules an event's does (it is written to the ledger).
+        if let Some(metadata) = &self.metadata {
+            check_metadata(metadata)?;
+        }
         Ok(GrantInput {
             category: match self.category.as_deref() {
                 None => Category::Paid,

@@ -7,9 +7,6 @@ use crate::http::ApiError;
 use crate::quota::ids::check_event;
 use crate::quota::{EventInput, Milli, ReservationId, Step, StepKind, UserId};
 
-const MAX_METADATA_KEYS: usize = 32;
-const MAX_METADATA_KEY_BYTES: usize = 64;
-const MAX_METADATA_STRING_BYTES: usize = 256;
 const DEFAULT_TTL_SECONDS: i64 = 60;
 const MAX_TTL_SECONDS: i64 = 86_400;
 
@@ -154,28 +151,5 @@ fn event_input(
 
 /// At most 32 scalar values under keys of at most 64 bytes, strings at most 256 bytes.
 pub fn check_metadata(metadata: &Map<String, Value>) -> Result<(), ApiError> {
-    if metadata.len() > MAX_METADATA_KEYS {
-        return Err(ApiError::invalid("metadata", "must have at most 32 keys"));
-    }
-    for (key, value) in metadata {
-        let field = || format!("metadata.{key}");
-        if key.len() > MAX_METADATA_KEY_BYTES {
-            return Err(ApiError::invalid(field(), "keys must be at most 64 bytes"));
-        }
-        match value {
-            Value::Array(_) | Value::Object(_) => {
-                return Err(ApiError::invalid(field(), "must be a string, number, boolean or null"))
-            }
-            Value::String(s) if s.len() > MAX_METADATA_STRING_BYTES => {
-                return Err(ApiError::invalid(field(), "must be at most 256 bytes"))
-            }
-            // Numbers are kept as written; one no double can hold (1e400) is refused here as
-            // it is everywhere else, rather than stored and matched as infinity.
-            Value::Number(n) if !n.as_f64().is_some_and(f64::is_finite) => {
-                return Err(ApiError::invalid(field(), "must be a number within ±1.7e308"))
-            }
-            _ => {}
-        }
-    }
-    Ok(())
+    crate::quota::event::check_metadata(metadata).map_err(|(field, detail)| ApiError::invalid(field, detail))
 }

@@ -57,6 +57,7 @@ impl Gateway {
                         user,
                         &id,
                         input,
+                        &by.id,
                         now_ms,
                         idempotency.map(Idempotency::stored),
                         ledger,
@@ -211,8 +212,12 @@ fn check_grant(input: &GrantInput) -> Result<(), GatewayError> {
             return Err(invalid("expiresAt", "must be after effectiveAt"));
         }
     }
-    if input.source.as_ref().is_some_and(|s| s.is_empty() || s.len() > 64) {
-        return Err(invalid("source", "must be 1 to 64 bytes"));
+    if input
+        .source
+        .as_ref()
+        .is_some_and(|s| s.is_empty() || s.len() > 64 || s.chars().any(char::is_control))
+    {
+        return Err(invalid("source", "must be 1 to 64 bytes without control characters"));
     }
     Ok(())
 }

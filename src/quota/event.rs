@@ -17,3 +17,35 @@ pub struct EventInput {
     /// A reserve's or track's run, when it is a step of one.
     pub step: Option<Step>,
 }
+
+const MAX_METADATA_KEYS: usize = 32;
+const MAX_METADATA_KEY_BYTES: usize = 64;
+const MAX_METADATA_STRING_BYTES: usize = 256;
+
+/// The rules every metadata object follows (an event's, a commit's, a grant's): at most 32
+/// keys of at most 64 bytes, each value a string of at most 256 bytes, a finite number, a
+/// boolean or null. The error names the key at fault (`metadata.<key>`, or `metadata`).
+pub fn check_metadata(metadata: &Map<String, Value>) -> Result<(), (String, &'static str)> {
+    if metadata.len() > MAX_METADATA_KEYS {
+        return Err(("metadata".to_string(), "must have at most 32 keys"));
+    }
+    for (key, value) in metadata {
+        let field = || format!("metadata.{key}");
+        if key.len() > MAX_METADATA_KEY_BYTES {
+            return Err((field(), "keys must be at most 64 bytes"));
+        }
+        match value {
+            Value::Array(_) | Value::Object(_) => return Err((field(), "must be a string, number, boolean or null")),
+            Value::String(s) if s.len() > MAX_METADATA_STRING_BYTES => {
+                return Err((field(), "must be at most 256 bytes"))
+            }
+            // Numbers are kept as written; one no double can hold (1e400) is refused here as
+            // it is everywhere else, rather than stored and matched as infinity.
+            Value::Number(n) if !n.as_f64().is_some_and(f64::is_finite) => {
+                return Err((field(), "must be a number within ±1.7e308"))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

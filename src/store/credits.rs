@@ -32,6 +32,9 @@ struct GrantRecord {
     /// Whether the grant started at its creation (no effective time was asked for).
     #[serde(default)]
     effective_given: bool,
+    /// The key (or operator) that made it, for its ledger entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_id: Option<String>,
 }
 
 /// The grant lines of a wallet as wallet.lua keeps it (its `C.encode`): a first line of its
@@ -88,6 +91,7 @@ impl Store {
         user: &UserId,
         id: &str,
         input: &GrantInput,
+        key_id: &str,
         now_ms: i64,
         idempotency: Option<&Idempotency>,
         ledger: bool,
@@ -107,6 +111,7 @@ impl Store {
             created_at: now_ms,
             burn_key: key.clone(),
             effective_given: input.effective_ms.is_some(),
+            key_id: Some(key_id.to_string()),
         };
         let record = serde_json::to_string(&record).map_err(|e| bad("grant record", e))?;
         let args = GrantArgs {

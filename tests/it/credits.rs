@@ -491,6 +491,48 @@ async fn bad_grants_and_balance_groups_are_refused_by_field() {
         (400, json!("balance")),
         "{answer}"
     );
+    // A grant's source holds no control character; its metadata follows an event's rules.
+    let long = "x".repeat(257);
+    for (body, field) in [
+        (
+            json!({ "balance": "credits", "amount": 1, "source": "a\u{0}b" }),
+            "source",
+        ),
+        (
+            json!({ "balance": "credits", "amount": 1, "source": "\u{1b}[31m" }),
+            "source",
+        ),
+        (
+            json!({ "balance": "credits", "amount": 1, "metadata": { "order": { "id": 1 } } }),
+            "metadata.order",
+        ),
+        (
+            json!({ "balance": "credits", "amount": 1, "metadata": { "note": long } }),
+            "metadata.note",
+        ),
+        (
+            json!({ "balance": "credits", "amount": 1,
+                "metadata": (0..33).map(|i| (format!("k{i}"), json!(i))).collect::<serde_json::Map<_, _>>() }),
+            "metadata",
+        ),
+    ] {
+        let (status, answer) = app.json(Method::POST, "/v1/users/b/grants", Some(body)).await;
+        assert_eq!(
+            (status.as_u16(), answer["field"].clone()),
+            (400, json!(field)),
+            "{answer}"
+        );
+    }
+}
+
+/// A grant's ledger entry names the key that made it, as a commit's does.
+#[tokio::test]
+async fn a_grant_entry_names_its_key() {
+    let app = spawn_app().await;
+    grant(&app, "gk", json!({ "balance": "credits", "amount": 10 })).await;
+    let entries = app.usage_events_all("userId=gk").await;
+    let made = entries.iter().find(|e| e["kind"] == "grant").unwrap();
+    assert!(made["keyId"].as_str().is_some_and(|k| k.starts_with("key_")), "{made}");
 }
 
 /// "30 credits a month, then packs": the allowance burns before any grant, ends with the

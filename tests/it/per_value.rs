@@ -247,7 +247,10 @@ async fn ledger_entries_and_the_csv_export_name_the_value() {
     let values: Vec<&Value> = entries.iter().map(|e| &e["groups"][0]["value"]).collect();
     assert_eq!(values, [&json!("flux pro:1"), &json!("sdxl")], "{entries:?}");
     let csv = app.usage_events_csv("userId=fa").await;
-    assert!(csv.lines().nth(1).unwrap().ends_with(",flux pro:1,,,,,,,,true"), "{csv}");
+    assert!(
+        csv.lines().nth(1).unwrap().ends_with(",flux pro:1,,,,,,,,true"),
+        "{csv}"
+    );
 }
 
 /// An override may name one value: that value's counter takes it, the others the group's.

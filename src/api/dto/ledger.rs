@@ -71,7 +71,7 @@ pub struct UsageEventAnswer {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub credits: Vec<CreditMoveAnswer>,
     /// A step's run (a child run's close: its parent run), the action it was an attempt of
-    /// ("" for none) and its kind (`primary`, `retry`, `fallback`); null for other entries.
+    /// (null for none) and its kind (`primary`, `retry`, `fallback`); null for other entries.
     pub run_id: Option<String>,
     pub action_id: Option<String>,
     pub step_kind: Option<&'static str>,
@@ -129,7 +129,7 @@ impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
                 })
                 .collect(),
             run_id: e.step.as_ref().map(|s| s.run.clone()),
-            action_id: e.step.as_ref().map(|s| s.action.clone()),
+            action_id: e.step.as_ref().map(|s| s.action.clone()).filter(|a| !a.is_empty()),
             step_kind: e.step.as_ref().map(|s| s.kind.as_str()),
             denied_by: e.denied_by.clone(),
             held_since: e.hold.as_ref().map(|h| rfc3339(h.since_ms)),
