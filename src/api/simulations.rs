@@ -54,6 +54,13 @@ impl SimulationBody {
 
 /// `{"planId": ...}` alone names a stored plan; anything else is a plan document.
 fn candidate(value: Value) -> Result<Candidate, ApiError> {
+    // Anything but an object is no plan: named as the field itself, not as a part of it.
+    if !value.is_object() {
+        return Err(ApiError::invalid(
+            "candidate",
+            "must be a plan document or {\"planId\": …}",
+        ));
+    }
     if let Some(object) = value.as_object() {
         if object.len() == 1 {
             if let Some(id) = object.get("planId") {

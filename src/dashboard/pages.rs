@@ -107,25 +107,36 @@ pub async fn create_webhook(
         }
     }
     // The API reads no events as every event; two unchecked boxes mean none, which is no endpoint.
-    let flash = if events.is_empty() {
-        html! { div.flash.error { "Choose at least one event to send: threshold crossings, limits reached, low or depleted balances." } }
+    // A refused form answers 400 (409 at the limit), as every other form of the dashboard does.
+    let (status, flash) = if events.is_empty() {
+        (
+            StatusCode::BAD_REQUEST,
+            html! { div.flash.error { "Choose at least one event to send: threshold crossings, limits reached, low or depleted balances." } },
+        )
     } else {
         match state
             .gateway
             .create_webhook(&session.project, &url, events, String::new(), None, &session.actor())
             .await
         {
-            Ok(made) => {
-                html! { div.flash { "Endpoint " code { (made.id) } " added. Its signing secret, shown only now: " code { (made.record.secret) } } }
-            }
-            Err(GatewayError::Invalid { field, detail }) => html! { div.flash.error { (field) " " (detail) } },
-            Err(err @ GatewayError::WebhookLimit(_)) => html! { div.flash.error { (ApiError::from(err)) } },
+            Ok(made) => (
+                StatusCode::OK,
+                html! { div.flash { "Endpoint " code { (made.id) } " added. Its signing secret, shown only now: " code { (made.record.secret) } } },
+            ),
+            Err(GatewayError::Invalid { field, detail }) => (
+                StatusCode::BAD_REQUEST,
+                html! { div.flash.error { (field) " " (detail) } },
+            ),
+            Err(err @ GatewayError::WebhookLimit(_)) => (
+                StatusCode::CONFLICT,
+                html! { div.flash.error { (ApiError::from(err)) } },
+            ),
             Err(err) => return Err(err.into()),
         }
     };
     let body = webhooks_page(&state, &session, Some(flash)).await?;
     Ok(html_response(
-        StatusCode::OK,
+        status,
         page(&state, &session, "Webhooks", "Webhooks", None, body).await?,
     ))
 }

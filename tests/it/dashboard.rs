@@ -230,6 +230,17 @@ async fn block_and_adjustment_reasons_follow_the_api_rule_on_the_dashboard() {
         );
     }
     assert_eq!(subscription(&app, "u").await["status"], "active");
+    // A webhook form with no event chosen, or a malformed address, is refused as 400 too.
+    for url in ["https://hooks.example.com/in", "not a url"] {
+        let fields: &[(&str, &str)] = if url.starts_with("https") {
+            &[("url", url)]
+        } else {
+            &[("url", url), ("threshold", "on")]
+        };
+        let (status, location, page) = dashboard.post("/dashboard/webhooks", fields).await;
+        assert_eq!((status, location), (StatusCode::BAD_REQUEST, None), "{page}");
+        assert!(page.contains("flash error"), "{page}");
+    }
     let adjustments = app.json(Method::GET, "/v1/users/u/adjustments", None).await.1;
     assert_eq!(adjustments["data"], json!([]));
     assert_eq!(TestApp::counter(&app.usage("u").await, "renders")["used"], 3);

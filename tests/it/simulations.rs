@@ -189,6 +189,15 @@ async fn bounds_are_refused_with_the_bound_named() {
     let (status, answer) =
         post(json!({ "candidate": { "groups": "none" }, "cohort": { "planId": "plan_free" } })).await;
     assert_eq!(status.as_u16(), 400, "{answer}");
+    // A candidate that is no object at all is named as the field itself.
+    for candidate in [json!(null), json!("plan_free"), json!([])] {
+        let (status, answer) = post(json!({ "candidate": candidate, "cohort": { "planId": "plan_free" } })).await;
+        assert_eq!(
+            (status.as_u16(), answer["field"].as_str()),
+            (400, Some("candidate")),
+            "{answer}"
+        );
+    }
 
     let (status, answer) = app
         .json(
