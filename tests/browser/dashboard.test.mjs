@@ -458,7 +458,7 @@ test("credits: 100 promotional credits valid 30 days granted on the page, listed
     await f.locator("input[name=days]").fill("3651");
   });
   assert.match(await page.locator(".flash.error").textContent(), /days: must be a whole number of days from 1 to 3650/);
-  assert.deepEqual((await call("GET", "/v1/users/dana/grants")).grants, []);
+  assert.deepEqual((await call("GET", "/v1/users/dana/grants")).data, []);
 
   const before = Date.now();
   await form.locator("input[name=amount]").fill("100");
@@ -468,12 +468,12 @@ test("credits: 100 promotional credits valid 30 days granted on the page, listed
   await form.locator("button[type=submit]").click();
   await page.waitForSelector(".flash >> text=Credits granted.");
 
-  const [grant] = (await call("GET", "/v1/users/dana/grants")).grants;
+  const [grant] = (await call("GET", "/v1/users/dana/grants")).data;
   assert.equal(grant.amount, 100);
   assert.equal(grant.category, "promotional");
   assert.equal(grant.source, "support: sorry for the outage");
   assert.ok(Math.abs(Date.parse(grant.expiresAt) - before - 30 * 86400_000) < 60_000, grant.expiresAt);
-  const balance = (await call("GET", "/v1/users/dana/balances")).balances.find((b) => b.balance === "credits");
+  const balance = (await call("GET", "/v1/users/dana/balances")).data.find((b) => b.balance === "credits");
   assert.equal(balance.available, 100);
 
   // Listed in burn order with its amounts, and the counter shows the balance.
@@ -493,12 +493,12 @@ test("credits: 100 promotional credits valid 30 days granted on the page, listed
     const res = await page.request.post(`${env.baseUrl}/dashboard/users/dana/grant`, { form: fields, maxRedirects: 0 });
     assert.equal(res.status(), 303);
   }
-  assert.equal((await call("GET", "/v1/users/dana/grants")).grants.length, 2);
+  assert.equal((await call("GET", "/v1/users/dana/grants")).data.length, 2);
 
   await page.reload();
   await row.locator("button", { hasText: "Void" }).click();
   await page.waitForSelector(".flash >> text=Grant voided.");
-  const voided = (await call("GET", "/v1/users/dana/grants")).grants.find((g) => g.grantId === grant.grantId);
+  const voided = (await call("GET", "/v1/users/dana/grants")).data.find((g) => g.grantId === grant.grantId);
   assert.equal(voided.status, "voided");
   assert.equal(voided.voided, 100);
   assert.equal(await row.locator("button", { hasText: "Void" }).count(), 0, "a voided grant has no Void button");
@@ -520,7 +520,7 @@ test("approvals: a user denied by an approval group is admitted again once appro
   assert.deepEqual(denied.reasons, ["approval_pending"]);
   const id = denied.denials[0].approvalId;
   // The project's list follows the script that opened the request by a moment.
-  for (let i = 0; i < 100 && (await call("GET", "/v1/approvals?status=pending&userId=erin")).approvals.length < 1; i++) {
+  for (let i = 0; i < 100 && (await call("GET", "/v1/approvals?status=pending&userId=erin")).data.length < 1; i++) {
     await new Promise((r) => setTimeout(r, 50));
   }
 
