@@ -6,6 +6,8 @@ from its kind."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -97,6 +99,14 @@ def test_the_readmes_invoicing_recipe_reports_what_the_counters_counted(
                     "tokens": {"large": 750, "small": 301, "other": -50}}
     counters = qg.usage(user).counters
     assert {c.group_id: c.used for c in counters} == {group: sum(by_model.values()) for group, by_model in used.items()}
+
+
+def test_the_readmes_invoicing_recipe_passes_mypy_strict(tmp_path: Path) -> None:
+    source = tmp_path / "recipe.py"
+    source.write_text(recipe().replace("\nprint(", "\nqg = QuotaGateway()\nprint(", 1))
+    done = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), str(source)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_an_entry_without_changes_usage_is_read_from_its_kind() -> None:
