@@ -42,10 +42,40 @@ impl Gateway {
         after: Option<(i64, String)>,
         limit: usize,
     ) -> Result<ApprovalPage, GatewayError> {
-        Ok(self
+        let (mut page, next) = self
             .store
             .approvals(project, status, user.map(UserId::as_str), after, limit)
-            .await?)
+            .await?;
+        // A pending request whose period has ended is moot: closed as it is read, so the queue
+        // never keeps it (a request is only listed as pending while a decision can still help).
+        let now_ms = self.clock.now_ms();
+        for a in &mut page {
+            if a.status == ApprovalStatus::Pending && period_ended(a, now_ms) {
+                *a = self.close_ended(project, a.clone(), now_ms, None).await?;
+            }
+        }
+        if status == Some(ApprovalStatus::Pending) {
+            page.retain(|a| a.status == ApprovalStatus::Pending);
+        }
+        Ok((page, next))
+    }
+
+    /// Closes request `a`, whose period ended undecided, as declined: the project's copy moves
+    /// out of the pending queue. The subject's slot keeps the old period's state until it is
+    /// pruned with that period's counters, where nothing reads it.
+    async fn close_ended(
+        &self,
+        project: &str,
+        mut a: Approval,
+        now_ms: i64,
+        by: Option<&Actor>,
+    ) -> Result<Approval, GatewayError> {
+        a.status = ApprovalStatus::Declined;
+        a.decided_at_ms = Some(now_ms);
+        a.reason = Some("its period ended before a decision".into());
+        a.decided_by = by.map(|b| b.name().to_string());
+        self.store.index_approval(project, &a).await?;
+        Ok(self.store.approval(project, &a.id).await?.unwrap_or(a))
     }
 
     pub async fn approval(&self, project: &str, id: &str) -> Result<Option<Approval>, GatewayError> {
@@ -79,6 +109,11 @@ impl Gateway {
             detail: "names no user".into(),
         })?;
         let now_ms = self.clock.now_ms();
+        if period_ended(&request, now_ms) {
+            // Too late for any decision to help: closed, whatever the verdict asked.
+            let closed = self.close_ended(project, request, now_ms, Some(by)).await?;
+            return Ok(Deciding::Done(Box::new(closed)));
+        }
         let mut decided = request.clone();
         decided.decided_by = Some(by.name().to_string());
         let quota = match verdict {
@@ -193,4 +228,9 @@ impl Gateway {
         // A repeat of a request's event finds it decided: the copy answers.
         Ok(self.store.approval(project, &note.id).await?)
     }
+}
+
+/// Whether request `a`'s period has ended (a lifetime group's never does).
+fn period_ended(a: &Approval, now_ms: i64) -> bool {
+    a.period_end_ms.is_some_and(|end| end <= now_ms)
 }

@@ -397,3 +397,51 @@ async fn a_list_of_one_users_requests_pages_through_theirs_alone() {
         .unwrap()
         .is_empty());
 }
+
+/// A request whose period ended undecided is moot: approving it answers it closed (no
+/// `expiresAt` error for a field nobody sent), and the queue drops it once it is read.
+#[tokio::test]
+async fn a_request_whose_period_ended_is_closed_not_left_pending() {
+    let app = crate::support::spawn_app().await;
+    app.put_plan(plan()).await;
+    let approvals = quota_gateway::store::layout::Layout::new(&app.prefix).approvals("default")[0].clone();
+    // The copy of a user's request, its period moved into the past as time passing would.
+    let open_and_end = |user: &'static str| {
+        let app = app.clone_for_node();
+        let approvals = approvals.clone();
+        async move {
+            app.subscribe(user, "plan_gate", None).await;
+            admitted([&app, &app], user, 6).await;
+            let id = listed(&app, &format!("status=pending&userId={user}"), 1).await[0]["approvalId"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let raw: String = crate::support::redis::shared().query(&["HGET", &approvals, &id]);
+            let mut copy: Value = serde_json::from_str(&raw).unwrap();
+            copy["periodEndMs"] = json!(1_000);
+            let _: i64 = crate::support::redis::shared().query(&["HSET", &approvals, &id, &copy.to_string()]);
+            id
+        }
+    };
+    let approved = open_and_end("late").await;
+    let (status, answer) = app
+        .json(
+            Method::POST,
+            &format!("/v1/approvals/{approved}/approve"),
+            Some(json!({ "quota": 10 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (answer["status"].clone(), answer["reason"].clone()),
+        (json!("declined"), json!("its period ended before a decision")),
+        "{answer}"
+    );
+    let unread = open_and_end("later").await;
+    let (_, page) = app.json(Method::GET, "/v1/approvals?status=pending", None).await;
+    assert_eq!(page["data"], json!([]), "{page}");
+    let (_, read) = app.json(Method::GET, &format!("/v1/approvals/{unread}"), None).await;
+    assert_eq!(read["status"], "declined", "{read}");
+    // Neither raised the quota: the group still denies.
+    assert_eq!(app.reserve(launch("late")).await["allowed"], false);
+}
