@@ -68,7 +68,8 @@ end
 -- a step's, the fields of its run `run_key` (runs.lua's header).
 local function read_counters(holds, quick, run_key, action, child)
   local n = #holds
-  if n == 0 then
+  -- (A step whose event no group matches still reads its run: it is a step of it.)
+  if n == 0 and not run_key then
     return {}
   end
   local fields = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}

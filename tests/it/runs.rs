@@ -645,3 +645,29 @@ async fn a_run_with_nine_thousand_actions_closes_and_expires() {
     let left: Vec<String> = crate::support::redis::shared().query(&["HKEYS", &ctr]);
     assert!(!left.iter().any(|f| f.starts_with("r|")), "the runs' fields are gone");
 }
+
+/// A step whose event no group of the plan matches is admitted unmetered, as the same reserve
+/// without a run is, and counts as a step of its run (never "run_ended" while the run is open).
+#[tokio::test]
+async fn a_step_of_an_event_no_group_matches_is_admitted_and_counted_as_a_step() {
+    let app = spawn_app().await;
+    app.put_plan(plan()).await;
+    app.subscribe("un", "plan_agents", None).await;
+    let id = start_run(&app, "un", 10, json!({ "steps": 2 })).await;
+    let mut tool = step("un", &id, "tool.unlisted", 1);
+    tool["actionId"] = json!("lookup");
+    let answer = app.reserve(tool.clone()).await;
+    assert_eq!(answer["allowed"], true, "{answer}");
+    assert_eq!(answer["run"]["steps"], 1, "{answer}");
+    let (status, _) = app.commit(answer["reservationId"].as_str().unwrap(), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, tracked) = app
+        .json(Method::POST, "/v1/track", Some(step("un", &id, "tool.unlisted", 1)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tracked}");
+    // The run's limit of two steps holds for unmatched steps too.
+    let third = app.reserve(tool).await;
+    assert_eq!(third["reasons"], json!(["run_steps_exhausted"]), "{third}");
+    assert_eq!(close(&app, &id).await["state"], "closed");
+    assert_eq!(counter(&app, "un", "calls").await, (0.0, 0.0));
+}
