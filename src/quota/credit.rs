@@ -157,11 +157,17 @@ pub struct CategoryTotals {
     pub voided: Milli,
     /// What grants had left when they expired: breakage.
     pub expired: Milli,
-    /// What was burned times each grant's cost basis: recognised revenue, in milli-cents.
-    pub revenue_milli_cents: u128,
+    /// What was burned times each grant's cost basis: recognised revenue, in millionths of a
+    /// cent, the exact product of two milli-unit amounts, summed before any rounding.
+    pub revenue_micro_cents: u128,
 }
 
 impl CategoryTotals {
+    /// Recognised revenue in milli-cents: the exact sum, rounded once, half up.
+    pub fn revenue_milli_cents(&self) -> u128 {
+        (self.revenue_micro_cents + 500) / 1000
+    }
+
     /// Granted and neither burned, voided nor expired: deferred revenue for paid credits.
     pub fn outstanding(&self) -> Milli {
         Milli(
@@ -198,8 +204,7 @@ impl CreditSummary {
                 (Commit | LateCommit | Track | RunClose, _, None) => add(&mut self.debt_added),
                 (Commit | LateCommit | Track | RunClose | DebtSettled, Some(t), Some(_)) => {
                     add(&mut t.burned);
-                    t.revenue_milli_cents +=
-                        u128::from(m.amount.0) * u128::from(m.cost_basis.unwrap_or(Milli::ZERO).0) / 1000;
+                    t.revenue_micro_cents += u128::from(m.amount.0) * u128::from(m.cost_basis.unwrap_or(Milli::ZERO).0);
                     if entry.kind == DebtSettled {
                         add(&mut self.debt_settled);
                     }
@@ -245,5 +250,44 @@ mod tests {
         assert!(key(99, None, Paid, 0, "a") < key(100, None, Paid, 0, "a"));
         // An allowance burns before everything.
         assert!("!" < key(0, Some(0), Promotional, 0, "").as_str());
+    }
+
+    /// A hundred burns of 0.001 credit at 2.5 cents are a quarter of a cent, not a hundred
+    /// truncated thousandths: the revenue is summed exactly and rounded once.
+    #[test]
+    fn revenue_is_summed_exactly_and_rounded_once() {
+        use crate::quota::{UsageEvent, UsageKind, UserId};
+        let burn = UsageEvent {
+            credits: vec![super::super::ledger::CreditMove {
+                group_id: Some("credits".into()),
+                balance: "credits".into(),
+                grant_id: Some("g_1".into()),
+                amount: Milli(1),
+                category: Some(Category::Paid),
+                cost_basis: Some(Milli(2_500)),
+            }],
+            id: "commit:r_1".into(),
+            position: "1-0".into(),
+            kind: UsageKind::Commit,
+            time_ms: 1,
+            user: UserId::parse("u").unwrap(),
+            event: None,
+            metadata: None,
+            quantity: None,
+            groups: Vec::new(),
+            reason: None,
+            key_id: None,
+            member: None,
+            step: None,
+            denied_by: Vec::new(),
+            decided_ms: None,
+            hold: None,
+        };
+        let mut summary = CreditSummary::default();
+        for _ in 0..100 {
+            summary.add(&burn, None);
+        }
+        assert_eq!(summary.paid.revenue_milli_cents(), 250);
+        assert_eq!(summary.paid.burned, Milli(100));
     }
 }

@@ -158,7 +158,7 @@ impl From<&CategoryTotals> for CategoryAnswer {
             voided: t.voided,
             expired: t.expired,
             outstanding: t.outstanding(),
-            revenue_cents: Milli(u64::try_from(t.revenue_milli_cents).unwrap_or(u64::MAX)),
+            revenue_cents: Milli(u64::try_from(t.revenue_milli_cents()).unwrap_or(u64::MAX)),
         }
     }
 }
