@@ -13,13 +13,15 @@
 -- ARGV[10]    expires ms, "" for never
 -- ARGV[11]    the grant's record JSON, as the node encoded it
 -- ARGV[12]    the most live grants a balance may have
+-- ARGV[13]    how long the Idempotency-Key's answer is kept, ms (the ledger's retention, at
+--             least the other keys': a payment's webhook may come again days later)
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"limit"} when the balance has as many
 -- live grants as it may, else {"ok", grant id, its amounts a, r, h, c, e, v, debt it paid,
 -- then the alerts fired (as alerts.lua appends them)}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-shape(11, 12)
+shape(11, 13)
 
 -- 1. A repeat (a payment's webhook delivered twice) answers the first answer.
 local first = repeated()
@@ -52,4 +54,9 @@ for _, v in ipairs(C.amounts(grant)) do
   reply[#reply + 1] = v
 end
 reply[#reply + 1] = paid
-return remember(append_fired(reply), now)
+remember(append_fired(reply), now)
+if ARGV[2] ~= '' then
+  -- Pruned when its longer keep ends, not the retention window's.
+  redis.call('ZADD', KEYS[4], string.format('%d', now + ARGV[13]), 'i:' .. ARGV[2])
+end
+return reply

@@ -125,6 +125,8 @@ impl Store {
             expires_ms: input.expires_ms,
             record: &record,
             max_live: MAX_LIVE_GRANTS,
+            // As long as the ledger is kept, and never less than any other key's answer.
+            idempotency_keep_ms: self.retention_ms.max(self.ledger_retention_ms),
         };
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, idempotency, ledger);

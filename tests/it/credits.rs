@@ -851,3 +851,47 @@ async fn ten_concurrent_grants_with_one_key_grant_once() {
         "{b}"
     );
 }
+
+/// A payment's webhook delivered again after the retention window (a day by default; Stripe
+/// retries for three) still grants once: a grant's Idempotency-Key is kept as long as the
+/// ledger.
+#[tokio::test]
+async fn a_grant_key_repeated_after_the_retention_window_grants_once() {
+    let prefix = crate::support::unique_prefix();
+    let app = crate::support::spawn_app_with(&crate::support::redis::shared().target(), &prefix, None, |c| {
+        c.retention_seconds = 1
+    })
+    .await;
+    let pay = || {
+        app.client
+            .post(format!("{}/v1/users/late/grants", app.address))
+            .bearer_auth(&app.key)
+            .header("Idempotency-Key", "pi_3Nlate")
+            .json(&json!({ "balance": "credits", "amount": 100, "source": "purchase" }))
+            .send()
+    };
+    let first: Value = pay().await.unwrap().json().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // Writes past the retention window prune what it covers, but not the grant's key.
+    app.put_plan(credit_plan()).await;
+    app.subscribe("late", "plan_credits", None).await;
+    for _ in 0..3 {
+        let (status, answer) = app
+            .json(
+                Method::POST,
+                "/v1/track",
+                Some(json!({ "userId": "late", "event": "chat" })),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let again = pay().await.unwrap();
+    assert_eq!(again.status(), 201);
+    let again: Value = again.json().await.unwrap();
+    assert!(first["grantId"].is_string(), "{first}");
+    assert_eq!(again["grantId"], first["grantId"], "{again}");
+    let (_, listed) = app
+        .json(Method::GET, "/v1/users/late/grants?balance=credits", None)
+        .await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
+}

@@ -253,7 +253,7 @@ pub const SET_ENABLED: Contract = Contract {
 pub const GRANT: Contract = Contract {
     file: "grant.lua",
     keys: WRITING_KEYS + 1,
-    args: &[fixed(W + 8)],
+    args: &[fixed(W + 9)],
     reply: "ok, grant id, its amounts a, r, h, c, e, v, the debt it paid",
 };
 pub const VOID_GRANT: Contract = Contract {

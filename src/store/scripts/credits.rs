@@ -21,6 +21,9 @@ pub struct GrantArgs<'a> {
     /// The grant's record as the grants hash keeps it (`store::credits::GrantRecord`).
     pub record: &'a str,
     pub max_live: usize,
+    /// How long the Idempotency-Key's answer is kept, ms: a payment delivered again days later
+    /// must still grant once.
+    pub idempotency_keep_ms: i64,
 }
 
 /// A grant's amounts as the grant scripts answer them: a, r, h, c, e, v.
@@ -60,7 +63,8 @@ pub async fn grant(conn: &mut Conn, w: &Writing<'_>, args: &GrantArgs<'_>) -> Re
         .arg(args.effective_ms)
         .arg(args.expires_ms.map(|ms| ms.to_string()).unwrap_or_default())
         .arg(args.record)
-        .arg(args.max_live);
+        .arg(args.max_live)
+        .arg(args.idempotency_keep_ms);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "limit" => Ok(Reply::Done(Granted::Limit)),
