@@ -1,10 +1,12 @@
 """A LangChain chat model whose runs are paid from a user's token quota.
 
+    pip install 'quota-gateway[langchain]'
     QUOTA_GATEWAY_URL=http://127.0.0.1:8080 QUOTA_GATEWAY_KEY=qg_sk_… python examples/langchain_callback.py alice
 
 `EchoChatModel` stands in for a provider's chat model (ChatOpenAI, ChatAnthropic, ...): it
-answers with the prompt and reports token usage as they do. The handler reserves the prompt
-plus `max_tokens` when the run starts and commits the reported usage when it ends.
+answers with the prompt and reports token usage as they do. The handler holds the most the run
+may cost (the messages' bound plus `max_tokens`) when it starts and commits the reported usage
+when it ends.
 """
 
 from __future__ import annotations

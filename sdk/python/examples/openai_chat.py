@@ -1,10 +1,13 @@
 """Chat completions paid from a user's token quota, plain and streamed, sync and async.
 
+    pip install 'quota-gateway[openai]'
     QUOTA_GATEWAY_URL=http://127.0.0.1:8080 QUOTA_GATEWAY_KEY=qg_sk_… OPENAI_API_KEY=sk-… \
         python examples/openai_chat.py alice
 
 The user needs a plan with a `tokens` group matching the event `llm.tokens`. Each call holds
-`max_tokens`, then counts what the answer reports; a denial never reaches the provider.
+the most it may cost (its messages' bound plus `max_tokens`), then counts what the answer
+reports; a denial never reaches the provider. The streams read the chunks as code written for
+the plain client does: the usage chunk the wrapper asks for is never shown to them.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ def sync_calls(user: str) -> None:
         print("answer:", answer.choices[0].message.content, "tokens:", answer.usage.total_tokens)
         with chat.chat.completions.create(quota_user=user, model="gpt-4o-mini", messages=MESSAGES,
                                           max_tokens=200, stream=True) as stream:
-            text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+            text = "".join(c.choices[0].delta.content or "" for c in stream)
         print("streamed:", text, "tokens:", stream.used)
 
 
@@ -38,7 +41,7 @@ async def async_calls(user: str) -> None:
         stream = await chat.chat.completions.create(quota_user=user, model="gpt-4o-mini", messages=MESSAGES,
                                                     max_tokens=200, stream=True)
         async with stream:
-            text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+            text = "".join([c.choices[0].delta.content or "" async for c in stream])
         print("async streamed:", text, "tokens:", stream.used)
         usage = await qg.usage(user)
         print("tokens left:", usage.counters[0].remaining)

@@ -48,8 +48,10 @@ def test_the_openai_example_counts_what_each_answer_reports(
     user = subscribed(10_000, "tokens")
     done = run("openai_chat.py", example_env(env, OPENAI_BASE_URL=openai_standin.url, OPENAI_API_KEY="sk-test"), user)
     assert done.returncode == 0, done.stderr
-    assert "answer: Hello! tokens: 17" in done.stdout and "streamed: Hello! tokens: 17.0" in done.stdout
-    assert (used(env, user)["used"], used(env, user)["reserved"]) == (51, 0)
+    # "Say hello." is 9 tokens to the stand-in (3 for the text, 3 for the message, 3 for the reply),
+    # and "Hello!" 3.
+    assert "answer: Hello! tokens: 12" in done.stdout and "streamed: Hello! tokens: 12.0" in done.stdout
+    assert (used(env, user)["used"], used(env, user)["reserved"]) == (36, 0)
     streams = [r for r in openai_standin.requests if r.get("stream")]
     assert len(streams) == 2 and all(r["stream_options"] == {"include_usage": True} for r in streams)
 

@@ -10,11 +10,13 @@
 from __future__ import annotations
 
 from ._base import KEEP
+from ._settle import Settled
 from .aio import AsyncQuotaGateway
 from .client import QuotaGateway
-from .decision import Allowed, Check, Counter, Decision, Denial, Denied, RunProgress, SoonestExpiry
-from .errors import QuotaExceeded, QuotaGatewayError, RefundEventWarning
-from .params import ApprovalStatus, GrantCategory, Metadata, OverrideParams, RunLimitsParams, StepKind, When
+from .decision import Allowed, Check, Counter, Decision, Denial, Denied, Reason, RunProgress, SoonestExpiry
+from .errors import QuotaExceeded, QuotaGatewayError, QuotaUnavailable, RefundEventWarning
+from .params import (ApprovalStatus, FailMode, GrantCategory, Metadata, OverrideParams, RunLimitsParams, StepKind,
+                     When)
 from .reservation import AsyncReservationContext, ReservationContext, ReservationScope
 from .runs import (AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun, RunAnswer, RunContext,
                    RunHandle)
@@ -30,10 +32,11 @@ __all__ = [
     "KEEP", "Allowed", "Approval", "ApprovalPage", "ApprovalStatus", "AsyncQuotaGateway",
     "AsyncReservationContext", "AsyncRunAnswer", "AsyncRunContext", "AsyncRunHandle", "Balance",
     "CategoryTotals", "ChangeCount", "Check", "CreditSummary", "Counter", "Decision", "Denial", "Denied",
-    "DeniedRun", "Grant", "GrantCategory", "GrantMade", "GroupPeak", "Metadata", "OverrideParams", "Page", "Percentiles",
-    "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "RefundEventWarning",
-    "ReservationContext", "ReservationScope", "Run", "RunAnswer", "RunContext", "RunExtended",
+    "DeniedRun", "FailMode", "Grant", "GrantCategory", "GrantMade", "GroupPeak", "Metadata", "OverrideParams", "Page",
+    "Percentiles", "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "QuotaUnavailable", "Reason",
+    "RefundEventWarning", "ReservationContext", "ReservationScope", "Run", "RunAnswer", "RunContext", "RunExtended",
     "RunGroup", "RunHandle", "RunLimits", "RunLimitsParams", "RunProgress", "RunStart", "Simulation",
-    "SimulationFailure", "SimulationProgress", "SimulationReport", "SimulationTotals", "SoonestExpiry", "StepKind",
+    "Settled", "SimulationFailure", "SimulationProgress", "SimulationReport", "SimulationTotals", "SoonestExpiry",
+    "StepKind",
     "UsageEvent", "UsageEventPage", "UserRow", "UserScenario", "When", "sign_webhook", "verify_webhook", "__version__",
 ]

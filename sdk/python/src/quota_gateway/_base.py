@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from typing import Any, Optional, TypeVar
+import time
+from typing import Any, Optional, Set, TypeVar
 
 import httpx
 
-from ._core import Attempts, Config, Step
+from ._core import Attempts, Call, Config, Step
 from ._orphans import Orphans
+from .decision import Decision
+from .params import FailMode
+
+log = logging.getLogger("quota_gateway")
 
 T = TypeVar("T")
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -25,7 +31,7 @@ KEEP: Any = _Keep()
 
 
 def config(api_key: Optional[str], base_url: Optional[str], timeout: float,
-           attempt_timeout: Optional[float], max_retries: int, fail_mode: str,
+           attempt_timeout: Optional[float], max_retries: int, fail_mode: FailMode,
            user_token: Optional[str]) -> Config:
     key = api_key or os.environ.get("QUOTA_GATEWAY_KEY")
     if not key:
@@ -52,26 +58,62 @@ def outcome(attempts: Attempts[T], response: Optional[httpx.Response],
     return attempts.on_failure(sent, f"no answer from the gateway ({kind}: {error})", now)
 
 
+def left_over(commits: int) -> None:
+    """Says, at a client's close, that kept commits could not be sent: their usage is lost."""
+    if commits:
+        log.error("quota_gateway: the client closes with %d commit(s) the gateway never answered: "
+                  "their usage is not counted", commits)
+
+
+# The event names a client remembers having warned about, at most.
+MAX_WARNED_EVENTS = 1_000
+
+
 class Shared:
-    """State both clients keep: options, fail mode and the reserves left to release."""
+    """State both clients keep: options, fail mode, and the writes left to send again."""
 
     def __init__(self, api_key: Optional[str], base_url: Optional[str], timeout: float,
-                 attempt_timeout: Optional[float], max_retries: int, fail_mode: str,
+                 attempt_timeout: Optional[float], max_retries: int, fail_mode: FailMode,
                  user_token: Optional[str]) -> None:
         self._config = config(api_key, base_url, timeout, attempt_timeout, max_retries, fail_mode,
                               user_token)
-        self._fail_mode = fail_mode
+        self._fail_mode: FailMode = fail_mode
         self._orphans = Orphans()
+        self._warned_events: Set[str] = set()
 
     @property
     def base_url(self) -> str:
         return self._config.base_url
 
     @property
-    def fail_mode(self) -> str:
+    def fail_mode(self) -> FailMode:
         return self._fail_mode
 
     @property
     def pending_releases(self) -> int:
-        """Reserves that may have run without an answer, not yet released."""
-        return len(self._orphans)
+        """Reserves that may have run without an answer, and releases that got none, not yet
+        sent again."""
+        return self._orphans.count(commits=False)
+
+    @property
+    def pending_commits(self) -> int:
+        """Commits of the integrations (and of `reservation(...)`) that got no answer, kept to
+        be sent again once the gateway answers."""
+        return self._orphans.count(commits=True)
+
+    def _keep(self, call: Call[Any], attempts: Attempts[Any]) -> None:
+        """Remembers a write whose answer never came, to send it again later."""
+        if attempts.orphaned and call.idempotency_key and call.orphan_ttl:
+            self._orphans.add(call, call.orphan_ttl, time.monotonic())
+        elif attempts.kept and call.keep_ttl:
+            self._orphans.add(call, call.keep_ttl, time.monotonic(), kind="resend")
+
+    def _noticed(self, decision: Decision, event: str, run_id: Optional[str]) -> Decision:
+        """Warns, once per event name, of a reserve allowed without any counter: no group of
+        the user's plan matched the event, so nothing will be counted."""
+        if (decision.allowed and not decision.counters and not decision.unchecked and run_id is None
+                and event not in self._warned_events and len(self._warned_events) < MAX_WARNED_EVENTS):
+            self._warned_events.add(event)
+            log.warning("quota_gateway: a reserve of %r was allowed with no counter: no group of the user's plan "
+                        "matches that event, so it counts nothing (check the plan's matches)", event)
+        return decision

@@ -10,6 +10,7 @@ answer), so they are retried only when the request cannot have arrived.
 
 from __future__ import annotations
 
+import math
 import uuid
 import warnings
 from datetime import date, datetime, timezone
@@ -94,10 +95,12 @@ def check(data: Any, headers: Mapping[str, str]) -> Check:
 
 
 def failed_decision(fail_mode: str) -> Callable[[QuotaGatewayError], Decision]:
-    def fallback(_err: QuotaGatewayError) -> Decision:
+    def fallback(err: QuotaGatewayError) -> Decision:
         if fail_mode == "open":
             return Allowed("", None, [], ["backend_unavailable"], [], [], unchecked=True)
-        return Denied(["backend_unavailable"], [], [], [], unchecked=True)
+        # The gateway's (or a proxy's) Retry-After, when its last answer had one.
+        after = None if err.retry_after is None else int(math.ceil(err.retry_after))
+        return Denied(["backend_unavailable"], [], [], [], retry_after=after, unchecked=True)
     return fallback
 
 

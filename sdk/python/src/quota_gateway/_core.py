@@ -57,6 +57,9 @@ class Call(Generic[T]):
     local: Optional[Callable[[], T]] = None
     # A reserve: if it may have run but no answer came, it is released later by its key.
     orphan_ttl: Optional[float] = None
+    # A commit or release that settles a hold: if no answer came, it is sent again later, as
+    # it was, for this many seconds.
+    keep_ttl: Optional[float] = None
     # The media type asked for instead of JSON (a simulation's CSV): `parse` gets the text.
     accept: Optional[str] = None
     overrides: Dict[str, float] = field(default_factory=dict)
@@ -116,18 +119,21 @@ def problem(status: int, headers: Mapping[str, str], content: bytes) -> QuotaGat
     if not isinstance(body, dict) or not isinstance(body.get("code"), str):
         # A proxy's page (HTML, text, anything): the gateway did not answer.
         code = "backend_unavailable" if status in (502, 503, 504) else f"http_{status}"
-        return QuotaGatewayError(code, status, f"HTTP {status} without a problem+json body",
-                                 request_id=headers.get("x-request-id"))
-    field_name = body.get("field")
-    problems = body.get("problems")
-    return QuotaGatewayError(
-        body["code"],
-        status,
-        str(body.get("detail", "")),
-        field=field_name if isinstance(field_name, str) else None,
-        request_id=body.get("requestId") or headers.get("x-request-id"),
-        problems=problems if isinstance(problems, list) else None,
-    )
+        error = QuotaGatewayError(code, status, f"HTTP {status} without a problem+json body",
+                                  request_id=headers.get("x-request-id"))
+    else:
+        field_name = body.get("field")
+        problems = body.get("problems")
+        error = QuotaGatewayError(
+            body["code"],
+            status,
+            str(body.get("detail", "")),
+            field=field_name if isinstance(field_name, str) else None,
+            request_id=body.get("requestId") or headers.get("x-request-id"),
+            problems=problems if isinstance(problems, list) else None,
+        )
+    error.retry_after = retry_after(headers.get("retry-after"), time.time())
+    return error
 
 
 class Attempts(Generic[T]):
@@ -150,6 +156,18 @@ class Attempts(Generic[T]):
     def orphaned(self) -> bool:
         """A reserve that may have run, whose answer never came."""
         return self.call.orphan_ttl is not None and self.uncertain and not self.succeeded
+
+    @property
+    def kept(self) -> bool:
+        """A settling commit or release that got no answer: to be sent again."""
+        return self.call.keep_ttl is not None and not self.succeeded and (self.uncertain or self.last.unavailable)
+
+    def lost(self, in_flight: bool) -> None:
+        """The call was interrupted (a cancelled task, KeyboardInterrupt): an attempt on its way
+        may have arrived, and whatever answer came, the caller never gets it."""
+        if in_flight:
+            self.uncertain = True
+        self.succeeded = False
 
     def request(self, now: float) -> Union[Request, Done[T], Fail]:
         remaining = self.deadline - now

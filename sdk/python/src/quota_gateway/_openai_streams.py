@@ -1,89 +1,199 @@
-"""Streams of chat completion chunks that commit once they end, however they end."""
+"""Streams of the OpenAI wrapper: drop-ins for the provider's own that settle their hold once
+they end, however they end (`_spend.py`'s policy: the reported usage, else the hold).
+
+- Exhausted, or closed (`close()`, `with`): settled at once.
+- Broken (the connection dropped, an error event) or cancelled while waiting for the next item
+  (`asyncio.CancelledError`): settled at once; the error is raised on.
+- Abandoned (a `break` without `with`, an exception in the caller's loop, a task cancelled
+  elsewhere, or the stream simply dropped): settled when it is garbage collected, by a
+  finalizer that closes the provider's stream and hands the settlement to the client's queue of
+  writes to send, with a drain started at once.
+
+A chat stream asks for its usage (`stream_options.include_usage`); when the caller did not ask
+for it, the usage chunk (the last one, with no choices) is read and not shown, so code written
+for the plain client (`chunk.choices[0]`) never sees it.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import weakref
 from types import TracebackType
-from typing import Any, Awaitable, Callable, Dict, Optional, Tuple, Type
+from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, Tuple, Type
 
-TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
-Commit = Callable[[float, Dict[str, Any]], Any]
+from ._settle import Settled
+from ._spend import Spend
+
+log = logging.getLogger("quota_gateway")
+
+Api = Literal["chat", "responses"]
+# The token counts each API reports, put in the commit's metadata (a plan may measure by them).
+TOKEN_FIELDS: Dict[Api, Tuple[str, ...]] = {
+    "chat": ("prompt_tokens", "completion_tokens", "total_tokens"),
+    "responses": ("input_tokens", "output_tokens", "total_tokens"),
+}
+# The Responses API names a chat completion's counts otherwise.
+RESPONSES_NAMES = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens"}
+# The events of a Responses stream that carry the final usage.
+FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
-def usage_of(usage: Any, field: str) -> Optional[float]:
-    value = getattr(usage, field, None) if usage is not None else None
-    return float(value) if isinstance(value, (int, float)) else None
+class Usage:
+    """How an API reports usage: the field to commit (`usage_field`) and the counts to keep."""
 
+    def __init__(self, api: Api, field: str) -> None:
+        self.api = api
+        self.field = RESPONSES_NAMES.get(field, field) if api == "responses" else field
 
-def token_counts(usage: Any) -> Dict[str, Any]:
-    """The reported token counts, for the commit's metadata (a plan may measure by them)."""
-    counts = {k: getattr(usage, k, None) for k in TOKEN_FIELDS} if usage is not None else {}
-    return {k: v for k, v in counts.items() if isinstance(v, int)}
-
-
-class _Settle:
-    """What a stream has seen of its usage, and whether it has been committed."""
-
-    def __init__(self, reserved: float, field: str) -> None:
-        self.reserved = reserved
-        self.field = field
-        self.used: Optional[float] = None
-        self.counts: Dict[str, Any] = {}
-        self.done = False
-
-    def see(self, chunk: Any) -> None:
-        usage = getattr(chunk, "usage", None)
-        used = usage_of(usage, self.field)
-        if used is not None:
-            self.used = used
-            self.counts = token_counts(usage)
-
-    def amount(self) -> Optional[Tuple[float, Dict[str, Any]]]:
-        """What to commit, once: the reported usage, else all that was reserved."""
-        if self.done:
+    def of(self, usage: Any) -> Optional[Tuple[float, Dict[str, Any]]]:
+        """The amount to commit and the reported counts; None when there is no usage."""
+        if usage is None:
             return None
-        self.done = True
-        return (self.reserved if self.used is None else self.used), self.counts
+        value = getattr(usage, self.field, None)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return None
+        counts = {k: getattr(usage, k, None) for k in TOKEN_FIELDS[self.api]}
+        return float(value), {k: v for k, v in counts.items() if isinstance(v, int)}
 
 
-class QuotaStream:
-    """Iterates the provider's stream; commits when it is exhausted, breaks or is closed.
-    Use it as a context manager (or exhaust it) so a stream left early commits too."""
+class StreamState:
+    """What a stream has seen (no I/O): its usage, and which items the caller is shown."""
 
-    def __init__(self, stream: Any, commit: Commit, reserved: float, field: str) -> None:
-        self._stream = stream
-        self._iter = iter(stream)
-        self._commit = commit
-        self._settle = _Settle(reserved, field)
+    def __init__(self, spend: Spend, usage: Usage, hide_usage: bool) -> None:
+        self.spend = spend
+        self.usage = usage
+        self.hide_usage = hide_usage
+        self.used: Optional[float] = None
+
+    def see(self, item: Any) -> bool:
+        """Records the usage an item carries; answers whether the caller is shown it."""
+        if self.usage.api == "responses":
+            if getattr(item, "type", None) in FINAL_EVENTS:
+                self._report(getattr(getattr(item, "response", None), "usage", None))
+            return True
+        usage = getattr(item, "usage", None)
+        if usage is None:
+            return True
+        self._report(usage)
+        # The chunk the wrapper asked for: usage, no choices.
+        return not (self.hide_usage and not getattr(item, "choices", None))
+
+    def _report(self, usage: Any) -> None:
+        found = self.usage.of(usage)
+        if found is not None:
+            self.used = found[0]
+            self.spend.reported(*found)
+
+
+def _close_quietly(stream: Any) -> None:
+    try:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+    except Exception:  # noqa: BLE001 - closing is a courtesy to the connection; settling matters
+        pass
+
+
+def _dropped_sync(stream: Any, spend: Spend, later: Callable[[Spend], None]) -> None:
+    """The finalizer of a sync stream dropped before it was settled."""
+    if spend.done:
+        return
+    _close_quietly(stream)
+    later(spend)
+
+
+def _dropped_async(stream: Any, spend: Spend, later: Callable[[Spend], None],
+                   loop: asyncio.AbstractEventLoop) -> None:
+    """The finalizer of an async stream dropped before it was settled: its close is scheduled on
+    its loop (a finalizer cannot await)."""
+    if spend.done:
+        return
+    close = getattr(stream, "close", None)
+    if close is not None and not loop.is_closed():
+        def start() -> None:
+            task = asyncio.ensure_future(close())
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        try:
+            loop.call_soon_threadsafe(start)
+        except RuntimeError:
+            pass  # the loop closed meanwhile
+    later(spend)
+
+
+class _Base:
+    """What both streams show: the usage seen and how the hold was settled."""
+
+    _stream: Any
+    _state: StreamState
+    settled: Optional[Settled]
 
     @property
     def used(self) -> Optional[float]:
-        return self._settle.used
+        """The usage the provider reported (the committed field), once seen."""
+        return self._state.used
+
+    @property
+    def over_quota(self) -> List[str]:
+        """The groups the commit counted past their quota (the provider reported more than was
+        held); empty before the stream is settled."""
+        return self.settled.over_quota if self.settled is not None else []
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything else of the provider's stream (`response`, ...); never our own private
+        # names, which exist unless construction failed.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
+class QuotaStream(_Base):
+    """The provider's stream, iterated as it is; settles once it ends, however it ends.
+    `used`, `settled` and `over_quota` say how."""
+
+    def __init__(self, stream: Any, state: StreamState, settle: Callable[[Spend], Optional[Settled]],
+                 later: Callable[[Spend], None]) -> None:
+        self._stream = stream
+        self._iter = iter(stream)
+        self._state = state
+        self._settle = settle
+        self.settled = None
+        self._finalizer = weakref.finalize(self, _dropped_sync, stream, state.spend, later)
 
     def __iter__(self) -> QuotaStream:
         return self
 
     def __next__(self) -> Any:
-        try:
-            chunk = next(self._iter)
-        except BaseException:
-            # StopIteration (the end) or a broken stream: commit, then let it go on.
-            self._finish()
-            raise
-        self._settle.see(chunk)
-        return chunk
+        while True:
+            try:
+                item = next(self._iter)
+            except StopIteration:
+                self._end(None)
+                raise
+            except BaseException as err:  # a broken stream, KeyboardInterrupt
+                self._end(err)
+                raise
+            if self._state.see(item):
+                return item
 
-    def _finish(self) -> None:
-        settle = self._settle.amount()
-        if settle is not None:
-            self._commit(*settle)
+    def _end(self, error: Optional[BaseException]) -> None:
+        self._finalizer.detach()
+        spend = self._state.spend
+        if error is not None:
+            spend.failed(error)
+            _close_quietly(self._stream)
+        try:
+            self.settled = self._settle(spend) or self.settled
+        except Exception:  # noqa: BLE001 - never instead of the stream's own end
+            log.exception("quota_gateway: settling a stream failed")
 
     def close(self) -> None:
-        try:
-            close = getattr(self._stream, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._finish()
+        """Closes the provider's stream (the provider stops) and settles: the usage seen, else
+        the hold."""
+        if self._state.spend.done:
+            return
+        _close_quietly(self._stream)
+        self._end(None)
 
     def __enter__(self) -> QuotaStream:
         return self
@@ -93,48 +203,69 @@ class QuotaStream:
         self.close()
 
 
-class AsyncQuotaStream:
-    """The async `QuotaStream`: `async for`, `aclose()`, `async with`."""
+class AsyncQuotaStream(_Base):
+    """The async `QuotaStream`: `async for`, `close()` (or `aclose()`), `async with`."""
 
-    def __init__(self, stream: Any, commit: Callable[[float, Dict[str, Any]], Awaitable[Any]],
-                 reserved: float, field: str) -> None:
+    def __init__(self, stream: Any, state: StreamState, settle: Callable[[Spend], Awaitable[Optional[Settled]]],
+                 later: Callable[[Spend], None]) -> None:
         self._stream = stream
         self._iter = stream.__aiter__()
-        self._commit = commit
-        self._settle = _Settle(reserved, field)
-
-    @property
-    def used(self) -> Optional[float]:
-        return self._settle.used
+        self._state = state
+        self._settle = settle
+        self.settled = None
+        loop = asyncio.get_running_loop()
+        self._finalizer = weakref.finalize(self, _dropped_async, stream, state.spend, later, loop)
 
     def __aiter__(self) -> AsyncQuotaStream:
         return self
 
     async def __anext__(self) -> Any:
-        try:
-            chunk = await self._iter.__anext__()
-        except BaseException:
-            await self._finish()
-            raise
-        self._settle.see(chunk)
-        return chunk
+        while True:
+            try:
+                item = await self._iter.__anext__()
+            except StopAsyncIteration:
+                await self._end(None)
+                raise
+            except BaseException as err:  # a broken stream, a cancelled task
+                await self._end(err)
+                raise
+            if self._state.see(item):
+                return item
 
-    async def _finish(self) -> None:
-        settle = self._settle.amount()
-        if settle is not None:
-            await self._commit(*settle)
+    async def _end(self, error: Optional[BaseException]) -> None:
+        self._finalizer.detach()
+        spend = self._state.spend
+        if error is not None:
+            spend.failed(error)
+            await self._close_provider()
+        try:
+            self.settled = await self._settle(spend) or self.settled
+        except Exception:  # noqa: BLE001 - never instead of the stream's own end
+            log.exception("quota_gateway: settling a stream failed")
+
+    async def _close_provider(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is None:
+            return
+        try:
+            await close()
+        except Exception:  # noqa: BLE001 - closing is a courtesy to the connection; settling matters
+            pass
+
+    async def close(self) -> None:
+        """Closes the provider's stream (the provider stops) and settles: the usage seen, else
+        the hold."""
+        if self._state.spend.done:
+            return
+        await self._close_provider()
+        await self._end(None)
 
     async def aclose(self) -> None:
-        try:
-            close = getattr(self._stream, "close", None)
-            if close is not None:
-                await close()
-        finally:
-            await self._finish()
+        await self.close()
 
     async def __aenter__(self) -> AsyncQuotaStream:
         return self
 
     async def __aexit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
                         tb: Optional[TracebackType]) -> None:
-        await self.aclose()
+        await self.close()

@@ -69,7 +69,7 @@ def step_fields(run_id: Optional[str], action_id: Optional[str], kind: Optional[
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def unchecked_run(state: str = "unchecked") -> t.Run:
+def unchecked_run(state: t.RunState = "unchecked") -> t.Run:
     return t.Run("", "", "", state, "", "", None, None, t.RunLimits(), 0, 0, {}, [], [])
 
 

@@ -14,13 +14,13 @@ from . import _run_calls as r
 from . import _simulation_calls as s
 from . import _webhook_calls as w
 from . import types as t
-from ._base import KEEP, Shared, outcome
+from ._base import KEEP, Shared, left_over, outcome
 from ._core import Attempts, Call, Done, Fail, Request, Retry, Step
 from ._orphans import DRAIN_SECONDS, replay, undo
 from ._run_calls import RunLimitsArg
 from ._simulation_calls import Candidate, OnProgress
 from .errors import QuotaGatewayError
-from .params import ApprovalStatus, GrantCategory, Metadata, OverrideParams, StepKind, When
+from .params import ApprovalStatus, FailMode, GrantCategory, Metadata, OverrideParams, StepKind, When
 from .reservation import AsyncReservationContext
 from .runs import AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun
 from .simulations import Simulation
@@ -39,7 +39,7 @@ class AsyncQuotaGateway(Shared):
 
     def __init__(self, api_key: Optional[str] = None, *, base_url: Optional[str] = None,
                  timeout: float = 5.0, attempt_timeout: Optional[float] = None, max_retries: int = 3,
-                 fail_mode: str = "closed", user_token: Optional[str] = None,
+                 fail_mode: FailMode = "closed", user_token: Optional[str] = None,
                  http_client: Optional[httpx.AsyncClient] = None) -> None:
         super().__init__(api_key, base_url, timeout, attempt_timeout, max_retries, fail_mode, user_token)
         self._owns_http = http_client is None
@@ -47,7 +47,11 @@ class AsyncQuotaGateway(Shared):
         self._draining = False
 
     async def aclose(self) -> None:
-        """Closes the HTTP client if this client made it."""
+        """Sends the kept commits once more (they carry usage the provider was paid for), then
+        closes the HTTP client if this client made it."""
+        if self.pending_commits:
+            await self._release_orphans()
+            left_over(self.pending_commits)
         if self._owns_http:
             await self._http.aclose()
 
@@ -61,34 +65,43 @@ class AsyncQuotaGateway(Shared):
         if call.local is not None:
             return call.local()
         attempts = Attempts(self._config, call, time.monotonic())
+        in_flight = False
         step: Step[T]
-        while True:
-            request = attempts.request(time.monotonic())
-            if not isinstance(request, Request):
-                step = request
-                break
-            response, error = None, None
-            try:
-                # wait_for bounds the attempt as a whole, not only each read and write.
-                response = await asyncio.wait_for(
-                    self._http.request(request.method, request.url, headers=request.headers,
-                                       content=request.content, timeout=request.timeout),
-                    request.timeout + 0.05)
-            except (httpx.TransportError, asyncio.TimeoutError) as err:
-                error = err
-            step = outcome(attempts, response, error, time.monotonic())
-            if not isinstance(step, Retry):
-                break
-            await asyncio.sleep(step.delay)
-        if attempts.orphaned and call.idempotency_key and call.orphan_ttl:
-            self._orphans.add(call.idempotency_key, call.path, call.body, call.orphan_ttl, time.monotonic())
-        if attempts.succeeded and drain and len(self._orphans):
-            await self._release_orphans()
+        try:
+            while True:
+                request = attempts.request(time.monotonic())
+                if not isinstance(request, Request):
+                    step = request
+                    break
+                response, error = None, None
+                in_flight = True
+                try:
+                    # wait_for bounds the attempt as a whole, not only each read and write.
+                    response = await asyncio.wait_for(
+                        self._http.request(request.method, request.url, headers=request.headers,
+                                           content=request.content, timeout=request.timeout),
+                        request.timeout + 0.05)
+                except (httpx.TransportError, asyncio.TimeoutError) as err:
+                    error = err
+                in_flight = False
+                step = outcome(attempts, response, error, time.monotonic())
+                if not isinstance(step, Retry):
+                    break
+                await asyncio.sleep(step.delay)
+            if attempts.succeeded and drain and len(self._orphans):
+                await self._release_orphans()
+        except BaseException:
+            # A cancelled task: a reserve on its way is released later by its key.
+            attempts.lost(in_flight)
+            self._keep(call, attempts)
+            raise
+        self._keep(call, attempts)
         if isinstance(step, Done):
             return step.value
         raise step.error
 
     async def _release_orphans(self) -> None:
+        """Sends again, boundedly, what was kept (see `_orphans.py`); one drain at a time."""
         if self._draining:
             return
         self._draining = True
@@ -101,9 +114,9 @@ class AsyncQuotaGateway(Shared):
                     found = await self._run(replay(orphan), drain=False)
                     if found:
                         await self._run(undo(orphan, found), drain=False)
-                    self._orphans.settled(orphan.key)
+                    self._orphans.done(orphan)
                 except QuotaGatewayError as err:
-                    (self._orphans.failed if err.unavailable else self._orphans.settled)(orphan.key)
+                    self._orphans.done(orphan, err)
         finally:
             self._draining = False
 
@@ -118,8 +131,9 @@ class AsyncQuotaGateway(Shared):
         `start_run`): it draws from the run's budget, `action_id` names the action it is an
         attempt of, `kind` is "primary" (default), "retry" or "fallback"."""
         step = r.step_fields(run_id, action_id, kind)
-        return await self._run(c.reserve(self._fail_mode, user_id, event, quantity, metadata, ttl_seconds,
-                                         idempotency_key, step))
+        decision = await self._run(c.reserve(self._fail_mode, user_id, event, quantity, metadata, ttl_seconds,
+                                             idempotency_key, step))
+        return self._noticed(decision, event, run_id)
 
     async def can_use(self, user_id: str, event: str, quantity: float = 1,
                 metadata: Optional[Metadata] = None) -> t.Check:

@@ -10,6 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Literal, Optional, Union
 
+# Why a reserve was denied: a quota (`limit_reached`), a balance (`insufficient_balance`), an
+# approval waiting for a person, a per-value group full of values, a block, no plan, an event
+# no project accepts; a run's step for its run's limits; `backend_unavailable` when the gateway
+# gave no decision (the client's fail mode).
+Reason = Literal[
+    "limit_reached", "insufficient_balance", "approval_pending", "too_many_values", "user_blocked",
+    "no_subscription", "unmatched_event", "run_budget_exhausted", "run_steps_exhausted",
+    "action_attempts_exhausted", "fallback_budget_exhausted", "run_ended", "run_too_deep",
+    "backend_unavailable",
+]
+
 
 @dataclass(frozen=True)
 class SoonestExpiry:
@@ -82,7 +93,7 @@ class Denial:
 
     subject_id: str
     group_id: Optional[str]
-    reason: str = "limit_reached"
+    reason: Reason = "limit_reached"
     approval_id: Optional[str] = None
 
 
@@ -98,7 +109,7 @@ class Allowed:
     reservation_id: str
     expires_at: Optional[str]
     counters: List[Counter]
-    reasons: List[str]
+    reasons: List[Reason]
     denied_by: List[str]
     denials: List[Denial]
     rate_limit: Optional[str] = None
@@ -118,7 +129,7 @@ class Denied:
     refused it (`denied_by`, `denials`; an `approval_pending` denial names its request's
     `approval_id`). `run` says where the run stands when a step was denied."""
 
-    reasons: List[str]
+    reasons: List[Reason]
     denied_by: List[str]
     denials: List[Denial]
     counters: List[Counter]
@@ -140,7 +151,7 @@ class Check:
     """What `reserve` would answer now (from `can_use`); nothing is held."""
 
     allowed: bool
-    reasons: List[str]
+    reasons: List[Reason]
     denied_by: List[str]
     denials: List[Denial]
     counters: List[Counter]

@@ -1,7 +1,8 @@
-"""The two exceptions of the package, and its one warning.
+"""The exceptions of the package, and its one warning.
 
 Every failure of a call is a `QuotaGatewayError`; a denial is an answer, not an error, except
-in `reservation(...)`, which raises `QuotaExceeded` so a `with` block never runs unpaid.
+in `reservation(...)` and the integrations, which raise `QuotaExceeded` so no work runs unpaid,
+or `QuotaUnavailable` (a `QuotaExceeded`) when the gateway gave no decision at all.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, List, Optional
 
 if TYPE_CHECKING:
-    from .types import Counter, Denied
+    from .decision import Counter, Denied, Reason
 
 
 class QuotaGatewayError(Exception):
@@ -38,6 +39,8 @@ class QuotaGatewayError(Exception):
         self.field = field
         self.request_id = request_id
         self.problems: List[Any] = problems or []
+        # Seconds the answer's Retry-After asked to wait (a 429 or 503), when it had one.
+        self.retry_after: Optional[float] = None
 
     @property
     def unavailable(self) -> bool:
@@ -52,13 +55,38 @@ class QuotaGatewayError(Exception):
 class QuotaExceeded(Exception):
     """A reserve was denied (by a quota, a block, or a gateway that could not decide)."""
 
-    def __init__(self, decision: Denied) -> None:
-        super().__init__("quota exceeded: " + ", ".join(decision.reasons))
+    def __init__(self, decision: Denied, message: Optional[str] = None) -> None:
+        super().__init__(message or "quota exceeded: " + ", ".join(decision.reasons))
         self.decision = decision
-        self.reasons: List[str] = list(decision.reasons)
+        self.reasons: List[Reason] = list(decision.reasons)
         self.denied_by: List[str] = list(decision.denied_by)
         self.counters: List[Counter] = list(decision.counters)
         self.retry_after: Optional[int] = decision.retry_after
+
+
+# Seconds to wait before asking again when the gateway gave no decision and no Retry-After.
+UNAVAILABLE_RETRY_AFTER = 1
+
+
+class QuotaUnavailable(QuotaExceeded):
+    """The gateway gave no decision (unreachable, timing out, a proxy's error page) and
+    `fail_mode="closed"` denied: an outage, not the user's quota. Tell the user to try again
+    in `retry_after` seconds, not to upgrade. A `QuotaExceeded`, so code that catches that
+    still stops the unpaid work."""
+
+    def __init__(self, decision: Denied) -> None:
+        after = decision.retry_after if decision.retry_after is not None else UNAVAILABLE_RETRY_AFTER
+        super().__init__(decision, f"quota gateway unavailable: no decision was made, so fail_mode=\"closed\" "
+                                   f"denied; try again in {after} s")
+        self.retry_after = after
+
+
+def denial_error(decision: Denied) -> QuotaExceeded:
+    """The exception for a denial: `QuotaUnavailable` when the gateway gave no decision, else
+    `QuotaExceeded`."""
+    if "backend_unavailable" in decision.reasons:
+        return QuotaUnavailable(decision)
+    return QuotaExceeded(decision)
 
 
 class RefundEventWarning(UserWarning):

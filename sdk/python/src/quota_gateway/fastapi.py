@@ -7,9 +7,16 @@
         ...
 
 A denial answers 429 with `Retry-After` and the gateway's `RateLimit` and `RateLimit-Policy`
-headers; an admitted request gets the same headers on its response, and its hold is committed
-once the response is done (`hold.commit(actual)` sets the amount), or released when the route
-raises. Needs the `fastapi` extra.
+headers (503 with `Retry-After` when the gateway gave no decision: an outage, not the user's
+quota); an admitted request gets the same headers on its response, and its hold is settled once
+the response is done, by the policy of `reservation(...)`: committed (`hold.commit(actual)` sets
+the amount, and is committed even if the route raises after it), or released when the route
+raises before. A `hold.commit(...)` after that raises RuntimeError.
+
+Needs the `fastapi` extra, FastAPI 0.118 or later: from that version the code after a
+dependency's `yield` runs once the response has been sent, a streamed body included, so a
+`StreamingResponse` can still commit what it streamed (from 0.106 to 0.117 it ran before the
+body was streamed, settling the hold too early).
 """
 
 from __future__ import annotations
@@ -17,12 +24,29 @@ from __future__ import annotations
 import inspect
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Optional, Union
 
+import fastapi
 from fastapi import HTTPException, Request, Response
 
 from .aio import AsyncQuotaGateway
 from .decision import Allowed, Check, Denied
 from .params import Metadata
-from .reservation import ReservationScope, commit_shielded, release_shielded
+from .reservation import ReservationScope, settle_scope
+
+# The first FastAPI that runs a dependency's exit after a streamed body was sent.
+FASTAPI_AFTER_BODY = (0, 118)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts = []
+    for part in text.split(".")[:2]:
+        digits = "".join(ch for ch in part if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+if _version(fastapi.__version__) < FASTAPI_AFTER_BODY:
+    raise ImportError(f"quota_gateway.fastapi needs FastAPI 0.118 or later (found {fastapi.__version__}): "
+                      "before it a dependency's exit ran before a streamed body was sent")
 
 UserOf = Callable[[Request], Union[str, Awaitable[str]]]
 QuantityOf = Union[float, Callable[[Request], float]]
@@ -67,15 +91,18 @@ def quota_dependency(
         headers = rate_limit_headers(decision)
         if not decision.allowed:
             detail: Dict[str, Any] = {"reasons": decision.reasons, "deniedBy": decision.denied_by}
-            raise HTTPException(status_code=429, detail=detail, headers=headers)
+            status = 503 if "backend_unavailable" in decision.reasons else 429
+            raise HTTPException(status_code=status, detail=detail, headers=headers)
         response.headers.update(headers)
         scope = ReservationScope(decision, amount)
+        failed = False
         try:
             yield scope
         except BaseException:
-            # A cancelled request still gives its hold back.
-            await release_shielded(client, scope)
+            # A cancelled request is settled too (released, or committed once measured).
+            failed = True
             raise
-        await commit_shielded(client, scope)
+        finally:
+            await settle_scope(client, scope, failed)
 
     return hold_quota

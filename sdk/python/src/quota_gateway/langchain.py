@@ -3,30 +3,40 @@
     handler = QuotaCallbackHandler(qg, event="llm.tokens")
     model.invoke("Hi", config={"callbacks": [handler], "metadata": {"user_id": "alice"}})
 
-On start it reserves an estimate (the prompt's length in tokens, about four characters each,
-plus `max_tokens`) and a denial raises `QuotaExceeded` before the model is called; on end it
-commits the token usage the model reported (the estimate when it reported none); on error it
-releases. Needs the `langchain` extra.
+On start it holds an upper bound of what the run may cost (`_estimate.py`: the messages, tools
+and schemas counted by the model's tokenizer where one is installed and usable offline, else by
+UTF-8 bytes, plus the maximum output times `n`), and a denial raises `QuotaExceeded`
+(`QuotaUnavailable` when the gateway gave no decision) before the model is called. The hold
+settles by the one policy (`_spend.py`): the usage the model reported; else the hold when the
+model was called (a stream left early, a timeout after sending, a cancelled run); a release
+when it never was, or refused with an error status. A commit that gets no answer is kept and
+sent again (`_settle.py`), never raised into the run. Needs the `langchain` extra.
 """
 
 from __future__ import annotations
 
-import math
+import json
 import threading
+from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import BaseMessage, get_buffer_string
+from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 
+from ._estimate import IMAGE_TOKENS, messages_bound
+from ._settle import Settled, settle
+from ._spend import Spend
 from .client import QuotaGateway
-from .errors import QuotaExceeded, QuotaGatewayError
+from .errors import denial_error
 from .params import Metadata
 
 
-def reported_tokens(response: LLMResult, field: str = "total_tokens") -> Optional[int]:
+def reported_tokens(response: Optional[LLMResult], field: str = "total_tokens") -> Optional[int]:
     """Tokens the model reported: `llm_output["token_usage"]`, else the messages' usage."""
+    if response is None:
+        return None
     usage = (response.llm_output or {}).get("token_usage") or {}
     if isinstance(usage, Mapping) and isinstance(usage.get(field), int):
         return int(usage[field])
@@ -40,8 +50,31 @@ def reported_tokens(response: LLMResult, field: str = "total_tokens") -> Optiona
     return total if found else None
 
 
+def as_message(message: BaseMessage) -> Dict[str, Any]:
+    """A message as the provider is sent it: role, content, name, tool calls and their ids."""
+    found: Dict[str, Any] = {"role": message.type, "content": message.content}
+    if message.name:
+        found["name"] = message.name
+    calls = getattr(message, "tool_calls", None)
+    if calls:
+        found["tool_calls"] = [json.dumps(call, default=str) for call in calls]
+    for key in ("tool_call_id",):
+        if getattr(message, key, None):
+            found[key] = getattr(message, key)
+    if message.additional_kwargs.get("function_call"):
+        found["function_call"] = message.additional_kwargs["function_call"]
+    return found
+
+
+@dataclass
+class _Held:
+    reservation_id: str
+    spend: Spend
+
+
 class QuotaCallbackHandler(BaseCallbackHandler):
-    """Reserves on LLM start, commits the reported usage on end, releases on error."""
+    """Holds on LLM start; settles on end or error by the one spend policy. `settled` keeps how
+    each run's hold ended (by run id, the last 1,000)."""
 
     # A denial must stop the run, not be logged and ignored.
     raise_error = True
@@ -49,71 +82,97 @@ class QuotaCallbackHandler(BaseCallbackHandler):
     def __init__(self, client: QuotaGateway, event: str = "llm.tokens", *,
                  user_id: Optional[str] = None, user_key: str = "user_id",
                  metadata: Optional[Metadata] = None, default_max_tokens: int = 1024,
-                 chars_per_token: float = 4.0, usage_field: str = "total_tokens") -> None:
+                 usage_field: str = "total_tokens", image_tokens: int = IMAGE_TOKENS) -> None:
         self.client = client
         self.event = event
         self.user_id = user_id
         self.user_key = user_key
         self.metadata = dict(metadata or {})
         self.default_max_tokens = default_max_tokens
-        self.chars_per_token = chars_per_token
         self.usage_field = usage_field
-        self._held: Dict[UUID, tuple[str, int]] = {}
+        self.image_tokens = image_tokens
+        self.settled: Dict[UUID, Settled] = {}
+        self._held: Dict[UUID, _Held] = {}
         self._lock = threading.Lock()
 
-    def estimate(self, texts: List[str], invocation: Mapping[str, Any],
+    def estimate(self, messages: List[Any], invocation: Mapping[str, Any],
                  run_metadata: Mapping[str, Any]) -> int:
-        prompt = sum(math.ceil(len(text) / self.chars_per_token) for text in texts)
-        limit = (invocation.get("max_tokens") or invocation.get("max_completion_tokens")
-                 or run_metadata.get("ls_max_tokens") or self.default_max_tokens)
-        return prompt + int(limit)
+        """The most a run may cost: its messages (dicts, or strings for a plain LLM's prompts),
+        the tools and schemas of its invocation, and its maximum output times `n`."""
+        model = str(invocation.get("model") or invocation.get("model_name") or run_metadata.get("ls_model_name") or "")
+        request = dict(invocation)
+        if not any(isinstance(request.get(k), int) for k in ("max_tokens", "max_completion_tokens")):
+            limit = run_metadata.get("ls_max_tokens")
+            if isinstance(limit, int):
+                request["max_tokens"] = limit
+        return messages_bound(model, messages, request, self.default_max_tokens, self.image_tokens)
 
-    def _reserve(self, texts: List[str], run_id: UUID, metadata: Optional[Dict[str, Any]],
+    def _reserve(self, messages: List[Any], run_id: UUID, metadata: Optional[Dict[str, Any]],
                  kwargs: Mapping[str, Any]) -> None:
         run_metadata = metadata or {}
         user = self.user_id or run_metadata.get(self.user_key)
         if not user:
             raise ValueError(f"no user: pass user_id= or the run's metadata {self.user_key!r}")
-        amount = self.estimate(texts, kwargs.get("invocation_params") or {}, run_metadata)
+        amount = self.estimate(messages, kwargs.get("invocation_params") or {}, run_metadata)
         meta = dict(self.metadata)
         model = run_metadata.get("ls_model_name")
         if model and "model" not in meta:
             meta["model"] = model
         decision = self.client.reserve(str(user), self.event, amount, meta or None)
         if not decision.allowed:
-            raise QuotaExceeded(decision)
+            raise denial_error(decision)
         with self._lock:
-            self._held[run_id] = (decision.reservation_id, amount)
+            self._held[run_id] = _Held(decision.reservation_id, Spend(amount))
 
     def on_llm_start(self, serialized: Dict[str, Any], prompts: List[str], *, run_id: UUID,
                      parent_run_id: Optional[UUID] = None, tags: Optional[List[str]] = None,
                      metadata: Optional[Dict[str, Any]] = None, **kwargs: Any) -> None:
-        self._reserve(prompts, run_id, metadata, kwargs)
+        self._reserve(list(prompts), run_id, metadata, kwargs)
 
     def on_chat_model_start(self, serialized: Dict[str, Any], messages: List[List[BaseMessage]],
                             *, run_id: UUID, parent_run_id: Optional[UUID] = None,
                             tags: Optional[List[str]] = None,
                             metadata: Optional[Dict[str, Any]] = None, **kwargs: Any) -> None:
-        self._reserve([get_buffer_string(m) for m in messages], run_id, metadata, kwargs)
+        self._reserve([as_message(m) for batch in messages for m in batch], run_id, metadata, kwargs)
 
-    def _take(self, run_id: UUID) -> Optional[tuple[str, int]]:
+    def on_llm_new_token(self, token: Any, *, chunk: Any = None, run_id: UUID,
+                         parent_run_id: Optional[UUID] = None, tags: Optional[List[str]] = None,
+                         **kwargs: Any) -> None:
+        # A token streamed: the model was called, whatever ends the run.
         with self._lock:
-            return self._held.pop(run_id, None)
+            held = self._held.get(run_id)
+        if held is not None:
+            held.spend.answered()
+
+    def _settle(self, run_id: UUID, response: Optional[LLMResult], error: Optional[BaseException]) -> None:
+        with self._lock:
+            held = self._held.pop(run_id, None)
+        if held is None:
+            return
+        spend = held.spend
+        if error is None:
+            spend.answered()
+        else:
+            spend.failed(error)
+        used = reported_tokens(response, self.usage_field)
+        if used is not None:
+            spend.reported(used)
+        settled = settle(self.client, held.reservation_id, spend)
+        if settled is not None:
+            with self._lock:
+                self.settled[run_id] = settled
+                while len(self.settled) > 1_000:
+                    del self.settled[next(iter(self.settled))]
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID,
                    parent_run_id: Optional[UUID] = None, tags: Optional[List[str]] = None,
                    **kwargs: Any) -> None:
-        held = self._take(run_id)
-        if held is not None:
-            used = reported_tokens(response, self.usage_field)
-            self.client.commit(held[0], held[1] if used is None else used)
+        self._settle(run_id, response, None)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID,
                      parent_run_id: Optional[UUID] = None, tags: Optional[List[str]] = None,
                      **kwargs: Any) -> None:
-        held = self._take(run_id)
-        if held is not None:
-            try:
-                self.client.release(held[0])
-            except QuotaGatewayError:
-                pass  # the hold expires by itself; the model's error is the one to see
+        # `response` holds what was streamed before the error (a stream left early), usage
+        # included when the model sent it.
+        partial = kwargs.get("response")
+        self._settle(run_id, partial if isinstance(partial, LLMResult) else None, error)

@@ -1,113 +1,183 @@
-"""OpenAI: chat completions that hold tokens first and count what the answer reports.
+"""OpenAI: chat completions and responses that hold the whole call first, and count what the
+answer reports.
 
     guarded = QuotaOpenAI(openai.OpenAI(), qg, event="llm.tokens")
     answer = guarded.chat.completions.create(quota_user="alice", model="gpt-4o-mini",
-                                             messages=[...], max_tokens=300)
+                                             messages=[...], max_completion_tokens=300)
+    answer = guarded.responses.create(quota_user="alice", model="gpt-4o-mini", input="Hi")
 
-Each call reserves `max_tokens` (or `quota_estimate=`) under the event, with the model in the
-metadata; a denial raises `QuotaExceeded` before the provider is called, a failed call
-releases, a completed one commits `usage.total_tokens` (`usage_field=` to choose another),
-with the reported token counts added to the commit's metadata (for plans that measure by them).
-A stream is asked for its usage (`stream_options={"include_usage": True}`) and commits it when
-it ends; a stream that ends or breaks without usage commits the reserved amount, never zero,
-since the provider may have spent it. Needs the `openai` extra.
+Each call holds an upper bound of what it may cost (`_estimate.py`): its input (counted by the
+model's tokenizer where one is installed and usable offline, else by UTF-8 bytes, with a
+documented overhead per message, per request and per tool) plus its maximum output times `n`
+(`default_max_tokens` when the request sets none), or `quota_estimate=`. A denial raises
+`QuotaExceeded` (`QuotaUnavailable` when the gateway gave no decision) before the provider is
+called. The hold then settles by the one policy (`_spend.py`): the reported usage
+(`usage.total_tokens`, or `usage_field=`) is committed with the reported counts in the
+commit's metadata; a call that never reached the provider, or that it refused with an error
+status, is released; one whose usage is unknown (a timeout after sending, a broken stream, a
+cancelled call) commits the hold. A commit that gets no answer never loses the answer: it is
+kept and sent again (`_settle.py`). `settlement(answer)` tells how an answer was settled.
+
+A stream answers a `QuotaStream` (`AsyncQuotaStream`), a drop-in for the provider's that
+settles however it ends (`_openai_streams.py`). Needs the `openai` extra.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional
 
 from openai import AsyncOpenAI, OpenAI
 
+from ._estimate import IMAGE_TOKENS, chat_bound, responses_bound
+from ._openai_streams import Api, AsyncQuotaStream, QuotaStream, StreamState, Usage
+from ._settle import Settled, settle, settle_async, settle_later
+from ._spend import Spend
 from .aio import AsyncQuotaGateway
 from .client import QuotaGateway
-from .errors import QuotaExceeded, QuotaGatewayError
+from .errors import denial_error
 from .params import Metadata
-from ._openai_streams import AsyncQuotaStream, QuotaStream, token_counts, usage_of
 
-__all__ = ["AsyncQuotaOpenAI", "AsyncQuotaStream", "QuotaOpenAI", "QuotaStream"]
+__all__ = ["AsyncQuotaOpenAI", "AsyncQuotaStream", "QuotaOpenAI", "QuotaStream", "Settled", "settlement"]
+
+# Where an answer keeps its settlement: an attribute the provider's types do not serialize.
+SETTLEMENT_ATTRIBUTE = "quota_settlement"
+
+
+def settlement(answer: Any) -> Optional[Settled]:
+    """How the hold of a wrapped call's answer was settled: what was committed (`quantity`),
+    `over_quota`, and `pending` when the gateway gave no answer (sent again later); a stream's
+    is its `settled`."""
+    found = getattr(answer, SETTLEMENT_ATTRIBUTE, None)
+    if found is None and isinstance(answer, (QuotaStream, AsyncQuotaStream)):
+        found = answer.settled
+    return found if isinstance(found, Settled) else None
+
+
+def _attach(answer: Any, settled: Optional[Settled]) -> None:
+    try:
+        object.__setattr__(answer, SETTLEMENT_ATTRIBUTE, settled)
+    except (AttributeError, TypeError):
+        pass  # an answer that takes no attribute: `settlement` answers None for it
+
+
+@dataclass
+class _Plan:
+    user: str
+    event: str
+    held: float
+    metadata: Dict[str, Any]
+    request: Dict[str, Any]
+    stream: bool
+    hide_usage: bool
 
 
 class _Options:
-    def __init__(self, event: str, metadata: Optional[Metadata], usage_field: str,
-                 default_max_tokens: int) -> None:
+    def __init__(self, event: str, metadata: Optional[Metadata], usage_field: str, default_max_tokens: int,
+                 image_tokens: int) -> None:
         self.event = event
         self.metadata = dict(metadata or {})
         self.usage_field = usage_field
         self.default_max_tokens = default_max_tokens
+        self.image_tokens = image_tokens
 
-    def plan(self, kwargs: Dict[str, Any]) -> Tuple[str, str, float, Dict[str, Any], Dict[str, Any]]:
-        """Splits our arguments from the provider's: (user, event, amount, metadata, rest)."""
-        user = kwargs.pop("quota_user", None)
+    def plan(self, kwargs: Dict[str, Any], api: Api) -> _Plan:
+        """Splits our arguments from the provider's, and bounds what the call may cost."""
+        request = dict(kwargs)
+        user = request.pop("quota_user", None)
         if not user:
             raise ValueError("quota_user= names the user whose quota pays for the call")
-        event = kwargs.pop("quota_event", None) or self.event
-        estimate = kwargs.pop("quota_estimate", None)
-        meta = {"model": kwargs.get("model"), **self.metadata, **(kwargs.pop("quota_metadata", None) or {})}
-        amount = (estimate or kwargs.get("max_completion_tokens") or kwargs.get("max_tokens")
-                  or self.default_max_tokens)
-        if kwargs.get("stream"):
-            kwargs["stream_options"] = {**(kwargs.get("stream_options") or {}), "include_usage": True}
-        return str(user), event, float(amount), {k: v for k, v in meta.items() if v is not None}, kwargs
+        event = request.pop("quota_event", None) or self.event
+        estimate = request.pop("quota_estimate", None)
+        meta = {"model": request.get("model"), **self.metadata, **(request.pop("quota_metadata", None) or {})}
+        for key in ("messages", "input", "tools", "functions"):
+            # An iterator would be spent by the estimate before the provider reads it.
+            value = request.get(key)
+            if value is not None and not isinstance(value, (str, list, tuple, dict)) and hasattr(value, "__iter__"):
+                request[key] = list(value)
+        bound = chat_bound if api == "chat" else responses_bound
+        held = float(estimate) if estimate is not None else float(
+            bound(request, self.default_max_tokens, self.image_tokens))
+        stream = bool(request.get("stream"))
+        hide_usage = False
+        if stream and api == "chat":
+            options = dict(request.get("stream_options") or {})
+            hide_usage = not options.get("include_usage")
+            request["stream_options"] = {**options, "include_usage": True}
+        return _Plan(str(user), event, held, {k: v for k, v in meta.items() if v is not None}, request,
+                     stream, hide_usage)
 
 
-class _Completions:
-    def __init__(self, client: OpenAI, quota: QuotaGateway, options: _Options) -> None:
-        self._client, self._quota, self._options = client, quota, options
+def _answered(spend: Spend, answer: Any, usage: Usage) -> None:
+    spend.answered()
+    found = usage.of(getattr(answer, "usage", None))
+    if found is not None:
+        spend.reported(*found)
+
+
+class _Create:
+    """One API's `create`, paid from a user's quota (the blocking client)."""
+
+    def __init__(self, create: Callable[..., Any], quota: QuotaGateway, options: _Options, api: Api) -> None:
+        self._create, self._quota, self._options, self._api = create, quota, options, api
 
     def create(self, **kwargs: Any) -> Any:
-        """`chat.completions.create` with `quota_user=` (required), `quota_estimate=`,
+        """The provider's `create` with `quota_user=` (required), `quota_estimate=`,
         `quota_event=` and `quota_metadata=`; answers what the provider answers (a stream
         wrapped in `QuotaStream`)."""
-        user, event, amount, meta, rest = self._options.plan(dict(kwargs))
-        decision = self._quota.reserve(user, event, amount, meta)
+        plan = self._options.plan(kwargs, self._api)
+        decision = self._quota.reserve(plan.user, plan.event, plan.held, plan.metadata)
         if not decision.allowed:
-            raise QuotaExceeded(decision)
+            raise denial_error(decision)
         rid = decision.reservation_id
+        spend = Spend(plan.held, plan.metadata)
         try:
-            answer = self._client.chat.completions.create(**rest)
-        except BaseException:
-            try:
-                self._quota.release(rid)
-            except QuotaGatewayError:
-                pass  # the hold expires by itself; the provider's error is the one to see
+            answer = self._create(**plan.request)
+        except BaseException as err:
+            spend.failed(err)
+            settle(self._quota, rid, spend)
             raise
-        field = self._options.usage_field
-        if rest.get("stream"):
-            return QuotaStream(answer, lambda used, counts: self._quota.commit(rid, used, {**meta, **counts}),
-                               amount, field)
-        usage = getattr(answer, "usage", None)
-        used = usage_of(usage, field)
-        self._quota.commit(rid, amount if used is None else used, {**meta, **token_counts(usage)})
+        usage = Usage(self._api, self._options.usage_field)
+        if plan.stream:
+            spend.answered()
+            quota = self._quota
+            return QuotaStream(answer, StreamState(spend, usage, plan.hide_usage),
+                               lambda s: settle(quota, rid, s), lambda s: settle_later(quota, rid, s))
+        _answered(spend, answer, usage)
+        _attach(answer, settle(self._quota, rid, spend))
         return answer
 
 
-class _AsyncCompletions:
-    def __init__(self, client: AsyncOpenAI, quota: AsyncQuotaGateway, options: _Options) -> None:
-        self._client, self._quota, self._options = client, quota, options
+class _AsyncCreate:
+    """One API's `create`, paid from a user's quota (the asyncio client)."""
+
+    def __init__(self, create: Callable[..., Any], quota: AsyncQuotaGateway, options: _Options, api: Api) -> None:
+        self._create, self._quota, self._options, self._api = create, quota, options, api
 
     async def create(self, **kwargs: Any) -> Any:
         """As `QuotaOpenAI`'s, awaited; a stream is wrapped in `AsyncQuotaStream`."""
-        user, event, amount, meta, rest = self._options.plan(dict(kwargs))
-        decision = await self._quota.reserve(user, event, amount, meta)
+        plan = self._options.plan(kwargs, self._api)
+        decision = await self._quota.reserve(plan.user, plan.event, plan.held, plan.metadata)
         if not decision.allowed:
-            raise QuotaExceeded(decision)
+            raise denial_error(decision)
         rid = decision.reservation_id
+        spend = Spend(plan.held, plan.metadata)
         try:
-            answer = await self._client.chat.completions.create(**rest)
-        except BaseException:
-            try:
-                await self._quota.release(rid)
-            except QuotaGatewayError:
-                pass
+            answer = await self._create(**plan.request)
+        except BaseException as err:  # a cancelled task too: settled, shielded
+            spend.failed(err)
+            await settle_async(self._quota, rid, spend)
             raise
-        field = self._options.usage_field
-        if rest.get("stream"):
-            return AsyncQuotaStream(answer, lambda used, counts: self._quota.commit(rid, used, {**meta, **counts}),
-                                    amount, field)
-        usage = getattr(answer, "usage", None)
-        used = usage_of(usage, field)
-        await self._quota.commit(rid, amount if used is None else used, {**meta, **token_counts(usage)})
+        usage = Usage(self._api, self._options.usage_field)
+        if plan.stream:
+            spend.answered()
+            quota, loop = self._quota, asyncio.get_running_loop()
+            return AsyncQuotaStream(answer, StreamState(spend, usage, plan.hide_usage),
+                                    lambda s: settle_async(quota, rid, s),
+                                    lambda s: settle_later(quota, rid, s, loop))
+        _answered(spend, answer, usage)
+        _attach(answer, await settle_async(self._quota, rid, spend))
         return answer
 
 
@@ -117,22 +187,26 @@ class _Chat:
 
 
 class QuotaOpenAI:
-    """`openai.OpenAI` whose `chat.completions.create` is paid from a user's quota."""
+    """`openai.OpenAI` whose `chat.completions.create` and `responses.create` are paid from a
+    user's quota. `client` is the wrapped client, for everything else (unpaid)."""
 
     def __init__(self, client: OpenAI, quota: QuotaGateway, *, event: str = "llm.tokens",
                  metadata: Optional[Metadata] = None, usage_field: str = "total_tokens",
-                 default_max_tokens: int = 1024) -> None:
+                 default_max_tokens: int = 1024, image_tokens: int = IMAGE_TOKENS) -> None:
         self.client = client
-        self.chat = _Chat(_Completions(client, quota, _Options(event, metadata, usage_field,
-                                                               default_max_tokens)))
+        options = _Options(event, metadata, usage_field, default_max_tokens, image_tokens)
+        self.chat = _Chat(_Create(client.chat.completions.create, quota, options, "chat"))
+        self.responses = _Create(client.responses.create, quota, options, "responses")
 
 
 class AsyncQuotaOpenAI:
-    """`openai.AsyncOpenAI` whose `chat.completions.create` is paid from a user's quota."""
+    """`openai.AsyncOpenAI` whose `chat.completions.create` and `responses.create` are paid
+    from a user's quota. `client` is the wrapped client, for everything else (unpaid)."""
 
     def __init__(self, client: AsyncOpenAI, quota: AsyncQuotaGateway, *, event: str = "llm.tokens",
                  metadata: Optional[Metadata] = None, usage_field: str = "total_tokens",
-                 default_max_tokens: int = 1024) -> None:
+                 default_max_tokens: int = 1024, image_tokens: int = IMAGE_TOKENS) -> None:
         self.client = client
-        self.chat = _Chat(_AsyncCompletions(client, quota, _Options(event, metadata, usage_field,
-                                                                    default_max_tokens)))
+        options = _Options(event, metadata, usage_field, default_max_tokens, image_tokens)
+        self.chat = _Chat(_AsyncCreate(client.chat.completions.create, quota, options, "chat"))
+        self.responses = _AsyncCreate(client.responses.create, quota, options, "responses")

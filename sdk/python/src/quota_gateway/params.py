@@ -14,6 +14,9 @@ When = Union[str, datetime]
 GrantCategory = Literal["paid", "promotional"]
 # Where an approval request stands: waiting for a person, or decided either way.
 ApprovalStatus = Literal["pending", "approved", "declined"]
+# What `reserve`, `can_use` and `start_run` answer when the gateway gives no decision: a denial
+# (reason "backend_unavailable"), or an unchecked admission.
+FailMode = Literal["closed", "open"]
 
 
 class _OverrideQuota(TypedDict):

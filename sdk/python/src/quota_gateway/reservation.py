@@ -1,15 +1,24 @@
-"""A reservation as a context manager: reserve on entry, commit on a normal exit, release on
-any exception (`KeyboardInterrupt` and `asyncio.CancelledError` included), so no path through
-the block leaves quota held until it expires."""
+"""A reservation as a context manager: reserve on entry, settle when the block ends, by the
+one spend policy (`_spend.py`) every integration uses:
+
+- the block ends: commit the amount it gave (`r.commit(n)`), else the reserved one;
+- the block raises (`KeyboardInterrupt` and `asyncio.CancelledError` included) after
+  `r.commit(n)`: the work was done and measured, so commit `n`;
+- the block raises before: release.
+
+No path through the block leaves quota held until it expires. A commit that gets no answer is
+kept and sent again (`_settle.py`), so the block's result is never lost to it.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Dict, Optional, Type
 
+from ._settle import Settled, settle, settle_async
+from ._spend import Spend
 from .decision import Allowed
-from .errors import QuotaExceeded
+from .errors import denial_error
 from .params import Metadata
 from .types import CommitAnswer, ReleaseAnswer
 
@@ -26,17 +35,45 @@ class ReservationScope:
         self.reservation_id = decision.reservation_id
         self.quantity = quantity
         self.metadata: Optional[Dict[str, Any]] = None
-        # Set when the block has ended: the commit's answer, or the release's.
+        # Set when the block has ended: the commit's answer, or the release's, and how it ended
+        # (`settled.pending`: the gateway gave no answer, the commit is sent again later).
         self.committed: Optional[CommitAnswer] = None
         self.released: Optional[ReleaseAnswer] = None
+        self.settled: Optional[Settled] = None
+        self._spend = Spend(quantity)
 
     def commit(self, quantity: Optional[float] = None, metadata: Optional[Metadata] = None) -> None:
         """The amount to commit when the block ends (tokens really used, ...) instead of the
-        reserved one; the commit itself happens on exit, once."""
+        reserved one; the commit itself happens once, when the block ends, even if it then
+        raises. Raises RuntimeError once the hold is settled: a commit then would count nothing."""
+        if self._spend.done:
+            raise RuntimeError(f"the reservation {self.reservation_id} was settled already (when its block "
+                               "ended): this commit would count nothing")
         if quantity is not None:
             self.quantity = quantity
         if metadata is not None:
             self.metadata = dict(metadata)
+        self._spend.reported(self.quantity, self.metadata)
+
+    def _ended(self, failed: bool) -> Spend:
+        """The policy's input once the block has ended: a block that ended normally did its work."""
+        if not failed and self._spend.used is None:
+            self._spend.reported(self.quantity, self.metadata)
+        return self._spend
+
+    def _record(self, settled: Optional[Settled]) -> None:
+        if settled is not None:
+            self.settled = settled
+            self.committed = settled.commit
+            self.released = settled.release
+
+
+def _raise_refusal(scope: ReservationScope, failed: bool) -> None:
+    """A commit the gateway refused (an amount it rejects, ...) is the block's error, unless
+    the block raised its own, which is the one to see."""
+    settled = scope.settled
+    if not failed and settled is not None and settled.error is not None and not settled.released:
+        raise settled.error
 
 
 class ReservationContext:
@@ -50,7 +87,7 @@ class ReservationContext:
     def __enter__(self) -> ReservationScope:
         decision = self._client.reserve(*self._args, ttl_seconds=self._ttl)
         if not decision.allowed:
-            raise QuotaExceeded(decision)
+            raise denial_error(decision)
         self._scope = ReservationScope(decision, self._args[2])
         return self._scope
 
@@ -59,13 +96,9 @@ class ReservationContext:
         scope = self._scope
         if scope is None:
             return
-        if exc_type is None:
-            scope.committed = self._client.commit(scope.reservation_id, scope.quantity, scope.metadata)
-            return
-        try:
-            scope.released = self._client.release(scope.reservation_id)
-        except Exception:  # noqa: BLE001 - the block's own exception is the one to see
-            pass
+        failed = exc_type is not None
+        scope._record(settle(self._client, scope.reservation_id, scope._ended(failed)))
+        _raise_refusal(scope, failed)
 
 
 class AsyncReservationContext:
@@ -79,7 +112,7 @@ class AsyncReservationContext:
     async def __aenter__(self) -> ReservationScope:
         decision = await self._client.reserve(*self._args, ttl_seconds=self._ttl)
         if not decision.allowed:
-            raise QuotaExceeded(decision)
+            raise denial_error(decision)
         self._scope = ReservationScope(decision, self._args[2])
         return self._scope
 
@@ -88,28 +121,11 @@ class AsyncReservationContext:
         scope = self._scope
         if scope is None:
             return
-        client = self._client
-        if exc_type is None:
-            await commit_shielded(client, scope)
-            return
-        await release_shielded(client, scope)
+        failed = exc_type is not None
+        await settle_scope(self._client, scope, failed)
+        _raise_refusal(scope, failed)
 
 
-async def commit_shielded(client: AsyncQuotaGateway, scope: ReservationScope) -> None:
-    """Commits the scope's amount; shielded, so a cancellation that arrives while committing
-    does not lose the commit."""
-    commit = client.commit(scope.reservation_id, scope.quantity, scope.metadata)
-    scope.committed = await asyncio.shield(asyncio.ensure_future(commit))
-
-
-async def release_shielded(client: AsyncQuotaGateway, scope: ReservationScope) -> None:
-    """Gives the hold back after the caller's code failed or was cancelled: shielded, so a
-    cancelled task still releases; a release that fails is not raised, since the caller's own
-    exception is the one to see."""
-    release = asyncio.ensure_future(client.release(scope.reservation_id))
-    # Read its outcome even when no one awaits it any more (a second cancellation).
-    release.add_done_callback(lambda f: f.cancelled() or f.exception())
-    try:
-        scope.released = await asyncio.shield(release)
-    except Exception:  # noqa: BLE001 - the caller's own exception is the one to see
-        pass
+async def settle_scope(client: AsyncQuotaGateway, scope: ReservationScope, failed: bool) -> None:
+    """Settles an async scope, shielded: a cancelled task still settles its hold."""
+    scope._record(await settle_async(client, scope.reservation_id, scope._ended(failed)))

@@ -13,8 +13,8 @@ import asyncio
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Dict, List, Literal, Optional, Type, Union
 
-from .decision import Counter, Decision, Denial, Denied
-from .errors import QuotaExceeded
+from .decision import Counter, Decision, Denial, Denied, Reason
+from .errors import denial_error
 from .params import Metadata, StepKind
 from .types import CommitAnswer, ReleaseAnswer, Run, RunExtended, RunStart, TrackAnswer
 
@@ -33,7 +33,7 @@ class DeniedRun:
 
     def __init__(self, start: RunStart) -> None:
         self.start = start
-        self.reasons: List[str] = start.reasons
+        self.reasons: List[Reason] = start.reasons
         self.denied_by: List[str] = start.denied_by
         self.denials: List[Denial] = start.denials
         self.counters: List[Counter] = start.counters
@@ -176,8 +176,9 @@ AsyncRunAnswer = Union[AsyncRunHandle, DeniedRun]
 
 
 class RunContext:
-    """`with qg.with_run(...) as run:` starts the run (raising `QuotaExceeded` when refused) and
-    closes it when the block ends, however it ends."""
+    """`with qg.with_run(...) as run:` starts the run (raising `QuotaExceeded` when refused,
+    `QuotaUnavailable` when the gateway gave no decision) and closes it when the block ends,
+    however it ends."""
 
     def __init__(self, client: QuotaGateway, args: Dict[str, Any]) -> None:
         self._client = client
@@ -187,7 +188,7 @@ class RunContext:
     def __enter__(self) -> RunHandle:
         run = self._client.start_run(**self._args)
         if not run.allowed:
-            raise QuotaExceeded(run.decision)
+            raise denial_error(run.decision)
         self._run = run
         return run
 
@@ -217,7 +218,7 @@ class AsyncRunContext:
     async def __aenter__(self) -> AsyncRunHandle:
         run = await self._client.start_run(**self._args)
         if not run.allowed:
-            raise QuotaExceeded(run.decision)
+            raise denial_error(run.decision)
         self._run = run
         return run
 

@@ -7,9 +7,10 @@ strings as the gateway writes them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Generic, List, Optional, TypeVar, Union
+from typing import Any, Dict, Generic, List, Literal, Optional, TypeVar, Union
 
-from .decision import Allowed, Check, Counter, Decision, Denial, Denied, RunProgress, SoonestExpiry
+from .decision import Allowed, Check, Counter, Decision, Denial, Denied, Reason, RunProgress, SoonestExpiry
+from .params import ApprovalStatus
 from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, SimulationFailure, SimulationProgress,
                           SimulationReport, SimulationTotals, UserRow, UserScenario)
 
@@ -23,9 +24,23 @@ __all__ = [
     "Approval", "ApprovalPage", "CreditMove", "RunProgress", "RunLimits", "RunGroup", "Run",
     "RunStart", "RunExtended", "ChangeCount", "GroupPeak", "Percentiles", "Simulation", "SimulationFailure",
     "SimulationProgress", "SimulationReport", "SimulationTotals", "UserRow", "UserScenario",
+    "Reason", "SettleStatus", "ReservationStatus", "UserStatus", "UsageStatus", "GrantStatus", "RunState",
 ]
 
 Amount = Union[int, float]
+# How a commit or release left its reservation (a repeat answers its state as it is; a release
+# after expiry "expired"); "unchecked" for one of a reserve fail_mode="open" let through.
+SettleStatus = Literal["committed", "released", "expired", "unchecked"]
+# Where a reservation stands.
+ReservationStatus = Literal["held", "committed", "released", "expired"]
+# A subscriber, blocked or not.
+UserStatus = Literal["active", "blocked"]
+# A user's usage: on a plan, blocked, or on no plan (`plan_id` None).
+UsageStatus = Literal["active", "blocked", "no_subscription"]
+# A grant: before its effective time, live, or how it ended.
+GrantStatus = Literal["scheduled", "active", "voided", "expired", "depleted"]
+# A run: open, closed, expired; "unchecked" for one fail_mode="open" let through.
+RunState = Literal["open", "closed", "expired", "unchecked"]
 T = TypeVar("T")
 
 
@@ -43,7 +58,7 @@ class Page(Generic[T]):
 @dataclass(frozen=True)
 class CommitAnswer:
     reservation_id: str
-    status: str
+    status: SettleStatus
     late: bool
     counters: List[Counter]
     over_quota: List[str]
@@ -52,7 +67,7 @@ class CommitAnswer:
 @dataclass(frozen=True)
 class ReleaseAnswer:
     reservation_id: str
-    status: str
+    status: SettleStatus
     counters: List[Counter]
 
 
@@ -83,7 +98,7 @@ class Reservation:
     event: str
     quantity: Optional[Amount]
     metadata: Optional[Dict[str, Any]]
-    status: str
+    status: ReservationStatus
     expires_at: str
     holds: List[Hold]
 
@@ -107,7 +122,7 @@ class Period:
 class ParentUsage:
     subject_id: str
     plan_id: Optional[str]
-    status: str
+    status: UsageStatus
     period: Optional[Period]
     counters: List[Counter]
 
@@ -116,7 +131,7 @@ class ParentUsage:
 class Usage:
     user_id: str
     plan_id: Optional[str]
-    status: str
+    status: UsageStatus
     period: Optional[Period]
     counters: List[Counter]
     parent_id: Optional[str]
@@ -134,7 +149,7 @@ class Subscription:
     user_id: str
     plan_id: Optional[str]
     started_at: Optional[str]
-    status: str
+    status: UserStatus
     reason: Optional[str]
     overrides: Dict[str, Override]
     parent_id: Optional[str]
@@ -162,7 +177,7 @@ class Adjustment:
 class UserInfo:
     user_id: str
     plan_id: Optional[str]
-    status: str
+    status: UserStatus
     parent_id: Optional[str]
 
 
@@ -394,7 +409,7 @@ class Grant:
     voided: Amount
     priority: int
     category: str
-    status: str
+    status: GrantStatus
     effective_at: str
     expires_at: Optional[str]
     cost_basis: Optional[Amount]
@@ -472,7 +487,7 @@ class Approval:
     approval_id: str
     user_id: str
     group_id: str
-    status: str
+    status: ApprovalStatus
     period_start: Optional[str]
     resets_at: Optional[str]
     event: str
@@ -532,7 +547,7 @@ class Run:
     run_id: str
     user_id: str
     event: str
-    state: str
+    state: RunState
     created_at: Optional[str]
     expires_at: str
     ended_at: Optional[str]
@@ -555,7 +570,7 @@ class RunStart:
     allowed: bool
     run_id: Optional[str]
     expires_at: Optional[str]
-    reasons: List[str]
+    reasons: List[Reason]
     denied_by: List[str]
     denials: List[Denial]
     counters: List[Counter]
