@@ -6,7 +6,8 @@
 -- KEYS[2]  the subscription hash          qg:{p:u}:sub (an approval's override)
 -- KEYS[3]  the alerts outbox of the slot  (the "approval_decided" event, as alerts.lua's)
 -- ARGV[1]  the request's counter field, <group>@<period start>
--- ARGV[2]  group id
+-- ARGV[2]  group id, or "<group id>~<value>" for one value of a per-value group (the override's
+--          name, as override.lua keeps it; the event names the group)
 -- ARGV[3]  approval request id
 -- ARGV[4]  "a" approve or "d" decline
 -- ARGV[5]  an approval's override, "<quota milli>|<expires ms or empty>" ("" to decline)
@@ -64,9 +65,9 @@ end
 -- "approval" event is.
 local plan = redis.call('HGET', KEYS[2], 'plan') or ''
 local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'tag', ARGV[6], 'plan', plan,
-  'type', 'approval_decided', 'g', ARGV[2], 'k', '', 't', '', 'q', quota == '' and '0' or quota, 'n', '0',
+  'type', 'approval_decided', 'g', string.match(ARGV[2], '^[^~]*'), 'k', '', 't', '', 'q', quota == '' and '0' or quota, 'n', '0',
   'ps', ARGV[7], 'pe', ARGV[8], 'ap', ARGV[3], 'st', ARGV[4], 'x', string.match(ARGV[5], '|(%d*)$') or '',
-  'r', ARGV[9], 'by', ARGV[10])
+  'r', ARGV[9], 'by', ARGV[10], 'v', string.match(ARGV[2], '~(.*)$') or '')
 -- (The hash as Redis made it, never through unpack, which stops near 8,000 values.)
 local answer = redis.call('HGETALL', KEYS[2])
 table.insert(answer, 1, id)

@@ -307,7 +307,8 @@ else
           fired_ids[#fired_ids + 1] = redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag,
             'plan', plan, 'type', 'approval', 'g', h.g, 'k', h.k or '', 't', '',
             'q', string.format('%d', quota_in_force[i]), 'n', string.format('%d', counters[2 * i - 1]),
-            'h', string.format('%d', counters[2 * i]), 'ps', h.ps, 'pe', h.pe, 'ap', h.ap, 'e', event, 'a', h.a)
+            'h', string.format('%d', counters[2 * i]), 'ps', h.ps, 'pe', h.pe, 'ap', h.ap, 'e', event, 'a', h.a,
+            'v', h.val or '')
         end
         if state == 'p' then
           reply[VERDICT_FIELDS * (i - 1) + 8] = 2

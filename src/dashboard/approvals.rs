@@ -187,7 +187,11 @@ fn pending_table(session: &Session, list: &[Approval], now_ms: i64) -> Markup {
                     @let action = |verb: &str| format!("{QUEUE}/{}/{verb}", encode(&a.id));
                     tr {
                         td { (user_link(&a.user_id)) br; span.muted { code { (Shown(&a.id)) } } }
-                        td { code { (Shown(&a.group_id)) } br; span.muted { (period(a, now_ms)) } }
+                        td {
+                            code { (Shown(&a.group_id)) }
+                            @if let Some(v) = &a.value { " · " (Shown(v)) }
+                            br; span.muted { (period(a, now_ms)) }
+                        }
                         td { (Shown(&a.event)) }
                         td.num { (a.amount) }
                         td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) }
@@ -226,7 +230,7 @@ fn decided_table(list: &[Approval]) -> Markup {
                 @for a in list {
                     tr {
                         td { (user_link(&a.user_id)) br; span.muted { code { (Shown(&a.id)) } } }
-                        td { code { (Shown(&a.group_id)) } }
+                        td { code { (Shown(&a.group_id)) } @if let Some(v) = &a.value { " · " (Shown(v)) } }
                         td { (Shown(&a.event)) }
                         td.num { (a.amount) }
                         td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) }
@@ -261,7 +265,7 @@ pub fn for_user(user: &UserId, pending: &Requests) -> Markup {
                     tbody {
                         @for a in list {
                             tr {
-                                td { code { (Shown(&a.group_id)) } } td { (Shown(&a.event)) } td.num { (a.amount) }
+                                td { code { (Shown(&a.group_id)) } @if let Some(v) = &a.value { " · " (Shown(v)) } } td { (Shown(&a.event)) } td.num { (a.amount) }
                                 td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) } td { (rfc3339(a.requested_at_ms)) }
                             }
                         }
@@ -362,6 +366,7 @@ mod tests {
             id: "apr_1".into(),
             user_id: "u".into(),
             group_id: "g".into(),
+            value: None,
             period_start_ms: 0,
             period_end_ms: None,
             status: ApprovalStatus::Pending,

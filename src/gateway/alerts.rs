@@ -103,6 +103,7 @@ impl Gateway {
             user_id: &a.user_id,
             plan_id: plan_id.as_deref(),
             group_id: &a.group_id,
+            value: a.value.as_deref(),
             label: &label,
             status: a.status.as_str(),
             event: &a.event,

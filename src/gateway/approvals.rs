@@ -197,6 +197,7 @@ impl Gateway {
                 id: note.id.clone(),
                 user_id: entry.user.clone(),
                 group_id: entry.group.clone(),
+                value: entry.value.clone(),
                 period_start_ms: entry.period_start_ms,
                 period_end_ms: entry.period_end_ms,
                 status: ApprovalStatus::Pending,

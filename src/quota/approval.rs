@@ -52,6 +52,9 @@ pub struct Approval {
     pub id: String,
     pub user_id: String,
     pub group_id: String,
+    /// A per-value group's value whose counter denied (each value has its own request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     pub period_start_ms: i64,
     /// None for a lifetime group.
     pub period_end_ms: Option<i64>,
@@ -74,15 +77,22 @@ pub struct Approval {
     pub decided_by: Option<String>,
 }
 
-/// The id of the approval request of `subject` by `group` in the period starting at
-/// `period_start_ms`: one per subject, group and period, the same on every node, so the node
-/// names it to the script that opens it and to the answer that reports it pending.
-pub fn approval_id(project: &str, subject: &str, group: &str, period_start_ms: i64) -> String {
+/// The id of the approval request of `subject` by `group` (of one `value` of a per-value
+/// group) in the period starting at `period_start_ms`: one per subject, group, value and
+/// period, the same on every node, so the node names it to the script that opens it and to the
+/// answer that reports it pending.
+pub fn approval_id(project: &str, subject: &str, group: &str, value: Option<&str>, period_start_ms: i64) -> String {
     let mut hash = Sha256::new();
     for part in [project, subject, group, &period_start_ms.to_string()] {
         hash.update(part.as_bytes());
         // (A separator no id contains, so two splits of one text never meet.)
         hash.update([0u8]);
+    }
+    // (A group's own request hashes as it did before values had requests of their own.)
+    if let Some(value) = value {
+        hash.update(b"value");
+        hash.update([0u8]);
+        hash.update(value.as_bytes());
     }
     format!("apr_{}", &hex::encode(hash.finalize())[..24])
 }
@@ -93,12 +103,21 @@ mod tests {
 
     #[test]
     fn one_id_per_subject_group_and_period() {
-        let id = approval_id("p", "u", "renders", 1_700_000_000_000);
-        assert_eq!(id, approval_id("p", "u", "renders", 1_700_000_000_000));
+        let id = approval_id("p", "u", "renders", None, 1_700_000_000_000);
+        assert_eq!(id, approval_id("p", "u", "renders", None, 1_700_000_000_000));
         assert!(id.starts_with("apr_") && id.len() == 28, "{id}");
-        assert_ne!(id, approval_id("p", "u", "renders", 1_700_000_000_001));
-        assert_ne!(id, approval_id("p", "u2", "renders", 1_700_000_000_000));
-        assert_ne!(approval_id("p", "ab", "c", 0), approval_id("p", "a", "bc", 0));
+        assert_ne!(id, approval_id("p", "u", "renders", None, 1_700_000_000_001));
+        assert_ne!(id, approval_id("p", "u2", "renders", None, 1_700_000_000_000));
+        assert_ne!(
+            approval_id("p", "ab", "c", None, 0),
+            approval_id("p", "a", "bc", None, 0)
+        );
+        // One per value of a per-value group.
+        assert_ne!(id, approval_id("p", "u", "renders", Some("flux"), 1_700_000_000_000));
+        assert_ne!(
+            approval_id("p", "u", "renders", Some("flux"), 0),
+            approval_id("p", "u", "renders", Some("sdxl"), 0)
+        );
     }
 
     #[test]

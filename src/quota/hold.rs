@@ -169,7 +169,13 @@ impl Prepared<'_> {
     pub fn name_approvals(&mut self, project: &str, subject: &str) {
         for hold in &mut self.holds {
             if hold.mode == Mode::Approval {
-                hold.approval = Some(approval_id(project, subject, hold.group, hold.window.start_ms));
+                hold.approval = Some(approval_id(
+                    project,
+                    subject,
+                    hold.group,
+                    hold.value.as_deref(),
+                    hold.window.start_ms,
+                ));
             }
         }
     }

@@ -178,13 +178,20 @@ impl Store {
         o: Option<&Override>,
     ) -> Result<Reply<Decision>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
-        let field = super::layout::counter_field(
+        // A per-value group's request is its value's: that counter's state, that value's
+        // override (as `set_value_override` keeps it).
+        let field = super::layout::value_field(
             &a.group_id,
+            a.value.as_deref(),
             &crate::quota::Window {
                 start_ms: a.period_start_ms,
                 end_ms: a.period_end_ms,
             },
         );
+        let override_key = match &a.value {
+            Some(v) => crate::quota::value::value_key(&a.group_id, v),
+            None => a.group_id.clone(),
+        };
         let tag = keys
             .ctr
             .split_once('{')
@@ -192,7 +199,7 @@ impl Store {
             .map_or("", |(t, _)| t);
         let args = &DecideArgs {
             counter_field: &field,
-            group: &a.group_id,
+            group: &override_key,
             id: &a.id,
             decision: a.status.code(),
             override_value: &o.map(encode_override).unwrap_or_default(),

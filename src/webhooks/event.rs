@@ -55,6 +55,9 @@ pub struct ApprovalData<'a> {
     pub user_id: &'a str,
     pub plan_id: Option<&'a str>,
     pub group_id: &'a str,
+    /// A per-value group's value whose request it is (absent on other groups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<&'a str>,
     pub label: &'a str,
     /// pending, approved or declined.
     pub status: &'a str,

@@ -147,13 +147,20 @@ async fn fifty_parallel_denials_open_one_request_and_an_approval_admits_exactly_
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert!(actions.contains(&"approval.approve"), "{actions:?}");
-    receiver.wait_for(2, Duration::from_secs(20)).await;
-    let decided = receiver
-        .received()
-        .iter()
-        .find(|r| r.body.contains("quota.approval_decided"))
-        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap())
-        .unwrap();
+    // Deliveries are at least once: the request's may come twice before the decision's.
+    let mut decided = None;
+    for _ in 0..1_000 {
+        decided = receiver
+            .received()
+            .iter()
+            .find(|r| r.body.contains("quota.approval_decided"))
+            .map(|r| serde_json::from_str::<Value>(&r.body).unwrap());
+        if decided.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let decided = decided.expect("the decision is delivered within 20 s");
     assert_eq!(
         (decided["data"]["approvalId"].clone(), decided["data"]["status"].clone()),
         (json!(id), json!("approved"))
@@ -444,4 +451,68 @@ async fn a_request_whose_period_ended_is_closed_not_left_pending() {
     assert_eq!(read["status"], "declined", "{read}");
     // Neither raised the quota: the group still denies.
     assert_eq!(app.reserve(launch("late")).await["allowed"], false);
+}
+
+/// A per-value approval group opens one request per value, each decided on its own: approving
+/// one model's raises that model's quota only, declining another's keeps it hard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_per_value_approval_group_opens_and_decides_one_request_per_value() {
+    let prefix = unique_prefix();
+    let one = node(&prefix, None, false).await;
+    let two = node(&prefix, Some(&one.key), false).await;
+    one.put_plan(json!({ "id": "plan_models", "periodType": "month", "groups": [
+        { "id": "premium", "unit": "count", "quota": 1, "mode": "approval", "per": "model",
+          "matches": [ { "event": "render" } ] } ] }))
+        .await;
+    one.subscribe("pv", "plan_models", None).await;
+    let render = |model: &str| json!({ "userId": "pv", "event": "render", "metadata": { "model": model } });
+    for model in ["flux", "sdxl"] {
+        assert_eq!(one.reserve(render(model)).await["allowed"], true);
+        // Parallel denials of one value from two nodes open one request for it.
+        let denials = join_all((0..10).map(|i| [&one, &two][i % 2].reserve(render(model)))).await;
+        assert!(denials.iter().all(|d| d["allowed"] == false), "{denials:?}");
+    }
+    let pending = listed(&one, "status=pending&userId=pv", 2).await;
+    assert_eq!(pending.len(), 2, "{pending:?}");
+    let id_of = |model: &str| {
+        pending
+            .iter()
+            .find(|a| a["value"] == model)
+            .unwrap_or_else(|| panic!("no request for {model}: {pending:?}"))["approvalId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (flux, sdxl) = (id_of("flux"), id_of("sdxl"));
+    assert_ne!(flux, sdxl);
+    let (status, approved) = one
+        .json(
+            Method::POST,
+            &format!("/v1/approvals/{flux}/approve"),
+            Some(json!({ "quota": 3 })),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), approved["status"].clone()),
+        (200, json!("approved")),
+        "{approved}"
+    );
+    let (status, declined) = two
+        .json(
+            Method::POST,
+            &format!("/v1/approvals/{sdxl}/decline"),
+            Some(json!({ "reason": "not on this plan" })),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), declined["status"].clone()),
+        (200, json!("declined")),
+        "{declined}"
+    );
+    // flux has room for two more; sdxl stays at its quota.
+    let after = join_all((0..4).map(|i| [&one, &two][i % 2].reserve(render("flux")))).await;
+    assert_eq!(after.iter().filter(|a| a["allowed"] == true).count(), 2, "{after:?}");
+    let sdxl_again = two.reserve(render("sdxl")).await;
+    assert_eq!(sdxl_again["allowed"], false, "{sdxl_again}");
+    assert_eq!(sdxl_again["reasons"], json!(["limit_reached"]), "{sdxl_again}");
 }

@@ -13,6 +13,8 @@ pub struct ApprovalAnswer {
     pub approval_id: String,
     pub user_id: String,
     pub group_id: String,
+    /// A per-value group's value (each value of it has a request of its own); null otherwise.
+    pub value: Option<String>,
     /// `pending`, `approved` or `declined`.
     pub status: &'static str,
     /// The period it was asked in (null for a lifetime group).
@@ -43,6 +45,7 @@ impl ApprovalAnswer {
             approval_id: a.id.clone(),
             user_id: a.user_id.clone(),
             group_id: a.group_id.clone(),
+            value: a.value.clone(),
             status: a.status.as_str(),
             period_start: (!lifetime).then(|| rfc3339(a.period_start_ms)),
             resets_at: a.period_end_ms.map(rfc3339),
