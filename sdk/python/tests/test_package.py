@@ -1,5 +1,6 @@
 """The distribution as published: wheel and sdist ship `py.typed`, depend on httpx alone, and
-offer the integrations as extras; every module parses as Python 3.9."""
+offer the integrations as extras (FastAPI from the version that runs a dependency's exit after a
+streamed body, with uvicorn for the examples); every module parses as Python 3.9."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ def test_wheel_and_sdist_ship_py_typed_and_depend_on_httpx_alone(tmp_path: Path)
     requires = metadata.get_all("Requires-Dist") or []
     assert [r for r in requires if "extra ==" not in r] == ["httpx<1,>=0.24"]
     assert sorted(metadata.get_all("Provides-Extra") or []) == ["fastapi", "langchain", "openai"]
+    extras = sorted(r.replace(" ", "").replace('"', "'") for r in requires if "extra ==" in r)
+    assert extras == ["fastapi>=0.118;extra=='fastapi'", "langchain-core>=0.2;extra=='langchain'",
+                      "openai>=1.66;extra=='openai'", "uvicorn>=0.24;extra=='fastapi'"], "the examples' uvicorn too"
 
 
 def test_every_module_parses_as_python_3_9() -> None:
