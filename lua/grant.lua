@@ -29,9 +29,12 @@ if first then
   return first
 end
 
--- 2. Finished grants leave the wallet; a balance has at most ARGV[12] live ones.
+-- 2. Finished grants leave the wallet; a balance has at most ARGV[12] live ones. What their
+-- state still owes the ledger (credits given back to a voided or expired grant since the last
+-- call that wrote it) is written first: once out of the wallet, nothing would.
 local C = credits()
 local w = C.wallet(ARGV[6], now)
+C.log(ARGV[6], w, now)
 if C.compact(w, KEYS[11]) >= tonumber(ARGV[12]) then
   C.save(now, fired_ids, true)
   return {'limit'}

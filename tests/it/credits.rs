@@ -427,6 +427,39 @@ async fn a_voided_grant_stops_counting_and_what_it_held_is_voided_when_given_bac
     assert_eq!((status.as_u16(), body["code"].clone()), (404, json!("grant_not_found")));
 }
 
+/// Credits given back to a voided grant after its void reach the ledger even when the next
+/// grant moves the finished grant out of the wallet before any other call wrote them.
+#[tokio::test]
+async fn what_a_voided_grant_gets_back_reaches_the_ledger_before_it_leaves_the_wallet() {
+    let app = spawn_app().await;
+    app.put_plan(credit_plan()).await;
+    app.subscribe("v", "plan_credits", None).await;
+    let g = grant(&app, "v", json!({ "balance": "credits", "amount": 30 })).await;
+    let id = g["grantId"].as_str().unwrap();
+    let held = app.reserve(render("v", "flux-pro")).await;
+    let (status, _) = app
+        .json(Method::POST, &format!("/v1/users/v/grants/{id}/void"), None)
+        .await;
+    assert_eq!(status, 200);
+    app.release(held["reservationId"].as_str().unwrap()).await;
+    // A grant made next moves the finished one out of the wallet: what was given back to it
+    // reaches the ledger all the same, so its voids add up to all it had.
+    grant(&app, "v", json!({ "balance": "credits", "amount": 5 })).await;
+    let entries = app.usage_events_all("userId=v").await;
+    let voided: f64 = entries
+        .iter()
+        .filter(|e| e["kind"] == "grant_void")
+        .flat_map(|e| e["credits"].as_array().unwrap().iter())
+        .filter(|c| c["grantId"] == id)
+        .map(|c| c["amount"].as_f64().unwrap())
+        .sum();
+    assert_eq!(voided, 30.0, "{entries:?}");
+    let (_, summary) = app
+        .json(Method::GET, "/v1/balances/summary?balance=credits&userId=v", None)
+        .await;
+    assert_eq!(summary["paid"]["outstanding"], 5, "{summary}");
+}
+
 #[tokio::test]
 async fn bad_grants_and_balance_groups_are_refused_by_field() {
     let app = spawn_app().await;
