@@ -80,6 +80,19 @@ end
 local function mine(i)
   return not drawn[i] or not live
 end
+-- A balance's debt counts exactly too: a burn that could take it past MAX_EXACT is refused
+-- before anything is written, as a counter's is.
+-- (Two groups may burn one balance: their amounts add up.)
+local adding = {}
+for i, h in ipairs(record.h) do
+  local b = h.m and string.byte(h.m) == 98 and string.match(h.m, '^b/([^/]*)')
+  if b and (not drawn[i] or not live) then
+    adding[b] = (adding[b] or 0) + h.n
+    if credits().wallet(b, now).d + adding[b] > MAX_EXACT then
+      return {'overflow', h.g}
+    end
+  end
+end
 -- Usage first: it is the change that can be refused, and then nothing may have been written.
 local over, before, after = move_counters(record.h, ':u', function(i, h)
   return (h.k == 'c' or not mine(i)) and 0 or tonumber(h.n)

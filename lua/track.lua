@@ -50,6 +50,21 @@ end
 -- holds of its run's groups count in the run instead (runs.lua), after the check.
 local l = 7 + HOLD_FIELDS * n
 local step = ARGV[l + 6] ~= '' and runs().track(ARGV[l + 6], holds)
+-- A balance's debt counts exactly too: a burn that could take it past MAX_EXACT is refused
+-- before anything is written, as a counter's is.
+-- (Two groups may burn one balance: their amounts add up.)
+if holds.credits then
+  local adding = {}
+  for i = 1, #holds do
+    local h = holds[i]
+    if h.b and not h.rb then
+      adding[h.b] = (adding[h.b] or 0) + h.a
+      if credits().wallet(h.b, now).d + adding[h.b] > MAX_EXACT then
+        return {'overflow', h.g}
+      end
+    end
+  end
+end
 local over, before, after = move_counters(holds, ':u', function(_, h) return h.rb and 0 or tonumber(h.a) end)
 if over then
   return {'overflow', over}

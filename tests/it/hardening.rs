@@ -473,3 +473,33 @@ async fn deleting_a_plan_and_subscribing_to_it_never_both_win() {
         }
     }
 }
+
+/// A balance's debt counts exactly as a counter does: two balance groups burning one balance
+/// take its debt to the limit faster than either counter, and the burn past it is refused
+/// whole, not counted inexactly.
+#[tokio::test]
+async fn a_balances_debt_never_acknowledges_what_it_cannot_count_exactly() {
+    let app = spawn_app().await;
+    app.put_plan(json!({ "id": "plan_debt", "groups": [
+        { "id": "one", "balance": "credits", "matches": [ { "event": "x" } ] },
+        { "id": "two", "balance": "credits", "matches": [ { "event": "x" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_debt", None).await;
+    for _ in 0..4 {
+        assert_eq!(track_units(&app, "1000000000000").await.0, 200);
+    }
+    let (status, answer) = track_units(&app, "1000000000000").await;
+    assert_eq!(
+        (status.as_u16(), answer["code"].clone()),
+        (422, json!("counter_limit")),
+        "{answer}"
+    );
+    let (status, _) = track_units(&app, "0.001").await;
+    assert_eq!(status, 200);
+    let (_, balances) = app.json(Method::GET, "/v1/users/alice/balances", None).await;
+    assert_eq!(
+        balances["data"][0]["debt"].to_string(),
+        "8000000000000.002",
+        "{balances}"
+    );
+}
