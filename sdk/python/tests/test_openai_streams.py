@@ -96,6 +96,16 @@ def test_a_stream_left_by_break_or_an_exception_or_dropped_counts_the_hold(
     assert spent(env, user) == (4 * hold(), 0), "closed before its usage: the hold"
 
 
+    def leave_after_the_usage() -> None:
+        stream = wrapped.chat.completions.create(quota_user=user, **request(stream_options={"include_usage": True}))
+        for chunk in stream:
+            if chunk.usage is not None:
+                break   # left before its end, but after its usage
+
+    leave_after_the_usage()
+    assert settled(env, user) == (4 * hold() + USAGE, 0), "the usage seen, not the hold"
+
+
 def test_a_broken_stream_counts_the_hold_and_raises(
         wrapped: QuotaOpenAI, env: Env, subscribed: Callable[..., str]) -> None:
     user = subscribed(100_000, "tokens")
@@ -133,6 +143,16 @@ async def test_an_async_stream_settles_exhausted_left_cancelled_or_dropped(
     await create(quota_user=user, **request())   # never read, dropped
     gc.collect()
     assert await settled_async(env, user) == (USAGE + 3 * hold(), 0)
+
+
+    async def leave_after_the_usage() -> None:
+        left = await create(quota_user=user, **request(stream_options={"include_usage": True}))
+        async for chunk in left:
+            if chunk.usage is not None:
+                break
+
+    await leave_after_the_usage()
+    assert await settled_async(env, user) == (2 * USAGE + 3 * hold(), 0), "the usage seen, not the hold"
 
 
 async def test_cancelling_the_task_that_consumes_an_async_stream_counts_the_hold(

@@ -1,10 +1,14 @@
 """Checked by mypy --strict in run-tests (not a pytest module): `allowed` narrows a decision,
 so a reservation id is a str exactly where the reserve was admitted, and a run's id where
-the start was."""
+the start was; an outage's exception, literal reasons and a settlement are typed."""
 
 from __future__ import annotations
 
-from quota_gateway import AsyncQuotaGateway, QuotaExceeded, QuotaGateway
+from typing import List, Optional
+
+from quota_gateway import (AsyncQuotaGateway, FailMode, QuotaExceeded, QuotaGateway, QuotaUnavailable, Reason,
+                           Settled)
+from quota_gateway.openai import QuotaOpenAI, settlement
 
 
 def admitted_id(qg: QuotaGateway) -> str:
@@ -38,3 +42,28 @@ async def denied_run_has_no_id(aqg: AsyncQuotaGateway) -> None:
     async with aqg.with_run("u", "agent.run", parent_run_id=run.id) as child:
         await child.track("tool.search", action_id="search-1")
     assert (await run.close()).state in ("closed", "expired")
+
+
+def outage_or_quota(qg: QuotaGateway) -> Optional[int]:
+    """An outage is a `QuotaExceeded` with a `retry_after` always set; reasons are literals."""
+    try:
+        with qg.reservation("u", "llm.tokens", 100) as r:
+            r.commit(40)
+    except QuotaUnavailable as down:
+        after: int = down.retry_after
+        return after
+    except QuotaExceeded as denied:
+        reasons: List[Reason] = denied.reasons
+        return 0 if "limit_reached" in reasons else None
+    settled: Optional[Settled] = r.settled
+    return None if settled is None else len(settled.over_quota)
+
+
+def paid_answer(guarded: QuotaOpenAI) -> float:
+    answer = guarded.chat.completions.create(quota_user="u", model="m", messages=[])
+    found = settlement(answer)
+    return 0.0 if found is None or found.quantity is None else found.quantity
+
+
+def open_mode() -> FailMode:
+    return QuotaGateway("k", fail_mode="open").fail_mode

@@ -4,8 +4,8 @@ the sync client (`settle`) and the async one (`settle_async`, shielded from canc
 Neither raises for the gateway: a commit that gets no answer is kept and sent again with its
 Idempotency-Key once the gateway answers (`_orphans.py`), and logged, so a paid answer is never
 thrown away for it; a release that gets none is kept too, until its hold would have expired. A
-commit past what was held that the gateway counts over a quota is logged and kept on the
-`Settled`. A refusal (any other error) is logged and kept on the `Settled` for the caller to
+commit of more than was held is logged, with the groups it counted past their quota, which the
+`Settled` keeps. A refusal (any other error) is logged and kept on the `Settled` for the caller to
 raise if it wants.
 """
 
@@ -82,10 +82,13 @@ def _answered(settled: Settled, answer: Union[CommitAnswer, ReleaseAnswer]) -> S
     if isinstance(answer, CommitAnswer):
         settled.commit = answer
         settled.over_quota = list(answer.over_quota)
-        if settled.over_quota and settled.quantity is not None and settled.quantity > settled.held:
-            log.warning("quota_gateway: %s: the provider reported %s, more than the %s held, and the commit "
-                        "counted past the quota of %s", settled.reservation_id, settled.quantity, settled.held,
-                        ", ".join(settled.over_quota))
+        if settled.quantity is not None and settled.quantity > settled.held:
+            # The bound was passed: the provider counts more than it, or the request set no
+            # maximum output and the answer was longer than the default.
+            over = ", ".join(settled.over_quota)
+            past = f"; the commit counted past the quota of {over}" if over else ""
+            log.warning("quota_gateway: %s: the provider reported %s, more than the %s held%s",
+                        settled.reservation_id, settled.quantity, settled.held, past)
     else:
         settled.release = answer
     return settled
@@ -151,7 +154,10 @@ def settle_later(client: Union[QuotaGateway, AsyncQuotaGateway], reservation_id:
         if loop is not None:
             _drain_on_loop(client, loop)
     else:
-        threading.Thread(target=client._release_orphans, name="quota-gateway-settle", daemon=True).start()
+        try:
+            threading.Thread(target=client._release_orphans, name="quota-gateway-settle", daemon=True).start()
+        except RuntimeError:
+            pass  # the interpreter is exiting: the client's close, or its next call, sends it
 
 
 def _drain_on_loop(client: AsyncQuotaGateway, loop: asyncio.AbstractEventLoop) -> None:

@@ -163,9 +163,10 @@ class QuotaGateway(Shared):
 
     def reservation(self, user_id: str, event: str, quantity: float = 1, metadata: Optional[Metadata] = None,
                     *, ttl_seconds: Optional[int] = None) -> ReservationContext:
-        """`with qg.reservation(...) as r:` reserves (raising `QuotaExceeded` when denied),
-        commits when the block ends (`r.commit(actual)` sets the amount), releases on any
-        exception."""
+        """`with qg.reservation(...) as r:` reserves (raising `QuotaExceeded` when denied,
+        `QuotaUnavailable` when the gateway gave no decision), commits when the block ends
+        (`r.commit(actual)` sets the amount, committed even if the block raises after it), and
+        releases on an exception before that."""
         return ReservationContext(self, user_id, event, quantity, metadata, ttl_seconds)
 
     # Runs.

@@ -74,6 +74,8 @@ class QuotaUnavailable(QuotaExceeded):
     in `retry_after` seconds, not to upgrade. A `QuotaExceeded`, so code that catches that
     still stops the unpaid work."""
 
+    retry_after: int
+
     def __init__(self, decision: Denied) -> None:
         after = decision.retry_after if decision.retry_after is not None else UNAVAILABLE_RETRY_AFTER
         super().__init__(decision, f"quota gateway unavailable: no decision was made, so fail_mode=\"closed\" "

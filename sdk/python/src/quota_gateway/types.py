@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Generic, List, Literal, Optional, TypeVar, Union
 
 from .decision import Allowed, Check, Counter, Decision, Denial, Denied, Reason, RunProgress, SoonestExpiry
-from .params import ApprovalStatus
+from .params import ApprovalStatus, FailMode
 from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, SimulationFailure, SimulationProgress,
                           SimulationReport, SimulationTotals, UserRow, UserScenario)
 
@@ -24,7 +24,7 @@ __all__ = [
     "Approval", "ApprovalPage", "CreditMove", "RunProgress", "RunLimits", "RunGroup", "Run",
     "RunStart", "RunExtended", "ChangeCount", "GroupPeak", "Percentiles", "Simulation", "SimulationFailure",
     "SimulationProgress", "SimulationReport", "SimulationTotals", "UserRow", "UserScenario",
-    "Reason", "SettleStatus", "ReservationStatus", "UserStatus", "UsageStatus", "GrantStatus", "RunState",
+    "FailMode", "Reason", "SettleStatus", "ReservationStatus", "UserStatus", "UsageStatus", "GrantStatus", "RunState",
 ]
 
 Amount = Union[int, float]
