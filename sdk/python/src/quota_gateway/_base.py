@@ -109,11 +109,12 @@ class Shared:
             self._orphans.add(call, call.keep_ttl, time.monotonic(), kind="resend")
 
     def _noticed(self, decision: Decision, event: str, run_id: Optional[str]) -> Decision:
-        """Warns, once per event name, of a reserve allowed without any counter: no group of
-        the user's plan matched the event, so nothing will be counted."""
+        """Warns, once per client and event name, of a reserve allowed without any counter: no
+        group of the user's plan matched the event, so nothing will be counted."""
         if (decision.allowed and not decision.counters and not decision.unchecked and run_id is None
                 and event not in self._warned_events and len(self._warned_events) < MAX_WARNED_EVENTS):
             self._warned_events.add(event)
             log.warning("quota_gateway: a reserve of %r was allowed with no counter: no group of the user's plan "
-                        "matches that event, so it counts nothing (check the plan's matches)", event)
+                        "matches that event, so it counts nothing (check the plan's matches, or set its "
+                        "unmatched to \"deny\")", event)
         return decision

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Dict, List, Literal, Optional, Union
 
 # Why a reserve was denied: a quota (`limit_reached`), a balance (`insufficient_balance`), an
-# approval waiting for a person, a per-value group full of values, a block, no plan, an event
-# no project accepts; a run's step for its run's limits; `backend_unavailable` when the gateway
-# gave no decision (the client's fail mode).
+# approval waiting for a person, a per-value group full of values, a block, no plan, an event no
+# group matches on a plan that denies those (`unmatched: "deny"`); a run's step for its run's
+# limits; `backend_unavailable` when the gateway gave no decision (the client's fail mode).
 Reason = Literal[
     "limit_reached", "insufficient_balance", "approval_pending", "too_many_values", "user_blocked",
     "no_subscription", "unmatched_event", "run_budget_exhausted", "run_steps_exhausted",
