@@ -171,7 +171,8 @@ local function weigh(holds, quota_in_force, counters, reply, pending, share)
       if line then
         local nx, av, oh, onhold, d, sa, ss, soon, t, ag, armed, id, hr, opened = cmsgpack.unpack(line)
         if opened and (nx == '' or nx > now) and (not h.t or (h.t == t and h.g == ag))
-          and ((quota == 0 and not h.ro) or string.find(opened, '\n~' .. h.f .. '\n', 1, true)) then
+          and ((quota == 0 and not h.ro)
+            or string.find(opened, '\n~' .. h.f .. '=' .. string.format('%d', quota) .. '\n', 1, true)) then
           local a, j = h.a + 0, (counters[h.fast + 1] or 0) + 0
           local available = av - j
           if available + h.od - oh < a then

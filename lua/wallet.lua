@@ -257,8 +257,8 @@ local function credits()
     -- debt, the soonest expiry's instant ("" none) and what expires then, whether the head's
     -- expiry is that one, the low-balance amounts and their group ("" none), the highest
     -- amount a fall would fire (-2 when the wallet has none), the head's id and remaining
-    -- ("" and 0 without one), then the ids of its allowances, each after "\n" and the last with
-    -- one after it too.
+    -- ("" and 0 without one), then the ids of its allowances with their own amounts
+    -- ("<id>=<milli>"), each after "\n" and the last with one after it too.
     function C.quick(w, now)
       C.sums(w, now)
       local head, opened = nil, {''}
@@ -267,7 +267,9 @@ local function credits()
           head = g
         end
         if string.byte(g.i) == 126 then
-          opened[#opened + 1] = g.i
+          -- With its own amount: a reserve whose quota in force is another (a plan change, an
+          -- override) takes the slow path, where C.open moves the allowance to it.
+          opened[#opened + 1] = g.i .. '=' .. (g.oa or '')
         end
       end
       local armed = -2
@@ -591,6 +593,18 @@ local function credits()
       local carry, kept = 0, {}
       for _, g in ipairs(w.g) do
         if g.i == id then
+          -- Open already. When the quota in force changed (the user moved to another plan, an
+          -- override came or went), the allowance follows it: what this period burned stays
+          -- burned, what is left is the new amount less it (never below nothing left).
+          local own = string.format('%d', quota)
+          if g.oa ~= own then
+            local more = quota - (g.oa or 0)
+            g.a, g.r, g.oa = g.a + more, g.r + more, own
+            if g.r < 0 then
+              g.a, g.r = g.a - g.r, 0
+            end
+            C.pay_debt(w, now)
+          end
           return
         end
         if string.sub(g.i, 1, #prefix) == prefix then

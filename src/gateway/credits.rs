@@ -10,8 +10,9 @@ use super::Idempotency;
 use super::LedgerQuery;
 use super::{Gateway, GatewayError};
 use crate::quota::credit::MAX_GRANT_MS;
+use crate::quota::hold::prepare_adjustment;
 use crate::quota::ids::check_id;
-use crate::quota::{BalanceView, CreditSummary, Grant, GrantInput, Milli, UserId};
+use crate::quota::{BalanceView, CreditSummary, Grant, GrantInput, Hold, Milli, UserId};
 use crate::secrets::random_bytes;
 use crate::store::GrantMade;
 
@@ -138,7 +139,22 @@ impl Gateway {
         // Reading settles what expired, which the ledger records.
         let ledger = self.ledger_for(project, user).await?;
         self.drive(project, user, async || {
-            Ok(self.store.balances(project, user, &names, ledger).await?)
+            // Each balance group's allowance as a reserve would see it now: opened for this
+            // period, and moved to the quota in force when the plan or an override changed it.
+            let now_ms = self.clock.now_ms();
+            let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
+            let allowances: Vec<Hold<'_>> = resolved
+                .plan
+                .iter()
+                .flat_map(|p| p.groups.iter())
+                .filter(|g| g.balance.is_some())
+                .flat_map(|g| prepare_adjustment(g, started_ms, now_ms, overrides).holds)
+                .collect();
+            let at = self.decided(None);
+            Ok(self
+                .store
+                .balances(project, user, &names, &allowances, at, ledger)
+                .await?)
         })
         .await
     }

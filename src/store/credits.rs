@@ -5,10 +5,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::scripts::{self, Fired, GrantArgs, Granted, Idempotency, RawBalances, Reply};
+use super::scripts::{self, Decided, Fired, GrantArgs, Granted, Idempotency, RawBalances, Reply};
 use super::{Store, StoreError};
 use crate::quota::credit::{burn_key, MAX_LIVE_GRANTS};
-use crate::quota::{BalanceView, Category, Grant, GrantAmounts, GrantInput, Milli, UserId};
+use crate::quota::{BalanceView, Category, Grant, GrantAmounts, GrantInput, Hold, Milli, UserId};
 
 /// A grant's record as the grants hash keeps it; numbers that may pass 2^53 as strings.
 #[derive(Serialize, Deserialize)]
@@ -200,19 +200,22 @@ impl Store {
     }
 
     /// The subject's balances (those `names` and those it has grants of), each with its
-    /// grants in burn order.
+    /// grants in burn order; the `allowances` (a hold of each balance group of the plan, at
+    /// `at`) opened or moved to the quota in force first, as a reserve would.
     pub async fn balances(
         &self,
         project: &str,
         user: &UserId,
         names: &[&str],
+        allowances: &[Hold<'_>],
+        at: Decided,
         ledger: bool,
     ) -> Result<Reply<(i64, Vec<BalanceView>)>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, None, ledger);
         let reply = self
             .write("balances", |mut conn| async move {
-                let reply = scripts::balances(&mut conn, w, names).await?;
+                let reply = scripts::balances(&mut conn, w, names, allowances, at).await?;
                 Ok((reply, conn))
             })
             .await?;

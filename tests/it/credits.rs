@@ -928,3 +928,36 @@ async fn a_grant_key_repeated_after_the_retention_window_grants_once() {
         .await;
     assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
 }
+
+/// The allowance follows the plan the user is on: what the period burned carries, the rest is
+/// the new plan's amount less it (free with 100 of which 50 burned, upgraded to 1,000: 950).
+#[tokio::test]
+async fn an_allowance_follows_a_plan_change_within_its_period() {
+    let app = spawn_app().await;
+    let plan = |id: &str, amount: u32| {
+        json!({ "id": id, "periodType": "month", "groups": [
+            { "id": "credits", "balance": "credits", "allowance": { "amount": amount },
+              "matches": [ { "event": "chat" } ] } ] })
+    };
+    app.put_plan(plan("plan_free_credits", 100)).await;
+    app.put_plan(plan("plan_pro_credits", 1_000)).await;
+    app.subscribe("up", "plan_free_credits", None).await;
+    let chat = |quantity: u32| json!({ "userId": "up", "event": "chat", "quantity": quantity });
+    let (status, _) = app.json(Method::POST, "/v1/track", Some(chat(50))).await;
+    assert_eq!(status, 200);
+    // A reserve on the quick path before the change, so the quick line knows the old amount.
+    let small = app.reserve(chat(1)).await;
+    app.release(small["reservationId"].as_str().unwrap()).await;
+
+    app.subscribe("up", "plan_pro_credits", None).await;
+    let big = app.reserve(chat(900)).await;
+    assert_eq!(big["allowed"], true, "{big}");
+    app.release(big["reservationId"].as_str().unwrap()).await;
+    assert_eq!(balance(&app, "up").await["available"], 950);
+
+    app.subscribe("up", "plan_free_credits", None).await;
+    assert_eq!(app.reserve(chat(51)).await["allowed"], false);
+    assert_eq!(balance(&app, "up").await["available"], 50);
+    let b = balance(&app, "up").await;
+    assert_invariants(&b);
+}

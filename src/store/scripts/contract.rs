@@ -265,7 +265,7 @@ pub const VOID_GRANT: Contract = Contract {
 pub const BALANCES: Contract = Contract {
     file: "balances.lua",
     keys: WRITING_KEYS + 1,
-    args: &[counted(W + 1, Each::Values(1))],
+    args: &[counted(W + 1, Each::Values(1)), counted(1, Each::Hold), fixed(1)],
     reply: "ok, Redis time, per balance its name and wallet, then the grants hash",
 };
 pub const DECIDE_APPROVAL: Contract = Contract {

@@ -5,8 +5,9 @@ use redis::Value;
 
 use super::call::Call;
 use super::contract;
-use super::{unexpected, writing_args, Fields, Fired, Reply, Writing, BALANCES, GRANT, VOID_GRANT};
-use crate::quota::{Credit, GrantAmounts, Milli};
+use super::holds::push_holds;
+use super::{unexpected, writing_args, Decided, Fields, Fired, Reply, Writing, BALANCES, GRANT, VOID_GRANT};
+use crate::quota::{Credit, GrantAmounts, Hold, Milli};
 use crate::store::backend::Conn;
 use crate::store::StoreError;
 
@@ -108,12 +109,20 @@ pub struct RawBalances {
     pub grants: Vec<(String, String)>,
 }
 
-pub async fn balances(conn: &mut Conn, w: &Writing<'_>, names: &[&str]) -> Result<Reply<RawBalances>, StoreError> {
+pub async fn balances(
+    conn: &mut Conn,
+    w: &Writing<'_>,
+    names: &[&str],
+    allowances: &[Hold<'_>],
+    at: Decided,
+) -> Result<Reply<RawBalances>, StoreError> {
     let mut inv = Call::new(&BALANCES, &contract::BALANCES);
     writing_args(&mut inv, w).key(&w.keys.grants()).arg(names.len());
     for name in names {
         inv.arg(*name);
     }
+    push_holds(&mut inv, allowances);
+    inv.arg(at);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {

@@ -67,7 +67,7 @@ fn push_hold(inv: &mut Call, h: &Hold<'_>) {
     HoldValues::of(h).push(inv);
 }
 
-fn push_holds(inv: &mut Call, holds: &[Hold<'_>]) {
+pub(super) fn push_holds(inv: &mut Call, holds: &[Hold<'_>]) {
     inv.arg(holds.len());
     for h in holds {
         push_hold(inv, h);
