@@ -189,3 +189,23 @@ def test_a_reserve_that_matched_no_group_warns_once_per_client_and_event(
                 assert qg.reserve(user, "image.render").counters, "a counted event says nothing"
     warned = [r.getMessage() for r in caplog.records if "no counter" in r.getMessage()]
     assert len(warned) == 2 and all("'llm.tokens'" in w for w in warned), "once per client"
+
+
+def test_closing_the_client_sends_its_kept_commits_and_says_which_it_could_not(
+        env: Env, subscribed: Callable[..., str], caplog: pytest.LogCaptureFixture) -> None:
+    user = subscribed(100, "tokens")
+    commits = Commits()
+    with StandIn(env.base_url, commits) as proxy:
+        for still_down in (False, True):
+            commits.down.clear()
+            qg = QuotaGateway(env.secret, base_url=proxy.url, timeout=1)
+            with qg.reservation(user, "llm", 40) as r:
+                commits.down.set()
+                r.commit(12)
+            assert r.settled is not None and r.settled.pending and qg.pending_commits == 1
+            if not still_down:
+                commits.down.clear()
+            with caplog.at_level(logging.ERROR, logger="quota_gateway"):
+                qg.close()
+    assert spent(env, user) == (12, 40), "the first sent at close; the second still held"
+    assert any("closes with 1 commit" in r.getMessage() for r in caplog.records)
