@@ -49,6 +49,22 @@ end
 -- 4. Count every group, or none when one would pass what a counter holds exactly; a step's
 -- holds of its run's groups count in the run instead (runs.lua), after the check.
 local l = 7 + HOLD_FIELDS * n
+-- A per-value group keeps at most MAX_VALUES (64) values a period, as reserves are held to: a
+-- track (never denied) of one more counts in the group's own counter of the period, "other
+-- values" (no value in its field), so neither the list nor the counters grow past it. The
+-- ledger entry still names the value.
+for i = 1, n do
+  local h = holds[i]
+  if h.pv then
+    local MAX_VALUES = 64
+    local list = redis.call('HGET', KEYS[1], h.pv) or '\n'
+    if not string.find(list, '\n' .. h.val .. '\n', 1, true) and select(2, string.gsub(list, '\n', '')) - 1 >= MAX_VALUES then
+      h.f, h.pv = h.g .. string.match(h.f, '(@[^@]*)$'), nil
+    else
+      h.list = list
+    end
+  end
+end
 local step = ARGV[l + 6] ~= '' and runs().track(ARGV[l + 6], holds)
 -- A balance's debt counts exactly too: a burn that could take it past MAX_EXACT is refused
 -- before anything is written, as a counter's is.

@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
-use crate::quota::{Counter, LimitGroup, Status, UserId, Window};
+use crate::quota::{Counter, LimitGroup, Milli, Status, UserId, Window};
 use crate::store::{Reply, UsageField};
 
 #[derive(Debug, Clone)]
@@ -94,11 +94,14 @@ impl Gateway {
             .zip(&windows)
             .flat_map(|(g, w)| match g.per {
                 None => vec![(g, *w, None)],
+                // Then its own counter: "other values", what tracks of values past the
+                // period's 64 counted (shown only when it counted any).
                 Some(_) => lists
                     .next()
                     .unwrap_or_default()
                     .into_iter()
                     .map(|v| (g, *w, Some(v)))
+                    .chain([(g, *w, None)])
                     .collect(),
             })
             .collect();
@@ -125,6 +128,9 @@ impl Gateway {
         let counters = rows
             .iter()
             .zip(&amounts)
+            .filter(|((g, _, value), a)| {
+                g.per.is_none() || value.is_some() || a.used > Milli::ZERO || a.held > Milli::ZERO
+            })
             .map(|((g, w, value), a)| Counter::of(g, *w, a).of_value(value.as_deref()))
             .collect();
         Ok(Reply::Done(Usage {

@@ -404,3 +404,41 @@ async fn the_dashboard_shows_a_bar_per_value_and_bumps_one_value_through_its_for
         "{page}"
     );
 }
+
+/// Tracks never deny, yet no size a client controls grows a user's per-value state: of 80
+/// distinct values tracked in parallel from two nodes, 64 are listed with counters of their
+/// own and the other 16 count in the group's "other values" counter (value null); the ledger
+/// names every value, and a reserve of a new value is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tracks_past_64_values_count_in_other_values_and_grow_nothing() {
+    let (one, two) = crate::support::two_nodes_with("tv", plan("plan_pv", 1_000)).await;
+    let tracks = (0..80).map(|i| {
+        let app = if i % 2 == 0 {
+            one.clone_for_node()
+        } else {
+            two.clone_for_node()
+        };
+        async move {
+            let body = json!({ "userId": "tv", "event": "image.render", "metadata": { "model": format!("m{i}") } });
+            let (status, answer) = app.json(Method::POST, "/v1/track", Some(body)).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+        }
+    });
+    join_all(tracks).await;
+    let counters = usage(&one, "tv").await;
+    let valued = counters.iter().filter(|c| c["value"].is_string()).count();
+    let others: Vec<&Value> = counters.iter().filter(|c| c["value"].is_null()).collect();
+    assert_eq!(valued, 64, "{counters:?}");
+    assert_eq!(others.len(), 1, "{counters:?}");
+    assert_eq!(others[0]["used"], 16, "{counters:?}");
+    let sum: f64 = counters.iter().map(|c| c["used"].as_f64().unwrap()).sum();
+    assert_eq!(sum, 80.0);
+    let denied = one.reserve(render("tv", "one-more")).await;
+    assert_eq!(denied["reasons"], json!(["too_many_values"]), "{denied}");
+    let entries = one.usage_events_all("userId=tv").await;
+    let named: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .filter_map(|e| e["groups"][0]["value"].as_str())
+        .collect();
+    assert_eq!(named.len(), 80, "the ledger names every value");
+}

@@ -243,11 +243,8 @@ impl<'p> Replay<'_, 'p> {
             if denies(hold, part.quota, count.used, count.held) {
                 return None;
             }
-            if let Some(value) = &hold.value {
-                let listed = self.values.get(&(part.key.0.clone(), part.key.1));
-                if !listed.is_some_and(|l| l.contains(value)) && listed.map_or(0, BTreeSet::len) >= MAX_VALUES {
-                    return None;
-                }
+            if self.one_value_too_many(&part.key) {
+                return None;
             }
             parts.push(part);
         }
@@ -268,6 +265,14 @@ impl<'p> Replay<'_, 'p> {
             metadata: ask.metadata.clone(),
             step: None,
         }
+    }
+
+    /// Whether `key`'s value is new to its period's list, which holds MAX_VALUES already.
+    fn one_value_too_many(&self, key: &CounterKey) -> bool {
+        key.2.as_ref().is_some_and(|value| {
+            let listed = self.values.get(&(key.0.clone(), key.1));
+            !listed.is_some_and(|l| l.contains(value)) && listed.map_or(0, BTreeSet::len) >= MAX_VALUES
+        })
     }
 
     /// A per-value counter's value joins its group's list for the period (holds.lua's).
@@ -342,7 +347,12 @@ impl<'p> Replay<'_, 'p> {
             return;
         };
         for hold in &prepared.holds {
-            let part = Part::of(hold, at_ms);
+            let mut part = Part::of(hold, at_ms);
+            // A value past the period's MAX_VALUES counts in the group's own counter, "other
+            // values" (lua/track.lua), and joins no list.
+            if self.one_value_too_many(&part.key) {
+                part.key.2 = None;
+            }
             self.list_value(&part.key);
             self.count(&part, part.amount);
         }
