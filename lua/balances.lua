@@ -13,7 +13,8 @@
 -- expired holds remain to reclaim, else {"ok", Redis time ms, number of
 -- balances m, then per balance its name, its wallet as wallet.lua keeps it (grants past their
 -- expiry have their remaining expired) and its state (wallet.lua's C.state: available, held,
--- debt, the soonest expiry's amount and instant), then the grants hash as HGETALL answers it}.
+-- debt, the soonest expiry's amount and instant), then the listed grants' fields of the grants
+-- hash as HGETALL answers them: each balance's live grants and its last 100 finished ones}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 local n, m = shape(11, 5, 1, 1, HOLD_FIELDS, 1)
@@ -39,8 +40,8 @@ if m > 0 then
   end
 end
 
--- 2. Every balance the plan names or a grant was made in.
-local grants = redis.call('HGETALL', KEYS[11])
+-- 2. Every balance the plan names or a grant was made in: the grants hash keeps the names
+-- ("~balances", grant.lua), so a read never decodes every grant ever made.
 local names, seen = {}, {}
 local function add(name)
   if not seen[name] then
@@ -51,17 +52,49 @@ end
 for i = 1, n do
   add(ARGV[5 + i])
 end
-for i = 1, #grants, 2 do
-  if string.sub(grants[i], 1, 2) ~= 'n|' then
-    add(cjson.decode(grants[i + 1]).balance)
+local known = redis.call('HGET', KEYS[11], '~balances')
+if not known then
+  -- A subject whose grants were made before the names were kept: found once by reading its
+  -- grants, then kept.
+  known = '\n'
+  local cursor = '0'
+  repeat
+    local page = redis.call('HSCAN', KEYS[11], cursor, 'MATCH', 'g_*', 'COUNT', 200)
+    cursor = page[1]
+    for j = 2, #page[2], 2 do
+      local name = cjson.decode(page[2][j]).balance
+      if not string.find(known, '\n' .. name .. '\n', 1, true) then
+        known = known .. name .. '\n'
+      end
+    end
+  until cursor == '0'
+  if known ~= '\n' then
+    redis.call('HSET', KEYS[11], '~balances', known)
   end
+end
+for name in string.gmatch(known, '[^\n]+') do
+  add(name)
 end
 table.sort(names)
 local C = credits()
+-- The grants listed: each balance's live ones (in its wallet) and the last 100 that finished
+-- ("f|<balance>", C.compact), records and final amounts: a bounded read however many grants
+-- the subject was ever made.
+local ids = {}
 local reply = {'ok', now, #names}
 for _, name in ipairs(names) do
+  local w = C.wallet(name, now)
+  for _, g in ipairs(w.g) do
+    if string.byte(g.i) ~= 126 then
+      ids[#ids + 1] = g.i
+    end
+  end
+  for id in string.gmatch(redis.call('HGET', KEYS[11], 'f|' .. name) or '', '[^\n]+') do
+    ids[#ids + 1] = id
+    ids[#ids + 1] = 'n|' .. id
+  end
   reply[#reply + 1] = name
-  reply[#reply + 1] = C.encode(C.wallet(name, now))
+  reply[#reply + 1] = C.encode(w)
   -- Its state as every answer gives it: available, held, debt, the soonest expiry.
   local available, held, debt, soonest, soonest_at = C.state(name, now)
   reply[#reply + 1] = available
@@ -70,8 +103,16 @@ for _, name in ipairs(names) do
   reply[#reply + 1] = soonest
   reply[#reply + 1] = soonest_at
 end
-for _, v in ipairs(grants) do
-  reply[#reply + 1] = v
+-- (A hundred at a time: unpack stops near 8,000 values.)
+for from = 1, #ids, 100 do
+  local part = {unpack(ids, from, math.min(from + 99, #ids))}
+  local got = redis.call('HMGET', KEYS[11], unpack(part))
+  for j, field in ipairs(part) do
+    if got[j] then
+      reply[#reply + 1] = field
+      reply[#reply + 1] = got[j]
+    end
+  end
 end
 -- What expired on the way is kept, with its ledger entries.
 C.save(now, nil, true)

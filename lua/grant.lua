@@ -35,7 +35,7 @@ end
 local C = credits()
 local w = C.wallet(ARGV[6], now)
 C.log(ARGV[6], w, now)
-if C.compact(w, KEYS[11]) >= tonumber(ARGV[12]) then
+if C.compact(w, KEYS[11], ARGV[6]) >= tonumber(ARGV[12]) then
   C.save(now, fired_ids, true)
   return {'limit'}
 end
@@ -51,6 +51,15 @@ C.entry(now, {'kind', 'grant', 'ref', ARGV[5], 'balance', ARGV[6], 'credits', AR
 local grant, paid = C.add(w, {i = ARGV[5], k = ARGV[8], f = ARGV[9], x = ARGV[10], a = a, r = a, h = 0, c = 0, e = 0,
   v = 0, cat = cat, cb = cb}, now)
 redis.call('HSET', KEYS[11], ARGV[5], ARGV[11])
+-- The subject's balances by name ("~balances", read by balances.lua), begun with its first
+-- grant; a subject granted before names were kept has its list built by balances.lua first.
+local known = redis.call('HGET', KEYS[11], '~balances')
+if not known and redis.call('HLEN', KEYS[11]) == 1 then
+  known = '\n'
+end
+if known and not string.find(known, '\n' .. ARGV[6] .. '\n', 1, true) then
+  redis.call('HSET', KEYS[11], '~balances', known .. ARGV[6] .. '\n')
+end
 C.save(now, fired_ids, true)
 local reply = {'ok', ARGV[5]}
 for _, v in ipairs(C.amounts(grant)) do

@@ -557,8 +557,8 @@ local function credits()
     -- remaining or held) leave the wallet, their final amounts kept as "n|<id>" =
     -- "a|r|h|c|e|v" beside their records. Answers how many live grants remain (allowances
     -- are not grants).
-    function C.compact(w, grants_key)
-      local live, writes, grants = {}, {}, 0
+    function C.compact(w, grants_key, balance)
+      local live, writes, grants, finished = {}, {}, 0, ''
       for _, g in ipairs(C.whole(w).g) do
         if string.byte(g.i) ~= 126 and (g.r > 0 or g.h > 0) then
           grants = grants + 1
@@ -573,9 +573,19 @@ local function credits()
           end
           writes[#writes + 1] = 'n|' .. g.i
           writes[#writes + 1] = table.concat(parts, '|')
+          finished = finished .. g.i .. '\n'
         end
       end
       if #writes > 0 then
+        -- The balance's last 100 finished grants, newest last, which balances.lua lists.
+        local field = 'f|' .. balance
+        local list = (redis.call('HGET', grants_key, field) or '') .. finished
+        local _, count = string.gsub(list, '\n', '')
+        if count > 100 then
+          list = string.match(list, '^' .. string.rep('[^\n]*\n', count - 100) .. '(.*)$')
+        end
+        writes[#writes + 1] = field
+        writes[#writes + 1] = list
         redis.call('HSET', grants_key, unpack(writes))
       end
       w.g = live

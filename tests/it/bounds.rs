@@ -111,3 +111,53 @@ async fn a_subscription_with_five_thousand_overrides_is_still_served() {
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert!(answer["overrides"].as_object().is_none_or(|o| o.is_empty()), "{answer}");
 }
+
+/// A user's balances read is bounded by live grants, however many were ever made: after 150
+/// grants with 9 KB of metadata each, voided one by one, it lists the live grant and the last
+/// 100 finished ones (the others stay in the ledger), and a subject granted before the read
+/// kept its balances' names still has them found.
+#[tokio::test]
+async fn the_balances_read_lists_live_grants_and_the_last_hundred_finished() {
+    let app = spawn_app().await;
+    let metadata: serde_json::Map<String, Value> = (0..32).map(|i| (format!("k{i}"), json!("x".repeat(250)))).collect();
+    let mut first = String::new();
+    for i in 0..150 {
+        let (status, made) = app
+            .json(
+                Method::POST,
+                "/v1/users/many/grants",
+                Some(json!({ "balance": "credits", "amount": 1, "metadata": metadata })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        let id = made["grantId"].as_str().unwrap().to_string();
+        if i == 0 {
+            first = id.clone();
+        }
+        let (status, _) = app
+            .json(Method::POST, &format!("/v1/users/many/grants/{id}/void"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    app.json(
+        Method::POST,
+        "/v1/users/many/grants",
+        Some(json!({ "balance": "credits", "amount": 5 })),
+    )
+    .await;
+    let (status, answer) = app.json(Method::GET, "/v1/users/many/balances", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let grants = answer["data"][0]["grants"].as_array().unwrap();
+    assert_eq!(grants.len(), 101, "the live grant and the last 100 finished");
+    assert_eq!(answer["data"][0]["available"], 5);
+    assert!(
+        grants.iter().all(|g| g["grantId"] != first.as_str()),
+        "the oldest is no longer listed"
+    );
+    // Written before the names were kept: the read finds them once, the old way.
+    let keys = quota_gateway::store::layout::Layout::new(&app.prefix).user("default", "many");
+    let _: i64 = shared().query(&["HDEL", &keys.grants(), "~balances"]);
+    let (_, again) = app.json(Method::GET, "/v1/users/many/balances", None).await;
+    assert_eq!(again["data"][0]["balance"], "credits", "{again}");
+    assert_eq!(again["data"][0]["grants"].as_array().unwrap().len(), 101);
+}
