@@ -327,7 +327,7 @@ local function prune(now)
       end
       redis.call('HDEL', KEYS[9], unpack(fields))
     else
-      redis.call('HDEL', KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v')
+      redis.call('HDEL', KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc')
     end
     redis.call('ZREM', KEYS[5], f)
   end

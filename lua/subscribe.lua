@@ -10,8 +10,9 @@
 -- ARGV[3]  startedAt ms
 -- ARGV[4]  "keep" to leave overrides as they are, "replace" to set exactly the ones that follow
 -- ARGV[5]  number of overrides n, then n pairs: group id, "<quota milli>|<expires ms or empty>"
--- then     number of plan-change rules m, then 5 values each: rule (reset|block), counter field,
---          period start ms, period end ms ("" for lifetime), quota milli
+-- then     number of plan-change rules m, then 5 values each: rule (reset|block, with
+--          "/<balance>" for a balance group), counter field, period start ms, period end ms (""
+--          for lifetime), quota milli
 -- last     the parent: "keep" to leave it as it is, "none" to remove it, "=<subject id>" to set it
 --
 -- Returns {"stale"}, or {"ok", then the subscription hash as field, value, ...}.
@@ -34,7 +35,8 @@ local at = 6 + 2 * n
 local rules = {}
 for i = 0, tonumber(ARGV[at]) - 1 do
   local j = at + 1 + i * 5
-  local rule = {r = ARGV[j], f = ARGV[j + 1], ps = ARGV[j + 2], pe = ARGV[j + 3], q = ARGV[j + 4]}
+  local rule = {f = ARGV[j + 1], ps = ARGV[j + 2], pe = ARGV[j + 3], q = ARGV[j + 4]}
+  rule.r, rule.b = string.match(ARGV[j], '^(%a+)/?(.*)$')
   if tonumber(rule.ps) > now or (rule.pe ~= '' and tonumber(rule.pe) <= now) then
     return {'stale'}
   end
@@ -87,6 +89,16 @@ if previous and previous ~= ARGV[2] then
       fields = {}
       for value in string.gmatch(list, '[^\n]+') do
         fields[#fields + 1] = group .. '~' .. value .. at
+      end
+    end
+    -- A balance group's allowance takes the rule too: marked for its period (its wallet
+    -- applies the mark when it next opens the allowance, wallet.lua's C.open), its quick line
+    -- dropped so no reserve decides before that.
+    if rule.b ~= '' then
+      redis.call('HSET', KEYS[2], rule.f .. ':pc', rule.r .. ':' .. string.format('%d', now))
+      redis.call('HDEL', KEYS[2], 'w|' .. rule.b .. '|q')
+      if rule.pe ~= '' then
+        redis.call('ZADD', KEYS[3], 'NX', rule.pe, rule.f)
       end
     end
     for _, f in ipairs(fields) do

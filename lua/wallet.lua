@@ -147,6 +147,13 @@ local function credits()
     if #out > 0 then
       redis.call('HSET', KEYS[1], unpack(out))
     end
+    -- Plan-change marks the saved wallets applied (C.open). (rawget: a missing field of C
+    -- would build the functions only some calls need.)
+    local marks = rawget(C, 'marks')
+    if marks then
+      redis.call('HDEL', KEYS[1], unpack(marks))
+      C.marks = nil
+    end
   end
 
   -- Appends, per balance hold, its balance's state (C.state): available, held (on grants and
@@ -592,6 +599,27 @@ local function credits()
       return grants
     end
 
+    -- A plan change's rule for allowance `g` of hold `h`'s period, as subscribe.lua marked it
+    -- ("<field>:pc", "reset:<ms>" or "block:<ms>"): block lapses what it has left (the period
+    -- is spent, as a blocked counter is filled to its quota), reset gives it its whole amount
+    -- again less what is held. The mark goes when the wallet is saved (C.save), so a call that
+    -- saves nothing (a check, a denial) leaves it for the next.
+    local function plan_change(g, h, quota)
+      local mark = redis.call('HGET', KEYS[1], h.f .. ':pc')
+      if not mark then
+        return
+      end
+      if string.sub(mark, 1, 5) == 'block' then
+        -- (Nothing of a blocked period rolls over.)
+        g.e, g.r, g.l = g.e + g.r, 0, '0'
+      else
+        g.c, g.e, g.r = 0, 0, math.max(0, quota - g.h)
+        g.a = g.r + g.h + g.v
+      end
+      C.marks = rawget(C, 'marks') or {}
+      C.marks[#C.marks + 1] = h.f .. ':pc'
+    end
+
     -- Opens the allowance of balance hold `h`'s period: an entry "~<group>@<period start>"
     -- that burns before every grant (burn key "!"), from the period's start to its end, unless
     -- it is open. With a rollover, what was left of the previous period's own allowance (at
@@ -615,6 +643,7 @@ local function credits()
             end
             C.pay_debt(w, now)
           end
+          plan_change(g, h, quota)
           return
         end
         if string.sub(g.i, 1, #prefix) == prefix then
@@ -637,6 +666,7 @@ local function credits()
       table.insert(kept, 1, {i = id, k = '!', f = '0', x = h.pe, a = a, r = a, h = 0, c = 0, e = 0, v = 0,
         oa = string.format('%d', quota)})
       w.g = kept
+      plan_change(kept[1], h, quota)
       C.pay_debt(w, now)
     end
 

@@ -330,6 +330,7 @@ fn plan_change_rules(plan: &Plan, now_ms: i64, started_ms: i64) -> Vec<PlanChang
             group: &g.id,
             window: g.window(now_ms, started_ms),
             quota: g.quota,
+            balance: g.balance.as_ref().map(|b| b.name.as_str()),
         })
         .collect()
 }

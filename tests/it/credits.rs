@@ -961,3 +961,34 @@ async fn an_allowance_follows_a_plan_change_within_its_period() {
     let b = balance(&app, "up").await;
     assert_invariants(&b);
 }
+
+/// A plan-change rule reaches a balance group's allowance: moving to a plan whose group says
+/// `block` leaves nothing of this period's allowance (free → pro → free gives no fresh free
+/// credits), `reset` gives its whole amount again.
+#[tokio::test]
+async fn block_and_reset_reach_an_allowance_on_a_plan_change() {
+    let app = spawn_app().await;
+    let plan = |id: &str, amount: u32, rule: &str| {
+        json!({ "id": id, "periodType": "month", "groups": [
+            { "id": "credits", "balance": "credits", "allowance": { "amount": amount }, "onPlanChange": rule,
+              "matches": [ { "event": "chat" } ] } ] })
+    };
+    app.put_plan(plan("plan_pro_carry", 1_000, "carry")).await;
+    app.put_plan(plan("plan_free_block", 100, "block")).await;
+    app.put_plan(plan("plan_free_reset", 100, "reset")).await;
+    app.subscribe("bl", "plan_pro_carry", None).await;
+    let chat = |quantity: u32| json!({ "userId": "bl", "event": "chat", "quantity": quantity });
+    let held = app.reserve(chat(10)).await;
+    app.commit(held["reservationId"].as_str().unwrap(), None).await;
+
+    app.subscribe("bl", "plan_free_block", None).await;
+    let denied = app.reserve(chat(1)).await;
+    assert_eq!(denied["reasons"], json!(["insufficient_balance"]), "{denied}");
+    assert_eq!(balance(&app, "bl").await["available"], 0);
+
+    app.subscribe("bl", "plan_free_reset", None).await;
+    assert_eq!(balance(&app, "bl").await["available"], 100);
+    let admitted = app.reserve(chat(100)).await;
+    assert_eq!(admitted["allowed"], true, "{admitted}");
+    assert_invariants(&balance(&app, "bl").await);
+}

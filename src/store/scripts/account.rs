@@ -23,6 +23,8 @@ pub struct PlanChangeRule<'a> {
     pub group: &'a str,
     pub window: Window,
     pub quota: Milli,
+    /// A balance group's balance: the rule applies to its allowance too (wallet.lua).
+    pub balance: Option<&'a str>,
 }
 
 /// What subscribe.lua writes.
@@ -66,11 +68,16 @@ pub async fn subscribe(
     }
     inv.arg(args.rules.len());
     for r in &args.rules {
-        inv.arg(match r.rule {
+        let rule = match r.rule {
             PlanChange::Reset => "reset",
             PlanChange::Block => "block",
             // Carry leaves the counter as it is: nothing for the script to do.
             PlanChange::Carry => "carry",
+        };
+        // "<rule>/<balance>" for a balance group (balance names hold no "/").
+        inv.arg(match r.balance {
+            Some(b) => format!("{rule}/{b}"),
+            None => rule.to_string(),
         })
         .arg(counter_field(r.group, &r.window))
         .arg(r.window.start_ms)
