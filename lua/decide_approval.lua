@@ -34,15 +34,9 @@ end
 if state ~= 'p' then
   return {'decided', state}
 end
--- An approval's override, when new, needs room as override.lua's does.
-if ARGV[4] == 'a' and redis.call('HEXISTS', KEYS[2], 'ov:' .. ARGV[2]) == 0 then
-  local others = 0
-  for _, v in ipairs(redis.call('HMGET', KEYS[2], 'plan', 'lastPlan', 'startedAt', 'status', 'reason', 'ver', 'parent')) do
-    others = others + (v and 1 or 0)
-  end
-  if redis.call('HLEN', KEYS[2]) - others >= 1000 then
-    return {'limit'}
-  end
+-- An approval's override, when new, needs room (override_room.lua).
+if ARGV[4] == 'a' and redis.call('HEXISTS', KEYS[2], 'ov:' .. ARGV[2]) == 0 and not override_room(KEYS[2]) then
+  return {'limit'}
 end
 
 -- 2. The decision; an approval's quota as the user's override of the group, under a new

@@ -20,16 +20,9 @@ if cur == ARGV[2] then
   return answer
 end
 
--- 2. A new override needs room: the hash's fields are its overrides and at most the seven
--- others named here.
-if cur == '' and ARGV[2] ~= '' then
-  local others = 0
-  for _, v in ipairs(redis.call('HMGET', KEYS[1], 'plan', 'lastPlan', 'startedAt', 'status', 'reason', 'ver', 'parent')) do
-    others = others + (v and 1 or 0)
-  end
-  if redis.call('HLEN', KEYS[1]) - others >= 1000 then
-    return {'limit'}
-  end
+-- 2. A new override needs room (override_room.lua).
+if cur == '' and ARGV[2] ~= '' and not override_room(KEYS[1]) then
+  return {'limit'}
 end
 
 -- 3. Write it under a new version.

@@ -59,6 +59,7 @@ const SCRIPT_FILES: &[&str] = &[
     "index_approval.lua",
     "index_user.lua",
     "override.lua",
+    "override_room.lua",
     "overrides.lua",
     "pending.lua",
     "prelude.lua",
@@ -100,8 +101,8 @@ macro_rules! reading {
     };
 }
 macro_rules! alone {
-    ($name:literal) => {
-        LazyLock::new(|| Script::new(concat!(lua!("shape.lua"), lua!($name))))
+    ($($name:literal),*) => {
+        LazyLock::new(|| Script::new(concat!(lua!("shape.lua"), $(lua!($name)),*)))
     };
 }
 
@@ -155,7 +156,7 @@ static BALANCES: LazyLock<Script> = writing!("holds.lua", "balances.lua");
 static SUBSCRIBE: LazyLock<Script> = alone!("subscribe.lua");
 static UNSUBSCRIBE: LazyLock<Script> = alone!("unsubscribe.lua");
 static SET_STATUS: LazyLock<Script> = alone!("set_status.lua");
-static OVERRIDE: LazyLock<Script> = alone!("override.lua");
+static OVERRIDE: LazyLock<Script> = alone!("override_room.lua", "override.lua");
 static INDEX_USER: LazyLock<Script> = alone!("index_user.lua");
 static PUT_PLAN: LazyLock<Script> = alone!("put_plan.lua");
 static DELETE_PLAN: LazyLock<Script> = alone!("delete_plan.lua");
@@ -168,7 +169,7 @@ pub(crate) static CREATE_ENDPOINT: LazyLock<Script> = alone!("create_endpoint.lu
 pub(crate) static ROTATE_SECRET: LazyLock<Script> = alone!("rotate_secret.lua");
 pub(crate) static SET_ENABLED: LazyLock<Script> = alone!("set_enabled.lua");
 pub(crate) static UNLOCK: LazyLock<Script> = alone!("unlock.lua");
-pub(crate) static DECIDE_APPROVAL: LazyLock<Script> = alone!("decide_approval.lua");
+pub(crate) static DECIDE_APPROVAL: LazyLock<Script> = alone!("override_room.lua", "decide_approval.lua");
 pub(crate) static INDEX_APPROVAL: LazyLock<Script> = alone!("index_approval.lua");
 
 /// Every script with its contract, for the tests that hold each to it.
