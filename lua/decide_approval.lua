@@ -19,8 +19,8 @@
 --
 -- Returns {"not_found"} when no request is open for the counter, {"decided", "a"|"d"} when it
 -- was decided before, {"limit"} when an approval's override would be new and the user has
--- MAX_OVERRIDES (1000) already (nothing written), else {"ok", the event's outbox id, then the subscription hash as field,
--- value, ...}.
+-- MAX_OVERRIDES (1000) already (nothing written), else {"ok", the event's outbox id, then the
+-- subscription hash as field, value, ...}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 shape(3, 10)
@@ -59,7 +59,8 @@ end
 -- "approval" event is.
 local plan = redis.call('HGET', KEYS[2], 'plan') or ''
 local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'tag', ARGV[6], 'plan', plan,
-  'type', 'approval_decided', 'g', string.match(ARGV[2], '^[^~]*'), 'k', '', 't', '', 'q', quota == '' and '0' or quota, 'n', '0',
+  'type', 'approval_decided', 'g', string.match(ARGV[2], '^[^~]*'), 'k', '', 't', '',
+  'q', quota == '' and '0' or quota, 'n', '0',
   'ps', ARGV[7], 'pe', ARGV[8], 'ap', ARGV[3], 'st', ARGV[4], 'x', string.match(ARGV[5], '|(%d*)$') or '',
   'r', ARGV[9], 'by', ARGV[10], 'v', string.match(ARGV[2], '~(.*)$') or '')
 -- (The hash as Redis made it, never through unpack, which stops near 8,000 values.)
