@@ -315,7 +315,8 @@ class AsyncQuotaGateway(Shared):
         """The user's quota of a group instead of the plan's (until `expires_at`); with `value`,
         of that one value of a per-value group (`"per"`), before the group's own override. A
         `value` on a group that does not count per value raises `invalid_request` (`field`
-        "value"). The subscription lists it under `overrides` as `<group_id>~<value>`."""
+        "value"). The subscription lists it under `overrides` as `<group_id>~<value>`. A user
+        keeps at most 1,000 overrides: a new one past them raises `override_limit` (409)."""
         return await self._run(c.set_override(user_id, group_id, quota, expires_at, value))
 
     async def remove_override(self, user_id: str, group_id: str, *, value: Optional[str] = None) -> t.Subscription:
@@ -395,8 +396,10 @@ class AsyncQuotaGateway(Shared):
     async def approve(self, approval_id: str, quota: float, *, expires_at: Optional[When] = None) -> t.Approval:
         """Approves a pending request: the user's quota of the group becomes `quota` for the
         rest of the request's period (or until `expires_at`), as an override. A decided request
-        raises `approval_decided` (409). Not retried once it may have arrived: after a
-        `backend_unavailable` error, `get_approval` says whether it was decided."""
+        raises `approval_decided` (409); an override that would be the user's 1,001st raises
+        `override_limit` (409). A request whose period ended undecided answers "declined" (its
+        period ended before a decision), raising nothing. Not retried once it may have arrived:
+        after a `backend_unavailable` error, `get_approval` says whether it was decided."""
         return await self._run(c.approve(approval_id, quota, expires_at))
 
     async def decline(self, approval_id: str, reason: str) -> t.Approval:

@@ -482,11 +482,17 @@ class Approval:
     `approved_quota` (the user's new quota of the group) until `expires_at`; a decline sets
     `reason`; either sets `decided_at` and `decided_by` (the key or operator, as the audit
     log names it).
+
+    A per-value group (`"per": "model"`) opens one request per value, each approved or
+    declined on its own: `value` names it (None on other groups). A request whose period ended
+    undecided is closed as "declined", `reason` "its period ended before a decision", when it
+    is listed or decided.
     """
 
     approval_id: str
     user_id: str
     group_id: str
+    value: Optional[str]
     status: ApprovalStatus
     period_start: Optional[str]
     resets_at: Optional[str]
