@@ -9,7 +9,7 @@
 import type { CallOptions, WriteOptions } from "./client.js";
 import { type Call, newKey } from "./http.js";
 import type {
-  AdjustmentAnswer, BalanceList, CreditSummary, DailyUsage, Grant, GrantCategory, GrantList, GrantMade, Subscription, UsageAnswer, UsageEventPage,
+  AdjustmentAnswer, BalanceList, CreditSummary, DailyUsage, Grant, GrantCategory, GrantList, GrantMade, Metadata, Subscription, UsageAnswer, UsageEventPage,
   UserToken, Webhook, WebhookDeliveryList, WebhookList,
 } from "./types.js";
 
@@ -57,10 +57,14 @@ export interface GrantInput {
   expiresAt?: string | Date | undefined;
   /** What the customer paid per credit, in cents. */
   costBasis?: number | undefined;
-  /** Where they came from (`purchase`, `promotion`, `manual`, ...), 1 to 64 bytes. */
+  /** Where they came from (`purchase`, `promotion`, `manual`, ...), 1 to 64 bytes, no control characters. */
   source?: string | undefined;
-  /** Kept with the grant and answered as given (a payment's or a session's id, ...). */
-  metadata?: Record<string, unknown> | undefined;
+  /**
+   * Kept with the grant and its ledger entry, answered as given (a payment's or a session's id,
+   * ...): an event's rules, at most 32 keys of at most 64 bytes, each a string of at most 256
+   * bytes, a number, a boolean or null (else `invalid_request` naming `metadata.<key>`).
+   */
+  metadata?: Metadata | undefined;
 }
 
 const path = (segment: string) => encodeURIComponent(segment);
@@ -97,6 +101,7 @@ export function adminMethods(send: Send, per: Per) {
     /**
      * Sets the user's quota of a group (with `value`, of one value of a per-value group). A
      * `value` on a group that does not count per value is `invalid_request` (`field` "value").
+     * A user keeps at most 1,000 overrides: a new one past them is `override_limit` (409).
      */
     setOverride(userId: string, groupId: string, override: OverrideInput, opts: CallOptions = {}): Promise<Subscription> {
       // `value` goes in the query: the gateway refuses a body field it does not know.
@@ -130,7 +135,8 @@ export function adminMethods(send: Send, per: Per) {
      * Adds credits to one of the user's balances; they pay the balance's debt first
      * (`debtPaid`). Granted once however often it is retried (its Idempotency-Key): pass the
      * payment's id as `idempotencyKey` (a Stripe Checkout session's, an invoice's), so that a
-     * webhook delivered twice grants once; a repeat answers the grant first made.
+     * webhook delivered twice grants once; a repeat within the ledger's retention (35 days by
+     * default) answers the grant first made.
      */
     grant(userId: string, grant: GrantInput, opts: WriteOptions = {}): Promise<GrantMade> {
       const { effectiveAt, expiresAt, ...rest } = grant;

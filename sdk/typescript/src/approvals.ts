@@ -1,9 +1,10 @@
 // The approval queue: requests an approval group (`"mode": "approval"`) opens on its first
-// denial of a user in a period, and their decision. Reads are retried like every read; approve
-// and decline take no Idempotency-Key on the gateway, and a repeat of one that ran is refused
-// as `approval_decided` (409), which would hide that the first attempt succeeded: so they are
-// retried only when the request cannot have arrived (a refused connection, a 429), like
-// `rotateWebhookSecret`. After a timeout, `getApproval` says whether it was decided.
+// denial of a user in a period (of each value, for a per-value group), and their decision.
+// Reads are retried like every read; approve and decline take no Idempotency-Key on the
+// gateway, and a repeat of one that ran is refused as `approval_decided` (409), which would
+// hide that the first attempt succeeded: so they are retried only when the request cannot have
+// arrived (a refused connection, a 429), like `rotateWebhookSecret`. After a timeout,
+// `getApproval` says whether it was decided.
 import type { CallOptions } from "./client.js";
 import type { Call } from "./http.js";
 import type { Approval, ApprovalList, ApprovalStatus } from "./types.js";
@@ -56,7 +57,9 @@ export function approvalMethods(send: Send, per: Per) {
     /**
      * Approves a pending request: the user's quota of the group becomes `quota` (an override)
      * for the rest of the period or until `expiresAt`. `approval_decided` (409) when it was
-     * decided already. Not retried once it may have arrived.
+     * decided already; `override_limit` (409) when the override would be new and the user
+     * already has 1,000. A request whose period ended undecided answers `declined` (reason "its
+     * period ended before a decision"), raising nothing. Not retried once it may have arrived.
      */
     approve(approvalId: string, input: ApproveInput, opts: CallOptions = {}): Promise<Approval> {
       const { quota, expiresAt } = input;
@@ -66,8 +69,9 @@ export function approvalMethods(send: Send, per: Per) {
 
     /**
      * Declines a pending request with a reason (1 to 256 bytes): the group stays hard for the
-     * rest of the period. `approval_decided` (409) when it was decided already. Not retried
-     * once it may have arrived.
+     * rest of the period. `approval_decided` (409) when it was decided already; a request whose
+     * period ended undecided answers `declined` with the reason "its period ended before a
+     * decision". Not retried once it may have arrived.
      */
     decline(approvalId: string, input: { reason: string }, opts: CallOptions = {}): Promise<Approval> {
       return send({ method: "POST", path: `${path(approvalId)}/decline`, body: { reason: input.reason }, ...once, ...per(opts) });

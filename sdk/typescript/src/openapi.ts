@@ -6108,6 +6108,8 @@ export interface components {
             /** @description The counter when it was denied: used, held by open reservations, the quota in force. */
             used: components["schemas"]["Milli"];
             userId: string;
+            /** @description A per-value group's value (each value of it has a request of its own); null otherwise. */
+            value?: string | null;
         };
         /** @description A page of approval requests, oldest first. */
         ApprovalList: {

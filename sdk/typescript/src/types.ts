@@ -9,10 +9,11 @@ type Schemas = components["schemas"];
 
 /**
  * One group's counter. A per-value group's (`"per"`) names the metadata value it counts in
- * `value` (one counter per value; absent on other groups). A balance group's also has
- * `balance` (its name), `debt` and `soonestExpiry`, with `remaining` what can be spent now and
- * `reserved` what open reservations hold of it; `exceeded` is true while it is in debt (see
- * `BalanceCounter`).
+ * `value` (one counter per value; in `usage`, `value: null` is the group's "other values"
+ * counter, what tracks of values past the period's 64 counted; absent on other groups). A
+ * balance group's also has `balance` (its name), `debt` and `soonestExpiry`, with `remaining`
+ * what can be spent now and `reserved` what open reservations hold of it; `exceeded` is true
+ * while it is in debt (see `BalanceCounter`).
  */
 export type Counter = Schemas["CounterAnswer"];
 /**
@@ -59,9 +60,12 @@ export type ApprovalStatus = "pending" | "approved" | "declined";
 /**
  * An approval request: the denied `event` and `amount`, the counter when it was denied (`used`,
  * `reserved`, `quota`), and its decision: `approvedQuota` and `expiresAt` for an approval,
- * `reason` for a decline, `decidedAt` and `decidedBy` for both.
+ * `reason` for a decline, `decidedAt` and `decidedBy` for both. A per-value group (`"per"`)
+ * opens one request per value, each decided on its own: `value` names it (null on other
+ * groups). A request whose period ended undecided reads `declined`, with the reason "its period
+ * ended before a decision", once it is listed or decided.
  */
-export type Approval = Omit<Schemas["ApprovalAnswer"], "status"> & { status: ApprovalStatus };
+export type Approval = Omit<Schemas["ApprovalAnswer"], "status" | "value"> & { status: ApprovalStatus; value: string | null };
 
 /** A page of approval requests, oldest first: follow `nextCursor` until it is null. */
 export type ApprovalList = Listed<Schemas["ApprovalList"], Approval>;
@@ -265,6 +269,8 @@ export interface ApprovalEventData {
   userId: string;
   planId: string | null;
   groupId: string;
+  /** A per-value group's value whose request it is (each value has its own); absent on other groups. */
+  value?: string;
   label: string;
   status: ApprovalStatus;
   /** The denied event and what it asked of the group. */

@@ -3,7 +3,8 @@
 // the quota, decline keeps the group hard, and deciding twice is approval_decided; approve and
 // decline are not retried once they may have arrived (the gateway takes no key for them); a
 // per-value group's counters name their value, and past 64 values it denies too_many_values; an
-// override of one value's quota (setOverride and removeOverride with value).
+// override of one value's quota (setOverride and removeOverride with value); a per-value
+// approval group opens one request per value, each decided on its own.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createClient, QuotaGatewayError } from "quota-gateway";
@@ -73,6 +74,7 @@ test("a denial names its request; listApprovals and getApproval find it; approve
     [request.userId, request.groupId, request.status, request.event, request.amount, request.used, request.reserved, request.quota],
     [user, "gate", "pending", "launch", 1, 0, 2, 2],
   );
+  assert.equal(request.value, null, "a group without per names no value");
 
   const approved = await qg.approve(denial.approvalId, { quota: 5 });
   assert.deepEqual([approved.status, approved.approvedQuota, approved.expiresAt], ["approved", 5, request.resetsAt]);
@@ -216,4 +218,42 @@ test("setOverride and removeOverride with value change one value's quota of a pe
   });
   // An empty value is sent for the gateway to refuse, never dropped into the group's override.
   await assert.rejects(qg.removeOverride(user, "premium", { value: "" }), (err) => err.code === "invalid_request" && err.field === "value");
+});
+
+test("a per-value approval group opens one request per value, each approved or declined on its own", async () => {
+  const qg = client();
+  const user = freshUser("pvgate");
+  await putPlan({
+    id: `plan_${user}`, periodType: "month",
+    groups: [{ id: "premium", unit: "count", quota: 1, mode: "approval", per: "model", matches: [{ event: "render" }] }],
+  });
+  await qg.upsertSubscription({ userId: user, planId: `plan_${user}` });
+  const ids = {};
+  for (const model of ["flux", "sdxl"]) {
+    assert.equal((await qg.reserve(user, "render", 1, { model })).allowed, true);
+    // Parallel denials of one value name one request, that value's.
+    const denied = await Promise.all(Array.from({ length: 6 }, () => qg.reserve(user, "render", 1, { model })));
+    assert.deepEqual([...new Set(denied.map((d) => d.reasons.join()))], ["approval_pending"]);
+    const named = [...new Set(denied.map((d) => d.denials[0].approvalId))];
+    assert.equal(named.length, 1, `one request for ${model}: ${named}`);
+    ids[model] = named[0];
+  }
+  assert.notEqual(ids.flux, ids.sdxl);
+  const { data: pending } = await listed(qg, { status: "pending", userId: user }, 2);
+  assert.deepEqual(pending.map((a) => [a.value, a.approvalId]).sort(), [["flux", ids.flux], ["sdxl", ids.sdxl]]);
+  assert.equal((await qg.getApproval(ids.sdxl)).value, "sdxl");
+
+  const approved = await qg.approve(ids.flux, { quota: 3 });
+  assert.deepEqual([approved.status, approved.value, approved.approvedQuota], ["approved", "flux", 3]);
+  const declined = await qg.decline(ids.sdxl, { reason: "not on this plan" });
+  assert.deepEqual([declined.status, declined.value, declined.reason], ["declined", "sdxl", "not on this plan"]);
+  assert.deepEqual(Object.keys((await qg.getSubscription(user)).overrides), ["premium~flux"], "the approval is the value's override");
+
+  // flux holds one and has room for two more; sdxl stays at its quota.
+  const flux = await Promise.all(Array.from({ length: 4 }, () => qg.reserve(user, "render", 1, { model: "flux" })));
+  assert.equal(flux.filter((d) => d.allowed).length, 2);
+  assert.deepEqual([...new Set(flux.filter((d) => !d.allowed).map((d) => d.reasons.join()))], ["limit_reached"]);
+  const sdxl = await qg.reserve(user, "render", 1, { model: "sdxl" });
+  assert.deepEqual([sdxl.allowed, sdxl.reasons, sdxl.counters[0].value], [false, ["limit_reached"], "sdxl"]);
+  assert.deepEqual((await qg.listApprovals({ status: "pending", userId: user })).data, []);
 });

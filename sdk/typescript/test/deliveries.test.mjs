@@ -1,6 +1,7 @@
 // Webhooks end to end: an endpoint made with the client, a real delivery from the gateway to a
 // receiver on loopback, verified with verifyWebhook; a threshold crossing arrives as an event;
-// a balance's and an approval request's events arrive with the fields their types declare.
+// a balance's and an approval request's events arrive with the fields their types declare (a
+// per-value group's request, so its value too).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -78,7 +79,7 @@ test("balance and approval events arrive with the fields WebhookEvent declares f
   const hook = await qg.createWebhook({ url: hooks.url, events: types });
   const user = freshUser("events");
   await putPlan({ id: `plan_${user}`, periodType: "month", groups: [
-    { id: "launches", unit: "count", quota: 1, mode: "approval", matches: [{ event: "launch" }] },
+    { id: "launches", unit: "count", quota: 1, mode: "approval", per: "model", matches: [{ event: "launch" }] },
     { id: "credits", balance: "credits", lowBalance: [5], matches: [{ event: "spend" }] },
   ] });
   await qg.upsertSubscription({ userId: user, planId: `plan_${user}` });
@@ -86,8 +87,8 @@ test("balance and approval events arrive with the fields WebhookEvent declares f
   await qg.grant(user, { balance: "credits", amount: 10 });
   await qg.track(user, "spend", 6); // 4 left: at or under 5
   await qg.track(user, "spend", 4); // none left
-  assert.equal((await qg.reserve(user, "launch")).allowed, true);
-  const { approvalId } = (await qg.reserve(user, "launch")).denials[0];
+  assert.equal((await qg.reserve(user, "launch", 1, { model: "flux" })).allowed, true);
+  const { approvalId } = (await qg.reserve(user, "launch", 1, { model: "flux" })).denials[0];
   // The denial that opened the request answered once the project's list had it: decidable at once.
   assert.equal((await qg.approve(approvalId, { quota: 3 })).status, "approved");
 
@@ -106,9 +107,9 @@ test("balance and approval events arrive with the fields WebhookEvent declares f
   assert.deepEqual([byType["credits.depleted"].threshold, byType["credits.depleted"].available], [0, 0]);
   const requested = byType["quota.approval_requested"];
   // Its status is not asserted: a request decided before its event went out is sent as decided.
-  assert.deepEqual([requested.approvalId, requested.groupId, requested.event, requested.quota], [approvalId, "launches", "launch", 1]);
+  assert.deepEqual([requested.approvalId, requested.groupId, requested.value, requested.event, requested.quota], [approvalId, "launches", "flux", "launch", 1]);
   const approved = byType["quota.approval_decided"];
-  assert.deepEqual([approved.approvalId, approved.status, approved.approvedQuota, approved.reason], [approvalId, "approved", 3, null]);
+  assert.deepEqual([approved.approvalId, approved.value, approved.status, approved.approvedQuota, approved.reason], [approvalId, "flux", "approved", 3, null]);
   await qg.deleteWebhook(hook.id);
   hooks.close();
 });

@@ -96,9 +96,11 @@ export async function approvals(userId: string, until: Date | undefined): Promis
   await qg.listApprovals({ status: "open" });
   const approved: Approval = await qg.approve(pending, { quota: 8000, expiresAt: until });
   const status: ApprovalStatus = (await qg.getApproval(pending)).status;
+  // A per-value group's value, else null: present on every request.
+  const value: string | null = approved.value;
   // @ts-expect-error a decline needs a reason
   await qg.decline(pending, {});
-  return [...approvals.map((a) => a.approvalId), nextCursor ?? "", approved.status, status];
+  return [...approvals.map((a) => a.approvalId), nextCursor ?? "", approved.status, status, value ?? ""];
 }
 
 export async function overrides(userId: string, until: Date | undefined): Promise<string[]> {
@@ -202,7 +204,7 @@ export async function hook(headers: IncomingHttpHeaders, body: string): Promise<
       return `${event.data.userId} ran out of ${event.data.balance} (${zero})`;
     }
     case "quota.approval_requested":
-      return `${event.data.approvalId} ${event.data.event} ${event.data.amount} of ${event.data.quota} ${event.data.status}`;
+      return `${event.data.approvalId} ${event.data.event}${event.data.value ? ` (${event.data.value})` : ""} ${event.data.amount} of ${event.data.quota} ${event.data.status}`;
     case "quota.approval_decided": {
       // @ts-expect-error a decided request is never pending
       const pending: "pending" = event.data.status;
