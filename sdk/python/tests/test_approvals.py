@@ -1,7 +1,8 @@
 """Approval gates and per-value counters against the real gateway, on both clients: a denial
 that opens an approval request (`approval_pending`, naming it), listing, approving (the quota
 it raises) and declining it, deciding twice; counters and ledger entries of a per-value group
-naming their value, and `too_many_values` past 64 values; an override of one value's quota."""
+naming their value, and `too_many_values` past 64 values; an override of one value's quota; a
+per-value approval group's request per value, each decided on its own."""
 
 from __future__ import annotations
 
@@ -77,6 +78,7 @@ async def test_an_approval_request_is_listed_approved_up_to_its_quota_and_decide
     request = await listed(client, user, "pending")
     assert (request.approval_id, request.user_id, request.group_id, request.status) == (
         approval_id, user, "launches", "pending")
+    assert request.value is None, "a group without per names no value"
     assert (request.event, request.amount, request.used, request.reserved, request.quota) == (
         "campaign.launch", 1, 0, 2, 2)
     assert request.period_start and request.resets_at and request.requested_at
@@ -181,6 +183,45 @@ async def test_a_per_value_group_counts_each_value_apart_and_names_it(
     assert counters == [("flux-pro", 1, 0), ("sdxl", 0, 1)]
     entries = (await client.list_usage_events(user_id=user)).data
     assert [(g.group_id, g.value) for e in entries for g in e.groups] == [("renders", "flux-pro")]
+
+
+async def test_a_per_value_approval_group_opens_and_decides_one_request_per_value(
+        client: Both, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user("pvgate")
+    await on_plan(client, user, Plan(
+        [PlanGroup("premium", "count", 1, [{"event": "image.render"}], mode="approval", per="model")],
+        id=f"plan_{user}", period_type="month"))
+    ids: Dict[str, str] = {}
+    for model in ("flux", "sdxl"):
+        assert (await client.reserve(user, "image.render", 1, {"model": model})).allowed
+        denials = [await client.reserve(user, "image.render", 1, {"model": model}) for _ in range(3)]
+        assert {tuple(d.reasons) for d in denials} == {("approval_pending",)}
+        named = {d.denials[0].approval_id for d in denials}
+        assert len(named) == 1, f"one request for {model}: {named}"
+        ids[model] = named.pop() or ""
+    assert ids["flux"] != ids["sdxl"]
+    for _ in range(100):
+        pending = (await client.list_approvals(status="pending", user_id=user)).data
+        if len(pending) >= 2:
+            break
+        await asyncio.sleep(0.05)
+    assert sorted((a.value or "", a.approval_id) for a in pending) == [("flux", ids["flux"]), ("sdxl", ids["sdxl"])]
+    assert (await client.get_approval(ids["sdxl"])).value == "sdxl"
+
+    approved = await client.approve(ids["flux"], 3)
+    assert (approved.status, approved.value, approved.approved_quota) == ("approved", "flux", 3)
+    declined = await client.decline(ids["sdxl"], "not on this plan")
+    assert (declined.status, declined.value, declined.reason) == ("declined", "sdxl", "not on this plan")
+    sub = await client.get_subscription(user)
+    assert list(sub.overrides) == ["premium~flux"], "the approval is the value's override"
+
+    # flux holds one and has room for two more; sdxl stays at its quota.
+    flux = [await client.reserve(user, "image.render", 1, {"model": "flux"}) for _ in range(3)]
+    assert [d.allowed for d in flux] == [True, True, False]
+    assert flux[2].reasons == ["limit_reached"]
+    sdxl = await client.reserve(user, "image.render", 1, {"model": "sdxl"})
+    assert (sdxl.allowed, sdxl.reasons, sdxl.counters[0].value) == (False, ["limit_reached"], "sdxl")
+    assert (await client.list_approvals(status="pending", user_id=user)).data == []
 
 
 async def test_a_65th_value_in_a_period_is_denied_for_too_many_values(
