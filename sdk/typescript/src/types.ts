@@ -147,20 +147,22 @@ export type ReservationAnswer = Omit<Schemas["ReservationAnswer"], "metadata"> &
  * `track`, `adjustment`), credits (`grant`, `grant_void`, `grant_expired`, `debt_settled`), a
  * run's end (`run_close`), and, with no usage, a refused reserve (`denied`: the first 100 of a
  * user's UTC day) or a hold's end without a commit (`release`, `expiry`), which the pricing lab
- * replays; a string, as a newer gateway may add kinds. `keyId`: the id of the API key
- * that made the call (null in entries written before the gateway kept it). `memberId`: in a
- * parent's (team's) ledger, the member whose event it was, the entry having the member's
- * entry's `id`; null in a member's own. A commit's entry says the quantity committed (the
- * reserved one when the commit gave none) and the reservation's metadata, the commit's own
- * merged on top. A run's step's entry (`commit`, `late_commit`, `track`) names its run, its
- * action (`""` for none) and its `stepKind` (null on other entries); a run's close writes a
- * `run_close` entry, with the credits it burned and no usage of its own (its steps' entries
- * counted it), whose `runId` is null, or the parent run for a child run's close (a step of its
- * parent). A `denied` entry names the groups that denied it (`deniedBy`); an entry that ends a
- * hold (`commit`, `late_commit`, `release`, `expiry`) says when it was reserved (`heldSince`)
- * and what it reserved (`reserved`), an `expiry` also when the hold went back (`heldUntil`);
- * each is absent where it does not apply (and `heldSince`, `reserved` on entries written
- * before the gateway kept them).
+ * replays; a string, as a newer gateway may add kinds. `keyId`: the id of the API key (or
+ * dashboard operator) that made the call, a `grant`'s included; null where no call of a key
+ * wrote the entry (`release`, `expiry`, `denied`, the `grant_void`, `grant_expired` and
+ * `debt_settled` a later call writes, an expired run's `run_close`) and in entries written
+ * before the gateway kept it. `memberId`: in a parent's (team's) ledger, the member whose event
+ * it was, the entry having the member's entry's `id`; null in a member's own. A commit's entry
+ * says the quantity committed (the reserved one when the commit gave none) and the
+ * reservation's metadata, the commit's own merged on top. A run's step's entry (`commit`,
+ * `late_commit`, `track`) names its run, its action (null for none) and its `stepKind` (null on
+ * other entries); a run's close writes a `run_close` entry, with the credits it burned and no
+ * usage of its own (its steps' entries counted it), whose `runId` is null, or the parent run
+ * for a child run's close (a step of its parent). A `denied` entry names the groups that denied
+ * it (`deniedBy`); an entry that ends a hold (`commit`, `late_commit`, `release`, `expiry`)
+ * says when it was reserved (`heldSince`) and what it reserved (`reserved`), an `expiry` also
+ * when the hold went back (`heldUntil`); each is absent where it does not apply (and
+ * `heldSince`, `reserved` on entries written before the gateway kept them).
  *
  * `changesUsage` is true for the kinds whose `groups` are what the counters counted (`commit`,
  * `late_commit`, `track`, `adjustment`) and false for every other (`grant`, `grant_void`,

@@ -215,16 +215,20 @@ class CreditMove:
 class UsageEvent:
     """One entry of the usage ledger. A commit's says the quantity committed (the reserved one
     when the commit gave none) and the reservation's metadata, the commit's own merged on top.
-    `key_id` is the API key that made the call (None in entries written before the gateway
-    kept it); `member_id`, in a parent's (team's) ledger, the member whose event it was (the
-    entry has the member's entry's `id`), None in a member's own.
+    `key_id` is the API key (or dashboard operator) that made the call, a "grant"'s included;
+    None where no call of a key wrote the entry ("release", "expiry", "denied", the
+    "grant_void", "grant_expired" and "debt_settled" a later call writes, an expired run's
+    "run_close") and in entries written before the gateway kept it; `member_id`, in a parent's
+    (team's) ledger, the member whose event it was (the entry has the member's entry's `id`),
+    None in a member's own.
 
     `kind` is "commit", "late_commit", "track", "adjustment", "grant", "grant_void",
     "grant_expired", "debt_settled", "run_close" (a run's end: no usage of its own, its
     steps' entries counted it, but the `credits` it burned), or, with no usage, "denied" (a
     refused reserve: the first 100 of a user's UTC day), "release" or "expiry" (a hold's end
     without a commit), which the pricing lab replays. Entries of a run's steps carry
-    `run_id`, `action_id` and `step_kind` ("primary", "retry" or "fallback"); None on others.
+    `run_id`, `action_id` (None for a step that named none) and `step_kind` ("primary",
+    "retry" or "fallback"); None on others.
     `credits` lists the credits the entry moved (empty when none). A "denied" entry names the
     groups that denied it (`denied_by`; empty on other entries). An entry that ends a hold
     ("commit", "late_commit", "release", "expiry") says when it was reserved (`held_since`)
