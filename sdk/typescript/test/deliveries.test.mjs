@@ -28,12 +28,18 @@ async function receiver() {
     for (let i = 0; i < 400 && received.length < n; i++) await new Promise((r) => setTimeout(r, 25));
     return received;
   };
-  return { url, received, wait, close: () => server.close() };
+  // Kept-alive connections closed too, so a failed test does not hold the run open.
+  const close = () => {
+    server.closeAllConnections();
+    server.close();
+  };
+  return { url, received, wait, close };
 }
 
-test("a delivery verifies with verifyWebhook, and a crossing arrives as an event", async () => {
+test("a delivery verifies with verifyWebhook, and a crossing arrives as an event", async (t) => {
   const qg = createClient({ apiKey: env.secret, baseUrl: env.baseUrl });
   const hooks = await receiver();
+  t.after(hooks.close);
   const hook = await qg.createWebhook({ url: hooks.url, description: "sdk test" });
   assert.match(hook.secret, /^whsec_/);
   assert.equal((await qg.listWebhooks()).data[0].secret, undefined, "shown only once");
@@ -61,7 +67,6 @@ test("a delivery verifies with verifyWebhook, and a crossing arrives as an event
   await assert.rejects(qg.testWebhook(hook.id), (e) => e.code === "webhook_disabled" && e.status === 409);
   assert.equal((await qg.enableWebhook(hook.id)).enabled, true);
   await qg.deleteWebhook(hook.id);
-  hooks.close();
 });
 
 /** The fields `interface name` of src/types.ts declares, sorted. */
@@ -72,9 +77,10 @@ function declared(name) {
   return [...body.matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1]).sort();
 }
 
-test("balance and approval events arrive with the fields WebhookEvent declares for them", async () => {
+test("balance and approval events arrive with the fields WebhookEvent declares for them", async (t) => {
   const qg = createClient({ apiKey: env.secret, baseUrl: env.baseUrl });
   const hooks = await receiver();
+  t.after(hooks.close);
   const types = ["credits.low_balance", "credits.depleted", "quota.approval_requested", "quota.approval_decided"];
   const hook = await qg.createWebhook({ url: hooks.url, events: types });
   const user = freshUser("events");
@@ -111,5 +117,4 @@ test("balance and approval events arrive with the fields WebhookEvent declares f
   const approved = byType["quota.approval_decided"];
   assert.deepEqual([approved.approvalId, approved.value, approved.status, approved.approvedQuota, approved.reason], [approvalId, "flux", "approved", 3, null]);
   await qg.deleteWebhook(hook.id);
-  hooks.close();
 });

@@ -48,3 +48,16 @@ export const countPlan = (id, quota, extra = {}) => ({
 let next = 0;
 /** A user id no other test uses. */
 export const freshUser = (prefix = "u") => `${prefix}${process.pid}x${next++}`;
+
+/** Runs `fn` with console.warn recorded; answers the warnings. */
+export async function warnings(fn) {
+  const seen = [];
+  const original = console.warn;
+  console.warn = (...args) => seen.push(args.join(" "));
+  try {
+    await fn();
+  } finally {
+    console.warn = original;
+  }
+  return seen;
+}

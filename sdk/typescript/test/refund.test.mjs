@@ -3,22 +3,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createClient } from "quota-gateway";
-import { call, countPlan, freshUser, putPlan, useGateway } from "./harness.mjs";
+import { call, countPlan, freshUser, putPlan, useGateway, warnings } from "./harness.mjs";
 
 const env = useGateway();
-
-/** Runs `fn` with console.warn recorded; answers the warnings. */
-async function warnings(fn) {
-  const seen = [];
-  const original = console.warn;
-  console.warn = (...args) => seen.push(args.join(" "));
-  try {
-    await fn();
-  } finally {
-    console.warn = original;
-  }
-  return seen;
-}
 
 test("a track whose event ends in .refund warns once in development, never in production", async () => {
   const user = freshUser();

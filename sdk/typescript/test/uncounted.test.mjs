@@ -5,22 +5,9 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { test } from "node:test";
 import { createClient } from "quota-gateway";
-import { call, freshUser, putPlan, useGateway } from "./harness.mjs";
+import { call, freshUser, putPlan, useGateway, warnings } from "./harness.mjs";
 
 const env = useGateway();
-
-/** Runs `fn` with console.warn recorded; answers the warnings. */
-async function warnings(fn) {
-  const seen = [];
-  const original = console.warn;
-  console.warn = (...args) => seen.push(args.join(" "));
-  try {
-    await fn();
-  } finally {
-    console.warn = original;
-  }
-  return seen;
-}
 
 /** A user on a plan whose one group counts `llm.*` events. */
 async function onTokens(unmatched = "allow") {
