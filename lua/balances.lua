@@ -105,12 +105,13 @@ for _, name in ipairs(names) do
 end
 -- (A hundred at a time: unpack stops near 8,000 values.)
 for from = 1, #ids, 100 do
-  local part = {unpack(ids, from, math.min(from + 99, #ids))}
-  local got = redis.call('HMGET', KEYS[11], unpack(part))
-  for j, field in ipairs(part) do
-    if got[j] then
-      reply[#reply + 1] = field
-      reply[#reply + 1] = got[j]
+  local to = math.min(from + 99, #ids)
+  local got = redis.call('HMGET', KEYS[11], unpack(ids, from, to))
+  for j = from, to do
+    local value = got[j - from + 1]
+    if value then
+      reply[#reply + 1] = ids[j]
+      reply[#reply + 1] = value
     end
   end
 end
