@@ -1,0 +1,859 @@
+#!/usr/bin/env python3
+"""A loopback simulator of the OpenAI and Anthropic HTTP APIs, for the proxy's tests and benchmark.
+
+    python3 tests/provider/sim.py [--port N] [--key SECRET]
+
+prints `listening 127.0.0.1:<port>` once, then serves until killed. The path picks the provider
+and its wire format; the `x-sim` request header steers an answer (see README.md beside this
+file); `GET /_sim/stats` reads back what was sent and reported, `POST /_sim/reset` zeroes it.
+
+Standard library only, Python 3.9 and later, so that any machine with a python3 can run it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+import struct
+import sys
+import threading
+import time
+import uuid
+import zlib
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Deque, Dict, List, Optional, Tuple
+from urllib.parse import urlsplit
+
+OPENAI = "openai"
+ANTHROPIC = "anthropic"
+
+# Tokens of a reply when no `output=` says otherwise (the request's maximum still caps it).
+DEFAULT_OUTPUT = 5
+# What every chat-like prompt costs besides its words: a few tokens per message and for the reply.
+MESSAGE_TOKENS = 3
+REPLY_TOKENS = 3
+EMBEDDING_DIMENSIONS = 8
+KEPT_REQUESTS = 100
+
+INTEGER_DIRECTIVES = ("status", "stall", "delay", "cut", "output", "input", "cached", "reasoning",
+                      "cache_write", "deltas", "chunks")
+
+OPENAI_ERRORS = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("invalid_request_error", "unsupported_country_region_territory"),
+    404: ("invalid_request_error", "model_not_found"),
+    409: ("invalid_request_error", None),
+    422: ("invalid_request_error", None),
+    429: ("requests", "rate_limit_exceeded"),
+    500: ("server_error", None),
+    502: ("server_error", None),
+    503: ("server_error", "service_unavailable"),
+}
+ANTHROPIC_ERRORS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+
+def _png() -> bytes:
+    """A valid 1x1 opaque PNG, built rather than pasted so that it is plainly what it claims."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
+    pixels = zlib.compress(b"\x00\x20\x80\xc0")  # filter byte, then one pixel
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+PNG_B64 = base64.b64encode(_png()).decode()
+
+
+class SimError(Exception):
+    """An answer in the provider's error shape."""
+
+    def __init__(self, status: int, message: str, param: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.param = param
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting. Words are never more than a tokenizer's count nor the UTF-8 bytes of the same text,
+# so a proxy that holds either for the prompt always holds at least what is reported here.
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def json_words(value: Any) -> int:
+    # Compact JSON: its spaces are only those inside strings, so its words never outnumber the
+    # bytes of any serialisation of the same value.
+    return words(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
+
+def content_words(value: Any) -> int:
+    """Words of a message's content, or of an input item: strings, parts' `text`, tool calls'
+    arguments and results, nested as the providers nest them."""
+    if isinstance(value, str):
+        return words(value)
+    if isinstance(value, list):
+        return sum(content_words(part) for part in value)
+    if isinstance(value, dict):
+        count = 0
+        for key in ("text", "content", "arguments", "output", "thinking", "refusal"):
+            if key in value:
+                count += content_words(value[key])
+        if isinstance(value.get("input"), (dict, list)):  # Anthropic tool_use input
+            count += json_words(value["input"])
+        for call in value.get("tool_calls") or []:
+            if isinstance(call, dict):
+                count += content_words(call.get("function") or {})
+        return count
+    return 0
+
+
+def chat_input(body: Dict[str, Any]) -> int:
+    """OpenAI chat or Anthropic messages: every message's words, `system`, the tools' JSON."""
+    given = body.get("messages")
+    messages: List[Any] = given if isinstance(given, list) else []
+    count = sum(MESSAGE_TOKENS + content_words(m) for m in messages)
+    count += content_words(body.get("system") or "")
+    for key in ("tools", "functions"):
+        if body.get(key):
+            count += json_words(body[key])
+    return max(1, count + REPLY_TOKENS)
+
+
+def responses_input(body: Dict[str, Any]) -> int:
+    given = body.get("input")
+    count = 0
+    if isinstance(given, str):
+        count += MESSAGE_TOKENS + words(given)
+    elif isinstance(given, list):
+        for item in given:
+            is_message = isinstance(item, str) or (isinstance(item, dict) and ("role" in item or item.get("type") == "message"))
+            count += (MESSAGE_TOKENS if is_message else 0) + content_words(item)
+    count += content_words(body.get("instructions") or "")
+    if body.get("tools"):
+        count += json_words(body["tools"])
+    return max(1, count + REPLY_TOKENS)
+
+
+def embedding_inputs(given: Any) -> List[int]:
+    """The token count of each input: words of a string, the length of a token array."""
+    if isinstance(given, str):
+        return [words(given)]
+    if isinstance(given, list) and given and all(isinstance(t, int) for t in given):
+        return [len(given)]
+    if isinstance(given, list):
+        return [words(x) if isinstance(x, str) else len(x) if isinstance(x, list) else 0 for x in given]
+    return []
+
+
+def positive(body: Dict[str, Any], key: str, default: int, most: int) -> int:
+    value = body.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= most:
+        return value
+    return default
+
+
+def max_tokens(body: Dict[str, Any], *keys: str) -> Optional[int]:
+    for key in keys:
+        value = body.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return max(0, value)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Steering.
+
+
+@dataclass
+class Directives:
+    usage: bool = True
+    status: Optional[int] = None
+    stall: int = 0
+    delay: int = 0
+    cut: Optional[int] = None
+    output: Optional[int] = None
+    input: Optional[int] = None
+    cached: int = 0
+    reasoning: int = 0
+    cache_write: Optional[int] = None
+    deltas: int = 1
+
+
+def parse_directives(header: Optional[str]) -> Directives:
+    found = Directives()
+    for item in (header or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, _, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        if name == "usage":
+            if value != "none":
+                raise SimError(400, f"x-sim: usage takes only 'none', not {value!r}", "x-sim")
+            found.usage = False
+            continue
+        if name not in INTEGER_DIRECTIVES:
+            raise SimError(400, f"x-sim: unknown directive {name!r}", "x-sim")
+        try:
+            number = int(value)
+        except ValueError:
+            raise SimError(400, f"x-sim: {name} wants a whole number, not {value!r}", "x-sim") from None
+        if number < 0 or (name == "status" and not 400 <= number <= 599) or (name == "deltas" and number < 1):
+            raise SimError(400, f"x-sim: {name}={number} is out of range", "x-sim")
+        setattr(found, "output" if name == "chunks" else name, number)
+    return found
+
+
+@dataclass
+class Plan:
+    """What one answer reports: the reply's length per choice and the usage counts."""
+    input: int
+    cached: int
+    cache_write: int
+    reasoning: int
+    per_choice: int
+    choices: int
+    truncated: bool
+
+    @property
+    def output(self) -> int:
+        # Reasoning is billed as output, as both providers count it.
+        return self.per_choice * self.choices + self.reasoning
+
+
+def plan(d: Directives, counted_input: int, limit: Optional[int], choices: int = 1,
+         partitioned: bool = False) -> Plan:
+    """`partitioned`: the provider reports cache reads and writes beside `input_tokens` rather than
+    within it (Anthropic), so the uncached remainder is what `input_tokens` says."""
+    wanted = DEFAULT_OUTPUT if d.output is None else d.output
+    reasoning = d.reasoning
+    per_choice = wanted
+    truncated = False
+    if limit is not None and wanted + reasoning > limit:
+        truncated = True
+        reasoning = min(reasoning, limit)
+        per_choice = min(wanted, limit - reasoning)
+    cache_write = d.cache_write or 0
+    if d.input is not None:
+        given = d.input
+    elif partitioned:
+        given = max(0, counted_input - d.cached - cache_write)
+    else:
+        given = counted_input
+    return Plan(given, d.cached, cache_write, reasoning, per_choice, choices, truncated)
+
+
+def reply_words(count: int) -> List[str]:
+    """The content deltas: `tok0`, ` tok1`, ... so that the joined text has `count` words."""
+    return [("" if i == 0 else " ") + f"tok{i}" for i in range(count)]
+
+
+def new_id(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The read-back.
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls = 0
+            self.paths: Dict[str, int] = {}
+            self.usage = {"input_tokens": 0, "output_tokens": 0, "cached_input_tokens": 0,
+                          "cache_write_tokens": 0, "reasoning_tokens": 0, "images": 0}
+            self.streams = {"completed": 0, "broken": 0, "cut": 0}
+            self.open = 0
+            self.requests: Deque[Dict[str, Any]] = deque(maxlen=KEPT_REQUESTS)
+
+    def answered(self, path: str) -> None:
+        with self.lock:
+            self.calls += 1
+            self.paths[path] = self.paths.get(path, 0) + 1
+
+    def seen(self, path: str, headers: Dict[str, str], body: Any) -> None:
+        with self.lock:
+            self.requests.append({"path": path, "headers": headers, "body": body})
+
+    def add(self, **counts: int) -> None:
+        with self.lock:
+            for key, value in counts.items():
+                self.usage[key] += value
+
+    def stream(self, outcome: Optional[str], opened: int = 0) -> None:
+        with self.lock:
+            self.open += opened
+            if outcome:
+                self.streams[outcome] += 1
+
+    def snapshot(self) -> Dict[str, Any]:
+        with self.lock:
+            return {"calls": self.calls, "paths": dict(self.paths), "usage": dict(self.usage),
+                    "streams": dict(self.streams), "open": self.open, "requests": list(self.requests)}
+
+
+class ClientGone(Exception):
+    """A write failed: the client hung up."""
+
+
+class Cut(Exception):
+    """The `cut=` directive ends this answer here."""
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP.
+
+
+class SimServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    # A thousand streams opened at once must queue, not be refused.
+    request_queue_size = 4096
+
+    def __init__(self, address: Tuple[str, int], key: Optional[str] = None) -> None:
+        super().__init__(address, Handler)
+        self.key = key
+        self.stats = Stats()
+
+
+class Stream:
+    """One server-sent event stream: each event is written and sent at once, as one chunk of a
+    chunked body (a keep-alive connection stays usable), or raw on an HTTP/1.0 connection that
+    the close ends."""
+
+    def __init__(self, handler: "Handler", d: Directives) -> None:
+        self.handler = handler
+        self.d = d
+        self.chunked = handler.request_version == "HTTP/1.1"
+        self.events = 0
+        self.deltas = 0
+
+    def __enter__(self) -> "Stream":
+        h = self.handler
+        h.start(200, "text/event-stream; charset=utf-8",
+                [("Transfer-Encoding", "chunked")] if self.chunked else [("Connection", "close")])
+        if not self.chunked:
+            h.close_connection = True
+        h.server.stats.stream(None, opened=1)
+        return self
+
+    def __exit__(self, kind: Any, error: Any, _tb: Any) -> bool:
+        stats = self.handler.server.stats
+        stats.stream(None, opened=-1)
+        if kind is None:
+            try:
+                if self.chunked:
+                    self.handler.send_raw(b"0\r\n\r\n")
+            except ClientGone:
+                self.handler.close_connection = True
+                stats.stream("broken")
+                return False
+            stats.stream("completed")
+            return False
+        self.handler.close_connection = True
+        if kind is Cut:
+            stats.stream("cut")
+            return True
+        if kind is ClientGone:
+            stats.stream("broken")
+            return True
+        return False
+
+    def send(self, event: Optional[str], data: Any) -> None:
+        if self.events and self.d.delay:
+            time.sleep(self.d.delay / 1000)
+        self.events += 1
+        text = (f"event: {event}\n" if event else "") + "data: " + (data if isinstance(data, str) else dumps(data)) + "\n\n"
+        body = text.encode()
+        self.handler.send_raw(f"{len(body):x}\r\n".encode() + body + b"\r\n" if self.chunked else body)
+
+    def delta(self, event: Optional[str], data: Any) -> None:
+        """A content delta, unless `cut=` ends the stream before it."""
+        if self.d.cut is not None and self.deltas >= self.d.cut:
+            raise Cut()
+        self.send(event, data)
+        self.deltas += 1
+
+    def before_end(self) -> None:
+        """Where the content ends: a `cut=` larger than the reply still cuts, before the usage."""
+        if self.d.cut is not None:
+            raise Cut()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: SimServer
+    # An idle keep-alive connection gives its thread back after this long.
+    timeout = 300
+    # Events are small writes; Nagle's algorithm would hold each one back for the last ACK.
+    disable_nagle_algorithm = True
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.serve("GET")
+
+    def do_POST(self) -> None:
+        self.serve("POST")
+
+    def do_PUT(self) -> None:
+        self.serve("PUT")
+
+    def do_DELETE(self) -> None:
+        self.serve("DELETE")
+
+    def do_PATCH(self) -> None:
+        self.serve("PATCH")
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            parts: List[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def send_raw(self, data: bytes) -> None:
+        try:
+            self.wfile.write(data)
+            self.wfile.flush()
+        except OSError as error:
+            raise ClientGone() from error
+
+    def start(self, status: int, content_type: str, extra: List[Tuple[str, str]]) -> None:
+        self.server.stats.answered(self.route)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("x-request-id" if self.provider == OPENAI else "request-id", self.request_id)
+            for name, value in extra:
+                self.send_header(name, value)
+            self.end_headers()
+        except OSError as error:
+            raise ClientGone() from error
+
+    def answer_json(self, status: int, value: Any, cut: bool = False) -> bool:
+        """Whether the whole body was written."""
+        data = dumps(value).encode()
+        self.start(status, "application/json", [("Content-Length", str(len(data)))])
+        if cut:
+            # The length promised, half of it sent, then the connection closed.
+            self.close_connection = True
+            self.send_raw(data[: len(data) // 2])
+            self.server.stats.stream("cut")
+            return False
+        self.send_raw(data)
+        return True
+
+    def answer_error(self, error: SimError) -> None:
+        status = error.status
+        if self.provider == ANTHROPIC:
+            kind = ANTHROPIC_ERRORS.get(status, "api_error" if status >= 500 else "invalid_request_error")
+            body: Dict[str, Any] = {"type": "error", "error": {"type": kind, "message": error.message},
+                                    "request_id": self.request_id}
+        else:
+            kind, code = OPENAI_ERRORS.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
+            body = {"error": {"message": error.message, "type": kind, "param": error.param, "code": code}}
+        self.answer_json(status, body)
+
+    # -- the request ---------------------------------------------------------------------------
+
+    def serve(self, method: str) -> None:
+        raw = self.read_body()
+        self.route = urlsplit(self.path).path
+        if self.route.startswith("/_sim/"):
+            self.control(method)
+            return
+        headers: Dict[str, str] = {}
+        for name, value in self.headers.items():
+            name = name.lower()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        self.server.stats.seen(self.route, headers, body)
+        anthropic = self.route.startswith("/v1/messages") or (
+            self.route == "/v1/models" and "anthropic-version" in headers)
+        self.provider = ANTHROPIC if anthropic else OPENAI
+        self.request_id = new_id("req_")
+        try:
+            try:
+                d = parse_directives(headers.get("x-sim"))
+                if d.stall:
+                    time.sleep(d.stall / 1000)
+                self.authenticate(headers)
+                if d.status is not None:
+                    raise SimError(d.status, f"the simulator answers {d.status} as x-sim asks")
+                if raw and body is None:
+                    raise SimError(400, "We could not parse the JSON body of your request.")
+                self.dispatch(method, body if isinstance(body, dict) else {}, d)
+            except SimError as error:
+                self.answer_error(error)
+        except ClientGone:
+            self.close_connection = True
+
+    def authenticate(self, headers: Dict[str, str]) -> None:
+        key = self.server.key
+        if key is None:
+            return
+        if self.provider == ANTHROPIC:
+            # Anthropic takes the key as x-api-key or as a bearer token (its newer SDKs send the
+            # latter). Every credential present must be the key, so one forwarded beside the
+            # injected one is caught.
+            sent = {name: headers[name] for name in ("x-api-key", "authorization") if name in headers}
+            if not sent:
+                raise SimError(401, "x-api-key header is required")
+            if sent.get("x-api-key", key) != key or sent.get("authorization", f"Bearer {key}") != f"Bearer {key}":
+                raise SimError(401, "invalid x-api-key")
+        else:
+            given = headers.get("authorization")
+            if given != f"Bearer {key}":
+                raise SimError(401, "You didn't provide an API key." if given is None else "Incorrect API key provided.")
+
+    def dispatch(self, method: str, body: Dict[str, Any], d: Directives) -> None:
+        routes = {
+            ("POST", "/v1/chat/completions"): self.api_chat,
+            ("POST", "/v1/responses"): self.api_responses,
+            ("POST", "/v1/embeddings"): self.api_embeddings,
+            ("POST", "/v1/images/generations"): self.api_images,
+            ("GET", "/v1/models"): self.api_models,
+            ("POST", "/v1/messages"): self.api_messages,
+            ("POST", "/v1/messages/count_tokens"): self.api_count_tokens,
+        }
+        handler = routes.get((method, self.route))
+        if handler is None:
+            raise SimError(404, f"Unknown request URL: {method} {self.route}.")
+        handler(body, d)
+
+    def control(self, method: str) -> None:
+        stats = self.server.stats
+        status = 200
+        if method == "GET" and self.route == "/_sim/stats":
+            data = dumps(stats.snapshot()).encode()
+        elif method == "POST" and self.route == "/_sim/reset":
+            stats.reset()
+            data = b"{}"
+        else:
+            status, data = 404, dumps({"error": f"no {method} {self.route}"}).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            self.close_connection = True
+
+    # -- OpenAI --------------------------------------------------------------------------------
+
+    def api_chat(self, body: Dict[str, Any], d: Directives) -> None:
+        if not isinstance(body.get("messages"), list):
+            raise SimError(400, "Missing required parameter: 'messages'.", "messages")
+        n = positive(body, "n", 1, 128)
+        p = plan(d, chat_input(body), max_tokens(body, "max_completion_tokens", "max_tokens"), n)
+        model = str(body.get("model") or "gpt-4o-mini")
+        cid, created = new_id("chatcmpl-"), int(time.time())
+        finish = "length" if p.truncated else "stop"
+        usage: Dict[str, Any] = {
+            "prompt_tokens": p.input, "completion_tokens": p.output, "total_tokens": p.input + p.output,
+            "prompt_tokens_details": {"cached_tokens": p.cached, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": p.reasoning, "audio_tokens": 0,
+                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+        }
+        if d.cache_write is not None:
+            usage["prompt_tokens_details"]["cache_write_tokens"] = p.cache_write
+        counts = {"input_tokens": p.input, "output_tokens": p.output, "cached_input_tokens": p.cached,
+                  "cache_write_tokens": p.cache_write, "reasoning_tokens": p.reasoning}
+        pieces = reply_words(p.per_choice)
+        if not body.get("stream"):
+            answer = {"id": cid, "object": "chat.completion", "created": created, "model": model,
+                      "choices": [{"index": i, "finish_reason": finish, "logprobs": None,
+                                   "message": {"role": "assistant", "content": "".join(pieces), "refusal": None,
+                                               "annotations": []}} for i in range(n)],
+                      "service_tier": "default", "system_fingerprint": "fp_sim"}
+            if d.usage:
+                answer["usage"] = usage
+            if self.answer_json(200, answer, cut=d.cut is not None) and d.usage:
+                self.server.stats.add(**counts)
+            return
+        include = d.usage and bool((body.get("stream_options") or {}).get("include_usage"))
+
+        def chunk(choices: List[Dict[str, Any]], with_usage: Any = None) -> Dict[str, Any]:
+            found = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+                     "service_tier": "default", "system_fingerprint": "fp_sim", "choices": choices}
+            if include:
+                found["usage"] = with_usage
+            return found
+
+        def choice(i: int, delta: Dict[str, Any], reason: Optional[str] = None) -> Dict[str, Any]:
+            return {"index": i, "delta": delta, "logprobs": None, "finish_reason": reason}
+
+        with Stream(self, d) as s:
+            for i in range(n):
+                s.send(None, chunk([choice(i, {"role": "assistant", "content": "", "refusal": None})]))
+            for piece in pieces:
+                for i in range(n):
+                    s.delta(None, chunk([choice(i, {"content": piece})]))
+            s.before_end()
+            for i in range(n):
+                s.send(None, chunk([choice(i, {}, finish)]))
+            if include:
+                s.send(None, chunk([], usage))
+                self.server.stats.add(**counts)
+            s.send(None, "[DONE]")
+
+    def api_responses(self, body: Dict[str, Any], d: Directives) -> None:
+        p = plan(d, responses_input(body), max_tokens(body, "max_output_tokens"))
+        model = str(body.get("model") or "gpt-4o-mini")
+        rid, mid = new_id("resp_"), new_id("msg_")
+        pieces = reply_words(p.per_choice)
+        text = "".join(pieces)
+        part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+        item = {"id": mid, "type": "message", "status": "incomplete" if p.truncated else "completed",
+                "role": "assistant", "content": [part]}
+        status = "incomplete" if p.truncated else "completed"
+        usage: Dict[str, Any] = {"input_tokens": p.input,
+                 "input_tokens_details": {"cached_tokens": p.cached},
+                 "output_tokens": p.output, "output_tokens_details": {"reasoning_tokens": p.reasoning},
+                 "total_tokens": p.input + p.output}
+        if d.cache_write is not None:
+            usage["input_tokens_details"]["cache_write_tokens"] = p.cache_write
+        counts = {"input_tokens": p.input, "output_tokens": p.output, "cached_input_tokens": p.cached,
+                  "cache_write_tokens": p.cache_write, "reasoning_tokens": p.reasoning}
+        done: Dict[str, Any] = {
+            "id": rid, "object": "response", "created_at": int(time.time()), "status": status,
+            "background": False, "error": None,
+            "incomplete_details": {"reason": "max_output_tokens"} if p.truncated else None,
+            "instructions": body.get("instructions"), "max_output_tokens": body.get("max_output_tokens"),
+            "model": model, "output": [item], "parallel_tool_calls": True, "previous_response_id": None,
+            "reasoning": {"effort": None, "summary": None}, "service_tier": "default", "store": True,
+            "temperature": 1.0, "text": {"format": {"type": "text"}}, "tool_choice": "auto", "tools": [],
+            "top_p": 1.0, "truncation": "disabled", "user": None, "metadata": {},
+        }
+        if d.usage:
+            done["usage"] = usage
+        if not body.get("stream"):
+            if self.answer_json(200, done, cut=d.cut is not None) and d.usage:
+                self.server.stats.add(**counts)
+            return
+        running = {**done, "status": "in_progress", "output": [], "incomplete_details": None}
+        if d.usage:
+            running["usage"] = None
+        numbered = iter(range(1 << 30))
+
+        def event(kind: str, **data: Any) -> Dict[str, Any]:
+            return {"type": kind, "sequence_number": next(numbered), **data}
+
+        where = {"item_id": mid, "output_index": 0, "content_index": 0}
+        with Stream(self, d) as s:
+            s.send("response.created", event("response.created", response=running))
+            s.send("response.in_progress", event("response.in_progress", response=running))
+            s.send("response.output_item.added", event(
+                "response.output_item.added", output_index=0,
+                item={**item, "status": "in_progress", "content": []}))
+            s.send("response.content_part.added", event(
+                "response.content_part.added", **where, part={**part, "text": ""}))
+            for piece in pieces:
+                s.delta("response.output_text.delta", event("response.output_text.delta", **where,
+                                                            delta=piece, logprobs=[]))
+            s.before_end()
+            s.send("response.output_text.done", event("response.output_text.done", **where, text=text, logprobs=[]))
+            s.send("response.content_part.done", event("response.content_part.done", **where, part=part))
+            s.send("response.output_item.done", event("response.output_item.done", output_index=0, item=item))
+            final = f"response.{status}"
+            s.send(final, event(final, response=done))
+            if d.usage:
+                self.server.stats.add(**counts)
+
+    def api_embeddings(self, body: Dict[str, Any], d: Directives) -> None:
+        counts = embedding_inputs(body.get("input"))
+        if not counts:
+            raise SimError(400, "'input' is a required property", "input")
+        dims = positive(body, "dimensions", EMBEDDING_DIMENSIONS, 4096)
+        as_base64 = body.get("encoding_format") == "base64"
+        data = []
+        for i in range(len(counts)):
+            vector = [round(((i * 7 + j * 3) % 11) / 10 - 0.5, 3) for j in range(dims)]
+            encoded: Any = base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode() if as_base64 else vector
+            data.append({"object": "embedding", "index": i, "embedding": encoded})
+        tokens = d.input if d.input is not None else max(1, sum(counts))
+        answer: Dict[str, Any] = {"object": "list", "data": data,
+                                  "model": str(body.get("model") or "text-embedding-3-small")}
+        if d.usage:
+            answer["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
+        if self.answer_json(200, answer, cut=d.cut is not None) and d.usage:
+            self.server.stats.add(input_tokens=tokens)
+
+    def api_images(self, body: Dict[str, Any], d: Directives) -> None:
+        if not isinstance(body.get("prompt"), str):
+            raise SimError(400, "Missing required parameter: 'prompt'.", "prompt")
+        n = positive(body, "n", 1, 10)
+        tokens = d.input if d.input is not None else max(1, words(body["prompt"]))
+        output = n * (DEFAULT_OUTPUT if d.output is None else d.output)
+        answer: Dict[str, Any] = {
+            "created": int(time.time()), "background": "opaque", "output_format": "png",
+            "quality": str(body.get("quality") or "low"), "size": str(body.get("size") or "1024x1024"),
+            "data": [{"b64_json": PNG_B64} for _ in range(n)],
+        }
+        if d.usage:
+            answer["usage"] = {"input_tokens": tokens,
+                               "input_tokens_details": {"image_tokens": 0, "text_tokens": tokens},
+                               "output_tokens": output,
+                               "output_tokens_details": {"image_tokens": output, "text_tokens": 0},
+                               "total_tokens": tokens + output}
+        if self.answer_json(200, answer, cut=d.cut is not None):
+            self.server.stats.add(images=n)
+            if d.usage:
+                self.server.stats.add(input_tokens=tokens, output_tokens=output)
+
+    def api_models(self, _body: Dict[str, Any], d: Directives) -> None:
+        names = ["gpt-4o-mini", "gpt-4o", "gpt-image-1", "text-embedding-3-small"]
+        if self.provider == ANTHROPIC:
+            names = ["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"]
+            data = [{"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"} for m in names]
+            answer: Dict[str, Any] = {"data": data, "has_more": False, "first_id": names[0], "last_id": names[-1]}
+        else:
+            answer = {"object": "list", "data": [{"id": m, "object": "model", "created": 1700000000,
+                                                  "owned_by": "system"} for m in names]}
+        self.answer_json(200, answer, cut=d.cut is not None)
+
+    # -- Anthropic -----------------------------------------------------------------------------
+
+    def api_messages(self, body: Dict[str, Any], d: Directives) -> None:
+        if not isinstance(body.get("messages"), list):
+            raise SimError(400, "messages: Field required")
+        limit = max_tokens(body, "max_tokens")
+        if limit is None:
+            raise SimError(400, "max_tokens: Field required")
+        p = plan(d, chat_input(body), limit, partitioned=True)
+        model = str(body.get("model") or "claude-sonnet-4-5")
+        mid = new_id("msg_")
+        pieces = reply_words(p.per_choice)
+        stop = "max_tokens" if p.truncated else "end_turn"
+
+        def usage(output: int, final: bool, start: bool = False) -> Dict[str, Any]:
+            found: Dict[str, Any] = {"input_tokens": p.input, "cache_creation_input_tokens": p.cache_write,
+                                     "cache_read_input_tokens": p.cached, "output_tokens": output}
+            if start or not body.get("stream"):
+                found["cache_creation"] = {"ephemeral_5m_input_tokens": p.cache_write, "ephemeral_1h_input_tokens": 0}
+                found["service_tier"] = "standard"
+            if final and p.reasoning:
+                found["output_tokens_details"] = {"thinking_tokens": p.reasoning}
+            return found
+
+        message: Dict[str, Any] = {"id": mid, "type": "message", "role": "assistant", "model": model,
+                                   "content": [], "stop_reason": None, "stop_sequence": None}
+        if not body.get("stream"):
+            if pieces:
+                message["content"] = [{"type": "text", "text": "".join(pieces)}]
+            message["stop_reason"] = stop
+            if d.usage:
+                message["usage"] = usage(p.output, final=True)
+            if self.answer_json(200, message, cut=d.cut is not None) and d.usage:
+                self.server.stats.add(input_tokens=p.input, output_tokens=p.output, cached_input_tokens=p.cached,
+                                      cache_write_tokens=p.cache_write, reasoning_tokens=p.reasoning)
+            return
+        # The start reports the prompt and a first output token; each message_delta then reports
+        # the running totals, never increments. The read-back counts what was reported so far.
+        started = min(1, p.output)
+        if d.usage:
+            message["usage"] = usage(started, final=False, start=True)
+        with Stream(self, d) as s:
+            s.send("message_start", {"type": "message_start", "message": message})
+            reported = 0
+            if d.usage:
+                self.server.stats.add(input_tokens=p.input, cached_input_tokens=p.cached,
+                                      cache_write_tokens=p.cache_write, output_tokens=started)
+                reported = started
+            s.send("content_block_start", {"type": "content_block_start", "index": 0,
+                                           "content_block": {"type": "text", "text": ""}})
+            s.send("ping", {"type": "ping"})
+            for piece in pieces:
+                s.delta("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                "delta": {"type": "text_delta", "text": piece}})
+            s.before_end()
+            s.send("content_block_stop", {"type": "content_block_stop", "index": 0})
+            for k in range(1, d.deltas + 1):
+                final = k == d.deltas
+                running = max(started, math.ceil(p.output * k / d.deltas))
+                event: Dict[str, Any] = {"type": "message_delta",
+                                         "delta": {"stop_reason": stop if final else None, "stop_sequence": None}}
+                if d.usage:
+                    event["usage"] = usage(running, final)
+                s.send("message_delta", event)
+                if d.usage:
+                    self.server.stats.add(output_tokens=running - reported,
+                                          reasoning_tokens=p.reasoning if final else 0)
+                    reported = running
+            s.send("message_stop", {"type": "message_stop"})
+
+    def api_count_tokens(self, body: Dict[str, Any], d: Directives) -> None:
+        if not isinstance(body.get("messages"), list):
+            raise SimError(400, "messages: Field required")
+        tokens = d.input if d.input is not None else chat_input(body)
+        self.answer_json(200, {"input_tokens": tokens}, cut=d.cut is not None)
+
+
+def serve(port: int = 0, key: Optional[str] = None) -> SimServer:
+    """A simulator serving on its own thread, for a test in the same process; `server_close()`
+    after `shutdown()` ends it."""
+    server = SimServer(("127.0.0.1", port), key)
+    threading.Thread(target=server.serve_forever, name="provider-sim", daemon=True).start()
+    return server
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description="OpenAI and Anthropic API simulator on loopback")
+    parser.add_argument("--port", type=int, default=0, help="0 (the default): any free port")
+    parser.add_argument("--key", help="the API key every provider call must carry")
+    args = parser.parse_args(argv)
+    server = SimServer(("127.0.0.1", args.port), args.key)
+    print(f"listening 127.0.0.1:{server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
