@@ -85,6 +85,27 @@ pub struct Config {
     #[arg(long, env = "QG_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
     pub webhook_timeout_ms: u64,
 
+    /// The upstreams the proxy forwards to (a JSON file); unset: no proxy routes.
+    #[arg(long, env = "QG_UPSTREAMS")]
+    pub upstreams: Option<PathBuf>,
+
+    /// Proxied streams this node keeps reading after their caller left, to commit the usage
+    /// the provider reports, at most at once; past it a stream is cut and charged its hold.
+    #[arg(long, env = "QG_PROXY_DRAINS", default_value_t = 64)]
+    pub proxy_drains: usize,
+
+    /// How long one such drain may read (seconds).
+    #[arg(long, env = "QG_PROXY_DRAIN_SECONDS", default_value_t = 120)]
+    pub proxy_drain_seconds: u64,
+
+    /// The largest request body the proxy forwards (bytes).
+    #[arg(long, env = "QG_PROXY_MAX_BODY_BYTES", default_value_t = 32 << 20)]
+    pub proxy_max_body_bytes: usize,
+
+    /// For tests only: a proxied call's hold lives this long between extensions (milliseconds).
+    #[arg(long, env = "QG_TEST_PROXY_HOLD_TTL_MS", default_value_t = 120_000, hide = true)]
+    pub test_proxy_hold_ttl_ms: i64,
+
     /// For tests only: never move fired alerts after a script, as though the node died there.
     #[arg(long, env = "QG_TEST_SKIP_ALERT_MOVES", default_value_t = false, hide = true, action = clap::ArgAction::Set)]
     pub test_skip_alert_moves: bool,
@@ -112,6 +133,15 @@ impl Config {
             retry_scale: self.webhook_retry_scale,
             timeout: Duration::from_millis(self.webhook_timeout_ms),
             test_skip_moves: self.test_skip_alert_moves,
+        }
+    }
+
+    pub fn proxy(&self) -> crate::proxy::ProxySettings {
+        crate::proxy::ProxySettings {
+            drains: self.proxy_drains,
+            drain_for: Duration::from_secs(self.proxy_drain_seconds),
+            max_body_bytes: self.proxy_max_body_bytes,
+            hold_ttl_ms: self.test_proxy_hold_ttl_ms.max(1_000),
         }
     }
 
@@ -144,6 +174,10 @@ impl fmt::Debug for Config {
             .field("webhook_allow_private", &self.webhook_allow_private)
             .field("webhook_retry_scale", &self.webhook_retry_scale)
             .field("webhook_timeout_ms", &self.webhook_timeout_ms)
+            .field("upstreams", &self.upstreams)
+            .field("proxy_drains", &self.proxy_drains)
+            .field("proxy_drain_seconds", &self.proxy_drain_seconds)
+            .field("proxy_max_body_bytes", &self.proxy_max_body_bytes)
             .finish()
     }
 }

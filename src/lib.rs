@@ -1,6 +1,6 @@
 //! quota-gateway: a Redis-backed atomic quota gateway for AI apps.
 //! `api`/`dashboard -> http -> gateway -> store -> quota`: the HTTP API in `api`, the pages in
-//! `dashboard`, what both share in `http`, the service layer (one file per verb) in `gateway`,
+//! `dashboard`, the provider's front door in `proxy`, what they share in `http`, the service layer (one file per verb) in `gateway`,
 //! Redis in `store`, the domain in `quota`. `tests/layers.rs` holds the full table.
 
 #![recursion_limit = "256"]
@@ -15,6 +15,7 @@ pub mod http;
 pub mod json;
 pub mod managed_redis;
 pub mod metrics;
+pub mod proxy;
 pub mod quota;
 pub mod secrets;
 pub mod simulate;

@@ -22,6 +22,8 @@ use crate::config::Config;
 use crate::dashboard;
 use crate::gateway::{FirstStart, Gateway};
 use crate::http::AppState;
+use crate::proxy::upstreams::{self, UpstreamsError};
+use crate::proxy::Proxy;
 use crate::store::{StoreConfig, StoreError};
 
 /// How long to wait between attempts to reach Redis at start.
@@ -33,6 +35,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("cannot listen on {0}: {1}")]
     Bind(String, std::io::Error),
+    #[error("QG_UPSTREAMS: {0}")]
+    Upstreams(#[from] UpstreamsError),
 }
 
 pub struct Application {
@@ -63,6 +67,19 @@ impl Application {
         if let Some(token) = &config.root_token {
             gateway.set_root_token(token);
         }
+        let proxy = match &config.upstreams {
+            Some(path) => {
+                let loaded = upstreams::load(path, |var| std::env::var(var).ok())?;
+                let mut names: Vec<&str> = loaded.by_name.keys().map(String::as_str).collect();
+                names.sort_unstable();
+                tracing::info!(upstreams = names.join(", "), "proxy: serving /proxy/{{upstream}}/");
+                Some(web::Data::new(Proxy::new(loaded, &config.proxy())))
+            }
+            None => {
+                tracing::info!("proxy: off (QG_UPSTREAMS names no upstreams file): no /proxy routes");
+                None
+            }
+        };
         let state = web::Data::new(AppState::new(gateway));
         let (sender, started) = oneshot::channel();
         tokio::spawn(start(state.clone(), config.root_token.clone(), sender));
@@ -89,6 +106,9 @@ impl Application {
                         // The API first: a request walks the routes in this order, so the data
                         // plane never pays for matching the dashboard's paths.
                         api::routes(cfg);
+                        if let Some(proxy) = &proxy {
+                            crate::proxy::routes(cfg, proxy.clone());
+                        }
                         dashboard::routes(cfg);
                     });
                 // What `HttpServer` builds, with the socket wrapped (see `api::connection`):

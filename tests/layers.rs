@@ -26,8 +26,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("http", &["gateway", "metrics", "secrets", "json", "quota"]),
     ("api", &["http", "gateway", "metrics", "secrets", "json", "quota"]),
     ("dashboard", &["http", "gateway", "secrets", "json", "quota"]),
+    // The provider's front door: a client of the API's checks and the gateway's verbs.
+    ("proxy", &["api", "http", "gateway", "metrics", "secrets", "json", "quota"]),
     // Wiring: the command line, start-up, and the tools that talk to a gateway over HTTP.
-    ("config", &["store", "webhooks"]),
+    ("config", &["store", "webhooks", "proxy"]),
     ("managed_redis", &[]),
     ("apply", &["quota"]),
     ("export", &["quota"]),
@@ -38,6 +40,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "api",
             "dashboard",
+            "proxy",
             "http",
             "gateway",
             "store",

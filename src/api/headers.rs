@@ -71,6 +71,13 @@ pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_
 /// Seconds, rounded up, until the earliest reset of a denying group; nothing when none resets
 /// (a balance never does: credits come back by a grant, not by time).
 pub fn retry_after(response: &mut HttpResponseBuilder, counters: &[Counter], denied_by: &[Denial], now_ms: i64) {
+    if let Some(seconds) = retry_after_seconds(counters, denied_by, now_ms) {
+        response.insert_header(("Retry-After", seconds.to_string()));
+    }
+}
+
+/// What `Retry-After` says: seconds until the earliest reset of a denying group, if any.
+pub fn retry_after_seconds(counters: &[Counter], denied_by: &[Denial], now_ms: i64) -> Option<i64> {
     let earliest = counters
         .iter()
         .filter(|c| c.credit.is_none())
@@ -81,9 +88,7 @@ pub fn retry_after(response: &mut HttpResponseBuilder, counters: &[Counter], den
         })
         .filter_map(|c| c.resets_at_ms)
         .min();
-    if let Some(reset) = earliest {
-        response.insert_header(("Retry-After", seconds_until(reset, now_ms).to_string()));
-    }
+    earliest.map(|reset| seconds_until(reset, now_ms))
 }
 
 fn seconds_until(at_ms: i64, now_ms: i64) -> i64 {

@@ -15,7 +15,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::dto;
 use super::route::{Key, Route};
-use super::{event, projects, runs, subscriptions, user_tokens, users};
+use super::{event, projects, runs, subscriptions, user_keys, user_tokens, users};
 use crate::http::Code;
 use crate::quota::{Milli, PlanDoc, SignedAmount};
 
@@ -266,7 +266,7 @@ pub fn document(routes: &[Route]) -> OpenApi {
         dto::SubscriptionAnswer, users::BlockBody, users::AdjustmentBody, dto::AdjustmentAnswer,
         dto::UserPage, dto::EmptyBody, dto::UsageAnswer, dto::ParentUsageAnswer, dto::DenialAnswer, dto::UsageGroupAnswer, dto::UsageEventAnswer,
         dto::UsageEventPageAnswer, dto::DayGroupAnswer, dto::DayAnswer, dto::DailyUsageAnswer,
-        user_tokens::UserTokenBody, event::ReserveBody, event::TrackBody, dto::ReserveAnswer,
+        user_tokens::UserTokenBody, user_keys::UserKeyBody, dto::UserKeyAnswer, dto::UserKeyList, event::ReserveBody, event::TrackBody, dto::ReserveAnswer,
         dto::TrackAnswer, dto::ReservationAnswer, dto::ExtendBody, dto::ExtendAnswer, dto::CommitBody,
         dto::CommitAnswer, dto::ReleaseAnswer, dto::WebhookBody, dto::WebhookAnswer, dto::WebhookList,
         dto::SecretAnswer, dto::ChangeAnswer, dto::ChangePage, dto::DeliveryIdAnswer, dto::TryAnswer, dto::DeliveryAnswer, dto::DeliveryList,

@@ -10,7 +10,7 @@ use utoipa::openapi::OpenApi;
 
 use super::openapi;
 use super::route::{Key, Route};
-use super::{approvals, audit_log, credits, runs, simulations, usage_events, user_tokens, users, webhooks};
+use super::{approvals, audit_log, credits, runs, simulations, usage_events, user_keys, user_tokens, users, webhooks};
 use super::{cors, daily_usage, health, plans, projects, reservations, reserve, settle, subscriptions, track, usage};
 use crate::http::ApiError;
 use crate::http::Code;
@@ -180,6 +180,12 @@ routes! {
         body Some("EmptyBody"), ok 202 Some("DeliveryIdAnswer"), errors [DeliveryNotFound, WebhookNotFound, WebhookDisabled];
     POST "/v1/user-tokens" => user_tokens::create_user_token, Secret, "Mint a token for a browser to read one user's usage",
         body Some("UserTokenBody"), ok 200 Some("UserToken"), errors [];
+    POST "/v1/user-keys" => user_keys::create_user_key, Secret, "Mint a key for one end user's app to call the provider through the proxy as that user (proxy only; the key is shown once)",
+        body Some("UserKeyBody"), ok 201 Some("UserKeyAnswer"), errors [UserKeyLimit];
+    GET "/v1/user-keys" => user_keys::list_user_keys, Secret, "One user's keys (userId is required), without their secret part",
+        body None, ok 200 Some("UserKeyList"), errors [], query ["userId"];
+    DELETE "/v1/user-keys/{keyId}" => user_keys::revoke_user_key, Secret, "Revoke a user key on every node within a second (on this one at once)",
+        body None, ok 204 None, errors [KeyNotFound];
 }
 
 /// The OpenAPI document of the table, made once.

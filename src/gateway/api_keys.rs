@@ -55,6 +55,8 @@ impl Gateway {
             label: label.to_string(),
             hint: format!("{prefix}…{}", &key[key.len() - 4..]),
             created_at_ms: self.clock.now_ms(),
+            user_id: None,
+            expires_at_ms: None,
         };
         let started = Instant::now();
         let stored = self

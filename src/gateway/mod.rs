@@ -11,6 +11,7 @@ pub mod approvals;
 pub mod audit;
 mod cache;
 mod clock;
+mod closed_actions;
 mod credits;
 mod deliver;
 mod epoch;
@@ -35,6 +36,7 @@ mod subscriptions;
 mod tokens;
 mod track;
 mod usage;
+mod user_keys;
 mod users;
 pub mod webhooks;
 
@@ -55,6 +57,7 @@ pub use sign_in::{SignIn, ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_CREDENTIAL, SIGN_IN
 pub use start::FirstStart;
 pub use subscriptions::ParentChange;
 pub use usage::Usage;
+pub use user_keys::{KeyUser, MAX_USER_KEYS};
 
 use cache::Cache;
 use outcome::Outcomes;
@@ -116,6 +119,9 @@ pub enum GatewayError {
     /// The subject keeps as many overrides as it may.
     #[error("the user has {0} overrides, the most one may have")]
     OverrideLimit(usize),
+    /// The user has as many keys as one may.
+    #[error("the user has {0} user keys, the most one may have")]
+    UserKeyLimit(usize),
     /// A simulation past one of its bounds (`simulations.rs`), named.
     #[error("{bound}: {detail}")]
     Bound { bound: &'static str, detail: String },
@@ -152,6 +158,7 @@ impl GatewayError {
             | GatewayError::WebhookNotFound(_)
             | GatewayError::WebhookLimit(_)
             | GatewayError::OverrideLimit(_)
+            | GatewayError::UserKeyLimit(_)
             | GatewayError::WebhookDisabled { .. }
             | GatewayError::RotationLimit { .. }
             | GatewayError::Encode { .. }

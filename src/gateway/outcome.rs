@@ -33,6 +33,8 @@ pub enum Verb {
     UpdateProject,
     MintKey,
     RevokeKey,
+    MintUserKey,
+    RevokeUserKey,
 }
 
 /// What came of a call.

@@ -58,6 +58,7 @@ codes! {
     WebhookLimit "webhook_limit" CONFLICT,
     GrantLimit "grant_limit" CONFLICT,
     OverrideLimit "override_limit" CONFLICT,
+    UserKeyLimit "user_key_limit" CONFLICT,
     ApprovalDecided "approval_decided" CONFLICT,
     WebhookDisabled "webhook_disabled" CONFLICT,
     SimulationRunning "simulation_running" CONFLICT,

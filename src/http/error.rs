@@ -77,6 +77,8 @@ pub enum ApiError {
     GrantLimit { balance: String, limit: usize },
     #[error("the user has {0} overrides, the most one may have (override limit); remove one first")]
     OverrideLimit(usize),
+    #[error("the user has {0} user keys, the most one may have; revoke one first")]
+    UserKeyLimit(usize),
     #[error("webhook endpoint {id} is disabled ({reason}); enable it with POST /v1/webhooks/{id}/enable first")]
     WebhookDisabled { id: String, reason: String },
     #[error(
@@ -154,6 +156,7 @@ impl ApiError {
             Self::WebhookLimit(_) => Code::WebhookLimit,
             Self::GrantLimit { .. } => Code::GrantLimit,
             Self::OverrideLimit(_) => Code::OverrideLimit,
+            Self::UserKeyLimit(_) => Code::UserKeyLimit,
             Self::WebhookDisabled { .. } => Code::WebhookDisabled,
             Self::SecretRotationLimit { .. } => Code::SecretRotationLimit,
             Self::IdempotencyKeyReused => Code::IdempotencyKeyReused,
@@ -263,6 +266,7 @@ impl From<GatewayError> for ApiError {
             GatewayError::WebhookNotFound(id) => ApiError::WebhookNotFound(id),
             GatewayError::WebhookLimit(max) => ApiError::WebhookLimit(max),
             GatewayError::OverrideLimit(max) => ApiError::OverrideLimit(max),
+            GatewayError::UserKeyLimit(max) => ApiError::UserKeyLimit(max),
             GatewayError::WebhookDisabled { id, reason } => ApiError::WebhookDisabled { id, reason },
             GatewayError::Bound { bound, detail } => ApiError::SimulationBound {
                 field: bound.to_string(),

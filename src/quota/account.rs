@@ -28,12 +28,18 @@ pub struct KeyRecord {
     /// SHA-256 of the key, hex.
     pub digest_hex: String,
     pub project: String,
-    /// "secret" or "publishable".
+    /// "secret", "publishable", or "user" (a user key: the proxy only, as one user).
     pub kind: String,
     pub label: String,
     /// The key's prefix and last four characters (part of its checksum), to tell keys apart.
     pub hint: String,
     pub created_at_ms: i64,
+    /// A user key's user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// A user key's end, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at_ms: Option<i64>,
 }
 
 /// One adjustment as the audit trail keeps it (every number a string, as adjust.lua writes it).

@@ -15,6 +15,8 @@ const CHECKSUM_LEN: usize = 6;
 
 pub const SECRET_PREFIX: &str = "qg_sk_";
 pub const PUBLISHABLE_PREFIX: &str = "qg_pk_";
+/// A user key: one end user's, for the proxy only.
+pub const USER_KEY_PREFIX: &str = "qg_uk_";
 
 /// `N` bytes from the operating system's CSPRNG.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
@@ -48,7 +50,8 @@ pub fn new_api_key(prefix: &str) -> String {
 /// Whether a presented key has an API key's shape and a matching checksum.
 pub fn api_key_well_formed(key: &str) -> bool {
     let expected = SECRET_PREFIX.len() + KEY_RANDOM_LEN + CHECKSUM_LEN;
-    if key.len() != expected || !(key.starts_with(SECRET_PREFIX) || key.starts_with(PUBLISHABLE_PREFIX)) {
+    let prefixed = [SECRET_PREFIX, PUBLISHABLE_PREFIX, USER_KEY_PREFIX].iter().any(|p| key.starts_with(p));
+    if key.len() != expected || !prefixed {
         return false;
     }
     let (body, sum) = key.split_at(key.len() - CHECKSUM_LEN);

@@ -44,6 +44,13 @@ impl UserKeys {
         let tag = self.ctr.strip_suffix(":ctr").unwrap_or(&self.ctr);
         format!("{tag}:grants")
     }
+
+    /// The run actions whose last proxied attempt ended in an error not worth retrying, as
+    /// `<run>|<action>` fields.
+    pub fn closed_actions(&self) -> String {
+        let tag = self.ctr.strip_suffix(":ctr").unwrap_or(&self.ctr);
+        format!("{tag}:noretry")
+    }
 }
 
 impl Layout {
@@ -192,6 +199,16 @@ impl Layout {
 
     pub fn project_keys(&self, project: &str) -> String {
         self.project(project, "keys")
+    }
+
+    /// The project's user keys by id (their records, as under their digest).
+    pub fn user_keys(&self, project: &str) -> String {
+        self.project(project, "userkeys")
+    }
+
+    /// The ids of one user's keys.
+    pub fn user_keys_of(&self, project: &str, user: &str) -> String {
+        self.project(project, &format!("userkeys:user:{}", escape(user)))
     }
 
     pub fn api_key(&self, digest_hex: &str) -> String {

@@ -8,6 +8,7 @@ mod api_keys;
 mod approvals;
 mod audit_log;
 mod backend;
+mod closed_actions;
 mod credits;
 mod data;
 mod deployment;
@@ -28,6 +29,7 @@ mod sign_in;
 mod simulations;
 pub mod slots;
 mod subscriptions;
+mod user_keys;
 mod users;
 mod webhooks;
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::CounterAnswer;
 use crate::json::rfc3339;
-use crate::quota::{self, AuditEntry, ChangeEntry, Milli, ProjectSettings, SignedAmount, Subscription};
+use crate::quota::{self, AuditEntry, ChangeEntry, KeyRecord, Milli, ProjectSettings, SignedAmount, Subscription};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -215,5 +215,42 @@ impl From<&ChangeEntry> for ChangeAnswer {
 #[serde(rename_all = "camelCase")]
 pub struct ChangePage {
     pub data: Vec<ChangeAnswer>,
+    pub next_cursor: Option<String>,
+}
+
+/// A user key as listed (and as minted, with `key`): proxy-only, one user's.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserKeyAnswer {
+    pub id: String,
+    pub user_id: String,
+    pub label: String,
+    /// The key's prefix and last four characters.
+    pub hint: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    /// Shown only in the answer that created it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl UserKeyAnswer {
+    pub fn of(record: KeyRecord, key: Option<String>) -> UserKeyAnswer {
+        UserKeyAnswer {
+            id: record.key_id,
+            user_id: record.user_id.unwrap_or_default(),
+            label: record.label,
+            hint: record.hint,
+            created_at: rfc3339(record.created_at_ms),
+            expires_at: record.expires_at_ms.map(rfc3339),
+            key,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserKeyList {
+    pub data: Vec<UserKeyAnswer>,
     pub next_cursor: Option<String>,
 }

@@ -1,0 +1,174 @@
+//! Who pays for a proxied call: the project's secret key naming its user in `X-Quota-User`, or
+//! a user key, which spends as its own user only. The key comes as `Authorization: Bearer`
+//! (OpenAI's SDKs) or `x-api-key` (Anthropic's). `X-Quota-Metadata` and the run headers say
+//! the rest. None of these headers goes upstream.
+
+use actix_web::http::header::{HeaderMap, AUTHORIZATION};
+use serde_json::{Map, Value};
+
+use crate::api::event::step;
+use crate::http::{ApiError, AppState};
+use crate::quota::event::check_metadata;
+use crate::quota::{Step, UserId};
+use crate::secrets::{api_key_well_formed, USER_KEY_PREFIX};
+
+pub const USER: &str = "x-quota-user";
+pub const METADATA: &str = "x-quota-metadata";
+pub const RUN: &str = "x-quota-run";
+pub const ACTION: &str = "x-quota-action";
+pub const KIND: &str = "x-quota-kind";
+
+/// Metadata names the proxy writes itself; a caller's metadata may not use them.
+pub const RESERVED: [&str; 14] = [
+    "model",
+    "upstream",
+    "operation",
+    "stream",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "images",
+    "usage",
+    "provider_status",
+    "provider_request_id",
+    "duration_ms",
+];
+
+/// Room left for the proxy's own keys within an event's 32.
+const MAX_CALLER_METADATA_KEYS: usize = 16;
+
+/// The caller, resolved.
+pub struct Caller {
+    pub project: String,
+    pub user: UserId,
+    /// The key that made the call, for the ledger.
+    pub key_id: String,
+    pub metadata: Map<String, Value>,
+    pub step: Option<Step>,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .map(Some)
+            .map_err(|_| ApiError::invalid(name_of(name), "must be visible ASCII")),
+    }
+}
+
+/// A header's name as the error names it.
+fn name_of(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or(String::new(), |c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The key presented, from either header.
+fn presented(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+    bearer
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// Everything about the caller, checked before anything reaches Redis but the key's lookup.
+pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    // The headers first: bad input is refused without a lookup.
+    let named = header(headers, USER)?
+        .map(|u| UserId::parse(u).map_err(|d| ApiError::invalid(name_of(USER), d)))
+        .transpose()?;
+    let metadata = match header(headers, METADATA)? {
+        None => Map::new(),
+        Some(text) => caller_metadata(text)?,
+    };
+    let token = presented(headers).ok_or(ApiError::Unauthorized)?;
+    if !api_key_well_formed(token) {
+        return Err(ApiError::Unauthorized);
+    }
+    let (project, user, key_id) = if token.starts_with(USER_KEY_PREFIX) {
+        let owner = state.gateway.key_user(token).await?.ok_or(ApiError::Unauthorized)?;
+        // A user key spends as its own user: naming another is refused, not ignored.
+        if named.as_ref().is_some_and(|n| *n != owner.user) {
+            return Err(ApiError::Forbidden);
+        }
+        (owner.project, owner.user, owner.key_id)
+    } else {
+        let record = state.gateway.authenticate(token).await?.ok_or(ApiError::Unauthorized)?;
+        if record.kind != "secret" {
+            return Err(ApiError::Forbidden);
+        }
+        let user = named.ok_or_else(|| ApiError::invalid(name_of(USER), "is required with a secret key: name the end user who pays"))?;
+        (record.project.clone(), user, record.key_id.clone())
+    };
+    let run = header(headers, RUN)?.map(str::to_string);
+    let action = header(headers, ACTION)?.map(str::to_string);
+    let kind = header(headers, KIND)?.map(str::to_string);
+    let step = step(&user, run, action, kind).map_err(|err| match err {
+        ApiError::Invalid { field, detail } => {
+            let field = match field.as_str() {
+                "runId" => name_of(RUN),
+                "actionId" => name_of(ACTION),
+                "kind" => name_of(KIND),
+                _ => field,
+            };
+            ApiError::Invalid {
+                field,
+                detail: detail.replace("give runId", "give X-Quota-Run"),
+            }
+        }
+        other => other,
+    })?;
+    Ok(Caller {
+        project,
+        user,
+        key_id,
+        metadata,
+        step,
+    })
+}
+
+/// `X-Quota-Metadata`: a JSON object under the event metadata's rules, at most 16 keys, none
+/// the proxy writes itself.
+fn caller_metadata(text: &str) -> Result<Map<String, Value>, ApiError> {
+    let field = name_of(METADATA);
+    let map: Map<String, Value> =
+        serde_json::from_str(text).map_err(|_| ApiError::invalid(&field, "must be a JSON object"))?;
+    if map.len() > MAX_CALLER_METADATA_KEYS {
+        return Err(ApiError::invalid(&field, "must have at most 16 keys"));
+    }
+    if let Some(key) = map.keys().find(|k| RESERVED.contains(&k.as_str())) {
+        return Err(ApiError::invalid(format!("{field}.{key}"), "is written by the proxy itself"));
+    }
+    check_metadata(&map).map_err(|(at, detail)| ApiError::invalid(format!("{field}{}", at.trim_start_matches("metadata")), detail))?;
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_named_as_written() {
+        assert_eq!(name_of(USER), "X-Quota-User");
+        assert_eq!(name_of(METADATA), "X-Quota-Metadata");
+    }
+
+    #[test]
+    fn caller_metadata_may_not_write_the_proxys_names() {
+        assert!(caller_metadata(r#"{"feature": "chat"}"#).is_ok());
+        let err = caller_metadata(r#"{"model": "free"}"#).unwrap_err();
+        assert!(matches!(err, ApiError::Invalid { field, .. } if field == "X-Quota-Metadata.model"));
+        assert!(caller_metadata("[1]").is_err());
+    }
+}

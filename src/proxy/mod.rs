@@ -1,0 +1,516 @@
+//! The provider's front door: `/proxy/{upstream}/…` speaks each upstream's own API, so the
+//! official SDKs work by their base URL alone. A counted call is held at its worst case in one
+//! reserve (every limit, level, credit and run of the user's plan) before the provider sees
+//! it, and settled with the usage the provider reports, streams included.
+//!
+//! A request goes: the upstream and operation by path (`call.rs`), who pays (`caller.rs`), the
+//! body's worst case (`call.rs`, `tokens.rs`), the reserve, the call upstream, then the answer:
+//! an error releases, a whole answer commits its usage (`usage.rs`, `settle.rs`), a stream is
+//! relayed event by event (`sse.rs`, `relay.rs`). The gateway's own answers are in the
+//! upstream's error shape (`answer.rs`).
+
+mod answer;
+mod call;
+mod caller;
+mod relay;
+mod retry;
+mod settle;
+mod sse;
+mod tokens;
+pub mod upstreams;
+mod usage;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
+
+use self::call::{Call, Operation};
+use self::caller::Caller;
+use self::relay::{Drains, Relay};
+use self::settle::{Answered, Hold};
+use self::upstreams::{Kind, Upstream, Upstreams};
+use self::usage::Usage;
+use crate::api::idempotency::idempotency;
+use crate::http::{ApiError, AppState};
+use crate::quota::amount::MAX_UNITS;
+use crate::quota::{EventInput, Milli, ReservationId, ReservationState};
+
+pub use self::settle::HOLD_TTL_MS;
+
+/// What the proxy routes share.
+pub struct Proxy {
+    pub upstreams: Upstreams,
+    drains: Drains,
+    max_body_bytes: usize,
+    hold_ttl_ms: i64,
+}
+
+/// The node's proxy settings beside its upstreams.
+pub struct ProxySettings {
+    /// Streams the node keeps reading after their caller left, at most at once.
+    pub drains: usize,
+    /// How long one such drain may read.
+    pub drain_for: Duration,
+    /// The largest request body forwarded.
+    pub max_body_bytes: usize,
+    pub hold_ttl_ms: i64,
+}
+
+impl Proxy {
+    pub fn new(upstreams: Upstreams, settings: &ProxySettings) -> Proxy {
+        // Loading the tokenizers takes a moment: not on a caller's time.
+        std::thread::spawn(tokens::warm);
+        Proxy {
+            upstreams,
+            drains: Drains {
+                permits: Arc::new(Semaphore::new(settings.drains)),
+                longest: settings.drain_for,
+            },
+            max_body_bytes: settings.max_body_bytes,
+            hold_ttl_ms: settings.hold_ttl_ms,
+        }
+    }
+}
+
+/// Registers `/proxy/{upstream}/{path}` for every method.
+pub fn routes(cfg: &mut web::ServiceConfig, proxy: web::Data<Proxy>) {
+    cfg.app_data(proxy).route("/proxy/{upstream}/{path:.*}", web::route().to(handle));
+}
+
+/// A non-streamed answer read whole for its usage is at most this big.
+const MAX_ANSWER_BYTES: usize = 64 << 20;
+
+async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    proxy: web::Data<Proxy>,
+) -> HttpResponse {
+    let name = req.match_info().get("upstream").unwrap_or_default();
+    let Some(upstream) = proxy.upstreams.by_name.get(name).cloned() else {
+        return answer::error(
+            Kind::OpenAi,
+            StatusCode::NOT_FOUND,
+            "upstream_not_found",
+            &format!("this gateway has no upstream named {name}"),
+            None,
+        );
+    };
+    let kind = upstream.kind;
+    if req.method() == actix_web::http::Method::OPTIONS {
+        return preflight(&state, &req).await;
+    }
+    let path = req.match_info().get("path").unwrap_or_default().to_string();
+    let Some(operation) = Operation::of(kind, req.method().as_str(), &path) else {
+        let message = format!("the gateway does not forward {} /{path}", req.method());
+        return answer::error(kind, StatusCode::NOT_FOUND, "route_not_found", &message, None);
+    };
+    let mut project = None;
+    let mut response = match call(&req, payload, &state, &proxy, &upstream, operation, &path, &mut project).await {
+        Ok(response) => response,
+        Err(err) => answer::api_error(kind, &err),
+    };
+    cors(&state, &req, project.as_deref(), &mut response).await;
+    response
+}
+
+/// One call, from the caller's headers to the answer; `project` is the caller's, once known.
+#[allow(clippy::too_many_arguments)]
+async fn call(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    proxy: &Proxy,
+    upstream: &Arc<Upstream>,
+    operation: Operation,
+    path: &str,
+    project: &mut Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller::identify(state, req.headers()).await?;
+    *project = Some(caller.project.clone());
+    if !upstream.allows(&caller.project) {
+        return Err(ApiError::Forbidden);
+    }
+    let body = read_body(payload, proxy.max_body_bytes).await?;
+    let started = Instant::now();
+    if operation == Operation::Uncounted {
+        let sent = send(req, upstream, path, body).await;
+        return Ok(match sent {
+            Ok(response) => {
+                let mut reply = head(&response);
+                match read_answer(response, upstream.timeouts.idle).await {
+                    Ok(body) => reply.body(body),
+                    Err(()) => reply.finish(),
+                }
+            }
+            Err(failure) => failure.answer(upstream),
+        });
+    }
+    let json: Map<String, Value> = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
+    let call = call::understand(upstream, operation, &json).map_err(|e| ApiError::invalid(e.field, e.detail))?;
+    if let Some(refused) = retry::refused(state, &caller, upstream).await? {
+        return Ok(refused);
+    }
+    let input = event(upstream, &call, &caller);
+    let idempotency = idempotency(req, "proxy", path, &body)?;
+    let decision = state
+        .gateway
+        .reserve(&caller.project, &input, proxy.hold_ttl_ms, idempotency.as_ref())
+        .await?;
+    if !decision.allowed {
+        count(state, upstream, operation, "denied");
+        return Ok(answer::denied(upstream.kind, &decision));
+    }
+    let granted = decision.granted.as_ref().ok_or_else(|| ApiError::Internal("an allowed reserve held nothing".into()))?;
+    let id = ReservationId::parse(&granted.reservation_id)
+        .ok_or_else(|| ApiError::Internal("a reserve answered a malformed reservation id".into()))?;
+    if idempotency.is_some() {
+        // A repeat of a call that already ended is not made again: its key held once.
+        let view = state.gateway.reservation(&caller.project, &id).await?;
+        if view.is_some_and(|v| v.state != ReservationState::Held) {
+            let message = "a call with this Idempotency-Key was made and settled already; use a new key for a new call";
+            return Ok(answer::error(upstream.kind, StatusCode::CONFLICT, "idempotency_key_settled", message, None));
+        }
+    }
+    let hold = Hold {
+        gateway: state.gateway.clone(),
+        metrics: state.gateway.metrics().clone(),
+        project: caller.project.clone(),
+        id,
+        key_id: caller.key_id.clone(),
+        upstream: upstream.name.clone(),
+        operation,
+        ttl_ms: proxy.hold_ttl_ms,
+        worst: call.worst,
+        started,
+    };
+    let body = ask_for_usage(&call, &json).unwrap_or(body);
+    let alive = hold.keep_alive();
+    let sent = send(req, upstream, path, body).await;
+    let response = match sent {
+        Ok(response) => response,
+        Err(failure) => {
+            drop(alive);
+            failure.settle(&hold).await;
+            return Ok(failure.answer(upstream));
+        }
+    };
+    let answered = Answered {
+        status: response.status().as_u16(),
+        request_id: request_id(upstream.kind, response.headers()),
+    };
+    if !response.status().is_success() {
+        drop(alive);
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        let mut reply = head(&response);
+        let error = read_answer(response, upstream.timeouts.idle).await.unwrap_or_default();
+        hold.release().await;
+        upstream_error(state, upstream, if status.is_server_error() { "status_5xx" } else { "status_4xx" });
+        retry::after_error(state, &caller, status, &error).await;
+        return Ok(reply.body(error));
+    }
+    let streamed = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if streamed {
+        drop(alive);
+        let mut reply = head(&response);
+        let relay = Relay {
+            hold,
+            drop_usage_chunk: call.stream && operation == Operation::Chat && !call.caller_wants_usage,
+            idle: upstream.timeouts.idle,
+            drains: proxy.drains.clone(),
+            answered,
+        };
+        return Ok(reply.streaming(relay::start(relay, response.bytes_stream())));
+    }
+    let mut reply = head(&response);
+    let whole = read_answer(response, upstream.timeouts.idle).await;
+    drop(alive);
+    let Ok(whole) = whole else {
+        upstream_error(state, upstream, "stream_broken");
+        hold.commit(Usage::default(), answered).await;
+        let message = "the provider's answer broke off; the call was charged its hold";
+        return Ok(answer::error(upstream.kind, StatusCode::BAD_GATEWAY, "upstream_broken", message, None));
+    };
+    let reported = serde_json::from_slice::<Value>(&whole)
+        .map(|v| usage::of_answer(operation, &v))
+        .unwrap_or_default();
+    hold.commit(reported, answered).await;
+    Ok(reply.body(whole))
+}
+
+/// The hold's event: `<upstream>.<operation>`, its quantity and counts the worst case, with the
+/// model, the upstream, the operation, whether it streams and the caller's metadata.
+fn event(upstream: &Upstream, call: &Call, caller: &Caller) -> EventInput {
+    let mut metadata = caller.metadata.clone();
+    metadata.insert("model".into(), Value::from(call.model.clone()));
+    metadata.insert("upstream".into(), Value::from(upstream.name.clone()));
+    metadata.insert("operation".into(), Value::from(call.operation.as_str()));
+    metadata.insert("stream".into(), Value::from(call.stream));
+    call.worst.write(&mut metadata);
+    let quantity = call.worst.quantity(call.operation);
+    EventInput {
+        user: caller.user.clone(),
+        event: format!("{}.{}", upstream.name, call.operation.as_str()),
+        quantity: Milli::from_units(quantity.min(MAX_UNITS)),
+        metadata,
+        step: caller.step.clone(),
+    }
+}
+
+/// OpenAI chat streams report usage only when asked: the gateway asks, whatever the caller
+/// did (and removes the chunk from the caller's stream when it had not asked). None: the body
+/// goes as it came.
+fn ask_for_usage(call: &Call, json: &Map<String, Value>) -> Option<Bytes> {
+    if !(call.stream && call.operation == Operation::Chat && !call.caller_wants_usage) {
+        return None;
+    }
+    let mut json = json.clone();
+    let options = json.entry("stream_options").or_insert_with(|| Value::Object(Map::new()));
+    if !options.is_object() {
+        *options = Value::Object(Map::new());
+    }
+    options.as_object_mut()?.insert("include_usage".into(), Value::Bool(true));
+    serde_json::to_vec(&json).ok().map(Bytes::from)
+}
+
+/// Reads the caller's body, at most `limit` bytes.
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::invalid("body", "could not be read whole"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::invalid("body", format!("is larger than this gateway forwards ({limit} bytes)")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Headers never forwarded: the caller's credentials and the gateway's own, hop-by-hop ones,
+/// and those the client library sets again (length, encoding, host).
+fn forwarded(name: &HeaderName) -> bool {
+    let name = name.as_str();
+    !(matches!(
+        name,
+        "authorization"
+            | "x-api-key"
+            | "host"
+            | "content-length"
+            | "connection"
+            | "keep-alive"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "accept-encoding"
+            | "cookie"
+            | "origin"
+            | "referer"
+            | "idempotency-key"
+            | "x-user-token"
+            | "x-request-id"
+    ) || name.starts_with("x-quota-")
+        || name.starts_with("proxy-")
+        || name.starts_with("sec-"))
+}
+
+/// Why the upstream gave no answer.
+enum Failure {
+    /// It could not be reached: it never saw the call.
+    Unreachable(String),
+    /// No answer before the first-byte timeout: it may be working on it, and billing it.
+    Timeout,
+}
+
+impl Failure {
+    async fn settle(&self, hold: &Hold) {
+        match self {
+            Failure::Unreachable(_) => hold.release().await,
+            Failure::Timeout => {
+                let answered = Answered {
+                    status: 504,
+                    request_id: None,
+                };
+                hold.commit(Usage::default(), answered).await;
+            }
+        }
+    }
+
+    fn answer(&self, upstream: &Upstream) -> HttpResponse {
+        match self {
+            Failure::Unreachable(cause) => {
+                tracing::warn!(upstream = upstream.name, cause, "proxy: upstream unreachable");
+                let message = format!("the provider ({}) could not be reached; the call was not made", upstream.name);
+                answer::error(upstream.kind, StatusCode::BAD_GATEWAY, "upstream_unreachable", &message, None)
+            }
+            Failure::Timeout => {
+                let message = format!(
+                    "the provider ({}) did not answer within {} s; the call was charged its hold",
+                    upstream.name,
+                    upstream.timeouts.first_byte.as_secs()
+                );
+                answer::error(upstream.kind, StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", &message, None)
+            }
+        }
+    }
+}
+
+/// Sends the call upstream with the provider's credential; answers once its head arrived.
+async fn send(req: &HttpRequest, upstream: &Upstream, path: &str, body: Bytes) -> Result<reqwest::Response, Failure> {
+    let mut url = format!("{}/{path}", upstream.base_url);
+    if !req.query_string().is_empty() {
+        url.push('?');
+        url.push_str(req.query_string());
+    }
+    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).map_err(|e| Failure::Unreachable(e.to_string()))?;
+    let mut builder = upstream.client.request(method, url);
+    for (name, value) in req.headers() {
+        if forwarded(name) {
+            builder = builder.header(name.as_str(), value.as_bytes());
+        }
+    }
+    if let Some(credential) = &upstream.credential {
+        builder = if upstream.kind == Kind::Anthropic {
+            builder.header("x-api-key", credential.as_str())
+        } else {
+            builder.bearer_auth(credential)
+        };
+    }
+    if upstream.kind == Kind::Anthropic && !req.headers().contains_key("anthropic-version") {
+        builder = builder.header("anthropic-version", "2023-06-01");
+    }
+    if !body.is_empty() {
+        builder = builder.body(body);
+    }
+    match tokio::time::timeout(upstream.timeouts.first_byte, builder.send()).await {
+        Err(_) => Err(Failure::Timeout),
+        Ok(Err(err)) if err.is_timeout() => Err(Failure::Timeout),
+        Ok(Err(err)) => Err(Failure::Unreachable(err.to_string())),
+        Ok(Ok(response)) => Ok(response),
+    }
+}
+
+/// The answer's status and headers for the caller, without those that describe the
+/// connection or a body the gateway sends differently.
+fn head(response: &reqwest::Response) -> actix_web::HttpResponseBuilder {
+    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut reply = HttpResponse::build(status);
+    for (name, value) in response.headers() {
+        let skip = matches!(
+            name.as_str(),
+            "content-length" | "connection" | "keep-alive" | "transfer-encoding" | "set-cookie" | "x-request-id"
+        ) || name.as_str().starts_with("access-control-");
+        if skip {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_str().as_bytes()), HeaderValue::from_bytes(value.as_bytes())) {
+            reply.append_header((name, value));
+        }
+    }
+    // The provider's request id stays readable beside the gateway's own X-Request-Id.
+    if let Some(id) = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()) {
+        reply.insert_header(("x-upstream-request-id", id.to_string()));
+    }
+    reply
+}
+
+/// A whole answer, at most `MAX_ANSWER_BYTES`, each read within `idle`.
+async fn read_answer(response: reqwest::Response, idle: Duration) -> Result<Bytes, ()> {
+    let mut stream = response.bytes_stream();
+    let mut whole = BytesMut::new();
+    loop {
+        match tokio::time::timeout(idle, stream.next()).await {
+            Ok(None) => return Ok(whole.freeze()),
+            Ok(Some(Ok(chunk))) if whole.len() + chunk.len() <= MAX_ANSWER_BYTES => whole.extend_from_slice(&chunk),
+            _ => return Err(()),
+        }
+    }
+}
+
+/// The provider's id for the call: OpenAI's `x-request-id`, Anthropic's `request-id`.
+fn request_id(kind: Kind, headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let name = if kind == Kind::Anthropic { "request-id" } else { "x-request-id" };
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+fn count(state: &AppState, upstream: &Upstream, operation: Operation, outcome: &str) {
+    state.gateway.metrics().count(
+        "qg_proxy_calls_total",
+        &[("upstream", &upstream.name), ("operation", operation.as_str()), ("outcome", outcome)],
+    );
+}
+
+fn upstream_error(state: &AppState, upstream: &Upstream, kind: &str) {
+    state
+        .gateway
+        .metrics()
+        .count("qg_proxy_upstream_errors_total", &[("upstream", &upstream.name), ("kind", kind)]);
+}
+
+/// A browser's preflight: allowed when any project lists its origin (a preflight carries no
+/// key); the call itself is then held to its own project's list.
+async fn preflight(state: &AppState, req: &HttpRequest) -> HttpResponse {
+    let origin = req.headers().get("origin").and_then(|v| v.to_str().ok());
+    let allowed = match origin {
+        Some(origin) => state.gateway.origin_allowed_anywhere(origin).await.unwrap_or(false),
+        None => false,
+    };
+    let Some(origin) = origin.filter(|_| allowed) else {
+        return HttpResponse::Forbidden().finish();
+    };
+    let asked = req
+        .headers()
+        .get("access-control-request-headers")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("authorization, content-type");
+    HttpResponse::NoContent()
+        .insert_header(("Access-Control-Allow-Origin", origin))
+        .insert_header(("Access-Control-Allow-Methods", "GET, POST"))
+        .insert_header(("Access-Control-Allow-Headers", asked))
+        .insert_header(("Access-Control-Max-Age", "600"))
+        .insert_header(("Vary", "Origin"))
+        .finish()
+}
+
+/// CORS headers on an answer to a browser: readable by the page when the caller's project
+/// lists its origin in `allowedOrigins` (before the key is known, as a refused key is, when
+/// any project does, as for a preflight).
+async fn cors(state: &AppState, req: &HttpRequest, project: Option<&str>, response: &mut HttpResponse) {
+    let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) else {
+        return;
+    };
+    let allowed = match project {
+        Some(project) => state
+            .gateway
+            .project_settings(project)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.allows_origin(origin)),
+        None => state.gateway.origin_allowed_anywhere(origin).await.unwrap_or(false),
+    };
+    if !allowed {
+        return;
+    }
+    let headers: &mut HeaderMap = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(origin) {
+        headers.insert(HeaderName::from_static("access-control-allow-origin"), value);
+        headers.insert(
+            HeaderName::from_static("access-control-expose-headers"),
+            HeaderValue::from_static("retry-after, x-should-retry, x-quota-reasons, x-quota-denied-by, x-quota-code, ratelimit, ratelimit-policy, x-request-id, x-upstream-request-id"),
+        );
+        headers.insert(HeaderName::from_static("vary"), HeaderValue::from_static("Origin"));
+    }
+}

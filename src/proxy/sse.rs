@@ -1,0 +1,150 @@
+//! Server-sent events framed as they arrive, each kept as the exact bytes the upstream sent so
+//! the caller receives them unchanged, with its `event` and joined `data` read for the usage.
+//! Only the event being received is buffered; one longer than `MAX_EVENT_BYTES` is passed on
+//! as it is and no longer read (its call then settles at its hold).
+
+use bytes::{Bytes, BytesMut};
+
+/// The largest event read for usage (a Responses stream's last event carries the whole answer).
+pub const MAX_EVENT_BYTES: usize = 8 << 20;
+
+#[derive(Default)]
+pub struct Framer {
+    buf: BytesMut,
+    /// Set once an event was too long: everything after is passed on unread.
+    blind: bool,
+}
+
+/// One event: its bytes, and what it says.
+pub struct Event {
+    pub raw: Bytes,
+    pub kind: Option<String>,
+    pub data: String,
+}
+
+/// What the framer gives back for a chunk: whole events, and bytes passed on unread.
+pub enum Piece {
+    Event(Event),
+    Unread(Bytes),
+}
+
+impl Framer {
+    /// Takes a chunk and answers what is whole so far, in order.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<Piece> {
+        if self.blind {
+            return vec![Piece::Unread(Bytes::copy_from_slice(chunk))];
+        }
+        self.buf.extend_from_slice(chunk);
+        let mut pieces = Vec::new();
+        while let Some(end) = boundary(&self.buf) {
+            let raw = self.buf.split_to(end).freeze();
+            let (kind, data) = fields(&raw);
+            pieces.push(Piece::Event(Event { raw, kind, data }));
+        }
+        if self.buf.len() > MAX_EVENT_BYTES {
+            self.blind = true;
+            pieces.push(Piece::Unread(self.buf.split().freeze()));
+        }
+        pieces
+    }
+
+    /// What is left when the stream ends: an event without its blank line, passed on as it is.
+    pub fn rest(&mut self) -> Option<Bytes> {
+        (!self.buf.is_empty()).then(|| self.buf.split().freeze())
+    }
+}
+
+/// The end (past the blank line) of the first whole event in `buf`.
+fn boundary(buf: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i < buf.len() {
+        if buf[i] == b'\n' || buf[i] == b'\r' {
+            // A line ends at \n, \r or \r\n; an empty line after it ends the event.
+            let after = if buf[i] == b'\r' && buf.get(i + 1) == Some(&b'\n') { i + 2 } else { i + 1 };
+            match buf.get(after) {
+                Some(b'\n') => return Some(after + 1),
+                Some(b'\r') => {
+                    return match buf.get(after + 1) {
+                        Some(b'\n') => Some(after + 2),
+                        // A lone \r may yet be followed by \n: wait for the next byte.
+                        None => None,
+                        Some(_) => Some(after + 1),
+                    }
+                }
+                None => return None,
+                Some(_) => i = after,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// The event's `event` field and its `data` lines joined by newlines.
+fn fields(raw: &[u8]) -> (Option<String>, String) {
+    let text = String::from_utf8_lossy(raw);
+    let (mut kind, mut data) = (None, String::new());
+    let mut first = true;
+    for line in text.split(['\n', '\r']) {
+        let (name, value) = match line.split_once(':') {
+            Some((name, value)) => (name, value.strip_prefix(' ').unwrap_or(value)),
+            None => (line, ""),
+        };
+        match name {
+            "event" => kind = Some(value.to_string()),
+            "data" => {
+                if !first {
+                    data.push('\n');
+                }
+                data.push_str(value);
+                first = false;
+            }
+            _ => {}
+        }
+    }
+    (kind, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(pieces: Vec<Piece>) -> Vec<(Option<String>, String, Vec<u8>)> {
+        pieces
+            .into_iter()
+            .map(|p| match p {
+                Piece::Event(e) => (e.kind, e.data, e.raw.to_vec()),
+                Piece::Unread(b) => (None, "<unread>".into(), b.to_vec()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn events_split_anywhere_come_out_whole_and_unchanged() {
+        let stream = b"event: message_start\ndata: {\"a\":1}\n\n: comment\ndata: x\r\n\r\ndata: [DONE]\n\n";
+        for cut in 0..stream.len() {
+            let mut f = Framer::default();
+            let mut out = events(f.push(&stream[..cut]));
+            out.extend(events(f.push(&stream[cut..])));
+            assert_eq!(out.len(), 3, "cut at {cut}");
+            assert_eq!(out[0].0.as_deref(), Some("message_start"));
+            assert_eq!(out[0].1, "{\"a\":1}");
+            assert_eq!(out[1].1, "x");
+            assert_eq!(out[2].1, "[DONE]");
+            let joined: Vec<u8> = out.iter().flat_map(|e| e.2.clone()).collect();
+            assert_eq!(joined, stream.to_vec());
+            assert!(f.rest().is_none());
+        }
+    }
+
+    #[test]
+    fn an_event_too_long_is_passed_on_unread() {
+        let mut f = Framer::default();
+        let long = vec![b'a'; MAX_EVENT_BYTES + 1];
+        let out = events(f.push(&long));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].1, "<unread>");
+        assert_eq!(events(f.push(b"data: x\n\n"))[0].1, "<unread>");
+    }
+}

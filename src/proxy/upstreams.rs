@@ -1,0 +1,278 @@
+//! The upstreams a node forwards to, from the JSON file `QG_UPSTREAMS` names: checked whole at
+//! start, with an error naming the field at fault, so a node never serves with half a file.
+//! Credentials come from environment variables and live only in this process's memory.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The wire format an upstream speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    OpenAi,
+    Anthropic,
+    /// Any server speaking OpenAI's format (a model served on the same host, a router).
+    OpenAiCompatible,
+}
+
+impl Kind {
+    /// Whether requests and answers are in OpenAI's format.
+    pub fn openai(self) -> bool {
+        matches!(self, Kind::OpenAi | Kind::OpenAiCompatible)
+    }
+}
+
+/// How long to wait, per call.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// From the request sent to the answer's status line (a non-streamed answer's whole
+    /// generation happens before it).
+    pub first_byte: Duration,
+    /// Between two reads of an answer's body (a stream's events).
+    pub idle: Duration,
+}
+
+/// One upstream, ready to call.
+pub struct Upstream {
+    pub name: String,
+    pub kind: Kind,
+    /// Without a trailing slash; the path after `/proxy/{name}/` is appended.
+    pub base_url: String,
+    /// The provider's key, from the environment; never logged, stored or answered.
+    pub credential: Option<String>,
+    /// The projects allowed to use it; None: all.
+    pub projects: Option<Vec<String>>,
+    pub timeouts: Timeouts,
+    /// What a call that names no maximum output is held for.
+    pub max_output_tokens: u64,
+    /// What a call whose input the gateway cannot see whole (it names a stored conversation)
+    /// is held for, in input tokens.
+    pub context_tokens: u64,
+    /// Pooled, kept-alive connections to this upstream.
+    pub client: reqwest::Client,
+}
+
+impl fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Upstream")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("base_url", &self.base_url)
+            .field("credential", &self.credential.as_ref().map(|_| "<redacted>"))
+            .field("projects", &self.projects)
+            .finish()
+    }
+}
+
+impl Upstream {
+    pub fn allows(&self, project: &str) -> bool {
+        self.projects.as_ref().is_none_or(|p| p.iter().any(|one| one == project))
+    }
+}
+
+/// Every upstream of the node, by name.
+#[derive(Debug, Default)]
+pub struct Upstreams {
+    pub by_name: HashMap<String, Arc<Upstream>>,
+}
+
+/// The file is unreadable or wrong; `field` is the JSON path at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {field}: {detail}")]
+pub struct UpstreamsError {
+    pub file: String,
+    pub field: String,
+    pub detail: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDoc {
+    upstreams: Vec<UpstreamDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct UpstreamDoc {
+    name: String,
+    kind: String,
+    base_url: String,
+    credential_env: Option<String>,
+    projects: Option<Vec<String>>,
+    timeouts: Option<TimeoutsDoc>,
+    max_output_tokens: Option<u64>,
+    context_tokens: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TimeoutsDoc {
+    connect_ms: Option<u64>,
+    first_byte_ms: Option<u64>,
+    idle_ms: Option<u64>,
+}
+
+const DEFAULT_CONNECT_MS: u64 = 5_000;
+const DEFAULT_FIRST_BYTE_MS: u64 = 600_000;
+const DEFAULT_IDLE_MS: u64 = 120_000;
+/// Held when a request names no maximum output: above every current model's default.
+const DEFAULT_MAX_OUTPUT_TOKENS: u64 = 32_768;
+const DEFAULT_CONTEXT_TOKENS: u64 = 200_000;
+/// A ceiling for any one count, far below the counters' exact range.
+const MAX_TOKENS_SETTING: u64 = 10_000_000;
+
+/// Reads and checks the file at `path`; `env` reads an environment variable (the process's
+/// own, or a test's).
+pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Upstreams, UpstreamsError> {
+    let file = path.display().to_string();
+    let fail = |field: &str, detail: String| UpstreamsError {
+        file: file.clone(),
+        field: field.to_string(),
+        detail,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail("(file)", format!("cannot read it: {e}")))?;
+    let doc: FileDoc = serde_json::from_str(&text).map_err(|e| fail("(file)", format!("not a valid upstreams file: {e}")))?;
+    let mut upstreams = Upstreams::default();
+    for (i, one) in doc.upstreams.into_iter().enumerate() {
+        let at = |field: &str| format!("upstreams[{i}].{field}");
+        let upstream = check(one, &at, &env).map_err(|(field, detail)| fail(&field, detail))?;
+        if upstreams.by_name.contains_key(&upstream.name) {
+            return Err(fail(&at("name"), format!("{} is named twice", upstream.name)));
+        }
+        upstreams.by_name.insert(upstream.name.clone(), Arc::new(upstream));
+    }
+    if upstreams.by_name.is_empty() {
+        return Err(fail("upstreams", "must list at least one upstream".into()));
+    }
+    Ok(upstreams)
+}
+
+fn check(
+    doc: UpstreamDoc,
+    at: &impl Fn(&str) -> String,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Upstream, (String, String)> {
+    let name_ok = !doc.name.is_empty()
+        && doc.name.len() <= 32
+        && doc.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !name_ok {
+        return Err((at("name"), "must be 1 to 32 of a-z, 0-9, - and _".into()));
+    }
+    let kind = match doc.kind.as_str() {
+        "openai" => Kind::OpenAi,
+        "anthropic" => Kind::Anthropic,
+        "openai-compatible" => Kind::OpenAiCompatible,
+        _ => return Err((at("kind"), "must be openai, anthropic or openai-compatible".into())),
+    };
+    let base_url = doc.base_url.trim_end_matches('/').to_string();
+    let parsed = reqwest::Url::parse(&base_url).map_err(|e| (at("baseUrl"), format!("is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err((at("baseUrl"), "must be an http or https URL with a host".into()));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err((at("baseUrl"), "must have no query or fragment".into()));
+    }
+    let credential = match &doc.credential_env {
+        None => None,
+        Some(var) => match env(var) {
+            Some(value) if !value.is_empty() => Some(value),
+            _ => return Err((at("credentialEnv"), format!("the environment variable {var} is not set"))),
+        },
+    };
+    if let Some(projects) = &doc.projects {
+        if projects.is_empty() {
+            return Err((at("projects"), "must list at least one project (leave it out for all)".into()));
+        }
+    }
+    let t = doc.timeouts.unwrap_or_default();
+    let ms = |value: Option<u64>, default: u64, field: &str| match value {
+        Some(0) => Err((at(&format!("timeouts.{field}")), "must be at least 1".to_string())),
+        Some(v) => Ok(Duration::from_millis(v)),
+        None => Ok(Duration::from_millis(default)),
+    };
+    let timeouts = Timeouts {
+        connect: ms(t.connect_ms, DEFAULT_CONNECT_MS, "connectMs")?,
+        first_byte: ms(t.first_byte_ms, DEFAULT_FIRST_BYTE_MS, "firstByteMs")?,
+        idle: ms(t.idle_ms, DEFAULT_IDLE_MS, "idleMs")?,
+    };
+    let tokens = |value: Option<u64>, default: u64, field: &str| match value {
+        Some(v) if v == 0 || v > MAX_TOKENS_SETTING => Err((at(field), format!("must be 1 to {MAX_TOKENS_SETTING}"))),
+        Some(v) => Ok(v),
+        None => Ok(default),
+    };
+    let max_output_tokens = tokens(doc.max_output_tokens, DEFAULT_MAX_OUTPUT_TOKENS, "maxOutputTokens")?;
+    let context_tokens = tokens(doc.context_tokens, DEFAULT_CONTEXT_TOKENS, "contextTokens")?;
+    let client = reqwest::Client::builder()
+        .connect_timeout(timeouts.connect)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true)
+        // Answers are relayed as they come: a compressed one could not be read for its usage.
+        .no_gzip()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| (at("baseUrl"), format!("cannot build a client for it: {e}")))?;
+    Ok(Upstream {
+        name: doc.name,
+        kind,
+        base_url,
+        credential,
+        projects: doc.projects,
+        timeouts,
+        max_output_tokens,
+        context_tokens,
+        client,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Upstreams, UpstreamsError> {
+        let dir = std::env::temp_dir().join(format!("qg-upstreams-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{}.json", text.len()));
+        std::fs::write(&path, text).unwrap();
+        load(&path, |var| (var == "KEY").then(|| "sk-test".to_string()))
+    }
+
+    #[test]
+    fn a_good_file_loads_with_defaults() {
+        let up = load_text(
+            r#"{"upstreams": [{"name": "openai", "kind": "openai", "baseUrl": "http://127.0.0.1:9/", "credentialEnv": "KEY"}]}"#,
+        )
+        .unwrap();
+        let one = &up.by_name["openai"];
+        assert_eq!(one.base_url, "http://127.0.0.1:9");
+        assert_eq!(one.credential.as_deref(), Some("sk-test"));
+        assert!(one.allows("any"));
+        assert!(!format!("{one:?}").contains("sk-test"));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (r#"{"upstreams": [{"name": "Open AI", "kind": "openai", "baseUrl": "http://x"}]}"#, "upstreams[0].name"),
+            (r#"{"upstreams": [{"name": "a", "kind": "gemini", "baseUrl": "http://x"}]}"#, "upstreams[0].kind"),
+            (r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "ftp://x"}]}"#, "upstreams[0].baseUrl"),
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "credentialEnv": "NOPE"}]}"#,
+                "upstreams[0].credentialEnv",
+            ),
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "timeouts": {"idleMs": 0}}]}"#,
+                "upstreams[0].timeouts.idleMs",
+            ),
+            (r#"{"upstreams": []}"#, "upstreams"),
+        ];
+        for (text, field) in cases {
+            let err = load_text(text).unwrap_err();
+            assert_eq!(err.field, field, "{text}: {err}");
+        }
+    }
+}
