@@ -72,6 +72,9 @@ const COUNTERS: &[(&str, &str)] = &[
     ("qg_redis_errors_total", "Redis calls that failed, by kind: unavailable, timeout, protocol."),
     ("qg_cache_total", "Node cache lookups by cache and result (hit, miss)."),
     ("qg_stale_answers_total", "Scripts that answered stale: the node re-read state and called again."),
+    ("qg_proxy_calls_total", "Proxied calls by upstream, operation and outcome: committed (the provider's usage), estimated (the hold, no usage reported), released, denied, lost (the hold was left to expire)."),
+    ("qg_proxy_drains_total", "Streams whose caller left, by upstream and result: started, completed, refused (no drain free), timed_out."),
+    ("qg_proxy_upstream_errors_total", "Upstream failures by upstream and kind: connect, timeout, status_4xx, status_5xx, stream_broken, idle."),
 ];
 
 impl Metrics {

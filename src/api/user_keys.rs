@@ -32,7 +32,11 @@ pub async fn create_user_key(
     let user = UserId::parse(&body.user_id).map_err(|d| ApiError::invalid("userId", d))?;
     let label = body.label.unwrap_or_default();
     check_key_label(&label)?;
-    let expires_at_ms = body.expires_at.as_deref().map(|t| parse_time("expiresAt", t)).transpose()?;
+    let expires_at_ms = body
+        .expires_at
+        .as_deref()
+        .map(|t| parse_time("expiresAt", t))
+        .transpose()?;
     let (project, actor) = key.actor(&state).await?;
     let (record, key) = state
         .gateway
@@ -41,7 +45,11 @@ pub async fn create_user_key(
     Ok(HttpResponse::Created().json(UserKeyAnswer::of(record, Some(key))))
 }
 
-pub async fn list_user_keys(key: ApiKey, state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn list_user_keys(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let [user] = query::params(req.query_string(), ["userId"])?;
     let user = user.ok_or_else(|| ApiError::invalid("userId", "is required"))?;
     let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;

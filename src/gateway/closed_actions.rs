@@ -14,15 +14,26 @@ impl Gateway {
             return Ok(());
         }
         let run = step.run_id.as_str();
-        Ok(self.store.close_action(project, user.as_str(), run, &step.action, why).await?)
+        Ok(self
+            .store
+            .close_action(project, user.as_str(), run, &step.action, why)
+            .await?)
     }
 
     /// Why `step`'s action was closed, if it was.
-    pub async fn closed_action(&self, project: &str, user: &UserId, step: &Step) -> Result<Option<String>, GatewayError> {
+    pub async fn closed_action(
+        &self,
+        project: &str,
+        user: &UserId,
+        step: &Step,
+    ) -> Result<Option<String>, GatewayError> {
         if step.action.is_empty() {
             return Ok(None);
         }
         let run = step.run_id.as_str();
-        Ok(self.store.closed_action(project, user.as_str(), run, &step.action).await?)
+        Ok(self
+            .store
+            .closed_action(project, user.as_str(), run, &step.action)
+            .await?)
     }
 }

@@ -89,10 +89,17 @@ pub fn denied(kind: Kind, decision: &Decision) -> HttpResponse {
     if let Some(approval) = decision.denied_by.iter().find_map(|d| d.approval_id.as_deref()) {
         response.insert_header(("x-quota-approval", approval.to_string()));
     }
-    let code = if soon { "rate_limit_exceeded" } else { "insufficient_quota" };
+    let code = if soon {
+        "rate_limit_exceeded"
+    } else {
+        "insufficient_quota"
+    };
     let message = match (groups.is_empty(), retry_after) {
         (true, _) => format!("quota denied this call ({})", reasons.join(", ")),
-        (false, Some(s)) => format!("quota {} is used up for this user; it resets in {s} s", groups.join(", ")),
+        (false, Some(s)) => format!(
+            "quota {} is used up for this user; it resets in {s} s",
+            groups.join(", ")
+        ),
         (false, None) => format!("quota {} is used up for this user", groups.join(", ")),
     };
     body(kind, response, StatusCode::TOO_MANY_REQUESTS, code, &message, None)

@@ -57,7 +57,10 @@ impl Operation {
 
 /// One path segment of plain characters (a model id).
 fn plain(segment: &str) -> bool {
-    !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    !segment.is_empty()
+        && segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
 /// What the gateway holds for a call, and what it needs to relay it.
@@ -178,10 +181,22 @@ mod tests {
 
     #[test]
     fn paths_name_operations_and_nothing_else_is_forwarded() {
-        assert_eq!(Operation::of(Kind::OpenAi, "POST", "v1/chat/completions"), Some(Operation::Chat));
-        assert_eq!(Operation::of(Kind::OpenAiCompatible, "POST", "v1/responses"), Some(Operation::Responses));
-        assert_eq!(Operation::of(Kind::OpenAi, "GET", "v1/models/gpt-4o"), Some(Operation::Uncounted));
-        assert_eq!(Operation::of(Kind::Anthropic, "POST", "v1/messages"), Some(Operation::Messages));
+        assert_eq!(
+            Operation::of(Kind::OpenAi, "POST", "v1/chat/completions"),
+            Some(Operation::Chat)
+        );
+        assert_eq!(
+            Operation::of(Kind::OpenAiCompatible, "POST", "v1/responses"),
+            Some(Operation::Responses)
+        );
+        assert_eq!(
+            Operation::of(Kind::OpenAi, "GET", "v1/models/gpt-4o"),
+            Some(Operation::Uncounted)
+        );
+        assert_eq!(
+            Operation::of(Kind::Anthropic, "POST", "v1/messages"),
+            Some(Operation::Messages)
+        );
         assert_eq!(Operation::of(Kind::Anthropic, "POST", "v1/chat/completions"), None);
         assert_eq!(Operation::of(Kind::OpenAi, "POST", "v1/audio/speech"), None);
         assert_eq!(Operation::of(Kind::OpenAi, "GET", "v1/chat/completions"), None);

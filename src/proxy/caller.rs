@@ -19,8 +19,9 @@ pub const ACTION: &str = "x-quota-action";
 pub const KIND: &str = "x-quota-kind";
 
 /// Metadata names the proxy writes itself; a caller's metadata may not use them.
-pub const RESERVED: [&str; 14] = [
+pub const RESERVED: [&str; 15] = [
     "model",
+    "calls",
     "upstream",
     "operation",
     "stream",
@@ -64,7 +65,9 @@ fn name_of(name: &str) -> String {
     name.split('-')
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map_or(String::new(), |c| c.to_ascii_uppercase().to_string() + chars.as_str())
+            chars
+                .next()
+                .map_or(String::new(), |c| c.to_ascii_uppercase().to_string() + chars.as_str())
         })
         .collect::<Vec<_>>()
         .join("-")
@@ -108,7 +111,12 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
         if record.kind != "secret" {
             return Err(ApiError::Forbidden);
         }
-        let user = named.ok_or_else(|| ApiError::invalid(name_of(USER), "is required with a secret key: name the end user who pays"))?;
+        let user = named.ok_or_else(|| {
+            ApiError::invalid(
+                name_of(USER),
+                "is required with a secret key: name the end user who pays",
+            )
+        })?;
         (record.project.clone(), user, record.key_id.clone())
     };
     let run = header(headers, RUN)?.map(str::to_string);
@@ -148,9 +156,13 @@ fn caller_metadata(text: &str) -> Result<Map<String, Value>, ApiError> {
         return Err(ApiError::invalid(&field, "must have at most 16 keys"));
     }
     if let Some(key) = map.keys().find(|k| RESERVED.contains(&k.as_str())) {
-        return Err(ApiError::invalid(format!("{field}.{key}"), "is written by the proxy itself"));
+        return Err(ApiError::invalid(
+            format!("{field}.{key}"),
+            "is written by the proxy itself",
+        ));
     }
-    check_metadata(&map).map_err(|(at, detail)| ApiError::invalid(format!("{field}{}", at.trim_start_matches("metadata")), detail))?;
+    check_metadata(&map)
+        .map_err(|(at, detail)| ApiError::invalid(format!("{field}{}", at.trim_start_matches("metadata")), detail))?;
     Ok(map)
 }
 

@@ -81,7 +81,8 @@ impl Proxy {
 
 /// Registers `/proxy/{upstream}/{path}` for every method.
 pub fn routes(cfg: &mut web::ServiceConfig, proxy: web::Data<Proxy>) {
-    cfg.app_data(proxy).route("/proxy/{upstream}/{path:.*}", web::route().to(handle));
+    cfg.app_data(proxy)
+        .route("/proxy/{upstream}/{path:.*}", web::route().to(handle));
 }
 
 /// A non-streamed answer read whole for its usage is at most this big.
@@ -153,8 +154,8 @@ async fn call(
             Err(failure) => failure.answer(upstream),
         });
     }
-    let json: Map<String, Value> = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
+    let json: Map<String, Value> =
+        serde_json::from_slice(&body).map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
     let call = call::understand(upstream, operation, &json).map_err(|e| ApiError::invalid(e.field, e.detail))?;
     if let Some(refused) = retry::refused(state, &caller, upstream).await? {
         return Ok(refused);
@@ -169,7 +170,10 @@ async fn call(
         count(state, upstream, operation, "denied");
         return Ok(answer::denied(upstream.kind, &decision));
     }
-    let granted = decision.granted.as_ref().ok_or_else(|| ApiError::Internal("an allowed reserve held nothing".into()))?;
+    let granted = decision
+        .granted
+        .as_ref()
+        .ok_or_else(|| ApiError::Internal("an allowed reserve held nothing".into()))?;
     let id = ReservationId::parse(&granted.reservation_id)
         .ok_or_else(|| ApiError::Internal("a reserve answered a malformed reservation id".into()))?;
     if idempotency.is_some() {
@@ -177,7 +181,13 @@ async fn call(
         let view = state.gateway.reservation(&caller.project, &id).await?;
         if view.is_some_and(|v| v.state != ReservationState::Held) {
             let message = "a call with this Idempotency-Key was made and settled already; use a new key for a new call";
-            return Ok(answer::error(upstream.kind, StatusCode::CONFLICT, "idempotency_key_settled", message, None));
+            return Ok(answer::error(
+                upstream.kind,
+                StatusCode::CONFLICT,
+                "idempotency_key_settled",
+                message,
+                None,
+            ));
         }
     }
     let hold = Hold {
@@ -199,6 +209,7 @@ async fn call(
         Ok(response) => response,
         Err(failure) => {
             drop(alive);
+            upstream_error(state, upstream, failure.kind());
             failure.settle(&hold).await;
             return Ok(failure.answer(upstream));
         }
@@ -213,7 +224,15 @@ async fn call(
         let mut reply = head(&response);
         let error = read_answer(response, upstream.timeouts.idle).await.unwrap_or_default();
         hold.release().await;
-        upstream_error(state, upstream, if status.is_server_error() { "status_5xx" } else { "status_4xx" });
+        upstream_error(
+            state,
+            upstream,
+            if status.is_server_error() {
+                "status_5xx"
+            } else {
+                "status_4xx"
+            },
+        );
         retry::after_error(state, &caller, status, &error).await;
         return Ok(reply.body(error));
     }
@@ -241,7 +260,13 @@ async fn call(
         upstream_error(state, upstream, "stream_broken");
         hold.commit(Usage::default(), answered).await;
         let message = "the provider's answer broke off; the call was charged its hold";
-        return Ok(answer::error(upstream.kind, StatusCode::BAD_GATEWAY, "upstream_broken", message, None));
+        return Ok(answer::error(
+            upstream.kind,
+            StatusCode::BAD_GATEWAY,
+            "upstream_broken",
+            message,
+            None,
+        ));
     };
     let reported = serde_json::from_slice::<Value>(&whole)
         .map(|v| usage::of_answer(operation, &v))
@@ -258,6 +283,8 @@ fn event(upstream: &Upstream, call: &Call, caller: &Caller) -> EventInput {
     metadata.insert("upstream".into(), Value::from(upstream.name.clone()));
     metadata.insert("operation".into(), Value::from(call.operation.as_str()));
     metadata.insert("stream".into(), Value::from(call.stream));
+    // One a call, so a group measuring it counts calls (requests a minute) beside the tokens.
+    metadata.insert("calls".into(), Value::from(1));
     call.worst.write(&mut metadata);
     let quantity = call.worst.quantity(call.operation);
     EventInput {
@@ -277,11 +304,15 @@ fn ask_for_usage(call: &Call, json: &Map<String, Value>) -> Option<Bytes> {
         return None;
     }
     let mut json = json.clone();
-    let options = json.entry("stream_options").or_insert_with(|| Value::Object(Map::new()));
+    let options = json
+        .entry("stream_options")
+        .or_insert_with(|| Value::Object(Map::new()));
     if !options.is_object() {
         *options = Value::Object(Map::new());
     }
-    options.as_object_mut()?.insert("include_usage".into(), Value::Bool(true));
+    options
+        .as_object_mut()?
+        .insert("include_usage".into(), Value::Bool(true));
     serde_json::to_vec(&json).ok().map(Bytes::from)
 }
 
@@ -291,7 +322,10 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, Api
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| ApiError::invalid("body", "could not be read whole"))?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::invalid("body", format!("is larger than this gateway forwards ({limit} bytes)")));
+            return Err(ApiError::invalid(
+                "body",
+                format!("is larger than this gateway forwards ({limit} bytes)"),
+            ));
         }
         body.extend_from_slice(&chunk);
     }
@@ -335,6 +369,13 @@ enum Failure {
 }
 
 impl Failure {
+    fn kind(&self) -> &'static str {
+        match self {
+            Failure::Unreachable(_) => "connect",
+            Failure::Timeout => "timeout",
+        }
+    }
+
     async fn settle(&self, hold: &Hold) {
         match self {
             Failure::Unreachable(_) => hold.release().await,
@@ -352,8 +393,17 @@ impl Failure {
         match self {
             Failure::Unreachable(cause) => {
                 tracing::warn!(upstream = upstream.name, cause, "proxy: upstream unreachable");
-                let message = format!("the provider ({}) could not be reached; the call was not made", upstream.name);
-                answer::error(upstream.kind, StatusCode::BAD_GATEWAY, "upstream_unreachable", &message, None)
+                let message = format!(
+                    "the provider ({}) could not be reached; the call was not made",
+                    upstream.name
+                );
+                answer::error(
+                    upstream.kind,
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unreachable",
+                    &message,
+                    None,
+                )
             }
             Failure::Timeout => {
                 let message = format!(
@@ -361,7 +411,13 @@ impl Failure {
                     upstream.name,
                     upstream.timeouts.first_byte.as_secs()
                 );
-                answer::error(upstream.kind, StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", &message, None)
+                answer::error(
+                    upstream.kind,
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    &message,
+                    None,
+                )
             }
         }
     }
@@ -374,7 +430,8 @@ async fn send(req: &HttpRequest, upstream: &Upstream, path: &str, body: Bytes) -
         url.push('?');
         url.push_str(req.query_string());
     }
-    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).map_err(|e| Failure::Unreachable(e.to_string()))?;
+    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
+        .map_err(|e| Failure::Unreachable(e.to_string()))?;
     let mut builder = upstream.client.request(method, url);
     for (name, value) in req.headers() {
         if forwarded(name) {
@@ -415,7 +472,10 @@ fn head(response: &reqwest::Response) -> actix_web::HttpResponseBuilder {
         if skip {
             continue;
         }
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_str().as_bytes()), HeaderValue::from_bytes(value.as_bytes())) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
             reply.append_header((name, value));
         }
     }
@@ -441,22 +501,30 @@ async fn read_answer(response: reqwest::Response, idle: Duration) -> Result<Byte
 
 /// The provider's id for the call: OpenAI's `x-request-id`, Anthropic's `request-id`.
 fn request_id(kind: Kind, headers: &reqwest::header::HeaderMap) -> Option<String> {
-    let name = if kind == Kind::Anthropic { "request-id" } else { "x-request-id" };
+    let name = if kind == Kind::Anthropic {
+        "request-id"
+    } else {
+        "x-request-id"
+    };
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
 fn count(state: &AppState, upstream: &Upstream, operation: Operation, outcome: &str) {
     state.gateway.metrics().count(
         "qg_proxy_calls_total",
-        &[("upstream", &upstream.name), ("operation", operation.as_str()), ("outcome", outcome)],
+        &[
+            ("upstream", &upstream.name),
+            ("operation", operation.as_str()),
+            ("outcome", outcome),
+        ],
     );
 }
 
 fn upstream_error(state: &AppState, upstream: &Upstream, kind: &str) {
-    state
-        .gateway
-        .metrics()
-        .count("qg_proxy_upstream_errors_total", &[("upstream", &upstream.name), ("kind", kind)]);
+    state.gateway.metrics().count(
+        "qg_proxy_upstream_errors_total",
+        &[("upstream", &upstream.name), ("kind", kind)],
+    );
 }
 
 /// A browser's preflight: allowed when any project lists its origin (a preflight carries no

@@ -157,14 +157,16 @@ impl Relay {
     }
 
     fn drain_count(&self, result: &str) {
-        self.hold
-            .metrics
-            .count("qg_proxy_drains_total", &[("upstream", &self.hold.upstream), ("result", result)]);
+        self.hold.metrics.count(
+            "qg_proxy_drains_total",
+            &[("upstream", &self.hold.upstream), ("result", result)],
+        );
     }
 
     fn upstream_error(&self, kind: &str) {
-        self.hold
-            .metrics
-            .count("qg_proxy_upstream_errors_total", &[("upstream", &self.hold.upstream), ("kind", kind)]);
+        self.hold.metrics.count(
+            "qg_proxy_upstream_errors_total",
+            &[("upstream", &self.hold.upstream), ("kind", kind)],
+        );
     }
 }

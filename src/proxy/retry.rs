@@ -16,10 +16,12 @@ use crate::http::{ApiError, AppState};
 fn not_retryable(status: u16, body: &[u8]) -> Option<&'static str> {
     match status {
         400 | 404 | 422 => Some("the provider refused the request"),
-        401 | 402 | 403 => Some("the provider refused the credentials or the account"),
+        401..=403 => Some("the provider refused the credentials or the account"),
         429 => {
             let text = String::from_utf8_lossy(body);
-            let billing = ["insufficient_quota", "billing", "credit balance"].iter().any(|w| text.contains(w));
+            let billing = ["insufficient_quota", "billing", "credit balance"]
+                .iter()
+                .any(|w| text.contains(w));
             billing.then_some("the provider's account is out of quota")
         }
         _ => None,
@@ -32,8 +34,17 @@ pub async fn refused(state: &AppState, caller: &Caller, upstream: &Upstream) -> 
     let Some(why) = state.gateway.closed_action(&caller.project, &caller.user, step).await? else {
         return Ok(None);
     };
-    let message = format!("action {} is not attempted again: its last attempt failed ({why})", step.action);
-    Ok(Some(answer::error(upstream.kind, StatusCode::CONFLICT, "action_not_retryable", &message, None)))
+    let message = format!(
+        "action {} is not attempted again: its last attempt failed ({why})",
+        step.action
+    );
+    Ok(Some(answer::error(
+        upstream.kind,
+        StatusCode::CONFLICT,
+        "action_not_retryable",
+        &message,
+        None,
+    )))
 }
 
 /// Closes the caller's action when the provider's error says no attempt will do better.
@@ -41,7 +52,11 @@ pub async fn after_error(state: &AppState, caller: &Caller, status: StatusCode, 
     let (Some(step), Some(why)) = (&caller.step, not_retryable(status.as_u16(), body)) else {
         return;
     };
-    if let Err(err) = state.gateway.close_action(&caller.project, &caller.user, step, why).await {
+    if let Err(err) = state
+        .gateway
+        .close_action(&caller.project, &caller.user, step, why)
+        .await
+    {
         tracing::warn!(%err, "proxy: could not close an action after a non-retryable error");
     }
 }

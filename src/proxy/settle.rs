@@ -46,20 +46,37 @@ impl Hold {
     /// when it did not, and then the entry says `estimated`).
     pub async fn commit(&self, reported: Usage, answered: Answered) {
         let estimated = !reported.reported();
-        let counts = if estimated { reported.or(&self.worst) } else { reported.zeros() };
+        let counts = if estimated {
+            reported.or(&self.worst)
+        } else {
+            reported.zeros()
+        };
         let mut metadata = Map::new();
         counts.write(&mut metadata);
-        metadata.insert("usage".into(), Value::from(if estimated { "estimated" } else { "reported" }));
+        metadata.insert(
+            "usage".into(),
+            Value::from(if estimated { "estimated" } else { "reported" }),
+        );
         metadata.insert("provider_status".into(), Value::from(answered.status));
         if let Some(id) = answered.request_id.filter(|id| id.len() <= 256) {
             metadata.insert("provider_request_id".into(), Value::from(id));
         }
-        metadata.insert("duration_ms".into(), Value::from(self.started.elapsed().as_millis() as u64));
+        metadata.insert(
+            "duration_ms".into(),
+            Value::from(self.started.elapsed().as_millis() as u64),
+        );
         let quantity = Milli::from_units(counts.quantity(self.operation));
         for attempt in 1..=COMMIT_ATTEMPTS {
             let answer = self
                 .gateway
-                .commit(&self.project, &self.id, Some(quantity), Some(&metadata), None, &self.key_id)
+                .commit(
+                    &self.project,
+                    &self.id,
+                    Some(quantity),
+                    Some(&metadata),
+                    None,
+                    &self.key_id,
+                )
                 .await;
             match answer {
                 Ok(Settlement::Settled(_)) => {
@@ -68,7 +85,11 @@ impl Hold {
                 }
                 Ok(other) => {
                     // Expired and taken back, or ended by someone else: nothing more to do.
-                    tracing::warn!(reservation = self.id.as_str(), ?other, "proxy: the call's hold had ended before its commit");
+                    tracing::warn!(
+                        reservation = self.id.as_str(),
+                        ?other,
+                        "proxy: the call's hold had ended before its commit"
+                    );
                     self.count("lost");
                     return;
                 }
@@ -98,7 +119,11 @@ impl Hold {
     fn count(&self, outcome: &str) {
         self.metrics.count(
             "qg_proxy_calls_total",
-            &[("upstream", &self.upstream), ("operation", self.operation.as_str()), ("outcome", outcome)],
+            &[
+                ("upstream", &self.upstream),
+                ("operation", self.operation.as_str()),
+                ("outcome", outcome),
+            ],
         );
     }
 

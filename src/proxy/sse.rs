@@ -60,7 +60,11 @@ fn boundary(buf: &[u8]) -> Option<usize> {
     while i < buf.len() {
         if buf[i] == b'\n' || buf[i] == b'\r' {
             // A line ends at \n, \r or \r\n; an empty line after it ends the event.
-            let after = if buf[i] == b'\r' && buf.get(i + 1) == Some(&b'\n') { i + 2 } else { i + 1 };
+            let after = if buf[i] == b'\r' && buf.get(i + 1) == Some(&b'\n') {
+                i + 2
+            } else {
+                i + 1
+            };
             match buf.get(after) {
                 Some(b'\n') => return Some(after + 1),
                 Some(b'\r') => {
@@ -69,7 +73,7 @@ fn boundary(buf: &[u8]) -> Option<usize> {
                         // A lone \r may yet be followed by \n: wait for the next byte.
                         None => None,
                         Some(_) => Some(after + 1),
-                    }
+                    };
                 }
                 None => return None,
                 Some(_) => i = after,

@@ -71,7 +71,9 @@ impl fmt::Debug for Upstream {
 
 impl Upstream {
     pub fn allows(&self, project: &str) -> bool {
-        self.projects.as_ref().is_none_or(|p| p.iter().any(|one| one == project))
+        self.projects
+            .as_ref()
+            .is_none_or(|p| p.iter().any(|one| one == project))
     }
 }
 
@@ -136,7 +138,8 @@ pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Upstrea
         detail,
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail("(file)", format!("cannot read it: {e}")))?;
-    let doc: FileDoc = serde_json::from_str(&text).map_err(|e| fail("(file)", format!("not a valid upstreams file: {e}")))?;
+    let doc: FileDoc =
+        serde_json::from_str(&text).map_err(|e| fail("(file)", format!("not a valid upstreams file: {e}")))?;
     let mut upstreams = Upstreams::default();
     for (i, one) in doc.upstreams.into_iter().enumerate() {
         let at = |field: &str| format!("upstreams[{i}].{field}");
@@ -159,7 +162,10 @@ fn check(
 ) -> Result<Upstream, (String, String)> {
     let name_ok = !doc.name.is_empty()
         && doc.name.len() <= 32
-        && doc.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        && doc
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if !name_ok {
         return Err((at("name"), "must be 1 to 32 of a-z, 0-9, - and _".into()));
     }
@@ -181,12 +187,20 @@ fn check(
         None => None,
         Some(var) => match env(var) {
             Some(value) if !value.is_empty() => Some(value),
-            _ => return Err((at("credentialEnv"), format!("the environment variable {var} is not set"))),
+            _ => {
+                return Err((
+                    at("credentialEnv"),
+                    format!("the environment variable {var} is not set"),
+                ))
+            }
         },
     };
     if let Some(projects) = &doc.projects {
         if projects.is_empty() {
-            return Err((at("projects"), "must list at least one project (leave it out for all)".into()));
+            return Err((
+                at("projects"),
+                "must list at least one project (leave it out for all)".into(),
+            ));
         }
     }
     let t = doc.timeouts.unwrap_or_default();
@@ -257,9 +271,18 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let cases = [
-            (r#"{"upstreams": [{"name": "Open AI", "kind": "openai", "baseUrl": "http://x"}]}"#, "upstreams[0].name"),
-            (r#"{"upstreams": [{"name": "a", "kind": "gemini", "baseUrl": "http://x"}]}"#, "upstreams[0].kind"),
-            (r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "ftp://x"}]}"#, "upstreams[0].baseUrl"),
+            (
+                r#"{"upstreams": [{"name": "Open AI", "kind": "openai", "baseUrl": "http://x"}]}"#,
+                "upstreams[0].name",
+            ),
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "gemini", "baseUrl": "http://x"}]}"#,
+                "upstreams[0].kind",
+            ),
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "ftp://x"}]}"#,
+                "upstreams[0].baseUrl",
+            ),
             (
                 r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "credentialEnv": "NOPE"}]}"#,
                 "upstreams[0].credentialEnv",

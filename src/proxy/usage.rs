@@ -75,7 +75,10 @@ impl Usage {
     pub fn quantity(&self, operation: Operation) -> u64 {
         match operation {
             Operation::Images => self.images.unwrap_or(0),
-            _ => self.input_tokens.unwrap_or(0).saturating_add(self.output_tokens.unwrap_or(0)),
+            _ => self
+                .input_tokens
+                .unwrap_or(0)
+                .saturating_add(self.output_tokens.unwrap_or(0)),
         }
     }
 
@@ -118,7 +121,10 @@ fn openai(usage: &Value) -> Usage {
     Usage {
         input_tokens: first(&["prompt_tokens"], &["input_tokens"]),
         output_tokens: first(&["completion_tokens"], &["output_tokens"]),
-        cached_input_tokens: first(&["prompt_tokens_details", "cached_tokens"], &["input_tokens_details", "cached_tokens"]),
+        cached_input_tokens: first(
+            &["prompt_tokens_details", "cached_tokens"],
+            &["input_tokens_details", "cached_tokens"],
+        ),
         cache_write_tokens: None,
         reasoning_tokens: first(
             &["completion_tokens_details", "reasoning_tokens"],
@@ -179,8 +185,15 @@ pub fn of_event(operation: Operation, event: Option<&str>, data: &Value, seen: &
         }
         Operation::Responses => {
             let kind = event.or_else(|| data.get("type").and_then(Value::as_str));
-            if matches!(kind, Some("response.completed" | "response.incomplete" | "response.failed")) {
-                if let Some(usage) = data.get("response").and_then(|r| r.get("usage")).filter(|u| u.is_object()) {
+            if matches!(
+                kind,
+                Some("response.completed" | "response.incomplete" | "response.failed")
+            ) {
+                if let Some(usage) = data
+                    .get("response")
+                    .and_then(|r| r.get("usage"))
+                    .filter(|u| u.is_object())
+                {
                     seen.update(openai(usage));
                 }
             }
@@ -238,11 +251,26 @@ mod tests {
         let mut seen = Usage::default();
         let start = json!({"type": "message_start", "message": {"usage": {"input_tokens": 20, "output_tokens": 1}}});
         of_event(Operation::Messages, Some("message_start"), &start, &mut seen);
-        of_event(Operation::Messages, None, &json!({"type": "message_delta", "usage": {"output_tokens": 7}}), &mut seen);
-        of_event(Operation::Messages, None, &json!({"type": "message_delta", "usage": {"output_tokens": 12}}), &mut seen);
+        of_event(
+            Operation::Messages,
+            None,
+            &json!({"type": "message_delta", "usage": {"output_tokens": 7}}),
+            &mut seen,
+        );
+        of_event(
+            Operation::Messages,
+            None,
+            &json!({"type": "message_delta", "usage": {"output_tokens": 12}}),
+            &mut seen,
+        );
         assert_eq!((seen.input_tokens, seen.output_tokens), (Some(20), Some(12)));
         let mut zero = Usage::default();
-        of_event(Operation::Chat, None, &json!({"choices": [], "usage": {"prompt_tokens": 0, "completion_tokens": 0}}), &mut zero);
+        of_event(
+            Operation::Chat,
+            None,
+            &json!({"choices": [], "usage": {"prompt_tokens": 0, "completion_tokens": 0}}),
+            &mut zero,
+        );
         assert_eq!((zero.input_tokens, zero.output_tokens), (Some(0), Some(0)));
         assert!(zero.reported());
     }

@@ -50,7 +50,9 @@ pub fn new_api_key(prefix: &str) -> String {
 /// Whether a presented key has an API key's shape and a matching checksum.
 pub fn api_key_well_formed(key: &str) -> bool {
     let expected = SECRET_PREFIX.len() + KEY_RANDOM_LEN + CHECKSUM_LEN;
-    let prefixed = [SECRET_PREFIX, PUBLISHABLE_PREFIX, USER_KEY_PREFIX].iter().any(|p| key.starts_with(p));
+    let prefixed = [SECRET_PREFIX, PUBLISHABLE_PREFIX, USER_KEY_PREFIX]
+        .iter()
+        .any(|p| key.starts_with(p));
     if key.len() != expected || !prefixed {
         return false;
     }

@@ -14,7 +14,14 @@ fn field(run: &str, action: &str) -> String {
 
 impl Store {
     /// Closes `action` of `run` to further attempts, saying why.
-    pub async fn close_action(&self, project: &str, user: &str, run: &str, action: &str, why: &str) -> Result<(), StoreError> {
+    pub async fn close_action(
+        &self,
+        project: &str,
+        user: &str,
+        run: &str,
+        action: &str,
+        why: &str,
+    ) -> Result<(), StoreError> {
         let key = self.keys.user(project, user).closed_actions();
         let field = field(run, action);
         self.run(|mut conn| async move {
@@ -26,9 +33,16 @@ impl Store {
     }
 
     /// Why `action` of `run` was closed, if it was.
-    pub async fn closed_action(&self, project: &str, user: &str, run: &str, action: &str) -> Result<Option<String>, StoreError> {
+    pub async fn closed_action(
+        &self,
+        project: &str,
+        user: &str,
+        run: &str,
+        action: &str,
+    ) -> Result<Option<String>, StoreError> {
         let key = self.keys.user(project, user).closed_actions();
         let field = field(run, action);
-        self.run(|mut conn| async move { Ok(conn.hget(&key, &field).await?) }).await
+        self.run(|mut conn| async move { Ok(conn.hget(&key, &field).await?) })
+            .await
     }
 }

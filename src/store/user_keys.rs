@@ -29,7 +29,8 @@ impl Store {
     /// How many keys `user` has.
     pub async fn user_key_count(&self, project: &str, user: &str) -> Result<usize, StoreError> {
         let of_user = self.keys.user_keys_of(project, user);
-        self.run(|mut conn| async move { Ok(conn.scard(&of_user).await?) }).await
+        self.run(|mut conn| async move { Ok(conn.scard(&of_user).await?) })
+            .await
     }
 
     /// One user's keys, oldest first.
@@ -37,15 +38,18 @@ impl Store {
         let (by_id, of_user) = (self.keys.user_keys(project), self.keys.user_keys_of(project, user));
         let ids: Vec<String> = {
             let of_user = &of_user;
-            self.run(|mut conn| async move { Ok(conn.smembers(of_user).await?) }).await?
+            self.run(|mut conn| async move { Ok(conn.smembers(of_user).await?) })
+                .await?
         };
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let raw: Vec<Option<String>> = {
             let (by_id, ids) = (&by_id, &ids);
-            self.run(|mut conn| async move { Ok(redis::cmd("HMGET").arg(by_id).arg(ids).query_async(&mut conn).await?) })
-                .await?
+            self.run(
+                |mut conn| async move { Ok(redis::cmd("HMGET").arg(by_id).arg(ids).query_async(&mut conn).await?) },
+            )
+            .await?
         };
         let mut records = raw
             .iter()
@@ -62,12 +66,15 @@ impl Store {
         let by_id = self.keys.user_keys(project);
         let raw: Option<String> = {
             let by_id = &by_id;
-            self.run(|mut conn| async move { Ok(conn.hget(by_id, id).await?) }).await?
+            self.run(|mut conn| async move { Ok(conn.hget(by_id, id).await?) })
+                .await?
         };
         let Some(json) = raw else { return Ok(None) };
         let record: KeyRecord = serde_json::from_str(&json).map_err(|e| corrupt("user key", e))?;
         let digest_key = self.keys.api_key(&record.digest_hex);
-        let of_user = self.keys.user_keys_of(project, record.user_id.as_deref().unwrap_or_default());
+        let of_user = self
+            .keys
+            .user_keys_of(project, record.user_id.as_deref().unwrap_or_default());
         self.run(|mut conn| async move {
             let _: () = conn.del(&digest_key).await?;
             let _: () = conn.hdel(&by_id, id).await?;

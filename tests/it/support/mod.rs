@@ -2,6 +2,7 @@
 //! on a loopback port with a key prefix of its own, so tests never see each other's state.
 
 pub mod process;
+pub mod provider;
 pub mod proxy;
 pub mod receiver;
 pub mod redis;
@@ -67,6 +68,11 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         test_level_pause_ms: 0,
         sentinel_master: "mymaster".to_string(),
         wait_replicas: 0,
+        upstreams: None,
+        proxy_drains: 64,
+        proxy_drain_seconds: 120,
+        proxy_max_body_bytes: 32 << 20,
+        test_proxy_hold_ttl_ms: 120_000,
     }
 }
 
