@@ -43,6 +43,23 @@ impl PartialSchema for SignedAmount {
 }
 impl ToSchema for SignedAmount {}
 
+/// The proxy's routes speak the providers' own APIs, which this document does not restate.
+const PROXY: &str = "The HTTP API of quota-gateway. Beside it, on a node started with QG_UPSTREAMS, \
+`/proxy/{upstream}/...` speaks each upstream's own API, so the official OpenAI and Anthropic SDKs \
+work by their base URL: for an `openai` or `openai-compatible` upstream `POST v1/chat/completions`, \
+`v1/responses`, `v1/embeddings`, `v1/images/generations` and `GET v1/models`; for an `anthropic` \
+upstream `POST v1/messages` and `v1/messages/count_tokens`. Nothing else is forwarded (404). The \
+caller authenticates with the project's secret key (`Authorization: Bearer` or `x-api-key`) and \
+names the paying user in `X-Quota-User`, or with a user key (`POST /v1/user-keys`), which spends as \
+its own user only. `X-Quota-Metadata` (a JSON object), `X-Quota-Run`, `X-Quota-Action`, \
+`X-Quota-Kind` and `Idempotency-Key` are read and never forwarded. Each counted call is the event \
+`<upstream>.<operation>`, held at its worst case before the provider is called and committed \
+with the usage the provider reports. The gateway's own answers there (a denial: 429 \
+`insufficient_quota` or `rate_limit_exceeded`; 502 `upstream_unreachable`; 504 \
+`upstream_timeout`; 409 `action_not_retryable` or `idempotency_key_settled`) use the upstream's \
+error shape, with the code also in `x-quota-code`, `x-should-retry: false` unless retrying soon \
+can succeed, and on a denial `Retry-After`, `x-quota-reasons` and `x-quota-denied-by`.";
+
 /// RFC 9457 problem details, as every error answers.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -284,6 +301,7 @@ pub fn document(routes: &[Route]) -> OpenApi {
             InfoBuilder::new()
                 .title("quota-gateway")
                 .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(PROXY))
                 .build(),
         )
         .paths(paths.build())

@@ -64,7 +64,10 @@ pub fn entries_table(events: &[UsageEvent], run: Option<&str>) -> Markup {
                 @for e in events {
                     tr {
                         td { (rfc3339(e.time_ms)) } td { (e.kind.as_str()) } td { (Shown(e.event.as_deref().unwrap_or(""))) (Shown(e.reason.as_deref().unwrap_or(""))) }
-                        td { (Shown(&model(e))) }
+                        td {
+                            (Shown(&model(e)))
+                            @if let Some(call) = proxied(e) { br; span.muted { (Shown(&call)) } }
+                        }
                         td { @if let Some(key) = &e.key_id { code { (Shown(key)) } } }
                         @if by_member { td { @if let Some(member) = &e.member { (user_link(member)) } } }
                         @if steps { td { @if let Some(step) = &e.step { (step_cell(step, run)) } } }
@@ -101,6 +104,33 @@ fn step_cell(step: &StepOf, run: Option<&str>) -> Markup {
         @if step.action.is_empty() { span.muted { "no action" } } @else { code { (Shown(&step.action)) } }
         " " span.muted { (step.kind.as_str()) }
     }
+}
+
+/// A proxied call's settlement as its entry's metadata says: the upstream and operation, the
+/// tokens in and out (images when any), whether the provider reported them or the hold was
+/// charged, the provider's status and the call's duration.
+fn proxied(e: &UsageEvent) -> Option<String> {
+    let meta = e.metadata.as_ref()?;
+    let text = |k: &str| meta.get(k).and_then(Value::as_str);
+    let number = |k: &str| meta.get(k).and_then(Value::as_u64);
+    let (upstream, operation) = (text("upstream")?, text("operation")?);
+    let mut out = format!("{upstream}.{operation}");
+    if let (Some(input), Some(output)) = (number("input_tokens"), number("output_tokens")) {
+        out.push_str(&format!(" · {input} in, {output} out"));
+    }
+    if let Some(images) = number("images").filter(|n| *n > 0) {
+        out.push_str(&format!(" · {images} images"));
+    }
+    if let Some(usage) = text("usage") {
+        out.push_str(&format!(" · {usage}"));
+    }
+    if let Some(status) = number("provider_status") {
+        out.push_str(&format!(" · HTTP {status}"));
+    }
+    if let Some(ms) = number("duration_ms") {
+        out.push_str(&format!(" · {ms} ms"));
+    }
+    Some(out)
 }
 
 /// What an entry used: its metadata's `model` when it has one, else the metadata as compact

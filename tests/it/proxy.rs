@@ -671,3 +671,48 @@ async fn a_node_without_upstreams_serves_no_proxy_routes() {
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_users_page_shows_their_proxied_calls() {
+    let provider = Provider::start();
+    let app = setup(&provider, json!({})).await;
+    let res = openai(&app, "chat/completions", chat(20, false), "output=4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    openai(&app, "chat/completions", chat(20, true), "usage=none")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    settled_at(&app, "output", 24).await;
+    let dashboard = crate::dashboard::Dashboard::sign_in(&app).await;
+    let (status, page) = dashboard.get("/dashboard/users/alice").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("openai.chat · "), "{page}");
+    assert!(page.contains(" in, 4 out · reported · HTTP 200 · "), "{page}");
+    assert!(page.contains(" in, 20 out · estimated · HTTP 200 · "), "{page}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_user_keys_and_describes_the_proxy() {
+    let app = crate::support::spawn_app().await;
+    let doc: Value = app
+        .client
+        .get(format!("{}/openapi.json", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["paths"]["/v1/user-keys"]["post"].is_object());
+    assert!(doc["paths"]["/v1/user-keys"]["get"].is_object());
+    assert!(doc["paths"]["/v1/user-keys/{keyId}"]["delete"].is_object());
+    assert!(doc["components"]["schemas"]["UserKeyAnswer"].is_object());
+    let description = doc["info"]["description"].as_str().unwrap();
+    assert!(description.contains("/proxy/{upstream}/") && description.contains("X-Quota-User"));
+}
