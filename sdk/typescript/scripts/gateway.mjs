@@ -54,8 +54,11 @@ export async function startRedis() {
   };
 }
 
-/** The gateway on a free loopback port against `redisUrl`, with a known root token. */
-export async function startGateway(redisUrl, { ready = true } = {}) {
+/**
+ * The gateway on a free loopback port against `redisUrl`, with a known root token; `env` adds
+ * to its environment (`QG_UPSTREAMS` and the upstreams' credentials, for the proxy).
+ */
+export async function startGateway(redisUrl, { ready = true, env = {} } = {}) {
   const port = await freePort();
   const rootToken = `sdk-root-${port}`;
   const child = spawn(binary, [], {
@@ -70,6 +73,7 @@ export async function startGateway(redisUrl, { ready = true } = {}) {
       QG_WEBHOOK_ALLOW_HTTP: "true",
       QG_WEBHOOK_ALLOW_PRIVATE: "true",
       QG_WEBHOOK_RETRY_SCALE: "0.001",
+      ...env,
     },
     stdio: "ignore",
   });

@@ -1,7 +1,8 @@
 // The client: one method per route a builder calls, named as the recipes name them. The data
 // plane is here; subscriptions, ledger reads and webhooks are in admin.ts, the approval queue
 // in approvals.ts, runs (a budget held up front for an agent's steps) in runs.ts, simulations
-// (the pricing lab) in simulations.ts.
+// (the pricing lab) in simulations.ts, the providers' clients on the gateway's proxy and user
+// keys in proxy.ts.
 import { adminMethods } from "./admin.js";
 import { approvalMethods } from "./approvals.js";
 import { type Allowed, type Check, type Decision, type Denied, toCheck, toDecision, unchecked } from "./decision.js";
@@ -9,6 +10,7 @@ import { baseUrl, development } from "./env.js";
 import { QuotaGatewayError } from "./errors.js";
 import { type Call, newKey, perform, type Result, type Transport } from "./http.js";
 import { type Orphan, PendingReleases } from "./pending.js";
+import { proxyMethods } from "./proxy.js";
 import { RUNS_PATH, runMethods } from "./runs.js";
 import { simulationMethods } from "./simulations.js";
 import type { CommitAnswer, ExtendAnswer, Metadata, ReleaseAnswer, ReservationAnswer, ReserveAnswer, TrackAnswer } from "./types.js";
@@ -277,6 +279,8 @@ export function createClient(options: ClientOptions) {
     ...runMethods({ send, per: call, decide, event, warnRefund }),
 
     ...simulationMethods(send, call, timeoutMs),
+
+    ...proxyMethods(send, call, transport),
 
     /**
      * Reserves, runs `fn`, then commits (with the amount `fn` reported, else as reserved), or

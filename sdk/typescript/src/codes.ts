@@ -11,7 +11,7 @@ export const GATEWAY_CODES = [
   "reservation_released", "plan_in_use", "plan_missing", "webhook_limit", "grant_limit", "approval_decided",
   "webhook_disabled", "secret_rotation_limit", "reservation_expired", "run_ended", "simulation_running", "simulation_failed", "simulation_bound", "request_timeout",
   "payload_too_large", "unsupported_media_type", "idempotency_key_reused", "counter_limit",
-  "headers_too_large", "override_limit", "internal_error", "backend_unavailable",
+  "headers_too_large", "override_limit", "user_key_limit", "internal_error", "backend_unavailable",
 ] as const;
 
 export type GatewayCode = (typeof GATEWAY_CODES)[number];

@@ -12,6 +12,8 @@ export type { Allowed, Check, Decision, Denied, RateLimitHeaders } from "./decis
 export type { SimulateOptions, SimulationInput } from "./simulations.js";
 export type { Run, RunDenied, RunLimits, RunStarted, StartRunOptions, Step, StepFields, StepKind, StepOptions, TrackedStep, TrackStepOptions, WithRun } from "./runs.js";
 export { QuotaGatewayError } from "./errors.js";
+export { anthropicForUserKey, openaiForUserKey, proxyBaseUrl } from "./proxy.js";
+export type { ProviderClass, ProxyClientOptions, ProxyOptions, UserKeyInput } from "./proxy.js";
 export { verifyWebhook } from "./webhooks.js";
 export type { WebhookHeaders } from "./webhooks.js";
 export type {
@@ -19,6 +21,6 @@ export type {
   GrantList, GrantMade, GrantStatus, Metadata, Page, PlanDoc, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, RunAnswer, RunGroup,
   RunList, RunProgress, RunStartAnswer, RunState, Simulation, SimulationCohort, SimulationFailure, SimulationProgress, SimulationReport,
   SimulationStatus, SimulationTotals, SimulationUserRow, SimulationUserScenario, SoonestExpiry, Subscription, TrackAnswer, UsageAnswer,
-  UsageEvent, UsageEventPage, UserToken, Webhook, WebhookDelivery, WebhookDeliveryList, WebhookEvent, WebhookList,
+  UsageEvent, UsageEventPage, UserKey, UserKeyList, UserKeyMade, UserToken, Webhook, WebhookDelivery, WebhookDeliveryList, WebhookEvent, WebhookList,
 } from "./types.js";
 export type { components, paths } from "./openapi.js";

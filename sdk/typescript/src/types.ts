@@ -31,6 +31,15 @@ export type UsageAnswer = Schemas["UsageAnswer"];
 export type Subscription = Schemas["SubscriptionAnswer"];
 export type AdjustmentAnswer = Schemas["AdjustmentAnswer"];
 export type UserToken = Schemas["UserToken"];
+
+/**
+ * A user key as listed: `id` (for `revokeUserKey`), its user, `label`, `hint` (its prefix and
+ * last four characters), `createdAt`, and `expiresAt` (null: never). Its secret part is
+ * answered once, when it is made (`UserKeyMade`).
+ */
+export type UserKey = Omit<Schemas["UserKeyAnswer"], "key" | "expiresAt"> & { expiresAt: string | null };
+/** A user key as `createUserKey` makes it: with `key` (`qg_uk_…`), shown only in this answer. */
+export type UserKeyMade = UserKey & { key: string };
 export type Problem = Schemas["Problem"];
 export type DailyUsage = Schemas["DailyUsageAnswer"];
 export type Webhook = Schemas["WebhookAnswer"];
@@ -49,6 +58,8 @@ export interface Page<T> {
 /** A list of the gateway's document as a `Page`: a list that left the envelope would not compile here. */
 type Listed<S extends { data: unknown[]; nextCursor?: string | null }, T> = S extends unknown ? Page<T> : never;
 
+/** `listUserKeys`: the user's keys, one page. */
+export type UserKeyList = Listed<Schemas["UserKeyList"], UserKey>;
 /** `listWebhooks`: every endpoint of the project, one page. */
 export type WebhookList = Listed<Schemas["WebhookList"], Webhook>;
 /** `listWebhookDeliveries`: the endpoint's newest deliveries, one page. */

@@ -16,11 +16,14 @@ async function admin(method, path, token, body) {
   return text ? JSON.parse(text) : undefined;
 }
 
-/** Starts Redis and the gateway before the file's tests and stops them after. */
-export function useGateway() {
+/**
+ * Starts Redis and the gateway before the file's tests and stops them after; `gatewayEnv()`,
+ * called just before the gateway starts, adds to its environment (and may start what it names).
+ */
+export function useGateway({ gatewayEnv = () => ({}) } = {}) {
   before(async () => {
     env.redis = await startRedis();
-    env.gateway = await startGateway(env.redis.url);
+    env.gateway = await startGateway(env.redis.url, { env: await gatewayEnv() });
     env.baseUrl = env.gateway.baseUrl;
     env.rootToken = env.gateway.rootToken;
     await admin("POST", "/v1/projects", env.rootToken, { id: "sdk", allowedOrigins: ["https://app.example.com"] });

@@ -25,6 +25,10 @@ test("npm pack gives a package whose ESM and CJS entry points load and run, with
       const text = readFileSync(file, "utf8");
       assert.doesNotMatch(text, /(from|require\()\s*["']node:/, `${file} imports a Node built-in`);
       assert.doesNotMatch(text, /(from|require\()\s*["'](fs|net|http|https|crypto|child_process|os|path)["']/, file);
+      // The providers' clients are passed in by the caller, never imported.
+      // (Statements only: the docs and messages name the imports the caller writes.)
+      const sdk = /^\s*import\s[^\n]*from\s*["'](openai|@anthropic-ai\/sdk)["']|\b(require|import)\(\s*["'](openai|@anthropic-ai\/sdk)["']\s*\)/m;
+      assert.doesNotMatch(text, sdk, `${file} imports a provider's SDK`);
     }
     const esm = await import(pathToFileURL(join(unpacked, manifest.exports["."].import.default)).href);
     const cjs = createRequire(join(dir, "index.js"))("quota-gateway");

@@ -3,8 +3,8 @@
 // Express's and Node's own types; and the exported names held to the sources they come from.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { GATEWAY_CODES } from "quota-gateway";
 import { startGateway } from "../scripts/gateway.mjs";
@@ -76,6 +76,57 @@ test("the README's ledger recipe passes strict tsc", () => {
   const prelude = ['import { createClient } from "quota-gateway";', 'const qg = createClient({ apiKey: "qg_sk_test" });'];
   writeFileSync(join(project.dir, "ledger.ts"), [...prelude, code, "export {};"].join("\n"));
   compile("current", "ledger", ["ledger.ts"], { target: "ES2022", lib: ["ES2022"], module: "NodeNext", moduleResolution: "NodeNext", types: ["node"] });
+});
+
+test("qg.openai and qg.anthropic answer the official clients' own instances, their options typed by those clients", () => {
+  for (const name of ["openai", "@anthropic-ai/sdk"]) {
+    mkdirSync(join(project.dir, "node_modules", dirname(name)), { recursive: true });
+    symlinkSync(join(root, "node_modules", name), join(project.dir, "node_modules", name));
+  }
+  writeFileSync(join(project.dir, "providers.ts"), [
+    'import Anthropic from "@anthropic-ai/sdk";',
+    'import OpenAI from "openai";',
+    'import { anthropicForUserKey, createClient } from "quota-gateway";',
+    'const qg = createClient({ apiKey: "qg_sk_test" });',
+    'export async function answer(userId: string, userKey: string): Promise<string> {',
+    '  const openai: OpenAI = qg.openai(OpenAI, userId, { metadata: { feature: "chat" }, maxRetries: 1, timeout: 20_000 });',
+    '  const chat = await openai.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });',
+    '  // @ts-expect-error not an option of the OpenAI client',
+    '  qg.openai(OpenAI, userId, { maxRetrys: 1 });',
+    '  const anthropic: Anthropic = anthropicForUserKey(Anthropic, "https://quota.example.com", userKey);',
+    '  const message = await anthropic.messages.create({ model: "claude-sonnet-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }] });',
+    '  const server: Anthropic = qg.anthropic(Anthropic, userId, { maxRetries: 0 });',
+    '  return `${chat.choices[0]?.message.content} ${message.usage.output_tokens} ${server.baseURL}`;',
+    "}",
+  ].join("\n"));
+  // The README's proxy and user-key blocks, each as the body of a function (they return early),
+  // their imports above it, with what they leave to the reader's app declared.
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]).filter((c) => /qg\.openai\(|openaiForUserKey\(/.test(c));
+  assert.equal(blocks.length, 2, "the README's proxy and user-key examples");
+  blocks.forEach((code, i) => {
+    const lines = code.split("\n");
+    const imports = lines.filter((l) => l.startsWith("import "));
+    const names = new Set(imports.flatMap((l) => /^import (?:\{([^}]*)\}|(\w+)) from/.exec(l)?.slice(1).filter(Boolean) ?? []).join(",").split(",").map((n) => n.trim()));
+    writeFileSync(join(project.dir, `proxy-readme-${i}.ts`), [
+      ...imports,
+      ...["OpenAI", "Anthropic"].filter((n) => !names.has(n)).map((n) => `import ${n} from "${n === "OpenAI" ? "openai" : "@anthropic-ai/sdk"}";`),
+      `import { createClient${names.has("openaiForUserKey") ? "" : ", openaiForUserKey"} } from "quota-gateway";`,
+      'const qg = createClient({ apiKey: "qg_sk_test" });',
+      "declare const messages: { role: \"user\"; content: string }[];",
+      "declare const session: { userId: string };",
+      "declare function send(text: string): void;",
+      "declare function tellUser(message: string): void;",
+      "export async function block() {",
+      ...lines.filter((l) => !l.startsWith("import ")),
+      "  return [OpenAI, Anthropic, openaiForUserKey];",
+      "}",
+    ].join("\n"));
+  });
+  // The SDKs' own declarations are theirs to check (skipLibCheck); the use of them is ours.
+  compile("current", "providers", ["providers.ts", ...blocks.map((_, i) => `proxy-readme-${i}.ts`)], {
+    target: "ES2022", lib: ["ES2022", "DOM"], module: "NodeNext", moduleResolution: "NodeNext", types: ["node"], skipLibCheck: true,
+  });
 });
 
 test("the index exports every wire type by name", () => {

@@ -1,10 +1,11 @@
 // A consumer of the shipped declarations, compiled (never run) by types.test.mjs with
 // TypeScript 4.9 and with the current TypeScript, under strict and exactOptionalPropertyTypes.
 // Each @ts-expect-error is a mistake the types must catch: unused, it fails the compile.
-import { createClient, GATEWAY_CODES, isBalanceCounter, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
+import { createClient, GATEWAY_CODES, isBalanceCounter, openaiForUserKey, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
 import type {
   Approval, ApprovalStatus, Balance, BalanceCounter, ClientOptions, Decision, ErrorCode, Grant, GrantInput, GrantMade, OverrideInput, Reason,
-  DoneSimulation, Page, Run, RunAnswer, RunState, Simulation, SimulationInput, SimulationProgress, Step, StepKind, TrackedStep, WebhookEvent,
+  DoneSimulation, Page, Run, RunAnswer, RunState, Simulation, SimulationInput, SimulationProgress, Step, StepKind, TrackedStep, UserKey, UserKeyMade,
+  WebhookEvent,
 } from "quota-gateway";
 
 declare const process: { env: Record<string, string | undefined> };
@@ -213,4 +214,34 @@ export async function hook(headers: IncomingHttpHeaders, body: string): Promise<
     case "webhook.test":
       return event.data.webhookId;
   }
+}
+
+/** A provider's client class as the official SDKs declare theirs (test/types.test.mjs also compiles the real ones). */
+declare class ChatClient {
+  constructor(options?: {
+    apiKey?: string | null | undefined;
+    baseURL?: string | null | undefined;
+    maxRetries?: number | undefined;
+    defaultHeaders?: Record<string, string | null | undefined> | undefined;
+    dangerouslyAllowBrowser?: boolean | undefined;
+  });
+  complete(prompt: string): Promise<string>;
+}
+
+export async function proxied(userId: string): Promise<string> {
+  // The answer is an instance of the class passed, its own options typed as the class says.
+  const ai: ChatClient = qg.openai(ChatClient, userId, { maxRetries: 0, metadata: { feature: "chat" }, run: undefined, kind: "retry" });
+  // @ts-expect-error not an option of the class
+  qg.openai(ChatClient, userId, { maxRetrys: 0 });
+  // @ts-expect-error the gateway's URL and key are the helper's to set
+  qg.anthropic(ChatClient, userId, { baseURL: "https://api.example.com" });
+  // @ts-expect-error not a kind of step
+  qg.openai(ChatClient, userId, { kind: "retri" });
+  const made: UserKeyMade = await qg.createUserKey(userId, { label: "iOS", expiresAt: new Date() });
+  const browser: ChatClient = openaiForUserKey(ChatClient, "https://quota.example.com", made.key, { dangerouslyAllowBrowser: true });
+  const listed: UserKey[] = (await qg.listUserKeys(userId)).data;
+  // @ts-expect-error a listed key has no secret part
+  const secret: string = listed[0]?.key;
+  await qg.revokeUserKey(made.id);
+  return (await ai.complete("hi")) + (await browser.complete(secret)) + (listed[0]?.expiresAt ?? "never");
 }

@@ -1,0 +1,218 @@
+// The gateway's proxy (`/proxy/{upstream}/…`) through the providers' official clients, and the
+// user keys that let a browser or phone call it as one user.
+//
+// The client classes are passed in, never imported: this package keeps no runtime dependency,
+// the caller's own installed version of `openai` or `@anthropic-ai/sdk` is the one used, and
+// the answer is typed as an instance of the class passed. The proxy speaks each provider's own
+// API, so the client needs only its base URL, a key of the gateway, and the X-Quota-* headers
+// that name who pays and what the call is for; the provider's key stays on the gateway.
+//
+// Creating a user key takes no Idempotency-Key on the gateway and a repeat mints a second key,
+// so it is retried only when the request cannot have arrived (a refused connection, a 429);
+// listing is a read and revoking a DELETE, retried like those.
+import type { CallOptions } from "./client.js";
+import type { Call } from "./http.js";
+import type { StepKind } from "./runs.js";
+import type { Metadata, UserKeyList, UserKeyMade } from "./types.js";
+
+type Send = <T>(call: Call) => Promise<T>;
+type Per = (opts: CallOptions) => { signal: AbortSignal | undefined; timeoutMs: number | undefined };
+
+/** A provider's client class (`OpenAI`, `Anthropic`): constructed with one options object. */
+export type ProviderClass = new (options?: any) => any;
+
+/** What the proxy is told beside the provider's own request: where it goes, and what it is for. */
+export interface ProxyOptions {
+  /** The gateway's name for the upstream (`/proxy/{upstream}/…`); default `"openai"` or `"anthropic"`. */
+  upstream?: string | undefined;
+  /**
+   * Put on every call's ledger entry beside the proxy's own (`model`, `upstream`, token
+   * counts, …), whose names it may not use; at most 16 keys (`X-Quota-Metadata`).
+   */
+  metadata?: Metadata | undefined;
+  /** A run of the user (`startRun`) whose budget the calls draw on, each call one step (`X-Quota-Run`). */
+  run?: string | undefined;
+  /** The run's action the calls are steps of, bounded by `limits.attemptsPerAction` (`X-Quota-Action`). */
+  action?: string | undefined;
+  /** What the calls are to their action (`X-Quota-Kind`); with `run` only. */
+  kind?: StepKind | undefined;
+}
+
+/** The options of the class's own constructor, less those the gateway sets (`baseURL`, the key). */
+type OwnOptions<C extends ProviderClass> = Omit<NonNullable<ConstructorParameters<C>[0]>, "baseURL" | "apiKey" | "authToken">;
+
+/**
+ * `ProxyOptions` and the client's own options (`maxRetries`, `timeout`, `defaultHeaders`,
+ * `fetch`, `dangerouslyAllowBrowser`, …): `baseURL` and the key are the gateway's.
+ */
+export type ProxyClientOptions<C extends ProviderClass> = ProxyOptions & OwnOptions<C>;
+
+/** What `createUserKey` takes beside the user. */
+export interface UserKeyInput {
+  /** Up to 128 characters, shown in lists (`"iOS app"`, a device's name). */
+  label?: string | undefined;
+  /** When the key stops working; never by default. */
+  expiresAt?: string | Date | undefined;
+}
+
+type HeaderValue = string | null | undefined;
+type HeaderRecord = Record<string, HeaderValue | readonly HeaderValue[]>;
+
+const USER_KEY_PREFIX = "qg_uk_";
+const PUBLISHABLE_KEY_PREFIX = "qg_pk_";
+
+/**
+ * JSON with every character past ASCII escaped: a header value must be visible ASCII (the
+ * gateway refuses others), and `\uXXXX` is the same JSON string.
+ */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** The X-Quota-* headers of the options; the user's only with a key that does not name one. */
+function quotaHeaders(userId: string | undefined, options: ProxyOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (userId !== undefined) headers["X-Quota-User"] = userId;
+  if (options.metadata) headers["X-Quota-Metadata"] = asciiJson(options.metadata);
+  if (options.run) headers["X-Quota-Run"] = options.run;
+  if (options.action) headers["X-Quota-Action"] = options.action;
+  if (options.kind) headers["X-Quota-Kind"] = options.kind;
+  return headers;
+}
+
+/**
+ * The caller's `defaultHeaders` (a record, `Headers` or pairs, as the SDKs take them) with the
+ * quota headers on top: a same-named header of the caller's, in any case, gives way, since the
+ * quota headers are what this client is for.
+ */
+function mergeHeaders(given: unknown, ours: Record<string, string>): HeaderRecord {
+  const taken = new Set(Object.keys(ours).map((n) => n.toLowerCase()));
+  const merged: HeaderRecord = {};
+  const put = (name: string, value: HeaderValue | readonly HeaderValue[]) => {
+    if (taken.has(name.toLowerCase())) return;
+    const before = merged[name];
+    // A name given twice (pairs, or a Headers' repeated entries) keeps both values.
+    merged[name] = before === undefined ? value : ([] as HeaderValue[]).concat(before as HeaderValue, value as HeaderValue);
+  };
+  if (Array.isArray(given)) {
+    for (const [name, value] of given as HeaderValue[][]) if (typeof name === "string") put(name, value);
+  } else if (given && typeof (given as Headers).get === "function" && typeof (given as Headers).forEach === "function") {
+    (given as Headers).forEach((value, name) => put(name, value));
+  } else if (given && typeof given === "object") {
+    for (const [name, value] of Object.entries(given as HeaderRecord)) put(name, value);
+  }
+  return { ...merged, ...ours };
+}
+
+const trimmed = (url: string) => url.replace(/\/+$/, "");
+
+/** The proxy's base URL for an upstream: OpenAI's clients add paths after `/v1`, Anthropic's after the host. */
+export function proxyBaseUrl(gatewayUrl: string, provider: "openai" | "anthropic", upstream: string = provider): string {
+  const base = `${trimmed(gatewayUrl)}/proxy/${encodeURIComponent(upstream)}`;
+  return provider === "openai" ? `${base}/v1` : base;
+}
+
+/**
+ * What the OpenAI client would otherwise read from this process's environment and send through
+ * the gateway to the provider: the organization and project of the caller's own OpenAI account
+ * (`OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`), which the provider would hold against the gateway's
+ * key, and an admin key (`OPENAI_ADMIN_KEY`) that has no business leaving the process. Given
+ * explicitly, the caller's own win.
+ */
+const OPENAI_UNREAD = { organization: null, project: null, adminAPIKey: null };
+
+function construct<C extends ProviderClass>(
+  Client: C, provider: "openai" | "anthropic", gatewayUrl: string, apiKey: string, userId: string | undefined,
+  options: ProxyClientOptions<C> | undefined, defaults: Record<string, unknown>,
+): InstanceType<C> {
+  if (typeof Client !== "function") {
+    const name = provider === "openai" ? "OpenAI" : "Anthropic";
+    throw new TypeError(`quota-gateway: pass the ${name} class itself, as its package exports it, not an instance or its options`);
+  }
+  const { upstream, metadata, run, action, kind, defaultHeaders, ...own } = (options ?? {}) as ProxyOptions & { defaultHeaders?: unknown } & Record<string, unknown>;
+  const headers = mergeHeaders(defaultHeaders, quotaHeaders(userId, { metadata, run, action, kind }));
+  return new Client({ ...defaults, ...own, baseURL: proxyBaseUrl(gatewayUrl, provider, upstream), apiKey, defaultHeaders: headers }) as InstanceType<C>;
+}
+
+/** Refuses a key the proxy would refuse for this use, before any call. */
+function checkUserKey(userKey: string, what: string): void {
+  if (typeof userKey !== "string" || !userKey.startsWith(USER_KEY_PREFIX)) {
+    throw new TypeError(`quota-gateway: ${what} takes a user key (qg_uk_…, from createUserKey); a project's secret key must never reach a browser`);
+  }
+}
+
+/**
+ * The official OpenAI client calling the gateway's proxy with a user key (`createUserKey`),
+ * for a browser or a phone: every call is that user's, and only proxy calls are possible with
+ * it. The same as `new OpenAI({ baseURL: "<gateway>/proxy/openai/v1", apiKey: userKey,
+ * dangerouslyAllowBrowser: true })`: the key is meant to be in the page, so the browser guard is
+ * off unless `dangerouslyAllowBrowser: false` is passed.
+ */
+export function openaiForUserKey<C extends ProviderClass>(OpenAI: C, gatewayUrl: string, userKey: string, options?: ProxyClientOptions<C>): InstanceType<C> {
+  checkUserKey(userKey, "openaiForUserKey");
+  return construct(OpenAI, "openai", gatewayUrl, userKey, undefined, options, { ...OPENAI_UNREAD, dangerouslyAllowBrowser: true });
+}
+
+/** `openaiForUserKey` for the official Anthropic client: `new Anthropic({ baseURL: "<gateway>/proxy/anthropic", apiKey: userKey, dangerouslyAllowBrowser: true })`. */
+export function anthropicForUserKey<C extends ProviderClass>(Anthropic: C, gatewayUrl: string, userKey: string, options?: ProxyClientOptions<C>): InstanceType<C> {
+  checkUserKey(userKey, "anthropicForUserKey");
+  return construct(Anthropic, "anthropic", gatewayUrl, userKey, undefined, options, { dangerouslyAllowBrowser: true });
+}
+
+export function proxyMethods(send: Send, per: Per, gateway: { baseUrl: string; apiKey: string }) {
+  /** The project's key, as the proxy takes it with X-Quota-User. */
+  const serverKey = (provider: string) => {
+    if (gateway.apiKey.startsWith(PUBLISHABLE_KEY_PREFIX)) {
+      throw new TypeError(`quota-gateway: qg.${provider}() needs the project's secret key (qg_sk_…); in a browser, use ${provider}ForUserKey with a user key`);
+    }
+    return gateway.apiKey;
+  };
+  const keys = "/v1/user-keys";
+
+  return {
+    /**
+     * The official OpenAI client (`import OpenAI from "openai"`, passed in) calling the
+     * gateway's proxy for `userId`: each counted call is held at its worst case before the
+     * provider sees it and charged the usage the provider reports; a denial is a 429 the client
+     * raises as `OpenAI.RateLimitError` without retrying (unless a window resets within a
+     * minute). Server side: it carries the project's secret key.
+     */
+    openai<C extends ProviderClass>(OpenAI: C, userId: string, options?: ProxyClientOptions<C>): InstanceType<C> {
+      return construct(OpenAI, "openai", gateway.baseUrl, serverKey("openai"), userId, options, OPENAI_UNREAD);
+    },
+
+    /** `openai` for the official Anthropic client (`import Anthropic from "@anthropic-ai/sdk"`). */
+    anthropic<C extends ProviderClass>(Anthropic: C, userId: string, options?: ProxyClientOptions<C>): InstanceType<C> {
+      return construct(Anthropic, "anthropic", gateway.baseUrl, serverKey("anthropic"), userId, options, {});
+    },
+
+    /**
+     * A key for one user's app (`qg_uk_…`) to call the proxy as that user and nothing else:
+     * hand it to the browser or phone (`openaiForUserKey`). `key` is in this answer only.
+     * `user_key_limit` (409) past the gateway's keys per user. Not retried once it may have
+     * arrived: a repeat would mint a second key (`listUserKeys` shows what was made).
+     */
+    createUserKey(userId: string, input: UserKeyInput = {}, opts: CallOptions = {}): Promise<UserKeyMade> {
+      const { label, expiresAt } = input;
+      const body = {
+        userId,
+        ...(label === undefined ? {} : { label }),
+        ...(expiresAt === undefined ? {} : { expiresAt: expiresAt instanceof Date ? expiresAt.toISOString() : expiresAt }),
+      };
+      return send({ method: "POST", path: keys, body, replayable: false, ...per(opts) });
+    },
+
+    /** The user's keys, never their secret part (`hint` shows its ends): `{data, nextCursor: null}`. */
+    listUserKeys(userId: string, opts: CallOptions = {}): Promise<UserKeyList> {
+      return send({ method: "GET", path: `${keys}?${new URLSearchParams({ userId })}`, replayable: true, ...per(opts) });
+    },
+
+    /**
+     * Ends a user key: refused on every node of the gateway within a second. `key_not_found`
+     * (404) for a key the project does not have, revoked ones included: either way it is gone.
+     */
+    revokeUserKey(keyId: string, opts: CallOptions = {}): Promise<void> {
+      return send({ method: "DELETE", path: `${keys}/${encodeURIComponent(keyId)}`, replayable: true, ...per(opts) });
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// The provider simulator (tests/provider/sim.py) on a loopback port, and an upstreams file that
+// points the gateway's proxy at it: OpenAI's and Anthropic's wire formats, steered per request
+// by the `x-sim` header, read back at /_sim/stats.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const script = fileURLToPath(new URL("../../../tests/provider/sim.py", import.meta.url));
+const START_MS = 10_000;
+
+/** Starts the simulator requiring `key`; answers its URL, `stats()`, `reset()`, `stop()`. */
+export async function startSimulator(key) {
+  const child = spawn("python3", [script, "--port", "0", "--key", key], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout });
+  let timer;
+  const port = await new Promise((done, fail) => {
+    timer = setTimeout(() => fail(new Error(`the simulator did not start within ${START_MS} ms`)), START_MS);
+    child.once("exit", (code) => fail(new Error(`the simulator exited (${code}) before listening`)));
+    lines.once("line", (line) => {
+      const m = /^listening 127\.0\.0\.1:(\d+)$/.exec(line.trim());
+      if (m) done(Number(m[1]));
+      else fail(new Error(`the simulator said ${JSON.stringify(line)}`));
+    });
+  }).finally(() => clearTimeout(timer));
+  lines.close();
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    stats: async () => (await fetch(`${url}/_sim/stats`)).json(),
+    reset: async () => void (await fetch(`${url}/_sim/reset`, { method: "POST" })).arrayBuffer(),
+    stop: () => child.kill("SIGKILL"),
+  };
+}
+
+/**
+ * A QG_UPSTREAMS file naming the simulator as both `openai` and `anthropic`, the provider's key
+ * read from `credentialEnv`; answers its path and how to remove it.
+ */
+export function upstreamsFile(simulatorUrl, credentialEnv) {
+  const dir = mkdtempSync(join(tmpdir(), "qg-sdk-upstreams-"));
+  const path = join(dir, "upstreams.json");
+  const upstream = (name) => ({ name, kind: name, baseUrl: simulatorUrl, credentialEnv });
+  writeFileSync(path, JSON.stringify({ upstreams: [upstream("openai"), upstream("anthropic")] }));
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
