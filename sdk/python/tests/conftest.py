@@ -1,21 +1,26 @@
 """One real redis-server and one real gateway for the whole session, on loopback, with a
-project of the tests' own (a secret and a publishable key) made through the root token."""
+project of the tests' own (a secret and a publishable key) made through the root token; for the
+proxy's tests, the provider simulator and a second gateway on the same Redis that forwards to
+it."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Dict, Iterator
 
+import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from both import Both  # noqa: E402
-from gateway import Gateway, Redis, admin, start_gateway, start_redis  # noqa: E402
+from gateway import (Gateway, Redis, Simulator, admin, free_port, start_gateway, start_redis,  # noqa: E402
+                     start_simulator)
 from quota_gateway import AsyncQuotaGateway, QuotaGateway  # noqa: E402
 
 
@@ -57,6 +62,57 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     finally:
         gateway.stop()
         redis.stop()
+
+
+# The key the simulator requires and the proxy's gateway holds (never a caller).
+SIM_SECRET = "sim-secret-py-sdk"
+# The proxy's upstreams beside the two the simulator answers as: one on a port nothing listens
+# on, one that gives up waiting for the first byte after half a second.
+FIRST_BYTE_MS = 500
+
+
+@dataclass
+class ProxyEnv:
+    """A gateway with upstreams (`base_url`), sharing the session's Redis and project, so the
+    session's secret key pays on it; `sim` is the provider behind it."""
+
+    env: Env
+    base_url: str
+    gateway: Gateway
+    sim: Simulator
+
+    def stats(self) -> Dict[str, Any]:
+        return self.sim.stats()
+
+    def reset(self) -> None:
+        httpx.post(self.sim.base_url + "/_sim/reset", timeout=10).raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def proxy_env(env: Env) -> Iterator[ProxyEnv]:
+    sim = start_simulator(SIM_SECRET, env.logs)
+    try:
+        upstreams = {"upstreams": [
+            {"name": "openai", "kind": "openai", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY"},
+            {"name": "anthropic", "kind": "anthropic", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY"},
+            # Taken and let go: nothing listens there.
+            {"name": "closed", "kind": "openai", "baseUrl": f"http://127.0.0.1:{free_port()}",
+             "credentialEnv": "SIM_KEY", "timeouts": {"connectMs": 2000}},
+            {"name": "slow", "kind": "openai", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY",
+             "timeouts": {"firstByteMs": FIRST_BYTE_MS}},
+        ]}
+        path = env.logs / "upstreams.json"
+        path.write_text(json.dumps(upstreams))
+        gateway = start_gateway(env.redis.url, env.logs,
+                                extra_env={"QG_UPSTREAMS": str(path), "SIM_KEY": SIM_SECRET})
+    except BaseException:
+        sim.stop()
+        raise
+    try:
+        yield ProxyEnv(env, gateway.base_url, gateway, sim)
+    finally:
+        gateway.stop()
+        sim.stop()
 
 
 @pytest.fixture

@@ -1,22 +1,26 @@
-"""Starts what the tests need, on loopback only: a private redis-server and the gateway binary
-built from this repository (target/debug by default, QG_BIN to choose)."""
+"""Starts what the tests need, on loopback only: a private redis-server, the gateway binary
+built from this repository (target/debug by default, QG_BIN to choose), and the provider
+simulator (tests/provider/sim.py) for the proxy's tests."""
 
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 import httpx
 
 REPO = Path(__file__).resolve().parents[3]
 BINARY = Path(os.environ.get("QG_BIN") or REPO / "target" / "debug" / "quota-gateway")
+SIMULATOR = REPO / "tests" / "provider" / "sim.py"
 
 
 def free_port() -> int:
@@ -82,7 +86,8 @@ class Gateway:
             self.process.wait(timeout=10)
 
 
-def start_gateway(redis_url: str, log_dir: Path, ready: bool = True) -> Gateway:
+def start_gateway(redis_url: str, log_dir: Path, ready: bool = True,
+                  extra_env: Optional[Dict[str, str]] = None) -> Gateway:
     if not BINARY.exists():
         raise RuntimeError(f"no gateway binary at {BINARY}: build it (cargo build) or set QG_BIN")
     port = free_port()
@@ -91,7 +96,7 @@ def start_gateway(redis_url: str, log_dir: Path, ready: bool = True) -> Gateway:
                QG_LOG_FORMAT="json", RUST_LOG="warn",
                # The tests' webhook receivers listen on loopback over plain http.
                QG_WEBHOOK_ALLOW_HTTP="true", QG_WEBHOOK_ALLOW_PRIVATE="true",
-               QG_WEBHOOK_RETRY_SCALE="0.001")
+               QG_WEBHOOK_RETRY_SCALE="0.001", **(extra_env or {}))
     log = log_dir / f"gateway-{port}.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([str(BINARY)], env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -103,6 +108,47 @@ def start_gateway(redis_url: str, log_dir: Path, ready: bool = True) -> Gateway:
         process.kill()
         raise RuntimeError(f"the gateway did not start: {log.read_text()[-2000:]}") from None
     return Gateway(base_url, root, process, log)
+
+
+@dataclass
+class Simulator:
+    """The provider simulator in a process of its own, so the tests' load does not share its
+    interpreter."""
+
+    base_url: str
+    process: subprocess.Popen[bytes]
+
+    def stats(self) -> Dict[str, object]:
+        found: Dict[str, object] = httpx.get(self.base_url + "/_sim/stats", timeout=10).json()
+        return found
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def start_simulator(key: str, log_dir: Path) -> Simulator:
+    """The simulator on a free loopback port, requiring `key` of its callers."""
+    log = log_dir / "simulator.log"
+    with open(log, "wb") as errors:
+        process = subprocess.Popen([sys.executable, str(SIMULATOR), "--port", "0", "--key", key],
+                                   stdout=subprocess.PIPE, stderr=errors)
+    assert process.stdout is not None
+    # Its one line says where it listens (written at once, flushed); a simulator that dies
+    # first ends the read with "", one that hangs is given up on.
+    readable, _, _ = select.select([process.stdout], [], [], 20)
+    line = process.stdout.readline().decode().strip() if readable else ""
+    if not line.startswith("listening 127.0.0.1:"):
+        process.kill()
+        process.wait(timeout=10)
+        raise RuntimeError(f"the simulator did not start: {line!r} {log.read_text()[-2000:]}")
+    sim = Simulator("http://" + line.split()[1], process)
+    until("the simulator", lambda: httpx.get(sim.base_url + "/_sim/stats", timeout=1).status_code == 200)
+    return sim
 
 
 def admin(base_url: str, token: str, method: str, path: str, body: Optional[object] = None) -> object:

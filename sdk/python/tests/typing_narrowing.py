@@ -1,13 +1,17 @@
 """Checked by mypy --strict in run-tests (not a pytest module): `allowed` narrows a decision,
 so a reservation id is a str exactly where the reserve was admitted, and a run's id where
-the start was; an outage's exception, literal reasons and a settlement are typed."""
+the start was; an outage's exception, literal reasons and a settlement are typed; the proxy
+helpers answer the providers' own client types."""
 
 from __future__ import annotations
 
 from typing import List, Optional
 
+import anthropic
+import openai
+
 from quota_gateway import (AsyncQuotaGateway, FailMode, QuotaExceeded, QuotaGateway, QuotaUnavailable, Reason,
-                           Settled)
+                           Settled, UserKey, async_anthropic_client, openai_client)
 from quota_gateway.openai import QuotaOpenAI, settlement
 
 
@@ -67,3 +71,21 @@ def paid_answer(guarded: QuotaOpenAI) -> float:
 
 def open_mode() -> FailMode:
     return QuotaGateway("k", fail_mode="open").fail_mode
+
+
+def proxied(qg: QuotaGateway, aqg: AsyncQuotaGateway) -> int:
+    sync_client: openai.OpenAI = qg.openai("u", metadata={"feature": "chat"}, max_retries=0)
+    async_client: anthropic.AsyncAnthropic = aqg.anthropic("u", run="run_1", action="a", kind="retry")
+    retries: int = sync_client.max_retries + async_client.max_retries
+    return retries
+
+
+async def from_a_user_key(aqg: AsyncQuotaGateway) -> Optional[str]:
+    made: UserKey = await aqg.create_user_key("u", label="phone")
+    assert made.key is not None
+    for_the_device: openai.OpenAI = openai_client(aqg.base_url, made.key)
+    also: anthropic.AsyncAnthropic = async_anthropic_client(aqg.base_url, made.key)
+    listed = await aqg.list_user_keys("u")
+    await aqg.revoke_user_key(made.id)
+    key: str = for_the_device.api_key or also.api_key or ""
+    return key or (listed.data[0].expires_at if listed.data else None)

@@ -17,13 +17,14 @@ from .decision import Allowed, Check, Counter, Decision, Denial, Denied, Reason,
 from .errors import QuotaExceeded, QuotaGatewayError, QuotaUnavailable, RefundEventWarning
 from .params import (ApprovalStatus, FailMode, GrantCategory, Metadata, OverrideParams, RunLimitsParams, StepKind,
                      When)
+from .proxy import anthropic_client, async_anthropic_client, async_openai_client, openai_client, proxy_headers
 from .reservation import AsyncReservationContext, ReservationContext, ReservationScope
 from .runs import (AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun, RunAnswer, RunContext,
                    RunHandle)
 from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, SimulationFailure, SimulationProgress,
                           SimulationReport, SimulationTotals, UserRow, UserScenario)
 from .types import (Approval, ApprovalPage, Balance, CategoryTotals, CreditSummary, Grant, GrantMade, Page, Run,
-                    RunExtended, RunGroup, RunLimits, RunStart, UsageEvent, UsageEventPage)
+                    RunExtended, RunGroup, RunLimits, RunStart, UsageEvent, UsageEventPage, UserKey)
 from .webhooks import sign_webhook, verify_webhook
 
 __version__ = "0.1.0"
@@ -38,5 +39,7 @@ __all__ = [
     "RunGroup", "RunHandle", "RunLimits", "RunLimitsParams", "RunProgress", "RunStart", "Simulation",
     "Settled", "SimulationFailure", "SimulationProgress", "SimulationReport", "SimulationTotals", "SoonestExpiry",
     "StepKind",
-    "UsageEvent", "UsageEventPage", "UserRow", "UserScenario", "When", "sign_webhook", "verify_webhook", "__version__",
+    "UsageEvent", "UsageEventPage", "UserKey", "UserRow", "UserScenario", "When", "anthropic_client",
+    "async_anthropic_client", "async_openai_client", "openai_client", "proxy_headers", "sign_webhook", "verify_webhook",
+    "__version__",
 ]

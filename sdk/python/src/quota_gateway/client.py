@@ -5,14 +5,16 @@ from __future__ import annotations
 import threading
 import time
 from datetime import date
-from typing import Any, Mapping, Optional, Sequence, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, TypeVar, Union
 
 import httpx
 
 from . import _calls as c
 from . import _run_calls as r
 from . import _simulation_calls as s
+from . import _user_key_calls as k
 from . import _webhook_calls as w
+from . import proxy as p
 from . import types as t
 from ._base import KEEP, Shared, left_over, outcome
 from ._core import Attempts, Call, Done, Fail, Request, Retry, Step
@@ -24,6 +26,10 @@ from .params import ApprovalStatus, FailMode, GrantCategory, Metadata, OverrideP
 from .reservation import ReservationContext
 from .runs import DeniedRun, RunAnswer, RunContext, RunHandle
 from .simulations import Simulation
+
+if TYPE_CHECKING:
+    import anthropic as _anthropic
+    import openai as _openai
 
 T = TypeVar("T")
 
@@ -338,6 +344,47 @@ class QuotaGateway(Shared):
     def create_user_token(self, user_id: str, ttl_seconds: Optional[int] = None) -> t.UserToken:
         """A short-lived token for a browser to read this user's usage with a publishable key."""
         return self._run(c.create_user_token(user_id, ttl_seconds))
+
+    # User keys, and the provider through the proxy.
+
+    def create_user_key(self, user_id: str, label: Optional[str] = None,
+                        expires_at: Optional[When] = None) -> t.UserKey:
+        """A key for one end user's app (`qg_uk_…`, in `key`, shown only now): it calls the
+        provider through the proxy as that user and nothing else (naming another user is refused
+        403, and every other route of the gateway refuses it). It works until `expires_at`
+        (never when None) or until revoked. Not retried once it may have arrived (a repeat
+        mints another)."""
+        return self._run(k.create(user_id, label, expires_at))
+
+    def list_user_keys(self, user_id: str) -> t.Page[t.UserKey]:
+        """The user's keys, without their secret part (`key` None), one page (`next_cursor` None)."""
+        return self._run(k.list_for(user_id))
+
+    def revoke_user_key(self, key_id: str) -> None:
+        """Revokes a user key (its `id`): refused from then on. An unknown (or already revoked)
+        id raises `key_not_found` (404)."""
+        return self._run(k.revoke(key_id))
+
+    def openai(self, user_id: str, *, upstream: str = "openai", metadata: Optional[Metadata] = None,
+               run: Optional[str] = None, action: Optional[str] = None, kind: Optional[StepKind] = None,
+               **client_kwargs: Any) -> _openai.OpenAI:
+        """The official `openai.OpenAI` calling the provider through the gateway's proxy
+        (`/proxy/{upstream}/v1`) with this client's secret key, paid from `user_id`'s quota:
+        each call holds its worst case first, a denial raises the SDK's `RateLimitError`
+        before the provider is called, and the provider's reported usage is what counts.
+        `metadata` is added to each call's ledger entry; `run`, `action` and `kind` make each
+        call a step of that run. `client_kwargs` go to the constructor (`max_retries`,
+        `timeout`, `http_client`, ...). Needs the `openai` extra."""
+        return p.openai_client(self.base_url, self._config.api_key, user=user_id, upstream=upstream,
+                               metadata=metadata, run=run, action=action, kind=kind, **client_kwargs)
+
+    def anthropic(self, user_id: str, *, upstream: str = "anthropic", metadata: Optional[Metadata] = None,
+                  run: Optional[str] = None, action: Optional[str] = None, kind: Optional[StepKind] = None,
+                  **client_kwargs: Any) -> _anthropic.Anthropic:
+        """The official `anthropic.Anthropic` calling the provider through the gateway's proxy
+        (`/proxy/{upstream}`), as `openai` does. Needs the `anthropic` extra."""
+        return p.anthropic_client(self.base_url, self._config.api_key, user=user_id, upstream=upstream,
+                                  metadata=metadata, run=run, action=action, kind=kind, **client_kwargs)
 
     # Credits.
 

@@ -19,7 +19,7 @@ __all__ = [
     "CommitAnswer", "ReleaseAnswer", "ExtendAnswer", "Hold", "Reservation", "TrackAnswer",
     "Period", "ParentUsage", "Usage", "Override", "Subscription", "AdjustmentAnswer",
     "Page", "Adjustment", "UserInfo", "UserPage", "UsageGroup", "UsageEvent", "UsageEventPage",
-    "DayGroup", "Day", "DailyUsage", "UserToken", "Webhook", "DeliveryTry", "WebhookDelivery",
+    "DayGroup", "Day", "DailyUsage", "UserToken", "UserKey", "Webhook", "DeliveryTry", "WebhookDelivery",
     "PlanGroup", "Plan", "Allowance", "Rollover", "SoonestExpiry", "Grant", "GrantMade", "Balance",
     "Approval", "ApprovalPage", "CreditMove", "RunProgress", "RunLimits", "RunGroup", "Run",
     "RunStart", "RunExtended", "ChangeCount", "GroupPeak", "Percentiles", "Simulation", "SimulationFailure",
@@ -295,6 +295,22 @@ class DailyUsage:
 class UserToken:
     token: str
     expires_at: str
+
+
+@dataclass(frozen=True)
+class UserKey:
+    """A key one end user's app calls the provider with, through the proxy only, as that user.
+    `key` (`qg_uk_…`) is in the answer that minted it, never again (None in a list); `hint` is
+    its prefix and last four characters, to tell keys apart. `expires_at` None: it never
+    expires (revoke it with `revoke_user_key`)."""
+
+    id: str
+    user_id: str
+    label: str
+    hint: str
+    created_at: str
+    expires_at: Optional[str]
+    key: Optional[str] = None
 
 
 @dataclass(frozen=True)
