@@ -122,6 +122,9 @@ impl Application {
                     .finish(map_config(app, |_| AppConfig::default()));
                 fn_service(|io: TcpStream| async move {
                     let peer = io.peer_addr().ok();
+                    // A relayed stream writes each event as it comes: without this, the small
+                    // write after the head waits for the client's delayed ACK (40 ms).
+                    let _ = io.set_nodelay(true);
                     Ok((Connection::new(io), Protocol::Http1, peer))
                 })
                 .and_then(http)

@@ -139,6 +139,10 @@ impl ApiKey {
         if record.kind == "secret" {
             return Ok(record.project.clone());
         }
+        // A user key is the proxy's only: a live one is refused here as on every other route.
+        if record.kind == "user" {
+            return Err(ApiError::Forbidden);
+        }
         let token = req
             .headers()
             .get(USER_TOKEN_HEADER)

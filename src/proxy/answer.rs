@@ -5,10 +5,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use serde_json::json;
 
+use super::call::Operation;
 use super::upstreams::Kind;
 use crate::api::headers;
 use crate::http::ApiError;
 use crate::quota::Decision;
+use bytes::Bytes;
 
 /// A window resetting within this long may be retried by an SDK; anything later is told not to.
 const SOON_SECONDS: i64 = 60;
@@ -54,6 +56,28 @@ fn body(
         };
         response.json(json!({"type": "error", "error": {"type": kind, "message": message}}))
     }
+}
+
+/// The event that ends a stream the provider broke off (`why`: "idle" or "stream_broken"):
+/// Anthropic's `error` event, the Responses API's, or for chat a data line with an `error`.
+pub fn stream_error(kind: Kind, operation: Operation, why: &str) -> Bytes {
+    let message = match why {
+        "idle" => "the provider's stream went quiet past the gateway's idle timeout",
+        _ => "the provider's stream broke off",
+    };
+    let code = "upstream_broken";
+    let text = if !kind.openai() {
+        let data = json!({"type": "error", "error": {"type": "api_error", "message": message}});
+        format!("event: error\ndata: {data}\n\n")
+    } else if operation == Operation::Responses {
+        let data = json!({"type": "error", "code": code, "message": message, "param": null,
+                          "error": {"type": "server_error", "code": code, "message": message}});
+        format!("event: error\ndata: {data}\n\n")
+    } else {
+        let data = json!({"error": {"message": message, "type": "server_error", "param": null, "code": code}});
+        format!("data: {data}\n\n")
+    };
+    Bytes::from(text)
 }
 
 /// An `ApiError` of the gateway (bad input, a key refused, the backend down) in the shape.

@@ -215,7 +215,7 @@ async fn call(
         }
     };
     let answered = Answered {
-        status: response.status().as_u16(),
+        status: Some(response.status().as_u16()),
         request_id: request_id(upstream.kind, response.headers()),
     };
     if !response.status().is_success() {
@@ -246,6 +246,7 @@ async fn call(
         let mut reply = head(&response);
         let relay = Relay {
             hold,
+            kind: upstream.kind,
             drop_usage_chunk: call.stream && operation == Operation::Chat && !call.caller_wants_usage,
             idle: upstream.timeouts.idle,
             drains: proxy.drains.clone(),
@@ -355,6 +356,9 @@ fn forwarded(name: &HeaderName) -> bool {
             | "idempotency-key"
             | "x-user-token"
             | "x-request-id"
+            // The upstream's account is the operator's: a caller does not pick its organisation.
+            | "openai-organization"
+            | "openai-project"
     ) || name.starts_with("x-quota-")
         || name.starts_with("proxy-")
         || name.starts_with("sec-"))
@@ -362,8 +366,10 @@ fn forwarded(name: &HeaderName) -> bool {
 
 /// Why the upstream gave no answer.
 enum Failure {
-    /// It could not be reached: it never saw the call.
+    /// No connection could be made: it never saw the call.
     Unreachable(String),
+    /// The connection broke after the call was sent: it may have taken the call, and bill it.
+    Broken(String),
     /// No answer before the first-byte timeout: it may be working on it, and billing it.
     Timeout,
 }
@@ -372,6 +378,7 @@ impl Failure {
     fn kind(&self) -> &'static str {
         match self {
             Failure::Unreachable(_) => "connect",
+            Failure::Broken(_) => "stream_broken",
             Failure::Timeout => "timeout",
         }
     }
@@ -379,9 +386,9 @@ impl Failure {
     async fn settle(&self, hold: &Hold) {
         match self {
             Failure::Unreachable(_) => hold.release().await,
-            Failure::Timeout => {
+            Failure::Broken(_) | Failure::Timeout => {
                 let answered = Answered {
-                    status: 504,
+                    status: None,
                     request_id: None,
                 };
                 hold.commit(Usage::default(), answered).await;
@@ -401,6 +408,24 @@ impl Failure {
                     upstream.kind,
                     StatusCode::BAD_GATEWAY,
                     "upstream_unreachable",
+                    &message,
+                    None,
+                )
+            }
+            Failure::Broken(cause) => {
+                tracing::warn!(
+                    upstream = upstream.name,
+                    cause,
+                    "proxy: upstream connection broke before an answer"
+                );
+                let message = format!(
+                    "the connection to the provider ({}) broke before it answered; the call was charged its hold",
+                    upstream.name
+                );
+                answer::error(
+                    upstream.kind,
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_broken",
                     &message,
                     None,
                 )
@@ -453,8 +478,10 @@ async fn send(req: &HttpRequest, upstream: &Upstream, path: &str, body: Bytes) -
     }
     match tokio::time::timeout(upstream.timeouts.first_byte, builder.send()).await {
         Err(_) => Err(Failure::Timeout),
+        // (A connect timeout is a timeout too, but the provider never saw the call.)
+        Ok(Err(err)) if err.is_connect() || err.is_builder() => Err(Failure::Unreachable(err.to_string())),
         Ok(Err(err)) if err.is_timeout() => Err(Failure::Timeout),
-        Ok(Err(err)) => Err(Failure::Unreachable(err.to_string())),
+        Ok(Err(err)) => Err(Failure::Broken(err.to_string())),
         Ok(Ok(response)) => Ok(response),
     }
 }

@@ -12,8 +12,10 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
+use super::answer;
 use super::settle::{Answered, Hold};
 use super::sse::{Framer, Piece};
+use super::upstreams::Kind;
 use super::usage::{self, Usage};
 
 /// Events waiting for a slow caller: the rest waits in the upstream's socket.
@@ -29,6 +31,7 @@ pub struct Drains {
 /// What the relay needs beside the upstream's answer.
 pub struct Relay {
     pub hold: Hold,
+    pub kind: Kind,
     /// Drop OpenAI chat's usage chunk: the caller did not ask for it, the gateway did.
     pub drop_usage_chunk: bool,
     pub idle: Duration,
@@ -68,6 +71,8 @@ async fn run(
     // Set once the caller has gone: the drain's permit and when it must stop.
     let mut drain: Option<(OwnedSemaphorePermit, Instant)> = None;
     let mut gone = false;
+    // Anthropic's usage is a running total until `message_stop`.
+    let mut stopped = false;
     let end = 'read: loop {
         if let Some((_, until)) = &drain {
             if Instant::now() >= *until {
@@ -103,6 +108,7 @@ async fn run(
                 Piece::Event(event) => {
                     let data = serde_json::from_str(&event.data).unwrap_or(serde_json::Value::Null);
                     let usage_chunk = usage::of_event(operation, event.kind.as_deref(), &data, &mut seen);
+                    stopped = stopped || data.get("type").and_then(serde_json::Value::as_str) == Some("message_stop");
                     if usage_chunk && relay.drop_usage_chunk {
                         continue;
                     }
@@ -129,13 +135,27 @@ async fn run(
         }
         End::Broken(kind) => {
             relay.upstream_error(kind);
-            // The caller's stream ends in an error, not a clean end it could take for the answer.
-            let _ = tx.send(Err(io::Error::other("the provider's stream broke off"))).await;
+            // The caller's stream ends in an error event, in the provider's own in-stream shape
+            // (the SDKs raise on it), after every event before it: a failed body would make the
+            // server drop what it had not yet written.
+            if !gone {
+                let _ = tx.send(Ok(answer::stream_error(relay.kind, operation, kind))).await;
+            }
         }
         End::Abandoned => {}
     }
     drop(tx);
     drop(upstream);
+    // A running total that never reached its end is not what the provider billed: the output
+    // is then charged at its hold.
+    let complete = match operation {
+        super::call::Operation::Messages => stopped,
+        _ => end == End::Done || seen.reported(),
+    };
+    if !complete {
+        seen.output_tokens = None;
+        seen.reasoning_tokens = None;
+    }
     let Relay { hold, answered, .. } = relay;
     hold.commit(seen, answered).await;
     drop(drain);

@@ -37,7 +37,8 @@ pub struct Hold {
 
 /// What the provider said, for the record.
 pub struct Answered {
-    pub status: u16,
+    /// None: it gave no answer (a timeout, a broken connection).
+    pub status: Option<u16>,
     pub request_id: Option<String>,
 }
 
@@ -57,7 +58,9 @@ impl Hold {
             "usage".into(),
             Value::from(if estimated { "estimated" } else { "reported" }),
         );
-        metadata.insert("provider_status".into(), Value::from(answered.status));
+        if let Some(status) = answered.status {
+            metadata.insert("provider_status".into(), Value::from(status));
+        }
         if let Some(id) = answered.request_id.filter(|id| id.len() <= 256) {
             metadata.insert("provider_request_id".into(), Value::from(id));
         }

@@ -17,10 +17,12 @@ impl Store {
             self.keys.user_keys_of(&record.project, user),
         );
         let id = &record.key_id;
+        // Listed first, usable last: a node stopped in between leaves a key that can be seen
+        // and revoked but never used, not one that works and cannot be revoked.
         self.run(|mut conn| async move {
-            let _: () = conn.set(&digest_key, &json).await?;
             let _: () = conn.hset(&by_id, id, &json).await?;
             let _: () = conn.sadd(&of_user, id).await?;
+            let _: () = conn.set(&digest_key, &json).await?;
             Ok(())
         })
         .await

@@ -558,21 +558,27 @@ async fn upstream_trouble_ends_with_the_right_settlement_and_a_clear_error() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "upstream_timeout");
     settled_at(&app, "output", 11).await;
-    // A stream that stops mid-way: the caller's stream ends in an error, charged its hold.
+    // A stream that stops mid-way: the caller gets every event the provider sent, then an
+    // error in the provider's own in-stream shape; charged its hold.
     let res = openai(&app, "chat/completions", chat(13, true), "cut=2")
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let read = res.text().await;
-    assert!(read.is_err() || !read.unwrap().contains("[DONE]"));
+    let text = res.text().await.unwrap();
+    let lines = data_lines(&text);
+    assert_eq!(lines.len(), 4, "{text}");
+    let last: Value = serde_json::from_str(lines[3]).unwrap();
+    assert_eq!(last["error"]["code"], "upstream_broken", "{text}");
+    assert!(!text.contains("[DONE]"));
     settled_at(&app, "output", 24).await;
     // A stream that goes quiet past the idle timeout ends the same way.
     let res = openai(&app, "chat/completions", chat(3, true), "delay=2000")
         .send()
         .await
         .unwrap();
-    assert!(res.text().await.is_err());
+    let text = res.text().await.unwrap();
+    assert!(text.contains("went quiet"), "{text}");
     settled_at(&app, "output", 27).await;
     let entries = ledger(&app).await;
     let estimated = entries
@@ -715,4 +721,26 @@ async fn the_openapi_document_lists_user_keys_and_describes_the_proxy() {
     assert!(doc["components"]["schemas"]["UserKeyAnswer"].is_object());
     let description = doc["info"]["description"].as_str().unwrap();
     assert!(description.contains("/proxy/{upstream}/") && description.contains("X-Quota-User"));
+}
+
+#[tokio::test]
+async fn an_anthropic_stream_cut_before_its_end_charges_the_output_at_its_hold() {
+    let provider = Provider::start();
+    let app = setup(&provider, json!({})).await;
+    let body = json!({ "model": "claude-sonnet-4-5", "max_tokens": 40, "stream": true,
+                       "messages": [ { "role": "user", "content": "Count to ten" } ] });
+    let res = anthropic(&app, body, "output=9,cut=2").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("event: content_block_delta"), "{text}");
+    assert!(text.ends_with("event: error\ndata: {\"error\":{\"message\":\"the provider's stream broke off\",\"type\":\"api_error\"},\"type\":\"error\"}\n\n"), "{text}");
+    // The input is what message_start reported; the output, unknown, at its hold of 40.
+    settled_at(&app, "output", 40).await;
+    let entries = ledger(&app).await;
+    let commit = entries.iter().find(|e| e["kind"] == "commit").unwrap();
+    assert_eq!(commit["metadata"]["usage"], "estimated");
+    assert_eq!(
+        commit["metadata"]["input_tokens"],
+        provider.stats().await["usage"]["input_tokens"]
+    );
 }

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""The proxy's cost, measured side by side in one run: the same client sends the same chat
+call to the provider simulator directly and through the gateway, alternating, one at a time on
+kept-alive connections, and reports the latency of each (median and p99) and what the gateway
+adds; likewise the time to a stream's first event. Then it opens `--streams` streams through
+the gateway at once and reads the gateway's resident memory while all are open.
+Standard library only; loopback only; every loop bounded in count."""
+
+import argparse
+import http.client
+import json
+import socket
+import statistics
+import threading
+import time
+from typing import Callable, Dict, List, Tuple
+
+CHAT = {"model": "gpt-4o-mini", "max_tokens": 16,
+        "messages": [{"role": "user", "content": "Say hello to the world in five words"}]}
+
+
+def percentile(values: List[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+class Target:
+    """One kept-alive connection to a host, and the path prefix and headers of its calls."""
+
+    def __init__(self, port: int, prefix: str, headers: Dict[str, str]):
+        self.port, self.prefix, self.headers = port, prefix, headers
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def call(self, body: bytes, first_byte: bool) -> float:
+        started = time.perf_counter()
+        self.conn.request("POST", self.prefix + "/v1/chat/completions", body=body, headers=self.headers)
+        res = self.conn.getresponse()
+        if first_byte:
+            res.read1(1)
+            took = time.perf_counter() - started
+            res.read()
+        else:
+            res.read()
+            took = time.perf_counter() - started
+        if res.status != 200:
+            raise SystemExit(f"proxy-bench: {self.prefix or 'direct'} answered {res.status}")
+        return took
+
+
+def side_by_side(direct: Target, proxied: Target, calls: int, stream: bool) -> Tuple[List[float], List[float]]:
+    body = dict(CHAT, stream=stream)
+    raw = json.dumps(body).encode()
+    for _ in range(min(200, calls)):
+        direct.call(raw, stream)
+        proxied.call(raw, stream)
+    a, b = [], []
+    for i in range(calls):
+        # Alternating, and which goes first alternating too: neither gets a warmer moment.
+        if i % 2 == 0:
+            a.append(direct.call(raw, stream))
+            b.append(proxied.call(raw, stream))
+        else:
+            b.append(proxied.call(raw, stream))
+            a.append(direct.call(raw, stream))
+    return a, b
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise SystemExit("proxy-bench: no VmRSS")
+
+
+def open_streams(port: int, headers: Dict[str, str], count: int, pid: int, sim_stats: Callable[[], dict]) -> Tuple[int, int, int]:
+    """Opens `count` slow streams at once; answers the gateway's RSS before, with all open,
+    and the most streams the simulator saw open at once."""
+    body = json.dumps(dict(CHAT, stream=True, max_tokens=60)).encode()
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    request = (f"POST /proxy/openai/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}"
+               f"x-sim: output=60,delay=150\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    before = rss_kib(pid)
+    opened = threading.Barrier(count + 1, timeout=120)
+    done: List[bool] = []
+
+    def one() -> None:
+        s = socket.create_connection(("127.0.0.1", port), timeout=60)
+        try:
+            s.sendall(request)
+            first = s.recv(4096)
+            opened.wait()
+            while first:
+                first = s.recv(65536)
+            done.append(True)
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=one, daemon=True) for _ in range(count)]
+    for t in threads:
+        t.start()
+    opened.wait()
+    peak_rss, peak_open = 0, 0
+    for _ in range(10):
+        peak_rss = max(peak_rss, rss_kib(pid))
+        peak_open = max(peak_open, int(sim_stats()["open"]))
+        time.sleep(0.3)
+    for t in threads:
+        t.join(timeout=120)
+    if len(done) != count:
+        raise SystemExit(f"proxy-bench: only {len(done)} of {count} streams ended")
+    return before, peak_rss, peak_open
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sim-port", type=int, required=True)
+    ap.add_argument("--gateway-port", type=int, required=True)
+    ap.add_argument("--gateway-pid", type=int, required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--provider-key", required=True)
+    ap.add_argument("--calls", type=int, default=2000)
+    ap.add_argument("--streams", type=int, default=1000)
+    args = ap.parse_args()
+    sim_headers = {"Authorization": f"Bearer {args.provider_key}", "Content-Type": "application/json"}
+    gw_headers = {"Authorization": f"Bearer {args.key}", "Content-Type": "application/json", "X-Quota-User": "bench"}
+
+    def stats() -> dict:
+        c = http.client.HTTPConnection("127.0.0.1", args.sim_port, timeout=10)
+        c.request("GET", "/_sim/stats")
+        return json.loads(c.getresponse().read())
+
+    rows = []
+    for name, stream in (("non-streaming call, whole answer", False), ("streaming call, first event", True)):
+        direct = Target(args.sim_port, "", sim_headers)
+        proxied = Target(args.gateway_port, "/proxy/openai", gw_headers)
+        a, b = side_by_side(direct, proxied, args.calls, stream)
+        med_a, med_b = statistics.median(a) * 1000, statistics.median(b) * 1000
+        p99_a, p99_b = percentile(a, 99) * 1000, percentile(b, 99) * 1000
+        rows.append(f"| {name} | {med_a:.2f} / {p99_a:.2f} | {med_b:.2f} / {p99_b:.2f} | "
+                    f"**+{med_b - med_a:.2f}** / **+{p99_b - p99_a:.2f}** |")
+    before, peak, peak_open = open_streams(args.gateway_port, gw_headers, args.streams, args.gateway_pid, stats)
+    print(f"Side by side in one run, {args.calls} calls each way after 200 of warm-up, one at a time on a kept-alive "
+          "connection, against the provider simulator on loopback (milliseconds, median / p99):\n")
+    print("| | direct | through the gateway | the gateway adds |\n|---|---|---|---|")
+    print("\n".join(rows))
+    print(f"\nMemory: the gateway's resident set was {before / 1024:.1f} MiB before and at most {peak / 1024:.1f} MiB "
+          f"with {peak_open} of {args.streams} streams open at once (the simulator's count): "
+          f"{(peak - before) / max(1, args.streams):.0f} KiB a stream.")
+
+
+if __name__ == "__main__":
+    main()
