@@ -311,9 +311,6 @@ def test_a_user_key_spends_as_its_user_only_reads_nothing_else_and_stops_when_re
     assert settled(proxy.env, other) == (0, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="the gateway answers a user key on GET /v1/users/{id}/usage with 401 "
-                   "unauthorized ('missing, malformed, unknown or revoked key'), as if the live key were unknown, "
-                   "where every other route answers 403 forbidden")
 def test_a_user_key_cannot_read_usage_either(proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
     user = user_on()
     made = pqg.create_user_key(user)
@@ -411,7 +408,8 @@ def test_an_upstream_that_stalls_past_its_first_byte_timeout_is_charged_the_hold
     used, reserved = settled(proxy.env, user)
     (entry,) = ledger(pqg, user, "commit")
     meta = entry.metadata or {}
-    assert (meta["usage"], meta["provider_status"]) == ("estimated", 504)
+    # The provider gave no status: none is recorded.
+    assert meta["usage"] == "estimated" and "provider_status" not in meta
     assert entry.reserved is not None and entry.reserved > 0
     assert (used, reserved) == (entry.reserved, 0) and entry.quantity == entry.reserved
 
@@ -421,12 +419,15 @@ def test_a_stream_cut_midway_raises_while_iterating_and_is_charged_the_hold(
     user = user_on()
     stream = pqg.openai(user, max_retries=0).chat.completions.create(
         model=GPT, messages=HELLO, max_tokens=10, stream=True, extra_headers={"x-sim": "cut=2, output=8"})
-    # The answer began (a 200 and a stream), so the error comes while iterating. How many of the
-    # events before the break reach the caller first is not certain: when the gateway holds them
-    # unwritten as the break comes, they go down with the connection.
-    with pytest.raises(openai.APIConnectionError):
-        for _chunk in stream:
-            pass
+    # The answer began (a 200 and a stream), so the error comes while iterating: every event the
+    # provider sent, then its in-stream error, on which the SDK raises.
+    chunks = []
+    with pytest.raises(openai.APIError) as broken:
+        for chunk in stream:
+            chunks.append(chunk)
+    assert not isinstance(broken.value, openai.APIConnectionError)
+    assert "broke off" in str(broken.value)
+    assert len(chunks) == 3
     assert proxy.stats()["streams"]["cut"] == 1
     used, reserved = settled(proxy.env, user)
     (entry,) = ledger(pqg, user, "commit")
