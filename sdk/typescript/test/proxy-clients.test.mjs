@@ -224,7 +224,7 @@ test("a user key from createUserKey spends as its user only, and stops when revo
   assert.ok(named instanceof OpenAI.PermissionDeniedError, String(named));
   // Nor call the gateway's own routes, its user's included.
   const direct = createClient({ baseUrl: env.baseUrl, apiKey: made.key, maxRetries: 0 });
-  await assert.rejects(direct.usage(userId), { code: "unauthorized", status: 401 });
+  await assert.rejects(direct.usage(userId), { code: "forbidden", status: 403 });
 
   await qg.revokeUserKey(made.id);
   const refused = await browser.chat.completions
