@@ -1,6 +1,7 @@
-"""Starts what the tests need, on loopback only: a private redis-server, the gateway binary
-built from this repository (target/debug by default, QG_BIN to choose), and the provider
-simulator (tests/provider/sim.py) for the proxy's tests."""
+"""Starts what the tests need, on loopback only: a private redis-server (with
+QG_TEST_TOPOLOGY=cluster, a 3-master Redis Cluster instead), the gateway binary built from this
+repository (target/debug by default, QG_BIN to choose), and the provider simulator
+(tests/provider/sim.py) for the proxy's tests."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional
 
 import httpx
 
 REPO = Path(__file__).resolve().parents[3]
 BINARY = Path(os.environ.get("QG_BIN") or REPO / "target" / "debug" / "quota-gateway")
 SIMULATOR = REPO / "tests" / "provider" / "sim.py"
+# The same switch as the Rust suite's: the gateway's Redis code differs between the two modes.
+CLUSTER = os.environ.get("QG_TEST_TOPOLOGY") == "cluster"
 
 
 def free_port() -> int:
@@ -43,31 +46,85 @@ def until(what: str, check: Callable[[], bool], seconds: float = 20.0) -> None:
 
 @dataclass
 class Redis:
-    url: str
-    process: subprocess.Popen[bytes]
+    url: str  # a cluster's seeds, comma-separated, as QG_REDIS_URL takes them
+    processes: List[subprocess.Popen[bytes]]
     directory: str
 
     def stop(self) -> None:
-        self.process.kill()
-        self.process.wait(timeout=10)
+        for process in self.processes:
+            process.kill()
+        for process in self.processes:
+            process.wait(timeout=10)
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start_redis() -> Redis:
-    port = free_port()
-    directory = tempfile.mkdtemp(prefix="qg-py-redis-")
+def _command(port: int, *args: str) -> bytes:
+    """One inline command to the server on `port` and the start of its reply."""
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+        s.sendall(" ".join(args).encode() + b"\r\n")
+        return s.recv(4096)
+
+
+def _redis_server(port: int, directory: str, *extra: str) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", directory,
-         "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"],
+         "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def pong() -> bool:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server on port {port} exited with {process.returncode}")
+        return _command(port, "PING").startswith(b"+PONG")
 
     until("redis-server", pong)
-    return Redis(f"redis://127.0.0.1:{port}", process, directory)
+    return process
+
+
+def free_cluster_ports(count: int) -> List[int]:
+    """Distinct free ports each with its cluster bus port (10,000 above, by Redis's rule, so it
+    must stay below 65536) free too: the system's ephemeral range reaches past 55535."""
+    ports: List[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port > 55535 or port in ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        ports.append(port)
+    return ports
+
+
+def start_redis() -> Redis:
+    """A standalone redis-server, or with QG_TEST_TOPOLOGY=cluster a 3-master cluster."""
+    directory = tempfile.mkdtemp(prefix="qg-py-redis-")
+    processes: List[subprocess.Popen[bytes]] = []
+    redis = Redis("", processes, directory)
+    try:
+        if not CLUSTER:
+            port = free_port()
+            processes.append(_redis_server(port, directory))
+            redis.url = f"redis://127.0.0.1:{port}"
+            return redis
+        ports = free_cluster_ports(3)
+        for port in ports:
+            # The nodes share the directory, so each keeps its cluster state in a file of its own.
+            processes.append(_redis_server(port, directory, "--cluster-enabled", "yes",
+                                           "--cluster-config-file", f"{directory}/nodes-{port}.conf"))
+        made = subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports],
+                               "--cluster-replicas", "0", "--cluster-yes"], capture_output=True)
+        if made.returncode != 0:
+            raise RuntimeError(f"redis-cli --cluster create failed: {(made.stdout + made.stderr).decode()[-2000:]}")
+        # Slots are assigned at once, but each node says ok only once it has heard of the others.
+        for port in ports:
+            until(f"the cluster node on {port}", lambda: b"cluster_state:ok" in _command(port, "CLUSTER", "INFO"))
+        redis.url = ",".join(f"redis://127.0.0.1:{p}" for p in ports)
+        return redis
+    except BaseException:
+        redis.stop()
+        raise
 
 
 @dataclass
@@ -92,7 +149,9 @@ def start_gateway(redis_url: str, log_dir: Path, ready: bool = True,
         raise RuntimeError(f"no gateway binary at {BINARY}: build it (cargo build) or set QG_BIN")
     port = free_port()
     root = f"py-sdk-root-{port}"
-    env = dict(os.environ, QG_LISTEN=f"127.0.0.1:{port}", QG_REDIS_URL=redis_url, QG_ROOT_TOKEN=root,
+    # In a cluster run every gateway is in cluster mode, even one pointed at a Redis that is not there.
+    mode = {"QG_REDIS_MODE": "cluster"} if CLUSTER else {}
+    env = dict(os.environ, **mode, QG_LISTEN=f"127.0.0.1:{port}", QG_REDIS_URL=redis_url, QG_ROOT_TOKEN=root,
                QG_LOG_FORMAT="json", RUST_LOG="warn",
                # The tests' webhook receivers listen on loopback over plain http.
                QG_WEBHOOK_ALLOW_HTTP="true", QG_WEBHOOK_ALLOW_PRIVATE="true",
