@@ -127,7 +127,7 @@ pub fn understand(upstream: &Upstream, operation: Operation, body: &Map<String, 
                 .and_then(|o| o.get("include_usage"))
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            worst.input_tokens = Some(tokens::bound(counter, &Value::Object(body.clone())));
+            worst.input_tokens = Some(tokens::bound_object(counter, body));
             worst.output_tokens = Some(max.unwrap_or(upstream.max_output_tokens).saturating_mul(n));
         }
         Operation::Responses => {
@@ -137,13 +137,13 @@ pub fn understand(upstream: &Upstream, operation: Operation, body: &Map<String, 
             let stored = ["previous_response_id", "conversation", "prompt"]
                 .iter()
                 .any(|k| body.get(*k).is_some_and(|v| !v.is_null()));
-            let seen = tokens::bound(counter, &Value::Object(body.clone()));
+            let seen = tokens::bound_object(counter, body);
             worst.input_tokens = Some(seen.saturating_add(if stored { upstream.context_tokens } else { 0 }));
             worst.output_tokens = Some(max.unwrap_or(upstream.max_output_tokens));
         }
         Operation::Messages => {
             let max = positive("max_tokens")?;
-            worst.input_tokens = Some(tokens::bound(counter, &Value::Object(body.clone())));
+            worst.input_tokens = Some(tokens::bound_object(counter, body));
             worst.output_tokens = Some(max.unwrap_or(upstream.max_output_tokens));
         }
         Operation::Embeddings => {

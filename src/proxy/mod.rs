@@ -202,14 +202,14 @@ async fn call(
         worst: call.worst,
         started,
     };
-    let body = ask_for_usage(&call, &json).unwrap_or(body);
+    let body = ask_for_usage(&call, json).unwrap_or(body);
     let alive = hold.keep_alive();
     let sent = send(req, upstream, path, body).await;
     let response = match sent {
         Ok(response) => response,
         Err(failure) => {
             drop(alive);
-            upstream_error(state, upstream, failure.kind());
+            hold.upstream_error(failure.kind());
             failure.settle(&hold).await;
             return Ok(failure.answer(upstream));
         }
@@ -224,15 +224,11 @@ async fn call(
         let mut reply = head(&response);
         let error = read_answer(response, upstream.timeouts.idle).await.unwrap_or_default();
         hold.release().await;
-        upstream_error(
-            state,
-            upstream,
-            if status.is_server_error() {
-                "status_5xx"
-            } else {
-                "status_4xx"
-            },
-        );
+        hold.upstream_error(if status.is_server_error() {
+            "status_5xx"
+        } else {
+            "status_4xx"
+        });
         retry::after_error(state, &caller, status, &error).await;
         return Ok(reply.body(error));
     }
@@ -258,7 +254,7 @@ async fn call(
     let whole = read_answer(response, upstream.timeouts.idle).await;
     drop(alive);
     let Ok(whole) = whole else {
-        upstream_error(state, upstream, "stream_broken");
+        hold.upstream_error("stream_broken");
         hold.commit(Usage::default(), answered).await;
         let message = "the provider's answer broke off; the call was charged its hold";
         return Ok(answer::error(
@@ -300,11 +296,10 @@ fn event(upstream: &Upstream, call: &Call, caller: &Caller) -> EventInput {
 /// OpenAI chat streams report usage only when asked: the gateway asks, whatever the caller
 /// did (and removes the chunk from the caller's stream when it had not asked). None: the body
 /// goes as it came.
-fn ask_for_usage(call: &Call, json: &Map<String, Value>) -> Option<Bytes> {
+fn ask_for_usage(call: &Call, mut json: Map<String, Value>) -> Option<Bytes> {
     if !(call.stream && call.operation == Operation::Chat && !call.caller_wants_usage) {
         return None;
     }
-    let mut json = json.clone();
     let options = json
         .entry("stream_options")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -537,21 +532,7 @@ fn request_id(kind: Kind, headers: &reqwest::header::HeaderMap) -> Option<String
 }
 
 fn count(state: &AppState, upstream: &Upstream, operation: Operation, outcome: &str) {
-    state.gateway.metrics().count(
-        "qg_proxy_calls_total",
-        &[
-            ("upstream", &upstream.name),
-            ("operation", operation.as_str()),
-            ("outcome", outcome),
-        ],
-    );
-}
-
-fn upstream_error(state: &AppState, upstream: &Upstream, kind: &str) {
-    state.gateway.metrics().count(
-        "qg_proxy_upstream_errors_total",
-        &[("upstream", &upstream.name), ("kind", kind)],
-    );
+    settle::count_call(state.gateway.metrics(), &upstream.name, operation, outcome);
 }
 
 /// A browser's preflight: allowed when any project lists its origin (a preflight carries no

@@ -134,7 +134,7 @@ async fn run(
             }
         }
         End::Broken(kind) => {
-            relay.upstream_error(kind);
+            relay.hold.upstream_error(kind);
             // The caller's stream ends in an error event, in the provider's own in-stream shape
             // (the SDKs raise on it), after every event before it: a failed body would make the
             // server drop what it had not yet written.
@@ -180,13 +180,6 @@ impl Relay {
         self.hold.metrics.count(
             "qg_proxy_drains_total",
             &[("upstream", &self.hold.upstream), ("result", result)],
-        );
-    }
-
-    fn upstream_error(&self, kind: &str) {
-        self.hold.metrics.count(
-            "qg_proxy_upstream_errors_total",
-            &[("upstream", &self.hold.upstream), ("kind", kind)],
         );
     }
 }

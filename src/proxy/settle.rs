@@ -120,13 +120,14 @@ impl Hold {
     }
 
     fn count(&self, outcome: &str) {
+        count_call(&self.metrics, &self.upstream, self.operation, outcome);
+    }
+
+    /// Counts a failure of the upstream on this call.
+    pub fn upstream_error(&self, kind: &str) {
         self.metrics.count(
-            "qg_proxy_calls_total",
-            &[
-                ("upstream", &self.upstream),
-                ("operation", self.operation.as_str()),
-                ("outcome", outcome),
-            ],
+            "qg_proxy_upstream_errors_total",
+            &[("upstream", &self.upstream), ("kind", kind)],
         );
     }
 
@@ -143,6 +144,18 @@ impl Hold {
         });
         KeepAlive(task)
     }
+}
+
+/// Counts one proxied call's outcome (denied before any hold, or how its hold ended).
+pub fn count_call(metrics: &Metrics, upstream: &str, operation: Operation, outcome: &str) {
+    metrics.count(
+        "qg_proxy_calls_total",
+        &[
+            ("upstream", upstream),
+            ("operation", operation.as_str()),
+            ("outcome", outcome),
+        ],
+    );
 }
 
 /// Stops extending a hold when dropped.

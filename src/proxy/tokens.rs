@@ -4,7 +4,7 @@
 //! (keys, a few tokens a message) rather than modelled, and parts the gateway cannot read
 //! (images, audio, files) are held at a documented bound each.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// What an image part is held for: above OpenAI's and Anthropic's largest count for one image
 /// at any detail (about 1,600 and 2,500 tokens).
@@ -75,6 +75,14 @@ pub fn bound(counter: Counter, value: &Value) -> u64 {
     tokens.saturating_add(count(counter, &texts))
 }
 
+/// As `bound`, of a whole request body.
+pub fn bound_object(counter: Counter, body: &Map<String, Value>) -> u64 {
+    let mut texts = String::new();
+    let mut tokens = REPLY_TOKENS;
+    walk_object(body, &mut texts, &mut tokens);
+    tokens.saturating_add(count(counter, &texts))
+}
+
 /// Token ids given as numbers (an embeddings input) count one each.
 fn walk(value: &Value, texts: &mut String, tokens: &mut u64) {
     match value {
@@ -91,26 +99,28 @@ fn walk(value: &Value, texts: &mut String, tokens: &mut u64) {
                 walk(item, texts, tokens);
             }
         }
-        Value::Object(map) => {
-            *tokens += PER_ITEM_TOKENS;
-            match map.get("type").and_then(Value::as_str) {
-                Some("image_url" | "input_image" | "image") => {
-                    *tokens += IMAGE_TOKENS;
-                    return;
-                }
-                Some("input_audio" | "file" | "input_file" | "document" | "audio") => {
-                    // Unreadable here: held at its encoded size, a generous bound.
-                    *tokens += serde_json::to_string(value).map_or(0, |s| s.len() as u64);
-                    return;
-                }
-                _ => {}
-            }
-            for (key, item) in map {
-                texts.push_str(key);
-                texts.push('\n');
-                walk(item, texts, tokens);
-            }
+        Value::Object(map) => walk_object(map, texts, tokens),
+    }
+}
+
+fn walk_object(map: &Map<String, Value>, texts: &mut String, tokens: &mut u64) {
+    *tokens += PER_ITEM_TOKENS;
+    match map.get("type").and_then(Value::as_str) {
+        Some("image_url" | "input_image" | "image") => {
+            *tokens += IMAGE_TOKENS;
+            return;
         }
+        Some("input_audio" | "file" | "input_file" | "document" | "audio") => {
+            // Unreadable here: held at its encoded size, a generous bound.
+            *tokens += serde_json::to_string(map).map_or(0, |s| s.len() as u64);
+            return;
+        }
+        _ => {}
+    }
+    for (key, item) in map {
+        texts.push_str(key);
+        texts.push('\n');
+        walk(item, texts, tokens);
     }
 }
 
