@@ -85,7 +85,10 @@ local function ledger(now, holds, amount_of, fields)
     local amount = amount_of(i, h)
     if amount then
       -- (A per-value hold's value: a track's read from its field, a record's as it keeps it.)
-      groups[#groups + 1] = {g = h.g, v = h.val or h.v, u = h.k, ps = h.ps, pe = h.pe, a = amount}
+      -- A priced hold's measure ('{"priced":...', its price and where it came from) goes with
+      -- its group: the entry's provenance.
+      local priced = h.me and string.byte(h.me, 4) == 114 and string.sub(h.me, 1, 10) == '{"priced":' and h.me or nil
+      groups[#groups + 1] = {g = h.g, v = h.val or h.v, u = h.k, ps = h.ps, pe = h.pe, a = amount, pr = priced}
       rollup(now, h.g, 'u', tonumber(amount))
     end
   end

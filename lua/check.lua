@@ -9,8 +9,9 @@
 -- Returns {"stale"}, {"more"} when more expired holds are due than one call reads (the node
 -- has them reclaimed and asks again), else {"ok", allowed 0|1, then per hold VERDICT_FIELDS
 -- values: used, held, quota, denied 0|1 (2: an approval group whose request is pending or would
--- be opened; 3: a per-value group with no room for one more value), then per balance group its balance (wallet.lua's
--- C.append)}.
+-- be opened; 3: a per-value group with no room for one more value; 6: a hold that would clamp),
+-- then per balance group its balance (wallet.lua's C.append), then per hold that would clamp
+-- what it would hold}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 local n = shape(4, 2, HOLD_FIELDS, 1)
@@ -46,5 +47,13 @@ for i = 1, #holds do
 end
 if holds.credits then
   credits().append(reply, holds, nil, now)
+end
+-- Last, what each hold that would clamp would hold.
+if holds.clamped then
+  for i = 1, #holds do
+    if reply[4 * i + 2] == 6 then
+      reply[#reply + 1] = holds[i].a
+    end
+  end
 end
 return reply

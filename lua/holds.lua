@@ -5,7 +5,7 @@
 -- ("" for lifetime), amount milli, plan quota milli, and its options, "" when all are the
 -- defaults, else OPTION_FIELDS (7) fields,
 -- "<mode>|<unit>|<thresholds>|<override>|<override expires>|<per value>|<measure>": mode ""
--- (hard) or "soft", unit "c" for in-flight limits, "" for count, else the unit's name, alert
+-- (hard), "soft", or "f/<least milli>" (hard, clamping to what is left down to the least), unit "c" for in-flight limits, "" for count, else the unit's name, alert
 -- thresholds in percent ("50,80,100"; "" for none), the user's override of this group's quota
 -- in milli-units and when it expires (as overrides.lua keeps them; "" for none, and for
 -- never), "v" when the hold is a per-value group's (its counter field is
@@ -54,14 +54,18 @@ local function read_holds(first, n, at)
       -- (wallet.lua); its quota is its allowance per period. An approval group's is
       -- "a/<request id>" (reserve.lua opens the request), or "approval" where no request is
       -- named (a track's, which never denies).
-      local b, od, ro, ap
+      -- A hard group whose hold may clamp is "f/<least milli>": when the whole amount does not
+      -- fit, it takes what is left, if that is at least the least (weigh).
+      local b, od, ro, ap, fit
       if m and string.byte(m) == 98 then
         b, od, ro = string.match(m, '^b/([%w_.-]+)/(%d+)/(%d*)$')
       elseif m and string.byte(m) == 97 then
         ap = m == 'approval' and '' or string.match(m, '^a/(apr_%x+)$')
+      elseif m and string.byte(m) == 102 then
+        fit = string.match(m, '^f/(%d+)$')
       end
       -- The measure is a JSON object: it opens with "{" and closes with "}" (123 and 125).
-      if not m or (m ~= '' and m ~= 'soft' and not b and not ap) or (pv ~= '' and pv ~= 'v')
+      if not m or (m ~= '' and m ~= 'soft' and not b and not ap and not fit) or (pv ~= '' and pv ~= 'v')
         or (me ~= '' and (string.byte(me) ~= 123 or string.byte(me, -1) ~= 125)) then
         error({err = 'ERR qg contract: hold ' .. i .. ' has malformed options: ' .. options})
       end
@@ -77,6 +81,8 @@ local function read_holds(first, n, at)
           h.ro = ro + 0
         end
         holds.credits = true
+      elseif fit then
+        h.fit = fit + 0
       elseif m ~= '' then
         h.m = m
       end
@@ -132,7 +138,7 @@ end
 
 -- Weighs every hold against its counter (`counters` as read_counters answers them) and the
 -- quota in force, appending per hold VERDICT_FIELDS values, used, held, quota in force and
--- denied (0|1), to `reply`:
+-- denied (0|1; 6 for a hold that clamped to what was left, which is not a denial), to `reply`:
 -- the decision reserve and check answer, kept nowhere else. Answers 1 when every hard group has
 -- room, else 0; a hard group denies when its quota is 0 or used + held + the amount passes it.
 -- A balance group denies instead when its wallet cannot cover the amount (with the amounts of
@@ -199,7 +205,15 @@ local function weigh(holds, quota_in_force, counters, reply, pending, share)
         end
       end
     elseif h.m ~= 'soft' and (quota == 0 or used + held + h.a > quota) then
-      denied, allowed = 1, 0
+      -- A hold that may clamp takes what is left when that is at least its least (6: clamped,
+      -- not denied; the caller answers what it holds and writes it in the record).
+      local room = quota - used - held
+      if h.fit and quota > 0 and room >= h.fit then
+        h.a, denied = room, 6
+        holds.clamped = true
+      else
+        denied, allowed = 1, 0
+      end
     end
     -- A per-value group's value not yet in its period's list is one more value: past
     -- MAX_VALUES of them it is denied (3: too many values), whatever the mode; else the list

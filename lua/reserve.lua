@@ -25,7 +25,8 @@
 -- fallback would pass its share),
 -- then the alerts fired (as alerts.lua appends them), then per balance group its balance
 -- (as wallet.lua's C.append answers it: its quick line's, or its wallet's C.state), then for
--- a step its run's answer (runs.lua's R.answer)}.
+-- a step its run's answer (runs.lua's R.answer), then per hold that clamped (denied 6: it did
+-- not fit whole and holds what was left, as its record says) what it holds}.
 
 -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
 local n = shape(10, 8, HOLD_FIELDS, 2)
@@ -158,6 +159,25 @@ if run_code ~= 0 then
 end
 -- runs }
 reply[4] = allowed
+
+-- A hold that clamped holds what was left: the record the node encoded says so too. Its
+-- amount is the i-th `"a":"` after the record's `,"h":[` (a key, never inside a string, whose
+-- quotes JSON escapes).
+if allowed == 1 and holds.clamped then
+  local parts, last, pos = {}, 1, string.find(tail, ',"h":[', 1, true)
+  for i = 1, n do
+    local _, e = string.find(tail, '"a":"', pos, true)
+    local close = string.find(tail, '"', e + 1, true)
+    if reply[VERDICT_FIELDS * (i - 1) + 8] == 6 then
+      parts[#parts + 1] = string.sub(tail, last, e)
+      parts[#parts + 1] = string.format('%d', holds[i].a)
+      last = close
+    end
+    pos = close
+  end
+  parts[#parts + 1] = string.sub(tail, last)
+  tail = table.concat(parts)
+end
 
 -- 5. Write all holds and the reservation, or nothing.
 if allowed == 1 then
@@ -321,7 +341,8 @@ end
 -- counted once in the field of that set of groups (see prelude.lua): one HINCRBY however many.
 local set
 for i = 1, #holds do
-  if allowed == 1 or reply[VERDICT_FIELDS * (i - 1) + 8] ~= 0 then
+  local code = reply[VERDICT_FIELDS * (i - 1) + 8]
+  if allowed == 1 or (code ~= 0 and code ~= 6) then
     local g = holds[i].g
     set = set and set .. ',' .. g or g
   end
@@ -380,4 +401,12 @@ if run_id then
   end
 end
 -- runs }
+-- Last, what each clamped hold holds.
+if holds.clamped then
+  for i = 1, n do
+    if reply[VERDICT_FIELDS * (i - 1) + 8] == 6 then
+      reply[#reply + 1] = holds[i].a
+    end
+  end
+end
 return remember(reply, now, at)

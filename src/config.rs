@@ -89,6 +89,11 @@ pub struct Config {
     #[arg(long, env = "QG_UPSTREAMS")]
     pub upstreams: Option<PathBuf>,
 
+    /// A model catalog file to price by instead of the one built in (`catalog/models.json`'s
+    /// shape); checked at start, and a bad entry stops the node naming it.
+    #[arg(long, env = "QG_CATALOG")]
+    pub catalog: Option<PathBuf>,
+
     /// Proxied streams this node keeps reading after their caller left, to commit the usage
     /// the provider reports, at most at once; past it a stream is cut and charged its hold.
     #[arg(long, env = "QG_PROXY_DRAINS", default_value_t = 64)]
@@ -175,6 +180,7 @@ impl fmt::Debug for Config {
             .field("webhook_retry_scale", &self.webhook_retry_scale)
             .field("webhook_timeout_ms", &self.webhook_timeout_ms)
             .field("upstreams", &self.upstreams)
+            .field("catalog", &self.catalog)
             .field("proxy_drains", &self.proxy_drains)
             .field("proxy_drain_seconds", &self.proxy_drain_seconds)
             .field("proxy_max_body_bytes", &self.proxy_max_body_bytes)

@@ -34,6 +34,19 @@ enum Command {
     /// Replay a cohort's recorded usage against a candidate plan (the pricing lab), and print
     /// what would change.
     Simulate(SimulateArgs),
+    /// The model catalog: `catalog diff OLD NEW` prints every model added or removed and every
+    /// changed price, limit or alias, for a person to review before a node loads NEW
+    /// (`QG_CATALOG`); `catalog check FILE` checks a file as a node would at start.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Print every difference between two catalog files; `built-in` names the one built in.
+    Diff { old: String, new: String },
+    /// Check a catalog file as a node does at start, naming the entry at fault.
+    Check { file: std::path::PathBuf },
 }
 
 #[derive(clap::Args)]
@@ -120,6 +133,7 @@ fn main() -> ExitCode {
         Some(Command::Apply(args)) => apply(args),
         Some(Command::Export(args)) => export(args),
         Some(Command::Simulate(args)) => simulate(args),
+        Some(Command::Catalog(command)) => catalog(command),
         Some(Command::Serve(config)) => serve_with_logs(config),
         None => serve_with_logs(cli.serve),
     };
@@ -156,6 +170,33 @@ fn init_logs() {
     } else {
         logs.json().with_current_span(true).with_span_list(false).init();
     }
+}
+
+fn catalog(command: CatalogCommand) -> anyhow::Result<()> {
+    use quota_gateway::quota::catalog::{diff, Catalog, BUILT_IN};
+    let load = |name: &str| -> anyhow::Result<Catalog> {
+        let text = match name {
+            "built-in" => BUILT_IN.to_string(),
+            path => std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?,
+        };
+        Catalog::parse(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+    };
+    match command {
+        CatalogCommand::Diff { old, new } => {
+            let (before, after) = (load(&old)?, load(&new)?);
+            println!("catalog {} -> {}", before.version(), after.version());
+            let changes = diff(&before, &after);
+            for change in &changes {
+                println!("{change}");
+            }
+            println!("{} change(s)", changes.len());
+        }
+        CatalogCommand::Check { file } => {
+            let checked = load(&file.display().to_string())?;
+            println!("{}: version {}, {} models", file.display(), checked.version(), checked.doc.models.len());
+        }
+    }
+    Ok(())
 }
 
 fn apply(args: ApplyArgs) -> anyhow::Result<()> {

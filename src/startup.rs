@@ -20,7 +20,7 @@ use crate::api::connection::Connection;
 use crate::api::{self, request_id};
 use crate::config::Config;
 use crate::dashboard;
-use crate::gateway::{FirstStart, Gateway};
+use crate::gateway::{Catalog, FirstStart, Gateway};
 use crate::http::AppState;
 use crate::proxy::upstreams::{self, UpstreamsError};
 use crate::proxy::Proxy;
@@ -37,6 +37,26 @@ pub enum StartupError {
     Bind(String, std::io::Error),
     #[error("QG_UPSTREAMS: {0}")]
     Upstreams(#[from] UpstreamsError),
+    #[error("QG_CATALOG {path}: {detail}")]
+    Catalog { path: String, detail: String },
+}
+
+/// The catalog a node prices by: the file `QG_CATALOG` names, checked whole, else the one
+/// built in.
+fn catalog(config: &Config) -> Result<Catalog, StartupError> {
+    let Some(path) = &config.catalog else {
+        let built = Catalog::built_in();
+        tracing::info!(version = built.version(), "catalog: the one built in");
+        return Ok(built);
+    };
+    let refused = |detail: String| StartupError::Catalog {
+        path: path.display().to_string(),
+        detail,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| refused(format!("cannot read it: {e}")))?;
+    let loaded = Catalog::parse(&text).map_err(|e| refused(e.to_string()))?;
+    tracing::info!(version = loaded.version(), models = loaded.doc.models.len(), "catalog: loaded");
+    Ok(loaded)
 }
 
 pub struct Application {
@@ -63,7 +83,8 @@ impl Application {
             wait_replicas: config.wait_replicas,
         })?
         .with_webhooks(config.webhooks())
-        .with_level_pause(Duration::from_millis(config.test_level_pause_ms));
+        .with_level_pause(Duration::from_millis(config.test_level_pause_ms))
+        .with_catalog(catalog(config)?);
         if let Some(token) = &config.root_token {
             gateway.set_root_token(token);
         }

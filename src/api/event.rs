@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::http::ApiError;
 use crate::quota::ids::check_event;
+use crate::quota::event::FitAsk;
 use crate::quota::{EventInput, Milli, ReservationId, Step, StepKind, UserId};
 
 const DEFAULT_TTL_SECONDS: i64 = 60;
@@ -32,6 +33,14 @@ pub struct ReserveBody {
     /// What the step is to its action; only with `runId`. Default `primary`.
     #[schema(value_type = Option<String>, pattern = "^(primary|retry|fallback)$")]
     pub kind: Option<String>,
+    /// `clamp`: a hold that does not fit whole takes what is left of its group (every hard
+    /// group of the call may), and the answer's `granted` says what the call was granted;
+    /// `whole`: no group clamps. Absent: each group's own `fit`.
+    #[schema(value_type = Option<String>, pattern = "^(clamp|whole)$")]
+    pub fit: Option<String>,
+    /// With clamping: the least the call may be granted, in output tokens when the metadata
+    /// names `output_tokens`, else in its quantity (default: the groups' `minFit`, else 1).
+    pub min_fit: Option<Milli>,
 }
 
 /// `POST /v1/track`: no ttl, the usage already happened.
@@ -60,6 +69,7 @@ impl ReserveBody {
         let ttl_ms = ttl_ms(self.ttl_seconds)?;
         let mut input = event_input(self.user_id, self.event, self.quantity, self.metadata)?;
         input.step = step(&input.user, self.run_id, self.action_id, self.kind)?;
+        input.fit = fit(self.fit.as_deref(), self.min_fit)?;
         Ok((input, ttl_ms))
     }
 
@@ -69,6 +79,21 @@ impl ReserveBody {
             return Err(ApiError::invalid("runId", "a check takes no run; reserve the step"));
         }
         Ok(self.validate()?.0)
+    }
+}
+
+/// A reserve's `fit` and `minFit`.
+pub fn fit(fit: Option<&str>, min_fit: Option<Milli>) -> Result<FitAsk, ApiError> {
+    let clamp = match fit {
+        None => None,
+        Some("clamp") => Some(true),
+        Some("whole") => Some(false),
+        Some(_) => return Err(ApiError::invalid("fit", "must be \"clamp\" or \"whole\"")),
+    };
+    match min_fit {
+        Some(Milli(0)) => Err(ApiError::invalid("minFit", "must be above 0")),
+        Some(_) if clamp == Some(false) => Err(ApiError::invalid("minFit", "goes with fit \"clamp\" or a group's")),
+        min => Ok(FitAsk { clamp, min }),
     }
 }
 
@@ -146,6 +171,7 @@ fn event_input(
         quantity: quantity.unwrap_or(Milli::from_units(1)),
         metadata,
         step: None,
+        fit: Default::default(),
     })
 }
 

@@ -132,6 +132,7 @@ mod tests {
             group: Some(group.into()),
             reason: Reason::LimitReached,
             approval_id: None,
+            model: None,
         };
         retry_after(&mut response, &counters, &[denied("minute"), denied("life")], 30_500);
         let response = response.finish();
@@ -153,6 +154,7 @@ mod tests {
             group: Some("minute".into()),
             reason: Reason::LimitReached,
             approval_id: None,
+            model: None,
         };
         retry_after(&mut response, &counters, &[denial], 0);
         let response = response.finish();

@@ -17,6 +17,7 @@ mod ledger_csv;
 pub mod openapi;
 mod paths;
 mod plans;
+mod prices;
 mod projects;
 mod query;
 pub mod request_id;

@@ -11,7 +11,7 @@ use utoipa::openapi::OpenApi;
 use super::openapi;
 use super::route::{Key, Route};
 use super::{approvals, audit_log, credits, runs, simulations, usage_events, user_keys, user_tokens, users, webhooks};
-use super::{cors, daily_usage, health, plans, projects, reservations, reserve, settle, subscriptions, track, usage};
+use super::{cors, daily_usage, health, plans, prices, projects, reservations, reserve, settle, subscriptions, track, usage};
 use crate::http::ApiError;
 use crate::http::Code;
 
@@ -186,6 +186,16 @@ routes! {
         body None, ok 200 Some("UserKeyList"), errors [], query ["userId"];
     DELETE "/v1/user-keys/{keyId}" => user_keys::revoke_user_key, Secret, "Revoke a user key on every node within a second (on this one at once)",
         body None, ok 204 None, errors [KeyNotFound];
+    GET "/v1/catalog" => prices::catalog, Secret, "The model catalog this node prices by: each model's prices in USD per million tokens (or per image), limits, and where and when they were read",
+        body None, ok 200 Some("CatalogAnswer"), errors [];
+    GET "/v1/prices" => prices::list_prices, Secret, "The project's own prices of models, which beat the catalog's",
+        body None, ok 200 Some("PriceList"), errors [];
+    GET "/v1/prices/{model}" => prices::get_price, Secret, "The project's own price of one model",
+        body None, ok 200 Some("PriceAnswer"), errors [PriceNotFound];
+    PUT "/v1/prices/{model}" => prices::put_price, Secret, "Set the project's own price of a model (a negotiated rate, a fine-tuned or self-hosted model): it beats the catalog's from the next call on, on every node within a second; audited",
+        body Some("PriceDoc"), ok 200 Some("PriceAnswer"), errors [PriceLimit];
+    DELETE "/v1/prices/{model}" => prices::delete_price, Secret, "Remove the project's own price of a model: the catalog prices it again; audited",
+        body None, ok 204 None, errors [PriceNotFound];
 }
 
 /// The OpenAPI document of the table, made once.

@@ -51,6 +51,9 @@ impl RunBody {
             run_id: None,
             action_id: None,
             kind: None,
+            // A run's budget is what it asks for: it holds whole or not at all.
+            fit: Some("whole".into()),
+            min_fit: None,
         }
         .validate()?;
         if let Some(parent) = self.parent_run_id {

@@ -195,6 +195,7 @@ mod tests {
                     unit: Unit::Count,
                     period_start_ms: Some(0),
                     amount_milli: *milli,
+                    price: None,
                 })
                 .collect(),
             denied_by: Vec::new(),

@@ -60,6 +60,8 @@ pub enum Action {
     GrantVoid,
     ApprovalApprove,
     ApprovalDecline,
+    PricePut,
+    PriceDelete,
 }
 
 impl Action {
@@ -89,6 +91,8 @@ impl Action {
             Action::GrantVoid => "grant.void",
             Action::ApprovalApprove => "approval.approve",
             Action::ApprovalDecline => "approval.decline",
+            Action::PricePut => "price.put",
+            Action::PriceDelete => "price.delete",
         }
     }
 }
@@ -165,6 +169,8 @@ mod tests {
             (Action::GrantVoid, "grant.void"),
             (Action::ApprovalApprove, "approval.approve"),
             (Action::ApprovalDecline, "approval.decline"),
+            (Action::PricePut, "price.put"),
+            (Action::PriceDelete, "price.delete"),
         ];
         for (action, stored) in all {
             assert_eq!(action.as_str(), stored);

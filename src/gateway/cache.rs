@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::quota::price::ProjectPrices;
 use crate::quota::{KeyRecord, ProjectSettings};
 use crate::quota::{Plan, Subscription};
 /// A map that grows past this is emptied rather than evicting one by one: simple and bounded.
@@ -77,6 +78,8 @@ pub struct Cache {
     indexed: RwLock<ByProject<i64>>,
     /// Whether a project has an enabled webhook endpoint.
     alerting: RwLock<HashMap<String, bool>>,
+    /// A project's own prices of models.
+    prices: RwLock<HashMap<String, Arc<ProjectPrices>>>,
 }
 
 /// A value of a map keyed by a string (a project id, a key digest), looked up without
@@ -151,6 +154,14 @@ impl Cache {
         put(&self.alerting, project.to_string(), on);
     }
 
+    pub fn prices(&self, project: &str) -> Option<Arc<ProjectPrices>> {
+        get_by_project(&self.prices, project, Arc::clone)
+    }
+
+    pub fn put_prices(&self, project: &str, prices: Arc<ProjectPrices>) {
+        put(&self.prices, project.to_string(), prices);
+    }
+
     /// The last day this node put `user` in the ledger index for, if any.
     pub fn indexed_until(&self, project: &str, user: &str) -> Option<i64> {
         ByProject::get(&self.indexed, project, user)
@@ -168,6 +179,7 @@ impl Cache {
         clear(&self.keys);
         ByProject::clear(&self.indexed);
         clear(&self.alerting);
+        clear(&self.prices);
     }
 
     /// Records the epoch seen; true when it moved (or was never seen).

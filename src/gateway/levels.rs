@@ -45,6 +45,9 @@ impl Gateway {
         if !first.allowed || next.is_none() {
             return Ok(first);
         }
+        // A call the user's level clamped holds what it was granted at the levels above.
+        let shrunk = first.fitted.as_ref().map(|f| crate::quota::fit::shrink(input, f));
+        let input = shrunk.as_ref().unwrap_or(input);
         // Every level decides at the user's level's instant: one event, one window everywhere.
         let at = Some(first.decided_at_ms);
         // A repeat of an Idempotency-Key answers the first call's reservation: the parents'
@@ -97,6 +100,12 @@ impl Gateway {
             }
             if let (Some(all), Some(this)) = (answer.granted.as_mut(), decision.granted) {
                 all.held.extend(this.held);
+            }
+            // A level above that clamped further grants less.
+            if let Some(fitted) = decision.fitted {
+                if answer.fitted.is_none_or(|f| fitted.quantity < f.quantity) {
+                    answer.fitted = Some(fitted);
+                }
             }
             answer.counters.extend(decision.counters);
             Ok(above.map(UserId::into_string))
@@ -164,5 +173,6 @@ fn denied_above(admitted: Decision, denying: Decision) -> Decision {
         counters,
         decided_at_ms: denying.decided_at_ms,
         run: admitted.run,
+        fitted: None,
     }
 }

@@ -21,6 +21,7 @@ mod levels;
 pub mod outcome;
 mod parents;
 mod plans;
+mod prices;
 mod projects;
 mod reservations;
 mod reserve;
@@ -45,6 +46,8 @@ use std::sync::{Arc, OnceLock};
 pub use activity::{Activity, SAMPLE as ACTIVITY_SAMPLE};
 pub use adjust::Adjusted;
 pub use clock::Clock;
+/// The model catalog a node prices by, built by start-up.
+pub use crate::quota::catalog::Catalog;
 pub use credits::Granting;
 pub use epoch::EPOCH_POLL;
 pub use idempotency::Idempotency;
@@ -125,6 +128,12 @@ pub enum GatewayError {
     /// A simulation past one of its bounds (`simulations.rs`), named.
     #[error("{bound}: {detail}")]
     Bound { bound: &'static str, detail: String },
+    /// A track of a model that a priced group has no price for.
+    #[error("group {group} prices calls by their model, and model {model} has no price: set one with PUT /v1/prices/{model}")]
+    UnpricedModel { group: String, model: String },
+    /// The project has as many prices as it may.
+    #[error("the project has {0} prices, the most it may have")]
+    PriceLimit(usize),
 }
 
 impl GatewayError {
@@ -162,7 +171,9 @@ impl GatewayError {
             | GatewayError::WebhookDisabled { .. }
             | GatewayError::RotationLimit { .. }
             | GatewayError::Encode { .. }
-            | GatewayError::Bound { .. } => false,
+            | GatewayError::Bound { .. }
+            | GatewayError::UnpricedModel { .. }
+            | GatewayError::PriceLimit(_) => false,
         }
     }
 }
@@ -193,6 +204,8 @@ pub struct Gateway {
     level_pause: std::time::Duration,
     /// How many simulations this node runs (`simulations.rs`).
     simulations: Arc<std::sync::atomic::AtomicUsize>,
+    /// The model catalog it prices by (`prices.rs`).
+    catalog: Arc<crate::quota::catalog::Catalog>,
 }
 
 impl Gateway {
@@ -214,7 +227,14 @@ impl Gateway {
             ledger_since: Arc::default(),
             level_pause: std::time::Duration::ZERO,
             simulations: Arc::default(),
+            catalog: Arc::new(crate::quota::catalog::Catalog::built_in()),
         })
+    }
+
+    /// Prices by `catalog` instead of the one built in.
+    pub fn with_catalog(mut self, catalog: crate::quota::catalog::Catalog) -> Gateway {
+        self.catalog = Arc::new(catalog);
+        self
     }
 
     /// How this node delivers webhooks (the default: https to public addresses only).

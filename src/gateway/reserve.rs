@@ -112,11 +112,18 @@ impl Gateway {
             Ok(Reply::Done(match held.first_at_ms.filter(|first| *first != at.at_ms) {
                 Some(first_ms) => {
                     let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
-                    let mut first = prepare(plan, input, started_ms, first_ms, overrides, true)?;
+                    let price = self.event_price(project, plan, input).await?;
+                    let mut first = prepare(plan, input, price.as_ref(), started_ms, first_ms, overrides, true)?;
                     first.name_approvals(project, level.subject.as_str());
-                    with_run(&first, first.decision(&verdict, Some(granted), first_ms))
+                    let mut decision = with_run(&first, first.decision(&verdict, Some(granted), first_ms));
+                    decision.fitted = first.fitted(input, &verdict);
+                    decision
                 }
-                None => with_run(prepared, prepared.decision(&verdict, Some(granted), at.at_ms)),
+                None => {
+                    let mut decision = with_run(prepared, prepared.decision(&verdict, Some(granted), at.at_ms));
+                    decision.fitted = prepared.fitted(input, &verdict);
+                    decision
+                }
             }))
         })
         .await
@@ -145,7 +152,11 @@ impl Gateway {
                 .store
                 .check(project, level.subject, admitted.version, &prepared.holds, ledger, at)
                 .await?;
-            Ok(reply.map(|verdict| prepared.decision(&verdict, None, at.at_ms)))
+            Ok(reply.map(|verdict| {
+                let mut decision = prepared.decision(&verdict, None, at.at_ms);
+                decision.fitted = prepared.fitted(input, &verdict);
+                decision
+            }))
         })
         .await
     }
@@ -172,7 +183,12 @@ impl Gateway {
             };
             let parent = level.above(admitted.parent.as_deref());
             let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
-            let mut prepared = prepare(plan, input, started_ms, at.at_ms, overrides, true)?;
+            let price = self.event_price(project, plan, input).await?;
+            let mut prepared = prepare(plan, input, price.as_ref(), started_ms, at.at_ms, overrides, true)?;
+            // A priced group with no price for the call's model denies it before any counter.
+            if let (Some(group), Some(price)) = (prepared.unpriced, &price) {
+                return Ok(Reply::Done((Decision::unpriced(group, &price.model, at.at_ms), None)));
+            }
             self.alerts_for(project, &mut prepared).await?;
             prepared.name_approvals(project, level.subject.as_str());
             Ok(ask(&admitted, &prepared, parent.as_ref(), at)

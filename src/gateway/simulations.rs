@@ -344,6 +344,7 @@ impl Gateway {
     ) -> Result<Report, Failure> {
         let (started, mut written) = (Instant::now(), Instant::now());
         let default_plan = self.project_settings(project).await?.and_then(|s| s.default_plan);
+        let prices = Arc::new(self.price_book(project).await?);
         let range = simulation.from_ms..simulation.to_ms;
         let mut rows = Vec::with_capacity(users.len());
         for user in users {
@@ -374,7 +375,7 @@ impl Gateway {
             simulation.progress.users_done += 1;
             // A user on no plan (or a deleted one) has no baseline to compare with.
             if let Some(plan) = plan {
-                let (candidate, user, range) = (candidate.clone(), user.clone(), range.clone());
+                let (candidate, user, range, prices) = (candidate.clone(), user.clone(), range.clone(), prices.clone());
                 let row = tokio::task::spawn_blocking(move || {
                     let timeline = Timeline::of(&entries);
                     let under = |plan: &Plan| {
@@ -386,6 +387,7 @@ impl Gateway {
                                 started_ms: sub.started_at_ms.unwrap_or(0),
                             }],
                             overrides: sub.overrides.clone(),
+                            prices: prices.clone(),
                         };
                         replay(&subject, &timeline, range.clone())
                     };

@@ -129,8 +129,17 @@ impl Gateway {
                 return Ok(Reply::Done((none, parent, at_ms)));
             };
             let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
-            let mut prepared = prepare(plan, input, started_ms, at_ms, overrides, false)?;
-            let first_call = |first_ms| prepare(plan, input, started_ms, first_ms, overrides, false);
+            let price = self.event_price(project, plan, input).await?;
+            let mut prepared = prepare(plan, input, price.as_ref(), started_ms, at_ms, overrides, false)?;
+            // Usage that happened is never counted as free: a track of a model a priced group
+            // has no price for is refused whole, and says which.
+            if let (Some(group), Some(price)) = (prepared.unpriced, &price) {
+                return Err(GatewayError::UnpricedModel {
+                    group: group.to_string(),
+                    model: price.model.clone(),
+                });
+            }
+            let first_call = |first_ms| prepare(plan, input, price.as_ref(), started_ms, first_ms, overrides, false);
             self.alerts_for(project, &mut prepared).await?;
             let reply = self
                 .store

@@ -79,6 +79,12 @@ pub enum ApiError {
     OverrideLimit(usize),
     #[error("the user has {0} user keys, the most one may have; revoke one first")]
     UserKeyLimit(usize),
+    #[error("the project has {0} prices, the most it may have; delete one first")]
+    PriceLimit(usize),
+    #[error("the project sets no price of model {0}; the catalog prices it")]
+    PriceNotFound(String),
+    #[error("group {group} prices calls by their model, and model {model} has no price: set one with PUT /v1/prices/{model}; nothing was counted")]
+    UnpricedModel { group: String, model: String },
     #[error("webhook endpoint {id} is disabled ({reason}); enable it with POST /v1/webhooks/{id}/enable first")]
     WebhookDisabled { id: String, reason: String },
     #[error(
@@ -157,6 +163,9 @@ impl ApiError {
             Self::GrantLimit { .. } => Code::GrantLimit,
             Self::OverrideLimit(_) => Code::OverrideLimit,
             Self::UserKeyLimit(_) => Code::UserKeyLimit,
+            Self::PriceLimit(_) => Code::PriceLimit,
+            Self::PriceNotFound(_) => Code::PriceNotFound,
+            Self::UnpricedModel { .. } => Code::UnpricedModel,
             Self::WebhookDisabled { .. } => Code::WebhookDisabled,
             Self::SecretRotationLimit { .. } => Code::SecretRotationLimit,
             Self::IdempotencyKeyReused => Code::IdempotencyKeyReused,
@@ -267,6 +276,8 @@ impl From<GatewayError> for ApiError {
             GatewayError::WebhookLimit(max) => ApiError::WebhookLimit(max),
             GatewayError::OverrideLimit(max) => ApiError::OverrideLimit(max),
             GatewayError::UserKeyLimit(max) => ApiError::UserKeyLimit(max),
+            GatewayError::PriceLimit(max) => ApiError::PriceLimit(max),
+            GatewayError::UnpricedModel { group, model } => ApiError::UnpricedModel { group, model },
             GatewayError::WebhookDisabled { id, reason } => ApiError::WebhookDisabled { id, reason },
             GatewayError::Bound { bound, detail } => ApiError::SimulationBound {
                 field: bound.to_string(),

@@ -73,6 +73,10 @@ pub struct Call {
     pub caller_wants_usage: bool,
     /// The worst case, in the counts the commit reports.
     pub worst: Usage,
+    /// Chat's `n`: choices, each up to the maximum output.
+    pub choices: u64,
+    /// The field that names the maximum output in the caller's body, if any.
+    pub max_field: Option<&'static str>,
 }
 
 /// What is wrong with a body; `field` is its JSON path.
@@ -92,8 +96,14 @@ fn wrong(field: &str, detail: &str) -> BodyError {
 /// The most any one count of a request may ask for.
 const MAX_COUNT: u64 = 100_000_000;
 
-/// Reads the call from its body.
-pub fn understand(upstream: &Upstream, operation: Operation, body: &Map<String, Value>) -> Result<Call, BodyError> {
+/// Reads the call from its body. A call that names no maximum output is held at the model's
+/// output limit (`model_limit`, the catalog's) capped by the upstream's.
+pub fn understand(
+    upstream: &Upstream,
+    operation: Operation,
+    body: &Map<String, Value>,
+    model_limit: impl FnOnce(&str) -> Option<u64>,
+) -> Result<Call, BodyError> {
     let model = match body.get("model") {
         Some(Value::String(m)) if !m.is_empty() && m.len() <= 256 => m.clone(),
         _ => return Err(wrong("model", "must be the model's name, 1 to 256 bytes")),
@@ -104,6 +114,11 @@ pub fn understand(upstream: &Upstream, operation: Operation, body: &Map<String, 
         Some(_) => return Err(wrong("stream", "must be true or false")),
     };
     let counter = tokens::counter_for(&model, upstream.kind != Kind::Anthropic);
+    let default_max = model_limit(&model)
+        .filter(|limit| *limit > 0)
+        .map_or(upstream.max_output_tokens, |limit| limit.min(upstream.max_output_tokens));
+    let (mut choices, mut max_field) = (1, None);
+    let named = |field: &'static str, max: Option<u64>| max.map(|_| field);
     let positive = |field: &str| -> Result<Option<u64>, BodyError> {
         match body.get(field) {
             None | Some(Value::Null) => Ok(None),
@@ -118,9 +133,17 @@ pub fn understand(upstream: &Upstream, operation: Operation, body: &Map<String, 
     match operation {
         Operation::Chat => {
             let n = positive("n")?.unwrap_or(1);
+            choices = n;
             let max = match positive("max_completion_tokens")? {
-                Some(max) => Some(max),
-                None => positive("max_tokens")?,
+                Some(max) => {
+                    max_field = Some("max_completion_tokens");
+                    Some(max)
+                }
+                None => {
+                    let max = positive("max_tokens")?;
+                    max_field = named("max_tokens", max);
+                    max
+                }
             };
             caller_wants_usage = body
                 .get("stream_options")
@@ -128,10 +151,11 @@ pub fn understand(upstream: &Upstream, operation: Operation, body: &Map<String, 
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
             worst.input_tokens = Some(tokens::bound_object(counter, body));
-            worst.output_tokens = Some(max.unwrap_or(upstream.max_output_tokens).saturating_mul(n));
+            worst.output_tokens = Some(max.unwrap_or(default_max).saturating_mul(n));
         }
         Operation::Responses => {
             let max = positive("max_output_tokens")?;
+            max_field = named("max_output_tokens", max);
             // A stored conversation's input is the provider's, unseen here: held at the
             // upstream's context size on top of what is sent.
             let stored = ["previous_response_id", "conversation", "prompt"]
@@ -139,12 +163,13 @@ pub fn understand(upstream: &Upstream, operation: Operation, body: &Map<String, 
                 .any(|k| body.get(*k).is_some_and(|v| !v.is_null()));
             let seen = tokens::bound_object(counter, body);
             worst.input_tokens = Some(seen.saturating_add(if stored { upstream.context_tokens } else { 0 }));
-            worst.output_tokens = Some(max.unwrap_or(upstream.max_output_tokens));
+            worst.output_tokens = Some(max.unwrap_or(default_max));
         }
         Operation::Messages => {
             let max = positive("max_tokens")?;
+            max_field = named("max_tokens", max);
             worst.input_tokens = Some(tokens::bound_object(counter, body));
-            worst.output_tokens = Some(max.unwrap_or(upstream.max_output_tokens));
+            worst.output_tokens = Some(max.unwrap_or(default_max));
         }
         Operation::Embeddings => {
             let input = body.get("input").ok_or_else(|| wrong("input", "is required"))?;
@@ -172,7 +197,31 @@ pub fn understand(upstream: &Upstream, operation: Operation, body: &Map<String, 
         stream,
         caller_wants_usage,
         worst,
+        choices,
+        max_field,
     })
+}
+
+impl Call {
+    /// Lowers the body's maximum output to what a clamped reserve granted (`granted` output
+    /// tokens in all, shared by chat's `n` choices), so the provider bills no more than was
+    /// held: the field the caller used, else the operation's own. False for an operation
+    /// whose output has no maximum to lower (embeddings, images).
+    pub fn lower_max_output(&mut self, body: &mut Map<String, Value>, granted: u64, kind: Kind) -> bool {
+        // At least a token a choice: a provider refuses a maximum of 0.
+        let per_choice = (granted / self.choices.max(1)).max(1);
+        let field = match (self.operation, self.max_field) {
+            (_, Some(field)) => field,
+            (Operation::Chat, None) if kind == Kind::OpenAi => "max_completion_tokens",
+            (Operation::Chat | Operation::Messages, None) => "max_tokens",
+            (Operation::Responses, None) => "max_output_tokens",
+            _ => return false,
+        };
+        body.insert(field.into(), Value::from(per_choice));
+        self.worst.output_tokens = Some(per_choice.saturating_mul(self.choices.max(1)));
+        self.worst.reasoning_tokens = self.worst.output_tokens;
+        true
+    }
 }
 
 #[cfg(test)]

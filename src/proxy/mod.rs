@@ -154,9 +154,13 @@ async fn call(
             Err(failure) => failure.answer(upstream),
         });
     }
-    let json: Map<String, Value> =
+    let mut json: Map<String, Value> =
         serde_json::from_slice(&body).map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
-    let call = call::understand(upstream, operation, &json).map_err(|e| ApiError::invalid(e.field, e.detail))?;
+    let catalog = state.gateway.catalog();
+    let mut call = call::understand(upstream, operation, &json, |model| {
+        catalog.find(model).map(|m| m.entry.max_output_tokens)
+    })
+    .map_err(|e| ApiError::invalid(e.field, e.detail))?;
     if let Some(refused) = retry::refused(state, &caller, upstream).await? {
         return Ok(refused);
     }
@@ -190,6 +194,11 @@ async fn call(
             ));
         }
     }
+    // A hold that clamped to what the user had left: the provider is asked for no more.
+    let lowered = decision
+        .fitted
+        .and_then(|f| f.output_tokens)
+        .is_some_and(|granted| call.lower_max_output(&mut json, granted, upstream.kind));
     let hold = Hold {
         gateway: state.gateway.clone(),
         metrics: state.gateway.metrics().clone(),
@@ -202,7 +211,10 @@ async fn call(
         worst: call.worst,
         started,
     };
-    let body = ask_for_usage(&call, json).unwrap_or(body);
+    let body = match ask_for_usage(&call, &mut json) || lowered {
+        true => serde_json::to_vec(&json).map(Bytes::from).unwrap_or(body),
+        false => body,
+    };
     let alive = hold.keep_alive();
     let sent = send(req, upstream, path, body).await;
     let response = match sent {
@@ -290,15 +302,16 @@ fn event(upstream: &Upstream, call: &Call, caller: &Caller) -> EventInput {
         quantity: Milli::from_units(quantity.min(MAX_UNITS)),
         metadata,
         step: caller.step.clone(),
+        fit: Default::default(),
     }
 }
 
 /// OpenAI chat streams report usage only when asked: the gateway asks, whatever the caller
-/// did (and removes the chunk from the caller's stream when it had not asked). None: the body
-/// goes as it came.
-fn ask_for_usage(call: &Call, mut json: Map<String, Value>) -> Option<Bytes> {
+/// did (and removes the chunk from the caller's stream when it had not asked). False: the
+/// body is as it came.
+fn ask_for_usage(call: &Call, json: &mut Map<String, Value>) -> bool {
     if !(call.stream && call.operation == Operation::Chat && !call.caller_wants_usage) {
-        return None;
+        return false;
     }
     let options = json
         .entry("stream_options")
@@ -306,10 +319,13 @@ fn ask_for_usage(call: &Call, mut json: Map<String, Value>) -> Option<Bytes> {
     if !options.is_object() {
         *options = Value::Object(Map::new());
     }
-    options
-        .as_object_mut()?
-        .insert("include_usage".into(), Value::Bool(true));
-    serde_json::to_vec(&json).ok().map(Bytes::from)
+    match options.as_object_mut() {
+        Some(options) => {
+            options.insert("include_usage".into(), Value::Bool(true));
+            true
+        }
+        None => false,
+    }
 }
 
 /// Reads the caller's body, at most `limit` bytes.

@@ -16,6 +16,9 @@ pub struct Usage {
     pub cache_write_tokens: Option<u64>,
     pub reasoning_tokens: Option<u64>,
     pub images: Option<u64>,
+    /// The provider's own cost of the call in nano-dollars (OpenRouter's `usage.cost`), which
+    /// a group priced by the provider commits at (metadata `cost`, in dollars).
+    pub cost_nano: Option<u64>,
 }
 
 /// The metadata names of the counts, in `Usage`'s order.
@@ -54,6 +57,8 @@ impl Usage {
             cache_write_tokens: self.cache_write_tokens.or(hold.cache_write_tokens),
             reasoning_tokens: self.reasoning_tokens.or(hold.reasoning_tokens),
             images: self.images.or(hold.images),
+            // A cost is the provider's or none: a hold has no cost to fall back on.
+            cost_nano: self.cost_nano,
         }
     }
 
@@ -68,6 +73,7 @@ impl Usage {
             cache_write_tokens: z(self.cache_write_tokens),
             reasoning_tokens: z(self.reasoning_tokens),
             images: z(self.images),
+            cost_nano: self.cost_nano,
         }
     }
 
@@ -89,6 +95,13 @@ impl Usage {
                 metadata.insert((*name).to_string(), Value::from(count));
             }
         }
+        if let Some(nano) = self.cost_nano {
+            // Dollars with their nine decimals, exactly (serde_json keeps a number's text).
+            let text = format!("{}.{:09}", nano / 1_000_000_000, nano % 1_000_000_000);
+            if let Ok(cost) = serde_json::from_str::<Value>(&text) {
+                metadata.insert("cost".into(), cost);
+            }
+        }
     }
 
     /// Takes every count `other` has (a later, cumulative report wins).
@@ -104,6 +117,7 @@ impl Usage {
         take(&mut self.cache_write_tokens, other.cache_write_tokens);
         take(&mut self.reasoning_tokens, other.reasoning_tokens);
         take(&mut self.images, other.images);
+        take(&mut self.cost_nano, other.cost_nano);
     }
 }
 
@@ -131,6 +145,15 @@ fn openai(usage: &Value) -> Usage {
             &["output_tokens_details", "reasoning_tokens"],
         ),
         images: None,
+        cost_nano: usage.get("cost").and_then(nano_dollars),
+    }
+}
+
+/// A cost in dollars (at most 9 decimals, as OpenRouter reports it) as nano-dollars.
+fn nano_dollars(cost: &Value) -> Option<u64> {
+    match cost {
+        Value::Number(n) => crate::quota::amount::parse_scaled(&n.to_string(), 9, u64::MAX / 2).ok(),
+        _ => None,
     }
 }
 
@@ -148,6 +171,7 @@ fn anthropic(usage: &Value) -> Usage {
         cache_write_tokens: written.or(input.map(|_| 0)),
         reasoning_tokens: None,
         images: None,
+        cost_nano: None,
     }
 }
 

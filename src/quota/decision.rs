@@ -2,6 +2,7 @@
 
 use super::amount::Milli;
 use super::counter::Counter;
+use super::fit::Fitted;
 use super::run::RunProgress;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +29,8 @@ pub enum Reason {
     RunEnded,
     /// A child run would be a fourth level of runs.
     RunTooDeep,
+    /// A priced group has no price for the call's model (`Denial::model` names it).
+    UnpricedModel,
 }
 
 impl Reason {
@@ -46,6 +49,7 @@ impl Reason {
             Reason::FallbackBudgetExhausted => "fallback_budget_exhausted",
             Reason::RunEnded => "run_ended",
             Reason::RunTooDeep => "run_too_deep",
+            Reason::UnpricedModel => "unpriced_model",
         }
     }
 }
@@ -60,6 +64,8 @@ pub struct Denial {
     pub reason: Reason,
     /// An approval group's pending request.
     pub approval_id: Option<String>,
+    /// The model an unpriced denial found no price for.
+    pub model: Option<String>,
 }
 
 /// A granted hold on quota.
@@ -85,6 +91,8 @@ pub struct Decision {
     pub decided_at_ms: i64,
     /// A step's: its run as the step left it (the user's level's).
     pub run: Option<RunProgress>,
+    /// What a call whose holds clamped was granted (None: all it asked).
+    pub fitted: Option<Fitted>,
 }
 
 impl Decision {
@@ -98,6 +106,21 @@ impl Decision {
             counters: Vec::new(),
             decided_at_ms,
             run: None,
+            fitted: None,
+        }
+    }
+
+    /// The denial of an event whose model `model` a priced `group` has no price for.
+    pub fn unpriced(group: &str, model: &str, decided_at_ms: i64) -> Decision {
+        Decision {
+            denied_by: vec![Denial {
+                subject: None,
+                group: Some(group.to_string()),
+                reason: Reason::UnpricedModel,
+                approval_id: None,
+                model: Some(model.to_string()),
+            }],
+            ..Decision::denied(Reason::UnpricedModel, decided_at_ms)
         }
     }
 
@@ -115,6 +138,7 @@ impl Decision {
                     group: None,
                     reason,
                     approval_id: None,
+                    model: None,
                 })
                 .collect();
         }

@@ -16,6 +16,16 @@ pub struct EventInput {
     pub metadata: Map<String, Value>,
     /// A reserve's or track's run, when it is a step of one.
     pub step: Option<Step>,
+    /// What a reserve asks of a hold that does not fit whole (`fit.rs`).
+    pub fit: FitAsk,
+}
+
+/// A reserve's `fit` and `minFit`: `clamp` Some(true) lets every hard group clamp, Some(false)
+/// none, None leaves it to each group's own `fit`; `min` overrides the groups' `minFit`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FitAsk {
+    pub clamp: Option<bool>,
+    pub min: Option<Milli>,
 }
 
 const MAX_METADATA_KEYS: usize = 32;

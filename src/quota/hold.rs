@@ -1,6 +1,7 @@
 //! Holds: what one event asks of each limit group it matches, in the group's current window,
 //! and the decision read back from the counters. Pure: the caller brings the time.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::amount::Milli;
@@ -9,7 +10,9 @@ use super::counter::{Amounts, Counter};
 use super::credit::Balance;
 use super::decision::{Decision, Denial, Granted, Reason};
 use super::event::EventInput;
+use super::fit::{self, Fitted};
 use super::measure::{Measure, MeasureError};
+use super::price::EventPrice;
 use super::period::Window;
 use super::plan::{LimitGroup, Mode, Plan, Unit};
 use super::run::RunProgress;
@@ -28,8 +31,9 @@ pub struct Hold<'p> {
     pub balance: Option<&'p Balance>,
     /// In-flight (concurrent) holds count no usage: commit and release both give them back.
     pub unit: Unit,
-    /// None for the default measure (the quantity), which records leave out.
-    pub measure: Option<&'p Measure>,
+    /// None for the default measure (the quantity), which records leave out; a priced
+    /// group's the price it was resolved to for this event.
+    pub measure: Option<Cow<'p, Measure>>,
     /// Alert thresholds as the scripts take them ("80,100").
     pub alerts: &'p str,
     /// The user's override of `quota`, from the subscription whose version the script checks,
@@ -40,17 +44,20 @@ pub struct Hold<'p> {
     pub approval: Option<String>,
     /// A per-value group's value of the event (`value.rs`): the hold's counter is that value's.
     pub value: Option<String>,
+    /// A hold that may clamp (`fit.rs`): the least amount it may take, and the least of the
+    /// event's elastic part that amount stands for.
+    pub fit: Option<(Milli, Milli)>,
 }
 
 impl<'p> Hold<'p> {
     /// A hold of `amount` on `group` in `window`, measured by the group's own measure.
     pub fn new(group: &'p LimitGroup, window: Window, amount: Milli) -> Hold<'p> {
-        Hold::measured(group, &group.measure, window, amount)
+        Hold::measured(group, Cow::Borrowed(&group.measure), window, amount)
     }
 
     /// A hold of `amount` on `group` in `window`, measured by `measure` (the group's, or its
     /// matching rule's), which the record keeps for the commit.
-    pub fn measured(group: &'p LimitGroup, measure: &'p Measure, window: Window, amount: Milli) -> Hold<'p> {
+    pub fn measured(group: &'p LimitGroup, measure: Cow<'p, Measure>, window: Window, amount: Milli) -> Hold<'p> {
         Hold {
             group: &group.id,
             window,
@@ -60,13 +67,14 @@ impl<'p> Hold<'p> {
             balance: group.balance.as_ref(),
             unit: group.unit,
             alerts: &group.alerts_arg,
-            measure: match measure {
+            measure: match measure.as_ref() {
                 Measure::Quantity => None,
                 _ => Some(measure),
             },
             user_override: None,
             approval: None,
             value: None,
+            fit: None,
         }
     }
 }
@@ -79,13 +87,17 @@ pub fn denies(hold: &Hold<'_>, quota: Milli, used: u64, held: u64) -> bool {
     if hold.mode == Mode::Soft || hold.balance.is_some() {
         return false;
     }
-    quota.0 == 0 || u128::from(used) + u128::from(held) + u128::from(hold.amount.0) > u128::from(quota.0)
+    let room = u128::from(quota.0).saturating_sub(u128::from(used) + u128::from(held));
+    let fits = u128::from(hold.amount.0) <= room || hold.fit.is_some_and(|(least, _)| room >= u128::from(least.0));
+    quota.0 == 0 || !fits
 }
 
 /// The matched groups of one event, in plan order, with their holds.
 pub struct Prepared<'p> {
     pub groups: Vec<&'p LimitGroup>,
     pub holds: Vec<Hold<'p>>,
+    /// A priced group the event's model has no price for, which denies it before any script.
+    pub unpriced: Option<&'p str>,
 }
 
 /// What reserve or check read back: allowed or not, and per hold its counter after the
@@ -101,6 +113,8 @@ pub struct Verdict {
     pub over_run: Vec<Option<Reason>>,
     /// A step's answer of its run.
     pub step: Option<StepAnswer>,
+    /// Per hold, what it holds when it clamped (did not fit whole and took what was left).
+    pub clamped: Vec<Option<Milli>>,
 }
 
 /// What a step's script answered of its run: a denial of the whole step, the run's steps and
@@ -113,11 +127,13 @@ pub struct StepAnswer {
     pub remaining: Vec<Option<Milli>>,
 }
 
-/// The matched groups' holds at `now_ms`, with the user's `overrides`; `in_flight` false leaves
-/// out concurrent groups (track ignores them).
+/// The matched groups' holds at `now_ms`, with the user's `overrides` and the price of the
+/// event's model (looked up only for a plan that prices); `in_flight` false leaves out
+/// concurrent groups (track ignores them).
 pub fn prepare<'p>(
     plan: &'p Plan,
     input: &EventInput,
+    price: Option<&EventPrice>,
     started_ms: i64,
     now_ms: i64,
     overrides: &BTreeMap<String, Override>,
@@ -128,10 +144,16 @@ pub fn prepare<'p>(
         .filter(|g| in_flight || g.unit != Unit::Concurrent)
         .collect();
     let mut holds = Vec::with_capacity(groups.len());
+    let mut unpriced = None;
     for g in groups.iter().copied() {
-        let measure = g.measure_for(&input.event, &input.metadata);
+        let Some(measure) = g.measure_for(&input.event, &input.metadata).resolve(price)? else {
+            unpriced.get_or_insert(g.id.as_str());
+            continue;
+        };
         let amount = measure.amount(input.quantity, &input.metadata)?;
+        let fit = fit_of(g, &measure, input, amount);
         let mut hold = Hold::measured(g, measure, g.window(now_ms, started_ms), amount);
+        hold.fit = fit;
         hold.user_override = overrides.get(&g.id).copied();
         if let Some(key) = &g.per {
             let value = value_of(key, &g.id, &input.metadata)?;
@@ -143,7 +165,33 @@ pub fn prepare<'p>(
         }
         holds.push(hold);
     }
-    Ok(Prepared { groups, holds })
+    if unpriced.is_some() {
+        // Denied before any counter: no hold is asked of a script.
+        return Ok(Prepared {
+            groups: Vec::new(),
+            holds: Vec::new(),
+            unpriced,
+        });
+    }
+    Ok(Prepared {
+        groups,
+        holds,
+        unpriced: None,
+    })
+}
+
+/// Whether `group`'s hold of `amount` may clamp for this event, and how far: the reserve's
+/// `fit` wins over the group's, and only a hard group that counts usage clamps.
+fn fit_of(group: &LimitGroup, measure: &Measure, input: &EventInput, amount: Milli) -> Option<(Milli, Milli)> {
+    if group.mode != Mode::Hard || group.balance.is_some() || group.unit == Unit::Concurrent {
+        return None;
+    }
+    let min = match input.fit.clamp {
+        Some(false) => return None,
+        Some(true) => input.fit.min.or(group.fit).unwrap_or(Milli::from_units(1)),
+        None => input.fit.min.or(Some(group.fit?))?,
+    };
+    fit::least_amount(measure, input, min, amount).map(|least| (least, min))
 }
 
 /// The hold of an adjustment of `group` in its current window at `now_ms`, with the user's
@@ -161,6 +209,7 @@ pub fn prepare_adjustment<'p>(
     Prepared {
         groups: vec![group],
         holds: vec![hold],
+        unpriced: None,
     }
 }
 
@@ -223,6 +272,7 @@ impl Prepared<'_> {
                         Reason::LimitReached
                     },
                     approval_id: h.approval.clone().filter(|_| pending),
+                    model: None,
                 }
             })
             .collect();
@@ -236,6 +286,7 @@ impl Prepared<'_> {
                     group: None,
                     reason,
                     approval_id: None,
+                    model: None,
                 },
             );
         }
@@ -246,7 +297,12 @@ impl Prepared<'_> {
             }
         }
         let granted = granted.filter(|_| verdict.allowed).map(|g| Granted {
-            held: self.holds.iter().map(|h| h.amount).collect(),
+            held: self
+                .holds
+                .iter()
+                .zip(verdict.clamped.iter().chain(std::iter::repeat(&None)))
+                .map(|(h, clamped)| clamped.unwrap_or(h.amount))
+                .collect(),
             ..g
         });
         Decision {
@@ -261,7 +317,30 @@ impl Prepared<'_> {
             counters: self.counters(verdict.holds.iter().map(|(a, _)| a)),
             decided_at_ms: now_ms,
             run: None,
+            fitted: None,
         }
+    }
+
+    /// What `input` was granted when some of its holds clamped (`verdict.clamped`), else None.
+    pub fn fitted(&self, input: &EventInput, verdict: &Verdict) -> Option<Fitted> {
+        let clamped: Vec<(&Measure, Milli)> = self
+            .holds
+            .iter()
+            .zip(&verdict.clamped)
+            .filter_map(|(h, c)| Some((h.measure.as_deref().unwrap_or(&Measure::Quantity), (*c)?)))
+            .collect();
+        if clamped.is_empty() || !verdict.allowed {
+            return None;
+        }
+        let min = self
+            .holds
+            .iter()
+            .zip(&verdict.clamped)
+            .filter(|(_, c)| c.is_some())
+            .filter_map(|(h, _)| h.fit.map(|(_, min)| min))
+            .max()
+            .unwrap_or(Milli::from_units(1));
+        Some(fit::fitted(input, min, clamped))
     }
 
     /// What a step's answer says of run `run_id`: per group the run holds, what it has left.

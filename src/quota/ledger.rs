@@ -102,6 +102,32 @@ pub struct UsageGroup {
     pub period_start_ms: Option<i64>,
     /// Signed milli-units: adjustments may take usage back.
     pub amount_milli: i64,
+    /// A priced group's: where its price came from.
+    pub price: Option<PriceNote>,
+}
+
+/// Where a priced group's amount came from: the project's own price (`override`), the catalog
+/// of a version (`catalog`), the provider's reported cost (`provider`), or none at all
+/// (`unpriced`, counted at zero because the group allows it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceNote {
+    pub source: &'static str,
+    /// The catalog's version, for a catalog price.
+    pub version: Option<String>,
+    pub model: String,
+}
+
+impl PriceNote {
+    pub fn of(priced: &super::measure::Priced, by_provider: bool) -> PriceNote {
+        PriceNote {
+            source: if by_provider { "provider" } else { priced.origin.as_str() },
+            version: match &priced.origin {
+                super::price::PriceOrigin::Catalog(v) if !by_provider => Some(v.clone()),
+                _ => None,
+            },
+            model: priced.model.clone(),
+        }
+    }
 }
 
 /// Credits an entry moved on one grant: granted, burned (by a commit, a track, or paying

@@ -1,12 +1,17 @@
 //! Measures: what a limit group counts of an event. By default its quantity; or one metadata
 //! number (`completion_tokens`); or a weighted sum of metadata numbers (a cents group priced
 //! from token counts); or the quantity at a rate (10 credits a render). Weighted sums and rates
-//! are computed exactly in integers and rounded up to a milli-unit.
+//! are computed exactly in integers and rounded up to a milli-unit. Or the model's price
+//! (`price.rs`): a plan says `{"price": "catalog"}`, and each hold records the price it was
+//! resolved to, so its commit prices the reported counts by the same.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::amount::{parse_scaled, AmountError, Milli, MAX_UNITS};
+use super::price::{self, Counts, EventPrice, ModelPrice, PriceOrigin};
 
 /// Weights have at most 6 decimals: they are kept in millionths.
 const WEIGHT_DECIMALS: u32 = 6;
@@ -26,6 +31,139 @@ pub struct MeasureDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub rate: Option<Value>,
+    /// Prices the call by its model: `"catalog"` (the project's override, else the catalog),
+    /// or `"provider"` (the provider's reported `cost` when the commit has one, else as
+    /// `catalog`). On a cents group, or a balance group with `creditsPerDollar`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, pattern = "^(catalog|provider)$")]
+    pub price: Option<String>,
+    /// With `price`: the price times this (at most 6 decimals, default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub markup: Option<Value>,
+    /// With `price` on a balance group: credits per US dollar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub credits_per_dollar: Option<Value>,
+    /// With `price`: `"allow"` lets a model with no price through at zero (visibly, in the
+    /// ledger); by default such a call is denied with `unpriced_model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, pattern = "^(deny|allow)$")]
+    pub unpriced: Option<String>,
+    /// A reservation's record of the price a hold was priced at (written by the gateway,
+    /// refused in a plan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub priced: Option<PricedDoc>,
+}
+
+/// How a plan prices a group: where the price comes from, the markup, the group's units per
+/// dollar, and whether an unpriced model passes at zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceRule {
+    /// The provider's reported cost wins at commit.
+    pub provider: bool,
+    pub markup_micro: u64,
+    /// Credits per dollar in millionths on a balance group; None on a cents group.
+    pub credits_per_dollar_micro: Option<u64>,
+    pub unpriced_allow: bool,
+}
+
+/// Cents per dollar, in millionths.
+const CENTS_PER_DOLLAR_MICRO: u64 = 100_000_000;
+
+impl PriceRule {
+    /// The group's units per dollar in millionths: cents, or its credits.
+    pub fn units_per_dollar_micro(&self) -> u64 {
+        self.credits_per_dollar_micro.unwrap_or(CENTS_PER_DOLLAR_MICRO)
+    }
+}
+
+/// A hold's price: the rule its group priced by, the model, and the price found for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Priced {
+    pub rule: PriceRule,
+    pub model: String,
+    pub origin: PriceOrigin,
+    pub price: ModelPrice,
+}
+
+/// A `Priced` as a record keeps it (and a ledger entry's group carries it): prices in
+/// micro-dollars, markup and units per dollar in millionths.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PricedDoc {
+    pub model: String,
+    /// override, catalog or unpriced.
+    pub origin: String,
+    /// The catalog's version, when the price is the catalog's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub input: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write: Option<u64>,
+    pub output: u64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub images: BTreeMap<String, u64>,
+    pub markup: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_dollar: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provider: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow: bool,
+}
+
+impl Priced {
+    fn to_doc(&self) -> PricedDoc {
+        PricedDoc {
+            model: self.model.clone(),
+            origin: self.origin.as_str().to_string(),
+            version: match &self.origin {
+                PriceOrigin::Catalog(v) => Some(v.clone()),
+                _ => None,
+            },
+            input: self.price.input,
+            cached: self.price.cached_input,
+            write: self.price.cache_write,
+            output: self.price.output,
+            images: self.price.per_image.clone(),
+            markup: self.rule.markup_micro,
+            per_dollar: self.rule.credits_per_dollar_micro,
+            provider: self.rule.provider,
+            allow: self.rule.unpriced_allow,
+        }
+    }
+}
+
+impl PricedDoc {
+    pub fn to_priced(&self) -> Result<Priced, String> {
+        let origin = match (self.origin.as_str(), &self.version) {
+            ("override", None) => PriceOrigin::Override,
+            ("catalog", Some(v)) => PriceOrigin::Catalog(v.clone()),
+            ("unpriced", None) => PriceOrigin::Unpriced,
+            _ => return Err(format!("priced.origin {} is not a price's origin", self.origin)),
+        };
+        Ok(Priced {
+            rule: PriceRule {
+                provider: self.provider,
+                markup_micro: self.markup,
+                credits_per_dollar_micro: self.per_dollar,
+                unpriced_allow: self.allow,
+            },
+            model: self.model.clone(),
+            origin,
+            price: ModelPrice {
+                input: self.input,
+                cached_input: self.cached,
+                cache_write: self.write,
+                output: self.output,
+                per_image: self.images.clone(),
+            },
+        })
+    }
 }
 
 /// A validated measure; it is also recorded in each hold, so a commit recomputes the
@@ -39,6 +177,10 @@ pub enum Measure {
     Weights(Vec<(String, u64)>),
     /// The quantity times a rate in millionths.
     Rate(u64),
+    /// The model's price, as a plan writes it: resolved per event into `Priced`.
+    Price(PriceRule),
+    /// A hold's resolved price.
+    Priced(Box<Priced>),
 }
 
 /// The event lacks or misstates a number a measure needs; `field` is its JSON path.
@@ -52,6 +194,52 @@ pub struct MeasureError {
 impl MeasureDoc {
     /// Validates the document; the error says what is wrong with it.
     pub fn to_measure(&self) -> Result<Measure, String> {
+        if let Some(priced) = &self.priced {
+            return match (&self.metadata, &self.weights, &self.rate, &self.price) {
+                (None, None, None, None) => priced.to_priced().map(|p| Measure::Priced(Box::new(p))),
+                _ => Err("priced is a reservation's record and stands alone".into()),
+            };
+        }
+        if let Some(source) = &self.price {
+            if self.metadata.is_some() || self.weights.is_some() || self.rate.is_some() {
+                return Err("must have exactly one of metadata, weights, rate or price".into());
+            }
+            let provider = match source.as_str() {
+                "catalog" => false,
+                "provider" => true,
+                _ => return Err("price must be \"catalog\" or \"provider\"".into()),
+            };
+            let markup_micro = match &self.markup {
+                None => 1_000_000,
+                Some(m) => match weight("markup", m)? {
+                    0 => return Err("markup must be above 0".into()),
+                    m if m > 1_000_000_000 => return Err("markup must be at most 1000".into()),
+                    m => m,
+                },
+            };
+            let credits_per_dollar_micro = match &self.credits_per_dollar {
+                None => None,
+                Some(c) => match weight("creditsPerDollar", c)? {
+                    0 => return Err("creditsPerDollar must be above 0".into()),
+                    c if c > 1_000_000_000_000 => return Err("creditsPerDollar must be at most 1000000".into()),
+                    c => Some(c),
+                },
+            };
+            let unpriced_allow = match self.unpriced.as_deref() {
+                None | Some("deny") => false,
+                Some("allow") => true,
+                Some(_) => return Err("unpriced must be \"deny\" or \"allow\"".into()),
+            };
+            return Ok(Measure::Price(PriceRule {
+                provider,
+                markup_micro,
+                credits_per_dollar_micro,
+                unpriced_allow,
+            }));
+        }
+        if self.markup.is_some() || self.credits_per_dollar.is_some() || self.unpriced.is_some() {
+            return Err("markup, creditsPerDollar and unpriced go with price".into());
+        }
         match (&self.metadata, &self.weights, &self.rate) {
             (Some(key), None, None) if !key.is_empty() && key.len() <= 64 => Ok(Measure::Metadata(key.clone())),
             (Some(_), None, None) => Err("metadata must name a key of 1 to 64 bytes".into()),
@@ -66,7 +254,7 @@ impl MeasureDoc {
                 }
                 Ok(Measure::Weights(parsed))
             }
-            _ => Err("must have exactly one of metadata, weights or rate".into()),
+            _ => Err("must have exactly one of metadata, weights, rate or price".into()),
         }
     }
 }
@@ -84,28 +272,80 @@ impl Measure {
     /// The measure as a plan writes it, weights as exact decimals; None for the quantity.
     /// `to_measure` reads it back into the same measure.
     pub fn to_doc(&self) -> Option<MeasureDoc> {
+        let none = MeasureDoc {
+            metadata: None,
+            weights: None,
+            rate: None,
+            price: None,
+            markup: None,
+            credits_per_dollar: None,
+            unpriced: None,
+            priced: None,
+        };
         match self {
             Measure::Quantity => None,
             Measure::Metadata(key) => Some(MeasureDoc {
                 metadata: Some(key.clone()),
-                weights: None,
-                rate: None,
+                ..none
             }),
             Measure::Weights(weights) => Some(MeasureDoc {
-                metadata: None,
                 weights: Some(
                     weights
                         .iter()
                         .map(|(key, micro)| (key.clone(), decimal(*micro)))
                         .collect(),
                 ),
-                rate: None,
+                ..none
             }),
             Measure::Rate(micro) => Some(MeasureDoc {
-                metadata: None,
-                weights: None,
                 rate: Some(decimal(*micro)),
+                ..none
             }),
+            Measure::Price(rule) => Some(MeasureDoc {
+                price: Some(if rule.provider { "provider" } else { "catalog" }.into()),
+                markup: (rule.markup_micro != 1_000_000).then(|| decimal(rule.markup_micro)),
+                credits_per_dollar: rule.credits_per_dollar_micro.map(decimal),
+                unpriced: rule.unpriced_allow.then(|| "allow".into()),
+                ..none
+            }),
+            Measure::Priced(priced) => Some(MeasureDoc {
+                priced: Some(priced.to_doc()),
+                ..none
+            }),
+        }
+    }
+
+    /// This measure for an event whose model's price is `price`: a plan's price rule becomes
+    /// the price the hold records; None when the model has no price and the rule does not
+    /// let it through (the event is denied `unpriced_model`). Other measures are themselves.
+    pub fn resolve(&self, price: Option<&EventPrice>) -> Result<Option<std::borrow::Cow<'_, Measure>>, MeasureError> {
+        let Measure::Price(rule) = self else {
+            return Ok(Some(std::borrow::Cow::Borrowed(self)));
+        };
+        let Some(price) = price else {
+            return Err(MeasureError {
+                field: "metadata.model".into(),
+                detail: "is required: a limit group of the plan prices the call by its model".into(),
+            });
+        };
+        let (origin, model_price) = match &price.found {
+            Some(found) => (found.origin.clone(), found.price.clone()),
+            None if rule.unpriced_allow => (PriceOrigin::Unpriced, ModelPrice::default()),
+            None => return Ok(None),
+        };
+        Ok(Some(std::borrow::Cow::Owned(Measure::Priced(Box::new(Priced {
+            rule: rule.clone(),
+            model: price.model.clone(),
+            origin,
+            price: model_price,
+        })))))
+    }
+
+    /// A hold's resolved price, for its ledger entry's provenance.
+    pub fn priced(&self) -> Option<&Priced> {
+        match self {
+            Measure::Priced(p) => Some(p),
+            _ => None,
         }
     }
 
@@ -148,6 +388,12 @@ impl Measure {
                 "quantity",
                 "the rated amount",
             ),
+            Measure::Priced(priced) => priced.amount(metadata),
+            // Resolved per event before any amount is asked (`resolve`).
+            Measure::Price(_) => Err(MeasureError {
+                field: "metadata.model".into(),
+                detail: "is required: a limit group of the plan prices the call by its model".into(),
+            }),
         }
     }
 
@@ -158,8 +404,63 @@ impl Measure {
             Measure::Metadata(key) => vec![key.as_str()],
             Measure::Weights(weights) => weights.iter().map(|(k, _)| k.as_str()).collect(),
             Measure::Rate(_) => Vec::new(),
+            Measure::Price(_) | Measure::Priced(_) => vec![price::INPUT, price::OUTPUT],
         }
     }
+}
+
+impl Priced {
+    /// What the call of `metadata` costs in the group's unit: the provider's reported `cost`
+    /// when the rule takes it and the metadata has it, else its counts at the price; times the
+    /// markup, rounded up once.
+    pub fn amount(&self, metadata: &Map<String, Value>) -> Result<Milli, MeasureError> {
+        let too_large = || MeasureError {
+            field: "metadata".into(),
+            detail: format!("the priced amount {}", AmountError::TooLarge { max: MAX_UNITS }),
+        };
+        let femto = match metadata.get(price::COST).filter(|_| self.rule.provider) {
+            Some(cost) => price::cost_femto("metadata.cost", cost).map_err(|e| MeasureError {
+                field: e.field,
+                detail: e.detail,
+            })?,
+            None => self.price.cost_femto(&counts(metadata)?).ok_or_else(too_large)?,
+        };
+        price::femto_to_milli(femto, self.rule.units_per_dollar_micro(), self.rule.markup_micro).ok_or_else(too_large)
+    }
+
+    /// Whether a commit of `metadata` is priced by the provider's reported cost.
+    pub fn by_provider(&self, metadata: Option<&Map<String, Value>>) -> bool {
+        self.rule.provider && metadata.is_some_and(|m| m.contains_key(price::COST))
+    }
+}
+
+/// The counts a price reads from an event's metadata: each a number when present, and at
+/// least one of the input, output or images present.
+fn counts(metadata: &Map<String, Value>) -> Result<Counts, MeasureError> {
+    let count = |key: &str| match metadata.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => metadata_number(metadata, key).map(|m| Some(m.0)),
+    };
+    let (input, output, images) = (count(price::INPUT)?, count(price::OUTPUT)?, count(price::IMAGES)?);
+    if input.is_none() && output.is_none() && images.is_none() {
+        return Err(MeasureError {
+            field: format!("metadata.{}", price::INPUT),
+            detail: "is required: a limit group of the plan prices the call's input_tokens, output_tokens or images"
+                .into(),
+        });
+    }
+    let text = |key: &str| metadata.get(key).and_then(Value::as_str);
+    Ok(Counts {
+        input: input.unwrap_or(0),
+        cached_input: count(price::CACHED_INPUT)?.unwrap_or(0),
+        cache_write: count(price::CACHE_WRITE)?.unwrap_or(0),
+        output: output.unwrap_or(0),
+        images: images.unwrap_or(0),
+        image_key: match (text("quality"), text("size")) {
+            (Some(q), Some(s)) => Some(format!("{q}/{s}")),
+            _ => None,
+        },
+    })
 }
 
 /// Milli-units times millionths as milli-units: divided by a million, rounding up, so a

@@ -54,6 +54,11 @@ pub struct LimitGroup {
     pub alerts_arg: String,
     /// A metadata key: the group keeps one counter per distinct value of it (`value.rs`).
     pub per: Option<String>,
+    /// `fit: "clamp"`: the least a clamped call may be granted (`minFit`, default 1 unit);
+    /// None when a hold must fit whole.
+    pub fit: Option<Milli>,
+    /// Whether any of its measures prices calls by their model.
+    pub priced: bool,
 }
 
 /// One thing wrong with a plan, with the JSON path of the field.
@@ -260,6 +265,60 @@ impl Plan {
                     Measure::Quantity
                 }
             };
+            // A price counts money: cents, or a balance's credits at a rate per dollar.
+            let mut priced = false;
+            for (field, m) in std::iter::once((at("measure"), Some(&measure))).chain(
+                rule_measures
+                    .iter()
+                    .enumerate()
+                    .map(|(j, m)| (format!("groups[{i}].matches[{j}].measure"), m.as_ref())),
+            ) {
+                match m {
+                    Some(Measure::Priced(_)) => {
+                        problem(field, "must not be priced: the gateway writes that in reservations; price with \"price\"")
+                    }
+                    Some(Measure::Price(rule)) => {
+                        priced = true;
+                        match (balance.is_some(), unit, rule.credits_per_dollar_micro) {
+                            (true, _, None) => problem(field, "needs creditsPerDollar on a balance group"),
+                            (false, Unit::Cents, Some(_)) => {
+                                problem(field, "must not have creditsPerDollar on a cents group: a dollar is 100 cents")
+                            }
+                            (true, _, Some(_)) | (false, Unit::Cents, None) => {}
+                            (false, _, _) => problem(field, "can price only a cents group or a balance group"),
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let fit = match g.fit.as_deref() {
+                None | Some("whole") => {
+                    if g.min_fit.is_some() {
+                        problem(at("minFit"), "goes with fit \"clamp\"");
+                    }
+                    None
+                }
+                Some("clamp") => {
+                    if balance.is_some() || mode != Mode::Hard || unit == Unit::Concurrent {
+                        problem(
+                            at("fit"),
+                            "can clamp only a hard group that counts usage (not a balance, soft, approval or concurrent group)",
+                        );
+                    }
+                    match g.min_fit {
+                        Some(Milli(0)) => {
+                            problem(at("minFit"), "must be above 0");
+                            None
+                        }
+                        Some(min) => Some(min),
+                        None => Some(Milli::from_units(1)),
+                    }
+                }
+                Some(_) => {
+                    problem(at("fit"), "must be \"clamp\" or \"whole\"");
+                    None
+                }
+            };
             let alerts = match g.alerts.as_deref().map(alerts::thresholds) {
                 // A balance has no quota to take a percent of.
                 None if balance.is_some() => Vec::new(),
@@ -320,6 +379,8 @@ impl Plan {
                     }
                     other => other.clone(),
                 },
+                fit,
+                priced,
             });
         }
         if !problems.is_empty() {
@@ -334,6 +395,11 @@ impl Plan {
             groups,
             doc,
         })
+    }
+
+    /// Whether any group prices calls by their model: only then is an event's price looked up.
+    pub fn prices(&self) -> bool {
+        self.groups.iter().any(|g| g.priced)
     }
 
     /// The groups an event hits, in plan order.

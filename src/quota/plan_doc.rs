@@ -71,6 +71,15 @@ pub struct GroupDoc {
     /// A metadata key: one counter per distinct value of it, each with the group's quota.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per: Option<String>,
+    /// `"clamp"`: a hold that does not fit whole takes what is left (at least `minFit`), and
+    /// the reserve answers the quantity granted; `"whole"` (default) denies it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, pattern = "^(clamp|whole)$")]
+    pub fit: Option<String>,
+    /// With `fit: "clamp"`: the least a clamped call may be granted, in output tokens when
+    /// the event names `output_tokens`, else in its quantity (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_fit: Option<Milli>,
 }
 
 /// `{"amount": 1000, "rollover": {"max": 500}}`: each period of the group has `amount` credits

@@ -110,6 +110,11 @@ impl Layout {
         self.project(project, "plans")
     }
 
+    /// The project's own prices of models: a hash, model -> price JSON.
+    pub fn prices(&self, project: &str) -> String {
+        self.project(project, "prices")
+    }
+
     /// All users of a project with a subscription state, by id (score 0, ordered by id).
     pub fn users(&self, project: &str) -> String {
         self.project(project, "users")

@@ -9,7 +9,8 @@ use super::{Store, StoreError};
 use crate::quota::ids::unescape;
 use crate::quota::ledger::HeldSpan;
 use crate::quota::reservation::StepOf;
-use crate::quota::{Category, CreditMove, Milli, StepKind, UsageEvent, UsageGroup, UsageKind, UserId};
+use crate::quota::ledger::PriceNote;
+use crate::quota::{Category, CreditMove, MeasureDoc, Milli, StepKind, UsageEvent, UsageGroup, UsageKind, UserId};
 
 /// A group as the scripts write it: every number a string.
 #[derive(Deserialize)]
@@ -25,6 +26,9 @@ struct RawGroup {
     #[serde(default)]
     pe: String,
     a: String,
+    /// A priced hold's measure (`{"priced":...}`): its price's provenance.
+    #[serde(default)]
+    pr: String,
 }
 
 fn bad(what: &str) -> StoreError {
@@ -117,10 +121,13 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
         None | Some("{}") => Vec::new(),
         Some(json) => serde_json::from_str(json).map_err(|_| bad("groups"))?,
     };
+    let metadata: Option<serde_json::Map<String, serde_json::Value>> =
+        field("metadata").and_then(|m| serde_json::from_str(&m).ok());
     let groups = groups
         .into_iter()
         .map(|g| {
             Ok(UsageGroup {
+                price: price_note(&g.pr, metadata.as_ref())?,
                 unit: super::record::unit_of_code(&g.u).ok_or_else(|| bad("unit"))?,
                 period_start_ms: if g.pe.is_empty() { None } else { g.ps.parse().ok() },
                 amount_milli: g.a.parse().map_err(|_| bad("amount"))?,
@@ -153,7 +160,7 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
         time_ms,
         user: user.clone(),
         event: field("event"),
-        metadata: field("metadata").and_then(|m| serde_json::from_str(&m).ok()),
+        metadata,
         quantity: field("quantity").and_then(|q| q.parse().ok()).map(Milli),
         groups,
         reason: field("reason"),
@@ -183,6 +190,23 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
             kind: field("step").and_then(|k| StepKind::parse(&k)).unwrap_or_default(),
         }),
     })
+}
+
+/// Where a priced group's amount came from: the provider's reported cost when its rule takes
+/// it and the entry's metadata has one (as the commit priced it), else the hold's price.
+fn price_note(
+    raw: &str,
+    metadata: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<Option<PriceNote>, StoreError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let doc: MeasureDoc = serde_json::from_str(raw).map_err(|_| bad("price"))?;
+    let measure = doc.to_measure().map_err(|_| bad("price"))?;
+    let Some(priced) = measure.priced() else {
+        return Err(bad("price"));
+    };
+    Ok(Some(PriceNote::of(priced, priced.by_provider(metadata))))
 }
 
 /// A burn as the scripts write it (wallet.lua): grant id, milli-credits, category ("p"

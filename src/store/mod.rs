@@ -20,6 +20,7 @@ mod locks;
 mod outbox;
 mod pipe;
 mod plans;
+mod prices;
 mod projects;
 mod record;
 mod rollups;

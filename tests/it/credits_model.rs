@@ -237,6 +237,7 @@ fn input(units: u64) -> EventInput {
         quantity: Milli(units * 1000),
         metadata: Default::default(),
         step: None,
+        fit: Default::default(),
     }
 }
 

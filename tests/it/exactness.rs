@@ -198,6 +198,7 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
         quantity: Milli::from_units(1),
         metadata: Default::default(),
         step: None,
+        fit: Default::default(),
     };
     let decision = store.reserve("p", &input, 60_000, None).await.unwrap();
     assert!(decision.allowed);

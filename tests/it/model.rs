@@ -149,6 +149,7 @@ fn input(event: &str, half_units: u64) -> EventInput {
         quantity: Milli(half_units * 500),
         metadata: Default::default(),
         step: None,
+        fit: Default::default(),
     }
 }
 

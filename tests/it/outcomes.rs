@@ -54,6 +54,7 @@ async fn each_call_reports_one_outcome_with_its_verb_user_and_effect() {
         quantity: Milli::from_units(1),
         metadata: Default::default(),
         step: None,
+        fit: Default::default(),
     };
     gateway.put_plan("p", &plan, &Actor::root()).await.unwrap();
     gateway

@@ -65,6 +65,7 @@ impl Model {
                 group: Some("own".into()),
                 reason: Reason::LimitReached,
                 approval_id: None,
+                model: None,
             });
         }
         (self.pool.used + self.pool.held + milli > POOL).then(|| Denial {
@@ -72,6 +73,7 @@ impl Model {
             group: Some("pool".into()),
             reason: Reason::LimitReached,
             approval_id: None,
+            model: None,
         })
     }
 }
@@ -117,6 +119,7 @@ fn input(member_index: usize, milli: u64) -> EventInput {
         quantity: Milli(milli),
         metadata,
         step: None,
+        fit: Default::default(),
     }
 }
 

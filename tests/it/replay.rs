@@ -93,6 +93,7 @@ fn input(user: &UserId, event: &str, half_units: u64, model: u8) -> EventInput {
         quantity: Milli(half_units * 500),
         metadata: metadata.as_object().unwrap().clone(),
         step: None,
+        fit: Default::default(),
     }
 }
 
@@ -271,6 +272,7 @@ fn subject<'p>(user: &UserId, live: &Live, plans: &'p [Plan]) -> Subject<'p> {
             })
             .collect(),
         overrides: Default::default(),
+        prices: Default::default(),
     }
 }
 

@@ -119,6 +119,7 @@ fn input(event: &str, milli: u64, run: Option<&str>) -> EventInput {
             action: String::new(),
             kind: StepKind::Primary,
         }),
+        fit: Default::default(),
     }
 }
 

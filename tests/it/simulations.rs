@@ -301,6 +301,7 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
                     quantity: Milli(units * 1000),
                     metadata: Default::default(),
                     step: None,
+                    fit: Default::default(),
                 };
                 for i in 0..60 {
                     gateway

@@ -96,11 +96,21 @@ pub fn reserve(d: &Decision, user: &str) -> Json {
         if let Some(id) = &denial.approval_id {
             json.name("approvalId").string(id);
         }
+        if let Some(model) = &denial.model {
+            json.name("model").string(model);
+        }
         json.close_object();
     }
     json.close_array();
     counters(&mut json, &d.counters, user);
     step_run(&mut json, d.run.as_ref());
+    if let Some(fitted) = &d.fitted {
+        json.name("granted").open_object();
+        json.name("quantity").milli(fitted.quantity);
+        json.name("outputTokens")
+            .optional(fitted.output_tokens.as_ref(), |j, t| j.integer(*t));
+        json.close_object();
+    }
     json.close_object();
     json
 }
@@ -275,6 +285,10 @@ mod tests {
                 counters: counters(),
                 decided_at_ms: 0,
                 run: Some(progress()),
+                fitted: Some(crate::quota::fit::Fitted {
+                    quantity: Milli(1_950_000),
+                    output_tokens: Some(950),
+                }),
             },
             Decision {
                 allowed: false,
@@ -286,25 +300,30 @@ mod tests {
                         group: Some("daily".to_string()),
                         reason: Reason::LimitReached,
                         approval_id: None,
+                        model: None,
                     },
                     Denial {
                         subject: Some("te\"am".to_string()),
                         group: Some("monthly".to_string()),
                         reason: Reason::ApprovalPending,
                         approval_id: Some("apr_1".to_string()),
+                        model: None,
                     },
                     Denial {
                         subject: Some("org".to_string()),
                         group: None,
                         reason: Reason::UserBlocked,
                         approval_id: None,
+                        model: None,
                     },
                 ],
                 counters: counters(),
                 decided_at_ms: 0,
                 run: None,
+                fitted: None,
             },
             Decision::denied(Reason::NoSubscription, 0),
+            Decision::unpriced("dollars", "gpt-x", 0),
         ];
         for d in &decisions {
             let user = "user \"1\"";
@@ -322,10 +341,15 @@ mod tests {
                         group_id: x.group.clone(),
                         reason: x.reason.code(),
                         approval_id: x.approval_id.clone(),
+                        model: x.model.clone(),
                     })
                     .collect(),
                 counters: crate::api::dto::counters(&d.counters, user),
                 run: d.run.as_ref().map(step_run_wire),
+                granted: d.fitted.map(|f| crate::api::dto::GrantedAnswer {
+                    quantity: f.quantity,
+                    output_tokens: f.output_tokens,
+                }),
             };
             assert_eq!(text(reserve(d, user)), serde_json::to_string(&wire).unwrap());
         }

@@ -18,6 +18,23 @@ pub struct UsageGroupAnswer {
     /// Null for lifetime groups.
     pub period_start: Option<String>,
     pub amount: SignedAmount,
+    /// A priced group's (`"measure": {"price": ...}`): where the price came from. Absent on
+    /// other groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<PriceSourceAnswer>,
+}
+
+/// Where a priced group's amount came from.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceSourceAnswer {
+    /// `override` (the project's own price), `catalog`, `provider` (the provider's reported
+    /// cost) or `unpriced` (no price, counted at zero where the group allows it).
+    pub source: &'static str,
+    /// The catalog's version, for a catalog price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog_version: Option<String>,
+    pub model: String,
 }
 
 /// Credits an entry moved on one grant (or, with no grant, debt a commit or track left).
@@ -111,6 +128,11 @@ impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
                     unit: g.unit.as_str(),
                     period_start: g.period_start_ms.map(rfc3339),
                     amount: SignedAmount(g.amount_milli),
+                    price: g.price.as_ref().map(|p| PriceSourceAnswer {
+                        source: p.source,
+                        catalog_version: p.version.clone(),
+                        model: p.model.clone(),
+                    }),
                 })
                 .collect(),
             reason: e.reason.clone(),

@@ -143,6 +143,10 @@ pub struct DenialAnswer {
     /// absent on every other denial.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_id: Option<String>,
+    /// The model an `unpriced_model` denial found no price for (`PUT /v1/prices/{model}`
+    /// sets one); absent on every other denial.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 impl DenialAnswer {
@@ -153,6 +157,7 @@ impl DenialAnswer {
             group_id: d.group.clone(),
             reason: d.reason.code(),
             approval_id: d.approval_id.clone(),
+            model: d.model.clone(),
         }
     }
 }
@@ -171,6 +176,20 @@ pub struct ReserveAnswer {
     /// A step's: its run as the step left it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<StepRunAnswer>,
+    /// Present when a hold did not fit whole and took what was left (`fit: "clamp"`): what
+    /// the call was granted. Call the provider for no more than this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub granted: Option<GrantedAnswer>,
+}
+
+/// What a clamped reserve granted: its quantity, and its output in whole tokens when the
+/// event named `output_tokens` (the maximum output to ask the provider for).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantedAnswer {
+    #[schema(value_type = f64)]
+    pub quantity: Milli,
+    pub output_tokens: Option<u64>,
 }
 
 /// What a step's answer says of its run, so an agent can wrap up before it is cut off.

@@ -10,6 +10,7 @@ use crate::quota::admission::admit;
 use crate::quota::hold::{denies, prepare, Hold};
 use crate::quota::subscription::{Status, Subscription};
 use crate::quota::value::MAX_VALUES;
+use crate::quota::price::PriceBook;
 use crate::quota::{EventInput, Measure, Milli, Override, Plan, PlanChange, Unit, UserId};
 
 /// The plan a user was on from an instant on, and the instant their anchored periods count
@@ -28,6 +29,8 @@ pub struct Subject<'p> {
     pub user: UserId,
     pub spans: Vec<PlanSpan<'p>>,
     pub overrides: BTreeMap<String, Override>,
+    /// What priced groups price calls by (empty when no plan prices).
+    pub prices: std::sync::Arc<PriceBook>,
 }
 
 /// A counter: its group, its window's start (0 for lifetime and in-flight groups) and a
@@ -83,7 +86,7 @@ impl Part {
                 .filter(|o| o.live_at(at_ms))
                 .map_or(hold.quota, |o| o.quota),
             amount: hold.amount.0,
-            measure: hold.measure.cloned().unwrap_or(Measure::Quantity),
+            measure: hold.measure.as_deref().cloned().unwrap_or(Measure::Quantity),
             unit: hold.unit,
             balance: hold.balance.is_some(),
         }
@@ -234,8 +237,22 @@ impl<'p> Replay<'_, 'p> {
             ..Subscription::none(self.subject.user.as_str())
         };
         let plan = admit(&sub, Some(span.plan), &input).ok()?;
-        // An event a measure cannot measure is refused before any decision.
-        let prepared = prepare(plan, &input, span.started_ms, at_ms, &self.subject.overrides, true).ok()?;
+        // An event a measure cannot measure is refused before any decision, and one a priced
+        // group has no price for is denied.
+        let price = self.price(plan, &input);
+        let prepared = prepare(
+            plan,
+            &input,
+            price.as_ref(),
+            span.started_ms,
+            at_ms,
+            &self.subject.overrides,
+            true,
+        )
+        .ok()?;
+        if prepared.unpriced.is_some() {
+            return None;
+        }
         let mut parts = Vec::with_capacity(prepared.holds.len());
         for hold in &prepared.holds {
             let part = Part::of(hold, at_ms);
@@ -256,6 +273,11 @@ impl<'p> Replay<'_, 'p> {
         Some(parts)
     }
 
+    /// The price of an event's model, for a plan that prices (as the gateway looks it up).
+    fn price(&self, plan: &Plan, input: &EventInput) -> Option<crate::quota::price::EventPrice> {
+        plan.prices().then(|| self.subject.prices.of(&input.metadata)).flatten()
+    }
+
     /// The event an act asks about.
     fn input(&self, ask: &Ask) -> EventInput {
         EventInput {
@@ -264,6 +286,7 @@ impl<'p> Replay<'_, 'p> {
             quantity: ask.quantity,
             metadata: ask.metadata.clone(),
             step: None,
+            fit: Default::default(),
         }
     }
 
@@ -336,9 +359,11 @@ impl<'p> Replay<'_, 'p> {
     fn track(&mut self, ask: &Ask) {
         let (span, at_ms) = (self.span(), ask.at_ms);
         let input = self.input(ask);
+        let price = self.price(span.plan, &input);
         let Ok(prepared) = prepare(
             span.plan,
             &input,
+            price.as_ref(),
             span.started_ms,
             at_ms,
             &self.subject.overrides,

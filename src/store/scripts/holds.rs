@@ -83,13 +83,17 @@ fn verdict(it: &mut Fields, n: usize) -> Result<Verdict, StoreError> {
     let mut pending = Vec::with_capacity(n);
     let mut full = Vec::with_capacity(n);
     let mut over_run = Vec::with_capacity(n);
+    let mut clamped = Vec::with_capacity(n);
     for _ in 0..n {
         let amounts = it.amounts()?;
         // 2: an approval group whose request is pending; 3: a per-value group with no room
         // for one more value; a step's hold drawn from its run, 4: the run's budget has no
-        // room, 5: a fallback would pass its share.
+        // room, 5: a fallback would pass its share; 6: not denied, clamped (what it holds
+        // follows the whole answer, `clamped`).
         let denied = it.int()?;
-        holds.push((amounts, denied != 0));
+        holds.push((amounts, denied != 0 && denied != CLAMPED));
+        // Filled from the end of the answer (`clamped`).
+        clamped.push((denied == CLAMPED).then_some(Milli::ZERO));
         pending.push(denied == 2);
         full.push(denied == 3);
         over_run.push(match denied {
@@ -105,7 +109,20 @@ fn verdict(it: &mut Fields, n: usize) -> Result<Verdict, StoreError> {
         full,
         over_run,
         step: None,
+        clamped,
     })
+}
+
+/// The verdict code of a hold that clamped (holds.lua's weigh).
+const CLAMPED: i64 = 6;
+
+/// What each clamped hold holds, last in reserve's and check's answers: one amount per hold
+/// whose verdict code was `CLAMPED`, in hold order.
+fn clamped(it: &mut Fields, verdict: &mut Verdict) -> Result<(), StoreError> {
+    for held in verdict.clamped.iter_mut().flatten() {
+        *held = Milli(u64::try_from(it.int()?).map_err(|_| StoreError::Protocol("a clamped hold below 0".into()))?);
+    }
+    Ok(())
 }
 
 /// A step's answer of its run (runs.lua's R.answer): its whole-step denial, the run's steps
@@ -159,6 +176,7 @@ pub async fn reserve(
             if args.step.is_some() {
                 verdict.step = Some(step_answer(&mut it, holds.len())?);
             }
+            clamped(&mut it, &mut verdict)?;
             Ok(Reply::Done((granted, verdict, fired)))
         }
         other => Err(unexpected("reserve", other)),
@@ -183,6 +201,7 @@ pub async fn check(
         "ok" => {
             let mut verdict = verdict(&mut it, holds.len())?;
             credits(&mut it, &mut verdict, holds)?;
+            clamped(&mut it, &mut verdict)?;
             Ok(Reply::Done(verdict))
         }
         other => Err(unexpected("check", other)),

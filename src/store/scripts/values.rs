@@ -34,6 +34,9 @@ pub(super) struct HoldValues<'a> {
     override_expires: String,
     /// A per-value group's hold: its counter is its value's.
     per_value: bool,
+    /// A hold that may clamp: the least amount it may take (holds.lua's mode "f/<least>"; the
+    /// record keeps it hard).
+    fit_least: Option<u64>,
 }
 
 impl<'a> HoldValues<'a> {
@@ -57,7 +60,8 @@ impl<'a> HoldValues<'a> {
                 (None, None) => h.mode.as_str().into(),
             },
             unit_code: record::unit_code(h.unit),
-            measure: h.measure.map(record::measure_json).unwrap_or_default(),
+            measure: h.measure.as_deref().map(record::measure_json).unwrap_or_default(),
+            fit_least: h.fit.map(|(least, _)| least.0),
             thresholds: h.alerts,
             override_quota: h.user_override.map(|o| o.quota.0.to_string()).unwrap_or_default(),
             override_expires: h
@@ -85,7 +89,12 @@ impl<'a> HoldValues<'a> {
     /// "<mode>|<unit>|<thresholds>|<override>|<override expires>|<per value>|<measure>", the
     /// measure last since it is JSON.
     fn options(&self) -> String {
-        let mode = if self.mode == "hard" { "" } else { &self.mode };
+        let fit = self.fit_least.map(|least| format!("f/{least}"));
+        let mode = match (&fit, self.mode.as_ref()) {
+            (Some(fit), _) => fit.as_str(),
+            (None, "hard") => "",
+            (None, mode) => mode,
+        };
         let fields: [&str; OPTION_FIELDS] = [
             mode,
             self.unit_code,
@@ -201,7 +210,7 @@ mod tests {
                 mode: Mode::Soft,
                 balance: None,
                 unit: Unit::Concurrent,
-                measure: Some(&measure),
+                measure: Some(std::borrow::Cow::Borrowed(&measure)),
                 alerts: "80,100",
                 user_override: Some(Override {
                     quota: Milli(7_000),
@@ -209,6 +218,7 @@ mod tests {
                 }),
                 approval: None,
                 value: None,
+                fit: None,
             },
             Hold {
                 group: "monthly",
@@ -226,6 +236,7 @@ mod tests {
                 user_override: None,
                 approval: Some("apr_0123456789abcdef01234567".into()),
                 value: None,
+                fit: None,
             },
             Hold {
                 group: "credits",
@@ -238,11 +249,12 @@ mod tests {
                 mode: Mode::Hard,
                 balance: Some(&balance),
                 unit: Unit::Count,
-                measure: Some(&rate),
+                measure: Some(std::borrow::Cow::Borrowed(&rate)),
                 alerts: "",
                 user_override: None,
                 approval: None,
                 value: None,
+                fit: None,
             },
             Hold {
                 group: "daily",
@@ -260,6 +272,7 @@ mod tests {
                 user_override: None,
                 approval: None,
                 value: None,
+                fit: None,
             },
         ];
         let args = ReserveArgs {
@@ -291,7 +304,7 @@ mod tests {
             assert_eq!(got.group, want.group);
             assert_eq!((got.amount, got.quota), (want.amount, want.quota));
             assert_eq!((got.mode, got.unit), (want.mode, want.unit));
-            assert_eq!(got.measure, want.measure.cloned().unwrap_or(Measure::Quantity));
+            assert_eq!(got.measure, want.measure.as_deref().cloned().unwrap_or(Measure::Quantity));
             assert_eq!(got.window, want.window);
             assert_eq!(got.balance.as_deref(), want.balance.map(|b| b.name.as_str()));
         }

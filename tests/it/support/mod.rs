@@ -69,6 +69,7 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         sentinel_master: "mymaster".to_string(),
         wait_replicas: 0,
         upstreams: None,
+        catalog: None,
         proxy_drains: 64,
         proxy_drain_seconds: 120,
         proxy_max_body_bytes: 32 << 20,

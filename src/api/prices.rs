@@ -1,0 +1,127 @@
+//! `/v1/catalog` and `/v1/prices`: the model catalog the node prices by, and the project's own
+//! prices of models, which beat it.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use super::auth::ApiKey;
+use super::body;
+use crate::http::{ApiError, AppState};
+use crate::json::rfc3339;
+use crate::quota::catalog::{check_model, CatalogEntry};
+use crate::quota::price::{PriceDoc, ProjectPrice, MAX_PROJECT_PRICES};
+
+/// `GET /v1/catalog`: the catalog's version and every model in it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CatalogAnswer {
+    /// The catalog's version: the day it was compiled, or the loaded file's.
+    pub version: String,
+    pub models: Vec<CatalogEntry>,
+}
+
+/// A price the project set for a model.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceAnswer {
+    pub model: String,
+    #[serde(flatten)]
+    pub price: PriceDoc,
+    pub updated_at: String,
+    /// What the catalog prices the model at, for comparison (null when it does not list it).
+    pub catalog: Option<PriceDoc>,
+}
+
+/// `GET /v1/prices`: every price the project set, by model name.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceList {
+    pub data: Vec<PriceAnswer>,
+    /// Always null: a project has at most 1,000 prices, all in one page.
+    pub next_cursor: Option<String>,
+}
+
+pub async fn catalog(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    key.project(&state).await?;
+    let catalog = state.gateway.catalog();
+    Ok(HttpResponse::Ok().json(CatalogAnswer {
+        version: catalog.version().to_string(),
+        models: catalog.doc.models.clone(),
+    }))
+}
+
+fn answer(state: &AppState, model: String, stored: ProjectPrice) -> PriceAnswer {
+    let catalog = state.gateway.catalog().find(&model).map(|c| c.entry.price_doc());
+    PriceAnswer {
+        model,
+        price: stored.price,
+        updated_at: rfc3339(stored.updated_at_ms),
+        catalog,
+    }
+}
+
+fn model_of(path: web::Path<String>) -> Result<String, ApiError> {
+    let model = path.into_inner();
+    check_model(&model).map_err(|d| ApiError::invalid("model", d))?;
+    Ok(model)
+}
+
+pub async fn list_prices(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let project = key.project(&state).await?;
+    let prices = state.gateway.project_prices(&project).await?;
+    let mut data: Vec<PriceAnswer> = prices
+        .by_model
+        .iter()
+        .map(|(model, (_, stored))| answer(&state, model.clone(), stored.clone()))
+        .collect();
+    data.sort_by(|a, b| a.model.cmp(&b.model));
+    Ok(HttpResponse::Ok().json(PriceList { data, next_cursor: None }))
+}
+
+pub async fn get_price(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let model = model_of(path)?;
+    let project = key.project(&state).await?;
+    let prices = state.gateway.project_prices(&project).await?;
+    let (_, stored) = prices
+        .by_model
+        .get(&model)
+        .ok_or_else(|| ApiError::PriceNotFound(model.clone()))?;
+    let stored = stored.clone();
+    Ok(HttpResponse::Ok().json(answer(&state, model, stored)))
+}
+
+pub async fn put_price(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let model = model_of(path)?;
+    let doc: PriceDoc = body::parse(&body::read(&req, payload).await?)?;
+    // Checked whole before anything is written; the error names the field.
+    doc.to_price("").map_err(|e| ApiError::invalid(e.field, e.detail))?;
+    let (project, actor) = key.actor(&state).await?;
+    let stored = state
+        .gateway
+        .put_price(&project, &model, &doc, &actor)
+        .await?
+        .ok_or(ApiError::PriceLimit(MAX_PROJECT_PRICES))?;
+    Ok(HttpResponse::Ok().json(answer(&state, model, stored)))
+}
+
+pub async fn delete_price(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let model = model_of(path)?;
+    let (project, actor) = key.actor(&state).await?;
+    if !state.gateway.delete_price(&project, &model, &actor).await? {
+        return Err(ApiError::PriceNotFound(model));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,149 @@
+//! Prices: the model catalog the node loaded, each project's own prices (cached until the
+//! config epoch moves), and the price an event's model has in its project: the project's
+//! own, else the catalog's.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::audit::{Action, Actor, Change};
+use super::{Gateway, GatewayError};
+use crate::quota::catalog::Catalog;
+use crate::quota::price::{
+    EventPrice, FoundPrice, PriceBook, PriceDoc, PriceOrigin, ProjectPrice, ProjectPrices, MAX_PROJECT_PRICES,
+};
+use crate::quota::{EventInput, Plan};
+
+impl Gateway {
+    /// The catalog this node prices by.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// A project's own prices, from the node's cache while the config epoch stands.
+    pub async fn project_prices(&self, project: &str) -> Result<Arc<ProjectPrices>, GatewayError> {
+        if let Some(prices) = self.cache.prices(project) {
+            return Ok(prices);
+        }
+        let stored = self.store.load_prices(project).await?;
+        let mut by_model = HashMap::with_capacity(stored.len());
+        for (model, price) in stored {
+            // Written only after the API checked them: one that no longer parses is skipped,
+            // so the catalog (or a denial) prices the model, never a price of 0.
+            match price.price.to_price("") {
+                Ok(parsed) => {
+                    by_model.insert(model, (parsed, price));
+                }
+                Err(err) => tracing::warn!(%err, project, model, "a stored price does not parse; ignored"),
+            }
+        }
+        let prices = Arc::new(ProjectPrices { by_model });
+        self.cache.put_prices(project, prices.clone());
+        Ok(prices)
+    }
+
+    /// Sets the project's price of `model` (already checked); None when the project has as
+    /// many prices as it may and this is a new one.
+    pub async fn put_price(
+        &self,
+        project: &str,
+        model: &str,
+        price: &PriceDoc,
+        by: &Actor,
+    ) -> Result<Option<ProjectPrice>, GatewayError> {
+        let known = self.project_prices(project).await?.by_model.contains_key(model);
+        if !known && self.store.count_prices(project).await? >= MAX_PROJECT_PRICES {
+            return Ok(None);
+        }
+        let at_ms = self.now_ms();
+        self.store.put_price(project, model, price, at_ms).await?;
+        self.bump_epoch().await?;
+        let change = Change {
+            action: Action::PricePut,
+            target: model,
+            user: None,
+            detail: serde_json::to_value(price).unwrap_or_else(|_| json!({})),
+        };
+        self.record(project, by, change).await;
+        Ok(Some(ProjectPrice {
+            price: price.clone(),
+            updated_at_ms: at_ms,
+        }))
+    }
+
+    /// Removes the project's price of `model`: the catalog prices it again. False when the
+    /// project had none.
+    pub async fn delete_price(&self, project: &str, model: &str, by: &Actor) -> Result<bool, GatewayError> {
+        let removed = self.store.delete_price(project, model).await?;
+        if removed {
+            self.bump_epoch().await?;
+            let change = Change {
+                action: Action::PriceDelete,
+                target: model,
+                user: None,
+                detail: json!({}),
+            };
+            self.record(project, by, change).await;
+        }
+        Ok(removed)
+    }
+
+    /// The price `model` has in `project`: the project's own, else the catalog's.
+    pub async fn model_price(&self, project: &str, model: &str) -> Result<EventPrice, GatewayError> {
+        let own = self.project_prices(project).await?;
+        let listed = self.catalog.find(model);
+        let found = match (own.by_model.get(model), &listed) {
+            (Some((price, _)), _) => Some(FoundPrice {
+                price: price.clone(),
+                origin: PriceOrigin::Override,
+            }),
+            (None, Some(listed)) => Some(FoundPrice {
+                price: listed.price.clone(),
+                origin: PriceOrigin::Catalog(self.catalog.version().to_string()),
+            }),
+            (None, None) => None,
+        };
+        Ok(EventPrice {
+            model: model.to_string(),
+            found,
+            max_output_tokens: listed.map(|l| l.entry.max_output_tokens),
+        })
+    }
+
+    /// Every price the project's calls may find (each catalog name, then the project's own),
+    /// for a replay.
+    pub(super) async fn price_book(&self, project: &str) -> Result<PriceBook, GatewayError> {
+        let names: Vec<String> = self
+            .catalog
+            .doc
+            .models
+            .iter()
+            .flat_map(|m| std::iter::once(m.model.clone()).chain(m.aliases.iter().cloned()))
+            .chain(self.project_prices(project).await?.by_model.keys().cloned())
+            .collect();
+        let mut book = PriceBook::default();
+        for name in names {
+            let price = self.model_price(project, &name).await?;
+            book.by_model.insert(name, price);
+        }
+        Ok(book)
+    }
+
+    /// The price of an event's model under `plan`: looked up only when the plan prices and
+    /// the event names a model (a priced group then says what is missing).
+    pub(super) async fn event_price(
+        &self,
+        project: &str,
+        plan: &Plan,
+        input: &EventInput,
+    ) -> Result<Option<EventPrice>, GatewayError> {
+        if !plan.prices() {
+            return Ok(None);
+        }
+        match input.metadata.get("model").and_then(|m| m.as_str()) {
+            Some(model) => Ok(Some(self.model_price(project, model).await?)),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! Prices of models and what a call costs by them, exactly: prices are integer micro-dollars
+//! (per million tokens, or per image), a call's cost integer femto-dollars, and a group's
+//! amount its cost times the markup in the group's unit, rounded up once to a milli-unit.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::amount::{parse_scaled, Milli};
+
+/// Prices have at most 6 decimals of a dollar: they are kept in micro-dollars.
+pub const PRICE_DECIMALS: u32 = 6;
+/// The dearest price taken: a million dollars per million tokens, or per image.
+const MAX_PRICE_MICRO: u64 = 1_000_000 * 1_000_000;
+/// A provider's reported cost has at most 9 decimals of a dollar.
+const COST_DECIMALS: u32 = 9;
+/// The counts a price reads, by their metadata names (the proxy's token names).
+pub const INPUT: &str = "input_tokens";
+pub const CACHED_INPUT: &str = "cached_input_tokens";
+pub const CACHE_WRITE: &str = "cache_write_tokens";
+pub const OUTPUT: &str = "output_tokens";
+pub const IMAGES: &str = "images";
+/// The provider's own cost of a call in USD (OpenRouter's `usage.cost`).
+pub const COST: &str = "cost";
+/// At most this many image prices per model.
+const MAX_IMAGE_PRICES: usize = 32;
+
+/// One model's prices in micro-dollars: per million input, cached input, cache-write and
+/// output tokens, and per image by `"<quality>/<size>"`. A missing cached or cache-write price
+/// is the input's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ModelPrice {
+    pub input: u64,
+    pub cached_input: Option<u64>,
+    pub cache_write: Option<u64>,
+    pub output: u64,
+    pub per_image: BTreeMap<String, u64>,
+}
+
+/// Prices as the API, the catalog and the records write them: USD as decimals.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PriceDoc {
+    /// USD per million input tokens (cached and cache-write tokens included unless priced apart).
+    #[schema(value_type = f64)]
+    pub input_per_million: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub cached_input_per_million: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub cache_write_per_million: Option<Value>,
+    #[schema(value_type = f64)]
+    pub output_per_million: Value,
+    /// USD per image by `"<quality>/<size>"` (`"standard/1024x1024"`), where priced so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, f64>>)]
+    pub per_image: Option<Map<String, Value>>,
+}
+
+/// What is wrong with a price, naming its field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {detail}")]
+pub struct PriceError {
+    pub field: String,
+    pub detail: String,
+}
+
+impl PriceError {
+    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> PriceError {
+        PriceError {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// A price in micro-dollars from a JSON number; the error names `field`. `null` is none.
+pub fn micro_dollars(field: &str, value: &Value) -> Result<u64, PriceError> {
+    match value {
+        Value::Number(n) => parse_scaled(&n.to_string(), PRICE_DECIMALS, MAX_PRICE_MICRO)
+            .map_err(|e| PriceError::new(field, format!("{e}"))),
+        _ => Err(PriceError::new(field, "must be a number of US dollars")),
+    }
+}
+
+fn optional_micro(field: &str, value: &Option<Value>) -> Result<Option<u64>, PriceError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => micro_dollars(field, v).map(Some),
+    }
+}
+
+/// Micro-dollars as a JSON number with its decimals, exactly (`2500000` is `2.5`).
+pub fn dollars(micro: u64) -> Value {
+    let scale = 10u64.pow(PRICE_DECIMALS);
+    let mut text = format!("{}.{:06}", micro / scale, micro % scale);
+    while text.ends_with('0') {
+        text.pop();
+    }
+    if text.ends_with('.') {
+        text.pop();
+    }
+    // serde_json keeps a number's text as written (arbitrary precision), so this never rounds.
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+impl PriceDoc {
+    /// The prices it writes; `at` prefixes the field an error names (`prices.`, `models[3].`).
+    pub fn to_price(&self, at: &str) -> Result<ModelPrice, PriceError> {
+        let field = |name: &str| format!("{at}{name}");
+        let mut per_image = BTreeMap::new();
+        if let Some(images) = &self.per_image {
+            if images.len() > MAX_IMAGE_PRICES {
+                return Err(PriceError::new(field("perImage"), "must have at most 32 prices"));
+            }
+            for (key, value) in images {
+                if key.is_empty() || key.len() > 64 || key.chars().any(char::is_control) {
+                    return Err(PriceError::new(
+                        field("perImage"),
+                        "keys must be \"<quality>/<size>\", 1 to 64 bytes",
+                    ));
+                }
+                per_image.insert(key.clone(), micro_dollars(&field(&format!("perImage.{key}")), value)?);
+            }
+        }
+        Ok(ModelPrice {
+            input: micro_dollars(&field("inputPerMillion"), &self.input_per_million)?,
+            cached_input: optional_micro(&field("cachedInputPerMillion"), &self.cached_input_per_million)?,
+            cache_write: optional_micro(&field("cacheWritePerMillion"), &self.cache_write_per_million)?,
+            output: micro_dollars(&field("outputPerMillion"), &self.output_per_million)?,
+            per_image,
+        })
+    }
+}
+
+impl ModelPrice {
+    /// The prices as the API writes them.
+    pub fn to_doc(&self) -> PriceDoc {
+        PriceDoc {
+            input_per_million: dollars(self.input),
+            cached_input_per_million: self.cached_input.map(dollars),
+            cache_write_per_million: self.cache_write.map(dollars),
+            output_per_million: dollars(self.output),
+            per_image: (!self.per_image.is_empty())
+                .then(|| self.per_image.iter().map(|(k, v)| (k.clone(), dollars(*v))).collect()),
+        }
+    }
+
+    /// The price of one image of `key` ("<quality>/<size>"), else the dearest: a call whose
+    /// size or quality is not known is priced at its worst.
+    fn image(&self, key: Option<&str>) -> u64 {
+        key.and_then(|k| self.per_image.get(k))
+            .copied()
+            .unwrap_or_else(|| self.per_image.values().copied().max().unwrap_or(0))
+    }
+
+    /// What `counts` cost, in femto-dollars (10^-15 USD), exactly; None past what u128 holds.
+    /// Cached and cache-write tokens are parts of the input; counts whose parts pass their
+    /// whole (a hold's worst case holds each part at the whole) price the whole input at the
+    /// dearest of the three input prices.
+    pub fn cost_femto(&self, counts: &Counts) -> Option<u128> {
+        let cached_price = self.cached_input.unwrap_or(self.input);
+        let write_price = self.cache_write.unwrap_or(self.input);
+        let (input, cached, write) = (
+            u128::from(counts.input),
+            u128::from(counts.cached_input),
+            u128::from(counts.cache_write),
+        );
+        // Milli-tokens times micro-dollars per million tokens is femto-dollars.
+        let input_cost = if cached + write <= input {
+            (input - cached - write)
+                .checked_mul(u128::from(self.input))?
+                .checked_add(cached.checked_mul(u128::from(cached_price))?)?
+                .checked_add(write.checked_mul(u128::from(write_price))?)?
+        } else {
+            input.checked_mul(u128::from(self.input.max(cached_price).max(write_price)))?
+        };
+        let output_cost = u128::from(counts.output).checked_mul(u128::from(self.output))?;
+        // Milli-images times micro-dollars per image is 10^-9 USD.
+        let image_cost = u128::from(counts.images)
+            .checked_mul(u128::from(self.image(counts.image_key.as_deref())))?
+            .checked_mul(1_000_000)?;
+        input_cost.checked_add(output_cost)?.checked_add(image_cost)
+    }
+}
+
+/// The counts of a call a price reads, in milli-units, from its metadata (the proxy's names);
+/// a missing count is 0.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub input: u64,
+    pub cached_input: u64,
+    pub cache_write: u64,
+    pub output: u64,
+    pub images: u64,
+    /// The images' "<quality>/<size>", from the metadata's `quality` and `size`.
+    pub image_key: Option<String>,
+}
+
+/// A project's own price of a model, as stored and answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProjectPrice {
+    pub price: PriceDoc,
+    #[serde(rename = "updatedAt")]
+    pub updated_at_ms: i64,
+}
+
+/// A project's prices as a node keeps them: each model's, parsed once.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectPrices {
+    pub by_model: std::collections::HashMap<String, (ModelPrice, ProjectPrice)>,
+}
+
+/// At most this many prices per project.
+pub const MAX_PROJECT_PRICES: usize = 1_000;
+
+/// Where a hold's price came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PriceOrigin {
+    /// The project's own price of the model.
+    Override,
+    /// The catalog of this version.
+    Catalog(String),
+    /// No price anywhere, and the group lets it through at zero.
+    Unpriced,
+}
+
+impl PriceOrigin {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PriceOrigin::Override => "override",
+            PriceOrigin::Catalog(_) => "catalog",
+            PriceOrigin::Unpriced => "unpriced",
+        }
+    }
+}
+
+/// A model's price as a project sees it: its override, else the catalog's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundPrice {
+    pub price: ModelPrice,
+    pub origin: PriceOrigin,
+}
+
+/// The price an event's model has in its project, looked up once per request: `found` None
+/// when neither the project nor the catalog prices `model`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventPrice {
+    pub model: String,
+    pub found: Option<FoundPrice>,
+    /// The model's output limit, from the catalog.
+    pub max_output_tokens: Option<u64>,
+}
+
+/// Every price a project's calls may find, by model name: what a replay prices by, where no
+/// Redis can be asked per event.
+#[derive(Debug, Clone, Default)]
+pub struct PriceBook {
+    pub by_model: std::collections::HashMap<String, EventPrice>,
+}
+
+impl PriceBook {
+    /// The price of the model `metadata` names; None when it names none.
+    pub fn of(&self, metadata: &Map<String, Value>) -> Option<EventPrice> {
+        let model = metadata.get("model")?.as_str()?;
+        Some(self.by_model.get(model).cloned().unwrap_or_else(|| EventPrice {
+            model: model.to_string(),
+            found: None,
+            max_output_tokens: None,
+        }))
+    }
+}
+
+/// Femto-dollars times micro-units per dollar times a markup in millionths, as milli-units:
+/// divided by 10^24, rounding up, so a priced call never rounds to less than it cost.
+pub fn femto_to_milli(femto: u128, units_per_dollar_micro: u64, markup_micro: u64) -> Option<Milli> {
+    let factor = u128::from(units_per_dollar_micro).checked_mul(u128::from(markup_micro))?;
+    let scaled = femto.checked_mul(factor)?;
+    let milli = u64::try_from(scaled.div_ceil(1_000_000_000_000_000_000_000_000)).ok()?;
+    (milli <= Milli::MAX.0).then_some(Milli(milli))
+}
+
+/// A reported cost in USD (up to 9 decimals) as femto-dollars; the error names `field`.
+pub fn cost_femto(field: &str, value: &Value) -> Result<u128, PriceError> {
+    match value {
+        Value::Number(n) => parse_scaled(&n.to_string(), COST_DECIMALS, u64::MAX / 2)
+            .map(|nano| u128::from(nano) * 1_000_000)
+            .map_err(|e| PriceError::new(field, format!("{e}"))),
+        _ => Err(PriceError::new(field, "must be a number of US dollars")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn price(doc: Value) -> ModelPrice {
+        serde_json::from_value::<PriceDoc>(doc).unwrap().to_price("").unwrap()
+    }
+
+    #[test]
+    fn a_call_costs_its_counts_at_their_prices_exactly() {
+        let gpt = price(json!({"inputPerMillion": 2.5, "cachedInputPerMillion": 1.25, "outputPerMillion": 10}));
+        let counts = Counts {
+            input: 1_000_000,
+            cached_input: 400_000,
+            output: 500_000,
+            ..Counts::default()
+        };
+        // 600 input at $2.50/M, 400 cached at $1.25/M, 500 output at $10/M: $0.007.
+        let femto = gpt.cost_femto(&counts).unwrap();
+        assert_eq!(femto, 7_000_000_000_000);
+        // In cents at cost: 0.7 cents, and at a 1.2 markup 0.84 cents.
+        assert_eq!(femto_to_milli(femto, 100_000_000, 1_000_000), Some(Milli(700)));
+        assert_eq!(femto_to_milli(femto, 100_000_000, 1_200_000), Some(Milli(840)));
+        // In credits at 1,000 a dollar: 7 credits.
+        assert_eq!(femto_to_milli(femto, 1_000_000_000, 1_000_000), Some(Milli(7_000)));
+    }
+
+    #[test]
+    fn a_worst_case_prices_the_whole_input_at_the_dearest_input_price() {
+        let claude = price(json!({"inputPerMillion": 3, "cachedInputPerMillion": 0.3,
+            "cacheWritePerMillion": 3.75, "outputPerMillion": 15}));
+        let worst = Counts {
+            input: 1_000_000,
+            cached_input: 1_000_000,
+            cache_write: 1_000_000,
+            ..Counts::default()
+        };
+        // 1,000 tokens at $3.75/M.
+        assert_eq!(claude.cost_femto(&worst), Some(3_750_000_000_000));
+    }
+
+    #[test]
+    fn a_tiny_call_rounds_up_to_a_milli_unit_never_to_nothing() {
+        let cheap = price(json!({"inputPerMillion": 0.075, "outputPerMillion": 0.3}));
+        let one = Counts {
+            input: 1_000,
+            ..Counts::default()
+        };
+        let femto = cheap.cost_femto(&one).unwrap();
+        assert_eq!(femto, 75_000_000);
+        assert_eq!(femto_to_milli(femto, 100_000_000, 1_000_000), Some(Milli(1)));
+    }
+
+    #[test]
+    fn images_price_by_quality_and_size_else_at_the_dearest() {
+        let dalle = price(json!({"inputPerMillion": 0, "outputPerMillion": 0,
+            "perImage": {"standard/1024x1024": 0.04, "hd/1024x1792": 0.12}}));
+        let mut two = Counts {
+            images: 2_000,
+            image_key: Some("standard/1024x1024".into()),
+            ..Counts::default()
+        };
+        assert_eq!(dalle.cost_femto(&two), Some(80_000_000_000_000));
+        two.image_key = None;
+        assert_eq!(dalle.cost_femto(&two), Some(240_000_000_000_000));
+    }
+
+    #[test]
+    fn prices_read_back_from_their_document_and_name_their_field() {
+        let doc = json!({"inputPerMillion": 0.075, "cachedInputPerMillion": 0.01875, "outputPerMillion": 0.3});
+        let p = price(doc.clone());
+        assert_eq!(serde_json::to_value(p.to_doc()).unwrap().to_string(), doc.to_string());
+        let bad: PriceDoc = serde_json::from_value(json!({"inputPerMillion": -1, "outputPerMillion": 1})).unwrap();
+        assert_eq!(bad.to_price("models[2].").unwrap_err().field, "models[2].inputPerMillion");
+        let precise: PriceDoc =
+            serde_json::from_value(json!({"inputPerMillion": 0.0000001, "outputPerMillion": 1})).unwrap();
+        assert!(precise.to_price("").is_err());
+    }
+
+    #[test]
+    fn a_reported_cost_is_femto_dollars() {
+        assert_eq!(cost_femto("metadata.cost", &json!(0.00014)).unwrap(), 140_000_000_000);
+        assert!(cost_femto("metadata.cost", &json!("1")).is_err());
+    }
+}
