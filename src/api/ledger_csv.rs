@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::dto::UsageEventAnswer;
 
-pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage\n";
+pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage,priceSource\n";
 
 /// The columns written by this code as numbers (quantity, amount, credits, costBasis): a
 /// negative amount starts with "-" and stays a number.
@@ -83,6 +83,14 @@ pub fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), serde_json
             json_text(&entry.reserved),
             entry.held_until.clone().unwrap_or_default(),
             entry.changes_usage.to_string(),
+            // A priced group's price: "<source>[:<catalog version>]:<model>".
+            group
+                .and_then(|g| g.price.as_ref())
+                .map(|p| match &p.catalog_version {
+                    Some(version) => format!("{}:{version}:{}", p.source, p.model),
+                    None => format!("{}:{}", p.source, p.model),
+                })
+                .unwrap_or_default(),
         ];
         for (i, cell) in cells.iter().enumerate() {
             if i > 0 {

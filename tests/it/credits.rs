@@ -700,7 +700,7 @@ async fn the_ledger_records_every_credit_and_the_summary_adds_them_up() {
         csv.lines()
             .next()
             .unwrap()
-            .ends_with(",balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage"),
+            .ends_with(",balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage,priceSource"),
         "{csv}"
     );
     assert!(

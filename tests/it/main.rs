@@ -39,6 +39,7 @@ mod parents;
 mod parents_model;
 mod per_value;
 mod periods;
+mod prices;
 mod proxy;
 mod raw_http;
 mod readme;

@@ -40,7 +40,7 @@ EMBEDDING_DIMENSIONS = 8
 KEPT_REQUESTS = 100
 
 INTEGER_DIRECTIVES = ("status", "stall", "delay", "cut", "output", "input", "cached", "reasoning",
-                      "cache_write", "deltas", "chunks")
+                      "cache_write", "deltas", "chunks", "cost")
 
 OPENAI_ERRORS = {
     400: ("invalid_request_error", None),
@@ -196,6 +196,8 @@ class Directives:
     reasoning: int = 0
     cache_write: Optional[int] = None
     deltas: int = 1
+    # The call's cost in micro-dollars, reported as OpenRouter does (`usage.cost`, in dollars).
+    cost: Optional[int] = None
 
 
 def parse_directives(header: Optional[str]) -> Directives:
@@ -600,6 +602,8 @@ class Handler(BaseHTTPRequestHandler):
         }
         if d.cache_write is not None:
             usage["prompt_tokens_details"]["cache_write_tokens"] = p.cache_write
+        if d.cost is not None:
+            usage["cost"] = d.cost / 1_000_000
         counts = {"input_tokens": p.input, "output_tokens": p.output, "cached_input_tokens": p.cached,
                   "cache_write_tokens": p.cache_write, "reasoning_tokens": p.reasoning}
         pieces = reply_words(p.per_choice)

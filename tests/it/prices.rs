@@ -1,0 +1,418 @@
+//! Prices: groups priced by the model catalog with a markup, project prices that beat it,
+//! unpriced models denied before the provider is called, where each entry's price came from,
+//! and holds that fit what is left. Through the proxy (against the provider simulator) and
+//! through the API as the SDKs call it.
+
+use futures::future::join_all;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::provider::{gateway_for, Provider};
+use crate::support::{spawn_app, TestApp};
+
+/// "$20 a month of any model, at cost plus 20 %": one group, no price written by hand.
+fn dollars_plan(extra: Value) -> Value {
+    let mut group = json!({ "id": "dollars", "unit": "cents", "quota": 2000,
+        "measure": { "price": "catalog", "markup": 1.2 }, "matches": [ { "event": "*" } ] });
+    for (k, v) in extra.as_object().unwrap() {
+        group[k] = v.clone();
+    }
+    json!({ "id": "plan_dollars", "periodType": "month", "groups": [ group ] })
+}
+
+/// A price of the catalog in micro-dollars.
+fn micro(v: &Value) -> u128 {
+    (v.as_f64().unwrap() * 1_000_000.0).round() as u128
+}
+
+/// What `input` and `output` tokens cost at `model`'s price (per million, micro-dollars) times
+/// `markup_ppm`, in milli-cents, rounded up: the gateway's arithmetic done apart.
+fn milli_cents(price: &Value, input: u128, output: u128, markup_ppm: u128) -> u128 {
+    let femto = input * 1000 * micro(&price["inputPerMillion"]) + output * 1000 * micro(&price["outputPerMillion"]);
+    (femto * 100_000_000 * markup_ppm).div_ceil(1_000_000_000_000_000_000_000_000)
+}
+
+async fn catalog_price(app: &TestApp, model: &str) -> (Value, String) {
+    let (status, catalog) = app.json(Method::GET, "/v1/catalog", None).await;
+    assert_eq!(status, 200);
+    let entry = catalog["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["model"] == model)
+        .unwrap_or_else(|| panic!("the catalog lists {model}"))
+        .clone();
+    assert!(entry["asOf"].is_string() && entry["source"].as_str().unwrap().starts_with("https://"));
+    (entry, catalog["version"].as_str().unwrap().to_string())
+}
+
+fn used_milli(answer: &Value, group: &str) -> u128 {
+    let c = TestApp::counter(answer, group);
+    (c["used"].as_f64().unwrap() * 1000.0).round() as u128
+}
+
+fn priced_groups(entries: &[Value]) -> Vec<Value> {
+    entries
+        .iter()
+        .filter(|e| e["kind"] == "commit")
+        .flat_map(|e| e["groups"].as_array().unwrap().clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_proxied_call_and_an_sdk_commit_count_the_catalog_price_times_the_counts_times_the_markup() {
+    let provider = Provider::start();
+    let app = gateway_for(&provider, json!({}), |_| {}).await;
+    app.put_plan(dollars_plan(json!({}))).await;
+    app.subscribe("alice", "plan_dollars", None).await;
+    let (gpt, version) = catalog_price(&app, "gpt-4.1").await;
+
+    // Through the proxy: the provider reports 1,200 input and 300 output tokens.
+    let res = app
+        .client
+        .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
+        .bearer_auth(&app.key)
+        .header("X-Quota-User", "alice")
+        .header("x-sim", "input=1200, output=300")
+        .json(&json!({ "model": "gpt-4.1", "max_tokens": 400,
+            "messages": [ { "role": "user", "content": "hello" } ] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let proxied = milli_cents(&gpt, 1200, 300, 1_200_000);
+    assert_eq!(used_milli(&app.usage("alice").await, "dollars"), proxied);
+
+    // As the SDKs call it: a reserve naming the model and its worst case, a commit with the
+    // counts the provider reported.
+    let held = app
+        .reserve(json!({ "userId": "alice", "event": "llm.call",
+            "metadata": { "model": "gpt-4.1", "input_tokens": 5000, "output_tokens": 2000 } }))
+        .await;
+    assert_eq!(held["allowed"], true, "{held}");
+    let worst = milli_cents(&gpt, 5000, 2000, 1_200_000);
+    let reserved = TestApp::counter(&held, "dollars")["reserved"].as_f64().unwrap();
+    assert_eq!((reserved * 1000.0).round() as u128, worst);
+    let id = held["reservationId"].as_str().unwrap();
+    let (status, _) = app
+        .commit(id, Some(json!({ "metadata": { "input_tokens": 4000, "output_tokens": 1500 } })))
+        .await;
+    assert_eq!(status, 200);
+    let sdk = milli_cents(&gpt, 4000, 1500, 1_200_000);
+    assert_eq!(used_milli(&app.usage("alice").await, "dollars"), proxied + sdk);
+
+    // Each entry says the catalog priced it, and which catalog.
+    let entries = app.usage_events_all("userId=alice").await;
+    let groups = priced_groups(&entries);
+    assert_eq!(groups.len(), 2, "{entries:?}");
+    for g in &groups {
+        assert_eq!(g["price"]["source"], "catalog");
+        assert_eq!(g["price"]["catalogVersion"], version.as_str());
+        assert_eq!(g["price"]["model"], "gpt-4.1");
+    }
+    // The export carries it too.
+    let csv = app.usage_events_csv("userId=alice").await;
+    assert!(csv.lines().next().unwrap().ends_with(",priceSource"), "{csv}");
+    assert!(csv.contains(&format!("catalog:{version}:gpt-4.1")), "{csv}");
+}
+
+#[tokio::test]
+async fn a_project_price_beats_the_catalog_says_so_and_never_reaches_another_project() {
+    let app = spawn_app().await;
+    app.put_plan(dollars_plan(json!({}))).await;
+    app.subscribe("alice", "plan_dollars", None).await;
+
+    // A negotiated rate: $1 per million input and $2 per million output tokens.
+    let (status, stored) = app
+        .json(
+            Method::PUT,
+            "/v1/prices/gpt-4.1",
+            Some(json!({ "inputPerMillion": 1, "outputPerMillion": 2 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["model"], "gpt-4.1");
+    assert!(stored["catalog"]["inputPerMillion"].is_number());
+    let (_, listed) = app.json(Method::GET, "/v1/prices", None).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+
+    let call = json!({ "userId": "alice", "event": "llm.call",
+        "metadata": { "model": "gpt-4.1", "input_tokens": 1_000_000, "output_tokens": 1_000_000 } });
+    let held = app.reserve(call.clone()).await;
+    let (status, _) = app.commit(held["reservationId"].as_str().unwrap(), None).await;
+    assert_eq!(status, 200);
+    // $3 at cost, $3.60 with the markup: 360 cents.
+    assert_eq!(used_milli(&app.usage("alice").await, "dollars"), 360_000);
+    let groups = priced_groups(&app.usage_events_all("userId=alice").await);
+    assert_eq!(groups[0]["price"]["source"], "override");
+    assert!(groups[0]["price"].get("catalogVersion").is_none());
+
+    // Audited.
+    let (_, log) = app.json(Method::GET, "/v1/audit-log", None).await;
+    assert_eq!(log["data"][0]["action"], "price.put", "{log}");
+
+    // Another project of the same deployment prices by the catalog.
+    let root = app.root_token.clone();
+    let res = app
+        .call_as(&root, Method::POST, "/v1/projects", Some(json!({ "id": "other" })))
+        .await;
+    assert_eq!(res.status(), 201);
+    let (_, made) = app
+        .json_as(
+            &root,
+            Method::POST,
+            "/v1/projects/other/keys",
+            Some(json!({ "kind": "secret", "label": "api" })),
+        )
+        .await;
+    let other_key = made["key"].as_str().unwrap().to_string();
+    let (status, _) = app
+        .json_as(
+            &other_key,
+            Method::PUT,
+            "/v1/plans/plan_dollars",
+            Some(dollars_plan(json!({}))),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, prices) = app.json_as(&other_key, Method::GET, "/v1/prices", None).await;
+    assert_eq!(prices["data"], json!([]));
+    let (_, answer) = app
+        .json_as(
+            &other_key,
+            Method::PUT,
+            "/v1/users/bob/subscription",
+            Some(json!({ "planId": "plan_dollars" })),
+        )
+        .await;
+    assert_eq!(answer["planId"], "plan_dollars");
+    let mut bob = call.clone();
+    bob["userId"] = json!("bob");
+    let (_, held) = app.json_as(&other_key, Method::POST, "/v1/reserve", Some(bob)).await;
+    let (gpt, _) = catalog_price(&app, "gpt-4.1").await;
+    let reserved = TestApp::counter(&held, "dollars")["reserved"].as_f64().unwrap();
+    assert_eq!(
+        (reserved * 1000.0).round() as u128,
+        milli_cents(&gpt, 1_000_000, 1_000_000, 1_200_000)
+    );
+
+    // Deleted: the catalog prices it again; a second delete finds none.
+    let res = app.call(Method::DELETE, "/v1/prices/gpt-4.1", None).await;
+    assert_eq!(res.status(), 204);
+    let (status, gone) = app.json(Method::DELETE, "/v1/prices/gpt-4.1", None).await;
+    assert_eq!((status, gone["code"].as_str()), (StatusCode::NOT_FOUND, Some("price_not_found")));
+}
+
+#[tokio::test]
+async fn a_bad_price_is_refused_naming_its_field() {
+    let app = spawn_app().await;
+    for (body, field) in [
+        (json!({ "inputPerMillion": -1, "outputPerMillion": 1 }), "inputPerMillion"),
+        (json!({ "inputPerMillion": 1, "outputPerMillion": "2" }), "outputPerMillion"),
+        (
+            json!({ "inputPerMillion": 1, "outputPerMillion": 1, "cachedInputPerMillion": 0.0000001 }),
+            "cachedInputPerMillion",
+        ),
+        (json!({ "inputPerMillion": 1 }), "outputPerMillion"),
+        (json!({ "inputPerMillion": 1, "outputPerMillion": 1, "extra": 1 }), "extra"),
+    ] {
+        let (status, problem) = app.json(Method::PUT, "/v1/prices/my-model", Some(body)).await;
+        assert_eq!(status, 400, "{problem}");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+    let (status, problem) = app
+        .json(
+            Method::PUT,
+            "/v1/prices/bad%20name",
+            Some(json!({ "inputPerMillion": 1, "outputPerMillion": 1 })),
+        )
+        .await;
+    assert_eq!((status.as_u16(), problem["field"].as_str()), (400, Some("model")));
+    // A plan that prices a group it cannot is refused, naming it.
+    let (status, problem) = app
+        .json(
+            Method::PUT,
+            "/v1/plans/p",
+            Some(json!({ "periodType": "month", "groups": [ { "id": "t", "unit": "tokens", "quota": 1,
+                "measure": { "price": "catalog" }, "matches": [ { "event": "*" } ] } ] })),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(problem["problems"][0]["field"], "groups[0].measure", "{problem}");
+}
+
+#[tokio::test]
+async fn an_unpriced_model_is_denied_before_the_provider_is_called_unless_the_group_allows_it() {
+    let provider = Provider::start();
+    let app = gateway_for(&provider, json!({}), |_| {}).await;
+    app.put_plan(dollars_plan(json!({}))).await;
+    app.subscribe("alice", "plan_dollars", None).await;
+
+    let res = app
+        .client
+        .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
+        .bearer_auth(&app.key)
+        .header("X-Quota-User", "alice")
+        .json(&json!({ "model": "my-fine-tune-7", "max_tokens": 10,
+            "messages": [ { "role": "user", "content": "hello" } ] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["x-quota-reasons"], "unpriced_model");
+    assert_eq!(provider.calls().await, 0);
+
+    // Through the API: the denial names the model.
+    let call = json!({ "userId": "alice", "event": "llm.call",
+        "metadata": { "model": "my-fine-tune-7", "input_tokens": 10, "output_tokens": 10 } });
+    let denied = app.reserve(call.clone()).await;
+    assert_eq!(denied["allowed"], false);
+    assert_eq!(denied["reasons"], json!(["unpriced_model"]));
+    assert_eq!(denied["denials"][0]["model"], "my-fine-tune-7");
+    assert_eq!(denied["denials"][0]["groupId"], "dollars");
+    // A track of it is refused whole, never counted as free.
+    let (status, problem) = app.json(Method::POST, "/v1/track", Some(call.clone())).await;
+    assert_eq!((status.as_u16(), problem["code"].as_str()), (422, Some("unpriced_model")));
+
+    // A group that allows unpriced models lets it through at zero, and says so.
+    app.put_plan(dollars_plan(json!({ "measure": { "price": "catalog", "markup": 1.2, "unpriced": "allow" } })))
+        .await;
+    let held = app.reserve(call).await;
+    assert_eq!(held["allowed"], true, "{held}");
+    let (status, _) = app.commit(held["reservationId"].as_str().unwrap(), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(used_milli(&app.usage("alice").await, "dollars"), 0);
+    let groups = priced_groups(&app.usage_events_all("userId=alice").await);
+    assert_eq!(groups[0]["price"]["source"], "unpriced");
+    assert_eq!(groups[0]["price"]["model"], "my-fine-tune-7");
+}
+
+#[tokio::test]
+async fn a_group_priced_by_the_provider_counts_the_cost_it_reported() {
+    let provider = Provider::start();
+    let app = gateway_for(&provider, json!({}), |_| {}).await;
+    app.put_plan(dollars_plan(json!({ "measure": { "price": "provider" } })))
+        .await;
+    app.subscribe("alice", "plan_dollars", None).await;
+    // The provider says the call cost $0.012345: 1.2345 cents, rounded up to 1.235.
+    let res = app
+        .client
+        .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
+        .bearer_auth(&app.key)
+        .header("X-Quota-User", "alice")
+        .header("x-sim", "cost=12345")
+        .json(&json!({ "model": "gpt-4.1", "max_tokens": 10,
+            "messages": [ { "role": "user", "content": "hello" } ] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(used_milli(&app.usage("alice").await, "dollars"), 1_235);
+    let groups = priced_groups(&app.usage_events_all("userId=alice").await);
+    assert_eq!(groups[0]["price"]["source"], "provider");
+}
+
+#[tokio::test]
+async fn a_hundred_parallel_clamping_reserves_against_ten_and_a_half_worst_cases_hold_ten_whole_and_one_half() {
+    let app = spawn_app().await;
+    let two = app.clone_for_node();
+    app.put_plan(json!({ "id": "plan_fit", "periodType": "month", "groups": [
+        { "id": "renders", "unit": "count", "quota": 105, "fit": "clamp", "minFit": 1,
+          "matches": [ { "event": "render" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_fit", None).await;
+    let calls = (0..100).map(|i| {
+        let app = if i % 2 == 0 { &app } else { &two };
+        async move {
+            app.reserve(json!({ "userId": "alice", "event": "render", "quantity": 10 }))
+                .await
+        }
+    });
+    let answers = join_all(calls).await;
+    let whole = answers
+        .iter()
+        .filter(|a| a["allowed"] == true && a.get("granted").is_none())
+        .count();
+    let clamped: Vec<&Value> = answers.iter().filter(|a| a.get("granted").is_some()).collect();
+    let denied = answers.iter().filter(|a| a["allowed"] == false).count();
+    assert_eq!((whole, clamped.len(), denied), (10, 1, 89));
+    assert_eq!(clamped[0]["granted"]["quantity"], json!(5));
+    assert_eq!(clamped[0]["granted"]["outputTokens"], Value::Null);
+    // Never over: everything held is the quota, and the clamped reservation holds its half.
+    let usage = app.usage("alice").await;
+    let counter = TestApp::counter(&usage, "renders");
+    assert_eq!(counter["reserved"], json!(105));
+    let id = clamped[0]["reservationId"].as_str().unwrap();
+    let (_, reservation) = app.json(Method::GET, &format!("/v1/reservations/{id}"), None).await;
+    assert_eq!(reservation["holds"][0]["amount"], json!(5), "{reservation}");
+    // A reserve may refuse to clamp where its group would.
+    let whole_only = app
+        .reserve(json!({ "userId": "alice", "event": "render", "quantity": 10, "fit": "whole" }))
+        .await;
+    assert_eq!(whole_only["allowed"], false);
+}
+
+#[tokio::test]
+async fn a_clamped_proxied_call_asks_the_provider_for_no_more_than_was_held() {
+    let provider = Provider::start();
+    let app = gateway_for(&provider, json!({}), |_| {}).await;
+    // 100 output tokens a month, clamping down to at least 10.
+    app.put_plan(json!({ "id": "plan_out", "periodType": "month", "groups": [
+        { "id": "output", "unit": "tokens", "quota": 100, "fit": "clamp", "minFit": 10,
+          "measure": { "metadata": "output_tokens" }, "matches": [ { "event": "openai.chat" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_out", None).await;
+    let call = |max: u64, sim: &'static str| {
+        app.client
+            .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
+            .bearer_auth(&app.key)
+            .header("X-Quota-User", "alice")
+            .header("x-sim", sim)
+            .json(&json!({ "model": "gpt-4.1", "max_tokens": max,
+                "messages": [ { "role": "user", "content": "write a long story" } ] }))
+            .send()
+    };
+    assert_eq!(call(70, "output=70").await.unwrap().status(), 200);
+    // 30 are left: a call asking for 50 is sent with max_tokens 30 and charged what it wrote.
+    assert_eq!(call(50, "output=50").await.unwrap().status(), 200);
+    let stats = provider.stats().await;
+    let last = stats["requests"].as_array().unwrap().last().unwrap().clone();
+    let body: Value = match &last["body"] {
+        Value::String(text) => serde_json::from_str(text).unwrap(),
+        other => other.clone(),
+    };
+    assert_eq!(body["max_tokens"], 30, "{last}");
+    let usage = app.usage("alice").await;
+    assert_eq!(TestApp::counter(&usage, "output")["used"], json!(100));
+    // Nothing left: below the least, denied.
+    assert_eq!(call(50, "output=50").await.unwrap().status(), 429);
+}
+
+#[tokio::test]
+async fn a_catalog_file_with_a_malformed_entry_stops_the_node_naming_it() {
+    let mut catalog: Value = serde_json::from_str(quota_gateway::quota::catalog::BUILT_IN).unwrap();
+    let name = catalog["models"][2]["model"].as_str().unwrap().to_string();
+    catalog["models"][2]["outputPerMillion"] = json!("a lot");
+    let path = std::env::temp_dir().join(format!("{}-catalog.json", crate::support::unique_prefix()));
+    std::fs::write(&path, catalog.to_string()).unwrap();
+    let target = crate::support::redis::shared().target();
+    let mut config = crate::support::test_config(&crate::support::unique_prefix(), "root");
+    config.redis_mode = target.mode;
+    config.catalog = Some(path.clone());
+    let err = match quota_gateway::startup::Application::build(&config, &target.url).await {
+        Ok(_) => panic!("a malformed catalog must stop the node"),
+        Err(err) => err.to_string(),
+    };
+    assert!(err.contains(&format!("models[2] ({name}).outputPerMillion")), "{err}");
+    assert!(err.starts_with("QG_CATALOG"), "{err}");
+    // A good file is loaded, and its version answered.
+    catalog["models"][2]["outputPerMillion"] = json!(1);
+    catalog["version"] = json!("2099-01-01");
+    std::fs::write(&path, catalog.to_string()).unwrap();
+    let app = crate::support::spawn_app_with(&target, &crate::support::unique_prefix(), None, |c| {
+        c.catalog = Some(path.clone());
+    })
+    .await;
+    let (_, answer) = app.json(Method::GET, "/v1/catalog", None).await;
+    assert_eq!(answer["version"], "2099-01-01");
+}
