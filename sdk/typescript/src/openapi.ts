@@ -736,6 +736,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The model catalog this node prices by: each model's prices in USD per million tokens (or per image), limits, and where and when they were read */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CatalogAnswer"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/check": {
         parameters: {
             query?: never;
@@ -1152,6 +1224,342 @@ export interface paths {
                 };
                 /** @description problem+json with code plan_in_use */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's own prices of models, which beat the catalog's */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PriceList"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/prices/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's own price of one model */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    model: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PriceAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code price_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /** Set the project's own price of a model (a negotiated rate, a fine-tuned or self-hosted model): it beats the catalog's from the next call on, on every node within a second; audited */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    model: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["PriceDoc"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PriceAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code price_limit */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Remove the project's own price of a model: the catalog prices it again; audited */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    model: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code price_not_found */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6416,6 +6824,38 @@ export interface components {
         BlockBody: {
             reason: string;
         };
+        /** @description `GET /v1/catalog`: the catalog's version and every model in it. */
+        CatalogAnswer: {
+            models: components["schemas"]["CatalogEntry"][];
+            /** @description The catalog's version: the day it was compiled, or the loaded file's. */
+            version: string;
+        };
+        /** @description One model as the catalog file and `GET /v1/catalog` write it. */
+        CatalogEntry: {
+            aliases?: string[];
+            /** @description The day the prices were read (YYYY-MM-DD). */
+            asOf: string;
+            /** Format: double */
+            cacheWritePerMillion?: number | null;
+            /** Format: double */
+            cachedInputPerMillion?: number | null;
+            /** Format: int64 */
+            contextWindow: number;
+            /** Format: double */
+            inputPerMillion: number;
+            /** Format: int64 */
+            maxOutputTokens: number;
+            model: string;
+            /** Format: double */
+            outputPerMillion: number;
+            /** @description USD per image by `"<quality>/<size>"`, where priced so. */
+            perImage?: {
+                [key: string]: number;
+            } | null;
+            provider: string;
+            /** @description The public page they were read from. */
+            source: string;
+        };
         /** @description One category's credits over the summary's span. */
         CategoryAnswer: {
             /** @description By commits and tracks, and paying debt. */
@@ -6614,6 +7054,11 @@ export interface components {
              */
             groupId?: string | null;
             /**
+             * @description The model an `unpriced_model` denial found no price for (`PUT /v1/prices/{model}`
+             *     sets one); absent on every other denial.
+             */
+            model?: string | null;
+            /**
              * @description Why: `limit_reached` for a group (`insufficient_balance` for a balance group,
              *     `approval_pending` for an approval group whose request waits for a person), else the
              *     level's own reason (`user_blocked`, ...). A step of a run: `run_budget_exhausted` (the
@@ -6692,12 +7137,27 @@ export interface components {
             /** @description Debt the grant paid first, out of its amount. */
             debtPaid: components["schemas"]["Milli"];
         };
+        /**
+         * @description What a clamped reserve granted: its quantity, and its output in whole tokens when the
+         *     event named `output_tokens` (the maximum output to ask the provider for).
+         */
+        GrantedAnswer: {
+            /** Format: int64 */
+            outputTokens?: number | null;
+            /** Format: double */
+            quantity: number;
+        };
         GroupDoc: {
             /** @description This group's thresholds instead of the plan's; `[]` for none. */
             alerts?: number[] | null;
             allowance?: null | components["schemas"]["AllowanceDoc"];
             /** @description Counts against the subject's grants of this balance instead of a quota per period. */
             balance?: string | null;
+            /**
+             * @description `"clamp"`: a hold that does not fit whole takes what is left (at least `minFit`), and
+             *     the reserve answers the quantity granted; `"whole"` (default) denies it.
+             */
+            fit?: string | null;
             id: string;
             label?: string | null;
             /**
@@ -6707,6 +7167,7 @@ export interface components {
             lowBalance?: components["schemas"]["Milli"][] | null;
             matches: components["schemas"]["MatchRule"][];
             measure?: null | components["schemas"]["MeasureDoc"];
+            minFit?: null | components["schemas"]["Milli"];
             mode?: string | null;
             onPlanChange?: string | null;
             overdraft?: null | components["schemas"]["Milli"];
@@ -6775,12 +7236,33 @@ export interface components {
          *     the three fields.
          */
         MeasureDoc: {
+            /**
+             * Format: double
+             * @description With `price` on a balance group: credits per US dollar.
+             */
+            credits_per_dollar?: number | null;
+            /**
+             * Format: double
+             * @description With `price`: the price times this (at most 6 decimals, default 1).
+             */
+            markup?: number | null;
             metadata?: string | null;
+            /**
+             * @description Prices the call by its model: `"catalog"` (the project's override, else the catalog),
+             *     or `"provider"` (the provider's reported `cost` when the commit has one, else as
+             *     `catalog`). On a cents group, or a balance group with `creditsPerDollar`.
+             */
+            price?: string | null;
             /**
              * Format: double
              * @description The quantity times this rate (at most 6 decimals): `{"rate": 10}`.
              */
             rate?: number | null;
+            /**
+             * @description With `price`: `"allow"` lets a model with no price through at zero (visibly, in the
+             *     ledger); by default such a call is denied with `unpriced_model`.
+             */
+            unpriced?: string | null;
             weights?: {
                 [key: string]: unknown;
             } | null;
@@ -6848,6 +7330,47 @@ export interface components {
         PlanList: {
             data: components["schemas"]["PlanDoc"][];
             nextCursor?: string | null;
+        };
+        /** @description A price the project set for a model. */
+        PriceAnswer: components["schemas"]["PriceDoc"] & {
+            catalog?: null | components["schemas"]["PriceDoc"];
+            model: string;
+            updatedAt: string;
+        };
+        /** @description Prices as the API, the catalog and the records write them: USD as decimals. */
+        PriceDoc: {
+            /** Format: double */
+            cacheWritePerMillion?: number | null;
+            /** Format: double */
+            cachedInputPerMillion?: number | null;
+            /**
+             * Format: double
+             * @description USD per million input tokens (cached and cache-write tokens included unless priced apart).
+             */
+            inputPerMillion: number;
+            /** Format: double */
+            outputPerMillion: number;
+            /** @description USD per image by `"<quality>/<size>"` (`"standard/1024x1024"`), where priced so. */
+            perImage?: {
+                [key: string]: number;
+            } | null;
+        };
+        /** @description `GET /v1/prices`: every price the project set, by model name. */
+        PriceList: {
+            data: components["schemas"]["PriceAnswer"][];
+            /** @description Always null: a project has at most 1,000 prices, all in one page. */
+            nextCursor?: string | null;
+        };
+        /** @description Where a priced group's amount came from. */
+        PriceSourceAnswer: {
+            /** @description The catalog's version, for a catalog price. */
+            catalogVersion?: string | null;
+            model: string;
+            /**
+             * @description `override` (the project's own price), `catalog`, `provider` (the provider's reported
+             *     cost) or `unpriced` (no price, counted at zero where the group allows it).
+             */
+            source: string;
         };
         /** @description RFC 9457 problem details, as every error answers. */
         Problem: {
@@ -6936,6 +7459,7 @@ export interface components {
             /** @description Ids of the groups that denied (of any level: `denials` names each with its subject). */
             deniedBy: string[];
             expiresAt?: string | null;
+            granted?: null | components["schemas"]["GrantedAnswer"];
             reasons: string[];
             reservationId?: string | null;
             run?: null | components["schemas"]["StepRunAnswer"];
@@ -6948,11 +7472,18 @@ export interface components {
              */
             actionId?: string | null;
             event: string;
+            /**
+             * @description `clamp`: a hold that does not fit whole takes what is left of its group (every hard
+             *     group of the call may), and the answer's `granted` says what the call was granted;
+             *     `whole`: no group clamps. Absent: each group's own `fit`.
+             */
+            fit?: string | null;
             /** @description What the step is to its action; only with `runId`. Default `primary`. */
             kind?: string | null;
             metadata?: {
                 [key: string]: unknown;
             } | null;
+            minFit?: null | components["schemas"]["Milli"];
             quantity?: null | components["schemas"]["Milli"];
             /**
              * @description Makes the reserve a step of this run (`POST /v1/runs`): groups the run holds draw from
@@ -7293,6 +7824,7 @@ export interface components {
             groupId: string;
             /** @description Null for lifetime groups. */
             periodStart?: string | null;
+            price?: null | components["schemas"]["PriceSourceAnswer"];
             /** @description count, tokens, seconds or cents. */
             unit: string;
             /** @description A per-value group's value (absent on other groups). */
