@@ -5,7 +5,7 @@
 // keys in proxy.ts.
 import { adminMethods } from "./admin.js";
 import { approvalMethods } from "./approvals.js";
-import { type Allowed, type Check, type Decision, type Denied, toCheck, toDecision, unchecked } from "./decision.js";
+import { type Allowed, type Check, type Decision, type Denied, type FitOptions, fitFields, limitOutput, type OutputField, toCheck, toDecision, unchecked } from "./decision.js";
 import { baseUrl, development } from "./env.js";
 import { QuotaGatewayError } from "./errors.js";
 import { type Call, newKey, perform, type Result, type Transport } from "./http.js";
@@ -13,7 +13,8 @@ import { type Orphan, PendingReleases } from "./pending.js";
 import { proxyMethods } from "./proxy.js";
 import { RUNS_PATH, runMethods } from "./runs.js";
 import { simulationMethods } from "./simulations.js";
-import type { CommitAnswer, ExtendAnswer, Metadata, ReleaseAnswer, ReservationAnswer, ReserveAnswer, TrackAnswer } from "./types.js";
+import { priceMethods } from "./prices.js";
+import type { CommitAnswer, ExtendAnswer, Granted, Metadata, ReleaseAnswer, ReservationAnswer, ReserveAnswer, TrackAnswer } from "./types.js";
 
 export interface ClientOptions {
   /** A secret key (`qg_sk_…`, server side) or a publishable key (`qg_pk_…`, browsers, with `userToken`). */
@@ -51,9 +52,12 @@ export interface WriteOptions extends CallOptions {
   idempotencyKey?: string | undefined;
 }
 
-export interface ReserveOptions extends WriteOptions {
+export interface ReserveOptions extends WriteOptions, FitOptions {
   ttlSeconds?: number | undefined;
 }
+
+/** `canUse`'s options: what a reserve would answer with this `fit` and `minFit`. */
+export interface CheckOptions extends CallOptions, FitOptions {}
 
 export interface Actual {
   /** The amount to commit instead of the reserved one. */
@@ -71,6 +75,17 @@ export interface ReservationScope {
   report(actual: Actual): void;
   /** The signal passed to `withReservation`, to hand on to the work. */
   signal: AbortSignal | undefined;
+  /**
+   * What a clamped reserve granted (`decision.granted`): call the provider for no more than
+   * `granted.quantity`, and with no more output than `granted.outputTokens` (`limitOutput`).
+   * Null when it was held whole.
+   */
+  granted: Granted | null;
+  /**
+   * The provider request with its maximum output lowered to what the reserve granted
+   * (`limitOutput(decision, request, field)`): the request as it was when nothing was clamped.
+   */
+  limitOutput<B extends object>(request: B, field?: OutputField): B;
 }
 
 export type WithReservation<T> =
@@ -223,7 +238,7 @@ export function createClient(options: ClientOptions) {
      * request and for an abort.
      */
     async reserve(userId: string, name: string, quantity?: number, metadata?: Metadata, opts: ReserveOptions = {}): Promise<Decision> {
-      const body = { ...event(userId, name, quantity, metadata), ...(opts.ttlSeconds ? { ttlSeconds: opts.ttlSeconds } : {}) };
+      const body = { ...event(userId, name, quantity, metadata), ...(opts.ttlSeconds ? { ttlSeconds: opts.ttlSeconds } : {}), ...fitFields(opts) };
       const decided = await decide<ReserveAnswer>("/v1/reserve", body, opts, opts.ttlSeconds);
       if (!decided.ok) return decided.decision;
       const decision = toDecision(decided.value, decided.headers);
@@ -231,12 +246,13 @@ export function createClient(options: ClientOptions) {
       return decision;
     },
 
-    /** What `reserve` would answer now, holding nothing. */
-    async canUse(userId: string, name: string, quantity?: number, metadata?: Metadata, opts: CallOptions = {}): Promise<Check> {
-      const result = await run<ReserveAnswer>({ method: "POST", path: "/v1/check", body: event(userId, name, quantity, metadata), replayable: true, ...call(opts) });
+    /** What `reserve` would answer now, holding nothing (with `fit: "clamp"`, what it would be `granted`). */
+    async canUse(userId: string, name: string, quantity?: number, metadata?: Metadata, opts: CheckOptions = {}): Promise<Check> {
+      const body = { ...event(userId, name, quantity, metadata), ...fitFields(opts) };
+      const result = await run<ReserveAnswer>({ method: "POST", path: "/v1/check", body, replayable: true, ...call(opts) });
       if (result.ok) return toCheck(result.value, result.headers);
       const decision = failed(result.error);
-      return { ...decision, reservationId: null, expiresAt: null };
+      return { ...decision, reservationId: null, expiresAt: null, granted: null };
     },
 
     /**
@@ -282,10 +298,14 @@ export function createClient(options: ClientOptions) {
 
     ...proxyMethods(send, call, transport),
 
+    ...priceMethods(send, call),
+
     /**
      * Reserves, runs `fn`, then commits (with the amount `fn` reported, else as reserved), or
      * releases when `fn` throws and throws again. A denial does not call `fn`; with
-     * `failMode: "open"` a gateway that gives no decision does (nothing to commit then).
+     * `failMode: "open"` a gateway that gives no decision does (nothing to commit then). A
+     * clamped reserve (`fit: "clamp"`) hands `fn` what it was `granted`, and `limitOutput` to
+     * lower the provider request's maximum output to it.
      */
     async withReservation<T>(userId: string, name: string, quantity: number | undefined, metadata: Metadata | undefined,
       fn: (scope: ReservationScope) => Promise<T> | T, opts: ReserveOptions = {}): Promise<WithReservation<T>> {
@@ -295,7 +315,10 @@ export function createClient(options: ClientOptions) {
       let actual: Actual = {};
       let value: T;
       try {
-        value = await fn({ reservationId, decision, report: (a) => { actual = a; }, signal: opts.signal });
+        value = await fn({
+          reservationId, decision, report: (a) => { actual = a; }, signal: opts.signal, granted: decision.granted,
+          limitOutput: (request, field) => limitOutput(decision, request, field),
+        });
       } catch (err) {
         await client.release(reservationId).catch(() => undefined);
         throw err;

@@ -7,10 +7,10 @@ export const GATEWAY_CODES = [
   "invalid_request", "invalid_plan", "unauthorized", "forbidden", "origin_not_allowed",
   "route_not_found", "method_not_allowed", "reservation_not_found", "plan_not_found",
   "project_not_found", "key_not_found", "subscription_not_found", "webhook_not_found",
-  "delivery_not_found", "grant_not_found", "approval_not_found", "run_not_found", "simulation_not_found", "project_exists", "reservation_committed",
-  "reservation_released", "plan_in_use", "plan_missing", "webhook_limit", "grant_limit", "approval_decided",
+  "delivery_not_found", "grant_not_found", "approval_not_found", "run_not_found", "simulation_not_found", "price_not_found", "project_exists", "reservation_committed",
+  "reservation_released", "plan_in_use", "plan_missing", "webhook_limit", "grant_limit", "price_limit", "approval_decided",
   "webhook_disabled", "secret_rotation_limit", "reservation_expired", "run_ended", "simulation_running", "simulation_failed", "simulation_bound", "request_timeout",
-  "payload_too_large", "unsupported_media_type", "idempotency_key_reused", "counter_limit",
+  "payload_too_large", "unsupported_media_type", "idempotency_key_reused", "counter_limit", "unpriced_model",
   "headers_too_large", "override_limit", "user_key_limit", "internal_error", "backend_unavailable",
 ] as const;
 
@@ -33,15 +33,17 @@ export type ErrorCode = GatewayCode | ClientCode;
  * `deniedBy`), an approval group whose request waits for a person (`approval_pending`, the
  * denial naming its `approvalId`), a per-value group that has counted as many distinct values
  * this period as it may (`too_many_values`), a block, no plan, an event no group matches on a
- * plan that denies those, or a gateway that gave no decision (`backend_unavailable`, from the
- * client's fail mode). A run's step (and a child run's start) is also denied by its run: its
+ * plan that denies those, a priced group (`"measure": {"price": ...}`) that has no price for
+ * the call's model (`unpriced_model`, the denial naming the `model`), or a gateway that gave no
+ * decision (`backend_unavailable`, from the client's fail mode). A run's step (and a child run's start) is also denied by its run: its
  * budget of a group is spent (`run_budget_exhausted`, with `deniedBy`), it has taken its
  * `limits.steps` (`run_steps_exhausted`), the action its `limits.attemptsPerAction`
  * (`action_attempts_exhausted`), fallbacks their count or a group's `fallbackShare`
  * (`fallback_budget_exhausted`, with `deniedBy` for a share), or the run has ended: closed,
- * expired or unknown (`run_ended`).
+ * expired or unknown (`run_ended`); a child run's start is denied `run_too_deep` when it would
+ * be a fourth level of runs.
  */
 export type Reason =
   | "limit_reached" | "insufficient_balance" | "approval_pending" | "too_many_values"
-  | "user_blocked" | "no_subscription" | "unmatched_event" | "backend_unavailable"
-  | "run_budget_exhausted" | "run_steps_exhausted" | "action_attempts_exhausted" | "fallback_budget_exhausted" | "run_ended";
+  | "user_blocked" | "no_subscription" | "unmatched_event" | "unpriced_model" | "backend_unavailable"
+  | "run_budget_exhausted" | "run_steps_exhausted" | "action_attempts_exhausted" | "fallback_budget_exhausted" | "run_ended" | "run_too_deep";

@@ -2,7 +2,7 @@
 // `if (d.allowed)` a type checker knows `reservationId` is a string. The gateway's RateLimit
 // headers ride along, to pass on to your own callers with `rateLimitHeaders`.
 import type { Reason } from "./codes.js";
-import type { Counter, Denial, ReserveAnswer } from "./types.js";
+import type { Counter, Denial, Fit, Granted, ReserveAnswer } from "./types.js";
 
 /** What every decision carries, a run's start's too (`RunStarted`, `RunDenied`). */
 export interface Common {
@@ -35,6 +35,13 @@ export interface Allowed extends Common {
   reservationId: string;
   expiresAt: string | null;
   reasons: Reason[];
+  /**
+   * Set when a hold did not fit whole and took what was left (`fit: "clamp"`, or a group's
+   * own): the `quantity` granted, and `outputTokens`, the most output to ask the provider for
+   * when the metadata named `output_tokens`. Call the provider for no more (`limitOutput`).
+   * Null when the reserve was held whole.
+   */
+  granted: Granted | null;
 }
 
 /** A refused reserve: `reasons`, and the groups that refused it. */
@@ -43,6 +50,7 @@ export interface Denied extends Common {
   reservationId: null;
   expiresAt: null;
   reasons: Reason[];
+  granted: null;
 }
 
 /** A reservation decision as `reserve` answers it. */
@@ -54,6 +62,8 @@ export interface Check extends Common {
   reservationId: null;
   expiresAt: null;
   reasons: Reason[];
+  /** What a clamping reserve would be granted now; null when it would be held whole (or denied). */
+  granted: Granted | null;
 }
 
 export function common(answer: Pick<ReserveAnswer, "deniedBy" | "denials" | "counters">, headers: Headers): Common {
@@ -70,16 +80,22 @@ export function common(answer: Pick<ReserveAnswer, "deniedBy" | "denials" | "cou
   };
 }
 
+/** The answer's `granted`, null when absent; `outputTokens` null when the event named no output. */
+function granted(answer: ReserveAnswer): Granted | null {
+  const g = answer.granted;
+  return g ? { quantity: g.quantity, outputTokens: g.outputTokens ?? null } : null;
+}
+
 export function toDecision(answer: ReserveAnswer, headers: Headers): Decision {
   const reasons = answer.reasons as Reason[];
   if (answer.allowed && answer.reservationId) {
-    return { ...common(answer, headers), allowed: true, reservationId: answer.reservationId, expiresAt: answer.expiresAt ?? null, reasons };
+    return { ...common(answer, headers), allowed: true, reservationId: answer.reservationId, expiresAt: answer.expiresAt ?? null, reasons, granted: granted(answer) };
   }
-  return { ...common(answer, headers), allowed: false, reservationId: null, expiresAt: null, reasons };
+  return { ...common(answer, headers), allowed: false, reservationId: null, expiresAt: null, reasons, granted: null };
 }
 
 export function toCheck(answer: ReserveAnswer, headers: Headers): Check {
-  return { ...common(answer, headers), allowed: answer.allowed, reservationId: null, expiresAt: null, reasons: answer.reasons as Reason[] };
+  return { ...common(answer, headers), allowed: answer.allowed, reservationId: null, expiresAt: null, reasons: answer.reasons as Reason[], granted: granted(answer) };
 }
 
 /** The fail mode's answer when the gateway gave none: allowed (open, nothing held) or denied. */
@@ -91,8 +107,57 @@ export function unchecked(open: boolean): Decision {
   const none = { deniedBy: [], denials: [], counters: [], unchecked: true, rateLimit: null, rateLimitPolicy: null, retryAfter: null };
   const reasons: Reason[] = ["backend_unavailable"];
   return open
-    ? { ...none, allowed: true, reservationId: "", expiresAt: null, reasons }
-    : { ...none, allowed: false, reservationId: null, expiresAt: null, reasons };
+    ? { ...none, allowed: true, reservationId: "", expiresAt: null, reasons, granted: null }
+    : { ...none, allowed: false, reservationId: null, expiresAt: null, reasons, granted: null };
+}
+
+/** How a reserve (or a check) may fit: what `reserve`, `canUse` and a run's `reserve` take beside their other options. */
+export interface FitOptions {
+  /**
+   * `"clamp"`: a hold that does not fit whole takes what is left of its hard group (every hard
+   * group of the call may), and the decision's `granted` says what the call was granted;
+   * `"whole"`: no group clamps. Left out, each group's own `fit`.
+   */
+  fit?: Fit | undefined;
+  /**
+   * With clamping: the least the call may be granted, in output tokens when the metadata names
+   * `output_tokens`, else in its quantity (default: the groups' `minFit`, else 1); less is denied.
+   */
+  minFit?: number | undefined;
+}
+
+/** The body fields of `FitOptions` that were given. */
+export function fitFields(opts: FitOptions): { fit?: Fit; minFit?: number } {
+  return { ...(opts.fit === undefined ? {} : { fit: opts.fit }), ...(opts.minFit === undefined ? {} : { minFit: opts.minFit }) };
+}
+
+/** A provider request's field that bounds its output. */
+export type OutputField = "max_tokens" | "max_completion_tokens" | "max_output_tokens";
+
+const OUTPUT_FIELDS: readonly OutputField[] = ["max_completion_tokens", "max_tokens", "max_output_tokens"];
+
+/**
+ * A provider request (`openai.chat.completions.create`'s, `anthropic.messages.create`'s, ...)
+ * with its maximum output lowered to what a clamped reserve granted (`decision.granted.outputTokens`,
+ * shared by the request's `n` choices, at least 1 each), so the provider bills no more than was
+ * held. Each of `max_completion_tokens`, `max_tokens` and `max_output_tokens` the request names
+ * is lowered (never raised); a request that names none gets `field` (`max_tokens` by default:
+ * pass `"max_completion_tokens"` for OpenAI's reasoning models, `"max_output_tokens"` for its
+ * Responses API). The request itself is answered when nothing was clamped. A copy: the request
+ * passed is left as it was.
+ */
+export function limitOutput<B extends object>(decision: { granted?: { outputTokens?: number | null } | null | undefined }, request: B, field: OutputField = "max_tokens"): B {
+  const most = decision.granted?.outputTokens;
+  if (most === null || most === undefined) return request;
+  const fields = request as Record<string, unknown>;
+  const n = typeof fields.n === "number" && fields.n >= 1 ? Math.floor(fields.n) : 1;
+  const each = Math.max(1, Math.floor(most / n));
+  const named = OUTPUT_FIELDS.filter((f) => typeof fields[f] === "number");
+  const lowered: Record<string, unknown> = { ...fields };
+  for (const f of named.length > 0 ? named : [field]) {
+    lowered[f] = typeof fields[f] === "number" ? Math.min(fields[f] as number, each) : each;
+  }
+  return lowered as B;
 }
 
 export interface RateLimitHeaders {

@@ -1,14 +1,15 @@
 // quota-gateway's TypeScript client: zero runtime dependencies, the global fetch, any runtime.
 // Types are exported by name (no `export type *`), so TypeScript 4.9 reads the declarations.
 export { createClient } from "./client.js";
-export type { Actual, CallOptions, ClientOptions, QuotaGatewayClient, ReservationScope, ReserveOptions, WithReservation, WriteOptions } from "./client.js";
+export type { Actual, CallOptions, CheckOptions, ClientOptions, QuotaGatewayClient, ReservationScope, ReserveOptions, WithReservation, WriteOptions } from "./client.js";
 export type { GrantInput, OverrideInput, RemoveOverrideOptions, SubscriptionInput } from "./admin.js";
 export type { ApprovalQuery, ApproveInput } from "./approvals.js";
 export { GATEWAY_CODES } from "./codes.js";
 export { isBalanceCounter } from "./credits.js";
 export type { ClientCode, ErrorCode, GatewayCode, Reason } from "./codes.js";
-export { rateLimitHeaders } from "./decision.js";
-export type { Allowed, Check, Decision, Denied, RateLimitHeaders } from "./decision.js";
+export { limitOutput, rateLimitHeaders } from "./decision.js";
+export type { Allowed, Check, Decision, Denied, FitOptions, OutputField, RateLimitHeaders } from "./decision.js";
+export type { PriceInput } from "./prices.js";
 export type { SimulateOptions, SimulationInput } from "./simulations.js";
 export type { Run, RunDenied, RunLimits, RunStarted, StartRunOptions, Step, StepFields, StepKind, StepOptions, TrackedStep, TrackStepOptions, WithRun } from "./runs.js";
 export { QuotaGatewayError } from "./errors.js";
@@ -17,10 +18,10 @@ export type { ProviderClass, ProxyClientOptions, ProxyOptions, UserKeyInput } fr
 export { verifyWebhook } from "./webhooks.js";
 export type { WebhookHeaders } from "./webhooks.js";
 export type {
-  AdjustmentAnswer, Approval, ApprovalEventData, ApprovalList, ApprovalStatus, Balance, BalanceCounter, BalanceList, CommitAnswer, CreditEventData, CreditSummary, Counter, DailyUsage, Denial, DoneSimulation, ExtendAnswer, ExtendRunAnswer, Grant, GrantCategory,
-  GrantList, GrantMade, GrantStatus, Metadata, Page, PlanDoc, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, RunAnswer, RunGroup,
+  AdjustmentAnswer, Approval, ApprovalEventData, ApprovalList, ApprovalStatus, Balance, BalanceCounter, BalanceList, Catalog, CatalogEntry, CommitAnswer, CreditEventData, CreditSummary, Counter, DailyUsage, Denial, DoneSimulation, ExtendAnswer, ExtendRunAnswer,
+  Fit, Grant, GrantCategory, Granted, GrantList, GrantMade, GrantStatus, Metadata, ModelProvider, Page, PlanDoc, Price, PriceDoc, PriceList, PriceSource, PriceSourceKind, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, RunAnswer, RunGroup,
   RunList, RunProgress, RunStartAnswer, RunState, Simulation, SimulationCohort, SimulationFailure, SimulationProgress, SimulationReport,
   SimulationStatus, SimulationTotals, SimulationUserRow, SimulationUserScenario, SoonestExpiry, Subscription, TrackAnswer, UsageAnswer,
-  UsageEvent, UsageEventPage, UserKey, UserKeyList, UserKeyMade, UserToken, Webhook, WebhookDelivery, WebhookDeliveryList, WebhookEvent, WebhookList,
+  UsageEvent, UsageEventPage, UsageGroup, UserKey, UserKeyList, UserKeyMade, UserToken, Webhook, WebhookDelivery, WebhookDeliveryList, WebhookEvent, WebhookList,
 } from "./types.js";
 export type { components, paths } from "./openapi.js";

@@ -18,11 +18,25 @@ type Schemas = components["schemas"];
 export type Counter = Schemas["CounterAnswer"];
 /**
  * A group (or a level) that denied: `reason` is `limit_reached`, `insufficient_balance`,
- * `approval_pending` or `too_many_values` for a group; `approvalId` names the pending request
- * of an `approval_pending` denial (`getApproval`), and is absent on every other.
+ * `approval_pending`, `too_many_values` or `unpriced_model` for a group; `approvalId` names the
+ * pending request of an `approval_pending` denial (`getApproval`), and `model` the model an
+ * `unpriced_model` denial found no price for (`setPrice` sets one); each is absent on every other.
  */
 export type Denial = Omit<Schemas["DenialAnswer"], "reason"> & { reason: Reason };
 export type ReserveAnswer = Schemas["ReserveAnswer"];
+/**
+ * What a clamped reserve granted (`fit: "clamp"`, or a group's own `fit`), when its hold did not
+ * fit whole and took what was left: its `quantity`, and `outputTokens`, the most output to ask
+ * the provider for, when the event's metadata named `output_tokens` (else null). Call the
+ * provider for no more than this (`limitOutput`).
+ */
+export type Granted = Omit<Schemas["GrantedAnswer"], "outputTokens"> & { outputTokens: number | null };
+/**
+ * How a reserve's holds may fit: `clamp`, a hold that does not fit whole takes what is left of
+ * its hard group (at least `minFit`) and the decision says what was `granted`; `whole`, it is
+ * denied. Left out, each group's own `fit` (`whole` by default).
+ */
+export type Fit = "clamp" | "whole";
 export type CommitAnswer = Schemas["CommitAnswer"];
 export type ReleaseAnswer = Schemas["ReleaseAnswer"];
 export type ExtendAnswer = Schemas["ExtendAnswer"];
@@ -143,6 +157,61 @@ export type RunProgress = Schemas["StepRunAnswer"];
 /** `POST /v1/runs`: a reserve's answer with the run's id (null when denied). */
 export type RunStartAnswer = Schemas["RunStartAnswer"];
 
+/** The providers the model catalog lists. */
+export type ModelProvider = "openai" | "anthropic" | "google" | "mistral";
+
+/**
+ * One model of the catalog: its prices in USD per million tokens (`cachedInputPerMillion` and
+ * `cacheWritePerMillion` null where the input's price applies), `perImage` in USD per image by
+ * `"<quality>/<size>"` (null for models not priced by the image), its `contextWindow` and
+ * `maxOutputTokens`, the other names it answers to (`aliases`), and where (`source`, a URL) and
+ * when (`asOf`, `YYYY-MM-DD`) the prices were read.
+ */
+export type CatalogEntry = Omit<Schemas["CatalogEntry"], "provider" | "aliases" | "cachedInputPerMillion" | "cacheWritePerMillion" | "perImage"> & {
+  provider: ModelProvider;
+  aliases: string[];
+  cachedInputPerMillion: number | null;
+  cacheWritePerMillion: number | null;
+  perImage: Record<string, number> | null;
+};
+
+/** `catalog()`: the catalog the gateway prices by (`version`, the day it was compiled or the loaded file's) and every model in it. */
+export type Catalog = Omit<Schemas["CatalogAnswer"], "models"> & { models: CatalogEntry[] };
+
+/**
+ * A model's prices as written: USD per million input and output tokens (`inputPerMillion`
+ * prices cached and cache-write input too unless they are priced apart), and per image by
+ * `"<quality>/<size>"` where priced so; at most 6 decimals.
+ */
+export type PriceDoc = Schemas["PriceDoc"];
+
+/**
+ * A price the project set for a model (`setPrice`), which beats the catalog's: its prices,
+ * `updatedAt` (RFC 3339), and `catalog`, what the catalog prices the model at for comparison
+ * (null when the catalog does not list it).
+ */
+export type Price = Omit<Schemas["PriceAnswer"], "catalog"> & { catalog: PriceDoc | null };
+
+/** `prices()`: every price the project set (at most 1,000), by model name, one page. */
+export type PriceList = Listed<Schemas["PriceList"], Price>;
+
+/**
+ * Where a priced group's amount came from: the project's own price (`override`), the catalog
+ * (`catalog`, with its `catalogVersion`), the provider's reported cost (`provider`), or no price
+ * at all (`unpriced`, counted at zero by a group whose `unpriced` is `"allow"`).
+ */
+export type PriceSourceKind = "override" | "catalog" | "provider" | "unpriced";
+
+/** A ledger group's price provenance: its `source`, the `model` priced, and the catalog's version for a catalog price. */
+export type PriceSource = Omit<Schemas["PriceSourceAnswer"], "source"> & { source: PriceSourceKind };
+
+/**
+ * One group's part of a ledger entry, in the group's unit (negative when an adjustment took
+ * usage back). A priced group's (`"measure": {"price": ...}`) says where its price came from
+ * (`price`); absent on other groups.
+ */
+export type UsageGroup = Omit<Schemas["UsageGroupAnswer"], "price"> & { price?: PriceSource };
+
 /** Event metadata: scalar values under keys, as the gateway matches and measures them. */
 export type Metadata = Record<string, string | number | boolean | null>;
 
@@ -178,9 +247,14 @@ export type ReservationAnswer = Omit<Schemas["ReservationAnswer"], "metadata"> &
  * `changesUsage` is true for the kinds whose `groups` are what the counters counted (`commit`,
  * `late_commit`, `track`, `adjustment`) and false for every other (`grant`, `grant_void`,
  * `grant_expired`, `debt_settled`, `run_close`, `denied`, `release`, `expiry`), whose
- * `quantity` is what was asked or held, or none: sum only the entries where it is true.
+ * `quantity` is what was asked or held, or none: sum only the entries where it is true. A
+ * priced group's part names the price it was counted at (`groups[].price`).
  */
-export type UsageEvent = Omit<Schemas["UsageEventAnswer"], "metadata" | "stepKind"> & { metadata?: Metadata | null; stepKind?: StepKind | null };
+export type UsageEvent = Omit<Schemas["UsageEventAnswer"], "metadata" | "stepKind" | "groups"> & {
+  metadata?: Metadata | null;
+  stepKind?: StepKind | null;
+  groups: UsageGroup[];
+};
 
 /** A page of the ledger: follow `nextCursor` until it is null (a page may be short and still name one). */
 export type UsageEventPage = Listed<Schemas["UsageEventPageAnswer"], UsageEvent>;
