@@ -13,33 +13,35 @@ from ._base import KEEP
 from ._settle import Settled
 from .aio import AsyncQuotaGateway
 from .client import QuotaGateway
-from .decision import Allowed, Check, Counter, Decision, Denial, Denied, Reason, RunProgress, SoonestExpiry
+from .decision import Allowed, Check, Counter, Decision, Denial, Denied, Granted, Reason, RunProgress, SoonestExpiry
 from .errors import QuotaExceeded, QuotaGatewayError, QuotaUnavailable, RefundEventWarning
-from .params import (ApprovalStatus, FailMode, GrantCategory, Metadata, OverrideParams, RunLimitsParams, StepKind,
-                     When)
+from .params import (ApprovalStatus, FailMode, Fit, GrantCategory, Metadata, OverrideParams, RunLimitsParams,
+                     StepKind, When)
 from .proxy import anthropic_client, async_anthropic_client, async_openai_client, openai_client, proxy_headers
 from .reservation import AsyncReservationContext, ReservationContext, ReservationScope
 from .runs import (AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun, RunAnswer, RunContext,
                    RunHandle)
 from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, SimulationFailure, SimulationProgress,
                           SimulationReport, SimulationTotals, UserRow, UserScenario)
-from .types import (Approval, ApprovalPage, Balance, CategoryTotals, CreditSummary, Grant, GrantMade, Page, Run,
-                    RunExtended, RunGroup, RunLimits, RunStart, UsageEvent, UsageEventPage, UserKey)
+from .types import (Approval, ApprovalPage, Balance, Catalog, CatalogEntry, CategoryTotals, CreditSummary, Grant,
+                    GrantMade, Page, Price, PriceDoc, PriceSource, PriceSourceKind, Provider, Run, RunExtended,
+                    RunGroup, RunLimits, RunStart, UsageEvent, UsageEventPage, UsageGroup, UserKey)
 from .webhooks import sign_webhook, verify_webhook
 
 __version__ = "0.1.0"
 
 __all__ = [
     "KEEP", "Allowed", "Approval", "ApprovalPage", "ApprovalStatus", "AsyncQuotaGateway",
-    "AsyncReservationContext", "AsyncRunAnswer", "AsyncRunContext", "AsyncRunHandle", "Balance",
-    "CategoryTotals", "ChangeCount", "Check", "CreditSummary", "Counter", "Decision", "Denial", "Denied",
-    "DeniedRun", "FailMode", "Grant", "GrantCategory", "GrantMade", "GroupPeak", "Metadata", "OverrideParams", "Page",
-    "Percentiles", "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "QuotaUnavailable", "Reason",
+    "AsyncReservationContext", "AsyncRunAnswer", "AsyncRunContext", "AsyncRunHandle", "Balance", "Catalog",
+    "CatalogEntry", "CategoryTotals", "ChangeCount", "Check", "CreditSummary", "Counter", "Decision", "Denial", "Denied",
+    "DeniedRun", "FailMode", "Fit", "Grant", "GrantCategory", "GrantMade", "Granted", "GroupPeak", "Metadata",
+    "OverrideParams", "Page", "Percentiles", "Price", "PriceDoc", "PriceSource", "PriceSourceKind", "Provider",
+    "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "QuotaUnavailable", "Reason",
     "RefundEventWarning", "ReservationContext", "ReservationScope", "Run", "RunAnswer", "RunContext", "RunExtended",
     "RunGroup", "RunHandle", "RunLimits", "RunLimitsParams", "RunProgress", "RunStart", "Simulation",
     "Settled", "SimulationFailure", "SimulationProgress", "SimulationReport", "SimulationTotals", "SoonestExpiry",
     "StepKind",
-    "UsageEvent", "UsageEventPage", "UserKey", "UserRow", "UserScenario", "When", "anthropic_client",
+    "UsageEvent", "UsageEventPage", "UsageGroup", "UserKey", "UserRow", "UserScenario", "When", "anthropic_client",
     "async_anthropic_client", "async_openai_client", "openai_client", "proxy_headers", "sign_webhook", "verify_webhook",
     "__version__",
 ]

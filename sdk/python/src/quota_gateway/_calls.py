@@ -117,11 +117,23 @@ def event(user_id: str, name: str, quantity: float, metadata: Optional[Metadata]
     return body
 
 
+def fit_fields(fit: Optional[str], min_fit: Optional[float]) -> Dict[str, Any]:
+    """A reserve's (or check's) `fit` and `minFit`, when given."""
+    fields: Dict[str, Any] = {}
+    if fit is not None:
+        fields["fit"] = fit
+    if min_fit is not None:
+        fields["minFit"] = min_fit
+    return fields
+
+
 def reserve(fail_mode: str, user_id: str, name: str, quantity: float, metadata: Optional[Metadata],
             ttl_seconds: Optional[int], idempotency_key: Optional[str],
-            step: Optional[Mapping[str, Any]] = None) -> Call[Decision]:
-    """`step`: the fields that make it a step of a run (`runId`, `actionId`, `kind`)."""
-    body = {**event(user_id, name, quantity, metadata), **(step or {})}
+            step: Optional[Mapping[str, Any]] = None, fit: Optional[str] = None,
+            min_fit: Optional[float] = None) -> Call[Decision]:
+    """`step`: the fields that make it a step of a run (`runId`, `actionId`, `kind`); `fit` and
+    `min_fit`: whether a hold that does not fit whole takes what is left."""
+    body = {**event(user_id, name, quantity, metadata), **(step or {}), **fit_fields(fit, min_fit)}
     if ttl_seconds is not None:
         body["ttlSeconds"] = ttl_seconds
     # A key the caller chose is the caller's to repeat, and the reservation it finds the
@@ -131,10 +143,10 @@ def reserve(fail_mode: str, user_id: str, name: str, quantity: float, metadata: 
                 fallback=failed_decision(fail_mode), orphan_ttl=orphan_ttl)
 
 
-def can_use(fail_mode: str, user_id: str, name: str, quantity: float,
-            metadata: Optional[Metadata]) -> Call[Check]:
-    return Call("POST", "/v1/check", check, event(user_id, name, quantity, metadata),
-                fallback=failed_check(fail_mode))
+def can_use(fail_mode: str, user_id: str, name: str, quantity: float, metadata: Optional[Metadata],
+            fit: Optional[str] = None, min_fit: Optional[float] = None) -> Call[Check]:
+    body = {**event(user_id, name, quantity, metadata), **fit_fields(fit, min_fit)}
+    return Call("POST", "/v1/check", check, body, fallback=failed_check(fail_mode))
 
 
 def commit(reservation_id: str, quantity: Optional[float], metadata: Optional[Metadata],

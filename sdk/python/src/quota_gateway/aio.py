@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, TypeVar, Uni
 import httpx
 
 from . import _calls as c
+from . import _price_calls as pr
 from . import _run_calls as r
 from . import _simulation_calls as s
 from . import _user_key_calls as k
@@ -22,7 +23,7 @@ from ._orphans import DRAIN_SECONDS, replay, undo
 from ._run_calls import RunLimitsArg
 from ._simulation_calls import Candidate, OnProgress
 from .errors import QuotaGatewayError
-from .params import ApprovalStatus, FailMode, GrantCategory, Metadata, OverrideParams, StepKind, When
+from .params import ApprovalStatus, FailMode, Fit, GrantCategory, Metadata, OverrideParams, StepKind, When
 from .reservation import AsyncReservationContext
 from .runs import AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun
 from .simulations import Simulation
@@ -131,20 +132,28 @@ class AsyncQuotaGateway(Shared):
     async def reserve(self, user_id: str, event: str, quantity: float = 1, metadata: Optional[Metadata] = None,
                 *, ttl_seconds: Optional[int] = None, idempotency_key: Optional[str] = None,
                 run_id: Optional[str] = None, action_id: Optional[str] = None,
-                kind: Optional[StepKind] = None) -> t.Decision:
+                kind: Optional[StepKind] = None, fit: Optional[Fit] = None,
+                min_fit: Optional[float] = None) -> t.Decision:
         """Holds quota in every matched group, all or nothing; never raises for a gateway that
         cannot be reached (see `fail_mode`). With `run_id` it is a step of that run (see
         `start_run`): it draws from the run's budget, `action_id` names the action it is an
-        attempt of, `kind` is "primary" (default), "retry" or "fallback"."""
+        attempt of, `kind` is "primary" (default), "retry" or "fallback".
+
+        `fit="clamp"` lets a hold that does not fit whole take what is left of its hard group,
+        down to `min_fit` (in output tokens when the metadata names `output_tokens`, else in
+        the quantity): the answer's `granted` then says what the call may spend. `fit="whole"`
+        denies it instead; left out, each group's own `fit` decides."""
         step = r.step_fields(run_id, action_id, kind)
         decision = await self._run(c.reserve(self._fail_mode, user_id, event, quantity, metadata, ttl_seconds,
-                                             idempotency_key, step))
+                                             idempotency_key, step, fit, min_fit))
         return self._noticed(decision, event, run_id)
 
     async def can_use(self, user_id: str, event: str, quantity: float = 1,
-                metadata: Optional[Metadata] = None) -> t.Check:
-        """What `reserve` would answer now, holding nothing."""
-        return await self._run(c.can_use(self._fail_mode, user_id, event, quantity, metadata))
+                metadata: Optional[Metadata] = None, *, fit: Optional[Fit] = None,
+                min_fit: Optional[float] = None) -> t.Check:
+        """What `reserve` would answer now, holding nothing (with what it would be `granted`
+        when a hold would clamp)."""
+        return await self._run(c.can_use(self._fail_mode, user_id, event, quantity, metadata, fit, min_fit))
 
     async def commit(self, reservation_id: str, quantity: Optional[float] = None,
                metadata: Optional[Metadata] = None, *, idempotency_key: Optional[str] = None) -> t.CommitAnswer:
@@ -172,12 +181,15 @@ class AsyncQuotaGateway(Shared):
         return await self._run(c.track(user_id, event, quantity, metadata, idempotency_key, step))
 
     def reservation(self, user_id: str, event: str, quantity: float = 1, metadata: Optional[Metadata] = None,
-                    *, ttl_seconds: Optional[int] = None) -> AsyncReservationContext:
+                    *, ttl_seconds: Optional[int] = None, fit: Optional[Fit] = None,
+                    min_fit: Optional[float] = None) -> AsyncReservationContext:
         """`async with qg.reservation(...) as r:` reserves (raising `QuotaExceeded` when denied,
         `QuotaUnavailable` when the gateway gave no decision), commits when the block ends
         (`r.commit(actual)` sets the amount, committed even if the block raises after it), and
-        releases on an exception before that."""
-        return AsyncReservationContext(self, user_id, event, quantity, metadata, ttl_seconds)
+        releases on an exception before that. With `fit` and `min_fit` (as `reserve` takes
+        them) a hold may clamp: `r.granted` says what it was granted, and the block's
+        default commit is that quantity."""
+        return AsyncReservationContext(self, user_id, event, quantity, metadata, ttl_seconds, fit, min_fit)
 
     # Runs.
 
@@ -468,6 +480,44 @@ class AsyncQuotaGateway(Shared):
 
     async def delete_plan(self, plan_id: str) -> None:
         return await self._run(c.delete_plan(plan_id))
+
+    # The model catalog and the project's prices.
+
+    async def catalog(self) -> t.Catalog:
+        """The catalog the gateway prices by: its `version` and every model in it, with its
+        prices (USD per million tokens, or per image), context window, output limit, and the
+        page and day they were read from (`source`, `as_of`). `catalog().find(model)` looks a
+        model up by its name or an alias."""
+        return await self._run(pr.catalog())
+
+    async def prices(self) -> t.Page[t.Price]:
+        """Every price the project set (at most 1,000), by model name, one page (`next_cursor`
+        None); each with the catalog's price of the model for comparison (`catalog`)."""
+        return await self._run(pr.list_prices())
+
+    async def price(self, model: str) -> t.Price:
+        """The project's price of `model`; `price_not_found` (404) when it set none (the
+        catalog's price, if any, applies: see `catalog`)."""
+        return await self._run(pr.get(model))
+
+    async def set_price(self, model: str, input_per_million: float, output_per_million: float, *,
+                        cached_input_per_million: Optional[float] = None,
+                        cache_write_per_million: Optional[float] = None,
+                        per_image: Optional[Mapping[str, float]] = None) -> t.Price:
+        """Sets the project's price of `model` (1 to 128 of `A-Z a-z 0-9 _ . : / -`), which
+        beats the catalog's in every priced group (`"measure": {"price": ...}`) from the next
+        reserve on: USD per million input and output tokens (cached and cache-write input
+        priced as input unless given), and per image by `"<quality>/<size>"`; at most 6
+        decimals. A bad price raises `invalid_request` naming its `field`; a 1,001st model
+        `price_limit` (409)."""
+        return await self._run(pr.put(model, input_per_million, output_per_million, cached_input_per_million,
+                                      cache_write_per_million, per_image))
+
+    async def delete_price(self, model: str) -> None:
+        """Removes the project's price of `model`: the catalog prices it again (or no one
+        does, and priced groups deny it `unpriced_model`). `price_not_found` (404) when the
+        project set none."""
+        return await self._run(pr.delete(model))
 
     # Webhook endpoints.
 

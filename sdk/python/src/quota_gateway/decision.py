@@ -12,11 +12,12 @@ from typing import Dict, List, Literal, Optional, Union
 
 # Why a reserve was denied: a quota (`limit_reached`), a balance (`insufficient_balance`), an
 # approval waiting for a person, a per-value group full of values, a block, no plan, an event no
-# group matches on a plan that denies those (`unmatched: "deny"`); a run's step for its run's
-# limits; `backend_unavailable` when the gateway gave no decision (the client's fail mode).
+# group matches on a plan that denies those (`unmatched: "deny"`), a priced group with no price
+# for the call's model (`unpriced_model`); a run's step for its run's limits;
+# `backend_unavailable` when the gateway gave no decision (the client's fail mode).
 Reason = Literal[
     "limit_reached", "insufficient_balance", "approval_pending", "too_many_values", "user_blocked",
-    "no_subscription", "unmatched_event", "run_budget_exhausted", "run_steps_exhausted",
+    "no_subscription", "unmatched_event", "unpriced_model", "run_budget_exhausted", "run_steps_exhausted",
     "action_attempts_exhausted", "fallback_budget_exhausted", "run_ended", "run_too_deep",
     "backend_unavailable",
 ]
@@ -88,13 +89,29 @@ class Denial:
     "fallback_budget_exhausted" (with `group_id` when the group's fallback share is spent) or
     "run_ended" (the run is closed, expired or unknown).
 
+    A priced group (`"measure": {"price": ...}`) denies "unpriced_model" when neither the
+    project (`set_price`) nor the catalog prices the call's model: `model` names it.
+
     `approval_id` names the pending approval request of an "approval_pending" denial (see
-    `get_approval`, `approve`, `decline`); None on every other denial."""
+    `get_approval`, `approve`, `decline`); None on every other denial. `model` is None on every
+    denial but an "unpriced_model" one."""
 
     subject_id: str
     group_id: Optional[str]
     reason: Reason = "limit_reached"
     approval_id: Optional[str] = None
+    model: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Granted:
+    """What a reserve whose hold did not fit whole was granted, when a group (or the reserve's
+    `fit="clamp"`) let it take what was left: its `quantity` (what is held), and
+    `output_tokens`, the most output to ask the provider for, when the event's metadata named
+    `output_tokens` (None otherwise). Call the provider for no more than this."""
+
+    quantity: Union[int, float]
+    output_tokens: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +121,9 @@ class Allowed:
     `unchecked` is true when the gateway gave no answer and `fail_mode="open"` let the call
     through: `reservation_id` is then empty, and commit, release and extend of it do nothing.
     `run` says where the run stands after a step (a reserve with `run_id`); None otherwise.
+    `granted` is set when a hold did not fit whole and took what was left (`fit="clamp"`, or a
+    group's own `"fit": "clamp"`): what the call may spend, which is what is held; None when it
+    was granted all it asked.
     """
 
     reservation_id: str
@@ -117,17 +137,19 @@ class Allowed:
     retry_after: Optional[int] = None
     unchecked: bool = False
     run: Optional[RunProgress] = None
+    granted: Optional[Granted] = None
     allowed: Literal[True] = True
 
 
 @dataclass(frozen=True)
 class Denied:
     """A refused reserve: `reasons` (`limit_reached`, `insufficient_balance`, `approval_pending`,
-    `too_many_values`, `user_blocked`, `no_subscription`, `unmatched_event`,
+    `too_many_values`, `user_blocked`, `no_subscription`, `unmatched_event`, `unpriced_model`,
     `backend_unavailable`; a run's step also `run_budget_exhausted`, `run_steps_exhausted`,
     `action_attempts_exhausted`, `fallback_budget_exhausted`, `run_ended`) and the groups that
     refused it (`denied_by`, `denials`; an `approval_pending` denial names its request's
-    `approval_id`). `run` says where the run stands when a step was denied."""
+    `approval_id`, an `unpriced_model` one its `model`). `run` says where the run stands when a
+    step was denied. `granted` is always None, as `reservation_id` is."""
 
     reasons: List[Reason]
     denied_by: List[str]
@@ -140,6 +162,7 @@ class Denied:
     run: Optional[RunProgress] = None
     reservation_id: None = None
     expires_at: None = None
+    granted: None = None
     allowed: Literal[False] = False
 
 
@@ -148,7 +171,8 @@ Decision = Union[Allowed, Denied]
 
 @dataclass(frozen=True)
 class Check:
-    """What `reserve` would answer now (from `can_use`); nothing is held."""
+    """What `reserve` would answer now (from `can_use`); nothing is held. `granted` is what a
+    clamping reserve would be granted, when it would not fit whole."""
 
     allowed: bool
     reasons: List[Reason]
@@ -159,3 +183,4 @@ class Check:
     rate_limit_policy: Optional[str] = None
     retry_after: Optional[int] = None
     unchecked: bool = False
+    granted: Optional[Granted] = None

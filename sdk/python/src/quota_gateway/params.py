@@ -17,6 +17,10 @@ ApprovalStatus = Literal["pending", "approved", "declined"]
 # What `reserve`, `can_use` and `start_run` answer when the gateway gives no decision: a denial
 # (reason "backend_unavailable"), or an unchecked admission.
 FailMode = Literal["closed", "open"]
+# How a reserve's holds may fit: "clamp", a hold that does not fit whole takes what is left of
+# its hard group (at least `min_fit`) and the decision says what was `granted`; "whole", it is
+# denied. Left out, each group's own `fit` ("whole" by default).
+Fit = Literal["clamp", "whole"]
 
 
 class _OverrideQuota(TypedDict):

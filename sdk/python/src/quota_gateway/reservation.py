@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Type
 
 from ._settle import Settled, settle, settle_async
 from ._spend import Spend
-from .decision import Allowed
+from .decision import Allowed, Granted
 from .errors import denial_error
-from .params import Metadata
+from .params import Fit, Metadata
 from .types import CommitAnswer, ReleaseAnswer
 
 if TYPE_CHECKING:
@@ -28,19 +28,31 @@ if TYPE_CHECKING:
 
 
 class ReservationScope:
-    """What the `with` block gets: the admitted decision, and a way to set the actual amount."""
+    """What the `with` block gets: the admitted decision, and a way to set the actual amount.
+
+    `granted` is what a clamped hold was granted (None when it got all it asked): do no more
+    work than it covers (`granted.output_tokens` is the most output to ask the provider for).
+    `quantity`, the amount committed when the block ends without `commit(n)`, is what is held:
+    the granted quantity of a clamped hold (and its granted `output_tokens` the commit's
+    metadata, unless `commit` gives other)."""
 
     def __init__(self, decision: Allowed, quantity: float) -> None:
         self.decision = decision
         self.reservation_id = decision.reservation_id
-        self.quantity = quantity
-        self.metadata: Optional[Dict[str, Any]] = None
+        granted: Optional[Granted] = decision.granted
+        self.granted = granted
+        self.quantity = quantity if granted is None else granted.quantity
+        # A clamped call's output as granted: what the commit counts unless told otherwise.
+        self._granted_metadata: Dict[str, Any] = {}
+        if granted is not None and granted.output_tokens is not None:
+            self._granted_metadata["output_tokens"] = granted.output_tokens
+        self.metadata: Optional[Dict[str, Any]] = dict(self._granted_metadata) or None
         # Set when the block has ended: the commit's answer, or the release's, and how it ended
         # (`settled.pending`: the gateway gave no answer, the commit is sent again later).
         self.committed: Optional[CommitAnswer] = None
         self.released: Optional[ReleaseAnswer] = None
         self.settled: Optional[Settled] = None
-        self._spend = Spend(quantity)
+        self._spend = Spend(self.quantity)
 
     def commit(self, quantity: Optional[float] = None, metadata: Optional[Metadata] = None) -> None:
         """The amount to commit when the block ends (tokens really used, ...) instead of the
@@ -52,7 +64,7 @@ class ReservationScope:
         if quantity is not None:
             self.quantity = quantity
         if metadata is not None:
-            self.metadata = dict(metadata)
+            self.metadata = {**self._granted_metadata, **metadata}
         self._spend.reported(self.quantity, self.metadata)
 
     def _ended(self, failed: bool) -> Spend:
@@ -78,14 +90,17 @@ def _raise_refusal(scope: ReservationScope, failed: bool) -> None:
 
 class ReservationContext:
     def __init__(self, client: QuotaGateway, user_id: str, event: str, quantity: float,
-                 metadata: Optional[Metadata], ttl_seconds: Optional[int]) -> None:
+                 metadata: Optional[Metadata], ttl_seconds: Optional[int], fit: Optional[Fit] = None,
+                 min_fit: Optional[float] = None) -> None:
         self._client = client
         self._args = (user_id, event, quantity, metadata)
         self._ttl = ttl_seconds
+        self._fit = fit
+        self._min_fit = min_fit
         self._scope: Optional[ReservationScope] = None
 
     def __enter__(self) -> ReservationScope:
-        decision = self._client.reserve(*self._args, ttl_seconds=self._ttl)
+        decision = self._client.reserve(*self._args, ttl_seconds=self._ttl, fit=self._fit, min_fit=self._min_fit)
         if not decision.allowed:
             raise denial_error(decision)
         self._scope = ReservationScope(decision, self._args[2])
@@ -103,14 +118,18 @@ class ReservationContext:
 
 class AsyncReservationContext:
     def __init__(self, client: AsyncQuotaGateway, user_id: str, event: str, quantity: float,
-                 metadata: Optional[Metadata], ttl_seconds: Optional[int]) -> None:
+                 metadata: Optional[Metadata], ttl_seconds: Optional[int], fit: Optional[Fit] = None,
+                 min_fit: Optional[float] = None) -> None:
         self._client = client
         self._args = (user_id, event, quantity, metadata)
         self._ttl = ttl_seconds
+        self._fit = fit
+        self._min_fit = min_fit
         self._scope: Optional[ReservationScope] = None
 
     async def __aenter__(self) -> ReservationScope:
-        decision = await self._client.reserve(*self._args, ttl_seconds=self._ttl)
+        decision = await self._client.reserve(*self._args, ttl_seconds=self._ttl, fit=self._fit,
+                                             min_fit=self._min_fit)
         if not decision.allowed:
             raise denial_error(decision)
         self._scope = ReservationScope(decision, self._args[2])

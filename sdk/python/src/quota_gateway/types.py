@@ -9,22 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Generic, List, Literal, Optional, TypeVar, Union
 
-from .decision import Allowed, Check, Counter, Decision, Denial, Denied, Reason, RunProgress, SoonestExpiry
-from .params import ApprovalStatus, FailMode
+from .decision import Allowed, Check, Counter, Decision, Denial, Denied, Granted, Reason, RunProgress, SoonestExpiry
+from .params import ApprovalStatus, FailMode, Fit
 from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, SimulationFailure, SimulationProgress,
                           SimulationReport, SimulationTotals, UserRow, UserScenario)
 
 __all__ = [
-    "Allowed", "Check", "Counter", "Decision", "Denial", "Denied",
+    "Allowed", "Check", "Counter", "Decision", "Denial", "Denied", "Granted",
     "CommitAnswer", "ReleaseAnswer", "ExtendAnswer", "Hold", "Reservation", "TrackAnswer",
     "Period", "ParentUsage", "Usage", "Override", "Subscription", "AdjustmentAnswer",
     "Page", "Adjustment", "UserInfo", "UserPage", "UsageGroup", "UsageEvent", "UsageEventPage",
     "DayGroup", "Day", "DailyUsage", "UserToken", "UserKey", "Webhook", "DeliveryTry", "WebhookDelivery",
     "PlanGroup", "Plan", "Allowance", "Rollover", "SoonestExpiry", "Grant", "GrantMade", "Balance",
     "Approval", "ApprovalPage", "CreditMove", "RunProgress", "RunLimits", "RunGroup", "Run",
-    "RunStart", "RunExtended", "ChangeCount", "GroupPeak", "Percentiles", "Simulation", "SimulationFailure",
+    "RunStart", "RunExtended", "Catalog", "CatalogEntry", "PriceDoc", "Price", "PriceSource", "ChangeCount", "GroupPeak", "Percentiles", "Simulation", "SimulationFailure",
     "SimulationProgress", "SimulationReport", "SimulationTotals", "UserRow", "UserScenario",
-    "FailMode", "Reason", "SettleStatus", "ReservationStatus", "UserStatus", "UsageStatus", "GrantStatus", "RunState",
+    "FailMode", "Fit", "Reason", "Provider", "PriceSourceKind", "SettleStatus", "ReservationStatus", "UserStatus", "UsageStatus", "GrantStatus", "RunState",
 ]
 
 Amount = Union[int, float]
@@ -41,6 +41,12 @@ UsageStatus = Literal["active", "blocked", "no_subscription"]
 GrantStatus = Literal["scheduled", "active", "voided", "expired", "depleted"]
 # A run: open, closed, expired; "unchecked" for one fail_mode="open" let through.
 RunState = Literal["open", "closed", "expired", "unchecked"]
+# The providers the model catalog lists.
+Provider = Literal["openai", "anthropic", "google", "mistral"]
+# Where a priced group's amount came from: the project's own price (`set_price`), the catalog,
+# the provider's reported cost, or no price at all (counted at zero by a group whose
+# `unpriced` is "allow").
+PriceSourceKind = Literal["override", "catalog", "provider", "unpriced"]
 T = TypeVar("T")
 
 
@@ -185,15 +191,29 @@ UserPage = Page[UserInfo]
 
 
 @dataclass(frozen=True)
+class PriceSource:
+    """Where a priced group's part of a ledger entry got its price: `source` ("override": the
+    project's own price, "catalog", "provider": the provider's reported cost, "unpriced": no
+    price, counted at zero), the `model` priced, and for a catalog price the catalog's
+    `catalog_version` (None otherwise)."""
+
+    source: PriceSourceKind
+    model: str
+    catalog_version: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class UsageGroup:
     """One group's part of a ledger entry; `value` is a per-value group's value (None on
-    other groups)."""
+    other groups); `price` says where a priced group's (`"measure": {"price": ...}`) price came
+    from (None on other groups)."""
 
     group_id: str
     unit: str
     period_start: Optional[str]
     amount: Amount
     value: Optional[str] = None
+    price: Optional[PriceSource] = None
 
 
 @dataclass(frozen=True)
@@ -375,6 +395,14 @@ class PlanGroup:
     `mode` "approval" denies like "hard", and its first denial of a user in a period opens an
     approval request (`list_approvals`). `per` names a metadata key: the group keeps one
     counter per distinct value of it (each with the group's quota), at most 64 a period.
+
+    A cents group (or a balance group with `creditsPerDollar`) may price calls by their model:
+    `"measure": {"price": "catalog", "markup": 1.2}` counts the call's metadata counts
+    (`input_tokens`, `output_tokens`, `cached_input_tokens`, `cache_write_tokens`, `images`)
+    at the price of its `model` (the project's `set_price`, else the catalog's) times the
+    markup. `fit` "clamp" lets a hard group's hold that does not fit whole take what is left
+    (at least `min_fit`, in output tokens when the event names `output_tokens`, else in its
+    quantity); "whole" (default) denies it.
     """
 
     id: str
@@ -392,6 +420,8 @@ class PlanGroup:
     per: Optional[str] = None
     allowance: Optional[Allowance] = None
     low_balance: Optional[List[Amount]] = None
+    fit: Optional[Fit] = None
+    min_fit: Optional[Amount] = None
 
 
 @dataclass(frozen=True)
@@ -611,3 +641,71 @@ class RunStart:
 class RunExtended:
     run_id: str
     expires_at: str
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One model of the gateway's catalog: its prices in USD per million tokens
+    (`cached_input_per_million` and `cache_write_per_million` None where the input's price
+    applies), `per_image` in USD per image by `"<quality>/<size>"` (None for models not priced
+    by the image), its `context_window` and `max_output_tokens`, the names it also answers to
+    (`aliases`), and where (`source`, a public page) and when (`as_of`, YYYY-MM-DD) the prices
+    were read."""
+
+    model: str
+    provider: Provider
+    aliases: List[str]
+    input_per_million: Amount
+    cached_input_per_million: Optional[Amount]
+    cache_write_per_million: Optional[Amount]
+    output_per_million: Amount
+    per_image: Optional[Dict[str, Amount]]
+    context_window: int
+    max_output_tokens: int
+    as_of: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The catalog the gateway prices by (`catalog()`): its `version` (the day it was compiled,
+    or the loaded file's) and every model in it."""
+
+    version: str
+    models: List[CatalogEntry]
+
+    def find(self, model: str) -> Optional[CatalogEntry]:
+        """The entry of `model`, by its name or one of its aliases; None when it is not listed."""
+        for entry in self.models:
+            if entry.model == model or model in entry.aliases:
+                return entry
+        return None
+
+
+@dataclass(frozen=True)
+class PriceDoc:
+    """A model's prices as written: USD per million input and output tokens
+    (`input_per_million` prices cached and cache-write input too unless they are priced
+    apart), and per image by `"<quality>/<size>"` where priced so; at most 6 decimals."""
+
+    input_per_million: Amount
+    output_per_million: Amount
+    cached_input_per_million: Optional[Amount] = None
+    cache_write_per_million: Optional[Amount] = None
+    per_image: Optional[Dict[str, Amount]] = None
+
+
+@dataclass(frozen=True)
+class Price:
+    """A price the project set for a model (`set_price`), which beats the catalog's: its
+    prices, `updated_at` (RFC 3339), and `catalog`, what the catalog prices the model at, for
+    comparison (None when the catalog does not list it)."""
+
+    model: str
+    input_per_million: Amount
+    output_per_million: Amount
+    updated_at: str
+    cached_input_per_million: Optional[Amount] = None
+    cache_write_per_million: Optional[Amount] = None
+    per_image: Optional[Dict[str, Amount]] = None
+    catalog: Optional[PriceDoc] = None

@@ -1,0 +1,41 @@
+"""The catalog and the project's prices as `Call`s. Reads repeat harmlessly, and so do a
+price's `PUT` (it sets the price) and `DELETE` (a repeat answers `price_not_found`, which
+the first one made true). A model's name (`[A-Za-z0-9_.:/-]`, 1 to 128 bytes) is one path
+segment, so a `/` in it is sent encoded."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional
+
+from . import types as t
+from ._calls import nothing, one, page, seg
+from ._core import Call
+
+
+def catalog() -> Call[t.Catalog]:
+    return Call("GET", "/v1/catalog", one(t.Catalog))
+
+
+def list_prices() -> Call[t.Page[t.Price]]:
+    return Call("GET", "/v1/prices", page(t.Price))
+
+
+def get(model: str) -> Call[t.Price]:
+    return Call("GET", f"/v1/prices/{seg(model)}", one(t.Price))
+
+
+def put(model: str, input_per_million: float, output_per_million: float,
+        cached_input_per_million: Optional[float], cache_write_per_million: Optional[float],
+        per_image: Optional[Mapping[str, float]]) -> Call[t.Price]:
+    body: Dict[str, Any] = {"inputPerMillion": input_per_million, "outputPerMillion": output_per_million}
+    if cached_input_per_million is not None:
+        body["cachedInputPerMillion"] = cached_input_per_million
+    if cache_write_per_million is not None:
+        body["cacheWritePerMillion"] = cache_write_per_million
+    if per_image is not None:
+        body["perImage"] = dict(per_image)
+    return Call("PUT", f"/v1/prices/{seg(model)}", one(t.Price), body)
+
+
+def delete(model: str) -> Call[None]:
+    return Call("DELETE", f"/v1/prices/{seg(model)}", nothing)
