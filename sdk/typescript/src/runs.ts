@@ -6,7 +6,7 @@
 // reads are retried like every read.
 import type { CallOptions, Decide, ReserveOptions, WriteOptions } from "./client.js";
 import type { Reason } from "./codes.js";
-import { type Allowed, type Common, common, type Decision, type Denied, fitFields, toDecision } from "./decision.js";
+import { type Allowed, type Common, common, type Decision, type Denied, toDecision } from "./decision.js";
 import { type Call, newKey } from "./http.js";
 import type { ExtendRunAnswer, Metadata, ReserveAnswer, RunAnswer, RunList, RunProgress, RunStartAnswer, TrackAnswer } from "./types.js";
 
@@ -84,7 +84,8 @@ export interface StepFields {
   kind?: StepKind | undefined;
 }
 
-export interface StepOptions extends ReserveOptions, StepFields {}
+/** A step's reserve options: a reserve's, less `fit` and `minFit` (a run's budget does not clamp a step). */
+export interface StepOptions extends Omit<ReserveOptions, "fit" | "minFit">, StepFields {}
 
 export interface TrackStepOptions extends WriteOptions, StepFields {}
 
@@ -174,7 +175,7 @@ export function runMethods(d: RunDeps) {
   }
 
   async function step(userId: string, runId: string, name: string, quantity: number | undefined, metadata: Metadata | undefined, opts: StepOptions): Promise<Step> {
-    const body = { ...d.event(userId, name, quantity, metadata), ...(opts.ttlSeconds ? { ttlSeconds: opts.ttlSeconds } : {}), ...fitFields(opts), ...stepBody(runId, opts) };
+    const body = { ...d.event(userId, name, quantity, metadata), ...(opts.ttlSeconds ? { ttlSeconds: opts.ttlSeconds } : {}), ...stepBody(runId, opts) };
     const decided = await d.decide<ReserveAnswer>("/v1/reserve", body, opts, opts.ttlSeconds);
     if (!decided.ok) return { ...decided.decision, run: null };
     return { ...toDecision(decided.value, decided.headers), run: decided.value.run ?? null };

@@ -6,8 +6,10 @@
 // they were granted; and a provider call made within withReservation with its maximum output
 // lowered to what a clamped reserve granted.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { createClient, limitOutput, QuotaGatewayError } from "quota-gateway";
+import ts from "typescript";
 import { freshUser, putPlan, useGateway } from "./harness.mjs";
 
 const env = useGateway();
@@ -223,4 +225,54 @@ test("limitOutput lowers each maximum the request names, shares it among n choic
   const request = { max_tokens: 4000 };
   assert.equal(limitOutput({ granted: null }, request), request);
   assert.equal(limitOutput({ granted: { quantity: 5, outputTokens: null } }, request), request);
+});
+
+/** The ```ts blocks of the README's prices section. */
+function readmeBlocks() {
+  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  const section = readme.split("\n## Prices, the catalog and fit\n")[1].split("\n## ")[0];
+  return [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
+/** TypeScript as the JavaScript an async function of `names` runs. */
+function asFunction(code, names, tail = "") {
+  const { outputText } = ts.transpileModule(code, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
+  const AsyncFunction = (async () => {}).constructor;
+  return new AsyncFunction(...names, `${outputText.replace(/^export \{\};$/m, "")}\n${tail}`);
+}
+
+test("the README's catalog and price calls run as written", async () => {
+  const [code] = readmeBlocks().filter((c) => c.includes("qg.catalog()"));
+  assert.ok(code, "the README's prices section reads the catalog");
+  const qg = client();
+  const { gpt, prices } = await asFunction(code, ["qg"], "return { gpt, prices };")(qg);
+  assert.equal(gpt.model, "gpt-4.1");
+  assert.ok(prices.some((p) => p.model === "ft:gpt-4.1:acme:support"), "listed while it was set");
+  await assert.rejects(qg.price("ft:gpt-4.1:acme:support"), (err) => err.code === "price_not_found");
+});
+
+test("the README's fit recipe asks the provider for what the user's cents cover", async () => {
+  const [code] = readmeBlocks().filter((c) => c.includes("async function chat"));
+  assert.ok(code, "the README's prices section defines chat");
+  const chat = await asFunction(code, [], "return chat;")();
+  const qg = client();
+  const user = await subscribed(pricedPlan("plan_readme_fit", { price: "catalog", markup: 1.2 }, { quota: 5 }));
+  const asked = [];
+  const openai = { chat: { completions: { create: async (request) => {
+    asked.push(request.max_completion_tokens);
+    const used = Math.min(request.max_completion_tokens, 300);
+    return { choices: [{ message: { content: `${used} tokens` } }], usage: { prompt_tokens: 1200, completion_tokens: used } };
+  } } } };
+  const messages = [{ role: "user", content: "hi" }];
+  // 5 cents at cost plus 20 %: whole answers while they fit, then shorter ones, then none once
+  // less than 200 tokens of answer are left.
+  const answers = [];
+  for (let i = 0; i < 30 && answers.at(-1) !== null; i++) answers.push(await chat(qg, openai, user, messages));
+  assert.equal(answers.at(-1), null, "denied in the end");
+  assert.ok(answers.slice(0, -1).every((a) => a === "300 tokens"));
+  assert.equal(asked[0], 4000, "the budget covered the whole answer");
+  assert.ok(asked.some((n) => n < 4000), `a shorter answer was asked for: ${asked}`);
+  assert.ok(asked.every((n) => n >= 200), `never less than minFit: ${asked}`);
+  const spent = (await qg.usage(user)).counters[0];
+  assert.ok(spent.used <= 5 && spent.reserved === 0, JSON.stringify(spent));
 });

@@ -3,7 +3,7 @@
 // Express's and Node's own types; and the exported names held to the sources they come from.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { GATEWAY_CODES } from "quota-gateway";
@@ -125,6 +125,21 @@ test("qg.openai and qg.anthropic answer the official clients' own instances, the
   });
   // The SDKs' own declarations are theirs to check (skipLibCheck); the use of them is ours.
   compile("current", "providers", ["providers.ts", ...blocks.map((_, i) => `proxy-readme-${i}.ts`)], {
+    target: "ES2022", lib: ["ES2022", "DOM"], module: "NodeNext", moduleResolution: "NodeNext", types: ["node"], skipLibCheck: true,
+  });
+});
+
+test("the README's prices blocks pass strict tsc, the fit recipe with OpenAI's types", () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const section = readme.split("\n## Prices, the catalog and fit\n")[1].split("\n## ")[0];
+  const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.equal(blocks.length, 2, "the catalog and prices calls, and the fit recipe");
+  if (!existsSync(join(project.dir, "node_modules/openai"))) symlinkSync(join(root, "node_modules/openai"), join(project.dir, "node_modules/openai"));
+  const prelude = ['import { createClient } from "quota-gateway";', 'const qg = createClient({ apiKey: "qg_sk_test" });'];
+  writeFileSync(join(project.dir, "prices-0.ts"), [...prelude, blocks[0], "export { version, gpt, prices };"].join("\n"));
+  writeFileSync(join(project.dir, "prices-1.ts"), [blocks[1], "export { chat };"].join("\n"));
+  // OpenAI's own declarations are its to check (skipLibCheck); the use of them is ours.
+  compile("current", "prices", ["prices-0.ts", "prices-1.ts"], {
     target: "ES2022", lib: ["ES2022", "DOM"], module: "NodeNext", moduleResolution: "NodeNext", types: ["node"], skipLibCheck: true,
   });
 });

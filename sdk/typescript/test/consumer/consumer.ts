@@ -1,9 +1,10 @@
 // A consumer of the shipped declarations, compiled (never run) by types.test.mjs with
 // TypeScript 4.9 and with the current TypeScript, under strict and exactOptionalPropertyTypes.
 // Each @ts-expect-error is a mistake the types must catch: unused, it fails the compile.
-import { createClient, GATEWAY_CODES, isBalanceCounter, openaiForUserKey, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
+import { createClient, GATEWAY_CODES, isBalanceCounter, limitOutput, openaiForUserKey, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
 import type {
-  Approval, ApprovalStatus, Balance, BalanceCounter, ClientOptions, Decision, ErrorCode, Grant, GrantInput, GrantMade, OverrideInput, Reason,
+  Approval, ApprovalStatus, Balance, BalanceCounter, Catalog, CatalogEntry, ClientOptions, Decision, ErrorCode, Fit, Grant, Granted, GrantInput, GrantMade, OverrideInput,
+  Price, PriceInput, PriceSourceKind, Reason,
   DoneSimulation, Page, Run, RunAnswer, RunState, Simulation, SimulationInput, SimulationProgress, Step, StepKind, TrackedStep, UserKey, UserKeyMade,
   WebhookEvent,
 } from "quota-gateway";
@@ -172,12 +173,50 @@ export async function lab(from: Date | undefined): Promise<number> {
   return done.report.newlyAdmitted.decisions + (done.report.rows[0]?.candidate.crossed.length ?? 0) + csv.length + users + seen.length + none;
 }
 
+export async function prices(userId: string, fit: Fit | undefined): Promise<string> {
+  const catalog: Catalog = await qg.catalog();
+  const entry: CatalogEntry | undefined = catalog.models.find((m) => m.model === "gpt-4.1");
+  const cached: number | null | undefined = entry?.cachedInputPerMillion;
+  // @ts-expect-error not a provider of the catalog
+  if (entry?.provider === "azure") return "";
+  const input: PriceInput = { inputPerMillion: 1.5, outputPerMillion: 6, cachedInputPerMillion: undefined, perImage: { "hd/1024x1024": 0.08 } };
+  const set: Price = await qg.setPrice("acme/tuned", input, { timeoutMs: undefined });
+  // @ts-expect-error a price needs its output's
+  await qg.setPrice("acme/tuned", { inputPerMillion: 1 });
+  const compared: number | undefined = set.catalog?.inputPerMillion;
+  const { data, nextCursor } = await qg.prices();
+  await qg.deletePrice((await qg.price("acme/tuned")).model);
+  const d = await qg.reserve(userId, "llm.chat", 1, { model: "gpt-4.1", output_tokens: 4000 }, { fit, minFit: undefined, ttlSeconds: 30 });
+  // @ts-expect-error not a way to fit
+  await qg.reserve(userId, "llm.chat", 1, undefined, { fit: "shrink" });
+  const unpriced = d.denials.find((x) => x.reason === "unpriced_model")?.model;
+  const granted: Granted | null = d.granted;
+  const most: number | null = d.allowed && d.granted ? d.granted.outputTokens : null;
+  const request = limitOutput(d, { model: "gpt-4.1", max_completion_tokens: 4000, messages: [] as { role: "user"; content: string }[] });
+  const asked: number = request.max_completion_tokens;
+  // @ts-expect-error not a field that bounds a provider's output
+  limitOutput(d, { max_tokens: 1 }, "maxTokens");
+  const check = await qg.canUse(userId, "render", 10, undefined, { fit: "clamp", minFit: 5 });
+  const done = await qg.withReservation(userId, "llm.chat", 1, { model: "gpt-4.1", output_tokens: 4000 }, async ({ granted: g, limitOutput: limit }) => {
+    const lowered = limit({ model: "gpt-4.1", max_tokens: 4000 }, "max_tokens");
+    return (g?.quantity ?? 0) + lowered.max_tokens;
+  }, { fit: "clamp" });
+  const page = await qg.listUsageEvents({ userId });
+  const source: PriceSourceKind | undefined = page.data[0]?.groups[0]?.price?.source;
+  // @ts-expect-error not where a price comes from
+  if (page.data[0]?.groups[0]?.price?.source === "project") return "";
+  const version: string | null | undefined = page.data[0]?.groups[0]?.price?.catalogVersion;
+  return [catalog.version, cached, compared, data.length, nextCursor, unpriced, granted?.quantity, most, asked, check.granted?.quantity,
+    done.allowed ? done.value : done.decision.reasons[0], source, version].join();
+}
+
 export function code(err: unknown): ErrorCode | null {
   if (!(err instanceof QuotaGatewayError)) return null;
   if (err.code === "reservation_not_found" || err.code === "aborted" || err.code === "http_500") return err.code;
   if (err.code === "grant_limit" || err.code === "grant_not_found") return err.code;
   if (err.code === "approval_decided" || err.code === "approval_not_found") return err.code;
   if (err.code === "run_not_found") return err.code;
+  if (err.code === "price_not_found" || err.code === "price_limit" || err.code === "unpriced_model") return err.code;
   if (err.code === "simulation_bound" || err.code === "simulation_failed" || err.code === "simulation_timeout") return err.field === "range" ? err.code : null;
   // @ts-expect-error not a code of the gateway or the client
   if (err.code === "reservation_gone") return null;
