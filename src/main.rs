@@ -193,7 +193,12 @@ fn catalog(command: CatalogCommand) -> anyhow::Result<()> {
         }
         CatalogCommand::Check { file } => {
             let checked = load(&file.display().to_string())?;
-            println!("{}: version {}, {} models", file.display(), checked.version(), checked.doc.models.len());
+            println!(
+                "{}: version {}, {} models",
+                file.display(),
+                checked.version(),
+                checked.doc.models.len()
+            );
         }
     }
     Ok(())

@@ -55,7 +55,11 @@ fn catalog(config: &Config) -> Result<Catalog, StartupError> {
     };
     let text = std::fs::read_to_string(path).map_err(|e| refused(format!("cannot read it: {e}")))?;
     let loaded = Catalog::parse(&text).map_err(|e| refused(e.to_string()))?;
-    tracing::info!(version = loaded.version(), models = loaded.doc.models.len(), "catalog: loaded");
+    tracing::info!(
+        version = loaded.version(),
+        models = loaded.doc.models.len(),
+        "catalog: loaded"
+    );
     Ok(loaded)
 }
 

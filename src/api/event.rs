@@ -4,8 +4,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::http::ApiError;
-use crate::quota::ids::check_event;
 use crate::quota::event::FitAsk;
+use crate::quota::ids::check_event;
 use crate::quota::{EventInput, Milli, ReservationId, Step, StepKind, UserId};
 
 const DEFAULT_TTL_SECONDS: i64 = 60;

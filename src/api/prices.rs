@@ -74,7 +74,10 @@ pub async fn list_prices(key: ApiKey, state: web::Data<AppState>) -> Result<Http
         .map(|(model, (_, stored))| answer(&state, model.clone(), stored.clone()))
         .collect();
     data.sort_by(|a, b| a.model.cmp(&b.model));
-    Ok(HttpResponse::Ok().json(PriceList { data, next_cursor: None }))
+    Ok(HttpResponse::Ok().json(PriceList {
+        data,
+        next_cursor: None,
+    }))
 }
 
 pub async fn get_price(

@@ -11,7 +11,9 @@ use utoipa::openapi::OpenApi;
 use super::openapi;
 use super::route::{Key, Route};
 use super::{approvals, audit_log, credits, runs, simulations, usage_events, user_keys, user_tokens, users, webhooks};
-use super::{cors, daily_usage, health, plans, prices, projects, reservations, reserve, settle, subscriptions, track, usage};
+use super::{
+    cors, daily_usage, health, plans, prices, projects, reservations, reserve, settle, subscriptions, track, usage,
+};
 use crate::http::ApiError;
 use crate::http::Code;
 

@@ -88,6 +88,7 @@ fn frame(
         ("Users", "/dashboard/users"),
         ("Approvals", APPROVALS),
         ("Plans", "/dashboard/plans"),
+        ("Prices", "/dashboard/prices"),
         ("Webhooks", "/dashboard/webhooks"),
         ("Audit log", "/dashboard/audit"),
         ("Keys", "/dashboard/keys"),

@@ -14,6 +14,7 @@ mod ledger;
 mod notice;
 mod pages;
 mod plans;
+mod prices;
 mod runs;
 mod session;
 mod shown;
@@ -57,6 +58,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/dashboard/plans/{planId}/edit",
             web::get().to(|req, state, path| plans::edit(req, state, Some(path))),
         )
+        .route("/dashboard/prices", web::get().to(prices::list))
+        .route("/dashboard/prices", web::post().to(prices::change))
         .route("/dashboard/webhooks", web::get().to(pages::webhooks))
         .route("/dashboard/webhooks", web::post().to(pages::create_webhook))
         .route("/dashboard/audit", web::get().to(pages::audit))

@@ -182,11 +182,24 @@ pub async fn edit(
             (name.rsplit('/').next().unwrap_or("plan_new").to_string(), text)
         }
     };
-    let body = editor(&session, &id, &text, &[], None);
+    let costs = match parse_posted(&id, &text) {
+        Ok(plan) => costs(&state, &session, &plan).await?,
+        Err(_) => None,
+    };
+    let body = html! { (editor(&session, &id, &text, &[], None)) @if let Some(costs) = costs { (costs) } };
     Ok(html_response(
         StatusCode::OK,
         page(&state, &session, "Plans", &id, None, body).await?,
     ))
+}
+
+/// What a typical call of each model costs the plan's priced groups, when it has any.
+async fn costs(state: &AppState, session: &Session, plan: &Plan) -> Result<Option<Markup>, ApiError> {
+    if !plan.prices() {
+        return Ok(None);
+    }
+    let book = state.gateway.price_book(&session.project).await?;
+    Ok(super::prices::typical_costs(plan, &book))
 }
 
 /// `POST /dashboard/plans/save`: check; show problems, or the diff; save once confirmed.
@@ -216,7 +229,11 @@ pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
         let mut new = plan.doc.clone();
         new.version = None;
         let new = serde_json::to_string_pretty(&new).unwrap_or_default();
-        let body = editor(&session, &id, &new, &[], Some(diff_table(&current, &new)));
+        let costs = costs(&state, &session, &plan).await?;
+        let body = html! {
+            (editor(&session, &id, &new, &[], Some(diff_table(&current, &new))))
+            @if let Some(costs) = costs { (costs) }
+        };
         return Ok(html_response(
             StatusCode::OK,
             page(&state, &session, "Plans", &id, None, body).await?,

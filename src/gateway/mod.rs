@@ -43,11 +43,11 @@ pub mod webhooks;
 
 use std::sync::{Arc, OnceLock};
 
+/// The model catalog a node prices by, built by start-up.
+pub use crate::quota::catalog::Catalog;
 pub use activity::{Activity, SAMPLE as ACTIVITY_SAMPLE};
 pub use adjust::Adjusted;
 pub use clock::Clock;
-/// The model catalog a node prices by, built by start-up.
-pub use crate::quota::catalog::Catalog;
 pub use credits::Granting;
 pub use epoch::EPOCH_POLL;
 pub use idempotency::Idempotency;

@@ -113,7 +113,7 @@ impl Gateway {
 
     /// Every price the project's calls may find (each catalog name, then the project's own),
     /// for a replay.
-    pub(super) async fn price_book(&self, project: &str) -> Result<PriceBook, GatewayError> {
+    pub async fn price_book(&self, project: &str) -> Result<PriceBook, GatewayError> {
         let names: Vec<String> = self
             .catalog
             .doc

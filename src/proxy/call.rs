@@ -116,7 +116,9 @@ pub fn understand(
     let counter = tokens::counter_for(&model, upstream.kind != Kind::Anthropic);
     let default_max = model_limit(&model)
         .filter(|limit| *limit > 0)
-        .map_or(upstream.max_output_tokens, |limit| limit.min(upstream.max_output_tokens));
+        .map_or(upstream.max_output_tokens, |limit| {
+            limit.min(upstream.max_output_tokens)
+        });
     let (mut choices, mut max_field) = (1, None);
     let named = |field: &'static str, max: Option<u64>| max.map(|_| field);
     let positive = |field: &str| -> Result<Option<u64>, BodyError> {

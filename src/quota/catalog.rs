@@ -134,7 +134,10 @@ impl Catalog {
                 return Err(PriceError::new(field("asOf"), "must be a date, YYYY-MM-DD"));
             }
             if !m.source.starts_with("https://") || m.source.len() > 512 {
-                return Err(PriceError::new(field("source"), "must be the https address the prices were read from"));
+                return Err(PriceError::new(
+                    field("source"),
+                    "must be the https address the prices were read from",
+                ));
             }
             if m.max_output_tokens > m.context_window.max(1) * 2 || m.context_window > 100_000_000 {
                 return Err(PriceError::new(
@@ -237,9 +240,21 @@ pub fn diff(old: &Catalog, new: &Catalog) -> Vec<Change> {
         let show = |v: Option<u64>| v.map_or("none".to_string(), |m| super::price::dollars(m).to_string());
         let mut fields: Vec<(&'static str, String, String)> = vec![
             ("inputPerMillion", show(Some(o.price.input)), show(Some(n.price.input))),
-            ("cachedInputPerMillion", show(o.price.cached_input), show(n.price.cached_input)),
-            ("cacheWritePerMillion", show(o.price.cache_write), show(n.price.cache_write)),
-            ("outputPerMillion", show(Some(o.price.output)), show(Some(n.price.output))),
+            (
+                "cachedInputPerMillion",
+                show(o.price.cached_input),
+                show(n.price.cached_input),
+            ),
+            (
+                "cacheWritePerMillion",
+                show(o.price.cache_write),
+                show(n.price.cache_write),
+            ),
+            (
+                "outputPerMillion",
+                show(Some(o.price.output)),
+                show(Some(n.price.output)),
+            ),
             (
                 "contextWindow",
                 o.entry.context_window.to_string(),
@@ -301,7 +316,10 @@ mod tests {
         let err = Catalog::parse(&bad).unwrap_err();
         assert_eq!(err.field, "models[0] (gpt-x).outputPerMillion");
         let twice = SMALL.replace("gpt-x-2026-01-01", "gpt-x");
-        assert_eq!(Catalog::parse(&twice).unwrap_err().field, "models[0] (gpt-x).aliases[0]");
+        assert_eq!(
+            Catalog::parse(&twice).unwrap_err().field,
+            "models[0] (gpt-x).aliases[0]"
+        );
         let date = SMALL.replace("2026-11-20", "last week");
         assert_eq!(Catalog::parse(&date).unwrap_err().field, "models[0] (gpt-x).asOf");
     }

@@ -32,7 +32,11 @@ enum Elastic {
 const TOKEN: u64 = 1_000;
 
 fn elastic(input: &EventInput) -> (Elastic, Milli) {
-    match input.metadata.get(OUTPUT).and_then(|v| Milli::parse(&v.to_string()).ok()) {
+    match input
+        .metadata
+        .get(OUTPUT)
+        .and_then(|v| Milli::parse(&v.to_string()).ok())
+    {
         Some(output) => (Elastic::Output, output),
         None => (Elastic::Quantity, input.quantity),
     }
@@ -181,8 +185,17 @@ mod tests {
     fn without_output_tokens_the_quantity_shrinks() {
         let input = event(10, json!({}));
         let got = fitted(&input, Milli::from_units(1), [(&Measure::Quantity, Milli(3_500))]);
-        assert_eq!(got, Fitted { quantity: Milli(3_500), output_tokens: None });
+        assert_eq!(
+            got,
+            Fitted {
+                quantity: Milli(3_500),
+                output_tokens: None
+            }
+        );
         // An event no larger than its least size cannot shrink.
-        assert_eq!(least_amount(&Measure::Quantity, &input, Milli::from_units(10), Milli(10_000)), None);
+        assert_eq!(
+            least_amount(&Measure::Quantity, &input, Milli::from_units(10), Milli(10_000)),
+            None
+        );
     }
 }

@@ -12,9 +12,9 @@ use super::decision::{Decision, Denial, Granted, Reason};
 use super::event::EventInput;
 use super::fit::{self, Fitted};
 use super::measure::{Measure, MeasureError};
-use super::price::EventPrice;
 use super::period::Window;
 use super::plan::{LimitGroup, Mode, Plan, Unit};
+use super::price::EventPrice;
 use super::run::RunProgress;
 use super::subscription::Override;
 use super::value::{value_key, value_of};
@@ -87,9 +87,13 @@ pub fn denies(hold: &Hold<'_>, quota: Milli, used: u64, held: u64) -> bool {
     if hold.mode == Mode::Soft || hold.balance.is_some() {
         return false;
     }
-    let room = u128::from(quota.0).saturating_sub(u128::from(used) + u128::from(held));
-    let fits = u128::from(hold.amount.0) <= room || hold.fit.is_some_and(|(least, _)| room >= u128::from(least.0));
-    quota.0 == 0 || !fits
+    let count = u128::from(used) + u128::from(held);
+    let fits = count + u128::from(hold.amount.0) <= u128::from(quota.0);
+    // A hold that may clamp takes what is left when that is at least its least.
+    let clamps = hold
+        .fit
+        .is_some_and(|(least, _)| u128::from(quota.0).saturating_sub(count) >= u128::from(least.0));
+    quota.0 == 0 || !(fits || clamps)
 }
 
 /// The matched groups of one event, in plan order, with their holds.

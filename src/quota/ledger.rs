@@ -120,7 +120,11 @@ pub struct PriceNote {
 impl PriceNote {
     pub fn of(priced: &super::measure::Priced, by_provider: bool) -> PriceNote {
         PriceNote {
-            source: if by_provider { "provider" } else { priced.origin.as_str() },
+            source: if by_provider {
+                "provider"
+            } else {
+                priced.origin.as_str()
+            },
             version: match &priced.origin {
                 super::price::PriceOrigin::Catalog(v) if !by_provider => Some(v.clone()),
                 _ => None,

@@ -274,16 +274,18 @@ impl Plan {
                     .map(|(j, m)| (format!("groups[{i}].matches[{j}].measure"), m.as_ref())),
             ) {
                 match m {
-                    Some(Measure::Priced(_)) => {
-                        problem(field, "must not be priced: the gateway writes that in reservations; price with \"price\"")
-                    }
+                    Some(Measure::Priced(_)) => problem(
+                        field,
+                        "must not be priced: the gateway writes that in reservations; price with \"price\"",
+                    ),
                     Some(Measure::Price(rule)) => {
                         priced = true;
                         match (balance.is_some(), unit, rule.credits_per_dollar_micro) {
                             (true, _, None) => problem(field, "needs creditsPerDollar on a balance group"),
-                            (false, Unit::Cents, Some(_)) => {
-                                problem(field, "must not have creditsPerDollar on a cents group: a dollar is 100 cents")
-                            }
+                            (false, Unit::Cents, Some(_)) => problem(
+                                field,
+                                "must not have creditsPerDollar on a cents group: a dollar is 100 cents",
+                            ),
                             (true, _, Some(_)) | (false, Unit::Cents, None) => {}
                             (false, _, _) => problem(field, "can price only a cents group or a balance group"),
                         }

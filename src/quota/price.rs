@@ -367,7 +367,10 @@ mod tests {
         let p = price(doc.clone());
         assert_eq!(serde_json::to_value(p.to_doc()).unwrap().to_string(), doc.to_string());
         let bad: PriceDoc = serde_json::from_value(json!({"inputPerMillion": -1, "outputPerMillion": 1})).unwrap();
-        assert_eq!(bad.to_price("models[2].").unwrap_err().field, "models[2].inputPerMillion");
+        assert_eq!(
+            bad.to_price("models[2].").unwrap_err().field,
+            "models[2].inputPerMillion"
+        );
         let precise: PriceDoc =
             serde_json::from_value(json!({"inputPerMillion": 0.0000001, "outputPerMillion": 1})).unwrap();
         assert!(precise.to_price("").is_err());

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use super::{Store, StoreError};
 use crate::quota::ids::unescape;
 use crate::quota::ledger::HeldSpan;
-use crate::quota::reservation::StepOf;
 use crate::quota::ledger::PriceNote;
+use crate::quota::reservation::StepOf;
 use crate::quota::{Category, CreditMove, MeasureDoc, Milli, StepKind, UsageEvent, UsageGroup, UsageKind, UserId};
 
 /// A group as the scripts write it: every number a string.

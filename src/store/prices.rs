@@ -12,7 +12,9 @@ impl Store {
     /// Every price the project set, by model.
     pub async fn load_prices(&self, project: &str) -> Result<BTreeMap<String, ProjectPrice>, StoreError> {
         let key = self.keys.prices(project);
-        let raw: BTreeMap<String, String> = self.run(|mut conn| async move { Ok(conn.hgetall(&key).await?) }).await?;
+        let raw: BTreeMap<String, String> = self
+            .run(|mut conn| async move { Ok(conn.hgetall(&key).await?) })
+            .await?;
         raw.into_iter()
             .map(|(model, json)| {
                 let stored: ProjectPrice = serde_json::from_str(&json).map_err(|e| corrupt("price", e))?;
@@ -22,7 +24,13 @@ impl Store {
     }
 
     /// Sets the project's price of `model`; the count of prices it has after.
-    pub async fn put_price(&self, project: &str, model: &str, price: &PriceDoc, at_ms: i64) -> Result<usize, StoreError> {
+    pub async fn put_price(
+        &self,
+        project: &str,
+        model: &str,
+        price: &PriceDoc,
+        at_ms: i64,
+    ) -> Result<usize, StoreError> {
         let stored = ProjectPrice {
             price: price.clone(),
             updated_at_ms: at_ms,
@@ -39,7 +47,9 @@ impl Store {
     /// Removes the project's price of `model`; false when it had none.
     pub async fn delete_price(&self, project: &str, model: &str) -> Result<bool, StoreError> {
         let (key, model) = (self.keys.prices(project), model.to_string());
-        let removed: i64 = self.run(|mut conn| async move { Ok(conn.hdel(&key, &model).await?) }).await?;
+        let removed: i64 = self
+            .run(|mut conn| async move { Ok(conn.hdel(&key, &model).await?) })
+            .await?;
         Ok(removed == 1)
     }
 

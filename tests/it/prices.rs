@@ -95,7 +95,10 @@ async fn a_proxied_call_and_an_sdk_commit_count_the_catalog_price_times_the_coun
     assert_eq!((reserved * 1000.0).round() as u128, worst);
     let id = held["reservationId"].as_str().unwrap();
     let (status, _) = app
-        .commit(id, Some(json!({ "metadata": { "input_tokens": 4000, "output_tokens": 1500 } })))
+        .commit(
+            id,
+            Some(json!({ "metadata": { "input_tokens": 4000, "output_tokens": 1500 } })),
+        )
         .await;
     assert_eq!(status, 200);
     let sdk = milli_cents(&gpt, 4000, 1500, 1_200_000);
@@ -200,21 +203,33 @@ async fn a_project_price_beats_the_catalog_says_so_and_never_reaches_another_pro
     let res = app.call(Method::DELETE, "/v1/prices/gpt-4.1", None).await;
     assert_eq!(res.status(), 204);
     let (status, gone) = app.json(Method::DELETE, "/v1/prices/gpt-4.1", None).await;
-    assert_eq!((status, gone["code"].as_str()), (StatusCode::NOT_FOUND, Some("price_not_found")));
+    assert_eq!(
+        (status, gone["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("price_not_found"))
+    );
 }
 
 #[tokio::test]
 async fn a_bad_price_is_refused_naming_its_field() {
     let app = spawn_app().await;
     for (body, field) in [
-        (json!({ "inputPerMillion": -1, "outputPerMillion": 1 }), "inputPerMillion"),
-        (json!({ "inputPerMillion": 1, "outputPerMillion": "2" }), "outputPerMillion"),
+        (
+            json!({ "inputPerMillion": -1, "outputPerMillion": 1 }),
+            "inputPerMillion",
+        ),
+        (
+            json!({ "inputPerMillion": 1, "outputPerMillion": "2" }),
+            "outputPerMillion",
+        ),
         (
             json!({ "inputPerMillion": 1, "outputPerMillion": 1, "cachedInputPerMillion": 0.0000001 }),
             "cachedInputPerMillion",
         ),
         (json!({ "inputPerMillion": 1 }), "outputPerMillion"),
-        (json!({ "inputPerMillion": 1, "outputPerMillion": 1, "extra": 1 }), "extra"),
+        (
+            json!({ "inputPerMillion": 1, "outputPerMillion": 1, "extra": 1 }),
+            "extra",
+        ),
     ] {
         let (status, problem) = app.json(Method::PUT, "/v1/prices/my-model", Some(body)).await;
         assert_eq!(status, 400, "{problem}");
@@ -233,8 +248,10 @@ async fn a_bad_price_is_refused_naming_its_field() {
         .json(
             Method::PUT,
             "/v1/plans/p",
-            Some(json!({ "periodType": "month", "groups": [ { "id": "t", "unit": "tokens", "quota": 1,
-                "measure": { "price": "catalog" }, "matches": [ { "event": "*" } ] } ] })),
+            Some(
+                json!({ "periodType": "month", "groups": [ { "id": "t", "unit": "tokens", "quota": 1,
+                "measure": { "price": "catalog" }, "matches": [ { "event": "*" } ] } ] }),
+            ),
         )
         .await;
     assert_eq!(status, 400);
@@ -272,11 +289,16 @@ async fn an_unpriced_model_is_denied_before_the_provider_is_called_unless_the_gr
     assert_eq!(denied["denials"][0]["groupId"], "dollars");
     // A track of it is refused whole, never counted as free.
     let (status, problem) = app.json(Method::POST, "/v1/track", Some(call.clone())).await;
-    assert_eq!((status.as_u16(), problem["code"].as_str()), (422, Some("unpriced_model")));
+    assert_eq!(
+        (status.as_u16(), problem["code"].as_str()),
+        (422, Some("unpriced_model"))
+    );
 
     // A group that allows unpriced models lets it through at zero, and says so.
-    app.put_plan(dollars_plan(json!({ "measure": { "price": "catalog", "markup": 1.2, "unpriced": "allow" } })))
-        .await;
+    app.put_plan(dollars_plan(
+        json!({ "measure": { "price": "catalog", "markup": 1.2, "unpriced": "allow" } }),
+    ))
+    .await;
     let held = app.reserve(call).await;
     assert_eq!(held["allowed"], true, "{held}");
     let (status, _) = app.commit(held["reservationId"].as_str().unwrap(), None).await;

@@ -290,7 +290,8 @@ async fn unknown_fields_on_every_write_route_are_refused_by_name() {
             .replace("{planId}", "plan_x")
             .replace("{userId}", "u")
             .replace("{groupId}", "g")
-            .replace("{reservationId}", "r_dQ.AAAA");
+            .replace("{reservationId}", "r_dQ.AAAA")
+            .replace("{model}", "gpt-4.1");
         let token = if path.starts_with("/v1/projects") {
             app.root_token.clone()
         } else {

@@ -8,9 +8,9 @@ use std::ops::Range;
 use super::timeline::{Act, Ask, Timeline};
 use crate::quota::admission::admit;
 use crate::quota::hold::{denies, prepare, Hold};
+use crate::quota::price::PriceBook;
 use crate::quota::subscription::{Status, Subscription};
 use crate::quota::value::MAX_VALUES;
-use crate::quota::price::PriceBook;
 use crate::quota::{EventInput, Measure, Milli, Override, Plan, PlanChange, Unit, UserId};
 
 /// The plan a user was on from an instant on, and the instant their anchored periods count
@@ -255,10 +255,15 @@ impl<'p> Replay<'_, 'p> {
         }
         let mut parts = Vec::with_capacity(prepared.holds.len());
         for hold in &prepared.holds {
-            let part = Part::of(hold, at_ms);
+            let mut part = Part::of(hold, at_ms);
             let count = self.out.counters.get(&part.key).copied().unwrap_or_default();
             if denies(hold, part.quota, count.used, count.held) {
                 return None;
+            }
+            // A hold that may clamp and does not fit whole holds what is left (holds.lua).
+            let room = part.quota.0.saturating_sub(count.used + count.held);
+            if hold.fit.is_some() && part.amount > room && hold.mode == crate::quota::Mode::Hard {
+                part.amount = room;
             }
             if self.one_value_too_many(&part.key) {
                 return None;

@@ -304,7 +304,10 @@ mod tests {
             assert_eq!(got.group, want.group);
             assert_eq!((got.amount, got.quota), (want.amount, want.quota));
             assert_eq!((got.mode, got.unit), (want.mode, want.unit));
-            assert_eq!(got.measure, want.measure.as_deref().cloned().unwrap_or(Measure::Quantity));
+            assert_eq!(
+                got.measure,
+                want.measure.as_deref().cloned().unwrap_or(Measure::Quantity)
+            );
             assert_eq!(got.window, want.window);
             assert_eq!(got.balance.as_deref(), want.balance.map(|b| b.name.as_str()));
         }

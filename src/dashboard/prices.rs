@@ -1,0 +1,239 @@
+//! `/dashboard/prices`: the model catalog the node prices by, the project's own prices beside
+//! it (set, replaced, removed, each audited as in the API), and, in the plan editor, what a
+//! typical call of each model costs a priced group.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+use serde_json::{json, Map, Value};
+
+use super::layout::{csrf, html_response, page};
+use super::notice;
+use super::session::{current, posted, see_other};
+use super::shown::Shown;
+use crate::gateway::sessions::Session;
+use crate::http::{ApiError, AppState};
+use crate::json::rfc3339;
+use crate::quota::catalog::check_model;
+use crate::quota::price::{dollars, PriceBook, PriceDoc, MAX_PROJECT_PRICES};
+use crate::quota::{Measure, Plan, Unit};
+
+/// A typical call the plan editor prices: 1,000 input and 500 output tokens.
+const TYPICAL_INPUT: u64 = 1_000;
+const TYPICAL_OUTPUT: u64 = 500;
+
+fn usd(v: &Value) -> String {
+    match v {
+        Value::Null => "—".into(),
+        other => format!("${other}"),
+    }
+}
+
+async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiError> {
+    let catalog = state.gateway.catalog();
+    let own = state.gateway.project_prices(&session.project).await?;
+    let mut own_models: Vec<&String> = own.by_model.keys().collect();
+    own_models.sort();
+    Ok(html! {
+        h1 { "Prices" }
+        p.muted { "Groups with " code { "\"measure\": {\"price\": \"catalog\"}" } " price each call by its model: the project's own price below when it has one, else the catalog's (version " code { (Shown(catalog.version())) } "). A model priced by neither is denied with " code { "unpriced_model" } "." }
+        h2 { "The project's own prices" }
+        @if own_models.is_empty() {
+            p.muted { "None: the catalog prices every model." }
+        } @else {
+            table {
+                thead { tr { th { "Model" } th { "Input / M" } th { "Cached / M" } th { "Cache write / M" } th { "Output / M" } th { "Catalog input / output" } th { "Updated" } th { "" } } }
+                tbody {
+                    @for model in &own_models {
+                        @let (_, stored) = &own.by_model[*model];
+                        @let listed = catalog.find(model);
+                        tr {
+                            td { code { (Shown(model)) } }
+                            td { (usd(&stored.price.input_per_million)) }
+                            td { (usd(stored.price.cached_input_per_million.as_ref().unwrap_or(&Value::Null))) }
+                            td { (usd(stored.price.cache_write_per_million.as_ref().unwrap_or(&Value::Null))) }
+                            td { (usd(&stored.price.output_per_million)) }
+                            td { @match listed {
+                                Some(l) => { (usd(&l.entry.input_per_million)) " / " (usd(&l.entry.output_per_million)) }
+                                None => span.muted { "not listed" }
+                            } }
+                            td { (rfc3339(stored.updated_at_ms)) }
+                            td {
+                                form.inline method="post" action="/dashboard/prices" {
+                                    (csrf(session))
+                                    input type="hidden" name="do" value="delete";
+                                    input type="hidden" name="model" value=(model);
+                                    button.danger type="submit" { "Remove" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Set a price" }
+        p.muted { "USD per million tokens; it beats the catalog's on every node within a second. A negotiated rate, a fine-tuned or a self-hosted model." }
+        form method="post" action="/dashboard/prices" {
+            (csrf(session))
+            input type="hidden" name="do" value="set";
+            p {
+                label { "Model " input type="text" name="model" required maxlength="128" list="catalog-models"; } " "
+                label { "Input " input type="text" name="inputPerMillion" required size="8" inputmode="decimal"; } " "
+                label { "Cached input " input type="text" name="cachedInputPerMillion" size="8" inputmode="decimal"; } " "
+                label { "Cache write " input type="text" name="cacheWritePerMillion" size="8" inputmode="decimal"; } " "
+                label { "Output " input type="text" name="outputPerMillion" required size="8" inputmode="decimal"; } " "
+                button type="submit" { "Set price" }
+            }
+            datalist id="catalog-models" { @for m in &catalog.doc.models { option value=(m.model) {} } }
+        }
+        h2 { "The catalog" }
+        table {
+            thead { tr { th { "Model" } th { "Provider" } th { "Input / M" } th { "Cached / M" } th { "Cache write / M" } th { "Output / M" } th { "Context" } th { "Max output" } th { "Read" } } }
+            tbody {
+                @for m in &catalog.doc.models {
+                    tr {
+                        td { code { (Shown(&m.model)) } @if !m.aliases.is_empty() { br; span.muted { (Shown(&m.aliases.join(", "))) } } }
+                        td { (Shown(&m.provider)) }
+                        td { (usd(&m.input_per_million)) }
+                        td { (usd(m.cached_input_per_million.as_ref().unwrap_or(&Value::Null))) }
+                        td { (usd(m.cache_write_per_million.as_ref().unwrap_or(&Value::Null))) }
+                        td { (usd(&m.output_per_million)) }
+                        td { (m.context_window) }
+                        td { (m.max_output_tokens) }
+                        td { a href=(m.source) rel="noreferrer" { (Shown(&m.as_of)) } }
+                    }
+                }
+            }
+        }
+    })
+}
+
+pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let body = prices_page(&state, &session).await?;
+    Ok(html_response(
+        StatusCode::OK,
+        page(&state, &session, "Prices", "Prices", None, body).await?,
+    ))
+}
+
+/// A posted price field as the API takes it: a JSON number, or absent when empty.
+fn number(fields: &HashMap<String, String>, name: &str) -> Option<Value> {
+    let text = fields.get(name).map(|v| v.trim()).unwrap_or("");
+    if text.is_empty() {
+        return None;
+    }
+    // Kept as typed (serde_json keeps a number's text); anything else is refused by name.
+    Some(serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.to_string())))
+}
+
+/// `POST /dashboard/prices`: set or remove one of the project's prices.
+pub async fn change(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let (_, session, fields) = match posted(&req, &state, &body).await? {
+        Ok(form) => form,
+        Err(answer) => return Ok(answer),
+    };
+    let model = fields.get("model").map(|m| m.trim().to_string()).unwrap_or_default();
+    let refused = |detail: String| -> Result<HttpResponse, ApiError> { Err(ApiError::invalid("model", detail)) };
+    if let Err(detail) = check_model(&model) {
+        return refused(detail.to_string());
+    }
+    let actor = session.actor();
+    if fields.get("do").map(String::as_str) == Some("delete") {
+        state.gateway.delete_price(&session.project, &model, &actor).await?;
+        return Ok(see_other("/dashboard/prices"));
+    }
+    let mut doc = Map::new();
+    for name in [
+        "inputPerMillion",
+        "cachedInputPerMillion",
+        "cacheWritePerMillion",
+        "outputPerMillion",
+    ] {
+        if let Some(v) = number(&fields, name) {
+            doc.insert(name.into(), v);
+        }
+    }
+    let problem = |field: String, detail: String| notice::error(&format!("{field}: {detail}"));
+    let price: PriceDoc = match serde_json::from_value(json!(doc)) {
+        Ok(price) => price,
+        Err(err) => return again(&state, &session, problem("price".into(), err.to_string())).await,
+    };
+    if let Err(e) = price.to_price("") {
+        return again(&state, &session, problem(e.field, e.detail)).await;
+    }
+    if state
+        .gateway
+        .put_price(&session.project, &model, &price, &actor)
+        .await?
+        .is_none()
+    {
+        let detail = format!("the project has {MAX_PROJECT_PRICES} prices, the most it may have; remove one first");
+        return again(&state, &session, problem("model".into(), detail)).await;
+    }
+    Ok(see_other("/dashboard/prices"))
+}
+
+async fn again(state: &AppState, session: &Session, flash: Markup) -> Result<HttpResponse, ApiError> {
+    let body = prices_page(state, session).await?;
+    Ok(html_response(
+        StatusCode::BAD_REQUEST,
+        page(state, session, "Prices", "Prices", Some(flash), body).await?,
+    ))
+}
+
+/// What a typical call of each model costs each priced group of `plan` (its markup, its unit),
+/// for the plan editor; None when no group prices calls by their model.
+pub(super) fn typical_costs(plan: &Plan, book: &PriceBook) -> Option<Markup> {
+    let priced: Vec<_> = plan
+        .groups
+        .iter()
+        .filter_map(|g| match &g.measure {
+            Measure::Price(rule) => Some((g, rule)),
+            _ => None,
+        })
+        .collect();
+    if priced.is_empty() {
+        return None;
+    }
+    let mut models: Vec<&String> = book.by_model.keys().collect();
+    models.sort();
+    let mut metadata = Map::new();
+    metadata.insert("input_tokens".into(), json!(TYPICAL_INPUT));
+    metadata.insert("output_tokens".into(), json!(TYPICAL_OUTPUT));
+    Some(html! {
+        h2 { "What a typical call costs" }
+        p.muted { "A call of " (TYPICAL_INPUT) " input and " (TYPICAL_OUTPUT) " output tokens, as each priced group counts it (its markup included), by the prices in force now." }
+        @for (g, rule) in &priced {
+            h3 { code { (Shown(&g.id)) } " in " (if g.balance.is_some() { "credits" } else { "cents" }) ", markup " (dollars(rule.markup_micro)) }
+            table {
+                thead { tr { th { "Model" } th { "Price from" } th { "A typical call" } } }
+                tbody {
+                    @for model in &models {
+                        @let mut with = metadata.clone();
+                        @let _ = with.insert("model".into(), json!(model));
+                        @let price = book.of(&with);
+                        @let resolved = g.measure.resolve(price.as_ref()).ok().flatten();
+                        tr {
+                            td { code { (Shown(model)) } }
+                            @match resolved.as_deref() {
+                                Some(Measure::Priced(p)) => {
+                                    td { (p.origin.as_str()) }
+                                    td { @match p.amount(&with) { Ok(a) => { (a) } Err(_) => { "—" } } }
+                                }
+                                _ => { td { "none" } td { "denied: unpriced_model" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if priced.iter().any(|(g, _)| g.unit != Unit::Cents && g.balance.is_none()) {
+            p.muted { "A priced group counts cents, or a balance's credits." }
+        }
+    })
+}
