@@ -1,7 +1,8 @@
 """The LangChain handler on a chat model that calls the OpenAI stand-in through the real
 `openai` client, as ChatOpenAI does: it holds the whole run, commits the reported usage, commits
 the hold for a stream left early, releases a refusal, and keeps a commit the gateway did not
-answer rather than failing the run."""
+answer rather than failing the run; it names the run's worst case and reported counts in the
+gateway's names, and is denied, not clamped, by a group that would clamp."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from openai_standin import OpenAIStandIn, prompt_tokens
-from spent import spent
+from spent import entries, spent
 from standin import Answer, Forward, Seen, StandIn
 
 from quota_gateway import QuotaExceeded, QuotaGateway
@@ -144,3 +145,22 @@ def test_the_estimate_bounds_tools_and_n(qg: QuotaGateway) -> None:
     assert handler.estimate(["hello"], tools, {}) > plain + 64
     assert handler.estimate(["hello"], {"n": 3}, {}) == plain + 200
     assert handler.estimate(["hello"], {}, {"ls_max_tokens": 10}) == plain - 90
+
+
+def test_a_run_names_its_worst_case_and_commits_its_counts_and_a_clamping_group_denies_it_whole(
+        qg: QuotaGateway, env: Env, standin: OpenAIStandIn, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user()
+    # 32 output tokens a month, in a group that would clamp: a callback cannot lower the call's
+    # maximum, so a run asking for more than is left is denied rather than clamped.
+    group = {"id": "out", "unit": "tokens", "quota": 32, "fit": "clamp", "minFit": 1,
+             "measure": {"metadata": "output_tokens"}, "matches": [{"event": "*"}]}
+    env.call("PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": "month", "groups": [group]})
+    env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
+    handler = QuotaCallbackHandler(qg)
+    reply = StandInChat(base_url=standin.url).invoke(PROMPT, config=run_config(handler, user))
+    assert reply.content == "Hello!" and spent(env, user) == (3, 0), "held 30, counted the 3 it wrote: 29 left"
+    [entry] = entries(env, user)
+    assert (entry["metadata"]["input_tokens"], entry["metadata"]["output_tokens"]) == (USAGE - 3, 3)
+    with pytest.raises(QuotaExceeded) as denied:
+        StandInChat(base_url=standin.url).invoke(PROMPT, config=run_config(handler, user))
+    assert denied.value.reasons == ["limit_reached"] and len(standin.requests) == 1

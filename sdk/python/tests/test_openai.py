@@ -1,24 +1,28 @@
 """The OpenAI wrapper against the real `openai` client and the loopback stand-in: it holds the
 whole call (input bound plus maximum output, times n), so parallel calls never spend past a
 budget; it commits what the provider reported, releases what never reached it or was refused,
-commits the hold when the answer was lost; the Responses API alike."""
+commits the hold when the answer was lost; the Responses API alike. A hold that clamps to what is
+left sends the call with its maximum output lowered to what was granted; a group priced by the
+catalog holds the call's worst case and counts its reported tokens at the model's price."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator, List, Optional
+from fractions import Fraction
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import openai
 import pytest
 from conftest import Env
 from gateway import free_port
 from openai_standin import OVERRUN_TOKENS, OpenAIStandIn, prompt_tokens
-from spent import entries, spent
+from spent import entries, settled_async, spent
 
 from quota_gateway import AsyncQuotaGateway, QuotaExceeded, QuotaGateway
-from quota_gateway._estimate import chat_bound, responses_bound
+from quota_gateway._estimate import chat_bound, chat_counts, responses_bound
 from quota_gateway.openai import AsyncQuotaOpenAI, QuotaOpenAI, settlement
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -99,8 +103,11 @@ def test_an_answer_commits_its_reported_usage_and_counts_and_holds_input_plus_n_
     assert found.held >= 3 * 50 + answer.usage.prompt_tokens, "n outputs at most and the prompt"
     assert answer.usage.completion_tokens == 9 and spent(env, user) == (answer.usage.total_tokens, 0)
     [entry] = entries(env, user)
+    # The reported counts in the API's names and in the gateway's (which a priced group prices),
+    # over the worst case the reserve named.
     assert entry["metadata"] == {"model": "m", "feature": "test", "route": "/chat", "prompt_tokens": 13,
-                                 "completion_tokens": 9, "total_tokens": 22}
+                                 "completion_tokens": 9, "total_tokens": 22, "input_tokens": 13,
+                                 "output_tokens": 9, "cached_input_tokens": 0, "reasoning_tokens": 0}
     assert answer.model_dump()["usage"]["total_tokens"] == 22, "the answer serializes as the provider's"
     assert "quota_settlement" not in answer.model_dump()
 
@@ -175,7 +182,8 @@ def test_the_responses_api_holds_its_input_and_maximum_and_commits_its_usage(
     assert spent(env, user) == (2 * answer.usage.total_tokens, 0)
     prompt = prompt_tokens(request)
     assert [e["metadata"] for e in entries(env, user)] == [
-        {"model": "m", "input_tokens": prompt, "output_tokens": 3, "total_tokens": prompt + 3}] * 2
+        {"model": "m", "input_tokens": prompt, "output_tokens": 3, "total_tokens": prompt + 3,
+         "cached_input_tokens": 0, "reasoning_tokens": 0}] * 2
 
 
 async def test_the_async_responses_api_and_its_stream_commit_their_usage(
@@ -194,3 +202,105 @@ async def test_the_async_responses_api_and_its_stream_commit_their_usage(
     with pytest.raises(openai.InternalServerError):
         await wrapped.responses.create(quota_user=user, model="error-500", input="x")
     assert spent(env, user)[1] == 0
+
+
+def clamped_output(env: Env, user: str, fit: bool = True, quota: int = 100) -> None:
+    """`user` on a plan of 100 output tokens a month, whose group clamps a call to what is left,
+    down to 10 tokens (or, with `fit` false, is whole-only)."""
+    group: Dict[str, Any] = {"id": "out", "unit": "tokens", "quota": quota, "measure": {"metadata": "output_tokens"},
+                             "matches": [{"event": "*"}]}
+    if fit:
+        group.update({"fit": "clamp", "minFit": 10})
+    env.call("PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": "month", "groups": [group]})
+    env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
+
+
+def test_a_call_asking_more_than_is_left_is_sent_with_its_maximum_lowered_to_what_was_granted(
+        qg: QuotaGateway, env: Env, standin: OpenAIStandIn, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user()
+    clamped_output(env, user)
+    wrapped = chat(standin, qg)
+    first = wrapped.chat.completions.create(quota_user=user, model="long-70", messages=MESSAGES, max_tokens=70)
+    assert standin.requests[-1]["max_tokens"] == 70 and first.usage.completion_tokens == 70
+    assert spent(env, user) == (70, 0)
+    # 30 are left: a call asking for 50 is sent asking for 30, and held at its bound less the 20 cut.
+    request = {"model": "long-50", "messages": MESSAGES, "max_tokens": 50}
+    second = wrapped.chat.completions.create(quota_user=user, **request)
+    assert standin.requests[-1]["max_tokens"] == 30 and "max_completion_tokens" not in standin.requests[-1]
+    assert second.usage.completion_tokens == 30 and second.choices[0].finish_reason == "length"
+    found = settlement(second)
+    assert found is not None and found.held == chat_bound(request, 1024) - 20
+    assert found.quantity == second.usage.total_tokens
+    assert spent(env, user) == (100, 0)
+    # Nothing left, less than the least it may be granted: denied before the provider is called.
+    with pytest.raises(QuotaExceeded) as denied:
+        wrapped.chat.completions.create(quota_user=user, **request)
+    assert denied.value.reasons == ["limit_reached"] and len(standin.requests) == 2
+
+
+async def test_an_async_stream_of_n_choices_naming_no_maximum_is_asked_for_its_share_of_the_grant(
+        aqg: AsyncQuotaGateway, env: Env, standin: OpenAIStandIn, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user()
+    clamped_output(env, user)
+    wrapped = achat(standin, aqg)
+    # 2 choices of up to 1,024 tokens each (the default): granted 100, 50 a choice.
+    stream = await wrapped.chat.completions.create(quota_user=user, model="long-80", messages=MESSAGES, n=2,
+                                                   stream=True)
+    async with stream:
+        chunks = [chunk async for chunk in stream]
+    sent = standin.requests[-1]
+    assert sent["max_completion_tokens"] == 50 and "max_tokens" not in sent and sent["n"] == 2
+    assert all(chunk.choices for chunk in chunks), "the usage chunk it asked for is not shown"
+    assert stream.settled is not None and stream.settled.quantity == stream.used
+    assert await settled_async(env, user) == (100, 0)
+
+
+def test_the_responses_api_is_asked_for_the_granted_output_and_the_wrapper_may_ask_to_clamp(
+        qg: QuotaGateway, env: Env, standin: OpenAIStandIn, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user()
+    clamped_output(env, user, fit=False)
+    request = {"model": "long-120", "input": "Write at length.", "max_output_tokens": 500}
+    with pytest.raises(QuotaExceeded):
+        chat(standin, qg).responses.create(quota_user=user, **request)
+    assert standin.requests == [], "the group is whole-only: denied"
+    answer = chat(standin, qg, fit="clamp", min_fit=10).responses.create(quota_user=user, **request)
+    assert standin.requests[-1]["max_output_tokens"] == 100 and answer.usage.output_tokens == 100
+    assert spent(env, user) == (100, 0)
+    # Per call: quota_fit="whole" refuses to clamp what the wrapper would.
+    other = fresh_user()
+    clamped_output(env, other)
+    with pytest.raises(QuotaExceeded):
+        chat(standin, qg).responses.create(quota_user=other, quota_fit="whole", **request)
+
+
+def test_a_group_priced_by_the_catalog_holds_the_calls_worst_case_and_counts_its_reported_tokens(
+        qg: QuotaGateway, env: Env, standin: OpenAIStandIn, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user()
+    group = {"id": "dollars", "unit": "cents", "quota": 2000, "measure": {"price": "catalog", "markup": 1.5},
+             "matches": [{"event": "*"}]}
+    env.call("PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": "month", "groups": [group]})
+    env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
+    gpt = qg.catalog().find("gpt-4.1")
+    assert gpt is not None
+
+    def milli_cents(inputs: int, output: int) -> int:
+        cost = (inputs * Fraction(str(gpt.input_per_million)) + output * Fraction(str(gpt.output_per_million)))
+        return math.ceil(cost / 1_000_000 * 100 * Fraction("1.5") * 1000)
+
+    seen: List[Any] = []
+    original = qg.reserve
+
+    def reserve(*args: Any, **kwargs: Any) -> Any:
+        seen.append(original(*args, **kwargs))
+        return seen[-1]
+
+    qg.reserve = reserve  # type: ignore[method-assign]
+    request = {"model": "gpt-4.1", "messages": MESSAGES, "max_completion_tokens": 400}
+    answer = chat(standin, qg).chat.completions.create(quota_user=user, **request)
+    inputs, output = chat_counts(request, 1024)
+    assert output == 400 and round(seen[0].counters[0].reserved * 1000) == milli_cents(inputs, output)
+    usage = answer.usage
+    assert round(spent(env, user)[0] * 1000) == milli_cents(usage.prompt_tokens, usage.completion_tokens)
+    [entry] = entries(env, user)
+    assert entry["groups"][0]["price"] == {"source": "catalog", "catalogVersion": qg.catalog().version,
+                                           "model": "gpt-4.1"}

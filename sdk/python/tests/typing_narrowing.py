@@ -1,7 +1,8 @@
 """Checked by mypy --strict in run-tests (not a pytest module): `allowed` narrows a decision,
 so a reservation id is a str exactly where the reserve was admitted, and a run's id where
 the start was; an outage's exception, literal reasons and a settlement are typed; the proxy
-helpers answer the providers' own client types."""
+helpers answer the providers' own client types; a clamped hold's grant, a denial's model, the
+catalog and prices are typed."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import List, Optional
 import anthropic
 import openai
 
-from quota_gateway import (AsyncQuotaGateway, FailMode, QuotaExceeded, QuotaGateway, QuotaUnavailable, Reason,
-                           Settled, UserKey, async_anthropic_client, openai_client)
+from quota_gateway import (AsyncQuotaGateway, CatalogEntry, FailMode, Fit, Granted, Price, PriceSourceKind,
+                           QuotaExceeded, QuotaGateway, QuotaUnavailable, Reason, Settled, UserKey,
+                           async_anthropic_client, openai_client)
 from quota_gateway.openai import QuotaOpenAI, settlement
 
 
@@ -89,3 +91,27 @@ async def from_a_user_key(aqg: AsyncQuotaGateway) -> Optional[str]:
     await aqg.revoke_user_key(made.id)
     key: str = for_the_device.api_key or also.api_key or ""
     return key or (listed.data[0].expires_at if listed.data else None)
+
+
+def granted_output(qg: QuotaGateway, fit: Fit = "clamp") -> Optional[int]:
+    """The most output to ask for: a clamped hold's grant, else all that was asked."""
+    decision = qg.reserve("u", "llm.call", 6000, {"model": "gpt-4.1", "output_tokens": 4000}, fit=fit, min_fit=256)
+    if not decision.allowed:
+        assert decision.granted is None
+        reasons: List[Reason] = decision.reasons
+        unpriced: List[Optional[str]] = [d.model for d in decision.denials if d.reason == "unpriced_model"]
+        return None if reasons or unpriced else 0
+    granted: Optional[Granted] = decision.granted
+    if granted is None:
+        return 4000
+    return granted.output_tokens
+
+
+async def prices(aqg: AsyncQuotaGateway) -> float:
+    entry: Optional[CatalogEntry] = (await aqg.catalog()).find("gpt-4.1")
+    made: Price = await aqg.set_price("my-fine-tune", 3, 12, cached_input_per_million=0.3)
+    listed: List[Price] = (await aqg.prices()).data
+    await aqg.delete_price(made.model)
+    events = await aqg.list_usage_events(user_id="u")
+    sources: List[PriceSourceKind] = [g.price.source for e in events.data for g in e.groups if g.price is not None]
+    return (0.0 if entry is None else entry.output_per_million) + len(listed) + len(sources)

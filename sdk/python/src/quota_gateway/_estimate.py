@@ -15,7 +15,8 @@ included), with on top:
   so raise it for that model), and per audio or file part its data's bytes plus `image_tokens`.
 
 The output: the request's maximum (`max_completion_tokens`, `max_tokens`, `max_output_tokens`)
-or else the caller's default, times `n`, plus a predicted output's text.
+or else the caller's default, times `n`, plus a predicted output's text (counted with the input:
+the output's maximum is what a clamped reserve lowers, `lower_max_output`).
 
 What the request does not carry cannot be bounded: the turns before a `previous_response_id` or
 a `conversation`, a stored `prompt`, files by id beyond one part, the results of built-in tools
@@ -25,7 +26,7 @@ a `conversation`, a stored `prompt`, files by id beyond one part, the results of
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from ._tokens import counter
 
@@ -106,30 +107,72 @@ def _max_output(request: Mapping[str, Any], keys: Any, default: int) -> int:
     return default
 
 
-def chat_bound(request: Mapping[str, Any], default_max_tokens: int, image_tokens: int = IMAGE_TOKENS) -> int:
-    """What a chat completion (`messages`, `tools`, `functions`, `response_format`, `n`,
-    `prediction`, maximum output) may cost at most."""
+def _choices(request: Mapping[str, Any]) -> int:
+    n = request.get("n")
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+
+
+def chat_counts(request: Mapping[str, Any], default_max_tokens: int,
+                image_tokens: int = IMAGE_TOKENS) -> Tuple[int, int]:
+    """What a chat completion may cost at most, as (input, output) tokens: the input is its
+    `messages`, `tools`, `functions`, `response_format` and each choice's `prediction`, the
+    output its maximum output times `n`."""
     est = Estimate(str(request.get("model") or ""), image_tokens)
     prompt = (REQUEST_TOKENS + est.messages(request.get("messages"))
               + est.tools(request.get("tools"), request.get("functions")) + est.json(request.get("response_format")))
-    n = request.get("n")
-    choices = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+    choices = _choices(request)
     output = _max_output(request, ("max_completion_tokens", "max_tokens"), default_max_tokens)
-    return prompt + choices * (output + est.value(request.get("prediction")))
+    return prompt + choices * est.value(request.get("prediction")), choices * output
 
 
-def responses_bound(request: Mapping[str, Any], default_max_tokens: int, image_tokens: int = IMAGE_TOKENS) -> int:
-    """What a Responses API call (`input`, `instructions`, `tools`, `text`, maximum output) may
-    cost at most, from what the request itself carries."""
+def chat_bound(request: Mapping[str, Any], default_max_tokens: int, image_tokens: int = IMAGE_TOKENS) -> int:
+    """What a chat completion (`messages`, `tools`, `functions`, `response_format`, `n`,
+    `prediction`, maximum output) may cost at most."""
+    return sum(chat_counts(request, default_max_tokens, image_tokens))
+
+
+def responses_counts(request: Mapping[str, Any], default_max_tokens: int,
+                     image_tokens: int = IMAGE_TOKENS) -> Tuple[int, int]:
+    """What a Responses API call may cost at most, as (input, output) tokens: `input`,
+    `instructions`, `tools` and `text`, and its maximum output."""
     est = Estimate(str(request.get("model") or ""), image_tokens)
     instructions = request.get("instructions")
     prompt = (REQUEST_TOKENS + est.messages(request.get("input"))
               + (est.messages([instructions]) if instructions else 0)
               + est.tools(request.get("tools")) + est.json(request.get("text")))
-    return prompt + _max_output(request, ("max_output_tokens",), default_max_tokens)
+    return prompt, _max_output(request, ("max_output_tokens",), default_max_tokens)
+
+
+def responses_bound(request: Mapping[str, Any], default_max_tokens: int, image_tokens: int = IMAGE_TOKENS) -> int:
+    """What a Responses API call (`input`, `instructions`, `tools`, `text`, maximum output) may
+    cost at most, from what the request itself carries."""
+    return sum(responses_counts(request, default_max_tokens, image_tokens))
+
+
+def messages_counts(model: str, messages: Any, request: Optional[Mapping[str, Any]], default_max_tokens: int,
+                    image_tokens: int = IMAGE_TOKENS) -> Tuple[int, int]:
+    """Chat counts for messages given apart from the request (LangChain's)."""
+    return chat_counts({**(request or {}), "model": model, "messages": messages}, default_max_tokens, image_tokens)
 
 
 def messages_bound(model: str, messages: Any, request: Optional[Mapping[str, Any]], default_max_tokens: int,
                    image_tokens: int = IMAGE_TOKENS) -> int:
     """A chat bound for messages given apart from the request (LangChain's)."""
-    return chat_bound({**(request or {}), "model": model, "messages": messages}, default_max_tokens, image_tokens)
+    return sum(messages_counts(model, messages, request, default_max_tokens, image_tokens))
+
+
+def lower_max_output(request: Dict[str, Any], api: str, granted: int) -> int:
+    """Lowers a request's maximum output to what a clamped reserve granted (`granted` output
+    tokens in all, shared by a chat's `n` choices): the field the request named (both, when it
+    named both), else the API's own (`max_completion_tokens`, `max_output_tokens`), as the
+    gateway's proxy does. Answers the output tokens now asked for in all (at least a token a
+    choice: a provider refuses a maximum of 0)."""
+    if api == "chat":
+        choices = _choices(request)
+        per_choice = max(1, granted // choices)
+        named = [k for k in ("max_completion_tokens", "max_tokens") if _max_output(request, (k,), 0)]
+        for key in named or ["max_completion_tokens"]:
+            request[key] = per_choice
+        return per_choice * choices
+    request["max_output_tokens"] = max(1, granted)
+    return max(1, granted)

@@ -33,6 +33,23 @@ TOKEN_FIELDS: Dict[Api, Tuple[str, ...]] = {
     "chat": ("prompt_tokens", "completion_tokens", "total_tokens"),
     "responses": ("input_tokens", "output_tokens", "total_tokens"),
 }
+# The counts in the gateway's names (its proxy's), which a priced group (`"measure": {"price":
+# ...}`) prices and a clamped hold's `output_tokens` lowers: each from a count the API reports,
+# or from one of its details (`<details>.<name>`). Cached input is part of the input, reasoning
+# part of the output, as the provider bills them.
+GATEWAY_COUNTS: Dict[Api, Tuple[Tuple[str, str], ...]] = {
+    "chat": (("input_tokens", "prompt_tokens"), ("output_tokens", "completion_tokens"),
+             ("cached_input_tokens", "prompt_tokens_details.cached_tokens"),
+             ("reasoning_tokens", "completion_tokens_details.reasoning_tokens")),
+    "responses": (("cached_input_tokens", "input_tokens_details.cached_tokens"),
+                  ("reasoning_tokens", "output_tokens_details.reasoning_tokens")),
+}
+
+
+def _count(usage: Any, path: str) -> Any:
+    for name in path.split("."):
+        usage = getattr(usage, name, None)
+    return usage
 # The Responses API names a chat completion's counts otherwise.
 RESPONSES_NAMES = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens"}
 # The events of a Responses stream that carry the final usage.
@@ -54,7 +71,8 @@ class Usage:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             return None
         counts = {k: getattr(usage, k, None) for k in TOKEN_FIELDS[self.api]}
-        return float(value), {k: v for k, v in counts.items() if isinstance(v, int)}
+        counts.update({name: _count(usage, path) for name, path in GATEWAY_COUNTS[self.api]})
+        return float(value), {k: v for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
 class StreamState:

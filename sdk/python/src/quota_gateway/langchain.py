@@ -11,6 +11,12 @@ settles by the one policy (`_spend.py`): the usage the model reported; else the 
 model was called (a stream left early, a timeout after sending, a cancelled run); a release
 when it never was, or refused with an error status. A commit that gets no answer is kept and
 sent again (`_settle.py`), never raised into the run. Needs the `langchain` extra.
+
+The reserve names the run's worst case in the gateway's names (`input_tokens`, `output_tokens`)
+and the commit the reported counts, so a group priced by the model (`"measure": {"price":
+...}`) prices the run. A callback cannot lower the maximum output of the call it watches, so it
+reserves with `fit="whole"`: where a group would clamp, the run is denied rather than let the
+model write more than was held (the OpenAI wrapper lowers the call's maximum instead).
 """
 
 from __future__ import annotations
@@ -18,14 +24,14 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 
-from ._estimate import IMAGE_TOKENS, messages_bound
+from ._estimate import IMAGE_TOKENS, messages_counts
 from ._settle import Settled, settle
 from ._spend import Spend
 from .client import QuotaGateway
@@ -48,6 +54,48 @@ def reported_tokens(response: Optional[LLMResult], field: str = "total_tokens") 
                 if isinstance(meta.get(field), int):
                     total, found = total + int(meta[field]), True
     return total if found else None
+
+
+# The counts a model reports, in the gateway's names: from `llm_output["token_usage"]` (OpenAI's
+# names) or from the messages' `usage_metadata` (LangChain's), details included.
+TOKEN_USAGE_COUNTS = (("input_tokens", "prompt_tokens"), ("output_tokens", "completion_tokens"),
+                      ("cached_input_tokens", "prompt_tokens_details.cached_tokens"),
+                      ("reasoning_tokens", "completion_tokens_details.reasoning_tokens"))
+USAGE_METADATA_COUNTS = (("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
+                         ("cached_input_tokens", "input_token_details.cache_read"),
+                         ("cache_write_tokens", "input_token_details.cache_creation"),
+                         ("reasoning_tokens", "output_token_details.reasoning"))
+
+
+def _counted(usage: Any, names: Any) -> Dict[str, int]:
+    found: Dict[str, int] = {}
+    for name, path in names:
+        value = usage
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            found[name] = value
+    return found
+
+
+def reported_counts(response: Optional[LLMResult]) -> Dict[str, int]:
+    """The token counts the model reported, in the gateway's names (`input_tokens`,
+    `output_tokens`, `cached_input_tokens`, `cache_write_tokens`, `reasoning_tokens`), which a
+    priced group (`"measure": {"price": ...}`) prices; empty when it reported none."""
+    if response is None:
+        return {}
+    usage = (response.llm_output or {}).get("token_usage") or {}
+    found = _counted(usage, TOKEN_USAGE_COUNTS) if isinstance(usage, Mapping) else {}
+    if found:
+        return found
+    totals: Dict[str, int] = {}
+    for generations in response.generations:
+        for generation in generations:
+            if isinstance(generation, ChatGeneration):
+                meta = getattr(generation.message, "usage_metadata", None) or {}
+                for name, value in _counted(meta, USAGE_METADATA_COUNTS).items():
+                    totals[name] = totals.get(name, 0) + value
+    return totals
 
 
 def as_message(message: BaseMessage) -> Dict[str, Any]:
@@ -95,17 +143,24 @@ class QuotaCallbackHandler(BaseCallbackHandler):
         self._held: Dict[UUID, _Held] = {}
         self._lock = threading.Lock()
 
-    def estimate(self, messages: List[Any], invocation: Mapping[str, Any],
-                 run_metadata: Mapping[str, Any]) -> int:
-        """The most a run may cost: its messages (dicts, or strings for a plain LLM's prompts),
-        the tools and schemas of its invocation, and its maximum output times `n`."""
+    def counts(self, messages: List[Any], invocation: Mapping[str, Any],
+               run_metadata: Mapping[str, Any]) -> Tuple[int, int]:
+        """The most a run may cost as (input, output) tokens: its messages (dicts, or strings
+        for a plain LLM's prompts) with the tools and schemas of its invocation, and its
+        maximum output times `n`."""
         model = str(invocation.get("model") or invocation.get("model_name") or run_metadata.get("ls_model_name") or "")
         request = dict(invocation)
         if not any(isinstance(request.get(k), int) for k in ("max_tokens", "max_completion_tokens")):
             limit = run_metadata.get("ls_max_tokens")
             if isinstance(limit, int):
                 request["max_tokens"] = limit
-        return messages_bound(model, messages, request, self.default_max_tokens, self.image_tokens)
+        return messages_counts(model, messages, request, self.default_max_tokens, self.image_tokens)
+
+    def estimate(self, messages: List[Any], invocation: Mapping[str, Any],
+                 run_metadata: Mapping[str, Any]) -> int:
+        """The most a run may cost: its messages (dicts, or strings for a plain LLM's prompts),
+        the tools and schemas of its invocation, and its maximum output times `n`."""
+        return sum(self.counts(messages, invocation, run_metadata))
 
     def _reserve(self, messages: List[Any], run_id: UUID, metadata: Optional[Dict[str, Any]],
                  kwargs: Mapping[str, Any]) -> None:
@@ -113,12 +168,16 @@ class QuotaCallbackHandler(BaseCallbackHandler):
         user = self.user_id or run_metadata.get(self.user_key)
         if not user:
             raise ValueError(f"no user: pass user_id= or the run's metadata {self.user_key!r}")
-        amount = self.estimate(messages, kwargs.get("invocation_params") or {}, run_metadata)
-        meta = dict(self.metadata)
+        inputs, output = self.counts(messages, kwargs.get("invocation_params") or {}, run_metadata)
+        amount = inputs + output
+        # The worst case in the gateway's names, which a priced group prices.
+        meta: Dict[str, Any] = {"input_tokens": inputs, "output_tokens": output, **self.metadata}
         model = run_metadata.get("ls_model_name")
         if model and "model" not in meta:
             meta["model"] = model
-        decision = self.client.reserve(str(user), self.event, amount, meta or None)
+        # A callback cannot lower the maximum output of the call it watches: a hold that would
+        # clamp is denied instead, so the model never writes more than was held.
+        decision = self.client.reserve(str(user), self.event, amount, meta, fit="whole")
         if not decision.allowed:
             raise denial_error(decision)
         with self._lock:
@@ -156,7 +215,7 @@ class QuotaCallbackHandler(BaseCallbackHandler):
             spend.failed(error)
         used = reported_tokens(response, self.usage_field)
         if used is not None:
-            spend.reported(used)
+            spend.reported(used, dict(reported_counts(response)))
         settled = settle(self.client, held.reservation_id, spend)
         if settled is not None:
             with self._lock:
