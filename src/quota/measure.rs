@@ -42,7 +42,7 @@ pub struct MeasureDoc {
     #[schema(value_type = Option<f64>)]
     pub markup: Option<Value>,
     /// With `price` on a balance group: credits per US dollar.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "creditsPerDollar", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub credits_per_dollar: Option<Value>,
     /// With `price`: `"allow"` lets a model with no price through at zero (visibly, in the
@@ -589,5 +589,46 @@ mod tests {
         let tiny = measure(json!({"rate": 0.000001}));
         assert_eq!(tiny.amount(Milli(1), &Map::new()), Ok(Milli(1)));
         assert!(flux.reads_quantity() && !measure(json!({"metadata": "t"})).reads_quantity());
+    }
+
+    #[test]
+    fn a_price_rule_and_a_resolved_price_read_back_from_their_documents() {
+        for text in [
+            r#"{"price":"catalog","markup":1.2}"#,
+            r#"{"price":"provider","creditsPerDollar":1000,"unpriced":"allow"}"#,
+        ] {
+            let m = measure(serde_json::from_str(text).unwrap());
+            assert_eq!(serde_json::to_string(&m.to_doc().unwrap()).unwrap(), text);
+        }
+        let rule = measure(json!({"price": "catalog", "markup": 1.5}));
+        let price = EventPrice {
+            model: "m".into(),
+            found: Some(crate::quota::price::FoundPrice {
+                price: ModelPrice {
+                    input: 2_000_000,
+                    output: 8_000_000,
+                    ..ModelPrice::default()
+                },
+                origin: PriceOrigin::Catalog("v1".into()),
+            }),
+            max_output_tokens: None,
+        };
+        let priced = rule.resolve(Some(&price)).unwrap().unwrap().into_owned();
+        let back = priced.to_doc().unwrap().to_measure().unwrap();
+        assert_eq!(back, priced);
+        // 1,000 in at $2/M and 1,000 out at $8/M: $0.01, 1 cent, 1.5 with the markup.
+        let m = meta(json!({"input_tokens": 1000, "output_tokens": 1000}));
+        assert_eq!(back.amount(Milli(0), &m), Ok(Milli(1_500)));
+        // No model, no price: the field is named; a model with no price and no allowance: None.
+        assert_eq!(rule.resolve(None).unwrap_err().field, "metadata.model");
+        let none = EventPrice { found: None, ..price };
+        assert!(rule.resolve(Some(&none)).unwrap().is_none());
+        // A plan cannot write a resolved price itself, nor mix a price with a rate.
+        assert!(
+            serde_json::from_value::<MeasureDoc>(json!({"price": "catalog", "rate": 1}))
+                .unwrap()
+                .to_measure()
+                .is_err()
+        );
     }
 }

@@ -438,3 +438,41 @@ async fn a_catalog_file_with_a_malformed_entry_stops_the_node_naming_it() {
     let (_, answer) = app.json(Method::GET, "/v1/catalog", None).await;
     assert_eq!(answer["version"], "2099-01-01");
 }
+
+#[tokio::test]
+async fn a_balance_group_priced_at_a_thousand_credits_a_dollar_burns_the_calls_cost_in_credits() {
+    let app = spawn_app().await;
+    app.put_plan(json!({ "id": "plan_credits", "periodType": "month", "groups": [
+        { "id": "wallet", "balance": "credits",
+          "measure": { "price": "catalog", "creditsPerDollar": 1000 }, "matches": [ { "event": "llm.call" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_credits", None).await;
+    let (status, _) = app
+        .json(
+            Method::POST,
+            "/v1/users/alice/grants",
+            Some(json!({ "balance": "credits", "amount": 500, "source": "purchase" })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (gpt, _) = catalog_price(&app, "gpt-4.1").await;
+    let held = app
+        .reserve(json!({ "userId": "alice", "event": "llm.call",
+            "metadata": { "model": "gpt-4.1", "input_tokens": 20000, "output_tokens": 5000 } }))
+        .await;
+    assert_eq!(held["allowed"], true, "{held}");
+    let (status, _) = app
+        .commit(
+            held["reservationId"].as_str().unwrap(),
+            Some(json!({ "metadata": { "input_tokens": 10000, "output_tokens": 2000 } })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // A thousand credits a dollar is ten a cent.
+    let burned = milli_cents(&gpt, 10000, 2000, 1_000_000) * 10;
+    let (_, balances) = app.json(Method::GET, "/v1/users/alice/balances", None).await;
+    let available = balances["data"][0]["available"].as_f64().unwrap();
+    assert_eq!(500_000 - (available * 1000.0).round() as u128, burned, "{balances}");
+    let groups = priced_groups(&app.usage_events_all("userId=alice").await);
+    assert_eq!(groups[0]["price"]["source"], "catalog");
+}

@@ -7240,7 +7240,7 @@ export interface components {
              * Format: double
              * @description With `price` on a balance group: credits per US dollar.
              */
-            credits_per_dollar?: number | null;
+            creditsPerDollar?: number | null;
             /**
              * Format: double
              * @description With `price`: the price times this (at most 6 decimals, default 1).
