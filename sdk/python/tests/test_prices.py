@@ -2,7 +2,8 @@
 own prices (set, listed, read, deleted, then `price_not_found`), a cents group priced by the
 catalog with a markup counting the catalog's price times the counts times the markup, an
 unpriced model denied naming the model (and a track of it refused), and holds that clamp to
-what is left (`granted`), by a group's `fit` or the reserve's."""
+what is left (`granted`), by a group's `fit` or the reserve's; the README's section on them run
+as written."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from typing import Any, Callable, Dict, List
 import pytest
 from both import Both
 from conftest import Env
+from test_quickstart import SDK_README, fresh, python_blocks, run_as_written  # noqa: F401 - fresh: a fixture
 
 from quota_gateway import Allowed, Catalog, Denied, Granted, PriceDoc, QuotaExceeded, QuotaGateway, QuotaGatewayError
-from quota_gateway.types import CatalogEntry
+from quota_gateway.types import CatalogEntry, Plan, PlanGroup
 
 
 def plan_with(env: Env, user: str, *groups: Dict[str, Any]) -> None:
@@ -200,6 +202,22 @@ async def test_a_reserve_clamps_a_group_that_does_not_down_to_its_min_fit_and_sh
     assert (usage.counters[0].used, usage.counters[0].reserved) == (100, 0)
 
 
+async def test_a_plans_fit_min_fit_and_price_measure_read_back_and_put_back_whole(
+        client: Both, fresh_user: Callable[..., str]) -> None:
+    pid = f"plan_{fresh_user('fit')}"
+    groups = [PlanGroup("out", "tokens", 100, [{"event": "*"}], measure={"metadata": "output_tokens"}, fit="clamp",
+                        min_fit=10),
+              PlanGroup("dollars", "cents", 2000, [{"event": "*"}],
+                        measure={"price": "catalog", "markup": 1.2, "unpriced": "allow"})]
+    stored = await client.put_plan(Plan(groups, id=pid, period_type="month"))
+    read = await client.get_plan(pid)
+    assert (read.groups[0].fit, read.groups[0].min_fit, read.groups[1].fit) == ("clamp", 10, None)
+    assert read.groups[1].measure == {"price": "catalog", "markup": 1.2, "unpriced": "allow"}
+    again = await client.put_plan(read)
+    assert again.version == stored.version and again.groups == read.groups, "the same document: no new version"
+    await client.delete_plan(pid)
+
+
 def test_a_clamped_reservation_block_commits_what_it_was_granted(
         qg: QuotaGateway, env: Env, fresh_user: Callable[..., str]) -> None:
     user = fresh_user()
@@ -217,3 +235,18 @@ def test_a_clamped_reservation_block_commits_what_it_was_granted(
         with qg.reservation(user, "llm.call", 70, {"input_tokens": 20, "output_tokens": 50}, fit="whole"):
             pass
     assert denied.value.reasons == ["limit_reached"]
+
+
+def test_the_readmes_prices_section_runs_as_written(
+        fresh: Dict[str, str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    blocks = python_blocks(SDK_README, "## Prices, the catalog and fit", "## Approval requests")
+    assert len(blocks) == 2
+    client = "from quota_gateway import QuotaGateway\nqg = QuotaGateway()\n"   # the quick start's
+    scope = run_as_written([client, *blocks], fresh, monkeypatch, caplog)
+    qg: QuotaGateway = scope["qg"]
+    gpt = scope["gpt"]
+    assert isinstance(gpt, CatalogEntry) and scope["catalog"].version
+    assert [p.model for p in qg.prices().data] == ["acme/support-ft-7"]
+    [dollars_used] = qg.usage("bob").counters
+    assert milli(dollars_used.used) == milli_cents(gpt, {"input_tokens": 4000, "output_tokens": 1500}, 1.2)
+    assert scope["hold"].granted == Granted(5000, 3000) and scope["max_tokens"] == 3000
