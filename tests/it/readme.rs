@@ -16,13 +16,14 @@ fn every_plan_example_in_the_readme_is_valid() {
         }
         let plan = if value.get("groups").is_some() {
             value
-        } else if value.get("unit").is_some() {
+        } else if value.get("unit").is_some() || value.get("balance").is_some() {
             json!({ "periodType": "month", "groups": [value] })
         } else {
             continue;
         };
+        let id = plan["id"].as_str().unwrap_or("plan_readme").to_string();
         let doc = serde_json::from_value(plan.clone()).unwrap_or_else(|e| panic!("{e} in {plan}"));
-        Plan::from_doc("plan_readme", doc).unwrap_or_else(|p| panic!("{p:?} in {plan}"));
+        Plan::from_doc(&id, doc).unwrap_or_else(|p| panic!("{p:?} in {plan}"));
         checked += 1;
     }
     assert!(checked >= 8, "only {checked} examples found");
