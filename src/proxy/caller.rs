@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::api::event::step;
 use crate::http::{ApiError, AppState};
-use crate::quota::event::check_metadata;
-use crate::quota::{Step, UserId};
+use crate::quota::event::{check_metadata, FitAsk};
+use crate::quota::{Milli, Step, UserId};
 use crate::secrets::{api_key_well_formed, USER_KEY_PREFIX};
 
 pub const USER: &str = "x-quota-user";
@@ -17,6 +17,8 @@ pub const METADATA: &str = "x-quota-metadata";
 pub const RUN: &str = "x-quota-run";
 pub const ACTION: &str = "x-quota-action";
 pub const KIND: &str = "x-quota-kind";
+pub const FIT: &str = "x-quota-fit";
+pub const MIN_FIT: &str = "x-quota-min-fit";
 
 /// Metadata names the proxy writes itself; a caller's metadata may not use them.
 pub const RESERVED: [&str; 15] = [
@@ -48,6 +50,8 @@ pub struct Caller {
     pub key_id: String,
     pub metadata: Map<String, Value>,
     pub step: Option<Step>,
+    /// `X-Quota-Fit` and `X-Quota-Min-Fit`, as a reserve's `fit` and `minFit`.
+    pub fit: FitAsk,
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
@@ -95,6 +99,16 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
         None => Map::new(),
         Some(text) => caller_metadata(text)?,
     };
+    let min_fit = header(headers, MIN_FIT)?
+        .map(|m| Milli::parse(m).map_err(|e| ApiError::invalid(name_of(MIN_FIT), e.to_string())))
+        .transpose()?;
+    let fit = crate::api::event::fit(header(headers, FIT)?, min_fit).map_err(|err| match err {
+        ApiError::Invalid { field, detail } => ApiError::Invalid {
+            field: if field == "fit" { name_of(FIT) } else { name_of(MIN_FIT) },
+            detail,
+        },
+        other => other,
+    })?;
     let token = presented(headers).ok_or(ApiError::Unauthorized)?;
     if !api_key_well_formed(token) {
         return Err(ApiError::Unauthorized);
@@ -143,6 +157,7 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
         key_id,
         metadata,
         step,
+        fit,
     })
 }
 

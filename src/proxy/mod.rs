@@ -302,7 +302,7 @@ fn event(upstream: &Upstream, call: &Call, caller: &Caller) -> EventInput {
         quantity: Milli::from_units(quantity.min(MAX_UNITS)),
         metadata,
         step: caller.step.clone(),
-        fit: Default::default(),
+        fit: caller.fit,
     }
 }
 

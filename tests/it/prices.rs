@@ -476,3 +476,38 @@ async fn a_balance_group_priced_at_a_thousand_credits_a_dollar_burns_the_calls_c
     let groups = priced_groups(&app.usage_events_all("userId=alice").await);
     assert_eq!(groups[0]["price"]["source"], "catalog");
 }
+
+#[tokio::test]
+async fn a_proxied_call_asks_to_clamp_with_a_header_and_a_bad_one_is_named() {
+    let provider = Provider::start();
+    let app = gateway_for(&provider, json!({}), |_| {}).await;
+    app.put_plan(json!({ "id": "plan_out", "periodType": "month", "groups": [
+        { "id": "output", "unit": "tokens", "quota": 40, "measure": { "metadata": "output_tokens" },
+          "matches": [ { "event": "openai.chat" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_out", None).await;
+    let call = |fit: &'static str| {
+        app.client
+            .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
+            .bearer_auth(&app.key)
+            .header("X-Quota-User", "alice")
+            .header("X-Quota-Fit", fit)
+            .header("X-Quota-Min-Fit", "5")
+            .json(&json!({ "model": "gpt-4.1", "max_completion_tokens": 100,
+                "messages": [ { "role": "user", "content": "hi" } ] }))
+            .send()
+    };
+    let refused = call("squeeze").await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.headers()["x-quota-code"], "invalid_request");
+    assert!(refused.text().await.unwrap().contains("X-Quota-Fit"));
+    // The group holds whole by itself; the header lets this call clamp to the 40 left.
+    assert_eq!(call("clamp").await.unwrap().status(), 200);
+    let stats = provider.stats().await;
+    let last = stats["requests"].as_array().unwrap().last().unwrap().clone();
+    let body: Value = match &last["body"] {
+        Value::String(text) => serde_json::from_str(text).unwrap(),
+        other => other.clone(),
+    };
+    assert_eq!(body["max_completion_tokens"], 40, "{last}");
+}
