@@ -511,3 +511,69 @@ async fn a_proxied_call_asks_to_clamp_with_a_header_and_a_bad_one_is_named() {
     };
     assert_eq!(body["max_completion_tokens"], 40, "{last}");
 }
+
+#[tokio::test]
+async fn a_call_naming_no_maximum_output_is_held_at_the_catalogs_output_limit_capped_by_the_upstreams() {
+    let provider = Provider::start();
+    // The upstream allows far more than the model can write: the catalog's limit holds.
+    let app = gateway_for(&provider, json!({ "maxOutputTokens": 10_000_000 }), |_| {}).await;
+    app.put_plan(json!({ "id": "plan_out", "periodType": "month", "groups": [
+        { "id": "output", "unit": "tokens", "quota": 100000000, "measure": { "metadata": "output_tokens" },
+          "matches": [ { "event": "openai.chat" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_out", None).await;
+    let (gpt, _) = catalog_price(&app, "gpt-4.1").await;
+    let limit = gpt["maxOutputTokens"].as_u64().unwrap();
+    let pending = app
+        .client
+        .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
+        .bearer_auth(&app.key)
+        .header("X-Quota-User", "alice")
+        .header("x-sim", "stall=1500")
+        .json(&json!({ "model": "gpt-4.1", "messages": [ { "role": "user", "content": "hi" } ] }))
+        .send();
+    let watch = async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let usage = app.usage("alice").await;
+            let reserved = TestApp::counter(&usage, "output")["reserved"].as_u64().unwrap_or(0);
+            if reserved > 0 || std::time::Instant::now() > deadline {
+                return reserved;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let (answer, reserved) = tokio::join!(pending, watch);
+    assert_eq!(answer.unwrap().status(), 200);
+    assert_eq!(reserved, limit);
+}
+
+#[tokio::test]
+async fn catalog_diff_prints_every_changed_price_for_review() {
+    let mut newer: Value = serde_json::from_str(quota_gateway::quota::catalog::BUILT_IN).unwrap();
+    let model = newer["models"][0]["model"].as_str().unwrap().to_string();
+    newer["models"][0]["outputPerMillion"] = json!(123.5);
+    newer["version"] = json!("2099-01-01");
+    let path = std::env::temp_dir().join(format!("{}-newer.json", crate::support::unique_prefix()));
+    std::fs::write(&path, newer.to_string()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
+        .args(["catalog", "diff", "built-in"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(&format!("~ {model} outputPerMillion: ")), "{text}");
+    assert!(text.contains("-> 123.5") && text.contains("1 change(s)"), "{text}");
+    // A malformed file is refused, naming the entry, with a failing exit.
+    newer["models"][0]["asOf"] = json!("soon");
+    std::fs::write(&path, newer.to_string()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
+        .args(["catalog", "check"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains(&format!("models[0] ({model}).asOf")), "{err}");
+}

@@ -141,6 +141,53 @@ async fn a_candidate_quota_is_tried_on_recorded_demand_denials_included() {
     assert_eq!(app.usage("cy").await["counters"][0]["used"], 2);
 }
 
+/// The pricing lab replays a priced candidate at the prices in force: "what would $20 a month at
+/// cost plus 20 % have done to these users?", with no price written by hand.
+#[tokio::test]
+async fn a_priced_candidate_is_replayed_at_the_prices_in_force() {
+    let app = spawn_app().await;
+    app.put_plan(json!({ "id": "plan_tokens", "periodType": "month", "groups": [
+        { "id": "tokens", "unit": "tokens", "quota": 100000000, "matches": [ { "event": "llm.call" } ] } ] }))
+        .await;
+    app.subscribe("ada", "plan_tokens", None).await;
+    // Three calls of a model priced by the project: $10 per million input and output tokens.
+    let (status, _) = app
+        .json(
+            Method::PUT,
+            "/v1/prices/house-model",
+            Some(json!({ "inputPerMillion": 10, "outputPerMillion": 10 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for _ in 0..3 {
+        let held = app
+            .reserve(json!({ "userId": "ada", "event": "llm.call", "quantity": 2000,
+                "metadata": { "model": "house-model", "input_tokens": 1000, "output_tokens": 1000 } }))
+            .await;
+        assert_eq!(
+            app.commit(held["reservationId"].as_str().unwrap(), None).await.0,
+            StatusCode::OK
+        );
+    }
+    // Each call is $0.02, 2.4 cents at the markup; a quota of 5 cents admits two of them.
+    let candidate = json!({ "id": "plan_dollars", "periodType": "month", "groups": [
+        { "id": "spend", "unit": "cents", "quota": 5, "measure": { "price": "catalog", "markup": 1.2 },
+          "matches": [ { "event": "llm.call" } ] } ] });
+    let (status, started) = app
+        .json(
+            Method::POST,
+            "/v1/simulations",
+            Some(json!({ "candidate": candidate, "cohort": { "planId": "plan_tokens" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let done = finished(&app, started["id"].as_str().unwrap()).await;
+    let report = &done["report"];
+    assert_eq!(report["candidate"]["admitted"], 2, "{report}");
+    assert_eq!(report["candidate"]["cents"], 4.8, "{report}");
+    assert_eq!(report["newlyDenied"], json!({ "decisions": 1, "users": 1 }));
+}
+
 /// Past a bound, 422 names it; an unknown simulation is 404; a stored plan is a candidate.
 #[tokio::test]
 async fn bounds_are_refused_with_the_bound_named() {
