@@ -63,7 +63,7 @@ routes! {
     POST "/v1/check" => reserve::check, Secret, "What reserve would answer, changing nothing",
         body Some("ReserveBody"), ok 200 Some("ReserveAnswer"), errors [PlanMissing];
     POST "/v1/track" => track::track, Secret, "Count usage that already happened",
-        body Some("TrackBody"), ok 200 Some("TrackAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit],
+        body Some("TrackBody"), ok 200 Some("TrackAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit, UnpricedModel],
         headers ["Idempotency-Key"];
     GET "/v1/reservations/{reservationId}" => reservations::get_reservation, Secret, "Read a reservation",
         body None, ok 200 Some("ReservationAnswer"), errors [ReservationNotFound];

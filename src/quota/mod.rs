@@ -22,6 +22,7 @@ pub mod plan;
 mod plan_doc;
 mod plan_kinds;
 pub mod price;
+mod priced;
 pub mod project;
 pub mod replay;
 pub mod reservation;

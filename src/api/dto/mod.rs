@@ -138,6 +138,7 @@ pub struct DenialAnswer {
     /// its share of it) for a group; for the whole step (no group) `run_ended`,
     /// `run_steps_exhausted`, `action_attempts_exhausted`, `fallback_budget_exhausted` (the
     /// run's fallbacks are used up) or `run_too_deep` (a child run would be a fourth level).
+    /// `unpriced_model`: a group priced by the model has no price for the call's (`model`).
     pub reason: &'static str,
     /// The pending approval request (`GET /v1/approvals`) of an `approval_pending` denial;
     /// absent on every other denial.

@@ -1,0 +1,174 @@
+//! A priced measure: the rule a plan prices a group by, the price a hold was resolved to, and
+//! what a call costs in the group's unit by it (`price.rs` keeps the money's arithmetic).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::amount::{AmountError, Milli, MAX_UNITS};
+use super::measure::{metadata_number, MeasureError};
+use super::price::{self, Counts, ModelPrice, PriceOrigin};
+
+/// How a plan prices a group: where the price comes from, the markup, the group's units per
+/// dollar, and whether an unpriced model passes at zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceRule {
+    /// The provider's reported cost wins at commit.
+    pub provider: bool,
+    pub markup_micro: u64,
+    /// Credits per dollar in millionths on a balance group; None on a cents group.
+    pub credits_per_dollar_micro: Option<u64>,
+    pub unpriced_allow: bool,
+}
+
+/// Cents per dollar, in millionths.
+const CENTS_PER_DOLLAR_MICRO: u64 = 100_000_000;
+
+impl PriceRule {
+    /// The group's units per dollar in millionths: cents, or its credits.
+    pub fn units_per_dollar_micro(&self) -> u64 {
+        self.credits_per_dollar_micro.unwrap_or(CENTS_PER_DOLLAR_MICRO)
+    }
+}
+
+/// A hold's price: the rule its group priced by, the model, and the price found for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Priced {
+    pub rule: PriceRule,
+    pub model: String,
+    pub origin: PriceOrigin,
+    pub price: ModelPrice,
+}
+
+/// A `Priced` as a record keeps it (and a ledger entry's group carries it): prices in
+/// micro-dollars, markup and units per dollar in millionths.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PricedDoc {
+    pub model: String,
+    /// override, catalog or unpriced.
+    pub origin: String,
+    /// The catalog's version, when the price is the catalog's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub input: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write: Option<u64>,
+    pub output: u64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub images: BTreeMap<String, u64>,
+    pub markup: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_dollar: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provider: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow: bool,
+}
+
+impl Priced {
+    pub(super) fn to_doc(&self) -> PricedDoc {
+        PricedDoc {
+            model: self.model.clone(),
+            origin: self.origin.as_str().to_string(),
+            version: match &self.origin {
+                PriceOrigin::Catalog(v) => Some(v.clone()),
+                _ => None,
+            },
+            input: self.price.input,
+            cached: self.price.cached_input,
+            write: self.price.cache_write,
+            output: self.price.output,
+            images: self.price.per_image.clone(),
+            markup: self.rule.markup_micro,
+            per_dollar: self.rule.credits_per_dollar_micro,
+            provider: self.rule.provider,
+            allow: self.rule.unpriced_allow,
+        }
+    }
+}
+
+impl PricedDoc {
+    pub fn to_priced(&self) -> Result<Priced, String> {
+        let origin = match (self.origin.as_str(), &self.version) {
+            ("override", None) => PriceOrigin::Override,
+            ("catalog", Some(v)) => PriceOrigin::Catalog(v.clone()),
+            ("unpriced", None) => PriceOrigin::Unpriced,
+            _ => return Err(format!("priced.origin {} is not a price's origin", self.origin)),
+        };
+        Ok(Priced {
+            rule: PriceRule {
+                provider: self.provider,
+                markup_micro: self.markup,
+                credits_per_dollar_micro: self.per_dollar,
+                unpriced_allow: self.allow,
+            },
+            model: self.model.clone(),
+            origin,
+            price: ModelPrice {
+                input: self.input,
+                cached_input: self.cached,
+                cache_write: self.write,
+                output: self.output,
+                per_image: self.images.clone(),
+            },
+        })
+    }
+}
+
+impl Priced {
+    /// What the call of `metadata` costs in the group's unit: the provider's reported `cost`
+    /// when the rule takes it and the metadata has it, else its counts at the price; times the
+    /// markup, rounded up once.
+    pub fn amount(&self, metadata: &Map<String, Value>) -> Result<Milli, MeasureError> {
+        let too_large = || MeasureError {
+            field: "metadata".into(),
+            detail: format!("the priced amount {}", AmountError::TooLarge { max: MAX_UNITS }),
+        };
+        let femto = match metadata.get(price::COST).filter(|_| self.rule.provider) {
+            Some(cost) => price::cost_femto("metadata.cost", cost).map_err(|e| MeasureError {
+                field: e.field,
+                detail: e.detail,
+            })?,
+            None => self.price.cost_femto(&counts(metadata)?).ok_or_else(too_large)?,
+        };
+        price::femto_to_milli(femto, self.rule.units_per_dollar_micro(), self.rule.markup_micro).ok_or_else(too_large)
+    }
+
+    /// Whether a commit of `metadata` is priced by the provider's reported cost.
+    pub fn by_provider(&self, metadata: Option<&Map<String, Value>>) -> bool {
+        self.rule.provider && metadata.is_some_and(|m| m.contains_key(price::COST))
+    }
+}
+
+/// The counts a price reads from an event's metadata: each a number when present, and at
+/// least one of the input, output or images present.
+fn counts(metadata: &Map<String, Value>) -> Result<Counts, MeasureError> {
+    let count = |key: &str| match metadata.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => metadata_number(metadata, key).map(|m| Some(m.0)),
+    };
+    let (input, output, images) = (count(price::INPUT)?, count(price::OUTPUT)?, count(price::IMAGES)?);
+    if input.is_none() && output.is_none() && images.is_none() {
+        return Err(MeasureError {
+            field: format!("metadata.{}", price::INPUT),
+            detail: "is required: a limit group of the plan prices the call's input_tokens, output_tokens or images"
+                .into(),
+        });
+    }
+    let text = |key: &str| metadata.get(key).and_then(Value::as_str);
+    Ok(Counts {
+        input: input.unwrap_or(0),
+        cached_input: count(price::CACHED_INPUT)?.unwrap_or(0),
+        cache_write: count(price::CACHE_WRITE)?.unwrap_or(0),
+        output: output.unwrap_or(0),
+        images: images.unwrap_or(0),
+        image_key: match (text("quality"), text("size")) {
+            (Some(q), Some(s)) => Some(format!("{q}/{s}")),
+            _ => None,
+        },
+    })
+}
