@@ -577,3 +577,32 @@ async fn catalog_diff_prints_every_changed_price_for_review() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains(&format!("models[0] ({model}).asOf")), "{err}");
 }
+
+#[tokio::test]
+async fn a_commit_that_leaves_a_count_out_is_priced_at_what_was_held_for_it() {
+    let app = spawn_app().await;
+    app.put_plan(dollars_plan(json!({}))).await;
+    app.subscribe("alice", "plan_dollars", None).await;
+    let (status, _) = app
+        .json(
+            Method::PUT,
+            "/v1/prices/house-model",
+            Some(json!({ "inputPerMillion": 1, "outputPerMillion": 2 })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let held = app
+        .reserve(json!({ "userId": "alice", "event": "llm.call",
+            "metadata": { "model": "house-model", "input_tokens": 1_000_000, "output_tokens": 1_000_000 } }))
+        .await;
+    // The commit reports the output only: the input stays at its 1,000,000 held ($1), the
+    // output is 500,000 ($1): $2, 240 cents with the markup.
+    let (status, _) = app
+        .commit(
+            held["reservationId"].as_str().unwrap(),
+            Some(json!({ "metadata": { "output_tokens": 500_000 } })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(used_milli(&app.usage("alice").await, "dollars"), 240_000);
+}
