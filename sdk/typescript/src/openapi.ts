@@ -3601,7 +3601,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description problem+json with code idempotency_key_reused, counter_limit */
+                /** @description problem+json with code idempotency_key_reused, counter_limit, unpriced_model */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -7066,6 +7066,7 @@ export interface components {
              *     its share of it) for a group; for the whole step (no group) `run_ended`,
              *     `run_steps_exhausted`, `action_attempts_exhausted`, `fallback_budget_exhausted` (the
              *     run's fallbacks are used up) or `run_too_deep` (a child run would be a fourth level).
+             *     `unpriced_model`: a group priced by the model has no price for the call's (`model`).
              */
             reason: string;
             subjectId: string;
