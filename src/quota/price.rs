@@ -92,18 +92,10 @@ fn optional_micro(field: &str, value: &Option<Value>) -> Result<Option<u64>, Pri
     }
 }
 
-/// Micro-dollars as a JSON number with its decimals, exactly (`2500000` is `2.5`).
+/// Micro-dollars as a JSON number with its decimals, exactly (`2500000` is `2.5`): millionths,
+/// as a measure writes its weights.
 pub fn dollars(micro: u64) -> Value {
-    let scale = 10u64.pow(PRICE_DECIMALS);
-    let mut text = format!("{}.{:06}", micro / scale, micro % scale);
-    while text.ends_with('0') {
-        text.pop();
-    }
-    if text.ends_with('.') {
-        text.pop();
-    }
-    // serde_json keeps a number's text as written (arbitrary precision), so this never rounds.
-    serde_json::from_str(&text).unwrap_or(Value::Null)
+    super::measure::decimal(micro)
 }
 
 impl PriceDoc {

@@ -32,6 +32,29 @@ fn milli_cents(price: &Value, input: u128, output: u128, markup_ppm: u128) -> u1
     (femto * 100_000_000 * markup_ppm).div_ceil(1_000_000_000_000_000_000_000_000)
 }
 
+/// A chat call through the proxy as the OpenAI SDK sends it, for alice, with `headers` beside.
+fn chat_call(app: &TestApp, headers: &[(&str, &str)], body: Value) -> reqwest::RequestBuilder {
+    let mut req = app
+        .client
+        .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
+        .bearer_auth(&app.key)
+        .header("X-Quota-User", "alice");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.json(&body)
+}
+
+/// The body of the last request the simulator received.
+async fn last_body(provider: &Provider) -> Value {
+    let stats = provider.stats().await;
+    let last = stats["requests"].as_array().unwrap().last().unwrap().clone();
+    match &last["body"] {
+        Value::String(text) => serde_json::from_str(text).unwrap(),
+        other => other.clone(),
+    }
+}
+
 async fn catalog_price(app: &TestApp, model: &str) -> (Value, String) {
     let (status, catalog) = app.json(Method::GET, "/v1/catalog", None).await;
     assert_eq!(status, 200);
@@ -68,17 +91,15 @@ async fn a_proxied_call_and_an_sdk_commit_count_the_catalog_price_times_the_coun
     let (gpt, version) = catalog_price(&app, "gpt-4.1").await;
 
     // Through the proxy: the provider reports 1,200 input and 300 output tokens.
-    let res = app
-        .client
-        .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
-        .bearer_auth(&app.key)
-        .header("X-Quota-User", "alice")
-        .header("x-sim", "input=1200, output=300")
-        .json(&json!({ "model": "gpt-4.1", "max_tokens": 400,
-            "messages": [ { "role": "user", "content": "hello" } ] }))
-        .send()
-        .await
-        .unwrap();
+    let res = chat_call(
+        &app,
+        &[("x-sim", "input=1200, output=300")],
+        json!({ "model": "gpt-4.1", "max_tokens": 400,
+            "messages": [ { "role": "user", "content": "hello" } ] }),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(res.status(), 200);
     let proxied = milli_cents(&gpt, 1200, 300, 1_200_000);
     assert_eq!(used_milli(&app.usage("alice").await, "dollars"), proxied);
@@ -265,16 +286,15 @@ async fn an_unpriced_model_is_denied_before_the_provider_is_called_unless_the_gr
     app.put_plan(dollars_plan(json!({}))).await;
     app.subscribe("alice", "plan_dollars", None).await;
 
-    let res = app
-        .client
-        .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
-        .bearer_auth(&app.key)
-        .header("X-Quota-User", "alice")
-        .json(&json!({ "model": "my-fine-tune-7", "max_tokens": 10,
-            "messages": [ { "role": "user", "content": "hello" } ] }))
-        .send()
-        .await
-        .unwrap();
+    let res = chat_call(
+        &app,
+        &[],
+        json!({ "model": "my-fine-tune-7", "max_tokens": 10,
+            "messages": [ { "role": "user", "content": "hello" } ] }),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(res.status(), 429);
     assert_eq!(res.headers()["x-quota-reasons"], "unpriced_model");
     assert_eq!(provider.calls().await, 0);
@@ -317,17 +337,15 @@ async fn a_group_priced_by_the_provider_counts_the_cost_it_reported() {
         .await;
     app.subscribe("alice", "plan_dollars", None).await;
     // The provider says the call cost $0.012345: 1.2345 cents, rounded up to 1.235.
-    let res = app
-        .client
-        .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
-        .bearer_auth(&app.key)
-        .header("X-Quota-User", "alice")
-        .header("x-sim", "cost=12345")
-        .json(&json!({ "model": "gpt-4.1", "max_tokens": 10,
-            "messages": [ { "role": "user", "content": "hello" } ] }))
-        .send()
-        .await
-        .unwrap();
+    let res = chat_call(
+        &app,
+        &[("x-sim", "cost=12345")],
+        json!({ "model": "gpt-4.1", "max_tokens": 10,
+            "messages": [ { "role": "user", "content": "hello" } ] }),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(used_milli(&app.usage("alice").await, "dollars"), 1_235);
     let groups = priced_groups(&app.usage_events_all("userId=alice").await);
@@ -385,25 +403,19 @@ async fn a_clamped_proxied_call_asks_the_provider_for_no_more_than_was_held() {
         .await;
     app.subscribe("alice", "plan_out", None).await;
     let call = |max: u64, sim: &'static str| {
-        app.client
-            .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
-            .bearer_auth(&app.key)
-            .header("X-Quota-User", "alice")
-            .header("x-sim", sim)
-            .json(&json!({ "model": "gpt-4.1", "max_tokens": max,
-                "messages": [ { "role": "user", "content": "write a long story" } ] }))
-            .send()
+        chat_call(
+            &app,
+            &[("x-sim", sim)],
+            json!({ "model": "gpt-4.1", "max_tokens": max,
+                "messages": [ { "role": "user", "content": "write a long story" } ] }),
+        )
+        .send()
     };
     assert_eq!(call(70, "output=70").await.unwrap().status(), 200);
     // 30 are left: a call asking for 50 is sent with max_tokens 30 and charged what it wrote.
     assert_eq!(call(50, "output=50").await.unwrap().status(), 200);
-    let stats = provider.stats().await;
-    let last = stats["requests"].as_array().unwrap().last().unwrap().clone();
-    let body: Value = match &last["body"] {
-        Value::String(text) => serde_json::from_str(text).unwrap(),
-        other => other.clone(),
-    };
-    assert_eq!(body["max_tokens"], 30, "{last}");
+    let body = last_body(&provider).await;
+    assert_eq!(body["max_tokens"], 30, "{body}");
     let usage = app.usage("alice").await;
     assert_eq!(TestApp::counter(&usage, "output")["used"], json!(100));
     // Nothing left: below the least, denied.
@@ -487,15 +499,13 @@ async fn a_proxied_call_asks_to_clamp_with_a_header_and_a_bad_one_is_named() {
         .await;
     app.subscribe("alice", "plan_out", None).await;
     let call = |fit: &'static str| {
-        app.client
-            .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
-            .bearer_auth(&app.key)
-            .header("X-Quota-User", "alice")
-            .header("X-Quota-Fit", fit)
-            .header("X-Quota-Min-Fit", "5")
-            .json(&json!({ "model": "gpt-4.1", "max_completion_tokens": 100,
-                "messages": [ { "role": "user", "content": "hi" } ] }))
-            .send()
+        chat_call(
+            &app,
+            &[("X-Quota-Fit", fit), ("X-Quota-Min-Fit", "5")],
+            json!({ "model": "gpt-4.1", "max_completion_tokens": 100,
+                "messages": [ { "role": "user", "content": "hi" } ] }),
+        )
+        .send()
     };
     let refused = call("squeeze").await.unwrap();
     assert_eq!(refused.status(), 400);
@@ -503,13 +513,8 @@ async fn a_proxied_call_asks_to_clamp_with_a_header_and_a_bad_one_is_named() {
     assert!(refused.text().await.unwrap().contains("X-Quota-Fit"));
     // The group holds whole by itself; the header lets this call clamp to the 40 left.
     assert_eq!(call("clamp").await.unwrap().status(), 200);
-    let stats = provider.stats().await;
-    let last = stats["requests"].as_array().unwrap().last().unwrap().clone();
-    let body: Value = match &last["body"] {
-        Value::String(text) => serde_json::from_str(text).unwrap(),
-        other => other.clone(),
-    };
-    assert_eq!(body["max_completion_tokens"], 40, "{last}");
+    let body = last_body(&provider).await;
+    assert_eq!(body["max_completion_tokens"], 40, "{body}");
 }
 
 #[tokio::test]
@@ -524,14 +529,12 @@ async fn a_call_naming_no_maximum_output_is_held_at_the_catalogs_output_limit_ca
     app.subscribe("alice", "plan_out", None).await;
     let (gpt, _) = catalog_price(&app, "gpt-4.1").await;
     let limit = gpt["maxOutputTokens"].as_u64().unwrap();
-    let pending = app
-        .client
-        .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
-        .bearer_auth(&app.key)
-        .header("X-Quota-User", "alice")
-        .header("x-sim", "stall=1500")
-        .json(&json!({ "model": "gpt-4.1", "messages": [ { "role": "user", "content": "hi" } ] }))
-        .send();
+    let pending = chat_call(
+        &app,
+        &[("x-sim", "stall=1500")],
+        json!({ "model": "gpt-4.1", "messages": [ { "role": "user", "content": "hi" } ] }),
+    )
+    .send();
     let watch = async {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         loop {
