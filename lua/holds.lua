@@ -5,9 +5,10 @@
 -- ("" for lifetime), amount milli, plan quota milli, and its options, "" when all are the
 -- defaults, else OPTION_FIELDS (7) fields,
 -- "<mode>|<unit>|<thresholds>|<override>|<override expires>|<per value>|<measure>": mode ""
--- (hard), "soft", or "f/<least milli>" (hard, clamping to what is left down to the least), unit "c" for in-flight limits, "" for count, else the unit's name, alert
--- thresholds in percent ("50,80,100"; "" for none), the user's override of this group's quota
--- in milli-units and when it expires (as overrides.lua keeps them; "" for none, and for
+-- (hard), "soft", or "f/<least milli>" (hard, clamping to what is left down to the least),
+-- unit "c" for in-flight limits, "" for count, else the unit's name, alert thresholds in
+-- percent ("50,80,100"; "" for none), the user's override of this group's quota in
+-- milli-units and when it expires (as overrides.lua keeps them; "" for none, and for
 -- never), "v" when the hold is a per-value group's (its counter field is
 -- "<group>~<value>@<period start>"; see weigh), measure last since it is JSON (opaque to Lua,
 -- recorded for commits; "" for the quantity). Packed, since each argument costs Redis about
