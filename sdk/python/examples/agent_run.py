@@ -2,7 +2,7 @@
 tool call is a step drawn from it, a failed tool call is retried once, a failed model falls
 back to a smaller one once, and the run's budget ends the loop.
 
-    QUOTA_GATEWAY_URL=http://127.0.0.1:8080 QUOTA_GATEWAY_KEY=qg_sk_… python examples/agent_run.py agent-demo
+    QUOTA_GATEWAY_URL=http://127.0.0.1:8080 QUOTA_GATEWAY_KEY=qg_sk_… python examples/agent_run.py ex_agent
 
 It puts the plan `PLAN` and subscribes the user to it, so try it with a test project. The
 models and the search tool are a stand-in served on loopback by this program (OpenAI's chat
@@ -39,7 +39,7 @@ LIMITS = RunLimits(attempts_per_action=2, fallbacks=1)
 # model call (`llm.chat`) draws from them, priced by its model; a tool call (`tool.search`)
 # matches only `tool_calls`, which the run does not hold, so it counts on the user as usual.
 PLAN: Dict[str, Any] = {
-    "id": "plan_agent_demo", "name": "Agent demo", "periodType": "month",
+    "id": "ex_plan_agent", "name": "Agent demo", "periodType": "month",
     "groups": [
         {"id": "agent_tokens", "label": "200k agent tokens / month", "unit": "tokens", "quota": 200_000,
          "matches": [{"event": "agent.task"}, {"event": "llm.chat"}]},
@@ -196,7 +196,7 @@ class StandIn:
 
 
 def main() -> int:
-    user = sys.argv[1] if len(sys.argv) > 1 else "agent-demo"
+    user = sys.argv[1] if len(sys.argv) > 1 else "ex_agent"
     stand_in = StandIn()
     try:
         with QuotaGateway() as qg, httpx.Client(timeout=10) as http:

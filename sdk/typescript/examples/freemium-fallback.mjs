@@ -5,7 +5,7 @@ import { runIfMain, storePlan } from "./plan.mjs";
 
 export async function main({ baseUrl, apiKey, userId }) {
   await storePlan(baseUrl, apiKey, {
-    id: "plan_free", name: "Free", periodType: "lifetime",
+    id: "ex_plan_free", name: "Free", periodType: "lifetime",
     groups: [
       { id: "lg_free_model_a", label: "Model A (1k) - 2 lifetime", unit: "count", quota: 2,
         matches: [{ event: "image.model_a", metadata: { variant: "1k" } }] },
@@ -14,7 +14,7 @@ export async function main({ baseUrl, apiKey, userId }) {
     ],
   });
   const qg = createClient({ apiKey, baseUrl });
-  await qg.upsertSubscription({ userId, planId: "plan_free" });
+  await qg.upsertSubscription({ userId, planId: "ex_plan_free" });
 
   const models = [];
   for (let i = 0; i < 4; i++) {

@@ -5,7 +5,7 @@ import { runIfMain, storePlan } from "./plan.mjs";
 
 export async function main({ baseUrl, apiKey, userId }) {
   await storePlan(baseUrl, apiKey, {
-    id: "plan_images", periodType: "month", periodAnchor: "subscription_start",
+    id: "ex_plan_images", periodType: "month", periodAnchor: "subscription_start",
     groups: [
       { id: "renders", label: "Renders - 100/mo", unit: "count", quota: 100, matches: [{ event: "image.*" }] },
       { id: "premium", label: "Premium model - 3/mo", unit: "count", quota: 3,
@@ -13,7 +13,7 @@ export async function main({ baseUrl, apiKey, userId }) {
     ],
   });
   const qg = createClient({ apiKey, baseUrl });
-  await qg.upsertSubscription({ userId, planId: "plan_images" });
+  await qg.upsertSubscription({ userId, planId: "ex_plan_images" });
 
   const rendered = [];
   for (let i = 0; i < 5; i++) {

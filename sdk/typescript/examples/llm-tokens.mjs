@@ -10,11 +10,11 @@ async function callModel(prompt) {
 
 export async function main({ baseUrl, apiKey, userId }) {
   await storePlan(baseUrl, apiKey, {
-    id: "plan_llm", periodType: "day",
+    id: "ex_plan_llm", periodType: "day",
     groups: [{ id: "tokens", label: "Tokens - 10k/day", unit: "tokens", quota: 10000, matches: [{ event: "llm.tokens" }] }],
   });
   const qg = createClient({ apiKey, baseUrl });
-  await qg.upsertSubscription({ userId, planId: "plan_llm" });
+  await qg.upsertSubscription({ userId, planId: "ex_plan_llm" });
 
   const result = await qg.withReservation(userId, "llm.tokens", 4000, { model: "gpt-x" }, async ({ report }) => {
     const answer = await callModel("hello");

@@ -20,7 +20,7 @@ async function render(prompt) {
 
 export async function main({ baseUrl, apiKey, userId }) {
   await storePlan(baseUrl, apiKey, {
-    id: "plan_rate_card", periodType: "month",
+    id: "ex_plan_rate_card", periodType: "month",
     groups: [{
       id: "credits", label: "Credits", balance: "credits",
       // The first rule that matches prices the event.
@@ -31,7 +31,7 @@ export async function main({ baseUrl, apiKey, userId }) {
     }],
   });
   const qg = createClient({ apiKey, baseUrl });
-  await qg.upsertSubscription({ userId, planId: "plan_rate_card" });
+  await qg.upsertSubscription({ userId, planId: "ex_plan_rate_card" });
   // 100 credits on sign-up (a purchase would come from the payment's webhook: stripe-credits.mjs).
   await qg.grant(userId, { balance: "credits", amount: 100, category: "promotional", source: "signup" }, { idempotencyKey: `signup-${userId}` });
 

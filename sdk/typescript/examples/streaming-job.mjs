@@ -5,7 +5,7 @@ import { runIfMain, storePlan } from "./plan.mjs";
 
 export async function main({ baseUrl, apiKey, userId }) {
   await storePlan(baseUrl, apiKey, {
-    id: "plan_video", periodType: "month",
+    id: "ex_plan_video", periodType: "month",
     groups: [
       // A job holds one slot whatever its length: the slot group counts the `slots` metadata.
       { id: "slots", label: "2 jobs at once", unit: "concurrent", quota: 2, measure: { metadata: "slots" },
@@ -14,7 +14,7 @@ export async function main({ baseUrl, apiKey, userId }) {
     ],
   });
   const qg = createClient({ apiKey, baseUrl });
-  await qg.upsertSubscription({ userId, planId: "plan_video" });
+  await qg.upsertSubscription({ userId, planId: "ex_plan_video" });
 
   const hold = await qg.reserve(userId, "video.generate", 60, { slots: 1 }, { ttlSeconds: 5 });
   if (!hold.allowed) return { allowed: false, reasons: hold.reasons };

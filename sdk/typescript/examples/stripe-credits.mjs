@@ -88,7 +88,7 @@ export function stripeWebhook({ qg, endpointSecret, log = console }) {
 export async function main({ baseUrl, apiKey, endpointSecret = process.env.STRIPE_WEBHOOK_SECRET, port = Number(process.env.PORT ?? 4242) }) {
   if (!endpointSecret) throw new Error("STRIPE_WEBHOOK_SECRET (the endpoint's whsec_… secret) is required");
   await storePlan(baseUrl, apiKey, {
-    id: "plan_credit_packs", periodType: "month",
+    id: "ex_plan_credit_packs", periodType: "month",
     groups: [{ id: "credits", label: "Credits", balance: "credits", matches: [{ event: "image.render", measure: { rate: 10 } }] }],
   });
   const qg = createClient({ apiKey, baseUrl });

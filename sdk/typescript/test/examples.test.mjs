@@ -1,7 +1,10 @@
 // Every example runs against a real gateway and does what it says.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
+import { promisify } from "node:util";
 import { createClient } from "quota-gateway";
 import { main as freemium } from "../examples/freemium-fallback.mjs";
 import { main as images } from "../examples/image-renders.mjs";
@@ -102,4 +105,21 @@ test("a Stripe Checkout credit pack is granted once however often its webhook co
   } finally {
     await server.close();
   }
+});
+
+test("the examples' plans and users are their own: none shares an id with the README's walk-through or another example", async () => {
+  const dir = new URL("../examples/", import.meta.url);
+  const planIds = readdirSync(dir).filter((f) => f.endsWith(".mjs"))
+    .flatMap((f) => [...readFileSync(new URL(f, dir), "utf8").matchAll(/\bid: "([^"]+)", (?:name: "[^"]*", )?periodType:/g)].map((m) => m[1]));
+  assert.equal(planIds.length, 7, planIds.join(", "));
+  assert.ok(planIds.every((id) => id.startsWith("ex_plan_")), planIds.join(", "));
+  assert.equal(new Set(planIds).size, planIds.length, "one plan per example");
+
+  // Run by hand, as the README says: its user is its own too.
+  const { stdout } = await promisify(execFile)(process.execPath, ["examples/llm-tokens.mjs"], {
+    cwd: new URL("..", import.meta.url), env: { ...process.env, QUOTA_GATEWAY_URL: env.baseUrl, QUOTA_GATEWAY_KEY: env.secret, USER_ID: "" }, // USER_ID empty: the example's own
+  });
+  assert.equal(JSON.parse(stdout).used, 1213);
+  const qg = createClient({ apiKey: env.secret, baseUrl: env.baseUrl });
+  assert.equal((await qg.usage("ex_llm-tokens")).planId, "ex_plan_llm");
 });
