@@ -1,6 +1,6 @@
 """A FastAPI app whose routes are paid from the caller's quota, with RateLimit headers.
 
-    pip install 'quota-gateway[fastapi]'   # FastAPI and uvicorn
+    pip install './sdk/python[fastapi]'   # FastAPI and uvicorn; from the repository's root (README.md, Install)
     QUOTA_GATEWAY_URL=http://127.0.0.1:8080 QUOTA_GATEWAY_KEY=qg_sk_… PORT=8000 python examples/fastapi_app.py
     curl -i -H 'X-User-Id: alice' http://127.0.0.1:8000/hello
 

@@ -1,6 +1,6 @@
 """A LangChain chat model whose runs are paid from a user's token quota.
 
-    pip install 'quota-gateway[langchain]'
+    pip install './sdk/python[langchain]'   # from the repository's root (README.md, Install)
     QUOTA_GATEWAY_URL=http://127.0.0.1:8080 QUOTA_GATEWAY_KEY=qg_sk_… python examples/langchain_callback.py alice
 
 `EchoChatModel` stands in for a provider's chat model (ChatOpenAI, ChatAnthropic, ...): it

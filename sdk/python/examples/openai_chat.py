@@ -1,6 +1,6 @@
 """Chat completions paid from a user's token quota, plain and streamed, sync and async.
 
-    pip install 'quota-gateway[openai]'
+    pip install './sdk/python[openai]'   # from the repository's root (README.md, Install)
     QUOTA_GATEWAY_URL=http://127.0.0.1:8080 QUOTA_GATEWAY_KEY=qg_sk_… OPENAI_API_KEY=sk-… \
         python examples/openai_chat.py alice
 

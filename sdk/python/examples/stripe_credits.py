@@ -1,7 +1,7 @@
 """Credit packs sold through Stripe Checkout: a webhook endpoint that grants the credits a
 completed Checkout Session paid for, once, however often Stripe delivers the event.
 
-    pip install 'quota-gateway[fastapi]'   # FastAPI and uvicorn
+    pip install './sdk/python[fastapi]'   # FastAPI and uvicorn; from the repository's root (README.md, Install)
     QUOTA_GATEWAY_URL=http://127.0.0.1:8080 QUOTA_GATEWAY_KEY=qg_sk_… STRIPE_WEBHOOK_SECRET=whsec_… \\
         PORT=8000 python examples/stripe_credits.py
     stripe listen --forward-to 127.0.0.1:8000/stripe/webhook    # while trying it out
