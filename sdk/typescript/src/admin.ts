@@ -1,4 +1,4 @@
-// The routes beside the data plane: subscriptions, adjustments, credits, the ledger, user
+// The routes beside the data plane: plans, subscriptions, adjustments, credits, the ledger, user
 // tokens and webhook endpoints. Which writes may be retried after an attempt that may have run:
 // - adjustments, grants and webhook creation carry an Idempotency-Key (the gateway answers a
 //   repeat with the first answer), so they are retried like reserve, track and commit;
@@ -9,7 +9,7 @@
 import type { CallOptions, WriteOptions } from "./client.js";
 import { type Call, newKey } from "./http.js";
 import type {
-  AdjustmentAnswer, BalanceList, CreditSummary, DailyUsage, Grant, GrantCategory, GrantList, GrantMade, Metadata, Subscription, UsageAnswer, UsageEventPage,
+  AdjustmentAnswer, BalanceList, CreditSummary, DailyUsage, Grant, GrantCategory, GrantList, GrantMade, Metadata, PlanDoc, PlanList, Subscription, UsageAnswer, UsageEventPage,
   UserToken, Webhook, WebhookDeliveryList, WebhookList,
 } from "./types.js";
 
@@ -79,6 +79,30 @@ export function adminMethods(send: Send, per: Per) {
   const replay = { replayable: true };
 
   return {
+    /**
+     * Stores a plan under its `id` (a new `version` when it exists; users on it move to it at
+     * once), the document as `PUT /v1/plans/{id}` takes it; answers it as stored. A document the
+     * gateway refuses is `invalid_plan` (400), its `detail` naming each problem.
+     */
+    putPlan(plan: PlanDoc & { id: string }, opts: CallOptions = {}): Promise<PlanDoc> {
+      return send({ method: "PUT", path: `/v1/plans/${path(plan.id)}`, body: plan, ...replay, ...per(opts) });
+    },
+
+    /** One plan, as stored (with its `version`); `plan_not_found` (404) for an unknown id. */
+    getPlan(planId: string, opts: CallOptions = {}): Promise<PlanDoc> {
+      return send({ method: "GET", path: `/v1/plans/${path(planId)}`, ...replay, ...per(opts) });
+    },
+
+    /** Every plan of the project: `{data, nextCursor: null}`. */
+    listPlans(opts: CallOptions = {}): Promise<PlanList> {
+      return send({ method: "GET", path: "/v1/plans", ...replay, ...per(opts) });
+    },
+
+    /** Deletes a plan no user is on: `plan_in_use` (409) while one is, `plan_not_found` (404) for an unknown id. */
+    deletePlan(planId: string, opts: CallOptions = {}): Promise<void> {
+      return send({ method: "DELETE", path: `/v1/plans/${path(planId)}`, ...replay, ...per(opts) });
+    },
+
     /** Every group of the user's plan in its current period (with a publishable key: the token's user only). */
     usage(userId: string, opts: CallOptions = {}): Promise<UsageAnswer> {
       return send({ method: "GET", path: user(userId, "/usage"), ...replay, ...per(opts) });

@@ -19,7 +19,7 @@ export { verifyWebhook } from "./webhooks.js";
 export type { WebhookHeaders } from "./webhooks.js";
 export type {
   AdjustmentAnswer, Approval, ApprovalEventData, ApprovalList, ApprovalStatus, Balance, BalanceCounter, BalanceList, Catalog, CatalogEntry, CommitAnswer, CreditEventData, CreditSummary, Counter, DailyUsage, Denial, DoneSimulation, ExtendAnswer, ExtendRunAnswer,
-  Fit, Grant, GrantCategory, Granted, GrantList, GrantMade, GrantStatus, Metadata, ModelProvider, Page, PlanDoc, Price, PriceDoc, PriceList, PriceSource, PriceSourceKind, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, RunAnswer, RunGroup,
+  Fit, Grant, GrantCategory, Granted, GrantList, GrantMade, GrantStatus, Metadata, ModelProvider, Page, PlanDoc, PlanList, Price, PriceDoc, PriceList, PriceSource, PriceSourceKind, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, RunAnswer, RunGroup,
   RunList, RunProgress, RunStartAnswer, RunState, Simulation, SimulationCohort, SimulationFailure, SimulationProgress, SimulationReport,
   SimulationStatus, SimulationTotals, SimulationUserRow, SimulationUserScenario, SoonestExpiry, Subscription, TrackAnswer, UsageAnswer,
   UsageEvent, UsageEventPage, UsageGroup, UserKey, UserKeyList, UserKeyMade, UserToken, Webhook, WebhookDelivery, WebhookDeliveryList, WebhookEvent, WebhookList,

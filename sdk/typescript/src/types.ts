@@ -261,6 +261,8 @@ export type UsageEventPage = Listed<Schemas["UsageEventPageAnswer"], UsageEvent>
 
 /** A plan document, as `PUT /v1/plans/{id}` takes it (and a simulation's candidate). */
 export type PlanDoc = Schemas["PlanDoc"];
+/** `listPlans`: every plan of the project, one page. */
+export type PlanList = Listed<Schemas["PlanList"], PlanDoc>;
 
 /** Whose recorded demand a simulation replays: the users on a plan, or named users (1 to 10,000). */
 export type SimulationCohort = { planId: string } | { userIds: string[] };
