@@ -32,8 +32,9 @@ REPO = SDK.parents[1]
 # Blocks not run here, by their section and first line, with the reason.
 EXCEPTIONS = {
     ("Install", "pip install ./sdk/python"):
-        "installs into the reader's environment: scripts/pack-sdks --check installs the packed wheel with every "
-        "extra into a fresh venv, and test_the_install_section_names_what_is_packed holds these lines to pyproject.toml",
+        "installs into the reader's environment: scripts/pack-sdks --check installs ./sdk/python into a fresh venv, "
+        "and the packed wheel with every extra into another; test_the_install_section_names_what_is_packed holds "
+        "these lines to pyproject.toml",
     ("Install", "scripts/pack-sdks"):
         "packs and installs: scripts/pack-sdks --check runs it and installs its wheel into a fresh venv, and "
         "test_the_install_section_names_what_is_packed holds the file name to pyproject.toml",

@@ -53,8 +53,8 @@ test("the READMEs' Express webhook receivers pass strict tsc with Express's and 
   // What the blocks leave to the reader's app: the app, a set of ids seen, the app's own function.
   const prelude = (code) => [
     code.includes('from "express"') ? "" : 'import express from "express";',
-    "const app = express();",
-    "const seen = new Set();",
+    /^const app = /m.test(code) ? "" : "const app = express();",
+    /^const seen = /m.test(code) ? "" : "const seen = new Set();",
     "declare function nudgeToUpgrade(userId: string): Promise<void>;",
     code,
   ].join("\n");
