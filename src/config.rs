@@ -31,7 +31,12 @@ pub struct Config {
 
     /// After each write, wait until this many replicas have it; a write they do not confirm in
     /// time is answered 503, so a failover never loses an acknowledged write (0: do not wait).
-    #[arg(long, env = "QG_REDIS_WAIT_REPLICAS", default_value_t = 0)]
+    #[arg(
+        long = "redis-wait-replicas",
+        alias = "wait-replicas",
+        env = "QG_REDIS_WAIT_REPLICAS",
+        default_value_t = 0
+    )]
     pub wait_replicas: u32,
 
     /// Root token for managing projects; unset: one is generated and printed once at first start.

@@ -248,9 +248,13 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
             .content("application/problem+json", json_of("Problem"));
         op = op.response(status.to_string(), problem);
     }
-    if let Key::Reader = route.key {
-        op = op.description(Some("A secret key, or a publishable key with the user's X-User-Token."));
-    }
+    // Who may call it, in words a reader (and the book's API reference) takes as they are.
+    op = op.description(match route.key {
+        Key::None => None,
+        Key::Root => Some("The root token."),
+        Key::Secret => Some("A project's secret key."),
+        Key::Reader => Some("A secret key, or a publishable key with the user's X-User-Token."),
+    });
     op.build()
 }
 

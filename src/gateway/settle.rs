@@ -254,12 +254,13 @@ fn actual_amounts(
     metadata: Option<&Map<String, Value>>,
 ) -> Result<Vec<Milli>, GatewayError> {
     let mut amounts = Vec::with_capacity(reservation.holds.len());
-    // A priced hold reads the commit's counts on top of the reservation's: a count the commit
-    // leaves out stays at what was held, never 0 (the ledger entry's metadata is merged alike).
+    // A hold that reads metadata reads the commit's on top of the reservation's, as the ledger
+    // entry keeps it: a key the commit leaves out (a proxied call's `calls`, a count it did not
+    // report) stays at what was held, never 0 and never a refused commit.
     let mut merged: Option<Map<String, Value>> = None;
     for hold in &reservation.holds {
-        let priced = hold.measure.priced().is_some();
-        let metadata = match (priced, metadata, &reservation.metadata) {
+        let reads_metadata = !hold.measure.reads_quantity();
+        let metadata = match (reads_metadata, metadata, &reservation.metadata) {
             (true, Some(actual), Some(held)) => Some(&*merged.get_or_insert_with(|| {
                 let mut all = held.clone();
                 all.extend(actual.iter().map(|(k, v)| (k.clone(), v.clone())));

@@ -81,7 +81,7 @@ pub enum ApiError {
     UserKeyLimit(usize),
     #[error("the project has {0} prices, the most it may have; delete one first")]
     PriceLimit(usize),
-    #[error("the project sets no price of model {0}; the catalog prices it")]
+    #[error("the project sets no price of model {0}: GET /v1/catalog says whether the catalog prices it")]
     PriceNotFound(String),
     #[error("group {group} prices calls by their model, and model {model} has no price: set one with PUT /v1/prices/{model}; nothing was counted")]
     UnpricedModel { group: String, model: String },

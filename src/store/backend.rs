@@ -139,15 +139,17 @@ pub struct LazyCluster {
 impl Backend {
     /// Builds the pool; connections are made on first use, so a node can start before Redis.
     /// In cluster mode `url` is a comma-separated list of seed nodes.
-    pub fn new(mode: RedisMode, url: &str, master: &str) -> Result<Backend, StoreError> {
+    pub fn new(mode: RedisMode, url: &str, master: &str, command_timeout: Duration) -> Result<Backend, StoreError> {
         let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(e.to_string());
         match mode {
             RedisMode::Standalone => {
                 let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
-                // Reconnects by itself after a failure; every call is still bounded by the
-                // command timeout in `QuotaStore::run`.
+                // Reconnects by itself after a failure; every call is bounded by the command
+                // timeout in `Store::run`, and so is its answer here (redis-rs would otherwise
+                // give up on one after its own 500 ms, whatever the operator configured).
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(Duration::from_secs(1)))
+                    .set_response_timeout(Some(command_timeout))
                     .set_number_of_retries(2)
                     .set_max_delay(Duration::from_millis(500));
                 static NEXT: AtomicUsize = AtomicUsize::new(0);

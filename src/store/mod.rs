@@ -137,7 +137,12 @@ pub struct Store {
 impl Store {
     /// Builds the connections lazily, so a node can start before Redis.
     pub fn new(config: &StoreConfig, metrics: Arc<Metrics>) -> Result<Store, StoreError> {
-        let backend = Backend::new(config.redis_mode, &config.redis_url, &config.sentinel_master)?;
+        let backend = Backend::new(
+            config.redis_mode,
+            &config.redis_url,
+            &config.sentinel_master,
+            config.command_timeout,
+        )?;
         Ok(Store {
             backend,
             redis_url: config.redis_url.clone(),

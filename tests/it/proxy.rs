@@ -744,3 +744,28 @@ async fn an_anthropic_stream_cut_before_its_end_charges_the_output_at_its_hold()
         provider.stats().await["usage"]["input_tokens"]
     );
 }
+
+#[tokio::test]
+async fn a_group_counting_calls_commits_each_proxied_call_once() {
+    let provider = Provider::start();
+    let app = gateway_for(&provider, json!({}), |_| {}).await;
+    // The README's requests-a-minute group beside a token group: the commit reports the tokens,
+    // not `calls`, which stays at the call's 1.
+    app.put_plan(json!({ "id": "plan_rpm", "periodType": "month", "groups": [
+        { "id": "tokens", "unit": "tokens", "quota": 100000000, "matches": [ { "event": "openai.chat" } ] },
+        { "id": "rpm", "unit": "count", "quota": 20, "period": { "type": "minute" }, "measure": { "metadata": "calls" },
+          "matches": [ { "event": "openai.*" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_rpm", None).await;
+    for _ in 0..3 {
+        let res = openai(&app, "chat/completions", chat(10, false), "output=4")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    settled_at(&app, "rpm", 3).await;
+    let stats = provider.stats().await;
+    let reported = stats["usage"]["input_tokens"].as_u64().unwrap() + stats["usage"]["output_tokens"].as_u64().unwrap();
+    settled_at(&app, "tokens", reported).await;
+}

@@ -148,7 +148,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Approval requests, oldest first (a queue): each is an approval group's first denial of a user in a period, then its decision */
+        /**
+         * Approval requests, oldest first (a queue): each is an approval group's first denial of a user in a period, then its decision
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: {
@@ -234,7 +237,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One approval request */
+        /**
+         * One approval request
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -328,7 +334,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve a pending request: the user's quota of the group becomes the given one for the rest of the period (or until expiresAt), as an override; audited and told as quota.approval_decided */
+        /**
+         * Approve a pending request: the user's quota of the group becomes the given one for the rest of the period (or until expiresAt), as an override; audited and told as quota.approval_decided
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -451,7 +460,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Decline a pending request: the group stays hard for the rest of the period; audited and told as quota.approval_decided */
+        /**
+         * Decline a pending request: the group stays hard for the rest of the period; audited and told as quota.approval_decided
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -572,7 +584,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every change made by a key of the project (API or dashboard), newest first; with userId, a user's */
+        /**
+         * Every change made by a key of the project (API or dashboard), newest first; with userId, a user's
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: {
@@ -657,7 +672,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What the ledger says of credits over a span (every user's, or one's): granted, burned with its revenue by cost basis, voided, expired (breakage) and outstanding, paid and promotional apart */
+        /**
+         * What the ledger says of credits over a span (every user's, or one's): granted, burned with its revenue by cost basis, voided, expired (breakage) and outstanding, paid and promotional apart
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: {
@@ -743,7 +761,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The model catalog this node prices by: each model's prices in USD per million tokens (or per image), limits, and where and when they were read */
+        /**
+         * The model catalog this node prices by: each model's prices in USD per million tokens (or per image), limits, and where and when they were read
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -817,7 +838,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** What reserve would answer, changing nothing */
+        /**
+         * What reserve would answer, changing nothing
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -927,7 +951,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List plans */
+        /**
+         * List plans
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -999,7 +1026,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a plan */
+        /**
+         * Read a plan
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1076,7 +1106,10 @@ export interface paths {
                 };
             };
         };
-        /** Create or update a plan */
+        /**
+         * Create or update a plan
+         * @description A project's secret key.
+         */
         put: {
             parameters: {
                 query?: never;
@@ -1167,7 +1200,10 @@ export interface paths {
             };
         };
         post?: never;
-        /** Delete a plan no user is on */
+        /**
+         * Delete a plan no user is on
+         * @description A project's secret key.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -1263,7 +1299,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The project's own prices of models, which beat the catalog's */
+        /**
+         * The project's own prices of models, which beat the catalog's
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1335,7 +1374,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The project's own price of one model */
+        /**
+         * The project's own price of one model
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1412,7 +1454,10 @@ export interface paths {
                 };
             };
         };
-        /** Set the project's own price of a model (a negotiated rate, a fine-tuned or self-hosted model): it beats the catalog's from the next call on, on every node within a second; audited */
+        /**
+         * Set the project's own price of a model (a negotiated rate, a fine-tuned or self-hosted model): it beats the catalog's from the next call on, on every node within a second; audited
+         * @description A project's secret key.
+         */
         put: {
             parameters: {
                 query?: never;
@@ -1512,7 +1557,10 @@ export interface paths {
             };
         };
         post?: never;
-        /** Remove the project's own price of a model: the catalog prices it again; audited */
+        /**
+         * Remove the project's own price of a model: the catalog prices it again; audited
+         * @description A project's secret key.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -1599,7 +1647,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List projects */
+        /**
+         * List projects
+         * @description The root token.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1657,7 +1708,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create a project */
+        /**
+         * Create a project
+         * @description The root token.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1773,7 +1827,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a project's default plan or allowed origins */
+        /**
+         * Change a project's default plan or allowed origins
+         * @description The root token.
+         */
         patch: {
             parameters: {
                 query?: never;
@@ -1881,7 +1938,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a project's keys without their secret part */
+        /**
+         * List a project's keys without their secret part
+         * @description The root token.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1959,7 +2019,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Mint a key, shown only in this answer */
+        /**
+         * Mint a key, shown only in this answer
+         * @description The root token.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2074,7 +2137,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a key on every node within a second */
+        /**
+         * Revoke a key on every node within a second
+         * @description The root token.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -2162,7 +2228,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a reservation */
+        /**
+         * Read a reservation
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -2256,7 +2325,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Make the hold usage, exactly once */
+        /**
+         * Make the hold usage, exactly once
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2391,7 +2463,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move a held reservation's expiry */
+        /**
+         * Move a held reservation's expiry
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2523,7 +2598,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Give the hold back, exactly once */
+        /**
+         * Give the hold back, exactly once
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2646,7 +2724,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Hold quota before calling the AI provider */
+        /**
+         * Hold quota before calling the AI provider
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2768,7 +2849,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A user's runs (userId is required), newest first (at most 100) */
+        /**
+         * A user's runs (userId is required), newest first (at most 100)
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: {
@@ -2837,7 +2921,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Hold an agent run's budget before it starts, as a reserve of its event would; steps name it with runId */
+        /**
+         * Hold an agent run's budget before it starts, as a reserve of its event would; steps name it with runId
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2959,7 +3046,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a run: budget, used and remaining per group, steps, attempts, fallbacks, children */
+        /**
+         * Read a run: budget, used and remaining per group, steps, attempts, fallbacks, children
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -3053,7 +3143,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Commit what the run's steps used, give the rest back (open steps included); repeat-safe */
+        /**
+         * Commit what the run's steps used, give the rest back (open steps included); repeat-safe
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3176,7 +3269,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move an open run's expiry */
+        /**
+         * Move an open run's expiry
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3299,7 +3395,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Replay a cohort's recorded demand, denials included, against a candidate plan and the plans they are on; answers at once, then runs (read-only, kept a day) */
+        /**
+         * Replay a cohort's recorded demand, denials included, against a candidate plan and the plans they are on; answers at once, then runs (read-only, kept a day)
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3418,7 +3517,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A simulation's progress, then its report; the per-user rows as CSV with Accept: text/csv */
+        /**
+         * A simulation's progress, then its report; the per-user rows as CSV with Accept: text/csv
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -3521,7 +3623,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Count usage that already happened */
+        /**
+         * Count usage that already happened
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3643,7 +3748,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The usage ledger (one user's, a parent's by memberId, or every user's day by day), oldest first per user; pages (a page may be short and still name nextCursor), or NDJSON or CSV with Accept */
+        /**
+         * The usage ledger (one user's, a parent's by memberId, or every user's day by day), oldest first per user; pages (a page may be short and still name nextCursor), or NDJSON or CSV with Accept
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: {
@@ -3731,7 +3839,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One user's keys (userId is required), without their secret part */
+        /**
+         * One user's keys (userId is required), without their secret part
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: {
@@ -3800,7 +3911,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Mint a key for one end user's app to call the provider through the proxy as that user (proxy only; the key is shown once) */
+        /**
+         * Mint a key for one end user's app to call the provider through the proxy as that user (proxy only; the key is shown once)
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3913,7 +4027,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a user key on every node within a second (on this one at once) */
+        /**
+         * Revoke a user key on every node within a second (on this one at once)
+         * @description A project's secret key.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -4002,7 +4119,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mint a token for a browser to read one user's usage */
+        /**
+         * Mint a token for a browser to read one user's usage
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4103,7 +4223,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List users by id (cursor, limit, planId, status) */
+        /**
+         * List users by id (cursor, limit, planId, status)
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: {
@@ -4190,7 +4313,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The user's adjustments, newest first */
+        /**
+         * The user's adjustments, newest first
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -4259,7 +4385,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Correct a counter (never below zero); with an Idempotency-Key, a repeat answers the first adjustment and applies nothing */
+        /**
+         * Correct a counter (never below zero); with an Idempotency-Key, a repeat answers the first adjustment and applies nothing
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4392,7 +4521,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every balance of the user (available, held, debt, soonest expiry) with its grants */
+        /**
+         * Every balance of the user (available, held, debt, soonest expiry) with its grants
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -4477,7 +4609,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Deny every event of a user */
+        /**
+         * Deny every event of a user
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4580,7 +4715,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The user's daily rollups per group (used, reserves admitted and denied, releases, expiries), every UTC day from..to (dates, both included; the last 30 days by default) */
+        /**
+         * The user's daily rollups per group (used, reserves admitted and denied, releases, expiries), every UTC day from..to (dates, both included; the last 30 days by default)
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: {
@@ -4666,7 +4804,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every grant of the user, in burn order, with remaining, held, consumed, expired and voided */
+        /**
+         * Every grant of the user, in burn order, with remaining, held, consumed, expired and voided
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: {
@@ -4737,7 +4878,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Grant credits to a balance (they pay debt first); with an Idempotency-Key (a payment's id), a repeat answers the first grant and grants nothing */
+        /**
+         * Grant credits to a balance (they pay debt first); with an Idempotency-Key (a payment's id), a repeat answers the first grant and grants nothing
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4863,7 +5007,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End a grant: what it has remaining is voided now, what it holds when given back */
+        /**
+         * End a grant: what it has remaining is voided now, what it holds when given back
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -4977,7 +5124,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set a per-user quota for one group; with value, for one value of a per-value group (its counter takes it before the group's); the subscription keeps it as <groupId>~<value>; a user keeps at most 1,000 overrides */
+        /**
+         * Set a per-user quota for one group; with value, for one value of a per-value group (its counter takes it before the group's); the subscription keeps it as <groupId>~<value>; a user keeps at most 1,000 overrides
+         * @description A project's secret key.
+         */
         put: {
             parameters: {
                 query?: {
@@ -5089,7 +5239,10 @@ export interface paths {
             };
         };
         post?: never;
-        /** Remove a per-user quota (with value, one value's) */
+        /**
+         * Remove a per-user quota (with value, one value's)
+         * @description A project's secret key.
+         */
         delete: {
             parameters: {
                 query?: {
@@ -5181,7 +5334,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a user's subscription */
+        /**
+         * Read a user's subscription
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -5258,7 +5414,10 @@ export interface paths {
                 };
             };
         };
-        /** Put a user on a plan (upsert) */
+        /**
+         * Put a user on a plan (upsert)
+         * @description A project's secret key.
+         */
         put: {
             parameters: {
                 query?: never;
@@ -5358,7 +5517,10 @@ export interface paths {
             };
         };
         post?: never;
-        /** End a subscription; the default plan applies */
+        /**
+         * End a subscription; the default plan applies
+         * @description A project's secret key.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -5440,7 +5602,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Lift a block */
+        /**
+         * Lift a block
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -5676,7 +5841,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the project's webhook endpoints */
+        /**
+         * List the project's webhook endpoints
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -5734,7 +5902,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Make a webhook endpoint (at most 20 per project); its secret (whsec_) is shown only in this answer and its repeats: with an Idempotency-Key, the same key and body within the retention window answer the endpoint made first and make none */
+        /**
+         * Make a webhook endpoint (at most 20 per project); its secret (whsec_) is shown only in this answer and its repeats: with an Idempotency-Key, the same key and body within the retention window answer the endpoint made first and make none
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -5865,7 +6036,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a webhook endpoint */
+        /**
+         * Read a webhook endpoint
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -5944,7 +6118,10 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Delete a webhook endpoint */
+        /**
+         * Delete a webhook endpoint
+         * @description A project's secret key.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -6031,7 +6208,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The endpoint's newest deliveries with their attempts */
+        /**
+         * The endpoint's newest deliveries with their attempts
+         * @description A project's secret key.
+         */
         get: {
             parameters: {
                 query?: {
@@ -6127,7 +6307,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Attempt a delivery again now (refused while its endpoint is disabled) */
+        /**
+         * Attempt a delivery again now (refused while its endpoint is disabled)
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -6251,7 +6434,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stop delivering to this endpoint; its pending deliveries end as failed */
+        /**
+         * Stop delivering to this endpoint; its pending deliveries end as failed
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -6365,7 +6551,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Deliver to this endpoint again (its failing time starts afresh) */
+        /**
+         * Deliver to this endpoint again (its failing time starts afresh)
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -6479,7 +6668,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A new secret; each replaced one signs too for 24 hours, at most two beside the current one */
+        /**
+         * A new secret; each replaced one signs too for 24 hours, at most two beside the current one
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -6602,7 +6794,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a webhook.test event to this endpoint (refused while it is disabled) */
+        /**
+         * Send a webhook.test event to this endpoint (refused while it is disabled)
+         * @description A project's secret key.
+         */
         post: {
             parameters: {
                 query?: never;
