@@ -114,7 +114,7 @@ def test_the_install_section_names_what_is_packed() -> None:
         assert f"`[{extra}]`" in text, extra
     wheel = f"target/sdk/quota_gateway-{version[1]}-py3-none-any.whl"
     commands = "\n".join(code for _, code in install)
-    assert f"pip install '{wheel}[fastapi]'" in commands and f"# prints {wheel}" in commands
+    assert f"pip install '{wheel}[fastapi]'" in commands and f"# prints the packed files: {wheel}" in commands
     assert "pip install ./sdk/python " in commands and "pip install './sdk/python[fastapi]'" in commands
     assert "scripts/pack-sdks" in commands and (REPO / "scripts" / "pack-sdks").exists()
     assert "uvicorn" in pyproject.split("fastapi = [")[1].split("]")[0], "the [fastapi] extra runs the examples"
