@@ -4,7 +4,7 @@
 import { createClient, GATEWAY_CODES, isBalanceCounter, limitOutput, openaiForUserKey, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
 import type {
   Approval, ApprovalStatus, Balance, BalanceCounter, Catalog, CatalogEntry, ClientOptions, Decision, ErrorCode, Fit, Grant, Granted, GrantInput, GrantMade, OverrideInput,
-  Price, PriceInput, PriceSourceKind, Reason,
+  PlanDoc, PlanList, Price, PriceInput, PriceSourceKind, Reason,
   DoneSimulation, Page, Run, RunAnswer, RunState, Simulation, SimulationInput, SimulationProgress, Step, StepKind, TrackedStep, UserKey, UserKeyMade,
   WebhookEvent,
 } from "quota-gateway";
@@ -103,6 +103,18 @@ export async function approvals(userId: string, until: Date | undefined): Promis
   // @ts-expect-error a decline needs a reason
   await qg.decline(pending, {});
   return [...approvals.map((a) => a.approvalId), nextCursor ?? "", approved.status, status, value ?? ""];
+}
+
+export async function plans(userId: string, quota: number | null): Promise<number[]> {
+  // A plan document as the gateway takes it; its id names where it is stored.
+  const plan: PlanDoc & { id: string } = { id: "plan_pro", periodType: "month", groups: [{ id: "renders", unit: "count", quota, matches: [{ event: "image.render" }] }] };
+  const stored: PlanDoc = await qg.putPlan(plan, { timeoutMs: undefined });
+  await qg.upsertSubscription({ userId, planId: plan.id });
+  // @ts-expect-error a plan is stored under its id: a document without one names nowhere
+  await qg.putPlan({ groups: [] });
+  const all: PlanList = await qg.listPlans();
+  await qg.deletePlan((await qg.getPlan(plan.id)).id ?? plan.id);
+  return [stored.version ?? 0, ...all.data.map((p) => p.groups.length)];
 }
 
 export async function overrides(userId: string, until: Date | undefined): Promise<string[]> {
