@@ -3,6 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::auth::ApiKey;
 use super::body;
@@ -19,13 +20,25 @@ pub struct CatalogAnswer {
     pub models: Vec<CatalogEntry>,
 }
 
-/// A price the project set for a model.
+/// A price the project set for a model: its fields as `PriceDoc` has them (written out here,
+/// not flattened: a document that refuses unknown fields cannot be part of a larger one).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PriceAnswer {
     pub model: String,
-    #[serde(flatten)]
-    pub price: PriceDoc,
+    #[schema(value_type = f64)]
+    pub input_per_million: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub cached_input_per_million: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub cache_write_per_million: Option<Value>,
+    #[schema(value_type = f64)]
+    pub output_per_million: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::BTreeMap<String, f64>>)]
+    pub per_image: Option<Map<String, Value>>,
     pub updated_at: String,
     /// What the catalog prices the model at, for comparison (null when it does not list it).
     pub catalog: Option<PriceDoc>,
@@ -51,9 +64,14 @@ pub async fn catalog(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResp
 
 fn answer(state: &AppState, model: String, stored: ProjectPrice) -> PriceAnswer {
     let catalog = state.gateway.catalog().find(&model).map(|c| c.entry.price_doc());
+    let price = stored.price;
     PriceAnswer {
         model,
-        price: stored.price,
+        input_per_million: price.input_per_million,
+        cached_input_per_million: price.cached_input_per_million,
+        cache_write_per_million: price.cache_write_per_million,
+        output_per_million: price.output_per_million,
+        per_image: price.per_image,
         updated_at: rfc3339(stored.updated_at_ms),
         catalog,
     }

@@ -7527,10 +7527,24 @@ export interface components {
             data: components["schemas"]["PlanDoc"][];
             nextCursor?: string | null;
         };
-        /** @description A price the project set for a model. */
-        PriceAnswer: components["schemas"]["PriceDoc"] & {
+        /**
+         * @description A price the project set for a model: its fields as `PriceDoc` has them (written out here,
+         *     not flattened: a document that refuses unknown fields cannot be part of a larger one).
+         */
+        PriceAnswer: {
+            /** Format: double */
+            cacheWritePerMillion?: number | null;
+            /** Format: double */
+            cachedInputPerMillion?: number | null;
             catalog?: null | components["schemas"]["PriceDoc"];
+            /** Format: double */
+            inputPerMillion: number;
             model: string;
+            /** Format: double */
+            outputPerMillion: number;
+            perImage?: {
+                [key: string]: number;
+            } | null;
             updatedAt: string;
         };
         /** @description Prices as the API, the catalog and the records write them: USD as decimals. */
