@@ -213,10 +213,7 @@ impl Measure {
             return Ok(Some(std::borrow::Cow::Borrowed(self)));
         };
         let Some(price) = price else {
-            return Err(MeasureError {
-                field: "metadata.model".into(),
-                detail: "is required: a limit group of the plan prices the call by its model".into(),
-            });
+            return Err(no_model());
         };
         let (origin, model_price) = match &price.found {
             Some(found) => (found.origin.clone(), found.price.clone()),
@@ -280,10 +277,7 @@ impl Measure {
             ),
             Measure::Priced(priced) => priced.amount(metadata),
             // Resolved per event before any amount is asked (`resolve`).
-            Measure::Price(_) => Err(MeasureError {
-                field: "metadata.model".into(),
-                detail: "is required: a limit group of the plan prices the call by its model".into(),
-            }),
+            Measure::Price(_) => Err(no_model()),
         }
     }
 
@@ -296,6 +290,14 @@ impl Measure {
             Measure::Rate(_) => Vec::new(),
             Measure::Price(_) | Measure::Priced(_) => vec![price::INPUT, price::OUTPUT],
         }
+    }
+}
+
+/// An event with no model on a group that prices calls by their model.
+fn no_model() -> MeasureError {
+    MeasureError {
+        field: "metadata.model".into(),
+        detail: "is required: a limit group of the plan prices the call by its model".into(),
     }
 }
 
