@@ -35,7 +35,7 @@
 --  ...]} with each hold as holds.lua reads it, plus "n": the committed milli-units. A held
 --  record whose id has left the open set has expired. Reserve writes what the node encoded for
 --  it (the node has the holds at hand) with the times in front; later scripts re-encode it.
---  docs/redis-layout.md describes every field.
+--  docs/book/src/reference/redis-layout.md describes every field.
 --
 -- Cost: these scripts are Redis's CPU on every call, so the hot paths keep to what they need.
 -- A numeric string known to be one is converted with arithmetic (`s + 0`), which parses it

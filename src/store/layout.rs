@@ -1,4 +1,4 @@
-//! The Redis key layout (docs/redis-layout.md describes every key and field).
+//! The Redis key layout (docs/book/src/reference/redis-layout.md describes every key and field).
 //! All state of one end user shares the hash tag `{<project>:<user>}`; ids are escaped so that
 //! distinct ids never share a key or a field and a user id can never move another user's tag.
 

@@ -13,7 +13,7 @@ use crate::store::record;
 /// One hold as the scripts take it (holds.lua's `HOLD_FIELDS` values, in this order, its options
 /// packed into the last) and as a reservation record keeps it (the same values by their short
 /// names, numbers as strings, defaults left out; the override is the subscription's, not the
-/// record's). docs/redis-layout.md documents the short names.
+/// record's). docs/book/src/reference/redis-layout.md documents the short names.
 pub(super) struct HoldValues<'a> {
     group: &'a str,
     counter_field: String,
