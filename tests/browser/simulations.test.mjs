@@ -98,7 +98,7 @@ test("a raised quota tried from the plan editor: the report's fidelity, histogra
   assert.ok(bo.includes("1 user at 30–40 % under the candidate"), bo.join("\n"));
   const box = await histogram.boundingBox();
   assert.ok(box.width > 500 && box.height > 100, `drawn: ${JSON.stringify(box)}`);
-  if (process.env.SCREENSHOTS) await page.screenshot({ path: join(repo, "docs", "dashboard-simulation.png"), fullPage: true });
+  if (process.env.SCREENSHOTS) await page.screenshot({ path: join(repo, "docs", "book", "src", "images", "dashboard-simulation.png"), fullPage: true });
 
   const affected = page.locator("h2:text('Most affected users') ~ table").first().locator("tbody tr");
   assert.deepEqual(await affected.first().locator("td").allTextContents(), ["ada", "0", "1", "100.0 % → 100.0 %"]);
