@@ -15,6 +15,7 @@ mod health;
 pub mod idempotency;
 mod ledger_csv;
 pub mod openapi;
+mod operators;
 mod paths;
 mod plans;
 mod prices;

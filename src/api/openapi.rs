@@ -15,7 +15,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::dto;
 use super::route::{Key, Route};
-use super::{event, prices, projects, runs, subscriptions, user_keys, user_tokens, users};
+use super::{event, operators, prices, projects, runs, subscriptions, user_keys, user_tokens, users};
 use crate::http::Code;
 use crate::quota::{Milli, PlanDoc, SignedAmount};
 
@@ -298,7 +298,8 @@ pub fn document(routes: &[Route]) -> OpenApi {
         dto::SimulationBody, dto::CohortDoc, dto::SimulationStatusAnswer, dto::SimulationProgress, dto::SimulationError, dto::SimulationAnswer,
         dto::PercentilesAnswer, dto::GroupPeakAnswer, dto::TotalsAnswer, dto::ChangeCount, dto::UserScenarioAnswer,
         dto::UserRowAnswer, dto::ReportAnswer, dto::GrantedAnswer, dto::PriceSourceAnswer,
-        crate::quota::price::PriceDoc, crate::quota::catalog::CatalogEntry, prices::CatalogAnswer, prices::PriceAnswer, prices::PriceList
+        crate::quota::price::PriceDoc, crate::quota::catalog::CatalogEntry, prices::CatalogAnswer, prices::PriceAnswer, prices::PriceList,
+        operators::OperatorBody, operators::OperatorPatchBody, operators::OperatorAnswer, operators::InvitationAnswer, operators::OperatorList
     )
     .build();
     OpenApiBuilder::new()

@@ -10,7 +10,9 @@ use utoipa::openapi::OpenApi;
 
 use super::openapi;
 use super::route::{Key, Route};
-use super::{approvals, audit_log, credits, runs, simulations, usage_events, user_keys, user_tokens, users, webhooks};
+use super::{
+    approvals, audit_log, credits, operators, runs, simulations, usage_events, user_keys, user_tokens, users, webhooks,
+};
 use super::{
     cors, daily_usage, health, plans, prices, projects, reservations, reserve, settle, subscriptions, track, usage,
 };
@@ -101,6 +103,18 @@ routes! {
         body None, ok 200 Some("KeyList"), errors [ProjectNotFound];
     DELETE "/v1/projects/{projectId}/keys/{keyId}" => projects::revoke_key, Root, "Revoke a key on every node within a second",
         body None, ok 204 None, errors [KeyNotFound];
+    POST "/v1/operators" => operators::invite, Root, "Invite an operator: a person who signs in to the dashboard by email and password, with a role per project; answers the link that sets their password, once",
+        body Some("OperatorBody"), ok 201 Some("InvitationAnswer"), errors [OperatorExists, OperatorLimit];
+    GET "/v1/operators" => operators::list, Root, "List operators, never their passwords",
+        body None, ok 200 Some("OperatorList"), errors [];
+    GET "/v1/operators/{operatorId}" => operators::get, Root, "Read an operator",
+        body None, ok 200 Some("OperatorAnswer"), errors [OperatorNotFound];
+    PATCH "/v1/operators/{operatorId}" => operators::patch, Root, "Change an operator's name or roles (roles replace them all; none left removes the operator, answering 204); their sessions follow at their next request",
+        body Some("OperatorPatchBody"), ok 200 Some("OperatorAnswer"), errors [OperatorNotFound];
+    DELETE "/v1/operators/{operatorId}" => operators::remove, Root, "Remove an operator: their sessions end at their next request",
+        body None, ok 204 None, errors [OperatorNotFound];
+    POST "/v1/operators/{operatorId}/invite" => operators::reinvite, Root, "A new invitation link for an operator (the last one stops working): to finish an expired invitation or set a forgotten password",
+        body Some("EmptyBody"), ok 200 Some("InvitationAnswer"), errors [OperatorNotFound];
     GET "/v1/plans" => plans::list_plans, Secret, "List plans",
         body None, ok 200 Some("PlanList"), errors [];
     PUT "/v1/plans/{planId}" => plans::put_plan, Secret, "Create or update a plan",

@@ -3,6 +3,7 @@
 //! constructors, so one rule holds on both. Done, it redirects back to the user with a notice
 //! code; refused, it answers the user's page again with the error above it.
 
+use crate::quota::operator::Need;
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -26,7 +27,7 @@ pub async fn act(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, session, fields) = match posted(&req, &state, &body).await? {
+    let (_, session, fields) = match posted(&req, &state, &body, Need::Support).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };

@@ -2,6 +2,7 @@
 //! revoked) and its settings (default plan, allowed origins, ledger). A key's session sees
 //! both pages read-only.
 
+use crate::quota::operator::Need;
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
@@ -86,7 +87,7 @@ pub async fn change_keys(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, session, fields) = match posted(&req, &state, &body).await? {
+    let (_, session, fields) = match posted(&req, &state, &body, Need::Configure).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };
@@ -150,7 +151,7 @@ pub async fn change_settings(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, session, fields) = match posted(&req, &state, &body).await? {
+    let (_, session, fields) = match posted(&req, &state, &body, Need::Configure).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };

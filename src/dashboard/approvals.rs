@@ -7,6 +7,7 @@
 //! A decision's form sent after its request was decided (a double click, Back and send again,
 //! two operators at once) is no error: the queue answers with what the request was decided as.
 
+use crate::quota::operator::Need;
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
@@ -287,7 +288,7 @@ pub async fn decide(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, session, fields) = match posted(&req, &state, &body).await? {
+    let (_, session, fields) = match posted(&req, &state, &body, Need::Support).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };

@@ -91,6 +91,7 @@ fn frame(
         ("Prices", "/dashboard/prices"),
         ("Webhooks", "/dashboard/webhooks"),
         ("Audit log", "/dashboard/audit"),
+        ("Operators", "/dashboard/operators"),
         ("Keys", "/dashboard/keys"),
         ("Settings", "/dashboard/settings"),
     ];
@@ -119,7 +120,7 @@ fn frame(
                             }
                         }
                     }
-                    @if session.root {
+                    @if session.root || session.operator.is_some() {
                         form.inline method="post" action="/dashboard/project" {
                             (csrf(session))
                             input type="text" name="project" value=(session.project) size="12" aria-label="project";
@@ -127,7 +128,7 @@ fn frame(
                         }
                     }
                     div.who {
-                        span { (Shown(&session.actor_label)) " (" (Shown(&session.actor_id)) ")" }
+                        span { (Shown(&session.actor_label)) " (" (Shown(&session.actor_id)) ", " (session.role.as_str()) ")" }
                         form.inline method="post" action="/dashboard/logout" {
                             (csrf(session))
                             button.plain type="submit" { "Sign out" }
@@ -143,27 +144,48 @@ fn frame(
     }
 }
 
-/// The sign-in page.
+/// The sign-in page: an operator's email and password, or a secret key or the root token
+/// (a single-person install's way, audited as the key).
 pub fn login(error: Option<&str>) -> Markup {
+    bare_page(
+        "Sign in",
+        html! {
+            div.login.card {
+                h1 { "quota-gateway" }
+                @if let Some(error) = error { div.flash.error role="alert" { (error) } }
+                form method="post" action="/dashboard/login" {
+                    p { label for="email" { "Email" } br;
+                        input #email type="email" name="email" autocomplete="username" required; }
+                    p { label for="password" { "Password" } br;
+                        input #password type="password" name="password" autocomplete="current-password" required; }
+                    button type="submit" { "Sign in" }
+                }
+                details {
+                    summary { "Sign in with a secret key or the root token" }
+                    form method="post" action="/dashboard/login" {
+                        p { label for="credential" { "Secret key (qg_sk_…) or root token" } br;
+                            input #credential type="password" name="credential" autocomplete="off" required; }
+                        button type="submit" { "Sign in with the key" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// A page outside a session (signing in, taking up an invitation): the same head, no
+/// navigation.
+pub fn bare_page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
-                title { "Sign in · quota-gateway" }
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (Shown(title)) " · quota-gateway" }
                 link rel="stylesheet" href="/dashboard/assets/app.css";
             }
-            body {
-                div.login.card {
-                    h1 { "quota-gateway" }
-                    p.muted { "Sign in with a project's secret key (qg_sk_…) or the root token." }
-                    @if let Some(error) = error { div.flash.error { (error) } }
-                    form method="post" action="/dashboard/login" {
-                        input type="password" name="credential" autocomplete="off" placeholder="qg_sk_… or root token" required;
-                        button type="submit" { "Sign in" }
-                    }
-                }
-            }
+            body { main { (body) } }
         }
     }
 }

@@ -12,6 +12,7 @@ mod diff;
 mod layout;
 mod ledger;
 mod notice;
+mod operators;
 mod pages;
 mod plans;
 mod prices;
@@ -68,6 +69,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/dashboard/webhooks/{webhookId}/{action}",
             web::post().to(pages::webhook_action),
         )
+        .route(operators::PAGE, web::get().to(operators::list))
+        .route(operators::PAGE, web::post().to(operators::change))
+        .route("/dashboard/invite/{token}", web::get().to(operators::invitation))
+        .route("/dashboard/invite/{token}", web::post().to(operators::accept))
         .route("/dashboard/keys", web::get().to(admin::keys))
         .route("/dashboard/keys", web::post().to(admin::change_keys))
         .route("/dashboard/settings", web::get().to(admin::settings))

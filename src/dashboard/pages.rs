@@ -2,6 +2,7 @@
 //! latest deliveries; send a test, retry a delivery, enable and disable) and the project's
 //! audit log.
 
+use crate::quota::operator::Need;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -90,7 +91,7 @@ pub async fn create_webhook(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, session, fields) = match posted(&req, &state, &body).await? {
+    let (_, session, fields) = match posted(&req, &state, &body, Need::Configure).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };
@@ -262,7 +263,7 @@ pub async fn webhook_action(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, session, fields) = match posted(&req, &state, &body).await? {
+    let (_, session, fields) = match posted(&req, &state, &body, Need::Configure).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };

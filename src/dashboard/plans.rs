@@ -2,6 +2,7 @@
 //! `examples/`) edited in place, every problem shown by its field, a diff before saving, and
 //! the same document tried on the plan's users' last 30 days (`simulations.rs`) without saving.
 
+use crate::quota::operator::Need;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -204,7 +205,7 @@ async fn costs(state: &AppState, session: &Session, plan: &Plan) -> Result<Optio
 
 /// `POST /dashboard/plans/save`: check; show problems, or the diff; save once confirmed.
 pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let (_, session, fields) = match posted(&req, &state, &body).await? {
+    let (_, session, fields) = match posted(&req, &state, &body, Need::Configure).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };

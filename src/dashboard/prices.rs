@@ -2,6 +2,7 @@
 //! it (set, replaced, removed, each audited as in the API), and, in the plan editor, what a
 //! typical call of each model costs a priced group.
 
+use crate::quota::operator::Need;
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
@@ -133,7 +134,7 @@ fn number(fields: &HashMap<String, String>, name: &str) -> Option<Value> {
 
 /// `POST /dashboard/prices`: set or remove one of the project's prices.
 pub async fn change(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let (_, session, fields) = match posted(&req, &state, &body).await? {
+    let (_, session, fields) = match posted(&req, &state, &body, Need::Configure).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };

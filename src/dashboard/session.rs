@@ -9,10 +9,12 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::layout::{html_response, login};
+use super::layout::{bare_page, html_response, login};
+use super::shown::Shown;
 use crate::gateway::sessions::Session;
-use crate::gateway::SignIn;
+use crate::gateway::{Credential, SignIn};
 use crate::http::{ApiError, AppState};
+use crate::quota::operator::Need;
 use crate::secrets::digests_equal;
 
 const COOKIE: &str = "qg_session";
@@ -82,8 +84,26 @@ fn checked(session: &Session, body: &[u8]) -> Result<HashMap<String, String>, Fo
 }
 
 /// A form posted to the dashboard: the session's cookie, the session and the form's fields;
-/// or the answer to give instead (to sign-in without a session, 403 without the CSRF token).
+/// or the answer to give instead (to sign-in without a session, 403 without the CSRF token,
+/// 403 when the session's role may not make a change that needs `need`).
 pub async fn posted(
+    req: &HttpRequest,
+    state: &AppState,
+    body: &[u8],
+    need: Need,
+) -> Result<Result<(String, Session, HashMap<String, String>), HttpResponse>, ApiError> {
+    let form = session_form(req, state, body).await?;
+    Ok(form.and_then(|(cookie, session, fields)| {
+        if session.may(need) {
+            Ok((cookie, session, fields))
+        } else {
+            Err(refused(&session))
+        }
+    }))
+}
+
+/// A form any session may post (signing out, switching projects).
+async fn session_form(
     req: &HttpRequest,
     state: &AppState,
     body: &[u8],
@@ -97,9 +117,30 @@ pub async fn posted(
     })
 }
 
+/// The answer to a change the session's role may not make: 403, nothing changed.
+fn refused(session: &Session) -> HttpResponse {
+    let body = bare_page(
+        "Not allowed",
+        maud::html! {
+            h1 { "Your role cannot make this change" }
+            p { "You are " (session.role.as_str()) " in project " (Shown(&session.project)) "; nothing was changed. "
+                "An owner of the project can change your role." }
+            p { a href="/dashboard/users" { "Back to the dashboard" } }
+        },
+    );
+    html_response(StatusCode::FORBIDDEN, body)
+}
+
 /// The answer to a form without its CSRF token: 403, nothing changed.
 fn expired_form() -> HttpResponse {
-    let body = maud::html! { h1 { "This form has expired" } p { "Go back, reload the page and try again." } };
+    let body = bare_page(
+        "Form expired",
+        maud::html! {
+            h1 { "This form has expired" }
+            p { "Nothing was changed. Go back, reload the page and try again." }
+            p { a href="/dashboard/users" { "Back to the dashboard" } }
+        },
+    );
     html_response(StatusCode::FORBIDDEN, body)
 }
 
@@ -107,7 +148,10 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> Result<
     if current(&req, &state).await?.is_some() {
         return Ok(see_other("/dashboard/users"));
     }
-    Ok(login_response(StatusCode::OK, None))
+    // Where taking up an invitation sends its operator.
+    let welcome = req.query_string().split('&').any(|p| p == "welcome=1");
+    let notice = welcome.then_some("Your password is set: sign in with your email and it.");
+    Ok(login_response(StatusCode::OK, notice))
 }
 
 /// Whether a sign-in was posted by a page of another origin: a site that auto-posts its own
@@ -118,7 +162,7 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> Result<
 /// with every POST, whose host and port must be this request's `Host` (`null`, sent for an
 /// opaque origin or a page that sends no referrer, is refused). A client that sends neither is
 /// no browser, so no visitor's browser can be made to send it.
-fn from_another_site(req: &HttpRequest) -> bool {
+pub(super) fn from_another_site(req: &HttpRequest) -> bool {
     let headers = req.headers();
     if let Some(site) = headers.get("sec-fetch-site") {
         return !matches!(site.to_str(), Ok("same-origin" | "none"));
@@ -149,14 +193,29 @@ pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: web::By
         return Ok(html_response(StatusCode::FORBIDDEN, page));
     }
     let fields = form(&body);
-    let credential = fields.get("credential").map(|c| c.trim()).unwrap_or("");
+    let field = |name: &str| fields.get(name).map(|c| c.trim()).unwrap_or("").to_string();
+    let email = field("email").to_lowercase();
+    // A password is taken as typed: spaces may be part of it.
+    let password = fields.get("password").cloned().unwrap_or_default();
+    let key = field("credential");
+    let credential = if email.is_empty() {
+        Credential::Key(&key)
+    } else {
+        Credential::Password {
+            email: &email,
+            password: &password,
+        }
+    };
     // The connection's own peer: headers a client writes (X-Forwarded-For) would let it
     // choose its counter.
     let client = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
     let (cookie, _) = match state.gateway.sign_in(credential, client).await? {
         SignIn::Signed { cookie, session } => (cookie, session),
         SignIn::Refused => {
-            let text = "That is neither a live secret key nor the root token.";
+            let text = match credential {
+                Credential::Key(_) => "That is neither a live secret key nor the root token.",
+                Credential::Password { .. } => "That email and password do not match an operator.",
+            };
             return Ok(login_response(StatusCode::UNAUTHORIZED, Some(text)));
         }
         SignIn::Throttled { retry_after_s } => {
@@ -179,7 +238,7 @@ pub async fn sign_out(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (cookie, _, _) = match posted(&req, &state, &body).await? {
+    let (cookie, _, _) = match session_form(&req, &state, &body).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };
@@ -197,7 +256,7 @@ pub async fn switch_project(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (cookie, session, fields) = match posted(&req, &state, &body).await? {
+    let (cookie, session, fields) = match session_form(&req, &state, &body).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };

@@ -5,6 +5,7 @@
 //! (`simulation_report.rs`). Nothing here saves a plan or changes a user: saving stays the
 //! editor's own form.
 
+use crate::quota::operator::Need;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup};
@@ -44,7 +45,7 @@ pub async fn try_plan(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, session, fields) = match posted(&req, &state, &body).await? {
+    let (_, session, fields) = match posted(&req, &state, &body, Need::Support).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };

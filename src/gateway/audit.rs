@@ -1,4 +1,4 @@
-//! The audit log: who (a key's id and label, or the root token) changed what, when, through
+//! The audit log: who (an operator, a key's id and label, or the root token) changed what, when, through
 //! the API or the dashboard. Each verb that changes a project's state records its own change
 //! after it succeeded, so no surface can forget it; a record that cannot be written is logged
 //! and does not undo or fail the change.
@@ -62,6 +62,9 @@ pub enum Action {
     ApprovalDecline,
     PricePut,
     PriceDelete,
+    OperatorInvite,
+    OperatorUpdate,
+    OperatorRemove,
 }
 
 impl Action {
@@ -93,6 +96,9 @@ impl Action {
             Action::ApprovalDecline => "approval.decline",
             Action::PricePut => "price.put",
             Action::PriceDelete => "price.delete",
+            Action::OperatorInvite => "operator.invite",
+            Action::OperatorUpdate => "operator.update",
+            Action::OperatorRemove => "operator.remove",
         }
     }
 }

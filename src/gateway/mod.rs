@@ -18,6 +18,7 @@ mod epoch;
 mod idempotency;
 mod ledger;
 mod levels;
+pub mod operators;
 pub mod outcome;
 mod parents;
 mod plans;
@@ -56,7 +57,7 @@ pub use outcome::{Effect, Outcome, Subscriber, Verb};
 pub use reservations::{Extension, ReservationView, MAX_LIFETIME_MS};
 pub use runs::{RunView, MAX_LISTED_RUNS};
 pub use settle::{Settled, Settlement};
-pub use sign_in::{SignIn, ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_CREDENTIAL, SIGN_IN_WINDOW_MS};
+pub use sign_in::{Credential, SignIn, ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_CREDENTIAL, SIGN_IN_WINDOW_MS};
 pub use start::FirstStart;
 pub use subscriptions::ParentChange;
 pub use usage::Usage;
@@ -134,6 +135,13 @@ pub enum GatewayError {
     /// The project has as many prices as it may.
     #[error("the project has {0} prices, the most it may have")]
     PriceLimit(usize),
+    /// An operator with this email exists already.
+    #[error("an operator with email {0} exists already")]
+    OperatorExists(String),
+    #[error("no operator {0}")]
+    OperatorNotFound(String),
+    #[error("the deployment has {0} operators, the most it may have")]
+    OperatorLimit(usize),
 }
 
 impl GatewayError {
@@ -173,7 +181,10 @@ impl GatewayError {
             | GatewayError::Encode { .. }
             | GatewayError::Bound { .. }
             | GatewayError::UnpricedModel { .. }
-            | GatewayError::PriceLimit(_) => false,
+            | GatewayError::PriceLimit(_)
+            | GatewayError::OperatorExists(_)
+            | GatewayError::OperatorNotFound(_)
+            | GatewayError::OperatorLimit(_) => false,
         }
     }
 }

@@ -17,12 +17,39 @@ pub const ATTEMPTS_PER_ADDRESS: u64 = 20;
 /// Attempts with one credential per window, from anywhere.
 pub const ATTEMPTS_PER_CREDENTIAL: u64 = 20;
 
+/// What a person signs in with.
+#[derive(Debug, Clone, Copy)]
+pub enum Credential<'a> {
+    /// A project's secret key or the root token.
+    Key(&'a str),
+    /// An operator's address (lower-cased) and password.
+    Password { email: &'a str, password: &'a str },
+}
+
+impl Credential<'_> {
+    /// The counter its attempts count against: the key, or the address (whatever password is
+    /// tried with it).
+    fn counter(&self) -> String {
+        match self {
+            Credential::Key(key) => format!("c:{}", digest_hex(key)),
+            Credential::Password { email, .. } => format!("c:{}", digest_hex(&format!("operator:{email}"))),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Credential::Key(key) => key.is_empty(),
+            Credential::Password { email, password } => email.is_empty() || password.is_empty(),
+        }
+    }
+}
+
 /// How a sign-in went.
 #[derive(Debug)]
 pub enum SignIn {
     /// A new session, and the cookie value that names it.
     Signed { cookie: String, session: Session },
-    /// Neither the root token nor a live secret key.
+    /// Neither the root token, a live secret key, nor an operator's address and password.
     Refused,
     /// Too many attempts: not judged; the window ends in this many seconds.
     Throttled { retry_after_s: u64 },
@@ -31,10 +58,10 @@ pub enum SignIn {
 impl Gateway {
     /// Signs in with `credential` from `client` (the connection's peer address), counting the
     /// attempt first.
-    pub async fn sign_in(&self, credential: &str, client: IpAddr) -> Result<SignIn, GatewayError> {
+    pub async fn sign_in(&self, credential: Credential<'_>, client: IpAddr) -> Result<SignIn, GatewayError> {
         let counters = [
             (format!("a:{}", address_bucket(client)), ATTEMPTS_PER_ADDRESS),
-            (format!("c:{}", digest_hex(credential)), ATTEMPTS_PER_CREDENTIAL),
+            (credential.counter(), ATTEMPTS_PER_CREDENTIAL),
         ];
         for (name, limit) in counters {
             let (count, left_ms) = self.store.count_attempt(&name, SIGN_IN_WINDOW_MS).await?;

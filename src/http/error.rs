@@ -61,6 +61,12 @@ pub enum ApiError {
     ApprovalDecided { id: String, status: &'static str },
     #[error("project {0} exists already")]
     ProjectExists(String),
+    #[error("an operator with email {0} exists already; change their roles with PATCH /v1/operators/{{operatorId}}")]
+    OperatorExists(String),
+    #[error("no operator {0}")]
+    OperatorNotFound(String),
+    #[error("the deployment has {0} operators, the most it may have; remove one first")]
+    OperatorLimit(usize),
     #[error("the reservation was committed already")]
     ReservationCommitted,
     #[error("the reservation was released already")]
@@ -154,6 +160,9 @@ impl ApiError {
             Self::RunEnded(_) => Code::RunEnded,
             Self::ApprovalDecided { .. } => Code::ApprovalDecided,
             Self::ProjectExists(_) => Code::ProjectExists,
+            Self::OperatorExists(_) => Code::OperatorExists,
+            Self::OperatorNotFound(_) => Code::OperatorNotFound,
+            Self::OperatorLimit(_) => Code::OperatorLimit,
             Self::ReservationCommitted => Code::ReservationCommitted,
             Self::ReservationReleased => Code::ReservationReleased,
             Self::ReservationExpired => Code::ReservationExpired,
@@ -277,6 +286,9 @@ impl From<GatewayError> for ApiError {
             GatewayError::OverrideLimit(max) => ApiError::OverrideLimit(max),
             GatewayError::UserKeyLimit(max) => ApiError::UserKeyLimit(max),
             GatewayError::PriceLimit(max) => ApiError::PriceLimit(max),
+            GatewayError::OperatorExists(email) => ApiError::OperatorExists(email),
+            GatewayError::OperatorNotFound(id) => ApiError::OperatorNotFound(id),
+            GatewayError::OperatorLimit(max) => ApiError::OperatorLimit(max),
             GatewayError::UnpricedModel { group, model } => ApiError::UnpricedModel { group, model },
             GatewayError::WebhookDisabled { id, reason } => ApiError::WebhookDisabled { id, reason },
             GatewayError::Bound { bound, detail } => ApiError::SimulationBound {

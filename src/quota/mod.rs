@@ -17,6 +17,7 @@ pub mod ids;
 pub mod ledger;
 mod matching;
 pub mod measure;
+pub mod operator;
 pub mod period;
 pub mod plan;
 mod plan_doc;

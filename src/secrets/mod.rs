@@ -2,6 +2,7 @@
 //! in constant time. API keys end in a checksum, so secret scanners can recognise a leaked key
 //! and a mistyped one is refused without a lookup. User tokens are signed, not stored.
 
+pub mod passwords;
 pub mod tokens;
 
 use hmac::{Hmac, Mac};

@@ -220,6 +220,16 @@ impl Layout {
         format!("{}:key:{digest_hex}", self.prefix)
     }
 
+    /// The deployment's operators: lower-cased email -> record.
+    pub fn operators(&self) -> String {
+        format!("{}:operators", self.prefix)
+    }
+
+    /// An open invitation to set an operator's password, by the SHA-256 of its token.
+    pub fn invite(&self, digest_hex: &str) -> String {
+        format!("{}:invite:{digest_hex}", self.prefix)
+    }
+
     pub fn projects(&self) -> String {
         format!("{}:projects", self.prefix)
     }

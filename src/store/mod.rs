@@ -17,6 +17,7 @@ pub mod layout;
 mod ledger;
 mod ledger_index;
 mod locks;
+mod operators;
 mod outbox;
 mod pipe;
 mod plans;

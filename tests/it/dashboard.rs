@@ -23,7 +23,7 @@ pub(crate) struct Dashboard {
 }
 
 /// A client that does not follow redirects (the answers are what is tested), from `local`.
-fn client_from(local: Option<IpAddr>) -> reqwest::Client {
+pub(crate) fn client_from(local: Option<IpAddr>) -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
@@ -34,7 +34,7 @@ fn client_from(local: Option<IpAddr>) -> reqwest::Client {
 }
 
 /// Posts the sign-in form with `credential` from `client`, as the sign-in page does.
-async fn post_sign_in(app: &TestApp, client: &reqwest::Client, credential: &str) -> reqwest::Response {
+pub(crate) async fn post_sign_in(app: &TestApp, client: &reqwest::Client, credential: &str) -> reqwest::Response {
     client
         .post(format!("{}/dashboard/login", app.address))
         .header(ORIGIN, &app.address)
@@ -45,7 +45,7 @@ async fn post_sign_in(app: &TestApp, client: &reqwest::Client, credential: &str)
         .unwrap()
 }
 
-fn session_cookie(res: &reqwest::Response) -> Option<String> {
+pub(crate) fn session_cookie(res: &reqwest::Response) -> Option<String> {
     res.headers()
         .get_all(SET_COOKIE)
         .iter()

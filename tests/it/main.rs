@@ -36,6 +36,7 @@ mod model;
 mod observability;
 mod openapi;
 mod operations;
+mod operators;
 mod outcomes;
 mod parents;
 mod parents_model;

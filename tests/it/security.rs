@@ -292,7 +292,7 @@ async fn unknown_fields_on_every_write_route_are_refused_by_name() {
             .replace("{groupId}", "g")
             .replace("{reservationId}", "r_dQ.AAAA")
             .replace("{model}", "gpt-4.1");
-        let token = if path.starts_with("/v1/projects") {
+        let token = if path.starts_with("/v1/projects") || path.starts_with("/v1/operators") {
             app.root_token.clone()
         } else {
             app.key.clone()

@@ -1,0 +1,91 @@
+//! Operators in Redis: one hash of the deployment, `<prefix>:operators`, lower-cased email ->
+//! the operator's record (JSON, the password as an Argon2id hash only), so an address is taken
+//! once (`HSETNX`) and a sign-in reads one field; and each open invitation under
+//! `<prefix>:invite:<SHA-256 of its token>` -> the email, expiring with the invitation.
+
+use redis::AsyncCommands;
+
+use super::{corrupt, Store, StoreError};
+use crate::quota::operator::OperatorRecord;
+
+impl Store {
+    /// Stores a new operator; false when the address is taken.
+    pub async fn create_operator(&self, record: &OperatorRecord) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(record).map_err(|e| corrupt("operator", e))?;
+        let key = self.keys.operators();
+        let email = &record.email;
+        self.run(|mut conn| async move { Ok(conn.hset_nx(&key, email, &json).await?) })
+            .await
+    }
+
+    /// Replaces an operator's record.
+    pub async fn put_operator(&self, record: &OperatorRecord) -> Result<(), StoreError> {
+        let json = serde_json::to_string(record).map_err(|e| corrupt("operator", e))?;
+        let key = self.keys.operators();
+        let email = &record.email;
+        self.run(|mut conn| async move {
+            let _: i64 = conn.hset(&key, email, &json).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn load_operator(&self, email: &str) -> Result<Option<OperatorRecord>, StoreError> {
+        let key = self.keys.operators();
+        let raw: Option<String> = self
+            .run(|mut conn| async move { Ok(conn.hget(&key, email).await?) })
+            .await?;
+        raw.map(|json| serde_json::from_str(&json).map_err(|e| corrupt("operator", e)))
+            .transpose()
+    }
+
+    /// Every operator, by email (at most `MAX_OPERATORS`, so read whole).
+    pub async fn operators(&self) -> Result<Vec<OperatorRecord>, StoreError> {
+        let key = self.keys.operators();
+        let raw: Vec<String> = self.run(|mut conn| async move { Ok(conn.hvals(&key).await?) }).await?;
+        let mut all = raw
+            .iter()
+            .map(|json| serde_json::from_str(json).map_err(|e| corrupt("operator", e)))
+            .collect::<Result<Vec<OperatorRecord>, _>>()?;
+        all.sort_by(|a, b| a.email.cmp(&b.email));
+        Ok(all)
+    }
+
+    pub async fn count_operators(&self) -> Result<usize, StoreError> {
+        let key = self.keys.operators();
+        self.run(|mut conn| async move { Ok(conn.hlen(&key).await?) }).await
+    }
+
+    pub async fn delete_operator(&self, email: &str) -> Result<bool, StoreError> {
+        let key = self.keys.operators();
+        let removed: i64 = self
+            .run(|mut conn| async move { Ok(conn.hdel(&key, email).await?) })
+            .await?;
+        Ok(removed > 0)
+    }
+
+    /// Opens an invitation for `email`, expiring after `ttl_ms`.
+    pub async fn put_invite(&self, digest_hex: &str, email: &str, ttl_ms: u64) -> Result<(), StoreError> {
+        let key = self.keys.invite(digest_hex);
+        self.run(|mut conn| async move {
+            let _: () = conn.pset_ex(&key, email, ttl_ms).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The email an open invitation is for, without ending it (the page that asks for a
+    /// password reads it; only setting the password ends it).
+    pub async fn invite(&self, digest_hex: &str) -> Result<Option<String>, StoreError> {
+        let key = self.keys.invite(digest_hex);
+        self.run(|mut conn| async move { Ok(conn.get(&key).await?) }).await
+    }
+
+    /// Ends an invitation; the email it was for, when it was still open (so two tabs cannot
+    /// both take it up).
+    pub async fn take_invite(&self, digest_hex: &str) -> Result<Option<String>, StoreError> {
+        let key = self.keys.invite(digest_hex);
+        self.run(|mut conn| async move { Ok(redis::cmd("GETDEL").arg(&key).query_async(&mut conn).await?) })
+            .await
+    }
+}

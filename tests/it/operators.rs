@@ -1,0 +1,394 @@
+//! Operators: a person invited by the root token or an owner, their password set through the
+//! invitation, signed in by email and password, held to their role in each project, named in
+//! the audit log; removed, their sessions end. (`tests/browser/` drives the same in Chromium.)
+
+use reqwest::header::{COOKIE, ORIGIN};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::dashboard::{client_from, session_cookie, Dashboard};
+use crate::support::{spawn_app, TestApp};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn root(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    app.json_as(&app.root_token, method, path, body).await
+}
+
+/// Invites `email` with `roles` as the root token: the invitation's answer.
+async fn invite(app: &TestApp, email: &str, roles: Value) -> Value {
+    let body = json!({ "email": email, "name": "Ana Lima", "roles": roles });
+    let (status, answer) = root(app, Method::POST, "/v1/operators", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    answer
+}
+
+/// Takes up an invitation as its page does: the status of the answer.
+async fn set_password(app: &TestApp, path: &str, password: &str, confirm: &str) -> (StatusCode, String) {
+    let res = client_from(None)
+        .post(format!("{}{path}", app.address))
+        .header(ORIGIN, &app.address)
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("password", password), ("confirm", confirm)])
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+/// Signs in with an email and password as the sign-in page does.
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> Option<Dashboard> {
+    let client = client_from(None);
+    let res = client
+        .post(format!("{}/dashboard/login", app.address))
+        .header(ORIGIN, &app.address)
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = session_cookie(&res)?;
+    let mut dashboard = Dashboard {
+        client,
+        address: app.address.clone(),
+        cookie,
+        csrf: String::new(),
+    };
+    let (_, page) = dashboard.get("/dashboard/users").await;
+    let at = page.find("name=\"csrf\" value=\"").expect("a form with its token") + 19;
+    dashboard.csrf = page[at..at + page[at..].find('"').unwrap()].to_string();
+    Some(dashboard)
+}
+
+/// An invited operator with their password set, signed in.
+async fn operator(app: &TestApp, email: &str, role: &str) -> (Value, Dashboard) {
+    let invitation = invite(app, email, json!({ "default": role })).await;
+    let path = invitation["invitePath"].as_str().unwrap();
+    assert_eq!(
+        set_password(app, path, PASSWORD, PASSWORD).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let dashboard = sign_in(app, email, PASSWORD).await.expect("signed in");
+    (invitation["operator"].clone(), dashboard)
+}
+
+fn plan() -> Value {
+    json!({ "id": "plan_free", "periodType": "month", "groups": [
+        { "id": "renders", "unit": "count", "quota": 10, "matches": [ { "event": "render" } ] } ] })
+}
+
+#[tokio::test]
+async fn an_invited_operator_sets_a_password_signs_in_and_the_audit_log_names_them() {
+    let app = spawn_app().await;
+    app.put_plan(plan()).await;
+    app.json(
+        Method::PUT,
+        "/v1/users/bob/subscription",
+        Some(json!({ "planId": "plan_free" })),
+    )
+    .await;
+
+    let invitation = invite(&app, "Ana@Example.com", json!({ "default": "support" })).await;
+    let op = &invitation["operator"];
+    assert_eq!(op["email"], "ana@example.com", "addresses are compared lower-cased");
+    assert_eq!(
+        (op["status"].as_str(), op["roles"].clone()),
+        (Some("invited"), json!({ "default": "support" }))
+    );
+    assert!(op["id"].as_str().unwrap().starts_with("op_"));
+    assert!(op.get("passwordHash").is_none(), "{op}");
+    let path = invitation["invitePath"].as_str().unwrap();
+
+    // Before the password is set, no password signs in.
+    assert!(sign_in(&app, "ana@example.com", PASSWORD).await.is_none());
+    // The page asks for it; a short one or two that differ set nothing.
+    let (status, page) = Dashboard::sign_in(&app).await.get(path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Welcome, Ana Lima") && page.contains("ana@example.com"),
+        "{page}"
+    );
+    assert_eq!(
+        set_password(&app, path, "short", "short").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        set_password(&app, path, PASSWORD, "another one entirely").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        set_password(&app, path, PASSWORD, PASSWORD).await.0,
+        StatusCode::SEE_OTHER
+    );
+    // The invitation works once.
+    let (status, page) = set_password(&app, path, "a second password", "a second password").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{page}");
+
+    assert!(sign_in(&app, "ana@example.com", "wrong password!!").await.is_none());
+    let ana = sign_in(&app, "ANA@example.com", PASSWORD).await.expect("signed in");
+    let (_, page) = ana.get("/dashboard/users").await;
+    assert!(
+        page.contains("Ana Lima &lt;ana@example.com&gt;") && page.contains("support)"),
+        "{page}"
+    );
+
+    // A support action, audited under her name.
+    let (status, _, page) = ana
+        .post("/dashboard/users/bob/block", &[("reason", "abuse report 42")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let (_, log) = app.json(Method::GET, "/v1/audit-log?userId=bob", None).await;
+    let entry = &log["data"][0];
+    assert_eq!(entry["action"], "user.block");
+    assert_eq!(entry["actorId"], op["id"]);
+    assert_eq!(entry["actorLabel"], "Ana Lima <ana@example.com>");
+    let (_, log) = app.json(Method::GET, "/v1/audit-log", None).await;
+    assert!(
+        log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "operator.invite" && e["actorId"] == "root"),
+        "{log}"
+    );
+
+    let (_, list) = root(&app, Method::GET, "/v1/operators", None).await;
+    assert_eq!(list["data"][0]["status"], "active");
+}
+
+#[tokio::test]
+async fn each_role_changes_only_what_it_may() {
+    let app = spawn_app().await;
+    app.put_plan(plan()).await;
+    app.json(
+        Method::PUT,
+        "/v1/users/bob/subscription",
+        Some(json!({ "planId": "plan_free" })),
+    )
+    .await;
+    let (_, viewer) = operator(&app, "vic@example.com", "viewer").await;
+    let (_, support) = operator(&app, "sue@example.com", "support").await;
+    let (_, admin) = operator(&app, "ada@example.com", "admin").await;
+
+    // A viewer reads every page and changes nothing.
+    assert_eq!(viewer.get("/dashboard/users/bob").await.0, StatusCode::OK);
+    let (status, _, page) = viewer.post("/dashboard/users/bob/block", &[("reason", "no")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        page.contains("You are viewer in project default; nothing was changed."),
+        "{page}"
+    );
+    let (_, sub) = app.json(Method::GET, "/v1/users/bob/subscription", None).await;
+    assert_eq!(sub["status"], "active");
+
+    // Support acts on users, not on plans or webhooks.
+    let (status, _, _) = support.post("/dashboard/users/bob/block", &[("reason", "abuse")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let doc = serde_json::to_string(&plan()).unwrap();
+    let (status, _, _) = support
+        .post("/dashboard/plans/save", &[("id", "plan_free"), ("doc", &doc)])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = support
+        .post("/dashboard/webhooks", &[("url", "https://example.com/hook")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // An admin configures, but does not choose who works here.
+    let (status, _, _) = admin
+        .post(
+            "/dashboard/operators",
+            &[
+                ("do", "invite"),
+                ("email", "x@example.com"),
+                ("name", "X"),
+                ("role", "owner"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, list) = root(&app, Method::GET, "/v1/operators", None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 3, "nobody was invited");
+}
+
+#[tokio::test]
+async fn an_owner_invites_and_a_changed_or_removed_role_applies_at_the_next_request() {
+    let app = spawn_app().await;
+    app.put_plan(plan()).await;
+    app.json(
+        Method::PUT,
+        "/v1/users/bob/subscription",
+        Some(json!({ "planId": "plan_free" })),
+    )
+    .await;
+    let (_, owner) = operator(&app, "olga@example.com", "owner").await;
+
+    let fields = [
+        ("do", "invite"),
+        ("email", "sam@example.com"),
+        ("name", "Sam"),
+        ("role", "support"),
+    ];
+    let (status, _, page) = owner.post("/dashboard/operators", &fields).await;
+    assert_eq!(status, StatusCode::OK);
+    let at = page.find("/dashboard/invite/").expect("the link, shown once");
+    let path: String = page[at..].chars().take_while(|c| *c != '<').collect();
+    assert_eq!(
+        set_password(&app, &path, PASSWORD, PASSWORD).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let sam = sign_in(&app, "sam@example.com", PASSWORD).await.unwrap();
+    // Invited again by mistake (a reload): refused, nothing replaced.
+    let (status, _, page) = owner.post("/dashboard/operators", &fields).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("exists already"), "{page}");
+    assert!(sign_in(&app, "sam@example.com", PASSWORD).await.is_some());
+
+    // Demoted to viewer: his open session is held to it at once.
+    let (_, list) = root(&app, Method::GET, "/v1/operators", None).await;
+    let sam_id = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["email"] == "sam@example.com")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _, _) = owner
+        .post(
+            "/dashboard/operators",
+            &[("do", "role"), ("operatorId", &sam_id), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = sam.post("/dashboard/users/bob/block", &[("reason", "abuse")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, log) = app.json(Method::GET, "/v1/audit-log", None).await;
+    let update = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "operator.update")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            update["target"].as_str(),
+            update["detail"]["from"].as_str(),
+            update["detail"]["to"].as_str()
+        ),
+        (Some(sam_id.as_str()), Some("support"), Some("viewer"))
+    );
+
+    // Removed: the session ends at its next request.
+    let (status, _) = root(&app, Method::DELETE, &format!("/v1/operators/{sam_id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let res = sam
+        .client
+        .get(format!("{}/dashboard/users", app.address))
+        .header(COOKIE, &sam.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "back to the sign-in page");
+    assert!(sign_in(&app, "sam@example.com", PASSWORD).await.is_none());
+}
+
+#[tokio::test]
+async fn a_new_invitation_replaces_the_last_and_a_new_password_ends_old_sessions() {
+    let app = spawn_app().await;
+    let (op, ana) = operator(&app, "ana@example.com", "support").await;
+    let id = op["id"].as_str().unwrap();
+    let (status, first) = root(&app, Method::POST, &format!("/v1/operators/{id}/invite"), None).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let (_, second) = root(&app, Method::POST, &format!("/v1/operators/{id}/invite"), None).await;
+    let first = first["invitePath"].as_str().unwrap();
+    assert_eq!(
+        set_password(&app, first, "a brand new password", "a brand new password")
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    // Until the new password is set, the old one still signs in.
+    assert!(ana.get("/dashboard/users").await.1.contains("Sign out"));
+    let second = second["invitePath"].as_str().unwrap();
+    assert_eq!(
+        set_password(&app, second, "a brand new password", "a brand new password")
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+    let res = ana
+        .client
+        .get(format!("{}/dashboard/users", app.address))
+        .header(COOKIE, &ana.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the old password's session ended");
+    assert!(sign_in(&app, "ana@example.com", PASSWORD).await.is_none());
+    assert!(sign_in(&app, "ana@example.com", "a brand new password").await.is_some());
+}
+
+#[tokio::test]
+async fn the_operators_api_is_the_root_tokens_and_names_the_field_at_fault() {
+    let app = spawn_app().await;
+    let body = json!({ "email": "ana@example.com", "name": "Ana", "roles": { "default": "owner" } });
+    let (status, _) = app.json(Method::POST, "/v1/operators", Some(body.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a secret key does not invite");
+    for (bad, field) in [
+        (
+            json!({ "email": "ana", "name": "Ana", "roles": { "default": "owner" } }),
+            "email",
+        ),
+        (
+            json!({ "email": "ana@example.com", "name": "", "roles": { "default": "owner" } }),
+            "name",
+        ),
+        (
+            json!({ "email": "ana@example.com", "name": "Ana", "roles": {} }),
+            "roles",
+        ),
+        (
+            json!({ "email": "ana@example.com", "name": "Ana", "roles": { "default": "god" } }),
+            "roles.default",
+        ),
+        (
+            json!({ "email": "ana@example.com", "name": "Ana", "roles": { "nowhere": "owner" } }),
+            "roles.nowhere",
+        ),
+    ] {
+        let (status, problem) = root(&app, Method::POST, "/v1/operators", Some(bad)).await;
+        assert_eq!(
+            (status, problem["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{problem}"
+        );
+    }
+    assert_eq!(
+        root(&app, Method::POST, "/v1/operators", Some(body.clone())).await.0,
+        StatusCode::CREATED
+    );
+    let (status, problem) = root(&app, Method::POST, "/v1/operators", Some(body)).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("operator_exists"))
+    );
+    let (status, problem) = root(&app, Method::GET, "/v1/operators/op_nobody", None).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("operator_not_found"))
+    );
+    let (status, problem) = root(
+        &app,
+        Method::PATCH,
+        "/v1/operators/op_nobody",
+        Some(json!({ "name": "X" })),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("operator_not_found"))
+    );
+}
