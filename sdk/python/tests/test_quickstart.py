@@ -1,7 +1,8 @@
-"""The Python quick starts of both READMEs run as written against a fresh gateway (its own
-redis-server, the project `default` it makes at first start) and count what they say, with
-nothing warned: the code is read from the READMEs, and only the reader's own functions
-(`call_the_model`, `render`, `tell_user`) are given."""
+"""The Python SDK README's quick start runs as written against a fresh gateway (its own
+redis-server, the project `default` it makes at first start) and counts what it says, with
+nothing warned: the code is read from the README, and only the reader's own functions
+(`call_the_model`, `render`, `tell_user`) are given. The top-level README and the book run
+theirs in `scripts/book test`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import pytest
 from gateway import REPO, Gateway, admin, start_gateway, start_redis
 
 SDK_README = REPO / "sdk" / "python" / "README.md"
-TOP_README = REPO / "README.md"
 TOKENS_USED = 1234
 
 
@@ -59,16 +59,6 @@ def run_as_written(blocks: List[str], fresh: Dict[str, str], monkeypatch: pytest
             exec(compile(block, "README", "exec"), scope)   # noqa: S102 - the README's own code
     assert [r.getMessage() for r in caplog.records if r.name == "quota_gateway"] == []
     return scope
-
-
-def test_the_top_level_readmes_python_quick_start_runs_as_written(
-        fresh: Dict[str, str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    blocks = python_blocks(TOP_README, "## From Python", "## HTTP API")
-    assert len(blocks) == 1
-    scope = run_as_written(blocks, fresh, monkeypatch, caplog)
-    assert scope["r"].committed.status == "committed"
-    usage = scope["qg"].usage("alice")
-    assert (usage.plan_id, usage.counters[0].used, usage.counters[0].reserved) == ("plan_tokens", TOKENS_USED, 0)
 
 
 def test_the_sdk_readmes_quick_start_runs_as_written(
