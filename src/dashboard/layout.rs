@@ -160,13 +160,11 @@ pub fn login(error: Option<&str>) -> Markup {
                         input #password type="password" name="password" autocomplete="current-password" required; }
                     button type="submit" { "Sign in" }
                 }
-                details {
-                    summary { "Sign in with a secret key or the root token" }
-                    form method="post" action="/dashboard/login" {
-                        p { label for="credential" { "Secret key (qg_sk_…) or root token" } br;
-                            input #credential type="password" name="credential" autocomplete="off" required; }
-                        button type="submit" { "Sign in with the key" }
-                    }
+                h2 { "Or with a key" }
+                form method="post" action="/dashboard/login" {
+                    p { label for="credential" { "A project's secret key (qg_sk_…) or the root token" } br;
+                        input #credential type="password" name="credential" autocomplete="off" required; }
+                    button type="submit" { "Sign in with the key" }
                 }
             }
         },

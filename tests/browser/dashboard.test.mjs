@@ -64,7 +64,7 @@ async function signedIn(credential = env.key) {
   page.on("dialog", () => assert.fail("a dialog opened: something ran script"));
   await page.goto(`${env.baseUrl}/dashboard`);
   await page.fill("input[name=credential]", credential);
-  await page.click("button[type=submit]");
+  await page.click("form:has(input[name=credential]) button");
   await page.waitForURL("**/dashboard/users");
   return { context, page };
 }
@@ -225,7 +225,7 @@ test("a sign-in auto-posted by a page of another site is refused; the real one s
   assert.ok(await page.locator("input[name=credential]").isVisible(), "nobody signed in");
   // The sign-in page itself still signs in.
   await page.fill("input[name=credential]", env.key);
-  await page.click("button[type=submit]");
+  await page.click("form:has(input[name=credential]) button");
   await page.waitForURL("**/dashboard/users");
   assert.match(await page.locator("span.pill").first().textContent(), /project default/);
   site.close();
@@ -637,4 +637,55 @@ test("a team's page shows its spend by member this period; a member's, each entr
   const entry = page.locator("h2:has-text('Recent usage') ~ table").first().locator("tbody tr").first();
   assert.deepEqual((await entry.locator("td").allTextContents()).slice(3, 5), ["flux-schnell", env.keyId]);
   await context.close();
+});
+
+test("an operator invited by the root token sets a password, signs in by email, is held to their role and named in the audit log", async () => {
+  const root = env.gateway.rootToken;
+  const invite = async (email, name, role) =>
+    api("POST", "/v1/operators", root, { email, name, roles: { default: role } });
+  const vera = await invite("vera@example.com", "Vera Viewer", "viewer");
+  const sam = await invite("sam@example.com", "Sam Support", "support");
+
+  /** Takes up an invitation in the browser, then signs in with it: the signed-in page. */
+  async function operatorPage(invitation, password) {
+    const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.on("dialog", () => assert.fail("a dialog opened: something ran script"));
+    await page.goto(env.baseUrl + invitation.invitePath);
+    assert.match(await page.locator("h1").textContent(), new RegExp(`Welcome, ${invitation.operator.name}`));
+    await page.fill("input[name=password]", password);
+    await page.fill("input[name=confirm]", password);
+    await page.click("button[type=submit]");
+    await page.waitForURL("**/dashboard?welcome=1");
+    await page.fill("input[name=email]", invitation.operator.email);
+    await page.fill("input[name=password]", password);
+    await page.click("form:has(input[name=email]) button");
+    await page.waitForURL("**/dashboard/users");
+    return { context, page };
+  }
+
+  const viewer = await operatorPage(vera, "a viewer's long passphrase");
+  assert.match(await viewer.page.locator(".who").textContent(), /Vera Viewer <vera@example.com> \(op_\w+, viewer\)/);
+  await viewer.page.goto(`${env.baseUrl}/dashboard/users/carol`);
+  await viewer.page.fill("form[action$='/block'] input[name=reason]", "a viewer tries");
+  const [refused] = await Promise.all([viewer.page.waitForNavigation(), viewer.page.click("form[action$='/block'] button")]);
+  assert.equal(refused.status(), 403);
+  assert.match(await viewer.page.locator("main").textContent(), /You are viewer in project default; nothing was changed/);
+  assert.equal((await call("GET", "/v1/users/carol/subscription")).status, "active");
+  await viewer.context.close();
+
+  const support = await operatorPage(sam, "support's long passphrase");
+  await support.page.goto(`${env.baseUrl}/dashboard/users/carol`);
+  await support.page.fill("form[action$='/block'] input[name=reason]", "ticket 7");
+  await support.page.click("form[action$='/block'] button");
+  await support.page.waitForSelector(".flash >> text=Blocked.");
+  const log = await call("GET", "/v1/audit-log?userId=carol");
+  assert.equal(log.data[0].action, "user.block");
+  assert.equal(log.data[0].actorId, sam.operator.id);
+  assert.equal(log.data[0].actorLabel, "Sam Support <sam@example.com>");
+  // The audit page names the person too.
+  await support.page.goto(`${env.baseUrl}/dashboard/audit`);
+  assert.match(await support.page.locator("tbody tr").first().textContent(), /Sam Support <sam@example.com>/);
+  await call("POST", "/v1/users/carol/unblock", {});
+  await support.context.close();
 });

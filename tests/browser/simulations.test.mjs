@@ -66,7 +66,7 @@ async function signedIn() {
   page.on("dialog", () => assert.fail("a dialog opened: something ran script"));
   await page.goto(`${env.baseUrl}/dashboard`);
   await page.fill("input[name=credential]", env.key);
-  await page.click("button[type=submit]");
+  await page.click("form:has(input[name=credential]) button");
   await page.waitForURL("**/dashboard/users");
   return { context, page };
 }
