@@ -13,10 +13,11 @@ use super::session::{current, posted, see_other};
 use super::shown::Shown;
 use super::users::user_link;
 use crate::gateway::sessions::Session;
-use crate::gateway::{GatewayError, ACTIVITY_SAMPLE};
+use crate::gateway::{GatewayError, Idempotency, ACTIVITY_SAMPLE};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
 use crate::quota::ChangeEntry;
+use crate::secrets::{digest_hex, random_token};
 
 async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup>) -> Result<Markup, ApiError> {
     let endpoints = state.gateway.webhooks(&session.project).await?;
@@ -29,6 +30,9 @@ async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup
         @if let Some(flash) = flash { (flash) }
         form.inline method="post" action="/dashboard/webhooks" {
             (csrf(session))
+            // This form's own id: posted again (a reload of the answer that shows the secret,
+            // a double click) it answers the endpoint it made, and makes no second one.
+            input type="hidden" name="nonce" value=(random_token(24));
             input type="url" name="url" placeholder="https://example.com/hooks/quota" required size="40";
             label { input type="checkbox" name="threshold" value="1" checked; " threshold crossings" }
             label { input type="checkbox" name="limit" value="1" checked; " limits reached" }
@@ -115,9 +119,21 @@ pub async fn create_webhook(
             html! { div.flash.error { "Choose at least one event to send: threshold crossings, limits reached, low or depleted balances." } },
         )
     } else {
+        let nonce = fields.get("nonce").map(String::as_str).unwrap_or("");
+        let once = (!nonce.is_empty()).then(|| {
+            let body = format!("{url}\n{}", events.join(","));
+            Idempotency::new(format!("dashboard-webhooks:{}", digest_hex(nonce)), digest_hex(&body))
+        });
         match state
             .gateway
-            .create_webhook(&session.project, &url, events, String::new(), None, &session.actor())
+            .create_webhook(
+                &session.project,
+                &url,
+                events,
+                String::new(),
+                once.as_ref(),
+                &session.actor(),
+            )
             .await
         {
             Ok(made) => (

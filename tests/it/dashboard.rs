@@ -797,3 +797,44 @@ async fn a_short_root_token_is_warned_about_at_start_up() {
     assert!(!logs[0].contains("hunter2"), "the token itself is never logged");
     assert!(!warned(&logs[1]), "{}", logs[1]);
 }
+
+#[tokio::test]
+async fn posting_the_new_webhook_form_again_answers_the_endpoint_it_made_and_makes_none() {
+    let app = crate::webhooks::node(&crate::support::unique_prefix(), None, true).await;
+    let dashboard = Dashboard::sign_in(&app).await;
+    let (_, page) = dashboard.get("/dashboard/webhooks").await;
+    let at = page.find("name=\"nonce\" value=\"").expect("the form's own id") + 20;
+    let nonce = page[at..at + page[at..].find('"').unwrap()].to_string();
+
+    let fields = [
+        ("nonce", nonce.as_str()),
+        ("url", "http://127.0.0.1:9/hook"),
+        ("threshold", "1"),
+    ];
+    let secret_of = |page: &str| {
+        let at = page.find("whsec_").expect("the secret, shown");
+        page[at..at + page[at..].find('<').unwrap()].to_string()
+    };
+    let (status, _, first) = dashboard.post("/dashboard/webhooks", &fields).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    // The browser's reload posts the same form again: the same endpoint and secret answer.
+    let (status, _, again) = dashboard.post("/dashboard/webhooks", &fields).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(secret_of(&again), secret_of(&first));
+    let (_, list) = app.json(Method::GET, "/v1/webhooks", None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
+
+    // A new form (the page loaded again) makes a new one.
+    let (_, page) = dashboard.get("/dashboard/webhooks").await;
+    let at = page.find("name=\"nonce\" value=\"").unwrap() + 20;
+    let other = page[at..at + page[at..].find('"').unwrap()].to_string();
+    assert_ne!(other, nonce);
+    let fields = [
+        ("nonce", other.as_str()),
+        ("url", "http://127.0.0.1:9/hook"),
+        ("threshold", "1"),
+    ];
+    dashboard.post("/dashboard/webhooks", &fields).await;
+    let (_, list) = app.json(Method::GET, "/v1/webhooks", None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+}
