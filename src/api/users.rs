@@ -207,6 +207,7 @@ pub async fn list_users(key: ApiKey, state: web::Data<AppState>, req: HttpReques
         plan_id,
         status,
         prefix: None,
+        contains: None,
         parent_id,
     };
     let page = state.gateway.users(&project, cursor.as_deref(), limit, &filter).await?;

@@ -197,7 +197,7 @@ fn pending_table(session: &Session, list: &[Approval], now_ms: i64) -> Markup {
                         td.num { (a.amount) }
                         td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) }
                         td { (rfc3339(a.requested_at_ms)) }
-                        td {
+                        td { @if session.may(Need::Support) {
                             form.inline method="post" action=(action("approve")) {
                                 (csrf(session))
                                 label { "New quota " input type="number" name="quota" min="0" step="0.001" size="8" required value=(suggested_quota(a)); }
@@ -210,7 +210,7 @@ fn pending_table(session: &Session, list: &[Approval], now_ms: i64) -> Markup {
                                 input type="text" name="reason" placeholder="why not" required maxlength="256" aria-label="reason";
                                 button.danger type="submit" { "Decline" }
                             }
-                        }
+                        } @else { span.muted { "A support operator decides." } } }
                     }
                 }
                 @if list.is_empty() { tr { td colspan="9" .muted { "No request waits for a decision." } } }

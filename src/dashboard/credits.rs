@@ -7,6 +7,7 @@
 //! idempotency key, so the same form sent twice (a double click, a resubmission after Back)
 //! grants once.
 
+use crate::quota::operator::Need;
 use std::collections::HashMap;
 
 use maud::{html, Markup};
@@ -32,8 +33,8 @@ const PRIORITY: u8 = 50;
 /// The balance a grant form names when the plan has no balance group.
 const DEFAULT_BALANCE: &str = "credits";
 
-/// A form's nonce: 16 random bytes, base64url.
-fn nonce() -> String {
+/// A form's nonce: 16 random bytes, base64url: with it a form sent twice is one request.
+pub(super) fn nonce() -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     URL_SAFE_NO_PAD.encode(random_bytes::<16>())
@@ -96,7 +97,7 @@ pub fn section(
                 }
             }
         }
-        div.card {
+        @if session.may(Need::Support) { div.card {
             h3 { "Grant credits" }
             form.inline method="post" action=(format!("{href}/grant")) {
                 (csrf(session))
@@ -112,7 +113,7 @@ pub fn section(
                 button type="submit" { "Grant" }
             }
             p.muted { "Granted credits pay any debt first. Promotional credits burn before paid ones of the same priority and expiry. Leave the days empty for credits that never expire." }
-        }
+        } }
     }
 }
 
@@ -137,7 +138,7 @@ fn grants_table(session: &Session, href: &str, now_ms: i64, grants: &[Grant]) ->
                         td { (status) @if status == "scheduled" { br; span.muted { "from " (rfc3339(g.effective_ms)) } } }
                         td { (g.input.expires_ms.map(rfc3339).unwrap_or_else(|| "never".into())) }
                         td { (Shown(g.input.source.as_deref().unwrap_or(""))) }
-                        td { @if live(g, now_ms) {
+                        td { @if live(g, now_ms) && session.may(Need::Support) {
                             form.inline method="post" action=(format!("{href}/void")) {
                                 (csrf(session))
                                 input type="hidden" name="grantId" value=(g.id);

@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
 use super::chart::decisions_chart;
+use super::credits::nonce;
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
 use super::shown::Shown;
@@ -17,7 +18,7 @@ use crate::gateway::{GatewayError, Idempotency, ACTIVITY_SAMPLE};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
 use crate::quota::ChangeEntry;
-use crate::secrets::{digest_hex, random_token};
+use crate::secrets::digest_hex;
 
 async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup>) -> Result<Markup, ApiError> {
     let endpoints = state.gateway.webhooks(&session.project).await?;
@@ -32,7 +33,7 @@ async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup
             (csrf(session))
             // This form's own id: posted again (a reload of the answer that shows the secret,
             // a double click) it answers the endpoint it made, and makes no second one.
-            input type="hidden" name="nonce" value=(random_token(24));
+            input type="hidden" name="nonce" value=(nonce());
             input type="url" name="url" placeholder="https://example.com/hooks/quota" required size="40";
             label { input type="checkbox" name="threshold" value="1" checked; " threshold crossings" }
             label { input type="checkbox" name="limit" value="1" checked; " limits reached" }

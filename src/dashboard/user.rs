@@ -26,6 +26,7 @@ use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Usage};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
+use crate::quota::operator::Need;
 use crate::quota::value::MAX_VALUE_BYTES;
 use crate::quota::{ApprovalStatus, Counter, Status, UserId, MAX_OVERRIDE_HOURS};
 
@@ -48,7 +49,14 @@ pub async fn show(
         .get("flash")
         .and_then(|code| Notice::from_code(code))
         .map(banner);
-    answer(&state, &session, &user, StatusCode::OK, flash).await
+    // An id nobody used shows no action forms until the operator says it is meant: a form
+    // sent for a mistyped id would make that user.
+    let reveal = query(&req).get("new").is_some_and(|v| v == "1");
+    let body = user_page(&state, &session, &user, reveal).await?;
+    Ok(html_response(
+        StatusCode::OK,
+        page(&state, &session, "Users", user.as_str(), flash, body).await?,
+    ))
 }
 
 /// The user's page with `flash` above it, answered with `status` (a form's error is the page
@@ -60,16 +68,19 @@ pub async fn answer(
     status: StatusCode,
     flash: Option<Markup>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = user_page(state, session, user).await?;
+    let body = user_page(state, session, user, true).await?;
     Ok(html_response(
         status,
         page(state, session, "Users", user.as_str(), flash, body).await?,
     ))
 }
 
-async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result<Markup, ApiError> {
+async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: bool) -> Result<Markup, ApiError> {
     let gateway = &state.gateway;
     let project = &session.project;
+    if !reveal && !gateway.user_seen(project, user).await? {
+        return Ok(never_seen(user));
+    }
     let sub = gateway.subscription(project, user).await?;
     let usage = match gateway.usage(project, user).await {
         Ok(usage) => Some(usage),
@@ -152,7 +163,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
         }
         @if let Some(spend) = spend { (spend) }
         (credits::section(session, &href, now_ms, balances.as_deref(), default_balance))
-        h2 { "Support actions" }
+        @if session.may(Need::Support) { h2 { "Support actions" }
         div.grid {
             div.card {
                 form.inline method="post" action=(format!("{href}/plan")) {
@@ -191,7 +202,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId) -> Result
                     }
                 }
             }
-        }
+        } }
         (runs::for_user(&runs))
         h2 { "Open reservations" }
         table {
@@ -221,4 +232,19 @@ fn levels(usage: &Usage) -> impl Iterator<Item = (Option<&str>, &Counter)> {
         .iter()
         .flat_map(|(parent, pool)| pool.counters.iter().map(move |c| (Some(parent.as_str()), c)));
     own.chain(pools)
+}
+
+/// The page of an id the project has never seen: no subscription, no usage. Its actions are
+/// one deliberate click away.
+fn never_seen(user: &UserId) -> Markup {
+    html! {
+        h1 { "User " code { (Shown(user.as_str())) } " " span.pill { "never seen" } }
+        div.card {
+            p { "This project has never seen this user: no subscription, no usage, nothing held. "
+                "Check the id; ids are compared exactly, letter case included." }
+            p { a href=(format!("/dashboard/users?q={}", encode(user.as_str()))) { "Search for ids containing it" } }
+            p.muted { "Subscribing them, or any other action, creates the user. "
+                a href=(format!("{}?new=1", user_href(user))) { "Show the actions for a new user" } }
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! Users: the list, searched by id prefix, filtered by plan and status, a page at a time.
+//! Users: the list, searched by any part of the id in any letter case, filtered by plan and
+//! status, a page at a time.
 
 use std::collections::HashMap;
 
@@ -58,7 +59,8 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             Some("blocked") => Some(Status::Blocked),
             _ => None,
         },
-        prefix: get("q"),
+        prefix: None,
+        contains: get("q").map(|q| q.to_lowercase()),
         parent_id: get("parent"),
     };
     let after = get("after");
@@ -70,7 +72,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let next = users.next_after.as_ref().map(|after| {
         let mut link = format!("/dashboard/users?after={}", encode(after));
         for (name, value) in [
-            ("q", &filter.prefix),
+            ("q", &get("q")),
             ("plan", &filter.plan_id),
             ("parent", &filter.parent_id),
         ] {
@@ -86,14 +88,15 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let body = html! {
         h1 { "Users" }
         form.inline method="get" action="/dashboard/users" {
-            input type="search" name="q" placeholder="user id starts with…" value=[filter.prefix.as_deref()];
-            select name="plan" {
+            label for="q" { "Search" }
+            input #q type="search" name="q" placeholder="any part of a user id" value=[get("q")];
+            select name="plan" aria-label="plan" {
                 option value="" { "any plan" }
                 @for plan in &plans {
                     option value=(plan.id) selected[filter.plan_id.as_deref() == Some(plan.id.as_str())] { (Shown(&plan.id)) }
                 }
             }
-            select name="status" {
+            select name="status" aria-label="status" {
                 option value="" { "any status" }
                 @for status in ["active", "blocked"] {
                     option value=(status) selected[get("status").as_deref() == Some(status)] { (status) }
@@ -116,7 +119,12 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
                         td { @if let Some(parent) = &user.parent_id { (user_link(parent)) } }
                     }
                 }
-                @if users.data.is_empty() { tr { td colspan="4" .muted { "No user matches." } } }
+                @if users.data.is_empty() {
+                    tr { td colspan="4" .muted {
+                        @if next.is_some() { "None among the users searched so far: the next page searches on." }
+                        @else { "No user matches." }
+                    } }
+                }
             }
         }
         @if let Some(next) = next { p { a href=(next) { "Next page →" } } }

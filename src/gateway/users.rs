@@ -1,7 +1,7 @@
 //! The users index of a project, a page at a time.
 
 use super::{Gateway, GatewayError};
-use crate::quota::{UserFilter, UserPage};
+use crate::quota::{UserFilter, UserId, UserPage};
 
 impl Gateway {
     /// Up to `limit` users after `after` that pass `filter`.
@@ -13,6 +13,11 @@ impl Gateway {
         filter: &UserFilter,
     ) -> Result<UserPage, GatewayError> {
         Ok(self.store.users(project, after, limit, filter).await?)
+    }
+
+    /// Whether the project has ever seen `user`: a subscription, or any usage.
+    pub async fn user_seen(&self, project: &str, user: &UserId) -> Result<bool, GatewayError> {
+        Ok(self.store.user_listed(project, user.as_str()).await?)
     }
 
     /// How many users are on each plan (users on the default plan without a subscription are

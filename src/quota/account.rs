@@ -90,6 +90,9 @@ pub struct UserFilter {
     pub status: Option<Status>,
     /// Only ids that start with this.
     pub prefix: Option<String>,
+    /// Only ids that contain this, lower-cased, in any letter case (the dashboard's search):
+    /// read by scanning, so a page may answer fewer users than asked and a cursor to go on.
+    pub contains: Option<String>,
     /// Only the members of this parent (read from the members index, not by scanning).
     pub parent_id: Option<String>,
 }

@@ -11,6 +11,15 @@ use crate::quota::{Status, UserEntry, UserFilter, UserPage};
 const MAX_SCAN: usize = 5_000;
 
 impl Store {
+    /// Whether the users index has `user`: a subscription state, or a usage change, ever.
+    pub async fn user_listed(&self, project: &str, user: &str) -> Result<bool, StoreError> {
+        let key = self.keys.users(project);
+        let score: Option<f64> = self
+            .run(|mut conn| async move { Ok(conn.zscore(&key, user).await?) })
+            .await?;
+        Ok(score.is_some())
+    }
+
     /// Up to `limit` users after `after` that pass `filter`.
     pub async fn users(
         &self,
@@ -65,6 +74,13 @@ impl Store {
                 }
                 last = Some(id.clone());
                 scanned += 1;
+                if filter
+                    .contains
+                    .as_ref()
+                    .is_some_and(|c| !id.to_lowercase().contains(c.as_str()))
+                {
+                    continue;
+                }
                 let entry = match info.as_deref() {
                     Some(info) => match parse_info(id, info) {
                         Some(entry) => entry,

@@ -3,8 +3,9 @@
 // the API afterwards), the API's rules on those actions, CSRF, a sign-in posted by another
 // site, escaping, ids that hide characters, a revoked key's session ending, credits granted,
 // listed and voided on a user's page, an approval group's request approved on the Approvals
-// page, a run listed on its user's page with its steps on its own page, and a team's spend
-// by member with each ledger entry's model and key. With SCREENSHOTS=1 it also writes the main pages' screenshots into docs/.
+// page, a run listed on its user's page with its steps on its own page, a team's spend
+// by member with each ledger entry's model and key, search by any part of an id, an id never
+// seen shown without action forms, and operators with roles. With SCREENSHOTS=1 it also writes the main pages' screenshots into docs/.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { join, resolve } from "node:path";
@@ -81,10 +82,14 @@ test("sign in, find a user by prefix, and see their counters", async () => {
   const csp = (await page.request.get(`${env.baseUrl}/dashboard/users`)).headers()["content-security-policy"];
   assert.match(csp, /default-src 'none'/);
   await shot(page, "dashboard-users");
-  await page.fill("input[name=q]", "al");
+  // Any part of an id, in any letter case: "AL" is in alan, alice and the hostile id's "alert".
+  await page.fill("input[name=q]", "AL");
   await page.click("text=Find");
   const users = await page.locator("tbody tr td:first-child").allTextContents();
-  assert.deepEqual(users, ["alan", "alice"]);
+  assert.deepEqual(users, [HOSTILE, "alan", "alice"]);
+  await page.fill("input[name=q]", "lic");
+  await page.click("text=Find");
+  assert.deepEqual(await page.locator("tbody tr td:first-child").allTextContents(), ["alice"]);
   const held = await call("POST", "/v1/reserve", { userId: "alice", event: "render", ttlSeconds: 600 });
   await page.click("text=alice");
   await page.waitForURL("**/dashboard/users/alice");
@@ -157,7 +162,7 @@ async function submitUnchecked(page, action, prepare) {
 test("a support action the API would refuse shows the API's error on the page and changes nothing", async () => {
   const { context, page } = await signedIn();
   // A user with no plan: the override would wait for one (the API answers 404).
-  await page.goto(`${env.baseUrl}/dashboard/users/newbie`);
+  await page.goto(`${env.baseUrl}/dashboard/users/newbie?new=1`);
   await submitUnchecked(page, "override", async (form) => {
     await form.locator("select").evaluate((s) => { s.innerHTML = '<option value="renders">renders</option>'; });
     await form.locator("input[name=quota]").fill("1000");
@@ -667,10 +672,15 @@ test("an operator invited by the root token sets a password, signs in by email, 
   const viewer = await operatorPage(vera, "a viewer's long passphrase");
   assert.match(await viewer.page.locator(".who").textContent(), /Vera Viewer <vera@example.com> \(op_\w+, viewer\)/);
   await viewer.page.goto(`${env.baseUrl}/dashboard/users/carol`);
-  await viewer.page.fill("form[action$='/block'] input[name=reason]", "a viewer tries");
-  const [refused] = await Promise.all([viewer.page.waitForNavigation(), viewer.page.click("form[action$='/block'] button")]);
+  assert.equal(await viewer.page.locator("form[action$='/block']").count(), 0, "a viewer is shown no action form");
+  // The form posted anyway, with the session's own token: refused, nothing changed.
+  const token = await viewer.page.locator("input[name=csrf]").first().inputValue();
+  const refused = await viewer.page.request.post(`${env.baseUrl}/dashboard/users/carol/block`, {
+    form: { csrf: token, reason: "a viewer tries" },
+    headers: { Origin: env.baseUrl },
+  });
   assert.equal(refused.status(), 403);
-  assert.match(await viewer.page.locator("main").textContent(), /You are viewer in project default; nothing was changed/);
+  assert.match(await refused.text(), /You are viewer in project default; nothing was changed/);
   assert.equal((await call("GET", "/v1/users/carol/subscription")).status, "active");
   await viewer.context.close();
 
@@ -688,4 +698,17 @@ test("an operator invited by the root token sets a password, signs in by email, 
   assert.match(await support.page.locator("tbody tr").first().textContent(), /Sam Support <sam@example.com>/);
   await call("POST", "/v1/users/carol/unblock", {});
   await support.context.close();
+});
+
+test("an id never seen shows no action form until the operator means a new user", async () => {
+  const { context, page } = await signedIn();
+  await page.goto(`${env.baseUrl}/dashboard/users/alcie`);
+  assert.match(await page.locator("h1").textContent(), /never seen/);
+  assert.equal(await page.locator("form[action$='/plan']").count(), 0);
+  await page.click("text=Show the actions for a new user");
+  await page.waitForURL("**/dashboard/users/alcie?new=1");
+  assert.equal(await page.locator("form[action$='/plan']").count(), 1);
+  await page.goto(`${env.baseUrl}/dashboard/users/alice`);
+  assert.equal(await page.locator("form[action$='/plan']").count(), 1, "a known user's actions are there");
+  await context.close();
 });
