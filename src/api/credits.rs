@@ -123,7 +123,11 @@ pub async fn void_grant(
     let user = user_in_path(web::Path::from(user))?;
     let _: dto::EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
     let (project, actor) = key.actor(&state).await?;
-    match state.gateway.void_grant(&project, &user, &grant_id, &actor).await? {
+    match state
+        .gateway
+        .void_grant(&project, &user, &grant_id, None, &actor)
+        .await?
+    {
         Some(grant) => Ok(HttpResponse::Ok().json(GrantAnswer::of(&grant, state.gateway.now_ms()))),
         None => Err(ApiError::GrantNotFound(grant_id)),
     }

@@ -159,7 +159,11 @@ pub async fn revoke_key(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (project, key_id) = path.into_inner();
-    if !state.gateway.revoke_key(&project, &key_id, &Actor::root()).await? {
+    if !state
+        .gateway
+        .revoke_key(&project, &key_id, None, &Actor::root())
+        .await?
+    {
         return Err(ApiError::KeyNotFound(key_id));
     }
     Ok(HttpResponse::NoContent().finish())

@@ -102,7 +102,7 @@ pub async fn delete_webhook(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let (project, actor) = key.actor(&state).await?;
-    if !state.gateway.delete_webhook(&project, &id, &actor).await? {
+    if !state.gateway.delete_webhook(&project, &id, None, &actor).await? {
         return Err(ApiError::WebhookNotFound(id));
     }
     Ok(HttpResponse::NoContent().finish())

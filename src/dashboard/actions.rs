@@ -8,17 +8,21 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
+use super::confirm::{self, Ask};
 use super::credits;
 use super::notice::{self, Notice};
 use super::session::{posted, see_other};
+use super::shown::Shown;
 use super::user::answer;
 use super::users::user_href;
 use crate::gateway::sessions::Session;
+use crate::gateway::SwitchRow;
 use crate::gateway::{Adjusted, ParentChange};
 use crate::http::{ApiError, AppState};
 use crate::quota::amount::parse_signed_milli;
 use crate::quota::ids::check_id;
 use crate::quota::{Milli, Override, ReasonText, UserId};
+use maud::{html, Markup};
 
 /// `POST /dashboard/users/{userId}/{action}`: one support action, then back to the user.
 pub async fn act(
@@ -33,6 +37,17 @@ pub async fn act(
     };
     let (user, action) = path.into_inner();
     let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
+    if !confirm::confirmed(&fields) {
+        match ask_first(&state, &session, &user, &action, &fields).await {
+            Ok(Some(page)) => return Ok(page),
+            Ok(None) => {}
+            Err(err @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => return Err(err),
+            Err(err) => {
+                let status = err.status_code();
+                return answer(&state, &session, &user, status, Some(notice::error(&err.to_string()))).await;
+            }
+        }
+    }
     match apply(&state, &session, &user, &action, &fields).await {
         Ok(done) => Ok(see_other(&format!("{}?flash={}", user_href(&user), done.code()))),
         // Not a refusal: the page could not be made either.
@@ -139,5 +154,95 @@ async fn apply(
         "grant" => credits::grant(gateway, session, user, fields).await,
         "void" => credits::void(gateway, session, user, fields).await,
         _ => Err(ApiError::RouteNotFound),
+    }
+}
+
+/// The confirmation page of an action that cannot be taken back or changes what the user may
+/// spend; None for the others, which are made at once.
+async fn ask_first(
+    state: &AppState,
+    session: &Session,
+    user: &UserId,
+    action: &str,
+    fields: &HashMap<String, String>,
+) -> Result<Option<HttpResponse>, ApiError> {
+    let href = user_href(user);
+    let form_action = format!("{href}/{action}");
+    let who = user.as_str();
+    let (title, what, reason, button) = match action {
+        "block" => (
+            "Block this user?",
+            html! { p { "Every event of " code { (Shown(who)) } " will be denied (" code { "user_blocked" } ") until someone unblocks them. Holds already made stay." } },
+            true,
+            "Block",
+        ),
+        "void" => {
+            let id = fields.get("grantId").map_or("", |v| v.trim());
+            if id.is_empty() {
+                return Err(ApiError::invalid("grantId", "is required"));
+            }
+            check_id(id).map_err(|d| ApiError::invalid("grantId", d))?;
+            let (_, balances) = state.gateway.balances(&session.project, user).await?;
+            let Some(grant) = balances.iter().flat_map(|b| b.grants.iter()).find(|g| g.id == id) else {
+                return Err(ApiError::GrantNotFound(id.to_string()));
+            };
+            let a = &grant.amounts;
+            let what = html! {
+                p { "Grant " code { (Shown(id)) } " of balance " code { (Shown(&grant.input.balance)) }
+                    " ends now: its " strong { (a.remaining) } " remaining credits are gone for good"
+                    @if a.held > Milli::ZERO { " (" (a.held) " held by calls in flight are voided when they end)" } "." }
+                p.muted { "A void cannot be undone; a new grant gives credits again." }
+            };
+            ("Void this grant?", what, true, "Void the grant")
+        }
+        "plan" => {
+            let plan_id = fields.get("planId").map_or("", |v| v.trim());
+            check_id(plan_id).map_err(|d| ApiError::invalid("planId", d))?;
+            let plan = state
+                .gateway
+                .plan(&session.project, plan_id)
+                .await?
+                .ok_or_else(|| ApiError::PlanNotFound(plan_id.to_string()))?;
+            let rows = state.gateway.switch_preview(&session.project, user, &plan).await?;
+            (
+                "Switch this user's plan?",
+                switch_table(who, plan_id, &rows),
+                false,
+                "Switch",
+            )
+        }
+        _ => return Ok(None),
+    };
+    let ask = Ask {
+        section: "Users",
+        title,
+        action: &form_action,
+        what,
+        reason,
+        button,
+        back: &href,
+    };
+    confirm::ask(state, session, fields, ask).await.map(Some)
+}
+
+/// Before → after of each group of the plan switched to.
+fn switch_table(user: &str, plan: &str, rows: &[SwitchRow]) -> Markup {
+    html! {
+        p { code { (Shown(user)) } " moves to " code { (Shown(plan)) } ". Each group of it, now and right after the switch:" }
+        div.scroll { table {
+            thead { tr { th { "Group" } th { "On a switch" } th.num { "Used now" } th.num { "Used after" } th.num { "Quota after" } } }
+            tbody {
+                @for r in rows {
+                    tr {
+                        td { (Shown(&r.after.label)) br; span.muted { code { (Shown(&r.after.group_id)) } } }
+                        td { @if r.ruled { (format!("{:?}", r.rule).to_lowercase()) } @else { "kept" } }
+                        td.num { @match &r.before { Some(b) => { (b.used) " of " (b.quota) }, None => span.muted { "not in the current plan" } } }
+                        td.num { strong { (r.after.used) } }
+                        td.num { (r.after.quota) }
+                    }
+                }
+            }
+        } }
+        p.muted { "A carried group keeps its counter only within the same period: a group whose period is anchored differently in the new plan starts the new period's counter." }
     }
 }

@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
+use super::confirm::{self, Ask};
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
 use super::shown::Shown;
@@ -95,7 +96,30 @@ pub async fn change_keys(
     let project = &session.project;
     if field(&fields, "do") == "revoke" {
         let key_id = field(&fields, "keyId");
-        state.gateway.revoke_key(project, key_id, &actor).await?;
+        if !confirm::confirmed(&fields) {
+            let keys = state.gateway.keys(project).await?;
+            let key = keys
+                .iter()
+                .find(|k| k.key_id == key_id)
+                .ok_or_else(|| ApiError::KeyNotFound(key_id.to_string()))?;
+            let what = html! {
+                p { "Key " code { (key.hint) } " (" (Shown(&key.label)) ", " (key.kind) ") stops working on every node within a second: "
+                    "every integration and every dashboard session using it is refused from then on." }
+                p.muted { "A revoked key cannot be restored; a new key is minted instead." }
+            };
+            let ask = Ask {
+                section: "Keys",
+                title: "Revoke this key?",
+                action: "/dashboard/keys",
+                what,
+                reason: true,
+                button: "Revoke the key",
+                back: "/dashboard/keys",
+            };
+            return confirm::ask(&state, &session, &fields, ask).await;
+        }
+        let reason = confirm::reason(&fields)?;
+        state.gateway.revoke_key(project, key_id, Some(&reason), &actor).await?;
         return Ok(see_other("/dashboard/keys"));
     }
     let kind = if field(&fields, "kind") == "publishable" {

@@ -253,7 +253,11 @@ pub async fn void(
         return Err(ApiError::invalid("grantId", "is required"));
     }
     check_id(id).map_err(|d| ApiError::invalid("grantId", d))?;
-    match gateway.void_grant(&session.project, user, id, &session.actor()).await? {
+    let reason = super::confirm::reason(fields)?;
+    match gateway
+        .void_grant(&session.project, user, id, Some(&reason), &session.actor())
+        .await?
+    {
         Some(_) => Ok(Notice::GrantVoided),
         None => Err(ApiError::GrantNotFound(id.to_string())),
     }

@@ -7,6 +7,7 @@ mod actions;
 mod admin;
 mod approvals;
 mod chart;
+mod confirm;
 mod credits;
 mod diff;
 mod layout;

@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
 use super::chart::decisions_chart;
+use super::confirm::{self, Ask};
 use super::credits::nonce;
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
@@ -313,7 +314,35 @@ pub async fn webhook_action(
                 .await?;
         }
         "delete" => {
-            if !state.gateway.delete_webhook(project, &id, &session.actor()).await? {
+            if !confirm::confirmed(&fields) {
+                let endpoint = state
+                    .gateway
+                    .webhook(project, &id)
+                    .await?
+                    .ok_or_else(|| ApiError::WebhookNotFound(id.clone()))?;
+                let what = html! {
+                    p { "Endpoint " code { (id) } " (" (endpoint.url) ") is deleted with its signing secret: "
+                        "its pending deliveries are dropped, and no alert goes there again." }
+                    p.muted { "A deleted endpoint cannot be restored; adding the address again makes a new endpoint with a new secret." }
+                };
+                let action = format!("/dashboard/webhooks/{id}/delete");
+                let ask = Ask {
+                    section: "Webhooks",
+                    title: "Delete this endpoint?",
+                    action: &action,
+                    what,
+                    reason: true,
+                    button: "Delete the endpoint",
+                    back: "/dashboard/webhooks",
+                };
+                return confirm::ask(&state, &session, &fields, ask).await;
+            }
+            let reason = confirm::reason(&fields)?;
+            if !state
+                .gateway
+                .delete_webhook(project, &id, Some(&reason), &session.actor())
+                .await?
+            {
                 return Err(ApiError::WebhookNotFound(id));
             }
         }

@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::audit::{Action, Actor, Change};
+use super::audit::{reason_detail, Action, Actor, Change};
 use super::outcome::Verb;
 use super::{Gateway, GatewayError};
-use crate::quota::KeyRecord;
+use crate::quota::{KeyRecord, ReasonText};
 use crate::secrets::{self, digest, digests_equal};
 
 impl Gateway {
@@ -77,7 +77,14 @@ impl Gateway {
 
     /// Revokes a key: every node refuses it once it sees the new config epoch. False when
     /// the project has no such key.
-    pub async fn revoke_key(&self, project: &str, key_id: &str, by: &Actor) -> Result<bool, GatewayError> {
+    /// `reason`, when the operator gave one, goes into the audit log.
+    pub async fn revoke_key(
+        &self,
+        project: &str,
+        key_id: &str,
+        reason: Option<&ReasonText>,
+        by: &Actor,
+    ) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
             let revoked = self.store.delete_key(project, key_id).await?;
@@ -89,7 +96,7 @@ impl Gateway {
         .await;
         self.report(Verb::RevokeKey, project, None, started, &answer);
         if let Ok(true) = answer {
-            let detail = json!({});
+            let detail = reason_detail(reason);
             self.record(
                 project,
                 by,

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::{Gateway, GatewayError};
-use crate::quota::{ChangeEntry, UserId};
+use crate::quota::{ChangeEntry, ReasonText, UserId};
 
 /// Who made a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +100,14 @@ impl Action {
             Action::OperatorUpdate => "operator.update",
             Action::OperatorRemove => "operator.remove",
         }
+    }
+}
+
+/// The detail of a change whose only detail is the reason an operator gave, if any.
+pub(super) fn reason_detail(reason: Option<&ReasonText>) -> Value {
+    match reason {
+        Some(reason) => serde_json::json!({ "reason": reason.as_str() }),
+        None => serde_json::json!({}),
     }
 }
 

@@ -12,7 +12,7 @@ use super::{Gateway, GatewayError};
 use crate::quota::credit::MAX_GRANT_MS;
 use crate::quota::hold::prepare_adjustment;
 use crate::quota::ids::check_id;
-use crate::quota::{BalanceView, CreditSummary, Grant, GrantInput, Hold, Milli, UserId};
+use crate::quota::{BalanceView, CreditSummary, Grant, GrantInput, Hold, Milli, ReasonText, UserId};
 use crate::secrets::random_bytes;
 use crate::store::GrantMade;
 
@@ -98,6 +98,7 @@ impl Gateway {
         project: &str,
         user: &UserId,
         grant_id: &str,
+        reason: Option<&ReasonText>,
         by: &Actor,
     ) -> Result<Option<Grant>, GatewayError> {
         let ledger = self.ledger_for(project, user).await?;
@@ -111,8 +112,11 @@ impl Gateway {
             grant
         });
         if let Some(grant) = &voided {
-            let detail = json!({ "grantId": grant.id, "balance": grant.input.balance,
+            let mut detail = json!({ "grantId": grant.id, "balance": grant.input.balance,
                 "voided": grant.amounts.voided });
+            if let Some(reason) = reason {
+                detail["reason"] = reason.as_str().into();
+            }
             let change = Change {
                 action: Action::GrantVoid,
                 target: user.as_str(),

@@ -35,6 +35,7 @@ mod sign_in;
 pub mod simulations;
 mod start;
 mod subscriptions;
+mod switch_preview;
 mod tokens;
 mod track;
 mod usage;
@@ -60,6 +61,7 @@ pub use settle::{Settled, Settlement};
 pub use sign_in::{Credential, SignIn, ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_CREDENTIAL, SIGN_IN_WINDOW_MS};
 pub use start::FirstStart;
 pub use subscriptions::ParentChange;
+pub use switch_preview::SwitchRow;
 pub use usage::Usage;
 pub use user_keys::{KeyUser, MAX_USER_KEYS};
 

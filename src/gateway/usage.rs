@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
-use crate::quota::{Counter, LimitGroup, Milli, Status, UserId, Window};
+use crate::quota::{Counter, LimitGroup, Milli, Plan, Status, UserId, Window};
 use crate::store::{Reply, UsageField};
 
 #[derive(Debug, Clone)]
@@ -73,11 +73,36 @@ impl Gateway {
             }));
         };
         let now_ms = self.clock.now_ms();
-        let windows: Vec<Window> = plan
-            .groups
-            .iter()
-            .map(|g| g.window(now_ms, resolved.started_ms))
-            .collect();
+        let counters = match self
+            .counters_under(project, user, &plan, resolved.started_ms)
+            .await?
+            .done()
+        {
+            Ok(counters) => counters,
+            Err(other) => return Ok(other),
+        };
+        Ok(Reply::Done(Usage {
+            plan_id: Some(plan.id.clone()),
+            status,
+            period: Some(plan.period.window(now_ms, resolved.started_ms)),
+            counters,
+            read_at_ms: self.clock.now_ms(),
+            parent_id,
+            parents: Vec::new(),
+        }))
+    }
+
+    /// The counters of every group of `plan` for `user`, its windows anchored at `started_ms`:
+    /// what usage reads for the user's plan, and what a switch to another plan would find.
+    pub(super) async fn counters_under(
+        &self,
+        project: &str,
+        user: &UserId,
+        plan: &Plan,
+        started_ms: i64,
+    ) -> Result<Reply<Vec<Counter>>, GatewayError> {
+        let now_ms = self.clock.now_ms();
+        let windows: Vec<Window> = plan.groups.iter().map(|g| g.window(now_ms, started_ms)).collect();
         // A per-value group has a counter per value it counted this period (none before the
         // first): their list is read first, only when the plan has such a group.
         let per_value: Vec<(&str, Window)> = plan
@@ -125,22 +150,14 @@ impl Gateway {
         if !windows.iter().all(inside) {
             return Ok(Reply::Stale);
         }
-        let counters = rows
-            .iter()
-            .zip(&amounts)
-            .filter(|((g, _, value), a)| {
-                g.per.is_none() || value.is_some() || a.used > Milli::ZERO || a.held > Milli::ZERO
-            })
-            .map(|((g, w, value), a)| Counter::of(g, *w, a).of_value(value.as_deref()))
-            .collect();
-        Ok(Reply::Done(Usage {
-            plan_id: Some(plan.id.clone()),
-            status,
-            period: Some(plan.period.window(now_ms, resolved.started_ms)),
-            counters,
-            read_at_ms: self.clock.now_ms(),
-            parent_id,
-            parents: Vec::new(),
-        }))
+        Ok(Reply::Done(
+            rows.iter()
+                .zip(&amounts)
+                .filter(|((g, _, value), a)| {
+                    g.per.is_none() || value.is_some() || a.used > Milli::ZERO || a.held > Milli::ZERO
+                })
+                .map(|((g, w, value), a)| Counter::of(g, *w, a).of_value(value.as_deref()))
+                .collect(),
+        ))
     }
 }

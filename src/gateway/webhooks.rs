@@ -5,10 +5,10 @@
 
 use serde_json::json;
 
-use super::audit::{Action, Actor, Change};
+use super::audit::{reason_detail, Action, Actor, Change};
 use super::{Gateway, GatewayError, Idempotency};
 use crate::quota::alerts::AlertKind;
-use crate::quota::{DeliveryRecord, EndpointRecord};
+use crate::quota::{DeliveryRecord, EndpointRecord, ReasonText};
 use crate::store::{EndpointMade, Redelivered, SecretRotated};
 use crate::webhooks::{event, guard, sign};
 
@@ -146,11 +146,18 @@ impl Gateway {
             .map(|(_, e)| e))
     }
 
-    pub async fn delete_webhook(&self, project: &str, id: &str, by: &Actor) -> Result<bool, GatewayError> {
+    /// `reason`, when the operator gave one, goes into the audit log.
+    pub async fn delete_webhook(
+        &self,
+        project: &str,
+        id: &str,
+        reason: Option<&ReasonText>,
+        by: &Actor,
+    ) -> Result<bool, GatewayError> {
         let deleted = self.store.delete_endpoint(project, id).await?;
         self.cache.clear_config();
         if deleted {
-            let detail = json!({});
+            let detail = reason_detail(reason);
             self.record(
                 project,
                 by,

@@ -107,6 +107,8 @@ test("every support action changes what the API answers", async () => {
   await page.goto(`${env.baseUrl}/dashboard/users/bob`);
   await page.fill("form[action$='/block'] input[name=reason]", "chargeback");
   await page.click("form[action$='/block'] button");
+  assert.equal((await call("GET", "/v1/users/bob/subscription")).status, "active", "asked first, nothing changed");
+  await confirm(page);
   await page.waitForSelector(".flash >> text=Blocked.");
   let sub = await call("GET", "/v1/users/bob/subscription");
   assert.equal(sub.status, "blocked");
@@ -115,10 +117,24 @@ test("every support action changes what the API answers", async () => {
   await page.waitForSelector(".flash >> text=Unblocked.");
   assert.equal((await call("GET", "/v1/users/bob/subscription")).status, "active");
 
+  // The switch says first what it will do to each group, and then does that.
+  for (let i = 0; i < 3; i++) await call("POST", "/v1/track", { userId: "bob", event: "render" });
   await page.selectOption("form[action$='/plan'] select", "plan_pro");
   await page.click("form[action$='/plan'] button");
+  await page.waitForSelector("div.confirm");
+  const preview = {};
+  for (const row of await page.locator("div.confirm tbody tr").all()) {
+    const cells = await row.locator("td").allTextContents();
+    const group = await row.locator("td:first-child code").textContent();
+    preview[group] = { now: cells[2], after: Number(cells[3]), quota: Number(cells[4]) };
+  }
+  assert.deepEqual(preview.renders, { now: "3 of 10", after: 3, quota: 100 });
+  await confirm(page);
   await page.waitForSelector(".flash >> text=Plan switched.");
   assert.equal((await call("GET", "/v1/users/bob/subscription")).planId, "plan_pro");
+  for (const c of (await call("GET", "/v1/users/bob/usage")).counters) {
+    assert.deepEqual([c.used, c.quota], [preview[c.groupId].after, preview[c.groupId].quota], c.groupId);
+  }
 
   await page.selectOption("form[action$='/override'] select", "renders");
   await page.fill("form[action$='/override'] input[name=quota]", "250");
@@ -138,7 +154,7 @@ test("every support action changes what the API answers", async () => {
   const adjustments = (await call("GET", "/v1/users/bob/adjustments")).data;
   assert.equal(adjustments[0].reason, "failed renders");
   const usage = await call("GET", "/v1/users/bob/usage");
-  assert.equal(usage.counters.find((c) => c.groupId === "renders").used, 3);
+  assert.equal(usage.counters.find((c) => c.groupId === "renders").used, 6, "the 3 before the switch, 5, less 2");
 
   // Every action is in the audit log with the key that signed in, and on the user's page.
   const changes = (await call("GET", "/v1/audit-log?userId=bob")).data;
@@ -152,6 +168,13 @@ test("every support action changes what the API answers", async () => {
 
 /** Submits the form whose action ends in `/action`, with its browser checks off (as a
  * hand-made request would be), after `prepare` filled it: the page that answers. */
+/** Answers a confirmation page (a void, a revocation, a deletion, a block, a plan switch) with `reason` when it asks for one. */
+async function confirm(page, reason) {
+  await page.waitForSelector("div.confirm");
+  if (reason !== undefined) await page.fill("div.confirm input[name=reason]", reason);
+  await Promise.all([page.waitForNavigation(), page.click("div.confirm button[type=submit]")]);
+}
+
 async function submitUnchecked(page, action, prepare) {
   const form = page.locator(`form[action$='/${action}']`);
   await form.evaluate((f) => f.setAttribute("novalidate", ""));
@@ -191,6 +214,8 @@ test("a support action the API would refuse shows the API's error on the page an
     await form.locator("input[name=reason]").evaluate((i) => i.removeAttribute("maxlength"));
     await form.locator("input[name=reason]").fill(reason);
   });
+  await page.locator("div.confirm form").evaluate((f) => f.setAttribute("novalidate", ""));
+  await confirm(page);
   assert.match(await page.locator(".flash.error").textContent(), /reason: must be 1 to 256 bytes without control characters/);
   await submitUnchecked(page, "adjust", async (form) => {
     await form.locator("select").selectOption("renders");
@@ -340,6 +365,8 @@ test("the root token mints a key shown once, revokes it, and changes settings", 
   await page.goto(`${env.baseUrl}/dashboard/keys`);
   assert.equal(await page.locator(`text=${shown}`).count(), 0, "shown only once");
   await page.locator("tr", { hasText: ops.keyId }).locator("text=Revoke").click();
+  assert.ok((await api("GET", "/v1/projects/default/keys", env.gateway.rootToken)).data.some((k) => k.keyId === ops.keyId), "asked first");
+  await confirm(page, "rotated after the audit");
   const after = (await api("GET", "/v1/projects/default/keys", env.gateway.rootToken)).data;
   assert.ok(!after.some((k) => k.keyId === ops.keyId));
 
@@ -387,6 +414,7 @@ test("webhooks: a test event sent from the dashboard, and a delivery retried", a
   await shot(page, "dashboard-overview");
   await page.click("text=Webhooks");
   await page.click("text=Delete the endpoint");
+  await confirm(page, "moved to the new receiver");
   assert.equal((await call("GET", "/v1/webhooks")).data.length, 0);
   assert.ok(hook.id.startsWith("wh_"));
   server.close();
@@ -442,6 +470,7 @@ test("webhooks: no event chosen is refused, and an endpoint is disabled and enab
   const actions = (await call("GET", "/v1/audit-log")).data.filter((c) => c.target === hook.id).map((c) => c.action);
   assert.deepEqual(actions, ["webhook.enable", "webhook.disable", "webhook.create"]);
   await card.locator("text=Delete the endpoint").click();
+  await confirm(page, "done testing");
   server.close();
   await context.close();
 });
@@ -502,6 +531,8 @@ test("credits: 100 promotional credits valid 30 days granted on the page, listed
 
   await page.reload();
   await row.locator("button", { hasText: "Void" }).click();
+  assert.match(await page.locator("div.confirm").textContent(), /100 remaining credits are gone for good/);
+  await confirm(page, "sent by mistake");
   await page.waitForSelector(".flash >> text=Grant voided.");
   const voided = (await call("GET", "/v1/users/dana/grants")).data.find((g) => g.grantId === grant.grantId);
   assert.equal(voided.status, "voided");
@@ -688,6 +719,7 @@ test("an operator invited by the root token sets a password, signs in by email, 
   await support.page.goto(`${env.baseUrl}/dashboard/users/carol`);
   await support.page.fill("form[action$='/block'] input[name=reason]", "ticket 7");
   await support.page.click("form[action$='/block'] button");
+  await confirm(support.page);
   await support.page.waitForSelector(".flash >> text=Blocked.");
   const log = await call("GET", "/v1/audit-log?userId=carol");
   assert.equal(log.data[0].action, "user.block");

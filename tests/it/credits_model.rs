@@ -425,7 +425,10 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
                 let i = pick % model.grants.len();
                 let id = model.grants[i].id.clone();
-                h.gateway.void_grant("p", &user(), &id, &Actor::root()).await.unwrap();
+                h.gateway
+                    .void_grant("p", &user(), &id, None, &Actor::root())
+                    .await
+                    .unwrap();
                 let g = &mut model.grants[i];
                 if (g.r > 0 || g.h > 0) && !g.void {
                     g.void = true;

@@ -205,7 +205,9 @@ async fn block_and_adjustment_reasons_follow_the_api_rule_on_the_dashboard() {
     let long = "x".repeat(4_000);
     let hostile = format!("refund\u{0}\u{1b}[2J\r\nX-Injected: 1{}", "y".repeat(3_000));
     for reason in [long.as_str(), hostile.as_str(), "   ", "a\u{7}b"] {
-        let (status, location, page) = dashboard.post("/dashboard/users/u/block", &[("reason", reason)]).await;
+        let (status, location, page) = dashboard
+            .post("/dashboard/users/u/block", &[("reason", reason), ("confirmed", "1")])
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
         assert_eq!(location, None);
         assert!(
@@ -247,7 +249,21 @@ async fn block_and_adjustment_reasons_follow_the_api_rule_on_the_dashboard() {
 
     // A reason of 256 bytes is one, on both.
     let most = "é".repeat(128);
-    let (status, location, _) = dashboard.post("/dashboard/users/u/block", &[("reason", &most)]).await;
+    // Asked first: the page says what a block does and posts the form again, confirmed.
+    let (status, _, page) = dashboard.post("/dashboard/users/u/block", &[("reason", &most)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Block this user?") && page.contains("name=\"confirmed\" value=\"1\""),
+        "{page}"
+    );
+    assert_eq!(
+        subscription(&app, "u").await["status"],
+        "active",
+        "nothing changed before the confirmation"
+    );
+    let (status, location, _) = dashboard
+        .post("/dashboard/users/u/block", &[("reason", &most), ("confirmed", "1")])
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location.as_deref(), Some("/dashboard/users/u?flash=blocked"));
     assert_eq!(subscription(&app, "u").await["reason"], most.as_str());

@@ -382,7 +382,26 @@ async fn a_grant_voided_through_the_form_stops_counting_and_is_audited() {
     assert_eq!(held["allowed"], true, "{held}");
 
     let dashboard = Dashboard::sign_in(&app).await;
-    let (status, location, page) = dashboard.post("/dashboard/users/u/void", &[("grantId", &end)]).await;
+    // A void is asked first, with what it ends, and needs a reason.
+    let (status, _, page) = dashboard.post("/dashboard/users/u/void", &[("grantId", &end)]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Void this grant?") && page.contains("<strong>30</strong> remaining credits"),
+        "{page}"
+    );
+    let confirmed = [("grantId", end.as_str()), ("confirmed", "1")];
+    let (status, _, page) = dashboard.post("/dashboard/users/u/void", &confirmed).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no reason: {page}");
+    assert!(
+        grants(&app, "u").await.iter().all(|g| g["status"] == "active"),
+        "nothing voided yet"
+    );
+    let (status, location, page) = dashboard
+        .post(
+            "/dashboard/users/u/void",
+            &[("grantId", &end), ("confirmed", "1"), ("reason", "refund #12")],
+        )
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     assert_eq!(location.as_deref(), Some("/dashboard/users/u?flash=voided"));
 
@@ -405,6 +424,7 @@ async fn a_grant_voided_through_the_form_stops_counting_and_is_audited() {
     let void = changes.iter().find(|c| c["action"] == "grant.void").expect("audited");
     assert_eq!(void["detail"]["grantId"], end.as_str());
     assert_eq!(void["detail"]["voided"], 30);
+    assert_eq!(void["detail"]["reason"], "refund #12");
 
     // The page: the voided grant has no Void button any more; the held one still has one.
     let (_, page) = dashboard.get("/dashboard/users/u?flash=voided").await;
@@ -425,14 +445,22 @@ async fn a_grant_voided_through_the_form_stops_counting_and_is_audited() {
         ("", StatusCode::BAD_REQUEST, "grantId: is required"),
         ("g|x", StatusCode::BAD_REQUEST, "grantId: must match"),
     ] {
-        let (got, _, page) = dashboard.post("/dashboard/users/u/void", &[("grantId", id)]).await;
+        let (got, _, page) = dashboard
+            .post(
+                "/dashboard/users/u/void",
+                &[("grantId", id), ("confirmed", "1"), ("reason", "x")],
+            )
+            .await;
         assert_eq!(got, status, "{id}: {page}");
         assert!(page.contains(error), "{id}: {page}");
     }
     // Another user's grant is not this user's.
     app.subscribe("other", "plan_credits", None).await;
     let (status, _, page) = dashboard
-        .post("/dashboard/users/other/void", &[("grantId", &keep)])
+        .post(
+            "/dashboard/users/other/void",
+            &[("grantId", &keep), ("confirmed", "1"), ("reason", "x")],
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{page}");
     assert_eq!(

@@ -134,7 +134,10 @@ async fn an_invited_operator_sets_a_password_signs_in_and_the_audit_log_names_th
 
     // A support action, audited under her name.
     let (status, _, page) = ana
-        .post("/dashboard/users/bob/block", &[("reason", "abuse report 42")])
+        .post(
+            "/dashboard/users/bob/block",
+            &[("reason", "abuse report 42"), ("confirmed", "1")],
+        )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     let (_, log) = app.json(Method::GET, "/v1/audit-log?userId=bob", None).await;
@@ -182,7 +185,9 @@ async fn each_role_changes_only_what_it_may() {
     assert_eq!(sub["status"], "active");
 
     // Support acts on users, not on plans or webhooks.
-    let (status, _, _) = support.post("/dashboard/users/bob/block", &[("reason", "abuse")]).await;
+    let (status, _, _) = support
+        .post("/dashboard/users/bob/block", &[("reason", "abuse"), ("confirmed", "1")])
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let doc = serde_json::to_string(&plan()).unwrap();
     let (status, _, _) = support
