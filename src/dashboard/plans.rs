@@ -231,7 +231,26 @@ pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
         new.version = None;
         let new = serde_json::to_string_pretty(&new).unwrap_or_default();
         let costs = costs(&state, &session, &plan).await?;
+        // A plan users are on changes for all of them at once: say how many before saving.
+        let on_it = match current.is_empty() {
+            true => 0,
+            false => state
+                .gateway
+                .plan_member_counts(&session.project)
+                .await?
+                .into_iter()
+                .find(|(p, _)| *p == id)
+                .map_or(0, |(_, n)| n),
+        };
         let body = html! {
+            @if on_it > 0 {
+                div.flash.error role="alert" {
+                    "This replaces plan " code { (Shown(&id)) } ", which " strong { (on_it) " " @if on_it == 1 { "user is" } @else { "users are" } } " on: "
+                    "every one of them is counted by the new version from their next call."
+                }
+            } @else if !current.is_empty() {
+                div.flash role="status" { "This replaces plan " code { (Shown(&id)) } "; no user is on it." }
+            }
             (editor(&session, &id, &new, &[], Some(diff_table(&current, &new))))
             @if let Some(costs) = costs { (costs) }
         };

@@ -744,3 +744,43 @@ test("an id never seen shows no action form until the operator means a new user"
   assert.equal(await page.locator("form[action$='/plan']").count(), 1, "a known user's actions are there");
   await context.close();
 });
+
+test("on a phone (390×844, touch) the pages fit the screen and a request is approved by a tap", async () => {
+  await call("PUT", "/v1/plans/plan_gate_phone", { periodType: "month", groups: [
+    { id: "exports", label: "Exports", unit: "count", quota: 1, mode: "approval", matches: [{ event: "export" }] },
+  ] });
+  await call("PUT", "/v1/users/fay/subscription", { planId: "plan_gate_phone" });
+  const first = await call("POST", "/v1/reserve", { userId: "fay", event: "export" });
+  await call("POST", `/v1/reservations/${first.reservationId}/commit`, {});
+  const id = (await call("POST", "/v1/reserve", { userId: "fay", event: "export" })).denials[0].approvalId;
+  for (let i = 0; i < 100 && (await call("GET", "/v1/approvals?status=pending&userId=fay")).data.length < 1; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  const context = await env.browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  const page = await context.newPage();
+  const fits = async (what) => {
+    const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    assert.ok(scroll <= client, `${what} is ${scroll} px wide on a ${client} px screen`);
+  };
+  await page.goto(`${env.baseUrl}/dashboard`);
+  assert.equal(await page.locator("meta[name=viewport]").count(), 1, "the sign-in page has a viewport");
+  await fits("the sign-in page");
+  await page.fill("input[name=credential]", env.key);
+  await page.tap("form:has(input[name=credential]) button");
+  await page.waitForURL("**/dashboard/users");
+  await fits("the users' page");
+  await page.goto(`${env.baseUrl}/dashboard/users/alice`);
+  await fits("a user's page");
+  await page.goto(`${env.baseUrl}/dashboard/approvals`);
+  await fits("the approvals queue");
+  const row = page.locator("table.approvals tbody tr", { hasText: id });
+  const approve = row.locator("form[action$='/approve'] button[type=submit]");
+  await approve.scrollIntoViewIfNeeded();
+  const box = await approve.boundingBox();
+  assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `Approve is on the screen: ${JSON.stringify(box)}`);
+  await approve.tap();
+  await page.waitForSelector(".flash >> text=Request approved: the new quota is in force.");
+  assert.equal((await call("GET", `/v1/approvals/${id}`)).status, "approved");
+  await context.close();
+});

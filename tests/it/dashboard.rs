@@ -854,3 +854,32 @@ async fn posting_the_new_webhook_form_again_answers_the_endpoint_it_made_and_mak
     let (_, list) = app.json(Method::GET, "/v1/webhooks", None).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn replacing_a_plan_users_are_on_says_how_many_before_it_is_saved() {
+    let app = spawn_app().await;
+    app.put_plan(plan("plan_free", 10)).await;
+    for user in ["a", "b", "c"] {
+        app.subscribe(user, "plan_free", None).await;
+    }
+    let dashboard = Dashboard::sign_in(&app).await;
+    let doc = serde_json::to_string(&plan("plan_free", 5)).unwrap();
+    let (status, _, page) = dashboard
+        .post("/dashboard/plans/save", &[("id", "plan_free"), ("doc", &doc)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("which <strong>3 users are</strong> on"), "{page}");
+    assert_eq!(
+        app.json(Method::GET, "/v1/plans/plan_free", None).await.1["groups"][0]["quota"],
+        10,
+        "not saved yet"
+    );
+    // A new plan replaces nothing.
+    let (_, _, page) = dashboard
+        .post(
+            "/dashboard/plans/save",
+            &[("id", "plan_new"), ("doc", &doc.replace("plan_free", "plan_new"))],
+        )
+        .await;
+    assert!(!page.contains("This replaces plan"), "{page}");
+}
