@@ -1,6 +1,10 @@
 //! Charts drawn on the server as SVG: no script, nothing to load.
 
+use std::collections::BTreeMap;
+
 use maud::{html, Markup};
+
+use super::numbers::amount;
 
 use crate::json::date;
 use crate::quota::{Milli, UsageDay};
@@ -8,29 +12,38 @@ use crate::quota::{Milli, UsageDay};
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 120.0;
 
-/// Bars of each day's usage (all groups summed, in units), oldest left; labelled with the
-/// first and last dates and the highest day.
-pub fn daily_chart(days: &[UsageDay]) -> Markup {
+/// Bars of each day's usage of the groups that count in `measure` (never a sum across
+/// measures), oldest left; labelled with the first and last dates and the highest day.
+pub fn daily_chart(days: &[UsageDay], measure: &str, measures: &BTreeMap<String, &'static str>) -> Markup {
+    let of_measure = |group: &str| measures.get(group).is_some_and(|m| *m == measure);
     let totals: Vec<f64> = days
         .iter()
-        .map(|d| d.groups.iter().map(|(_, a)| a.used_milli.max(0) as f64 / 1000.0).sum())
+        .map(|d| {
+            let milli: i64 = d
+                .groups
+                .iter()
+                .filter(|(g, _)| of_measure(g))
+                .map(|(_, a)| a.used_milli.max(0))
+                .sum();
+            milli as f64 / 1000.0
+        })
         .collect();
     let top = totals.iter().copied().fold(0.0, f64::max);
     let step = WIDTH / totals.len().max(1) as f64;
     html! {
-        svg.chart viewBox=(format!("0 0 {WIDTH} {}", HEIGHT + 16.0)) width="100%" role="img" aria-label="daily usage" {
+        svg.chart viewBox=(format!("0 0 {WIDTH} {}", HEIGHT + 16.0)) width="100%" role="img" aria-label=(format!("{measure} used per day")) {
             @for (i, total) in totals.iter().enumerate() {
                 @let h = if top > 0.0 { total / top * HEIGHT } else { 0.0 };
                 rect x=(format!("{:.1}", i as f64 * step + 1.0)) y=(format!("{:.1}", HEIGHT - h))
                     width=(format!("{:.1}", (step - 2.0).max(1.0))) height=(format!("{h:.1}")) {
-                    title { (days[i].groups.len()) " groups, " (total) " used on " (date(days[i].day)) }
+                    title { (amount(*total, measure)) " used on " (date(days[i].day)) }
                 }
             }
             @if let (Some(first), Some(last)) = (days.first(), days.last()) {
                 text x="0" y=(HEIGHT + 12.0) { (date(first.day)) }
                 text x=(WIDTH) y=(HEIGHT + 12.0) text-anchor="end" { (date(last.day)) }
             }
-            text x="0" y="10" { "max " (top) }
+            text x="0" y="10" { "max " (amount(top, measure)) }
         }
     }
 }

@@ -13,6 +13,7 @@ mod diff;
 mod layout;
 mod ledger;
 mod notice;
+mod numbers;
 mod operators;
 mod pages;
 mod plans;

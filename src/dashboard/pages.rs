@@ -11,6 +11,7 @@ use super::chart::decisions_chart;
 use super::confirm::{self, Ask};
 use super::credits::nonce;
 use super::layout::{csrf, html_response, page};
+use super::numbers::{amount, measures};
 use super::session::{current, posted, see_other};
 use super::shown::Shown;
 use super::users::user_link;
@@ -215,6 +216,7 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     let (changes, _) = state.gateway.changes(project, None, None, 10).await?;
     let today = state.gateway.today();
     let activity = state.gateway.activity(project, today - 29, today).await?;
+    let measures = measures(&state.gateway.plans(project).await?);
     let days: Vec<(i64, (i64, i64))> = (today - 29..=today)
         .map(|d| (d, activity.days.get(&d).copied().unwrap_or_default()))
         .collect();
@@ -224,17 +226,22 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
             div.card {
                 h2 { "Reserves admitted and denied, last 30 days" }
                 (decisions_chart(&days))
-                @if activity.users >= ACTIVITY_SAMPLE { p.muted { "From the first " (ACTIVITY_SAMPLE) " users by id." } }
+                @if activity.users >= ACTIVITY_SAMPLE { p.muted { "From the first " (amount(ACTIVITY_SAMPLE as f64, "users")) " by id." } }
             }
             div.card {
                 h2 { "Top users, last 30 days" }
-                table {
-                    thead { tr { th { "User" } th.num { "Units used" } } }
-                    tbody {
-                        @for (user, used) in &activity.top { tr { td { (user_link(user)) } td.num { (used) } } }
-                        @if activity.top.is_empty() { tr { td colspan="2" .muted { "No usage yet." } } }
+                // Per group: tokens, cents and renders are never added together.
+                @for (group, top) in &activity.top {
+                    @let measure = measures.get(group).copied().unwrap_or("units");
+                    h3 { code { (Shown(group)) } " (" (measure) ")" }
+                    table {
+                        thead { tr { th { "User" } th.num { "Used" } } }
+                        tbody {
+                            @for (user, used) in top { tr { td { (user_link(user)) } td.num { (amount(*used, measure)) } } }
+                        }
                     }
                 }
+                @if activity.top.is_empty() { p.muted { "No usage yet." } }
             }
         }
         div.grid {

@@ -92,14 +92,10 @@ pub async fn posted(
     body: &[u8],
     need: Need,
 ) -> Result<Result<(String, Session, HashMap<String, String>), HttpResponse>, ApiError> {
-    let form = session_form(req, state, body).await?;
-    Ok(form.and_then(|(cookie, session, fields)| {
-        if session.may(need) {
-            Ok((cookie, session, fields))
-        } else {
-            Err(refused(&session))
-        }
-    }))
+    Ok(match session_form(req, state, body).await? {
+        Ok((_, session, _)) if !session.may(need) => Err(refused(&session)),
+        form => form,
+    })
 }
 
 /// A form any session may post (signing out, switching projects).

@@ -16,6 +16,7 @@ use super::credits;
 use super::layout::{csrf, html_response, page};
 use super::ledger::entries_table;
 use super::notice::{banner, Notice};
+use super::numbers;
 use super::pages::changes_table;
 use super::runs;
 use super::session::{current, see_other};
@@ -108,6 +109,15 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
         .and_then(|u| u.plan_id.as_deref())
         .and_then(|id| plans.iter().find(|p| p.id == id));
     let default_balance = credits::default_balance(plan);
+    let measures = numbers::measures(&plans);
+    let mut chart_measures: Vec<&str> = days
+        .iter()
+        .flat_map(|d| d.groups.iter())
+        .filter(|(_, a)| a.used_milli > 0)
+        .filter_map(|(g, _)| measures.get(g.as_str()).copied())
+        .collect();
+    chart_measures.sort();
+    chart_measures.dedup();
     let href = user_href(user);
     // A group once, however many values it counts per.
     let mut groups: Vec<String> = Vec::new();
@@ -135,7 +145,12 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
             }
             div.card {
                 h2 { "Daily usage, last 30 days" }
-                (daily_chart(&days))
+                // One chart per unit: tokens and cents added together would mean nothing.
+                @for measure in &chart_measures {
+                    h3 { (measure) }
+                    (daily_chart(&days, measure, &measures))
+                }
+                @if chart_measures.is_empty() { p.muted { "No usage in the last 30 days." } }
             }
         }
         h2 { "Counters" }

@@ -150,7 +150,7 @@ pub fn check_roles(roles: &BTreeMap<String, Role>) -> Result<(), Problem> {
         return Err(problem("roles", "must give a role in at least one project"));
     }
     for project in roles.keys() {
-        check_id(project).map_err(|d| problem(&format!("roles.{project}"), &d))?;
+        check_id(project).map_err(|d| problem(&format!("roles.{project}"), d))?;
     }
     Ok(())
 }

@@ -409,8 +409,9 @@ test("webhooks: a test event sent from the dashboard, and a delivery retried", a
   await page.click("text=Overview");
   assert.ok(await page.locator("h2:text('Users per plan')").isVisible());
   assert.equal(await page.locator("svg[aria-label='decisions per day']").count(), 1);
-  const top = await page.locator("h2:text('Top users, last 30 days') + table tbody tr td:first-child").allTextContents();
+  const top = await page.locator(".card:has(h2:text('Top users, last 30 days')) h3:has-text('renders') + table tbody tr td:first-child").allTextContents();
   assert.equal(top[0], "alice", "the heaviest user first");
+  assert.match(await page.locator(".card:has(h2:text('Top users, last 30 days'))").textContent(), /renders \(count\)/, "each group apart, with its unit");
   await shot(page, "dashboard-overview");
   await page.click("text=Webhooks");
   await page.click("text=Delete the endpoint");

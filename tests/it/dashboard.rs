@@ -883,3 +883,60 @@ async fn replacing_a_plan_users_are_on_says_how_many_before_it_is_saved() {
         .await;
     assert!(!page.contains("This replaces plan"), "{page}");
 }
+
+#[tokio::test]
+async fn the_overviews_top_users_count_every_user_and_never_add_units_together() {
+    use futures::StreamExt;
+    let app = spawn_app().await;
+    app.put_plan(json!({ "id": "plan_mixed", "periodType": "month", "groups": [
+        { "id": "tokens", "unit": "tokens", "quota": 10_000_000, "matches": [ { "event": "llm" } ] },
+        { "id": "spend", "unit": "cents", "quota": 10_000_000, "matches": [ { "event": "charge" } ] } ] }))
+        .await;
+    let (status, _) = app
+        .json_as(
+            &app.root_token,
+            Method::PATCH,
+            "/v1/projects/default",
+            Some(json!({ "defaultPlan": "plan_mixed" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // 3,000 light users, then two heavy ones whose ids sort after all of them.
+    let users: Vec<(String, &str, u64)> = (0..3_000)
+        .map(|i| (format!("u{i:05}"), "llm", 10))
+        .chain([
+            ("zz_tokens".to_string(), "llm", 526_153),
+            ("zz_spender".to_string(), "charge", 150_346),
+        ])
+        .collect();
+    futures::stream::iter(&users)
+        .map(|(user, event, quantity)| {
+            let app = &app;
+            async move {
+                let body = json!({ "userId": user, "event": event, "quantity": quantity });
+                let (status, answer) = app.json(Method::POST, "/v1/track", Some(body)).await;
+                assert_eq!(status, StatusCode::OK, "{answer}");
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await;
+    let dashboard = Dashboard::sign_in(&app).await;
+    let (status, page) = dashboard.get("/dashboard/overview").await;
+    assert_eq!(status, StatusCode::OK);
+    let tokens = page
+        .find("<code>tokens</code> (tokens)")
+        .expect("a table for the tokens group");
+    let spend = page
+        .find("<code>spend</code> (cents)")
+        .expect("a table for the cents group");
+    let first_row = |at: usize| page[at..].split("<td>").nth(1).unwrap().to_string();
+    assert!(
+        first_row(tokens).contains("zz_tokens"),
+        "the heaviest, past the first 1,000 ids"
+    );
+    assert!(page[tokens..].contains("526,153 tokens"), "{page}");
+    assert!(first_row(spend).contains("zz_spender"));
+    assert!(page[spend..].contains("$1,503.46"), "cents as money: {page}");
+    assert!(!page.contains("From the first"), "every user was read");
+}
