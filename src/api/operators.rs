@@ -166,6 +166,7 @@ pub async fn patch(
     let patch = OperatorPatch {
         name: body.name.map(|n| n.trim().to_string()),
         roles,
+        role_in: None,
     };
     let id = path.into_inner();
     match state.gateway.update_operator(&id, patch, &Actor::root()).await? {

@@ -234,7 +234,8 @@ fn switch_table(user: &str, plan: &str, rows: &[SwitchRow]) -> Markup {
             tbody {
                 @for r in rows {
                     tr {
-                        td { (Shown(&r.after.label)) br; span.muted { code { (Shown(&r.after.group_id)) } } }
+                        td { (Shown(&r.after.label)) @if let Some(v) = &r.after.value { " · " (Shown(v)) }
+                             br; span.muted { code { (Shown(&r.after.group_id)) } } }
                         td { @if r.ruled { (format!("{:?}", r.rule).to_lowercase()) } @else { "kept" } }
                         td.num { @match &r.before { Some(b) => { (b.used) " of " (b.quota) }, None => span.muted { "not in the current plan" } } }
                         td.num { strong { (r.after.used) } }

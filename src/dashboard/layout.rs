@@ -147,12 +147,18 @@ fn frame(
 /// The sign-in page: an operator's email and password, or a secret key or the root token
 /// (a single-person install's way, audited as the key).
 pub fn login(error: Option<&str>) -> Markup {
+    login_with(error, None)
+}
+
+/// The sign-in page with an error, or with news (a password just set).
+pub fn login_with(error: Option<&str>, info: Option<&str>) -> Markup {
     bare_page(
         "Sign in",
         html! {
             div.login.card {
                 h1 { "quota-gateway" }
                 @if let Some(error) = error { div.flash.error role="alert" { (error) } }
+                @if let Some(info) = info { div.flash role="status" { (info) } }
                 form method="post" action="/dashboard/login" {
                     p { label for="email" { "Email" } br;
                         input #email type="email" name="email" autocomplete="username" required; }

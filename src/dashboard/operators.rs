@@ -114,20 +114,26 @@ pub async fn change(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
     let project = session.project.clone();
     if field("do") == "role" {
         let id = field("operatorId");
-        let mut operator = match state.gateway.operator(&id).await {
-            Ok(o) if o.roles.contains_key(&project) => o,
+        match state.gateway.operator(&id).await {
+            Ok(o) if o.roles.contains_key(&project) => {}
             Ok(_) | Err(GatewayError::OperatorNotFound(_)) => {
                 return answer(&state, &session, None, Some("No such operator in this project.")).await
             }
             Err(err) => return Err(err.into()),
         };
-        match Role::parse(&field("role")) {
-            Some(role) => operator.roles.insert(project.clone(), role),
-            None => operator.roles.remove(&project),
+        let role = match (field("role").as_str(), Role::parse(&field("role"))) {
+            (_, Some(role)) => Some(role),
+            ("remove", None) => None,
+            (other, None) => {
+                let text = format!("role: {other:?} is not a role; choose owner, admin, support, viewer or remove.");
+                return answer(&state, &session, None, Some(&text)).await;
+            }
         };
+        // Only this project's role: the record is changed as stored when the change is made,
+        // never written back whole from what this page read.
         let patch = OperatorPatch {
-            name: None,
-            roles: Some(operator.roles),
+            role_in: Some((project.clone(), role)),
+            ..OperatorPatch::default()
         };
         state.gateway.update_operator(&id, patch, &actor).await?;
         return Ok(see_other(PAGE));
@@ -194,6 +200,17 @@ fn invite_form(token: &str, name: &str, email: &str, problem: Option<&str>) -> M
     )
 }
 
+/// As the sign-in page: a browser without `Sec-Fetch-Site` posts this page's form with its own
+/// `Origin` only when the page lets its referrer go to its own origin (under `no-referrer` it
+/// sends `Origin: null`, which could not be told from another site's).
+fn same_origin_referrer(mut res: HttpResponse) -> HttpResponse {
+    res.headers_mut().insert(
+        actix_web::http::header::REFERRER_POLICY,
+        actix_web::http::header::HeaderValue::from_static("same-origin"),
+    );
+    res
+}
+
 fn invite_gone() -> HttpResponse {
     let body = bare_page(
         "Invitation ended",
@@ -211,7 +228,10 @@ fn invite_gone() -> HttpResponse {
 pub async fn invitation(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
     Ok(match state.gateway.invitation(&token).await? {
-        Some(o) => html_response(StatusCode::OK, invite_form(&token, &o.name, &o.email, None)),
+        Some(o) => same_origin_referrer(html_response(
+            StatusCode::OK,
+            invite_form(&token, &o.name, &o.email, None),
+        )),
         None => invite_gone(),
     })
 }
@@ -228,10 +248,10 @@ pub async fn accept(
         return Ok(invite_gone());
     };
     let again = |problem: &str| {
-        html_response(
+        same_origin_referrer(html_response(
             StatusCode::BAD_REQUEST,
             invite_form(&token, &operator.name, &operator.email, Some(problem)),
-        )
+        ))
     };
     if from_another_site(&req) {
         return Ok(again(

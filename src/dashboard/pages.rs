@@ -31,7 +31,9 @@ async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup
     Ok(html! {
         h1 { "Webhooks" }
         @if let Some(flash) = flash { (flash) }
-        form.inline method="post" action="/dashboard/webhooks" {
+        @let may = session.may(Need::Configure);
+        @if !may { p.muted { "An admin of the project adds, tests and removes endpoints." } }
+        @if may { form.inline method="post" action="/dashboard/webhooks" {
             (csrf(session))
             // This form's own id: posted again (a reload of the answer that shows the secret,
             // a double click) it answers the endpoint it made, and makes no second one.
@@ -42,13 +44,13 @@ async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup
             label { input type="checkbox" name="low_balance" value="1" checked; " low balances" }
             label { input type="checkbox" name="depleted" value="1" checked; " balances depleted" }
             button type="submit" { "Add an endpoint" }
-        }
+        } }
         @for ((id, e), list) in endpoints.iter().zip(&deliveries) {
             div.card {
                 h2 { code { (id) } " " (e.url) " "
                     @if e.enabled { span.pill.active { "enabled" } } @else { span.pill.blocked { "disabled" } } }
                 @if let Some(reason) = &e.disabled_reason { p.muted { (reason) } }
-                @if e.enabled {
+                @if !may {} @else if e.enabled {
                     form.inline method="post" action=(format!("/dashboard/webhooks/{id}/test")) {
                         (csrf(session)) button.plain type="submit" { "Send a test event" }
                     }
@@ -60,16 +62,16 @@ async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup
                         (csrf(session)) button type="submit" { "Enable the endpoint" }
                     }
                 }
-                form.inline method="post" action=(format!("/dashboard/webhooks/{id}/delete")) {
+                @if may { form.inline method="post" action=(format!("/dashboard/webhooks/{id}/delete")) {
                     (csrf(session)) button.danger type="submit" { "Delete the endpoint" }
-                }
+                } }
                 table {
                     thead { tr { th { "Delivery" } th { "Type" } th { "State" } th.num { "Attempts" } th { "Created" } th { "" } } }
                     tbody {
                         @for (did, d) in list {
                             tr { td { code { (did) } } td { (d.kind) } td { (d.state) } td.num { (d.attempts.unwrap_or(0)) }
                                  td { (d.created.map(rfc3339).unwrap_or_default()) }
-                                 td { @if e.enabled { form.inline method="post" action=(format!("/dashboard/webhooks/{id}/retry")) {
+                                 td { @if e.enabled && may { form.inline method="post" action=(format!("/dashboard/webhooks/{id}/retry")) {
                                      (csrf(session)) input type="hidden" name="deliveryId" value=(did);
                                      button.plain type="submit" { "Retry" } } } } }
                         }

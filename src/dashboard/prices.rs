@@ -61,19 +61,20 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
                                 None => span.muted { "not listed" }
                             } }
                             td { (rfc3339(stored.updated_at_ms)) }
-                            td {
+                            td { @if session.may(Need::Configure) {
                                 form.inline method="post" action="/dashboard/prices" {
                                     (csrf(session))
                                     input type="hidden" name="do" value="delete";
                                     input type="hidden" name="model" value=(model);
                                     button.danger type="submit" { "Remove" }
                                 }
-                            }
+                            } }
                         }
                     }
                 }
             }
         }
+        @if session.may(Need::Configure) {
         h2 { "Set a price" }
         p.muted { "USD per million tokens; it beats the catalog's on every node within a second. A negotiated rate, a fine-tuned or a self-hosted model." }
         form method="post" action="/dashboard/prices" {
@@ -88,6 +89,7 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
                 button type="submit" { "Set price" }
             }
             datalist id="catalog-models" { @for m in &catalog.doc.models { option value=(m.model) {} } }
+        }
         }
         h2 { "The catalog" }
         table {

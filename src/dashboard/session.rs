@@ -9,7 +9,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::layout::{bare_page, html_response, login};
+use super::layout::{bare_page, html_response, login, login_with};
 use super::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::gateway::{Credential, SignIn};
@@ -147,7 +147,7 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> Result<
     // Where taking up an invitation sends its operator.
     let welcome = req.query_string().split('&').any(|p| p == "welcome=1");
     let notice = welcome.then_some("Your password is set: sign in with your email and it.");
-    Ok(login_response(StatusCode::OK, notice))
+    Ok(login_response(StatusCode::OK, login_with(None, notice)))
 }
 
 /// Whether a sign-in was posted by a page of another origin: a site that auto-posts its own
@@ -174,8 +174,8 @@ pub(super) fn from_another_site(req: &HttpRequest) -> bool {
 /// The sign-in page, answered with `status`. Unlike the other pages it sends its referrer to
 /// its own origin: under `no-referrer` a browser posts its form with `Origin: null`, which
 /// could not be told from another site's.
-fn login_response(status: StatusCode, error: Option<&str>) -> HttpResponse {
-    let mut res = html_response(status, login(error));
+fn login_response(status: StatusCode, page: maud::Markup) -> HttpResponse {
+    let mut res = html_response(status, page);
     res.headers_mut()
         .insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     res
@@ -212,11 +212,11 @@ pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: web::By
                 Credential::Key(_) => "That is neither a live secret key nor the root token.",
                 Credential::Password { .. } => "That email and password do not match an operator.",
             };
-            return Ok(login_response(StatusCode::UNAUTHORIZED, Some(text)));
+            return Ok(login_response(StatusCode::UNAUTHORIZED, login(Some(text))));
         }
         SignIn::Throttled { retry_after_s } => {
             let text = format!("Too many sign-in attempts; try again in {retry_after_s} seconds.");
-            let mut res = login_response(StatusCode::TOO_MANY_REQUESTS, Some(&text));
+            let mut res = login_response(StatusCode::TOO_MANY_REQUESTS, login(Some(&text)));
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
             return Ok(res);

@@ -28,7 +28,11 @@ pub fn invite_path(token: &str) -> String {
 #[derive(Default)]
 pub struct OperatorPatch {
     pub name: Option<String>,
+    /// Every role, replacing them all (the API's PATCH).
     pub roles: Option<BTreeMap<String, Role>>,
+    /// One project's role set (Some) or taken away (None), the others as stored (an owner's
+    /// change on the dashboard, which concerns their project only).
+    pub role_in: Option<(String, Option<Role>)>,
 }
 
 impl Actor {
@@ -82,7 +86,10 @@ impl Gateway {
     pub async fn reinvite_operator(&self, id: &str, by: &Actor) -> Result<Invitation, GatewayError> {
         let mut operator = self.operator(id).await?;
         let token = random_token(43);
-        operator.invite_digest = Some(digest_hex(&token));
+        // The last link ends now, not at its expiry.
+        if let Some(old) = operator.invite_digest.replace(digest_hex(&token)) {
+            self.store.take_invite(&old).await?;
+        }
         self.store.put_operator(&operator).await?;
         for project in operator.roles.keys() {
             let detail = json!({ "invitation": "new" });
@@ -132,11 +139,21 @@ impl Gateway {
     ) -> Result<Option<OperatorRecord>, GatewayError> {
         let mut operator = self.operator(id).await?;
         let before = operator.roles.clone();
+        let renamed = patch.name.as_ref().is_some_and(|n| *n != operator.name);
         if let Some(name) = patch.name {
             operator.name = name;
         }
         if let Some(roles) = patch.roles {
             operator.roles = roles;
+        }
+        match patch.role_in {
+            Some((project, Some(role))) => {
+                operator.roles.insert(project, role);
+            }
+            Some((project, None)) => {
+                operator.roles.remove(&project);
+            }
+            None => {}
         }
         if operator.roles.is_empty() {
             self.remove_operator(id, by).await?;
@@ -144,7 +161,10 @@ impl Gateway {
         }
         self.store.put_operator(&operator).await?;
         let projects: std::collections::BTreeSet<&String> = before.keys().chain(operator.roles.keys()).collect();
-        for project in projects {
+        // Each project whose role changed (every one on a rename) records it: no project's log
+        // shows a change made elsewhere by someone it does not know.
+        let changed = |p: &&String| renamed || before.get(*p) != operator.roles.get(*p);
+        for project in projects.into_iter().filter(changed) {
             let role = |roles: &BTreeMap<String, Role>| roles.get(project).map(|r| r.as_str());
             let detail = json!({ "name": operator.name, "from": role(&before), "to": role(&operator.roles) });
             self.record_operator(project, by, Action::OperatorUpdate, &operator.id, detail)
@@ -186,8 +206,20 @@ impl Gateway {
         if self.store.take_invite(&digest).await?.is_none() {
             return Ok(None); // taken up meanwhile, in another tab
         }
-        operator.password_hash = Some(hash(password.to_string()).await);
-        operator.invite_digest = None;
+        let password_hash = hash(password.to_string()).await;
+        // Read again after the hashing's milliseconds: an operator removed, or invited anew,
+        // meanwhile is not brought back or changed by this older invitation.
+        let Some(current) = self.store.load_operator(&operator.email).await? else {
+            return Ok(None);
+        };
+        if current.id != operator.id || current.invite_digest.as_deref() != Some(digest.as_str()) {
+            return Ok(None);
+        }
+        operator = OperatorRecord {
+            password_hash: Some(password_hash),
+            invite_digest: None,
+            ..current
+        };
         self.store.put_operator(&operator).await?;
         Ok(Some(operator))
     }
@@ -204,6 +236,7 @@ impl Gateway {
         // the answer takes as long, so it does not tell which addresses are operators.
         let known = phc.is_some();
         let password = password.to_string();
+        let _turn = HASHING.acquire().await;
         let matches = tokio::task::spawn_blocking(move || {
             passwords::verify(&password, phc.as_deref().unwrap_or_else(|| passwords::decoy()))
         })
@@ -223,8 +256,15 @@ impl Gateway {
     }
 }
 
+/// At most one Argon2id run per core at once (each takes 19 MiB for tens of milliseconds):
+/// sign-ins from many addresses at once wait their turn instead of taking the node's memory.
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
 /// Argon2id off the async workers.
 async fn hash(password: String) -> String {
+    let _turn = HASHING.acquire().await;
     tokio::task::spawn_blocking(move || passwords::hash(&password))
         .await
         .expect("hashing a password does not panic")

@@ -33,7 +33,8 @@ pub struct Session {
     /// An operator's session: their address (the record is read again on every request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
-    /// The role in `project`: an operator's own there; owner for a key or the root token.
+    /// The role in `project`: an operator's own there; admin for a secret key, owner for the
+    /// root token (a session stored before roles reads as a viewer until signed in again).
     #[serde(default)]
     pub role: Role,
 }
@@ -110,7 +111,7 @@ impl Gateway {
                 root: false,
                 csrf: random_token(32),
                 operator: None,
-                role: Role::Owner,
+                role: Role::Admin,
             }),
             _ => None,
         })

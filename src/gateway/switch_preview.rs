@@ -15,7 +15,8 @@ pub struct SwitchRow {
     /// The same group's counter under the current plan, when it has that group.
     pub before: Option<Counter>,
     pub rule: PlanChange,
-    /// Whether the rule applies: only when the user moves from another plan.
+    /// Whether the rule applied to this counter: only when the user moves from another plan
+    /// (and, for a per-value group that counted values, to each value's counter).
     pub ruled: bool,
 }
 
@@ -26,7 +27,7 @@ impl Gateway {
         user: &UserId,
         plan: &Plan,
     ) -> Result<Vec<SwitchRow>, GatewayError> {
-        let before = self.usage(project, user).await?;
+        let current = self.usage(project, user).await?;
         let sub = self.resolve(project, user, Freshness::Fresh).await?.sub;
         let now_ms = self.clock.now_ms();
         // As `subscribe` anchors it: a plan of the user's own keeps its start, else now.
@@ -37,38 +38,51 @@ impl Gateway {
             .unwrap_or(now_ms - now_ms.rem_euclid(1000));
         let under = self
             .drive(project, user, async || {
-                self.counters_under(project, user, plan, started_ms).await
+                self.counters_under(project, user, plan, started_ms, self.clock.now_ms())
+                    .await
             })
             .await?;
         // The subscribe script applies the rules against the plan before (now or before a
         // cancel), when it is another.
         let previous = sub.plan_id.as_ref().or(sub.last_plan.as_ref());
         let ruled = previous.is_some_and(|p| *p != plan.id);
-        let rows = plan
-            .groups
-            .iter()
-            .filter_map(|g| {
-                let mut after = under.iter().find(|c| c.group_id == g.id && c.value.is_none())?.clone();
-                let was = before
-                    .counters
-                    .iter()
-                    .find(|c| c.group_id == g.id && c.value.is_none())
-                    .cloned();
-                if ruled {
+        let mut rows = Vec::new();
+        for g in &plan.groups {
+            // As the script applies a rule: to each value's counter of a per-value group that
+            // counted values this period, else to the group's own counter.
+            let values: Vec<&Counter> = under
+                .iter()
+                .filter(|c| c.group_id == g.id && c.value.is_some())
+                .collect();
+            let own = under.iter().find(|c| c.group_id == g.id && c.value.is_none());
+            let ruled_here: Vec<&Counter> = if values.is_empty() {
+                own.into_iter().collect()
+            } else {
+                values.clone()
+            };
+            for counter in values.iter().copied().chain(own) {
+                let mut after = counter.clone();
+                let applies = ruled && ruled_here.iter().any(|c| std::ptr::eq(*c, counter));
+                if applies {
                     after.used = match g.on_plan_change {
                         PlanChange::Carry => after.used,
                         PlanChange::Reset => Milli::ZERO,
                         PlanChange::Block => after.used.max(g.quota),
                     };
                 }
-                Some(SwitchRow {
+                let before = current
+                    .counters
+                    .iter()
+                    .find(|c| c.group_id == g.id && c.value == counter.value)
+                    .cloned();
+                rows.push(SwitchRow {
                     after,
-                    before: was,
+                    before,
                     rule: g.on_plan_change,
-                    ruled,
-                })
-            })
-            .collect();
+                    ruled: applies,
+                });
+            }
+        }
         Ok(rows)
     }
 }

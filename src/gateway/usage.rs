@@ -74,7 +74,7 @@ impl Gateway {
         };
         let now_ms = self.clock.now_ms();
         let counters = match self
-            .counters_under(project, user, &plan, resolved.started_ms)
+            .counters_under(project, user, &plan, resolved.started_ms, now_ms)
             .await?
             .done()
         {
@@ -100,8 +100,8 @@ impl Gateway {
         user: &UserId,
         plan: &Plan,
         started_ms: i64,
+        now_ms: i64,
     ) -> Result<Reply<Vec<Counter>>, GatewayError> {
-        let now_ms = self.clock.now_ms();
         let windows: Vec<Window> = plan.groups.iter().map(|g| g.window(now_ms, started_ms)).collect();
         // A per-value group has a counter per value it counted this period (none before the
         // first): their list is read first, only when the plan has such a group.

@@ -21,7 +21,8 @@ pub const INVITE_TTL_MS: u64 = 72 * 3_600_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Reads every page, changes nothing.
+    /// Reads every page, changes nothing. The default: a record without a role fails closed.
+    #[default]
     Viewer,
     /// Acts on users: overrides, grants, blocks, adjustments, subscriptions, approvals,
     /// runs, and tries plans in the pricing lab.
@@ -30,8 +31,8 @@ pub enum Role {
     /// webhooks, keys and settings.
     Admin,
     /// Everything, and who works on the project: inviting operators and setting their roles.
-    /// Sessions of a secret key and of the root token act as owners.
-    #[default]
+    /// The root token's sessions act as owners; a secret key's as admins (a key sits in apps'
+    /// environments: it must not hand out lasting access to people).
     Owner,
 }
 

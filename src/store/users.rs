@@ -11,13 +11,24 @@ use crate::quota::{Status, UserEntry, UserFilter, UserPage};
 const MAX_SCAN: usize = 5_000;
 
 impl Store {
-    /// Whether the users index has `user`: a subscription state, or a usage change, ever.
+    /// Whether the project has any state of `user`: an entry in the users index (a
+    /// subscription state, or a usage change with the ledger kept), a subscription, or counters
+    /// (usage, holds or credits, also with the ledger off).
     pub async fn user_listed(&self, project: &str, user: &str) -> Result<bool, StoreError> {
         let key = self.keys.users(project);
         let score: Option<f64> = self
             .run(|mut conn| async move { Ok(conn.zscore(&key, user).await?) })
             .await?;
-        Ok(score.is_some())
+        if score.is_some() {
+            return Ok(true);
+        }
+        let keys = self.keys.user(project, user);
+        let (sub, ctr) = (keys.sub, keys.ctr);
+        // Two keys of one hash tag: one slot, one call.
+        let found: i64 = self
+            .run(|mut conn| async move { Ok(redis::cmd("EXISTS").arg(&sub).arg(&ctr).query_async(&mut conn).await?) })
+            .await?;
+        Ok(found > 0)
     }
 
     /// Up to `limit` users after `after` that pass `filter`.

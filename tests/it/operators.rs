@@ -397,3 +397,78 @@ async fn the_operators_api_is_the_root_tokens_and_names_the_field_at_fault() {
         (StatusCode::NOT_FOUND, Some("operator_not_found"))
     );
 }
+
+#[tokio::test]
+async fn a_keys_session_configures_but_chooses_no_operator_and_no_owner_reaches_another_project() {
+    let app = spawn_app().await;
+    let (status, _) = root(&app, Method::POST, "/v1/projects", Some(json!({ "id": "other" }))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // A secret key sits in apps' environments: its session is an admin, never an owner.
+    let by_key = Dashboard::sign_in(&app).await;
+    let fields = [
+        ("do", "invite"),
+        ("email", "eve@example.com"),
+        ("name", "Eve"),
+        ("role", "owner"),
+    ];
+    let (status, _, _) = by_key.post("/dashboard/operators", &fields).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (_, owner) = operator(&app, "olga@example.com", "owner").await;
+    operator(&app, "tom@example.com", "viewer").await;
+    let (_, list) = root(&app, Method::GET, "/v1/operators", None).await;
+    let tom = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["email"] == "tom@example.com")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A value that is no role changes nothing (it does not remove him).
+    let (status, _, page) = owner
+        .post(
+            "/dashboard/operators",
+            &[("do", "role"), ("operatorId", &tom), ("role", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    let (_, tom_now) = root(&app, Method::GET, &format!("/v1/operators/{tom}"), None).await;
+    assert_eq!(tom_now["roles"], json!({ "default": "viewer" }));
+    // An owner of default cannot show project other, where she has no role.
+    let (status, _, _) = owner.post("/dashboard/project", &[("project", "other")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = owner.get("/dashboard/users").await;
+    assert!(page.contains("project default"), "still on her own project");
+    // Given a role there by the root token, she can, with that role.
+    root(
+        &app,
+        Method::PATCH,
+        &format!(
+            "/v1/operators/{}",
+            list["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["email"] == "olga@example.com")
+                .unwrap()["id"]
+                .as_str()
+                .unwrap()
+        ),
+        Some(json!({ "roles": { "default": "owner", "other": "viewer" } })),
+    )
+    .await;
+    owner.post("/dashboard/project", &[("project", "other")]).await;
+    let (_, page) = owner.get("/dashboard/users").await;
+    assert!(page.contains("project other") && page.contains(", viewer)"), "{page}");
+    // Only the project whose role changed records it.
+    let (_, log) = app.json(Method::GET, "/v1/audit-log", None).await;
+    let updates = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "operator.update")
+        .count();
+    assert_eq!(updates, 0, "default's role did not change: {log}");
+}
