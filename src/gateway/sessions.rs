@@ -33,8 +33,8 @@ pub struct Session {
     /// An operator's session: their address (the record is read again on every request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
-    /// The role in `project`: an operator's own there; admin for a secret key, owner for the
-    /// root token (a session stored before roles reads as a viewer until signed in again).
+    /// The role in `project`: an operator's own there (read again on every request); admin
+    /// for a secret key, owner for the root token.
     #[serde(default)]
     pub role: Role,
 }
@@ -140,10 +140,19 @@ impl Gateway {
                 .filter(|o| password_digest(o) == session.credential_digest)
                 .and_then(|o| operator_session(&o, Some(&session)))
         } else if session.root {
-            self.root_digest_is(&session.credential_digest).then_some(session)
+            // A credential's role is its kind's, whatever the session stored (one stored
+            // before roles has none).
+            let root = Session {
+                role: Role::Owner,
+                ..session
+            };
+            self.root_digest_is(&root.credential_digest).then_some(root)
         } else {
             let key = self.find_key(&session.credential_digest).await?;
-            key.is_some().then_some(session)
+            key.is_some().then_some(Session {
+                role: Role::Admin,
+                ..session
+            })
         };
         if live.is_none() {
             self.store.delete_session(&digest).await?;
