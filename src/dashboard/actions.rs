@@ -5,6 +5,7 @@
 
 use crate::quota::operator::Need;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
@@ -17,11 +18,11 @@ use super::user::answer;
 use super::users::user_href;
 use crate::gateway::sessions::Session;
 use crate::gateway::SwitchRow;
-use crate::gateway::{Adjusted, ParentChange};
+use crate::gateway::{Adjusted, Gateway, ParentChange};
 use crate::http::{ApiError, AppState};
 use crate::quota::amount::parse_signed_milli;
 use crate::quota::ids::check_id;
-use crate::quota::{Milli, Override, ReasonText, UserId};
+use crate::quota::{Milli, Override, Plan, ReasonText, UserId};
 use maud::{html, Markup};
 
 /// `POST /dashboard/users/{userId}/{action}`: one support action, then back to the user.
@@ -96,12 +97,7 @@ async fn apply(
             Ok(Notice::Unblocked)
         }
         "plan" => {
-            let plan_id = field("planId")?;
-            check_id(plan_id).map_err(|d| ApiError::invalid("planId", d))?;
-            let plan = gateway
-                .plan(project, plan_id)
-                .await?
-                .ok_or_else(|| ApiError::PlanNotFound(plan_id.to_string()))?;
+            let plan = chosen_plan(gateway, project, fields).await?;
             gateway
                 .subscribe(project, user, &plan, None, None, ParentChange::Keep, by)
                 .await?;
@@ -157,6 +153,24 @@ async fn apply(
     }
 }
 
+/// The plan a switch form names (`planId`), as stored.
+async fn chosen_plan(
+    gateway: &Gateway,
+    project: &str,
+    fields: &HashMap<String, String>,
+) -> Result<Arc<Plan>, ApiError> {
+    let plan_id = fields
+        .get("planId")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::invalid("planId", "is required"))?;
+    check_id(plan_id).map_err(|d| ApiError::invalid("planId", d))?;
+    gateway
+        .plan(project, plan_id)
+        .await?
+        .ok_or_else(|| ApiError::PlanNotFound(plan_id.to_string()))
+}
+
 /// The confirmation page of an action that cannot be taken back or changes what the user may
 /// spend; None for the others, which are made at once.
 async fn ask_first(
@@ -177,11 +191,7 @@ async fn ask_first(
             "Block",
         ),
         "void" => {
-            let id = fields.get("grantId").map_or("", |v| v.trim());
-            if id.is_empty() {
-                return Err(ApiError::invalid("grantId", "is required"));
-            }
-            check_id(id).map_err(|d| ApiError::invalid("grantId", d))?;
+            let id = credits::grant_id(fields)?;
             let (_, balances) = state.gateway.balances(&session.project, user).await?;
             let Some(grant) = balances.iter().flat_map(|b| b.grants.iter()).find(|g| g.id == id) else {
                 return Err(ApiError::GrantNotFound(id.to_string()));
@@ -196,17 +206,11 @@ async fn ask_first(
             ("Void this grant?", what, true, "Void the grant")
         }
         "plan" => {
-            let plan_id = fields.get("planId").map_or("", |v| v.trim());
-            check_id(plan_id).map_err(|d| ApiError::invalid("planId", d))?;
-            let plan = state
-                .gateway
-                .plan(&session.project, plan_id)
-                .await?
-                .ok_or_else(|| ApiError::PlanNotFound(plan_id.to_string()))?;
+            let plan = chosen_plan(&state.gateway, &session.project, fields).await?;
             let rows = state.gateway.switch_preview(&session.project, user, &plan).await?;
             (
                 "Switch this user's plan?",
-                switch_table(who, plan_id, &rows),
+                switch_table(who, &plan.id, &rows),
                 false,
                 "Switch",
             )

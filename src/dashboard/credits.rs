@@ -241,6 +241,16 @@ fn valid_days(text: &str) -> Result<i64, ApiError> {
         .ok_or_else(days_refused)
 }
 
+/// The grant a void form names (`grantId`): given, and an id a grant can have.
+pub(super) fn grant_id(fields: &HashMap<String, String>) -> Result<&str, ApiError> {
+    let id = fields.get("grantId").map_or("", |v| v.trim());
+    if id.is_empty() {
+        return Err(ApiError::invalid("grantId", "is required"));
+    }
+    check_id(id).map_err(|d| ApiError::invalid("grantId", d))?;
+    Ok(id)
+}
+
 /// `POST …/void`: voids one grant of the user.
 pub async fn void(
     gateway: &Gateway,
@@ -248,11 +258,7 @@ pub async fn void(
     user: &UserId,
     fields: &HashMap<String, String>,
 ) -> Result<Notice, ApiError> {
-    let id = fields.get("grantId").map_or("", |v| v.trim());
-    if id.is_empty() {
-        return Err(ApiError::invalid("grantId", "is required"));
-    }
-    check_id(id).map_err(|d| ApiError::invalid("grantId", d))?;
+    let id = grant_id(fields)?;
     let reason = super::confirm::reason(fields)?;
     match gateway
         .void_grant(&session.project, user, id, Some(&reason), &session.actor())

@@ -55,14 +55,9 @@ impl Gateway {
                 .filter(|c| c.group_id == g.id && c.value.is_some())
                 .collect();
             let own = under.iter().find(|c| c.group_id == g.id && c.value.is_none());
-            let ruled_here: Vec<&Counter> = if values.is_empty() {
-                own.into_iter().collect()
-            } else {
-                values.clone()
-            };
             for counter in values.iter().copied().chain(own) {
                 let mut after = counter.clone();
-                let applies = ruled && ruled_here.iter().any(|c| std::ptr::eq(*c, counter));
+                let applies = ruled && (counter.value.is_some() || values.is_empty());
                 if applies {
                     after.used = match g.on_plan_change {
                         PlanChange::Carry => after.used,

@@ -54,12 +54,27 @@ pub(crate) fn session_cookie(res: &reqwest::Response) -> Option<String> {
         .map(|v| v.split(';').next().unwrap().to_string())
 }
 
+/// The value of the first hidden field `name` of a page's forms.
+pub(crate) fn field_value(page: &str, name: &str) -> String {
+    let start = format!("name=\"{name}\" value=\"");
+    let at = page
+        .find(&start)
+        .unwrap_or_else(|| panic!("a form with {name}: {page}"))
+        + start.len();
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
 impl Dashboard {
     pub(crate) async fn sign_in(app: &TestApp) -> Dashboard {
         let client = client_from(None);
         let res = post_sign_in(app, &client, &app.key).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         let cookie = session_cookie(&res).expect("a session cookie");
+        Dashboard::of_session(app, client, cookie).await
+    }
+
+    /// The session `cookie` names, with the CSRF token its pages' forms carry.
+    pub(crate) async fn of_session(app: &TestApp, client: reqwest::Client, cookie: String) -> Dashboard {
         let mut dashboard = Dashboard {
             client,
             address: app.address.clone(),
@@ -67,8 +82,7 @@ impl Dashboard {
             csrf: String::new(),
         };
         let (_, page) = dashboard.get("/dashboard/users").await;
-        let at = page.find("name=\"csrf\" value=\"").expect("a form with its token") + 19;
-        dashboard.csrf = page[at..at + page[at..].find('"').unwrap()].to_string();
+        dashboard.csrf = field_value(&page, "csrf");
         dashboard
     }
 
@@ -819,8 +833,7 @@ async fn posting_the_new_webhook_form_again_answers_the_endpoint_it_made_and_mak
     let app = crate::webhooks::node(&crate::support::unique_prefix(), None, true).await;
     let dashboard = Dashboard::sign_in(&app).await;
     let (_, page) = dashboard.get("/dashboard/webhooks").await;
-    let at = page.find("name=\"nonce\" value=\"").expect("the form's own id") + 20;
-    let nonce = page[at..at + page[at..].find('"').unwrap()].to_string();
+    let nonce = field_value(&page, "nonce");
 
     let fields = [
         ("nonce", nonce.as_str()),
@@ -842,8 +855,7 @@ async fn posting_the_new_webhook_form_again_answers_the_endpoint_it_made_and_mak
 
     // A new form (the page loaded again) makes a new one.
     let (_, page) = dashboard.get("/dashboard/webhooks").await;
-    let at = page.find("name=\"nonce\" value=\"").unwrap() + 20;
-    let other = page[at..at + page[at..].find('"').unwrap()].to_string();
+    let other = field_value(&page, "nonce");
     assert_ne!(other, nonce);
     let fields = [
         ("nonce", other.as_str()),

@@ -48,16 +48,7 @@ async fn sign_in(app: &TestApp, email: &str, password: &str) -> Option<Dashboard
         .await
         .unwrap();
     let cookie = session_cookie(&res)?;
-    let mut dashboard = Dashboard {
-        client,
-        address: app.address.clone(),
-        cookie,
-        csrf: String::new(),
-    };
-    let (_, page) = dashboard.get("/dashboard/users").await;
-    let at = page.find("name=\"csrf\" value=\"").expect("a form with its token") + 19;
-    dashboard.csrf = page[at..at + page[at..].find('"').unwrap()].to_string();
-    Some(dashboard)
+    Some(Dashboard::of_session(app, client, cookie).await)
 }
 
 /// An invited operator with their password set, signed in.
@@ -70,6 +61,16 @@ async fn operator(app: &TestApp, email: &str, role: &str) -> (Value, Dashboard) 
     );
     let dashboard = sign_in(app, email, PASSWORD).await.expect("signed in");
     (invitation["operator"].clone(), dashboard)
+}
+
+/// The id of the operator of `email`, as the API lists them.
+async fn operator_id(app: &TestApp, email: &str) -> String {
+    let (_, list) = root(app, Method::GET, "/v1/operators", None).await;
+    let found = list["data"].as_array().unwrap().iter().find(|o| o["email"] == email);
+    found.unwrap_or_else(|| panic!("no operator {email}: {list}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn plan() -> Value {
@@ -250,16 +251,7 @@ async fn an_owner_invites_and_a_changed_or_removed_role_applies_at_the_next_requ
     assert!(sign_in(&app, "sam@example.com", PASSWORD).await.is_some());
 
     // Demoted to viewer: his open session is held to it at once.
-    let (_, list) = root(&app, Method::GET, "/v1/operators", None).await;
-    let sam_id = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["email"] == "sam@example.com")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sam_id = operator_id(&app, "sam@example.com").await;
     let (status, _, _) = owner
         .post(
             "/dashboard/operators",
@@ -416,16 +408,7 @@ async fn a_keys_session_configures_but_chooses_no_operator_and_no_owner_reaches_
 
     let (_, owner) = operator(&app, "olga@example.com", "owner").await;
     operator(&app, "tom@example.com", "viewer").await;
-    let (_, list) = root(&app, Method::GET, "/v1/operators", None).await;
-    let tom = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["email"] == "tom@example.com")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let tom = operator_id(&app, "tom@example.com").await;
     // A value that is no role changes nothing (it does not remove him).
     let (status, _, page) = owner
         .post(
@@ -445,17 +428,7 @@ async fn a_keys_session_configures_but_chooses_no_operator_and_no_owner_reaches_
     root(
         &app,
         Method::PATCH,
-        &format!(
-            "/v1/operators/{}",
-            list["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|o| o["email"] == "olga@example.com")
-                .unwrap()["id"]
-                .as_str()
-                .unwrap()
-        ),
+        &format!("/v1/operators/{}", operator_id(&app, "olga@example.com").await),
         Some(json!({ "roles": { "default": "owner", "other": "viewer" } })),
     )
     .await;
