@@ -22,9 +22,7 @@ use crate::secrets::{push_hex, random_bytes};
 
 pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The id of the request being served, available to handlers through extensions.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub use crate::http::RequestId;
 
 /// A node-unique id without a system call per request: a random prefix made once per process
 /// and a counter.

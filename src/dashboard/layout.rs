@@ -98,14 +98,10 @@ fn frame(
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                @if let Some(seconds) = refresh { meta http-equiv="refresh" content=(seconds); }
-                title { (Shown(title)) " · quota-gateway" }
-                link rel="stylesheet" href="/dashboard/assets/app.css";
-            }
+            (head(title, refresh))
             body {
+                // The first thing a keyboard reaches: past the navigation to the page.
+                a.skip href="#main" { "Skip to the content" }
                 header {
                     span.brand { "quota-gateway" }
                     span.pill { "project " (Shown(&session.project)) }
@@ -135,7 +131,7 @@ fn frame(
                         }
                     }
                 }
-                main {
+                main #main {
                     @if let Some(flash) = flash { (flash) }
                     (body)
                 }
@@ -180,16 +176,30 @@ pub fn login_with(error: Option<&str>, info: Option<&str>) -> Markup {
 /// A page outside a session (signing in, taking up an invitation): the same head, no
 /// navigation.
 pub fn bare_page(title: &str, body: Markup) -> Markup {
+    bare_page_with(title, None, body)
+}
+
+/// A page outside a session that reloads itself every `refresh` seconds when given (an error
+/// page waiting for the store).
+pub fn bare_page_with(title: &str, refresh: Option<u32>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (Shown(title)) " · quota-gateway" }
-                link rel="stylesheet" href="/dashboard/assets/app.css";
-            }
-            body { main { (body) } }
+            (head(title, refresh))
+            body { main #main { (body) } }
+        }
+    }
+}
+
+/// Every page's head: its title, the viewport a phone needs, the stylesheet.
+fn head(title: &str, refresh: Option<u32>) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            @if let Some(seconds) = refresh { meta http-equiv="refresh" content=(seconds); }
+            title { (Shown(title)) " · quota-gateway" }
+            link rel="stylesheet" href="/dashboard/assets/app.css";
         }
     }
 }

@@ -10,6 +10,7 @@ mod chart;
 mod confirm;
 mod credits;
 mod diff;
+mod errors;
 mod layout;
 mod ledger;
 mod notice;
@@ -27,56 +28,65 @@ mod spend;
 mod user;
 mod users;
 
+use actix_web::middleware::from_fn;
 use actix_web::web;
 
+/// Where every page lives.
+const SCOPE: &str = "/dashboard";
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/dashboard", web::get().to(session::login_page))
-        .route("/dashboard/login", web::post().to(session::sign_in))
-        .route("/dashboard/logout", web::post().to(session::sign_out))
-        .route("/dashboard/project", web::post().to(session::switch_project))
-        .route("/dashboard/assets/app.css", web::get().to(layout::css))
-        .route("/dashboard/users", web::get().to(users::list))
-        .route("/dashboard/users/{userId}", web::get().to(user::show))
-        .route("/dashboard/users/{userId}/{action}", web::post().to(actions::act))
+    let scope = web::scope(SCOPE)
+        // Errors as pages with a way back; the API's problem+json stays the API's.
+        .wrap(from_fn(errors::pages))
+        .default_service(web::to(errors::not_found))
+        .route("", web::get().to(session::login_page))
+        .route("/login", web::post().to(session::sign_in))
+        .route("/logout", web::post().to(session::sign_out))
+        .route("/project", web::post().to(session::switch_project))
+        .route("/assets/app.css", web::get().to(layout::css))
+        .route("/users", web::get().to(users::list))
+        .route("/users/{userId}", web::get().to(user::show))
+        .route("/users/{userId}/{action}", web::post().to(actions::act))
         // Four segments under /dashboard/users: never the two of a support action's POST.
-        .route("/dashboard/users/{userId}/runs/{runId}", web::get().to(runs::show))
-        .route("/dashboard/approvals", web::get().to(approvals::list))
+        .route("/users/{userId}/runs/{runId}", web::get().to(runs::show))
+        .route("/approvals", web::get().to(approvals::list))
         .route(
-            "/dashboard/approvals/{approvalId}/{action}",
+            "/approvals/{approvalId}/{action}",
             web::post().to(approvals::decide),
         )
-        .route("/dashboard/plans", web::get().to(plans::list))
+        .route("/plans", web::get().to(plans::list))
         .route(
-            "/dashboard/plans/new",
+            "/plans/new",
             web::get().to(|req, state| plans::edit(req, state, None)),
         )
-        .route("/dashboard/plans/save", web::post().to(plans::save))
+        .route("/plans/save", web::post().to(plans::save))
         // The editor's form tried on the plan's users; nothing is saved.
-        .route("/dashboard/plans/try", web::post().to(simulations::try_plan))
+        .route("/plans/try", web::post().to(simulations::try_plan))
         .route(
-            "/dashboard/simulations/{simulationId}",
+            "/simulations/{simulationId}",
             web::get().to(simulations::show),
         )
         .route(
-            "/dashboard/plans/{planId}/edit",
+            "/plans/{planId}/edit",
             web::get().to(|req, state, path| plans::edit(req, state, Some(path))),
         )
-        .route("/dashboard/prices", web::get().to(prices::list))
-        .route("/dashboard/prices", web::post().to(prices::change))
-        .route("/dashboard/webhooks", web::get().to(pages::webhooks))
-        .route("/dashboard/webhooks", web::post().to(pages::create_webhook))
-        .route("/dashboard/audit", web::get().to(pages::audit))
-        .route("/dashboard/overview", web::get().to(pages::overview))
+        .route("/prices", web::get().to(prices::list))
+        .route("/prices", web::post().to(prices::change))
+        .route("/webhooks", web::get().to(pages::webhooks))
+        .route("/webhooks", web::post().to(pages::create_webhook))
+        .route("/audit", web::get().to(pages::audit))
+        .route("/overview", web::get().to(pages::overview))
         .route(
-            "/dashboard/webhooks/{webhookId}/{action}",
+            "/webhooks/{webhookId}/{action}",
             web::post().to(pages::webhook_action),
         )
-        .route(operators::PAGE, web::get().to(operators::list))
-        .route(operators::PAGE, web::post().to(operators::change))
-        .route("/dashboard/invite/{token}", web::get().to(operators::invitation))
-        .route("/dashboard/invite/{token}", web::post().to(operators::accept))
-        .route("/dashboard/keys", web::get().to(admin::keys))
-        .route("/dashboard/keys", web::post().to(admin::change_keys))
-        .route("/dashboard/settings", web::get().to(admin::settings))
-        .route("/dashboard/settings", web::post().to(admin::change_settings));
+        .route(&operators::PAGE[SCOPE.len()..], web::get().to(operators::list))
+        .route(&operators::PAGE[SCOPE.len()..], web::post().to(operators::change))
+        .route("/invite/{token}", web::get().to(operators::invitation))
+        .route("/invite/{token}", web::post().to(operators::accept))
+        .route("/keys", web::get().to(admin::keys))
+        .route("/keys", web::post().to(admin::change_keys))
+        .route("/settings", web::get().to(admin::settings))
+        .route("/settings", web::post().to(admin::change_settings));
+    cfg.service(scope);
 }

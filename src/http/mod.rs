@@ -12,6 +12,11 @@ use std::sync::atomic::AtomicBool;
 
 use crate::gateway::Gateway;
 
+/// The id of the request being served, in its extensions: the API's error bodies and the
+/// dashboard's error pages both name it.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 /// What every handler shares.
 pub struct AppState {
     pub gateway: Gateway,

@@ -18,6 +18,7 @@ mod credits_quick;
 mod dashboard;
 mod dashboard_approvals;
 mod dashboard_credits;
+mod dashboard_pages;
 mod dashboard_prices;
 mod dashboard_runs;
 mod dashboard_simulations;

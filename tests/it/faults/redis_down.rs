@@ -238,3 +238,31 @@ async fn script_flush_under_load_is_invisible_to_clients() {
         answers.iter().filter(|a| a.0 != 200).collect::<Vec<_>>()
     );
 }
+
+/// The dashboard with its Redis silent: a page that says so and asks again by itself, quickly,
+/// never the API's problem+json.
+#[tokio::test]
+#[ignore = "a fault test: scripts/test runs these alone, serially"]
+async fn a_silent_redis_gives_the_dashboard_a_page_that_tries_again() {
+    let own = redis::TestRedis::start();
+    let proxy = Proxy::start(own.port).await;
+    let app = spawn_app_on(&proxy.target(), &unique_prefix(), None).await;
+    let dash = crate::dashboard::Dashboard::sign_in(&app).await;
+
+    proxy.freeze();
+    let res = dash
+        .client
+        .get(format!("{}/dashboard/users", app.address))
+        .header(reqwest::header::COOKIE, &dash.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = res.text().await.unwrap();
+    assert!(page.contains("The store is not answering"), "{page}");
+    assert!(page.contains("http-equiv=\"refresh\""), "{page}");
+    assert!(!page.contains("redis://"), "no internals on the page: {page}");
+    proxy.thaw();
+}
