@@ -124,6 +124,14 @@ async fn apply(
                 .await?;
             Ok(Notice::OverrideSet)
         }
+        "unoverride" => {
+            // The value as the override list shows it (an empty one is the whole group's).
+            let of_value = fields.get("value").map(String::as_str).filter(|v| !v.is_empty());
+            gateway
+                .set_value_override(project, user, group()?, of_value, None, by)
+                .await?;
+            Ok(Notice::OverrideRemoved)
+        }
         "adjust" => {
             let group = group()?;
             let amount =

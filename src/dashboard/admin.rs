@@ -5,6 +5,7 @@
 use crate::quota::operator::Need;
 use std::collections::HashMap;
 
+use super::numbers::when;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -16,7 +17,6 @@ use super::shown::Shown;
 use crate::gateway::audit::Actor;
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};
-use crate::json::rfc3339;
 use crate::quota::account::check_key_label;
 use crate::quota::project::{checked_default_plan, checked_origins};
 
@@ -44,7 +44,7 @@ async fn keys_page(state: &AppState, session: &Session, minted: Option<&str>) ->
                 @for k in &keys {
                     tr {
                         td { code { (k.hint) } br; span.muted { (Shown(&k.key_id)) } }
-                        td { (k.kind) } td { (Shown(&k.label)) } td { (rfc3339(k.created_at_ms)) }
+                        td { (k.kind) } td { (Shown(&k.label)) } td { (when(k.created_at_ms)) }
                         td { @if session.root {
                             form.inline method="post" action="/dashboard/keys" {
                                 (csrf(session))

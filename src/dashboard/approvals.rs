@@ -10,6 +10,7 @@
 use crate::quota::operator::Need;
 use std::collections::HashMap;
 
+use super::numbers::{when, when_or};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup};
@@ -161,8 +162,8 @@ fn title(status: ApprovalStatus) -> &'static str {
 fn period(a: &Approval, now_ms: i64) -> Markup {
     html! {
         @match a.period_end_ms {
-            Some(end) if end <= now_ms => { "period ended " (rfc3339(end)) }
-            Some(end) => { "period ends " (rfc3339(end)) }
+            Some(end) if end <= now_ms => { "period ended " (when(end)) }
+            Some(end) => { "period ends " (when(end)) }
             None => { "lifetime" }
         }
     }
@@ -196,7 +197,7 @@ fn pending_table(session: &Session, list: &[Approval], now_ms: i64) -> Markup {
                         td { (Shown(&a.event)) }
                         td.num { (a.amount) }
                         td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) }
-                        td { (rfc3339(a.requested_at_ms)) }
+                        td { (when(a.requested_at_ms)) }
                         td { @if session.may(Need::Support) {
                             form.inline method="post" action=(action("approve")) {
                                 (csrf(session))
@@ -235,8 +236,8 @@ fn decided_table(list: &[Approval]) -> Markup {
                         td { (Shown(&a.event)) }
                         td.num { (a.amount) }
                         td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) }
-                        td { (rfc3339(a.requested_at_ms)) }
-                        td { (a.decided_at_ms.map(rfc3339).unwrap_or_default()) }
+                        td { (when(a.requested_at_ms)) }
+                        td { (when_or(a.decided_at_ms, "")) }
                         td { @match a.status {
                             ApprovalStatus::Approved => {
                                 "quota " (a.approved_quota.unwrap_or_default()) " "
@@ -267,7 +268,7 @@ pub fn for_user(user: &UserId, pending: &Requests) -> Markup {
                         @for a in list {
                             tr {
                                 td { code { (Shown(&a.group_id)) } @if let Some(v) = &a.value { " · " (Shown(v)) } } td { (Shown(&a.event)) } td.num { (a.amount) }
-                                td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) } td { (rfc3339(a.requested_at_ms)) }
+                                td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) } td { (when(a.requested_at_ms)) }
                             }
                         }
                     }

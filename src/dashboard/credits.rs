@@ -10,6 +10,7 @@
 use crate::quota::operator::Need;
 use std::collections::HashMap;
 
+use super::numbers::{when, when_or};
 use maud::{html, Markup};
 use serde_json::json;
 
@@ -19,7 +20,6 @@ use super::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::gateway::{Gateway, GatewayError, Granting, Idempotency};
 use crate::http::ApiError;
-use crate::json::rfc3339;
 use crate::quota::credit::MAX_LIVE_GRANTS;
 use crate::quota::ids::check_id;
 use crate::quota::{BalanceView, Category, Credit, Grant, GrantInput, Milli, Plan, UserId};
@@ -83,7 +83,7 @@ pub fn section(
                                 td.num { (b.credit.held) }
                                 td.num { @if b.credit.debt > Milli::ZERO { span.debt { (b.credit.debt) } } @else { "0" } }
                                 td { @match b.credit.soonest {
-                                    Some((amount, at)) => { (amount) " on " (rfc3339(at)) }
+                                    Some((amount, at)) => { (amount) " on " (when(at)) }
                                     None => { span.muted { "none" } }
                                 } }
                                 td.num { (b.grants.len()) }
@@ -130,13 +130,13 @@ fn grants_table(session: &Session, href: &str, now_ms: i64, grants: &[Grant]) ->
                     @let a = &g.amounts;
                     @let status = g.status(now_ms);
                     tr {
-                        td { code { (Shown(&g.id)) } br; span.muted { (rfc3339(g.created_ms)) } }
+                        td { code { (Shown(&g.id)) } br; span.muted { (when(g.created_ms)) } }
                         td { (g.input.category.as_str()) }
                         td.num { (g.input.priority) }
                         td.num { (a.amount) } td.num { (a.remaining) } td.num { (a.held) } td.num { (a.consumed) }
                         td.num { (a.expired) } td.num { (a.voided) }
-                        td { (status) @if status == "scheduled" { br; span.muted { "from " (rfc3339(g.effective_ms)) } } }
-                        td { (g.input.expires_ms.map(rfc3339).unwrap_or_else(|| "never".into())) }
+                        td { (status) @if status == "scheduled" { br; span.muted { "from " (when(g.effective_ms)) } } }
+                        td { (when_or(g.input.expires_ms, "never")) }
                         td { (Shown(g.input.source.as_deref().unwrap_or(""))) }
                         td { @if live(g, now_ms) && session.may(Need::Support) {
                             form.inline method="post" action=(format!("{href}/void")) {

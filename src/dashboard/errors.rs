@@ -101,7 +101,10 @@ fn words(err: &ApiError, status: StatusCode) -> (&'static str, &'static str) {
         ),
         StatusCode::GONE => ("No longer here", "What this link named has expired."),
         StatusCode::METHOD_NOT_ALLOWED => ("Not a page", "This address takes a form, not a visit."),
-        StatusCode::CONFLICT => ("Not done", "The change conflicts with the current state; nothing was changed."),
+        StatusCode::CONFLICT => (
+            "Not done",
+            "The change conflicts with the current state; nothing was changed.",
+        ),
         s if s.is_client_error() => ("Not done", "The change was refused as sent; nothing was changed."),
         _ => (
             "Something went wrong",

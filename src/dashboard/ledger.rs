@@ -2,6 +2,7 @@
 //! a bound (a page's cost never grows with the ledger), and the entries' table, shared by a
 //! user's recent usage and a run's steps.
 
+use super::numbers::when;
 use maud::{html, Markup};
 use serde_json::Value;
 
@@ -9,7 +10,6 @@ use super::runs::run_link;
 use super::shown::Shown;
 use super::users::user_link;
 use crate::gateway::{GatewayError, LedgerCursor, UsageEventPage};
-use crate::json::rfc3339;
 use crate::quota::reservation::StepOf;
 use crate::quota::{SignedAmount, UsageEvent, UsageKind};
 
@@ -63,7 +63,7 @@ pub fn entries_table(events: &[UsageEvent], run: Option<&str>) -> Markup {
             tbody {
                 @for e in events {
                     tr {
-                        td { (rfc3339(e.time_ms)) } td { (e.kind.as_str()) } td { (Shown(e.event.as_deref().unwrap_or(""))) (Shown(e.reason.as_deref().unwrap_or(""))) }
+                        td { (when(e.time_ms)) } td { (e.kind.as_str()) } td { (Shown(e.event.as_deref().unwrap_or(""))) (Shown(e.reason.as_deref().unwrap_or(""))) }
                         td {
                             (Shown(&model(e)))
                             @if let Some(call) = proxied(e) { br; span.muted { (Shown(&call)) } }

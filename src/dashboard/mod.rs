@@ -50,22 +50,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         // Four segments under /dashboard/users: never the two of a support action's POST.
         .route("/users/{userId}/runs/{runId}", web::get().to(runs::show))
         .route("/approvals", web::get().to(approvals::list))
-        .route(
-            "/approvals/{approvalId}/{action}",
-            web::post().to(approvals::decide),
-        )
+        .route("/approvals/{approvalId}/{action}", web::post().to(approvals::decide))
         .route("/plans", web::get().to(plans::list))
-        .route(
-            "/plans/new",
-            web::get().to(|req, state| plans::edit(req, state, None)),
-        )
+        .route("/plans/new", web::get().to(|req, state| plans::edit(req, state, None)))
         .route("/plans/save", web::post().to(plans::save))
         // The editor's form tried on the plan's users; nothing is saved.
         .route("/plans/try", web::post().to(simulations::try_plan))
-        .route(
-            "/simulations/{simulationId}",
-            web::get().to(simulations::show),
-        )
+        .route("/simulations/{simulationId}", web::get().to(simulations::show))
         .route(
             "/plans/{planId}/edit",
             web::get().to(|req, state, path| plans::edit(req, state, Some(path))),
@@ -76,10 +67,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/webhooks", web::post().to(pages::create_webhook))
         .route("/audit", web::get().to(pages::audit))
         .route("/overview", web::get().to(pages::overview))
-        .route(
-            "/webhooks/{webhookId}/{action}",
-            web::post().to(pages::webhook_action),
-        )
+        .route("/webhooks/{webhookId}/{action}", web::post().to(pages::webhook_action))
         .route(&operators::PAGE[SCOPE.len()..], web::get().to(operators::list))
         .route(&operators::PAGE[SCOPE.len()..], web::post().to(operators::change))
         .route("/invite/{token}", web::get().to(operators::invitation))

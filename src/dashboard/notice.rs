@@ -14,6 +14,7 @@ pub enum Notice {
     Unblocked,
     PlanSwitched,
     OverrideSet,
+    OverrideRemoved,
     Adjusted,
     Granted,
     GrantVoided,
@@ -28,11 +29,12 @@ pub enum Notice {
 }
 
 impl Notice {
-    pub const ALL: [Notice; 12] = [
+    pub const ALL: [Notice; 13] = [
         Notice::Blocked,
         Notice::Unblocked,
         Notice::PlanSwitched,
         Notice::OverrideSet,
+        Notice::OverrideRemoved,
         Notice::Adjusted,
         Notice::Granted,
         Notice::GrantVoided,
@@ -49,6 +51,7 @@ impl Notice {
             Notice::Unblocked => "unblocked",
             Notice::PlanSwitched => "plan",
             Notice::OverrideSet => "override",
+            Notice::OverrideRemoved => "override-removed",
             Notice::Adjusted => "adjusted",
             Notice::Granted => "granted",
             Notice::GrantVoided => "voided",
@@ -71,6 +74,7 @@ impl Notice {
             Notice::Unblocked => "Unblocked.",
             Notice::PlanSwitched => "Plan switched.",
             Notice::OverrideSet => "Override saved.",
+            Notice::OverrideRemoved => "Override removed: the plan's quota applies again.",
             Notice::Adjusted => "Adjusted.",
             Notice::Granted => "Credits granted.",
             Notice::GrantVoided => "Grant voided.",

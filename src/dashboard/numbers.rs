@@ -1,7 +1,12 @@
 //! Numbers as an operator reads them: thousands separated, cents as dollars, each amount with
-//! its unit, and never a sum across units (a token and a cent are not the same thing).
+//! its unit, and never a sum across units (a token and a cent are not the same thing); and
+//! instants to the minute, with the exact one (to the millisecond) on hover.
 
 use std::collections::BTreeMap;
+
+use maud::{html, Markup};
+
+use crate::json::rfc3339;
 
 use crate::quota::{LimitGroup, Plan};
 
@@ -56,6 +61,24 @@ pub fn amount(value: f64, measure: &str) -> String {
     format!("{} {measure}", separated(&text))
 }
 
+/// An instant as an operator reads it, `2026-11-25 14:03 UTC`, in a `time` element whose
+/// title and `datetime` are the exact instant (what the API and the ledger say).
+pub fn when(ms: i64) -> Markup {
+    let exact = rfc3339(ms);
+    let minute = chrono::DateTime::from_timestamp_millis(ms)
+        .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| exact.clone());
+    html! { time datetime=(exact) title=(exact) { (minute) } }
+}
+
+/// `when` of an instant that may be missing, or `none` in its place.
+pub fn when_or(ms: Option<i64>, none: &str) -> Markup {
+    match ms {
+        Some(ms) => when(ms),
+        None => html! { (none) },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +92,15 @@ mod tests {
         assert_eq!(amount(-0.0, "tokens"), "0 tokens");
         assert_eq!(amount(999.0, "seconds"), "999 seconds");
         assert_eq!(separated("-1000.5"), "-1,000.5");
+    }
+
+    #[test]
+    fn instants_read_to_the_minute_with_the_exact_one_on_hover() {
+        let shown = when(1_764_079_392_345).into_string();
+        assert_eq!(
+            shown,
+            "<time datetime=\"2025-11-25T14:03:12.345Z\" title=\"2025-11-25T14:03:12.345Z\">2025-11-25 14:03 UTC</time>"
+        );
+        assert_eq!(when_or(None, "never").into_string(), "never");
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::numbers::when;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -16,7 +17,6 @@ use crate::gateway::operators::{invite_path, OperatorPatch};
 use crate::gateway::sessions::Session;
 use crate::gateway::GatewayError;
 use crate::http::{ApiError, AppState};
-use crate::json::rfc3339;
 use crate::quota::operator::{check_name, check_password, checked_email, Need, Role};
 
 pub const PAGE: &str = "/dashboard/operators";
@@ -44,7 +44,7 @@ async fn operators_page(
         @if let Some((email, path, expires_ms)) = invited {
             div.flash role="status" {
                 "Invitation for " (Shown(email)) ", shown only now: hand them this link (it works once, until "
-                (rfc3339(expires_ms)) "): " code { (path) }
+                (when(expires_ms)) "): " code { (path) }
             }
         }
         div.scroll { table {

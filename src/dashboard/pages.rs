@@ -2,6 +2,7 @@
 //! latest deliveries; send a test, retry a delivery, enable and disable) and the project's
 //! audit log.
 
+use super::numbers::{when, when_or};
 use crate::quota::operator::Need;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -18,8 +19,7 @@ use super::users::user_link;
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Idempotency, ACTIVITY_SAMPLE};
 use crate::http::{ApiError, AppState};
-use crate::json::rfc3339;
-use crate::quota::ChangeEntry;
+use crate::quota::{ChangeEntry, DeliveryRecord};
 use crate::secrets::digest_hex;
 
 async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup>) -> Result<Markup, ApiError> {
@@ -66,11 +66,13 @@ async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup
                     (csrf(session)) button.danger type="submit" { "Delete the endpoint" }
                 } }
                 table {
-                    thead { tr { th { "Delivery" } th { "Type" } th { "State" } th.num { "Attempts" } th { "Created" } th { "" } } }
+                    thead { tr { th { "Delivery" } th { "Type" } th { "State" } th.num { "Attempts" } th { "Last attempt" } th { "Next attempt" } th { "Created" } th { "" } } }
                     tbody {
                         @for (did, d) in list {
                             tr { td { code { (did) } } td { (d.kind) } td { (d.state) } td.num { (d.attempts.unwrap_or(0)) }
-                                 td { (d.created.map(rfc3339).unwrap_or_default()) }
+                                 td { (last_attempt(d)) }
+                                 td { (when_or(d.next_attempt_ms, "none")) }
+                                 td { (when_or(d.created, "")) }
                                  td { @if e.enabled && may { form.inline method="post" action=(format!("/dashboard/webhooks/{id}/retry")) {
                                      (csrf(session)) input type="hidden" name="deliveryId" value=(did);
                                      button.plain type="submit" { "Retry" } } } } }
@@ -81,6 +83,19 @@ async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup
         }
         @if endpoints.is_empty() { p.muted { "No endpoint yet." } }
     })
+}
+
+/// A delivery's last attempt: when, and the status the endpoint answered or why no answer
+/// came (the error the next attempt is retrying).
+fn last_attempt(d: &DeliveryRecord) -> Markup {
+    let Some(last) = d.tries.last() else {
+        return html! { span.muted { "none yet" } };
+    };
+    html! {
+        @if let Some(at) = last.at { (when(at)) br; }
+        @if !last.status.is_empty() { "HTTP " (last.status) " " }
+        @if !last.error.is_empty() { span.muted { (Shown(&last.error)) } }
+    }
 }
 
 pub async fn webhooks(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -171,7 +186,7 @@ pub fn changes_table(changes: &[ChangeEntry]) -> Markup {
             tbody {
                 @for c in changes {
                     tr {
-                        td { (rfc3339(c.at_ms)) }
+                        td { (when(c.at_ms)) }
                         td { (Shown(&c.actor_label)) br; span.muted { (Shown(&c.actor_id)) } }
                         td { code { (c.action) } }
                         td { @if c.user.as_deref() == Some(c.target.as_str()) { (user_link(&c.target)) } @else { (Shown(&c.target)) } }
@@ -264,7 +279,7 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
                     tbody {
                         @for (_, d) in &alerts {
                             @let event: serde_json::Value = serde_json::from_str(&d.body).unwrap_or_default();
-                            tr { td { (d.created.map(rfc3339).unwrap_or_default()) } td { (d.kind) }
+                            tr { td { (when_or(d.created, "")) } td { (d.kind) }
                                  td { (Shown(event["data"]["userId"].as_str().unwrap_or(""))) }
                                  td { (Shown(event["data"]["groupId"].as_str().unwrap_or(""))) " " (event["data"]["threshold"].as_u64().map(|t| format!("{t}%")).unwrap_or_default()) } }
                         }

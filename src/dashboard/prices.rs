@@ -5,6 +5,7 @@
 use crate::quota::operator::Need;
 use std::collections::HashMap;
 
+use super::numbers::when;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -16,7 +17,6 @@ use super::session::{current, posted, see_other};
 use super::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};
-use crate::json::rfc3339;
 use crate::quota::catalog::check_model;
 use crate::quota::price::{dollars, PriceBook, PriceDoc, MAX_PROJECT_PRICES};
 use crate::quota::{Measure, Plan, Unit};
@@ -60,7 +60,7 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
                                 Some(l) => { (usd(&l.entry.input_per_million)) " / " (usd(&l.entry.output_per_million)) }
                                 None => span.muted { "not listed" }
                             } }
-                            td { (rfc3339(stored.updated_at_ms)) }
+                            td { (when(stored.updated_at_ms)) }
                             td { @if session.may(Need::Configure) {
                                 form.inline method="post" action="/dashboard/prices" {
                                     (csrf(session))

@@ -4,6 +4,7 @@
 //! steps as the user's ledger recorded them. Read through the gateway's `runs` and `run`, as
 //! the API reads them; a run id names its user, so no page shows another user's run.
 
+use super::numbers::when;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -56,9 +57,9 @@ fn state_pill(state: RunState) -> Markup {
 fn ending(view: &RunView) -> Markup {
     let r = &view.reservation;
     match view.state {
-        RunState::Open => html! { "expires " (rfc3339(r.expires_ms)) },
-        RunState::Closed => html! { "closed " (rfc3339(r.ended_ms.unwrap_or(r.expires_ms))) },
-        RunState::Expired => html! { "expired " (rfc3339(r.expires_ms)) },
+        RunState::Open => html! { "expires " (when(r.expires_ms)) },
+        RunState::Closed => html! { "closed " (when(r.ended_ms.unwrap_or(r.expires_ms))) },
+        RunState::Expired => html! { "expired " (when(r.expires_ms)) },
     }
 }
 

@@ -5,6 +5,7 @@
 //! (`simulation_report.rs`). Nothing here saves a plan or changes a user: saving stays the
 //! editor's own form.
 
+use super::numbers::when;
 use crate::quota::operator::Need;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -20,7 +21,6 @@ use super::users::encode;
 use crate::gateway::simulations::{Candidate, Cohort, Simulation, SimulationRequest, SimulationStatus};
 use crate::gateway::GatewayError;
 use crate::http::{ApiError, AppState};
-use crate::json::rfc3339;
 use crate::quota::ids::check_id;
 
 /// How often a running simulation's page reloads itself, in seconds.
@@ -149,9 +149,9 @@ fn heading(s: &Simulation) -> Markup {
                     Cohort::Plan(plan) => { "the users on plan " (plan_link(plan)) }
                     Cohort::Users(users) => { (users.len()) " named users" }
                 } }
-            p { "Recorded demand from " (rfc3339(s.from_ms)) " to " (rfc3339(s.to_ms)) }
-            p.muted { "Started " (rfc3339(s.created_ms))
-                @if let Some(at) = s.finished_ms { "; finished " (rfc3339(at)) } }
+            p { "Recorded demand from " (when(s.from_ms)) " to " (when(s.to_ms)) }
+            p.muted { "Started " (when(s.created_ms))
+                @if let Some(at) = s.finished_ms { "; finished " (when(at)) } }
         }
     }
 }

@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 
+use super::numbers::when;
 use maud::{html, Markup};
 
 use super::ledger::read_bounded;
 use super::shown::Shown;
 use super::users::user_link;
 use crate::gateway::{Gateway, GatewayError, LedgerCursor, LedgerQuery, Usage, UsageEventPage};
-use crate::json::rfc3339;
 use crate::quota::{SignedAmount, Unit, UsageEvent, UserFilter, UserId, Window};
 
 /// Ledger entries one table reads at most.
@@ -141,7 +141,7 @@ fn table(tally: &Tally, plan_groups: &[String], period: Option<Window>) -> Marku
         h2 { "Spend by member, this period" }
         p.muted {
             @match period {
-                Some(Window { start_ms, end_ms: Some(_) }) => { "From " (rfc3339(start_ms)) ", the start of the plan's current period, to now." }
+                Some(Window { start_ms, end_ms: Some(_) }) => { "From " (when(start_ms)) ", the start of the plan's current period, to now." }
                 Some(_) => { "The plan's period is lifetime: all time." }
                 None => { "The team has no plan: all time." }
             }

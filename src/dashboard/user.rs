@@ -6,6 +6,7 @@
 //! which key, by which member, for which run's step), the audit trail, and the support
 //! actions' forms.
 
+use super::numbers::{when, when_or};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -26,10 +27,9 @@ use super::users::{encode, query, status_pill, user_href, user_link};
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Usage};
 use crate::http::{ApiError, AppState};
-use crate::json::rfc3339;
 use crate::quota::operator::Need;
-use crate::quota::value::MAX_VALUE_BYTES;
-use crate::quota::{ApprovalStatus, Counter, Status, UserId, MAX_OVERRIDE_HOURS};
+use crate::quota::value::{parse_value_key, value_key, MAX_VALUE_BYTES};
+use crate::quota::{ApprovalStatus, Counter, Status, Subscription, UserId, MAX_OVERRIDE_HOURS};
 
 /// Ledger entries a user's page shows.
 const RECENT: usize = 20;
@@ -138,9 +138,23 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
                 }
                 p { a href=(format!("/dashboard/users?parent={}", encode(user.as_str()))) { "Members" } }
                 @if let Some(reason) = &sub.reason { p { "Blocked: " (Shown(reason)) } }
-                @if let Some(started) = sub.started_at_ms { p.muted { "Subscribed since " (rfc3339(started)) } }
-                @for (group, o) in &sub.overrides {
-                    p.muted { "Override " code { (Shown(group)) } ": " (o.quota) @if let Some(at) = o.expires_at_ms { " until " (rfc3339(at)) } }
+                @if let Some(started) = sub.started_at_ms { p.muted { "Subscribed since " (when(started)) } }
+                @for (key, o) in &sub.overrides {
+                    @let (group, value) = parse_value_key(key).unwrap_or((key.as_str(), None));
+                    p.muted {
+                        "Override " code { (Shown(group)) }
+                        @if let Some(v) = &value { " · value " code { (Shown(v)) } }
+                        ": " (o.quota) @if let Some(at) = o.expires_at_ms { " until " (when(at)) }
+                        @if session.may(Need::Support) {
+                            " "
+                            form.inline method="post" action=(format!("{href}/unoverride")) {
+                                (csrf(session))
+                                input type="hidden" name="groupId" value=(group);
+                                input type="hidden" name="value" value=(value.as_deref().unwrap_or(""));
+                                button.plain type="submit" aria-label=(format!("Remove the override of {key}")) { "Remove" }
+                            }
+                        }
+                    }
                 }
             }
             div.card {
@@ -169,9 +183,16 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
                             td.num { (c.used) } td.num { (c.reserved) } td.num.muted { "balance" }
                         } @else {
                             td { (bar(c.used, c.reserved, c.quota)) }
-                            td.num { (c.used) } td.num { (c.reserved) } td.num { (c.quota) }
+                            td.num { (c.used) } td.num { (c.reserved) }
+                            td.num {
+                                (c.quota)
+                                // The user's own quota, not the plan's: say so where it counts.
+                                @if subject.is_none() && overridden(&sub, c) {
+                                    " " span.pill.override title="a per-user override sets this quota" { "override" }
+                                }
+                            }
                         }
-                        td { (c.resets_at_ms.map(rfc3339).unwrap_or_else(|| "never".into())) }
+                        td { (when_or(c.resets_at_ms, "never")) }
                     }
                 }
             }
@@ -226,7 +247,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
                 @for (id, r) in &open {
                     tr { td { code { (Shown(id)) } } td { (Shown(&r.event)) }
                          td { @for h in &r.holds { code { (Shown(&h.group)) } " " (h.amount) " " } }
-                         td { (rfc3339(r.expires_ms)) } }
+                         td { (when(r.expires_ms)) } }
                 }
                 @if open.is_empty() { tr { td colspan="4" .muted { "None." } } }
             }
@@ -237,6 +258,13 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
         h2 { "Audit trail" }
         (changes_table(&changes))
     })
+}
+
+/// Whether the user's own counter `c` counts against an override: of its value, or of its
+/// group (which a per-value group's values without their own take).
+fn overridden(sub: &Subscription, c: &Counter) -> bool {
+    let of_value = c.value.as_deref().map(|v| value_key(&c.group_id, v));
+    of_value.is_some_and(|k| sub.overrides.contains_key(&k)) || sub.overrides.contains_key(&c.group_id)
 }
 
 /// A usage's counters with their subject: the user's own (None), then each parent's.

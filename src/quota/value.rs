@@ -20,6 +20,15 @@ pub fn value_key(group: &str, value: &str) -> String {
     format!("{group}~{}", escape(value))
 }
 
+/// An override's key read back: its group, and the value it is of when it is one value's.
+/// None for a key `value_key` did not write.
+pub fn parse_value_key(key: &str) -> Option<(&str, Option<String>)> {
+    match key.split_once('~') {
+        None => Some((key, None)),
+        Some((group, escaped)) => Some((group, Some(super::ids::unescape(escaped)?))),
+    }
+}
+
 /// The value an event gives a per-value group keyed by `key`: a string (1 to 128 bytes without
 /// control characters) or a number (as written); anything else, or none, is the event's error,
 /// named by its JSON path.
@@ -54,6 +63,15 @@ pub fn check_value(text: &str) -> Result<(), &'static str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_override_key_reads_back_as_its_group_and_value() {
+        for value in ["premium", "a b:{c}%", "Ünïcode ~ tilde"] {
+            let key = value_key("renders", value);
+            assert_eq!(parse_value_key(&key), Some(("renders", Some(value.to_string()))));
+        }
+        assert_eq!(parse_value_key("renders"), Some(("renders", None)));
+    }
 
     fn metadata(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()

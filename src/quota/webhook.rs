@@ -105,6 +105,10 @@ pub struct DeliveryRecord {
     pub tries: Vec<Try>,
     #[serde(default)]
     pub error: Option<String>,
+    /// When the next attempt is due (ms), while one is scheduled; read from the due set, not
+    /// the record.
+    #[serde(skip)]
+    pub next_attempt_ms: Option<i64>,
 }
 
 #[cfg(test)]

@@ -341,7 +341,7 @@ impl Store {
         endpoint: &str,
         limit: usize,
     ) -> Result<Vec<(String, DeliveryRecord)>, StoreError> {
-        let [_, deliveries, _, log] = &self.keys.webhooks(project);
+        let [_, deliveries, due_key, log] = &self.keys.webhooks(project);
         let ids: Vec<String> = self
             .run(|mut conn| async move { Ok(conn.zrevrange(log, 0, 999).await?) })
             .await?;
@@ -364,10 +364,25 @@ impl Store {
                     .await?)
             })
             .await?;
+        // When each is due next: a delivery is in the due set while an attempt is scheduled.
+        let due: Vec<Option<f64>> = self
+            .run(|mut conn| async move {
+                Ok(redis::cmd("ZMSCORE")
+                    .arg(due_key)
+                    .arg(ids_ref)
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
         ids.into_iter()
             .zip(raw)
-            .filter_map(|(id, json)| json.map(|j| (id, j)))
-            .map(|(id, json)| Ok((id, serde_json::from_str(&json).map_err(|e| corrupt("delivery", e))?)))
+            .zip(due)
+            .filter_map(|((id, json), due)| json.map(|j| (id, j, due)))
+            .map(|(id, json, due)| {
+                let mut record: DeliveryRecord = serde_json::from_str(&json).map_err(|e| corrupt("delivery", e))?;
+                record.next_attempt_ms = due.map(|ms| ms as i64);
+                Ok((id, record))
+            })
             .collect()
     }
 }

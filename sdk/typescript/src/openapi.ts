@@ -7784,6 +7784,11 @@ export interface components {
             /** @description The `webhook-id` every attempt carries. */
             eventId: string;
             id: string;
+            /**
+             * @description When the next attempt is due, while one is scheduled (a pending delivery); null once
+             *     it succeeded or failed for good.
+             */
+            nextAttemptAt?: string | null;
             /** @description The body as sent. */
             payload: Record<string, never>;
             /** @description pending, succeeded or failed. */

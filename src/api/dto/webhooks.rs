@@ -91,6 +91,9 @@ pub struct DeliveryAnswer {
     pub created_at: Option<String>,
     /// The last attempts, oldest first.
     pub tries: Vec<TryAnswer>,
+    /// When the next attempt is due, while one is scheduled (a pending delivery); null once
+    /// it succeeded or failed for good.
+    pub next_attempt_at: Option<String>,
     /// The body as sent.
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
@@ -114,6 +117,7 @@ impl DeliveryAnswer {
                     error: t.error,
                 })
                 .collect(),
+            next_attempt_at: d.next_attempt_ms.map(rfc3339),
             payload: serde_json::from_str(&d.body).unwrap_or_default(),
         }
     }

@@ -363,6 +363,8 @@ class WebhookDelivery:
     created_at: Optional[str]
     tries: List[DeliveryTry]
     payload: Any
+    # When the next attempt is due, while one is scheduled.
+    next_attempt_at: Optional[str] = None
 
 
 @dataclass(frozen=True)
