@@ -1,5 +1,7 @@
-//! `GET /v1/audit-log?userId=&cursor=&limit=`: every change made by a key of the project
-//! (through the API or the dashboard), newest first; with `userId`, those concerning that user.
+//! `GET /v1/audit-log?userId=&action=&actorId=&cursor=&limit=`: every change made by a key
+//! or operator of the project (through the API or the dashboard), newest first; with `userId`
+//! those concerning that user, with `action` those of one action (`user.block`) or resource
+//! (`user`), with `actorId` those of one key or operator.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -8,14 +10,22 @@ use super::dto::{ChangeAnswer, ChangePage};
 use super::query;
 use crate::http::ApiError;
 use crate::http::AppState;
-use crate::quota::UserId;
+use crate::quota::ids::check_id;
+use crate::quota::{check_action, ChangeFilter, UserId};
 
 pub async fn audit_log(key: ApiKey, state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let [user, cursor, limit] = query::params(req.query_string(), ["userId", "cursor", "limit"])?;
-    let user = user
-        .as_deref()
-        .map(|u| UserId::parse(u).map_err(|d| ApiError::invalid("userId", d)))
-        .transpose()?;
+    let [user, action, actor, cursor, limit] =
+        query::params(req.query_string(), ["userId", "action", "actorId", "cursor", "limit"])?;
+    if let Some(u) = &user {
+        UserId::parse(u).map_err(|d| ApiError::invalid("userId", d))?;
+    }
+    if let Some(a) = &action {
+        check_action(a).map_err(|d| ApiError::invalid("action", d))?;
+    }
+    if let Some(a) = &actor {
+        check_id(a).map_err(|d| ApiError::invalid("actorId", d))?;
+    }
+    let filter = ChangeFilter { user, action, actor };
     let cursor = cursor
         .map(|c| {
             query::stream_position(&c)
@@ -28,7 +38,7 @@ pub async fn audit_log(key: ApiKey, state: web::Data<AppState>, req: HttpRequest
     let project = key.project(&state).await?;
     let (changes, next) = state
         .gateway
-        .changes(&project, cursor.as_deref(), user.as_ref(), limit)
+        .changes(&project, cursor.as_deref(), &filter, limit)
         .await?;
     Ok(HttpResponse::Ok().json(ChangePage {
         data: changes.iter().map(ChangeAnswer::from).collect(),

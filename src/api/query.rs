@@ -31,12 +31,4 @@ pub fn limit(text: Option<&str>, default: usize, max: usize) -> Result<usize, Ap
     }
 }
 
-/// The position of a Redis stream entry as a cursor carries it (`<ms>-<seq>`), refused unless
-/// Redis can start a range after it and end one before it: past `u64::MAX` there is no next
-/// entry and before `0-0` no previous one, and either would fail in Redis, not here.
-pub fn stream_position(text: &str) -> Option<&str> {
-    let (ms, seq) = text.split_once('-')?;
-    let (ms, seq) = (ms.parse::<u64>().ok()?, seq.parse::<u64>().ok()?);
-    let inside = ms < u64::MAX && seq < u64::MAX && (ms, seq) != (0, 0);
-    inside.then_some(text)
-}
+pub use crate::quota::ids::stream_position;

@@ -171,8 +171,8 @@ routes! {
         body None, ok 200 Some("DailyUsageAnswer"), errors [], query ["from", "to"];
     GET "/v1/usage-events" => usage_events::list_usage_events, Secret, "The usage ledger (one user's, a parent's by memberId, or every user's day by day), oldest first per user; pages (a page may be short and still name nextCursor), or NDJSON or CSV with Accept",
         body None, ok 200 Some("UsageEventPageAnswer"), errors [], query ["userId", "memberId", "from", "to", "cursor", "limit"];
-    GET "/v1/audit-log" => audit_log::audit_log, Secret, "Every change made by a key of the project (API or dashboard), newest first; with userId, a user's",
-        body None, ok 200 Some("ChangePage"), errors [], query ["userId", "cursor", "limit"];
+    GET "/v1/audit-log" => audit_log::audit_log, Secret, "Every change made by a key or operator of the project (API or dashboard), newest first; with userId a user's, with action one action (user.block) or resource (user), with actorId one key's or operator's",
+        body None, ok 200 Some("ChangePage"), errors [], query ["userId", "action", "actorId", "cursor", "limit"];
     POST "/v1/webhooks" => webhooks::create_webhook, Secret, "Make a webhook endpoint (at most 20 per project); its secret (whsec_) is shown only in this answer and its repeats: with an Idempotency-Key, the same key and body within the retention window answer the endpoint made first and make none",
         body Some("WebhookBody"), ok 201 Some("WebhookAnswer"), errors [WebhookLimit, IdempotencyKeyReused, WebhookNotFound],
         headers ["Idempotency-Key"];

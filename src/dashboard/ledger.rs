@@ -109,7 +109,7 @@ fn step_cell(step: &StepOf, run: Option<&str>) -> Markup {
 /// A proxied call's settlement as its entry's metadata says: the upstream and operation, the
 /// tokens in and out (images when any), whether the provider reported them or the hold was
 /// charged, the provider's status and the call's duration.
-fn proxied(e: &UsageEvent) -> Option<String> {
+pub fn proxied(e: &UsageEvent) -> Option<String> {
     let meta = e.metadata.as_ref()?;
     let text = |k: &str| meta.get(k).and_then(Value::as_str);
     let number = |k: &str| meta.get(k).and_then(Value::as_u64);

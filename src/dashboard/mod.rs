@@ -6,6 +6,7 @@
 mod actions;
 mod admin;
 mod approvals;
+mod audit;
 mod chart;
 mod confirm;
 mod credits;
@@ -26,6 +27,7 @@ mod simulation_report;
 mod simulations;
 mod spend;
 mod user;
+mod user_ledger;
 mod users;
 
 use actix_web::middleware::from_fn;
@@ -46,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/assets/app.css", web::get().to(layout::css))
         .route("/users", web::get().to(users::list))
         .route("/users/{userId}", web::get().to(user::show))
+        .route("/users/{userId}/ledger", web::get().to(user_ledger::show))
         .route("/users/{userId}/{action}", web::post().to(actions::act))
         // Four segments under /dashboard/users: never the two of a support action's POST.
         .route("/users/{userId}/runs/{runId}", web::get().to(runs::show))
@@ -65,7 +68,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/prices", web::post().to(prices::change))
         .route("/webhooks", web::get().to(pages::webhooks))
         .route("/webhooks", web::post().to(pages::create_webhook))
-        .route("/audit", web::get().to(pages::audit))
+        .route("/audit", web::get().to(audit::audit))
         .route("/overview", web::get().to(pages::overview))
         .route("/webhooks/{webhookId}/{action}", web::post().to(pages::webhook_action))
         .route(&operators::PAGE[SCOPE.len()..], web::get().to(operators::list))

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
+use super::audit::changes_table;
 use super::chart::decisions_chart;
 use super::confirm::{self, Ask};
 use super::credits::nonce;
@@ -19,7 +20,7 @@ use super::users::user_link;
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Idempotency, ACTIVITY_SAMPLE};
 use crate::http::{ApiError, AppState};
-use crate::quota::{ChangeEntry, DeliveryRecord};
+use crate::quota::{ChangeFilter, DeliveryRecord};
 use crate::secrets::digest_hex;
 
 async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup>) -> Result<Markup, ApiError> {
@@ -178,43 +179,6 @@ pub async fn create_webhook(
     ))
 }
 
-/// Changes as a table, newest first.
-pub fn changes_table(changes: &[ChangeEntry]) -> Markup {
-    html! {
-        table {
-            thead { tr { th { "Time" } th { "Who" } th { "What" } th { "On" } th { "Details" } } }
-            tbody {
-                @for c in changes {
-                    tr {
-                        td { (when(c.at_ms)) }
-                        td { (Shown(&c.actor_label)) br; span.muted { (Shown(&c.actor_id)) } }
-                        td { code { (c.action) } }
-                        td { @if c.user.as_deref() == Some(c.target.as_str()) { (user_link(&c.target)) } @else { (Shown(&c.target)) } }
-                        td { code { (Shown(&c.detail)) } }
-                    }
-                }
-                @if changes.is_empty() { tr { td colspan="5" .muted { "No change recorded." } } }
-            }
-        }
-    }
-}
-
-pub async fn audit(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let Some((_, session)) = current(&req, &state).await? else {
-        return Ok(see_other("/dashboard"));
-    };
-    let (changes, _) = state.gateway.changes(&session.project, None, None, 100).await?;
-    let body = html! {
-        h1 { "Audit log" }
-        p.muted { "Every change made by a key of this project, through the API or here; the newest 100." }
-        (changes_table(&changes))
-    };
-    Ok(html_response(
-        StatusCode::OK,
-        page(&state, &session, "Audit log", "Audit log", None, body).await?,
-    ))
-}
-
 /// `GET /dashboard/overview`: users per plan, the latest alerts sent, the latest changes.
 pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {
@@ -230,7 +194,10 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     alerts.retain(|(_, d)| d.kind.starts_with("quota."));
     alerts.sort_by_key(|(_, d)| std::cmp::Reverse(d.created));
     alerts.truncate(10);
-    let (changes, _) = state.gateway.changes(project, None, None, 10).await?;
+    let (changes, _) = state
+        .gateway
+        .changes(project, None, &ChangeFilter::default(), 10)
+        .await?;
     let today = state.gateway.today();
     let activity = state.gateway.activity(project, today - 29, today).await?;
     let measures = measures(&state.gateway.plans(project).await?);

@@ -12,13 +12,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
 use super::approvals;
+use super::audit::changes_table;
 use super::chart::{bar, daily_chart};
 use super::credits;
 use super::layout::{csrf, html_response, page};
 use super::ledger::entries_table;
 use super::notice::{banner, Notice};
 use super::numbers;
-use super::pages::changes_table;
 use super::runs;
 use super::session::{current, see_other};
 use super::shown::Shown;
@@ -29,7 +29,7 @@ use crate::gateway::{GatewayError, Usage};
 use crate::http::{ApiError, AppState};
 use crate::quota::operator::Need;
 use crate::quota::value::{parse_value_key, value_key, MAX_VALUE_BYTES};
-use crate::quota::{ApprovalStatus, Counter, Status, Subscription, UserId, MAX_OVERRIDE_HOURS};
+use crate::quota::{ApprovalStatus, ChangeFilter, Counter, Status, Subscription, UserId, MAX_OVERRIDE_HOURS};
 
 /// Ledger entries a user's page shows.
 const RECENT: usize = 20;
@@ -91,8 +91,10 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
     let plans = gateway.plans(project).await?;
     let today = gateway.today();
     let days = gateway.daily_usage(project, user, today - 29, today).await?;
-    let events = gateway.recent_usage_events(project, user, RECENT).await?;
-    let (changes, _) = gateway.changes(project, None, Some(user), 20).await?;
+    let events = gateway.recent_usage_events(project, user, None, RECENT).await?;
+    let (changes, _) = gateway
+        .changes(project, None, &ChangeFilter::of_user(user.as_str()), 20)
+        .await?;
     let open = gateway.open_reservations(project, user, 20).await?;
     let runs = gateway.runs(project, user, runs::LISTED + 1).await?;
     let spend = spend_by_member(gateway, project, user, usage.as_ref()).await?;
@@ -253,7 +255,8 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
             }
         }
         h2 { "Recent usage (ledger)" }
-        p.muted { "The newest " (RECENT) " entries, newest first." }
+        p.muted { "The newest " (RECENT) " entries, newest first. "
+            a href=(format!("{href}/ledger")) { "Every entry, with filters" } }
         (entries_table(&events, None))
         h2 { "Audit trail" }
         (changes_table(&changes))

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::{Gateway, GatewayError};
-use crate::quota::{ChangeEntry, ReasonText, UserId};
+use crate::quota::{ChangeEntry, ChangeFilter, ReasonText, UserId};
 
 /// Who made a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +68,37 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 28] = [
+        Action::PlanPut,
+        Action::PlanDelete,
+        Action::SubscriptionPut,
+        Action::SubscriptionDelete,
+        Action::OverrideSet,
+        Action::OverrideDelete,
+        Action::UserBlock,
+        Action::UserUnblock,
+        Action::UsageAdjust,
+        Action::KeyMint,
+        Action::KeyRevoke,
+        Action::UserKeyMint,
+        Action::UserKeyRevoke,
+        Action::WebhookCreate,
+        Action::WebhookDelete,
+        Action::WebhookRotate,
+        Action::WebhookEnable,
+        Action::WebhookDisable,
+        Action::SettingsPatch,
+        Action::GrantCreate,
+        Action::GrantVoid,
+        Action::ApprovalApprove,
+        Action::ApprovalDecline,
+        Action::PricePut,
+        Action::PriceDelete,
+        Action::OperatorInvite,
+        Action::OperatorUpdate,
+        Action::OperatorRemove,
+    ];
+
     /// The action as the log keeps it: `<resource>.<verb>`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -143,13 +174,10 @@ impl Gateway {
         &self,
         project: &str,
         before: Option<&str>,
-        user: Option<&UserId>,
+        filter: &ChangeFilter,
         limit: usize,
     ) -> Result<(Vec<ChangeEntry>, Option<String>), GatewayError> {
-        Ok(self
-            .store
-            .changes(project, before, user.map(UserId::as_str), limit)
-            .await?)
+        Ok(self.store.changes(project, before, filter, limit).await?)
     }
 }
 
@@ -185,9 +213,14 @@ mod tests {
             (Action::ApprovalDecline, "approval.decline"),
             (Action::PricePut, "price.put"),
             (Action::PriceDelete, "price.delete"),
+            (Action::OperatorInvite, "operator.invite"),
+            (Action::OperatorUpdate, "operator.update"),
+            (Action::OperatorRemove, "operator.remove"),
         ];
         for (action, stored) in all {
             assert_eq!(action.as_str(), stored);
         }
+        // Every action is in the list the dashboard's filter offers.
+        assert_eq!(Action::ALL.map(Action::as_str), all.map(|(_, stored)| stored));
     }
 }

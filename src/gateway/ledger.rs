@@ -124,14 +124,16 @@ impl Gateway {
         Ok(UsageEventPage { data, next: None })
     }
 
-    /// The newest `count` entries of `user`'s ledger, newest first (a user's page shows them).
+    /// The newest `count` entries of `user`'s ledger, newest first (a user's page shows them);
+    /// with `before` (an entry's position), those older than it.
     pub async fn recent_usage_events(
         &self,
         project: &str,
         user: &UserId,
+        before: Option<&str>,
         count: usize,
     ) -> Result<Vec<UsageEvent>, GatewayError> {
-        Ok(self.store.ledger_newest(project, user, count).await?)
+        Ok(self.store.ledger_newest(project, user, before, count).await?)
     }
 
     /// Whether a usage change of `user` goes to the ledger. When it does, the user is first

@@ -56,6 +56,48 @@ pub struct AuditEntry {
     pub reason: String,
 }
 
+/// Which changes a reading of the audit log keeps: those of one user, of one action
+/// (`user.block`) or resource (`user`, every `user.…`), by one actor; each unset keeps all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeFilter {
+    pub user: Option<String>,
+    pub action: Option<String>,
+    pub actor: Option<String>,
+}
+
+impl ChangeFilter {
+    /// Of one user only.
+    pub fn of_user(user: &str) -> ChangeFilter {
+        ChangeFilter {
+            user: Some(user.to_string()),
+            ..ChangeFilter::default()
+        }
+    }
+
+    /// Keeps every change.
+    pub fn is_empty(&self) -> bool {
+        self.user.is_none() && self.action.is_none() && self.actor.is_none()
+    }
+
+    pub fn keeps(&self, e: &ChangeEntry) -> bool {
+        let action = self.action.as_deref().is_none_or(|a| match e.action.strip_prefix(a) {
+            Some(rest) => rest.is_empty() || (!a.contains('.') && rest.starts_with('.')),
+            None => false,
+        });
+        action
+            && self.user.as_deref().is_none_or(|u| e.user.as_deref() == Some(u))
+            && self.actor.as_deref().is_none_or(|a| e.actor_id == a)
+    }
+}
+
+/// An audit-log filter's action: `<resource>` or `<resource>.<verb>`, lowercase words.
+pub fn check_action(text: &str) -> Result<(), &'static str> {
+    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    let ok = text.len() <= 64 && text.split('.').count() <= 2 && text.split('.').all(word);
+    ok.then_some(())
+        .ok_or("must be an action like user.block, or a resource like user")
+}
+
 /// One change, as recorded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChangeEntry {
@@ -110,4 +152,40 @@ pub struct UserPage {
     pub data: Vec<UserEntry>,
     /// The last user id looked at, when more may follow.
     pub next_after: Option<String>,
+}
+
+#[cfg(test)]
+mod change_filter_tests {
+    use super::*;
+
+    fn change(action: &str, user: Option<&str>, actor: &str) -> ChangeEntry {
+        ChangeEntry {
+            action: action.into(),
+            user: user.map(String::from),
+            actor_id: actor.into(),
+            ..ChangeEntry::default()
+        }
+    }
+
+    #[test]
+    fn a_filter_keeps_an_action_its_resource_a_user_and_an_actor() {
+        let block = change("user.block", Some("alice"), "op_1");
+        let key = change("user_key.mint", Some("alice"), "key_1");
+        let by = |action: Option<&str>, user: Option<&str>, actor: Option<&str>| ChangeFilter {
+            action: action.map(String::from),
+            user: user.map(String::from),
+            actor: actor.map(String::from),
+        };
+        assert!(by(None, None, None).keeps(&block));
+        assert!(by(Some("user"), None, None).keeps(&block));
+        assert!(!by(Some("user"), None, None).keeps(&key), "user is not user_key");
+        assert!(by(Some("user.block"), Some("alice"), Some("op_1")).keeps(&block));
+        assert!(!by(Some("user.blo"), None, None).keeps(&block));
+        assert!(!by(None, Some("bob"), None).keeps(&block));
+        assert!(!by(None, None, Some("op_2")).keeps(&block));
+        assert!(check_action("user_key.mint").is_ok() && check_action("user").is_ok());
+        for bad in ["", "User", "a.b.c", "user.", "x y"] {
+            assert!(check_action(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -36,6 +36,21 @@ pub enum UsageKind {
 }
 
 impl UsageKind {
+    pub const ALL: [UsageKind; 12] = [
+        UsageKind::Commit,
+        UsageKind::LateCommit,
+        UsageKind::Track,
+        UsageKind::Adjustment,
+        UsageKind::Grant,
+        UsageKind::GrantVoid,
+        UsageKind::GrantExpired,
+        UsageKind::DebtSettled,
+        UsageKind::RunClose,
+        UsageKind::Denied,
+        UsageKind::Release,
+        UsageKind::Expiry,
+    ];
+
     pub fn parse(text: &str) -> Option<UsageKind> {
         match text {
             "commit" => Some(UsageKind::Commit),

@@ -32,7 +32,9 @@ pub mod subscription;
 pub mod value;
 pub mod webhook;
 
-pub use account::{AuditEntry, ChangeEntry, KeyRecord, PlanDeletion, UserEntry, UserFilter, UserPage};
+pub use account::{
+    check_action, AuditEntry, ChangeEntry, ChangeFilter, KeyRecord, PlanDeletion, UserEntry, UserFilter, UserPage,
+};
 pub use amount::{Milli, SignedAmount};
 pub use approval::{approval_id, Approval, ApprovalStatus};
 pub use counter::{Amounts, Counter};

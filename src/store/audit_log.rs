@@ -3,7 +3,7 @@
 //! read newest first.
 
 use super::{Store, StoreError};
-use crate::quota::ChangeEntry;
+use crate::quota::{ChangeEntry, ChangeFilter};
 
 /// Entries the log keeps, about (trimmed approximately, so cheaply).
 const KEEP: usize = 100_000;
@@ -58,12 +58,13 @@ impl Store {
     }
 
     /// Up to `limit` changes older than `before` (an entry id; None: the newest), only those
-    /// concerning `user` when given; and the id to continue before, when more may follow.
+    /// `filter` keeps; and the id to continue before, when more may follow. A filtered page
+    /// looks at most `MAX_SCAN` entries, so it may come back short with a next id.
     pub async fn changes(
         &self,
         project: &str,
         before: Option<&str>,
-        user: Option<&str>,
+        filter: &ChangeFilter,
         limit: usize,
     ) -> Result<(Vec<ChangeEntry>, Option<String>), StoreError> {
         let key = &self.keys.audit_log(project);
@@ -71,7 +72,7 @@ impl Store {
         let mut from = before.map_or("+".to_string(), |id| format!("({id}"));
         let mut scanned = 0;
         loop {
-            let batch = if user.is_some() { 500 } else { limit };
+            let batch = if filter.is_empty() { limit } else { 500 };
             let start = &from;
             let raw: Raw = self
                 .run(|mut conn| async move {
@@ -89,7 +90,7 @@ impl Store {
             for e in raw.into_iter().map(entry) {
                 from = format!("({}", e.id);
                 scanned += 1;
-                if user.is_none_or(|u| e.user.as_deref() == Some(u)) {
+                if filter.keeps(&e) {
                     found.push(e);
                     if found.len() == limit {
                         let last = found.last().map(|e| e.id.clone());

@@ -73,19 +73,22 @@ impl Store {
             .collect()
     }
 
-    /// The newest `count` entries of `user`'s ledger, newest first.
+    /// The newest `count` entries of `user`'s ledger older than `before` (an entry's position;
+    /// None: from the newest), newest first.
     pub async fn ledger_newest(
         &self,
         project: &str,
         user: &UserId,
+        before: Option<&str>,
         count: usize,
     ) -> Result<Vec<UsageEvent>, StoreError> {
         let key = self.keys.user(project, user.as_str()).ledger;
+        let start = before.map_or("+".to_string(), |position| format!("({position}"));
         let raw: Vec<(String, Vec<String>)> = self
             .run(|mut conn| async move {
                 Ok(redis::cmd("XREVRANGE")
                     .arg(&key)
-                    .arg("+")
+                    .arg(&start)
                     .arg("-")
                     .arg("COUNT")
                     .arg(count)

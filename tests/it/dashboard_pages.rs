@@ -166,3 +166,127 @@ async fn a_failing_delivery_shows_its_last_error_and_when_it_is_tried_next() {
     assert!(row.contains("HTTP 500"), "{row}");
     assert!(row.contains(&format!("datetime=\"{next}\"")), "{row}");
 }
+
+/// The `href` of the link whose text is `text`, unescaped as a browser reads it.
+fn link_to(page: &str, text: &str) -> Option<String> {
+    let at = page.find(&format!(">{text}</a>"))?;
+    let start = page[..at].rfind("href=\"")? + 6;
+    Some(page[start..start + page[start..].find('"')?].replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn the_audit_log_pages_back_through_every_change_and_filters_by_action_user_and_actor() {
+    let app = spawn_app().await;
+    app.put_plan(freemium_free_plan()).await;
+    for i in 0..60 {
+        app.subscribe(&format!("u{i:02}"), "plan_free", None).await;
+    }
+    for user in ["u01", "u02"] {
+        let (status, _) = app
+            .json(
+                Method::POST,
+                &format!("/v1/users/{user}/block"),
+                Some(json!({ "reason": "abuse" })),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let dash = Dashboard::sign_in(&app).await;
+
+    // 63 changes (the plan, 60 subscriptions, 2 blocks): the first page 50, the next the rest.
+    let (_, first) = dash.get("/dashboard/audit").await;
+    assert_eq!(first.matches("<tr>").count() - 1, 50, "{first}");
+    let older = link_to(&first, "Older changes").expect("a link to older changes");
+    let (_, second) = dash.get(&older).await;
+    assert_eq!(second.matches("<tr>").count() - 1, 13, "{second}");
+    assert!(
+        second.contains("plan.put"),
+        "the oldest change is on the last page: {second}"
+    );
+    assert!(link_to(&second, "Older changes").is_none(), "{second}");
+    assert!(link_to(&second, "Newest").is_some(), "{second}");
+
+    // By action, by resource (every user.* action), by user, by actor; and the API alike.
+    for (query, rows) in [
+        ("action=user.block", 2),
+        ("action=user", 2),
+        ("user=u02", 2),
+        ("action=user.block&user=u02", 1),
+    ] {
+        let (status, page) = dash.get(&format!("/dashboard/audit?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}");
+        assert_eq!(page.matches("<tr>").count() - 1, rows, "{query}: {page}");
+        let (status, api) = app
+            .json(
+                Method::GET,
+                &format!("/v1/audit-log?{}", query.replace("user=", "userId=")),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{api}");
+        assert_eq!(api["data"].as_array().unwrap().len(), rows, "{query}: {api}");
+    }
+    let actor = {
+        let (_, log) = app.json(Method::GET, "/v1/audit-log?limit=1", None).await;
+        log["data"][0]["actorId"].as_str().unwrap().to_string()
+    };
+    let (_, page) = dash.get(&format!("/dashboard/audit?actor={actor}&action=plan")).await;
+    assert_eq!(page.matches("<tr>").count() - 1, 1, "{page}");
+    let (_, page) = dash.get("/dashboard/audit?actor=op_nobody").await;
+    assert!(page.contains("No change recorded."), "{page}");
+
+    // A bad filter is named, on the page and by the API.
+    let (status, page) = dash.get("/dashboard/audit?action=User.Block").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("Action: must be an action like user.block"), "{page}");
+    let (status, api) = app.json(Method::GET, "/v1/audit-log?action=a.b.c", None).await;
+    assert_eq!(status, 400);
+    assert_eq!(api["field"], "action", "{api}");
+}
+
+#[tokio::test]
+async fn a_users_ledger_pages_back_through_every_entry_and_filters_by_kind() {
+    let app = spawn_app().await;
+    let plan = json!({ "id": "plan_calls", "periodType": "month", "groups": [
+        { "id": "calls", "label": "Calls", "unit": "count", "quota": 1000, "matches": [ { "event": "*" } ] } ] });
+    app.put_plan(plan).await;
+    app.subscribe("ada", "plan_calls", None).await;
+    for i in 0..70 {
+        let event = if i % 10 == 0 { "render" } else { "chat" };
+        let (status, _) = app
+            .json(
+                Method::POST,
+                "/v1/track",
+                Some(json!({ "userId": "ada", "event": event })),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) = app
+        .json(
+            Method::POST,
+            "/v1/users/ada/adjustments",
+            Some(json!({ "groupId": "calls", "amount": -1, "reason": "refund" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let dash = Dashboard::sign_in(&app).await;
+
+    let (_, user_page) = dash.get("/dashboard/users/ada").await;
+    let every = link_to(&user_page, "Every entry, with filters").expect("the user's page links the ledger");
+    let (_, first) = dash.get(&every).await;
+    assert_eq!(first.matches("<tr>").count() - 1, 50, "{first}");
+    assert!(first.contains("adjustment"), "newest first: {first}");
+    let (_, second) = dash.get(&link_to(&first, "Older entries").unwrap()).await;
+    assert_eq!(second.matches("<tr>").count() - 1, 21, "{second}");
+    assert!(link_to(&second, "Older entries").is_none(), "{second}");
+
+    let (_, adjustments) = dash.get("/dashboard/users/ada/ledger?kind=adjustment").await;
+    assert_eq!(adjustments.matches("<tr>").count() - 1, 1, "{adjustments}");
+    let (_, proxied) = dash.get("/dashboard/users/ada/ledger?proxied=1").await;
+    assert!(proxied.contains("None."), "no call came through the proxy: {proxied}");
+    let (status, page) = dash.get("/dashboard/users/ada/ledger?kind=nonsense").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    let (status, _) = dash.get("/dashboard/users/ada/ledger?before=x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

@@ -585,13 +585,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Every change made by a key of the project (API or dashboard), newest first; with userId, a user's
+         * Every change made by a key or operator of the project (API or dashboard), newest first; with userId a user's, with action one action (user.block) or resource (user), with actorId one key's or operator's
          * @description A project's secret key.
          */
         get: {
             parameters: {
                 query?: {
                     userId?: string;
+                    action?: string;
+                    actorId?: string;
                     cursor?: string;
                     limit?: string;
                 };

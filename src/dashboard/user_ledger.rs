@@ -1,0 +1,123 @@
+//! `GET /dashboard/users/{userId}/ledger`: a user's whole ledger a page at a time, newest
+//! first, filtered by kind of entry and to the calls made through the proxy. A filtered page
+//! looks at a bounded number of entries, so its cost never grows with the ledger: it may come
+//! back short and still lead to older entries.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::html;
+
+use super::layout::{html_response, page};
+use super::ledger::{entries_table, proxied};
+use super::session::{current, see_other};
+use super::shown::Shown;
+use super::users::{encode, query, user_href};
+use crate::http::{ApiError, AppState};
+use crate::quota::ids::stream_position;
+use crate::quota::{UsageEvent, UsageKind, UserId};
+
+/// Entries a page shows.
+const PAGE: usize = 50;
+/// Entries read per look.
+const BATCH: usize = 200;
+/// Entries a filtered page looks at, at most.
+const MAX_SCAN: usize = 2_000;
+
+/// What a page keeps of the entries it reads.
+struct Filter {
+    kind: Option<UsageKind>,
+    proxied: bool,
+}
+
+impl Filter {
+    fn keeps(&self, e: &UsageEvent) -> bool {
+        self.kind.is_none_or(|k| e.kind == k) && (!self.proxied || proxied(e).is_some())
+    }
+}
+
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let user = UserId::parse(&path.into_inner()).map_err(|d| ApiError::invalid("userId", d))?;
+    let asked = query(&req);
+    let given = |name: &str| asked.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let kind = match given("kind") {
+        None => None,
+        Some(k) => Some(UsageKind::parse(k).ok_or_else(|| ApiError::invalid("kind", "is not a kind of entry"))?),
+    };
+    let filter = Filter {
+        kind,
+        proxied: given("proxied") == Some("1"),
+    };
+    let before = given("before")
+        .map(|b| stream_position(b).ok_or_else(|| ApiError::invalid("before", "is not a position this page gave")))
+        .transpose()?;
+
+    let (mut shown, mut scanned, mut at) = (Vec::new(), 0, before.map(String::from));
+    let next = loop {
+        let batch = state
+            .gateway
+            .recent_usage_events(&session.project, &user, at.as_deref(), BATCH)
+            .await?;
+        let full = batch.len() == BATCH;
+        let mut last = None;
+        for e in batch {
+            scanned += 1;
+            last = Some(e.position.clone());
+            if filter.keeps(&e) {
+                shown.push(e);
+                if shown.len() == PAGE {
+                    break;
+                }
+            }
+        }
+        // Older entries may follow whenever the last read stopped short of the ledger's end.
+        let more = full || (shown.len() == PAGE && last.is_some());
+        if shown.len() == PAGE || scanned >= MAX_SCAN || !full {
+            break if more { last } else { None };
+        }
+        at = last;
+    };
+
+    let href = user_href(&user);
+    let link = |before: Option<&str>| {
+        let mut link = format!("{href}/ledger?");
+        if let Some(k) = filter.kind {
+            link.push_str(&format!("kind={}&", k.as_str()));
+        }
+        if filter.proxied {
+            link.push_str("proxied=1&");
+        }
+        if let Some(b) = before {
+            link.push_str(&format!("before={}", encode(b)));
+        }
+        link.trim_end_matches(['&', '?']).to_string()
+    };
+    let body = html! {
+        h1 { "Ledger of " a href=(href) { code { (Shown(user.as_str())) } } }
+        p.muted { "Every entry of the user's ledger, newest first, " (PAGE) " a page." }
+        form.filters method="get" action=(format!("{href}/ledger")) {
+            label { "Kind " select name="kind" {
+                option value="" selected[filter.kind.is_none()] { "every kind" }
+                @for k in UsageKind::ALL { option value=(k.as_str()) selected[filter.kind == Some(k)] { (k.as_str()) } }
+            } }
+            label { input type="checkbox" name="proxied" value="1" checked[filter.proxied]; " calls through the proxy only" }
+            button type="submit" { "Filter" }
+        }
+        (entries_table(&shown, None))
+        p.pager {
+            @if before.is_some() { a href=(link(None)) { "Newest" } " " }
+            @if let Some(next) = &next { a href=(link(Some(next))) { "Older entries" } }
+            @else if !shown.is_empty() { span.muted { "The oldest entry kept." } }
+        }
+    };
+    Ok(html_response(
+        StatusCode::OK,
+        page(&state, &session, "Users", user.as_str(), None, body).await?,
+    ))
+}
