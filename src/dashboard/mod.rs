@@ -20,6 +20,7 @@ mod operators;
 mod pages;
 mod plans;
 mod prices;
+mod run_actions;
 mod runs;
 mod session;
 mod shown;
@@ -52,6 +53,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users/{userId}/{action}", web::post().to(actions::act))
         // Four segments under /dashboard/users: never the two of a support action's POST.
         .route("/users/{userId}/runs/{runId}", web::get().to(runs::show))
+        .route(
+            "/users/{userId}/runs/{runId}/{action}",
+            web::post().to(run_actions::act),
+        )
         .route("/approvals", web::get().to(approvals::list))
         .route("/approvals/{approvalId}/{action}", web::post().to(approvals::decide))
         .route("/plans", web::get().to(plans::list))

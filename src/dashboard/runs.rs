@@ -10,14 +10,17 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
 use super::chart::bar;
-use super::layout::{html_response, page};
+use super::layout::{csrf, html_response, page};
 use super::ledger::{entries_table, read_bounded};
+use super::run_actions::MAX_MINUTES;
 use super::session::{current, see_other};
 use super::shown::Shown;
 use super::users::{encode, user_href, user_link};
+use crate::gateway::sessions::Session;
 use crate::gateway::{Gateway, GatewayError, LedgerQuery, RunView};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
+use crate::quota::operator::Need;
 use crate::quota::{ReservationId, RunState, UsageEvent, UserId};
 
 /// Runs a user's page lists, the newest.
@@ -32,7 +35,7 @@ const PAGE: usize = 500;
 const CLOCK_MARGIN_MS: i64 = 2_000;
 
 /// The path of a run's page, under its user's (whom the id names).
-fn run_href(id: &ReservationId) -> String {
+pub fn run_href(id: &ReservationId) -> String {
     format!("{}/runs/{}", user_href(id.user()), encode(id.as_str()))
 }
 
@@ -124,7 +127,10 @@ pub async fn show(
         .await?
         .ok_or(ApiError::RunNotFound)?;
     let (steps, capped) = steps(&state.gateway, &session.project, &view, &user).await?;
-    let body = run_page(&user, &view, &steps, capped);
+    let body = html! {
+        (run_page(&user, &view, &steps, capped))
+        @if view.state == RunState::Open && session.may(Need::Support) { (levers(&session, &id)) }
+    };
     Ok(html_response(
         StatusCode::OK,
         page(&state, &session, "Users", id.as_str(), None, body).await?,
@@ -158,6 +164,26 @@ async fn steps(
     })
     .await?;
     Ok((steps, capped))
+}
+
+/// An open run's forms: extend it by minutes, or close it (a confirmation first).
+fn levers(session: &Session, id: &ReservationId) -> Markup {
+    let href = run_href(id);
+    html! {
+        h2 { "Support actions" }
+        div.card {
+            form.inline method="post" action=(format!("{href}/extend")) {
+                (csrf(session))
+                label { "Extend to " input type="number" name="minutes" min="1" max=(MAX_MINUTES) value="60" required; " minutes from now" }
+                " " button type="submit" { "Extend the run" }
+            }
+            " "
+            form.inline method="post" action=(format!("{href}/close")) {
+                (csrf(session))
+                button.danger type="submit" { "Close the run…" }
+            }
+        }
+    }
 }
 
 fn run_page(user: &UserId, view: &RunView, steps: &[UsageEvent], capped: bool) -> Markup {

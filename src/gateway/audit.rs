@@ -65,10 +65,14 @@ pub enum Action {
     OperatorInvite,
     OperatorUpdate,
     OperatorRemove,
+    /// An operator's close or extension of a run from the dashboard (an app's own, through
+    /// the API, is the run's ledger's).
+    RunClose,
+    RunExtend,
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 30] = [
         Action::PlanPut,
         Action::PlanDelete,
         Action::SubscriptionPut,
@@ -97,6 +101,8 @@ impl Action {
         Action::OperatorInvite,
         Action::OperatorUpdate,
         Action::OperatorRemove,
+        Action::RunClose,
+        Action::RunExtend,
     ];
 
     /// The action as the log keeps it: `<resource>.<verb>`.
@@ -130,6 +136,8 @@ impl Action {
             Action::OperatorInvite => "operator.invite",
             Action::OperatorUpdate => "operator.update",
             Action::OperatorRemove => "operator.remove",
+            Action::RunClose => "run.close",
+            Action::RunExtend => "run.extend",
         }
     }
 }
@@ -216,6 +224,8 @@ mod tests {
             (Action::OperatorInvite, "operator.invite"),
             (Action::OperatorUpdate, "operator.update"),
             (Action::OperatorRemove, "operator.remove"),
+            (Action::RunClose, "run.close"),
+            (Action::RunExtend, "run.extend"),
         ];
         for (action, stored) in all {
             assert_eq!(action.as_str(), stored);

@@ -6,12 +6,19 @@
 
 use std::time::Instant;
 
+use serde_json::json;
+
+use super::audit::{Action, Actor};
 use super::outcome::Verb;
+use super::reservations::Extension;
 use super::settle::Settlement;
 use super::Idempotency;
 use super::{Gateway, GatewayError};
+use crate::json::rfc3339;
 use crate::quota::run::parse_fields;
-use crate::quota::{Decision, EventInput, Reservation, ReservationId, ReservationState, RunRecord, RunState, UserId};
+use crate::quota::{
+    Decision, EventInput, ReasonText, Reservation, ReservationId, ReservationState, RunRecord, RunState, UserId,
+};
 use crate::secrets::random_bytes;
 use crate::store::StoreError;
 
@@ -96,6 +103,41 @@ impl Gateway {
             // Given back when its start was denied above: it never was a run.
             Settlement::NotFound | Settlement::Conflict(_) => Ok(None),
         }
+    }
+
+    /// An operator's close of a run: as `close_run` (the ledger names the operator as the
+    /// key), and in the audit log as theirs, with their reason.
+    pub async fn close_run_as(
+        &self,
+        project: &str,
+        id: &ReservationId,
+        reason: &ReasonText,
+        by: &Actor,
+    ) -> Result<Option<RunView>, GatewayError> {
+        let view = self.close_run(project, id, &by.id).await?;
+        if view.is_some() {
+            let detail = json!({ "runId": id.as_str(), "reason": reason.as_str() });
+            self.record_user_change(project, by, Action::RunClose, id.user(), detail)
+                .await;
+        }
+        Ok(view)
+    }
+
+    /// An operator's extension of an open run to `ttl_ms` from now, in the audit log as theirs.
+    pub async fn extend_run_as(
+        &self,
+        project: &str,
+        id: &ReservationId,
+        ttl_ms: i64,
+        by: &Actor,
+    ) -> Result<Extension, GatewayError> {
+        let extension = self.extend(project, id, ttl_ms).await?;
+        if let Extension::Extended { expires_ms, .. } = &extension {
+            let detail = json!({ "runId": id.as_str(), "expiresAt": rfc3339(*expires_ms) });
+            self.record_user_change(project, by, Action::RunExtend, id.user(), detail)
+                .await;
+        }
+        Ok(extension)
     }
 
     /// A run of `project`, or None.

@@ -202,3 +202,74 @@ async fn a_run_of_another_user_an_unknown_run_or_a_reservation_is_no_page() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/dashboard");
 }
+
+/// An open run's levers: extended by minutes, then closed after a confirmation that says what
+/// a close commits and gives back, with a reason; both in the audit log as the operator's.
+#[tokio::test]
+async fn an_open_run_is_extended_and_closed_from_its_page_after_a_confirmation() {
+    let app = app_with(&["ada"]).await;
+    let dashboard = Dashboard::sign_in(&app).await;
+    let run = start_run(&app, "ada", 10, json!({}), None).await;
+    step(&app, "ada", &run, "summarise", "primary", 3).await;
+    let path = run_path("ada", &run);
+    let (_, page) = dashboard.get(&path).await;
+    assert!(
+        page.contains("Extend the run") && page.contains("Close the run"),
+        "{page}"
+    );
+    let (_, before) = app.json(Method::GET, &format!("/v1/runs/{run}"), None).await;
+
+    let (status, location, page) = dashboard.post(&format!("{path}/extend"), &[("minutes", "600")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(location.as_deref(), Some(path.as_str()));
+    let (_, after) = app.json(Method::GET, &format!("/v1/runs/{run}"), None).await;
+    assert!(
+        after["expiresAt"].as_str().unwrap() > before["expiresAt"].as_str().unwrap(),
+        "{before} -> {after}"
+    );
+    let (status, _, _) = dashboard.post(&format!("{path}/extend"), &[("minutes", "0")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The first post of Close only asks; the run stays open.
+    let (status, _, page) = dashboard.post(&format!("{path}/close"), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Close this run?") && page.contains("name=\"confirmed\""),
+        "{page}"
+    );
+    let rows = table_after(&page, "Given back");
+    assert_eq!(
+        rows,
+        vec![vec!["calls".to_string(), "3".to_string(), "7".to_string()]],
+        "{page}"
+    );
+    let (_, still) = app.json(Method::GET, &format!("/v1/runs/{run}"), None).await;
+    assert_eq!(still["state"], "open", "{still}");
+    // Confirmed without a reason: refused, nothing closed.
+    let (status, _, _) = dashboard.post(&format!("{path}/close"), &[("confirmed", "1")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, page) = dashboard
+        .post(
+            &format!("{path}/close"),
+            &[("confirmed", "1"), ("reason", "runaway agent")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let (_, closed) = app.json(Method::GET, &format!("/v1/runs/{run}"), None).await;
+    assert_eq!(closed["state"], "closed", "{closed}");
+    let (_, usage) = app.json(Method::GET, "/v1/users/ada/usage", None).await;
+    assert_eq!(usage["counters"][0]["used"], 3, "{usage}");
+    assert_eq!(usage["counters"][0]["reserved"], 0, "{usage}");
+    let (_, page) = dashboard.get(&path).await;
+    assert!(!page.contains("Close the run"), "a closed run has no levers: {page}");
+
+    let (_, log) = app.json(Method::GET, "/v1/audit-log?action=run", None).await;
+    let actions: Vec<&str> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["run.close", "run.extend"], "{log}");
+    assert!(log["data"][0]["detail"].to_string().contains("runaway agent"), "{log}");
+}

@@ -1,0 +1,118 @@
+//! An open run's levers on its page: close it (what its steps used is committed, the rest
+//! given back; confirmed first, with a reason, since it cannot be undone) or extend it by
+//! minutes. `POST /dashboard/users/{userId}/runs/{runId}/{close|extend}`, each held to the
+//! support role and recorded in the audit log as the operator's.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::html;
+
+use super::confirm::{self, Ask};
+use super::runs::run_href;
+use super::session::{posted, see_other};
+use super::shown::Shown;
+use crate::gateway::{Extension, RunView};
+use crate::http::{ApiError, AppState};
+use crate::quota::operator::Need;
+use crate::quota::{ReservationId, ReservationState, RunState, UserId};
+
+/// The longest an extension from the page may reach, in minutes (a day, as the API's).
+pub const MAX_MINUTES: i64 = 1_440;
+
+pub async fn act(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (_, session, fields) = match posted(&req, &state, &body, Need::Support).await? {
+        Ok(form) => form,
+        Err(answer) => return Ok(answer),
+    };
+    let (user, run, action) = path.into_inner();
+    let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
+    let id = ReservationId::parse_run(&run)
+        .filter(|id| id.user() == &user)
+        .ok_or(ApiError::RunNotFound)?;
+    let project = &session.project;
+    let href = run_href(&id);
+    match action.as_str() {
+        "close" => {
+            if !confirm::confirmed(&fields) {
+                let view = state.gateway.run(project, &id).await?.ok_or(ApiError::RunNotFound)?;
+                if view.state != RunState::Open {
+                    return Err(ended(&view));
+                }
+                let action = format!("{href}/close");
+                let ask = Ask {
+                    section: "Users",
+                    title: "Close this run?",
+                    action: &action,
+                    what: closing(&view),
+                    reason: true,
+                    button: "Close the run",
+                    back: &href,
+                };
+                return confirm::ask(&state, &session, &fields, ask).await;
+            }
+            let reason = confirm::reason(&fields)?;
+            let view = state
+                .gateway
+                .close_run_as(project, &id, &reason, &session.actor())
+                .await?
+                .ok_or(ApiError::RunNotFound)?;
+            if view.state == RunState::Expired {
+                return Err(ApiError::RunEnded("expired"));
+            }
+        }
+        "extend" => {
+            let minutes = fields
+                .get("minutes")
+                .and_then(|m| m.trim().parse::<i64>().ok())
+                .filter(|m| (1..=MAX_MINUTES).contains(m))
+                .ok_or_else(|| {
+                    ApiError::invalid("minutes", format!("must be a whole number from 1 to {MAX_MINUTES}"))
+                })?;
+            match state
+                .gateway
+                .extend_run_as(project, &id, minutes * 60_000, &session.actor())
+                .await?
+            {
+                Extension::Extended { .. } => {}
+                Extension::NotFound | Extension::Ended(ReservationState::Released) => {
+                    return Err(ApiError::RunNotFound)
+                }
+                Extension::Ended(ReservationState::Committed) => return Err(ApiError::RunEnded("closed")),
+                Extension::Ended(_) => return Err(ApiError::RunEnded("expired")),
+            }
+        }
+        _ => return Err(ApiError::RouteNotFound),
+    }
+    Ok(see_other(&href))
+}
+
+/// The refusal of a lever on a run that has ended.
+fn ended(view: &RunView) -> ApiError {
+    match view.state {
+        RunState::Closed => ApiError::RunEnded("closed"),
+        _ => ApiError::RunEnded("expired"),
+    }
+}
+
+/// What a close does, per group: commits what the steps used, gives back the rest, open
+/// steps' holds included.
+fn closing(view: &RunView) -> maud::Markup {
+    html! {
+        p { "Run " code { (Shown(&view.id)) } " ends now. Per group, what its steps used is committed "
+            "and the rest of its budget goes back to the user:" }
+        table {
+            thead { tr { th { "Group" } th.num { "Committed" } th.num { "Given back" } } }
+            tbody {
+                @for g in view.run.groups(&view.reservation.holds) {
+                    tr { td { code { (Shown(&g.group)) } } td.num { (g.used) }
+                         td.num { (crate::quota::Milli(g.budget.0.saturating_sub(g.used.0))) } }
+                }
+            }
+        }
+        p.muted { "What steps still open hold is given back too. A closed run cannot be opened again." }
+    }
+}
