@@ -62,6 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/plans", web::get().to(plans::list))
         .route("/plans/new", web::get().to(|req, state| plans::edit(req, state, None)))
         .route("/plans/save", web::post().to(plans::save))
+        .route("/plans/edit", web::post().to(plans::edit_posted))
         // The editor's form tried on the plan's users; nothing is saved.
         .route("/plans/try", web::post().to(simulations::try_plan))
         .route("/simulations/{simulationId}", web::get().to(simulations::show))

@@ -141,7 +141,7 @@ pub(super) async fn editor_again(
     ))
 }
 
-fn diff_table(old: &str, new: &str) -> Markup {
+pub(super) fn diff_table(old: &str, new: &str) -> Markup {
     html! {
         pre.card {
             @for line in diff::lines(old, new) {
@@ -203,6 +203,31 @@ async fn costs(state: &AppState, session: &Session, plan: &Plan) -> Result<Optio
     Ok(super::prices::typical_costs(plan, &book))
 }
 
+/// A stored plan's document as the editor shows it (without its version), or None.
+pub(super) async fn stored_text(state: &AppState, project: &str, id: &str) -> Result<Option<String>, ApiError> {
+    Ok(state.gateway.plan(project, id).await?.map(|old| {
+        let mut doc = old.doc.clone();
+        doc.version = None;
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    }))
+}
+
+/// `POST /dashboard/plans/edit`: the editor with a document posted to it (a pricing-lab
+/// report's candidate, edited again); nothing is checked or saved until its own forms are sent.
+pub async fn edit_posted(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (_, session, fields) = match posted(&req, &state, &body, Need::Support).await? {
+        Ok(form) => form,
+        Err(answer) => return Ok(answer),
+    };
+    let id = fields.get("id").map(|s| s.trim().to_string()).unwrap_or_default();
+    let text = fields.get("doc").cloned().unwrap_or_default();
+    editor_again(&state, &session, (&id, &text), &[], None, StatusCode::OK).await
+}
+
 /// `POST /dashboard/plans/save`: check; show problems, or the diff; save once confirmed.
 pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let (_, session, fields) = match posted(&req, &state, &body, Need::Configure).await? {
@@ -219,14 +244,7 @@ pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
         }
     };
     if fields.get("confirm").map(String::as_str) != Some("1") {
-        let current = match state.gateway.plan(&session.project, &id).await? {
-            Some(old) => {
-                let mut doc = old.doc.clone();
-                doc.version = None;
-                serde_json::to_string_pretty(&doc).unwrap_or_default()
-            }
-            None => String::new(),
-        };
+        let current = stored_text(&state, &session.project, &id).await?.unwrap_or_default();
         let mut new = plan.doc.clone();
         new.version = None;
         let new = serde_json::to_string_pretty(&new).unwrap_or_default();

@@ -11,13 +11,14 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup};
 
-use super::layout::{html_response, page, refreshing_page};
+use super::layout::{csrf, html_response, page, refreshing_page};
 use super::notice;
-use super::plans::{editor_again, parse_posted};
+use super::plans::{diff_table, editor_again, parse_posted, stored_text};
 use super::session::{current, posted, see_other};
 use super::shown::Shown;
 use super::simulation_report::report;
 use super::users::encode;
+use crate::gateway::sessions::Session;
 use crate::gateway::simulations::{Candidate, Cohort, Simulation, SimulationRequest, SimulationStatus};
 use crate::gateway::GatewayError;
 use crate::http::{ApiError, AppState};
@@ -111,7 +112,12 @@ pub async fn show(
             refreshing_page(&state, &session, ("Plans", &id), REFRESH_S, body).await?
         }
         (SimulationStatus::Done, Some(done)) => {
-            let body = html! { (head) (report(done)) (nothing_saved(&simulation)) };
+            let stored = stored_text(&state, &session.project, &simulation.candidate_plan_id).await?;
+            let body = html! {
+                (head) (report(done))
+                (candidate(&session, &simulation, stored.as_deref()))
+                (nothing_saved(&simulation))
+            };
             page(&state, &session, "Plans", &id, None, body).await?
         }
         (SimulationStatus::Done | SimulationStatus::Failed, _) => {
@@ -143,7 +149,7 @@ fn heading(s: &Simulation) -> Markup {
     html! {
         h1 { "Simulation " code { (Shown(&s.id)) } " " (status_pill(s.status)) }
         div.card {
-            p { "Candidate: plan " code { (Shown(&s.candidate_plan_id)) } " as it was tried (a document the simulation does not keep)" }
+            p { "Candidate: plan " code { (Shown(&s.candidate_plan_id)) } " as it was tried (below the report)" }
             p { "Cohort: "
                 @match &s.cohort {
                     Cohort::Plan(plan) => { "the users on plan " (plan_link(plan)) }
@@ -173,6 +179,45 @@ fn failed(s: &Simulation) -> Markup {
             @if let Some(error) = &s.error {
                 @if let Some(bound) = &error.bound { " (bound " code { (Shown(bound)) } ")" }
                 ": " (Shown(&error.detail))
+            }
+        }
+    }
+}
+
+/// The candidate the report is of: what it changes in the stored plan, and the forms that
+/// edit it again or save it (through the editor's check, which says whom a replacement
+/// touches before it saves).
+fn candidate(session: &Session, s: &Simulation, stored: Option<&str>) -> Markup {
+    let Some(doc) = &s.candidate else {
+        return html! {};
+    };
+    let text = serde_json::to_string_pretty(doc).unwrap_or_default();
+    let id = &s.candidate_plan_id;
+    html! {
+        h2 { "The candidate" }
+        @match stored {
+            Some(stored) if stored == text => { p.muted { "The same document as plan " code { (Shown(id)) } " as stored now." } }
+            Some(stored) => {
+                p.muted { "What it changes in plan " code { (Shown(id)) } " as stored now:" }
+                (diff_table(stored, &text))
+            }
+            None => { p.muted { "A new plan: no plan " code { (Shown(id)) } " is stored." } (diff_table("", &text)) }
+        }
+        @if session.may(Need::Support) {
+            form.inline method="post" action="/dashboard/plans/edit" {
+                (csrf(session))
+                input type="hidden" name="id" value=(id);
+                input type="hidden" name="doc" value=(text);
+                button.plain type="submit" { "Edit again" }
+            }
+        }
+        @if session.may(Need::Configure) {
+            " "
+            form.inline method="post" action="/dashboard/plans/save" {
+                (csrf(session))
+                input type="hidden" name="id" value=(id);
+                input type="hidden" name="doc" value=(text);
+                button type="submit" { "Save this candidate…" }
             }
         }
     }

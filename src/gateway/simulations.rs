@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::reservations::MAX_LIFETIME_MS;
 use super::{Gateway, GatewayError};
 use crate::quota::replay::{replay, PlanSpan, Report, Subject, Timeline, UserRow};
-use crate::quota::{Plan, UsageEvent, UserFilter, UserId, DAY_MS};
+use crate::quota::{Plan, PlanDoc, UsageEvent, UserFilter, UserId, DAY_MS};
 use crate::secrets::random_bytes;
 
 pub const MAX_USERS: usize = 10_000;
@@ -104,6 +104,10 @@ pub struct Simulation {
     pub created_ms: i64,
     pub finished_ms: Option<i64>,
     pub candidate_plan_id: String,
+    /// The candidate as it was tried (without a version), so its report can show it, diff it
+    /// against the stored plan, and hand it back to the editor. None in one kept before.
+    #[serde(default)]
+    pub candidate: Option<PlanDoc>,
     pub cohort: Cohort,
     pub from_ms: i64,
     pub to_ms: i64,
@@ -183,6 +187,10 @@ impl Gateway {
             created_ms: self.now_ms(),
             finished_ms: None,
             candidate_plan_id: candidate.id.clone(),
+            candidate: Some(PlanDoc {
+                version: None,
+                ..candidate.doc.clone()
+            }),
             cohort,
             from_ms,
             to_ms,

@@ -268,3 +268,66 @@ async fn an_invalid_document_an_unsaved_plan_and_a_bound_are_shown_on_the_editor
     assert!(page.contains("Cohort: 10000 named users"), "{page}");
     assert!(page.contains("<progress class=\"progress\" max=\"10000\""), "{page}");
 }
+
+/// The report keeps its candidate: what it changes in the stored plan, "Edit again" (the
+/// editor with the candidate) and "Save this candidate…" (the editor's check, then the save);
+/// the API answers the candidate too.
+#[tokio::test]
+async fn a_report_keeps_its_candidate_to_diff_edit_again_and_save() {
+    let app = recorded_demand().await;
+    let dashboard = Dashboard::sign_in(&app).await;
+    let (_, location, _) = dashboard
+        .post("/dashboard/plans/try", &[("id", "plan_free"), ("doc", &document(5))])
+        .await;
+    let location = location.unwrap();
+    let page = finished(&dashboard, &location).await;
+    assert!(page.contains("<h2>The candidate</h2>"), "{page}");
+    assert!(
+        page.contains("&quot;quota&quot;: 2,</del>"),
+        "the diff shows the stored quota removed: {page}"
+    );
+    assert!(
+        page.contains("&quot;quota&quot;: 5"),
+        "the diff shows the candidate's quota: {page}"
+    );
+    assert!(
+        page.contains(">Edit again</button>") && page.contains(">Save this candidate…</button>"),
+        "{page}"
+    );
+
+    let id = location.rsplit('/').next().unwrap();
+    let (_, answer) = app.json(Method::GET, &format!("/v1/simulations/{id}"), None).await;
+    assert_eq!(answer["candidate"]["groups"][0]["quota"], 5, "{answer}");
+
+    // Edit again: the editor with the candidate's document; nothing saved.
+    let (status, _, editor) = dashboard
+        .post("/dashboard/plans/edit", &[("id", "plan_free"), ("doc", &document(5))])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(editor.contains("&quot;quota&quot;: 5"), "{editor}");
+    assert_eq!(quota_of_plan_free(&app).await, 2);
+
+    // Save this candidate: the check first (whom it touches), then the save.
+    let (status, _, check) = dashboard
+        .post("/dashboard/plans/save", &[("id", "plan_free"), ("doc", &document(5))])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(check.contains("users are</strong> on"), "{check}");
+    assert_eq!(
+        quota_of_plan_free(&app).await,
+        2,
+        "nothing saved before the confirmation"
+    );
+    let (status, _, _) = dashboard
+        .post(
+            "/dashboard/plans/save",
+            &[("id", "plan_free"), ("doc", &document(5)), ("confirm", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(quota_of_plan_free(&app).await, 5);
+
+    // Now the same document as stored: the report says so.
+    let page = finished(&dashboard, &location).await;
+    assert!(page.contains("The same document as plan"), "{page}");
+}

@@ -8437,6 +8437,7 @@ export interface components {
         SignedAmount: number;
         /** @description A simulation: progress while it runs, then its report (kept a day). */
         SimulationAnswer: {
+            candidate?: null | components["schemas"]["PlanDoc"];
             /** @description The candidate document's id, or `candidate` when it had none. */
             candidatePlanId: string;
             cohort: components["schemas"]["CohortDoc"];

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::gateway::simulations::{Cohort, Simulation, SimulationStatus};
 use crate::json::rfc3339;
 use crate::quota::replay::{Percentiles, Report, Scenario, Totals, UserRow};
-use crate::quota::{Milli, SignedAmount};
+use crate::quota::{Milli, PlanDoc, SignedAmount};
 
 /// `POST /v1/simulations`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -73,6 +73,8 @@ pub struct SimulationAnswer {
     pub finished_at: Option<String>,
     /// The candidate document's id, or `candidate` when it had none.
     pub candidate_plan_id: String,
+    /// The candidate document as it was tried (a stored plan's as it stood then).
+    pub candidate: Option<PlanDoc>,
     pub cohort: CohortDoc,
     pub from: String,
     pub to: String,
@@ -271,6 +273,7 @@ impl SimulationAnswer {
             created_at: rfc3339(s.created_ms),
             finished_at: s.finished_ms.map(rfc3339),
             candidate_plan_id: s.candidate_plan_id.clone(),
+            candidate: s.candidate.clone(),
             cohort: match &s.cohort {
                 Cohort::Plan(plan) => CohortDoc {
                     plan_id: Some(plan.clone()),

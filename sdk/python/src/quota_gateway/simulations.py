@@ -131,8 +131,8 @@ class SimulationReport:
 class Simulation:
     """A simulation, kept a day: its `progress` while `status` is "running", then its `report`
     ("done") or its `error` ("failed"). `candidate_plan_id` is the candidate document's id, or
-    "candidate" when it had none; `cohort` is `{"planId": ...}` or `{"userIds": [...]}` as sent;
-    `from_` and `to` the span replayed."""
+    "candidate" when it had none, `candidate` the document as it was tried; `cohort` is
+    `{"planId": ...}` or `{"userIds": [...]}` as sent; `from_` and `to` the span replayed."""
 
     id: str
     status: str
@@ -145,3 +145,5 @@ class Simulation:
     progress: SimulationProgress
     error: Optional[SimulationFailure]
     report: Optional[SimulationReport]
+    # The candidate plan document as it was tried.
+    candidate: Optional[Dict[str, Any]] = None
