@@ -31,15 +31,16 @@ async fn keys_page(state: &AppState, session: &Session, minted: Option<&str>) ->
             form.inline method="post" action="/dashboard/keys" {
                 (csrf(session))
                 input type="hidden" name="do" value="mint";
-                select name="kind" { option value="secret" { "secret" } option value="publishable" { "publishable" } }
-                input type="text" name="label" placeholder="label" maxlength="128";
+                label { "Kind " select name="kind" { option value="secret" { "secret" } option value="publishable" { "publishable" } } }
+                " "
+                label { "Label " input type="text" name="label" placeholder="label" maxlength="128"; }
                 button type="submit" { "Mint a key" }
             }
         } @else {
             p.muted { "Only the root token mints and revokes keys." }
         }
         table {
-            thead { tr { th { "Key" } th { "Kind" } th { "Label" } th { "Created" } th { "" } } }
+            thead { tr { th { "Key" } th { "Kind" } th { "Label" } th { "Created" } th { span.sr { "Actions" } } } }
             tbody {
                 @for k in &keys {
                     tr {

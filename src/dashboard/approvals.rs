@@ -127,7 +127,7 @@ async fn answer(
     let body = html! {
         h1 { "Approvals" }
         p.muted { "An approval group denies like a hard one; its first denial of a user in a period opens one request, and it denies as pending until the request is decided. Approving raises the user's quota of the group (an override) until the time given, or the end of the request's period; declining keeps it denying at its quota." }
-        nav.tabs {
+        nav.tabs aria-label="Requests by status" {
             @for s in ApprovalStatus::ALL {
                 a href=(queue_href(Some(s), user, None)) class=@if s == shown { "on" } { (title(s)) }
             }

@@ -123,7 +123,7 @@ fn grants_table(session: &Session, href: &str, now_ms: i64, grants: &[Grant]) ->
             thead { tr {
                 th { "Grant" } th { "Category" } th.num { "Priority" } th.num { "Amount" } th.num { "Remaining" }
                 th.num { "Held" } th.num { "Consumed" } th.num { "Expired" } th.num { "Voided" } th { "Status" }
-                th { "Expires" } th { "Source" } th { "" }
+                th { "Expires" } th { "Source" } th { span.sr { "Actions" } }
             } }
             tbody {
                 @for g in grants {

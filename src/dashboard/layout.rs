@@ -105,7 +105,7 @@ fn frame(
                 header {
                     span.brand { "quota-gateway" }
                     span.pill { "project " (Shown(&session.project)) }
-                    nav {
+                    nav aria-label="Sections" {
                         @for (name, href) in sections {
                             a href=(href) class=@if name == active { "on" } {
                                 (name)

@@ -48,7 +48,7 @@ async fn operators_page(
             }
         }
         div.scroll { table {
-            thead { tr { th { "Name" } th { "Email" } th { "Role here" } th { "Status" } th { "" } } }
+            thead { tr { th { "Name" } th { "Email" } th { "Role here" } th { "Status" } th { span.sr { "Actions" } } } }
             tbody {
                 @for (o, role) in &operators {
                     tr {

@@ -39,7 +39,7 @@ async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup
             // This form's own id: posted again (a reload of the answer that shows the secret,
             // a double click) it answers the endpoint it made, and makes no second one.
             input type="hidden" name="nonce" value=(nonce());
-            input type="url" name="url" placeholder="https://example.com/hooks/quota" required size="40";
+            label { "Endpoint URL " input type="url" name="url" placeholder="https://example.com/hooks/quota" required size="40"; }
             label { input type="checkbox" name="threshold" value="1" checked; " threshold crossings" }
             label { input type="checkbox" name="limit" value="1" checked; " limits reached" }
             label { input type="checkbox" name="low_balance" value="1" checked; " low balances" }
@@ -67,7 +67,7 @@ async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup
                     (csrf(session)) button.danger type="submit" { "Delete the endpoint" }
                 } }
                 table {
-                    thead { tr { th { "Delivery" } th { "Type" } th { "State" } th.num { "Attempts" } th { "Last attempt" } th { "Next attempt" } th { "Created" } th { "" } } }
+                    thead { tr { th { "Delivery" } th { "Type" } th { "State" } th.num { "Attempts" } th { "Last attempt" } th { "Next attempt" } th { "Created" } th { span.sr { "Actions" } } } }
                     tbody {
                         @for (did, d) in list {
                             tr { td { code { (did) } } td { (d.kind) } td { (d.state) } td.num { (d.attempts.unwrap_or(0)) }

@@ -56,7 +56,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             button type="submit" { "Start" }
         }
         table {
-            thead { tr { th { "Plan" } th.num { "Members" } th { "Groups" } th { "" } } }
+            thead { tr { th { "Plan" } th.num { "Members" } th { "Groups" } th { span.sr { "Actions" } } } }
             tbody {
                 @for plan in &plans {
                     tr {
@@ -100,7 +100,8 @@ fn editor(session: &Session, id: &str, text: &str, problems: &[(String, String)]
         form method="post" action="/dashboard/plans/save" {
             (csrf(session))
             p { label { "Plan id " input type="text" name="id" value=(id) required maxlength="64"; } }
-            textarea name="doc" rows="28" cols="100" spellcheck="false" { (text) }
+            p { label for="doc" { "The plan document (JSON)" } }
+            textarea #doc name="doc" rows="28" cols="100" spellcheck="false" { (text) }
             // Check first: Enter in the id field submits with the form's first button.
             p {
                 button type="submit" { "Check" } " "

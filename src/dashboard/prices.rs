@@ -45,7 +45,7 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
             p.muted { "None: the catalog prices every model." }
         } @else {
             table {
-                thead { tr { th { "Model" } th { "Input / M" } th { "Cached / M" } th { "Cache write / M" } th { "Output / M" } th { "Catalog input / output" } th { "Updated" } th { "" } } }
+                thead { tr { th { "Model" } th { "Input / M" } th { "Cached / M" } th { "Cache write / M" } th { "Output / M" } th { "Catalog input / output" } th { "Updated" } th { span.sr { "Actions" } } } }
                 tbody {
                     @for model in &own_models {
                         @let (_, stored) = &own.by_model[*model];

@@ -215,7 +215,7 @@ fn run_page(user: &UserId, view: &RunView, steps: &[UsageEvent], capped: bool) -
         }
         h2 { "Budget" }
         table {
-            thead { tr { th { "Group" } th { "Unit" } th { "" } th.num { "Budget" } th.num { "Used" } th.num { "Open" } th.num { "Remaining" } th.num { "Fallback spend" } } }
+            thead { tr { th { "Group" } th { "Unit" } th { span.sr { "Share used" } } th.num { "Budget" } th.num { "Used" } th.num { "Open" } th.num { "Remaining" } th.num { "Fallback spend" } } }
             tbody {
                 @for g in run.groups(&r.holds) {
                     tr {

@@ -128,7 +128,7 @@ fn totals(b: &Totals, c: &Totals) -> Markup {
     ));
     html! {
         table.report {
-            thead { tr { th { "" } th.num { "Baseline (current plans)" } th.num { "Candidate" } th.num { "Difference" } } }
+            thead { tr { th { span.sr { "Measure" } } th.num { "Baseline (current plans)" } th.num { "Candidate" } th.num { "Difference" } } }
             tbody {
                 @for (label, baseline, candidate, difference) in rows {
                     tr { td { (label) } td.num { (baseline) } td.num { (candidate) } td.num { (difference) } }

@@ -171,7 +171,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
         }
         h2 { "Counters" }
         table {
-            thead { tr { th { "Group" } th { "Unit" } th { "" } th.num { "Used" } th.num { "Held" } th.num { "Quota" } th { "Resets" } } }
+            thead { tr { th { "Group" } th { "Unit" } th { span.sr { "Share used" } } th.num { "Used" } th.num { "Held" } th.num { "Quota" } th { "Resets" } } }
             tbody {
                 @for (subject, c) in usage.iter().flat_map(levels) {
                     tr {
@@ -213,19 +213,19 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
                 ul.muted { @for p in &plans { li { code { (Shown(&p.id)) } ": " @for g in &p.groups { (Shown(&g.id)) " " (format!("{:?}", g.on_plan_change).to_lowercase()) "; " } } } }
                 form.inline method="post" action=(format!("{href}/override")) {
                     (csrf(session))
-                    select name="groupId" { @for g in &groups { option value=(g) { (Shown(g)) } } }
-                    input type="number" name="quota" min="0" step="0.001" placeholder="new quota" required;
-                    input type="number" name="hours" min="1" max=(MAX_OVERRIDE_HOURS) placeholder="for hours (empty: until removed)";
-                    input type="text" name="value" maxlength=(MAX_VALUE_BYTES) placeholder="of one value (per-value groups)";
+                    label { "Group " select name="groupId" { @for g in &groups { option value=(g) { (Shown(g)) } } } }
+                    label { "New quota " input type="number" name="quota" min="0" step="0.001" required; }
+                    label { "For hours " input type="number" name="hours" min="1" max=(MAX_OVERRIDE_HOURS) placeholder="empty: until removed"; }
+                    label { "Of one value " input type="text" name="value" maxlength=(MAX_VALUE_BYTES) placeholder="per-value groups only"; }
                     button type="submit" { "Bump quota" }
                 }
             }
             div.card {
                 form.inline method="post" action=(format!("{href}/adjust")) {
                     (csrf(session))
-                    select name="groupId" { @for g in &groups { option value=(g) { (Shown(g)) } } }
-                    input type="number" name="amount" step="0.001" placeholder="-3 refunds 3" required;
-                    input type="text" name="reason" placeholder="reason" required maxlength="256";
+                    label { "Group " select name="groupId" { @for g in &groups { option value=(g) { (Shown(g)) } } } }
+                    label { "Amount " input type="number" name="amount" step="0.001" placeholder="-3 refunds 3" required; }
+                    label { "Reason " input type="text" name="reason" required maxlength="256"; }
                     button type="submit" { "Adjust" }
                 }
                 @if sub.status == Status::Blocked {
@@ -235,7 +235,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
                 } @else {
                     form.inline method="post" action=(format!("{href}/block")) {
                         (csrf(session))
-                        input type="text" name="reason" placeholder="why" required maxlength="256";
+                        label { "Reason " input type="text" name="reason" required maxlength="256"; }
                         button.danger type="submit" { "Block" }
                     }
                 }

@@ -527,7 +527,10 @@ test("credits: 100 promotional credits valid 30 days granted on the page, listed
   // Listed in burn order with its amounts, and the counter shows the balance.
   const row = page.locator("table.grants tbody tr", { hasText: grant.grantId });
   const cells = await row.locator("td").allTextContents();
-  assert.deepEqual(cells.slice(1, 12), ["promotional", "50", "100", "100", "0", "0", "0", "0", "active", grant.expiresAt, "support: sorry for the outage"]);
+  // Instants read to the minute; the exact one is the time element's, shown on hover.
+  const minute = `${grant.expiresAt.slice(0, 16).replace("T", " ")} UTC`;
+  assert.deepEqual(cells.slice(1, 12), ["promotional", "50", "100", "100", "0", "0", "0", "0", "active", minute, "support: sorry for the outage"]);
+  assert.equal(await row.locator(`time[datetime="${grant.expiresAt}"]`).getAttribute("title"), grant.expiresAt);
   assert.equal(await page.locator("tr", { hasText: "Render credits" }).locator(".balance").textContent(), "Balance credits: 100 available");
   assert.equal(await page.locator("tr", { hasText: "Render credits" }).locator("svg.bar").count(), 0, "no quota bar");
   const audit = (await call("GET", "/v1/audit-log?userId=dana")).data[0];
