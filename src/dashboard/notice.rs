@@ -15,6 +15,7 @@ pub enum Notice {
     PlanSwitched,
     OverrideSet,
     OverrideRemoved,
+    KeyRevoked,
     Adjusted,
     Granted,
     GrantVoided,
@@ -29,12 +30,13 @@ pub enum Notice {
 }
 
 impl Notice {
-    pub const ALL: [Notice; 13] = [
+    pub const ALL: [Notice; 14] = [
         Notice::Blocked,
         Notice::Unblocked,
         Notice::PlanSwitched,
         Notice::OverrideSet,
         Notice::OverrideRemoved,
+        Notice::KeyRevoked,
         Notice::Adjusted,
         Notice::Granted,
         Notice::GrantVoided,
@@ -52,6 +54,7 @@ impl Notice {
             Notice::PlanSwitched => "plan",
             Notice::OverrideSet => "override",
             Notice::OverrideRemoved => "override-removed",
+            Notice::KeyRevoked => "key-revoked",
             Notice::Adjusted => "adjusted",
             Notice::Granted => "granted",
             Notice::GrantVoided => "voided",
@@ -75,6 +78,7 @@ impl Notice {
             Notice::PlanSwitched => "Plan switched.",
             Notice::OverrideSet => "Override saved.",
             Notice::OverrideRemoved => "Override removed: the plan's quota applies again.",
+            Notice::KeyRevoked => "User key revoked.",
             Notice::Adjusted => "Adjusted.",
             Notice::Granted => "Credits granted.",
             Notice::GrantVoided => "Grant voided.",

@@ -58,7 +58,7 @@ const PAGES = [
     path: "/dashboard/users/ada",
     h1: /^User ada/,
     shows: ["Waiting for approval", "Daily usage, last 30 days", "Spend by member, this period", "Credits", "Support actions",
-      "Runs", "Open reservations", "Recent usage (ledger)", "Audit trail"],
+      "Runs", "User keys (the proxy)", "Open reservations", "Recent usage (ledger)", "Audit trail"],
   },
   { name: "user never seen", path: "/dashboard/users/nobody-yet", h1: /never seen/ },
   { name: "run", path: () => `/dashboard/users/ada/runs/${env.runId}`, h1: /^Run run_/, shows: ["Budget", "Steps"] },
@@ -147,6 +147,14 @@ const PAGES = [
       return follow(page, page.locator("button", { hasText: "Close the run" }));
     },
   },
+  {
+    name: "confirm: revoke a user key",
+    h1: /^Revoke this user key\?$/,
+    async open(page) {
+      await page.goto(`${env.baseUrl}/dashboard/users/ada`);
+      return follow(page, page.locator("#user-keys + table button", { hasText: "Revoke" }));
+    },
+  },
   { name: "not found", path: "/dashboard/users/x/runs/nosuchrun", status: 404, h1: /./ },
 ];
 
@@ -182,6 +190,7 @@ before(async () => {
 
   const run = await call("POST", "/v1/runs", { userId: "ada", event: "llm", quantity: 5000, limits: { steps: 10, attemptsPerAction: 3 } });
   env.runId = run.runId;
+  await call("POST", "/v1/user-keys", { userId: "ada", label: "ada's app" });
   const step = await call("POST", "/v1/reserve", { userId: "ada", event: "llm", quantity: 1500, runId: run.runId, actionId: "summarise" });
   await call("POST", `/v1/reservations/${step.reservationId}/commit`, { quantity: 1200 });
 

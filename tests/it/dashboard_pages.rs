@@ -290,3 +290,58 @@ async fn a_users_ledger_pages_back_through_every_entry_and_filters_by_kind() {
     let (status, _) = dash.get("/dashboard/users/ada/ledger?before=x").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_users_proxy_key_is_listed_on_their_page_and_revoked_after_a_confirmation_with_a_reason() {
+    let app = spawn_app().await;
+    app.put_plan(freemium_free_plan()).await;
+    app.subscribe("alice", "plan_free", None).await;
+    let (status, minted) = app
+        .json(
+            Method::POST,
+            "/v1/user-keys",
+            Some(json!({ "userId": "alice", "label": "alice's laptop" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{minted}");
+    let key_id = minted["id"].as_str().unwrap().to_string();
+    let dash = Dashboard::sign_in(&app).await;
+    let (_, page) = dash.get("/dashboard/users/alice").await;
+    let row = row_with(&page, &key_id);
+    assert!(
+        row.contains("alice&#39;s laptop") || row.contains("alice's laptop"),
+        "{row}"
+    );
+
+    let path = "/dashboard/users/alice/revoke-key";
+    let (status, _, page) = dash.post(path, &[("keyId", &key_id)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Revoke this user key?"), "{page}");
+    let listed = || async {
+        let (_, keys) = app.json(Method::GET, "/v1/user-keys?userId=alice", None).await;
+        keys["data"].as_array().unwrap().len()
+    };
+    assert_eq!(listed().await, 1, "nothing revoked before the confirmation");
+    let (status, _, _) = dash.post(path, &[("keyId", &key_id), ("confirmed", "1")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a reason is required");
+    let (status, location, _) = dash
+        .post(
+            path,
+            &[
+                ("keyId", &key_id),
+                ("confirmed", "1"),
+                ("reason", "leaked in a screenshot"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/dashboard/users/alice?flash=key-revoked"));
+    assert_eq!(listed().await, 0);
+    let (_, log) = app
+        .json(Method::GET, "/v1/audit-log?action=user_key.revoke", None)
+        .await;
+    assert_eq!(log["data"][0]["detail"]["reason"], "leaked in a screenshot", "{log}");
+    // Another user's key, or none, is no key of this page.
+    let (status, _, _) = dash.post(path, &[("keyId", "key_nosuchkey")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
