@@ -17,6 +17,7 @@ mod ledger;
 mod notice;
 mod numbers;
 mod operators;
+mod overview;
 mod pages;
 mod plans;
 mod prices;
@@ -75,7 +76,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/webhooks", web::get().to(pages::webhooks))
         .route("/webhooks", web::post().to(pages::create_webhook))
         .route("/audit", web::get().to(audit::audit))
-        .route("/overview", web::get().to(pages::overview))
+        .route("/overview", web::get().to(overview::overview))
         .route("/webhooks/{webhookId}/{action}", web::post().to(pages::webhook_action))
         .route(&operators::PAGE[SCOPE.len()..], web::get().to(operators::list))
         .route(&operators::PAGE[SCOPE.len()..], web::post().to(operators::change))

@@ -8,19 +8,15 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::audit::changes_table;
-use super::chart::decisions_chart;
 use super::confirm::{self, Ask};
 use super::credits::nonce;
 use super::layout::{csrf, html_response, page};
-use super::numbers::{amount, measures};
 use super::session::{current, posted, see_other};
 use super::shown::Shown;
-use super::users::user_link;
 use crate::gateway::sessions::Session;
-use crate::gateway::{GatewayError, Idempotency, ACTIVITY_SAMPLE};
+use crate::gateway::{GatewayError, Idempotency};
 use crate::http::{ApiError, AppState};
-use crate::quota::{ChangeFilter, DeliveryRecord};
+use crate::quota::DeliveryRecord;
 use crate::secrets::digest_hex;
 
 async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup>) -> Result<Markup, ApiError> {
@@ -176,91 +172,6 @@ pub async fn create_webhook(
     Ok(html_response(
         status,
         page(&state, &session, "Webhooks", "Webhooks", None, body).await?,
-    ))
-}
-
-/// `GET /dashboard/overview`: users per plan, the latest alerts sent, the latest changes.
-pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let Some((_, session)) = current(&req, &state).await? else {
-        return Ok(see_other("/dashboard"));
-    };
-    let project = &session.project;
-    let mut members = state.gateway.plan_member_counts(project).await?;
-    members.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-    let mut alerts = Vec::new();
-    for (id, _) in state.gateway.webhooks(project).await? {
-        alerts.extend(state.gateway.webhook_deliveries(project, &id, 20).await?);
-    }
-    alerts.retain(|(_, d)| d.kind.starts_with("quota."));
-    alerts.sort_by_key(|(_, d)| std::cmp::Reverse(d.created));
-    alerts.truncate(10);
-    let (changes, _) = state
-        .gateway
-        .changes(project, None, &ChangeFilter::default(), 10)
-        .await?;
-    let today = state.gateway.today();
-    let activity = state.gateway.activity(project, today - 29, today).await?;
-    let measures = measures(&state.gateway.plans(project).await?);
-    let days: Vec<(i64, (i64, i64))> = (today - 29..=today)
-        .map(|d| (d, activity.days.get(&d).copied().unwrap_or_default()))
-        .collect();
-    let body = html! {
-        h1 { "Overview" }
-        div.grid {
-            div.card {
-                h2 { "Reserves admitted and denied, last 30 days" }
-                (decisions_chart(&days))
-                @if activity.users >= ACTIVITY_SAMPLE { p.muted { "From the first " (amount(ACTIVITY_SAMPLE as f64, "users")) " by id." } }
-            }
-            div.card {
-                h2 { "Top users, last 30 days" }
-                // Per group: tokens, cents and renders are never added together.
-                @for (group, top) in &activity.top {
-                    @let measure = measures.get(group).copied().unwrap_or("units");
-                    h3 { code { (Shown(group)) } " (" (measure) ")" }
-                    table {
-                        thead { tr { th { "User" } th.num { "Used" } } }
-                        tbody {
-                            @for (user, used) in top { tr { td { (user_link(user)) } td.num { (amount(*used, measure)) } } }
-                        }
-                    }
-                }
-                @if activity.top.is_empty() { p.muted { "No usage yet." } }
-            }
-        }
-        div.grid {
-            div.card {
-                h2 { "Users per plan" }
-                table {
-                    thead { tr { th { "Plan" } th.num { "Users" } } }
-                    tbody {
-                        @for (plan, n) in &members { tr { td { code { (Shown(plan)) } } td.num { (n) } } }
-                        @if members.is_empty() { tr { td colspan="2" .muted { "No subscription yet." } } }
-                    }
-                }
-            }
-            div.card {
-                h2 { "Latest alerts" }
-                table {
-                    thead { tr { th { "When" } th { "Type" } th { "User" } th { "Group" } } }
-                    tbody {
-                        @for (_, d) in &alerts {
-                            @let event: serde_json::Value = serde_json::from_str(&d.body).unwrap_or_default();
-                            tr { td { (when_or(d.created, "")) } td { (d.kind) }
-                                 td { (Shown(event["data"]["userId"].as_str().unwrap_or(""))) }
-                                 td { (Shown(event["data"]["groupId"].as_str().unwrap_or(""))) " " (event["data"]["threshold"].as_u64().map(|t| format!("{t}%")).unwrap_or_default()) } }
-                        }
-                        @if alerts.is_empty() { tr { td colspan="4" .muted { "No alert sent (alerts go to webhook endpoints)." } } }
-                    }
-                }
-            }
-        }
-        h2 { "Latest changes" }
-        (changes_table(&changes))
-    };
-    Ok(html_response(
-        StatusCode::OK,
-        page(&state, &session, "Overview", "Overview", None, body).await?,
     ))
 }
 

@@ -47,7 +47,7 @@ use std::sync::{Arc, OnceLock};
 
 /// The model catalog a node prices by, built by start-up.
 pub use crate::quota::catalog::Catalog;
-pub use activity::{Activity, SAMPLE as ACTIVITY_SAMPLE};
+pub use activity::{Activity, Overview};
 pub use adjust::Adjusted;
 pub use clock::Clock;
 pub use credits::Granting;

@@ -147,6 +147,12 @@ impl Layout {
         self.project(project, "parents_lock")
     }
 
+    /// The overview's activity, computed from every user's rollups (a JSON string), and the
+    /// lease of the node computing it next.
+    pub fn overview(&self, project: &str) -> [String; 2] {
+        ["overview", "overview_lock"].map(|rest| self.project(project, rest))
+    }
+
     /// plan -> how many users are on it.
     pub fn plan_users(&self, project: &str) -> String {
         self.project(project, "plan_users")

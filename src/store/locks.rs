@@ -9,7 +9,26 @@ impl Store {
     /// Takes the project's lease on parent changes for `ttl_ms` under `token`; false when
     /// another taker holds it.
     pub async fn lock_parents(&self, project: &str, token: &str, ttl_ms: u64) -> Result<bool, StoreError> {
-        let key = self.keys.parents_lock(project);
+        self.lock(self.keys.parents_lock(project), token, ttl_ms).await
+    }
+
+    /// Gives the lease up if `token` still holds it.
+    pub async fn unlock_parents(&self, project: &str, token: &str) -> Result<(), StoreError> {
+        self.unlock(self.keys.parents_lock(project), token).await
+    }
+
+    /// Takes the project's lease on computing its overview (one node at a time).
+    pub async fn lock_overview(&self, project: &str, token: &str, ttl_ms: u64) -> Result<bool, StoreError> {
+        let [_, lock] = self.keys.overview(project);
+        self.lock(lock, token, ttl_ms).await
+    }
+
+    pub async fn unlock_overview(&self, project: &str, token: &str) -> Result<(), StoreError> {
+        let [_, lock] = self.keys.overview(project);
+        self.unlock(lock, token).await
+    }
+
+    async fn lock(&self, key: String, token: &str, ttl_ms: u64) -> Result<bool, StoreError> {
         let taken: Option<String> = self
             .run(|mut conn| async move {
                 Ok(redis::cmd("SET")
@@ -25,9 +44,7 @@ impl Store {
         Ok(taken.is_some())
     }
 
-    /// Gives the lease up if `token` still holds it.
-    pub async fn unlock_parents(&self, project: &str, token: &str) -> Result<(), StoreError> {
-        let key = self.keys.parents_lock(project);
+    async fn unlock(&self, key: String, token: &str) -> Result<(), StoreError> {
         let _: i64 = self
             .run(|mut conn| async move { Ok(UNLOCK.key(&key).arg(token).invoke_async(&mut conn).await?) })
             .await?;

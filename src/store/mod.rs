@@ -19,6 +19,7 @@ mod ledger_index;
 mod locks;
 mod operators;
 mod outbox;
+mod overview;
 mod pipe;
 mod plans;
 mod prices;

@@ -54,6 +54,11 @@ pub(crate) fn session_cookie(res: &reqwest::Response) -> Option<String> {
         .map(|v| v.split(';').next().unwrap().to_string())
 }
 
+/// An instant of the API (RFC 3339) as the dashboard shows it: to the minute, in UTC.
+pub(crate) fn minute(rfc3339: &str) -> String {
+    format!("{} UTC", rfc3339[..16].replace('T', " "))
+}
+
 /// The value of the first hidden field `name` of a page's forms.
 pub(crate) fn field_value(page: &str, name: &str) -> String {
     let start = format!("name=\"{name}\" value=\"");
@@ -546,9 +551,9 @@ async fn a_teams_page_sums_its_ledger_by_member_for_the_period_and_the_ledger_sa
     let start = app.usage("team_acme").await["period"]["start"].clone();
     assert!(
         page.contains(&format!(
-            "From {}, the start of the plan's current period",
+            "From <time datetime=\"{0}\" title=\"{0}\">",
             start.as_str().unwrap()
-        )),
+        )) && page.contains(", the start of the plan's current period"),
         "{page}"
     );
     // Largest first by the first group; each member's total per group, and their entries.

@@ -7,7 +7,7 @@ use reqwest::header::COOKIE;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::dashboard::{table_after, Dashboard};
+use crate::dashboard::{minute, table_after, Dashboard};
 use crate::support::{spawn_app, TestApp};
 
 /// Renders at 10 credits from the balance "credits", and a quota of 100 renders a month.
@@ -140,7 +140,7 @@ async fn credits_granted_through_the_form_show_on_the_page_in_the_api_and_in_the
             "100",
             "0",
             "0",
-            format!("100 on {}", g["expiresAt"].as_str().unwrap()).as_str(),
+            format!("100 on {}", minute(g["expiresAt"].as_str().unwrap())).as_str(),
             "1"
         ]]
     );
@@ -160,7 +160,7 @@ async fn credits_granted_through_the_form_show_on_the_page_in_the_api_and_in_the
             "0",
             "0",
             "active",
-            g["expiresAt"].as_str().unwrap(),
+            &minute(g["expiresAt"].as_str().unwrap()),
             "support &lt;b&gt;goodwill&lt;/b&gt;"
         ]
     );

@@ -156,7 +156,7 @@ async fn a_failing_delivery_shows_its_last_error_and_when_it_is_tried_next() {
     assert_eq!(delivery["tries"][0]["status"], 500, "{delivery}");
     let next = delivery["nextAttemptAt"].as_str().unwrap().to_string();
     assert!(
-        next > delivery["tries"][0]["at"].as_str().unwrap().to_string(),
+        next.as_str() > delivery["tries"][0]["at"].as_str().unwrap(),
         "{delivery}"
     );
 
@@ -344,4 +344,64 @@ async fn a_users_proxy_key_is_listed_on_their_page_and_revoked_after_a_confirmat
     // Another user's key, or none, is no key of this page.
     let (status, _, _) = dash.post(path, &[("keyId", "key_nosuchkey")]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// The overview is counted from every user's rollups in the background and dated: a view
+/// shows the last count (never a partial one), and "Count again now" starts the next, which
+/// a later view shows.
+#[tokio::test]
+async fn the_overview_is_a_dated_count_of_every_user_made_again_on_request() {
+    let app = spawn_app().await;
+    app.put_plan(json!({ "id": "plan_calls", "periodType": "month", "groups": [
+        { "id": "calls", "label": "Calls", "unit": "count", "quota": 1000, "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    let track = |user: &'static str, quantity: u64| {
+        let app = &app;
+        async move {
+            let body = json!({ "userId": user, "event": "chat", "quantity": quantity });
+            assert_eq!(app.json(Method::POST, "/v1/track", Some(body)).await.0, 200);
+        }
+    };
+    app.subscribe("light", "plan_calls", None).await;
+    app.subscribe("heavy", "plan_calls", None).await;
+    track("light", 3).await;
+    // The top users' card alone (the latest changes name both users too).
+    let top = |page: &str| {
+        let from = page.find("<h2>Top users").expect("the top users");
+        page[from..from + page[from..].find("</div>").unwrap()].to_string()
+    };
+    let dash = Dashboard::sign_in(&app).await;
+    let (_, page) = dash.get("/dashboard/overview").await;
+    assert!(
+        page.contains("Usage from every user's rollups (2 users), as of"),
+        "{page}"
+    );
+    assert!(
+        top(&page).contains("/dashboard/users/light") && !top(&page).contains("heavy"),
+        "{page}"
+    );
+
+    track("heavy", 900).await;
+    let (_, page) = dash.get("/dashboard/overview").await;
+    assert!(!top(&page).contains("heavy"), "the last count until a new one: {page}");
+    assert!(page.contains("href=\"/dashboard/overview?fresh=1\""), "{page}");
+    let (_, page) = dash.get("/dashboard/overview?fresh=1").await;
+    assert!(
+        page.contains("<h1>Overview</h1>"),
+        "the last count while the next is made: {page}"
+    );
+    let mut seen = String::new();
+    for _ in 0..200 {
+        seen = top(&dash.get("/dashboard/overview").await.1);
+        if seen.contains("heavy") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let heavy = seen
+        .find("/dashboard/users/heavy\"")
+        .expect("the new count lists heavy");
+    let light = seen.find("/dashboard/users/light\"").unwrap();
+    assert!(heavy < light, "the heaviest first: {seen}");
+    assert!(seen.contains("900 count"), "{seen}");
 }

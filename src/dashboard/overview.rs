@@ -1,0 +1,120 @@
+//! `GET /dashboard/overview`: reserves admitted and denied per day and the heaviest users of
+//! each group, from every user's rollups (computed in the background, `Gateway::overview`, and
+//! dated on the page), users per plan, the latest alerts sent and the latest changes.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::html;
+
+use super::audit::changes_table;
+use super::chart::decisions_chart;
+use super::layout::{html_response, page, refreshing_page};
+use super::numbers::{amount, measures, when, when_or};
+use super::session::{current, see_other};
+use super::shown::Shown;
+use super::users::{query, user_link};
+use crate::gateway::Overview;
+use crate::http::{ApiError, AppState};
+use crate::quota::ChangeFilter;
+
+/// The days the overview covers, today included.
+const DAYS: i64 = 30;
+
+/// `GET /dashboard/overview`: users per plan, the latest alerts sent, the latest changes.
+pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let Some((_, session)) = current(&req, &state).await? else {
+        return Ok(see_other("/dashboard"));
+    };
+    let project = &session.project;
+    let mut members = state.gateway.plan_member_counts(project).await?;
+    members.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let mut alerts = Vec::new();
+    for (id, _) in state.gateway.webhooks(project).await? {
+        alerts.extend(state.gateway.webhook_deliveries(project, &id, 20).await?);
+    }
+    alerts.retain(|(_, d)| d.kind.starts_with("quota."));
+    alerts.sort_by_key(|(_, d)| std::cmp::Reverse(d.created));
+    alerts.truncate(10);
+    let (changes, _) = state
+        .gateway
+        .changes(project, None, &ChangeFilter::default(), 10)
+        .await?;
+    let today = state.gateway.today();
+    let fresh = query(&req).get("fresh").is_some_and(|v| v == "1");
+    let Overview { activity, computing } = state.gateway.overview(project, DAYS, fresh).await?;
+    let Some(activity) = activity else {
+        // The first computation of a large project: the page waits for it by reloading.
+        let body = html! {
+            h1 { "Overview" }
+            p role="status" { "Computing the overview from every user's rollups; this page reloads itself until it is ready." }
+        };
+        let markup = refreshing_page(&state, &session, ("Overview", "Overview"), 2, body).await?;
+        return Ok(html_response(StatusCode::OK, markup));
+    };
+    let measures = measures(&state.gateway.plans(project).await?);
+    let days: Vec<(i64, (i64, i64))> = (today - (DAYS - 1)..=today)
+        .map(|d| (d, activity.days.get(&d).copied().unwrap_or_default()))
+        .collect();
+    let body = html! {
+        h1 { "Overview" }
+        p.muted {
+            "Usage from every user's rollups (" (amount(activity.users as f64, "users")) "), as of " (when(activity.as_of_ms)) ". "
+            @if computing { "A newer count is being made; reload in a moment." }
+            @else { a href="/dashboard/overview?fresh=1" { "Count again now" } }
+        }
+        div.grid {
+            div.card {
+                h2 { "Reserves admitted and denied, last 30 days" }
+                (decisions_chart(&days))
+            }
+            div.card {
+                h2 { "Top users, last 30 days" }
+                // Per group: tokens, cents and renders are never added together.
+                @for (group, top) in &activity.top {
+                    @let measure = measures.get(group).copied().unwrap_or("units");
+                    h3 { code { (Shown(group)) } " (" (measure) ")" }
+                    table {
+                        thead { tr { th { "User" } th.num { "Used" } } }
+                        tbody {
+                            @for (user, used) in top { tr { td { (user_link(user)) } td.num { (amount(*used, measure)) } } }
+                        }
+                    }
+                }
+                @if activity.top.is_empty() { p.muted { "No usage yet." } }
+            }
+        }
+        div.grid {
+            div.card {
+                h2 { "Users per plan" }
+                table {
+                    thead { tr { th { "Plan" } th.num { "Users" } } }
+                    tbody {
+                        @for (plan, n) in &members { tr { td { code { (Shown(plan)) } } td.num { (n) } } }
+                        @if members.is_empty() { tr { td colspan="2" .muted { "No subscription yet." } } }
+                    }
+                }
+            }
+            div.card {
+                h2 { "Latest alerts" }
+                table {
+                    thead { tr { th { "When" } th { "Type" } th { "User" } th { "Group" } } }
+                    tbody {
+                        @for (_, d) in &alerts {
+                            @let event: serde_json::Value = serde_json::from_str(&d.body).unwrap_or_default();
+                            tr { td { (when_or(d.created, "")) } td { (d.kind) }
+                                 td { (Shown(event["data"]["userId"].as_str().unwrap_or(""))) }
+                                 td { (Shown(event["data"]["groupId"].as_str().unwrap_or(""))) " " (event["data"]["threshold"].as_u64().map(|t| format!("{t}%")).unwrap_or_default()) } }
+                        }
+                        @if alerts.is_empty() { tr { td colspan="4" .muted { "No alert sent (alerts go to webhook endpoints)." } } }
+                    }
+                }
+            }
+        }
+        h2 { "Latest changes" }
+        (changes_table(&changes))
+    };
+    Ok(html_response(
+        StatusCode::OK,
+        page(&state, &session, "Overview", "Overview", None, body).await?,
+    ))
+}
