@@ -58,7 +58,7 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     let body = html! {
         h1 { "Overview" }
         p.muted {
-            "Usage from every user's rollups (" (amount(activity.users as f64, "users")) "), as of " (when(activity.as_of_ms)) ". "
+            "Usage from every user's rollups (" (users(activity.users)) "), as of " (when(activity.as_of_ms)) ". "
             @if computing { "A newer count is being made; reload in a moment." }
             @else { a href="/dashboard/overview?fresh=1" { "Count again now" } }
         }
@@ -117,4 +117,12 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         StatusCode::OK,
         page(&state, &session, "Overview", "Overview", None, body).await?,
     ))
+}
+
+/// A count of users as a person writes it: `1 user`, `3,025 users`.
+fn users(n: usize) -> String {
+    match n {
+        1 => "1 user".to_string(),
+        n => amount(n as f64, "users"),
+    }
 }
