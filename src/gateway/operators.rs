@@ -45,6 +45,10 @@ impl Actor {
     }
 }
 
+/// How often a change of an operator's record is made again on a fresh read before it gives
+/// up (only changes of that one record in the same milliseconds make it go again).
+const CHANGE_ATTEMPTS: usize = 16;
+
 impl Gateway {
     /// Invites a person (`email` lower-cased and checked by the caller, as are `name` and
     /// `roles`, whose projects exist).
@@ -84,13 +88,23 @@ impl Gateway {
     /// A new invitation link for an operator (the last one stops working): to finish an
     /// invitation that expired, or to set a forgotten password.
     pub async fn reinvite_operator(&self, id: &str, by: &Actor) -> Result<Invitation, GatewayError> {
-        let mut operator = self.operator(id).await?;
+        let email = self.operator(id).await?.email;
         let token = random_token(43);
+        let digest = digest_hex(&token);
+        let changed = self
+            .change_operator(&email, |current| {
+                let mut next = current.clone();
+                next.invite_digest = Some(digest.clone());
+                (current.id == id).then_some(next)
+            })
+            .await?;
+        let Some((before, operator)) = changed else {
+            return Err(GatewayError::OperatorNotFound(id.to_string()));
+        };
         // The last link ends now, not at its expiry.
-        if let Some(old) = operator.invite_digest.replace(digest_hex(&token)) {
+        if let Some(old) = before.invite_digest {
             self.store.take_invite(&old).await?;
         }
-        self.store.put_operator(&operator).await?;
         for project in operator.roles.keys() {
             let detail = json!({ "invitation": "new" });
             self.record_operator(project, by, Action::OperatorUpdate, &operator.id, detail)
@@ -109,6 +123,30 @@ impl Gateway {
             token,
             expires_at_ms,
         })
+    }
+
+    /// Writes `change` of the operator stored under `email` over the record as it is stored at
+    /// the write (a compare-and-set): when another change wrote it since this one read it, the
+    /// change is made again on a fresh read, so two changes at once both hold. `change` answers
+    /// None to make none (the record is no longer the one meant). The record before and after;
+    /// None when there is no such operator or `change` made none.
+    async fn change_operator(
+        &self,
+        email: &str,
+        change: impl Fn(&OperatorRecord) -> Option<OperatorRecord>,
+    ) -> Result<Option<(OperatorRecord, OperatorRecord)>, GatewayError> {
+        for _ in 0..CHANGE_ATTEMPTS {
+            let Some((text, current)) = self.store.load_operator_text(email).await? else {
+                return Ok(None);
+            };
+            let Some(next) = change(&current) else {
+                return Ok(None);
+            };
+            if self.store.replace_operator(&text, &next).await? {
+                return Ok(Some((current, next)));
+            }
+        }
+        Err(GatewayError::Unsettled(CHANGE_ATTEMPTS))
     }
 
     /// Every operator, by email.
@@ -137,29 +175,42 @@ impl Gateway {
         patch: OperatorPatch,
         by: &Actor,
     ) -> Result<Option<OperatorRecord>, GatewayError> {
-        let mut operator = self.operator(id).await?;
-        let before = operator.roles.clone();
-        let renamed = patch.name.as_ref().is_some_and(|n| *n != operator.name);
-        if let Some(name) = patch.name {
-            operator.name = name;
-        }
-        if let Some(roles) = patch.roles {
-            operator.roles = roles;
-        }
-        match patch.role_in {
-            Some((project, Some(role))) => {
-                operator.roles.insert(project, role);
+        let email = self.operator(id).await?.email;
+        // The patch, applied to the record as it is stored when the change is written.
+        let apply = |current: &OperatorRecord| {
+            let mut next = current.clone();
+            if let Some(name) = &patch.name {
+                next.name = name.clone();
             }
-            Some((project, None)) => {
-                operator.roles.remove(&project);
+            if let Some(roles) = &patch.roles {
+                next.roles = roles.clone();
             }
-            None => {}
-        }
-        if operator.roles.is_empty() {
+            match &patch.role_in {
+                Some((project, Some(role))) => {
+                    next.roles.insert(project.clone(), *role);
+                }
+                Some((project, None)) => {
+                    next.roles.remove(project);
+                }
+                None => {}
+            }
+            next
+        };
+        let Some((_, stored)) = self.store.load_operator_text(&email).await? else {
+            return Err(GatewayError::OperatorNotFound(id.to_string()));
+        };
+        if apply(&stored).roles.is_empty() {
             self.remove_operator(id, by).await?;
             return Ok(None);
         }
-        self.store.put_operator(&operator).await?;
+        let changed = self
+            .change_operator(&email, |current| (current.id == id).then(|| apply(current)))
+            .await?;
+        let Some((previous, operator)) = changed else {
+            return Err(GatewayError::OperatorNotFound(id.to_string()));
+        };
+        let before = previous.roles.clone();
+        let renamed = previous.name != operator.name;
         let projects: std::collections::BTreeSet<&String> = before.keys().chain(operator.roles.keys()).collect();
         // Each project whose role changed (every one on a rename) records it: no project's log
         // shows a change made elsewhere by someone it does not know.
@@ -200,28 +251,27 @@ impl Gateway {
     /// the invitation. None when it was not open.
     pub async fn accept_invitation(&self, token: &str, password: &str) -> Result<Option<OperatorRecord>, GatewayError> {
         let digest = digest_hex(token);
-        let Some(mut operator) = self.invitation(token).await? else {
+        let Some(operator) = self.invitation(token).await? else {
             return Ok(None);
         };
         if self.store.take_invite(&digest).await?.is_none() {
             return Ok(None); // taken up meanwhile, in another tab
         }
         let password_hash = hash(password.to_string()).await;
-        // Read again after the hashing's milliseconds: an operator removed, or invited anew,
-        // meanwhile is not brought back or changed by this older invitation.
-        let Some(current) = self.store.load_operator(&operator.email).await? else {
-            return Ok(None);
-        };
-        if current.id != operator.id || current.invite_digest.as_deref() != Some(digest.as_str()) {
-            return Ok(None);
-        }
-        operator = OperatorRecord {
-            password_hash: Some(password_hash),
-            invite_digest: None,
-            ..current
-        };
-        self.store.put_operator(&operator).await?;
-        Ok(Some(operator))
+        // Written over the record as stored after the hashing's milliseconds, and only while
+        // it is this invitation's: an operator removed, or invited anew, meanwhile is not
+        // brought back or changed by this older invitation.
+        let changed = self
+            .change_operator(&operator.email, |current| {
+                let ours = current.id == operator.id && current.invite_digest.as_deref() == Some(digest.as_str());
+                ours.then(|| OperatorRecord {
+                    password_hash: Some(password_hash.clone()),
+                    invite_digest: None,
+                    ..current.clone()
+                })
+            })
+            .await?;
+        Ok(changed.map(|(_, operator)| operator))
     }
 
     /// The operator `email` names when `password` is theirs.

@@ -5,6 +5,7 @@
 
 use redis::AsyncCommands;
 
+use super::scripts::REPLACE_FIELD;
 use super::{corrupt, Store, StoreError};
 use crate::quota::operator::OperatorRecord;
 
@@ -18,16 +19,37 @@ impl Store {
             .await
     }
 
-    /// Replaces an operator's record.
-    pub async fn put_operator(&self, record: &OperatorRecord) -> Result<(), StoreError> {
+    /// An operator's record and the text it is stored as, which `replace_operator` compares.
+    pub async fn load_operator_text(&self, email: &str) -> Result<Option<(String, OperatorRecord)>, StoreError> {
+        let key = self.keys.operators();
+        let raw: Option<String> = self
+            .run(|mut conn| async move { Ok(conn.hget(&key, email).await?) })
+            .await?;
+        raw.map(|json| {
+            let record = serde_json::from_str(&json).map_err(|e| corrupt("operator", e))?;
+            Ok((json, record))
+        })
+        .transpose()
+    }
+
+    /// Replaces an operator's record only while it is still stored as `was`; false when
+    /// another change wrote it first, or removed it.
+    pub async fn replace_operator(&self, was: &str, record: &OperatorRecord) -> Result<bool, StoreError> {
         let json = serde_json::to_string(record).map_err(|e| corrupt("operator", e))?;
         let key = self.keys.operators();
         let email = &record.email;
-        self.run(|mut conn| async move {
-            let _: i64 = conn.hset(&key, email, &json).await?;
-            Ok(())
-        })
-        .await
+        let replaced: i64 = self
+            .run(|mut conn| async move {
+                Ok(REPLACE_FIELD
+                    .key(&key)
+                    .arg(email)
+                    .arg(was)
+                    .arg(&json)
+                    .invoke_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        Ok(replaced == 1)
     }
 
     pub async fn load_operator(&self, email: &str) -> Result<Option<OperatorRecord>, StoreError> {

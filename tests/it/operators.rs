@@ -6,7 +6,7 @@ use reqwest::header::{COOKIE, ORIGIN};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::dashboard::{client_from, session_cookie, Dashboard};
+use crate::dashboard::{client_from, post_sign_in, session_cookie, Dashboard};
 use crate::support::{spawn_app, TestApp};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -444,4 +444,56 @@ async fn a_keys_session_configures_but_chooses_no_operator_and_no_owner_reaches_
         .filter(|e| e["action"] == "operator.update")
         .count();
     assert_eq!(updates, 0, "default's role did not change: {log}");
+}
+
+/// Owners of eight projects change one operator's role in their own project at the same
+/// instant, three times over: every change holds. Each is a read-modify-write of one record;
+/// written back whole from what it read (no compare-and-set), one would undo another's.
+#[tokio::test]
+async fn parallel_role_changes_in_different_projects_all_hold() {
+    let app = spawn_app().await;
+    let projects: Vec<String> = (1..=8).map(|i| format!("team{i}")).collect();
+    let mut roles = serde_json::Map::new();
+    roles.insert("default".into(), json!("viewer"));
+    for p in &projects {
+        let (status, _) = root(&app, Method::POST, "/v1/projects", Some(json!({ "id": p }))).await;
+        assert_eq!(status, StatusCode::CREATED);
+        roles.insert(p.clone(), json!("viewer"));
+    }
+    invite(&app, "ren@example.com", Value::Object(roles)).await;
+    let ren = operator_id(&app, "ren@example.com").await;
+    // The root token's sessions, one per project, each from its own address (sign-ins are
+    // counted per address).
+    let mut sessions = Vec::new();
+    for (i, p) in projects.iter().enumerate() {
+        let client = client_from(Some(format!("127.0.0.{}", 40 + i).parse().unwrap()));
+        let res = post_sign_in(&app, &client, &app.root_token).await;
+        let cookie = session_cookie(&res).expect("a root session");
+        let session = Dashboard::of_session(&app, client, cookie).await;
+        assert_eq!(
+            session.post("/dashboard/project", &[("project", p)]).await.0,
+            StatusCode::SEE_OTHER
+        );
+        sessions.push(session);
+    }
+    for round in ["admin", "support", "owner"] {
+        let changes = sessions.iter().map(|s| {
+            let ren = ren.clone();
+            async move {
+                let (status, _, page) = s
+                    .post(
+                        "/dashboard/operators",
+                        &[("do", "role"), ("operatorId", &ren), ("role", round)],
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+            }
+        });
+        futures::future::join_all(changes).await;
+        let (_, now) = root(&app, Method::GET, &format!("/v1/operators/{ren}"), None).await;
+        for p in &projects {
+            assert_eq!(now["roles"][p], round, "{round} in {p}: {now}");
+        }
+        assert_eq!(now["roles"]["default"], "viewer", "{now}");
+    }
 }

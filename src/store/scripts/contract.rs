@@ -287,8 +287,15 @@ pub const UNLOCK: Contract = Contract {
     reply: "1 when given up, 0 when the lock was not the taker's",
 };
 
+pub const REPLACE_FIELD: Contract = Contract {
+    file: "replace_field.lua",
+    keys: 1,
+    args: &[fixed(3)],
+    reply: "1 when replaced, 0 when the field holds another value now",
+};
+
 /// Every script a node runs.
-pub const ALL: [&Contract; 30] = [
+pub const ALL: [&Contract; 31] = [
     &RESERVE,
     &CHECK,
     &TRACK,
@@ -314,6 +321,7 @@ pub const ALL: [&Contract; 30] = [
     &ROTATE_SECRET,
     &SET_ENABLED,
     &UNLOCK,
+    &REPLACE_FIELD,
     &GRANT,
     &VOID_GRANT,
     &BALANCES,

@@ -169,11 +169,12 @@ pub(crate) static CREATE_ENDPOINT: LazyLock<Script> = alone!("create_endpoint.lu
 pub(crate) static ROTATE_SECRET: LazyLock<Script> = alone!("rotate_secret.lua");
 pub(crate) static SET_ENABLED: LazyLock<Script> = alone!("set_enabled.lua");
 pub(crate) static UNLOCK: LazyLock<Script> = alone!("unlock.lua");
+pub(crate) static REPLACE_FIELD: LazyLock<Script> = alone!("replace_field.lua");
 pub(crate) static DECIDE_APPROVAL: LazyLock<Script> = alone!("override_room.lua", "decide_approval.lua");
 pub(crate) static INDEX_APPROVAL: LazyLock<Script> = alone!("index_approval.lua");
 
 /// Every script with its contract, for the tests that hold each to it.
-pub fn every_script() -> [(&'static contract::Contract, &'static Script); 28] {
+pub fn every_script() -> [(&'static contract::Contract, &'static Script); 29] {
     use contract as c;
     [
         (&c::RESERVE, &RESERVE),
@@ -202,6 +203,7 @@ pub fn every_script() -> [(&'static contract::Contract, &'static Script); 28] {
         (&c::ROTATE_SECRET, &ROTATE_SECRET),
         (&c::SET_ENABLED, &SET_ENABLED),
         (&c::UNLOCK, &UNLOCK),
+        (&c::REPLACE_FIELD, &REPLACE_FIELD),
         (&c::DECIDE_APPROVAL, &DECIDE_APPROVAL),
         (&c::INDEX_APPROVAL, &INDEX_APPROVAL),
     ]
