@@ -116,10 +116,7 @@ impl ApiKey {
     /// The project of a secret key and who it is, for the audit log of a change it makes.
     pub async fn actor(&self, state: &AppState) -> Result<(String, Actor), ApiError> {
         let record = self.secret(state).await?;
-        let actor = Actor {
-            id: record.key_id.clone(),
-            label: record.label.clone(),
-        };
+        let actor = Actor::new(record.key_id.clone(), record.label.clone());
         Ok((record.project.clone(), actor))
     }
 

@@ -68,7 +68,7 @@ pub async fn revoke_user_key(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let (project, actor) = key.actor(&state).await?;
-    if !state.gateway.revoke_user_key(&project, &id, None, &actor).await? {
+    if !state.gateway.revoke_user_key(&project, &id, &actor).await? {
         return Err(ApiError::KeyNotFound(id));
     }
     Ok(HttpResponse::NoContent().finish())

@@ -98,6 +98,7 @@ async fn apply(
         }
         "plan" => {
             let plan = chosen_plan(gateway, project, fields).await?;
+            let by = &by.clone().because(&reason()?);
             gateway
                 .subscribe(project, user, &plan, None, None, ParentChange::Keep, by)
                 .await?;
@@ -158,9 +159,8 @@ async fn apply(
         "revoke-key" => {
             may_revoke(session)?;
             let key = user_key(gateway, project, user, fields).await?;
-            gateway
-                .revoke_user_key(project, &key.key_id, Some(&confirm::reason(fields)?), by)
-                .await?;
+            let by = &by.clone().because(&confirm::reason(fields)?);
+            gateway.revoke_user_key(project, &key.key_id, by).await?;
             Ok(Notice::KeyRevoked)
         }
         "grant" => credits::grant(gateway, session, user, fields).await,
@@ -262,7 +262,7 @@ async fn ask_first(
             (
                 "Switch this user's plan?",
                 switch_table(who, &plan.id, &rows),
-                false,
+                true,
                 "Switch",
             )
         }

@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
+use super::confirm;
 use super::diff::{self, Line};
 use super::layout::{csrf, html_response, page};
 use super::session::{current, posted, see_other};
@@ -77,22 +78,34 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     ))
 }
 
+/// What the check found for a valid document: the diff against the stored plan, and whether
+/// saving replaces a stored plan (then a reason is asked, as for every change that cannot be
+/// taken back).
+struct Checked {
+    diff: Markup,
+    replaces: bool,
+}
+
 /// The editor: `id` and `text` in a form that checks before it saves, or tries the text on the
 /// plan's users (the same form, posted to `TRY`: what is tried is what was typed).
-fn editor(session: &Session, id: &str, text: &str, problems: &[(String, String)], diff: Option<Markup>) -> Markup {
+fn editor(session: &Session, id: &str, text: &str, problems: &[(String, String)], checked: Option<Checked>) -> Markup {
     html! {
         h1 { "Plan " code { (Shown(id)) } }
         @if !problems.is_empty() {
             div.flash.error { "The plan is not valid; nothing was saved:" ul { @for (field, detail) in problems { li { code { (Shown(field)) } ": " (Shown(detail)) } } } }
         }
-        @if let Some(diff) = diff {
+        @if let Some(checked) = checked {
             h2 { "What changes" }
-            (diff)
+            (checked.diff)
             form method="post" action="/dashboard/plans/save" {
                 (csrf(session))
                 input type="hidden" name="id" value=(id);
                 input type="hidden" name="doc" value=(text);
                 input type="hidden" name="confirm" value="1";
+                @if checked.replaces {
+                    p { label for="reason" { "Reason (kept in the audit log)" } br;
+                        input #reason type="text" name="reason" required maxlength="256"; }
+                }
                 button type="submit" { "Save this plan" }
             }
             h2 { "Or edit again" }
@@ -270,7 +283,7 @@ pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
             } @else if !current.is_empty() {
                 div.flash role="status" { "This replaces plan " code { (Shown(&id)) } "; no user is on it." }
             }
-            (editor(&session, &id, &new, &[], Some(diff_table(&current, &new))))
+            (editor(&session, &id, &new, &[], Some(Checked { diff: diff_table(&current, &new), replaces: !current.is_empty() })))
             @if let Some(costs) = costs { (costs) }
         };
         return Ok(html_response(
@@ -278,9 +291,11 @@ pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
             page(&state, &session, "Plans", &id, None, body).await?,
         ));
     }
-    state
-        .gateway
-        .put_plan(&session.project, &plan, &session.actor())
-        .await?;
+    // Replacing a stored plan changes it for everyone on it: the reason goes to the audit log.
+    let mut by = session.actor();
+    if stored_text(&state, &session.project, &id).await?.is_some() {
+        by = by.because(&confirm::reason(&fields)?);
+    }
+    state.gateway.put_plan(&session.project, &plan, &by).await?;
     Ok(see_other("/dashboard/plans"))
 }

@@ -54,10 +54,10 @@ pub async fn act(
                 };
                 return confirm::ask(&state, &session, &fields, ask).await;
             }
-            let reason = confirm::reason(&fields)?;
+            let by = session.actor().because(&confirm::reason(&fields)?);
             let view = state
                 .gateway
-                .close_run_as(project, &id, &reason, &session.actor())
+                .close_run_as(project, &id, &by)
                 .await?
                 .ok_or(ApiError::RunNotFound)?;
             if view.state == RunState::Expired {

@@ -8,18 +8,34 @@ use serde_json::Value;
 use super::{Gateway, GatewayError};
 use crate::quota::{ChangeEntry, ChangeFilter, ReasonText, UserId};
 
-/// Who made a change.
+/// Who made a change, and why when they were asked (a confirmation's reason).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub id: String,
     pub label: String,
+    /// The reason given for this change: its audit entry's detail carries it.
+    pub reason: Option<String>,
 }
 
 impl Actor {
-    pub fn root() -> Actor {
+    /// A key, an operator or the root token by id and label, with no reason given.
+    pub fn new(id: impl Into<String>, label: impl Into<String>) -> Actor {
         Actor {
-            id: "root".into(),
-            label: "root token".into(),
+            id: id.into(),
+            label: label.into(),
+            reason: None,
+        }
+    }
+
+    pub fn root() -> Actor {
+        Actor::new("root", "root token")
+    }
+
+    /// The same actor, giving `reason` for the change they make.
+    pub fn because(self, reason: &ReasonText) -> Actor {
+        Actor {
+            reason: Some(reason.as_str().to_string()),
+            ..self
         }
     }
 
@@ -162,13 +178,17 @@ impl Gateway {
     /// Records one change of `project` made by `by`.
     pub(super) async fn record(&self, project: &str, by: &Actor, change: Change<'_>) {
         let action = change.action.as_str();
+        let mut detail = change.detail;
+        if let (Some(reason), Value::Object(fields)) = (&by.reason, &mut detail) {
+            fields.entry("reason").or_insert_with(|| Value::String(reason.clone()));
+        }
         let entry = ChangeEntry {
             actor_id: by.id.clone(),
             actor_label: by.label.clone(),
             action: action.to_string(),
             target: change.target.to_string(),
             user: change.user.map(UserId::to_string),
-            detail: change.detail.to_string(),
+            detail: detail.to_string(),
             ..ChangeEntry::default()
         };
         if let Err(err) = self.store.append_change(project, &entry).await {

@@ -38,10 +38,7 @@ pub struct OperatorPatch {
 impl Actor {
     /// An operator, as the audit log names them: their id, and their name and address.
     pub fn operator(record: &OperatorRecord) -> Actor {
-        Actor {
-            id: record.id.clone(),
-            label: record.label(),
-        }
+        Actor::new(record.id.clone(), record.label())
     }
 }
 

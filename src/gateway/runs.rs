@@ -16,9 +16,7 @@ use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::json::rfc3339;
 use crate::quota::run::parse_fields;
-use crate::quota::{
-    Decision, EventInput, ReasonText, Reservation, ReservationId, ReservationState, RunRecord, RunState, UserId,
-};
+use crate::quota::{Decision, EventInput, Reservation, ReservationId, ReservationState, RunRecord, RunState, UserId};
 use crate::secrets::random_bytes;
 use crate::store::StoreError;
 
@@ -106,17 +104,16 @@ impl Gateway {
     }
 
     /// An operator's close of a run: as `close_run` (the ledger names the operator as the
-    /// key), and in the audit log as theirs, with their reason.
+    /// key), and in the audit log as theirs (with their reason, when they gave one).
     pub async fn close_run_as(
         &self,
         project: &str,
         id: &ReservationId,
-        reason: &ReasonText,
         by: &Actor,
     ) -> Result<Option<RunView>, GatewayError> {
         let view = self.close_run(project, id, &by.id).await?;
         if view.is_some() {
-            let detail = json!({ "runId": id.as_str(), "reason": reason.as_str() });
+            let detail = json!({ "runId": id.as_str() });
             self.record_user_change(project, by, Action::RunClose, id.user(), detail)
                 .await;
         }

@@ -42,10 +42,7 @@ pub struct Session {
 impl Session {
     /// Who changes things in this session, for the audit log.
     pub fn actor(&self) -> Actor {
-        Actor {
-            id: self.actor_id.clone(),
-            label: self.actor_label.clone(),
-        }
+        Actor::new(self.actor_id.clone(), self.actor_label.clone())
     }
 
     /// Whether this session may make a change that needs `need`.

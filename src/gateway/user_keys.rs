@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::audit::{reason_detail, Action, Actor, Change};
+use super::audit::{Action, Actor, Change};
 use super::outcome::{Effect, Observed, Verb};
 use super::{Gateway, GatewayError};
-use crate::quota::{KeyRecord, ReasonText, UserId};
+use crate::quota::{KeyRecord, UserId};
 use crate::secrets;
 
 /// The most keys one user may have at once: listing them stays one small read.
@@ -93,15 +93,8 @@ impl Gateway {
         Ok(self.store.user_keys(project, user.as_str()).await?)
     }
 
-    /// Revokes a user key; false when the project has no such key. The reason an operator
-    /// gave, if any, goes into the audit log.
-    pub async fn revoke_user_key(
-        &self,
-        project: &str,
-        id: &str,
-        reason: Option<&ReasonText>,
-        by: &Actor,
-    ) -> Result<bool, GatewayError> {
+    /// Revokes a user key; false when the project has no such key.
+    pub async fn revoke_user_key(&self, project: &str, id: &str, by: &Actor) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
             let revoked = self.store.delete_user_key(project, id).await?;
@@ -119,7 +112,7 @@ impl Gateway {
                 action: Action::UserKeyRevoke,
                 target: id,
                 user: user.as_ref(),
-                detail: reason_detail(reason),
+                detail: json!({}),
             };
             self.record(project, by, change).await;
         }

@@ -190,6 +190,7 @@ test("a plan switch's preview, per group, is what the switch then does", async (
   assert.equal((await call("GET", `/v1/users/${user}/subscription`)).planId, "plan_basic");
   assert.deepEqual(await call("GET", `/v1/users/${user}/usage`), before);
 
+  await page.fill("div.confirm input[name=reason]", "moved up after a ticket");
   await follow(page, page.locator("div.confirm button[type=submit]"));
   await page.waitForSelector(".flash >> text=Plan switched.");
   assert.equal((await call("GET", `/v1/users/${user}/subscription`)).planId, "plan_plus");

@@ -142,7 +142,7 @@ test("every support action changes what the API answers", async () => {
     preview[group] = { now: cells[2], after: Number(cells[3]), quota: Number(cells[4]) };
   }
   assert.deepEqual(preview.renders, { now: "3 of 10", after: 3, quota: 100 });
-  await confirm(page);
+  await confirm(page, "upgraded by support");
   await page.waitForSelector(".flash >> text=Plan switched.");
   assert.equal((await call("GET", "/v1/users/bob/subscription")).planId, "plan_pro");
   for (const c of (await call("GET", "/v1/users/bob/usage")).counters) {

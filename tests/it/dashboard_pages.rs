@@ -405,3 +405,50 @@ async fn the_overview_is_a_dated_count_of_every_user_made_again_on_request() {
     assert!(heavy < light, "the heaviest first: {seen}");
     assert!(seen.contains("900 count"), "{seen}");
 }
+
+#[tokio::test]
+async fn a_plan_switch_asks_a_reason_that_the_audit_log_keeps() {
+    let app = spawn_app().await;
+    app.put_plan(freemium_free_plan()).await;
+    let mut pro = freemium_free_plan();
+    pro["id"] = json!("plan_pro");
+    app.put_plan(pro).await;
+    app.subscribe("alice", "plan_free", None).await;
+    let dash = Dashboard::sign_in(&app).await;
+    let (status, _, page) = dash
+        .post("/dashboard/users/alice/plan", &[("planId", "plan_pro")])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Switch this user&#39;s plan?") || page.contains("Switch this user's plan?"),
+        "{page}"
+    );
+    assert!(page.contains("name=\"reason\" required"), "{page}");
+    let (status, _, _) = dash
+        .post(
+            "/dashboard/users/alice/plan",
+            &[("planId", "plan_pro"), ("confirmed", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let plan_of = || async { app.json(Method::GET, "/v1/users/alice/subscription", None).await.1["planId"].clone() };
+    assert_eq!(plan_of().await, "plan_free", "no reason, no switch");
+    let (status, location, _) = dash
+        .post(
+            "/dashboard/users/alice/plan",
+            &[
+                ("planId", "plan_pro"),
+                ("confirmed", "1"),
+                ("reason", "upgrade paid by invoice"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/dashboard/users/alice?flash=plan"));
+    assert_eq!(plan_of().await, "plan_pro");
+    let (_, log) = app
+        .json(Method::GET, "/v1/audit-log?action=subscription.put&limit=1", None)
+        .await;
+    assert_eq!(log["data"][0]["detail"]["reason"], "upgrade paid by invoice", "{log}");
+    assert_eq!(log["data"][0]["detail"]["planId"], "plan_pro", "{log}");
+}

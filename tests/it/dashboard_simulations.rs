@@ -318,14 +318,22 @@ async fn a_report_keeps_its_candidate_to_diff_edit_again_and_save() {
         2,
         "nothing saved before the confirmation"
     );
-    let (status, _, _) = dashboard
-        .post(
-            "/dashboard/plans/save",
-            &[("id", "plan_free"), ("doc", &document(5)), ("confirm", "1")],
-        )
-        .await;
+    assert!(
+        check.contains("name=\"reason\" required"),
+        "a replacement asks why: {check}"
+    );
+    let confirmed = [("id", "plan_free"), ("doc", &document(5)), ("confirm", "1")];
+    let (status, _, _) = dashboard.post("/dashboard/plans/save", &confirmed).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no reason, nothing saved");
+    assert_eq!(quota_of_plan_free(&app).await, 2);
+    let with_reason = [confirmed.as_slice(), &[("reason", "the lab says 5")]].concat();
+    let (status, _, _) = dashboard.post("/dashboard/plans/save", &with_reason).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(quota_of_plan_free(&app).await, 5);
+    let (_, log) = app
+        .json(Method::GET, "/v1/audit-log?action=plan.put&limit=1", None)
+        .await;
+    assert_eq!(log["data"][0]["detail"]["reason"], "the lab says 5", "{log}");
 
     // Now the same document as stored: the report says so.
     let page = finished(&dashboard, &location).await;
