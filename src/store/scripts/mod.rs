@@ -67,6 +67,7 @@ const SCRIPT_FILES: &[&str] = &[
     "reclaim.lua",
     "redeliver.lua",
     "release.lua",
+    "replace_field.lua",
     "reserve.lua",
     "rotate_secret.lua",
     "runs.lua",
