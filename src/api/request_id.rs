@@ -6,7 +6,6 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,7 +68,7 @@ pub async fn middleware(
     };
     let mut res = match called {
         Ok(res) => {
-            let problem = res.response().error().map(|err| as_api_error(err, res.status()));
+            let problem = res.response().error().map(|err| ApiError::of_actix(err, res.status()));
             match problem {
                 Some(api_err) => {
                     api_err.log(&id);
@@ -80,7 +79,7 @@ pub async fn middleware(
         }
         Err(err) => {
             // Only an inner middleware fails this way; actix renders the response given here.
-            let api_err = as_api_error(&err, err.as_response_error().status_code());
+            let api_err = ApiError::of_actix(&err, err.as_response_error().status_code());
             api_err.log(&id);
             let mut response = api_err.problem(&id);
             if let Ok(value) = HeaderValue::from_str(&id) {
@@ -106,18 +105,6 @@ pub async fn middleware(
         );
     }
     Ok(res)
-}
-
-fn as_api_error(err: &actix_web::Error, status: StatusCode) -> ApiError {
-    if let Some(api_err) = err.as_error::<ApiError>() {
-        return api_err.clone();
-    }
-    match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        StatusCode::NOT_FOUND => ApiError::RouteNotFound,
-        s if s.is_client_error() => ApiError::invalid("request", err.to_string()),
-        _ => ApiError::Internal(err.to_string()),
-    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,9 @@ use maud::html;
 
 use super::layout::{bare_page_with, html_response};
 use super::shown::Shown;
+use super::users::user_href;
 use crate::http::{ApiError, RequestId};
+use crate::quota::UserId;
 
 /// Seconds before a page that found the store down tries again by itself.
 const RETRY_SECONDS: u32 = 5;
@@ -34,13 +36,7 @@ pub async fn pages(
     let Some(err) = res.response().error() else {
         return Ok(res);
     };
-    let err = match err.as_error::<ApiError>() {
-        Some(api_err) => api_err.clone(),
-        // actix's own (an unmatched method, a body it could not read).
-        None if res.status() == StatusCode::NOT_FOUND => ApiError::RouteNotFound,
-        None if res.status().is_client_error() => ApiError::invalid("request", err.to_string()),
-        None => ApiError::Internal(err.to_string()),
-    };
+    let err = ApiError::of_actix(err, res.status());
     let id = res
         .request()
         .extensions()
@@ -100,7 +96,6 @@ fn words(err: &ApiError, status: StatusCode) -> (&'static str, &'static str) {
             "There is nothing here: the link may be old (reports are kept a day), or what it named was removed.",
         ),
         StatusCode::GONE => ("No longer here", "What this link named has expired."),
-        StatusCode::METHOD_NOT_ALLOWED => ("Not a page", "This address takes a form, not a visit."),
         StatusCode::CONFLICT => (
             "Not done",
             "The change conflicts with the current state; nothing was changed.",
@@ -113,13 +108,14 @@ fn words(err: &ApiError, status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
-/// Where to go back to: a user's page from a change of theirs, else the section's first page.
+/// Where to go back to: a user's page from a page or change of theirs (their id as the route
+/// read it, checked as every user id is), else the section's first page.
 fn way_back(req: &HttpRequest) -> (String, &'static str) {
+    if let Some(user) = req.match_info().get("userId").and_then(|u| UserId::parse(u).ok()) {
+        return (user_href(&user), "Back to the user");
+    }
     let parts: Vec<&str> = req.path().trim_start_matches('/').split('/').collect();
     match parts.as_slice() {
-        ["dashboard", "users", user, _, ..] if !user.is_empty() => {
-            (format!("/dashboard/users/{user}"), "Back to the user")
-        }
         // A report is reached from the plan editor.
         ["dashboard", "simulations", ..] => ("/dashboard/plans".to_string(), "Back to the plans"),
         ["dashboard", section, ..] if SECTIONS.contains(section) => {

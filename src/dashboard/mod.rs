@@ -77,6 +77,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/webhooks", web::post().to(pages::create_webhook))
         .route("/audit", web::get().to(audit::audit))
         .route("/overview", web::get().to(overview::overview))
+        .route("/overview", web::post().to(overview::count_again))
         .route("/webhooks/{webhookId}/{action}", web::post().to(pages::webhook_action))
         .route(&operators::PAGE[SCOPE.len()..], web::get().to(operators::list))
         .route(&operators::PAGE[SCOPE.len()..], web::post().to(operators::change))

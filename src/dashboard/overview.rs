@@ -8,13 +8,14 @@ use maud::html;
 
 use super::audit::changes_table;
 use super::chart::decisions_chart;
-use super::layout::{html_response, page, refreshing_page};
+use super::layout::{csrf, html_response, page, refreshing_page};
 use super::numbers::{amount, measures, when, when_or};
-use super::session::{current, see_other};
+use super::session::{current, posted, see_other};
 use super::shown::Shown;
-use super::users::{query, user_link};
+use super::users::user_link;
 use crate::gateway::Overview;
 use crate::http::{ApiError, AppState};
+use crate::quota::operator::Need;
 use crate::quota::ChangeFilter;
 
 /// The days the overview covers, today included.
@@ -40,8 +41,7 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         .changes(project, None, &ChangeFilter::default(), 10)
         .await?;
     let today = state.gateway.today();
-    let fresh = query(&req).get("fresh").is_some_and(|v| v == "1");
-    let Overview { activity, computing } = state.gateway.overview(project, DAYS, fresh).await?;
+    let Overview { activity, computing } = state.gateway.overview(project, DAYS, false).await?;
     let Some(activity) = activity else {
         // The first computation of a large project: the page waits for it by reloading.
         let body = html! {
@@ -57,10 +57,14 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         .collect();
     let body = html! {
         h1 { "Overview" }
-        p.muted {
+        div.muted {
             "Usage from every user's rollups (" (users(activity.users)) "), as of " (when(activity.as_of_ms)) ". "
             @if computing { "A newer count is being made; reload in a moment." }
-            @else { a href="/dashboard/overview?fresh=1" { "Count again now" } }
+            @else if session.may(Need::Support) {
+                form.inline method="post" action="/dashboard/overview" {
+                    (csrf(&session)) button.plain type="submit" { "Count again now" }
+                }
+            }
         }
         div.grid {
             div.card {
@@ -125,4 +129,19 @@ fn users(n: usize) -> String {
         1 => "1 user".to_string(),
         n => amount(n as f64, "users"),
     }
+}
+
+/// `POST /dashboard/overview`: starts a new count now (unless one is under way), then shows
+/// the page (post/redirect/get: a reload of it starts none).
+pub async fn count_again(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (_, session, _) = match posted(&req, &state, &body, Need::Support).await? {
+        Ok(form) => form,
+        Err(answer) => return Ok(answer),
+    };
+    state.gateway.overview(&session.project, DAYS, true).await?;
+    Ok(see_other("/dashboard/overview"))
 }

@@ -12,6 +12,7 @@ use super::session::{posted, see_other};
 use super::shown::Shown;
 use crate::gateway::{Extension, RunView};
 use crate::http::{ApiError, AppState};
+use crate::json::rfc3339;
 use crate::quota::operator::Need;
 use crate::quota::{ReservationId, ReservationState, RunState, UserId};
 
@@ -72,6 +73,20 @@ pub async fn act(
                 .ok_or_else(|| {
                     ApiError::invalid("minutes", format!("must be a whole number from 1 to {MAX_MINUTES}"))
                 })?;
+            // An extension moves the end later, never earlier: a shorter time would cut the
+            // run's budget short under the name of extending it.
+            let view = state.gateway.run(project, &id).await?.ok_or(ApiError::RunNotFound)?;
+            if view.state != RunState::Open {
+                return Err(ended(&view));
+            }
+            let ends = view.reservation.expires_ms;
+            if state.gateway.now_ms() + minutes * 60_000 <= ends {
+                let detail = format!(
+                    "must reach past the run's end, {}: it is held until then already",
+                    rfc3339(ends)
+                );
+                return Err(ApiError::invalid("minutes", detail));
+            }
             match state
                 .gateway
                 .extend_run_as(project, &id, minutes * 60_000, &session.actor())

@@ -64,20 +64,21 @@ pub async fn show(
             .gateway
             .recent_usage_events(&session.project, &user, at.as_deref(), BATCH)
             .await?;
-        let full = batch.len() == BATCH;
-        let mut last = None;
-        for e in batch {
+        let (read, full) = (batch.len(), batch.len() == BATCH);
+        let (mut last, mut left) = (None, false);
+        for (i, e) in batch.into_iter().enumerate() {
             scanned += 1;
             last = Some(e.position.clone());
             if filter.keeps(&e) {
                 shown.push(e);
                 if shown.len() == PAGE {
+                    left = i + 1 < read;
                     break;
                 }
             }
         }
-        // Older entries may follow whenever the last read stopped short of the ledger's end.
-        let more = full || (shown.len() == PAGE && last.is_some());
+        // Older entries follow when this read left some, or was full (the ledger goes on).
+        let more = full || left;
         if shown.len() == PAGE || scanned >= MAX_SCAN || !full {
             break if more { last } else { None };
         }

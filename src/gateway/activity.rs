@@ -20,11 +20,13 @@ use crate::secrets::random_bytes;
 /// Users read per page of the index.
 const PAGE: usize = 1_000;
 /// How old an overview's activity may be before a view starts the next computation.
-pub const FRESH_MS: i64 = 5 * 60_000;
+const FRESH_MS: i64 = 5 * 60_000;
 /// How long a view waits for a computation when there is no activity to show yet.
 const FIRST_WAIT: Duration = Duration::from_secs(5);
-/// The lease of the node computing: past it (a node that died mid-way), another may start.
-const LEASE_MS: u64 = 30 * 60_000;
+/// The lease of the node computing, renewed after each page of the index: a node that dies
+/// mid-way leaves it for at most this long; a count that failed keeps it until it lapses, so
+/// views do not start a count a second.
+const LEASE_MS: u64 = 60_000;
 /// How long the activity is kept.
 const KEEP: Duration = Duration::from_secs(2 * 86_400);
 
@@ -57,7 +59,7 @@ impl Gateway {
     /// The overview's activity over the last `days` days: the latest computed, and a new
     /// computation started when it is missing, of another day, older than `FRESH_MS`, or
     /// `fresh` is asked for (unless one is under way). Without any, it waits up to
-    /// `FIRST_WAIT` for the first.
+    /// `FIRST_WAIT` for the first. A lease Redis could not give shows the last count.
     pub async fn overview(&self, project: &str, days: i64, fresh: bool) -> Result<Overview, GatewayError> {
         let kept: Option<Activity> = match self.store.overview(project).await? {
             Some(text) => serde_json::from_str(&text).ok(),
@@ -74,25 +76,40 @@ impl Gateway {
             });
         }
         let token = hex::encode(random_bytes::<16>());
-        if !self.store.lock_overview(project, &token, LEASE_MS).await? {
-            // Another node is computing it.
-            return Ok(Overview {
-                activity: kept,
-                computing: true,
-            });
+        match self.store.lock_overview(project, &token, LEASE_MS).await {
+            Ok(true) => {}
+            // Another node is counting.
+            Ok(false) => {
+                return Ok(Overview {
+                    activity: kept,
+                    computing: true,
+                })
+            }
+            Err(err) if kept.is_some() => {
+                tracing::warn!(%err, project, "the overview's lease could not be taken");
+                return Ok(Overview {
+                    activity: kept,
+                    computing: false,
+                });
+            }
+            Err(err) => return Err(err.into()),
         }
         let (gateway, owned) = (self.clone(), project.to_string());
         let computing = tokio::spawn(async move {
             let computed = gateway.compute_activity(&owned, today - (days - 1), today).await;
-            if let Ok(activity) = &computed {
-                if let Ok(text) = serde_json::to_string(activity) {
-                    let kept = gateway.store.put_overview(&owned, text, KEEP).await;
-                    if let Err(err) = kept {
-                        tracing::warn!(%err, project = owned, "the overview could not be kept");
+            match &computed {
+                Ok(activity) => {
+                    if let Ok(text) = serde_json::to_string(activity) {
+                        let kept = gateway.store.put_overview(&owned, text, KEEP).await;
+                        if let Err(err) = kept {
+                            tracing::warn!(%err, project = owned, "the overview could not be kept");
+                        }
                     }
+                    let _ = gateway.store.unlock_overview(&owned, &token).await;
                 }
+                // The lease stays until it lapses: the next count waits that long.
+                Err(err) => tracing::warn!(%err, project = owned, "the overview could not be counted"),
             }
-            let _ = gateway.store.unlock_overview(&owned, &token).await;
             computed
         });
         if kept.is_some() {
@@ -136,6 +153,7 @@ impl Gateway {
             activity.users += page.data.len();
             self.add_activity(project, &users, from_day, to_day, &mut activity)
                 .await?;
+            self.store.renew_overview(project, LEASE_MS).await?;
             after = page.next_after;
             if after.is_none() {
                 break;

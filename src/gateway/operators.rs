@@ -42,6 +42,15 @@ impl Actor {
     }
 }
 
+/// What a change makes of an operator's record as stored.
+enum Edit {
+    Write(OperatorRecord),
+    /// The operator goes: the change left them no role.
+    Remove,
+    /// No change: the record is no longer the one meant.
+    Skip,
+}
+
 /// How often a change of an operator's record is made again on a fresh read before it gives
 /// up (only changes of that one record in the same milliseconds make it go again).
 const CHANGE_ATTEMPTS: usize = 16;
@@ -89,13 +98,15 @@ impl Gateway {
         let token = random_token(43);
         let digest = digest_hex(&token);
         let changed = self
-            .change_operator(&email, |current| {
-                let mut next = current.clone();
-                next.invite_digest = Some(digest.clone());
-                (current.id == id).then_some(next)
+            .change_operator(&email, |current| match current.id == id {
+                true => Edit::Write(OperatorRecord {
+                    invite_digest: Some(digest.clone()),
+                    ..current.clone()
+                }),
+                false => Edit::Skip,
             })
             .await?;
-        let Some((before, operator)) = changed else {
+        let Some((before, Edit::Write(operator))) = changed else {
             return Err(GatewayError::OperatorNotFound(id.to_string()));
         };
         // The last link ends now, not at its expiry.
@@ -123,23 +134,26 @@ impl Gateway {
     }
 
     /// Writes `change` of the operator stored under `email` over the record as it is stored at
-    /// the write (a compare-and-set): when another change wrote it since this one read it, the
-    /// change is made again on a fresh read, so two changes at once both hold. `change` answers
-    /// None to make none (the record is no longer the one meant). The record before and after;
-    /// None when there is no such operator or `change` made none.
+    /// the write (a compare-and-set, removals included): when another change wrote it since
+    /// this one read it, the change is made again on a fresh read, so two changes at once both
+    /// hold. The record before, and what the change made of it; None when there is no such
+    /// operator or the change made none.
     async fn change_operator(
         &self,
         email: &str,
-        change: impl Fn(&OperatorRecord) -> Option<OperatorRecord>,
-    ) -> Result<Option<(OperatorRecord, OperatorRecord)>, GatewayError> {
+        change: impl Fn(&OperatorRecord) -> Edit,
+    ) -> Result<Option<(OperatorRecord, Edit)>, GatewayError> {
         for _ in 0..CHANGE_ATTEMPTS {
             let Some((text, current)) = self.store.load_operator_text(email).await? else {
                 return Ok(None);
             };
-            let Some(next) = change(&current) else {
-                return Ok(None);
+            let next = change(&current);
+            let written = match &next {
+                Edit::Skip => return Ok(None),
+                Edit::Write(record) => Some(record),
+                Edit::Remove => None,
             };
-            if self.store.replace_operator(&text, &next).await? {
+            if self.store.replace_operator(email, &text, written).await? {
                 return Ok(Some((current, next)));
             }
         }
@@ -193,18 +207,21 @@ impl Gateway {
             }
             next
         };
-        let Some((_, stored)) = self.store.load_operator_text(&email).await? else {
-            return Err(GatewayError::OperatorNotFound(id.to_string()));
-        };
-        if apply(&stored).roles.is_empty() {
-            self.remove_operator(id, by).await?;
-            return Ok(None);
-        }
         let changed = self
-            .change_operator(&email, |current| (current.id == id).then(|| apply(current)))
+            .change_operator(&email, |current| match (current.id == id, apply(current)) {
+                (false, _) => Edit::Skip,
+                (true, next) if next.roles.is_empty() => Edit::Remove,
+                (true, next) => Edit::Write(next),
+            })
             .await?;
-        let Some((previous, operator)) = changed else {
-            return Err(GatewayError::OperatorNotFound(id.to_string()));
+        let (previous, operator) = match changed {
+            None => return Err(GatewayError::OperatorNotFound(id.to_string())),
+            Some((previous, Edit::Remove)) => {
+                self.record_removal(&previous, by).await;
+                return Ok(None);
+            }
+            Some((previous, Edit::Write(operator))) => (previous, operator),
+            Some((_, Edit::Skip)) => return Err(GatewayError::OperatorNotFound(id.to_string())),
         };
         let before = previous.roles.clone();
         let renamed = previous.name != operator.name;
@@ -225,12 +242,17 @@ impl Gateway {
     pub async fn remove_operator(&self, id: &str, by: &Actor) -> Result<(), GatewayError> {
         let operator = self.operator(id).await?;
         self.store.delete_operator(&operator.email).await?;
+        self.record_removal(&operator, by).await;
+        Ok(())
+    }
+
+    /// A removal, in the log of every project the operator had a role in.
+    async fn record_removal(&self, operator: &OperatorRecord, by: &Actor) {
         for (project, role) in &operator.roles {
             let detail = json!({ "email": operator.email, "role": role.as_str() });
             self.record_operator(project, by, Action::OperatorRemove, &operator.id, detail)
                 .await;
         }
-        Ok(())
     }
 
     /// The operator an open invitation is for; None when it expired, was taken up or
@@ -261,14 +283,20 @@ impl Gateway {
         let changed = self
             .change_operator(&operator.email, |current| {
                 let ours = current.id == operator.id && current.invite_digest.as_deref() == Some(digest.as_str());
-                ours.then(|| OperatorRecord {
-                    password_hash: Some(password_hash.clone()),
-                    invite_digest: None,
-                    ..current.clone()
-                })
+                match ours {
+                    true => Edit::Write(OperatorRecord {
+                        password_hash: Some(password_hash.clone()),
+                        invite_digest: None,
+                        ..current.clone()
+                    }),
+                    false => Edit::Skip,
+                }
             })
             .await?;
-        Ok(changed.map(|(_, operator)| operator))
+        match changed {
+            Some((_, Edit::Write(operator))) => Ok(Some(operator)),
+            _ => Ok(None),
+        }
     }
 
     /// The operator `email` names when `password` is theirs.

@@ -104,15 +104,22 @@ impl Gateway {
     }
 
     /// An operator's close of a run: as `close_run` (the ledger names the operator as the
-    /// key), and in the audit log as theirs (with their reason, when they gave one).
+    /// key), and in the audit log as theirs (with their reason, when they gave one). Only a
+    /// run still open is closed and recorded: one closed or expired already answers as it
+    /// ended, and records nothing again (a confirmation sent twice).
     pub async fn close_run_as(
         &self,
         project: &str,
         id: &ReservationId,
         by: &Actor,
     ) -> Result<Option<RunView>, GatewayError> {
+        match self.run(project, id).await? {
+            None => return Ok(None),
+            Some(view) if view.state != RunState::Open => return Ok(Some(view)),
+            Some(_) => {}
+        }
         let view = self.close_run(project, id, &by.id).await?;
-        if view.is_some() {
+        if view.as_ref().is_some_and(|v| v.state == RunState::Closed) {
             let detail = json!({ "runId": id.as_str() });
             self.record_user_change(project, by, Action::RunClose, id.user(), detail)
                 .await;

@@ -188,6 +188,20 @@ impl ApiError {
         }
     }
 
+    /// An error actix answered (or a handler's, carried through it) as ours: the API's
+    /// problem+json and the dashboard's error pages both answer it.
+    pub fn of_actix(err: &actix_web::Error, status: StatusCode) -> ApiError {
+        if let Some(api_err) = err.as_error::<ApiError>() {
+            return api_err.clone();
+        }
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::NOT_FOUND => ApiError::RouteNotFound,
+            s if s.is_client_error() => ApiError::invalid("request", err.to_string()),
+            _ => ApiError::Internal(err.to_string()),
+        }
+    }
+
     /// Logs the cause of a failure to decide, once per request.
     pub fn log(&self, request_id: &str) {
         match self {

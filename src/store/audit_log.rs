@@ -72,7 +72,8 @@ impl Store {
         let mut from = before.map_or("+".to_string(), |id| format!("({id}"));
         let mut scanned = 0;
         loop {
-            let batch = if filter.is_empty() { limit } else { 500 };
+            // One more than a page unfiltered: an entry past it says a next page has any.
+            let batch = if filter.is_empty() { limit + 1 } else { 500 };
             let start = &from;
             let raw: Raw = self
                 .run(|mut conn| async move {
@@ -86,14 +87,16 @@ impl Store {
                         .await?)
                 })
                 .await?;
-            let done = raw.len() < batch;
-            for e in raw.into_iter().map(entry) {
+            let (read, done) = (raw.len(), raw.len() < batch);
+            for (i, e) in raw.into_iter().map(entry).enumerate() {
                 from = format!("({}", e.id);
                 scanned += 1;
                 if filter.keeps(&e) {
                     found.push(e);
                     if found.len() == limit {
-                        let last = found.last().map(|e| e.id.clone());
+                        // A next page only when entries are left: in this read, or after it.
+                        let more = i + 1 < read || !done;
+                        let last = found.last().filter(|_| more).map(|e| e.id.clone());
                         return Ok((found, last));
                     }
                 }

@@ -23,6 +23,21 @@ impl Store {
         self.lock(lock, token, ttl_ms).await
     }
 
+    /// Keeps the overview's lease `ttl_ms` longer, while its taker is still counting (were
+    /// it lapsed and taken by another, that one's is kept: both are counting the same).
+    pub async fn renew_overview(&self, project: &str, ttl_ms: u64) -> Result<(), StoreError> {
+        let [_, lock] = self.keys.overview(project);
+        self.run(|mut conn| async move {
+            let _: i64 = redis::cmd("PEXPIRE")
+                .arg(&lock)
+                .arg(ttl_ms)
+                .query_async(&mut conn)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
     pub async fn unlock_overview(&self, project: &str, token: &str) -> Result<(), StoreError> {
         let [_, lock] = self.keys.overview(project);
         self.unlock(lock, token).await

@@ -32,12 +32,19 @@ impl Store {
         .transpose()
     }
 
-    /// Replaces an operator's record only while it is still stored as `was`; false when
-    /// another change wrote it first, or removed it.
-    pub async fn replace_operator(&self, was: &str, record: &OperatorRecord) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(record).map_err(|e| corrupt("operator", e))?;
+    /// Replaces the record of operator `email` by `record` (None: removes it) only while it
+    /// is still stored as `was`; false when another change wrote it first, or removed it.
+    pub async fn replace_operator(
+        &self,
+        email: &str,
+        was: &str,
+        record: Option<&OperatorRecord>,
+    ) -> Result<bool, StoreError> {
+        let json = match record {
+            Some(record) => serde_json::to_string(record).map_err(|e| corrupt("operator", e))?,
+            None => String::new(),
+        };
         let key = self.keys.operators();
-        let email = &record.email;
         let replaced: i64 = self
             .run(|mut conn| async move {
                 Ok(REPLACE_FIELD

@@ -52,15 +52,26 @@ async fn a_missing_page_run_or_report_is_a_page_with_a_way_back_and_the_request_
         assert!(page.contains("name=\"viewport\""), "{path}: {page}");
     }
 
-    // A form that the gateway refuses as sent (a void without its reason) answers a page too.
-    let (status, _, page) = dash
-        .post(
-            "/dashboard/users/alice/void",
-            &[("grantId", "gr_nosuchgrant"), ("confirmed", "1")],
-        )
-        .await;
-    assert!(status.is_client_error(), "{status}: {page}");
-    assert!(page.contains("<h1>"), "{page}");
+    // A form refused by a handler's error (a run that is not there) answers the page too.
+    let res = dash
+        .client
+        .post(format!(
+            "{}/dashboard/users/alice/runs/run_nosuchrun/close",
+            app.address
+        ))
+        .header(reqwest::header::COOKIE, &dash.cookie)
+        .form(&[("csrf", dash.csrf.as_str()), ("confirmed", "1"), ("reason", "stuck")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("<h1>Not found</h1>") && page.contains("run_not_found"),
+        "{page}"
+    );
+    assert!(page.contains(&id), "{page}");
     assert!(links(&page).contains(&"/dashboard/users/alice".to_string()), "{page}");
 
     // The API's own paths keep problem+json.
@@ -342,8 +353,17 @@ async fn a_users_proxy_key_is_listed_on_their_page_and_revoked_after_a_confirmat
         .await;
     assert_eq!(log["data"][0]["detail"]["reason"], "leaked in a screenshot", "{log}");
     // Another user's key, or none, is no key of this page.
-    let (status, _, _) = dash.post(path, &[("keyId", "key_nosuchkey")]).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, bobs) = app
+        .json(Method::POST, "/v1/user-keys", Some(json!({ "userId": "bob" })))
+        .await;
+    let bobs = bobs["id"].as_str().unwrap();
+    for key in [bobs, "key_nosuchkey"] {
+        let form = [("keyId", key), ("confirmed", "1"), ("reason", "wrong page")];
+        let (status, _, _) = dash.post(path, &form).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{key}");
+    }
+    let (_, keys) = app.json(Method::GET, "/v1/user-keys?userId=bob", None).await;
+    assert_eq!(keys["data"].as_array().unwrap().len(), 1, "bob's key stands: {keys}");
 }
 
 /// The overview is counted from every user's rollups in the background and dated: a view
@@ -384,11 +404,11 @@ async fn the_overview_is_a_dated_count_of_every_user_made_again_on_request() {
     track("heavy", 900).await;
     let (_, page) = dash.get("/dashboard/overview").await;
     assert!(!top(&page).contains("heavy"), "the last count until a new one: {page}");
-    assert!(page.contains("href=\"/dashboard/overview?fresh=1\""), "{page}");
-    let (_, page) = dash.get("/dashboard/overview?fresh=1").await;
-    assert!(
-        page.contains("<h1>Overview</h1>"),
-        "the last count while the next is made: {page}"
+    assert!(page.contains(">Count again now</button>"), "{page}");
+    let (status, location, _) = dash.post("/dashboard/overview", &[]).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/dashboard/overview"))
     );
     let mut seen = String::new();
     for _ in 0..200 {
@@ -451,4 +471,34 @@ async fn a_plan_switch_asks_a_reason_that_the_audit_log_keeps() {
         .await;
     assert_eq!(log["data"][0]["detail"]["reason"], "upgrade paid by invoice", "{log}");
     assert_eq!(log["data"][0]["detail"]["planId"], "plan_pro", "{log}");
+}
+
+/// A history that ends exactly at a page's end leads nowhere older: no link to an empty page.
+#[tokio::test]
+async fn a_history_of_exactly_one_page_has_no_older_page() {
+    let app = spawn_app().await;
+    app.put_plan(json!({ "id": "plan_calls", "periodType": "month", "groups": [
+        { "id": "calls", "label": "Calls", "unit": "count", "quota": 1000, "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    // The plan and 49 subscriptions: 50 changes. Then 50 ledger entries of one user.
+    for i in 0..49 {
+        app.subscribe(&format!("u{i:02}"), "plan_calls", None).await;
+    }
+    for _ in 0..50 {
+        let body = json!({ "userId": "u00", "event": "chat" });
+        assert_eq!(app.json(Method::POST, "/v1/track", Some(body)).await.0, 200);
+    }
+    let dash = Dashboard::sign_in(&app).await;
+    let (_, audit) = dash.get("/dashboard/audit").await;
+    assert_eq!(audit.matches("<tr>").count() - 1, 50, "{audit}");
+    assert!(link_to(&audit, "Older changes").is_none(), "{audit}");
+    let (_, api) = app.json(Method::GET, "/v1/audit-log?limit=50", None).await;
+    assert_eq!(api["nextCursor"], Value::Null, "{api}");
+    let (_, api) = app.json(Method::GET, "/v1/audit-log?limit=49", None).await;
+    assert!(api["nextCursor"].is_string(), "one more is left: {api}");
+
+    let (_, ledger) = dash.get("/dashboard/users/u00/ledger").await;
+    assert_eq!(ledger.matches("<tr>").count() - 1, 50, "{ledger}");
+    assert!(link_to(&ledger, "Older entries").is_none(), "{ledger}");
+    assert!(ledger.contains("The oldest entry kept."), "{ledger}");
 }

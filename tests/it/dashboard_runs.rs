@@ -229,6 +229,13 @@ async fn an_open_run_is_extended_and_closed_from_its_page_after_a_confirmation()
     );
     let (status, _, _) = dashboard.post(&format!("{path}/extend"), &[("minutes", "0")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Never earlier than it ends now: that would cut the run short.
+    let (status, _, page) = dashboard.post(&format!("{path}/extend"), &[("minutes", "1")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("must reach past the run&#39;s end") || page.contains("must reach past the run's end"),
+        "{page}"
+    );
 
     // The first post of Close only asks; the run stays open.
     let (status, _, page) = dashboard.post(&format!("{path}/close"), &[]).await;
@@ -262,6 +269,11 @@ async fn an_open_run_is_extended_and_closed_from_its_page_after_a_confirmation()
     assert_eq!(usage["counters"][0]["reserved"], 0, "{usage}");
     let (_, page) = dashboard.get(&path).await;
     assert!(!page.contains("Close the run"), "a closed run has no levers: {page}");
+    // The confirmation sent again (a double click) closes nothing more and records nothing.
+    let (status, _, _) = dashboard
+        .post(&format!("{path}/close"), &[("confirmed", "1"), ("reason", "again")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
 
     let (_, log) = app.json(Method::GET, "/v1/audit-log?action=run", None).await;
     let actions: Vec<&str> = log["data"]

@@ -496,4 +496,36 @@ async fn parallel_role_changes_in_different_projects_all_hold() {
         }
         assert_eq!(now["roles"]["default"], "viewer", "{now}");
     }
+
+    // All eight take their project's role away at once: only the default's is left.
+    let remove_all = |operator: String| {
+        let sessions = &sessions;
+        async move {
+            let changes = sessions.iter().map(|s| {
+                let operator = operator.clone();
+                async move {
+                    let form = [("do", "role"), ("operatorId", operator.as_str()), ("role", "remove")];
+                    let (status, _, page) = s.post("/dashboard/operators", &form).await;
+                    // A form read after the operator was gone finds no one to change.
+                    assert!(
+                        status == StatusCode::SEE_OTHER || page.contains("No such operator in this project."),
+                        "{status}: {page}"
+                    );
+                }
+            });
+            futures::future::join_all(changes).await;
+        }
+    };
+    remove_all(ren.clone()).await;
+    let (_, now) = root(&app, Method::GET, &format!("/v1/operators/{ren}"), None).await;
+    assert_eq!(now["roles"], json!({ "default": "viewer" }), "{now}");
+
+    // One who had roles in those eight projects only: removed from all at once, they are gone,
+    // never left behind with no role that no owner could see.
+    let roles: serde_json::Map<String, Value> = projects.iter().map(|p| (p.clone(), json!("viewer"))).collect();
+    invite(&app, "kai@example.com", Value::Object(roles)).await;
+    let kai = operator_id(&app, "kai@example.com").await;
+    remove_all(kai.clone()).await;
+    let (status, left) = root(&app, Method::GET, &format!("/v1/operators/{kai}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{left}");
 }
