@@ -15,6 +15,7 @@ use super::notice::{self, Notice};
 use super::session::{posted, see_other};
 use super::shown::Shown;
 use super::user::answer;
+use super::user_keys;
 use super::users::user_href;
 use crate::gateway::sessions::Session;
 use crate::gateway::SwitchRow;
@@ -22,7 +23,7 @@ use crate::gateway::{Adjusted, Gateway, ParentChange};
 use crate::http::{ApiError, AppState};
 use crate::quota::amount::parse_signed_milli;
 use crate::quota::ids::check_id;
-use crate::quota::{KeyRecord, Milli, Override, Plan, ReasonText, UserId};
+use crate::quota::{Milli, Override, Plan, ReasonText, UserId};
 use maud::{html, Markup};
 
 /// `POST /dashboard/users/{userId}/{action}`: one support action, then back to the user.
@@ -157,8 +158,8 @@ async fn apply(
             }
         }
         "revoke-key" => {
-            may_revoke(session)?;
-            let key = user_key(gateway, project, user, fields).await?;
+            user_keys::may_revoke(session)?;
+            let key = user_keys::named(gateway, project, user, fields).await?;
             let by = &by.clone().because(&confirm::reason(fields)?);
             gateway.revoke_user_key(project, &key.key_id, by).await?;
             Ok(Notice::KeyRevoked)
@@ -185,31 +186,6 @@ async fn chosen_plan(
         .plan(project, plan_id)
         .await?
         .ok_or_else(|| ApiError::PlanNotFound(plan_id.to_string()))
-}
-
-/// Keys are an admin's, as on the Keys page: a support role sees no such form, and one sent
-/// anyway is refused.
-fn may_revoke(session: &Session) -> Result<(), ApiError> {
-    match session.may(Need::Configure) {
-        true => Ok(()),
-        false => Err(ApiError::Forbidden),
-    }
-}
-
-/// The user key a form names (`keyId`), as one of this user's.
-async fn user_key(
-    gateway: &Gateway,
-    project: &str,
-    user: &UserId,
-    fields: &HashMap<String, String>,
-) -> Result<KeyRecord, ApiError> {
-    let id = fields.get("keyId").map(|v| v.trim()).unwrap_or("");
-    gateway
-        .user_keys(project, user)
-        .await?
-        .into_iter()
-        .find(|k| k.key_id == id)
-        .ok_or_else(|| ApiError::KeyNotFound(id.to_string()))
 }
 
 /// The confirmation page of an action that cannot be taken back or changes what the user may
@@ -247,8 +223,8 @@ async fn ask_first(
             ("Void this grant?", what, true, "Void the grant")
         }
         "revoke-key" => {
-            may_revoke(session)?;
-            let key = user_key(&state.gateway, &session.project, user, fields).await?;
+            user_keys::may_revoke(session)?;
+            let key = user_keys::named(&state.gateway, &session.project, user, fields).await?;
             let what = html! {
                 p { "User key " code { (key.hint) } " (" (Shown(&key.label)) ") of " code { (Shown(who)) }
                     " stops working on every node within a second: calls through the proxy with it are refused from then on." }

@@ -29,6 +29,7 @@ mod simulation_report;
 mod simulations;
 mod spend;
 mod user;
+mod user_keys;
 mod user_ledger;
 mod users;
 

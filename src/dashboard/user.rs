@@ -23,15 +23,14 @@ use super::runs;
 use super::session::{current, see_other};
 use super::shown::Shown;
 use super::spend::spend_by_member;
+use super::user_keys;
 use super::users::{encode, query, status_pill, user_href, user_link};
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Usage};
 use crate::http::{ApiError, AppState};
 use crate::quota::operator::Need;
 use crate::quota::value::{parse_value_key, value_key, MAX_VALUE_BYTES};
-use crate::quota::{
-    ApprovalStatus, ChangeFilter, Counter, KeyRecord, Status, Subscription, UserId, MAX_OVERRIDE_HOURS,
-};
+use crate::quota::{ApprovalStatus, ChangeFilter, Counter, Status, Subscription, UserId, MAX_OVERRIDE_HOURS};
 
 /// Ledger entries a user's page shows.
 const RECENT: usize = 20;
@@ -245,7 +244,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
             }
         } }
         (runs::for_user(&runs))
-        (user_keys_section(session, &href, &keys))
+        (user_keys::section(session, &href, &keys))
         h2 { "Open reservations" }
         table {
             thead { tr { th { "Reservation" } th { "Event" } th { "Holds" } th { "Expires" } } }
@@ -265,38 +264,6 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
         h2 { "Audit trail" }
         (changes_table(&changes))
     })
-}
-
-/// The user's keys for the proxy (`qg_uk_…`): which exist, since when, until when; an admin
-/// revokes one (a confirmation first).
-fn user_keys_section(session: &Session, href: &str, keys: &[KeyRecord]) -> Markup {
-    html! {
-        h2 id="user-keys" { "User keys (the proxy)" }
-        @if keys.is_empty() {
-            p.muted { "None: calls through the proxy name this user with the project's secret key, or it makes none." }
-        } @else {
-            table {
-                thead { tr { th { "Key" } th { "Label" } th { "Created" } th { "Expires" } th { span.sr { "Actions" } } } }
-                tbody {
-                    @for k in keys {
-                        tr {
-                            td { code { (k.hint) } br; span.muted { (Shown(&k.key_id)) } }
-                            td { (Shown(&k.label)) }
-                            td { (when(k.created_at_ms)) }
-                            td { (when_or(k.expires_at_ms, "never")) }
-                            td { @if session.may(Need::Configure) {
-                                form.inline method="post" action=(format!("{href}/revoke-key")) {
-                                    (csrf(session))
-                                    input type="hidden" name="keyId" value=(k.key_id);
-                                    button.danger type="submit" { "Revoke…" }
-                                }
-                            } }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// Whether the user's own counter `c` counts against an override: of its value, or of its

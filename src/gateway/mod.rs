@@ -18,6 +18,7 @@ mod epoch;
 mod idempotency;
 mod ledger;
 mod levels;
+mod operator_records;
 pub mod operators;
 pub mod outcome;
 mod parents;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::audit::{Action, Actor, Change};
+use super::operator_records::Edit;
 use super::{Gateway, GatewayError};
 use crate::quota::operator::{OperatorRecord, Role, INVITE_TTL_MS, MAX_OPERATORS};
 use crate::secrets::{digest_hex, passwords, random_token};
@@ -41,19 +42,6 @@ impl Actor {
         Actor::new(record.id.clone(), record.label())
     }
 }
-
-/// What a change makes of an operator's record as stored.
-enum Edit {
-    Write(OperatorRecord),
-    /// The operator goes: the change left them no role.
-    Remove,
-    /// No change: the record is no longer the one meant.
-    Skip,
-}
-
-/// How often a change of an operator's record is made again on a fresh read before it gives
-/// up (only changes of that one record in the same milliseconds make it go again).
-const CHANGE_ATTEMPTS: usize = 16;
 
 impl Gateway {
     /// Invites a person (`email` lower-cased and checked by the caller, as are `name` and
@@ -131,33 +119,6 @@ impl Gateway {
             token,
             expires_at_ms,
         })
-    }
-
-    /// Writes `change` of the operator stored under `email` over the record as it is stored at
-    /// the write (a compare-and-set, removals included): when another change wrote it since
-    /// this one read it, the change is made again on a fresh read, so two changes at once both
-    /// hold. The record before, and what the change made of it; None when there is no such
-    /// operator or the change made none.
-    async fn change_operator(
-        &self,
-        email: &str,
-        change: impl Fn(&OperatorRecord) -> Edit,
-    ) -> Result<Option<(OperatorRecord, Edit)>, GatewayError> {
-        for _ in 0..CHANGE_ATTEMPTS {
-            let Some((text, current)) = self.store.load_operator_text(email).await? else {
-                return Ok(None);
-            };
-            let next = change(&current);
-            let written = match &next {
-                Edit::Skip => return Ok(None),
-                Edit::Write(record) => Some(record),
-                Edit::Remove => None,
-            };
-            if self.store.replace_operator(email, &text, written).await? {
-                return Ok(Some((current, next)));
-            }
-        }
-        Err(GatewayError::Unsettled(CHANGE_ATTEMPTS))
     }
 
     /// Every operator, by email.
