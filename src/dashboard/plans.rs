@@ -2,6 +2,8 @@
 //! `examples/`) edited in place, every problem shown by its field, a diff before saving, and
 //! the same document tried on the plan's users' last 30 days (`simulations.rs`) without saving.
 
+use std::collections::HashMap;
+
 use crate::quota::operator::Need;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -128,6 +130,12 @@ fn editor(session: &Session, id: &str, text: &str, problems: &[(String, String)]
 /// Where the editor's form is posted to try the document (`simulations::try_plan`).
 const TRY: &str = "/dashboard/plans/try";
 
+/// The plan id and document an editor's form posted (the id trimmed, the document as typed).
+pub(super) fn editor_form(fields: &HashMap<String, String>) -> (String, String) {
+    let id = fields.get("id").map(|s| s.trim().to_string()).unwrap_or_default();
+    (id, fields.get("doc").cloned().unwrap_or_default())
+}
+
 /// The plan a posted editor form describes, or its problems by field.
 pub(super) fn parse_posted(id: &str, text: &str) -> Result<Plan, Vec<(String, String)>> {
     match serde_json::from_str::<PlanDoc>(text) {
@@ -237,8 +245,7 @@ pub async fn edit_posted(
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };
-    let id = fields.get("id").map(|s| s.trim().to_string()).unwrap_or_default();
-    let text = fields.get("doc").cloned().unwrap_or_default();
+    let (id, text) = editor_form(&fields);
     editor_again(&state, &session, (&id, &text), &[], None, StatusCode::OK).await
 }
 
@@ -248,8 +255,7 @@ pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };
-    let id = fields.get("id").map(|s| s.trim().to_string()).unwrap_or_default();
-    let text = fields.get("doc").cloned().unwrap_or_default();
+    let (id, text) = editor_form(&fields);
     let plan = match parse_posted(&id, &text) {
         Ok(plan) => plan,
         Err(problems) => {

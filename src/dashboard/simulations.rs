@@ -13,7 +13,7 @@ use maud::{html, Markup};
 
 use super::layout::{csrf, html_response, page, refreshing_page};
 use super::notice;
-use super::plans::{diff_table, editor_again, parse_posted, stored_text};
+use super::plans::{diff_table, editor_again, editor_form, parse_posted, stored_text};
 use super::session::{current, posted, see_other};
 use super::shown::Shown;
 use super::simulation_report::report;
@@ -50,8 +50,7 @@ pub async fn try_plan(
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };
-    let id = fields.get("id").map(|s| s.trim().to_string()).unwrap_or_default();
-    let text = fields.get("doc").cloned().unwrap_or_default();
+    let (id, text) = editor_form(&fields);
     let form = (id.as_str(), text.as_str());
     let plan = match parse_posted(&id, &text) {
         Ok(plan) => plan,

@@ -15,17 +15,6 @@ impl Store {
 
     pub async fn put_overview(&self, project: &str, text: String, keep: Duration) -> Result<(), StoreError> {
         let [key, _] = self.keys.overview(project);
-        let ms = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX);
-        self.run(|mut conn| async move {
-            let _: () = redis::cmd("SET")
-                .arg(&key)
-                .arg(text)
-                .arg("PX")
-                .arg(ms)
-                .query_async(&mut conn)
-                .await?;
-            Ok(())
-        })
-        .await
+        self.put_expiring(key, text, keep).await
     }
 }

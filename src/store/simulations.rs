@@ -23,6 +23,12 @@ impl Store {
             true => self.keys.simulation_progress(project, id),
             false => self.keys.simulation(project, id),
         };
+        self.put_expiring(key, text, keep).await
+    }
+
+    /// A string that expires `keep` after this write (a simulation's state, the overview's
+    /// count).
+    pub(super) async fn put_expiring(&self, key: String, text: String, keep: Duration) -> Result<(), StoreError> {
         let ms = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX);
         self.run(|mut conn| async move {
             let _: () = redis::cmd("SET")

@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
 import { startGateway, startRedis } from "../../sdk/typescript/scripts/gateway.mjs";
+import { api as gateway } from "./support.mjs";
 
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const BLOCKING = ["serious", "critical"];
@@ -17,16 +18,7 @@ const env = {};
 /** Every violation seen: "rule|impact|selector|html" -> { rule, impact, help, target, html, pages }. */
 const found = new Map();
 
-async function api(method, path, token, body) {
-  const res = await fetch(env.baseUrl + path, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const api = (method, path, token, body) => gateway(env.baseUrl, method, path, token, body);
 const call = (method, path, body) => api(method, path, env.key, body);
 const root = (method, path, body) => api(method, path, env.gateway.rootToken, body);
 

@@ -9,19 +9,11 @@ import { createServer } from "node:http";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
 import { startGateway, startRedis } from "../../sdk/typescript/scripts/gateway.mjs";
+import { api as gateway } from "./support.mjs";
 
 const env = {};
 
-async function api(method, path, token, body) {
-  const res = await fetch(env.baseUrl + path, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const api = (method, path, token, body) => gateway(env.baseUrl, method, path, token, body);
 const call = (method, path, body) => api(method, path, env.key, body);
 
 /** Runs `task(item)` for every item, at most `limit` at once. */

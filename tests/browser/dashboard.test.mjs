@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startGateway, startRedis } from "../../sdk/typescript/scripts/gateway.mjs";
+import { api as gateway } from "./support.mjs";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const env = {};
@@ -19,16 +20,7 @@ const HOSTILE = "<img src=x onerror=alert(1)>";
 // Ids that read as another user, or reversed, when their hidden characters are not shown.
 const SPOOFS = ["admin\u202Etxt.exe", "\uFEFFbob", "car\u200Bol"];
 
-async function api(method, path, token, body) {
-  const res = await fetch(env.baseUrl + path, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const api = (method, path, token, body) => gateway(env.baseUrl, method, path, token, body);
 const call = (method, path, body) => api(method, path, env.key, body);
 
 before(async () => {

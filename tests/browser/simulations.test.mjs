@@ -10,20 +10,12 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startGateway, startRedis } from "../../sdk/typescript/scripts/gateway.mjs";
+import { api as gateway } from "./support.mjs";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const env = {};
 
-async function api(method, path, token, body) {
-  const res = await fetch(env.baseUrl + path, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const api = (method, path, token, body) => gateway(env.baseUrl, method, path, token, body);
 const call = (method, path, body) => api(method, path, env.key, body);
 
 /** `images` renders asked for by `userId`, each reserved and, when admitted, committed. */
