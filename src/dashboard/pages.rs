@@ -21,6 +21,7 @@ use crate::secrets::digest_hex;
 
 async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup>) -> Result<Markup, ApiError> {
     let endpoints = state.gateway.webhooks(&session.project).await?;
+    let now = state.gateway.now_ms();
     let mut deliveries = Vec::new();
     for (id, _) in &endpoints {
         deliveries.push(state.gateway.webhook_deliveries(&session.project, id, 10).await?);
@@ -68,7 +69,12 @@ async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup
                         @for (did, d) in list {
                             tr { td { code { (did) } } td { (d.kind) } td { (d.state) } td.num { (d.attempts.unwrap_or(0)) }
                                  td { (last_attempt(d)) }
-                                 td { (when_or(d.next_attempt_ms, "none")) }
+                                 td { @match d.next_attempt_ms {
+                                     // Overdue in a backlog, or being tried: due now.
+                                     Some(at) if at <= now => { "due now" }
+                                     Some(at) => { (when(at)) }
+                                     None => { "none" }
+                                 } }
                                  td { (when_or(d.created, "")) }
                                  td { @if e.enabled && may { form.inline method="post" action=(format!("/dashboard/webhooks/{id}/retry")) {
                                      (csrf(session)) input type="hidden" name="deliveryId" value=(did);

@@ -250,7 +250,44 @@ mod tests {
         for (action, stored) in all {
             assert_eq!(action.as_str(), stored);
         }
-        // Every action is in the list the dashboard's filter offers.
+        // Every action is in the list the dashboard's filter offers, in its place: a new
+        // variant fails to compile here until it has one.
+        let place = |a: Action| match a {
+            Action::PlanPut => 0,
+            Action::PlanDelete => 1,
+            Action::SubscriptionPut => 2,
+            Action::SubscriptionDelete => 3,
+            Action::OverrideSet => 4,
+            Action::OverrideDelete => 5,
+            Action::UserBlock => 6,
+            Action::UserUnblock => 7,
+            Action::UsageAdjust => 8,
+            Action::KeyMint => 9,
+            Action::KeyRevoke => 10,
+            Action::UserKeyMint => 11,
+            Action::UserKeyRevoke => 12,
+            Action::WebhookCreate => 13,
+            Action::WebhookDelete => 14,
+            Action::WebhookRotate => 15,
+            Action::WebhookEnable => 16,
+            Action::WebhookDisable => 17,
+            Action::SettingsPatch => 18,
+            Action::GrantCreate => 19,
+            Action::GrantVoid => 20,
+            Action::ApprovalApprove => 21,
+            Action::ApprovalDecline => 22,
+            Action::PricePut => 23,
+            Action::PriceDelete => 24,
+            Action::OperatorInvite => 25,
+            Action::OperatorUpdate => 26,
+            Action::OperatorRemove => 27,
+            Action::RunClose => 28,
+            Action::RunExtend => 29,
+        };
+        for (i, (action, _)) in all.iter().enumerate() {
+            assert_eq!(place(*action), i);
+            assert_eq!(Action::ALL[i], *action);
+        }
         assert_eq!(Action::ALL.map(Action::as_str), all.map(|(_, stored)| stored));
     }
 }

@@ -240,3 +240,32 @@ pub const DAY_MS: i64 = 86_400_000;
 pub fn day_of(ms: i64) -> i64 {
     ms.div_euclid(DAY_MS)
 }
+
+#[cfg(test)]
+mod kind_tests {
+    use super::UsageKind;
+
+    #[test]
+    fn every_kind_is_listed_once_in_its_place_and_reads_back() {
+        // A new kind fails to compile here until it has a place in `ALL` (the dashboard's
+        // ledger filter offers that list).
+        let place = |k: UsageKind| match k {
+            UsageKind::Commit => 0,
+            UsageKind::LateCommit => 1,
+            UsageKind::Track => 2,
+            UsageKind::Adjustment => 3,
+            UsageKind::Grant => 4,
+            UsageKind::GrantVoid => 5,
+            UsageKind::GrantExpired => 6,
+            UsageKind::DebtSettled => 7,
+            UsageKind::RunClose => 8,
+            UsageKind::Denied => 9,
+            UsageKind::Release => 10,
+            UsageKind::Expiry => 11,
+        };
+        for (i, kind) in UsageKind::ALL.into_iter().enumerate() {
+            assert_eq!(place(kind), i);
+            assert_eq!(UsageKind::parse(kind.as_str()), Some(kind));
+        }
+    }
+}
