@@ -781,6 +781,16 @@ test("on a phone (390×844, touch) the pages fit the screen and a request is app
   await fits("the users' page");
   await page.goto(`${env.baseUrl}/dashboard/users/alice`);
   await fits("a user's page");
+  for (const [path, what] of [
+    ["/dashboard/users/alice/ledger", "a user's ledger"],
+    ["/dashboard/audit?action=user", "the audit log with its filters"],
+    ["/dashboard/webhooks", "the webhooks' page"],
+    ["/dashboard/overview", "the overview"],
+    ["/dashboard/users/alice/runs/run_nosuchrun", "an error page"],
+  ]) {
+    await page.goto(`${env.baseUrl}${path}`);
+    await fits(what);
+  }
   await page.goto(`${env.baseUrl}/dashboard/approvals`);
   await fits("the approvals queue");
   const row = page.locator("table.approvals tbody tr", { hasText: id });
