@@ -2,7 +2,7 @@
 //! (NDJSON or CSV, streamed), with a progress line on standard error. Entry ids are stable, so
 //! a billing system fed twice with overlapping exports deduplicates them.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -77,13 +77,21 @@ pub async fn export(request: &ExportRequest<'_>, out: &Path, progress: bool) -> 
     };
     std::fs::rename(&partial, out).map_err(|e| ExportError::Write(name.clone(), e))?;
     if progress {
+        // Over the live line on a terminal; a log or a pipe gets the one line alone.
+        let over = if live(progress) { "\r" } else { "" };
         eprintln!(
-            "\rexported {} lines, {:.1} MB to {name}",
+            "{over}exported {} lines, {:.1} MB to {name}",
             done.lines,
             done.bytes as f64 / 1e6
         );
     }
     Ok(done)
+}
+
+/// Whether the progress line is redrawn as the export goes: only on a terminal, where `\r`
+/// moves back over it; written to a log or a pipe it would pile up as one long line.
+fn live(progress: bool) -> bool {
+    progress && std::io::stderr().is_terminal()
 }
 
 /// Streams the answer into `path`; a body that ends in an error is `Cut`, never a short file.
@@ -108,7 +116,7 @@ async fn write_stream(mut response: reqwest::Response, path: &Path, progress: bo
             .map_err(|e| ExportError::Write(name.clone(), e))?;
         done.bytes += chunk.len() as u64;
         done.lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
-        if progress && shown.elapsed() > Duration::from_millis(200) {
+        if live(progress) && shown.elapsed() > Duration::from_millis(200) {
             eprint!("\rexported {} lines, {:.1} MB", done.lines, done.bytes as f64 / 1e6);
             shown = Instant::now();
         }

@@ -63,6 +63,7 @@ pub async fn delete_plan(
     match state.gateway.delete_plan(&project, &id, &actor).await? {
         PlanDeletion::Deleted => Ok(HttpResponse::NoContent().finish()),
         PlanDeletion::NotFound => Err(ApiError::PlanNotFound(id)),
+        PlanDeletion::InUse(1) => Err(ApiError::PlanInUse(format!("1 user is on plan {id}"))),
         PlanDeletion::InUse(users) => Err(ApiError::PlanInUse(format!("{users} users are on plan {id}"))),
     }
 }

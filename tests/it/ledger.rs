@@ -732,3 +732,32 @@ async fn an_entry_at_the_end_of_a_range_belongs_to_the_next() {
         "its own day has it"
     );
 }
+
+/// `quota-gateway export` written to a log or a pipe (no terminal): one closing line, never a
+/// progress line redrawn with carriage returns.
+#[tokio::test]
+async fn the_export_command_writes_one_plain_line_when_standard_error_is_no_terminal() {
+    let app = spawn_app().await;
+    plan(&app).await;
+    app.subscribe("u", "plan_l", None).await;
+    app.json(
+        Method::POST,
+        "/v1/track",
+        Some(json!({ "userId": "u", "event": "chat" })),
+    )
+    .await;
+    let out = std::env::temp_dir().join(format!("{}-export.ndjson", crate::support::unique_prefix()));
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
+        .args(["export", "--url", &app.address, "--key", &app.key, "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let said = String::from_utf8(run.stderr).unwrap();
+    assert!(!said.contains('\r'), "{said:?}");
+    assert!(
+        said.starts_with("exported 1 lines, ") && said.ends_with(".ndjson\n"),
+        "{said:?}"
+    );
+    let _ = std::fs::remove_file(out);
+}

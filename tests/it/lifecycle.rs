@@ -293,8 +293,19 @@ async fn a_plan_with_users_cannot_be_deleted() {
     app.subscribe("p2", "plan_pro", None).await;
     let (status, body) = app.json(Method::DELETE, "/v1/plans/plan_pro", None).await;
     assert_eq!((status.as_u16(), body["code"].clone()), (409, json!("plan_in_use")));
-    assert!(body["detail"].as_str().unwrap().contains("2 users"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("2 users are on plan plan_pro"),
+        "{body}"
+    );
     app.subscribe("p1", "plan_free", None).await;
+    let (_, body) = app.json(Method::DELETE, "/v1/plans/plan_pro", None).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("1 user is on plan plan_pro"),
+        "one, as a person says it: {body}"
+    );
     app.json(Method::DELETE, "/v1/users/p2/subscription", None).await;
     let res = app.call(Method::DELETE, "/v1/plans/plan_pro", None).await;
     assert_eq!(res.status(), 204);
