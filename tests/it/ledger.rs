@@ -747,10 +747,12 @@ async fn the_export_command_writes_one_plain_line_when_standard_error_is_no_term
     )
     .await;
     let out = std::env::temp_dir().join(format!("{}-export.ndjson", crate::support::unique_prefix()));
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
+    // Awaited, not blocking: the gateway under test runs on this test's runtime.
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
         .args(["export", "--url", &app.address, "--key", &app.key, "--out"])
         .arg(&out)
         .output()
+        .await
         .unwrap();
     assert!(run.status.success(), "{run:?}");
     let said = String::from_utf8(run.stderr).unwrap();
