@@ -17,8 +17,9 @@ local HOLD_FIELDS, OPTION_FIELDS, VERDICT_FIELDS, COUNTER_FIELDS, RECORD_VERSION
 -- which counts the items that follow when `each` (arguments per item) is given; then `more`
 -- fixed ones, the last of which counts a second run of items when `each2` is given; then `last`
 -- fixed ones. Answers the counts. A count is a whole number; commit's "" (commit as reserved)
--- counts nothing. Plain arguments rather than a table, since this runs on every call.
-local function shape(keys, fixed, each, more, each2, last)
+-- counts nothing. Plain arguments rather than a table, since this runs on every call. A script
+-- run with EVALSHA passes its KEYS and ARGV, a function of the library its call's.
+local function shape(KEYS, ARGV, keys, fixed, each, more, each2, last)
   local at, n, m = fixed or 0, nil, nil
   if each then
     local raw = ARGV[at]
@@ -47,8 +48,7 @@ end
 -- are the first encoding, which differs from this one only in how it writes a hold's measure,
 -- and Lua never reads a measure.
 --
--- A function that uses one of the constants above declares its own copy (a test holds every
--- copy to the Rust constant): every function here is built anew on every call, and one that
--- captured an outer local would pay for finding and allocating it each time.
+-- A function that uses one of the constants above may declare its own copy (a test holds every
+-- copy to the Rust constant).
 
 -- shape.lua ends --

@@ -39,6 +39,9 @@ enum Command {
     /// (`QG_CATALOG`); `catalog check FILE` checks a file as a node would at start.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Print the data plane's Lua function library exactly as a node loads it (FUNCTION LOAD):
+    /// its first line names it, and each function is <name>_<function>.
+    Library,
 }
 
 #[derive(Subcommand)]
@@ -134,6 +137,10 @@ fn main() -> ExitCode {
         Some(Command::Export(args)) => export(args),
         Some(Command::Simulate(args)) => simulate(args),
         Some(Command::Catalog(command)) => catalog(command),
+        Some(Command::Library) => {
+            print!("{}", quota_gateway::store::library::LIBRARY.text);
+            Ok(())
+        }
         Some(Command::Serve(config)) => serve_with_logs(config),
         None => serve_with_logs(cli.serve),
     };

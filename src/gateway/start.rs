@@ -1,4 +1,5 @@
-//! First contact with Redis: the clock synced, the root token digest and project `default` with
+//! First contact with Redis: the clock synced, the data plane's function library loaded, the
+//! root token digest and project `default` with
 //! one secret key made at the very first start, the user-token signing secret and the start of
 //! the ledger index learnt.
 //! Secrets are returned to the caller to print once; only their digests are stored.
@@ -22,6 +23,9 @@ impl Gateway {
     /// whatever this start created.
     pub async fn start(&self, configured_root: Option<&str>) -> Result<FirstStart, GatewayError> {
         self.sync_clock().await?;
+        for name in self.store.install_library().await? {
+            tracing::info!(library = %name, "removed another build's function library");
+        }
         let mut first = FirstStart::default();
         let root_digest = match configured_root {
             Some(token) => secrets::digest(token),

@@ -120,12 +120,12 @@ impl Standalone {
     }
 }
 
-/// The commands the data plane sends one at a time with short replies: scripts, and the
+/// The commands the data plane sends one at a time with short replies: functions, scripts, and the
 /// `TIME` and `WAIT` around them (`WAIT` must follow its script on the same connection).
 fn lean(cmd: &Cmd) -> bool {
     matches!(
         cmd.args_iter().next(),
-        Some(Arg::Simple(b"EVALSHA" | b"EVAL" | b"TIME" | b"WAIT"))
+        Some(Arg::Simple(b"FCALL" | b"EVALSHA" | b"EVAL" | b"TIME" | b"WAIT"))
     )
 }
 

@@ -47,11 +47,33 @@ impl Store {
 
     /// Each primary's policy, asked of the primary itself: a cluster answers CONFIG per node.
     async fn primary_policies(&self) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let mut policies = Vec::new();
+        for (node, client) in self.primaries().await? {
+            let ask = async {
+                let mut conn = client.get_multiplexed_async_connection().await?;
+                let reply: Vec<String> = redis::cmd("CONFIG")
+                    .arg("GET")
+                    .arg("maxmemory-policy")
+                    .query_async(&mut conn)
+                    .await?;
+                Ok::<_, redis::RedisError>(reply.get(1).cloned())
+            };
+            let policy = tokio::time::timeout(self.timeout, ask)
+                .await
+                .map_err(|_| StoreError::Timeout(self.timeout))??;
+            policies.push((node, policy));
+        }
+        Ok(policies)
+    }
+
+    /// A client of each primary of the cluster that is not failing, with its address, for
+    /// what must be asked of or done on every primary itself.
+    pub(super) async fn primaries(&self) -> Result<Vec<(String, redis::Client)>, StoreError> {
         let nodes: String = self
             .run(|mut conn| async move { Ok(redis::cmd("CLUSTER").arg("NODES").query_async(&mut conn).await?) })
             .await?;
         let seed = self.redis_url.split(',').next().unwrap_or_default().trim().to_string();
-        let mut policies = Vec::new();
+        let mut primaries = Vec::new();
         for line in nodes.lines() {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let (Some(address), Some(flags)) = (fields.get(1), fields.get(2)) else {
@@ -72,20 +94,8 @@ impl Store {
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?
                 .set_addr(ConnectionAddr::Tcp(host.to_string(), port));
             let client = redis::Client::open(info).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            let ask = async {
-                let mut conn = client.get_multiplexed_async_connection().await?;
-                let reply: Vec<String> = redis::cmd("CONFIG")
-                    .arg("GET")
-                    .arg("maxmemory-policy")
-                    .query_async(&mut conn)
-                    .await?;
-                Ok::<_, redis::RedisError>(reply.get(1).cloned())
-            };
-            let policy = tokio::time::timeout(self.timeout, ask)
-                .await
-                .map_err(|_| StoreError::Timeout(self.timeout))??;
-            policies.push((host_port.to_string(), policy));
+            primaries.push((host_port.to_string(), client));
         }
-        Ok(policies)
+        Ok(primaries)
     }
 }

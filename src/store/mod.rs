@@ -13,6 +13,7 @@ mod credits;
 mod data;
 mod deployment;
 mod health;
+mod install;
 pub mod layout;
 mod ledger;
 mod ledger_index;
@@ -45,7 +46,7 @@ pub use backend::RedisMode;
 use backend::{Backend, Conn};
 pub use credits::GrantMade;
 pub use outbox::{ApprovalNote, OutboxEntry};
-pub use scripts::{contract, every_script};
+pub use scripts::{contract, every_script, library};
 pub use scripts::{
     AdjustArgs, Adjustment, Decided, Ended, Extended, Fired, Held, Idempotency, LedgerEntry, ParentChange,
     PlanChangeRule, Reply, ReserveArgs, SettleReply, SubscribeArgs, UsageField,

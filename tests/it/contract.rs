@@ -29,24 +29,24 @@ fn zeros(c: &Contract) -> Vec<String> {
 #[test]
 fn every_script_refuses_a_call_of_another_shape() {
     let redis = shared();
-    for (contract, script) in every_script() {
+    for &contract in every_script() {
         let tag = unique_prefix();
         let (keys, args) = (keys(&tag, contract.keys), zeros(contract));
         let mut more = args.clone();
         more.push("0".into());
-        let err = refused(redis.run_script(script, &keys, &more), contract.file);
+        let err = refused(redis.run_script(contract, &keys, &more), contract.file);
         assert!(err.contains("qg contract"), "{}: {err}", contract.file);
         if !args.is_empty() {
-            let err = refused(redis.run_script(script, &keys, &args[1..]), contract.file);
+            let err = refused(redis.run_script(contract, &keys, &args[1..]), contract.file);
             assert!(err.contains("qg contract"), "{}: {err}", contract.file);
         }
-        let err = refused(redis.run_script(script, &keys[1..], &args), contract.file);
+        let err = refused(redis.run_script(contract, &keys[1..], &args), contract.file);
         assert!(err.contains("qg contract"), "{}: {err}", contract.file);
         // A count that is not a number is refused, not read as nothing.
         if let Some(at) = first_count(contract) {
             let mut bad = args.clone();
             bad[at] = "two".into();
-            let err = refused(redis.run_script(script, &keys, &bad), contract.file);
+            let err = refused(redis.run_script(contract, &keys, &bad), contract.file);
             assert!(err.contains("should count"), "{}: {err}", contract.file);
         }
     }
@@ -92,30 +92,30 @@ fn scripts_that_read_holds_refuse_malformed_options() {
         // Per value, but its counter field names no value.
         "|||||v|",
     ] {
-        for (contract, script) in every_script() {
-            let head: Vec<String> = match contract.file {
-                "reserve.lua" => [
+        for &contract in every_script() {
+            let head: Vec<String> = match contract.name() {
+                "reserve" => [
                     writing.clone(),
                     vec!["0".into(), "r_x".into(), "60000".into(), "1".into()],
                 ]
                 .concat(),
-                "check.lua" => vec!["0".into(), "1".into()],
-                "track.lua" => [writing.clone(), vec!["0".into(), "1".into()]].concat(),
-                "adjust.lua" => [writing.clone(), vec!["0".into()]].concat(),
+                "check" => vec!["0".into(), "1".into()],
+                "track" => [writing.clone(), vec!["0".into(), "1".into()]].concat(),
+                "adjust" => [writing.clone(), vec!["0".into()]].concat(),
                 _ => continue,
             };
             let at = redis_now_ms();
-            let tail: Vec<String> = match contract.file {
-                "reserve.lua" => vec!["{}".into(), at],
-                "track.lua" => ["e", "", "1000", "key", "", "track:~x", "", &at]
+            let tail: Vec<String> = match contract.name() {
+                "reserve" => vec!["{}".into(), at],
+                "track" => ["e", "", "1000", "key", "", "track:~x", "", &at]
                     .map(String::from)
                     .to_vec(),
-                "adjust.lua" => vec!["1000".into(), "why".into(), "10".into(), "key".into()],
+                "adjust" => vec!["1000".into(), "why".into(), "10".into(), "key".into()],
                 _ => vec![at],
             };
             let args = [head, hold(options), tail].concat();
             let keys = keys(&unique_prefix(), contract.keys);
-            let err = refused(redis.run_script(script, &keys, &args), contract.file);
+            let err = refused(redis.run_script(contract, &keys, &args), contract.file);
             assert!(
                 err.contains("malformed options"),
                 "{} with {options:?}: {err}",
@@ -128,10 +128,10 @@ fn scripts_that_read_holds_refuse_malformed_options() {
         }
     }
     // The defaults and a well-formed set of options are taken.
-    let (c, script) = every_script().into_iter().find(|(c, _)| c.file == "check.lua").unwrap();
+    let c = every_script().iter().find(|c| c.name() == "check").unwrap();
     for options in ["", "||||||", r#"soft|c|80,100|7000|||{"metadata":"tokens"}"#] {
         let args = [vec!["0".into(), "1".into()], hold(options), vec![redis_now_ms()]].concat();
-        let answer = redis.run_script(script, &keys(&unique_prefix(), c.keys), &args);
+        let answer = redis.run_script(c, &keys(&unique_prefix(), c.keys), &args);
         assert!(answer.is_ok(), "{options:?}: {answer:?}");
     }
 }
@@ -152,30 +152,30 @@ fn plant_record(tag: &str, version: &str) -> Vec<String> {
 fn scripts_refuse_a_reservation_record_of_an_unknown_encoding() {
     let redis = shared();
     let writing = vec!["60000".to_string(), String::new(), String::new(), String::new()];
-    for (contract, script) in every_script() {
+    for &contract in every_script() {
         let (tag, version) = (unique_prefix(), "9");
         let keys = plant_record(&tag, version);
-        let args: Vec<String> = match contract.file {
+        let args: Vec<String> = match contract.name() {
             // A writer reclaims the expired record first; a reader reads it as pending.
-            "reclaim.lua" => writing.clone(),
-            "release.lua" => [writing.clone(), vec!["r_x".into()]].concat(),
-            "commit.lua" => [
+            "reclaim" => writing.clone(),
+            "release" => [writing.clone(), vec!["r_x".into()]].concat(),
+            "commit" => [
                 writing.clone(),
                 ["r_x", "", "", "", "key", "", ""].map(String::from).to_vec(),
             ]
             .concat(),
-            "extend.lua" => [writing.clone(), vec!["r_x".into(), "1000".into(), "60000".into()]].concat(),
-            "usage.lua" => vec!["1".into(), "g@0".into(), "5000".into(), String::new()],
-            "check.lua" => [vec!["0".into(), "1".into()], hold(""), vec![redis_now_ms()]].concat(),
+            "extend" => [writing.clone(), vec!["r_x".into(), "1000".into(), "60000".into()]].concat(),
+            "usage" => vec!["1".into(), "g@0".into(), "5000".into(), String::new()],
+            "check" => [vec!["0".into(), "1".into()], hold(""), vec![redis_now_ms()]].concat(),
             _ => continue,
         };
-        let err = refused(redis.run_script(script, &keys[..contract.keys], &args), contract.file);
+        let err = refused(redis.run_script(contract, &keys[..contract.keys], &args), contract.file);
         assert!(err.contains("another encoding"), "{}: {err}", contract.file);
         // The record is as it was: a refusal writes nothing first.
         assert_eq!(redis.query::<i64>(&["ZCARD", &keys[2]]), 1, "{}", contract.file);
         // The encoding this code writes is read.
         let keys = plant_record(&unique_prefix(), quota_gateway::store::contract::RECORD_VERSION);
-        let answer = redis.run_script(script, &keys[..contract.keys], &args);
+        let answer = redis.run_script(contract, &keys[..contract.keys], &args);
         assert!(answer.is_ok(), "{}: {answer:?}", contract.file);
     }
 }

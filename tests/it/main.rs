@@ -31,6 +31,7 @@ mod hardening;
 mod health;
 mod idempotency;
 mod ledger;
+mod library;
 mod lifecycle;
 mod managed;
 mod model;

@@ -5,7 +5,7 @@ use redis::Value;
 
 use super::call::Call;
 use super::contract;
-use super::{unexpected, Fields, Reply, SubscriptionHash, DECIDE_APPROVAL, INDEX_APPROVAL};
+use super::{unexpected, Fields, Reply, SubscriptionHash};
 use crate::store::backend::Conn;
 use crate::store::layout::UserKeys;
 use crate::store::StoreError;
@@ -46,7 +46,7 @@ pub async fn decide_approval(
     keys: &UserKeys,
     args: &DecideArgs<'_>,
 ) -> Result<Reply<ApprovalDecided>, StoreError> {
-    let mut inv = Call::new(&DECIDE_APPROVAL, &contract::DECIDE_APPROVAL);
+    let mut inv = Call::new(&contract::DECIDE_APPROVAL);
     inv.key(&keys.ctr).key(&keys.sub).key(&keys.outbox);
     inv.arg(args.counter_field)
         .arg(args.group)
@@ -81,7 +81,7 @@ pub async fn index_approval(
     status: &str,
     requested_ms: i64,
 ) -> Result<bool, StoreError> {
-    let mut inv = Call::new(&INDEX_APPROVAL, &contract::INDEX_APPROVAL);
+    let mut inv = Call::new(&contract::INDEX_APPROVAL);
     for key in keys {
         inv.key(key);
     }

@@ -1,5 +1,5 @@
-//! One call of a data-plane script, encoded as it is built, and the keys and arguments every
-//! writing script starts with. redis's `ScriptInvocation` keeps every key and argument in a
+//! One call of a data-plane function (or script), encoded as it is built, and the keys and
+//! arguments every writing function starts with. redis's `ScriptInvocation` keeps every key and argument in a
 //! vector of its own and copies them all into a command on every call (about 30,000
 //! instructions of a reserve), and even a `Cmd` is encoded once more when sent (6,000 more).
 //! Here the keys and the arguments go straight into their wire form (RESP), each into a buffer
@@ -9,14 +9,14 @@
 
 use std::io;
 
-use redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, RedisWrite, Script, ServerErrorKind, ToRedisArgs};
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, RedisResult, RedisWrite, ServerErrorKind, ToRedisArgs};
 
-use super::contract::{Contract, WRITING_ARGS, WRITING_KEYS};
+use super::contract::{Contract, Runs, WRITING_ARGS, WRITING_KEYS};
+use super::library::{self, LIBRARY};
 use super::Writing;
 use crate::store::backend::Conn;
 
 pub struct Call {
-    script: &'static Script,
     contract: &'static Contract,
     /// How many keys the script takes.
     declared: usize,
@@ -96,10 +96,9 @@ impl Drop for Arg<'_> {
 }
 
 impl Call {
-    /// A call of `script`, shaped as its contract declares.
-    pub fn new(script: &'static Script, contract: &'static Contract) -> Call {
+    /// A call of the function or script `contract` declares, shaped as it declares.
+    pub fn new(contract: &'static Contract) -> Call {
         Call {
-            script,
             contract,
             declared: contract.keys,
             keys: Resp::with_capacity(512),
@@ -122,8 +121,9 @@ impl Call {
         self.args.count
     }
 
-    /// Runs the script (EVALSHA); when Redis no longer has it (a restart, a failover, SCRIPT
-    /// FLUSH), loads it and runs it once more.
+    /// Runs the function (FCALL) or the script (EVALSHA); when Redis no longer has it (a
+    /// restart, a failover, a flush, or a node of another build that removed this build's
+    /// library), loads it and runs it once more.
     pub async fn invoke<T: FromRedisValue>(self, conn: &mut Conn) -> RedisResult<T> {
         debug_assert_eq!(self.keys.count, self.declared, "keys declared and given differ");
         debug_assert!(
@@ -136,8 +136,13 @@ impl Call {
         let lead = self.lead();
         let packed = [lead.as_slice(), self.keys.bytes.as_slice(), self.args.bytes.as_slice()];
         let value = match conn.send_packed(&packed, || self.cmd()).await?.extract_error() {
-            Err(err) if err.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                self.script.load_async(conn).await?;
+            Err(err) if lost(&err) => {
+                match self.contract.runs {
+                    Runs::Function(_) => load_library(conn).await?,
+                    Runs::Eval(script) => {
+                        script.load_async(conn).await?;
+                    }
+                }
                 conn.send_packed(&packed, || self.cmd()).await?.extract_error()?
             }
             answer => answer?,
@@ -145,7 +150,19 @@ impl Call {
         Ok(T::from_redis_value(value)?)
     }
 
-    /// What comes before the keys: the array's length, EVALSHA, the script's hash, the number
+    /// The command and what it calls: FCALL and the function's full name, or EVALSHA and the
+    /// script's hash.
+    fn target(&self) -> (&'static [u8], &'static str) {
+        match &self.contract.runs {
+            Runs::Function(name) => (
+                b"FCALL",
+                name.get_or_init(|| library::function_name(self.contract.name())),
+            ),
+            Runs::Eval(script) => (b"EVALSHA", script.get_hash()),
+        }
+    }
+
+    /// What comes before the keys: the array's length, the command, what it calls, the number
     /// of keys.
     fn lead(&self) -> Vec<u8> {
         let mut lead = Resp::with_capacity(96);
@@ -154,8 +171,9 @@ impl Call {
         lead.bytes
             .extend_from_slice(itoa::Buffer::new().format(count).as_bytes());
         lead.bytes.extend_from_slice(b"\r\n");
-        lead.write_arg(b"EVALSHA");
-        lead.write_arg(self.script.get_hash().as_bytes());
+        let (command, called) = self.target();
+        lead.write_arg(command);
+        lead.write_arg(called.as_bytes());
         lead.write_arg(itoa::Buffer::new().format(self.declared).as_bytes());
         lead.bytes
     }
@@ -164,12 +182,29 @@ impl Call {
     fn cmd(&self) -> Cmd {
         let (keys, args) = (&self.keys, &self.args);
         let mut cmd = Cmd::with_capacity(3 + keys.count + args.count, keys.bytes.len() + args.bytes.len());
-        cmd.arg("EVALSHA").arg(self.script.get_hash()).arg(self.declared);
+        let (command, called) = self.target();
+        cmd.arg(command).arg(called).arg(self.declared);
         for arg in keys.each().chain(args.each()) {
             cmd.arg(arg);
         }
         cmd
     }
+}
+
+/// Whether Redis answered that it has not the function or script called.
+fn lost(err: &RedisError) -> bool {
+    err.kind() == ErrorKind::Server(ServerErrorKind::NoScript)
+        || (err.code() == Some("ERR") && err.detail().is_some_and(|d| d.starts_with("Function not found")))
+}
+
+/// Loads this build's library, on every primary of a cluster (redis routes FUNCTION LOAD to
+/// all of them). REPLACE makes a load that another node of this build raced harmless: the text
+/// is the same.
+pub async fn load_library(conn: &mut Conn) -> RedisResult<()> {
+    let mut cmd = redis::cmd("FUNCTION");
+    cmd.arg("LOAD").arg("REPLACE").arg(&LIBRARY.text);
+    let _: redis::Value = cmd.query_async(conn).await?;
+    Ok(())
 }
 
 /// The `WRITING_KEYS` keys and `WRITING_ARGS` arguments every data-plane writing script starts
@@ -200,22 +235,34 @@ pub fn writing_args<'i>(inv: &'i mut Call, w: &Writing<'_>) -> &'i mut Call {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::LazyLock;
+    use std::sync::{LazyLock, OnceLock};
 
     use redis::Script;
 
-    use super::Call;
+    use super::{Call, Runs};
 
     #[test]
     fn a_call_as_sent_and_as_a_command_are_the_same_bytes() {
         static SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new("return 1"));
         static TWO_KEYS: super::Contract = super::Contract {
             file: "test",
+            runs: Runs::Eval(&SCRIPT),
             keys: 2,
             args: &[],
             reply: "1",
         };
-        let mut call = Call::new(&SCRIPT, &TWO_KEYS);
+        static FUNCTION: super::Contract = super::Contract {
+            file: "library/functions/f.lua",
+            runs: Runs::Function(OnceLock::new()),
+            keys: 0,
+            args: &[],
+            reply: "1",
+        };
+        let call = Call::new(&FUNCTION);
+        let sent = [call.lead(), call.keys.bytes.clone(), call.args.bytes.clone()].concat();
+        assert_eq!(sent, call.cmd().get_packed_command());
+        assert!(String::from_utf8_lossy(&sent).contains(&super::library::function_name("f")));
+        let mut call = Call::new(&TWO_KEYS);
         // Layout and arguments may come in any order; keys are sent first.
         call.key("k1")
             .arg(7_i64)

@@ -4,6 +4,10 @@
 //! tests hold each script's header and its first check to this table, and send every script a
 //! call of the wrong shape to see it refused.
 
+use std::sync::{LazyLock, OnceLock};
+
+use redis::Script;
+
 /// Values per hold (holds.lua): group, counter field, period start, period end, amount, quota,
 /// options.
 pub const HOLD_FIELDS: usize = 7;
@@ -65,11 +69,22 @@ const fn counted(n: usize, each: Each) -> Part {
     }
 }
 
+/// How the node runs a script.
+#[derive(Debug)]
+pub enum Runs {
+    /// As a function of the data plane's library (FCALL), named after its file; its full
+    /// name (library.rs) is kept once made.
+    Function(OnceLock<String>),
+    /// With EVALSHA, as the script mod.rs assembles.
+    Eval(&'static LazyLock<Script>),
+}
+
 /// One script as both sides know it.
 #[derive(Debug)]
 pub struct Contract {
-    /// Its file in `lua/`.
+    /// Its file under `lua/`.
     pub file: &'static str,
+    pub runs: Runs,
     pub keys: usize,
     pub args: &'static [Part],
     /// What it answers, as its header says it.
@@ -77,6 +92,12 @@ pub struct Contract {
 }
 
 impl Contract {
+    /// Its name: its file's, without the folder and ".lua".
+    pub fn name(&self) -> &'static str {
+        let file = self.file.rsplit('/').next().unwrap_or(self.file);
+        file.strip_suffix(".lua").unwrap_or(file)
+    }
+
     /// How many arguments a call has with these counts of items, in order.
     pub fn args_with(&self, counts: &[usize]) -> usize {
         let mut counts = counts.iter();
@@ -90,10 +111,10 @@ impl Contract {
             .sum()
     }
 
-    /// The check the script makes first, as it is written in the script: `shape(10, 8,
-    /// HOLD_FIELDS, 1)`. A test holds every script to it.
+    /// The check the script makes first, as it is written in the script: `shape(KEYS, ARGV,
+    /// 10, 8, HOLD_FIELDS, 1)`. A test holds every script to it.
     pub fn lua_check(&self) -> String {
-        let mut parts = vec![self.keys.to_string()];
+        let mut parts = vec!["KEYS".to_owned(), "ARGV".to_owned(), self.keys.to_string()];
         for p in self.args {
             parts.push(p.fixed.to_string());
             if let Some(each) = p.then {
@@ -106,196 +127,227 @@ impl Contract {
 
 const W: usize = WRITING_ARGS;
 
-pub const RESERVE: Contract = Contract {
-    file: "reserve.lua",
+pub static RESERVE: Contract = Contract {
+    file: "library/functions/reserve.lua",
+    runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS,
     args: &[counted(W + 4, Each::Hold), fixed(2)],
     reply: "ok, reservation id, expires ms, allowed, VERDICT_FIELDS per hold, alerts fired",
 };
-pub const CHECK: Contract = Contract {
-    file: "check.lua",
+pub static CHECK: Contract = Contract {
+    file: "library/functions/check.lua",
+    runs: Runs::Function(OnceLock::new()),
     keys: 4,
     args: &[counted(2, Each::Hold), fixed(1)],
     reply: "ok, allowed, VERDICT_FIELDS per hold",
 };
-pub const TRACK: Contract = Contract {
-    file: "track.lua",
+pub static TRACK: Contract = Contract {
+    file: "library/functions/track.lua",
+    runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS,
     args: &[counted(W + 2, Each::Hold), fixed(8)],
     reply: "ok, COUNTER_FIELDS per hold, alerts fired",
 };
-pub const ADJUST: Contract = Contract {
-    file: "adjust.lua",
+pub static ADJUST: Contract = Contract {
+    file: "library/functions/adjust.lua",
+    runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS + 1,
     args: &[fixed(W + 1 + HOLD_FIELDS + 4)],
     reply: "ok, the applied change, COUNTER_FIELDS, alerts fired",
 };
-pub const COMMIT: Contract = Contract {
-    file: "commit.lua",
+pub static COMMIT: Contract = Contract {
+    file: "library/functions/commit.lua",
+    runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS,
     args: &[counted(W + 2, Each::Values(1)), fixed(5)],
     reply: "ok, late, record, COUNTER_FIELDS per hold, alerts fired",
 };
-pub const RELEASE: Contract = Contract {
-    file: "release.lua",
+pub static RELEASE: Contract = Contract {
+    file: "library/functions/release.lua",
+    runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS,
     args: &[fixed(W + 1)],
     reply: "ok, released or expired, record, COUNTER_FIELDS per hold",
 };
-pub const EXTEND: Contract = Contract {
-    file: "extend.lua",
+pub static EXTEND: Contract = Contract {
+    file: "library/functions/extend.lua",
+    runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS,
     args: &[fixed(W + 3)],
     reply: "ok, expires ms, the next level up",
 };
-pub const RECLAIM: Contract = Contract {
-    file: "reclaim.lua",
+pub static RECLAIM: Contract = Contract {
+    file: "library/functions/reclaim.lua",
+    runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS,
     args: &[fixed(W)],
     reply: "ok, or more",
 };
-pub const USAGE: Contract = Contract {
-    file: "usage.lua",
+pub static USAGE: Contract = Contract {
+    file: "library/functions/usage.lua",
+    runs: Runs::Function(OnceLock::new()),
     keys: 4,
     args: &[counted(1, Each::Values(3))],
     reply: "ok, now ms, COUNTER_FIELDS per field",
 };
-pub const SUBSCRIBE: Contract = Contract {
-    file: "subscribe.lua",
+pub static SUBSCRIBE: Contract = Contract {
+    file: "scripts/subscribe.lua",
+    runs: Runs::Eval(&super::SUBSCRIBE),
     keys: 3,
     args: &[counted(5, Each::Values(2)), counted(1, Each::Values(5)), fixed(1)],
     reply: "ok, the subscription hash",
 };
-pub const UNSUBSCRIBE: Contract = Contract {
-    file: "unsubscribe.lua",
+pub static UNSUBSCRIBE: Contract = Contract {
+    file: "scripts/unsubscribe.lua",
+    runs: Runs::Eval(&super::UNSUBSCRIBE),
     keys: 1,
     args: &[],
     reply: "ok, the subscription hash",
 };
-pub const SET_STATUS: Contract = Contract {
-    file: "set_status.lua",
+pub static SET_STATUS: Contract = Contract {
+    file: "scripts/set_status.lua",
+    runs: Runs::Eval(&super::SET_STATUS),
     keys: 1,
     args: &[fixed(2)],
     reply: "ok, the subscription hash",
 };
-pub const OVERRIDE: Contract = Contract {
-    file: "override.lua",
+pub static OVERRIDE: Contract = Contract {
+    file: "scripts/override.lua",
+    runs: Runs::Eval(&super::OVERRIDE),
     keys: 1,
     args: &[fixed(2)],
     reply: "ok, the subscription hash",
 };
-pub const INDEX_USER: Contract = Contract {
-    file: "index_user.lua",
+pub static INDEX_USER: Contract = Contract {
+    file: "scripts/index_user.lua",
+    runs: Runs::Eval(&super::INDEX_USER),
     keys: 5,
     args: &[fixed(5)],
     reply: "1 when the index changed, else 0",
 };
-pub const PUT_PLAN: Contract = Contract {
-    file: "put_plan.lua",
+pub static PUT_PLAN: Contract = Contract {
+    file: "scripts/put_plan.lua",
+    runs: Runs::Eval(&super::PUT_PLAN),
     keys: 2,
     args: &[fixed(2)],
     reply: "the plan's version",
 };
-pub const DELETE_PLAN: Contract = Contract {
-    file: "delete_plan.lua",
+pub static DELETE_PLAN: Contract = Contract {
+    file: "scripts/delete_plan.lua",
+    runs: Runs::Eval(&super::DELETE_PLAN),
     keys: 4,
     args: &[fixed(2)],
     reply: "not_found, in_use with the users, or ok",
 };
-pub const CLAIM_PLAN: Contract = Contract {
-    file: "claim_plan.lua",
+pub static CLAIM_PLAN: Contract = Contract {
+    file: "scripts/claim_plan.lua",
+    runs: Runs::Eval(&super::CLAIM_PLAN),
     keys: 2,
     args: &[fixed(1)],
     reply: "1 when claimed, 0 when there is no such plan",
 };
-pub const ENQUEUE: Contract = Contract {
-    file: "enqueue.lua",
+pub static ENQUEUE: Contract = Contract {
+    file: "scripts/enqueue.lua",
+    runs: Runs::Eval(&super::ENQUEUE),
     keys: 4,
     args: &[fixed(5)],
     reply: "the ids of the deliveries made",
 };
-pub const CLAIM: Contract = Contract {
-    file: "claim.lua",
+pub static CLAIM: Contract = Contract {
+    file: "scripts/claim.lua",
+    runs: Runs::Eval(&super::CLAIM),
     keys: 4,
     args: &[fixed(4)],
     reply: "delivery id, record, endpoint per delivery claimed",
 };
-pub const COMPLETE: Contract = Contract {
-    file: "complete.lua",
+pub static COMPLETE: Contract = Contract {
+    file: "scripts/complete.lua",
+    runs: Runs::Eval(&super::COMPLETE),
     keys: 3,
     args: &[fixed(7)],
     reply: "the delivery's state, or gone",
 };
-pub const REDELIVER: Contract = Contract {
-    file: "redeliver.lua",
+pub static REDELIVER: Contract = Contract {
+    file: "scripts/redeliver.lua",
+    runs: Runs::Eval(&super::REDELIVER),
     keys: 3,
     args: &[fixed(2)],
     reply: "ok, no_delivery, no_endpoint or disabled",
 };
-pub const CREATE_ENDPOINT: Contract = Contract {
-    file: "create_endpoint.lua",
+pub static CREATE_ENDPOINT: Contract = Contract {
+    file: "scripts/create_endpoint.lua",
+    runs: Runs::Eval(&super::CREATE_ENDPOINT),
     keys: 2,
     args: &[fixed(5)],
     reply: "made or repeat with the endpoint id, reused, or full with the count",
 };
-pub const ROTATE_SECRET: Contract = Contract {
-    file: "rotate_secret.lua",
+pub static ROTATE_SECRET: Contract = Contract {
+    file: "scripts/rotate_secret.lua",
+    runs: Runs::Eval(&super::ROTATE_SECRET),
     keys: 1,
     args: &[fixed(5)],
     reply: "ok, missing, or limit with the ms the soonest replaced secret ends",
 };
-pub const SET_ENABLED: Contract = Contract {
-    file: "set_enabled.lua",
+pub static SET_ENABLED: Contract = Contract {
+    file: "scripts/set_enabled.lua",
+    runs: Runs::Eval(&super::SET_ENABLED),
     keys: 3,
     args: &[fixed(3)],
     reply: "changed, unchanged or missing",
 };
-pub const GRANT: Contract = Contract {
-    file: "grant.lua",
+pub static GRANT: Contract = Contract {
+    file: "library/functions/grant.lua",
+    runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS + 1,
     args: &[fixed(W + 9)],
     reply: "ok, grant id, its amounts a, r, h, c, e, v, the debt it paid",
 };
-pub const VOID_GRANT: Contract = Contract {
-    file: "void_grant.lua",
+pub static VOID_GRANT: Contract = Contract {
+    file: "library/functions/void_grant.lua",
+    runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS + 1,
     args: &[fixed(W + 1)],
     reply: "ok, balance, the grant's amounts a, r, h, c, e, v",
 };
-pub const BALANCES: Contract = Contract {
-    file: "balances.lua",
+pub static BALANCES: Contract = Contract {
+    file: "library/functions/balances.lua",
+    runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS + 1,
     args: &[counted(W + 1, Each::Values(1)), counted(1, Each::Hold), fixed(1)],
     reply: "ok, Redis time, per balance its name and wallet, then the grants hash",
 };
-pub const DECIDE_APPROVAL: Contract = Contract {
-    file: "decide_approval.lua",
+pub static DECIDE_APPROVAL: Contract = Contract {
+    file: "scripts/decide_approval.lua",
+    runs: Runs::Eval(&super::DECIDE_APPROVAL),
     keys: 3,
     args: &[fixed(10)],
     reply: "not_found, decided with the state, or ok, the event's outbox id, the subscription hash",
 };
-pub const INDEX_APPROVAL: Contract = Contract {
-    file: "index_approval.lua",
+pub static INDEX_APPROVAL: Contract = Contract {
+    file: "scripts/index_approval.lua",
+    runs: Runs::Eval(&super::INDEX_APPROVAL),
     keys: 6,
     args: &[fixed(4)],
     reply: "1 when the copy changed, else 0",
 };
-pub const UNLOCK: Contract = Contract {
-    file: "unlock.lua",
+pub static UNLOCK: Contract = Contract {
+    file: "scripts/unlock.lua",
+    runs: Runs::Eval(&super::UNLOCK),
     keys: 1,
     args: &[fixed(1)],
     reply: "1 when given up, 0 when the lock was not the taker's",
 };
 
-pub const REPLACE_FIELD: Contract = Contract {
-    file: "replace_field.lua",
+pub static REPLACE_FIELD: Contract = Contract {
+    file: "scripts/replace_field.lua",
+    runs: Runs::Eval(&super::REPLACE_FIELD),
     keys: 1,
     args: &[fixed(3)],
     reply: "1 when replaced, 0 when the field holds another value now",
 };
 
 /// Every script a node runs.
-pub const ALL: [&Contract; 31] = [
+pub static ALL: [&Contract; 31] = [
     &RESERVE,
     &CHECK,
     &TRACK,
@@ -379,9 +431,16 @@ mod tests {
     fn every_script_checks_the_shape_its_contract_declares_before_anything_else() {
         for c in ALL {
             let text = source(c.file);
+            // (A function of the library opens with its registration and its call's names.)
             let code = text
                 .lines()
-                .find(|l| !l.is_empty() && !l.starts_with("--"))
+                .map(str::trim)
+                .find(|l| {
+                    !l.is_empty()
+                        && !l.starts_with("--")
+                        && !l.starts_with("register(")
+                        && !l.starts_with("local KEYS, ARGV")
+                })
                 .unwrap_or_default();
             let check = c.lua_check();
             assert!(
@@ -396,8 +455,7 @@ mod tests {
     /// constants: (file, name, value as written).
     fn declarations() -> Vec<(String, String, String)> {
         let mut found = Vec::new();
-        for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/lua")).unwrap() {
-            let path = entry.unwrap().path();
+        for path in super::super::lua_files() {
             let text = std::fs::read_to_string(&path).unwrap();
             for line in text.lines().map(str::trim) {
                 let Some((names, values)) = line.strip_prefix("local ").and_then(|l| l.split_once(" = ")) else {
@@ -440,7 +498,7 @@ mod tests {
         }
         assert!(found.len() > 5, "the copies are found too: {found:?}");
         // The options pattern takes exactly OPTION_FIELDS fields.
-        let holds = source("holds.lua");
+        let holds = source("library/modules/holds.lua");
         let pattern = holds.lines().find(|l| l.contains("string.match(options")).unwrap();
         assert_eq!(
             pattern.matches("([^|]*)").count() + pattern.matches("(.*)").count(),
@@ -453,7 +511,7 @@ mod tests {
         // Its head, two holds, the record and the decision instant.
         assert_eq!(RESERVE.args_with(&[2]), 8 + 2 * HOLD_FIELDS + 2);
         assert_eq!(SUBSCRIBE.args_with(&[1, 2]), 5 + 2 + 1 + 10 + 1);
-        assert_eq!(SUBSCRIBE.lua_check(), "shape(3, 5, 2, 1, 5, 1)");
-        assert_eq!(UNSUBSCRIBE.lua_check(), "shape(1)");
+        assert_eq!(SUBSCRIBE.lua_check(), "shape(KEYS, ARGV, 3, 5, 2, 1, 5, 1)");
+        assert_eq!(UNSUBSCRIBE.lua_check(), "shape(KEYS, ARGV, 1)");
     }
 }

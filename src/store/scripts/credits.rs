@@ -6,7 +6,7 @@ use redis::Value;
 use super::call::Call;
 use super::contract;
 use super::holds::push_holds;
-use super::{unexpected, writing_args, Decided, Fields, Fired, Reply, Writing, BALANCES, GRANT, VOID_GRANT};
+use super::{unexpected, writing_args, Decided, Fields, Fired, Reply, Writing};
 use crate::quota::{Credit, GrantAmounts, Hold, Milli};
 use crate::store::backend::Conn;
 use crate::store::StoreError;
@@ -55,7 +55,7 @@ pub enum Granted {
 }
 
 pub async fn grant(conn: &mut Conn, w: &Writing<'_>, args: &GrantArgs<'_>) -> Result<Reply<Granted>, StoreError> {
-    let mut inv = Call::new(&GRANT, &contract::GRANT);
+    let mut inv = Call::new(&contract::GRANT);
     writing_args(&mut inv, w).key(&w.keys.grants());
     inv.arg(args.id)
         .arg(args.balance)
@@ -86,7 +86,7 @@ pub async fn void_grant(
     w: &Writing<'_>,
     id: &str,
 ) -> Result<Reply<Option<(String, GrantAmounts, Fired)>>, StoreError> {
-    let mut inv = Call::new(&VOID_GRANT, &contract::VOID_GRANT);
+    let mut inv = Call::new(&contract::VOID_GRANT);
     writing_args(&mut inv, w).key(&w.keys.grants()).arg(id);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
@@ -116,7 +116,7 @@ pub async fn balances(
     allowances: &[Hold<'_>],
     at: Decided,
 ) -> Result<Reply<RawBalances>, StoreError> {
-    let mut inv = Call::new(&BALANCES, &contract::BALANCES);
+    let mut inv = Call::new(&contract::BALANCES);
     writing_args(&mut inv, w).key(&w.keys.grants()).arg(names.len());
     for name in names {
         inv.arg(*name);

@@ -5,10 +5,7 @@ use redis::Value;
 use super::call::Call;
 use super::contract::{self, COUNTER_FIELDS, VERDICT_FIELDS};
 use super::values::{record_rest, HoldValues};
-use super::{
-    unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing, ADJUST, CHECK, RECLAIM, RESERVE,
-    STEP, TRACK, USAGE,
-};
+use super::{unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing};
 use crate::quota::run::step_denial;
 use crate::quota::{Amounts, Hold, Milli, Reason, RunLimits, Step, StepAnswer, Verdict, Window};
 use crate::store::backend::Conn;
@@ -148,12 +145,9 @@ pub async fn reserve(
     args: &ReserveArgs<'_>,
     holds: &[Hold<'_>],
 ) -> Result<Reply<(Held, Verdict, Fired)>, StoreError> {
-    // A step or a run's start runs reserve.lua with its run regions (mod.rs).
-    let script = match args.step.is_some() || args.run.is_some() {
-        true => &STEP,
-        false => &RESERVE,
-    };
-    let mut inv = Call::new(script, &contract::RESERVE);
+    // (A step or a run's start is a reserve whose record opens with its run: reserve.lua
+    // reads which from the record, and nothing else decides it.)
+    let mut inv = Call::new(&contract::RESERVE);
     writing_args(&mut inv, w);
     let values: Vec<HoldValues> = holds.iter().map(HoldValues::of).collect();
     inv.arg(args.version).arg(args.reservation_id).arg(args.ttl_ms);
@@ -191,7 +185,7 @@ pub async fn check(
     holds: &[Hold<'_>],
     at: Decided,
 ) -> Result<Reply<Verdict>, StoreError> {
-    let mut inv = Call::new(&CHECK, &contract::CHECK);
+    let mut inv = Call::new(&contract::CHECK);
     inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
     inv.arg(version);
     push_holds(&mut inv, holds);
@@ -211,7 +205,7 @@ pub async fn check(
 /// Returns a batch of the user's expired holds, for the read-only scripts that found more due
 /// than they read in one call: "more" while some remain.
 pub async fn reclaim(conn: &mut Conn, w: &Writing<'_>) -> Result<Reply<()>, StoreError> {
-    let mut inv = Call::new(&RECLAIM, &contract::RECLAIM);
+    let mut inv = Call::new(&contract::RECLAIM);
     writing_args(&mut inv, w);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, _)| match tag.as_str() {
@@ -238,7 +232,7 @@ pub async fn track(
     entry: &LedgerEntry<'_>,
     at: Decided,
 ) -> Result<Reply<Tracked>, StoreError> {
-    let mut inv = Call::new(&TRACK, &contract::TRACK);
+    let mut inv = Call::new(&contract::TRACK);
     writing_args(&mut inv, w).arg(version);
     push_holds(&mut inv, holds);
     inv.arg(entry.event).arg(&entry.metadata).arg(entry.quantity());
@@ -273,7 +267,7 @@ pub async fn usage(
     keys: &UserKeys,
     fields: &[UsageField<'_>],
 ) -> Result<Reply<(i64, Vec<Amounts>)>, StoreError> {
-    let mut inv = Call::new(&USAGE, &contract::USAGE);
+    let mut inv = Call::new(&contract::USAGE);
     inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
     inv.arg(fields.len());
     for f in fields {
@@ -321,7 +315,7 @@ pub async fn adjust(
     hold: &Hold<'_>,
     args: &AdjustArgs,
 ) -> Result<Reply<Adjustment>, StoreError> {
-    let mut inv = Call::new(&ADJUST, &contract::ADJUST);
+    let mut inv = Call::new(&contract::ADJUST);
     writing_args(&mut inv, w).key(&w.keys.audit).arg(args.version);
     push_hold(&mut inv, hold);
     inv.arg(args.amount_milli)

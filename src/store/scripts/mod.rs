@@ -1,7 +1,8 @@
-//! The Lua scripts and the only code that knows their KEYS and ARGV order and their replies,
-//! as `contract.rs` declares them. Each script is compiled into the binary and run with EVALSHA,
-//! reloaded on NOSCRIPT: the data plane's through `call.rs`, which encodes a call straight into
-//! RESP, the others through `redis::Script`. `holds.rs` holds the scripts that place or read
+//! The Lua and the only code that knows its KEYS and ARGV order and its replies, as
+//! `contract.rs` declares them. The data plane's Lua is one function library (`library.rs`),
+//! called with FCALL through `call.rs`, which encodes a call straight into RESP and loads the
+//! library again when Redis has lost it; the control plane's scripts are run with EVALSHA,
+//! through `redis::Script` (and `call.rs` for a few), reloaded on NOSCRIPT. `holds.rs` holds the scripts that place or read
 //! holds (reserve, check, track, adjust, usage, reclaim), `settle.rs` those that end or extend a
 //! reservation, `account.rs` subscriptions, the users index and plans.
 
@@ -11,6 +12,7 @@ mod call;
 pub mod contract;
 mod credits;
 mod holds;
+pub mod library;
 mod settle;
 mod values;
 
@@ -30,130 +32,21 @@ use super::layout::UserKeys;
 use super::StoreError;
 use crate::quota::{Amounts, Credit, Milli, Step};
 
-macro_rules! lua {
+macro_rules! script_file {
     ($name:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/", $name))
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/scripts/", $name))
     };
 }
 
-/// Every file in `lua/`, so a test can check that none is forgotten.
-#[cfg(test)]
-const SCRIPT_FILES: &[&str] = &[
-    "adjust.lua",
-    "alerts.lua",
-    "balances.lua",
-    "changes.lua",
-    "check.lua",
-    "claim.lua",
-    "claim_plan.lua",
-    "commit.lua",
-    "complete.lua",
-    "counters.lua",
-    "create_endpoint.lua",
-    "decide_approval.lua",
-    "delete_plan.lua",
-    "enqueue.lua",
-    "extend.lua",
-    "grant.lua",
-    "holds.lua",
-    "index_approval.lua",
-    "index_user.lua",
-    "override.lua",
-    "override_room.lua",
-    "overrides.lua",
-    "pending.lua",
-    "prelude.lua",
-    "put_plan.lua",
-    "reclaim.lua",
-    "redeliver.lua",
-    "release.lua",
-    "replace_field.lua",
-    "reserve.lua",
-    "rotate_secret.lua",
-    "runs.lua",
-    "set_enabled.lua",
-    "set_status.lua",
-    "shape.lua",
-    "subscribe.lua",
-    "track.lua",
-    "unlock.lua",
-    "unsubscribe.lua",
-    "usage.lua",
-    "void_grant.lua",
-    "wallet.lua",
-];
-
-// Every script starts with shape.lua (the contract's constants and its check of a call's
-// shape). Scripts of the data plane go on with wallet.lua (credits, which a writing script's
-// reclaim gives back and check weighs) and runs.lua (runs, which reclaim settles), then
-// writing ones with prelude.lua (time, idempotency, reclaim,
-// pruning), read-only ones with pending.lua, after the `no-writes` shebang, which must be the
-// first line; both are followed by overrides.lua; writing ones then by alerts.lua, those that
-// change usage or end a reservation by changes.lua, and those that answer counters as they
-// stand by counters.lua.
-macro_rules! writing {
-    ($($name:literal),*) => {
-        LazyLock::new(|| Script::new(concat!(lua!("shape.lua"), lua!("wallet.lua"), lua!("runs.lua"), lua!("prelude.lua"), lua!("overrides.lua"), lua!("alerts.lua"), $(lua!($name)),*)))
-    };
-}
-macro_rules! reading {
-    ($($name:literal),*) => {
-        LazyLock::new(|| Script::new(concat!("#!lua flags=no-writes\n", lua!("shape.lua"), lua!("wallet.lua"), lua!("runs.lua"), lua!("pending.lua"), lua!("overrides.lua"), $(lua!($name)),*)))
-    };
-}
+// The control plane's scripts, run with EVALSHA: each is shape.lua (the contract's constants
+// and its check of a call's shape) and its own files under lua/scripts/. (The data plane is a
+// function library: library.rs.)
 macro_rules! alone {
     ($($name:literal),*) => {
-        LazyLock::new(|| Script::new(concat!(lua!("shape.lua"), $(lua!($name)),*)))
+        LazyLock::new(|| Script::new(concat!(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/shape.lua")), $(script_file!($name)),*)))
     };
 }
 
-// Reserve is the hot path: it leaves expired runs and steps to the reclaim script (without
-// runs.lua, prelude.lua's reclaim answers "more" for one), and decides a step inline, in
-// reserve.lua's regions between `-- runs {` and `-- runs }` lines; a reserve that is no step
-// and starts no run runs without them (STEP has them), so it pays for none of their code.
-macro_rules! reserve_head {
-    () => {
-        concat!(
-            lua!("shape.lua"),
-            lua!("wallet.lua"),
-            "local runs\n",
-            lua!("prelude.lua"),
-            lua!("overrides.lua"),
-            lua!("alerts.lua"),
-            lua!("holds.lua")
-        )
-    };
-}
-static RESERVE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(&format!("{}{}", reserve_head!(), without_runs(lua!("reserve.lua")))));
-static STEP: LazyLock<Script> = LazyLock::new(|| Script::new(concat!(reserve_head!(), lua!("reserve.lua"))));
-
-/// A script's text without its regions between `-- runs {` and `-- runs }` lines (those lines
-/// included).
-fn without_runs(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut inside = false;
-    for line in text.split_inclusive('\n') {
-        match line.trim() {
-            "-- runs {" => inside = true,
-            "-- runs }" => inside = false,
-            _ if !inside => out.push_str(line),
-            _ => {}
-        }
-    }
-    out
-}
-static TRACK: LazyLock<Script> = writing!("changes.lua", "counters.lua", "holds.lua", "track.lua");
-static ADJUST: LazyLock<Script> = writing!("changes.lua", "counters.lua", "holds.lua", "adjust.lua");
-static COMMIT: LazyLock<Script> = writing!("changes.lua", "counters.lua", "commit.lua");
-static RELEASE: LazyLock<Script> = writing!("changes.lua", "counters.lua", "release.lua");
-static EXTEND: LazyLock<Script> = writing!("changes.lua", "extend.lua");
-static CHECK: LazyLock<Script> = reading!("holds.lua", "check.lua");
-static USAGE: LazyLock<Script> = reading!("counters.lua", "usage.lua");
-static RECLAIM: LazyLock<Script> = writing!("reclaim.lua");
-static GRANT: LazyLock<Script> = writing!("grant.lua");
-static VOID_GRANT: LazyLock<Script> = writing!("void_grant.lua");
-static BALANCES: LazyLock<Script> = writing!("holds.lua", "balances.lua");
 static SUBSCRIBE: LazyLock<Script> = alone!("subscribe.lua");
 static UNSUBSCRIBE: LazyLock<Script> = alone!("unsubscribe.lua");
 static SET_STATUS: LazyLock<Script> = alone!("set_status.lua");
@@ -174,40 +67,31 @@ pub(crate) static REPLACE_FIELD: LazyLock<Script> = alone!("replace_field.lua");
 pub(crate) static DECIDE_APPROVAL: LazyLock<Script> = alone!("override_room.lua", "decide_approval.lua");
 pub(crate) static INDEX_APPROVAL: LazyLock<Script> = alone!("index_approval.lua");
 
-/// Every script with its contract, for the tests that hold each to it.
-pub fn every_script() -> [(&'static contract::Contract, &'static Script); 29] {
-    use contract as c;
-    [
-        (&c::RESERVE, &RESERVE),
-        (&c::RESERVE, &STEP),
-        (&c::CHECK, &CHECK),
-        (&c::TRACK, &TRACK),
-        (&c::ADJUST, &ADJUST),
-        (&c::COMMIT, &COMMIT),
-        (&c::RELEASE, &RELEASE),
-        (&c::EXTEND, &EXTEND),
-        (&c::RECLAIM, &RECLAIM),
-        (&c::USAGE, &USAGE),
-        (&c::SUBSCRIBE, &SUBSCRIBE),
-        (&c::UNSUBSCRIBE, &UNSUBSCRIBE),
-        (&c::SET_STATUS, &SET_STATUS),
-        (&c::OVERRIDE, &OVERRIDE),
-        (&c::INDEX_USER, &INDEX_USER),
-        (&c::PUT_PLAN, &PUT_PLAN),
-        (&c::DELETE_PLAN, &DELETE_PLAN),
-        (&c::CLAIM_PLAN, &CLAIM_PLAN),
-        (&c::ENQUEUE, &ENQUEUE),
-        (&c::CLAIM, &CLAIM),
-        (&c::COMPLETE, &COMPLETE),
-        (&c::REDELIVER, &REDELIVER),
-        (&c::CREATE_ENDPOINT, &CREATE_ENDPOINT),
-        (&c::ROTATE_SECRET, &ROTATE_SECRET),
-        (&c::SET_ENABLED, &SET_ENABLED),
-        (&c::UNLOCK, &UNLOCK),
-        (&c::REPLACE_FIELD, &REPLACE_FIELD),
-        (&c::DECIDE_APPROVAL, &DECIDE_APPROVAL),
-        (&c::INDEX_APPROVAL, &INDEX_APPROVAL),
-    ]
+/// Every script with its contract, for the tests that hold each to it: the contract's list.
+pub fn every_script() -> &'static [&'static contract::Contract] {
+    &contract::ALL
+}
+
+/// Every file under `lua/`, for the tests that read them.
+#[cfg(test)]
+fn lua_files() -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "lua") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/lua")),
+        &mut out,
+    );
+    out.sort();
+    out
 }
 
 /// A script's answer: done, or call again after re-reading state. Every script's reply is one
@@ -523,26 +407,7 @@ impl Fields {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn a_plain_reserve_carries_no_code_of_runs() {
-        let plain = without_runs(lua!("reserve.lua"));
-        // (It names what a step hands on, nil there, and nothing of a step's own.)
-        assert!(
-            !plain.contains("run_code") && !plain.contains("runs {") && !plain.contains("runs }"),
-            "{plain}"
-        );
-        // What is left of reserve.lua is whole: its decision, its writes, its answer.
-        for kept in [
-            "= weigh(",
-            "write_fields(writes, numbers)",
-            "return remember(reply, now, at)",
-        ] {
-            assert!(plain.contains(kept), "{kept}");
-        }
-        assert!(without_runs("a\n  -- runs {\nb\n  -- runs }\nc\n") == "a\nc\n");
-    }
-
-    use super::{without_runs, Fields, SCRIPT_FILES};
+    use super::{lua_files, Fields};
     use redis::Value;
 
     #[test]
@@ -552,26 +417,18 @@ mod tests {
         assert!(it.milli().is_err());
     }
 
-    /// scripts/bench runs reserve.lua in Redis alone, so it lists the files the gateway loads
-    /// for it; a file added here and not there would break the benchmark, not a test.
+    /// Every file under lua/ is a part of the library or of a script run with EVALSHA.
     #[test]
-    fn the_benchmark_loads_reserve_as_the_gateway_does() {
-        let bench = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/bench")).unwrap();
-        let line = bench.lines().find(|l| l.starts_with("SCRIPT=$(cat ")).unwrap();
-        let files =
-            ["shape", "wallet", "prelude", "overrides", "alerts", "holds", "reserve"].map(|f| format!("lua/{f}.lua"));
-        assert_eq!(line, format!("SCRIPT=$(cat {})", files.join(" ")));
-    }
-
-    #[test]
-    fn every_lua_file_is_registered() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/lua");
-        let mut found: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|name| name.ends_with(".lua"))
-            .collect();
-        found.sort();
-        assert_eq!(found, SCRIPT_FILES);
+    fn every_lua_file_is_used() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/lua/");
+        let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/scripts/mod.rs")).unwrap();
+        for path in lua_files() {
+            let file = path.to_string_lossy().trim_start_matches(root).to_owned();
+            let in_library = super::library::PARTS.iter().any(|(p, _)| *p == file);
+            let in_a_script = file
+                .strip_prefix("scripts/")
+                .is_some_and(|name| source.contains(&format!("\"{name}\"")));
+            assert!(in_library || in_a_script, "{file} is used by nothing");
+        }
     }
 }

@@ -4,7 +4,7 @@ use redis::Value;
 
 use super::call::Call;
 use super::contract;
-use super::{unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing, COMMIT, EXTEND, RELEASE};
+use super::{unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing};
 use crate::quota::{Amounts, Milli, Reservation, ReservationState};
 use crate::store::backend::Conn;
 use crate::store::record;
@@ -52,7 +52,7 @@ pub async fn commit(
     actual: Option<&[Milli]>,
     entry: &LedgerEntry<'_>,
 ) -> Result<Reply<SettleReply>, StoreError> {
-    let mut inv = Call::new(&COMMIT, &contract::COMMIT);
+    let mut inv = Call::new(&contract::COMMIT);
     writing_args(&mut inv, w).arg(reservation_id);
     match actual {
         Some(amounts) => {
@@ -77,7 +77,7 @@ pub async fn commit(
 
 /// Releases one reservation.
 pub async fn release(conn: &mut Conn, w: &Writing<'_>, reservation_id: &str) -> Result<Reply<SettleReply>, StoreError> {
-    let mut inv = Call::new(&RELEASE, &contract::RELEASE);
+    let mut inv = Call::new(&contract::RELEASE);
     writing_args(&mut inv, w).arg(reservation_id);
     settled(inv.invoke(conn).await?, None)
 }
@@ -130,7 +130,7 @@ pub async fn extend(
     ttl_ms: i64,
     max_lifetime_ms: i64,
 ) -> Result<Reply<Extended>, StoreError> {
-    let mut inv = Call::new(&EXTEND, &contract::EXTEND);
+    let mut inv = Call::new(&contract::EXTEND);
     writing_args(&mut inv, w)
         .arg(reservation_id)
         .arg(ttl_ms)

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::support::{redis, spawn_app_on, unique_prefix};
 
-/// Holds one call returns at most (`RECLAIM_HOLDS` in lua/prelude.lua).
+/// Holds one call returns at most (`RECLAIM_HOLDS` in lua/library/modules/prelude.lua).
 const RECLAIM_HOLDS: usize = 96;
 
 #[tokio::test]
@@ -60,9 +60,9 @@ async fn a_backlog_of_expired_holds_is_returned_in_short_bounded_calls() {
                 Some(::redis::Value::Array(args)) => args.first().cloned(),
                 _ => None,
             };
-            let evalsha =
-                matches!(command, Some(::redis::Value::BulkString(ref c)) if c.eq_ignore_ascii_case(b"EVALSHA"));
-            evalsha.then(|| (int(0).unwrap_or(0), int(2).unwrap_or(0)))
+            let fcall =
+                matches!(command, Some(::redis::Value::BulkString(ref c)) if c.eq_ignore_ascii_case(b"FCALL"));
+            fcall.then(|| (int(0).unwrap_or(0), int(2).unwrap_or(0)))
         })
         .collect();
     calls.sort();

@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use quota_gateway::store::contract::{Contract, Runs};
+use quota_gateway::store::library::{function_name, LIBRARY};
 use quota_gateway::store::RedisMode;
 
 /// Where a gateway under test finds Redis.
@@ -271,28 +273,60 @@ impl Shared {
 
     /// Runs a script with these keys (all of one slot) and arguments, and answers its reply or
     /// its error.
+    /// Runs what `contract` declares as the node does: a function of this build's library
+    /// (loaded first), or a script with EVAL.
     pub fn run_script(
         &self,
-        script: &::redis::Script,
+        contract: &Contract,
         keys: &[String],
         args: &[String],
     ) -> ::redis::RedisResult<::redis::Value> {
-        let mut inv = script.prepare_invoke();
-        for k in keys {
-            inv.key(k);
+        match &contract.runs {
+            Runs::Function(_) => {
+                let mut cmd = ::redis::cmd("FCALL");
+                cmd.arg(function_name(contract.name()))
+                    .arg(keys.len())
+                    .arg(keys)
+                    .arg(args);
+                match self.on_conn(|conn| cmd.query(conn)) {
+                    // Loaded only when missing, as a node does: a library loaded anew would
+                    // hide what one call left in it for the next.
+                    Err(err) if err.detail().is_some_and(|d| d.starts_with("Function not found")) => {
+                        let mut load = ::redis::cmd("FUNCTION");
+                        load.arg("LOAD").arg("REPLACE").arg(&LIBRARY.text);
+                        self.on_conn(|conn| load.query::<::redis::Value>(conn))?;
+                        self.on_conn(|conn| cmd.query(conn))
+                    }
+                    answer => answer,
+                }
+            }
+            Runs::Eval(script) => {
+                let mut inv = script.prepare_invoke();
+                for k in keys {
+                    inv.key(k);
+                }
+                for a in args {
+                    inv.arg(a);
+                }
+                self.on_conn(|conn| inv.invoke(conn))
+            }
         }
-        for a in args {
-            inv.arg(a);
-        }
+    }
+
+    /// Runs `f` on a connection of its own (routing commands by their keys on a cluster).
+    pub fn on_conn<T>(
+        &self,
+        f: impl FnOnce(&mut dyn ::redis::ConnectionLike) -> ::redis::RedisResult<T>,
+    ) -> ::redis::RedisResult<T> {
         match self {
             Shared::Standalone(redis) => {
                 let mut conn = ::redis::Client::open(redis.url())?.get_connection()?;
-                inv.invoke(&mut conn)
+                f(&mut conn)
             }
             Shared::Cluster(cluster) => {
                 let urls: Vec<String> = cluster.nodes.iter().map(TestRedis::url).collect();
                 let mut conn = ::redis::cluster::ClusterClient::new(urls)?.get_connection()?;
-                inv.invoke(&mut conn)
+                f(&mut conn)
             }
         }
     }

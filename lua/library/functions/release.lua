@@ -1,0 +1,70 @@
+-- release.lua: give a reservation's holds back, exactly once.
+--
+-- KEYS[1..10] as in prelude.lua
+-- ARGV[1..4]  as in prelude.lua (retention, "", "": release needs no Idempotency-Key; ledger keep)
+-- ARGV[5]     reservation id
+--
+-- Returns {"more"} when expired holds remain to reclaim, {"not_found"}, {"conflict", state}
+-- when the reservation was committed, else {"ok", "released"|"expired", record JSON, then per
+-- hold used, held, quota, then per balance group its balance (wallet.lua's C.append)}.
+--
+-- A release after expiry ends the reservation too: it is marked released with "rx" = "1", so
+-- a later commit is refused as after any release, and a repeated release answers "expired"
+-- again, as the first did.
+
+register('release', 'writes', function(c)
+  local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
+  -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+  shape(KEYS, ARGV, 10, 5)
+
+  -- The answer's tail: per balance group of the record, its balance (wallet.lua's C.append).
+  local function with_balances(reply, record)
+    return record.w and C.append(c, reply, record.h, record.w, now) or reply
+  end
+
+  -- 1. Expired holds go back, then the reservation decides by its state.
+  local record, state, raw = find_reservation(c, ARGV[5], now)
+  if not record then
+    return raw
+  end
+  if state == 'committed' then
+    return {'conflict', 'committed'}
+  end
+  if state == 'released' then
+    -- A repeat answers the first answer.
+    return with_balances(append_counters(c, {'ok', record.rx == '1' and 'expired' or 'released', raw}, record.h, quotas(c, KEYS[6], record.h, now)), record)
+  end
+  if state == 'expired' then
+    -- The holds went back when they expired; only the ending is written.
+    record.rx = '1'
+    finish(c, ARGV[5], record, 'released', now)
+    return with_balances(append_counters(c, {'ok', 'expired', cjson.encode(record)}, record.h, quotas(c, KEYS[6], record.h, now)), record)
+  end
+
+  -- 2. Give every hold back, credits to their grants, and count the release in today's rollups.
+  -- A step's (or child run's) holds drawn from its run go back to the run (runs.lua); they held
+  -- nothing on the user.
+  local drawn = record.ru and select(2, R.settle(c, record, true, function() return nil end)) or {}
+  -- A run given back (a level above denied its start) has no line any more.
+  if record.run then
+    R.finish(c, ARGV[5], record)
+  end
+  move_counters(c, record.h, ':h', function(i, h) return drawn[i] and 0 or -tonumber(h.a) end)
+  if record.w then
+    for _, part in pairs(record.w) do
+      C.give_back(c, part, now)
+    end
+    C.save(c, now)
+  end
+  for _, h in ipairs(record.h) do
+    rollup(c, now, h.g, 'r', 1)
+  end
+  finish(c, ARGV[5], record, 'released', now)
+  -- The hold's end in the ledger, with no usage: a replay of the ledger sees what the
+  -- reservation held and from when (a run's own release is its steps' business).
+  if not record.run then
+    ledger(c, now, record.h, function() return nil end, {'kind', 'release', 'ref', ARGV[5], 'event', record.e,
+      'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c, 'at', record.c})
+  end
+  return with_balances(append_counters(c, {'ok', 'released', cjson.encode(record)}, record.h, quotas(c, KEYS[6], record.h, now)), record)
+end)

@@ -1,0 +1,415 @@
+-- reserve.lua: hold quota in every matched group at once, all or nothing.
+--
+-- KEYS[1..10] as in prelude.lua
+-- ARGV[1..4]  as in prelude.lua (retention, idempotency field, body digest, ledger keep)
+-- ARGV[5]     subscription version the node decided with ("0": no subscription)
+-- ARGV[6]     reservation id
+-- ARGV[7]     ttl ms
+-- ARGV[8]     number of holds n, then n times HOLD_FIELDS values, one hold each, as in holds.lua
+-- then        the reservation's record (see prelude.lua) as the node encoded it, without its
+--             opening brace and the fields only Redis knows (s, c, cr, x): the event, the holds as
+--             above and p, the next level up, when there is one (a parent the node reserves at
+--             next under the same id, named so commit, release and extend reach it); a
+--             step's opens with its run, action and kind ("ru", "ra", "rk"; runs.lua), a run's
+--             has a "run" object
+-- last        the request's decision instant, ms (see holds.lua): its periods must contain it,
+--             and the holds expire ttl after it
+--
+-- Returns {"repeat", first reply JSON} or {"reused"} for an Idempotency-Key seen before,
+-- {"stale"} when the version or a period does not match Redis, {"more"} when expired holds
+-- remain to reclaim, {"overflow", group} when a held counter would pass 2^53 - 1 milli-units
+-- (only soft groups can come near it; nothing is written), else {"ok", reservation id,
+-- expires ms, allowed 0|1, then per hold VERDICT_FIELDS values: used, held, quota, denied 0|1
+-- (2: an approval group whose request is pending; 3: a per-value group with no room for one
+-- more value; a step's hold drawn from its run, 4: the run's budget has no room, 5: a
+-- fallback would pass its share),
+-- then the alerts fired (as alerts.lua appends them), then per balance group its balance
+-- (as wallet.lua's C.append answers it: its quick line's, or its wallet's C.state), then for
+-- a step its run's answer (runs.lua's R.answer), then per hold that clamped (denied 6: it did
+-- not fit whole and holds what was left, as its record says) what it holds}.
+
+register('reserve', 'writes', function(c)
+  local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
+  -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+  local n = shape(KEYS, ARGV, 10, 8, HOLD_FIELDS, 2)
+
+  -- 1. A repeat answers the first answer whatever changed since (`now` is Redis time, read by
+  -- the prelude).
+  local first = repeated(c)
+  if first then
+    return first
+  end
+
+  -- 2. The node's assumptions checked against Redis: its instant, its periods and the
+  -- subscription version.
+  local at = decided_at(ARGV[#ARGV], now)
+  local holds = at and read_holds(c, 9, n, at)
+  if not holds then
+    return {'stale'}
+  end
+  local version, quota_in_force = subscription(c, KEYS[6], holds, now)
+  if version ~= ARGV[5] then
+    return {'stale'}
+  end
+
+  -- 3. Expired holds go back first, so they never count against this decision.
+  local more, reclaimed = reclaim(c, now)
+  if more then
+    return {'more'}
+  end
+
+  local tail = ARGV[9 + HOLD_FIELDS * n]
+  -- What the common code hands on of a step (nil in a reserve that is none): its run's field
+  -- prefix, its action, its limits when it starts a run, a fallback's share.
+  local run_key, run_action, run_start, run_share
+  -- runs {
+  -- A step of a run or a run's start: the record the node encoded opens with its run's id,
+  -- action and kind ("ru", "ra", "rk"), or with its run object ("run", its limits), or both (a
+  -- child run). A step reads its run's fields with the counters: per hold its group's, then the
+  -- run's first, its action's attempts and, for a child, its children (runs.lua's header).
+  -- Written inline, not as functions of runs.lua: each function a call builds, and each table
+  -- or string it makes, is Lua's garbage, which cost a step half a reserve again (BENCHMARKS.md).
+  -- The regions between "runs {" and "runs }" are the step script's alone: a reserve that is no
+  -- step and starts no run runs without them (src/store/scripts/mod.rs), and pays for none of
+  -- their code.
+  local run_id, run_fallback
+  if string.byte(tail, 2) == 114 then
+    -- Cut at the quotes (ids and kinds hold none) with plain finds; the kind ("primary",
+    -- "retry" or "fallback") by its first letter: each string a step makes costs it.
+    local from = 1
+    if string.byte(tail, 4) == 34 then
+      -- '"ru":"<run>","ra":"<action>","rk":"<kind>",'
+      local e1 = string.find(tail, '"', 7, true)
+      local e2 = string.find(tail, '"', e1 + 8, true)
+      run_id, run_action, run_fallback = string.sub(tail, 7, e1 - 1), string.sub(tail, e1 + 8, e2 - 1),
+        string.byte(tail, e2 + 8) == 102
+      from = string.find(tail, '"', e2 + 8, true) + 2
+      run_key = 'r|' .. run_id
+    end
+    if string.sub(tail, from, from + 6) == '"run":{' then
+      -- '"run":{"L":"<limits>"'
+      run_start = string.sub(tail, from + 12, string.find(tail, '"', from + 12, true) - 1)
+    end
+  end
+  -- runs }
+
+  -- 4. Check every group before writing anything. The answer carries the decision: hold i's used,
+  -- held, quota in force and denied follow the answer's first four values, VERDICT_FIELDS a hold
+  -- (its held is the hold's second value, at VERDICT_FIELDS * (i - 1) + 6; its denied the fourth).
+  local expires = at + ARGV[7]
+  -- Sized for the answer of two holds that fire nothing (and, with a balance group, its
+  -- balance's five values): a table grown one element at a time is rehashed at every power of
+  -- two (see prelude.lua).
+  local reply = holds.credits and {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
+    nil, nil} or {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+  local counters = read_counters(c, holds, true, run_key, run_action, run_start)
+  -- runs {
+  -- A step's run, as its first field says (`run_v`, unpacked): each hold of a group the run
+  -- holds gets the group's budget, used, open and fallback spend (rb, ru, ro, rf; weigh weighs
+  -- it on them) and where they are in the field (rj), and `run_code` is a denial of the whole
+  -- step: 1 the run has ended, 2 its steps, 3 its action's attempts, 4 its fallbacks are used
+  -- up, or its action is new and the run has MAX_RUN_ACTIONS already, 5 a child run would be a
+  -- fourth level. `run_actions` is the run's count of actions when this step's is new, else nil.
+  local run_code, run_v, run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth, run_tried, run_at, run_actions = 0
+  if run_id then
+    run_at = #counters - (run_start and 4 or 3)
+    local head = counters[run_at + 1]
+    if not head then
+      run_code = 1
+    else
+      run_v = {cmsgpack.unpack(head)}
+      run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth =
+        run_v[1], run_v[2], run_v[3], run_v[4], run_v[5], run_v[6], run_v[7]
+      run_tried = run_action ~= '' and (counters[run_at + 2] or 0) + 0 or 0
+      if run_action ~= '' and not counters[run_at + 2] then
+        run_actions = (counters[run_at + 3] or 0) + 0
+      end
+      -- (Group ids are the holds' own strings again: comparing them compares references.)
+      for j = 8, #run_v, 5 do
+        local g = run_v[j]
+        for i = 1, n do
+          local h = holds[i]
+          if h.g == g then
+            h.rb, h.ru, h.ro, h.rf, h.rj = run_v[j + 1], run_v[j + 2], run_v[j + 3], run_v[j + 4], j
+          end
+        end
+      end
+      if run_ls >= 0 and run_n + 1 > run_ls then
+        run_code = 2
+      elseif run_la >= 0 and run_action ~= '' and run_tried + 1 > run_la then
+        run_code = 3
+      elseif run_actions and run_actions >= 1000 then
+        -- A run keeps at most MAX_RUN_ACTIONS (1000) actions, a field each, which its end reads:
+        -- a new one past them is denied as attempts are, so no agent's ids can grow it unbounded.
+        run_code = 3
+      elseif run_lf >= 0 and run_fallback and run_f + 1 > run_lf then
+        run_code = 4
+      end
+      if run_fallback and run_lfs >= 0 then
+        run_share = run_lfs
+      end
+      if run_start and run_depth + 1 > 3 then
+        run_code = 5
+      end
+    end
+  end
+  -- runs }
+  local allowed = weigh(c, holds, quota_in_force, counters, reply, nil, run_share)
+  -- runs {
+  if run_code ~= 0 then
+    allowed = 0
+  end
+  -- runs }
+  reply[4] = allowed
+
+  -- A hold that clamped holds what was left: the record the node encoded says so too. Its
+  -- amount is the i-th `"a":"` after the record's `,"h":[` (a key, never inside a string, whose
+  -- quotes JSON escapes).
+  if allowed == 1 and holds.clamped then
+    local parts, last, pos = {}, 1, string.find(tail, ',"h":[', 1, true)
+    for i = 1, n do
+      local _, e = string.find(tail, '"a":"', pos, true)
+      local close = string.find(tail, '"', e + 1, true)
+      if reply[VERDICT_FIELDS * (i - 1) + 8] == 6 then
+        parts[#parts + 1] = string.sub(tail, last, e)
+        parts[#parts + 1] = string.format('%d', holds[i].a)
+        last = close
+      end
+      pos = close
+    end
+    parts[#parts + 1] = string.sub(tail, last)
+    tail = table.concat(parts)
+  end
+
+  -- 5. Write all holds and the reservation, or nothing.
+  if allowed == 1 then
+    local writes, alerting = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, false
+    for i = 1, #holds do
+      local h = holds[i]
+      -- (A hold drawn from a run holds nothing on the user's counter: the run does.)
+      local held = counters[2 * i] + (h.rb and 0 or h.a)
+      if held > MAX_EXACT then
+        return {'overflow', h.g}
+      end
+      writes[2 * i - 1], writes[2 * i] = h.f .. ':h', held
+      -- The answer shows the holds with this one.
+      reply[VERDICT_FIELDS * (i - 1) + 6] = held
+      alerting = alerting or h.t ~= nil
+    end
+    -- A balance hold on the quick path adds its amount to the balance's journal (wallet.lua),
+    -- and a step or a run's start writes its run's fields (runs.lua), in the same HSET.
+    -- (Placed by count: `writes` was made with empty slots, so its length is not its border.)
+    local k, drawn = 2 * #holds, nil
+    if holds.credits then
+      for i = 1, #holds do
+        local q = holds[i].fast
+        if q then
+          q[2] = q[2] + holds[i].a
+          writes[k + 1], writes[k + 2], k = 'w|' .. holds[i].b .. '|j', q[2], k + 2
+        end
+      end
+    end
+    local numbers = k
+    -- runs {
+    if run_id then
+      -- The step counted in its run, its draws open (a child run among its children).
+      local list = ''
+      for i = 1, n do
+        local h = holds[i]
+        if h.rb then
+          h.ro = h.ro + h.a
+          if run_fallback then
+            h.rf = h.rf + h.a
+          end
+          list = list == '' and tostring(i) or list .. ',' .. i
+          run_v[h.rj + 3], run_v[h.rj + 4] = h.ro, h.rf
+        end
+      end
+      run_n, run_f = run_n + 1, run_f + (run_fallback and 1 or 0)
+      run_v[1], run_v[2] = run_n, run_f
+      writes[k + 1], writes[k + 2], k = run_key, cmsgpack.pack(unpack(run_v)), k + 2
+      if run_action ~= '' then
+        writes[k + 1], writes[k + 2], k = run_key .. '|~' .. run_action, string.format('%d', run_tried + 1), k + 2
+      end
+      if run_actions then
+        writes[k + 1], writes[k + 2], k = run_key .. '|#', string.format('%d', run_actions + 1), k + 2
+      end
+      if run_start then
+        writes[k + 1], writes[k + 2], k = run_key .. '|^', (counters[run_at + 4] or '') .. '\n' .. ARGV[6], k + 2
+      end
+      drawn = list
+    end
+    if run_start then
+      -- A new run: no step yet, no fallback, its limits (-1 for none), its depth, then per group
+      -- what it holds: the group's id, budget, used, open and fallback spend.
+      local v = {0, 0}
+      for limit in string.gmatch(run_start .. '|', '([^|]*)|') do
+        v[#v + 1] = limit == '' and -1 or limit + 0
+      end
+      v[7] = run_id and run_depth + 1 or 1
+      for i = 1, n do
+        v[#v + 1], v[#v + 2], v[#v + 3], v[#v + 4], v[#v + 5] = holds[i].g, holds[i].a + 0, 0, 0, 0
+      end
+      writes[k + 1], writes[k + 2], k = 'r|' .. ARGV[6], cmsgpack.pack(unpack(v)), k + 2
+    end
+    -- runs }
+    write_fields(c, writes, numbers)
+    note_periods(c, holds, counters)
+    if holds.note_values then
+      holds.note_values()
+    end
+    local x = string.format('%d', expires)
+    -- Balance groups hold on their grants in burn order; the record keeps which (wallet.lua).
+    local credit_parts = ''
+    if holds.credits then
+      local parts, loaded = {}, false
+      for i = 1, #holds do
+        local h = holds[i]
+        if h.fast then
+          -- Held wholly on the head (weigh's quick path), the journal written above. Written out:
+          -- group ids, balance names, grant ids and amounts need no escaping in JSON.
+          parts[#parts + 1] = '"' .. h.g .. '":{"b":"' .. h.b .. '","g":[["' .. h.fast[1] .. '","' .. h.a .. '"]],"o":"0"}'
+        elseif h.b and not h.rb then
+          loaded = true
+          parts[#parts + 1] = '"' .. h.g .. '":' .. cjson.encode(C.hold(c, C.wallet(c, h.b, now), h.b, h.a, now))
+        end
+      end
+      if loaded then
+        C.save(c, now, c.fired)
+      end
+      credit_parts = '"w":{' .. table.concat(parts, ',') .. '},'
+    end
+    -- Created at the decision instant, as its expiry is: an extension is capped a day after it.
+    -- "cr" is Redis's time of it, which the ledger entry ending the hold tells ("since"): a
+    -- replay of the ledger orders the hold among entries, which are stamped with Redis time.
+    -- A step's record says which holds it drew from its run ("rd").
+    local record
+    if drawn then
+      record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x
+        .. '",' .. credit_parts .. '"rd":"' .. drawn .. '",' .. tail
+    else
+      record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x
+        .. '",' .. credit_parts .. tail
+    end
+    redis.call('HSET', KEYS[2], ARGV[6], record)
+    redis.call('ZADD', KEYS[3], x, ARGV[6])
+    -- Open holds are the usage of in-flight groups: an admit can cross their thresholds. Only a
+    -- hold with thresholds can, so the tables are built only then.
+    if alerting then
+      local before, after = {}, {}
+      for i = 1, #holds do
+        before[i], after[i] = counters[2 * i], reply[VERDICT_FIELDS * (i - 1) + 6]
+      end
+      alert_crossings(c, holds, quota_in_force, before, after, 'c')
+    end
+  else
+    -- Each denying group fires "limit" the first time in its period at this quota, at its level:
+    -- open holds for in-flight groups, else usage.
+    for i = 1, #holds do
+      if reply[VERDICT_FIELDS * (i - 1) + 8] == 1 and not holds[i].b and not holds[i].rb then
+        local h = holds[i]
+        fire(c, 'limit', h, quota_in_force[i], {'L'}, h.k == 'c' and counters[2 * i] or counters[2 * i - 1])
+        -- An approval group's first denial in its period opens its approval request: the
+        -- counter's ":ap" field (p pending, a approved, d declined, as decide_approval.lua
+        -- writes them) and an "approval" event in the outbox, which the node moves to the
+        -- project's approvals and webhooks. While it is pending the group denies as pending (2).
+        if h.ap then
+          local field = h.f .. ':ap'
+          local state = redis.call('HGET', KEYS[1], field)
+          if not state then
+            state = 'p'
+            redis.call('HSET', KEYS[1], field, state)
+            -- Pruned with its counter, which a group that never admitted did not note.
+            if h.pe ~= '' then
+              redis.call('ZADD', KEYS[5], 'NX', h.pe, h.f)
+            end
+            local tag = string.match(KEYS[1], '{(.*)}')
+            local plan = redis.call('HGET', KEYS[6], 'plan') or ''
+            local event = string.match(tail, '"e":"([^"]*)"') or ''
+            c.fired[#c.fired + 1] = redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag,
+              'plan', plan, 'type', 'approval', 'g', h.g, 'k', h.k or '', 't', '',
+              'q', string.format('%d', quota_in_force[i]), 'n', string.format('%d', counters[2 * i - 1]),
+              'h', string.format('%d', counters[2 * i]), 'ps', h.ps, 'pe', h.pe, 'ap', h.ap, 'e', event, 'a', h.a,
+              'v', h.val or '')
+          end
+          if state == 'p' then
+            reply[VERDICT_FIELDS * (i - 1) + 8] = 2
+          end
+        end
+      end
+    end
+  end
+  -- Today's rollups: every group of an admitted reserve, only the denying groups of a denial,
+  -- counted once in the field of that set of groups (see prelude.lua): one HINCRBY however many.
+  local set
+  for i = 1, #holds do
+    local code = reply[VERDICT_FIELDS * (i - 1) + 8]
+    if allowed == 1 or (code ~= 0 and code ~= 6) then
+      local g = holds[i].g
+      set = set and set .. ',' .. g or g
+    end
+  end
+  if set then
+    rollup(c, now, set, allowed == 1 and 'a' or 'd', 1)
+  end
+  -- Denied demand in the ledger, so a replay of it against another plan sees what was refused
+  -- too: an entry per denial, its event, metadata and quantity and the groups that denied, for
+  -- the first 100 denials of the user's UTC day, so a script hammering a denied user cannot grow the
+  -- ledger. The day's count is the rollup of the pseudo-group "~" (no group id holds one), pruned
+  -- with the day's others; the groups' rollups above count every denial.
+  if set and allowed == 0 and ARGV[4] ~= '' and rollup(c, now, '~', 'd', 1) <= 100 then
+    -- The record the node encoded holds the event, quantity and metadata ("e", "qt", "md")
+    -- before its holds ("h", last): only that head is decoded. (The first `,"h":[` is the holds':
+    -- ids and events hold no quote, and the metadata's quotes are escaped in its JSON text.)
+    local r = cjson.decode('{' .. string.sub(tail, 1, string.find(tail, ',"h":[', 1, true) - 1) .. '}')
+    redis.call('XADD', KEYS[8], 'MINID', string.format('%d', now - ARGV[4]), '*', 'kind', 'denied', 'event', r.e,
+      'metadata', r.md or '', 'quantity', r.qt, 'denied', set, 'at', string.format('%d', at))
+  end
+  -- Reserves prune only when they returned expired holds: commits, releases and tracks prune
+  -- always, so the common admit stays cheap and ended records still go.
+  if reclaimed then
+    prune(c, now)
+  end
+
+  -- 6. Keep the answer for repeats (denials included), with the balances of balance groups
+  -- after the alerts.
+  append_fired(c, reply)
+  if holds.credits then
+    -- A hold on the quick path answers from its quick line and journal; the others from their
+    -- wallets (wallet.lua's C.state).
+    for i = 1, #holds do
+      local h = holds[i]
+      local q, n = h.fast, #reply
+      if q then
+        -- (q as weigh made it: head id, journal, available, held, debt, soonest amount and
+        -- instant, whether the head's expiry is the soonest.)
+        local j = q[2]
+        reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] =
+          math.max(0, q[3] - j), q[4] + j, q[5], q[8] and q[6] - j or q[6], q[7]
+      elseif h.b then
+        reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] = C.state(c, h.b, now)
+      end
+    end
+  end
+  -- runs {
+  -- A step's answer: its code, its run's steps and fallbacks so far, then per hold what the run
+  -- has left of its group (-1 for a group the run does not hold).
+  if run_id then
+    local m = #reply
+    reply[m + 1], reply[m + 2], reply[m + 3] = run_code, run_n or 0, run_f or 0
+    for i = 1, n do
+      local h = holds[i]
+      reply[m + 3 + i] = h.rb and math.max(0, h.rb - h.ru - h.ro) or -1
+    end
+  end
+  -- runs }
+  -- Last, what each clamped hold holds.
+  if holds.clamped then
+    for i = 1, n do
+      if reply[VERDICT_FIELDS * (i - 1) + 8] == 6 then
+        reply[#reply + 1] = holds[i].a
+      end
+    end
+  end
+  return remember(c, reply, now, at)
+end)

@@ -1,0 +1,131 @@
+-- track.lua: count usage that already happened, without checking any quota. Never denies.
+--
+-- KEYS[1..10] as in prelude.lua
+-- ARGV[1..4]  as in prelude.lua (retention, idempotency field, body digest, ledger keep)
+-- ARGV[5]     subscription version the node decided with ("0": no subscription)
+-- ARGV[6]     number of holds n, then n times HOLD_FIELDS values, one hold each, as in holds.lua
+--             (no in-flight groups)
+-- then        for the ledger: the event name, its metadata as JSON, its quantity in
+--             milli-units, the id of the key that made the call, the member whose event it was
+--             ("" at the member's own level), and the entry's reference (the same at every
+--             level, so a parent's entry has its member's id), and its run, "" for none, else
+--             "<run id>|<action id>|<kind>" (runs.lua: holds of the groups the run holds count
+--             in the run while it is live)
+-- last        the request's decision instant, ms (see holds.lua): its periods must contain it
+--
+-- Returns {"repeat", first reply JSON}, {"reused"}, {"stale"}, {"more"}, {"overflow", group}
+-- when a counter would pass 2^53 - 1 milli-units (nothing is counted), else {"ok", then per
+-- hold COUNTER_FIELDS values: used, held, quota, then the alerts fired (as alerts.lua appends
+-- them), then per balance group its balance (wallet.lua's C.append), then for a step its
+-- run's answer (runs.lua's R.answer)}.
+
+register('track', 'writes', function(c)
+  local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
+  -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+  local n = shape(KEYS, ARGV, 10, 6, HOLD_FIELDS, 8)
+
+  -- 1. A repeat answers the first answer and counts nothing (`now` is Redis time, read by the
+  -- prelude).
+  local first = repeated(c)
+  if first then
+    return first
+  end
+
+  -- 2. The node's assumptions checked against Redis: its instant, its periods and the
+  -- subscription version.
+  local at = decided_at(ARGV[#ARGV], now)
+  local holds = at and read_holds(c, 7, n, at)
+  if not holds then
+    return {'stale'}
+  end
+  local version, quota_in_force = subscription(c, KEYS[6], holds, now)
+  if version ~= ARGV[5] then
+    return {'stale'}
+  end
+
+  -- 3. Expired holds go back first, so the answer's counters are current.
+  if reclaim(c, now) then
+    return {'more'}
+  end
+
+  -- 4. Count every group, or none when one would pass what a counter holds exactly; a step's
+  -- holds of its run's groups count in the run instead (runs.lua), after the check.
+  local l = 7 + HOLD_FIELDS * n
+  -- A per-value group keeps at most MAX_VALUES (64) values a period, as reserves are held to: a
+  -- track (never denied) of one more counts in the group's own counter of the period, "other
+  -- values" (no value in its field), so neither the list nor the counters grow past it. The
+  -- ledger entry still names the value.
+  for i = 1, n do
+    local h = holds[i]
+    if h.pv then
+      local MAX_VALUES = 64
+      local list = redis.call('HGET', KEYS[1], h.pv) or '\n'
+      if not string.find(list, '\n' .. h.val .. '\n', 1, true) and select(2, string.gsub(list, '\n', '')) - 1 >= MAX_VALUES then
+        h.f, h.pv = h.g .. string.match(h.f, '(@[^@]*)$'), nil
+      else
+        h.list = list
+      end
+    end
+  end
+  local step = ARGV[l + 6] ~= '' and R.track(c, ARGV[l + 6], holds)
+  -- A balance's debt counts exactly too: a burn that could take it past MAX_EXACT is refused
+  -- before anything is written, as a counter's is.
+  -- (Two groups may burn one balance: their amounts add up.)
+  if holds.credits then
+    local adding = {}
+    for i = 1, #holds do
+      local h = holds[i]
+      if h.b and not h.rb then
+        adding[h.b] = (adding[h.b] or 0) + h.a
+        if C.wallet(c, h.b, now).d + adding[h.b] > MAX_EXACT then
+          return {'overflow', h.g}
+        end
+      end
+    end
+  end
+  local over, before, after = move_counters(c, holds, ':u', function(_, h) return h.rb and 0 or tonumber(h.a) end)
+  if over then
+    return {'overflow', over}
+  end
+  if step then
+    R.tracked(c, step, holds)
+  end
+  alert_crossings(c, holds, quota_in_force, before, after)
+  if holds.note_values then
+    holds.note_values()
+  end
+  -- Credits are burned in burn order; what nothing covers becomes debt (a track never denies).
+  local burned
+  if holds.credits then
+    burned = {}
+    for i = 1, #holds do
+      local h = holds[i]
+      if h.b and not h.rb then
+        local w = C.wallet(c, h.b, now)
+        C.watch(c, w, h, quota_in_force[i], now)
+        local grants, debt = C.burn(c, h.b, tonumber(h.a), now)
+        burned[h.g] = {b = h.b, g = grants, d = string.format('%d', debt)}
+      end
+    end
+    C.save(c, now, c.fired, true)
+  end
+
+  -- 5. The ledger entry and the day's rollups, in the same step as the counters.
+  -- With its decision instant, which chose its windows (the entry's id is Redis's time);
+  -- formatted only when the project keeps a ledger to write it in.
+  local fields = {'kind', 'track', 'ref', ARGV[l + 5], 'event', ARGV[l], 'metadata', ARGV[l + 1],
+    'quantity', ARGV[l + 2], 'at', ARGV[4] ~= '' and string.format('%d', at) or ''}
+  if step then
+    R.named(c, fields, step.id, step.action, step.kind)
+  end
+  ledger(c, now, holds, function(_, h) return h.a end, credited(attributed(fields, ARGV[l + 3], ARGV[l + 4]), burned))
+  prune(c, now)
+  local reply = append_fired(c, append_counters(c, {'ok'}, holds, quota_in_force))
+  if holds.credits then
+    C.append(c, reply, holds, nil, now)
+  end
+  if step then
+    R.answer(c, step, holds, reply)
+  end
+  return remember(c, reply, now, at)
+end)

@@ -1,0 +1,38 @@
+-- usage.lua: read counters as though expired holds were reclaimed. Never writes.
+--
+-- KEYS[1..3]  as in pending.lua (ctr, res, open)
+-- KEYS[4]     the subscription hash        qg:{p:u}:sub
+-- ARGV[1]     number of groups n, then n triples: counter field (<group>@<periodStart>, or a
+--             per-value group's <group>~<value>@<periodStart>), plan
+--             quota milli, and the group's balance ("" for a group that has none)
+--
+-- Returns {"more"} when more expired holds are due than one call reads (the node has them
+-- reclaimed and asks again), else {"ok", now ms, then per field COUNTER_FIELDS values: used,
+-- held, quota, then per balance group its balance (wallet.lua's C.append)}.
+
+register('usage', 'reads', function(c)
+  local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
+  -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+  local n = shape(KEYS, ARGV, 4, 1, 3)
+
+  -- 1. Expired holds are left out by hand, while there are few enough to read in one call.
+  if read_expired(c) then
+    return {'more'}
+  end
+
+  -- 2. Every group's counter as it stands, with the quota in force.
+  local groups, credited = {}, false
+  for i = 1, n do
+    local f, b = ARGV[3 * i - 1], ARGV[3 * i + 1]
+    -- (A per-value group's field is "<group>~<value>@<start>": its value's override, else its
+    -- group's, holds; counters.lua's quotas.)
+    local g, v = string.match(f, '^([^~@]*)~?(.-)@[^@]*$')
+    groups[i] = {g = g, v = v ~= '' and v or nil, f = f, q = ARGV[3 * i]}
+    if b ~= '' then
+      groups[i].b, credited = b, true
+    end
+  end
+  local reply = append_counters(c, {'ok', now}, groups, quotas(c, KEYS[4], groups, now))
+  -- Balances as though expired holds had gone back (the credits they hold, pending.lua's).
+  return credited and C.append(c, reply, groups, nil, now, c.expired_credits) or reply
+end)

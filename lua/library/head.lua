@@ -1,0 +1,36 @@
+-- head.lua: the library's own first lines, after shape.lua. The node loads the data plane as
+-- one Redis function library (src/store/scripts/library.rs assembles it: shape.lua, this
+-- file, the modules, then the functions, each in the order that file gives). Its name is
+-- qg_<digest of its text>, so nodes of two builds never call each other's functions; every
+-- function is registered as <library>_<name>, since function names are Redis-wide.
+--
+-- A library's locals live as long as the library: everything at this level is a constant or
+-- a function, built once when Redis loads the library. What one call knows is in its context
+-- `c`, made anew by `register`'s callback for every call and handed down to every function
+-- that needs it:
+--   c.KEYS, c.ARGV   the call's keys and arguments
+--   c.now            Redis time in whole milliseconds, read once before anything else
+--   c.fired          ids of the alerts the call fired (alerts.lua, wallet.lua)
+--   c.wallets        the wallets the call loaded, by balance (wallet.lua)
+--   c.marks          plan-change marks to clear when the wallets are saved (wallet.lua)
+--   c.rollup_day, c.rollup_prefix   the day the call last rolled up, formatted (prelude.lua)
+--   c.expired, c.expired_credits    what expired holds still hold (pending.lua)
+-- A test (tests/it/library.rs) holds the library to this: no function assigns to a
+-- library-level local, and the same call twice answers the same.
+
+local LIBRARY = '@LIBRARY@'
+
+-- Registers `body` as the function <library>_<name>. `access` is 'reads' for a function that
+-- never writes (it may then run where writes are refused) or 'writes'.
+local function register(name, access, body)
+  redis.register_function{
+    function_name = LIBRARY .. '_' .. name,
+    flags = access == 'reads' and {'no-writes'} or {},
+    callback = function(keys, args)
+      local t = redis.call('TIME')
+      return body({KEYS = keys, ARGV = args, now = t[1] * 1000 + math.floor(t[2] / 1000), fired = {}, wallets = {}})
+    end,
+  }
+end
+
+-- head.lua ends --

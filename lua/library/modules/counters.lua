@@ -1,0 +1,50 @@
+-- counters.lua: the counters as they stand, for the scripts that answer them (track, adjust,
+-- commit, release, usage), after overrides.lua and a prelude's `read_counters`. Apart from
+-- overrides.lua so reserve and check, which answer their decision instead, do not build these
+-- functions on every call.
+
+-- The quota in force per hold, with the overrides the subscription hash keeps: for holds read
+-- back from a reservation record or named by a usage read, which carry none of their own. A
+-- per-value group's hold (with `v`, its value as in its field) takes its value's override,
+-- "ov:<group>~<value>", before its group's; their fields follow the groups', so a call without
+-- such a hold builds nothing more.
+local function quotas(c, sub_key, holds, at)
+  local result = {nil, nil, nil, nil}
+  if #holds == 0 then
+    return result
+  end
+  local n, fields, by_value = #holds, {nil, nil, nil, nil}, nil
+  for i = 1, n do
+    local h = holds[i]
+    fields[i] = 'ov:' .. h.g
+    if h.v then
+      by_value = by_value or {n = n}
+      by_value.n = by_value.n + 1
+      fields[by_value.n], by_value[i] = 'ov:' .. h.g .. '~' .. h.v, by_value.n
+    end
+  end
+  local values = redis.call('HMGET', sub_key, unpack(fields))
+  for i = 1, #holds do
+    local override, expires
+    local raw = by_value and by_value[i] and values[by_value[i]] or values[i]
+    if raw then
+      override, expires = string.match(raw, '^(%d+)|(%d*)$')
+    end
+    result[i] = in_force(holds[i].q, override, expires, at)
+  end
+  return result
+end
+
+-- Appends, per hold, the counter as it stands: used, held and quota milli-units (`q`, the
+-- quota in force per hold, as subscription or quotas answer it).
+local function append_counters(c, reply, holds, q)
+  local counters = read_counters(c, holds)
+  for i = 1, #holds do
+    reply[#reply + 1] = counters[2 * i - 1]
+    reply[#reply + 1] = counters[2 * i]
+    reply[#reply + 1] = q[i]
+  end
+  return reply
+end
+
+-- counters.lua ends --

@@ -1,0 +1,239 @@
+-- holds.lua: shared by reserve, check and track: reads the holds a node computed and checks
+-- them against Redis, after prelude.lua or pending.lua and overrides.lua.
+--
+-- Per hold, HOLD_FIELDS (7) values from ARGV: group id, counter field, period start ms, period end ms
+-- ("" for lifetime), amount milli, plan quota milli, and its options, "" when all are the
+-- defaults, else OPTION_FIELDS (7) fields,
+-- "<mode>|<unit>|<thresholds>|<override>|<override expires>|<per value>|<measure>": mode ""
+-- (hard), "soft", or "f/<least milli>" (hard, clamping to what is left down to the least),
+-- unit "c" for in-flight limits, "" for count, else the unit's name, alert thresholds in
+-- percent ("50,80,100"; "" for none), the user's override of this group's quota in
+-- milli-units and when it expires (as overrides.lua keeps them; "" for none, and for
+-- never), "v" when the hold is a per-value group's (its counter field is
+-- "<group>~<value>@<period start>"; see weigh), measure last since it is JSON (opaque to Lua,
+-- recorded for commits; "" for the quantity). Packed, since each argument costs Redis about
+-- 1,000 instructions on every call and most holds take the defaults.
+
+-- The request's decision instant, ms: the node reads its clock once per request and hands
+-- every level of a chain of budgets the same instant, so one event counts in the same window at
+-- every level. Accepted within DECISION_SKEW_MS of Redis time (`now`), which bounds how far a
+-- node's clock can move a window's end; else nil, and the node re-measures its clock. An
+-- instant led by "~" was accepted by a level below for this request (now, or by the first call
+-- of an Idempotency-Key whose retry completes the levels above): a parent's level takes it
+-- however far in the past, so the event counts in that level's window of the same instant.
+local function decided_at(raw, now)
+  local DECISION_SKEW_MS = 2000
+  local below = string.byte(raw) == 126
+  local at = tonumber(below and string.sub(raw, 2) or raw)
+  if not at or at > now + DECISION_SKEW_MS or (not below and at < now - DECISION_SKEW_MS) then
+    return nil
+  end
+  return at
+end
+
+-- Reads `n` holds from ARGV starting at `first`; nil when a node's clock handed a period
+-- that does not contain `at`, so two nodes with skewed clocks never count one period twice.
+-- Defaults (hard mode, unit count, no thresholds, no override, counting the quantity) are
+-- left out of a hold, as out of the record (which keeps no override). Options that are not
+-- OPTION_FIELDS fields, a mode it does not know or a measure that is not JSON are refused with
+-- an error reply: read as defaults, they would turn a soft group hard and drop its override.
+local function read_holds(c, first, n, at)
+  local HOLD_FIELDS = 7
+  local holds = {nil, nil, nil, nil}
+  for i = 1, n do
+    local j = first + (i - 1) * HOLD_FIELDS
+    local ps, pe = c.ARGV[j + 2], c.ARGV[j + 3]
+    if ps + 0 > at or (pe ~= '' and pe + 0 <= at) then
+      return nil
+    end
+    local h = {g = c.ARGV[j], f = c.ARGV[j + 1], ps = ps, pe = pe, a = c.ARGV[j + 4], q = c.ARGV[j + 5]}
+    local options = c.ARGV[j + 6]
+    if options ~= '' then
+      local m, k, t, o, oe, pv, me =
+        string.match(options, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+      -- A balance group's mode is "b/<balance>/<overdraft milli>/<rollover max milli>"
+      -- (wallet.lua); its quota is its allowance per period. An approval group's is
+      -- "a/<request id>" (reserve.lua opens the request), or "approval" where no request is
+      -- named (a track's, which never denies).
+      -- A hard group whose hold may clamp is "f/<least milli>": when the whole amount does not
+      -- fit, it takes what is left, if that is at least the least (weigh).
+      local b, od, ro, ap, fit
+      if m and string.byte(m) == 98 then
+        b, od, ro = string.match(m, '^b/([%w_.-]+)/(%d+)/(%d*)$')
+      elseif m and string.byte(m) == 97 then
+        ap = m == 'approval' and '' or string.match(m, '^a/(apr_%x+)$')
+      elseif m and string.byte(m) == 102 then
+        fit = string.match(m, '^f/(%d+)$')
+      end
+      -- The measure is a JSON object: it opens with "{" and closes with "}" (123 and 125).
+      if not m or (m ~= '' and m ~= 'soft' and not b and not ap and not fit) or (pv ~= '' and pv ~= 'v')
+        or (me ~= '' and (string.byte(me) ~= 123 or string.byte(me, -1) ~= 125)) then
+        error({err = 'ERR qg contract: hold ' .. i .. ' has malformed options: ' .. options})
+      end
+      if ap then
+        -- Weighed as a hard group (weigh).
+        h.m = 'approval'
+        if ap ~= '' then
+          h.ap = ap
+        end
+      elseif b then
+        h.b, h.od = b, od + 0
+        if ro ~= '' then
+          h.ro = ro + 0
+        end
+        holds.credits = true
+      elseif fit then
+        h.fit = fit + 0
+      elseif m ~= '' then
+        h.m = m
+      end
+      if pv == 'v' then
+        -- The group's list of values in the period, "\n<value>\n<value>...\n", beside its
+        -- counters ("<group>@<period start>:v"), and this hold's value (escaped, as in the field).
+        local value, at = string.match(h.f, '^[^~]*~(.*)(@[^@]*)$')
+        if not value then
+          error({err = 'ERR qg contract: hold ' .. i .. ' has malformed options: per value, but its field ' .. h.f
+            .. ' names no value'})
+        end
+        h.pv, h.val = h.g .. at .. ':v', value
+        -- Appends each per-value hold's new value to its period's list (weigh found it new),
+        -- noting the list's period so it is pruned with its counters. The calls that count
+        -- call it: an admitting reserve, and track (which never denies, so it may list more
+        -- than MAX_VALUES). Built here, only for such a call: a function a script defines is
+        -- built on every call.
+        holds.note_values = holds.note_values or function()
+          for _, held in ipairs(holds) do
+            if held.pv then
+              local list = held.list or redis.call('HGET', c.KEYS[1], held.pv) or '\n'
+              if not string.find(list, '\n' .. held.val .. '\n', 1, true) then
+                redis.call('HSET', c.KEYS[1], held.pv, list .. held.val .. '\n')
+                if held.pe ~= '' then
+                  redis.call('ZADD', c.KEYS[5], 'NX', held.pe, string.sub(held.pv, 1, -3))
+                end
+              end
+            end
+          end
+        end
+      end
+      if k ~= '' then h.k = k end
+      if t ~= '' then h.t = t end
+      if o ~= '' then h.o, h.oe = o, oe end
+      if me ~= '' then h.me = me end
+    end
+    holds[i] = h
+  end
+  return holds
+end
+
+-- The subscription's version and the quota in force per hold in milli-units. The node passed
+-- each hold's override from the subscription it decided with, so when the version matches they
+-- are the hash's: only the version is read.
+local function subscription(c, sub_key, holds, at)
+  local quota_in_force = {nil, nil, nil, nil}
+  for i = 1, #holds do
+    local h = holds[i]
+    quota_in_force[i] = in_force(h.q, h.o, h.oe, at)
+  end
+  return redis.call('HGET', sub_key, 'ver') or '0', quota_in_force
+end
+
+-- Weighs every hold against its counter (`counters` as read_counters answers them) and the
+-- quota in force, appending per hold VERDICT_FIELDS values, used, held, quota in force and
+-- denied (0|1; 6 for a hold that clamped to what was left, which is not a denial), to `reply`:
+-- the decision reserve and check answer, kept nowhere else. Answers 1 when every hard group has
+-- room, else 0; a hard group denies when its quota is 0 or used + held + the amount passes it.
+-- A balance group denies instead when its wallet cannot cover the amount (with the amounts of
+-- earlier balance groups of this event on the same balance, and its overdraft); `pending` is
+-- what expired reservations still hold (check's, see wallet.lua's fits).
+-- `share` is a fallback step's share of its run's budget in ppm (reserve.lua).
+local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
+  local VERDICT_FIELDS, allowed, r, now = 4, 1, #reply, c.now
+  local asked
+  for i = 1, #holds do
+    local h = holds[i]
+    local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
+    local denied = 0
+    if h.rb then
+      -- A step's hold of a group its run holds (reserve.lua) weighs against the run's budget
+      -- of the group (4: no room) and a fallback against its share of it (5); its balance,
+      -- which read_counters may have read for the quick path, is the run's.
+      h.fast = nil
+      local a = h.a + 0
+      if a > h.rb - h.ru - h.ro then
+        denied = 4
+      elseif share and h.rf + a > math.floor(h.rb * share / 1000000) then
+        denied = 5
+      end
+      if denied ~= 0 then
+        allowed = 0
+      end
+    elseif h.b then
+      -- The quick path (wallet.lua's header): a reserve decides from the balance's quick line
+      -- while it holds (its instant), the hold's alerts are the wallet's (a hold without any,
+      -- as when a project tells no endpoint, leaves the wallet's as they are, and the line's
+      -- highest armed amount still judges them) and its allowance is open, and the amount
+      -- either does not fit (a denial) or fits on the head with something left and fires
+      -- nothing. Its decision is what the wallet's functions would decide.
+      local line, fast = h.fast and counters[h.fast], nil
+      if line then
+        local nx, av, oh, onhold, d, sa, ss, soon, t, ag, armed, id, hr, opened = cmsgpack.unpack(line)
+        if opened and (nx == '' or nx > now) and (not h.t or (h.t == t and h.g == ag))
+          and ((quota == 0 and not h.ro)
+            or string.find(opened, '\n~' .. h.f .. '=' .. string.format('%d', quota) .. '\n', 1, true)) then
+          local a, j = h.a + 0, (counters[h.fast + 1] or 0) + 0
+          local available = av - j
+          if available + h.od - oh < a then
+            fast, denied, allowed = true, 1, 0
+          elseif a > 0 and a < hr - j and available - a > armed then
+            fast = true
+          end
+          if fast then
+            -- What reserve.lua holds and answers with (the journal grows by the hold).
+            fast = {id, j, av, onhold, d, ss, sa, soon}
+          end
+        end
+      end
+      h.fast = fast
+      if not fast then
+        -- (Only here: a balance on the quick path is held by no other hold of the event.)
+        asked = asked or {}
+        asked[h.b] = (asked[h.b] or 0) + h.a
+        local w = C.wallet(c, h.b, now)
+        C.watch(c, w, h, quota, now)
+        if not C.fits(c, w, h.b, asked[h.b], h.od, now, pending) then
+          denied, allowed = 1, 0
+        end
+      end
+    elseif h.m ~= 'soft' and (quota == 0 or used + held + h.a > quota) then
+      -- A hold that may clamp takes what is left when that is at least its least (6: clamped,
+      -- not denied; the caller answers what it holds and writes it in the record).
+      local room = quota - used - held
+      if h.fit and quota > 0 and room >= h.fit then
+        h.a, denied = room, 6
+        holds.clamped = true
+      else
+        denied, allowed = 1, 0
+      end
+    end
+    -- A per-value group's value not yet in its period's list is one more value: past
+    -- MAX_VALUES of them it is denied (3: too many values), whatever the mode; else the list
+    -- the admitting call appends it to is kept on the hold (read_holds' note_values).
+    if h.pv then
+      local MAX_VALUES = 64
+      local list = redis.call('HGET', c.KEYS[1], h.pv) or '\n'
+      if not string.find(list, '\n' .. h.val .. '\n', 1, true) then
+        local _, values = string.gsub(list, '\n', '')
+        if values - 1 >= MAX_VALUES then
+          denied, allowed = 3, 0
+        else
+          h.list = list
+        end
+      end
+    end
+    reply[r + 1], reply[r + 2], reply[r + 3], reply[r + 4] = used, held, quota, denied
+    r = r + VERDICT_FIELDS
+  end
+  return allowed
+end
+
+-- holds.lua ends --

@@ -1,0 +1,370 @@
+-- prelude.lua: shared head of every writing script of the data plane (reserve, track, commit,
+-- release, extend). It reads Redis TIME, answers idempotent repeats, reclaims this user's
+-- expired holds and prunes what outlived the retention window, a bounded number per call,
+-- before the script proper reads any counter.
+--
+-- Every script that includes it passes the same first ten keys and four arguments:
+-- KEYS[1]  counters hash                 qg:{p:u}:ctr     <group>@<periodStart>:u|:h -> milli-units
+-- KEYS[2]  reservations hash             qg:{p:u}:res     <reservationId> -> JSON record
+-- KEYS[3]  open reservations zset        qg:{p:u}:open    by expiry ms
+-- KEYS[4]  ended zset                    qg:{p:u}:ended   reservation ids and "i:"<idempotency field> by prune ms
+-- KEYS[5]  counter periods zset          qg:{p:u}:periods <group>@<periodStart> by period end ms,
+--                                                         and "d|"<day>|<group> by prune ms + retention
+-- KEYS[6]  the subscription hash         qg:{p:u}:sub     (overrides are ov:<groupId> fields)
+-- KEYS[7]  idempotency hash              qg:{p:u}:idem    <route>:<key digest> -> <body digest>|<decided ms>|<first reply JSON>
+-- KEYS[8]  usage ledger stream           qg:{p:u}:ledger  entries by Redis time
+-- KEYS[9]  daily rollups hash            qg:{p:u}:daily   <day>|<group>|<stat> -> integer
+-- KEYS[10] alerts outbox of the slot     qg:{<slot tag>}:outbox (see alerts.lua)
+-- ARGV[1]  retention ms
+-- ARGV[2]  idempotency field, or "" when the call has no Idempotency-Key
+-- ARGV[3]  body digest (hex), or ""
+-- ARGV[4]  how long the ledger and the rollups keep, ms ("" when the project keeps neither)
+--
+-- A rollup day is a UTC day number (Unix ms / 86400000); its stats per group are u (milli-units
+-- used), a (reserves admitted), d (reserves denied), r (releases), x (expiries). A field may
+-- name a set of groups, comma-separated (group ids have no comma): reserve counts its groups
+-- once in the field of their set, and readers add such a field to each group in it.
+--
+-- A reservation record is JSON whose numbers are all strings, so no digit is lost to cjson:
+-- {"v": RECORD_VERSION (absent in the first encoding), "s": held|committed|released, "e": event,
+--  "qt": the quantity reserved in milli-units, "md": the event's metadata as canonical JSON
+--  (absent when it had none; records written before these fields have neither),
+--  "c": created ms (the decision instant), "cr": Redis's time of the reserve (the ledger entry
+--  ending the hold tells it), "x": expires ms, "t": ended ms, "l": "1" when committed late,
+--  "rx": "1" when released after it had expired, "p": the next level up when there is one, "h": [hold,
+--  ...]} with each hold as holds.lua reads it, plus "n": the committed milli-units. A held
+--  record whose id has left the open set has expired. Reserve writes what the node encoded for
+--  it (the node has the holds at hand) with the times in front; later scripts re-encode it.
+--  docs/book/src/reference/redis-layout.md describes every field.
+--
+-- Cost: these scripts are Redis's CPU on every call, so the hot paths keep to what they need.
+-- A numeric string known to be one is converted with arithmetic (`s + 0`), which parses it
+-- once where tonumber parses it twice; numbers go to redis.call as strings formatted with %d,
+-- since a Lua number argument is formatted with %.17g, which costs twice as much.
+-- A table that grows one element at a time is rehashed at every power of two (Lua 5.1 has no
+-- table.new), about 700 instructions each: the hot paths' tables of one entry per hold are
+-- made with empty slots, `{nil, nil, nil, nil}`, which is an empty table with room for four.
+-- Their length (#) and ipairs stay those of the entries set, which always run from 1 up.
+-- Loops over the holds index them (`for i = 1, #holds`): `ipairs` calls its iterator, a C
+-- function, at every step, 3 % of a reserve over eight loops.
+-- Every function here is built anew on every call, and building one captures each outer local
+-- it uses (a walk of the open upvalues, then an allocation): constants and arguments that a
+-- function alone needs are its own locals, so a reserve does not pay for what only a reclaim
+-- or a prune reads.
+
+-- Used and held milli-units of every hold in one HMGET, as numbers (0 when absent): hold i's
+-- used at 2i - 1 and its held at 2i. The command's reply is converted in place, so a call
+-- builds no table per kind (pending.lua's answers the same shape).
+-- With `quick` (reserve's), the same HMGET reads the quick line and the journal of each
+-- balance that one hold of the call holds on and the call has not read (wallet.lua's header):
+-- the hold's "fast" is where they are (weigh decides on them and makes it its decision); and
+-- a step's, the fields of its run `run_key` (runs.lua's header).
+local function read_counters(c, holds, quick, run_key, action, child)
+  local n = #holds
+  -- (A step whose event no group matches still reads its run: it is a step of it.)
+  if n == 0 and not run_key then
+    return {}
+  end
+  local fields = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+  for i = 1, n do
+    local f = holds[i].f
+    fields[2 * i - 1], fields[2 * i] = f .. ':u', f .. ':h'
+  end
+  if quick and holds.credits then
+    for i = 1, n do
+      local b = holds[i].b
+      if b and not c.wallets[b] then
+        local once = true
+        for k = 1, n do
+          once = once and (k == i or holds[k].b ~= b)
+        end
+        if once then
+          holds[i].fast = #fields + 1
+          fields[#fields + 1] = 'w|' .. b .. '|q'
+          fields[#fields + 1] = 'w|' .. b .. '|j'
+        end
+      end
+    end
+  end
+  -- A step's run's fields (reserve.lua), read last: its first, its action's attempts and the
+  -- run's count of actions (the first again for no action, making no string), and a child's
+  -- parent's children.
+  if run_key then
+    local at = #fields
+    if action ~= '' then
+      fields[at + 1], fields[at + 2], fields[at + 3] = run_key, run_key .. '|~' .. action, run_key .. '|#'
+    else
+      fields[at + 1], fields[at + 2], fields[at + 3] = run_key, run_key, run_key
+    end
+    if child then
+      fields[at + 4] = run_key .. '|^'
+    end
+  end
+  local counters = redis.call('HMGET', c.KEYS[1], unpack(fields))
+  for i = 1, 2 * n do
+    local v = counters[i]
+    counters[i] = v and v + 0 or 0
+  end
+  -- A read-only call leaves out what expired holds no writing call has reclaimed yet hold
+  -- (pending.lua's read_expired).
+  local expired = c.expired
+  if expired then
+    for i = 1, n do
+      counters[2 * i] = math.max(0, counters[2 * i] - (expired[holds[i].f] or 0))
+    end
+  end
+  return counters
+end
+
+-- Writes counter fields in one HSET; values are integers below 2^53, formatted exactly, up to
+-- `texts_from` (all when nil), and text past it.
+-- `writes` alternates field and value: the values are formatted in place and the whole table
+-- is the command's arguments, so a caller builds one table only.
+local function write_fields(c, writes, texts_from)
+  if #writes == 0 then
+    return
+  end
+  for i = 2, texts_from or #writes, 2 do
+    writes[i] = string.format('%d', writes[i])
+  end
+  redis.call('HSET', c.KEYS[1], unpack(writes))
+end
+
+-- Remembers when a new counter's period ends, so its fields can be pruned after retention.
+-- `counters` are as read before the write: a counter that read zero used and zero held may be
+-- new, and ZADD NX leaves the period of one that is not as it was.
+local function note_periods(c, holds, counters)
+  local args
+  for i = 1, #holds do
+    local h = holds[i]
+    -- (A step's hold drawn from its run held nothing here: the run's hold noted its period.)
+    if h.pe ~= '' and counters[2 * i - 1] == 0 and counters[2 * i] == 0 and not h.rb then
+      args = args or {}
+      args[#args + 1] = h.pe
+      args[#args + 1] = h.f
+    end
+  end
+  if args then
+    redis.call('ZADD', c.KEYS[5], 'NX', unpack(args))
+  end
+end
+
+-- The largest counter a double holds exactly (2^53 - 1 milli-units): a change that would pass
+-- it is refused whole rather than counted inexactly.
+local MAX_EXACT = 9007199254740991
+
+-- Adds `delta` to one of the user's rollups: `stat` of `group` on the UTC day of `at` (ms);
+-- answers the field's new value (nil when the project keeps no rollups or delta is 0).
+-- A day's fields are pruned with the ledger: the first write of a field schedules it in the
+-- periods set, scored so that prune takes it when the day is `keep_ms` old.
+local function rollup(c, at, group, stat, delta)
+  local keep_ms, DAY_MS = c.ARGV[4], 86400000
+  if keep_ms == '' or delta == 0 then
+    return
+  end
+  local day = math.floor(at / DAY_MS)
+  if day ~= c.rollup_day then
+    -- A call rolls up one day, or a few: its field prefix is formatted once.
+    c.rollup_day, c.rollup_prefix = day, string.format('%d|', day)
+  end
+  local by = delta == 1 and '1' or string.format('%d', delta)
+  local n = redis.call('HINCRBY', c.KEYS[9], c.rollup_prefix .. group .. '|' .. stat, by)
+  if n == delta then
+    local prune_at = (day + 1) * DAY_MS + keep_ms - c.ARGV[1]
+    redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, group))
+  end
+  return n
+end
+
+-- Returns expired holds to their counters (at most RECLAIM_HOLDS of them). Returns true when
+-- expired holds remain, and whether this call returned any.
+-- A reclaimed record keeps state "held"; leaving the open set is what makes it expired.
+local function reclaim(c, now)
+  -- A call returns at most RECLAIM_BATCH expired reservations and RECLAIM_HOLDS holds (a
+  -- reservation in 32 groups holds 32), so one call stays well under a millisecond; more
+  -- answers "more". The ZRANGEBYSCORE limit is RECLAIM_BATCH + 1 (one more tells whether more
+  -- remain), written out as the command takes it, since formatting it would cost every call.
+  local RECLAIM_BATCH, RECLAIM_HOLDS, RECLAIM_LIMIT, DAY_MS, RECORD_VERSION = 64, 96, '65', 86400000, '2'
+  -- Nearly always nothing is due: a count answers that for less than an empty range does.
+  local until_now = string.format('%d', now)
+  if redis.call('ZCOUNT', c.KEYS[3], '-inf', until_now) == 0 then
+    return false, false
+  end
+  -- With their scores: an expiry's ledger entry says when the hold ended.
+  local due = redis.call('ZRANGEBYSCORE', c.KEYS[3], '-inf', until_now, 'WITHSCORES', 'LIMIT', '0', RECLAIM_LIMIT)
+  -- Per counter field, what goes back (held, negative) or is counted (a run's used).
+  local done, delta, order, taken, credited = {}, {}, {}, 0, false
+  local function move(field, d)
+    if not delta[field] then
+      delta[field] = 0
+      order[#order + 1] = field
+    end
+    delta[field] = delta[field] + d
+  end
+  -- Expiries per day and group, counted once per pair: [day][group] -> holds.
+  local expired = {}
+  for k = 1, #due, 2 do
+    local id = due[k]
+    if #done == RECLAIM_BATCH then
+      break
+    end
+    -- One record at a time: only the records this call returns are read.
+    local raw = redis.call('HGET', c.KEYS[2], id)
+    local record = raw and cjson.decode(raw)
+    if record and record.v and record.v ~= RECORD_VERSION then
+      error({err = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION})
+    end
+    if record and record.s == 'held' then
+      if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
+        break
+      end
+      local day = math.floor(record.x / DAY_MS)
+      expired[day] = expired[day] or {}
+      -- A step's draws go back to its run, and a run commits what its steps used (runs.lua):
+      -- per hold, what is the user's.
+      local per = (record.ru or record.run) and R.expire(c, id, record, now)
+      -- Credits it held go back to their grants (or expire with them); a run's burn what its
+      -- steps used, which its ledger entry tells (as a close's does).
+      local burned
+      if record.w then
+        for g, part in pairs(record.w) do
+          if record.run then
+            local used = 0
+            for i, h in ipairs(record.h) do
+              if h.g == g and per[i] then
+                used = per[i].used
+              end
+            end
+            local grants, debt = C.settle(c, part, used, now)
+            burned = burned or {}
+            burned[g] = {b = part.b, g = grants, d = string.format('%d', debt)}
+          else
+            C.give_back(c, part, now)
+          end
+        end
+        credited = true
+      end
+      for i, h in ipairs(record.h) do
+        expired[day][h.g] = (expired[day][h.g] or 0) + 1
+        local p = per and per[i]
+        if not per or (p and p.held) then
+          move(h.f .. ':h', -h.a)
+        end
+        if p and p.used > 0 then
+          move(h.f .. ':u', p.used)
+          if not p.held and h.m and string.byte(h.m) == 98 then
+            -- A late child's balance hold: burned in burn order, as a late commit's.
+            C.burn(c, string.match(h.m, '^b/([^/]*)'), p.used, now)
+            credited = true
+          end
+        end
+      end
+      if record.run then
+        R.expired(c, id, record, burned, now)
+      elseif c.ARGV[4] ~= '' then
+        -- The hold's end in the ledger (no usage of its own), as a release's (release.lua):
+        -- a replay of the ledger sees what the reservation held from when until when.
+        redis.call('XADD', c.KEYS[8], 'MINID', string.format('%d', now - c.ARGV[4]), '*', 'kind', 'expiry', 'ref', id,
+          'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c,
+          'at', record.c, 'until', due[k + 1])
+      end
+      taken = taken + #record.h
+    end
+    done[#done + 1] = id
+  end
+  if #done == 0 then
+    -- (Only a run was due, left to the reclaim script.)
+    return true, false
+  end
+  local values, writes = #order > 0 and redis.call('HMGET', c.KEYS[1], unpack(order)) or {}, {}
+  for i, field in ipairs(order) do
+    local value = values[i]
+    writes[2 * i - 1], writes[2 * i] = field, math.max(0, (value and value + 0 or 0) + delta[field])
+  end
+  write_fields(c, writes)
+  if credited then
+    C.save(c, now)
+  end
+  for day, groups in pairs(expired) do
+    for group, n in pairs(groups) do
+      rollup(c, day * DAY_MS, group, 'x', n)
+    end
+  end
+  local ended, score = {}, string.format('%d', now + c.ARGV[1])
+  for _, id in ipairs(done) do
+    ended[#ended + 1] = score
+    ended[#ended + 1] = id
+  end
+  redis.call('ZREM', c.KEYS[3], unpack(done))
+  redis.call('ZADD', c.KEYS[4], unpack(ended))
+  return #done < #due / 2, #done > 0
+end
+
+-- Drops ended records, idempotency entries and counter fields past retention, a bounded
+-- number per call. Only calls that write anyway prune, so a denial stays cheap.
+local function prune(c, now)
+  -- How many ended entries and old periods a call takes, as the command takes it.
+  local PRUNE_LIMIT, retention_ms = '16', c.ARGV[1] + 0
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', c.KEYS[4], '-inf', string.format('%d', now), 'LIMIT', '0', PRUNE_LIMIT)) do
+    if string.sub(id, 1, 2) == 'i:' then
+      redis.call('HDEL', c.KEYS[7], string.sub(id, 3))
+    else
+      redis.call('HDEL', c.KEYS[2], id)
+    end
+    redis.call('ZREM', c.KEYS[4], id)
+  end
+  local old = string.format('%d', now - retention_ms)
+  for _, f in ipairs(redis.call('ZRANGEBYSCORE', c.KEYS[5], '-inf', old, 'LIMIT', '0', PRUNE_LIMIT)) do
+    if string.sub(f, 1, 2) == 'd|' then
+      local fields = {}
+      for i, stat in ipairs({'u', 'a', 'd', 'r', 'x'}) do
+        fields[i] = string.sub(f, 3) .. '|' .. stat
+      end
+      redis.call('HDEL', c.KEYS[9], unpack(fields))
+    else
+      redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc')
+    end
+    redis.call('ZREM', c.KEYS[5], f)
+  end
+end
+
+-- The first answer to this Idempotency-Key, or nil when there is none: {"repeat", reply JSON},
+-- or {"reused"} when the key came with another body.
+local function repeated(c)
+  if c.ARGV[2] == '' then
+    return nil
+  end
+  local stored = redis.call('HGET', c.KEYS[7], c.ARGV[2])
+  if not stored then
+    return nil
+  end
+  -- "<body digest>|<decision instant>|<reply>", or "<body digest>|<reply>" as kept before the
+  -- instant was.
+  local digest, at, reply = string.match(stored, '^(%x*)|(%d+)|(.*)$')
+  if not digest then
+    digest, reply = string.match(stored, '^(%x*)|(.*)$')
+  end
+  if digest ~= c.ARGV[3] then
+    return {'reused'}
+  end
+  return {'repeat', reply, at or ''}
+end
+
+-- Keeps the answer for repeats of this Idempotency-Key until the retention window ends, with
+-- the instant the call decided at (`at`, reserve's and track's; else `now`), so a repeat is
+-- answered in the windows of the first call. Numbers are stored as integer strings, so cjson
+-- never formats one.
+local function remember(c, reply, now, at)
+  if c.ARGV[2] ~= '' then
+    local copy = {}
+    for i, v in ipairs(reply) do
+      copy[i] = type(v) == 'number' and string.format('%d', v) or v
+    end
+    local decided = string.format('%d', at or now)
+    redis.call('HSET', c.KEYS[7], c.ARGV[2], c.ARGV[3] .. '|' .. decided .. '|' .. cjson.encode(copy))
+    redis.call('ZADD', c.KEYS[4], string.format('%d', now + c.ARGV[1]), 'i:' .. c.ARGV[2])
+  end
+  return reply
+end
+
+-- prelude.lua ends --

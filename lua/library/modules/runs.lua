@@ -1,0 +1,322 @@
+-- runs.lua: runs, budgets an agent holds before it starts and every step draws from; after
+-- wallet.lua and before prelude.lua, whose reclaim settles an expired run and gives an expired
+-- step's draws back.
+--
+-- A run is a reservation (every level holds it under one id, as a reserve of its event would)
+-- whose record has a "run" object. The node encodes it first in the record, {"L": its limits,
+-- "<steps>|<attempts per action>|<fallbacks>|<fallback share in millionths>", each "" for none,
+-- at the user's level only}. While the run is open, what its steps did is kept in fields of
+-- the counters hash, written in the reserve that starts it:
+--   "r|<run>"            cmsgpack of its steps, fallbacks, the four limits (-1 for none), its
+--                        depth, then per group it holds the group's id, budget, used, open and
+--                        fallback spend (milli-units: what it holds, what its steps committed
+--                        or tracked, what its open steps hold, what its fallback steps hold or
+--                        spent); one field, so a step reads and writes two or three, whatever
+--                        its groups
+--   "r|<run>|~<action>"  attempts of the action so far, for at most MAX_RUN_ACTIONS (1000)
+--                        actions: a reserve naming one more is denied, a track counts in the
+--                        run without keeping its action, so a run's end reads a bounded list
+--   "r|<run>|#"          how many actions the run keeps
+--   "r|<run>|^"          its child runs, "\n<id>" each
+-- A step reserve reads them in the counters' HMGET and writes them in their HSET (prelude.lua's
+-- read_counters and write_fields; reserve.lua, inline), unpacking numbers in C: a step makes
+-- few strings or tables, which Lua's collector makes dear (decoding the record's JSON, or a
+-- table per group, cost a step half a reserve again; BENCHMARKS.md).
+-- A run is live while its first field exists: its close (commit.lua) and its expiry (the
+-- prelude's reclaim) copy its fields into the record's run object ("u", "o", "fu" per group,
+-- "A" per action, "n", "f", "ch"; "t" when its expiry settled it) and delete them.
+--
+-- A step's record (a child run's too) names its run "ru", its action "ra" ("" for none) and its
+-- kind "rk" first, as the node encodes them, and "rd" the holds it drew from the run ("1,3":
+-- indices into its "h"). A drawn hold never touches the user's counters while its run is
+-- live: the run holds that budget already. It weighs against the run's budget of the same
+-- group, budget - used - open; a run's close (or expiry) commits its used as its holds' actual
+-- amounts, credits through the wallet's settle, so one budget is counted once.
+--
+-- The functions here serve the calls that settle steps and runs (commit, release, track, the
+-- reclaim); they are R's, built once when the library loads, as credits are.
+
+local R = {}
+do
+  -- `command` (HMGET or HDEL) of the counters hash for every field in `names`, a thousand at a
+  -- time: Lua's unpack stops near 8,000 values, and a run written before runs kept at most
+  -- MAX_RUN_ACTIONS actions may have more. Answers HMGET's values in the order of `names`.
+  local function in_pages(c, command, names)
+    local out = {}
+    for from = 1, #names, 1000 do
+      local got = redis.call(command, c.KEYS[1], unpack(names, from, math.min(from + 999, #names)))
+      if type(got) == 'table' then
+        for j = 1, #got do
+          out[from + j - 1] = got[j]
+        end
+      end
+    end
+    return out
+  end
+
+  -- The indices of the holds a step's record drew from its run, as a set.
+  function R.drawn(c, record)
+    local set = {}
+    for i in string.gmatch(record.rd or '', '%d+') do
+      set[i + 0] = true
+    end
+    return set
+  end
+
+  -- Reads run `id`'s fields for `holds` as a step reserve does: marks each hold of a group the
+  -- run holds with its budget, used, open and fallback spend (rb, ru, ro, rf) and where they
+  -- are in the first field (rj). Answers the run's first field unpacked in a table (nil when
+  -- the run has ended), the attempts of `action`, the fields' names, and the run's count of
+  -- actions when `action` is new to it (else nil).
+  local function load(c, id, holds, action)
+    local key = 'r|' .. id
+    local names = {key, key .. '|~' .. (action or ''), key .. '|#'}
+    local got = redis.call('HMGET', c.KEYS[1], unpack(names))
+    if not got[1] then
+      return nil
+    end
+    local actions = action and action ~= '' and not got[2] and (got[3] or 0) + 0 or nil
+    local head = {cmsgpack.unpack(got[1])}
+    for j = 8, #head, 5 do
+      for i = 1, #holds do
+        local h = holds[i]
+        if h.g == head[j] then
+          h.rb, h.ru, h.ro, h.rf, h.rj = head[j + 1], head[j + 2], head[j + 3], head[j + 4], j
+        end
+      end
+    end
+    return head, (got[2] or 0) + 0, names, actions
+  end
+
+  -- Writes back what `load` read: the marked holds' groups in the run's first field `head`,
+  -- and the attempts (`tried`) of `action` when it names one the run keeps (with the run's new
+  -- count of `actions` when it is new).
+  local function save(c, names, holds, head, action, tried, actions)
+    for i = 1, #holds do
+      local h = holds[i]
+      if h.rb then
+        head[h.rj + 2], head[h.rj + 3], head[h.rj + 4] = h.ru, h.ro, h.rf
+      end
+    end
+    if action and action ~= '' and actions then
+      redis.call('HSET', c.KEYS[1], names[1], cmsgpack.pack(unpack(head)), names[2], string.format('%d', tried),
+        names[3], string.format('%d', actions))
+    elseif action and action ~= '' and tried then
+      redis.call('HSET', c.KEYS[1], names[1], cmsgpack.pack(unpack(head)), names[2], string.format('%d', tried))
+    else
+      redis.call('HSET', c.KEYS[1], names[1], cmsgpack.pack(unpack(head)))
+    end
+  end
+
+  -- A track's step (`spec` "<run id>|<action id>|<kind>"): its holds of groups its run holds
+  -- marked when the run is live (else they count on the user: a track never denies), and a
+  -- step table for R.tracked and the answer (`code` 1 when the run has ended). Writes nothing.
+  function R.track(c, spec, holds)
+    local id, action, kind = string.match(spec, '^([^|]*)|([^|]*)|(.*)$')
+    local head, tried, names, actions = load(c, id, holds, action)
+    return {id = id, action = action, kind = kind, head = head, tried = tried, names = names,
+      actions = actions, code = head and 0 or 1}
+  end
+
+  -- Counts a track's step in its live run, with what its marked holds used.
+  function R.tracked(c, S, holds)
+    local head = S.head
+    if not head then
+      return
+    end
+    for i = 1, #holds do
+      local h = holds[i]
+      if h.rb then
+        h.ru = h.ru + h.a
+        if S.kind == 'fallback' then
+          h.rf = h.rf + h.a
+        end
+      end
+    end
+    head[1], head[2] = head[1] + 1, head[2] + (S.kind == 'fallback' and 1 or 0)
+    if S.actions and S.actions >= 1000 then
+      -- A new action past the run's MAX_RUN_ACTIONS: the step counts, its action is not kept.
+      save(c, S.names, holds, head)
+    else
+      save(c, S.names, holds, head, S.action, S.tried + 1, S.actions and S.actions + 1)
+    end
+  end
+
+  -- Appends a track step's answer as reserve.lua appends a step's.
+  function R.answer(c, S, holds, reply)
+    local n = #reply
+    reply[n + 1], reply[n + 2], reply[n + 3] = S.code, S.head and S.head[1] or 0, S.head and S.head[2] or 0
+    for i = 1, #holds do
+      local h = holds[i]
+      reply[n + 3 + i] = h.rb and math.max(0, h.rb - h.ru - h.ro) or -1
+    end
+    return reply
+  end
+
+  -- Settles the draws of a step's (or child run's) `record` with its run: each drawn hold's
+  -- open draw (unless `open` is false: it expired and went back already) leaves the run's
+  -- open, and `used_of(i, h)` (nil: nothing, a release or an expiry) joins its used. Answers
+  -- whether the run was live and the drawn holds: when it was not, what they used counts on
+  -- the user (a late commit), and the caller counts it.
+  function R.settle(c, record, open, used_of)
+    local drawn = R.drawn(c, record)
+    if not next(drawn) then
+      return false, drawn
+    end
+    -- Copies of the drawn holds' groups only, marked by `load`.
+    local mine = {}
+    for i, h in ipairs(record.h) do
+      mine[i] = {g = drawn[i] and h.g or ''}
+    end
+    local head, _, names = load(c, record.ru, mine)
+    if not head then
+      return false, drawn
+    end
+    local fallback = record.rk == 'fallback'
+    for i, h in ipairs(record.h) do
+      local r = mine[i]
+      if drawn[i] and r.rb then
+        local used = used_of(i, h)
+        used = used and h.k ~= 'c' and used + 0 or 0
+        if open then
+          r.ro = math.max(0, r.ro - h.a)
+        end
+        r.ru = r.ru + used
+        if fallback then
+          r.rf = math.max(0, r.rf + used - (open and h.a or 0))
+        end
+      end
+    end
+    save(c, names, mine, head)
+    return true, drawn
+  end
+
+  -- Whether a step's (or child run's) drawn holds may settle with its run: it is live.
+  function R.live(c, record)
+    return record.ru ~= nil and redis.call('HEXISTS', c.KEYS[1], 'r|' .. record.ru) == 1
+  end
+
+  -- Every field of run `id` (its first, its children's, its count of actions and its attempts'),
+  -- for a run's end.
+  local function fields_of(c, id)
+    local key = 'r|' .. id
+    local list = {key, key .. '|^', key .. '|#'}
+    -- Attempts are one field per action: found by their prefix (ids hold no glob character).
+    local cursor = '0'
+    repeat
+      local page = redis.call('HSCAN', c.KEYS[1], cursor, 'MATCH', key .. '|~*', 'COUNT', '1000')
+      cursor = page[1]
+      for j = 1, #page[2], 2 do
+        list[#list + 1] = page[2][j]
+      end
+    until cursor == '0'
+    return list
+  end
+
+  -- A run's end (its close, or its expiry at `expired` ms): what its fields say, for its
+  -- holds' actual amounts (`used(h)`: in-flight holds used nothing), and the record's run
+  -- object as it ended. `finish` then deletes the fields.
+  function R.ended(c, id, record, expired)
+    local names = fields_of(c, id)
+    local got = in_pages(c, 'HMGET', names)
+    local run, key = record.run, 'r|' .. id
+    local head = got[1] and {cmsgpack.unpack(got[1])} or {0, 0}
+    local n, f = head[1], head[2]
+    local u, o, fu, A, used = {}, {}, {}, {}, {}
+    for j = 8, #head, 5 do
+      local g, gu, go, gfu = head[j], head[j + 2], head[j + 3], head[j + 4]
+      u[g], o[g], fu[g], used[g] = string.format('%d', gu), string.format('%d', go), string.format('%d', gfu), gu
+    end
+    for j = 4, #names do
+      local v = got[j]
+      if v then
+        -- "<key>|~<action>"
+        A[string.sub(names[j], #key + 3)] = v
+      end
+    end
+    local children = {}
+    for child in string.gmatch(got[2] or '', '[^\n]+') do
+      children[#children + 1] = child
+    end
+    run.u, run.o, run.fu, run.A, run.ch = u, o, fu, A, children
+    run.n, run.f = string.format('%d', n), string.format('%d', f)
+    if expired then
+      run.t = string.format('%d', expired)
+    end
+    return function(h)
+      return h.k == 'c' and 0 or used[h.g] or 0
+    end
+  end
+
+  -- Deletes run `id`'s fields: it has ended (or was given back).
+  function R.finish(c, id, record)
+    in_pages(c, 'HDEL', fields_of(c, id))
+  end
+
+  -- A run's and a step's expiry (prelude.lua's reclaim): a step's draws go back to its run; a
+  -- run (a child run too) commits what its steps used, its own draws into its parent run.
+  -- Answers per hold what goes on the user's counters: `held` true when the hold is the
+  -- user's (its held goes back), `used` milli-units to count (a run's, or a late child's).
+  function R.expire(c, id, record, now)
+    local per, drawn, used = {}, {}, nil
+    if record.run then
+      used = R.ended(c, id, record, now)
+    end
+    if record.ru then
+      local live
+      live, drawn = R.settle(c, record, true, function(_, h)
+        return used and used(h) or nil
+      end)
+      if used and not live then
+        -- The parent run has ended: what the child's steps used counts on the user.
+        for i, h in ipairs(record.h) do
+          if drawn[i] then
+            per[i] = {held = false, used = used(h)}
+          end
+        end
+      end
+    end
+    for i, h in ipairs(record.h) do
+      if not drawn[i] then
+        per[i] = {held = true, used = used and used(h) or 0}
+      end
+    end
+    if record.run then
+      redis.call('HSET', c.KEYS[2], id, cjson.encode(record))
+      R.finish(c, id, record)
+    end
+    return per
+  end
+
+  -- Names a step's run, action and kind in its ledger entry's `fields` (commit, track, and a
+  -- child run's expiry).
+  function R.named(c, fields, run, action, kind)
+    fields[#fields + 1], fields[#fields + 2] = 'run', run
+    fields[#fields + 1], fields[#fields + 2] = 'action', action
+    fields[#fields + 1], fields[#fields + 2] = 'step', kind
+    return fields
+  end
+
+  -- The ledger entry of a run its expiry ended, as a close's (commit.lua) with the reason
+  -- "expired": no usage of its own (its steps' entries counted it), the credits it burned.
+  -- Written here, not by changes.lua's ledger, which comes after the prelude that expires it.
+  function R.expired(c, id, record, burned, now)
+    local keep_ms = c.ARGV[4]
+    if keep_ms == '' then
+      return
+    end
+    local fields = {'kind', 'run_close', 'ref', id, 'event', record.e, 'metadata', record.md or '',
+      'quantity', record.qt or '', 'reason', 'expired'}
+    if record.ru then
+      R.named(c, fields, record.ru, record.ra, record.rk)
+    end
+    if burned then
+      fields[#fields + 1], fields[#fields + 2] = 'credits', cjson.encode(burned)
+    end
+    fields[#fields + 1], fields[#fields + 2] = 'groups', '[]'
+    redis.call('XADD', c.KEYS[8], 'MINID', string.format('%d', now - tonumber(keep_ms)), '*', unpack(fields))
+  end
+
+end
+
+-- runs.lua ends --

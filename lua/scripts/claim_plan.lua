@@ -1,0 +1,22 @@
+-- claim_plan.lua: note that a user is about to be put on a plan, if the plan exists, so that
+-- deleting the plan and subscribing to it can never both succeed (they meet here, in the
+-- project's slot; the subscription itself lives in the user's).
+--
+-- KEYS[1]  the plan hash                 qg:{p}:plan:<planId>
+-- KEYS[2]  the plan's claims zset        qg:{p}:claims:<planId>   user -> claim time ms
+-- ARGV[1]  user id
+--
+-- Returns 1 when claimed, 0 when there is no such plan.
+
+-- 0. The call's shape, as src/store/scripts/contract.rs declares it.
+shape(KEYS, ARGV, 2, 1)
+
+-- 1. A deleted plan cannot be claimed: the subscribe loses.
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+
+-- 2. Claim it at Redis time; the users index drops the claim once it counts the user.
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[2], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+return 1
