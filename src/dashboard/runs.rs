@@ -31,7 +31,7 @@ const MAX_ENTRIES: usize = 2_000;
 const PAGE: usize = 500;
 /// How far before a run's start its steps' entries may be stamped: the start is the node's
 /// decision instant, the entries Redis's time, and the scripts take an instant within this
-/// of their own (lua/holds.lua, DECISION_SKEW_MS).
+/// of their own (lua/library/modules/holds.lua, DECISION_SKEW_MS).
 const CLOCK_MARGIN_MS: i64 = 2_000;
 
 /// The path of a run's page, under its user's (whom the id names).

@@ -1,6 +1,6 @@
 //! Runs: a budget held before an agent starts, from which every step draws. A run is a
 //! reservation of its event at every level, under an id of its own (`ReservationId::new_run`),
-//! whose record keeps the run's limits and what its steps used (lua/runs.lua); steps are
+//! whose record keeps the run's limits and what its steps used (lua/library/modules/runs.lua); steps are
 //! reserves and tracks that name it. Closing a run is committing it: each level's script
 //! commits what the steps used and gives the rest back.
 

@@ -1,5 +1,5 @@
 //! Credits: a subject's balances of pre-paid credits, granted, held before a call and burned
-//! after it (the scripts keep every wallet: `lua/wallet.lua`). Here are what a plan says of a
+//! after it (the scripts keep every wallet: `lua/library/modules/wallet.lua`). Here are what a plan says of a
 //! balance group, a balance as an answer shows it, grants as they are asked for and listed, and
 //! the burn order as one string per grant.
 

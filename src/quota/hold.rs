@@ -80,7 +80,7 @@ impl<'p> Hold<'p> {
 }
 
 /// Whether `hold` is denied on a counter that has `used` and `held` with `quota` in force, as
-/// the scripts weigh it (lua/holds.lua's weigh): a hard group (or an approval group) denies
+/// the scripts weigh it (lua/library/modules/holds.lua's weigh): a hard group (or an approval group) denies
 /// when its quota is 0 or used, held and the amount pass it; a soft group never. A balance
 /// group is its wallet's to decide, which a replay does not keep: never denied here.
 pub fn denies(hold: &Hold<'_>, quota: Milli, used: u64, held: u64) -> bool {

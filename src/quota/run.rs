@@ -1,5 +1,5 @@
 //! Runs: a budget an agent holds before it starts, from which every step draws, with its
-//! limits on steps, attempts per action and fallbacks (lua/runs.lua keeps and decides them).
+//! limits on steps, attempts per action and fallbacks (lua/library/modules/runs.lua keeps and decides them).
 //! A run is a reservation whose record keeps a run object; its id says it is one.
 
 use std::collections::BTreeMap;
@@ -60,7 +60,7 @@ pub struct RunLimits {
 }
 
 impl RunLimits {
-    /// As a run's record and line keep them (lua/runs.lua): "<steps>|<attempts per action>|
+    /// As a run's record and line keep them (lua/library/modules/runs.lua): "<steps>|<attempts per action>|
     /// <fallbacks>|<fallback share in millionths>", each "" for none.
     pub fn encode(&self) -> String {
         let part = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -90,7 +90,7 @@ impl RunLimits {
     }
 }
 
-/// An open run's fields as lua/runs.lua keeps them in the counters hash, by name: "r|<run>"
+/// An open run's fields as lua/library/modules/runs.lua keeps them in the counters hash, by name: "r|<run>"
 /// (steps, fallbacks, the four limits with -1 for none, depth, then per group its id, budget,
 /// used, open and fallback spend), packed with cmsgpack; "r|<run>|~<action>" (attempts) and
 /// "r|<run>|^" (children, a line each). None without its first field (the run has ended) or

@@ -24,7 +24,7 @@ impl Status {
 /// The longest an override set "for N hours" lasts: a year.
 pub const MAX_OVERRIDE_HOURS: i64 = 8_760;
 /// The most overrides one subject keeps (a group's, or one value's of a per-value group):
-/// lua/override.lua and lua/decide_approval.lua refuse one more, so the subscription a script
+/// lua/scripts/override.lua and lua/scripts/decide_approval.lua refuse one more, so the subscription a script
 /// reads stays bounded.
 pub const MAX_OVERRIDES: usize = 1_000;
 

@@ -1,6 +1,6 @@
 //! Approval requests in Redis: the state that decides them lives in the subject's slot (the
-//! counter's ":ap" field, lua/reserve.lua and lua/decide_approval.lua); the project keeps a
-//! copy to list them (lua/index_approval.lua), brought up to each event.
+//! counter's ":ap" field, lua/library/functions/reserve.lua and lua/scripts/decide_approval.lua); the project keeps a
+//! copy to list them (lua/scripts/index_approval.lua), brought up to each event.
 
 use redis::AsyncCommands;
 

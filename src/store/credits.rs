@@ -1,6 +1,6 @@
 //! Grants of credits in Redis: each grant's record in the subject's grants hash
 //! (`qg:{p:u}:grants`), its amounts in the wallet of its balance while it is live (a field of
-//! the counters hash, `lua/wallet.lua`), then beside its record once it finished.
+//! the counters hash, `lua/library/modules/wallet.lua`), then beside its record once it finished.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

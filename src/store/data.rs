@@ -47,7 +47,7 @@ impl Store {
             })
             .await?;
         // The reserve leaves an expired run or step of one to the reclaim script, which settles
-        // it (lua/runs.lua is no part of the reserve): "more", then the caller asks again.
+        // it (lua/library/modules/runs.lua is no part of the reserve): "more", then the caller asks again.
         self.reclaim_when_more(keys, &reply, ledger).await?;
         Ok(reply)
     }
@@ -180,7 +180,7 @@ impl Store {
         raw.map(|json| record::parse(&json)).transpose()
     }
 
-    /// An open run's fields in the user's counters hash (lua/runs.lua), by name: none once it
+    /// An open run's fields in the user's counters hash (lua/library/modules/runs.lua), by name: none once it
     /// has ended. Found by their common prefix (run ids hold no glob character).
     pub async fn run_fields(
         &self,

@@ -1,4 +1,4 @@
-//! The reservation record as the scripts store it in `qg:{p:u}:res` (see `lua/prelude.lua`):
+//! The reservation record as the scripts store it in `qg:{p:u}:res` (see `lua/library/modules/prelude.lua`):
 //! JSON whose numbers are all strings, so cjson never formats one. Parsed here into the typed
 //! `Reservation`; a field that does not parse is an error, never a silent zero.
 
@@ -45,7 +45,7 @@ struct Record {
     created_ms: Option<String>,
     #[serde(default, rename = "t")]
     ended_ms: Option<String>,
-    /// A step's (or child run's) run, action and kind (lua/runs.lua).
+    /// A step's (or child run's) run, action and kind (lua/library/modules/runs.lua).
     #[serde(default, rename = "ru")]
     run_of: Option<String>,
     #[serde(default, rename = "ra")]
@@ -57,7 +57,7 @@ struct Record {
     run: Option<RunDoc>,
 }
 
-/// A run's object as lua/runs.lua keeps it, numbers as strings: its limits from its start;
+/// A run's object as lua/library/modules/runs.lua keeps it, numbers as strings: its limits from its start;
 /// the rest once it ended (while it is open its fields say it, `crate::quota::run::parse_fields`).
 #[derive(Deserialize)]
 struct RunDoc {
@@ -297,7 +297,7 @@ fn hold(version: u8, h: RecordHold) -> Result<ReservationHold, StoreError> {
 }
 
 /// A balance group's mode as holds and records write it, "b/<balance>/<overdraft milli>/
-/// <rollover max milli, "" for none>" (lua/holds.lua): its balance.
+/// <rollover max milli, "" for none>" (lua/library/modules/holds.lua): its balance.
 pub fn balance_of(mode: &str) -> Option<&str> {
     let mut parts = mode.strip_prefix("b/")?.split('/');
     let (name, overdraft, rollover) = (parts.next()?, parts.next()?, parts.next()?);

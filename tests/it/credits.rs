@@ -353,7 +353,7 @@ async fn a_hold_on_a_grant_that_expires_is_burned_by_its_commit_and_expires_on_r
     assert_eq!(breakage[0]["credits"][0]["amount"], 10);
 }
 
-/// A reserve decides on sums its wallet keeps (lua/wallet.lua) until the next instant a grant
+/// A reserve decides on sums its wallet keeps (lua/library/modules/wallet.lua) until the next instant a grant
 /// starts or expires: past it, what expired is gone and what started counts, read by reserves
 /// alone (reading balances would work the sums out again).
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! The wallets of `lua/wallet.lua` against a small Rust model: random sequences of grants
+//! The wallets of `lua/library/modules/wallet.lua` against a small Rust model: random sequences of grants
 //! (priorities, expiries, categories), reserves, commits below, at and above the hold, releases,
 //! expiries of reservations and of grants, and voids must give the same decisions and the same
 //! amounts on every grant, which always add up to what was granted, and burn in one order.
@@ -245,7 +245,7 @@ fn input(units: u64) -> EventInput {
 fn expire_grant(keys: &Layout, id: &str) {
     let ctr = keys.user("p", "w").ctr;
     let raw: String = redis::shared().query(&["HGET", &ctr, "w|credits"]);
-    // The wallet's text (lua/wallet.lua): a first line, then a line per grant, its expiry the
+    // The wallet's text (lua/library/modules/wallet.lua): a first line, then a line per grant, its expiry the
     // fourth field.
     let lines: Vec<String> = raw
         .split('\n')

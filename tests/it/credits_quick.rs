@@ -1,4 +1,4 @@
-//! The quick path of a balance (lua/wallet.lua's header): a reserve that fits on the first
+//! The quick path of a balance (lua/library/modules/wallet.lua's header): a reserve that fits on the first
 //! grant in burn order decides from the balance's quick line and holds in its journal, and
 //! every other call moves the journal onto that grant. Under parallel reserves, commits above
 //! and below, and releases from two nodes, every grant stays exact; a reserve's answer says

@@ -77,7 +77,7 @@ struct Part {
 
 impl Part {
     /// `hold`'s part at `at_ms`: its quota is the user's override while it lasts, else the
-    /// plan's (lua/overrides.lua's in_force).
+    /// plan's (lua/library/modules/overrides.lua's in_force).
     fn of(hold: &Hold<'_>, at_ms: i64) -> Part {
         Part {
             key: (hold.group.to_string(), hold.window.start_ms, hold.value.clone()),
@@ -379,7 +379,7 @@ impl<'p> Replay<'_, 'p> {
         for hold in &prepared.holds {
             let mut part = Part::of(hold, at_ms);
             // A value past the period's MAX_VALUES counts in the group's own counter, "other
-            // values" (lua/track.lua), and joins no list.
+            // values" (lua/library/functions/track.lua), and joins no list.
             if self.one_value_too_many(&part.key) {
                 part.key.2 = None;
             }

@@ -1,5 +1,5 @@
 //! The scripts of grants: grant, void_grant and balances (the data plane's scripts hold and
-//! burn credits themselves, through `lua/wallet.lua`).
+//! burn credits themselves, through `lua/library/modules/wallet.lua`).
 
 use redis::Value;
 

@@ -143,13 +143,13 @@ impl<'a> HoldValues<'a> {
     }
 }
 
-/// A held reservation's record (see lua/prelude.lua) but its opening brace and its times,
+/// A held reservation's record (see lua/library/modules/prelude.lua) but its opening brace and its times,
 /// which only Redis knows: reserve.lua writes `{"s":"held","c":"<instant>","cr":"<now>",
 /// "x":"<expires>",` in front of it. It opens with the encoding's version.
 pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> Vec<u8> {
     let mut json = Json::new();
     // A step names its run first, then a run's start its run object: reserve.lua tells both
-    // by the record's opening "r" (lua/runs.lua).
+    // by the record's opening "r" (lua/library/modules/runs.lua).
     if let Some(step) = args.step {
         json.name("ru").string(step.run_id.as_str());
         json.name("ra").string(&step.action);
@@ -176,7 +176,7 @@ pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> V
     json.into_bytes()
 }
 
-/// A new run's object (lua/runs.lua): its limits, "<steps>|<attempts per action>|<fallbacks>|
+/// A new run's object (lua/library/modules/runs.lua): its limits, "<steps>|<attempts per action>|<fallbacks>|
 /// <fallback share in millionths>", each "" for none.
 fn run_object(json: &mut Json, limits: &RunLimits) {
     json.name("run").open_object();
