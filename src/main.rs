@@ -137,10 +137,7 @@ fn main() -> ExitCode {
         Some(Command::Export(args)) => export(args),
         Some(Command::Simulate(args)) => simulate(args),
         Some(Command::Catalog(command)) => catalog(command),
-        Some(Command::Library) => {
-            print!("{}", quota_gateway::store::library::LIBRARY.text);
-            Ok(())
-        }
+        Some(Command::Library) => print_library(),
         Some(Command::Serve(config)) => serve_with_logs(config),
         None => serve_with_logs(cli.serve),
     };
@@ -150,6 +147,16 @@ fn main() -> ExitCode {
             eprintln!("quota-gateway: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The library's text on standard output; a reader that stops early (`| head -1`) is no error.
+fn print_library() -> anyhow::Result<()> {
+    use std::io::Write;
+    let text = &quota_gateway::store::library::LIBRARY.text;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
+        _ => Ok(()),
     }
 }
 

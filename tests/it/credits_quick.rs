@@ -153,3 +153,58 @@ async fn a_reserve_on_the_quick_path_answers_what_the_wallet_says() {
         .collect();
     assert_eq!(held, [json!(40), json!(1)], "{b}");
 }
+
+/// Redis's count of `command` calls since its stats were reset (`INFO commandstats`).
+fn calls_of(redis: &redis::TestRedis, command: &str) -> u64 {
+    let stats: String = redis.query(&["INFO", "commandstats"]);
+    stats
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:calls=")))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_denial_that_read_the_whole_wallet_refreshes_its_quick_line_for_the_next() {
+    // A Redis of its own, so its command counts are this test's alone.
+    let own = redis::TestRedis::start();
+    let app = crate::support::spawn_app_with(&own.target(), &crate::support::unique_prefix(), None, |c| {
+        c.webhook_allow_http = true;
+        c.webhook_allow_private = true;
+    })
+    .await;
+    // With an endpoint to tell, holds carry the group's low-balance amounts: a line written by
+    // a grant (which knows none) cannot decide for such a hold, until a call that read the
+    // whole wallet saves it. (Nothing listens there: no delivery matters here.)
+    crate::webhooks::endpoint(&app, "http://127.0.0.1:9/hooks").await;
+    app.put_plan(json!({ "id": "plan_low", "periodType": "month", "groups": [
+        { "id": "credits", "balance": "credits", "lowBalance": [50, 20],
+          "matches": [ { "event": "render", "measure": { "rate": 1 } } ] } ] }))
+        .await;
+    app.subscribe("h", "plan_low", None).await;
+    grant(&app, "h", 10, 10, None).await;
+    let line = || -> Vec<u8> { own.query(&["HGET", &format!("{}:{{default:h}}:ctr", app.prefix), "w|credits|q"]) };
+    let written_by_the_grant = line();
+    // Each denial's reads of the counters hash: the counters with the quick line, then the
+    // whole wallet when the line cannot decide.
+    let mut reads = Vec::new();
+    for _ in 0..3 {
+        let _: String = own.query(&["CONFIG", "RESETSTAT"]);
+        let denied = app
+            .reserve(json!({ "userId": "h", "event": "render", "quantity": 100 }))
+            .await;
+        assert_eq!(denied["allowed"], false, "{denied}");
+        assert_eq!(denied["reasons"], json!(["insufficient_balance"]), "{denied}");
+        reads.push(calls_of(&own, "hmget"));
+    }
+    assert_ne!(line(), written_by_the_grant, "the first denial saved a fresh line");
+    assert_eq!(
+        reads,
+        [2, 1, 1],
+        "the first denial read the wallet, the next decided on the line"
+    );
+    // The wallet is as the grant left it: a denial holds nothing.
+    let b = balance(&app, "h").await;
+    assert_eq!((units(&b["available"]), units(&b["held"])), (10.0, 0.0), "{b}");
+}

@@ -338,6 +338,14 @@ register('reserve', 'writes', function(c)
         end
       end
     end
+    -- A wallet this denial read whole, because its quick line could not decide (a grant
+    -- started or expired since the line was written, or the line knew other low-balance
+    -- amounts or another allowance), is saved with a fresh line: the next call decides on the
+    -- line again, so a client hammering a denied balance pays the quick price from its second
+    -- call on, not a whole wallet's on every one (wallet.lua's header).
+    if next(c.wallets) ~= nil then
+      C.save(c, now, c.fired)
+    end
   end
   -- Today's rollups: every group of an admitted reserve, only the denying groups of a denial,
   -- counted once in the field of that set of groups (see prelude.lua): one HINCRBY however many.

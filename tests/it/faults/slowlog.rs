@@ -60,8 +60,7 @@ async fn a_backlog_of_expired_holds_is_returned_in_short_bounded_calls() {
                 Some(::redis::Value::Array(args)) => args.first().cloned(),
                 _ => None,
             };
-            let fcall =
-                matches!(command, Some(::redis::Value::BulkString(ref c)) if c.eq_ignore_ascii_case(b"FCALL"));
+            let fcall = matches!(command, Some(::redis::Value::BulkString(ref c)) if c.eq_ignore_ascii_case(b"FCALL"));
             fcall.then(|| (int(0).unwrap_or(0), int(2).unwrap_or(0)))
         })
         .collect();
