@@ -396,8 +396,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
                 let i = pick % model.reservations.len();
                 if model.reservations[i].state == State::Held {
-                    let open = h.keys.user("p", "w").open;
-                    let _: i64 = redis::shared().query(&["ZADD", &open, "XX", "1", &model.reservations[i].id]);
+                    crate::support::expire_at(&h.keys.user("p", "w"), &model.reservations[i].id, "1");
                     // The next writing call gives it back; the model gives it back now, so a
                     // call that writes (and reads the wallet whole) follows at once, before any
                     // other can pay debt from a grant in between.

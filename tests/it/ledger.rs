@@ -225,8 +225,7 @@ async fn a_holds_end_is_one_entry_however_many_calls_end_it_at_once() {
 
     let expired = one.reserve(json!({ "userId": "cleo", "event": "render" })).await;
     let expired = expired["reservationId"].as_str().unwrap().to_string();
-    let open = Layout::new(&prefix).user("default", "cleo").open;
-    let _: i64 = redis::shared().query(&["ZADD", &open, "XX", "1", &expired]);
+    crate::support::expire_at(&Layout::new(&prefix).user("default", "cleo"), &expired, "1");
     let statuses = join_all((0..12).map(|i| {
         nodes[i % 2].json(
             Method::POST,

@@ -175,3 +175,35 @@ async fn a_node_loads_its_library_at_start_again_when_lost_and_removes_older_bui
         assert!(found.iter().any(|l| *l == LIBRARY.name), "{url}: {found:?}");
     }
 }
+
+#[test]
+fn a_hold_brought_nearer_by_an_extension_goes_back_before_the_next_decision() {
+    let redis = shared();
+    let k = keys(WRITING_KEYS);
+    let writing = ["60000", "", "", ""];
+    // One hold of `amount` in a lifetime group of quota 10, expiring `ttl` ms after now.
+    let reserve = |id: &str, amount: &str, ttl: &str| {
+        let record = format!(
+            r#""v":"2","e":"e","qt":"{amount}","h":[{{"g":"g","f":"g@0","ps":"0","pe":"","a":"{amount}","q":"10000"}}]}}"#
+        );
+        let args = [
+            strings(&writing),
+            strings(&["0", id, ttl, "1"]),
+            strings(&["g", "g@0", "0", "", amount, "10000", ""]),
+            vec![record, redis_now_ms()],
+        ]
+        .concat();
+        items(redis.run_script(&contract::RESERVE, &k, &args).unwrap())
+    };
+    // An hour's hold of 8: the next reserves know no open hold expires within the hour.
+    assert_eq!(int(&reserve("r_a", "8000", "3600000")[3]), 1);
+    assert_eq!(int(&reserve("r_b", "5000", "3600000")[3]), 0, "8 + 5 > 10");
+    // Its extension to a millisecond brings its expiry nearer than that.
+    let args = [strings(&writing), strings(&["r_a", "1", "86400000"])].concat();
+    let extended = items(redis.run_script(&contract::EXTEND, &k, &args).unwrap());
+    assert_eq!(redis::from_redis_value::<String>(extended[0].clone()).unwrap(), "ok");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    // The next reserve returns it first, and holds 5 of 10.
+    let b = reserve("r_c", "5000", "3600000");
+    assert_eq!((int(&b[3]), int(&b[5])), (1, 5000), "{b:?}");
+}

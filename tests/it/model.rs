@@ -12,7 +12,7 @@ use quota_gateway::quota::{Milli, Plan};
 use quota_gateway::store::layout::Layout;
 use serde_json::json;
 
-use crate::support::{ledger_sums, redis, service_on_shared, unique_prefix};
+use crate::support::{ledger_sums, service_on_shared, unique_prefix};
 
 /// (group, quota in units, mode, event it matches, in flight)
 const GROUPS: &[(&str, u64, &str, &str, bool)] = &[
@@ -273,8 +273,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let (id, holds, state) = &mut model.reservations[i];
                 if *state == State::Held {
                     // Time passes for this one reservation: its expiry moves into the past.
-                    let open = h.keys.user("p", "u").open;
-                    let _: i64 = redis::shared().query(&["ZADD", &open, "XX", "1", id.as_str()]);
+                    crate::support::expire_at(&h.keys.user("p", "u"), id, "1");
                     for (g, m) in holds.iter() {
                         Model::add(&mut model.held, g, -(*m as i64));
                     }

@@ -208,9 +208,8 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
                 let Some(i) = pick(&reserves, *p) else { continue };
                 if let Some((id, held @ true)) = &mut reserves[i] {
                     // Its time is up now: the next call for the user returns its holds.
-                    let open = lab.keys.user("p", user.as_str()).open;
                     let at = (redis_ms() - 1).to_string();
-                    let _: i64 = redis::shared().query(&["ZADD", &open, "XX", &at, id.as_str()]);
+                    crate::support::expire_at(&lab.keys.user("p", user.as_str()), id.as_str(), &at);
                     *held = false;
                 }
             }

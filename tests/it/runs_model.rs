@@ -12,7 +12,7 @@ use quota_gateway::quota::{EventInput, Milli, Plan, ReservationId, RunLimits, Ru
 use quota_gateway::store::layout::Layout;
 use serde_json::json;
 
-use crate::support::{ledger_sums, redis, service_on_shared, unique_prefix};
+use crate::support::{ledger_sums, service_on_shared, unique_prefix};
 
 /// The run's event matches `budget` alone, so a run holds it; steps of "a" are checked on the
 /// user's `a_only` too, which no run holds.
@@ -141,8 +141,7 @@ async fn harness() -> (Gateway, Layout) {
 
 /// Moves a reservation's (or run's) expiry into the past, as time passing would.
 fn expire(keys: &Layout, id: &str) {
-    let open = keys.user("p", "u").open;
-    let _: i64 = redis::shared().query(&["ZADD", &open, "XX", "1", id]);
+    crate::support::expire_at(&keys.user("p", "u"), id, "1");
 }
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {

@@ -26,6 +26,11 @@ register('extend', 'writes', function(c)
 
   -- 2. The new expiry, capped at creation + the longest lifetime.
   local expires = math.min(now + tonumber(ARGV[6]), tonumber(record.c) + tonumber(ARGV[7]))
+  -- (A nearer expiry than it had may be nearer than "~open" says no hold expires before:
+  -- prelude.lua's reclaim_due. Without the field, the next reserve asks the open set.)
+  if expires < tonumber(record.x) then
+    redis.call('HDEL', KEYS[1], '~open')
+  end
   record.x = string.format('%d', expires)
   redis.call('HSET', KEYS[2], ARGV[5], cjson.encode(record))
   redis.call('ZADD', KEYS[3], expires, ARGV[5])

@@ -52,26 +52,16 @@ register('reserve', 'writes', function(c)
     return {'stale'}
   end
 
-  -- 3. Expired holds go back first, so they never count against this decision.
-  local more, reclaimed = reclaim(c, now)
-  if more then
-    return {'more'}
-  end
-
-  local tail = ARGV[9 + HOLD_FIELDS * n]
-  -- What the common code hands on of a step (nil in a reserve that is none): its run's field
-  -- prefix, its action, its limits when it starts a run, a fallback's share.
-  local run_key, run_action, run_start, run_share
-  -- runs {
-  -- A step of a run or a run's start: the record the node encoded opens with its run's id,
+  -- 3. A step of a run or a run's start: the record the node encoded opens with its run's id,
   -- action and kind ("ru", "ra", "rk"), or with its run object ("run", its limits), or both (a
-  -- child run). A step reads its run's fields with the counters: per hold its group's, then the
-  -- run's first, its action's attempts and, for a child, its children (runs.lua's header).
-  -- Written inline, not as functions of runs.lua: each function a call builds, and each table
-  -- or string it makes, is Lua's garbage, which cost a step half a reserve again (BENCHMARKS.md).
-  -- The regions between "runs {" and "runs }" are the step script's alone: a reserve that is no
-  -- step and starts no run runs without them (src/store/scripts/mod.rs), and pays for none of
-  -- their code.
+  -- child run); nothing else tells a step from a reserve. A step reads its run's fields with
+  -- the counters: per hold its group's, then the run's first, its action's attempts and, for a
+  -- child, its children (runs.lua's header). Read inline rather than through runs.lua: each
+  -- table or string a step makes is Lua's garbage, which cost a step half a reserve again
+  -- (BENCHMARKS.md). What the rest hands on of a step (nil in a reserve that is none): its run's
+  -- field prefix, its action, its limits when it starts a run, a fallback's share.
+  local tail = ARGV[9 + HOLD_FIELDS * n]
+  local run_key, run_action, run_start, run_share
   local run_id, run_fallback
   if string.byte(tail, 2) == 114 then
     -- Cut at the quotes (ids and kinds hold none) with plain finds; the kind ("primary",
@@ -91,9 +81,20 @@ register('reserve', 'writes', function(c)
       run_start = string.sub(tail, from + 12, string.find(tail, '"', from + 12, true) - 1)
     end
   end
-  -- runs }
 
-  -- 4. Check every group before writing anything. The answer carries the decision: hold i's used,
+  -- 4. The counters, and expired holds back first, so they never count against this decision:
+  -- when the instant no open hold expires before ("~open", read with the counters) has passed.
+  -- The counters are read again when some went back.
+  local counters = read_counters(c, holds, true, run_key, run_action, run_start)
+  local more, reclaimed, open = reclaim_due(c, counters.open, now)
+  if more then
+    return {'more'}
+  end
+  if reclaimed then
+    counters = read_counters(c, holds, true, run_key, run_action, run_start)
+  end
+
+  -- 5. Check every group before writing anything. The answer carries the decision: hold i's used,
   -- held, quota in force and denied follow the answer's first four values, VERDICT_FIELDS a hold
   -- (its held is the hold's second value, at VERDICT_FIELDS * (i - 1) + 6; its denied the fourth).
   local expires = at + ARGV[7]
@@ -102,8 +103,6 @@ register('reserve', 'writes', function(c)
   -- two (see prelude.lua).
   local reply = holds.credits and {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
     nil, nil} or {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil}
-  local counters = read_counters(c, holds, true, run_key, run_action, run_start)
-  -- runs {
   -- A step's run, as its first field says (`run_v`, unpacked): each hold of a group the run
   -- holds gets the group's budget, used, open and fallback spend (rb, ru, ro, rf; weigh weighs
   -- it on them) and where they are in the field (rj), and `run_code` is a denial of the whole
@@ -153,13 +152,10 @@ register('reserve', 'writes', function(c)
       end
     end
   end
-  -- runs }
   local allowed = weigh(c, holds, quota_in_force, counters, reply, nil, run_share)
-  -- runs {
   if run_code ~= 0 then
     allowed = 0
   end
-  -- runs }
   reply[4] = allowed
 
   -- A hold that clamped holds what was left: the record the node encoded says so too. Its
@@ -181,7 +177,7 @@ register('reserve', 'writes', function(c)
     tail = table.concat(parts)
   end
 
-  -- 5. Write all holds and the reservation, or nothing.
+  -- 6. Write all holds and the reservation, or nothing.
   if allowed == 1 then
     local writes, alerting = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, false
     for i = 1, #holds do
@@ -209,8 +205,12 @@ register('reserve', 'writes', function(c)
         end
       end
     end
+    -- No open hold expires before "~open": this one's expiry lowers it when nearer.
+    local lowest = math.min(open or counters.open, expires)
+    if lowest ~= counters.open then
+      writes[k + 1], writes[k + 2], k = '~open', lowest, k + 2
+    end
     local numbers = k
-    -- runs {
     if run_id then
       -- The step counted in its run, its draws open (a child run among its children).
       local list = ''
@@ -252,7 +252,6 @@ register('reserve', 'writes', function(c)
       end
       writes[k + 1], writes[k + 2], k = 'r|' .. ARGV[6], cmsgpack.pack(unpack(v)), k + 2
     end
-    -- runs }
     write_fields(c, writes, numbers)
     note_periods(c, holds, counters)
     if holds.note_values then
@@ -346,6 +345,10 @@ register('reserve', 'writes', function(c)
     if next(c.wallets) ~= nil then
       C.save(c, now, c.fired)
     end
+    -- "~open" as the open set says it now, when it had passed.
+    if open and open ~= counters.open then
+      redis.call('HSET', KEYS[1], '~open', string.format('%d', open))
+    end
   end
   -- Today's rollups: every group of an admitted reserve, only the denying groups of a denial,
   -- counted once in the field of that set of groups (see prelude.lua): one HINCRBY however many.
@@ -379,7 +382,7 @@ register('reserve', 'writes', function(c)
     prune(c, now)
   end
 
-  -- 6. Keep the answer for repeats (denials included), with the balances of balance groups
+  -- 7. Keep the answer for repeats (denials included), with the balances of balance groups
   -- after the alerts.
   append_fired(c, reply)
   if holds.credits then
@@ -399,7 +402,6 @@ register('reserve', 'writes', function(c)
       end
     end
   end
-  -- runs {
   -- A step's answer: its code, its run's steps and fallbacks so far, then per hold what the run
   -- has left of its group (-1 for a group the run does not hold).
   if run_id then
@@ -410,7 +412,6 @@ register('reserve', 'writes', function(c)
       reply[m + 3 + i] = h.rb and math.max(0, h.rb - h.ru - h.ro) or -1
     end
   end
-  -- runs }
   -- Last, what each clamped hold holds.
   if holds.clamped then
     for i = 1, n do

@@ -55,10 +55,11 @@
 -- Used and held milli-units of every hold in one HMGET, as numbers (0 when absent): hold i's
 -- used at 2i - 1 and its held at 2i. The command's reply is converted in place, so a call
 -- builds no table per kind (pending.lua's answers the same shape).
--- With `quick` (reserve's), the same HMGET reads the quick line and the journal of each
--- balance that one hold of the call holds on and the call has not read (wallet.lua's header):
--- the hold's "fast" is where they are (weigh decides on them and makes it its decision); and
--- a step's, the fields of its run `run_key` (runs.lua's header).
+-- With `quick` (reserve's), the same HMGET reads the field "~open" (the answer's `open`, a
+-- number, nil when unknown: see reclaim_due), then the quick line and the journal of each balance that one
+-- hold of the call holds on and the call has not read (wallet.lua's header): the hold's "fast"
+-- is where they are (weigh decides on them and makes it its decision); and a step's, the fields
+-- of its run `run_key` (runs.lua's header).
 local function read_counters(c, holds, quick, run_key, action, child)
   local n = #holds
   -- (A step whose event no group matches still reads its run: it is a step of it.)
@@ -69,6 +70,9 @@ local function read_counters(c, holds, quick, run_key, action, child)
   for i = 1, n do
     local f = holds[i].f
     fields[2 * i - 1], fields[2 * i] = f .. ':u', f .. ':h'
+  end
+  if quick then
+    fields[2 * n + 1] = '~open'
   end
   if quick and holds.credits then
     for i = 1, n do
@@ -104,6 +108,9 @@ local function read_counters(c, holds, quick, run_key, action, child)
   for i = 1, 2 * n do
     local v = counters[i]
     counters[i] = v and v + 0 or 0
+  end
+  if quick then
+    counters.open = counters[2 * n + 1] and counters[2 * n + 1] + 0
   end
   -- A read-only call leaves out what expired holds no writing call has reclaimed yet hold
   -- (pending.lua's read_expired).
@@ -298,6 +305,26 @@ local function reclaim(c, now)
   redis.call('ZREM', c.KEYS[3], unpack(done))
   redis.call('ZADD', c.KEYS[4], unpack(ended))
   return #done < #due / 2, #done > 0
+end
+
+-- The counters hash's field "~open" keeps an instant no open hold expires before:
+-- reserve reads it with the counters and, while it is in the future, knows that nothing is due
+-- without asking the open set. Reserve, the only call that adds a hold to the set, lowers it to
+-- its hold's expiry; extend, which may bring one nearer, deletes it. Holds that leave the set
+-- leave it lower than it need be, which costs one look at the set once it has passed.
+-- Returns expired holds as reclaim does when `open` (the field as read; nil unknown) has
+-- passed, and then answers the instant the set's first hold expires (MAX_EXACT for none) as
+-- the field's new value; else nothing is due and it answers nil.
+local function reclaim_due(c, open, now)
+  if open and open > now then
+    return false, false, nil
+  end
+  local more, returned = reclaim(c, now)
+  if more then
+    return true
+  end
+  local first = redis.call('ZRANGE', c.KEYS[3], 0, 0, 'WITHSCORES')
+  return false, returned, first[2] and first[2] + 0 or MAX_EXACT
 end
 
 -- Drops ended records, idempotency entries and counter fields past retention, a bounded

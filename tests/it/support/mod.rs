@@ -330,3 +330,12 @@ pub fn freemium_free_plan() -> Value {
         ]
     })
 }
+
+/// Moves an open reservation's (or run's) expiry to `at_ms`, as time passing would: its score
+/// in the open set, and the counters hash's "~open" (an instant no open hold expires before,
+/// lua/library/modules/prelude.lua's reclaim_due) dropped, as an extension that brings an
+/// expiry nearer drops it.
+pub fn expire_at(keys: &quota_gateway::store::layout::UserKeys, id: &str, at_ms: &str) {
+    let _: i64 = redis::shared().query(&["ZADD", &keys.open, "XX", at_ms, id]);
+    let _: i64 = redis::shared().query(&["HDEL", &keys.ctr, "~open"]);
+}
