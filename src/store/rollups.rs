@@ -2,6 +2,8 @@
 //! `<day>|<group>|<stat>` kept by the scripts that change usage, holds and reservations
 //! (prelude.lua says which stat is which), pruned with the ledger. A field may name a set of
 //! groups, comma-separated: reserve counts all its groups in one field, which counts for each.
+//! Reserve counts its admits in the counters hash instead, `a|<day>|<groups>`, in the write
+//! of its holds (prelude.lua's admits_field); both are read and added up.
 
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
@@ -16,17 +18,44 @@ pub type Days = BTreeMap<(i64, String), DayActivity>;
 
 impl Store {
     /// The user's rollups of the UTC days from `from_day` to `to_day` (both included), by day
-    /// and group. One read of a hash the retention bounds (days x groups x 5 fields).
+    /// and group. One read of a hash the retention bounds (days x groups x 5 fields), and the
+    /// admits in the counters hash, a scan of its fields that match.
     pub async fn rollups(&self, project: &str, user: &UserId, from_day: i64, to_day: i64) -> Result<Days, StoreError> {
-        let key = self.keys.user(project, user.as_str()).daily;
+        let keys = self.keys.user(project, user.as_str());
+        let (daily, ctr) = (keys.daily, keys.ctr);
         let raw: Vec<(String, i64)> = self
-            .run(|mut conn| async move { Ok(conn.hgetall(&key).await?) })
+            .run(|mut conn| async move { Ok(conn.hgetall(&daily).await?) })
             .await?;
         let mut days = Days::new();
         for (field, value) in raw {
             add(&mut days, &field, value, from_day..=to_day)?;
         }
-        Ok(days)
+        let mut cursor = 0_u64;
+        loop {
+            let ctr = ctr.clone();
+            let (next, page): (u64, Vec<(String, i64)>) = self
+                .run(|mut conn| async move {
+                    Ok(redis::cmd("HSCAN")
+                        .arg(&ctr)
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg("a|*")
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query_async(&mut conn)
+                        .await?)
+                })
+                .await?;
+            for (field, value) in page {
+                // "a|<day>|<groups>" counts as "<day>|<groups>|a".
+                let rest = field.strip_prefix("a|").unwrap_or(&field);
+                add(&mut days, &format!("{rest}|a"), value, from_day..=to_day)?;
+            }
+            if next == 0 {
+                return Ok(days);
+            }
+            cursor = next;
+        }
     }
 }
 

@@ -207,3 +207,75 @@ fn a_hold_brought_nearer_by_an_extension_goes_back_before_the_next_decision() {
     let b = reserve("r_c", "5000", "3600000");
     assert_eq!((int(&b[3]), int(&b[5])), (1, 5000), "{b:?}");
 }
+
+/// Redis's calls of each command since its stats were reset, but the function call itself.
+fn commands_since_reset(redis: &crate::support::redis::TestRedis) -> Vec<(String, u64)> {
+    let stats: String = redis.query(&["INFO", "commandstats"]);
+    let mut calls: Vec<(String, u64)> = stats
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(":calls=")?;
+            Some((name.to_owned(), rest.split(',').next()?.parse().ok()?))
+        })
+        .filter(|(name, _)| name != "fcall" && !name.starts_with("config"))
+        .collect();
+    calls.sort();
+    calls
+}
+
+#[test]
+fn a_plain_two_group_admit_makes_six_redis_commands_and_a_denial_five() {
+    let own = crate::support::redis::TestRedis::start();
+    let library: String = LIBRARY.text.clone();
+    let _: String = own.query(&["FUNCTION", "LOAD", &library]);
+    let k = keys(WRITING_KEYS);
+    // Two groups of a month, the ledger and rollups kept 35 days (as a project keeps them).
+    let reserve = |id: &str, quota: &str| -> Vec<Value> {
+        let (ps, pe) = ("1000", "99999999999999");
+        let mut args = strings(&["60000", "", "", "3024000000", "0", id, "60000", "2"]);
+        let mut holds = Vec::new();
+        for g in ["g0", "g1"] {
+            args.extend(strings(&[g, &format!("{g}@{ps}"), ps, pe, "1000", quota, ""]));
+            holds.push(format!(
+                r#"{{"g":"{g}","f":"{g}@{ps}","ps":"{ps}","pe":"{pe}","a":"1000","q":"{quota}"}}"#
+            ));
+        }
+        args.push(format!(r#""v":"2","e":"e","qt":"1000","h":[{}]}}"#, holds.join(",")));
+        args.push(redis_now_ms());
+        let mut cmd = redis::cmd("FCALL");
+        cmd.arg(quota_gateway::store::library::function_name("reserve"))
+            .arg(k.len())
+            .arg(&k)
+            .arg(&args);
+        let mut conn = redis::Client::open(own.url().as_str())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        items(cmd.query(&mut conn).unwrap())
+    };
+    // The first admit of the day writes what later ones find: periods, "~open", the admits.
+    assert_eq!(int(&reserve("r_1", "100000")[3]), 1);
+    let _: String = own.query(&["CONFIG", "RESETSTAT"]);
+    assert_eq!(int(&reserve("r_2", "100000")[3]), 1);
+    let names = |calls: &[(String, u64)]| calls.iter().map(|(n, c)| format!("{n}x{c}")).collect::<Vec<_>>();
+    // Redis time, the subscription's version, the counters (with "~open" and the day's
+    // admits), their write, the record, the open set.
+    assert_eq!(
+        names(&commands_since_reset(&own)),
+        ["hgetx1", "hmgetx1", "hsetx2", "timex1", "zaddx1"],
+        "a plain admit"
+    );
+    // A denial: time, version, counters, the day's denials of its groups and the day's count
+    // of those the ledger keeps (past the first hundred of the day, none: no entry).
+    let day = redis_now_ms().parse::<i64>().unwrap() / 86_400_000;
+    let _: i64 = own.query(&["HSET", &k[8], &format!("{day}|~|d"), "1000"]);
+    // (The first denial of the period fires each group's limit alert.)
+    assert_eq!(int(&reserve("r_3", "1000")[3]), 0);
+    let _: String = own.query(&["CONFIG", "RESETSTAT"]);
+    assert_eq!(int(&reserve("r_4", "1000")[3]), 0);
+    assert_eq!(
+        names(&commands_since_reset(&own)),
+        ["hgetx1", "hincrbyx2", "hmgetx1", "timex1"],
+        "a denial past the day's hundred kept in the ledger, its limit alerts fired already"
+    );
+}

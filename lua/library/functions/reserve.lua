@@ -85,6 +85,7 @@ register('reserve', 'writes', function(c)
   -- 4. The counters, and expired holds back first, so they never count against this decision:
   -- when the instant no open hold expires before ("~open", read with the counters) has passed.
   -- The counters are read again when some went back.
+  holds.admits = admits_field(c, holds)
   local counters = read_counters(c, holds, true, run_key, run_action, run_start)
   local more, reclaimed, open = reclaim_due(c, counters.open, now)
   if more then
@@ -205,10 +206,17 @@ register('reserve', 'writes', function(c)
         end
       end
     end
-    -- No open hold expires before "~open": this one's expiry lowers it when nearer.
+    -- No open hold expires before "~open": this one's expiry lowers it when nearer. And the
+    -- day's admits of these groups (prelude.lua's admits_field), in the same write.
     local lowest = math.min(open or counters.open, expires)
     if lowest ~= counters.open then
       writes[k + 1], writes[k + 2], k = '~open', lowest, k + 2
+    end
+    if holds.admits then
+      writes[k + 1], writes[k + 2], k = holds.admits, counters.admits + 1, k + 2
+      if counters.admits == 0 then
+        note_admits(c, holds.admits)
+      end
     end
     local numbers = k
     if run_id then
@@ -350,18 +358,20 @@ register('reserve', 'writes', function(c)
       redis.call('HSET', KEYS[1], '~open', string.format('%d', open))
     end
   end
-  -- Today's rollups: every group of an admitted reserve, only the denying groups of a denial,
-  -- counted once in the field of that set of groups (see prelude.lua): one HINCRBY however many.
+  -- Today's rollups: an admit was counted with the holds (above); a denial counts its denying
+  -- groups, once in the field of that set of groups (see prelude.lua): one HINCRBY however many.
   local set
-  for i = 1, #holds do
-    local code = reply[VERDICT_FIELDS * (i - 1) + 8]
-    if allowed == 1 or (code ~= 0 and code ~= 6) then
-      local g = holds[i].g
-      set = set and set .. ',' .. g or g
+  if allowed == 0 then
+    for i = 1, #holds do
+      local code = reply[VERDICT_FIELDS * (i - 1) + 8]
+      if code ~= 0 and code ~= 6 then
+        local g = holds[i].g
+        set = set and set .. ',' .. g or g
+      end
     end
-  end
-  if set then
-    rollup(c, now, set, allowed == 1 and 'a' or 'd', 1)
+    if set then
+      rollup(c, now, set, 'd', 1)
+    end
   end
   -- Denied demand in the ledger, so a replay of it against another plan sees what was refused
   -- too: an entry per denial, its event, metadata and quantity and the groups that denied, for

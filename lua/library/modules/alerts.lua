@@ -17,10 +17,14 @@
 
 -- Fires each of `marks` (thresholds in percent, or "L" for the first denial) that hold h has
 -- not fired yet at this quota, as events of `kind` at `level`, and keeps what fired beside the
--- counter. One function for both kinds: every function is built anew on every call.
+-- counter. What fired is read here, unless the call read it with its counters (reserve:
+-- prelude.lua's read_counters keeps it as the hold's `af`, false for none).
 local function fire(c, kind, h, quota, marks, level)
   local field, q = h.f .. ':a', string.format('%d', quota)
-  local raw = redis.call('HGET', c.KEYS[1], field)
+  local raw = h.af
+  if raw == nil then
+    raw = redis.call('HGET', c.KEYS[1], field)
+  end
   local fired = {}
   if raw then
     local at, list = string.match(raw, '^(%d+)|(.*)$')

@@ -56,7 +56,9 @@
 -- used at 2i - 1 and its held at 2i. The command's reply is converted in place, so a call
 -- builds no table per kind (pending.lua's answers the same shape).
 -- With `quick` (reserve's), the same HMGET reads the field "~open" (the answer's `open`, a
--- number, nil when unknown: see reclaim_due), then the quick line and the journal of each balance that one
+-- number, nil when unknown: see reclaim_due), the day's admits of the holds' groups
+-- (`holds.admits`, the answer's `admits`: see admits_field) and each hold's alerts fired (its
+-- `af`), then the quick line and the journal of each balance that one
 -- hold of the call holds on and the call has not read (wallet.lua's header): the hold's "fast"
 -- is where they are (weigh decides on them and makes it its decision); and a step's, the fields
 -- of its run `run_key` (runs.lua's header).
@@ -71,8 +73,18 @@ local function read_counters(c, holds, quick, run_key, action, child)
     local f = holds[i].f
     fields[2 * i - 1], fields[2 * i] = f .. ':u', f .. ':h'
   end
+  local alerted
   if quick then
     fields[2 * n + 1] = '~open'
+    if holds.admits then
+      fields[2 * n + 2] = holds.admits
+    end
+    -- What each hold that can fire an alert fired in its period (alerts.lua's fire), so a
+    -- denial or a crossing reads it from here.
+    alerted = #fields
+    for i = 1, n do
+      fields[alerted + i] = holds[i].f .. ':a'
+    end
   end
   if quick and holds.credits then
     for i = 1, n do
@@ -111,6 +123,12 @@ local function read_counters(c, holds, quick, run_key, action, child)
   end
   if quick then
     counters.open = counters[2 * n + 1] and counters[2 * n + 1] + 0
+    if holds.admits then
+      counters.admits = (counters[2 * n + 2] or 0) + 0
+    end
+    for i = 1, n do
+      holds[i].af = counters[alerted + i]
+    end
   end
   -- A read-only call leaves out what expired holds no writing call has reclaimed yet hold
   -- (pending.lua's read_expired).
@@ -181,6 +199,30 @@ local function rollup(c, at, group, stat, delta)
     redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, group))
   end
   return n
+end
+
+-- Reserve counts its admits in the counters hash, in the one write of its holds, rather than
+-- in the rollups hash (a command fewer on every admit): the day's "a" rollup of its set of
+-- groups is the field "a|<day>|<groups>" there, read with the counters. Readers add those
+-- fields to the rollups hash's (src/store/rollups.rs); prune takes them with the day's others.
+-- The field of `holds`, nil when the project keeps no rollups.
+local function admits_field(c, holds)
+  if c.ARGV[4] == '' or #holds == 0 then
+    return nil
+  end
+  local set = holds[1].g
+  for i = 2, #holds do
+    set = set .. ',' .. holds[i].g
+  end
+  return string.format('a|%d|', math.floor(c.now / 86400000)) .. set
+end
+
+-- Schedules a new admits field's pruning with its day's rollups (as rollup does for theirs).
+local function note_admits(c, field)
+  local keep_ms, DAY_MS = c.ARGV[4], 86400000
+  local day, set = string.match(field, '^a|(%d+)|(.*)$')
+  local prune_at = (day + 1) * DAY_MS + keep_ms - c.ARGV[1]
+  redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), 'd|' .. day .. '|' .. set)
 end
 
 -- Returns expired holds to their counters (at most RECLAIM_HOLDS of them). Returns true when
@@ -348,6 +390,7 @@ local function prune(c, now)
         fields[i] = string.sub(f, 3) .. '|' .. stat
       end
       redis.call('HDEL', c.KEYS[9], unpack(fields))
+      redis.call('HDEL', c.KEYS[1], 'a|' .. string.sub(f, 3))
     else
       redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc')
     end
