@@ -59,6 +59,7 @@ mod settle;
 mod simulate_cli;
 mod simulations;
 mod support;
+mod upgrade;
 mod users;
 mod webhooks;
 mod webhooks_endpoints;

@@ -1,7 +1,6 @@
--- changes.lua: shared by the scripts that change usage or end a reservation (track, adjust,
+-- changes.lua: shared by the functions that change usage or end a reservation (track, adjust,
 -- commit, release, extend), after prelude.lua: counters moved by a delta, a reservation found
--- and finished, the ledger. Kept apart from the prelude so reserve, the hot path, does not
--- define them on every call (each function a script defines is built anew on every call).
+-- and finished, the ledger.
 
 -- Adds delta(i, hold) to each hold's counter (suffix ":u" used or ":h" held), never below
 -- zero. Answers the id of a group the change would take past MAX_EXACT, in which case nothing

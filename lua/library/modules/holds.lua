@@ -99,8 +99,8 @@ local function read_holds(c, first, n, at)
         -- Appends each per-value hold's new value to its period's list (weigh found it new),
         -- noting the list's period so it is pruned with its counters. The calls that count
         -- call it: an admitting reserve, and track (which never denies, so it may list more
-        -- than MAX_VALUES). Built here, only for such a call: a function a script defines is
-        -- built on every call.
+        -- than MAX_VALUES). A closure of this call's holds and context, built only for a call
+        -- with a per-value hold.
         holds.note_values = holds.note_values or function()
           for _, held in ipairs(holds) do
             if held.pv then

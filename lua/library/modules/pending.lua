@@ -1,6 +1,6 @@
--- pending.lua: shared head of the read-only scripts (check, usage), after the `no-writes`
--- shebang. They never write, so they see expired holds that no writing script has reclaimed
--- yet, and leave them out by hand.
+-- pending.lua: for the read-only functions (check, usage; registered 'reads', so Redis runs
+-- them with the `no-writes` flag). They never write, so they see expired holds that no writing
+-- call has reclaimed yet, and leave them out by hand.
 --
 -- KEYS[1]  counters hash                 qg:{p:u}:ctr
 -- KEYS[2]  reservations hash             qg:{p:u}:res

@@ -1,9 +1,9 @@
--- prelude.lua: shared head of every writing script of the data plane (reserve, track, commit,
--- release, extend). It reads Redis TIME, answers idempotent repeats, reclaims this user's
--- expired holds and prunes what outlived the retention window, a bounded number per call,
--- before the script proper reads any counter.
+-- prelude.lua: what every writing function of the library starts with (reserve, track,
+-- commit, release, extend, ...): it answers idempotent repeats, reclaims this user's expired
+-- holds and prunes what outlived the retention window, a bounded number per call, before the
+-- function proper reads any counter (Redis TIME is the call's `c.now`, head.lua).
 --
--- Every script that includes it passes the same first ten keys and four arguments:
+-- Every writing function takes the same first ten keys and four arguments:
 -- KEYS[1]  counters hash                 qg:{p:u}:ctr     <group>@<periodStart>:u|:h -> milli-units
 -- KEYS[2]  reservations hash             qg:{p:u}:res     <reservationId> -> JSON record
 -- KEYS[3]  open reservations zset        qg:{p:u}:open    by expiry ms
@@ -47,10 +47,8 @@
 -- Their length (#) and ipairs stay those of the entries set, which always run from 1 up.
 -- Loops over the holds index them (`for i = 1, #holds`): `ipairs` calls its iterator, a C
 -- function, at every step, 3 % of a reserve over eight loops.
--- Every function here is built anew on every call, and building one captures each outer local
--- it uses (a walk of the open upvalues, then an allocation): constants and arguments that a
--- function alone needs are its own locals, so a reserve does not pay for what only a reclaim
--- or a prune reads.
+-- The functions here are built once, when Redis loads the library; the constants some of them
+-- declare as their own locals date from when every call built them again.
 
 -- Used and held milli-units of every hold in one HMGET, as numbers (0 when absent): hold i's
 -- used at 2i - 1 and its held at 2i. The command's reply is converted in place, so a call

@@ -24,8 +24,8 @@
 -- fire, and the allowances open. A reserve whose amount fits, wholly and with something left,
 -- on the head, and fires nothing, decides from that line (read in the counters' HMGET) and
 -- holds by adding its amount to the journal "w|<balance>|j": the text is neither read nor
--- written and no function of this library is built (prelude.lua's read_counters, holds.lua's
--- weigh, reserve.lua). Every other call that reads the wallet first moves the journal onto
+-- written and no function of C is called (prelude.lua's read_counters, holds.lua's weigh,
+-- reserve.lua). Every other call that reads the wallet first moves the journal onto
 -- the head grant (its remaining less it, its held more), and every write sets the journal back
 -- to 0 with a new line. A wallet read in a call is never held on the quick path by the same
 -- call (read_counters skips it), so a journal written is never overwritten. (A reserve that

@@ -1,0 +1,127 @@
+//! A rolling upgrade: a node of an earlier build (`QG_OLD_BIN`, which scripts/upgrade-from
+//! builds; by default the last build whose data plane ran with EVALSHA) and a node of this one
+//! serve the same users on one Redis, each answering calls about reservations the other made.
+//! No answer is wrong: the quota is never exceeded, every admit is counted once, both nodes
+//! read the same usage, and the ledger says what the counters say.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::redis::{free_port, shared};
+use crate::support::{spawn_app, TestApp};
+
+/// The earlier build's node on the shared Redis, under `like`'s prefix and root token.
+async fn old_node(like: &TestApp) -> (TestApp, tokio::process::Child) {
+    let bin = std::env::var("QG_OLD_BIN")
+        .expect("QG_OLD_BIN: the earlier build's binary (scripts/upgrade-from builds it; scripts/test sets it)");
+    let port = free_port();
+    let target = shared().target();
+    let child = tokio::process::Command::new(bin)
+        .env("QG_LISTEN", format!("127.0.0.1:{port}"))
+        .env("QG_REDIS_URL", &target.url)
+        .env("QG_REDIS_MODE", target.mode.as_str())
+        .env("QG_KEY_PREFIX", &like.prefix)
+        .env("QG_ROOT_TOKEN", &like.root_token)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the earlier build");
+    let node = TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        ..like.clone_for_node()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while node
+        .client
+        .get(format!("{}/readyz", node.address))
+        .send()
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        assert!(Instant::now() < deadline, "the earlier build did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (node, child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs an earlier build: scripts/test builds it (scripts/upgrade-from) and runs this"]
+async fn an_old_node_and_a_new_node_serve_the_same_users_with_no_wrong_answer() {
+    let new = spawn_app().await;
+    let (old, _child) = old_node(&new).await;
+    // The plan through the old node, the subscriptions through the new one.
+    old.put_plan(json!({ "id": "plan_u", "periodType": "month", "groups": [
+        { "id": "images", "unit": "count", "quota": 40, "matches": [ { "event": "render" } ] },
+        { "id": "cents", "unit": "cents", "quota": 100000, "matches": [ { "event": "render", "measure": { "rate": 2 } } ] } ] }))
+    .await;
+    for user in ["u1", "u2"] {
+        new.subscribe(user, "plan_u", None).await;
+    }
+    // 120 parallel reserves per user, alternately on each node: exactly 40 admitted; each admit
+    // committed (3 in 4) or released (1 in 4) on the other node.
+    let calls = (0..240u32).map(|i| {
+        let (here, there) = if i % 2 == 0 {
+            (old.clone_for_node(), new.clone_for_node())
+        } else {
+            (new.clone_for_node(), old.clone_for_node())
+        };
+        async move {
+            let user = if i % 4 < 2 { "u1" } else { "u2" };
+            let held = here.reserve(json!({ "userId": user, "event": "render" })).await;
+            if held["allowed"] != true {
+                return (user, 0, 0);
+            }
+            let id = held["reservationId"].as_str().unwrap();
+            if i % 8 < 6 {
+                let (status, answer) = there.commit(id, None).await;
+                assert_eq!(status, StatusCode::OK, "{answer}");
+                (user, 1, 1)
+            } else {
+                let (status, answer) = there.release(id).await;
+                assert_eq!(status, StatusCode::OK, "{answer}");
+                (user, 1, 0)
+            }
+        }
+    });
+    let results = join_all(calls).await;
+    for user in ["u1", "u2"] {
+        let admitted: u32 = results.iter().filter(|r| r.0 == user).map(|r| r.1).sum();
+        let committed: u32 = results.iter().filter(|r| r.0 == user).map(|r| r.2).sum();
+        assert_eq!(admitted, 40, "{user}: exactly the quota admitted");
+        // Both nodes read the same usage: what was committed, nothing held.
+        for node in [&old, &new] {
+            let usage = node.usage(user).await;
+            let images = TestApp::counter(&usage, "images");
+            assert_eq!(images["used"], json!(committed), "{user}: {usage}");
+            assert_eq!(images["reserved"], json!(0), "{user}: {usage}");
+            assert_eq!(
+                TestApp::counter(&usage, "cents")["used"],
+                json!(2 * committed),
+                "{user}: {usage}"
+            );
+        }
+        // The ledger, written by both builds, has each commit once.
+        let entries = new.usage_events_all(&format!("userId={user}")).await;
+        let commits = entries.iter().filter(|e| e["kind"] == "commit").count();
+        assert_eq!(commits, committed as usize, "{user}");
+    }
+    // What is left is admitted to the unit, from either node, and no more.
+    for user in ["u1", "u2"] {
+        let committed: u32 = results.iter().filter(|r| r.0 == user).map(|r| r.2).sum();
+        let mut admitted = 0;
+        for i in 0..(45 - committed) {
+            let node = if i % 2 == 0 { &old } else { &new };
+            if node.reserve(json!({ "userId": user, "event": "render" })).await["allowed"] == true {
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, 40 - committed, "{user}");
+    }
+}
