@@ -22,6 +22,7 @@ mod dashboard_pages;
 mod dashboard_prices;
 mod dashboard_runs;
 mod dashboard_simulations;
+mod differential;
 mod errors;
 mod exactness;
 mod expiry;

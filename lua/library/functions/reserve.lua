@@ -85,14 +85,14 @@ register('reserve', 'writes', function(c)
   -- 4. The counters, and expired holds back first, so they never count against this decision:
   -- when the instant no open hold expires before ("~open", read with the counters) has passed.
   -- The counters are read again when some went back.
-  holds.admits = admits_field(c, holds)
-  local counters = read_counters(c, holds, true, run_key, run_action, run_start)
-  local more, reclaimed, open = reclaim_due(c, counters.open, now)
+  local admits = admits_field(c, holds)
+  local counters, open_before, admitted, alerted = read_counters(c, holds, true, run_key, run_action, run_start, admits)
+  local more, reclaimed, open = reclaim_due(c, open_before, now)
   if more then
     return {'more'}
   end
   if reclaimed then
-    counters = read_counters(c, holds, true, run_key, run_action, run_start)
+    counters, open_before, admitted, alerted = read_counters(c, holds, true, run_key, run_action, run_start, admits)
   end
 
   -- 5. Check every group before writing anything. The answer carries the decision: hold i's used,
@@ -208,14 +208,14 @@ register('reserve', 'writes', function(c)
     end
     -- No open hold expires before "~open": this one's expiry lowers it when nearer. And the
     -- day's admits of these groups (prelude.lua's admits_field), in the same write.
-    local lowest = math.min(open or counters.open, expires)
-    if lowest ~= counters.open then
+    local lowest = math.min(open or open_before, expires)
+    if lowest ~= open_before then
       writes[k + 1], writes[k + 2], k = '~open', lowest, k + 2
     end
-    if holds.admits then
-      writes[k + 1], writes[k + 2], k = holds.admits, counters.admits + 1, k + 2
-      if counters.admits == 0 then
-        note_admits(c, holds.admits)
+    if admits then
+      writes[k + 1], writes[k + 2], k = admits, admitted + 1, k + 2
+      if admitted == 0 then
+        note_admits(c, admits)
       end
     end
     local numbers = k
@@ -307,7 +307,7 @@ register('reserve', 'writes', function(c)
       for i = 1, #holds do
         before[i], after[i] = counters[2 * i], reply[VERDICT_FIELDS * (i - 1) + 6]
       end
-      alert_crossings(c, holds, quota_in_force, before, after, 'c')
+      alert_crossings(c, holds, quota_in_force, before, after, 'c', counters, alerted)
     end
   else
     -- Each denying group fires "limit" the first time in its period at this quota, at its level:
@@ -315,7 +315,8 @@ register('reserve', 'writes', function(c)
     for i = 1, #holds do
       if reply[VERDICT_FIELDS * (i - 1) + 8] == 1 and not holds[i].b and not holds[i].rb then
         local h = holds[i]
-        fire(c, 'limit', h, quota_in_force[i], {'L'}, h.k == 'c' and counters[2 * i] or counters[2 * i - 1])
+        fire(c, 'limit', h, quota_in_force[i], {'L'}, h.k == 'c' and counters[2 * i] or counters[2 * i - 1],
+          counters[alerted + i])
         -- An approval group's first denial in its period opens its approval request: the
         -- counter's ":ap" field (p pending, a approved, d declined, as decide_approval.lua
         -- writes them) and an "approval" event in the outbox, which the node moves to the
@@ -354,7 +355,7 @@ register('reserve', 'writes', function(c)
       C.save(c, now, c.fired)
     end
     -- "~open" as the open set says it now, when it had passed.
-    if open and open ~= counters.open then
+    if open and open ~= open_before then
       redis.call('HSET', KEYS[1], '~open', string.format('%d', open))
     end
   end

@@ -17,11 +17,11 @@
 
 -- Fires each of `marks` (thresholds in percent, or "L" for the first denial) that hold h has
 -- not fired yet at this quota, as events of `kind` at `level`, and keeps what fired beside the
--- counter. What fired is read here, unless the call read it with its counters (reserve:
--- prelude.lua's read_counters keeps it as the hold's `af`, false for none).
-local function fire(c, kind, h, quota, marks, level)
+-- counter. What fired is read here, unless the call read it with its counters (`read`, false
+-- for none: reserve's, prelude.lua's read_counters).
+local function fire(c, kind, h, quota, marks, level, read)
   local field, q = h.f .. ':a', string.format('%d', quota)
-  local raw = h.af
+  local raw = read
   if raw == nil then
     raw = redis.call('HGET', c.KEYS[1], field)
   end
@@ -59,7 +59,7 @@ end
 -- (usage for metered groups, open holds for in-flight ones), against quota_in_force[i]; only
 -- of holds whose unit code is `only_unit`, when given. Reads marks only when something
 -- crossed, so an ordinary call costs no Redis command.
-local function alert_crossings(c, holds, quota_in_force, before, after, only_unit)
+local function alert_crossings(c, holds, quota_in_force, before, after, only_unit, counters, alerted)
   for i = 1, #holds do
     local h = holds[i]
     local quota = quota_in_force[i]
@@ -74,7 +74,7 @@ local function alert_crossings(c, holds, quota_in_force, before, after, only_uni
         end
       end
       if #crossed > 0 then
-        fire(c, 'threshold', h, quota, crossed, after[i])
+        fire(c, 'threshold', h, quota, crossed, after[i], counters and counters[alerted + i])
       end
     end
   end

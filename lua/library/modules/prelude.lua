@@ -53,14 +53,14 @@
 -- Used and held milli-units of every hold in one HMGET, as numbers (0 when absent): hold i's
 -- used at 2i - 1 and its held at 2i. The command's reply is converted in place, so a call
 -- builds no table per kind (pending.lua's answers the same shape).
--- With `quick` (reserve's), the same HMGET reads the field "~open" (the answer's `open`, a
--- number, nil when unknown: see reclaim_due), the day's admits of the holds' groups
--- (`holds.admits`, the answer's `admits`: see admits_field) and each hold's alerts fired (its
--- `af`), then the quick line and the journal of each balance that one
+-- With `quick` (reserve's), the same HMGET reads the field "~open" (answered second, a number,
+-- nil when unknown: see reclaim_due), the field `admits` names (the day's admits of the holds'
+-- groups, admits_field; answered third, 0 when absent) and each hold's alerts fired (hold i's
+-- at the index answered fourth plus i, false for none: alerts.lua's fire), then the quick line and the journal of each balance that one
 -- hold of the call holds on and the call has not read (wallet.lua's header): the hold's "fast"
 -- is where they are (weigh decides on them and makes it its decision); and a step's, the fields
 -- of its run `run_key` (runs.lua's header).
-local function read_counters(c, holds, quick, run_key, action, child)
+local function read_counters(c, holds, quick, run_key, action, child, admits)
   local n = #holds
   -- (A step whose event no group matches still reads its run: it is a step of it.)
   if n == 0 and not run_key then
@@ -74,11 +74,11 @@ local function read_counters(c, holds, quick, run_key, action, child)
   local alerted
   if quick then
     fields[2 * n + 1] = '~open'
-    if holds.admits then
-      fields[2 * n + 2] = holds.admits
+    if admits then
+      fields[2 * n + 2] = admits
     end
-    -- What each hold that can fire an alert fired in its period (alerts.lua's fire), so a
-    -- denial or a crossing reads it from here.
+    -- What each hold fired in its period (alerts.lua's fire), so a denial or a crossing reads
+    -- it from here.
     alerted = #fields
     for i = 1, n do
       fields[alerted + i] = holds[i].f .. ':a'
@@ -120,13 +120,8 @@ local function read_counters(c, holds, quick, run_key, action, child)
     counters[i] = v and v + 0 or 0
   end
   if quick then
-    counters.open = counters[2 * n + 1] and counters[2 * n + 1] + 0
-    if holds.admits then
-      counters.admits = (counters[2 * n + 2] or 0) + 0
-    end
-    for i = 1, n do
-      holds[i].af = counters[alerted + i]
-    end
+    local open = counters[2 * n + 1]
+    return counters, open and open + 0, admits and (counters[2 * n + 2] or 0) + 0, alerted
   end
   -- A read-only call leaves out what expired holds no writing call has reclaimed yet hold
   -- (pending.lua's read_expired).
