@@ -28,6 +28,7 @@ mod exactness;
 mod expiry;
 mod faults;
 mod freemium;
+mod functions;
 mod hardening;
 mod health;
 mod idempotency;

@@ -1,0 +1,133 @@
+//! The data plane's functions called directly (FCALL), as the node calls them: a table of
+//! calls in sequence per entry point, each with the answer's tag it must give, on a user of its
+//! own. What each answer carries beyond its tag is the API tests' business; these hold every
+//! entry point to the answers its header promises, whatever node calls it.
+
+use quota_gateway::store::contract::{self, Contract};
+use redis::Value;
+
+use crate::support::redis::shared;
+use crate::support::unique_prefix;
+
+/// A call's arguments, `@now` as Redis time in ms and `@hour_ago` an hour before it.
+fn args(call: &[String]) -> Vec<String> {
+    let time: Vec<String> = shared().query(&["TIME"]);
+    let now = time[0].parse::<i64>().unwrap() * 1000 + time[1].parse::<i64>().unwrap() / 1000;
+    call.iter()
+        .map(|a| match a.as_str() {
+            "@now" => now.to_string(),
+            "@hour_ago" => (now - 3_600_000).to_string(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// The tag of an answer (its first element), or the error.
+fn tag(answer: redis::RedisResult<Value>) -> String {
+    match answer {
+        Ok(Value::Array(items)) => redis::from_redis_value(items[0].clone()).unwrap(),
+        Ok(other) => panic!("not an answer: {other:?}"),
+        Err(err) => format!("error: {err}"),
+    }
+}
+
+/// Runs each call in order on one user's keys, checking each answer's tag.
+fn run(contract: &Contract, calls: &[(&str, Vec<String>)]) {
+    let user = unique_prefix();
+    let keys: Vec<String> = (1..=contract.keys).map(|i| format!("{{{user}}}:k{i}")).collect();
+    for (i, (want, call)) in calls.iter().enumerate() {
+        let got = tag(shared().run_script(contract, &keys, &args(call)));
+        assert_eq!(&got, want, "{} call {i}: {call:?}", contract.name());
+    }
+}
+
+// One hold of group g, lifetime, 1 unit against a quota of 2, no options.
+const HOLD: [&str; 7] = ["g", "g@0", "0", "", "1000", "2000", ""];
+const RECORD: &str = r#""v":"2","e":"e","qt":"1000","h":[{"g":"g","f":"g@0","ps":"0","pe":"","a":"1000","q":"2000"}]}"#;
+// Retention a day, no Idempotency-Key, the ledger kept a day.
+const WRITING: [&str; 4] = ["86400000", "", "", "86400000"];
+
+/// A call's arguments, its parts joined.
+fn with(parts: &[&[&str]]) -> Vec<String> {
+    parts.iter().flat_map(|p| p.iter()).map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn reserve_answers_as_its_header_says() {
+    let call = |id: &str, version: &str, instant: &str, idem: [&str; 2]| {
+        with(&[
+            &[WRITING[0], idem[0], idem[1], WRITING[3]],
+            &[version, id, "60000", "1"],
+            &HOLD,
+            &[RECORD, instant],
+        ])
+    };
+    run(
+        &contract::RESERVE,
+        &[
+            ("ok", call("r_1", "0", "@now", ["", ""])),
+            // The version the node decided with is not the subscription's.
+            ("stale", call("r_2", "7", "@now", ["", ""])),
+            // The node's instant is an hour off Redis time.
+            ("stale", call("r_2", "0", "@hour_ago", ["", ""])),
+            // The quota's second unit, then a third denied: both answer "ok" with the decision.
+            ("ok", call("r_3", "0", "@now", ["reserve:k", "d1"])),
+            // The same Idempotency-Key and body: the first answer; another body: refused.
+            ("repeat", call("r_3", "0", "@now", ["reserve:k", "d1"])),
+            ("reused", call("r_3", "0", "@now", ["reserve:k", "d2"])),
+            ("ok", call("r_4", "0", "@now", ["", ""])),
+        ],
+    );
+}
+
+#[test]
+fn check_and_usage_answer_as_their_headers_say() {
+    let check = |version: &str| with(&[&[version, "1"], &HOLD, &["@now"]]);
+    run(&contract::CHECK, &[("ok", check("0")), ("stale", check("3"))]);
+    run(&contract::USAGE, &[("ok", with(&[&["1", "g@0", "2000", ""]]))]);
+}
+
+#[test]
+fn track_answers_as_its_header_says() {
+    let track = |version: &str| {
+        with(&[
+            &WRITING,
+            &[version, "1"],
+            &HOLD,
+            &["e", "", "1000", "key", "", "track:~t", "", "@now"],
+        ])
+    };
+    run(
+        &contract::TRACK,
+        &[("ok", track("0")), ("stale", track("2")), ("ok", track("0"))],
+    );
+}
+
+#[test]
+fn settling_functions_answer_as_their_headers_say() {
+    let reserve = with(&[&WRITING, &["0", "r_s", "60000", "1"], &HOLD, &[RECORD, "@now"]]);
+    let commit = with(&[&WRITING, &["r_s", "", "", "", "key", "", ""]]);
+    let release = with(&[&WRITING, &["r_s"]]);
+    let extend = with(&[&WRITING, &["r_s", "60000", "86400000"]]);
+    // Nothing reserved yet: each of them finds nothing.
+    run(&contract::COMMIT, &[("not_found", commit.clone())]);
+    run(&contract::RELEASE, &[("not_found", release.clone())]);
+    run(&contract::EXTEND, &[("not_found", extend.clone())]);
+    run(&contract::RECLAIM, &[("ok", with(&[&WRITING]))]);
+    // One user's keys through a reservation's life: reserved, extended, committed (a second
+    // commit answers the first), then neither released nor extended.
+    let user = unique_prefix();
+    let keys: Vec<String> = (1..=10).map(|i| format!("{{{user}}}:k{i}")).collect();
+    for (contract, call, want) in [
+        (&contract::RESERVE, &reserve, "ok"),
+        (&contract::EXTEND, &extend, "ok"),
+        (&contract::COMMIT, &commit, "ok"),
+        (&contract::COMMIT, &commit, "ok"),
+        (&contract::RELEASE, &release, "conflict"),
+        (&contract::EXTEND, &extend, "ended"),
+        (&contract::RECLAIM, &with(&[&WRITING]), "ok"),
+    ] {
+        let got = tag(shared().run_script(contract, &keys, &args(call)));
+        assert_eq!(got, want, "{}: {call:?}", contract.name());
+    }
+}
