@@ -1,7 +1,6 @@
 //! First contact with Redis: the clock synced, the data plane's function library loaded, the
-//! root token digest and project `default` with
-//! one secret key made at the very first start, the user-token signing secret and the start of
-//! the ledger index learnt.
+//! root token digest and project `default` with one secret key made at the very first start,
+//! the user-token signing secret and the start of the ledger index learnt.
 //! Secrets are returned to the caller to print once; only their digests are stored.
 
 use super::{Gateway, GatewayError};

@@ -1,7 +1,8 @@
 //! One call of a data-plane function (or script), encoded as it is built, and the keys and
-//! arguments every writing function starts with. redis's `ScriptInvocation` keeps every key and argument in a
-//! vector of its own and copies them all into a command on every call (about 30,000
-//! instructions of a reserve), and even a `Cmd` is encoded once more when sent (6,000 more).
+//! arguments every writing function starts with. redis's `ScriptInvocation` keeps every key
+//! and argument in a vector of its own and copies them all into a command on every call (about
+//! 30,000 instructions of a reserve), and even a `Cmd` is encoded once more when sent (6,000
+//! more).
 //! Here the keys and the arguments go straight into their wire form (RESP), each into a buffer
 //! of its own (a script declares how many keys it takes; they are sent first). The connection
 //! writes the whole call to its socket as it is, or turns it into a `Cmd` when it must route

@@ -2,9 +2,10 @@
 //! `contract.rs` declares them. The data plane's Lua is one function library (`library.rs`),
 //! called with FCALL through `call.rs`, which encodes a call straight into RESP and loads the
 //! library again when Redis has lost it; the control plane's scripts are run with EVALSHA,
-//! through `redis::Script` (and `call.rs` for a few), reloaded on NOSCRIPT. `holds.rs` holds the scripts that place or read
-//! holds (reserve, check, track, adjust, usage, reclaim), `settle.rs` those that end or extend a
-//! reservation, `account.rs` subscriptions, the users index and plans.
+//! through `redis::Script` (and `call.rs` for a few), reloaded on NOSCRIPT. `holds.rs` holds
+//! the calls that place or read holds (reserve, check, track, adjust, usage, reclaim),
+//! `settle.rs` those that end or extend a reservation, `account.rs` subscriptions, the users
+//! index and plans.
 
 mod account;
 mod approvals;
@@ -43,7 +44,12 @@ macro_rules! script_file {
 // function library: library.rs.)
 macro_rules! alone {
     ($($name:literal),*) => {
-        LazyLock::new(|| Script::new(concat!(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/shape.lua")), $(script_file!($name)),*)))
+        LazyLock::new(|| {
+            Script::new(concat!(
+                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/shape.lua")),
+                $(script_file!($name)),*
+            ))
+        })
     };
 }
 
