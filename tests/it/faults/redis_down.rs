@@ -216,7 +216,7 @@ async fn redis_stopped_under_load_gives_fast_503s_then_recovers_without_a_restar
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "a fault test: scripts/test runs these alone, serially"]
-async fn script_flush_under_load_is_invisible_to_clients() {
+async fn script_and_function_flushes_under_load_are_invisible_to_clients() {
     let own = redis::TestRedis::start();
     let app = spawn_app_on(&own.target(), &unique_prefix(), None).await;
     let mut plan = freemium_free_plan();
@@ -225,10 +225,14 @@ async fn script_flush_under_load_is_invisible_to_clients() {
     for w in 0..4 {
         app.subscribe(&format!("w{w}"), "plan_free", None).await;
     }
+    // The scripts (the control plane's) and the function library (the data plane's), each
+    // flushed five times while the load runs: every call that finds its code gone loads it
+    // again and is answered as if nothing happened.
     let flusher = async {
-        for _ in 0..10 {
+        for i in 0..10 {
             tokio::time::sleep(Duration::from_millis(30)).await;
-            let _: String = own.query(&["SCRIPT", "FLUSH"]);
+            let what = if i % 2 == 0 { "FUNCTION" } else { "SCRIPT" };
+            let _: String = own.query(&[what, "FLUSH"]);
         }
     };
     let (answers, ()) = futures::join!(load(&app, 4, 40), flusher);
