@@ -22,7 +22,7 @@ register('adjust', 'writes', function(c)
   shape(KEYS, ARGV, 11, 16)
 
   -- 1. A repeat answers the first answer and changes nothing; the node's assumptions are
-  -- checked against Redis time (`now`, read by the prelude).
+  -- checked against Redis time (`now`, read once for the call: head.lua).
   local first = repeated(c)
   if first then
     return first

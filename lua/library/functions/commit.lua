@@ -23,8 +23,8 @@ register('commit', 'writes', function(c)
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
   shape(KEYS, ARGV, 10, 6, 1, 5)
 
-  -- 1. A repeat of this Idempotency-Key answers the first answer (`now` is Redis time, read by
-  -- the prelude).
+  -- 1. A repeat of this Idempotency-Key answers the first answer (`now` is Redis time, read
+  -- once for the call: head.lua).
   local first = repeated(c)
   if first then
     return first

@@ -33,8 +33,8 @@ register('reserve', 'writes', function(c)
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
   local n = shape(KEYS, ARGV, 10, 8, HOLD_FIELDS, 2)
 
-  -- 1. A repeat answers the first answer whatever changed since (`now` is Redis time, read by
-  -- the prelude).
+  -- 1. A repeat answers the first answer whatever changed since (`now` is Redis time, read
+  -- once for the call: head.lua).
   local first = repeated(c)
   if first then
     return first

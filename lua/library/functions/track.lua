@@ -24,8 +24,8 @@ register('track', 'writes', function(c)
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
   local n = shape(KEYS, ARGV, 10, 6, HOLD_FIELDS, 8)
 
-  -- 1. A repeat answers the first answer and counts nothing (`now` is Redis time, read by the
-  -- prelude).
+  -- 1. A repeat answers the first answer and counts nothing (`now` is Redis time, read once
+  -- for the call: head.lua).
   local first = repeated(c)
   if first then
     return first

@@ -56,10 +56,10 @@
 -- With `quick` (reserve's), the same HMGET reads the field "~open" (answered second, a number,
 -- nil when unknown: see reclaim_due), the field `admits` names (the day's admits of the holds'
 -- groups, admits_field; answered third, 0 when absent) and each hold's alerts fired (hold i's
--- at the index answered fourth plus i, false for none: alerts.lua's fire), then the quick line and the journal of each balance that one
--- hold of the call holds on and the call has not read (wallet.lua's header): the hold's "fast"
--- is where they are (weigh decides on them and makes it its decision); and a step's, the fields
--- of its run `run_key` (runs.lua's header).
+-- at the index answered fourth plus i, false for none: alerts.lua's fire), then the quick line
+-- and the journal of each balance that one hold of the call holds on and the call has not
+-- read (wallet.lua's header): the hold's "fast" is where they are (weigh decides on them and
+-- makes it its decision); and a step's, the fields of its run `run_key` (runs.lua's header).
 local function read_counters(c, holds, quick, run_key, action, child, admits)
   local n = #holds
   -- (A step whose event no group matches still reads its run: it is a step of it.)
