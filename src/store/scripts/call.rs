@@ -250,14 +250,12 @@ mod tests {
             runs: Runs::Eval(&SCRIPT),
             keys: 2,
             args: &[],
-            reply: "1",
         };
         static FUNCTION: super::Contract = super::Contract {
             file: "library/functions/f.lua",
             runs: Runs::Function(OnceLock::new()),
             keys: 0,
             args: &[],
-            reply: "1",
         };
         let call = Call::new(&FUNCTION);
         let sent = [call.lead(), call.keys.bytes.clone(), call.args.bytes.clone()].concat();

@@ -1,8 +1,9 @@
 //! The contract between the node and its Lua scripts, declared once: each script's keys, the
-//! shape of its arguments, its reply, and the counted fields both sides name. `lua/shape.lua`
-//! holds the same constants and checks every call against the shape its script declares here;
-//! tests hold each script's header and its first check to this table, and send every script a
-//! call of the wrong shape to see it refused.
+//! shape of its arguments, how it runs, and the counted fields both sides name. What each
+//! answers is said once, in its file's header (a test holds every header to saying it).
+//! `lua/shape.lua` holds the same constants and checks every call against the shape its script
+//! declares here; tests hold each script's header and its first check to this table, and send
+//! every script a call of the wrong shape to see it refused.
 
 use std::sync::{LazyLock, OnceLock};
 
@@ -87,8 +88,6 @@ pub struct Contract {
     pub runs: Runs,
     pub keys: usize,
     pub args: &'static [Part],
-    /// What it answers, as its header says it.
-    pub reply: &'static str,
 }
 
 impl Contract {
@@ -132,210 +131,180 @@ pub static RESERVE: Contract = Contract {
     runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS,
     args: &[counted(W + 4, Each::Hold), fixed(2)],
-    reply: "ok, reservation id, expires ms, allowed, VERDICT_FIELDS per hold, alerts fired",
 };
 pub static CHECK: Contract = Contract {
     file: "library/functions/check.lua",
     runs: Runs::Function(OnceLock::new()),
     keys: 4,
     args: &[counted(2, Each::Hold), fixed(1)],
-    reply: "ok, allowed, VERDICT_FIELDS per hold",
 };
 pub static TRACK: Contract = Contract {
     file: "library/functions/track.lua",
     runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS,
     args: &[counted(W + 2, Each::Hold), fixed(8)],
-    reply: "ok, COUNTER_FIELDS per hold, alerts fired",
 };
 pub static ADJUST: Contract = Contract {
     file: "library/functions/adjust.lua",
     runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS + 1,
     args: &[fixed(W + 1 + HOLD_FIELDS + 4)],
-    reply: "ok, the applied change, COUNTER_FIELDS, alerts fired",
 };
 pub static COMMIT: Contract = Contract {
     file: "library/functions/commit.lua",
     runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS,
     args: &[counted(W + 2, Each::Values(1)), fixed(5)],
-    reply: "ok, late, record, COUNTER_FIELDS per hold, alerts fired",
 };
 pub static RELEASE: Contract = Contract {
     file: "library/functions/release.lua",
     runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS,
     args: &[fixed(W + 1)],
-    reply: "ok, released or expired, record, COUNTER_FIELDS per hold",
 };
 pub static EXTEND: Contract = Contract {
     file: "library/functions/extend.lua",
     runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS,
     args: &[fixed(W + 3)],
-    reply: "ok, expires ms, the next level up",
 };
 pub static RECLAIM: Contract = Contract {
     file: "library/functions/reclaim.lua",
     runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS,
     args: &[fixed(W)],
-    reply: "ok, or more",
 };
 pub static USAGE: Contract = Contract {
     file: "library/functions/usage.lua",
     runs: Runs::Function(OnceLock::new()),
     keys: 4,
     args: &[counted(1, Each::Values(3))],
-    reply: "ok, now ms, COUNTER_FIELDS per field",
 };
 pub static SUBSCRIBE: Contract = Contract {
     file: "scripts/subscribe.lua",
     runs: Runs::Eval(&super::SUBSCRIBE),
     keys: 3,
     args: &[counted(5, Each::Values(2)), counted(1, Each::Values(5)), fixed(1)],
-    reply: "ok, the subscription hash",
 };
 pub static UNSUBSCRIBE: Contract = Contract {
     file: "scripts/unsubscribe.lua",
     runs: Runs::Eval(&super::UNSUBSCRIBE),
     keys: 1,
     args: &[],
-    reply: "ok, the subscription hash",
 };
 pub static SET_STATUS: Contract = Contract {
     file: "scripts/set_status.lua",
     runs: Runs::Eval(&super::SET_STATUS),
     keys: 1,
     args: &[fixed(2)],
-    reply: "ok, the subscription hash",
 };
 pub static OVERRIDE: Contract = Contract {
     file: "scripts/override.lua",
     runs: Runs::Eval(&super::OVERRIDE),
     keys: 1,
     args: &[fixed(2)],
-    reply: "ok, the subscription hash",
 };
 pub static INDEX_USER: Contract = Contract {
     file: "scripts/index_user.lua",
     runs: Runs::Eval(&super::INDEX_USER),
     keys: 5,
     args: &[fixed(5)],
-    reply: "1 when the index changed, else 0",
 };
 pub static PUT_PLAN: Contract = Contract {
     file: "scripts/put_plan.lua",
     runs: Runs::Eval(&super::PUT_PLAN),
     keys: 2,
     args: &[fixed(2)],
-    reply: "the plan's version",
 };
 pub static DELETE_PLAN: Contract = Contract {
     file: "scripts/delete_plan.lua",
     runs: Runs::Eval(&super::DELETE_PLAN),
     keys: 4,
     args: &[fixed(2)],
-    reply: "not_found, in_use with the users, or ok",
 };
 pub static CLAIM_PLAN: Contract = Contract {
     file: "scripts/claim_plan.lua",
     runs: Runs::Eval(&super::CLAIM_PLAN),
     keys: 2,
     args: &[fixed(1)],
-    reply: "1 when claimed, 0 when there is no such plan",
 };
 pub static ENQUEUE: Contract = Contract {
     file: "scripts/enqueue.lua",
     runs: Runs::Eval(&super::ENQUEUE),
     keys: 4,
     args: &[fixed(5)],
-    reply: "the ids of the deliveries made",
 };
 pub static CLAIM: Contract = Contract {
     file: "scripts/claim.lua",
     runs: Runs::Eval(&super::CLAIM),
     keys: 4,
     args: &[fixed(4)],
-    reply: "delivery id, record, endpoint per delivery claimed",
 };
 pub static COMPLETE: Contract = Contract {
     file: "scripts/complete.lua",
     runs: Runs::Eval(&super::COMPLETE),
     keys: 3,
     args: &[fixed(7)],
-    reply: "the delivery's state, or gone",
 };
 pub static REDELIVER: Contract = Contract {
     file: "scripts/redeliver.lua",
     runs: Runs::Eval(&super::REDELIVER),
     keys: 3,
     args: &[fixed(2)],
-    reply: "ok, no_delivery, no_endpoint or disabled",
 };
 pub static CREATE_ENDPOINT: Contract = Contract {
     file: "scripts/create_endpoint.lua",
     runs: Runs::Eval(&super::CREATE_ENDPOINT),
     keys: 2,
     args: &[fixed(5)],
-    reply: "made or repeat with the endpoint id, reused, or full with the count",
 };
 pub static ROTATE_SECRET: Contract = Contract {
     file: "scripts/rotate_secret.lua",
     runs: Runs::Eval(&super::ROTATE_SECRET),
     keys: 1,
     args: &[fixed(5)],
-    reply: "ok, missing, or limit with the ms the soonest replaced secret ends",
 };
 pub static SET_ENABLED: Contract = Contract {
     file: "scripts/set_enabled.lua",
     runs: Runs::Eval(&super::SET_ENABLED),
     keys: 3,
     args: &[fixed(3)],
-    reply: "changed, unchanged or missing",
 };
 pub static GRANT: Contract = Contract {
     file: "library/functions/grant.lua",
     runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS + 1,
     args: &[fixed(W + 9)],
-    reply: "ok, grant id, its amounts a, r, h, c, e, v, the debt it paid",
 };
 pub static VOID_GRANT: Contract = Contract {
     file: "library/functions/void_grant.lua",
     runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS + 1,
     args: &[fixed(W + 1)],
-    reply: "ok, balance, the grant's amounts a, r, h, c, e, v",
 };
 pub static BALANCES: Contract = Contract {
     file: "library/functions/balances.lua",
     runs: Runs::Function(OnceLock::new()),
     keys: WRITING_KEYS + 1,
     args: &[counted(W + 1, Each::Values(1)), counted(1, Each::Hold), fixed(1)],
-    reply: "ok, Redis time, per balance its name and wallet, then the grants hash",
 };
 pub static DECIDE_APPROVAL: Contract = Contract {
     file: "scripts/decide_approval.lua",
     runs: Runs::Eval(&super::DECIDE_APPROVAL),
     keys: 3,
     args: &[fixed(10)],
-    reply: "not_found, decided with the state, or ok, the event's outbox id, the subscription hash",
 };
 pub static INDEX_APPROVAL: Contract = Contract {
     file: "scripts/index_approval.lua",
     runs: Runs::Eval(&super::INDEX_APPROVAL),
     keys: 6,
     args: &[fixed(4)],
-    reply: "1 when the copy changed, else 0",
 };
 pub static UNLOCK: Contract = Contract {
     file: "scripts/unlock.lua",
     runs: Runs::Eval(&super::UNLOCK),
     keys: 1,
     args: &[fixed(1)],
-    reply: "1 when given up, 0 when the lock was not the taker's",
 };
 
 pub static REPLACE_FIELD: Contract = Contract {
@@ -343,7 +312,6 @@ pub static REPLACE_FIELD: Contract = Contract {
     runs: Runs::Eval(&super::REPLACE_FIELD),
     keys: 1,
     args: &[fixed(3)],
-    reply: "1 when replaced, 0 when the field holds another value now",
 };
 
 /// Every script a node runs.
@@ -424,6 +392,23 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn every_script_header_says_what_it_answers() {
+        for c in ALL {
+            let text = source(c.file);
+            let header: String = text
+                .lines()
+                .take_while(|l| l.starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(
+                header.contains("-- Returns") || header.contains("-- Answers"),
+                "{}: its header says what it answers",
+                c.file
+            );
         }
     }
 
