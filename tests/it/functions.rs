@@ -131,3 +131,82 @@ fn settling_functions_answer_as_their_headers_say() {
         assert_eq!(got, want, "{}: {call:?}", contract.name());
     }
 }
+
+#[test]
+fn credits_functions_answer_as_their_headers_say() {
+    // A grant of 5 credits to balance "credits", effective at once, never expiring.
+    let grant = |id: &str, idem: [&str; 2]| {
+        let record = format!(r#"{{"balance":"credits","amount":"5000","priority":"50","burnKey":"050:{id}"}}"#);
+        with(&[
+            &[WRITING[0], idem[0], idem[1], WRITING[3]],
+            &[
+                id,
+                "credits",
+                "5000",
+                &format!("050:9999999999999:1:0000000000001:{id}"),
+                "0",
+                "",
+                &record,
+                "2",
+                "86400000",
+            ],
+        ])
+    };
+    let void = |id: &str| with(&[&WRITING, &[id]]);
+    let balances = with(&[&WRITING, &["1", "credits", "0", "@now"]]);
+    // A balance hold of 1 credit on "credits".
+    let hold = ["credits", "credits@0", "0", "", "1000", "0", "b/credits/0/||||||"];
+    let reserve = with(&[
+        &WRITING,
+        &["0", "r_c", "60000", "1"],
+        &hold,
+        &[
+            r#""v":"2","e":"e","qt":"1000","h":[{"g":"credits","f":"credits@0","ps":"0","pe":"","a":"1000","q":"0","m":"b/credits/0/"}]}"#,
+            "@now",
+        ],
+    ]);
+    let user = unique_prefix();
+    let keys: Vec<String> = (1..=11).map(|i| format!("{{{user}}}:k{i}")).collect();
+    for (contract, call, want) in [
+        (&contract::VOID_GRANT, &void("g_1"), "not_found"),
+        (&contract::BALANCES, &balances, "ok"),
+        (&contract::GRANT, &grant("g_1", ["grant:k", "d1"]), "ok"),
+        // The same payment again: the first answer; another body with its key: refused.
+        (&contract::GRANT, &grant("g_1", ["grant:k", "d1"]), "repeat"),
+        (&contract::GRANT, &grant("g_1", ["grant:k", "d2"]), "reused"),
+        (&contract::GRANT, &grant("g_2", ["", ""]), "ok"),
+        // A balance may have two live grants here: a third is refused.
+        (&contract::GRANT, &grant("g_3", ["", ""]), "limit"),
+        (&contract::RESERVE, &reserve, "ok"),
+        (&contract::VOID_GRANT, &void("g_2"), "ok"),
+        (&contract::BALANCES, &balances, "ok"),
+    ] {
+        let keys = &keys[..contract.keys];
+        let got = tag(shared().run_script(contract, keys, &args(call)));
+        assert_eq!(got, want, "{}: {call:?}", contract.name());
+    }
+}
+
+#[test]
+fn adjust_answers_as_its_header_says() {
+    // Adds 3 units to group g's lifetime counter, keeping 10 audit entries.
+    let adjust = |version: &str, idem: [&str; 2]| {
+        with(&[
+            &[WRITING[0], idem[0], idem[1], WRITING[3]],
+            &[version],
+            &HOLD,
+            &["3000", "a refund", "10", "key"],
+        ])
+    };
+    let user = unique_prefix();
+    let keys: Vec<String> = (1..=11).map(|i| format!("{{{user}}}:k{i}")).collect();
+    for (call, want) in [
+        (adjust("0", ["adjust:k", "d1"]), "ok"),
+        (adjust("0", ["adjust:k", "d1"]), "repeat"),
+        (adjust("0", ["adjust:k", "d2"]), "reused"),
+        (adjust("4", ["", ""]), "stale"),
+    ] {
+        let got = tag(shared().run_script(&contract::ADJUST, &keys, &args(&call)));
+        assert_eq!(got, want, "adjust: {call:?}");
+    }
+}
