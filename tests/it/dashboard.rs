@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, RETRY_AFTER, SET_COOKIE};
 use reqwest::{Method, StatusCode};
@@ -810,18 +810,7 @@ async fn a_short_root_token_is_warned_about_at_start_up() {
     let mut logs = Vec::new();
     for token in ["hunter2", "a-long-enough-root-token-of-40-characters"] {
         let (mut child, log, port) = start(token);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while app
-            .client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-            .map(|r| r.status() != 200)
-            .unwrap_or(true)
-        {
-            assert!(Instant::now() < deadline, "the gateway did not become ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        crate::support::until_ready(&app.client, &format!("http://127.0.0.1:{port}")).await;
         let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
         let _ = child.wait();
         logs.push(std::fs::read_to_string(&log).unwrap());

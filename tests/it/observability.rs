@@ -1,7 +1,7 @@
 //! Metrics after a known sequence, and logs that carry each request and no secret.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -119,18 +119,7 @@ async fn logs_carry_every_request_and_no_secret() {
         address: format!("http://127.0.0.1:{port}"),
         ..app.clone_for_node()
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while node
-        .client
-        .get(format!("{}/readyz", node.address))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(Instant::now() < deadline, "the gateway did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::support::until_ready(&node.client, &node.address).await;
     // A full round of what carries secrets: keys, tokens, idempotency keys, bodies.
     let minted: Value = node
         .call_as(

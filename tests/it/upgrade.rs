@@ -5,7 +5,6 @@
 //! read the same usage, and the ledger says what the counters say.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use reqwest::StatusCode;
@@ -36,18 +35,7 @@ async fn old_node(like: &TestApp) -> (TestApp, tokio::process::Child) {
         address: format!("http://127.0.0.1:{port}"),
         ..like.clone_for_node()
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while node
-        .client
-        .get(format!("{}/readyz", node.address))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(Instant::now() < deadline, "the earlier build did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::support::until_ready(&node.client, &node.address).await;
     (node, child)
 }
 

@@ -339,3 +339,22 @@ pub fn expire_at(keys: &quota_gateway::store::layout::UserKeys, id: &str, at_ms:
     let _: i64 = redis::shared().query(&["ZADD", &keys.open, "XX", at_ms, id]);
     let _: i64 = redis::shared().query(&["HDEL", &keys.ctr, "~open"]);
 }
+
+/// Waits until the node at `address` (a gateway in a process of its own) answers `/readyz`
+/// with 200, for at most 20 s.
+pub async fn until_ready(client: &reqwest::Client, address: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while client
+        .get(format!("{address}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway at {address} did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
