@@ -4,6 +4,8 @@
 //! A node of an older build that still runs loads its own again on its next call; see
 //! docs/decisions/0057-data-plane-function-library.md.
 
+use std::collections::HashMap;
+
 use redis::aio::ConnectionLike;
 
 use super::scripts::library::{self, LIBRARY};
@@ -42,14 +44,18 @@ async fn install(conn: &mut impl ConnectionLike) -> redis::RedisResult<Vec<Strin
     let mut load = redis::cmd("FUNCTION");
     load.arg("LOAD").arg("REPLACE").arg(&LIBRARY.text);
     let _: redis::Value = load.query_async(conn).await?;
-    let listed: Vec<redis::Value> = redis::cmd("FUNCTION")
+    // Each library as a map of its fields (redis reads RESP2's flat list of them as one too).
+    let listed: Vec<HashMap<String, redis::Value>> = redis::cmd("FUNCTION")
         .arg("LIST")
         .arg("LIBRARYNAME")
         .arg("qg_*")
         .query_async(conn)
         .await?;
     let mut removed = Vec::new();
-    for name in listed.iter().filter_map(library_name) {
+    let names = listed
+        .iter()
+        .filter_map(|l| redis::from_redis_value_ref::<String>(l.get("library_name")?).ok());
+    for name in names {
         if library::removes(&name) {
             // (Another node may have removed it first: that is as good.)
             let gone: redis::RedisResult<()> = redis::cmd("FUNCTION").arg("DELETE").arg(&name).query_async(conn).await;
@@ -59,23 +65,4 @@ async fn install(conn: &mut impl ConnectionLike) -> redis::RedisResult<Vec<Strin
         }
     }
     Ok(removed)
-}
-
-/// The name of one library of FUNCTION LIST's answer (a map, or a flat list of its fields
-/// under RESP2).
-fn library_name(library: &redis::Value) -> Option<String> {
-    let fields: Vec<(redis::Value, redis::Value)> = match library {
-        redis::Value::Map(pairs) => pairs.clone(),
-        redis::Value::Array(items) => items
-            .chunks(2)
-            .filter_map(|p| Some((p.first()?.clone(), p.get(1)?.clone())))
-            .collect(),
-        _ => return None,
-    };
-    fields.into_iter().find_map(|(key, value)| {
-        let key: String = redis::from_redis_value(key).ok()?;
-        (key == "library_name")
-            .then(|| redis::from_redis_value(value).ok())
-            .flatten()
-    })
 }

@@ -6,13 +6,8 @@ use quota_gateway::store::contract::{Contract, HOLD_FIELDS, WRITING_ARGS, WRITIN
 use quota_gateway::store::every_script;
 use redis::{RedisResult, Value};
 
-use crate::support::redis::shared;
+use crate::support::redis::{shared, slot_keys};
 use crate::support::unique_prefix;
-
-/// `n` keys of one slot, apart from every other test's.
-fn keys(tag: &str, n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("{{{tag}}}:k{i}")).collect()
-}
 
 fn refused(result: RedisResult<Value>, what: &str) -> String {
     match result {
@@ -31,7 +26,7 @@ fn every_script_refuses_a_call_of_another_shape() {
     let redis = shared();
     for &contract in every_script() {
         let tag = unique_prefix();
-        let (keys, args) = (keys(&tag, contract.keys), zeros(contract));
+        let (keys, args) = (slot_keys(&tag, contract.keys), zeros(contract));
         let mut more = args.clone();
         more.push("0".into());
         let err = refused(redis.run_script(contract, &keys, &more), contract.file);
@@ -73,8 +68,7 @@ fn hold(options: &str) -> Vec<String> {
 
 /// Redis time in ms, as a request's decision instant (holds.lua's `decided_at`).
 fn redis_now_ms() -> String {
-    let time: Vec<String> = shared().query(&["TIME"]);
-    (time[0].parse::<i64>().unwrap() * 1000 + time[1].parse::<i64>().unwrap() / 1000).to_string()
+    shared().now_ms().to_string()
 }
 
 #[test]
@@ -114,7 +108,7 @@ fn scripts_that_read_holds_refuse_malformed_options() {
                 _ => vec![at],
             };
             let args = [head, hold(options), tail].concat();
-            let keys = keys(&unique_prefix(), contract.keys);
+            let keys = slot_keys(&unique_prefix(), contract.keys);
             let err = refused(redis.run_script(contract, &keys, &args), contract.file);
             assert!(
                 err.contains("malformed options"),
@@ -131,14 +125,14 @@ fn scripts_that_read_holds_refuse_malformed_options() {
     let c = every_script().iter().find(|c| c.name() == "check").unwrap();
     for options in ["", "||||||", r#"soft|c|80,100|7000|||{"metadata":"tokens"}"#] {
         let args = [vec!["0".into(), "1".into()], hold(options), vec![redis_now_ms()]].concat();
-        let answer = redis.run_script(c, &keys(&unique_prefix(), c.keys), &args);
+        let answer = redis.run_script(c, &slot_keys(&unique_prefix(), c.keys), &args);
         assert!(answer.is_ok(), "{options:?}: {answer:?}");
     }
 }
 
 /// A held reservation record of encoding `version`, open and already expired, under `tag`.
 fn plant_record(tag: &str, version: &str) -> Vec<String> {
-    let keys = keys(tag, WRITING_KEYS);
+    let keys = slot_keys(tag, WRITING_KEYS);
     let record = format!(
         r#"{{"v":"{version}","s":"held","c":"0","x":"1","e":"e","h":[{{"g":"g","f":"g@0","ps":"0","pe":"","a":"1000","q":"5000"}}]}}"#
     );

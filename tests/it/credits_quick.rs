@@ -156,13 +156,11 @@ async fn a_reserve_on_the_quick_path_answers_what_the_wallet_says() {
 
 /// Redis's count of `command` calls since its stats were reset (`INFO commandstats`).
 fn calls_of(redis: &redis::TestRedis, command: &str) -> u64 {
-    let stats: String = redis.query(&["INFO", "commandstats"]);
-    stats
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:calls=")))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
+    redis
+        .command_calls()
+        .into_iter()
+        .find(|(name, _)| name == command)
+        .map_or(0, |(_, n)| n)
 }
 
 #[tokio::test]

@@ -6,13 +6,12 @@
 use quota_gateway::store::contract::{self, Contract};
 use redis::Value;
 
-use crate::support::redis::shared;
+use crate::support::redis::{shared, slot_keys};
 use crate::support::unique_prefix;
 
 /// A call's arguments, `@now` as Redis time in ms and `@hour_ago` an hour before it.
 fn args(call: &[String]) -> Vec<String> {
-    let time: Vec<String> = shared().query(&["TIME"]);
-    let now = time[0].parse::<i64>().unwrap() * 1000 + time[1].parse::<i64>().unwrap() / 1000;
+    let now = shared().now_ms();
     call.iter()
         .map(|a| match a.as_str() {
             "@now" => now.to_string(),
@@ -34,7 +33,7 @@ fn tag(answer: redis::RedisResult<Value>) -> String {
 /// Runs each call in order on one user's keys, checking each answer's tag.
 fn run(contract: &Contract, calls: &[(&str, Vec<String>)]) {
     let user = unique_prefix();
-    let keys: Vec<String> = (1..=contract.keys).map(|i| format!("{{{user}}}:k{i}")).collect();
+    let keys = slot_keys(&user, contract.keys);
     for (i, (want, call)) in calls.iter().enumerate() {
         let got = tag(shared().run_script(contract, &keys, &args(call)));
         assert_eq!(&got, want, "{} call {i}: {call:?}", contract.name());
@@ -117,7 +116,7 @@ fn settling_functions_answer_as_their_headers_say() {
     // One user's keys through a reservation's life: reserved, extended, committed (a second
     // commit answers the first), then neither released nor extended.
     let user = unique_prefix();
-    let keys: Vec<String> = (1..=10).map(|i| format!("{{{user}}}:k{i}")).collect();
+    let keys = slot_keys(&user, 10);
     for (contract, call, want) in [
         (&contract::RESERVE, &reserve, "ok"),
         (&contract::EXTEND, &extend, "ok"),
@@ -166,7 +165,7 @@ fn credits_functions_answer_as_their_headers_say() {
         ],
     ]);
     let user = unique_prefix();
-    let keys: Vec<String> = (1..=11).map(|i| format!("{{{user}}}:k{i}")).collect();
+    let keys = slot_keys(&user, 11);
     for (contract, call, want) in [
         (&contract::VOID_GRANT, &void("g_1"), "not_found"),
         (&contract::BALANCES, &balances, "ok"),
@@ -199,7 +198,7 @@ fn adjust_answers_as_its_header_says() {
         ])
     };
     let user = unique_prefix();
-    let keys: Vec<String> = (1..=11).map(|i| format!("{{{user}}}:k{i}")).collect();
+    let keys = slot_keys(&user, 11);
     for (call, want) in [
         (adjust("0", ["adjust:k", "d1"]), "ok"),
         (adjust("0", ["adjust:k", "d1"]), "repeat"),

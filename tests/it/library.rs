@@ -7,13 +7,12 @@ use quota_gateway::store::library::LIBRARY;
 use redis::Value;
 use serde_json::json;
 
-use crate::support::redis::shared;
+use crate::support::redis::{shared, slot_keys};
 use crate::support::{spawn_app, unique_prefix};
 
-/// `n` keys of one slot.
+/// `n` keys of one slot, apart from every other test's.
 fn keys(n: usize) -> Vec<String> {
-    let tag = unique_prefix();
-    (1..=n).map(|i| format!("{{{tag}}}:k{i}")).collect()
+    slot_keys(&unique_prefix(), n)
 }
 
 fn strings(values: &[&str]) -> Vec<String> {
@@ -21,8 +20,7 @@ fn strings(values: &[&str]) -> Vec<String> {
 }
 
 fn redis_now_ms() -> String {
-    let time: Vec<String> = shared().query(&["TIME"]);
-    (time[0].parse::<i64>().unwrap() * 1000 + time[1].parse::<i64>().unwrap() / 1000).to_string()
+    shared().now_ms().to_string()
 }
 
 fn items(answer: Value) -> Vec<Value> {
@@ -210,16 +208,8 @@ fn a_hold_brought_nearer_by_an_extension_goes_back_before_the_next_decision() {
 
 /// Redis's calls of each command since its stats were reset, but the function call itself.
 fn commands_since_reset(redis: &crate::support::redis::TestRedis) -> Vec<(String, u64)> {
-    let stats: String = redis.query(&["INFO", "commandstats"]);
-    let mut calls: Vec<(String, u64)> = stats
-        .lines()
-        .filter_map(|l| {
-            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(":calls=")?;
-            Some((name.to_owned(), rest.split(',').next()?.parse().ok()?))
-        })
-        .filter(|(name, _)| name != "fcall" && !name.starts_with("config"))
-        .collect();
-    calls.sort();
+    let mut calls = redis.command_calls();
+    calls.retain(|(name, _)| name != "fcall" && !name.starts_with("config"));
     calls
 }
 

@@ -386,3 +386,33 @@ fn wait_for_pong(port: u16, within: Duration) -> bool {
     }
     false
 }
+
+/// `n` keys of the slot `tag` names (`{tag}:k1` ...), as a script's KEYS for a user of its own.
+pub fn slot_keys(tag: &str, n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("{{{tag}}}:k{i}")).collect()
+}
+
+impl Shared {
+    /// Redis time in whole ms, as a script reads it (a request's decision instant).
+    pub fn now_ms(&self) -> i64 {
+        let time: Vec<String> = self.query(&["TIME"]);
+        time[0].parse::<i64>().unwrap() * 1000 + time[1].parse::<i64>().unwrap() / 1000
+    }
+}
+
+impl TestRedis {
+    /// Each command's calls since the server's stats were reset (`INFO commandstats`), by
+    /// name, sorted.
+    pub fn command_calls(&self) -> Vec<(String, u64)> {
+        let stats: String = self.query(&["INFO", "commandstats"]);
+        let mut calls: Vec<(String, u64)> = stats
+            .lines()
+            .filter_map(|l| {
+                let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(":calls=")?;
+                Some((name.to_owned(), rest.split(',').next()?.parse().ok()?))
+            })
+            .collect();
+        calls.sort();
+        calls
+    }
+}
