@@ -3,15 +3,8 @@
 -- call has that shape before it reads or writes anything, and answers an error reply (never a
 -- default) when it has not, so a node that packs arguments another way fails loudly.
 --
--- The counted fields both sides name (a test holds every declaration of them in lua/ to the
--- Rust constants of the same names):
--- HOLD_FIELDS     values per hold: group, counter field, period start, period end, amount,
---                 quota, options (holds.lua)
--- OPTION_FIELDS   "|"-separated fields of a hold's options (holds.lua)
--- VERDICT_FIELDS  values per hold of a decision: used, held, quota in force, denied (holds.lua)
--- COUNTER_FIELDS  values per hold of an answer of counters: used, held, quota (counters.lua)
--- RECORD_VERSION  the encoding of the reservation records this code writes and reads (prelude.lua)
-local HOLD_FIELDS, OPTION_FIELDS, VERDICT_FIELDS, COUNTER_FIELDS, RECORD_VERSION = 7, 7, 4, 3, '2'
+-- In the library, the layouts of what is packed by position come before it (their counts,
+-- such as HOLD_FIELDS, among them): src/store/scripts/layouts.rs declares them.
 
 -- Refuses a call whose keys or arguments are not as declared: `fixed` arguments, the last of
 -- which counts the items that follow when `each` (arguments per item) is given; then `more`

@@ -15,9 +15,9 @@ use super::settle::Settlement;
 use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::json::rfc3339;
-use crate::quota::run::parse_fields;
 use crate::quota::{Decision, EventInput, Reservation, ReservationId, ReservationState, RunRecord, RunState, UserId};
 use crate::secrets::random_bytes;
+use crate::store::run_fields::parse_fields;
 use crate::store::StoreError;
 
 /// How many runs a listing answers at most.

@@ -38,8 +38,8 @@ struct GrantRecord {
 }
 
 /// The grant lines of a wallet as wallet.lua keeps it (its `C.encode`): a first line of its
-/// own, then a line per grant, fields split by "|"; the wallet's own state comes beside it,
-/// as balances.lua answers it.
+/// own, then a line per grant (`layouts::grant`), fields split by "|"; the wallet's own state
+/// comes beside it, as balances.lua answers it.
 struct WalletGrant<'a> {
     i: &'a str,
     amounts: [&'a str; 6],
@@ -47,16 +47,19 @@ struct WalletGrant<'a> {
 }
 
 fn wallet_grants(text: &str) -> Result<Vec<WalletGrant<'_>>, StoreError> {
+    use crate::store::scripts::layouts::grant::{
+        CONSUMED, EXPIRED, FIELDS, GRANTED, HELD, ID, REMAINING, VOIDED, VOIDED_MARK,
+    };
     let mut grants = Vec::new();
     for line in text.split('\n').skip(1).filter(|l| !l.is_empty()) {
         let f: Vec<&str> = line.split('|').collect();
-        if f.len() != 17 {
+        if f.len() != FIELDS {
             return Err(bad("wallet grant", line));
         }
         grants.push(WalletGrant {
-            i: f[0],
-            amounts: [f[4], f[5], f[6], f[7], f[8], f[9]],
-            voided: !f[14].is_empty(),
+            i: f[ID],
+            amounts: [f[GRANTED], f[REMAINING], f[HELD], f[CONSUMED], f[EXPIRED], f[VOIDED]],
+            voided: !f[VOIDED_MARK].is_empty(),
         });
     }
     Ok(grants)

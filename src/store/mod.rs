@@ -27,6 +27,7 @@ mod prices;
 mod projects;
 mod record;
 mod rollups;
+pub mod run_fields;
 mod scripts;
 mod sessions;
 mod sign_in;

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use crate::quota::reservation::StepOf;
 use crate::quota::{
-    Balance, Measure, MeasureDoc, Milli, Mode, Reservation, ReservationHold, ReservationState, RunLimits, RunRecord,
-    StepKind, Unit, Window,
+    Balance, Measure, MeasureDoc, Milli, Mode, Reservation, ReservationHold, ReservationState, RunRecord, StepKind,
+    Unit, Window,
 };
 
 #[derive(Deserialize)]
@@ -91,7 +91,7 @@ impl RunDoc {
         };
         let count = |what: &str, v: Option<String>| v.map_or(Ok(0), |v| number(what, &v));
         Ok(RunRecord {
-            limits: RunLimits::decode(&self.limits).ok_or_else(|| bad("run limits", &self.limits))?,
+            limits: super::run_fields::decode_limits(&self.limits).ok_or_else(|| bad("run limits", &self.limits))?,
             used: amounts("run used", self.used)?,
             open: amounts("run open", self.open)?,
             fallback_spent: amounts("run fallback spend", self.fallback_spent)?,

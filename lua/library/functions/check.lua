@@ -34,16 +34,18 @@ register('check', 'reads', function(c)
   if read_expired(c) then
     return {'more'}
   end
-  local reply = {'ok', 0}
-  reply[2] = weigh(c, holds, quota_in_force, read_counters(c, holds), reply, c.expired_credits)
+  -- (Its head whole before weigh appends the verdicts after it.)
+  local reply = {nil, nil}
+  reply[CHECKED.status], reply[CHECKED.allowed] = 'ok', 0
+  reply[CHECKED.allowed] = weigh(c, holds, quota_in_force, read_counters(c, holds), reply, c.expired_credits)
   -- An approval group that denies says pending (2) as reserve would: its request is open, or
   -- reserve would open it (as decide_approval.lua keeps its state).
   for i = 1, #holds do
     local h = holds[i]
-    if h.ap and reply[4 * i + 2] == 1 then
+    if h.ap and reply[verdict_at(CHECKED_FIELDS, i) + VERDICT.denied] == 1 then
       local state = redis.call('HGET', KEYS[1], h.f .. ':ap')
       if not state or state == 'p' then
-        reply[4 * i + 2] = 2
+        reply[verdict_at(CHECKED_FIELDS, i) + VERDICT.denied] = 2
       end
     end
   end
@@ -53,7 +55,7 @@ register('check', 'reads', function(c)
   -- Last, what each hold that would clamp would hold.
   if holds.clamped then
     for i = 1, #holds do
-      if reply[4 * i + 2] == 6 then
+      if reply[verdict_at(CHECKED_FIELDS, i) + VERDICT.denied] == 6 then
         reply[#reply + 1] = holds[i].a
       end
     end

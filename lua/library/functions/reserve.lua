@@ -19,7 +19,7 @@
 -- {"stale"} when the version or a period does not match Redis, {"more"} when expired holds
 -- remain to reclaim, {"overflow", group} when a held counter would pass 2^53 - 1 milli-units
 -- (only soft groups can come near it; nothing is written), else {"ok", reservation id,
--- expires ms, allowed 0|1, then per hold VERDICT_FIELDS values: used, held, quota, denied 0|1
+-- expires ms, allowed 0|1 (RESERVED), then per hold its VERDICT: used, held, quota, denied 0|1
 -- (2: an approval group whose request is pending; 3: a per-value group with no room for one
 -- more value; a step's hold drawn from its run, 4: the run's budget has no room, 5: a
 -- fallback would pass its share),
@@ -95,18 +95,20 @@ register('reserve', 'writes', function(c)
     counters, open_before, admitted, alerted = read_counters(c, holds, true, run_key, run_action, run_start, admits)
   end
 
-  -- 5. Check every group before writing anything. The answer carries the decision: hold i's used,
-  -- held, quota in force and denied follow the answer's first four values, VERDICT_FIELDS a hold
-  -- (its held is the hold's second value, at VERDICT_FIELDS * (i - 1) + 6; its denied the fourth).
+  -- 5. Check every group before writing anything. The answer carries the decision: after its
+  -- head (RESERVED_FIELDS values), hold i's VERDICT (its held at verdict_at(RESERVED_FIELDS, i) +
+  -- VERDICT.held, holds.lua).
   local expires = at + ARGV[7]
   -- Sized for the answer of two holds that fire nothing (and, with a balance group, its
   -- balance's five values): a table grown one element at a time is rehashed at every power of
   -- two (see prelude.lua).
-  local reply = holds.credits and {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
-    nil, nil} or {'ok', ARGV[6], expires, 0, nil, nil, nil, nil, nil, nil, nil, nil, nil}
-  -- A step's run, as its first field says (`run_v`, unpacked): each hold of a group the run
-  -- holds gets the group's budget, used, open and fallback spend (rb, ru, ro, rf; weigh weighs
-  -- it on them) and where they are in the field (rj), and `run_code` is a denial of the whole
+  local reply = holds.credits and {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
+    nil, nil} or {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+  reply[RESERVED.status], reply[RESERVED.id], reply[RESERVED.expires], reply[RESERVED.allowed] =
+    'ok', ARGV[6], expires, 0
+  -- A step's run, as its first field says (`run_v`, unpacked: its RUN, then its groups): each
+  -- hold of a group the run holds is marked with the group's budget, used, open and fallback
+  -- spend (R.mark; weigh weighs it on them), and `run_code` is a denial of the whole
   -- step: 1 the run has ended, 2 its steps, 3 its action's attempts, 4 its fallbacks are used
   -- up, or its action is new and the run has MAX_RUN_ACTIONS already, 5 a child run would be a
   -- fourth level. `run_actions` is the run's count of actions when this step's is new, else nil.
@@ -118,22 +120,13 @@ register('reserve', 'writes', function(c)
       run_code = 1
     else
       run_v = {cmsgpack.unpack(head)}
-      run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth =
-        run_v[1], run_v[2], run_v[3], run_v[4], run_v[5], run_v[6], run_v[7]
+      run_n, run_f, run_ls, run_la, run_lf, run_lfs, run_depth = run_v[RUN.n], run_v[RUN.f], run_v[RUN.ls],
+        run_v[RUN.la], run_v[RUN.lf], run_v[RUN.lfs], run_v[RUN.depth]
       run_tried = run_action ~= '' and (counters[run_at + 2] or 0) + 0 or 0
       if run_action ~= '' and not counters[run_at + 2] then
         run_actions = (counters[run_at + 3] or 0) + 0
       end
-      -- (Group ids are the holds' own strings again: comparing them compares references.)
-      for j = 8, #run_v, 5 do
-        local g = run_v[j]
-        for i = 1, n do
-          local h = holds[i]
-          if h.g == g then
-            h.rb, h.ru, h.ro, h.rf, h.rj = run_v[j + 1], run_v[j + 2], run_v[j + 3], run_v[j + 4], j
-          end
-        end
-      end
+      R.mark(c, run_v, holds)
       if run_ls >= 0 and run_n + 1 > run_ls then
         run_code = 2
       elseif run_la >= 0 and run_action ~= '' and run_tried + 1 > run_la then
@@ -157,7 +150,7 @@ register('reserve', 'writes', function(c)
   if run_code ~= 0 then
     allowed = 0
   end
-  reply[4] = allowed
+  reply[RESERVED.allowed] = allowed
 
   -- A hold that clamped holds what was left: the record the node encoded says so too. Its
   -- amount is the i-th `"a":"` after the record's `,"h":[` (a key, never inside a string, whose
@@ -167,7 +160,7 @@ register('reserve', 'writes', function(c)
     for i = 1, n do
       local _, e = string.find(tail, '"a":"', pos, true)
       local close = string.find(tail, '"', e + 1, true)
-      if reply[VERDICT_FIELDS * (i - 1) + 8] == 6 then
+      if reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.denied] == 6 then
         parts[#parts + 1] = string.sub(tail, last, e)
         parts[#parts + 1] = string.format('%d', holds[i].a)
         last = close
@@ -190,7 +183,7 @@ register('reserve', 'writes', function(c)
       end
       writes[2 * i - 1], writes[2 * i] = h.f .. ':h', held
       -- The answer shows the holds with this one.
-      reply[VERDICT_FIELDS * (i - 1) + 6] = held
+      reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.held] = held
       alerting = alerting or h.t ~= nil
     end
     -- A balance hold on the quick path adds its amount to the balance's journal (wallet.lua),
@@ -201,8 +194,8 @@ register('reserve', 'writes', function(c)
       for i = 1, #holds do
         local q = holds[i].fast
         if q then
-          q[2] = q[2] + holds[i].a
-          writes[k + 1], writes[k + 2], k = 'w|' .. holds[i].b .. '|j', q[2], k + 2
+          q.journal = q.journal + holds[i].a
+          writes[k + 1], writes[k + 2], k = 'w|' .. holds[i].b .. '|j', q.journal, k + 2
         end
       end
     end
@@ -230,11 +223,11 @@ register('reserve', 'writes', function(c)
             h.rf = h.rf + h.a
           end
           list = list == '' and tostring(i) or list .. ',' .. i
-          run_v[h.rj + 3], run_v[h.rj + 4] = h.ro, h.rf
         end
       end
+      R.unmark(c, run_v, holds)
       run_n, run_f = run_n + 1, run_f + (run_fallback and 1 or 0)
-      run_v[1], run_v[2] = run_n, run_f
+      run_v[RUN.n], run_v[RUN.f] = run_n, run_f
       writes[k + 1], writes[k + 2], k = run_key, cmsgpack.pack(unpack(run_v)), k + 2
       if run_action ~= '' then
         writes[k + 1], writes[k + 2], k = run_key .. '|~' .. run_action, string.format('%d', run_tried + 1), k + 2
@@ -248,17 +241,7 @@ register('reserve', 'writes', function(c)
       drawn = list
     end
     if run_start then
-      -- A new run: no step yet, no fallback, its limits (-1 for none), its depth, then per group
-      -- what it holds: the group's id, budget, used, open and fallback spend.
-      local v = {0, 0}
-      for limit in string.gmatch(run_start .. '|', '([^|]*)|') do
-        v[#v + 1] = limit == '' and -1 or limit + 0
-      end
-      v[7] = run_id and run_depth + 1 or 1
-      for i = 1, n do
-        v[#v + 1], v[#v + 2], v[#v + 3], v[#v + 4], v[#v + 5] = holds[i].g, holds[i].a + 0, 0, 0, 0
-      end
-      writes[k + 1], writes[k + 2], k = 'r|' .. ARGV[6], cmsgpack.pack(unpack(v)), k + 2
+      writes[k + 1], writes[k + 2], k = 'r|' .. ARGV[6], R.start(c, run_start, run_id and run_depth + 1 or 1, holds), k + 2
     end
     write_fields(c, writes, numbers)
     note_periods(c, holds, counters)
@@ -275,7 +258,7 @@ register('reserve', 'writes', function(c)
         if h.fast then
           -- Held wholly on the head (weigh's quick path), the journal written above. Written out:
           -- group ids, balance names, grant ids and amounts need no escaping in JSON.
-          parts[#parts + 1] = '"' .. h.g .. '":{"b":"' .. h.b .. '","g":[["' .. h.fast[1] .. '","' .. h.a .. '"]],"o":"0"}'
+          parts[#parts + 1] = '"' .. h.g .. '":{"b":"' .. h.b .. '","g":[["' .. h.fast.head .. '","' .. h.a .. '"]],"o":"0"}'
         elseif h.b and not h.rb then
           loaded = true
           parts[#parts + 1] = '"' .. h.g .. '":' .. cjson.encode(C.hold(c, C.wallet(c, h.b, now), h.b, h.a, now))
@@ -305,7 +288,7 @@ register('reserve', 'writes', function(c)
     if alerting then
       local before, after = {}, {}
       for i = 1, #holds do
-        before[i], after[i] = counters[2 * i], reply[VERDICT_FIELDS * (i - 1) + 6]
+        before[i], after[i] = counters[2 * i], reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.held]
       end
       alert_crossings(c, holds, quota_in_force, before, after, 'c', counters, alerted)
     end
@@ -313,7 +296,7 @@ register('reserve', 'writes', function(c)
     -- Each denying group fires "limit" the first time in its period at this quota, at its level:
     -- open holds for in-flight groups, else usage.
     for i = 1, #holds do
-      if reply[VERDICT_FIELDS * (i - 1) + 8] == 1 and not holds[i].b and not holds[i].rb then
+      if reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.denied] == 1 and not holds[i].b and not holds[i].rb then
         local h = holds[i]
         fire(c, 'limit', h, quota_in_force[i], {'L'}, h.k == 'c' and counters[2 * i] or counters[2 * i - 1],
           counters[alerted + i])
@@ -341,7 +324,7 @@ register('reserve', 'writes', function(c)
               'v', h.val or '')
           end
           if state == 'p' then
-            reply[VERDICT_FIELDS * (i - 1) + 8] = 2
+            reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.denied] = 2
           end
         end
       end
@@ -364,7 +347,7 @@ register('reserve', 'writes', function(c)
   local set
   if allowed == 0 then
     for i = 1, #holds do
-      local code = reply[VERDICT_FIELDS * (i - 1) + 8]
+      local code = reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.denied]
       if code ~= 0 and code ~= 6 then
         local g = holds[i].g
         set = set and set .. ',' .. g or g
@@ -403,30 +386,26 @@ register('reserve', 'writes', function(c)
       local h = holds[i]
       local q, n = h.fast, #reply
       if q then
-        -- (q as weigh made it: head id, journal, available, held, debt, soonest amount and
-        -- instant, whether the head's expiry is the soonest.)
-        local j = q[2]
-        reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] =
-          math.max(0, q[3] - j), q[4] + j, q[5], q[8] and q[6] - j or q[6], q[7]
+        -- (As weigh made it: the line's values, the journal with this hold.)
+        local line, j = q.line, q.journal
+        reply[n + BALANCE.available], reply[n + BALANCE.held], reply[n + BALANCE.debt] =
+          math.max(0, line[QUICK.av] - j), line[QUICK.held] + j, line[QUICK.d]
+        reply[n + BALANCE.soonest], reply[n + BALANCE.soonest_at] =
+          line[QUICK.soon] and line[QUICK.ss] - j or line[QUICK.ss], line[QUICK.sa]
       elseif h.b then
-        reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] = C.state(c, h.b, now)
+        C.state(c, h.b, now, nil, reply)
       end
     end
   end
-  -- A step's answer: its code, its run's steps and fallbacks so far, then per hold what the run
-  -- has left of its group (-1 for a group the run does not hold).
+  -- A step's answer (R.append): its code, its run's steps and fallbacks so far, then per hold
+  -- what the run has left of its group.
   if run_id then
-    local m = #reply
-    reply[m + 1], reply[m + 2], reply[m + 3] = run_code, run_n or 0, run_f or 0
-    for i = 1, n do
-      local h = holds[i]
-      reply[m + 3 + i] = h.rb and math.max(0, h.rb - h.ru - h.ro) or -1
-    end
+    R.append(c, reply, holds, run_code, run_n or 0, run_f or 0)
   end
   -- Last, what each clamped hold holds.
   if holds.clamped then
     for i = 1, n do
-      if reply[VERDICT_FIELDS * (i - 1) + 8] == 6 then
+      if reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.denied] == 6 then
         reply[#reply + 1] = holds[i].a
       end
     end

@@ -61,7 +61,6 @@ local function find_reservation(c, id, now)
     return nil, nil, {'not_found'}
   end
   local record = cjson.decode(raw)
-  local RECORD_VERSION = '2'
   if record.v and record.v ~= RECORD_VERSION then
     error({err = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION})
   end

@@ -35,14 +35,13 @@ local function quotas(c, sub_key, holds, at)
   return result
 end
 
--- Appends, per hold, the counter as it stands: used, held and quota milli-units (`q`, the
+-- Appends, per hold, its COUNTER as it stands: used, held and quota milli-units (`q`, the
 -- quota in force per hold, as subscription or quotas answer it).
 local function append_counters(c, reply, holds, q)
-  local counters = read_counters(c, holds)
+  local counters, n = read_counters(c, holds), #reply
   for i = 1, #holds do
-    reply[#reply + 1] = counters[2 * i - 1]
-    reply[#reply + 1] = counters[2 * i]
-    reply[#reply + 1] = q[i]
+    reply[n + COUNTER.used], reply[n + COUNTER.held], reply[n + COUNTER.quota] = counters[2 * i - 1], counters[2 * i], q[i]
+    n = n + COUNTER_FIELDS
   end
   return reply
 end

@@ -1,14 +1,13 @@
 -- holds.lua: shared by reserve, check and track: reads the holds a node computed and checks
 -- them against Redis, after prelude.lua or pending.lua and overrides.lua.
 --
--- Per hold, HOLD_FIELDS (7) values from ARGV: group id, counter field, period start ms, period end ms
--- ("" for lifetime), amount milli, plan quota milli, and its options, "" when all are the
--- defaults, else OPTION_FIELDS (7) fields,
--- "<mode>|<unit>|<thresholds>|<override>|<override expires>|<per value>|<measure>": mode ""
--- (hard), "soft", or "f/<least milli>" (hard, clamping to what is left down to the least),
--- unit "c" for in-flight limits, "" for count, else the unit's name, alert thresholds in
--- percent ("50,80,100"; "" for none), the user's override of this group's quota in
--- milli-units and when it expires (as overrides.lua keeps them; "" for none, and for
+-- Per hold, HOLD_FIELDS values from ARGV (HOLD, src/store/scripts/layouts.rs): group id,
+-- counter field, period start ms, period end ms ("" for lifetime), amount milli, plan quota
+-- milli, and its options, "" when all are the defaults, else OPTION_FIELDS fields joined by
+-- "|" (OPTION): mode "" (hard), "soft", or "f/<least milli>" (hard, clamping to what is left
+-- down to the least), unit "c" for in-flight limits, "" for count, else the unit's name, alert
+-- thresholds in percent ("50,80,100"; "" for none), the user's override of this group's quota
+-- in milli-units and when it expires (as overrides.lua keeps them; "" for none, and for
 -- never), "v" when the hold is a per-value group's (its counter field is
 -- "<group>~<value>@<period start>"; see weigh), measure last since it is JSON (opaque to Lua,
 -- recorded for commits; "" for the quantity). Packed, since each argument costs Redis about
@@ -38,19 +37,19 @@ end
 -- OPTION_FIELDS fields, a mode it does not know or a measure that is not JSON are refused with
 -- an error reply: read as defaults, they would turn a soft group hard and drop its override.
 local function read_holds(c, first, n, at)
-  local HOLD_FIELDS = 7
-  local holds = {nil, nil, nil, nil}
+  local ARGV, holds = c.ARGV, {nil, nil, nil, nil}
   for i = 1, n do
-    local j = first + (i - 1) * HOLD_FIELDS
-    local ps, pe = c.ARGV[j + 2], c.ARGV[j + 3]
+    -- (The hold's values are at j + HOLD.<name>.)
+    local j = first + (i - 1) * HOLD_FIELDS - 1
+    local ps, pe = ARGV[j + HOLD.ps], ARGV[j + HOLD.pe]
     if ps + 0 > at or (pe ~= '' and pe + 0 <= at) then
       return nil
     end
-    local h = {g = c.ARGV[j], f = c.ARGV[j + 1], ps = ps, pe = pe, a = c.ARGV[j + 4], q = c.ARGV[j + 5]}
-    local options = c.ARGV[j + 6]
+    local h = {g = ARGV[j + HOLD.g], f = ARGV[j + HOLD.f], ps = ps, pe = pe, a = ARGV[j + HOLD.a], q = ARGV[j + HOLD.q]}
+    local options = ARGV[j + HOLD.o]
     if options ~= '' then
-      local m, k, t, o, oe, pv, me =
-        string.match(options, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+      local o = {string.match(options, OPTION_LINE)}
+      local m, k, t, pv, me = o[OPTION.m], o[OPTION.k], o[OPTION.t], o[OPTION.pv], o[OPTION.me]
       -- A balance group's mode is "b/<balance>/<overdraft milli>/<rollover max milli>"
       -- (wallet.lua); its quota is its allowance per period. An approval group's is
       -- "a/<request id>" (reserve.lua opens the request), or "approval" where no request is
@@ -117,7 +116,7 @@ local function read_holds(c, first, n, at)
       end
       if k ~= '' then h.k = k end
       if t ~= '' then h.t = t end
-      if o ~= '' then h.o, h.oe = o, oe end
+      if o[OPTION.o] ~= '' then h.o, h.oe = o[OPTION.o], o[OPTION.oe] end
       if me ~= '' then h.me = me end
     end
     holds[i] = h
@@ -137,9 +136,15 @@ local function subscription(c, sub_key, holds, at)
   return redis.call('HGET', sub_key, 'ver') or '0', quota_in_force
 end
 
+-- Where hold i's VERDICT is in a decision's answer whose head has `head` values: its fields at
+-- that plus VERDICT.<name>.
+local function verdict_at(head, i)
+  return head + VERDICT_FIELDS * (i - 1)
+end
+
 -- Weighs every hold against its counter (`counters` as read_counters answers them) and the
--- quota in force, appending per hold VERDICT_FIELDS values, used, held, quota in force and
--- denied (0|1; 6 for a hold that clamped to what was left, which is not a denial), to `reply`:
+-- quota in force, appending per hold its VERDICT, used, held, quota in force and denied (0|1;
+-- 6 for a hold that clamped to what was left, which is not a denial), to `reply`:
 -- the decision reserve and check answer, kept nowhere else. Answers 1 when every hard group has
 -- room, else 0; a hard group denies when its quota is 0 or used + held + the amount passes it.
 -- A balance group denies instead when its wallet cannot cover the amount (with the amounts of
@@ -147,7 +152,7 @@ end
 -- what expired reservations still hold (check's, see wallet.lua's fits).
 -- `share` is a fallback step's share of its run's budget in ppm (reserve.lua).
 local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
-  local VERDICT_FIELDS, allowed, r, now = 4, 1, #reply, c.now
+  local allowed, r, now = 1, #reply, c.now
   local asked
   for i = 1, #holds do
     local h = holds[i]
@@ -176,20 +181,23 @@ local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
       -- nothing. Its decision is what the wallet's functions would decide.
       local line, fast = h.fast and counters[h.fast], nil
       if line then
-        local nx, av, oh, onhold, d, sa, ss, soon, t, ag, armed, id, hr, opened = cmsgpack.unpack(line)
-        if opened and (nx == '' or nx > now) and (not h.t or (h.t == t and h.g == ag))
+        local q = {cmsgpack.unpack(line)}
+        local nx, opened = q[QUICK.nx], q[QUICK.opened]
+        if #q == QUICK_FIELDS and (nx == '' or nx > now)
+          and (not h.t or (h.t == q[QUICK.t] and h.g == q[QUICK.ag]))
           and ((quota == 0 and not h.ro)
             or string.find(opened, '\n~' .. h.f .. '=' .. string.format('%d', quota) .. '\n', 1, true)) then
           local a, j = h.a + 0, (counters[h.fast + 1] or 0) + 0
-          local available = av - j
-          if available + h.od - oh < a then
+          local available = q[QUICK.av] - j
+          if available + h.od - q[QUICK.oh] < a then
             fast, denied, allowed = true, 1, 0
-          elseif a > 0 and a < hr - j and available - a > armed then
+          elseif a > 0 and a < q[QUICK.hr] - j and available - a > q[QUICK.armed] then
             fast = true
           end
           if fast then
-            -- What reserve.lua holds and answers with (the journal grows by the hold).
-            fast = {id, j, av, onhold, d, ss, sa, soon}
+            -- What reserve.lua holds on and answers with: the head, the journal (which grows by
+            -- the hold) and the line's values.
+            fast = {head = q[QUICK.id], journal = j, line = q}
           end
         end
       end
@@ -230,7 +238,8 @@ local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
         end
       end
     end
-    reply[r + 1], reply[r + 2], reply[r + 3], reply[r + 4] = used, held, quota, denied
+    reply[r + VERDICT.used], reply[r + VERDICT.held], reply[r + VERDICT.quota], reply[r + VERDICT.denied] =
+      used, held, quota, denied
     r = r + VERDICT_FIELDS
   end
   return allowed

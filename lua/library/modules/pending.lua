@@ -15,7 +15,7 @@
 -- again.
 local function read_expired(c)
   -- The limit is PENDING_BATCH + 1 (one more tells whether more remain), as the command takes it.
-  local PENDING_BATCH, PENDING_LIMIT, RECORD_VERSION = 64, '65', '2'
+  local PENDING_BATCH, PENDING_LIMIT = 64, '65'
   local due = redis.call('ZRANGEBYSCORE', c.KEYS[3], '-inf', string.format('%d', c.now), 'LIMIT', '0', PENDING_LIMIT)
   if #due > PENDING_BATCH then
     return true

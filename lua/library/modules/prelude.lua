@@ -226,7 +226,7 @@ local function reclaim(c, now)
   -- reservation in 32 groups holds 32), so one call stays well under a millisecond; more
   -- answers "more". The ZRANGEBYSCORE limit is RECLAIM_BATCH + 1 (one more tells whether more
   -- remain), written out as the command takes it, since formatting it would cost every call.
-  local RECLAIM_BATCH, RECLAIM_HOLDS, RECLAIM_LIMIT, DAY_MS, RECORD_VERSION = 64, 96, '65', 86400000, '2'
+  local RECLAIM_BATCH, RECLAIM_HOLDS, RECLAIM_LIMIT, DAY_MS = 64, 96, '65', 86400000
   -- Nearly always nothing is due: a count answers that for less than an empty range does.
   local until_now = string.format('%d', now)
   if redis.call('ZCOUNT', c.KEYS[3], '-inf', until_now) == 0 then

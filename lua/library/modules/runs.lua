@@ -7,12 +7,12 @@
 -- "<steps>|<attempts per action>|<fallbacks>|<fallback share in millionths>", each "" for none,
 -- at the user's level only}. While the run is open, what its steps did is kept in fields of
 -- the counters hash, written in the reserve that starts it:
---   "r|<run>"            cmsgpack of its steps, fallbacks, the four limits (-1 for none), its
---                        depth, then per group it holds the group's id, budget, used, open and
---                        fallback spend (milli-units: what it holds, what its steps committed
---                        or tracked, what its open steps hold, what its fallback steps hold or
---                        spent); one field, so a step reads and writes two or three, whatever
---                        its groups
+--   "r|<run>"            cmsgpack of its RUN (steps, fallbacks, the four limits, -1 for none,
+--                        its depth), then a RUN_GROUP per group it holds: the group's id,
+--                        budget, used, open and fallback spend (milli-units: what it holds,
+--                        what its steps committed or tracked, what its open steps hold, what
+--                        its fallback steps hold or spent); one field, so a step reads and
+--                        writes two or three, whatever its groups
 --   "r|<run>|~<action>"  attempts of the action so far, for at most MAX_RUN_ACTIONS (1000)
 --                        actions: a reserve naming one more is denied, a track counts in the
 --                        run without keeping its action, so a run's end reads a bounded list
@@ -63,11 +63,59 @@ do
     return set
   end
 
-  -- Reads run `id`'s fields for `holds` as a step reserve does: marks each hold of a group the
-  -- run holds with its budget, used, open and fallback spend (rb, ru, ro, rf) and where they
-  -- are in the first field (rj). Answers the run's first field unpacked in a table (nil when
-  -- the run has ended), the attempts of `action`, the fields' names, and the run's count of
-  -- actions when `action` is new to it (else nil).
+  -- Marks each hold of a group the run holds with the group's budget, used, open and fallback
+  -- spend (rb, ru, ro, rf) and where its RUN_GROUP is in the run's first field (`head`,
+  -- unpacked): its values at rj + RUN_GROUP.<name>. (Group ids are the holds' own strings
+  -- again: comparing them compares references.)
+  function R.mark(c, head, holds)
+    for j = RUN_FIELDS, #head - 1, RUN_GROUP_FIELDS do
+      local g = head[j + RUN_GROUP.g]
+      for i = 1, #holds do
+        local h = holds[i]
+        if h.g == g then
+          h.rb, h.ru, h.ro, h.rf, h.rj =
+            head[j + RUN_GROUP.b], head[j + RUN_GROUP.u], head[j + RUN_GROUP.o], head[j + RUN_GROUP.fu], j
+        end
+      end
+    end
+  end
+
+  -- Writes what the marked holds' groups now hold back into the run's first field `head`.
+  function R.unmark(c, head, holds)
+    for i = 1, #holds do
+      local h = holds[i]
+      if h.rb then
+        head[h.rj + RUN_GROUP.u], head[h.rj + RUN_GROUP.o], head[h.rj + RUN_GROUP.fu] = h.ru, h.ro, h.rf
+      end
+    end
+  end
+
+  -- A new run's first field, packed (reserve.lua writes it): no step yet, no fallback, its
+  -- `limits` as its record keeps them (LIMITS, -1 for none), its `depth`, then a RUN_GROUP per
+  -- hold: the group's id, what the run holds of it, and nothing used, open or spent.
+  function R.start(c, limits, depth, holds)
+    local l, v = {string.match(limits, LIMITS_LINE)}, {}
+    local function limit(text)
+      return text == '' and -1 or text + 0
+    end
+    if #l ~= LIMITS_FIELDS then
+      error({err = 'ERR qg contract: run limits ' .. limits .. ' are not ' .. LIMITS_FIELDS .. ' fields'})
+    end
+    v[RUN.n], v[RUN.f], v[RUN.depth] = 0, 0, depth
+    v[RUN.ls], v[RUN.la] = limit(l[LIMITS.steps]), limit(l[LIMITS.attempts])
+    v[RUN.lf], v[RUN.lfs] = limit(l[LIMITS.fallbacks]), limit(l[LIMITS.share])
+    for i = 1, #holds do
+      local j = RUN_FIELDS + (i - 1) * RUN_GROUP_FIELDS
+      v[j + RUN_GROUP.g], v[j + RUN_GROUP.b] = holds[i].g, holds[i].a + 0
+      v[j + RUN_GROUP.u], v[j + RUN_GROUP.o], v[j + RUN_GROUP.fu] = 0, 0, 0
+    end
+    return cmsgpack.pack(unpack(v, 1, RUN_FIELDS + #holds * RUN_GROUP_FIELDS))
+  end
+
+  -- Reads run `id`'s fields for `holds` as a step reserve does, marking them (R.mark). Answers
+  -- the run's first field unpacked in a table (nil when the run has ended), the attempts of
+  -- `action`, the fields' names, and the run's count of actions when `action` is new to it
+  -- (else nil).
   local function load(c, id, holds, action)
     local key = 'r|' .. id
     local names = {key, key .. '|~' .. (action or ''), key .. '|#'}
@@ -77,14 +125,7 @@ do
     end
     local actions = action and action ~= '' and not got[2] and (got[3] or 0) + 0 or nil
     local head = {cmsgpack.unpack(got[1])}
-    for j = 8, #head, 5 do
-      for i = 1, #holds do
-        local h = holds[i]
-        if h.g == head[j] then
-          h.rb, h.ru, h.ro, h.rf, h.rj = head[j + 1], head[j + 2], head[j + 3], head[j + 4], j
-        end
-      end
-    end
+    R.mark(c, head, holds)
     return head, (got[2] or 0) + 0, names, actions
   end
 
@@ -92,12 +133,7 @@ do
   -- and the attempts (`tried`) of `action` when it names one the run keeps (with the run's new
   -- count of `actions` when it is new).
   local function save(c, names, holds, head, action, tried, actions)
-    for i = 1, #holds do
-      local h = holds[i]
-      if h.rb then
-        head[h.rj + 2], head[h.rj + 3], head[h.rj + 4] = h.ru, h.ro, h.rf
-      end
-    end
+    R.unmark(c, head, holds)
     if action and action ~= '' and actions then
       redis.call('HSET', c.KEYS[1], names[1], cmsgpack.pack(unpack(head)), names[2], string.format('%d', tried),
         names[3], string.format('%d', actions))
@@ -133,7 +169,7 @@ do
         end
       end
     end
-    head[1], head[2] = head[1] + 1, head[2] + (S.kind == 'fallback' and 1 or 0)
+    head[RUN.n], head[RUN.f] = head[RUN.n] + 1, head[RUN.f] + (S.kind == 'fallback' and 1 or 0)
     if S.actions and S.actions >= 1000 then
       -- A new action past the run's MAX_RUN_ACTIONS: the step counts, its action is not kept.
       save(c, S.names, holds, head)
@@ -144,11 +180,19 @@ do
 
   -- Appends a track step's answer as reserve.lua appends a step's.
   function R.answer(c, S, holds, reply)
+    return R.append(c, reply, holds, S.code, S.head and S.head[RUN.n] or 0, S.head and S.head[RUN.f] or 0)
+  end
+
+  -- Appends a step's answer (reserve.lua's and a track's): its STEP (its whole-step denial
+  -- `code`, the run's `steps` and `fallbacks` so far), then per hold what the run has left of
+  -- its group (-1 for a group the run does not hold).
+  function R.append(c, reply, holds, code, steps, fallbacks)
     local n = #reply
-    reply[n + 1], reply[n + 2], reply[n + 3] = S.code, S.head and S.head[1] or 0, S.head and S.head[2] or 0
+    reply[n + STEP.code], reply[n + STEP.n], reply[n + STEP.f] = code, steps, fallbacks
+    n = n + STEP_FIELDS
     for i = 1, #holds do
       local h = holds[i]
-      reply[n + 3 + i] = h.rb and math.max(0, h.rb - h.ru - h.ro) or -1
+      reply[n + i] = h.rb and math.max(0, h.rb - h.ru - h.ro) or -1
     end
     return reply
   end
@@ -220,11 +264,11 @@ do
     local names = fields_of(c, id)
     local got = in_pages(c, 'HMGET', names)
     local run, key = record.run, 'r|' .. id
-    local head = got[1] and {cmsgpack.unpack(got[1])} or {0, 0}
-    local n, f = head[1], head[2]
+    local head = got[1] and {cmsgpack.unpack(got[1])}
+    local n, f = head and head[RUN.n] or 0, head and head[RUN.f] or 0
     local u, o, fu, A, used = {}, {}, {}, {}, {}
-    for j = 8, #head, 5 do
-      local g, gu, go, gfu = head[j], head[j + 2], head[j + 3], head[j + 4]
+    for j = RUN_FIELDS, head and #head - 1 or 0, RUN_GROUP_FIELDS do
+      local g, gu, go, gfu = head[j + RUN_GROUP.g], head[j + RUN_GROUP.u], head[j + RUN_GROUP.o], head[j + RUN_GROUP.fu]
       u[g], o[g], fu[g], used[g] = string.format('%d', gu), string.format('%d', go), string.format('%d', gfu), gu
     end
     for j = 4, #names do

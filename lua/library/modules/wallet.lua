@@ -41,9 +41,9 @@
 local C = {}
 do
   -- The wallet of `balance`, read once per call, whole (C.whole), with the quick path's
-  -- journal moved onto the grant it held on. Only the first line's first six fields are
-  -- read: a wallet written before the quick path has 6 or 11 (the last five sums a reserve
-  -- read lazily then), one written since 7 (see the header).
+  -- journal moved onto the grant it held on. Only the first line's WALLET fields are read:
+  -- a wallet written before the quick path has those or five more (sums a reserve read lazily
+  -- then), one written since those and "q" (see the header).
   local function wallet(c, balance, now)
     local w = c.wallets[balance]
     if w then
@@ -57,17 +57,18 @@ do
       c.wallets[balance] = w
       return w
     end
-    local d, oh, t, ag, lf, dq, at = string.match(raw, '^([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()')
-    if not d then
+    local v = {string.match(raw, WALLET_LINE)}
+    if #v ~= WALLET_FIELDS + 1 then
       error({err = 'ERR qg contract: the wallet of ' .. balance .. ' is not a wallet'})
     end
-    at = string.find(raw, '\n', at, true) or #raw + 1
-    w = {g = {}, d = d + 0, oh = oh + 0, now = now, raw = raw, start = at,
+    local at = string.find(raw, '\n', v[WALLET_FIELDS + 1], true) or #raw + 1
+    local t, ag, lf, dq = v[WALLET.t], v[WALLET.ag], v[WALLET.lf], v[WALLET.dq]
+    w = {g = {}, d = v[WALLET.d] + 0, oh = v[WALLET.oh] + 0, now = now, raw = raw, start = at,
       t = t ~= '' and t or nil, ag = ag ~= '' and ag or nil, lf = lf ~= '' and lf or nil, dq = dq ~= '' and dq or nil}
     local journal = got[3]
     if journal and journal ~= '0' then
-      -- The head the quick line named (its twelfth field) holds what the journal says.
-      w.jid, w.jm = got[2] and select(12, cmsgpack.unpack(got[2])), journal + 0
+      -- The head the quick line named holds what the journal says.
+      w.jid, w.jm = got[2] and select(QUICK.id, cmsgpack.unpack(got[2])), journal + 0
       if not w.jid or w.jid == '' then
         error({err = 'ERR qg contract: the journal of ' .. balance .. ' names no grant'})
       end
@@ -159,8 +160,7 @@ do
       -- (A step's hold drawn from its run held no credits: its record's mode names its balance.)
       local b = h.b or (parts and parts[h.g] and parts[h.g].b) or (h.m and string.match(h.m, '^b/([^/]*)/'))
       if b then
-        local n = #reply
-        reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] = C.state(c, b, now, pending)
+        C.state(c, b, now, pending, reply)
       end
     end
     return reply
@@ -183,9 +183,9 @@ do
   C.wallet, C.draw, C.fits, C.hold, C.save, C.append, C.watch = wallet, draw, fits, hold, save, append, watch
 
   local AMOUNTS = {'a', 'r', 'h', 'c', 'e', 'v'}
-  -- A grant's line (see save).
-  local GRANT = '^\n([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
-    .. '([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|\n]*)()'
+  -- A grant's fields that are text, absent when empty (the rest are its id, burn key and
+  -- times, kept as they are, and its AMOUNTS).
+  local TEXTS = {'cat', 'cb', 'el', 'vl', 'vd', 'oa', 'l'}
   -- (Infinity, written as 1 / 0: a library sees no global, math included, while it loads.)
   local NEVER = 1 / 0
 
@@ -207,17 +207,22 @@ do
     local at, raw, now, jid = w.start, w.raw, w.now, w.jid
     w.whole = true
     while raw and at <= #raw do
-      -- (`cn`, not `c`: that name is the call's context.)
-      local i, k, f, x, a, r, h, cn, e, v, cat, cb, el, vl, vd, oa, l, after = string.match(raw, GRANT, at)
-      if not i then
+      -- Its GRANT by name, then where the next line starts.
+      local v = {string.match(raw, GRANT_LINE, at)}
+      if #v ~= GRANT_FIELDS + 1 then
         error({err = 'ERR qg contract: a grant of a wallet is malformed'})
       end
-      -- (Empty fields are absent: written out rather than through a function, which would
-      -- cost a call per field.)
-      local g = {i = i, k = k, f = f, x = x, a = a + 0, r = r + 0, h = h + 0, c = cn + 0, e = e + 0, v = v + 0,
-        cat = cat ~= '' and cat or nil, cb = cb ~= '' and cb or nil, el = el ~= '' and el or nil,
-        vl = vl ~= '' and vl or nil, vd = vd ~= '' and vd or nil, oa = oa ~= '' and oa or nil,
-        l = l ~= '' and l or nil}
+      local g = {i = v[GRANT.i], k = v[GRANT.k], f = v[GRANT.f], x = v[GRANT.x]}
+      for _, name in ipairs(AMOUNTS) do
+        g[name] = v[GRANT[name]] + 0
+      end
+      for _, name in ipairs(TEXTS) do
+        local text = v[GRANT[name]]
+        if text ~= '' then
+          g[name] = text
+        end
+      end
+      local i, after = g.i, v[GRANT_FIELDS + 1]
       if i == jid then
         -- The quick path held on it only what it had remaining, so none goes below zero.
         g.r, g.h, jid = g.r - w.jm, g.h + w.jm, nil
@@ -236,12 +241,22 @@ do
 
   -- A whole wallet as it is kept (see save): its first line, then a line per grant.
   function C.encode(c, w)
-    local out = {table.concat({string.format('%d', w.d), string.format('%d', w.oh), w.t or '', w.ag or '',
-      w.lf or '', w.dq or '', 'q'}, '|')}
+    local head = {}
+    head[WALLET.d], head[WALLET.oh] = string.format('%d', w.d), string.format('%d', w.oh)
+    head[WALLET.t], head[WALLET.ag], head[WALLET.lf], head[WALLET.dq] = w.t or '', w.ag or '', w.lf or '', w.dq or ''
+    -- The mark that the wallet has a quick line (see the header).
+    head[WALLET_FIELDS + 1] = 'q'
+    local out = {table.concat(head, '|', 1, WALLET_FIELDS + 1)}
     for i, g in ipairs(C.whole(c, w).g) do
-      out[i + 1] = table.concat({g.i, g.k, g.f, g.x, string.format('%d', g.a), string.format('%d', g.r),
-        string.format('%d', g.h), string.format('%d', g.c), string.format('%d', g.e), string.format('%d', g.v),
-        g.cat or '', g.cb or '', g.el or '', g.vl or '', g.vd or '', g.oa or '', g.l or ''}, '|')
+      local line = {}
+      line[GRANT.i], line[GRANT.k], line[GRANT.f], line[GRANT.x] = g.i, g.k, g.f, g.x
+      for _, name in ipairs(AMOUNTS) do
+        line[GRANT[name]] = string.format('%d', g[name])
+      end
+      for _, name in ipairs(TEXTS) do
+        line[GRANT[name]] = g[name] or ''
+      end
+      out[i + 1] = table.concat(line, '|', 1, GRANT_FIELDS)
     end
     return table.concat(out, '\n')
   end
@@ -286,9 +301,14 @@ do
       end
     end
     opened[#opened + 1] = ''
-    return cmsgpack.pack(w.nx == '' and '' or w.nx + 0, w.sr - w.d, w.oh, w.oh + w.sh, w.d, w.sa, w.ss,
-      head ~= nil and head.x ~= '' and head.x == w.sa, w.t or '', w.ag or '', armed, head and head.i or '',
-      head and head.r or 0, table.concat(opened, '\n'))
+    local q = {}
+    q[QUICK.nx], q[QUICK.av], q[QUICK.oh], q[QUICK.held] = w.nx == '' and '' or w.nx + 0, w.sr - w.d, w.oh, w.oh + w.sh
+    q[QUICK.d], q[QUICK.sa], q[QUICK.ss] = w.d, w.sa, w.ss
+    q[QUICK.soon] = head ~= nil and head.x ~= '' and head.x == w.sa
+    q[QUICK.t], q[QUICK.ag], q[QUICK.armed] = w.t or '', w.ag or '', armed
+    q[QUICK.id], q[QUICK.hr] = head and head.i or '', head and head.r or 0
+    q[QUICK.opened] = table.concat(opened, '\n')
+    return cmsgpack.pack(unpack(q, 1, QUICK_FIELDS))
   end
 
   -- Works out a whole wallet's sums at `now`: what usable grants have remaining ("sr"),
@@ -387,10 +407,10 @@ do
     w.lf = table.concat(marks, ',')
   end
 
-  -- A balance's state for an answer from the whole wallet: available now, held (on grants
-  -- and overdrawn), debt, and the soonest expiry: the remaining of the grants that expire
-  -- first, and when.
-  function C.state(c, balance, now, pending)
+  -- A balance's state for an answer from the whole wallet, its BALANCE appended to `reply`:
+  -- available now, held (on grants and overdrawn), debt, and the soonest expiry: the remaining
+  -- of the grants that expire first, and when.
+  function C.state(c, balance, now, pending, reply)
     local w = C.whole(c, C.wallet(c, balance, now))
     local back = 0
     if pending then
@@ -409,7 +429,10 @@ do
       back = back + (pending['~oh|' .. balance] or 0)
     end
     C.sums(c, w, now)
-    return math.max(0, w.sr - w.d), math.max(0, w.oh + w.sh - back), w.d, w.ss, w.sa
+    local n = #reply
+    reply[n + BALANCE.available], reply[n + BALANCE.held] = math.max(0, w.sr - w.d), math.max(0, w.oh + w.sh - back)
+    reply[n + BALANCE.debt], reply[n + BALANCE.soonest], reply[n + BALANCE.soonest_at] = w.d, w.ss, w.sa
+    return reply
   end
 
   -- Ends what a grant has remaining at its expiry; an allowance keeps what was left of it

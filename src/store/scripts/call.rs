@@ -117,11 +117,6 @@ impl Call {
         self
     }
 
-    /// How many arguments the call has so far.
-    pub fn args_given(&self) -> usize {
-        self.args.count
-    }
-
     /// Runs the function (FCALL) or the script (EVALSHA); when Redis no longer has it (a
     /// restart, a failover, a flush, or a node of another build that removed this build's
     /// library), loads it and runs it once more.

@@ -1,7 +1,7 @@
 //! The contract between the node and its Lua scripts, declared once: each script's keys, the
-//! shape of its arguments, how it runs, and the counted fields both sides name. What each
-//! answers is said once, in its file's header (a test holds every header to saying it).
-//! `lua/shape.lua` holds the same constants and checks every call against the shape its script
+//! shape of its arguments and how it runs (what is packed by position in them is declared in
+//! `layouts.rs`). What each answers is said once, in its file's header (a test holds every
+//! header to saying it). `lua/shape.lua` checks every call against the shape its script
 //! declares here; tests hold each script's header and its first check to this table, and send
 //! every script a call of the wrong shape to see it refused.
 
@@ -9,17 +9,16 @@ use std::sync::{LazyLock, OnceLock};
 
 use redis::Script;
 
-/// Values per hold (holds.lua): group, counter field, period start, period end, amount, quota,
-/// options.
-pub const HOLD_FIELDS: usize = 7;
-/// "|"-separated fields of a hold's options (holds.lua): mode, unit, thresholds, override,
-/// override expiry, per value, measure.
-pub const OPTION_FIELDS: usize = 7;
-/// Values per hold of a decision (reserve's and check's answers): used, held, quota in force,
-/// denied.
-pub const VERDICT_FIELDS: usize = 4;
-/// Values per hold of an answer of counters (counters.lua): used, held, quota in force.
-pub const COUNTER_FIELDS: usize = 3;
+use super::layouts;
+
+/// Values per hold (layouts::hold).
+pub const HOLD_FIELDS: usize = layouts::hold::FIELDS;
+/// "|"-separated fields of a hold's options (layouts::option).
+pub const OPTION_FIELDS: usize = layouts::option::FIELDS;
+/// Values per hold of a decision (layouts::verdict).
+pub const VERDICT_FIELDS: usize = layouts::verdict::FIELDS;
+/// Values per hold of an answer of counters (layouts::counter).
+pub const COUNTER_FIELDS: usize = layouts::counter::FIELDS;
 /// The encoding of the reservation records this code writes; it reads version 1 (no `v`) too.
 pub const RECORD_VERSION: &str = "2";
 /// Layout every data-plane writing script starts with (prelude.lua).
@@ -436,59 +435,51 @@ mod tests {
         }
     }
 
-    /// Every `local NAME, ... = value, ...` in `lua/` that declares one of the contract's
-    /// constants: (file, name, value as written).
-    fn declarations() -> Vec<(String, String, String)> {
-        let mut found = Vec::new();
+    /// The layouts' names in the Lua: no file declares one of its own (the library's text
+    /// opens with them, layouts.rs), and every `LAYOUT.field` it reads is one that is declared,
+    /// so a field renamed or removed there is not read as nil here.
+    #[test]
+    fn the_lua_reads_packed_values_by_the_declared_names_only() {
+        use super::layouts::ALL as LAYOUTS;
+        let mut uses = 0;
         for path in super::super::lua_files() {
+            let file = path.display().to_string();
             let text = std::fs::read_to_string(&path).unwrap();
-            for line in text.lines().map(str::trim) {
-                let Some((names, values)) = line.strip_prefix("local ").and_then(|l| l.split_once(" = ")) else {
-                    continue;
-                };
-                for (name, value) in names.split(", ").zip(values.split(", ")) {
-                    if name.ends_with("_FIELDS") || name == "RECORD_VERSION" {
-                        let file = path.file_name().unwrap().to_string_lossy().into_owned();
-                        found.push((file, name.to_owned(), value.to_owned()));
+            for line in text.lines().map(str::trim).filter(|l| !l.starts_with("--")) {
+                if let Some(names) = line
+                    .strip_prefix("local ")
+                    .and_then(|l| l.split_once(" = "))
+                    .map(|(n, _)| n)
+                {
+                    for name in names.split(", ") {
+                        let declared = LAYOUTS.iter().any(|p| {
+                            name == p.lua || name.strip_suffix("_FIELDS") == Some(p.lua) || name.ends_with("_LINE")
+                        }) || name == "RECORD_VERSION";
+                        assert!(!declared, "{file} declares {name}, which layouts.rs declares");
+                    }
+                }
+                for p in LAYOUTS {
+                    let dotted = format!("{}.", p.lua);
+                    for (at, _) in line.match_indices(&dotted) {
+                        // Not the tail of a longer name (RUN. inside RUN_GROUP. cannot be).
+                        if line[..at].ends_with(|ch: char| ch.is_ascii_alphanumeric() || ch == '_') {
+                            continue;
+                        }
+                        let field: String = line[at + dotted.len()..]
+                            .chars()
+                            .take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '_')
+                            .collect();
+                        assert!(
+                            p.fields.contains(&field.as_str()),
+                            "{file}: {}{field} is not declared",
+                            dotted
+                        );
+                        uses += 1;
                     }
                 }
             }
         }
-        found
-    }
-
-    #[test]
-    fn the_scripts_count_fields_as_the_node_does() {
-        let want = |name: &str| match name {
-            "HOLD_FIELDS" => HOLD_FIELDS.to_string(),
-            "OPTION_FIELDS" => OPTION_FIELDS.to_string(),
-            "VERDICT_FIELDS" => VERDICT_FIELDS.to_string(),
-            "COUNTER_FIELDS" => COUNTER_FIELDS.to_string(),
-            "RECORD_VERSION" => format!("'{RECORD_VERSION}'"),
-            other => panic!("{other} is no constant of the contract"),
-        };
-        let found = declarations();
-        for (file, name, value) in &found {
-            assert_eq!(value, &want(name), "{file}: {name}");
-        }
-        // shape.lua declares them all; the functions that use one keep their own copy.
-        for name in [
-            "HOLD_FIELDS",
-            "OPTION_FIELDS",
-            "VERDICT_FIELDS",
-            "COUNTER_FIELDS",
-            "RECORD_VERSION",
-        ] {
-            assert!(found.iter().any(|(f, n, _)| f == "shape.lua" && n == name), "{name}");
-        }
-        assert!(found.len() > 5, "the copies are found too: {found:?}");
-        // The options pattern takes exactly OPTION_FIELDS fields.
-        let holds = source("library/modules/holds.lua");
-        let pattern = holds.lines().find(|l| l.contains("string.match(options")).unwrap();
-        assert_eq!(
-            pattern.matches("([^|]*)").count() + pattern.matches("(.*)").count(),
-            OPTION_FIELDS
-        );
+        assert!(uses > 30, "the Lua reads its layouts by name: {uses} reads found");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use redis::Value;
 
 use super::call::Call;
-use super::contract::{self, COUNTER_FIELDS, VERDICT_FIELDS};
+use super::contract;
+use super::layouts;
 use super::values::{record_rest, HoldValues};
 use super::{unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing};
 use crate::quota::run::step_denial;
@@ -71,23 +72,28 @@ pub(super) fn push_holds(inv: &mut Call, holds: &[Hold<'_>]) {
     }
 }
 
-/// A decision: allowed, then `VERDICT_FIELDS` values per hold, its counter's amounts (used,
-/// held, quota in force) and whether it denied.
-fn verdict(it: &mut Fields, n: usize) -> Result<Verdict, StoreError> {
-    const _: () = assert!(VERDICT_FIELDS == COUNTER_FIELDS + 1);
-    let allowed = it.int()? == 1;
+/// A decision, `allowed` as its answer's head says, then a `layouts::verdict` per hold: its
+/// counter's amounts (used, held, quota in force) and whether it denied.
+fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreError> {
+    use layouts::verdict::{DENIED, FIELDS, HELD, QUOTA, USED};
     let mut holds = Vec::with_capacity(n);
     let mut pending = Vec::with_capacity(n);
     let mut full = Vec::with_capacity(n);
     let mut over_run = Vec::with_capacity(n);
     let mut clamped = Vec::with_capacity(n);
     for _ in 0..n {
-        let amounts = it.amounts()?;
+        let mut v = it.part::<FIELDS>()?;
+        let amounts = Amounts {
+            used: v.milli(USED)?,
+            held: v.milli(HELD)?,
+            quota: v.milli(QUOTA)?,
+            credit: None,
+        };
         // 2: an approval group whose request is pending; 3: a per-value group with no room
         // for one more value; a step's hold drawn from its run, 4: the run's budget has no
         // room, 5: a fallback would pass its share; 6: not denied, clamped (what it holds
         // follows the whole answer, `clamped`).
-        let denied = it.int()?;
+        let denied = v.int(DENIED)?;
         holds.push((amounts, denied != 0 && denied != CLAMPED));
         // Filled from the end of the answer (`clamped`).
         clamped.push((denied == CLAMPED).then_some(Milli::ZERO));
@@ -122,12 +128,15 @@ fn clamped(it: &mut Fields, verdict: &mut Verdict) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A step's answer of its run (runs.lua's R.answer): its whole-step denial, the run's steps
-/// and fallbacks so far, and per hold what the run has left of its group (None: not the run's).
+/// A step's answer of its run (runs.lua's R.answer): `layouts::step` (its whole-step denial,
+/// the run's steps and fallbacks so far), then per hold what the run has left of its group
+/// (None: not the run's).
 fn step_answer(it: &mut Fields, n: usize) -> Result<StepAnswer, StoreError> {
-    let denial = step_denial(it.int()?);
-    let steps = it.int()?.max(0) as u64;
-    let fallbacks = it.int()?.max(0) as u64;
+    use layouts::step::{CODE, FALLBACKS, FIELDS, STEPS};
+    let mut v = it.part::<FIELDS>()?;
+    let denial = step_denial(v.int(CODE)?);
+    let steps = v.int(STEPS)?.max(0) as u64;
+    let fallbacks = v.int(FALLBACKS)?.max(0) as u64;
     let remaining = (0..n)
         .map(|_| it.int().map(|left| u64::try_from(left).ok().map(Milli)))
         .collect::<Result<_, _>>()?;
@@ -159,12 +168,14 @@ pub async fn reserve(
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
+            use layouts::reserved::{ALLOWED, EXPIRES, FIELDS, ID};
+            let mut head = it.head::<FIELDS>()?;
             let granted = Held {
-                reservation_id: it.text()?,
-                expires_ms: it.int()?,
+                reservation_id: head.text(ID)?,
+                expires_ms: head.int(EXPIRES)?,
                 first_at_ms: it.first_at_ms,
             };
-            let mut verdict = verdict(&mut it, holds.len())?;
+            let mut verdict = verdict(&mut it, head.int(ALLOWED)? == 1, holds.len())?;
             let fired = it.fired(w)?;
             credits(&mut it, &mut verdict, holds)?;
             if args.step.is_some() {
@@ -193,7 +204,9 @@ pub async fn check(
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
-            let mut verdict = verdict(&mut it, holds.len())?;
+            use layouts::checked::{ALLOWED, FIELDS};
+            let allowed = it.head::<FIELDS>()?.int(ALLOWED)? == 1;
+            let mut verdict = verdict(&mut it, allowed, holds.len())?;
             credits(&mut it, &mut verdict, holds)?;
             clamped(&mut it, &mut verdict)?;
             Ok(Reply::Done(verdict))

@@ -13,6 +13,7 @@ mod call;
 pub mod contract;
 mod credits;
 mod holds;
+pub mod layouts;
 pub mod library;
 mod settle;
 mod values;
@@ -39,8 +40,8 @@ macro_rules! script_file {
     };
 }
 
-// The control plane's scripts, run with EVALSHA: each is shape.lua (the contract's constants
-// and its check of a call's shape) and its own files under lua/scripts/. (The data plane is a
+// The control plane's scripts, run with EVALSHA: each is shape.lua (its check of a call's
+// shape) and its own files under lua/scripts/. (The data plane is a
 // function library: library.rs.)
 macro_rules! alone {
     ($($name:literal),*) => {
@@ -317,39 +318,46 @@ impl Fields {
     }
 
     fn text(&mut self) -> Result<String, StoreError> {
-        match self.next()? {
-            Value::BulkString(bytes) => String::from_utf8(bytes).map_err(|e| StoreError::Protocol(e.to_string())),
-            Value::SimpleString(s) => Ok(s),
-            Value::Int(i) => Ok(i.to_string()),
-            other => Err(StoreError::Protocol(format!("expected text, got {other:?}"))),
-        }
+        text_of(self.next()?)
     }
 
     fn int(&mut self) -> Result<i64, StoreError> {
-        match self.next()? {
-            Value::Int(i) => Ok(i),
-            Value::BulkString(bytes) => std::str::from_utf8(&bytes)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| StoreError::Protocol("expected an integer".into())),
-            other => Err(StoreError::Protocol(format!("expected an integer, got {other:?}"))),
+        int_of(self.next()?)
+    }
+
+    /// The next `N` values: one value of a layout (`layouts.rs`), read by its fields'
+    /// positions. (An array, so reading one makes nothing on the heap.)
+    fn part<const N: usize>(&mut self) -> Result<Part<N>, StoreError> {
+        let mut values: [Value; N] = std::array::from_fn(|_| Value::Nil);
+        for v in &mut values {
+            *v = self.next()?;
         }
+        Ok(Part(values))
+    }
+
+    /// An answer's head of `N` values, its tag (read already, by `answer`) the first.
+    fn head<const N: usize>(&mut self) -> Result<Part<N>, StoreError> {
+        let mut values: [Value; N] = std::array::from_fn(|_| Value::Nil);
+        for v in values.iter_mut().skip(1) {
+            *v = self.next()?;
+        }
+        Ok(Part(values))
     }
 
     /// A counter's milli-units: the scripts never keep one below zero, so a negative one is
     /// an error to report, never a zero to show.
     fn milli(&mut self) -> Result<Milli, StoreError> {
-        let value = self.int()?;
-        u64::try_from(value)
-            .map(Milli)
-            .map_err(|_| StoreError::Protocol(format!("a counter read {value}, below zero")))
+        milli_of(self.int()?)
     }
 
+    /// One hold's counter (`layouts::counter`).
     fn amounts(&mut self) -> Result<Amounts, StoreError> {
+        use layouts::counter::{FIELDS, HELD, QUOTA, USED};
+        let mut v = self.part::<FIELDS>()?;
         Ok(Amounts {
-            used: self.milli()?,
-            held: self.milli()?,
-            quota: self.milli()?,
+            used: v.milli(USED)?,
+            held: v.milli(HELD)?,
+            quota: v.milli(QUOTA)?,
             credit: None,
         })
     }
@@ -369,19 +377,16 @@ impl Fields {
         Ok(())
     }
 
-    /// One balance's state as wallet.lua's C.state answers it: available, held, debt, the
-    /// soonest expiry's amount and instant ("" for none).
+    /// One balance's state as wallet.lua's C.state answers it (`layouts::balance`).
     fn credit(&mut self) -> Result<Credit, StoreError> {
-        let available = self.milli()?;
-        let held = self.milli()?;
-        let debt = self.milli()?;
-        let soonest_amount = self.milli()?;
-        let soonest_at = self.text()?;
+        use layouts::balance::{AVAILABLE, DEBT, FIELDS, HELD, SOONEST_AMOUNT, SOONEST_AT};
+        let mut v = self.part::<FIELDS>()?;
+        let soonest_amount = v.milli(SOONEST_AMOUNT)?;
         Ok(Credit {
-            available,
-            held,
-            debt,
-            soonest: match soonest_at.as_str() {
+            available: v.milli(AVAILABLE)?,
+            held: v.milli(HELD)?,
+            debt: v.milli(DEBT)?,
+            soonest: match v.text(SOONEST_AT)?.as_str() {
                 "" => None,
                 at => Some((
                     soonest_amount,
@@ -409,6 +414,56 @@ impl Fields {
         }
         Ok(pairs)
     }
+}
+
+/// One value of a layout in a script's answer (`Fields::part`), its fields read by position,
+/// each once.
+struct Part<const N: usize>([Value; N]);
+
+impl<const N: usize> Part<N> {
+    fn take(&mut self, at: usize) -> Value {
+        std::mem::replace(&mut self.0[at], Value::Nil)
+    }
+
+    fn text(&mut self, at: usize) -> Result<String, StoreError> {
+        text_of(self.take(at))
+    }
+
+    fn int(&mut self, at: usize) -> Result<i64, StoreError> {
+        int_of(self.take(at))
+    }
+
+    fn milli(&mut self, at: usize) -> Result<Milli, StoreError> {
+        milli_of(self.int(at)?)
+    }
+}
+
+fn text_of(value: Value) -> Result<String, StoreError> {
+    match value {
+        Value::BulkString(bytes) => String::from_utf8(bytes).map_err(|e| StoreError::Protocol(e.to_string())),
+        Value::SimpleString(s) => Ok(s),
+        Value::Int(i) => Ok(i.to_string()),
+        other => Err(StoreError::Protocol(format!("expected text, got {other:?}"))),
+    }
+}
+
+fn int_of(value: Value) -> Result<i64, StoreError> {
+    match value {
+        Value::Int(i) => Ok(i),
+        Value::BulkString(bytes) => std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| StoreError::Protocol("expected an integer".into())),
+        other => Err(StoreError::Protocol(format!("expected an integer, got {other:?}"))),
+    }
+}
+
+/// A counter's milli-units: the scripts never keep one below zero, so a negative one is an
+/// error to report, never a zero to show.
+fn milli_of(value: i64) -> Result<Milli, StoreError> {
+    u64::try_from(value)
+        .map(Milli)
+        .map_err(|_| StoreError::Protocol(format!("a counter read {value}, below zero")))
 }
 
 #[cfg(test)]

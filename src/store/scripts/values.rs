@@ -4,6 +4,7 @@
 
 use super::call::Call;
 use super::contract::{HOLD_FIELDS, OPTION_FIELDS, RECORD_VERSION};
+use super::layouts;
 use super::ReserveArgs;
 use crate::json::Json;
 use crate::quota::{Hold, RunLimits};
@@ -72,38 +73,41 @@ impl<'a> HoldValues<'a> {
         }
     }
 
-    /// The hold's `HOLD_FIELDS` arguments.
+    /// The hold's arguments (`layouts::hold`), in the order it declares.
     pub(super) fn push(&self, inv: &mut Call) {
-        let before = inv.args_given();
-        inv.arg(self.group)
-            .arg(&self.counter_field)
-            .arg(self.period_start_ms)
-            .arg(&self.period_end_ms)
-            .arg(self.amount_milli)
-            .arg(self.quota_milli)
-            .arg(self.options().as_str());
-        debug_assert_eq!(inv.args_given() - before, HOLD_FIELDS);
+        use layouts::hold::{AMOUNT, FIELD, GROUP, OPTIONS, PERIOD_END, PERIOD_START, QUOTA};
+        for at in 0..HOLD_FIELDS {
+            match at {
+                GROUP => inv.arg(self.group),
+                FIELD => inv.arg(&self.counter_field),
+                PERIOD_START => inv.arg(self.period_start_ms),
+                PERIOD_END => inv.arg(&self.period_end_ms),
+                AMOUNT => inv.arg(self.amount_milli),
+                QUOTA => inv.arg(self.quota_milli),
+                OPTIONS => inv.arg(self.options().as_str()),
+                _ => unreachable!("layouts::hold declares {HOLD_FIELDS} values"),
+            };
+        }
     }
 
-    /// holds.lua's options: "" when every one is the default, else its `OPTION_FIELDS` fields,
-    /// "<mode>|<unit>|<thresholds>|<override>|<override expires>|<per value>|<measure>", the
-    /// measure last since it is JSON.
+    /// holds.lua's options: "" when every one is the default, else its fields
+    /// (`layouts::option`) joined by "|", the measure last since it is JSON.
     fn options(&self) -> String {
+        use layouts::option::{MEASURE, MODE, OVERRIDE, OVERRIDE_EXPIRES, PER_VALUE, THRESHOLDS, UNIT};
         let fit = self.fit_least.map(|least| format!("f/{least}"));
         let mode = match (&fit, self.mode.as_ref()) {
             (Some(fit), _) => fit.as_str(),
             (None, "hard") => "",
             (None, mode) => mode,
         };
-        let fields: [&str; OPTION_FIELDS] = [
-            mode,
-            self.unit_code,
-            self.thresholds,
-            &self.override_quota,
-            &self.override_expires,
-            if self.per_value { "v" } else { "" },
-            &self.measure,
-        ];
+        let mut fields = [""; OPTION_FIELDS];
+        fields[MODE] = mode;
+        fields[UNIT] = self.unit_code;
+        fields[THRESHOLDS] = self.thresholds;
+        fields[OVERRIDE] = &self.override_quota;
+        fields[OVERRIDE_EXPIRES] = &self.override_expires;
+        fields[PER_VALUE] = if self.per_value { "v" } else { "" };
+        fields[MEASURE] = &self.measure;
         if fields.iter().all(|f| f.is_empty()) {
             return String::new();
         }
@@ -180,7 +184,7 @@ pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> V
 /// <fallback share in millionths>", each "" for none.
 fn run_object(json: &mut Json, limits: &RunLimits) {
     json.name("run").open_object();
-    json.name("L").string(&limits.encode());
+    json.name("L").string(&crate::store::run_fields::encode_limits(limits));
     json.close_object();
 }
 

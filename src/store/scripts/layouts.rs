@@ -1,0 +1,303 @@
+//! Every value the node and the library pack by position, declared once, by name: a hold's
+//! arguments and options, the parts of the answers, the wallet's lines, a balance's quick
+//! line, a run's field. The node reads and writes them through the indices declared here; the
+//! library's text opens with the same declarations as Lua tables (`lua()`: `QUICK.av` is where
+//! the quick line keeps what is available, `QUICK_FIELDS` how many values it has), so a field
+//! added, removed or moved here moves on both sides, and neither reads another's by a number.
+//!
+//! Each layout is a Rust module of indices (from 0) and a Lua table of positions (from 1) under
+//! the name given, its fields under their Lua names (the keys the Lua's own tables use for the
+//! same values, short since they are written on every call).
+
+/// One layout as the library's text declares it.
+#[derive(Debug)]
+pub struct Packed {
+    /// Its Lua table's name; its count of fields is `<name>_FIELDS`.
+    pub lua: &'static str,
+    /// Its fields' Lua names, in order.
+    pub fields: &'static [&'static str],
+}
+
+macro_rules! packed {
+    ($(
+        $(#[$doc:meta])*
+        $module:ident as $lua:literal {
+            $( $(#[$field_doc:meta])* $field:ident = $key:literal ),+ $(,)?
+        }
+    )+) => {
+        $(
+            $(#[$doc])*
+            pub mod $module {
+                #[allow(non_camel_case_types, clippy::upper_case_acronyms, dead_code)]
+                #[repr(usize)]
+                enum At { $($field),+ }
+                $( $(#[$field_doc])* #[allow(dead_code)] pub const $field: usize = At::$field as usize; )+
+                /// How many values it has.
+                #[allow(dead_code)]
+                pub const FIELDS: usize = [$($key),+].len();
+                pub const PACKED: super::Packed = super::Packed { lua: $lua, fields: &[$($key),+] };
+            }
+        )+
+        /// Every layout, in the order the library declares them.
+        pub const ALL: &[Packed] = &[$($module::PACKED),+];
+    };
+}
+
+packed! {
+    /// One hold as the node passes it to reserve, check, track, adjust and balances
+    /// (lua/library/modules/holds.lua), a run of arguments per hold.
+    hold as "HOLD" {
+        GROUP = "g",
+        /// Its counter's field: "<group>@<period start>", a per-value group's
+        /// "<group>~<value>@<period start>".
+        FIELD = "f",
+        PERIOD_START = "ps",
+        /// "" for a lifetime.
+        PERIOD_END = "pe",
+        AMOUNT = "a",
+        QUOTA = "q",
+        /// Its `option` fields joined by "|", or "" when every one is the default.
+        OPTIONS = "o",
+    }
+
+    /// A hold's options, "|"-separated in its last argument (holds.lua says each).
+    option as "OPTION" {
+        MODE = "m",
+        UNIT = "k",
+        THRESHOLDS = "t",
+        OVERRIDE = "o",
+        OVERRIDE_EXPIRES = "oe",
+        PER_VALUE = "pv",
+        /// Last, since it is JSON and may hold a "|".
+        MEASURE = "me",
+    }
+
+    /// The head of a reserve's answer that admitted or denied (reserve.lua), its holds'
+    /// verdicts after it.
+    reserved as "RESERVED" {
+        STATUS = "status",
+        ID = "id",
+        EXPIRES = "expires",
+        ALLOWED = "allowed",
+    }
+
+    /// The head of check's answer (check.lua), its holds' verdicts after it.
+    checked as "CHECKED" {
+        STATUS = "status",
+        ALLOWED = "allowed",
+    }
+
+    /// One hold's part of a decision (reserve's and check's answers; holds.lua's weigh).
+    verdict as "VERDICT" {
+        USED = "used",
+        HELD = "held",
+        QUOTA = "quota",
+        /// 0, 1, or the code of how it was denied or clamped (holds.lua's weigh).
+        DENIED = "denied",
+    }
+
+    /// One hold's part of an answer of counters (counters.lua).
+    counter as "COUNTER" {
+        USED = "used",
+        HELD = "held",
+        QUOTA = "quota",
+    }
+
+    /// A balance's part of an answer (wallet.lua's C.state, or a quick line's).
+    balance as "BALANCE" {
+        AVAILABLE = "available",
+        HELD = "held",
+        DEBT = "debt",
+        /// What the grants that expire first have remaining.
+        SOONEST_AMOUNT = "soonest",
+        /// When they expire, "" for never.
+        SOONEST_AT = "soonest_at",
+    }
+
+    /// A step's answer of its run (runs.lua's R.answer, reserve.lua), before what its run has
+    /// left of each hold's group.
+    step as "STEP" {
+        /// Its whole-step denial, 0 for none.
+        CODE = "code",
+        STEPS = "n",
+        FALLBACKS = "f",
+    }
+
+    /// A wallet's first line (wallet.lua), its fields "|"-separated, then "|q" (the mark that
+    /// it has a quick line, which builds before the quick path refuse).
+    wallet as "WALLET" {
+        DEBT = "d",
+        OVERDRAWN = "oh",
+        THRESHOLDS = "t",
+        ALERT_GROUP = "ag",
+        /// The low-balance amounts that fired and were not re-armed.
+        FIRED = "lf",
+        /// Debt paid, waiting for the ledger.
+        DEBT_PAID = "dq",
+    }
+
+    /// A wallet's line of one grant (wallet.lua's C.encode), its fields "|"-separated.
+    grant as "GRANT" {
+        ID = "i",
+        BURN_KEY = "k",
+        EFFECTIVE = "f",
+        /// "" for never.
+        EXPIRES = "x",
+        GRANTED = "a",
+        REMAINING = "r",
+        HELD = "h",
+        CONSUMED = "c",
+        EXPIRED = "e",
+        VOIDED = "v",
+        CATEGORY = "cat",
+        COST_BASIS = "cb",
+        /// What of its expiry the ledger has already.
+        EXPIRED_LOGGED = "el",
+        /// What of its void the ledger has already.
+        VOIDED_LOGGED = "vl",
+        /// "1" when it was voided, "" while it is not.
+        VOIDED_MARK = "vd",
+        /// An allowance's own amount (its quota in force when it opened).
+        OWN_AMOUNT = "oa",
+        /// What an allowance had left at its period's end, for the rollover.
+        LEFT = "l",
+    }
+
+    /// A balance's quick line (wallet.lua's header), packed with cmsgpack.
+    quick as "QUICK" {
+        /// The instant it holds until ("" never, 0 already passed), in ms.
+        UNTIL = "nx",
+        AVAILABLE = "av",
+        OVERDRAWN = "oh",
+        HELD = "held",
+        DEBT = "d",
+        SOONEST_AT = "sa",
+        SOONEST_AMOUNT = "ss",
+        /// Whether the head's expiry is the soonest.
+        HEAD_SOONEST = "soon",
+        THRESHOLDS = "t",
+        ALERT_GROUP = "ag",
+        /// The highest amount a fall would fire (-2 when the wallet has none, -1 when all fired).
+        ARMED = "armed",
+        /// The first usable grant in burn order ("" for none) and what it has remaining.
+        HEAD = "id",
+        HEAD_REMAINING = "hr",
+        /// The allowances open, "\n<id>=<milli>" each, then "\n".
+        OPENED = "opened",
+    }
+
+    /// A run's limits as its record keeps them ("L", runs.lua), "|"-separated, each "" for none.
+    limits as "LIMITS" {
+        STEPS = "steps",
+        ATTEMPTS_PER_ACTION = "attempts",
+        FALLBACKS = "fallbacks",
+        /// In millionths of each group's budget.
+        FALLBACK_SHARE = "share",
+    }
+
+    /// A run's first field, "r|<run>" (runs.lua), packed with cmsgpack: these, then a
+    /// `run_group` for each group it holds.
+    run as "RUN" {
+        STEPS = "n",
+        FALLBACKS = "f",
+        /// Its four limits, -1 for none.
+        LIMIT_STEPS = "ls",
+        LIMIT_ATTEMPTS = "la",
+        LIMIT_FALLBACKS = "lf",
+        LIMIT_FALLBACK_SHARE = "lfs",
+        /// 1 for a run of its own, one more per parent run.
+        DEPTH = "depth",
+    }
+
+    /// One group of a run's first field: its id, then milli-units.
+    run_group as "RUN_GROUP" {
+        GROUP = "g",
+        BUDGET = "b",
+        /// What its steps committed or tracked.
+        USED = "u",
+        /// What its open steps hold.
+        OPEN = "o",
+        /// What its fallback steps hold or spent.
+        FALLBACK = "fu",
+    }
+}
+
+/// Lua's pattern for `n` "|"-separated fields that capture `field` each, the last `last`.
+fn fields_pattern(n: usize, field: &str, last: &str) -> String {
+    let mut parts = vec![field; n.saturating_sub(1)];
+    parts.push(last);
+    parts.join("|")
+}
+
+/// The library's declarations of every layout, first in its text: a table of positions each
+/// (`local QUICK = {nx = 1, ...}`) with its count (`local QUICK_FIELDS = 14`); the patterns
+/// that read the "|"-separated ones, capturing a field each; and the reservation records'
+/// encoding. Constants, so a call reads them as it reads any of the library's locals.
+pub fn lua() -> String {
+    let mut out = String::from(
+        "-- The layouts, written here by the node from src/store/scripts/layouts.rs, which declares \
+         each\n-- (edit them there): every value packed by position, its fields by name at their \
+         positions.\n",
+    );
+    for p in ALL {
+        let fields: Vec<String> = p
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| format!("{f} = {}", i + 1))
+            .collect();
+        out.push_str(&format!(
+            "local {lua} = {{{}}}\nlocal {lua}_FIELDS = {}\n",
+            fields.join(", "),
+            p.fields.len(),
+            lua = p.lua
+        ));
+    }
+    // An option's fields, the measure (JSON) last: it may hold a "|".
+    let options = fields_pattern(option::FIELDS, "([^|]*)", "(.*)");
+    // A wallet's first line (its text's start), then where it ends; a grant's line, from the
+    // "\n" before it, then where the next starts.
+    let wallet = fields_pattern(wallet::FIELDS, "([^|\\n]*)", "([^|\\n]*)");
+    let grant = fields_pattern(grant::FIELDS, "([^|\\n]*)", "([^|\\n]*)");
+    let limits = fields_pattern(limits::FIELDS, "([^|]*)", "([^|]*)");
+    out.push_str(&format!(
+        "local OPTION_LINE = '^{options}$'\nlocal WALLET_LINE = '^{wallet}()'\n\
+         local GRANT_LINE = '^\\n{grant}()'\nlocal LIMITS_LINE = '^{limits}$'\n"
+    ));
+    out.push_str(&format!(
+        "-- The encoding of the reservation records this build writes (prelude.lua).\nlocal RECORD_VERSION = '{}'\n",
+        super::contract::RECORD_VERSION
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_follow_the_declarations() {
+        assert_eq!(hold::FIELDS, 7);
+        assert_eq!(hold::OPTIONS, 6);
+        assert_eq!(quick::OPENED, quick::FIELDS - 1);
+        let text = lua();
+        assert!(
+            text.contains("local VERDICT = {used = 1, held = 2, quota = 3, denied = 4}\nlocal VERDICT_FIELDS = 4\n")
+        );
+        assert!(text.contains(&format!("local GRANT_FIELDS = {}\n", grant::FIELDS)));
+    }
+
+    #[test]
+    fn names_are_unique_within_a_layout_and_across_layouts() {
+        let mut tables = std::collections::HashSet::new();
+        for p in ALL {
+            assert!(tables.insert(p.lua), "{} twice", p.lua);
+            let mut names = std::collections::HashSet::new();
+            for f in p.fields {
+                assert!(names.insert(f), "{}.{f} twice", p.lua);
+                // Lua names, written bare as a table's keys.
+                assert!(f.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{}.{f}", p.lua);
+            }
+        }
+    }
+}
