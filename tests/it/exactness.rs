@@ -10,7 +10,9 @@ use quota_gateway::gateway::ParentChange;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::support::{redis, service_on_shared, spawn_app_on, spawn_app_with, unique_prefix, TestApp};
+use crate::support::{
+    redis, service_on_shared, spawn_app_on, spawn_app_stepped, spawn_app_with, unique_prefix, TestApp,
+};
 
 fn plan(id: &str, group: &str, quota: u64) -> Value {
     json!({ "id": id, "periodType": "lifetime",
@@ -73,7 +75,7 @@ async fn a_plan_changed_on_another_node_applies_everywhere_within_a_second() {
 
 #[tokio::test]
 async fn more_expired_holds_than_one_batch_are_all_reclaimed_before_deciding() {
-    let app = spawn_app_on(&redis::shared().target(), &unique_prefix(), None).await;
+    let (app, clock) = spawn_app_stepped().await;
     app.put_plan(plan("plan_many", "g", 70)).await;
     app.subscribe("u", "plan_many", None).await;
     for _ in 0..70 {
@@ -83,7 +85,7 @@ async fn more_expired_holds_than_one_batch_are_all_reclaimed_before_deciding() {
             true
         );
     }
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    clock.step(1_200);
     // 70 expired reservations are more than one reclaim batch of 64.
     let answer = app.reserve(json!({ "userId": "u", "event": "e" })).await;
     assert_eq!(answer["allowed"], true);

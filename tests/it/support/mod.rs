@@ -106,6 +106,14 @@ pub async fn spawn_app_on(target: &Target, prefix: &str, key: Option<&str>) -> T
     spawn_app_with(target, prefix, key, |_| {}).await
 }
 
+/// A gateway on a Redis of the test's own whose clock the test steps (`redis::Stepped`): for a
+/// test that waits past a TTL or a window, which it steps past instead.
+pub async fn spawn_app_stepped() -> (TestApp, redis::Stepped) {
+    let clock = redis::Stepped::start();
+    let app = spawn_app_on(&clock.target(), &unique_prefix(), None).await;
+    (app, clock)
+}
+
 /// Two gateways on the shared Redis under one prefix, with `user` subscribed to `plan`: the
 /// set-up of every test that races calls from two nodes.
 pub async fn two_nodes_with(user: &str, plan: Value) -> (TestApp, TestApp) {

@@ -181,6 +181,84 @@ impl TestRedis {
     }
 }
 
+/// A Redis of one test's own, of the topology this pass runs (a cluster of one primary holding
+/// every slot on the cluster pass, which starts in a moment), whose clock the test steps
+/// forward (`fastclock.c`'s step file): past a reservation's TTL or a window's end at once,
+/// where a sleep would wait for it. A node resyncs its clock when a script finds its instant
+/// stale, as it does after any jump of Redis time.
+pub struct Stepped {
+    pub redis: TestRedis,
+    clock: PathBuf,
+    cluster: bool,
+}
+
+impl Stepped {
+    pub fn start() -> Stepped {
+        let cluster = std::env::var("QG_TEST_TOPOLOGY").as_deref() == Ok("cluster");
+        let clock = std::env::temp_dir().join(format!("qg-test-clock-{}-{}", std::process::id(), free_port()));
+        std::fs::write(&clock, 0i64.to_le_bytes()).expect("write the clock's step file");
+        let env = format!(
+            "QG_CLOCK_STEP_FILE='{}' LD_PRELOAD='{}'",
+            clock.display(),
+            fast_clock_library().display()
+        );
+        let redis = if cluster {
+            let redis = TestRedis::start_in(
+                &env,
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-node-timeout",
+                    "5000",
+                    "--cluster-announce-ip",
+                    "127.0.0.1",
+                ],
+            );
+            let _: () = redis.query(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !redis.query::<String>(&["CLUSTER", "INFO"]).contains("cluster_state:ok") {
+                assert!(Instant::now() < deadline, "the one-node cluster did not become ok");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            redis
+        } else {
+            TestRedis::start_in(&env, &[])
+        };
+        Stepped { redis, clock, cluster }
+    }
+
+    pub fn target(&self) -> Target {
+        Target {
+            url: self.redis.url(),
+            mode: if self.cluster {
+                RedisMode::Cluster
+            } else {
+                RedisMode::Standalone
+            },
+        }
+    }
+
+    /// Moves Redis's time `ms` forward (its key expiries with it).
+    pub fn step(&self, ms: i64) {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.clock)
+            .expect("open the clock's step file");
+        let mut now = [0u8; 8];
+        file.read_exact_at(&mut now, 0).expect("read the clock's step");
+        file.write_all_at(&(i64::from_le_bytes(now) + ms).to_le_bytes(), 0)
+            .expect("write the clock's step");
+    }
+
+    /// Redis time, ms.
+    pub fn now_ms(&self) -> i64 {
+        let time: Vec<String> = self.redis.query(&["TIME"]);
+        time[0].parse::<i64>().unwrap() * 1000 + time[1].parse::<i64>().unwrap() / 1000
+    }
+}
+
 /// `fastclock.c` built once per test process, into a directory of its own.
 fn fast_clock_library() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
