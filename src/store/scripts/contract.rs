@@ -435,8 +435,8 @@ mod tests {
         }
     }
 
-    /// The layouts' names in the Lua: no file declares one of its own (the library's text
-    /// opens with them, layouts.rs), and every `LAYOUT.field` it reads is one that is declared,
+    /// The layouts' names in the Lua: no file but layouts.lua (written from layouts.rs)
+    /// declares one, and every `LAYOUT.field` it reads is one that is declared,
     /// so a field renamed or removed there is not read as nil here.
     #[test]
     fn the_lua_reads_packed_values_by_the_declared_names_only() {
@@ -444,6 +444,9 @@ mod tests {
         let mut uses = 0;
         for path in super::super::lua_files() {
             let file = path.display().to_string();
+            if file.ends_with("/lua/layouts.lua") {
+                continue;
+            }
             let text = std::fs::read_to_string(&path).unwrap();
             for line in text.lines().map(str::trim).filter(|l| !l.starts_with("--")) {
                 if let Some(names) = line

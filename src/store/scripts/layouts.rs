@@ -4,6 +4,9 @@
 //! library's text opens with the same declarations as Lua tables (`lua()`: `QUICK.av` is where
 //! the quick line keeps what is available, `QUICK_FIELDS` how many values it has), so a field
 //! added, removed or moved here moves on both sides, and neither reads another's by a number.
+//! That text is `lua/layouts.lua`, kept in the repository so that every tool that joins the
+//! library's files (scripts/script-costs, for one) joins the same text: a test writes it anew
+//! from these declarations and fails when it was not as they say.
 //!
 //! Each layout is a Rust module of indices (from 0) and a Lua table of positions (from 1) under
 //! the name given, its fields under their Lua names (the keys the Lua's own tables use for the
@@ -229,15 +232,15 @@ fn fields_pattern(n: usize, field: &str, last: &str) -> String {
     parts.join("|")
 }
 
-/// The library's declarations of every layout, first in its text: a table of positions each
+/// The library's declarations of every layout (`lua/layouts.lua`), first in its text: a table of positions each
 /// (`local QUICK = {nx = 1, ...}`) with its count (`local QUICK_FIELDS = 14`); the patterns
 /// that read the "|"-separated ones, capturing a field each; and the reservation records'
 /// encoding. Constants, so a call reads them as it reads any of the library's locals.
 pub fn lua() -> String {
     let mut out = String::from(
-        "-- The layouts, written here by the node from src/store/scripts/layouts.rs, which declares \
-         each\n-- (edit them there): every value packed by position, its fields by name at their \
-         positions.\n",
+        "-- layouts.lua: written from src/store/scripts/layouts.rs, which declares each of them (edit \
+         them\n-- there; its test writes this file anew): every value packed by position, its fields \
+         by name\n-- at their positions. The library's first part.\n",
     );
     for p in ALL {
         let fields: Vec<String> = p
@@ -285,6 +288,25 @@ mod tests {
             text.contains("local VERDICT = {used = 1, held = 2, quota = 3, denied = 4}\nlocal VERDICT_FIELDS = 4\n")
         );
         assert!(text.contains(&format!("local GRANT_FIELDS = {}\n", grant::FIELDS)));
+    }
+
+    /// lua/layouts.lua is what these declarations say; when it is not, it is written anew (and
+    /// the test fails, so the change is seen and committed).
+    #[test]
+    fn the_lua_file_is_written_from_the_declarations() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/lua/layouts.lua");
+        let want = lua();
+        if std::fs::read_to_string(path).ok().as_deref() != Some(want.as_str()) {
+            std::fs::write(path, &want).expect("write lua/layouts.lua");
+            panic!("lua/layouts.lua was not as src/store/scripts/layouts.rs declares: written anew, commit it");
+        }
+    }
+
+    #[test]
+    fn answers_open_with_their_tag() {
+        // Fields::head puts the tag an answer was already read by first.
+        assert_eq!(reserved::STATUS, 0);
+        assert_eq!(checked::STATUS, 0);
     }
 
     #[test]

@@ -17,11 +17,11 @@ macro_rules! lua {
     };
 }
 
-/// The library's parts in load order, after the layouts (`layouts::lua`, which the node writes
-/// first in its text): the shape check every call makes first, the head (the call's context
-/// and `register`), the modules (each may use those before it), then the functions, each of
-/// which registers itself.
+/// The library's parts in load order: the layouts (written from `layouts.rs`), the shape check
+/// every call makes first, the head (the call's context and `register`), the modules (each may
+/// use those before it), then the functions, each of which registers itself.
 pub const PARTS: &[(&str, &str)] = &[
+    lua!("layouts.lua"),
     lua!("shape.lua"),
     lua!("library/head.lua"),
     lua!("library/modules/wallet.lua"),
@@ -58,11 +58,9 @@ pub struct Library {
 
 pub static LIBRARY: LazyLock<Library> = LazyLock::new(|| build(PARTS));
 
-/// The library of these parts, after the layouts.
+/// The library of these parts.
 pub fn build(parts: &[(&str, &str)]) -> Library {
-    let joined: String = std::iter::once(super::layouts::lua())
-        .chain(parts.iter().map(|(_, text)| (*text).to_owned()))
-        .collect();
+    let joined: String = parts.iter().map(|(_, text)| *text).collect();
     let version = env!("CARGO_PKG_VERSION").replace(['.', '-', '+'], "_");
     let name = format!("qg_{version}_{}", &crate::secrets::digest_hex(&joined)[..16]);
     let text = format!("#!lua name={name}\n{}", joined.replace(NAME_MARK, &name));
@@ -254,9 +252,8 @@ mod tests {
         let a = build(&[("a.lua", "-- @LIBRARY@\n")]);
         let b = build(&[("a.lua", "-- @LIBRARY@ \n")]);
         assert_ne!(a.name, b.name);
-        assert!(a.text.starts_with(&format!("#!lua name={}\n", a.name)));
-        // The layouts come first (layouts.rs), then the parts.
-        assert!(a.text.contains(&format!("local RECORD_VERSION = '2'\n-- {}\n", a.name)));
+        assert!(a.text.starts_with(&format!("#!lua name={}\n-- {}\n", a.name, a.name)));
+        assert!(LIBRARY.text.starts_with(&format!("#!lua name={}\n-- layouts.lua:", LIBRARY.name)));
         assert!(LIBRARY.text.contains(&format!("local LIBRARY = '{}'", LIBRARY.name)));
     }
 }

@@ -1,0 +1,37 @@
+-- layouts.lua: written from src/store/scripts/layouts.rs, which declares each of them (edit them
+-- there; its test writes this file anew): every value packed by position, its fields by name
+-- at their positions. The library's first part.
+local HOLD = {g = 1, f = 2, ps = 3, pe = 4, a = 5, q = 6, o = 7}
+local HOLD_FIELDS = 7
+local OPTION = {m = 1, k = 2, t = 3, o = 4, oe = 5, pv = 6, me = 7}
+local OPTION_FIELDS = 7
+local RESERVED = {status = 1, id = 2, expires = 3, allowed = 4}
+local RESERVED_FIELDS = 4
+local CHECKED = {status = 1, allowed = 2}
+local CHECKED_FIELDS = 2
+local VERDICT = {used = 1, held = 2, quota = 3, denied = 4}
+local VERDICT_FIELDS = 4
+local COUNTER = {used = 1, held = 2, quota = 3}
+local COUNTER_FIELDS = 3
+local BALANCE = {available = 1, held = 2, debt = 3, soonest = 4, soonest_at = 5}
+local BALANCE_FIELDS = 5
+local STEP = {code = 1, n = 2, f = 3}
+local STEP_FIELDS = 3
+local WALLET = {d = 1, oh = 2, t = 3, ag = 4, lf = 5, dq = 6}
+local WALLET_FIELDS = 6
+local GRANT = {i = 1, k = 2, f = 3, x = 4, a = 5, r = 6, h = 7, c = 8, e = 9, v = 10, cat = 11, cb = 12, el = 13, vl = 14, vd = 15, oa = 16, l = 17}
+local GRANT_FIELDS = 17
+local QUICK = {nx = 1, av = 2, oh = 3, held = 4, d = 5, sa = 6, ss = 7, soon = 8, t = 9, ag = 10, armed = 11, id = 12, hr = 13, opened = 14}
+local QUICK_FIELDS = 14
+local LIMITS = {steps = 1, attempts = 2, fallbacks = 3, share = 4}
+local LIMITS_FIELDS = 4
+local RUN = {n = 1, f = 2, ls = 3, la = 4, lf = 5, lfs = 6, depth = 7}
+local RUN_FIELDS = 7
+local RUN_GROUP = {g = 1, b = 2, u = 3, o = 4, fu = 5}
+local RUN_GROUP_FIELDS = 5
+local OPTION_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
+local WALLET_LINE = '^([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()'
+local GRANT_LINE = '^\n([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()'
+local LIMITS_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
+-- The encoding of the reservation records this build writes (prelude.lua).
+local RECORD_VERSION = '2'
