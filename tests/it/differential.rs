@@ -195,3 +195,143 @@ async fn a_step_of_a_run_with_room_decides_and_counts_as_a_plain_reserve() {
     };
     assert_eq!(usage(plain).await, usage(stepped).await);
 }
+
+/// The keys of one user as a comparison reads them: its counters hash field by field, but for
+/// "~open" (an instant of its own calls) and the wallet's text and quick line (which name its
+/// grants, whose ids are each server's own; read through the balances instead), on whichever
+/// node of `servers` holds them.
+fn counters_on(servers: &[&redis::TestRedis], key: &str) -> Vec<(String, Vec<u8>)> {
+    for server in servers {
+        let client = ::redis::Client::open(server.url()).unwrap();
+        let mut conn = client.get_connection().unwrap();
+        // A node of a cluster that does not hold the key answers MOVED: the next is asked.
+        if let Ok(mut all) = ::redis::cmd("HGETALL")
+            .arg(key)
+            .query::<Vec<(String, Vec<u8>)>>(&mut conn)
+        {
+            all.retain(|(f, _)| f != "~open" && f != "w|credits" && f != "w|credits|q");
+            all.sort();
+            return all;
+        }
+    }
+    panic!("no server holds {key}");
+}
+
+/// Standalone Redis and a 3-master Redis Cluster run the same calls: a user's reserves,
+/// commits, releases, tracks, checks and adjustments on plain, token, per-value and balance
+/// groups, and a member's under a team pool whose slot is another shard's. Every answer is the
+/// same on both, and so are the counters, the balances and the usage read at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_and_cluster_answer_and_keep_the_same() {
+    let single = redis::TestRedis::start();
+    let cluster = redis::TestCluster::start();
+    let prefix = crate::support::unique_prefix();
+    let apps = [
+        crate::support::spawn_app_on(&single.target(), &prefix, None).await,
+        crate::support::spawn_app_on(
+            &redis::Target {
+                url: cluster.url(),
+                mode: quota_gateway::store::RedisMode::Cluster,
+            },
+            &prefix,
+            None,
+        )
+        .await,
+    ];
+    for app in &apps {
+        app.put_plan(json!({ "id": "plan_u", "periodType": "month", "groups": [
+            { "id": "calls", "unit": "count", "quota": 12, "alerts": [50, 100], "matches": [ { "event": "*" } ] },
+            { "id": "tokens", "unit": "tokens", "quota": 900, "measure": { "metadata": "tokens" },
+              "matches": [ { "event": "llm" } ] },
+            { "id": "per_model", "unit": "count", "quota": 2, "per": "model", "matches": [ { "event": "llm" } ] },
+            { "id": "credits", "balance": "credits", "matches": [ { "event": "render", "measure": { "rate": 1 } } ] } ] }))
+            .await;
+        app.put_plan(json!({ "id": "plan_pool", "periodType": "month", "groups": [
+            { "id": "pool", "unit": "count", "quota": 6, "matches": [ { "event": "*" } ] } ] }))
+            .await;
+        app.subscribe("u", "plan_u", None).await;
+        app.subscribe("team", "plan_pool", None).await;
+        let (status, body) = app
+            .json(
+                Method::PUT,
+                "/v1/users/member/subscription",
+                Some(json!({ "planId": "plan_u", "parentId": "team" })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        grant(app, "u", 40, 10, None).await;
+        grant(app, "member", 15, 10, None).await;
+    }
+    // (user, event, quantity, metadata, then: commit with a difference, or -99 release)
+    let calls: [(&str, &str, u32, Value, i32); 14] = [
+        ("u", "llm", 1, json!({ "model": "a", "tokens": 300 }), 0),
+        ("u", "llm", 1, json!({ "model": "b", "tokens": 500 }), -99),
+        ("u", "llm", 1, json!({ "model": "c", "tokens": 200 }), 0),
+        ("u", "render", 12, json!({}), 3),
+        ("u", "render", 30, json!({}), 0),
+        ("u", "llm", 1, json!({ "model": "a", "tokens": 700 }), 0),
+        ("member", "render", 5, json!({}), -2),
+        ("member", "render", 4, json!({}), -99),
+        ("member", "other", 1, json!({}), 0),
+        ("member", "render", 9, json!({}), 0),
+        ("member", "other", 1, json!({}), 0),
+        ("member", "other", 1, json!({}), 0),
+        ("member", "other", 1, json!({}), 0),
+        ("u", "render", 20, json!({}), 0),
+    ];
+    for (i, (user, event, quantity, metadata, settle)) in calls.into_iter().enumerate() {
+        let mut answers = Vec::new();
+        for app in &apps {
+            let body = json!({ "userId": user, "event": event, "quantity": quantity, "metadata": metadata });
+            let checked = comparable(app.json(Method::POST, "/v1/check", Some(body.clone())).await.1);
+            let held = app.reserve(body).await;
+            let settled = match (held["allowed"] == true, settle) {
+                (false, _) => Value::Null,
+                (true, -99) => app.release(held["reservationId"].as_str().unwrap()).await.1,
+                (true, d) => {
+                    let actual = (quantity as i32 + d).max(0);
+                    let id = held["reservationId"].as_str().unwrap();
+                    app.commit(id, Some(json!({ "quantity": actual }))).await.1
+                }
+            };
+            let tracked = app
+                .json(
+                    Method::POST,
+                    "/v1/track",
+                    Some(json!({ "userId": user, "event": "tracked", "quantity": 1 })),
+                )
+                .await
+                .1;
+            answers.push((checked, comparable(held), comparable(settled), comparable(tracked)));
+        }
+        assert_eq!(answers[0], answers[1], "call {i}: {user} {event} {quantity}");
+    }
+    for app in &apps {
+        let (status, body) = app
+            .json(
+                Method::POST,
+                "/v1/users/u/adjustments",
+                Some(json!({ "groupId": "calls", "amount": -2, "reason": "refund" })),
+            )
+            .await;
+        assert!(status.is_success(), "{body}");
+    }
+    let nodes: Vec<&redis::TestRedis> = cluster.nodes.iter().collect();
+    for user in ["u", "member", "team"] {
+        let key = format!("{prefix}:{{default:{user}}}:ctr");
+        assert_eq!(
+            counters_on(&[&single], &key),
+            counters_on(&nodes, &key),
+            "{user}'s counters"
+        );
+        let mut read = Vec::new();
+        for app in &apps {
+            let balances = app
+                .json(Method::GET, &format!("/v1/users/{user}/balances"), None)
+                .await
+                .1;
+            read.push((comparable(app.usage(user).await), comparable(balances)));
+        }
+        assert_eq!(read[0], read[1], "{user}'s usage and balances");
+    }
+}
