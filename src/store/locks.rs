@@ -2,7 +2,7 @@
 //! two nodes cannot interleave them: taken with SET NX PX and a random token, given up by
 //! `unlock.lua` only while still the taker's, and lapsing by themselves when a node dies.
 
-use super::scripts::UNLOCK;
+use super::contract::UNLOCK;
 use super::{Store, StoreError};
 
 impl Store {
@@ -61,7 +61,7 @@ impl Store {
 
     async fn unlock(&self, key: String, token: &str) -> Result<(), StoreError> {
         let _: i64 = self
-            .run(|mut conn| async move { Ok(UNLOCK.key(&key).arg(token).invoke_async(&mut conn).await?) })
+            .run(|mut conn| async move { Ok(UNLOCK.script().key(&key).arg(token).invoke_async(&mut conn).await?) })
             .await?;
         Ok(())
     }

@@ -5,7 +5,7 @@
 
 use redis::AsyncCommands;
 
-use super::scripts::REPLACE_FIELD;
+use super::contract::REPLACE_FIELD;
 use super::{corrupt, Store, StoreError};
 use crate::quota::operator::OperatorRecord;
 
@@ -48,6 +48,7 @@ impl Store {
         let replaced: i64 = self
             .run(|mut conn| async move {
                 Ok(REPLACE_FIELD
+                    .script()
                     .key(&key)
                     .arg(email)
                     .arg(was)

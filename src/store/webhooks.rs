@@ -10,7 +10,7 @@ use super::scripts::Idempotency;
 use super::{Store, StoreError};
 use crate::quota::{DeliveryRecord, EndpointRecord};
 
-use super::scripts::{CLAIM, COMPLETE, CREATE_ENDPOINT, ENQUEUE, REDELIVER, ROTATE_SECRET, SET_ENABLED};
+use super::contract::{CLAIM, COMPLETE, CREATE_ENDPOINT, ENQUEUE, REDELIVER, ROTATE_SECRET, SET_ENABLED};
 
 /// What create_endpoint.lua did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +105,7 @@ impl Store {
         let reply: Vec<String> = self
             .run(|mut conn| async move {
                 Ok(CREATE_ENDPOINT
+                    .script()
                     .key(endpoints)
                     .key(entry)
                     .arg(id)
@@ -145,6 +146,7 @@ impl Store {
         let reply: Vec<String> = self
             .run(|mut conn| async move {
                 Ok(ROTATE_SECRET
+                    .script()
                     .key(endpoints)
                     .arg(id)
                     .arg(secret)
@@ -176,6 +178,7 @@ impl Store {
         let answer: String = self
             .run(|mut conn| async move {
                 Ok(SET_ENABLED
+                    .script()
                     .key(&keys[..3])
                     .arg(id)
                     .arg(if enabled { "1" } else { "0" })
@@ -235,6 +238,7 @@ impl Store {
         let keys = &self.keys.webhooks(project);
         self.run(|mut conn| async move {
             Ok(ENQUEUE
+                .script()
                 .key(&keys[..])
                 .arg(event_id)
                 .arg(kind)
@@ -260,6 +264,7 @@ impl Store {
         let raw: Vec<(String, String, String)> = self
             .run(|mut conn| async move {
                 Ok(CLAIM
+                    .script()
                     .key(&keys[..])
                     .arg(now_ms)
                     .arg(lease_ms)
@@ -297,6 +302,7 @@ impl Store {
         };
         self.run(|mut conn| async move {
             let _: String = COMPLETE
+                .script()
                 .key(&keys[..3])
                 .arg(delivery)
                 .arg(kind)
@@ -318,6 +324,7 @@ impl Store {
         let answer: String = self
             .run(|mut conn| async move {
                 Ok(REDELIVER
+                    .script()
                     .key(&keys[..3])
                     .arg(delivery)
                     .arg(now_ms)

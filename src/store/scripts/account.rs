@@ -3,10 +3,8 @@
 use redis::aio::ConnectionLike;
 use redis::Value;
 
-use super::{
-    unexpected, Fields, Reply, CLAIM_PLAN, DELETE_PLAN, INDEX_USER, OVERRIDE, PUT_PLAN, SET_STATUS, SUBSCRIBE,
-    UNSUBSCRIBE,
-};
+use super::contract::{CLAIM_PLAN, DELETE_PLAN, INDEX_USER, OVERRIDE, PUT_PLAN, SET_STATUS, SUBSCRIBE, UNSUBSCRIBE};
+use super::{unexpected, Fields, Reply};
 use std::collections::BTreeMap;
 
 use crate::quota::{Milli, Override, PlanChange, Window};
@@ -58,7 +56,7 @@ pub async fn subscribe(
     keys: &UserKeys,
     args: &SubscribeArgs<'_>,
 ) -> Result<Reply<SubscriptionHash>, StoreError> {
-    let mut inv = SUBSCRIBE.prepare_invoke();
+    let mut inv = SUBSCRIBE.script().prepare_invoke();
     inv.key(&keys.sub).key(&keys.ctr).key(&keys.periods);
     inv.arg(args.version).arg(args.plan).arg(args.started_ms);
     inv.arg(if args.overrides.is_some() { "replace" } else { "keep" })
@@ -97,7 +95,10 @@ pub async fn unsubscribe(
     conn: &mut impl ConnectionLike,
     keys: &UserKeys,
 ) -> Result<Reply<SubscriptionHash>, StoreError> {
-    hash_reply("unsubscribe", UNSUBSCRIBE.key(&keys.sub).invoke_async(conn).await?)
+    hash_reply(
+        "unsubscribe",
+        UNSUBSCRIBE.script().key(&keys.sub).invoke_async(conn).await?,
+    )
 }
 
 /// Blocks ("blocked" with a reason) or unblocks ("active") a user.
@@ -110,6 +111,7 @@ pub async fn set_status(
     hash_reply(
         "set_status",
         SET_STATUS
+            .script()
             .key(&keys.sub)
             .arg(status)
             .arg(reason)
@@ -125,7 +127,13 @@ pub async fn set_override(
     group: &str,
     value: &str,
 ) -> Result<Reply<Option<SubscriptionHash>>, StoreError> {
-    let reply: Vec<Value> = OVERRIDE.key(&keys.sub).arg(group).arg(value).invoke_async(conn).await?;
+    let reply: Vec<Value> = OVERRIDE
+        .script()
+        .key(&keys.sub)
+        .arg(group)
+        .arg(value)
+        .invoke_async(conn)
+        .await?;
     Fields::answer(reply)?.then(|(tag, it)| match tag.as_str() {
         "ok" => Ok(Reply::Done(Some(it.pairs()?))),
         "limit" => Ok(Reply::Done(None)),
@@ -154,6 +162,7 @@ pub async fn index_user(
     parent: &str,
 ) -> Result<(), StoreError> {
     let _: i64 = INDEX_USER
+        .script()
         .key(keys.users)
         .key(keys.info)
         .key(keys.plan_users)
@@ -177,6 +186,7 @@ pub async fn put_plan(
     doc_json: &str,
 ) -> Result<u64, StoreError> {
     let version: u64 = PUT_PLAN
+        .script()
         .key(plan_key)
         .key(plans_key)
         .arg(plan_id)
@@ -209,6 +219,7 @@ pub async fn delete_plan(
     claim_ttl_ms: i64,
 ) -> Result<DeletePlanReply, StoreError> {
     let reply: Vec<Value> = DELETE_PLAN
+        .script()
         .key(keys.plan)
         .key(keys.plans)
         .key(keys.plan_users)
@@ -234,6 +245,7 @@ pub async fn claim_plan(
     user: &str,
 ) -> Result<bool, StoreError> {
     let claimed: i64 = CLAIM_PLAN
+        .script()
         .key(plan_key)
         .key(claims_key)
         .arg(user)

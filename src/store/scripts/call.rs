@@ -133,8 +133,8 @@ impl Call {
         let packed = [lead.as_slice(), self.keys.bytes.as_slice(), self.args.bytes.as_slice()];
         let value = match conn.send_packed(&packed, || self.cmd()).await?.extract_error() {
             Err(err) if lost(&err) => {
-                match self.contract.runs {
-                    Runs::Function(_) => load_library(conn).await?,
+                match &self.contract.runs {
+                    Runs::Function { .. } => load_library(conn).await?,
                     Runs::Eval(script) => {
                         script.load_async(conn).await?;
                     }
@@ -150,7 +150,7 @@ impl Call {
     /// script's hash.
     fn target(&self) -> (&'static [u8], &'static str) {
         match &self.contract.runs {
-            Runs::Function(name) => (
+            Runs::Function { name, .. } => (
                 b"FCALL",
                 name.get_or_init(|| library::function_name(self.contract.name())),
             ),
@@ -239,16 +239,18 @@ mod tests {
 
     #[test]
     fn a_call_as_sent_and_as_a_command_are_the_same_bytes() {
-        static SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new("return 1"));
         static TWO_KEYS: super::Contract = super::Contract {
             file: "test",
-            runs: Runs::Eval(&SCRIPT),
+            runs: Runs::Eval(LazyLock::new(|| Script::new("return 1"))),
             keys: 2,
             args: &[],
         };
         static FUNCTION: super::Contract = super::Contract {
             file: "library/functions/f.lua",
-            runs: Runs::Function(OnceLock::new()),
+            runs: Runs::Function {
+                text: "",
+                name: OnceLock::new(),
+            },
             keys: 0,
             args: &[],
         };

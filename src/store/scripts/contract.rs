@@ -72,11 +72,60 @@ const fn counted(n: usize, each: Each) -> Part {
 /// How the node runs a script.
 #[derive(Debug)]
 pub enum Runs {
-    /// As a function of the data plane's library (FCALL), named after its file; its full
-    /// name (library.rs) is kept once made.
-    Function(OnceLock<String>),
-    /// With EVALSHA, as the script mod.rs assembles.
-    Eval(&'static LazyLock<Script>),
+    /// As a function of the data plane's library (FCALL): its file's text, which the library
+    /// joins after its modules (library.rs), and its full name there, kept once made.
+    Function { text: &'static str, name: OnceLock<String> },
+    /// With EVALSHA: shape.lua, then its files.
+    Eval(LazyLock<Script>),
+}
+
+/// A function of the library, named after its file under lua/library/functions/.
+macro_rules! function {
+    ($name:literal, keys: $keys:expr, args: $args:expr) => {
+        Contract {
+            file: concat!("library/functions/", $name, ".lua"),
+            runs: Runs::Function {
+                text: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/lua/library/functions/",
+                    $name,
+                    ".lua"
+                )),
+                name: OnceLock::new(),
+            },
+            keys: $keys,
+            args: $args,
+        }
+    };
+}
+
+/// A control-plane script run with EVALSHA: shape.lua, the files of lua/scripts/ it shares
+/// with others (in brackets), then its own.
+macro_rules! eval {
+    ($([$($before:literal),+])? $file:literal, keys: $keys:expr, args: $args:expr) => {
+        Contract {
+            file: concat!("scripts/", $file),
+            runs: Runs::Eval(LazyLock::new(|| {
+                Script::new(concat!(
+                    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/shape.lua")),
+                    $($(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/scripts/", $before)),)+)?
+                    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/scripts/", $file))
+                ))
+            })),
+            keys: $keys,
+            args: $args,
+        }
+    };
+}
+
+/// Declares every script, each once: its static, and `ALL`, the list of them every other list
+/// (the library's functions, the tests that hold each script to its contract) is made from.
+macro_rules! contracts {
+    ($($name:ident = $contract:expr;)+) => {
+        $(pub static $name: Contract = $contract;)+
+        /// Every script a node runs.
+        pub static ALL: &[&Contract] = &[$(&$name),+];
+    };
 }
 
 /// One script as both sides know it.
@@ -90,6 +139,14 @@ pub struct Contract {
 }
 
 impl Contract {
+    /// The script a control-plane contract runs with EVALSHA (through redis::Script).
+    pub fn script(&self) -> &Script {
+        match &self.runs {
+            Runs::Eval(script) => script,
+            Runs::Function { .. } => panic!("{} is a function of the library, called with FCALL", self.file),
+        }
+    }
+
     /// Its name: its file's, without the folder and ".lua".
     pub fn name(&self) -> &'static str {
         let file = self.file.rsplit('/').next().unwrap_or(self.file);
@@ -125,228 +182,39 @@ impl Contract {
 
 const W: usize = WRITING_ARGS;
 
-pub static RESERVE: Contract = Contract {
-    file: "library/functions/reserve.lua",
-    runs: Runs::Function(OnceLock::new()),
-    keys: WRITING_KEYS,
-    args: &[counted(W + 4, Each::Hold), fixed(2)],
-};
-pub static CHECK: Contract = Contract {
-    file: "library/functions/check.lua",
-    runs: Runs::Function(OnceLock::new()),
-    keys: 4,
-    args: &[counted(2, Each::Hold), fixed(1)],
-};
-pub static TRACK: Contract = Contract {
-    file: "library/functions/track.lua",
-    runs: Runs::Function(OnceLock::new()),
-    keys: WRITING_KEYS,
-    args: &[counted(W + 2, Each::Hold), fixed(8)],
-};
-pub static ADJUST: Contract = Contract {
-    file: "library/functions/adjust.lua",
-    runs: Runs::Function(OnceLock::new()),
-    keys: WRITING_KEYS + 1,
-    args: &[fixed(W + 1 + HOLD_FIELDS + 4)],
-};
-pub static COMMIT: Contract = Contract {
-    file: "library/functions/commit.lua",
-    runs: Runs::Function(OnceLock::new()),
-    keys: WRITING_KEYS,
-    args: &[counted(W + 2, Each::Values(1)), fixed(5)],
-};
-pub static RELEASE: Contract = Contract {
-    file: "library/functions/release.lua",
-    runs: Runs::Function(OnceLock::new()),
-    keys: WRITING_KEYS,
-    args: &[fixed(W + 1)],
-};
-pub static EXTEND: Contract = Contract {
-    file: "library/functions/extend.lua",
-    runs: Runs::Function(OnceLock::new()),
-    keys: WRITING_KEYS,
-    args: &[fixed(W + 3)],
-};
-pub static RECLAIM: Contract = Contract {
-    file: "library/functions/reclaim.lua",
-    runs: Runs::Function(OnceLock::new()),
-    keys: WRITING_KEYS,
-    args: &[fixed(W)],
-};
-pub static USAGE: Contract = Contract {
-    file: "library/functions/usage.lua",
-    runs: Runs::Function(OnceLock::new()),
-    keys: 4,
-    args: &[counted(1, Each::Values(3))],
-};
-pub static SUBSCRIBE: Contract = Contract {
-    file: "scripts/subscribe.lua",
-    runs: Runs::Eval(&super::SUBSCRIBE),
-    keys: 3,
-    args: &[counted(5, Each::Values(2)), counted(1, Each::Values(5)), fixed(1)],
-};
-pub static UNSUBSCRIBE: Contract = Contract {
-    file: "scripts/unsubscribe.lua",
-    runs: Runs::Eval(&super::UNSUBSCRIBE),
-    keys: 1,
-    args: &[],
-};
-pub static SET_STATUS: Contract = Contract {
-    file: "scripts/set_status.lua",
-    runs: Runs::Eval(&super::SET_STATUS),
-    keys: 1,
-    args: &[fixed(2)],
-};
-pub static OVERRIDE: Contract = Contract {
-    file: "scripts/override.lua",
-    runs: Runs::Eval(&super::OVERRIDE),
-    keys: 1,
-    args: &[fixed(2)],
-};
-pub static INDEX_USER: Contract = Contract {
-    file: "scripts/index_user.lua",
-    runs: Runs::Eval(&super::INDEX_USER),
-    keys: 5,
-    args: &[fixed(5)],
-};
-pub static PUT_PLAN: Contract = Contract {
-    file: "scripts/put_plan.lua",
-    runs: Runs::Eval(&super::PUT_PLAN),
-    keys: 2,
-    args: &[fixed(2)],
-};
-pub static DELETE_PLAN: Contract = Contract {
-    file: "scripts/delete_plan.lua",
-    runs: Runs::Eval(&super::DELETE_PLAN),
-    keys: 4,
-    args: &[fixed(2)],
-};
-pub static CLAIM_PLAN: Contract = Contract {
-    file: "scripts/claim_plan.lua",
-    runs: Runs::Eval(&super::CLAIM_PLAN),
-    keys: 2,
-    args: &[fixed(1)],
-};
-pub static ENQUEUE: Contract = Contract {
-    file: "scripts/enqueue.lua",
-    runs: Runs::Eval(&super::ENQUEUE),
-    keys: 4,
-    args: &[fixed(5)],
-};
-pub static CLAIM: Contract = Contract {
-    file: "scripts/claim.lua",
-    runs: Runs::Eval(&super::CLAIM),
-    keys: 4,
-    args: &[fixed(4)],
-};
-pub static COMPLETE: Contract = Contract {
-    file: "scripts/complete.lua",
-    runs: Runs::Eval(&super::COMPLETE),
-    keys: 3,
-    args: &[fixed(7)],
-};
-pub static REDELIVER: Contract = Contract {
-    file: "scripts/redeliver.lua",
-    runs: Runs::Eval(&super::REDELIVER),
-    keys: 3,
-    args: &[fixed(2)],
-};
-pub static CREATE_ENDPOINT: Contract = Contract {
-    file: "scripts/create_endpoint.lua",
-    runs: Runs::Eval(&super::CREATE_ENDPOINT),
-    keys: 2,
-    args: &[fixed(5)],
-};
-pub static ROTATE_SECRET: Contract = Contract {
-    file: "scripts/rotate_secret.lua",
-    runs: Runs::Eval(&super::ROTATE_SECRET),
-    keys: 1,
-    args: &[fixed(5)],
-};
-pub static SET_ENABLED: Contract = Contract {
-    file: "scripts/set_enabled.lua",
-    runs: Runs::Eval(&super::SET_ENABLED),
-    keys: 3,
-    args: &[fixed(3)],
-};
-pub static GRANT: Contract = Contract {
-    file: "library/functions/grant.lua",
-    runs: Runs::Function(OnceLock::new()),
-    keys: WRITING_KEYS + 1,
-    args: &[fixed(W + 9)],
-};
-pub static VOID_GRANT: Contract = Contract {
-    file: "library/functions/void_grant.lua",
-    runs: Runs::Function(OnceLock::new()),
-    keys: WRITING_KEYS + 1,
-    args: &[fixed(W + 1)],
-};
-pub static BALANCES: Contract = Contract {
-    file: "library/functions/balances.lua",
-    runs: Runs::Function(OnceLock::new()),
-    keys: WRITING_KEYS + 1,
-    args: &[counted(W + 1, Each::Values(1)), counted(1, Each::Hold), fixed(1)],
-};
-pub static DECIDE_APPROVAL: Contract = Contract {
-    file: "scripts/decide_approval.lua",
-    runs: Runs::Eval(&super::DECIDE_APPROVAL),
-    keys: 3,
-    args: &[fixed(10)],
-};
-pub static INDEX_APPROVAL: Contract = Contract {
-    file: "scripts/index_approval.lua",
-    runs: Runs::Eval(&super::INDEX_APPROVAL),
-    keys: 6,
-    args: &[fixed(4)],
-};
-pub static UNLOCK: Contract = Contract {
-    file: "scripts/unlock.lua",
-    runs: Runs::Eval(&super::UNLOCK),
-    keys: 1,
-    args: &[fixed(1)],
-};
-
-pub static REPLACE_FIELD: Contract = Contract {
-    file: "scripts/replace_field.lua",
-    runs: Runs::Eval(&super::REPLACE_FIELD),
-    keys: 1,
-    args: &[fixed(3)],
-};
-
-/// Every script a node runs.
-pub static ALL: [&Contract; 31] = [
-    &RESERVE,
-    &CHECK,
-    &TRACK,
-    &ADJUST,
-    &COMMIT,
-    &RELEASE,
-    &EXTEND,
-    &RECLAIM,
-    &USAGE,
-    &SUBSCRIBE,
-    &UNSUBSCRIBE,
-    &SET_STATUS,
-    &OVERRIDE,
-    &INDEX_USER,
-    &PUT_PLAN,
-    &DELETE_PLAN,
-    &CLAIM_PLAN,
-    &ENQUEUE,
-    &CLAIM,
-    &COMPLETE,
-    &REDELIVER,
-    &CREATE_ENDPOINT,
-    &ROTATE_SECRET,
-    &SET_ENABLED,
-    &UNLOCK,
-    &REPLACE_FIELD,
-    &GRANT,
-    &VOID_GRANT,
-    &BALANCES,
-    &DECIDE_APPROVAL,
-    &INDEX_APPROVAL,
-];
+contracts! {
+    RESERVE = function!("reserve", keys: WRITING_KEYS, args: &[counted(W + 4, Each::Hold), fixed(2)]);
+    CHECK = function!("check", keys: 4, args: &[counted(2, Each::Hold), fixed(1)]);
+    TRACK = function!("track", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Hold), fixed(8)]);
+    ADJUST = function!("adjust", keys: WRITING_KEYS + 1, args: &[fixed(W + 1 + HOLD_FIELDS + 4)]);
+    COMMIT = function!("commit", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Values(1)), fixed(5)]);
+    RELEASE = function!("release", keys: WRITING_KEYS, args: &[fixed(W + 1)]);
+    EXTEND = function!("extend", keys: WRITING_KEYS, args: &[fixed(W + 3)]);
+    RECLAIM = function!("reclaim", keys: WRITING_KEYS, args: &[fixed(W)]);
+    USAGE = function!("usage", keys: 4, args: &[counted(1, Each::Values(3))]);
+    SUBSCRIBE = eval!("subscribe.lua", keys: 3, args: &[counted(5, Each::Values(2)), counted(1, Each::Values(5)), fixed(1)]);
+    UNSUBSCRIBE = eval!("unsubscribe.lua", keys: 1, args: &[]);
+    SET_STATUS = eval!("set_status.lua", keys: 1, args: &[fixed(2)]);
+    OVERRIDE = eval!(["override_room.lua"] "override.lua", keys: 1, args: &[fixed(2)]);
+    INDEX_USER = eval!("index_user.lua", keys: 5, args: &[fixed(5)]);
+    PUT_PLAN = eval!("put_plan.lua", keys: 2, args: &[fixed(2)]);
+    DELETE_PLAN = eval!("delete_plan.lua", keys: 4, args: &[fixed(2)]);
+    CLAIM_PLAN = eval!("claim_plan.lua", keys: 2, args: &[fixed(1)]);
+    ENQUEUE = eval!("enqueue.lua", keys: 4, args: &[fixed(5)]);
+    CLAIM = eval!("claim.lua", keys: 4, args: &[fixed(4)]);
+    COMPLETE = eval!("complete.lua", keys: 3, args: &[fixed(7)]);
+    REDELIVER = eval!("redeliver.lua", keys: 3, args: &[fixed(2)]);
+    CREATE_ENDPOINT = eval!("create_endpoint.lua", keys: 2, args: &[fixed(5)]);
+    ROTATE_SECRET = eval!("rotate_secret.lua", keys: 1, args: &[fixed(5)]);
+    SET_ENABLED = eval!("set_enabled.lua", keys: 3, args: &[fixed(3)]);
+    GRANT = function!("grant", keys: WRITING_KEYS + 1, args: &[fixed(W + 9)]);
+    VOID_GRANT = function!("void_grant", keys: WRITING_KEYS + 1, args: &[fixed(W + 1)]);
+    BALANCES = function!("balances", keys: WRITING_KEYS + 1, args: &[counted(W + 1, Each::Values(1)), counted(1, Each::Hold), fixed(1)]);
+    DECIDE_APPROVAL = eval!(["override_room.lua"] "decide_approval.lua", keys: 3, args: &[fixed(10)]);
+    INDEX_APPROVAL = eval!("index_approval.lua", keys: 6, args: &[fixed(4)]);
+    UNLOCK = eval!("unlock.lua", keys: 1, args: &[fixed(1)]);
+    REPLACE_FIELD = eval!("replace_field.lua", keys: 1, args: &[fixed(3)]);
+}
 
 #[cfg(test)]
 mod tests {

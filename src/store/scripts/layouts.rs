@@ -12,7 +12,9 @@
 //! the name given, its fields under their Lua names (the keys the Lua's own tables use for the
 //! same values, short since they are written on every call).
 
-/// One layout as the library's text declares it.
+/// One layout as the library's text declares it. (Only the test that writes lua/layouts.lua
+/// reads these: the node loads that file.)
+#[cfg(test)]
 #[derive(Debug)]
 pub struct Packed {
     /// Its Lua table's name; its count of fields is `<name>_FIELDS`.
@@ -38,10 +40,12 @@ macro_rules! packed {
                 /// How many values it has.
                 #[allow(dead_code)]
                 pub const FIELDS: usize = [$($key),+].len();
+                #[cfg(test)]
                 pub const PACKED: super::Packed = super::Packed { lua: $lua, fields: &[$($key),+] };
             }
         )+
         /// Every layout, in the order the library declares them.
+        #[cfg(test)]
         pub const ALL: &[Packed] = &[$($module::PACKED),+];
     };
 }
@@ -225,6 +229,7 @@ packed! {
     }
 }
 
+#[cfg(test)]
 /// Lua's pattern for `n` "|"-separated fields that capture `field` each, the last `last`.
 fn fields_pattern(n: usize, field: &str, last: &str) -> String {
     let mut parts = vec![field; n.saturating_sub(1)];
@@ -236,6 +241,7 @@ fn fields_pattern(n: usize, field: &str, last: &str) -> String {
 /// (`local QUICK = {nx = 1, ...}`) with its count (`local QUICK_FIELDS = 14`); the patterns
 /// that read the "|"-separated ones, capturing a field each; and the reservation records'
 /// encoding. Constants, so a call reads them as it reads any of the library's locals.
+#[cfg(test)]
 pub fn lua() -> String {
     let mut out = String::from(
         "-- layouts.lua: written from src/store/scripts/layouts.rs, which declares each of them (edit \

@@ -11,15 +11,18 @@
 
 use std::sync::LazyLock;
 
+use super::contract::Runs;
+
 macro_rules! lua {
     ($path:literal) => {
         ($path, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/", $path)))
     };
 }
 
-/// The library's parts in load order: the layouts (written from `layouts.rs`), the shape check
-/// every call makes first, the head (the call's context and `register`), the modules (each may
-/// use those before it), then the functions, each of which registers itself.
+/// The library's parts before its functions, in load order: the layouts (written from
+/// `layouts.rs`), the shape check every call makes first, the head (the call's context and
+/// `register`), then the modules (each may use those before it). The functions follow, each
+/// of which registers itself: those the contracts declare (`contract.rs`), in their order.
 pub const PARTS: &[(&str, &str)] = &[
     lua!("layouts.lua"),
     lua!("shape.lua"),
@@ -33,19 +36,16 @@ pub const PARTS: &[(&str, &str)] = &[
     lua!("library/modules/changes.lua"),
     lua!("library/modules/counters.lua"),
     lua!("library/modules/holds.lua"),
-    lua!("library/functions/reserve.lua"),
-    lua!("library/functions/check.lua"),
-    lua!("library/functions/track.lua"),
-    lua!("library/functions/adjust.lua"),
-    lua!("library/functions/commit.lua"),
-    lua!("library/functions/release.lua"),
-    lua!("library/functions/extend.lua"),
-    lua!("library/functions/reclaim.lua"),
-    lua!("library/functions/usage.lua"),
-    lua!("library/functions/grant.lua"),
-    lua!("library/functions/void_grant.lua"),
-    lua!("library/functions/balances.lua"),
 ];
+
+/// Every part of the library, in load order: `PARTS`, then the functions.
+pub fn parts() -> Vec<(&'static str, &'static str)> {
+    let functions = super::contract::ALL.iter().filter_map(|c| match c.runs {
+        Runs::Function { text, .. } => Some((c.file, text)),
+        Runs::Eval(_) => None,
+    });
+    PARTS.iter().copied().chain(functions).collect()
+}
 
 /// Where head.lua names the library; the node writes the name there.
 const NAME_MARK: &str = "@LIBRARY@";
@@ -56,7 +56,7 @@ pub struct Library {
     pub text: String,
 }
 
-pub static LIBRARY: LazyLock<Library> = LazyLock::new(|| build(PARTS));
+pub static LIBRARY: LazyLock<Library> = LazyLock::new(|| build(&parts()));
 
 /// The library of these parts.
 pub fn build(parts: &[(&str, &str)]) -> Library {
@@ -98,27 +98,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_function_file_is_a_part_and_registers_the_function_its_contract_names() {
+    fn every_function_file_has_a_contract_and_registers_the_function_it_names() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/lua/library/functions");
         let mut files: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| format!("library/functions/{}", e.unwrap().file_name().to_string_lossy()))
             .collect();
         files.sort();
-        let mut parts: Vec<String> = PARTS
-            .iter()
-            .filter(|(path, _)| path.starts_with("library/functions/"))
-            .map(|(path, _)| path.to_string())
+        let mut functions: Vec<(&str, &str)> = parts()
+            .into_iter()
+            .filter(|(p, _)| p.starts_with("library/functions/"))
             .collect();
-        parts.sort();
-        assert_eq!(files, parts);
-        let functions: Vec<&str> = super::super::contract::ALL
-            .iter()
-            .filter(|c| matches!(c.runs, super::super::contract::Runs::Function(_)))
-            .map(|c| c.file)
-            .collect();
-        for (path, text) in PARTS.iter().filter(|(p, _)| p.starts_with("library/functions/")) {
-            assert!(functions.contains(path), "{path} has no contract");
+        functions.sort();
+        assert_eq!(files, functions.iter().map(|(p, _)| p.to_string()).collect::<Vec<_>>());
+        for (path, text) in functions {
             let stem = path.rsplit('/').next().unwrap().trim_end_matches(".lua");
             assert!(text.contains(&format!("register('{stem}', ")), "{path}");
         }
@@ -253,7 +246,9 @@ mod tests {
         let b = build(&[("a.lua", "-- @LIBRARY@ \n")]);
         assert_ne!(a.name, b.name);
         assert!(a.text.starts_with(&format!("#!lua name={}\n-- {}\n", a.name, a.name)));
-        assert!(LIBRARY.text.starts_with(&format!("#!lua name={}\n-- layouts.lua:", LIBRARY.name)));
+        assert!(LIBRARY
+            .text
+            .starts_with(&format!("#!lua name={}\n-- layouts.lua:", LIBRARY.name)));
         assert!(LIBRARY.text.contains(&format!("local LIBRARY = '{}'", LIBRARY.name)));
     }
 }

@@ -18,9 +18,7 @@ pub mod library;
 mod settle;
 mod values;
 
-use std::sync::LazyLock;
-
-use redis::{Script, Value};
+use redis::Value;
 
 use call::writing_args;
 
@@ -34,49 +32,9 @@ use super::layout::UserKeys;
 use super::StoreError;
 use crate::quota::{Amounts, Credit, Milli, Step};
 
-macro_rules! script_file {
-    ($name:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/scripts/", $name))
-    };
-}
-
-// The control plane's scripts, run with EVALSHA: each is shape.lua (its check of a call's
-// shape) and its own files under lua/scripts/. (The data plane is a
-// function library: library.rs.)
-macro_rules! alone {
-    ($($name:literal),*) => {
-        LazyLock::new(|| {
-            Script::new(concat!(
-                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/shape.lua")),
-                $(script_file!($name)),*
-            ))
-        })
-    };
-}
-
-static SUBSCRIBE: LazyLock<Script> = alone!("subscribe.lua");
-static UNSUBSCRIBE: LazyLock<Script> = alone!("unsubscribe.lua");
-static SET_STATUS: LazyLock<Script> = alone!("set_status.lua");
-static OVERRIDE: LazyLock<Script> = alone!("override_room.lua", "override.lua");
-static INDEX_USER: LazyLock<Script> = alone!("index_user.lua");
-static PUT_PLAN: LazyLock<Script> = alone!("put_plan.lua");
-static DELETE_PLAN: LazyLock<Script> = alone!("delete_plan.lua");
-static CLAIM_PLAN: LazyLock<Script> = alone!("claim_plan.lua");
-pub(crate) static ENQUEUE: LazyLock<Script> = alone!("enqueue.lua");
-pub(crate) static CLAIM: LazyLock<Script> = alone!("claim.lua");
-pub(crate) static COMPLETE: LazyLock<Script> = alone!("complete.lua");
-pub(crate) static REDELIVER: LazyLock<Script> = alone!("redeliver.lua");
-pub(crate) static CREATE_ENDPOINT: LazyLock<Script> = alone!("create_endpoint.lua");
-pub(crate) static ROTATE_SECRET: LazyLock<Script> = alone!("rotate_secret.lua");
-pub(crate) static SET_ENABLED: LazyLock<Script> = alone!("set_enabled.lua");
-pub(crate) static UNLOCK: LazyLock<Script> = alone!("unlock.lua");
-pub(crate) static REPLACE_FIELD: LazyLock<Script> = alone!("replace_field.lua");
-pub(crate) static DECIDE_APPROVAL: LazyLock<Script> = alone!("override_room.lua", "decide_approval.lua");
-pub(crate) static INDEX_APPROVAL: LazyLock<Script> = alone!("index_approval.lua");
-
 /// Every script with its contract, for the tests that hold each to it: the contract's list.
 pub fn every_script() -> &'static [&'static contract::Contract] {
-    &contract::ALL
+    contract::ALL
 }
 
 /// Every file under `lua/`, for the tests that read them.
@@ -482,10 +440,11 @@ mod tests {
     #[test]
     fn every_lua_file_is_used() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/lua/");
-        let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/scripts/mod.rs")).unwrap();
+        let source =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/scripts/contract.rs")).unwrap();
         for path in lua_files() {
             let file = path.to_string_lossy().trim_start_matches(root).to_owned();
-            let in_library = super::library::PARTS.iter().any(|(p, _)| *p == file);
+            let in_library = super::library::parts().iter().any(|(p, _)| *p == file);
             let in_a_script = file
                 .strip_prefix("scripts/")
                 .is_some_and(|name| source.contains(&format!("\"{name}\"")));

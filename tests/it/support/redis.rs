@@ -360,7 +360,7 @@ impl Shared {
         args: &[String],
     ) -> ::redis::RedisResult<::redis::Value> {
         match &contract.runs {
-            Runs::Function(_) => {
+            Runs::Function { .. } => {
                 let mut cmd = ::redis::cmd("FCALL");
                 cmd.arg(function_name(contract.name()))
                     .arg(keys.len())
