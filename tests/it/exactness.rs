@@ -112,7 +112,7 @@ async fn parallel_tracks_lose_no_count() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn extends_racing_a_commit_never_reopen_the_reservation() {
-    let app = spawn_app_on(&redis::shared().target(), &unique_prefix(), None).await;
+    let (app, clock) = spawn_app_stepped().await;
     app.put_plan(plan("plan_x", "g", 5)).await;
     app.subscribe("u", "plan_x", None).await;
     let id = app.reserve(json!({ "userId": "u", "event": "e" })).await["reservationId"]
@@ -124,7 +124,7 @@ async fn extends_racing_a_commit_never_reopen_the_reservation() {
     let (_, (status, _)) = futures::join!(join_all(extends), app.commit(&id, None));
     assert_eq!(status, 200);
     // A reopened hold would expire within a second and be taken back from the counters.
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    clock.step(1_300);
     app.reserve(json!({ "userId": "u", "event": "e", "quantity": 0 })).await;
     let counter = TestApp::counter(&app.usage("u").await, "g").clone();
     assert_eq!(
@@ -139,7 +139,8 @@ async fn extends_racing_a_commit_never_reopen_the_reservation() {
 #[tokio::test]
 async fn ended_reservations_and_old_counters_are_pruned_after_retention() {
     let prefix = unique_prefix();
-    let app = spawn_app_with(&redis::shared().target(), &prefix, None, |c| c.retention_seconds = 1).await;
+    let clock = redis::Stepped::start();
+    let app = spawn_app_with(&clock.target(), &prefix, None, |c| c.retention_seconds = 1).await;
     app.put_plan(
         json!({ "id": "plan_m", "periodType": "minute", "periodAnchor": "subscription_start",
         "groups": [ { "id": "m", "unit": "count", "quota": 100, "matches": [ { "event": "*" } ] } ] }),
@@ -163,13 +164,13 @@ async fn ended_reservations_and_old_counters_are_pruned_after_retention() {
             .timestamp_millis()
     );
     let ctr = format!("{prefix}:{{default:u}}:ctr");
-    assert!(redis::shared().query::<bool>(&["HEXISTS", &ctr, &format!("{old_field}:h")]));
+    assert!(clock.redis.query::<bool>(&["HEXISTS", &ctr, &format!("{old_field}:h")]));
 
     // Past the period's end plus retention, the next write prunes both.
-    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    clock.step(3_000);
     app.json(Method::POST, "/v1/track", Some(json!({ "userId": "u", "event": "e" })))
         .await;
-    assert!(!redis::shared().query::<bool>(&["HEXISTS", &ctr, &format!("{old_field}:h")]));
+    assert!(!clock.redis.query::<bool>(&["HEXISTS", &ctr, &format!("{old_field}:h")]));
     let (status, _) = app.json(Method::GET, &format!("/v1/reservations/{id}"), None).await;
     assert_eq!(status, 404, "the ended reservation is gone after retention");
 }

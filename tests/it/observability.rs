@@ -1,13 +1,12 @@
 //! Metrics after a known sequence, and logs that carry each request and no secret.
 
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::support::redis::free_port;
-use crate::support::{redis, spawn_app, TestApp};
+use crate::support::{redis, spawn_app, spawn_app_stepped, TestApp};
 
 fn metric(text: &str, series: &str) -> u64 {
     text.lines()
@@ -17,7 +16,7 @@ fn metric(text: &str, series: &str) -> u64 {
 
 #[tokio::test]
 async fn metrics_count_a_known_sequence() {
-    let app = spawn_app().await;
+    let (app, clock) = spawn_app_stepped().await;
     app.put_plan(json!({ "id": "plan_m", "periodType": "lifetime",
         "groups": [ { "id": "g", "unit": "count", "quota": 3, "matches": [ { "event": "*" } ] } ] }))
         .await;
@@ -31,7 +30,7 @@ async fn metrics_count_a_known_sequence() {
     assert_eq!(denied["allowed"], false);
     app.commit(first["reservationId"].as_str().unwrap(), None).await;
     app.release(second["reservationId"].as_str().unwrap()).await;
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    clock.step(1_200);
     app.release(short["reservationId"].as_str().unwrap()).await;
     app.reserve(json!({ "userId": "nobody", "event": "e" })).await;
     let (status, _) = app

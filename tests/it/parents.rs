@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::support::process::{gateway_process, wait_ready};
 use crate::support::redis::{self, free_port};
-use crate::support::{encode, spawn_app, spawn_app_on, spawn_app_with, unique_prefix, TestApp};
+use crate::support::{encode, spawn_app, spawn_app_on, spawn_app_stepped, spawn_app_with, unique_prefix, TestApp};
 
 /// Puts `user` on `plan` under `parent` (None: no parent given); answers status and body.
 async fn subscribe(app: &TestApp, user: &str, plan: &str, parent: Option<Value>) -> (StatusCode, Value) {
@@ -192,7 +192,7 @@ async fn level(app: &TestApp, subject: &str) -> (f64, f64) {
 
 #[tokio::test]
 async fn commit_and_release_of_a_three_level_reservation_change_each_level_once() {
-    let app = spawn_app().await;
+    let (app, clock) = spawn_app_stepped().await;
     three_levels(&app).await;
     let held = app
         .reserve(json!({ "userId": "una", "event": "llm", "quantity": 10, "ttlSeconds": 1 }))
@@ -223,7 +223,7 @@ async fn commit_and_release_of_a_three_level_reservation_change_each_level_once(
         )
         .await;
     assert_eq!(status, 200);
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    clock.step(1_300);
     for subject in ["una", "team", "org"] {
         assert_eq!(level(&app, subject).await, (0.0, 10.0), "{subject}");
     }

@@ -185,7 +185,8 @@ impl TestRedis {
 /// every slot on the cluster pass, which starts in a moment), whose clock the test steps
 /// forward (`fastclock.c`'s step file): past a reservation's TTL or a window's end at once,
 /// where a sleep would wait for it. A node resyncs its clock when a script finds its instant
-/// stale, as it does after any jump of Redis time.
+/// stale, as it does after any jump of Redis time; until then what the node judges by its own
+/// estimate of Redis time (a read's "expired") lags the step, so such a test still waits.
 pub struct Stepped {
     pub redis: TestRedis,
     clock: PathBuf,
