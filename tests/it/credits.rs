@@ -9,7 +9,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::support::{spawn_app, two_nodes_with, TestApp};
+use crate::support::{spawn_app, spawn_app_stepped, two_nodes_with, TestApp};
 
 /// Renders at 10 credits (flux-pro) or 4 (others), at most 60 a minute, paid in credits.
 fn credit_plan() -> Value {
@@ -309,7 +309,7 @@ async fn overdraft_lets_reserves_go_that_far_below_zero_and_no_further() {
 
 #[tokio::test]
 async fn a_hold_on_a_grant_that_expires_is_burned_by_its_commit_and_expires_on_release() {
-    let app = spawn_app().await;
+    let (app, clock) = spawn_app_stepped().await;
     app.put_plan(credit_plan()).await;
     app.subscribe("x", "plan_credits", None).await;
     // Expires in 1.5 s: two renders hold it, then it expires under them.
@@ -330,7 +330,7 @@ async fn a_hold_on_a_grant_that_expires_is_burned_by_its_commit_and_expires_on_r
         )
         .await;
     assert_eq!((a["allowed"].clone(), b["allowed"].clone()), (json!(true), json!(true)));
-    tokio::time::sleep(Duration::from_millis(1700)).await;
+    clock.step(1700);
     // The call was admitted against the grant: its commit still burns it.
     let (status, _) = app.commit(a["reservationId"].as_str().unwrap(), None).await;
     assert_eq!(status, 200);
@@ -358,7 +358,7 @@ async fn a_hold_on_a_grant_that_expires_is_burned_by_its_commit_and_expires_on_r
 /// alone (reading balances would work the sums out again).
 #[tokio::test]
 async fn reserves_count_grants_that_start_and_expire_between_them() {
-    let app = spawn_app().await;
+    let (app, clock) = spawn_app_stepped().await;
     app.put_plan(credit_plan()).await;
     app.subscribe("s", "plan_credits", None).await;
     let soon = at(Duration::from_millis(1500));
@@ -385,7 +385,7 @@ async fn reserves_count_grants_that_start_and_expire_between_them() {
         (counter["remaining"].clone(), counter["reserved"].clone()),
         (json!(102), json!(8))
     );
-    tokio::time::sleep(Duration::from_millis(1800)).await;
+    clock.step(1800);
     // The 2 left on the expired grant are gone, the 50 count; the 8 it holds stay held.
     let third = app.reserve(render.clone()).await;
     let counter = TestApp::counter(&third, "credits");
@@ -572,7 +572,7 @@ async fn a_grant_entry_names_its_key() {
 /// period, and up to 15 of what is left carries into the next period only.
 #[tokio::test]
 async fn an_allowance_burns_first_and_rolls_over_across_a_subscription_month() {
-    let app = spawn_app().await;
+    let (app, clock) = spawn_app_stepped().await;
     let mut plan = credit_plan();
     plan["groups"][0]["allowance"] = json!({ "amount": 30, "rollover": { "max": 15 } });
     plan["groups"][0]["period"] = json!({ "type": "month", "anchor": "subscription_start" });
@@ -593,7 +593,7 @@ async fn an_allowance_burns_first_and_rolls_over_across_a_subscription_month() {
         "the pack is untouched while the allowance lasts"
     );
 
-    tokio::time::sleep(Duration::from_millis(3300)).await;
+    clock.step(3300);
     // The new month: 30 of its own and 15 of the 20 left.
     let held = app.reserve(render("al", "sdxl")).await;
     assert_eq!(TestApp::counter(&held, "credits")["remaining"], 141, "{held}");
@@ -767,7 +767,7 @@ async fn two_members_burning_a_teams_balance_in_parallel_never_take_it_below_zer
 /// it alone no Retry-After.
 #[tokio::test]
 async fn usage_shows_the_balance_and_a_balance_denial_names_no_reset() {
-    let app = spawn_app().await;
+    let (app, clock) = spawn_app_stepped().await;
     app.put_plan(credit_plan()).await;
     app.subscribe("us", "plan_credits", None).await;
     grant(&app, "us", json!({ "balance": "credits", "amount": 15 })).await;
@@ -787,7 +787,7 @@ async fn usage_shows_the_balance_and_a_balance_denial_names_no_reset() {
         "{usage}"
     );
     assert_eq!(counter["exceeded"], false);
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    clock.step(1200);
     // Expired, not yet reclaimed by any writing call: usage reads it as given back.
     let usage = app.usage("us").await;
     let counter = TestApp::counter(&usage, "credits");
@@ -891,10 +891,8 @@ async fn ten_concurrent_grants_with_one_key_grant_once() {
 #[tokio::test]
 async fn a_grant_key_repeated_after_the_retention_window_grants_once() {
     let prefix = crate::support::unique_prefix();
-    let app = crate::support::spawn_app_with(&crate::support::redis::shared().target(), &prefix, None, |c| {
-        c.retention_seconds = 1
-    })
-    .await;
+    let clock = crate::support::redis::Stepped::start();
+    let app = crate::support::spawn_app_with(&clock.target(), &prefix, None, |c| c.retention_seconds = 1).await;
     let pay = || {
         app.client
             .post(format!("{}/v1/users/late/grants", app.address))
@@ -904,7 +902,7 @@ async fn a_grant_key_repeated_after_the_retention_window_grants_once() {
             .send()
     };
     let first: Value = pay().await.unwrap().json().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    clock.step(1_500);
     // Writes past the retention window prune what it covers, but not the grant's key.
     app.put_plan(credit_plan()).await;
     app.subscribe("late", "plan_credits", None).await;
