@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{spawn_app, TestApp};
+use crate::support::{spawn_app, spawn_app_stepped, TestApp};
 
 /// A call with a raw body, as a client that does not go through a JSON library would send it.
 async fn raw(app: &TestApp, method: Method, path: &str, body: &str) -> (StatusCode, Value) {
@@ -269,13 +269,13 @@ async fn a_key_that_cannot_be_valid_is_401_without_waiting_for_redis() {
 
 #[tokio::test]
 async fn a_release_after_expiry_ends_the_reservation() {
-    let app = spawn_app().await;
+    let (app, clock) = spawn_app_stepped().await;
     one_group_plan(&app).await;
     let held = app
         .reserve(json!({ "userId": "alice", "event": "x", "ttlSeconds": 1 }))
         .await;
     let id = held["reservationId"].as_str().unwrap().to_string();
-    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    clock.step(1_300);
     let (status, first) = app.release(&id).await;
     assert_eq!(
         (status.as_u16(), first["status"].clone()),
@@ -315,7 +315,7 @@ async fn a_release_after_expiry_ends_the_reservation() {
 /// commit and an "expired" release), or count the usage twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_late_commit_and_a_release_racing_on_an_expired_reservation_end_it_once() {
-    let app = spawn_app().await;
+    let (app, clock) = spawn_app_stepped().await;
     one_group_plan(&app).await;
     let mut ids = Vec::new();
     for _ in 0..20 {
@@ -324,7 +324,7 @@ async fn a_late_commit_and_a_release_racing_on_an_expired_reservation_end_it_onc
             .await;
         ids.push(held["reservationId"].as_str().unwrap().to_string());
     }
-    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    clock.step(1_300);
     let app = &app;
     let races = ids.iter().map(|id| async move {
         let (commit, release) = tokio::join!(app.commit(id, None), app.release(id));

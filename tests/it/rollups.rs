@@ -3,13 +3,12 @@
 //! `GET /v1/users/{userId}/daily-usage`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::support::{redis, spawn_app, two_nodes_with, TestApp};
+use crate::support::{redis, spawn_app, spawn_app_stepped, two_nodes_stepped, two_nodes_with, TestApp};
 
 async fn plan(app: &TestApp) {
     app.put_plan(json!({ "id": "plan_d", "periodType": "month", "groups": [
@@ -54,7 +53,7 @@ async fn today(app: &TestApp, user: &str) -> BTreeMap<String, (f64, i64, i64, i6
 
 #[tokio::test]
 async fn every_kind_of_activity_is_counted_once_on_its_day() {
-    let app = spawn_app().await;
+    let (app, clock) = spawn_app_stepped().await;
     plan(&app).await;
     app.subscribe("alice", "plan_d", None).await;
     // Admitted and committed (a repeat counts nothing more).
@@ -94,7 +93,7 @@ async fn every_kind_of_activity_is_counted_once_on_its_day() {
         app.reserve(json!({ "userId": "alice", "event": event, "ttlSeconds": 1 }))
             .await;
     }
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    clock.step(1_300);
     let probe = app.reserve(json!({ "userId": "alice", "event": "chat" })).await;
     app.release(probe["reservationId"].as_str().unwrap()).await;
 
@@ -146,7 +145,7 @@ async fn under_parallel_reserves_from_two_nodes_every_decision_is_counted() {
 /// once and admit exactly the quota again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn expired_holds_are_returned_once_under_parallel_reserves_from_two_nodes() {
-    let (one, two) = two_nodes_with(
+    let (one, two, clock) = two_nodes_stepped(
         "carl",
         json!({ "id": "plan_x", "periodType": "day", "groups": [
         { "id": "renders", "unit": "count", "quota": 10, "matches": [ { "event": "render" } ] } ] }),
@@ -158,7 +157,7 @@ async fn expired_holds_are_returned_once_under_parallel_reserves_from_two_nodes(
             .await;
         assert_eq!(held["allowed"], true, "{held}");
     }
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    clock.step(1_300);
     let nodes = [&one, &two];
     let answers = join_all((0..60).map(|i| nodes[i % 2].reserve(json!({ "userId": "carl", "event": "render" })))).await;
     assert_eq!(answers.iter().filter(|a| a["allowed"] == true).count(), 10);
@@ -171,7 +170,7 @@ async fn expired_holds_are_returned_once_under_parallel_reserves_from_two_nodes(
 /// from two nodes every read is exact, and each expired hold went back exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reads_past_a_backlog_of_expired_holds_are_exact_and_return_each_once() {
-    let (one, two) = two_nodes_with(
+    let (one, two, clock) = two_nodes_stepped(
         "dora",
         json!({ "id": "plan_b", "periodType": "day", "groups": [
         { "id": "renders", "unit": "count", "quota": 200, "matches": [ { "event": "render" } ] } ] }),
@@ -183,7 +182,7 @@ async fn reads_past_a_backlog_of_expired_holds_are_exact_and_return_each_once() 
         join_all((0..backlog).map(|_| one.reserve(json!({ "userId": "dora", "event": "render", "ttlSeconds": 1 }))))
             .await;
     assert!(held.iter().all(|h| h["allowed"] == true));
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    clock.step(1_300);
     let nodes = [&one, &two];
     let body = json!({ "userId": "dora", "event": "render", "quantity": 200 });
     let (checks, usages) = futures::join!(

@@ -2,14 +2,13 @@
 //! action and fallbacks capped, closed (or expired) to what its steps used. Exact under
 //! parallel steps from two nodes, at every level of a chain of budgets, for child runs too.
 
-use std::time::Duration;
 
 use futures::future::join_all;
 use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{encode, spawn_app, two_nodes_with, TestApp};
+use crate::support::{encode, redis, spawn_app, spawn_app_stepped, two_nodes_stepped, two_nodes_with, TestApp};
 
 /// An agent's run holds calls out of a daily quota of 100; a per-minute window the run does
 /// not hold (its event does not match it) checks every step on the user.
@@ -242,7 +241,7 @@ async fn attempts_per_action_and_fallbacks_are_capped_under_parallel_steps() {
 
 #[tokio::test]
 async fn an_expired_run_keeps_what_its_steps_committed_and_a_later_commit_counts_late() {
-    let app = spawn_app().await;
+    let (app, clock) = spawn_app_stepped().await;
     app.put_plan(plan()).await;
     app.subscribe("di", "plan_agents", None).await;
     let answer = start(
@@ -258,7 +257,7 @@ async fn an_expired_run_keeps_what_its_steps_committed_and_a_later_commit_counts
     open["ttlSeconds"] = json!(60);
     let open = app.reserve(open).await;
     assert_eq!(open["allowed"], true, "{open}");
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    clock.step(1_300);
     // The next call for the user settles the run: its steps' 2 count, the rest goes back.
     assert_eq!(counter(&app, "di", "calls").await, (2.0, 0.0));
     let expired = run(&app, &id).await;
@@ -432,8 +431,9 @@ async fn bad_run_input_is_refused_naming_the_field() {
 }
 
 /// Two nodes whose `user` burns credits (1 a unit) for runs and model calls, granted 100.
-async fn credits_agent(user: &str) -> (TestApp, TestApp) {
-    let (app, other) = two_nodes_with(user, json!({ "id": "plan_credits_agents", "periodType": "month", "groups": [
+/// Two nodes on a Redis whose clock the test steps, `user` on a plan of credits with 100 granted.
+async fn credits_agent(user: &str) -> (TestApp, TestApp, redis::Stepped) {
+    let (app, other, clock) = two_nodes_stepped(user, json!({ "id": "plan_credits_agents", "periodType": "month", "groups": [
         { "id": "credits", "balance": "credits", "matches": [
             { "event": "agent.run", "measure": { "rate": 1 } }, { "event": "llm.call", "measure": { "rate": 1 } } ] } ] }))
     .await;
@@ -445,12 +445,12 @@ async fn credits_agent(user: &str) -> (TestApp, TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{granted}");
-    (app, other)
+    (app, other, clock)
 }
 
 #[tokio::test]
 async fn a_run_holds_credits_its_close_burns_what_its_steps_used_and_a_late_step_burns_on_the_wallet() {
-    let (app, _) = credits_agent("ola").await;
+    let (app, _, _clock) = credits_agent("ola").await;
     let balance = async || {
         let (_, answer) = app.json(Method::GET, "/v1/users/ola/balances", None).await;
         let b = answer["data"][0].clone();
@@ -488,7 +488,7 @@ async fn a_run_holds_credits_its_close_burns_what_its_steps_used_and_a_late_step
 /// summary of the balance adds up to what the wallet lost.
 #[tokio::test]
 async fn an_expired_run_with_credits_burns_what_its_steps_used_and_the_ledger_tells_it() {
-    let (app, _) = credits_agent("oxa").await;
+    let (app, _, clock) = credits_agent("oxa").await;
     let id = start(
         &app,
         json!({ "userId": "oxa", "event": "agent.run", "quantity": 30, "ttlSeconds": 1 }),
@@ -500,7 +500,7 @@ async fn an_expired_run_with_credits_burns_what_its_steps_used_and_the_ledger_te
     let used = app.reserve(step("oxa", &id, "llm.call", 10)).await;
     app.commit(used["reservationId"].as_str().unwrap(), Some(json!({ "quantity": 7 })))
         .await;
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    clock.step(1_300);
     // The next call for the user settles the run: 7 burned, 23 back.
     let (_, balances) = app.json(Method::GET, "/v1/users/oxa/balances", None).await;
     assert_eq!(balances["data"][0]["available"], 93, "{balances}");
@@ -523,7 +523,7 @@ async fn an_expired_run_with_credits_burns_what_its_steps_used_and_the_ledger_te
 /// and its entry are one script).
 #[tokio::test]
 async fn parallel_calls_on_two_nodes_settle_an_expired_run_once() {
-    let (app, other) = credits_agent("oxo").await;
+    let (app, other, clock) = credits_agent("oxo").await;
     let id = start(
         &app,
         json!({ "userId": "oxo", "event": "agent.run", "quantity": 30, "ttlSeconds": 1 }),
@@ -535,7 +535,7 @@ async fn parallel_calls_on_two_nodes_settle_an_expired_run_once() {
     let used = app.reserve(step("oxo", &id, "llm.call", 10)).await;
     app.commit(used["reservationId"].as_str().unwrap(), Some(json!({ "quantity": 7 })))
         .await;
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    clock.step(1_300);
     let reads = (0..20).map(|i| {
         let node = if i % 2 == 0 { &app } else { &other };
         node.json(Method::GET, "/v1/users/oxo/balances", None)
@@ -606,7 +606,7 @@ async fn a_run_keeps_at_most_a_thousand_actions_and_still_counts_tracks_past_the
 /// expires, like any other, and its user keeps being served.
 #[tokio::test]
 async fn a_run_with_nine_thousand_actions_closes_and_expires() {
-    let app = spawn_app().await;
+    let (app, clock) = spawn_app_stepped().await;
     app.put_plan(plan()).await;
     app.subscribe("ay", "plan_agents", None).await;
     let ctr = quota_gateway::store::layout::Layout::new(&app.prefix)
@@ -619,7 +619,7 @@ async fn a_run_with_nine_thousand_actions_closes_and_expires() {
             args.push("1".into());
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let added: i64 = crate::support::redis::shared().query(&args);
+        let added: i64 = clock.redis.query(&args);
         assert_eq!(added, 9_000);
     };
     let closed = start_run(&app, "ay", 10, json!({})).await;
@@ -637,7 +637,7 @@ async fn a_run_with_nine_thousand_actions_closes_and_expires() {
         .unwrap()
         .to_string();
     seed(&expiring);
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    clock.step(1_300);
     let after = app.reserve(json!({ "userId": "ay", "event": "llm.call" })).await;
     assert_eq!(after["allowed"], true, "{after}");
     assert_eq!(run(&app, &expiring).await["state"], "expired");

@@ -117,9 +117,20 @@ pub async fn spawn_app_stepped() -> (TestApp, redis::Stepped) {
 /// Two gateways on the shared Redis under one prefix, with `user` subscribed to `plan`: the
 /// set-up of every test that races calls from two nodes.
 pub async fn two_nodes_with(user: &str, plan: Value) -> (TestApp, TestApp) {
+    two_nodes_on(&redis::shared().target(), user, plan).await
+}
+
+/// As `two_nodes_with`, on a Redis of the test's own whose clock the test steps.
+pub async fn two_nodes_stepped(user: &str, plan: Value) -> (TestApp, TestApp, redis::Stepped) {
+    let clock = redis::Stepped::start();
+    let (one, two) = two_nodes_on(&clock.target(), user, plan).await;
+    (one, two, clock)
+}
+
+async fn two_nodes_on(target: &Target, user: &str, plan: Value) -> (TestApp, TestApp) {
     let prefix = unique_prefix();
-    let one = spawn_app_on(&redis::shared().target(), &prefix, None).await;
-    let two = spawn_app_on(&redis::shared().target(), &prefix, Some(&one.key)).await;
+    let one = spawn_app_on(target, &prefix, None).await;
+    let two = spawn_app_on(target, &prefix, Some(&one.key)).await;
     let id = plan["id"].as_str().unwrap().to_string();
     one.put_plan(plan).await;
     one.subscribe(user, &id, None).await;
