@@ -1,10 +1,10 @@
 //! The image recipes: subscription-anchored buckets, the unmetered-model loophole, falling back
 //! between models, a shared pool, stacked windows and a premium sub-quota.
 
-use chrono::{Duration, Months, SecondsFormat, Timelike, Utc};
+use chrono::{Duration, Months, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
-use crate::support::{spawn_app, TestApp};
+use crate::support::{spawn_app, spawn_app_stepped, TestApp};
 
 fn image(user: &str, model: &str) -> Value {
     json!({ "userId": user, "event": format!("image.{model}"), "metadata": { "variant": "1k" } })
@@ -123,7 +123,7 @@ async fn two_models_share_one_pool_of_40() {
 
 #[tokio::test]
 async fn a_minute_window_stacks_on_a_monthly_cap() {
-    let app = spawn_app().await;
+    let (app, clock) = spawn_app_stepped().await;
     app.put_plan(json!({
         "id": "plan_stacked", "periodType": "monthly", "periodAnchor": "calendar",
         "groups": [
@@ -134,10 +134,12 @@ async fn a_minute_window_stacks_on_a_monthly_cap() {
     }))
     .await;
     app.subscribe("s", "plan_stacked", None).await;
-    // Four calls must fall in one minute: start them early in a minute.
-    let second = Utc::now().second();
-    if second >= 50 {
-        tokio::time::sleep(std::time::Duration::from_secs(u64::from(61 - second))).await;
+    // Four calls must fall in one minute: started late in one, they begin 5 s into the next
+    // (a step of more than the 2 s a node's instant may be off, so the node measures Redis's
+    // clock again before it decides).
+    let into_minute = clock.now_ms() % 60_000;
+    if into_minute >= 50_000 {
+        clock.step(60_000 - into_minute + 5_000);
     }
     assert_eq!(use_n(&app, image("s", "model_a"), 3).await, 3);
     let res = app
