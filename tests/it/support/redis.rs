@@ -193,9 +193,29 @@ pub struct Stepped {
     cluster: bool,
 }
 
+/// The one-primary clusters kept warm for `Stepped` (`Stepped::warmed`).
+#[derive(Default)]
+struct Warm {
+    state: Mutex<WarmState>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct WarmState {
+    ready: Vec<Stepped>,
+    starting: usize,
+}
+
 impl Stepped {
     pub fn start() -> Stepped {
-        let cluster = std::env::var("QG_TEST_TOPOLOGY").as_deref() == Ok("cluster");
+        if std::env::var("QG_TEST_TOPOLOGY").as_deref() == Ok("cluster") {
+            Stepped::warmed()
+        } else {
+            Stepped::start_now(false)
+        }
+    }
+
+    fn start_now(cluster: bool) -> Stepped {
         let clock = std::env::temp_dir().join(format!("qg-test-clock-{}-{}", std::process::id(), free_port()));
         std::fs::write(&clock, 0i64.to_le_bytes()).expect("write the clock's step file");
         let env = format!(
@@ -226,6 +246,33 @@ impl Stepped {
             TestRedis::start_in(&env, &[])
         };
         Stepped { redis, clock, cluster }
+    }
+
+    /// A one-primary cluster from those kept warm: a primary of a cluster takes writes only 2 s
+    /// after it started (Redis waits that long before it calls its state ok), so a few are
+    /// started ahead, each on a thread of its own, and a test takes one that is ready.
+    fn warmed() -> Stepped {
+        const AHEAD: usize = 3;
+        static POOL: OnceLock<Warm> = OnceLock::new();
+        let warm = POOL.get_or_init(Warm::default);
+        let mut state = warm.state.lock().unwrap();
+        while state.ready.len() + state.starting < AHEAD + 1 {
+            state.starting += 1;
+            std::thread::spawn(|| {
+                let started = Stepped::start_now(true);
+                let warm = POOL.get().unwrap();
+                let mut state = warm.state.lock().unwrap();
+                state.ready.push(started);
+                state.starting -= 1;
+                warm.changed.notify_all();
+            });
+        }
+        loop {
+            if let Some(stepped) = state.ready.pop() {
+                return stepped;
+            }
+            state = warm.changed.wait(state).unwrap();
+        }
     }
 
     pub fn target(&self) -> Target {
