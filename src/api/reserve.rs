@@ -23,10 +23,9 @@ pub async fn reserve(
     let (input, ttl_ms) = body.validate()?;
     let idempotency = idempotency(&req, "reserve", "", &bytes)?;
     let project = key.project(&state).await?;
-    let decision = state
-        .gateway
-        .reserve(&project, &input, ttl_ms, idempotency.as_ref())
-        .await?;
+    // Boxed: the decision's future is large, and actix moves the handler's future into boxes of
+    // its own, a copy of all of it each time (BENCHMARKS.md, "Where the node's instructions go").
+    let decision = Box::pin(state.gateway.reserve(&project, &input, ttl_ms, idempotency.as_ref())).await?;
     Ok(answer(decision, input.user.as_str()))
 }
 
