@@ -2,7 +2,6 @@
 //! action and fallbacks capped, closed (or expired) to what its steps used. Exact under
 //! parallel steps from two nodes, at every level of a chain of budgets, for child runs too.
 
-
 use futures::future::join_all;
 use futures::StreamExt;
 use reqwest::{Method, StatusCode};
