@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::support::{redis, spawn_app, spawn_app_stepped, TestApp};
+use crate::support::{node_after_steps, redis, spawn_app, spawn_app_stepped, TestApp};
 
 async fn app_with(groups: Value, unmatched: &str) -> TestApp {
     plan_on(spawn_app().await, groups, unmatched).await
@@ -183,14 +183,15 @@ async fn extend_moves_the_expiry_until_the_reservation_ends() {
 
 #[tokio::test]
 async fn extending_an_expired_reservation_is_gone() {
-    let app = app_with(slot_groups(), "allow").await;
-    let held = app
+    let (first, clock) = stepped_app_with(slot_groups(), "allow").await;
+    let held = first
         .reserve(json!({ "userId": "u", "event": "e", "ttlSeconds": 1 }))
         .await;
     let id = held["reservationId"].as_str().unwrap().to_string();
-    // A wait, not a step of Redis's clock: a read judges the expiry by the node's estimate of
-    // Redis time, which a step would leave behind until a script next finds it stale.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // A read judges the expiry by the node's estimate of Redis time, which lags a step until
+    // a script finds it stale: the reads and the extend go to a node started after the step.
+    clock.step(1_200);
+    let app = node_after_steps(&clock, &first).await;
     let (_, read) = app.json(Method::GET, &format!("/v1/reservations/{id}"), None).await;
     assert_eq!(read["status"], "expired");
     let (status, body) = app

@@ -429,8 +429,8 @@ async fn bad_run_input_is_refused_naming_the_field() {
     );
 }
 
-/// Two nodes whose `user` burns credits (1 a unit) for runs and model calls, granted 100.
-/// Two nodes on a Redis whose clock the test steps, `user` on a plan of credits with 100 granted.
+/// Two nodes on a Redis whose clock the test steps, whose `user` burns credits (1 a unit) for
+/// runs and model calls, granted 100.
 async fn credits_agent(user: &str) -> (TestApp, TestApp, redis::Stepped) {
     let (app, other, clock) = two_nodes_stepped(user, json!({ "id": "plan_credits_agents", "periodType": "month", "groups": [
         { "id": "credits", "balance": "credits", "matches": [

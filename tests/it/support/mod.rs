@@ -114,6 +114,13 @@ pub async fn spawn_app_stepped() -> (TestApp, redis::Stepped) {
     (app, clock)
 }
 
+/// Another gateway on `clock`'s Redis under `app`'s prefix, started after the test's steps: a
+/// node measures Redis's clock as it starts, so what it judges by its own estimate of Redis
+/// time (a read's "expired", a user token's expiry) sees every step made before it started.
+pub async fn node_after_steps(clock: &redis::Stepped, app: &TestApp) -> TestApp {
+    spawn_app_on(&clock.target(), &app.prefix, Some(&app.key)).await
+}
+
 /// Two gateways on the shared Redis under one prefix, with `user` subscribed to `plan`: the
 /// set-up of every test that races calls from two nodes.
 pub async fn two_nodes_with(user: &str, plan: Value) -> (TestApp, TestApp) {

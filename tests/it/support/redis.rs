@@ -186,7 +186,8 @@ impl TestRedis {
 /// forward (`fastclock.c`'s step file): past a reservation's TTL or a window's end at once,
 /// where a sleep would wait for it. A node resyncs its clock when a script finds its instant
 /// stale, as it does after any jump of Redis time; until then what the node judges by its own
-/// estimate of Redis time (a read's "expired") lags the step, so such a test still waits.
+/// estimate of Redis time (a read's "expired") lags the step, so such a test asks a node started
+/// after the step (`support::node_after_steps`).
 pub struct Stepped {
     pub redis: TestRedis,
     clock: PathBuf,
