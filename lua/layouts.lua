@@ -9,6 +9,24 @@ local RESERVED = {status = 1, id = 2, expires = 3, allowed = 4}
 local RESERVED_FIELDS = 4
 local CHECKED = {status = 1, allowed = 2}
 local CHECKED_FIELDS = 2
+local USAGE = {status = 1, now = 2}
+local USAGE_FIELDS = 2
+local ADJUSTED = {status = 1, applied = 2}
+local ADJUSTED_FIELDS = 2
+local COMMITTED = {status = 1, late = 2, record = 3}
+local COMMITTED_FIELDS = 3
+local RELEASED = {status = 1, state = 2, record = 3}
+local RELEASED_FIELDS = 3
+local EXTENDED = {status = 1, expires = 2, parent = 3}
+local EXTENDED_FIELDS = 3
+local GRANTED = {status = 1, id = 2}
+local GRANTED_FIELDS = 2
+local VOIDED = {status = 1, balance = 2}
+local VOIDED_FIELDS = 2
+local BALANCES = {status = 1, now = 2, count = 3}
+local BALANCES_FIELDS = 3
+local AMOUNTS = {a = 1, r = 2, h = 3, c = 4, e = 5, v = 6}
+local AMOUNTS_FIELDS = 6
 local VERDICT = {used = 1, held = 2, quota = 3, denied = 4}
 local VERDICT_FIELDS = 4
 local COUNTER = {used = 1, held = 2, quota = 3}

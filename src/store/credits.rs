@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::scripts::layouts::grant_amounts;
 use super::scripts::{self, Decided, Fired, GrantArgs, Granted, Idempotency, RawBalances, Reply};
 use super::{Store, StoreError};
 use crate::quota::credit::{burn_key, MAX_LIVE_GRANTS};
@@ -42,7 +43,8 @@ struct GrantRecord {
 /// comes beside it, as balances.lua answers it.
 struct WalletGrant<'a> {
     i: &'a str,
-    amounts: [&'a str; 6],
+    /// At their `layouts::grant_amounts` indices.
+    amounts: [&'a str; grant_amounts::FIELDS],
     voided: bool,
 }
 
@@ -56,9 +58,16 @@ fn wallet_grants(text: &str) -> Result<Vec<WalletGrant<'_>>, StoreError> {
         if f.len() != FIELDS {
             return Err(bad("wallet grant", line));
         }
+        let mut amounts = [""; grant_amounts::FIELDS];
+        amounts[grant_amounts::AMOUNT] = f[GRANTED];
+        amounts[grant_amounts::REMAINING] = f[REMAINING];
+        amounts[grant_amounts::HELD] = f[HELD];
+        amounts[grant_amounts::CONSUMED] = f[CONSUMED];
+        amounts[grant_amounts::EXPIRED] = f[EXPIRED];
+        amounts[grant_amounts::VOIDED] = f[VOIDED];
         grants.push(WalletGrant {
             i: f[ID],
-            amounts: [f[GRANTED], f[REMAINING], f[HELD], f[CONSUMED], f[EXPIRED], f[VOIDED]],
+            amounts,
             voided: !f[VOIDED_MARK].is_empty(),
         });
     }
@@ -71,6 +80,20 @@ fn bad(what: &str, detail: impl std::fmt::Display) -> StoreError {
 
 fn milli(text: &str) -> Result<Milli, StoreError> {
     text.parse().map(Milli).map_err(|_| bad("wallet amount", text))
+}
+
+/// A grant's amounts from their texts at their `layouts::grant_amounts` indices: a wallet's
+/// line's, or a finished grant's field "n|<id>" (wallet.lua), "|"-separated in that order.
+fn grant_amounts_of(texts: [&str; grant_amounts::FIELDS]) -> Result<GrantAmounts, StoreError> {
+    use grant_amounts::{AMOUNT, CONSUMED, EXPIRED, HELD, REMAINING, VOIDED};
+    Ok(GrantAmounts {
+        amount: milli(texts[AMOUNT])?,
+        remaining: milli(texts[REMAINING])?,
+        held: milli(texts[HELD])?,
+        consumed: milli(texts[CONSUMED])?,
+        expired: milli(texts[EXPIRED])?,
+        voided: milli(texts[VOIDED])?,
+    })
 }
 
 /// What a grant call made.
@@ -266,15 +289,7 @@ fn views(raw: &RawBalances) -> Result<Vec<BalanceView>, StoreError> {
         let mut grants = Vec::new();
         let mut live = std::collections::HashSet::new();
         for g in wallet_grants(text)? {
-            let [a, r, h, c, e, v] = g.amounts.map(milli);
-            let amounts = GrantAmounts {
-                amount: a?,
-                remaining: r?,
-                held: h?,
-                consumed: c?,
-                expired: e?,
-                voided: v?,
-            };
+            let amounts = grant_amounts_of(g.amounts)?;
             let Some(record) = records.get(g.i) else {
                 // An allowance (wallet.lua) has no record: it is the plan's, not a grant.
                 continue;
@@ -293,21 +308,12 @@ fn views(raw: &RawBalances) -> Result<Vec<BalanceView>, StoreError> {
             let Some(last) = records.get(format!("n|{field}").as_str()) else {
                 continue;
             };
-            let parts: Vec<Milli> = last.split('|').map(milli).collect::<Result<_, _>>()?;
-            let [amount, remaining, held, consumed, expired, voided] = parts[..] else {
-                return Err(bad("final amounts", last));
-            };
-            let amounts = GrantAmounts {
-                amount,
-                remaining,
-                held,
-                consumed,
-                expired,
-                voided,
-            };
+            let parts: Vec<&str> = last.split('|').collect();
+            let texts = <[&str; grant_amounts::FIELDS]>::try_from(parts).map_err(|_| bad("final amounts", last))?;
+            let amounts = grant_amounts_of(texts)?;
             grants.push(Grant {
                 amounts,
-                void: voided > Milli::ZERO,
+                void: amounts.voided > Milli::ZERO,
                 ..grant
             });
         }

@@ -13,8 +13,8 @@
 --
 -- Returns the first answer again for a repeat of its Idempotency-Key ({"repeat", JSON}, nothing
 -- changes), {"reused"} when that key came with another body, {"stale"}, {"more"}, {"overflow", group} when the counter would pass 2^53 - 1
--- milli-units (nothing changes), else {"ok", applied milli (signed), then COUNTER_FIELDS values:
--- used, held, quota, then the alerts fired}.
+-- milli-units (nothing changes), else {ADJUSTED: "ok", applied milli (signed); then its COUNTER:
+-- used, held, quota; then the alerts fired}.
 
 register('adjust', 'writes', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
@@ -60,5 +60,7 @@ register('adjust', 'writes', function(c)
     ledger(c, now, holds, function() return string.format('%d', after - before) end,
       {'kind', 'adjustment', 'ref', '', 'reason', ARGV[14], 'key', ARGV[16]})
   end
-  return remember(c, append_fired(c, append_counters(c, {'ok', after - before}, holds, quota_in_force)), now)
+  local head = {}
+  head[ADJUSTED.status], head[ADJUSTED.applied] = 'ok', after - before
+  return remember(c, append_fired(c, append_counters(c, head, holds, quota_in_force)), now)
 end)

@@ -10,8 +10,8 @@
 -- last        the node's decision instant, ms (holds.lua)
 --
 -- Returns {"stale"} when the node's instant or a period does not match Redis, {"more"} when
--- expired holds remain to reclaim, else {"ok", Redis time ms, number of
--- balances m, then per balance its name, its wallet as wallet.lua keeps it (grants past their
+-- expired holds remain to reclaim, else {BALANCES: "ok", Redis time ms,
+-- number of balances m; then per balance its name, its wallet as wallet.lua keeps it (grants past their
 -- expiry have their remaining expired) and its state (wallet.lua's C.state: available, held,
 -- debt, the soonest expiry's amount and instant), then the listed grants' fields of the grants
 -- hash as HGETALL answers them: each balance's live grants and its last 100 finished ones}.
@@ -82,7 +82,8 @@ register('balances', 'writes', function(c)
   -- ("f|<balance>", C.compact), records and final amounts: a bounded read however many grants
   -- the subject was ever made.
   local ids = {}
-  local reply = {'ok', now, #names}
+  local reply = {}
+  reply[BALANCES.status], reply[BALANCES.now], reply[BALANCES.count] = 'ok', now, #names
   for _, name in ipairs(names) do
     local w = C.wallet(c, name, now)
     for _, g in ipairs(w.g) do

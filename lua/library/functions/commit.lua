@@ -14,7 +14,7 @@
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"more"}, {"not_found"}, {"conflict", state}
 -- when the reservation was released, {"mismatch"} when n is not the record's hold count,
 -- {"overflow", group} when a counter would pass 2^53 - 1 milli-units (nothing changes),
--- else {"ok", late 0|1, record JSON, then per hold COUNTER_FIELDS values: used, held, quota,
+-- else {COMMITTED: "ok", late 0|1, record JSON; then per hold its COUNTER: used, held, quota;
 -- then the alerts fired (as alerts.lua appends them), then per balance group its balance
 -- (wallet.lua's C.append)}.
 
@@ -40,7 +40,7 @@ register('commit', 'writes', function(c)
   end
   if state == 'committed' then
     -- A repeat answers the first answer.
-    local reply = append_fired(c, append_counters(c, {'ok', record.l == '1' and 1 or 0, raw}, record.h, quotas(c, KEYS[6], record.h, now)))
+    local reply = append_fired(c, append_counters(c, commit_head(record.l == '1' and 1 or 0, raw), record.h, quotas(c, KEYS[6], record.h, now)))
     return record.w and C.append(c, reply, record.h, record.w, now) or reply
   end
   if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= #record.h then
@@ -49,7 +49,7 @@ register('commit', 'writes', function(c)
   if record.run and state == 'expired' then
     -- A run closed itself at its expiry (the prelude's reclaim committed what its steps used):
     -- its close answers it as it is.
-    local reply = append_fired(c, append_counters(c, {'ok', 1, raw}, record.h, quotas(c, KEYS[6], record.h, now)))
+    local reply = append_fired(c, append_counters(c, commit_head(1, raw), record.h, quotas(c, KEYS[6], record.h, now)))
     return record.w and C.append(c, reply, record.h, record.w, now) or reply
   end
 
@@ -160,7 +160,7 @@ register('commit', 'writes', function(c)
   end
   ledger(c, now, record.h, function(_, h) return not record.run and h.k ~= 'c' and h.n or nil end,
     credited(attributed(fields, ARGV[l + 2], ARGV[l + 3]), burned))
-  local reply = {'ok', late and 1 or 0, cjson.encode(record)}
+  local reply = commit_head(late and 1 or 0, cjson.encode(record))
   append_fired(c, append_counters(c, reply, record.h, quota_in_force))
   if record.w then
     C.append(c, reply, record.h, record.w, now)

@@ -7,7 +7,7 @@
 -- ARGV[7]     the longest lifetime of a reservation, ms after its creation
 --
 -- Returns {"more"}, {"not_found"}, {"ended", state} (expired, committed or released),
--- else {"ok", new expiry ms, the next level up ("" for none)}.
+-- else EXTENDED: {"ok", new expiry ms, the next level up ("" for none)}.
 
 register('extend', 'writes', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
@@ -34,5 +34,7 @@ register('extend', 'writes', function(c)
   record.x = string.format('%d', expires)
   redis.call('HSET', KEYS[2], ARGV[5], cjson.encode(record))
   redis.call('ZADD', KEYS[3], expires, ARGV[5])
-  return {'ok', expires, record.p or ''}
+  local reply = {}
+  reply[EXTENDED.status], reply[EXTENDED.expires], reply[EXTENDED.parent] = 'ok', expires, record.p or ''
+  return reply
 end)

@@ -17,7 +17,7 @@
 --             least the other keys': a payment's webhook may come again days later)
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"limit"} when the balance has as many
--- live grants as it may, else {"ok", grant id, its amounts a, r, h, c, e, v, debt it paid,
+-- live grants as it may, else {GRANTED: "ok", grant id; its AMOUNTS; the debt it paid;
 -- then the alerts fired (as alerts.lua appends them)}.
 
 register('grant', 'writes', function(c)
@@ -62,11 +62,13 @@ register('grant', 'writes', function(c)
     redis.call('HSET', KEYS[11], '~balances', known .. ARGV[6] .. '\n')
   end
   C.save(c, now, c.fired, true)
-  local reply = {'ok', ARGV[5]}
-  for _, v in ipairs(C.amounts(c, grant)) do
-    reply[#reply + 1] = v
+  -- GRANTED, then its AMOUNTS and the debt it paid.
+  local reply, amounts = {}, C.amounts(c, grant)
+  reply[GRANTED.status], reply[GRANTED.id] = 'ok', ARGV[5]
+  for i = 1, AMOUNTS_FIELDS do
+    reply[GRANTED_FIELDS + i] = amounts[i]
   end
-  reply[#reply + 1] = paid
+  reply[GRANTED_FIELDS + AMOUNTS_FIELDS + 1] = paid
   remember(c, append_fired(c, reply), now)
   if ARGV[2] ~= '' then
     -- Pruned when its longer keep ends, not the retention window's.

@@ -5,8 +5,8 @@
 -- ARGV[5]     reservation id
 --
 -- Returns {"more"} when expired holds remain to reclaim, {"not_found"}, {"conflict", state}
--- when the reservation was committed, else {"ok", "released"|"expired", record JSON, then per
--- hold used, held, quota, then per balance group its balance (wallet.lua's C.append)}.
+-- when the reservation was committed, else {RELEASED: "ok", "released"|"expired", record JSON;
+-- then per hold its COUNTER: used, held, quota; then per balance group its balance (wallet.lua's C.append)}.
 --
 -- A release after expiry ends the reservation too: it is marked released with "rx" = "1", so
 -- a later commit is refused as after any release, and a repeated release answers "expired"
@@ -32,13 +32,13 @@ register('release', 'writes', function(c)
   end
   if state == 'released' then
     -- A repeat answers the first answer.
-    return with_balances(append_counters(c, {'ok', record.rx == '1' and 'expired' or 'released', raw}, record.h, quotas(c, KEYS[6], record.h, now)), record)
+    return with_balances(append_counters(c, release_head(record.rx == '1' and 'expired' or 'released', raw), record.h, quotas(c, KEYS[6], record.h, now)), record)
   end
   if state == 'expired' then
     -- The holds went back when they expired; only the ending is written.
     record.rx = '1'
     finish(c, ARGV[5], record, 'released', now)
-    return with_balances(append_counters(c, {'ok', 'expired', cjson.encode(record)}, record.h, quotas(c, KEYS[6], record.h, now)), record)
+    return with_balances(append_counters(c, release_head('expired', cjson.encode(record)), record.h, quotas(c, KEYS[6], record.h, now)), record)
   end
 
   -- 2. Give every hold back, credits to their grants, and count the release in today's rollups.
@@ -66,5 +66,5 @@ register('release', 'writes', function(c)
     ledger(c, now, record.h, function() return nil end, {'kind', 'release', 'ref', ARGV[5], 'event', record.e,
       'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c, 'at', record.c})
   end
-  return with_balances(append_counters(c, {'ok', 'released', cjson.encode(record)}, record.h, quotas(c, KEYS[6], record.h, now)), record)
+  return with_balances(append_counters(c, release_head('released', cjson.encode(record)), record.h, quotas(c, KEYS[6], record.h, now)), record)
 end)

@@ -7,8 +7,8 @@
 --             quota milli, and the group's balance ("" for a group that has none)
 --
 -- Returns {"more"} when more expired holds are due than one call reads (the node has them
--- reclaimed and asks again), else {"ok", now ms, then per field COUNTER_FIELDS values: used,
--- held, quota, then per balance group its balance (wallet.lua's C.append)}.
+-- reclaimed and asks again), else {USAGE: "ok", now ms; then per field its COUNTER: used, held,
+-- quota; then per balance group its balance (wallet.lua's C.append)}.
 
 register('usage', 'reads', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
@@ -32,7 +32,9 @@ register('usage', 'reads', function(c)
       groups[i].b, credited = b, true
     end
   end
-  local reply = append_counters(c, {'ok', now}, groups, quotas(c, KEYS[4], groups, now))
+  local head = {}
+  head[USAGE.status], head[USAGE.now] = 'ok', now
+  local reply = append_counters(c, head, groups, quotas(c, KEYS[4], groups, now))
   -- Balances as though expired holds had gone back (the credits they hold, pending.lua's).
   return credited and C.append(c, reply, groups, nil, now, c.expired_credits) or reply
 end)

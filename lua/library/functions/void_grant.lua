@@ -6,8 +6,8 @@
 -- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
 -- ARGV[5]     grant id
 --
--- Returns {"more"} when expired holds remain to reclaim, {"not_found"}, else {"ok", balance,
--- the grant's amounts a, r, h, c, e, v, then the alerts fired (as alerts.lua appends them)}.
+-- Returns {"more"} when expired holds remain to reclaim, {"not_found"}, else {VOIDED: "ok",
+-- balance; the grant's AMOUNTS; then the alerts fired (as alerts.lua appends them)}.
 
 register('void_grant', 'writes', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
@@ -27,13 +27,17 @@ register('void_grant', 'writes', function(c)
   -- 2. A live grant is in the wallet; a finished one kept its final amounts.
   local w = C.wallet(c, balance, now)
   local g = C.find(c, w, ARGV[5])
-  local reply = {'ok', balance}
+  -- VOIDED, then the grant's AMOUNTS: a finished grant's as its "n|<id>" field keeps them,
+  -- in their order.
+  local reply = {}
+  reply[VOIDED.status], reply[VOIDED.balance] = 'ok', balance
   if g then
     C.void(c, g)
     C.pay_debt(c, w, now)
     C.save(c, now, c.fired, true)
-    for _, v in ipairs(C.amounts(c, g)) do
-      reply[#reply + 1] = v
+    local amounts = C.amounts(c, g)
+    for i = 1, AMOUNTS_FIELDS do
+      reply[VOIDED_FIELDS + i] = amounts[i]
     end
   else
     for v in string.gmatch(redis.call('HGET', KEYS[11], 'n|' .. ARGV[5]) or '', '%d+') do

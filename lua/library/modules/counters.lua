@@ -46,4 +46,18 @@ local function append_counters(c, reply, holds, q)
   return reply
 end
 
+-- The head of commit's answer (COMMITTED): late 1|0, and the record as it ended.
+local function commit_head(late, record_text)
+  local head = {}
+  head[COMMITTED.status], head[COMMITTED.late], head[COMMITTED.record] = 'ok', late, record_text
+  return head
+end
+
+-- The head of release's answer (RELEASED): how it ended, and the record as it ended.
+local function release_head(state, record_text)
+  local head = {}
+  head[RELEASED.status], head[RELEASED.state], head[RELEASED.record] = 'ok', state, record_text
+  return head
+end
+
 -- counters.lua ends --

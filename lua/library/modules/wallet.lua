@@ -182,9 +182,8 @@ do
 
   C.wallet, C.draw, C.fits, C.hold, C.save, C.append, C.watch = wallet, draw, fits, hold, save, append, watch
 
-  local AMOUNTS = {'a', 'r', 'h', 'c', 'e', 'v'}
   -- A grant's fields that are text, absent when empty (the rest are its id, burn key and
-  -- times, kept as they are, and its AMOUNTS).
+  -- times, kept as they are, and its AMOUNTS, which a grant keeps under the same names).
   local TEXTS = {'cat', 'cb', 'el', 'vl', 'vd', 'oa', 'l'}
   -- (Infinity, written as 1 / 0: a library sees no global, math included, while it loads.)
   local NEVER = 1 / 0
@@ -213,7 +212,7 @@ do
         error({err = 'ERR qg contract: a grant of a wallet is malformed'})
       end
       local g = {i = v[GRANT.i], k = v[GRANT.k], f = v[GRANT.f], x = v[GRANT.x]}
-      for _, name in ipairs(AMOUNTS) do
+      for name in pairs(AMOUNTS) do
         g[name] = v[GRANT[name]] + 0
       end
       for _, name in ipairs(TEXTS) do
@@ -250,7 +249,7 @@ do
     for i, g in ipairs(C.whole(c, w).g) do
       local line = {}
       line[GRANT.i], line[GRANT.k], line[GRANT.f], line[GRANT.x] = g.i, g.k, g.f, g.x
-      for _, name in ipairs(AMOUNTS) do
+      for name in pairs(AMOUNTS) do
         line[GRANT[name]] = string.format('%d', g[name])
       end
       for _, name in ipairs(TEXTS) do
@@ -588,7 +587,7 @@ do
         live[#live + 1] = g
       else
         local parts = {}
-        for i, k in ipairs(AMOUNTS) do
+        for k, i in pairs(AMOUNTS) do
           parts[i] = string.format('%d', g[k])
         end
         writes[#writes + 1] = 'n|' .. g.i
@@ -699,10 +698,10 @@ do
     return grant, debt - w.d
   end
 
-  -- A grant's amounts as an answer lists them: a, r, h, c, e, v.
+  -- A grant's amounts as an answer lists them (AMOUNTS).
   function C.amounts(c, g)
     local out = {}
-    for i, k in ipairs(AMOUNTS) do
+    for k, i in pairs(AMOUNTS) do
       out[i] = g[k]
     end
     return out

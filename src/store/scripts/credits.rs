@@ -6,6 +6,7 @@ use redis::Value;
 use super::call::Call;
 use super::contract;
 use super::holds::push_holds;
+use super::layouts::{balances, granted, voided};
 use super::{unexpected, writing_args, Decided, Fields, Fired, Reply, Writing};
 use crate::quota::{Credit, GrantAmounts, Hold, Milli};
 use crate::store::backend::Conn;
@@ -27,15 +28,17 @@ pub struct GrantArgs<'a> {
     pub idempotency_keep_ms: i64,
 }
 
-/// A grant's amounts as the grant scripts answer them: a, r, h, c, e, v.
+/// A grant's amounts as the grant scripts answer them (`layouts::grant_amounts`).
 fn amounts(it: &mut Fields) -> Result<GrantAmounts, StoreError> {
+    use super::layouts::grant_amounts::{AMOUNT, CONSUMED, EXPIRED, FIELDS, HELD, REMAINING, VOIDED};
+    let mut v = it.part::<FIELDS>()?;
     Ok(GrantAmounts {
-        amount: it.milli()?,
-        remaining: it.milli()?,
-        held: it.milli()?,
-        consumed: it.milli()?,
-        expired: it.milli()?,
-        voided: it.milli()?,
+        amount: v.milli(AMOUNT)?,
+        remaining: v.milli(REMAINING)?,
+        held: v.milli(HELD)?,
+        consumed: v.milli(CONSUMED)?,
+        expired: v.milli(EXPIRED)?,
+        voided: v.milli(VOIDED)?,
     })
 }
 
@@ -70,7 +73,7 @@ pub async fn grant(conn: &mut Conn, w: &Writing<'_>, args: &GrantArgs<'_>) -> Re
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "limit" => Ok(Reply::Done(Granted::Limit)),
         "ok" => Ok(Reply::Done(Granted::Made {
-            id: it.text()?,
+            id: it.head::<{ granted::FIELDS }>()?.text(granted::ID)?,
             amounts: amounts(&mut it)?,
             debt_paid: it.milli()?,
             fired: it.fired(w)?,
@@ -92,7 +95,7 @@ pub async fn void_grant(
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "not_found" => Ok(Reply::Done(None)),
         "ok" => {
-            let balance = it.text()?;
+            let balance = it.head::<{ voided::FIELDS }>()?.text(voided::BALANCE)?;
             let amounts = amounts(&mut it)?;
             Ok(Reply::Done(Some((balance, amounts, it.fired(w)?))))
         }
@@ -126,8 +129,8 @@ pub async fn balances(
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
-            let now_ms = it.int()?;
-            let n = it.int()?;
+            let mut head = it.head::<{ balances::FIELDS }>()?;
+            let (now_ms, n) = (head.int(balances::NOW)?, head.int(balances::COUNT)?);
             let mut wallets = Vec::new();
             for _ in 0..n {
                 wallets.push((it.text()?, it.text()?, it.credit()?));

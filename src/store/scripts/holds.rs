@@ -5,6 +5,7 @@ use redis::Value;
 use super::call::Call;
 use super::contract;
 use super::layouts;
+use super::layouts::{adjusted, usage};
 use super::values::{record_rest, HoldValues};
 use super::{unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing};
 use crate::quota::run::step_denial;
@@ -291,7 +292,7 @@ pub async fn usage(
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
-            let now_ms = it.int()?;
+            let now_ms = it.head::<{ usage::FIELDS }>()?.int(usage::NOW)?;
             let mut amounts: Vec<Amounts> = fields.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?;
             it.credits(amounts.iter_mut(), fields.iter().map(|f| f.balance.is_some()))?;
             Ok(Reply::Done((now_ms, amounts)))
@@ -340,7 +341,7 @@ pub async fn adjust(
     let repeated = matches!(reply.first(), Some(Value::BulkString(tag)) if tag == b"repeat");
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => Ok(Reply::Done(Adjustment {
-            applied_milli: it.int()?,
+            applied_milli: it.head::<{ adjusted::FIELDS }>()?.int(adjusted::APPLIED)?,
             amounts: it.amounts()?,
             fired: it.fired(w)?,
             repeated,

@@ -94,6 +94,83 @@ packed! {
         ALLOWED = "allowed",
     }
 
+    /// The head of usage's answer (usage.lua), each field's counter after it, then the
+    /// balances of its balance groups.
+    usage as "USAGE" {
+        STATUS = "status",
+        /// Redis time, ms.
+        NOW = "now",
+    }
+
+    /// The head of adjust's answer (adjust.lua), its hold's counter and the alerts after it.
+    adjusted as "ADJUSTED" {
+        STATUS = "status",
+        /// The signed change applied, in milli-units (never below zero).
+        APPLIED = "applied",
+    }
+
+    /// The head of commit's answer (commit.lua), its holds' counters, the alerts and the
+    /// balances after it.
+    committed as "COMMITTED" {
+        STATUS = "status",
+        /// 1 when it came after the holds had expired.
+        LATE = "late",
+        /// The record as it ended (JSON).
+        RECORD = "record",
+    }
+
+    /// The head of release's answer (release.lua), its holds' counters and the balances after
+    /// it.
+    released as "RELEASED" {
+        STATUS = "status",
+        /// "released", or "expired" when its holds had expired first.
+        STATE = "state",
+        /// The record as it ended (JSON).
+        RECORD = "record",
+    }
+
+    /// extend's answer (extend.lua).
+    extended as "EXTENDED" {
+        STATUS = "status",
+        EXPIRES = "expires",
+        /// The reservation's next level up, "" for none.
+        PARENT = "parent",
+    }
+
+    /// The head of grant's answer (grant.lua): then the grant's AMOUNTS, the debt it paid,
+    /// and the alerts.
+    granted as "GRANTED" {
+        STATUS = "status",
+        ID = "id",
+    }
+
+    /// The head of void_grant's answer (void_grant.lua): then the grant's AMOUNTS and the
+    /// alerts.
+    voided as "VOIDED" {
+        STATUS = "status",
+        BALANCE = "balance",
+    }
+
+    /// The head of balances' answer (balances.lua): then per balance its name, its wallet's
+    /// text and its BALANCE, then the grants hash's fields asked for, field and value.
+    balances as "BALANCES" {
+        STATUS = "status",
+        NOW = "now",
+        /// How many balances follow.
+        COUNT = "count",
+    }
+
+    /// A grant's amounts in milli-units, as grant's and void_grant's answers give them and as
+    /// a finished grant's field "n|<id>" keeps them, "|"-separated (wallet.lua).
+    grant_amounts as "AMOUNTS" {
+        AMOUNT = "a",
+        REMAINING = "r",
+        HELD = "h",
+        CONSUMED = "c",
+        EXPIRED = "e",
+        VOIDED = "v",
+    }
+
     /// One hold's part of a decision (reserve's and check's answers; holds.lua's weigh).
     verdict as "VERDICT" {
         USED = "used",

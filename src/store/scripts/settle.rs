@@ -4,6 +4,7 @@ use redis::Value;
 
 use super::call::Call;
 use super::contract;
+use super::layouts::{committed, extended, released};
 use super::{unexpected, writing_args, Fields, Fired, LedgerEntry, Reply, Writing};
 use crate::quota::{Amounts, Milli, Reservation, ReservationState};
 use crate::store::backend::Conn;
@@ -95,12 +96,22 @@ fn settled(reply: Vec<Value>, commit: Option<&Writing<'_>>) -> Result<Reply<Sett
         // The amounts did not fit the record's holds: read it again and retry.
         "mismatch" => Ok(Reply::Stale),
         "ok" => {
-            let (state, late) = if commit.is_some() {
-                (ReservationState::Committed, it.int()? == 1)
+            let (state, late, text) = if commit.is_some() {
+                let mut head = it.head::<{ committed::FIELDS }>()?;
+                (
+                    ReservationState::Committed,
+                    head.int(committed::LATE)? == 1,
+                    head.text(committed::RECORD)?,
+                )
             } else {
-                (state(&it.text()?)?, false)
+                let mut head = it.head::<{ released::FIELDS }>()?;
+                (
+                    state(&head.text(released::STATE)?)?,
+                    false,
+                    head.text(released::RECORD)?,
+                )
             };
-            let reservation = record::parse(&it.text()?)?;
+            let reservation = record::parse(&text)?;
             let mut amounts: Vec<Amounts> = reservation
                 .holds
                 .iter()
@@ -141,10 +152,13 @@ pub async fn extend(
         "ended" => Ok(Reply::Done(Extended::Ended(
             ReservationState::parse(&it.text()?).ok_or_else(|| unexpected("extend", "an unknown state"))?,
         ))),
-        "ok" => Ok(Reply::Done(Extended::Extended {
-            expires_ms: it.int()?,
-            parent: Some(it.text()?).filter(|p| !p.is_empty()),
-        })),
+        "ok" => {
+            let mut head = it.head::<{ extended::FIELDS }>()?;
+            Ok(Reply::Done(Extended::Extended {
+                expires_ms: head.int(extended::EXPIRES)?,
+                parent: Some(head.text(extended::PARENT)?).filter(|p| !p.is_empty()),
+            }))
+        }
         other => Err(unexpected("extend", other)),
     })
 }
