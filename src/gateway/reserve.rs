@@ -12,7 +12,7 @@ use super::{Gateway, GatewayError};
 use crate::quota::decision::Granted;
 use crate::quota::hold::prepare;
 use crate::quota::{Decision, EventInput, Prepared, ReservationId, RunLimits, UserId};
-use crate::secrets::random_bytes;
+use crate::secrets::id_bytes;
 use crate::store::{Decided, Reply, ReserveArgs};
 
 impl Observed for Decision {
@@ -35,7 +35,7 @@ impl Gateway {
         idempotency: Option<&Idempotency>,
     ) -> Result<Decision, GatewayError> {
         let started = Instant::now();
-        let id = ReservationId::new(&input.user, &random_bytes::<16>());
+        let id = ReservationId::new(&input.user, &id_bytes::<16>());
         let answer = self
             .reserve_levels(project, input, &id, ttl_ms, idempotency, None)
             .await;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::{Gateway, GatewayError};
 use crate::metrics::Fixed;
 use crate::quota::UserId;
-use crate::secrets::random_bytes;
+use crate::secrets::id_bytes;
 use crate::store::Reply;
 
 /// How many times an operation re-reads state after a "stale" answer before giving up.
@@ -53,7 +53,7 @@ impl Gateway {
                     self.refresh_after_stale(project, user).await?;
                     if stale >= 2 {
                         let ceiling_ms = 10u64 << (stale - 2);
-                        let random = u64::from(u16::from_le_bytes(random_bytes::<2>()));
+                        let random = u64::from(u16::from_le_bytes(id_bytes::<2>()));
                         tokio::time::sleep(Duration::from_millis(1 + random % ceiling_ms)).await;
                     }
                 }

@@ -16,7 +16,7 @@ use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::json::rfc3339;
 use crate::quota::{Decision, EventInput, Reservation, ReservationId, ReservationState, RunRecord, RunState, UserId};
-use crate::secrets::random_bytes;
+use crate::secrets::id_bytes;
 use crate::store::run_fields::parse_fields;
 use crate::store::StoreError;
 
@@ -79,7 +79,7 @@ impl Gateway {
         idempotency: Option<&Idempotency>,
     ) -> Result<Decision, GatewayError> {
         let started = Instant::now();
-        let id = ReservationId::new_run(&input.user, &random_bytes::<16>());
+        let id = ReservationId::new_run(&input.user, &id_bytes::<16>());
         let answer = self
             .reserve_levels(project, input, &id, ttl_ms, idempotency, Some(limits))
             .await;

@@ -13,7 +13,7 @@ use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::hold::prepare;
 use crate::quota::{Counter, EventInput, RunProgress, UserId};
-use crate::secrets::random_bytes;
+use crate::secrets::id_bytes;
 use crate::store::{LedgerEntry, Reply};
 
 /// The counters a track changed, and a step's run as the step left it.
@@ -52,7 +52,7 @@ impl Gateway {
                 Some(i) => i.stored().field.clone(),
                 // 72 random bits: never the same twice among one user's tracks, and short, since
                 // every entry keeps it.
-                None => format!("track:~{}", URL_SAFE_NO_PAD.encode(random_bytes::<9>())),
+                None => format!("track:~{}", URL_SAFE_NO_PAD.encode(id_bytes::<9>())),
             };
             let who = Who {
                 key_id,

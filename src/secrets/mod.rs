@@ -27,6 +27,17 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     buf
 }
 
+/// `N` bytes for an id a request draws (a reservation's, a run's, a track's): from the
+/// thread's ChaCha12 generator, seeded and reseeded from the operating system's source, so an
+/// id is as hard to guess as one drawn from the OS without a system call per request (one of
+/// the three a reserve makes otherwise). Secrets (keys, tokens) keep `random_bytes`.
+pub fn id_bytes<const N: usize>() -> [u8; N] {
+    use rand::Rng;
+    let mut buf = [0u8; N];
+    rand::rng().fill_bytes(&mut buf);
+    buf
+}
+
 /// A random base62 string of `len` characters (about 5.95 bits each).
 pub fn random_token(len: usize) -> String {
     let mut out = String::with_capacity(len);
