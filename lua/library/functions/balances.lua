@@ -10,11 +10,11 @@
 -- last        the node's decision instant, ms (holds.lua)
 --
 -- Returns {"stale"} when the node's instant or a period does not match Redis, {"more"} when
--- expired holds remain to reclaim, else {BALANCES: "ok", Redis time ms,
--- number of balances m; then per balance its name, its wallet as wallet.lua keeps it (grants past their
--- expiry have their remaining expired) and its state (wallet.lua's C.state: available, held,
--- debt, the soonest expiry's amount and instant), then the listed grants' fields of the grants
--- hash as HGETALL answers them: each balance's live grants and its last 100 finished ones}.
+-- expired holds remain to reclaim, else {BALANCES: "ok", Redis time ms, number of balances m;
+-- then per balance its name, its wallet as wallet.lua keeps it (grants past their expiry have
+-- their remaining expired) and its state (wallet.lua's C.state: available, held, debt, the
+-- soonest expiry's amount and instant), then the listed grants' fields of the grants hash as
+-- HGETALL answers them: each balance's live grants and its last 100 finished ones}.
 
 register('balances', 'writes', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now

@@ -6,7 +6,8 @@
 --
 -- Returns {"more"} when expired holds remain to reclaim, {"not_found"}, {"conflict", state}
 -- when the reservation was committed, else {RELEASED: "ok", "released"|"expired", record JSON;
--- then per hold its COUNTER: used, held, quota; then per balance group its balance (wallet.lua's C.append)}.
+-- then per hold its COUNTER: used, held, quota; then per balance group its balance
+-- (wallet.lua's C.append)}.
 --
 -- A release after expiry ends the reservation too: it is marked released with "rx" = "1", so
 -- a later commit is refused as after any release, and a repeated release answers "expired"
