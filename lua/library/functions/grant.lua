@@ -63,11 +63,9 @@ register('grant', 'writes', function(c)
   end
   C.save(c, now, c.fired, true)
   -- GRANTED, then its AMOUNTS and the debt it paid.
-  local reply, amounts = {}, C.amounts(c, grant)
+  local reply = {}
   reply[GRANTED.status], reply[GRANTED.id] = 'ok', ARGV[5]
-  for i = 1, AMOUNTS_FIELDS do
-    reply[GRANTED_FIELDS + i] = amounts[i]
-  end
+  C.amounts(c, grant, reply)
   reply[GRANTED_FIELDS + AMOUNTS_FIELDS + 1] = paid
   remember(c, append_fired(c, reply), now)
   if ARGV[2] ~= '' then

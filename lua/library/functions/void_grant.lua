@@ -35,10 +35,7 @@ register('void_grant', 'writes', function(c)
     C.void(c, g)
     C.pay_debt(c, w, now)
     C.save(c, now, c.fired, true)
-    local amounts = C.amounts(c, g)
-    for i = 1, AMOUNTS_FIELDS do
-      reply[VOIDED_FIELDS + i] = amounts[i]
-    end
+    C.amounts(c, g, reply)
   else
     for v in string.gmatch(redis.call('HGET', KEYS[11], 'n|' .. ARGV[5]) or '', '%d+') do
       reply[#reply + 1] = v + 0

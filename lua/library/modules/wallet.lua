@@ -698,13 +698,13 @@ do
     return grant, debt - w.d
   end
 
-  -- A grant's amounts as an answer lists them (AMOUNTS).
-  function C.amounts(c, g)
-    local out = {}
+  -- Appends a grant's AMOUNTS to `reply` (grant's and void_grant's answers).
+  function C.amounts(c, g, reply)
+    local n = #reply
     for k, i in pairs(AMOUNTS) do
-      out[i] = g[k]
+      reply[n + i] = g[k]
     end
-    return out
+    return reply
   end
 
   -- Voids what a grant has remaining; what it holds is voided when given back.

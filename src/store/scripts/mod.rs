@@ -286,17 +286,18 @@ impl Fields {
     /// The next `N` values: one value of a layout (`layouts.rs`), read by its fields'
     /// positions. (An array, so reading one makes nothing on the heap.)
     fn part<const N: usize>(&mut self) -> Result<Part<N>, StoreError> {
-        let mut values: [Value; N] = std::array::from_fn(|_| Value::Nil);
-        for v in &mut values {
-            *v = self.next()?;
-        }
-        Ok(Part(values))
+        self.part_from(0)
     }
 
     /// An answer's head of `N` values, its tag (read already, by `answer`) the first.
     fn head<const N: usize>(&mut self) -> Result<Part<N>, StoreError> {
+        self.part_from(1)
+    }
+
+    /// `N` values of which the first `skip` were read already (left Nil), the rest next.
+    fn part_from<const N: usize>(&mut self, skip: usize) -> Result<Part<N>, StoreError> {
         let mut values: [Value; N] = std::array::from_fn(|_| Value::Nil);
-        for v in values.iter_mut().skip(1) {
+        for v in values.iter_mut().skip(skip) {
             *v = self.next()?;
         }
         Ok(Part(values))
