@@ -388,8 +388,20 @@ mod tests {
     #[test]
     fn answers_open_with_their_tag() {
         // Fields::head puts the tag an answer was already read by first.
-        assert_eq!(reserved::STATUS, 0);
-        assert_eq!(checked::STATUS, 0);
+        for status in [
+            reserved::STATUS,
+            checked::STATUS,
+            usage::STATUS,
+            adjusted::STATUS,
+            committed::STATUS,
+            released::STATUS,
+            extended::STATUS,
+            granted::STATUS,
+            voided::STATUS,
+            balances::STATUS,
+        ] {
+            assert_eq!(status, 0);
+        }
     }
 
     #[test]

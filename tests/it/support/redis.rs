@@ -194,6 +194,13 @@ pub struct Stepped {
     cluster: bool,
 }
 
+impl Drop for Stepped {
+    /// The step file goes with its Redis (which has it mapped, so may outlive the name).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.clock);
+    }
+}
+
 /// The one-primary clusters kept warm for `Stepped` (`Stepped::warmed`).
 #[derive(Default)]
 struct Warm {
@@ -303,8 +310,7 @@ impl Stepped {
 
     /// Redis time, ms.
     pub fn now_ms(&self) -> i64 {
-        let time: Vec<String> = self.redis.query(&["TIME"]);
-        time[0].parse::<i64>().unwrap() * 1000 + time[1].parse::<i64>().unwrap() / 1000
+        ms_of_time(self.redis.query(&["TIME"]))
     }
 }
 
@@ -522,9 +528,13 @@ pub fn slot_keys(tag: &str, n: usize) -> Vec<String> {
 impl Shared {
     /// Redis time in whole ms, as a script reads it (a request's decision instant).
     pub fn now_ms(&self) -> i64 {
-        let time: Vec<String> = self.query(&["TIME"]);
-        time[0].parse::<i64>().unwrap() * 1000 + time[1].parse::<i64>().unwrap() / 1000
+        ms_of_time(self.query(&["TIME"]))
     }
+}
+
+/// `TIME`'s answer (seconds, microseconds) in whole ms, as a script reads it.
+fn ms_of_time(time: Vec<String>) -> i64 {
+    time[0].parse::<i64>().unwrap() * 1000 + time[1].parse::<i64>().unwrap() / 1000
 }
 
 impl TestRedis {
