@@ -23,6 +23,10 @@ local GRANTED = {status = 1, id = 2}
 local GRANTED_FIELDS = 2
 local VOIDED = {status = 1, balance = 2}
 local VOIDED_FIELDS = 2
+local TAKEN = {status = 1, id = 2, amount = 3, ends = 4}
+local TAKEN_FIELDS = 4
+local SETTLED = {status = 1, applied = 2, leased = 3}
+local SETTLED_FIELDS = 3
 local BALANCES = {status = 1, now = 2, count = 3}
 local BALANCES_FIELDS = 3
 local AMOUNTS = {a = 1, r = 2, h = 3, c = 4, e = 5, v = 6}

@@ -60,6 +60,7 @@ mod security;
 mod settle;
 mod simulate_cli;
 mod simulations;
+mod slices;
 mod support;
 mod upgrade;
 mod users;

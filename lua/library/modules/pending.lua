@@ -32,7 +32,8 @@ local function read_expired(c)
         -- A run's expiry commits what its steps used, and a step's draws were never the
         -- user's (runs.lua): a writing script's reclaim settles them first.
         return true
-      elseif record and record.s == 'held' then
+      elseif record and record.s == 'held' and not record.ls then
+        -- (A lapsed lease is counted as used, not given back: its amount stays counted.)
         for _, h in ipairs(record.h) do
           expired[h.f] = (expired[h.f] or 0) + h.a
         end

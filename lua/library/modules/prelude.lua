@@ -256,7 +256,19 @@ local function reclaim(c, now)
     if record and record.v and record.v ~= RECORD_VERSION then
       error({err = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION})
     end
-    if record and record.s == 'held' then
+    if record and record.s == 'held' and record.ls then
+      -- A lease no statement ended by its backstop (take_slice.lua): what it still leases is
+      -- counted as used, which can never pass the quota, and it ends committed. Its member's
+      -- slot lost the slice, or no node could settle it for a day.
+      local h, still = record.h[1], record.sl + 0
+      move(h.f .. ':u', still)
+      move(h.f .. ':h', -still)
+      move(h.f .. ':l', -still)
+      record.su, record.sl, record.lp = string.format('%d', record.su + still), '0', '1'
+      record.s, record.t = 'committed', string.format('%d', now)
+      redis.call('HSET', c.KEYS[2], id, cjson.encode(record))
+      taken = taken + 1
+    elseif record and record.s == 'held' then
       if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
         break
       end

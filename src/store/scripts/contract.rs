@@ -192,6 +192,8 @@ contracts! {
     EXTEND = function!("extend", keys: WRITING_KEYS, args: &[fixed(W + 3)]);
     RECLAIM = function!("reclaim", keys: WRITING_KEYS, args: &[fixed(W)]);
     USAGE = function!("usage", keys: 4, args: &[counted(1, Each::Values(3))]);
+    TAKE_SLICE = function!("take_slice", keys: WRITING_KEYS, args: &[fixed(W + 7 + HOLD_FIELDS + 1)]);
+    SETTLE_SLICE = function!("settle_slice", keys: WRITING_KEYS, args: &[fixed(W + 5)]);
     SUBSCRIBE = eval!("subscribe.lua", keys: 3, args: &[counted(5, Each::Values(2)), counted(1, Each::Values(5)), fixed(1)]);
     UNSUBSCRIBE = eval!("unsubscribe.lua", keys: 1, args: &[]);
     SET_STATUS = eval!("set_status.lua", keys: 1, args: &[fixed(2)]);

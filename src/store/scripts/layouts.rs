@@ -151,6 +151,27 @@ packed! {
         BALANCE = "balance",
     }
 
+    /// take_slice's answer (take_slice.lua): the lease a parent's level leased to a member.
+    taken as "TAKEN" {
+        STATUS = "status",
+        /// The lease's id, as the take named it.
+        ID = "id",
+        /// What it leased, milli-units: between the least asked and the amount asked.
+        AMOUNT = "amount",
+        /// Ms after which no new hold goes on its slice (the take's own, or the first take's
+        /// under this id).
+        ENDS = "ends",
+    }
+
+    /// settle_slice's answer (settle_slice.lua).
+    settled as "SETTLED" {
+        STATUS = "status",
+        /// 1 when the statement changed the lease, 0 when a later one had already.
+        APPLIED = "applied",
+        /// What the lease still holds at the parent, milli-units, after the statement.
+        LEASED = "leased",
+    }
+
     /// The head of balances' answer (balances.lua): then per balance its name, its wallet's
     /// text and its BALANCE, then the grants hash's fields asked for, field and value.
     balances as "BALANCES" {
@@ -399,6 +420,8 @@ mod tests {
             granted::STATUS,
             voided::STATUS,
             balances::STATUS,
+            taken::STATUS,
+            settled::STATUS,
         ] {
             assert_eq!(status, 0);
         }
