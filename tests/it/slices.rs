@@ -24,26 +24,23 @@ fn parent() -> Vec<String> {
 fn take(id: &str, want: i64, quota: i64, least: i64, threshold: i64, backstop_in: i64) -> Vec<String> {
     let now = shared().now_ms();
     let mut args: Vec<String> = WRITING.iter().map(|s| s.to_string()).collect();
-    args.extend(
-        [
-            "0".to_string(),
-            id.to_string(),
-            "m1".to_string(),
-            (now + 10_000).to_string(),
-            (now + backstop_in).to_string(),
-            least.to_string(),
-            threshold.to_string(),
-            "team".to_string(),
-            FIELD.to_string(),
-            "0".to_string(),
-            String::new(),
-            want.to_string(),
-            quota.to_string(),
-            String::new(),
-            now.to_string(),
-        ]
-        .into_iter(),
-    );
+    args.extend([
+        "0".to_string(),
+        id.to_string(),
+        "m1".to_string(),
+        (now + 10_000).to_string(),
+        (now + backstop_in).to_string(),
+        least.to_string(),
+        threshold.to_string(),
+        "team".to_string(),
+        FIELD.to_string(),
+        "0".to_string(),
+        String::new(),
+        want.to_string(),
+        quota.to_string(),
+        String::new(),
+        now.to_string(),
+    ]);
     args
 }
 
@@ -239,4 +236,252 @@ fn a_lease_past_its_backstop_counts_as_used_whole() {
         ["ok", "1", "0"]
     );
     assert_eq!(counter(&keys), [4500, 0, 0]);
+}
+
+// A member's side: a hold on its slice of the ancestor "A" (base64url "QQ") group "team".
+const SLICE: &str = "^QQ^team@0";
+
+/// reserve's arguments at a member: reservation `id`, one hold of `units` on the slice, in
+/// `mode` ("l/0", or a placement "l/0/<lease>/<amount>/<ends>/<intent>"), decided `ago` ms
+/// before Redis time, held `ttl` ms.
+fn reserve_on_slice(id: &str, units: i64, mode: &str, ago: i64, ttl: i64) -> Vec<String> {
+    let now = shared().now_ms();
+    let a = (units * 1000).to_string();
+    let mut args: Vec<String> = WRITING.iter().map(|s| s.to_string()).collect();
+    args.extend([
+        "0".to_string(),
+        id.to_string(),
+        ttl.to_string(),
+        "1".to_string(),
+        "team".to_string(),
+        SLICE.to_string(),
+        "0".to_string(),
+        String::new(),
+        a.clone(),
+        "0".to_string(),
+        format!("{mode}||||||"),
+        format!(
+            r#""v":"2","e":"e","qt":"{a}","h":[{{"g":"team","f":"{SLICE}","ps":"0","pe":"","a":"{a}","q":"0","m":"l/0"}}]}}"#
+        ),
+        (now - ago).to_string(),
+    ]);
+    args
+}
+
+fn commit_all(id: &str) -> Vec<String> {
+    let mut args: Vec<String> = WRITING.iter().map(|s| s.to_string()).collect();
+    args.extend([id, "", "", "", "key", "", ""].map(String::from));
+    args
+}
+
+/// The member's hash fields, as text ("" when absent).
+fn fields(keys: &[String], names: &[&str]) -> Vec<String> {
+    let mut args = vec!["HMGET", keys[0].as_str()];
+    args.extend_from_slice(names);
+    let values: Vec<Option<String>> = shared().query(&args);
+    values.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// The member's outbox entries: each one's fields, as pairs.
+fn outbox(keys: &[String]) -> Vec<std::collections::HashMap<String, String>> {
+    let raw: Vec<(String, Vec<String>)> = shared().query(&["XRANGE", &keys[9], "-", "+"]);
+    raw.into_iter()
+        .map(|(_, kv)| kv.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect())
+        .collect()
+}
+
+/// Places a lease of `units` on the member's empty slice, as the node would after a short
+/// answer: the short reserve's intent, then a reserve of one unit handing the lease over.
+fn placed(keys: &[String], units: i64) -> String {
+    let short = answer(
+        keys,
+        &contract::RESERVE,
+        &reserve_on_slice("r_short", 1, "l/0", 0, 60_000),
+    );
+    assert_eq!(short[..3], ["short", "1", "1"], "{short:?}");
+    let (lease, intent) = (short[3].clone(), short[4].clone());
+    let ends = shared().now_ms() + 60_000;
+    let mode = format!("l/0/{lease}/{}/{ends}/{intent}", units * 1000);
+    let got = answer(
+        keys,
+        &contract::RESERVE,
+        &reserve_on_slice("r_place", 1, &mode, 0, 60_000),
+    );
+    assert_eq!(got[..4], ["ok", "r_place", got[2].as_str(), "1"], "{got:?}");
+    lease
+}
+
+#[test]
+fn a_reserve_on_a_slice_decides_at_the_members_slot_and_a_short_one_asks_for_a_lease() {
+    let keys = parent();
+    let lease = placed(&keys, 3);
+    // The intent is gone with the placement; the slice holds one unit.
+    assert!(
+        outbox(&keys).iter().all(|e| e["type"] != "lease"),
+        "{:?}",
+        outbox(&keys)
+    );
+    let slice = fields(&keys, &[SLICE, &format!("{SLICE}:u"), &format!("{SLICE}:h")]);
+    assert!(
+        slice[0].starts_with("3000|") && slice[0].ends_with(&format!("|0|{lease}|0")),
+        "{slice:?}"
+    );
+    assert_eq!(slice[1..], ["", "1000"]);
+    // Two more fit; a fourth does not: short, which closes the slice (a statement that it
+    // used nothing and holds all three) and writes an intent for the next lease.
+    for id in ["r_2", "r_3"] {
+        assert_eq!(
+            answer(&keys, &contract::RESERVE, &reserve_on_slice(id, 1, "l/0", 0, 60_000))[3],
+            "1"
+        );
+    }
+    let short = answer(&keys, &contract::RESERVE, &reserve_on_slice("r_4", 1, "l/0", 0, 60_000));
+    assert_eq!(short[..3], ["short", "1", "1"]);
+    let stated: Vec<_> = outbox(&keys).into_iter().filter(|e| e["type"] == "slice").collect();
+    assert_eq!(stated.len(), 1);
+    assert_eq!(
+        (stated[0]["ls"].as_str(), stated[0]["p"].as_str()),
+        (lease.as_str(), "QQ")
+    );
+    assert_eq!(
+        (
+            stated[0]["n"].as_str(),
+            stated[0]["u"].as_str(),
+            stated[0]["h"].as_str()
+        ),
+        ("1", "0", "3000")
+    );
+    let closed = format!("{SLICE}^{lease}");
+    assert_eq!(
+        fields(&keys, &[SLICE, &format!("{closed}:h"), &format!("{closed}:n")]),
+        ["", "3000", "1"]
+    );
+    // A commit of a hold on the closed lease counts there, and states it: used 1, held 2.
+    assert_eq!(answer(&keys, &contract::COMMIT, &commit_all("r_place"))[0], "ok");
+    assert_eq!(
+        fields(&keys, &[&format!("{closed}:u"), &format!("{closed}:h")]),
+        ["1000", "2000"]
+    );
+    let last = outbox(&keys).into_iter().rfind(|e| e["type"] == "slice").unwrap();
+    assert_eq!(
+        (last["n"].as_str(), last["u"].as_str(), last["h"].as_str()),
+        ("2", "1000", "2000")
+    );
+    // The member's own ledger entry carries no group of the ancestor's.
+    let entries: Vec<(String, Vec<String>)> = shared().query(&["XRANGE", &keys[7], "-", "+"]);
+    let commit = entries
+        .iter()
+        .find(|(_, kv)| kv.contains(&"commit".to_string()))
+        .unwrap();
+    let groups = commit.1.iter().position(|k| k == "groups").unwrap();
+    // (cjson writes an empty list as {}, as a run close's entry has it.)
+    assert_eq!(commit.1[groups + 1], "{}");
+}
+
+#[test]
+fn parallel_reserves_never_hold_past_their_slice() {
+    // 8 connections, 5 reserves of one unit each, on a slice of 10: a reserve that read the
+    // slice and wrote its hold in two steps would admit more than 10.
+    let keys = parent();
+    placed(&keys, 10);
+    let admitted: usize = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|w| {
+                let keys = &keys;
+                s.spawn(move || {
+                    (0..5)
+                        .filter(|i| {
+                            let got = answer(
+                                keys,
+                                &contract::RESERVE,
+                                &reserve_on_slice(&format!("r_{w}_{i}"), 1, "l/0", 0, 60_000),
+                            );
+                            got[0] == "ok" && got[3] == "1"
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    // The placing reserve held one unit: nine more fit.
+    assert_eq!(admitted, 9);
+    let stated: Vec<_> = outbox(&keys).into_iter().filter(|e| e["type"] == "slice").collect();
+    assert_eq!((stated[0]["u"].as_str(), stated[0]["h"].as_str()), ("0", "10000"));
+}
+
+#[test]
+fn a_lease_handed_over_where_a_slice_is_live_is_stated_unused() {
+    let keys = parent();
+    let first = placed(&keys, 5);
+    // Another node's short reserve wrote an intent while the slice was placed by this one's.
+    let tag = keys[0].trim_end_matches(":k1").to_string();
+    let intent: String = shared().query(&[
+        "XADD", &keys[9], "*", "type", "lease", "tag", &tag, "p", "QQ", "ls", "l_other",
+    ]);
+    let ends = shared().now_ms() + 60_000;
+    let mode = format!("l/0/l_other/9000/{ends}/{intent}");
+    assert_eq!(
+        answer(&keys, &contract::RESERVE, &reserve_on_slice("r_x", 1, &mode, 0, 60_000))[3],
+        "1"
+    );
+    assert!(fields(&keys, &[SLICE])[0].contains(&first));
+    let stated: Vec<_> = outbox(&keys).into_iter().filter(|e| e["type"] == "slice").collect();
+    assert_eq!(stated.len(), 1);
+    assert_eq!(
+        (
+            stated[0]["ls"].as_str(),
+            stated[0]["n"].as_str(),
+            stated[0]["u"].as_str(),
+            stated[0]["h"].as_str()
+        ),
+        ("l_other", "1", "0", "0")
+    );
+    assert!(outbox(&keys).iter().all(|e| e["type"] != "lease"));
+}
+
+#[test]
+fn an_expired_hold_on_a_closed_lease_goes_back_to_it_and_is_stated() {
+    let keys = parent();
+    let lease = placed(&keys, 2);
+    // A hold decided a second ago for a millisecond: expired already.
+    assert_eq!(
+        answer(
+            &keys,
+            &contract::RESERVE,
+            &reserve_on_slice("r_gone", 1, "l/0", 1000, 1)
+        )[3],
+        "1"
+    );
+    // The next reserve returns it to the live slice first: it fits.
+    assert_eq!(
+        answer(
+            &keys,
+            &contract::RESERVE,
+            &reserve_on_slice("r_next", 1, "l/0", 0, 60_000)
+        )[3],
+        "1"
+    );
+    // Full: short closes the slice, holding two. One of them expires, on the closed lease.
+    assert_eq!(
+        answer(
+            &keys,
+            &contract::RESERVE,
+            &reserve_on_slice("r_gone2", 1, "l/0", 1000, 1)
+        )[0],
+        "short"
+    );
+    let closed = format!("{SLICE}^{lease}");
+    assert_eq!(fields(&keys, &[&format!("{closed}:h")]), ["2000"]);
+    assert_eq!(
+        answer(&keys, &contract::RELEASE, &{
+            let mut a: Vec<String> = WRITING.iter().map(|s| s.to_string()).collect();
+            a.push("r_next".to_string());
+            a
+        })[0],
+        "ok"
+    );
+    assert_eq!(fields(&keys, &[&format!("{closed}:h")]), ["1000"]);
+    let last = outbox(&keys).into_iter().rfind(|e| e["type"] == "slice").unwrap();
+    assert_eq!((last["n"].as_str(), last["h"].as_str()), ("2", "1000"));
 }

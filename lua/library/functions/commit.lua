@@ -95,6 +95,8 @@ register('commit', 'writes', function(c)
       end
     end
   end
+  -- Holds on slices count on the lease they were placed on (slices.lua).
+  local closed = S.fields(c, record)
   -- Usage first: it is the change that can be refused, and then nothing may have been written.
   local over, before, after = move_counters(c, record.h, ':u', function(i, h)
     return (h.k == 'c' or not mine(i)) and 0 or tonumber(h.n)
@@ -107,6 +109,7 @@ register('commit', 'writes', function(c)
   if held then
     move_counters(c, record.h, ':h', function(i, h) return drawn[i] and 0 or -tonumber(h.a) end)
   end
+  S.stated(c, closed)
   if live then
     R.settle(c, record, held, function(_, h) return h.n end)
   end
@@ -158,7 +161,10 @@ register('commit', 'writes', function(c)
   if record.ru then
     R.named(c, fields, record.ru, record.ra, record.rk)
   end
-  ledger(c, now, record.h, function(_, h) return not record.run and h.k ~= 'c' and h.n or nil end,
+  -- (A hold on a slice is its ancestor's usage: its level's entry, not this one's.)
+  ledger(c, now, record.h, function(i, h)
+    return not record.run and h.k ~= 'c' and not (record.sl and record.sl[tostring(i)]) and h.n or nil
+  end,
     credited(attributed(fields, ARGV[l + 2], ARGV[l + 3]), burned))
   local reply = commit_head(late and 1 or 0, cjson.encode(record))
   append_fired(c, append_counters(c, reply, record.h, quota_in_force))

@@ -50,7 +50,10 @@ register('release', 'writes', function(c)
   if record.run then
     R.finish(c, ARGV[5], record)
   end
+  -- Holds on slices go back to the lease they were placed on (slices.lua).
+  local closed = S.fields(c, record)
   move_counters(c, record.h, ':h', function(i, h) return drawn[i] and 0 or -tonumber(h.a) end)
+  S.stated(c, closed)
   if record.w then
     for _, part in pairs(record.w) do
       C.give_back(c, part, now)

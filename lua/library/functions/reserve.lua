@@ -94,6 +94,10 @@ register('reserve', 'writes', function(c)
   if reclaimed then
     counters, open_before, admitted, alerted = read_counters(c, holds, true, run_key, run_action, run_start, admits)
   end
+  -- Leases the node hands over are placed on their slices before anything is weighed.
+  if holds.slices then
+    S.place(c, holds, counters)
+  end
 
   -- 5. Check every group before writing anything. The answer carries the decision: after its
   -- head (RESERVED_FIELDS values), hold i's VERDICT (its held at verdict_at(RESERVED_FIELDS, i) +
@@ -151,6 +155,13 @@ register('reserve', 'writes', function(c)
     allowed = 0
   end
   reply[RESERVED.allowed] = allowed
+  -- Denied only for want of slices: nothing is decided; the node takes leases and asks again.
+  if allowed == 0 and holds.slices and run_code == 0 then
+    local short = S.short(c, holds, reply, counters, RESERVED_FIELDS)
+    if short then
+      return append_fired(c, short)
+    end
+  end
 
   -- A hold that clamped holds what was left: the record the node encoded says so too. Its
   -- amount is the i-th `"a":"` after the record's `,"h":[` (a key, never inside a string, whose
@@ -269,6 +280,17 @@ register('reserve', 'writes', function(c)
       end
       credit_parts = '"w":{' .. table.concat(parts, ',') .. '},'
     end
+    -- Holds on slices: the lease each was placed on (slices.lua), so its commit finds it.
+    if holds.slices then
+      local parts = {}
+      for i = 1, #holds do
+        local h = holds[i]
+        if h.sl then
+          parts[#parts + 1] = '"' .. i .. '":"' .. ({string.match(counters[h.line], SLICE_LINE)})[SLICE.l] .. '"'
+        end
+      end
+      credit_parts = credit_parts .. '"sl":{' .. table.concat(parts, ',') .. '},'
+    end
     -- Created at the decision instant, as its expiry is: an extension is capped a day after it.
     -- "cr" is Redis's time of it, which the ledger entry ending the hold tells ("since"): a
     -- replay of the ledger orders the hold among entries, which are stamped with Redis time.
@@ -348,7 +370,8 @@ register('reserve', 'writes', function(c)
   if allowed == 0 then
     for i = 1, #holds do
       local code = reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.denied]
-      if code ~= 0 and code ~= 6 then
+      -- (A slice short where another group denies is not a denial of its group: 7.)
+      if code ~= 0 and code ~= 6 and code ~= 7 then
         local g = holds[i].g
         set = set and set .. ',' .. g or g
       end

@@ -56,8 +56,22 @@ local function read_holds(c, first, n, at)
       -- named (a track's, which never denies).
       -- A hard group whose hold may clamp is "f/<least milli>": when the whole amount does not
       -- fit, it takes what is left, if that is at least the least (weigh).
-      local b, od, ro, ap, fit
-      if m and string.byte(m) == 98 then
+      -- A hold on a slice of an ancestor's group is "l/<ancestor's version>", and
+      -- "l/<version>/<lease>/<amount>/<ends>/<intent>" when the reserve places that lease
+      -- (slices.lua); its field is the slice's, and it fires no alert here.
+      local b, od, ro, ap, fit, sl, place
+      if m and string.byte(m) == 108 then
+        sl = string.match(m, '^l/(%d+)$')
+        if not sl then
+          local lease, amount, ends, intent
+          sl, lease, amount, ends, intent = string.match(m, '^l/(%d+)/([%w_.-]+)/(%d+)/(%d+)/(%d+%-%d+)$')
+          place = sl and {lease = lease, amount = amount, ends = ends, intent = intent}
+        end
+        if sl and (string.byte(h.f) ~= 94 or t ~= '' or pv ~= '') then
+          error({err = 'ERR qg contract: hold ' .. i .. ' is on a slice, so its field opens with ^ and it has no '
+            .. 'thresholds and no values: ' .. h.f})
+        end
+      elseif m and string.byte(m) == 98 then
         b, od, ro = string.match(m, '^b/([%w_.-]+)/(%d+)/(%d*)$')
       elseif m and string.byte(m) == 97 then
         ap = m == 'approval' and '' or string.match(m, '^a/(apr_%x+)$')
@@ -65,7 +79,7 @@ local function read_holds(c, first, n, at)
         fit = string.match(m, '^f/(%d+)$')
       end
       -- The measure is a JSON object: it opens with "{" and closes with "}" (123 and 125).
-      if not m or (m ~= '' and m ~= 'soft' and not b and not ap and not fit) or (pv ~= '' and pv ~= 'v')
+      if not m or (m ~= '' and m ~= 'soft' and not b and not ap and not fit and not sl) or (pv ~= '' and pv ~= 'v')
         or (me ~= '' and (string.byte(me) ~= 123 or string.byte(me, -1) ~= 125)) then
         error({err = 'ERR qg contract: hold ' .. i .. ' has malformed options: ' .. options})
       end
@@ -83,6 +97,9 @@ local function read_holds(c, first, n, at)
         holds.credits = true
       elseif fit then
         h.fit = fit + 0
+      elseif sl then
+        h.sl, h.place = sl, place
+        holds.slices = true
       elseif m ~= '' then
         h.m = m
       end
@@ -211,6 +228,23 @@ local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
         if not C.fits(c, w, h.b, asked[h.b], h.od, now, pending) then
           denied, allowed = 1, 0
         end
+      end
+    elseif h.sl then
+      -- A hold on a slice of an ancestor's group (slices.lua) weighs against the slice, which
+      -- its verdict answers as its quota: 7 when none is live at this version, or too little
+      -- of it is left (the reserve then answers short, and the node takes a lease).
+      local line = h.line and counters[h.line]
+      if line then
+        local s = {string.match(line, SLICE_LINE)}
+        quota = s[SLICE.q] + 0
+        if s[SLICE.v] ~= h.sl or s[SLICE.x] + 0 <= now or used + held + h.a > quota then
+          denied = 7
+        end
+      else
+        quota, denied = 0, 7
+      end
+      if denied ~= 0 then
+        allowed = 0
       end
     elseif h.m ~= 'soft' and (quota == 0 or used + held + h.a > quota) then
       -- A hold that may clamp takes what is left when that is at least its least (6: clamped,

@@ -100,6 +100,16 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
       end
     end
   end
+  -- The line of each slice a hold is on (slices.lua): hold i's at its `line`.
+  if quick and holds.slices then
+    for i = 1, n do
+      local h = holds[i]
+      if h.sl then
+        h.line = #fields + 1
+        fields[h.line] = h.f
+      end
+    end
+  end
   -- A step's run's fields (reserve.lua), read last: its first, its action's attempts and the
   -- run's count of actions (the first again for no action, making no string), and a child's
   -- parent's children.
@@ -245,6 +255,8 @@ local function reclaim(c, now)
   end
   -- Expiries per day and group, counted once per pair: [day][group] -> holds.
   local expired = {}
+  -- Holds of closed leases that went back: their ancestors are told (S.stated).
+  local closed
   for k = 1, #due, 2 do
     local id = due[k]
     if #done == RECLAIM_BATCH then
@@ -271,6 +283,13 @@ local function reclaim(c, now)
     elseif record and record.s == 'held' then
       if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
         break
+      end
+      -- Holds on slices go back to the lease they were placed on (slices.lua).
+      if record.sl then
+        for _, l in ipairs(S.fields(c, record) or {}) do
+          closed = closed or {}
+          closed[#closed + 1] = l
+        end
       end
       local day = math.floor(record.x / DAY_MS)
       expired[day] = expired[day] or {}
@@ -336,6 +355,7 @@ local function reclaim(c, now)
     writes[2 * i - 1], writes[2 * i] = field, math.max(0, (value and value + 0 or 0) + delta[field])
   end
   write_fields(c, writes)
+  S.stated(c, closed)
   if credited then
     C.save(c, now)
   end
@@ -397,7 +417,8 @@ local function prune(c, now)
       redis.call('HDEL', c.KEYS[9], unpack(fields))
       redis.call('HDEL', c.KEYS[1], 'a|' .. string.sub(f, 3))
     else
-      redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc')
+      -- (A slice's line is the field itself, and a closed lease's count of statements ":n".)
+      redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f)
     end
     redis.call('ZREM', c.KEYS[5], f)
   end

@@ -291,6 +291,21 @@ packed! {
         OPENED = "opened",
     }
 
+    /// A member's slice of an ancestor's group, the field "^<ancestor>^<group>@<period start>"
+    /// of its counters hash (slices.lua), "|"-separated.
+    slice as "SLICE" {
+        /// What its lease leased, milli-units.
+        AMOUNT = "q",
+        /// Ms after which no new hold goes on it.
+        ENDS = "x",
+        /// The ancestor's subscription version it was leased under.
+        VERSION = "v",
+        /// Its lease's id (take_slice.lua).
+        LEASE = "l",
+        /// Statements written of it so far.
+        STATEMENTS = "n",
+    }
+
     /// A run's limits as its record keeps them ("L", runs.lua), "|"-separated, each "" for none.
     limits as "LIMITS" {
         STEPS = "steps",
@@ -367,9 +382,11 @@ pub fn lua() -> String {
     let wallet = fields_pattern(wallet::FIELDS, "([^|\\n]*)", "([^|\\n]*)");
     let grant = fields_pattern(grant::FIELDS, "([^|\\n]*)", "([^|\\n]*)");
     let limits = fields_pattern(limits::FIELDS, "([^|]*)", "([^|]*)");
+    let slice = fields_pattern(slice::FIELDS, "([^|]*)", "([^|]*)");
     out.push_str(&format!(
         "local OPTION_LINE = '^{options}$'\nlocal WALLET_LINE = '^{wallet}()'\n\
-         local GRANT_LINE = '^\\n{grant}()'\nlocal LIMITS_LINE = '^{limits}$'\n"
+         local GRANT_LINE = '^\\n{grant}()'\nlocal LIMITS_LINE = '^{limits}$'\n\
+         local SLICE_LINE = '^{slice}$'\n"
     ));
     out.push_str(&format!(
         "-- The encoding of the reservation records this build writes (prelude.lua).\nlocal RECORD_VERSION = '{}'\n",

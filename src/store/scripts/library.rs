@@ -29,6 +29,7 @@ pub const PARTS: &[(&str, &str)] = &[
     lua!("library/head.lua"),
     lua!("library/modules/wallet.lua"),
     lua!("library/modules/runs.lua"),
+    lua!("library/modules/slices.lua"),
     lua!("library/modules/prelude.lua"),
     lua!("library/modules/pending.lua"),
     lua!("library/modules/overrides.lua"),

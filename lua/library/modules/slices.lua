@@ -1,0 +1,152 @@
+-- slices.lua: a member's slices of its ancestors' groups (docs/decisions/0060-leased-slices.md);
+-- after runs.lua and before prelude.lua, whose reclaim settles holds on slices.
+--
+-- A slice is leased by an ancestor (take_slice.lua, at the ancestor's slot) and spent here, in
+-- the member's slot, by holds like any other: a hold on a slice is a hold of the ancestor's
+-- group whose mode is "l/<ancestor's version>" (holds.lua) and whose counter field is the
+-- slice's, "^<ancestor, base64url>^<group>@<period start>". In the member's counters hash:
+--   "<slice>"          its SLICE line while it is live: amount, ends, version, lease, statements
+--   "<slice>:u", ":h"  used and held on the live slice, a counter's
+--   "<slice>^<lease>:u", ":h", ":n"
+--                      a closed lease's used, held and statements, while holds placed on it
+--                      before it closed are open (commit, release and expiry move them there)
+-- A reservation's record names the lease each of its slice holds was placed on ("sl": hold's
+-- index -> lease id), so its commit finds the counters of that lease, live or closed.
+--
+-- What crosses to the ancestor's slot goes through this slot's outbox, written in the same
+-- step as the change: a statement ("slice": ancestor, lease, number, used, held; cumulative,
+-- so applying it twice or late changes nothing, settle_slice.lua) and an intent ("lease": the
+-- lease a reserve found short asks to take). Statements' ids join the call's `fired`, which the
+-- node moves after the call as it moves alerts; intents are the short answer's.
+
+local S = {}
+do
+  -- The ancestor (as the field names it) of a slice's field.
+  local function ancestor(f)
+    return string.match(f, '^%^([^^]+)%^')
+  end
+
+  -- Writes a statement of `lease` of the ancestor of slice field `f` into the outbox.
+  local function state(c, f, lease, n, used, held)
+    c.fired[#c.fired + 1] = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'slice',
+      'tag', string.match(c.KEYS[1], '{(.*)}'), 'p', ancestor(f), 'ls', lease, 'n', string.format('%d', n),
+      'u', string.format('%d', used), 'h', string.format('%d', held))
+  end
+
+  -- Whether a live slice's `line` serves holds of version `version` at `now`.
+  function S.live(line, version, now)
+    local s = {string.match(line, SLICE_LINE)}
+    return s[SLICE.v] == version and s[SLICE.x] + 0 > now
+  end
+
+  -- Closes the live slice of hold h (its line, used and held as read): a statement of what it
+  -- used and still holds; what its open holds hold stays leased, on fields of its lease, where
+  -- their commits, releases and expiries move it. Answers what it used.
+  function S.close(c, h, line, used, held)
+    local s = {string.match(line, SLICE_LINE)}
+    local n = s[SLICE.n] + 1
+    state(c, h.f, s[SLICE.l], n, used, held)
+    if held > 0 then
+      local f = h.f .. '^' .. s[SLICE.l]
+      redis.call('HSET', c.KEYS[1], f .. ':u', string.format('%d', used), f .. ':h', string.format('%d', held),
+        f .. ':n', string.format('%d', n))
+      if h.pe ~= '' then
+        redis.call('ZADD', c.KEYS[5], 'NX', h.pe, f)
+      end
+    end
+    redis.call('HDEL', c.KEYS[1], h.f, h.f .. ':u', h.f .. ':h')
+    return used
+  end
+
+  -- Places the leases a reserve hands over (hold i's `place`: lease, amount, ends, intent) on
+  -- their slices, before the holds are weighed; `counters` as read_counters read them, hold i's
+  -- line at h.line. A lease is placed only while its intent is in the outbox (the sweeper
+  -- abandons intents whose node died), and only where no live slice is: else the intent ends
+  -- in a statement that the lease used nothing, so its ancestor takes it back.
+  function S.place(c, holds, counters)
+    for i = 1, #holds do
+      local h = holds[i]
+      local p = h.place
+      if p and #redis.call('XRANGE', c.KEYS[10], p.intent, p.intent) > 0 then
+        redis.call('XDEL', c.KEYS[10], p.intent)
+        local line = counters[h.line]
+        if line and S.live(line, h.sl, c.now) then
+          state(c, h.f, p.lease, 1, 0, 0)
+        else
+          if line then
+            S.close(c, h, line, counters[2 * i - 1], counters[2 * i])
+          end
+          line = p.amount .. '|' .. p.ends .. '|' .. h.sl .. '|' .. p.lease .. '|0'
+          redis.call('HSET', c.KEYS[1], h.f, line)
+          if h.pe ~= '' then
+            redis.call('ZADD', c.KEYS[5], 'NX', h.pe, h.f)
+          end
+          counters[h.line], counters[2 * i - 1], counters[2 * i] = line, 0, 0
+        end
+      end
+    end
+  end
+
+  -- A reserve whose only denials are short slices (7) decides nothing: each short slice is
+  -- closed (when there is one) and an intent to take a lease for it is written. Answers
+  -- {"short", count, then per short hold: its index, the lease to take, the intent's id, what
+  -- the closed slice used (0 for none), then the statements written (as alerts.lua appends
+  -- alerts)}; nil when another group denies, so the reserve answers its denial.
+  function S.short(c, holds, reply, counters, head)
+    local denied = {}
+    for i = 1, #holds do
+      local d = reply[head + VERDICT_FIELDS * (i - 1) + VERDICT.denied]
+      if d ~= 0 and d ~= 6 and d ~= 7 then
+        return nil
+      end
+      denied[i] = d == 7
+    end
+    local answer, tag = {'short', 0}, string.match(c.KEYS[1], '{(.*)}')
+    for i = 1, #holds do
+      if denied[i] then
+        local h = holds[i]
+        local line, used = counters[h.line], 0
+        if line then
+          used = S.close(c, h, line, counters[2 * i - 1], counters[2 * i])
+        end
+        local lease = 'l' .. c.ARGV[6] .. '.' .. i
+        local intent = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'lease', 'tag', tag,
+          'p', ancestor(h.f), 'ls', lease)
+        answer[#answer + 1], answer[#answer + 2], answer[#answer + 3], answer[#answer + 4] = i, lease, intent, used
+        answer[2] = answer[2] + 1
+      end
+    end
+    return answer
+  end
+
+  -- Points each slice hold of a record at the counters of the lease it was placed on: its
+  -- slice's while that lease is live, else the closed lease's. Answers the holds on closed
+  -- leases (nil for none), whose changes S.stated tells their ancestors.
+  function S.fields(c, record)
+    local closed
+    for i, h in ipairs(record.h) do
+      local lease = record.sl and record.sl[tostring(i)]
+      if lease then
+        local line = redis.call('HGET', c.KEYS[1], h.f)
+        if not line or ({string.match(line, SLICE_LINE)})[SLICE.l] ~= lease then
+          closed = closed or {}
+          closed[#closed + 1] = {f = h.f, lease = lease}
+          h.f = h.f .. '^' .. lease
+        end
+      end
+    end
+    return closed
+  end
+
+  -- A statement of each closed lease whose counters a change moved (S.fields' answer).
+  function S.stated(c, closed)
+    for _, l in ipairs(closed or {}) do
+      local f = l.f .. '^' .. l.lease
+      local n = redis.call('HINCRBY', c.KEYS[1], f .. ':n', 1)
+      local v = redis.call('HMGET', c.KEYS[1], f .. ':u', f .. ':h')
+      state(c, l.f, l.lease, n, (v[1] or 0) + 0, (v[2] or 0) + 0)
+    end
+  end
+end
+
+-- slices.lua ends --
