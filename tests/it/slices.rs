@@ -485,3 +485,66 @@ fn an_expired_hold_on_a_closed_lease_goes_back_to_it_and_is_stated() {
     let last = outbox(&keys).into_iter().rfind(|e| e["type"] == "slice").unwrap();
     assert_eq!((last["n"].as_str(), last["h"].as_str()), ("2", "1000"));
 }
+
+fn end_slice(entry: &str) -> Vec<String> {
+    let mut args: Vec<String> = WRITING.iter().map(|s| s.to_string()).collect();
+    args.push(entry.to_string());
+    args
+}
+
+#[test]
+fn an_intent_its_node_left_is_stated_unused_and_can_never_be_placed() {
+    let keys = parent();
+    let short = answer(&keys, &contract::RESERVE, &reserve_on_slice("r_1", 1, "l/0", 0, 60_000));
+    let (lease, intent) = (short[3].clone(), short[4].clone());
+    // The sweeper ends the intent: the lease used nothing.
+    assert_eq!(answer(&keys, &contract::END_SLICE, &end_slice(&intent))[0], "ok");
+    let stated: Vec<_> = outbox(&keys).into_iter().filter(|e| e["type"] == "slice").collect();
+    assert_eq!(stated.len(), 1);
+    assert_eq!(
+        (
+            stated[0]["ls"].as_str(),
+            stated[0]["u"].as_str(),
+            stated[0]["h"].as_str()
+        ),
+        (lease.as_str(), "0", "0")
+    );
+    // The node that took the lease comes back late to place it: it is not placed.
+    let ends = shared().now_ms() + 60_000;
+    let mode = format!("l/0/{lease}/5000/{ends}/{intent}");
+    assert_eq!(
+        answer(&keys, &contract::RESERVE, &reserve_on_slice("r_2", 1, &mode, 0, 60_000))[0],
+        "short"
+    );
+    assert!(fields(&keys, &[SLICE])[0].is_empty());
+}
+
+#[test]
+fn a_slice_no_call_closed_is_closed_by_its_mark_once_it_has_ended() {
+    let keys = parent();
+    let lease = placed(&keys, 4);
+    let mark = {
+        let raw: Vec<(String, Vec<String>)> = shared().query(&["XRANGE", &keys[9], "-", "+"]);
+        raw.into_iter().find(|(_, kv)| kv[1] == "placed").unwrap().0
+    };
+    // Not ended yet: the mark stays.
+    assert_eq!(answer(&keys, &contract::END_SLICE, &end_slice(&mark)), ["early"]);
+    // Ended (its end rewritten into the past, as time passing would): closed, holding the one
+    // unit its placing reserve holds.
+    let line = fields(&keys, &[SLICE])[0].clone();
+    let mut parts: Vec<String> = line.split('|').map(String::from).collect();
+    parts[1] = (shared().now_ms() - 1).to_string();
+    let _: i64 = shared().query(&["HSET", &keys[0], SLICE, &parts.join("|")]);
+    assert_eq!(answer(&keys, &contract::END_SLICE, &end_slice(&mark))[0], "ok");
+    let stated: Vec<_> = outbox(&keys).into_iter().filter(|e| e["type"] == "slice").collect();
+    assert_eq!(
+        (
+            stated[0]["ls"].as_str(),
+            stated[0]["u"].as_str(),
+            stated[0]["h"].as_str()
+        ),
+        (lease.as_str(), "0", "1000")
+    );
+    assert!(fields(&keys, &[SLICE])[0].is_empty());
+    assert!(outbox(&keys).iter().all(|e| e["type"] != "placed"));
+}

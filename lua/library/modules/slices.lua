@@ -17,7 +17,10 @@
 -- step as the change: a statement ("slice": ancestor, lease, number, used, held; cumulative,
 -- so applying it twice or late changes nothing, settle_slice.lua) and an intent ("lease": the
 -- lease a reserve found short asks to take). Statements' ids join the call's `fired`, which the
--- node moves after the call as it moves alerts; intents are the short answer's.
+-- node moves after the call as it moves alerts; intents are the short answer's. A placed
+-- slice leaves a mark ("placed": its field, lease and end), which the sweeper takes to
+-- end_slice.lua once the slice has ended, so a slice no call of its member closes still gives
+-- back what it did not spend.
 
 local S = {}
 do
@@ -32,6 +35,8 @@ do
       'tag', string.match(c.KEYS[1], '{(.*)}'), 'p', ancestor(f), 'ls', lease, 'n', string.format('%d', n),
       'u', string.format('%d', used), 'h', string.format('%d', held))
   end
+
+  S.state = state
 
   -- Whether a live slice's `line` serves holds of version `version` at `now`.
   function S.live(line, version, now)
@@ -78,6 +83,10 @@ do
           end
           line = p.amount .. '|' .. p.ends .. '|' .. h.sl .. '|' .. p.lease .. '|0'
           redis.call('HSET', c.KEYS[1], h.f, line)
+          -- Found by the sweeper once it has ended, if no call of the member's closes it first.
+          redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'placed',
+            'tag', string.match(c.KEYS[1], '{(.*)}'), 'p', ancestor(h.f), 'ls', p.lease, 'f', h.f, 'x', p.ends,
+            'pe', h.pe)
           if h.pe ~= '' then
             redis.call('ZADD', c.KEYS[5], 'NX', h.pe, h.f)
           end
