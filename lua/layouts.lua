@@ -23,8 +23,8 @@ local GRANTED = {status = 1, id = 2}
 local GRANTED_FIELDS = 2
 local VOIDED = {status = 1, balance = 2}
 local VOIDED_FIELDS = 2
-local TAKEN = {status = 1, id = 2, amount = 3, ends = 4}
-local TAKEN_FIELDS = 4
+local TAKEN = {status = 1, id = 2, amount = 3, ends = 4, used = 5, held = 6, quota = 7}
+local TAKEN_FIELDS = 7
 local SETTLED = {status = 1, applied = 2, leased = 3}
 local SETTLED_FIELDS = 3
 local BALANCES = {status = 1, now = 2, count = 3}
@@ -45,8 +45,8 @@ local GRANT = {i = 1, k = 2, f = 3, x = 4, a = 5, r = 6, h = 7, c = 8, e = 9, v 
 local GRANT_FIELDS = 17
 local QUICK = {nx = 1, av = 2, oh = 3, held = 4, d = 5, sa = 6, ss = 7, soon = 8, t = 9, ag = 10, armed = 11, id = 12, hr = 13, opened = 14}
 local QUICK_FIELDS = 14
-local SLICE = {q = 1, x = 2, v = 3, l = 4, n = 5}
-local SLICE_FIELDS = 5
+local SLICE = {q = 1, x = 2, v = 3, l = 4, n = 5, pu = 6, ph = 7, pq = 8}
+local SLICE_FIELDS = 8
 local LIMITS = {steps = 1, attempts = 2, fallbacks = 3, share = 4}
 local LIMITS_FIELDS = 4
 local RUN = {n = 1, f = 2, ls = 3, la = 4, lf = 5, lfs = 6, depth = 7}
@@ -57,6 +57,6 @@ local OPTION_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local WALLET_LINE = '^([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()'
 local GRANT_LINE = '^\n([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()'
 local LIMITS_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
-local SLICE_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
+local SLICE_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
 -- The encoding of the reservation records this build writes (prelude.lua).
 local RECORD_VERSION = '2'

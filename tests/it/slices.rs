@@ -94,13 +94,15 @@ fn a_take_leases_what_is_left_past_the_threshold_and_near_the_limit_answers_dire
         )[..3],
         ["ok", "ls_a", "5000"]
     );
+    // It answers the group's counter after it too: what a decision on the slice shows.
+    let b = answer(
+        &keys,
+        &contract::TAKE_SLICE,
+        &take("ls_b", 5000, 10_000, 1000, 2000, 86_400_000),
+    );
     assert_eq!(
-        answer(
-            &keys,
-            &contract::TAKE_SLICE,
-            &take("ls_b", 5000, 10_000, 1000, 2000, 86_400_000)
-        )[..3],
-        ["ok", "ls_b", "3000"]
+        (&b[..3], &b[4..]),
+        (&["ok", "ls_b", "3000"][..], &["0", "8000", "10000"][..])
     );
     assert_eq!(counter(&keys), [0, 8000, 8000]);
     // Nothing past the threshold is left: the member decides here.
@@ -301,7 +303,12 @@ fn placed(keys: &[String], units: i64) -> String {
     assert_eq!(short[..3], ["short", "1", "1"], "{short:?}");
     let (lease, intent) = (short[3].clone(), short[4].clone());
     let ends = shared().now_ms() + 60_000;
-    let mode = format!("l/0/{lease}/{}/{ends}/{intent}", units * 1000);
+    // The ancestor's counter as the take answered it: 2 used, the slice held, a quota of 100.
+    let mode = format!(
+        "l/0/{lease}/{}/{ends}/{intent}/2000/{}/100000",
+        units * 1000,
+        units * 1000
+    );
     let got = answer(
         keys,
         &contract::RESERVE,
@@ -323,7 +330,7 @@ fn a_reserve_on_a_slice_decides_at_the_members_slot_and_a_short_one_asks_for_a_l
     );
     let slice = fields(&keys, &[SLICE, &format!("{SLICE}:u"), &format!("{SLICE}:h")]);
     assert!(
-        slice[0].starts_with("3000|") && slice[0].ends_with(&format!("|0|{lease}|0")),
+        slice[0].starts_with("3000|") && slice[0].ends_with(&format!("|0|{lease}|0|2000|3000|100000")),
         "{slice:?}"
     );
     assert_eq!(slice[1..], ["", "1000"]);
@@ -420,7 +427,7 @@ fn a_lease_handed_over_where_a_slice_is_live_is_stated_unused() {
         "XADD", &keys[9], "*", "type", "lease", "tag", &tag, "p", "QQ", "ls", "l_other",
     ]);
     let ends = shared().now_ms() + 60_000;
-    let mode = format!("l/0/l_other/9000/{ends}/{intent}");
+    let mode = format!("l/0/l_other/9000/{ends}/{intent}/0/9000/100000");
     assert_eq!(
         answer(&keys, &contract::RESERVE, &reserve_on_slice("r_x", 1, &mode, 0, 60_000))[3],
         "1"
@@ -511,7 +518,7 @@ fn an_intent_its_node_left_is_stated_unused_and_can_never_be_placed() {
     );
     // The node that took the lease comes back late to place it: it is not placed.
     let ends = shared().now_ms() + 60_000;
-    let mode = format!("l/0/{lease}/5000/{ends}/{intent}");
+    let mode = format!("l/0/{lease}/5000/{ends}/{intent}/0/5000/100000");
     assert_eq!(
         answer(&keys, &contract::RESERVE, &reserve_on_slice("r_2", 1, &mode, 0, 60_000))[0],
         "short"

@@ -22,8 +22,8 @@
 -- holds remain to reclaim, {"refused"} when the id was settled before it was taken (its intent
 -- was abandoned: nothing may be leased under it now), {"direct"} when the headroom left after
 -- the least would be below the threshold (near the limit the member decides here, as a
--- reserve), else {TAKEN: "ok", id, amount, ends} (a repeat of a take that leased answers the
--- lease as it was taken).
+-- reserve), else {TAKEN: "ok", id, amount, ends, the group's used, held and quota in force}
+-- (a repeat of a take that leased answers its lease as it was taken, and the counter now).
 
 register('take_slice', 'writes', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
@@ -40,6 +40,9 @@ register('take_slice', 'writes', function(c)
     end
     local reply = {}
     reply[TAKEN.status], reply[TAKEN.id], reply[TAKEN.amount], reply[TAKEN.ends] = 'ok', id, record.h[1].a + 0, record.sx + 0
+    local counters = read_counters(c, record.h)
+    reply[TAKEN.used], reply[TAKEN.held], reply[TAKEN.quota] = counters[1], counters[2],
+      quotas(c, KEYS[6], record.h, now)[1]
     return reply
   end
 
@@ -91,5 +94,6 @@ register('take_slice', 'writes', function(c)
   end
   local reply = {}
   reply[TAKEN.status], reply[TAKEN.id], reply[TAKEN.amount], reply[TAKEN.ends] = 'ok', id, amount, ARGV[8] + 0
+  reply[TAKEN.used], reply[TAKEN.held], reply[TAKEN.quota] = used, held + amount, quota
   return reply
 end)

@@ -57,15 +57,17 @@ local function read_holds(c, first, n, at)
       -- A hard group whose hold may clamp is "f/<least milli>": when the whole amount does not
       -- fit, it takes what is left, if that is at least the least (weigh).
       -- A hold on a slice of an ancestor's group is "l/<ancestor's version>", and
-      -- "l/<version>/<lease>/<amount>/<ends>/<intent>" when the reserve places that lease
+      -- "l/<version>/<lease>/<amount>/<ends>/<intent>/<used>/<held>/<quota>" when the reserve
+      -- places that lease, the last three the ancestor's counter as take_slice answered it
       -- (slices.lua); its field is the slice's, and it fires no alert here.
       local b, od, ro, ap, fit, sl, place
       if m and string.byte(m) == 108 then
         sl = string.match(m, '^l/(%d+)$')
         if not sl then
-          local lease, amount, ends, intent
-          sl, lease, amount, ends, intent = string.match(m, '^l/(%d+)/([%w_.-]+)/(%d+)/(%d+)/(%d+%-%d+)$')
-          place = sl and {lease = lease, amount = amount, ends = ends, intent = intent}
+          local lease, amount, ends, intent, pu, ph, pq
+          sl, lease, amount, ends, intent, pu, ph, pq =
+            string.match(m, '^l/(%d+)/([%w_.-]+)/(%d+)/(%d+)/(%d+%-%d+)/(%d+)/(%d+)/(%d+)$')
+          place = sl and {lease = lease, amount = amount, ends = ends, intent = intent, seen = pu .. '|' .. ph .. '|' .. pq}
         end
         if sl and (string.byte(h.f) ~= 94 or t ~= '' or pv ~= '') then
           error({err = 'ERR qg contract: hold ' .. i .. ' is on a slice, so its field opens with ^ and it has no '
@@ -230,18 +232,19 @@ local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
         end
       end
     elseif h.sl then
-      -- A hold on a slice of an ancestor's group (slices.lua) weighs against the slice, which
-      -- its verdict answers as its quota: 7 when none is live at this version, or too little
-      -- of it is left (the reserve then answers short, and the node takes a lease).
+      -- A hold on a slice of an ancestor's group (slices.lua) weighs against the slice: 7 when
+      -- none is live at this version, or too little of it is left (the reserve then answers
+      -- short, and the node takes a lease). Its verdict shows the ancestor's counter as it was
+      -- when the slice was leased.
       local line = h.line and counters[h.line]
       if line then
         local s = {string.match(line, SLICE_LINE)}
-        quota = s[SLICE.q] + 0
-        if s[SLICE.v] ~= h.sl or s[SLICE.x] + 0 <= now or used + held + h.a > quota then
+        if s[SLICE.v] ~= h.sl or s[SLICE.x] + 0 <= now or used + held + h.a > s[SLICE.q] + 0 then
           denied = 7
         end
+        used, held, quota = s[SLICE.pu] + 0, s[SLICE.ph] + 0, s[SLICE.pq] + 0
       else
-        quota, denied = 0, 7
+        used, held, quota, denied = 0, 0, 0, 7
       end
       if denied ~= 0 then
         allowed = 0

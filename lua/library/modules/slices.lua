@@ -5,7 +5,8 @@
 -- the member's slot, by holds like any other: a hold on a slice is a hold of the ancestor's
 -- group whose mode is "l/<ancestor's version>" (holds.lua) and whose counter field is the
 -- slice's, "^<ancestor, base64url>^<group>@<period start>". In the member's counters hash:
---   "<slice>"          its SLICE line while it is live: amount, ends, version, lease, statements
+--   "<slice>"          its SLICE line while it is live: amount, ends, version, lease, statements,
+--                      and the ancestor's counter when it was leased
 --   "<slice>:u", ":h"  used and held on the live slice, a counter's
 --   "<slice>^<lease>:u", ":h", ":n"
 --                      a closed lease's used, held and statements, while holds placed on it
@@ -81,7 +82,7 @@ do
           if line then
             S.close(c, h, line, counters[2 * i - 1], counters[2 * i])
           end
-          line = p.amount .. '|' .. p.ends .. '|' .. h.sl .. '|' .. p.lease .. '|0'
+          line = p.amount .. '|' .. p.ends .. '|' .. h.sl .. '|' .. p.lease .. '|0|' .. p.seen
           redis.call('HSET', c.KEYS[1], h.f, line)
           -- Found by the sweeper once it has ended, if no call of the member's closes it first.
           redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'placed',

@@ -161,6 +161,12 @@ packed! {
         /// Ms after which no new hold goes on its slice (the take's own, or the first take's
         /// under this id).
         ENDS = "ends",
+        /// The group's counter at the parent's level after the take: used, held (leases
+        /// included) and the quota in force, milli-units; what a decision on the slice shows
+        /// of the parent's group.
+        USED = "used",
+        HELD = "held",
+        QUOTA = "quota",
     }
 
     /// settle_slice's answer (settle_slice.lua).
@@ -304,6 +310,11 @@ packed! {
         LEASE = "l",
         /// Statements written of it so far.
         STATEMENTS = "n",
+        /// The ancestor's counter when it was leased: used, held and quota in force
+        /// (take_slice's answer), which a decision on the slice shows of the ancestor's group.
+        ANCESTOR_USED = "pu",
+        ANCESTOR_HELD = "ph",
+        ANCESTOR_QUOTA = "pq",
     }
 
     /// A run's limits as its record keeps them ("L", runs.lua), "|"-separated, each "" for none.
