@@ -120,6 +120,16 @@ pub struct Config {
     #[arg(long, env = "QG_TEST_SKIP_ALERT_MOVES", default_value_t = false, hide = true, action = clap::ArgAction::Set)]
     pub test_skip_alert_moves: bool,
 
+    /// Members of a team decide on leased slices of its budget, in their own slot, instead of
+    /// running a script at the team's slot for every call (docs/decisions/0060-leased-slices.md).
+    #[arg(long, env = "QG_LEASES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub leases: bool,
+
+    /// How long a leased slice takes new holds, in seconds: capacity a member does not use
+    /// goes back to its team at most this long (and the sweep interval) after it was leased.
+    #[arg(long, env = "QG_SLICE_SECONDS", default_value_t = 10)]
+    pub slice_seconds: u64,
+
     /// For tests only: wait this long before each parent's level of a call, and between a
     /// parent change's check and its write (milliseconds), so a test can stop the node
     /// between levels or race two changes.
@@ -132,6 +142,13 @@ pub struct Config {
 }
 
 impl Config {
+    pub fn leases(&self) -> crate::gateway::LeaseSettings {
+        crate::gateway::LeaseSettings {
+            enabled: self.leases,
+            slice_life: Duration::from_secs(self.slice_seconds.max(1)),
+        }
+    }
+
     pub fn command_timeout(&self) -> Duration {
         Duration::from_millis(self.command_timeout_ms)
     }

@@ -88,6 +88,7 @@ impl Application {
         })?
         .with_webhooks(config.webhooks())
         .with_level_pause(Duration::from_millis(config.test_level_pause_ms))
+        .with_leases(config.leases())
         .with_catalog(catalog(config)?);
         if let Some(token) = &config.root_token {
             gateway.set_root_token(token);

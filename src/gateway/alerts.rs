@@ -12,7 +12,7 @@ use super::{Gateway, GatewayError};
 use crate::json::rfc3339;
 use crate::quota::{Approval, Prepared, UserId};
 use crate::store::slots::SLOTS;
-use crate::store::{Fired, OutboxEntry};
+use crate::store::{Fired, OutboxEntry, Outboxed};
 use crate::webhooks::event::{self, ApprovalData, CreditData, QuotaData};
 
 /// Outboxes read at once by the sweeper.
@@ -58,7 +58,9 @@ impl Gateway {
         }
         let moved = async {
             let entries = self.store.outbox_entries(&fired.outbox, &fired.ids).await?;
-            self.move_alerts(entries).await
+            // A script that ended or closed slices wrote their statements there too (slices.rs).
+            self.settle_notes(entries.leases).await?;
+            self.move_alerts(entries.alerts).await
         };
         if let Err(err) = moved.await {
             tracing::warn!(%err, "alerts stay in the outbox for the sweeper");
@@ -196,17 +198,21 @@ impl Gateway {
             return Ok(0);
         }
         let before = self.clock.now_ms() - i64::try_from(self.webhooks.sweep_grace().as_millis()).unwrap_or(0);
-        let found: Vec<Result<Vec<OutboxEntry>, _>> = futures_util::stream::iter(0..SLOTS)
+        let found: Vec<Result<Outboxed, _>> = futures_util::stream::iter(0..SLOTS)
             .map(|slot| self.store.outbox_stale(slot, before, SWEEP_BATCH))
             .buffer_unordered(SWEEP_PARALLEL)
             .collect()
             .await;
-        let mut entries = Vec::new();
+        let (mut entries, mut notes) = (Vec::new(), Vec::new());
         for batch in found {
-            entries.extend(batch?);
+            let batch = batch?;
+            entries.extend(batch.alerts);
+            notes.extend(batch.leases);
         }
-        let moved = entries.len();
-        if moved > 0 {
+        let moved = entries.len() + notes.len();
+        // The leases' notes first: ending an intent or a slice writes statements, settled now.
+        self.settle_notes(notes).await?;
+        if !entries.is_empty() {
             self.move_alerts(entries).await?;
         }
         Ok(moved)

@@ -166,7 +166,7 @@ impl Gateway {
         // answer; a node that dies first leaves it to the sweeper.
         let outbox = self.store.outbox_of(project, user.as_str());
         let entries = self.store.outbox_entries(&outbox, std::slice::from_ref(&event)).await?;
-        self.move_alerts(entries).await?;
+        self.move_alerts(entries.alerts).await?;
         let approval = self.store.approval(project, id).await?.unwrap_or(decided);
         let (action, detail) = match verdict {
             Verdict::Approve { .. } => (

@@ -75,7 +75,8 @@ impl Gateway {
                 tracing::warn!(%err, "webhook deliveries wait for the next round");
             }
             // A node told to move nothing (a test's dead node) does not sweep either.
-            let sweeps = !self.webhooks.test_skip_moves && matches!(delivered, Ok(true));
+            // Leases' notes wait there too, endpoints or not (slices.rs).
+            let sweeps = !self.webhooks.test_skip_moves && (matches!(delivered, Ok(true)) || self.leases.enabled);
             if sweeps && swept.elapsed() >= self.webhooks.sweep_every() {
                 swept = Instant::now();
                 match self.sweep_outboxes().await {

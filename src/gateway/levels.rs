@@ -26,6 +26,15 @@ impl Gateway {
         let user = &input.user;
         // What the reservation was for, as every level's record keeps it.
         let metadata = canonical_metadata(&input.metadata)?;
+        // On slices of the parents' budgets, in one script at the user's slot (slices.rs).
+        if run.is_none() && input.step.is_none() {
+            if let Some(decision) = self
+                .reserve_on_slices(project, input, &metadata, id, ttl_ms, idempotency)
+                .await?
+            {
+                return Ok(decision);
+            }
+        }
         let (first, next) = self
             .reserve_level(
                 project,

@@ -34,6 +34,7 @@ pub mod sessions;
 mod settle;
 mod sign_in;
 pub mod simulations;
+mod slices;
 mod start;
 mod subscriptions;
 mod switch_preview;
@@ -60,6 +61,7 @@ pub use reservations::{Extension, ReservationView, MAX_LIFETIME_MS};
 pub use runs::{RunView, MAX_LISTED_RUNS};
 pub use settle::{Settled, Settlement};
 pub use sign_in::{Credential, SignIn, ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_CREDENTIAL, SIGN_IN_WINDOW_MS};
+pub use slices::LeaseSettings;
 pub use start::FirstStart;
 pub use subscriptions::ParentChange;
 pub use switch_preview::SwitchRow;
@@ -220,6 +222,10 @@ pub struct Gateway {
     simulations: Arc<std::sync::atomic::AtomicUsize>,
     /// The model catalog it prices by (`prices.rs`).
     catalog: Arc<crate::quota::catalog::Catalog>,
+    /// Whether members decide on leased slices of their parents' budgets (`slices.rs`).
+    leases: LeaseSettings,
+    /// The takes of slices in flight on this node (`slices.rs`).
+    leases_in_flight: Arc<slices::Flights>,
 }
 
 impl Gateway {
@@ -242,7 +248,15 @@ impl Gateway {
             level_pause: std::time::Duration::ZERO,
             simulations: Arc::default(),
             catalog: Arc::new(crate::quota::catalog::Catalog::built_in()),
+            leases: LeaseSettings::default(),
+            leases_in_flight: Arc::default(),
         })
+    }
+
+    /// How this node leases slices of parents' budgets.
+    pub fn with_leases(mut self, leases: LeaseSettings) -> Gateway {
+        self.leases = leases;
+        self
     }
 
     /// Prices by `catalog` instead of the one built in.

@@ -11,9 +11,9 @@ use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::decision::Granted;
 use crate::quota::hold::prepare;
-use crate::quota::{Decision, EventInput, Prepared, ReservationId, RunLimits, UserId};
+use crate::quota::{Decision, EventInput, Prepared, ReservationId, RunLimits, UserId, Verdict};
 use crate::secrets::id_bytes;
-use crate::store::{Decided, Reply, ReserveArgs};
+use crate::store::{Decided, Fired, Held, Reply, ReserveArgs, Reserved, StoreError};
 
 impl Observed for Decision {
     fn effect(&self) -> Effect<'_> {
@@ -85,48 +85,81 @@ impl Gateway {
                 )
                 .await?;
             let (held, verdict, fired) = match reply.done() {
-                Ok(done) => done,
+                Ok(Reserved::Decided(held, verdict, fired)) => (held, verdict, fired),
+                Ok(Reserved::Short(..)) => {
+                    return Err(StoreError::Protocol("a reserve on no slice answered short".into()).into())
+                }
                 Err(other) => return Ok(other),
             };
-            // The denial that opened an approval request answers once the project's list has
-            // it, so the approvalId it names can be read and decided at once.
-            if verdict.pending.iter().any(|p| *p) {
-                self.alerts_moved(fired).await;
-            } else {
-                self.alerts_fired(fired);
-            }
-            let granted = Granted {
-                reservation_id: held.reservation_id,
-                expires_at_ms: held.expires_ms,
-                held: Vec::new(),
-            };
-            // A repeat answers in the windows its first call held in, and the levels above
-            // hold at that instant too.
-            // A step's answer says what its run has left.
-            let with_run = |prepared: &Prepared<'_>, mut decision: Decision| {
-                if let (Some(answer), Some(step)) = (&verdict.step, &input.step) {
-                    decision.run = Some(prepared.run_progress(answer, step.run_id.as_str()));
-                }
-                decision
-            };
-            Ok(Reply::Done(match held.first_at_ms.filter(|first| *first != at.at_ms) {
-                Some(first_ms) => {
-                    let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
-                    let price = self.event_price(project, plan, input).await?;
-                    let mut first = prepare(plan, input, price.as_ref(), started_ms, first_ms, overrides, true)?;
-                    first.name_approvals(project, level.subject.as_str());
-                    let mut decision = with_run(&first, first.decision(&verdict, Some(granted), first_ms));
-                    decision.fitted = first.fitted(input, &verdict);
-                    decision
-                }
-                None => {
-                    let mut decision = with_run(prepared, prepared.decision(&verdict, Some(granted), at.at_ms));
-                    decision.fitted = prepared.fitted(input, &verdict);
-                    decision
-                }
-            }))
+            let decision = self
+                .reserved(
+                    project,
+                    level.subject,
+                    input,
+                    admitted,
+                    prepared,
+                    held,
+                    verdict,
+                    fired,
+                    at,
+                )
+                .await?;
+            Ok(Reply::Done(decision))
         })
         .await
+    }
+
+    /// The decision of a reserve that answered (`held`, `verdict`, `fired`) at one level: its
+    /// alerts on their way, and a repeat of an Idempotency-Key answered in the windows its first
+    /// call held in (the levels above hold at that instant too); a step's answer says what its
+    /// run has left.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn reserved(
+        &self,
+        project: &str,
+        subject: &UserId,
+        input: &EventInput,
+        admitted: &Admitted,
+        prepared: &Prepared<'_>,
+        held: Held,
+        verdict: Verdict,
+        fired: Fired,
+        at: Decided,
+    ) -> Result<Decision, GatewayError> {
+        // The denial that opened an approval request answers once the project's list has
+        // it, so the approvalId it names can be read and decided at once.
+        if verdict.pending.iter().any(|p| *p) {
+            self.alerts_moved(fired).await;
+        } else {
+            self.alerts_fired(fired);
+        }
+        let granted = Granted {
+            reservation_id: held.reservation_id,
+            expires_at_ms: held.expires_ms,
+            held: Vec::new(),
+        };
+        let with_run = |prepared: &Prepared<'_>, mut decision: Decision| {
+            if let (Some(answer), Some(step)) = (&verdict.step, &input.step) {
+                decision.run = Some(prepared.run_progress(answer, step.run_id.as_str()));
+            }
+            decision
+        };
+        Ok(match held.first_at_ms.filter(|first| *first != at.at_ms) {
+            Some(first_ms) => {
+                let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
+                let price = self.event_price(project, plan, input).await?;
+                let mut first = prepare(plan, input, price.as_ref(), started_ms, first_ms, overrides, true)?;
+                first.name_approvals(project, subject.as_str());
+                let mut decision = with_run(&first, first.decision(&verdict, Some(granted), first_ms));
+                decision.fitted = first.fitted(input, &verdict);
+                decision
+            }
+            None => {
+                let mut decision = with_run(prepared, prepared.decision(&verdict, Some(granted), at.at_ms));
+                decision.fitted = prepared.fitted(input, &verdict);
+                decision
+            }
+        })
     }
 
     /// What reserve would answer now, at every level, without writing anything.
@@ -182,20 +215,40 @@ impl Gateway {
                 Err(reason) => return Ok(Reply::Done((Decision::denied(reason, at.at_ms), None))),
             };
             let parent = level.above(admitted.parent.as_deref());
-            let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
-            let price = self.event_price(project, plan, input).await?;
-            let mut prepared = prepare(plan, input, price.as_ref(), started_ms, at.at_ms, overrides, true)?;
-            // A priced group with no price for the call's model denies it before any counter.
-            if let (Some(group), Some(price)) = (prepared.unpriced, &price) {
-                return Ok(Reply::Done((Decision::unpriced(group, &price.model, at.at_ms), None)));
-            }
-            self.alerts_for(project, &mut prepared).await?;
-            prepared.name_approvals(project, level.subject.as_str());
+            let prepared = match self
+                .prepared(project, level.subject, &admitted, input, at.at_ms)
+                .await?
+            {
+                Ok(prepared) => prepared,
+                Err(denied) => return Ok(Reply::Done((denied, None))),
+            };
             Ok(ask(&admitted, &prepared, parent.as_ref(), at)
                 .await?
                 .map(|decision| (decision, parent)))
         })
         .await
+    }
+
+    /// The event's holds at `subject`'s level, decided by its `admitted` plan at `at_ms`, with
+    /// alerts only where the project has an endpoint and approval requests named; or the
+    /// denial that needs no counter: a priced group with no price for the call's model.
+    pub(super) async fn prepared<'a>(
+        &self,
+        project: &str,
+        subject: &UserId,
+        admitted: &'a Admitted,
+        input: &EventInput,
+        at_ms: i64,
+    ) -> Result<Result<Prepared<'a>, Decision>, GatewayError> {
+        let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
+        let price = self.event_price(project, plan, input).await?;
+        let mut prepared = prepare(plan, input, price.as_ref(), started_ms, at_ms, overrides, true)?;
+        if let (Some(group), Some(price)) = (prepared.unpriced, &price) {
+            return Ok(Err(Decision::unpriced(group, &price.model, at_ms)));
+        }
+        self.alerts_for(project, &mut prepared).await?;
+        prepared.name_approvals(project, subject.as_str());
+        Ok(Ok(prepared))
     }
 }
 

@@ -47,6 +47,30 @@ pub struct Hold<'p> {
     /// A hold that may clamp (`fit.rs`): the least amount it may take, and the least of the
     /// event's elastic part that amount stands for.
     pub fit: Option<(Milli, Milli)>,
+    /// An ancestor's group held on the member's slice of it (leases), in the member's reserve.
+    pub slice: Option<SliceHold>,
+}
+
+/// A hold of an ancestor's group on the member's slice of it (lua/library/modules/slices.lua):
+/// whose group, the subscription version it decided with, and the lease this reserve hands
+/// over to be placed, if any.
+#[derive(Debug, Clone)]
+pub struct SliceHold {
+    pub ancestor: super::UserId,
+    pub version: u64,
+    pub place: Option<Placement>,
+}
+
+/// A lease a reserve places on its slice: what its ancestor leased (take_slice) and the intent
+/// the short reserve wrote for it.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub lease: String,
+    pub amount: Milli,
+    pub ends_ms: i64,
+    pub intent: String,
+    /// The ancestor's counter after the take, which decisions on the slice show.
+    pub seen: super::Amounts,
 }
 
 impl<'p> Hold<'p> {
@@ -75,6 +99,7 @@ impl<'p> Hold<'p> {
             approval: None,
             value: None,
             fit: None,
+            slice: None,
         }
     }
 }
@@ -119,6 +144,23 @@ pub struct Verdict {
     pub step: Option<StepAnswer>,
     /// Per hold, what it holds when it clamped (did not fit whole and took what was left).
     pub clamped: Vec<Option<Milli>>,
+}
+
+impl Verdict {
+    /// The verdict of the holds from `at` on, which this one no longer has; a step's answer
+    /// stays with the holds before.
+    pub fn split_off(&mut self, at: usize) -> Verdict {
+        let at = at.min(self.holds.len());
+        Verdict {
+            allowed: self.allowed,
+            holds: self.holds.split_off(at),
+            pending: self.pending.split_off(at.min(self.pending.len())),
+            full: self.full.split_off(at.min(self.full.len())),
+            over_run: self.over_run.split_off(at.min(self.over_run.len())),
+            step: None,
+            clamped: self.clamped.split_off(at.min(self.clamped.len())),
+        }
+    }
 }
 
 /// What a step's script answered of its run: a denial of the whole step, the run's steps and

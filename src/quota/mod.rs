@@ -43,7 +43,7 @@ pub use credit::{
 };
 pub use decision::{Decision, Denial, Reason};
 pub use event::EventInput;
-pub use hold::{Hold, Prepared, StepAnswer, Verdict};
+pub use hold::{Hold, Placement, Prepared, SliceHold, StepAnswer, Verdict};
 pub use ids::{ReasonText, ReservationId, UserId};
 pub use ledger::{day_of, CreditMove, DayActivity, UsageDay, UsageEvent, UsageGroup, UsageKind, DAY_MS};
 pub use measure::{Measure, MeasureDoc, MeasureError};

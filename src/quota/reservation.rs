@@ -90,6 +90,8 @@ pub struct ReservationHold {
     pub committed: Option<Milli>,
     /// A per-value group's hold: the value whose counter it holds.
     pub value: Option<String>,
+    /// A hold of an ancestor's group on the member's slice of it (leases): the ancestor.
+    pub ancestor: Option<String>,
 }
 
 impl Reservation {
@@ -109,9 +111,12 @@ impl Reservation {
             .iter()
             .zip(amounts)
             .map(|(hold, a)| {
-                let group = plan.and_then(|p| p.groups.iter().find(|g| g.id == hold.group));
+                // (An ancestor's group is labelled by the record: `plan` is the member's.)
+                let group = plan
+                    .filter(|_| hold.ancestor.is_none())
+                    .and_then(|p| p.groups.iter().find(|g| g.id == hold.group));
                 Counter {
-                    subject: None,
+                    subject: hold.ancestor.clone(),
                     group_id: hold.group.clone(),
                     label: group.map_or_else(|| hold.group.clone(), |g| g.label.clone()),
                     unit: group.map_or(hold.unit, |g| g.unit),

@@ -177,6 +177,7 @@ mod tests {
             },
             committed: None,
             value: None,
+            ancestor: None,
         };
         let run = RunRecord {
             used: BTreeMap::from([

@@ -5,8 +5,7 @@ use redis::AsyncCommands;
 
 use super::layout::{self, UserKeys};
 use super::scripts::{
-    self, Decided, Extended, Fired, Held, Idempotency, LedgerEntry, Reply, ReserveArgs, SettleReply, UsageField,
-    Writing,
+    self, Decided, Extended, Idempotency, LedgerEntry, Reply, ReserveArgs, Reserved, SettleReply, UsageField, Writing,
 };
 use super::{record, Store, StoreError};
 use crate::quota::{Amounts, Hold, Milli, Reservation, ReservationId, UserId, Verdict, Window};
@@ -37,7 +36,7 @@ impl Store {
         args: &ReserveArgs<'_>,
         holds: &[Hold<'_>],
         ledger: bool,
-    ) -> Result<Reply<(Held, Verdict, Fired)>, StoreError> {
+    ) -> Result<Reply<Reserved>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let w = &self.writing(keys, idempotency, ledger);
         let reply = self

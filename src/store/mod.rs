@@ -32,6 +32,7 @@ mod scripts;
 mod sessions;
 mod sign_in;
 mod simulations;
+mod slices;
 pub mod slots;
 mod subscriptions;
 mod user_keys;
@@ -46,11 +47,12 @@ pub use approvals::{ApprovalPage, Decision as ApprovalDecision};
 pub use backend::RedisMode;
 use backend::{Backend, Conn};
 pub use credits::GrantMade;
-pub use outbox::{ApprovalNote, OutboxEntry};
+pub use outbox::{ApprovalNote, LeaseNote, LeaseNoteKind, OutboxEntry, Outboxed};
 pub use scripts::{contract, every_script, library};
 pub use scripts::{
     AdjustArgs, Adjustment, Decided, Ended, Extended, Fired, Held, Idempotency, LedgerEntry, ParentChange,
-    PlanChangeRule, Reply, ReserveArgs, SettleReply, SubscribeArgs, UsageField,
+    PlanChangeRule, Reply, ReserveArgs, Reserved, SettleReply, Short, SliceEnded, Statement, SubscribeArgs, Take,
+    Taken, UsageField,
 };
 pub use webhooks::{Attempted, Claimed, DeliveryOutcome, EndpointMade, Redelivered, SecretRotated};
 

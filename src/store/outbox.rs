@@ -4,6 +4,7 @@
 
 use super::layout::parse_user_tag;
 use super::record::unit_of_code;
+use super::scripts::Statement;
 use super::slots::SLOTS;
 use super::{Store, StoreError};
 use crate::quota::alerts::AlertKind;
@@ -58,6 +59,82 @@ pub struct ApprovalNote {
 }
 
 type RawEntry = (String, Vec<(String, String)>);
+
+/// What a slot's outbox holds: alerts for the webhooks, and the leases' notes
+/// (lua/library/modules/slices.lua), read apart.
+#[derive(Debug, Default)]
+pub struct Outboxed {
+    pub alerts: Vec<OutboxEntry>,
+    pub leases: Vec<LeaseNote>,
+}
+
+/// A note of the leases in a member's slot outbox: a statement for an ancestor's lease, an
+/// intent to take one, or the mark of a placed slice.
+#[derive(Debug, Clone)]
+pub struct LeaseNote {
+    pub outbox: String,
+    pub position: String,
+    pub project: String,
+    pub member: String,
+    /// The ancestor whose lease it is.
+    pub ancestor: String,
+    pub kind: LeaseNoteKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum LeaseNoteKind {
+    Statement(Statement),
+    Intent,
+    Placed,
+}
+
+impl Outboxed {
+    fn push(&mut self, outbox: &str, raw: RawEntry) -> Result<(), StoreError> {
+        let kind = raw.1.iter().find(|(f, _)| f == "type").map(|(_, v)| v.as_str());
+        match kind {
+            Some("slice" | "lease" | "placed") => self.leases.push(lease_note(outbox, raw)?),
+            _ => self.alerts.push(entry(outbox, raw)?),
+        }
+        Ok(())
+    }
+}
+
+fn lease_note(outbox: &str, (position, fields): RawEntry) -> Result<LeaseNote, StoreError> {
+    use base64::Engine;
+    let bad = |what: &str| StoreError::Protocol(format!("outbox entry {position}: {what}"));
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(f, _)| f == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let (project, member) = parse_user_tag(field("tag")).ok_or_else(|| bad("tag"))?;
+    let ancestor = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(field("p"))
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| bad("p"))?;
+    let number = |name: &str| field(name).parse::<u64>().map_err(|_| bad(name));
+    let kind = match field("type") {
+        "slice" => LeaseNoteKind::Statement(Statement {
+            lease: field("ls").to_string(),
+            number: number("n")?,
+            used: Milli(number("u")?),
+            held: Milli(number("h")?),
+        }),
+        "lease" => LeaseNoteKind::Intent,
+        _ => LeaseNoteKind::Placed,
+    };
+    Ok(LeaseNote {
+        outbox: outbox.to_string(),
+        position,
+        project,
+        member,
+        ancestor,
+        kind,
+    })
+}
 
 fn entry(outbox: &str, (position, fields): RawEntry) -> Result<OutboxEntry, StoreError> {
     let bad = |what: &str| StoreError::Protocol(format!("outbox entry {position}: {what}"));
@@ -133,8 +210,8 @@ fn entry(outbox: &str, (position, fields): RawEntry) -> Result<OutboxEntry, Stor
 impl Store {
     /// The entries `ids` of `outbox` that are still there (a repeated reply names ids moved
     /// long ago).
-    pub async fn outbox_entries(&self, outbox: &str, ids: &[String]) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut found = Vec::with_capacity(ids.len());
+    pub async fn outbox_entries(&self, outbox: &str, ids: &[String]) -> Result<Outboxed, StoreError> {
+        let mut found = Outboxed::default();
         for id in ids {
             let raw: Vec<RawEntry> = self
                 .run(|mut conn| async move {
@@ -147,7 +224,7 @@ impl Store {
                 })
                 .await?;
             for e in raw {
-                found.push(entry(outbox, e)?);
+                found.push(outbox, e)?;
             }
         }
         Ok(found)
@@ -155,12 +232,7 @@ impl Store {
 
     /// Up to `count` entries of slot `slot`'s outbox written before `before_ms`: what a node
     /// that died right after its script left behind.
-    pub async fn outbox_stale(
-        &self,
-        slot: usize,
-        before_ms: i64,
-        count: usize,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
+    pub async fn outbox_stale(&self, slot: usize, before_ms: i64, count: usize) -> Result<Outboxed, StoreError> {
         let outbox = &self.keys.outbox(slot % SLOTS);
         let end = format!("({}", before_ms.max(1));
         let raw: Vec<RawEntry> = self
@@ -175,7 +247,11 @@ impl Store {
                     .await?)
             })
             .await?;
-        raw.into_iter().map(|e| entry(outbox, e)).collect()
+        let mut found = Outboxed::default();
+        for e in raw {
+            found.push(outbox, e)?;
+        }
+        Ok(found)
     }
 
     /// Takes the sweeper's turn for `ttl_ms` unless another node has it: one node sweeps at a

@@ -274,6 +274,8 @@ fn hold(version: u8, h: RecordHold) -> Result<ReservationHold, StoreError> {
             "approval" => Mode::Approval,
             other if other.starts_with("a/") => Mode::Approval,
             other if balance_of(other).is_some() => Mode::Hard,
+            // A hold of an ancestor's group on the member's slice of it, "l/<version>".
+            other if other.starts_with("l/") => Mode::Hard,
             other => return Err(bad("mode", other)),
         },
         balance: balance_of(&h.mode).map(str::to_owned),
@@ -292,8 +294,18 @@ fn hold(version: u8, h: RecordHold) -> Result<ReservationHold, StoreError> {
             .map(|n| number("committed", n).map(Milli))
             .transpose()?,
         value: super::layout::value_in_field(&h.counter_field),
+        ancestor: slice_ancestor(&h.counter_field),
         group: h.group,
     })
+}
+
+/// The ancestor of a hold on a slice, whose counter field is "^<ancestor, base64url>^<field>"
+/// (lua/library/modules/slices.lua); None for any other hold.
+fn slice_ancestor(field: &str) -> Option<String> {
+    use base64::Engine;
+    let (encoded, _) = field.strip_prefix('^')?.split_once('^')?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// A balance group's mode as holds and records write it, "b/<balance>/<overdraft milli>/

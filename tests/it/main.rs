@@ -32,6 +32,7 @@ mod functions;
 mod hardening;
 mod health;
 mod idempotency;
+mod leases;
 mod ledger;
 mod library;
 mod lifecycle;

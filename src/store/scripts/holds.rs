@@ -95,7 +95,8 @@ fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreErr
         // room, 5: a fallback would pass its share; 6: not denied, clamped (what it holds
         // follows the whole answer, `clamped`).
         let denied = v.int(DENIED)?;
-        holds.push((amounts, denied != 0 && denied != CLAMPED));
+        // 7: a slice short where another group denies (slices.lua): not this group's denial.
+        holds.push((amounts, denied != 0 && denied != CLAMPED && denied != SHORT));
         // Filled from the end of the answer (`clamped`).
         clamped.push((denied == CLAMPED).then_some(Milli::ZERO));
         pending.push(denied == 2);
@@ -119,6 +120,8 @@ fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreErr
 
 /// The verdict code of a hold that clamped (holds.lua's weigh).
 const CLAMPED: i64 = 6;
+/// The verdict code of a hold on a slice that is short (holds.lua's weigh).
+const SHORT: i64 = 7;
 
 /// What each clamped hold holds, last in reserve's and check's answers: one amount per hold
 /// whose verdict code was `CLAMPED`, in hold order.
@@ -149,12 +152,19 @@ fn step_answer(it: &mut Fields, n: usize) -> Result<StepAnswer, StoreError> {
     })
 }
 
+/// What a reserve answered: its decision, or that slices of its ancestors' groups were short
+/// (nothing decided; slices.rs).
+pub enum Reserved {
+    Decided(Held, Verdict, Fired),
+    Short(Vec<super::Short>, Fired),
+}
+
 pub async fn reserve(
     conn: &mut Conn,
     w: &Writing<'_>,
     args: &ReserveArgs<'_>,
     holds: &[Hold<'_>],
-) -> Result<Reply<(Held, Verdict, Fired)>, StoreError> {
+) -> Result<Reply<Reserved>, StoreError> {
     // (A step or a run's start is a reserve whose record opens with its run: reserve.lua
     // reads which from the record, and nothing else decides it.)
     let mut inv = Call::new(&contract::RESERVE);
@@ -183,7 +193,11 @@ pub async fn reserve(
                 verdict.step = Some(step_answer(&mut it, holds.len())?);
             }
             clamped(&mut it, &mut verdict)?;
-            Ok(Reply::Done((granted, verdict, fired)))
+            Ok(Reply::Done(Reserved::Decided(granted, verdict, fired)))
+        }
+        "short" => {
+            let (slices, fired) = super::slices::short(&mut it, w)?;
+            Ok(Reply::Done(Reserved::Short(slices, fired)))
         }
         other => Err(unexpected("reserve", other)),
     })

@@ -16,6 +16,7 @@ mod holds;
 pub mod layouts;
 pub mod library;
 mod settle;
+mod slices;
 mod values;
 
 use redis::Value;
@@ -27,6 +28,7 @@ pub use approvals::*;
 pub use credits::*;
 pub use holds::*;
 pub use settle::*;
+pub use slices::*;
 
 use super::layout::UserKeys;
 use super::StoreError;

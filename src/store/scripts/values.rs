@@ -7,7 +7,7 @@ use super::contract::{HOLD_FIELDS, OPTION_FIELDS, RECORD_VERSION};
 use super::layouts;
 use super::ReserveArgs;
 use crate::json::Json;
-use crate::quota::{Hold, RunLimits};
+use crate::quota::{Hold, RunLimits, SliceHold};
 use crate::store::layout::value_field;
 use crate::store::record;
 
@@ -38,10 +38,16 @@ pub(super) struct HoldValues<'a> {
     /// A hold that may clamp: the least amount it may take (holds.lua's mode "f/<least>"; the
     /// record keeps it hard).
     fit_least: Option<u64>,
+    /// A hold on a slice that places a lease: its mode as the call passes it (the record keeps
+    /// "l/<version>").
+    placing: Option<String>,
 }
 
 impl<'a> HoldValues<'a> {
     pub(super) fn of(h: &Hold<'a>) -> HoldValues<'a> {
+        if let Some(slice) = &h.slice {
+            return HoldValues::on_slice(h, slice);
+        }
         HoldValues {
             group: h.group,
             counter_field: value_field(h.group, h.value.as_deref(), &h.window),
@@ -70,7 +76,31 @@ impl<'a> HoldValues<'a> {
                 .and_then(|o| o.expires_at_ms)
                 .map(|ms| ms.to_string())
                 .unwrap_or_default(),
+            placing: None,
         }
+    }
+
+    /// A hold of an ancestor's group on the member's slice of it (slices.lua): its field is the
+    /// slice's, "^<ancestor, base64url>^<group>@<period start>", its mode "l/<version>" (and the
+    /// lease it places), with no thresholds (the ancestor's fire on its statements) and no
+    /// override (the ancestor's is in its quota already).
+    fn on_slice(h: &Hold<'a>, slice: &SliceHold) -> HoldValues<'a> {
+        let mut values = HoldValues::of(&Hold {
+            slice: None,
+            alerts: "",
+            user_override: None,
+            ..h.clone()
+        });
+        values.counter_field = slice_field(slice.ancestor.as_str(), &values.counter_field);
+        values.mode = format!("l/{}", slice.version).into();
+        values.thresholds = "";
+        values.placing = slice.place.as_ref().map(|p| {
+            format!(
+                "l/{}/{}/{}/{}/{}/{}/{}/{}",
+                slice.version, p.lease, p.amount.0, p.ends_ms, p.intent, p.seen.used.0, p.seen.held.0, p.seen.quota.0
+            )
+        });
+        values
     }
 
     /// The hold's arguments (`layouts::hold`), in the order it declares.
@@ -95,8 +125,8 @@ impl<'a> HoldValues<'a> {
     fn options(&self) -> String {
         use layouts::option::{MEASURE, MODE, OVERRIDE, OVERRIDE_EXPIRES, PER_VALUE, THRESHOLDS, UNIT};
         let fit = self.fit_least.map(|least| format!("f/{least}"));
-        let mode = match (&fit, self.mode.as_ref()) {
-            (Some(fit), _) => fit.as_str(),
+        let mode = match (fit.as_ref().or(self.placing.as_ref()), self.mode.as_ref()) {
+            (Some(mode), _) => mode.as_str(),
             (None, "hard") => "",
             (None, mode) => mode,
         };
@@ -145,6 +175,16 @@ impl<'a> HoldValues<'a> {
         }
         json.close_object();
     }
+}
+
+/// The counter field of a member's slice of `ancestor`'s counter `field` (slices.lua): the
+/// ancestor's id in base64url, which has no "^" (a user id may have any character).
+pub fn slice_field(ancestor: &str, field: &str) -> String {
+    use base64::Engine;
+    format!(
+        "^{}^{field}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ancestor)
+    )
 }
 
 /// A held reservation's record (see lua/library/modules/prelude.lua) but its opening brace and its times,
@@ -223,6 +263,7 @@ mod tests {
                 approval: None,
                 value: None,
                 fit: None,
+                slice: None,
             },
             Hold {
                 group: "monthly",
@@ -241,6 +282,7 @@ mod tests {
                 approval: Some("apr_0123456789abcdef01234567".into()),
                 value: None,
                 fit: None,
+                slice: None,
             },
             Hold {
                 group: "credits",
@@ -259,6 +301,7 @@ mod tests {
                 approval: None,
                 value: None,
                 fit: None,
+                slice: None,
             },
             Hold {
                 group: "daily",
@@ -277,6 +320,7 @@ mod tests {
                 approval: None,
                 value: None,
                 fit: None,
+                slice: None,
             },
         ];
         let args = ReserveArgs {

@@ -1,0 +1,491 @@
+//! Team budgets on leased slices (docs/decisions/0060-leased-slices.md): a member's reserve
+//! decides its own groups and its ancestors' in one script at its own slot, on slices of the
+//! ancestors' groups that its slot keeps. A slice short for the call makes the reserve decide
+//! nothing: the node settles the statements it wrote, takes a lease of each short slice at its
+//! ancestor's slot, and reserves again handing the leases over. Near an ancestor's limit (a
+//! take answers direct), or where a group cannot be sliced, the call is decided as without
+//! leases: one script per level (levels.rs).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use super::parents::Level;
+use super::resolve::Admitted;
+use super::{Gateway, GatewayError, Idempotency};
+use crate::quota::{Decision, EventInput, Hold, Milli, Mode, Placement, ReservationId, SliceHold, UserId};
+use crate::store::{LeaseNote, LeaseNoteKind, Reply, ReserveArgs, Reserved, Short, SliceEnded, Take, Taken};
+
+use super::reservations::MAX_LIFETIME_MS;
+
+/// How a node leases: whether it does, and how long a slice takes new holds.
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseSettings {
+    pub enabled: bool,
+    pub slice_life: Duration,
+}
+
+impl Default for LeaseSettings {
+    fn default() -> LeaseSettings {
+        LeaseSettings {
+            enabled: false,
+            slice_life: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Rounds of short answers and takes one reserve goes through before it is decided as without
+/// leases (another node's reserves may fill a new slice first, once or twice).
+const ROUNDS: usize = 3;
+
+/// How long a lease outlives its slice at its ancestor: the longest a hold on it may live (a
+/// reservation is extended at most a day after it was made), and a minute for the statement.
+const BACKSTOP_MS: i64 = MAX_LIFETIME_MS + 60_000;
+
+/// A slice is at least this many times the call that asked for it, so a take and its settling
+/// serve tens of reserves; and the headroom an ancestor keeps unleased is at least the threshold
+/// times the call (and 5 % of the quota), so near the limit members decide there.
+const LEAST_CALLS_PER_SLICE: u64 = 32;
+const THRESHOLD_CALLS: u64 = 64;
+
+/// One slice a short reserve asked for: its ancestor, the hold's index among the ancestor's
+/// holds, what the call asked of it, the lease to take, and what the slice it closed used.
+struct Wanted {
+    ancestor: UserId,
+    hold: usize,
+    amount: Milli,
+    short: Short,
+    /// The member's slot outbox, where its intent is.
+    outbox: String,
+}
+
+/// The takes in flight on this node: a lock per member and its ancestors.
+#[derive(Default)]
+pub(super) struct Flights(Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>);
+
+impl Flights {
+    /// The lock of `member`'s takes from the ancestors `wanted` names.
+    fn flight(&self, project: &str, member: &UserId, wanted: &[Wanted]) -> Arc<tokio::sync::Mutex<()>> {
+        let mut key = format!("{project}\n{}", member.as_str());
+        for w in wanted {
+            key.push('\n');
+            key.push_str(w.ancestor.as_str());
+        }
+        let mut flights = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // Locks nobody holds any more go as new ones are made.
+        flights.retain(|_, f| f.strong_count() > 0);
+        if let Some(f) = flights.get(&key).and_then(Weak::upgrade) {
+            return f;
+        }
+        let f = Arc::new(tokio::sync::Mutex::new(()));
+        flights.insert(key, Arc::downgrade(&f));
+        f
+    }
+}
+
+/// A lease taken for a slice, to hand over: whose, which counter field, and the lease.
+struct Place {
+    ancestor: UserId,
+    field: String,
+    placement: Placement,
+}
+
+/// How one round went.
+enum Round {
+    Decided(Box<Decision>),
+    /// Decide as without leases.
+    Direct,
+    Short(Vec<Wanted>),
+}
+
+impl Gateway {
+    /// Reserves on the user's slices of its ancestors' groups; None when the call is to be
+    /// decided as without leases (leases off, no parent, a group that cannot be sliced, an
+    /// ancestor near its limit).
+    pub(super) async fn reserve_on_slices(
+        &self,
+        project: &str,
+        input: &EventInput,
+        metadata: &str,
+        id: &ReservationId,
+        ttl_ms: i64,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Option<Decision>, GatewayError> {
+        if !self.leases.enabled {
+            return Ok(None);
+        }
+        let mut places = Vec::new();
+        // Held from a take until the reserve that places it has answered.
+        let mut taking = None;
+        for _ in 0..ROUNDS {
+            let wanted = match self
+                .slice_round(project, input, metadata, id, ttl_ms, idempotency, &places)
+                .await?
+            {
+                Round::Decided(decision) => return Ok(Some(*decision)),
+                Round::Direct => return Ok(None),
+                Round::Short(wanted) => wanted,
+            };
+            // One take at a time per member and ancestor on this node: a call that waited for
+            // another's take asks again on the slice it placed rather than take one more.
+            drop(taking.take());
+            let flight = self.leases_in_flight.flight(project, &input.user, &wanted);
+            let waited = match flight.clone().try_lock_owned() {
+                Ok(guard) => {
+                    taking = Some(guard);
+                    false
+                }
+                Err(_) => {
+                    drop(flight.lock_owned().await);
+                    true
+                }
+            };
+            if waited {
+                self.drop_intents(&wanted).await;
+                places = Vec::new();
+                continue;
+            }
+            match self.take_slices(project, input, &wanted).await? {
+                Some(taken) => places = taken,
+                None => {
+                    self.abandon(project, &input.user, &wanted).await;
+                    return Ok(None);
+                }
+            }
+        }
+        // The last leases were handed over and the reserve was short again: they are placed or
+        // stated unused; what that reserve asked for is given up.
+        Ok(None)
+    }
+
+    /// One reserve at the user's slot with a hold on each ancestor's slice, handing `places`
+    /// over.
+    #[allow(clippy::too_many_arguments)]
+    async fn slice_round(
+        &self,
+        project: &str,
+        input: &EventInput,
+        metadata: &str,
+        id: &ReservationId,
+        ttl_ms: i64,
+        idempotency: Option<&Idempotency>,
+        places: &[Place],
+    ) -> Result<Round, GatewayError> {
+        let user = &input.user;
+        self.drive(project, user, async || {
+            let at = self.decided(None);
+            let admitted = match self.admitted(project, user, input).await? {
+                Ok(admitted) => admitted,
+                Err(_) => return Ok(Reply::Done(Round::Direct)),
+            };
+            let Some(ancestors) = self.ancestors(project, user, &admitted, input).await? else {
+                return Ok(Reply::Done(Round::Direct));
+            };
+            let prepared = match self.prepared(project, user, &admitted, input, at.at_ms).await? {
+                Ok(prepared) => prepared,
+                Err(_) => return Ok(Reply::Done(Round::Direct)),
+            };
+            let mut above = Vec::with_capacity(ancestors.len());
+            for (ancestor, a) in &ancestors {
+                match self.prepared(project, ancestor, a, input, at.at_ms).await? {
+                    Ok(p) if p.holds.iter().all(sliceable) => above.push(p),
+                    _ => return Ok(Reply::Done(Round::Direct)),
+                }
+            }
+            // The user's holds, then each ancestor's on the user's slice of it.
+            let mut holds: Vec<Hold<'_>> = prepared.holds.clone();
+            for ((ancestor, a), p) in ancestors.iter().zip(&above) {
+                for h in &p.holds {
+                    let field = crate::store::layout::value_field(h.group, h.value.as_deref(), &h.window);
+                    let place = places
+                        .iter()
+                        .find(|pl| pl.ancestor == *ancestor && pl.field == field)
+                        .map(|pl| pl.placement.clone());
+                    holds.push(Hold {
+                        slice: Some(SliceHold {
+                            ancestor: ancestor.clone(),
+                            version: a.version,
+                            place,
+                        }),
+                        ..h.clone()
+                    });
+                }
+            }
+            let args = ReserveArgs {
+                version: admitted.version,
+                reservation_id: id.as_str(),
+                ttl_ms,
+                event: &input.event,
+                quantity: input.quantity,
+                metadata,
+                // Every level is decided here: the record names no level above.
+                parent: "",
+                at,
+                step: None,
+                run: None,
+            };
+            let ledger = self.keeps_ledger(project).await?;
+            let stored = idempotency.map(Idempotency::stored);
+            let reply = self.store.reserve(project, user, stored, &args, &holds, ledger).await?;
+            match reply.done() {
+                Ok(Reserved::Decided(held, mut verdict, fired)) => {
+                    let mut rest = verdict.split_off(prepared.holds.len());
+                    let mut decision = self
+                        .reserved(project, user, input, &admitted, &prepared, held, verdict, fired, at)
+                        .await?;
+                    // Each ancestor's counters as its slice shows them, and what it holds.
+                    for ((ancestor, _), p) in ancestors.iter().zip(&above) {
+                        let next = rest.split_off(p.holds.len());
+                        let theirs = p.decision(&rest, None, at.at_ms).of_subject(ancestor.as_str());
+                        decision.counters.extend(theirs.counters);
+                        if let Some(granted) = decision.granted.as_mut() {
+                            granted.held.extend(p.holds.iter().map(|h| h.amount));
+                        }
+                        rest = next;
+                    }
+                    Ok(Reply::Done(Round::Decided(Box::new(decision))))
+                }
+                Ok(Reserved::Short(shorts, fired)) => {
+                    // What it closed goes back to the ancestors before anything is taken.
+                    self.settle_fired(fired.clone()).await?;
+                    let mut wanted = Vec::with_capacity(shorts.len());
+                    for short in shorts {
+                        let Some((ancestor, hold, amount)) =
+                            locate(&ancestors, &above, prepared.holds.len(), short.hold)
+                        else {
+                            return Err(crate::store::StoreError::Protocol("a short hold out of range".into()).into());
+                        };
+                        wanted.push(Wanted {
+                            ancestor,
+                            hold,
+                            amount,
+                            short,
+                            outbox: fired.outbox.clone(),
+                        });
+                    }
+                    Ok(Reply::Done(Round::Short(wanted)))
+                }
+                Err(other) => Ok(other),
+            }
+        })
+        .await
+    }
+
+    /// The user's ancestors, bottom-up, each admitted; None when one is not (blocked, on no
+    /// plan): the walk without leases answers that.
+    async fn ancestors(
+        &self,
+        project: &str,
+        user: &UserId,
+        admitted: &Admitted,
+        input: &EventInput,
+    ) -> Result<Option<Vec<(UserId, Admitted)>>, GatewayError> {
+        let first = Level {
+            subject: user,
+            below: &[],
+        };
+        let Some(mut next) = first.above(admitted.parent.as_deref()) else {
+            return Ok(None);
+        };
+        let (mut below, mut ancestors) = (vec![user.clone()], Vec::new());
+        loop {
+            let Ok(a) = self.admitted(project, &next, input).await? else {
+                return Ok(None);
+            };
+            let above = Level {
+                subject: &next,
+                below: &below,
+            }
+            .above(a.parent.as_deref());
+            below.push(next.clone());
+            ancestors.push((next, a));
+            match above {
+                Some(up) => next = up,
+                None => return Ok(Some(ancestors)),
+            }
+        }
+    }
+
+    /// Takes a lease at its ancestor for each slice wanted; None when one answers direct (near
+    /// its limit) or cannot take: the call is then decided as without leases.
+    async fn take_slices(
+        &self,
+        project: &str,
+        input: &EventInput,
+        wanted: &[Wanted],
+    ) -> Result<Option<Vec<Place>>, GatewayError> {
+        let ledger = self.keeps_ledger(project).await?;
+        let mut places = Vec::with_capacity(wanted.len());
+        for w in wanted {
+            let at = self.decided(None);
+            let Ok(a) = self.admitted(project, &w.ancestor, input).await? else {
+                return Ok(None);
+            };
+            let Ok(prepared) = self.prepared(project, &w.ancestor, &a, input, at.at_ms).await? else {
+                return Ok(None);
+            };
+            let Some(h) = prepared.holds.get(w.hold) else {
+                return Ok(None);
+            };
+            let quota = h.user_override.map_or(h.quota, |o| o.quota);
+            let call = w.amount.0.max(1);
+            let want = (call * LEAST_CALLS_PER_SLICE).max(w.short.closed_used.0.saturating_mul(2));
+            let threshold = (call * THRESHOLD_CALLS).max(quota.0 / 20);
+            let life = i64::try_from(self.leases.slice_life.as_millis()).unwrap_or(i64::MAX);
+            let ends_ms = h.window.end_ms.map_or(at.at_ms + life, |end| end.min(at.at_ms + life));
+            let hold = Hold {
+                amount: Milli(want),
+                ..h.clone()
+            };
+            let take = Take {
+                version: a.version,
+                lease: &w.short.lease,
+                member: input.user.as_str(),
+                ends_ms,
+                backstop_ms: ends_ms + BACKSTOP_MS,
+                least: w.amount,
+                threshold: Milli(threshold),
+                hold: &hold,
+                at,
+            };
+            match self
+                .store
+                .take_slice(project, w.ancestor.as_str(), &take, ledger)
+                .await?
+            {
+                Reply::Done(Taken::Leased { amount, ends_ms, seen }) => places.push(Place {
+                    ancestor: w.ancestor.clone(),
+                    field: crate::store::layout::value_field(h.group, h.value.as_deref(), &h.window),
+                    placement: Placement {
+                        lease: w.short.lease.clone(),
+                        amount,
+                        ends_ms,
+                        intent: w.short.intent.clone(),
+                        seen,
+                    },
+                }),
+                Reply::Stale => {
+                    self.cache.forget_user(project, w.ancestor.as_str());
+                    return Ok(None);
+                }
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(places))
+    }
+
+    /// Ends the intents of a round given up: each lease it may have taken is stated unused, and
+    /// its ancestor takes it back. One that fails is left to the sweeper.
+    async fn abandon(&self, project: &str, member: &UserId, wanted: &[Wanted]) {
+        for w in wanted {
+            let ended = self
+                .end_slice_and_settle(project, member.as_str(), &w.short.intent)
+                .await;
+            if let Err(err) = ended {
+                tracing::warn!(%err, "an intent is left to the sweeper");
+            }
+        }
+    }
+
+    /// Removes the intents of a round that took nothing: no lease was taken under them, so
+    /// none can be placed or has to be given back.
+    async fn drop_intents(&self, wanted: &[Wanted]) {
+        for w in wanted {
+            if let Err(err) = self
+                .store
+                .outbox_done(&w.outbox, std::slice::from_ref(&w.short.intent))
+                .await
+            {
+                tracing::warn!(%err, "an intent is left to the sweeper");
+            }
+        }
+    }
+
+    /// Ends what an outbox entry of `member`'s slot names (an intent, or a placed slice's mark)
+    /// and settles the statements that writes.
+    async fn end_slice_and_settle(&self, project: &str, member: &str, entry: &str) -> Result<(), GatewayError> {
+        let ledger = self.keeps_ledger(project).await?;
+        if let Reply::Done(SliceEnded::Done(fired)) = self.store.end_slice(project, member, entry, ledger).await? {
+            self.settle_fired(fired).await?;
+        }
+        Ok(())
+    }
+
+    /// Settles the statements a script wrote (among what it fired) at their ancestors now, and
+    /// moves its alerts.
+    async fn settle_fired(&self, fired: crate::store::Fired) -> Result<(), GatewayError> {
+        if fired.ids.is_empty() {
+            return Ok(());
+        }
+        let entries = self.store.outbox_entries(&fired.outbox, &fired.ids).await?;
+        for note in entries.leases {
+            if let LeaseNoteKind::Statement(statement) = &note.kind {
+                self.settle_statement(&note, statement).await?;
+            }
+        }
+        if !entries.alerts.is_empty() && !self.webhooks.test_skip_moves {
+            self.move_alerts(entries.alerts).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies one statement at its ancestor, then removes it from its outbox.
+    async fn settle_statement(
+        &self,
+        note: &LeaseNote,
+        statement: &crate::store::Statement,
+    ) -> Result<(), GatewayError> {
+        let ledger = self.keeps_ledger(&note.project).await?;
+        let settled = self
+            .store
+            .settle_slice(&note.project, &note.ancestor, &note.member, statement, ledger)
+            .await?;
+        if let Reply::Done(fired) = settled {
+            self.alerts_fired(fired);
+            self.store
+                .outbox_done(&note.outbox, std::slice::from_ref(&note.position))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Settles the leases' notes of slot outboxes: a statement at its ancestor (then removed);
+    /// an intent or a mark is ended at its member's slot (by the sweeper, which alone reads
+    /// those), which removes it and settles what that states.
+    pub(super) async fn settle_notes(&self, notes: Vec<LeaseNote>) -> Result<(), GatewayError> {
+        for note in notes {
+            match &note.kind {
+                LeaseNoteKind::Statement(statement) => self.settle_statement(&note, statement).await?,
+                LeaseNoteKind::Intent | LeaseNoteKind::Placed => {
+                    self.end_slice_and_settle(&note.project, &note.member, &note.position)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a hold of an ancestor's group can be held on a slice: a hard group's, with no
+/// balance, approval, per-value counter or clamping.
+fn sliceable(h: &Hold<'_>) -> bool {
+    h.mode == Mode::Hard && h.balance.is_none() && h.approval.is_none() && h.value.is_none() && h.fit.is_none()
+}
+
+/// The ancestor, its hold's index and the amount asked, of hold `index` of a reserve whose
+/// first `own` holds are the user's and the rest each ancestor's in turn.
+fn locate(
+    ancestors: &[(UserId, Admitted)],
+    above: &[crate::quota::Prepared<'_>],
+    own: usize,
+    index: usize,
+) -> Option<(UserId, usize, Milli)> {
+    let mut at = index.checked_sub(own)?;
+    for ((ancestor, _), p) in ancestors.iter().zip(above) {
+        if let Some(h) = p.holds.get(at) {
+            return Some((ancestor.clone(), at, h.amount));
+        }
+        at -= p.holds.len();
+    }
+    None
+}

@@ -1,0 +1,151 @@
+//! The leases' calls (docs/decisions/0060-leased-slices.md): take_slice and settle_slice at
+//! an ancestor's slot, end_slice at a member's, and the short answer a member's reserve gives
+//! when its slices do not cover the call.
+
+use redis::Value;
+
+use super::call::Call;
+use super::contract;
+use super::layouts;
+use super::values::HoldValues;
+use super::{unexpected, writing_args, Decided, Fields, Fired, Reply, Writing};
+use crate::quota::{Amounts, Hold, Milli};
+use crate::store::backend::Conn;
+use crate::store::StoreError;
+
+/// What a take leased, or why it leased nothing.
+#[derive(Debug, Clone)]
+pub enum Taken {
+    Leased {
+        amount: Milli,
+        ends_ms: i64,
+        /// The group's counter at the ancestor after the take.
+        seen: Amounts,
+    },
+    /// The headroom left after the least would pass below the threshold: decide at the
+    /// ancestor's level, as without leases.
+    Direct,
+    /// The id was settled before it was taken (its intent was abandoned): take another.
+    Refused,
+}
+
+/// What a take asks of an ancestor's group.
+pub struct Take<'a> {
+    pub version: u64,
+    pub lease: &'a str,
+    pub member: &'a str,
+    pub ends_ms: i64,
+    pub backstop_ms: i64,
+    pub least: Milli,
+    pub threshold: Milli,
+    /// The ancestor's hold of the group, its amount the slice asked for.
+    pub hold: &'a Hold<'a>,
+    pub at: Decided,
+}
+
+pub async fn take_slice(conn: &mut Conn, w: &Writing<'_>, t: &Take<'_>) -> Result<Reply<Taken>, StoreError> {
+    let mut inv = Call::new(&contract::TAKE_SLICE);
+    writing_args(&mut inv, w);
+    inv.arg(t.version)
+        .arg(t.lease)
+        .arg(t.member)
+        .arg(t.ends_ms)
+        .arg(t.backstop_ms);
+    inv.arg(t.least.0).arg(t.threshold.0);
+    HoldValues::of(t.hold).push(&mut inv);
+    inv.arg(t.at);
+    let reply: Vec<Value> = inv.invoke(conn).await?;
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
+        "ok" => {
+            use layouts::taken::{AMOUNT, ENDS, FIELDS, HELD, QUOTA, USED};
+            let mut head = it.head::<FIELDS>()?;
+            Ok(Reply::Done(Taken::Leased {
+                amount: head.milli(AMOUNT)?,
+                ends_ms: head.int(ENDS)?,
+                seen: Amounts {
+                    used: head.milli(USED)?,
+                    held: head.milli(HELD)?,
+                    quota: head.milli(QUOTA)?,
+                    credit: None,
+                },
+            }))
+        }
+        "direct" => Ok(Reply::Done(Taken::Direct)),
+        "refused" => Ok(Reply::Done(Taken::Refused)),
+        other => Err(unexpected("take_slice", other)),
+    })
+}
+
+/// A statement of a slice (slices.lua), as its member's slot wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub lease: String,
+    pub number: u64,
+    pub used: Milli,
+    pub held: Milli,
+}
+
+/// Applies a statement to its lease at the ancestor's slot; answers the alerts it fired there.
+pub async fn settle_slice(
+    conn: &mut Conn,
+    w: &Writing<'_>,
+    s: &Statement,
+    member: &str,
+) -> Result<Reply<Fired>, StoreError> {
+    let mut inv = Call::new(&contract::SETTLE_SLICE);
+    writing_args(&mut inv, w);
+    inv.arg(&s.lease).arg(s.number).arg(s.used.0).arg(s.held.0).arg(member);
+    let reply: Vec<Value> = inv.invoke(conn).await?;
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
+        "ok" => {
+            it.head::<{ layouts::settled::FIELDS }>()?;
+            Ok(Reply::Done(it.fired(w)?))
+        }
+        other => Err(unexpected("settle_slice", other)),
+    })
+}
+
+/// How end_slice went: done (the statements it wrote), or early for a slice not ended yet.
+#[derive(Debug, Clone)]
+pub enum SliceEnded {
+    Done(Fired),
+    Early,
+}
+
+/// Ends an intent a dead node left, or a slice no call closed, named by its outbox entry.
+pub async fn end_slice(conn: &mut Conn, w: &Writing<'_>, entry: &str) -> Result<Reply<SliceEnded>, StoreError> {
+    let mut inv = Call::new(&contract::END_SLICE);
+    writing_args(&mut inv, w);
+    inv.arg(entry);
+    let reply: Vec<Value> = inv.invoke(conn).await?;
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
+        "ok" => Ok(Reply::Done(SliceEnded::Done(it.fired(w)?))),
+        "early" => Ok(Reply::Done(SliceEnded::Early)),
+        other => Err(unexpected("end_slice", other)),
+    })
+}
+
+/// One slice a reserve found short: the hold's index, the lease to take for it, the intent
+/// the reserve wrote, and what the slice it closed used (zero for none).
+#[derive(Debug, Clone)]
+pub struct Short {
+    pub hold: usize,
+    pub lease: String,
+    pub intent: String,
+    pub closed_used: Milli,
+}
+
+/// The rest of a short answer (slices.lua's S.short): its slices, then the statements written.
+pub(super) fn short(it: &mut Fields, w: &Writing<'_>) -> Result<(Vec<Short>, Fired), StoreError> {
+    let n = it.int()?;
+    let mut slices = Vec::new();
+    for _ in 0..n {
+        slices.push(Short {
+            hold: usize::try_from(it.int()? - 1).map_err(|_| StoreError::Protocol("a short hold's index".into()))?,
+            lease: it.text()?,
+            intent: it.text()?,
+            closed_used: it.milli()?,
+        });
+    }
+    Ok((slices, it.fired(w)?))
+}

@@ -1,0 +1,150 @@
+//! Team budgets on leased slices, through the API (docs/decisions/0060-leased-slices.md):
+//! members decide in their own slot on slices of their team's pool, the pool counts what it
+//! leased as held so it is never passed, and what a slice used reaches the pool exactly once
+//! when the slice closes, its rest going back.
+
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+
+use crate::support::redis::{self, Stepped};
+use crate::support::{spawn_app_with, unique_prefix, TestApp};
+
+/// Members of 1,000 each under a team pool of `pool`.
+async fn plans(app: &TestApp, pool: u64) {
+    app.put_plan(json!({ "id": "plan_member", "periodType": "month", "groups": [
+        { "id": "own", "unit": "count", "quota": 1000, "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    app.put_plan(json!({ "id": "plan_team", "periodType": "month", "groups": [
+        { "id": "pool", "unit": "count", "quota": pool, "matches": [ { "event": "*" } ] } ] }))
+        .await;
+}
+
+async fn member_of(app: &TestApp, user: &str, team: &str) {
+    let (status, body) = app
+        .json(
+            reqwest::Method::PUT,
+            &format!("/v1/users/{user}/subscription"),
+            Some(json!({ "planId": "plan_member", "parentId": team })),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+}
+
+/// A node that leases, with slices of `slice_seconds`.
+async fn leasing(target: &redis::Target, prefix: &str, key: Option<&str>, slice_seconds: u64) -> TestApp {
+    spawn_app_with(target, prefix, key, |c| {
+        c.leases = true;
+        c.slice_seconds = slice_seconds;
+    })
+    .await
+}
+
+/// The leases the team's slot holds (its reservations whose ids are leases').
+fn leases_of(prefix: &str, team: &str) -> usize {
+    let res = format!("{prefix}:{{default:{team}}}:res");
+    let ids: Vec<String> = redis::shared().query(&["HKEYS", &res]);
+    ids.iter().filter(|id| id.starts_with('l')).count()
+}
+
+fn pool(usage: &Value) -> (f64, f64) {
+    let c = TestApp::counter(usage, "pool");
+    (c["used"].as_f64().unwrap(), c["reserved"].as_f64().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn members_decide_on_slices_in_their_own_slot_and_the_pool_counts_what_it_leased() {
+    let prefix = unique_prefix();
+    let target = redis::shared().target();
+    let one = leasing(&target, &prefix, None, 10).await;
+    let two = leasing(&target, &prefix, Some(&one.key), 10).await;
+    plans(&one, 10_000).await;
+    one.subscribe("team_acme", "plan_team", None).await;
+    let members: Vec<String> = (0..10).map(|i| format!("m{i}")).collect();
+    for m in &members {
+        member_of(&one, m, "team_acme").await;
+    }
+    let nodes = [&one, &two];
+    let answers =
+        join_all((0..300).map(|i| nodes[i % 2].reserve(json!({ "userId": members[i % 10], "event": "render" })))).await;
+    for a in &answers {
+        assert_eq!(a["allowed"], true, "{a}");
+        // The pool's counter is answered with its subject, as the walk answers it.
+        let counters = a["counters"].as_array().unwrap();
+        assert!(
+            counters
+                .iter()
+                .any(|c| c["groupId"] == "pool" && c["subjectId"] == "team_acme"),
+            "{a}"
+        );
+    }
+    // The pool ran a take per slice, not a script per reserve: a slice serves 32 reserves or
+    // more, and racing reserves of one member may take a slice each that is then given back.
+    let leases = leases_of(&prefix, "team_acme");
+    assert!((1..=30).contains(&leases), "{leases} leases for 300 reserves");
+    // What is leased is held at the pool: used and held never pass its quota.
+    let (used, reserved) = pool(&one.usage("team_acme").await);
+    assert!(
+        reserved >= 300.0 && used + reserved <= 10_000.0,
+        "used {used} reserved {reserved}"
+    );
+
+    // Commits count on each member at once, and on its slice.
+    let ids: Vec<&str> = answers.iter().map(|a| a["reservationId"].as_str().unwrap()).collect();
+    for (i, outcome) in join_all(ids.iter().enumerate().map(|(i, id)| nodes[i % 2].commit(id, None)))
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        assert!(outcome.0.is_success(), "commit {i}: {outcome:?}");
+    }
+    for m in &members {
+        assert_eq!(TestApp::counter(&one.usage(m).await, "own")["used"], 30);
+    }
+}
+
+/// A node on `clock`'s Redis that leases, started after the test's steps.
+async fn leasing_after_steps(clock: &Stepped, app: &TestApp) -> TestApp {
+    leasing(&clock.target(), &app.prefix, Some(&app.key), 1).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn what_a_slice_used_reaches_the_pool_once_when_it_closes_and_its_rest_goes_back() {
+    let clock = Stepped::start();
+    let prefix = unique_prefix();
+    let app = leasing(&clock.target(), &prefix, None, 1).await;
+    plans(&app, 10_000).await;
+    app.subscribe("team_acme", "plan_team", None).await;
+    let members = ["a", "b", "c"];
+    for m in members {
+        member_of(&app, m, "team_acme").await;
+    }
+    for m in members {
+        for _ in 0..5 {
+            let held = app.reserve(json!({ "userId": m, "event": "render" })).await;
+            let (status, body) = app.commit(held["reservationId"].as_str().unwrap(), None).await;
+            assert!(status.is_success(), "{body}");
+        }
+    }
+    // Nothing stated yet: the pool holds three slices of 32, and counts no use.
+    assert_eq!(pool(&app.usage("team_acme").await), (0.0, 96.0));
+
+    // Past the slices' end, each member's next reserve closes its slice: its 5 reach the
+    // pool, its 27 unused go back, and a new slice is leased.
+    clock.step(2_000);
+    let later = leasing_after_steps(&clock, &app).await;
+    let mut open = Vec::new();
+    for m in members {
+        let held = later.reserve(json!({ "userId": m, "event": "render" })).await;
+        assert_eq!(held["allowed"], true, "{held}");
+        open.push(held["reservationId"].as_str().unwrap().to_string());
+    }
+    let (used, reserved) = pool(&later.usage("team_acme").await);
+    assert_eq!(used, 15.0);
+    // The new slices: 32 each, twice what the last one used being less.
+    assert_eq!(reserved, 96.0);
+    // A release gives the hold back to the slice, not to the pool: the slice is still leased.
+    for id in &open {
+        assert!(later.release(id).await.0.is_success());
+    }
+    assert_eq!(pool(&later.usage("team_acme").await), (15.0, 96.0));
+}
