@@ -49,7 +49,7 @@ const LEAST_CALLS_PER_SLICE: u64 = 32;
 const THRESHOLD_CALLS: u64 = 64;
 
 /// One slice a short reserve asked for: its ancestor, the hold's index among the ancestor's
-/// holds, what the call asked of it, the lease to take, and what the slice it closed used.
+/// holds, what the call asked of it, the lease to take, and what the slice it closed met.
 struct Wanted {
     ancestor: UserId,
     hold: usize,
@@ -329,7 +329,7 @@ impl Gateway {
             };
             let quota = h.user_override.map_or(h.quota, |o| o.quota);
             let call = w.amount.0.max(1);
-            let want = (call * LEAST_CALLS_PER_SLICE).max(w.short.closed_used.0.saturating_mul(2));
+            let want = (call * LEAST_CALLS_PER_SLICE).max(w.short.closed_demand.0.saturating_mul(2));
             let threshold = (call * THRESHOLD_CALLS).max(quota.0 / 20);
             let life = i64::try_from(self.leases.slice_life.as_millis()).unwrap_or(i64::MAX);
             let ends_ms = h.window.end_ms.map_or(at.at_ms + life, |end| end.min(at.at_ms + life));

@@ -47,7 +47,8 @@ do
 
   -- Closes the live slice of hold h (its line, used and held as read): a statement of what it
   -- used and still holds; what its open holds hold stays leased, on fields of its lease, where
-  -- their commits, releases and expiries move it. Answers what it used.
+  -- their commits, releases and expiries move it. Answers what it used and holds: the demand
+  -- it met, which sizes the next.
   function S.close(c, h, line, used, held)
     local s = {string.match(line, SLICE_LINE)}
     local n = s[SLICE.n] + 1
@@ -61,7 +62,7 @@ do
       end
     end
     redis.call('HDEL', c.KEYS[1], h.f, h.f .. ':u', h.f .. ':h')
-    return used
+    return used + held
   end
 
   -- Places the leases a reserve hands over (hold i's `place`: lease, amount, ends, intent) on
@@ -100,8 +101,8 @@ do
   -- A reserve whose only denials are short slices (7) decides nothing: each short slice is
   -- closed (when there is one) and an intent to take a lease for it is written. Answers
   -- {"short", count, then per short hold: its index, the lease to take, the intent's id, what
-  -- the closed slice used (0 for none), then the statements written (as alerts.lua appends
-  -- alerts)}; nil when another group denies, so the reserve answers its denial.
+  -- the closed slice used and holds (0 for none), then the statements written (as alerts.lua
+  -- appends alerts)}; nil when another group denies, so the reserve answers its denial.
   function S.short(c, holds, reply, counters, head)
     local denied = {}
     for i = 1, #holds do

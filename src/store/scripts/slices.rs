@@ -126,13 +126,13 @@ pub async fn end_slice(conn: &mut Conn, w: &Writing<'_>, entry: &str) -> Result<
 }
 
 /// One slice a reserve found short: the hold's index, the lease to take for it, the intent
-/// the reserve wrote, and what the slice it closed used (zero for none).
+/// the reserve wrote, and what the slice it closed used and holds (zero for none).
 #[derive(Debug, Clone)]
 pub struct Short {
     pub hold: usize,
     pub lease: String,
     pub intent: String,
-    pub closed_used: Milli,
+    pub closed_demand: Milli,
 }
 
 /// The rest of a short answer (slices.lua's S.short): its slices, then the statements written.
@@ -144,7 +144,7 @@ pub(super) fn short(it: &mut Fields, w: &Writing<'_>) -> Result<(Vec<Short>, Fir
             hold: usize::try_from(it.int()? - 1).map_err(|_| StoreError::Protocol("a short hold's index".into()))?,
             lease: it.text()?,
             intent: it.text()?,
-            closed_used: it.milli()?,
+            closed_demand: it.milli()?,
         });
     }
     Ok((slices, it.fired(w)?))
