@@ -120,8 +120,9 @@ pub struct Config {
     #[arg(long, env = "QG_TEST_SKIP_ALERT_MOVES", default_value_t = false, hide = true, action = clap::ArgAction::Set)]
     pub test_skip_alert_moves: bool,
 
-    /// Members of a team decide on leased slices of its budget, in their own slot, instead of
-    /// running a script at the team's slot for every call (docs/decisions/0060-leased-slices.md).
+    /// Experimental: members of a team decide on leased slices of its budget in their own slot,
+    /// instead of a script at the team's slot for every call; the team's used then counts a
+    /// slice's use when the slice closes, and its ledger does not yet list those calls
     #[arg(long, env = "QG_LEASES", default_value_t = false, action = clap::ArgAction::Set)]
     pub leases: bool,
 
