@@ -26,12 +26,11 @@ impl Gateway {
         let user = &input.user;
         // What the reservation was for, as every level's record keeps it.
         let metadata = canonical_metadata(&input.metadata)?;
-        // On slices of the parents' budgets, in one script at the user's slot (slices.rs).
-        if run.is_none() && input.step.is_none() {
-            if let Some(decision) = self
-                .reserve_on_slices(project, input, &metadata, id, ttl_ms, idempotency)
-                .await?
-            {
+        // On slices of the parents' budgets, in one script at the user's slot (slices.rs). A
+        // call with an Idempotency-Key is decided by the walk: its repeat is answered from what
+        // the user's level kept, which must be the walk's whatever the parents' headroom is then.
+        if run.is_none() && input.step.is_none() && idempotency.is_none() {
+            if let Some(decision) = self.reserve_on_slices(project, input, &metadata, id, ttl_ms).await? {
                 return Ok(decision);
             }
         }

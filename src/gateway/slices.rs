@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::parents::Level;
 use super::resolve::Admitted;
-use super::{Gateway, GatewayError, Idempotency};
+use super::{Gateway, GatewayError};
 use crate::quota::{Decision, EventInput, Hold, Milli, Mode, Placement, ReservationId, SliceHold, UserId};
 use crate::store::{LeaseNote, LeaseNoteKind, Reply, ReserveArgs, Reserved, Short, SliceEnded, Take, Taken};
 
@@ -101,7 +101,7 @@ enum Round {
 impl Gateway {
     /// Reserves on the user's slices of its ancestors' groups; None when the call is to be
     /// decided as without leases (leases off, no parent, a group that cannot be sliced, an
-    /// ancestor near its limit).
+    /// ancestor near its limit). Never with an Idempotency-Key (levels.rs).
     pub(super) async fn reserve_on_slices(
         &self,
         project: &str,
@@ -109,7 +109,6 @@ impl Gateway {
         metadata: &str,
         id: &ReservationId,
         ttl_ms: i64,
-        idempotency: Option<&Idempotency>,
     ) -> Result<Option<Decision>, GatewayError> {
         if !self.leases.enabled {
             return Ok(None);
@@ -118,10 +117,7 @@ impl Gateway {
         // Held from a take until the reserve that places it has answered.
         let mut taking = None;
         for _ in 0..ROUNDS {
-            let wanted = match self
-                .slice_round(project, input, metadata, id, ttl_ms, idempotency, &places)
-                .await?
-            {
+            let wanted = match self.slice_round(project, input, metadata, id, ttl_ms, &places).await? {
                 Round::Decided(decision) => return Ok(Some(*decision)),
                 Round::Direct => return Ok(None),
                 Round::Short(wanted) => wanted,
@@ -168,7 +164,6 @@ impl Gateway {
         metadata: &str,
         id: &ReservationId,
         ttl_ms: i64,
-        idempotency: Option<&Idempotency>,
         places: &[Place],
     ) -> Result<Round, GatewayError> {
         let user = &input.user;
@@ -225,8 +220,7 @@ impl Gateway {
                 run: None,
             };
             let ledger = self.keeps_ledger(project).await?;
-            let stored = idempotency.map(Idempotency::stored);
-            let reply = self.store.reserve(project, user, stored, &args, &holds, ledger).await?;
+            let reply = self.store.reserve(project, user, None, &args, &holds, ledger).await?;
             match reply.done() {
                 Ok(Reserved::Decided(held, mut verdict, fired)) => {
                     let mut rest = verdict.split_off(prepared.holds.len());
@@ -419,13 +413,35 @@ impl Gateway {
         }
         let entries = self.store.outbox_entries(&fired.outbox, &fired.ids).await?;
         for note in entries.leases {
-            if let LeaseNoteKind::Statement(statement) = &note.kind {
-                self.settle_statement(&note, statement).await?;
+            match &note.kind {
+                LeaseNoteKind::Statement(statement) => self.settle_statement(&note, statement).await?,
+                LeaseNoteKind::Ledger(entry) => self.move_ledger_note(&note, entry).await?,
+                LeaseNoteKind::Intent | LeaseNoteKind::Placed => {}
             }
         }
         if !entries.alerts.is_empty() && !self.webhooks.test_skip_moves {
             self.move_alerts(entries.alerts).await?;
         }
+        Ok(())
+    }
+
+    /// Appends an ancestor's ledger entry of a member's commit on a slice, naming the member,
+    /// then removes the note from its outbox.
+    async fn move_ledger_note(&self, note: &LeaseNote, entry: &str) -> Result<(), GatewayError> {
+        let mut fields: Vec<String> = serde_json::from_str(entry)
+            .map_err(|e| crate::store::StoreError::Protocol(format!("a ledger note: {e}")))?;
+        fields.extend(["member".to_string(), note.member.clone()]);
+        let entry = serde_json::to_string(&fields).map_err(GatewayError::encode("a ledger note"))?;
+        let ancestor = UserId::parse(&note.ancestor)
+            .map_err(|e| crate::store::StoreError::Protocol(format!("a ledger note's ancestor: {e}")))?;
+        let ledger = self.ledger_for(&note.project, &ancestor).await?;
+        let at = format!("{}:{}", note.outbox, note.position);
+        self.store
+            .append_ledger(&note.project, &note.ancestor, &at, &entry, ledger)
+            .await?;
+        self.store
+            .outbox_done(&note.outbox, std::slice::from_ref(&note.position))
+            .await?;
         Ok(())
     }
 
@@ -456,6 +472,7 @@ impl Gateway {
         for note in notes {
             match &note.kind {
                 LeaseNoteKind::Statement(statement) => self.settle_statement(&note, statement).await?,
+                LeaseNoteKind::Ledger(entry) => self.move_ledger_note(&note, entry).await?,
                 LeaseNoteKind::Intent | LeaseNoteKind::Placed => {
                     self.end_slice_and_settle(&note.project, &note.member, &note.position)
                         .await?;

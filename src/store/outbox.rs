@@ -86,13 +86,15 @@ pub enum LeaseNoteKind {
     Statement(Statement),
     Intent,
     Placed,
+    /// The ancestor's ledger entry of a commit on a slice: its fields and values, as JSON.
+    Ledger(String),
 }
 
 impl Outboxed {
     fn push(&mut self, outbox: &str, raw: RawEntry) -> Result<(), StoreError> {
         let kind = raw.1.iter().find(|(f, _)| f == "type").map(|(_, v)| v.as_str());
         match kind {
-            Some("slice" | "lease" | "placed") => self.leases.push(lease_note(outbox, raw)?),
+            Some("slice" | "lease" | "placed" | "ledger") => self.leases.push(lease_note(outbox, raw)?),
             _ => self.alerts.push(entry(outbox, raw)?),
         }
         Ok(())
@@ -124,6 +126,7 @@ fn lease_note(outbox: &str, (position, fields): RawEntry) -> Result<LeaseNote, S
             held: Milli(number("h")?),
         }),
         "lease" => LeaseNoteKind::Intent,
+        "ledger" => LeaseNoteKind::Ledger(field("entry").to_string()),
         _ => LeaseNoteKind::Placed,
     };
     Ok(LeaseNote {

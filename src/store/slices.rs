@@ -2,7 +2,7 @@
 //! ancestor's slot, the end of what a dead node left at a member's.
 
 use super::scripts::{self, Reply, SliceEnded, Statement, Take, Taken};
-use super::{Fired, Store, StoreError};
+use super::{Fired, Idempotency, Store, StoreError};
 
 impl Store {
     /// Leases a slice of `ancestor`'s group (the take's hold) to `t.member`.
@@ -39,6 +39,30 @@ impl Store {
             Ok((reply, conn))
         })
         .await
+    }
+
+    /// Appends `ancestor`'s ledger entry of a member's commit on a slice (its fields and values
+    /// as JSON), once per `note` (the outbox entry it was moved from).
+    pub async fn append_ledger(
+        &self,
+        project: &str,
+        ancestor: &str,
+        note: &str,
+        entry: &str,
+        ledger: bool,
+    ) -> Result<(), StoreError> {
+        let keys = &self.keys.user(project, ancestor);
+        let once = Idempotency {
+            field: format!("ledger:{note}"),
+            body_digest: String::new(),
+        };
+        let w = &self.writing(keys, Some(&once), ledger);
+        self.write("append_ledger", |mut conn| async move {
+            let reply = scripts::append_ledger(&mut conn, w, entry).await?;
+            Ok((reply, conn))
+        })
+        .await?;
+        Ok(())
     }
 
     /// Ends the intent or the slice `member`'s slot outbox entry `entry` names.

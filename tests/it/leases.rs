@@ -100,6 +100,31 @@ async fn members_decide_on_slices_in_their_own_slot_and_the_pool_counts_what_it_
     for m in &members {
         assert_eq!(TestApp::counter(&one.usage(m).await, "own")["used"], 30);
     }
+    // The team's ledger has each commit as its level's entry, naming the member, moved from
+    // the members' slots after their commits (waited for: the moves run after the answers).
+    let mut team = Vec::new();
+    for _ in 0..100 {
+        team = one.usage_events_all("userId=team_acme&limit=1000").await;
+        if team.len() >= 300 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(team.len(), 300);
+    for m in &members {
+        let theirs: Vec<&Value> = team.iter().filter(|e| e["memberId"] == json!(m)).collect();
+        assert_eq!(theirs.len(), 30, "{m}");
+        assert!(theirs.iter().all(|e| e["kind"] == "commit"), "{:?}", theirs[0]);
+    }
+    // ... and the members' own ledgers none of the team's group.
+    let own = one.usage_events_all("userId=m0&limit=1000").await;
+    assert_eq!(own.len(), 30);
+    assert!(
+        own.iter()
+            .all(|e| e.to_string().contains("\"own\"") && !e.to_string().contains("\"pool\"")),
+        "{}",
+        own[0]
+    );
 }
 
 /// A node on `clock`'s Redis that leases, started after the test's steps.

@@ -162,8 +162,12 @@ register('commit', 'writes', function(c)
     R.named(c, fields, record.ru, record.ra, record.rk)
   end
   -- (A hold on a slice is its ancestor's usage: its level's entry, not this one's.)
+  local function counted(_, h)
+    return not record.run and h.k ~= 'c' and h.n or nil
+  end
+  ancestor_ledgers(c, record, counted, attributed({unpack(fields)}, ARGV[l + 2], ''))
   ledger(c, now, record.h, function(i, h)
-    return not record.run and h.k ~= 'c' and not (record.sl and record.sl[tostring(i)]) and h.n or nil
+    return not (record.sl and record.sl[tostring(i)]) and counted(i, h) or nil
   end,
     credited(attributed(fields, ARGV[l + 2], ARGV[l + 3]), burned))
   local reply = commit_head(late and 1 or 0, cjson.encode(record))

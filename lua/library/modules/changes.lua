@@ -72,6 +72,15 @@ end
 -- ledger entries older than `keep_ms` on the way. `fields` are the entry's field, value pairs
 -- (every number a string) but its groups, which are the holds for which `amount_of(i, hold)`
 -- gives milli-units (as a string; nil leaves the hold out).
+-- One hold's part of a ledger entry's groups: `amount` milli-units of its group.
+local function ledger_group(h, amount)
+  -- (A per-value hold's value: a track's read from its field, a record's as it keeps it.)
+  -- A priced hold's measure ('{"priced":...', its price and where it came from) goes with
+  -- its group: the entry's provenance.
+  local priced = h.me and string.byte(h.me, 4) == 114 and string.sub(h.me, 1, 10) == '{"priced":' and h.me or nil
+  return {g = h.g, v = h.val or h.v, u = h.k, ps = h.ps, pe = h.pe, a = amount, pr = priced}
+end
+
 local function ledger(c, now, holds, amount_of, fields)
   local keep_ms = c.ARGV[4]
   if keep_ms == '' then
@@ -82,11 +91,7 @@ local function ledger(c, now, holds, amount_of, fields)
     local h = holds[i]
     local amount = amount_of(i, h)
     if amount then
-      -- (A per-value hold's value: a track's read from its field, a record's as it keeps it.)
-      -- A priced hold's measure ('{"priced":...', its price and where it came from) goes with
-      -- its group: the entry's provenance.
-      local priced = h.me and string.byte(h.me, 4) == 114 and string.sub(h.me, 1, 10) == '{"priced":' and h.me or nil
-      groups[#groups + 1] = {g = h.g, v = h.val or h.v, u = h.k, ps = h.ps, pe = h.pe, a = amount, pr = priced}
+      groups[#groups + 1] = ledger_group(h, amount)
       rollup(c, now, h.g, 'u', tonumber(amount))
     end
   end
@@ -95,6 +100,35 @@ local function ledger(c, now, holds, amount_of, fields)
   -- Exact trimming: usually nothing or one entry goes per append, so it costs little.
   local oldest = string.format('%d', now - tonumber(keep_ms))
   redis.call('XADD', c.KEYS[8], 'MINID', oldest, '*', unpack(fields))
+end
+
+-- The entries of a record's holds on slices (slices.lua) for their ancestors' ledgers: the
+-- ledger stays per level, as the walk's commit at each level would have written it. Each
+-- ancestor's entry, `fields` with the groups `amount_of` gives, goes to this slot's outbox
+-- (a "ledger" note: the ancestor, the entry's fields as JSON), which the node moves to the
+-- ancestor's ledger, naming the member, once (append_ledger.lua).
+local function ancestor_ledgers(c, record, amount_of, fields)
+  if c.ARGV[4] == '' or not record.sl then
+    return
+  end
+  local by, order = {}, {}
+  for i, h in ipairs(record.h) do
+    local amount = record.sl[tostring(i)] and amount_of(i, h)
+    if amount then
+      local a = S.ancestor(h.f)
+      if not by[a] then
+        by[a], order[#order + 1] = {}, a
+      end
+      by[a][#by[a] + 1] = ledger_group(h, amount)
+    end
+  end
+  local tag = string.match(c.KEYS[1], '{(.*)}')
+  for _, a in ipairs(order) do
+    local entry = {unpack(fields)}
+    entry[#entry + 1], entry[#entry + 2] = 'groups', cjson.encode(by[a])
+    c.fired[#c.fired + 1] = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'ledger', 'tag', tag,
+      'p', a, 'entry', cjson.encode(entry))
+  end
 end
 
 -- An entry's fields with who made it: the key that made the call and, at a parent's level,

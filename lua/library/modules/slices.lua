@@ -37,7 +37,7 @@ do
       'u', string.format('%d', used), 'h', string.format('%d', held))
   end
 
-  S.state = state
+  S.state, S.ancestor = state, ancestor
 
   -- Whether a live slice's `line` serves holds of version `version` at `now`.
   function S.live(line, version, now)

@@ -125,6 +125,19 @@ pub async fn end_slice(conn: &mut Conn, w: &Writing<'_>, entry: &str) -> Result<
     })
 }
 
+/// Appends an ancestor's ledger entry moved from a member's slot outbox, once per `w`'s
+/// Idempotency-Key (the note's own).
+pub async fn append_ledger(conn: &mut Conn, w: &Writing<'_>, entry: &str) -> Result<Reply<()>, StoreError> {
+    let mut inv = Call::new(&contract::APPEND_LEDGER);
+    writing_args(&mut inv, w);
+    inv.arg(entry);
+    let reply: Vec<Value> = inv.invoke(conn).await?;
+    Fields::answer(reply)?.then(|(tag, _)| match tag.as_str() {
+        "ok" => Ok(Reply::Done(())),
+        other => Err(unexpected("append_ledger", other)),
+    })
+}
+
 /// One slice a reserve found short: the hold's index, the lease to take for it, the intent
 /// the reserve wrote, and what the slice it closed used and holds (zero for none).
 #[derive(Debug, Clone)]

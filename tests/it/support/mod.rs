@@ -66,7 +66,8 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         webhook_timeout_ms: 10_000,
         test_skip_alert_moves: false,
         test_level_pause_ms: 0,
-        leases: false,
+        // QG_TEST_LEASES=1 runs the suite with leases on, as a node would with QG_LEASES.
+        leases: std::env::var_os("QG_TEST_LEASES").is_some(),
         slice_seconds: 10,
         sentinel_master: "mymaster".to_string(),
         wait_replicas: 0,
