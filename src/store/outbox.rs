@@ -60,6 +60,11 @@ pub struct ApprovalNote {
 
 type RawEntry = (String, Vec<(String, String)>);
 
+/// An entry's field `name`, "" when it has none.
+fn field_of<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields.iter().find(|(f, _)| f == name).map_or("", |(_, v)| v.as_str())
+}
+
 /// What a slot's outbox holds: alerts for the webhooks, and the leases' notes
 /// (lua/library/modules/slices.lua), read apart.
 #[derive(Debug, Default)]
@@ -92,9 +97,8 @@ pub enum LeaseNoteKind {
 
 impl Outboxed {
     fn push(&mut self, outbox: &str, raw: RawEntry) -> Result<(), StoreError> {
-        let kind = raw.1.iter().find(|(f, _)| f == "type").map(|(_, v)| v.as_str());
-        match kind {
-            Some("slice" | "lease" | "placed" | "ledger") => self.leases.push(lease_note(outbox, raw)?),
+        match field_of(&raw.1, "type") {
+            "slice" | "lease" | "placed" | "ledger" => self.leases.push(lease_note(outbox, raw)?),
             _ => self.alerts.push(entry(outbox, raw)?),
         }
         Ok(())
@@ -104,13 +108,7 @@ impl Outboxed {
 fn lease_note(outbox: &str, (position, fields): RawEntry) -> Result<LeaseNote, StoreError> {
     use base64::Engine;
     let bad = |what: &str| StoreError::Protocol(format!("outbox entry {position}: {what}"));
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(f, _)| f == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+    let field = |name: &str| field_of(&fields, name);
     let (project, member) = parse_user_tag(field("tag")).ok_or_else(|| bad("tag"))?;
     let ancestor = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(field("p"))
@@ -141,13 +139,7 @@ fn lease_note(outbox: &str, (position, fields): RawEntry) -> Result<LeaseNote, S
 
 fn entry(outbox: &str, (position, fields): RawEntry) -> Result<OutboxEntry, StoreError> {
     let bad = |what: &str| StoreError::Protocol(format!("outbox entry {position}: {what}"));
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(f, _)| f == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+    let field = |name: &str| field_of(&fields, name);
     let (project, user) = parse_user_tag(field("tag")).ok_or_else(|| bad("tag"))?;
     let number = |name: &str| field(name).parse::<i64>().map_err(|_| bad(name));
     let at_ms = position

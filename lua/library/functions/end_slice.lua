@@ -20,12 +20,8 @@ register('end_slice', 'writes', function(c)
   shape(KEYS, ARGV, 10, 5)
 
   -- 1. Expired holds go back first, so a slice closes holding only what is open.
-  local more, reclaimed = reclaim(c, now)
-  if more then
+  if reclaim_first(c, now) then
     return {'more'}
-  end
-  if reclaimed then
-    prune(c, now)
   end
 
   -- 2. The entry, as its script wrote it.

@@ -13,9 +13,5 @@ register('reclaim', 'writes', function(c)
   shape(KEYS, ARGV, 10, 4)
 
   -- 1. Return a batch, and prune as every writing script that returned holds does.
-  local more, reclaimed = reclaim(c, now)
-  if reclaimed then
-    prune(c, now)
-  end
-  return {more and 'more' or 'ok'}
+  return {reclaim_first(c, now) and 'more' or 'ok'}
 end)

@@ -62,12 +62,8 @@ register('take_slice', 'writes', function(c)
   end
 
   -- 3. Expired holds (and lapsed leases) go back first, so they never count against the take.
-  local more, reclaimed = reclaim(c, now)
-  if more then
+  if reclaim_first(c, now) then
     return {'more'}
-  end
-  if reclaimed then
-    prune(c, now)
   end
 
   -- 4. What is left after the threshold, up to what was asked; at least the least, or direct.

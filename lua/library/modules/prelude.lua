@@ -424,6 +424,17 @@ local function prune(c, now)
   end
 end
 
+-- Returns expired holds (and lapsed leases) before a call that must not count them, and prunes
+-- when it returned some, as every call that returns holds does; true when more remain (the
+-- call then answers "more").
+local function reclaim_first(c, now)
+  local more, reclaimed = reclaim(c, now)
+  if reclaimed then
+    prune(c, now)
+  end
+  return more
+end
+
 -- The first answer to this Idempotency-Key, or nil when there is none: {"repeat", reply JSON},
 -- or {"reused"} when the key came with another body.
 local function repeated(c)
