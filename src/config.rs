@@ -143,13 +143,6 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn leases(&self) -> crate::gateway::LeaseSettings {
-        crate::gateway::LeaseSettings {
-            enabled: self.leases,
-            slice_life: Duration::from_secs(self.slice_seconds.max(1)),
-        }
-    }
-
     pub fn command_timeout(&self) -> Duration {
         Duration::from_millis(self.command_timeout_ms)
     }

@@ -88,7 +88,10 @@ impl Application {
         })?
         .with_webhooks(config.webhooks())
         .with_level_pause(Duration::from_millis(config.test_level_pause_ms))
-        .with_leases(config.leases())
+        .with_leases(crate::gateway::LeaseSettings {
+            enabled: config.leases,
+            slice_life: Duration::from_secs(config.slice_seconds.max(1)),
+        })
         .with_catalog(catalog(config)?);
         if let Some(token) = &config.root_token {
             gateway.set_root_token(token);

@@ -48,7 +48,7 @@ register('settle_slice', 'writes', function(c)
     reply[SETTLED.status], reply[SETTLED.applied], reply[SETTLED.leased] = 'ok', 0, 0
     return reply
   end
-  local leased = record.sl + 0
+  local leased = record.sk + 0
   if ARGV[6] + 0 <= record.sn + 0 then
     reply[SETTLED.status], reply[SETTLED.applied], reply[SETTLED.leased] = 'ok', 0, leased
     return reply
@@ -70,7 +70,7 @@ register('settle_slice', 'writes', function(c)
     write_fields(c, {f, math.max(0, (l and l + 0 or 0) - back)})
   end
   alert_crossings(c, record.h, quotas(c, KEYS[6], record.h, now), before, after)
-  record.sn, record.su, record.sl = ARGV[6], string.format('%d', used), string.format('%d', still)
+  record.sn, record.su, record.sk = ARGV[6], string.format('%d', used), string.format('%d', still)
   if state == 'held' and still == 0 then
     finish(c, id, record, 'committed', now)
   else

@@ -81,7 +81,7 @@ register('take_slice', 'writes', function(c)
   write_fields(c, {h.f .. ':h', held + amount, h.f .. ':l', (leased and leased + 0 or 0) + amount})
   note_periods(c, holds, counters)
   local record = {v = RECORD_VERSION, s = 'held', ls = ARGV[7], e = '', qt = h.a, c = string.format('%d', at),
-    cr = string.format('%d', now), x = ARGV[9], sx = ARGV[8], sn = '0', su = '0', sl = h.a, h = {h}}
+    cr = string.format('%d', now), x = ARGV[9], sx = ARGV[8], sn = '0', su = '0', sk = h.a, h = {h}}
   redis.call('HSET', KEYS[2], id, cjson.encode(record))
   redis.call('ZADD', KEYS[3], ARGV[9], id)
   local open = redis.call('HGET', KEYS[1], '~open')

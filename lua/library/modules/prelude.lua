@@ -272,11 +272,11 @@ local function reclaim(c, now)
       -- A lease no statement ended by its backstop (take_slice.lua): what it still leases is
       -- counted as used, which can never pass the quota, and it ends committed. Its member's
       -- slot lost the slice, or no node could settle it for a day.
-      local h, still = record.h[1], record.sl + 0
+      local h, still = record.h[1], record.sk + 0
       move(h.f .. ':u', still)
       move(h.f .. ':h', -still)
       move(h.f .. ':l', -still)
-      record.su, record.sl, record.lp = string.format('%d', record.su + still), '0', '1'
+      record.su, record.sk, record.lp = string.format('%d', record.su + still), '0', '1'
       record.s, record.t = 'committed', string.format('%d', now)
       redis.call('HSET', c.KEYS[2], id, cjson.encode(record))
       taken = taken + 1
