@@ -116,12 +116,17 @@ impl Gateway {
         let mut places = Vec::new();
         // Held from a take until the reserve that places it has answered.
         let mut taking = None;
-        for _ in 0..ROUNDS {
+        for round in 1..=ROUNDS {
             let wanted = match self.slice_round(project, input, metadata, id, ttl_ms, &places).await? {
                 Round::Decided(decision) => return Ok(Some(*decision)),
                 Round::Direct => return Ok(None),
                 Round::Short(wanted) => wanted,
             };
+            // Short again after the last round: the walk decides, and nothing more is taken.
+            if round == ROUNDS {
+                self.drop_intents(&wanted).await;
+                break;
+            }
             // One take at a time per member and ancestor on this node: a call that waited for
             // another's take asks again on the slice it placed rather than take one more.
             drop(taking.take());
@@ -149,8 +154,7 @@ impl Gateway {
                 }
             }
         }
-        // The last leases were handed over and the reserve was short again: they are placed or
-        // stated unused; what that reserve asked for is given up.
+        // (The leases the last round handed over were placed, or stated unused.)
         Ok(None)
     }
 

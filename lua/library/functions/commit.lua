@@ -165,7 +165,9 @@ register('commit', 'writes', function(c)
   local function counted(_, h)
     return not record.run and h.k ~= 'c' and h.n or nil
   end
-  ancestor_ledgers(c, record, counted, attributed({unpack(fields)}, ARGV[l + 2], ''))
+  if record.sl then
+    ancestor_ledgers(c, record, counted, attributed({unpack(fields)}, ARGV[l + 2], ''))
+  end
   ledger(c, now, record.h, function(i, h)
     return not (record.sl and record.sl[tostring(i)]) and counted(i, h) or nil
   end,
