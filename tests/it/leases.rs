@@ -173,3 +173,60 @@ async fn what_a_slice_used_reaches_the_pool_once_when_it_closes_and_its_rest_goe
     }
     assert_eq!(pool(&later.usage("team_acme").await), (15.0, 96.0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_intent_a_dead_node_left_is_ended_by_a_sweeper_and_its_lease_can_never_be_taken() {
+    use base64::Engine;
+    let prefix = unique_prefix();
+    let target = redis::shared().target();
+    // The sweeper's pace scaled down: a grace of 0.1 s, a sweep every 5 s.
+    let app = spawn_app_with(&target, &prefix, None, |c| {
+        c.leases = true;
+        c.webhook_retry_scale = 0.01;
+    })
+    .await;
+    plans(&app, 10_000).await;
+    app.subscribe("team_acme", "plan_team", None).await;
+    member_of(&app, "m1", "team_acme").await;
+    // A node wrote m1's intent to take a lease (its reserve was short), then died.
+    let keys = quota_gateway::store::layout::Layout::new(&prefix).user("default", "m1");
+    let tag = keys
+        .ctr
+        .split_once('{')
+        .unwrap()
+        .1
+        .split_once('}')
+        .unwrap()
+        .0
+        .to_string();
+    let team = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("team_acme");
+    let _: String = redis::shared().query(&[
+        "XADD",
+        &keys.outbox,
+        "*",
+        "type",
+        "lease",
+        "tag",
+        &tag,
+        "p",
+        &team,
+        "ls",
+        "lr_dead.1",
+    ]);
+    // Another node's sweeper ends it: gone from the outbox, and the lease settled at the team
+    // as nothing, so a take arriving late under its id leases nothing.
+    let team_res = format!("{prefix}:{{default:team_acme}}:res");
+    let named = |kv: &Vec<String>| kv.contains(&"lr_dead.1".to_string());
+    let (mut ended, mut left) = (None, Vec::new());
+    for _ in 0..150 {
+        ended = redis::shared().query::<Option<String>>(&["HGET", &team_res, "lr_dead.1"]);
+        left = redis::shared().query::<Vec<(String, Vec<String>)>>(&["XRANGE", &keys.outbox, "-", "+"]);
+        if ended.is_some() && !left.iter().any(|(_, kv)| named(kv)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let ended = ended.expect("the sweeper settles the intent's lease within 15 s");
+    assert!(ended.contains(r#""s":"released""#), "{ended}");
+    assert!(!left.iter().any(|(_, kv)| named(kv)), "{left:?}");
+}

@@ -38,7 +38,7 @@ register('settle_slice', 'writes', function(c)
     end
     finish(c, id, {v = RECORD_VERSION, ls = ARGV[9], e = '', h = {}}, 'released', now)
     reply[SETTLED.status], reply[SETTLED.applied], reply[SETTLED.leased] = 'ok', 1, 0
-    return reply
+    return append_fired(c, reply)
   end
   if not record.ls then
     error({err = 'ERR qg contract: ' .. id .. ' is no lease'})
@@ -46,12 +46,12 @@ register('settle_slice', 'writes', function(c)
   if state == 'released' then
     -- Settled as nothing before it was taken: nothing was leased under it.
     reply[SETTLED.status], reply[SETTLED.applied], reply[SETTLED.leased] = 'ok', 0, 0
-    return reply
+    return append_fired(c, reply)
   end
   local leased = record.sk + 0
   if ARGV[6] + 0 <= record.sn + 0 then
     reply[SETTLED.status], reply[SETTLED.applied], reply[SETTLED.leased] = 'ok', 0, leased
-    return reply
+    return append_fired(c, reply)
   end
 
   -- 2. Used counted up to what the slice used; leased down to what its holds still hold (to
