@@ -554,3 +554,25 @@ fn a_slice_no_call_closed_is_closed_by_its_mark_once_it_has_ended() {
     assert!(fields(&keys, &[SLICE])[0].is_empty());
     assert!(outbox(&keys).iter().all(|e| e["type"] != "placed"));
 }
+
+#[test]
+fn one_statement_applied_at_once_from_eight_connections_changes_its_lease_once() {
+    // A settle that read the lease and wrote the counters in two steps would count twice.
+    let keys = parent();
+    answer(
+        &keys,
+        &contract::TAKE_SLICE,
+        &take("ls_p", 6000, 10_000, 1000, 0, 86_400_000),
+    );
+    let applied: usize = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                let keys = &keys;
+                s.spawn(move || answer(keys, &contract::SETTLE_SLICE, &settle("ls_p", 1, 2000, 1000))[1] == "1")
+            })
+            .collect();
+        workers.into_iter().map(|w| usize::from(w.join().unwrap())).sum()
+    });
+    assert_eq!(applied, 1);
+    assert_eq!(counter(&keys), [2000, 1000, 1000]);
+}
