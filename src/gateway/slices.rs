@@ -113,6 +113,15 @@ impl Gateway {
         if !self.leases.enabled {
             return Ok(None);
         }
+        // A user the node knows to have no parent goes by the walk at once: its one script,
+        // without resolving the user twice.
+        if self
+            .cache
+            .user(project, input.user.as_str())
+            .is_some_and(|sub| sub.parent_id.is_none())
+        {
+            return Ok(None);
+        }
         let mut places = Vec::new();
         // Held from a take until the reserve that places it has answered.
         let mut taking = None;
