@@ -27,6 +27,10 @@ local TAKEN = {status = 1, id = 2, amount = 3, ends = 4, used = 5, held = 6, quo
 local TAKEN_FIELDS = 7
 local SETTLED = {status = 1, applied = 2, leased = 3}
 local SETTLED_FIELDS = 3
+local LEASES = {status = 1, now = 2, next = 3}
+local LEASES_FIELDS = 3
+local LEASE = {id = 1, member = 2, field = 3, period_end = 4, ends = 5, used = 6, leased = 7}
+local LEASE_FIELDS = 7
 local BALANCES = {status = 1, now = 2, count = 3}
 local BALANCES_FIELDS = 3
 local AMOUNTS = {a = 1, r = 2, h = 3, c = 4, e = 5, v = 6}

@@ -76,9 +76,10 @@ pub fn retry_after(response: &mut HttpResponseBuilder, counters: &[Counter], den
     }
 }
 
-/// What `Retry-After` says: seconds until the earliest reset of a denying group, if any.
+/// What `Retry-After` says: seconds until the earliest reset of a denying group, or until a
+/// denial says room comes back (capacity leased to members' slices), if any.
 pub fn retry_after_seconds(counters: &[Counter], denied_by: &[Denial], now_ms: i64) -> Option<i64> {
-    let earliest = counters
+    let resets = counters
         .iter()
         .filter(|c| c.credit.is_none())
         .filter(|c| {
@@ -86,9 +87,9 @@ pub fn retry_after_seconds(counters: &[Counter], denied_by: &[Denial], now_ms: i
                 .iter()
                 .any(|d| d.group.as_deref() == Some(c.group_id.as_str()) && d.subject == c.subject)
         })
-        .filter_map(|c| c.resets_at_ms)
-        .min();
-    earliest.map(|reset| seconds_until(reset, now_ms))
+        .filter_map(|c| c.resets_at_ms);
+    let back = denied_by.iter().filter_map(|d| d.retry_at_ms);
+    resets.chain(back).min().map(|at| seconds_until(at, now_ms))
 }
 
 fn seconds_until(at_ms: i64, now_ms: i64) -> i64 {
@@ -133,6 +134,7 @@ mod tests {
             reason: Reason::LimitReached,
             approval_id: None,
             model: None,
+            retry_at_ms: None,
         };
         retry_after(&mut response, &counters, &[denied("minute"), denied("life")], 30_500);
         let response = response.finish();
@@ -155,6 +157,7 @@ mod tests {
             reason: Reason::LimitReached,
             approval_id: None,
             model: None,
+            retry_at_ms: None,
         };
         retry_after(&mut response, &counters, &[denial], 0);
         let response = response.finish();
@@ -165,5 +168,25 @@ mod tests {
         );
         // The pool's window denied, not the member's.
         assert_eq!(header("Retry-After"), "10");
+    }
+
+    #[test]
+    fn capacity_leased_to_members_says_when_their_slices_end_when_that_is_sooner() {
+        let counters = [counter("month", 100, 90_000, Some((0, 2_592_000_000)))];
+        let leased = Denial {
+            subject: None,
+            group: Some("month".into()),
+            reason: Reason::ParentCapacityLeased,
+            approval_id: None,
+            model: None,
+            retry_at_ms: Some(12_500),
+        };
+        assert_eq!(
+            retry_after_seconds(&counters, std::slice::from_ref(&leased), 2_000),
+            Some(11)
+        );
+        // A period that resets sooner still says its reset.
+        let soon = [counter("month", 100, 90_000, Some((0, 5_000)))];
+        assert_eq!(retry_after_seconds(&soon, &[leased], 2_000), Some(3));
     }
 }

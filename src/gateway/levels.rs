@@ -13,8 +13,42 @@ use crate::store::StoreError;
 
 impl Gateway {
     /// Reserves at every level, bottom-up, under one reservation id; a run's start (`run`,
-    /// its limits) keeps its limits at the user's level, which alone counts them.
+    /// its limits) keeps its limits at the user's level, which alone counts them. A team that
+    /// denies for capacity leased to its members' slices has the slices whose time is over
+    /// end first, and the call is decided again once (under a new id: the first was released)
+    /// when they gave anything back; the denial says when the next slice ends.
     pub(super) async fn reserve_levels(
+        &self,
+        project: &str,
+        input: &EventInput,
+        id: &ReservationId,
+        ttl_ms: i64,
+        idempotency: Option<&Idempotency>,
+        run: Option<&RunLimits>,
+    ) -> Result<Decision, GatewayError> {
+        let mut decision = self.reserve_chain(project, input, id, ttl_ms, idempotency, run).await?;
+        // (A repeat of an Idempotency-Key, a run's start or a step is answered as decided: a
+        // new id would be another reservation than the one its key or run names.)
+        let again = idempotency.is_none() && run.is_none() && input.step.is_none();
+        for pass in 0..2 {
+            let teams = decision.leased_by(input.user.as_str());
+            if teams.is_empty() {
+                break;
+            }
+            let (gave, next) = self.give_back_all_ended(project, &teams).await?;
+            if gave && again && pass == 0 {
+                let id = ReservationId::new(&input.user, &crate::secrets::id_bytes::<16>());
+                decision = self.reserve_chain(project, input, &id, ttl_ms, None, None).await?;
+                continue;
+            }
+            self.leased_back(&mut decision, next);
+            break;
+        }
+        Ok(decision)
+    }
+
+    /// `reserve_levels` but for the slices it ends.
+    async fn reserve_chain(
         &self,
         project: &str,
         input: &EventInput,

@@ -13,8 +13,8 @@ use std::time::Duration;
 use super::parents::Level;
 use super::resolve::Admitted;
 use super::{Gateway, GatewayError};
-use crate::quota::{Decision, EventInput, Hold, Milli, Mode, Placement, ReservationId, SliceHold, UserId};
-use crate::store::{LeaseNote, LeaseNoteKind, Reply, ReserveArgs, Reserved, Short, SliceEnded, Take, Taken};
+use crate::quota::{Decision, EventInput, Hold, Milli, Mode, Placement, Reason, ReservationId, SliceHold, UserId};
+use crate::store::{Ending, LeaseNote, LeaseNoteKind, Reply, ReserveArgs, Reserved, Short, SliceEnded, Take, Taken};
 
 use super::reservations::MAX_LIFETIME_MS;
 
@@ -412,10 +412,76 @@ impl Gateway {
     /// and settles the statements that writes.
     async fn end_slice_and_settle(&self, project: &str, member: &str, entry: &str) -> Result<(), GatewayError> {
         let ledger = self.keeps_ledger(project).await?;
-        if let Reply::Done(SliceEnded::Done(fired)) = self.store.end_slice(project, member, entry, ledger).await? {
+        let ended = self
+            .store
+            .end_slice(project, member, Ending::Entry(entry), ledger)
+            .await?;
+        if let Reply::Done(SliceEnded::Done(fired)) = ended {
             self.settle_fired(fired).await?;
         }
         Ok(())
+    }
+
+    /// Ends the slices of each of `teams` whose time is over (`give_back_ended`): whether any
+    /// gave something back, and when the earliest slice still taking holds ends.
+    pub(super) async fn give_back_all_ended(
+        &self,
+        project: &str,
+        teams: &[String],
+    ) -> Result<(bool, Option<i64>), GatewayError> {
+        let (mut gave, mut next) = (false, None::<i64>);
+        for team in teams {
+            let (g, n) = self.give_back_ended(project, team).await?;
+            gave |= g;
+            next = match (next, n) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        Ok((gave, next))
+    }
+
+    /// `decision`'s denials for capacity leased saying when it is back: when the earliest
+    /// slice still taking holds ends (`next`, as `give_back_all_ended` found it; a denial then
+    /// ends it), else within a slice's life (slices taken since).
+    pub(super) fn leased_back(&self, decision: &mut Decision, next: Option<i64>) {
+        let life = i64::try_from(self.leases.slice_life.as_millis()).unwrap_or(i64::MAX);
+        let at = next.unwrap_or(decision.decided_at_ms.saturating_add(life));
+        for d in &mut decision.denied_by {
+            if d.reason == Reason::ParentCapacityLeased {
+                d.retry_at_ms = Some(at);
+            }
+        }
+    }
+
+    /// Ends `team`'s slices whose time is over, so what they did not spend is back at the team
+    /// now rather than at their member's next call or the sweeper's turn: a denial for capacity
+    /// leased lasts no longer than the slices that hold it. Answers whether it gave anything
+    /// back, and when the earliest slice still taking holds ends.
+    pub(super) async fn give_back_ended(&self, project: &str, team: &str) -> Result<(bool, Option<i64>), GatewayError> {
+        let (now_ms, leases) = self.store.leases(project, team).await?;
+        let ledger = self.keeps_ledger(project).await?;
+        let (mut gave, mut next) = (false, None::<i64>);
+        for l in &leases {
+            if l.ends_ms > now_ms {
+                next = Some(next.map_or(l.ends_ms, |n| n.min(l.ends_ms)));
+                continue;
+            }
+            let ending = Ending::Lease {
+                ancestor: team,
+                field: &l.field,
+                lease: &l.id,
+                period_end: &l.period_end,
+            };
+            // (A slice closed already, whose statement waits in its outbox, states nothing.)
+            if let Reply::Done(SliceEnded::Done(fired)) =
+                self.store.end_slice(project, &l.member, ending, ledger).await?
+            {
+                gave |= !fired.ids.is_empty();
+                self.settle_fired(fired).await?;
+            }
+        }
+        Ok((gave, next))
     }
 
     /// Settles the statements a script wrote (among what it fired) at their ancestors now, and

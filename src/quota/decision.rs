@@ -31,6 +31,9 @@ pub enum Reason {
     RunTooDeep,
     /// A priced group has no price for the call's model (`Denial::model` names it).
     UnpricedModel,
+    /// A team's group would have room but for what it has leased to its members' slices,
+    /// which comes back when they end (`Denial::retry_at_ms`).
+    ParentCapacityLeased,
 }
 
 impl Reason {
@@ -50,6 +53,7 @@ impl Reason {
             Reason::RunEnded => "run_ended",
             Reason::RunTooDeep => "run_too_deep",
             Reason::UnpricedModel => "unpriced_model",
+            Reason::ParentCapacityLeased => "parent_capacity_leased",
         }
     }
 }
@@ -66,6 +70,9 @@ pub struct Denial {
     pub approval_id: Option<String>,
     /// The model an unpriced denial found no price for.
     pub model: Option<String>,
+    /// When what denied may have room again, where that is no counter's reset: capacity
+    /// leased to members' slices comes back by the time they end.
+    pub retry_at_ms: Option<i64>,
 }
 
 /// A granted hold on quota.
@@ -119,9 +126,27 @@ impl Decision {
                 reason: Reason::UnpricedModel,
                 approval_id: None,
                 model: Some(model.to_string()),
+                retry_at_ms: None,
             }],
             ..Decision::denied(Reason::UnpricedModel, decided_at_ms)
         }
+    }
+
+    /// The subjects whose groups denied it for capacity leased to members' slices (`user` for
+    /// the call's own level), each once.
+    pub fn leased_by(&self, user: &str) -> Vec<String> {
+        let mut teams: Vec<String> = Vec::new();
+        for d in self
+            .denied_by
+            .iter()
+            .filter(|d| d.reason == Reason::ParentCapacityLeased)
+        {
+            let team = d.subject.as_deref().unwrap_or(user);
+            if !teams.iter().any(|t| t == team) {
+                teams.push(team.to_string());
+            }
+        }
+        teams
     }
 
     /// The same decision as one level of a chain: its counters and denials name `subject`. A
@@ -139,6 +164,7 @@ impl Decision {
                     reason,
                     approval_id: None,
                     model: None,
+                    retry_at_ms: None,
                 })
                 .collect();
         }

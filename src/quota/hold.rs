@@ -138,8 +138,10 @@ pub struct Verdict {
     pub pending: Vec<bool>,
     /// Per hold, whether it denied as a per-value group with no room for one more value.
     pub full: Vec<bool>,
-    /// Per hold of a step drawn from its run, what its run denied it with.
-    pub over_run: Vec<Option<Reason>>,
+    /// Per hold, the reason its verdict code names when the code alone tells it: a step's hold
+    /// drawn from its run (what its run denied it with), or a group whose capacity leased to
+    /// members' slices is what it lacks.
+    pub coded: Vec<Option<Reason>>,
     /// A step's answer of its run.
     pub step: Option<StepAnswer>,
     /// Per hold, what it holds when it clamped (did not fit whole and took what was left).
@@ -156,7 +158,7 @@ impl Verdict {
             holds: self.holds.split_off(at),
             pending: self.pending.split_off(at.min(self.pending.len())),
             full: self.full.split_off(at.min(self.full.len())),
-            over_run: self.over_run.split_off(at.min(self.over_run.len())),
+            coded: self.coded.split_off(at.min(self.coded.len())),
             step: None,
             clamped: self.clamped.split_off(at.min(self.clamped.len())),
         }
@@ -306,8 +308,8 @@ impl Prepared<'_> {
                 Denial {
                     subject: None,
                     group: Some(g.id.clone()),
-                    reason: if let Some(Some(run)) = verdict.over_run.get(i) {
-                        *run
+                    reason: if let Some(Some(coded)) = verdict.coded.get(i) {
+                        *coded
                     } else if g.balance.is_some() {
                         Reason::InsufficientBalance
                     } else if verdict.full.get(i).copied().unwrap_or(false) {
@@ -319,6 +321,7 @@ impl Prepared<'_> {
                     },
                     approval_id: h.approval.clone().filter(|_| pending),
                     model: None,
+                    retry_at_ms: None,
                 }
             })
             .collect();
@@ -333,6 +336,7 @@ impl Prepared<'_> {
                     reason,
                     approval_id: None,
                     model: None,
+                    retry_at_ms: None,
                 },
             );
         }

@@ -50,9 +50,9 @@ pub use credits::GrantMade;
 pub use outbox::{ApprovalNote, LeaseNote, LeaseNoteKind, OutboxEntry, Outboxed};
 pub use scripts::{contract, every_script, library};
 pub use scripts::{
-    AdjustArgs, Adjustment, Decided, Ended, Extended, Fired, Held, Idempotency, LedgerEntry, ParentChange,
-    PlanChangeRule, Reply, ReserveArgs, Reserved, SettleReply, Short, SliceEnded, Statement, SubscribeArgs, Take,
-    Taken, UsageField,
+    AdjustArgs, Adjustment, Decided, Ended, Ending, Extended, Fired, Held, Idempotency, LedgerEntry, OpenLease,
+    ParentChange, PlanChangeRule, Reply, ReserveArgs, Reserved, SettleReply, Short, SliceEnded, Statement,
+    SubscribeArgs, Take, Taken, UsageField,
 };
 pub use webhooks::{Attempted, Claimed, DeliveryOutcome, EndpointMade, Redelivered, SecretRotated};
 

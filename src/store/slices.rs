@@ -1,7 +1,7 @@
 //! The leases' calls (docs/decisions/0060-leased-slices.md): a take and a statement at an
 //! ancestor's slot, the end of what a dead node left at a member's.
 
-use super::scripts::{self, Reply, SliceEnded, Statement, Take, Taken};
+use super::scripts::{self, Ending, OpenLease, Reply, SliceEnded, Statement, Take, Taken};
 use super::{Fired, Idempotency, Store, StoreError};
 
 impl Store {
@@ -65,20 +65,40 @@ impl Store {
         Ok(())
     }
 
-    /// Ends the intent or the slice `member`'s slot outbox entry `entry` names.
+    /// Ends what `ending` names at `member`'s slot: an outbox entry's intent or slice, or a
+    /// slice by its lease.
     pub async fn end_slice(
         &self,
         project: &str,
         member: &str,
-        entry: &str,
+        ending: Ending<'_>,
         ledger: bool,
     ) -> Result<Reply<SliceEnded>, StoreError> {
         let keys = &self.keys.user(project, member);
         let w = &self.writing(keys, None, ledger);
         self.write("end_slice", |mut conn| async move {
-            let reply = scripts::end_slice(&mut conn, w, entry).await?;
+            let reply = scripts::end_slice(&mut conn, w, ending).await?;
             Ok((reply, conn))
         })
         .await
+    }
+
+    /// Every lease `team`'s level has open, read a page at a time; and Redis time.
+    pub async fn leases(&self, project: &str, team: &str) -> Result<(i64, Vec<OpenLease>), StoreError> {
+        /// Ids of the open set read per call: a page's reply stays small.
+        const PAGE: u64 = 500;
+        let keys = &self.keys.user(project, team);
+        let (mut from, mut all, mut now_ms) = (Some(0), Vec::new(), 0);
+        while let Some(at) = from {
+            let page = self
+                .timed("leases", |mut conn| async move {
+                    scripts::leases(&mut conn, keys, at, PAGE).await
+                })
+                .await?;
+            now_ms = page.now_ms;
+            all.extend(page.leases);
+            from = page.next;
+        }
+        Ok((now_ms, all))
     }
 }

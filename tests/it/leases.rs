@@ -230,3 +230,47 @@ async fn an_intent_a_dead_node_left_is_ended_by_a_sweeper_and_its_lease_can_neve
     assert!(ended.contains(r#""s":"released""#), "{ended}");
     assert!(!left.iter().any(|(_, kv)| named(kv)), "{left:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_team_short_only_of_what_it_leased_denies_until_the_slices_end_then_takes_their_rest_back() {
+    let clock = Stepped::start();
+    let prefix = unique_prefix();
+    let app = leasing(&clock.target(), &prefix, None, 1).await;
+    plans(&app, 100).await;
+    app.subscribe("team_acme", "plan_team", None).await;
+    for m in ["a", "b", "c"] {
+        member_of(&app, m, "team_acme").await;
+    }
+    // a and b each take a slice (32, then the 4 the threshold of 64 leaves) and use 1 of it.
+    for m in ["a", "b"] {
+        let held = app.reserve(json!({ "userId": m, "event": "render" })).await;
+        let (status, body) = app.commit(held["reservationId"].as_str().unwrap(), None).await;
+        assert!(status.is_success(), "{body}");
+    }
+    assert_eq!(pool(&app.usage("team_acme").await), (0.0, 36.0));
+    // 70 would fit the pool but for the 36 leased: denied as such, until the slices end.
+    let call = json!({ "userId": "c", "event": "render", "quantity": 70 });
+    let res = app.call(reqwest::Method::POST, "/v1/reserve", Some(call.clone())).await;
+    let retry = res
+        .headers()
+        .get("Retry-After")
+        .map(|v| v.to_str().unwrap().to_string());
+    let denied: Value = res.json().await.unwrap();
+    assert_eq!(denied["allowed"], false, "{denied}");
+    assert_eq!(denied["reasons"], json!(["parent_capacity_leased"]), "{denied}");
+    assert_eq!(denied["denials"][0]["subjectId"], "team_acme", "{denied}");
+    assert_eq!(retry.as_deref(), Some("1"), "{denied}");
+
+    // Past their end, the denial itself ends the idle slices: each used 1, the rest is back,
+    // and the call is decided again and admitted.
+    clock.step(1_500);
+    let later = leasing_after_steps(&clock, &app).await;
+    let admitted = later.reserve(call).await;
+    assert_eq!(admitted["allowed"], true, "{admitted}");
+    assert_eq!(pool(&later.usage("team_acme").await), (2.0, 70.0));
+    // Nothing is leased any more, so a call the pool cannot hold is refused as over its quota.
+    let over = later
+        .reserve(json!({ "userId": "c", "event": "render", "quantity": 29 }))
+        .await;
+    assert_eq!(over["reasons"], json!(["limit_reached"]), "{over}");
+}

@@ -214,7 +214,7 @@ fn commands_since_reset(redis: &crate::support::redis::TestRedis) -> Vec<(String
 }
 
 #[test]
-fn a_plain_two_group_admit_makes_six_redis_commands_and_a_denial_five() {
+fn a_plain_two_group_admit_makes_six_redis_commands_and_a_denial_six() {
     let own = crate::support::redis::TestRedis::start();
     let library: String = LIBRARY.text.clone();
     let _: String = own.query(&["FUNCTION", "LOAD", &library]);
@@ -255,8 +255,9 @@ fn a_plain_two_group_admit_makes_six_redis_commands_and_a_denial_five() {
         ["hgetx1", "hmgetx1", "hsetx2", "timex1", "zaddx1"],
         "a plain admit"
     );
-    // A denial: time, version, counters, the day's denials of its groups and the day's count
-    // of those the ledger keeps (past the first hundred of the day, none: no entry).
+    // A denial: time, version, counters, what its groups have leased to members' slices (one
+    // read for all), the day's denials of its groups and the day's count of those the ledger
+    // keeps (past the first hundred of the day, none: no entry).
     let day = redis_now_ms().parse::<i64>().unwrap() / 86_400_000;
     let _: i64 = own.query(&["HSET", &k[8], &format!("{day}|~|d"), "1000"]);
     // (The first denial of the period fires each group's limit alert.)
@@ -265,7 +266,7 @@ fn a_plain_two_group_admit_makes_six_redis_commands_and_a_denial_five() {
     assert_eq!(int(&reserve("r_4", "1000")[3]), 0);
     assert_eq!(
         names(&commands_since_reset(&own)),
-        ["hgetx1", "hincrbyx2", "hmgetx1", "timex1"],
+        ["hgetx1", "hincrbyx2", "hmgetx2", "timex1"],
         "a denial past the day's hundred kept in the ledger, its limit alerts fired already"
     );
 }

@@ -66,6 +66,7 @@ impl Model {
                 reason: Reason::LimitReached,
                 approval_id: None,
                 model: None,
+                retry_at_ms: None,
             });
         }
         (self.pool.used + self.pool.held + milli > POOL).then(|| Denial {
@@ -74,6 +75,7 @@ impl Model {
             reason: Reason::LimitReached,
             approval_id: None,
             model: None,
+            retry_at_ms: None,
         })
     }
 }

@@ -494,7 +494,14 @@ fn an_expired_hold_on_a_closed_lease_goes_back_to_it_and_is_stated() {
 
 fn end_slice(entry: &str) -> Vec<String> {
     let mut args: Vec<String> = WRITING.iter().map(|s| s.to_string()).collect();
-    args.push(entry.to_string());
+    args.extend([entry, "", "", ""].map(String::from));
+    args
+}
+
+/// end_slice's arguments for the member's slice of "A"'s "team@0" by its lease.
+fn end_by_lease(lease: &str) -> Vec<String> {
+    let mut args: Vec<String> = WRITING.iter().map(|s| s.to_string()).collect();
+    args.extend(["", SLICE, lease, ""].map(String::from));
     args
 }
 
@@ -575,4 +582,47 @@ fn one_statement_applied_at_once_from_eight_connections_changes_its_lease_once()
     });
     assert_eq!(applied, 1);
     assert_eq!(counter(&keys), [2000, 1000, 1000]);
+}
+
+#[test]
+fn a_team_lists_its_open_leases_and_an_ended_slice_closed_by_its_lease_from_eight_connections_states_once() {
+    // The team's side: two leases open, one settled whole (committed) and so not listed.
+    let team = parent();
+    for id in ["ls_x", "ls_y", "ls_z"] {
+        answer(
+            &team,
+            &contract::TAKE_SLICE,
+            &take(id, 2000, 100_000, 1000, 0, 86_400_000),
+        );
+    }
+    answer(&team, &contract::SETTLE_SLICE, &settle("ls_z", 1, 2000, 0));
+    let mut listed = answer(&team[..3], &contract::LEASES, &["0".to_string(), "10".to_string()]);
+    assert_eq!(listed[0], "ok");
+    assert_eq!(listed[2], "0", "one page holds them all");
+    let rows: Vec<Vec<String>> = listed.split_off(3).chunks(7).map(<[String]>::to_vec).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(ids, ["ls_x", "ls_y"]);
+    assert_eq!(rows[0][1..3], ["m1".to_string(), FIELD.to_string()]);
+    assert_eq!(rows[0][5..], ["0".to_string(), "2000".to_string()]);
+
+    // The member's side: a slice not ended is left; ended, eight callers ending it by its lease
+    // at once write one statement (an end that read the line and closed it in two steps would
+    // state it more than once, and give its rest back twice).
+    let keys = parent();
+    let lease = placed(&keys, 4);
+    assert_eq!(answer(&keys, &contract::END_SLICE, &end_by_lease(&lease)), ["early"]);
+    let line = fields(&keys, &[SLICE])[0].clone();
+    let mut parts: Vec<String> = line.split('|').map(String::from).collect();
+    parts[1] = (shared().now_ms() - 1).to_string();
+    let _: i64 = shared().query(&["HSET", &keys[0], SLICE, &parts.join("|")]);
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            let (keys, lease) = (&keys, &lease);
+            s.spawn(move || assert_eq!(answer(keys, &contract::END_SLICE, &end_by_lease(lease))[0], "ok"));
+        }
+    });
+    let stated: Vec<_> = outbox(&keys).into_iter().filter(|e| e["type"] == "slice").collect();
+    assert_eq!(stated.len(), 1, "{stated:?}");
+    assert_eq!((stated[0]["u"].as_str(), stated[0]["h"].as_str()), ("0", "1000"));
+    assert!(fields(&keys, &[SLICE])[0].is_empty());
 }

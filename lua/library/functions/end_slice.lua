@@ -5,26 +5,38 @@
 --     in a statement that the lease used nothing, and can never be placed now;
 --   a mark ("placed"): the slice it names, still live under that lease and past its end, is
 --     closed, stating what it used and still holds, as a short reserve closes one.
+-- The node calls it for a slice by its lease (no entry), when a team's denial says capacity
+-- is leased: a slice whose time is over gives its rest back now, not at the sweeper's turn.
 --
 -- KEYS[1..10] as in prelude.lua, the member's
 -- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
--- ARGV[5]     the entry's id in the slot's outbox (KEYS[10])
+-- ARGV[5]     the entry's id in the slot's outbox (KEYS[10]), or "" for a slice named by:
+-- ARGV[6..8]  the slice's field, its lease, its period's end ("" for a lifetime); "" each with
+--             an entry
 --
--- Returns {"more"} when expired holds remain to reclaim, {"early"} for a mark of a slice that
--- has not ended (the entry stays), else {"ok", then the statements written (as alerts.lua
--- appends alerts)}, the entry removed (an entry already gone: nothing to do).
+-- Returns {"more"} when expired holds remain to reclaim, {"early"} for a slice that has not
+-- ended (a mark's entry stays), else {"ok", then the statements written (as alerts.lua appends
+-- alerts)}, the entry removed (an entry already gone, or a slice no longer live under the
+-- lease: nothing to do).
 
 register('end_slice', 'writes', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-  shape(KEYS, ARGV, 10, 5)
+  shape(KEYS, ARGV, 10, 8)
 
   -- 1. Expired holds go back first, so a slice closes holding only what is open.
   if reclaim_first(c, now) then
     return {'more'}
   end
 
-  -- 2. The entry, as its script wrote it.
+  -- 2. A slice named by its lease; else the entry, as its script wrote it.
+  if ARGV[5] == '' then
+    local ended = S.close_ended(c, ARGV[6], ARGV[7], ARGV[8])
+    if ended == 'early' then
+      return {'early'}
+    end
+    return append_fired(c, {'ok'})
+  end
   local found = redis.call('XRANGE', KEYS[10], ARGV[5], ARGV[5])
   if #found == 0 then
     return {'ok'}
@@ -36,14 +48,8 @@ register('end_slice', 'writes', function(c)
   if e.type == 'lease' then
     S.state(c, '^' .. e.p .. '^', e.ls, 1, 0, 0)
   elseif e.type == 'placed' then
-    local line = redis.call('HGET', KEYS[1], e.f)
-    local s = line and {string.match(line, SLICE_LINE)}
-    if s and s[SLICE.l] == e.ls then
-      if s[SLICE.x] + 0 > now then
-        return {'early'}
-      end
-      local v = redis.call('HMGET', KEYS[1], e.f .. ':u', e.f .. ':h')
-      S.close(c, {f = e.f, pe = e.pe}, line, (v[1] or 0) + 0, (v[2] or 0) + 0)
+    if S.close_ended(c, e.f, e.ls, e.pe) == 'early' then
+      return {'early'}
     end
   else
     error({err = 'ERR qg contract: outbox entry ' .. ARGV[5] .. ' is no intent and no mark'})

@@ -163,7 +163,8 @@ end
 
 -- Weighs every hold against its counter (`counters` as read_counters answers them) and the
 -- quota in force, appending per hold its VERDICT, used, held, quota in force and denied (0|1;
--- 6 for a hold that clamped to what was left, which is not a denial), to `reply`:
+-- 6 for a hold that clamped to what was left, which is not a denial; 7 a short slice; 8 short
+-- of capacity leased to members, which is), to `reply`:
 -- the decision reserve and check answer, kept nowhere else. Answers 1 when every hard group has
 -- room, else 0; a hard group denies when its quota is 0 or used + held + the amount passes it.
 -- A balance group denies instead when its wallet cannot cover the amount (with the amounts of
@@ -172,7 +173,7 @@ end
 -- `share` is a fallback step's share of its run's budget in ppm (reserve.lua).
 local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
   local allowed, r, now = 1, #reply, c.now
-  local asked
+  local head, asked, over = r
   for i = 1, #holds do
     local h = holds[i]
     local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
@@ -258,6 +259,8 @@ local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
         holds.clamped = true
       else
         denied, allowed = 1, 0
+        over = over or {}
+        over[#over + 1] = i
       end
     end
     -- A per-value group's value not yet in its period's list is one more value: past
@@ -278,6 +281,23 @@ local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
     reply[r + VERDICT.used], reply[r + VERDICT.held], reply[r + VERDICT.quota], reply[r + VERDICT.denied] =
       used, held, quota, denied
     r = r + VERDICT_FIELDS
+  end
+  -- 8: a team's hard group that would have room but for what it leased to its members' slices
+  -- (take_slice.lua's ":l"), which comes back when they end. Read on a denial only, in one
+  -- command for every group over.
+  if over then
+    local fields = {}
+    for k, i in ipairs(over) do
+      fields[k] = holds[i].f .. ':l'
+    end
+    local leased = redis.call('HMGET', c.KEYS[1], unpack(fields))
+    for k, i in ipairs(over) do
+      local l, at = leased[k], verdict_at(head, i)
+      if l and reply[at + VERDICT.denied] == 1
+        and reply[at + VERDICT.used] + reply[at + VERDICT.held] - l + holds[i].a <= reply[at + VERDICT.quota] then
+        reply[at + VERDICT.denied] = 8
+      end
+    end
   end
   return allowed
 end

@@ -65,6 +65,20 @@ do
     return used + held
   end
 
+  -- Closes slice field `f` (its period ending at `pe`) when it is live under `lease` and has
+  -- ended; answers 'early' when it has not.
+  function S.close_ended(c, f, lease, pe)
+    local line = redis.call('HGET', c.KEYS[1], f)
+    local s = line and {string.match(line, SLICE_LINE)}
+    if s and s[SLICE.l] == lease then
+      if s[SLICE.x] + 0 > c.now then
+        return 'early'
+      end
+      local v = redis.call('HMGET', c.KEYS[1], f .. ':u', f .. ':h')
+      S.close(c, {f = f, pe = pe}, line, (v[1] or 0) + 0, (v[2] or 0) + 0)
+    end
+  end
+
   -- Places the leases a reserve hands over (hold i's `place`: lease, amount, ends, intent) on
   -- their slices, before the holds are weighed; `counters` as read_counters read them, hold i's
   -- line at h.line. A lease is placed only while its intent is in the outbox (the sweeper

@@ -34,7 +34,9 @@ export type ErrorCode = GatewayCode | ClientCode;
  * denial naming its `approvalId`), a per-value group that has counted as many distinct values
  * this period as it may (`too_many_values`), a block, no plan, an event no group matches on a
  * plan that denies those, a priced group (`"measure": {"price": ...}`) that has no price for
- * the call's model (`unpriced_model`, the denial naming the `model`), or a gateway that gave no
+ * the call's model (`unpriced_model`, the denial naming the `model`), a team's group whose room
+ * is leased to its members' slices for now (`parent_capacity_leased`, back by `Retry-After`),
+ * or a gateway that gave no
  * decision (`backend_unavailable`, from the client's fail mode). A run's step (and a child run's start) is also denied by its run: its
  * budget of a group is spent (`run_budget_exhausted`, with `deniedBy`), it has taken its
  * `limits.steps` (`run_steps_exhausted`), the action its `limits.attemptsPerAction`
@@ -45,5 +47,5 @@ export type ErrorCode = GatewayCode | ClientCode;
  */
 export type Reason =
   | "limit_reached" | "insufficient_balance" | "approval_pending" | "too_many_values"
-  | "user_blocked" | "no_subscription" | "unmatched_event" | "unpriced_model" | "backend_unavailable"
+  | "user_blocked" | "no_subscription" | "unmatched_event" | "unpriced_model" | "parent_capacity_leased" | "backend_unavailable"
   | "run_budget_exhausted" | "run_steps_exhausted" | "action_attempts_exhausted" | "fallback_budget_exhausted" | "run_ended" | "run_too_deep";

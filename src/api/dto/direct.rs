@@ -301,6 +301,7 @@ mod tests {
                         reason: Reason::LimitReached,
                         approval_id: None,
                         model: None,
+                        retry_at_ms: None,
                     },
                     Denial {
                         subject: Some("te\"am".to_string()),
@@ -308,6 +309,7 @@ mod tests {
                         reason: Reason::ApprovalPending,
                         approval_id: Some("apr_1".to_string()),
                         model: None,
+                        retry_at_ms: None,
                     },
                     Denial {
                         subject: Some("org".to_string()),
@@ -315,6 +317,7 @@ mod tests {
                         reason: Reason::UserBlocked,
                         approval_id: None,
                         model: None,
+                        retry_at_ms: None,
                     },
                 ],
                 counters: counters(),

@@ -80,7 +80,7 @@ fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreErr
     let mut holds = Vec::with_capacity(n);
     let mut pending = Vec::with_capacity(n);
     let mut full = Vec::with_capacity(n);
-    let mut over_run = Vec::with_capacity(n);
+    let mut coded = Vec::with_capacity(n);
     let mut clamped = Vec::with_capacity(n);
     for _ in 0..n {
         let mut v = it.part::<FIELDS>()?;
@@ -93,7 +93,8 @@ fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreErr
         // 2: an approval group whose request is pending; 3: a per-value group with no room
         // for one more value; a step's hold drawn from its run, 4: the run's budget has no
         // room, 5: a fallback would pass its share; 6: not denied, clamped (what it holds
-        // follows the whole answer, `clamped`).
+        // follows the whole answer, `clamped`); 8: a hard group that would fit but for what
+        // it has leased to members' slices.
         let denied = v.int(DENIED)?;
         // 7: a slice short where another group denies (slices.lua): not this group's denial.
         holds.push((amounts, denied != 0 && denied != CLAMPED && denied != SHORT));
@@ -101,9 +102,10 @@ fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreErr
         clamped.push((denied == CLAMPED).then_some(Milli::ZERO));
         pending.push(denied == 2);
         full.push(denied == 3);
-        over_run.push(match denied {
+        coded.push(match denied {
             4 => Some(Reason::RunBudgetExhausted),
             5 => Some(Reason::FallbackBudgetExhausted),
+            8 => Some(Reason::ParentCapacityLeased),
             _ => None,
         });
     }
@@ -112,7 +114,7 @@ fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreErr
         holds,
         pending,
         full,
-        over_run,
+        coded,
         step: None,
         clamped,
     })

@@ -178,6 +178,30 @@ packed! {
         LEASED = "leased",
     }
 
+    /// The head of leases' answer (leases.lua): then a `lease` per open lease.
+    leases as "LEASES" {
+        STATUS = "status",
+        /// Redis time, ms.
+        NOW = "now",
+        /// The open set's rank to read from next, 0 when none is left.
+        NEXT = "next",
+    }
+
+    /// One open lease of a team's level, as leases.lua answers it.
+    lease as "LEASE" {
+        ID = "id",
+        MEMBER = "member",
+        /// The team's counter field it leases from, "<group>@<period start>".
+        FIELD = "field",
+        /// Its period's end, ms ("" for a lifetime).
+        PERIOD_END = "period_end",
+        /// Ms after which its slice takes no new hold.
+        ENDS = "ends",
+        /// What statements have counted as used, and what it still leases, milli-units.
+        USED = "used",
+        LEASED = "leased",
+    }
+
     /// The head of balances' answer (balances.lua): then per balance its name, its wallet's
     /// text and its BALANCE, then the grants hash's fields asked for, field and value.
     balances as "BALANCES" {

@@ -11,6 +11,7 @@ use super::values::HoldValues;
 use super::{unexpected, writing_args, Decided, Fields, Fired, Reply, Writing};
 use crate::quota::{Amounts, Hold, Milli};
 use crate::store::backend::Conn;
+use crate::store::layout::UserKeys;
 use crate::store::StoreError;
 
 /// What a take leased, or why it leased nothing.
@@ -112,17 +113,99 @@ pub enum SliceEnded {
     Early,
 }
 
-/// Ends an intent a dead node left, or a slice no call closed, named by its outbox entry.
-pub async fn end_slice(conn: &mut Conn, w: &Writing<'_>, entry: &str) -> Result<Reply<SliceEnded>, StoreError> {
+/// What end_slice ends: an outbox entry (an intent a dead node left, or a placed slice's
+/// mark), or a slice named by its lease.
+#[derive(Debug, Clone, Copy)]
+pub enum Ending<'a> {
+    Entry(&'a str),
+    Lease {
+        ancestor: &'a str,
+        /// The ancestor's counter field the slice is of.
+        field: &'a str,
+        lease: &'a str,
+        /// Its period's end, ms; "" for a lifetime.
+        period_end: &'a str,
+    },
+}
+
+/// Ends what `ending` names at a member's slot, if its slice has ended.
+pub async fn end_slice(conn: &mut Conn, w: &Writing<'_>, ending: Ending<'_>) -> Result<Reply<SliceEnded>, StoreError> {
     let mut inv = Call::new(&contract::END_SLICE);
     writing_args(&mut inv, w);
-    inv.arg(entry);
+    match ending {
+        Ending::Entry(entry) => inv.arg(entry).arg("").arg("").arg(""),
+        Ending::Lease {
+            ancestor,
+            field,
+            lease,
+            period_end,
+        } => inv
+            .arg("")
+            .arg(super::values::slice_field(ancestor, field))
+            .arg(lease)
+            .arg(period_end),
+    };
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => Ok(Reply::Done(SliceEnded::Done(it.fired(w)?))),
         "early" => Ok(Reply::Done(SliceEnded::Early)),
         other => Err(unexpected("end_slice", other)),
     })
+}
+
+/// One open lease of a team's level (leases.lua).
+#[derive(Debug, Clone)]
+pub struct OpenLease {
+    pub id: String,
+    pub member: String,
+    /// The team's counter field it leases from.
+    pub field: String,
+    /// Its period's end, ms; "" for a lifetime.
+    pub period_end: String,
+    /// Ms after which its slice takes no new hold.
+    pub ends_ms: i64,
+    /// What statements counted used, and what it still leases.
+    pub used: Milli,
+    pub leased: Milli,
+}
+
+/// A page of a team's open leases: Redis time, the rank to read from next (None: no more),
+/// and the leases among the ids read.
+#[derive(Debug, Clone)]
+pub struct LeasePage {
+    pub now_ms: i64,
+    pub next: Option<u64>,
+    pub leases: Vec<OpenLease>,
+}
+
+/// Reads `count` ids of a team's open set from rank `from`, answering its leases among them.
+pub async fn leases(conn: &mut Conn, keys: &UserKeys, from: u64, count: u64) -> Result<LeasePage, StoreError> {
+    let mut inv = Call::new(&contract::LEASES);
+    inv.key(&keys.ctr).key(&keys.res).key(&keys.open);
+    inv.arg(from).arg(count);
+    let reply: Vec<Value> = inv.invoke(conn).await?;
+    let (tag, mut it) = Fields::new(reply).tag()?;
+    if tag != "ok" {
+        return Err(unexpected("leases", &tag));
+    }
+    use layouts::lease::{ENDS, FIELD, ID, LEASED, MEMBER, PERIOD_END, USED};
+    let mut head = it.head::<{ layouts::leases::FIELDS }>()?;
+    let now_ms = head.int(layouts::leases::NOW)?;
+    let next = u64::try_from(head.int(layouts::leases::NEXT)?).ok().filter(|&n| n > 0);
+    let mut leases = Vec::new();
+    while it.items.len() > 0 {
+        let mut v = it.part::<{ layouts::lease::FIELDS }>()?;
+        leases.push(OpenLease {
+            id: v.text(ID)?,
+            member: v.text(MEMBER)?,
+            field: v.text(FIELD)?,
+            period_end: v.text(PERIOD_END)?,
+            ends_ms: v.int(ENDS)?,
+            used: v.milli(USED)?,
+            leased: v.milli(LEASED)?,
+        });
+    }
+    Ok(LeasePage { now_ms, next, leases })
 }
 
 /// Appends an ancestor's ledger entry moved from a member's slot outbox, once per `w`'s

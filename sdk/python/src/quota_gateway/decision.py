@@ -13,13 +13,14 @@ from typing import Dict, List, Literal, Optional, Union
 # Why a reserve was denied: a quota (`limit_reached`), a balance (`insufficient_balance`), an
 # approval waiting for a person, a per-value group full of values, a block, no plan, an event no
 # group matches on a plan that denies those (`unmatched: "deny"`), a priced group with no price
-# for the call's model (`unpriced_model`); a run's step for its run's limits;
+# for the call's model (`unpriced_model`), a team's group whose room is leased to its members'
+# slices for now (`parent_capacity_leased`, back by Retry-After); a run's step for its run's limits;
 # `backend_unavailable` when the gateway gave no decision (the client's fail mode).
 Reason = Literal[
     "limit_reached", "insufficient_balance", "approval_pending", "too_many_values", "user_blocked",
     "no_subscription", "unmatched_event", "unpriced_model", "run_budget_exhausted", "run_steps_exhausted",
     "action_attempts_exhausted", "fallback_budget_exhausted", "run_ended", "run_too_deep",
-    "backend_unavailable",
+    "parent_capacity_leased", "backend_unavailable",
 ]
 
 
@@ -145,7 +146,7 @@ class Allowed:
 class Denied:
     """A refused reserve: `reasons` (`limit_reached`, `insufficient_balance`, `approval_pending`,
     `too_many_values`, `user_blocked`, `no_subscription`, `unmatched_event`, `unpriced_model`,
-    `backend_unavailable`; a run's step also `run_budget_exhausted`, `run_steps_exhausted`,
+    `parent_capacity_leased`, `backend_unavailable`; a run's step also `run_budget_exhausted`, `run_steps_exhausted`,
     `action_attempts_exhausted`, `fallback_budget_exhausted`, `run_ended`) and the groups that
     refused it (`denied_by`, `denials`; an `approval_pending` denial names its request's
     `approval_id`, an `unpriced_model` one its `model`). `run` says where the run stands when a
