@@ -10,7 +10,7 @@ use crate::support::redis::{self, Stepped};
 use crate::support::{spawn_app_with, unique_prefix, TestApp};
 
 /// Members of 1,000 each under a team pool of `pool`.
-async fn plans(app: &TestApp, pool: u64) {
+pub(crate) async fn plans(app: &TestApp, pool: u64) {
     app.put_plan(json!({ "id": "plan_member", "periodType": "month", "groups": [
         { "id": "own", "unit": "count", "quota": 1000, "matches": [ { "event": "*" } ] } ] }))
         .await;
@@ -19,7 +19,7 @@ async fn plans(app: &TestApp, pool: u64) {
         .await;
 }
 
-async fn member_of(app: &TestApp, user: &str, team: &str) {
+pub(crate) async fn member_of(app: &TestApp, user: &str, team: &str) {
     let (status, body) = app
         .json(
             reqwest::Method::PUT,
@@ -31,7 +31,7 @@ async fn member_of(app: &TestApp, user: &str, team: &str) {
 }
 
 /// A node that leases, with slices of `slice_seconds`.
-async fn leasing(target: &redis::Target, prefix: &str, key: Option<&str>, slice_seconds: u64) -> TestApp {
+pub(crate) async fn leasing(target: &redis::Target, prefix: &str, key: Option<&str>, slice_seconds: u64) -> TestApp {
     spawn_app_with(target, prefix, key, |c| {
         c.leases = true;
         c.slice_seconds = slice_seconds;
@@ -46,7 +46,7 @@ fn leases_of(prefix: &str, team: &str) -> usize {
     ids.iter().filter(|id| id.starts_with('l')).count()
 }
 
-fn pool(usage: &Value) -> (f64, f64) {
+pub(crate) fn pool(usage: &Value) -> (f64, f64) {
     let c = TestApp::counter(usage, "pool");
     (c["used"].as_f64().unwrap(), c["reserved"].as_f64().unwrap())
 }

@@ -33,6 +33,7 @@ mod hardening;
 mod health;
 mod idempotency;
 mod leases;
+mod leases_exact;
 mod ledger;
 mod library;
 mod lifecycle;

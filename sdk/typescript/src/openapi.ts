@@ -7833,6 +7833,8 @@ export interface components {
              *     `run_steps_exhausted`, `action_attempts_exhausted`, `fallback_budget_exhausted` (the
              *     run's fallbacks are used up) or `run_too_deep` (a child run would be a fourth level).
              *     `unpriced_model`: a group priced by the model has no price for the call's (`model`).
+             *     `parent_capacity_leased`: a team's group would have room but for what it has leased to
+             *     its members' slices, back by `Retry-After`.
              */
             reason: string;
             subjectId: string;

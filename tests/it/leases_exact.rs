@@ -1,0 +1,198 @@
+//! Team budgets on leased slices are exact (docs/decisions/0060-leased-slices.md): whatever
+//! the members do, the pool never holds past its quota (what it leased counted as held), and
+//! once the slices have gone back its used is exactly what its members' commits and tracks
+//! counted. Time is the tests' (a stepped Redis clock), slices last a second.
+
+use futures_util::stream::{self, StreamExt};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::leases::{leasing, member_of, plans, pool};
+use crate::support::redis::Stepped;
+use crate::support::{unique_prefix, TestApp};
+
+/// A node on `clock`'s Redis that leases slices of a second, started now (after any step).
+async fn node(clock: &Stepped, prefix: &str, key: Option<&str>) -> TestApp {
+    leasing(&clock.target(), prefix, key, 1).await
+}
+
+/// A team of `members` members under a pool of `pool` units, on a stepped clock.
+async fn team(members: usize, pool: u64) -> (Stepped, TestApp, Vec<String>) {
+    let clock = Stepped::start();
+    let app = node(&clock, &unique_prefix(), None).await;
+    plans(&app, pool).await;
+    app.subscribe("team_acme", "plan_team", None).await;
+    let names: Vec<String> = (0..members).map(|i| format!("m{i}")).collect();
+    for m in &names {
+        member_of(&app, m, "team_acme").await;
+    }
+    (clock, app, names)
+}
+
+/// A reserve's answer and, when it was denied, its first reason.
+async fn reserve(app: &TestApp, body: Value) -> (Value, String) {
+    let (status, answer) = app.json(Method::POST, "/v1/reserve", Some(body)).await;
+    assert!(status.is_success(), "{status} {answer}");
+    let reason = answer["reasons"][0].as_str().unwrap_or_default().to_string();
+    (answer, reason)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_members_making_4300_reserves_of_a_pool_of_3000_are_admitted_exactly_3000() {
+    let (clock, first, members) = team(30, 3_000).await;
+    let mut nodes = [node(&clock, &first.prefix, Some(&first.key)).await, first];
+    let (mut waiting, mut admitted, mut over): (Vec<usize>, usize, usize) = ((0..4_300).collect(), 0, 0);
+    // A call denied for capacity leased to idle slices is asked again once the clock has passed
+    // its Retry-After, as a client would; every admitted call is committed whole.
+    for _round in 0..10 {
+        let calls = std::mem::take(&mut waiting);
+        let answers: Vec<(usize, Value, String)> = stream::iter(calls)
+            .map(|i| {
+                let (nodes, members) = (&nodes, &members);
+                async move {
+                    let body = json!({ "userId": members[i % 30], "event": "render" });
+                    let (answer, reason) = reserve(&nodes[i % 2], body).await;
+                    (i, answer, reason)
+                }
+            })
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        let mut ids = Vec::new();
+        for (i, answer, reason) in answers {
+            match (answer["allowed"].as_bool(), reason.as_str()) {
+                (Some(true), _) => ids.push(answer["reservationId"].as_str().unwrap().to_string()),
+                (_, "parent_capacity_leased") => waiting.push(i),
+                (_, "limit_reached") => over += 1,
+                _ => panic!("{answer}"),
+            }
+        }
+        admitted += ids.len();
+        let commits: Vec<_> = stream::iter(ids)
+            .map(|id| {
+                let nodes = &nodes;
+                async move { nodes[0].commit(&id, None).await }
+            })
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        assert!(commits.iter().all(|(status, _)| status.is_success()), "{commits:?}");
+        if waiting.is_empty() {
+            break;
+        }
+        clock.step(1_100);
+        nodes = [
+            node(&clock, &nodes[0].prefix, Some(&nodes[0].key)).await,
+            node(&clock, &nodes[0].prefix, Some(&nodes[0].key)).await,
+        ];
+    }
+    assert!(waiting.is_empty(), "{} calls still waiting", waiting.len());
+    assert_eq!((admitted, over), (3_000, 1_300));
+    // The slices' use reaches the pool when they end: past them, each member's next call
+    // closes its own (and is refused, the pool being spent).
+    clock.step(1_100);
+    let last = node(&clock, &nodes[0].prefix, Some(&nodes[0].key)).await;
+    for m in &members {
+        let (answer, reason) = reserve(&last, json!({ "userId": m, "event": "render" })).await;
+        assert_eq!(reason, "limit_reached", "{answer}");
+    }
+    assert_eq!(pool(&last.usage("team_acme").await), (3_000.0, 0.0));
+}
+
+/// A small generator of the model's choices, seeded: the same sequence on every run.
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: u64) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) % n
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn random_members_reserving_committing_releasing_and_expiring_never_pass_the_pool_and_count_exactly() {
+    const POOL: u64 = 200;
+    let (clock, mut app, members) = team(8, POOL).await;
+    let mut dice = Dice(0x9E37_79B9_7F4A_7C15);
+    // Open reservations (id, units held, when they expire on the steps' clock); what commits
+    // above their hold counted past it; what commits and tracks counted in all.
+    let (mut open, mut excess, mut counted): (Vec<(String, u64, i64)>, u64, u64) = (Vec::new(), 0, 0);
+    let mut stepped = 0i64;
+    for step in 0..500 {
+        match dice.below(20) {
+            0..=9 => {
+                let (m, units) = (&members[dice.below(8) as usize], 1 + dice.below(5));
+                let body = json!({ "userId": m, "event": "render", "quantity": units, "ttlSeconds": 2 });
+                let (answer, reason) = reserve(&app, body).await;
+                match answer["allowed"].as_bool() {
+                    Some(true) => open.push((
+                        answer["reservationId"].as_str().unwrap().to_string(),
+                        units,
+                        stepped + 2_000,
+                    )),
+                    _ => assert!(
+                        ["limit_reached", "parent_capacity_leased"].contains(&reason.as_str()),
+                        "{answer}"
+                    ),
+                }
+            }
+            10..=13 if !open.is_empty() => {
+                // Below, at or above what it held, while it holds. (A late commit, of a hold
+                // that expired, on a slice that closed holding nothing is not yet counted at the
+                // pool: the next step for leases, in the decision record.)
+                let (id, held, expires) = open.swap_remove(dice.below(open.len() as u64) as usize);
+                if expires <= stepped + 100 {
+                    continue;
+                }
+                let actual = dice.below(held + 3);
+                let (status, body) = app.commit(&id, Some(json!({ "quantity": actual }))).await;
+                assert!(status.is_success(), "{status} {body}");
+                counted += actual;
+                excess += actual.saturating_sub(held);
+            }
+            14..=15 if !open.is_empty() => {
+                let (id, _, _) = open.swap_remove(dice.below(open.len() as u64) as usize);
+                let (status, body) = app.release(&id).await;
+                // (A hold that expired has gone back already.)
+                assert!(status.is_success() || status == 410, "{status} {body}");
+            }
+            16 => {
+                let units = dice.below(3);
+                let body = json!({ "userId": members[dice.below(8) as usize], "event": "render", "quantity": units });
+                let (status, answer) = app.json(Method::POST, "/v1/track", Some(body)).await;
+                assert!(status.is_success(), "{status} {answer}");
+                counted += units;
+                excess += units;
+            }
+            _ => {
+                // Time passes: holds expire (2 s), slices end (1 s).
+                let by = 300 + dice.below(1_200) as i64;
+                clock.step(by);
+                stepped += by;
+                app = node(&clock, &app.prefix, Some(&app.key)).await;
+            }
+        }
+        // Never past the pool: what it counts used, holds and leases, but for what commits
+        // above their holds and tracks counted, which no reserve decided.
+        let (used, reserved) = pool(&app.usage("team_acme").await);
+        assert!(
+            used + reserved <= (POOL + excess) as f64,
+            "step {step}: used {used} + reserved {reserved} > {POOL} + {excess}"
+        );
+    }
+    // Every hold expires and every slice ends; each member's next call closes its own, and the
+    // pool has counted exactly what was committed and tracked.
+    clock.step(3_000);
+    app = node(&clock, &app.prefix, Some(&app.key)).await;
+    for m in &members {
+        let (answer, _) = reserve(&app, json!({ "userId": m, "event": "render", "quantity": 0 })).await;
+        if let Some(id) = answer["reservationId"].as_str() {
+            app.release(id).await;
+        }
+    }
+    let (used, _) = pool(&app.usage("team_acme").await);
+    assert_eq!(used, counted as f64);
+}
