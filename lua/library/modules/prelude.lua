@@ -319,6 +319,11 @@ local function reclaim(c, now)
       end
       for i, h in ipairs(record.h) do
         expired[day][h.g] = (expired[day][h.g] or 0) + 1
+        if h.live then
+          -- A hold that expired on a live slice may still be committed late: its slice keeps
+          -- its lease's fields when it closes (slices.lua's S.close), where that commit counts.
+          move(h.f .. ':e', 1)
+        end
         local p = per and per[i]
         if not per or (p and p.held) then
           move(h.f .. ':h', -h.a)
@@ -418,7 +423,7 @@ local function prune(c, now)
       redis.call('HDEL', c.KEYS[1], 'a|' .. string.sub(f, 3))
     else
       -- (A slice's line is the field itself, and a closed lease's count of statements ":n".)
-      redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f)
+      redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f .. ':e', f)
     end
     redis.call('ZREM', c.KEYS[5], f)
   end

@@ -8,6 +8,7 @@
 --   "<slice>"          its SLICE line while it is live: amount, ends, version, lease, statements,
 --                      and the ancestor's counter when it was leased
 --   "<slice>:u", ":h"  used and held on the live slice, a counter's
+--   "<slice>:e"        how many holds on the live slice expired (prelude.lua's reclaim)
 --   "<slice>^<lease>:u", ":h", ":n"
 --                      a closed lease's used, held and statements, while holds placed on it
 --                      before it closed are open (commit, release and expiry move them there)
@@ -47,13 +48,15 @@ do
 
   -- Closes the live slice of hold h (its line, used and held as read): a statement of what it
   -- used and still holds; what its open holds hold stays leased, on fields of its lease, where
-  -- their commits, releases and expiries move it. Answers what it used and holds: the demand
-  -- it met, which sizes the next.
+  -- their commits, releases and expiries move it. So do the fields of a slice a hold on which
+  -- expired: its late commit counts there, and their next statement follows this one (a late
+  -- commit on fields made anew would state a number the lease has seen, and count nothing).
+  -- Answers what it used and holds: the demand it met, which sizes the next.
   function S.close(c, h, line, used, held)
     local s = {string.match(line, SLICE_LINE)}
     local n = s[SLICE.n] + 1
     state(c, h.f, s[SLICE.l], n, used, held)
-    if held > 0 then
+    if held > 0 or redis.call('HGET', c.KEYS[1], h.f .. ':e') then
       local f = h.f .. '^' .. s[SLICE.l]
       redis.call('HSET', c.KEYS[1], f .. ':u', string.format('%d', used), f .. ':h', string.format('%d', held),
         f .. ':n', string.format('%d', n))
@@ -61,7 +64,7 @@ do
         redis.call('ZADD', c.KEYS[5], 'NX', h.pe, f)
       end
     end
-    redis.call('HDEL', c.KEYS[1], h.f, h.f .. ':u', h.f .. ':h')
+    redis.call('HDEL', c.KEYS[1], h.f, h.f .. ':u', h.f .. ':h', h.f .. ':e')
     return used + held
   end
 
@@ -145,8 +148,8 @@ do
   end
 
   -- Points each slice hold of a record at the counters of the lease it was placed on: its
-  -- slice's while that lease is live, else the closed lease's. Answers the holds on closed
-  -- leases (nil for none), whose changes S.stated tells their ancestors.
+  -- slice's while that lease is live (h.live), else the closed lease's. Answers the holds on
+  -- closed leases (nil for none), whose changes S.stated tells their ancestors.
   function S.fields(c, record)
     local closed
     for i, h in ipairs(record.h) do
@@ -157,6 +160,8 @@ do
           closed = closed or {}
           closed[#closed + 1] = {f = h.f, lease = lease}
           h.f = h.f .. '^' .. lease
+        else
+          h.live = true
         end
       end
     end
