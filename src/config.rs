@@ -120,9 +120,10 @@ pub struct Config {
     #[arg(long, env = "QG_TEST_SKIP_ALERT_MOVES", default_value_t = false, hide = true, action = clap::ArgAction::Set)]
     pub test_skip_alert_moves: bool,
 
-    /// Experimental: members of a team decide on leased slices of its budget in their own slot,
-    /// instead of a script at the team's slot for every call; the team's used then counts a
-    /// slice's use when the slice closes, and its ledger does not yet list those calls
+    /// Members of a team decide on leased slices of its budget in their own slot, instead of a
+    /// script at the team's slot for every call (off while it is measured); the team's usage
+    /// reads its slices (`leased` apart), and its ledger lists a member's calls just after
+    /// them
     #[arg(long, env = "QG_LEASES", default_value_t = false, action = clap::ArgAction::Set)]
     pub leases: bool,
 

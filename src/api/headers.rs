@@ -113,6 +113,7 @@ mod tests {
             quota: Milli::from_units(quota),
             used: Milli(used),
             reserved: Milli::ZERO,
+            leased: Milli::ZERO,
             period_start_ms: window.map(|w| w.0),
             resets_at_ms: window.map(|w| w.1),
             credit: None,

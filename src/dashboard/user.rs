@@ -30,7 +30,7 @@ use crate::gateway::{GatewayError, Usage};
 use crate::http::{ApiError, AppState};
 use crate::quota::operator::Need;
 use crate::quota::value::{parse_value_key, value_key, MAX_VALUE_BYTES};
-use crate::quota::{ApprovalStatus, ChangeFilter, Counter, Status, Subscription, UserId, MAX_OVERRIDE_HOURS};
+use crate::quota::{ApprovalStatus, ChangeFilter, Counter, Milli, Status, Subscription, UserId, MAX_OVERRIDE_HOURS};
 
 /// Ledger entries a user's page shows.
 const RECENT: usize = 20;
@@ -186,8 +186,14 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
                             td { (credits::balance_cell(name, credit)) }
                             td.num { (c.used) } td.num { (c.reserved) } td.num.muted { "balance" }
                         } @else {
-                            td { (bar(c.used, c.reserved, c.quota)) }
-                            td.num { (c.used) } td.num { (c.reserved) }
+                            // A team's capacity leased to its members' slices is given out: it
+                            // fills the bar with what is held.
+                            td { (bar(c.used, Milli(c.reserved.0 + c.leased.0), c.quota)) }
+                            td.num { (c.used) }
+                            td.num {
+                                (c.reserved)
+                                @if c.leased > Milli::ZERO { br; span.muted { (c.leased) " leased" } }
+                            }
                             td.num {
                                 (c.quota)
                                 // The user's own quota, not the plan's: say so where it counts.

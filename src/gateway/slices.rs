@@ -13,7 +13,11 @@ use std::time::Duration;
 use super::parents::Level;
 use super::resolve::Admitted;
 use super::{Gateway, GatewayError};
-use crate::quota::{Decision, EventInput, Hold, Milli, Mode, Placement, Reason, ReservationId, SliceHold, UserId};
+use futures_util::StreamExt;
+
+use crate::quota::{
+    Counter, Decision, EventInput, Hold, Milli, Mode, Placement, Reason, ReservationId, SliceHold, UserId,
+};
 use crate::store::{Ending, LeaseNote, LeaseNoteKind, Reply, ReserveArgs, Reserved, Short, SliceEnded, Take, Taken};
 
 use super::reservations::MAX_LIFETIME_MS;
@@ -418,6 +422,50 @@ impl Gateway {
             .await?;
         if let Reply::Done(SliceEnded::Done(fired)) = ended {
             self.settle_fired(fired).await?;
+        }
+        Ok(())
+    }
+
+    /// `team`'s `counters` as its members' slices count them now. Its level counts what members
+    /// used of capacity it leased them only as their statements arrive; so what they used and
+    /// hold on each open lease is read from their slots, and moves from `leased` into `used`
+    /// and `reserved`, leaving as leased what nobody has used or holds. (Usage only: a read
+    /// per open lease.)
+    pub(super) async fn current_slices(
+        &self,
+        project: &str,
+        team: &UserId,
+        counters: &mut [Counter],
+    ) -> Result<(), GatewayError> {
+        if counters.iter().all(|c| c.leased == Milli::ZERO) {
+            return Ok(());
+        }
+        let (_, leases) = self.store.leases(project, team.as_str()).await?;
+        let counted: Vec<_> = futures_util::stream::iter(&leases)
+            .map(|l| {
+                self.store
+                    .slice_counts(project, &l.member, team.as_str(), &l.field, &l.id)
+            })
+            .buffered(16)
+            .collect()
+            .await;
+        for (l, counted) in leases.iter().zip(counted) {
+            let Some((used, held)) = counted? else {
+                continue;
+            };
+            // The counter of the lease's group and period ("<group>@<period start>").
+            let Some((group, start)) = l.field.rsplit_once('@') else {
+                continue;
+            };
+            let Some(c) = counters.iter_mut().find(|c| {
+                c.group_id == group && c.value.is_none() && c.period_start_ms.is_none_or(|s| s.to_string() == start)
+            }) else {
+                continue;
+            };
+            let more = used.saturating_sub(l.used);
+            c.used = Milli(c.used.0 + more.0);
+            c.reserved = Milli(c.reserved.0 + held.0);
+            c.leased = c.leased.saturating_sub(Milli(more.0 + held.0).min(l.leased));
         }
         Ok(())
     }

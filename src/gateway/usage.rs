@@ -73,7 +73,7 @@ impl Gateway {
             }));
         };
         let now_ms = self.clock.now_ms();
-        let counters = match self
+        let mut counters = match self
             .counters_under(project, user, &plan, resolved.started_ms, now_ms)
             .await?
             .done()
@@ -81,6 +81,8 @@ impl Gateway {
             Ok(counters) => counters,
             Err(other) => return Ok(other),
         };
+        // A team's groups as its members' slices count them now.
+        self.current_slices(project, user, &mut counters).await?;
         Ok(Reply::Done(Usage {
             plan_id: Some(plan.id.clone()),
             status,

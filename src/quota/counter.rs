@@ -10,8 +10,11 @@ use super::plan::{LimitGroup, Mode, Unit};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Amounts {
     pub used: Milli,
+    /// Open holds, and on a team's group what it has leased to members' slices.
     pub held: Milli,
     pub quota: Milli,
+    /// Of `held`, what is leased to members' slices (read by usage only; zero elsewhere).
+    pub leased: Milli,
     pub credit: Option<Credit>,
 }
 
@@ -26,6 +29,9 @@ pub struct Counter {
     pub quota: Milli,
     pub used: Milli,
     pub reserved: Milli,
+    /// A team's group: capacity leased to its members' slices that they have neither used nor
+    /// hold (usage's; zero in every other answer, whose `reserved` counts it).
+    pub leased: Milli,
     pub period_start_ms: Option<i64>,
     /// `None` for lifetime groups, which never reset.
     pub resets_at_ms: Option<i64>,
@@ -49,9 +55,9 @@ impl Counter {
         self
     }
 
-    /// Committed usage plus open holds.
+    /// Committed usage plus open holds, and what is leased to members' slices.
     pub fn count(&self) -> Milli {
-        Milli(self.used.0 + self.reserved.0)
+        Milli(self.used.0 + self.reserved.0 + self.leased.0)
     }
 
     /// What is left: of the quota, or of a balance group's balance.
@@ -81,11 +87,13 @@ impl Counter {
             mode: group.mode,
             quota: amounts.quota,
             used: amounts.used,
-            // A balance group's reserved is what its balance holds, whatever the period.
+            // A balance group's reserved is what its balance holds, whatever the period; a
+            // team's group's, what is held but for what is leased to members' slices.
             reserved: amounts
                 .credit
                 .filter(|_| group.balance.is_some())
-                .map_or(amounts.held, |c| c.held),
+                .map_or(amounts.held.saturating_sub(amounts.leased), |c| c.held),
+            leased: amounts.leased,
             period_start_ms: window.end_ms.map(|_| window.start_ms),
             resets_at_ms: window.end_ms,
             credit: group

@@ -124,6 +124,7 @@ impl Reservation {
                     quota: a.quota,
                     used: a.used,
                     reserved: a.credit.filter(|_| hold.balance.is_some()).map_or(a.held, |c| c.held),
+                    leased: Milli::ZERO,
                     period_start_ms: hold.window.end_ms.map(|_| hold.window.start_ms),
                     resets_at_ms: hold.window.end_ms,
                     credit: hold.balance.clone().zip(a.credit),

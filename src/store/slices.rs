@@ -3,6 +3,7 @@
 
 use super::scripts::{self, Ending, OpenLease, Reply, SliceEnded, Statement, Take, Taken};
 use super::{Fired, Idempotency, Store, StoreError};
+use crate::quota::Milli;
 
 impl Store {
     /// Leases a slice of `ancestor`'s group (the take's hold) to `t.member`.
@@ -81,6 +82,21 @@ impl Store {
             Ok((reply, conn))
         })
         .await
+    }
+
+    /// What `member`'s slot counts on its slice of `ancestor`'s counter `field` under `lease`
+    /// (used, held); None when nothing is there.
+    pub async fn slice_counts(
+        &self,
+        project: &str,
+        member: &str,
+        ancestor: &str,
+        field: &str,
+        lease: &str,
+    ) -> Result<Option<(Milli, Milli)>, StoreError> {
+        let keys = &self.keys.user(project, member);
+        self.run(|mut conn| async move { scripts::slice_counts(&mut conn, keys, ancestor, field, lease).await })
+            .await
     }
 
     /// Every lease `team`'s level has open, read a page at a time; and Redis time.

@@ -51,6 +51,11 @@ pub(crate) fn pool(usage: &Value) -> (f64, f64) {
     (c["used"].as_f64().unwrap(), c["reserved"].as_f64().unwrap())
 }
 
+/// What the pool has leased that members have neither used nor hold (0 when absent).
+pub(crate) fn leased(usage: &Value) -> f64 {
+    TestApp::counter(usage, "pool")["leased"].as_f64().unwrap_or(0.0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn members_decide_on_slices_in_their_own_slot_and_the_pool_counts_what_it_leased() {
     let prefix = unique_prefix();
@@ -81,12 +86,12 @@ async fn members_decide_on_slices_in_their_own_slot_and_the_pool_counts_what_it_
     // more, and racing reserves of one member may take a slice each that is then given back.
     let leases = leases_of(&prefix, "team_acme");
     assert!((1..=30).contains(&leases), "{leases} leases for 300 reserves");
-    // What is leased is held at the pool: used and held never pass its quota.
-    let (used, reserved) = pool(&one.usage("team_acme").await);
-    assert!(
-        reserved >= 300.0 && used + reserved <= 10_000.0,
-        "used {used} reserved {reserved}"
-    );
+    // Usage reads the slices: the 300 holds are the pool's reserved, and what its slices have
+    // left is leased apart; used, held and leased never pass its quota.
+    let usage = one.usage("team_acme").await;
+    let (used, reserved) = pool(&usage);
+    assert_eq!((used, reserved), (0.0, 300.0));
+    assert!(leased(&usage) > 0.0 && reserved + leased(&usage) <= 10_000.0, "{usage}");
 
     // Commits count on each member at once, and on its slice.
     let ids: Vec<&str> = answers.iter().map(|a| a["reservationId"].as_str().unwrap()).collect();
@@ -150,8 +155,16 @@ async fn what_a_slice_used_reaches_the_pool_once_when_it_closes_and_its_rest_goe
             assert!(status.is_success(), "{body}");
         }
     }
-    // Nothing stated yet: the pool holds three slices of 32, and counts no use.
-    assert_eq!(pool(&app.usage("team_acme").await), (0.0, 96.0));
+    // Nothing stated yet: the pool's level holds three slices of 32 and has counted no use;
+    // its usage reads the slices, so shows their 15 used and 81 left leased.
+    let usage = app.usage("team_acme").await;
+    assert_eq!((pool(&usage), leased(&usage)), ((15.0, 0.0), 81.0));
+    // The team's page says it beside what is held.
+    let (_, page) = crate::dashboard::Dashboard::sign_in(&app)
+        .await
+        .get("/dashboard/users/team_acme")
+        .await;
+    assert!(page.contains("81 leased"), "{page}");
 
     // Past the slices' end, each member's next reserve closes its slice: its 5 reach the
     // pool, its 27 unused go back, and a new slice is leased.
@@ -163,15 +176,23 @@ async fn what_a_slice_used_reaches_the_pool_once_when_it_closes_and_its_rest_goe
         assert_eq!(held["allowed"], true, "{held}");
         open.push(held["reservationId"].as_str().unwrap().to_string());
     }
-    let (used, reserved) = pool(&later.usage("team_acme").await);
-    assert_eq!(used, 15.0);
-    // The new slices: 32 each, twice what the last one used being less.
-    assert_eq!(reserved, 96.0);
+    // The new slices: 32 each, twice what the last one used being less, one unit of each held.
+    let usage = later.usage("team_acme").await;
+    assert_eq!((pool(&usage), leased(&usage)), ((15.0, 3.0), 93.0));
+    // The pool's level counted the closed slices' 15 once: the same whatever reads it.
+    let ctr = format!("{}:{{default:team_acme}}:ctr", later.prefix);
+    let fields: Vec<(String, String)> = clock.redis.query(&["HGETALL", &ctr]);
+    let level_used = fields
+        .iter()
+        .find(|(f, _)| f.starts_with("pool@") && f.ends_with(":u"))
+        .unwrap();
+    assert_eq!(level_used.1, "15000");
     // A release gives the hold back to the slice, not to the pool: the slice is still leased.
     for id in &open {
         assert!(later.release(id).await.0.is_success());
     }
-    assert_eq!(pool(&later.usage("team_acme").await), (15.0, 96.0));
+    let usage = later.usage("team_acme").await;
+    assert_eq!((pool(&usage), leased(&usage)), ((15.0, 0.0), 96.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -247,7 +268,8 @@ async fn a_team_short_only_of_what_it_leased_denies_until_the_slices_end_then_ta
         let (status, body) = app.commit(held["reservationId"].as_str().unwrap(), None).await;
         assert!(status.is_success(), "{body}");
     }
-    assert_eq!(pool(&app.usage("team_acme").await), (0.0, 36.0));
+    let usage = app.usage("team_acme").await;
+    assert_eq!((pool(&usage), leased(&usage)), ((2.0, 0.0), 34.0));
     // 70 would fit the pool but for the 36 leased: denied as such, until the slices end.
     let call = json!({ "userId": "c", "event": "render", "quantity": 70 });
     let res = app.call(reqwest::Method::POST, "/v1/reserve", Some(call.clone())).await;

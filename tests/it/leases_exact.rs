@@ -7,7 +7,7 @@ use futures_util::stream::{self, StreamExt};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::leases::{leasing, member_of, plans, pool};
+use crate::leases::{leased, leasing, member_of, plans, pool};
 use crate::support::redis::Stepped;
 use crate::support::{unique_prefix, TestApp};
 
@@ -176,10 +176,12 @@ async fn random_members_reserving_committing_releasing_and_expiring_never_pass_t
         }
         // Never past the pool: what it counts used, holds and leases, but for what commits
         // above their holds and tracks counted, which no reserve decided.
-        let (used, reserved) = pool(&app.usage("team_acme").await);
+        let usage = app.usage("team_acme").await;
+        let (used, reserved) = pool(&usage);
+        let given = used + reserved + leased(&usage);
         assert!(
-            used + reserved <= (POOL + excess) as f64,
-            "step {step}: used {used} + reserved {reserved} > {POOL} + {excess}"
+            given <= (POOL + excess) as f64,
+            "step {step}: {given} > {POOL} + {excess}: {usage}"
         );
     }
     // Every hold expires and every slice ends; each member's next call closes its own, and the

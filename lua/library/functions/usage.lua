@@ -8,7 +8,8 @@
 --
 -- Returns {"more"} when more expired holds are due than one call reads (the node has them
 -- reclaimed and asks again), else {USAGE: "ok", now ms; then per field its COUNTER: used, held,
--- quota; then per balance group its balance (wallet.lua's C.append)}.
+-- quota; then per balance group its balance (wallet.lua's C.append); then per field what of its
+-- held a team has leased to members' slices (take_slice.lua's ":l", 0 for none)}.
 
 register('usage', 'reads', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
@@ -36,5 +37,16 @@ register('usage', 'reads', function(c)
   head[USAGE.status], head[USAGE.now] = 'ok', now
   local reply = append_counters(c, head, groups, quotas(c, KEYS[4], groups, now))
   -- Balances as though expired holds had gone back (the credits they hold, pending.lua's).
-  return credited and C.append(c, reply, groups, nil, now, c.expired_credits) or reply
+  if credited then
+    reply = C.append(c, reply, groups, nil, now, c.expired_credits)
+  end
+  local fields = {}
+  for i = 1, n do
+    fields[i] = groups[i].f .. ':l'
+  end
+  local leased = n > 0 and redis.call('HMGET', KEYS[1], unpack(fields)) or {}
+  for i = 1, n do
+    reply[#reply + 1] = leased[i] and leased[i] + 0 or 0
+  end
+  return reply
 end)

@@ -7682,16 +7682,20 @@ export interface components {
              *     what open reservations hold of it); absent on other groups.
              */
             balance?: string | null;
+            /** @description `used` + `reserved` + `leased`. */
             count: components["schemas"]["Milli"];
             debt?: null | components["schemas"]["Milli"];
             /** @description Past the quota; for a balance group, in debt. */
             exceeded: boolean;
             groupId: string;
             label: string;
+            leased?: null | components["schemas"]["Milli"];
             mode: string;
             periodStart?: string | null;
             quota: components["schemas"]["Milli"];
+            /** @description `quota` − `count`, or a balance group's spendable balance. */
             remaining: components["schemas"]["Milli"];
+            /** @description What open reservations hold. */
             reserved: components["schemas"]["Milli"];
             resetsAt?: string | null;
             soonestExpiry?: null | components["schemas"]["SoonestExpiry"];

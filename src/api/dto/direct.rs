@@ -31,6 +31,9 @@ pub fn counter(json: &mut Json, c: &Counter, user: &str) {
     json.name("quota").milli(c.quota);
     json.name("used").milli(c.used);
     json.name("reserved").milli(c.reserved);
+    if c.leased > Milli::ZERO {
+        json.name("leased").milli(c.leased);
+    }
     json.name("count").milli(c.count());
     json.name("remaining").milli(c.remaining());
     json.name("periodStart").optional(c.period_start_ms, Json::instant);
@@ -190,6 +193,7 @@ mod tests {
             quota: Milli(quota),
             used: Milli(used),
             reserved: Milli(1_500),
+            leased: Milli::ZERO,
             period_start_ms: window.map(|w| w.0),
             resets_at_ms: window.map(|w| w.1),
             credit: None,

@@ -61,8 +61,16 @@ pub struct CounterAnswer {
     pub mode: &'static str,
     pub quota: Milli,
     pub used: Milli,
+    /// What open reservations hold.
     pub reserved: Milli,
+    /// A team's group, in usage: capacity leased to its members' slices that they have
+    /// neither used nor hold yet (their use shows in `used` and `reserved` as it happens);
+    /// absent when nothing is leased, and in every other answer (where `reserved` counts it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leased: Option<Milli>,
+    /// `used` + `reserved` + `leased`.
     pub count: Milli,
+    /// `quota` − `count`, or a balance group's spendable balance.
     pub remaining: Milli,
     pub period_start: Option<String>,
     pub resets_at: Option<String>,
@@ -101,6 +109,7 @@ impl CounterAnswer {
             quota: c.quota,
             used: c.used,
             reserved: c.reserved,
+            leased: (c.leased > Milli::ZERO).then_some(c.leased),
             count: c.count(),
             remaining: c.remaining(),
             period_start: c.period_start_ms.map(rfc3339),

@@ -88,6 +88,7 @@ fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreErr
             used: v.milli(USED)?,
             held: v.milli(HELD)?,
             quota: v.milli(QUOTA)?,
+            leased: Milli::ZERO,
             credit: None,
         };
         // 2: an approval group whose request is pending; 3: a per-value group with no room
@@ -311,6 +312,9 @@ pub async fn usage(
             let now_ms = it.head::<{ usage::FIELDS }>()?.int(usage::NOW)?;
             let mut amounts: Vec<Amounts> = fields.iter().map(|_| it.amounts()).collect::<Result<_, _>>()?;
             it.credits(amounts.iter_mut(), fields.iter().map(|f| f.balance.is_some()))?;
+            for a in &mut amounts {
+                a.leased = it.milli()?;
+            }
             Ok(Reply::Done((now_ms, amounts)))
         }
         other => Err(unexpected("usage", other)),

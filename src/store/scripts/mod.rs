@@ -319,6 +319,7 @@ impl Fields {
             used: v.milli(USED)?,
             held: v.milli(HELD)?,
             quota: v.milli(QUOTA)?,
+            leased: Milli::ZERO,
             credit: None,
         })
     }

@@ -8,7 +8,7 @@ use super::call::Call;
 use super::contract;
 use super::layouts;
 use super::values::HoldValues;
-use super::{unexpected, writing_args, Decided, Fields, Fired, Reply, Writing};
+use super::{milli_of, unexpected, writing_args, Decided, Fields, Fired, Reply, Writing};
 use crate::quota::{Amounts, Hold, Milli};
 use crate::store::backend::Conn;
 use crate::store::layout::UserKeys;
@@ -67,6 +67,7 @@ pub async fn take_slice(conn: &mut Conn, w: &Writing<'_>, t: &Take<'_>) -> Resul
                     used: head.milli(USED)?,
                     held: head.milli(HELD)?,
                     quota: head.milli(QUOTA)?,
+                    leased: Milli::ZERO,
                     credit: None,
                 },
             }))
@@ -206,6 +207,44 @@ pub async fn leases(conn: &mut Conn, keys: &UserKeys, from: u64, count: u64) -> 
         });
     }
     Ok(LeasePage { now_ms, next, leases })
+}
+
+/// What a member's slot counts on its slice of `ancestor`'s `field` under `lease`: used and
+/// held, the live slice's while it is that lease's, else the lease's closed fields'; None when
+/// neither is there (the lease not placed yet, or closed holding nothing and stated).
+pub async fn slice_counts(
+    conn: &mut Conn,
+    keys: &UserKeys,
+    ancestor: &str,
+    field: &str,
+    lease: &str,
+) -> Result<Option<(Milli, Milli)>, StoreError> {
+    let live = super::values::slice_field(ancestor, field);
+    let closed = format!("{live}^{lease}");
+    let (line, counts): (Option<String>, [Option<i64>; 4]) = {
+        let (line, u, h, cu, ch) = redis::cmd("HMGET")
+            .arg(&keys.ctr)
+            .arg(&live)
+            .arg(format!("{live}:u"))
+            .arg(format!("{live}:h"))
+            .arg(format!("{closed}:u"))
+            .arg(format!("{closed}:h"))
+            .query_async(conn)
+            .await?;
+        (line, [u, h, cu, ch])
+    };
+    let [used, held, closed_used, closed_held] = counts;
+    let of = |used: Option<i64>, held: Option<i64>| -> Result<(Milli, Milli), StoreError> {
+        Ok((milli_of(used.unwrap_or(0))?, milli_of(held.unwrap_or(0))?))
+    };
+    let live_lease = line.as_deref().and_then(|l| l.split('|').nth(layouts::slice::LEASE));
+    if live_lease == Some(lease) {
+        return of(used, held).map(Some);
+    }
+    if closed_used.is_some() || closed_held.is_some() {
+        return of(closed_used, closed_held).map(Some);
+    }
+    Ok(None)
 }
 
 /// Appends an ancestor's ledger entry moved from a member's slot outbox, once per `w`'s

@@ -56,6 +56,10 @@ class Counter:
 
     A per-value group's counter (`"per": "<metadata key>"`, one counter per distinct value of
     that key) has `value`, the value it counts; None on other groups' counters.
+
+    A team's counter in `usage` has `leased` while it has capacity leased to its members'
+    slices that they have neither used nor hold (their use is in `used` and `reserved` as it
+    happens; `count` and `remaining` count it); None otherwise.
     """
 
     subject_id: str
@@ -75,6 +79,7 @@ class Counter:
     debt: Optional[Union[int, float]] = None
     soonest_expiry: Optional[SoonestExpiry] = None
     value: Optional[str] = None
+    leased: Optional[Union[int, float]] = None
 
 
 @dataclass(frozen=True)
