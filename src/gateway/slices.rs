@@ -507,11 +507,41 @@ impl Gateway {
     /// leased lasts no longer than the slices that hold it. Answers whether it gave anything
     /// back, and when the earliest slice still taking holds ends.
     pub(super) async fn give_back_ended(&self, project: &str, team: &str) -> Result<(bool, Option<i64>), GatewayError> {
+        self.end_leased(project, team, None, false).await
+    }
+
+    /// Ends in the background, whatever their time, the slices `team` leased (to `member` only,
+    /// when named): after the team's subscription changed (their version is stale), or the
+    /// member left it. What they did not spend goes back now, not when they end; what fails is
+    /// left to their end and the sweeper.
+    pub(super) fn end_slices_soon(&self, project: &str, team: &str, member: Option<&str>) {
+        if !self.leases.enabled {
+            return;
+        }
+        let (gateway, project, team) = (self.clone(), project.to_string(), team.to_string());
+        let member = member.map(str::to_string);
+        tokio::spawn(async move {
+            if let Err(err) = gateway.end_leased(&project, &team, member.as_deref(), true).await {
+                tracing::warn!(%err, "slices are left to end with their time");
+            }
+        });
+    }
+
+    /// Ends `team`'s slices (of `member` only, when named): those whose time is over, or every
+    /// one when `all`. Answers whether any gave something back, and when the earliest slice
+    /// left taking holds ends.
+    async fn end_leased(
+        &self,
+        project: &str,
+        team: &str,
+        member: Option<&str>,
+        all: bool,
+    ) -> Result<(bool, Option<i64>), GatewayError> {
         let (now_ms, leases) = self.store.leases(project, team).await?;
         let ledger = self.keeps_ledger(project).await?;
         let (mut gave, mut next) = (false, None::<i64>);
-        for l in &leases {
-            if l.ends_ms > now_ms {
+        for l in leases.iter().filter(|l| member.is_none_or(|m| m == l.member)) {
+            if !all && l.ends_ms > now_ms {
                 next = Some(next.map_or(l.ends_ms, |n| n.min(l.ends_ms)));
                 continue;
             }
@@ -520,6 +550,7 @@ impl Gateway {
                 field: &l.field,
                 lease: &l.id,
                 period_end: &l.period_end,
+                now: all,
             };
             // (A slice closed already, whose statement waits in its outbox, states nothing.)
             if let Reply::Done(SliceEnded::Done(fired)) =

@@ -81,6 +81,13 @@ impl Gateway {
             check_override(plan, group, o, &format!("overrides.{group}"))?;
         }
         let started = Instant::now();
+        // A member that leaves its team ends its slices of the team's (slices.rs).
+        let before = match (self.leases.enabled, parent) {
+            (true, ParentChange::Set(_) | ParentChange::Remove) => {
+                self.store.subscription(project, user).await?.parent_id
+            }
+            _ => None,
+        };
         let put = async || {
             if let ParentChange::Set(parent) = parent {
                 self.check_parent(project, user, parent).await?;
@@ -126,6 +133,9 @@ impl Gateway {
         };
         self.report(Verb::Subscribe, project, Some(user), started, &answer);
         let sub = answer?;
+        if let Some(left) = before.filter(|b| sub.parent_id.as_ref() != Some(b)) {
+            self.end_slices_soon(project, &left, Some(user.as_str()));
+        }
         let parent_id = match parent {
             ParentChange::Set(parent) => Some(parent),
             ParentChange::Keep | ParentChange::Remove => None,
@@ -296,10 +306,12 @@ impl Gateway {
         answer
     }
 
-    /// After a change: cache the new state and bring the users index up to it.
+    /// After a change: cache the new state and bring the users index up to it; the slices the
+    /// user leased as a team end (slices.rs).
     pub(super) async fn changed(&self, project: &str, sub: Subscription) -> Result<Subscription, GatewayError> {
         self.cache.put_user(project, &sub.user_id, sub.clone());
         self.store.index_user(project, &sub).await?;
+        self.end_slices_soon(project, &sub.user_id, None);
         Ok(sub)
     }
 }

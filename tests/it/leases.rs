@@ -296,3 +296,73 @@ async fn a_team_short_only_of_what_it_leased_denies_until_the_slices_end_then_ta
         .await;
     assert_eq!(over["reasons"], json!(["limit_reached"]), "{over}");
 }
+
+/// The team's usage, asked until `done` holds of it (slices end in the background).
+async fn team_usage_until(app: &TestApp, done: impl Fn(&Value) -> bool) -> Value {
+    let mut usage = app.usage("team_acme").await;
+    for _ in 0..100 {
+        if done(&usage) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        usage = app.usage("team_acme").await;
+    }
+    usage
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_leaving_its_team_or_a_change_of_the_teams_subscription_ends_their_slices_at_once() {
+    let prefix = unique_prefix();
+    // Slices of an hour: only the changes can end them within the test.
+    let app = leasing(&redis::shared().target(), &prefix, None, 3_600).await;
+    plans(&app, 10_000).await;
+    app.subscribe("team_acme", "plan_team", None).await;
+    for (m, units) in [("a", 1), ("b", 2)] {
+        member_of(&app, m, "team_acme").await;
+        let held = app
+            .reserve(json!({ "userId": m, "event": "render", "quantity": units }))
+            .await;
+        assert!(app
+            .commit(held["reservationId"].as_str().unwrap(), None)
+            .await
+            .0
+            .is_success());
+    }
+    // Two slices: a's of 32, b's of 64 (32 calls of 2).
+    let usage = app.usage("team_acme").await;
+    assert_eq!((pool(&usage), leased(&usage)), ((3.0, 0.0), 93.0));
+
+    // a leaves the team: its slice ends, its 1 used stays counted and its 31 go back.
+    let (status, body) = app
+        .json(
+            reqwest::Method::PUT,
+            "/v1/users/a/subscription",
+            Some(json!({ "planId": "plan_member", "parentId": null })),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let usage = team_usage_until(&app, |u| leased(u) == 62.0).await;
+    assert_eq!((pool(&usage), leased(&usage)), ((3.0, 0.0), 62.0));
+
+    // The team's quota changes: every slice it leased ends, under the old version.
+    let (status, body) = app
+        .json(
+            reqwest::Method::PUT,
+            "/v1/users/team_acme/overrides/pool",
+            Some(json!({ "quota": 20_000 })),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let usage = team_usage_until(&app, |u| leased(u) == 0.0).await;
+    assert_eq!((pool(&usage), leased(&usage)), ((3.0, 0.0), 0.0));
+    // What they used is the team level's own count now.
+    let ctr = format!("{prefix}:{{default:team_acme}}:ctr");
+    let fields: Vec<(String, String)> = redis::shared().query(&["HGETALL", &ctr]);
+    let level = |suffix: &str| {
+        fields
+            .iter()
+            .find(|(f, _)| f.starts_with("pool@") && f.ends_with(suffix))
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!((level(":u"), level(":l")), (Some("3000".into()), Some("0".into())));
+}

@@ -494,14 +494,14 @@ fn an_expired_hold_on_a_closed_lease_goes_back_to_it_and_is_stated() {
 
 fn end_slice(entry: &str) -> Vec<String> {
     let mut args: Vec<String> = WRITING.iter().map(|s| s.to_string()).collect();
-    args.extend([entry, "", "", ""].map(String::from));
+    args.extend([entry, "", "", "", ""].map(String::from));
     args
 }
 
 /// end_slice's arguments for the member's slice of "A"'s "team@0" by its lease.
 fn end_by_lease(lease: &str) -> Vec<String> {
     let mut args: Vec<String> = WRITING.iter().map(|s| s.to_string()).collect();
-    args.extend(["", SLICE, lease, ""].map(String::from));
+    args.extend(["", SLICE, lease, "", ""].map(String::from));
     args
 }
 

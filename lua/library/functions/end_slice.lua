@@ -6,13 +6,16 @@
 --   a mark ("placed"): the slice it names, still live under that lease and past its end, is
 --     closed, stating what it used and still holds, as a short reserve closes one.
 -- The node calls it for a slice by its lease (no entry), when a team's denial says capacity
--- is leased: a slice whose time is over gives its rest back now, not at the sweeper's turn.
+-- is leased: a slice whose time is over gives its rest back now, not at the sweeper's turn;
+-- and to end a slice whatever its time, when its member left the team or the team's
+-- subscription changed.
 --
 -- KEYS[1..10] as in prelude.lua, the member's
 -- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
 -- ARGV[5]     the entry's id in the slot's outbox (KEYS[10]), or "" for a slice named by:
 -- ARGV[6..8]  the slice's field, its lease, its period's end ("" for a lifetime); "" each with
 --             an entry
+-- ARGV[9]     "1" to close the slice named by its lease even if it has not ended, else ""
 --
 -- Returns {"more"} when expired holds remain to reclaim, {"early"} for a slice that has not
 -- ended (a mark's entry stays), else {"ok", then the statements written (as alerts.lua appends
@@ -22,7 +25,7 @@
 register('end_slice', 'writes', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-  shape(KEYS, ARGV, 10, 8)
+  shape(KEYS, ARGV, 10, 9)
 
   -- 1. Expired holds go back first, so a slice closes holding only what is open.
   if reclaim_first(c, now) then
@@ -31,7 +34,7 @@ register('end_slice', 'writes', function(c)
 
   -- 2. A slice named by its lease; else the entry, as its script wrote it.
   if ARGV[5] == '' then
-    local ended = S.close_ended(c, ARGV[6], ARGV[7], ARGV[8])
+    local ended = S.close_ended(c, ARGV[6], ARGV[7], ARGV[8], ARGV[9] == '1')
     if ended == 'early' then
       return {'early'}
     end
@@ -48,7 +51,7 @@ register('end_slice', 'writes', function(c)
   if e.type == 'lease' then
     S.state(c, '^' .. e.p .. '^', e.ls, 1, 0, 0)
   elseif e.type == 'placed' then
-    if S.close_ended(c, e.f, e.ls, e.pe) == 'early' then
+    if S.close_ended(c, e.f, e.ls, e.pe, false) == 'early' then
       return {'early'}
     end
   else

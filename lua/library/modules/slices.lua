@@ -69,12 +69,12 @@ do
   end
 
   -- Closes slice field `f` (its period ending at `pe`) when it is live under `lease` and has
-  -- ended; answers 'early' when it has not.
-  function S.close_ended(c, f, lease, pe)
+  -- ended, or at once when `now`; answers 'early' when it has not ended (and not `now`).
+  function S.close_ended(c, f, lease, pe, now)
     local line = redis.call('HGET', c.KEYS[1], f)
     local s = line and {string.match(line, SLICE_LINE)}
     if s and s[SLICE.l] == lease then
-      if s[SLICE.x] + 0 > c.now then
+      if not now and s[SLICE.x] + 0 > c.now then
         return 'early'
       end
       local v = redis.call('HMGET', c.KEYS[1], f .. ':u', f .. ':h')

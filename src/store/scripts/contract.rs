@@ -194,7 +194,7 @@ contracts! {
     USAGE = function!("usage", keys: 4, args: &[counted(1, Each::Values(3))]);
     TAKE_SLICE = function!("take_slice", keys: WRITING_KEYS, args: &[fixed(W + 7 + HOLD_FIELDS + 1)]);
     SETTLE_SLICE = function!("settle_slice", keys: WRITING_KEYS, args: &[fixed(W + 5)]);
-    END_SLICE = function!("end_slice", keys: WRITING_KEYS, args: &[fixed(W + 4)]);
+    END_SLICE = function!("end_slice", keys: WRITING_KEYS, args: &[fixed(W + 5)]);
     LEASES = function!("leases", keys: 3, args: &[fixed(2)]);
     APPEND_LEDGER = function!("append_ledger", keys: WRITING_KEYS, args: &[fixed(W + 1)]);
     SUBSCRIBE = eval!("subscribe.lua", keys: 3, args: &[counted(5, Each::Values(2)), counted(1, Each::Values(5)), fixed(1)]);

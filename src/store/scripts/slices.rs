@@ -126,6 +126,8 @@ pub enum Ending<'a> {
         lease: &'a str,
         /// Its period's end, ms; "" for a lifetime.
         period_end: &'a str,
+        /// Whether to close it whatever its time (else only once it has ended).
+        now: bool,
     },
 }
 
@@ -134,17 +136,19 @@ pub async fn end_slice(conn: &mut Conn, w: &Writing<'_>, ending: Ending<'_>) -> 
     let mut inv = Call::new(&contract::END_SLICE);
     writing_args(&mut inv, w);
     match ending {
-        Ending::Entry(entry) => inv.arg(entry).arg("").arg("").arg(""),
+        Ending::Entry(entry) => inv.arg(entry).arg("").arg("").arg("").arg(""),
         Ending::Lease {
             ancestor,
             field,
             lease,
             period_end,
+            now,
         } => inv
             .arg("")
             .arg(super::values::slice_field(ancestor, field))
             .arg(lease)
-            .arg(period_end),
+            .arg(period_end)
+            .arg(if now { "1" } else { "" }),
     };
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
