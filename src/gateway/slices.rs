@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::parents::Level;
 use super::resolve::Admitted;
@@ -63,27 +63,60 @@ struct Wanted {
     outbox: String,
 }
 
-/// The takes in flight on this node: a lock per member and its ancestors.
+/// The takes in flight on this node, per member: a lock, and when its last take was made.
 #[derive(Default)]
-pub(super) struct Flights(Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>);
+pub(super) struct Flights(Mutex<HashMap<String, Flight>>);
+
+struct Flight {
+    lock: Weak<tokio::sync::Mutex<()>>,
+    took: Option<Instant>,
+}
+
+/// How long a member's last take is remembered once nobody holds its lock: longer than a
+/// call takes from its short answer to asking for the lock.
+const TOOK_REMEMBERED: Duration = Duration::from_secs(2);
 
 impl Flights {
-    /// The lock of `member`'s takes from the ancestors `wanted` names.
-    fn flight(&self, project: &str, member: &UserId, wanted: &[Wanted]) -> Arc<tokio::sync::Mutex<()>> {
-        let mut key = format!("{project}\n{}", member.as_str());
-        for w in wanted {
-            key.push('\n');
-            key.push_str(w.ancestor.as_str());
-        }
+    fn key(project: &str, member: &UserId) -> String {
+        format!("{project}\n{}", member.as_str())
+    }
+
+    /// The lock of `member`'s takes.
+    fn flight(&self, project: &str, member: &UserId) -> Arc<tokio::sync::Mutex<()>> {
         let mut flights = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        // Locks nobody holds any more go as new ones are made.
-        flights.retain(|_, f| f.strong_count() > 0);
-        if let Some(f) = flights.get(&key).and_then(Weak::upgrade) {
+        // Locks nobody holds, whose take is old, go as new ones are made.
+        flights.retain(|_, f| f.lock.strong_count() > 0 || f.took.is_some_and(|t| t.elapsed() < TOOK_REMEMBERED));
+        let key = Flights::key(project, member);
+        if let Some(f) = flights.get(&key).and_then(|f| f.lock.upgrade()) {
             return f;
         }
         let f = Arc::new(tokio::sync::Mutex::new(()));
-        flights.insert(key, Arc::downgrade(&f));
+        let took = flights.get(&key).and_then(|f| f.took);
+        flights.insert(
+            key,
+            Flight {
+                lock: Arc::downgrade(&f),
+                took,
+            },
+        );
         f
+    }
+
+    /// Whether a take for `member` was made on this node since `since`.
+    fn took_since(&self, project: &str, member: &UserId, since: Instant) -> bool {
+        let flights = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        flights
+            .get(&Flights::key(project, member))
+            .and_then(|f| f.took)
+            .is_some_and(|t| t > since)
+    }
+
+    /// Notes that a take for `member` was made now.
+    fn took(&self, project: &str, member: &UserId) {
+        let mut flights = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(f) = flights.get_mut(&Flights::key(project, member)) {
+            f.took = Some(Instant::now());
+        }
     }
 }
 
@@ -130,6 +163,7 @@ impl Gateway {
         // Held from a take until the reserve that places it has answered.
         let mut taking = None;
         for round in 1..=ROUNDS {
+            let asked = Instant::now();
             let wanted = match self.slice_round(project, input, metadata, id, ttl_ms, &places).await? {
                 Round::Decided(decision) => return Ok(Some(*decision)),
                 Round::Direct => return Ok(None),
@@ -140,15 +174,17 @@ impl Gateway {
                 self.drop_intents(&wanted).await;
                 break;
             }
-            // One take at a time per member and ancestor on this node: a call that waited for
-            // another's take asks again on the slice it placed rather than take one more.
+            // One take at a time per member on this node: a call that waited for another's take,
+            // or whose short answer came before another's take was made, asks again on the
+            // slice that one placed rather than take one more (which would be given back).
             drop(taking.take());
-            let flight = self.leases_in_flight.flight(project, &input.user, &wanted);
+            let flight = self.leases_in_flight.flight(project, &input.user);
             let waited = match flight.clone().try_lock_owned() {
-                Ok(guard) => {
+                Ok(guard) if !self.leases_in_flight.took_since(project, &input.user, asked) => {
                     taking = Some(guard);
                     false
                 }
+                Ok(_) => true,
                 Err(_) => {
                     drop(flight.lock_owned().await);
                     true
@@ -160,7 +196,10 @@ impl Gateway {
                 continue;
             }
             match self.take_slices(project, input, &wanted).await? {
-                Some(taken) => places = taken,
+                Some(taken) => {
+                    self.leases_in_flight.took(project, &input.user);
+                    places = taken;
+                }
                 None => {
                     self.abandon(project, &input.user, &wanted).await;
                     return Ok(None);

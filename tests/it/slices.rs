@@ -343,6 +343,8 @@ fn a_reserve_on_a_slice_decides_at_the_members_slot_and_a_short_one_asks_for_a_l
     }
     let short = answer(&keys, &contract::RESERVE, &reserve_on_slice("r_4", 1, "l/0", 0, 60_000));
     assert_eq!(short[..3], ["short", "1", "1"]);
+    // What the closed slice met (used and held), which sizes the next.
+    assert_eq!(short[5], "3000", "{short:?}");
     let stated: Vec<_> = outbox(&keys).into_iter().filter(|e| e["type"] == "slice").collect();
     assert_eq!(stated.len(), 1);
     assert_eq!(

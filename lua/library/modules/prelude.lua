@@ -423,7 +423,7 @@ local function prune(c, now)
       redis.call('HDEL', c.KEYS[1], 'a|' .. string.sub(f, 3))
     else
       -- (A slice's line is the field itself, and a closed lease's count of statements ":n".)
-      redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f .. ':e', f)
+      redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f .. ':e', f .. ':d', f)
     end
     redis.call('ZREM', c.KEYS[5], f)
   end

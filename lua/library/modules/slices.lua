@@ -9,6 +9,8 @@
 --                      and the ancestor's counter when it was leased
 --   "<slice>:u", ":h"  used and held on the live slice, a counter's
 --   "<slice>:e"        how many holds on the live slice expired (prelude.lua's reclaim)
+--   "<slice>:d"        what the last slice closed met (used and held): the demand that sizes
+--                      the next, whichever call asks for it
 --   "<slice>^<lease>:u", ":h", ":n"
 --                      a closed lease's used, held and statements, while holds placed on it
 --                      before it closed are open (commit, release and expiry move them there)
@@ -65,6 +67,7 @@ do
       end
     end
     redis.call('HDEL', c.KEYS[1], h.f, h.f .. ':u', h.f .. ':h', h.f .. ':e')
+    redis.call('HSET', c.KEYS[1], h.f .. ':d', string.format('%d', used + held))
     return used + held
   end
 
@@ -118,8 +121,9 @@ do
   -- A reserve whose only denials are short slices (7) decides nothing: each short slice is
   -- closed (when there is one) and an intent to take a lease for it is written. Answers
   -- {"short", count, then per short hold: its index, the lease to take, the intent's id, what
-  -- the closed slice used and holds (0 for none), then the statements written (as alerts.lua
-  -- appends alerts)}; nil when another group denies, so the reserve answers its denial.
+  -- the last slice closed used and holds (0 for none), then the statements written (as
+  -- alerts.lua appends alerts)}; nil when another group denies, so the reserve answers its
+  -- denial.
   function S.short(c, holds, reply, counters, head)
     local denied = {}
     for i = 1, #holds do
@@ -136,6 +140,10 @@ do
         local line, used = counters[h.line], 0
         if line then
           used = S.close(c, h, line, counters[2 * i - 1], counters[2 * i])
+        else
+          -- Closed by another call (racing this one, or a placement): the demand it met still
+          -- sizes the next slice, whichever call takes it.
+          used = (redis.call('HGET', c.KEYS[1], h.f .. ':d') or 0) + 0
         end
         local lease = 'l' .. c.ARGV[6] .. '.' .. i
         local intent = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'lease', 'tag', tag,

@@ -5,6 +5,7 @@
 
 mod bootstrap;
 mod crashes;
+mod leases;
 mod levels;
 mod redis_down;
 mod sentinel;
