@@ -34,6 +34,7 @@ pub mod sessions;
 mod settle;
 mod sign_in;
 pub mod simulations;
+mod slice_ends;
 mod slices;
 mod start;
 mod subscriptions;

@@ -1,0 +1,246 @@
+//! Ending team slices and settling what crosses between a member's slot and its team's
+//! (docs/decisions/0060-leased-slices.md): the leases' outbox notes (statements, ledger notes,
+//! intents and marks), slices ended early (a team's leased-capacity denial, a change of its
+//! subscription, a member leaving it), and a team's counters as its members' slices count
+//! them now (usage).
+
+use futures_util::StreamExt;
+
+use super::{Gateway, GatewayError};
+use crate::quota::{Counter, Decision, Milli, Reason, UserId};
+use crate::store::{Ending, LeaseNote, LeaseNoteKind, Reply, SliceEnded};
+
+impl Gateway {
+    /// Ends what an outbox entry of `member`'s slot names (an intent, or a placed slice's mark)
+    /// and settles the statements that writes.
+    pub(super) async fn end_slice_and_settle(
+        &self,
+        project: &str,
+        member: &str,
+        entry: &str,
+    ) -> Result<(), GatewayError> {
+        let ledger = self.keeps_ledger(project).await?;
+        let ended = self
+            .store
+            .end_slice(project, member, Ending::Entry(entry), ledger)
+            .await?;
+        if let Reply::Done(SliceEnded::Done(fired)) = ended {
+            self.settle_fired(fired).await?;
+        }
+        Ok(())
+    }
+
+    /// `team`'s `counters` as its members' slices count them now. Its level counts what members
+    /// used of capacity it leased them only as their statements arrive; so what they used and
+    /// hold on each open lease is read from their slots, and moves from `leased` into `used`
+    /// and `reserved`, leaving as leased what nobody has used or holds. (Usage only: a read
+    /// per open lease.)
+    pub(super) async fn current_slices(
+        &self,
+        project: &str,
+        team: &UserId,
+        counters: &mut [Counter],
+    ) -> Result<(), GatewayError> {
+        if counters.iter().all(|c| c.leased == Milli::ZERO) {
+            return Ok(());
+        }
+        let (_, leases) = self.store.leases(project, team.as_str()).await?;
+        let counted: Vec<_> = futures_util::stream::iter(&leases)
+            .map(|l| {
+                self.store
+                    .slice_counts(project, &l.member, team.as_str(), &l.field, &l.id)
+            })
+            .buffered(16)
+            .collect()
+            .await;
+        for (l, counted) in leases.iter().zip(counted) {
+            let Some((used, held)) = counted? else {
+                continue;
+            };
+            // The counter of the lease's group and period ("<group>@<period start>").
+            let Some((group, start)) = l.field.rsplit_once('@') else {
+                continue;
+            };
+            let Some(c) = counters.iter_mut().find(|c| {
+                c.group_id == group && c.value.is_none() && c.period_start_ms.is_none_or(|s| s.to_string() == start)
+            }) else {
+                continue;
+            };
+            let more = used.saturating_sub(l.used);
+            c.used = Milli(c.used.0 + more.0);
+            c.reserved = Milli(c.reserved.0 + held.0);
+            c.leased = c.leased.saturating_sub(Milli(more.0 + held.0).min(l.leased));
+        }
+        Ok(())
+    }
+
+    /// Ends the slices of each of `teams` whose time is over (`give_back_ended`): whether any
+    /// gave something back, and when the earliest slice still taking holds ends.
+    pub(super) async fn give_back_all_ended(
+        &self,
+        project: &str,
+        teams: &[String],
+    ) -> Result<(bool, Option<i64>), GatewayError> {
+        let (mut gave, mut next) = (false, None::<i64>);
+        for team in teams {
+            let (g, n) = self.give_back_ended(project, team).await?;
+            gave |= g;
+            next = match (next, n) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        Ok((gave, next))
+    }
+
+    /// `decision`'s denials for capacity leased saying when it is back: when the earliest
+    /// slice still taking holds ends (`next`, as `give_back_all_ended` found it; a denial then
+    /// ends it), else within a slice's life (slices taken since).
+    pub(super) fn leased_back(&self, decision: &mut Decision, next: Option<i64>) {
+        let life = i64::try_from(self.leases.slice_life.as_millis()).unwrap_or(i64::MAX);
+        let at = next.unwrap_or(decision.decided_at_ms.saturating_add(life));
+        for d in &mut decision.denied_by {
+            if d.reason == Reason::ParentCapacityLeased {
+                d.retry_at_ms = Some(at);
+            }
+        }
+    }
+
+    /// Ends `team`'s slices whose time is over, so what they did not spend is back at the team
+    /// now rather than at their member's next call or the sweeper's turn: a denial for capacity
+    /// leased lasts no longer than the slices that hold it. Answers whether it gave anything
+    /// back, and when the earliest slice still taking holds ends.
+    pub(super) async fn give_back_ended(&self, project: &str, team: &str) -> Result<(bool, Option<i64>), GatewayError> {
+        self.end_leased(project, team, None, false).await
+    }
+
+    /// Ends in the background, whatever their time, the slices `team` leased (to `member` only,
+    /// when named): after the team's subscription changed (their version is stale), or the
+    /// member left it. What they did not spend goes back now, not when they end; what fails is
+    /// left to their end and the sweeper.
+    pub(super) fn end_slices_soon(&self, project: &str, team: &str, member: Option<&str>) {
+        if !self.leases.enabled {
+            return;
+        }
+        let (gateway, project, team) = (self.clone(), project.to_string(), team.to_string());
+        let member = member.map(str::to_string);
+        tokio::spawn(async move {
+            if let Err(err) = gateway.end_leased(&project, &team, member.as_deref(), true).await {
+                tracing::warn!(%err, "slices are left to end with their time");
+            }
+        });
+    }
+
+    /// Ends `team`'s slices (of `member` only, when named): those whose time is over, or every
+    /// one when `all`. Answers whether any gave something back, and when the earliest slice
+    /// left taking holds ends.
+    async fn end_leased(
+        &self,
+        project: &str,
+        team: &str,
+        member: Option<&str>,
+        all: bool,
+    ) -> Result<(bool, Option<i64>), GatewayError> {
+        let (now_ms, leases) = self.store.leases(project, team).await?;
+        let ledger = self.keeps_ledger(project).await?;
+        let (mut gave, mut next) = (false, None::<i64>);
+        for l in leases.iter().filter(|l| member.is_none_or(|m| m == l.member)) {
+            if !all && l.ends_ms > now_ms {
+                next = Some(next.map_or(l.ends_ms, |n| n.min(l.ends_ms)));
+                continue;
+            }
+            let ending = Ending::Lease {
+                ancestor: team,
+                field: &l.field,
+                lease: &l.id,
+                period_end: &l.period_end,
+                now: all,
+            };
+            // (A slice closed already, whose statement waits in its outbox, states nothing.)
+            if let Reply::Done(SliceEnded::Done(fired)) =
+                self.store.end_slice(project, &l.member, ending, ledger).await?
+            {
+                gave |= !fired.ids.is_empty();
+                self.settle_fired(fired).await?;
+            }
+        }
+        Ok((gave, next))
+    }
+
+    /// Settles the statements a script wrote (among what it fired) at their ancestors now, and
+    /// moves its alerts.
+    pub(super) async fn settle_fired(&self, fired: crate::store::Fired) -> Result<(), GatewayError> {
+        if fired.ids.is_empty() {
+            return Ok(());
+        }
+        let entries = self.store.outbox_entries(&fired.outbox, &fired.ids).await?;
+        for note in entries.leases {
+            match &note.kind {
+                LeaseNoteKind::Statement(statement) => self.settle_statement(&note, statement).await?,
+                LeaseNoteKind::Ledger(entry) => self.move_ledger_note(&note, entry).await?,
+                LeaseNoteKind::Intent | LeaseNoteKind::Placed => {}
+            }
+        }
+        if !entries.alerts.is_empty() && !self.webhooks.test_skip_moves {
+            self.move_alerts(entries.alerts).await?;
+        }
+        Ok(())
+    }
+
+    /// Appends an ancestor's ledger entry of a member's commit on a slice, naming the member,
+    /// then removes the note from its outbox.
+    async fn move_ledger_note(&self, note: &LeaseNote, entry: &str) -> Result<(), GatewayError> {
+        let mut fields: Vec<String> = serde_json::from_str(entry)
+            .map_err(|e| crate::store::StoreError::Protocol(format!("a ledger note: {e}")))?;
+        fields.extend(["member".to_string(), note.member.clone()]);
+        let entry = serde_json::to_string(&fields).map_err(GatewayError::encode("a ledger note"))?;
+        let ancestor = UserId::parse(&note.ancestor)
+            .map_err(|e| crate::store::StoreError::Protocol(format!("a ledger note's ancestor: {e}")))?;
+        let ledger = self.ledger_for(&note.project, &ancestor).await?;
+        let at = format!("{}:{}", note.outbox, note.position);
+        self.store
+            .append_ledger(&note.project, &note.ancestor, &at, &entry, ledger)
+            .await?;
+        self.store
+            .outbox_done(&note.outbox, std::slice::from_ref(&note.position))
+            .await?;
+        Ok(())
+    }
+
+    /// Applies one statement at its ancestor, then removes it from its outbox.
+    async fn settle_statement(
+        &self,
+        note: &LeaseNote,
+        statement: &crate::store::Statement,
+    ) -> Result<(), GatewayError> {
+        let ledger = self.keeps_ledger(&note.project).await?;
+        let settled = self
+            .store
+            .settle_slice(&note.project, &note.ancestor, &note.member, statement, ledger)
+            .await?;
+        if let Reply::Done(fired) = settled {
+            self.alerts_fired(fired);
+            self.store
+                .outbox_done(&note.outbox, std::slice::from_ref(&note.position))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Settles the leases' notes of slot outboxes: a statement at its ancestor (then removed);
+    /// an intent or a mark is ended at its member's slot (by the sweeper, which alone reads
+    /// those), which removes it and settles what that states.
+    pub(super) async fn settle_notes(&self, notes: Vec<LeaseNote>) -> Result<(), GatewayError> {
+        for note in notes {
+            match &note.kind {
+                LeaseNoteKind::Statement(statement) => self.settle_statement(&note, statement).await?,
+                LeaseNoteKind::Ledger(entry) => self.move_ledger_note(&note, entry).await?,
+                LeaseNoteKind::Intent | LeaseNoteKind::Placed => {
+                    self.end_slice_and_settle(&note.project, &note.member, &note.position)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
