@@ -71,32 +71,8 @@ async fn redis_killed_with_appendfsync_always_loses_no_acknowledged_commit() {
         .await;
     app.subscribe("d", "plan_d", None).await;
 
-    // Each worker reserves and commits in a loop, counting commits acknowledged (2xx) and
-    // commits whose answer never came (they may or may not have run).
     let app = &app;
-    let worker = move |stop_at: Instant| async move {
-        let (mut acked, mut unanswered) = (0u64, 0u64);
-        while Instant::now() < stop_at {
-            let Ok(res) = app
-                .call_try(Method::POST, "/v1/reserve", json!({ "userId": "d", "event": "e" }))
-                .await
-            else {
-                continue;
-            };
-            let Some(id) = res["reservationId"].as_str().map(str::to_string) else {
-                continue;
-            };
-            match app
-                .call_try(Method::POST, &format!("/v1/reservations/{id}/commit"), json!({}))
-                .await
-            {
-                Ok(body) if body["status"] == "committed" => acked += 1,
-                Ok(_) => {}
-                Err(_) => unanswered += 1,
-            }
-        }
-        (acked, unanswered)
-    };
+    let worker = move |stop_at: Instant| reserve_and_commit_until(app, json!({ "userId": "d", "event": "e" }), stop_at);
     let stop_at = Instant::now() + Duration::from_secs(3);
     let killer = async {
         tokio::time::sleep(Duration::from_millis(1_000)).await;
@@ -239,4 +215,31 @@ async fn an_alert_of_a_gateway_killed_with_sigkill_after_its_script_is_delivered
     let event: serde_json::Value = serde_json::from_str(&received[0].body).unwrap();
     assert_eq!(event["type"], "quota.threshold_crossed");
     assert_eq!(event["data"]["userId"], "dana");
+}
+
+/// Reserves and commits in a loop until `stop_at`, counting commits acknowledged (2xx) and
+/// commits whose answer never came (they may or may not have run).
+pub(super) async fn reserve_and_commit_until(
+    app: &TestApp,
+    reserve: serde_json::Value,
+    stop_at: Instant,
+) -> (u64, u64) {
+    let (mut acked, mut unanswered) = (0u64, 0u64);
+    while Instant::now() < stop_at {
+        let Ok(res) = app.call_try(Method::POST, "/v1/reserve", reserve.clone()).await else {
+            continue;
+        };
+        let Some(id) = res["reservationId"].as_str().map(str::to_string) else {
+            continue;
+        };
+        match app
+            .call_try(Method::POST, &format!("/v1/reservations/{id}/commit"), json!({}))
+            .await
+        {
+            Ok(body) if body["status"] == "committed" => acked += 1,
+            Ok(_) => {}
+            Err(_) => unanswered += 1,
+        }
+    }
+    (acked, unanswered)
 }

@@ -8,6 +8,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::crashes::reserve_and_commit_until;
 use crate::leases::{leased, member_of, plans, pool};
 use crate::support::process::{gateway_process, wait_ready};
 use crate::support::redis::{free_port, TestRedis};
@@ -102,35 +103,10 @@ async fn redis_killed_under_a_team_on_slices_loses_no_acknowledged_commit_and_ne
     for m in &members {
         member_of(&app, m, "team_acme").await;
     }
-    // Each worker reserves and commits in a loop for a member of its own, counting commits
-    // acknowledged and commits whose answer never came (they may or may not have run).
+    // Each worker reserves and commits in a loop for a member of its own.
     let app = &app;
-    let worker = move |member: String, stop_at: Instant| async move {
-        let (mut acked, mut unanswered) = (0u64, 0u64);
-        while Instant::now() < stop_at {
-            let Ok(res) = app
-                .call_try(
-                    Method::POST,
-                    "/v1/reserve",
-                    json!({ "userId": member, "event": "render" }),
-                )
-                .await
-            else {
-                continue;
-            };
-            let Some(id) = res["reservationId"].as_str().map(str::to_string) else {
-                continue;
-            };
-            match app
-                .call_try(Method::POST, &format!("/v1/reservations/{id}/commit"), json!({}))
-                .await
-            {
-                Ok(body) if body["status"] == "committed" => acked += 1,
-                Ok(_) => {}
-                Err(_) => unanswered += 1,
-            }
-        }
-        (acked, unanswered)
+    let worker = move |member: String, stop_at: Instant| {
+        reserve_and_commit_until(app, json!({ "userId": member, "event": "render" }), stop_at)
     };
     let stop_at = Instant::now() + Duration::from_secs(3);
     let killer = async {
