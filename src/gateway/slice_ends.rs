@@ -61,8 +61,9 @@ impl Gateway {
             let Some((group, start)) = l.field.rsplit_once('@') else {
                 continue;
             };
+            let start = start.parse::<i64>().ok();
             let Some(c) = counters.iter_mut().find(|c| {
-                c.group_id == group && c.value.is_none() && c.period_start_ms.is_none_or(|s| s.to_string() == start)
+                c.group_id == group && c.value.is_none() && c.period_start_ms.is_none_or(|s| Some(s) == start)
             }) else {
                 continue;
             };
@@ -74,7 +75,9 @@ impl Gateway {
         Ok(())
     }
 
-    /// Ends the slices of each of `teams` whose time is over (`give_back_ended`): whether any
+    /// Ends the slices of each of `teams` whose time is over, so what they did not spend is back
+    /// at the team now rather than at their member's next call or the sweeper's turn: a denial
+    /// for capacity leased lasts no longer than the slices that hold it. Answers whether any
     /// gave something back, and when the earliest slice still taking holds ends.
     pub(super) async fn give_back_all_ended(
         &self,
@@ -83,7 +86,7 @@ impl Gateway {
     ) -> Result<(bool, Option<i64>), GatewayError> {
         let (mut gave, mut next) = (false, None::<i64>);
         for team in teams {
-            let (g, n) = self.give_back_ended(project, team).await?;
+            let (g, n) = self.end_leased(project, team, None, false).await?;
             gave |= g;
             next = match (next, n) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -104,14 +107,6 @@ impl Gateway {
                 d.retry_at_ms = Some(at);
             }
         }
-    }
-
-    /// Ends `team`'s slices whose time is over, so what they did not spend is back at the team
-    /// now rather than at their member's next call or the sweeper's turn: a denial for capacity
-    /// leased lasts no longer than the slices that hold it. Answers whether it gave anything
-    /// back, and when the earliest slice still taking holds ends.
-    pub(super) async fn give_back_ended(&self, project: &str, team: &str) -> Result<(bool, Option<i64>), GatewayError> {
-        self.end_leased(project, team, None, false).await
     }
 
     /// Ends in the background, whatever their time, the slices `team` leased (to `member` only,

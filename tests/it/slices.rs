@@ -628,3 +628,35 @@ fn a_team_lists_its_open_leases_and_an_ended_slice_closed_by_its_lease_from_eigh
     assert_eq!((stated[0]["u"].as_str(), stated[0]["h"].as_str()), ("0", "1000"));
     assert!(fields(&keys, &[SLICE])[0].is_empty());
 }
+
+#[test]
+fn racing_short_reserves_all_report_the_demand_the_closed_slice_met() {
+    // A slice of 3, full; 8 connections find it short at once. One closes it; the others find
+    // no line, and report what it met from "<slice>:d". A close that wrote the demand apart
+    // from removing the line would let a racer see neither, and size the next slice from 0.
+    let keys = parent();
+    placed(&keys, 3);
+    for id in ["r_2", "r_3"] {
+        answer(&keys, &contract::RESERVE, &reserve_on_slice(id, 1, "l/0", 0, 60_000));
+    }
+    let demands: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|w| {
+                let keys = &keys;
+                s.spawn(move || {
+                    let short = answer(
+                        keys,
+                        &contract::RESERVE,
+                        &reserve_on_slice(&format!("r_race{w}"), 1, "l/0", 0, 60_000),
+                    );
+                    assert_eq!(short[..3], ["short", "1", "1"], "{short:?}");
+                    short[5].clone()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert!(demands.iter().all(|d| d == "3000"), "{demands:?}");
+    let stated = outbox(&keys).into_iter().filter(|e| e["type"] == "slice").count();
+    assert_eq!(stated, 1, "one of them closed it");
+}

@@ -74,13 +74,10 @@ async fn redis_killed_with_appendfsync_always_loses_no_acknowledged_commit() {
     let app = &app;
     let worker = move |stop_at: Instant| reserve_and_commit_until(app, json!({ "userId": "d", "event": "e" }), stop_at);
     let stop_at = Instant::now() + Duration::from_secs(3);
-    let killer = async {
-        tokio::time::sleep(Duration::from_millis(1_000)).await;
-        own.kill();
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        TestRedis::spawn(own.port, own.dir.clone(), &args).expect("redis restarts on its data")
-    };
-    let (results, _restarted) = futures::join!(join_all((0..4).map(|_| worker(stop_at))), killer);
+    let (results, _restarted) = futures::join!(
+        join_all((0..4).map(|_| worker(stop_at))),
+        killed_and_restarted(&own, &args)
+    );
     let acked: u64 = results.iter().map(|r| r.0).sum();
     let unanswered: u64 = results.iter().map(|r| r.1).sum();
     let mut used = serde_json::Value::Null;
@@ -242,4 +239,12 @@ pub(super) async fn reserve_and_commit_until(
         }
     }
     (acked, unanswered)
+}
+
+/// Kills `own` a second into a load, and restarts it on its data (with `args`) 0.3 s later.
+pub(super) async fn killed_and_restarted(own: &TestRedis, args: &[&str]) -> TestRedis {
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    own.kill();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    TestRedis::spawn(own.port, own.dir.clone(), args).expect("redis restarts on its data")
 }

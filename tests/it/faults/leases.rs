@@ -8,7 +8,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::crashes::reserve_and_commit_until;
+use super::crashes::{killed_and_restarted, reserve_and_commit_until};
 use crate::leases::{leased, member_of, plans, pool};
 use crate::support::process::{gateway_process, wait_ready};
 use crate::support::redis::{free_port, TestRedis};
@@ -109,13 +109,8 @@ async fn redis_killed_under_a_team_on_slices_loses_no_acknowledged_commit_and_ne
         reserve_and_commit_until(app, json!({ "userId": member, "event": "render" }), stop_at)
     };
     let stop_at = Instant::now() + Duration::from_secs(3);
-    let killer = async {
-        tokio::time::sleep(Duration::from_millis(1_000)).await;
-        own.kill();
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        TestRedis::spawn(own.port, own.dir.clone(), &args).expect("redis restarts on its data")
-    };
-    let (results, _restarted) = futures::join!(join_all(members.iter().map(|m| worker(m.clone(), stop_at))), killer);
+    let restarted = killed_and_restarted(&own, &args);
+    let (results, _restarted) = futures::join!(join_all(members.iter().map(|m| worker(m.clone(), stop_at))), restarted);
     let acked: u64 = results.iter().map(|r| r.0).sum();
     let unanswered: u64 = results.iter().map(|r| r.1).sum();
     // Past the slices' end the sweeper closes every one: the team's used is what its members
