@@ -14,7 +14,7 @@ use super::parents::Level;
 use super::resolve::Admitted;
 use super::{Gateway, GatewayError};
 use crate::quota::{Decision, EventInput, Hold, Milli, Mode, Placement, ReservationId, SliceHold, UserId};
-use crate::store::{Reply, ReserveArgs, Reserved, Short, Take, Taken};
+use crate::store::{Reply, ReserveArgs, Reserved, Short, Take, TakeLease, Taken};
 
 use super::reservations::MAX_LIFETIME_MS;
 
@@ -240,7 +240,9 @@ impl Gateway {
                 }
             }
             // The user's holds, then each ancestor's on the user's slice of it.
-            let mut holds: Vec<Hold<'_>> = prepared.holds.clone();
+            let mut holds: Vec<Hold<'_>> =
+                Vec::with_capacity(prepared.holds.len() + above.iter().map(|p| p.holds.len()).sum::<usize>());
+            holds.extend(prepared.holds.iter().cloned());
             for ((ancestor, a), p) in ancestors.iter().zip(&above) {
                 for h in &p.holds {
                     let field = crate::store::layout::value_field(h.group, h.value.as_deref(), &h.window);
@@ -352,8 +354,9 @@ impl Gateway {
         }
     }
 
-    /// Takes a lease at its ancestor for each slice wanted; None when one answers direct (near
-    /// its limit) or cannot take: the call is then decided as without leases.
+    /// Takes a lease for each slice wanted, in one script per ancestor (every group of it the
+    /// reserve found short); None when one answers direct (near its limit) or cannot take: the
+    /// call is then decided as without leases.
     async fn take_slices(
         &self,
         project: &str,
@@ -361,57 +364,77 @@ impl Gateway {
         wanted: &[Wanted],
     ) -> Result<Option<Vec<Place>>, GatewayError> {
         let ledger = self.keeps_ledger(project).await?;
+        let life = i64::try_from(self.leases.slice_life.as_millis()).unwrap_or(i64::MAX);
         let mut places = Vec::with_capacity(wanted.len());
+        let mut ancestors: Vec<&UserId> = Vec::new();
         for w in wanted {
+            if !ancestors.contains(&&w.ancestor) {
+                ancestors.push(&w.ancestor);
+            }
+        }
+        for ancestor in ancestors {
             let at = self.decided(None);
-            let Ok(a) = self.admitted(project, &w.ancestor, input).await? else {
+            let Ok(a) = self.admitted(project, ancestor, input).await? else {
                 return Ok(None);
             };
-            let Ok(prepared) = self.prepared(project, &w.ancestor, &a, input, at.at_ms).await? else {
+            let Ok(prepared) = self.prepared(project, ancestor, &a, input, at.at_ms).await? else {
                 return Ok(None);
             };
-            let Some(h) = prepared.holds.get(w.hold) else {
-                return Ok(None);
-            };
-            let quota = h.user_override.map_or(h.quota, |o| o.quota);
-            let call = w.amount.0.max(1);
-            let want = (call * LEAST_CALLS_PER_SLICE).max(w.short.closed_demand.0.saturating_mul(2));
-            let threshold = (call * THRESHOLD_CALLS).max(quota.0 / 20);
-            let life = i64::try_from(self.leases.slice_life.as_millis()).unwrap_or(i64::MAX);
-            let ends_ms = h.window.end_ms.map_or(at.at_ms + life, |end| end.min(at.at_ms + life));
-            let hold = Hold {
-                amount: Milli(want),
-                ..h.clone()
-            };
+            // Its slices end together: at the slice life, or the first of their periods' ends.
+            let mut ends_ms = at.at_ms.saturating_add(life);
+            let mut holds = Vec::new();
+            let mut asked = Vec::new();
+            for w in wanted.iter().filter(|w| w.ancestor == *ancestor) {
+                let Some(h) = prepared.holds.get(w.hold) else {
+                    return Ok(None);
+                };
+                let quota = h.user_override.map_or(h.quota, |o| o.quota);
+                let call = w.amount.0.max(1);
+                let want = (call * LEAST_CALLS_PER_SLICE).max(w.short.closed_demand.0.saturating_mul(2));
+                let threshold = (call * THRESHOLD_CALLS).max(quota.0 / 20);
+                ends_ms = h.window.end_ms.map_or(ends_ms, |end| end.min(ends_ms));
+                holds.push(Hold {
+                    amount: Milli(want),
+                    ..h.clone()
+                });
+                asked.push((w, Milli(threshold)));
+            }
+            let leases: Vec<TakeLease<'_>> = asked
+                .iter()
+                .zip(&holds)
+                .map(|((w, threshold), hold)| TakeLease {
+                    lease: &w.short.lease,
+                    least: w.amount,
+                    threshold: *threshold,
+                    hold,
+                })
+                .collect();
             let take = Take {
                 version: a.version,
-                lease: &w.short.lease,
                 member: input.user.as_str(),
                 ends_ms,
                 backstop_ms: ends_ms + BACKSTOP_MS,
-                least: w.amount,
-                threshold: Milli(threshold),
-                hold: &hold,
+                leases: &leases,
                 at,
             };
-            match self
-                .store
-                .take_slice(project, w.ancestor.as_str(), &take, ledger)
-                .await?
-            {
-                Reply::Done(Taken::Leased { amount, ends_ms, seen }) => places.push(Place {
-                    ancestor: w.ancestor.clone(),
-                    field: crate::store::layout::value_field(h.group, h.value.as_deref(), &h.window),
-                    placement: Placement {
-                        lease: w.short.lease.clone(),
-                        amount,
-                        ends_ms,
-                        intent: w.short.intent.clone(),
-                        seen,
-                    },
-                }),
+            match self.store.take_slice(project, ancestor.as_str(), &take, ledger).await? {
+                Reply::Done(Taken::Leased(taken)) => {
+                    for (((w, _), hold), lease) in asked.iter().zip(&holds).zip(taken) {
+                        places.push(Place {
+                            ancestor: ancestor.clone(),
+                            field: crate::store::layout::value_field(hold.group, hold.value.as_deref(), &hold.window),
+                            placement: Placement {
+                                lease: w.short.lease.clone(),
+                                amount: lease.amount,
+                                ends_ms: lease.ends_ms,
+                                intent: w.short.intent.clone(),
+                                seen: lease.seen,
+                            },
+                        });
+                    }
+                }
                 Reply::Stale => {
-                    self.cache.forget_user(project, w.ancestor.as_str());
+                    self.cache.forget_user(project, ancestor.as_str());
                     return Ok(None);
                 }
                 _ => return Ok(None),

@@ -52,7 +52,7 @@ pub use scripts::{contract, every_script, library};
 pub use scripts::{
     AdjustArgs, Adjustment, Decided, Ended, Ending, Extended, Fired, Held, Idempotency, LedgerEntry, OpenLease,
     ParentChange, PlanChangeRule, Reply, ReserveArgs, Reserved, SettleReply, Short, SliceEnded, Statement,
-    SubscribeArgs, Take, Taken, UsageField,
+    SubscribeArgs, Take, TakeLease, Taken, UsageField,
 };
 pub use webhooks::{Attempted, Claimed, DeliveryOutcome, EndpointMade, Redelivered, SecretRotated};
 

@@ -22,25 +22,32 @@ fn parent() -> Vec<String> {
 /// take_slice's arguments: lease `id` for `member`, asking `want` of a quota of `quota`
 /// (milli-units), at least `least`, leaving `threshold`; its backstop `backstop_in` ms from now.
 fn take(id: &str, want: i64, quota: i64, least: i64, threshold: i64, backstop_in: i64) -> Vec<String> {
+    take_many(&[(id, FIELD, want, quota, least, threshold)], backstop_in)
+}
+
+/// take_slice's arguments for several groups' slices at once: per take its lease id, the
+/// group's counter field (the group is named by it), what it asks of a quota, at least what,
+/// leaving what (milli-units).
+fn take_many(takes: &[(&str, &str, i64, i64, i64, i64)], backstop_in: i64) -> Vec<String> {
     let now = shared().now_ms();
     let mut args: Vec<String> = WRITING.iter().map(|s| s.to_string()).collect();
     args.extend([
         "0".to_string(),
-        id.to_string(),
         "m1".to_string(),
         (now + 10_000).to_string(),
         (now + backstop_in).to_string(),
-        least.to_string(),
-        threshold.to_string(),
-        "team".to_string(),
-        FIELD.to_string(),
-        "0".to_string(),
-        String::new(),
-        want.to_string(),
-        quota.to_string(),
-        String::new(),
-        now.to_string(),
+        takes.len().to_string(),
     ]);
+    for (_, field, want, quota, _, _) in takes {
+        let group = field.split('@').next().unwrap();
+        args.extend([group.to_string(), field.to_string(), "0".to_string(), String::new()]);
+        args.extend([want.to_string(), quota.to_string(), String::new()]);
+    }
+    args.push(takes.len().to_string());
+    for (id, _, _, _, least, threshold) in takes {
+        args.extend([id.to_string(), least.to_string(), threshold.to_string()]);
+    }
+    args.push(now.to_string());
     args
 }
 
@@ -126,6 +133,58 @@ fn a_take_leases_what_is_left_past_the_threshold_and_near_the_limit_answers_dire
     let mut stale = take("ls_d", 1000, 10_000, 1000, 0, 86_400_000);
     stale[4] = "3".to_string();
     assert_eq!(answer(&keys, &contract::TAKE_SLICE, &stale), ["stale"]);
+}
+
+#[test]
+fn one_take_leases_every_group_asked_or_none() {
+    // Two groups of the parent in one call: both fit, two leases answered in order.
+    let keys = parent();
+    let both = answer(
+        &keys,
+        &contract::TAKE_SLICE,
+        &take_many(
+            &[
+                ("ls_1", FIELD, 4000, 10_000, 1000, 0),
+                ("ls_2", "total@0", 3000, 5000, 1000, 0),
+            ],
+            86_400_000,
+        ),
+    );
+    assert_eq!(both[..3], ["ok", "ls_1", "4000"]);
+    assert_eq!(both[7..10], ["ok", "ls_2", "3000"]);
+    assert_eq!(both[11..], ["0", "3000", "5000"]);
+    assert_eq!(counter(&keys), [0, 4000, 4000]);
+    // The second group near its limit: nothing is taken of the first either. A take that
+    // leased group by group would have leased the first before finding the second direct.
+    assert_eq!(
+        answer(
+            &keys,
+            &contract::TAKE_SLICE,
+            &take_many(
+                &[
+                    ("ls_3", FIELD, 4000, 10_000, 1000, 0),
+                    ("ls_4", "total@0", 3000, 5000, 1000, 1500),
+                ],
+                86_400_000,
+            ),
+        ),
+        ["direct"]
+    );
+    assert_eq!(counter(&keys), [0, 4000, 4000]);
+    // A repeat of the first call answers its two leases as taken, and leases nothing more.
+    let again = answer(
+        &keys,
+        &contract::TAKE_SLICE,
+        &take_many(
+            &[
+                ("ls_1", FIELD, 9000, 10_000, 1000, 0),
+                ("ls_2", "total@0", 9000, 5000, 1000, 0),
+            ],
+            86_400_000,
+        ),
+    );
+    assert_eq!((again[2].as_str(), again[9].as_str()), ("4000", "3000"));
+    assert_eq!(counter(&keys), [0, 4000, 4000]);
 }
 
 #[test]

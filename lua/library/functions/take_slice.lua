@@ -8,53 +8,62 @@
 -- KEYS[1..10] as in prelude.lua, the parent's
 -- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
 -- ARGV[5]     the parent's subscription version the node decided with ("0": none)
--- ARGV[6]     the lease's id (the member's intent named it)
--- ARGV[7]     the member
--- ARGV[8]     ms after which no new hold goes on the slice
--- ARGV[9]     the lease's backstop, ms
--- ARGV[10]    the least worth leasing, milli-units (the call that asked)
--- ARGV[11]    the threshold: headroom a take must leave, milli-units
--- ARGV[12..18] one hold (HOLD_FIELDS values, as in holds.lua) of a hard group, whose amount
---             is the slice asked for
--- ARGV[19]    the request's decision instant, ms (as holds.lua's decided_at reads it)
+-- ARGV[6]     the member
+-- ARGV[7]     ms after which no new hold goes on the slices
+-- ARGV[8]     the leases' backstop, ms
+-- ARGV[9]     n, the takes: one per group of the parent the member's reserve found short
+-- ARGV[10..]  n holds (HOLD_FIELDS values each, as in holds.lua) of hard groups, each amount
+--             the slice asked for
+-- then        n again, and per take: the lease's id (the member's intent named it), the least
+--             worth leasing (the call that asked) and the threshold (headroom a take must
+--             leave), milli-units
+-- ARGV[#ARGV] the request's decision instant, ms (as holds.lua's decided_at reads it)
 --
--- Returns {"stale"} when the version or the period does not match Redis, {"more"} when expired
--- holds remain to reclaim, {"refused"} when the id was settled before it was taken (its intent
--- was abandoned: nothing may be leased under it now), {"direct"} when the headroom left after
--- the least would be below the threshold (near the limit the member decides here, as a
--- reserve), else {TAKEN: "ok", id, amount, ends, the group's used, held and quota in force}
--- (a repeat of a take that leased answers its lease as it was taken, and the counter now).
+-- Returns, all or nothing as a reserve: {"stale"} when the version or a period does not match
+-- Redis, {"more"} when expired holds remain to reclaim, {"refused"} when an id was settled
+-- before it was taken (its intent was abandoned: nothing may be leased under it now),
+-- {"direct"} when a group's headroom left after the least would be below the threshold (near
+-- the limit the member decides here, as a reserve): each takes nothing. Else, per take in
+-- order, {TAKEN: "ok", id, amount, ends, the group's used, held and quota in force} (a repeat
+-- of a take that leased answers its lease as it was taken, and the counter now). One call
+-- takes every group a reserve found short, so renewing a member's slices is one script here.
 
 register('take_slice', 'writes', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-  shape(KEYS, ARGV, 10, 19)
+  local n, m = shape(KEYS, ARGV, 10, 9, HOLD_FIELDS, 1, 3, 1)
+  if m ~= n then
+    error({err = 'ERR qg contract: take_slice takes ' .. n .. ' holds and ' .. m .. ' leases'})
+  end
+  local first = 10 + n * HOLD_FIELDS
+  local function take(i, at)
+    return ARGV[first + 3 * i - 2 + at]
+  end
 
-  -- 1. An id seen before: the lease it leased, or refused when it was settled untaken.
-  local id = ARGV[6]
-  local known = redis.call('HGET', KEYS[2], id)
-  if known then
-    local record = cjson.decode(known)
-    if not record.ls or record.s ~= 'held' then
-      return {'refused'}
+  -- 1. Ids seen before: refused when one was settled before it was taken.
+  local known = {}
+  for i = 1, n do
+    local raw = redis.call('HGET', KEYS[2], take(i, 0))
+    if raw then
+      local record = cjson.decode(raw)
+      if not record.ls or record.s ~= 'held' then
+        return {'refused'}
+      end
+      known[i] = record
     end
-    local reply = {}
-    reply[TAKEN.status], reply[TAKEN.id], reply[TAKEN.amount], reply[TAKEN.ends] = 'ok', id, record.h[1].a + 0, record.sx + 0
-    local counters = read_counters(c, record.h)
-    reply[TAKEN.used], reply[TAKEN.held], reply[TAKEN.quota] = counters[1], counters[2],
-      quotas(c, KEYS[6], record.h, now)[1]
-    return reply
   end
 
   -- 2. The node's assumptions checked against Redis, as a reserve's.
   local at = decided_at(ARGV[#ARGV], now)
-  local holds = at and read_holds(c, 12, 1, at)
+  local holds = at and read_holds(c, 10, n, at)
   if not holds then
     return {'stale'}
   end
-  local h = holds[1]
-  if h.m or h.b or h.ap or h.pv or h.fit then
-    error({err = 'ERR qg contract: a slice is leased of a hard group only, got ' .. h.g})
+  for i = 1, n do
+    local h = holds[i]
+    if h.m or h.b or h.ap or h.pv or h.fit then
+      error({err = 'ERR qg contract: a slice is leased of a hard group only, got ' .. h.g})
+    end
   end
   local version, quota_in_force = subscription(c, KEYS[6], holds, now)
   if version ~= ARGV[5] then
@@ -66,30 +75,48 @@ register('take_slice', 'writes', function(c)
     return {'more'}
   end
 
-  -- 4. What is left after the threshold, up to what was asked; at least the least, or direct.
+  -- 4. Per new take, what is left after the threshold, up to what was asked; at least the
+  -- least, or direct, before anything is written.
   local counters = read_counters(c, holds)
-  local used, held, quota = counters[1], counters[2], quota_in_force[1]
-  local amount = math.min(h.a + 0, quota - used - held - ARGV[11])
-  if quota == 0 or amount < ARGV[10] + 0 or amount <= 0 then
-    return {'direct'}
+  local amounts = {}
+  for i = 1, n do
+    if not known[i] then
+      local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
+      local amount = math.min(holds[i].a + 0, quota - used - held - take(i, 2))
+      if quota == 0 or amount < take(i, 1) + 0 or amount <= 0 then
+        return {'direct'}
+      end
+      amounts[i] = amount
+    end
   end
-
-  -- 5. Held on the group's counter (":h"), of which ":l" says how much is leased; the record
-  -- open until its backstop, which lowers "~open" when it is nearer (prelude.lua).
-  h.a = string.format('%d', amount)
-  local leased = redis.call('HGET', KEYS[1], h.f .. ':l')
-  write_fields(c, {h.f .. ':h', held + amount, h.f .. ':l', (leased and leased + 0 or 0) + amount})
   note_periods(c, holds, counters)
-  local record = {v = RECORD_VERSION, s = 'held', ls = ARGV[7], e = '', qt = h.a, c = string.format('%d', at),
-    cr = string.format('%d', now), x = ARGV[9], sx = ARGV[8], sn = '0', su = '0', sk = h.a, h = {h}}
-  redis.call('HSET', KEYS[2], id, cjson.encode(record))
-  redis.call('ZADD', KEYS[3], ARGV[9], id)
-  local open = redis.call('HGET', KEYS[1], '~open')
-  if open and ARGV[9] + 0 < open + 0 then
-    redis.call('HSET', KEYS[1], '~open', ARGV[9])
-  end
+
+  -- 5. Each held on its group's counter (":h"), of which ":l" says how much is leased; its
+  -- record open until its backstop, which lowers "~open" when it is nearer (prelude.lua).
   local reply = {}
-  reply[TAKEN.status], reply[TAKEN.id], reply[TAKEN.amount], reply[TAKEN.ends] = 'ok', id, amount, ARGV[8] + 0
-  reply[TAKEN.used], reply[TAKEN.held], reply[TAKEN.quota] = used, held + amount, quota
+  for i = 1, n do
+    local id, h, record, amount = take(i, 0), holds[i], known[i], amounts[i]
+    local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
+    if record then
+      amount = record.h[1].a + 0
+    else
+      h.a = string.format('%d', amount)
+      local leased = redis.call('HGET', KEYS[1], h.f .. ':l')
+      held = held + amount
+      write_fields(c, {h.f .. ':h', held, h.f .. ':l', (leased and leased + 0 or 0) + amount})
+      record = {v = RECORD_VERSION, s = 'held', ls = ARGV[6], e = '', qt = h.a, c = string.format('%d', at),
+        cr = string.format('%d', now), x = ARGV[8], sx = ARGV[7], sn = '0', su = '0', sk = h.a, h = {h}}
+      redis.call('HSET', KEYS[2], id, cjson.encode(record))
+      redis.call('ZADD', KEYS[3], ARGV[8], id)
+    end
+    local j = #reply
+    reply[j + TAKEN.status], reply[j + TAKEN.id], reply[j + TAKEN.amount], reply[j + TAKEN.ends] =
+      'ok', id, amount, record.sx + 0
+    reply[j + TAKEN.used], reply[j + TAKEN.held], reply[j + TAKEN.quota] = used, held, quota
+  end
+  local open = redis.call('HGET', KEYS[1], '~open')
+  if open and ARGV[8] + 0 < open + 0 then
+    redis.call('HSET', KEYS[1], '~open', ARGV[8])
+  end
   return reply
 end)

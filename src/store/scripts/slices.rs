@@ -14,63 +14,92 @@ use crate::store::backend::Conn;
 use crate::store::layout::UserKeys;
 use crate::store::StoreError;
 
-/// What a take leased, or why it leased nothing.
+/// What a take leased, or why it leased nothing: all or nothing.
 #[derive(Debug, Clone)]
 pub enum Taken {
-    Leased {
-        amount: Milli,
-        ends_ms: i64,
-        /// The group's counter at the ancestor after the take.
-        seen: Amounts,
-    },
-    /// The headroom left after the least would pass below the threshold: decide at the
+    /// One lease per take asked, in order.
+    Leased(Vec<Lease>),
+    /// A group's headroom left after the least would pass below the threshold: decide at the
     /// ancestor's level, as without leases.
     Direct,
-    /// The id was settled before it was taken (its intent was abandoned): take another.
+    /// An id was settled before it was taken (its intent was abandoned): take another.
     Refused,
 }
 
-/// What a take asks of an ancestor's group.
+/// What one take leased.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub amount: Milli,
+    pub ends_ms: i64,
+    /// The group's counter at the ancestor after the take.
+    pub seen: Amounts,
+}
+
+/// What a take asks of an ancestor: a slice of each of its groups a reserve found short.
 pub struct Take<'a> {
     pub version: u64,
-    pub lease: &'a str,
     pub member: &'a str,
     pub ends_ms: i64,
     pub backstop_ms: i64,
+    pub leases: &'a [TakeLease<'a>],
+    pub at: Decided,
+}
+
+/// One slice a take asks for.
+pub struct TakeLease<'a> {
+    pub lease: &'a str,
     pub least: Milli,
     pub threshold: Milli,
     /// The ancestor's hold of the group, its amount the slice asked for.
     pub hold: &'a Hold<'a>,
-    pub at: Decided,
 }
 
 pub async fn take_slice(conn: &mut Conn, w: &Writing<'_>, t: &Take<'_>) -> Result<Reply<Taken>, StoreError> {
     let mut inv = Call::new(&contract::TAKE_SLICE);
     writing_args(&mut inv, w);
     inv.arg(t.version)
-        .arg(t.lease)
         .arg(t.member)
         .arg(t.ends_ms)
-        .arg(t.backstop_ms);
-    inv.arg(t.least.0).arg(t.threshold.0);
-    HoldValues::of(t.hold).push(&mut inv);
+        .arg(t.backstop_ms)
+        .arg(t.leases.len());
+    for l in t.leases {
+        HoldValues::of(l.hold).push(&mut inv);
+    }
+    inv.arg(t.leases.len());
+    for l in t.leases {
+        inv.arg(l.lease).arg(l.least.0).arg(l.threshold.0);
+    }
     inv.arg(t.at);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
-            use layouts::taken::{AMOUNT, ENDS, FIELDS, HELD, QUOTA, USED};
-            let mut head = it.head::<FIELDS>()?;
-            Ok(Reply::Done(Taken::Leased {
-                amount: head.milli(AMOUNT)?,
-                ends_ms: head.int(ENDS)?,
-                seen: Amounts {
-                    used: head.milli(USED)?,
-                    held: head.milli(HELD)?,
-                    quota: head.milli(QUOTA)?,
-                    leased: Milli::ZERO,
-                    credit: None,
-                },
-            }))
+            use layouts::taken::{AMOUNT, ENDS, FIELDS, HELD, QUOTA, STATUS, USED};
+            let mut leases = Vec::with_capacity(t.leases.len());
+            for i in 0..t.leases.len() {
+                // The first lease's status was the answer's tag; each next one's opens it.
+                let mut head = if i == 0 {
+                    it.head::<FIELDS>()?
+                } else {
+                    let mut part = it.part::<FIELDS>()?;
+                    let status = part.text(STATUS)?;
+                    if status != "ok" {
+                        return Err(unexpected("take_slice", &status));
+                    }
+                    part
+                };
+                leases.push(Lease {
+                    amount: head.milli(AMOUNT)?,
+                    ends_ms: head.int(ENDS)?,
+                    seen: Amounts {
+                        used: head.milli(USED)?,
+                        held: head.milli(HELD)?,
+                        quota: head.milli(QUOTA)?,
+                        leased: Milli::ZERO,
+                        credit: None,
+                    },
+                });
+            }
+            Ok(Reply::Done(Taken::Leased(leases)))
         }
         "direct" => Ok(Reply::Done(Taken::Direct)),
         "refused" => Ok(Reply::Done(Taken::Refused)),

@@ -7,7 +7,7 @@ use super::contract::{HOLD_FIELDS, OPTION_FIELDS, RECORD_VERSION};
 use super::layouts;
 use super::ReserveArgs;
 use crate::json::Json;
-use crate::quota::{Hold, RunLimits, SliceHold};
+use crate::quota::{Hold, Override, RunLimits, SliceHold};
 use crate::store::layout::value_field;
 use crate::store::record;
 
@@ -45,9 +45,14 @@ pub(super) struct HoldValues<'a> {
 
 impl<'a> HoldValues<'a> {
     pub(super) fn of(h: &Hold<'a>) -> HoldValues<'a> {
-        if let Some(slice) = &h.slice {
-            return HoldValues::on_slice(h, slice);
+        match &h.slice {
+            Some(slice) => HoldValues::on_slice(h, slice),
+            None => HoldValues::own(h, h.alerts, h.user_override),
         }
+    }
+
+    /// A hold on the user's own counter, with these thresholds and override (quota, expiry).
+    fn own(h: &Hold<'a>, thresholds: &'a str, user_override: Option<Override>) -> HoldValues<'a> {
         HoldValues {
             group: h.group,
             counter_field: value_field(h.group, h.value.as_deref(), &h.window),
@@ -69,10 +74,9 @@ impl<'a> HoldValues<'a> {
             unit_code: record::unit_code(h.unit),
             measure: h.measure.as_deref().map(record::measure_json).unwrap_or_default(),
             fit_least: h.fit.map(|(least, _)| least.0),
-            thresholds: h.alerts,
-            override_quota: h.user_override.map(|o| o.quota.0.to_string()).unwrap_or_default(),
-            override_expires: h
-                .user_override
+            thresholds,
+            override_quota: user_override.map(|o| o.quota.0.to_string()).unwrap_or_default(),
+            override_expires: user_override
                 .and_then(|o| o.expires_at_ms)
                 .map(|ms| ms.to_string())
                 .unwrap_or_default(),
@@ -85,15 +89,9 @@ impl<'a> HoldValues<'a> {
     /// lease it places), with no thresholds (the ancestor's fire on its statements) and no
     /// override (the ancestor's is in its quota already).
     fn on_slice(h: &Hold<'a>, slice: &SliceHold) -> HoldValues<'a> {
-        let mut values = HoldValues::of(&Hold {
-            slice: None,
-            alerts: "",
-            user_override: None,
-            ..h.clone()
-        });
+        let mut values = HoldValues::own(h, "", None);
         values.counter_field = slice_field(slice.ancestor.as_str(), &values.counter_field);
         values.mode = format!("l/{}", slice.version).into();
-        values.thresholds = "";
         values.placing = slice.place.as_ref().map(|p| {
             format!(
                 "l/{}/{}/{}/{}/{}/{}/{}/{}",
@@ -181,10 +179,12 @@ impl<'a> HoldValues<'a> {
 /// ancestor's id in base64url, which has no "^" (a user id may have any character).
 pub fn slice_field(ancestor: &str, field: &str) -> String {
     use base64::Engine;
-    format!(
-        "^{}^{field}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ancestor)
-    )
+    let mut slice = String::with_capacity(2 + ancestor.len().div_ceil(3) * 4 + field.len());
+    slice.push('^');
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_string(ancestor, &mut slice);
+    slice.push('^');
+    slice.push_str(field);
+    slice
 }
 
 /// A held reservation's record (see lua/library/modules/prelude.lua) but its opening brace and its times,
