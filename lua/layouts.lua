@@ -25,8 +25,8 @@ local VOIDED = {status = 1, balance = 2}
 local VOIDED_FIELDS = 2
 local TAKEN = {status = 1, id = 2, amount = 3, ends = 4, used = 5, held = 6, quota = 7}
 local TAKEN_FIELDS = 7
-local SETTLED = {status = 1, applied = 2, leased = 3}
-local SETTLED_FIELDS = 3
+local SETTLED = {applied = 1, leased = 2}
+local SETTLED_FIELDS = 2
 local LEASES = {status = 1, now = 2, next = 3}
 local LEASES_FIELDS = 3
 local LEASE = {id = 1, member = 2, field = 3, period_end = 4, ends = 5, used = 6, leased = 7}

@@ -169,11 +169,10 @@ impl Gateway {
             return Ok(());
         }
         let entries = self.store.outbox_entries(&fired.outbox, &fired.ids).await?;
-        for note in entries.leases {
-            match &note.kind {
-                LeaseNoteKind::Statement(statement) => self.settle_statement(&note, statement).await?,
-                LeaseNoteKind::Ledger(entry) => self.move_ledger_note(&note, entry).await?,
-                LeaseNoteKind::Intent | LeaseNoteKind::Placed => {}
+        self.settle_statements(&entries.leases).await?;
+        for note in &entries.leases {
+            if let LeaseNoteKind::Ledger(entry) = &note.kind {
+                self.move_ledger_note(note, entry).await?;
             }
         }
         if !entries.alerts.is_empty() && !self.webhooks.test_skip_moves {
@@ -202,22 +201,37 @@ impl Gateway {
         Ok(())
     }
 
-    /// Applies one statement at its ancestor, then removes it from its outbox.
-    async fn settle_statement(
-        &self,
-        note: &LeaseNote,
-        statement: &crate::store::Statement,
-    ) -> Result<(), GatewayError> {
-        let ledger = self.keeps_ledger(&note.project).await?;
-        let settled = self
-            .store
-            .settle_slice(&note.project, &note.ancestor, &note.member, statement, ledger)
-            .await?;
-        if let Reply::Done(fired) = settled {
-            self.alerts_fired(fired);
-            self.store
-                .outbox_done(&note.outbox, std::slice::from_ref(&note.position))
+    /// Applies the statements among `notes` at their ancestors, one script for each member's
+    /// statements to one ancestor (a renewal closes a slice per group), then removes them from
+    /// their outbox.
+    async fn settle_statements(&self, notes: &[LeaseNote]) -> Result<(), GatewayError> {
+        let mut batches: Vec<(&LeaseNote, Vec<&crate::store::Statement>, Vec<String>)> = Vec::new();
+        for note in notes {
+            let LeaseNoteKind::Statement(statement) = &note.kind else {
+                continue;
+            };
+            let same = |first: &LeaseNote| {
+                (&first.project, &first.ancestor, &first.member, &first.outbox)
+                    == (&note.project, &note.ancestor, &note.member, &note.outbox)
+            };
+            match batches.iter_mut().find(|(first, _, _)| same(first)) {
+                Some((_, statements, positions)) => {
+                    statements.push(statement);
+                    positions.push(note.position.clone());
+                }
+                None => batches.push((note, vec![statement], vec![note.position.clone()])),
+            }
+        }
+        for (note, statements, positions) in batches {
+            let ledger = self.keeps_ledger(&note.project).await?;
+            let settled = self
+                .store
+                .settle_slice(&note.project, &note.ancestor, &note.member, &statements, ledger)
                 .await?;
+            if let Reply::Done(fired) = settled {
+                self.alerts_fired(fired);
+                self.store.outbox_done(&note.outbox, &positions).await?;
+            }
         }
         Ok(())
     }
@@ -226,9 +240,10 @@ impl Gateway {
     /// an intent or a mark is ended at its member's slot (by the sweeper, which alone reads
     /// those), which removes it and settles what that states.
     pub(super) async fn settle_notes(&self, notes: Vec<LeaseNote>) -> Result<(), GatewayError> {
+        self.settle_statements(&notes).await?;
         for note in notes {
             match &note.kind {
-                LeaseNoteKind::Statement(statement) => self.settle_statement(&note, statement).await?,
+                LeaseNoteKind::Statement(_) => {}
                 LeaseNoteKind::Ledger(entry) => self.move_ledger_note(&note, entry).await?,
                 LeaseNoteKind::Intent | LeaseNoteKind::Placed => {
                     self.end_slice_and_settle(&note.project, &note.member, &note.position)

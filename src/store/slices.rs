@@ -23,14 +23,14 @@ impl Store {
         .await
     }
 
-    /// Applies `member`'s statement of a slice to its lease at `ancestor`; answers the alerts
-    /// it fired there.
+    /// Applies `member`'s statements of its slices to their leases at `ancestor`, in one
+    /// script; answers the alerts they fired there.
     pub async fn settle_slice(
         &self,
         project: &str,
         ancestor: &str,
         member: &str,
-        s: &Statement,
+        s: &[&Statement],
         ledger: bool,
     ) -> Result<Reply<Fired>, StoreError> {
         let keys = &self.keys.user(project, ancestor);

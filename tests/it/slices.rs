@@ -52,14 +52,16 @@ fn take_many(takes: &[(&str, &str, i64, i64, i64, i64)], backstop_in: i64) -> Ve
 }
 
 fn settle(id: &str, n: i64, used: i64, held: i64) -> Vec<String> {
+    settle_many(&[(id, n, used, held)])
+}
+
+/// settle_slice's arguments for several statements of m1's slices in one call.
+fn settle_many(statements: &[(&str, i64, i64, i64)]) -> Vec<String> {
     let mut args: Vec<String> = WRITING.iter().map(|s| s.to_string()).collect();
-    args.extend([
-        id.to_string(),
-        n.to_string(),
-        used.to_string(),
-        held.to_string(),
-        "m1".to_string(),
-    ]);
+    args.extend(["m1".to_string(), statements.len().to_string()]);
+    for (id, n, used, held) in statements {
+        args.extend([id.to_string(), n.to_string(), used.to_string(), held.to_string()]);
+    }
     args
 }
 
@@ -643,6 +645,41 @@ fn one_statement_applied_at_once_from_eight_connections_changes_its_lease_once()
     });
     assert_eq!(applied, 1);
     assert_eq!(counter(&keys), [2000, 1000, 1000]);
+}
+
+#[test]
+fn statements_of_two_leases_settle_in_one_call_each_once_from_eight_connections() {
+    // Two groups' leases, settled by one call sent from eight connections at once: a settle
+    // that applied them in separate steps could count one twice.
+    let keys = parent();
+    answer(
+        &keys,
+        &contract::TAKE_SLICE,
+        &take_many(
+            &[
+                ("ls_g1", FIELD, 6000, 10_000, 1000, 0),
+                ("ls_g2", "total@0", 4000, 10_000, 1000, 0),
+            ],
+            86_400_000,
+        ),
+    );
+    let batch = settle_many(&[("ls_g1", 1, 2000, 1000), ("ls_g2", 1, 3000, 0)]);
+    let answers: Vec<Vec<String>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                let (keys, batch) = (&keys, &batch);
+                s.spawn(move || answer(keys, &contract::SETTLE_SLICE, batch))
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    // Exactly one call applied each (per statement: applied, what the lease still holds).
+    let applied = |at: usize| answers.iter().filter(|a| a[at] == "1").count();
+    assert_eq!((applied(1), applied(3)), (1, 1));
+    assert!(answers.iter().all(|a| a[2] == "1000" && a[4] == "0"));
+    assert_eq!(counter(&keys), [2000, 1000, 1000]);
+    let total: Vec<Option<i64>> = shared().query(&["HMGET", &keys[0], "total@0:u", "total@0:h", "total@0:l"]);
+    assert_eq!(total.iter().map(|v| v.unwrap_or(0)).collect::<Vec<_>>(), [3000, 0, 0]);
 }
 
 #[test]

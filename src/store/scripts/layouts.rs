@@ -169,9 +169,8 @@ packed! {
         QUOTA = "quota",
     }
 
-    /// settle_slice's answer (settle_slice.lua).
+    /// One statement's part of settle_slice's answer (settle_slice.lua), after its "ok".
     settled as "SETTLED" {
-        STATUS = "status",
         /// 1 when the statement changed the lease, 0 when a later one had already.
         APPLIED = "applied",
         /// What the lease still holds at the parent, milli-units, after the statement.
@@ -473,7 +472,6 @@ mod tests {
             voided::STATUS,
             balances::STATUS,
             taken::STATUS,
-            settled::STATUS,
         ] {
             assert_eq!(status, 0);
         }

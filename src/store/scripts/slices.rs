@@ -116,20 +116,26 @@ pub struct Statement {
     pub held: Milli,
 }
 
-/// Applies a statement to its lease at the ancestor's slot; answers the alerts it fired there.
+/// Applies statements of `member`'s slices to their leases at the ancestor's slot, each as if
+/// alone; answers the alerts they fired there.
 pub async fn settle_slice(
     conn: &mut Conn,
     w: &Writing<'_>,
-    s: &Statement,
+    statements: &[&Statement],
     member: &str,
 ) -> Result<Reply<Fired>, StoreError> {
     let mut inv = Call::new(&contract::SETTLE_SLICE);
     writing_args(&mut inv, w);
-    inv.arg(&s.lease).arg(s.number).arg(s.used.0).arg(s.held.0).arg(member);
+    inv.arg(member).arg(statements.len());
+    for s in statements {
+        inv.arg(&s.lease).arg(s.number).arg(s.used.0).arg(s.held.0);
+    }
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
-            it.head::<{ layouts::settled::FIELDS }>()?;
+            for _ in statements {
+                it.part::<{ layouts::settled::FIELDS }>()?;
+            }
             Ok(Reply::Done(it.fired(w)?))
         }
         other => Err(unexpected("settle_slice", other)),
