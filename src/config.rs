@@ -121,10 +121,10 @@ pub struct Config {
     pub test_skip_alert_moves: bool,
 
     /// Members of a team decide on leased slices of its budget in their own slot, instead of a
-    /// script at the team's slot for every call (off while it is measured); the team's usage
-    /// reads its slices (`leased` apart), and its ledger lists a member's calls just after
-    /// them
-    #[arg(long, env = "QG_LEASES", default_value_t = false, action = clap::ArgAction::Set)]
+    /// script at the team's slot for every call; the team's usage reads its slices (`leased`
+    /// apart), and its ledger lists a member's calls just after them. `false` decides every
+    /// call at every level, one script per level
+    #[arg(long, env = "QG_LEASES", default_value_t = true, action = clap::ArgAction::Set)]
     pub leases: bool,
 
     /// How long a leased slice takes new holds, in seconds: capacity a member does not use

@@ -540,6 +540,16 @@ async fn a_teams_page_sums_its_ledger_by_member_for_the_period_and_the_ledger_sa
     let llm = json!({ "userId": "m1", "event": "llm", "quantity": 1500, "metadata": { "model": "gpt-4o" } });
     spend(&app, &key, llm, Some(json!({ "quantity": 1200 }))).await;
     spend(&app, &key, render("m2", 5, "flux-schnell"), None).await;
+    // A member's commit on a slice of the team's budget reaches the team's ledger just after
+    // it answers: the three are there before the team's own usage comes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.usage_events_all("userId=team_acme&limit=10").await.len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the members' entries reach the team's ledger"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     // The team's own usage, with no member.
     let own = json!({ "userId": "team_acme", "event": "render", "quantity": 2 });
     let (status, answer) = app.json_as(&key, Method::POST, "/v1/track", Some(own)).await;

@@ -66,8 +66,8 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         webhook_timeout_ms: 10_000,
         test_skip_alert_moves: false,
         test_level_pause_ms: 0,
-        // QG_TEST_LEASES=1 runs the suite with leases on, as a node would with QG_LEASES.
-        leases: std::env::var_os("QG_TEST_LEASES").is_some(),
+        // Leases on, as a node's default; QG_TEST_LEASES=0 runs the suite without them.
+        leases: std::env::var("QG_TEST_LEASES").as_deref() != Ok("0"),
         slice_seconds: 10,
         sentinel_master: "mymaster".to_string(),
         wait_replicas: 0,
