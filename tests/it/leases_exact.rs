@@ -113,7 +113,8 @@ impl Dice {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn random_members_reserving_committing_releasing_and_expiring_never_pass_the_pool_and_count_exactly() {
+async fn random_members_reserving_committing_releasing_expiring_and_changing_plans_never_pass_the_pool_and_count_exactly(
+) {
     const POOL: u64 = 200;
     let (clock, mut app, members) = team(8, POOL).await;
     // (QG_TEST_SEED=<n> runs another sequence.)
@@ -127,7 +128,7 @@ async fn random_members_reserving_committing_releasing_and_expiring_never_pass_t
     // commits and tracks counted in all.
     let (mut open, mut excess, mut counted): (Vec<(String, u64)>, u64, u64) = (Vec::new(), 0, 0);
     for step in 0..500 {
-        match dice.below(20) {
+        match dice.below(22) {
             0..=9 => {
                 let (m, units) = (&members[dice.below(8) as usize], 1 + dice.below(5));
                 let body = json!({ "userId": m, "event": "render", "quantity": units, "ttlSeconds": 2 });
@@ -167,6 +168,29 @@ async fn random_members_reserving_committing_releasing_and_expiring_never_pass_t
                 assert!(status.is_success(), "{status} {answer}");
                 counted += units;
                 excess += units;
+            }
+            17 => {
+                // The team's subscription changes (its pool overridden, to the same quota): every
+                // slice it leased ends, what they did not spend goes back.
+                let (status, body) = app
+                    .json(
+                        Method::PUT,
+                        "/v1/users/team_acme/overrides/pool",
+                        Some(json!({ "quota": POOL })),
+                    )
+                    .await;
+                assert!(status.is_success(), "{status} {body}");
+            }
+            18 => {
+                // A member leaves the team and comes back: its slices of the team end; its holds
+                // on them still settle there when they are committed, released or expire.
+                let m = &members[dice.below(8) as usize];
+                let alone = json!({ "planId": "plan_member", "parentId": null });
+                let (status, body) = app
+                    .json(Method::PUT, &format!("/v1/users/{m}/subscription"), Some(alone))
+                    .await;
+                assert!(status.is_success(), "{status} {body}");
+                member_of(&app, m, "team_acme").await;
             }
             _ => {
                 // Time passes: holds expire (2 s), slices end (1 s).
