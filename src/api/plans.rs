@@ -5,11 +5,12 @@ use serde_json::json;
 
 use super::auth::ApiKey;
 use super::body;
+use super::query;
 use crate::http::ApiError;
 use crate::http::AppState;
 use crate::quota::ids::check_id;
 use crate::quota::PlanDeletion;
-use crate::quota::{Plan, PlanDoc};
+use crate::quota::{Plan, PlanDoc, MAX_OWNER};
 
 pub async fn put_plan(
     key: ApiKey,
@@ -40,10 +41,20 @@ pub async fn get_plan(
     Ok(HttpResponse::Ok().json(&plan.doc))
 }
 
-pub async fn list_plans(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// `GET /v1/plans?owner=`: every plan, or those where `owner` owns the plan or one of its
+/// groups (the owner's budgets to review).
+pub async fn list_plans(key: ApiKey, state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let [owner] = query::params(req.query_string(), ["owner"])?;
+    if owner.as_ref().is_some_and(|o| o.is_empty() || o.len() > MAX_OWNER) {
+        return Err(ApiError::invalid("owner", "must be 1 to 128 bytes"));
+    }
     let project = key.project(&state).await?;
     let plans = state.gateway.plans(&project).await?;
-    let docs: Vec<&PlanDoc> = plans.iter().map(|p| &p.doc).collect();
+    let docs: Vec<&PlanDoc> = plans
+        .iter()
+        .filter(|p| owner.as_deref().is_none_or(|o| p.owned_by(o)))
+        .map(|p| &p.doc)
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "data": docs, "nextCursor": null })))
 }
 

@@ -115,8 +115,8 @@ routes! {
         body None, ok 204 None, errors [OperatorNotFound];
     POST "/v1/operators/{operatorId}/invite" => operators::reinvite, Root, "A new invitation link for an operator (the last one stops working): to finish an expired invitation or set a forgotten password",
         body Some("EmptyBody"), ok 200 Some("InvitationAnswer"), errors [OperatorNotFound];
-    GET "/v1/plans" => plans::list_plans, Secret, "List plans",
-        body None, ok 200 Some("PlanList"), errors [];
+    GET "/v1/plans" => plans::list_plans, Secret, "List plans (owner: only those where it owns the plan or a group)",
+        body None, ok 200 Some("PlanList"), errors [], query ["owner"];
     PUT "/v1/plans/{planId}" => plans::put_plan, Secret, "Create or update a plan",
         body Some("PlanDoc"), ok 200 Some("PlanDoc"), errors [InvalidPlan];
     GET "/v1/plans/{planId}" => plans::get_plan, Secret, "Read a plan",

@@ -17,6 +17,7 @@ use maud::{html, Markup};
 
 use super::layout::{csrf, html_response, page};
 use super::notice::{self, banner, Notice};
+use super::plans::owner;
 use super::session::{current, posted, see_other};
 use super::shown::Shown;
 use super::users::{encode, query, user_link};
@@ -181,7 +182,7 @@ fn pending_table(session: &Session, list: &[Approval], now_ms: i64) -> Markup {
     html! {
         table.approvals {
             thead { tr {
-                th { "User" } th { "Group" } th { "Denied event" } th.num { "Amount" }
+                th { "User" } th { "Group" } th { "Owner" } th { "Denied event" } th.num { "Amount" }
                 th.num { "Used" } th.num { "Held" } th.num { "Quota" } th { "Requested" } th { "Decision" }
             } }
             tbody {
@@ -194,6 +195,7 @@ fn pending_table(session: &Session, list: &[Approval], now_ms: i64) -> Markup {
                             @if let Some(v) = &a.value { " · " (Shown(v)) }
                             br; span.muted { (period(a, now_ms)) }
                         }
+                        td { (owner(a.owner.as_deref(), a.review_every.as_deref())) }
                         td { (Shown(&a.event)) }
                         td.num { (a.amount) }
                         td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) }
@@ -214,7 +216,7 @@ fn pending_table(session: &Session, list: &[Approval], now_ms: i64) -> Markup {
                         } @else { span.muted { "A support operator decides." } } }
                     }
                 }
-                @if list.is_empty() { tr { td colspan="9" .muted { "No request waits for a decision." } } }
+                @if list.is_empty() { tr { td colspan="10" .muted { "No request waits for a decision." } } }
             }
         }
     }
@@ -224,7 +226,7 @@ fn decided_table(list: &[Approval]) -> Markup {
     html! {
         table.approvals {
             thead { tr {
-                th { "User" } th { "Group" } th { "Denied event" } th.num { "Amount" }
+                th { "User" } th { "Group" } th { "Owner" } th { "Denied event" } th.num { "Amount" }
                 th.num { "Used" } th.num { "Held" } th.num { "Quota" } th { "Requested" }
                 th { "Decided" } th { "Decision" } th { "By" }
             } }
@@ -233,6 +235,7 @@ fn decided_table(list: &[Approval]) -> Markup {
                     tr {
                         td { (user_link(&a.user_id)) br; span.muted { code { (Shown(&a.id)) } } }
                         td { code { (Shown(&a.group_id)) } @if let Some(v) = &a.value { " · " (Shown(v)) } }
+                        td { (owner(a.owner.as_deref(), a.review_every.as_deref())) }
                         td { (Shown(&a.event)) }
                         td.num { (a.amount) }
                         td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) }
@@ -248,7 +251,7 @@ fn decided_table(list: &[Approval]) -> Markup {
                         td { (Shown(a.decided_by.as_deref().unwrap_or(""))) }
                     }
                 }
-                @if list.is_empty() { tr { td colspan="11" .muted { "None." } } }
+                @if list.is_empty() { tr { td colspan="12" .muted { "None." } } }
             }
         }
     }
@@ -383,6 +386,9 @@ mod tests {
             expires_at_ms: None,
             reason: None,
             decided_by: None,
+            plan_id: None,
+            owner: None,
+            review_every: None,
         }
     }
 

@@ -59,18 +59,24 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             button type="submit" { "Start" }
         }
         table {
-            thead { tr { th { "Plan" } th.num { "Members" } th { "Groups" } th { span.sr { "Actions" } } } }
+            thead { tr { th { "Plan" } th { "Owner" } th.num { "Members" } th { "Groups" } th { span.sr { "Actions" } } } }
             tbody {
                 @for plan in &plans {
                     tr {
                         td { code { (Shown(&plan.id)) } br; span.muted { "version " (plan.version) } }
+                        td { (owner(plan.doc.owner.as_deref(), plan.doc.review_every.as_deref())) }
                         td.num { (members(&plan.id)) }
-                        td { @for g in &plan.groups { (Shown(&g.label)) " (" (g.quota) " " (g.unit.as_str()) ") " br; } }
+                        td { @for g in &plan.groups {
+                            (Shown(&g.label)) " (" (g.quota) " " (g.unit.as_str()) ")"
+                            // A group owned apart from its plan says by whom.
+                            @if g.owner != plan.doc.owner { " " span.muted { "owner " (owner(g.owner.as_deref(), g.review_every.map(|r| r.as_str()))) } }
+                            " " br;
+                        } }
                         // A plan stored before `.` and `..` were refused has no page: a link would lead elsewhere.
                         td { @if check_id(&plan.id).is_ok() { a href=(format!("/dashboard/plans/{}/edit", encode(&plan.id))) { "Edit" } } }
                     }
                 }
-                @if plans.is_empty() { tr { td colspan="4" .muted { "No plan yet." } } }
+                @if plans.is_empty() { tr { td colspan="5" .muted { "No plan yet." } } }
             }
         }
     };
@@ -78,6 +84,14 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         StatusCode::OK,
         page(&state, &session, "Plans", "Plans", None, body).await?,
     ))
+}
+
+/// Who owns a budget and how often they review it, as the plan and approval pages show it.
+pub(super) fn owner(owner: Option<&str>, review: Option<&str>) -> Markup {
+    html! {
+        @match owner { Some(o) => (Shown(o)), None => span.muted { "none named" } }
+        @if let Some(r) = review { br; span.muted { "reviewed every " (r) } }
+    }
 }
 
 /// What the check found for a valid document: the diff against the stored plan, and whether

@@ -10,15 +10,49 @@ use futures_util::StreamExt;
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
 use crate::json::rfc3339;
+use crate::quota::Review;
 use crate::quota::{Approval, Prepared, UserId};
 use crate::store::slots::SLOTS;
 use crate::store::{Fired, OutboxEntry, Outboxed};
-use crate::webhooks::event::{self, ApprovalData, CreditData, QuotaData};
+use crate::webhooks::event::{self, ApprovalData, CreditData, Policy, QuotaData, Scope};
 
 /// Outboxes read at once by the sweeper.
 const SWEEP_PARALLEL: usize = 64;
 /// Entries one sweep takes from one outbox; the next sweep takes more.
 const SWEEP_BATCH: usize = 100;
+
+/// What an event says of its group beyond the counter: the plan, the label, the owner.
+pub(super) struct GroupPolicy {
+    pub plan_id: Option<String>,
+    pub label: String,
+    pub owner: Option<String>,
+    pub review_every: Option<&'static str>,
+}
+
+impl GroupPolicy {
+    /// The owner and scope as events carry them.
+    fn policy<'a>(
+        &'a self,
+        subject: &'a str,
+        group_id: &'a str,
+        value: Option<&'a str>,
+        period_start: &Option<String>,
+        resets_at: &Option<String>,
+    ) -> Policy<'a> {
+        Policy {
+            owner: self.owner.as_deref(),
+            review_every: self.review_every,
+            scope: Scope {
+                subject,
+                plan_id: self.plan_id.as_deref(),
+                group_id,
+                value,
+                period_start: period_start.clone(),
+                resets_at: resets_at.clone(),
+            },
+        }
+    }
+}
 
 impl Gateway {
     /// Whether the project has an enabled webhook endpoint: alerts are decided only then, so
@@ -97,22 +131,23 @@ impl Gateway {
 
     /// An approval request's event as receivers get it: the request as the list has it.
     async fn approval_body(&self, entry: &OutboxEntry, a: &Approval) -> Result<String, GatewayError> {
-        let (plan_id, label) = self.plan_label(entry).await?;
+        let group = self.group_policy(entry).await?;
         let (period_start, resets_at) = event::period(a.period_start_ms, a.period_end_ms);
         let data = ApprovalData {
             approval_id: &a.id,
             project_id: &entry.project,
             user_id: &a.user_id,
-            plan_id: plan_id.as_deref(),
+            plan_id: group.plan_id.as_deref(),
             group_id: &a.group_id,
             value: a.value.as_deref(),
-            label: &label,
+            label: &group.label,
             status: a.status.as_str(),
             event: &a.event,
             amount: a.amount,
             used: a.used,
             reserved: a.held,
             quota: a.quota,
+            policy: group.policy(&a.user_id, &a.group_id, a.value.as_deref(), &period_start, &resets_at),
             period_start,
             resets_at,
             requested_at: rfc3339(a.requested_at_ms),
@@ -125,8 +160,9 @@ impl Gateway {
         event::body(entry.kind.event_type(), entry.at_ms, data).map_err(GatewayError::encode("an approval's event"))
     }
 
-    /// The plan of an event's user (as it fired, else as it is now) and its group's label.
-    async fn plan_label(&self, entry: &OutboxEntry) -> Result<(Option<String>, String), GatewayError> {
+    /// The plan of an event's user (as it fired, else as it is now), its group's label, and
+    /// who owns the group (as the plan is now).
+    pub(super) async fn group_policy(&self, entry: &OutboxEntry) -> Result<GroupPolicy, GatewayError> {
         let plan_id = match &entry.plan {
             Some(plan) => Some(plan.clone()),
             None => match UserId::parse(&entry.user) {
@@ -142,27 +178,32 @@ impl Gateway {
             Some(id) => self.plan(&entry.project, id).await?,
             None => None,
         };
-        let label = plan
+        let group = plan
             .as_ref()
-            .and_then(|p| p.groups.iter().find(|g| g.id == entry.group))
-            .map_or(entry.group.as_str(), |g| g.label.as_str())
-            .to_string();
-        Ok((plan_id, label))
+            .and_then(|p| p.groups.iter().find(|g| g.id == entry.group));
+        Ok(GroupPolicy {
+            plan_id,
+            label: group.map_or(entry.group.as_str(), |g| g.label.as_str()).to_string(),
+            owner: group.and_then(|g| g.owner.clone()),
+            review_every: group.and_then(|g| g.review_every).map(Review::as_str),
+        })
     }
 
     /// The event as receivers get it; plan labels from the user's plan as it is now.
     async fn alert_body(&self, entry: &OutboxEntry) -> Result<String, GatewayError> {
-        let (plan_id, label) = self.plan_label(entry).await?;
-        let label = label.as_str();
+        let group = self.group_policy(entry).await?;
+        let (label, plan_id) = (group.label.as_str(), group.plan_id.as_deref());
         if let Some((balance, threshold)) = &entry.credit {
             let data = CreditData {
                 project_id: &entry.project,
                 user_id: &entry.user,
-                plan_id: plan_id.as_deref(),
+                plan_id,
                 group_id: &entry.group,
                 balance,
                 threshold: *threshold,
                 available: entry.level,
+                // A balance has no period: its grants run until they expire.
+                policy: group.policy(&entry.user, &entry.group, None, &None, &None),
             };
             return event::body(entry.kind.event_type(), entry.at_ms, data)
                 .map_err(GatewayError::encode("an alert's body"));
@@ -172,9 +213,16 @@ impl Gateway {
             entry.kind.event_type(),
             entry.at_ms,
             QuotaData {
+                policy: group.policy(
+                    &entry.user,
+                    &entry.group,
+                    entry.value.as_deref(),
+                    &period_start,
+                    &resets_at,
+                ),
                 project_id: &entry.project,
                 user_id: &entry.user,
-                plan_id: plan_id.as_deref(),
+                plan_id,
                 group_id: &entry.group,
                 value: entry.value.as_deref(),
                 label,

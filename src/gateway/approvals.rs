@@ -193,6 +193,7 @@ impl Gateway {
         };
         let project = &entry.project;
         let approval = if note.status == ApprovalStatus::Pending {
+            let group = self.group_policy(entry).await?;
             Approval {
                 id: note.id.clone(),
                 user_id: entry.user.clone(),
@@ -212,6 +213,9 @@ impl Gateway {
                 expires_at_ms: None,
                 reason: None,
                 decided_by: None,
+                plan_id: group.plan_id,
+                owner: group.owner,
+                review_every: group.review_every.map(str::to_string),
             }
         } else {
             let Some(mut a) = self.store.approval(project, &note.id).await? else {

@@ -75,6 +75,14 @@ pub struct Approval {
     pub reason: Option<String>,
     /// Who decided (the key's or the operator's label in the audit log).
     pub decided_by: Option<String>,
+    /// The subject's plan when it was requested, and who owns the group then (its `owner`,
+    /// else the plan's) and how often they review it: the queue shows whom to ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_every: Option<String>,
 }
 
 /// The id of the approval request of `subject` by `group` (of one `value` of a per-value

@@ -48,7 +48,7 @@ pub use ids::{ReasonText, ReservationId, UserId};
 pub use ledger::{day_of, CreditMove, DayActivity, UsageDay, UsageEvent, UsageGroup, UsageKind, DAY_MS};
 pub use measure::{Measure, MeasureDoc, MeasureError};
 pub use period::{Anchor, Period, PeriodKind, Window};
-pub use plan::{LimitGroup, Mode, Plan, PlanChange, PlanDoc, Problem, Unit, Unmatched};
+pub use plan::{LimitGroup, Mode, Plan, PlanChange, PlanDoc, Problem, Review, Unit, Unmatched, MAX_OWNER};
 pub use project::ProjectSettings;
 pub use reservation::{Reservation, ReservationHold, ReservationState};
 pub use run::{RunGroup, RunLimits, RunProgress, RunRecord, RunState, Step, StepKind};

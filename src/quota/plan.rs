@@ -11,11 +11,13 @@ use super::measure::{Measure, MeasureDoc};
 use super::period::{Anchor, Period, PeriodKind, Window};
 use super::plan_doc::{check_pattern, metadata_pattern_ok, ANCHORS, PERIOD_TYPES};
 pub use super::plan_doc::{AllowanceDoc, GroupDoc, MatchRule, PeriodDoc, PlanDoc, RolloverDoc};
-pub use super::plan_kinds::{Mode, PlanChange, Unit, Unmatched};
+pub use super::plan_kinds::{Mode, PlanChange, Review, Unit, Unmatched};
 
 pub const MAX_GROUPS: usize = 32;
 pub const MAX_RULES: usize = 16;
 const MAX_LABEL: usize = 256;
+/// The longest `owner`, in bytes.
+pub const MAX_OWNER: usize = 128;
 
 /// A validated plan.
 #[derive(Debug, Clone)]
@@ -59,6 +61,9 @@ pub struct LimitGroup {
     pub fit: Option<Milli>,
     /// Whether any of its measures prices calls by their model.
     pub priced: bool,
+    /// Who answers for it and how often they review it: the group's own, else the plan's.
+    pub owner: Option<String>,
+    pub review_every: Option<Review>,
 }
 
 /// One thing wrong with a plan, with the JSON path of the field.
@@ -113,6 +118,29 @@ impl Plan {
                 Vec::new()
             }
         };
+        let mut policy = |field: String, owner: &Option<String>, review: &Option<String>| {
+            if owner
+                .as_ref()
+                .is_some_and(|o| o.is_empty() || o.len() > MAX_OWNER || o.chars().any(char::is_control))
+            {
+                problem(
+                    format!("{field}owner"),
+                    "must be 1 to 128 bytes of text without control characters",
+                );
+            }
+            let review = review.as_deref().map(Review::parse);
+            if let Some(None) = review {
+                problem(format!("{field}reviewEvery"), "must be \"day\", \"week\" or \"month\"");
+            }
+            review.flatten()
+        };
+        let plan_review = policy(String::new(), &doc.owner, &doc.review_every);
+        let group_reviews: Vec<Option<Review>> = doc
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| policy(format!("groups[{i}]."), &g.owner, &g.review_every))
+            .collect();
         if doc.groups.len() > MAX_GROUPS {
             problem("groups".into(), "must have at most 32 groups");
         }
@@ -383,6 +411,8 @@ impl Plan {
                 },
                 fit,
                 priced,
+                owner: g.owner.clone().or_else(|| doc.owner.clone()),
+                review_every: group_reviews[i].or(plan_review),
             });
         }
         if !problems.is_empty() {
@@ -397,6 +427,11 @@ impl Plan {
             groups,
             doc,
         })
+    }
+
+    /// Whether `owner` owns the plan or any of its groups.
+    pub fn owned_by(&self, owner: &str) -> bool {
+        self.doc.owner.as_deref() == Some(owner) || self.groups.iter().any(|g| g.owner.as_deref() == Some(owner))
     }
 
     /// Whether any group prices calls by their model: only then is an event's price looked up.

@@ -28,6 +28,15 @@ pub struct PlanDoc {
     /// Percents of quota whose crossing sends `quota.threshold_crossed` (default [80, 100]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<Vec<u32>>,
+    /// Who answers for the plan's budgets (a team or a person, free text): every alert and
+    /// approval request of its groups carries it, unless a group names its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 128)]
+    pub owner: Option<String>,
+    /// How often its owner reviews the plan: `day`, `week` or `month`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, pattern = "^(day|week|month)$")]
+    pub review_every: Option<String>,
     pub groups: Vec<GroupDoc>,
 }
 
@@ -80,6 +89,14 @@ pub struct GroupDoc {
     /// the event names `output_tokens`, else in its quantity (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_fit: Option<Milli>,
+    /// This group's owner instead of the plan's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 128)]
+    pub owner: Option<String>,
+    /// This group's review instead of the plan's: `day`, `week` or `month`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, pattern = "^(day|week|month)$")]
+    pub review_every: Option<String>,
 }
 
 /// `{"amount": 1000, "rollover": {"max": 500}}`: each period of the group has `amount` credits

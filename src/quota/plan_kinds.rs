@@ -62,3 +62,28 @@ impl Mode {
         }
     }
 }
+
+/// How often a budget's owner reviews it (`reviewEvery`): said on alerts and approval
+/// requests, so a receiver knows when the limit will next be looked at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Review {
+    Day,
+    Week,
+    Month,
+}
+
+impl Review {
+    pub fn parse(text: &str) -> Option<Review> {
+        [Review::Day, Review::Week, Review::Month]
+            .into_iter()
+            .find(|r| r.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Review::Day => "day",
+            Review::Week => "week",
+            Review::Month => "month",
+        }
+    }
+}

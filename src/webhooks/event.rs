@@ -6,6 +6,32 @@ use serde::Serialize;
 use crate::json::rfc3339;
 use crate::quota::Milli;
 
+/// Who answers for a budget and what an event is about: carried by every quota, balance and
+/// approval event, so "alert with owner and scope attached" holds as written.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Policy<'a> {
+    /// The group's `owner`, else its plan's; null when neither names one.
+    pub owner: Option<&'a str>,
+    /// `day`, `week` or `month`; null when not set.
+    pub review_every: Option<&'a str>,
+    pub scope: Scope<'a>,
+}
+
+/// The subject, plan, group (and per-value value) and period an event is about.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scope<'a> {
+    pub subject: &'a str,
+    pub plan_id: Option<&'a str>,
+    pub group_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<&'a str>,
+    /// Null for lifetime groups and balances.
+    pub period_start: Option<String>,
+    pub resets_at: Option<String>,
+}
+
 /// `data` of a quota event.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,6 +53,8 @@ pub struct QuotaData<'a> {
     /// Null for lifetime groups.
     pub period_start: Option<String>,
     pub resets_at: Option<String>,
+    #[serde(flatten)]
+    pub policy: Policy<'a>,
 }
 
 /// `data` of a balance's event (`credits.low_balance`, `credits.depleted`).
@@ -43,6 +71,8 @@ pub struct CreditData<'a> {
     pub threshold: Milli,
     /// What could be spent when it fired.
     pub available: Milli,
+    #[serde(flatten)]
+    pub policy: Policy<'a>,
 }
 
 /// `data` of an approval request's events (`quota.approval_requested`,
@@ -78,6 +108,8 @@ pub struct ApprovalData<'a> {
     /// A decline's reason.
     pub reason: Option<&'a str>,
     pub decided_by: Option<&'a str>,
+    #[serde(flatten)]
+    pub policy: Policy<'a>,
 }
 
 #[derive(Serialize)]

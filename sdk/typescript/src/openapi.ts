@@ -1518,12 +1518,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List plans
+         * List plans (owner: only those where it owns the plan or a group)
          * @description A project's secret key.
          */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    owner?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1537,6 +1539,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["PlanList"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description problem+json with code unauthorized */
@@ -7533,14 +7544,21 @@ export interface components {
             event: string;
             expiresAt?: string | null;
             groupId: string;
+            owner?: string | null;
             /** @description The period it was asked in (null for a lifetime group). */
             periodStart?: string | null;
+            /**
+             * @description The subject's plan when it asked, who owns the group (its `owner`, else the plan's)
+             *     and how often they review it (`day`, `week`, `month`); null when not named.
+             */
+            planId?: string | null;
             quota: components["schemas"]["Milli"];
             /** @description A decline's reason. */
             reason?: string | null;
             requestedAt: string;
             reserved: components["schemas"]["Milli"];
             resetsAt?: string | null;
+            reviewEvery?: string | null;
             /** @description `pending`, `approved` or `declined`. */
             status: string;
             /** @description The counter when it was denied: used, held by open reservations, the quota in force. */
@@ -7944,10 +7962,14 @@ export interface components {
             mode?: string | null;
             onPlanChange?: string | null;
             overdraft?: null | components["schemas"]["Milli"];
+            /** @description This group's owner instead of the plan's. */
+            owner?: string | null;
             /** @description A metadata key: one counter per distinct value of it, each with the group's quota. */
             per?: string | null;
             period?: null | components["schemas"]["PeriodDoc"];
             quota?: null | components["schemas"]["Milli"];
+            /** @description This group's review instead of the plan's: `day`, `week` or `month`. */
+            reviewEvery?: string | null;
             /** @description Required but on a balance group (which counts credits, `count` by default). */
             unit?: string | null;
         };
@@ -8136,8 +8158,15 @@ export interface components {
             groups: components["schemas"]["GroupDoc"][];
             id?: string | null;
             name?: string | null;
+            /**
+             * @description Who answers for the plan's budgets (a team or a person, free text): every alert and
+             *     approval request of its groups carries it, unless a group names its own.
+             */
+            owner?: string | null;
             periodAnchor?: string | null;
             periodType?: string | null;
+            /** @description How often its owner reviews the plan: `day`, `week` or `month`. */
+            reviewEvery?: string | null;
             unmatched?: string | null;
             /**
              * Format: int64

@@ -36,6 +36,11 @@ pub struct ApprovalAnswer {
     pub reason: Option<String>,
     /// The key or operator that decided, as the audit log names it.
     pub decided_by: Option<String>,
+    /// The subject's plan when it asked, who owns the group (its `owner`, else the plan's)
+    /// and how often they review it (`day`, `week`, `month`); null when not named.
+    pub plan_id: Option<String>,
+    pub owner: Option<String>,
+    pub review_every: Option<String>,
 }
 
 impl ApprovalAnswer {
@@ -60,6 +65,9 @@ impl ApprovalAnswer {
             expires_at: a.expires_at_ms.map(rfc3339),
             reason: a.reason.clone(),
             decided_by: a.decided_by.clone(),
+            plan_id: a.plan_id.clone(),
+            owner: a.owner.clone(),
+            review_every: a.review_every.clone(),
         }
     }
 }
