@@ -61,6 +61,9 @@ pub struct TrackBody {
     /// As for reserve; only with `runId`.
     #[schema(value_type = Option<String>, pattern = "^(primary|retry|fallback)$")]
     pub kind: Option<String>,
+    /// What the call's output came to: `accepted`, `rejected`, `failed` or a word of the app's.
+    #[schema(pattern = "^[a-z0-9_.-]{1,32}$")]
+    pub outcome: Option<String>,
 }
 
 impl ReserveBody {

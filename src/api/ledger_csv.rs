@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::dto::UsageEventAnswer;
 
-pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage,priceSource\n";
+pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage,priceSource,outcome,previousOutcome\n";
 
 /// The columns written by this code as numbers (quantity, amount, credits, costBasis): a
 /// negative amount starts with "-" and stays a number.
@@ -91,6 +91,8 @@ pub fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), serde_json
                     None => format!("{}:{}", p.source, p.model),
                 })
                 .unwrap_or_default(),
+            entry.outcome.clone().unwrap_or_default(),
+            entry.previous_outcome.clone().unwrap_or_default(),
         ];
         for (i, cell) in cells.iter().enumerate() {
             if i > 0 {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::auth::ApiKey;
 use super::body;
-use super::dto::{self, EmptyBody, ExtendBody, RunAnswer, RunExtendAnswer, RunLimitsDoc, RunList, RunStartAnswer};
+use super::dto::{self, CloseBody, ExtendBody, RunAnswer, RunExtendAnswer, RunLimitsDoc, RunList, RunStartAnswer};
 use super::event::{step, ttl_ms, ReserveBody};
 use super::idempotency::idempotency;
 use super::query;
@@ -153,12 +153,13 @@ pub async fn close_run(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let _: EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
+    let close: CloseBody = body::parse_optional(&body::read(&req, payload).await?)?;
+    let outcome = dto::outcome(close.outcome.as_deref())?;
     let id = run_id(path)?;
     let record = key.secret(&state).await?;
     let view = state
         .gateway
-        .close_run(&record.project, &id, &record.key_id)
+        .close_run(&record.project, &id, outcome, &record.key_id)
         .await?
         .ok_or(ApiError::RunNotFound)?;
     Ok(HttpResponse::Ok().json(RunAnswer::of(&view, id.user().as_str())))

@@ -4,9 +4,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
 use super::body;
-use super::dto::{self, CommitBody, EmptyBody};
+use super::dto::{self, CommitBody, EmptyBody, OutcomeAnswer, OutcomeBody};
 use super::event::check_metadata;
 use super::idempotency::idempotency;
+use crate::gateway::outputs::Said;
 use crate::gateway::{Settled, Settlement};
 use crate::http::ApiError;
 use crate::http::AppState;
@@ -24,6 +25,7 @@ pub async fn commit(
     if let Some(metadata) = &body.metadata {
         check_metadata(metadata)?;
     }
+    let outcome = dto::outcome(body.outcome.as_deref())?;
     let id = path.into_inner();
     let idempotency = idempotency(&req, "commit", &id, &bytes)?;
     let reservation = ReservationId::parse_reservation(&id);
@@ -34,6 +36,7 @@ pub async fn commit(
         &reservation,
         body.quantity,
         body.metadata.as_ref(),
+        outcome,
         idempotency.as_ref(),
         &record.key_id,
     );
@@ -42,6 +45,35 @@ pub async fn commit(
         dto::direct::commit(&id, &settled, reservation.user().as_str()),
         HttpResponse::Ok(),
     ))
+}
+
+/// `POST /v1/reservations/{id}/outcome {outcome}`: what a committed call's output came to,
+/// said after its commit; said again it changes nothing, a new word replaces the old.
+pub async fn set_outcome(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body: OutcomeBody = body::parse(&body::read(&req, payload).await?)?;
+    let outcome = dto::outcome(Some(&body.outcome))?.unwrap_or_default();
+    let id = path.into_inner();
+    let record = key.secret(&state).await?;
+    let reservation = ReservationId::parse_reservation(&id).ok_or(ApiError::ReservationNotFound)?;
+    match state
+        .gateway
+        .set_outcome(&record.project, &reservation, outcome, &record.key_id)
+        .await?
+    {
+        Said::NotFound => Err(ApiError::ReservationNotFound),
+        Said::NotCommitted(s) => Err(ApiError::ReservationNotCommitted(s.as_str())),
+        Said::Said { previous } => Ok(HttpResponse::Ok().json(OutcomeAnswer {
+            reservation_id: id,
+            outcome: outcome.to_string(),
+            previous,
+        })),
+    }
 }
 
 pub async fn release(

@@ -18,12 +18,20 @@ pub async fn track(
 ) -> Result<HttpResponse, ApiError> {
     let bytes = body::read(&req, payload).await?;
     let body: TrackBody = body::parse(&bytes)?;
+    let outcome = body.outcome.clone();
+    dto::outcome(outcome.as_deref())?;
     let input = body.validate()?;
     let idempotency = idempotency(&req, "track", "", &bytes)?;
     let record = key.secret(&state).await?;
     let tracked = state
         .gateway
-        .track(&record.project, &input, idempotency.as_ref(), &record.key_id)
+        .track(
+            &record.project,
+            &input,
+            outcome.as_deref(),
+            idempotency.as_ref(),
+            &record.key_id,
+        )
         .await?;
     Ok(dto::direct::respond(
         dto::direct::track(&tracked.counters, tracked.run.as_ref(), input.user.as_str()),

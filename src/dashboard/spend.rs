@@ -201,6 +201,8 @@ mod tests {
             denied_by: Vec::new(),
             decided_ms: None,
             hold: None,
+            outcome: None,
+            previous_outcome: None,
             reason: None,
             key_id: None,
             member: member.map(str::to_string),

@@ -21,6 +21,7 @@ mod levels;
 mod operator_records;
 pub mod operators;
 pub mod outcome;
+pub mod outputs;
 mod parents;
 mod plans;
 mod prices;

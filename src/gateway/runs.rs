@@ -94,9 +94,10 @@ impl Gateway {
         &self,
         project: &str,
         id: &ReservationId,
+        outcome: Option<&str>,
         key_id: &str,
     ) -> Result<Option<RunView>, GatewayError> {
-        match self.commit(project, id, None, None, None, key_id).await? {
+        match self.commit(project, id, None, None, outcome, None, key_id).await? {
             Settlement::Settled(_) => self.run(project, id).await,
             // Given back when its start was denied above: it never was a run.
             Settlement::NotFound | Settlement::Conflict(_) => Ok(None),
@@ -118,7 +119,7 @@ impl Gateway {
             Some(view) if view.state != RunState::Open => return Ok(Some(view)),
             Some(_) => {}
         }
-        let view = self.close_run(project, id, &by.id).await?;
+        let view = self.close_run(project, id, None, &by.id).await?;
         if view.as_ref().is_some_and(|v| v.state == RunState::Closed) {
             let detail = json!({ "runId": id.as_str() });
             self.record_user_change(project, by, Action::RunClose, id.user(), detail)

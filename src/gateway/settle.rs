@@ -50,13 +50,16 @@ impl Observed for Settlement {
 
 impl Gateway {
     /// Turns a reservation into usage at every level: as reserved, or with the actual
-    /// quantity and metadata recomputed by each hold's own measure.
+    /// quantity and metadata recomputed by each hold's own measure; with what its output came
+    /// to when the caller says (`outcome`).
+    #[allow(clippy::too_many_arguments)]
     pub async fn commit(
         &self,
         project: &str,
         id: &ReservationId,
         quantity: Option<Milli>,
         metadata: Option<&Map<String, Value>>,
+        outcome: Option<&str>,
         idempotency: Option<&Idempotency>,
         key_id: &str,
     ) -> Result<Settlement, GatewayError> {
@@ -69,6 +72,7 @@ impl Gateway {
                     key_id,
                     member: "",
                     reference: "",
+                    outcome,
                 };
                 if late_below.is_none() {
                     return self
@@ -173,6 +177,7 @@ impl Gateway {
             reference: who.reference,
             late_below,
             step: None,
+            outcome: who.outcome,
         };
         let reply = self
             .drive(project, subject, async || {

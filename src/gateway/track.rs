@@ -36,6 +36,7 @@ impl Gateway {
         &self,
         project: &str,
         input: &EventInput,
+        outcome: Option<&str>,
         idempotency: Option<&Idempotency>,
         key_id: &str,
     ) -> Result<Tracked, GatewayError> {
@@ -58,6 +59,7 @@ impl Gateway {
                 key_id,
                 member: "",
                 reference: &reference,
+                outcome,
             };
             let (mut tracked, next, at) = self.track_level(project, first, input, idempotency, &who, None).await?;
             if next.is_none() {
@@ -111,6 +113,7 @@ impl Gateway {
             reference: who.reference,
             late_below: None,
             step: input.step.as_ref(),
+            outcome: who.outcome,
         };
         self.drive(project, subject, async || {
             let decided = self.decided(at);
@@ -186,6 +189,8 @@ pub(super) struct Who<'a> {
     pub key_id: &'a str,
     pub member: &'a str,
     pub reference: &'a str,
+    /// What the call's output came to, when it says: the same at every level.
+    pub outcome: Option<&'a str>,
 }
 
 /// Event metadata as the ledger keeps it: canonical JSON, or "" when there is none or no

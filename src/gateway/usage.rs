@@ -143,7 +143,7 @@ impl Gateway {
             })
             .collect();
         let ledger = self.keeps_ledger(project).await?;
-        let Reply::Done((redis_ms, amounts)) = self.store.usage(project, user, &fields, ledger).await? else {
+        let Reply::Done((redis_ms, amounts, outcomes)) = self.store.usage(project, user, &fields, ledger).await? else {
             // More expired holds were due than one read takes: a batch went back; ask again.
             return Ok(Reply::More);
         };
@@ -155,10 +155,11 @@ impl Gateway {
         Ok(Reply::Done(
             rows.iter()
                 .zip(&amounts)
-                .filter(|((g, _, value), a)| {
+                .zip(outcomes)
+                .filter(|(((g, _, value), a), _)| {
                     g.per.is_none() || value.is_some() || a.used > Milli::ZERO || a.held > Milli::ZERO
                 })
-                .map(|((g, w, value), a)| Counter::of(g, *w, a).of_value(value.as_deref()))
+                .map(|(((g, w, value), a), o)| Counter::of(g, *w, a).of_value(value.as_deref()).with_outcomes(o))
                 .collect(),
         ))
     }

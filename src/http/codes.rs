@@ -55,6 +55,7 @@ codes! {
     ProjectExists "project_exists" CONFLICT,
     ReservationCommitted "reservation_committed" CONFLICT,
     ReservationReleased "reservation_released" CONFLICT,
+    ReservationNotCommitted "reservation_not_committed" CONFLICT,
     PlanInUse "plan_in_use" CONFLICT,
     PlanMissing "plan_missing" CONFLICT,
     WebhookLimit "webhook_limit" CONFLICT,

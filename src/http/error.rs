@@ -73,6 +73,8 @@ pub enum ApiError {
     ReservationReleased,
     #[error("the reservation has expired")]
     ReservationExpired,
+    #[error("the reservation is {0}, not committed: an outcome is said of a committed call's output")]
+    ReservationNotCommitted(&'static str),
     #[error("{0}; move them first")]
     PlanInUse(String),
     #[error("the user's plan {0} does not exist; store it with PUT /v1/plans/{0}")]
@@ -165,6 +167,7 @@ impl ApiError {
             Self::OperatorLimit(_) => Code::OperatorLimit,
             Self::ReservationCommitted => Code::ReservationCommitted,
             Self::ReservationReleased => Code::ReservationReleased,
+            Self::ReservationNotCommitted(_) => Code::ReservationNotCommitted,
             Self::ReservationExpired => Code::ReservationExpired,
             Self::PlanInUse(_) => Code::PlanInUse,
             Self::PlanMissing(_) => Code::PlanMissing,

@@ -78,6 +78,7 @@ impl Hold {
                     Some(quantity),
                     Some(&metadata),
                     None,
+                    None,
                     &self.key_id,
                 )
                 .await;

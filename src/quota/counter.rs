@@ -2,6 +2,7 @@
 
 use super::amount::Milli;
 use super::credit::Credit;
+use super::outcomes::Outcomes;
 use super::period::Window;
 use super::plan::{LimitGroup, Mode, Unit};
 
@@ -40,6 +41,8 @@ pub struct Counter {
     pub credit: Option<(String, Credit)>,
     /// A per-value group's counter: the value it counts.
     pub value: Option<String>,
+    /// What its period's outputs came to (usage's; empty in every other answer).
+    pub outcomes: Outcomes,
 }
 
 impl Counter {
@@ -102,6 +105,13 @@ impl Counter {
                 .zip(amounts.credit)
                 .map(|(b, c)| (b.name.clone(), c)),
             value: None,
+            outcomes: Outcomes::default(),
         }
+    }
+
+    /// The same counter with its period's outcomes.
+    pub fn with_outcomes(mut self, outcomes: Outcomes) -> Counter {
+        self.outcomes = outcomes;
+        self
     }
 }

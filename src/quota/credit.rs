@@ -282,6 +282,8 @@ mod tests {
             denied_by: Vec::new(),
             decided_ms: None,
             hold: None,
+            outcome: None,
+            previous_outcome: None,
         };
         let mut summary = CreditSummary::default();
         for _ in 0..100 {

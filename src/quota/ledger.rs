@@ -33,10 +33,13 @@ pub enum UsageKind {
     Release,
     /// A reservation that expired uncommitted: the end of its hold, with no usage.
     Expiry,
+    /// What a committed call's output came to, said after its commit (`outcome`, and the
+    /// `previous` it replaced). No usage: its groups' amounts are 0.
+    Outcome,
 }
 
 impl UsageKind {
-    pub const ALL: [UsageKind; 12] = [
+    pub const ALL: [UsageKind; 13] = [
         UsageKind::Commit,
         UsageKind::LateCommit,
         UsageKind::Track,
@@ -49,6 +52,7 @@ impl UsageKind {
         UsageKind::Denied,
         UsageKind::Release,
         UsageKind::Expiry,
+        UsageKind::Outcome,
     ];
 
     pub fn parse(text: &str) -> Option<UsageKind> {
@@ -65,6 +69,7 @@ impl UsageKind {
             "denied" => Some(UsageKind::Denied),
             "release" => Some(UsageKind::Release),
             "expiry" => Some(UsageKind::Expiry),
+            "outcome" => Some(UsageKind::Outcome),
             _ => None,
         }
     }
@@ -84,7 +89,8 @@ impl UsageKind {
             | UsageKind::RunClose
             | UsageKind::Denied
             | UsageKind::Release
-            | UsageKind::Expiry => false,
+            | UsageKind::Expiry
+            | UsageKind::Outcome => false,
         }
     }
 
@@ -102,6 +108,7 @@ impl UsageKind {
             UsageKind::Denied => "denied",
             UsageKind::Release => "release",
             UsageKind::Expiry => "expiry",
+            UsageKind::Outcome => "outcome",
         }
     }
 }
@@ -198,6 +205,10 @@ pub struct UsageEvent {
     /// The hold an entry ends (a commit, release or expiry): when it was made, the quantity
     /// reserved, and, for an expiry, when it expired (the others ended at their own time).
     pub hold: Option<HeldSpan>,
+    /// What the call's output came to (a commit's, a track's, a run close's, or an outcome
+    /// entry's), and on an outcome entry the one it replaced.
+    pub outcome: Option<String>,
+    pub previous_outcome: Option<String>,
 }
 
 /// What a reservation held, from its reserve to its end, as the entry ending it tells.
@@ -224,6 +235,8 @@ pub struct DayActivity {
     pub releases: i64,
     /// Counted on the day the hold expired.
     pub expiries: i64,
+    /// What the day's usage's outputs came to (counted on the day the usage was).
+    pub outcomes: super::outcomes::Outcomes,
 }
 
 /// One UTC day (days since 1970-01-01) of a user's rollups, by group id.
@@ -262,6 +275,7 @@ mod kind_tests {
             UsageKind::Denied => 9,
             UsageKind::Release => 10,
             UsageKind::Expiry => 11,
+            UsageKind::Outcome => 12,
         };
         for (i, kind) in UsageKind::ALL.into_iter().enumerate() {
             assert_eq!(place(kind), i);

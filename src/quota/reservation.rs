@@ -129,6 +129,7 @@ impl Reservation {
                     resets_at_ms: hold.window.end_ms,
                     credit: hold.balance.clone().zip(a.credit),
                     value: hold.value.clone(),
+                    outcomes: Default::default(),
                 }
             })
             .collect()

@@ -5,10 +5,11 @@ use redis::AsyncCommands;
 
 use super::layout::{self, UserKeys};
 use super::scripts::{
-    self, Decided, Extended, Idempotency, LedgerEntry, Reply, ReserveArgs, Reserved, SettleReply, UsageField, Writing,
+    self, Decided, Extended, Idempotency, LedgerEntry, OutcomeReply, Reply, ReserveArgs, Reserved, SettleReply,
+    UsageField, Writing,
 };
 use super::{record, Store, StoreError};
-use crate::quota::{Amounts, Hold, Milli, Reservation, ReservationId, UserId, Verdict, Window};
+use crate::quota::{Amounts, Hold, Milli, Outcomes, Reservation, ReservationId, UserId, Verdict, Window};
 
 impl Store {
     /// What every writing script is told first; `ledger` is whether the project keeps a ledger
@@ -126,6 +127,27 @@ impl Store {
         let w = &self.writing(keys, idempotency, ledger);
         self.write("commit", |mut conn| async move {
             let reply = scripts::commit(&mut conn, w, id.as_str(), actual, entry).await?;
+            Ok((reply, conn))
+        })
+        .await
+    }
+
+    /// Says what a committed reservation's output came to, at `subject`'s level.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_outcome(
+        &self,
+        project: &str,
+        subject: &UserId,
+        id: &ReservationId,
+        outcome: &str,
+        key_id: &str,
+        member: &str,
+        ledger: bool,
+    ) -> Result<Reply<OutcomeReply>, StoreError> {
+        let keys = &self.keys.user(project, subject.as_str());
+        let w = &self.writing(keys, None, ledger);
+        self.write("set_outcome", |mut conn| async move {
+            let reply = scripts::set_outcome(&mut conn, w, id.as_str(), outcome, key_id, member).await?;
             Ok((reply, conn))
         })
         .await
@@ -323,7 +345,7 @@ impl Store {
         user: &UserId,
         fields: &[UsageField<'_>],
         ledger: bool,
-    ) -> Result<Reply<(i64, Vec<Amounts>)>, StoreError> {
+    ) -> Result<Reply<(i64, Vec<Amounts>, Vec<Outcomes>)>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let reply = self
             .timed("usage", |mut conn| async move {

@@ -192,6 +192,8 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
             action: field("action").unwrap_or_default(),
             kind: field("step").and_then(|k| StepKind::parse(&k)).unwrap_or_default(),
         }),
+        outcome: field("outcome"),
+        previous_outcome: field("previous"),
     })
 }
 
@@ -283,7 +285,7 @@ fn credit_moves(kind: UsageKind, field: &impl Fn(&str) -> Option<String>) -> Opt
             );
             moves.push(burn(None, &field("balance")?, raw)?);
         }
-        UsageKind::Adjustment | UsageKind::Denied | UsageKind::Release | UsageKind::Expiry => {}
+        UsageKind::Adjustment | UsageKind::Denied | UsageKind::Release | UsageKind::Expiry | UsageKind::Outcome => {}
     }
     Some(moves)
 }

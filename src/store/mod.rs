@@ -51,8 +51,8 @@ pub use outbox::{ApprovalNote, LeaseNote, LeaseNoteKind, OutboxEntry, Outboxed};
 pub use scripts::{contract, every_script, library};
 pub use scripts::{
     AdjustArgs, Adjustment, Decided, Ended, Ending, Extended, Fired, Held, Idempotency, LedgerEntry, OpenLease,
-    ParentChange, PlanChangeRule, Reply, ReserveArgs, Reserved, SettleReply, Short, SliceEnded, Statement,
-    SubscribeArgs, Take, TakeLease, Taken, UsageField,
+    OutcomeReply, ParentChange, PlanChangeRule, Reply, ReserveArgs, Reserved, SettleReply, Short, SliceEnded,
+    Statement, SubscribeArgs, Take, TakeLease, Taken, UsageField,
 };
 pub use webhooks::{Attempted, Claimed, DeliveryOutcome, EndpointMade, Redelivered, SecretRotated};
 

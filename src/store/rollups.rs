@@ -11,7 +11,7 @@ use std::ops::RangeInclusive;
 use redis::AsyncCommands;
 
 use super::{Store, StoreError};
-use crate::quota::{DayActivity, UserId};
+use crate::quota::{DayActivity, Outcomes, UserId};
 
 /// Activity by UTC day and group.
 pub type Days = BTreeMap<(i64, String), DayActivity>;
@@ -23,12 +23,13 @@ impl Store {
     pub async fn rollups(&self, project: &str, user: &UserId, from_day: i64, to_day: i64) -> Result<Days, StoreError> {
         let keys = self.keys.user(project, user.as_str());
         let (daily, ctr) = (keys.daily, keys.ctr);
-        let raw: Vec<(String, i64)> = self
+        // (Text values: the outcomes' field is packed, outcomes.lua.)
+        let raw: Vec<(String, String)> = self
             .run(|mut conn| async move { Ok(conn.hgetall(&daily).await?) })
             .await?;
         let mut days = Days::new();
         for (field, value) in raw {
-            add(&mut days, &field, value, from_day..=to_day)?;
+            add(&mut days, &field, &value, from_day..=to_day)?;
         }
         let mut cursor = 0_u64;
         loop {
@@ -49,7 +50,7 @@ impl Store {
             for (field, value) in page {
                 // "a|<day>|<groups>" counts as "<day>|<groups>|a".
                 let rest = field.strip_prefix("a|").unwrap_or(&field);
-                add(&mut days, &format!("{rest}|a"), value, from_day..=to_day)?;
+                add(&mut days, &format!("{rest}|a"), &value.to_string(), from_day..=to_day)?;
             }
             if next == 0 {
                 return Ok(days);
@@ -60,7 +61,7 @@ impl Store {
 }
 
 /// Adds one rollup field to the days in `range`: to each group it names.
-fn add(days: &mut Days, field: &str, value: i64, range: RangeInclusive<i64>) -> Result<(), StoreError> {
+fn add(days: &mut Days, field: &str, text: &str, range: RangeInclusive<i64>) -> Result<(), StoreError> {
     let bad = || StoreError::Protocol(format!("rollup field {field}"));
     let (day, rest) = field.split_once('|').ok_or_else(bad)?;
     let (groups, stat) = rest.rsplit_once('|').ok_or_else(bad)?;
@@ -74,6 +75,11 @@ fn add(days: &mut Days, field: &str, value: i64, range: RangeInclusive<i64>) -> 
     }
     for group in groups.split(',') {
         let activity: &mut DayActivity = days.entry((day, group.to_string())).or_default();
+        if stat == "o" {
+            activity.outcomes.add(&Outcomes::parse(text));
+            continue;
+        }
+        let value: i64 = text.parse().map_err(|_| bad())?;
         let slot = match stat {
             "u" => &mut activity.used_milli,
             "a" => &mut activity.admitted,
@@ -101,13 +107,15 @@ mod tests {
             ("20001|g1,g2|d", 1),
             ("19999|g1|a", 9),
         ] {
-            add(&mut days, field, value, 20000..=20001).unwrap();
+            add(&mut days, field, &value.to_string(), 20000..=20001).unwrap();
         }
         let at = |day: i64, group: &str| days[&(day, group.to_string())].clone();
         assert_eq!((at(20000, "g1").admitted, at(20000, "g2").admitted), (5, 3));
         assert_eq!(at(20000, "g2").used_milli, 1500);
         assert_eq!((at(20001, "g1").denied, at(20001, "g2").denied), (1, 1));
         assert!(!days.contains_key(&(19999, "g1".to_string())), "outside the range");
-        assert!(add(&mut days, "20000|g1|z", 1, 20000..=20000).is_err());
+        assert!(add(&mut days, "20000|g1|z", "1", 20000..=20000).is_err());
+        add(&mut days, "20000|g1|o", "accepted=2,rejected=1", 20000..=20000).unwrap();
+        assert_eq!(days[&(20000, "g1".to_string())].outcomes.accepted(), 2);
     }
 }

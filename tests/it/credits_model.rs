@@ -358,7 +358,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let id = ReservationId::parse(&model.reservations[i].id).unwrap();
                 let answer = h
                     .gateway
-                    .commit("p", &id, actual.map(|a| Milli(a * 1000)), None, None, "key_model")
+                    .commit("p", &id, actual.map(|a| Milli(a * 1000)), None, None, None, "key_model")
                     .await
                     .unwrap();
                 let milli = actual.map_or(model.reservations[i].amount, |a| a * 1000);

@@ -44,6 +44,7 @@ mod openapi;
 mod operations;
 mod operators;
 mod outcomes;
+mod outputs;
 mod owners;
 mod parents;
 mod parents_model;

@@ -193,6 +193,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         actual,
                         None,
                         None,
+                        None,
                         "key_model",
                     )
                     .await
@@ -282,7 +283,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Track { event, half_units } => {
                 h.store
-                    .track("p", &input(event, half_units), None, "key_model")
+                    .track("p", &input(event, half_units), None, None, "key_model")
                     .await
                     .unwrap();
                 for g in matched(event).filter(|g| !g.4) {

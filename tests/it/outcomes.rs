@@ -70,11 +70,14 @@ async fn each_call_reports_one_outcome_with_its_verb_user_and_effect() {
     gateway.check("p", &input).await.unwrap();
     let id = ReservationId::parse(&granted.reservation_id).unwrap();
     assert!(matches!(
-        gateway.commit("p", &id, None, None, None, "key_test").await.unwrap(),
+        gateway
+            .commit("p", &id, None, None, None, None, "key_test")
+            .await
+            .unwrap(),
         Settlement::Settled(_)
     ));
     gateway.release("p", &id).await.unwrap();
-    gateway.track("p", &input, None, "key_test").await.unwrap();
+    gateway.track("p", &input, None, None, "key_test").await.unwrap();
 
     let u = Some("u".to_string());
     let seen = recorder.0.lock().unwrap().clone();

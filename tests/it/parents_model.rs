@@ -204,7 +204,10 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let Some(i) = pick(&model, p) else { continue };
                 let id = ReservationId::parse(&model.reservations[i].0).unwrap();
                 let actual = actual.map(|a| Milli(a * 1000));
-                let outcome = gateway.commit("p", &id, actual, None, None, "key_model").await.unwrap();
+                let outcome = gateway
+                    .commit("p", &id, actual, None, None, None, "key_model")
+                    .await
+                    .unwrap();
                 let (_, member, milli, state) = &mut model.reservations[i];
                 match (*state, outcome) {
                     (State::Held, Settlement::Settled(s)) => {
@@ -239,7 +242,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Track { member, units } => {
                 gateway
-                    .track("p", &input(member, units * 1000), None, "key_model")
+                    .track("p", &input(member, units * 1000), None, None, "key_model")
                     .await
                     .unwrap();
                 model.members[member].used += units * 1000;

@@ -190,6 +190,7 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
                             actual_half_units.map(|h| Milli(h * 500)),
                             metadata.as_ref(),
                             None,
+                            None,
                             "key_lab",
                         )
                         .await
@@ -218,7 +219,7 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
                 half_units,
                 model,
             } => {
-                g.track("p", &input(user, event, *half_units, *model), None, "key_lab")
+                g.track("p", &input(user, event, *half_units, *model), None, None, "key_lab")
                     .await
                     .unwrap();
             }

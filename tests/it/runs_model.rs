@@ -245,6 +245,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     "p",
                     &input(event, milli, Some(&m.runs[r].id.clone())),
                     None,
+                    None,
                     "key_model",
                 )
                 .await
@@ -263,7 +264,10 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let Some(s) = pick_step(&m, s) else { continue };
                 let id = ReservationId::parse(&m.steps[s].id).unwrap();
                 let n = actual.map(|h| h * 500);
-                let outcome = g.commit("p", &id, n.map(Milli), None, None, "key_model").await.unwrap();
+                let outcome = g
+                    .commit("p", &id, n.map(Milli), None, None, None, "key_model")
+                    .await
+                    .unwrap();
                 let step = &m.steps[s];
                 let (r, amount, a, held, done) = (step.run, step.amount, step.a, step.held, step.done);
                 let n = n.unwrap_or(amount);
@@ -340,7 +344,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Close { run: r } => {
                 let Some(r) = pick_run(&m, r) else { continue };
                 let id = ReservationId::parse(&m.runs[r].id).unwrap();
-                let view = g.close_run("p", &id, "key_model").await.unwrap().unwrap();
+                let view = g.close_run("p", &id, None, "key_model").await.unwrap().unwrap();
                 if m.runs[r].state == State::Open {
                     m.end_run(r, false);
                 }
@@ -383,7 +387,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     // Every run ended, the ledger the steps wrote sums to the counters.
     for r in 0..m.runs.len() {
         if m.runs[r].state == State::Open {
-            g.close_run("p", &ReservationId::parse(&m.runs[r].id).unwrap(), "key_model")
+            g.close_run("p", &ReservationId::parse(&m.runs[r].id).unwrap(), None, "key_model")
                 .await
                 .unwrap();
             m.end_run(r, false);

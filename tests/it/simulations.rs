@@ -352,7 +352,7 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
                 };
                 for i in 0..60 {
                     gateway
-                        .track("p", &event("chat", 10 + i), None, "key_lab")
+                        .track("p", &event("chat", 10 + i), None, None, "key_lab")
                         .await
                         .unwrap();
                 }
@@ -360,7 +360,10 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
                     let d = gateway.reserve("p", &event("image", 1), 60_000, None).await.unwrap();
                     if let Some(granted) = d.granted {
                         let id = quota_gateway::quota::ReservationId::parse(&granted.reservation_id).unwrap();
-                        gateway.commit("p", &id, None, None, None, "key_lab").await.unwrap();
+                        gateway
+                            .commit("p", &id, None, None, None, None, "key_lab")
+                            .await
+                            .unwrap();
                     }
                 }
             }

@@ -22,14 +22,30 @@ register('append_ledger', 'writes', function(c)
   end
   prune(c, now)
 
-  -- 2. The entry and its groups' used rollups, unless the project keeps no ledger now.
-  if ARGV[4] ~= '' then
-    local fields = cjson.decode(ARGV[5])
-    for k = 1, #fields - 1, 2 do
-      if fields[k] == 'groups' then
-        for _, g in ipairs(cjson.decode(fields[k + 1])) do
-          rollup(c, now, g.g, 'u', tonumber(g.a))
+  -- 2. The entry and its groups' used rollups, unless the project keeps no ledger now; an
+  -- outcome it carries (a commit's, or a later one replacing `previous`) counts in this
+  -- level's counters of its groups as a commit at this level counts it (outcomes.lua).
+  local fields, entry = cjson.decode(ARGV[5]), {}
+  for k = 1, #fields - 1, 2 do
+    entry[fields[k]] = fields[k + 1]
+  end
+  local groups = entry.groups and cjson.decode(entry.groups) or {}
+  if entry.outcome then
+    local counters, ends, names, seen = {}, {}, {}, {}
+    for _, g in ipairs(groups) do
+      if g.f and g.u ~= 'c' then
+        counters[#counters + 1], ends[#ends + 1] = g.f, g.pe or ''
+        if not seen[g.g] then
+          seen[g.g], names[#names + 1] = true, g.g
         end
+      end
+    end
+    count_outcome(c, counters, ends, names, tonumber(entry.counted or now), entry.outcome, entry.previous)
+  end
+  if ARGV[4] ~= '' then
+    if entry.kind ~= 'outcome' then
+      for _, g in ipairs(groups) do
+        rollup(c, now, g.g, 'u', tonumber(g.a))
       end
     end
     redis.call('XADD', KEYS[8], 'MINID', string.format('%d', now - ARGV[4]), '*', unpack(fields))

@@ -8,8 +8,9 @@
 -- then        for the ledger: the commit's metadata as JSON ("" when it gave none: the
 --             reservation's own, if any, is written), its quantity in milli-units ("": the
 --             quantity reserved is written), the id of the key that made the call, the
---             member whose event it was ("" at the member's own level), and whether the
---             member's level committed late ("1", "0"; "" at the member's own level)
+--             member whose event it was ("" at the member's own level), whether the
+--             member's level committed late ("1", "0"; "" at the member's own level), and
+--             the call's outcome ("" when it said none; outcomes.lua)
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"more"}, {"not_found"}, {"conflict", state}
 -- when the reservation was released, {"mismatch"} when n is not the record's hold count,
@@ -21,7 +22,7 @@
 register('commit', 'writes', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-  shape(KEYS, ARGV, 10, 6, 1, 5)
+  shape(KEYS, ARGV, 10, 6, 1, 6)
 
   -- 1. A repeat of this Idempotency-Key answers the first answer (`now` is Redis time, read
   -- once for the call: head.lua).
@@ -141,6 +142,14 @@ register('commit', 'writes', function(c)
   if record.run then
     R.finish(c, ARGV[5], record)
   end
+  -- What the output came to, when the commit says: kept on the record (set_outcome.lua may
+  -- change it later) and counted where the record counts.
+  local outcome = ARGV[l + 5]
+  if outcome ~= '' then
+    record.o = outcome
+    local counters, ends, groups = outcome_holds(record)
+    count_outcome(c, counters, ends, groups, now, outcome, nil)
+  end
   finish(c, ARGV[5], record, 'committed', now)
 
   -- 4. The ledger entry and the day's rollups (usage only: in-flight holds counted none), in the
@@ -160,6 +169,9 @@ register('commit', 'writes', function(c)
   end
   if record.ru then
     R.named(c, fields, record.ru, record.ra, record.rk)
+  end
+  if outcome ~= '' then
+    fields[#fields + 1], fields[#fields + 2] = 'outcome', outcome
   end
   -- (A hold on a slice is its ancestor's usage: its level's entry, not this one's.)
   local function counted(_, h)

@@ -10,7 +10,8 @@
 --             ("" at the member's own level), and the entry's reference (the same at every
 --             level, so a parent's entry has its member's id), and its run, "" for none, else
 --             "<run id>|<action id>|<kind>" (runs.lua: holds of the groups the run holds count
---             in the run while it is live)
+--             in the run while it is live), and the call's outcome ("" when it said none;
+--             outcomes.lua)
 -- last        the request's decision instant, ms (see holds.lua): its periods must contain it
 --
 -- Returns {"repeat", first reply JSON}, {"reused"}, {"stale"}, {"more"}, {"overflow", group}
@@ -22,7 +23,7 @@
 register('track', 'writes', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-  local n = shape(KEYS, ARGV, 10, 6, HOLD_FIELDS, 8)
+  local n = shape(KEYS, ARGV, 10, 6, HOLD_FIELDS, 9)
 
   -- 1. A repeat answers the first answer and counts nothing (`now` is Redis time, read once
   -- for the call: head.lua).
@@ -117,6 +118,20 @@ register('track', 'writes', function(c)
     'quantity', ARGV[l + 2], 'at', ARGV[4] ~= '' and string.format('%d', at) or ''}
   if step then
     R.named(c, fields, step.id, step.action, step.kind)
+  end
+  -- What the output came to, when the call says: counted in its counters and rollups.
+  local outcome = ARGV[l + 7]
+  if outcome ~= '' then
+    fields[#fields + 1], fields[#fields + 2] = 'outcome', outcome
+    local counters, ends, groups, seen = {}, {}, {}, {}
+    for i = 1, #holds do
+      local h = holds[i]
+      counters[i], ends[i] = h.f, h.pe
+      if not seen[h.g] then
+        seen[h.g], groups[#groups + 1] = true, h.g
+      end
+    end
+    count_outcome(c, counters, ends, groups, now, outcome, nil)
   end
   ledger(c, now, holds, function(_, h) return h.a end, credited(attributed(fields, ARGV[l + 3], ARGV[l + 4]), burned))
   prune(c, now)

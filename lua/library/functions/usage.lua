@@ -9,7 +9,8 @@
 -- Returns {"more"} when more expired holds are due than one call reads (the node has them
 -- reclaimed and asks again), else {USAGE: "ok", now ms; then per field its COUNTER: used, held,
 -- quota; then per balance group its balance (wallet.lua's C.append); then per field what of its
--- held a team has leased to members' slices (take_slice.lua's ":l", 0 for none)}.
+-- held a team has leased to members' slices (take_slice.lua's ":l", 0 for none); then per
+-- field its outcomes (outcomes.lua's "word=n,...", "" for none)}.
 
 register('usage', 'reads', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
@@ -42,11 +43,14 @@ register('usage', 'reads', function(c)
   end
   local fields = {}
   for i = 1, n do
-    fields[i] = groups[i].f .. ':l'
+    fields[2 * i - 1], fields[2 * i] = groups[i].f .. ':l', groups[i].f .. ':o'
   end
-  local leased = n > 0 and redis.call('HMGET', KEYS[1], unpack(fields)) or {}
+  local read = n > 0 and redis.call('HMGET', KEYS[1], unpack(fields)) or {}
   for i = 1, n do
-    reply[#reply + 1] = leased[i] and leased[i] + 0 or 0
+    reply[#reply + 1] = read[2 * i - 1] and read[2 * i - 1] + 0 or 0
+  end
+  for i = 1, n do
+    reply[#reply + 1] = read[2 * i] or ''
   end
   return reply
 end)

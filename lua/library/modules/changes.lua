@@ -119,7 +119,10 @@ local function ancestor_ledgers(c, record, amount_of, fields)
       if not by[a] then
         by[a], order[#order + 1] = {}, a
       end
-      by[a][#by[a] + 1] = ledger_group(h, amount)
+      -- With the ancestor's counter, where an outcome the entry carries counts.
+      local group = ledger_group(h, amount)
+      group.f = string.match(h.f, '^%^[^%^]*%^(.*)$')
+      by[a][#by[a] + 1] = group
     end
   end
   local tag = string.match(c.KEYS[1], '{(.*)}')

@@ -21,7 +21,8 @@
 -- ARGV[4]  how long the ledger and the rollups keep, ms ("" when the project keeps neither)
 --
 -- A rollup day is a UTC day number (Unix ms / 86400000); its stats per group are u (milli-units
--- used), a (reserves admitted), d (reserves denied), r (releases), x (expiries). A field may
+-- used), a (reserves admitted), d (reserves denied), r (releases), x (expiries), and o, the
+-- outcomes said of the day's usage, packed as text (outcomes.lua). A field may
 -- name a set of groups, comma-separated (group ids have no comma): reserve counts its groups
 -- once in the field of their set, and readers add such a field to each group in it.
 --
@@ -416,14 +417,14 @@ local function prune(c, now)
   for _, f in ipairs(redis.call('ZRANGEBYSCORE', c.KEYS[5], '-inf', old, 'LIMIT', '0', PRUNE_LIMIT)) do
     if string.sub(f, 1, 2) == 'd|' then
       local fields = {}
-      for i, stat in ipairs({'u', 'a', 'd', 'r', 'x'}) do
+      for i, stat in ipairs({'u', 'a', 'd', 'r', 'x', 'o'}) do
         fields[i] = string.sub(f, 3) .. '|' .. stat
       end
       redis.call('HDEL', c.KEYS[9], unpack(fields))
       redis.call('HDEL', c.KEYS[1], 'a|' .. string.sub(f, 3))
     else
       -- (A slice's line is the field itself, and a closed lease's count of statements ":n".)
-      redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f .. ':e', f .. ':d', f)
+      redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f .. ':e', f .. ':d', f .. ':o', f)
     end
     redis.call('ZREM', c.KEYS[5], f)
   end

@@ -198,6 +198,7 @@ mod tests {
             resets_at_ms: window.map(|w| w.1),
             credit: None,
             value: None,
+            outcomes: Default::default(),
         }
     }
 

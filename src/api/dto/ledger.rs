@@ -1,5 +1,7 @@
 //! Wire types of the usage ledger and its daily rollups.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::json::{date, rfc3339};
@@ -63,7 +65,8 @@ pub struct UsageEventAnswer {
     /// (breakage) and debt_settled; run_close for a run's close (its steps' entries counted
     /// its usage; it carries the credits its balance groups burned); and, with no usage,
     /// denied (a reserve refused: the first 100 of a user's UTC day), release and expiry (a
-    /// hold's end), which the pricing lab replays.
+    /// hold's end), which the pricing lab replays; outcome (what a committed call's output
+    /// came to, said after its commit).
     pub kind: &'static str,
     /// True for the kinds that changed usage (commit, late_commit, track, adjustment): sum only
     /// these entries' groups or quantity to bill usage. The other kinds' `quantity` is what was
@@ -106,6 +109,13 @@ pub struct UsageEventAnswer {
     /// noticed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_until: Option<String>,
+    /// What the call's output came to, when it was said (`accepted`, `rejected`, `failed` or
+    /// the app's word); on an `outcome` entry, said after the commit, with the `previousOutcome`
+    /// it replaced. Absent when none was said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_outcome: Option<String>,
 }
 
 impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
@@ -157,6 +167,8 @@ impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
             held_since: e.hold.as_ref().map(|h| rfc3339(h.since_ms)),
             reserved: e.hold.as_ref().map(|h| h.reserved),
             held_until: e.hold.as_ref().and_then(|h| h.until_ms).map(rfc3339),
+            outcome: e.outcome.clone(),
+            previous_outcome: e.previous_outcome.clone(),
         }
     }
 }
@@ -183,6 +195,12 @@ pub struct DayGroupAnswer {
     pub releases: i64,
     /// Holds that expired that day without a commit or release.
     pub expiries: i64,
+    /// What the outputs of the day's usage came to, per outcome said; absent when none was.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub outcomes: BTreeMap<String, u64>,
+    /// `used` divided by accepted outcomes, once one was accepted that day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_per_accepted: Option<Milli>,
 }
 
 /// One UTC day of a user's activity.
@@ -217,6 +235,8 @@ impl From<&UsageDay> for DayAnswer {
                     reserves_denied: a.denied,
                     releases: a.releases,
                     expiries: a.expiries,
+                    outcomes: a.outcomes.0.iter().cloned().collect(),
+                    cost_per_accepted: a.outcomes.cost_per_accepted(Milli(a.used_milli.max(0) as u64)),
                 })
                 .collect(),
         }

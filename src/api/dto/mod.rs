@@ -23,17 +23,55 @@ pub use runs::*;
 pub use simulations::*;
 pub use webhooks::*;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::http::ApiError;
 use crate::json::rfc3339;
-use crate::quota::{Counter, Milli, Window};
+use crate::quota::{check_outcome, Counter, Milli, Window};
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CommitBody {
     pub quantity: Option<Milli>,
     pub metadata: Option<Map<String, Value>>,
+    /// What the call's output came to: `accepted`, `rejected`, `failed` or a word of the app's.
+    #[schema(pattern = "^[a-z0-9_.-]{1,32}$")]
+    pub outcome: Option<String>,
+}
+
+/// `POST /v1/runs/{runId}/close`: what the run's output came to, when the caller knows.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseBody {
+    #[schema(pattern = "^[a-z0-9_.-]{1,32}$")]
+    pub outcome: Option<String>,
+}
+
+/// `POST /v1/reservations/{id}/outcome`: what a committed call's output came to, said after.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeBody {
+    #[schema(pattern = "^[a-z0-9_.-]{1,32}$")]
+    pub outcome: String,
+}
+
+/// The answer of `POST /v1/reservations/{id}/outcome`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutcomeAnswer {
+    pub reservation_id: String,
+    pub outcome: String,
+    /// The outcome said before, which this one replaced; null when none was.
+    pub previous: Option<String>,
+}
+
+/// An `outcome` as a call gave it, checked: the error names the field.
+pub fn outcome(word: Option<&str>) -> Result<Option<&str>, ApiError> {
+    word.map(|w| check_outcome(w).map(|_| w).map_err(|d| ApiError::invalid("outcome", d)))
+        .transpose()
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -87,6 +125,14 @@ pub struct CounterAnswer {
     /// expires).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub soonest_expiry: Option<Option<SoonestExpiry>>,
+    /// In usage: what the period's outputs came to, per outcome said (`accepted`, `rejected`,
+    /// `failed`, the app's own words); absent when none was said, and in other answers.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub outcomes: BTreeMap<String, u64>,
+    /// In usage, once an output was accepted: `used` divided by accepted outcomes, the cost
+    /// per accepted output in the group's unit (rounded down to 0.001).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_per_accepted: Option<Milli>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -123,6 +169,8 @@ impl CounterAnswer {
                     at: rfc3339(at),
                 })
             }),
+            outcomes: c.outcomes.0.iter().cloned().collect(),
+            cost_per_accepted: c.outcomes.cost_per_accepted(c.used),
         }
     }
 }

@@ -127,7 +127,8 @@ impl Timeline {
                 | UsageKind::GrantVoid
                 | UsageKind::GrantExpired
                 | UsageKind::DebtSettled
-                | UsageKind::RunClose => {}
+                | UsageKind::RunClose
+                | UsageKind::Outcome => {}
             }
         }
         // Stable: acts of one millisecond keep the ledger's order, a hold's reserve (pushed

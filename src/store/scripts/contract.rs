@@ -185,9 +185,10 @@ const W: usize = WRITING_ARGS;
 contracts! {
     RESERVE = function!("reserve", keys: WRITING_KEYS, args: &[counted(W + 4, Each::Hold), fixed(2)]);
     CHECK = function!("check", keys: 4, args: &[counted(2, Each::Hold), fixed(1)]);
-    TRACK = function!("track", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Hold), fixed(8)]);
+    TRACK = function!("track", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Hold), fixed(9)]);
     ADJUST = function!("adjust", keys: WRITING_KEYS + 1, args: &[fixed(W + 1 + HOLD_FIELDS + 4)]);
-    COMMIT = function!("commit", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Values(1)), fixed(5)]);
+    COMMIT = function!("commit", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Values(1)), fixed(6)]);
+    SET_OUTCOME = function!("set_outcome", keys: WRITING_KEYS, args: &[fixed(W + 4)]);
     RELEASE = function!("release", keys: WRITING_KEYS, args: &[fixed(W + 1)]);
     EXTEND = function!("extend", keys: WRITING_KEYS, args: &[fixed(W + 3)]);
     RECLAIM = function!("reclaim", keys: WRITING_KEYS, args: &[fixed(W)]);

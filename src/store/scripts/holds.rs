@@ -9,7 +9,7 @@ use super::layouts::{adjusted, usage};
 use super::values::{record_rest, HoldValues};
 use super::{unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing};
 use crate::quota::run::step_denial;
-use crate::quota::{Amounts, Hold, Milli, Reason, RunLimits, Step, StepAnswer, Verdict, Window};
+use crate::quota::{Amounts, Hold, Milli, Outcomes, Reason, RunLimits, Step, StepAnswer, Verdict, Window};
 use crate::store::backend::Conn;
 use crate::store::layout::{value_field, UserKeys};
 use crate::store::StoreError;
@@ -271,7 +271,9 @@ pub async fn track(
     // A step names its run, action and kind (track.lua); ids and kinds hold no "|".
     let step = entry.step;
     let run = step.map(|s| format!("{}|{}|{}", s.run_id, s.action, s.kind.as_str()));
-    inv.arg(run.as_deref().unwrap_or("")).arg(at);
+    inv.arg(run.as_deref().unwrap_or(""))
+        .arg(entry.outcome.unwrap_or(""))
+        .arg(at);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
@@ -297,7 +299,7 @@ pub async fn usage(
     conn: &mut Conn,
     keys: &UserKeys,
     fields: &[UsageField<'_>],
-) -> Result<Reply<(i64, Vec<Amounts>)>, StoreError> {
+) -> Result<Reply<(i64, Vec<Amounts>, Vec<Outcomes>)>, StoreError> {
     let mut inv = Call::new(&contract::USAGE);
     inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
     inv.arg(fields.len());
@@ -315,7 +317,11 @@ pub async fn usage(
             for a in &mut amounts {
                 a.leased = it.milli()?;
             }
-            Ok(Reply::Done((now_ms, amounts)))
+            let outcomes = fields
+                .iter()
+                .map(|_| Ok(Outcomes::parse(&it.text()?)))
+                .collect::<Result<_, StoreError>>()?;
+            Ok(Reply::Done((now_ms, amounts, outcomes)))
         }
         other => Err(unexpected("usage", other)),
     })

@@ -34,6 +34,7 @@ pub const PARTS: &[(&str, &str)] = &[
     lua!("library/modules/pending.lua"),
     lua!("library/modules/overrides.lua"),
     lua!("library/modules/alerts.lua"),
+    lua!("library/modules/outcomes.lua"),
     lua!("library/modules/changes.lua"),
     lua!("library/modules/counters.lua"),
     lua!("library/modules/holds.lua"),

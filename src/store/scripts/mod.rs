@@ -147,6 +147,8 @@ pub struct LedgerEntry<'a> {
     pub late_below: Option<bool>,
     /// Track only: the step's run (a commit's record names its own).
     pub step: Option<&'a Step>,
+    /// What the call's output came to, when it says (`outcome`; checked at the edge).
+    pub outcome: Option<&'a str>,
 }
 
 impl LedgerEntry<'_> {

@@ -73,7 +73,57 @@ pub async fn commit(
         Some(false) => "0",
         None => "",
     });
+    inv.arg(entry.outcome.unwrap_or(""));
     settled(inv.invoke(conn).await?, Some(w))
+}
+
+/// How saying a committed call's outcome went.
+#[derive(Debug)]
+pub enum OutcomeReply {
+    NotFound,
+    /// The reservation is not committed: held, released or expired.
+    NotCommitted(ReservationState),
+    /// Said: the outcome said before (None for none), and the record as it now is.
+    Said {
+        previous: Option<String>,
+        reservation: Box<Reservation>,
+        /// The notes it wrote for ancestors of holds on slices, moved as alerts are.
+        fired: Fired,
+    },
+}
+
+/// Says what a committed reservation's output came to (set_outcome.lua), at one level; `member`
+/// names the member at a parent's level ("" at the member's own).
+pub async fn set_outcome(
+    conn: &mut Conn,
+    w: &Writing<'_>,
+    reservation_id: &str,
+    outcome: &str,
+    key_id: &str,
+    member: &str,
+) -> Result<Reply<OutcomeReply>, StoreError> {
+    let mut inv = Call::new(&contract::SET_OUTCOME);
+    writing_args(&mut inv, w)
+        .arg(reservation_id)
+        .arg(outcome)
+        .arg(key_id)
+        .arg(member);
+    let reply: Vec<Value> = inv.invoke(conn).await?;
+    Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
+        "not_found" => Ok(Reply::Done(OutcomeReply::NotFound)),
+        "conflict" => Ok(Reply::Done(OutcomeReply::NotCommitted(state(&it.text()?)?))),
+        "ok" => {
+            let previous = Some(it.text()?).filter(|p| !p.is_empty());
+            let reservation = Box::new(record::parse(&it.text()?)?);
+            let fired = it.fired(w)?;
+            Ok(Reply::Done(OutcomeReply::Said {
+                previous,
+                reservation,
+                fired,
+            }))
+        }
+        other => Err(unexpected("set_outcome", other)),
+    })
 }
 
 /// Releases one reservation.

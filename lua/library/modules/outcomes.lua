@@ -1,0 +1,111 @@
+-- outcomes.lua: what a call's output came to, said by its commit, its track, its run's close or
+-- later (set_outcome.lua): "accepted", "rejected", "failed" or a word of the app's. Each counter
+-- a call counted in keeps its outcomes in one field, "<counter>:o", and each day's rollups per
+-- group in "<day>|<group>|o" (prelude.lua), both packed as "accepted=3,rejected=1": a usage
+-- read gets every outcome of a counter in the HMGET it makes anyway, and a word never adds a
+-- field. Usage divided by accepted outcomes is the cost per accepted output.
+--
+-- Memory is bounded whatever the app sends: a counter or a day's group keeps at most
+-- OUTCOME_WORDS distinct words; a word past them counts as "other" (its ledger entry keeps the
+-- word itself).
+
+local OUTCOME_WORDS = 16
+
+-- `text` ("word=n,...", or nil/"" for none) with `delta` added to `word`'s count; a count that
+-- reaches 0 leaves the text.
+local function add_outcome(text, word, delta)
+  local counts, order = {}, {}
+  for w, n in string.gmatch(text or '', '([^,=]+)=(%d+)') do
+    counts[w], order[#order + 1] = n + 0, w
+  end
+  if not counts[word] then
+    if #order >= OUTCOME_WORDS then
+      word = 'other'
+    end
+    if not counts[word] then
+      counts[word], order[#order + 1] = 0, word
+    end
+  end
+  counts[word] = math.max(0, counts[word] + delta)
+  local parts = {}
+  for _, w in ipairs(order) do
+    if counts[w] > 0 then
+      parts[#parts + 1] = string.format('%s=%d', w, counts[w])
+    end
+  end
+  return table.concat(parts, ',')
+end
+
+-- Counts `word` once in each counter of `fields` (counter fields, without a suffix) and in the
+-- rollups of `groups` on the UTC day of `at` (ms); `previous`, the outcome said before, is
+-- taken back from each (a changed judgement moves, it never counts twice). Either may be nil.
+-- `prune` pairs each field with its period end as note_periods schedules it ("" for none), so
+-- a field written after its counter was pruned is pruned again.
+local function count_outcome(c, fields, ends, groups, at, word, previous)
+  if #fields > 0 then
+    local keys = {}
+    for i = 1, #fields do
+      keys[i] = fields[i] .. ':o'
+    end
+    local texts, writes, noted = redis.call('HMGET', c.KEYS[1], unpack(keys)), {}, {}
+    for i = 1, #fields do
+      local text = texts[i]
+      if previous then
+        text = add_outcome(text, previous, -1)
+      end
+      if word then
+        text = add_outcome(text, word, 1)
+      end
+      writes[#writes + 1], writes[#writes + 2] = keys[i], text
+      if ends[i] ~= '' then
+        noted[#noted + 1], noted[#noted + 2] = ends[i], fields[i]
+      end
+    end
+    redis.call('HSET', c.KEYS[1], unpack(writes))
+    if #noted > 0 then
+      redis.call('ZADD', c.KEYS[5], 'NX', unpack(noted))
+    end
+  end
+  if c.ARGV[4] == '' or #groups == 0 then
+    return
+  end
+  local DAY_MS = 86400000
+  local day = math.floor(at / DAY_MS)
+  local keys = {}
+  for i = 1, #groups do
+    keys[i] = string.format('%d|%s|o', day, groups[i])
+  end
+  local texts, writes = redis.call('HMGET', c.KEYS[9], unpack(keys)), {}
+  for i = 1, #groups do
+    local text = texts[i]
+    if previous then
+      text = add_outcome(text, previous, -1)
+    end
+    if word then
+      text = add_outcome(text, word, 1)
+    end
+    writes[#writes + 1], writes[#writes + 2] = keys[i], text
+    -- Pruned with the day's other rollups of the group (prelude.lua's rollup).
+    local prune_at = (day + 1) * DAY_MS + c.ARGV[4] - c.ARGV[1]
+    redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, groups[i]))
+  end
+  redis.call('HSET', c.KEYS[9], unpack(writes))
+end
+
+-- The counters and groups a record's outcome counts in: its holds but in-flight ones (they
+-- count no output) and those on slices (their counters are an ancestor's: the ancestor's
+-- ledger note carries the outcome there, append_ledger.lua).
+local function outcome_holds(record)
+  local fields, ends, groups, seen = {}, {}, {}, {}
+  for i, h in ipairs(record.h) do
+    if h.k ~= 'c' and not (record.sl and record.sl[tostring(i)]) then
+      fields[#fields + 1], ends[#ends + 1] = h.f, h.pe or ''
+      if not seen[h.g] then
+        seen[h.g], groups[#groups + 1] = true, h.g
+      end
+    end
+  end
+  return fields, ends, groups
+end
+
+-- outcomes.lua ends --
