@@ -101,7 +101,7 @@ fn scripts_that_read_holds_refuse_malformed_options() {
             let at = redis_now_ms();
             let tail: Vec<String> = match contract.name() {
                 "reserve" => vec!["{}".into(), at],
-                "track" => ["e", "", "1000", "key", "", "track:~x", "", &at]
+                "track" => ["e", "", "1000", "key", "", "track:~x", "", "", &at]
                     .map(String::from)
                     .to_vec(),
                 "adjust" => vec!["1000".into(), "why".into(), "10".into(), "key".into()],
@@ -155,7 +155,7 @@ fn scripts_refuse_a_reservation_record_of_an_unknown_encoding() {
             "release" => [writing.clone(), vec!["r_x".into()]].concat(),
             "commit" => [
                 writing.clone(),
-                ["r_x", "", "", "", "key", "", ""].map(String::from).to_vec(),
+                ["r_x", "", "", "", "key", "", "", ""].map(String::from).to_vec(),
             ]
             .concat(),
             "extend" => [writing.clone(), vec!["r_x".into(), "1000".into(), "60000".into()]].concat(),

@@ -168,8 +168,9 @@ async fn approving_through_the_queue_admits_the_user_again_is_audited_and_a_seco
         row[1],
         format!("launchesperiod ends {}", minute(request["resetsAt"].as_str().unwrap()))
     );
+    assert_eq!(row[2], "none named", "no owner is named on the gate plan");
     assert_eq!(
-        row[2..8],
+        row[3..9],
         [
             "campaign.launch",
             "1",
@@ -252,10 +253,10 @@ async fn approving_through_the_queue_admits_the_user_again_is_audited_and_a_seco
     let rows = table_after(&page, "<h1>Approvals");
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(
-        rows[0][9],
+        rows[0][10],
         format!("quota 5 until {}", request["resetsAt"].as_str().unwrap())
     );
-    assert_eq!(rows[0][10], approved[0]["actorLabel"].as_str().unwrap());
+    assert_eq!(rows[0][11], approved[0]["actorLabel"].as_str().unwrap());
 
     // The same form sent again (a double click, Back and send) says so and changes nothing;
     // so does a decline from a page rendered before the approval.
@@ -323,7 +324,7 @@ async fn declining_through_the_queue_keeps_the_group_denying_at_its_limit() {
     let (_, page) = dashboard.get("/dashboard/approvals?status=declined").await;
     let rows = table_after(&page, "<h1>Approvals");
     assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!(rows[0][9], "campaign &lt;not&gt; reviewed");
+    assert_eq!(rows[0][10], "campaign &lt;not&gt; reviewed");
     assert!(!page.contains("<not>"), "escaped");
     let (_, page) = dashboard.get("/dashboard/approvals?status=approved").await;
     assert_eq!(table_after(&page, "<h1>Approvals"), [["None."]]);

@@ -93,7 +93,7 @@ fn track_answers_as_its_header_says() {
             &WRITING,
             &[version, "1"],
             &HOLD,
-            &["e", "", "1000", "key", "", "track:~t", "", "@now"],
+            &["e", "", "1000", "key", "", "track:~t", "", "", "@now"],
         ])
     };
     run(
@@ -105,7 +105,7 @@ fn track_answers_as_its_header_says() {
 #[test]
 fn settling_functions_answer_as_their_headers_say() {
     let reserve = with(&[&WRITING, &["0", "r_s", "60000", "1"], &HOLD, &[RECORD, "@now"]]);
-    let commit = with(&[&WRITING, &["r_s", "", "", "", "key", "", ""]]);
+    let commit = with(&[&WRITING, &["r_s", "", "", "", "key", "", "", ""]]);
     let release = with(&[&WRITING, &["r_s"]]);
     let extend = with(&[&WRITING, &["r_s", "60000", "86400000"]]);
     // Nothing reserved yet: each of them finds nothing.

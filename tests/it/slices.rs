@@ -337,7 +337,7 @@ fn reserve_on_slice(id: &str, units: i64, mode: &str, ago: i64, ttl: i64) -> Vec
 
 fn commit_all(id: &str) -> Vec<String> {
     let mut args: Vec<String> = WRITING.iter().map(|s| s.to_string()).collect();
-    args.extend([id, "", "", "", "key", "", ""].map(String::from));
+    args.extend([id, "", "", "", "key", "", "", ""].map(String::from));
     args
 }
 
