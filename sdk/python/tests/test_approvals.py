@@ -1,8 +1,9 @@
 """Approval gates and per-value counters against the real gateway, on both clients: a denial
-that opens an approval request (`approval_pending`, naming it), listing, approving (the quota
-it raises) and declining it, deciding twice; counters and ledger entries of a per-value group
-naming their value, and `too_many_values` past 64 values; an override of one value's quota; a
-per-value approval group's request per value, each decided on its own."""
+that opens an approval request (`approval_pending`, naming it), listing (each request naming
+whom to ask), approving (the quota it raises) and declining it, deciding twice; counters and
+ledger entries of a per-value group naming their value, and `too_many_values` past 64 values; an
+override of one value's quota; a per-value approval group's request per value, each decided on
+its own."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ from quota_gateway.types import Plan, PlanGroup
 
 
 def gated_plan(plan_id: str, quota: float) -> Plan:
-    return Plan([PlanGroup("launches", "count", quota, [{"event": "campaign.launch"}], mode="approval")],
-                id=plan_id, period_type="month")
+    """Launches behind an approval, answered for by the group's own owner over the plan's."""
+    return Plan([PlanGroup("launches", "count", quota, [{"event": "campaign.launch"}], mode="approval",
+                           owner="Dana (marketing)", review_every="week")],
+                id=plan_id, period_type="month", owner="growth-team", review_every="month")
 
 
 def per_model_plan(plan_id: str, quota: float) -> Plan:
@@ -79,6 +82,8 @@ async def test_an_approval_request_is_listed_approved_up_to_its_quota_and_decide
     assert (request.approval_id, request.user_id, request.group_id, request.status) == (
         approval_id, user, "launches", "pending")
     assert request.value is None, "a group without per names no value"
+    assert (request.plan_id, request.owner, request.review_every) == (f"plan_{user}", "Dana (marketing)", "week"), \
+        "whom to ask: the group's owner over the plan's"
     assert (request.event, request.amount, request.used, request.reserved, request.quota) == (
         "campaign.launch", 1, 0, 2, 2)
     assert request.period_start and request.resets_at and request.requested_at
@@ -87,6 +92,8 @@ async def test_an_approval_request_is_listed_approved_up_to_its_quota_and_decide
 
     approved = await client.approve(approval_id, 5)
     assert (approved.status, approved.approved_quota, approved.expires_at) == ("approved", 5, request.resets_at)
+    assert (approved.plan_id, approved.owner, approved.review_every) == (request.plan_id, request.owner,
+                                                                          request.review_every)
     # decided_by is the deciding key's label: the tests' keys have none, so it stays None.
     assert approved.decided_at
     assert await launches(client, user, 4) == [True, True, True, False], "admitted up to 5 in total"

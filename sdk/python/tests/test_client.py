@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 import pytest
 from both import Both
@@ -118,6 +118,43 @@ async def test_plans(client: Both, fresh_user: Callable[..., str]) -> None:
     with pytest.raises(QuotaGatewayError) as gone:
         await client.get_plan(pid)
     assert gone.value.code == "plan_not_found" and gone.value.request_id
+
+
+async def test_plans_name_owners_and_list_plans_finds_an_owners_plans(client: Both,
+                                                                       fresh_user: Callable[..., str]) -> None:
+    run = fresh_user()
+    team, person = f"growth {run}", f"Dana (marketing) {run}"  # spaces and parentheses: sent encoded
+    owned = Plan([PlanGroup("renders", "count", 2, [{"event": "render"}]),
+                  PlanGroup("launches", "count", 1, [{"event": "campaign.launch"}], mode="approval", owner=person,
+                            review_every="week")],
+                 id=f"plan_owned_{run}", period_type="month", owner=team, review_every="month")
+    stored = await client.put_plan(owned)
+    assert (stored.owner, stored.review_every, stored.groups[1].owner, stored.groups[1].review_every) == (
+        team, "month", person, "week")
+    assert stored.groups[0].owner is None, "stored as written: the plan's owner applies to it"
+    assert stored == owned and await client.get_plan(owned.id or "") == owned, "a plan read back is the plan put"
+    free = await client.put_plan(count_plan(f"plan_free_{run}", 1))
+
+    async def ids(owner: str) -> List[Optional[str]]:
+        return [p.id for p in (await client.list_plans(owner=owner)).data]
+
+    assert await ids(team) == [owned.id], "the plan's owner"
+    assert await ids(person) == [owned.id], "a group's owner"
+    assert await ids(f"nobody {run}") == []
+    assert free.id in [p.id for p in (await client.list_plans()).data], "without owner, every plan"
+    for bad in ("", "x" * 129):
+        with pytest.raises(QuotaGatewayError) as refused:
+            await client.list_plans(owner=bad)
+        assert (refused.value.code, refused.value.status, refused.value.field) == ("invalid_request", 400, "owner")
+
+    with pytest.raises(QuotaGatewayError) as invalid:
+        await client.put_plan({"periodType": "month", "owner": "x" * 129, "groups": [
+            {"id": "g", "unit": "count", "quota": 1, "reviewEvery": "fortnight", "matches": [{"event": "*"}]}]},
+            plan_id=f"plan_bad_{run}")
+    assert invalid.value.code == "invalid_plan"
+    assert [p["field"] for p in invalid.value.problems] == ["owner", "groups[0].reviewEvery"]
+    for plan_id in (owned.id, free.id):
+        await client.delete_plan(plan_id or "")
 
 
 async def test_usage_ledger_and_daily_rollups(client: Both, subscribed: Callable[..., str]) -> None:

@@ -1,5 +1,7 @@
 """Webhook signatures checked against the `standardwebhooks` package both ways, and real
-deliveries from the gateway to a receiver on loopback, through every webhook method."""
+deliveries from the gateway to a receiver on loopback, through every webhook method; every
+quota, balance and approval event arrives with the keys its typed dict declares, naming its
+owner and its scope."""
 
 from __future__ import annotations
 
@@ -9,14 +11,15 @@ import json
 import os
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Set, Tuple
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 from both import Both
 from standin import Answer, StandIn
 
-from quota_gateway import QuotaGatewayError, sign_webhook, verify_webhook
+from quota_gateway import (ApprovalEventData, CreditEventData, Denied, QuotaEventData, QuotaGatewayError, Scope,
+                           WebhookEvent, sign_webhook, verify_webhook)
 
 SECRET = "whsec_" + base64.b64encode(os.urandom(24)).decode()
 BODY = json.dumps({"type": "quota.threshold_crossed", "data": {"userId": "alice", "threshold": 80}})
@@ -95,3 +98,77 @@ async def test_real_deliveries_verify_and_every_webhook_method_works(client: Bot
         with pytest.raises(QuotaGatewayError) as gone:
             await client.get_webhook(hook.id)
         assert gone.value.code == "webhook_not_found"
+
+
+def declared(typed: Any) -> Set[str]:
+    """Every key a typed dict declares, those it may lack too."""
+    return set(typed.__required_keys__) | set(typed.__optional_keys__)
+
+
+async def test_every_event_names_its_owner_and_scope_with_the_keys_its_typed_dict_declares(
+        client: Both, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user("owned")
+    plan_id = f"plan_{user}"
+    await client.put_plan({"id": plan_id, "periodType": "month", "owner": "billing", "reviewEvery": "month",
+                           "alerts": [100], "groups": [
+        {"id": "renders", "unit": "count", "quota": 1, "matches": [{"event": "render"}]},
+        {"id": "launches", "unit": "count", "quota": 1, "mode": "approval", "per": "model",
+         "owner": "Dana (marketing)", "reviewEvery": "week", "matches": [{"event": "launch"}]},
+        {"id": "credits", "balance": "credits", "lowBalance": [5], "matches": [{"event": "spend"}]}]})
+    await client.upsert_subscription(user, plan_id)
+    with StandIn(None, lambda _n, _s: Answer(200)) as receiver:
+        hook = await client.create_webhook(receiver.url + "/hook")
+        assert hook.secret
+        await asyncio.sleep(0.8)  # every node learns of the endpoint
+        await client.track(user, "render")  # 100 %
+        assert isinstance(await client.reserve(user, "render"), Denied)  # the limit reached
+        await client.grant(user, "credits", 10)
+        await client.track(user, "spend", 6)  # 4 left: at or under 5
+        await client.track(user, "spend", 4)  # none left
+        assert (await client.reserve(user, "launch", 1, {"model": "flux"})).allowed
+        denied = await client.reserve(user, "launch", 1, {"model": "flux"})
+        approval_id = denied.denials[0].approval_id
+        assert approval_id and (await client.approve(approval_id, 3)).status == "approved"
+
+        # By type and group: the launches' denial is their limit reached too.
+        events: Dict[Tuple[str, str], Any] = {}
+        for _ in range(400):
+            for seen in receiver.seen:
+                event: WebhookEvent = verify_webhook(hook.secret, seen.headers, seen.body)
+                if event["type"] != "webhook.test" and event["data"]["userId"] == user:
+                    events[(event["type"], event["data"]["groupId"])] = event["data"]
+            if len(events) == 7:
+                break
+            await asyncio.sleep(0.025)
+        await client.delete_webhook(hook.id)
+
+    shapes = {("quota.threshold_crossed", "renders"): QuotaEventData, ("quota.limit_reached", "renders"): QuotaEventData,
+              ("quota.limit_reached", "launches"): QuotaEventData,
+              ("credits.low_balance", "credits"): CreditEventData, ("credits.depleted", "credits"): CreditEventData,
+              ("quota.approval_requested", "launches"): ApprovalEventData,
+              ("quota.approval_decided", "launches"): ApprovalEventData}
+    assert sorted(events) == sorted(shapes), "one event of each"
+    for (kind, group), typed in shapes.items():
+        # Only a per-value group's event names a value: the renders' do not.
+        absent = {"value"} if group == "renders" else set()
+        assert set(events[(kind, group)]) == declared(typed) - absent, kind
+    by_type = {kind: data for (kind, group), data in events.items() if group != "launches" or "approval" in kind}
+
+    renders: Scope = {"subject": user, "planId": plan_id, "groupId": "renders",
+                      "periodStart": by_type["quota.limit_reached"]["periodStart"],
+                      "resetsAt": by_type["quota.limit_reached"]["resetsAt"]}
+    for kind in ("quota.threshold_crossed", "quota.limit_reached"):
+        # The plan's owner, as the group names none of its own.
+        assert (by_type[kind]["owner"], by_type[kind]["reviewEvery"], by_type[kind]["scope"]) == (
+            "billing", "month", renders), kind
+    assert renders["resetsAt"], "a monthly counter's period"
+    credits: Scope = {"subject": user, "planId": plan_id, "groupId": "credits", "periodStart": None, "resetsAt": None}
+    for kind in ("credits.low_balance", "credits.depleted"):
+        assert (by_type[kind]["owner"], by_type[kind]["scope"]) == ("billing", credits), "a balance has no period"
+    for kind in ("quota.approval_requested", "quota.approval_decided"):
+        data = by_type[kind]
+        # The group's own owner and review win; a per-value group's scope names the value.
+        assert (data["owner"], data["reviewEvery"]) == ("Dana (marketing)", "week"), kind
+        assert data["scope"] == {"subject": user, "planId": plan_id, "groupId": "launches", "value": "flux",
+                                 "periodStart": data["periodStart"], "resetsAt": data["resetsAt"]}, kind
+        assert set(data["scope"]) == declared(Scope)

@@ -2,18 +2,19 @@
 so a reservation id is a str exactly where the reserve was admitted, and a run's id where
 the start was; an outage's exception, literal reasons and a settlement are typed; the proxy
 helpers answer the providers' own client types; a clamped hold's grant, a denial's model, the
-catalog and prices are typed."""
+catalog and prices are typed; a webhook event's `type` narrows its `data`, which names the
+budget's owner and scope; a plan's and an approval's owner and review are typed."""
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import anthropic
 import openai
 
-from quota_gateway import (AsyncQuotaGateway, CatalogEntry, FailMode, Fit, Granted, Price, PriceSourceKind,
-                           QuotaExceeded, QuotaGateway, QuotaUnavailable, Reason, Settled, UserKey,
-                           async_anthropic_client, openai_client)
+from quota_gateway import (Approval, AsyncQuotaGateway, CatalogEntry, FailMode, Fit, Granted, Price, PriceSourceKind,
+                           QuotaExceeded, QuotaGateway, QuotaUnavailable, Reason, ReviewEvery, Scope, Settled, UserKey,
+                           WebhookEvent, async_anthropic_client, openai_client, verify_webhook)
 from quota_gateway.openai import QuotaOpenAI, settlement
 
 
@@ -115,3 +116,27 @@ async def prices(aqg: AsyncQuotaGateway) -> float:
     events = await aqg.list_usage_events(user_id="u")
     sources: List[PriceSourceKind] = [g.price.source for e in events.data for g in e.groups if g.price is not None]
     return (0.0 if entry is None else entry.output_per_million) + len(listed) + len(sources)
+
+
+def alert_line(secret: str, headers: Dict[str, str], body: bytes) -> str:
+    """Whom to tell, and what about: every quota, balance and approval event says both."""
+    event: WebhookEvent = verify_webhook(secret, headers, body)
+    if event["type"] == "webhook.test":
+        return event["data"]["webhookId"]
+    scope: Scope = event["data"]["scope"]
+    owner: Optional[str] = event["data"]["owner"]
+    review: Optional[ReviewEvery] = event["data"]["reviewEvery"]
+    where = f"{scope['subject']} {scope['groupId']} {scope.get('value', '')} until {scope['resetsAt'] or 'never'}"
+    if event["type"] == "quota.threshold_crossed" or event["type"] == "quota.limit_reached":
+        threshold: Optional[int] = event["data"]["threshold"]
+        return f"{owner}: {where} at {threshold}% ({review})"
+    if event["type"] == "quota.approval_requested" or event["type"] == "quota.approval_decided":
+        return f"{owner}: {event['data']['approvalId']} {event['data']['status']} {where}"
+    return f"{owner}: {event['data']['balance']} {event['data']['available']} left"
+
+
+def owners(qg: QuotaGateway, owner: str) -> List[Optional[ReviewEvery]]:
+    approval: Approval = qg.get_approval("apr_1")
+    mine = qg.list_plans(owner=owner).data
+    return [approval.review_every, *[p.review_every for p in mine], *[g.review_every for p in mine for g in p.groups]]
+

@@ -2,7 +2,7 @@
 // Types are exported by name (no `export type *`), so TypeScript 4.9 reads the declarations.
 export { createClient } from "./client.js";
 export type { Actual, CallOptions, CheckOptions, ClientOptions, QuotaGatewayClient, ReservationScope, ReserveOptions, WithReservation, WriteOptions } from "./client.js";
-export type { GrantInput, OverrideInput, RemoveOverrideOptions, SubscriptionInput } from "./admin.js";
+export type { GrantInput, ListPlansOptions, OverrideInput, RemoveOverrideOptions, SubscriptionInput } from "./admin.js";
 export type { ApprovalQuery, ApproveInput } from "./approvals.js";
 export { GATEWAY_CODES } from "./codes.js";
 export { isBalanceCounter } from "./credits.js";
@@ -19,8 +19,8 @@ export { verifyWebhook } from "./webhooks.js";
 export type { WebhookHeaders } from "./webhooks.js";
 export type {
   AdjustmentAnswer, Approval, ApprovalEventData, ApprovalList, ApprovalStatus, Balance, BalanceCounter, BalanceList, Catalog, CatalogEntry, CommitAnswer, CreditEventData, CreditSummary, Counter, DailyUsage, Denial, DoneSimulation, ExtendAnswer, ExtendRunAnswer,
-  Fit, Grant, GrantCategory, Granted, GrantList, GrantMade, GrantStatus, Metadata, ModelProvider, Page, PlanDoc, PlanList, Price, PriceDoc, PriceList, PriceSource, PriceSourceKind, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, RunAnswer, RunGroup,
-  RunList, RunProgress, RunStartAnswer, RunState, Simulation, SimulationCohort, SimulationFailure, SimulationProgress, SimulationReport,
+  Fit, Grant, GrantCategory, Granted, GrantList, GrantMade, GrantStatus, Metadata, ModelProvider, Page, PlanDoc, PlanGroupDoc, PlanList, Price, PriceDoc, PriceList, PriceSource, PriceSourceKind, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, ReviewEvery, RunAnswer, RunGroup,
+  RunList, RunProgress, RunStartAnswer, RunState, Scope, Simulation, SimulationCohort, SimulationFailure, SimulationProgress, SimulationReport,
   SimulationStatus, SimulationTotals, SimulationUserRow, SimulationUserScenario, SoonestExpiry, Subscription, TrackAnswer, UsageAnswer,
   UsageEvent, UsageEventPage, UsageGroup, UserKey, UserKeyList, UserKeyMade, UserToken, Webhook, WebhookDelivery, WebhookDeliveryList, WebhookEvent, WebhookList,
 } from "./types.js";

@@ -3166,6 +3166,132 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reservations/{reservationId}/outcome": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Say what a committed call's output came to (accepted, rejected, failed or a word of the app's), after its commit; said again it changes nothing, a new word replaces the old
+         * @description A project's secret key.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    reservationId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["OutcomeBody"];
+                };
+            };
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OutcomeAnswer"];
+                    };
+                };
+                /** @description problem+json with code invalid_request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unauthorized */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code reservation_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code reservation_not_committed */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code unsupported_media_type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code internal_error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description problem+json with code backend_unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reservations/{reservationId}/release": {
         parameters: {
             query?: never;
@@ -7676,6 +7802,10 @@ export interface components {
             data: components["schemas"]["ChangeAnswer"][];
             nextCursor?: string | null;
         };
+        /** @description `POST /v1/runs/{runId}/close`: what the run's output came to, when the caller knows. */
+        CloseBody: {
+            outcome?: string | null;
+        };
         /** @description Whose recorded demand to replay: the users on a plan, or named users (at most 10,000). */
         CohortDoc: {
             planId?: string | null;
@@ -7692,6 +7822,8 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             } | null;
+            /** @description What the call's output came to: `accepted`, `rejected`, `failed` or a word of the app's. */
+            outcome?: string | null;
             quantity?: null | components["schemas"]["Milli"];
         };
         CounterAnswer: {
@@ -7700,6 +7832,7 @@ export interface components {
              *     what open reservations hold of it); absent on other groups.
              */
             balance?: string | null;
+            costPerAccepted?: null | components["schemas"]["Milli"];
             /** @description `used` + `reserved` + `leased`. */
             count: components["schemas"]["Milli"];
             debt?: null | components["schemas"]["Milli"];
@@ -7709,6 +7842,13 @@ export interface components {
             label: string;
             leased?: null | components["schemas"]["Milli"];
             mode: string;
+            /**
+             * @description In usage: what the period's outputs came to, per outcome said (`accepted`, `rejected`,
+             *     `failed`, the app's own words); absent when none was said, and in other answers.
+             */
+            outcomes?: {
+                [key: string]: number;
+            };
             periodStart?: string | null;
             quota: components["schemas"]["Milli"];
             /** @description `quota` − `count`, or a balance group's spendable balance. */
@@ -7769,12 +7909,17 @@ export interface components {
         };
         /** @description One group's activity on one day. */
         DayGroupAnswer: {
+            costPerAccepted?: null | components["schemas"]["Milli"];
             /**
              * Format: int64
              * @description Holds that expired that day without a commit or release.
              */
             expiries: number;
             groupId: string;
+            /** @description What the outputs of the day's usage came to, per outcome said; absent when none was. */
+            outcomes?: {
+                [key: string]: number;
+            };
             /** Format: int64 */
             releases: number;
             /**
@@ -8112,6 +8257,17 @@ export interface components {
             roles?: {
                 [key: string]: string;
             } | null;
+        };
+        /** @description The answer of `POST /v1/reservations/{id}/outcome`. */
+        OutcomeAnswer: {
+            outcome: string;
+            /** @description The outcome said before, which this one replaced; null when none was. */
+            previous?: string | null;
+            reservationId: string;
+        };
+        /** @description `POST /v1/reservations/{id}/outcome`: what a committed call's output came to, said after. */
+        OutcomeBody: {
+            outcome: string;
         };
         OverrideAnswer: {
             expiresAt?: string | null;
@@ -8596,6 +8752,8 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             } | null;
+            /** @description What the call's output came to: `accepted`, `rejected`, `failed` or a word of the app's. */
+            outcome?: string | null;
             quantity?: null | components["schemas"]["Milli"];
             /** @description Makes the track a step of this run: groups the run holds count in it while it is open. */
             runId?: string | null;
@@ -8658,7 +8816,8 @@ export interface components {
              *     (breakage) and debt_settled; run_close for a run's close (its steps' entries counted
              *     its usage; it carries the credits its balance groups burned); and, with no usage,
              *     denied (a reserve refused: the first 100 of a user's UTC day), release and expiry (a
-             *     hold's end), which the pricing lab replays.
+             *     hold's end), which the pricing lab replays; outcome (what a committed call's output
+             *     came to, said after its commit).
              */
             kind: string;
             /**
@@ -8667,6 +8826,13 @@ export interface components {
              */
             memberId?: string | null;
             metadata?: Record<string, never> | null;
+            /**
+             * @description What the call's output came to, when it was said (`accepted`, `rejected`, `failed` or
+             *     the app's word); on an `outcome` entry, said after the commit, with the `previousOutcome`
+             *     it replaced. Absent when none was said.
+             */
+            outcome?: string | null;
+            previousOutcome?: string | null;
             quantity?: null | components["schemas"]["Milli"];
             /** @description Adjustments: the reason given. */
             reason?: string | null;

@@ -90,7 +90,17 @@ export type ApprovalStatus = "pending" | "approved" | "declined";
  * groups). A request whose period ended undecided reads `declined`, with the reason "its period
  * ended before a decision", once it is listed or decided.
  */
-export type Approval = Omit<Schemas["ApprovalAnswer"], "status" | "value"> & { status: ApprovalStatus; value: string | null };
+export type Approval = Omit<Schemas["ApprovalAnswer"], "status" | "value" | "planId" | "owner" | "reviewEvery"> & {
+  status: ApprovalStatus;
+  value: string | null;
+  /**
+   * Whom to ask: the user's plan when the request was opened, the group's `owner` then (else
+   * the plan's) and how often they review it; each null when not named.
+   */
+  planId: string | null;
+  owner: string | null;
+  reviewEvery: ReviewEvery | null;
+};
 
 /** A page of approval requests, oldest first: follow `nextCursor` until it is null. */
 export type ApprovalList = Listed<Schemas["ApprovalList"], Approval>;
@@ -259,8 +269,22 @@ export type UsageEvent = Omit<Schemas["UsageEventAnswer"], "metadata" | "stepKin
 /** A page of the ledger: follow `nextCursor` until it is null (a page may be short and still name one). */
 export type UsageEventPage = Listed<Schemas["UsageEventPageAnswer"], UsageEvent>;
 
-/** A plan document, as `PUT /v1/plans/{id}` takes it (and a simulation's candidate). */
-export type PlanDoc = Schemas["PlanDoc"];
+/** How often a budget's owner reviews it (`reviewEvery` of a plan or a group). */
+export type ReviewEvery = "day" | "week" | "month";
+
+/**
+ * A group of a plan document. `owner` (free text, 1 to 128 bytes: a team or a person who
+ * answers for the budget) and `reviewEvery` are the group's own instead of the plan's; every
+ * alert and approval request of the group carries them.
+ */
+export type PlanGroupDoc = Omit<Schemas["GroupDoc"], "reviewEvery"> & { reviewEvery?: ReviewEvery | null };
+
+/**
+ * A plan document, as `PUT /v1/plans/{id}` takes it (and a simulation's candidate). Its
+ * `owner` and `reviewEvery` apply to each group that names none of its own;
+ * `listPlans({ owner })` finds the plans where an owner owns the plan or a group.
+ */
+export type PlanDoc = Omit<Schemas["PlanDoc"], "reviewEvery" | "groups"> & { reviewEvery?: ReviewEvery | null; groups: PlanGroupDoc[] };
 /** `listPlans`: every plan of the project, one page. */
 export type PlanList = Listed<Schemas["PlanList"], PlanDoc>;
 
@@ -314,6 +338,21 @@ export type Simulation = Omit<Schemas["SimulationAnswer"], "status" | "cohort" |
 /** A simulation that ended with its report, as `simulate` answers it. */
 export type DoneSimulation = Simulation & { status: "done"; finishedAt: string; error: null; report: SimulationReport };
 
+/**
+ * What an event is about, the same in every quota, balance and approval event: the user
+ * (`subject`), the plan (null when the user is on none), the group, a per-value group's `value`
+ * (absent on other groups), and the period (both null for a lifetime group and for a balance,
+ * whose grants run until they expire).
+ */
+export interface Scope {
+  subject: string;
+  planId: string | null;
+  groupId: string;
+  value?: string;
+  periodStart: string | null;
+  resetsAt: string | null;
+}
+
 /** `data` of a quota event: amounts in units, times in RFC 3339 UTC. */
 export interface QuotaEventData {
   projectId: string;
@@ -332,6 +371,10 @@ export interface QuotaEventData {
   /** Null for lifetime groups. */
   periodStart: string | null;
   resetsAt: string | null;
+  /** Who answers for the group (its `owner`, else its plan's, as the plan is now) and how often they review it; null when not named. */
+  owner: string | null;
+  reviewEvery: ReviewEvery | null;
+  scope: Scope;
 }
 
 /** `data` of a balance's event (`credits.low_balance`, `credits.depleted`): amounts in credits. */
@@ -346,6 +389,10 @@ export interface CreditEventData {
   threshold: number;
   /** What could be spent when it fired. */
   available: number;
+  /** As on a quota event; the scope's period is null (a balance has none). */
+  owner: string | null;
+  reviewEvery: ReviewEvery | null;
+  scope: Scope;
 }
 
 /**
@@ -381,6 +428,10 @@ export interface ApprovalEventData {
   /** A decline's reason; null otherwise. */
   reason: string | null;
   decidedBy: string | null;
+  /** As on a quota event: whom to ask, and how often they look. */
+  owner: string | null;
+  reviewEvery: ReviewEvery | null;
+  scope: Scope;
 }
 
 /** A verified webhook delivery's event, told apart by `type`. */

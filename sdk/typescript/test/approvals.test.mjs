@@ -1,5 +1,6 @@
 // Approval gates and per-value counters through the client against a real gateway: an approval
-// group's denial names its request, which listApprovals and getApproval find; approve raises
+// group's denial names its request, which listApprovals and getApproval find with whom to ask
+// (the group's owner, else the plan's); approve raises
 // the quota, decline keeps the group hard, and deciding twice is approval_decided; approve and
 // decline are not retried once they may have arrived (the gateway takes no key for them); a
 // per-value group's counters name their value, and past 64 values it denies too_many_values; an
@@ -14,13 +15,16 @@ import { html, standIn } from "./proxy.mjs";
 const env = useGateway();
 const client = () => createClient({ apiKey: env.secret, baseUrl: env.baseUrl });
 
-/** A user of its own on a plan of two approval groups of quota 2: `gate` counts `launch`, `other` counts `post`. */
+/**
+ * A user of its own on a plan of two approval groups of quota 2: `gate` counts `launch`, `other`
+ * counts `post`; `gate` has an owner of its own, `other` the plan's.
+ */
 async function gated(qg) {
   const user = freshUser("gate");
   await putPlan({
-    id: `plan_${user}`, periodType: "month",
+    id: `plan_${user}`, periodType: "month", owner: "growth-team", reviewEvery: "month",
     groups: [
-      { id: "gate", unit: "count", quota: 2, mode: "approval", matches: [{ event: "launch" }] },
+      { id: "gate", unit: "count", quota: 2, mode: "approval", owner: "Dana (marketing)", reviewEvery: "week", matches: [{ event: "launch" }] },
       { id: "other", unit: "count", quota: 2, mode: "approval", matches: [{ event: "post" }] },
     ],
   });
@@ -75,10 +79,13 @@ test("a denial names its request; listApprovals and getApproval find it; approve
     [user, "gate", "pending", "launch", 1, 0, 2, 2],
   );
   assert.equal(request.value, null, "a group without per names no value");
+  // Whom to ask: the group's own owner and review, over the plan's.
+  assert.deepEqual([request.planId, request.owner, request.reviewEvery], [`plan_${user}`, "Dana (marketing)", "week"]);
 
   const approved = await qg.approve(denial.approvalId, { quota: 5 });
   assert.deepEqual([approved.status, approved.approvedQuota, approved.expiresAt], ["approved", 5, request.resetsAt]);
   assert.ok(approved.decidedAt, "when it was decided");
+  assert.deepEqual([approved.planId, approved.owner, approved.reviewEvery], [request.planId, request.owner, request.reviewEvery]);
   // Two holds already: three more fit, then the group is hard (no second request).
   const after = [];
   for (let i = 0; i < 4; i++) after.push(await qg.reserve(user, "launch"));
@@ -131,6 +138,9 @@ test("listApprovals pages the queue oldest first; approve takes expiresAt as a D
   } while (cursor);
   assert.deepEqual(seen.filter((id) => id === first || id === second), [first, second]);
   assert.equal(new Set(seen).size, seen.length, "no request twice");
+  const [gate, other] = [await qg.getApproval(first), await qg.getApproval(second)];
+  assert.deepEqual([gate.owner, gate.reviewEvery, other.owner, other.reviewEvery], ["Dana (marketing)", "week", "growth-team", "month"],
+    "a group without an owner of its own has the plan's");
 
   const end = new Date(Date.now() + 3_600_000);
   end.setMilliseconds(0);

@@ -1,4 +1,5 @@
-// Plans stored, read, listed and deleted through the client, as the README's blocks store theirs.
+// Plans stored, read, listed and deleted through the client, as the README's blocks store theirs;
+// a plan's and a group's owner and review, and the plans an owner owns.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createClient } from "quota-gateway";
@@ -27,4 +28,35 @@ test("putPlan stores a plan (a new version each time), getPlan and listPlans rea
   await qg.deletePlan(id);
   await assert.rejects(qg.getPlan(id), (err) => err.code === "plan_not_found" && err.status === 404);
   await assert.rejects(qg.putPlan({ id, groups: [{ id: "g", unit: "count", matches: [] }] }), (err) => err.code === "invalid_plan" && err.status === 400);
+});
+
+test("a plan and its groups name an owner and a review; listPlans({ owner }) finds the plans they own", async () => {
+  const qg = createClient({ apiKey: env.secret, baseUrl: env.baseUrl });
+  const run = freshUser();
+  const team = `growth ${run}`; // a space and a group's owner with parentheses: sent percent-encoded
+  const person = `Dana (marketing) ${run}`;
+  const owned = { id: `plan_owned_${run}`, periodType: "month", owner: team, reviewEvery: "month", groups: [
+    { id: "renders", unit: "count", quota: 2, matches: [{ event: "render" }] },
+    { id: "launches", unit: "count", quota: 1, mode: "approval", owner: person, reviewEvery: "week", matches: [{ event: "campaign.launch" }] },
+  ] };
+  const stored = await qg.putPlan(owned);
+  assert.deepEqual([stored.owner, stored.reviewEvery, stored.groups[1].owner, stored.groups[1].reviewEvery], [team, "month", person, "week"]);
+  assert.equal(stored.groups[0].owner, undefined, "a group without its own owner is stored as written: the plan's applies");
+  const free = await qg.putPlan({ id: `plan_free_${run}`, periodType: "month", groups: [{ id: "g", unit: "count", quota: 1, matches: [{ event: "*" }] }] });
+  assert.equal(free.owner, undefined);
+
+  const ids = async (owner) => (await qg.listPlans({ owner, timeoutMs: 5000 })).data.map((p) => p.id);
+  assert.deepEqual(await ids(team), [owned.id], "the plan's owner");
+  assert.deepEqual(await ids(person), [owned.id], "a group's owner");
+  assert.deepEqual(await ids(`nobody ${run}`), []);
+  assert.ok((await qg.listPlans()).data.some((p) => p.id === free.id), "without owner, every plan");
+  await assert.rejects(qg.listPlans({ owner: "" }), (err) => err.code === "invalid_request" && err.status === 400 && err.field === "owner");
+  await assert.rejects(qg.listPlans({ owner: "x".repeat(129) }), (err) => err.code === "invalid_request" && err.field === "owner");
+
+  const bad = { ...owned, owner: "x".repeat(129), groups: [{ ...owned.groups[0], reviewEvery: "fortnight" }, owned.groups[1]] };
+  // The detail names each field at fault.
+  await assert.rejects(qg.putPlan(bad), (err) => err.code === "invalid_plan"
+    && /[:;] owner: must be 1 to 128 bytes/.test(err.detail) && err.detail.includes('groups[0].reviewEvery: must be "day", "week" or "month"'));
+  await qg.deletePlan(owned.id);
+  await qg.deletePlan(free.id);
 });

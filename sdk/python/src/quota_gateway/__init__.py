@@ -24,24 +24,30 @@ from .runs import (AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun, R
 from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, SimulationFailure, SimulationProgress,
                           SimulationReport, SimulationTotals, UserRow, UserScenario)
 from .types import (Approval, ApprovalPage, Balance, Catalog, CatalogEntry, CategoryTotals, CreditSummary, Grant,
-                    GrantMade, Page, Price, PriceDoc, PriceSource, PriceSourceKind, Provider, Run, RunExtended,
-                    RunGroup, RunLimits, RunStart, UsageEvent, UsageEventPage, UsageGroup, UserKey)
-from .webhooks import sign_webhook, verify_webhook
+                    GrantMade, Page, Price, PriceDoc, PriceSource, PriceSourceKind, Provider, ReviewEvery, Run,
+                    RunExtended, RunGroup, RunLimits, RunStart, UsageEvent, UsageEventPage, UsageGroup, UserKey)
+from .webhooks import (ApprovalEvent, ApprovalEventData, CreditEvent, CreditEventData, QuotaEvent, QuotaEventData, Scope,
+                       WebhookEvent, WebhookTestEvent, sign_webhook, verify_webhook)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "KEEP", "Allowed", "Approval", "ApprovalPage", "ApprovalStatus", "AsyncQuotaGateway",
+    "KEEP", "Allowed", "Approval", "ApprovalEvent", "ApprovalEventData", "ApprovalPage", "ApprovalStatus",
+    "AsyncQuotaGateway",
     "AsyncReservationContext", "AsyncRunAnswer", "AsyncRunContext", "AsyncRunHandle", "Balance", "Catalog",
-    "CatalogEntry", "CategoryTotals", "ChangeCount", "Check", "CreditSummary", "Counter", "Decision", "Denial", "Denied",
+    "CatalogEntry", "CategoryTotals", "ChangeCount", "Check", "CreditEvent", "CreditEventData", "CreditSummary",
+    "Counter", "Decision", "Denial", "Denied",
     "DeniedRun", "FailMode", "Fit", "Grant", "GrantCategory", "GrantMade", "Granted", "GroupPeak", "Metadata",
-    "OverrideParams", "Page", "Percentiles", "Price", "PriceDoc", "PriceSource", "PriceSourceKind", "Provider",
+    "OverrideParams", "Page", "Percentiles", "Price", "PriceDoc", "PriceSource",
+    "PriceSourceKind", "Provider", "QuotaEvent", "QuotaEventData",
     "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "QuotaUnavailable", "Reason",
-    "RefundEventWarning", "ReservationContext", "ReservationScope", "Run", "RunAnswer", "RunContext", "RunExtended",
-    "RunGroup", "RunHandle", "RunLimits", "RunLimitsParams", "RunProgress", "RunStart", "Simulation",
+    "RefundEventWarning", "ReservationContext", "ReservationScope", "ReviewEvery", "Run", "RunAnswer", "RunContext",
+    "RunExtended",
+    "RunGroup", "RunHandle", "RunLimits", "RunLimitsParams", "RunProgress", "RunStart", "Scope", "Simulation",
     "Settled", "SimulationFailure", "SimulationProgress", "SimulationReport", "SimulationTotals", "SoonestExpiry",
     "StepKind",
-    "UsageEvent", "UsageEventPage", "UsageGroup", "UserKey", "UserRow", "UserScenario", "When", "anthropic_client",
+    "UsageEvent", "UsageEventPage", "UsageGroup", "UserKey", "UserRow", "UserScenario", "WebhookEvent",
+    "WebhookTestEvent", "When", "anthropic_client",
     "async_anthropic_client", "async_openai_client", "openai_client", "proxy_headers", "sign_webhook", "verify_webhook",
     "__version__",
 ]

@@ -348,8 +348,10 @@ def delete_plan(plan_id: str) -> Call[None]:
     return Call("DELETE", f"/v1/plans/{seg(plan_id)}", nothing)
 
 
-def list_plans() -> Call[t.Page[t.Plan]]:
-    return Call("GET", "/v1/plans", page(t.Plan))
+def list_plans(owner: Optional[str]) -> Call[t.Page[t.Plan]]:
+    """Every plan, or with `owner` those where it owns the plan or a group. `owner=""` is sent,
+    not dropped: the gateway refuses it naming `owner`, where dropping it would list every plan."""
+    return Call("GET", "/v1/plans", page(t.Plan), query={"owner": owner} if owner is not None else None)
 
 
 def list_approvals(status: Optional[str], user_id: Optional[str], cursor: Optional[str],

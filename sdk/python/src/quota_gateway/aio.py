@@ -474,9 +474,10 @@ class AsyncQuotaGateway(Shared):
     async def get_plan(self, plan_id: str) -> t.Plan:
         return await self._run(c.plan_call("GET", plan_id))
 
-    async def list_plans(self) -> t.Page[t.Plan]:
-        """Every plan of the project, one page (`next_cursor` None)."""
-        return await self._run(c.list_plans())
+    async def list_plans(self, *, owner: Optional[str] = None) -> t.Page[t.Plan]:
+        """Every plan of the project, one page (`next_cursor` None); with `owner`, only those
+        where it owns the plan or one of its groups: the budgets it answers for."""
+        return await self._run(c.list_plans(owner))
 
     async def delete_plan(self, plan_id: str) -> None:
         return await self._run(c.delete_plan(plan_id))

@@ -469,9 +469,10 @@ class QuotaGateway(Shared):
     def get_plan(self, plan_id: str) -> t.Plan:
         return self._run(c.plan_call("GET", plan_id))
 
-    def list_plans(self) -> t.Page[t.Plan]:
-        """Every plan of the project, one page (`next_cursor` None)."""
-        return self._run(c.list_plans())
+    def list_plans(self, *, owner: Optional[str] = None) -> t.Page[t.Plan]:
+        """Every plan of the project, one page (`next_cursor` None); with `owner`, only those
+        where it owns the plan or one of its groups: the budgets it answers for."""
+        return self._run(c.list_plans(owner))
 
     def delete_plan(self, plan_id: str) -> None:
         return self._run(c.delete_plan(plan_id))

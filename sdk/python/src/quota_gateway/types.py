@@ -25,6 +25,7 @@ __all__ = [
     "RunStart", "RunExtended", "Catalog", "CatalogEntry", "PriceDoc", "Price", "PriceSource", "ChangeCount", "GroupPeak", "Percentiles", "Simulation", "SimulationFailure",
     "SimulationProgress", "SimulationReport", "SimulationTotals", "UserRow", "UserScenario",
     "FailMode", "Fit", "Reason", "Provider", "PriceSourceKind", "SettleStatus", "ReservationStatus", "UserStatus", "UsageStatus", "GrantStatus", "RunState",
+    "ReviewEvery",
 ]
 
 Amount = Union[int, float]
@@ -47,6 +48,8 @@ Provider = Literal["openai", "anthropic", "google", "mistral"]
 # the provider's reported cost, or no price at all (counted at zero by a group whose
 # `unpriced` is "allow").
 PriceSourceKind = Literal["override", "catalog", "provider", "unpriced"]
+# How often a budget's owner reviews it (a plan's or a group's `review_every`).
+ReviewEvery = Literal["day", "week", "month"]
 T = TypeVar("T")
 
 
@@ -405,6 +408,10 @@ class PlanGroup:
     markup. `fit` "clamp" lets a hard group's hold that does not fit whole take what is left
     (at least `min_fit`, in output tokens when the event names `output_tokens`, else in its
     quantity); "whole" (default) denies it.
+
+    `owner` (free text, 1 to 128 bytes: a team or a person who answers for the budget) and
+    `review_every` ("day", "week" or "month") are the group's own instead of the plan's;
+    every alert and approval request of the group carries them.
     """
 
     id: str
@@ -424,11 +431,15 @@ class PlanGroup:
     low_balance: Optional[List[Amount]] = None
     fit: Optional[Fit] = None
     min_fit: Optional[Amount] = None
+    owner: Optional[str] = None
+    review_every: Optional[ReviewEvery] = None
 
 
 @dataclass(frozen=True)
 class Plan:
-    """A plan document; `put_plan` takes one of these or the same as a JSON-like dict."""
+    """A plan document; `put_plan` takes one of these or the same as a JSON-like dict. Its
+    `owner` and `review_every` apply to each group that names none of its own;
+    `list_plans(owner=...)` finds the plans where an owner owns the plan or a group."""
 
     groups: List[PlanGroup]
     id: Optional[str] = None
@@ -437,6 +448,8 @@ class Plan:
     period_anchor: Optional[str] = None
     unmatched: Optional[str] = None
     alerts: Optional[List[int]] = None
+    owner: Optional[str] = None
+    review_every: Optional[ReviewEvery] = None
     # Set by the gateway; ignored when a fetched plan is put back.
     version: Optional[int] = field(default=None, compare=False)
 
@@ -539,6 +552,10 @@ class Approval:
     declined on its own: `value` names it (None on other groups). A request whose period ended
     undecided is closed as "declined", `reason` "its period ended before a decision", when it
     is listed or decided.
+
+    Whom to ask: `plan_id` is the user's plan when the request was opened, `owner` the group's
+    owner then (else the plan's) and `review_every` how often they review it; each None when
+    not named.
     """
 
     approval_id: str
@@ -559,6 +576,9 @@ class Approval:
     expires_at: Optional[str]
     reason: Optional[str]
     decided_by: Optional[str]
+    plan_id: Optional[str] = None
+    owner: Optional[str] = None
+    review_every: Optional[ReviewEvery] = None
 
 
 # Approval requests, oldest first (a queue); pass `cursor=page.next_cursor` for the next page

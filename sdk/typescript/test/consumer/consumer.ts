@@ -4,7 +4,7 @@
 import { createClient, GATEWAY_CODES, isBalanceCounter, limitOutput, openaiForUserKey, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
 import type {
   Approval, ApprovalStatus, Balance, BalanceCounter, Catalog, CatalogEntry, ClientOptions, Decision, ErrorCode, Fit, Grant, Granted, GrantInput, GrantMade, OverrideInput,
-  PlanDoc, PlanList, Price, PriceInput, PriceSourceKind, Reason,
+  PlanDoc, PlanList, Price, PriceInput, PriceSourceKind, Reason, ReviewEvery, Scope,
   DoneSimulation, Page, Run, RunAnswer, RunState, Simulation, SimulationInput, SimulationProgress, Step, StepKind, TrackedStep, UserKey, UserKeyMade,
   WebhookEvent,
 } from "quota-gateway";
@@ -100,9 +100,14 @@ export async function approvals(userId: string, until: Date | undefined): Promis
   const status: ApprovalStatus = (await qg.getApproval(pending)).status;
   // A per-value group's value, else null: present on every request.
   const value: string | null = approved.value;
+  // Whom to ask, and how often they look: null when the plan names no one.
+  const ask: string = `${approved.owner ?? "nobody"} ${approved.planId ?? ""}`;
+  const review: ReviewEvery | null = approved.reviewEvery;
+  // @ts-expect-error not how often a budget is reviewed
+  if (approved.reviewEvery === "fortnight") return [ask];
   // @ts-expect-error a decline needs a reason
   await qg.decline(pending, {});
-  return [...approvals.map((a) => a.approvalId), nextCursor ?? "", approved.status, status, value ?? ""];
+  return [...approvals.map((a) => a.approvalId), nextCursor ?? "", approved.status, status, value ?? "", ask, review ?? ""];
 }
 
 export async function plans(userId: string, quota: number | null): Promise<number[]> {
@@ -114,7 +119,16 @@ export async function plans(userId: string, quota: number | null): Promise<numbe
   await qg.putPlan({ groups: [] });
   const all: PlanList = await qg.listPlans();
   await qg.deletePlan((await qg.getPlan(plan.id)).id ?? plan.id);
-  return [stored.version ?? 0, ...all.data.map((p) => p.groups.length)];
+  // An owner and a review, the plan's and a group's own; an owner's plans, beside the call's options.
+  const owned: PlanDoc & { id: string } = { ...plan, owner: "growth-team", reviewEvery: "month",
+    groups: [{ id: "launches", unit: "count", quota: 5, mode: "approval", owner: "Dana (marketing)", reviewEvery: "week", matches: [{ event: "campaign.launch" }] }] };
+  // @ts-expect-error not how often a budget is reviewed
+  await qg.putPlan({ ...owned, reviewEvery: "fortnight" });
+  const theirs: PlanList = await qg.listPlans({ owner: process.env.OWNER, timeoutMs: 1000 });
+  const every: (ReviewEvery | null | undefined)[] = theirs.data.flatMap((p) => [p.reviewEvery, ...p.groups.map((g) => g.reviewEvery)]);
+  // @ts-expect-error an owner is text
+  await qg.listPlans({ owner: 7 });
+  return [stored.version ?? 0, ...all.data.map((p) => p.groups.length), (await qg.putPlan(owned)).groups.length, every.length];
 }
 
 export async function overrides(userId: string, until: Date | undefined): Promise<string[]> {
@@ -245,12 +259,17 @@ interface IncomingHttpHeaders {
 export async function hook(headers: IncomingHttpHeaders, body: string): Promise<string> {
   const event: WebhookEvent = await verifyWebhook(process.env.QG_WEBHOOK_SECRET ?? "", headers, body);
   switch (event.type) {
-    case "quota.threshold_crossed":
-      return `${event.data.userId} passed ${event.data.threshold >= 80 ? "most" : "some"} of ${event.data.quota}`;
+    case "quota.threshold_crossed": {
+      // Every quota, balance and approval event names its owner and what it is about.
+      const scope: Scope = event.data.scope;
+      const owner: string | null = event.data.owner;
+      const value: string | undefined = scope.value;
+      return `${scope.subject} passed ${event.data.threshold >= 80 ? "most" : "some"} of ${event.data.quota} (${owner ?? "no owner"}, ${value ?? ""} ${scope.resetsAt ?? "never"})`;
+    }
     case "quota.limit_reached":
       return `${event.data.groupId}${event.data.value ? ` (${event.data.value})` : ""}`;
     case "credits.low_balance":
-      return `${event.data.balance}: ${event.data.available} left, under ${event.data.threshold}`;
+      return `${event.data.balance}: ${event.data.available} left, under ${event.data.threshold}, ${event.data.reviewEvery ?? ""} ${event.data.scope.groupId}`;
     case "credits.depleted": {
       const zero: 0 = event.data.threshold;
       return `${event.data.userId} ran out of ${event.data.balance} (${zero})`;
