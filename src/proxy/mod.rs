@@ -252,6 +252,7 @@ async fn call(
     if streamed {
         drop(alive);
         let mut reply = head(&response);
+        reservation_header(&mut reply, &hold);
         let relay = Relay {
             hold,
             kind: upstream.kind,
@@ -263,6 +264,7 @@ async fn call(
         return Ok(reply.streaming(relay::start(relay, response.bytes_stream())));
     }
     let mut reply = head(&response);
+    reservation_header(&mut reply, &hold);
     let whole = read_answer(response, upstream.timeouts.idle).await;
     drop(alive);
     let Ok(whole) = whole else {
@@ -523,6 +525,15 @@ fn head(response: &reqwest::Response) -> actix_web::HttpResponseBuilder {
     }
     reply
 }
+
+/// The call's reservation on an answer the provider gave: the caller says later what its
+/// output came to with `POST /v1/reservations/{id}/outcome` (the commit follows the answer).
+fn reservation_header(reply: &mut actix_web::HttpResponseBuilder, hold: &settle::Hold) {
+    reply.insert_header((RESERVATION, hold.id.as_str().to_string()));
+}
+
+/// The answer's header naming the call's reservation.
+pub const RESERVATION: &str = "x-quota-reservation";
 
 /// A whole answer, at most `MAX_ANSWER_BYTES`, each read within `idle`.
 async fn read_answer(response: reqwest::Response, idle: Duration) -> Result<Bytes, ()> {

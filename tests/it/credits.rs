@@ -704,8 +704,9 @@ async fn the_ledger_records_every_credit_and_the_summary_adds_them_up() {
         "{csv}"
     );
     assert!(
-        csv.lines()
-            .any(|l| l.starts_with("grant:") && l.contains(",credits,") && l.ends_with(",promotional,,,,,,,,,,false,,,")),
+        csv.lines().any(|l| l.starts_with("grant:")
+            && l.contains(",credits,")
+            && l.ends_with(",promotional,,,,,,,,,,false,,,")),
         "{csv}"
     );
 }

@@ -136,7 +136,13 @@ async fn a_proxied_call_and_an_sdk_commit_count_the_catalog_price_times_the_coun
     }
     // The export carries it too.
     let csv = app.usage_events_csv("userId=alice").await;
-    assert!(csv.lines().next().unwrap().ends_with(",priceSource,outcome,previousOutcome"), "{csv}");
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",priceSource,outcome,previousOutcome"),
+        "{csv}"
+    );
     assert!(csv.contains(&format!("catalog:{version}:gpt-4.1")), "{csv}");
 }
 

@@ -131,9 +131,27 @@ async fn a_call_is_held_at_its_worst_case_and_committed_with_the_reported_usage(
     .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().contains_key("x-upstream-request-id"));
+    let reservation = res.headers()["x-quota-reservation"].to_str().unwrap().to_string();
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["usage"]["completion_tokens"], 10);
     settled_at(&app, "output", 10).await;
+    // The answer names its reservation: the app says later what the output came to.
+    let (status, said) = app
+        .json(
+            reqwest::Method::POST,
+            &format!("/v1/reservations/{reservation}/outcome"),
+            Some(json!({ "outcome": "accepted" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{said}");
+    let output = TestApp::counter(&app.usage("alice").await, "output").clone();
+    assert_eq!(
+        (
+            output["outcomes"]["accepted"].clone(),
+            output["costPerAccepted"].clone()
+        ),
+        (json!(1), json!(10))
+    );
     let stats = provider.stats().await;
     // The provider was called with its own key, never the caller's.
     let headers = &stats["requests"][0]["headers"];
