@@ -63,7 +63,16 @@ pub fn entries_table(events: &[UsageEvent], run: Option<&str>) -> Markup {
             tbody {
                 @for e in events {
                     tr {
-                        td { (when(e.time_ms)) } td { (e.kind.as_str()) } td { (Shown(e.event.as_deref().unwrap_or(""))) (Shown(e.reason.as_deref().unwrap_or(""))) }
+                        td { (when(e.time_ms)) }
+                        td {
+                            (e.kind.as_str())
+                            // What the output came to, and on a later judgement what it replaced.
+                            @if let Some(o) = &e.outcome {
+                                br; span.muted { (Shown(o))
+                                    @if let Some(p) = &e.previous_outcome { " (was " (Shown(p)) ")" } }
+                            }
+                        }
+                        td { (Shown(e.event.as_deref().unwrap_or(""))) (Shown(e.reason.as_deref().unwrap_or(""))) }
                         td {
                             (Shown(&model(e)))
                             @if let Some(call) = proxied(e) { br; span.muted { (Shown(&call)) } }

@@ -189,7 +189,12 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
                             // A team's capacity leased to its members' slices is given out: it
                             // fills the bar with what is held.
                             td { (bar(c.used, Milli(c.reserved.0 + c.leased.0), c.quota)) }
-                            td.num { (c.used) }
+                            td.num {
+                                (c.used)
+                                // What its outputs came to, once any was said: a call may look
+                                // cheap and its accepted results not.
+                                @if !c.outcomes.is_empty() { br; span.muted.outcomes { (outcomes(c)) } }
+                            }
                             td.num {
                                 (c.reserved)
                                 @if c.leased > Milli::ZERO { br; span.muted { (c.leased) " leased" } }
@@ -301,5 +306,14 @@ fn never_seen(user: &UserId) -> Markup {
             p.muted { "Subscribing them, or any other action, creates the user. "
                 a href=(format!("{}?new=1", user_href(user))) { "Show the actions for a new user" } }
         }
+    }
+}
+
+/// A counter's outcomes as the counters table shows them: "2 accepted of 4 · 20 per accepted".
+fn outcomes(c: &Counter) -> Markup {
+    let said: u64 = c.outcomes.0.iter().map(|(_, n)| n).sum();
+    html! {
+        (c.outcomes.accepted()) " accepted of " (said)
+        @if let Some(cost) = c.outcomes.cost_per_accepted(c.used) { " · " (cost) " per accepted" }
     }
 }

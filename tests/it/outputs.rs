@@ -10,6 +10,7 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::dashboard::Dashboard;
 use crate::leases::{leasing, member_of};
 use crate::support::{redis, spawn_app, spawn_app_with, unique_prefix, TestApp};
 
@@ -125,6 +126,13 @@ async fn four_renders_of_ten_cents_two_accepted_cost_twenty_cents_per_accepted_o
         .filter(|row| row.split(',').nth(column) == Some("accepted"))
         .count();
     assert_eq!(accepted, 2, "{csv}");
+
+    // The user's page shows it beside usage, and the ledger what each judgement replaced.
+    let dashboard = Dashboard::sign_in(&app).await;
+    let (status, page) = dashboard.get("/dashboard/users/ann").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("2 accepted of 4 · 20 per accepted"), "{page}");
+    assert!(page.contains("accepted (was rejected)"), "{page}");
 
     // Only a committed call has an output to judge; a word is checked.
     let held = app
