@@ -114,6 +114,7 @@ pub async fn spend_by_member(
         Some(Window {
             start_ms,
             end_ms: Some(end_ms),
+            ..
         }) => (start_ms, end_ms),
         _ => (0, i64::MAX),
     };
@@ -141,7 +142,7 @@ fn table(tally: &Tally, plan_groups: &[String], period: Option<Window>) -> Marku
         h2 { "Spend by member, this period" }
         p.muted {
             @match period {
-                Some(Window { start_ms, end_ms: Some(_) }) => { "From " (when(start_ms)) ", the start of the plan's current period, to now." }
+                Some(Window { start_ms, end_ms: Some(_), .. }) => { "From " (when(start_ms)) ", the start of the plan's current period, to now." }
                 Some(_) => { "The plan's period is lifetime: all time." }
                 None => { "The team has no plan: all time." }
             }

@@ -44,6 +44,9 @@ impl Gateway {
             self.leased_back(&mut decision, next);
             break;
         }
+        if !decision.allowed {
+            self.rolling_back(project, input, &mut decision).await?;
+        }
         Ok(decision)
     }
 

@@ -30,6 +30,7 @@ mod reservations;
 mod reserve;
 mod resolve;
 mod retry;
+mod rolling;
 mod runs;
 pub mod sessions;
 mod settle;

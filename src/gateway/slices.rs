@@ -474,7 +474,13 @@ impl Gateway {
 /// Whether a hold of an ancestor's group can be held on a slice: a hard group's, with no
 /// balance, approval, per-value counter or clamping.
 fn sliceable(h: &Hold<'_>) -> bool {
-    h.mode == Mode::Hard && h.balance.is_none() && h.approval.is_none() && h.value.is_none() && h.fit.is_none()
+    h.mode == Mode::Hard
+        && h.balance.is_none()
+        && h.approval.is_none()
+        && h.value.is_none()
+        && h.fit.is_none()
+        // A rolling window's room comes back with time, which a slice's amount cannot say.
+        && h.window.buckets == 0
 }
 
 /// The ancestor, its hold's index and the amount asked, of hold `index` of a reserve whose

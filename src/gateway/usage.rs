@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
 use super::{Gateway, GatewayError};
-use crate::quota::{Counter, LimitGroup, Milli, Plan, Status, UserId, Window};
+use crate::quota::{Amounts, Counter, LimitGroup, Milli, Outcomes, Plan, Status, UserId, Window};
 use crate::store::{Reply, UsageField};
 
 #[derive(Debug, Clone)]
@@ -132,14 +132,25 @@ impl Gateway {
                     .collect(),
             })
             .collect();
+        // A rolling window reads each sub-window it counts (rolling.lua), added up below.
+        let counted: Vec<Vec<Window>> = rows
+            .iter()
+            .map(|(_, w, _)| match w.buckets {
+                0 => vec![*w],
+                _ => w.counted().into_iter().map(|(sub, _)| sub).collect(),
+            })
+            .collect();
         let fields: Vec<UsageField> = rows
             .iter()
-            .map(|(g, w, value)| UsageField {
-                group: &g.id,
-                value: value.as_deref(),
-                window: *w,
-                quota: g.quota,
-                balance: g.balance.as_ref().map(|b| b.name.as_str()),
+            .zip(&counted)
+            .flat_map(|((g, _, value), windows)| {
+                windows.iter().map(move |w| UsageField {
+                    group: &g.id,
+                    value: value.as_deref(),
+                    window: *w,
+                    quota: g.quota,
+                    balance: g.balance.as_ref().map(|b| b.name.as_str()),
+                })
             })
             .collect();
         let ledger = self.keeps_ledger(project).await?;
@@ -152,6 +163,20 @@ impl Gateway {
         if !windows.iter().all(inside) {
             return Ok(Reply::Stale);
         }
+        let (mut amounts, mut outcomes) = (amounts.into_iter(), outcomes.into_iter());
+        let (amounts, outcomes): (Vec<Amounts>, Vec<Outcomes>) = counted
+            .iter()
+            .map(|windows| {
+                let (mut sum, mut said) = (amounts.next().unwrap_or_default(), outcomes.next().unwrap_or_default());
+                for _ in 1..windows.len() {
+                    let (a, o) = (amounts.next().unwrap_or_default(), outcomes.next().unwrap_or_default());
+                    sum.used = Milli(sum.used.0 + a.used.0);
+                    sum.held = Milli(sum.held.0 + a.held.0);
+                    said.add(&o);
+                }
+                (sum, said)
+            })
+            .unzip();
         Ok(Reply::Done(
             rows.iter()
                 .zip(&amounts)

@@ -8,7 +8,7 @@ use super::plan::{LimitGroup, Mode, Unit};
 
 /// A counter as a script read it, in milli-units: used, held, and the quota in force; and a
 /// balance group's balance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Amounts {
     pub used: Milli,
     /// Open holds, and on a team's group what it has leased to members' slices.
@@ -97,8 +97,10 @@ impl Counter {
                 .filter(|_| group.balance.is_some())
                 .map_or(amounts.held.saturating_sub(amounts.leased), |c| c.held),
             leased: amounts.leased,
-            period_start_ms: window.end_ms.map(|_| window.start_ms),
-            resets_at_ms: window.end_ms,
+            // A rolling window's: from its oldest sub-window counted, until all it counts now
+            // has rolled out.
+            period_start_ms: window.end_ms.map(|_| window.counted_from()),
+            resets_at_ms: window.end_ms.map(|end| window.rolled_out_at().unwrap_or(end)),
             credit: group
                 .balance
                 .as_ref()

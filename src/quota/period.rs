@@ -19,7 +19,18 @@ pub enum PeriodKind {
     Month,
     Year,
     Lifetime,
+    /// A rolling window: at most the quota in any span of `every` seconds ending now, counted in
+    /// ROLL_BUCKETS sub-windows (`Window::buckets`).
+    Rolling,
 }
+
+/// How many sub-windows a rolling window counts in: an admission counts from its sub-window's
+/// start for the window and one sub-window more (so at most 5 % longer than the window, never
+/// shorter), and a user's group keeps at most ROLL_BUCKETS + 1 sub-windows' counters.
+pub const ROLL_BUCKETS: u32 = 20;
+
+/// The longest rolling window, in seconds: a day.
+pub const MAX_ROLLING_SECONDS: u32 = 86_400;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Anchor {
@@ -31,15 +42,70 @@ pub enum Anchor {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Period {
     pub kind: PeriodKind,
+    /// How many of `kind` make one window; a rolling window's length in seconds.
     pub every: u32,
     pub anchor: Anchor,
 }
 
-/// One window of a period: `start_ms <= t < end_ms`; a lifetime window has no end.
+/// One window of a period: `start_ms <= t < end_ms`; a lifetime window has no end. Of a
+/// rolling period, the sub-window containing the instant: the window counts it and the
+/// `buckets` sub-windows before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
     pub start_ms: i64,
     pub end_ms: Option<i64>,
+    /// 0 for a calendar window; a rolling one's ROLL_BUCKETS.
+    pub buckets: u32,
+}
+
+impl Window {
+    /// A calendar window (or a lifetime one, without an end).
+    pub const fn fixed(start_ms: i64, end_ms: Option<i64>) -> Window {
+        Window {
+            start_ms,
+            end_ms,
+            buckets: 0,
+        }
+    }
+
+    /// A rolling window's sub-window length, ms; None for a calendar window.
+    pub fn bucket_ms(&self) -> Option<i64> {
+        (self.buckets > 0).then(|| self.end_ms.unwrap_or(self.start_ms) - self.start_ms)
+    }
+
+    /// Where counting starts: a rolling window's oldest sub-window counted, else the start.
+    pub fn counted_from(&self) -> i64 {
+        self.start_ms - self.bucket_ms().map_or(0, |g| g * i64::from(self.buckets))
+    }
+
+    /// When what a rolling window's current sub-window counts rolls out; None for others.
+    pub fn rolled_out_at(&self) -> Option<i64> {
+        self.bucket_ms()
+            .map(|g| self.start_ms + g * (i64::from(self.buckets) + 1))
+    }
+
+    /// Of a rolling window: the sub-windows it counts, oldest first (`buckets` before this
+    /// one, then this one), each with when what it counted rolls out.
+    pub fn counted(&self) -> Vec<(Window, i64)> {
+        let Some(g) = self.bucket_ms() else {
+            return vec![(*self, self.end_ms.unwrap_or(i64::MAX))];
+        };
+        let n = i64::from(self.buckets);
+        (0..=n)
+            .rev()
+            .map(|back| {
+                let start = self.start_ms - back * g;
+                (
+                    Window {
+                        start_ms: start,
+                        end_ms: Some(start + g),
+                        buckets: self.buckets,
+                    },
+                    start + (n + 1) * g,
+                )
+            })
+            .collect()
+    }
 }
 
 impl PeriodKind {
@@ -53,6 +119,7 @@ impl PeriodKind {
             "month" | "monthly" => PeriodKind::Month,
             "year" | "yearly" => PeriodKind::Year,
             "lifetime" => PeriodKind::Lifetime,
+            "rolling" => PeriodKind::Rolling,
             _ => return None,
         })
     }
@@ -66,6 +133,7 @@ impl PeriodKind {
             PeriodKind::Month => "month",
             PeriodKind::Year => "year",
             PeriodKind::Lifetime => "lifetime",
+            PeriodKind::Rolling => "rolling",
         }
     }
 }
@@ -98,10 +166,7 @@ impl Period {
             };
             let len = unit_ms * every;
             let start = origin + (now_ms - origin).div_euclid(len) * len;
-            Window {
-                start_ms: start,
-                end_ms: Some(start + len),
-            }
+            Window::fixed(start, Some(start + len))
         };
         match self.kind {
             PeriodKind::Minute => fixed(MINUTE_MS, 0),
@@ -110,10 +175,18 @@ impl Period {
             PeriodKind::Week => fixed(WEEK_MS, FIRST_MONDAY_MS),
             PeriodKind::Month => self.month_window(now_ms, started_ms, every),
             PeriodKind::Year => self.month_window(now_ms, started_ms, every * 12),
-            PeriodKind::Lifetime => Window {
-                start_ms: 0,
-                end_ms: None,
-            },
+            PeriodKind::Lifetime => Window::fixed(0, None),
+            PeriodKind::Rolling => {
+                // Sub-windows of a twentieth of the window, rounded up (50 ms at least): the
+                // window they make is never shorter than asked.
+                let g = (i64::from(self.every) * 1000 + i64::from(ROLL_BUCKETS) - 1) / i64::from(ROLL_BUCKETS);
+                let start = now_ms.div_euclid(g) * g;
+                Window {
+                    start_ms: start,
+                    end_ms: Some(start + g),
+                    buckets: ROLL_BUCKETS,
+                }
+            }
         }
     }
 
@@ -135,10 +208,10 @@ impl Period {
         while boundary(origin_at, (k + 1) * months) <= now_ms {
             k += 1;
         }
-        Window {
-            start_ms: boundary(origin_at, k * months),
-            end_ms: Some(boundary(origin_at, (k + 1) * months)),
-        }
+        Window::fixed(
+            boundary(origin_at, k * months),
+            Some(boundary(origin_at, (k + 1) * months)),
+        )
     }
 }
 
@@ -212,13 +285,7 @@ mod tests {
     #[test]
     fn lifetime_never_ends() {
         let w = period(PeriodKind::Lifetime, 1, Anchor::Calendar).window(ms("2026-11-22T12:00:00Z"), 0);
-        assert_eq!(
-            w,
-            Window {
-                start_ms: 0,
-                end_ms: None
-            }
-        );
+        assert_eq!(w, Window::fixed(0, None));
     }
 
     #[test]
@@ -231,6 +298,32 @@ mod tests {
         assert_eq!(quarter.end_ms, Some(ms("2027-01-01T00:00:00Z")));
         let two_years = period(PeriodKind::Year, 2, Anchor::Calendar).window(ms("2027-03-01T00:00:00Z"), 0);
         assert_eq!(two_years.start_ms, ms("2026-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn a_rolling_window_counts_twenty_sub_windows_before_the_current_one() {
+        let p = period(PeriodKind::Rolling, 2, Anchor::Calendar);
+        let w = p.window(10_050, 0);
+        assert_eq!((w.start_ms, w.end_ms, w.bucket_ms()), (10_000, Some(10_100), Some(100)));
+        let counted = w.counted();
+        assert_eq!(counted.len(), 21);
+        assert_eq!(counted[0].0.start_ms, 8_000, "2 s before the current sub-window");
+        // What the oldest counted rolls out when the window has passed its sub-window's end.
+        assert_eq!(counted[0].1, 10_100);
+        assert_eq!(counted[20], (w, 12_100));
+        // Never shorter than asked: 7 s in twentieths rounds up.
+        assert_eq!(
+            period(PeriodKind::Rolling, 7, Anchor::Calendar)
+                .window(0, 0)
+                .bucket_ms(),
+            Some(350)
+        );
+        assert_eq!(
+            period(PeriodKind::Rolling, 1, Anchor::Calendar)
+                .window(0, 0)
+                .bucket_ms(),
+            Some(50)
+        );
     }
 
     fn any_period() -> impl Strategy<Value = Period> {

@@ -8,7 +8,7 @@ use super::amount::Milli;
 use super::credit::Balance;
 use super::ids::check_id;
 use super::measure::{Measure, MeasureDoc};
-use super::period::{Anchor, Period, PeriodKind, Window};
+use super::period::{Anchor, Period, PeriodKind, Window, MAX_ROLLING_SECONDS};
 use super::plan_doc::{check_pattern, metadata_pattern_ok, ANCHORS, PERIOD_TYPES};
 pub use super::plan_doc::{AllowanceDoc, GroupDoc, MatchRule, PeriodDoc, PlanDoc, RolloverDoc};
 pub use super::plan_kinds::{Mode, PlanChange, Review, Unit, Unmatched};
@@ -97,9 +97,16 @@ impl Plan {
                 Unmatched::Allow
             }
         };
-        let default_kind = doc.period_type.as_deref().map(PeriodKind::parse);
+        let mut default_kind = doc.period_type.as_deref().map(PeriodKind::parse);
         if let Some(None) = default_kind {
             problem("periodType".into(), PERIOD_TYPES);
+        }
+        if default_kind == Some(Some(PeriodKind::Rolling)) {
+            problem(
+                "periodType".into(),
+                "must be a calendar period: a rolling window is a group's (period: {\"type\": \"rolling\", \"seconds\": 60})",
+            );
+            default_kind = None;
         }
         let default_anchor = doc.period_anchor.as_deref().map(Anchor::parse);
         if let Some(None) = default_anchor {
@@ -246,9 +253,54 @@ impl Plan {
                 }
                 None => plan_period.anchor,
             };
-            let every = spec.every.unwrap_or(1);
+            let mut every = spec.every.unwrap_or(1);
             if every == 0 || every > 1000 {
                 problem(at("period.every"), "must be 1 to 1000");
+            }
+            let rolling = kind == PeriodKind::Rolling;
+            if rolling {
+                every = match spec.seconds {
+                    Some(seconds @ 1..=MAX_ROLLING_SECONDS) => seconds,
+                    _ => {
+                        problem(at("period.seconds"), "must be 1 to 86400 on a rolling period");
+                        1
+                    }
+                };
+                for (field, given) in [("every", spec.every.is_some()), ("anchor", spec.anchor.is_some())] {
+                    if given {
+                        problem(
+                            at(&format!("period.{field}")),
+                            "must be absent on a rolling period: it rolls with time",
+                        );
+                    }
+                }
+                // A rolling window is a rate: of calls, or of tokens; money and credits are budgets.
+                if balance.is_some() || !matches!(unit, Unit::Count | Unit::Tokens) {
+                    problem(
+                        at("period.type"),
+                        "rolling windows count calls or tokens: only on a count or tokens group",
+                    );
+                }
+                if mode == Mode::Approval {
+                    problem(
+                        at("mode"),
+                        "must be \"hard\" or \"soft\" on a rolling window: a request is per period",
+                    );
+                }
+                if g.per.is_some() {
+                    problem(at("per"), "must not be on a rolling window");
+                }
+                if g.fit.as_deref() == Some("clamp") {
+                    problem(at("fit"), "must not clamp on a rolling window");
+                }
+                if g.alerts.as_ref().is_some_and(|a| !a.is_empty()) {
+                    problem(
+                        at("alerts"),
+                        "must be absent on a rolling window: it has no period to cross thresholds in",
+                    );
+                }
+            } else if spec.seconds.is_some() {
+                problem(at("period.seconds"), "is only for a rolling period");
             }
             if g.matches.is_empty() || g.matches.len() > MAX_RULES {
                 problem(at("matches"), "must have 1 to 16 rules");
@@ -356,6 +408,8 @@ impl Plan {
                     problem(at("alerts"), "must be absent on a balance group");
                     Vec::new()
                 }
+                // A rolling window fires none: its counters are sub-windows, not periods.
+                _ if rolling => Vec::new(),
                 None => plan_alerts.clone(),
                 Some(Ok(list)) => list,
                 Some(Err(detail)) => {
@@ -470,10 +524,7 @@ impl LimitGroup {
     /// only open reservations count, so there is nothing to reset.
     pub fn window(&self, now_ms: i64, started_ms: i64) -> Window {
         match self.unit {
-            Unit::Concurrent => Window {
-                start_ms: 0,
-                end_ms: None,
-            },
+            Unit::Concurrent => Window::fixed(0, None),
             _ => self.period.window(now_ms, started_ms),
         }
     }

@@ -125,6 +125,11 @@ pub struct PeriodDoc {
     pub every: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anchor: Option<String>,
+    /// A `rolling` period's length: at most the quota in any span of this many seconds
+    /// ending now (1 to 86,400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 86400)]
+    pub seconds: Option<u32>,
 }
 
 /// `{ "event": "image.*", "metadata": { "variant": ["1k", "2k"] } }`, with its own
@@ -139,7 +144,7 @@ pub struct MatchRule {
     pub measure: Option<MeasureDoc>,
 }
 
-pub(super) const PERIOD_TYPES: &str = "must be one of minute, hour, day, week, month, year, lifetime (or minutely, hourly, daily, weekly, monthly, yearly)";
+pub(super) const PERIOD_TYPES: &str = "must be one of minute, hour, day, week, month, year, lifetime, rolling (or minutely, hourly, daily, weekly, monthly, yearly)";
 pub(super) const ANCHORS: &str = "must be \"calendar\" or \"subscription_start\"";
 
 /// An event pattern: an exact name, `prefix.*`, or `*`.

@@ -171,10 +171,7 @@ mod tests {
             balance: None,
             unit: Unit::Count,
             measure: Measure::Quantity,
-            window: Window {
-                start_ms: 0,
-                end_ms: None,
-            },
+            window: Window::fixed(0, None),
             committed: None,
             value: None,
             ancestor: None,

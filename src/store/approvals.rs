@@ -183,10 +183,7 @@ impl Store {
         let field = super::layout::value_field(
             &a.group_id,
             a.value.as_deref(),
-            &crate::quota::Window {
-                start_ms: a.period_start_ms,
-                end_ms: a.period_end_ms,
-            },
+            &crate::quota::Window::fixed(a.period_start_ms, a.period_end_ms),
         );
         let override_key = match &a.value {
             Some(v) => crate::quota::value::value_key(&a.group_id, v),

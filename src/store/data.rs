@@ -311,8 +311,33 @@ impl Store {
         Ok(found)
     }
 
-    /// The counters of `fields` as though expired holds were reclaimed, and Redis time; "more"
-    /// as check answers it.
+    /// The used and held milli-units of each of a rolling window's sub-windows (`windows`, of
+    /// `group`), in one HMGET: what a denial reads to say when room is back.
+    pub async fn sub_windows(
+        &self,
+        project: &str,
+        user: &UserId,
+        group: &str,
+        windows: &[Window],
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let ctr = self.keys.user(project, user.as_str()).ctr;
+        let fields: Vec<String> = windows
+            .iter()
+            .flat_map(|w| {
+                let f = layout::counter_field(group, w);
+                [format!("{f}:u"), format!("{f}:h")]
+            })
+            .collect();
+        let fields = &fields;
+        let values: Vec<Option<i64>> = self
+            .run(|mut conn| async move { Ok(redis::cmd("HMGET").arg(ctr).arg(fields).query_async(&mut conn).await?) })
+            .await?;
+        Ok(values
+            .chunks(2)
+            .map(|pair| (pair[0].unwrap_or(0), pair.get(1).copied().flatten().unwrap_or(0)))
+            .collect())
+    }
+
     /// The values each per-value group (`group`, `window`) counted in its window, as holds.lua
     /// lists them; one HMGET.
     pub async fn listed_values(

@@ -288,6 +288,21 @@ pub fn value_field(group: &str, value: Option<&str>, window: &Window) -> String 
     }
 }
 
+/// How many sub-windows before its own a rolling sub-window's counter field counts (its
+/// `<buckets>`); 0 for any other field.
+pub fn rolling_buckets(field: &str) -> u32 {
+    let Some((_, rest)) = field.rsplit_once("@r") else {
+        return 0;
+    };
+    let mut parts = rest.split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(start), Some(len), Some(buckets), None) if start.parse::<i64>().is_ok() && len.parse::<i64>().is_ok() => {
+            buckets.parse().unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
 /// The value of a per-value group's counter field (`value_field`), unescaped; None for a
 /// group's own counter.
 pub fn value_in_field(field: &str) -> Option<String> {
@@ -305,8 +320,13 @@ pub fn listed_values(list: &str) -> Vec<String> {
         .collect()
 }
 
-/// The counter field of a group's window, without its `:u` / `:h` suffix.
+/// The counter field of a group's window, without its `:u` / `:h` suffix. A rolling window's
+/// sub-window is "<group>@r<start>/<length ms>/<buckets>": the scripts find the sub-windows
+/// before it from its own name (lua/library/modules/rolling.lua).
 pub fn counter_field(group: &str, window: &Window) -> String {
+    if let Some(g) = window.bucket_ms() {
+        return format!("{group}@r{}/{g}/{}", window.start_ms, window.buckets);
+    }
     // Concatenated rather than formatted: two per reserve, and `format!` costs ten times more.
     let mut itoa = itoa::Buffer::new();
     let start = match window.end_ms {

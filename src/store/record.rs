@@ -287,6 +287,7 @@ fn hold(version: u8, h: RecordHold) -> Result<ReservationHold, StoreError> {
                 "" => None,
                 end => Some(number("period end", end)?),
             },
+            buckets: super::layout::rolling_buckets(&h.counter_field),
         },
         committed: h
             .committed_milli

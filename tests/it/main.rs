@@ -57,6 +57,7 @@ mod recipes_images;
 mod recipes_llm;
 mod recipes_scopes;
 mod replay;
+mod rolling;
 mod rollups;
 mod runs;
 mod runs_model;

@@ -418,3 +418,41 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
         peak
     );
 }
+
+/// The lab replays a rolling window as the scripts decide it: ten renders recorded within a
+/// minute under a plan of 100, tried under five in any minute, admit five and deny five.
+#[tokio::test]
+async fn a_rolling_window_is_replayed_as_it_would_have_decided() {
+    let app = spawn_app().await;
+    let plan = |id: &str, group: Value| json!({ "id": id, "periodType": "month", "groups": [group] });
+    app.put_plan(plan(
+        "plan_open",
+        json!({ "id": "renders", "unit": "count", "quota": 100, "matches": [ { "event": "image.model_a" } ] }),
+    ))
+    .await;
+    app.subscribe("ada", "plan_open", None).await;
+    render(&app, "ada", 10).await;
+    let candidate = plan(
+        "plan_burst",
+        json!({ "id": "renders", "unit": "count", "quota": 5, "period": { "type": "rolling", "seconds": 60 },
+                "matches": [ { "event": "image.model_a" } ] }),
+    );
+    let (status, started) = app
+        .json(
+            Method::POST,
+            "/v1/simulations",
+            Some(json!({ "candidate": candidate, "cohort": { "planId": "plan_open" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let done = finished(&app, started["id"].as_str().unwrap()).await;
+    let report = &done["report"];
+    assert_eq!(
+        (
+            report["candidate"]["admitted"].clone(),
+            report["newlyDenied"]["decisions"].clone()
+        ),
+        (json!(5), json!(5)),
+        "{report}"
+    );
+}

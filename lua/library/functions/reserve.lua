@@ -193,8 +193,8 @@ register('reserve', 'writes', function(c)
         return {'overflow', h.g}
       end
       writes[2 * i - 1], writes[2 * i] = h.f .. ':h', held
-      -- The answer shows the holds with this one.
-      reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.held] = held
+      -- The answer shows the holds with this one (a rolling window's, its window's).
+      reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.held] = held + (h.rolled or 0)
       alerting = alerting or h.t ~= nil
     end
     -- A balance hold on the quick path adds its amount to the balance's journal (wallet.lua),
@@ -318,7 +318,9 @@ register('reserve', 'writes', function(c)
     -- Each denying group fires "limit" the first time in its period at this quota, at its level:
     -- open holds for in-flight groups, else usage.
     for i = 1, #holds do
-      if reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.denied] == 1 and not holds[i].b and not holds[i].rb then
+      -- (A rolling window has no period to fire in: its denials say when room is back.)
+      if reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.denied] == 1 and not holds[i].b and not holds[i].rb
+        and not holds[i].roll then
         local h = holds[i]
         fire(c, 'limit', h, quota_in_force[i], {'L'}, h.k == 'c' and counters[2 * i] or counters[2 * i - 1],
           counters[alerted + i])

@@ -46,6 +46,10 @@ local function read_holds(c, first, n, at)
       return nil
     end
     local h = {g = ARGV[j + HOLD.g], f = ARGV[j + HOLD.f], ps = ps, pe = pe, a = ARGV[j + HOLD.a], q = ARGV[j + HOLD.q]}
+    -- A rolling window's sub-window (rolling.lua): weighed with the sub-windows before it.
+    if string.find(h.f, '@r', 1, true) then
+      h.roll = true
+    end
     local options = ARGV[j + HOLD.o]
     if options ~= '' then
       local o = {string.match(options, OPTION_LINE)}
@@ -178,6 +182,12 @@ local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
     local h = holds[i]
     local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
     local denied = 0
+    if h.roll then
+      -- A rolling window counts the sub-windows before this one too: its verdict shows them,
+      -- and reserve.lua adds what they hold to the held it answers (`rolled`).
+      local before_used, before_held = rolled_before(c, h)
+      used, held, h.rolled = used + before_used, held + before_held, before_held
+    end
     if h.rb then
       -- A step's hold of a group its run holds (reserve.lua) weighs against the run's budget
       -- of the group (4: no room) and a fallback against its share of it (5); its balance,

@@ -58,7 +58,7 @@ local function count_outcome(c, fields, ends, groups, at, word, previous)
       end
       writes[#writes + 1], writes[#writes + 2] = keys[i], text
       if ends[i] ~= '' then
-        noted[#noted + 1], noted[#noted + 2] = ends[i], fields[i]
+        noted[#noted + 1], noted[#noted + 2] = prune_score(c, fields[i], ends[i]), fields[i]
       end
     end
     redis.call('HSET', c.KEYS[1], unpack(writes))

@@ -169,7 +169,7 @@ local function note_periods(c, holds, counters)
     -- (A step's hold drawn from its run held nothing here: the run's hold noted its period.)
     if h.pe ~= '' and counters[2 * i - 1] == 0 and counters[2 * i] == 0 and not h.rb then
       args = args or {}
-      args[#args + 1] = h.pe
+      args[#args + 1] = prune_score(c, h.f, h.pe)
       args[#args + 1] = h.f
     end
   end
@@ -422,11 +422,17 @@ local function prune(c, now)
       end
       redis.call('HDEL', c.KEYS[9], unpack(fields))
       redis.call('HDEL', c.KEYS[1], 'a|' .. string.sub(f, 3))
+      redis.call('ZREM', c.KEYS[5], f)
+    elseif rolls_out(f) and (redis.call('HGET', c.KEYS[1], f .. ':h') or '0') ~= '0' then
+      -- A rolled-out sub-window that still holds open reservations: their end settles here,
+      -- so it stays until they have ended (looked at again a sub-window later).
+      local _, _, g = rolling_of(f)
+      redis.call('ZADD', c.KEYS[5], string.format('%d', now - retention_ms + g), f)
     else
       -- (A slice's line is the field itself, and a closed lease's count of statements ":n".)
       redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f .. ':e', f .. ':d', f .. ':o', f)
+      redis.call('ZREM', c.KEYS[5], f)
     end
-    redis.call('ZREM', c.KEYS[5], f)
   end
 end
 

@@ -102,6 +102,10 @@ pub struct UsageEventAnswer {
     /// (absent on other entries, and on entries written before it was kept).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_since: Option<String>,
+    /// The instant the gateway decided the call at, which chose its windows (a commit's,
+    /// release's or expiry's: its reserve's); absent on entries written before it was kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
     /// The quantity that hold reserved (a commit's `quantity` is the actual one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reserved: Option<Milli>,
@@ -165,6 +169,7 @@ impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
             step_kind: e.step.as_ref().map(|s| s.kind.as_str()),
             denied_by: e.denied_by.clone(),
             held_since: e.hold.as_ref().map(|h| rfc3339(h.since_ms)),
+            decided_at: e.decided_ms.map(rfc3339),
             reserved: e.hold.as_ref().map(|h| h.reserved),
             held_until: e.hold.as_ref().and_then(|h| h.until_ms).map(rfc3339),
             outcome: e.outcome.clone(),

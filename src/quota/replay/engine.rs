@@ -68,6 +68,8 @@ pub struct Outcome {
 #[derive(Debug, Clone)]
 struct Part {
     key: CounterKey,
+    /// Its window: a rolling one counts its sub-windows before this one too.
+    window: crate::quota::Window,
     quota: Milli,
     amount: u64,
     measure: Measure,
@@ -81,6 +83,7 @@ impl Part {
     fn of(hold: &Hold<'_>, at_ms: i64) -> Part {
         Part {
             key: (hold.group.to_string(), hold.window.start_ms, hold.value.clone()),
+            window: hold.window,
             quota: hold
                 .user_override
                 .filter(|o| o.live_at(at_ms))
@@ -256,7 +259,7 @@ impl<'p> Replay<'_, 'p> {
         let mut parts = Vec::with_capacity(prepared.holds.len());
         for hold in &prepared.holds {
             let mut part = Part::of(hold, at_ms);
-            let count = self.out.counters.get(&part.key).copied().unwrap_or_default();
+            let count = self.window_count(&part);
             if denies(hold, part.quota, count.used, count.held) {
                 return None;
             }
@@ -409,12 +412,30 @@ impl<'p> Replay<'_, 'p> {
         }
     }
 
-    /// Notes a part's counter's share of its quota.
+    /// What a part's window counts: its counter's, or a rolling window's sub-windows' added up
+    /// (lua/library/modules/rolling.lua).
+    fn window_count(&self, part: &Part) -> Count {
+        let (group, _, value) = &part.key;
+        match part.window.buckets {
+            0 => self.out.counters.get(&part.key).copied().unwrap_or_default(),
+            _ => part
+                .window
+                .counted()
+                .iter()
+                .filter_map(|(sub, _)| self.out.counters.get(&(group.clone(), sub.start_ms, value.clone())))
+                .fold(Count::default(), |sum, c| Count {
+                    used: sum.used + c.used,
+                    held: sum.held + c.held,
+                }),
+        }
+    }
+
+    /// Notes a part's counter's share of its quota (a rolling window's, its window's).
     fn peak(&mut self, part: &Part) {
         if !self.counting || part.quota.0 == 0 || part.balance {
             return;
         }
-        let count = self.out.counters.get(&part.key).copied().unwrap_or_default();
+        let count = self.window_count(part);
         let level = if part.unit == Unit::Concurrent {
             count.held
         } else {

@@ -30,6 +30,7 @@ pub const PARTS: &[(&str, &str)] = &[
     lua!("library/modules/wallet.lua"),
     lua!("library/modules/runs.lua"),
     lua!("library/modules/slices.lua"),
+    lua!("library/modules/rolling.lua"),
     lua!("library/modules/prelude.lua"),
     lua!("library/modules/pending.lua"),
     lua!("library/modules/overrides.lua"),

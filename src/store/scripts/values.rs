@@ -245,10 +245,7 @@ mod tests {
         let holds = [
             Hold {
                 group: "per \"model\"",
-                window: Window {
-                    start_ms: 1_000,
-                    end_ms: None,
-                },
+                window: Window::fixed(1_000, None),
                 amount: Milli(2_500),
                 quota: Milli(u64::MAX >> 11),
                 mode: Mode::Soft,
@@ -267,10 +264,7 @@ mod tests {
             },
             Hold {
                 group: "monthly",
-                window: Window {
-                    start_ms: 1_000,
-                    end_ms: Some(2_000),
-                },
+                window: Window::fixed(1_000, Some(2_000)),
                 amount: Milli(1_000),
                 quota: Milli(5_000),
                 mode: Mode::Approval,
@@ -286,10 +280,7 @@ mod tests {
             },
             Hold {
                 group: "credits",
-                window: Window {
-                    start_ms: 1_000,
-                    end_ms: Some(2_000),
-                },
+                window: Window::fixed(1_000, Some(2_000)),
                 amount: Milli(10_000),
                 quota: Milli::ZERO,
                 mode: Mode::Hard,
@@ -305,10 +296,7 @@ mod tests {
             },
             Hold {
                 group: "daily",
-                window: Window {
-                    start_ms: 1_000,
-                    end_ms: Some(2_000),
-                },
+                window: Window::fixed(1_000, Some(2_000)),
                 amount: Milli(1_000),
                 quota: Milli(5_000),
                 mode: Mode::Hard,
