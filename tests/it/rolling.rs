@@ -161,3 +161,43 @@ async fn a_rolling_period_is_refused_where_it_cannot_hold() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
     assert!(problem.to_string().contains("periodType"), "{problem}");
 }
+
+/// A user's rolling group keeps at most its window's 21 sub-windows: each one is pruned once
+/// it has rolled out (and holds nothing), by the calls that prune.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rolling_group_keeps_its_windows_sub_windows_and_no_more() {
+    let app = crate::support::spawn_app().await;
+    app.put_plan(json!({ "id": "plan_fast", "periodType": "month", "groups": [
+        { "id": "tick", "unit": "count", "quota": 1000, "period": { "type": "rolling", "seconds": 1 },
+          "matches": [ { "event": "tick" } ] } ] }))
+        .await;
+    app.subscribe("cy", "plan_fast", None).await;
+    // About three windows of sub-windows of 50 ms: a bounded loop, at most 300 calls or 4 s.
+    let started = std::time::Instant::now();
+    for _ in 0..300 {
+        if started.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+        let held = app.reserve(json!({ "userId": "cy", "event": "tick" })).await;
+        assert_eq!(held["allowed"], true, "{held}");
+        assert_eq!(
+            app.commit(held["reservationId"].as_str().unwrap(), None).await.0,
+            StatusCode::OK
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let fields: Vec<String> =
+        crate::support::redis::shared().query(&["HKEYS", &format!("{}:{{default:cy}}:ctr", app.prefix)]);
+    let sub_windows: std::collections::BTreeSet<&str> = fields
+        .iter()
+        .filter_map(|f| f.strip_prefix("tick@r"))
+        .map(|f| f.split(':').next().unwrap())
+        .collect();
+    // 21 counted, and at most a commit's worth not yet pruned since.
+    assert!(
+        sub_windows.len() <= 23,
+        "{} sub-windows: {sub_windows:?}",
+        sub_windows.len()
+    );
+    assert!(sub_windows.len() >= 10, "the loop ran: {sub_windows:?}");
+}
