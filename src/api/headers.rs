@@ -59,7 +59,8 @@ pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_
         limits.push_str(number.format(c.remaining().whole_units()));
         if let (Some(start), Some(end)) = (c.period_start_ms, c.resets_at_ms) {
             policies.push_str(";w=");
-            policies.push_str(number.format((end - start) / 1000));
+            // A rolling window's policy is its length; its reset, when all it counts is out.
+            policies.push_str(number.format(c.rolling_ms.unwrap_or(end - start) / 1000));
             limits.push_str(";t=");
             limits.push_str(number.format(seconds_until(end, now_ms)));
         }
@@ -119,6 +120,7 @@ mod tests {
             credit: None,
             value: None,
             outcomes: Default::default(),
+            rolling_ms: None,
         }
     }
 

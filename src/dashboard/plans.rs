@@ -18,6 +18,7 @@ use super::users::{encode, query};
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};
 use crate::quota::ids::check_id;
+use crate::quota::period::PeriodKind;
 use crate::quota::{Plan, PlanDoc};
 
 /// The recipes of `examples/`, compiled in: (file, its plans bundle).
@@ -67,7 +68,9 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
                         td { (owner(plan.doc.owner.as_deref(), plan.doc.review_every.as_deref())) }
                         td.num { (members(&plan.id)) }
                         td { @for g in &plan.groups {
-                            (Shown(&g.label)) " (" (g.quota) " " (g.unit.as_str()) ")"
+                            (Shown(&g.label)) " (" (g.quota) " " (g.unit.as_str())
+                            @if g.period.kind == PeriodKind::Rolling { " in any " (g.period.every) " s, rolling" }
+                            ")"
                             // A group owned apart from its plan says by whom.
                             @if g.owner != plan.doc.owner { " " span.muted { "owner " (owner(g.owner.as_deref(), g.review_every.map(|r| r.as_str()))) } }
                             " " br;

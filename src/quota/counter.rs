@@ -43,6 +43,9 @@ pub struct Counter {
     pub value: Option<String>,
     /// What its period's outputs came to (usage's; empty in every other answer).
     pub outcomes: Outcomes,
+    /// A rolling window's length, ms (its `period_start_ms` is its oldest sub-window's start and
+    /// `resets_at_ms` when all it counts now has rolled out); None for calendar periods.
+    pub rolling_ms: Option<i64>,
 }
 
 impl Counter {
@@ -108,6 +111,7 @@ impl Counter {
                 .map(|(b, c)| (b.name.clone(), c)),
             value: None,
             outcomes: Outcomes::default(),
+            rolling_ms: window.bucket_ms().map(|g| g * i64::from(window.buckets)),
         }
     }
 

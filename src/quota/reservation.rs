@@ -130,6 +130,7 @@ impl Reservation {
                     credit: hold.balance.clone().zip(a.credit),
                     value: hold.value.clone(),
                     outcomes: Default::default(),
+                    rolling_ms: None,
                 }
             })
             .collect()

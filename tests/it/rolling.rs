@@ -84,6 +84,16 @@ async fn five_per_two_seconds_admits_five_of_twenty_then_five_again_and_never_si
         window["periodStart"].is_string() && window["resetsAt"].is_string(),
         "{window}"
     );
+    // The RateLimit headers state the window's own length.
+    let res = one
+        .client
+        .get(format!("{}/v1/users/ann/usage", one.address))
+        .bearer_auth(&one.key)
+        .send()
+        .await
+        .unwrap();
+    let policy = res.headers()["ratelimit-policy"].to_str().unwrap().to_string();
+    assert!(policy.contains("\"burst\";q=5;w=2"), "{policy}");
 
     // Once the window has rolled past them, five again.
     tokio::time::sleep(Duration::from_millis(2_300)).await;
@@ -115,6 +125,9 @@ async fn five_per_two_seconds_admits_five_of_twenty_then_five_again_and_never_si
     for pair in decided.windows(6) {
         assert!(pair[5] - pair[0] >= 2_000, "six within two seconds: {decided:?}");
     }
+    let dashboard = crate::dashboard::Dashboard::sign_in(&one).await;
+    let (_, plans) = dashboard.get("/dashboard/plans").await;
+    assert!(plans.contains("burst (5 count in any 2 s, rolling)"), "{plans}");
 }
 
 #[tokio::test]

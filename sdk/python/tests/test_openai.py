@@ -112,6 +112,17 @@ def test_an_answer_commits_its_reported_usage_and_counts_and_holds_input_plus_n_
     assert "quota_settlement" not in answer.model_dump()
 
 
+def test_an_answers_settlement_names_the_reservation_whose_outcome_is_said_later(
+        qg: QuotaGateway, env: Env, standin: OpenAIStandIn, subscribed: Callable[..., str]) -> None:
+    user = subscribed(100_000, "tokens")
+    answer = chat(standin, qg).chat.completions.create(quota_user=user, model="m", messages=MESSAGES, max_tokens=20)
+    found = settlement(answer)
+    assert found is not None and found.commit is not None
+    assert qg.set_outcome(found.reservation_id, "accepted").previous is None
+    counter = qg.usage(user).counters[0]
+    assert (counter.outcomes, counter.cost_per_accepted) == ({"accepted": 1}, answer.usage.total_tokens)
+
+
 def test_usage_past_the_bound_is_counted_and_its_over_quota_said(
         qg: QuotaGateway, env: Env, standin: OpenAIStandIn, subscribed: Callable[..., str],
         caplog: pytest.LogCaptureFixture) -> None:

@@ -19,7 +19,7 @@ from conftest import Env, ProxyEnv
 from spent import spent
 
 from quota_gateway import (AsyncQuotaGateway, QuotaGateway, QuotaGatewayError, UsageEvent, anthropic_client,
-                           openai_client)
+                           openai_client, proxy_reservation_id)
 
 GPT = "gpt-4o-mini"
 CLAUDE = "claude-sonnet-5"
@@ -190,6 +190,38 @@ def test_a_chat_stream_shows_its_usage_chunk_only_when_asked_and_commits_the_rep
         assert (meta["usage"], meta["stream"], meta["output_tokens"], meta["feature"]) == ("reported", True, 4, "summary")
         assert (meta["upstream"], meta["operation"], meta["model"], meta["provider_status"]) == ("openai", "chat", GPT, 200)
         assert meta["provider_request_id"] and isinstance(meta["duration_ms"], int)
+
+
+def test_each_answered_call_names_its_reservation_and_the_app_says_later_what_its_output_came_to(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    client = pqg.openai(user, max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(model=GPT, messages=HELLO, max_tokens=20,
+                                                          extra_headers={"x-sim": "output=3"})
+    assert raw.parse().usage is not None
+    rid = proxy_reservation_id(raw)
+    assert rid is not None and rid.startswith("r_")
+    assert proxy_reservation_id(raw.headers) == rid
+    assert proxy_reservation_id({"X-Quota-Reservation": rid}) == rid, "a mapping's name in any case"
+    # Answered whole, the call was committed before its answer: its outcome can be said at once.
+    assert pqg.set_outcome(rid, "accepted").previous is None
+    # A stream's hold is committed when the stream ends: its outcome is said after that.
+    with pqg.anthropic(user, max_retries=0).messages.with_streaming_response.create(
+            model=CLAUDE, max_tokens=50, messages=HELLO, stream=True, extra_headers={"x-sim": "output=4"}) as streamed:
+        streamed_id = proxy_reservation_id(streamed)
+        for _ in streamed.iter_lines():
+            pass
+    assert streamed_id is not None and streamed_id != rid
+    used, _ = settled(proxy.env, user)
+    assert pqg.set_outcome(streamed_id, "rejected").outcome == "rejected"
+    counter = pqg.usage(user).counters[0]
+    assert (counter.used, counter.outcomes, counter.cost_per_accepted) == (used, {"accepted": 1, "rejected": 1}, used)
+    # A denial was never a call: it names no reservation.
+    with pytest.raises(openai.RateLimitError) as denied:
+        pqg.openai(user_on(10), max_retries=0).chat.completions.create(model=GPT, messages=HELLO, max_tokens=20)
+    assert proxy_reservation_id(denied.value.response) is None
+    with pytest.raises(TypeError):
+        proxy_reservation_id("r_1")
 
 
 def test_a_caller_that_leaves_a_stream_is_charged_what_the_provider_reported(

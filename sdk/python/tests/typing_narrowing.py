@@ -3,7 +3,8 @@ so a reservation id is a str exactly where the reserve was admitted, and a run's
 the start was; an outage's exception, literal reasons and a settlement are typed; the proxy
 helpers answer the providers' own client types; a clamped hold's grant, a denial's model, the
 catalog and prices are typed; a webhook event's `type` narrows its `data`, which names the
-budget's owner and scope; a plan's and an approval's owner and review are typed."""
+budget's owner and scope; a plan's and an approval's owner and review are typed; outcomes, the
+cost per accepted output and the proxy's reservation id are typed."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from typing import Dict, List, Optional
 import anthropic
 import openai
 
-from quota_gateway import (Approval, AsyncQuotaGateway, CatalogEntry, FailMode, Fit, Granted, Price, PriceSourceKind,
-                           QuotaExceeded, QuotaGateway, QuotaUnavailable, Reason, ReviewEvery, Scope, Settled, UserKey,
-                           WebhookEvent, async_anthropic_client, openai_client, verify_webhook)
+from quota_gateway import (Approval, AsyncQuotaGateway, CatalogEntry, FailMode, Fit, Granted, Outcome, OutcomeAnswer,
+                           Price, PriceSourceKind, QuotaExceeded, QuotaGateway, QuotaUnavailable, Reason, ReviewEvery,
+                           Scope, Settled, UserKey, WebhookEvent, async_anthropic_client, openai_client,
+                           proxy_reservation_id, verify_webhook)
 from quota_gateway.openai import QuotaOpenAI, settlement
 
 
@@ -140,3 +142,21 @@ def owners(qg: QuotaGateway, owner: str) -> List[Optional[ReviewEvery]]:
     mine = qg.list_plans(owner=owner).data
     return [approval.review_every, *[p.review_every for p in mine], *[g.review_every for p in mine for g in p.groups]]
 
+
+
+async def accepted_cost(aqg: AsyncQuotaGateway, said: Outcome) -> Optional[float]:
+    """What an accepted output costs: said by the commit, or later by the proxy's reservation."""
+    async with aqg.reservation("u", "image.render", 10) as r:
+        r.commit(outcome=said)
+    raw = aqg.openai("u").chat.completions.with_raw_response.create(model="m", messages=[])
+    rid: Optional[str] = proxy_reservation_id(await raw)
+    if rid is not None:
+        answer: OutcomeAnswer = await aqg.set_outcome(rid, "accepted")
+        previous: Optional[str] = answer.previous
+        assert previous != answer.outcome
+    counter = (await aqg.usage("u")).counters[0]
+    accepted: int = counter.outcomes.get("accepted", 0)
+    day = (await aqg.daily_usage("u")).days[0].groups[0]
+    entry = (await aqg.list_usage_events(user_id="u")).data[0]
+    replaced: Optional[str] = entry.previous_outcome
+    return None if not accepted or replaced else counter.cost_per_accepted or day.cost_per_accepted

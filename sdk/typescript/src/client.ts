@@ -14,7 +14,7 @@ import { proxyMethods } from "./proxy.js";
 import { RUNS_PATH, runMethods } from "./runs.js";
 import { simulationMethods } from "./simulations.js";
 import { priceMethods } from "./prices.js";
-import type { CommitAnswer, ExtendAnswer, Granted, Metadata, ReleaseAnswer, ReservationAnswer, ReserveAnswer, TrackAnswer } from "./types.js";
+import type { CommitAnswer, ExtendAnswer, Granted, Metadata, Outcome, OutcomeAnswer, ReleaseAnswer, ReservationAnswer, ReserveAnswer, TrackAnswer } from "./types.js";
 
 export interface ClientOptions {
   /** A secret key (`qg_sk_…`, server side) or a publishable key (`qg_pk_…`, browsers, with `userToken`). */
@@ -56,6 +56,11 @@ export interface ReserveOptions extends WriteOptions, FitOptions {
   ttlSeconds?: number | undefined;
 }
 
+/** `track`'s options: with `outcome`, what the call's output came to. */
+export interface TrackOptions extends WriteOptions {
+  outcome?: Outcome | undefined;
+}
+
 /** `canUse`'s options: what a reserve would answer with this `fit` and `minFit`. */
 export interface CheckOptions extends CallOptions, FitOptions {}
 
@@ -64,6 +69,11 @@ export interface Actual {
   quantity?: number | undefined;
   /** Put in the commit's ledger entry, on top of the reservation's metadata. */
   metadata?: Metadata | undefined;
+  /**
+   * What the call's output came to, when it is known at the commit (`accepted`, `rejected`,
+   * `failed`, or a word of the app's); `setOutcome` says it later.
+   */
+  outcome?: Outcome | undefined;
 }
 
 /** What `fn` of `withReservation` gets: the reservation, and a way to report the actual amount. */
@@ -71,7 +81,10 @@ export interface ReservationScope {
   /** `""` when the gateway gave no answer and `failMode: "open"` let the work run. */
   reservationId: string;
   decision: Allowed;
-  /** The amount to commit instead of the reserved one (tokens the LLM really used, ...). */
+  /**
+   * The amount to commit instead of the reserved one (tokens the LLM really used, ...), and
+   * what the output came to (`outcome`), when `fn` knows it.
+   */
   report(actual: Actual): void;
   /** The signal passed to `withReservation`, to hand on to the work. */
   signal: AbortSignal | undefined;
@@ -131,6 +144,12 @@ function warnUncounted(warned: Set<string>, name: string, decision: Decision): v
 }
 
 const segment = (value: string) => encodeURIComponent(value);
+
+/** A commit's body: what `actual` gives of the amount, the metadata and the outcome. */
+function commitBody(actual: Actual): object {
+  const { quantity, metadata, outcome } = actual;
+  return { ...(quantity === undefined ? {} : { quantity }), ...(metadata ? { metadata } : {}), ...(outcome === undefined ? {} : { outcome }) };
+}
 
 /** What a replayed reserve or run's start answers, as far as undoing it needs. */
 type Made = { allowed: boolean; reservationId?: string | null; runId?: string | null };
@@ -261,8 +280,7 @@ export function createClient(options: ClientOptions) {
      */
     async commit(reservationId: string, actual: Actual = {}, opts: WriteOptions = {}): Promise<CommitAnswer> {
       if (reservationId === "") return { reservationId: "", status: "unchecked", late: false, counters: [], overQuota: [] };
-      const body = { ...(actual.quantity === undefined ? {} : { quantity: actual.quantity }), ...(actual.metadata ? { metadata: actual.metadata } : {}) };
-      return send({ method: "POST", path: reservation(reservationId, "commit"), body, idempotencyKey: opts.idempotencyKey ?? newKey(), replayable: true, ...call(opts) });
+      return send({ method: "POST", path: reservation(reservationId, "commit"), body: commitBody(actual), idempotencyKey: opts.idempotencyKey ?? newKey(), replayable: true, ...call(opts) });
     },
 
     /** Gives the hold back; exactly once (a repeat answers as the first); `status: "expired"` after expiry. */
@@ -277,15 +295,28 @@ export function createClient(options: ClientOptions) {
       return send({ method: "POST", path: reservation(reservationId, "extend"), body: { ttlSeconds }, replayable: true, ...call(opts) });
     },
 
+    /**
+     * Says what a committed call's output came to, after its commit (an output is often judged
+     * later: the user keeps it, or asks again). Said again, nothing changes; a new word replaces
+     * the old and moves the count. `reservation_not_committed` (409) for a reservation held,
+     * released or expired; `reservation_not_found` (404).
+     */
+    async setOutcome(reservationId: string, outcome: Outcome, opts: CallOptions = {}): Promise<OutcomeAnswer> {
+      if (reservationId === "") return { reservationId: "", outcome, previous: null };
+      // Replayable: said again, it changes nothing.
+      return send({ method: "POST", path: reservation(reservationId, "outcome"), body: { outcome }, replayable: true, ...call(opts) });
+    },
+
     /** The reservation: its status and holds, and what it was for (`quantity`, `metadata`). */
     getReservation(reservationId: string, opts: CallOptions = {}): Promise<ReservationAnswer> {
       return send({ method: "GET", path: `/v1/reservations/${segment(reservationId)}`, replayable: true, ...call(opts) });
     },
 
     /** Counts usage that already happened, past any quota; it only ever adds. */
-    track(userId: string, name: string, quantity?: number, metadata?: Metadata, opts: WriteOptions = {}): Promise<TrackAnswer> {
+    track(userId: string, name: string, quantity?: number, metadata?: Metadata, opts: TrackOptions = {}): Promise<TrackAnswer> {
       warnRefund(name);
-      return send({ method: "POST", path: "/v1/track", body: event(userId, name, quantity, metadata), idempotencyKey: opts.idempotencyKey ?? newKey(), replayable: true, ...call(opts) });
+      const body = { ...event(userId, name, quantity, metadata), ...(opts.outcome === undefined ? {} : { outcome: opts.outcome }) };
+      return send({ method: "POST", path: "/v1/track", body, idempotencyKey: opts.idempotencyKey ?? newKey(), replayable: true, ...call(opts) });
     },
 
     ...adminMethods(send, call),

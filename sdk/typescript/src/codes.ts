@@ -5,7 +5,7 @@
 /** Every `code` the gateway answers in a problem+json body. */
 export const GATEWAY_CODES = [
   "invalid_request", "invalid_plan", "unauthorized", "forbidden", "origin_not_allowed",
-  "route_not_found", "method_not_allowed", "reservation_not_found", "plan_not_found",
+  "route_not_found", "method_not_allowed", "reservation_not_found", "reservation_not_committed", "plan_not_found",
   "project_not_found", "key_not_found", "subscription_not_found", "webhook_not_found",
   "delivery_not_found", "grant_not_found", "approval_not_found", "run_not_found", "simulation_not_found", "price_not_found", "operator_not_found", "project_exists", "reservation_committed",
   "reservation_released", "plan_in_use", "plan_missing", "webhook_limit", "grant_limit", "price_limit", "operator_exists", "operator_limit", "approval_decided",

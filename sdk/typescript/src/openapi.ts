@@ -8305,6 +8305,12 @@ export interface components {
             anchor?: string | null;
             /** Format: int32 */
             every?: number | null;
+            /**
+             * Format: int32
+             * @description A `rolling` period's length: at most the quota in any span of this many seconds
+             *     ending now (1 to 86,400).
+             */
+            seconds?: number | null;
             type?: string | null;
         };
         /** @description The plan document, as written by users and as stored (with `version`). */
@@ -8793,6 +8799,11 @@ export interface components {
              *     entry granted, voided or expired. Absent when none.
              */
             credits?: components["schemas"]["CreditMoveAnswer"][];
+            /**
+             * @description The instant the gateway decided the call at, which chose its windows (a commit's,
+             *     release's or expiry's: its reserve's); absent on entries written before it was kept.
+             */
+            decidedAt?: string | null;
             /** @description A denied entry's groups that denied it (absent on other entries). */
             deniedBy?: string[];
             event?: string | null;

@@ -58,8 +58,13 @@ export interface UserKeyInput {
 type HeaderValue = string | null | undefined;
 type HeaderRecord = Record<string, HeaderValue | readonly HeaderValue[]>;
 
+/** A fetch `Headers` (the providers' clients answer one), or the headers as a record (Node's `IncomingMessage.headers`). */
+type HeaderSource = { get(name: string): string | null } | HeaderRecord;
+
 const USER_KEY_PREFIX = "qg_uk_";
 const PUBLISHABLE_KEY_PREFIX = "qg_pk_";
+// The proxy's answer header naming the call's reservation.
+const RESERVATION_HEADER = "x-quota-reservation";
 
 /**
  * JSON with every character past ASCII escaped: a header value must be visible ASCII (the
@@ -110,6 +115,27 @@ const trimmed = (url: string) => url.replace(/\/+$/, "");
 export function proxyBaseUrl(gatewayUrl: string, provider: "openai" | "anthropic", upstream: string = provider): string {
   const base = `${trimmed(gatewayUrl)}/proxy/${encodeURIComponent(upstream)}`;
   return provider === "openai" ? `${base}/v1` : base;
+}
+
+/**
+ * The reservation of a call the proxy made (its `x-quota-reservation` header), to say later what
+ * its output came to with `setOutcome`: pass the provider's raw response (`const { data, response }
+ * = await openai.chat.completions.create(...).withResponse()`) or its headers. Null when there is
+ * none (the provider did not answer). A stream's hold is committed when the stream ends, so its
+ * outcome is said after that.
+ */
+export function proxyReservationId(from: { headers: HeaderSource } | HeaderSource): string | null {
+  const inner = (from as { headers?: unknown }).headers;
+  return header(inner && typeof inner === "object" ? (inner as HeaderSource) : (from as HeaderSource), RESERVATION_HEADER);
+}
+
+/** A header's (first) value, its name in any case; null when absent. */
+function header(headers: HeaderSource, name: string): string | null {
+  if (typeof headers.get === "function") return (headers as Headers).get(name);
+  const record = headers as HeaderRecord;
+  const found = Object.keys(record).find((key) => key.toLowerCase() === name);
+  const value = found === undefined ? undefined : record[found];
+  return (Array.isArray(value) ? value[0] : value) ?? null;
 }
 
 /**

@@ -4,11 +4,11 @@
 // reserve (and, unanswered, is closed in the background like a reserve is released); a step is
 // a reserve or a track with the run's id; close and extend set a state and repeat harmlessly;
 // reads are retried like every read.
-import type { CallOptions, Decide, ReserveOptions, WriteOptions } from "./client.js";
+import type { CallOptions, Decide, ReserveOptions, TrackOptions, WriteOptions } from "./client.js";
 import type { Reason } from "./codes.js";
 import { type Allowed, type Common, common, type Decision, type Denied, toDecision } from "./decision.js";
 import { type Call, newKey } from "./http.js";
-import type { ExtendRunAnswer, Metadata, ReserveAnswer, RunAnswer, RunList, RunProgress, RunStartAnswer, TrackAnswer } from "./types.js";
+import type { ExtendRunAnswer, Metadata, Outcome, ReserveAnswer, RunAnswer, RunList, RunProgress, RunStartAnswer, TrackAnswer } from "./types.js";
 
 type Send = <T>(call: Call) => Promise<T>;
 type Per = (opts: CallOptions) => { signal: AbortSignal | undefined; timeoutMs: number | undefined };
@@ -87,7 +87,20 @@ export interface StepFields {
 /** A step's reserve options: a reserve's, less `fit` and `minFit` (a run's budget does not clamp a step). */
 export interface StepOptions extends Omit<ReserveOptions, "fit" | "minFit">, StepFields {}
 
-export interface TrackStepOptions extends WriteOptions, StepFields {}
+export interface TrackStepOptions extends TrackOptions, StepFields {}
+
+/** A close's options: with `outcome`, what the run's output came to (on its `run_close` entry, counted in its groups). */
+export interface CloseRunOptions extends CallOptions {
+  outcome?: Outcome | undefined;
+}
+
+/**
+ * `withRun`'s options: a start's, and `outcome`, which decides from what `fn` returned what the
+ * run's output came to, said by the close (undefined: none). Not asked when `fn` throws.
+ */
+export interface WithRunOptions<T> extends StartRunOptions {
+  outcome?: ((value: T) => Outcome | undefined) | undefined;
+}
 
 /**
  * A started run: its steps draw on its budget. `id` is `""` (and `unchecked` true) when the
@@ -105,8 +118,8 @@ export interface Run {
   reserve(event: string, quantity?: number, metadata?: Metadata, opts?: StepOptions): Promise<Step>;
   /** A step that already happened: counted into the run, never denied (on the user once the run has ended). */
   track(event: string, quantity?: number, metadata?: Metadata, opts?: TrackStepOptions): Promise<TrackedStep>;
-  /** Ends the run: what its steps committed counts, the rest (open steps included) goes back. */
-  close(opts?: CallOptions): Promise<RunAnswer>;
+  /** Ends the run: what its steps committed counts, the rest (open steps included) goes back; `outcome` as `closeRun`'s. */
+  close(opts?: CloseRunOptions): Promise<RunAnswer>;
   extend(ttlSeconds: number, opts?: CallOptions): Promise<ExtendRunAnswer>;
   get(opts?: CallOptions): Promise<RunAnswer>;
   /** A run whose budget is carved from this one's remaining (a step of this run). */
@@ -183,7 +196,7 @@ export function runMethods(d: RunDeps) {
 
   async function trackStep(userId: string, runId: string, name: string, quantity: number | undefined, metadata: Metadata | undefined, opts: TrackStepOptions): Promise<TrackedStep> {
     d.warnRefund(name);
-    const body = { ...d.event(userId, name, quantity, metadata), ...stepBody(runId, opts) };
+    const body = { ...d.event(userId, name, quantity, metadata), ...stepBody(runId, opts), ...(opts.outcome === undefined ? {} : { outcome: opts.outcome }) };
     const answer = await d.send<TrackAnswer>({ method: "POST", path: "/v1/track", body, idempotencyKey: opts.idempotencyKey ?? newKey(), ...replay, ...d.per(opts) });
     return { ...answer, run: answer.run ?? null };
   }
@@ -223,11 +236,13 @@ export function runMethods(d: RunDeps) {
 
     /**
      * Ends the run: what its steps committed counts on the user, the rest goes back (open steps
-     * released). A repeat answers the ended run (`state` `"expired"` when it had expired first).
+     * released); with `outcome`, what the run's output came to. A repeat answers the ended run
+     * (`state` `"expired"` when it had expired first), its outcome as the first close said it.
      */
-    closeRun(runId: string, opts: CallOptions = {}): Promise<RunAnswer> {
+    closeRun(runId: string, opts: CloseRunOptions = {}): Promise<RunAnswer> {
       if (runId === "") return Promise.resolve(uncheckedRun());
-      return d.send({ method: "POST", path: path(runId, "close"), body: {}, ...replay, ...d.per(opts) });
+      const body = opts.outcome === undefined ? {} : { outcome: opts.outcome };
+      return d.send({ method: "POST", path: path(runId, "close"), body, ...replay, ...d.per(opts) });
     },
 
     /** Moves the run's expiry to now + ttlSeconds; a repeat sets the same. `run_ended` (410) once it has ended. */
@@ -238,12 +253,14 @@ export function runMethods(d: RunDeps) {
 
     /**
      * Starts a run, calls `fn` with it, then closes it, whatever `fn` did: threw (thrown again
-     * after the close), or returned. A denied start does not call `fn`; with `failMode: "open"`
-     * a gateway that gives no decision does (the run is unchecked then).
+     * after the close), or returned (closed with the outcome `opts.outcome` decides from its
+     * value). A denied start does not call `fn`; with `failMode: "open"` a gateway that gives
+     * no decision does (the run is unchecked then).
      */
     async withRun<T>(userId: string, name: string, quantity: number | undefined, metadata: Metadata | undefined,
-      fn: (run: Run) => Promise<T> | T, opts: StartRunOptions = {}): Promise<WithRun<T>> {
-      const run = await startRun(userId, name, quantity, metadata, opts);
+      fn: (run: Run) => Promise<T> | T, opts: WithRunOptions<T> = {}): Promise<WithRun<T>> {
+      const { outcome, ...start } = opts;
+      const run = await startRun(userId, name, quantity, metadata, start);
       if (!run.allowed) return { allowed: false, decision: run };
       let value: T;
       try {
@@ -255,7 +272,7 @@ export function runMethods(d: RunDeps) {
         throw err;
       }
       // Not under the caller's signal either: the steps ran, so what they committed is counted.
-      return { allowed: true, value, run: await methods.closeRun(run.id), decision: run.decision };
+      return { allowed: true, value, run: await methods.closeRun(run.id, { outcome: outcome?.(value) }), decision: run.decision };
     },
   };
   return methods;

@@ -13,7 +13,10 @@ type Schemas = components["schemas"];
  * counter, what tracks of values past the period's 64 counted; absent on other groups). A
  * balance group's also has `balance` (its name), `debt` and `soonestExpiry`, with `remaining`
  * what can be spent now and `reserved` what open reservations hold of it; `exceeded` is true
- * while it is in debt (see `BalanceCounter`).
+ * while it is in debt (see `BalanceCounter`). In `usage`, `outcomes` counts what the period's
+ * outputs came to, per outcome said (`{accepted: 2, rejected: 1}`; absent when none was), and
+ * `costPerAccepted` is `used` divided by the accepted ones, in the group's unit (rounded down to
+ * 0.001; absent until one was accepted).
  */
 export type Counter = Schemas["CounterAnswer"];
 /**
@@ -37,6 +40,18 @@ export type Granted = Omit<Schemas["GrantedAnswer"], "outputTokens"> & { outputT
  * denied. Left out, each group's own `fit` (`whole` by default).
  */
 export type Fit = "clamp" | "whole";
+/**
+ * What a call's output came to, said by its commit, its track, its run's close or later
+ * (`setOutcome`): `accepted`, `rejected`, `failed`, or a word of the app's own
+ * (`[a-z0-9_.-]{1,32}`; any other is refused `invalid_request` naming `outcome`). A counter keeps
+ * at most 16 distinct words; later new ones count as `other`.
+ */
+export type Outcome = "accepted" | "rejected" | "failed" | (string & {});
+/**
+ * `setOutcome`: the outcome now said, and the one it replaced (`previous`; null when none was,
+ * equal to `outcome` when it was said already and nothing changed).
+ */
+export type OutcomeAnswer = Omit<Schemas["OutcomeAnswer"], "previous"> & { previous: string | null };
 export type CommitAnswer = Schemas["CommitAnswer"];
 export type ReleaseAnswer = Schemas["ReleaseAnswer"];
 export type ExtendAnswer = Schemas["ExtendAnswer"];
@@ -55,6 +70,11 @@ export type UserKey = Omit<Schemas["UserKeyAnswer"], "key" | "expiresAt"> & { ex
 /** A user key as `createUserKey` makes it: with `key` (`qg_uk_…`), shown only in this answer. */
 export type UserKeyMade = UserKey & { key: string };
 export type Problem = Schemas["Problem"];
+/**
+ * Per UTC day and group: used, reserves admitted and denied, releases, expiries, and as a
+ * counter's in `usage`, `outcomes` and `costPerAccepted` (each absent when none was said or
+ * accepted that day).
+ */
 export type DailyUsage = Schemas["DailyUsageAnswer"];
 export type Webhook = Schemas["WebhookAnswer"];
 export type WebhookDelivery = Schemas["DeliveryAnswer"];
@@ -237,11 +257,14 @@ export type ReservationAnswer = Omit<Schemas["ReservationAnswer"], "metadata"> &
  * `track`, `adjustment`), credits (`grant`, `grant_void`, `grant_expired`, `debt_settled`), a
  * run's end (`run_close`), and, with no usage, a refused reserve (`denied`: the first 100 of a
  * user's UTC day) or a hold's end without a commit (`release`, `expiry`), which the pricing lab
- * replays; a string, as a newer gateway may add kinds. `keyId`: the id of the API key (or
- * dashboard operator) that made the call, a `grant`'s included; null where no call of a key
- * wrote the entry (`release`, `expiry`, `denied`, the `grant_void`, `grant_expired` and
- * `debt_settled` a later call writes, an expired run's `run_close`) and in entries written
- * before the gateway kept it. `memberId`: in a parent's (team's) ledger, the member whose event
+ * replays, and what a committed call's output came to, said after its commit (`outcome`: its
+ * groups' amounts are 0); a string, as a newer gateway may add kinds. `outcome` is on the
+ * `commit`, `track` and `run_close` entries that said one, and on an `outcome` entry with the
+ * `previousOutcome` it replaced (absent when none was); both are absent elsewhere. `keyId`:
+ * the id of the API key (or dashboard operator) that made the call, a `grant`'s included; null
+ * where no call of a key wrote the entry (`release`, `expiry`, `denied`, the `grant_void`,
+ * `grant_expired` and `debt_settled` a later call writes, an expired run's `run_close`) and in
+ * entries written before the gateway kept it. `memberId`: in a parent's (team's) ledger, the member whose event
  * it was, the entry having the member's entry's `id`; null in a member's own. A commit's entry
  * says the quantity committed (the reserved one when the commit gave none) and the
  * reservation's metadata, the commit's own merged on top. A run's step's entry (`commit`,
@@ -256,7 +279,7 @@ export type ReservationAnswer = Omit<Schemas["ReservationAnswer"], "metadata"> &
  *
  * `changesUsage` is true for the kinds whose `groups` are what the counters counted (`commit`,
  * `late_commit`, `track`, `adjustment`) and false for every other (`grant`, `grant_void`,
- * `grant_expired`, `debt_settled`, `run_close`, `denied`, `release`, `expiry`), whose
+ * `grant_expired`, `debt_settled`, `run_close`, `denied`, `release`, `expiry`, `outcome`), whose
  * `quantity` is what was asked or held, or none: sum only the entries where it is true. A
  * priced group's part names the price it was counted at (`groups[].price`).
  */

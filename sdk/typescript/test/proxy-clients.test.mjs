@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
-import { createClient, openaiForUserKey, proxyBaseUrl } from "quota-gateway";
+import { createClient, openaiForUserKey, proxyBaseUrl, proxyReservationId } from "quota-gateway";
 import { freshUser, putPlan, useGateway } from "./harness.mjs";
 import { startSimulator, upstreamsFile } from "./simulator.mjs";
 
@@ -195,6 +195,42 @@ test("an Anthropic messages.stream through qg.anthropic commits the final cumula
     [entry.metadata.output_tokens, entry.metadata.input_tokens, entry.metadata.stream, entry.metadata.usage],
     [6, message.usage.input_tokens, true, "reported"],
   );
+});
+
+test("each answered call names its reservation (x-quota-reservation): the app says later what its output came to", async () => {
+  await sim.reset();
+  const userId = await subscribed();
+  const openai = qg.openai(OpenAI, userId, { maxRetries: 0 });
+  const { data, response } = await openai.chat.completions
+    .create({ model: MODEL, messages: PROMPT, max_tokens: 20 }, { headers: { "x-sim": "output=3" } })
+    .withResponse();
+  assert.equal(data.usage.completion_tokens, 3);
+  const id = proxyReservationId(response);
+  assert.match(id ?? "", /^r_/);
+  assert.equal(proxyReservationId(response.headers), id);
+  assert.equal(proxyReservationId({ "X-Quota-Reservation": [id] }), id, "a record's name in any case, its first value");
+  // Answered whole, the call was committed before its answer: its outcome can be said at once.
+  assert.deepEqual(await qg.setOutcome(id, "accepted"), { reservationId: id, outcome: "accepted", previous: null });
+
+  // A stream's hold is committed when the stream ends: its outcome is said after that.
+  const claude = qg.anthropic(Anthropic, userId, { maxRetries: 0 });
+  const { data: stream, response: streamed } = await claude.messages
+    .create({ model: CLAUDE, max_tokens: 50, messages: PROMPT, stream: true }, { headers: { "x-sim": "output=4" } })
+    .withResponse();
+  for await (const _ of stream);
+  const streamId = proxyReservationId(streamed);
+  assert.notEqual(streamId, id);
+  const total = reportedTokens(await sim.stats());
+  await settled(userId, total);
+  assert.equal((await qg.setOutcome(streamId, "rejected")).outcome, "rejected");
+  const counter = (await qg.usage(userId)).counters.find((c) => c.groupId === "tokens");
+  assert.deepEqual([counter.used, counter.outcomes, counter.costPerAccepted], [total, { accepted: 1, rejected: 1 }, total]);
+
+  // A denial was never a call: it names no reservation.
+  const denied = await qg.openai(OpenAI, await subscribed("proxy-tiny"), { maxRetries: 0 }).chat.completions
+    .create({ model: MODEL, messages: PROMPT, max_tokens: 20 })
+    .then(() => assert.fail("the call was allowed"), (e) => e);
+  assert.equal(proxyReservationId(denied.headers), null);
 });
 
 test("a user key from createUserKey spends as its user only, and stops when revoked", async () => {

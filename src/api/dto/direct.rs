@@ -199,6 +199,7 @@ mod tests {
             credit: None,
             value: None,
             outcomes: Default::default(),
+            rolling_ms: None,
         }
     }
 

@@ -15,17 +15,19 @@ from .aio import AsyncQuotaGateway
 from .client import QuotaGateway
 from .decision import Allowed, Check, Counter, Decision, Denial, Denied, Granted, Reason, RunProgress, SoonestExpiry
 from .errors import QuotaExceeded, QuotaGatewayError, QuotaUnavailable, RefundEventWarning
-from .params import (ApprovalStatus, FailMode, Fit, GrantCategory, Metadata, OverrideParams, RunLimitsParams,
-                     StepKind, When)
-from .proxy import anthropic_client, async_anthropic_client, async_openai_client, openai_client, proxy_headers
+from .params import (ApprovalStatus, FailMode, Fit, GrantCategory, Metadata, Outcome, OverrideParams,
+                     RunLimitsParams, StepKind, When)
+from .proxy import (anthropic_client, async_anthropic_client, async_openai_client, openai_client, proxy_headers,
+                    proxy_reservation_id)
 from .reservation import AsyncReservationContext, ReservationContext, ReservationScope
 from .runs import (AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun, RunAnswer, RunContext,
                    RunHandle)
 from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, SimulationFailure, SimulationProgress,
                           SimulationReport, SimulationTotals, UserRow, UserScenario)
 from .types import (Approval, ApprovalPage, Balance, Catalog, CatalogEntry, CategoryTotals, CreditSummary, Grant,
-                    GrantMade, Page, Price, PriceDoc, PriceSource, PriceSourceKind, Provider, ReviewEvery, Run,
-                    RunExtended, RunGroup, RunLimits, RunStart, UsageEvent, UsageEventPage, UsageGroup, UserKey)
+                    GrantMade, OutcomeAnswer, Page, Price, PriceDoc, PriceSource, PriceSourceKind, Provider,
+                    ReviewEvery, Run, RunExtended, RunGroup, RunLimits, RunStart, UsageEvent, UsageEventPage,
+                    UsageGroup, UserKey)
 from .webhooks import (ApprovalEvent, ApprovalEventData, CreditEvent, CreditEventData, QuotaEvent, QuotaEventData, Scope,
                        WebhookEvent, WebhookTestEvent, sign_webhook, verify_webhook)
 
@@ -38,7 +40,7 @@ __all__ = [
     "CatalogEntry", "CategoryTotals", "ChangeCount", "Check", "CreditEvent", "CreditEventData", "CreditSummary",
     "Counter", "Decision", "Denial", "Denied",
     "DeniedRun", "FailMode", "Fit", "Grant", "GrantCategory", "GrantMade", "Granted", "GroupPeak", "Metadata",
-    "OverrideParams", "Page", "Percentiles", "Price", "PriceDoc", "PriceSource",
+    "Outcome", "OutcomeAnswer", "OverrideParams", "Page", "Percentiles", "Price", "PriceDoc", "PriceSource",
     "PriceSourceKind", "Provider", "QuotaEvent", "QuotaEventData",
     "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "QuotaUnavailable", "Reason",
     "RefundEventWarning", "ReservationContext", "ReservationScope", "ReviewEvery", "Run", "RunAnswer", "RunContext",
@@ -48,6 +50,7 @@ __all__ = [
     "StepKind",
     "UsageEvent", "UsageEventPage", "UsageGroup", "UserKey", "UserRow", "UserScenario", "WebhookEvent",
     "WebhookTestEvent", "When", "anthropic_client",
-    "async_anthropic_client", "async_openai_client", "openai_client", "proxy_headers", "sign_webhook", "verify_webhook",
+    "async_anthropic_client", "async_openai_client", "openai_client", "proxy_headers", "proxy_reservation_id",
+    "sign_webhook", "verify_webhook",
     "__version__",
 ]

@@ -149,9 +149,15 @@ def can_use(fail_mode: str, user_id: str, name: str, quantity: float, metadata: 
     return Call("POST", "/v1/check", check, body, fallback=failed_check(fail_mode))
 
 
+def said(outcome: Optional[str]) -> Dict[str, Any]:
+    """A body's `outcome`, when one was said. `outcome=""` is sent, not dropped: the gateway
+    refuses it naming `outcome`, where dropping it would say nothing."""
+    return {} if outcome is None else {"outcome": outcome}
+
+
 def commit(reservation_id: str, quantity: Optional[float], metadata: Optional[Metadata],
-           idempotency_key: Optional[str]) -> Call[t.CommitAnswer]:
-    body: Dict[str, Any] = {}
+           idempotency_key: Optional[str], outcome: Optional[str] = None) -> Call[t.CommitAnswer]:
+    body: Dict[str, Any] = said(outcome)
     if quantity is not None:
         body["quantity"] = quantity
     if metadata:
@@ -176,6 +182,13 @@ def extend(reservation_id: str, ttl_seconds: int) -> Call[t.ExtendAnswer]:
     return Call("POST", path, one(t.ExtendAnswer), {"ttlSeconds": ttl_seconds}, local=local)
 
 
+def set_outcome(reservation_id: str, outcome: str) -> Call[t.OutcomeAnswer]:
+    # No Idempotency-Key: said again, it changes nothing.
+    local = (lambda: t.OutcomeAnswer("", outcome, None)) if reservation_id == "" else None
+    path = f"/v1/reservations/{seg(reservation_id) if reservation_id else ''}/outcome"
+    return Call("POST", path, one(t.OutcomeAnswer), {"outcome": outcome}, local=local)
+
+
 def get_reservation(reservation_id: str) -> Call[t.Reservation]:
     return Call("GET", f"/v1/reservations/{seg(reservation_id)}", one(t.Reservation))
 
@@ -197,9 +210,10 @@ def warn_refund(name: str) -> None:
 
 
 def track(user_id: str, name: str, quantity: float, metadata: Optional[Metadata],
-          idempotency_key: Optional[str], step: Optional[Mapping[str, Any]] = None) -> Call[t.TrackAnswer]:
+          idempotency_key: Optional[str], step: Optional[Mapping[str, Any]] = None,
+          outcome: Optional[str] = None) -> Call[t.TrackAnswer]:
     warn_refund(name)
-    body = {**event(user_id, name, quantity, metadata), **(step or {})}
+    body = {**event(user_id, name, quantity, metadata), **(step or {}), **said(outcome)}
     return Call("POST", "/v1/track", one(t.TrackAnswer), body, idempotency_key=idempotency_key or new_key())
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Mapping, Optional, Union
 
 from . import types as t
-from ._calls import Metadata, event, header_fields, new_key, one, page, seg
+from ._calls import Metadata, event, header_fields, new_key, one, page, said, seg
 from ._core import Call
 from ._load import camel, dump, load
 from .errors import QuotaGatewayError
@@ -82,10 +82,10 @@ def get(run_id: str) -> Call[t.Run]:
     return Call("GET", run_path(run_id), one(t.Run), local=local)
 
 
-def close(run_id: str) -> Call[t.Run]:
-    # No body and no key: a repeated close answers the run as the first close left it.
+def close(run_id: str, outcome: Optional[str] = None) -> Call[t.Run]:
+    # No key: a repeated close answers the run as the first close left it (its outcome too).
     local = unchecked_run if run_id == "" else None
-    return Call("POST", run_path(run_id, "/close"), one(t.Run), local=local)
+    return Call("POST", run_path(run_id, "/close"), one(t.Run), said(outcome) or None, local=local)
 
 
 def extend(run_id: str, ttl_seconds: int) -> Call[t.RunExtended]:

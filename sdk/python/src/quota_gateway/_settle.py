@@ -68,7 +68,7 @@ def _call(reservation_id: str, settlement: Settlement) -> Call[Any]:
     """The settling request, marked to be kept and sent again when it gets no answer."""
     if isinstance(settlement, Release):
         return dataclasses.replace(c.release(reservation_id), keep_ttl=KEEP_RELEASE_SECONDS)
-    call = c.commit(reservation_id, settlement.quantity, settlement.metadata or None, None)
+    call = c.commit(reservation_id, settlement.quantity, settlement.metadata or None, None, settlement.outcome)
     return dataclasses.replace(call, keep_ttl=KEEP_COMMIT_SECONDS)
 
 

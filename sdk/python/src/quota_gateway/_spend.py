@@ -28,11 +28,13 @@ LOST_ANSWER = ("Timeout", "Connection", "Protocol", "ReadError", "WriteError", "
 
 @dataclass(frozen=True)
 class Commit:
-    """Count `quantity`; `unknown` when it is the hold, for usage no one reported."""
+    """Count `quantity`; `unknown` when it is the hold, for usage no one reported; with
+    `outcome`, what the output came to, when the caller said."""
 
     quantity: float
     metadata: Dict[str, Any] = field(default_factory=dict)
     unknown: bool = False
+    outcome: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class Spend:
         self.metadata: Dict[str, Any] = dict(metadata or {})
         self.reach: Reach = "not_called"
         self.used: Optional[float] = None
+        # What the output came to, when the caller said: on the commit.
+        self.outcome: Optional[str] = None
         self.done = False
 
     def answered(self) -> None:
@@ -122,7 +126,7 @@ class Spend:
             return None
         self.done = True
         if self.used is not None:
-            return Commit(self.used, self.metadata)
+            return Commit(self.used, self.metadata, outcome=self.outcome)
         if self.reach == "called":
-            return Commit(self.held, self.metadata, unknown=True)
+            return Commit(self.held, self.metadata, unknown=True, outcome=self.outcome)
         return Release()

@@ -23,7 +23,7 @@ from ._orphans import DRAIN_SECONDS, replay, undo
 from ._run_calls import RunLimitsArg
 from ._simulation_calls import Candidate, OnProgress
 from .errors import QuotaGatewayError
-from .params import ApprovalStatus, FailMode, Fit, GrantCategory, Metadata, OverrideParams, StepKind, When
+from .params import ApprovalStatus, FailMode, Fit, GrantCategory, Metadata, Outcome, OverrideParams, StepKind, When
 from .reservation import AsyncReservationContext
 from .runs import AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun
 from .simulations import Simulation
@@ -156,10 +156,12 @@ class AsyncQuotaGateway(Shared):
         return await self._run(c.can_use(self._fail_mode, user_id, event, quantity, metadata, fit, min_fit))
 
     async def commit(self, reservation_id: str, quantity: Optional[float] = None,
-               metadata: Optional[Metadata] = None, *, idempotency_key: Optional[str] = None) -> t.CommitAnswer:
+               metadata: Optional[Metadata] = None, *, idempotency_key: Optional[str] = None,
+               outcome: Optional[Outcome] = None) -> t.CommitAnswer:
         """Makes the hold usage (the actual `quantity` when given), exactly once; its ledger
-        entry carries the reservation's metadata with `metadata` merged on top."""
-        return await self._run(c.commit(reservation_id, quantity, metadata, idempotency_key))
+        entry carries the reservation's metadata with `metadata` merged on top, and `outcome`,
+        what the call's output came to when it is known now (`set_outcome` says it later)."""
+        return await self._run(c.commit(reservation_id, quantity, metadata, idempotency_key, outcome))
 
     async def release(self, reservation_id: str) -> t.ReleaseAnswer:
         """Gives the hold back, exactly once; `status` is "expired" after expiry."""
@@ -173,20 +175,31 @@ class AsyncQuotaGateway(Shared):
         """The reservation's status and holds, and what it was for (`quantity`, `metadata`)."""
         return await self._run(c.get_reservation(reservation_id))
 
+    async def set_outcome(self, reservation_id: str, outcome: Outcome) -> t.OutcomeAnswer:
+        """Says what a committed call's output came to, after its commit (an output is often
+        judged later: the user keeps it, or asks again): "accepted", "rejected", "failed" or a
+        word of the app's. Said again, nothing changes (`previous` is the same word); a new word
+        replaces the old and moves the count. Raises `reservation_not_committed` (409) for a
+        reservation held, released or expired, `reservation_not_found` (404)."""
+        return await self._run(c.set_outcome(reservation_id, outcome))
+
     async def track(self, user_id: str, event: str, quantity: float = 1, metadata: Optional[Metadata] = None,
               *, idempotency_key: Optional[str] = None, run_id: Optional[str] = None,
-              action_id: Optional[str] = None, kind: Optional[StepKind] = None) -> t.TrackAnswer:
-        """Counts usage that already happened, past any quota; with `run_id`, into that run."""
+              action_id: Optional[str] = None, kind: Optional[StepKind] = None,
+              outcome: Optional[Outcome] = None) -> t.TrackAnswer:
+        """Counts usage that already happened, past any quota; with `run_id`, into that run;
+        with `outcome`, what its output came to."""
         step = r.step_fields(run_id, action_id, kind)
-        return await self._run(c.track(user_id, event, quantity, metadata, idempotency_key, step))
+        return await self._run(c.track(user_id, event, quantity, metadata, idempotency_key, step, outcome))
 
     def reservation(self, user_id: str, event: str, quantity: float = 1, metadata: Optional[Metadata] = None,
                     *, ttl_seconds: Optional[int] = None, fit: Optional[Fit] = None,
                     min_fit: Optional[float] = None) -> AsyncReservationContext:
         """`async with qg.reservation(...) as r:` reserves (raising `QuotaExceeded` when denied,
         `QuotaUnavailable` when the gateway gave no decision), commits when the block ends
-        (`r.commit(actual)` sets the amount, committed even if the block raises after it), and
-        releases on an exception before that. With `fit` and `min_fit` (as `reserve` takes
+        (`r.commit(actual)` sets the amount, committed even if the block raises after it;
+        `r.commit(outcome="accepted")` what the output came to), and releases on an exception
+        before that. With `fit` and `min_fit` (as `reserve` takes
         them) a hold may clamp: `r.granted` says what it was granted, and the block's
         default commit is that quantity."""
         return AsyncReservationContext(self, user_id, event, quantity, metadata, ttl_seconds, fit, min_fit)
@@ -212,7 +225,8 @@ class AsyncQuotaGateway(Shared):
                  idempotency_key: Optional[str] = None) -> AsyncRunContext:
         """`async with aqg.with_run(...) as run:` starts a run (raising `QuotaExceeded` when
         refused) and closes it when the block ends, however it ends (`asyncio.CancelledError`
-        included; `run.closed` is then the closed run)."""
+        included; `run.closed` is then the closed run), with the outcome the block set
+        (`run.outcome = "accepted"`)."""
         return AsyncRunContext(self, dict(user_id=user_id, event=event, quantity=quantity, metadata=metadata,
                                           limits=limits, ttl_seconds=ttl_seconds, parent_run_id=parent_run_id,
                                           idempotency_key=idempotency_key))
@@ -226,11 +240,12 @@ class AsyncQuotaGateway(Shared):
         """The user's runs, newest first (at most 100), one page (`next_cursor` None)."""
         return await self._run(r.list_runs(user_id))
 
-    async def close_run(self, run_id: str) -> t.Run:
+    async def close_run(self, run_id: str, *, outcome: Optional[Outcome] = None) -> t.Run:
         """Ends a run: what its steps committed counts on the user's counters and grants, the
-        rest (open steps included) goes back. A repeat answers the closed run; `state` is
+        rest (open steps included) goes back; with `outcome`, what the run's output came to. A
+        repeat answers the closed run (its outcome as the first close said it); `state` is
         "expired" for a run that had expired (and so closed itself)."""
-        return await self._run(r.close(run_id))
+        return await self._run(r.close(run_id, outcome))
 
     async def extend_run(self, run_id: str, ttl_seconds: int) -> t.RunExtended:
         """Moves the run's expiry to now + ttl_seconds."""

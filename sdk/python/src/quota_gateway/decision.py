@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Literal, Optional, Union
 
 # Why a reserve was denied: a quota (`limit_reached`), a balance (`insufficient_balance`), an
@@ -60,6 +60,11 @@ class Counter:
     A team's counter in `usage` has `leased` while it has capacity leased to its members'
     slices that they have neither used nor hold (their use is in `used` and `reserved` as it
     happens; `count` and `remaining` count it); None otherwise.
+
+    In `usage`, `outcomes` counts what the period's outputs came to, per outcome said
+    (`{"accepted": 2, "rejected": 1}`; empty when none was), and `cost_per_accepted` is `used`
+    divided by the accepted ones, in the group's unit (rounded down to 0.001; None until one
+    was accepted). A team's counters count their members' outcomes too.
     """
 
     subject_id: str
@@ -80,6 +85,8 @@ class Counter:
     soonest_expiry: Optional[SoonestExpiry] = None
     value: Optional[str] = None
     leased: Optional[Union[int, float]] = None
+    outcomes: Dict[str, int] = field(default_factory=dict)
+    cost_per_accepted: Optional[Union[int, float]] = None
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ A denial answers 429 with `Retry-After` and the gateway's `RateLimit` and `RateL
 headers (503 with `Retry-After` when the gateway gave no decision: an outage, not the user's
 quota); an admitted request gets the same headers on its response, and its hold is settled once
 the response is done, by the policy of `reservation(...)`: committed (`hold.commit(actual)` sets
-the amount, and is committed even if the route raises after it), or released when the route
-raises before. A `hold.commit(...)` after that raises RuntimeError.
+the amount, and is committed even if the route raises after it; `hold.commit(outcome=...)` what
+the output came to), or released when the route raises before. A `hold.commit(...)` after that raises RuntimeError.
 
 Needs the `fastapi` extra, FastAPI 0.118 or later: from that version the code after a
 dependency's `yield` runs once the response has been sent, a streamed body included, so a

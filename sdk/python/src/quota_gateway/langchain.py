@@ -122,7 +122,8 @@ class _Held:
 
 class QuotaCallbackHandler(BaseCallbackHandler):
     """Holds on LLM start; settles on end or error by the one spend policy. `settled` keeps how
-    each run's hold ended (by run id, the last 1,000)."""
+    each run's hold ended (by run id, the last 1,000): its `reservation_id` is what
+    `set_outcome` takes, once the user has judged the output."""
 
     # A denial must stop the run, not be logged and ignored.
     raise_error = True

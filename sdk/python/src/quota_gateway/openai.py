@@ -16,7 +16,8 @@ called. The hold then settles by the one policy (`_spend.py`): the reported usag
 commit's metadata; a call that never reached the provider, or that it refused with an error
 status, is released; one whose usage is unknown (a timeout after sending, a broken stream, a
 cancelled call) commits the hold. A commit that gets no answer never loses the answer: it is
-kept and sent again (`_settle.py`). `settlement(answer)` tells how an answer was settled.
+kept and sent again (`_settle.py`). `settlement(answer)` tells how an answer was settled; its
+`reservation_id` is what `set_outcome` takes, once the user has judged the output.
 
 The reserve names the call's `model` and its worst case in the gateway's names
 (`input_tokens`, `output_tokens`: the maximum output times `n`), so a group priced by the model

@@ -21,6 +21,10 @@ FailMode = Literal["closed", "open"]
 # its hard group (at least `min_fit`) and the decision says what was `granted`; "whole", it is
 # denied. Left out, each group's own `fit` ("whole" by default).
 Fit = Literal["clamp", "whole"]
+# What a call's output came to: "accepted", "rejected", "failed", or a word of the app's own
+# (`[a-z0-9_.-]{1,32}`; another is refused `invalid_request` naming `outcome`). A counter keeps
+# at most 16 distinct words; later new ones count as "other".
+Outcome = str
 
 
 class _OverrideQuota(TypedDict):

@@ -16,13 +16,17 @@ builds its client from that key alone:
 
     client = openai_client("https://gateway.example.com", user_key)
 
+Every answer the provider gave names the call's reservation (`x-quota-reservation`), so the app
+says later what its output came to (`set_outcome`); `proxy_reservation_id` reads it from the
+SDK's raw response (`client.chat.completions.with_raw_response.create(...)`).
+
 `openai` and `anthropic` are optional extras, imported only when a client is built.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 from .params import Metadata, StepKind
 
@@ -30,9 +34,12 @@ if TYPE_CHECKING:
     import anthropic
     import openai
 
-__all__ = ["anthropic_client", "async_anthropic_client", "async_openai_client", "openai_client", "proxy_headers"]
+__all__ = ["anthropic_client", "async_anthropic_client", "async_openai_client", "openai_client", "proxy_headers",
+           "proxy_reservation_id"]
 
 SECRET_KEY_PREFIX = "qg_sk_"
+# The proxy's answer header naming the call's reservation.
+RESERVATION_HEADER = "x-quota-reservation"
 
 
 def proxy_headers(api_key: str, user: Optional[str] = None, *, metadata: Optional[Metadata] = None,
@@ -59,6 +66,21 @@ def proxy_headers(api_key: str, user: Optional[str] = None, *, metadata: Optiona
     if kind is not None:
         headers["X-Quota-Kind"] = kind
     return headers
+
+
+def proxy_reservation_id(response: Any) -> Optional[str]:
+    """The reservation of a call the proxy made, to say later what its output came to with
+    `set_outcome`: from a response with `headers` (the SDKs' raw responses, an httpx or
+    `requests` response) or from the headers themselves (any mapping; the name in any case).
+    None when there is none (the provider did not answer). A stream's hold is committed when
+    the stream ends: say its outcome after that."""
+    headers = getattr(response, "headers", response)
+    if not isinstance(headers, Mapping):
+        raise TypeError("proxy_reservation_id takes a response with headers, or the headers")
+    for name, value in headers.items():
+        if isinstance(name, str) and name.lower() == RESERVATION_HEADER:
+            return str(value)
+    return None
 
 
 def _missing(package: str) -> ImportError:

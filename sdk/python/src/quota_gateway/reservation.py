@@ -1,7 +1,8 @@
 """A reservation as a context manager: reserve on entry, settle when the block ends, by the
 one spend policy (`_spend.py`) every integration uses:
 
-- the block ends: commit the amount it gave (`r.commit(n)`), else the reserved one;
+- the block ends: commit the amount it gave (`r.commit(n)`), else the reserved one, with what
+  the output came to when it said (`r.commit(outcome="accepted")`);
 - the block raises (`KeyboardInterrupt` and `asyncio.CancelledError` included) after
   `r.commit(n)`: the work was done and measured, so commit `n`;
 - the block raises before: release.
@@ -19,7 +20,7 @@ from ._settle import Settled, settle, settle_async
 from ._spend import Spend
 from .decision import Allowed, Granted
 from .errors import denial_error
-from .params import Fit, Metadata
+from .params import Fit, Metadata, Outcome
 from .types import CommitAnswer, ReleaseAnswer
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class ReservationScope:
         if granted is not None and granted.output_tokens is not None:
             self._granted_metadata["output_tokens"] = granted.output_tokens
         self.metadata: Optional[Dict[str, Any]] = dict(self._granted_metadata) or None
+        self.outcome: Optional[Outcome] = None
         # Set when the block has ended: the commit's answer, or the release's, and how it ended
         # (`settled.pending`: the gateway gave no answer, the commit is sent again later).
         self.committed: Optional[CommitAnswer] = None
@@ -54,10 +56,13 @@ class ReservationScope:
         self.settled: Optional[Settled] = None
         self._spend = Spend(self.quantity)
 
-    def commit(self, quantity: Optional[float] = None, metadata: Optional[Metadata] = None) -> None:
+    def commit(self, quantity: Optional[float] = None, metadata: Optional[Metadata] = None, *,
+               outcome: Optional[Outcome] = None) -> None:
         """The amount to commit when the block ends (tokens really used, ...) instead of the
-        reserved one; the commit itself happens once, when the block ends, even if it then
-        raises. Raises RuntimeError once the hold is settled: a commit then would count nothing."""
+        reserved one, and what the output came to (`outcome`: "accepted", "rejected", "failed"
+        or a word of the app's); the commit itself happens once, when the block ends, even if
+        it then raises. Raises RuntimeError once the hold is settled: a commit then would count
+        nothing (`set_outcome` says an outcome after it)."""
         if self._spend.done:
             raise RuntimeError(f"the reservation {self.reservation_id} was settled already (when its block "
                                "ended): this commit would count nothing")
@@ -65,6 +70,8 @@ class ReservationScope:
             self.quantity = quantity
         if metadata is not None:
             self.metadata = {**self._granted_metadata, **metadata}
+        if outcome is not None:
+            self.outcome = self._spend.outcome = outcome
         self._spend.reported(self.quantity, self.metadata)
 
     def _ended(self, failed: bool) -> Spend:

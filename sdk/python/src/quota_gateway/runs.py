@@ -4,7 +4,8 @@ draw; what they do not use goes back when the run closes.
 `start_run` answers a `RunHandle` (`AsyncRunHandle`) or, refused, a `DeniedRun`, told apart by
 `allowed` as `Allowed` and `Denied` are, so a type checker knows `id` is a string exactly when
 the run was admitted. `with_run(...)` starts one for a `with` block and closes it whatever
-happens in the block (`KeyboardInterrupt` and `asyncio.CancelledError` included).
+happens in the block (`KeyboardInterrupt` and `asyncio.CancelledError` included), with what the
+run's output came to when the block said so (`run.outcome = "accepted"`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Literal, Optional, Type, Unio
 
 from .decision import Counter, Decision, Denial, Denied, Reason
 from .errors import denial_error
-from .params import Metadata, StepKind
+from .params import Metadata, Outcome, StepKind
 from .types import CommitAnswer, ReleaseAnswer, Run, RunExtended, RunStart, TrackAnswer
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ class _Admitted:
         self.unchecked = start.unchecked
         # Set by `with_run` once the block has ended: the run as its close left it.
         self.closed: Optional[Run] = None
+        # What the run's output came to, when the block knows: said by `with_run`'s close.
+        self.outcome: Optional[Outcome] = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.id!r}, user_id={self.user_id!r})"
@@ -89,24 +92,26 @@ class RunHandle(_Admitted):
 
     def track(self, event: str, quantity: Optional[float] = None, metadata: Optional[Metadata] = None,
               *, action_id: Optional[str] = None, kind: Optional[StepKind] = None,
-              idempotency_key: Optional[str] = None) -> TrackAnswer:
+              idempotency_key: Optional[str] = None, outcome: Optional[Outcome] = None) -> TrackAnswer:
         """A step whose usage already happened: counted into the run, never denied."""
         return self._client.track(self.user_id, event, 1 if quantity is None else quantity, metadata,
                                   idempotency_key=idempotency_key, run_id=self.id, action_id=action_id,
-                                  kind=kind)
+                                  kind=kind, outcome=outcome)
 
     def commit(self, reservation_id: str, quantity: Optional[float] = None,
-               metadata: Optional[Metadata] = None) -> CommitAnswer:
-        """Commits a step (what it really used, when given) against the run."""
-        return self._client.commit(reservation_id, quantity, metadata)
+               metadata: Optional[Metadata] = None, *, outcome: Optional[Outcome] = None) -> CommitAnswer:
+        """Commits a step (what it really used, when given; what its output came to, with
+        `outcome`) against the run."""
+        return self._client.commit(reservation_id, quantity, metadata, outcome=outcome)
 
     def release(self, reservation_id: str) -> ReleaseAnswer:
         """Gives a step's hold back to the run."""
         return self._client.release(reservation_id)
 
-    def close(self) -> Run:
-        """Ends the run: what its steps committed counts on the user, the rest goes back."""
-        return self._client.close_run(self.id)
+    def close(self, outcome: Optional[Outcome] = None) -> Run:
+        """Ends the run: what its steps committed counts on the user, the rest goes back; with
+        `outcome`, what its output came to."""
+        return self._client.close_run(self.id, outcome=outcome)
 
     def extend(self, ttl_seconds: int) -> RunExtended:
         return self._client.extend_run(self.id, ttl_seconds)
@@ -140,21 +145,21 @@ class AsyncRunHandle(_Admitted):
 
     async def track(self, event: str, quantity: Optional[float] = None, metadata: Optional[Metadata] = None,
                     *, action_id: Optional[str] = None, kind: Optional[StepKind] = None,
-                    idempotency_key: Optional[str] = None) -> TrackAnswer:
+                    idempotency_key: Optional[str] = None, outcome: Optional[Outcome] = None) -> TrackAnswer:
         """A step whose usage already happened: counted into the run, never denied."""
         return await self._client.track(self.user_id, event, 1 if quantity is None else quantity, metadata,
                                         idempotency_key=idempotency_key, run_id=self.id,
-                                        action_id=action_id, kind=kind)
+                                        action_id=action_id, kind=kind, outcome=outcome)
 
     async def commit(self, reservation_id: str, quantity: Optional[float] = None,
-                     metadata: Optional[Metadata] = None) -> CommitAnswer:
-        return await self._client.commit(reservation_id, quantity, metadata)
+                     metadata: Optional[Metadata] = None, *, outcome: Optional[Outcome] = None) -> CommitAnswer:
+        return await self._client.commit(reservation_id, quantity, metadata, outcome=outcome)
 
     async def release(self, reservation_id: str) -> ReleaseAnswer:
         return await self._client.release(reservation_id)
 
-    async def close(self) -> Run:
-        return await self._client.close_run(self.id)
+    async def close(self, outcome: Optional[Outcome] = None) -> Run:
+        return await self._client.close_run(self.id, outcome=outcome)
 
     async def extend(self, ttl_seconds: int) -> RunExtended:
         return await self._client.extend_run(self.id, ttl_seconds)
@@ -198,10 +203,10 @@ class RunContext:
         if run is None:
             return
         if exc_type is None:
-            run.closed = run.close()
+            run.closed = run.close(run.outcome)
             return
         try:
-            run.closed = run.close()
+            run.closed = run.close(run.outcome)
         except Exception:  # noqa: BLE001 - the block's own exception is the one to see
             pass
 
@@ -231,7 +236,7 @@ class AsyncRunContext:
 async def close_shielded(run: AsyncRunHandle, quiet: bool) -> None:
     """Closes the run, shielded from a cancellation that arrives meanwhile; with `quiet` (the
     block raised) a failed close is not raised, since the block's exception is the one to see."""
-    closing = asyncio.ensure_future(run.close())
+    closing = asyncio.ensure_future(run.close(run.outcome))
     # Read its outcome even when no one awaits it any more (a second cancellation).
     closing.add_done_callback(lambda f: f.cancelled() or f.exception())
     try:

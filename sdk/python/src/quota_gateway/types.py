@@ -16,7 +16,7 @@ from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, Simul
 
 __all__ = [
     "Allowed", "Check", "Counter", "Decision", "Denial", "Denied", "Granted",
-    "CommitAnswer", "ReleaseAnswer", "ExtendAnswer", "Hold", "Reservation", "TrackAnswer",
+    "CommitAnswer", "ReleaseAnswer", "ExtendAnswer", "OutcomeAnswer", "Hold", "Reservation", "TrackAnswer",
     "Period", "ParentUsage", "Usage", "Override", "Subscription", "AdjustmentAnswer",
     "Page", "Adjustment", "UserInfo", "UserPage", "UsageGroup", "UsageEvent", "UsageEventPage",
     "DayGroup", "Day", "DailyUsage", "UserToken", "UserKey", "Webhook", "DeliveryTry", "WebhookDelivery",
@@ -71,6 +71,16 @@ class CommitAnswer:
     late: bool
     counters: List[Counter]
     over_quota: List[str]
+
+
+@dataclass(frozen=True)
+class OutcomeAnswer:
+    """`set_outcome`: the outcome now said, and the one it replaced (`previous`; None when none
+    was, equal to `outcome` when it was said already and nothing changed)."""
+
+    reservation_id: str
+    outcome: str
+    previous: Optional[str]
 
 
 @dataclass(frozen=True)
@@ -249,9 +259,12 @@ class UsageEvent:
     "grant_expired", "debt_settled", "run_close" (a run's end: no usage of its own, its
     steps' entries counted it, but the `credits` it burned), or, with no usage, "denied" (a
     refused reserve: the first 100 of a user's UTC day), "release" or "expiry" (a hold's end
-    without a commit), which the pricing lab replays. Entries of a run's steps carry
-    `run_id`, `action_id` (None for a step that named none) and `step_kind` ("primary",
-    "retry" or "fallback"); None on others.
+    without a commit), which the pricing lab replays, or "outcome" (what a committed call's
+    output came to, said after its commit: its groups' amounts are 0). `outcome` is on the
+    "commit", "track" and "run_close" entries that said one, and on an "outcome" entry with the
+    `previous_outcome` it replaced (None when none was); None elsewhere. Entries of a run's
+    steps carry `run_id`, `action_id` (None for a step that named none) and `step_kind`
+    ("primary", "retry" or "fallback"); None on others.
     `credits` lists the credits the entry moved (empty when none). A "denied" entry names the
     groups that denied it (`denied_by`; empty on other entries). An entry that ends a hold
     ("commit", "late_commit", "release", "expiry") says when it was reserved (`held_since`)
@@ -262,8 +275,8 @@ class UsageEvent:
     `changes_usage` is True for the kinds whose `groups` are what the counters counted
     ("commit", "late_commit", "track", "adjustment") and False for every other ("grant",
     "grant_void", "grant_expired", "debt_settled", "run_close", "denied", "release",
-    "expiry"), whose `quantity` is what was asked or held, or none: sum only the entries where
-    it is True."""
+    "expiry", "outcome"), whose `quantity` is what was asked or held, or none: sum only the
+    entries where it is True."""
 
     id: str
     kind: str
@@ -285,6 +298,8 @@ class UsageEvent:
     reserved: Optional[Amount] = None
     held_until: Optional[str] = None
     changes_usage: bool = False
+    outcome: Optional[str] = None
+    previous_outcome: Optional[str] = None
 
 
 # Follow `next_cursor` until it is None: a page of the ledger may hold fewer entries than
@@ -294,12 +309,18 @@ UsageEventPage = Page[UsageEvent]
 
 @dataclass(frozen=True)
 class DayGroup:
+    """One group's UTC day: `used`, reserves admitted and denied, releases, expiries, and as a
+    counter's in `usage`, `outcomes` (empty when none was said that day) and
+    `cost_per_accepted` (None when none was accepted)."""
+
     group_id: str
     used: Amount
     reserves_admitted: int
     reserves_denied: int
     releases: int
     expiries: int
+    outcomes: Dict[str, int] = field(default_factory=dict)
+    cost_per_accepted: Optional[Amount] = None
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
 // A consumer of the shipped declarations, compiled (never run) by types.test.mjs with
 // TypeScript 4.9 and with the current TypeScript, under strict and exactOptionalPropertyTypes.
 // Each @ts-expect-error is a mistake the types must catch: unused, it fails the compile.
-import { createClient, GATEWAY_CODES, isBalanceCounter, limitOutput, openaiForUserKey, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
+import { createClient, GATEWAY_CODES, isBalanceCounter, limitOutput, openaiForUserKey, proxyReservationId, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
 import type {
   Approval, ApprovalStatus, Balance, BalanceCounter, Catalog, CatalogEntry, ClientOptions, Decision, ErrorCode, Fit, Grant, Granted, GrantInput, GrantMade, OverrideInput,
   PlanDoc, PlanList, Price, PriceInput, PriceSourceKind, Reason, ReviewEvery, Scope,
-  DoneSimulation, Page, Run, RunAnswer, RunState, Simulation, SimulationInput, SimulationProgress, Step, StepKind, TrackedStep, UserKey, UserKeyMade,
+  DoneSimulation, Outcome, OutcomeAnswer, Page, Run, RunAnswer, RunState, Simulation, SimulationInput, SimulationProgress, Step, StepKind, TrackedStep, UserKey, UserKeyMade,
   WebhookEvent,
 } from "quota-gateway";
 
@@ -236,12 +236,38 @@ export async function prices(userId: string, fit: Fit | undefined): Promise<stri
     done.allowed ? done.value : done.decision.reasons[0], source, version].join();
 }
 
+export async function outcomes(userId: string, said: Outcome | undefined, response: { headers: Headers }): Promise<string> {
+  const d = await qg.reserve(userId, "image.render", 10);
+  if (!d.allowed) return "";
+  await qg.commit(d.reservationId, { quantity: 10, outcome: said });
+  // The app's own word, beside the three the gateway names.
+  const later: OutcomeAnswer = await qg.setOutcome(d.reservationId, "kept_as_wallpaper", { timeoutMs: undefined });
+  const previous: string | null = later.previous;
+  // @ts-expect-error an outcome is a word
+  await qg.setOutcome(d.reservationId, 1);
+  await qg.track(userId, "image.render", 10, undefined, { outcome: "rejected", idempotencyKey: undefined });
+  const held = await qg.withReservation(userId, "image.render", 10, undefined, ({ report }) => report({ outcome: "failed" }));
+  const run = await qg.withRun(userId, "agent.task", 1, undefined, async () => 3, { outcome: (n) => (n > 2 ? "accepted" : undefined) });
+  // @ts-expect-error the outcome is decided from what fn answered: a number here
+  await qg.withRun(userId, "agent.task", 1, undefined, async () => 3, { outcome: (n: string) => n });
+  const started = await qg.startRun(userId, "agent.task");
+  if (started.allowed) await started.close({ outcome: "rejected", timeoutMs: 1000 });
+  const counter = (await qg.usage(userId)).counters[0];
+  const accepted: number | undefined = counter?.outcomes?.["accepted"];
+  const cost: number | null | undefined = counter?.costPerAccepted;
+  const day = (await qg.dailyUsage(userId)).days[0]?.groups[0];
+  const entry = (await qg.listUsageEvents({ userId })).data.find((e) => e.kind === "outcome");
+  const replaced: string | null | undefined = entry?.previousOutcome;
+  const id: string | null = proxyReservationId(response) ?? proxyReservationId(response.headers) ?? proxyReservationId({ "x-quota-reservation": "r_1" });
+  return [previous, held.allowed, run.allowed, accepted, cost, day?.outcomes?.["rejected"], day?.costPerAccepted, entry?.outcome, replaced, id].join();
+}
+
 export function code(err: unknown): ErrorCode | null {
   if (!(err instanceof QuotaGatewayError)) return null;
   if (err.code === "reservation_not_found" || err.code === "aborted" || err.code === "http_500") return err.code;
   if (err.code === "grant_limit" || err.code === "grant_not_found") return err.code;
   if (err.code === "approval_decided" || err.code === "approval_not_found") return err.code;
-  if (err.code === "run_not_found") return err.code;
+  if (err.code === "run_not_found" || err.code === "reservation_not_committed") return err.code;
   if (err.code === "price_not_found" || err.code === "price_limit" || err.code === "unpriced_model") return err.code;
   if (err.code === "simulation_bound" || err.code === "simulation_failed" || err.code === "simulation_timeout") return err.field === "range" ? err.code : null;
   // @ts-expect-error not a code of the gateway or the client
