@@ -36,11 +36,22 @@ local function add_outcome(text, word, delta)
   return table.concat(parts, ',')
 end
 
+-- `text` with `previous` taken back (when said before) and `word` counted (when given).
+local function judged(text, word, previous)
+  if previous then
+    text = add_outcome(text, previous, -1)
+  end
+  if word then
+    text = add_outcome(text, word, 1)
+  end
+  return text
+end
+
 -- Counts `word` once in each counter of `fields` (counter fields, without a suffix) and in the
 -- rollups of `groups` on the UTC day of `at` (ms); `previous`, the outcome said before, is
 -- taken back from each (a changed judgement moves, it never counts twice). Either may be nil.
--- `prune` pairs each field with its period end as note_periods schedules it ("" for none), so
--- a field written after its counter was pruned is pruned again.
+-- `ends` pairs each field with its period's end ("" for none), scheduled for pruning as
+-- note_periods does, so a field written after its counter was pruned is pruned again.
 local function count_outcome(c, fields, ends, groups, at, word, previous)
   if #fields > 0 then
     local keys = {}
@@ -49,14 +60,7 @@ local function count_outcome(c, fields, ends, groups, at, word, previous)
     end
     local texts, writes, noted = redis.call('HMGET', c.KEYS[1], unpack(keys)), {}, {}
     for i = 1, #fields do
-      local text = texts[i]
-      if previous then
-        text = add_outcome(text, previous, -1)
-      end
-      if word then
-        text = add_outcome(text, word, 1)
-      end
-      writes[#writes + 1], writes[#writes + 2] = keys[i], text
+      writes[#writes + 1], writes[#writes + 2] = keys[i], judged(texts[i], word, previous)
       if ends[i] ~= '' then
         noted[#noted + 1], noted[#noted + 2] = prune_score(c, fields[i], ends[i]), fields[i]
       end
@@ -77,14 +81,7 @@ local function count_outcome(c, fields, ends, groups, at, word, previous)
   end
   local texts, writes = redis.call('HMGET', c.KEYS[9], unpack(keys)), {}
   for i = 1, #groups do
-    local text = texts[i]
-    if previous then
-      text = add_outcome(text, previous, -1)
-    end
-    if word then
-      text = add_outcome(text, word, 1)
-    end
-    writes[#writes + 1], writes[#writes + 2] = keys[i], text
+    writes[#writes + 1], writes[#writes + 2] = keys[i], judged(texts[i], word, previous)
     -- Pruned with the day's other rollups of the group (prelude.lua's rollup).
     local prune_at = (day + 1) * DAY_MS + c.ARGV[4] - c.ARGV[1]
     redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, groups[i]))
