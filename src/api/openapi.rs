@@ -58,7 +58,9 @@ with the usage the provider reports. The gateway's own answers there (a denial: 
 `insufficient_quota` or `rate_limit_exceeded`; 502 `upstream_unreachable`; 504 \
 `upstream_timeout`; 409 `action_not_retryable` or `idempotency_key_settled`) use the upstream's \
 error shape, with the code also in `x-quota-code`, `x-should-retry: false` unless retrying soon \
-can succeed, and on a denial `Retry-After`, `x-quota-reasons` and `x-quota-denied-by`.";
+can succeed, and on a denial `Retry-After`, `x-quota-reasons` and `x-quota-denied-by`. An answer the \
+provider gave names its reservation in `x-quota-reservation`, so the caller can say later what the \
+output came to (`POST /v1/reservations/{reservationId}/outcome`).";
 
 /// RFC 9457 problem details, as every error answers.
 #[derive(Serialize, utoipa::ToSchema)]

@@ -612,7 +612,9 @@ async fn cors(state: &AppState, req: &HttpRequest, project: Option<&str>, respon
         headers.insert(HeaderName::from_static("access-control-allow-origin"), value);
         headers.insert(
             HeaderName::from_static("access-control-expose-headers"),
-            HeaderValue::from_static("retry-after, x-should-retry, x-quota-reasons, x-quota-denied-by, x-quota-code, ratelimit, ratelimit-policy, x-request-id, x-upstream-request-id"),
+            HeaderValue::from_static(
+                "retry-after, x-should-retry, x-quota-reasons, x-quota-denied-by, x-quota-code, x-quota-reservation, ratelimit, ratelimit-policy, x-request-id, x-upstream-request-id",
+            ),
         );
         headers.insert(HeaderName::from_static("vary"), HeaderValue::from_static("Origin"));
     }
