@@ -290,7 +290,7 @@ pub fn document(routes: &[Route]) -> OpenApi {
         dto::UserPage, dto::EmptyBody, dto::UsageAnswer, dto::ParentUsageAnswer, dto::DenialAnswer, dto::UsageGroupAnswer, dto::UsageEventAnswer,
         dto::UsageEventPageAnswer, dto::DayGroupAnswer, dto::DayAnswer, dto::DailyUsageAnswer,
         user_tokens::UserTokenBody, user_keys::UserKeyBody, dto::UserKeyAnswer, dto::UserKeyList, event::ReserveBody, event::TrackBody, dto::ReserveAnswer,
-        dto::TrackAnswer, dto::ReservationAnswer, dto::ExtendBody, dto::ExtendAnswer, dto::CommitBody, dto::CloseBody, dto::OutcomeBody, dto::OutcomeAnswer,
+        dto::TrackAnswer, dto::ReservationAnswer, dto::ExtendBody, dto::ExtendAnswer, dto::CommitBody, dto::CloseBody, dto::OutcomeBody, dto::OutcomeAnswer, dto::ModelDayAnswer,
         dto::CommitAnswer, dto::ReleaseAnswer, dto::WebhookBody, dto::WebhookAnswer, dto::WebhookList,
         dto::SecretAnswer, dto::ChangeAnswer, dto::ChangePage, dto::DeliveryIdAnswer, dto::TryAnswer, dto::DeliveryAnswer, dto::DeliveryList,
         dto::CreditMoveAnswer, dto::CategoryAnswer, dto::CreditSummaryAnswer, dto::GrantBody, dto::GrantAnswer, dto::GrantMadeAnswer, dto::GrantList, dto::BalanceAnswer, dto::BalanceList,

@@ -237,6 +237,8 @@ pub struct DayActivity {
     pub expiries: i64,
     /// What the day's usage's outputs came to (counted on the day the usage was).
     pub outcomes: super::outcomes::Outcomes,
+    /// Per model the events named: milli-units used and outputs accepted.
+    pub models: std::collections::BTreeMap<String, (i64, u64)>,
 }
 
 /// One UTC day (days since 1970-01-01) of a user's rollups, by group id.

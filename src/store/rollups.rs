@@ -79,6 +79,16 @@ fn add(days: &mut Days, field: &str, text: &str, range: RangeInclusive<i64>) -> 
             activity.outcomes.add(&Outcomes::parse(text));
             continue;
         }
+        if stat == "m" {
+            // {"<model>": ["<used milli>", "<accepted>"]} (outcomes.lua's by_model).
+            let models: BTreeMap<String, (String, String)> = serde_json::from_str(text).map_err(|_| bad())?;
+            for (model, (used, accepted)) in models {
+                let mine = activity.models.entry(model).or_default();
+                mine.0 += used.parse::<i64>().map_err(|_| bad())?;
+                mine.1 += accepted.parse::<u64>().map_err(|_| bad())?;
+            }
+            continue;
+        }
         let value: i64 = text.parse().map_err(|_| bad())?;
         let slot = match stat {
             "u" => &mut activity.used_milli,
@@ -117,5 +127,7 @@ mod tests {
         assert!(add(&mut days, "20000|g1|z", "1", 20000..=20000).is_err());
         add(&mut days, "20000|g1|o", "accepted=2,rejected=1", 20000..=20000).unwrap();
         assert_eq!(days[&(20000, "g1".to_string())].outcomes.accepted(), 2);
+        add(&mut days, "20000|g1|m", r#"{"gpt-4o":["4000","2"]}"#, 20000..=20000).unwrap();
+        assert_eq!(days[&(20000, "g1".to_string())].models["gpt-4o"], (4000, 2));
     }
 }

@@ -230,3 +230,41 @@ async fn a_teams_usage_counts_its_members_outcomes_on_slices_and_level_by_level(
         assert_eq!(own["outcomes"], json!({ "accepted": 1, "rejected": 1 }), "{own}");
     }
 }
+
+/// Cost per accepted output per model: each model the events name is counted apart in the
+/// day's rollups, its accepted outputs with it, whether said at the commit or later.
+#[tokio::test]
+async fn the_daily_rollups_answer_cost_per_accepted_output_per_model() {
+    let app = spawn_app().await;
+    app.put_plan(render_plan()).await;
+    app.subscribe("cy", "plan_renders", None).await;
+    let with_model = |model: &str, outcome: Option<&str>| {
+        let (app, model, outcome) = (&app, model.to_string(), outcome.map(str::to_string));
+        async move {
+            let held = app
+                .reserve(json!({ "userId": "cy", "event": "render", "quantity": 10, "metadata": { "model": model } }))
+                .await;
+            let id = held["reservationId"].as_str().unwrap().to_string();
+            let body = outcome.map_or(json!({}), |o| json!({ "outcome": o }));
+            assert_eq!(app.commit(&id, Some(body)).await.0, StatusCode::OK);
+            id
+        }
+    };
+    with_model("flux", Some("accepted")).await;
+    let later = with_model("flux", Some("rejected")).await;
+    with_model("flux", None).await;
+    with_model("sdxl", Some("accepted")).await;
+    assert_eq!(say(&app, &later, "accepted").await.0, StatusCode::OK);
+
+    let (status, daily) = app.json(Method::GET, "/v1/users/cy/daily-usage", None).await;
+    assert_eq!(status, StatusCode::OK, "{daily}");
+    let today = daily["days"].as_array().unwrap().last().unwrap()["groups"][0].clone();
+    assert_eq!(
+        today["models"],
+        json!([
+            { "model": "flux", "used": 30, "accepted": 2, "costPerAccepted": 15 },
+            { "model": "sdxl", "used": 10, "accepted": 1, "costPerAccepted": 10 },
+        ]),
+        "{today}"
+    );
+}

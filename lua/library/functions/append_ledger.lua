@@ -40,13 +40,17 @@ register('append_ledger', 'writes', function(c)
         end
       end
     end
-    count_outcome(c, counters, ends, names, tonumber(entry.counted or now), entry.outcome, entry.previous)
+    count_outcome(c, counters, ends, names, tonumber(entry.counted or now), entry.outcome, entry.previous,
+      model_of(entry.metadata))
   end
   if ARGV[4] ~= '' then
     if entry.kind ~= 'outcome' then
-      for _, g in ipairs(groups) do
+      local parts = {}
+      for i, g in ipairs(groups) do
         rollup(c, now, g.g, 'u', tonumber(g.a))
+        parts[i] = {g.g, tonumber(g.a), 0}
       end
+      by_model(c, now, model_of(entry.metadata), parts)
     end
     redis.call('XADD', KEYS[8], 'MINID', string.format('%d', now - ARGV[4]), '*', unpack(fields))
   end

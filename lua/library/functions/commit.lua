@@ -148,7 +148,7 @@ register('commit', 'writes', function(c)
   if outcome ~= '' then
     record.o = outcome
     local counters, ends, groups = outcome_holds(record)
-    count_outcome(c, counters, ends, groups, now, outcome, nil)
+    count_outcome(c, counters, ends, groups, now, outcome, nil, model_of(ARGV[l] ~= '' and ARGV[l] or record.md))
   end
   finish(c, ARGV[5], record, 'committed', now)
 

@@ -131,7 +131,7 @@ register('track', 'writes', function(c)
         seen[h.g], groups[#groups + 1] = true, h.g
       end
     end
-    count_outcome(c, counters, ends, groups, now, outcome, nil)
+    count_outcome(c, counters, ends, groups, now, outcome, nil, model_of(ARGV[l + 1]))
   end
   ledger(c, now, holds, function(_, h) return h.a end, credited(attributed(fields, ARGV[l + 3], ARGV[l + 4]), burned))
   prune(c, now)

@@ -95,6 +95,15 @@ local function ledger(c, now, holds, amount_of, fields)
       rollup(c, now, h.g, 'u', tonumber(amount))
     end
   end
+  -- The same usage per model, when the event names one (outcomes.lua).
+  local model = entry_model(fields)
+  if model then
+    local parts = {}
+    for i, g in ipairs(groups) do
+      parts[i] = {g.g, tonumber(g.a), 0}
+    end
+    by_model(c, now, model, parts)
+  end
   fields[#fields + 1] = 'groups'
   fields[#fields + 1] = cjson.encode(groups)
   -- Exact trimming: usually nothing or one entry goes per append, so it costs little.

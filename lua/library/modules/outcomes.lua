@@ -47,12 +47,64 @@ local function judged(text, word, previous)
   return text
 end
 
+-- The model an event's metadata names (canonical JSON text, or nil), nil for none.
+local function model_of(metadata)
+  return metadata and string.match(metadata, '"model":"([^"\\]+)"')
+end
+
+-- The model a ledger entry's fields (field, value pairs) name in its metadata, nil for none.
+local function entry_model(fields)
+  for k = 1, #fields - 1, 2 do
+    if fields[k] == 'metadata' then
+      return model_of(fields[k + 1])
+    end
+  end
+end
+
+-- Per model, each group's usage and accepted outputs of the UTC day of `at`: the rollup
+-- "<day>|<group>|m", JSON {"<model>": ["<used milli>", "<accepted>"]}, at most OUTCOME_WORDS models
+-- (then "other"), so cost per accepted output is answered per model. `parts` are
+-- {group, used, accepted} changes; a part that changes nothing writes nothing.
+local function by_model(c, at, model, parts)
+  if c.ARGV[4] == '' or not model then
+    return
+  end
+  local DAY_MS = 86400000
+  local day, keys, changes = math.floor(at / DAY_MS), {}, {}
+  for _, p in ipairs(parts) do
+    if p[2] ~= 0 or p[3] ~= 0 then
+      keys[#keys + 1], changes[#changes + 1] = string.format('%d|%s|m', day, p[1]), p
+    end
+  end
+  if #keys == 0 then
+    return
+  end
+  local texts, writes = redis.call('HMGET', c.KEYS[9], unpack(keys)), {}
+  for i, p in ipairs(changes) do
+    local models = texts[i] and cjson.decode(texts[i]) or {}
+    local name, n = model, 0
+    for _ in pairs(models) do
+      n = n + 1
+    end
+    if not models[name] and n >= OUTCOME_WORDS then
+      name = 'other'
+    end
+    -- (Numbers as strings, so cjson writes every digit.)
+    local m = models[name] or {'0', '0'}
+    models[name] = {string.format('%d', m[1] + p[2]), string.format('%d', math.max(0, m[2] + p[3]))}
+    writes[#writes + 1], writes[#writes + 2] = keys[i], cjson.encode(models)
+    local prune_at = (day + 1) * DAY_MS + c.ARGV[4] - c.ARGV[1]
+    redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, p[1]))
+  end
+  redis.call('HSET', c.KEYS[9], unpack(writes))
+end
+
 -- Counts `word` once in each counter of `fields` (counter fields, without a suffix) and in the
 -- rollups of `groups` on the UTC day of `at` (ms); `previous`, the outcome said before, is
 -- taken back from each (a changed judgement moves, it never counts twice). Either may be nil.
 -- `ends` pairs each field with its period's end ("" for none), scheduled for pruning as
 -- note_periods does, so a field written after its counter was pruned is pruned again.
-local function count_outcome(c, fields, ends, groups, at, word, previous)
+local function count_outcome(c, fields, ends, groups, at, word, previous, model)
   if #fields > 0 then
     local keys = {}
     for i = 1, #fields do
@@ -87,6 +139,15 @@ local function count_outcome(c, fields, ends, groups, at, word, previous)
     redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, groups[i]))
   end
   redis.call('HSET', c.KEYS[9], unpack(writes))
+  -- An accepted output of a model counts for it too (it was said, or taken back).
+  local accepted = (word == 'accepted' and 1 or 0) - (previous == 'accepted' and 1 or 0)
+  if accepted ~= 0 then
+    local parts = {}
+    for i = 1, #groups do
+      parts[i] = {groups[i], 0, accepted}
+    end
+    by_model(c, at, model, parts)
+  end
 end
 
 -- The counters and groups a record's outcome counts in: its holds but in-flight ones (they

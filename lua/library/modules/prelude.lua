@@ -22,7 +22,8 @@
 --
 -- A rollup day is a UTC day number (Unix ms / 86400000); its stats per group are u (milli-units
 -- used), a (reserves admitted), d (reserves denied), r (releases), x (expiries), and o, the
--- outcomes said of the day's usage, packed as text (outcomes.lua). A field may
+-- outcomes said of the day's usage, packed as text, and m, usage and accepted outputs per model
+-- (outcomes.lua). A field may
 -- name a set of groups, comma-separated (group ids have no comma): reserve counts its groups
 -- once in the field of their set, and readers add such a field to each group in it.
 --
@@ -417,7 +418,7 @@ local function prune(c, now)
   for _, f in ipairs(redis.call('ZRANGEBYSCORE', c.KEYS[5], '-inf', old, 'LIMIT', '0', PRUNE_LIMIT)) do
     if string.sub(f, 1, 2) == 'd|' then
       local fields = {}
-      for i, stat in ipairs({'u', 'a', 'd', 'r', 'x', 'o'}) do
+      for i, stat in ipairs({'u', 'a', 'd', 'r', 'x', 'o', 'm'}) do
         fields[i] = string.sub(f, 3) .. '|' .. stat
       end
       redis.call('HDEL', c.KEYS[9], unpack(fields))

@@ -206,6 +206,21 @@ pub struct DayGroupAnswer {
     /// `used` divided by accepted outcomes, once one was accepted that day.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_per_accepted: Option<Milli>,
+    /// The same per model the events named in their metadata (`model`), at most 16 a day
+    /// and group (then `other`); absent when none named one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<ModelDayAnswer>,
+}
+
+/// One model's part of a group's day.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelDayAnswer {
+    pub model: String,
+    pub used: SignedAmount,
+    pub accepted: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_per_accepted: Option<Milli>,
 }
 
 /// One UTC day of a user's activity.
@@ -242,6 +257,16 @@ impl From<&UsageDay> for DayAnswer {
                     expiries: a.expiries,
                     outcomes: a.outcomes.0.iter().cloned().collect(),
                     cost_per_accepted: a.outcomes.cost_per_accepted(Milli(a.used_milli.max(0) as u64)),
+                    models: a
+                        .models
+                        .iter()
+                        .map(|(model, (used, accepted))| ModelDayAnswer {
+                            model: model.clone(),
+                            used: SignedAmount(*used),
+                            accepted: *accepted,
+                            cost_per_accepted: (*accepted > 0).then(|| Milli(used.max(&0).unsigned_abs() / accepted)),
+                        })
+                        .collect(),
                 })
                 .collect(),
         }
