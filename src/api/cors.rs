@@ -75,7 +75,7 @@ fn headers_for(origin: &str) -> Vec<(HeaderName, HeaderValue)> {
         (ACCESS_CONTROL_ALLOW_ORIGIN, origin),
         (
             ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("RateLimit, RateLimit-Policy, X-Request-Id"),
+            HeaderValue::from_static("RateLimit, RateLimit-Policy, Retry-After, X-Request-Id"),
         ),
         (VARY, HeaderValue::from_static("Origin")),
     ]

@@ -84,6 +84,7 @@ async fn five_per_two_seconds_admits_five_of_twenty_then_five_again_and_never_si
         window["periodStart"].is_string() && window["resetsAt"].is_string(),
         "{window}"
     );
+    assert_eq!(window["rollingSeconds"], 2, "{window}");
     // The RateLimit headers state the window's own length.
     let res = one
         .client

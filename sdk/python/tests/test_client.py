@@ -157,6 +157,49 @@ async def test_plans_name_owners_and_list_plans_finds_an_owners_plans(client: Bo
         await client.delete_plan(plan_id or "")
 
 
+async def test_a_rolling_group_admits_its_quota_in_any_span_of_its_window(client: Both,
+                                                                          fresh_user: Callable[..., str]) -> None:
+    user = fresh_user("roll")
+    pid = f"plan_{user}"
+    burst = {"id": "burst", "unit": "count", "quota": 5, "period": {"type": "rolling", "seconds": 2},
+             "matches": [{"event": "render"}]}
+    stored = await client.put_plan({"id": pid, "periodType": "month", "groups": [
+        burst, {"id": "monthly", "unit": "count", "quota": 1000, "matches": [{"event": "render"}]}]})
+    assert stored.groups[0].period == {"type": "rolling", "seconds": 2}, "stored as written"
+    await client.upsert_subscription(user, pid)
+
+    # Back to back, well inside the window: nothing waits for it to roll.
+    decisions = [await client.reserve(user, "render") for _ in range(6)]
+    assert [d.allowed for d in decisions] == [True] * 5 + [False]
+    denied = decisions[5]
+    assert isinstance(denied, Denied)
+    assert (denied.reasons, denied.denied_by) == (["limit_reached"], ["burst"])
+    # The window and at most one sub-window of it, in whole seconds rounded up.
+    assert denied.retry_after is not None and 1 <= denied.retry_after <= 3, denied.retry_after
+    assert '"burst";q=5;w=2,' in (denied.rate_limit_policy or ""), "the policy states the window's own length"
+    counters = {c.group_id: c for c in denied.counters}
+    assert (counters["burst"].reserved, counters["burst"].remaining, counters["monthly"].reserved) == (5, 0, 5)
+    assert (counters["burst"].rolling_seconds, counters["monthly"].rolling_seconds) == (2, None)
+    assert counters["burst"].resets_at and datetime.fromisoformat(counters["burst"].resets_at.replace(
+        "Z", "+00:00")) > datetime.now(timezone.utc), "when what it counts now has rolled out"
+
+    [entry] = [e for e in (await client.list_usage_events(user_id=user)).data if e.kind == "denied"]
+    assert entry.denied_by == ["burst"]
+    assert entry.decided_at and datetime.fromisoformat(entry.decided_at.replace("Z", "+00:00")), entry.decided_at
+
+    # A rolling period names its length; the refusal names the field.
+    with pytest.raises(QuotaGatewayError) as invalid:
+        await client.put_plan({"periodType": "month", "groups": [{**burst, "period": {"type": "rolling"}}]},
+                              plan_id=f"plan_bad_{user}")
+    assert (invalid.value.code, invalid.value.status) == ("invalid_plan", 400)
+    assert [p["field"] for p in invalid.value.problems] == ["groups[0].period.seconds"]
+    for d in decisions[:5]:
+        assert isinstance(d, Allowed)
+        await client.release(d.reservation_id)
+    await client.delete_subscription(user)
+    await client.delete_plan(pid)
+
+
 async def test_usage_ledger_and_daily_rollups(client: Both, subscribed: Callable[..., str]) -> None:
     user = subscribed(100)
     await client.track(user, "e", 2, {"model": "m"})

@@ -4,7 +4,8 @@ the start was; an outage's exception, literal reasons and a settlement are typed
 helpers answer the providers' own client types; a clamped hold's grant, a denial's model, the
 catalog and prices are typed; a webhook event's `type` narrows its `data`, which names the
 budget's owner and scope; a plan's and an approval's owner and review are typed; outcomes, the
-cost per accepted output and the proxy's reservation id are typed."""
+cost per accepted output and the proxy's reservation id are typed; so is when a ledger entry's
+call was decided."""
 
 from __future__ import annotations
 
@@ -160,3 +161,8 @@ async def accepted_cost(aqg: AsyncQuotaGateway, said: Outcome) -> Optional[float
     entry = (await aqg.list_usage_events(user_id="u")).data[0]
     replaced: Optional[str] = entry.previous_outcome
     return None if not accepted or replaced else counter.cost_per_accepted or day.cost_per_accepted
+
+
+def decided(qg: QuotaGateway) -> List[Optional[str]]:
+    """When each entry's call was decided, which chose its windows (None where none was kept)."""
+    return [e.decided_at for e in qg.list_usage_events(user_id="u").data]

@@ -21,7 +21,10 @@ export interface Common {
   rateLimit: string | null;
   /** The gateway's `RateLimit-Policy` header, when it answered. */
   rateLimitPolicy: string | null;
-  /** Seconds until a denying group resets (`Retry-After`); null when never, or not denied. */
+  /**
+   * Seconds until a denying group resets, or for a rolling group until enough has rolled out
+   * (`Retry-After`); null when never, or not denied.
+   */
   retryAfter: number | null;
 }
 
@@ -186,11 +189,21 @@ export function rateLimitHeaders(decision: Decision | Check, now: number = Date.
   return headers;
 }
 
-/** The headers as the gateway writes them: whole numbers rounded down, no window for lifetime groups. */
+/**
+ * The headers as the gateway writes them: whole numbers rounded down, no window for lifetime
+ * groups; a rolling group's window is its `rollingSeconds` (its `periodStart` and `resetsAt`
+ * span everything it counts now, longer than the window).
+ */
 function fromCounters(counters: Counter[], now: number): { limit: string; policy: string } | null {
   if (counters.length === 0) return null;
   const policy = counters.map((c) => {
-    const window = c.periodStart && c.resetsAt ? (Date.parse(c.resetsAt) - Date.parse(c.periodStart)) / 1000 : null;
+    const rolling = c.rollingSeconds;
+    const window =
+      rolling != null
+        ? rolling
+        : c.periodStart && c.resetsAt
+          ? (Date.parse(c.resetsAt) - Date.parse(c.periodStart)) / 1000
+          : null;
     return `"${c.groupId}";q=${Math.floor(c.quota)}${window === null ? "" : `;w=${Math.floor(window)}`}`;
   });
   const limit = counters.map((c) => {

@@ -7856,6 +7856,12 @@ export interface components {
             /** @description What open reservations hold. */
             reserved: components["schemas"]["Milli"];
             resetsAt?: string | null;
+            /**
+             * Format: int64
+             * @description A rolling window's length in seconds (its `periodStart` is its oldest sub-window's
+             *     start, `resetsAt` when all it counts now has rolled out); absent on calendar periods.
+             */
+            rollingSeconds?: number | null;
             soonestExpiry?: null | components["schemas"]["SoonestExpiry"];
             /** @description Whose counter it is: the user the call was about, or a parent whose budget it shares. */
             subjectId: string;
@@ -7916,6 +7922,11 @@ export interface components {
              */
             expiries: number;
             groupId: string;
+            /**
+             * @description The same per model the events named in their metadata (`model`), at most 16 a day
+             *     and group (then `other`); absent when none named one.
+             */
+            models?: components["schemas"]["ModelDayAnswer"][];
             /** @description What the outputs of the day's usage came to, per outcome said; absent when none was. */
             outcomes?: {
                 [key: string]: number;
@@ -8219,6 +8230,14 @@ export interface components {
         };
         /** @description an amount in units, at most 3 decimals, exact */
         Milli: number;
+        /** @description One model's part of a group's day. */
+        ModelDayAnswer: {
+            /** Format: int64 */
+            accepted: number;
+            costPerAccepted?: null | components["schemas"]["Milli"];
+            model: string;
+            used: components["schemas"]["SignedAmount"];
+        };
         /** @description An operator as answered: never their password. */
         OperatorAnswer: {
             createdAt: string;

@@ -275,7 +275,10 @@ export type ReservationAnswer = Omit<Schemas["ReservationAnswer"], "metadata"> &
  * it (`deniedBy`); an entry that ends a hold (`commit`, `late_commit`, `release`, `expiry`)
  * says when it was reserved (`heldSince`) and what it reserved (`reserved`), an `expiry` also
  * when the hold went back (`heldUntil`); each is absent where it does not apply (and
- * `heldSince`, `reserved` on entries written before the gateway kept them).
+ * `heldSince`, `reserved` on entries written before the gateway kept them). `decidedAt` is the
+ * instant the gateway decided the call at, which chose its windows (a commit's, release's or
+ * expiry's: its reserve's); absent on entries that have none, such as those written before the
+ * gateway kept it.
  *
  * `changesUsage` is true for the kinds whose `groups` are what the counters counted (`commit`,
  * `late_commit`, `track`, `adjustment`) and false for every other (`grant`, `grant_void`,
@@ -298,7 +301,10 @@ export type ReviewEvery = "day" | "week" | "month";
 /**
  * A group of a plan document. `owner` (free text, 1 to 128 bytes: a team or a person who
  * answers for the budget) and `reviewEvery` are the group's own instead of the plan's; every
- * alert and approval request of the group carries them.
+ * alert and approval request of the group carries them. `period` is the group's own window
+ * instead of the plan's; `{ type: "rolling", seconds: 60 }` (1 to 86,400 seconds, a `count` or
+ * `tokens` group, `hard` or `soft`) admits at most the quota in any span of that many seconds
+ * ending now, and a denial by it says in `retryAfter` the seconds until enough has rolled out.
  */
 export type PlanGroupDoc = Omit<Schemas["GroupDoc"], "reviewEvery"> & { reviewEvery?: ReviewEvery | null };
 

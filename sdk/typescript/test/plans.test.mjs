@@ -1,5 +1,5 @@
 // Plans stored, read, listed and deleted through the client, as the README's blocks store theirs;
-// a plan's and a group's owner and review, and the plans an owner owns.
+// a plan's and a group's owner and review, and the plans an owner owns; a rolling window's group.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createClient } from "quota-gateway";
@@ -59,4 +59,43 @@ test("a plan and its groups name an owner and a review; listPlans({ owner }) fin
     && /[:;] owner: must be 1 to 128 bytes/.test(err.detail) && err.detail.includes('groups[0].reviewEvery: must be "day", "week" or "month"'));
   await qg.deletePlan(owned.id);
   await qg.deletePlan(free.id);
+});
+
+test("a rolling group admits its quota in any span of its window: the next is denied with a retryAfter, and the ledger says when", async () => {
+  const qg = createClient({ apiKey: env.secret, baseUrl: env.baseUrl });
+  const user = freshUser("roll");
+  const id = `plan_${user}`;
+  const groups = [
+    { id: "burst", unit: "count", quota: 5, period: { type: "rolling", seconds: 2 }, matches: [{ event: "render" }] },
+    { id: "monthly", unit: "count", quota: 1000, matches: [{ event: "render" }] },
+  ];
+  const stored = await qg.putPlan({ id, periodType: "month", groups });
+  assert.deepEqual(stored.groups[0].period, { type: "rolling", seconds: 2 }, "stored as written");
+  await qg.upsertSubscription({ userId: user, planId: id });
+
+  // Back to back, well inside the window: nothing waits for it to roll.
+  const decisions = [];
+  for (let i = 0; i < 6; i++) decisions.push(await qg.reserve(user, "render"));
+  assert.deepEqual(decisions.map((d) => d.allowed), [true, true, true, true, true, false]);
+  const denied = decisions[5];
+  assert.deepEqual([denied.reasons, denied.deniedBy], [["limit_reached"], ["burst"]]);
+  // The window and at most one sub-window of it, in whole seconds rounded up.
+  assert.ok(denied.retryAfter >= 1 && denied.retryAfter <= 3, `retryAfter ${denied.retryAfter}`);
+  assert.match(denied.rateLimitPolicy, /"burst";q=5;w=2\b/, "the policy states the window's own length");
+  const burst = denied.counters.find((c) => c.groupId === "burst");
+  assert.deepEqual([burst.reserved, burst.remaining, burst.rollingSeconds], [5, 0, 2]);
+  assert.ok(Date.parse(burst.resetsAt) > Date.now(), "resetsAt: when what it counts now has rolled out");
+  assert.equal(denied.counters.find((c) => c.groupId === "monthly").reserved, 5, "the monthly group held the five, not the sixth");
+
+  const entry = (await qg.listUsageEvents({ userId: user })).data.find((e) => e.kind === "denied");
+  assert.deepEqual(entry?.deniedBy, ["burst"]);
+  assert.ok(!Number.isNaN(Date.parse(entry.decidedAt)), `decidedAt ${entry.decidedAt}`);
+
+  // A rolling period names its length; the refusal names the field.
+  const bare = { id: `plan_bad_${user}`, periodType: "month", groups: [{ ...groups[0], period: { type: "rolling" } }] };
+  await assert.rejects(qg.putPlan(bare), (err) => err.code === "invalid_plan" && err.status === 400
+    && err.detail.includes("groups[0].period.seconds"));
+  for (const d of decisions.slice(0, 5)) await qg.release(d.reservationId);
+  await qg.deleteSubscription(user);
+  await qg.deletePlan(id);
 });

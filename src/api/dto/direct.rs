@@ -38,6 +38,9 @@ pub fn counter(json: &mut Json, c: &Counter, user: &str) {
     json.name("remaining").milli(c.remaining());
     json.name("periodStart").optional(c.period_start_ms, Json::instant);
     json.name("resetsAt").optional(c.resets_at_ms, Json::instant);
+    if let Some(ms) = c.rolling_ms {
+        json.name("rollingSeconds").integer(ms / 1000);
+    }
     json.name("exceeded").boolean(c.exceeded());
     if let Some((name, credit)) = &c.credit {
         json.name("balance").string(name);
@@ -215,6 +218,11 @@ mod tests {
                 Some((1_764_547_200_000, 1_767_225_600_000)),
             ),
             counter(Some("team:42"), "", 1_000, 999_999, None).of_value(Some("flux \"pro\"")),
+            // A rolling window's, which says its length.
+            Counter {
+                rolling_ms: Some(60_000),
+                ..counter(None, "rpm", 60, 1_000, Some((1_764_547_140_000, 1_764_547_203_000)))
+            },
             Counter {
                 credit: Some((
                     "credits".to_string(),

@@ -112,6 +112,10 @@ pub struct CounterAnswer {
     pub remaining: Milli,
     pub period_start: Option<String>,
     pub resets_at: Option<String>,
+    /// A rolling window's length in seconds (its `periodStart` is its oldest sub-window's
+    /// start, `resetsAt` when all it counts now has rolled out); absent on calendar periods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rolling_seconds: Option<i64>,
     /// Past the quota; for a balance group, in debt.
     pub exceeded: bool,
     /// A balance group's balance (its `remaining` is what can be spent now, its `reserved`
@@ -160,6 +164,7 @@ impl CounterAnswer {
             remaining: c.remaining(),
             period_start: c.period_start_ms.map(rfc3339),
             resets_at: c.resets_at_ms.map(rfc3339),
+            rolling_seconds: c.rolling_ms.map(|ms| ms / 1000),
             exceeded: c.exceeded(),
             balance: c.credit.as_ref().map(|(name, _)| name.clone()),
             debt: c.credit.as_ref().map(|(_, credit)| credit.debt),

@@ -65,6 +65,10 @@ class Counter:
     (`{"accepted": 2, "rejected": 1}`; empty when none was), and `cost_per_accepted` is `used`
     divided by the accepted ones, in the group's unit (rounded down to 0.001; None until one
     was accepted). A team's counters count their members' outcomes too.
+
+    A rolling window's counter has `rolling_seconds`, its length (its `period_start` is its
+    oldest sub-window's start, `resets_at` when all it counts now has rolled out); None on
+    calendar periods.
     """
 
     subject_id: str
@@ -87,6 +91,7 @@ class Counter:
     leased: Optional[Union[int, float]] = None
     outcomes: Dict[str, int] = field(default_factory=dict)
     cost_per_accepted: Optional[Union[int, float]] = None
+    rolling_seconds: Optional[int] = None
 
 
 @dataclass(frozen=True)

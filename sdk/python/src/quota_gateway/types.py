@@ -271,6 +271,9 @@ class UsageEvent:
     and what it reserved (`reserved`; a commit's `quantity` is the actual one), an "expiry"
     also when the hold went back (`held_until`; its `time` is when the gateway noticed); None
     where they do not apply, and on entries written before the gateway kept them.
+    `decided_at` is the instant the gateway decided the call at, which chose its windows (a
+    commit's, release's or expiry's: its reserve's); None on entries that have none, such as
+    those written before the gateway kept it.
 
     `changes_usage` is True for the kinds whose `groups` are what the counters counted
     ("commit", "late_commit", "track", "adjustment") and False for every other ("grant",
@@ -300,6 +303,7 @@ class UsageEvent:
     changes_usage: bool = False
     outcome: Optional[str] = None
     previous_outcome: Optional[str] = None
+    decided_at: Optional[str] = None
 
 
 # Follow `next_cursor` until it is None: a page of the ledger may hold fewer entries than
@@ -433,6 +437,11 @@ class PlanGroup:
     `owner` (free text, 1 to 128 bytes: a team or a person who answers for the budget) and
     `review_every` ("day", "week" or "month") are the group's own instead of the plan's;
     every alert and approval request of the group carries them.
+
+    `period` is the group's own window instead of the plan's, as the document writes it:
+    `{"type": "rolling", "seconds": 60}` (1 to 86,400 seconds, on a `count` or `tokens` group,
+    "hard" or "soft") admits at most the quota in any span of that many seconds ending now, and
+    a denial by it says in `retry_after` the seconds until enough has rolled out.
     """
 
     id: str

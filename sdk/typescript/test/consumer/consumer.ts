@@ -128,7 +128,11 @@ export async function plans(userId: string, quota: number | null): Promise<numbe
   const every: (ReviewEvery | null | undefined)[] = theirs.data.flatMap((p) => [p.reviewEvery, ...p.groups.map((g) => g.reviewEvery)]);
   // @ts-expect-error an owner is text
   await qg.listPlans({ owner: 7 });
-  return [stored.version ?? 0, ...all.data.map((p) => p.groups.length), (await qg.putPlan(owned)).groups.length, every.length];
+  // A group's own rolling window: at most its quota in any span of `seconds` ending now.
+  const burst: PlanDoc & { id: string } = { ...plan, id: "plan_burst",
+    groups: [{ id: "burst", unit: "count", quota: 5, period: { type: "rolling", seconds: 2 }, matches: [{ event: "image.render" }] }] };
+  const windows: number[] = (await qg.putPlan(burst)).groups.map((g) => g.period?.seconds ?? 0);
+  return [stored.version ?? 0, ...all.data.map((p) => p.groups.length), (await qg.putPlan(owned)).groups.length, every.length, ...windows];
 }
 
 export async function overrides(userId: string, until: Date | undefined): Promise<string[]> {
@@ -232,8 +236,10 @@ export async function prices(userId: string, fit: Fit | undefined): Promise<stri
   // @ts-expect-error not where a price comes from
   if (page.data[0]?.groups[0]?.price?.source === "project") return "";
   const version: string | null | undefined = page.data[0]?.groups[0]?.price?.catalogVersion;
+  // The instant the call was decided at, which chose its windows.
+  const decided: string | null | undefined = page.data[0]?.decidedAt;
   return [catalog.version, cached, compared, data.length, nextCursor, unpriced, granted?.quantity, most, asked, check.granted?.quantity,
-    done.allowed ? done.value : done.decision.reasons[0], source, version].join();
+    done.allowed ? done.value : done.decision.reasons[0], source, version, decided].join();
 }
 
 export async function outcomes(userId: string, said: Outcome | undefined, response: { headers: Headers }): Promise<string> {
