@@ -44,8 +44,12 @@ impl Gateway {
             self.leased_back(&mut decision, next);
             break;
         }
+        // When a rolling window has room again is advice: a failure to read it leaves the
+        // denial as decided, never an error.
         if !decision.allowed {
-            self.rolling_back(project, input, &mut decision).await?;
+            if let Err(err) = self.rolling_back(project, input, &mut decision).await {
+                tracing::warn!(%err, "a rolling window's retry-after was not read");
+            }
         }
         Ok(decision)
     }

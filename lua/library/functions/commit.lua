@@ -145,10 +145,16 @@ register('commit', 'writes', function(c)
   -- What the output came to, when the commit says: kept on the record (set_outcome.lua may
   -- change it later) and counted where the record counts.
   local outcome = ARGV[l + 5]
+  -- The model the ledger counts this usage under: the commit's metadata may name another than
+  -- the reservation's, which the record then keeps for an outcome said later (`om`).
+  local model = model_of(ARGV[l] ~= '' and ARGV[l] or record.md)
+  if model ~= model_of(record.md) then
+    record.om = model
+  end
   if outcome ~= '' then
     record.o = outcome
     local counters, ends, groups = outcome_holds(record)
-    count_outcome(c, counters, ends, groups, now, outcome, nil, model_of(ARGV[l] ~= '' and ARGV[l] or record.md))
+    count_outcome(c, counters, ends, groups, now, outcome, nil, model)
   end
   finish(c, ARGV[5], record, 'committed', now)
 
@@ -171,7 +177,9 @@ register('commit', 'writes', function(c)
     R.named(c, fields, record.ru, record.ra, record.rk)
   end
   if outcome ~= '' then
+    -- (With when it was counted: a team's slot counts it on that day, as set_outcome's says.)
     fields[#fields + 1], fields[#fields + 2] = 'outcome', outcome
+    fields[#fields + 1], fields[#fields + 2] = 'counted', string.format('%d', now)
   end
   -- (A hold on a slice is its ancestor's usage: its level's entry, not this one's.)
   local function counted(_, h)

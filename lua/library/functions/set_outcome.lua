@@ -37,7 +37,7 @@ register('set_outcome', 'writes', function(c)
   -- 2. The count moves in the periods and on the day the commit counted in.
   local counted_at = record.t + 0
   local counters, ends, groups = outcome_holds(record)
-  count_outcome(c, counters, ends, groups, counted_at, word, previous, model_of(record.md))
+  count_outcome(c, counters, ends, groups, counted_at, word, previous, record.om or model_of(record.md))
   record.o = word
   local text = cjson.encode(record)
   redis.call('HSET', KEYS[2], ARGV[5], text)

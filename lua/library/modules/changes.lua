@@ -130,7 +130,8 @@ local function ancestor_ledgers(c, record, amount_of, fields)
       end
       -- With the ancestor's counter, where an outcome the entry carries counts.
       local group = ledger_group(h, amount)
-      group.f = string.match(h.f, '^%^[^%^]*%^(.*)$')
+      -- (A closed lease's field is the slice's with "^<lease>" after it.)
+      group.f = string.match(h.f, '^%^[^%^]*%^([^%^]*)')
       by[a][#by[a] + 1] = group
     end
   end

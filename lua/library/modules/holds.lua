@@ -183,10 +183,10 @@ local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
     local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
     local denied = 0
     if h.roll then
-      -- A rolling window counts the sub-windows before this one too: its verdict shows them,
+      -- A rolling window counts its other sub-windows too: its verdict shows them,
       -- and reserve.lua adds what they hold to the held it answers (`rolled`).
-      local before_used, before_held = rolled_before(c, h)
-      used, held, h.rolled = used + before_used, held + before_held, before_held
+      local around_used, around_held = rolled_around(c, h)
+      used, held, h.rolled = used + around_used, held + around_held, around_held
     end
     if h.rb then
       -- A step's hold of a group its run holds (reserve.lua) weighs against the run's budget

@@ -11,10 +11,12 @@
 
 local OUTCOME_WORDS = 16
 
--- `text` ("word=n,...", or nil/"" for none) with `delta` added to `word`'s count; a count that
--- reaches 0 leaves the text.
+-- `text` ("word=n,...", or nil/"" for none) with `delta` added to `word`'s count (never below
+-- 0).
 local function add_outcome(text, word, delta)
   local counts, order = {}, {}
+  -- (A word whose count came back to 0 keeps its place: taken back later, a word that once
+  -- counted as "other" must find "other", not a free place.)
   for w, n in string.gmatch(text or '', '([^,=]+)=(%d+)') do
     counts[w], order[#order + 1] = n + 0, w
   end
@@ -29,9 +31,7 @@ local function add_outcome(text, word, delta)
   counts[word] = math.max(0, counts[word] + delta)
   local parts = {}
   for _, w in ipairs(order) do
-    if counts[w] > 0 then
-      parts[#parts + 1] = string.format('%s=%d', w, counts[w])
-    end
+    parts[#parts + 1] = string.format('%s=%d', w, counts[w])
   end
   return table.concat(parts, ',')
 end
@@ -93,8 +93,11 @@ local function by_model(c, at, model, parts)
     local m = models[name] or {'0', '0'}
     models[name] = {string.format('%d', m[1] + p[2]), string.format('%d', math.max(0, m[2] + p[3]))}
     writes[#writes + 1], writes[#writes + 2] = keys[i], cjson.encode(models)
-    local prune_at = (day + 1) * DAY_MS + c.ARGV[4] - c.ARGV[1]
-    redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, p[1]))
+    if not texts[i] then
+      -- A new field is pruned with the day's other rollups of the group (prelude.lua's rollup).
+      local prune_at = (day + 1) * DAY_MS + c.ARGV[4] - c.ARGV[1]
+      redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, p[1]))
+    end
   end
   redis.call('HSET', c.KEYS[9], unpack(writes))
 end

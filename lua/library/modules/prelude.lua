@@ -426,9 +426,10 @@ local function prune(c, now)
       redis.call('ZREM', c.KEYS[5], f)
     elseif rolls_out(f) and (redis.call('HGET', c.KEYS[1], f .. ':h') or '0') ~= '0' then
       -- A rolled-out sub-window that still holds open reservations: their end settles here,
-      -- so it stays until they have ended (looked at again a sub-window later).
-      local _, _, g = rolling_of(f)
-      redis.call('ZADD', c.KEYS[5], string.format('%d', now - retention_ms + g), f)
+      -- so it stays until they have ended, looked at again a window later (5 s at least, so
+      -- many long holds on a short window never take every call's prune).
+      local _, _, g, n = rolling_of(f)
+      redis.call('ZADD', c.KEYS[5], string.format('%d', now - retention_ms + math.max(5000, g * (n + 1))), f)
     else
       -- (A slice's line is the field itself, and a closed lease's count of statements ":n".)
       redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f .. ':e', f .. ':d', f .. ':o', f)

@@ -18,19 +18,26 @@ local function rolling_of(f)
   end
 end
 
--- The used and held milli-units of the sub-windows before hold h's own that its window still
--- counts, in one HMGET.
-local function rolled_before(c, h)
+-- The used and held milli-units of the other sub-windows hold h's window counts, in one
+-- HMGET: the <buckets> before its own, and those after it up to the one of Redis's time plus
+-- the skew a node's instant may have (at most <buckets>). A call decided at an instant behind
+-- another node's reaches Redis after admissions in later sub-windows: it counts them too, so
+-- the call decided last in any span of the window always counted every other admission in it.
+local function rolled_around(c, h)
+  local DECISION_SKEW_MS = 2000
   local prefix, start, g, n = rolling_of(h.f)
+  local after = math.max(0, math.min(n, math.floor((c.now + DECISION_SKEW_MS - start) / g)))
   local fields, tail = {}, string.format('/%d/%d', g, n)
-  for i = 1, n do
-    local f = prefix .. string.format('%d', start - i * g) .. tail
-    fields[2 * i - 1], fields[2 * i] = f .. ':u', f .. ':h'
+  for i = -after, n do
+    if i ~= 0 then
+      local f = prefix .. string.format('%d', start - i * g) .. tail
+      fields[#fields + 1], fields[#fields + 2] = f .. ':u', f .. ':h'
+    end
   end
   local values = redis.call('HMGET', c.KEYS[1], unpack(fields))
   local used, held = 0, 0
-  for i = 1, n do
-    used, held = used + (values[2 * i - 1] or 0), held + (values[2 * i] or 0)
+  for i = 1, #fields, 2 do
+    used, held = used + (values[i] or 0), held + (values[i + 1] or 0)
   end
   return used, held
 end
@@ -42,10 +49,12 @@ local function rolls_out(f)
 end
 
 -- The score that schedules counter field `f`'s pruning in the periods set, its period ending at
--- `pe`: a retention after that end, but a rolling sub-window's as soon as it has rolled out.
+-- `pe`: a retention after that end, but a rolling sub-window's once it has rolled out for a
+-- call decided at an instant behind Redis's by the skew a node's may have.
 local function prune_score(c, f, pe)
+  local DECISION_SKEW_MS = 2000
   local out = rolls_out(f)
-  return out and string.format('%d', out - c.ARGV[1]) or pe
+  return out and string.format('%d', out + DECISION_SKEW_MS - c.ARGV[1]) or pe
 end
 
 -- rolling.lua ends --
