@@ -40,6 +40,18 @@ async fn say(app: &TestApp, id: &str, outcome: &str) -> (StatusCode, Value) {
     .await
 }
 
+/// `user`'s first counter's outcomes in usage, and how many calls they count.
+async fn said_of(app: &TestApp, user: &str) -> (Value, u64) {
+    let outcomes = app.usage(user).await["counters"][0]["outcomes"].clone();
+    let counted = outcomes
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    (outcomes, counted)
+}
+
 #[tokio::test]
 async fn four_renders_of_ten_cents_two_accepted_cost_twenty_cents_per_accepted_output() {
     let app = spawn_app().await;
@@ -163,13 +175,7 @@ async fn judgements_racing_on_one_reservation_count_it_once() {
         async move { say(app, id, word).await.0 }
     });
     assert!(join_all(calls).await.iter().all(|s| *s == StatusCode::OK));
-    let outcomes = app.usage("bo").await["counters"][0]["outcomes"].clone();
-    let counted: u64 = outcomes
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|n| n.as_u64().unwrap())
-        .sum();
+    let (outcomes, counted) = said_of(&app, "bo").await;
     assert_eq!(counted, 4, "each reservation under one word: {outcomes}");
 
     // A track says its own, and an app's words past sixteen count as "other" (a counter keeps
@@ -186,13 +192,7 @@ async fn judgements_racing_on_one_reservation_count_it_once() {
     }
     // The four words judged took four places (a word keeps its place at 0): twelve tracks
     // took the other twelve, and six counted as "other".
-    let outcomes = app.usage("bo").await["counters"][0]["outcomes"].clone();
-    let counted: u64 = outcomes
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|n| n.as_u64().unwrap())
-        .sum();
+    let (outcomes, counted) = said_of(&app, "bo").await;
     assert_eq!((counted, outcomes["other"].clone()), (22, json!(6)), "{outcomes}");
 }
 

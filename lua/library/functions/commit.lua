@@ -153,7 +153,7 @@ register('commit', 'writes', function(c)
   end
   if outcome ~= '' then
     record.o = outcome
-    local counters, ends, groups = outcome_holds(record)
+    local counters, ends, groups = outcome_holds(record.h, record.sl)
     count_outcome(c, counters, ends, groups, now, outcome, nil, model)
   end
   finish(c, ARGV[5], record, 'committed', now)

@@ -36,7 +36,7 @@ register('set_outcome', 'writes', function(c)
 
   -- 2. The count moves in the periods and on the day the commit counted in.
   local counted_at = record.t + 0
-  local counters, ends, groups = outcome_holds(record)
+  local counters, ends, groups = outcome_holds(record.h, record.sl)
   count_outcome(c, counters, ends, groups, counted_at, word, previous, record.om or model_of(record.md))
   record.o = word
   local text = cjson.encode(record)

@@ -123,14 +123,7 @@ register('track', 'writes', function(c)
   local outcome = ARGV[l + 7]
   if outcome ~= '' then
     fields[#fields + 1], fields[#fields + 2] = 'outcome', outcome
-    local counters, ends, groups, seen = {}, {}, {}, {}
-    for i = 1, #holds do
-      local h = holds[i]
-      counters[i], ends[i] = h.f, h.pe
-      if not seen[h.g] then
-        seen[h.g], groups[#groups + 1] = true, h.g
-      end
-    end
+    local counters, ends, groups = outcome_holds(holds)
     count_outcome(c, counters, ends, groups, now, outcome, nil, model_of(ARGV[l + 1]))
   end
   ledger(c, now, holds, function(_, h) return h.a end, credited(attributed(fields, ARGV[l + 3], ARGV[l + 4]), burned))

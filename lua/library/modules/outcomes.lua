@@ -94,9 +94,8 @@ local function by_model(c, at, model, parts)
     models[name] = {string.format('%d', m[1] + p[2]), string.format('%d', math.max(0, m[2] + p[3]))}
     writes[#writes + 1], writes[#writes + 2] = keys[i], cjson.encode(models)
     if not texts[i] then
-      -- A new field is pruned with the day's other rollups of the group (prelude.lua's rollup).
-      local prune_at = (day + 1) * DAY_MS + c.ARGV[4] - c.ARGV[1]
-      redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, p[1]))
+      -- A new field is pruned with the day's other rollups of the group.
+      note_day(c, day, p[1])
     end
   end
   redis.call('HSET', c.KEYS[9], unpack(writes))
@@ -137,9 +136,10 @@ local function count_outcome(c, fields, ends, groups, at, word, previous, model)
   local texts, writes = redis.call('HMGET', c.KEYS[9], unpack(keys)), {}
   for i = 1, #groups do
     writes[#writes + 1], writes[#writes + 2] = keys[i], judged(texts[i], word, previous)
-    -- Pruned with the day's other rollups of the group (prelude.lua's rollup).
-    local prune_at = (day + 1) * DAY_MS + c.ARGV[4] - c.ARGV[1]
-    redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, groups[i]))
+    if not texts[i] then
+      -- A new field is pruned with the day's other rollups of the group.
+      note_day(c, day, groups[i])
+    end
   end
   redis.call('HSET', c.KEYS[9], unpack(writes))
   -- An accepted output of a model counts for it too (it was said, or taken back).
@@ -153,13 +153,13 @@ local function count_outcome(c, fields, ends, groups, at, word, previous, model)
   end
 end
 
--- The counters and groups a record's outcome counts in: its holds but in-flight ones (they
--- count no output) and those on slices (their counters are an ancestor's: the ancestor's
--- ledger note carries the outcome there, append_ledger.lua).
-local function outcome_holds(record)
+-- The counters and groups an outcome of a call with `holds` counts in: its holds but in-flight
+-- ones (they count no output) and those on slices (`sl`, a record's: their counters are an
+-- ancestor's, where the ancestor's ledger note carries the outcome, append_ledger.lua).
+local function outcome_holds(holds, sl)
   local fields, ends, groups, seen = {}, {}, {}, {}
-  for i, h in ipairs(record.h) do
-    if h.k ~= 'c' and not (record.sl and record.sl[tostring(i)]) then
+  for i, h in ipairs(holds) do
+    if h.k ~= 'c' and not (sl and sl[tostring(i)]) then
       fields[#fields + 1], ends[#ends + 1] = h.f, h.pe or ''
       if not seen[h.g] then
         seen[h.g], groups[#groups + 1] = true, h.g

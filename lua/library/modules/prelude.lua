@@ -183,6 +183,14 @@ end
 -- it is refused whole rather than counted inexactly.
 local MAX_EXACT = 9007199254740991
 
+-- Schedules the rollups of `groups` (a group, or a set as a field names it) on UTC day `day`
+-- for pruning with the ledger: in the periods set, scored so that prune takes them when the
+-- day is the ledger's keep old. Its first write of a day's field does it (NX keeps the first).
+local function note_day(c, day, groups)
+  local prune_at = (day + 1) * 86400000 + c.ARGV[4] - c.ARGV[1]
+  redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, groups))
+end
+
 -- Adds `delta` to one of the user's rollups: `stat` of `group` on the UTC day of `at` (ms);
 -- answers the field's new value (nil when the project keeps no rollups or delta is 0).
 -- A day's fields are pruned with the ledger: the first write of a field schedules it in the
@@ -200,8 +208,7 @@ local function rollup(c, at, group, stat, delta)
   local by = delta == 1 and '1' or string.format('%d', delta)
   local n = redis.call('HINCRBY', c.KEYS[9], c.rollup_prefix .. group .. '|' .. stat, by)
   if n == delta then
-    local prune_at = (day + 1) * DAY_MS + keep_ms - c.ARGV[1]
-    redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, group))
+    note_day(c, day, group)
   end
   return n
 end
@@ -224,10 +231,8 @@ end
 
 -- Schedules a new admits field's pruning with its day's rollups (as rollup does for theirs).
 local function note_admits(c, field)
-  local keep_ms, DAY_MS = c.ARGV[4], 86400000
   local day, set = string.match(field, '^a|(%d+)|(.*)$')
-  local prune_at = (day + 1) * DAY_MS + keep_ms - c.ARGV[1]
-  redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), 'd|' .. day .. '|' .. set)
+  note_day(c, day + 0, set)
 end
 
 -- Returns expired holds to their counters (at most RECLAIM_HOLDS of them). Returns true when
