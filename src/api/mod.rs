@@ -4,6 +4,7 @@ mod approvals;
 mod audit_log;
 mod auth;
 pub mod body;
+mod boxed;
 pub mod connection;
 mod cors;
 mod credits;

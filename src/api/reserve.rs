@@ -4,6 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
+use super::boxed::boxed;
 use super::dto;
 use super::event::ReserveBody;
 use super::idempotency::idempotency;
@@ -23,9 +24,7 @@ pub async fn reserve(
     let (input, ttl_ms) = body.validate()?;
     let idempotency = idempotency(&req, "reserve", "", &bytes)?;
     let project = key.project(&state).await?;
-    // Boxed: the decision's future is large, and actix moves the handler's future into boxes of
-    // its own, a copy of all of it each time (BENCHMARKS.md, "Where the node's instructions go").
-    let decision = Box::pin(state.gateway.reserve(&project, &input, ttl_ms, idempotency.as_ref())).await?;
+    let decision = boxed(|| state.gateway.reserve(&project, &input, ttl_ms, idempotency.as_ref())).await?;
     Ok(answer(decision, input.user.as_str()))
 }
 
@@ -39,7 +38,7 @@ pub async fn check(
     // The ttl is checked like reserve's, so a check and its reserve fail alike.
     let input = body.validate_check()?;
     let project = key.project(&state).await?;
-    let decision = state.gateway.check(&project, &input).await?;
+    let decision = boxed(|| state.gateway.check(&project, &input)).await?;
     Ok(answer(decision, input.user.as_str()))
 }
 

@@ -4,6 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
 use super::body;
+use super::boxed::boxed;
 use super::dto::{self, CommitBody, EmptyBody, OutcomeAnswer, OutcomeBody};
 use super::event::check_metadata;
 use super::idempotency::idempotency;
@@ -31,15 +32,17 @@ pub async fn commit(
     let reservation = ReservationId::parse_reservation(&id);
     let record = key.secret(&state).await?;
     let reservation = reservation.ok_or(ApiError::ReservationNotFound)?;
-    let commit = state.gateway.commit(
-        &record.project,
-        &reservation,
-        body.quantity,
-        body.metadata.as_ref(),
-        outcome,
-        idempotency.as_ref(),
-        &record.key_id,
-    );
+    let commit = boxed(|| {
+        state.gateway.commit(
+            &record.project,
+            &reservation,
+            body.quantity,
+            body.metadata.as_ref(),
+            outcome,
+            idempotency.as_ref(),
+            &record.key_id,
+        )
+    });
     let settled = settled(commit.await?)?;
     Ok(dto::direct::respond(
         dto::direct::commit(&id, &settled, reservation.user().as_str()),
@@ -87,7 +90,7 @@ pub async fn release(
     let id = path.into_inner();
     let project = key.project(&state).await?;
     let reservation = ReservationId::parse_reservation(&id).ok_or(ApiError::ReservationNotFound)?;
-    let settled = settled(state.gateway.release(&project, &reservation).await?)?;
+    let settled = settled(boxed(|| state.gateway.release(&project, &reservation)).await?)?;
     Ok(dto::direct::respond(
         dto::direct::release(&id, &settled, reservation.user().as_str()),
         HttpResponse::Ok(),

@@ -4,6 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
 use super::body;
+use super::boxed::boxed;
 use super::dto;
 use super::event::TrackBody;
 use super::idempotency::idempotency;
@@ -23,16 +24,16 @@ pub async fn track(
     let input = body.validate()?;
     let idempotency = idempotency(&req, "track", "", &bytes)?;
     let record = key.secret(&state).await?;
-    let tracked = state
-        .gateway
-        .track(
+    let tracked = boxed(|| {
+        state.gateway.track(
             &record.project,
             &input,
             outcome.as_deref(),
             idempotency.as_ref(),
             &record.key_id,
         )
-        .await?;
+    })
+    .await?;
     Ok(dto::direct::respond(
         dto::direct::track(&tracked.counters, tracked.run.as_ref(), input.user.as_str()),
         HttpResponse::Ok(),

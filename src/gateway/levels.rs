@@ -35,10 +35,10 @@ impl Gateway {
             if teams.is_empty() {
                 break;
             }
-            let (gave, next) = self.give_back_all_ended(project, &teams).await?;
+            let (gave, next) = Box::pin(self.give_back_all_ended(project, &teams)).await?;
             if gave && again && pass == 0 {
                 let id = ReservationId::new(&input.user, &crate::secrets::id_bytes::<16>());
-                decision = self.reserve_chain(project, input, &id, ttl_ms, None, None).await?;
+                decision = Box::pin(self.reserve_chain(project, input, &id, ttl_ms, None, None)).await?;
                 continue;
             }
             self.leased_back(&mut decision, next);

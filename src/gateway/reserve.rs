@@ -128,8 +128,11 @@ impl Gateway {
     ) -> Result<Decision, GatewayError> {
         // The denial that opened an approval request answers once the project's list has
         // it, so the approvalId it names can be read and decided at once.
+        // Boxed, as is every path a plain admit does not take: a future holds room for its
+        // largest await, and the whole decision's future is copied into a box per request
+        // (BENCHMARKS.md, "Where the node's instructions go").
         if verdict.pending.iter().any(|p| *p) {
-            self.alerts_moved(fired).await;
+            Box::pin(self.alerts_moved(fired)).await;
         } else {
             self.alerts_fired(fired);
         }

@@ -197,7 +197,7 @@ impl Gateway {
                     places = taken;
                 }
                 None => {
-                    self.abandon(project, &input.user, &wanted).await;
+                    Box::pin(self.abandon(project, &input.user, &wanted)).await;
                     return Ok(None);
                 }
             }
