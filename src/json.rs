@@ -19,7 +19,12 @@ impl Default for Json {
 
 impl Json {
     pub fn new() -> Json {
-        Json(Vec::with_capacity(1024))
+        Json::with_capacity(1024)
+    }
+
+    /// Room for `bytes` before the text grows (a copy of all of it each time it does).
+    pub fn with_capacity(bytes: usize) -> Json {
+        Json(Vec::with_capacity(bytes))
     }
 
     pub fn into_bytes(self) -> Vec<u8> {

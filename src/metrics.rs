@@ -21,6 +21,40 @@ struct Histogram {
 
 type Labels = Vec<(&'static str, String)>;
 
+/// One labelled series of a counter.
+struct Series {
+    name: &'static str,
+    labels: Labels,
+    value: u64,
+}
+
+impl Series {
+    fn is(&self, name: &str, labels: &[(&'static str, &str)]) -> bool {
+        self.name == name
+            && self.labels.len() == labels.len()
+            && self.labels.iter().zip(labels).all(|((k, v), (l, w))| k == l && v == w)
+    }
+}
+
+/// Where a series is kept: a hash of its name and labels (FNV-1a, cheap on short text; series
+/// that collide share a slot), so that a request finds its series without building an owned
+/// key (an allocation per label) to look it up.
+fn series_key(name: &str, labels: &[(&'static str, &str)]) -> u64 {
+    fn add(hash: u64, text: &str) -> u64 {
+        let mut hash = hash;
+        for byte in text.bytes() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        // A byte no text has ends each part, so ("ab", "c") and ("a", "bc") differ.
+        (hash ^ 0xff).wrapping_mul(0x0100_0000_01b3)
+    }
+    let mut hash = add(0xcbf2_9ce4_8422_2325, name);
+    for (k, v) in labels {
+        hash = add(add(hash, k), v);
+    }
+    hash
+}
+
 /// Counters every request touches, kept as plain atomics so the hot path takes no lock.
 #[derive(Clone, Copy, Debug)]
 pub enum Fixed {
@@ -59,7 +93,8 @@ impl Fixed {
 #[derive(Default)]
 pub struct Metrics {
     fixed: [AtomicU64; 10],
-    counters: Mutex<BTreeMap<(&'static str, Labels), u64>>,
+    /// The series of each key (almost always one).
+    counters: Mutex<BTreeMap<u64, Vec<Series>>>,
     histograms: Mutex<BTreeMap<String, Histogram>>,
 }
 
@@ -89,9 +124,16 @@ impl Metrics {
 
     /// Adds one to the counter `name` with `labels`.
     pub fn count(&self, name: &'static str, labels: &[(&'static str, &str)]) {
-        let labels: Labels = labels.iter().map(|(k, v)| (*k, v.to_string())).collect();
         if let Ok(mut counters) = self.counters.lock() {
-            *counters.entry((name, labels)).or_default() += 1;
+            let series = counters.entry(series_key(name, labels)).or_default();
+            match series.iter_mut().find(|s| s.is(name, labels)) {
+                Some(s) => s.value += 1,
+                None => series.push(Series {
+                    name,
+                    labels: labels.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+                    value: 1,
+                }),
+            }
         }
     }
 
@@ -99,7 +141,12 @@ impl Metrics {
     pub fn observe_script(&self, script: &str, took: Duration) {
         let seconds = took.as_secs_f64();
         if let Ok(mut histograms) = self.histograms.lock() {
-            let h = histograms.entry(script.to_string()).or_default();
+            if !histograms.contains_key(script) {
+                histograms.insert(script.to_string(), Histogram::default());
+            }
+            let Some(h) = histograms.get_mut(script) else {
+                return;
+            };
             for (slot, bound) in h.counts.iter_mut().zip(BUCKETS) {
                 if seconds <= bound {
                     *slot += 1;
@@ -112,12 +159,13 @@ impl Metrics {
 
     /// The current value of one counter (for tests and readiness).
     pub fn value(&self, name: &'static str, labels: &[(&'static str, &str)]) -> u64 {
-        let labels: Labels = labels.iter().map(|(k, v)| (*k, v.to_string())).collect();
-        self.counters
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&(name, labels)).copied())
-            .unwrap_or(0)
+        let Ok(counters) = self.counters.lock() else {
+            return 0;
+        };
+        counters
+            .get(&series_key(name, labels))
+            .and_then(|series| series.iter().find(|s| s.is(name, labels)))
+            .map_or(0, |s| s.value)
     }
 
     /// The hot-path counters as the labelled series they stand for.
@@ -150,8 +198,10 @@ impl Metrics {
         if let Ok(counters) = self.counters.lock() {
             for (name, help) in COUNTERS {
                 let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-                for ((_, labels), value) in counters.iter().filter(|((n, _), _)| n == name) {
-                    let _ = writeln!(out, "{name}{} {value}", render_labels(labels, None));
+                let mut series: Vec<&Series> = counters.values().flatten().filter(|s| s.name == *name).collect();
+                series.sort_by(|a, b| a.labels.cmp(&b.labels));
+                for s in series {
+                    let _ = writeln!(out, "{name}{} {}", render_labels(&s.labels, None), s.value);
                 }
                 for (labels, value) in self.fixed_series(name) {
                     let _ = writeln!(out, "{name}{} {value}", render_labels(&labels, None));
@@ -202,6 +252,23 @@ fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn series_whose_labels_join_alike_are_counted_apart_and_rendered_in_order() {
+        let m = Metrics::default();
+        m.count("qg_requests_total", &[("route", "ab"), ("status", "c")]);
+        m.count("qg_requests_total", &[("route", "a"), ("status", "bc")]);
+        m.count("qg_requests_total", &[("route", "a"), ("status", "bc")]);
+        m.count("qg_reservations_total", &[("outcome", "released")]);
+        assert_eq!(m.value("qg_requests_total", &[("route", "ab"), ("status", "c")]), 1);
+        assert_eq!(m.value("qg_requests_total", &[("route", "a"), ("status", "bc")]), 2);
+        assert_eq!(m.value("qg_requests_total", &[("route", "a"), ("status", "b")]), 0);
+        let text = m.render();
+        let first = text.find("{route=\"a\",status=\"bc\"} 2").expect(&text);
+        let second = text.find("{route=\"ab\",status=\"c\"} 1").expect(&text);
+        assert!(first < second, "{text}");
+        assert!(text.contains("qg_reservations_total{outcome=\"released\"} 1"), "{text}");
+    }
 
     #[test]
     fn renders_counters_and_histograms() {

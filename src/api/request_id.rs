@@ -101,7 +101,7 @@ pub async fn middleware(
     if let Some(metrics) = metrics {
         metrics.count(
             "qg_requests_total",
-            &[("route", &route), ("status", &status.to_string())],
+            &[("route", &route), ("status", res.status().as_str())],
         );
     }
     Ok(res)

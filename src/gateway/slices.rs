@@ -282,6 +282,11 @@ impl Gateway {
                         .reserved(project, user, input, &admitted, &prepared, held, verdict, fired, at)
                         .await?;
                     // Each ancestor's counters as its slice shows them, and what it holds.
+                    let theirs_len = above.iter().map(|p| p.holds.len()).sum::<usize>();
+                    decision.counters.reserve(theirs_len);
+                    if let Some(granted) = decision.granted.as_mut() {
+                        granted.held.reserve(theirs_len);
+                    }
                     for ((ancestor, _), p) in ancestors.iter().zip(&above) {
                         let next = rest.split_off(p.holds.len());
                         let theirs = p.decision(&rest, None, at.at_ms).of_subject(ancestor.as_str());
