@@ -29,7 +29,7 @@ impl Store {
 
     /// The user's audit trail, newest first.
     pub async fn adjustments(&self, project: &str, user: &UserId) -> Result<Vec<AuditEntry>, StoreError> {
-        let key = self.keys.user(project, user.as_str()).audit;
+        let key = self.keys.user(project, user.as_str()).audit().to_string();
         let raw: Vec<String> = self
             .run(|mut conn| async move { Ok(conn.lrange(&key, 0, -1).await?) })
             .await?;

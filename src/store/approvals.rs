@@ -158,7 +158,7 @@ impl Store {
 
     /// The alerts outbox of `user`'s slot, where their scripts put the events they fire.
     pub fn outbox_of(&self, project: &str, user: &str) -> String {
-        self.keys.user(project, user).outbox
+        self.keys.user(project, user).outbox().to_string()
     }
 
     /// How many requests wait for a decision.
@@ -190,7 +190,7 @@ impl Store {
             None => a.group_id.clone(),
         };
         let tag = keys
-            .ctr
+            .ctr()
             .split_once('{')
             .and_then(|(_, rest)| rest.split_once('}'))
             .map_or("", |(t, _)| t);

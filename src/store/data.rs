@@ -194,7 +194,7 @@ impl Store {
         subject: &UserId,
         id: &ReservationId,
     ) -> Result<Option<Reservation>, StoreError> {
-        let key = self.keys.user(project, subject.as_str()).res;
+        let key = self.keys.user(project, subject.as_str()).res().to_string();
         let raw: Option<String> = self
             .run(|mut conn| async move { Ok(conn.hget(&key, id.as_str()).await?) })
             .await?;
@@ -209,7 +209,7 @@ impl Store {
         user: &UserId,
         id: &str,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let key = &self.keys.user(project, user.as_str()).ctr;
+        let key = &self.keys.user(project, user.as_str()).ctr().to_string();
         let pattern = &format!("r|{id}*");
         let (mut cursor, mut found) = (0u64, Vec::new());
         loop {
@@ -243,7 +243,7 @@ impl Store {
     ) -> Result<Vec<(String, Reservation)>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let ids: Vec<String> = self
-            .run(|mut conn| async move { Ok(conn.zrange(&keys.open, 0, limit as isize - 1).await?) })
+            .run(|mut conn| async move { Ok(conn.zrange(keys.open(), 0, limit as isize - 1).await?) })
             .await?;
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -252,7 +252,7 @@ impl Store {
         let raw: Vec<Option<String>> = self
             .run(|mut conn| async move {
                 Ok(redis::cmd("HMGET")
-                    .arg(&keys.res)
+                    .arg(keys.res())
                     .arg(ids_ref)
                     .query_async(&mut conn)
                     .await?)
@@ -277,7 +277,7 @@ impl Store {
         // How many fields a listing looks through at most: a user's reservations hash keeps
         // the records of the retention window, which a heavy user fills with many thousands.
         const SCAN_FIELDS: usize = 50_000;
-        let key = &self.keys.user(project, user.as_str()).res;
+        let key = &self.keys.user(project, user.as_str()).res().to_string();
         let mut found: Vec<(String, Reservation)> = Vec::new();
         let (mut cursor, mut scanned) = (0u64, 0usize);
         loop {
@@ -320,7 +320,7 @@ impl Store {
         group: &str,
         windows: &[Window],
     ) -> Result<Vec<(i64, i64)>, StoreError> {
-        let ctr = self.keys.user(project, user.as_str()).ctr;
+        let ctr = self.keys.user(project, user.as_str()).ctr().to_string();
         let fields: Vec<String> = windows
             .iter()
             .flat_map(|w| {
@@ -349,7 +349,7 @@ impl Store {
         if groups.is_empty() {
             return Ok(Vec::new());
         }
-        let ctr = &self.keys.user(project, user.as_str()).ctr;
+        let ctr = &self.keys.user(project, user.as_str()).ctr().to_string();
         let fields: Vec<String> = groups
             .iter()
             .map(|(group, window)| format!("{}:v", layout::counter_field(group, window)))

@@ -20,35 +20,83 @@ pub struct Layout {
     prefix: String,
 }
 
-/// The keys of one end user, in the order the writing scripts take them.
+/// The keys of one end user, in the order the writing scripts take them: one text holding them
+/// all, one after another, so a call makes them in one allocation rather than one each.
 #[derive(Debug, Clone)]
 pub struct UserKeys {
-    pub ctr: String,
-    pub res: String,
-    pub open: String,
-    pub ended: String,
-    pub periods: String,
-    pub sub: String,
-    pub idem: String,
-    pub audit: String,
-    pub ledger: String,
-    pub daily: String,
-    /// The alerts outbox of the user's slot, shared with every user of that slot.
-    pub outbox: String,
+    text: String,
+    /// Where each key ends in `text`, in `USER_KEYS`' order.
+    ends: [usize; USER_KEYS.len()],
 }
 
+/// The suffix of each key after the user's tag; the last is the slot's outbox, shared with
+/// every user of that slot, whose name is made otherwise (`Layout::outbox`).
+const USER_KEYS: [&str; 11] = [
+    ":ctr", ":res", ":open", ":ended", ":periods", ":sub", ":idem", ":audit", ":ledger", ":daily", "",
+];
+
 impl UserKeys {
+    fn key(&self, at: usize) -> &str {
+        let start = if at == 0 { 0 } else { self.ends[at - 1] };
+        &self.text[start..self.ends[at]]
+    }
+
+    pub fn ctr(&self) -> &str {
+        self.key(0)
+    }
+
+    pub fn res(&self) -> &str {
+        self.key(1)
+    }
+
+    pub fn open(&self) -> &str {
+        self.key(2)
+    }
+
+    pub fn ended(&self) -> &str {
+        self.key(3)
+    }
+
+    pub fn periods(&self) -> &str {
+        self.key(4)
+    }
+
+    pub fn sub(&self) -> &str {
+        self.key(5)
+    }
+
+    pub fn idem(&self) -> &str {
+        self.key(6)
+    }
+
+    pub fn audit(&self) -> &str {
+        self.key(7)
+    }
+
+    pub fn ledger(&self) -> &str {
+        self.key(8)
+    }
+
+    pub fn daily(&self) -> &str {
+        self.key(9)
+    }
+
+    /// The alerts outbox of the user's slot, shared with every user of that slot.
+    pub fn outbox(&self) -> &str {
+        self.key(10)
+    }
+
     /// The user's grants of credits (their records, and the final amounts of those that
     /// finished): made only by the calls that need it, from the counters key's tag.
     pub fn grants(&self) -> String {
-        let tag = self.ctr.strip_suffix(":ctr").unwrap_or(&self.ctr);
+        let tag = self.ctr().strip_suffix(":ctr").unwrap_or(self.ctr());
         format!("{tag}:grants")
     }
 
     /// The run actions whose last proxied attempt ended in an error not worth retrying, as
     /// `<run>|<action>` fields.
     pub fn closed_actions(&self) -> String {
-        let tag = self.ctr.strip_suffix(":ctr").unwrap_or(&self.ctr);
+        let tag = self.ctr().strip_suffix(":ctr").unwrap_or(self.ctr());
         format!("{tag}:noretry")
     }
 }
@@ -72,25 +120,20 @@ impl Layout {
         for part in [&self.prefix, ":{", &project, ":", &user, "}"] {
             tag.push_str(part);
         }
-        let key = |suffix: &str| {
-            let mut key = String::with_capacity(tag.len() + suffix.len());
-            key.push_str(&tag);
-            key.push_str(suffix);
-            key
-        };
-        UserKeys {
-            ctr: key(":ctr"),
-            res: key(":res"),
-            open: key(":open"),
-            ended: key(":ended"),
-            periods: key(":periods"),
-            idem: key(":idem"),
-            audit: key(":audit"),
-            ledger: key(":ledger"),
-            daily: key(":daily"),
-            outbox: self.outbox(slots::slot(&tag)),
-            sub: key(":sub"),
+        let outbox = self.outbox(slots::slot(&tag));
+        let suffixes: usize = USER_KEYS.iter().map(|suffix| suffix.len()).sum();
+        let mut text = String::with_capacity(tag.len() * (USER_KEYS.len() - 1) + suffixes + outbox.len());
+        let mut ends = [0; USER_KEYS.len()];
+        for (end, suffix) in ends.iter_mut().zip(USER_KEYS) {
+            if suffix.is_empty() {
+                text.push_str(&outbox);
+            } else {
+                text.push_str(&tag);
+                text.push_str(suffix);
+            }
+            *end = text.len();
         }
+        UserKeys { text, ends }
     }
 
     /// Project-wide keys share the tag `{<project>}` so a project's plans live in one slot.
@@ -347,10 +390,26 @@ mod tests {
     #[test]
     fn user_keys_share_the_users_tag_and_the_outbox_its_slot() {
         let keys = Layout::new("qg").user("p", "u:1");
-        assert_eq!(keys.ctr, "qg:{p:u%3A1}:ctr");
-        assert_eq!(keys.sub, "qg:{p:u%3A1}:sub");
-        assert_eq!(slots::slot(&keys.outbox), slots::slot(&keys.ctr));
-        assert!(keys.outbox.starts_with("qg:{") && keys.outbox.ends_with("}:outbox"));
+        let all = [
+            keys.ctr(),
+            keys.res(),
+            keys.open(),
+            keys.ended(),
+            keys.periods(),
+            keys.sub(),
+            keys.idem(),
+            keys.audit(),
+            keys.ledger(),
+            keys.daily(),
+        ];
+        let suffixes = [
+            "ctr", "res", "open", "ended", "periods", "sub", "idem", "audit", "ledger", "daily",
+        ];
+        for (key, suffix) in all.iter().zip(suffixes) {
+            assert_eq!(*key, format!("qg:{{p:u%3A1}}:{suffix}"));
+        }
+        assert_eq!(slots::slot(keys.outbox()), slots::slot(keys.ctr()));
+        assert!(keys.outbox().starts_with("qg:{") && keys.outbox().ends_with("}:outbox"));
     }
 
     #[test]
@@ -361,7 +420,10 @@ mod tests {
         assert_eq!(escape("}x{"), "%7Dx%7B");
         assert_eq!(escape("a b\u{3000}"), "a%20b%E3%80%80");
         let keys = Layout::new("qg");
-        assert_ne!(keys.user("p:x", "y").sub, keys.user("p", "x:y").sub);
-        assert_eq!(keys.user("p", "u}{").sub, "qg:{p:u%7D%7B}:sub");
+        assert_ne!(
+            keys.user("p:x", "y").sub().to_string(),
+            keys.user("p", "x:y").sub().to_string()
+        );
+        assert_eq!(keys.user("p", "u}{").sub().to_string(), "qg:{p:u%7D%7B}:sub");
     }
 }

@@ -47,7 +47,7 @@ impl Store {
         to_ms: i64,
         count: usize,
     ) -> Result<Vec<UsageEvent>, StoreError> {
-        let key = self.keys.user(project, user.as_str()).ledger;
+        let key = self.keys.user(project, user.as_str()).ledger().to_string();
         let start = match after {
             Some(position) => format!("({position}"),
             None => format!("{}", from_ms.max(0)),
@@ -82,7 +82,7 @@ impl Store {
         before: Option<&str>,
         count: usize,
     ) -> Result<Vec<UsageEvent>, StoreError> {
-        let key = self.keys.user(project, user.as_str()).ledger;
+        let key = self.keys.user(project, user.as_str()).ledger().to_string();
         let start = before.map_or("+".to_string(), |position| format!("({position}"));
         let raw: Vec<(String, Vec<String>)> = self
             .run(|mut conn| async move {

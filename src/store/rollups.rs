@@ -22,10 +22,10 @@ impl Store {
     /// admits in the counters hash, a scan of its fields that match.
     pub async fn rollups(&self, project: &str, user: &UserId, from_day: i64, to_day: i64) -> Result<Days, StoreError> {
         let keys = self.keys.user(project, user.as_str());
-        let (daily, ctr) = (keys.daily, keys.ctr);
+        let (daily, ctr) = (keys.daily(), keys.ctr());
         // (Text values: the outcomes' field is packed, outcomes.lua.)
         let raw: Vec<(String, String)> = self
-            .run(|mut conn| async move { Ok(conn.hgetall(&daily).await?) })
+            .run(|mut conn| async move { Ok(conn.hgetall(daily).await?) })
             .await?;
         let mut days = Days::new();
         for (field, value) in raw {
@@ -33,11 +33,10 @@ impl Store {
         }
         let mut cursor = 0_u64;
         loop {
-            let ctr = ctr.clone();
             let (next, page): (u64, Vec<(String, i64)>) = self
                 .run(|mut conn| async move {
                     Ok(redis::cmd("HSCAN")
-                        .arg(&ctr)
+                        .arg(ctr)
                         .arg(cursor)
                         .arg("MATCH")
                         .arg("a|*")

@@ -59,7 +59,7 @@ impl Store {
 
     /// How many entries `user`'s ledger keeps, whatever their times (XLEN).
     pub async fn ledger_length(&self, project: &str, user: &UserId) -> Result<u64, StoreError> {
-        let key = self.keys.user(project, user.as_str()).ledger;
+        let key = self.keys.user(project, user.as_str()).ledger().to_string();
         self.run(|mut conn| async move { Ok(redis::cmd("XLEN").arg(&key).query_async(&mut conn).await?) })
             .await
     }

@@ -10,7 +10,7 @@ use crate::quota::{Milli, Override, Status, Subscription, UserId};
 impl Store {
     /// The user's subscription as Redis has it now (the empty one when there is none).
     pub async fn subscription(&self, project: &str, user: &UserId) -> Result<Subscription, StoreError> {
-        let key = self.keys.user(project, user.as_str()).sub;
+        let key = self.keys.user(project, user.as_str()).sub().to_string();
         let pairs: Vec<(String, String)> = self
             .run(|mut conn| async move { Ok(conn.hgetall(&key).await?) })
             .await?;

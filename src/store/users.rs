@@ -23,10 +23,10 @@ impl Store {
             return Ok(true);
         }
         let keys = self.keys.user(project, user);
-        let (sub, ctr) = (keys.sub, keys.ctr);
+        let (sub, ctr) = (keys.sub(), keys.ctr());
         // Two keys of one hash tag: one slot, one call.
         let found: i64 = self
-            .run(|mut conn| async move { Ok(redis::cmd("EXISTS").arg(&sub).arg(&ctr).query_async(&mut conn).await?) })
+            .run(|mut conn| async move { Ok(redis::cmd("EXISTS").arg(sub).arg(ctr).query_async(&mut conn).await?) })
             .await?;
         Ok(found > 0)
     }

@@ -19,7 +19,8 @@ fn per_model_plan() -> Value {
 fn seed_overrides(app: &TestApp, user: &str, n: usize) {
     let sub = quota_gateway::store::layout::Layout::new(&app.prefix)
         .user("default", user)
-        .sub;
+        .sub()
+        .to_string();
     let mut args: Vec<String> = vec!["HSET".into(), sub];
     for i in 0..n {
         args.push(format!("ov:premium~seeded-{i}"));

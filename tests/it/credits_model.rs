@@ -243,7 +243,7 @@ fn input(units: u64) -> EventInput {
 
 /// Moves one grant's expiry into the past in its wallet, as time passing would.
 fn expire_grant(keys: &Layout, id: &str) {
-    let ctr = keys.user("p", "w").ctr;
+    let ctr = keys.user("p", "w").ctr().to_string();
     let raw: String = redis::shared().query(&["HGET", &ctr, "w|credits"]);
     // The wallet's text (lua/library/modules/wallet.lua): a first line, then a line per grant, its expiry the
     // fourth field.

@@ -212,7 +212,7 @@ async fn an_intent_a_dead_node_left_is_ended_by_a_sweeper_and_its_lease_can_neve
     // A node wrote m1's intent to take a lease (its reserve was short), then died.
     let keys = quota_gateway::store::layout::Layout::new(&prefix).user("default", "m1");
     let tag = keys
-        .ctr
+        .ctr()
         .split_once('{')
         .unwrap()
         .1
@@ -223,7 +223,7 @@ async fn an_intent_a_dead_node_left_is_ended_by_a_sweeper_and_its_lease_can_neve
     let team = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("team_acme");
     let _: String = redis::shared().query(&[
         "XADD",
-        &keys.outbox,
+        keys.outbox(),
         "*",
         "type",
         "lease",
@@ -241,7 +241,7 @@ async fn an_intent_a_dead_node_left_is_ended_by_a_sweeper_and_its_lease_can_neve
     let (mut ended, mut left) = (None, Vec::new());
     for _ in 0..150 {
         ended = redis::shared().query::<Option<String>>(&["HGET", &team_res, "lr_dead.1"]);
-        left = redis::shared().query::<Vec<(String, Vec<String>)>>(&["XRANGE", &keys.outbox, "-", "+"]);
+        left = redis::shared().query::<Vec<(String, Vec<String>)>>(&["XRANGE", keys.outbox(), "-", "+"]);
         if ended.is_some() && !left.iter().any(|(_, kv)| named(kv)) {
             break;
         }

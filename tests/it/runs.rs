@@ -610,7 +610,8 @@ async fn a_run_with_nine_thousand_actions_closes_and_expires() {
     app.subscribe("ay", "plan_agents", None).await;
     let ctr = quota_gateway::store::layout::Layout::new(&app.prefix)
         .user("default", "ay")
-        .ctr;
+        .ctr()
+        .to_string();
     let seed = |id: &str| {
         let mut args: Vec<String> = vec!["HSET".into(), ctr.clone()];
         for i in 0..9_000 {

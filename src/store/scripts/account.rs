@@ -57,7 +57,7 @@ pub async fn subscribe(
     args: &SubscribeArgs<'_>,
 ) -> Result<Reply<SubscriptionHash>, StoreError> {
     let mut inv = SUBSCRIBE.script().prepare_invoke();
-    inv.key(&keys.sub).key(&keys.ctr).key(&keys.periods);
+    inv.key(keys.sub()).key(keys.ctr()).key(keys.periods());
     inv.arg(args.version).arg(args.plan).arg(args.started_ms);
     inv.arg(if args.overrides.is_some() { "replace" } else { "keep" })
         .arg(args.overrides.map_or(0, BTreeMap::len));
@@ -97,7 +97,7 @@ pub async fn unsubscribe(
 ) -> Result<Reply<SubscriptionHash>, StoreError> {
     hash_reply(
         "unsubscribe",
-        UNSUBSCRIBE.script().key(&keys.sub).invoke_async(conn).await?,
+        UNSUBSCRIBE.script().key(keys.sub()).invoke_async(conn).await?,
     )
 }
 
@@ -112,7 +112,7 @@ pub async fn set_status(
         "set_status",
         SET_STATUS
             .script()
-            .key(&keys.sub)
+            .key(keys.sub())
             .arg(status)
             .arg(reason)
             .invoke_async(conn)
@@ -129,7 +129,7 @@ pub async fn set_override(
 ) -> Result<Reply<Option<SubscriptionHash>>, StoreError> {
     let reply: Vec<Value> = OVERRIDE
         .script()
-        .key(&keys.sub)
+        .key(keys.sub())
         .arg(group)
         .arg(value)
         .invoke_async(conn)

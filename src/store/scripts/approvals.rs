@@ -47,7 +47,7 @@ pub async fn decide_approval(
     args: &DecideArgs<'_>,
 ) -> Result<Reply<ApprovalDecided>, StoreError> {
     let mut inv = Call::new(&contract::DECIDE_APPROVAL);
-    inv.key(&keys.ctr).key(&keys.sub).key(&keys.outbox);
+    inv.key(keys.ctr()).key(keys.sub()).key(keys.outbox());
     inv.arg(args.counter_field)
         .arg(args.group)
         .arg(args.id)

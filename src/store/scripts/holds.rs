@@ -215,7 +215,7 @@ pub async fn check(
     at: Decided,
 ) -> Result<Reply<Verdict>, StoreError> {
     let mut inv = Call::new(&contract::CHECK);
-    inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
+    inv.key(keys.ctr()).key(keys.res()).key(keys.open()).key(keys.sub());
     inv.arg(version);
     push_holds(&mut inv, holds);
     inv.arg(at);
@@ -301,7 +301,7 @@ pub async fn usage(
     fields: &[UsageField<'_>],
 ) -> Result<Reply<(i64, Vec<Amounts>, Vec<Outcomes>)>, StoreError> {
     let mut inv = Call::new(&contract::USAGE);
-    inv.key(&keys.ctr).key(&keys.res).key(&keys.open).key(&keys.sub);
+    inv.key(keys.ctr()).key(keys.res()).key(keys.open()).key(keys.sub());
     inv.arg(fields.len());
     for f in fields {
         inv.arg(value_field(f.group, f.value, &f.window))
@@ -356,7 +356,7 @@ pub async fn adjust(
     args: &AdjustArgs,
 ) -> Result<Reply<Adjustment>, StoreError> {
     let mut inv = Call::new(&contract::ADJUST);
-    writing_args(&mut inv, w).key(&w.keys.audit).arg(args.version);
+    writing_args(&mut inv, w).key(w.keys.audit()).arg(args.version);
     push_hold(&mut inv, hold);
     inv.arg(args.amount_milli)
         .arg(&args.reason)

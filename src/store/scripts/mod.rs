@@ -365,7 +365,7 @@ impl Fields {
         let n = self.int()?;
         let ids = (0..n).map(|_| self.text()).collect::<Result<_, _>>()?;
         Ok(Fired {
-            outbox: w.keys.outbox.clone(),
+            outbox: w.keys.outbox().to_string(),
             ids,
         })
     }

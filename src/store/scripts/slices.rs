@@ -221,7 +221,7 @@ pub struct LeasePage {
 /// Reads `count` ids of a team's open set from rank `from`, answering its leases among them.
 pub async fn leases(conn: &mut Conn, keys: &UserKeys, from: u64, count: u64) -> Result<LeasePage, StoreError> {
     let mut inv = Call::new(&contract::LEASES);
-    inv.key(&keys.ctr).key(&keys.res).key(&keys.open);
+    inv.key(keys.ctr()).key(keys.res()).key(keys.open());
     inv.arg(from).arg(count);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     let (tag, mut it) = Fields::new(reply).tag()?;
@@ -262,7 +262,7 @@ pub async fn slice_counts(
     let closed = format!("{live}^{lease}");
     let (line, counts): (Option<String>, [Option<i64>; 4]) = {
         let (line, u, h, cu, ch) = redis::cmd("HMGET")
-            .arg(&keys.ctr)
+            .arg(keys.ctr())
             .arg(&live)
             .arg(format!("{live}:u"))
             .arg(format!("{live}:h"))

@@ -365,8 +365,8 @@ pub fn freemium_free_plan() -> Value {
 /// lua/library/modules/prelude.lua's reclaim_due) dropped, as an extension that brings an
 /// expiry nearer drops it.
 pub fn expire_at(keys: &quota_gateway::store::layout::UserKeys, id: &str, at_ms: &str) {
-    let _: i64 = redis::shared().query(&["ZADD", &keys.open, "XX", at_ms, id]);
-    let _: i64 = redis::shared().query(&["HDEL", &keys.ctr, "~open"]);
+    let _: i64 = redis::shared().query(&["ZADD", keys.open(), "XX", at_ms, id]);
+    let _: i64 = redis::shared().query(&["HDEL", keys.ctr(), "~open"]);
 }
 
 /// Waits until the node at `address` (a gateway in a process of its own) answers `/readyz`
