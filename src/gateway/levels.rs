@@ -4,12 +4,14 @@
 //! that fails, unless an Idempotency-Key lets a retry complete it); the event is admitted only
 //! when every level admits it. A user without a parent runs exactly one script.
 
+use std::time::Duration;
+
 use super::parents::Level;
 use super::reserve::canonical_metadata;
 use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::{Counter, Decision, EventInput, Milli, ReservationId, RunLimits, UserId};
-use crate::store::StoreError;
+use crate::store::{Reply, StoreError};
 
 impl Gateway {
     /// Reserves at every level, bottom-up, under one reservation id; a run's start (`run`,
@@ -136,14 +138,14 @@ impl Gateway {
                 Err(err) => {
                     let lost = err.redis_failed() || matches!(err, GatewayError::Unsettled(_));
                     if idempotency.is_none() || !lost {
-                        self.unwind(project, level.below, &id).await;
+                        self.unwind(project, level.below, &id, ttl_ms).await;
                     }
                     return Err(err);
                 }
             };
             let decision = decision.of_subject(level.subject.as_str());
             if !decision.allowed {
-                self.unwind(project, level.below, &id).await;
+                self.unwind(project, level.below, &id, ttl_ms).await;
                 denied = Some(decision);
                 return Ok(None);
             }
@@ -167,14 +169,38 @@ impl Gateway {
     }
 
     /// Gives back the holds a reserve took at `held` levels when a level above denied or
-    /// failed. A release that fails leaves its holds to return at their expiry, as a node
-    /// killed between levels would.
-    async fn unwind(&self, project: &str, held: &[UserId], id: &ReservationId) {
+    /// failed. A release that fails (Redis unreachable just then) is tried again in the
+    /// background while its hold lives, so a denied call's hold goes back once Redis answers
+    /// rather than deny its user's next calls until it expires; a node killed meanwhile leaves
+    /// it to its expiry, `ttl_ms` at most.
+    async fn unwind(&self, project: &str, held: &[UserId], id: &ReservationId, ttl_ms: i64) {
         for subject in held {
             if let Err(err) = self.release_level(project, subject, id).await {
-                tracing::warn!(%err, "a hold below a denying level is left to expire");
+                tracing::warn!(%err, "a hold below a denying level is released again in the background");
+                self.release_later(project, subject, id, ttl_ms);
             }
         }
+    }
+
+    /// Releases `id` at `subject`'s level once Redis answers: tries 0.1 s after the failure,
+    /// then twice as long after each (2 s at most), until the hold's life is over.
+    fn release_later(&self, project: &str, subject: &UserId, id: &ReservationId, ttl_ms: i64) {
+        let (gateway, project, subject, id) = (self.clone(), project.to_string(), subject.clone(), id.clone());
+        let until = std::time::Instant::now() + Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0));
+        tokio::spawn(async move {
+            let mut wait = Duration::from_millis(100);
+            while std::time::Instant::now() + wait < until {
+                tokio::time::sleep(wait).await;
+                // (The store's call, not release_level: its retry loop's closure is not Send.)
+                let ledger = gateway.keeps_ledger(&project).await.unwrap_or(true);
+                match gateway.store.release(&project, &subject, &id, ledger).await {
+                    // Expired holds were reclaimed first: asked again.
+                    Ok(Reply::More) => continue,
+                    Ok(_) => return,
+                    Err(_) => wait = (wait * 2).min(Duration::from_secs(2)),
+                }
+            }
+        });
     }
 
     /// What reserve would answer now at every level: the levels' verdicts together.
