@@ -20,6 +20,10 @@
 
 local LIBRARY = '@LIBRARY@'
 
+-- How far a node's decision instant may be from Redis's time (ms): holds.lua's decided_at
+-- accepts no more, and a rolling window (rolling.lua) counts and keeps sub-windows that far.
+local DECISION_SKEW_MS = 2000
+
 -- Registers `body` as the function <library>_<name>. `access` is 'reads' for a function that
 -- never writes (it may then run where writes are refused) or 'writes'.
 local function register(name, access, body)

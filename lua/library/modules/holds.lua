@@ -21,7 +21,6 @@
 -- of an Idempotency-Key whose retry completes the levels above): a parent's level takes it
 -- however far in the past, so the event counts in that level's window of the same instant.
 local function decided_at(raw, now)
-  local DECISION_SKEW_MS = 2000
   local below = string.byte(raw) == 126
   local at = tonumber(below and string.sub(raw, 2) or raw)
   if not at or at > now + DECISION_SKEW_MS or (not below and at < now - DECISION_SKEW_MS) then

@@ -24,7 +24,6 @@ end
 -- another node's reaches Redis after admissions in later sub-windows: it counts them too, so
 -- the call decided last in any span of the window always counted every other admission in it.
 local function rolled_around(c, h)
-  local DECISION_SKEW_MS = 2000
   local prefix, start, g, n = rolling_of(h.f)
   local after = math.max(0, math.min(n, math.floor((c.now + DECISION_SKEW_MS - start) / g)))
   local fields, tail = {}, string.format('/%d/%d', g, n)
@@ -52,7 +51,6 @@ end
 -- `pe`: a retention after that end, but a rolling sub-window's once it has rolled out for a
 -- call decided at an instant behind Redis's by the skew a node's may have.
 local function prune_score(c, f, pe)
-  local DECISION_SKEW_MS = 2000
   local out = rolls_out(f)
   return out and string.format('%d', out + DECISION_SKEW_MS - c.ARGV[1]) or pe
 end
