@@ -286,7 +286,7 @@ register('reserve', 'writes', function(c)
       for i = 1, #holds do
         local h = holds[i]
         if h.sl then
-          parts[#parts + 1] = '"' .. i .. '":"' .. ({string.match(counters[h.line], SLICE_LINE)})[SLICE.l] .. '"'
+          parts[#parts + 1] = '"' .. i .. '":"' .. h.slice[SLICE.l] .. '"'
         end
       end
       credit_parts = credit_parts .. '"sl":{' .. table.concat(parts, ',') .. '},'

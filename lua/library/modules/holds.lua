@@ -51,7 +51,14 @@ local function read_holds(c, first, n, at)
     end
     local options = ARGV[j + HOLD.o]
     if options ~= '' then
-      local o = {string.match(options, OPTION_LINE)}
+      -- Options that only name a mode (a slice's, a balance's) are cut at their first "|"
+      -- rather than matched whole: a pattern's match tests every character of the line.
+      local bar, o = string.find(options, '|', 1, true), nil
+      if bar and string.sub(options, bar) == OPTION_MODE_ONLY then
+        o = {string.sub(options, 1, bar - 1), '', '', '', '', '', ''}
+      else
+        o = {string.match(options, OPTION_LINE)}
+      end
       local m, k, t, pv, me = o[OPTION.m], o[OPTION.k], o[OPTION.t], o[OPTION.pv], o[OPTION.me]
       -- A balance group's mode is "b/<balance>/<overdraft milli>/<rollover max milli>"
       -- (wallet.lua); its quota is its allowance per period. An approval group's is
@@ -248,7 +255,9 @@ local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
       -- when the slice was leased.
       local line = h.line and counters[h.line]
       if line then
+        -- (Kept on the hold: an admitting reserve records the slice's lease from it.)
         local s = {string.match(line, SLICE_LINE)}
+        h.slice = s
         if s[SLICE.v] ~= h.sl or s[SLICE.x] + 0 <= now or used + held + h.a > s[SLICE.q] + 0 then
           denied = 7
         end

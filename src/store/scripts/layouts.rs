@@ -417,8 +417,10 @@ pub fn lua() -> String {
     let grant = fields_pattern(grant::FIELDS, "([^|\\n]*)", "([^|\\n]*)");
     let limits = fields_pattern(limits::FIELDS, "([^|]*)", "([^|]*)");
     let slice = fields_pattern(slice::FIELDS, "([^|]*)", "([^|]*)");
+    // What follows the mode in the options of a hold that has no other: read without a match.
+    let mode_only = "|".repeat(option::FIELDS - 1);
     out.push_str(&format!(
-        "local OPTION_LINE = '^{options}$'\nlocal WALLET_LINE = '^{wallet}()'\n\
+        "local OPTION_LINE = '^{options}$'\nlocal OPTION_MODE_ONLY = '{mode_only}'\nlocal WALLET_LINE = '^{wallet}()'\n\
          local GRANT_LINE = '^\\n{grant}()'\nlocal LIMITS_LINE = '^{limits}$'\n\
          local SLICE_LINE = '^{slice}$'\n"
     ));
