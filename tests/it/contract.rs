@@ -85,6 +85,11 @@ fn scripts_that_read_holds_refuse_malformed_options() {
         "|||||x|",
         // Per value, but its counter field names no value.
         "|||||v|",
+        // Empty fields after the mode, but one too many: read without a match (a mode and
+        // its empty tail), the mode then holds a "|", which no mode does.
+        "soft|||||||",
+        "soft|c||||||",
+        "f/1000|||||||",
     ] {
         for &contract in every_script() {
             let head: Vec<String> = match contract.name() {
@@ -123,7 +128,12 @@ fn scripts_that_read_holds_refuse_malformed_options() {
     }
     // The defaults and a well-formed set of options are taken.
     let c = every_script().iter().find(|c| c.name() == "check").unwrap();
-    for options in ["", "||||||", r#"soft|c|80,100|7000|||{"metadata":"tokens"}"#] {
+    for options in [
+        "",
+        "||||||",
+        "soft||||||",
+        r#"soft|c|80,100|7000|||{"metadata":"tokens"}"#,
+    ] {
         let args = [vec!["0".into(), "1".into()], hold(options), vec![redis_now_ms()]].concat();
         let answer = redis.run_script(c, &slot_keys(&unique_prefix(), c.keys), &args);
         assert!(answer.is_ok(), "{options:?}: {answer:?}");

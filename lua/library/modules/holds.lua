@@ -51,15 +51,17 @@ local function read_holds(c, first, n, at)
     end
     local options = ARGV[j + HOLD.o]
     if options ~= '' then
-      -- Options that only name a mode (a slice's, a balance's) are cut at their first "|"
-      -- rather than matched whole: a pattern's match tests every character of the line.
-      local bar, o = string.find(options, '|', 1, true), nil
-      if bar and string.sub(options, bar) == OPTION_MODE_ONLY then
-        o = {string.sub(options, 1, bar - 1), '', '', '', '', '', ''}
+      -- Options that only name a mode (a slice's, a balance's) are cut before their empty tail
+      -- rather than matched whole: a pattern's match tests every character of the line. (A mode
+      -- holding a "|" is no mode any branch below accepts: it is refused as malformed.)
+      local m, k, t, pv, me, oo, oe
+      if string.sub(options, -#OPTION_MODE_ONLY) == OPTION_MODE_ONLY then
+        m, k, t, pv, me, oo = string.sub(options, 1, -#OPTION_MODE_ONLY - 1), '', '', '', '', ''
       else
-        o = {string.match(options, OPTION_LINE)}
+        local o = {string.match(options, OPTION_LINE)}
+        m, k, t, pv, me, oo, oe = o[OPTION.m], o[OPTION.k], o[OPTION.t], o[OPTION.pv], o[OPTION.me], o[OPTION.o],
+          o[OPTION.oe]
       end
-      local m, k, t, pv, me = o[OPTION.m], o[OPTION.k], o[OPTION.t], o[OPTION.pv], o[OPTION.me]
       -- A balance group's mode is "b/<balance>/<overdraft milli>/<rollover max milli>"
       -- (wallet.lua); its quota is its allowance per period. An approval group's is
       -- "a/<request id>" (reserve.lua opens the request), or "approval" where no request is
@@ -145,7 +147,7 @@ local function read_holds(c, first, n, at)
       end
       if k ~= '' then h.k = k end
       if t ~= '' then h.t = t end
-      if o[OPTION.o] ~= '' then h.o, h.oe = o[OPTION.o], o[OPTION.oe] end
+      if oo ~= '' then h.o, h.oe = oo, oe end
       if me ~= '' then h.me = me end
     end
     holds[i] = h
