@@ -263,7 +263,8 @@ local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
         if s[SLICE.v] ~= h.sl or s[SLICE.x] + 0 <= now or used + held + h.a > s[SLICE.q] + 0 then
           denied = 7
         end
-        used, held, quota = s[SLICE.pu] + 0, s[SLICE.ph] + 0, s[SLICE.pq] + 0
+        -- (Only answered: as the line's text, which the node reads as it reads a number.)
+        used, held, quota = s[SLICE.pu], s[SLICE.ph], s[SLICE.pq]
       else
         used, held, quota, denied = 0, 0, 0, 7
       end
