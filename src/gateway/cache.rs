@@ -72,7 +72,7 @@ pub struct Cache {
     plans: RwLock<ByProject<Arc<Plan>>>,
     settings: RwLock<HashMap<String, Option<ProjectSettings>>>,
     keys: RwLock<HashMap<String, Arc<KeyRecord>>>,
-    users: RwLock<ByProject<Subscription>>,
+    users: RwLock<ByProject<Arc<Subscription>>>,
     /// Users this node has put in their project's users index, with the last UTC day it put
     /// them in the ledger index for (every day since it did so is covered up to that one).
     indexed: RwLock<ByProject<i64>>,
@@ -134,11 +134,12 @@ impl Cache {
         put(&self.keys, digest_hex.to_string(), record);
     }
 
-    pub fn user(&self, project: &str, user: &str) -> Option<Subscription> {
+    /// (Shared, not copied: a decision reads its subscription on every call.)
+    pub fn user(&self, project: &str, user: &str) -> Option<Arc<Subscription>> {
         ByProject::get(&self.users, project, user)
     }
 
-    pub fn put_user(&self, project: &str, user: &str, state: Subscription) {
+    pub fn put_user(&self, project: &str, user: &str, state: Arc<Subscription>) {
         ByProject::put(&self.users, project, user, state);
     }
 

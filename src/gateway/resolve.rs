@@ -12,7 +12,7 @@ use crate::quota::{EventInput, Override, Plan, Reason, Subscription, UserId};
 
 /// The plan a user is metered by, with the period anchor and the version scripts check.
 pub(super) struct Resolved {
-    pub sub: Subscription,
+    pub sub: Arc<Subscription>,
     pub plan: Option<Arc<Plan>>,
     pub started_ms: i64,
     /// The subscription came from the node's cache and may be out of date.
@@ -52,8 +52,8 @@ impl Gateway {
         let sub = match remembered {
             Some(sub) => sub,
             None => {
-                let sub = self.store.subscription(project, user).await?;
-                self.cache.put_user(project, user.as_str(), sub.clone());
+                let sub = Arc::new(self.store.subscription(project, user).await?);
+                self.cache.put_user(project, user.as_str(), Arc::clone(&sub));
                 sub
             }
         };
@@ -96,8 +96,8 @@ impl Gateway {
                 plan,
                 started_ms: resolved.started_ms,
                 version: resolved.sub.version,
-                parent: resolved.sub.parent_id,
-                overrides: resolved.sub.overrides,
+                parent: resolved.sub.parent_id.clone(),
+                overrides: resolved.sub.overrides.clone(),
             }),
             (Err(reason), _) => Err(reason),
             (Ok(()), None) => Err(Reason::NoSubscription),
