@@ -309,7 +309,8 @@ impl Gateway {
     /// After a change: cache the new state and bring the users index up to it; the slices the
     /// user leased as a team end (slices.rs).
     pub(super) async fn changed(&self, project: &str, sub: Subscription) -> Result<Subscription, GatewayError> {
-        self.cache.put_user(project, &sub.user_id, std::sync::Arc::new(sub.clone()));
+        self.cache
+            .put_user(project, &sub.user_id, std::sync::Arc::new(sub.clone()));
         self.store.index_user(project, &sub).await?;
         self.end_slices_soon(project, &sub.user_id, None);
         Ok(sub)
