@@ -245,16 +245,14 @@ impl Gateway {
             holds.extend(prepared.holds.iter().cloned());
             for ((ancestor, a), p) in ancestors.iter().zip(&above) {
                 for h in &p.holds {
-                    // (A round that hands nothing over, the common one, makes no field to look for.)
-                    let place = if places.is_empty() {
-                        None
-                    } else {
-                        let field = crate::store::layout::value_field(h.group, h.value.as_deref(), &h.window);
-                        places
-                            .iter()
-                            .find(|pl| pl.ancestor == *ancestor && pl.field == field)
-                            .map(|pl| pl.placement.clone())
-                    };
+                    // (The field is made only against a lease handed over: most rounds hand none.)
+                    let place = places
+                        .iter()
+                        .find(|pl| {
+                            pl.ancestor == *ancestor
+                                && pl.field == crate::store::layout::value_field(h.group, h.value.as_deref(), &h.window)
+                        })
+                        .map(|pl| pl.placement.clone());
                     holds.push(Hold {
                         slice: Some(SliceHold {
                             ancestor: ancestor.clone(),

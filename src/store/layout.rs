@@ -86,18 +86,21 @@ impl UserKeys {
         self.key(10)
     }
 
+    /// The user's tag, every key's head: the counters key without its suffix.
+    fn tag(&self) -> &str {
+        &self.text[..self.ends[0] - USER_KEYS[0].len()]
+    }
+
     /// The user's grants of credits (their records, and the final amounts of those that
-    /// finished): made only by the calls that need it, from the counters key's tag.
+    /// finished): made only by the calls that need it, from the user's tag.
     pub fn grants(&self) -> String {
-        let tag = self.ctr().strip_suffix(":ctr").unwrap_or(self.ctr());
-        format!("{tag}:grants")
+        format!("{}:grants", self.tag())
     }
 
     /// The run actions whose last proxied attempt ended in an error not worth retrying, as
     /// `<run>|<action>` fields.
     pub fn closed_actions(&self) -> String {
-        let tag = self.ctr().strip_suffix(":ctr").unwrap_or(self.ctr());
-        format!("{tag}:noretry")
+        format!("{}:noretry", self.tag())
     }
 }
 
