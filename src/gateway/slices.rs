@@ -1,10 +1,11 @@
 //! Team budgets on leased slices (docs/decisions/0060-leased-slices.md): a member's reserve
 //! decides its own groups and its ancestors' in one script at its own slot, on slices of the
 //! ancestors' groups that its slot keeps. A slice short for the call makes the reserve decide
-//! nothing: the node settles the statements it wrote, takes a lease of each short slice at its
-//! ancestor's slot, and reserves again handing the leases over. Near an ancestor's limit (a
-//! take answers direct), or where a group cannot be sliced, the call is decided as without
-//! leases: one script per level (levels.rs).
+//! nothing: the node takes a lease of each short slice at its ancestor's slot, in one script
+//! that first applies the statement of the slice the reserve closed, and reserves again
+//! handing the leases over (which removes those statements from the outbox: they are settled).
+//! Near an ancestor's limit (a take answers direct), or where a group cannot be sliced, the
+//! call is decided as without leases: one script per level (levels.rs).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -14,7 +15,7 @@ use super::parents::Level;
 use super::resolve::Admitted;
 use super::{Gateway, GatewayError};
 use crate::quota::{Decision, EventInput, Hold, Milli, Mode, Placement, ReservationId, SliceHold, UserId};
-use crate::store::{Reply, ReserveArgs, Reserved, Short, Take, TakeLease, Taken};
+use crate::store::{Fired, Reply, ReserveArgs, Reserved, Short, Take, TakeLease, Taken};
 
 use super::reservations::MAX_LIFETIME_MS;
 
@@ -167,6 +168,7 @@ impl Gateway {
             };
             // Short again after the last round: the walk decides, and nothing more is taken.
             if round == ROUNDS {
+                self.settle_closed(&wanted).await?;
                 self.drop_intents(&wanted).await;
                 break;
             }
@@ -187,6 +189,7 @@ impl Gateway {
                 }
             };
             if waited {
+                self.settle_closed(&wanted).await?;
                 self.drop_intents(&wanted).await;
                 places = Vec::new();
                 continue;
@@ -197,6 +200,7 @@ impl Gateway {
                     places = taken;
                 }
                 None => {
+                    self.settle_closed(&wanted).await?;
                     Box::pin(self.abandon(project, &input.user, &wanted)).await;
                     return Ok(None);
                 }
@@ -302,8 +306,18 @@ impl Gateway {
                     Ok(Reply::Done(Round::Decided(Box::new(decision))))
                 }
                 Ok(Reserved::Short(shorts, fired)) => {
-                    // What it closed goes back to the ancestors before anything is taken.
-                    self.settle_fired(fired.clone()).await?;
+                    // The statements of the slices it closed go to the ancestors with the takes,
+                    // which apply them first; whatever else it wrote is settled now.
+                    let rest = Fired {
+                        outbox: fired.outbox.clone(),
+                        ids: fired
+                            .ids
+                            .iter()
+                            .filter(|id| !shorts.iter().any(|s| s.stated.as_ref().is_some_and(|(e, _)| e == *id)))
+                            .cloned()
+                            .collect(),
+                    };
+                    self.settle_fired(rest).await?;
                     let mut wanted = Vec::with_capacity(shorts.len());
                     for short in shorts {
                         let Some((ancestor, hold, amount)) =
@@ -415,6 +429,7 @@ impl Gateway {
                     least: w.amount,
                     threshold: *threshold,
                     hold,
+                    closed: w.short.stated.as_ref().map(|(_, statement)| statement),
                 })
                 .collect();
             let take = Take {
@@ -426,7 +441,8 @@ impl Gateway {
                 at,
             };
             match self.store.take_slice(project, ancestor.as_str(), &take, ledger).await? {
-                Reply::Done(Taken::Leased(taken)) => {
+                Reply::Done(Taken::Leased(taken, fired)) => {
+                    self.alerts_fired(fired);
                     for (((w, _), hold), lease) in asked.iter().zip(&holds).zip(taken) {
                         places.push(Place {
                             ancestor: ancestor.clone(),
@@ -437,9 +453,14 @@ impl Gateway {
                                 ends_ms: lease.ends_ms,
                                 intent: w.short.intent.clone(),
                                 seen: lease.seen,
+                                stated: w.short.stated.as_ref().map(|(e, _)| e.clone()).unwrap_or_default(),
                             },
                         });
                     }
+                }
+                Reply::Done(Taken::Direct(fired)) => {
+                    self.alerts_fired(fired);
+                    return Ok(None);
                 }
                 Reply::Stale => {
                     self.cache.forget_user(project, ancestor.as_str());
@@ -462,6 +483,24 @@ impl Gateway {
                 tracing::warn!(%err, "an intent is left to the sweeper");
             }
         }
+    }
+
+    /// Settles, as any statement, those of the slices a round's short answer closed when no
+    /// reserve will place a lease its take made: no take applied them, or one did and applying
+    /// them again changes nothing (statements are numbered; near an ancestor's limit only).
+    async fn settle_closed(&self, wanted: &[Wanted]) -> Result<(), GatewayError> {
+        let Some(first) = wanted.first() else {
+            return Ok(());
+        };
+        let ids = wanted
+            .iter()
+            .filter_map(|w| w.short.stated.as_ref().map(|(entry, _)| entry.clone()))
+            .collect();
+        self.settle_fired(Fired {
+            outbox: first.outbox.clone(),
+            ids,
+        })
+        .await
     }
 
     /// Removes the intents of a round that took nothing: no lease was taken under them, so

@@ -71,6 +71,9 @@ pub struct Placement {
     pub intent: String,
     /// The ancestor's counter after the take, which decisions on the slice show.
     pub seen: super::Amounts,
+    /// The outbox entry of the statement the take applied ("" for none): settled, so the
+    /// reserve removes it.
+    pub stated: String,
 }
 
 impl<'p> Hold<'p> {

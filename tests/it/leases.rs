@@ -179,6 +179,27 @@ async fn what_a_slice_used_reaches_the_pool_once_when_it_closes_and_its_rest_goe
     // The new slices: 32 each, twice what the last one used being less, one unit of each held.
     let usage = later.usage("team_acme").await;
     assert_eq!((pool(&usage), leased(&usage)), ((15.0, 3.0), 93.0));
+    // Each renewal ran one script at the team's slot: its take applied the closed slice's
+    // statement, and the reserve placing the new lease removed it from the outbox, so nothing
+    // settles it again.
+    let metrics = later.metrics().await;
+    let script = |name: &str| {
+        TestApp::metric(
+            &metrics,
+            &format!(r#"qg_script_duration_seconds_count{{script="{name}"}}"#),
+        )
+    };
+    assert_eq!((script("take_slice"), script("settle_slice")), (3, 0), "{metrics}");
+    let outboxes: Vec<String> = clock.redis.query(&["KEYS", &format!("{prefix}:*:outbox")]);
+    for outbox in outboxes {
+        let entries: Vec<(String, Vec<String>)> = clock.redis.query(&["XRANGE", &outbox, "-", "+"]);
+        assert!(
+            !entries
+                .iter()
+                .any(|(_, kv)| kv.chunks(2).any(|p| p == ["type", "slice"])),
+            "{entries:?}"
+        );
+    }
     // The pool's level counted the closed slices' 15 once: the same whatever reads it.
     let ctr = format!("{}:{{default:team_acme}}:ctr", later.prefix);
     let fields: Vec<(String, String)> = clock.redis.query(&["HGETALL", &ctr]);

@@ -574,15 +574,7 @@ async fn an_export_cut_midway_is_an_error_and_leaves_no_file() {
 
 /// Redis round trips this node has made so far.
 async fn redis_calls(app: &TestApp) -> f64 {
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     text.lines()
         .find_map(|l| l.strip_prefix("qg_redis_calls_total "))
         .and_then(|v| v.parse().ok())

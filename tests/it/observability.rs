@@ -9,9 +9,7 @@ use crate::support::redis::free_port;
 use crate::support::{redis, spawn_app, spawn_app_stepped, TestApp};
 
 fn metric(text: &str, series: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
-        .map_or(0, |v| v.parse::<f64>().unwrap() as u64)
+    TestApp::metric(text, series)
 }
 
 #[tokio::test]
@@ -38,15 +36,7 @@ async fn metrics_count_a_known_sequence() {
         .await;
     assert_eq!(status, 200);
 
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert_eq!(
         metric(&text, r#"qg_decisions_total{result="allowed",reason=""}"#),
         4,

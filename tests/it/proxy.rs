@@ -243,15 +243,7 @@ async fn a_caller_that_leaves_mid_stream_is_charged_what_the_provider_reported()
     let entries = ledger(&app).await;
     let commit = entries.iter().find(|e| e["kind"] == "commit").unwrap();
     assert_eq!(commit["metadata"]["usage"], "reported");
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"qg_proxy_drains_total{upstream="openai",result="completed"} 1"#),
         "{metrics}"

@@ -45,9 +45,31 @@ fn take_many(takes: &[(&str, &str, i64, i64, i64, i64)], backstop_in: i64) -> Ve
     }
     args.push(takes.len().to_string());
     for (id, _, _, _, least, threshold) in takes {
+        // (No statement of a closed slice.)
         args.extend([id.to_string(), least.to_string(), threshold.to_string()]);
+        args.extend([String::new(), String::new(), String::new(), String::new()]);
     }
     args.push(now.to_string());
+    args
+}
+
+/// take()'s arguments for a renewal: before it leases, the take applies statement `n` of the
+/// slice the member closed under lease `closed` (what it used and holds, milli-units).
+#[allow(clippy::too_many_arguments)]
+fn renew(
+    id: &str,
+    want: i64,
+    quota: i64,
+    least: i64,
+    threshold: i64,
+    closed: &str,
+    n: i64,
+    used: i64,
+    held: i64,
+) -> Vec<String> {
+    let mut args = take(id, want, quota, least, threshold, 86_400_000);
+    let at = args.len() - 5;
+    args[at..at + 4].clone_from_slice(&[closed.to_string(), n.to_string(), used.to_string(), held.to_string()]);
     args
 }
 
@@ -115,7 +137,8 @@ fn a_take_leases_what_is_left_past_the_threshold_and_near_the_limit_answers_dire
         &take("ls_b", 5000, 10_000, 1000, 2000, 86_400_000),
     );
     assert_eq!(b[..3], ["ok", "ls_b", "3000"]);
-    assert_eq!(b[4..], ["0", "8000", "10000"]);
+    // (Then the alerts fired: none.)
+    assert_eq!(b[4..], ["0", "8000", "10000", "0"]);
     assert_eq!(counter(&keys), [0, 8000, 8000]);
     // Nothing past the threshold is left: the member decides here.
     assert_eq!(
@@ -124,7 +147,7 @@ fn a_take_leases_what_is_left_past_the_threshold_and_near_the_limit_answers_dire
             &contract::TAKE_SLICE,
             &take("ls_c", 5000, 10_000, 1000, 2000, 86_400_000)
         ),
-        ["direct"]
+        ["direct", "0"]
     );
     // A repeat of a take that leased answers its lease as taken, and leases nothing more.
     assert_eq!(
@@ -159,7 +182,7 @@ fn one_take_leases_every_group_asked_or_none() {
     );
     assert_eq!(both[..3], ["ok", "ls_1", "4000"]);
     assert_eq!(both[7..10], ["ok", "ls_2", "3000"]);
-    assert_eq!(both[11..], ["0", "3000", "5000"]);
+    assert_eq!(both[11..], ["0", "3000", "5000", "0"]);
     assert_eq!(counter(&keys), [0, 4000, 4000]);
     // The second group near its limit: nothing is taken of the first either. A take that
     // leased group by group would have leased the first before finding the second direct.
@@ -175,7 +198,7 @@ fn one_take_leases_every_group_asked_or_none() {
                 86_400_000,
             ),
         ),
-        ["direct"]
+        ["direct", "0"]
     );
     assert_eq!(counter(&keys), [0, 4000, 4000]);
     // A repeat of the first call answers its two leases as taken, and leases nothing more.
@@ -309,7 +332,8 @@ fn a_lease_past_its_backstop_counts_as_used_whole() {
 const SLICE: &str = "^QQ^team@0";
 
 /// reserve's arguments at a member: reservation `id`, one hold of `units` on the slice, in
-/// `mode` ("l/0", or a placement "l/0/<lease>/<amount>/<ends>/<intent>"), decided `ago` ms
+/// `mode` ("l/0", or a placement "l/0/<lease>/<amount>/<ends>/<intent>/<used>/<held>/<quota>/<stated>"),
+/// decided `ago` ms
 /// before Redis time, held `ttl` ms.
 fn reserve_on_slice(id: &str, units: i64, mode: &str, ago: i64, ttl: i64) -> Vec<String> {
     let now = shared().now_ms();
@@ -370,7 +394,7 @@ fn placed(keys: &[String], units: i64) -> String {
     let ends = shared().now_ms() + 60_000;
     // The ancestor's counter as the take answered it: 2 used, the slice held, a quota of 100.
     let mode = format!(
-        "l/0/{lease}/{}/{ends}/{intent}/2000/{}/100000",
+        "l/0/{lease}/{}/{ends}/{intent}/2000/{}/100000/",
         units * 1000,
         units * 1000
     );
@@ -409,8 +433,12 @@ fn a_reserve_on_a_slice_decides_at_the_members_slot_and_a_short_one_asks_for_a_l
     }
     let short = answer(&keys, &contract::RESERVE, &reserve_on_slice("r_4", 1, "l/0", 0, 60_000));
     assert_eq!(short[..3], ["short", "1", "1"]);
-    // What the closed slice met (used and held), which sizes the next.
+    // What the closed slice met (used and held), which sizes the next; and the statement it
+    // wrote, which the take applies: its entry (among those the call wrote, last), lease,
+    // number, used and held.
     assert_eq!(short[5], "3000", "{short:?}");
+    assert_eq!(short[7..11], [lease.as_str(), "1", "0", "3000"], "{short:?}");
+    assert_eq!(short[11..], ["1", short[6].as_str()], "{short:?}");
     let stated: Vec<_> = outbox(&keys).into_iter().filter(|e| e["type"] == "slice").collect();
     assert_eq!(stated.len(), 1);
     assert_eq!(
@@ -450,6 +478,141 @@ fn a_reserve_on_a_slice_decides_at_the_members_slot_and_a_short_one_asks_for_a_l
     let groups = commit.1.iter().position(|k| k == "groups").unwrap();
     // (cjson writes an empty list as {}, as a run close's entry has it.)
     assert_eq!(commit.1[groups + 1], "{}");
+}
+
+#[test]
+fn the_reserve_placing_a_renewed_lease_removes_the_statement_its_take_applied() {
+    let keys = parent();
+    placed(&keys, 1);
+    // The slice of one is full: short, closing it with a statement.
+    let short = answer(&keys, &contract::RESERVE, &reserve_on_slice("r_s", 1, "l/0", 0, 60_000));
+    assert_eq!(short[..3], ["short", "1", "1"], "{short:?}");
+    let (lease, intent, stated) = (&short[3], &short[4], &short[6]);
+    assert_eq!(outbox(&keys).iter().filter(|e| e["type"] == "slice").count(), 1);
+    // The take applied it (at the team's slot): the placement names it, and it leaves the
+    // outbox with the intent, so nothing settles it again.
+    let ends = shared().now_ms() + 60_000;
+    let mode = format!("l/0/{lease}/3000/{ends}/{intent}/0/3000/100000/{stated}");
+    let got = answer(&keys, &contract::RESERVE, &reserve_on_slice("r_p", 1, &mode, 0, 60_000));
+    assert_eq!(got[3], "1", "{got:?}");
+    assert!(
+        outbox(&keys).iter().all(|e| e["type"] == "placed"),
+        "{:?}",
+        outbox(&keys)
+    );
+    // A stated entry that is no stream id is refused, as any malformed placement.
+    let bad = format!("l/0/{lease}/3000/{ends}/{intent}/0/3000/100000/x");
+    assert!(shared()
+        .run_script(
+            &contract::RESERVE,
+            &keys,
+            &reserve_on_slice("r_bad", 1, &bad, 0, 60_000)
+        )
+        .is_err());
+}
+
+#[test]
+fn a_renewal_applies_the_closed_slices_statement_before_it_leases_the_next() {
+    let keys = parent();
+    // 10 units: a slice of 8 leased, 2 left.
+    assert_eq!(
+        answer(
+            &keys,
+            &contract::TAKE_SLICE,
+            &take("ls_a", 8000, 10_000, 1000, 0, 86_400_000)
+        )[2],
+        "8000"
+    );
+    // Its member closed it having used 2, holding nothing: the take counts the 2, takes the 6
+    // back, then leases 8 of the 8 left. (A take sized before the statement had 2 to lease.)
+    let b = answer(
+        &keys,
+        &contract::TAKE_SLICE,
+        &renew("ls_b", 8000, 10_000, 1000, 0, "ls_a", 1, 2000, 0),
+    );
+    assert_eq!(b[..3], ["ok", "ls_b", "8000"], "{b:?}");
+    assert_eq!(b[4..], ["2000", "8000", "10000", "0"]);
+    assert_eq!(counter(&keys), [2000, 8000, 8000]);
+    // A repeat changes nothing: the statement is numbered, the lease known.
+    let again = answer(
+        &keys,
+        &contract::TAKE_SLICE,
+        &renew("ls_b", 8000, 10_000, 1000, 0, "ls_a", 1, 2000, 0),
+    );
+    assert_eq!(again, b);
+    assert_eq!(counter(&keys), [2000, 8000, 8000]);
+    // Near the limit the take answers direct and takes nothing, but the statement is applied:
+    // ls_b used 1 and holds 6, so 1 more is used and 1 goes back.
+    assert_eq!(
+        answer(
+            &keys,
+            &contract::TAKE_SLICE,
+            &renew("ls_c", 8000, 10_000, 1000, 5000, "ls_b", 1, 1000, 6000)
+        ),
+        ["direct", "0"]
+    );
+    assert_eq!(counter(&keys), [3000, 6000, 6000]);
+    // A take refused (its id settled before, its intent abandoned) applies nothing either.
+    answer(&keys, &contract::SETTLE_SLICE, &settle("ls_r", 1, 0, 0));
+    assert_eq!(
+        answer(
+            &keys,
+            &contract::TAKE_SLICE,
+            &renew("ls_r", 1000, 10_000, 1000, 0, "ls_b", 2, 6000, 0)
+        ),
+        ["refused"]
+    );
+    assert_eq!(counter(&keys), [3000, 6000, 6000]);
+}
+
+#[test]
+fn concurrent_renewals_count_every_closed_slice_and_never_lease_past_the_quota() {
+    // 8 connections each renewing its member's slice 30 times: every take applies the statement
+    // of the slice before (it used 3 units of it, or all of a smaller one) and asks 50 of a
+    // quota of 1,000, so the takes run out of headroom and answer direct. A take that applied
+    // the statement and sized the lease in two steps, or read the counter before another's
+    // write, would lease past the quota or lose a statement's usage.
+    let keys = parent();
+    let quota = 1_000_000;
+    let (used, held): (i64, i64) = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|w| {
+                let keys = &keys;
+                s.spawn(move || {
+                    let (mut used, mut prev) = (0, None::<(String, i64)>);
+                    for i in 0..30 {
+                        let id = format!("ls_{w}_{i}");
+                        let got = match &prev {
+                            Some((closed, amount)) => {
+                                let u = (*amount).min(3000);
+                                used += u;
+                                answer(
+                                    keys,
+                                    &contract::TAKE_SLICE,
+                                    &renew(&id, 50_000, quota, 1000, 0, closed, 1, u, 0),
+                                )
+                            }
+                            None => answer(
+                                keys,
+                                &contract::TAKE_SLICE,
+                                &take(&id, 50_000, quota, 1000, 0, 86_400_000),
+                            ),
+                        };
+                        prev = (got[0] == "ok").then(|| (id, got[2].parse().unwrap()));
+                    }
+                    (used, prev.map_or(0, |(_, amount)| amount))
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .fold((0, 0), |(u, h), (wu, wh)| (u + wu, h + wh))
+    });
+    assert_eq!(counter(&keys), [used, held, held]);
+    assert!(used + held <= quota, "{used} + {held}");
+    // Demand passed the quota: some takes found no headroom.
+    assert!(used + held > quota - 50_000, "{used} + {held}");
 }
 
 #[test]
@@ -494,7 +657,7 @@ fn a_lease_handed_over_where_a_slice_is_live_is_stated_unused() {
         "XADD", &keys[9], "*", "type", "lease", "tag", &tag, "p", "QQ", "ls", "l_other",
     ]);
     let ends = shared().now_ms() + 60_000;
-    let mode = format!("l/0/l_other/9000/{ends}/{intent}/0/9000/100000");
+    let mode = format!("l/0/l_other/9000/{ends}/{intent}/0/9000/100000/");
     assert_eq!(
         answer(&keys, &contract::RESERVE, &reserve_on_slice("r_x", 1, &mode, 0, 60_000))[3],
         "1"
@@ -592,7 +755,7 @@ fn an_intent_its_node_left_is_stated_unused_and_can_never_be_placed() {
     );
     // The node that took the lease comes back late to place it: it is not placed.
     let ends = shared().now_ms() + 60_000;
-    let mode = format!("l/0/{lease}/5000/{ends}/{intent}/0/5000/100000");
+    let mode = format!("l/0/{lease}/5000/{ends}/{intent}/0/5000/100000/");
     assert_eq!(
         answer(&keys, &contract::RESERVE, &reserve_on_slice("r_2", 1, &mode, 0, 60_000))[0],
         "short"

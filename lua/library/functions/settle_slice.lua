@@ -1,13 +1,7 @@
--- settle_slice.lua: apply a statement of a member's slice to its lease, at the parent's level
--- (docs/decisions/0060-leased-slices.md). A statement is cumulative: what the slice has used
--- since it was placed, and what its open holds still hold. Statements are numbered per lease,
--- and one at or below the number applied last changes nothing, so a statement applied twice,
--- or after a later one, is harmless: the lease counts max(used counted, used) as used and
--- keeps leased what the slice still holds (never more than before); what the statement gives
--- back leaves the group's held. A lease left holding nothing is committed, and a later
--- statement (a late commit on the slice) still counts the usage it adds. A lease its backstop
--- lapsed (the prelude's reclaim counted what it leased as used) holds nothing more, and a
--- statement counts only usage past what the lapse counted.
+-- settle_slice.lua: apply statements of a member's slices to their leases, at the parent's
+-- level (docs/decisions/0060-leased-slices.md), each as statements.lua's apply_statement
+-- applies one: cumulative and numbered, so applying one twice, late or out of order changes
+-- nothing.
 --
 -- KEYS[1..10] as in prelude.lua, the parent's
 -- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
@@ -19,69 +13,19 @@
 -- Returns {"more"} when expired holds remain to reclaim, {"overflow", group} when a used
 -- counter would pass 2^53 - 1 milli-units (that statement changes nothing), else {"ok", then
 -- per statement in order a SETTLED: applied 1|0, what the lease still holds; then the alerts
--- fired (as alerts.lua appends them)}. A lease this level never took is settled as nothing:
--- its id is kept, settled, until retention ends, so a take that arrives later under it leases
--- nothing (take_slice.lua). One call settles every statement a member's slot wrote to this
--- level at once (each slice a renewal closed states one); each is applied as if alone.
+-- fired (as alerts.lua appends them)}. One call settles every statement a member's slot wrote
+-- to this level at once (each slice a renewal closed states one, when its take did not apply
+-- it: take_slice.lua); each is applied as if alone.
 
 register('settle_slice', 'writes', function(c)
-  local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
+  local KEYS, ARGV = c.KEYS, c.ARGV
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
   local n = shape(KEYS, ARGV, 10, 6, 4)
-
-  -- Applies one statement; answers whether it changed the lease and what the lease still holds,
-  -- or nil and the early answer of the whole call.
-  local function settle(id, number, used_stated, held_stated)
-    -- Expired holds and lapsed leases go back first; then the lease, or its tombstone.
-    local record, state, raw = find_reservation(c, id, now)
-    if not record then
-      if raw[1] ~= 'not_found' then
-        return nil, raw
-      end
-      finish(c, id, {v = RECORD_VERSION, ls = ARGV[5], e = '', h = {}}, 'released', now)
-      return 1, 0
-    end
-    if not record.ls then
-      error({err = 'ERR qg contract: ' .. id .. ' is no lease'})
-    end
-    if state == 'released' then
-      -- Settled as nothing before it was taken: nothing was leased under it.
-      return 0, 0
-    end
-    local leased = record.sk + 0
-    if number + 0 <= record.sn + 0 then
-      return 0, leased
-    end
-
-    -- Used counted up to what the slice used; leased down to what its holds still hold (to
-    -- nothing once the lease ended: committed, or lapsed).
-    local used = math.max(record.su + 0, used_stated + 0)
-    local still = state == 'held' and math.min(leased, held_stated + 0) or 0
-    local added, back = used - record.su, leased - still
-    local over, before, after = move_counters(c, record.h, ':u', function() return added end)
-    if over then
-      return nil, {'overflow', over}
-    end
-    if back > 0 then
-      move_counters(c, record.h, ':h', function() return -back end)
-      local f = record.h[1].f .. ':l'
-      local l = redis.call('HGET', KEYS[1], f)
-      write_fields(c, {f, math.max(0, (l and l + 0 or 0) - back)})
-    end
-    alert_crossings(c, record.h, quotas(c, KEYS[6], record.h, now), before, after)
-    record.sn, record.su, record.sk = number, string.format('%d', used), string.format('%d', still)
-    if state == 'held' and still == 0 then
-      finish(c, id, record, 'committed', now)
-    else
-      redis.call('HSET', KEYS[2], id, cjson.encode(record))
-    end
-    return 1, still
-  end
 
   local reply = {'ok'}
   for i = 1, n do
     local j = 6 + 4 * (i - 1)
-    local applied, still = settle(ARGV[j + 1], ARGV[j + 2], ARGV[j + 3], ARGV[j + 4])
+    local applied, still = apply_statement(c, ARGV[5], ARGV[j + 1], ARGV[j + 2], ARGV[j + 3], ARGV[j + 4])
     if not applied then
       return still
     end

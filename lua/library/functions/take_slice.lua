@@ -14,36 +14,44 @@
 -- ARGV[9]     n, the takes: one per group of the parent the member's reserve found short
 -- ARGV[10..]  n holds (HOLD_FIELDS values each, as in holds.lua) of hard groups, each amount
 --             the slice asked for
--- then        n again, and per take: the lease's id (the member's intent named it), the least
---             worth leasing (the call that asked) and the threshold (headroom a take must
---             leave), milli-units
+-- then        n again, and per take its TAKE: the lease's id (the member's intent named it),
+--             the least worth leasing (the call that asked) and the threshold (headroom a take
+--             must leave), milli-units; then the statement of the slice of the same group its
+--             member's reserve closed (lease, number, used, held; each "" for none)
 -- ARGV[#ARGV] the request's decision instant, ms (as holds.lua's decided_at reads it)
+--
+-- The closed slices' statements are applied first (statements.lua), so what they did not spend
+-- is headroom again before the new slices are sized: a renewal is one script here, not a
+-- settle and a take.
 --
 -- Returns, all or nothing as a reserve: {"stale"} when the version or a period does not match
 -- Redis, {"more"} when expired holds remain to reclaim, {"refused"} when an id was settled
--- before it was taken (its intent was abandoned: nothing may be leased under it now),
--- {"direct"} when a group's headroom left after the least would be below the threshold (near
--- the limit the member decides here, as a reserve): each takes nothing. Else, per take in
--- order, {TAKEN: "ok", id, amount, ends, the group's used, held and quota in force} (a repeat
--- of a take that leased answers its lease as it was taken, and the counter now). One call
--- takes every group a reserve found short, so renewing a member's slices is one script here.
+-- before it was taken (its intent was abandoned: nothing may be leased under it now): each
+-- applies and takes nothing. {"direct", then the alerts fired} when a group's headroom left
+-- after the least would be below the threshold (near the limit the member decides here, as a
+-- reserve): the statements are applied, nothing is taken. Else, per take in order, {TAKEN:
+-- "ok", id, amount, ends, the group's used, held and quota in force} (a repeat of a take that
+-- leased answers its lease as it was taken, and the counter now), then the alerts the
+-- statements fired (as alerts.lua appends them). One call takes every group a reserve found
+-- short, so renewing a member's slices is one script here.
 
 register('take_slice', 'writes', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-  local n, m = shape(KEYS, ARGV, 10, 9, HOLD_FIELDS, 1, 3, 1)
+  local n, m = shape(KEYS, ARGV, 10, 9, HOLD_FIELDS, 1, TAKE_FIELDS, 1)
   if m ~= n then
     error({err = 'ERR qg contract: take_slice takes ' .. n .. ' holds and ' .. m .. ' leases'})
   end
+  -- Take i's TAKE values are at take_at(i) + TAKE.<name>.
   local first = 10 + n * HOLD_FIELDS
-  local function take(i, at)
-    return ARGV[first + 3 * i - 2 + at]
+  local function take_at(i)
+    return first + (i - 1) * TAKE_FIELDS
   end
 
   -- 1. Ids seen before: refused when one was settled before it was taken.
   local known = {}
   for i = 1, n do
-    local raw = redis.call('HGET', KEYS[2], take(i, 0))
+    local raw = redis.call('HGET', KEYS[2], ARGV[take_at(i) + TAKE.ls])
     if raw then
       local record = cjson.decode(raw)
       if not record.ls or record.s ~= 'held' then
@@ -74,6 +82,17 @@ register('take_slice', 'writes', function(c)
   if reclaim_first(c, now) then
     return {'more'}
   end
+  -- The closed slices' statements, before anything is sized: what they did not spend is back.
+  for i = 1, n do
+    local t = take_at(i)
+    if ARGV[t + TAKE.cl] ~= '' then
+      local applied, early = apply_statement(c, ARGV[6], ARGV[t + TAKE.cl], ARGV[t + TAKE.n], ARGV[t + TAKE.u],
+        ARGV[t + TAKE.h])
+      if not applied then
+        return early
+      end
+    end
+  end
 
   -- 4. Per new take, what is left after the threshold, up to what was asked; at least the
   -- least, or direct, before anything is written.
@@ -82,9 +101,10 @@ register('take_slice', 'writes', function(c)
   for i = 1, n do
     if not known[i] then
       local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
-      local amount = math.min(holds[i].a + 0, quota - used - held - take(i, 2))
-      if quota == 0 or amount < take(i, 1) + 0 or amount <= 0 then
-        return {'direct'}
+      local t = take_at(i)
+      local amount = math.min(holds[i].a + 0, quota - used - held - ARGV[t + TAKE.th])
+      if quota == 0 or amount < ARGV[t + TAKE.least] + 0 or amount <= 0 then
+        return append_fired(c, {'direct'})
       end
       amounts[i] = amount
     end
@@ -95,7 +115,7 @@ register('take_slice', 'writes', function(c)
   -- record open until its backstop, which lowers "~open" when it is nearer (prelude.lua).
   local reply = {}
   for i = 1, n do
-    local id, h, record, amount = take(i, 0), holds[i], known[i], amounts[i]
+    local id, h, record, amount = ARGV[take_at(i) + TAKE.ls], holds[i], known[i], amounts[i]
     local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
     if record then
       amount = record.h[1].a + 0
@@ -118,5 +138,5 @@ register('take_slice', 'writes', function(c)
   if open and ARGV[8] + 0 < open + 0 then
     redis.call('HSET', KEYS[1], '~open', ARGV[8])
   end
-  return reply
+  return append_fired(c, reply)
 end)

@@ -69,17 +69,19 @@ local function read_holds(c, first, n, at)
       -- A hard group whose hold may clamp is "f/<least milli>": when the whole amount does not
       -- fit, it takes what is left, if that is at least the least (weigh).
       -- A hold on a slice of an ancestor's group is "l/<ancestor's version>", and
-      -- "l/<version>/<lease>/<amount>/<ends>/<intent>/<used>/<held>/<quota>" when the reserve
-      -- places that lease, the last three the ancestor's counter as take_slice answered it
-      -- (slices.lua); its field is the slice's, and it fires no alert here.
+      -- "l/<version>/<lease>/<amount>/<ends>/<intent>/<used>/<held>/<quota>/<stated>" when the
+      -- reserve places that lease: used, held and quota the ancestor's counter as take_slice
+      -- answered it, and stated the outbox entry of the statement that take applied ("" for
+      -- none; slices.lua); its field is the slice's, and it fires no alert here.
       local b, od, ro, ap, fit, sl, place
       if m and string.byte(m) == 108 then
         sl = string.match(m, '^l/(%d+)$')
         if not sl then
-          local lease, amount, ends, intent, pu, ph, pq
-          sl, lease, amount, ends, intent, pu, ph, pq =
-            string.match(m, '^l/(%d+)/([%w_.-]+)/(%d+)/(%d+)/(%d+%-%d+)/(%d+)/(%d+)/(%d+)$')
-          place = sl and {lease = lease, amount = amount, ends = ends, intent = intent, seen = pu .. '|' .. ph .. '|' .. pq}
+          local lease, amount, ends, intent, pu, ph, pq, stated
+          sl, lease, amount, ends, intent, pu, ph, pq, stated =
+            string.match(m, '^l/(%d+)/([%w_.-]+)/(%d+)/(%d+)/(%d+%-%d+)/(%d+)/(%d+)/(%d+)/([%d-]*)$')
+          place = sl and {lease = lease, amount = amount, ends = ends, intent = intent, stated = stated,
+            seen = pu .. '|' .. ph .. '|' .. pq}
         end
         if sl and (string.byte(h.f) ~= 94 or t ~= '' or pv ~= '') then
           error({err = 'ERR qg contract: hold ' .. i .. ' is on a slice, so its field opens with ^ and it has no '

@@ -33,11 +33,14 @@ do
     return string.match(f, '^%^([^^]+)%^')
   end
 
-  -- Writes a statement of `lease` of the ancestor of slice field `f` into the outbox.
+  -- Writes a statement of `lease` of the ancestor of slice field `f` into the outbox; answers
+  -- its entry's id.
   local function state(c, f, lease, n, used, held)
-    c.fired[#c.fired + 1] = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'slice',
+    local id = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'slice',
       'tag', string.match(c.KEYS[1], '{(.*)}'), 'p', ancestor(f), 'ls', lease, 'n', string.format('%d', n),
       'u', string.format('%d', used), 'h', string.format('%d', held))
+    c.fired[#c.fired + 1] = id
+    return id
   end
 
   S.state, S.ancestor = state, ancestor
@@ -53,11 +56,12 @@ do
   -- their commits, releases and expiries move it. So do the fields of a slice a hold on which
   -- expired: its late commit counts there, and their next statement follows this one (a late
   -- commit on fields made anew would state a number the lease has seen, and count nothing).
-  -- Answers what it used and holds: the demand it met, which sizes the next.
+  -- Answers what it used and holds (the demand it met, which sizes the next), then its lease,
+  -- the statement's number and the statement's entry.
   function S.close(c, h, line, used, held)
     local s = {string.match(line, SLICE_LINE)}
     local n = s[SLICE.n] + 1
-    state(c, h.f, s[SLICE.l], n, used, held)
+    local stated = state(c, h.f, s[SLICE.l], n, used, held)
     if held > 0 or redis.call('HGET', c.KEYS[1], h.f .. ':e') then
       local f = h.f .. '^' .. s[SLICE.l]
       redis.call('HSET', c.KEYS[1], f .. ':u', string.format('%d', used), f .. ':h', string.format('%d', held),
@@ -68,7 +72,7 @@ do
     end
     redis.call('HDEL', c.KEYS[1], h.f, h.f .. ':u', h.f .. ':h', h.f .. ':e')
     redis.call('HSET', c.KEYS[1], h.f .. ':d', string.format('%d', used + held))
-    return used + held
+    return used + held, s[SLICE.l], n, stated
   end
 
   -- Closes slice field `f` (its period ending at `pe`) when it is live under `lease` and has
@@ -89,11 +93,15 @@ do
   -- their slices, before the holds are weighed; `counters` as read_counters read them, hold i's
   -- line at h.line. A lease is placed only while its intent is in the outbox (the sweeper
   -- abandons intents whose node died), and only where no live slice is: else the intent ends
-  -- in a statement that the lease used nothing, so its ancestor takes it back.
+  -- in a statement that the lease used nothing, so its ancestor takes it back. The statement
+  -- its take applied (`stated`) leaves the outbox either way: it is settled.
   function S.place(c, holds, counters)
     for i = 1, #holds do
       local h = holds[i]
       local p = h.place
+      if p and p.stated ~= '' then
+        redis.call('XDEL', c.KEYS[10], p.stated)
+      end
       if p and #redis.call('XRANGE', c.KEYS[10], p.intent, p.intent) > 0 then
         redis.call('XDEL', c.KEYS[10], p.intent)
         local line = counters[h.line]
@@ -120,10 +128,10 @@ do
 
   -- A reserve whose only denials are short slices (7) decides nothing: each short slice is
   -- closed (when there is one) and an intent to take a lease for it is written. Answers
-  -- {"short", count, then per short hold: its index, the lease to take, the intent's id, what
-  -- the last slice closed used and holds (0 for none), then the statements written (as
-  -- alerts.lua appends alerts)}; nil when another group denies, so the reserve answers its
-  -- denial.
+  -- {"short", count, then per short hold its SHORT: its index, the lease to take, the intent's
+  -- id, what the last slice closed used and holds (0 for none), and the statement this call
+  -- wrote closing it, which the take applies; then the statements written (as alerts.lua
+  -- appends alerts)}; nil when another group denies, so the reserve answers its denial.
   function S.short(c, holds, reply, counters, head)
     local denied = {}
     for i = 1, #holds do
@@ -137,18 +145,24 @@ do
     for i = 1, #holds do
       if denied[i] then
         local h = holds[i]
-        local line, used = counters[h.line], 0
+        local k, line = #answer, counters[h.line]
+        answer[k + SHORT.st], answer[k + SHORT.cl], answer[k + SHORT.n], answer[k + SHORT.u], answer[k + SHORT.h] =
+          '', '', 0, 0, 0
         if line then
-          used = S.close(c, h, line, counters[2 * i - 1], counters[2 * i])
+          local used, held = counters[2 * i - 1], counters[2 * i]
+          local demand, closed, n, stated = S.close(c, h, line, used, held)
+          answer[k + SHORT.d], answer[k + SHORT.st], answer[k + SHORT.cl], answer[k + SHORT.n] =
+            demand, stated, closed, n
+          answer[k + SHORT.u], answer[k + SHORT.h] = used, held
         else
           -- Closed by another call (racing this one, or a placement): the demand it met still
           -- sizes the next slice, whichever call takes it.
-          used = (redis.call('HGET', c.KEYS[1], h.f .. ':d') or 0) + 0
+          answer[k + SHORT.d] = (redis.call('HGET', c.KEYS[1], h.f .. ':d') or 0) + 0
         end
         local lease = 'l' .. c.ARGV[6] .. '.' .. i
-        local intent = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'lease', 'tag', tag,
+        answer[k + SHORT.i], answer[k + SHORT.ls] = i, lease
+        answer[k + SHORT.intent] = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'lease', 'tag', tag,
           'p', ancestor(h.f), 'ls', lease)
-        answer[#answer + 1], answer[#answer + 2], answer[#answer + 3], answer[#answer + 4] = i, lease, intent, used
         answer[2] = answer[2] + 1
       end
     end

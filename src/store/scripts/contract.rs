@@ -31,6 +31,8 @@ pub const WRITING_ARGS: usize = 4;
 pub enum Each {
     /// A hold: `HOLD_FIELDS` values.
     Hold,
+    /// A take of take_slice: `TAKE_FIELDS` values (layouts::take).
+    Take,
     Values(usize),
 }
 
@@ -38,6 +40,7 @@ impl Each {
     pub const fn values(self) -> usize {
         match self {
             Each::Hold => HOLD_FIELDS,
+            Each::Take => layouts::take::FIELDS,
             Each::Values(n) => n,
         }
     }
@@ -45,6 +48,7 @@ impl Each {
     fn lua(self) -> String {
         match self {
             Each::Hold => "HOLD_FIELDS".to_owned(),
+            Each::Take => "TAKE_FIELDS".to_owned(),
             Each::Values(n) => n.to_string(),
         }
     }
@@ -193,7 +197,7 @@ contracts! {
     EXTEND = function!("extend", keys: WRITING_KEYS, args: &[fixed(W + 3)]);
     RECLAIM = function!("reclaim", keys: WRITING_KEYS, args: &[fixed(W)]);
     USAGE = function!("usage", keys: 4, args: &[counted(1, Each::Values(3))]);
-    TAKE_SLICE = function!("take_slice", keys: WRITING_KEYS, args: &[counted(W + 5, Each::Hold), counted(1, Each::Values(3)), fixed(1)]);
+    TAKE_SLICE = function!("take_slice", keys: WRITING_KEYS, args: &[counted(W + 5, Each::Hold), counted(1, Each::Take), fixed(1)]);
     SETTLE_SLICE = function!("settle_slice", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Values(4))]);
     END_SLICE = function!("end_slice", keys: WRITING_KEYS, args: &[fixed(W + 5)]);
     LEASES = function!("leases", keys: 3, args: &[fixed(2)]);

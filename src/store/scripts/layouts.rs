@@ -151,6 +151,45 @@ packed! {
         BALANCE = "balance",
     }
 
+    /// One take's arguments to take_slice (take_slice.lua), after its holds: the lease to
+    /// take, and the last statement of the slice its member closed of the same group, which
+    /// the take applies first (its fields "" when the member closed none).
+    take as "TAKE" {
+        /// The lease's id (the member's intent named it).
+        LEASE = "ls",
+        /// The least worth leasing (the call that asked), milli-units.
+        LEAST = "least",
+        /// The headroom the take must leave, milli-units.
+        THRESHOLD = "th",
+        /// The closed slice's lease, its statement's number, and what it used and still
+        /// holds, milli-units (as settle_slice takes a statement).
+        CLOSED = "cl",
+        NUMBER = "n",
+        USED = "u",
+        HELD = "h",
+    }
+
+    /// One short slice's part of a reserve's short answer (slices.lua's S.short), after
+    /// "short" and their count.
+    short as "SHORT" {
+        /// The hold's index among the reserve's, from 1.
+        HOLD = "i",
+        /// The lease to take for it, and the intent to take it the reserve wrote.
+        LEASE = "ls",
+        INTENT = "intent",
+        /// What the last slice closed used and held, milli-units: the demand that sizes the
+        /// next (0 for none).
+        DEMAND = "d",
+        /// The statement closing the slice wrote, when this call closed one: its outbox
+        /// entry, its lease, number, and what it used and holds ("", "", 0, 0, 0 for none).
+        /// The take applies it, and the reserve that places the new lease removes the entry.
+        STATED = "st",
+        CLOSED = "cl",
+        NUMBER = "n",
+        USED = "u",
+        HELD = "h",
+    }
+
     /// take_slice's answer (take_slice.lua): the lease a parent's level leased to a member.
     taken as "TAKEN" {
         STATUS = "status",

@@ -38,6 +38,7 @@ pub const PARTS: &[(&str, &str)] = &[
     lua!("library/modules/outcomes.lua"),
     lua!("library/modules/changes.lua"),
     lua!("library/modules/counters.lua"),
+    lua!("library/modules/statements.lua"),
     lua!("library/modules/holds.lua"),
 ];
 

@@ -17,11 +17,12 @@ use crate::store::StoreError;
 /// What a take leased, or why it leased nothing: all or nothing.
 #[derive(Debug, Clone)]
 pub enum Taken {
-    /// One lease per take asked, in order.
-    Leased(Vec<Lease>),
+    /// One lease per take asked, in order; the closed slices' statements were applied first,
+    /// and fired these alerts.
+    Leased(Vec<Lease>, Fired),
     /// A group's headroom left after the least would pass below the threshold: decide at the
-    /// ancestor's level, as without leases.
-    Direct,
+    /// ancestor's level, as without leases. (The statements were applied.)
+    Direct(Fired),
     /// An id was settled before it was taken (its intent was abandoned): take another.
     Refused,
 }
@@ -52,6 +53,8 @@ pub struct TakeLease<'a> {
     pub threshold: Milli,
     /// The ancestor's hold of the group, its amount the slice asked for.
     pub hold: &'a Hold<'a>,
+    /// The statement of the slice of this group the member's reserve closed, applied first.
+    pub closed: Option<&'a Statement>,
 }
 
 pub async fn take_slice(conn: &mut Conn, w: &Writing<'_>, t: &Take<'_>) -> Result<Reply<Taken>, StoreError> {
@@ -67,7 +70,19 @@ pub async fn take_slice(conn: &mut Conn, w: &Writing<'_>, t: &Take<'_>) -> Resul
     }
     inv.arg(t.leases.len());
     for l in t.leases {
-        inv.arg(l.lease).arg(l.least.0).arg(l.threshold.0);
+        use layouts::take::{CLOSED, FIELDS, HELD, LEASE, LEAST, NUMBER, THRESHOLD, USED};
+        for at in 0..FIELDS {
+            match (at, l.closed) {
+                (LEASE, _) => inv.arg(l.lease),
+                (LEAST, _) => inv.arg(l.least.0),
+                (THRESHOLD, _) => inv.arg(l.threshold.0),
+                (CLOSED, Some(s)) => inv.arg(&s.lease),
+                (NUMBER, Some(s)) => inv.arg(s.number),
+                (USED, Some(s)) => inv.arg(s.used.0),
+                (HELD, Some(s)) => inv.arg(s.held.0),
+                _ => inv.arg(""),
+            };
+        }
     }
     inv.arg(t.at);
     let reply: Vec<Value> = inv.invoke(conn).await?;
@@ -99,9 +114,9 @@ pub async fn take_slice(conn: &mut Conn, w: &Writing<'_>, t: &Take<'_>) -> Resul
                     },
                 });
             }
-            Ok(Reply::Done(Taken::Leased(leases)))
+            Ok(Reply::Done(Taken::Leased(leases, it.fired(w)?)))
         }
-        "direct" => Ok(Reply::Done(Taken::Direct)),
+        "direct" => Ok(Reply::Done(Taken::Direct(it.fired(w)?))),
         "refused" => Ok(Reply::Done(Taken::Refused)),
         other => Err(unexpected("take_slice", other)),
     })
@@ -300,25 +315,47 @@ pub async fn append_ledger(conn: &mut Conn, w: &Writing<'_>, entry: &str) -> Res
 }
 
 /// One slice a reserve found short: the hold's index, the lease to take for it, the intent
-/// the reserve wrote, and what the slice it closed used and holds (zero for none).
+/// the reserve wrote, what the last slice closed used and holds (zero for none), and the
+/// statement this reserve wrote closing it, when it did: its outbox entry and the statement,
+/// which the take applies (and the reserve placing the new lease removes).
 #[derive(Debug, Clone)]
 pub struct Short {
     pub hold: usize,
     pub lease: String,
     pub intent: String,
     pub closed_demand: Milli,
+    pub stated: Option<(String, Statement)>,
 }
 
 /// The rest of a short answer (slices.lua's S.short): its slices, then the statements written.
 pub(super) fn short(it: &mut Fields, w: &Writing<'_>) -> Result<(Vec<Short>, Fired), StoreError> {
+    use layouts::short::{CLOSED, DEMAND, FIELDS, HELD, HOLD, INTENT, LEASE, NUMBER, STATED, USED};
     let n = it.int()?;
     let mut slices = Vec::new();
     for _ in 0..n {
+        let mut v = it.part::<FIELDS>()?;
+        let entry = v.text(STATED)?;
+        let stated = if entry.is_empty() {
+            None
+        } else {
+            let number =
+                u64::try_from(v.int(NUMBER)?).map_err(|_| StoreError::Protocol("a statement's number".into()))?;
+            Some((
+                entry,
+                Statement {
+                    lease: v.text(CLOSED)?,
+                    number,
+                    used: v.milli(USED)?,
+                    held: v.milli(HELD)?,
+                },
+            ))
+        };
         slices.push(Short {
-            hold: usize::try_from(it.int()? - 1).map_err(|_| StoreError::Protocol("a short hold's index".into()))?,
-            lease: it.text()?,
-            intent: it.text()?,
-            closed_demand: it.milli()?,
+            hold: usize::try_from(v.int(HOLD)? - 1).map_err(|_| StoreError::Protocol("a short hold's index".into()))?,
+            lease: v.text(LEASE)?,
+            intent: v.text(INTENT)?,
+            closed_demand: v.milli(DEMAND)?,
+            stated,
         });
     }
     Ok((slices, it.fired(w)?))

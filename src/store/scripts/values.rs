@@ -94,8 +94,16 @@ impl<'a> HoldValues<'a> {
         values.mode = format!("l/{}", slice.version).into();
         values.placing = slice.place.as_ref().map(|p| {
             format!(
-                "l/{}/{}/{}/{}/{}/{}/{}/{}",
-                slice.version, p.lease, p.amount.0, p.ends_ms, p.intent, p.seen.used.0, p.seen.held.0, p.seen.quota.0
+                "l/{}/{}/{}/{}/{}/{}/{}/{}/{}",
+                slice.version,
+                p.lease,
+                p.amount.0,
+                p.ends_ms,
+                p.intent,
+                p.seen.used.0,
+                p.seen.held.0,
+                p.seen.quota.0,
+                p.stated
             )
         });
         values

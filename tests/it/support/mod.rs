@@ -316,6 +316,25 @@ impl TestApp {
         }
     }
 
+    /// The node's /metrics text.
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
+    }
+
+    /// One series' value in the node's /metrics text (0 when absent).
+    pub fn metric(text: &str, series: &str) -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+            .map_or(0, |v| v.parse::<f64>().unwrap() as u64)
+    }
+
     pub async fn usage(&self, user: &str) -> Value {
         let (status, body) = self
             .json(Method::GET, &format!("/v1/users/{}/usage", encode(user)), None)
