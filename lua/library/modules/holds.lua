@@ -35,6 +35,7 @@ end
 -- left out of a hold, as out of the record (which keeps no override). Options that are not
 -- OPTION_FIELDS fields, a mode it does not know or a measure that is not JSON are refused with
 -- an error reply: read as defaults, they would turn a soft group hard and drop its override.
+local SLICE_OPTIONS = '^l/(%d+)' .. OPTION_MODE_ONLY .. '$'
 local function read_holds(c, first, n, at)
   local ARGV, holds = c.ARGV, {nil, nil, nil, nil}
   for i = 1, n do
@@ -44,14 +45,30 @@ local function read_holds(c, first, n, at)
     if ps + 0 > at or (pe ~= '' and pe + 0 <= at) then
       return nil
     end
-    local h = {g = ARGV[j + HOLD.g], f = ARGV[j + HOLD.f], ps = ps, pe = pe, a = ARGV[j + HOLD.a], q = ARGV[j + HOLD.q]}
+    -- A hold on a live slice that places nothing ("l/<version>", the rest defaults: slices.lua),
+    -- as most of a team member's holds are, is read in one match (each string function costs a
+    -- Redis function about a thousand instructions), and made with room for the keys
+    -- read_counters and weigh give it (a table grown past its size is rehashed).
+    local options = ARGV[j + HOLD.o]
+    local on_slice = options ~= '' and string.byte(options) == 108 and string.match(options, SLICE_OPTIONS)
+    local h
+    if on_slice then
+      h = {g = ARGV[j + HOLD.g], f = ARGV[j + HOLD.f], ps = ps, pe = pe, a = ARGV[j + HOLD.a], q = ARGV[j + HOLD.q],
+        sl = on_slice, line = false, slice = false}
+    else
+      h = {g = ARGV[j + HOLD.g], f = ARGV[j + HOLD.f], ps = ps, pe = pe, a = ARGV[j + HOLD.a], q = ARGV[j + HOLD.q]}
+    end
     -- A rolling window's sub-window (rolling.lua): weighed with the sub-windows before it.
     if string.find(h.f, '@r', 1, true) then
       h.roll = true
     end
-    local options = ARGV[j + HOLD.o]
-    if options ~= '' then
-      -- Options that only name a mode (a slice's, a balance's) are cut before their empty tail
+    if on_slice then
+      if string.byte(h.f) ~= 94 then
+        error({err = 'ERR qg contract: hold ' .. i .. ' is on a slice, so its field opens with ^: ' .. h.f})
+      end
+      holds.slices = true
+    elseif options ~= '' then
+      -- Options that only name a mode (a balance's) are cut before their empty tail
       -- rather than matched whole: a pattern's match tests every character of the line. (A mode
       -- holding a "|" is no mode any branch below accepts: it is refused as malformed.)
       local m, k, t, pv, me, oo, oe
