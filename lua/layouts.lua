@@ -67,5 +67,6 @@ local WALLET_LINE = '^([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*
 local GRANT_LINE = '^\n([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()'
 local LIMITS_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
 local SLICE_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
+local SLICE_HEAD = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
 -- The encoding of the reservation records this build writes (prelude.lua).
 local RECORD_VERSION = '2'

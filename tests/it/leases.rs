@@ -149,8 +149,18 @@ async fn what_a_slice_used_reaches_the_pool_once_when_it_closes_and_its_rest_goe
         member_of(&app, m, "team_acme").await;
     }
     for m in members {
-        for _ in 0..5 {
+        for i in 0..5 {
             let held = app.reserve(json!({ "userId": m, "event": "render" })).await;
+            if (m, i) == ("a", 0) {
+                // The pool's counter as the member's slice shows it: as its take left it, the
+                // slice of 32 held there.
+                let pool = TestApp::counter(&held, "pool");
+                assert_eq!(
+                    (pool["used"].as_f64(), pool["reserved"].as_f64()),
+                    (Some(0.0), Some(32.0)),
+                    "{held}"
+                );
+            }
             let (status, body) = app.commit(held["reservationId"].as_str().unwrap(), None).await;
             assert!(status.is_success(), "{body}");
         }

@@ -426,10 +426,10 @@ fn a_reserve_on_a_slice_decides_at_the_members_slot_and_a_short_one_asks_for_a_l
     // Two more fit; a fourth does not: short, which closes the slice (a statement that it
     // used nothing and holds all three) and writes an intent for the next lease.
     for id in ["r_2", "r_3"] {
-        assert_eq!(
-            answer(&keys, &contract::RESERVE, &reserve_on_slice(id, 1, "l/0", 0, 60_000))[3],
-            "1"
-        );
+        // Admitted (its head's fourth value), its verdict the slice's line (the ancestor's
+        // counter when leased is in it: the node reads it there), held and quota 0, denied 0.
+        let got = answer(&keys, &contract::RESERVE, &reserve_on_slice(id, 1, "l/0", 0, 60_000));
+        assert_eq!(got[3..8], ["1", slice[0].as_str(), "0", "0", "0"], "{got:?}");
     }
     let short = answer(&keys, &contract::RESERVE, &reserve_on_slice("r_4", 1, "l/0", 0, 60_000));
     assert_eq!(short[..3], ["short", "1", "1"]);

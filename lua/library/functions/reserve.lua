@@ -193,8 +193,11 @@ register('reserve', 'writes', function(c)
         return {'overflow', h.g}
       end
       writes[2 * i - 1], writes[2 * i] = h.f .. ':h', held
-      -- The answer shows the holds with this one (a rolling window's, its window's).
-      reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.held] = held + (h.rolled or 0)
+      -- The answer shows the holds with this one (a rolling window's, its window's; a slice
+      -- hold's verdict is its slice's line, with the ancestor's holds as its lease left them).
+      if not h.sl then
+        reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.held] = held + (h.rolled or 0)
+      end
       alerting = alerting or h.t ~= nil
     end
     -- A balance hold on the quick path adds its amount to the balance's journal (wallet.lua),

@@ -273,17 +273,18 @@ local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
       -- A hold on a slice of an ancestor's group (slices.lua) weighs against the slice: 7 when
       -- none is live at this version, or too little of it is left (the reserve then answers
       -- short, and the node takes a lease). Its verdict shows the ancestor's counter as it was
-      -- when the slice was leased.
+      -- when the slice was leased: the verdict's used is the slice's line, whose last fields
+      -- that counter is (SLICE), and the node reads it from there; held and quota are 0.
       local line = h.line and counters[h.line]
       if line then
-        -- (Kept on the hold: an admitting reserve records the slice's lease from it.)
-        local s = {string.match(line, SLICE_LINE)}
+        -- (Only the line's head is read. Kept on the hold: an admitting reserve records the
+        -- slice's lease from it.)
+        local s = {string.match(line, SLICE_HEAD)}
         h.slice = s
         if s[SLICE.v] ~= h.sl or s[SLICE.x] + 0 <= now or used + held + h.a > s[SLICE.q] + 0 then
           denied = 7
         end
-        -- (Only answered: as the line's text, which the node reads as it reads a number.)
-        used, held, quota = s[SLICE.pu], s[SLICE.ph], s[SLICE.pq]
+        used, held, quota = line, 0, 0
       else
         used, held, quota, denied = 0, 0, 0, 7
       end

@@ -7,7 +7,7 @@ use super::contract;
 use super::layouts;
 use super::layouts::{adjusted, usage};
 use super::values::{record_rest, HoldValues};
-use super::{unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing};
+use super::{int_of, milli_of, unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing};
 use crate::quota::run::step_denial;
 use crate::quota::{Amounts, Hold, Milli, Outcomes, Reason, RunLimits, Step, StepAnswer, Verdict, Window};
 use crate::store::backend::Conn;
@@ -84,12 +84,17 @@ fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreErr
     let mut clamped = Vec::with_capacity(n);
     for _ in 0..n {
         let mut v = it.part::<FIELDS>()?;
-        let amounts = Amounts {
-            used: v.milli(USED)?,
-            held: v.milli(HELD)?,
-            quota: v.milli(QUOTA)?,
-            leased: Milli::ZERO,
-            credit: None,
+        let amounts = match v.take(USED) {
+            // A hold on a slice answers its slice's line: the ancestor's counter when the slice
+            // was leased is in it (holds.lua's weigh).
+            Value::BulkString(line) if line.contains(&b'|') => ancestor_counter(&line)?,
+            used => Amounts {
+                used: milli_of(int_of(used)?)?,
+                held: v.milli(HELD)?,
+                quota: v.milli(QUOTA)?,
+                leased: Milli::ZERO,
+                credit: None,
+            },
         };
         // 2: an approval group whose request is pending; 3: a per-value group with no room
         // for one more value; a step's hold drawn from its run, 4: the run's budget has no
@@ -118,6 +123,30 @@ fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreErr
         coded,
         step: None,
         clamped,
+    })
+}
+
+/// The ancestor's counter a slice's line keeps (`layouts::slice`): used, held and quota in
+/// force when its lease was taken.
+fn ancestor_counter(line: &[u8]) -> Result<Amounts, StoreError> {
+    use layouts::slice::{ANCESTOR_HELD, ANCESTOR_QUOTA, ANCESTOR_USED, FIELDS};
+    let fields: Vec<&[u8]> = line.split(|&b| b == b'|').collect();
+    if fields.len() != FIELDS {
+        return Err(StoreError::Protocol("a slice's line of another layout".into()));
+    }
+    let at = |i: usize| {
+        std::str::from_utf8(fields[i])
+            .ok()
+            .and_then(|n| n.parse::<i64>().ok())
+            .ok_or_else(|| StoreError::Protocol("a slice's line holds no counter".into()))
+            .and_then(milli_of)
+    };
+    Ok(Amounts {
+        used: at(ANCESTOR_USED)?,
+        held: at(ANCESTOR_HELD)?,
+        quota: at(ANCESTOR_QUOTA)?,
+        leased: Milli::ZERO,
+        credit: None,
     })
 }
 

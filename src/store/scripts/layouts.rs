@@ -456,12 +456,19 @@ pub fn lua() -> String {
     let grant = fields_pattern(grant::FIELDS, "([^|\\n]*)", "([^|\\n]*)");
     let limits = fields_pattern(limits::FIELDS, "([^|]*)", "([^|]*)");
     let slice = fields_pattern(slice::FIELDS, "([^|]*)", "([^|]*)");
+    // A slice line's head, up to the last field a decision on it reads (holds.lua's weigh): a
+    // match costs a Redis function per capture, and the node reads the rest from the line.
+    let head = [slice::AMOUNT, slice::ENDS, slice::VERSION, slice::LEASE]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+    let slice_head = "([^|]*)|".repeat(head + 1);
     // What follows the mode in the options of a hold that has no other: read without a match.
     let mode_only = "|".repeat(option::FIELDS - 1);
     out.push_str(&format!(
         "local OPTION_LINE = '^{options}$'\nlocal OPTION_MODE_ONLY = '{mode_only}'\nlocal WALLET_LINE = '^{wallet}()'\n\
          local GRANT_LINE = '^\\n{grant}()'\nlocal LIMITS_LINE = '^{limits}$'\n\
-         local SLICE_LINE = '^{slice}$'\n"
+         local SLICE_LINE = '^{slice}$'\nlocal SLICE_HEAD = '^{slice_head}'\n"
     ));
     out.push_str(&format!(
         "-- The encoding of the reservation records this build writes (prelude.lua).\nlocal RECORD_VERSION = '{}'\n",
