@@ -130,21 +130,29 @@ fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreErr
 /// force when its lease was taken.
 fn ancestor_counter(line: &[u8]) -> Result<Amounts, StoreError> {
     use layouts::slice::{ANCESTOR_HELD, ANCESTOR_QUOTA, ANCESTOR_USED, FIELDS};
-    let fields: Vec<&[u8]> = line.split(|&b| b == b'|').collect();
-    if fields.len() != FIELDS {
+    let mut counter = [0u64; 3];
+    let mut count = 0;
+    for (i, field) in line.split(|&b| b == b'|').enumerate() {
+        count += 1;
+        let at = match i {
+            ANCESTOR_USED => 0,
+            ANCESTOR_HELD => 1,
+            ANCESTOR_QUOTA => 2,
+            _ => continue,
+        };
+        counter[at] = std::str::from_utf8(field)
+            .ok()
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| StoreError::Protocol("a slice's line holds no counter".into()))?;
+    }
+    if count != FIELDS {
         return Err(StoreError::Protocol("a slice's line of another layout".into()));
     }
-    let at = |i: usize| {
-        std::str::from_utf8(fields[i])
-            .ok()
-            .and_then(|n| n.parse::<i64>().ok())
-            .ok_or_else(|| StoreError::Protocol("a slice's line holds no counter".into()))
-            .and_then(milli_of)
-    };
+    let [used, held, quota] = counter.map(Milli);
     Ok(Amounts {
-        used: at(ANCESTOR_USED)?,
-        held: at(ANCESTOR_HELD)?,
-        quota: at(ANCESTOR_QUOTA)?,
+        used,
+        held,
+        quota,
         leased: Milli::ZERO,
         credit: None,
     })
@@ -403,4 +411,20 @@ pub async fn adjust(
         })),
         other => Err(unexpected("adjust", other)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ancestor_counter;
+    use crate::quota::Milli;
+
+    #[test]
+    fn a_slice_line_answers_its_ancestors_counter_and_another_layout_is_an_error() {
+        // Amount, ends, version, lease, statements, then the ancestor's used, held and quota.
+        let c = ancestor_counter(b"32000|1795727990489|3|lr_1.3|0|2000|34000|100000").unwrap();
+        assert_eq!((c.used, c.held, c.quota), (Milli(2000), Milli(34000), Milli(100000)));
+        assert!(ancestor_counter(b"32000|1795727990489|3|lr_1.3|0|2000|34000").is_err());
+        assert!(ancestor_counter(b"32000|1795727990489|3|lr_1.3|0|2000|34000|100000|9").is_err());
+        assert!(ancestor_counter(b"32000|1795727990489|3|lr_1.3|0|2000|-1|100000").is_err());
+    }
 }
