@@ -7,7 +7,9 @@ use super::contract;
 use super::layouts;
 use super::layouts::{adjusted, usage};
 use super::values::{record_rest, HoldValues};
-use super::{int_of, milli_of, unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing};
+use super::{
+    int_of, int_of_text, milli_of, unexpected, writing_args, Decided, Fields, Fired, LedgerEntry, Reply, Writing,
+};
 use crate::quota::run::step_denial;
 use crate::quota::{Amounts, Hold, Milli, Outcomes, Reason, RunLimits, Step, StepAnswer, Verdict, Window};
 use crate::store::backend::Conn;
@@ -130,7 +132,7 @@ fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreErr
 /// force when its lease was taken.
 fn ancestor_counter(line: &[u8]) -> Result<Amounts, StoreError> {
     use layouts::slice::{ANCESTOR_HELD, ANCESTOR_QUOTA, ANCESTOR_USED, FIELDS};
-    let mut counter = [0u64; 3];
+    let mut counter = [Milli::ZERO; 3];
     let mut count = 0;
     for (i, field) in line.split(|&b| b == b'|').enumerate() {
         count += 1;
@@ -140,15 +142,12 @@ fn ancestor_counter(line: &[u8]) -> Result<Amounts, StoreError> {
             ANCESTOR_QUOTA => 2,
             _ => continue,
         };
-        counter[at] = std::str::from_utf8(field)
-            .ok()
-            .and_then(|n| n.parse::<u64>().ok())
-            .ok_or_else(|| StoreError::Protocol("a slice's line holds no counter".into()))?;
+        counter[at] = milli_of(int_of_text(field)?)?;
     }
     if count != FIELDS {
         return Err(StoreError::Protocol("a slice's line of another layout".into()));
     }
-    let [used, held, quota] = counter.map(Milli);
+    let [used, held, quota] = counter;
     Ok(Amounts {
         used,
         held,

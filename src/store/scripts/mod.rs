@@ -414,12 +414,17 @@ fn text_of(value: Value) -> Result<String, StoreError> {
 fn int_of(value: Value) -> Result<i64, StoreError> {
     match value {
         Value::Int(i) => Ok(i),
-        Value::BulkString(bytes) => std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| StoreError::Protocol("expected an integer".into())),
+        Value::BulkString(bytes) => int_of_text(&bytes),
         other => Err(StoreError::Protocol(format!("expected an integer, got {other:?}"))),
     }
+}
+
+/// An integer a script answered as text (a bulk string, or a field of a line).
+fn int_of_text(bytes: &[u8]) -> Result<i64, StoreError> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| StoreError::Protocol("expected an integer".into()))
 }
 
 /// A counter's milli-units: the scripts never keep one below zero, so a negative one is an
