@@ -310,11 +310,13 @@ class Stats:
             for key, value in counts.items():
                 self.usage[key] += value
 
-    def stream(self, outcome: Optional[str], opened: int = 0) -> None:
+    def stream(self, outcome: Optional[str], opened: int = 0, instead_of: Optional[str] = None) -> None:
         with self.lock:
             self.open += opened
             if outcome:
                 self.streams[outcome] += 1
+            if instead_of:
+                self.streams[instead_of] -= 1
 
     def snapshot(self) -> Dict[str, Any]:
         with self.lock:
@@ -349,7 +351,8 @@ class SimServer(ThreadingHTTPServer):
 class Stream:
     """One server-sent event stream: each event is written and sent at once, as one chunk of a
     chunked body (a keep-alive connection stays usable), or raw on an HTTP/1.0 connection that
-    the close ends."""
+    the close ends. An event's usage is counted once it is sent; the stream's end is written
+    after every count, so a client that read to the end reads the stats with all of them."""
 
     def __init__(self, handler: "Handler", d: Directives) -> None:
         self.handler = handler
@@ -371,14 +374,14 @@ class Stream:
         stats = self.handler.server.stats
         stats.stream(None, opened=-1)
         if kind is None:
+            # Counted before the end is written, so a client that saw the end reads it counted.
+            stats.stream("completed")
             try:
                 if self.chunked:
                     self.handler.send_raw(b"0\r\n\r\n")
             except ClientGone:
                 self.handler.close_connection = True
-                stats.stream("broken")
-                return False
-            stats.stream("completed")
+                stats.stream("broken", instead_of="completed")
             return False
         self.handler.close_connection = True
         if kind is Cut:
@@ -471,18 +474,21 @@ class Handler(BaseHTTPRequestHandler):
         except OSError as error:
             raise ClientGone() from error
 
-    def answer_json(self, status: int, value: Any, cut: bool = False) -> bool:
-        """Whether the whole body was written."""
+    def answer_json(self, status: int, value: Any, cut: bool = False, reported: Optional[Dict[str, int]] = None) -> None:
+        """`reported` is what the read-back counts for a whole body. It is counted before the body's
+        last byte is written: a client that has read the answer then reads the stats with it, never
+        before it (a next test's reset must not race this call's count)."""
         data = dumps(value).encode()
         self.start(status, "application/json", [("Content-Length", str(len(data)))])
         if cut:
             # The length promised, half of it sent, then the connection closed.
             self.close_connection = True
-            self.send_raw(data[: len(data) // 2])
             self.server.stats.stream("cut")
-            return False
+            self.send_raw(data[: len(data) // 2])
+            return
+        if reported:
+            self.server.stats.add(**reported)
         self.send_raw(data)
-        return True
 
     def answer_error(self, error: SimError) -> None:
         status = error.status
@@ -615,8 +621,7 @@ class Handler(BaseHTTPRequestHandler):
                       "service_tier": "default", "system_fingerprint": "fp_sim"}
             if d.usage:
                 answer["usage"] = usage
-            if self.answer_json(200, answer, cut=d.cut is not None) and d.usage:
-                self.server.stats.add(**counts)
+            self.answer_json(200, answer, cut=d.cut is not None, reported=counts if d.usage else None)
             return
         include = d.usage and bool((body.get("stream_options") or {}).get("include_usage"))
 
@@ -675,8 +680,7 @@ class Handler(BaseHTTPRequestHandler):
         if d.usage:
             done["usage"] = usage
         if not body.get("stream"):
-            if self.answer_json(200, done, cut=d.cut is not None) and d.usage:
-                self.server.stats.add(**counts)
+            self.answer_json(200, done, cut=d.cut is not None, reported=counts if d.usage else None)
             return
         running = {**done, "status": "in_progress", "output": [], "incomplete_details": None}
         if d.usage:
@@ -723,8 +727,7 @@ class Handler(BaseHTTPRequestHandler):
                                   "model": str(body.get("model") or "text-embedding-3-small")}
         if d.usage:
             answer["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
-        if self.answer_json(200, answer, cut=d.cut is not None) and d.usage:
-            self.server.stats.add(input_tokens=tokens)
+        self.answer_json(200, answer, cut=d.cut is not None, reported={"input_tokens": tokens} if d.usage else None)
 
     def api_images(self, body: Dict[str, Any], d: Directives) -> None:
         if not isinstance(body.get("prompt"), str):
@@ -743,10 +746,8 @@ class Handler(BaseHTTPRequestHandler):
                                "output_tokens": output,
                                "output_tokens_details": {"image_tokens": output, "text_tokens": 0},
                                "total_tokens": tokens + output}
-        if self.answer_json(200, answer, cut=d.cut is not None):
-            self.server.stats.add(images=n)
-            if d.usage:
-                self.server.stats.add(input_tokens=tokens, output_tokens=output)
+        reported = {"images": n, **({"input_tokens": tokens, "output_tokens": output} if d.usage else {})}
+        self.answer_json(200, answer, cut=d.cut is not None, reported=reported)
 
     def api_models(self, _body: Dict[str, Any], d: Directives) -> None:
         names = ["gpt-4o-mini", "gpt-4o", "gpt-image-1", "text-embedding-3-small"]
@@ -791,9 +792,9 @@ class Handler(BaseHTTPRequestHandler):
             message["stop_reason"] = stop
             if d.usage:
                 message["usage"] = usage(p.output, final=True)
-            if self.answer_json(200, message, cut=d.cut is not None) and d.usage:
-                self.server.stats.add(input_tokens=p.input, output_tokens=p.output, cached_input_tokens=p.cached,
-                                      cache_write_tokens=p.cache_write, reasoning_tokens=p.reasoning)
+            counts = {"input_tokens": p.input, "output_tokens": p.output, "cached_input_tokens": p.cached,
+                      "cache_write_tokens": p.cache_write, "reasoning_tokens": p.reasoning}
+            self.answer_json(200, message, cut=d.cut is not None, reported=counts if d.usage else None)
             return
         # The start reports the prompt and a first output token; each message_delta then reports
         # the running totals, never increments. The read-back counts what was reported so far.
