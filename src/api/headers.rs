@@ -1,10 +1,15 @@
 //! `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10) from counters,
 //! and `Retry-After` on denials; and what a request's `Accept` asks for.
 
-use actix_web::http::header::ACCEPT;
+use actix_web::http::header::{HeaderName, HeaderValue, ACCEPT, RETRY_AFTER};
 use actix_web::{HttpRequest, HttpResponseBuilder};
 
 use crate::quota::{Counter, Denial};
+
+// Names given as constants: a name given as text is parsed, lower-cased and copied on every
+// answer, and these two are on every data-plane answer.
+const RATE_LIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const RATE_LIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 /// Whether the request's `Accept` names `media` (routes that answer CSV or NDJSON beside JSON).
 pub fn accepts(req: &HttpRequest, media: &str) -> bool {
@@ -65,15 +70,18 @@ pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_
             limits.push_str(number.format(seconds_until(end, now_ms)));
         }
     }
-    response.insert_header(("RateLimit-Policy", policies));
-    response.insert_header(("RateLimit", limits));
+    for (name, value) in [(RATE_LIMIT_POLICY, policies), (RATE_LIMIT, limits)] {
+        if let Ok(value) = HeaderValue::try_from(value) {
+            response.insert_header((name, value));
+        }
+    }
 }
 
 /// Seconds, rounded up, until the earliest reset of a denying group; nothing when none resets
 /// (a balance never does: credits come back by a grant, not by time).
 pub fn retry_after(response: &mut HttpResponseBuilder, counters: &[Counter], denied_by: &[Denial], now_ms: i64) {
     if let Some(seconds) = retry_after_seconds(counters, denied_by, now_ms) {
-        response.insert_header(("Retry-After", seconds.to_string()));
+        response.insert_header((RETRY_AFTER, seconds));
     }
 }
 
