@@ -256,10 +256,10 @@ impl Gateway {
                             pl.ancestor == *ancestor
                                 && pl.field == crate::store::layout::value_field(h.group, h.value.as_deref(), &h.window)
                         })
-                        .map(|pl| pl.placement.clone());
+                        .map(|pl| &pl.placement);
                     holds.push(Hold {
                         slice: Some(SliceHold {
-                            ancestor: ancestor.clone(),
+                            ancestor,
                             version: a.version,
                             place,
                         }),

@@ -48,17 +48,17 @@ pub struct Hold<'p> {
     /// event's elastic part that amount stands for.
     pub fit: Option<(Milli, Milli)>,
     /// An ancestor's group held on the member's slice of it (leases), in the member's reserve.
-    pub slice: Option<SliceHold>,
+    pub slice: Option<SliceHold<'p>>,
 }
 
 /// A hold of an ancestor's group on the member's slice of it (lua/library/modules/slices.lua):
 /// whose group, the subscription version it decided with, and the lease this reserve hands
 /// over to be placed, if any.
 #[derive(Debug, Clone)]
-pub struct SliceHold {
-    pub ancestor: super::UserId,
+pub struct SliceHold<'p> {
+    pub ancestor: &'p super::UserId,
     pub version: u64,
-    pub place: Option<Placement>,
+    pub place: Option<&'p Placement>,
 }
 
 /// A lease a reserve places on its slice: what its ancestor leased (take_slice) and the intent
@@ -137,6 +137,8 @@ pub struct Prepared<'p> {
 pub struct Verdict {
     pub allowed: bool,
     pub holds: Vec<(Amounts, bool)>,
+    // The per-hold lists below end at their last hold with something to say (a hold past the
+    // end: false or None), so an answer with nothing to say makes none of them.
     /// Per hold, whether it denied as an approval group whose request is pending.
     pub pending: Vec<bool>,
     /// Per hold, whether it denied as a per-value group with no room for one more value.

@@ -321,17 +321,19 @@ impl Layout {
 /// The counter field of a per-value group's `value` in its window (`<group>~<value>@<start>`,
 /// the value escaped; holds.lua reads it back), or of a group's window (`counter_field`).
 pub fn value_field(group: &str, value: Option<&str>, window: &Window) -> String {
-    match value {
-        None => counter_field(group, window),
-        Some(value) => {
-            let escaped = escape(value);
-            let mut key = String::with_capacity(group.len() + 1 + escaped.len());
-            key.push_str(group);
-            key.push('~');
-            key.push_str(&escaped);
-            counter_field(&key, window)
-        }
+    let mut field = String::with_capacity(group.len() + value.map_or(0, |v| v.len() + 1) + 24);
+    push_value_field(&mut field, group, value, window);
+    field
+}
+
+/// `value_field` written at the end of `out` (a slice's field puts its ancestor in front).
+pub fn push_value_field(out: &mut String, group: &str, value: Option<&str>, window: &Window) {
+    out.push_str(group);
+    if let Some(value) = value {
+        out.push('~');
+        out.push_str(&escape(value));
     }
+    push_window(out, window);
 }
 
 /// How many sub-windows before its own a rolling sub-window's counter field counts (its
@@ -370,20 +372,28 @@ pub fn listed_values(list: &str) -> Vec<String> {
 /// sub-window is "<group>@r<start>/<length ms>/<buckets>": the scripts find the sub-windows
 /// before it from its own name (lua/library/modules/rolling.lua).
 pub fn counter_field(group: &str, window: &Window) -> String {
+    value_field(group, None, window)
+}
+
+/// A counter field's window: "@<start>", "@life", or a rolling sub-window's
+/// "@r<start>/<sub-window length>/<buckets>".
+fn push_window(out: &mut String, window: &Window) {
+    let mut itoa = itoa::Buffer::new();
     if let Some(g) = window.bucket_ms() {
-        return format!("{group}@r{}/{g}/{}", window.start_ms, window.buckets);
+        out.push_str("@r");
+        out.push_str(itoa.format(window.start_ms));
+        out.push('/');
+        out.push_str(itoa.format(g));
+        out.push('/');
+        out.push_str(itoa.format(window.buckets));
+        return;
     }
     // Concatenated rather than formatted: two per reserve, and `format!` costs ten times more.
-    let mut itoa = itoa::Buffer::new();
-    let start = match window.end_ms {
-        Some(_) => itoa.format(window.start_ms),
-        None => "life",
-    };
-    let mut field = String::with_capacity(group.len() + 1 + start.len());
-    field.push_str(group);
-    field.push('@');
-    field.push_str(start);
-    field
+    out.push('@');
+    match window.end_ms {
+        Some(_) => out.push_str(itoa.format(window.start_ms)),
+        None => out.push_str("life"),
+    }
 }
 
 #[cfg(test)]

@@ -53,6 +53,26 @@ impl Resp {
     }
 }
 
+impl Resp {
+    /// One argument: `parts` joined by `separator`, written where it goes rather than joined
+    /// into a text of its own first.
+    fn write_joined(&mut self, parts: &[&str], separator: u8) {
+        let length = parts.iter().map(|p| p.len()).sum::<usize>() + parts.len().saturating_sub(1);
+        self.bytes.push(b'$');
+        self.bytes
+            .extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
+        self.bytes.extend_from_slice(b"\r\n");
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                self.bytes.push(separator);
+            }
+            self.bytes.extend_from_slice(part.as_bytes());
+        }
+        self.bytes.extend_from_slice(b"\r\n");
+        self.count += 1;
+    }
+}
+
 impl RedisWrite for Resp {
     fn write_arg(&mut self, arg: &[u8]) {
         self.bytes.push(b'$');
@@ -114,6 +134,12 @@ impl Call {
 
     pub fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Call {
         arg.write_redis_args(&mut self.args);
+        self
+    }
+
+    /// One argument of `parts` joined by `separator`.
+    pub fn arg_joined(&mut self, parts: &[&str], separator: u8) -> &mut Call {
+        self.args.write_joined(parts, separator);
         self
     }
 
@@ -266,9 +292,15 @@ mod tests {
             .key("k2")
             .arg("é\r\n")
             .arg(1.5_f64)
-            .arg(u64::MAX);
+            .arg(u64::MAX)
+            .arg_joined(&["l/3", "", "é|x"], b'|')
+            .arg_joined(&[], b'|');
         let sent = [call.lead(), call.keys.bytes.clone(), call.args.bytes.clone()].concat();
         assert_eq!(sent, call.cmd().get_packed_command());
-        assert_eq!(call.cmd().args_iter().count(), 3 + 2 + 5);
+        assert_eq!(call.cmd().args_iter().count(), 3 + 2 + 7);
+        // A joined argument is the text joined first.
+        let mut joined = Call::new(&TWO_KEYS);
+        joined.arg("l/3||é|x").arg("");
+        assert!(call.args.bytes.ends_with(&joined.args.bytes));
     }
 }

@@ -80,11 +80,9 @@ pub(super) fn push_holds(inv: &mut Call, holds: &[Hold<'_>]) {
 fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreError> {
     use layouts::verdict::{DENIED, FIELDS, HELD, QUOTA, USED};
     let mut holds = Vec::with_capacity(n);
-    let mut pending = Vec::with_capacity(n);
-    let mut full = Vec::with_capacity(n);
-    let mut coded = Vec::with_capacity(n);
-    let mut clamped = Vec::with_capacity(n);
-    for _ in 0..n {
+    // The per-hold notes are made only as far as their last note: most answers have none.
+    let (mut pending, mut full, mut coded, mut clamped) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n {
         let mut v = it.part::<FIELDS>()?;
         let amounts = match v.take(USED) {
             // A hold on a slice answers its slice's line: the ancestor's counter when the slice
@@ -106,16 +104,16 @@ fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreErr
         let denied = v.int(DENIED)?;
         // 7: a slice short where another group denies (slices.lua): not this group's denial.
         holds.push((amounts, denied != 0 && denied != CLAMPED && denied != SHORT));
-        // Filled from the end of the answer (`clamped`).
-        clamped.push((denied == CLAMPED).then_some(Milli::ZERO));
-        pending.push(denied == 2);
-        full.push(denied == 3);
-        coded.push(match denied {
-            4 => Some(Reason::RunBudgetExhausted),
-            5 => Some(Reason::FallbackBudgetExhausted),
-            8 => Some(Reason::ParentCapacityLeased),
-            _ => None,
-        });
+        match denied {
+            // Filled from the end of the answer (`clamped`).
+            CLAMPED => note(&mut clamped, i, Some(Milli::ZERO)),
+            2 => note(&mut pending, i, true),
+            3 => note(&mut full, i, true),
+            4 => note(&mut coded, i, Some(Reason::RunBudgetExhausted)),
+            5 => note(&mut coded, i, Some(Reason::FallbackBudgetExhausted)),
+            8 => note(&mut coded, i, Some(Reason::ParentCapacityLeased)),
+            _ => {}
+        }
     }
     Ok(Verdict {
         allowed,
@@ -126,6 +124,12 @@ fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreErr
         step: None,
         clamped,
     })
+}
+
+/// Notes `value` for hold `i` in a per-hold list kept only as far as its last note.
+fn note<T: Clone + Default>(list: &mut Vec<T>, i: usize, value: T) {
+    list.resize(i, T::default());
+    list.push(value);
 }
 
 /// The ancestor's counter a slice's line keeps (`layouts::slice`): used, held and quota in

@@ -8,7 +8,7 @@ use super::layouts;
 use super::ReserveArgs;
 use crate::json::Json;
 use crate::quota::{Hold, Override, RunLimits, SliceHold};
-use crate::store::layout::value_field;
+use crate::store::layout::{push_value_field, value_field};
 use crate::store::record;
 
 /// One hold as the scripts take it (holds.lua's `HOLD_FIELDS` values, in this order, its options
@@ -35,9 +35,11 @@ pub(super) struct HoldValues<'a> {
     override_expires: String,
     /// A per-value group's hold: its counter is its value's.
     per_value: bool,
-    /// A hold that may clamp: the least amount it may take (holds.lua's mode "f/<least>"; the
+    /// A hold that may clamp: holds.lua's mode "f/<least>", the least amount it may take (the
     /// record keeps it hard).
-    fit_least: Option<u64>,
+    fit: Option<NumberedMode>,
+    /// A hold on a slice: its mode "l/<version>", which the record keeps too (its `mode` is "").
+    slice: Option<NumberedMode>,
     /// A hold on a slice that places a lease: its mode as the call passes it (the record keeps
     /// "l/<version>").
     placing: Option<String>,
@@ -47,15 +49,25 @@ impl<'a> HoldValues<'a> {
     pub(super) fn of(h: &Hold<'a>) -> HoldValues<'a> {
         match &h.slice {
             Some(slice) => HoldValues::on_slice(h, slice),
-            None => HoldValues::own(h, h.alerts, h.user_override),
+            None => HoldValues::own(
+                h,
+                value_field(h.group, h.value.as_deref(), &h.window),
+                h.alerts,
+                h.user_override,
+            ),
         }
     }
 
-    /// A hold on the user's own counter, with these thresholds and override (quota, expiry).
-    fn own(h: &Hold<'a>, thresholds: &'a str, user_override: Option<Override>) -> HoldValues<'a> {
+    /// A hold on `counter_field`, with these thresholds and override (quota, expiry).
+    fn own(
+        h: &Hold<'a>,
+        counter_field: String,
+        thresholds: &'a str,
+        user_override: Option<Override>,
+    ) -> HoldValues<'a> {
         HoldValues {
             group: h.group,
-            counter_field: value_field(h.group, h.value.as_deref(), &h.window),
+            counter_field,
             per_value: h.value.is_some(),
             period_start_ms: h.window.start_ms,
             period_end_ms: h
@@ -73,7 +85,8 @@ impl<'a> HoldValues<'a> {
             },
             unit_code: record::unit_code(h.unit),
             measure: h.measure.as_deref().map(record::measure_json).unwrap_or_default(),
-            fit_least: h.fit.map(|(least, _)| least.0),
+            fit: h.fit.map(|(least, _)| NumberedMode::of("f/", least.0)),
+            slice: None,
             thresholds,
             override_quota: user_override.map(|o| o.quota.0.to_string()).unwrap_or_default(),
             override_expires: user_override
@@ -88,11 +101,15 @@ impl<'a> HoldValues<'a> {
     /// slice's, "^<ancestor, base64url>^<group>@<period start>", its mode "l/<version>" (and the
     /// lease it places), with no thresholds (the ancestor's fire on its statements) and no
     /// override (the ancestor's is in its quota already).
-    fn on_slice(h: &Hold<'a>, slice: &SliceHold) -> HoldValues<'a> {
-        let mut values = HoldValues::own(h, "", None);
-        values.counter_field = slice_field(slice.ancestor.as_str(), &values.counter_field);
-        values.mode = format!("l/{}", slice.version).into();
-        values.placing = slice.place.as_ref().map(|p| {
+    fn on_slice(h: &Hold<'a>, slice: &SliceHold<'_>) -> HoldValues<'a> {
+        let ancestor = slice.ancestor.as_str();
+        let mut field = String::with_capacity(slice_field_length(ancestor) + h.group.len() + 24);
+        push_slice_prefix(&mut field, ancestor);
+        push_value_field(&mut field, h.group, h.value.as_deref(), &h.window);
+        let mut values = HoldValues::own(h, field, "", None);
+        values.mode = "".into();
+        values.slice = Some(NumberedMode::of("l/", slice.version));
+        values.placing = slice.place.map(|p| {
             format!(
                 "l/{}/{}/{}/{}/{}/{}/{}/{}/{}",
                 slice.version,
@@ -120,19 +137,35 @@ impl<'a> HoldValues<'a> {
                 PERIOD_END => inv.arg(&self.period_end_ms),
                 AMOUNT => inv.arg(self.amount_milli),
                 QUOTA => inv.arg(self.quota_milli),
-                OPTIONS => inv.arg(self.options().as_str()),
+                OPTIONS => match self.option_fields() {
+                    Some(fields) => inv.arg_joined(&fields, b'|'),
+                    None => inv.arg(""),
+                },
                 _ => unreachable!("layouts::hold declares {HOLD_FIELDS} values"),
             };
         }
     }
 
-    /// holds.lua's options: "" when every one is the default, else its fields
-    /// (`layouts::option`) joined by "|", the measure last since it is JSON.
+    /// Its mode as the record keeps it.
+    fn mode(&self) -> &str {
+        self.slice.as_ref().map_or(&self.mode, NumberedMode::as_str)
+    }
+
+    /// holds.lua's options as the call sends them: "" when every one is the default.
+    #[cfg(test)]
     fn options(&self) -> String {
+        self.option_fields().map(|f| f.join("|")).unwrap_or_default()
+    }
+
+    /// holds.lua's options: None when every one is the default, else its fields
+    /// (`layouts::option`), which the call joins by "|", the measure last since it is JSON.
+    fn option_fields(&self) -> Option<[&str; OPTION_FIELDS]> {
         use layouts::option::{MEASURE, MODE, OVERRIDE, OVERRIDE_EXPIRES, PER_VALUE, THRESHOLDS, UNIT};
-        let fit = self.fit_least.map(|least| format!("f/{least}"));
-        let mode = match (fit.as_ref().or(self.placing.as_ref()), self.mode.as_ref()) {
-            (Some(mode), _) => mode.as_str(),
+        let mode = match (
+            self.fit.as_ref().map(NumberedMode::as_str).or(self.placing.as_deref()),
+            self.mode(),
+        ) {
+            (Some(mode), _) => mode,
             (None, "hard") => "",
             (None, mode) => mode,
         };
@@ -145,9 +178,9 @@ impl<'a> HoldValues<'a> {
         fields[PER_VALUE] = if self.per_value { "v" } else { "" };
         fields[MEASURE] = &self.measure;
         if fields.iter().all(|f| f.is_empty()) {
-            return String::new();
+            return None;
         }
-        fields.join("|")
+        Some(fields)
     }
 
     /// This hold's entry in the record.
@@ -170,7 +203,7 @@ impl<'a> HoldValues<'a> {
             }
         }
         for (name, value, default) in [
-            ("m", self.mode.as_ref(), "hard"),
+            ("m", self.mode(), "hard"),
             ("k", self.unit_code, ""),
             ("me", self.measure.as_str(), ""),
             ("t", self.thresholds, ""),
@@ -186,13 +219,48 @@ impl<'a> HoldValues<'a> {
 /// The counter field of a member's slice of `ancestor`'s counter `field` (slices.lua): the
 /// ancestor's id in base64url, which has no "^" (a user id may have any character).
 pub fn slice_field(ancestor: &str, field: &str) -> String {
-    use base64::Engine;
-    let mut slice = String::with_capacity(2 + ancestor.len().div_ceil(3) * 4 + field.len());
-    slice.push('^');
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_string(ancestor, &mut slice);
-    slice.push('^');
+    let mut slice = String::with_capacity(slice_field_length(ancestor) + field.len());
+    push_slice_prefix(&mut slice, ancestor);
     slice.push_str(field);
     slice
+}
+
+/// The length of a slice field's "^<ancestor, base64url>^".
+fn slice_field_length(ancestor: &str) -> usize {
+    2 + ancestor.len().div_ceil(3) * 4
+}
+
+fn push_slice_prefix(out: &mut String, ancestor: &str) {
+    use base64::Engine;
+    out.push('^');
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_string(ancestor, out);
+    out.push('^');
+}
+
+/// A hold's mode with a number in it ("f/<least>", "l/<version>"), made where it is kept: one
+/// per hold, and a text of its own would cost an allocation each.
+#[derive(Clone, Copy)]
+struct NumberedMode {
+    text: [u8; 24],
+    len: u8,
+}
+
+impl NumberedMode {
+    fn of(prefix: &'static str, number: u64) -> NumberedMode {
+        let mut itoa = itoa::Buffer::new();
+        let digits = itoa.format(number);
+        let mut text = [0; 24];
+        // Two bytes of prefix and at most 20 digits.
+        debug_assert!(prefix.len() <= 4);
+        let len = prefix.len() + digits.len();
+        text[..prefix.len()].copy_from_slice(prefix.as_bytes());
+        text[prefix.len()..len].copy_from_slice(digits.as_bytes());
+        NumberedMode { text, len: len as u8 }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.text[..usize::from(self.len)]).unwrap_or_default()
+    }
 }
 
 /// A held reservation's record (see lua/library/modules/prelude.lua) but its opening brace and its times,
