@@ -160,7 +160,7 @@ pub(super) struct Level<'a> {
 impl Level<'_> {
     /// The level above this one, when its checked subscription names `parent`.
     pub fn above(&self, parent: Option<&str>) -> Option<UserId> {
-        next_level(parent?, self.below, self.subject)
+        next_level(parent?, self.below.iter().chain(std::iter::once(self.subject)))
     }
 }
 
@@ -179,7 +179,10 @@ impl Gateway {
     ) -> Result<(), GatewayError> {
         let (mut below, mut subject) = (Vec::new(), user.clone());
         let mut parent = parent;
-        while let Some(above) = parent.as_deref().and_then(|p| next_level(p, &below, &subject)) {
+        while let Some(above) = parent
+            .as_deref()
+            .and_then(|p| next_level(p, below.iter().chain(std::iter::once(&subject))))
+        {
             below.push(std::mem::replace(&mut subject, above));
             parent = visit(Level {
                 subject: &subject,
@@ -191,11 +194,17 @@ impl Gateway {
     }
 }
 
-/// The level above `subject`, whose levels under it are `below` (bottom first), when `subject`
-/// names `parent`; None when the chain already has three levels or `parent` is one of them.
-fn next_level(parent: &str, below: &[UserId], subject: &UserId) -> Option<UserId> {
-    let mut visited = below.iter().chain(std::iter::once(subject));
-    if below.len() + 1 >= MAX_LEVELS || visited.any(|v| v.as_str() == parent) {
+/// The level above a chain's `levels` (bottom first) when its top names `parent`; None when
+/// the chain already has three levels or `parent` is one of them.
+pub(super) fn next_level<'a>(parent: &str, levels: impl Iterator<Item = &'a UserId>) -> Option<UserId> {
+    let mut count = 0;
+    for level in levels {
+        if level.as_str() == parent {
+            return None;
+        }
+        count += 1;
+    }
+    if count >= MAX_LEVELS {
         return None;
     }
     UserId::parse(parent).ok()

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use super::parents::Level;
+use super::parents::{next_level, MAX_LEVELS};
 use super::resolve::Admitted;
 use super::{Gateway, GatewayError};
 use crate::quota::{Decision, EventInput, Hold, Milli, Mode, Placement, ReservationId, SliceHold, UserId};
@@ -350,24 +350,24 @@ impl Gateway {
         admitted: &Admitted,
         input: &EventInput,
     ) -> Result<Option<Vec<(UserId, Admitted)>>, GatewayError> {
-        let first = Level {
-            subject: user,
-            below: &[],
-        };
-        let Some(mut next) = first.above(admitted.parent.as_deref()) else {
+        // The levels so far are the user and the ancestors found: the walk's own list of them
+        // would copy each id again.
+        let Some(mut next) = admitted
+            .parent
+            .as_deref()
+            .and_then(|p| next_level(p, std::iter::once(user)))
+        else {
             return Ok(None);
         };
-        let (mut below, mut ancestors) = (vec![user.clone()], Vec::new());
+        let mut ancestors: Vec<(UserId, Admitted)> = Vec::with_capacity(MAX_LEVELS - 1);
         loop {
             let Ok(a) = self.admitted(project, &next, input).await? else {
                 return Ok(None);
             };
-            let above = Level {
-                subject: &next,
-                below: &below,
-            }
-            .above(a.parent.as_deref());
-            below.push(next.clone());
+            let levels = std::iter::once(user)
+                .chain(ancestors.iter().map(|(id, _)| id))
+                .chain(std::iter::once(&next));
+            let above = a.parent.as_deref().and_then(|p| next_level(p, levels));
             ancestors.push((next, a));
             match above {
                 Some(up) => next = up,
