@@ -51,9 +51,7 @@ impl Resp {
             Some(arg)
         })
     }
-}
 
-impl Resp {
     /// One argument: `parts` joined by `separator`, written where it goes rather than joined
     /// into a text of its own first.
     fn write_joined(&mut self, parts: &[&str], separator: u8) {

@@ -418,8 +418,48 @@ pub async fn adjust(
 
 #[cfg(test)]
 mod tests {
-    use super::ancestor_counter;
+    use redis::Value;
+
+    use super::{ancestor_counter, clamped, layouts, verdict, Fields};
     use crate::quota::Milli;
+
+    #[test]
+    fn a_verdicts_notes_end_at_their_last_hold_and_read_as_none_past_it() {
+        use layouts::verdict::{DENIED, FIELDS, HELD, QUOTA, USED};
+        // Four holds: admitted, pending approval, clamped, admitted; then the clamped amount.
+        let mut reply = Vec::new();
+        for code in [0, 2, 6, 0] {
+            let mut part = vec![Value::Nil; FIELDS];
+            part[USED] = Value::Int(1000);
+            part[HELD] = Value::Int(0);
+            part[QUOTA] = Value::Int(5000);
+            part[DENIED] = Value::Int(code);
+            reply.extend(part);
+        }
+        reply.push(Value::Int(700));
+        let mut it = Fields::new(reply);
+        let mut v = verdict(&mut it, false, 4).unwrap();
+        clamped(&mut it, &mut v).unwrap();
+        assert_eq!(
+            v.holds.iter().map(|(_, denied)| *denied).collect::<Vec<_>>(),
+            [false, true, false, false]
+        );
+        assert_eq!(v.pending, [false, true]);
+        assert_eq!(v.clamped, [None, None, Some(Milli(700))]);
+        assert!(v.full.is_empty() && v.coded.is_empty());
+        // Nothing to note makes no list at all.
+        let mut plain = Vec::new();
+        for _ in 0..2 {
+            let mut part = vec![Value::Int(0); FIELDS];
+            part[QUOTA] = Value::Int(5000);
+            plain.extend(part);
+        }
+        let v = verdict(&mut Fields::new(plain), true, 2).unwrap();
+        assert_eq!(
+            (v.pending.capacity(), v.clamped.capacity(), v.coded.capacity()),
+            (0, 0, 0)
+        );
+    }
 
     #[test]
     fn a_slice_line_answers_its_ancestors_counter_and_another_layout_is_an_error() {
