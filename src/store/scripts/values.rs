@@ -439,5 +439,32 @@ mod tests {
         assert_eq!(values[1].options(), "a/apr_0123456789abcdef01234567||||||");
         assert_eq!(values[0].options(), r#"soft|c|80,100|7000|9000||{"metadata":"tokens"}"#);
         assert!(!rest.contains("7000"));
+        // A clamping hold's mode is "f/<least>" to the script and hard in the record; a slice
+        // hold's is "l/<version>" to both, on the slice's field.
+        let team = crate::quota::UserId::parse("team").unwrap();
+        let fitting = Hold {
+            fit: Some((Milli(1_500), Milli(1))),
+            ..holds[3].clone()
+        };
+        let on_slice = Hold {
+            slice: Some(SliceHold {
+                ancestor: &team,
+                version: 12,
+                place: None,
+            }),
+            ..holds[3].clone()
+        };
+        let (fitting, on_slice) = (HoldValues::of(&fitting), HoldValues::of(&on_slice));
+        assert_eq!(
+            (fitting.options(), fitting.mode()),
+            ("f/1500||||||".to_string(), "hard")
+        );
+        assert_eq!(
+            (on_slice.options(), on_slice.mode()),
+            ("l/12||||||".to_string(), "l/12")
+        );
+        assert_eq!(on_slice.counter_field, slice_field("team", &values[3].counter_field));
+        let rest = String::from_utf8(record_rest(&args, &[on_slice])).unwrap();
+        assert!(rest.contains(r#""m":"l/12""#), "{rest}");
     }
 }
