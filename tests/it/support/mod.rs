@@ -173,9 +173,13 @@ pub async fn spawn_app_with(
         (None, Some(key)) => key,
         (None, None) => panic!("a new prefix creates project default with a key"),
     };
+    // Idle connections are dropped well before the gateway's keep-alive (actix's 5 s) ends
+    // them: a request sent on a connection the server is closing as idle fails unanswered
+    // (`IncompleteMessage`), which a test waiting on a slow start of another node met.
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(2))
         .build()
         .expect("an HTTP client");
     TestApp {
