@@ -53,9 +53,9 @@ impl Resp {
     }
 
     /// One argument: `parts` joined by `separator`, written where it goes rather than joined
-    /// into a text of its own first.
-    fn write_joined(&mut self, parts: &[&str], separator: u8) {
-        let length = parts.iter().map(|p| p.len()).sum::<usize>() + parts.len().saturating_sub(1);
+    /// into a text of its own first (one part is an argument as it is).
+    fn write_joined<P: AsRef<[u8]>>(&mut self, parts: &[P], separator: u8) {
+        let length = parts.iter().map(|p| p.as_ref().len()).sum::<usize>() + parts.len().saturating_sub(1);
         self.bytes.push(b'$');
         self.bytes
             .extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
@@ -64,7 +64,7 @@ impl Resp {
             if i > 0 {
                 self.bytes.push(separator);
             }
-            self.bytes.extend_from_slice(part.as_bytes());
+            self.bytes.extend_from_slice(part.as_ref());
         }
         self.bytes.extend_from_slice(b"\r\n");
         self.count += 1;
@@ -73,13 +73,7 @@ impl Resp {
 
 impl RedisWrite for Resp {
     fn write_arg(&mut self, arg: &[u8]) {
-        self.bytes.push(b'$');
-        self.bytes
-            .extend_from_slice(itoa::Buffer::new().format(arg.len()).as_bytes());
-        self.bytes.extend_from_slice(b"\r\n");
-        self.bytes.extend_from_slice(arg);
-        self.bytes.extend_from_slice(b"\r\n");
-        self.count += 1;
+        self.write_joined(&[arg], b'|');
     }
 
     fn writer_for_next_arg(&mut self) -> impl io::Write + '_ {
