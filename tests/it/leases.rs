@@ -227,6 +227,56 @@ async fn what_a_slice_used_reaches_the_pool_once_when_it_closes_and_its_rest_goe
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lease_is_named_apart_from_its_members_id_so_a_long_id_never_lengthens_a_slice() {
+    // A member's id of the longest kind (256 bytes): its reservation ids carry it, base64url;
+    // its leases, named in every slice line, closed lease's fields and record, must not.
+    let clock = Stepped::start();
+    let prefix = unique_prefix();
+    let app = leasing(&clock.target(), &prefix, None, 1).await;
+    plans(&app, 10_000).await;
+    app.subscribe("team_acme", "plan_team", None).await;
+    let member = "m".repeat(256);
+    member_of(&app, &member, "team_acme").await;
+    let first = app.reserve(json!({ "userId": member, "event": "render" })).await;
+    assert_eq!(first["allowed"], true, "{first}");
+    // Past the slice's end, with the first hold still open: the renewal closes the slice and
+    // keeps its lease's counters (the open hold settles there), then places the next.
+    clock.step(2_000);
+    let later = leasing_after_steps(&clock, &app).await;
+    let second = later.reserve(json!({ "userId": member, "event": "render" })).await;
+    assert_eq!(second["allowed"], true, "{second}");
+
+    let ctr = format!("{prefix}:{{default:{member}}}:ctr");
+    let fields: Vec<(String, String)> = clock.redis.query(&["HGETALL", &ctr]);
+    let lines: Vec<&String> = fields
+        .iter()
+        .filter(|(f, _)| f.starts_with('^') && !f.contains(':'))
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(lines.len(), 1, "{fields:?}");
+    let lease = lines[0].split('|').nth(3).unwrap();
+    // "l", the call's 22 random characters, ".", the hold's index.
+    assert!(lease.starts_with('l') && lease.len() < 30, "{lease}");
+    assert!(
+        fields.iter().any(|(f, _)| f.contains('^') && f.ends_with(":n")),
+        "no closed lease: {fields:?}"
+    );
+    for (field, value) in &fields {
+        assert!(field.len() < 80 && value.len() < 80, "{field} = {value}");
+    }
+    // The team's leases and the member's records name them the same short way.
+    let team_res = format!("{prefix}:{{default:team_acme}}:res");
+    let leases: Vec<String> = clock.redis.query(&["HKEYS", &team_res]);
+    assert!(leases.iter().any(|id| id == lease), "{leases:?}");
+    assert!(leases.iter().all(|id| id.len() < 30), "{leases:?}");
+    let res = format!("{prefix}:{{default:{member}}}:res");
+    let record: String = clock
+        .redis
+        .query(&["HGET", &res, second["reservationId"].as_str().unwrap()]);
+    assert!(record.contains(&format!(r#""sl":{{"2":"{lease}"}}"#)), "{record}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_intent_a_dead_node_left_is_ended_by_a_sweeper_and_its_lease_can_never_be_taken() {
     use base64::Engine;
     let prefix = unique_prefix();

@@ -159,7 +159,10 @@ do
           -- sizes the next slice, whichever call takes it.
           answer[k + SHORT.d] = (redis.call('HGET', c.KEYS[1], h.f .. ':d') or 0) + 0
         end
-        local lease = 'l' .. c.ARGV[6] .. '.' .. i
+        -- Named by the call's random part, not its whole id: the member's id (up to 256
+        -- bytes, base64url in a reservation id) would otherwise be in every slice line, closed
+        -- lease's field, statement and record naming the lease.
+        local lease = 'l' .. string.match(c.ARGV[6], '[^.]*$') .. '.' .. i
         answer[k + SHORT.i], answer[k + SHORT.ls] = i, lease
         answer[k + SHORT.intent] = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'lease', 'tag', tag,
           'p', ancestor(h.f), 'ls', lease)
