@@ -50,7 +50,9 @@ async fn thirty_members_making_4300_reserves_of_a_pool_of_3000_are_admitted_exac
             .map(|i| {
                 let (nodes, members) = (&nodes, &members);
                 async move {
-                    let body = json!({ "userId": members[i % 30], "event": "render" });
+                    // Held an hour: on a busy machine a round can outlast the default minute,
+                    // and a hold that expired before its commit gives its capacity back.
+                    let body = json!({ "userId": members[i % 30], "event": "render", "ttlSeconds": 3600 });
                     let (answer, reason) = reserve(&nodes[i % 2], body).await;
                     (i, answer, reason)
                 }
