@@ -39,6 +39,20 @@ pub(crate) async fn leasing(target: &redis::Target, prefix: &str, key: Option<&s
     .await
 }
 
+/// A team of `members` members (m0, m1, ...) under a pool of `pool` units, on a stepped clock,
+/// with a node whose slices last a second.
+pub(crate) async fn team(members: usize, pool: u64) -> (Stepped, TestApp, Vec<String>) {
+    let clock = Stepped::start();
+    let app = leasing(&clock.target(), &unique_prefix(), None, 1).await;
+    plans(&app, pool).await;
+    app.subscribe("team_acme", "plan_team", None).await;
+    let names: Vec<String> = (0..members).map(|i| format!("m{i}")).collect();
+    for m in &names {
+        member_of(&app, m, "team_acme").await;
+    }
+    (clock, app, names)
+}
+
 /// The leases the team's slot holds (its reservations whose ids are leases').
 fn leases_of(prefix: &str, team: &str) -> usize {
     let res = format!("{prefix}:{{default:{team}}}:res");
@@ -230,11 +244,8 @@ async fn what_a_slice_used_reaches_the_pool_once_when_it_closes_and_its_rest_goe
 async fn a_lease_is_named_apart_from_its_members_id_so_a_long_id_never_lengthens_a_slice() {
     // A member's id of the longest kind (256 bytes): its reservation ids carry it, base64url;
     // its leases, named in every slice line, closed lease's fields and record, must not.
-    let clock = Stepped::start();
-    let prefix = unique_prefix();
-    let app = leasing(&clock.target(), &prefix, None, 1).await;
-    plans(&app, 10_000).await;
-    app.subscribe("team_acme", "plan_team", None).await;
+    let (clock, app, _) = team(0, 10_000).await;
+    let prefix = app.prefix.clone();
     let member = "m".repeat(256);
     member_of(&app, &member, "team_acme").await;
     let first = app.reserve(json!({ "userId": member, "event": "render" })).await;

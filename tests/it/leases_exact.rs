@@ -7,26 +7,13 @@ use futures_util::stream::{self, StreamExt};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::leases::{leased, leasing, member_of, plans, pool};
+use crate::leases::{leased, leasing, member_of, pool, team};
 use crate::support::redis::Stepped;
-use crate::support::{unique_prefix, TestApp};
+use crate::support::TestApp;
 
 /// A node on `clock`'s Redis that leases slices of a second, started now (after any step).
 async fn node(clock: &Stepped, prefix: &str, key: Option<&str>) -> TestApp {
     leasing(&clock.target(), prefix, key, 1).await
-}
-
-/// A team of `members` members under a pool of `pool` units, on a stepped clock.
-async fn team(members: usize, pool: u64) -> (Stepped, TestApp, Vec<String>) {
-    let clock = Stepped::start();
-    let app = node(&clock, &unique_prefix(), None).await;
-    plans(&app, pool).await;
-    app.subscribe("team_acme", "plan_team", None).await;
-    let names: Vec<String> = (0..members).map(|i| format!("m{i}")).collect();
-    for m in &names {
-        member_of(&app, m, "team_acme").await;
-    }
-    (clock, app, names)
 }
 
 /// A reserve's answer and, when it was denied, its first reason.
