@@ -149,8 +149,9 @@ async fn members_decide_on_slices_in_their_own_slot_and_the_pool_counts_what_it_
     );
 }
 
-/// A node on `clock`'s Redis that leases, started after the test's steps.
-async fn leasing_after_steps(clock: &Stepped, app: &TestApp) -> TestApp {
+/// Another node of `app`'s on `clock`'s Redis that leases slices of a second, started now (after
+/// the test's steps).
+pub(crate) async fn leasing_after_steps(clock: &Stepped, app: &TestApp) -> TestApp {
     leasing(&clock.target(), &app.prefix, Some(&app.key), 1).await
 }
 
