@@ -6,7 +6,8 @@
 // is told, ...) come from readme-context.ts, and the quick start's client `qg` is given to the
 // blocks after it; nothing else is added. A block not run is named in EXCEPTIONS with the reason.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { createHmac } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -134,7 +135,7 @@ test("the install section names what is packed, under package.json's name and ve
   assert.ok(readFileSync(join(root, "../../scripts/pack-sdks"), "utf8").includes('quota-gateway-$TS_VERSION.tgz'));
 });
 
-test("every ts block of the README passes strict tsc, with Express's, Node's, OpenAI's and Anthropic's types", () => {
+test("every ts block of the README passes strict tsc, with Express's, Node's, OpenAI's and Anthropic's types", async () => {
   writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
     compilerOptions: {
       strict: true, exactOptionalPropertyTypes: true, noEmit: true, target: "ES2022", lib: ["ES2022", "DOM"], module: "NodeNext",
@@ -143,7 +144,10 @@ test("every ts block of the README passes strict tsc, with Express's, Node's, Op
     files: ["readme-context.ts", ...files.map((f) => f.ts)],
   }));
   try {
-    execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(dir, "tsconfig.json")], { stdio: "pipe" });
+    // Not execFileSync: a blocked event loop keeps idle connections to the gateway in the pool
+    // after the gateway has closed them (its keep-alive is 5 s, tsc takes longer on a busy
+    // machine), and the next section's first call fails on one.
+    await promisify(execFile)(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(dir, "tsconfig.json")]);
   } catch (err) {
     assert.fail(`${err.stdout}${err.stderr}\n${files.map((f) => `${f.ts}:\n${readFileSync(join(dir, f.ts), "utf8")}`).join("\n")}`);
   }
