@@ -24,6 +24,12 @@ local LIBRARY = '@LIBRARY@'
 -- accepts no more, and a rolling window (rolling.lua) counts and keeps sub-windows that far.
 local DECISION_SKEW_MS = 2000
 
+-- How far a subscription's start may lie ahead of a node's clock (ms; FUTURE_TOLERANCE_MS in
+-- src/gateway/subscriptions.rs): an instant before a subscription's start counts in its first
+-- period (Period::window), so holds.lua takes a period that begins up to this far after the
+-- instant, and none further.
+local START_LEAD_MS = 5000
+
 -- Registers `body` as the function <library>_<name>. `access` is 'reads' for a function that
 -- never writes (it may then run where writes are refused) or 'writes'.
 local function register(name, access, body)

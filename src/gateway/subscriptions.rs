@@ -15,7 +15,8 @@ use crate::quota::value::{check_value, value_key};
 use crate::quota::{Override, Plan, PlanChange, ReasonText, Status, Subscription, UserId, MAX_OVERRIDES};
 use crate::store::{self, PlanChangeRule, Reply, SubscribeArgs};
 
-/// Clocks of callers and Redis differ a little; a start this far ahead still counts as now.
+/// Clocks of callers and Redis differ a little; a start this far ahead is taken (what is
+/// decided before it counts in its first period: Period::window).
 const FUTURE_TOLERANCE_MS: i64 = 5_000;
 
 /// What a subscribe does to the subscription's parent.
@@ -346,4 +347,17 @@ fn plan_change_rules(plan: &Plan, now_ms: i64, started_ms: i64) -> Vec<PlanChang
             balance: g.balance.as_ref().map(|b| b.name.as_str()),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FUTURE_TOLERANCE_MS;
+
+    /// A start this far ahead counts in its first period, which the data plane takes only
+    /// from a period beginning at most its START_LEAD_MS after the decision's instant.
+    #[test]
+    fn the_data_plane_takes_a_first_period_as_far_ahead_as_a_start_may_be() {
+        let head = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/library/head.lua"));
+        assert!(head.contains(&format!("local START_LEAD_MS = {FUTURE_TOLERANCE_MS}\n")));
+    }
 }

@@ -159,8 +159,12 @@ impl Gateway {
             return Ok(Reply::More);
         };
         // A window computed from a clock out of step with Redis would show the wrong period.
-        let inside = |w: &Window| w.start_ms <= redis_ms && w.end_ms.is_none_or(|end| redis_ms < end);
-        if !windows.iter().all(inside) {
+        if !plan
+            .groups
+            .iter()
+            .zip(&windows)
+            .all(|(g, w)| g.window(redis_ms, started_ms) == *w)
+        {
             return Ok(Reply::Stale);
         }
         let (mut amounts, mut outcomes) = (amounts.into_iter(), outcomes.into_iter());

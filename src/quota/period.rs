@@ -156,8 +156,15 @@ impl Anchor {
 }
 
 impl Period {
-    /// The window containing `now_ms`, for a subscription started at `started_ms`.
+    /// The window containing `now_ms`, for a subscription started at `started_ms`. An instant
+    /// before the start of a subscription-anchored period falls in its first window: a start
+    /// may be given a few seconds ahead of a node's clock (callers' clocks differ), and what a
+    /// subscription admits counts in its own periods, never in the one before its start.
     pub fn window(&self, now_ms: i64, started_ms: i64) -> Window {
+        let now_ms = match (self.anchor, self.kind) {
+            (_, PeriodKind::Rolling) | (Anchor::Calendar, _) => now_ms,
+            (Anchor::SubscriptionStart, _) => now_ms.max(started_ms),
+        };
         let every = i64::from(self.every.max(1));
         let fixed = |unit_ms: i64, calendar_origin_ms: i64| {
             let origin = match self.anchor {
@@ -357,8 +364,19 @@ mod tests {
             let w = p.window(started + offset, started);
             let next = p.window(w.end_ms.unwrap(), started);
             prop_assert_eq!(next.start_ms, w.end_ms.unwrap());
-            let before = p.window(w.start_ms - 1, started);
-            prop_assert_eq!(before.end_ms, Some(w.start_ms));
+            if w.start_ms > started || p.anchor == Anchor::Calendar {
+                let before = p.window(w.start_ms - 1, started);
+                prop_assert_eq!(before.end_ms, Some(w.start_ms));
+            }
+        }
+
+        #[test]
+        fn before_its_start_is_the_first_window(p in any_period(), started in FROM..TO, early in 1i64..10_000) {
+            let w = p.window(started - early, started);
+            match p.anchor {
+                Anchor::SubscriptionStart => prop_assert_eq!(w, p.window(started, started)),
+                Anchor::Calendar => prop_assert!(w.start_ms <= started - early),
+            }
         }
 
         #[test]

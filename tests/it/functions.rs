@@ -9,14 +9,18 @@ use redis::Value;
 use crate::support::redis::{shared, slot_keys};
 use crate::support::unique_prefix;
 
-/// A call's arguments, `@now` as Redis time in ms and `@hour_ago` an hour before it.
+/// A call's arguments, `@now` as Redis time in ms, `@hour_ago` an hour before it and
+/// `@now+<ms>` that many ms after it.
 fn args(call: &[String]) -> Vec<String> {
     let now = shared().now_ms();
     call.iter()
         .map(|a| match a.as_str() {
             "@now" => now.to_string(),
             "@hour_ago" => (now - 3_600_000).to_string(),
-            other => other.to_string(),
+            other => match other.strip_prefix("@now+") {
+                Some(ms) => (now + ms.parse::<i64>().unwrap()).to_string(),
+                None => other.to_string(),
+            },
         })
         .collect()
 }
@@ -75,6 +79,24 @@ fn reserve_answers_as_its_header_says() {
             ("repeat", call("r_3", "0", "@now", ["reserve:k", "d1"])),
             ("reused", call("r_3", "0", "@now", ["reserve:k", "d2"])),
             ("ok", call("r_4", "0", "@now", ["", ""])),
+        ],
+    );
+}
+
+#[test]
+fn a_period_may_begin_after_the_instant_by_a_subscriptions_lead_and_no_further() {
+    // A subscription starting a few seconds ahead of the node's clock: what it decides before
+    // the start counts in the first period, which begins after the instant.
+    let call = |id: &str, starts: &str| {
+        let hold = ["g", "g@s", starts, "", "1000", "2000", ""];
+        with(&[&WRITING, &["0", id, "60000", "1"], &hold, &[RECORD, "@now"]])
+    };
+    run(
+        &contract::RESERVE,
+        &[
+            ("ok", call("r_1", "@now+4000")),
+            // Further than any start may lie ahead: a node's clock handed the wrong period.
+            ("stale", call("r_2", "@now+6000")),
         ],
     );
 }

@@ -76,3 +76,36 @@ async fn a_new_start_date_starts_new_subscription_periods() {
         true
     );
 }
+
+#[tokio::test]
+async fn what_is_decided_just_before_a_start_counts_in_the_first_period() {
+    let app = spawn_app().await;
+    app.put_plan(json!({
+        "id": "plan_pro", "periodType": "month", "periodAnchor": "subscription_start",
+        "groups": [ { "id": "renders", "unit": "count", "quota": 1, "matches": [ { "event": "*" } ] } ]
+    }))
+    .await;
+    // A start a few seconds ahead of the gateway's clock (a caller whose clock runs ahead) is
+    // taken; what the user is admitted until then is the first month's, not the month before.
+    let started = (Utc::now() + Duration::seconds(3)).with_nanosecond(0).unwrap();
+    let started_text = started.to_rfc3339_opts(SecondsFormat::Millis, true);
+    app.subscribe("early", "plan_pro", Some(&started_text)).await;
+    let first = app.reserve(json!({ "userId": "early", "event": "e" })).await;
+    assert_eq!(first["allowed"], true);
+    app.commit(first["reservationId"].as_str().unwrap(), None).await;
+
+    let usage = app.usage("early").await;
+    let renders = TestApp::counter(&usage, "renders");
+    assert_eq!(renders["periodStart"], started_text);
+    let month_later = started.checked_add_months(Months::new(1)).unwrap();
+    assert_eq!(
+        renders["resetsAt"],
+        month_later.to_rfc3339_opts(SecondsFormat::Millis, true)
+    );
+    assert_eq!(renders["used"], 1);
+    // The month's one render is spent, before its start as after it.
+    assert_eq!(
+        app.reserve(json!({ "userId": "early", "event": "e" })).await["allowed"],
+        false
+    );
+}

@@ -30,7 +30,8 @@ local function decided_at(raw, now)
 end
 
 -- Reads `n` holds from ARGV starting at `first`; nil when a node's clock handed a period
--- that does not contain `at`, so two nodes with skewed clocks never count one period twice.
+-- that does not contain `at`, so two nodes with skewed clocks never count one period twice
+-- (or a subscription's first period, which may begin up to START_LEAD_MS after `at`).
 -- Defaults (hard mode, unit count, no thresholds, no override, counting the quantity) are
 -- left out of a hold, as out of the record (which keeps no override). Options that are not
 -- OPTION_FIELDS fields, a mode it does not know or a measure that is not JSON are refused with
@@ -42,7 +43,7 @@ local function read_holds(c, first, n, at)
     -- (The hold's values are at j + HOLD.<name>.)
     local j = first + (i - 1) * HOLD_FIELDS - 1
     local ps, pe = ARGV[j + HOLD.ps], ARGV[j + HOLD.pe]
-    if ps + 0 > at or (pe ~= '' and pe + 0 <= at) then
+    if ps + 0 > at + START_LEAD_MS or (pe ~= '' and pe + 0 <= at) then
       return nil
     end
     -- A hold on a live slice that places nothing ("l/<version>", the rest defaults: slices.lua),
