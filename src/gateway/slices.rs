@@ -49,6 +49,30 @@ const BACKSTOP_MS: i64 = MAX_LIFETIME_MS + 60_000;
 const LEAST_CALLS_PER_SLICE: u64 = 32;
 const THRESHOLD_CALLS: u64 = 64;
 
+/// How many times over a slice may scale the rate its last slice was spent at: a burst that
+/// empties a slice at once does not lease a team's headroom in one take.
+const MAX_GROWTH: u128 = 16;
+
+/// What a new slice asks for, milli-units, for a call of `call`: at least LEAST_CALLS_PER_SLICE
+/// calls, and twice the `demand` the member's last slice met, scaled to a whole slice life
+/// when that slice ran short before its end at `ends_ms` (0: none, or unknown). So a member
+/// calling 20 times a second whose first slice of 32 calls ran short in 1.6 s asks for 400, a
+/// life's worth twice over, rather than doubling per renewal (64, 128, 256), a take each.
+fn slice_amount(call: u64, demand: u64, ends_ms: i64, at_ms: i64, life_ms: i64) -> u64 {
+    let least = call.saturating_mul(LEAST_CALLS_PER_SLICE);
+    // The slice began a life before its end, or earlier when a period's end cut it short:
+    // then it served longer than this says, and the scale is smaller than its rate's.
+    let served = match ends_ms {
+        0 => life_ms,
+        ends => at_ms.saturating_sub(ends.saturating_sub(life_ms)),
+    };
+    let life = u128::try_from(life_ms.max(1)).unwrap_or(1);
+    let served = u128::try_from(served.max(1)).unwrap_or(1).min(life);
+    let twice = u128::from(demand) * 2;
+    let scaled = (twice * life / served).min(twice * MAX_GROWTH);
+    least.max(u64::try_from(scaled).unwrap_or(u64::MAX))
+}
+
 /// One slice a short reserve asked for: its ancestor, the hold's index among the ancestor's
 /// holds, what the call asked of it, the lease to take, and what the slice it closed met.
 struct Wanted {
@@ -412,7 +436,7 @@ impl Gateway {
                 };
                 let quota = h.user_override.map_or(h.quota, |o| o.quota);
                 let call = w.amount.0.max(1);
-                let want = (call * LEAST_CALLS_PER_SLICE).max(w.short.closed_demand.0.saturating_mul(2));
+                let want = slice_amount(call, w.short.closed_demand.0, w.short.closed_ends_ms, at.at_ms, life);
                 let threshold = (call * THRESHOLD_CALLS).max(quota.0 / 20);
                 ends_ms = h.window.end_ms.map_or(ends_ms, |end| end.min(ends_ms));
                 holds.push(Hold {
@@ -546,4 +570,44 @@ fn locate(
         at -= p.holds.len();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slice_amount as wanted;
+
+    const LIFE: i64 = 10_000;
+    const AT: i64 = 1_000_000;
+
+    #[test]
+    fn a_first_slice_is_the_least() {
+        assert_eq!(wanted(1_000, 0, 0, AT, LIFE), 32_000);
+    }
+
+    #[test]
+    fn a_slice_that_served_its_life_asks_for_twice_its_demand() {
+        // Ended at its life's end (or since): the rate over a life is its demand.
+        assert_eq!(wanted(1_000, 200_000, AT, AT, LIFE), 400_000);
+        assert_eq!(wanted(1_000, 200_000, AT - 5_000, AT, LIFE), 400_000);
+        // Its end unknown (kept by an earlier build): as though it served a life.
+        assert_eq!(wanted(1_000, 200_000, 0, AT, LIFE), 400_000);
+    }
+
+    #[test]
+    fn a_slice_spent_early_asks_for_a_lifes_worth_at_its_rate() {
+        // 32 calls in 1.6 s, 8.4 s before its end: 20 a second, 200 a life, twice over.
+        assert_eq!(wanted(1_000, 32_000, AT + 8_400, AT, LIFE), 400_000);
+    }
+
+    #[test]
+    fn a_burst_scales_at_most_sixteen_times() {
+        // Spent within a millisecond of its take: as though it served a sixteenth of a life.
+        assert_eq!(wanted(1_000, 32_000, AT + LIFE - 1, AT, LIFE), 32_000 * 2 * 16);
+    }
+
+    #[test]
+    fn sizes_a_client_controls_never_overflow() {
+        assert_eq!(wanted(u64::MAX, u64::MAX, i64::MAX, i64::MIN, i64::MAX), u64::MAX);
+        assert_eq!(wanted(1, u64::MAX, i64::MIN, i64::MAX, 0), u64::MAX);
+    }
 }

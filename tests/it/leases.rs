@@ -245,6 +245,52 @@ async fn what_a_slice_used_reaches_the_pool_once_when_it_closes_and_its_rest_goe
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slice_spent_before_its_end_is_followed_by_a_lifes_worth_at_the_rate_it_was_spent() {
+    // Slices of ten minutes, of a lifetime pool (no period's end cuts them short). "fast"
+    // spends its first slice (32) at once, "steady" in a quarter of its life: each next slice
+    // is twice what the last met, scaled to a whole life at the rate it was met, at most
+    // sixteen times over (a burst does not lease a team's headroom in one take).
+    let clock = Stepped::start();
+    let app = leasing(&clock.target(), &unique_prefix(), None, 600).await;
+    app.put_plan(json!({ "id": "plan_member", "groups": [
+        { "id": "own", "unit": "count", "quota": 1000, "period": { "type": "lifetime" }, "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    app.put_plan(json!({ "id": "plan_team", "groups": [
+        { "id": "pool", "unit": "count", "quota": 100000, "period": { "type": "lifetime" }, "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    app.subscribe("team_acme", "plan_team", None).await;
+    for m in ["fast", "steady"] {
+        member_of(&app, m, "team_acme").await;
+    }
+    async fn spend(app: &TestApp, m: &str) {
+        let held = app.reserve(json!({ "userId": m, "event": "render" })).await;
+        assert_eq!(held["allowed"], true, "{held}");
+        let (status, body) = app.commit(held["reservationId"].as_str().unwrap(), None).await;
+        assert!(status.is_success(), "{body}");
+    }
+    for _ in 0..32 {
+        spend(&app, "fast").await;
+        spend(&app, "steady").await;
+    }
+    // The 33rd of "fast" finds its slice spent within seconds of its take: 2 x 32 x 16. (The
+    // team's usage reads the members' slices: the 64 they used, and what they hold.)
+    let next = app.reserve(json!({ "userId": "fast", "event": "render" })).await;
+    assert_eq!(next["allowed"], true, "{next}");
+    let usage = app.usage("team_acme").await;
+    assert_eq!((pool(&usage), leased(&usage)), ((64.0, 1.0), 1023.0), "{usage}");
+    // A quarter of a life (and the seconds this test took) later, "steady" finds its slice
+    // spent: twice 32, scaled by a little under 4.
+    clock.step(150_000);
+    let later = leasing(&clock.target(), &app.prefix, Some(&app.key), 600).await;
+    let next = later.reserve(json!({ "userId": "steady", "event": "render" })).await;
+    assert_eq!(next["allowed"], true, "{next}");
+    let usage = later.usage("team_acme").await;
+    assert_eq!(pool(&usage), (64.0, 2.0), "{usage}");
+    let steady = leased(&usage) - 1023.0 + 1.0;
+    assert!(steady > 250.0 && steady <= 256.0, "{usage}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_lease_is_named_apart_from_its_members_id_so_a_long_id_never_lengthens_a_slice() {
     // A member's id of the longest kind (256 bytes): its reservation ids carry it, base64url;
     // its leases, named in every slice line, closed lease's fields and record, must not.

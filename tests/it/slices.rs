@@ -433,12 +433,13 @@ fn a_reserve_on_a_slice_decides_at_the_members_slot_and_a_short_one_asks_for_a_l
     }
     let short = answer(&keys, &contract::RESERVE, &reserve_on_slice("r_4", 1, "l/0", 0, 60_000));
     assert_eq!(short[..3], ["short", "1", "1"]);
-    // What the closed slice met (used and held), which sizes the next; and the statement it
-    // wrote, which the take applies: its entry (among those the call wrote, last), lease,
-    // number, used and held.
+    // What the closed slice met (used and held) and when it was to end (its line's second
+    // field), which size the next; and the statement it wrote, which the take applies: its
+    // entry (among those the call wrote, last), lease, number, used and held.
     assert_eq!(short[5], "3000", "{short:?}");
-    assert_eq!(short[7..11], [lease.as_str(), "1", "0", "3000"], "{short:?}");
-    assert_eq!(short[11..], ["1", short[6].as_str()], "{short:?}");
+    assert_eq!(short[6], slice[0].split('|').nth(1).unwrap(), "{short:?}");
+    assert_eq!(short[8..12], [lease.as_str(), "1", "0", "3000"], "{short:?}");
+    assert_eq!(short[12..], ["1", short[7].as_str()], "{short:?}");
     let stated: Vec<_> = outbox(&keys).into_iter().filter(|e| e["type"] == "slice").collect();
     assert_eq!(stated.len(), 1);
     assert_eq!(
@@ -487,7 +488,7 @@ fn the_reserve_placing_a_renewed_lease_removes_the_statement_its_take_applied() 
     // The slice of one is full: short, closing it with a statement.
     let short = answer(&keys, &contract::RESERVE, &reserve_on_slice("r_s", 1, "l/0", 0, 60_000));
     assert_eq!(short[..3], ["short", "1", "1"], "{short:?}");
-    let (lease, intent, stated) = (&short[3], &short[4], &short[6]);
+    let (lease, intent, stated) = (&short[3], &short[4], &short[7]);
     assert_eq!(outbox(&keys).iter().filter(|e| e["type"] == "slice").count(), 1);
     // The take applied it (at the team's slot): the placement names it, and it leaves the
     // outbox with the intent, so nothing settles it again.
@@ -895,14 +896,15 @@ fn a_team_lists_its_open_leases_and_an_ended_slice_closed_by_its_lease_from_eigh
 #[test]
 fn racing_short_reserves_all_report_the_demand_the_closed_slice_met() {
     // A slice of 3, full; 8 connections find it short at once. One closes it; the others find
-    // no line, and report what it met from "<slice>:d". A close that wrote the demand apart
-    // from removing the line would let a racer see neither, and size the next slice from 0.
+    // no line, and report what it met and when it was to end from "<slice>:d". A close that
+    // wrote them apart from removing the line would let a racer see neither, and size the
+    // next slice from 0.
     let keys = parent();
     placed(&keys, 3);
     for id in ["r_2", "r_3"] {
         answer(&keys, &contract::RESERVE, &reserve_on_slice(id, 1, "l/0", 0, 60_000));
     }
-    let demands: Vec<String> = std::thread::scope(|s| {
+    let demands: Vec<(String, String)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..8)
             .map(|w| {
                 let keys = &keys;
@@ -913,13 +915,19 @@ fn racing_short_reserves_all_report_the_demand_the_closed_slice_met() {
                         &reserve_on_slice(&format!("r_race{w}"), 1, "l/0", 0, 60_000),
                     );
                     assert_eq!(short[..3], ["short", "1", "1"], "{short:?}");
-                    short[5].clone()
+                    (short[5].clone(), short[6].clone())
                 })
             })
             .collect();
         workers.into_iter().map(|w| w.join().unwrap()).collect()
     });
-    assert!(demands.iter().all(|d| d == "3000"), "{demands:?}");
+    // And when the slice was to end, which tells how long it served that demand.
+    let ends = &demands[0].1;
+    assert!(ends.parse::<i64>().unwrap() > 0, "{demands:?}");
+    assert!(
+        demands.iter().all(|d| (d.0.as_str(), &d.1) == ("3000", ends)),
+        "{demands:?}"
+    );
     let stated = outbox(&keys).into_iter().filter(|e| e["type"] == "slice").count();
     assert_eq!(stated, 1, "one of them closed it");
 }

@@ -9,8 +9,8 @@
 --                      and the ancestor's counter when it was leased
 --   "<slice>:u", ":h"  used and held on the live slice, a counter's
 --   "<slice>:e"        how many holds on the live slice expired (prelude.lua's reclaim)
---   "<slice>:d"        what the last slice closed met (used and held): the demand that sizes
---                      the next, whichever call asks for it
+--   "<slice>:d"        what the last slice closed met (used and held) and when it was to end,
+--                      "<demand>/<ends>": they size the next, whichever call asks for it
 --   "<slice>^<lease>:u", ":h", ":n"
 --                      a closed lease's used, held and statements, while holds placed on it
 --                      before it closed are open (commit, release and expiry move them there)
@@ -57,7 +57,8 @@ do
   -- expired: its late commit counts there, and their next statement follows this one (a late
   -- commit on fields made anew would state a number the lease has seen, and count nothing).
   -- Answers what it used and holds (the demand it met, which sizes the next), then its lease,
-  -- the statement's number and the statement's entry.
+  -- the statement's number, the statement's entry and when the slice was to end (the node
+  -- tells from it how long the slice served that demand).
   function S.close(c, h, line, used, held)
     local s = {string.match(line, SLICE_LINE)}
     local n = s[SLICE.n] + 1
@@ -71,8 +72,8 @@ do
       end
     end
     redis.call('HDEL', c.KEYS[1], h.f, h.f .. ':u', h.f .. ':h', h.f .. ':e')
-    redis.call('HSET', c.KEYS[1], h.f .. ':d', string.format('%d', used + held))
-    return used + held, s[SLICE.l], n, stated
+    redis.call('HSET', c.KEYS[1], h.f .. ':d', string.format('%d', used + held) .. '/' .. s[SLICE.x])
+    return used + held, s[SLICE.l], n, stated, s[SLICE.x]
   end
 
   -- Closes slice field `f` (its period ending at `pe`) when it is live under `lease` and has
@@ -129,9 +130,10 @@ do
   -- A reserve whose only denials are short slices (7) decides nothing: each short slice is
   -- closed (when there is one) and an intent to take a lease for it is written. Answers
   -- {"short", count, then per short hold its SHORT: its index, the lease to take, the intent's
-  -- id, what the last slice closed used and holds (0 for none), and the statement this call
-  -- wrote closing it, which the take applies; then the statements written (as alerts.lua
-  -- appends alerts)}; nil when another group denies, so the reserve answers its denial.
+  -- id, what the last slice closed used and holds and when it was to end (0 and 0 for none),
+  -- and the statement this call wrote closing it, which the take applies; then the statements
+  -- written (as alerts.lua appends alerts)}; nil when another group denies, so the reserve
+  -- answers its denial.
   function S.short(c, holds, reply, counters, head)
     local denied = {}
     for i = 1, #holds do
@@ -150,14 +152,16 @@ do
           '', '', 0, 0, 0
         if line then
           local used, held = counters[2 * i - 1], counters[2 * i]
-          local demand, closed, n, stated = S.close(c, h, line, used, held)
-          answer[k + SHORT.d], answer[k + SHORT.st], answer[k + SHORT.cl], answer[k + SHORT.n] =
-            demand, stated, closed, n
+          local demand, closed, n, stated, ends = S.close(c, h, line, used, held)
+          answer[k + SHORT.d], answer[k + SHORT.x], answer[k + SHORT.st], answer[k + SHORT.cl], answer[k + SHORT.n] =
+            demand, ends + 0, stated, closed, n
           answer[k + SHORT.u], answer[k + SHORT.h] = used, held
         else
           -- Closed by another call (racing this one, or a placement): the demand it met still
-          -- sizes the next slice, whichever call takes it.
-          answer[k + SHORT.d] = (redis.call('HGET', c.KEYS[1], h.f .. ':d') or 0) + 0
+          -- sizes the next slice, whichever call takes it. (One written by an earlier build
+          -- keeps the demand alone: its end reads as 0, unknown.)
+          local demand, ends = string.match(redis.call('HGET', c.KEYS[1], h.f .. ':d') or '0', '^(%d+)/?(%d*)$')
+          answer[k + SHORT.d], answer[k + SHORT.x] = demand + 0, ends == '' and 0 or ends + 0
         end
         -- Named by the call's random part, not its whole id: the member's id (up to 256
         -- bytes, base64url in a reservation id) would otherwise be in every slice line, closed

@@ -177,9 +177,10 @@ packed! {
         /// The lease to take for it, and the intent to take it the reserve wrote.
         LEASE = "ls",
         INTENT = "intent",
-        /// What the last slice closed used and held, milli-units: the demand that sizes the
-        /// next (0 for none).
+        /// What the last slice closed used and held, milli-units, and when it was to end, ms:
+        /// the demand that sizes the next, and the time it served it in (0 and 0 for none).
         DEMAND = "d",
+        ENDS = "x",
         /// The statement closing the slice wrote, when this call closed one: its outbox
         /// entry, its lease, number, and what it used and holds ("", "", 0, 0, 0 for none).
         /// The take applies it, and the reserve that places the new lease removes the entry.

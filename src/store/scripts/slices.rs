@@ -315,21 +315,23 @@ pub async fn append_ledger(conn: &mut Conn, w: &Writing<'_>, entry: &str) -> Res
 }
 
 /// One slice a reserve found short: the hold's index, the lease to take for it, the intent
-/// the reserve wrote, what the last slice closed used and holds (zero for none), and the
-/// statement this reserve wrote closing it, when it did: its outbox entry and the statement,
-/// which the take applies (and the reserve placing the new lease removes).
+/// the reserve wrote, what the last slice closed used and holds (zero for none) and when it
+/// was to end (0 for none, or unknown), and the statement this reserve wrote closing it, when
+/// it did: its outbox entry and the statement, which the take applies (and the reserve placing
+/// the new lease removes).
 #[derive(Debug, Clone)]
 pub struct Short {
     pub hold: usize,
     pub lease: String,
     pub intent: String,
     pub closed_demand: Milli,
+    pub closed_ends_ms: i64,
     pub stated: Option<(String, Statement)>,
 }
 
 /// The rest of a short answer (slices.lua's S.short): its slices, then the statements written.
 pub(super) fn short(it: &mut Fields, w: &Writing<'_>) -> Result<(Vec<Short>, Fired), StoreError> {
-    use layouts::short::{CLOSED, DEMAND, FIELDS, HELD, HOLD, INTENT, LEASE, NUMBER, STATED, USED};
+    use layouts::short::{CLOSED, DEMAND, ENDS, FIELDS, HELD, HOLD, INTENT, LEASE, NUMBER, STATED, USED};
     let n = it.int()?;
     let mut slices = Vec::new();
     for _ in 0..n {
@@ -355,6 +357,7 @@ pub(super) fn short(it: &mut Fields, w: &Writing<'_>) -> Result<(Vec<Short>, Fir
             lease: v.text(LEASE)?,
             intent: v.text(INTENT)?,
             closed_demand: v.milli(DEMAND)?,
+            closed_ends_ms: v.int(ENDS)?,
             stated,
         });
     }
