@@ -19,6 +19,10 @@ use crate::quota::{Milli, Override, UserId};
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SubscriptionBody {
     pub plan_id: String,
+    /// RFC 3339, the anchor of `subscription_start` periods; not in the future (a start up to
+    /// 5 s ahead of the gateway's clock is taken, callers' clocks differing, and what is decided
+    /// before it counts in the first period). Absent: a new subscription starts now, an
+    /// existing one keeps its start.
     pub started_at: Option<String>,
     pub overrides: Option<BTreeMap<String, OverrideBody>>,
     /// Absent keeps the parent, null removes it, an id sets it.

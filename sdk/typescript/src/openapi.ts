@@ -8740,6 +8740,12 @@ export interface components {
             /** @description Absent keeps the parent, null removes it, an id sets it. */
             parentId?: string | null;
             planId: string;
+            /**
+             * @description RFC 3339, the anchor of `subscription_start` periods; not in the future (a start up to
+             *     5 s ahead of the gateway's clock is taken, callers' clocks differing, and what is decided
+             *     before it counts in the first period). Absent: a new subscription starts now, an
+             *     existing one keeps its start.
+             */
             startedAt?: string | null;
         };
         /** @description What one plan did with the cohort's demand. */
