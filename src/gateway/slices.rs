@@ -49,8 +49,8 @@ const BACKSTOP_MS: i64 = MAX_LIFETIME_MS + 60_000;
 const LEAST_CALLS_PER_SLICE: u64 = 32;
 const THRESHOLD_CALLS: u64 = 64;
 
-/// How many times over a slice may scale the rate its last slice was spent at: a burst that
-/// empties a slice at once does not lease a team's headroom in one take.
+/// A new slice is at most this many times twice its last slice's demand, however fast that was
+/// spent: a burst that empties a slice at once does not lease a team's headroom in one take.
 const MAX_GROWTH: u128 = 16;
 
 /// What a new slice asks for, milli-units, for a call of `call`: at least LEAST_CALLS_PER_SLICE
@@ -574,40 +574,40 @@ fn locate(
 
 #[cfg(test)]
 mod tests {
-    use super::slice_amount as wanted;
+    use super::slice_amount;
 
     const LIFE: i64 = 10_000;
     const AT: i64 = 1_000_000;
 
     #[test]
     fn a_first_slice_is_the_least() {
-        assert_eq!(wanted(1_000, 0, 0, AT, LIFE), 32_000);
+        assert_eq!(slice_amount(1_000, 0, 0, AT, LIFE), 32_000);
     }
 
     #[test]
     fn a_slice_that_served_its_life_asks_for_twice_its_demand() {
         // Ended at its life's end (or since): the rate over a life is its demand.
-        assert_eq!(wanted(1_000, 200_000, AT, AT, LIFE), 400_000);
-        assert_eq!(wanted(1_000, 200_000, AT - 5_000, AT, LIFE), 400_000);
+        assert_eq!(slice_amount(1_000, 200_000, AT, AT, LIFE), 400_000);
+        assert_eq!(slice_amount(1_000, 200_000, AT - 5_000, AT, LIFE), 400_000);
         // Its end unknown (kept by an earlier build): as though it served a life.
-        assert_eq!(wanted(1_000, 200_000, 0, AT, LIFE), 400_000);
+        assert_eq!(slice_amount(1_000, 200_000, 0, AT, LIFE), 400_000);
     }
 
     #[test]
     fn a_slice_spent_early_asks_for_a_lifes_worth_at_its_rate() {
         // 32 calls in 1.6 s, 8.4 s before its end: 20 a second, 200 a life, twice over.
-        assert_eq!(wanted(1_000, 32_000, AT + 8_400, AT, LIFE), 400_000);
+        assert_eq!(slice_amount(1_000, 32_000, AT + 8_400, AT, LIFE), 400_000);
     }
 
     #[test]
     fn a_burst_scales_at_most_sixteen_times() {
         // Spent within a millisecond of its take: as though it served a sixteenth of a life.
-        assert_eq!(wanted(1_000, 32_000, AT + LIFE - 1, AT, LIFE), 32_000 * 2 * 16);
+        assert_eq!(slice_amount(1_000, 32_000, AT + LIFE - 1, AT, LIFE), 32_000 * 2 * 16);
     }
 
     #[test]
     fn sizes_a_client_controls_never_overflow() {
-        assert_eq!(wanted(u64::MAX, u64::MAX, i64::MAX, i64::MIN, i64::MAX), u64::MAX);
-        assert_eq!(wanted(1, u64::MAX, i64::MIN, i64::MAX, 0), u64::MAX);
+        assert_eq!(slice_amount(u64::MAX, u64::MAX, i64::MAX, i64::MIN, i64::MAX), u64::MAX);
+        assert_eq!(slice_amount(1, u64::MAX, i64::MIN, i64::MAX, 0), u64::MAX);
     }
 }
