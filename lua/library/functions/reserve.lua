@@ -291,7 +291,7 @@ register('reserve', 'writes', function(c)
       for i = 1, #holds do
         local h = holds[i]
         if h.sl then
-          local part = '"' .. (INDEX_TEXT[i] or string.format('%d', i)) .. '":"' .. h.slice[SLICE.l] .. '"'
+          local part = '"' .. (INDEX_TEXT[i] or string.format('%d', i)) .. '":"' .. h.lease .. '"'
           leases = leases and leases .. ',' .. part or part
         end
       end

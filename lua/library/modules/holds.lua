@@ -48,14 +48,15 @@ local function read_holds(c, first, n, at)
     end
     -- A hold on a live slice that places nothing ("l/<version>", the rest defaults: slices.lua),
     -- as most of a team member's holds are, is read in one match (each string function costs a
-    -- Redis function about a thousand instructions), and made with room for the keys
+    -- Redis function about a thousand instructions; other options fail it at their first
+    -- character, as cheaply as a test of that character would), and made with room for the keys
     -- read_counters and weigh give it (a table grown past its size is rehashed).
     local options = ARGV[j + HOLD.o]
-    local on_slice = options ~= '' and string.byte(options) == 108 and string.match(options, SLICE_OPTIONS)
+    local on_slice = options ~= '' and string.match(options, SLICE_OPTIONS)
     local h
     if on_slice then
       h = {g = ARGV[j + HOLD.g], f = ARGV[j + HOLD.f], ps = ps, pe = pe, a = ARGV[j + HOLD.a], q = ARGV[j + HOLD.q],
-        sl = on_slice, line = false, slice = false}
+        sl = on_slice, line = false, lease = false}
     else
       h = {g = ARGV[j + HOLD.g], f = ARGV[j + HOLD.f], ps = ps, pe = pe, a = ARGV[j + HOLD.a], q = ARGV[j + HOLD.q]}
     end
@@ -278,11 +279,12 @@ local function weigh(c, holds, quota_in_force, counters, reply, pending, share)
       -- that counter is (SLICE), and the node reads it from there; held and quota are 0.
       local line = h.line and counters[h.line]
       if line then
-        -- (Only the line's head is read. Kept on the hold: an admitting reserve records the
-        -- slice's lease from it.)
-        local s = {string.match(line, SLICE_HEAD)}
-        h.slice = s
-        if s[SLICE.v] ~= h.sl or s[SLICE.x] + 0 <= now or used + held + h.a > s[SLICE.q] + 0 then
+        -- (Only the line's head is read, into locals in SLICE's order, which a test of layouts.rs
+        -- holds, rather than into a table: each table a call makes is Lua's garbage. Its lease is
+        -- kept on the hold: an admitting reserve records it.)
+        local q, x, v, lease = string.match(line, SLICE_HEAD)
+        h.lease = lease
+        if v ~= h.sl or x + 0 <= now or used + held + h.a > q + 0 then
           denied = 7
         end
         used, held, quota = line, 0, 0

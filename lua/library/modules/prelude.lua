@@ -58,7 +58,8 @@
 -- With `quick` (reserve's), the same HMGET reads the field "~open" (answered second, a number,
 -- nil when unknown: see reclaim_due), the field `admits` names (the day's admits of the holds'
 -- groups, admits_field; answered third, 0 when absent) and each hold's alerts fired (hold i's
--- at the index answered fourth plus i, false for none: alerts.lua's fire), then the quick line
+-- at the index answered fourth plus i, false for none: alerts.lua's fire; a hold on a slice,
+-- its slice's line there, false for none: slices.lua), then the quick line
 -- and the journal of each balance that one hold of the call holds on and the call has not
 -- read (wallet.lua's header): the hold's "fast" is where they are (weigh decides on them and
 -- makes it its decision); and a step's, the fields of its run `run_key` (runs.lua's header).
@@ -81,9 +82,18 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
     end
     -- What each hold fired in its period (alerts.lua's fire), so a denial or a crossing reads
     -- it from here.
+    -- A hold on a slice fires no alert in this slot (slices.lua): its place reads its slice's
+    -- line instead (hold i's at its `line`), so it costs the HMGET no field more than a plain
+    -- hold.
     alerted = #fields
     for i = 1, n do
-      fields[alerted + i] = holds[i].f .. ':a'
+      local h = holds[i]
+      if h.sl then
+        h.line = alerted + i
+        fields[alerted + i] = h.f
+      else
+        fields[alerted + i] = h.f .. ':a'
+      end
     end
   end
   if quick and holds.credits then
@@ -99,16 +109,6 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
           fields[#fields + 1] = 'w|' .. b .. '|q'
           fields[#fields + 1] = 'w|' .. b .. '|j'
         end
-      end
-    end
-  end
-  -- The line of each slice a hold is on (slices.lua): hold i's at its `line`.
-  if quick and holds.slices then
-    for i = 1, n do
-      local h = holds[i]
-      if h.sl then
-        h.line = #fields + 1
-        fields[h.line] = h.f
       end
     end
   end

@@ -492,6 +492,8 @@ mod tests {
             text.contains("local VERDICT = {used = 1, held = 2, quota = 3, denied = 4}\nlocal VERDICT_FIELDS = 4\n")
         );
         assert!(text.contains(&format!("local GRANT_FIELDS = {}\n", grant::FIELDS)));
+        // holds.lua's weigh takes SLICE_HEAD's captures into locals, in this order.
+        assert_eq!([slice::AMOUNT, slice::ENDS, slice::VERSION, slice::LEASE], [0, 1, 2, 3]);
     }
 
     /// lua/layouts.lua is what these declarations say; when it is not, it is written anew (and
