@@ -30,6 +30,12 @@ local DECISION_SKEW_MS = 2000
 -- instant, and none further.
 local START_LEAD_MS = 5000
 
+-- The longest a reservation lives after its creation, extensions included (ms; MAX_LIFETIME_MS
+-- in src/gateway/reservations.rs): no hold placed before a moment is open a day after it, so
+-- what such holds may still change (a late commit, until retention has pruned their records)
+-- is kept that long and the retention after it, and no longer (slices.lua's closed leases).
+local MAX_HOLD_LIFE_MS = 86400000
+
 -- Registers `body` as the function <library>_<name>. `access` is 'reads' for a function that
 -- never writes (it may then run where writes are refused) or 'writes'.
 local function register(name, access, body)

@@ -605,6 +605,14 @@ mod tests {
         assert_eq!(slice_amount(1_000, 32_000, AT + LIFE - 1, AT, LIFE), 32_000 * 2 * 16);
     }
 
+    /// A closed lease's fields are kept while a hold placed on it may still be committed late:
+    /// the data plane schedules them this long after the close (and its retention after that).
+    #[test]
+    fn the_data_plane_keeps_a_closed_lease_as_long_as_a_reservation_lives() {
+        let head = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/library/head.lua"));
+        assert!(head.contains(&format!("local MAX_HOLD_LIFE_MS = {}\n", super::MAX_LIFETIME_MS)));
+    }
+
     #[test]
     fn sizes_a_client_controls_never_overflow() {
         assert_eq!(slice_amount(u64::MAX, u64::MAX, i64::MAX, i64::MIN, i64::MAX), u64::MAX);

@@ -394,6 +394,101 @@ async fn an_intent_a_dead_node_left_is_ended_by_a_sweeper_and_its_lease_can_neve
     assert!(!left.iter().any(|(_, kv)| named(kv)), "{left:?}");
 }
 
+/// The fields `member`'s counters keep of its closed leases (`<slice>^<lease>:<name>`).
+fn closed_lease_fields(clock: &Stepped, prefix: &str, member: &str) -> Vec<String> {
+    let fields: Vec<String> = clock
+        .redis
+        .query(&["HKEYS", &format!("{prefix}:{{default:{member}}}:ctr")]);
+    fields.into_iter().filter(|f| f.matches('^').count() == 3).collect()
+}
+
+/// A hold of `ttl` seconds by m0, admitted: its reservation id.
+async fn hold(app: &TestApp, ttl: u64) -> String {
+    let held = app
+        .reserve(json!({ "userId": "m0", "event": "render", "ttlSeconds": ttl }))
+        .await;
+    assert_eq!(held["allowed"], true, "{held}");
+    held["reservationId"].as_str().unwrap().to_string()
+}
+
+/// A node of minute-long slices, `ms` after the clock's time (Redis's, stepped).
+async fn after(clock: &Stepped, ms: i64, app: &TestApp) -> TestApp {
+    clock.step(ms);
+    leasing(&clock.target(), &app.prefix, Some(&app.key), 60).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_closed_lease_keeps_its_fields_only_while_a_hold_on_it_may_still_change() {
+    // Slices of a minute, so no slice ends but where the test steps the clock past it.
+    let clock = Stepped::start();
+    let prefix = unique_prefix();
+    let app = leasing(&clock.target(), &prefix, None, 60).await;
+    plans(&app, 10_000).await;
+    app.subscribe("team_acme", "plan_team", None).await;
+    member_of(&app, "m0", "team_acme").await;
+    let fields = || closed_lease_fields(&clock, &prefix, "m0");
+
+    // Eight holds on a slice that then ends: the reserve closing it keeps its lease's fields,
+    // where those holds still count.
+    let mut open = Vec::new();
+    for _ in 0..8 {
+        open.push(hold(&app, 600).await);
+    }
+    let app = after(&clock, 61_000, &app).await;
+    let live = hold(&app, 600).await;
+    assert_eq!(fields().len(), 4);
+    // Four committed and four released at once: the last to end states the lease's last, the
+    // pool counts the four exactly once, and the fields stay a while (the team's usage reads
+    // them until that statement has arrived).
+    let ends = open.iter().enumerate().map(|(i, id)| {
+        let app = &app;
+        async move {
+            if i % 2 == 0 {
+                app.commit(id, None).await
+            } else {
+                app.release(id).await
+            }
+        }
+    });
+    assert!(join_all(ends).await.iter().all(|(status, _)| status.is_success()));
+    let usage = team_usage_until(&app, |u| pool(u).0 == 4.0).await;
+    assert_eq!(pool(&usage).0, 4.0);
+    assert_eq!(fields().len(), 4);
+    // Two minutes on, the next call that prunes takes them.
+    assert!(app.release(&live).await.0.is_success());
+    let app = after(&clock, 121_000, &app).await;
+    let id = hold(&app, 600).await;
+    assert!(app.commit(&id, None).await.0.is_success());
+    assert_eq!(fields(), Vec::<String>::new());
+    assert_eq!(pool(&app.usage("team_acme").await).0, 5.0);
+
+    // A hold that expires on its slice may still be committed late: the closed lease keeps its
+    // fields (and says a hold of it expired), and the late commit reaches the pool.
+    let late = hold(&app, 1).await;
+    let app = after(&clock, 61_000, &app).await;
+    let next = hold(&app, 600).await;
+    let kept = fields();
+    let expired: Vec<String> = clock.redis.query(&[
+        "HMGET",
+        &format!("{prefix}:{{default:m0}}:ctr"),
+        kept.iter().find(|f| f.ends_with(":e")).unwrap(),
+    ]);
+    assert_eq!(expired, ["1"], "{kept:?}");
+    let (status, body) = app.commit(&late, None).await;
+    assert!(status.is_success() && body["late"] == true, "{status} {body}");
+    // (Its lease had ended at the team, which counts the late use as its statement arrives.)
+    let usage = team_usage_until(&app, |u| pool(u).0 == 6.0).await;
+    assert_eq!(pool(&usage).0, 6.0);
+    assert_eq!(fields(), kept);
+    // Once no record of its holds can be left (a reservation's longest life, then the
+    // retention), the next call that prunes takes them.
+    assert!(app.release(&next).await.0.is_success());
+    let app = after(&clock, 2 * 86_400_000 + 60_000, &app).await;
+    let id = hold(&app, 600).await;
+    assert!(app.commit(&id, None).await.0.is_success());
+    assert_eq!(fields(), Vec::<String>::new());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_team_short_only_of_what_it_leased_denies_until_the_slices_end_then_takes_their_rest_back() {
     let clock = Stepped::start();

@@ -9,7 +9,9 @@
 -- KEYS[3]  open reservations zset        qg:{p:u}:open    by expiry ms
 -- KEYS[4]  ended zset                    qg:{p:u}:ended   reservation ids and "i:"<idempotency field> by prune ms
 -- KEYS[5]  counter periods zset          qg:{p:u}:periods <group>@<periodStart> by period end ms,
---                                                         and "d|"<day>|<group> by prune ms + retention
+--                                                         and "d|"<day>|<group> by prune ms + retention,
+--                                                         a closed lease's fields (slices.lua) by
+--                                                         its close + MAX_HOLD_LIFE_MS
 -- KEYS[6]  the subscription hash         qg:{p:u}:sub     (overrides are ov:<groupId> fields)
 -- KEYS[7]  idempotency hash              qg:{p:u}:idem    <route>:<key digest> -> <body digest>|<decided ms>|<first reply JSON>
 -- KEYS[8]  usage ledger stream           qg:{p:u}:ledger  entries by Redis time
@@ -330,9 +332,10 @@ local function reclaim(c, now)
       end
       for i, h in ipairs(record.h) do
         expired[day][h.g] = (expired[day][h.g] or 0) + 1
-        if h.live then
-          -- A hold that expired on a live slice may still be committed late: its slice keeps
-          -- its lease's fields when it closes (slices.lua's S.close), where that commit counts.
+        if record.sl and record.sl[INDEX_TEXT[i] or tostring(i)] then
+          -- A hold that expired on a slice may still be committed late: its slice keeps its
+          -- lease's fields when it closes, and a closed lease keeps them when it holds nothing
+          -- more, where that commit counts (slices.lua). (S.fields pointed h.f at the lease's.)
           move(h.f .. ':e', 1)
         end
         local p = per and per[i]

@@ -11,9 +11,13 @@
 --   "<slice>:e"        how many holds on the live slice expired (prelude.lua's reclaim)
 --   "<slice>:d"        what the last slice closed met (used and held) and when it was to end,
 --                      "<demand>/<ends>": they size the next, whichever call asks for it
---   "<slice>^<lease>:u", ":h", ":n"
---                      a closed lease's used, held and statements, while holds placed on it
---                      before it closed are open (commit, release and expiry move them there)
+--   "<slice>^<lease>:u", ":h", ":n", ":e"
+--                      a closed lease's used, held, statements and expired holds, while holds
+--                      placed on it before it closed are open (commit, release and expiry move
+--                      them there): pruned STATED_KEEP_MS after the last has been committed
+--                      or released, or, when one expired (it may be committed late), once no
+--                      record of them can be left: MAX_HOLD_LIFE_MS and the retention after
+--                      the close
 -- A reservation's record names the lease each of its slice holds was placed on ("sl": hold's
 -- index -> lease id), so its commit finds the counters of that lease, live or closed.
 --
@@ -28,6 +32,12 @@
 
 local S = {}
 do
+  -- How long a closed lease's fields outlive its last statement (ms): the node settles it right
+  -- after the call, or the sweeper does (10 s after it was written, every minute) when that
+  -- node died, and until then the team's usage reads the lease's use from these fields
+  -- (src/gateway/slice_ends.rs's current_slices).
+  local STATED_KEEP_MS = 120000
+
   -- The ancestor (as the field names it) of a slice's field.
   local function ancestor(f)
     return string.match(f, '^%^([^^]+)%^')
@@ -56,6 +66,9 @@ do
   -- their commits, releases and expiries move it. So do the fields of a slice a hold on which
   -- expired: its late commit counts there, and their next statement follows this one (a late
   -- commit on fields made anew would state a number the lease has seen, and count nothing).
+  -- They are pruned once no hold of theirs can change (head.lua's MAX_HOLD_LIFE_MS), or soon
+  -- after their last statement (S.stated), so a member renewing all day keeps a few minutes' of
+  -- them, not a period's.
   -- Answers what it used and holds (the demand it met, which sizes the next), then its lease,
   -- the statement's number, the statement's entry and when the slice was to end (the node
   -- tells from it how long the slice served that demand).
@@ -63,13 +76,14 @@ do
     local s = {string.match(line, SLICE_LINE)}
     local n = s[SLICE.n] + 1
     local stated = state(c, h.f, s[SLICE.l], n, used, held)
-    if held > 0 or redis.call('HGET', c.KEYS[1], h.f .. ':e') then
+    local expired = redis.call('HGET', c.KEYS[1], h.f .. ':e')
+    if held > 0 or expired then
       local f = h.f .. '^' .. s[SLICE.l]
+      -- (":e" is written even as 0: a closed lease an earlier build wrote has none, and its
+      -- expired holds were never counted, so S.stated never prunes it early.)
       redis.call('HSET', c.KEYS[1], f .. ':u', string.format('%d', used), f .. ':h', string.format('%d', held),
-        f .. ':n', string.format('%d', n))
-      if h.pe ~= '' then
-        redis.call('ZADD', c.KEYS[5], 'NX', h.pe, f)
-      end
+        f .. ':n', string.format('%d', n), f .. ':e', expired or '0')
+      redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', c.now + MAX_HOLD_LIFE_MS), f)
     end
     redis.call('HDEL', c.KEYS[1], h.f, h.f .. ':u', h.f .. ':h', h.f .. ':e')
     redis.call('HSET', c.KEYS[1], h.f .. ':d', string.format('%d', used + held) .. '/' .. s[SLICE.x])
@@ -197,13 +211,20 @@ do
     return closed
   end
 
-  -- A statement of each closed lease whose counters a change moved (S.fields' answer).
+  -- A statement of each closed lease whose counters a change moved (S.fields' answer). A lease
+  -- left holding nothing, none of whose holds expired (":e" 0), has had its last statement (its
+  -- holds were each committed or released, once): its fields are pruned STATED_KEEP_MS from now
+  -- (prelude.lua's prune takes what `:periods` scores a retention ago).
   function S.stated(c, closed)
     for _, l in ipairs(closed or {}) do
       local f = l.f .. '^' .. l.lease
       local n = redis.call('HINCRBY', c.KEYS[1], f .. ':n', 1)
-      local v = redis.call('HMGET', c.KEYS[1], f .. ':u', f .. ':h')
-      state(c, l.f, l.lease, n, (v[1] or 0) + 0, (v[2] or 0) + 0)
+      local v = redis.call('HMGET', c.KEYS[1], f .. ':u', f .. ':h', f .. ':e')
+      local held = (v[2] or 0) + 0
+      state(c, l.f, l.lease, n, (v[1] or 0) + 0, held)
+      if held == 0 and v[3] == '0' then
+        redis.call('ZADD', c.KEYS[5], 'LT', string.format('%d', c.now + STATED_KEEP_MS - c.ARGV[1]), f)
+      end
     end
   end
 end
