@@ -60,8 +60,9 @@ local function read_holds(c, first, n, at)
     else
       h = {g = ARGV[j + HOLD.g], f = ARGV[j + HOLD.f], ps = ps, pe = pe, a = ARGV[j + HOLD.a], q = ARGV[j + HOLD.q]}
     end
-    -- A rolling window's sub-window (rolling.lua): weighed with the sub-windows before it.
-    if string.find(h.f, '@r', 1, true) then
+    -- A rolling window's sub-window (rolling.lua): weighed with the sub-windows before it. (A
+    -- slice is never one: the node slices no rolling window.)
+    if not on_slice and string.find(h.f, '@r', 1, true) then
       h.roll = true
     end
     if on_slice then
