@@ -88,9 +88,10 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
     -- line instead (hold i's at its `line`), so it costs the HMGET no field more than a plain
     -- hold.
     alerted = #fields
+    local slices = holds.slices
     for i = 1, n do
       local h = holds[i]
-      if h.sl then
+      if slices and h.sl then
         h.line = alerted + i
         fields[alerted + i] = h.f
       else
