@@ -45,8 +45,13 @@ pub(crate) async fn leasing(target: &redis::Target, prefix: &str, key: Option<&s
 /// A team of `members` members (m0, m1, ...) under a pool of `pool` units, on a stepped clock,
 /// with a node whose slices last a second.
 pub(crate) async fn team(members: usize, pool: u64) -> (Stepped, TestApp, Vec<String>) {
+    team_with_slices_of(members, pool, 1).await
+}
+
+/// `team`'s, with slices of `slice_seconds`.
+async fn team_with_slices_of(members: usize, pool: u64, slice_seconds: u64) -> (Stepped, TestApp, Vec<String>) {
     let clock = Stepped::start();
-    let app = leasing(&clock.target(), &unique_prefix(), None, 1).await;
+    let app = leasing(&clock.target(), &unique_prefix(), None, slice_seconds).await;
     plans(&app, pool).await;
     app.subscribe("team_acme", "plan_team", None).await;
     let names: Vec<String> = (0..members).map(|i| format!("m{i}")).collect();
@@ -420,12 +425,8 @@ async fn after(clock: &Stepped, ms: i64, app: &TestApp) -> TestApp {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_closed_lease_keeps_its_fields_only_while_a_hold_on_it_may_still_change() {
     // Slices of a minute, so no slice ends but where the test steps the clock past it.
-    let clock = Stepped::start();
-    let prefix = unique_prefix();
-    let app = leasing(&clock.target(), &prefix, None, 60).await;
-    plans(&app, 10_000).await;
-    app.subscribe("team_acme", "plan_team", None).await;
-    member_of(&app, "m0", "team_acme").await;
+    let (clock, app, _) = team_with_slices_of(1, 10_000, 60).await;
+    let prefix = app.prefix.clone();
     let fields = || closed_lease_fields(&clock, &prefix, "m0");
 
     // Eight holds on a slice that then ends: the reserve closing it keeps its lease's fields,
