@@ -11,7 +11,8 @@
 -- KEYS[5]  counter periods zset          qg:{p:u}:periods <group>@<periodStart> by period end ms,
 --                                                         and "d|"<day>|<group> by prune ms + retention,
 --                                                         a closed lease's fields (slices.lua) by
---                                                         its close + MAX_HOLD_LIFE_MS
+--                                                         its close + MAX_HOLD_LIFE_MS, or by its
+--                                                         last statement + 2 min - retention
 -- KEYS[6]  the subscription hash         qg:{p:u}:sub     (overrides are ov:<groupId> fields)
 -- KEYS[7]  idempotency hash              qg:{p:u}:idem    <route>:<key digest> -> <body digest>|<decided ms>|<first reply JSON>
 -- KEYS[8]  usage ledger stream           qg:{p:u}:ledger  entries by Redis time

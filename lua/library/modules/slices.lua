@@ -67,8 +67,8 @@ do
   -- expired: its late commit counts there, and their next statement follows this one (a late
   -- commit on fields made anew would state a number the lease has seen, and count nothing).
   -- They are pruned once no hold of theirs can change (head.lua's MAX_HOLD_LIFE_MS), or soon
-  -- after their last statement (S.stated), so a member renewing all day keeps a few minutes' of
-  -- them, not a period's.
+  -- after their last statement (S.stated), so a member renewing all day keeps a few minutes'
+  -- worth of them, not a period's.
   -- Answers what it used and holds (the demand it met, which sizes the next), then its lease,
   -- the statement's number, the statement's entry and when the slice was to end (the node
   -- tells from it how long the slice served that demand).
