@@ -191,8 +191,8 @@ do
   end
 
   -- Points each slice hold of a record at the counters of the lease it was placed on: its
-  -- slice's while that lease is live (h.live), else the closed lease's. Answers the holds on
-  -- closed leases (nil for none), whose changes S.stated tells their ancestors.
+  -- slice's while that lease is live, else the closed lease's. Answers the holds on closed
+  -- leases (nil for none), whose changes S.stated tells their ancestors.
   function S.fields(c, record)
     local closed
     for i, h in ipairs(record.h) do
@@ -203,8 +203,6 @@ do
           closed = closed or {}
           closed[#closed + 1] = {f = h.f, lease = lease}
           h.f = h.f .. '^' .. lease
-        else
-          h.live = true
         end
       end
     end
