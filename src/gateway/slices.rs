@@ -58,6 +58,8 @@ const MAX_GROWTH: u128 = 16;
 /// when that slice ran short before its end at `ends_ms` (0: none, or unknown). So a member
 /// calling 20 times a second whose first slice of 32 calls ran short in 1.6 s asks for 400, a
 /// life's worth twice over, rather than doubling per renewal (64, 128, 256), a take each.
+/// Rounded up to whole units: the scale is a fraction, and what a team leases is in its usage
+/// (a count group's team read 29072.415 reserved).
 fn slice_amount(call: u64, demand: u64, ends_ms: i64, at_ms: i64, life_ms: i64) -> u64 {
     let least = call.saturating_mul(LEAST_CALLS_PER_SLICE);
     // The slice began a life before its end, or earlier when a period's end cut it short:
@@ -70,7 +72,8 @@ fn slice_amount(call: u64, demand: u64, ends_ms: i64, at_ms: i64, life_ms: i64) 
     let served = u128::try_from(served.max(1)).unwrap_or(1).min(life);
     let twice = u128::from(demand) * 2;
     let scaled = (twice * life / served).min(twice * MAX_GROWTH);
-    least.max(u64::try_from(scaled).unwrap_or(u64::MAX))
+    let amount = least.max(u64::try_from(scaled).unwrap_or(u64::MAX));
+    amount.div_ceil(1_000).saturating_mul(1_000)
 }
 
 /// One slice a short reserve asked for: its ancestor, the hold's index among the ancestor's
@@ -597,6 +600,14 @@ mod tests {
     fn a_slice_spent_early_asks_for_a_lifes_worth_at_its_rate() {
         // 32 calls in 1.6 s, 8.4 s before its end: 20 a second, 200 a life, twice over.
         assert_eq!(slice_amount(1_000, 32_000, AT + 8_400, AT, LIFE), 400_000);
+    }
+
+    #[test]
+    fn a_slice_is_whole_units_at_any_rate() {
+        // 32 calls in 1.7 s, 8.3 s before its end: 2 x 32 x 10 / 1.7 = 376.47..., asked as 377.
+        assert_eq!(slice_amount(1_000, 32_000, AT + 8_300, AT, LIFE), 377_000);
+        // A call of a third of a unit: 32 of them are 10.656 units, asked as 11.
+        assert_eq!(slice_amount(333, 0, 0, AT, LIFE), 11_000);
     }
 
     #[test]

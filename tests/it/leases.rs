@@ -284,7 +284,8 @@ async fn a_slice_spent_before_its_end_is_followed_by_a_lifes_worth_at_the_rate_i
     let usage = app.usage("team_acme").await;
     assert_eq!((pool(&usage), leased(&usage)), ((64.0, 1.0), 1023.0), "{usage}");
     // A quarter of a life (and the seconds this test took) later, "steady" finds its slice
-    // spent: twice 32, scaled by a little under 4.
+    // spent: twice 32, scaled by a little under 4, rounded up to whole units (a count group's
+    // team never reads a fraction of a call leased).
     clock.step(150_000);
     let later = leasing(&clock.target(), &app.prefix, Some(&app.key), 600).await;
     let next = later.reserve(json!({ "userId": "steady", "event": "render" })).await;
@@ -293,6 +294,7 @@ async fn a_slice_spent_before_its_end_is_followed_by_a_lifes_worth_at_the_rate_i
     assert_eq!(pool(&usage), (64.0, 2.0), "{usage}");
     let steady = leased(&usage) - 1023.0 + 1.0;
     assert!(steady > 250.0 && steady <= 256.0, "{usage}");
+    assert_eq!(steady.fract(), 0.0, "{usage}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
