@@ -496,11 +496,16 @@ fn the_reserve_placing_a_renewed_lease_removes_the_statement_its_take_applied() 
     let mode = format!("l/0/{lease}/3000/{ends}/{intent}/0/3000/100000/{stated}");
     let got = answer(&keys, &contract::RESERVE, &reserve_on_slice("r_p", 1, &mode, 0, 60_000));
     assert_eq!(got[3], "1", "{got:?}");
-    assert!(
-        outbox(&keys).iter().all(|e| e["type"] == "placed"),
-        "{:?}",
-        outbox(&keys)
+    // Only the new slice's mark is left: the short reserve closing the first removed its mark
+    // (its id in ":m"), so the sweeper never calls to end a slice that is gone.
+    let raw: Vec<(String, Vec<String>)> = shared().query(&["XRANGE", &keys[9], "-", "+"]);
+    assert_eq!(raw.len(), 1, "{raw:?}");
+    assert_eq!(
+        (raw[0].1[1].as_str(), raw[0].1[7].as_str()),
+        ("placed", lease.as_str()),
+        "{raw:?}"
     );
+    assert_eq!(fields(&keys, &[&format!("{SLICE}:m")]), [raw[0].0.clone()]);
     // A stated entry that is no stream id is refused, as any malformed placement.
     let bad = format!("l/0/{lease}/3000/{ends}/{intent}/0/3000/100000/x");
     assert!(shared()
@@ -930,4 +935,11 @@ fn racing_short_reserves_all_report_the_demand_the_closed_slice_met() {
     );
     let stated = outbox(&keys).into_iter().filter(|e| e["type"] == "slice").count();
     assert_eq!(stated, 1, "one of them closed it");
+    // And removed its mark in the same step: none is left for the sweeper, nor its id.
+    assert!(
+        outbox(&keys).iter().all(|e| e["type"] != "placed"),
+        "{:?}",
+        outbox(&keys)
+    );
+    assert_eq!(fields(&keys, &[&format!("{SLICE}:m")]), [""]);
 }

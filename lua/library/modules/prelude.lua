@@ -445,8 +445,10 @@ local function prune(c, now)
       local _, _, g, n = rolling_of(f)
       redis.call('ZADD', c.KEYS[5], string.format('%d', now - retention_ms + math.max(5000, g * (n + 1))), f)
     else
-      -- (A slice's line is the field itself, and a closed lease's count of statements ":n".)
-      redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f .. ':e', f .. ':d', f .. ':o', f)
+      -- (A slice's line is the field itself, its mark's id ":m", and a closed lease's count of
+      -- statements ":n".)
+      redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f .. ':e', f .. ':d', f .. ':o',
+        f .. ':m', f)
       redis.call('ZREM', c.KEYS[5], f)
     end
   end

@@ -9,6 +9,8 @@
 --                      and the ancestor's counter when it was leased
 --   "<slice>:u", ":h"  used and held on the live slice, a counter's
 --   "<slice>:e"        how many holds on the live slice expired (prelude.lua's reclaim)
+--   "<slice>:m"        the id of the live slice's mark in the outbox (below), which its close
+--                      removes
 --   "<slice>:d"        what the last slice closed met (used and held) and when it was to end,
 --                      "<demand>/<ends>": they size the next, whichever call asks for it
 --   "<slice>^<lease>:u", ":h", ":n", ":e"
@@ -28,7 +30,8 @@
 -- node moves after the call as it moves alerts; intents are the short answer's. A placed
 -- slice leaves a mark ("placed": its field, lease and end), which the sweeper takes to
 -- end_slice.lua once the slice has ended, so a slice no call of its member closes still gives
--- back what it did not spend.
+-- back what it did not spend. The close removes it: a renewing member's marks would otherwise
+-- each cost the sweeper a call, every one of them in one burst per sweep.
 
 local S = {}
 do
@@ -76,7 +79,11 @@ do
     local s = {string.match(line, SLICE_LINE)}
     local n = s[SLICE.n] + 1
     local stated = state(c, h.f, s[SLICE.l], n, used, held)
-    local expired = redis.call('HGET', c.KEYS[1], h.f .. ':e')
+    local marks = redis.call('HMGET', c.KEYS[1], h.f .. ':e', h.f .. ':m')
+    local expired = marks[1]
+    if marks[2] then
+      redis.call('XDEL', c.KEYS[10], marks[2])
+    end
     if held > 0 or expired then
       local f = h.f .. '^' .. s[SLICE.l]
       -- (":e" is written even as 0: a closed lease an earlier build wrote has none, and its
@@ -85,7 +92,7 @@ do
         f .. ':n', string.format('%d', n), f .. ':e', expired or '0')
       redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', c.now + MAX_HOLD_LIFE_MS), f)
     end
-    redis.call('HDEL', c.KEYS[1], h.f, h.f .. ':u', h.f .. ':h', h.f .. ':e')
+    redis.call('HDEL', c.KEYS[1], h.f, h.f .. ':u', h.f .. ':h', h.f .. ':e', h.f .. ':m')
     redis.call('HSET', c.KEYS[1], h.f .. ':d', string.format('%d', used + held) .. '/' .. s[SLICE.x])
     return used + held, s[SLICE.l], n, stated, s[SLICE.x]
   end
@@ -127,11 +134,11 @@ do
             S.close(c, h, line, counters[2 * i - 1], counters[2 * i])
           end
           line = p.amount .. '|' .. p.ends .. '|' .. h.sl .. '|' .. p.lease .. '|0|' .. p.seen
-          redis.call('HSET', c.KEYS[1], h.f, line)
           -- Found by the sweeper once it has ended, if no call of the member's closes it first.
-          redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'placed',
+          local mark = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'placed',
             'tag', string.match(c.KEYS[1], '{(.*)}'), 'p', ancestor(h.f), 'ls', p.lease, 'f', h.f, 'x', p.ends,
             'pe', h.pe)
+          redis.call('HSET', c.KEYS[1], h.f, line, h.f .. ':m', mark)
           if h.pe ~= '' then
             redis.call('ZADD', c.KEYS[5], 'NX', h.pe, h.f)
           end
