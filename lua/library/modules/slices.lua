@@ -124,8 +124,8 @@ do
       if p and p.stated ~= '' then
         redis.call('XDEL', c.KEYS[10], p.stated)
       end
-      if p and #redis.call('XRANGE', c.KEYS[10], p.intent, p.intent) > 0 then
-        redis.call('XDEL', c.KEYS[10], p.intent)
+      -- (Removing the intent tells whether it was there: XDEL counts what it removed.)
+      if p and redis.call('XDEL', c.KEYS[10], p.intent) == 1 then
         local line = counters[h.line]
         if line and S.live(line, h.sl, c.now) then
           state(c, h.f, p.lease, 1, 0, 0)
