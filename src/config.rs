@@ -129,6 +129,9 @@ pub struct Config {
 
     /// How long a leased slice takes new holds, in seconds: capacity a member does not use
     /// goes back to its team at most this long (and the sweep interval) after it was leased.
+    /// A busy member renews once per life, and a renewal costs its team's slot one script and
+    /// Redis about seven reserves' work: a longer life renews less often, and keeps unspent
+    /// capacity from the team for longer.
     #[arg(long, env = "QG_SLICE_SECONDS", default_value_t = 10)]
     pub slice_seconds: u64,
 
