@@ -770,6 +770,36 @@ fn an_intent_its_node_left_is_stated_unused_and_can_never_be_placed() {
 }
 
 #[test]
+fn a_placement_racing_the_sweeper_for_its_intent_either_places_or_is_stated_unused_never_both() {
+    // The placing reserve and the sweeper's end_slice both remove the intent, and only the one
+    // that removed it acts. A placement that looked for the intent apart from removing it could
+    // place the slice after the sweeper stated the lease unused: its ancestor would take back
+    // what the slice then spends.
+    for round in 0..10 {
+        let keys = parent();
+        let short = answer(&keys, &contract::RESERVE, &reserve_on_slice("r_1", 1, "l/0", 0, 60_000));
+        let (lease, intent) = (short[3].clone(), short[4].clone());
+        let ends = shared().now_ms() + 60_000;
+        let mode = format!("l/0/{lease}/5000/{ends}/{intent}/0/5000/100000/");
+        std::thread::scope(|s| {
+            let placing = s.spawn(|| answer(&keys, &contract::RESERVE, &reserve_on_slice("r_2", 1, &mode, 0, 60_000)));
+            let ending = s.spawn(|| answer(&keys, &contract::END_SLICE, &end_slice(&intent)));
+            placing.join().unwrap();
+            assert_eq!(ending.join().unwrap()[0], "ok");
+        });
+        let placed = !fields(&keys, &[SLICE])[0].is_empty();
+        let unused = outbox(&keys)
+            .iter()
+            .any(|e| e["type"] == "slice" && e["ls"] == lease && e["u"] == "0" && e["h"] == "0");
+        assert!(
+            placed != unused,
+            "round {round}: placed {placed}, stated unused {unused}: {:?}",
+            outbox(&keys)
+        );
+    }
+}
+
+#[test]
 fn a_slice_no_call_closed_is_closed_by_its_mark_once_it_has_ended() {
     let keys = parent();
     let lease = placed(&keys, 4);
