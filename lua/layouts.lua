@@ -25,8 +25,8 @@ local VOIDED = {status = 1, balance = 2}
 local VOIDED_FIELDS = 2
 local TAKE = {ls = 1, least = 2, th = 3, cl = 4, n = 5, u = 6, h = 7}
 local TAKE_FIELDS = 7
-local SHORT = {i = 1, ls = 2, intent = 3, d = 4, x = 5, st = 6, cl = 7, n = 8, u = 9, h = 10}
-local SHORT_FIELDS = 10
+local SHORT = {i = 1, ls = 2, intent = 3, d = 4, x = 5, b = 6, st = 7, cl = 8, n = 9, u = 10, h = 11}
+local SHORT_FIELDS = 11
 local TAKEN = {status = 1, id = 2, amount = 3, ends = 4, used = 5, held = 6, quota = 7}
 local TAKEN_FIELDS = 7
 local SETTLED = {applied = 1, leased = 2}

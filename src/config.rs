@@ -127,13 +127,23 @@ pub struct Config {
     #[arg(long, env = "QG_LEASES", default_value_t = true, action = clap::ArgAction::Set)]
     pub leases: bool,
 
-    /// How long a leased slice takes new holds, in seconds: capacity a member does not use
-    /// goes back to its team at most this long (and the sweep interval) after it was leased.
-    /// A busy member renews once per life, and a renewal costs its team's slot one script and
-    /// Redis about seven reserves' work: a longer life renews less often, and keeps unspent
-    /// capacity from the team for longer.
+    /// How long a leased slice takes new holds near its team's limit, in seconds (and the unit
+    /// of its longer life far from it: QG_SLICE_MAX_SECONDS): capacity a member does not use
+    /// goes back to its team at most this long (and the sweep interval) after it was leased
+    /// there. A busy member renews once per life, and a renewal costs its team's slot one
+    /// script and Redis about seven reserves' work: a longer life renews less often, and keeps
+    /// unspent capacity from the team for longer.
     #[arg(long, env = "QG_SLICE_SECONDS", default_value_t = 10)]
     pub slice_seconds: u64,
+
+    /// The longest a leased slice takes new holds, in seconds, while its team is far from its
+    /// limit: a slice lives one QG_SLICE_SECONDS per twice the headroom the team keeps unleased
+    /// (5 % of its quota) that the team has free, up to this, and is sized for that life. Idle
+    /// capacity in a slice can deny another member only near the limit, where slices live
+    /// QG_SLICE_SECONDS; far from it a longer life saves renewals. At most QG_SLICE_SECONDS
+    /// keeps every slice at that life
+    #[arg(long, env = "QG_SLICE_MAX_SECONDS", default_value_t = 60)]
+    pub slice_max_seconds: u64,
 
     /// For tests only: wait this long before each parent's level of a call, and between a
     /// parent change's check and its write (milliseconds), so a test can stop the node

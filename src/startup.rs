@@ -91,6 +91,7 @@ impl Application {
         .with_leases(crate::gateway::LeaseSettings {
             enabled: config.leases,
             slice_life: Duration::from_secs(config.slice_seconds.max(1)),
+            longest_life: Duration::from_secs(config.slice_max_seconds.max(config.slice_seconds).max(1)),
         })
         .with_catalog(catalog(config)?);
         if let Some(token) = &config.root_token {

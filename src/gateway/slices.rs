@@ -19,11 +19,13 @@ use crate::store::{Fired, Reply, ReserveArgs, Reserved, Short, Take, TakeLease, 
 
 use super::reservations::MAX_LIFETIME_MS;
 
-/// How a node leases: whether it does, and how long a slice takes new holds.
+/// How a node leases: whether it does, how long a slice takes new holds near its ancestor's
+/// limit, and the longest it may while the ancestor is far from it (take_slice.lua).
 #[derive(Debug, Clone, Copy)]
 pub struct LeaseSettings {
     pub enabled: bool,
     pub slice_life: Duration,
+    pub longest_life: Duration,
 }
 
 impl Default for LeaseSettings {
@@ -31,6 +33,7 @@ impl Default for LeaseSettings {
         LeaseSettings {
             enabled: false,
             slice_life: Duration::from_secs(10),
+            longest_life: Duration::from_secs(10),
         }
     }
 }
@@ -54,22 +57,26 @@ const THRESHOLD_CALLS: u64 = 64;
 const MAX_GROWTH: u128 = 16;
 
 /// What a new slice asks for, milli-units, for a call of `call`: at least LEAST_CALLS_PER_SLICE
-/// calls, and twice the `demand` the member's last slice met, scaled to a whole slice life
-/// when that slice ran short before its end at `ends_ms` (0: none, or unknown). So a member
-/// calling 20 times a second whose first slice of 32 calls ran short in 1.6 s asks for 400, a
-/// life's worth twice over, rather than doubling per renewal (64, 128, 256), a take each.
+/// calls, and twice what the member's last slice met at its rate over a slice life: its
+/// `demand` over the time it served, from its placing at `began_ms` until it closed or its end
+/// at `ends_ms`, whichever came first (0: none, or unknown). So a member calling 20 times a
+/// second whose first slice of 32 calls ran short in 1.6 s asks for 400, a life's worth twice
+/// over, rather than doubling per renewal (64, 128, 256), a take each. The take lengthens the
+/// life far from the ancestor's limit, and the amount with it.
 /// Rounded up to whole units: the scale is a fraction, and what a team leases is in its usage
 /// (a count group's team read 29072.415 reserved).
-fn slice_amount(call: u64, demand: u64, ends_ms: i64, at_ms: i64, life_ms: i64) -> u64 {
+fn slice_amount(call: u64, demand: u64, began_ms: i64, ends_ms: i64, at_ms: i64, life_ms: i64) -> u64 {
     let least = call.saturating_mul(LEAST_CALLS_PER_SLICE);
-    // The slice began a life before its end, or earlier when a period's end cut it short:
-    // then it served longer than this says, and the scale is smaller than its rate's.
-    let served = match ends_ms {
-        0 => life_ms,
-        ends => at_ms.saturating_sub(ends.saturating_sub(life_ms)),
+    let served = match (began_ms, ends_ms) {
+        (_, 0) => life_ms,
+        (began, ends) if began > 0 => at_ms.min(ends).saturating_sub(began),
+        // Placed by an earlier build, which kept no placing: it began a life before its end,
+        // or earlier when a period's end cut it short (then it served longer than this says,
+        // and the scale is smaller than its rate's).
+        (_, ends) => at_ms.saturating_sub(ends.saturating_sub(life_ms)).min(life_ms),
     };
     let life = u128::try_from(life_ms.max(1)).unwrap_or(1);
-    let served = u128::try_from(served.max(1)).unwrap_or(1).min(life);
+    let served = u128::try_from(served.max(1)).unwrap_or(1);
     let twice = u128::from(demand) * 2;
     let scaled = (twice * life / served).min(twice * MAX_GROWTH);
     let amount = least.max(u64::try_from(scaled).unwrap_or(u64::MAX));
@@ -414,6 +421,7 @@ impl Gateway {
     ) -> Result<Option<Vec<Place>>, GatewayError> {
         let ledger = self.keeps_ledger(project).await?;
         let life = i64::try_from(self.leases.slice_life.as_millis()).unwrap_or(i64::MAX);
+        let longest = i64::try_from(self.leases.longest_life.as_millis()).unwrap_or(i64::MAX);
         let mut places = Vec::with_capacity(wanted.len());
         let mut ancestors: Vec<&UserId> = Vec::new();
         for w in wanted {
@@ -429,8 +437,10 @@ impl Gateway {
             let Ok(prepared) = self.prepared(project, ancestor, &a, input, at.at_ms).await? else {
                 return Ok(None);
             };
-            // Its slices end together: at the slice life, or the first of their periods' ends.
+            // Its slices end together: at the slice life (or as late as the longest, far from
+            // the ancestor's limit: the take says), or the first of their periods' ends.
             let mut ends_ms = at.at_ms.saturating_add(life);
+            let mut latest_ms = at.at_ms.saturating_add(longest.max(life));
             let mut holds = Vec::new();
             let mut asked = Vec::new();
             for w in wanted.iter().filter(|w| w.ancestor == *ancestor) {
@@ -439,9 +449,11 @@ impl Gateway {
                 };
                 let quota = h.user_override.map_or(h.quota, |o| o.quota);
                 let call = w.amount.0.max(1);
-                let want = slice_amount(call, w.short.closed_demand.0, w.short.closed_ends_ms, at.at_ms, life);
+                let (demand, began, ends) = (w.short.closed_demand.0, w.short.closed_began_ms, w.short.closed_ends_ms);
+                let want = slice_amount(call, demand, began, ends, at.at_ms, life);
                 let threshold = (call * THRESHOLD_CALLS).max(quota.0 / 20);
                 ends_ms = h.window.end_ms.map_or(ends_ms, |end| end.min(ends_ms));
+                latest_ms = h.window.end_ms.map_or(latest_ms, |end| end.min(latest_ms));
                 holds.push(Hold {
                     amount: Milli(want),
                     ..h.clone()
@@ -464,6 +476,7 @@ impl Gateway {
                 member: input.user.as_str(),
                 ends_ms,
                 backstop_ms: ends_ms + BACKSTOP_MS,
+                latest_ms,
                 leases: &leases,
                 at,
             };
@@ -584,36 +597,52 @@ mod tests {
 
     #[test]
     fn a_first_slice_is_the_least() {
-        assert_eq!(slice_amount(1_000, 0, 0, AT, LIFE), 32_000);
+        assert_eq!(slice_amount(1_000, 0, 0, 0, AT, LIFE), 32_000);
     }
 
     #[test]
     fn a_slice_that_served_its_life_asks_for_twice_its_demand() {
         // Ended at its life's end (or since): the rate over a life is its demand.
-        assert_eq!(slice_amount(1_000, 200_000, AT, AT, LIFE), 400_000);
-        assert_eq!(slice_amount(1_000, 200_000, AT - 5_000, AT, LIFE), 400_000);
+        assert_eq!(slice_amount(1_000, 200_000, 0, AT, AT, LIFE), 400_000);
+        assert_eq!(slice_amount(1_000, 200_000, 0, AT - 5_000, AT, LIFE), 400_000);
         // Its end unknown (kept by an earlier build): as though it served a life.
-        assert_eq!(slice_amount(1_000, 200_000, 0, AT, LIFE), 400_000);
+        assert_eq!(slice_amount(1_000, 200_000, 0, 0, AT, LIFE), 400_000);
     }
 
     #[test]
     fn a_slice_spent_early_asks_for_a_lifes_worth_at_its_rate() {
         // 32 calls in 1.6 s, 8.4 s before its end: 20 a second, 200 a life, twice over.
-        assert_eq!(slice_amount(1_000, 32_000, AT + 8_400, AT, LIFE), 400_000);
+        assert_eq!(slice_amount(1_000, 32_000, 0, AT + 8_400, AT, LIFE), 400_000);
+    }
+
+    #[test]
+    fn a_slice_placed_at_a_known_instant_asks_for_its_rate_over_a_life_however_long_it_lived() {
+        // Lengthened to a minute far from the limit: 1,200 calls over its whole minute are 20
+        // a second, 200 a life, twice over; so are 600 spent in its first 30 s.
+        assert_eq!(
+            slice_amount(1_000, 1_200_000, AT - 61_000, AT - 1_000, AT, LIFE),
+            400_000
+        );
+        assert_eq!(
+            slice_amount(1_000, 600_000, AT - 30_000, AT + 30_000, AT, LIFE),
+            400_000
+        );
+        // A period's end cut it at 5 s: 100 calls in them.
+        assert_eq!(slice_amount(1_000, 100_000, AT - 5_000, AT, AT, LIFE), 400_000);
     }
 
     #[test]
     fn a_slice_is_whole_units_at_any_rate() {
         // 32 calls in 1.7 s, 8.3 s before its end: 2 x 32 x 10 / 1.7 = 376.47..., asked as 377.
-        assert_eq!(slice_amount(1_000, 32_000, AT + 8_300, AT, LIFE), 377_000);
+        assert_eq!(slice_amount(1_000, 32_000, 0, AT + 8_300, AT, LIFE), 377_000);
         // A call of a third of a unit: 32 of them are 10.656 units, asked as 11.
-        assert_eq!(slice_amount(333, 0, 0, AT, LIFE), 11_000);
+        assert_eq!(slice_amount(333, 0, 0, 0, AT, LIFE), 11_000);
     }
 
     #[test]
     fn a_burst_scales_at_most_sixteen_times() {
         // Spent within a millisecond of its take: as though it served a sixteenth of a life.
-        assert_eq!(slice_amount(1_000, 32_000, AT + LIFE - 1, AT, LIFE), 32_000 * 2 * 16);
+        assert_eq!(slice_amount(1_000, 32_000, 0, AT + LIFE - 1, AT, LIFE), 32_000 * 2 * 16);
     }
 
     /// A closed lease's fields are kept while a hold placed on it may still be committed late:
@@ -626,7 +655,10 @@ mod tests {
 
     #[test]
     fn sizes_a_client_controls_never_overflow() {
-        assert_eq!(slice_amount(u64::MAX, u64::MAX, i64::MAX, i64::MIN, i64::MAX), u64::MAX);
-        assert_eq!(slice_amount(1, u64::MAX, i64::MIN, i64::MAX, 0), u64::MAX);
+        assert_eq!(
+            slice_amount(u64::MAX, u64::MAX, i64::MAX, i64::MAX, i64::MIN, i64::MAX),
+            u64::MAX
+        );
+        assert_eq!(slice_amount(1, u64::MAX, i64::MIN, i64::MIN, i64::MAX, 0), u64::MAX);
     }
 }

@@ -30,28 +30,46 @@ pub(crate) async fn member_of(app: &TestApp, user: &str, team: &str) {
     assert!(status.is_success(), "{status} {body}");
 }
 
-/// A node that leases, with slices of `slice_seconds`. Its Redis calls may take 5 s rather than
-/// the tests' 250 ms: these tests load a shared machine with thousands of parallel calls, and
-/// what they test is exactness, not latency (a call past the timeout answers 503).
+/// A node that leases, with slices of `slice_seconds` however far the team is from its limit.
+/// Its Redis calls may take 5 s rather than the tests' 250 ms: these tests load a shared
+/// machine with thousands of parallel calls, and what they test is exactness, not latency (a
+/// call past the timeout answers 503).
 pub(crate) async fn leasing(target: &redis::Target, prefix: &str, key: Option<&str>, slice_seconds: u64) -> TestApp {
+    leasing_up_to(target, prefix, key, slice_seconds, slice_seconds).await
+}
+
+/// `leasing`'s, its slices living up to `longest` seconds far from the team's limit.
+pub(crate) async fn leasing_up_to(
+    target: &redis::Target,
+    prefix: &str,
+    key: Option<&str>,
+    slice_seconds: u64,
+    longest: u64,
+) -> TestApp {
     spawn_app_with(target, prefix, key, |c| {
         c.leases = true;
         c.slice_seconds = slice_seconds;
+        c.slice_max_seconds = longest;
         c.command_timeout_ms = 5_000;
     })
     .await
 }
 
 /// A team of `members` members (m0, m1, ...) under a pool of `pool` units, on a stepped clock,
-/// with a node whose slices last a second.
+/// with a node whose slices last a second near the pool's limit and up to three far from it.
 pub(crate) async fn team(members: usize, pool: u64) -> (Stepped, TestApp, Vec<String>) {
-    team_with_slices_of(members, pool, 1).await
+    team_with_slices_of(members, pool, 1, 3).await
 }
 
-/// `team`'s, with slices of `slice_seconds`.
-async fn team_with_slices_of(members: usize, pool: u64, slice_seconds: u64) -> (Stepped, TestApp, Vec<String>) {
+/// `team`'s, with slices of `slice_seconds` up to `longest`.
+async fn team_with_slices_of(
+    members: usize,
+    pool: u64,
+    slice_seconds: u64,
+    longest: u64,
+) -> (Stepped, TestApp, Vec<String>) {
     let clock = Stepped::start();
-    let app = leasing(&clock.target(), &unique_prefix(), None, slice_seconds).await;
+    let app = leasing_up_to(&clock.target(), &unique_prefix(), None, slice_seconds, longest).await;
     plans(&app, pool).await;
     app.subscribe("team_acme", "plan_team", None).await;
     let names: Vec<String> = (0..members).map(|i| format!("m{i}")).collect();
@@ -307,9 +325,10 @@ async fn a_lease_is_named_apart_from_its_members_id_so_a_long_id_never_lengthens
     member_of(&app, &member, "team_acme").await;
     let first = app.reserve(json!({ "userId": member, "event": "render" })).await;
     assert_eq!(first["allowed"], true, "{first}");
-    // Past the slice's end, with the first hold still open: the renewal closes the slice and
-    // keeps its lease's counters (the open hold settles there), then places the next.
-    clock.step(2_000);
+    // Past the slice's end (three seconds: the team is far from its limit), with the first
+    // hold still open: the renewal closes the slice and keeps its lease's counters (the open
+    // hold settles there), then places the next.
+    clock.step(4_000);
     let later = leasing_after_steps(&clock, &app).await;
     let second = later.reserve(json!({ "userId": member, "event": "render" })).await;
     assert_eq!(second["allowed"], true, "{second}");
@@ -427,7 +446,7 @@ async fn after(clock: &Stepped, ms: i64, app: &TestApp) -> TestApp {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_closed_lease_keeps_its_fields_only_while_a_hold_on_it_may_still_change() {
     // Slices of a minute, so no slice ends but where the test steps the clock past it.
-    let (clock, app, _) = team_with_slices_of(1, 10_000, 60).await;
+    let (clock, app, _) = team_with_slices_of(1, 10_000, 60, 60).await;
     let prefix = app.prefix.clone();
     let fields = || closed_lease_fields(&clock, &prefix, "m0");
 

@@ -1,14 +1,22 @@
 //! Team budgets on leased slices are exact (docs/decisions/0060-leased-slices.md): whatever
 //! the members do, the pool never holds past its quota (what it leased counted as held), and
 //! once the slices have gone back its used is exactly what its members' commits and tracks
-//! counted. Time is the tests' (a stepped Redis clock), slices last a second.
+//! counted. Time is the tests' (a stepped Redis clock), slices last a second near the limit
+//! and up to three far from it.
 
 use futures_util::stream::{self, StreamExt};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::leases::{leased, leasing_after_steps, member_of, pool, team};
+use crate::leases::{leased, leasing_up_to, member_of, pool, team};
+use crate::support::redis::Stepped;
 use crate::support::TestApp;
+
+/// A node on `app`'s clock and Redis, whose slices live as `team`'s: a second near the limit,
+/// up to three far from it.
+async fn node_after_steps(clock: &Stepped, app: &TestApp) -> TestApp {
+    leasing_up_to(&clock.target(), &app.prefix, Some(&app.key), 1, 3).await
+}
 
 /// A reserve's answer and, when it was denied, its first reason.
 async fn reserve(app: &TestApp, body: Value) -> (Value, String) {
@@ -21,7 +29,7 @@ async fn reserve(app: &TestApp, body: Value) -> (Value, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_members_making_4300_reserves_of_a_pool_of_3000_are_admitted_exactly_3000() {
     let (clock, first, members) = team(30, 3_000).await;
-    let mut nodes = [leasing_after_steps(&clock, &first).await, first];
+    let mut nodes = [node_after_steps(&clock, &first).await, first];
     let (mut waiting, mut admitted, mut over): (Vec<usize>, usize, usize) = ((0..4_300).collect(), 0, 0);
     // A call denied for capacity leased to idle slices is asked again once the clock has passed
     // its Retry-After, as a client would; every admitted call is committed whole.
@@ -65,8 +73,8 @@ async fn thirty_members_making_4300_reserves_of_a_pool_of_3000_are_admitted_exac
         }
         clock.step(1_100);
         nodes = [
-            leasing_after_steps(&clock, &nodes[0]).await,
-            leasing_after_steps(&clock, &nodes[0]).await,
+            node_after_steps(&clock, &nodes[0]).await,
+            node_after_steps(&clock, &nodes[0]).await,
         ];
     }
     assert!(waiting.is_empty(), "{} calls still waiting", waiting.len());
@@ -74,7 +82,7 @@ async fn thirty_members_making_4300_reserves_of_a_pool_of_3000_are_admitted_exac
     // The slices' use reaches the pool when they end: past them, each member's next call
     // closes its own (and is refused, the pool being spent).
     clock.step(1_100);
-    let last = leasing_after_steps(&clock, &nodes[0]).await;
+    let last = node_after_steps(&clock, &nodes[0]).await;
     for m in &members {
         let (answer, reason) = reserve(&last, json!({ "userId": m, "event": "render" })).await;
         assert_eq!(reason, "limit_reached", "{answer}");
@@ -178,7 +186,7 @@ async fn random_members_reserving_committing_releasing_expiring_and_changing_pla
             _ => {
                 // Time passes: holds expire (2 s), slices end (1 s).
                 clock.step(300 + dice.below(1_200) as i64);
-                app = leasing_after_steps(&clock, &app).await;
+                app = node_after_steps(&clock, &app).await;
             }
         }
         // Never past the pool: what it counts used, holds and leases, but for what commits
@@ -194,7 +202,7 @@ async fn random_members_reserving_committing_releasing_expiring_and_changing_pla
     // Every hold expires and every slice ends; each member's next call closes its own, and the
     // pool has counted exactly what was committed and tracked.
     clock.step(3_000);
-    app = leasing_after_steps(&clock, &app).await;
+    app = node_after_steps(&clock, &app).await;
     for m in &members {
         let (answer, _) = reserve(&app, json!({ "userId": m, "event": "render", "quantity": 0 })).await;
         if let Some(id) = answer["reservationId"].as_str() {

@@ -27,8 +27,14 @@ fn take(id: &str, want: i64, quota: i64, least: i64, threshold: i64, backstop_in
 
 /// take_slice's arguments for several groups' slices at once: per take its lease id, the
 /// group's counter field (the group is named by it), what it asks of a quota, at least what,
-/// leaving what (milli-units).
+/// leaving what (milli-units). Its slices live 10 s, however far the parent is from its limit.
 fn take_many(takes: &[(&str, &str, i64, i64, i64, i64)], backstop_in: i64) -> Vec<String> {
+    take_many_up_to(takes, backstop_in, 10_000)
+}
+
+/// take_many()'s, its slices living from 10 s (the decision instant its last argument) up to
+/// `latest_in` ms, as far as the parent's room allows.
+fn take_many_up_to(takes: &[(&str, &str, i64, i64, i64, i64)], backstop_in: i64, latest_in: i64) -> Vec<String> {
     let now = shared().now_ms();
     let mut args: Vec<String> = WRITING.iter().map(|s| s.to_string()).collect();
     args.extend([
@@ -36,6 +42,7 @@ fn take_many(takes: &[(&str, &str, i64, i64, i64, i64)], backstop_in: i64) -> Ve
         "m1".to_string(),
         (now + 10_000).to_string(),
         (now + backstop_in).to_string(),
+        (now + latest_in).to_string(),
         takes.len().to_string(),
     ]);
     for (_, field, want, quota, _, _) in takes {
@@ -217,23 +224,16 @@ fn one_take_leases_every_group_asked_or_none() {
     assert_eq!(counter(&keys), [0, 4000, 4000]);
 }
 
-#[test]
-fn concurrent_takes_never_lease_past_the_quota_and_lease_it_all() {
-    // 8 connections, 40 takes each of 7 units, against a quota of 1,000 with no threshold: a
-    // take that read the counter and wrote it in two steps would lease past it.
-    let keys = parent();
-    let leased: i64 = std::thread::scope(|s| {
+/// What 8 connections leased, each making 40 takes of `args(lease id)` at once.
+fn leased_at_once(keys: &[String], args: impl Fn(&str) -> Vec<String> + Sync) -> i64 {
+    std::thread::scope(|s| {
         let workers: Vec<_> = (0..8)
             .map(|w| {
-                let keys = &keys;
+                let args = &args;
                 s.spawn(move || {
                     let mut sum = 0;
                     for i in 0..40 {
-                        let got = answer(
-                            keys,
-                            &contract::TAKE_SLICE,
-                            &take(&format!("ls_{w}_{i}"), 7000, 1_000_000, 1000, 0, 86_400_000),
-                        );
+                        let got = answer(keys, &contract::TAKE_SLICE, &args(&format!("ls_{w}_{i}")));
                         if got[0] == "ok" {
                             sum += got[2].parse::<i64>().unwrap();
                         }
@@ -243,10 +243,59 @@ fn concurrent_takes_never_lease_past_the_quota_and_lease_it_all() {
             })
             .collect();
         workers.into_iter().map(|w| w.join().unwrap()).sum()
-    });
+    })
+}
+
+#[test]
+fn concurrent_takes_never_lease_past_the_quota_and_lease_it_all() {
+    // 8 connections, 40 takes each of 7 units, against a quota of 1,000 with no threshold: a
+    // take that read the counter and wrote it in two steps would lease past it.
+    let keys = parent();
+    let leased = leased_at_once(&keys, |id| take(id, 7000, 1_000_000, 1000, 0, 86_400_000));
     // 320 takes of 7 ask 2,240 of 1,000: every unit is leased, none twice.
     assert_eq!(leased, 1_000_000);
     assert_eq!(counter(&keys), [0, 1_000_000, 1_000_000]);
+}
+
+#[test]
+fn a_slice_lives_a_life_per_twice_the_threshold_free_up_to_the_latest_and_grows_with_it() {
+    // A quota of 1,000 units keeping 50 unleased; slices of 10 s that may live up to 60 s.
+    let keys = parent();
+    let up_to = |id: &str, want: i64, latest_in: i64| {
+        let args = take_many_up_to(&[(id, FIELD, want, 1_000_000, 1000, 50_000)], 86_400_000, latest_in);
+        let at: i64 = args.last().unwrap().parse().unwrap();
+        let got = answer(&keys, &contract::TAKE_SLICE, &args);
+        let (amount, ends): (i64, i64) = (got[2].parse().unwrap(), got[3].parse().unwrap());
+        // The lease's backstop moves with its end: a day after it, as asked for a 10 s life.
+        let open: Option<i64> = shared().query(&["ZSCORE", &keys[2], id]);
+        assert_eq!(open, Some(ends - 10_000 + 86_400_000), "{id}");
+        (amount, ends - at)
+    };
+    // All 1,000 free: ten lives' room, capped at six (60 s); 10 units asked for one life, 60.
+    assert_eq!(up_to("ls_far", 10_000, 60_000), (60_000, 60_000));
+    // A take that may not live longer takes 740 as asked, leaving 200 free.
+    assert_eq!(up_to("ls_big", 740_000, 10_000), (740_000, 10_000));
+    // 200 free are twice the threshold twice: two lives, 20 units.
+    assert_eq!(up_to("ls_two", 10_000, 60_000), (20_000, 20_000));
+    // 180 free: one life, as asked.
+    assert_eq!(up_to("ls_near", 10_000, 60_000), (10_000, 10_000));
+    // What is left past the threshold caps a grown slice as it caps any: 170 free, 120 leasable.
+    assert_eq!(up_to("ls_last", 200_000, 60_000), (120_000, 10_000));
+    assert_eq!(counter(&keys), [0, 950_000, 950_000]);
+}
+
+#[test]
+fn concurrent_takes_growing_their_slices_never_lease_past_the_threshold() {
+    // 8 connections, 40 takes each of 7 units that may live six times as long, against a quota
+    // of 1,000 keeping 50: a take that read the counter, then sized its slice by the room it
+    // read, then wrote, would lease past what the threshold leaves.
+    let keys = parent();
+    let leased = leased_at_once(&keys, |id| {
+        take_many_up_to(&[(id, FIELD, 7000, 1_000_000, 1000, 50_000)], 86_400_000, 60_000)
+    });
+    // Every unit past the threshold is leased, none twice.
+    assert_eq!(leased, 950_000);
+    assert_eq!(counter(&keys), [0, 950_000, 950_000]);
 }
 
 #[test]
@@ -423,6 +472,9 @@ fn a_reserve_on_a_slice_decides_at_the_members_slot_and_a_short_one_asks_for_a_l
         "{slice:?}"
     );
     assert_eq!(slice[1..], ["", "1000"]);
+    // When it was placed: its mark's id opens with that instant.
+    let mark = fields(&keys, &[&format!("{SLICE}:m")]).remove(0);
+    let placed_at = mark.split('-').next().unwrap().to_string();
     // Two more fit; a fourth does not: short, which closes the slice (a statement that it
     // used nothing and holds all three) and writes an intent for the next lease.
     for id in ["r_2", "r_3"] {
@@ -433,13 +485,20 @@ fn a_reserve_on_a_slice_decides_at_the_members_slot_and_a_short_one_asks_for_a_l
     }
     let short = answer(&keys, &contract::RESERVE, &reserve_on_slice("r_4", 1, "l/0", 0, 60_000));
     assert_eq!(short[..3], ["short", "1", "1"]);
-    // What the closed slice met (used and held) and when it was to end (its line's second
-    // field), which size the next; and the statement it wrote, which the take applies: its
-    // entry (among those the call wrote, last), lease, number, used and held.
+    // What the closed slice met (used and held), when it was to end (its line's second field)
+    // and when it was placed, which size the next; and the statement it wrote, which the take
+    // applies: its entry (among those the call wrote, last), lease, number, used and held.
     assert_eq!(short[5], "3000", "{short:?}");
     assert_eq!(short[6], slice[0].split('|').nth(1).unwrap(), "{short:?}");
-    assert_eq!(short[8..12], [lease.as_str(), "1", "0", "3000"], "{short:?}");
-    assert_eq!(short[12..], ["1", short[7].as_str()], "{short:?}");
+    assert_eq!(short[7], placed_at, "{short:?}");
+    assert_eq!(short[9..13], [lease.as_str(), "1", "0", "3000"], "{short:?}");
+    assert_eq!(short[13..], ["1", short[8].as_str()], "{short:?}");
+    // The field it leaves for a racing call's short answer says the same.
+    let ends = slice[0].split('|').nth(1).unwrap();
+    assert_eq!(
+        fields(&keys, &[&format!("{SLICE}:d")]),
+        [format!("3000/{ends}/{placed_at}")]
+    );
     let stated: Vec<_> = outbox(&keys).into_iter().filter(|e| e["type"] == "slice").collect();
     assert_eq!(stated.len(), 1);
     assert_eq!(
@@ -488,7 +547,7 @@ fn the_reserve_placing_a_renewed_lease_removes_the_statement_its_take_applied() 
     // The slice of one is full: short, closing it with a statement.
     let short = answer(&keys, &contract::RESERVE, &reserve_on_slice("r_s", 1, "l/0", 0, 60_000));
     assert_eq!(short[..3], ["short", "1", "1"], "{short:?}");
-    let (lease, intent, stated) = (&short[3], &short[4], &short[7]);
+    let (lease, intent, stated) = (&short[3], &short[4], &short[8]);
     assert_eq!(outbox(&keys).iter().filter(|e| e["type"] == "slice").count(), 1);
     // The take applied it (at the team's slot): the placement names it, and it leaves the
     // outbox with the intent, so nothing settles it again.

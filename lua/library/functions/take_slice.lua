@@ -9,10 +9,12 @@
 -- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
 -- ARGV[5]     the parent's subscription version the node decided with ("0": none)
 -- ARGV[6]     the member
--- ARGV[7]     ms after which no new hold goes on the slices
--- ARGV[8]     the leases' backstop, ms
--- ARGV[9]     n, the takes: one per group of the parent the member's reserve found short
--- ARGV[10..]  n holds (HOLD_FIELDS values each, as in holds.lua) of hard groups, each amount
+-- ARGV[7]     ms after which no new hold goes on the slices, at the slice life (near the limit)
+-- ARGV[8]     the leases' backstop, ms, for that end (a later end moves it as far)
+-- ARGV[9]     the latest the slices may end, ms: while the parent is far from its limit they
+--             live longer (below)
+-- ARGV[10]    n, the takes: one per group of the parent the member's reserve found short
+-- ARGV[11..]  n holds (HOLD_FIELDS values each, as in holds.lua) of hard groups, each amount
 --             the slice asked for
 -- then        n again, and per take its TAKE: the lease's id (the member's intent named it),
 --             the least worth leasing (the call that asked) and the threshold (headroom a take
@@ -38,12 +40,12 @@
 register('take_slice', 'writes', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-  local n, m = shape(KEYS, ARGV, 10, 9, HOLD_FIELDS, 1, TAKE_FIELDS, 1)
+  local n, m = shape(KEYS, ARGV, 10, 10, HOLD_FIELDS, 1, TAKE_FIELDS, 1)
   if m ~= n then
     error({err = 'ERR qg contract: take_slice takes ' .. n .. ' holds and ' .. m .. ' leases'})
   end
   -- Take i's TAKE values are at take_at(i) + TAKE.<name>.
-  local first = 10 + n * HOLD_FIELDS
+  local first = 11 + n * HOLD_FIELDS
   local function take_at(i)
     return first + (i - 1) * TAKE_FIELDS
   end
@@ -63,7 +65,7 @@ register('take_slice', 'writes', function(c)
 
   -- 2. The node's assumptions checked against Redis, as a reserve's.
   local at = decided_at(ARGV[#ARGV], now)
-  local holds = at and read_holds(c, 10, n, at)
+  local holds = at and read_holds(c, 11, n, at)
   if not holds then
     return {'stale'}
   end
@@ -94,15 +96,38 @@ register('take_slice', 'writes', function(c)
     end
   end
 
-  -- 4. Per new take, what is left after the threshold, up to what was asked; at least the
-  -- least, or direct, before anything is written.
+  -- 4. How long the new slices live: one slice life near the limit, and as many lives as the
+  -- parent has twice the threshold free before this take, up to the latest end, in every
+  -- group taken (they end together). Capacity in an idle slice can deny another member only
+  -- once the parent is near its limit, and a busy member renews once per life: far from the
+  -- limit a longer life costs nobody anything and saves the renewals. Each amount, asked for a
+  -- slice life, grows with it (in whole units, as asked).
   local counters = read_counters(c, holds)
+  local base, latest = ARGV[7] + 0, ARGV[9] + 0
+  local ends, lives = base, nil
+  for i = 1, n do
+    if not known[i] then
+      local free = quota_in_force[i] - counters[2 * i - 1] - counters[2 * i]
+      local more = math.floor(free / (2 * math.max(1, ARGV[take_at(i) + TAKE.th])))
+      lives = lives and math.min(lives, more) or more
+    end
+  end
+  local life = base - at
+  if lives and lives > 1 and life > 0 then
+    ends = math.max(base, math.min(latest, at + life * lives))
+  end
+  local function grown(a)
+    return ends == base and a or math.ceil(a * (ends - at) / life / 1000) * 1000
+  end
+
+  -- 5. Per new take, what is left after the threshold, up to what was asked; at least the
+  -- least, or direct, before anything is written.
   local amounts = {}
   for i = 1, n do
     if not known[i] then
       local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
       local t = take_at(i)
-      local amount = math.min(holds[i].a + 0, quota - used - held - ARGV[t + TAKE.th])
+      local amount = math.min(grown(holds[i].a + 0), quota - used - held - ARGV[t + TAKE.th])
       if quota == 0 or amount < ARGV[t + TAKE.least] + 0 or amount <= 0 then
         return append_fired(c, {'direct'})
       end
@@ -111,9 +136,9 @@ register('take_slice', 'writes', function(c)
   end
   note_periods(c, holds, counters)
 
-  -- 5. Each held on its group's counter (":h"), of which ":l" says how much is leased; its
+  -- 6. Each held on its group's counter (":h"), of which ":l" says how much is leased; its
   -- record open until its backstop, which lowers "~open" when it is nearer (prelude.lua).
-  local reply = {}
+  local reply, backstop = {}, string.format('%d', ARGV[8] + (ends - base))
   for i = 1, n do
     local id, h, record, amount = ARGV[take_at(i) + TAKE.ls], holds[i], known[i], amounts[i]
     local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
@@ -125,9 +150,10 @@ register('take_slice', 'writes', function(c)
       held = held + amount
       write_fields(c, {h.f .. ':h', held, h.f .. ':l', (leased and leased + 0 or 0) + amount})
       record = {v = RECORD_VERSION, s = 'held', ls = ARGV[6], e = '', qt = h.a, c = string.format('%d', at),
-        cr = string.format('%d', now), x = ARGV[8], sx = ARGV[7], sn = '0', su = '0', sk = h.a, h = {h}}
+        cr = string.format('%d', now), x = backstop, sx = string.format('%d', ends), sn = '0', su = '0', sk = h.a,
+        h = {h}}
       redis.call('HSET', KEYS[2], id, cjson.encode(record))
-      redis.call('ZADD', KEYS[3], ARGV[8], id)
+      redis.call('ZADD', KEYS[3], backstop, id)
     end
     local j = #reply
     reply[j + TAKEN.status], reply[j + TAKEN.id], reply[j + TAKEN.amount], reply[j + TAKEN.ends] =
@@ -135,8 +161,8 @@ register('take_slice', 'writes', function(c)
     reply[j + TAKEN.used], reply[j + TAKEN.held], reply[j + TAKEN.quota] = used, held, quota
   end
   local open = redis.call('HGET', KEYS[1], '~open')
-  if open and ARGV[8] + 0 < open + 0 then
-    redis.call('HSET', KEYS[1], '~open', ARGV[8])
+  if open and backstop + 0 < open + 0 then
+    redis.call('HSET', KEYS[1], '~open', backstop)
   end
   return append_fired(c, reply)
 end)

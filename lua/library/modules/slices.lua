@@ -11,8 +11,9 @@
 --   "<slice>:e"        how many holds on the live slice expired (prelude.lua's reclaim)
 --   "<slice>:m"        the id of the live slice's mark in the outbox (below), which its close
 --                      removes
---   "<slice>:d"        what the last slice closed met (used and held) and when it was to end,
---                      "<demand>/<ends>": they size the next, whichever call asks for it
+--   "<slice>:d"        what the last slice closed met (used and held), when it was to end and
+--                      when it was placed, "<demand>/<ends>/<placed>": they size the next,
+--                      whichever call asks for it
 --   "<slice>^<lease>:u", ":h", ":n", ":e"
 --                      a closed lease's used, held, statements and expired holds, while holds
 --                      placed on it before it closed are open (commit, release and expiry move
@@ -73,16 +74,18 @@ do
   -- after their last statement (S.stated), so a member renewing all day keeps a few minutes'
   -- worth of them, not a period's.
   -- Answers what it used and holds (the demand it met, which sizes the next), then its lease,
-  -- the statement's number, the statement's entry and when the slice was to end (the node
-  -- tells from it how long the slice served that demand).
+  -- the statement's number, the statement's entry, when the slice was to end and when it was
+  -- placed (the node tells from them how long the slice served that demand; 0 when unknown).
   function S.close(c, h, line, used, held)
     local s = {string.match(line, SLICE_LINE)}
     local n = s[SLICE.n] + 1
     local stated = state(c, h.f, s[SLICE.l], n, used, held)
     local marks = redis.call('HMGET', c.KEYS[1], h.f .. ':e', h.f .. ':m')
-    local expired = marks[1]
+    local expired, placed = marks[1], '0'
     if marks[2] then
       redis.call('XDEL', c.KEYS[10], marks[2])
+      -- The mark was written as the slice was placed: its id opens with that instant, ms.
+      placed = string.match(marks[2], '^%d+')
     end
     if held > 0 or expired then
       local f = h.f .. '^' .. s[SLICE.l]
@@ -93,8 +96,8 @@ do
       redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', c.now + MAX_HOLD_LIFE_MS), f)
     end
     redis.call('HDEL', c.KEYS[1], h.f, h.f .. ':u', h.f .. ':h', h.f .. ':e', h.f .. ':m')
-    redis.call('HSET', c.KEYS[1], h.f .. ':d', string.format('%d', used + held) .. '/' .. s[SLICE.x])
-    return used + held, s[SLICE.l], n, stated, s[SLICE.x]
+    redis.call('HSET', c.KEYS[1], h.f .. ':d', string.format('%d', used + held) .. '/' .. s[SLICE.x] .. '/' .. placed)
+    return used + held, s[SLICE.l], n, stated, s[SLICE.x], placed
   end
 
   -- Closes slice field `f` (its period ending at `pe`) when it is live under `lease` and has
@@ -151,8 +154,8 @@ do
   -- A reserve whose only denials are short slices (7) decides nothing: each short slice is
   -- closed (when there is one) and an intent to take a lease for it is written. Answers
   -- {"short", count, then per short hold its SHORT: its index, the lease to take, the intent's
-  -- id, what the last slice closed used and holds and when it was to end (0 and 0 for none),
-  -- and the statement this call wrote closing it, which the take applies; then the statements
+  -- id, what the last slice closed used and holds, when it was to end and when it was placed
+  -- (0, 0 and 0 for none), and the statement this call wrote closing it, which the take applies; then the statements
   -- written (as alerts.lua appends alerts)}; nil when another group denies, so the reserve
   -- answers its denial.
   function S.short(c, holds, reply, counters, head)
@@ -173,16 +176,18 @@ do
           '', '', 0, 0, 0
         if line then
           local used, held = counters[2 * i - 1], counters[2 * i]
-          local demand, closed, n, stated, ends = S.close(c, h, line, used, held)
-          answer[k + SHORT.d], answer[k + SHORT.x], answer[k + SHORT.st], answer[k + SHORT.cl], answer[k + SHORT.n] =
-            demand, ends + 0, stated, closed, n
+          local demand, closed, n, stated, ends, placed = S.close(c, h, line, used, held)
+          answer[k + SHORT.d], answer[k + SHORT.x], answer[k + SHORT.b], answer[k + SHORT.st], answer[k + SHORT.cl],
+            answer[k + SHORT.n] = demand, ends + 0, placed + 0, stated, closed, n
           answer[k + SHORT.u], answer[k + SHORT.h] = used, held
         else
           -- Closed by another call (racing this one, or a placement): the demand it met still
           -- sizes the next slice, whichever call takes it. (One written by an earlier build
-          -- keeps the demand alone: its end reads as 0, unknown.)
-          local demand, ends = string.match(redis.call('HGET', c.KEYS[1], h.f .. ':d') or '0', '^(%d+)/?(%d*)$')
-          answer[k + SHORT.d], answer[k + SHORT.x] = demand + 0, ends == '' and 0 or ends + 0
+          -- keeps the demand alone, or with its end: what it does not say reads as 0, unknown.)
+          local demand, ends, placed = string.match(redis.call('HGET', c.KEYS[1], h.f .. ':d') or '0',
+            '^(%d+)/?(%d*)/?(%d*)$')
+          answer[k + SHORT.d], answer[k + SHORT.x], answer[k + SHORT.b] =
+            demand + 0, ends == '' and 0 or ends + 0, placed == '' and 0 or placed + 0
         end
         -- Named by the call's random part, not its whole id: the member's id (up to 256
         -- bytes, base64url in a reservation id) would otherwise be in every slice line, closed

@@ -197,7 +197,7 @@ contracts! {
     EXTEND = function!("extend", keys: WRITING_KEYS, args: &[fixed(W + 3)]);
     RECLAIM = function!("reclaim", keys: WRITING_KEYS, args: &[fixed(W)]);
     USAGE = function!("usage", keys: 4, args: &[counted(1, Each::Values(3))]);
-    TAKE_SLICE = function!("take_slice", keys: WRITING_KEYS, args: &[counted(W + 5, Each::Hold), counted(1, Each::Take), fixed(1)]);
+    TAKE_SLICE = function!("take_slice", keys: WRITING_KEYS, args: &[counted(W + 6, Each::Hold), counted(1, Each::Take), fixed(1)]);
     SETTLE_SLICE = function!("settle_slice", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Values(4))]);
     END_SLICE = function!("end_slice", keys: WRITING_KEYS, args: &[fixed(W + 5)]);
     LEASES = function!("leases", keys: 3, args: &[fixed(2)]);

@@ -177,10 +177,12 @@ packed! {
         /// The lease to take for it, and the intent to take it the reserve wrote.
         LEASE = "ls",
         INTENT = "intent",
-        /// What the last slice closed used and held, milli-units, and when it was to end, ms:
-        /// the demand that sizes the next, and the time it served it in (0 and 0 for none).
+        /// What the last slice closed used and held, milli-units, when it was to end and when
+        /// it was placed, ms: the demand that sizes the next, and the time it served it in (0,
+        /// 0 and 0 for none; its placing 0 when unknown, as for one an earlier build placed).
         DEMAND = "d",
         ENDS = "x",
+        BEGAN = "b",
         /// The statement closing the slice wrote, when this call closed one: its outbox
         /// entry, its lease, number, and what it used and holds ("", "", 0, 0, 0 for none).
         /// The take applies it, and the reserve that places the new lease removes the entry.

@@ -40,8 +40,11 @@ pub struct Lease {
 pub struct Take<'a> {
     pub version: u64,
     pub member: &'a str,
+    /// When the slices end at one slice life, and the leases' backstop for that end.
     pub ends_ms: i64,
     pub backstop_ms: i64,
+    /// The latest they may end, while the ancestor is far from its limit (take_slice.lua).
+    pub latest_ms: i64,
     pub leases: &'a [TakeLease<'a>],
     pub at: Decided,
 }
@@ -64,6 +67,7 @@ pub async fn take_slice(conn: &mut Conn, w: &Writing<'_>, t: &Take<'_>) -> Resul
         .arg(t.member)
         .arg(t.ends_ms)
         .arg(t.backstop_ms)
+        .arg(t.latest_ms)
         .arg(t.leases.len());
     for l in t.leases {
         HoldValues::of(l.hold).push(&mut inv);
@@ -315,8 +319,8 @@ pub async fn append_ledger(conn: &mut Conn, w: &Writing<'_>, entry: &str) -> Res
 }
 
 /// One slice a reserve found short: the hold's index, the lease to take for it, the intent
-/// the reserve wrote, what the last slice closed used and holds (zero for none) and when it
-/// was to end (0 for none, or unknown), and the statement this reserve wrote closing it, when
+/// the reserve wrote, what the last slice closed used and holds (zero for none), when it was
+/// to end and when it was placed (each 0 for none, or unknown), and the statement this reserve wrote closing it, when
 /// it did: its outbox entry and the statement, which the take applies (and the reserve placing
 /// the new lease removes).
 #[derive(Debug, Clone)]
@@ -326,12 +330,13 @@ pub struct Short {
     pub intent: String,
     pub closed_demand: Milli,
     pub closed_ends_ms: i64,
+    pub closed_began_ms: i64,
     pub stated: Option<(String, Statement)>,
 }
 
 /// The rest of a short answer (slices.lua's S.short): its slices, then the statements written.
 pub(super) fn short(it: &mut Fields, w: &Writing<'_>) -> Result<(Vec<Short>, Fired), StoreError> {
-    use layouts::short::{CLOSED, DEMAND, ENDS, FIELDS, HELD, HOLD, INTENT, LEASE, NUMBER, STATED, USED};
+    use layouts::short::{BEGAN, CLOSED, DEMAND, ENDS, FIELDS, HELD, HOLD, INTENT, LEASE, NUMBER, STATED, USED};
     let n = it.int()?;
     let mut slices = Vec::new();
     for _ in 0..n {
@@ -358,6 +363,7 @@ pub(super) fn short(it: &mut Fields, w: &Writing<'_>) -> Result<(Vec<Short>, Fir
             intent: v.text(INTENT)?,
             closed_demand: v.milli(DEMAND)?,
             closed_ends_ms: v.int(ENDS)?,
+            closed_began_ms: v.int(BEGAN)?,
             stated,
         });
     }

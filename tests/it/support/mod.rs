@@ -69,6 +69,7 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         // Leases on, as a node's default; QG_TEST_LEASES=0 runs the suite without them.
         leases: std::env::var("QG_TEST_LEASES").as_deref() != Ok("0"),
         slice_seconds: 10,
+        slice_max_seconds: 60,
         sentinel_master: "mymaster".to_string(),
         wait_replicas: 0,
         upstreams: None,
