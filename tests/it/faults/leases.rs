@@ -14,12 +14,13 @@ use crate::support::process::{gateway_process, wait_ready};
 use crate::support::redis::{free_port, TestRedis};
 use crate::support::{spawn_app_with, unique_prefix, TestApp};
 
-/// An in-process node on `own` that leases slices of a second, its sweeper scaled down (a
-/// grace of 0.1 s, a sweep every 5 s).
+/// An in-process node on `own` that leases slices of a second, up to three far from the
+/// team's limit, its sweeper scaled down (a grace of 0.1 s, a sweep every 5 s).
 async fn node(own: &TestRedis, prefix: &str, key: Option<&str>) -> TestApp {
     spawn_app_with(&own.target(), prefix, key, |c| {
         c.leases = true;
         c.slice_seconds = 1;
+        c.slice_max_seconds = 3;
         c.webhook_retry_scale = 0.01;
     })
     .await
@@ -55,7 +56,7 @@ async fn slices_of_a_gateway_killed_with_sigkill_go_back_by_another_nodes_sweepe
     }
     // A gateway process that leases: its members take slices and commit 3 calls each.
     let port = free_port();
-    let env = [("QG_LEASES", "true"), ("QG_SLICE_SECONDS", "1")];
+    let env = [("QG_LEASES", "true"), ("QG_SLICE_SECONDS", "1"), ("QG_SLICE_MAX_SECONDS", "3")];
     let mut child = gateway_process(port, &own.target(), &prefix, &app.root_token, &env);
     let address = format!("http://127.0.0.1:{port}");
     wait_ready(&app.client, &address).await;
@@ -81,9 +82,10 @@ async fn slices_of_a_gateway_killed_with_sigkill_go_back_by_another_nodes_sweepe
     }
     child.kill().expect("SIGKILL the gateway");
     let _ = child.wait();
-    // Its slices are in Redis: the team counts their 15 used, and 5 x 29 leased.
+    // Its slices are in Redis: the team counts their 15 used, and 5 x 93 leased (slices of 32
+    // calls a second, living three seconds with the team far from its limit, so of 96).
     let usage = app.usage("team_acme").await;
-    assert_eq!((pool(&usage), leased(&usage)), ((15.0, 0.0), 145.0));
+    assert_eq!((pool(&usage), leased(&usage)), ((15.0, 0.0), 465.0));
     // Nobody calls again: the node left alive ends them once they have ended (its sweeper).
     let usage = team_until(&app, Duration::from_secs(15), |u| leased(u) == 0.0).await;
     assert_eq!((pool(&usage), leased(&usage)), ((15.0, 0.0), 0.0), "{usage}");
