@@ -155,9 +155,9 @@ do
   -- closed (when there is one) and an intent to take a lease for it is written. Answers
   -- {"short", count, then per short hold its SHORT: its index, the lease to take, the intent's
   -- id, what the last slice closed used and holds, when it was to end and when it was placed
-  -- (0, 0 and 0 for none), and the statement this call wrote closing it, which the take applies; then the statements
-  -- written (as alerts.lua appends alerts)}; nil when another group denies, so the reserve
-  -- answers its denial.
+  -- (0, 0 and 0 for none), and the statement this call wrote closing it, which the take
+  -- applies; then the statements written (as alerts.lua appends alerts)}; nil when another
+  -- group denies, so the reserve answers its denial.
   function S.short(c, holds, reply, counters, head)
     local denied = {}
     for i = 1, #holds do
