@@ -56,7 +56,11 @@ async fn slices_of_a_gateway_killed_with_sigkill_go_back_by_another_nodes_sweepe
     }
     // A gateway process that leases: its members take slices and commit 3 calls each.
     let port = free_port();
-    let env = [("QG_LEASES", "true"), ("QG_SLICE_SECONDS", "1"), ("QG_SLICE_MAX_SECONDS", "3")];
+    let env = [
+        ("QG_LEASES", "true"),
+        ("QG_SLICE_SECONDS", "1"),
+        ("QG_SLICE_MAX_SECONDS", "3"),
+    ];
     let mut child = gateway_process(port, &own.target(), &prefix, &app.root_token, &env);
     let address = format!("http://127.0.0.1:{port}");
     wait_ready(&app.client, &address).await;
