@@ -16,7 +16,7 @@ use crate::store::slots::SLOTS;
 use crate::store::{Fired, OutboxEntry, Outboxed};
 use crate::webhooks::event::{self, ApprovalData, CreditData, Policy, QuotaData, Scope};
 
-/// Outboxes read at once by the sweeper.
+/// Outboxes read at once by the sweeper (a read of several counts each).
 const SWEEP_PARALLEL: usize = 64;
 /// Entries one sweep takes from one outbox; the next sweep takes more.
 const SWEEP_BATCH: usize = 100;
@@ -246,9 +246,14 @@ impl Gateway {
             return Ok(0);
         }
         let before = self.clock.now_ms() - i64::try_from(self.webhooks.sweep_grace().as_millis()).unwrap_or(0);
-        let found: Vec<Result<Outboxed, _>> = futures_util::stream::iter(0..SLOTS)
-            .map(|slot| self.store.outbox_stale(slot, before, SWEEP_BATCH))
-            .buffer_unordered(SWEEP_PARALLEL)
+        // Several outboxes a read, as many at once as make SWEEP_PARALLEL outboxes.
+        let per_read = self.store.outboxes_per_read();
+        let found: Vec<Result<Outboxed, _>> = futures_util::stream::iter((0..SLOTS).step_by(per_read))
+            .map(|first| {
+                self.store
+                    .outbox_stale(first..(first + per_read).min(SLOTS), before, SWEEP_BATCH)
+            })
+            .buffer_unordered(SWEEP_PARALLEL.div_ceil(per_read))
             .collect()
             .await;
         let (mut entries, mut notes) = (Vec::new(), Vec::new());

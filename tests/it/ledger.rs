@@ -572,15 +572,6 @@ async fn an_export_cut_midway_is_an_error_and_leaves_no_file() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Redis round trips this node has made so far.
-async fn redis_calls(app: &TestApp) -> f64 {
-    let text = app.metrics().await;
-    text.lines()
-        .find_map(|l| l.strip_prefix("qg_redis_calls_total "))
-        .and_then(|v| v.parse().ok())
-        .expect("qg_redis_calls_total")
-}
-
 /// One entry among 300 users: a project-wide page finds it through the ledger index in a few
 /// round trips, however many users the project has (walking the users index took one or more
 /// per user).
@@ -596,9 +587,9 @@ async fn a_project_wide_page_costs_what_its_entries_cost_not_the_projects_size()
         .await;
     let body = json!({ "userId": "quiet150", "event": "chat", "quantity": 2 });
     assert_eq!(app.json(Method::POST, "/v1/track", Some(body)).await.0, 200);
-    let before = redis_calls(app).await;
+    let before = app.redis_calls().await;
     let (status, page) = app.json(Method::GET, "/v1/usage-events?limit=10", None).await;
-    let calls = redis_calls(app).await - before;
+    let calls = app.redis_calls().await - before;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["data"].as_array().unwrap().len(), 1, "{page}");
     assert_eq!(page["data"][0]["userId"], "quiet150");

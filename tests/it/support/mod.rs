@@ -333,6 +333,15 @@ impl TestApp {
         response.text().await.unwrap()
     }
 
+    /// Redis round trips this node has made so far.
+    pub async fn redis_calls(&self) -> f64 {
+        let text = self.metrics().await;
+        text.lines()
+            .find_map(|l| l.strip_prefix("qg_redis_calls_total "))
+            .and_then(|v| v.parse().ok())
+            .expect("qg_redis_calls_total")
+    }
+
     /// One series' value in the node's /metrics text (0 when absent).
     pub fn metric(text: &str, series: &str) -> u64 {
         text.lines()
