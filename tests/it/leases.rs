@@ -632,3 +632,32 @@ async fn a_member_leaving_its_team_or_a_change_of_the_teams_subscription_ends_th
     };
     assert_eq!((level(":u"), level(":l")), (Some("3000".into()), Some("0".into())));
 }
+
+/// A member denied by its own group while it has no slice of its team's: the team's counter is
+/// not known in the member's slot, so the denial answers none for it (as the walk answers no
+/// level above the one that denied), never a made-up one of quota 0.
+#[tokio::test]
+async fn a_denial_on_slices_answers_no_team_counter_the_members_slot_does_not_know() {
+    let app = leasing(&redis::shared().target(), &unique_prefix(), None, 10).await;
+    app.put_plan(json!({ "id": "plan_member", "periodType": "month", "groups": [
+        { "id": "own", "unit": "count", "quota": 2, "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    // A pool of 2 is at its threshold from the start: members decide at the team, by the walk.
+    app.put_plan(json!({ "id": "plan_team", "periodType": "month", "groups": [
+        { "id": "pool", "unit": "count", "quota": 2, "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    app.subscribe("team_acme", "plan_team", None).await;
+    member_of(&app, "m1", "team_acme").await;
+    for _ in 0..2 {
+        let held = app.reserve(json!({ "userId": "m1", "event": "e" })).await;
+        assert_eq!(held["allowed"], true, "{held}");
+    }
+    let denied = app.reserve(json!({ "userId": "m1", "event": "e" })).await;
+    assert_eq!(denied["allowed"], false, "{denied}");
+    assert_eq!(denied["denials"][0]["subjectId"], "m1", "{denied}");
+    let counters = denied["counters"].as_array().unwrap();
+    assert!(counters.iter().any(|c| c["subjectId"] == "m1"), "{denied}");
+    for c in counters.iter().filter(|c| c["subjectId"] == "team_acme") {
+        assert_eq!(c["quota"], 2, "{denied}");
+    }
+}
