@@ -328,15 +328,15 @@ impl Gateway {
                     if let Some(granted) = decision.granted.as_mut() {
                         granted.held.reserve(theirs_len);
                     }
+                    // A denial can find a slice hold with no slice in the member's slot (it
+                    // answers quota 0: a hard group with no room leases none). That counter is
+                    // not known here, so none is answered, as the walk answers no level above
+                    // the one that denied.
+                    let allowed = decision.allowed;
+                    let known = |c: &Counter| allowed || c.quota > Milli::ZERO;
                     for ((ancestor, _), p) in ancestors.iter().zip(&above) {
                         let next = rest.split_off(p.holds.len());
                         let theirs = p.decision(&rest, None, at.at_ms).of_subject(ancestor.as_str());
-                        // A denial can find a slice hold with no slice in the member's slot (it
-                        // answers quota 0: a hard group with no room leases none). That counter
-                        // is not known here, so none is answered, as the walk answers no level
-                        // above the one that denied.
-                        let allowed = decision.allowed;
-                        let known = |c: &Counter| allowed || c.quota > Milli::ZERO;
                         decision.counters.extend(theirs.counters.into_iter().filter(known));
                         if let Some(granted) = decision.granted.as_mut() {
                             granted.held.extend(p.holds.iter().map(|h| h.amount));

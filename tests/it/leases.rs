@@ -11,8 +11,13 @@ use crate::support::{spawn_app_with, unique_prefix, TestApp};
 
 /// Members of 1,000 each under a team pool of `pool`.
 pub(crate) async fn plans(app: &TestApp, pool: u64) {
+    plans_of(app, 1000, pool).await;
+}
+
+/// Members of `own` each under a team pool of `pool`.
+async fn plans_of(app: &TestApp, own: u64, pool: u64) {
     app.put_plan(json!({ "id": "plan_member", "periodType": "month", "groups": [
-        { "id": "own", "unit": "count", "quota": 1000, "matches": [ { "event": "*" } ] } ] }))
+        { "id": "own", "unit": "count", "quota": own, "matches": [ { "event": "*" } ] } ] }))
         .await;
     app.put_plan(json!({ "id": "plan_team", "periodType": "month", "groups": [
         { "id": "pool", "unit": "count", "quota": pool, "matches": [ { "event": "*" } ] } ] }))
@@ -639,13 +644,8 @@ async fn a_member_leaving_its_team_or_a_change_of_the_teams_subscription_ends_th
 #[tokio::test]
 async fn a_denial_on_slices_answers_no_team_counter_the_members_slot_does_not_know() {
     let app = leasing(&redis::shared().target(), &unique_prefix(), None, 10).await;
-    app.put_plan(json!({ "id": "plan_member", "periodType": "month", "groups": [
-        { "id": "own", "unit": "count", "quota": 2, "matches": [ { "event": "*" } ] } ] }))
-        .await;
     // A pool of 2 is at its threshold from the start: members decide at the team, by the walk.
-    app.put_plan(json!({ "id": "plan_team", "periodType": "month", "groups": [
-        { "id": "pool", "unit": "count", "quota": 2, "matches": [ { "event": "*" } ] } ] }))
-        .await;
+    plans_of(&app, 2, 2).await;
     app.subscribe("team_acme", "plan_team", None).await;
     member_of(&app, "m1", "team_acme").await;
     for _ in 0..2 {
