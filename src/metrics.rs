@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -96,6 +96,8 @@ pub struct Metrics {
     /// The series of each key (almost always one).
     counters: Mutex<BTreeMap<u64, Vec<Series>>>,
     histograms: Mutex<BTreeMap<String, Histogram>>,
+    /// Proxied calls whose commit waits for Redis to answer again (a gauge).
+    commits_waiting: AtomicI64,
 }
 
 /// Name and help of every counter, in the order they are rendered.
@@ -107,7 +109,7 @@ const COUNTERS: &[(&str, &str)] = &[
     ("qg_redis_errors_total", "Redis calls that failed, by kind: unavailable, timeout, protocol."),
     ("qg_cache_total", "Node cache lookups by cache and result (hit, miss)."),
     ("qg_stale_answers_total", "Scripts that answered stale: the node re-read state and called again."),
-    ("qg_proxy_calls_total", "Proxied calls by upstream, operation and outcome: committed (the provider's usage), estimated (the hold, no usage reported), released, denied, lost (the hold was left to expire)."),
+    ("qg_proxy_calls_total", "Proxied calls by upstream, operation and outcome: committed (the provider's usage), estimated (the hold, no usage reported), late (committed after its hold expired, while Redis did not answer), released, denied, lost (the hold had ended otherwise, or a release was left to the hold's expiry)."),
     ("qg_proxy_drains_total", "Streams whose caller left, by upstream and result: started, completed, refused (no drain free), timed_out."),
     ("qg_proxy_upstream_errors_total", "Upstream failures by upstream and kind: connect, timeout, status_4xx, status_5xx, stream_broken, idle."),
 ];
@@ -192,9 +194,20 @@ impl Metrics {
         }
     }
 
+    /// Moves the gauge of proxied calls whose commit waits for Redis by `delta`.
+    pub fn commits_waiting(&self, delta: i64) {
+        self.commits_waiting.fetch_add(delta, Ordering::Relaxed);
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        let name = "qg_proxy_commits_waiting";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Proxied calls the provider answered whose commit waits for Redis to answer again.\n# TYPE {name} gauge\n{name} {}",
+            self.commits_waiting.load(Ordering::Relaxed).max(0)
+        );
         if let Ok(counters) = self.counters.lock() {
             for (name, help) in COUNTERS {
                 let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");

@@ -44,7 +44,7 @@ pub async fn read_up_to(req: &HttpRequest, mut payload: Payload, limit: usize) -
 
 /// `application/json`, or a `+json` type such as `application/merge-patch+json`, with any
 /// parameters (`; charset=utf-8`).
-fn is_json(content_type: &str) -> bool {
+pub fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }

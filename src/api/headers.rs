@@ -147,6 +147,7 @@ mod tests {
             approval_id: None,
             model: None,
             retry_at_ms: None,
+            asked: None,
         };
         retry_after(&mut response, &counters, &[denied("minute"), denied("life")], 30_500);
         let response = response.finish();
@@ -170,6 +171,7 @@ mod tests {
             approval_id: None,
             model: None,
             retry_at_ms: None,
+            asked: None,
         };
         retry_after(&mut response, &counters, &[denial], 0);
         let response = response.finish();
@@ -192,6 +194,7 @@ mod tests {
             approval_id: None,
             model: None,
             retry_at_ms: Some(12_500),
+            asked: None,
         };
         assert_eq!(
             retry_after_seconds(&counters, std::slice::from_ref(&leased), 2_000),

@@ -20,6 +20,8 @@ use crate::http::AppState;
 use crate::secrets::{push_hex, random_bytes};
 
 pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
+/// The gateway's request id on an answer whose `x-request-id` is a provider's.
+pub const OWN_HEADER: HeaderName = HeaderName::from_static("x-quota-request-id");
 
 pub use crate::http::RequestId;
 
@@ -89,7 +91,13 @@ pub async fn middleware(
         }
     };
     if let Ok(value) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(HEADER, value);
+        // A proxied answer carries the provider's own `x-request-id`, which the provider's
+        // support asks for: it stays, and the gateway's id goes beside it.
+        let name = match res.headers().contains_key(&HEADER) {
+            true => OWN_HEADER,
+            false => HEADER,
+        };
+        res.headers_mut().insert(name, value);
     }
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_string());
     let status = res.status().as_u16();

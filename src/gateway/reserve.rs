@@ -140,6 +140,7 @@ impl Gateway {
             reservation_id: held.reservation_id,
             expires_at_ms: held.expires_ms,
             held: Vec::new(),
+            repeat: held.repeat.is_some(),
         };
         let with_run = |prepared: &Prepared<'_>, mut decision: Decision| {
             if let (Some(answer), Some(step)) = (&verdict.step, &input.step) {
@@ -147,7 +148,7 @@ impl Gateway {
             }
             decision
         };
-        Ok(match held.first_at_ms.filter(|first| *first != at.at_ms) {
+        Ok(match held.repeat.flatten().filter(|first| *first != at.at_ms) {
             Some(first_ms) => {
                 let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
                 let price = self.event_price(project, plan, input).await?;

@@ -19,6 +19,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("this key may not use this route")]
     Forbidden,
+    /// A user key naming another user than its own.
+    #[error("this is a user key of user {own}; it spends as {own} only, not as {named}")]
+    OtherUser { own: String, named: String },
     #[error("this origin may not read usage from a browser; add it to the project's allowedOrigins")]
     OriginNotAllowed,
     #[error("no such route")]
@@ -181,6 +184,7 @@ impl ApiError {
             Self::WebhookDisabled { .. } => Code::WebhookDisabled,
             Self::SecretRotationLimit { .. } => Code::SecretRotationLimit,
             Self::IdempotencyKeyReused => Code::IdempotencyKeyReused,
+            Self::OtherUser { .. } => Code::Forbidden,
             Self::CounterLimit(_) => Code::CounterLimit,
             Self::PayloadTooLarge => Code::PayloadTooLarge,
             Self::UnsupportedMediaType => Code::UnsupportedMediaType,

@@ -9,7 +9,8 @@ use super::call::Operation;
 use super::upstreams::Kind;
 use crate::api::headers;
 use crate::http::ApiError;
-use crate::quota::Decision;
+use crate::quota::decision::Reason;
+use crate::quota::{Decision, Milli};
 use bytes::Bytes;
 
 /// A window resetting within this long may be retried by an SDK; anything later is told not to.
@@ -93,13 +94,19 @@ pub fn api_error(kind: Kind, err: &ApiError) -> HttpResponse {
 }
 
 /// A denial: 429 with the reasons and the groups that denied, `Retry-After` when a window
-/// resets, and `x-should-retry: false` unless one resets soon. The provider is not called.
-pub fn denied(kind: Kind, decision: &Decision) -> HttpResponse {
+/// resets and that would make room, and `x-should-retry: false` unless one resets soon. The
+/// provider is not called. `max_field` is the field the caller named its maximum output in.
+pub fn denied(kind: Kind, decision: &Decision, max_field: Option<&str>) -> HttpResponse {
     let now_ms = decision.decided_at_ms;
+    let too_big = worst_case(decision);
     let mut response = HttpResponse::TooManyRequests();
     headers::rate_limit(&mut response, &decision.counters, now_ms);
-    headers::retry_after(&mut response, &decision.counters, &decision.denied_by, now_ms);
-    let retry_after = headers::retry_after_seconds(&decision.counters, &decision.denied_by, now_ms);
+    // A call larger than a group's whole quota fits after no reset: no Retry-After then.
+    let never = too_big.as_ref().is_some_and(|w| w.over_quota);
+    let retry_after = headers::retry_after_seconds(&decision.counters, &decision.denied_by, now_ms).filter(|_| !never);
+    if !never {
+        headers::retry_after(&mut response, &decision.counters, &decision.denied_by, now_ms);
+    }
     let soon = retry_after.is_some_and(|s| s <= SOON_SECONDS);
     if !soon {
         response.insert_header(("x-should-retry", "false"));
@@ -118,13 +125,86 @@ pub fn denied(kind: Kind, decision: &Decision) -> HttpResponse {
     } else {
         "insufficient_quota"
     };
-    let message = match (groups.is_empty(), retry_after) {
-        (true, _) => format!("quota denied this call ({})", reasons.join(", ")),
-        (false, Some(s)) => format!(
-            "quota {} is used up for this user; it resets in {s} s",
-            groups.join(", ")
-        ),
-        (false, None) => format!("quota {} is used up for this user", groups.join(", ")),
+    let resets = |s: i64| format!("; it resets in {}", duration(s));
+    let message = match (&too_big, groups.is_empty(), retry_after) {
+        (Some(w), _, _) => {
+            let lower = match max_field {
+                Some(field) => format!("lower {field}"),
+                None => "name a smaller maximum output".to_string(),
+            };
+            let after = match (w.over_quota, retry_after) {
+                (true, _) => format!(", more than its whole quota of {}: {lower}", w.quota),
+                (false, Some(s)) => format!("{}, or {lower}", resets(s)),
+                (false, None) => format!("; {lower}"),
+            };
+            format!(
+                "this call may use up to {} {} of quota {}, and {} are left{after}",
+                w.asked, w.unit, w.group, w.left
+            )
+        }
+        (None, true, _) => format!("quota denied this call ({})", reasons.join(", ")),
+        (None, false, Some(s)) => format!("quota {} is used up for this user{}", groups.join(", "), resets(s)),
+        (None, false, None) => format!("quota {} is used up for this user", groups.join(", ")),
     };
     body(kind, response, StatusCode::TOO_MANY_REQUESTS, code, &message, None)
+}
+
+/// A group that denied because of the call's own worst case: what it asked is more than was
+/// left, while something was left (or the call is larger than the whole quota).
+struct WorstCase<'a> {
+    group: &'a str,
+    unit: &'static str,
+    asked: Milli,
+    left: Milli,
+    quota: Milli,
+    over_quota: bool,
+}
+
+fn worst_case(decision: &Decision) -> Option<WorstCase<'_>> {
+    decision.denied_by.iter().find_map(|d| {
+        let (group, asked) = (d.group.as_deref()?, d.asked?);
+        if d.reason != Reason::LimitReached {
+            return None;
+        }
+        let counter = decision
+            .counters
+            .iter()
+            .find(|c| c.group_id == group && c.subject == d.subject)?;
+        let left = counter
+            .quota
+            .saturating_sub(counter.used)
+            .saturating_sub(counter.reserved);
+        let over_quota = asked > counter.quota;
+        (left > Milli(0) || over_quota).then_some(WorstCase {
+            group,
+            unit: counter.unit.as_str(),
+            asked,
+            left,
+            quota: counter.quota,
+            over_quota,
+        })
+    })
+}
+
+/// Seconds as a person reads them: `42 s`, `5 min`, `3 h`, `2 days`.
+fn duration(seconds: i64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7_200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3_600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration;
+
+    #[test]
+    fn durations_read_as_a_person_says_them() {
+        assert_eq!(duration(42), "42 s");
+        assert_eq!(duration(600), "10 min");
+        assert_eq!(duration(10_800), "3 h");
+        assert_eq!(duration(242_893), "2 days");
+    }
 }

@@ -58,6 +58,7 @@ impl Operation {
 /// One path segment of plain characters (a model id).
 fn plain(segment: &str) -> bool {
     !segment.is_empty()
+        && segment.bytes().any(|b| b != b'.')
         && segment
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
@@ -205,11 +206,11 @@ pub fn understand(
 }
 
 impl Call {
-    /// Lowers the body's maximum output to what a clamped reserve granted (`granted` output
-    /// tokens in all, shared by chat's `n` choices), so the provider bills no more than was
-    /// held: the field the caller used, else the operation's own. False for an operation
-    /// whose output has no maximum to lower (embeddings, images).
-    pub fn lower_max_output(&mut self, body: &mut Map<String, Value>, granted: u64, kind: Kind) -> bool {
+    /// The maximum output to forward for a clamped reserve's grant (`granted` output tokens in
+    /// all, shared by chat's `n` choices), so the provider bills no more than was held: the
+    /// field the caller used, else the operation's own, and its value; the hold's worst case
+    /// follows. None for an operation whose output has no maximum to lower (embeddings, images).
+    pub fn lower_max_output(&mut self, granted: u64, kind: Kind) -> Option<(&'static str, u64)> {
         // At least a token a choice: a provider refuses a maximum of 0.
         let per_choice = (granted / self.choices.max(1)).max(1);
         let field = match (self.operation, self.max_field) {
@@ -217,12 +218,11 @@ impl Call {
             (Operation::Chat, None) if kind == Kind::OpenAi => "max_completion_tokens",
             (Operation::Chat | Operation::Messages, None) => "max_tokens",
             (Operation::Responses, None) => "max_output_tokens",
-            _ => return false,
+            _ => return None,
         };
-        body.insert(field.into(), Value::from(per_choice));
         self.worst.output_tokens = Some(per_choice.saturating_mul(self.choices.max(1)));
         self.worst.reasoning_tokens = self.worst.output_tokens;
-        true
+        Some((field, per_choice))
     }
 }
 
@@ -252,5 +252,7 @@ mod tests {
         assert_eq!(Operation::of(Kind::OpenAi, "POST", "v1/audio/speech"), None);
         assert_eq!(Operation::of(Kind::OpenAi, "GET", "v1/chat/completions"), None);
         assert_eq!(Operation::of(Kind::OpenAi, "GET", "v1/models/../files"), None);
+        assert_eq!(Operation::of(Kind::OpenAi, "GET", "v1/models/.."), None);
+        assert_eq!(Operation::of(Kind::OpenAi, "GET", "v1/models/."), None);
     }
 }

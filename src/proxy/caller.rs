@@ -93,7 +93,11 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
 pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     // The headers first: bad input is refused without a lookup.
     let named = header(headers, USER)?
-        .map(|u| UserId::parse(u).map_err(|d| ApiError::invalid(name_of(USER), d)))
+        .map(|u| {
+            let id = percent_decoded(u)
+                .ok_or_else(|| ApiError::invalid(name_of(USER), "must be UTF-8 once percent-decoded"))?;
+            UserId::parse(&id).map_err(|d| ApiError::invalid(name_of(USER), d))
+        })
         .transpose()?;
     let metadata = match header(headers, METADATA)? {
         None => Map::new(),
@@ -116,8 +120,11 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
     let (project, user, key_id) = if token.starts_with(USER_KEY_PREFIX) {
         let owner = state.gateway.key_user(token).await?.ok_or(ApiError::Unauthorized)?;
         // A user key spends as its own user: naming another is refused, not ignored.
-        if named.as_ref().is_some_and(|n| *n != owner.user) {
-            return Err(ApiError::Forbidden);
+        if let Some(named) = named.filter(|n| *n != owner.user) {
+            return Err(ApiError::OtherUser {
+                own: owner.user.to_string(),
+                named: named.to_string(),
+            });
         }
         (owner.project, owner.user, owner.key_id)
     } else {
@@ -161,6 +168,29 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
     })
 }
 
+/// A header value percent-decoded as UTF-8: HTTP headers carry ASCII only, so a user id such as
+/// `Zoë` is sent as `Zo%C3%AB` (and a `%` of an id as `%25`). None: not UTF-8 once decoded.
+fn percent_decoded(value: &str) -> Option<String> {
+    if !value.contains('%') {
+        return Some(value.to_string());
+    }
+    let bytes = value.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'%' {
+            decoded.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        // A `%` starts an escape of two hex digits, or the value is not percent-encoded.
+        let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+        decoded.push(u8::from_str_radix(hex, 16).ok()?);
+        i += 3;
+    }
+    String::from_utf8(decoded).ok()
+}
+
 /// `X-Quota-Metadata`: a JSON object under the event metadata's rules, at most 16 keys, none
 /// the proxy writes itself.
 fn caller_metadata(text: &str) -> Result<Map<String, Value>, ApiError> {
@@ -184,6 +214,15 @@ fn caller_metadata(text: &str) -> Result<Map<String, Value>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_named_user_is_percent_decoded_as_utf8() {
+        assert_eq!(percent_decoded("Zo%C3%AB").as_deref(), Some("Zoë"));
+        assert_eq!(percent_decoded("alice").as_deref(), Some("alice"));
+        assert_eq!(percent_decoded("a%25b").as_deref(), Some("a%b"));
+        assert_eq!(percent_decoded("%FF"), None);
+        assert_eq!(percent_decoded("50%"), None);
+    }
 
     #[test]
     fn headers_are_named_as_written() {

@@ -15,6 +15,7 @@ mod caller;
 mod relay;
 mod retry;
 mod settle;
+mod splice;
 mod sse;
 mod tokens;
 pub mod upstreams;
@@ -108,7 +109,10 @@ async fn handle(
     if req.method() == actix_web::http::Method::OPTIONS {
         return preflight(&state, &req).await;
     }
-    let path = req.match_info().get("path").unwrap_or_default().to_string();
+    let Some(path) = normal_path(&req) else {
+        let message = "the path has a dot segment or an encoded separator; the gateway forwards plain paths only";
+        return answer::error(kind, StatusCode::NOT_FOUND, "route_not_found", message, None);
+    };
     let Some(operation) = Operation::of(kind, req.method().as_str(), &path) else {
         let message = format!("the gateway does not forward {} /{path}", req.method());
         return answer::error(kind, StatusCode::NOT_FOUND, "route_not_found", &message, None);
@@ -139,7 +143,7 @@ async fn call(
     if !upstream.allows(&caller.project) {
         return Err(ApiError::Forbidden);
     }
-    let body = read_body(payload, proxy.max_body_bytes).await?;
+    let body = read_body(req, payload, proxy.max_body_bytes).await?;
     let started = Instant::now();
     if operation == Operation::Uncounted {
         let sent = send(req, upstream, path, body).await;
@@ -154,7 +158,7 @@ async fn call(
             Err(failure) => failure.answer(upstream),
         });
     }
-    let mut json: Map<String, Value> =
+    let json: Map<String, Value> =
         serde_json::from_slice(&body).map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
     let catalog = state.gateway.catalog();
     let mut call = call::understand(upstream, operation, &json, |model| {
@@ -164,7 +168,14 @@ async fn call(
     if let Some(refused) = retry::refused(state, &caller, upstream).await? {
         return Ok(refused);
     }
-    let input = event(upstream, &call, &caller);
+    let mut input = event(upstream, &call, &caller);
+    // A call that names no maximum output would be held at the model's whole output limit,
+    // which a user near the end of a budget cannot afford: it is clamped to what is left
+    // unless the caller said otherwise. A call that names one keeps its choice (its group's
+    // `fit` still applies).
+    if call.max_field.is_none() && input.fit.clamp.is_none() {
+        input.fit.clamp = Some(true);
+    }
     let idempotency = idempotency(req, "proxy", path, &body)?;
     let decision = state
         .gateway
@@ -172,7 +183,7 @@ async fn call(
         .await?;
     if !decision.allowed {
         count(state, upstream, operation, "denied");
-        return Ok(answer::denied(upstream.kind, &decision));
+        return Ok(answer::denied(upstream.kind, &decision, call.max_field));
     }
     let granted = decision
         .granted
@@ -180,25 +191,17 @@ async fn call(
         .ok_or_else(|| ApiError::Internal("an allowed reserve held nothing".into()))?;
     let id = ReservationId::parse(&granted.reservation_id)
         .ok_or_else(|| ApiError::Internal("a reserve answered a malformed reservation id".into()))?;
-    if idempotency.is_some() {
-        // A repeat of a call that already ended is not made again: its key held once.
-        let view = state.gateway.reservation(&caller.project, &id).await?;
-        if view.is_some_and(|v| v.state != ReservationState::Held) {
-            let message = "a call with this Idempotency-Key was made and settled already; use a new key for a new call";
-            return Ok(answer::error(
-                upstream.kind,
-                StatusCode::CONFLICT,
-                "idempotency_key_settled",
-                message,
-                None,
-            ));
-        }
+    if granted.repeat {
+        // One call per key: a repeat made no hold of its own, and the provider is never asked
+        // twice for one key's hold, whether its first call still runs (on this node or another)
+        // or has ended.
+        return repeated(state, &caller, upstream, &id).await;
     }
     // A hold that clamped to what the user had left: the provider is asked for no more.
     let lowered = decision
         .fitted
         .and_then(|f| f.output_tokens)
-        .is_some_and(|granted| call.lower_max_output(&mut json, granted, upstream.kind));
+        .and_then(|granted| call.lower_max_output(granted, upstream.kind));
     let hold = Hold {
         gateway: state.gateway.clone(),
         metrics: state.gateway.metrics().clone(),
@@ -211,10 +214,7 @@ async fn call(
         worst: call.worst,
         started,
     };
-    let body = match ask_for_usage(&call, &mut json) || lowered {
-        true => serde_json::to_vec(&json).map(Bytes::from).unwrap_or(body),
-        false => body,
-    };
+    let body = forwarded_body(&call, body, lowered);
     let alive = hold.keep_alive();
     let sent = send(req, upstream, path, body).await;
     let response = match sent {
@@ -286,6 +286,28 @@ async fn call(
     Ok(reply.body(whole))
 }
 
+/// The answer to a repeat of an Idempotency-Key: 409, `idempotency_key_in_flight` while its
+/// first call's hold is open, else `idempotency_key_settled`; never forwarded.
+async fn repeated(
+    state: &AppState,
+    caller: &Caller,
+    upstream: &Upstream,
+    id: &ReservationId,
+) -> Result<HttpResponse, ApiError> {
+    let view = state.gateway.reservation(&caller.project, id).await?;
+    let (code, message) = match view.is_some_and(|v| v.state == ReservationState::Held) {
+        true => (
+            "idempotency_key_in_flight",
+            "a call with this Idempotency-Key is in flight and was not made again; read the first call's answer, and use a new key for a new call",
+        ),
+        false => (
+            "idempotency_key_settled",
+            "a call with this Idempotency-Key was made and settled already; use a new key for a new call",
+        ),
+    };
+    Ok(answer::error(upstream.kind, StatusCode::CONFLICT, code, message, None))
+}
+
 /// The hold's event: `<upstream>.<operation>`, its quantity and counts the worst case, with the
 /// model, the upstream, the operation, whether it streams and the caller's metadata.
 fn event(upstream: &Upstream, call: &Call, caller: &Caller) -> EventInput {
@@ -308,30 +330,76 @@ fn event(upstream: &Upstream, call: &Call, caller: &Caller) -> EventInput {
     }
 }
 
-/// OpenAI chat streams report usage only when asked: the gateway asks, whatever the caller
-/// did (and removes the chunk from the caller's stream when it had not asked). False: the
-/// body is as it came.
-fn ask_for_usage(call: &Call, json: &mut Map<String, Value>) -> bool {
-    if !(call.stream && call.operation == Operation::Chat && !call.caller_wants_usage) {
-        return false;
-    }
-    let options = json
-        .entry("stream_options")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if !options.is_object() {
-        *options = Value::Object(Map::new());
-    }
-    match options.as_object_mut() {
-        Some(options) => {
-            options.insert("include_usage".into(), Value::Bool(true));
-            true
+/// The body the provider gets: the caller's bytes, with only what the gateway must insert
+/// spliced in (never re-serialized): the maximum output a clamped hold lowered, and for OpenAI
+/// chat streams, which report usage only when asked, `stream_options.include_usage` (the
+/// gateway then removes the usage chunk from a caller that had not asked).
+fn forwarded_body(call: &Call, body: Bytes, lowered: Option<(&str, u64)>) -> Bytes {
+    let mut body = body;
+    if let Some((field, max)) = lowered {
+        if let Some(spliced) = splice::set(&body, &[field], &max.to_string()) {
+            body = Bytes::from(spliced);
         }
-        None => false,
     }
+    if call.stream && call.operation == Operation::Chat && !call.caller_wants_usage {
+        if let Some(spliced) = splice::set(&body, &["stream_options", "include_usage"], "true") {
+            body = Bytes::from(spliced);
+        }
+    }
+    body
 }
 
-/// Reads the caller's body, at most `limit` bytes.
-async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+/// The path after `/proxy/{upstream}/` as it will be forwarded, or None when it has a `.` or
+/// `..` segment (as written or percent-encoded) or an encoded `/` or `\`: the upstream's URL
+/// would resolve those to another path than the one the allow-list read.
+fn normal_path(req: &HttpRequest) -> Option<String> {
+    let raw = req.uri().path();
+    let lower = raw.to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") || raw.contains('\\') {
+        return None;
+    }
+    let path = req.match_info().get("path").unwrap_or_default();
+    let dotted = |segment: &str| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    };
+    let raw_tail = raw.splitn(4, '/').nth(3).unwrap_or_default();
+    if path.split('/').any(dotted) || raw_tail.split('/').any(dotted) {
+        return None;
+    }
+    Some(path.to_string())
+}
+
+/// Reads the caller's body, at most `limit` bytes: a body declared as anything but JSON is 415
+/// (the API's rule), as is one compressed in a way the gateway does not read; a declared
+/// length past the limit is refused before any byte is read.
+async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let headers = req.headers();
+    if let Some(declared) = headers.get(actix_web::http::header::CONTENT_TYPE) {
+        if !crate::api::body::is_json(declared.to_str().unwrap_or("")) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+    }
+    let encoded = headers
+        .get(actix_web::http::header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty() && v != "identity");
+    if let Some(encoding) = encoded {
+        return Err(ApiError::invalid(
+            "Content-Encoding",
+            format!("{encoding} is not read by this gateway; send the body uncompressed"),
+        ));
+    }
+    let declared = headers
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(ApiError::invalid(
+            "body",
+            format!("is larger than this gateway forwards ({limit} bytes)"),
+        ));
+    }
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| ApiError::invalid("body", "could not be read whole"))?;
@@ -346,35 +414,26 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, Api
     Ok(body.freeze())
 }
 
-/// Headers never forwarded: the caller's credentials and the gateway's own, hop-by-hop ones,
-/// and those the client library sets again (length, encoding, host).
-fn forwarded(name: &HeaderName) -> bool {
+/// Headers forwarded upstream, an allow-list: what the providers' APIs and SDKs read (content
+/// negotiation, API versions and betas, the SDKs' own `x-stainless-*` telemetry, a trace's
+/// context) and those the upstream's configuration adds (`forwardHeaders`). Never the caller's
+/// credentials, the gateway's own headers, hop-by-hop ones, routing hints a server in between
+/// might obey (`X-Forwarded-*`, `X-HTTP-Method-Override`, `X-Original-URL`), or the length and
+/// encoding, which the client library sets again.
+fn forwarded(name: &HeaderName, upstream: &Upstream) -> bool {
     let name = name.as_str();
-    !(matches!(
+    matches!(
         name,
-        "authorization"
-            | "x-api-key"
-            | "host"
-            | "content-length"
-            | "connection"
-            | "keep-alive"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "accept-encoding"
-            | "cookie"
-            | "origin"
-            | "referer"
-            | "idempotency-key"
-            | "x-user-token"
-            | "x-request-id"
-            // The upstream's account is the operator's: a caller does not pick its organisation.
-            | "openai-organization"
-            | "openai-project"
-    ) || name.starts_with("x-quota-")
-        || name.starts_with("proxy-")
-        || name.starts_with("sec-"))
+        "accept"
+            | "content-type"
+            | "user-agent"
+            | "openai-beta"
+            | "anthropic-version"
+            | "anthropic-beta"
+            | "traceparent"
+            | "tracestate"
+    ) || name.starts_with("x-stainless-")
+        || upstream.forward_headers.iter().any(|h| h == name)
 }
 
 /// Why the upstream gave no answer.
@@ -472,7 +531,7 @@ async fn send(req: &HttpRequest, upstream: &Upstream, path: &str, body: Bytes) -
         .map_err(|e| Failure::Unreachable(e.to_string()))?;
     let mut builder = upstream.client.request(method, url);
     for (name, value) in req.headers() {
-        if forwarded(name) {
+        if forwarded(name, upstream) {
             builder = builder.header(name.as_str(), value.as_bytes());
         }
     }
@@ -507,7 +566,7 @@ fn head(response: &reqwest::Response) -> actix_web::HttpResponseBuilder {
     for (name, value) in response.headers() {
         let skip = matches!(
             name.as_str(),
-            "content-length" | "connection" | "keep-alive" | "transfer-encoding" | "set-cookie" | "x-request-id"
+            "content-length" | "connection" | "keep-alive" | "transfer-encoding" | "set-cookie"
         ) || name.as_str().starts_with("access-control-");
         if skip {
             continue;
@@ -519,7 +578,9 @@ fn head(response: &reqwest::Response) -> actix_web::HttpResponseBuilder {
             reply.append_header((name, value));
         }
     }
-    // The provider's request id stays readable beside the gateway's own X-Request-Id.
+    // The provider's `x-request-id` reaches the caller as it came (the SDKs' `_request_id`,
+    // which the provider's support asks for); the gateway's own is then `X-Quota-Request-Id`.
+    // `X-Upstream-Request-Id` repeats it for callers that read it there.
     if let Some(id) = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()) {
         reply.insert_header(("x-upstream-request-id", id.to_string()));
     }
@@ -613,7 +674,7 @@ async fn cors(state: &AppState, req: &HttpRequest, project: Option<&str>, respon
         headers.insert(
             HeaderName::from_static("access-control-expose-headers"),
             HeaderValue::from_static(
-                "retry-after, x-should-retry, x-quota-reasons, x-quota-denied-by, x-quota-code, x-quota-reservation, ratelimit, ratelimit-policy, x-request-id, x-upstream-request-id",
+                "retry-after, x-should-retry, x-quota-reasons, x-quota-denied-by, x-quota-code, x-quota-reservation, ratelimit, ratelimit-policy, x-request-id, x-quota-request-id, x-upstream-request-id, request-id",
             ),
         );
         headers.insert(HeaderName::from_static("vary"), HeaderValue::from_static("Origin"));

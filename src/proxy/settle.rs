@@ -10,14 +10,38 @@ use serde_json::{Map, Value};
 
 use super::call::Operation;
 use super::usage::Usage;
-use crate::gateway::{Gateway, Settlement};
+use crate::gateway::{Gateway, GatewayError, Settlement};
 use crate::metrics::Metrics;
 use crate::quota::{Milli, ReservationId};
 
 /// A hold's time to live unless configured; a call that runs longer extends it every half of it.
 pub const HOLD_TTL_MS: i64 = 120_000;
-/// A commit the backend did not answer is tried this many times, then left to the hold's expiry.
-const COMMIT_ATTEMPTS: u32 = 3;
+/// A commit the backend did not answer is tried again after this long, doubling up to the longest.
+const COMMIT_FIRST_BACKOFF_MS: u64 = 100;
+const COMMIT_LONGEST_BACKOFF_MS: u64 = 2_000;
+
+/// What a commit sends, kept for its retries.
+struct Commit {
+    quantity: Milli,
+    metadata: Map<String, Value>,
+    estimated: bool,
+}
+
+/// One commit waiting for Redis, counted in the node's gauge while it lives.
+struct Waiting<'a>(&'a Metrics);
+
+impl<'a> Waiting<'a> {
+    fn start(metrics: &'a Metrics) -> Waiting<'a> {
+        metrics.commits_waiting(1);
+        Waiting(metrics)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.commits_waiting(-1);
+    }
+}
 
 /// One call's hold, and what its commit needs.
 #[derive(Clone)]
@@ -69,43 +93,79 @@ impl Hold {
             Value::from(self.started.elapsed().as_millis() as u64),
         );
         let quantity = Milli::from_units(counts.quantity(self.operation));
-        for attempt in 1..=COMMIT_ATTEMPTS {
-            let answer = self
-                .gateway
-                .commit(
-                    &self.project,
-                    &self.id,
-                    Some(quantity),
-                    Some(&metadata),
-                    None,
-                    None,
-                    &self.key_id,
-                )
-                .await;
-            match answer {
-                Ok(Settlement::Settled(_)) => {
-                    self.count(if estimated { "estimated" } else { "committed" });
-                    return;
-                }
-                Ok(other) => {
-                    // Expired and taken back, or ended by someone else: nothing more to do.
-                    tracing::warn!(
-                        reservation = self.id.as_str(),
-                        ?other,
-                        "proxy: the call's hold had ended before its commit"
-                    );
-                    self.count("lost");
-                    return;
-                }
-                Err(err) if attempt < COMMIT_ATTEMPTS => {
-                    tracing::warn!(%err, attempt, "proxy: commit failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
-                }
-                Err(err) => {
-                    tracing::error!(%err, reservation = self.id.as_str(), "proxy: commit failed; the hold will expire");
-                    self.count("lost");
-                }
+        let commit = Commit {
+            quantity,
+            metadata,
+            estimated,
+        };
+        // The caller's answer does not wait for a Redis that does not answer: after one
+        // failed attempt the commit goes on in the background.
+        if let Err(err) = self.commit_once(&commit).await {
+            tracing::warn!(%err, reservation = self.id.as_str(), "proxy: commit failed; retrying until Redis answers");
+            let hold = self.clone();
+            actix_web::rt::spawn(async move { hold.commit_until_answered(commit).await });
+        }
+    }
+
+    /// One attempt of `commit`; Err when Redis did not answer now but may soon.
+    async fn commit_once(&self, commit: &Commit) -> Result<(), GatewayError> {
+        let answer = self
+            .gateway
+            .commit(
+                &self.project,
+                &self.id,
+                Some(commit.quantity),
+                Some(&commit.metadata),
+                None,
+                None,
+                &self.key_id,
+            )
+            .await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(err) if err.redis_failed() || matches!(err, GatewayError::Starting | GatewayError::Unsettled(_)) => {
+                return Err(err)
             }
+            Err(err) => {
+                tracing::error!(%err, reservation = self.id.as_str(), "proxy: commit refused; the hold will expire");
+                self.count("lost");
+                return Ok(());
+            }
+        };
+        match answer {
+            Settlement::Settled(settled) => self.count(match (settled.late, commit.estimated) {
+                (true, _) => "late",
+                (false, true) => "estimated",
+                (false, false) => "committed",
+            }),
+            other => {
+                // Ended by someone else (an operator, a repeat's commit): nothing more to do.
+                tracing::warn!(
+                    reservation = self.id.as_str(),
+                    ?other,
+                    "proxy: the call's hold had ended before its commit"
+                );
+                self.count("lost");
+            }
+        }
+        Ok(())
+    }
+
+    /// Retries `commit` until Redis answers.
+    async fn commit_until_answered(&self, commit: Commit) {
+        // The provider has billed the call: its commit is tried until Redis answers, late if
+        // the hold expired meanwhile (a late commit counts into the hold's own periods), so
+        // no stall or restart of Redis makes a paid call free. The wait is visible in
+        // `qg_proxy_commits_waiting`.
+        let _waiting = Waiting::start(&self.metrics);
+        let mut backoff = Duration::from_millis(COMMIT_FIRST_BACKOFF_MS);
+        loop {
+            tokio::time::sleep(backoff).await;
+            match self.commit_once(&commit).await {
+                Ok(()) => return,
+                Err(err) => tracing::warn!(%err, reservation = self.id.as_str(), "proxy: commit failed again"),
+            }
+            backoff = (backoff * 2).min(Duration::from_millis(COMMIT_LONGEST_BACKOFF_MS));
         }
     }
 

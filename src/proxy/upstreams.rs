@@ -53,6 +53,8 @@ pub struct Upstream {
     /// What a call whose input the gateway cannot see whole (it names a stored conversation)
     /// is held for, in input tokens.
     pub context_tokens: u64,
+    /// Request headers forwarded beside the built-in allow-list (lowercase names).
+    pub forward_headers: Vec<String>,
     /// Pooled, kept-alive connections to this upstream.
     pub client: reqwest::Client,
 }
@@ -109,6 +111,7 @@ struct UpstreamDoc {
     timeouts: Option<TimeoutsDoc>,
     max_output_tokens: Option<u64>,
     context_tokens: Option<u64>,
+    forward_headers: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -221,6 +224,8 @@ fn check(
     };
     let max_output_tokens = tokens(doc.max_output_tokens, DEFAULT_MAX_OUTPUT_TOKENS, "maxOutputTokens")?;
     let context_tokens = tokens(doc.context_tokens, DEFAULT_CONTEXT_TOKENS, "contextTokens")?;
+    let forward_headers =
+        forward_headers(doc.forward_headers.unwrap_or_default()).map_err(|d| (at("forwardHeaders"), d))?;
     let client = reqwest::Client::builder()
         .connect_timeout(timeouts.connect)
         .pool_idle_timeout(Duration::from_secs(90))
@@ -239,8 +244,44 @@ fn check(
         timeouts,
         max_output_tokens,
         context_tokens,
+        forward_headers,
         client,
     })
+}
+
+/// Headers the gateway itself reads or sets: an upstream's `forwardHeaders` may not list them.
+const NEVER_FORWARDED: [&str; 8] = [
+    "authorization",
+    "x-api-key",
+    "host",
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "connection",
+    "idempotency-key",
+];
+
+/// `forwardHeaders`: header names (lowercased), none the gateway's own or a credential.
+fn forward_headers(names: Vec<String>) -> Result<Vec<String>, String> {
+    if names.len() > 32 {
+        return Err("must list at most 32 headers".into());
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let lower = name.to_ascii_lowercase();
+            let token =
+                !lower.is_empty() && lower.len() <= 64 && lower.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if !token {
+                return Err(format!("{name:?} is not a header name"));
+            }
+            if NEVER_FORWARDED.contains(&lower.as_str()) || lower.starts_with("x-quota-") || lower.starts_with("proxy-")
+            {
+                return Err(format!("{lower} is the gateway's own or a credential, never forwarded"));
+            }
+            Ok(lower)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -290,6 +331,10 @@ mod tests {
             (
                 r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "timeouts": {"idleMs": 0}}]}"#,
                 "upstreams[0].timeouts.idleMs",
+            ),
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "forwardHeaders": ["Authorization"]}]}"#,
+                "upstreams[0].forwardHeaders",
             ),
             (r#"{"upstreams": []}"#, "upstreams"),
         ];

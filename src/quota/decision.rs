@@ -73,6 +73,9 @@ pub struct Denial {
     /// When what denied may have room again, where that is no counter's reset: capacity
     /// leased to members' slices comes back by the time they end.
     pub retry_at_ms: Option<i64>,
+    /// What the call asked of the group that denied (its whole hold, before any clamp), so an
+    /// answer can say "this call may use up to …" when the call, not the usage, is the cause.
+    pub asked: Option<Milli>,
 }
 
 /// A granted hold on quota.
@@ -83,6 +86,9 @@ pub struct Granted {
     /// What it holds in each of the decision's counters, in their order (filled by the
     /// decision), so a level above that denies can show these counters as they were before.
     pub held: Vec<Milli>,
+    /// The first answer of the call's Idempotency-Key, answered again: no hold was made now
+    /// (the first call's may still be open).
+    pub repeat: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +133,7 @@ impl Decision {
                 approval_id: None,
                 model: Some(model.to_string()),
                 retry_at_ms: None,
+                asked: None,
             }],
             ..Decision::denied(Reason::UnpricedModel, decided_at_ms)
         }
@@ -165,6 +172,7 @@ impl Decision {
                     approval_id: None,
                     model: None,
                     retry_at_ms: None,
+                    asked: None,
                 })
                 .collect();
         }

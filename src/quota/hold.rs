@@ -327,6 +327,7 @@ impl Prepared<'_> {
                     approval_id: h.approval.clone().filter(|_| pending),
                     model: None,
                     retry_at_ms: None,
+                    asked: Some(h.amount),
                 }
             })
             .collect();
@@ -342,6 +343,7 @@ impl Prepared<'_> {
                     approval_id: None,
                     model: None,
                     retry_at_ms: None,
+                    asked: None,
                 },
             );
         }

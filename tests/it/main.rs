@@ -52,6 +52,7 @@ mod per_value;
 mod periods;
 mod prices;
 mod proxy;
+mod proxy_door;
 mod raw_http;
 mod recipes_images;
 mod recipes_llm;

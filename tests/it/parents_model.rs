@@ -67,6 +67,7 @@ impl Model {
                 approval_id: None,
                 model: None,
                 retry_at_ms: None,
+                asked: Some(Milli(milli)),
             });
         }
         (self.pool.used + self.pool.held + milli > POOL).then(|| Denial {
@@ -76,6 +77,7 @@ impl Model {
             approval_id: None,
             model: None,
             retry_at_ms: None,
+            asked: Some(Milli(milli)),
         })
     }
 }

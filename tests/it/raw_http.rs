@@ -11,7 +11,7 @@ use crate::support::{spawn_app, TestApp};
 /// Sends `request` as it is and reads until the gateway closes the connection. A gateway that
 /// stops reading a head too large closes with unread data, which resets the connection: what
 /// arrived before the reset is the answer.
-async fn send_raw(app: &TestApp, request: &[u8]) -> String {
+pub async fn send_raw(app: &TestApp, request: &[u8]) -> String {
     let address = app.address.trim_start_matches("http://");
     let mut stream = TcpStream::connect(address).await.unwrap();
     let _ = stream.write_all(request).await;

@@ -301,9 +301,12 @@ class Stats:
             self.calls += 1
             self.paths[path] = self.paths.get(path, 0) + 1
 
-    def seen(self, path: str, headers: Dict[str, str], body: Any) -> None:
+    def seen(self, path: str, headers: Dict[str, str], body: Any, raw: bytes) -> None:
+        """`raw` is kept as the bytes came (as Latin-1 text, one character a byte), so a test can
+        tell that the body the provider read is the body the client sent."""
         with self.lock:
-            self.requests.append({"path": path, "headers": headers, "body": body})
+            self.requests.append({"path": path, "headers": headers, "body": body,
+                                  "raw": raw.decode("latin-1")})
 
     def add(self, **counts: int) -> None:
         with self.lock:
@@ -517,7 +520,7 @@ class Handler(BaseHTTPRequestHandler):
             body: Any = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        self.server.stats.seen(self.route, headers, body)
+        self.server.stats.seen(self.route, headers, body, raw)
         anthropic = self.route.startswith("/v1/messages") or (
             self.route == "/v1/models" and "anthropic-version" in headers)
         self.provider = ANTHROPIC if anthropic else OPENAI

@@ -93,13 +93,16 @@ def proxy_env(env: Env) -> Iterator[ProxyEnv]:
     sim = start_simulator(SIM_SECRET, env.logs)
     try:
         upstreams = {"upstreams": [
-            {"name": "openai", "kind": "openai", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY"},
-            {"name": "anthropic", "kind": "anthropic", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY"},
+            # `x-sim` steers the simulator: forwarded as an operator would allow a header of theirs.
+            {"name": "openai", "kind": "openai", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY",
+             "forwardHeaders": ["x-sim"]},
+            {"name": "anthropic", "kind": "anthropic", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY",
+             "forwardHeaders": ["x-sim"]},
             # Taken and let go: nothing listens there.
             {"name": "closed", "kind": "openai", "baseUrl": f"http://127.0.0.1:{free_port()}",
              "credentialEnv": "SIM_KEY", "timeouts": {"connectMs": 2000}},
             {"name": "slow", "kind": "openai", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY",
-             "timeouts": {"firstByteMs": FIRST_BYTE_MS}},
+             "forwardHeaders": ["x-sim"], "timeouts": {"firstByteMs": FIRST_BYTE_MS}},
         ]}
         path = env.logs / "upstreams.json"
         path.write_text(json.dumps(upstreams))

@@ -42,7 +42,8 @@ export async function startSimulator(key) {
 export function upstreamsFile(simulatorUrl, credentialEnv) {
   const dir = mkdtempSync(join(tmpdir(), "qg-sdk-upstreams-"));
   const path = join(dir, "upstreams.json");
-  const upstream = (name) => ({ name, kind: name, baseUrl: simulatorUrl, credentialEnv });
+  // `x-sim` steers the simulator: forwarded as an operator would allow a header of theirs.
+  const upstream = (name) => ({ name, kind: name, baseUrl: simulatorUrl, credentialEnv, forwardHeaders: ["x-sim"] });
   writeFileSync(path, JSON.stringify({ upstreams: [upstream("openai"), upstream("anthropic")] }));
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -297,6 +297,7 @@ mod tests {
                     reservation_id: "r_u1.abc".to_string(),
                     expires_at_ms: 1_764_550_000_123,
                     held: Vec::new(),
+                    repeat: false,
                 }),
                 reasons: Vec::new(),
                 denied_by: Vec::new(),
@@ -320,6 +321,7 @@ mod tests {
                         approval_id: None,
                         model: None,
                         retry_at_ms: None,
+                        asked: None,
                     },
                     Denial {
                         subject: Some("te\"am".to_string()),
@@ -328,6 +330,7 @@ mod tests {
                         approval_id: Some("apr_1".to_string()),
                         model: None,
                         retry_at_ms: None,
+                        asked: None,
                     },
                     Denial {
                         subject: Some("org".to_string()),
@@ -336,6 +339,7 @@ mod tests {
                         approval_id: None,
                         model: None,
                         retry_at_ms: None,
+                        asked: None,
                     },
                 ],
                 counters: counters(),

@@ -21,8 +21,10 @@ use crate::store::StoreError;
 pub struct Held {
     pub reservation_id: String,
     pub expires_ms: i64,
-    /// A repeat's: the instant its first call decided at, so it is answered in those windows.
-    pub first_at_ms: Option<i64>,
+    /// Some for a repeat of an Idempotency-Key (no hold was made now; the first call's is
+    /// answered), with the instant its first call decided at when kept, so it is answered in
+    /// those windows.
+    pub repeat: Option<Option<i64>>,
 }
 
 /// What reserve.lua writes besides the holds.
@@ -227,7 +229,7 @@ pub async fn reserve(
             let granted = Held {
                 reservation_id: head.text(ID)?,
                 expires_ms: head.int(EXPIRES)?,
-                first_at_ms: it.first_at_ms,
+                repeat: it.repeat.then_some(it.first_at_ms),
             };
             let mut verdict = verdict(&mut it, head.int(ALLOWED)? == 1, holds.len())?;
             let fired = it.fired(w)?;

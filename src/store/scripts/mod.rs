@@ -228,6 +228,8 @@ struct Fields {
     items: std::vec::IntoIter<Value>,
     /// For a repeat of an Idempotency-Key: the instant its first call decided at, when kept.
     first_at_ms: Option<i64>,
+    /// The answer is a repeat of an Idempotency-Key's first answer.
+    repeat: bool,
 }
 
 impl Fields {
@@ -235,6 +237,7 @@ impl Fields {
         Fields {
             items: reply.into_iter(),
             first_at_ms: None,
+            repeat: false,
         }
     }
 
@@ -270,6 +273,7 @@ impl Fields {
         let mut first = Fields::stored(&self.text()?)?;
         // "" for an answer kept before the instant was.
         first.first_at_ms = self.text()?.parse().ok();
+        first.repeat = true;
         Ok((first.text()?, first))
     }
 

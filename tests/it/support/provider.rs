@@ -83,8 +83,10 @@ pub fn upstreams_file(provider: &Provider, extra: Value) -> std::path::PathBuf {
     // gateway starts.
     ENV.call_once(|| std::env::set_var(PROVIDER_KEY_ENV, PROVIDER_KEY));
     let mut upstreams = vec![
-        json!({"name": "openai", "kind": "openai", "baseUrl": provider.url(), "credentialEnv": PROVIDER_KEY_ENV}),
-        json!({"name": "anthropic", "kind": "anthropic", "baseUrl": provider.url(), "credentialEnv": PROVIDER_KEY_ENV}),
+        // The simulator is steered by `x-sim`, a header no provider reads: it is forwarded as an
+        // operator would allow a header of their own.
+        json!({"name": "openai", "kind": "openai", "baseUrl": provider.url(), "credentialEnv": PROVIDER_KEY_ENV, "forwardHeaders": ["x-sim"]}),
+        json!({"name": "anthropic", "kind": "anthropic", "baseUrl": provider.url(), "credentialEnv": PROVIDER_KEY_ENV, "forwardHeaders": ["x-sim"]}),
         json!({"name": "gone", "kind": "openai", "baseUrl": "http://127.0.0.1:9", "credentialEnv": PROVIDER_KEY_ENV}),
     ];
     for upstream in &mut upstreams {

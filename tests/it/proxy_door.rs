@@ -1,0 +1,342 @@
+//! The proxy's door under attack: one provider call per Idempotency-Key on any number of nodes,
+//! the body forwarded byte for byte, headers by an allow-list, paths normalized before the
+//! allow-list reads them, the provider's request id kept, and answers a newcomer understands.
+//! Against the provider simulator, which records each call's raw body.
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::provider::{upstreams_file, Provider};
+use crate::support::{redis, spawn_app_with, unique_prefix, TestApp};
+
+/// Output tokens per user, and all tokens.
+fn plan(output: u64) -> Value {
+    json!({ "id": "plan_door", "periodType": "month", "groups": [
+        { "id": "output", "unit": "tokens", "quota": output, "measure": { "metadata": "output_tokens" },
+          "matches": [ { "event": "openai.chat" }, { "event": "anthropic.messages" } ] },
+        { "id": "tokens", "unit": "tokens", "quota": 100000000,
+          "matches": [ { "event": "openai.chat" }, { "event": "anthropic.messages" } ] } ] })
+}
+
+/// Two nodes on one Redis and one project, both forwarding to `provider`.
+async fn two_nodes(provider: &Provider, output: u64) -> (TestApp, TestApp) {
+    let file = upstreams_file(provider, json!({}));
+    let prefix = unique_prefix();
+    let target = redis::shared().target();
+    let with = |config: &mut quota_gateway::config::Config| {
+        config.upstreams = Some(file.clone());
+        // Forty calls at once queue for Redis on a loaded machine: the count is tested, not latency.
+        config.command_timeout_ms = 5_000;
+    };
+    let one = spawn_app_with(&target, &prefix, None, with).await;
+    let two = spawn_app_with(&target, &prefix, Some(&one.key), with).await;
+    one.put_plan(plan(output)).await;
+    one.subscribe("alice", "plan_door", None).await;
+    (one, two)
+}
+
+fn chat(app: &TestApp, body: &str, sim: &str) -> reqwest::RequestBuilder {
+    chat_as(app, "alice", body, sim)
+}
+
+fn chat_as(app: &TestApp, user: &str, body: &str, sim: &str) -> reqwest::RequestBuilder {
+    app.client
+        .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
+        .bearer_auth(&app.key)
+        .header("X-Quota-User", user)
+        .header("x-sim", sim)
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+}
+
+async fn code_of(res: reqwest::Response) -> (StatusCode, String) {
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    (status, body["error"]["code"].as_str().unwrap_or("").to_string())
+}
+
+#[tokio::test]
+async fn parallel_calls_sharing_an_idempotency_key_reach_the_provider_once_on_two_nodes() {
+    let provider = Provider::start();
+    let (one, two) = two_nodes(&provider, 100).await;
+    for stream in [false, true] {
+        let key = format!("same-key-{stream}");
+        let body = json!({ "model": "gpt-4o-mini", "max_tokens": 10, "stream": stream,
+                           "messages": [ { "role": "user", "content": "hi" } ] })
+        .to_string();
+        let calls = (0..40).map(|i| {
+            let (app, key, body) = (if i % 2 == 0 { &one } else { &two }, key.clone(), body.clone());
+            async move {
+                // The first answer is slow, so every other call arrives while it is in flight.
+                let res = chat(app, &body, "output=10,stall=400")
+                    .header("Idempotency-Key", key)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status();
+                let retry = res.headers().get("x-should-retry").cloned();
+                let (_, code) = code_of(res).await;
+                (status, code, retry)
+            }
+        });
+        let answers = join_all(calls).await;
+        let ok = answers.iter().filter(|(s, ..)| *s == StatusCode::OK).count();
+        assert_eq!(ok, 1, "stream {stream}: {answers:?}");
+        for (status, code, retry) in answers.iter().filter(|(s, ..)| *s != StatusCode::OK) {
+            assert_eq!(*status, StatusCode::CONFLICT, "{answers:?}");
+            assert!(
+                code == "idempotency_key_in_flight" || code == "idempotency_key_settled",
+                "{code}"
+            );
+            // The SDKs retry a 409 unless told not to: the repeat is final.
+            assert_eq!(retry.as_ref().map(|v| v.to_str().unwrap()), Some("false"));
+        }
+        assert!(
+            answers.iter().any(|(_, code, _)| code == "idempotency_key_in_flight"),
+            "{answers:?}"
+        );
+    }
+    let stats = provider.stats().await;
+    assert_eq!(stats["calls"], 2, "one call per key reached the provider");
+    // What the provider billed is what the user was charged.
+    let billed = stats["usage"]["output_tokens"].as_u64().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let usage = one.usage("alice").await;
+        let output = TestApp::counter(&usage, "output");
+        if output["used"] == billed && output["reserved"] == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{output}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_body_reaches_the_provider_as_sent_with_only_the_usage_ask_spliced_in() {
+    let provider = Provider::start();
+    let (app, _) = two_nodes(&provider, 1000).await;
+    // Keys out of order (a strict schema's properties are answered in their order), escapes,
+    // spacing and a number written as the caller wrote it.
+    let sent = "{ \"stream\": true, \"model\": \"gpt-4o-mini\",\n  \"messages\": [{\"role\": \"user\", \"content\": \"caf\\u00e9 \\\"q\\\"\"}],\n  \"response_format\": {\"type\": \"json_schema\", \"json_schema\": {\"name\": \"x\", \"strict\": true, \"schema\": {\"type\": \"object\", \"properties\": {\"zeta\": {\"type\": \"string\"}, \"alpha\": {\"type\": \"number\"}}}}},\n  \"temperature\": 1.50, \"max_tokens\": 20 }";
+    let res = chat(&app, sent, "output=3").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    // The caller did not ask for the usage chunk, and gets none.
+    assert!(!text.contains("\"usage\":{"), "{text}");
+    // Asked unprompted, a whole answer's body goes as it came.
+    let whole = sent.replace("\"stream\": true", "\"stream\": false");
+    assert_eq!(
+        chat(&app, &whole, "output=3").send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let stats = provider.stats().await;
+    let raws: Vec<&str> = stats["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["raw"].as_str().unwrap())
+        .collect();
+    let expected = format!(
+        "{},\"stream_options\":{{\"include_usage\":true}}}}",
+        sent.strip_suffix('}').unwrap()
+    );
+    assert_eq!(raws, vec![expected.as_str(), whole.as_str()]);
+}
+
+#[tokio::test]
+async fn a_call_naming_no_maximum_is_clamped_to_what_is_left_and_the_maximum_spliced_in() {
+    let provider = Provider::start();
+    let (app, _) = two_nodes(&provider, 50).await;
+    // gpt-4o-mini's output limit is 16,384 tokens: a call that names no maximum would be held
+    // at that and denied to a user with 50 left. It is clamped to what is left instead.
+    let sent = r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#;
+    let res = chat(&app, sent, "output=5").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let stats = provider.stats().await;
+    let raw = stats["requests"][0]["raw"].as_str().unwrap();
+    assert_eq!(
+        raw,
+        r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":50}"#
+    );
+    let usage = app.usage("alice").await;
+    assert_eq!(TestApp::counter(&usage, "output")["used"], 5);
+    // A call that names its maximum keeps it, and is denied when it does not fit.
+    let named = r#"{"model":"gpt-4o-mini","max_tokens":60,"messages":[{"role":"user","content":"hi"}]}"#;
+    let res = chat(&app, named, "output=5").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(provider.calls().await, 1);
+}
+
+#[tokio::test]
+async fn a_denial_caused_by_the_calls_worst_case_says_so() {
+    let provider = Provider::start();
+    let (app, _) = two_nodes(&provider, 100).await;
+    let call = |max: u64| {
+        format!(r#"{{"model":"gpt-4o-mini","max_tokens":{max},"messages":[{{"role":"user","content":"hi"}}]}}"#)
+    };
+    assert_eq!(
+        chat(&app, &call(60), "output=60").send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    // 40 are left of 100: a call that may write 80 does not fit, and is told so.
+    let res = chat(&app, &call(80), "").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+    let body: Value = res.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("this call may use up to 80 tokens of quota output, and 40 are left; it resets in "),
+        "{message}"
+    );
+    assert!(message.ends_with(", or lower max_tokens"), "{message}");
+    // More than the whole quota: no reset makes room, and no Retry-After says otherwise.
+    let res = chat(&app, &call(16_000), "").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(!res.headers().contains_key("retry-after"));
+    let body: Value = res.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("more than its whole quota of 100"), "{message}");
+    assert_eq!(provider.calls().await, 1);
+}
+
+#[tokio::test]
+async fn only_allowed_headers_reach_the_provider_and_its_request_id_reaches_the_caller() {
+    let provider = Provider::start();
+    let (app, _) = two_nodes(&provider, 1000).await;
+    let sent = r#"{"model":"gpt-4o-mini","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
+    let mut req = chat(&app, sent, "output=2")
+        .header("OpenAI-Beta", "assistants=v2")
+        .header("X-Stainless-Lang", "python")
+        .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    for hint in [
+        "x-http-method-override",
+        "x-original-url",
+        "x-rewrite-url",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "forwarded",
+        "x-real-ip",
+        "via",
+        "max-forwards",
+        "api-key",
+        "cookie",
+    ] {
+        req = req.header(hint, "1");
+    }
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let provider_id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(provider_id.starts_with("req_"), "the provider's: {provider_id}");
+    assert!(res.headers().contains_key("x-quota-request-id"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["object"], "chat.completion");
+    let stats = provider.stats().await;
+    let headers = stats["requests"][0]["headers"].as_object().unwrap();
+    for kept in [
+        "openai-beta",
+        "x-stainless-lang",
+        "traceparent",
+        "x-sim",
+        "content-type",
+    ] {
+        assert!(headers.contains_key(kept), "{kept} was not forwarded: {headers:?}");
+    }
+    let names: Vec<&String> = headers.keys().collect();
+    for name in &names {
+        let allowed = [
+            "host",
+            "content-type",
+            "content-length",
+            "accept",
+            "authorization",
+            "openai-beta",
+            "x-stainless-lang",
+            "traceparent",
+            "x-sim",
+        ];
+        assert!(allowed.contains(&name.as_str()), "{name} reached the provider");
+    }
+    // The gateway's own answers keep its id in x-request-id.
+    let res = chat(&app, "{}", "").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.headers().contains_key("x-request-id") && !res.headers().contains_key("x-quota-request-id"));
+}
+
+#[tokio::test]
+async fn bodies_the_gateway_cannot_read_and_paths_that_leave_their_route_are_refused() {
+    let provider = Provider::start();
+    let (app, _) = two_nodes(&provider, 1000).await;
+    let sent = r#"{"model":"gpt-4o-mini","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
+    let plain = app
+        .client
+        .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
+        .bearer_auth(&app.key)
+        .header("X-Quota-User", "alice")
+        .header("Content-Type", "text/plain")
+        .body(sent);
+    assert_eq!(plain.send().await.unwrap().status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let res = chat(&app, sent, "")
+        .header("Content-Encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["param"], "Content-Encoding");
+    // Dot segments, as written or encoded, are refused before the allow-list (an HTTP client
+    // would resolve them, so these go as raw bytes).
+    for path in [
+        "/proxy/openai/v1/models/..",
+        "/proxy/openai/v1/models/%2e%2e",
+        "/proxy/openai/v1/models/%2E.",
+        "/proxy/openai/v1/models%2f..%2ffiles",
+        "/proxy/openai/v1/models/./gpt-4o",
+    ] {
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nX-Quota-User: alice\r\nConnection: close\r\n\r\n",
+            app.key
+        );
+        let answer = crate::raw_http::send_raw(&app, request.as_bytes()).await;
+        assert!(answer.starts_with("HTTP/1.1 404"), "{path}: {answer}");
+    }
+    assert_eq!(provider.calls().await, 0);
+}
+
+#[tokio::test]
+async fn a_user_key_naming_another_user_is_told_which_and_ids_beyond_ascii_can_be_named() {
+    let provider = Provider::start();
+    let (app, _) = two_nodes(&provider, 1000).await;
+    app.subscribe("Zoë", "plan_door", None).await;
+    let sent = r#"{"model":"gpt-4o-mini","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
+    let res = chat_as(&app, "Zo%C3%AB", sent, "output=2").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let usage = app.usage("Zoë").await;
+    assert_eq!(TestApp::counter(&usage, "output")["used"], 2);
+    let (status, minted) = app
+        .json(
+            reqwest::Method::POST,
+            "/v1/user-keys",
+            Some(json!({ "userId": "alice", "label": "alice's phone" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{minted}");
+    let res = app
+        .client
+        .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
+        .bearer_auth(minted["key"].as_str().unwrap())
+        .header("X-Quota-User", "bob")
+        .header("Content-Type", "application/json")
+        .body(sent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body: Value = res.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("user alice") && message.contains("not as bob"),
+        "{message}"
+    );
+}
