@@ -100,7 +100,8 @@ pub struct Config {
     pub catalog: Option<PathBuf>,
 
     /// Proxied streams this node keeps reading after their caller left, to commit the usage
-    /// the provider reports, at most at once; past it a stream is cut and charged its hold.
+    /// the provider reports, at most at once (a quarter of them for one project, a sixteenth
+    /// for one user); past it a stream is cut and charged its input and the output streamed.
     #[arg(long, env = "QG_PROXY_DRAINS", default_value_t = 64)]
     pub proxy_drains: usize,
 

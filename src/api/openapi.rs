@@ -50,17 +50,20 @@ work by their base URL: for an `openai` or `openai-compatible` upstream `POST v1
 `v1/responses`, `v1/embeddings`, `v1/images/generations` and `GET v1/models`; for an `anthropic` \
 upstream `POST v1/messages` and `v1/messages/count_tokens`. Nothing else is forwarded (404). The \
 caller authenticates with the project's secret key (`Authorization: Bearer` or `x-api-key`) and \
-names the paying user in `X-Quota-User`, or with a user key (`POST /v1/user-keys`), which spends as \
+names the paying user in `X-Quota-User` (percent-encoded UTF-8 beyond ASCII), or with a user key (`POST /v1/user-keys`), which spends as \
 its own user only. `X-Quota-Metadata` (a JSON object), `X-Quota-Run`, `X-Quota-Action`, \
-`X-Quota-Kind` and `Idempotency-Key` are read and never forwarded. Each counted call is the event \
+`X-Quota-Kind` and `Idempotency-Key` are read and never forwarded; other headers are forwarded \
+from an allow-list (and the upstream's `forwardHeaders`), the body byte for byte. Each counted call is the event \
 `<upstream>.<operation>`, held at its worst case before the provider is called and committed \
 with the usage the provider reports. The gateway's own answers there (a denial: 429 \
 `insufficient_quota` or `rate_limit_exceeded`; 502 `upstream_unreachable`; 504 \
-`upstream_timeout`; 409 `action_not_retryable` or `idempotency_key_settled`) use the upstream's \
+`upstream_timeout`; 409 `action_not_retryable`, `idempotency_key_in_flight` or \
+`idempotency_key_settled`: one provider call per key) use the upstream's \
 error shape, with the code also in `x-quota-code`, `x-should-retry: false` unless retrying soon \
 can succeed, and on a denial `Retry-After`, `x-quota-reasons` and `x-quota-denied-by`. An answer the \
 provider gave names its reservation in `x-quota-reservation`, so the caller can say later what the \
-output came to (`POST /v1/reservations/{reservationId}/outcome`).";
+output came to (`POST /v1/reservations/{reservationId}/outcome`); its `x-request-id` is the \
+provider's, the gateway's own then in `X-Quota-Request-Id`.";
 
 /// RFC 9457 problem details, as every error answers.
 #[derive(Serialize, utoipa::ToSchema)]

@@ -78,6 +78,8 @@ pub struct Call {
     pub choices: u64,
     /// The field that names the maximum output in the caller's body, if any.
     pub max_field: Option<&'static str>,
+    /// How the model's text is counted.
+    pub counter: tokens::Counter,
 }
 
 /// What is wrong with a body; `field` is its JSON path.
@@ -97,13 +99,22 @@ fn wrong(field: &str, detail: &str) -> BodyError {
 /// The most any one count of a request may ask for.
 const MAX_COUNT: u64 = 100_000_000;
 
+/// A model's limits as the catalog knows them: its output limit and context window, in tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelLimits {
+    pub output: u64,
+    pub context: u64,
+}
+
 /// Reads the call from its body. A call that names no maximum output is held at the model's
-/// output limit (`model_limit`, the catalog's) capped by the upstream's.
+/// output limit (`model_limits`, the catalog's) capped by the upstream's. A body naming an
+/// input the provider fetches or expands is held at the model's context window (else the
+/// upstream's `contextTokens`): no count of the body bounds it, and no input exceeds it.
 pub fn understand(
     upstream: &Upstream,
     operation: Operation,
     body: &Map<String, Value>,
-    model_limit: impl FnOnce(&str) -> Option<u64>,
+    model_limits: impl FnOnce(&str) -> Option<ModelLimits>,
 ) -> Result<Call, BodyError> {
     let model = match body.get("model") {
         Some(Value::String(m)) if !m.is_empty() && m.len() <= 256 => m.clone(),
@@ -115,11 +126,21 @@ pub fn understand(
         Some(_) => return Err(wrong("stream", "must be true or false")),
     };
     let counter = tokens::counter_for(&model, upstream.kind != Kind::Anthropic);
-    let default_max = model_limit(&model)
+    let limits = model_limits(&model);
+    let default_max = limits
+        .map(|l| l.output)
         .filter(|limit| *limit > 0)
         .map_or(upstream.max_output_tokens, |limit| {
             limit.min(upstream.max_output_tokens)
         });
+    let context = limits
+        .map(|l| l.context)
+        .filter(|c| *c > 0)
+        .unwrap_or(upstream.context_tokens);
+    let held = |bound: tokens::Bound| match bound.expands {
+        true => bound.tokens.max(context),
+        false => bound.tokens,
+    };
     let (mut choices, mut max_field) = (1, None);
     let named = |field: &'static str, max: Option<u64>| max.map(|_| field);
     let positive = |field: &str| -> Result<Option<u64>, BodyError> {
@@ -153,7 +174,7 @@ pub fn understand(
                 .and_then(|o| o.get("include_usage"))
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            worst.input_tokens = Some(tokens::bound_object(counter, body));
+            worst.input_tokens = Some(held(tokens::bound_object(counter, body)));
             worst.output_tokens = Some(max.unwrap_or(default_max).saturating_mul(n));
         }
         Operation::Responses => {
@@ -164,25 +185,25 @@ pub fn understand(
             let stored = ["previous_response_id", "conversation", "prompt"]
                 .iter()
                 .any(|k| body.get(*k).is_some_and(|v| !v.is_null()));
-            let seen = tokens::bound_object(counter, body);
+            let seen = held(tokens::bound_object(counter, body));
             worst.input_tokens = Some(seen.saturating_add(if stored { upstream.context_tokens } else { 0 }));
             worst.output_tokens = Some(max.unwrap_or(default_max));
         }
         Operation::Messages => {
             let max = positive("max_tokens")?;
             max_field = named("max_tokens", max);
-            worst.input_tokens = Some(tokens::bound_object(counter, body));
+            worst.input_tokens = Some(held(tokens::bound_object(counter, body)));
             worst.output_tokens = Some(max.unwrap_or(default_max));
         }
         Operation::Embeddings => {
             let input = body.get("input").ok_or_else(|| wrong("input", "is required"))?;
-            worst.input_tokens = Some(tokens::bound(counter, input));
+            worst.input_tokens = Some(held(tokens::bound(counter, input)));
             worst.output_tokens = Some(0);
         }
         Operation::Images => {
             let n = positive("n")?.unwrap_or(1);
             let prompt = body.get("prompt").ok_or_else(|| wrong("prompt", "is required"))?;
-            worst.input_tokens = Some(tokens::bound(counter, prompt));
+            worst.input_tokens = Some(held(tokens::bound(counter, prompt)));
             // gpt-image-1's largest image is 6,240 output tokens.
             worst.output_tokens = Some(n.saturating_mul(IMAGE_TOKENS + 240));
             worst.images = Some(n);
@@ -202,6 +223,7 @@ pub fn understand(
         worst,
         choices,
         max_field,
+        counter,
     })
 }
 

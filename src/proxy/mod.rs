@@ -30,7 +30,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
-use tokio::sync::Semaphore;
 
 use self::call::{Call, Operation};
 use self::caller::Caller;
@@ -70,10 +69,7 @@ impl Proxy {
         std::thread::spawn(tokens::warm);
         Proxy {
             upstreams,
-            drains: Drains {
-                permits: Arc::new(Semaphore::new(settings.drains)),
-                longest: settings.drain_for,
-            },
+            drains: Drains::new(settings.drains, settings.drain_for),
             max_body_bytes: settings.max_body_bytes,
             hold_ttl_ms: settings.hold_ttl_ms,
         }
@@ -162,7 +158,10 @@ async fn call(
         serde_json::from_slice(&body).map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
     let catalog = state.gateway.catalog();
     let mut call = call::understand(upstream, operation, &json, |model| {
-        catalog.find(model).map(|m| m.entry.max_output_tokens)
+        catalog.find(model).map(|m| call::ModelLimits {
+            output: m.entry.max_output_tokens,
+            context: m.entry.context_window,
+        })
     })
     .map_err(|e| ApiError::invalid(e.field, e.detail))?;
     if let Some(refused) = retry::refused(state, &caller, upstream).await? {
@@ -260,6 +259,8 @@ async fn call(
             idle: upstream.timeouts.idle,
             drains: proxy.drains.clone(),
             answered,
+            user: caller.user.to_string(),
+            counter: call.counter,
         };
         return Ok(reply.streaming(relay::start(relay, response.bytes_stream())));
     }

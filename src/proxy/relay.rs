@@ -1,11 +1,13 @@
 //! A streamed answer, relayed event by event as it arrives while its usage is read on the way.
 //! One task per stream reads the upstream and hands each event to the caller's response
 //! through a small channel; when the caller leaves, the task keeps reading to the usage (a
-//! drain: bounded per node and in time) so the commit is what the provider billed. Whatever
-//! ends the stream, the task settles it once.
+//! drain: bounded per node, per project and per user, and in time) so the commit is what the
+//! provider billed. A stream left with no drain free is charged its input and the output
+//! streamed so far. Whatever ends the stream, the task settles it once.
 
+use std::collections::HashMap;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -15,17 +17,90 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use super::answer;
 use super::settle::{Answered, Hold};
 use super::sse::{Framer, Piece};
+use super::tokens::{self, Counter};
 use super::upstreams::Kind;
 use super::usage::{self, Usage};
 
 /// Events waiting for a slow caller: the rest waits in the upstream's socket.
 const CHANNEL_EVENTS: usize = 8;
 
-/// How a node drains streams its callers left.
+/// How a node drains streams its callers left: at most `permits` at once, of which one project
+/// takes at most a quarter and one user a sixteenth (at least one each), so no caller leaving
+/// tiny streams can take every drain from the others.
 #[derive(Clone)]
 pub struct Drains {
-    pub permits: Arc<Semaphore>,
-    pub longest: Duration,
+    permits: Arc<Semaphore>,
+    per_project: usize,
+    per_user: usize,
+    /// Drains running, by project and by (project, user).
+    running: Arc<Mutex<Running>>,
+    longest: Duration,
+}
+
+#[derive(Default)]
+struct Running {
+    projects: HashMap<String, usize>,
+    users: HashMap<(String, String), usize>,
+}
+
+impl Drains {
+    pub fn new(permits: usize, longest: Duration) -> Drains {
+        Drains {
+            permits: Arc::new(Semaphore::new(permits)),
+            per_project: (permits / 4).max(1),
+            per_user: (permits / 16).max(1),
+            running: Arc::default(),
+            longest,
+        }
+    }
+
+    /// A drain for `project`'s `user`, if the node, the project and the user each have one free.
+    fn take(&self, project: &str, user: &str) -> Option<Drain> {
+        let mut running = self.running.lock().ok()?;
+        let key = (project.to_string(), user.to_string());
+        let project_full = running.projects.get(project).is_some_and(|n| *n >= self.per_project);
+        let user_full = running.users.get(&key).is_some_and(|n| *n >= self.per_user);
+        if project_full || user_full {
+            return None;
+        }
+        let permit = self.permits.clone().try_acquire_owned().ok()?;
+        *running.projects.entry(key.0.clone()).or_default() += 1;
+        *running.users.entry(key.clone()).or_default() += 1;
+        Some(Drain {
+            _permit: permit,
+            running: self.running.clone(),
+            key,
+            until: Instant::now() + self.longest,
+        })
+    }
+}
+
+/// One drain running: its share given back when dropped.
+struct Drain {
+    _permit: OwnedSemaphorePermit,
+    running: Arc<Mutex<Running>>,
+    key: (String, String),
+    until: Instant,
+}
+
+impl Drop for Drain {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.running.lock() {
+            let (project, _) = &self.key;
+            if let Some(n) = running.projects.get_mut(project) {
+                *n -= 1;
+                if *n == 0 {
+                    running.projects.remove(project);
+                }
+            }
+            if let Some(n) = running.users.get_mut(&self.key) {
+                *n -= 1;
+                if *n == 0 {
+                    running.users.remove(&self.key);
+                }
+            }
+        }
+    }
 }
 
 /// What the relay needs beside the upstream's answer.
@@ -37,6 +112,10 @@ pub struct Relay {
     pub idle: Duration,
     pub drains: Drains,
     pub answered: Answered,
+    /// Whose stream it is, for the drains' shares.
+    pub user: String,
+    /// How the model's output is counted, for a stream left before its usage.
+    pub counter: Counter,
 }
 
 /// How the upstream's stream ended.
@@ -68,20 +147,22 @@ async fn run(
     let operation = relay.hold.operation;
     let mut framer = Framer::default();
     let mut seen = Usage::default();
-    // Set once the caller has gone: the drain's permit and when it must stop.
-    let mut drain: Option<(OwnedSemaphorePermit, Instant)> = None;
+    // Set once the caller has gone: the drain, which knows when it must stop.
+    let mut drain: Option<Drain> = None;
+    // The output streamed so far, in tokens, for a stream left before its usage.
+    let mut streamed: u64 = 0;
     let mut gone = false;
     // Anthropic's usage is a running total until `message_stop`.
     let mut stopped = false;
     let end = 'read: loop {
-        if let Some((_, until)) = &drain {
+        if let Some(Drain { until, .. }) = &drain {
             if Instant::now() >= *until {
                 relay.drain_count("timed_out");
                 break End::Abandoned;
             }
         }
         let wait = match &drain {
-            Some((_, until)) => relay.idle.min(until.saturating_duration_since(Instant::now())),
+            Some(Drain { until, .. }) => relay.idle.min(until.saturating_duration_since(Instant::now())),
             None => relay.idle,
         };
         let next = tokio::select! {
@@ -96,7 +177,7 @@ async fn run(
         };
         let chunk = match next {
             // The drain's time ran out (the loop's top ends it), or the upstream went quiet.
-            Err(_) if drain.as_ref().is_some_and(|(_, until)| Instant::now() >= *until) => continue,
+            Err(_) if drain.as_ref().is_some_and(|d| Instant::now() >= d.until) => continue,
             Err(_) => break End::Broken("idle"),
             Ok(None) => break End::Done,
             Ok(Some(Err(_))) => break End::Broken("stream_broken"),
@@ -108,6 +189,9 @@ async fn run(
                 Piece::Event(event) => {
                     let data = serde_json::from_str(&event.data).unwrap_or(serde_json::Value::Null);
                     let usage_chunk = usage::of_event(operation, event.kind.as_deref(), &data, &mut seen);
+                    usage::streamed_text(operation, &data, |text| {
+                        streamed = streamed.saturating_add(tokens::count(relay.counter, text));
+                    });
                     stopped = stopped || data.get("type").and_then(serde_json::Value::as_str) == Some("message_stop");
                     if usage_chunk && relay.drop_usage_chunk {
                         continue;
@@ -153,8 +237,12 @@ async fn run(
         _ => end == End::Done || seen.reported(),
     };
     if !complete {
-        seen.output_tokens = None;
-        seen.reasoning_tokens = None;
+        // A stream the caller left with no drain to read it to its usage is charged the output
+        // streamed so far (the input at its hold, unless the provider reported it already); a
+        // stream the provider broke off, the output at its hold.
+        let left = end == End::Abandoned;
+        seen.output_tokens = left.then_some(streamed);
+        seen.reasoning_tokens = left.then_some(0);
     }
     let Relay { hold, answered, .. } = relay;
     hold.commit(seen, answered).await;
@@ -162,14 +250,15 @@ async fn run(
 }
 
 impl Relay {
-    /// A permit to keep reading after the caller left, if the node has one free.
-    fn start_drain(&self) -> Option<(OwnedSemaphorePermit, Instant)> {
-        match self.drains.permits.clone().try_acquire_owned() {
-            Ok(permit) => {
+    /// A drain to keep reading after the caller left, if the node, the project and the user
+    /// each have one free.
+    fn start_drain(&self) -> Option<Drain> {
+        match self.drains.take(&self.hold.project, &self.user) {
+            Some(drain) => {
                 self.drain_count("started");
-                Some((permit, Instant::now() + self.drains.longest))
+                Some(drain)
             }
-            Err(_) => {
+            None => {
                 self.drain_count("refused");
                 None
             }

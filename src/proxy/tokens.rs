@@ -1,8 +1,10 @@
 //! An upper bound of a request's input tokens, never below what the provider will count: with
 //! OpenAI's own tokenizers where the model is one of theirs, else the text's UTF-8 bytes (a
 //! byte-level tokenizer's token covers at least one byte). Structure is counted generously
-//! (keys, a few tokens a message) rather than modelled, and parts the gateway cannot read
-//! (images, audio, files) are held at a documented bound each.
+//! (keys, a few tokens a message) rather than modelled. Only a content part is an image (held
+//! at a documented bound, its payload only); audio parts are held at their encoded size; an
+//! input the provider fetches or expands (files, documents, stored items, search tools) is
+//! flagged, for the caller to hold at the model's context window.
 
 use serde_json::{Map, Value};
 
@@ -52,7 +54,7 @@ pub fn counter_for(model: &str, openai: bool) -> Counter {
 }
 
 /// Counts one text.
-fn count(counter: Counter, text: &str) -> u64 {
+pub fn count(counter: Counter, text: &str) -> u64 {
     match counter {
         Counter::O200k => bpe_openai::o200k_base().count(text) as u64,
         Counter::Cl100k => bpe_openai::cl100k_base().count(text) as u64,
@@ -66,61 +68,130 @@ pub fn warm() {
     count(Counter::Cl100k, "warm");
 }
 
+/// What a body's walk found: its bound, and whether it names an input the provider fetches or
+/// expands itself (a file by id or URL, a document, a stored item, a search tool), which no
+/// count of the body can bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    pub tokens: u64,
+    pub expands: bool,
+}
+
 /// The bound of everything in `value`: every string and key counted as text, each object and
-/// list item a few tokens, image parts at `IMAGE_TOKENS`, other binary parts by their size.
-pub fn bound(counter: Counter, value: &Value) -> u64 {
-    let mut texts = String::new();
-    let mut tokens = REPLY_TOKENS;
-    walk(value, &mut texts, &mut tokens);
-    tokens.saturating_add(count(counter, &texts))
+/// list item a few tokens, image parts at `IMAGE_TOKENS` (their payload only; any other
+/// string in them is counted), other binary parts by their size.
+pub fn bound(counter: Counter, value: &Value) -> Bound {
+    let mut walk = Walk::default();
+    walk.value(value, false);
+    walk.finish(counter)
 }
 
 /// As `bound`, of a whole request body.
-pub fn bound_object(counter: Counter, body: &Map<String, Value>) -> u64 {
-    let mut texts = String::new();
-    let mut tokens = REPLY_TOKENS;
-    walk_object(body, &mut texts, &mut tokens);
-    tokens.saturating_add(count(counter, &texts))
+pub fn bound_object(counter: Counter, body: &Map<String, Value>) -> Bound {
+    let mut walk = Walk::default();
+    walk.object(body, false);
+    walk.finish(counter)
 }
 
-/// Token ids given as numbers (an embeddings input) count one each.
-fn walk(value: &Value, texts: &mut String, tokens: &mut u64) {
-    match value {
-        Value::String(s) => {
-            texts.push_str(s);
-            // A separator, so two texts never merge into fewer tokens than each alone.
-            texts.push('\n');
+/// One walk over a body: its texts joined, the tokens counted beside them, and whether it
+/// names an input the provider expands.
+struct Walk {
+    texts: String,
+    tokens: u64,
+    expands: bool,
+}
+
+impl Default for Walk {
+    fn default() -> Walk {
+        Walk {
+            texts: String::new(),
+            tokens: REPLY_TOKENS,
+            expands: false,
         }
-        Value::Number(_) | Value::Bool(_) => *tokens += 1,
-        Value::Null => {}
-        Value::Array(items) => {
-            for item in items {
-                *tokens += 1;
-                walk(item, texts, tokens);
+    }
+}
+
+/// Content parts the provider expands from a reference or a document (a file by id or URL, a
+/// PDF, a stored item), and tools that fetch (file and web search, web fetch, remote MCP):
+/// what they cost is known only to the provider.
+const EXPANDED_PARTS: [&str; 5] = ["file", "input_file", "document", "item_reference", "container_upload"];
+const FETCHING_TOOLS: [&str; 5] = ["file_search", "web_search", "web_search_preview", "web_fetch", "mcp"];
+
+impl Walk {
+    fn finish(self, counter: Counter) -> Bound {
+        Bound {
+            tokens: self.tokens.saturating_add(count(counter, &self.texts)),
+            expands: self.expands,
+        }
+    }
+
+    fn text(&mut self, text: &str) {
+        self.texts.push_str(text);
+        // A separator, so two texts never merge into fewer tokens than each alone.
+        self.texts.push('\n');
+    }
+
+    /// `part`: the value is a `content` list or an item of one, where an image part can be.
+    /// Token ids given as numbers (an embeddings input) count one each.
+    fn value(&mut self, value: &Value, part: bool) {
+        match value {
+            Value::String(s) => self.text(s),
+            Value::Number(_) | Value::Bool(_) => self.tokens += 1,
+            Value::Null => {}
+            Value::Array(items) => {
+                for item in items {
+                    self.tokens += 1;
+                    self.value(item, part);
+                }
+            }
+            Value::Object(map) => self.object(map, part),
+        }
+    }
+
+    fn object(&mut self, map: &Map<String, Value>, part: bool) {
+        self.tokens += PER_ITEM_TOKENS;
+        let kind = map.get("type").and_then(Value::as_str).unwrap_or("");
+        // Only a content part is an image: a `type` of "image" anywhere else (a message, a
+        // tool's schema, the body) is text like any other.
+        let payload: &[&str] = match kind {
+            "image_url" | "input_image" | "image" if part => {
+                self.tokens += IMAGE_TOKENS;
+                &["image_url", "source", "file_id"]
+            }
+            "input_audio" | "audio" if part => {
+                // Unreadable here: held at its encoded size, a generous bound.
+                self.tokens += serde_json::to_string(map).map_or(0, |s| s.len() as u64);
+                return;
+            }
+            _ => &[],
+        };
+        if (part && EXPANDED_PARTS.contains(&kind))
+            || kind == "item_reference"
+            || FETCHING_TOOLS.iter().any(|t| kind.starts_with(t))
+        {
+            self.expands = true;
+        }
+        for (key, item) in map {
+            self.text(key);
+            if payload.contains(&key.as_str()) {
+                self.payload(item);
+                continue;
+            }
+            self.value(item, key == "content" && item.is_array());
+        }
+    }
+
+    /// An image part's payload (its URL, data or file id): covered by the image's bound, but
+    /// any other member of an object there is counted.
+    fn payload(&mut self, item: &Value) {
+        if let Value::Object(inner) = item {
+            for (key, value) in inner {
+                if !matches!(key.as_str(), "url" | "data" | "file_id") {
+                    self.text(key);
+                    self.value(value, false);
+                }
             }
         }
-        Value::Object(map) => walk_object(map, texts, tokens),
-    }
-}
-
-fn walk_object(map: &Map<String, Value>, texts: &mut String, tokens: &mut u64) {
-    *tokens += PER_ITEM_TOKENS;
-    match map.get("type").and_then(Value::as_str) {
-        Some("image_url" | "input_image" | "image") => {
-            *tokens += IMAGE_TOKENS;
-            return;
-        }
-        Some("input_audio" | "file" | "input_file" | "document" | "audio") => {
-            // Unreadable here: held at its encoded size, a generous bound.
-            *tokens += serde_json::to_string(map).map_or(0, |s| s.len() as u64);
-            return;
-        }
-        _ => {}
-    }
-    for (key, item) in map {
-        texts.push_str(key);
-        texts.push('\n');
-        walk(item, texts, tokens);
     }
 }
 
@@ -143,9 +214,9 @@ mod tests {
         let text = "The quick brown fox jumps over the lazy dog. ".repeat(50);
         let body = json!({"messages": [{"role": "user", "content": text}]});
         for counter in [Counter::O200k, Counter::Cl100k, Counter::Bytes] {
-            assert!(bound(counter, &body) >= count(counter, &text));
+            assert!(bound(counter, &body).tokens >= count(counter, &text));
         }
-        assert!(bound(Counter::O200k, &body) < bound(Counter::Bytes, &body));
+        assert!(bound(Counter::O200k, &body).tokens < bound(Counter::Bytes, &body).tokens);
     }
 
     #[test]
@@ -155,7 +226,49 @@ mod tests {
             {"type": "text", "text": "what is this"},
             {"type": "image_url", "image_url": {"url": data}},
         ]}]});
-        let held = bound(Counter::O200k, &body);
-        assert!((IMAGE_TOKENS..IMAGE_TOKENS + 100).contains(&held), "{held}");
+        let held = bound(Counter::Bytes, &body);
+        assert!((IMAGE_TOKENS..IMAGE_TOKENS + 200).contains(&held.tokens), "{held:?}");
+        assert!(!held.expands);
+    }
+
+    #[test]
+    fn only_a_content_part_is_an_image_and_text_beside_an_image_is_counted() {
+        let text = "word ".repeat(20_000);
+        // A message, a tool's schema and the body itself that call themselves images.
+        let disguised = [
+            json!({"messages": [{"role": "user", "type": "image_url", "content": text}]}),
+            json!({"tools": [{"type": "image", "function": {"name": "f", "description": text}}]}),
+            json!({"type": "input_image", "input": text}),
+            // A real image part with text in its other members, and in its payload's.
+            json!({"messages": [{"role": "user", "content": [
+                {"type": "image_url", "image_url": {"url": "https://x/y.png", "note": text}}]}]}),
+            json!({"messages": [{"role": "user", "content": [
+                {"type": "image", "source": {"type": "base64", "data": "AAAA"}, "text": text}]}]}),
+        ];
+        for body in disguised {
+            let held = bound(Counter::Bytes, &body);
+            assert!(
+                held.tokens >= text.len() as u64,
+                "{}: {held:?}",
+                &body.to_string()[..80]
+            );
+        }
+    }
+
+    #[test]
+    fn inputs_the_provider_fetches_or_expands_are_flagged() {
+        let expanding = [
+            json!({"messages": [{"role": "user", "content": [{"type": "file", "file": {"file_id": "file-1"}}]}]}),
+            json!({"input": [{"role": "user", "content": [{"type": "input_file", "file_url": "https://x/a.pdf"}]}]}),
+            json!({"messages": [{"role": "user", "content": [{"type": "document", "source": {"type": "url", "url": "https://x/a.pdf"}}]}]}),
+            json!({"input": [{"type": "item_reference", "id": "msg_1"}]}),
+            json!({"tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}]}),
+            json!({"tools": [{"type": "web_search_20250305", "name": "web_search"}]}),
+        ];
+        for body in expanding {
+            assert!(bound(Counter::Bytes, &body).expands, "{body}");
+        }
+        let plain = json!({"messages": [{"role": "user", "content": "a file named document"}]});
+        assert!(!bound(Counter::Bytes, &plain).expands);
     }
 }

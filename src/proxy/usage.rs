@@ -254,8 +254,81 @@ pub fn of_event(operation: Operation, event: Option<&str>, data: &Value, seen: &
     }
 }
 
+/// The output text an event of a stream carries (text, a refusal, a tool call's arguments, a
+/// reasoning text), for a stream its caller left before its usage: what was streamed so far is
+/// then what it is charged for. Each piece is counted apart, a little above its share.
+pub fn streamed_text<'a>(operation: Operation, data: &'a Value, mut each: impl FnMut(&'a str)) {
+    let mut text = |value: Option<&'a Value>| {
+        if let Some(t) = value.and_then(Value::as_str) {
+            each(t);
+        }
+    };
+    match operation {
+        Operation::Chat => {
+            for choice in data.get("choices").and_then(Value::as_array).into_iter().flatten() {
+                let Some(delta) = choice.get("delta") else { continue };
+                for field in ["content", "refusal", "reasoning_content", "reasoning"] {
+                    text(delta.get(field));
+                }
+                for call in delta.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+                    text(call.get("function").and_then(|f| f.get("arguments")));
+                }
+            }
+        }
+        Operation::Responses => {
+            let delta = data
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.ends_with(".delta"));
+            if delta {
+                text(data.get("delta"));
+            }
+        }
+        Operation::Messages => {
+            if data.get("type").and_then(Value::as_str) == Some("content_block_delta") {
+                let delta = data.get("delta");
+                for field in ["text", "partial_json", "thinking"] {
+                    text(delta.and_then(|d| d.get(field)));
+                }
+            }
+        }
+        Operation::Embeddings | Operation::Images | Operation::Uncounted => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_text_streamed_is_read_from_each_kind_of_delta() {
+        let read = |operation, data: Value| {
+            let mut all = Vec::new();
+            streamed_text(operation, &data, |t| all.push(t.to_string()));
+            all
+        };
+        assert_eq!(
+            read(
+                Operation::Chat,
+                json!({"choices": [{"delta": {"content": "a", "tool_calls": [{"function": {"arguments": "{\"x\""}}]}}]})
+            ),
+            ["a", "{\"x\""]
+        );
+        assert_eq!(
+            read(
+                Operation::Responses,
+                json!({"type": "response.output_text.delta", "delta": "b"})
+            ),
+            ["b"]
+        );
+        assert_eq!(
+            read(
+                Operation::Messages,
+                json!({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "c"}})
+            ),
+            ["c"]
+        );
+        assert!(read(Operation::Chat, json!({"choices": [], "usage": {}})).is_empty());
+    }
+
     use super::*;
     use serde_json::json;
 

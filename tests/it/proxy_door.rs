@@ -340,3 +340,67 @@ async fn a_user_key_naming_another_user_is_told_which_and_ids_beyond_ascii_can_b
         "{message}"
     );
 }
+
+/// Opens a chat stream as `user`, reads its first two events and leaves.
+async fn leave_a_stream(app: &TestApp, user: &str, sim: &str) {
+    use futures::StreamExt;
+    let body = json!({ "model": "gpt-4o-mini", "max_tokens": 400, "stream": true,
+                       "messages": [ { "role": "user", "content": "hi" } ] })
+    .to_string();
+    let res = chat_as(app, user, &body, sim).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut stream = res.bytes_stream();
+    let mut seen = String::new();
+    while seen.matches("data: ").count() < 2 {
+        seen.push_str(&String::from_utf8_lossy(&stream.next().await.unwrap().unwrap()));
+    }
+}
+
+#[tokio::test]
+async fn drains_are_shared_per_user_and_a_stream_left_without_one_pays_what_it_streamed() {
+    let provider = Provider::start();
+    let file = upstreams_file(&provider, json!({}));
+    // Sixteen drains: four a project, one a user.
+    let app = spawn_app_with(&redis::shared().target(), &unique_prefix(), None, |config| {
+        config.upstreams = Some(file);
+        config.proxy_drains = 16;
+    })
+    .await;
+    app.put_plan(plan(100_000)).await;
+    for user in ["alice", "bob"] {
+        app.subscribe(user, "plan_door", None).await;
+    }
+    // Alice leaves three slow streams of 200 tokens each: her one drain reads the first to its
+    // usage; the other two find none free and pay what they streamed, far below their holds.
+    for _ in 0..3 {
+        leave_a_stream(&app, "alice", "output=200,delay=20").await;
+    }
+    // Bob, beside her, still gets a drain of his own.
+    leave_a_stream(&app, "bob", "output=30,delay=20").await;
+    let used = |app: &TestApp, user: &'static str| {
+        let app = app.clone_for_node();
+        async move {
+            let usage = app.usage(user).await;
+            let output = TestApp::counter(&usage, "output");
+            (output["used"].as_u64().unwrap(), output["reserved"].as_u64().unwrap())
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while used(&app, "bob").await != (30, 0) || used(&app, "alice").await.1 != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bob {:?}, alice {:?}",
+            used(&app, "bob").await,
+            used(&app, "alice").await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Alice: 200 for the drained stream, a few tokens each for the two she left undrained.
+    let (alice, _) = used(&app, "alice").await;
+    assert!((202..=220).contains(&alice), "alice was charged {alice}");
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"qg_proxy_drains_total{upstream="openai",result="refused"} 2"#),
+        "{metrics}"
+    );
+}
