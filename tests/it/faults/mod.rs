@@ -7,6 +7,7 @@ mod bootstrap;
 mod crashes;
 mod leases;
 mod levels;
+mod proxy_commits;
 mod redis_down;
 mod sentinel;
 mod shutdown;
