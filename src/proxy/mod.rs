@@ -171,8 +171,9 @@ async fn call(
     // A call that names no maximum output would be held at the model's whole output limit,
     // which a user near the end of a budget cannot afford: it is clamped to what is left
     // unless the caller said otherwise. A call that names one keeps its choice (its group's
-    // `fit` still applies).
-    if call.max_field.is_none() && input.fit.clamp.is_none() {
+    // `fit` still applies). Embeddings and images have no maximum to lower: never clamped so.
+    let has_maximum = matches!(operation, Operation::Chat | Operation::Responses | Operation::Messages);
+    if has_maximum && call.max_field.is_none() && input.fit.clamp.is_none() {
         input.fit.clamp = Some(true);
     }
     let idempotency = idempotency(req, "proxy", path, &body)?;
