@@ -126,6 +126,33 @@ impl Gateway {
         });
     }
 
+    /// Ends, in the background, every slice leased by a team on `plan`, after its text changed:
+    /// a lowered quota is then decided at the team by the next take, not spent on slices sized
+    /// under the old one. Done twice: now, and again once every node has seen the edit (two
+    /// polls of the config epoch), for a take another node made meanwhile from its cached plan.
+    pub(super) fn end_plan_slices_soon(&self, project: &str, plan: &str) {
+        if !self.leases.enabled {
+            return;
+        }
+        let (gateway, project, plan) = (self.clone(), project.to_string(), plan.to_string());
+        tokio::spawn(async move {
+            for round in 0..2 {
+                if round > 0 {
+                    tokio::time::sleep(super::epoch::EPOCH_POLL * 2).await;
+                }
+                let ended = async {
+                    for team in gateway.store.teams_on_plan(&project, &plan).await? {
+                        gateway.end_leased(&project, &team, None, true).await?;
+                    }
+                    Ok::<(), GatewayError>(())
+                };
+                if let Err(err) = ended.await {
+                    tracing::warn!(%err, plan, "a plan's edit left its teams' slices to end with their time");
+                }
+            }
+        });
+    }
+
     /// Ends `team`'s slices (of `member` only, when named): those whose time is over, or every
     /// one when `all`. Answers whether any gave something back, and when the earliest slice
     /// left taking holds ends.

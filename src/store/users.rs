@@ -134,7 +134,46 @@ impl Store {
     }
 }
 
+/// The most teams a plan edit looks at for slices to end.
+const MAX_TEAMS_READ: usize = 10_000;
+
 impl Store {
+    /// The parents (teams) of the project whose subscription is on `plan`, read from the
+    /// members index one parent a round trip (the index is in parent order, so each read
+    /// jumps past the last parent's members) and the users index's copy of each subscription.
+    /// At most 10,000 parents are read.
+    pub async fn teams_on_plan(&self, project: &str, plan: &str) -> Result<Vec<String>, StoreError> {
+        let (key, info_key) = (&self.keys.members(project), &self.keys.user_info(project));
+        let mut teams = Vec::new();
+        let mut from = "-".to_string();
+        for _ in 0..MAX_TEAMS_READ {
+            let start = &from;
+            let first: Vec<String> = self
+                .run(|mut conn| async move { Ok(conn.zrangebylex_limit(key, start, "+", 0, 1).await?) })
+                .await?;
+            let Some(parent) = first
+                .first()
+                .and_then(|e| e.split_once('\0'))
+                .map(|(p, _)| p.to_string())
+            else {
+                break;
+            };
+            from = members_range(&parent).1;
+            let parent_ref = &parent;
+            let info: Option<String> = self
+                .run(|mut conn| async move { Ok(conn.hget(info_key, parent_ref).await?) })
+                .await?;
+            let on_plan = info
+                .as_deref()
+                .and_then(|i| parse_info(&parent, i))
+                .is_some_and(|entry| entry.plan_id.as_deref() == Some(plan));
+            if on_plan {
+                teams.push(parent);
+            }
+        }
+        Ok(teams)
+    }
+
     /// How many users are on each plan (the users index's counts).
     pub async fn plan_member_counts(&self, project: &str) -> Result<Vec<(String, i64)>, StoreError> {
         let key = self.keys.plan_users(project);

@@ -661,3 +661,54 @@ async fn a_denial_on_slices_answers_no_team_counter_the_members_slot_does_not_kn
         assert_eq!(c["quota"], 2, "{denied}");
     }
 }
+
+/// A team pool of 3,000 edited down to 500 (its plan's text, not an override), with slices of
+/// ten calls of 10 leased to each member under the old text, then a burst a second after the
+/// edit from two nodes: the pool is never spent past 500. (Left to their life, the slices
+/// leased under 3,000 were spent whole.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_plan_edit_lowering_a_pool_ends_its_slices_and_the_pool_holds_the_new_quota() {
+    let prefix = unique_prefix();
+    // Slices of an hour: only the edit can end them within the test.
+    let target = redis::shared().target();
+    let one = leasing(&target, &prefix, None, 3_600).await;
+    let two = leasing(&target, &prefix, Some(&one.key), 3_600).await;
+    plans(&one, 3_000).await;
+    one.subscribe("team_acme", "plan_team", None).await;
+    let members: Vec<String> = (0..10).map(|i| format!("m{i}")).collect();
+    for m in &members {
+        member_of(&one, m, "team_acme").await;
+        // A first call of 10 leases the member a slice under the pool of 3,000.
+        let held = one
+            .reserve(json!({ "userId": m, "event": "render", "quantity": 10 }))
+            .await;
+        assert!(one
+            .commit(held["reservationId"].as_str().unwrap(), None)
+            .await
+            .0
+            .is_success());
+    }
+    let usage = one.usage("team_acme").await;
+    assert!(leased(&usage) > 500.0, "slices past the new quota were leased: {usage}");
+    plans(&one, 500).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    let calls = (0..400).map(|i| {
+        let (app, m) = (if i % 2 == 0 { &one } else { &two }, &members[i % members.len()]);
+        async move {
+            let (status, body) = app
+                .json(
+                    reqwest::Method::POST,
+                    "/v1/reserve",
+                    Some(json!({ "userId": m, "event": "render", "quantity": 10 })),
+                )
+                .await;
+            status.is_success() && body["allowed"] == true
+        }
+    });
+    let admitted = join_all(calls).await.iter().filter(|a| **a).count();
+    let usage = one.usage("team_acme").await;
+    let (used, reserved) = pool(&usage);
+    // A hundred were used before the edit: at most 40 calls of 10 more fit under 500.
+    assert!(admitted <= 40, "{admitted} admitted past the new quota: {usage}");
+    assert!(used + reserved + leased(&usage) <= 500.0, "{usage}");
+}
