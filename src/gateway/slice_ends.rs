@@ -75,10 +75,12 @@ impl Gateway {
         Ok(())
     }
 
-    /// Ends the slices of each of `teams` whose time is over, so what they did not spend is back
-    /// at the team now rather than at their member's next call or the sweeper's turn: a denial
-    /// for capacity leased lasts no longer than the slices that hold it. Answers whether any
-    /// gave something back, and when the earliest slice still taking holds ends.
+    /// Recalls every slice of each of `teams`, whatever its time, so what they did not spend is
+    /// back at the team now: a member denied for capacity leased to other members' slices gets
+    /// it, rather than waiting for them to end while it sits idle. Near its limit a team's next
+    /// takes are then decided at the team (below its threshold no slice is leased), so the
+    /// last of its quota goes to whoever asks. Answers whether any gave something back, and
+    /// when the earliest slice still taking holds ends (none: all were recalled).
     pub(super) async fn give_back_all_ended(
         &self,
         project: &str,
@@ -86,7 +88,7 @@ impl Gateway {
     ) -> Result<(bool, Option<i64>), GatewayError> {
         let (mut gave, mut next) = (false, None::<i64>);
         for team in teams {
-            let (g, n) = self.end_leased(project, team, None, false).await?;
+            let (g, n) = self.end_leased(project, team, None, true).await?;
             gave |= g;
             next = match (next, n) {
                 (Some(a), Some(b)) => Some(a.min(b)),

@@ -212,3 +212,57 @@ async fn random_members_reserving_committing_releasing_expiring_and_changing_pla
     let (used, _) = pool(&app.usage("team_acme").await);
     assert_eq!(used, counted as f64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_without_retries_finds_the_capacity_idle_slices_held_and_never_passes_the_pool() {
+    // Slices of the defaults' lives (10 s near the limit, up to 60 s far from it): none ends by
+    // its time within the burst, so what idle slices hold comes back only if a denied member
+    // recalls it.
+    let (target, prefix) = (
+        crate::support::redis::shared().target(),
+        crate::support::unique_prefix(),
+    );
+    let first = leasing_up_to(&target, &prefix, None, 10, 60).await;
+    crate::leases::plans(&first, 3_000).await;
+    first.subscribe("team_acme", "plan_team", None).await;
+    let members: Vec<String> = (0..30).map(|i| format!("m{i}")).collect();
+    for m in &members {
+        member_of(&first, m, "team_acme").await;
+    }
+    let nodes = [leasing_up_to(&target, &prefix, Some(&first.key), 10, 60).await, first];
+    let answers: Vec<(Value, String)> = stream::iter(0..4_300)
+        .map(|i| {
+            let (nodes, members) = (&nodes, &members);
+            async move {
+                // Every member first, then ten of them only: twenty leave slices idle.
+                let member = &members[if i < 600 { i % 30 } else { i % 10 }];
+                let body = json!({ "userId": member, "event": "render", "ttlSeconds": 3600 });
+                reserve(&nodes[i % 2], body).await
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let ids: Vec<String> = answers
+        .iter()
+        .filter(|(a, _)| a["allowed"] == true)
+        .map(|(a, _)| a["reservationId"].as_str().unwrap().to_string())
+        .collect();
+    let stranded = answers.iter().filter(|(_, r)| r == "parent_capacity_leased").count();
+    assert!(
+        (2_970..=3_000).contains(&ids.len()),
+        "{} admitted, {stranded} denied for capacity leased",
+        ids.len()
+    );
+    let commits: Vec<_> = stream::iter(ids.clone())
+        .map(|id| {
+            let nodes = &nodes;
+            async move { nodes[0].commit(&id, None).await }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert!(commits.iter().all(|(status, _)| status.is_success()), "{commits:?}");
+    let (used, reserved) = pool(&nodes[0].usage("team_acme").await);
+    assert_eq!((used, reserved), (ids.len() as f64, 0.0));
+}
