@@ -82,6 +82,7 @@ codes! {
     HeadersTooLarge "headers_too_large" REQUEST_HEADER_FIELDS_TOO_LARGE,
     InternalError "internal_error" INTERNAL_SERVER_ERROR,
     BackendUnavailable "backend_unavailable" SERVICE_UNAVAILABLE,
+    CountingBusy "counting_busy" SERVICE_UNAVAILABLE,
 }
 
 #[cfg(test)]

@@ -116,6 +116,9 @@ pub enum ApiError {
     HeadersTooLarge,
     #[error("the quota backend is unavailable; retry shortly")]
     Unavailable(String),
+    /// The proxy counts a project's large bodies a few at a time, off the request threads.
+    #[error("this project has as many large request bodies waiting to be counted as it may; retry shortly")]
+    CountingBusy,
     #[error("internal error")]
     Internal(String),
 }
@@ -191,6 +194,7 @@ impl ApiError {
             Self::RequestTimeout => Code::RequestTimeout,
             Self::HeadersTooLarge => Code::HeadersTooLarge,
             Self::Unavailable(_) => Code::BackendUnavailable,
+            Self::CountingBusy => Code::CountingBusy,
             Self::Internal(_) => Code::InternalError,
         }
     }
@@ -251,7 +255,7 @@ impl ApiError {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         match self {
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::CountingBusy => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
             Self::MethodNotAllowed(methods) => {

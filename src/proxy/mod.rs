@@ -12,6 +12,7 @@
 mod answer;
 mod call;
 mod caller;
+mod counting;
 mod relay;
 mod retry;
 mod settle;
@@ -40,6 +41,7 @@ use self::usage::Usage;
 use crate::api::idempotency::idempotency;
 use crate::http::{ApiError, AppState};
 use crate::quota::amount::MAX_UNITS;
+use crate::quota::catalog::Catalog;
 use crate::quota::{EventInput, Milli, ReservationId, ReservationState};
 
 pub use self::settle::HOLD_TTL_MS;
@@ -48,6 +50,7 @@ pub use self::settle::HOLD_TTL_MS;
 pub struct Proxy {
     pub upstreams: Upstreams,
     drains: Drains,
+    counting: counting::Counting,
     max_body_bytes: usize,
     hold_ttl_ms: i64,
 }
@@ -70,6 +73,8 @@ impl Proxy {
         Proxy {
             upstreams,
             drains: Drains::new(settings.drains, settings.drain_for),
+            // One thread: counting large bodies takes at most a core's spare time.
+            counting: counting::Counting::start(1),
             max_body_bytes: settings.max_body_bytes,
             hold_ttl_ms: settings.hold_ttl_ms,
         }
@@ -154,16 +159,21 @@ async fn call(
             Err(failure) => failure.answer(upstream),
         });
     }
-    let json: Map<String, Value> =
-        serde_json::from_slice(&body).map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
-    let catalog = state.gateway.catalog();
-    let mut call = call::understand(upstream, operation, &json, |model| {
-        catalog.find(model).map(|m| call::ModelLimits {
-            output: m.entry.max_output_tokens,
-            context: m.entry.context_window,
-        })
-    })
-    .map_err(|e| ApiError::invalid(e.field, e.detail))?;
+    // A large body is read on a counting thread, in its project's turn: parsing and tokenizing
+    // megabytes on a request thread would stall every other caller of the node.
+    let catalog = state.gateway.catalog().clone();
+    let mut call = if body.len() <= counting::INLINE_BYTES {
+        read_call(upstream, operation, &body, &catalog)?
+    } else {
+        let (upstream, body) = (upstream.clone(), body.clone());
+        proxy
+            .counting
+            .run(&caller.project, move || {
+                read_call(&upstream, operation, &body, &catalog)
+            })
+            .await
+            .map_err(|_| ApiError::CountingBusy)??
+    };
     if let Some(refused) = retry::refused(state, &caller, upstream).await? {
         return Ok(refused);
     }
@@ -308,6 +318,19 @@ async fn repeated(
         ),
     };
     Ok(answer::error(upstream.kind, StatusCode::CONFLICT, code, message, None))
+}
+
+/// The call's worst case, from its body and the catalog's limits of its model.
+fn read_call(upstream: &Upstream, operation: Operation, body: &[u8], catalog: &Catalog) -> Result<Call, ApiError> {
+    let json: Map<String, Value> =
+        serde_json::from_slice(body).map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
+    call::understand(upstream, operation, &json, |model| {
+        catalog.find(model).map(|m| call::ModelLimits {
+            output: m.entry.max_output_tokens,
+            context: m.entry.context_window,
+        })
+    })
+    .map_err(|e| ApiError::invalid(e.field, e.detail))
 }
 
 /// The hold's event: `<upstream>.<operation>`, its quantity and counts the worst case, with the

@@ -404,3 +404,118 @@ async fn drains_are_shared_per_user_and_a_stream_left_without_one_pays_what_it_s
         "{metrics}"
     );
 }
+
+/// Reads of `user`'s usage with `key` by eight callers at once for `for_ms`: how many answered.
+async fn reads_for(app: &TestApp, key: &str, user: &str, for_ms: u64) -> usize {
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(for_ms);
+    let readers = (0..8).map(|_| async move {
+        let mut done = 0;
+        // Bounded in count as in time.
+        while std::time::Instant::now() < until && done < 100_000 {
+            let res = app
+                .client
+                .get(format!("{}/v1/users/{user}/usage", app.address))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            done += 1;
+        }
+        done
+    });
+    join_all(readers).await.into_iter().sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_caller_sending_bodies_of_30_mb_leaves_another_projects_reads_at_half_their_pace_or_more() {
+    let provider = Provider::start();
+    let (app, _) = two_nodes(&provider, 10).await;
+    // Another project, reading its user's usage.
+    let root = app.root_token.clone();
+    let res = app
+        .call_as(
+            &root,
+            reqwest::Method::POST,
+            "/v1/projects",
+            Some(json!({ "id": "reader" })),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (_, created) = app
+        .json_as(
+            &root,
+            reqwest::Method::POST,
+            "/v1/projects/reader/keys",
+            Some(json!({ "kind": "secret", "label": "api" })),
+        )
+        .await;
+    let reader = created["key"].as_str().unwrap().to_string();
+    let (status, _) = app
+        .json_as(&reader, reqwest::Method::PUT, "/v1/plans/plan_door", Some(plan(10)))
+        .await;
+    assert!(status.is_success());
+    let (status, _) = app
+        .json_as(
+            &reader,
+            reqwest::Method::PUT,
+            "/v1/users/r/subscription",
+            Some(json!({ "planId": "plan_door" })),
+        )
+        .await;
+    assert!(status.is_success());
+    // The caller's user has 1,000 tokens in all: its bodies are denied once counted.
+    app.put_plan(json!({ "id": "plan_tiny", "periodType": "month", "groups": [
+        { "id": "tokens", "unit": "tokens", "quota": 1000, "matches": [ { "event": "openai.chat" } ] } ] }))
+        .await;
+    app.subscribe("mallory", "plan_tiny", None).await;
+    let alone = reads_for(&app, &reader, "r", 2_000).await;
+    // Bodies of 30 MB of text from four callers at once, for as long as the reads run; each
+    // is denied (its user has 10 tokens), after its count.
+    let text = "lorem ipsum dolor sit amet ".repeat(30 * 1024 * 1024 / 27);
+    let body = bytes::Bytes::from(
+        json!({ "model": "gpt-4o-mini", "max_tokens": 5, "messages": [ { "role": "user", "content": text } ] })
+            .to_string(),
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let attackers: Vec<_> = (0..4)
+        .map(|_| {
+            let (address, key, body, stop) = (app.address.clone(), app.key.clone(), body.clone(), stop.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(120))
+                    .build()
+                    .unwrap();
+                let mut sent = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && sent < 1_000 {
+                    let res = client
+                        .post(format!("{address}/proxy/openai/v1/chat/completions"))
+                        .bearer_auth(&key)
+                        .header("X-Quota-User", "mallory")
+                        .header("Content-Type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(
+                        [StatusCode::TOO_MANY_REQUESTS, StatusCode::SERVICE_UNAVAILABLE].contains(&res.status()),
+                        "{}",
+                        res.status()
+                    );
+                    sent += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let attacked = reads_for(&app, &reader, "r", 2_000).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent: usize = join_all(attackers).await.into_iter().map(Result::unwrap).sum();
+    assert!(sent > 0);
+    assert!(
+        attacked * 2 >= alone,
+        "reads alone {alone}, beside 30 MB bodies {attacked} ({sent} bodies sent)"
+    );
+    assert_eq!(provider.calls().await, 0);
+}
