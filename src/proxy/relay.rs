@@ -199,7 +199,14 @@ async fn run(
                     event.raw
                 }
             };
-            if !gone && tx.send(Ok(bytes)).await.is_err() {
+            // A caller that takes no event within the idle timeout (it stopped reading, and
+            // the socket's buffers are full) is cut, and its stream drained as if it had left:
+            // it keeps neither the hold nor the upstream's connection as long as it likes.
+            let sent = match gone {
+                true => true,
+                false => matches!(tokio::time::timeout(relay.idle, tx.send(Ok(bytes))).await, Ok(Ok(()))),
+            };
+            if !sent {
                 gone = true;
                 match relay.start_drain() {
                     Some(permit) => drain = Some(permit),
@@ -210,8 +217,8 @@ async fn run(
     };
     match end {
         End::Done => {
-            if let Some(rest) = framer.rest() {
-                let _ = tx.send(Ok(rest)).await;
+            if let Some(rest) = framer.rest().filter(|_| !gone) {
+                let _ = tokio::time::timeout(relay.idle, tx.send(Ok(rest))).await;
             }
             if drain.is_some() {
                 relay.drain_count("completed");
@@ -223,7 +230,8 @@ async fn run(
             // (the SDKs raise on it), after every event before it: a failed body would make the
             // server drop what it had not yet written.
             if !gone {
-                let _ = tx.send(Ok(answer::stream_error(relay.kind, operation, kind))).await;
+                let error = answer::stream_error(relay.kind, operation, kind);
+                let _ = tokio::time::timeout(relay.idle, tx.send(Ok(error))).await;
             }
         }
         End::Abandoned => {}

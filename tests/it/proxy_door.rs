@@ -519,3 +519,38 @@ async fn a_caller_sending_bodies_of_30_mb_leaves_another_projects_reads_at_half_
     );
     assert_eq!(provider.calls().await, 0);
 }
+
+#[tokio::test]
+async fn a_caller_that_stops_reading_a_stream_is_cut_after_the_idle_timeout_and_charged_what_was_reported() {
+    let provider = Provider::start();
+    let file = upstreams_file(&provider, json!({ "timeouts": { "idleMs": 1000 } }));
+    let app = spawn_app_with(&redis::shared().target(), &unique_prefix(), None, |config| {
+        config.upstreams = Some(file);
+    })
+    .await;
+    app.put_plan(plan(1_000_000)).await;
+    app.subscribe("alice", "plan_door", None).await;
+    // A long stream (megabytes of events, past what the sockets buffer) its caller never reads.
+    let body = json!({ "model": "gpt-4o-mini", "max_tokens": 60000, "stream": true,
+                       "messages": [ { "role": "user", "content": "hi" } ] })
+    .to_string();
+    let res = chat(&app, &body, "output=60000").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // The hold is settled with what the provider reported while the response sits unread.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let usage = app.usage("alice").await;
+        let output = TestApp::counter(&usage, "output").clone();
+        if output["reserved"] == 0 && output["used"] == 60_000 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{output}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"qg_proxy_drains_total{upstream="openai",result="completed"} 1"#),
+        "{metrics}"
+    );
+    drop(res);
+}
