@@ -189,7 +189,7 @@ fn invite_form(token: &str, name: &str, email: &str, problem: Option<&str>) -> M
                 p { "Choose the password you will sign in with as " strong { (Shown(email)) } "." }
                 @if let Some(problem) = problem { div.flash.error role="alert" { (problem) } }
                 form method="post" action=(invite_path(token)) {
-                    p { label for="password" { "Password (12 to 128 characters)" } br;
+                    p { label for="password" { "Password (12 to 128 characters, at least 12 not spaces and 4 different)" } br;
                         input #password type="password" name="password" autocomplete="new-password" minlength="12" maxlength="128" required; }
                     p { label for="confirm" { "The same password again" } br;
                         input #confirm type="password" name="confirm" autocomplete="new-password" required; }

@@ -121,7 +121,9 @@ impl Gateway {
         // The lookup already matched the digest; the record's own copy is checked again in
         // constant time so a corrupted or crafted record can never grant access.
         let matches = secrets::bytes_equal(record.digest_hex.as_bytes(), token_digest.as_bytes());
-        Ok(matches.then_some(record))
+        // A key past its expiry is no key: 401 on every route, as an unknown or revoked one.
+        let expired = record.expires_at_ms.is_some_and(|at| at <= self.clock.now_ms());
+        Ok((matches && !expired).then_some(record))
     }
 
     /// Whether `token` is the root token. Before the node has reached Redis only a configured

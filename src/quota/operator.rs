@@ -156,11 +156,22 @@ pub fn check_roles(roles: &BTreeMap<String, Role>) -> Result<(), Problem> {
     Ok(())
 }
 
-/// A new password: 12 to 128 characters (`password`).
+/// A new password: 12 to 128 characters (`password`), of which at least 12 are not white
+/// space and at least 4 differ: twelve spaces, or one key held down, guard nothing.
 pub fn check_password(password: &str) -> Result<(), Problem> {
     let n = password.chars().count();
     if !PASSWORD_CHARS.contains(&n) {
         return Err(problem("password", "must be 12 to 128 characters"));
+    }
+    let visible = password.chars().filter(|c| !c.is_whitespace()).count();
+    let mut distinct: Vec<char> = password.chars().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if visible < 12 || distinct.len() < 4 {
+        return Err(problem(
+            "password",
+            "must have at least 12 characters besides spaces, and at least 4 different ones",
+        ));
     }
     Ok(())
 }
@@ -201,8 +212,11 @@ mod tests {
     #[test]
     fn passwords_and_names_are_bounded() {
         assert!(check_password("short").is_err());
-        assert!(check_password("twelve chars").is_ok());
-        assert!(check_password(&"é".repeat(128)).is_ok());
+        assert!(check_password("twelve chars").is_err(), "eleven besides the space");
+        assert!(check_password("twelve chars!").is_ok());
+        assert!(check_password(&" ".repeat(12)).is_err());
+        assert!(check_password(&"ab".repeat(6)).is_err());
+        assert!(check_password(&"éaöb".repeat(32)).is_ok());
         assert!(check_password(&"a".repeat(129)).is_err());
         assert!(check_name("").is_err() && check_name("Ana\n").is_err() && check_name("Ana Lima").is_ok());
         assert_eq!(check_roles(&BTreeMap::new()).unwrap_err().field, "roles");

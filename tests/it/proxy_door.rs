@@ -554,3 +554,42 @@ async fn a_caller_that_stops_reading_a_stream_is_cut_after_the_idle_timeout_and_
     );
     drop(res);
 }
+
+#[tokio::test]
+async fn an_expired_user_key_is_401_on_the_api_as_on_the_proxy() {
+    let provider = Provider::start();
+    let (app, _) = two_nodes(&provider, 1000).await;
+    let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(300)).to_rfc3339();
+    let (status, minted) = app
+        .json(
+            reqwest::Method::POST,
+            "/v1/user-keys",
+            Some(json!({ "userId": "alice", "label": "brief", "expiresAt": soon })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{minted}");
+    let key = minted["key"].as_str().unwrap().to_string();
+    // Live, it is the proxy's only: 403 on the API.
+    let (status, _) = app
+        .json_as(&key, reqwest::Method::GET, "/v1/users/alice/usage", None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (status, _) = app
+        .json_as(&key, reqwest::Method::GET, "/v1/users/alice/usage", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app.json_as(&key, reqwest::Method::GET, "/v1/plans", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let sent = r#"{"model":"gpt-4o-mini","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
+    let res = app
+        .client
+        .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
+        .bearer_auth(&key)
+        .header("Content-Type", "application/json")
+        .body(sent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
