@@ -72,7 +72,9 @@ impl Gateway {
                 user_id: Some(user.as_str().to_string()),
                 expires_at_ms,
             };
-            self.store.put_user_key(&record).await?;
+            if !self.store.put_user_key(&record, MAX_USER_KEYS).await? {
+                return Err(GatewayError::UserKeyLimit(MAX_USER_KEYS));
+            }
             Ok((record, key))
         }
         .await;

@@ -3,12 +3,14 @@
 
 use redis::AsyncCommands;
 
+use super::contract::ADD_CAPPED;
 use super::{corrupt, Store, StoreError};
 use crate::quota::KeyRecord;
 
 impl Store {
-    /// Stores a new user key.
-    pub async fn put_user_key(&self, record: &KeyRecord) -> Result<(), StoreError> {
+    /// Stores a new user key, unless its user has `cap` keys already (false then, nothing
+    /// written): the count and the listing are one step, so parallel mints never pass the cap.
+    pub async fn put_user_key(&self, record: &KeyRecord, cap: usize) -> Result<bool, StoreError> {
         let json = serde_json::to_string(record).map_err(|e| corrupt("user key", e))?;
         let user = record.user_id.as_deref().unwrap_or_default();
         let (digest_key, by_id, of_user) = (
@@ -17,15 +19,30 @@ impl Store {
             self.keys.user_keys_of(&record.project, user),
         );
         let id = &record.key_id;
-        // Listed first, usable last: a node stopped in between leaves a key that can be seen
-        // and revoked but never used, not one that works and cannot be revoked.
+        // Counted against the cap first (one step with the count), listed, usable last: a node
+        // stopped in between leaves a key that can be seen and revoked but never used (or an id
+        // counted that no listing shows), never one that works and cannot be revoked.
+        let added: i64 = self
+            .run(|mut conn| async move {
+                Ok(ADD_CAPPED
+                    .script()
+                    .key(&of_user)
+                    .arg(id)
+                    .arg(cap)
+                    .invoke_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        if added == 0 {
+            return Ok(false);
+        }
         self.run(|mut conn| async move {
             let _: () = conn.hset(&by_id, id, &json).await?;
-            let _: () = conn.sadd(&of_user, id).await?;
             let _: () = conn.set(&digest_key, &json).await?;
             Ok(())
         })
-        .await
+        .await?;
+        Ok(true)
     }
 
     /// How many keys `user` has.

@@ -593,3 +593,31 @@ async fn an_expired_user_key_is_401_on_the_api_as_on_the_proxy() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_mints_of_a_users_keys_never_pass_the_cap() {
+    let provider = Provider::start();
+    let (one, two) = two_nodes(&provider, 1000).await;
+    let mints = (0..160).map(|i| {
+        let app = if i % 2 == 0 { &one } else { &two };
+        async move {
+            app.json(
+                reqwest::Method::POST,
+                "/v1/user-keys",
+                Some(json!({ "userId": "alice", "label": format!("key {i}") })),
+            )
+            .await
+        }
+    });
+    let answers = join_all(mints).await;
+    let made = answers.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+    let refused = answers
+        .iter()
+        .filter(|(s, body)| *s == StatusCode::CONFLICT && body["code"] == "user_key_limit")
+        .count();
+    assert_eq!((made, refused), (100, 60), "{answers:?}");
+    let (_, listed) = one
+        .json(reqwest::Method::GET, "/v1/user-keys?userId=alice", None)
+        .await;
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(100), "{listed}");
+}

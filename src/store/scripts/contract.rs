@@ -223,6 +223,7 @@ contracts! {
     DECIDE_APPROVAL = eval!(["override_room.lua"] "decide_approval.lua", keys: 3, args: &[fixed(10)]);
     INDEX_APPROVAL = eval!("index_approval.lua", keys: 6, args: &[fixed(4)]);
     UNLOCK = eval!("unlock.lua", keys: 1, args: &[fixed(1)]);
+    ADD_CAPPED = eval!("add_capped.lua", keys: 1, args: &[fixed(2)]);
     REPLACE_FIELD = eval!("replace_field.lua", keys: 1, args: &[fixed(3)]);
 }
 
