@@ -30,7 +30,7 @@ impl Gateway {
         self.report(Verb::PutPlan, project, None, started, &answer);
         if let Ok(version) = answer {
             // Slices leased under the plan's old text are ended: a lowered quota holds at once.
-            self.end_plan_slices_soon(project, &plan.id);
+            self.end_plan_slices_soon(project, &plan.id).await;
             let detail = json!({ "version": version });
             self.record(
                 project,

@@ -132,24 +132,30 @@ impl Gateway {
     /// a lowered quota is then decided at the team by the next take, not spent on slices sized
     /// under the old one. Done twice: now, and again once every node has seen the edit (two
     /// polls of the config epoch), for a take another node made meanwhile from its cached plan.
-    pub(super) fn end_plan_slices_soon(&self, project: &str, plan: &str) {
+    pub(super) async fn end_plan_slices_soon(&self, project: &str, plan: &str) {
         if !self.leases.enabled {
             return;
         }
+        // The teams on the plan as it was edited, read before the edit is answered: a team that
+        // joins it later has no slice of its old text to end.
+        let teams = match self.store.teams_on_plan(project, plan).await {
+            Ok(teams) if teams.is_empty() => return,
+            Ok(teams) => teams,
+            Err(err) => {
+                tracing::warn!(%err, plan, "a plan's edit left its teams' slices to end with their time");
+                return;
+            }
+        };
         let (gateway, project, plan) = (self.clone(), project.to_string(), plan.to_string());
         tokio::spawn(async move {
             for round in 0..2 {
                 if round > 0 {
                     tokio::time::sleep(super::epoch::EPOCH_POLL * 2).await;
                 }
-                let ended = async {
-                    for team in gateway.store.teams_on_plan(&project, &plan).await? {
-                        gateway.end_leased(&project, &team, None, true).await?;
+                for team in &teams {
+                    if let Err(err) = gateway.end_leased(&project, team, None, true).await {
+                        tracing::warn!(%err, plan, "a plan's edit left a team's slices to end with their time");
                     }
-                    Ok::<(), GatewayError>(())
-                };
-                if let Err(err) = ended.await {
-                    tracing::warn!(%err, plan, "a plan's edit left its teams' slices to end with their time");
                 }
             }
         });

@@ -616,8 +616,6 @@ async fn parallel_mints_of_a_users_keys_never_pass_the_cap() {
         .filter(|(s, body)| *s == StatusCode::CONFLICT && body["code"] == "user_key_limit")
         .count();
     assert_eq!((made, refused), (100, 60), "{answers:?}");
-    let (_, listed) = one
-        .json(reqwest::Method::GET, "/v1/user-keys?userId=alice", None)
-        .await;
+    let (_, listed) = one.json(reqwest::Method::GET, "/v1/user-keys?userId=alice", None).await;
     assert_eq!(listed["data"].as_array().map(Vec::len), Some(100), "{listed}");
 }
