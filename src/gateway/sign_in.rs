@@ -2,7 +2,9 @@
 //! and against the credential tried, in Redis so every node shares the count, before the
 //! credential is judged. Past either limit the attempt is refused unjudged until the window
 //! ends, so guessing runs at a few attempts a minute instead of hundreds a second, and one
-//! credential cannot be signed in with from everywhere at once.
+//! key cannot be signed in with from everywhere at once. An operator's address is counted per
+//! client address (and far higher from everywhere), so whoever knows it cannot lock its
+//! operator out from elsewhere.
 
 use std::net::IpAddr;
 
@@ -14,8 +16,12 @@ use crate::secrets::digest_hex;
 pub const SIGN_IN_WINDOW_MS: u64 = 60_000;
 /// Attempts one client address may make per window (a person needs a handful).
 pub const ATTEMPTS_PER_ADDRESS: u64 = 20;
-/// Attempts with one credential per window, from anywhere.
+/// Attempts with one credential per window, from anywhere (a key), or from one address (an
+/// operator's address: a guesser elsewhere must not lock its operator out).
 pub const ATTEMPTS_PER_CREDENTIAL: u64 = 20;
+/// Attempts at one operator's address per window from all addresses together: guessing spread
+/// over many addresses still runs at a few hundred a minute at most.
+pub const ATTEMPTS_PER_OPERATOR: u64 = 200;
 
 /// What a person signs in with.
 #[derive(Debug, Clone, Copy)]
@@ -27,12 +33,22 @@ pub enum Credential<'a> {
 }
 
 impl Credential<'_> {
-    /// The counter its attempts count against: the key, or the address (whatever password is
-    /// tried with it).
-    fn counter(&self) -> String {
+    /// The counters its attempts from `client` count against, with their limits: a key's
+    /// from anywhere; an operator's address's from this client (whatever password is tried),
+    /// and, far higher, from everywhere.
+    fn counters(&self, client: &str) -> Vec<(String, u64)> {
         match self {
-            Credential::Key(key) => format!("c:{}", digest_hex(key)),
-            Credential::Password { email, .. } => format!("c:{}", digest_hex(&format!("operator:{email}"))),
+            Credential::Key(key) => vec![(format!("c:{}", digest_hex(key)), ATTEMPTS_PER_CREDENTIAL)],
+            Credential::Password { email, .. } => vec![
+                (
+                    format!("c:{}", digest_hex(&format!("operator:{email}\n{client}"))),
+                    ATTEMPTS_PER_CREDENTIAL,
+                ),
+                (
+                    format!("c:{}", digest_hex(&format!("operator:{email}"))),
+                    ATTEMPTS_PER_OPERATOR,
+                ),
+            ],
         }
     }
 
@@ -59,10 +75,9 @@ impl Gateway {
     /// Signs in with `credential` from `client` (the connection's peer address), counting the
     /// attempt first.
     pub async fn sign_in(&self, credential: Credential<'_>, client: IpAddr) -> Result<SignIn, GatewayError> {
-        let counters = [
-            (format!("a:{}", address_bucket(client)), ATTEMPTS_PER_ADDRESS),
-            (credential.counter(), ATTEMPTS_PER_CREDENTIAL),
-        ];
+        let address = address_bucket(client);
+        let mut counters = vec![(format!("a:{address}"), ATTEMPTS_PER_ADDRESS)];
+        counters.extend(credential.counters(&address));
         for (name, limit) in counters {
             let (count, left_ms) = self.store.count_attempt(&name, SIGN_IN_WINDOW_MS).await?;
             if count > limit {

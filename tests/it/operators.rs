@@ -529,3 +529,35 @@ async fn parallel_role_changes_in_different_projects_all_hold() {
     let (status, left) = root(&app, Method::GET, &format!("/v1/operators/{kai}"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{left}");
 }
+
+/// Signs in with an email and password from `client`: the answer's status.
+async fn sign_in_from(app: &TestApp, client: &reqwest::Client, email: &str, password: &str) -> StatusCode {
+    client
+        .post(format!("{}/dashboard/login", app.address))
+        .header(ORIGIN, &app.address)
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_guesser_who_knows_an_operators_address_cannot_lock_them_out() {
+    let app = spawn_app().await;
+    operator(&app, "vera@example.com", "viewer").await;
+    // Twenty-five wrong passwords for Vera from one address: that address is held back.
+    let guesser = client_from(Some("127.0.0.7".parse().unwrap()));
+    let mut statuses = Vec::new();
+    for i in 0..25 {
+        statuses.push(sign_in_from(&app, &guesser, "vera@example.com", &format!("wrong guess {i:04}")).await);
+    }
+    assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    // Vera, from her own address, signs in.
+    let vera = client_from(Some("127.0.0.8".parse().unwrap()));
+    assert_eq!(
+        sign_in_from(&app, &vera, "vera@example.com", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+}
