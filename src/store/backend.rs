@@ -129,6 +129,45 @@ fn lean(cmd: &Cmd) -> bool {
     )
 }
 
+/// Commands that only read: asked again after their connection closed under them, they change
+/// nothing however often they ran.
+fn read_only(cmd: &Cmd) -> bool {
+    let Some(Arg::Simple(name)) = cmd.args_iter().next() else {
+        return false;
+    };
+    const READS: [&[u8]; 28] = [
+        b"FCALL_RO",
+        b"EVALSHA_RO",
+        b"EVAL_RO",
+        b"GET",
+        b"MGET",
+        b"HGET",
+        b"HMGET",
+        b"HGETALL",
+        b"HKEYS",
+        b"HLEN",
+        b"HSCAN",
+        b"SMEMBERS",
+        b"SISMEMBER",
+        b"SCARD",
+        b"SSCAN",
+        b"ZRANGE",
+        b"ZRANGEBYLEX",
+        b"ZRANGEBYSCORE",
+        b"ZREVRANGE",
+        b"ZSCORE",
+        b"ZCARD",
+        b"XRANGE",
+        b"XREVRANGE",
+        b"XLEN",
+        b"EXISTS",
+        b"PTTL",
+        b"TIME",
+        b"PING",
+    ];
+    READS.iter().any(|read| name.eq_ignore_ascii_case(read))
+}
+
 /// The cluster connection, made on first use so a node can start before the cluster; the
 /// connection then follows MOVED, ASK and topology changes itself.
 pub struct LazyCluster {
@@ -239,7 +278,17 @@ impl ConnectionLike for Conn {
             Conn::Standalone(_, pipe) if lean(cmd) => Box::pin(pipe.send_cmd(cmd)),
             Conn::Standalone(standalone, _) => Box::pin(async move {
                 let mut manager = standalone.connection().map_err(unavailable)?;
-                manager.req_packed_command(cmd).await
+                match manager.req_packed_command(cmd).await {
+                    // The connection the manager last tried to make was refused (Redis was
+                    // away then), or the one it held was closed (Redis restarted): it connects
+                    // again now. Asked once more, a command the refusal never sent, or one that
+                    // only reads, reaches the Redis that is back (a write that may have run is
+                    // not repeated).
+                    Err(err) if err.is_connection_refusal() || (err.is_connection_dropped() && read_only(cmd)) => {
+                        manager.req_packed_command(cmd).await
+                    }
+                    answer => answer,
+                }
             }),
             Conn::Cluster(c) => c.req_packed_command(cmd),
             Conn::Sentinel(c) => c.req_packed_command(cmd),
@@ -255,7 +304,14 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Standalone(standalone, _) => Box::pin(async move {
                 let mut manager = standalone.connection().map_err(unavailable)?;
-                manager.req_packed_commands(cmd, offset, count).await
+                // As for one command: a refused connection sent nothing.
+                let reads = cmd.cmd_iter().all(read_only);
+                match manager.req_packed_commands(cmd, offset, count).await {
+                    Err(err) if err.is_connection_refusal() || (err.is_connection_dropped() && reads) => {
+                        manager.req_packed_commands(cmd, offset, count).await
+                    }
+                    answer => answer,
+                }
             }),
             Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
             Conn::Sentinel(c) => c.req_packed_commands(cmd, offset, count),
