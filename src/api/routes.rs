@@ -77,7 +77,7 @@ routes! {
     POST "/v1/reservations/{reservationId}/release" => settle::release, Secret, "Give the hold back, exactly once",
         body Some("EmptyBody"), ok 200 Some("ReleaseAnswer"), errors [ReservationNotFound, ReservationCommitted, ReservationReleased];
     POST "/v1/reservations/{reservationId}/outcome" => settle::set_outcome, Secret, "Say what a committed call's output came to (accepted, rejected, failed or a word of the app's), after its commit; said again it changes nothing, a new word replaces the old",
-        body Some("OutcomeBody"), ok 200 Some("OutcomeAnswer"), errors [ReservationNotFound, ReservationNotCommitted];
+        body Some("OutcomeBody"), ok 200 Some("OutcomeAnswer"), errors [ReservationNotFound, ReservationNotCommitted, OutcomeChangedEnough];
     POST "/v1/runs" => runs::start_run, Secret, "Hold an agent run's budget before it starts, as a reserve of its event would; steps name it with runId",
         body Some("RunBody"), ok 200 Some("RunStartAnswer"), errors [PlanMissing, IdempotencyKeyReused, CounterLimit],
         headers ["Idempotency-Key"];

@@ -71,6 +71,7 @@ pub async fn set_outcome(
     {
         Said::NotFound => Err(ApiError::ReservationNotFound),
         Said::NotCommitted(s) => Err(ApiError::ReservationNotCommitted(s.as_str())),
+        Said::Judged => Err(ApiError::OutcomeChangedEnough),
         Said::Said { previous } => Ok(HttpResponse::Ok().json(OutcomeAnswer {
             reservation_id: id,
             outcome: outcome.to_string(),

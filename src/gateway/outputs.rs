@@ -14,6 +14,8 @@ pub enum Said {
     /// The reservation is not committed (held, released or expired): nothing to judge yet, or
     /// no output at all.
     NotCommitted(ReservationState),
+    /// Its outcome was changed as often as one may be (8 times): each change is a ledger entry.
+    Judged,
     /// Said: the outcome said before, None for none.
     Said {
         previous: Option<String>,
@@ -35,6 +37,7 @@ impl Gateway {
         let (previous, parent) = match self.outcome_level(project, user, &said, "").await? {
             OutcomeReply::NotFound => return Ok(Said::NotFound),
             OutcomeReply::NotCommitted(state) => return Ok(Said::NotCommitted(state)),
+            OutcomeReply::Judged => return Ok(Said::Judged),
             OutcomeReply::Said {
                 previous,
                 reservation,
@@ -52,7 +55,7 @@ impl Gateway {
                         reservation.parent
                     }
                     // A level that never held (a node stopped between levels when reserving).
-                    OutcomeReply::NotFound | OutcomeReply::NotCommitted(_) => None,
+                    OutcomeReply::NotFound | OutcomeReply::NotCommitted(_) | OutcomeReply::Judged => None,
                 },
             )
         })

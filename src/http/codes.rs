@@ -70,6 +70,7 @@ codes! {
     SimulationRunning "simulation_running" CONFLICT,
     SimulationFailed "simulation_failed" CONFLICT,
     SecretRotationLimit "secret_rotation_limit" CONFLICT,
+    OutcomeChangedEnough "outcome_changed_enough" CONFLICT,
     ReservationExpired "reservation_expired" GONE,
     RunEnded "run_ended" GONE,
     RequestTimeout "request_timeout" REQUEST_TIMEOUT,

@@ -78,6 +78,8 @@ pub enum ApiError {
     ReservationExpired,
     #[error("the reservation is {0}, not committed: an outcome is said of a committed call's output")]
     ReservationNotCommitted(&'static str),
+    #[error("this call's outcome was changed 8 times, the most it may be; it stands as last said")]
+    OutcomeChangedEnough,
     #[error("{0}; move them first")]
     PlanInUse(String),
     #[error("the user's plan {0} does not exist; store it with PUT /v1/plans/{0}")]
@@ -174,6 +176,7 @@ impl ApiError {
             Self::ReservationCommitted => Code::ReservationCommitted,
             Self::ReservationReleased => Code::ReservationReleased,
             Self::ReservationNotCommitted(_) => Code::ReservationNotCommitted,
+            Self::OutcomeChangedEnough => Code::OutcomeChangedEnough,
             Self::ReservationExpired => Code::ReservationExpired,
             Self::PlanInUse(_) => Code::PlanInUse,
             Self::PlanMissing(_) => Code::PlanMissing,

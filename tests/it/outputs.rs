@@ -172,14 +172,27 @@ async fn judgements_racing_on_one_reservation_count_it_once() {
     // Each reservation is told every word, from sixteen calls at once.
     let calls = (0..64).map(|i| {
         let (app, id, word) = (&app, &ids[i % ids.len()], words[(i / ids.len()) % words.len()]);
-        async move { say(app, id, word).await.0 }
+        async move { say(app, id, word).await }
     });
-    assert!(join_all(calls).await.iter().all(|s| *s == StatusCode::OK));
+    // A call's outcome changes 8 times at most (each change is a ledger entry): the changes
+    // past them are refused, never counted.
+    for (status, body) in join_all(calls).await {
+        assert!(
+            status == StatusCode::OK || (status == StatusCode::CONFLICT && body["code"] == "outcome_changed_enough"),
+            "{status} {body}"
+        );
+    }
     let (outcomes, counted) = said_of(&app, "bo").await;
     assert_eq!(counted, 4, "each reservation under one word: {outcomes}");
+    let entries = app.usage_events_all("userId=bo").await;
+    let judged = entries.iter().filter(|e| e["kind"] == "outcome").count();
+    assert!(
+        (4..=4 * 9).contains(&judged),
+        "{judged} outcome entries: a first word and 8 changes a call at most"
+    );
 
     // A track says its own, and an app's words past sixteen count as "other" (a counter keeps
-    // at most sixteen words and "other").
+    // at most sixteen words of the app's, the three named ones, and "other").
     for i in 0..18 {
         let (status, tracked) = app
             .json(
@@ -190,10 +203,16 @@ async fn judgements_racing_on_one_reservation_count_it_once() {
             .await;
         assert_eq!(status, StatusCode::OK, "{tracked}");
     }
-    // The four words judged took four places (a word keeps its place at 0): twelve tracks
-    // took the other twelve, and six counted as "other".
+    // The app's word judged took one place (a word keeps its place at 0): fifteen tracks took
+    // the other fifteen, and three counted as "other".
     let (outcomes, counted) = said_of(&app, "bo").await;
-    assert_eq!((counted, outcomes["other"].clone()), (22, json!(6)), "{outcomes}");
+    assert_eq!((counted, outcomes["other"].clone()), (22, json!(3)), "{outcomes}");
+    // Past them, "accepted" is still counted as itself: cost per accepted output stays.
+    let id = render(&app, "bo", json!({})).await;
+    assert_eq!(say(&app, &id, "accepted").await.0, StatusCode::OK);
+    let (outcomes, _) = said_of(&app, "bo").await;
+    assert!(outcomes["accepted"].as_u64().unwrap() >= 1, "{outcomes}");
+    assert_eq!(outcomes["other"], json!(3), "{outcomes}");
 }
 
 /// A team's usage counts what its members' outputs came to, whether they decided on slices of

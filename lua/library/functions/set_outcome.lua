@@ -13,7 +13,8 @@
 -- ARGV[8]     the member whose call it was, at a parent's level ("" at the member's own)
 --
 -- Returns {"more"}, {"not_found"}, {"conflict", state} when the reservation is not committed
--- (held, released or expired), else {"ok", the outcome said before ("" for none), the record
+-- (held, released or expired), {"judged"} when its outcome was changed MAX_OUTCOME_CHANGES
+-- times already (each change writes a ledger entry: their number is bounded), else {"ok", the outcome said before ("" for none), the record
 -- JSON as it now is; then the notes it wrote for ancestors, as alerts.lua's append_fired}.
 
 register('set_outcome', 'writes', function(c)
@@ -33,12 +34,22 @@ register('set_outcome', 'writes', function(c)
   if previous == word then
     return append_fired(c, {'ok', previous, raw})
   end
+  -- How often one call's outcome may change once said: a person may change their mind, a loop
+  -- may not write a ledger entry a call for ever.
+  local MAX_OUTCOME_CHANGES = 8
+  local changes = (record.oc or 0) + 0
+  if previous and changes >= MAX_OUTCOME_CHANGES then
+    return {'judged'}
+  end
 
   -- 2. The count moves in the periods and on the day the commit counted in.
   local counted_at = record.t + 0
   local counters, ends, groups = outcome_holds(record.h, record.sl)
   count_outcome(c, counters, ends, groups, counted_at, word, previous, record.om or model_of(record.md))
   record.o = word
+  if previous then
+    record.oc = string.format('%d', changes + 1)
+  end
   local text = cjson.encode(record)
   redis.call('HSET', KEYS[2], ARGV[5], text)
 

@@ -6,10 +6,13 @@
 -- field. Usage divided by accepted outcomes is the cost per accepted output.
 --
 -- Memory is bounded whatever the app sends: a counter or a day's group keeps at most
--- OUTCOME_WORDS distinct words; a word past them counts as "other" (its ledger entry keeps the
--- word itself).
+-- OUTCOME_WORDS distinct words of the app's; a word past them counts as "other" (its ledger
+-- entry keeps the word itself). The three words every app says are always counted by name, so
+-- words of the app's never push "accepted" into "other" (cost per accepted output then
+-- vanished after 16 words).
 
 local OUTCOME_WORDS = 16
+local NAMED_OUTCOMES = {accepted = true, rejected = true, failed = true}
 
 -- `text` ("word=n,...", or nil/"" for none) with `delta` added to `word`'s count (never below
 -- 0).
@@ -17,11 +20,15 @@ local function add_outcome(text, word, delta)
   local counts, order = {}, {}
   -- (A word whose count came back to 0 keeps its place: taken back later, a word that once
   -- counted as "other" must find "other", not a free place.)
+  local apps = 0
   for w, n in string.gmatch(text or '', '([^,=]+)=(%d+)') do
     counts[w], order[#order + 1] = n + 0, w
+    if not NAMED_OUTCOMES[w] then
+      apps = apps + 1
+    end
   end
   if not counts[word] then
-    if #order >= OUTCOME_WORDS then
+    if apps >= OUTCOME_WORDS and not NAMED_OUTCOMES[word] then
       word = 'other'
     end
     if not counts[word] then

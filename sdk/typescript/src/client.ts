@@ -298,8 +298,9 @@ export function createClient(options: ClientOptions) {
     /**
      * Says what a committed call's output came to, after its commit (an output is often judged
      * later: the user keeps it, or asks again). Said again, nothing changes; a new word replaces
-     * the old and moves the count. `reservation_not_committed` (409) for a reservation held,
-     * released or expired; `reservation_not_found` (404).
+     * the old and moves the count, at most 8 times a call. `reservation_not_committed` (409) for
+     * a reservation held, released or expired; `outcome_changed_enough` (409) past 8 changes;
+     * `reservation_not_found` (404).
      */
     async setOutcome(reservationId: string, outcome: Outcome, opts: CallOptions = {}): Promise<OutcomeAnswer> {
       if (reservationId === "") return { reservationId: "", outcome, previous: null };

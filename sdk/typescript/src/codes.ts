@@ -12,6 +12,7 @@ export const GATEWAY_CODES = [
   "webhook_disabled", "secret_rotation_limit", "reservation_expired", "run_ended", "simulation_running", "simulation_failed", "simulation_bound", "request_timeout",
   "payload_too_large", "unsupported_media_type", "idempotency_key_reused", "counter_limit", "unpriced_model",
   "headers_too_large", "override_limit", "user_key_limit", "internal_error", "backend_unavailable",
+  "outcome_changed_enough", "counting_busy",
 ] as const;
 
 export type GatewayCode = (typeof GATEWAY_CODES)[number];

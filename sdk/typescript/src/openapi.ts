@@ -3239,7 +3239,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description problem+json with code reservation_not_committed */
+                /** @description problem+json with code reservation_not_committed, outcome_changed_enough */
                 409: {
                     headers: {
                         [name: string]: unknown;

@@ -83,6 +83,8 @@ pub enum OutcomeReply {
     NotFound,
     /// The reservation is not committed: held, released or expired.
     NotCommitted(ReservationState),
+    /// Its outcome was changed as often as one may be.
+    Judged,
     /// Said: the outcome said before (None for none), and the record as it now is.
     Said {
         previous: Option<String>,
@@ -111,6 +113,7 @@ pub async fn set_outcome(
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "not_found" => Ok(Reply::Done(OutcomeReply::NotFound)),
+        "judged" => Ok(Reply::Done(OutcomeReply::Judged)),
         "conflict" => Ok(Reply::Done(OutcomeReply::NotCommitted(state(&it.text()?)?))),
         "ok" => {
             let previous = Some(it.text()?).filter(|p| !p.is_empty());

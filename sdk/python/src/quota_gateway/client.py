@@ -175,8 +175,9 @@ class QuotaGateway(Shared):
         """Says what a committed call's output came to, after its commit (an output is often
         judged later: the user keeps it, or asks again): "accepted", "rejected", "failed" or a
         word of the app's. Said again, nothing changes (`previous` is the same word); a new word
-        replaces the old and moves the count. Raises `reservation_not_committed` (409) for a
-        reservation held, released or expired, `reservation_not_found` (404)."""
+        replaces the old and moves the count, at most 8 times a call. Raises
+        `reservation_not_committed` (409) for a reservation held, released or expired,
+        `outcome_changed_enough` (409) past 8 changes, `reservation_not_found` (404)."""
         return self._run(c.set_outcome(reservation_id, outcome))
 
     def track(self, user_id: str, event: str, quantity: float = 1, metadata: Optional[Metadata] = None,
