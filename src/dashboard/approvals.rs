@@ -188,19 +188,21 @@ fn pending_table(session: &Session, list: &[Approval], now_ms: i64) -> Markup {
             tbody {
                 @for a in list {
                     @let action = |verb: &str| format!("{QUEUE}/{}/{verb}", encode(&a.id));
+                    // Each cell names its column (`data-label`): on a phone the rows are cards,
+                    // and the label stands where the header would.
                     tr {
-                        td { (user_link(&a.user_id)) br; span.muted { code { (Shown(&a.id)) } } }
-                        td {
+                        td data-label="User" { (user_link(&a.user_id)) br; span.muted { code { (Shown(&a.id)) } } }
+                        td data-label="Group" {
                             code { (Shown(&a.group_id)) }
                             @if let Some(v) = &a.value { " · " (Shown(v)) }
                             br; span.muted { (period(a, now_ms)) }
                         }
-                        td { (owner(a.owner.as_deref(), a.review_every.as_deref())) }
-                        td { (Shown(&a.event)) }
-                        td.num { (a.amount) }
-                        td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) }
-                        td { (when(a.requested_at_ms)) }
-                        td { @if session.may(Need::Support) {
+                        td data-label="Owner" { (owner(a.owner.as_deref(), a.review_every.as_deref())) }
+                        td data-label="Denied event" { (Shown(&a.event)) }
+                        td.num data-label="Amount" { (a.amount) }
+                        td.num data-label="Used" { (a.used) } td.num data-label="Held" { (a.held) } td.num data-label="Quota" { (a.quota) }
+                        td data-label="Requested" { (when(a.requested_at_ms)) }
+                        td.decision { @if session.may(Need::Support) {
                             form.inline method="post" action=(action("approve")) {
                                 (csrf(session))
                                 label { "New quota " input type="number" name="quota" min="0" step="0.001" size="8" required value=(suggested_quota(a)); }

@@ -794,8 +794,13 @@ test("on a phone (390×844, touch) the pages fit the screen and a request is app
   }
   await page.goto(`${env.baseUrl}/dashboard/approvals`);
   await fits("the approvals queue");
+  // The queue is cards: nothing of it scrolls sideways, Approve least of all.
+  const [queueScroll, queueClient] = await page.locator("table.approvals").first().evaluate((t) => [t.scrollWidth, t.clientWidth]);
+  assert.ok(queueScroll <= queueClient, `the queue is ${queueScroll} px wide in ${queueClient} px`);
   const row = page.locator("table.approvals tbody tr", { hasText: id });
   const approve = row.locator("form[action$='/approve'] button[type=submit]");
+  const before = await approve.boundingBox();
+  assert.ok(before && before.x >= 0 && before.x + before.width <= 390, `Approve is within the screen's width: ${JSON.stringify(before)}`);
   await approve.scrollIntoViewIfNeeded();
   const box = await approve.boundingBox();
   assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `Approve is on the screen: ${JSON.stringify(box)}`);
