@@ -272,12 +272,10 @@ impl Gateway {
         // the answer takes as long, so it does not tell which addresses are operators.
         let known = phc.is_some();
         let password = password.to_string();
-        let _turn = HASHING.acquire().await;
-        let matches = tokio::task::spawn_blocking(move || {
-            passwords::verify(&password, phc.as_deref().unwrap_or_else(|| passwords::decoy()))
-        })
-        .await
-        .unwrap_or(false);
+        let matches =
+            on_a_hasher(move |hasher| hasher.verify(&password, phc.as_deref().unwrap_or_else(|| passwords::decoy())))
+                .await
+                .unwrap_or(false);
         Ok(operator.filter(|_| known && matches))
     }
 
@@ -292,16 +290,55 @@ impl Gateway {
     }
 }
 
-/// At most one Argon2id run per core at once (each takes 19 MiB for tens of milliseconds):
-/// sign-ins from many addresses at once wait their turn instead of taking the node's memory.
-static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
-});
+/// Argon2id runs on the node's hashing threads, one per core, each with its own 19 MiB
+/// reused by every hash it makes (`passwords::Hasher`): sign-ins from many addresses at once
+/// wait their turn, and the memory they take is the hashers' and no more.
+type HashJob = Box<dyn FnOnce(&mut passwords::Hasher) + Send>;
+
+static HASHERS: std::sync::LazyLock<std::sync::Mutex<std::sync::mpsc::Sender<HashJob>>> =
+    std::sync::LazyLock::new(|| {
+        let (jobs, queue) = std::sync::mpsc::channel::<HashJob>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new().name(format!("qg-hash-{i}")).spawn(move || {
+                let mut hasher = passwords::Hasher::default();
+                loop {
+                    let job = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(&mut hasher),
+                        Err(_) => return,
+                    }
+                }
+            });
+            if let Err(err) = spawned {
+                tracing::error!(%err, "could not start a hashing thread");
+            }
+        }
+        std::sync::Mutex::new(jobs)
+    });
+
+/// Runs `work` on a hashing thread; None when none could run it.
+async fn on_a_hasher<T: Send + 'static>(work: impl FnOnce(&mut passwords::Hasher) -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: HashJob = Box::new(move |hasher| {
+        let _ = tx.send(work(hasher));
+    });
+    HASHERS.lock().ok()?.send(job).ok()?;
+    rx.await.ok()
+}
 
 /// Argon2id off the async workers.
 async fn hash(password: String) -> String {
-    let _turn = HASHING.acquire().await;
-    tokio::task::spawn_blocking(move || passwords::hash(&password))
-        .await
-        .expect("hashing a password does not panic")
+    let again = password.clone();
+    match on_a_hasher(move |hasher| hasher.hash(&password)).await {
+        Some(phc) => phc,
+        // No hashing thread: hashed on a blocking thread, rather than not at all.
+        None => tokio::task::spawn_blocking(move || passwords::hash(&again))
+            .await
+            .expect("hashing a password does not panic"),
+    }
 }
