@@ -248,9 +248,10 @@ async fn run(
         // A stream the caller left with no drain to read it to its usage is charged the output
         // streamed so far (the input at its hold, unless the provider reported it already); a
         // stream the provider broke off, the output at its hold.
+        // (A running total the provider sent so far, Anthropic's, counts when it is more.)
         let left = end == End::Abandoned;
-        seen.output_tokens = left.then_some(streamed);
-        seen.reasoning_tokens = left.then_some(0);
+        seen.output_tokens = left.then(|| streamed.max(seen.output_tokens.unwrap_or(0)));
+        seen.reasoning_tokens = left.then(|| seen.reasoning_tokens.unwrap_or(0));
     }
     let Relay { hold, answered, .. } = relay;
     hold.commit(seen, answered).await;
