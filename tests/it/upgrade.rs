@@ -152,3 +152,37 @@ async fn an_old_node_and_a_new_node_serve_the_same_users_with_no_wrong_answer() 
         assert_eq!(admitted, 40 - committed, "{user}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs an earlier build: scripts/test builds it (scripts/upgrade-from) and runs this"]
+async fn usage_read_by_a_new_node_right_after_an_upgrade_answers_what_is_left() {
+    let new = spawn_app().await;
+    let (old, _child) = old_node(&new).await;
+    old.put_plan(json!({ "id": "plan_left", "periodType": "month", "groups": [
+        { "id": "tokens", "unit": "tokens", "quota": 1000, "matches": [ { "event": "*" } ] },
+        { "id": "credits", "balance": "credits", "matches": [ { "event": "*" } ] } ] }))
+        .await;
+    old.subscribe("ula", "plan_left", None).await;
+    let (status, granted) = old
+        .json(
+            reqwest::Method::POST,
+            "/v1/users/ula/grants",
+            Some(json!({ "balance": "credits", "amount": 1000 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{granted}");
+    let (status, tracked) = old
+        .json(
+            reqwest::Method::POST,
+            "/v1/track",
+            Some(json!({ "userId": "ula", "event": "chat", "quantity": 50 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tracked}");
+    // Read by the new build before any call of its own.
+    let usage = new.usage("ula").await;
+    for group in ["tokens", "credits"] {
+        let c = TestApp::counter(&usage, group);
+        assert_eq!(c["remaining"], json!(950), "{group}: {usage}");
+    }
+}
