@@ -133,10 +133,14 @@ pub fn understand(
         .map_or(upstream.max_output_tokens, |limit| {
             limit.min(upstream.max_output_tokens)
         });
-    let context = limits
-        .map(|l| l.context)
-        .filter(|c| *c > 0)
-        .unwrap_or(upstream.context_tokens);
+    // What an input the provider fetches or expands is held at: the upstream's own bound when
+    // its configuration names one, else the model's context window (no input exceeds it).
+    let context = upstream.fetched_input_tokens.unwrap_or_else(|| {
+        limits
+            .map(|l| l.context)
+            .filter(|c| *c > 0)
+            .unwrap_or(upstream.context_tokens)
+    });
     let held = |bound: tokens::Bound| match bound.expands {
         true => bound.tokens.max(context),
         false => bound.tokens,

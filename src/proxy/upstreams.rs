@@ -53,6 +53,9 @@ pub struct Upstream {
     /// What a call whose input the gateway cannot see whole (it names a stored conversation)
     /// is held for, in input tokens.
     pub context_tokens: u64,
+    /// What an input the provider fetches or expands (a file, a document, a search) is held
+    /// for, in input tokens, when the operator says so; else the model's context window.
+    pub fetched_input_tokens: Option<u64>,
     /// Request headers forwarded beside the built-in allow-list (lowercase names).
     pub forward_headers: Vec<String>,
     /// Pooled, kept-alive connections to this upstream.
@@ -111,6 +114,7 @@ struct UpstreamDoc {
     timeouts: Option<TimeoutsDoc>,
     max_output_tokens: Option<u64>,
     context_tokens: Option<u64>,
+    fetched_input_tokens: Option<u64>,
     forward_headers: Option<Vec<String>>,
 }
 
@@ -224,6 +228,10 @@ fn check(
     };
     let max_output_tokens = tokens(doc.max_output_tokens, DEFAULT_MAX_OUTPUT_TOKENS, "maxOutputTokens")?;
     let context_tokens = tokens(doc.context_tokens, DEFAULT_CONTEXT_TOKENS, "contextTokens")?;
+    let fetched_input_tokens = doc
+        .fetched_input_tokens
+        .map(|v| tokens(Some(v), 0, "fetchedInputTokens"))
+        .transpose()?;
     let forward_headers =
         forward_headers(doc.forward_headers.unwrap_or_default()).map_err(|d| (at("forwardHeaders"), d))?;
     let client = reqwest::Client::builder()
@@ -244,6 +252,7 @@ fn check(
         timeouts,
         max_output_tokens,
         context_tokens,
+        fetched_input_tokens,
         forward_headers,
         client,
     })

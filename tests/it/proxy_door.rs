@@ -619,3 +619,30 @@ async fn parallel_mints_of_a_users_keys_never_pass_the_cap() {
     let (_, listed) = one.json(reqwest::Method::GET, "/v1/user-keys?userId=alice", None).await;
     assert_eq!(listed["data"].as_array().map(Vec::len), Some(100), "{listed}");
 }
+
+#[tokio::test]
+async fn a_file_the_provider_fetches_is_held_at_the_context_window_or_the_upstreams_bound() {
+    let provider = Provider::start();
+    let file = upstreams_file(&provider, json!({}));
+    let bounded = upstreams_file(&provider, json!({ "fetchedInputTokens": 2000 }));
+    let prefix = unique_prefix();
+    let target = redis::shared().target();
+    let app = spawn_app_with(&target, &prefix, None, |c| c.upstreams = Some(file)).await;
+    let other = spawn_app_with(&target, &prefix, Some(&app.key), |c| c.upstreams = Some(bounded)).await;
+    app.put_plan(json!({ "id": "plan_files", "periodType": "month", "groups": [
+        { "id": "tokens", "unit": "tokens", "quota": 50000, "matches": [ { "event": "openai.chat" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_files", None).await;
+    // A file by id: a few bytes here, a whole document at the provider.
+    let body = json!({ "model": "gpt-4o-mini", "max_tokens": 10, "messages": [ { "role": "user", "content": [
+        { "type": "text", "text": "summarize" },
+        { "type": "file", "file": { "file_id": "file-abc123" } } ] } ] })
+    .to_string();
+    // Held at gpt-4o-mini's context window (128,000 tokens), past the 50,000 left: denied.
+    let res = chat(&app, &body, "output=3").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // An upstream whose operator bounds what its provider fetches: held at 2,000, admitted.
+    let res = chat(&other, &body, "output=3").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(provider.calls().await, 1);
+}
