@@ -396,8 +396,8 @@ fn normal_path(req: &HttpRequest) -> Option<String> {
 }
 
 /// Reads the caller's body, at most `limit` bytes: a body declared as anything but JSON is 415
-/// (the API's rule), as is one compressed in a way the gateway does not read; a declared
-/// length past the limit is refused before any byte is read.
+/// (the API's rule), one compressed in a way the gateway does not read is 400 naming
+/// `Content-Encoding`, and a declared length past the limit is refused before any byte is read.
 async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
     let headers = req.headers();
     if let Some(declared) = headers.get(actix_web::http::header::CONTENT_TYPE) {
