@@ -39,6 +39,26 @@ impl Gateway {
         let answer = self
             .reserve_levels(project, input, &id, ttl_ms, idempotency, None)
             .await;
+        // A hold that clamped: its record says what it holds, so the commit's ledger entry
+        // shows the clamped hold, not the worst case first asked. (Only the record's own
+        // quantity changes, before the call is answered; a failure leaves it as it was.)
+        if let Ok(Decision {
+            allowed: true,
+            granted: Some(granted),
+            fitted: Some(fitted),
+            ..
+        }) = &answer
+        {
+            if !granted.repeat {
+                let written = self
+                    .store
+                    .record_quantity(project, input.user.as_str(), &granted.reservation_id, fitted.quantity)
+                    .await;
+                if let Err(err) = written {
+                    tracing::warn!(%err, "a clamped hold's record keeps the quantity first asked");
+                }
+            }
+        }
         self.report(Verb::Reserve, project, Some(&input.user), started, &answer);
         answer
     }

@@ -162,6 +162,12 @@ async fn a_call_naming_no_maximum_is_clamped_to_what_is_left_and_the_maximum_spl
     );
     let usage = app.usage("alice").await;
     assert_eq!(TestApp::counter(&usage, "output")["used"], 5);
+    // The ledger shows the clamped hold (its input and the 50 granted), not the 16,384 first
+    // asked.
+    let entries = app.usage_events_all("userId=alice").await;
+    let commit = entries.iter().find(|e| e["kind"] == "commit").expect("a commit");
+    let reserved = commit["reserved"].as_u64().unwrap();
+    assert!((50..1_000).contains(&reserved), "the clamped hold: {commit}");
     // A call that names its maximum keeps it, and is denied when it does not fit.
     let named = r#"{"model":"gpt-4o-mini","max_tokens":60,"messages":[{"role":"user","content":"hi"}]}"#;
     let res = chat(&app, named, "output=5").send().await.unwrap();
