@@ -32,6 +32,24 @@ impl PartialSchema for Milli {
 }
 impl ToSchema for Milli {}
 
+/// The schema of an amount an answer sums (a counter past its quota, a balance of many grants,
+/// a summary's totals): a quantity's bound of 10^12 units holds for each amount asked, not for
+/// what they add up to, which stops at the counters' exact range (2^53 milli-units).
+pub struct Sum;
+
+impl PartialSchema for Sum {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Number))
+            .minimum(Some(0))
+            .maximum(Some(9_007_199_254_740.991))
+            .multiple_of(Some(0.001))
+            .description(Some("an amount in units that sums others, at most 3 decimals, exact"))
+            .into()
+    }
+}
+impl ToSchema for Sum {}
+
 impl PartialSchema for SignedAmount {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
@@ -283,7 +301,7 @@ pub fn document(routes: &[Route]) -> OpenApi {
     // Every named schema: bodies, answers and the types they refer to (utoipa does not
     // collect referred types by itself; a test in `routes.rs` checks none is missing).
     let components = schemas!(components;
-        Problem, Milli, SignedAmount, dto::CounterAnswer, dto::SoonestExpiry, dto::PeriodAnswer, dto::OverrideAnswer,
+        Problem, Milli, Sum, SignedAmount, dto::CounterAnswer, dto::SoonestExpiry, dto::PeriodAnswer, dto::OverrideAnswer,
         dto::HoldAnswer, dto::AdjustmentEntry, dto::UserAnswer, dto::KeyInfo,
         crate::quota::plan::GroupDoc, crate::quota::plan::AllowanceDoc, crate::quota::plan::RolloverDoc, crate::quota::plan::PeriodDoc, crate::quota::plan::MatchRule,
         crate::quota::measure::MeasureDoc, Health, PlanDoc, PlanList, ProjectList, KeyList,

@@ -7714,11 +7714,11 @@ export interface components {
          *     grants in burn order.
          */
         BalanceAnswer: {
-            available: components["schemas"]["Milli"];
+            available: components["schemas"]["Sum"];
             balance: string;
-            debt: components["schemas"]["Milli"];
+            debt: components["schemas"]["Sum"];
             grants: components["schemas"]["GrantAnswer"][];
-            held: components["schemas"]["Milli"];
+            held: components["schemas"]["Sum"];
             soonestExpiry?: null | components["schemas"]["SoonestExpiry"];
         };
         BalanceList: {
@@ -7764,15 +7764,15 @@ export interface components {
         /** @description One category's credits over the summary's span. */
         CategoryAnswer: {
             /** @description By commits and tracks, and paying debt. */
-            burned: components["schemas"]["Milli"];
+            burned: components["schemas"]["Sum"];
             /** @description Breakage: what grants had left when they expired. */
-            expired: components["schemas"]["Milli"];
-            granted: components["schemas"]["Milli"];
+            expired: components["schemas"]["Sum"];
+            granted: components["schemas"]["Sum"];
             /** @description Granted less burned, voided and expired (deferred revenue for paid credits). */
-            outstanding: components["schemas"]["Milli"];
+            outstanding: components["schemas"]["Sum"];
             /** @description Burned times each grant's cost basis, in cents: recognised revenue. */
-            revenueCents: components["schemas"]["Milli"];
-            voided: components["schemas"]["Milli"];
+            revenueCents: components["schemas"]["Sum"];
+            voided: components["schemas"]["Sum"];
         };
         /** @description One change of the audit log. */
         ChangeAnswer: {
@@ -7834,13 +7834,13 @@ export interface components {
             balance?: string | null;
             costPerAccepted?: null | components["schemas"]["Milli"];
             /** @description `used` + `reserved` + `leased`. */
-            count: components["schemas"]["Milli"];
-            debt?: null | components["schemas"]["Milli"];
+            count: components["schemas"]["Sum"];
+            debt?: null | components["schemas"]["Sum"];
             /** @description Past the quota; for a balance group, in debt. */
             exceeded: boolean;
             groupId: string;
             label: string;
-            leased?: null | components["schemas"]["Milli"];
+            leased?: null | components["schemas"]["Sum"];
             mode: string;
             /**
              * @description In usage: what the period's outputs came to, per outcome said (`accepted`, `rejected`,
@@ -7852,9 +7852,9 @@ export interface components {
             periodStart?: string | null;
             quota: components["schemas"]["Milli"];
             /** @description `quota` − `count`, or a balance group's spendable balance. */
-            remaining: components["schemas"]["Milli"];
+            remaining: components["schemas"]["Sum"];
             /** @description What open reservations hold. */
-            reserved: components["schemas"]["Milli"];
+            reserved: components["schemas"]["Sum"];
             resetsAt?: string | null;
             /**
              * Format: int64
@@ -7866,7 +7866,7 @@ export interface components {
             /** @description Whose counter it is: the user the call was about, or a parent whose budget it shares. */
             subjectId: string;
             unit: string;
-            used: components["schemas"]["Milli"];
+            used: components["schemas"]["Sum"];
             /**
              * @description A per-value group's counter (`"per"`): the value of the event's metadata it counts;
              *     absent on other groups.
@@ -7888,12 +7888,12 @@ export interface components {
         /** @description `GET /v1/balances/summary`: what the ledger says of credits over a span. */
         CreditSummaryAnswer: {
             /** @description Credits the plans' allowances covered. */
-            allowanceBurned: components["schemas"]["Milli"];
+            allowanceBurned: components["schemas"]["Sum"];
             /** @description The balance summed; null for every balance. */
             balance?: string | null;
             /** @description Burned beyond every grant, and what later grants paid of it. */
-            debtAdded: components["schemas"]["Milli"];
-            debtSettled: components["schemas"]["Milli"];
+            debtAdded: components["schemas"]["Sum"];
+            debtSettled: components["schemas"]["Sum"];
             from?: string | null;
             paid: components["schemas"]["CategoryAnswer"];
             promotional: components["schemas"]["CategoryAnswer"];
@@ -8702,7 +8702,7 @@ export interface components {
          */
         SimulationStatusAnswer: "running" | "done" | "failed";
         SoonestExpiry: {
-            amount: components["schemas"]["Milli"];
+            amount: components["schemas"]["Sum"];
             at: string;
         };
         /** @description What a step's answer says of its run, so an agent can wrap up before it is cut off. */
@@ -8748,6 +8748,8 @@ export interface components {
              */
             startedAt?: string | null;
         };
+        /** @description an amount in units that sums others, at most 3 decimals, exact */
+        Sum: number;
         /** @description What one plan did with the cohort's demand. */
         TotalsAnswer: {
             /** Format: int64 */

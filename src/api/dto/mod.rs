@@ -98,17 +98,22 @@ pub struct CounterAnswer {
     pub unit: &'static str,
     pub mode: &'static str,
     pub quota: Milli,
+    #[schema(value_type = crate::api::openapi::Sum)]
     pub used: Milli,
     /// What open reservations hold.
+    #[schema(value_type = crate::api::openapi::Sum)]
     pub reserved: Milli,
     /// A team's group, in usage: capacity leased to its members' slices that they have
     /// neither used nor hold yet (their use shows in `used` and `reserved` as it happens);
     /// absent when nothing is leased, and in every other answer (where `reserved` counts it).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::api::openapi::Sum>)]
     pub leased: Option<Milli>,
     /// `used` + `reserved` + `leased`.
+    #[schema(value_type = crate::api::openapi::Sum)]
     pub count: Milli,
     /// `quota` − `count`, or a balance group's spendable balance.
+    #[schema(value_type = crate::api::openapi::Sum)]
     pub remaining: Milli,
     pub period_start: Option<String>,
     pub resets_at: Option<String>,
@@ -124,6 +129,7 @@ pub struct CounterAnswer {
     pub balance: Option<String>,
     /// A balance group's debt: burned beyond every grant, paid first by the next grant.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::api::openapi::Sum>)]
     pub debt: Option<Milli>,
     /// A balance group's grants that expire soonest (null when none with anything remaining
     /// expires).
@@ -142,6 +148,7 @@ pub struct CounterAnswer {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SoonestExpiry {
+    #[schema(value_type = crate::api::openapi::Sum)]
     pub amount: Milli,
     pub at: String,
 }
