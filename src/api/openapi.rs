@@ -42,7 +42,8 @@ impl PartialSchema for Sum {
         ObjectBuilder::new()
             .schema_type(SchemaType::Type(Type::Number))
             .minimum(Some(0))
-            .maximum(Some(9_007_199_254_740.991))
+            // 2^53 milli-units, in units (the nearest a float says it).
+            .maximum(Some((1u64 << 53) as f64 / 1000.0))
             .multiple_of(Some(0.001))
             .description(Some("an amount in units that sums others, at most 3 decimals, exact"))
             .into()
