@@ -36,17 +36,22 @@ async fn set_password(app: &TestApp, path: &str, password: &str, confirm: &str) 
     (res.status(), res.text().await.unwrap())
 }
 
-/// Signs in with an email and password as the sign-in page does.
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> Option<Dashboard> {
-    let client = client_from(None);
-    let res = client
+/// Posts the sign-in form with an email and password from `client`, as the sign-in page does.
+async fn post_password(app: &TestApp, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+    client
         .post(format!("{}/dashboard/login", app.address))
         .header(ORIGIN, &app.address)
         .header("Sec-Fetch-Site", "same-origin")
         .form(&[("email", email), ("password", password)])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Signs in with an email and password as the sign-in page does.
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> Option<Dashboard> {
+    let client = client_from(None);
+    let res = post_password(app, &client, email, password).await;
     let cookie = session_cookie(&res)?;
     Some(Dashboard::of_session(app, client, cookie).await)
 }
@@ -532,15 +537,7 @@ async fn parallel_role_changes_in_different_projects_all_hold() {
 
 /// Signs in with an email and password from `client`: the answer's status.
 async fn sign_in_from(app: &TestApp, client: &reqwest::Client, email: &str, password: &str) -> StatusCode {
-    client
-        .post(format!("{}/dashboard/login", app.address))
-        .header(ORIGIN, &app.address)
-        .header("Sec-Fetch-Site", "same-origin")
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await
-        .unwrap()
-        .status()
+    post_password(app, client, email, password).await.status()
 }
 
 #[tokio::test]
