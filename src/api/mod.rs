@@ -17,7 +17,7 @@ pub mod idempotency;
 mod ledger_csv;
 pub mod openapi;
 mod operators;
-mod paths;
+pub(crate) mod paths;
 mod plans;
 mod prices;
 mod projects;

@@ -25,11 +25,15 @@ pub fn check(req: &ServiceRequest) -> Result<(), ApiError> {
 /// Whether the percent-decoded bytes of `segment` are UTF-8 (a malformed escape is kept as
 /// written, as the router does).
 fn decodes_to_utf8(segment: &str) -> bool {
-    if !segment.contains('%') {
-        return true;
-    }
-    let bytes = segment.as_bytes();
+    !segment.contains('%') || std::str::from_utf8(&percent_decode(segment).0).is_ok()
+}
+
+/// `text` percent-decoded: its bytes, each `%XX` escape as the byte it names and a malformed
+/// one kept as written, and whether every `%` began a well-formed escape.
+pub fn percent_decode(text: &str) -> (Vec<u8>, bool) {
+    let bytes = text.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
+    let mut well_formed = true;
     let mut i = 0;
     while i < bytes.len() {
         let escape = (bytes[i] == b'%')
@@ -42,12 +46,13 @@ fn decodes_to_utf8(segment: &str) -> bool {
                 i += 3;
             }
             None => {
+                well_formed &= bytes[i] != b'%';
                 decoded.push(bytes[i]);
                 i += 1;
             }
         }
     }
-    std::str::from_utf8(&decoded).is_ok()
+    (decoded, well_formed)
 }
 
 #[cfg(test)]

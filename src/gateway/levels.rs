@@ -16,9 +16,9 @@ use crate::store::{Reply, StoreError};
 impl Gateway {
     /// Reserves at every level, bottom-up, under one reservation id; a run's start (`run`,
     /// its limits) keeps its limits at the user's level, which alone counts them. A team that
-    /// denies for capacity leased to its members' slices has the slices whose time is over
-    /// end first, and the call is decided again once (under a new id: the first was released)
-    /// when they gave anything back; the denial says when the next slice ends.
+    /// denies for capacity leased to its members' slices has every slice recalled, and the
+    /// call is decided again once (under a new id: the first was released) when they gave
+    /// anything back; a denial that stays says to try again within a slice's life.
     pub(super) async fn reserve_levels(
         &self,
         project: &str,
@@ -37,13 +37,13 @@ impl Gateway {
             if teams.is_empty() {
                 break;
             }
-            let (gave, next) = Box::pin(self.give_back_all_ended(project, &teams)).await?;
+            let gave = Box::pin(self.recall_slices(project, &teams)).await?;
             if gave && again && pass == 0 {
                 let id = ReservationId::new(&input.user, &crate::secrets::id_bytes::<16>());
                 decision = Box::pin(self.reserve_chain(project, input, &id, ttl_ms, None, None)).await?;
                 continue;
             }
-            self.leased_back(&mut decision, next);
+            self.leased_back(&mut decision);
             break;
         }
         // When a rolling window has room again is advice: a failure to read it leaves the

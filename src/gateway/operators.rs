@@ -295,31 +295,30 @@ impl Gateway {
 /// wait their turn, and the memory they take is the hashers' and no more.
 type HashJob = Box<dyn FnOnce(&mut passwords::Hasher) + Send>;
 
-static HASHERS: std::sync::LazyLock<std::sync::Mutex<std::sync::mpsc::Sender<HashJob>>> =
-    std::sync::LazyLock::new(|| {
-        let (jobs, queue) = std::sync::mpsc::channel::<HashJob>();
-        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
-        for i in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
-            let queue = queue.clone();
-            let spawned = std::thread::Builder::new().name(format!("qg-hash-{i}")).spawn(move || {
-                let mut hasher = passwords::Hasher::default();
-                loop {
-                    let job = match queue.lock() {
-                        Ok(queue) => queue.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(&mut hasher),
-                        Err(_) => return,
-                    }
+static HASHERS: std::sync::LazyLock<std::sync::mpsc::Sender<HashJob>> = std::sync::LazyLock::new(|| {
+    let (jobs, queue) = std::sync::mpsc::channel::<HashJob>();
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+    for i in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
+        let queue = queue.clone();
+        let spawned = std::thread::Builder::new().name(format!("qg-hash-{i}")).spawn(move || {
+            let mut hasher = passwords::Hasher::default();
+            loop {
+                let job = match queue.lock() {
+                    Ok(queue) => queue.recv(),
+                    Err(_) => return,
+                };
+                match job {
+                    Ok(job) => job(&mut hasher),
+                    Err(_) => return,
                 }
-            });
-            if let Err(err) = spawned {
-                tracing::error!(%err, "could not start a hashing thread");
             }
+        });
+        if let Err(err) = spawned {
+            tracing::error!(%err, "could not start a hashing thread");
         }
-        std::sync::Mutex::new(jobs)
-    });
+    }
+    jobs
+});
 
 /// Runs `work` on a hashing thread; None when none could run it.
 async fn on_a_hasher<T: Send + 'static>(work: impl FnOnce(&mut passwords::Hasher) -> T + Send + 'static) -> Option<T> {
@@ -327,7 +326,7 @@ async fn on_a_hasher<T: Send + 'static>(work: impl FnOnce(&mut passwords::Hasher
     let job: HashJob = Box::new(move |hasher| {
         let _ = tx.send(work(hasher));
     });
-    HASHERS.lock().ok()?.send(job).ok()?;
+    HASHERS.send(job).ok()?;
     rx.await.ok()
 }
 

@@ -79,31 +79,20 @@ impl Gateway {
     /// back at the team now: a member denied for capacity leased to other members' slices gets
     /// it, rather than waiting for them to end while it sits idle. Near its limit a team's next
     /// takes are then decided at the team (below its threshold no slice is leased), so the
-    /// last of its quota goes to whoever asks. Answers whether any gave something back, and
-    /// when the earliest slice still taking holds ends (none: all were recalled).
-    pub(super) async fn give_back_all_ended(
-        &self,
-        project: &str,
-        teams: &[String],
-    ) -> Result<(bool, Option<i64>), GatewayError> {
-        let (mut gave, mut next) = (false, None::<i64>);
+    /// last of its quota goes to whoever asks. Answers whether any gave something back.
+    pub(super) async fn recall_slices(&self, project: &str, teams: &[String]) -> Result<bool, GatewayError> {
+        let mut gave = false;
         for team in teams {
-            let (g, n) = self.end_leased(project, team, None, true).await?;
-            gave |= g;
-            next = match (next, n) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            gave |= self.end_leased(project, team, None).await?;
         }
-        Ok((gave, next))
+        Ok(gave)
     }
 
-    /// `decision`'s denials for capacity leased saying when it is back: when the earliest
-    /// slice still taking holds ends (`next`, as `give_back_all_ended` found it; a denial then
-    /// ends it), else within a slice's life (slices taken since).
-    pub(super) fn leased_back(&self, decision: &mut Decision, next: Option<i64>) {
+    /// `decision`'s denials for capacity leased saying when it is back: within a slice's life
+    /// (every slice was recalled; what denies still was taken since).
+    pub(super) fn leased_back(&self, decision: &mut Decision) {
         let life = i64::try_from(self.leases.slice_life.as_millis()).unwrap_or(i64::MAX);
-        let at = next.unwrap_or(decision.decided_at_ms.saturating_add(life));
+        let at = decision.decided_at_ms.saturating_add(life);
         for d in &mut decision.denied_by {
             if d.reason == Reason::ParentCapacityLeased {
                 d.retry_at_ms = Some(at);
@@ -122,7 +111,7 @@ impl Gateway {
         let (gateway, project, team) = (self.clone(), project.to_string(), team.to_string());
         let member = member.map(str::to_string);
         tokio::spawn(async move {
-            if let Err(err) = gateway.end_leased(&project, &team, member.as_deref(), true).await {
+            if let Err(err) = gateway.end_leased(&project, &team, member.as_deref()).await {
                 tracing::warn!(%err, "slices are left to end with their time");
             }
         });
@@ -153,7 +142,7 @@ impl Gateway {
                     tokio::time::sleep(super::epoch::EPOCH_POLL * 2).await;
                 }
                 for team in &teams {
-                    if let Err(err) = gateway.end_leased(&project, team, None, true).await {
+                    if let Err(err) = gateway.end_leased(&project, team, None).await {
                         tracing::warn!(%err, plan, "a plan's edit left a team's slices to end with their time");
                     }
                 }
@@ -161,30 +150,19 @@ impl Gateway {
         });
     }
 
-    /// Ends `team`'s slices (of `member` only, when named): those whose time is over, or every
-    /// one when `all`. Answers whether any gave something back, and when the earliest slice
-    /// left taking holds ends.
-    async fn end_leased(
-        &self,
-        project: &str,
-        team: &str,
-        member: Option<&str>,
-        all: bool,
-    ) -> Result<(bool, Option<i64>), GatewayError> {
-        let (now_ms, leases) = self.store.leases(project, team).await?;
+    /// Ends `team`'s slices (of `member` only, when named), whatever their time: what they did
+    /// not spend goes back now. Answers whether any gave something back.
+    async fn end_leased(&self, project: &str, team: &str, member: Option<&str>) -> Result<bool, GatewayError> {
+        let (_, leases) = self.store.leases(project, team).await?;
         let ledger = self.keeps_ledger(project).await?;
-        let (mut gave, mut next) = (false, None::<i64>);
+        let mut gave = false;
         for l in leases.iter().filter(|l| member.is_none_or(|m| m == l.member)) {
-            if !all && l.ends_ms > now_ms {
-                next = Some(next.map_or(l.ends_ms, |n| n.min(l.ends_ms)));
-                continue;
-            }
             let ending = Ending::Lease {
                 ancestor: team,
                 field: &l.field,
                 lease: &l.id,
                 period_end: &l.period_end,
-                now: all,
+                now: true,
             };
             // (A slice closed already, whose statement waits in its outbox, states nothing.)
             if let Reply::Done(SliceEnded::Done(fired)) =
@@ -194,7 +172,7 @@ impl Gateway {
                 self.settle_fired(fired).await?;
             }
         }
-        Ok((gave, next))
+        Ok(gave)
     }
 
     /// Settles the statements a script wrote (among what it fired) at their ancestors now, and

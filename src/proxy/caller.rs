@@ -174,21 +174,8 @@ fn percent_decoded(value: &str) -> Option<String> {
     if !value.contains('%') {
         return Some(value.to_string());
     }
-    let bytes = value.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'%' {
-            decoded.push(bytes[i]);
-            i += 1;
-            continue;
-        }
-        // A `%` starts an escape of two hex digits, or the value is not percent-encoded.
-        let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-        decoded.push(u8::from_str_radix(hex, 16).ok()?);
-        i += 3;
-    }
-    String::from_utf8(decoded).ok()
+    let (bytes, well_formed) = crate::api::paths::percent_decode(value);
+    well_formed.then(|| String::from_utf8(bytes).ok()).flatten()
 }
 
 /// `X-Quota-Metadata`: a JSON object under the event metadata's rules, at most 16 keys, none

@@ -161,11 +161,10 @@ async fn call(
     }
     // A large body is read on a counting thread, in its project's turn: parsing and tokenizing
     // megabytes on a request thread would stall every other caller of the node.
-    let catalog = state.gateway.catalog().clone();
     let mut call = if body.len() <= counting::INLINE_BYTES {
-        read_call(upstream, operation, &body, &catalog)?
+        read_call(upstream, operation, &body, state.gateway.catalog())?
     } else {
-        let (upstream, body) = (upstream.clone(), body.clone());
+        let (upstream, body, catalog) = (upstream.clone(), body.clone(), state.gateway.catalog().clone());
         proxy
             .counting
             .run(&caller.project, move || {

@@ -18,46 +18,37 @@ pub fn set(raw: &[u8], path: &[&str], value: &str) -> Option<Vec<u8>> {
         return None;
     }
     let mut out = Vec::with_capacity(raw.len() + value.len() + 32);
-    set_in(raw, object, path, value, &mut out);
+    out.extend_from_slice(&raw[..object.start]);
+    out.extend_from_slice(&edited(raw, object.clone(), path, value));
+    out.extend_from_slice(&raw[object.end..]);
     Some(out)
 }
 
-/// Writes `raw` into `out` with `path` set inside the object at `object`.
-fn set_in(raw: &[u8], object: Range<usize>, path: &[&str], value: &str, out: &mut Vec<u8>) {
-    let (key, rest) = match path.split_first() {
-        Some(split) => split,
-        None => return out.extend_from_slice(raw),
+/// The object spanning `object` in `raw`, as new bytes, with `path` set in it.
+fn edited(raw: &[u8], object: Range<usize>, path: &[&str], value: &str) -> Vec<u8> {
+    let Some((key, rest)) = path.split_first() else {
+        return value.as_bytes().to_vec();
     };
+    let members = members(raw, object.clone());
     // The last member of that name is the one a parser keeps.
-    match members(raw, object.clone()).into_iter().rev().find(|m| m.key == *key) {
-        Some(member) => {
-            out.extend_from_slice(&raw[..member.value.start]);
-            let is_object = raw.get(member.value.start) == Some(&b'{');
-            if rest.is_empty() {
-                out.extend_from_slice(value.as_bytes());
-            } else if is_object {
-                let mut inner = Vec::new();
-                set_in(&raw[..member.value.end], member.value.clone(), rest, value, &mut inner);
-                out.extend_from_slice(&inner[member.value.start..]);
-            } else {
-                out.extend_from_slice(nested(rest, value).as_bytes());
-            }
-            out.extend_from_slice(&raw[member.value.end..]);
+    let (span, text) = match members.iter().rev().find(|m| m.key == *key) {
+        Some(m) if !rest.is_empty() && raw.get(m.value.start) == Some(&b'{') => {
+            (m.value.clone(), edited(raw, m.value.clone(), rest, value))
         }
+        Some(m) => (m.value.clone(), nested(rest, value).into_bytes()),
         None => {
             // Appended before the closing brace, after any space the caller left there.
             let close = object.end - 1;
-            let empty = members(raw, object.clone()).is_empty();
-            out.extend_from_slice(&raw[..close]);
-            if !empty {
-                out.push(b',');
-            }
-            out.extend_from_slice(serde_json::Value::from(*key).to_string().as_bytes());
-            out.push(b':');
-            out.extend_from_slice(nested(rest, value).as_bytes());
-            out.extend_from_slice(&raw[close..]);
+            let comma = if members.is_empty() { "" } else { "," };
+            let member = format!("{comma}{}:{}", serde_json::Value::from(*key), nested(rest, value));
+            (close..close, member.into_bytes())
         }
-    }
+    };
+    let mut out = Vec::with_capacity(object.len() + text.len());
+    out.extend_from_slice(&raw[object.start..span.start]);
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&raw[span.end..object.end]);
+    out
 }
 
 /// `{"a":{"b":value}}` for the path `[a, b]`; `value` itself for an empty path.
