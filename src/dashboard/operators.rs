@@ -2,8 +2,6 @@
 //! invite one (the invitation link shown once, in the answer) and to change or remove their
 //! role here; and the invitation page where a person chooses their password.
 
-use std::collections::BTreeMap;
-
 use super::numbers::when;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -13,7 +11,7 @@ use super::layout::{bare_page, csrf, html_response, page};
 use super::notice::error;
 use super::session::{current, form, from_another_site, posted, see_other};
 use super::shown::Shown;
-use crate::gateway::operators::{invite_path, OperatorPatch};
+use crate::gateway::operators::{invite_path, OperatorPatch, Taken};
 use crate::gateway::sessions::Session;
 use crate::gateway::GatewayError;
 use crate::http::{ApiError, AppState};
@@ -27,12 +25,23 @@ async fn operators_page(
     invited: Option<(&str, &str, i64)>,
     problem: Option<&str>,
 ) -> Result<Markup, ApiError> {
+    let now = state.gateway.now_ms();
+    // Each operator with a role here, and each offered one here (as the owner named them,
+    // invited like a new person until they take it up).
     let operators: Vec<_> = state
         .gateway
         .operators()
         .await?
         .into_iter()
-        .filter_map(|o| o.roles.get(&session.project).copied().map(|role| (o, role)))
+        .filter_map(
+            |o| match (o.roles.get(&session.project), o.offers.get(&session.project)) {
+                (Some(role), _) => Some((o.name.clone(), *role, o.status(), o)),
+                (None, Some(offer)) if offer.expires_at_ms > now => {
+                    Some((offer.name.clone(), offer.role, "invited", o))
+                }
+                _ => None,
+            },
+        )
         .collect();
     let owner = session.may(Need::Own);
     Ok(html! {
@@ -50,18 +59,18 @@ async fn operators_page(
         div.scroll { table {
             thead { tr { th { "Name" } th { "Email" } th { "Role here" } th { "Status" } th { span.sr { "Actions" } } } }
             tbody {
-                @for (o, role) in &operators {
+                @for (name, role, status, o) in &operators {
                     tr {
-                        td { (Shown(&o.name)) br; span.muted { (Shown(&o.id)) } }
+                        td { (Shown(name)) br; span.muted { (Shown(&o.id)) } }
                         td { (Shown(&o.email)) }
                         td { (role.as_str()) }
-                        td { (o.status()) }
+                        td { (status) }
                         td { @if owner {
                             form.inline method="post" action=(PAGE) {
                                 (csrf(session))
                                 input type="hidden" name="do" value="role";
                                 input type="hidden" name="operatorId" value=(o.id);
-                                label { span.sr { "Role of " (Shown(&o.name)) }
+                                label { span.sr { "Role of " (Shown(name)) }
                                     select name="role" {
                                         @for r in Role::ALL { option value=(r.as_str()) selected[r == *role] { (r.as_str()) } }
                                         option value="remove" { "remove from this project" }
@@ -115,7 +124,7 @@ pub async fn change(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
     if field("do") == "role" {
         let id = field("operatorId");
         match state.gateway.operator(&id).await {
-            Ok(o) if o.roles.contains_key(&project) => {}
+            Ok(o) if o.roles.contains_key(&project) || o.offers.contains_key(&project) => {}
             Ok(_) | Err(GatewayError::OperatorNotFound(_)) => {
                 return answer(&state, &session, None, Some("No such operator in this project.")).await
             }
@@ -147,14 +156,17 @@ pub async fn change(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
         return answer(&state, &session, None, Some(&format!("{}: {}", p.field, p.detail))).await;
     }
     let role = Role::parse(&field("role")).unwrap_or(Role::Viewer);
-    let roles = BTreeMap::from([(project, role)]);
-    match state.gateway.invite_operator(&email, &name, roles, &actor).await {
-        Ok(invitation) => {
-            let path = invite_path(&invitation.token);
-            answer(&state, &session, Some((&email, &path, invitation.expires_at_ms)), None).await
+    match state
+        .gateway
+        .invite_to_project(&email, &name, &project, role, &actor)
+        .await
+    {
+        Ok((token, expires_at_ms)) => {
+            let path = invite_path(&token);
+            answer(&state, &session, Some((&email, &path, expires_at_ms)), None).await
         }
         Err(GatewayError::OperatorExists(_)) => {
-            let text = "An operator with this email exists already; the root token gives them a role in more projects.";
+            let text = "This address works on this project already: change its role in the table.";
             answer(&state, &session, None, Some(text)).await
         }
         Err(err) => Err(err.into()),
@@ -186,7 +198,8 @@ fn invite_form(token: &str, name: &str, email: &str, problem: Option<&str>) -> M
         html! {
             div.login.card {
                 h1 { "Welcome, " (Shown(name)) }
-                p { "Choose the password you will sign in with as " strong { (Shown(email)) } "." }
+                p { "Choose the password you will sign in with as " strong { (Shown(email)) }
+                    "; if you sign in to this gateway already, give yours (twice) to add this project." }
                 @if let Some(problem) = problem { div.flash.error role="alert" { (problem) } }
                 form method="post" action=(invite_path(token)) {
                     p { label for="password" { "Password (12 to 128 characters, at least 12 not spaces and 4 different)" } br;
@@ -230,13 +243,14 @@ pub async fn invitation(state: web::Data<AppState>, path: web::Path<String>) -> 
     Ok(match state.gateway.invitation(&token).await? {
         Some(o) => same_origin_referrer(html_response(
             StatusCode::OK,
-            invite_form(&token, &o.name, &o.email, None),
+            invite_form(&token, &o.name, &o.operator.email, None),
         )),
         None => invite_gone(),
     })
 }
 
-/// Sets the invited operator's password, then sends them to sign in.
+/// Sets the invited operator's password (or takes up a role offered to an operator, with
+/// theirs), then sends them to sign in.
 pub async fn accept(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -244,13 +258,13 @@ pub async fn accept(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
-    let Some(operator) = state.gateway.invitation(&token).await? else {
+    let Some(invited) = state.gateway.invitation(&token).await? else {
         return Ok(invite_gone());
     };
     let again = |problem: &str| {
         same_origin_referrer(html_response(
             StatusCode::BAD_REQUEST,
-            invite_form(&token, &operator.name, &operator.email, Some(problem)),
+            invite_form(&token, &invited.name, &invited.operator.email, Some(problem)),
         ))
     };
     if from_another_site(&req) {
@@ -267,7 +281,10 @@ pub async fn accept(
         return Ok(again("The two passwords differ; nothing was set."));
     }
     Ok(match state.gateway.accept_invitation(&token, &password).await? {
-        Some(_) => see_other("/dashboard?welcome=1"),
-        None => invite_gone(),
+        Taken::Joined => see_other("/dashboard?welcome=1"),
+        Taken::WrongPassword => {
+            again("This address signs in to this gateway already, and that is not its password; nothing changed.")
+        }
+        Taken::Gone => invite_gone(),
     })
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::audit::{Action, Actor, Change};
 use super::operator_records::Edit;
 use super::{Gateway, GatewayError};
-use crate::quota::operator::{OperatorRecord, Role, INVITE_TTL_MS, MAX_OPERATORS};
+use crate::quota::operator::{Offer, OperatorRecord, Role, INVITE_TTL_MS, MAX_OPERATORS};
 use crate::secrets::{digest_hex, passwords, random_token};
 
 /// A new invitation: the operator as stored, and the token of the link that sets their
@@ -19,6 +19,27 @@ pub struct Invitation {
     pub token: String,
     pub expires_at_ms: i64,
 }
+
+/// An open invitation: the operator it is for, the name the inviter gave them, and for an
+/// operator offered a role in one more project, that project.
+pub struct Invited {
+    pub operator: OperatorRecord,
+    pub name: String,
+    pub project: Option<String>,
+}
+
+/// What taking up an invitation did.
+#[derive(Debug, PartialEq)]
+pub enum Taken {
+    Joined,
+    /// An offered role's link with a password that is not the operator's.
+    WrongPassword,
+    /// Not open: taken up, replaced, expired, or guessed at too often.
+    Gone,
+}
+
+/// Passwords tried on one offered role's link before it ends.
+const OFFER_TRIES: u64 = 5;
 
 /// The path of an invitation's page, which the inviter hands over.
 pub fn invite_path(token: &str) -> String {
@@ -66,6 +87,7 @@ impl Gateway {
             invite_digest: Some(digest_hex(&token)),
             created_at_ms: self.now_ms(),
             invited_by: by.id.clone(),
+            offers: BTreeMap::new(),
         };
         if !self.store.create_operator(&operator).await? {
             return Err(GatewayError::OperatorExists(email.to_string()));
@@ -77,6 +99,57 @@ impl Gateway {
                 .await;
         }
         Ok(invitation)
+    }
+
+    /// An owner's invitation to their project: a new person is invited as by the root token;
+    /// an address that is an operator elsewhere is offered the role, which they take up with
+    /// their own password. Both answer the same (a link, and when it ends), so the owner does
+    /// not learn which addresses are operators of other projects.
+    pub async fn invite_to_project(
+        &self,
+        email: &str,
+        name: &str,
+        project: &str,
+        role: Role,
+        by: &Actor,
+    ) -> Result<(String, i64), GatewayError> {
+        let roles = BTreeMap::from([(project.to_string(), role)]);
+        match self.invite_operator(email, name, roles, by).await {
+            Ok(invitation) => return Ok((invitation.token, invitation.expires_at_ms)),
+            Err(GatewayError::OperatorExists(_)) => {}
+            Err(err) => return Err(err),
+        }
+        let token = random_token(43);
+        let expires_at_ms = self.now_ms() + INVITE_TTL_MS as i64;
+        let offer = Offer {
+            role,
+            name: name.to_string(),
+            digest: digest_hex(&token),
+            expires_at_ms,
+            by: by.id.clone(),
+        };
+        let changed = self
+            .change_operator(email, |current| match current.roles.contains_key(project) {
+                // Listed on the owner's page already: nothing to learn, nothing to offer.
+                true => Edit::Skip,
+                false => {
+                    let mut next = current.clone();
+                    next.offers.insert(project.to_string(), offer.clone());
+                    Edit::Write(next)
+                }
+            })
+            .await?;
+        let Some((before, Edit::Write(_))) = changed else {
+            return Err(GatewayError::OperatorExists(email.to_string()));
+        };
+        if let Some(old) = before.offers.get(project) {
+            self.store.take_invite(&old.digest).await?;
+        }
+        self.store.put_invite(&offer.digest, email, INVITE_TTL_MS).await?;
+        let detail = json!({ "email": email, "name": name, "role": role.as_str() });
+        self.record_operator(project, by, Action::OperatorInvite, &before.id, detail)
+            .await;
+        Ok((token, expires_at_ms))
     }
 
     /// A new invitation link for an operator (the last one stops working): to finish an
@@ -158,11 +231,16 @@ impl Gateway {
                 next.roles = roles.clone();
             }
             match &patch.role_in {
-                Some((project, Some(role))) => {
-                    next.roles.insert(project.clone(), *role);
-                }
+                // An offer not yet taken up changes as an offer: only its operator takes it.
+                Some((project, Some(role))) => match next.offers.get_mut(project) {
+                    Some(offer) if !next.roles.contains_key(project) => offer.role = *role,
+                    _ => {
+                        next.roles.insert(project.clone(), *role);
+                    }
+                },
                 Some((project, None)) => {
                     next.roles.remove(project);
+                    next.offers.remove(project);
                 }
                 None => {}
             }
@@ -216,26 +294,53 @@ impl Gateway {
         }
     }
 
-    /// The operator an open invitation is for; None when it expired, was taken up or
-    /// replaced.
-    pub async fn invitation(&self, token: &str) -> Result<Option<OperatorRecord>, GatewayError> {
+    /// Who an open invitation is for; None when it expired, was taken up or replaced.
+    pub async fn invitation(&self, token: &str) -> Result<Option<Invited>, GatewayError> {
         let digest = digest_hex(token);
         let Some(email) = self.store.invite(&digest).await? else {
             return Ok(None);
         };
-        let operator = self.store.load_operator(&email).await?;
-        Ok(operator.filter(|o| o.invite_digest.as_deref() == Some(digest.as_str())))
-    }
-
-    /// Takes up an invitation: sets the operator's password (checked by the caller) and ends
-    /// the invitation. None when it was not open.
-    pub async fn accept_invitation(&self, token: &str, password: &str) -> Result<Option<OperatorRecord>, GatewayError> {
-        let digest = digest_hex(token);
-        let Some(operator) = self.invitation(token).await? else {
+        let Some(operator) = self.store.load_operator(&email).await? else {
             return Ok(None);
         };
+        if operator.invite_digest.as_deref() == Some(digest.as_str()) {
+            let name = operator.name.clone();
+            return Ok(Some(Invited {
+                operator,
+                name,
+                project: None,
+            }));
+        }
+        let now = self.now_ms();
+        let offered = operator
+            .offers
+            .iter()
+            .find(|(_, o)| o.digest == digest && o.expires_at_ms > now)
+            .map(|(project, o)| (project.clone(), o.name.clone()));
+        Ok(offered.map(|(project, name)| Invited {
+            operator,
+            name,
+            project: Some(project),
+        }))
+    }
+
+    /// Takes up an invitation with `password` (checked by the caller against the rule): a new
+    /// operator's password is set; an operator offered a role elsewhere gives their own, and
+    /// gets the role. The invitation ends either way but a wrong password, which has
+    /// `OFFER_TRIES` in all.
+    pub async fn accept_invitation(&self, token: &str, password: &str) -> Result<Taken, GatewayError> {
+        let digest = digest_hex(token);
+        let Some(invited) = self.invitation(token).await? else {
+            return Ok(Taken::Gone);
+        };
+        if let Some(project) = &invited.project {
+            return self
+                .take_offer(&digest, &invited.operator.email, project, password)
+                .await;
+        }
+        let operator = invited.operator;
         if self.store.take_invite(&digest).await?.is_none() {
-            return Ok(None); // taken up meanwhile, in another tab
+            return Ok(Taken::Gone); // taken up meanwhile, in another tab
         }
         let password_hash = hash(password.to_string()).await;
         // Written over the record as stored after the hashing's milliseconds, and only while
@@ -255,9 +360,54 @@ impl Gateway {
             })
             .await?;
         match changed {
-            Some((_, Edit::Write(operator))) => Ok(Some(operator)),
-            _ => Ok(None),
+            Some((_, Edit::Write(_))) => Ok(Taken::Joined),
+            _ => Ok(Taken::Gone),
         }
+    }
+
+    /// An offered role taken up: only with the operator's own password, guessed at most
+    /// `OFFER_TRIES` times (whoever holds the link is not thereby the operator).
+    async fn take_offer(
+        &self,
+        digest: &str,
+        email: &str,
+        project: &str,
+        password: &str,
+    ) -> Result<Taken, GatewayError> {
+        let (tries, _) = self
+            .store
+            .count_attempt(&format!("offer:{digest}"), INVITE_TTL_MS)
+            .await?;
+        if tries > OFFER_TRIES {
+            self.store.take_invite(digest).await?;
+            return Ok(Taken::Gone);
+        }
+        if self.check_password(email, password).await?.is_none() {
+            return Ok(Taken::WrongPassword);
+        }
+        if self.store.take_invite(digest).await?.is_none() {
+            return Ok(Taken::Gone);
+        }
+        let changed = self
+            .change_operator(email, |current| match current.offers.get(project) {
+                Some(offer) if offer.digest == digest => {
+                    let mut next = current.clone();
+                    next.roles.insert(project.to_string(), offer.role);
+                    next.offers.remove(project);
+                    Edit::Write(next)
+                }
+                _ => Edit::Skip,
+            })
+            .await?;
+        let Some((before, Edit::Write(operator))) = changed else {
+            return Ok(Taken::Gone);
+        };
+        let offer = &before.offers[project];
+        let by = Actor::operator(&operator);
+        let detail = json!({ "name": operator.name, "from": null, "to": offer.role.as_str(), "offer": "taken up" });
+        self.record_operator(project, &by, Action::OperatorUpdate, &operator.id, detail)
+            .await;
+        Ok(Taken::Joined)
     }
 
     /// The operator `email` names when `password` is theirs.

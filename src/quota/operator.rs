@@ -94,6 +94,23 @@ pub struct OperatorRecord {
     pub created_at_ms: i64,
     /// Who invited them (an actor's id).
     pub invited_by: String,
+    /// Project id -> a role an owner offered there, taken up with the operator's own password
+    /// (an owner who invites an address does not learn that it is an operator elsewhere).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub offers: BTreeMap<String, Offer>,
+}
+
+/// A role in one more project offered to an operator by that project's owner, as the owner
+/// wrote it (their own name for the person), open until taken up, replaced or expired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Offer {
+    pub role: Role,
+    pub name: String,
+    /// SHA-256 (hex) of the link's token.
+    pub digest: String,
+    pub expires_at_ms: i64,
+    pub by: String,
 }
 
 impl OperatorRecord {

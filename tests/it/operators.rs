@@ -252,7 +252,7 @@ async fn an_owner_invites_and_a_changed_or_removed_role_applies_at_the_next_requ
     // Invited again by mistake (a reload): refused, nothing replaced.
     let (status, _, page) = owner.post("/dashboard/operators", &fields).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(page.contains("exists already"), "{page}");
+    assert!(page.contains("works on this project already"), "{page}");
     assert!(sign_in(&app, "sam@example.com", PASSWORD).await.is_some());
 
     // Demoted to viewer: his open session is held to it at once.
@@ -393,6 +393,131 @@ async fn the_operators_api_is_the_root_tokens_and_names_the_field_at_fault() {
         (status, problem["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("operator_not_found"))
     );
+}
+
+/// The invitation link an owner's invite answered, from the operators page.
+fn link_on(page: &str) -> String {
+    let at = page.find("/dashboard/invite/").expect("the link, shown once");
+    page[at..].chars().take_while(|c| *c != '<').collect()
+}
+
+/// An owner of one project inviting an address that is an operator of another learns nothing
+/// of it: the answer, the list and the link's page read as for a new person; the role is the
+/// operator's only with their own password, and the link never sets it.
+#[tokio::test]
+async fn an_owner_inviting_an_operator_of_another_project_learns_nothing_and_only_they_take_the_role() {
+    let app = spawn_app().await;
+    let (status, _) = root(&app, Method::POST, "/v1/projects", Some(json!({ "id": "other" }))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    operator(&app, "tom@example.com", "viewer").await;
+    let tom = operator_id(&app, "tom@example.com").await;
+    let rename = json!({ "name": "Tom Real" });
+    root(&app, Method::PATCH, &format!("/v1/operators/{tom}"), Some(rename)).await;
+    let invitation = invite(&app, "olga@example.com", json!({ "other": "owner" })).await;
+    let path = invitation["invitePath"].as_str().unwrap();
+    assert_eq!(
+        set_password(&app, path, PASSWORD, PASSWORD).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let olga = sign_in(&app, "olga@example.com", PASSWORD).await.unwrap();
+
+    let invite_here = |email: &'static str, name: &'static str| {
+        let olga = &olga;
+        async move {
+            let fields = [("do", "invite"), ("email", email), ("name", name), ("role", "support")];
+            let (status, _, page) = olga.post("/dashboard/operators", &fields).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            link_on(&page)
+        }
+    };
+    let tom_link = invite_here("tom@example.com", "Thomas").await;
+    let new_link = invite_here("nina@example.com", "Nina").await;
+    // The list shows both as invited, under the names she gave them.
+    let (_, page) = olga.get("/dashboard/operators").await;
+    assert!(page.contains("Thomas") && page.contains("Nina"), "{page}");
+    assert!(
+        !page.contains("Tom Real"),
+        "Tom's own name is not hers to learn: {page}"
+    );
+    // Both links' pages read the same but for the name and address.
+    let page_of = |link: &str| {
+        let url = format!("{}{link}", app.address);
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    let (tom_page, new_page) = (page_of(&tom_link).await, page_of(&new_link).await);
+    assert_eq!(
+        tom_page
+            .replace("Thomas", "X")
+            .replace("tom@example.com", "Y")
+            .replace(&tom_link, "Z"),
+        new_page
+            .replace("Nina", "X")
+            .replace("nina@example.com", "Y")
+            .replace(&new_link, "Z")
+    );
+
+    // Whoever holds Tom's link cannot set his password with it, nor take the role.
+    let other = "another long passphrase";
+    let (status, page) = set_password(&app, &tom_link, other, other).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(sign_in(&app, "tom@example.com", other).await.is_none());
+    let (_, record) = root(&app, Method::GET, &format!("/v1/operators/{tom}"), None).await;
+    assert_eq!(record["roles"], json!({ "default": "viewer" }));
+    // Tom, with his own password, takes it; his name and password stay his.
+    assert_eq!(
+        set_password(&app, &tom_link, PASSWORD, PASSWORD).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let (_, record) = root(&app, Method::GET, &format!("/v1/operators/{tom}"), None).await;
+    assert_eq!(record["roles"], json!({ "default": "viewer", "other": "support" }));
+    assert_eq!(record["name"], "Tom Real");
+    let tom_in = sign_in(&app, "tom@example.com", PASSWORD)
+        .await
+        .expect("his password still");
+    tom_in.post("/dashboard/project", &[("project", "other")]).await;
+    let (_, page) = tom_in.get("/dashboard/users").await;
+    assert!(page.contains("project other") && page.contains(", support)"), "{page}");
+    // The link worked once.
+    assert_eq!(
+        set_password(&app, &tom_link, PASSWORD, PASSWORD).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// An offered role's link is not a way to guess an operator's password: a few wrong ones end it.
+#[tokio::test]
+async fn an_offered_roles_link_ends_after_a_few_wrong_passwords() {
+    let app = spawn_app().await;
+    let (status, _) = root(&app, Method::POST, "/v1/projects", Some(json!({ "id": "other" }))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    operator(&app, "tom@example.com", "viewer").await;
+    let invitation = invite(&app, "olga@example.com", json!({ "other": "owner" })).await;
+    let path = invitation["invitePath"].as_str().unwrap();
+    set_password(&app, path, PASSWORD, PASSWORD).await;
+    let olga = sign_in(&app, "olga@example.com", PASSWORD).await.unwrap();
+    let fields = [
+        ("do", "invite"),
+        ("email", "tom@example.com"),
+        ("name", "Tom"),
+        ("role", "admin"),
+    ];
+    let (_, _, page) = olga.post("/dashboard/operators", &fields).await;
+    let link = link_on(&page);
+    for i in 0..5 {
+        let guess = format!("wrong guess number {i}");
+        assert_eq!(
+            set_password(&app, &link, &guess, &guess).await.0,
+            StatusCode::BAD_REQUEST
+        );
+    }
+    // The right one, sixth: too late.
+    assert_eq!(
+        set_password(&app, &link, PASSWORD, PASSWORD).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let tom = operator_id(&app, "tom@example.com").await;
+    let (_, record) = root(&app, Method::GET, &format!("/v1/operators/{tom}"), None).await;
+    assert_eq!(record["roles"], json!({ "default": "viewer" }));
 }
 
 #[tokio::test]
