@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::support::redis::{free_port, shared};
-use crate::support::{spawn_app, TestApp};
+use crate::support::{spawn_app, spawn_app_on, TestApp};
 
 /// The earlier build's node on the shared Redis, under `like`'s prefix and root token.
 async fn old_node(like: &TestApp) -> (TestApp, tokio::process::Child) {
@@ -179,10 +179,14 @@ async fn usage_read_by_a_new_node_right_after_an_upgrade_answers_what_is_left() 
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{tracked}");
-    // Read by the new build before any call of its own.
-    let usage = new.usage("ula").await;
-    for group in ["tokens", "credits"] {
-        let c = TestApp::counter(&usage, group);
-        assert_eq!(c["remaining"], json!(950), "{group}: {usage}");
+    // Read by the new build before any call of its own: on a node that ran beside the old
+    // one, and on one started after the old one wrote.
+    let later = spawn_app_on(&shared().target(), &new.prefix, Some(&new.key)).await;
+    for node in [&new, &later] {
+        let usage = node.usage("ula").await;
+        for group in ["tokens", "credits"] {
+            let c = TestApp::counter(&usage, group);
+            assert_eq!(c["remaining"], json!(950), "{group}: {usage}");
+        }
     }
 }
