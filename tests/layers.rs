@@ -26,11 +26,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("http", &["gateway", "metrics", "secrets", "json", "quota"]),
     ("api", &["http", "gateway", "metrics", "secrets", "json", "quota"]),
     ("dashboard", &["http", "gateway", "secrets", "json", "quota"]),
-    // The provider's front door: a client of the API's checks and the gateway's verbs.
-    (
-        "proxy",
-        &["api", "http", "gateway", "metrics", "secrets", "json", "quota"],
-    ),
+    // The provider's front door: the gateway's verbs, and what it shares with the API in `http`.
+    ("proxy", &["http", "gateway", "metrics", "secrets", "json", "quota"]),
     // Wiring: the command line, start-up, and the tools that talk to a gateway over HTTP.
     ("config", &["store", "webhooks", "proxy"]),
     ("managed_redis", &[]),

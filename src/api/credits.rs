@@ -9,10 +9,10 @@ use super::dto::{
     self, BalanceAnswer, BalanceList, CreditSummaryAnswer, GrantAnswer, GrantBody, GrantList, GrantMadeAnswer,
 };
 use super::event::check_metadata;
-use super::idempotency::idempotency;
 use super::query;
 use super::subscriptions::user_in_path;
 use crate::gateway::Granting;
+use crate::http::idempotency::idempotency;
 use crate::http::AppState;
 use crate::http::{parse_time, ApiError};
 use crate::json::rfc3339;

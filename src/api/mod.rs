@@ -3,7 +3,6 @@
 mod approvals;
 mod audit_log;
 mod auth;
-pub mod body;
 mod boxed;
 pub mod connection;
 mod cors;
@@ -11,13 +10,10 @@ mod credits;
 mod daily_usage;
 pub mod dto;
 pub mod event;
-pub mod headers;
 mod health;
-pub mod idempotency;
 mod ledger_csv;
 pub mod openapi;
 mod operators;
-pub(crate) mod paths;
 mod plans;
 mod prices;
 mod projects;
@@ -38,5 +34,8 @@ mod user_keys;
 mod user_tokens;
 mod users;
 mod webhooks;
+
+// Shared with the proxy, so they live in `http`; named here as the handlers always have.
+use crate::http::{body, headers, paths};
 
 pub use routes::routes;

@@ -8,10 +8,11 @@ use serde_json::{Map, Value};
 use super::auth::ApiKey;
 use super::body;
 use super::dto::{self, CloseBody, ExtendBody, RunAnswer, RunExtendAnswer, RunLimitsDoc, RunList, RunStartAnswer};
-use super::event::{step, ttl_ms, ReserveBody};
-use super::idempotency::idempotency;
+use super::event::{ttl_ms, ReserveBody};
 use super::query;
 use crate::gateway::{Extension, MAX_LISTED_RUNS};
+use crate::http::idempotency::idempotency;
+use crate::http::step::step;
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
 use crate::quota::{Decision, Milli, ReservationId, ReservationState, RunLimits, UserId};
@@ -108,7 +109,7 @@ pub async fn start_run(
 fn started(d: &Decision, user: &str) -> RunStartAnswer {
     RunStartAnswer {
         allowed: d.allowed,
-        run_id: d.granted.as_ref().map(|g| g.reservation_id.clone()),
+        run_id: d.granted.as_ref().map(|g| g.reservation_id.as_str().to_string()),
         expires_at: d.granted.as_ref().map(|g| rfc3339(g.expires_at_ms)),
         reasons: d.reasons.iter().map(|r| r.code()).collect(),
         denied_by: d.denied_by.iter().filter_map(|x| x.group.clone()).collect(),

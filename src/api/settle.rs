@@ -7,9 +7,10 @@ use super::body;
 use super::boxed::boxed;
 use super::dto::{self, CommitBody, EmptyBody, OutcomeAnswer, OutcomeBody};
 use super::event::check_metadata;
-use super::idempotency::idempotency;
 use crate::gateway::outputs::Said;
+use crate::gateway::Commit;
 use crate::gateway::{Settled, Settlement};
+use crate::http::idempotency::idempotency;
 use crate::http::ApiError;
 use crate::http::AppState;
 use crate::quota::ReservationId;
@@ -33,15 +34,14 @@ pub async fn commit(
     let record = key.secret(&state).await?;
     let reservation = reservation.ok_or(ApiError::ReservationNotFound)?;
     let commit = boxed(|| {
-        state.gateway.commit(
-            &record.project,
-            &reservation,
-            body.quantity,
-            body.metadata.as_ref(),
+        let commit = Commit {
+            quantity: body.quantity,
+            metadata: body.metadata.as_ref(),
             outcome,
-            idempotency.as_ref(),
-            &record.key_id,
-        )
+            idempotency: idempotency.as_ref(),
+            key_id: &record.key_id,
+        };
+        state.gateway.commit(&record.project, &reservation, commit)
     });
     let settled = settled(commit.await?)?;
     Ok(dto::direct::respond(

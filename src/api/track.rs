@@ -7,7 +7,7 @@ use super::body;
 use super::boxed::boxed;
 use super::dto;
 use super::event::TrackBody;
-use super::idempotency::idempotency;
+use crate::http::idempotency::idempotency;
 use crate::http::ApiError;
 use crate::http::AppState;
 

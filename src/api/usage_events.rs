@@ -11,9 +11,9 @@ use base64::Engine;
 
 use super::auth::ApiKey;
 use super::dto::{UsageEventAnswer, UsageEventPageAnswer};
-use super::headers::accepts;
 use super::{ledger_csv, query};
 use crate::gateway::{Gateway, LedgerCursor, LedgerQuery};
+use crate::http::headers::accepts;
 use crate::http::AppState;
 use crate::http::{parse_time, ApiError};
 use crate::quota::UserId;

@@ -8,9 +8,9 @@ use super::auth::ApiKey;
 use super::dto::{
     DeliveryAnswer, DeliveryIdAnswer, DeliveryList, EmptyBody, SecretAnswer, WebhookAnswer, WebhookBody, WebhookList,
 };
-use super::idempotency::idempotency;
 use super::{body, query};
 use crate::gateway::webhooks::{event_type_known, event_types};
+use crate::http::idempotency::idempotency;
 use crate::http::ApiError;
 use crate::http::AppState;
 

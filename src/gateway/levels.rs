@@ -106,7 +106,7 @@ impl Gateway {
         let id = first
             .granted
             .as_ref()
-            .and_then(|g| ReservationId::parse(&g.reservation_id))
+            .map(|g| g.reservation_id.clone())
             .ok_or_else(|| StoreError::Protocol("a reserve answered no reservation id".into()))?;
         let mut answer = first;
         let mut denied = None;

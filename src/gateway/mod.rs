@@ -62,7 +62,7 @@ pub use ledger::{LedgerCursor, LedgerQuery, UsageEventPage};
 pub use outcome::{Effect, Outcome, Subscriber, Verb};
 pub use reservations::{Extension, ReservationView, MAX_LIFETIME_MS};
 pub use runs::{RunView, MAX_LISTED_RUNS};
-pub use settle::{Settled, Settlement};
+pub use settle::{Commit, Settled, Settlement};
 pub use sign_in::{Credential, SignIn, ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_CREDENTIAL, SIGN_IN_WINDOW_MS};
 pub use slices::LeaseSettings;
 pub use start::FirstStart;

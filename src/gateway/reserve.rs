@@ -52,7 +52,12 @@ impl Gateway {
             if !granted.repeat {
                 let written = self
                     .store
-                    .record_quantity(project, input.user.as_str(), &granted.reservation_id, fitted.quantity)
+                    .record_quantity(
+                        project,
+                        input.user.as_str(),
+                        granted.reservation_id.as_str(),
+                        fitted.quantity,
+                    )
                     .await;
                 if let Err(err) = written {
                     tracing::warn!(%err, "a clamped hold's record keeps the quantity first asked");
@@ -156,8 +161,10 @@ impl Gateway {
         } else {
             self.alerts_fired(fired);
         }
+        let reservation_id = ReservationId::parse(&held.reservation_id)
+            .ok_or_else(|| StoreError::Protocol("reserve answered a malformed reservation id".into()))?;
         let granted = Granted {
-            reservation_id: held.reservation_id,
+            reservation_id,
             expires_at_ms: held.expires_ms,
             held: Vec::new(),
             repeat: held.repeat.is_some(),

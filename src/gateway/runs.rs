@@ -11,7 +11,7 @@ use serde_json::json;
 use super::audit::{Action, Actor};
 use super::outcome::Verb;
 use super::reservations::Extension;
-use super::settle::Settlement;
+use super::settle::{Commit, Settlement};
 use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::json::rfc3339;
@@ -97,7 +97,12 @@ impl Gateway {
         outcome: Option<&str>,
         key_id: &str,
     ) -> Result<Option<RunView>, GatewayError> {
-        match self.commit(project, id, None, None, outcome, None, key_id).await? {
+        let commit = Commit {
+            outcome,
+            key_id,
+            ..Commit::default()
+        };
+        match self.commit(project, id, commit).await? {
             Settlement::Settled(_) => self.run(project, id).await,
             // Given back when its start was denied above: it never was a run.
             Settlement::NotFound | Settlement::Conflict(_) => Ok(None),

@@ -48,21 +48,37 @@ impl Observed for Settlement {
     }
 }
 
+/// What a commit says of its reservation; each None is "as reserved" or "not said".
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Commit<'a> {
+    /// The actual quantity; None: as reserved.
+    pub quantity: Option<Milli>,
+    /// The actual metadata, which each hold's measure recomputes from; None: as reserved.
+    pub metadata: Option<&'a Map<String, Value>>,
+    /// What the call's output came to, when the caller says.
+    pub outcome: Option<&'a str>,
+    pub idempotency: Option<&'a Idempotency>,
+    /// The key that commits, for the ledger.
+    pub key_id: &'a str,
+}
+
 impl Gateway {
     /// Turns a reservation into usage at every level: as reserved, or with the actual
     /// quantity and metadata recomputed by each hold's own measure; with what its output came
     /// to when the caller says (`outcome`).
-    #[allow(clippy::too_many_arguments)]
     pub async fn commit(
         &self,
         project: &str,
         id: &ReservationId,
-        quantity: Option<Milli>,
-        metadata: Option<&Map<String, Value>>,
-        outcome: Option<&str>,
-        idempotency: Option<&Idempotency>,
-        key_id: &str,
+        commit: Commit<'_>,
     ) -> Result<Settlement, GatewayError> {
+        let Commit {
+            quantity,
+            metadata,
+            outcome,
+            idempotency,
+            key_id,
+        } = commit;
         let started = Instant::now();
         let member = id.user().as_str();
         let answer = self

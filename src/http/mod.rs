@@ -2,8 +2,14 @@
 //! errors as HTTP (problem+json with a stable code from one table), and the one reading of a
 //! time either takes. Above the gateway, below both surfaces, so neither reaches into the other.
 
+pub mod body;
 mod codes;
+pub mod cors;
 mod error;
+pub mod headers;
+pub mod idempotency;
+pub mod paths;
+pub mod step;
 
 pub use codes::Code;
 pub use error::ApiError;

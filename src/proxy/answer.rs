@@ -3,11 +3,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
-use serde_json::json;
 
 use super::call::Operation;
-use super::upstreams::Kind;
-use crate::api::headers;
+use super::wire::Wire;
+use crate::http::headers;
 use crate::http::ApiError;
 use crate::quota::decision::Reason;
 use crate::quota::{Decision, Milli};
@@ -17,17 +16,17 @@ use bytes::Bytes;
 const SOON_SECONDS: i64 = 60;
 
 /// An error the gateway answers itself: `code` is a stable snake_case code, `param` the field.
-pub fn error(kind: Kind, status: StatusCode, code: &str, message: &str, param: Option<&str>) -> HttpResponse {
+pub fn error(wire: &dyn Wire, status: StatusCode, code: &str, message: &str, param: Option<&str>) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     // Nothing here gets better by retrying at once but an outage of the gateway's backend.
     if status != StatusCode::SERVICE_UNAVAILABLE {
         response.insert_header(("x-should-retry", "false"));
     }
-    body(kind, response, status, code, message, param)
+    body(wire, response, status, code, message, param)
 }
 
 fn body(
-    kind: Kind,
+    wire: &dyn Wire,
     mut response: HttpResponseBuilder,
     status: StatusCode,
     code: &str,
@@ -35,54 +34,21 @@ fn body(
     param: Option<&str>,
 ) -> HttpResponse {
     response.insert_header(("x-quota-code", code.to_string()));
-    if kind.openai() {
-        let kind = match status.as_u16() {
-            401 => "authentication_error",
-            403 => "permission_error",
-            429 if code == "insufficient_quota" => "insufficient_quota",
-            429 => "requests",
-            400..=499 => "invalid_request_error",
-            _ => "server_error",
-        };
-        response.json(json!({"error": {"message": message, "type": kind, "param": param, "code": code}}))
-    } else {
-        let kind = match status.as_u16() {
-            400 | 409 | 413 | 422 => "invalid_request_error",
-            401 => "authentication_error",
-            403 => "permission_error",
-            404 => "not_found_error",
-            429 => "rate_limit_error",
-            503 | 529 => "overloaded_error",
-            _ => "api_error",
-        };
-        response.json(json!({"type": "error", "error": {"type": kind, "message": message}}))
-    }
+    response.json(wire.error_body(status.as_u16(), code, message, param))
 }
 
 /// The event that ends a stream the provider broke off (`why`: "idle" or "stream_broken"):
 /// Anthropic's `error` event, the Responses API's, or for chat a data line with an `error`.
-pub fn stream_error(kind: Kind, operation: Operation, why: &str) -> Bytes {
+pub fn stream_error(wire: &dyn Wire, operation: Operation, why: &str) -> Bytes {
     let message = match why {
         "idle" => "the provider's stream went quiet past the gateway's idle timeout",
         _ => "the provider's stream broke off",
     };
-    let code = "upstream_broken";
-    let text = if !kind.openai() {
-        let data = json!({"type": "error", "error": {"type": "api_error", "message": message}});
-        format!("event: error\ndata: {data}\n\n")
-    } else if operation == Operation::Responses {
-        let data = json!({"type": "error", "code": code, "message": message, "param": null,
-                          "error": {"type": "server_error", "code": code, "message": message}});
-        format!("event: error\ndata: {data}\n\n")
-    } else {
-        let data = json!({"error": {"message": message, "type": "server_error", "param": null, "code": code}});
-        format!("data: {data}\n\n")
-    };
-    Bytes::from(text)
+    Bytes::from(wire.stream_error(operation, "upstream_broken", message))
 }
 
 /// An `ApiError` of the gateway (bad input, a key refused, the backend down) in the shape.
-pub fn api_error(kind: Kind, err: &ApiError) -> HttpResponse {
+pub fn api_error(wire: &dyn Wire, err: &ApiError) -> HttpResponse {
     let param = match err {
         ApiError::Invalid { field, .. } => Some(field.as_str()),
         _ => None,
@@ -90,13 +56,13 @@ pub fn api_error(kind: Kind, err: &ApiError) -> HttpResponse {
     if let ApiError::Unavailable(cause) | ApiError::Internal(cause) = err {
         tracing::warn!(cause, "proxy: the gateway could not decide");
     }
-    error(kind, err.code().status(), err.code().as_str(), &err.to_string(), param)
+    error(wire, err.code().status(), err.code().as_str(), &err.to_string(), param)
 }
 
 /// A denial: 429 with the reasons and the groups that denied, `Retry-After` when a window
 /// resets and that would make room, and `x-should-retry: false` unless one resets soon. The
 /// provider is not called. `max_field` is the field the caller named its maximum output in.
-pub fn denied(kind: Kind, decision: &Decision, max_field: Option<&str>) -> HttpResponse {
+pub fn denied(wire: &dyn Wire, decision: &Decision, max_field: Option<&str>) -> HttpResponse {
     let now_ms = decision.decided_at_ms;
     let too_big = worst_case(decision);
     let mut response = HttpResponse::TooManyRequests();
@@ -146,7 +112,7 @@ pub fn denied(kind: Kind, decision: &Decision, max_field: Option<&str>) -> HttpR
         (None, false, Some(s)) => format!("quota {} is used up for this user{}", groups.join(", "), resets(s)),
         (None, false, None) => format!("quota {} is used up for this user", groups.join(", ")),
     };
-    body(kind, response, StatusCode::TOO_MANY_REQUESTS, code, &message, None)
+    body(wire, response, StatusCode::TOO_MANY_REQUESTS, code, &message, None)
 }
 
 /// A group that denied because of the call's own worst case: what it asked is more than was

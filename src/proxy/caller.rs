@@ -6,7 +6,7 @@
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use serde_json::{Map, Value};
 
-use crate::api::event::step;
+use crate::http::step::{fit, step};
 use crate::http::{ApiError, AppState};
 use crate::quota::event::{check_metadata, FitAsk};
 use crate::quota::{Milli, Step, UserId};
@@ -106,7 +106,7 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
     let min_fit = header(headers, MIN_FIT)?
         .map(|m| Milli::parse(m).map_err(|e| ApiError::invalid(name_of(MIN_FIT), e.to_string())))
         .transpose()?;
-    let fit = crate::api::event::fit(header(headers, FIT)?, min_fit).map_err(|err| match err {
+    let fit = fit(header(headers, FIT)?, min_fit).map_err(|err| match err {
         ApiError::Invalid { field, detail } => ApiError::Invalid {
             field: if field == "fit" { name_of(FIT) } else { name_of(MIN_FIT) },
             detail,
@@ -174,7 +174,7 @@ fn percent_decoded(value: &str) -> Option<String> {
     if !value.contains('%') {
         return Some(value.to_string());
     }
-    let (bytes, well_formed) = crate::api::paths::percent_decode(value);
+    let (bytes, well_formed) = crate::http::paths::percent_decode(value);
     well_formed.then(|| String::from_utf8(bytes).ok()).flatten()
 }
 

@@ -18,8 +18,8 @@ use super::answer;
 use super::settle::{Answered, Hold};
 use super::sse::{Framer, Piece};
 use super::tokens::{self, Counter};
-use super::upstreams::Kind;
-use super::usage::{self, Usage};
+use super::usage::Usage;
+use super::wire::Wire;
 
 /// Events waiting for a slow caller: the rest waits in the upstream's socket.
 const CHANNEL_EVENTS: usize = 8;
@@ -106,7 +106,7 @@ impl Drop for Drain {
 /// What the relay needs beside the upstream's answer.
 pub struct Relay {
     pub hold: Hold,
-    pub kind: Kind,
+    pub wire: &'static dyn Wire,
     /// Drop OpenAI chat's usage chunk: the caller did not ask for it, the gateway did.
     pub drop_usage_chunk: bool,
     pub idle: Duration,
@@ -152,7 +152,7 @@ async fn run(
     // The output streamed so far, in tokens, for a stream left before its usage.
     let mut streamed: u64 = 0;
     let mut gone = false;
-    // Anthropic's usage is a running total until `message_stop`.
+    // A running total (Anthropic's) is final at the stream's last event only.
     let mut stopped = false;
     let end = 'read: loop {
         if let Some(Drain { until, .. }) = &drain {
@@ -188,12 +188,14 @@ async fn run(
                 Piece::Unread(bytes) => bytes,
                 Piece::Event(event) => {
                     let data = serde_json::from_str(&event.data).unwrap_or(serde_json::Value::Null);
-                    let usage_chunk = usage::of_event(operation, event.kind.as_deref(), &data, &mut seen);
-                    usage::streamed_text(operation, &data, |text| {
+                    let said = relay
+                        .wire
+                        .usage_of_event(operation, event.kind.as_deref(), &data, &mut seen);
+                    relay.wire.streamed_text(operation, &data, &mut |text| {
                         streamed = streamed.saturating_add(tokens::count(relay.counter, text));
                     });
-                    stopped = stopped || data.get("type").and_then(serde_json::Value::as_str) == Some("message_stop");
-                    if usage_chunk && relay.drop_usage_chunk {
+                    stopped = stopped || said.last;
+                    if said.gateway_only && relay.drop_usage_chunk {
                         continue;
                     }
                     event.raw
@@ -230,7 +232,7 @@ async fn run(
             // (the SDKs raise on it), after every event before it: a failed body would make the
             // server drop what it had not yet written.
             if !gone {
-                let error = answer::stream_error(relay.kind, operation, kind);
+                let error = answer::stream_error(relay.wire, operation, kind);
                 let _ = tokio::time::timeout(relay.idle, tx.send(Ok(error))).await;
             }
         }
@@ -240,9 +242,9 @@ async fn run(
     drop(upstream);
     // A running total that never reached its end is not what the provider billed: the output
     // is then charged at its hold.
-    let complete = match operation {
-        super::call::Operation::Messages => stopped,
-        _ => end == End::Done || seen.reported(),
+    let complete = match relay.wire.running_total(operation) {
+        true => stopped,
+        false => end == End::Done || seen.reported(),
     };
     if !complete {
         // A stream the caller left with no drain to read it to its usage is charged the output

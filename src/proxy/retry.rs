@@ -39,7 +39,7 @@ pub async fn refused(state: &AppState, caller: &Caller, upstream: &Upstream) -> 
         step.action
     );
     Ok(Some(answer::error(
-        upstream.kind,
+        super::wire::of(upstream.kind),
         StatusCode::CONFLICT,
         "action_not_retryable",
         &message,

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::call::Operation;
 use super::usage::Usage;
-use crate::gateway::{Gateway, GatewayError, Settlement};
+use crate::gateway::{Commit, Gateway, GatewayError, Settlement};
 use crate::metrics::Metrics;
 use crate::quota::{Milli, ReservationId};
 
@@ -21,7 +21,7 @@ const COMMIT_FIRST_BACKOFF_MS: u64 = 100;
 const COMMIT_LONGEST_BACKOFF_MS: u64 = 2_000;
 
 /// What a commit sends, kept for its retries.
-struct Commit {
+struct Pending {
     quantity: Milli,
     metadata: Map<String, Value>,
     estimated: bool,
@@ -93,7 +93,7 @@ impl Hold {
             Value::from(self.started.elapsed().as_millis() as u64),
         );
         let quantity = Milli::from_units(counts.quantity(self.operation));
-        let commit = Commit {
+        let commit = Pending {
             quantity,
             metadata,
             estimated,
@@ -108,17 +108,18 @@ impl Hold {
     }
 
     /// One attempt of `commit`; Err when Redis did not answer now but may soon.
-    async fn commit_once(&self, commit: &Commit) -> Result<(), GatewayError> {
+    async fn commit_once(&self, commit: &Pending) -> Result<(), GatewayError> {
         let answer = self
             .gateway
             .commit(
                 &self.project,
                 &self.id,
-                Some(commit.quantity),
-                Some(&commit.metadata),
-                None,
-                None,
-                &self.key_id,
+                Commit {
+                    quantity: Some(commit.quantity),
+                    metadata: Some(&commit.metadata),
+                    key_id: &self.key_id,
+                    ..Commit::default()
+                },
             )
             .await;
         let answer = match answer {
@@ -152,7 +153,7 @@ impl Hold {
     }
 
     /// Retries `commit` until Redis answers.
-    async fn commit_until_answered(&self, commit: Commit) {
+    async fn commit_until_answered(&self, commit: Pending) {
         // The provider has billed the call: its commit is tried until Redis answers, late if
         // the hold expired meanwhile (a late commit counts into the hold's own periods), so
         // no stall or restart of Redis makes a paid call free. The wait is visible in

@@ -3,6 +3,7 @@
 use super::amount::Milli;
 use super::counter::Counter;
 use super::fit::Fitted;
+use super::ids::ReservationId;
 use super::run::RunProgress;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +82,7 @@ pub struct Denial {
 /// A granted hold on quota.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Granted {
-    pub reservation_id: String,
+    pub reservation_id: ReservationId,
     pub expires_at_ms: i64,
     /// What it holds in each of the decision's counters, in their order (filled by the
     /// decision), so a level above that denies can show these counters as they were before.

@@ -342,7 +342,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 );
                 if let (Some(granted), Some((takes, over))) = (decision.granted, expected) {
                     model.reservations.push(ModelReservation {
-                        id: granted.reservation_id,
+                        id: granted.reservation_id.to_string(),
                         amount: units * 1000,
                         takes,
                         over,
@@ -358,7 +358,15 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let id = ReservationId::parse(&model.reservations[i].id).unwrap();
                 let answer = h
                     .gateway
-                    .commit("p", &id, actual.map(|a| Milli(a * 1000)), None, None, None, "key_model")
+                    .commit(
+                        "p",
+                        &id,
+                        quota_gateway::gateway::Commit {
+                            quantity: actual.map(|a| Milli(a * 1000)),
+                            key_id: "key_model",
+                            ..Default::default()
+                        },
+                    )
                     .await
                     .unwrap();
                 let milli = actual.map_or(model.reservations[i].amount, |a| a * 1000);

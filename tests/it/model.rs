@@ -176,7 +176,9 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     for (g, m) in &holds {
                         Model::add(&mut model.held, g, *m as i64);
                     }
-                    model.reservations.push((granted.reservation_id, holds, State::Held));
+                    model
+                        .reservations
+                        .push((granted.reservation_id.to_string(), holds, State::Held));
                 }
             }
             Op::Commit {
@@ -190,11 +192,11 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     .commit(
                         "p",
                         &reservation(&model.reservations[i].0),
-                        actual,
-                        None,
-                        None,
-                        None,
-                        "key_model",
+                        quota_gateway::gateway::Commit {
+                            quantity: actual,
+                            key_id: "key_model",
+                            ..Default::default()
+                        },
                     )
                     .await
                     .unwrap();

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use quota_gateway::gateway::audit::Actor;
 use quota_gateway::gateway::ParentChange;
-use quota_gateway::gateway::{Effect, Outcome, Settlement, Subscriber, Verb};
-use quota_gateway::quota::{EventInput, Milli, Plan, ReservationId, UserId};
+use quota_gateway::gateway::{Commit, Effect, Outcome, Settlement, Subscriber, Verb};
+use quota_gateway::quota::{EventInput, Milli, Plan, UserId};
 use serde_json::json;
 
 use crate::support::{service_on_shared, unique_prefix};
@@ -68,10 +68,17 @@ async fn each_call_reports_one_outcome_with_its_verb_user_and_effect() {
         .granted
         .unwrap();
     gateway.check("p", &input).await.unwrap();
-    let id = ReservationId::parse(&granted.reservation_id).unwrap();
+    let id = granted.reservation_id.clone();
     assert!(matches!(
         gateway
-            .commit("p", &id, None, None, None, None, "key_test")
+            .commit(
+                "p",
+                &id,
+                Commit {
+                    key_id: "key_test",
+                    ..Commit::default()
+                }
+            )
             .await
             .unwrap(),
         Settlement::Settled(_)

@@ -199,7 +199,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     model.pool.held += milli;
                     model
                         .reservations
-                        .push((granted.reservation_id, member, milli, State::Held));
+                        .push((granted.reservation_id.to_string(), member, milli, State::Held));
                 }
             }
             Op::Commit { pick: p, actual } => {
@@ -207,7 +207,15 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let id = ReservationId::parse(&model.reservations[i].0).unwrap();
                 let actual = actual.map(|a| Milli(a * 1000));
                 let outcome = gateway
-                    .commit("p", &id, actual, None, None, None, "key_model")
+                    .commit(
+                        "p",
+                        &id,
+                        quota_gateway::gateway::Commit {
+                            quantity: actual,
+                            key_id: "key_model",
+                            ..Default::default()
+                        },
+                    )
                     .await
                     .unwrap();
                 let (_, member, milli, state) = &mut model.reservations[i];

@@ -170,10 +170,7 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
                     .await
                     .unwrap();
                 live.decisions.push(d.allowed);
-                reserves.push(
-                    d.granted
-                        .map(|granted| (ReservationId::parse(&granted.reservation_id).unwrap(), true)),
-                );
+                reserves.push(d.granted.map(|granted| (granted.reservation_id.clone(), true)));
             }
             Op::Commit {
                 pick: p,
@@ -187,11 +184,12 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
                         .commit(
                             "p",
                             id,
-                            actual_half_units.map(|h| Milli(h * 500)),
-                            metadata.as_ref(),
-                            None,
-                            None,
-                            "key_lab",
+                            quota_gateway::gateway::Commit {
+                                quantity: actual_half_units.map(|h| Milli(h * 500)),
+                                metadata: metadata.as_ref(),
+                                key_id: "key_lab",
+                                ..Default::default()
+                            },
                         )
                         .await
                         .unwrap();

@@ -166,7 +166,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 if let Some(granted) = d.granted {
                     m.add(|m| &mut m.held, "budget", milli as i64);
                     m.runs.push(ModelRun {
-                        id: granted.reservation_id,
+                        id: granted.reservation_id.to_string(),
                         budget: milli,
                         used: 0,
                         open: 0,
@@ -227,7 +227,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         m.add(|m| &mut m.held, "a_only", milli as i64);
                     }
                     m.steps.push(ModelStep {
-                        id: granted.reservation_id,
+                        id: granted.reservation_id.to_string(),
                         run: r,
                         amount: milli,
                         a,
@@ -265,7 +265,15 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let id = ReservationId::parse(&m.steps[s].id).unwrap();
                 let n = actual.map(|h| h * 500);
                 let outcome = g
-                    .commit("p", &id, n.map(Milli), None, None, None, "key_model")
+                    .commit(
+                        "p",
+                        &id,
+                        quota_gateway::gateway::Commit {
+                            quantity: n.map(Milli),
+                            key_id: "key_model",
+                            ..Default::default()
+                        },
+                    )
                     .await
                     .unwrap();
                 let step = &m.steps[s];

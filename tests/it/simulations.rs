@@ -359,9 +359,16 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
                 for _ in 0..40 {
                     let d = gateway.reserve("p", &event("image", 1), 60_000, None).await.unwrap();
                     if let Some(granted) = d.granted {
-                        let id = quota_gateway::quota::ReservationId::parse(&granted.reservation_id).unwrap();
+                        let id = granted.reservation_id.clone();
                         gateway
-                            .commit("p", &id, None, None, None, None, "key_lab")
+                            .commit(
+                                "p",
+                                &id,
+                                quota_gateway::gateway::Commit {
+                                    key_id: "key_lab",
+                                    ..Default::default()
+                                },
+                            )
                             .await
                             .unwrap();
                     }

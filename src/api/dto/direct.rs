@@ -84,7 +84,7 @@ pub fn reserve(d: &Decision, user: &str) -> Json {
     json.open_object();
     json.name("allowed").boolean(d.allowed);
     json.name("reservationId")
-        .optional(d.granted.as_ref(), |j, g| j.string(&g.reservation_id));
+        .optional(d.granted.as_ref(), |j, g| j.string(g.reservation_id.as_str()));
     json.name("expiresAt")
         .optional(d.granted.as_ref(), |j, g| j.instant(g.expires_at_ms));
     json.name("reasons").open_array();
@@ -294,7 +294,7 @@ mod tests {
             Decision {
                 allowed: true,
                 granted: Some(Granted {
-                    reservation_id: "r_u1.abc".to_string(),
+                    reservation_id: crate::quota::ReservationId::parse("r_u1.abc").unwrap(),
                     expires_at_ms: 1_764_550_000_123,
                     held: Vec::new(),
                     repeat: false,
@@ -354,7 +354,7 @@ mod tests {
             let user = "user \"1\"";
             let wire = ReserveAnswer {
                 allowed: d.allowed,
-                reservation_id: d.granted.as_ref().map(|g| g.reservation_id.clone()),
+                reservation_id: d.granted.as_ref().map(|g| g.reservation_id.as_str().to_string()),
                 expires_at: d.granted.as_ref().map(|g| crate::json::rfc3339(g.expires_at_ms)),
                 reasons: d.reasons.iter().map(|r| r.code()).collect(),
                 denied_by: d.denied_by.iter().filter_map(|x| x.group.clone()).collect(),

@@ -1,0 +1,54 @@
+//! One proxied call as the phases learn it: the target the path names (upstream, wire format,
+//! operation) and who pays, known before its body is read; then its attempt. Each phase takes
+//! the context and what the phase before it made, so the sequence in `mod.rs` reads as the
+//! call goes.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::call::Operation;
+use super::caller::Caller;
+use super::upstreams::Upstream;
+use super::wire::Wire;
+
+/// Where the path sends a call: known from the path alone.
+pub struct Target {
+    pub upstream: Arc<Upstream>,
+    pub wire: &'static dyn Wire,
+    pub operation: Operation,
+    /// The path after `/proxy/{upstream}/`, normalized, as forwarded.
+    pub path: String,
+}
+
+/// A call, once its caller is known.
+pub struct Ctx {
+    pub target: Target,
+    pub caller: Caller,
+    /// When the gateway took the call, for the ledger's `duration_ms`.
+    pub started: Instant,
+    /// Which attempt at the provider this is, from 1.
+    pub attempt: u32,
+}
+
+impl Ctx {
+    pub fn new(target: Target, caller: Caller) -> Ctx {
+        Ctx {
+            target,
+            caller,
+            started: Instant::now(),
+            attempt: 1,
+        }
+    }
+
+    pub fn upstream(&self) -> &Upstream {
+        &self.target.upstream
+    }
+
+    pub fn wire(&self) -> &'static dyn Wire {
+        self.target.wire
+    }
+
+    pub fn operation(&self) -> Operation {
+        self.target.operation
+    }
+}

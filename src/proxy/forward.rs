@@ -1,0 +1,142 @@
+//! The fourth phase: the call sent upstream with the provider's credential and the headers an
+//! allow-list lets through; the answer's head back, or why there was none (a failure, settled by
+//! what it means for the bill: never sent is released, maybe taken is charged its hold).
+
+use actix_web::http::header::HeaderName;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use bytes::Bytes;
+
+use super::answer;
+use super::context::Ctx;
+use super::settle::{Answered, Hold};
+use super::upstreams::Upstream;
+use super::usage::Usage;
+
+/// Headers forwarded upstream, an allow-list: what the providers' APIs and SDKs read (content
+/// negotiation, API versions and betas, the SDKs' own `x-stainless-*` telemetry, a trace's
+/// context) and those the upstream's configuration adds (`forwardHeaders`). Never the caller's
+/// credentials, the gateway's own headers, hop-by-hop ones, routing hints a server in between
+/// might obey (`X-Forwarded-*`, `X-HTTP-Method-Override`, `X-Original-URL`), or the length and
+/// encoding, which the client library sets again.
+fn forwarded(name: &HeaderName, upstream: &Upstream) -> bool {
+    let name = name.as_str();
+    matches!(
+        name,
+        "accept"
+            | "content-type"
+            | "user-agent"
+            | "openai-beta"
+            | "anthropic-version"
+            | "anthropic-beta"
+            | "traceparent"
+            | "tracestate"
+    ) || name.starts_with("x-stainless-")
+        || upstream.forward_headers.iter().any(|h| h == name)
+}
+
+/// Sends the call upstream with the provider's credential; answers once its head arrived.
+pub async fn send(req: &HttpRequest, ctx: &Ctx, body: Bytes) -> Result<reqwest::Response, Failure> {
+    let upstream = ctx.upstream();
+    let mut url = format!("{}/{}", upstream.base_url, ctx.target.path);
+    if !req.query_string().is_empty() {
+        url.push('?');
+        url.push_str(req.query_string());
+    }
+    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
+        .map_err(|e| Failure::Unreachable(e.to_string()))?;
+    let mut builder = upstream.client.request(method, url);
+    for (name, value) in req.headers() {
+        if forwarded(name, upstream) {
+            builder = builder.header(name.as_str(), value.as_bytes());
+        }
+    }
+    builder = ctx
+        .wire()
+        .authorize(builder, upstream.credential.as_deref(), req.headers());
+    if !body.is_empty() {
+        builder = builder.body(body);
+    }
+    match tokio::time::timeout(upstream.timeouts.first_byte, builder.send()).await {
+        Err(_) => Err(Failure::Timeout),
+        // (A connect timeout is a timeout too, but the provider never saw the call.)
+        Ok(Err(err)) if err.is_connect() || err.is_builder() => Err(Failure::Unreachable(err.to_string())),
+        Ok(Err(err)) if err.is_timeout() => Err(Failure::Timeout),
+        Ok(Err(err)) => Err(Failure::Broken(err.to_string())),
+        Ok(Ok(response)) => Ok(response),
+    }
+}
+
+/// Why the upstream gave no answer.
+pub enum Failure {
+    /// No connection could be made: it never saw the call.
+    Unreachable(String),
+    /// The connection broke after the call was sent: it may have taken the call, and bill it.
+    Broken(String),
+    /// No answer before the first-byte timeout: it may be working on it, and billing it.
+    Timeout,
+}
+
+impl Failure {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::Unreachable(_) => "connect",
+            Failure::Broken(_) => "stream_broken",
+            Failure::Timeout => "timeout",
+        }
+    }
+
+    /// Settles the call's hold as the failure means: released when the provider never saw the
+    /// call, else charged its hold (`estimated`).
+    pub async fn settle(&self, hold: &Hold) {
+        hold.upstream_error(self.kind());
+        match self {
+            Failure::Unreachable(_) => hold.release().await,
+            Failure::Broken(_) | Failure::Timeout => {
+                let answered = Answered {
+                    status: None,
+                    request_id: None,
+                };
+                hold.commit(Usage::default(), answered).await;
+            }
+        }
+    }
+
+    /// The caller's answer, in the upstream's error shape.
+    pub fn answer(&self, ctx: &Ctx) -> HttpResponse {
+        let (upstream, wire) = (ctx.upstream(), ctx.wire());
+        let name = &upstream.name;
+        let (status, code, message) = match self {
+            Failure::Unreachable(cause) => {
+                tracing::warn!(
+                    upstream = name,
+                    attempt = ctx.attempt,
+                    cause,
+                    "proxy: upstream unreachable"
+                );
+                let message = format!("the provider ({name}) could not be reached; the call was not made");
+                (StatusCode::BAD_GATEWAY, "upstream_unreachable", message)
+            }
+            Failure::Broken(cause) => {
+                tracing::warn!(
+                    upstream = name,
+                    attempt = ctx.attempt,
+                    cause,
+                    "proxy: upstream connection broke before an answer"
+                );
+                let message = format!(
+                    "the connection to the provider ({name}) broke before it answered; the call was charged its hold"
+                );
+                (StatusCode::BAD_GATEWAY, "upstream_broken", message)
+            }
+            Failure::Timeout => {
+                let message = format!(
+                    "the provider ({name}) did not answer within {} s; the call was charged its hold",
+                    upstream.timeouts.first_byte.as_secs()
+                );
+                (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", message)
+            }
+        };
+        answer::error(wire, status, code, &message, None)
+    }
+}

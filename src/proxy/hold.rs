@@ -1,0 +1,114 @@
+//! The third phase: the call's worst case held in one reserve (every limit, level, credit and
+//! run of the user's plan), before the provider sees it. A denial, an attempt of a closed
+//! action, or a repeat of an Idempotency-Key is answered here and reaches no provider.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use bytes::Bytes;
+
+use super::call::Call;
+use super::context::Ctx;
+use super::settle::{self, Hold};
+use super::{answer, retry, splice, understand, Proxy};
+use crate::http::idempotency::idempotency;
+use crate::http::{ApiError, AppState};
+use crate::quota::{ReservationId, ReservationState};
+
+/// What holding made of the call.
+pub enum Held {
+    /// Held: forward it.
+    Go(Box<Go>),
+    /// Answered by the gateway: the provider is not called.
+    Answered(HttpResponse),
+}
+
+/// A held call: its hold, and the body to forward (the caller's, with what the gateway must
+/// insert).
+pub struct Go {
+    pub hold: Hold,
+    pub call: Call,
+    pub body: Bytes,
+}
+
+/// Holds the call's worst case; the body to forward when it may go.
+pub async fn reserve(
+    req: &HttpRequest,
+    state: &AppState,
+    proxy: &Proxy,
+    ctx: &Ctx,
+    mut call: Call,
+    body: Bytes,
+) -> Result<Held, ApiError> {
+    if let Some(refused) = retry::refused(state, &ctx.caller, ctx.upstream()).await? {
+        return Ok(Held::Answered(refused));
+    }
+    let input = understand::event(ctx, &call);
+    let idempotency = idempotency(req, "proxy", &ctx.target.path, &body)?;
+    let decision = state
+        .gateway
+        .reserve(&ctx.caller.project, &input, proxy.hold_ttl_ms, idempotency.as_ref())
+        .await?;
+    if !decision.allowed {
+        settle::count_call(state.gateway.metrics(), &ctx.upstream().name, ctx.operation(), "denied");
+        return Ok(Held::Answered(answer::denied(ctx.wire(), &decision, call.max_field)));
+    }
+    let granted = decision
+        .granted
+        .as_ref()
+        .ok_or_else(|| ApiError::Internal("an allowed reserve held nothing".into()))?;
+    if granted.repeat {
+        // One call per key: a repeat made no hold of its own, and the provider is never asked
+        // twice for one key's hold, whether its first call still runs (on this node or another)
+        // or has ended.
+        return Ok(Held::Answered(repeated(state, ctx, &granted.reservation_id).await?));
+    }
+    // A hold that clamped to what the user had left: the provider is asked for no more.
+    let lowered = decision
+        .fitted
+        .and_then(|f| f.output_tokens)
+        .and_then(|granted| call.lower_max_output(granted, ctx.wire()));
+    let hold = Hold {
+        gateway: state.gateway.clone(),
+        metrics: state.gateway.metrics().clone(),
+        project: ctx.caller.project.clone(),
+        id: granted.reservation_id.clone(),
+        key_id: ctx.caller.key_id.clone(),
+        upstream: ctx.upstream().name.clone(),
+        operation: ctx.operation(),
+        ttl_ms: proxy.hold_ttl_ms,
+        worst: call.worst,
+        started: ctx.started,
+    };
+    let body = forwarded_body(ctx, &call, body, lowered);
+    Ok(Held::Go(Box::new(Go { hold, call, body })))
+}
+
+/// The answer to a repeat of an Idempotency-Key: 409, `idempotency_key_in_flight` while its
+/// first call's hold is open, else `idempotency_key_settled`; never forwarded.
+async fn repeated(state: &AppState, ctx: &Ctx, id: &ReservationId) -> Result<HttpResponse, ApiError> {
+    let view = state.gateway.reservation(&ctx.caller.project, id).await?;
+    let (code, message) = match view.is_some_and(|v| v.state == ReservationState::Held) {
+        true => (
+            "idempotency_key_in_flight",
+            "a call with this Idempotency-Key is in flight and was not made again; read the first call's answer, and use a new key for a new call",
+        ),
+        false => (
+            "idempotency_key_settled",
+            "a call with this Idempotency-Key was made and settled already; use a new key for a new call",
+        ),
+    };
+    Ok(answer::error(ctx.wire(), StatusCode::CONFLICT, code, message, None))
+}
+
+/// The body the provider gets: the caller's bytes, with only what the gateway must insert
+/// spliced in (never re-serialized): the maximum output a clamped hold lowered, and what the
+/// wire format needs for the usage to be reported.
+fn forwarded_body(ctx: &Ctx, call: &Call, body: Bytes, lowered: Option<(&str, u64)>) -> Bytes {
+    let mut body = body;
+    if let Some((field, max)) = lowered {
+        if let Some(spliced) = splice::set(&body, &[field], &max.to_string()) {
+            body = Bytes::from(spliced);
+        }
+    }
+    ctx.wire().forwarded_body(call, body)
+}

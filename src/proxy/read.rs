@@ -1,0 +1,144 @@
+//! The fifth phase for an answer that is not a stream (`relay.rs` takes streams): its head
+//! passed on, its body read whole within a bound, and its usage settled: an error of the
+//! provider releases the hold, a whole answer commits what it reports.
+
+use std::time::Duration;
+
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, HttpResponseBuilder};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use super::answer;
+use super::call::Call;
+use super::context::Ctx;
+use super::retry;
+use super::settle::{Answered, Hold, KeepAlive};
+use super::usage::Usage;
+use crate::http::AppState;
+
+/// A non-streamed answer read whole for its usage is at most this big.
+const MAX_ANSWER_BYTES: usize = 64 << 20;
+
+/// The answer's header naming the call's reservation: the caller says later what its output
+/// came to with `POST /v1/reservations/{id}/outcome` (the commit follows the answer).
+pub const RESERVATION: &str = "x-quota-reservation";
+
+/// An uncounted call's answer, passed on as it came.
+pub async fn uncounted(ctx: &Ctx, response: reqwest::Response) -> HttpResponse {
+    let mut reply = head(&response);
+    match whole(response, ctx.upstream().timeouts.idle).await {
+        Ok(body) => reply.body(body),
+        Err(()) => reply.finish(),
+    }
+}
+
+/// The provider refused the call: its answer passed on, the hold released (an attempt of a
+/// run's action may close the action, `retry.rs`).
+pub async fn refused(state: &AppState, ctx: &Ctx, hold: Hold, response: reqwest::Response) -> HttpResponse {
+    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut reply = head(&response);
+    let error = whole(response, ctx.upstream().timeouts.idle).await.unwrap_or_default();
+    hold.release().await;
+    hold.upstream_error(if status.is_server_error() {
+        "status_5xx"
+    } else {
+        "status_4xx"
+    });
+    retry::after_error(state, &ctx.caller, status, &error).await;
+    reply.body(error)
+}
+
+/// A whole answer: read, then its reported usage committed (the hold's, `estimated`, when it
+/// broke off).
+pub async fn answered(
+    ctx: &Ctx,
+    call: &Call,
+    hold: Hold,
+    alive: KeepAlive,
+    response: reqwest::Response,
+) -> HttpResponse {
+    let answered = answered_by(ctx, &response);
+    let mut reply = head(&response);
+    reserved(&mut reply, &hold);
+    let body = whole(response, ctx.upstream().timeouts.idle).await;
+    drop(alive);
+    let Ok(body) = body else {
+        hold.upstream_error("stream_broken");
+        hold.commit(Usage::default(), answered).await;
+        let message = "the provider's answer broke off; the call was charged its hold";
+        return answer::error(ctx.wire(), StatusCode::BAD_GATEWAY, "upstream_broken", message, None);
+    };
+    let reported = serde_json::from_slice::<Value>(&body)
+        .map(|v| ctx.wire().usage_of_answer(call.operation, &v))
+        .unwrap_or_default();
+    hold.commit(reported, answered).await;
+    reply.body(body)
+}
+
+/// What the provider said of the call, for the record: its status and its request id.
+pub fn answered_by(ctx: &Ctx, response: &reqwest::Response) -> Answered {
+    let id = response.headers().get(ctx.wire().request_id_header());
+    Answered {
+        status: Some(response.status().as_u16()),
+        request_id: id.and_then(|v| v.to_str().ok()).map(str::to_string),
+    }
+}
+
+/// Whether the answer is a stream of server-sent events.
+pub fn streamed(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
+/// The answer's status and headers for the caller, without those that describe the
+/// connection or a body the gateway sends differently.
+pub fn head(response: &reqwest::Response) -> HttpResponseBuilder {
+    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut reply = HttpResponse::build(status);
+    for (name, value) in response.headers() {
+        let skip = matches!(
+            name.as_str(),
+            "content-length" | "connection" | "keep-alive" | "transfer-encoding" | "set-cookie"
+        ) || name.as_str().starts_with("access-control-");
+        if skip {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            reply.append_header((name, value));
+        }
+    }
+    // The provider's `x-request-id` reaches the caller as it came (the SDKs' `_request_id`,
+    // which the provider's support asks for); the gateway's own is then `X-Quota-Request-Id`.
+    // `X-Upstream-Request-Id` repeats it for callers that read it there.
+    if let Some(id) = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()) {
+        reply.insert_header(("x-upstream-request-id", id.to_string()));
+    }
+    reply
+}
+
+/// Names the call's reservation on the answer.
+pub fn reserved(reply: &mut HttpResponseBuilder, hold: &Hold) {
+    reply.insert_header((RESERVATION, hold.id.as_str().to_string()));
+}
+
+/// A whole answer, at most `MAX_ANSWER_BYTES`, each read within `idle`.
+async fn whole(response: reqwest::Response, idle: Duration) -> Result<Bytes, ()> {
+    let mut stream = response.bytes_stream();
+    let mut body = BytesMut::new();
+    loop {
+        match tokio::time::timeout(idle, stream.next()).await {
+            Ok(None) => return Ok(body.freeze()),
+            Ok(Some(Ok(chunk))) if body.len() + chunk.len() <= MAX_ANSWER_BYTES => body.extend_from_slice(&chunk),
+            _ => return Err(()),
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The second phase: the caller's body, read whole within the node's bound, and what it asks
+//! for: the call's worst case in its wire format, and the hold's event. A large body is read on
+//! a counting thread in its project's turn (`counting.rs`): parsing and tokenizing megabytes
+//! on a request thread would stall every other caller of the node.
+
+use actix_web::{web, HttpRequest};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+use super::call::{self, Call, ModelLimits, Operation};
+use super::context::Ctx;
+use super::upstreams::Upstream;
+use super::wire::Wire;
+use super::{counting, Proxy};
+use crate::http::{ApiError, AppState};
+use crate::quota::amount::MAX_UNITS;
+use crate::quota::catalog::Catalog;
+use crate::quota::{EventInput, Milli};
+
+/// Reads the caller's body, at most `limit` bytes: a body declared as anything but JSON is 415
+/// (the API's rule), one compressed in a way the gateway does not read is 400 naming
+/// `Content-Encoding`, and a declared length past the limit is refused before any byte is read.
+pub async fn body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let headers = req.headers();
+    if let Some(declared) = headers.get(actix_web::http::header::CONTENT_TYPE) {
+        if !crate::http::body::is_json(declared.to_str().unwrap_or("")) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+    }
+    let encoded = headers
+        .get(actix_web::http::header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty() && v != "identity");
+    if let Some(encoding) = encoded {
+        return Err(ApiError::invalid(
+            "Content-Encoding",
+            format!("{encoding} is not read by this gateway; send the body uncompressed"),
+        ));
+    }
+    let too_large = || ApiError::invalid("body", format!("is larger than this gateway forwards ({limit} bytes)"));
+    let declared = headers
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(too_large());
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::invalid("body", "could not be read whole"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The call's worst case, from its body and the catalog's limits of its model: inline for a
+/// small body, on a counting thread in the project's turn for a large one.
+pub async fn call(state: &AppState, proxy: &Proxy, ctx: &Ctx, body: &Bytes) -> Result<Call, ApiError> {
+    let (wire, operation) = (ctx.wire(), ctx.operation());
+    if body.len() <= counting::INLINE_BYTES {
+        return read(wire, ctx.upstream(), operation, body, state.gateway.catalog());
+    }
+    let (body, catalog, upstream) = (
+        body.clone(),
+        state.gateway.catalog().clone(),
+        ctx.target.upstream.clone(),
+    );
+    proxy
+        .counting
+        .run(&ctx.caller.project, move || {
+            read(wire, &upstream, operation, &body, &catalog)
+        })
+        .await
+        .map_err(|_| ApiError::CountingBusy)?
+}
+
+fn read(
+    wire: &'static dyn Wire,
+    upstream: &Upstream,
+    operation: Operation,
+    body: &[u8],
+    catalog: &Catalog,
+) -> Result<Call, ApiError> {
+    let json: Map<String, Value> =
+        serde_json::from_slice(body).map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
+    call::understand(wire, upstream, operation, &json, |model| {
+        catalog.find(model).map(|m| ModelLimits {
+            output: m.entry.max_output_tokens,
+            context: m.entry.context_window,
+        })
+    })
+    .map_err(|e| ApiError::invalid(e.field, e.detail))
+}
+
+/// The hold's event: `<upstream>.<operation>`, its quantity and counts the worst case, with the
+/// model, the upstream, the operation, whether it streams and the caller's metadata. A call
+/// that names no maximum output would be held at the model's whole output limit, which a user
+/// near the end of a budget cannot afford: it is clamped to what is left unless the caller
+/// said otherwise. A call that names one keeps its choice (its group's `fit` still applies).
+pub fn event(ctx: &Ctx, call: &Call) -> EventInput {
+    let (caller, upstream) = (&ctx.caller, ctx.upstream());
+    let mut metadata = caller.metadata.clone();
+    metadata.insert("model".into(), Value::from(call.model.clone()));
+    metadata.insert("upstream".into(), Value::from(upstream.name.clone()));
+    metadata.insert("operation".into(), Value::from(call.operation.as_str()));
+    metadata.insert("stream".into(), Value::from(call.stream));
+    // One a call, so a group measuring it counts calls (requests a minute) beside the tokens.
+    metadata.insert("calls".into(), Value::from(1));
+    call.worst.write(&mut metadata);
+    let quantity = call.worst.quantity(call.operation);
+    let mut fit = caller.fit;
+    if call.operation.has_maximum() && call.max_field.is_none() && fit.clamp.is_none() {
+        fit.clamp = Some(true);
+    }
+    EventInput {
+        user: caller.user.clone(),
+        event: format!("{}.{}", upstream.name, call.operation.as_str()),
+        quantity: Milli::from_units(quantity.min(MAX_UNITS)),
+        metadata,
+        step: caller.step.clone(),
+        fit,
+    }
+}

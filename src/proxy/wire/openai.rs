@@ -1,0 +1,311 @@
+//! OpenAI's format, spoken by OpenAI and by any server compatible with it (a model served on the
+//! same host, a router): chat completions, Responses, embeddings and image generation. Chat
+//! streams report usage only when asked (`stream_options.include_usage`), in a last chunk with
+//! no choices; Responses streams in their `response.completed` event.
+
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+
+use super::{count, model_list, texts, Event, Wire};
+use crate::proxy::call::{positive, required, Asked, BodyError, Call, Limits, Operation};
+use crate::proxy::splice;
+use crate::proxy::tokens::{self, Counter, IMAGE_TOKENS};
+use crate::proxy::usage::Usage;
+
+/// `compatible`: another server speaking the format, whose chat may not know OpenAI's newer
+/// `max_completion_tokens` (a clamp then lowers `max_tokens`).
+pub struct OpenAi {
+    pub compatible: bool,
+}
+
+impl Wire for OpenAi {
+    fn operation(&self, method: &str, path: &str) -> Option<Operation> {
+        let path = path.trim_end_matches('/');
+        if model_list(method, path) {
+            return Some(Operation::Uncounted);
+        }
+        match (method, path) {
+            ("POST", "v1/chat/completions") => Some(Operation::Chat),
+            ("POST", "v1/responses") => Some(Operation::Responses),
+            ("POST", "v1/embeddings") => Some(Operation::Embeddings),
+            ("POST", "v1/images/generations") => Some(Operation::Images),
+            _ => None,
+        }
+    }
+
+    fn counter(&self, model: &str) -> Counter {
+        tokens::counter_for(model, true)
+    }
+
+    fn understand(&self, operation: Operation, body: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError> {
+        let mut asked = Asked::default();
+        let worst = &mut asked.worst;
+        match operation {
+            Operation::Chat => {
+                let n = positive(body, "n")?.unwrap_or(1);
+                asked.choices = n;
+                let max = match positive(body, "max_completion_tokens")? {
+                    Some(max) => Some(("max_completion_tokens", max)),
+                    None => positive(body, "max_tokens")?.map(|max| ("max_tokens", max)),
+                };
+                asked.max_field = max.map(|(field, _)| field);
+                asked.caller_wants_usage = body
+                    .get("stream_options")
+                    .and_then(|o| o.get("include_usage"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                worst.input_tokens = Some(limits.body(body));
+                let max = max.map_or(limits.default_max, |(_, max)| max);
+                worst.output_tokens = Some(max.saturating_mul(n));
+            }
+            Operation::Responses => {
+                let max = positive(body, "max_output_tokens")?;
+                asked.max_field = max.map(|_| "max_output_tokens");
+                // A stored conversation's input is the provider's, unseen here: held at the
+                // upstream's context size on top of what is sent.
+                let stored = ["previous_response_id", "conversation", "prompt"]
+                    .iter()
+                    .any(|k| body.get(*k).is_some_and(|v| !v.is_null()));
+                let unseen = if stored { limits.stored } else { 0 };
+                worst.input_tokens = Some(limits.body(body).saturating_add(unseen));
+                worst.output_tokens = Some(max.unwrap_or(limits.default_max));
+            }
+            Operation::Embeddings => {
+                worst.input_tokens = Some(limits.value(required(body, "input")?));
+                worst.output_tokens = Some(0);
+            }
+            Operation::Images => {
+                let n = positive(body, "n")?.unwrap_or(1);
+                worst.input_tokens = Some(limits.value(required(body, "prompt")?));
+                // gpt-image-1's largest image is 6,240 output tokens.
+                worst.output_tokens = Some(n.saturating_mul(IMAGE_TOKENS + 240));
+                worst.images = Some(n);
+            }
+            Operation::Messages | Operation::Uncounted => {}
+        }
+        Ok(asked)
+    }
+
+    fn max_output_field(&self, operation: Operation) -> Option<&'static str> {
+        match operation {
+            Operation::Chat if self.compatible => Some("max_tokens"),
+            Operation::Chat => Some("max_completion_tokens"),
+            Operation::Responses => Some("max_output_tokens"),
+            _ => None,
+        }
+    }
+
+    /// A chat stream reports usage only when asked: the gateway asks (and removes the usage
+    /// chunk from a caller that had not).
+    fn forwarded_body(&self, call: &Call, body: Bytes) -> Bytes {
+        if call.stream && call.operation == Operation::Chat && !call.caller_wants_usage {
+            if let Some(spliced) = splice::set(&body, &["stream_options", "include_usage"], "true") {
+                return Bytes::from(spliced);
+            }
+        }
+        body
+    }
+
+    fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+        credential: Option<&str>,
+        _sent: &actix_web::http::header::HeaderMap,
+    ) -> reqwest::RequestBuilder {
+        match credential {
+            Some(credential) => request.bearer_auth(credential),
+            None => request,
+        }
+    }
+
+    fn request_id_header(&self) -> &'static str {
+        "x-request-id"
+    }
+
+    fn usage_of_answer(&self, operation: Operation, body: &Value) -> Usage {
+        let usage = body.get("usage").filter(|u| u.is_object());
+        let mut u = usage.map(of_usage).unwrap_or_default();
+        match operation {
+            Operation::Embeddings => u.output_tokens = u.input_tokens.map(|_| 0),
+            Operation::Images => u.images = body.get("data").and_then(Value::as_array).map(|d| d.len() as u64),
+            _ => {}
+        }
+        u
+    }
+
+    fn usage_of_event(&self, operation: Operation, event: Option<&str>, data: &Value, seen: &mut Usage) -> Event {
+        match operation {
+            Operation::Chat => {
+                let Some(usage) = data.get("usage").filter(|u| u.is_object()) else {
+                    return Event::default();
+                };
+                seen.update(of_usage(usage));
+                Event {
+                    gateway_only: data.get("choices").and_then(Value::as_array).is_some_and(Vec::is_empty),
+                    last: false,
+                }
+            }
+            Operation::Responses => {
+                let kind = event.or_else(|| data.get("type").and_then(Value::as_str));
+                let ends = matches!(
+                    kind,
+                    Some("response.completed" | "response.incomplete" | "response.failed")
+                );
+                if ends {
+                    if let Some(usage) = data
+                        .get("response")
+                        .and_then(|r| r.get("usage"))
+                        .filter(|u| u.is_object())
+                    {
+                        seen.update(of_usage(usage));
+                    }
+                }
+                Event {
+                    gateway_only: false,
+                    last: ends,
+                }
+            }
+            Operation::Images => {
+                let done = data.get("type").and_then(Value::as_str) == Some("image_generation.completed");
+                if done {
+                    if let Some(usage) = data.get("usage").filter(|u| u.is_object()) {
+                        seen.update(of_usage(usage));
+                    }
+                    seen.images = Some(seen.images.unwrap_or(0) + 1);
+                }
+                Event::default()
+            }
+            Operation::Embeddings | Operation::Messages | Operation::Uncounted => Event::default(),
+        }
+    }
+
+    fn streamed_text<'a>(&self, operation: Operation, data: &'a Value, each: &mut dyn FnMut(&'a str)) {
+        match operation {
+            Operation::Chat => {
+                for choice in data.get("choices").and_then(Value::as_array).into_iter().flatten() {
+                    let delta = choice.get("delta");
+                    texts(delta, &["content", "refusal", "reasoning_content", "reasoning"], each);
+                    let calls = delta.and_then(|d| d.get("tool_calls")).and_then(Value::as_array);
+                    for call in calls.into_iter().flatten() {
+                        texts(call.get("function"), &["arguments"], each);
+                    }
+                }
+            }
+            Operation::Responses => {
+                let delta = data
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.ends_with(".delta"));
+                if delta {
+                    texts(Some(data), &["delta"], each);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn error_body(&self, status: u16, code: &str, message: &str, param: Option<&str>) -> Value {
+        let kind = match status {
+            401 => "authentication_error",
+            403 => "permission_error",
+            429 if code == "insufficient_quota" => "insufficient_quota",
+            429 => "requests",
+            400..=499 => "invalid_request_error",
+            _ => "server_error",
+        };
+        json!({"error": {"message": message, "type": kind, "param": param, "code": code}})
+    }
+
+    /// The Responses API's `error` event, or for chat a data line with an `error`.
+    fn stream_error(&self, operation: Operation, code: &str, message: &str) -> String {
+        if operation == Operation::Responses {
+            let data = json!({"type": "error", "code": code, "message": message, "param": null,
+                              "error": {"type": "server_error", "code": code, "message": message}});
+            format!("event: error\ndata: {data}\n\n")
+        } else {
+            let data = json!({"error": {"message": message, "type": "server_error", "param": null, "code": code}});
+            format!("data: {data}\n\n")
+        }
+    }
+}
+
+/// OpenAI's usage object (chat's prompt/completion names, or Responses' and images' input/output).
+fn of_usage(usage: &Value) -> Usage {
+    let first = |a: &[&str], b: &[&str]| count(usage, a).or_else(|| count(usage, b));
+    Usage {
+        input_tokens: first(&["prompt_tokens"], &["input_tokens"]),
+        output_tokens: first(&["completion_tokens"], &["output_tokens"]),
+        cached_input_tokens: first(
+            &["prompt_tokens_details", "cached_tokens"],
+            &["input_tokens_details", "cached_tokens"],
+        ),
+        cache_write_tokens: None,
+        reasoning_tokens: first(
+            &["completion_tokens_details", "reasoning_tokens"],
+            &["output_tokens_details", "reasoning_tokens"],
+        ),
+        images: None,
+        cost_nano: usage.get("cost").and_then(nano_dollars),
+    }
+}
+
+/// A cost in dollars (at most 9 decimals, as OpenRouter reports it) as nano-dollars.
+fn nano_dollars(cost: &Value) -> Option<u64> {
+    match cost {
+        Value::Number(n) => crate::quota::amount::parse_scaled(&n.to_string(), 9, u64::MAX / 2).ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(operation: Operation, data: Value) -> Vec<String> {
+        let mut all = Vec::new();
+        OpenAi { compatible: false }.streamed_text(operation, &data, &mut |t| all.push(t.to_string()));
+        all
+    }
+
+    #[test]
+    fn the_text_streamed_is_read_from_each_kind_of_delta() {
+        assert_eq!(
+            read(
+                Operation::Chat,
+                json!({"choices": [{"delta": {"content": "a", "tool_calls": [{"function": {"arguments": "{\"x\""}}]}}]})
+            ),
+            ["a", "{\"x\""]
+        );
+        assert_eq!(
+            read(
+                Operation::Responses,
+                json!({"type": "response.output_text.delta", "delta": "b"})
+            ),
+            ["b"]
+        );
+        assert!(read(Operation::Chat, json!({"choices": [], "usage": {}})).is_empty());
+    }
+
+    #[test]
+    fn only_chats_usage_chunk_is_the_one_to_remove_and_an_explicit_zero_is_zero() {
+        let wire = OpenAi { compatible: false };
+        let mut seen = Usage::default();
+        let content = json!({"choices": [{"delta": {"content": "hi"}}], "usage": null});
+        assert!(
+            !wire
+                .usage_of_event(Operation::Chat, None, &content, &mut seen)
+                .gateway_only
+        );
+        let usage = json!({"choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 2}});
+        assert!(
+            wire.usage_of_event(Operation::Chat, None, &usage, &mut seen)
+                .gateway_only
+        );
+        assert_eq!(seen.quantity(Operation::Chat), 6);
+        let mut zero = Usage::default();
+        let zeros = json!({"choices": [], "usage": {"prompt_tokens": 0, "completion_tokens": 0}});
+        wire.usage_of_event(Operation::Chat, None, &zeros, &mut zero);
+        assert_eq!((zero.input_tokens, zero.output_tokens), (Some(0), Some(0)));
+        assert!(zero.reported());
+    }
+}
