@@ -40,11 +40,26 @@ fn body(
 /// The event that ends a stream the provider broke off (`why`: "idle" or "stream_broken"):
 /// Anthropic's `error` event, the Responses API's, or for chat a data line with an `error`.
 pub fn stream_error(wire: &dyn Wire, operation: Operation, why: &str) -> Bytes {
-    let message = match why {
+    Bytes::from(wire.stream_error(operation, "upstream_broken", broke_off(why)))
+}
+
+/// The same for a stream that is one JSON array: an error element, then the array's end
+/// (`began`: whether the array's `[` reached the caller).
+pub fn array_error(wire: &dyn Wire, why: &str, began: bool) -> Bytes {
+    let error = wire.error_body(
+        StatusCode::BAD_GATEWAY.as_u16(),
+        "upstream_broken",
+        broke_off(why),
+        None,
+    );
+    Bytes::from(format!("{}{error}]", if began { "," } else { "[" }))
+}
+
+fn broke_off(why: &str) -> &'static str {
+    match why {
         "idle" => "the provider's stream went quiet past the gateway's idle timeout",
         _ => "the provider's stream broke off",
-    };
-    Bytes::from(wire.stream_error(operation, "upstream_broken", message))
+    }
 }
 
 /// An `ApiError` of the gateway (bad input, a key refused, the backend down) in the shape.

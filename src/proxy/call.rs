@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::tokens::{self, Bound, Counter};
 use super::upstreams::Upstream;
 use super::usage::Usage;
-use super::wire::Wire;
+use super::wire::{Route, Wire};
 
 /// What a path under `/proxy/{upstream}/` does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub enum Operation {
     Embeddings,
     Images,
     Messages,
+    /// Gemini's `generateContent` and `streamGenerateContent`.
+    Generate,
     /// Forwarded uncounted: model lists and Anthropic's token counting.
     Uncounted,
 }
@@ -32,13 +34,17 @@ impl Operation {
             Operation::Embeddings => "embeddings",
             Operation::Images => "images",
             Operation::Messages => "messages",
+            Operation::Generate => "generate",
             Operation::Uncounted => "uncounted",
         }
     }
 
     /// Whether its output has a maximum the caller names (and a clamped hold lowers).
     pub fn has_maximum(self) -> bool {
-        matches!(self, Operation::Chat | Operation::Responses | Operation::Messages)
+        matches!(
+            self,
+            Operation::Chat | Operation::Responses | Operation::Messages | Operation::Generate
+        )
     }
 }
 
@@ -149,18 +155,21 @@ pub fn required<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a Val
 pub fn understand(
     wire: &dyn Wire,
     upstream: &Upstream,
-    operation: Operation,
+    route: &Route,
     body: &Map<String, Value>,
     model_limits: impl FnOnce(&str) -> Option<ModelLimits>,
 ) -> Result<Call, BodyError> {
-    let model = match body.get("model") {
-        Some(Value::String(m)) if !m.is_empty() && m.len() <= 256 => m.clone(),
+    let operation = route.operation;
+    let model = match (&route.model, body.get("model")) {
+        (Some(m), _) => m.clone(),
+        (None, Some(Value::String(m))) if !m.is_empty() && m.len() <= 256 => m.clone(),
         _ => return Err(wrong("model", "must be the model's name, 1 to 256 bytes")),
     };
-    let stream = match body.get("stream") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(wrong("stream", "must be true or false")),
+    let stream = match (route.stream, body.get("stream")) {
+        (Some(stream), _) => stream,
+        (None, None | Some(Value::Null)) => false,
+        (None, Some(Value::Bool(b))) => *b,
+        (None, Some(_)) => return Err(wrong("stream", "must be true or false")),
     };
     let known = model_limits(&model);
     let limits = Limits {

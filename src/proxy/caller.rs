@@ -1,7 +1,7 @@
 //! Who pays for a proxied call: the project's secret key naming its user in `X-Quota-User`, or
 //! a user key, which spends as its own user only. The key comes as `Authorization: Bearer`
-//! (OpenAI's SDKs) or `x-api-key` (Anthropic's). `X-Quota-Metadata` and the run headers say
-//! the rest. None of these headers goes upstream.
+//! (OpenAI's SDKs), `x-api-key` (Anthropic's) or `x-goog-api-key` or `?key=` (Google's).
+//! `X-Quota-Metadata` and the run headers say the rest. None of these goes upstream.
 
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use serde_json::{Map, Value};
@@ -78,19 +78,23 @@ fn name_of(name: &str) -> String {
 }
 
 /// The key presented, from either header.
-fn presented(headers: &HeaderMap) -> Option<&str> {
+fn presented<'a>(headers: &'a HeaderMap, in_query: Option<&'a str>) -> Option<&'a str> {
     let bearer = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     bearer
-        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .or_else(|| header("x-api-key"))
+        .or_else(|| header("x-goog-api-key"))
+        .or(in_query)
         .map(str::trim)
         .filter(|t| !t.is_empty())
 }
 
 /// Everything about the caller, checked before anything reaches Redis but the key's lookup.
-pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+/// `in_query`: the key a format's clients may send in the query (Gemini's `?key=`).
+pub async fn identify(state: &AppState, headers: &HeaderMap, in_query: Option<&str>) -> Result<Caller, ApiError> {
     // The headers first: bad input is refused without a lookup.
     let named = header(headers, USER)?
         .map(|u| {
@@ -113,7 +117,7 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
         },
         other => other,
     })?;
-    let token = presented(headers).ok_or(ApiError::Unauthorized)?;
+    let token = presented(headers, in_query).ok_or(ApiError::Unauthorized)?;
     if !api_key_well_formed(token) {
         return Err(ApiError::Unauthorized);
     }

@@ -9,13 +9,14 @@ use std::time::Instant;
 use super::call::Operation;
 use super::caller::Caller;
 use super::upstreams::Upstream;
+use super::wire::Route;
 use super::wire::Wire;
 
 /// Where the path sends a call: known from the path alone.
 pub struct Target {
     pub upstream: Arc<Upstream>,
     pub wire: &'static dyn Wire,
-    pub operation: Operation,
+    pub route: Route,
     /// The path after `/proxy/{upstream}/`, normalized, as forwarded.
     pub path: String,
 }
@@ -49,6 +50,6 @@ impl Ctx {
     }
 
     pub fn operation(&self) -> Operation {
-        self.target.operation
+        self.target.route.operation
     }
 }

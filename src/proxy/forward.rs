@@ -7,11 +7,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
 
-use super::answer;
 use super::context::Ctx;
 use super::settle::{Answered, Hold};
 use super::upstreams::Upstream;
 use super::usage::Usage;
+use super::{answer, identify};
 
 /// Headers forwarded upstream, an allow-list: what the providers' APIs and SDKs read (content
 /// negotiation, API versions and betas, the SDKs' own `x-stainless-*` telemetry, a trace's
@@ -39,9 +39,13 @@ fn forwarded(name: &HeaderName, upstream: &Upstream) -> bool {
 pub async fn send(req: &HttpRequest, ctx: &Ctx, body: Bytes) -> Result<reqwest::Response, Failure> {
     let upstream = ctx.upstream();
     let mut url = format!("{}/{}", upstream.base_url, ctx.target.path);
-    if !req.query_string().is_empty() {
+    let query = match ctx.wire().key_param() {
+        Some(name) => identify::query_without(req.query_string(), name),
+        None => req.query_string().to_string(),
+    };
+    if !query.is_empty() {
         url.push('?');
-        url.push_str(req.query_string());
+        url.push_str(&query);
     }
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .map_err(|e| Failure::Unreachable(e.to_string()))?;

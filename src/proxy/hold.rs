@@ -106,7 +106,8 @@ async fn repeated(state: &AppState, ctx: &Ctx, id: &ReservationId) -> Result<Htt
 fn forwarded_body(ctx: &Ctx, call: &Call, body: Bytes, lowered: Option<(&str, u64)>) -> Bytes {
     let mut body = body;
     if let Some((field, max)) = lowered {
-        if let Some(spliced) = splice::set(&body, &[field], &max.to_string()) {
+        let path: Vec<&str> = field.split('.').collect();
+        if let Some(spliced) = splice::set(&body, &path, &max.to_string()) {
             body = Bytes::from(spliced);
         }
     }

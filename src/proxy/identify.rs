@@ -49,7 +49,7 @@ pub fn target(upstream: Arc<Upstream>, req: &HttpRequest) -> Result<Target, Unro
         let message = "the path has a dot segment or an encoded separator; the gateway forwards plain paths only";
         return Err(unrouted(message.to_string()));
     };
-    let Some(operation) = wire.operation(req.method().as_str(), &path) else {
+    let Some(route) = wire::route(wire, &upstream.passthrough, req.method().as_str(), &path) else {
         return Err(unrouted(format!(
             "the gateway does not forward {} /{path}",
             req.method()
@@ -58,14 +58,34 @@ pub fn target(upstream: Arc<Upstream>, req: &HttpRequest) -> Result<Target, Unro
     Ok(Target {
         upstream,
         wire,
-        operation,
+        route,
         path,
     })
 }
 
 /// Who pays for the call.
-pub async fn caller(state: &AppState, req: &HttpRequest) -> Result<Caller, ApiError> {
-    caller::identify(state, req.headers()).await
+pub async fn caller(state: &AppState, req: &HttpRequest, target: &Target) -> Result<Caller, ApiError> {
+    let in_query = target
+        .wire
+        .key_param()
+        .and_then(|name| query_value(req.query_string(), name));
+    caller::identify(state, req.headers(), in_query).await
+}
+
+/// The query without the parameter `name` (a caller's key never goes upstream).
+pub fn query_without(query: &str, name: &str) -> String {
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(name))
+        .collect();
+    kept.join("&")
+}
+
+/// The value of the query parameter `name`, as sent (a key has no characters to decode).
+fn query_value<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .find_map(|pair| pair.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
 }
 
 /// Whether the caller's project may use the upstream.

@@ -11,6 +11,7 @@
 //! upstream's error shape (`answer.rs`). This file is the sequence and nothing else.
 
 mod answer;
+mod array;
 mod call;
 mod caller;
 mod context;
@@ -18,6 +19,7 @@ mod counting;
 mod forward;
 mod hold;
 mod identify;
+mod paths;
 mod read;
 mod relay;
 mod retry;
@@ -104,7 +106,7 @@ async fn handle(
         Err(unrouted) => return unrouted.answer(),
     };
     let wire = target.wire;
-    let (project, response) = match identify::caller(&state, &req).await {
+    let (project, response) = match identify::caller(&state, &req, &target).await {
         Ok(caller) => {
             let project = caller.project.clone();
             (
@@ -155,7 +157,9 @@ async fn serve(
         drop(alive);
         return Ok(read::refused(state, &ctx, hold, response).await);
     }
-    if !read::streamed(&response) {
+    // Gemini streams without `alt=sse` as one JSON array, relayed element by element.
+    let json_array = call.stream && ctx.wire().streams_json_arrays() && !read::streamed(&response);
+    if !read::streamed(&response) && !json_array {
         return Ok(read::answered(&ctx, &call, hold, alive, response).await);
     }
     drop(alive);
@@ -170,6 +174,7 @@ async fn serve(
         drains: proxy.drains.clone(),
         user: ctx.caller.user.to_string(),
         counter: call.counter,
+        json_array,
     };
     Ok(reply.streaming(relay::start(relay, response.bytes_stream())))
 }

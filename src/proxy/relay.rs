@@ -116,6 +116,8 @@ pub struct Relay {
     pub user: String,
     /// How the model's output is counted, for a stream left before its usage.
     pub counter: Counter,
+    /// The stream is one JSON array (Gemini's without `alt=sse`), not server-sent events.
+    pub json_array: bool,
 }
 
 /// How the upstream's stream ended.
@@ -145,7 +147,10 @@ async fn run(
 ) {
     let _alive = relay.hold.keep_alive();
     let operation = relay.hold.operation;
-    let mut framer = Framer::default();
+    let mut framer = match relay.json_array {
+        true => Framer::json_array(),
+        false => Framer::default(),
+    };
     let mut seen = Usage::default();
     // Set once the caller has gone: the drain, which knows when it must stop.
     let mut drain: Option<Drain> = None;
@@ -232,7 +237,10 @@ async fn run(
             // (the SDKs raise on it), after every event before it: a failed body would make the
             // server drop what it had not yet written.
             if !gone {
-                let error = answer::stream_error(relay.wire, operation, kind);
+                let error = match relay.json_array {
+                    true => answer::array_error(relay.wire, kind, framer.began()),
+                    false => answer::stream_error(relay.wire, operation, kind),
+                };
                 let _ = tokio::time::timeout(relay.idle, tx.send(Ok(error))).await;
             }
         }

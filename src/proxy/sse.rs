@@ -1,9 +1,13 @@
-//! Server-sent events framed as they arrive, each kept as the exact bytes the upstream sent so
-//! the caller receives them unchanged, with its `event` and joined `data` read for the usage.
-//! Only the event being received is buffered; one longer than `MAX_EVENT_BYTES` is passed on
-//! as it is and no longer read (its call then settles at its hold).
+//! A stream framed as it arrives, each event kept as the exact bytes the upstream sent so the
+//! caller receives them unchanged, with what it says read for the usage: server-sent events
+//! (an `event` and joined `data`), or the elements of one JSON array as they come (Gemini's
+//! stream without `alt=sse`, `array.rs`). Only the event being received is buffered; one
+//! longer than `MAX_EVENT_BYTES` is passed on as it is and no longer read (its call then
+//! settles at its hold).
 
 use bytes::{Bytes, BytesMut};
+
+use super::array::Elements;
 
 /// The largest event read for usage (a Responses stream's last event carries the whole answer).
 pub const MAX_EVENT_BYTES: usize = 8 << 20;
@@ -13,6 +17,9 @@ pub struct Framer {
     buf: BytesMut,
     /// Set once an event was too long: everything after is passed on unread.
     blind: bool,
+    /// Some: the stream is one JSON array, each element an event.
+    elements: Option<Elements>,
+    began: bool,
 }
 
 /// One event: its bytes, and what it says.
@@ -29,6 +36,14 @@ pub enum Piece {
 }
 
 impl Framer {
+    /// A framer of one JSON array's elements.
+    pub fn json_array() -> Framer {
+        Framer {
+            elements: Some(Elements::default()),
+            ..Framer::default()
+        }
+    }
+
     /// Takes a chunk and answers what is whole so far, in order.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<Piece> {
         if self.blind {
@@ -36,9 +51,18 @@ impl Framer {
         }
         self.buf.extend_from_slice(chunk);
         let mut pieces = Vec::new();
-        while let Some(end) = boundary(&self.buf) {
+        loop {
+            let end = match &mut self.elements {
+                Some(elements) => elements.boundary(&self.buf),
+                None => boundary(&self.buf),
+            };
+            let Some(end) = end else { break };
             let raw = self.buf.split_to(end).freeze();
-            let (kind, data) = fields(&raw);
+            self.began = true;
+            let (kind, data) = match self.elements {
+                Some(_) => (None, super::array::element(&raw)),
+                None => fields(&raw),
+            };
             pieces.push(Piece::Event(Event { raw, kind, data }));
         }
         if self.buf.len() > MAX_EVENT_BYTES {
@@ -46,6 +70,11 @@ impl Framer {
             pieces.push(Piece::Unread(self.buf.split().freeze()));
         }
         pieces
+    }
+
+    /// Whether any event was taken whole (for an array: its `[` went with the first).
+    pub fn began(&self) -> bool {
+        self.began
     }
 
     /// What is left when the stream ends: an event without its blank line, passed on as it is.

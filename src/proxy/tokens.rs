@@ -116,6 +116,15 @@ impl Default for Walk {
 /// what they cost is known only to the provider.
 const EXPANDED_PARTS: [&str; 5] = ["file", "input_file", "document", "item_reference", "container_upload"];
 const FETCHING_TOOLS: [&str; 5] = ["file_search", "web_search", "web_search_preview", "web_fetch", "mcp"];
+/// Gemini's: a part naming a file by URI, and tools that search or fetch (members by name).
+const FETCHING_MEMBERS: [&str; 6] = [
+    "fileData",
+    "googleSearch",
+    "googleSearchRetrieval",
+    "urlContext",
+    "fileSearch",
+    "googleMaps",
+];
 
 impl Walk {
     fn finish(self, counter: Counter) -> Bound {
@@ -168,6 +177,7 @@ impl Walk {
         if (part && EXPANDED_PARTS.contains(&kind))
             || kind == "item_reference"
             || FETCHING_TOOLS.iter().any(|t| kind.starts_with(t))
+            || FETCHING_MEMBERS.iter().any(|m| map.contains_key(*m))
         {
             self.expands = true;
         }
@@ -177,7 +187,28 @@ impl Walk {
                 self.payload(item);
                 continue;
             }
-            self.value(item, key == "content" && item.is_array());
+            // Gemini's inline data in a part: an image at its bound, other media (audio,
+            // video) unreadable here and held at their encoded size.
+            if part && key == "inlineData" {
+                self.inline_data(item);
+                continue;
+            }
+            // (OpenAI's and Anthropic's parts are a `content` list, Gemini's a `parts` list.)
+            self.value(item, (key == "content" || key == "parts") && item.is_array());
+        }
+    }
+
+    /// Gemini's `inlineData {mimeType, data}`.
+    fn inline_data(&mut self, item: &Value) {
+        let image = item
+            .get("mimeType")
+            .and_then(Value::as_str)
+            .is_some_and(|m| m.starts_with("image/"));
+        if image {
+            self.tokens += IMAGE_TOKENS;
+            self.payload(item);
+        } else {
+            self.tokens += serde_json::to_string(item).map_or(0, |s| s.len() as u64);
         }
     }
 
@@ -186,7 +217,7 @@ impl Walk {
     fn payload(&mut self, item: &Value) {
         if let Value::Object(inner) = item {
             for (key, value) in inner {
-                if !matches!(key.as_str(), "url" | "data" | "file_id") {
+                if !matches!(key.as_str(), "url" | "data" | "file_id" | "mimeType") {
                     self.text(key);
                     self.value(value, false);
                 }
@@ -232,6 +263,21 @@ mod tests {
     }
 
     #[test]
+    fn geminis_inline_images_are_held_at_their_bound_and_other_media_at_their_size() {
+        let data = "A".repeat(100_000);
+        let image = json!({"contents": [{"role": "user", "parts": [
+            {"text": "what is this"}, {"inlineData": {"mimeType": "image/png", "data": data}}]}]});
+        let held = bound(Counter::Bytes, &image);
+        assert!((IMAGE_TOKENS..IMAGE_TOKENS + 200).contains(&held.tokens), "{held:?}");
+        let audio = json!({"contents": [{"role": "user", "parts": [
+            {"inlineData": {"mimeType": "audio/wav", "data": data}}]}]});
+        assert!(bound(Counter::Bytes, &audio).tokens >= 100_000);
+        // Not a part: text like any other.
+        let disguised = json!({"inlineData": {"mimeType": "image/png", "data": data}});
+        assert!(bound(Counter::Bytes, &disguised).tokens >= 100_000);
+    }
+
+    #[test]
     fn only_a_content_part_is_an_image_and_text_beside_an_image_is_counted() {
         let text = "word ".repeat(20_000);
         // A message, a tool's schema and the body itself that call themselves images.
@@ -266,6 +312,13 @@ mod tests {
             json!({"tools": [{"type": "web_search_20250305", "name": "web_search"}]}),
         ];
         for body in expanding {
+            assert!(bound(Counter::Bytes, &body).expands, "{body}");
+        }
+        let gemini = [
+            json!({"contents": [{"role": "user", "parts": [{"fileData": {"mimeType": "application/pdf", "fileUri": "https://x/a.pdf"}}]}]}),
+            json!({"contents": [], "tools": [{"googleSearch": {}}]}),
+        ];
+        for body in gemini {
             assert!(bound(Counter::Bytes, &body).expands, "{body}");
         }
         let plain = json!({"messages": [{"role": "user", "content": "a file named document"}]});

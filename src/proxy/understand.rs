@@ -8,10 +8,10 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-use super::call::{self, Call, ModelLimits, Operation};
+use super::call::{self, Call, ModelLimits};
 use super::context::Ctx;
 use super::upstreams::Upstream;
-use super::wire::Wire;
+use super::wire::{Route, Wire};
 use super::{counting, Proxy};
 use crate::http::{ApiError, AppState};
 use crate::quota::amount::MAX_UNITS;
@@ -60,19 +60,16 @@ pub async fn body(req: &HttpRequest, mut payload: web::Payload, limit: usize) ->
 /// The call's worst case, from its body and the catalog's limits of its model: inline for a
 /// small body, on a counting thread in the project's turn for a large one.
 pub async fn call(state: &AppState, proxy: &Proxy, ctx: &Ctx, body: &Bytes) -> Result<Call, ApiError> {
-    let (wire, operation) = (ctx.wire(), ctx.operation());
+    let wire = ctx.wire();
     if body.len() <= counting::INLINE_BYTES {
-        return read(wire, ctx.upstream(), operation, body, state.gateway.catalog());
+        return read(wire, ctx.upstream(), &ctx.target.route, body, state.gateway.catalog());
     }
-    let (body, catalog, upstream) = (
-        body.clone(),
-        state.gateway.catalog().clone(),
-        ctx.target.upstream.clone(),
-    );
+    let (body, catalog) = (body.clone(), state.gateway.catalog().clone());
+    let (upstream, route) = (ctx.target.upstream.clone(), ctx.target.route.clone());
     proxy
         .counting
         .run(&ctx.caller.project, move || {
-            read(wire, &upstream, operation, &body, &catalog)
+            read(wire, &upstream, &route, &body, &catalog)
         })
         .await
         .map_err(|_| ApiError::CountingBusy)?
@@ -81,13 +78,13 @@ pub async fn call(state: &AppState, proxy: &Proxy, ctx: &Ctx, body: &Bytes) -> R
 fn read(
     wire: &'static dyn Wire,
     upstream: &Upstream,
-    operation: Operation,
+    route: &Route,
     body: &[u8],
     catalog: &Catalog,
 ) -> Result<Call, ApiError> {
     let json: Map<String, Value> =
         serde_json::from_slice(body).map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
-    call::understand(wire, upstream, operation, &json, |model| {
+    call::understand(wire, upstream, route, &json, |model| {
         catalog.find(model).map(|m| ModelLimits {
             output: m.entry.max_output_tokens,
             context: m.entry.context_window,

@@ -17,13 +17,8 @@ pub enum Kind {
     Anthropic,
     /// Any server speaking OpenAI's format (a model served on the same host, a router).
     OpenAiCompatible,
-}
-
-impl Kind {
-    /// Whether requests and answers are in OpenAI's format.
-    pub fn openai(self) -> bool {
-        matches!(self, Kind::OpenAi | Kind::OpenAiCompatible)
-    }
+    /// Google's Generative Language API.
+    Gemini,
 }
 
 /// How long to wait, per call.
@@ -58,6 +53,8 @@ pub struct Upstream {
     pub fetched_input_tokens: Option<u64>,
     /// Request headers forwarded beside the built-in allow-list (lowercase names).
     pub forward_headers: Vec<String>,
+    /// Paths forwarded free beside the kind's own (`passthrough`): method and pattern.
+    pub passthrough: Vec<(String, String)>,
     /// Pooled, kept-alive connections to this upstream.
     pub client: reqwest::Client,
 }
@@ -116,6 +113,7 @@ struct UpstreamDoc {
     context_tokens: Option<u64>,
     fetched_input_tokens: Option<u64>,
     forward_headers: Option<Vec<String>>,
+    passthrough: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -180,7 +178,13 @@ fn check(
         "openai" => Kind::OpenAi,
         "anthropic" => Kind::Anthropic,
         "openai-compatible" => Kind::OpenAiCompatible,
-        _ => return Err((at("kind"), "must be openai, anthropic or openai-compatible".into())),
+        "gemini" => Kind::Gemini,
+        _ => {
+            return Err((
+                at("kind"),
+                "must be openai, anthropic, openai-compatible or gemini".into(),
+            ))
+        }
     };
     let base_url = doc.base_url.trim_end_matches('/').to_string();
     let parsed = reqwest::Url::parse(&base_url).map_err(|e| (at("baseUrl"), format!("is not a URL: {e}")))?;
@@ -234,6 +238,7 @@ fn check(
         .transpose()?;
     let forward_headers =
         forward_headers(doc.forward_headers.unwrap_or_default()).map_err(|d| (at("forwardHeaders"), d))?;
+    let passthrough = passthrough(doc.passthrough.unwrap_or_default()).map_err(|d| (at("passthrough"), d))?;
     let client = reqwest::Client::builder()
         .connect_timeout(timeouts.connect)
         .pool_idle_timeout(Duration::from_secs(90))
@@ -254,8 +259,34 @@ fn check(
         context_tokens,
         fetched_input_tokens,
         forward_headers,
+        passthrough,
         client,
     })
+}
+
+/// `passthrough`: `"METHOD path/pattern"` entries (a `*` matches one segment's id), forwarded
+/// and counted nothing.
+fn passthrough(entries: Vec<String>) -> Result<Vec<(String, String)>, String> {
+    if entries.len() > 64 {
+        return Err("must list at most 64 paths".into());
+    }
+    entries
+        .into_iter()
+        .map(|entry| {
+            let shape = || format!("{entry:?} must be a method and a path, like \"GET v1/files/*\"");
+            let (method, path) = entry.trim().split_once(' ').ok_or_else(shape)?;
+            let path = path.trim().trim_matches('/');
+            if !matches!(method, "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD") {
+                return Err(format!(
+                    "{entry:?}: {method} is not GET, POST, PUT, PATCH, DELETE or HEAD"
+                ));
+            }
+            if !super::paths::well_formed(path) || path.contains("..") {
+                return Err(shape());
+            }
+            Ok((method.to_string(), path.to_string()))
+        })
+        .collect()
 }
 
 /// Headers the gateway itself reads or sets: an upstream's `forwardHeaders` may not list them.
@@ -326,7 +357,7 @@ mod tests {
                 "upstreams[0].name",
             ),
             (
-                r#"{"upstreams": [{"name": "a", "kind": "gemini", "baseUrl": "http://x"}]}"#,
+                r#"{"upstreams": [{"name": "a", "kind": "bard", "baseUrl": "http://x"}]}"#,
                 "upstreams[0].kind",
             ),
             (
@@ -346,6 +377,14 @@ mod tests {
                 "upstreams[0].forwardHeaders",
             ),
             (r#"{"upstreams": []}"#, "upstreams"),
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "passthrough": ["GET"]}]}"#,
+                "upstreams[0].passthrough",
+            ),
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "passthrough": ["TRACE v1/x"]}]}"#,
+                "upstreams[0].passthrough",
+            ),
         ];
         for (text, field) in cases {
             let err = load_text(text).unwrap_err();

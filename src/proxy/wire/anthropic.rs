@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{count, model_list, texts, Event, Wire};
+use super::{count, counted, texts, Counted, Event, Free, Wire};
 use crate::proxy::call::{positive, Asked, BodyError, Limits, Operation};
 use crate::proxy::tokens::{self, Counter};
 use crate::proxy::usage::Usage;
@@ -15,16 +15,17 @@ const VERSION: &str = "2023-06-01";
 pub struct Anthropic;
 
 impl Wire for Anthropic {
-    fn operation(&self, method: &str, path: &str) -> Option<Operation> {
-        let path = path.trim_end_matches('/');
-        if model_list(method, path) {
-            return Some(Operation::Uncounted);
-        }
-        match (method, path) {
-            ("POST", "v1/messages") => Some(Operation::Messages),
-            ("POST", "v1/messages/count_tokens") => Some(Operation::Uncounted),
-            _ => None,
-        }
+    fn counted(&self) -> &'static [Counted] {
+        const COUNTED: [Counted; 1] = [counted("POST", "v1/messages", Operation::Messages)];
+        &COUNTED
+    }
+
+    fn free(&self) -> &'static [Free] {
+        &[
+            ("GET", "v1/models"),
+            ("GET", "v1/models/*"),
+            ("POST", "v1/messages/count_tokens"),
+        ]
     }
 
     fn counter(&self, model: &str) -> Counter {

@@ -4,15 +4,84 @@
 //! new module here and a `Kind`, not a branch in every phase.
 
 mod anthropic;
+mod gemini;
 mod openai;
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::call::{Asked, BodyError, Call, Limits, Operation};
+use super::paths;
 use super::tokens::Counter;
 use super::upstreams::Kind;
 use super::usage::Usage;
+
+/// What a path names: its operation, and for a format that says them in the path rather than
+/// the body, the model and whether the answer streams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub operation: Operation,
+    pub model: Option<String>,
+    pub stream: Option<bool>,
+}
+
+impl From<Operation> for Route {
+    fn from(operation: Operation) -> Route {
+        Route {
+            operation,
+            model: None,
+            stream: None,
+        }
+    }
+}
+
+/// A path a format counts: `method` and `path` (a pattern, `paths.rs`; a `*` in it is the
+/// model), the operation, and whether the path says the answer streams.
+pub struct Counted {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub operation: Operation,
+    pub stream: Option<bool>,
+}
+
+/// A path passed free: `method` and a pattern.
+pub type Free = (&'static str, &'static str);
+
+const fn counted(method: &'static str, path: &'static str, operation: Operation) -> Counted {
+    Counted {
+        method,
+        path,
+        operation,
+        stream: None,
+    }
+}
+
+/// What `method` and `path` (after `/proxy/{upstream}/`) name on an upstream of `wire` that
+/// also passes `passthrough` (the upstream's own list): a counted call first, else a free
+/// path; None for anything else, which is never forwarded.
+pub fn route(wire: &dyn Wire, passthrough: &[(String, String)], method: &str, path: &str) -> Option<Route> {
+    let path = path.trim_end_matches('/');
+    for c in wire.counted().iter().filter(|c| c.method == method) {
+        if let Some(stars) = paths::matches(c.path, path) {
+            return Some(Route {
+                operation: c.operation,
+                model: stars.first().map(|m| m.to_string()),
+                stream: c.stream,
+            });
+        }
+    }
+    let free = wire
+        .free()
+        .iter()
+        .map(|(m, p)| (*m, *p))
+        .chain(passthrough.iter().map(|(m, p)| (m.as_str(), p.as_str())));
+    for (m, pattern) in free {
+        if m == method && paths::matches(pattern, path).is_some() {
+            return Some(Operation::Uncounted.into());
+        }
+    }
+    None
+}
 
 /// What one event of a stream said.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -25,9 +94,11 @@ pub struct Event {
 
 /// One wire format.
 pub trait Wire: Sync {
-    /// The operation `method` and `path` (after `/proxy/{upstream}/`) name; None for anything
-    /// else, which is never forwarded.
-    fn operation(&self, method: &str, path: &str) -> Option<Operation>;
+    /// The paths it counts: each a call of an operation.
+    fn counted(&self) -> &'static [Counted];
+
+    /// The paths it passes free by default (model lists, token counting).
+    fn free(&self) -> &'static [Free];
 
     /// How a model's text is counted, for holds and for streams left before their usage.
     fn counter(&self, model: &str) -> Counter;
@@ -53,6 +124,12 @@ pub trait Wire: Sync {
         sent: &actix_web::http::header::HeaderMap,
     ) -> reqwest::RequestBuilder;
 
+    /// A query parameter the format's clients may carry their key in (Gemini's `key`): read
+    /// as the caller's key, never forwarded.
+    fn key_param(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The header the provider names its request id in.
     fn request_id_header(&self) -> &'static str;
 
@@ -65,6 +142,11 @@ pub trait Wire: Sync {
     /// Whether a stream's usage is a running total, final only at its last event (else any
     /// report, or the stream's end, is final).
     fn running_total(&self, _operation: Operation) -> bool {
+        false
+    }
+
+    /// Whether a stream not sent as server-sent events is one JSON array of events.
+    fn streams_json_arrays(&self) -> bool {
         false
     }
 
@@ -84,21 +166,8 @@ pub fn of(kind: Kind) -> &'static dyn Wire {
         Kind::OpenAi => &openai::OpenAi { compatible: false },
         Kind::OpenAiCompatible => &openai::OpenAi { compatible: true },
         Kind::Anthropic => &anthropic::Anthropic,
+        Kind::Gemini => &gemini::Gemini,
     }
-}
-
-/// `GET v1/models` and `GET v1/models/{id}`, which every format answers uncounted.
-fn model_list(method: &str, path: &str) -> bool {
-    method == "GET" && (path == "v1/models" || path.strip_prefix("v1/models/").is_some_and(plain))
-}
-
-/// One path segment of plain characters (a model id).
-fn plain(segment: &str) -> bool {
-    !segment.is_empty()
-        && segment.bytes().any(|b| b != b'.')
-        && segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
 /// A count at `path` in a JSON value.
@@ -125,7 +194,7 @@ mod tests {
 
     #[test]
     fn paths_name_operations_and_nothing_else_is_forwarded() {
-        let op = |kind, method, path| of(kind).operation(method, path);
+        let op = |kind, method, path| route(of(kind), &[], method, path).map(|r| r.operation);
         assert_eq!(op(Kind::OpenAi, "POST", "v1/chat/completions"), Some(Operation::Chat));
         assert_eq!(
             op(Kind::OpenAiCompatible, "POST", "v1/responses"),
@@ -139,5 +208,31 @@ mod tests {
         assert_eq!(op(Kind::OpenAi, "GET", "v1/models/../files"), None);
         assert_eq!(op(Kind::OpenAi, "GET", "v1/models/.."), None);
         assert_eq!(op(Kind::OpenAi, "GET", "v1/models/."), None);
+        let gemini = route(
+            of(Kind::Gemini),
+            &[],
+            "POST",
+            "v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        );
+        assert_eq!(
+            gemini,
+            Some(Route {
+                operation: Operation::Generate,
+                model: Some("gemini-2.5-flash".into()),
+                stream: Some(true),
+            })
+        );
+        assert_eq!(
+            op(Kind::Gemini, "POST", "v1/models/gemini-2.5-pro:countTokens"),
+            Some(Operation::Uncounted)
+        );
+        assert_eq!(op(Kind::Gemini, "POST", "v1beta/models/x:embedContent"), None);
+        // An upstream's own passthrough adds paths, free.
+        let files = [("GET".to_string(), "v1/files/*".to_string())];
+        assert_eq!(
+            route(of(Kind::OpenAi), &files, "GET", "v1/files/file-1").map(|r| r.operation),
+            Some(Operation::Uncounted)
+        );
+        assert_eq!(op(Kind::OpenAi, "GET", "v1/files/file-1"), None);
     }
 }

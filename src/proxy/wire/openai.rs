@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
-use super::{count, model_list, texts, Event, Wire};
+use super::{count, counted, texts, Counted, Event, Free, Wire};
 use crate::proxy::call::{positive, required, Asked, BodyError, Call, Limits, Operation};
 use crate::proxy::splice;
 use crate::proxy::tokens::{self, Counter, IMAGE_TOKENS};
@@ -19,18 +19,18 @@ pub struct OpenAi {
 }
 
 impl Wire for OpenAi {
-    fn operation(&self, method: &str, path: &str) -> Option<Operation> {
-        let path = path.trim_end_matches('/');
-        if model_list(method, path) {
-            return Some(Operation::Uncounted);
-        }
-        match (method, path) {
-            ("POST", "v1/chat/completions") => Some(Operation::Chat),
-            ("POST", "v1/responses") => Some(Operation::Responses),
-            ("POST", "v1/embeddings") => Some(Operation::Embeddings),
-            ("POST", "v1/images/generations") => Some(Operation::Images),
-            _ => None,
-        }
+    fn counted(&self) -> &'static [Counted] {
+        const COUNTED: [Counted; 4] = [
+            counted("POST", "v1/chat/completions", Operation::Chat),
+            counted("POST", "v1/responses", Operation::Responses),
+            counted("POST", "v1/embeddings", Operation::Embeddings),
+            counted("POST", "v1/images/generations", Operation::Images),
+        ];
+        &COUNTED
+    }
+
+    fn free(&self) -> &'static [Free] {
+        &[("GET", "v1/models"), ("GET", "v1/models/*")]
     }
 
     fn counter(&self, model: &str) -> Counter {
@@ -81,7 +81,7 @@ impl Wire for OpenAi {
                 worst.output_tokens = Some(n.saturating_mul(IMAGE_TOKENS + 240));
                 worst.images = Some(n);
             }
-            Operation::Messages | Operation::Uncounted => {}
+            Operation::Messages | Operation::Generate | Operation::Uncounted => {}
         }
         Ok(asked)
     }
@@ -175,7 +175,9 @@ impl Wire for OpenAi {
                 }
                 Event::default()
             }
-            Operation::Embeddings | Operation::Messages | Operation::Uncounted => Event::default(),
+            Operation::Embeddings | Operation::Messages | Operation::Generate | Operation::Uncounted => {
+                Event::default()
+            }
         }
     }
 

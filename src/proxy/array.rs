@@ -1,0 +1,98 @@
+//! The elements of one JSON array as they arrive (Gemini's stream without `alt=sse` is one
+//! array of answer chunks, written element by element): each element is passed on as soon as
+//! it is whole, with the separators before it, and read for the usage. The scan keeps its
+//! place between chunks, so a long element is scanned once.
+
+/// Where the scan of the array is.
+#[derive(Default)]
+pub struct Elements {
+    /// Bytes of the buffer scanned so far.
+    at: usize,
+    /// Nesting depth inside the current element.
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+    /// Inside an element (past its first byte).
+    inside: bool,
+}
+
+impl Elements {
+    /// The end of the first whole element in `buf` (the scan's place carried over from the
+    /// last call; it restarts after each element taken).
+    pub fn boundary(&mut self, buf: &[u8]) -> Option<usize> {
+        while self.at < buf.len() {
+            let b = buf[self.at];
+            self.at += 1;
+            if self.in_string {
+                match (self.escaped, b) {
+                    (true, _) => self.escaped = false,
+                    (false, b'\\') => self.escaped = true,
+                    (false, b'"') => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => {
+                    self.in_string = true;
+                    self.inside = true;
+                }
+                b'{' | b'[' if self.inside || b == b'{' => {
+                    self.depth += 1;
+                    self.inside = true;
+                }
+                b'}' | b']' if self.depth > 0 => {
+                    self.depth -= 1;
+                    if self.depth == 0 {
+                        return Some(self.take());
+                    }
+                }
+                // The array's own brackets, commas and spaces travel with the next element.
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn take(&mut self) -> usize {
+        let end = self.at;
+        *self = Elements::default();
+        end
+    }
+}
+
+/// An element's JSON text: its bytes without the separators before it.
+pub fn element(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    text.trim_start_matches(|c: char| c == '[' || c == ',' || c.is_whitespace())
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::proxy::sse::{Framer, Piece};
+
+    #[test]
+    fn elements_split_anywhere_come_out_whole_and_unchanged() {
+        let stream = b"[{\"a\": \"x]}\\\"\"},\r\n{\"b\": [1, {\"c\": 2}]}\n,{}\n]";
+        for cut in 0..stream.len() {
+            let mut f = Framer::json_array();
+            let mut out = Vec::new();
+            for piece in f.push(&stream[..cut]).into_iter().chain(f.push(&stream[cut..])) {
+                match piece {
+                    Piece::Event(e) => out.push((e.data, e.raw.to_vec())),
+                    Piece::Unread(_) => panic!("read whole"),
+                }
+            }
+            let data: Vec<&str> = out.iter().map(|(d, _)| d.as_str()).collect();
+            assert_eq!(
+                data,
+                ["{\"a\": \"x]}\\\"\"}", "{\"b\": [1, {\"c\": 2}]}", "{}"],
+                "cut at {cut}"
+            );
+            let mut joined: Vec<u8> = out.iter().flat_map(|(_, raw)| raw.clone()).collect();
+            joined.extend(f.rest().unwrap_or_default());
+            assert_eq!(joined, stream.to_vec());
+        }
+    }
+}

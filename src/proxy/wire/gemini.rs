@@ -1,0 +1,206 @@
+//! Google's Generative Language API (Gemini), as Google's own clients call it: the model and
+//! whether the answer streams are in the path (`v1beta/models/{model}:generateContent`,
+//! `:streamGenerateContent`, the same under `v1`); a stream is server-sent events with
+//! `?alt=sse`, else one JSON array written element by element. Its usage (`usageMetadata`) is a
+//! running total repeated in every chunk: the last one counts, and a chunk without it erases
+//! nothing. `promptTokenCount` includes cached tokens; thoughts are billed as output but are not
+//! in `candidatesTokenCount`; a tool-use prompt is input.
+
+use serde_json::{json, Map, Value};
+
+use super::{count, texts, Counted, Event, Free, Wire};
+use crate::proxy::call::{wrong, Asked, BodyError, Limits, Operation};
+use crate::proxy::tokens::{self, Counter};
+use crate::proxy::usage::Usage;
+
+/// The most candidates one call may ask for.
+const MAX_CANDIDATES: u64 = 8;
+
+pub struct Gemini;
+
+impl Wire for Gemini {
+    fn counted(&self) -> &'static [Counted] {
+        const fn generate(path: &'static str, stream: bool) -> Counted {
+            Counted {
+                method: "POST",
+                path,
+                operation: Operation::Generate,
+                stream: Some(stream),
+            }
+        }
+        // Google's clients call `v1beta`, or `v1` when given a base URL with it.
+        const COUNTED: [Counted; 4] = [
+            generate("v1beta/models/*:generateContent", false),
+            generate("v1beta/models/*:streamGenerateContent", true),
+            generate("v1/models/*:generateContent", false),
+            generate("v1/models/*:streamGenerateContent", true),
+        ];
+        &COUNTED
+    }
+
+    fn free(&self) -> &'static [Free] {
+        &[
+            ("GET", "v1beta/models"),
+            ("GET", "v1beta/models/*"),
+            ("POST", "v1beta/models/*:countTokens"),
+            ("GET", "v1/models"),
+            ("GET", "v1/models/*"),
+            ("POST", "v1/models/*:countTokens"),
+        ]
+    }
+
+    fn counter(&self, model: &str) -> Counter {
+        tokens::counter_for(model, false)
+    }
+
+    /// Input from the whole body (`contents`, `systemInstruction`, `tools`; a cached content
+    /// the provider expands at the upstream's context), output `maxOutputTokens` (which bounds
+    /// thinking and visible output together) times `candidateCount`.
+    fn understand(&self, operation: Operation, body: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError> {
+        let mut asked = Asked::default();
+        if operation != Operation::Generate {
+            return Ok(asked);
+        }
+        let config = match body.get("generationConfig") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(config)) => Some(config),
+            Some(_) => return Err(wrong("generationConfig", "must be an object")),
+        };
+        let count_in = |field: &str, max: u64| -> Result<Option<u64>, BodyError> {
+            match config.and_then(|c| c.get(field)) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => match v.as_u64() {
+                    Some(n) if (1..=max).contains(&n) => Ok(Some(n)),
+                    _ => Err(wrong(
+                        &format!("generationConfig.{field}"),
+                        &format!("must be a whole number from 1 to {max}"),
+                    )),
+                },
+            }
+        };
+        let candidates = count_in("candidateCount", MAX_CANDIDATES)?.unwrap_or(1);
+        let max = count_in("maxOutputTokens", 100_000_000)?;
+        asked.choices = candidates;
+        asked.max_field = max.map(|_| "generationConfig.maxOutputTokens");
+        let cached = body.get("cachedContent").is_some_and(|v| !v.is_null());
+        let unseen = if cached { limits.stored } else { 0 };
+        asked.worst.input_tokens = Some(limits.body(body).saturating_add(unseen));
+        asked.worst.output_tokens = Some(max.unwrap_or(limits.default_max).saturating_mul(candidates));
+        Ok(asked)
+    }
+
+    fn max_output_field(&self, operation: Operation) -> Option<&'static str> {
+        (operation == Operation::Generate).then_some("generationConfig.maxOutputTokens")
+    }
+
+    fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+        credential: Option<&str>,
+        _sent: &actix_web::http::header::HeaderMap,
+    ) -> reqwest::RequestBuilder {
+        match credential {
+            Some(credential) => request.header("x-goog-api-key", credential),
+            None => request,
+        }
+    }
+
+    fn key_param(&self) -> Option<&'static str> {
+        Some("key")
+    }
+
+    fn request_id_header(&self) -> &'static str {
+        "x-request-id"
+    }
+
+    fn usage_of_answer(&self, _operation: Operation, body: &Value) -> Usage {
+        body.get("usageMetadata")
+            .filter(|u| u.is_object())
+            .map(of_usage)
+            .unwrap_or_default()
+    }
+
+    fn usage_of_event(&self, _operation: Operation, _event: Option<&str>, data: &Value, seen: &mut Usage) -> Event {
+        if let Some(usage) = data.get("usageMetadata").filter(|u| u.is_object()) {
+            seen.update(of_usage(usage));
+        }
+        let candidates = data.get("candidates").and_then(Value::as_array);
+        let finished = candidates
+            .into_iter()
+            .flatten()
+            .any(|c| c.get("finishReason").is_some_and(|r| !r.is_null()));
+        Event {
+            gateway_only: false,
+            last: finished,
+        }
+    }
+
+    fn running_total(&self, _operation: Operation) -> bool {
+        true
+    }
+
+    fn streams_json_arrays(&self) -> bool {
+        true
+    }
+
+    fn streamed_text<'a>(&self, _operation: Operation, data: &'a Value, each: &mut dyn FnMut(&'a str)) {
+        let candidates = data.get("candidates").and_then(Value::as_array);
+        for candidate in candidates.into_iter().flatten() {
+            let parts = candidate
+                .get("content")
+                .and_then(|c| c.get("parts"))
+                .and_then(Value::as_array);
+            for part in parts.into_iter().flatten() {
+                texts(Some(part), &["text"], each);
+                if let Some(args) = part.get("functionCall").and_then(|f| f.get("args")) {
+                    // Arguments are JSON: counted as their text, whose tokens they were.
+                    if let Some(text) = args.as_str() {
+                        each(text);
+                    }
+                }
+            }
+        }
+    }
+
+    fn error_body(&self, status: u16, _code: &str, message: &str, _param: Option<&str>) -> Value {
+        let status_name = match status {
+            400 | 413 | 415 => "INVALID_ARGUMENT",
+            401 => "UNAUTHENTICATED",
+            403 => "PERMISSION_DENIED",
+            404 => "NOT_FOUND",
+            409 => "ABORTED",
+            429 => "RESOURCE_EXHAUSTED",
+            503 => "UNAVAILABLE",
+            504 => "DEADLINE_EXCEEDED",
+            _ => "INTERNAL",
+        };
+        json!({"error": {"code": status, "message": message, "status": status_name}})
+    }
+
+    fn stream_error(&self, _operation: Operation, _code: &str, message: &str) -> String {
+        let data = json!({"error": {"code": 502, "message": message, "status": "UNAVAILABLE"}});
+        format!("data: {data}\n\n")
+    }
+}
+
+/// Gemini's `usageMetadata` in the gateway's names: the prompt includes its cached tokens and
+/// the tool-use prompt is input too; thoughts are output (and reasoning).
+fn of_usage(usage: &Value) -> Usage {
+    let prompt = count(usage, &["promptTokenCount"]);
+    let tool_prompt = count(usage, &["toolUsePromptTokenCount"]).unwrap_or(0);
+    let thoughts = count(usage, &["thoughtsTokenCount"]);
+    let candidates = count(usage, &["candidatesTokenCount"]);
+    let input = prompt.map(|p| p.saturating_add(tool_prompt));
+    // A count Gemini leaves out of a report that has the prompt is 0 (it omits zeros).
+    let known = |n: Option<u64>| n.or(input.map(|_| 0));
+    let output = known(candidates).map(|c| c.saturating_add(thoughts.unwrap_or(0)));
+    Usage {
+        input_tokens: input,
+        output_tokens: output,
+        cached_input_tokens: known(count(usage, &["cachedContentTokenCount"])),
+        cache_write_tokens: input.map(|_| 0),
+        reasoning_tokens: known(thoughts),
+        images: None,
+        cost_nano: None,
+    }
+}
