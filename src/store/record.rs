@@ -58,7 +58,7 @@ struct Record {
 }
 
 /// A run's object as lua/library/modules/runs.lua keeps it, numbers as strings: its limits from its start;
-/// the rest once it ended (while it is open its fields say it, `crate::quota::run::parse_fields`).
+/// the rest once it ended (while it is open its fields say it, `run_fields::parse_fields`).
 #[derive(Deserialize)]
 struct RunDoc {
     #[serde(default, rename = "L")]
