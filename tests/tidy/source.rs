@@ -63,7 +63,8 @@ pub struct Text {
     pub body: String,
 }
 
-/// Markdown: README.md, ARCHITECTURE.md, BENCHMARKS.md, CONTRIBUTING.md, docs/**/*.md.
+/// Markdown: README.md, ARCHITECTURE.md, BENCHMARKS.md, CONTRIBUTING.md, and under docs/,
+/// sdk/ and tests/.
 /// Comments: src/**/*.rs, tests/**/*.rs, lua/**/*.lua, scripts/**.
 pub fn texts() -> Vec<Text> {
     let mut texts = Vec::new();
@@ -72,9 +73,11 @@ pub fn texts() -> Vec<Text> {
             texts.push(markdown(name.to_owned(), body));
         }
     }
-    for path in files_under("docs").into_iter().filter(|p| has_extension(p, "md")) {
-        let body = fs::read_to_string(&path).unwrap();
-        texts.push(markdown(relative(&path), body));
+    for dir in ["docs", "sdk", "tests"] {
+        for path in files_under(dir).into_iter().filter(|p| has_extension(p, "md")) {
+            let body = fs::read_to_string(&path).unwrap();
+            texts.push(markdown(relative(&path), body));
+        }
     }
     for dir in ["src", "tests"] {
         for path in files_under(dir).into_iter().filter(|p| has_extension(p, "rs")) {
