@@ -41,7 +41,7 @@ end
 -- are the first encoding, which differs from this one only in how it writes a hold's measure,
 -- and Lua never reads a measure.
 --
--- A function that uses one of the constants above may declare its own copy (a test holds every
--- copy to the Rust constant).
+-- Those constants (RECORD_VERSION among them) are layouts.lua's alone: no other file declares
+-- a copy of one (a test fails on one).
 
 -- shape.lua ends --

@@ -171,13 +171,12 @@ impl Gateway {
             return RunView::of(id, record, None, self.clock.now_ms());
         }
         let fields = self.store.run_fields(project, user, &id).await?;
-        let open =
-            match fields.is_empty() {
-                true => None,
-                false => Some(parse_fields(&id, &fields).ok_or_else(|| {
-                    StoreError::Protocol(format!("the fields of run {id} are not a run's: {fields:?}"))
-                })?),
-            };
+        let open = match fields.is_empty() {
+            true => None,
+            false => Some(parse_fields(&id, &fields).ok_or_else(|| {
+                StoreError::Protocol(format!("the fields of run {id} are not a run's: {fields:?}").into())
+            })?),
+        };
         match open {
             Some(run) => RunView::of(id, record, Some(run), self.clock.now_ms()),
             None => {

@@ -13,7 +13,7 @@ use super::track::{metadata_json, Who};
 use super::Idempotency;
 use super::{Gateway, GatewayError};
 use crate::quota::{Counter, Milli, Reservation, ReservationId, ReservationState, UserId};
-use crate::store::{LedgerEntry, SettleReply};
+use crate::store::{LedgerEntry, SettleReply, StoreError};
 
 /// How a commit or release went.
 #[derive(Debug, Clone)]
@@ -238,6 +238,13 @@ impl Gateway {
         Ok(match reply {
             SettleReply::NotFound => Settlement::NotFound,
             SettleReply::Conflict(state) => Settlement::Conflict(state),
+            // The node and the script read the record apart: no retry mends that, so it is an
+            // internal error at once, not a stale answer retried until the driver gives up.
+            SettleReply::Mismatch => {
+                return Err(
+                    StoreError::Protocol("commit.lua: the amounts are not one per hold of the record".into()).into(),
+                )
+            }
             SettleReply::Done(mut done) => {
                 self.alerts_fired(std::mem::take(&mut done.fired));
                 // Labels come from the current plan when it still has the group.

@@ -198,11 +198,11 @@ impl Gateway {
     /// then removes the note from its outbox.
     async fn move_ledger_note(&self, note: &LeaseNote, entry: &str) -> Result<(), GatewayError> {
         let mut fields: Vec<String> = serde_json::from_str(entry)
-            .map_err(|e| crate::store::StoreError::Protocol(format!("a ledger note: {e}")))?;
+            .map_err(|e| crate::store::StoreError::Protocol(format!("a ledger note: {e}").into()))?;
         fields.extend(["member".to_string(), note.member.clone()]);
         let entry = serde_json::to_string(&fields).map_err(GatewayError::encode("a ledger note"))?;
         let ancestor = UserId::parse(&note.ancestor)
-            .map_err(|e| crate::store::StoreError::Protocol(format!("a ledger note's ancestor: {e}")))?;
+            .map_err(|e| crate::store::StoreError::Protocol(format!("a ledger note's ancestor: {e}").into()))?;
         let ledger = self.ledger_for(&note.project, &ancestor).await?;
         let at = format!("{}:{}", note.outbox, note.position);
         self.store

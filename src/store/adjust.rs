@@ -34,7 +34,9 @@ impl Store {
             .run(|mut conn| async move { Ok(conn.lrange(&key, 0, -1).await?) })
             .await?;
         raw.iter()
-            .map(|json| serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("audit entry: {e}"))))
+            .map(|json| {
+                serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("audit entry: {e}").into()))
+            })
             .collect()
     }
 }

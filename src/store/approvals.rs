@@ -46,7 +46,7 @@ impl Store {
             declined,
             self.keys.approvals_of(project, &a.user_id),
         ];
-        let json = &serde_json::to_string(a).map_err(|e| StoreError::Protocol(e.to_string()))?;
+        let json = &serde_json::to_string(a).map_err(|e| StoreError::Protocol(e.to_string().into()))?;
         self.run(|mut conn| async move {
             scripts::index_approval(&mut conn, keys, &a.id, json, a.status.as_str(), a.requested_at_ms).await
         })
@@ -226,5 +226,5 @@ impl Store {
 }
 
 fn parse(json: &str) -> Result<Approval, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("approval record: {e}")))
+    serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("approval record: {e}").into()))
 }

@@ -16,7 +16,7 @@ use redis::{Arg, Cmd, Pipeline, RedisError, RedisFuture, Value};
 use tokio::sync::OnceCell;
 
 use super::pipe::Pipe;
-use super::StoreError;
+use super::{Failure, StoreError};
 
 /// How the gateway reaches Redis (`QG_REDIS_MODE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +99,7 @@ impl Standalone {
                 return Ok(connection.clone());
             }
             let connection = ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                .map_err(|e| StoreError::Unavailable(Failure::redis(&e)))?;
             connections.insert(self.id, connection.clone());
             Ok(connection)
         })
@@ -114,7 +114,7 @@ impl Standalone {
         // Boxed for the same reason as connecting to a cluster (see `get`).
         let pipe = Box::pin(Pipe::connect(self.client.get_connection_info()))
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            .map_err(|e| StoreError::Unavailable(Failure::redis(&e)))?;
         PIPES.with(|pipes| pipes.borrow_mut().insert(self.id, pipe.clone()));
         Ok(pipe)
     }
@@ -179,7 +179,7 @@ impl Backend {
     /// Builds the pool; connections are made on first use, so a node can start before Redis.
     /// In cluster mode `url` is a comma-separated list of seed nodes.
     pub fn new(mode: RedisMode, url: &str, master: &str, command_timeout: Duration) -> Result<Backend, StoreError> {
-        let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(e.to_string());
+        let unavailable = |e: &RedisError| StoreError::Unavailable(Failure::redis(e));
         match mode {
             RedisMode::Standalone => {
                 let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
@@ -218,7 +218,7 @@ impl Backend {
                 sentinel::Config::from_urls(urls, master.to_string(), sentinel::SentinelServerType::Master)
                     .create_pool(Some(Runtime::Tokio1))
                     .map(Backend::Sentinel)
-                    .map_err(|e| unavailable(&e))
+                    .map_err(|e| StoreError::Unavailable(e.to_string().into()))
             }
         }
     }
@@ -245,11 +245,7 @@ impl Backend {
                     Box::pin(lazy.connection.get_or_try_init(|| lazy.client.get_async_connection())).await?;
                 Ok(Conn::Cluster(connection.clone()))
             }
-            Backend::Sentinel(pool) => Ok(Conn::Sentinel(
-                Box::pin(pool.get())
-                    .await
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
-            )),
+            Backend::Sentinel(pool) => Ok(Conn::Sentinel(Box::pin(pool.get()).await.map_err(StoreError::from)?)),
         }
     }
 

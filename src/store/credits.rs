@@ -75,7 +75,7 @@ fn wallet_grants(text: &str) -> Result<Vec<WalletGrant<'_>>, StoreError> {
 }
 
 fn bad(what: &str, detail: impl std::fmt::Display) -> StoreError {
-    StoreError::Protocol(format!("{what}: {detail}"))
+    StoreError::Protocol(format!("{what}: {detail}").into())
 }
 
 fn milli(text: &str) -> Result<Milli, StoreError> {

@@ -46,8 +46,8 @@ impl Store {
                 Ok((reply, conn))
             })
             .await?;
-        // The reserve leaves an expired run or step of one to the reclaim script, which settles
-        // it (lua/library/modules/runs.lua is no part of the reserve): "more", then the caller asks again.
+        // "More": the reserve returned a batch of expired holds (runs and steps among them,
+        // runs.lua) and more were due; a batch more here, then the caller asks again.
         self.reclaim_when_more(keys, &reply, ledger).await?;
         Ok(reply)
     }

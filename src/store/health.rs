@@ -3,7 +3,7 @@
 
 use redis::{ConnectionAddr, IntoConnectionInfo};
 
-use super::{Store, StoreError};
+use super::{Failure, Store, StoreError};
 
 impl Store {
     /// `Ok(Ok(()))` when ready, `Ok(Err(reason))` when Redis answers but must not be used,
@@ -91,9 +91,9 @@ impl Store {
             let info = seed
                 .as_str()
                 .into_connection_info()
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?
+                .map_err(|e| StoreError::Unavailable(Failure::redis(&e)))?
                 .set_addr(ConnectionAddr::Tcp(host.to_string(), port));
-            let client = redis::Client::open(info).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let client = redis::Client::open(info).map_err(|e| StoreError::Unavailable(Failure::redis(&e)))?;
             primaries.push((host_port.to_string(), client));
         }
         Ok(primaries)

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use redis::aio::ConnectionLike;
 
 use super::scripts::library::{self, LIBRARY};
-use super::{Store, StoreError};
+use super::{Failure, Store, StoreError};
 
 impl Store {
     /// Loads this build's library on every primary and removes the other builds' libraries
@@ -25,7 +25,7 @@ impl Store {
                 let gone = tokio::time::timeout(self.timeout, install)
                     .await
                     .map_err(|_| StoreError::Timeout(self.timeout))?
-                    .map_err(|e| StoreError::Unavailable(format!("{node}: {e}")))?;
+                    .map_err(|e| StoreError::Unavailable(Failure::redis_in(format!("{node}: {e}"), &e)))?;
                 removed.extend(gone);
             }
         } else {

@@ -20,8 +20,9 @@ pub struct Layout {
     prefix: String,
 }
 
-/// The keys of one end user, in the order the writing scripts take them: one text holding them
-/// all, one after another, so a call makes them in one allocation rather than one each.
+/// The keys of one end user: one text holding them all, one after another, so a call makes
+/// them in one allocation rather than one each. The writing scripts take them in their own
+/// order (prelude.lua's header), through the accessors, never by position here.
 #[derive(Debug, Clone)]
 pub struct UserKeys {
     text: String,

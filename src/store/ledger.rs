@@ -32,7 +32,7 @@ struct RawGroup {
 }
 
 fn bad(what: &str) -> StoreError {
-    StoreError::Protocol(format!("ledger entry: {what}"))
+    StoreError::Protocol(format!("ledger entry: {what}").into())
 }
 
 impl Store {

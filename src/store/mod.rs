@@ -12,6 +12,7 @@ mod closed_actions;
 mod credits;
 mod data;
 mod deployment;
+mod failure;
 mod health;
 mod install;
 pub mod layout;
@@ -47,6 +48,7 @@ pub use approvals::{ApprovalPage, Decision as ApprovalDecision};
 pub use backend::RedisMode;
 use backend::{Backend, Conn};
 pub use credits::GrantMade;
+pub use failure::Failure;
 pub use outbox::{ApprovalNote, LeaseNote, LeaseNoteKind, OutboxEntry, Outboxed};
 pub use scripts::{contract, every_script, library};
 pub use scripts::{
@@ -60,17 +62,39 @@ use layout::Layout;
 
 use crate::metrics::{Fixed, Metrics};
 
-/// Redis could not be asked, or answered something this code did not expect.
+/// Redis could not be asked, or answered something this code did not expect. Each keeps the
+/// kind and code of the error Redis reported, if it reported one (`StoreError::redis_kind`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("redis unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(Failure),
     #[error("redis did not answer within {0:?}")]
     Timeout(Duration),
     #[error("redis is a replica now (failover?): {0}")]
-    ReadOnly(String),
+    ReadOnly(Failure),
     #[error("unexpected reply from redis: {0}")]
-    Protocol(String),
+    Protocol(Failure),
+}
+
+impl StoreError {
+    fn failure(&self) -> Option<&Failure> {
+        match self {
+            StoreError::Unavailable(failure) | StoreError::ReadOnly(failure) | StoreError::Protocol(failure) => {
+                Some(failure)
+            }
+            StoreError::Timeout(_) => None,
+        }
+    }
+
+    /// The kind of the error Redis reported; None for a timeout or what this code found itself.
+    pub fn redis_kind(&self) -> Option<redis::ErrorKind> {
+        self.failure().and_then(Failure::kind)
+    }
+
+    /// The server's error code (`ERR`, `BUSY`, `READONLY`), when Redis answered with an error.
+    pub fn redis_code(&self) -> Option<&str> {
+        self.failure().and_then(Failure::code)
+    }
 }
 
 /// Error codes by which Redis says it cannot serve now but will soon (loading its data after a
@@ -80,8 +104,9 @@ const NOT_NOW: [&str; 5] = ["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTE
 
 impl From<redis::RedisError> for StoreError {
     fn from(err: redis::RedisError) -> Self {
+        let failure = Failure::redis(&err);
         if err.code() == Some("READONLY") {
-            return StoreError::ReadOnly(err.to_string());
+            return StoreError::ReadOnly(failure);
         }
         let not_now = err.code().is_some_and(|code| NOT_NOW.contains(&code));
         if not_now
@@ -90,21 +115,27 @@ impl From<redis::RedisError> for StoreError {
             || err.is_connection_refusal()
             || err.is_timeout()
         {
-            StoreError::Unavailable(err.to_string())
+            StoreError::Unavailable(failure)
         } else {
-            StoreError::Protocol(err.to_string())
+            StoreError::Protocol(failure)
         }
     }
 }
 
 impl From<deadpool_redis::PoolError> for StoreError {
     fn from(err: deadpool_redis::PoolError) -> Self {
-        StoreError::Unavailable(err.to_string())
+        // A connection Redis refused keeps Redis's kind; the pool's own (a timeout, closed)
+        // has none.
+        let failure = match &err {
+            deadpool_redis::PoolError::Backend(redis) => Failure::redis_in(err.to_string(), redis),
+            _ => Failure::from(err.to_string()),
+        };
+        StoreError::Unavailable(failure)
     }
 }
 
 fn corrupt(what: &str, err: serde_json::Error) -> StoreError {
-    StoreError::Protocol(format!("stored {what} is not valid: {err}"))
+    StoreError::Protocol(format!("stored {what} is not valid: {err}").into())
 }
 
 /// Connection settings of the store.
@@ -175,10 +206,9 @@ impl Store {
             .query_async(conn)
             .await?;
         if acked < self.wait_replicas {
-            return Err(StoreError::Unavailable(format!(
-                "the write reached {acked} of {} replicas in time",
-                self.wait_replicas
-            )));
+            return Err(StoreError::Unavailable(
+                format!("the write reached {acked} of {} replicas in time", self.wait_replicas).into(),
+            ));
         }
         Ok(())
     }
@@ -253,6 +283,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use redis::{ErrorKind, RedisError, ServerErrorKind};
 
     use super::StoreError;
@@ -274,5 +306,42 @@ mod tests {
             "wrong number of arguments",
         ));
         assert!(matches!(StoreError::from(other), StoreError::Protocol(_)));
+    }
+
+    /// A reply as Redis sends it, read as redis-rs reads one.
+    fn reply_error(reply: &str) -> RedisError {
+        redis::parse_redis_value(reply.as_bytes())
+            .and_then(|value| value.extract_error())
+            .unwrap_err()
+    }
+
+    #[test]
+    fn an_error_redis_reported_keeps_its_kind_and_code_in_the_same_words() {
+        let script = reply_error("-ERR qg contract: expected 10 keys\r\n");
+        let words = script.to_string();
+        let err = StoreError::from(script);
+        assert!(matches!(err, StoreError::Protocol(_)));
+        assert_eq!(
+            err.redis_kind(),
+            Some(ErrorKind::Server(ServerErrorKind::ResponseError))
+        );
+        assert_eq!(err.redis_code(), Some("ERR"));
+        assert_eq!(err.to_string(), format!("unexpected reply from redis: {words}"));
+        // A code redis-rs has no kind of its own for keeps its code.
+        let busy = StoreError::from(reply_error("-BUSY Redis is busy running a script.\r\n"));
+        assert!(matches!(busy, StoreError::Unavailable(_)));
+        assert_eq!(
+            (busy.redis_kind(), busy.redis_code()),
+            (Some(ErrorKind::Extension), Some("BUSY"))
+        );
+        let replica = StoreError::from(reply_error(
+            "-READONLY You can't write against a read only replica.\r\n",
+        ));
+        assert_eq!(replica.redis_kind(), Some(ErrorKind::Server(ServerErrorKind::ReadOnly)));
+        // What this code found itself has no kind, and says what it said.
+        let found = StoreError::Protocol("script reply too short".into());
+        assert_eq!((found.redis_kind(), found.redis_code()), (None, None));
+        assert_eq!(found.to_string(), "unexpected reply from redis: script reply too short");
+        assert_eq!(StoreError::Timeout(Duration::from_millis(5)).redis_kind(), None);
     }
 }

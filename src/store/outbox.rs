@@ -107,7 +107,7 @@ impl Outboxed {
 
 fn lease_note(outbox: &str, (position, fields): RawEntry) -> Result<LeaseNote, StoreError> {
     use base64::Engine;
-    let bad = |what: &str| StoreError::Protocol(format!("outbox entry {position}: {what}"));
+    let bad = |what: &str| StoreError::Protocol(format!("outbox entry {position}: {what}").into());
     let field = |name: &str| field_of(&fields, name);
     let (project, member) = parse_user_tag(field("tag")).ok_or_else(|| bad("tag"))?;
     let ancestor = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -138,7 +138,7 @@ fn lease_note(outbox: &str, (position, fields): RawEntry) -> Result<LeaseNote, S
 }
 
 fn entry(outbox: &str, (position, fields): RawEntry) -> Result<OutboxEntry, StoreError> {
-    let bad = |what: &str| StoreError::Protocol(format!("outbox entry {position}: {what}"));
+    let bad = |what: &str| StoreError::Protocol(format!("outbox entry {position}: {what}").into());
     let field = |name: &str| field_of(&fields, name);
     let (project, user) = parse_user_tag(field("tag")).ok_or_else(|| bad("tag"))?;
     let number = |name: &str| field(name).parse::<i64>().map_err(|_| bad(name));

@@ -90,6 +90,6 @@ impl Store {
         doc.version = version;
         Plan::from_doc(id, doc)
             .map(Some)
-            .map_err(|problems| StoreError::Protocol(format!("stored plan {id} is invalid: {problems:?}")))
+            .map_err(|problems| StoreError::Protocol(format!("stored plan {id} is invalid: {problems:?}").into()))
     }
 }

@@ -58,7 +58,7 @@ struct Record {
 }
 
 /// A run's object as lua/library/modules/runs.lua keeps it, numbers as strings: its limits from its start;
-/// the rest once it ended (while it is open its fields say it, `crate::quota::run::parse_fields`).
+/// the rest once it ended (while it is open its fields say it, `run_fields::parse_fields`).
 #[derive(Deserialize)]
 struct RunDoc {
     #[serde(default, rename = "L")]
@@ -179,7 +179,7 @@ fn measure_of(version: u8, json: &str) -> Result<Measure, StoreError> {
 }
 
 fn bad(what: &str, value: &str) -> StoreError {
-    StoreError::Protocol(format!("reservation record: {what} {value:?} is not valid"))
+    StoreError::Protocol(format!("reservation record: {what} {value:?} is not valid").into())
 }
 
 fn number<T: std::str::FromStr>(what: &str, value: &str) -> Result<T, StoreError> {
@@ -189,7 +189,7 @@ fn number<T: std::str::FromStr>(what: &str, value: &str) -> Result<T, StoreError
 /// The record's JSON as a `Reservation`.
 pub fn parse(json: &str) -> Result<Reservation, StoreError> {
     let record: Record =
-        serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("reservation record: {e}")))?;
+        serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("reservation record: {e}").into()))?;
     let version = match record.version.as_deref() {
         None => 1,
         Some(RECORD_VERSION) => 2,

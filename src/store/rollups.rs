@@ -61,7 +61,7 @@ impl Store {
 
 /// Adds one rollup field to the days in `range`: to each group it names.
 fn add(days: &mut Days, field: &str, text: &str, range: RangeInclusive<i64>) -> Result<(), StoreError> {
-    let bad = || StoreError::Protocol(format!("rollup field {field}"));
+    let bad = || StoreError::Protocol(format!("rollup field {field}").into());
     let (day, rest) = field.split_once('|').ok_or_else(bad)?;
     let (groups, stat) = rest.rsplit_once('|').ok_or_else(bad)?;
     let day: i64 = day.parse().map_err(|_| bad())?;

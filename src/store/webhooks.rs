@@ -47,7 +47,7 @@ fn head(reply: &[String], script: &str) -> Result<(String, Option<String>), Stor
     let first = reply
         .first()
         .cloned()
-        .ok_or_else(|| StoreError::Protocol(format!("{script} answered nothing")))?;
+        .ok_or_else(|| StoreError::Protocol(format!("{script} answered nothing").into()))?;
     Ok((first, reply.get(1).cloned()))
 }
 
@@ -81,7 +81,7 @@ pub struct Attempted<'a> {
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Protocol(format!("{what}: {e}"))
+    StoreError::Protocol(format!("{what}: {e}").into())
 }
 
 impl Store {
@@ -122,7 +122,7 @@ impl Store {
             (s, Some(id)) if s == "repeat" => EndpointMade::Repeat(id),
             (s, None) if s == "reused" => EndpointMade::Reused,
             (s, Some(count)) if s == "full" => EndpointMade::Full(count.parse().map_err(|e| corrupt("count", e))?),
-            (s, _) => return Err(StoreError::Protocol(format!("create_endpoint.lua answered {s}"))),
+            (s, _) => return Err(StoreError::Protocol(format!("create_endpoint.lua answered {s}").into())),
         };
         if made == EndpointMade::Made {
             // Nodes decide alerts only for projects with endpoints: they must learn of it.
@@ -161,7 +161,7 @@ impl Store {
             (s, None) if s == "ok" => Ok(SecretRotated::Done),
             (s, None) if s == "missing" => Ok(SecretRotated::Missing),
             (s, Some(at)) if s == "limit" => Ok(SecretRotated::Limit(at.parse().map_err(|e| corrupt("time", e))?)),
-            (s, _) => Err(StoreError::Protocol(format!("rotate_secret.lua answered {s}"))),
+            (s, _) => Err(StoreError::Protocol(format!("rotate_secret.lua answered {s}").into())),
         }
     }
 
@@ -191,7 +191,7 @@ impl Store {
             "changed" => Some(true),
             "unchanged" => Some(false),
             "missing" => None,
-            other => return Err(StoreError::Protocol(format!("set_enabled.lua answered {other}"))),
+            other => return Err(StoreError::Protocol(format!("set_enabled.lua answered {other}").into())),
         };
         if changed == Some(true) {
             // Whether a project has an enabled endpoint decides whether its alerts are decided.
@@ -337,7 +337,7 @@ impl Store {
             "no_delivery" => Ok(Redelivered::NoDelivery),
             "no_endpoint" => Ok(Redelivered::NoEndpoint),
             "disabled" => Ok(Redelivered::Disabled),
-            other => Err(StoreError::Protocol(format!("redeliver.lua answered {other}"))),
+            other => Err(StoreError::Protocol(format!("redeliver.lua answered {other}").into())),
         }
     }
 

@@ -128,6 +128,8 @@ fn track_answers_as_its_header_says() {
 fn settling_functions_answer_as_their_headers_say() {
     let reserve = with(&[&WRITING, &["0", "r_s", "60000", "1"], &HOLD, &[RECORD, "@now"]]);
     let commit = with(&[&WRITING, &["r_s", "", "", "", "key", "", "", ""]]);
+    // Amounts for two holds of a record that has one.
+    let commit_two = with(&[&WRITING, &["r_s", "2", "1000", "1000", "", "", "key", "", "", ""]]);
     let release = with(&[&WRITING, &["r_s"]]);
     let extend = with(&[&WRITING, &["r_s", "60000", "86400000"]]);
     // Nothing reserved yet: each of them finds nothing.
@@ -135,13 +137,15 @@ fn settling_functions_answer_as_their_headers_say() {
     run(&contract::RELEASE, &[("not_found", release.clone())]);
     run(&contract::EXTEND, &[("not_found", extend.clone())]);
     run(&contract::RECLAIM, &[("ok", with(&[&WRITING]))]);
-    // One user's keys through a reservation's life: reserved, extended, committed (a second
-    // commit answers the first), then neither released nor extended.
+    // One user's keys through a reservation's life: reserved, extended, refused amounts that
+    // are not one per hold, committed (a second commit answers the first), then neither
+    // released nor extended.
     let user = unique_prefix();
     let keys = slot_keys(&user, 10);
     for (contract, call, want) in [
         (&contract::RESERVE, &reserve, "ok"),
         (&contract::EXTEND, &extend, "ok"),
+        (&contract::COMMIT, &commit_two, "mismatch"),
         (&contract::COMMIT, &commit, "ok"),
         (&contract::COMMIT, &commit, "ok"),
         (&contract::RELEASE, &release, "conflict"),

@@ -219,7 +219,7 @@ impl Idempotency {
 }
 
 fn unexpected(script: &str, answer: &str) -> StoreError {
-    StoreError::Protocol(format!("{script} answered {answer}"))
+    StoreError::Protocol(format!("{script} answered {answer}").into())
 }
 
 /// Reads a script's flat reply in order. A repeated reply comes back as JSON of strings,
@@ -244,7 +244,7 @@ impl Fields {
     /// The reply a script stored for an Idempotency-Key (a JSON array of strings).
     fn stored(json: &str) -> Result<Fields, StoreError> {
         let items: Vec<String> =
-            serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("stored reply: {e}")))?;
+            serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("stored reply: {e}").into()))?;
         Ok(Fields::new(
             items.into_iter().map(|s| Value::BulkString(s.into_bytes())).collect(),
         ))
@@ -358,7 +358,8 @@ impl Fields {
                 "" => None,
                 at => Some((
                     soonest_amount,
-                    at.parse().map_err(|_| StoreError::Protocol(format!("expiry {at:?}")))?,
+                    at.parse()
+                        .map_err(|_| StoreError::Protocol(format!("expiry {at:?}").into()))?,
                 )),
             },
         })
@@ -408,10 +409,10 @@ impl<const N: usize> Part<N> {
 
 fn text_of(value: Value) -> Result<String, StoreError> {
     match value {
-        Value::BulkString(bytes) => String::from_utf8(bytes).map_err(|e| StoreError::Protocol(e.to_string())),
+        Value::BulkString(bytes) => String::from_utf8(bytes).map_err(|e| StoreError::Protocol(e.to_string().into())),
         Value::SimpleString(s) => Ok(s),
         Value::Int(i) => Ok(i.to_string()),
-        other => Err(StoreError::Protocol(format!("expected text, got {other:?}"))),
+        other => Err(StoreError::Protocol(format!("expected text, got {other:?}").into())),
     }
 }
 
@@ -419,7 +420,9 @@ fn int_of(value: Value) -> Result<i64, StoreError> {
     match value {
         Value::Int(i) => Ok(i),
         Value::BulkString(bytes) => int_of_text(&bytes),
-        other => Err(StoreError::Protocol(format!("expected an integer, got {other:?}"))),
+        other => Err(StoreError::Protocol(
+            format!("expected an integer, got {other:?}").into(),
+        )),
     }
 }
 
@@ -436,7 +439,7 @@ fn int_of_text(bytes: &[u8]) -> Result<i64, StoreError> {
 fn milli_of(value: i64) -> Result<Milli, StoreError> {
     u64::try_from(value)
         .map(Milli)
-        .map_err(|_| StoreError::Protocol(format!("a counter read {value}, below zero")))
+        .map_err(|_| StoreError::Protocol(format!("a counter read {value}, below zero").into()))
 }
 
 #[cfg(test)]

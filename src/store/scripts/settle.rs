@@ -17,6 +17,10 @@ pub enum SettleReply {
     NotFound,
     /// The reservation already ended the other way.
     Conflict(ReservationState),
+    /// commit.lua's "mismatch": the actual amounts were not one per hold of the record. The
+    /// node computed them from the record it read, whose holds never change, so the node and
+    /// the script read the record apart; nothing was written.
+    Mismatch,
     /// Boxed: a record's metadata makes it far larger than the other answers.
     Done(Box<Ended>),
 }
@@ -146,8 +150,7 @@ fn settled(reply: Vec<Value>, commit: Option<&Writing<'_>>) -> Result<Reply<Sett
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "not_found" => Ok(Reply::Done(SettleReply::NotFound)),
         "conflict" => Ok(Reply::Done(SettleReply::Conflict(state(&it.text()?)?))),
-        // The amounts did not fit the record's holds: read it again and retry.
-        "mismatch" => Ok(Reply::Stale),
+        "mismatch" => Ok(Reply::Done(SettleReply::Mismatch)),
         "ok" => {
             let (state, late, text) = if commit.is_some() {
                 let mut head = it.head::<{ committed::FIELDS }>()?;
@@ -214,4 +217,18 @@ pub async fn extend(
         }
         other => Err(unexpected("extend", other)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use redis::Value;
+
+    use super::{settled, Reply, SettleReply};
+
+    #[test]
+    fn a_mismatch_is_an_answer_of_its_own_not_a_stale_one() {
+        let answer = |tag: &str| settled(vec![Value::BulkString(tag.as_bytes().to_vec())], None).unwrap();
+        assert!(matches!(answer("mismatch"), Reply::Done(SettleReply::Mismatch)));
+        assert!(matches!(answer("stale"), Reply::Stale));
+    }
 }

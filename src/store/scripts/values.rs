@@ -263,9 +263,11 @@ impl NumberedMode {
     }
 }
 
-/// A held reservation's record (see lua/library/modules/prelude.lua) but its opening brace and its times,
-/// which only Redis knows: reserve.lua writes `{"s":"held","c":"<instant>","cr":"<now>",
-/// "x":"<expires>",` in front of it. It opens with the encoding's version.
+/// A held reservation's record (see lua/library/modules/prelude.lua) but what only the script
+/// knows: reserve.lua writes `{"s":"held","c":"<instant>","cr":"<now>","x":"<expires>",` in
+/// front of it, then what credit holds took from grants ("w"), the leases slice holds were
+/// placed on ("sl") and a step's holds drawn from its run ("rd"). It opens with a step's run
+/// or a run's object, if any, then the encoding's version.
 pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> Vec<u8> {
     let mut json = Json::new();
     // A step names its run first, then a run's start its run object: reserve.lua tells both
