@@ -36,7 +36,8 @@ enum Command {
     Simulate(SimulateArgs),
     /// The model catalog: `catalog diff OLD NEW` prints every model added or removed and every
     /// changed price, limit or alias, for a person to review before a node loads NEW
-    /// (`QG_CATALOG`); `catalog check FILE` checks a file as a node would at start.
+    /// (`QG_CATALOG`); `catalog check FILE` checks a file as a node would at start;
+    /// `catalog import FILE` converts a community price list into a catalog file.
     #[command(subcommand)]
     Catalog(CatalogCommand),
     /// Print the data plane's Lua function library exactly as a node loads it (FUNCTION LOAD):
@@ -50,6 +51,26 @@ enum CatalogCommand {
     Diff { old: String, new: String },
     /// Check a catalog file as a node does at start, naming the entry at fault.
     Check { file: std::path::PathBuf },
+    /// Convert a price list in the community's `model_prices_and_context_window.json` format
+    /// into a catalog file: every price exact, with its provenance; each model left out and
+    /// each field not carried is reported on stderr. Review it with `catalog diff` before a
+    /// node loads it.
+    Import {
+        file: std::path::PathBuf,
+        /// The https address the list was read from: every model's `source` unless its entry
+        /// names its own.
+        #[arg(long)]
+        source: String,
+        /// The day the prices were read (YYYY-MM-DD); today when absent.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// The catalog's version; `imported-<as of>` when absent.
+        #[arg(long)]
+        version: Option<String>,
+        /// Write the catalog here instead of stdout.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -205,6 +226,13 @@ fn catalog(command: CatalogCommand) -> anyhow::Result<()> {
             }
             println!("{} change(s)", changes.len());
         }
+        CatalogCommand::Import {
+            file,
+            source,
+            as_of,
+            version,
+            out,
+        } => import_catalog(&file, &source, as_of, version, out)?,
         CatalogCommand::Check { file } => {
             let checked = load(&file.display().to_string())?;
             println!(
@@ -213,6 +241,45 @@ fn catalog(command: CatalogCommand) -> anyhow::Result<()> {
                 checked.version(),
                 checked.doc.models.len()
             );
+        }
+    }
+    Ok(())
+}
+
+fn import_catalog(
+    file: &std::path::Path,
+    source: &str,
+    as_of: Option<String>,
+    version: Option<String>,
+    out: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    use quota_gateway::quota::catalog_import::{import, Provenance};
+    let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string());
+    let version = version.unwrap_or_else(|| format!("imported-{as_of}"));
+    let provenance = Provenance {
+        version: &version,
+        as_of: &as_of,
+        source,
+    };
+    let imported = import(&text, &provenance).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let json = serde_json::to_string_pretty(&imported.catalog.doc)?;
+    match &out {
+        Some(path) => std::fs::write(path, format!("{json}\n"))?,
+        None => println!("{json}"),
+    }
+    eprintln!(
+        "imported {} models; left out {}",
+        imported.catalog.doc.models.len(),
+        imported.skipped.len()
+    );
+    for (model, reason) in &imported.skipped {
+        eprintln!("  left out {model}: {reason}");
+    }
+    if !imported.not_carried.is_empty() {
+        eprintln!("fields the catalog does not carry (models that had each):");
+        for (field, count) in &imported.not_carried {
+            eprintln!("  {field}: {count}");
         }
     }
     Ok(())

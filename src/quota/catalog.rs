@@ -12,8 +12,8 @@ use super::price::{ModelPrice, PriceDoc, PriceError};
 /// The catalog this binary was built with.
 pub const BUILT_IN: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/catalog/models.json"));
 
-const PROVIDERS: [&str; 4] = ["openai", "anthropic", "google", "mistral"];
-const MAX_MODELS: usize = 5_000;
+/// Enough for the community's whole price list, with room.
+const MAX_MODELS: usize = 20_000;
 
 /// One model as the catalog file and `GET /v1/catalog` write it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -90,6 +90,22 @@ pub fn check_model(name: &str) -> Result<(), &'static str> {
     }
 }
 
+/// A provider's name: `[a-z0-9][a-z0-9_.-]{0,63}` (`openai`, `vertex_ai-language-models`).
+pub fn check_provider(name: &str) -> Result<(), &'static str> {
+    let ok = name.len() <= 64
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
+    match ok {
+        true => Ok(()),
+        false => Err("must be a provider's name: 1 to 64 of a-z 0-9 _ . -, starting with a letter or digit"),
+    }
+}
+
 fn is_date(text: &str) -> bool {
     let b = text.as_bytes();
     b.len() == 10
@@ -117,19 +133,14 @@ impl Catalog {
             return Err(PriceError::new("version", "must be 1 to 64 bytes"));
         }
         if doc.models.len() > MAX_MODELS {
-            return Err(PriceError::new("models", "must list at most 5,000 models"));
+            return Err(PriceError::new("models", "must list at most 20,000 models"));
         }
         let mut prices = Vec::with_capacity(doc.models.len());
         let mut by_name = HashMap::new();
         for (i, m) in doc.models.iter().enumerate() {
             let at = format!("models[{i}] ({}).", m.model);
             let field = |name: &str| format!("{at}{name}");
-            if !PROVIDERS.contains(&m.provider.as_str()) {
-                return Err(PriceError::new(
-                    field("provider"),
-                    "must be one of openai, anthropic, google, mistral",
-                ));
-            }
+            check_provider(&m.provider).map_err(|detail| PriceError::new(field("provider"), detail))?;
             if !is_date(&m.as_of) {
                 return Err(PriceError::new(field("asOf"), "must be a date, YYYY-MM-DD"));
             }

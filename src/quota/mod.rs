@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod amount;
 pub mod approval;
 pub mod catalog;
+pub mod catalog_import;
 pub mod counter;
 pub mod credit;
 pub mod decision;

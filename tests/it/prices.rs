@@ -587,6 +587,70 @@ async fn catalog_diff_prints_every_changed_price_for_review() {
     assert!(err.contains(&format!("models[0] ({model}).asOf")), "{err}");
 }
 
+/// The community's price list, converted by `catalog import` and loaded by a node with
+/// `QG_CATALOG`: a priced group then prices an imported model at the list's price exactly.
+#[tokio::test]
+async fn an_imported_price_list_prices_its_models_exactly_once_a_node_loads_it() {
+    let list = json!({
+        "sample_spec": { "max_tokens": "set to max_output_tokens" },
+        "house/llm-7b": { "max_input_tokens": 32000, "max_output_tokens": 4096,
+            "input_cost_per_token": 2.5e-7, "output_cost_per_token": 1e-6,
+            "input_cost_per_token_batches": 1.25e-7, "litellm_provider": "together_ai", "mode": "chat" },
+        "whisper-1": { "mode": "audio_transcription", "input_cost_per_second": 0.0001, "litellm_provider": "openai" },
+        "odd": { "input_cost_per_token": "cheap", "output_cost_per_token": 1e-6, "max_tokens": 10, "litellm_provider": "x" }
+    });
+    let dir = std::env::temp_dir().join(crate::support::unique_prefix());
+    std::fs::create_dir_all(&dir).unwrap();
+    let (input, output) = (dir.join("list.json"), dir.join("catalog.json"));
+    std::fs::write(&input, list.to_string()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
+        .args(["catalog", "import"])
+        .arg(&input)
+        .args([
+            "--source",
+            "https://example.com/prices.json",
+            "--as-of",
+            "2026-11-28",
+            "--out",
+        ])
+        .arg(&output)
+        .output()
+        .unwrap();
+    let report = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("imported 1 models; left out 2"), "{report}");
+    assert!(
+        report.contains("left out odd: input_cost_per_token is not a number"),
+        "{report}"
+    );
+    assert!(
+        report.contains("left out whisper-1: has no price per input and output token"),
+        "{report}"
+    );
+    assert!(report.contains("input_cost_per_token_batches: 1"), "{report}");
+    let imported: Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    assert_eq!(imported["models"][0]["inputPerMillion"], json!(0.25));
+    assert_eq!(imported["models"][0]["source"], "https://example.com/prices.json");
+
+    let catalog = quota_gateway::quota::catalog::Catalog::parse(&imported.to_string()).unwrap();
+    let app = crate::support::spawn_app_with(
+        &crate::support::redis::shared().target(),
+        &crate::support::unique_prefix(),
+        None,
+        |c| c.catalog = Some(output.clone()),
+    )
+    .await;
+    assert_eq!(catalog.version(), "imported-2026-11-28");
+    app.put_plan(dollars_plan(json!({}))).await;
+    app.subscribe("alice", "plan_dollars", None).await;
+    // 1,000,000 in at $0.25 and 1,000,000 out at $1: $1.25, 150 cents with the markup.
+    let track = json!({ "userId": "alice", "event": "llm.call",
+        "metadata": { "model": "house/llm-7b", "input_tokens": 1_000_000, "output_tokens": 1_000_000 } });
+    let (status, tracked) = app.json(Method::POST, "/v1/track", Some(track)).await;
+    assert_eq!(status, 200, "{tracked}");
+    assert_eq!(used_milli(&app.usage("alice").await, "dollars"), 150_000);
+}
+
 #[tokio::test]
 async fn a_commit_that_leaves_a_count_out_is_priced_at_what_was_held_for_it() {
     let app = spawn_app().await;

@@ -1,0 +1,286 @@
+//! A catalog from the community's price list (the `model_prices_and_context_window.json`
+//! format many gateways share: an object of models, each with per-token prices, limits and a
+//! provider). Each price is converted exactly (its decimal text shifted, never through a
+//! float), each imported model names where its prices came from, and nothing is guessed: a
+//! model the catalog cannot price as written is left out with the reason, and every field the
+//! catalog does not carry is reported with how many models had it.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::catalog::{check_model, Catalog, CatalogDoc, CatalogEntry};
+
+/// What an import made: the catalog, the models left out and why, and the fields not carried.
+#[derive(Debug)]
+pub struct Imported {
+    pub catalog: Catalog,
+    pub skipped: Vec<(String, String)>,
+    /// Field name -> how many models had it.
+    pub not_carried: BTreeMap<String, usize>,
+}
+
+/// Where the prices came from and as of when: the catalog's `asOf` and `source` for every
+/// model whose entry names no `https` source of its own.
+pub struct Provenance<'a> {
+    pub version: &'a str,
+    pub as_of: &'a str,
+    pub source: &'a str,
+}
+
+/// The fields an import reads; any other is reported as not carried.
+const READ: [&str; 10] = [
+    "litellm_provider",
+    "mode",
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "cache_read_input_token_cost",
+    "cache_creation_input_token_cost",
+    "max_input_tokens",
+    "max_output_tokens",
+    "max_tokens",
+    "source",
+];
+
+/// Capabilities and notes, which price nothing: neither read nor reported.
+fn descriptive(field: &str) -> bool {
+    field.starts_with("supports_")
+        || matches!(
+            field,
+            "deprecation_date"
+                | "supported_endpoints"
+                | "supported_modalities"
+                | "supported_output_modalities"
+                | "metadata"
+                | "comment"
+                | "output_vector_size"
+                | "tpm"
+                | "rpm"
+        )
+}
+
+/// Converts the text of a price list. Err names what made the whole file unreadable; a model
+/// the catalog cannot hold is skipped, with the reason.
+pub fn import(text: &str, provenance: &Provenance<'_>) -> Result<Imported, String> {
+    let list: Map<String, Value> =
+        serde_json::from_str(text).map_err(|e| format!("not a price list (an object of models): {e}"))?;
+    let mut models = Vec::new();
+    let mut skipped = Vec::new();
+    let mut not_carried: BTreeMap<String, usize> = BTreeMap::new();
+    for (name, entry) in &list {
+        // The list's first entry documents its fields.
+        if name == "sample_spec" {
+            continue;
+        }
+        let Value::Object(entry) = entry else {
+            skipped.push((name.clone(), "is not an object".to_string()));
+            continue;
+        };
+        for field in entry.keys() {
+            if !READ.contains(&field.as_str()) && !descriptive(field) {
+                *not_carried.entry(field.clone()).or_default() += 1;
+            }
+        }
+        match model(name, entry, provenance) {
+            Ok(m) => models.push(m),
+            Err(reason) => skipped.push((name.clone(), reason)),
+        }
+    }
+    // A name the list gives twice (after it is checked) is kept once, the first.
+    let mut seen = std::collections::HashSet::new();
+    models.retain(|m: &CatalogEntry| {
+        let first = seen.insert(m.model.clone());
+        if !first {
+            skipped.push((m.model.clone(), "is named twice".to_string()));
+        }
+        first
+    });
+    let doc = CatalogDoc {
+        version: provenance.version.to_string(),
+        models,
+    };
+    let catalog = Catalog::from_doc(doc).map_err(|e| format!("the converted catalog is refused: {e}"))?;
+    Ok(Imported {
+        catalog,
+        skipped,
+        not_carried,
+    })
+}
+
+/// One model of the list as a catalog entry, or why it cannot be one.
+fn model(name: &str, entry: &Map<String, Value>, provenance: &Provenance<'_>) -> Result<CatalogEntry, String> {
+    check_model(name).map_err(|d| format!("its name {d}"))?;
+    let provider = entry
+        .get("litellm_provider")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .filter(|p| super::catalog::check_provider(p).is_ok())
+        .ok_or("names no provider the catalog can hold (litellm_provider)")?;
+    let per_million = |field: &str| -> Result<Option<Value>, String> {
+        match entry.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => shift_six(&n.to_string()).map(Some).ok_or_else(|| {
+                format!("{field} {n} is not a price the catalog holds (at most micro-dollars per million tokens)")
+            }),
+            Some(other) => Err(format!("{field} is not a number: {other}")),
+        }
+    };
+    let input = per_million("input_cost_per_token")?;
+    let output = per_million("output_cost_per_token")?;
+    let (Some(input), Some(output)) = (input, output) else {
+        return Err(
+            "has no price per input and output token (priced otherwise: per image, second, character or request)"
+                .into(),
+        );
+    };
+    let limit = |field: &str| entry.get(field).and_then(Value::as_u64);
+    let context_window = limit("max_input_tokens")
+        .or_else(|| limit("max_tokens"))
+        .ok_or("names no context window (max_input_tokens or max_tokens)")?;
+    let max_output_tokens = limit("max_output_tokens")
+        .or_else(|| limit("max_tokens"))
+        .ok_or("names no output limit (max_output_tokens or max_tokens)")?;
+    let source = entry
+        .get("source")
+        .and_then(Value::as_str)
+        .filter(|s| s.starts_with("https://") && s.len() <= 512 && !s.contains(char::is_whitespace))
+        .unwrap_or(provenance.source);
+    Ok(CatalogEntry {
+        model: name.to_string(),
+        provider,
+        aliases: Vec::new(),
+        input_per_million: input,
+        cached_input_per_million: per_million("cache_read_input_token_cost")?,
+        cache_write_per_million: per_million("cache_creation_input_token_cost")?,
+        output_per_million: output,
+        per_image: None,
+        context_window,
+        max_output_tokens,
+        as_of: provenance.as_of.to_string(),
+        source: source.to_string(),
+    })
+}
+
+/// A price per token as a price per million tokens, by moving the decimal point of its text six
+/// places (`2.5e-7` is `0.25`, `0.0000025` is `2.5`), exactly; None when the result has more
+/// than six decimals, is negative or is not a number.
+fn shift_six(text: &str) -> Option<Value> {
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().ok()?),
+        None => (text, 0),
+    };
+    if mantissa.starts_with('-') {
+        return None;
+    }
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{whole}{fraction}");
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // The value is digits × 10^(point), point counted from the digits' end.
+    let point = exponent + 6 - fraction.len() as i64;
+    let digits = digits.trim_start_matches('0');
+    let text = if digits.is_empty() {
+        "0".to_string()
+    } else if point >= 0 {
+        format!("{digits}{}", "0".repeat(point as usize))
+    } else {
+        let decimals = (-point) as usize;
+        let padded = format!("{digits:0>width$}", width = decimals + 1);
+        let (int, frac) = padded.split_at(padded.len() - decimals);
+        let frac = frac.trim_end_matches('0');
+        if frac.len() > 6 {
+            return None;
+        }
+        match frac.is_empty() {
+            true => int.to_string(),
+            false => format!("{int}.{frac}"),
+        }
+    };
+    serde_json::from_str(&text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provenance() -> Provenance<'static> {
+        Provenance {
+            version: "imported-2026-11-28",
+            as_of: "2026-11-28",
+            source: "https://example.com/prices.json",
+        }
+    }
+
+    #[test]
+    fn per_token_prices_become_per_million_exactly() {
+        for (given, want) in [
+            ("2.5e-7", "0.25"),
+            ("1.5e-07", "0.15"),
+            ("0.0000025", "2.5"),
+            ("3e-06", "3"),
+            ("0", "0"),
+            ("1.25E-5", "12.5"),
+            ("7.5e-10", "0.00075"),
+            ("0.00003", "30"),
+        ] {
+            assert_eq!(
+                shift_six(given).map(|v| v.to_string()),
+                Some(want.to_string()),
+                "{given}"
+            );
+        }
+        assert_eq!(shift_six("1.234567e-13"), None, "more than micro-dollars per million");
+        assert_eq!(shift_six("-1e-6"), None);
+    }
+
+    #[test]
+    fn a_list_imports_what_the_catalog_holds_and_says_what_it_left_out() {
+        let text = r#"{
+            "sample_spec": {"max_tokens": "set to max_output_tokens"},
+            "gpt-4o-mini": {"max_tokens": 16384, "max_input_tokens": 128000, "max_output_tokens": 16384,
+                "input_cost_per_token": 1.5e-07, "output_cost_per_token": 6e-07, "cache_read_input_token_cost": 7.5e-08,
+                "input_cost_per_token_batches": 7.5e-08, "litellm_provider": "openai", "mode": "chat",
+                "supports_vision": true},
+            "gemini/gemini-2.5-pro": {"max_input_tokens": 1048576, "max_output_tokens": 65535,
+                "input_cost_per_token": 1.25e-06, "input_cost_per_token_above_200k_tokens": 2.5e-06,
+                "output_cost_per_token": 1e-05, "litellm_provider": "gemini", "mode": "chat",
+                "source": "https://ai.google.dev/pricing"},
+            "whisper-1": {"mode": "audio_transcription", "input_cost_per_second": 0.0001, "output_cost_per_second": 0,
+                "litellm_provider": "openai"},
+            "broken": "not an object",
+            "nameless provider": {"input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06, "max_tokens": 10}
+        }"#;
+        let imported = import(text, &provenance()).unwrap();
+        let catalog = &imported.catalog;
+        assert_eq!(catalog.doc.models.len(), 2);
+        let mini = catalog.find("gpt-4o-mini").unwrap().entry;
+        assert_eq!(mini.input_per_million.to_string(), "0.15");
+        assert_eq!(
+            mini.cached_input_per_million.as_ref().map(|v| v.to_string()),
+            Some("0.075".into())
+        );
+        assert_eq!((mini.context_window, mini.max_output_tokens), (128_000, 16_384));
+        assert_eq!(mini.source, "https://example.com/prices.json");
+        let pro = catalog.find("gemini/gemini-2.5-pro").unwrap().entry;
+        assert_eq!(
+            (pro.provider.as_str(), pro.source.as_str()),
+            ("gemini", "https://ai.google.dev/pricing")
+        );
+        let skipped: Vec<&str> = imported.skipped.iter().map(|(m, _)| m.as_str()).collect();
+        assert_eq!(skipped, ["broken", "nameless provider", "whisper-1"]);
+        assert!(
+            imported.skipped[2].1.contains("priced otherwise"),
+            "{:?}",
+            imported.skipped
+        );
+        assert_eq!(imported.not_carried.get("input_cost_per_token_batches"), Some(&1));
+        assert_eq!(
+            imported.not_carried.get("input_cost_per_token_above_200k_tokens"),
+            Some(&1)
+        );
+        assert_eq!(imported.not_carried.get("input_cost_per_second"), Some(&1));
+        assert!(!imported.not_carried.contains_key("supports_vision"));
+        assert!(import("[1, 2]", &provenance()).is_err());
+    }
+}
