@@ -113,14 +113,6 @@ pub struct Config {
     #[arg(long, env = "QG_PROXY_MAX_BODY_BYTES", default_value_t = 32 << 20)]
     pub proxy_max_body_bytes: usize,
 
-    /// For tests only: a proxied call's hold lives this long between extensions (milliseconds).
-    #[arg(long, env = "QG_TEST_PROXY_HOLD_TTL_MS", default_value_t = 120_000, hide = true)]
-    pub test_proxy_hold_ttl_ms: i64,
-
-    /// For tests only: never move fired alerts after a script, as though the node died there.
-    #[arg(long, env = "QG_TEST_SKIP_ALERT_MOVES", default_value_t = false, hide = true, action = clap::ArgAction::Set)]
-    pub test_skip_alert_moves: bool,
-
     /// Members of a team decide on leased slices of its budget in their own slot, instead of a
     /// script at the team's slot for every call; the team's usage reads its slices (`leased`
     /// apart), and its ledger lists a member's calls just after them. `false` decides every
@@ -146,18 +138,86 @@ pub struct Config {
     #[arg(long, env = "QG_SLICE_MAX_SECONDS", default_value_t = 60)]
     pub slice_max_seconds: u64,
 
-    /// For tests only: wait this long before each parent's level of a call, and between a
-    /// parent change's check and its write (milliseconds), so a test can stop the node
-    /// between levels or race two changes.
-    #[arg(long, env = "QG_TEST_LEVEL_PAUSE_MS", default_value_t = 0, hide = true)]
-    pub test_level_pause_ms: u64,
+    /// Knobs only the crate's own tests turn.
+    #[cfg(feature = "test-hooks")]
+    #[command(flatten)]
+    pub test: TestHooks,
+}
 
-    /// For tests only: pretend the machine's clock is off by this much (milliseconds).
-    #[arg(long, env = "QG_TEST_CLOCK_SKEW_MS", default_value_t = 0, hide = true)]
-    pub test_clock_skew_ms: i64,
+/// Knobs only the test suite turns, compiled only with the `test-hooks` feature (which the
+/// crate's own tests enable): no other build reads them, or can be told to.
+#[cfg(feature = "test-hooks")]
+#[derive(clap::Args, Debug, Clone)]
+pub struct TestHooks {
+    /// A proxied call's hold lives this long between extensions (milliseconds).
+    #[arg(
+        long = "test-proxy-hold-ttl-ms",
+        env = "QG_TEST_PROXY_HOLD_TTL_MS",
+        default_value_t = 120_000,
+        hide = true
+    )]
+    pub proxy_hold_ttl_ms: i64,
+    /// Never move fired alerts after a script, as though the node died there.
+    #[arg(long = "test-skip-alert-moves", env = "QG_TEST_SKIP_ALERT_MOVES", default_value_t = false, hide = true, action = clap::ArgAction::Set)]
+    pub skip_alert_moves: bool,
+    /// Wait this long before each parent's level of a call, and between a parent change's
+    /// check and its write (milliseconds), so a test can stop the node between levels or race
+    /// two changes.
+    #[arg(
+        long = "test-level-pause-ms",
+        env = "QG_TEST_LEVEL_PAUSE_MS",
+        default_value_t = 0,
+        hide = true
+    )]
+    pub level_pause_ms: u64,
+    /// Pretend the machine's clock is off by this much (milliseconds).
+    #[arg(
+        long = "test-clock-skew-ms",
+        env = "QG_TEST_CLOCK_SKEW_MS",
+        default_value_t = 0,
+        hide = true
+    )]
+    pub clock_skew_ms: i64,
+}
+
+#[cfg(feature = "test-hooks")]
+impl Default for TestHooks {
+    fn default() -> TestHooks {
+        TestHooks {
+            proxy_hold_ttl_ms: crate::proxy::HOLD_TTL_MS,
+            skip_alert_moves: false,
+            level_pause_ms: 0,
+            clock_skew_ms: 0,
+        }
+    }
+}
+
+/// What the test hooks say, or what every other build does.
+#[derive(Debug, Clone, Copy)]
+pub struct Hooks {
+    pub proxy_hold_ttl_ms: i64,
+    pub level_pause: std::time::Duration,
+    pub clock_skew_ms: i64,
 }
 
 impl Config {
+    /// The test hooks' values; without the `test-hooks` feature, production's.
+    pub fn hooks(&self) -> Hooks {
+        #[cfg(feature = "test-hooks")]
+        let hooks = Hooks {
+            proxy_hold_ttl_ms: self.test.proxy_hold_ttl_ms,
+            level_pause: std::time::Duration::from_millis(self.test.level_pause_ms),
+            clock_skew_ms: self.test.clock_skew_ms,
+        };
+        #[cfg(not(feature = "test-hooks"))]
+        let hooks = Hooks {
+            proxy_hold_ttl_ms: crate::proxy::HOLD_TTL_MS,
+            level_pause: std::time::Duration::ZERO,
+            clock_skew_ms: 0,
+        };
+        hooks
+    }
+
     pub fn command_timeout(&self) -> Duration {
         Duration::from_millis(self.command_timeout_ms)
     }
@@ -168,7 +228,8 @@ impl Config {
             allow_private: self.webhook_allow_private,
             retry_scale: self.webhook_retry_scale,
             timeout: Duration::from_millis(self.webhook_timeout_ms),
-            test_skip_moves: self.test_skip_alert_moves,
+            #[cfg(feature = "test-hooks")]
+            test_skip_moves: self.test.skip_alert_moves,
         }
     }
 
@@ -177,7 +238,7 @@ impl Config {
             drains: self.proxy_drains,
             drain_for: Duration::from_secs(self.proxy_drain_seconds),
             max_body_bytes: self.proxy_max_body_bytes,
-            hold_ttl_ms: self.test_proxy_hold_ttl_ms.max(1_000),
+            hold_ttl_ms: self.hooks().proxy_hold_ttl_ms.max(1_000),
         }
     }
 

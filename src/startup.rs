@@ -82,12 +82,12 @@ impl Application {
             command_timeout: config.command_timeout(),
             retention: config.retention(),
             ledger_retention: config.ledger_retention(),
-            clock_skew_ms: config.test_clock_skew_ms,
+            clock_skew_ms: config.hooks().clock_skew_ms,
             sentinel_master: config.sentinel_master.clone(),
             wait_replicas: config.wait_replicas,
         })?
         .with_webhooks(config.webhooks())
-        .with_level_pause(Duration::from_millis(config.test_level_pause_ms))
+        .with_level_pause(config.hooks().level_pause)
         .with_leases(crate::gateway::LeaseSettings {
             enabled: config.leases,
             slice_life: Duration::from_secs(config.slice_seconds.max(1)),

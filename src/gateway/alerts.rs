@@ -77,7 +77,7 @@ impl Gateway {
     /// After a script that fired alerts: moves them in the background, so an answer never
     /// waits for it; what fails stays in the outbox for the sweeper.
     pub(super) fn alerts_fired(&self, fired: Fired) {
-        if fired.ids.is_empty() || self.webhooks.test_skip_moves {
+        if fired.ids.is_empty() || self.webhooks.skip_moves() {
             return;
         }
         let gateway = self.clone();
@@ -87,7 +87,7 @@ impl Gateway {
     /// Moves what a script fired now (an answer that names an approval request waits for it);
     /// what fails stays in the outbox for the sweeper.
     pub(super) async fn alerts_moved(&self, fired: Fired) {
-        if fired.ids.is_empty() || self.webhooks.test_skip_moves {
+        if fired.ids.is_empty() || self.webhooks.skip_moves() {
             return;
         }
         let moved = async {

@@ -76,7 +76,7 @@ impl Gateway {
             }
             // A node told to move nothing (a test's dead node) does not sweep either.
             // Leases' notes wait there too, endpoints or not (slices.rs).
-            let sweeps = !self.webhooks.test_skip_moves && (matches!(delivered, Ok(true)) || self.leases.enabled);
+            let sweeps = !self.webhooks.skip_moves() && (matches!(delivered, Ok(true)) || self.leases.enabled);
             if sweeps && swept.elapsed() >= self.webhooks.sweep_every() {
                 swept = Instant::now();
                 match self.sweep_outboxes().await {

@@ -218,8 +218,9 @@ pub struct Gateway {
     webhooks: Arc<WebhookSettings>,
     /// From when every ledger entry is in its project's ledger index, learnt at start.
     ledger_since: Arc<OnceLock<i64>>,
-    /// For tests only: a wait before each parent's level, and between a parent change's check
-    /// and its write (`parents.rs`).
+    /// For tests only (`test-hooks`): a wait before each parent's level, and between a parent
+    /// change's check and its write (`parents.rs`).
+    #[cfg(feature = "test-hooks")]
     level_pause: std::time::Duration,
     /// How many simulations this node runs (`simulations.rs`).
     simulations: Arc<std::sync::atomic::AtomicUsize>,
@@ -248,6 +249,7 @@ impl Gateway {
             secrets: Arc::default(),
             webhooks: Arc::default(),
             ledger_since: Arc::default(),
+            #[cfg(feature = "test-hooks")]
             level_pause: std::time::Duration::ZERO,
             simulations: Arc::default(),
             catalog: Arc::new(crate::quota::catalog::Catalog::built_in()),
@@ -274,10 +276,20 @@ impl Gateway {
         self
     }
 
-    /// For tests only: waits this long before each parent's level of a call.
-    pub fn with_level_pause(mut self, pause: std::time::Duration) -> Gateway {
-        self.level_pause = pause;
-        self
+    /// For tests only (`test-hooks`; without it, nothing): waits this long before each
+    /// parent's level of a call.
+    pub fn with_level_pause(self, pause: std::time::Duration) -> Gateway {
+        #[cfg(feature = "test-hooks")]
+        let gateway = Gateway {
+            level_pause: pause,
+            ..self
+        };
+        #[cfg(not(feature = "test-hooks"))]
+        let gateway = {
+            let _ = pause;
+            self
+        };
+        gateway
     }
 
     /// Redis time as this node estimates it.

@@ -124,6 +124,7 @@ impl Gateway {
     /// Before a parent's level, and between a parent change's check and its write: the test
     /// hook's wait, if any.
     pub(super) async fn between_levels(&self) {
+        #[cfg(feature = "test-hooks")]
         if !self.level_pause.is_zero() {
             tokio::time::sleep(self.level_pause).await;
         }

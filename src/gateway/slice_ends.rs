@@ -188,7 +188,7 @@ impl Gateway {
                 self.move_ledger_note(note, entry).await?;
             }
         }
-        if !entries.alerts.is_empty() && !self.webhooks.test_skip_moves {
+        if !entries.alerts.is_empty() && !self.webhooks.skip_moves() {
             self.move_alerts(entries.alerts).await?;
         }
         Ok(())

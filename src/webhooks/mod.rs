@@ -32,9 +32,21 @@ pub struct WebhookSettings {
     pub retry_scale: f64,
     /// The longest wait for a receiver's answer.
     pub timeout: Duration,
-    /// For tests only: never move fired alerts, after a script or by sweeping, as though the
-    /// node died right after each script.
+    /// For tests only (`test-hooks`): never move fired alerts, after a script or by sweeping,
+    /// as though the node died right after each script.
+    #[cfg(feature = "test-hooks")]
     pub test_skip_moves: bool,
+}
+
+impl WebhookSettings {
+    /// Whether fired alerts are never moved (a test hook; never without `test-hooks`).
+    pub fn skip_moves(&self) -> bool {
+        #[cfg(feature = "test-hooks")]
+        let skip = self.test_skip_moves;
+        #[cfg(not(feature = "test-hooks"))]
+        let skip = false;
+        skip
+    }
 }
 
 impl Default for WebhookSettings {
@@ -44,6 +56,7 @@ impl Default for WebhookSettings {
             allow_private: false,
             retry_scale: 1.0,
             timeout: Duration::from_secs(10),
+            #[cfg(feature = "test-hooks")]
             test_skip_moves: false,
         }
     }

@@ -253,7 +253,7 @@ async fn one_event_is_counted_in_one_window_at_every_level_across_a_boundary() {
     // Each level by a script of its own (leases off): on slices a member's one script decides
     // every level at one instant, and the team's counters lag its live slices by design.
     let app = &spawn_app_with(&own.target(), &unique_prefix(), None, |c| {
-        c.test_level_pause_ms = 50;
+        c.test.level_pause_ms = 50;
         c.leases = false;
     })
     .await;

@@ -528,7 +528,7 @@ async fn a_blocked_parent_is_named_in_the_denial() {
 async fn racing_parent_changes_on_two_nodes_never_close_a_cycle() {
     let prefix = unique_prefix();
     let target = redis::shared().target();
-    let pause = |c: &mut quota_gateway::config::Config| c.test_level_pause_ms = 100;
+    let pause = |c: &mut quota_gateway::config::Config| c.test.level_pause_ms = 100;
     let one = spawn_app_with(&target, &prefix, None, pause).await;
     let two = spawn_app_with(&target, &prefix, Some(&one.key), pause).await;
     team_plans(&one).await;

@@ -606,7 +606,7 @@ async fn upstream_trouble_ends_with_the_right_settlement_and_a_clear_error() {
 #[tokio::test]
 async fn a_call_that_outlives_its_holds_ttl_keeps_it() {
     let provider = Provider::start();
-    let app = gateway_for(&provider, json!({}), |c| c.test_proxy_hold_ttl_ms = 1_000).await;
+    let app = gateway_for(&provider, json!({}), |c| c.test.proxy_hold_ttl_ms = 1_000).await;
     app.put_plan(plan()).await;
     app.subscribe("alice", "plan_proxy", None).await;
     // 12 events 250 ms apart: three seconds, three times the hold's time to live.

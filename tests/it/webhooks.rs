@@ -24,7 +24,7 @@ pub(crate) async fn node(prefix: &str, key: Option<&str>, skip_moves: bool) -> T
         c.webhook_allow_private = true;
         c.webhook_retry_scale = 0.001;
         c.webhook_timeout_ms = 2_000;
-        c.test_skip_alert_moves = skip_moves;
+        c.test.skip_alert_moves = skip_moves;
     })
     .await
 }

@@ -30,7 +30,7 @@ async fn a_retry_completes_a_reserve_whose_team_level_timed_out() {
     let own = redis::TestRedis::start_with(&["--enable-debug-command", "yes"]);
     // 300 ms between the member's level and the team's: time to stall Redis in between.
     let app = spawn_app_with(&own.target(), &unique_prefix(), None, |c| {
-        c.test_level_pause_ms = 300;
+        c.test.level_pause_ms = 300;
         c.command_timeout_ms = 250;
     })
     .await;

@@ -22,7 +22,7 @@ async fn gateway(target: &Target, provider: &Provider, hold_ttl_ms: Option<i64>)
     let app = spawn_app_with(target, &unique_prefix(), None, |config| {
         config.upstreams = Some(file);
         if let Some(ttl) = hold_ttl_ms {
-            config.test_proxy_hold_ttl_ms = ttl;
+            config.test.proxy_hold_ttl_ms = ttl;
         }
     })
     .await;

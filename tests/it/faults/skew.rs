@@ -24,10 +24,10 @@ async fn skewed_clocks_never_admit_more_than_a_minutes_quota() {
     let next_minute_ms = (Clock::local_ms() / 60_000 + 1) * 60_000;
     let own = redis::TestRedis::start_fast_clock(next_minute_ms - 3_000, RATE);
     let prefix = unique_prefix();
-    let first = spawn_app_with(&own.target(), &prefix, None, |c| c.test_clock_skew_ms = -5_000).await;
+    let first = spawn_app_with(&own.target(), &prefix, None, |c| c.test.clock_skew_ms = -5_000).await;
     let key = first.key.clone();
     let second = spawn_app_with(&own.target(), &prefix, Some(&key), |_| {}).await;
-    let third = spawn_app_with(&own.target(), &prefix, Some(&key), |c| c.test_clock_skew_ms = 5_000).await;
+    let third = spawn_app_with(&own.target(), &prefix, Some(&key), |c| c.test.clock_skew_ms = 5_000).await;
     first
         .put_plan(
             json!({ "id": "plan_minute", "periodType": "minute", "periodAnchor": "calendar",

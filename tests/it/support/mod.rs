@@ -59,13 +59,10 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         key_prefix: prefix.to_string(),
         workers: 2,
         drain_ms: 0,
-        test_clock_skew_ms: 0,
         webhook_allow_http: false,
         webhook_allow_private: false,
         webhook_retry_scale: 1.0,
         webhook_timeout_ms: 10_000,
-        test_skip_alert_moves: false,
-        test_level_pause_ms: 0,
         // Leases on, as a node's default; QG_TEST_LEASES=0 runs the suite without them.
         leases: std::env::var("QG_TEST_LEASES").as_deref() != Ok("0"),
         slice_seconds: 10,
@@ -77,7 +74,7 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         proxy_drains: 64,
         proxy_drain_seconds: 120,
         proxy_max_body_bytes: 32 << 20,
-        test_proxy_hold_ttl_ms: 120_000,
+        test: quota_gateway::config::TestHooks::default(),
     }
 }
 
