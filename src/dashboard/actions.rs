@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
-use super::confirm::{self, Ask};
 use super::credits;
-use super::notice::{self, Notice};
+use super::parts::confirm::{self, Ask};
+use super::parts::notice::{self, Notice};
+use super::parts::shown::Shown;
 use super::session::{posted, see_other};
-use super::shown::Shown;
 use super::user::answer;
 use super::user_keys;
 use super::users::user_href;

@@ -10,16 +10,16 @@
 use crate::quota::operator::Need;
 use std::collections::HashMap;
 
-use super::numbers::{when, when_or};
+use super::parts::numbers::{when, when_or};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup};
 
-use super::layout::{csrf, html_response, page};
-use super::notice::{self, banner, Notice};
+use super::parts::layout::{csrf, html_response, page};
+use super::parts::notice::{self, banner, Notice};
+use super::parts::shown::Shown;
 use super::plans::owner;
 use super::session::{current, posted, see_other};
-use super::shown::Shown;
 use super::users::{encode, query, user_link};
 use crate::gateway::approvals::{Deciding, Verdict};
 use crate::gateway::sessions::Session;

@@ -6,10 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::layout::{html_response, page};
-use super::numbers::when;
+use super::parts::layout::{html_response, page};
+use super::parts::numbers::when;
+use super::parts::shown::Shown;
 use super::session::{current, see_other};
-use super::shown::Shown;
 use super::users::{encode, query, user_link};
 use crate::gateway::audit::Action;
 use crate::http::{ApiError, AppState};

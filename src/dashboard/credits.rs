@@ -10,13 +10,13 @@
 use crate::quota::operator::Need;
 use std::collections::HashMap;
 
-use super::numbers::{when, when_or};
+use super::parts::numbers::{when, when_or};
 use maud::{html, Markup};
 use serde_json::json;
 
-use super::layout::csrf;
-use super::notice::Notice;
-use super::shown::Shown;
+use super::parts::layout::csrf;
+use super::parts::notice::Notice;
+use super::parts::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::gateway::{Gateway, GatewayError, Granting, Idempotency};
 use crate::http::ApiError;
@@ -259,7 +259,7 @@ pub async fn void(
     fields: &HashMap<String, String>,
 ) -> Result<Notice, ApiError> {
     let id = grant_id(fields)?;
-    let reason = super::confirm::reason(fields)?;
+    let reason = super::parts::confirm::reason(fields)?;
     match gateway
         .void_grant(&session.project, user, id, Some(&reason), &session.actor())
         .await?

@@ -13,8 +13,8 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, ResponseError};
 use maud::html;
 
-use super::layout::{bare_page_with, html_response};
-use super::shown::Shown;
+use super::parts::layout::{bare_page_with, html_response};
+use super::parts::shown::Shown;
 use super::users::user_href;
 use crate::http::{ApiError, RequestId};
 use crate::quota::UserId;

@@ -2,12 +2,12 @@
 //! a bound (a page's cost never grows with the ledger), and the entries' table, shared by a
 //! user's recent usage and a run's steps.
 
-use super::numbers::when;
+use super::parts::numbers::when;
 use maud::{html, Markup};
 use serde_json::Value;
 
+use super::parts::shown::Shown;
 use super::runs::run_link;
-use super::shown::Shown;
 use super::users::user_link;
 use crate::gateway::{GatewayError, LedgerCursor, UsageEventPage};
 use crate::quota::reservation::StepOf;

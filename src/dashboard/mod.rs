@@ -7,24 +7,18 @@ mod actions;
 mod admin;
 mod approvals;
 mod audit;
-mod chart;
-mod confirm;
 mod credits;
-mod diff;
 mod errors;
-mod layout;
 mod ledger;
-mod notice;
-mod numbers;
 mod operators;
 mod overview;
 mod pages;
+mod parts;
 mod plans;
 mod prices;
 mod run_actions;
 mod runs;
 mod session;
-mod shown;
 mod simulation_report;
 mod simulations;
 mod spend;
@@ -48,7 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(session::sign_in))
         .route("/logout", web::post().to(session::sign_out))
         .route("/project", web::post().to(session::switch_project))
-        .route("/assets/app.css", web::get().to(layout::css))
+        .route("/assets/app.css", web::get().to(parts::layout::css))
         .route("/users", web::get().to(users::list))
         .route("/users/{userId}", web::get().to(user::show))
         .route("/users/{userId}/ledger", web::get().to(user_ledger::show))

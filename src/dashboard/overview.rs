@@ -7,11 +7,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::html;
 
 use super::audit::changes_table;
-use super::chart::decisions_chart;
-use super::layout::{csrf, html_response, page, refreshing_page};
-use super::numbers::{amount, measures, when, when_or};
+use super::parts::chart::decisions_chart;
+use super::parts::layout::{csrf, html_response, page, refreshing_page};
+use super::parts::numbers::{amount, measures, when, when_or};
+use super::parts::shown::Shown;
 use super::session::{current, posted, see_other};
-use super::shown::Shown;
 use super::users::user_link;
 use crate::gateway::Overview;
 use crate::http::{ApiError, AppState};

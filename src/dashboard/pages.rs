@@ -2,17 +2,17 @@
 //! latest deliveries; send a test, retry a delivery, enable and disable) and the project's
 //! audit log.
 
-use super::numbers::{when, when_or};
+use super::parts::numbers::{when, when_or};
 use crate::quota::operator::Need;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::confirm::{self, Ask};
 use super::credits::nonce;
-use super::layout::{csrf, html_response, page};
+use super::parts::confirm::{self, Ask};
+use super::parts::layout::{csrf, html_response, page};
+use super::parts::shown::Shown;
 use super::session::{current, posted, see_other};
-use super::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Idempotency};
 use crate::http::{ApiError, AppState};

@@ -9,11 +9,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::confirm;
-use super::diff::{self, Line};
-use super::layout::{csrf, html_response, page};
+use super::parts::confirm;
+use super::parts::diff::{self, Line};
+use super::parts::layout::{csrf, html_response, page};
+use super::parts::shown::Shown;
 use super::session::{current, posted, see_other};
-use super::shown::Shown;
 use super::users::{encode, query};
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};

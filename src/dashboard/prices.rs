@@ -5,16 +5,16 @@
 use crate::quota::operator::Need;
 use std::collections::HashMap;
 
-use super::numbers::when;
+use super::parts::numbers::when;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde_json::{json, Map, Value};
 
-use super::layout::{csrf, html_response, page};
-use super::notice;
+use super::parts::layout::{csrf, html_response, page};
+use super::parts::notice;
+use super::parts::shown::Shown;
 use super::session::{current, posted, see_other};
-use super::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};
 use crate::quota::catalog::check_model;

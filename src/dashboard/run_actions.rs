@@ -6,10 +6,10 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::html;
 
-use super::confirm::{self, Ask};
+use super::parts::confirm::{self, Ask};
+use super::parts::shown::Shown;
 use super::runs::run_href;
 use super::session::{posted, see_other};
-use super::shown::Shown;
 use crate::gateway::{Extension, RunView};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;

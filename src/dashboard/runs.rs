@@ -4,17 +4,17 @@
 //! steps as the user's ledger recorded them. Read through the gateway's `runs` and `run`, as
 //! the API reads them; a run id names its user, so no page shows another user's run.
 
-use super::numbers::when;
+use super::parts::numbers::when;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::chart::bar;
-use super::layout::{csrf, html_response, page};
 use super::ledger::{entries_table, read_bounded};
+use super::parts::chart::bar;
+use super::parts::layout::{csrf, html_response, page};
+use super::parts::shown::Shown;
 use super::run_actions::MAX_MINUTES;
 use super::session::{current, see_other};
-use super::shown::Shown;
 use super::users::{encode, user_href, user_link};
 use crate::gateway::sessions::Session;
 use crate::gateway::{Gateway, GatewayError, LedgerQuery, RunView};

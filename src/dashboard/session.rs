@@ -9,8 +9,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::layout::{bare_page, html_response, login, login_with};
-use super::shown::Shown;
+use super::parts::layout::{bare_page, html_response, login, login_with};
+use super::parts::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::gateway::{Credential, SignIn};
 use crate::http::{ApiError, AppState};

@@ -5,17 +5,17 @@
 //! (`simulation_report.rs`). Nothing here saves a plan or changes a user: saving stays the
 //! editor's own form.
 
-use super::numbers::when;
+use super::parts::numbers::when;
 use crate::quota::operator::Need;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup};
 
-use super::layout::{csrf, html_response, page, refreshing_page};
-use super::notice;
+use super::parts::layout::{csrf, html_response, page, refreshing_page};
+use super::parts::notice;
+use super::parts::shown::Shown;
 use super::plans::{diff_table, editor_again, editor_form, parse_posted, stored_text};
 use super::session::{current, posted, see_other};
-use super::shown::Shown;
 use super::simulation_report::report;
 use super::users::encode;
 use crate::gateway::sessions::Session;

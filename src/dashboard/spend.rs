@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
-use super::numbers::when;
+use super::parts::numbers::when;
 use maud::{html, Markup};
 
 use super::ledger::read_bounded;
-use super::shown::Shown;
+use super::parts::shown::Shown;
 use super::users::user_link;
 use crate::gateway::{Gateway, GatewayError, LedgerCursor, LedgerQuery, Usage, UsageEventPage};
 use crate::quota::{SignedAmount, Unit, UsageEvent, UserFilter, UserId, Window};

@@ -6,22 +6,22 @@
 //! which key, by which member, for which run's step), the audit trail, and the support
 //! actions' forms.
 
-use super::numbers::{when, when_or};
+use super::parts::numbers::{when, when_or};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
 use super::approvals;
 use super::audit::changes_table;
-use super::chart::{bar, daily_chart};
 use super::credits;
-use super::layout::{csrf, html_response, page};
 use super::ledger::entries_table;
-use super::notice::{banner, Notice};
-use super::numbers;
+use super::parts::chart::{bar, daily_chart};
+use super::parts::layout::{csrf, html_response, page};
+use super::parts::notice::{banner, Notice};
+use super::parts::numbers;
+use super::parts::shown::Shown;
 use super::runs;
 use super::session::{current, see_other};
-use super::shown::Shown;
 use super::spend::spend_by_member;
 use super::user_keys;
 use super::users::{encode, query, status_pill, user_href, user_link};

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use maud::{html, Markup};
 
-use super::layout::csrf;
-use super::numbers::{when, when_or};
-use super::shown::Shown;
+use super::parts::layout::csrf;
+use super::parts::numbers::{when, when_or};
+use super::parts::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::gateway::Gateway;
 use crate::http::ApiError;

@@ -7,10 +7,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::html;
 
-use super::layout::{html_response, page};
 use super::ledger::{entries_table, proxied};
+use super::parts::layout::{html_response, page};
+use super::parts::shown::Shown;
 use super::session::{current, see_other};
-use super::shown::Shown;
 use super::users::{encode, query, user_href};
 use crate::http::{ApiError, AppState};
 use crate::quota::ids::stream_position;

@@ -7,9 +7,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::layout::{html_response, page};
+use super::parts::layout::{html_response, page};
+use super::parts::shown::Shown;
 use super::session::{current, see_other};
-use super::shown::Shown;
 use crate::http::{ApiError, AppState};
 use crate::quota::Status;
 use crate::quota::{UserFilter, UserId};

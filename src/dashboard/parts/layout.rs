@@ -7,7 +7,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::HttpResponse;
 use maud::{html, Markup, DOCTYPE};
 
-use super::approvals::QUEUE as APPROVALS;
+use super::super::approvals::QUEUE as APPROVALS;
 use super::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};

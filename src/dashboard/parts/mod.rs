@@ -1,0 +1,11 @@
+//! What the dashboard's pages share, so that no page imports another: the frame every page
+//! sits in, links, forms and the session's checks, tables and cells shown on several pages.
+//! A part imports only parts (`tests/layers.rs`): a piece two pages need moves here.
+
+pub mod chart;
+pub mod confirm;
+pub mod diff;
+pub mod layout;
+pub mod notice;
+pub mod numbers;
+pub mod shown;
