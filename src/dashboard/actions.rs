@@ -11,12 +11,12 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
 use super::credits;
 use super::parts::confirm::{self, Ask};
+use super::parts::links::user_href;
 use super::parts::notice::{self, Notice};
+use super::parts::session::{posted, see_other};
 use super::parts::shown::Shown;
-use super::session::{posted, see_other};
 use super::user::answer;
 use super::user_keys;
-use super::users::user_href;
 use crate::gateway::sessions::Session;
 use crate::gateway::SwitchRow;
 use crate::gateway::{Adjusted, Gateway, ParentChange};

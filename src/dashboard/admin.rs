@@ -12,8 +12,8 @@ use maud::{html, Markup};
 
 use super::parts::confirm::{self, Ask};
 use super::parts::layout::{csrf, html_response, page};
+use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
-use super::session::{current, posted, see_other};
 use crate::gateway::audit::Actor;
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};

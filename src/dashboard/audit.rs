@@ -6,11 +6,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
+use super::parts::forms::query;
 use super::parts::layout::{html_response, page};
+use super::parts::links::{encode, user_link};
 use super::parts::numbers::when;
+use super::parts::session::{current, see_other};
 use super::parts::shown::Shown;
-use super::session::{current, see_other};
-use super::users::{encode, query, user_link};
 use crate::gateway::audit::Action;
 use crate::http::{ApiError, AppState};
 use crate::quota::ids::check_id;

@@ -14,6 +14,7 @@ use super::parts::numbers::{when, when_or};
 use maud::{html, Markup};
 use serde_json::json;
 
+use super::parts::forms::nonce;
 use super::parts::layout::csrf;
 use super::parts::notice::Notice;
 use super::parts::shown::Shown;
@@ -23,7 +24,7 @@ use crate::http::ApiError;
 use crate::quota::credit::MAX_LIVE_GRANTS;
 use crate::quota::ids::check_id;
 use crate::quota::{BalanceView, Category, Credit, Grant, GrantInput, Milli, Plan, UserId};
-use crate::secrets::{digest_hex, random_bytes};
+use crate::secrets::digest_hex;
 
 /// The longest grant a form may make, in days (ten years).
 pub const MAX_DAYS: i64 = 3650;
@@ -32,13 +33,6 @@ const DAY_MS: i64 = 86_400_000;
 const PRIORITY: u8 = 50;
 /// The balance a grant form names when the plan has no balance group.
 const DEFAULT_BALANCE: &str = "credits";
-
-/// A form's nonce: 16 random bytes, base64url: with it a form sent twice is one request.
-pub(super) fn nonce() -> String {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    URL_SAFE_NO_PAD.encode(random_bytes::<16>())
-}
 
 /// The balance a grant form names first: the first balance group's of `plan`, else "credits".
 pub fn default_balance(plan: Option<&Plan>) -> &str {

@@ -6,9 +6,9 @@ use super::parts::numbers::when;
 use maud::{html, Markup};
 use serde_json::Value;
 
+use super::parts::links::run_link;
+use super::parts::links::user_link;
 use super::parts::shown::Shown;
-use super::runs::run_link;
-use super::users::user_link;
 use crate::gateway::{GatewayError, LedgerCursor, UsageEventPage};
 use crate::quota::reservation::StepOf;
 use crate::quota::{SignedAmount, UsageEvent, UsageKind};

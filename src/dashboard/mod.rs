@@ -10,6 +10,7 @@ mod audit;
 mod credits;
 mod errors;
 mod ledger;
+mod login;
 mod operators;
 mod overview;
 mod pages;
@@ -18,7 +19,6 @@ mod plans;
 mod prices;
 mod run_actions;
 mod runs;
-mod session;
 mod simulation_report;
 mod simulations;
 mod spend;
@@ -38,10 +38,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         // Errors as pages with a way back; the API's problem+json stays the API's.
         .wrap(from_fn(errors::pages))
         .default_service(web::to(errors::not_found))
-        .route("", web::get().to(session::login_page))
-        .route("/login", web::post().to(session::sign_in))
-        .route("/logout", web::post().to(session::sign_out))
-        .route("/project", web::post().to(session::switch_project))
+        .route("", web::get().to(login::login_page))
+        .route("/login", web::post().to(login::sign_in))
+        .route("/logout", web::post().to(login::sign_out))
+        .route("/project", web::post().to(login::switch_project))
         .route("/assets/app.css", web::get().to(parts::layout::css))
         .route("/users", web::get().to(users::list))
         .route("/users/{userId}", web::get().to(user::show))

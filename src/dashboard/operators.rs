@@ -7,10 +7,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
+use super::parts::forms::form;
 use super::parts::layout::{bare_page, csrf, html_response, page};
 use super::parts::notice::error;
+use super::parts::session::{current, from_another_site, posted, see_other};
 use super::parts::shown::Shown;
-use super::session::{current, form, from_another_site, posted, see_other};
 use crate::gateway::operators::{invite_path, OperatorPatch, Taken};
 use crate::gateway::sessions::Session;
 use crate::gateway::GatewayError;

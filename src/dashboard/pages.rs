@@ -8,11 +8,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::credits::nonce;
 use super::parts::confirm::{self, Ask};
+use super::parts::forms::nonce;
 use super::parts::layout::{csrf, html_response, page};
+use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
-use super::session::{current, posted, see_other};
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Idempotency};
 use crate::http::{ApiError, AppState};

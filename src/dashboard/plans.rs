@@ -11,10 +11,11 @@ use maud::{html, Markup};
 
 use super::parts::confirm;
 use super::parts::diff::{self, Line};
+use super::parts::forms::query;
 use super::parts::layout::{csrf, html_response, page};
+use super::parts::links::encode;
+use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
-use super::session::{current, posted, see_other};
-use super::users::{encode, query};
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};
 use crate::quota::ids::check_id;

@@ -13,8 +13,8 @@ use serde_json::{json, Map, Value};
 
 use super::parts::layout::{csrf, html_response, page};
 use super::parts::notice;
+use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
-use super::session::{current, posted, see_other};
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};
 use crate::quota::catalog::check_model;

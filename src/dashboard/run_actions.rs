@@ -7,9 +7,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::html;
 
 use super::parts::confirm::{self, Ask};
+use super::parts::links::run_href;
+use super::parts::session::{posted, see_other};
 use super::parts::shown::Shown;
-use super::runs::run_href;
-use super::session::{posted, see_other};
 use crate::gateway::{Extension, RunView};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;

@@ -12,10 +12,10 @@ use maud::{html, Markup};
 use super::ledger::{entries_table, read_bounded};
 use super::parts::chart::bar;
 use super::parts::layout::{csrf, html_response, page};
+use super::parts::links::{run_href, run_link, user_link};
+use super::parts::session::{current, see_other};
 use super::parts::shown::Shown;
 use super::run_actions::MAX_MINUTES;
-use super::session::{current, see_other};
-use super::users::{encode, user_href, user_link};
 use crate::gateway::sessions::Session;
 use crate::gateway::{Gateway, GatewayError, LedgerQuery, RunView};
 use crate::http::{ApiError, AppState};
@@ -33,19 +33,6 @@ const PAGE: usize = 500;
 /// decision instant, the entries Redis's time, and the scripts take an instant within this
 /// of their own (lua/library/modules/holds.lua, DECISION_SKEW_MS).
 const CLOCK_MARGIN_MS: i64 = 2_000;
-
-/// The path of a run's page, under its user's (whom the id names).
-pub fn run_href(id: &ReservationId) -> String {
-    format!("{}/runs/{}", user_href(id.user()), encode(id.as_str()))
-}
-
-/// A run's id as a link to its page; as text only when it is no run id this gateway made.
-pub fn run_link(id: &str) -> Markup {
-    match ReservationId::parse_run(id) {
-        Some(run) => html! { a href=(run_href(&run)) { code { (Shown(id)) } } },
-        None => html! { code { (Shown(id)) } },
-    }
-}
 
 fn state_pill(state: RunState) -> Markup {
     match state {

@@ -6,8 +6,8 @@
 use maud::{html, Markup};
 
 use super::parts::chart::{share_bucket, share_histogram, SHARE_BUCKETS};
+use super::parts::links::user_link;
 use super::parts::shown::Shown;
-use super::users::user_link;
 use crate::quota::replay::{Percentiles, Report, Scenario, Totals, UserRow, THRESHOLDS};
 use crate::quota::{Milli, SignedAmount};
 

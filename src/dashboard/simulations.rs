@@ -12,12 +12,12 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup};
 
 use super::parts::layout::{csrf, html_response, page, refreshing_page};
+use super::parts::links::encode;
 use super::parts::notice;
+use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
 use super::plans::{diff_table, editor_again, editor_form, parse_posted, stored_text};
-use super::session::{current, posted, see_other};
 use super::simulation_report::report;
-use super::users::encode;
 use crate::gateway::sessions::Session;
 use crate::gateway::simulations::{Candidate, Cohort, Simulation, SimulationRequest, SimulationStatus};
 use crate::gateway::GatewayError;

@@ -8,8 +8,8 @@ use super::parts::numbers::when;
 use maud::{html, Markup};
 
 use super::ledger::read_bounded;
+use super::parts::links::user_link;
 use super::parts::shown::Shown;
-use super::users::user_link;
 use crate::gateway::{Gateway, GatewayError, LedgerCursor, LedgerQuery, Usage, UsageEventPage};
 use crate::quota::{SignedAmount, Unit, UsageEvent, UserFilter, UserId, Window};
 

@@ -8,10 +8,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::html;
 
 use super::ledger::{entries_table, proxied};
+use super::parts::forms::query;
 use super::parts::layout::{html_response, page};
+use super::parts::links::{encode, user_href};
+use super::parts::session::{current, see_other};
 use super::parts::shown::Shown;
-use super::session::{current, see_other};
-use super::users::{encode, query, user_href};
 use crate::http::{ApiError, AppState};
 use crate::quota::ids::stream_position;
 use crate::quota::{UsageEvent, UsageKind, UserId};

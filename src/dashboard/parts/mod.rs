@@ -5,7 +5,10 @@
 pub mod chart;
 pub mod confirm;
 pub mod diff;
+pub mod forms;
 pub mod layout;
+pub mod links;
 pub mod notice;
 pub mod numbers;
+pub mod session;
 pub mod shown;
