@@ -15,13 +15,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup};
 
+use super::parts::cells::owner;
 use super::parts::forms::query;
 use super::parts::layout::{csrf, html_response, page};
 use super::parts::links::{approvals_href, encode, user_link, APPROVALS};
 use super::parts::notice::{self, banner, Notice};
 use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
-use super::plans::owner;
 use crate::gateway::approvals::{Deciding, Verdict};
 use crate::gateway::sessions::Session;
 use crate::gateway::Gateway;

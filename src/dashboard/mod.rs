@@ -9,7 +9,6 @@ mod approvals;
 mod audit;
 mod credits;
 mod errors;
-mod ledger;
 mod login;
 mod operators;
 mod overview;

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::html;
 
-use super::audit::changes_table;
+use super::parts::changes::changes_table;
 use super::parts::chart::decisions_chart;
 use super::parts::layout::{csrf, html_response, page, refreshing_page};
 use super::parts::links::user_link;

@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
+use super::parts::cells::owner;
 use super::parts::confirm;
 use super::parts::diff::{self, Line};
 use super::parts::forms::query;
@@ -88,14 +89,6 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         StatusCode::OK,
         page(&state, &session, "Plans", "Plans", None, body).await?,
     ))
-}
-
-/// Who owns a budget and how often they review it, as the plan and approval pages show it.
-pub(super) fn owner(owner: Option<&str>, review: Option<&str>) -> Markup {
-    html! {
-        @match owner { Some(o) => (Shown(o)), None => span.muted { "none named" } }
-        @if let Some(r) = review { br; span.muted { "reviewed every " (r) } }
-    }
 }
 
 /// What the check found for a valid document: the diff against the stored plan, and whether

@@ -4,14 +4,14 @@
 //! steps as the user's ledger recorded them. Read through the gateway's `runs` and `run`, as
 //! the API reads them; a run id names its user, so no page shows another user's run.
 
-use super::parts::numbers::when;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::ledger::{entries_table, read_bounded};
+use super::parts::cells::{ending, started, state_pill};
 use super::parts::chart::bar;
 use super::parts::layout::{csrf, html_response, page};
+use super::parts::ledger::{entries_table, read_bounded};
 use super::parts::links::{run_href, run_link, user_link};
 use super::parts::session::{current, see_other};
 use super::parts::shown::Shown;
@@ -19,7 +19,6 @@ use super::run_actions::MAX_MINUTES;
 use crate::gateway::sessions::Session;
 use crate::gateway::{Gateway, GatewayError, LedgerQuery, RunView};
 use crate::http::{ApiError, AppState};
-use crate::json::rfc3339;
 use crate::quota::operator::Need;
 use crate::quota::{ReservationId, RunState, UsageEvent, UserId};
 
@@ -33,29 +32,6 @@ const PAGE: usize = 500;
 /// decision instant, the entries Redis's time, and the scripts take an instant within this
 /// of their own (lua/library/modules/holds.lua, DECISION_SKEW_MS).
 const CLOCK_MARGIN_MS: i64 = 2_000;
-
-fn state_pill(state: RunState) -> Markup {
-    match state {
-        RunState::Open => html! { span.pill.active { "open" } },
-        RunState::Closed => html! { span.pill { "closed" } },
-        RunState::Expired => html! { span.pill.blocked { "expired" } },
-    }
-}
-
-/// How a run ends: an open one when it expires, a closed one when it was closed, an expired
-/// one when its time ran out (its expiry is settled by the next call after).
-fn ending(view: &RunView) -> Markup {
-    let r = &view.reservation;
-    match view.state {
-        RunState::Open => html! { "expires " (when(r.expires_ms)) },
-        RunState::Closed => html! { "closed " (when(r.ended_ms.unwrap_or(r.expires_ms))) },
-        RunState::Expired => html! { "expired " (when(r.expires_ms)) },
-    }
-}
-
-fn started(view: &RunView) -> String {
-    view.reservation.created_ms.map(rfc3339).unwrap_or_default()
-}
 
 /// A limit, or "none".
 fn limit(value: Option<u64>) -> Markup {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::parts::numbers::when;
 use maud::{html, Markup};
 
-use super::ledger::read_bounded;
+use super::parts::ledger::read_bounded;
 use super::parts::links::user_link;
 use super::parts::shown::Shown;
 use crate::gateway::{Gateway, GatewayError, LedgerCursor, LedgerQuery, Usage, UsageEventPage};

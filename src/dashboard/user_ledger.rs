@@ -7,9 +7,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::html;
 
-use super::ledger::{entries_table, proxied};
 use super::parts::forms::query;
 use super::parts::layout::{html_response, page};
+use super::parts::ledger::{entries_table, proxied};
 use super::parts::links::{encode, user_href};
 use super::parts::session::{current, see_other};
 use super::parts::shown::Shown;

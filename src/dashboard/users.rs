@@ -3,8 +3,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use maud::{html, Markup};
+use maud::html;
 
+use super::parts::cells::status_pill;
 use super::parts::forms::query;
 use super::parts::layout::{html_response, page};
 use super::parts::links::{encode, user_link};
@@ -102,11 +103,4 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         StatusCode::OK,
         page(&state, &session, "Users", "Users", None, body).await?,
     ))
-}
-
-pub fn status_pill(status: Status) -> Markup {
-    match status {
-        Status::Active => html! { span.pill.active { "active" } },
-        Status::Blocked => html! { span.pill.blocked { "blocked" } },
-    }
 }

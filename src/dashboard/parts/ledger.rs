@@ -2,13 +2,13 @@
 //! a bound (a page's cost never grows with the ledger), and the entries' table, shared by a
 //! user's recent usage and a run's steps.
 
-use super::parts::numbers::when;
+use super::numbers::when;
 use maud::{html, Markup};
 use serde_json::Value;
 
-use super::parts::links::run_link;
-use super::parts::links::user_link;
-use super::parts::shown::Shown;
+use super::links::run_link;
+use super::links::user_link;
+use super::shown::Shown;
 use crate::gateway::{GatewayError, LedgerCursor, UsageEventPage};
 use crate::quota::reservation::StepOf;
 use crate::quota::{SignedAmount, UsageEvent, UsageKind};
