@@ -13,5 +13,6 @@ pub mod ledger;
 pub mod links;
 pub mod notice;
 pub mod numbers;
+pub mod plan_editor;
 pub mod session;
 pub mod shown;
