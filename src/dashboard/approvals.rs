@@ -33,9 +33,6 @@ use crate::quota::{Approval, ApprovalStatus, Milli, ReasonText, UserId};
 /// Requests a page lists.
 const PAGE: usize = 50;
 
-/// A page of requests and where the next one starts (the time and id of its last request).
-pub type Requests = (Vec<Approval>, Option<(i64, String)>);
-
 /// What a queue page shows: a status, maybe one user's requests only, from a cursor.
 #[derive(Default)]
 struct View {
@@ -233,33 +230,6 @@ fn decided_table(list: &[Approval]) -> Markup {
                     }
                 }
                 @if list.is_empty() { tr { td colspan="12" .muted { "None." } } }
-            }
-        }
-    }
-}
-
-/// The section of a user's page listing their requests waiting for a decision (`pending`,
-/// the first of them), with a link to decide them in the queue; nothing when there are none.
-pub fn for_user(user: &UserId, pending: &Requests) -> Markup {
-    let (list, more) = pending;
-    html! {
-        @if !list.is_empty() {
-            div.card.waiting {
-                h2 id="approvals" { "Waiting for approval" }
-                table {
-                    thead { tr { th { "Group" } th { "Denied event" } th.num { "Amount" } th.num { "Used" } th.num { "Held" } th.num { "Quota" } th { "Requested" } } }
-                    tbody {
-                        @for a in list {
-                            tr {
-                                td { code { (Shown(&a.group_id)) } @if let Some(v) = &a.value { " · " (Shown(v)) } } td { (Shown(&a.event)) } td.num { (a.amount) }
-                                td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) } td { (when(a.requested_at_ms)) }
-                            }
-                        }
-                    }
-                }
-                p { a href=(approvals_href(None, Some(user), None)) {
-                    @if more.is_some() { "These and more wait for a decision: decide them in the queue" } @else { "Decide in the approvals queue" }
-                } }
             }
         }
     }

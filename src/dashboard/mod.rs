@@ -3,11 +3,9 @@
 //! each carrying the session's CSRF token, charts as SVG, one embedded stylesheet, no script,
 //! and a strict Content-Security-Policy. It calls the same gateway verbs as the API.
 
-mod actions;
 mod admin;
 mod approvals;
 mod audit;
-mod credits;
 mod errors;
 mod login;
 mod operators;
@@ -20,9 +18,7 @@ mod run_actions;
 mod runs;
 mod simulation_report;
 mod simulations;
-mod spend;
 mod user;
-mod user_keys;
 mod user_ledger;
 mod users;
 
@@ -45,7 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users", web::get().to(users::list))
         .route("/users/{userId}", web::get().to(user::show))
         .route("/users/{userId}/ledger", web::get().to(user_ledger::show))
-        .route("/users/{userId}/{action}", web::post().to(actions::act))
+        .route("/users/{userId}/{action}", web::post().to(user::actions::act))
         // Four segments under /dashboard/users: never the two of a support action's POST.
         .route("/users/{userId}/runs/{runId}", web::get().to(runs::show))
         .route(

@@ -22,8 +22,6 @@ use crate::http::{ApiError, AppState};
 use crate::quota::operator::Need;
 use crate::quota::{ReservationId, RunState, UsageEvent, UserId};
 
-/// Runs a user's page lists, the newest.
-pub const LISTED: usize = 20;
 /// Ledger entries a run's page reads at most, from the run's start, to find its steps.
 const MAX_ENTRIES: usize = 2_000;
 /// Ledger entries one read asks for.
@@ -38,34 +36,6 @@ fn limit(value: Option<u64>) -> Markup {
     match value {
         Some(v) => html! { (v) },
         None => html! { span.muted { "none" } },
-    }
-}
-
-/// The section of a user's page: `runs`, the newest first as the gateway answers them (one
-/// more than `LISTED` is asked for, to know that there are more).
-pub fn for_user(runs: &[RunView]) -> Markup {
-    html! {
-        h2 id="runs" { "Runs" }
-        @if runs.is_empty() {
-            p.muted { "No runs: the user started none, or their records are past retention." }
-        } @else {
-            p.muted { @if runs.len() > LISTED { "The newest " (LISTED) ", newest first; older runs are not listed." } @else { "Newest first." } }
-            table {
-                thead { tr { th { "Run" } th { "State" } th { "Started" } th { "Ends" } th.num { "Steps" } th.num { "Fallbacks" } th { "Used / budget" } } }
-                tbody {
-                    @for view in runs.iter().take(LISTED) {
-                        tr {
-                            td { (run_link(&view.id)) } td { (state_pill(view.state)) }
-                            td { (started(view)) } td { (ending(view)) }
-                            td.num { (view.run.steps) } td.num { (view.run.fallbacks) }
-                            td { @for g in view.run.groups(&view.reservation.holds) {
-                                code { (Shown(&g.group)) } " " (g.used) " / " (g.budget) br;
-                            } }
-                        }
-                    }
-                }
-            }
-        }
     }
 }
 

@@ -10,14 +10,14 @@
 use crate::quota::operator::Need;
 use std::collections::HashMap;
 
-use super::parts::numbers::{when, when_or};
+use crate::dashboard::parts::numbers::{when, when_or};
 use maud::{html, Markup};
 use serde_json::json;
 
-use super::parts::forms::nonce;
-use super::parts::layout::csrf;
-use super::parts::notice::Notice;
-use super::parts::shown::Shown;
+use crate::dashboard::parts::forms::nonce;
+use crate::dashboard::parts::layout::csrf;
+use crate::dashboard::parts::notice::Notice;
+use crate::dashboard::parts::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::gateway::{Gateway, GatewayError, Granting, Idempotency};
 use crate::http::ApiError;
@@ -253,7 +253,7 @@ pub async fn void(
     fields: &HashMap<String, String>,
 ) -> Result<Notice, ApiError> {
     let id = grant_id(fields)?;
-    let reason = super::parts::confirm::reason(fields)?;
+    let reason = crate::dashboard::parts::confirm::reason(fields)?;
     match gateway
         .void_grant(&session.project, user, id, Some(&reason), &session.actor())
         .await?
