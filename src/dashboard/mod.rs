@@ -14,8 +14,7 @@ mod pages;
 mod parts;
 mod plans;
 mod prices;
-mod run_actions;
-mod runs;
+mod run;
 mod simulation_report;
 mod simulations;
 mod user;
@@ -43,10 +42,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users/{userId}/ledger", web::get().to(user_ledger::show))
         .route("/users/{userId}/{action}", web::post().to(user::actions::act))
         // Four segments under /dashboard/users: never the two of a support action's POST.
-        .route("/users/{userId}/runs/{runId}", web::get().to(runs::show))
+        .route("/users/{userId}/runs/{runId}", web::get().to(run::show))
         .route(
             "/users/{userId}/runs/{runId}/{action}",
-            web::post().to(run_actions::act),
+            web::post().to(run::levers::act),
         )
         .route("/approvals", web::get().to(approvals::list))
         .route("/approvals/{approvalId}/{action}", web::post().to(approvals::decide))

@@ -1,8 +1,10 @@
-//! A user's runs: the section of their page listing the newest (state, times, steps,
-//! fallbacks, spend per group), and a run's page, `/dashboard/users/{userId}/runs/{runId}`:
-//! its budget per group, limits, attempts per action, fallbacks, parent and children, and its
-//! steps as the user's ledger recorded them. Read through the gateway's `runs` and `run`, as
-//! the API reads them; a run id names its user, so no page shows another user's run.
+//! A run's page, `/dashboard/users/{userId}/runs/{runId}`: its budget per group, limits,
+//! attempts per action, fallbacks, parent and children, and its steps as the user's ledger
+//! recorded them, with the levers of an open run (`levers.rs`). Read through the gateway's
+//! `run`, as the API reads it; a run id names its user, so no page shows another user's run.
+//! The user's page lists their newest runs (`user/runs.rs`).
+
+pub mod levers;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -10,13 +12,11 @@ use maud::{html, Markup};
 
 use super::parts::cells::{ending, started, state_pill};
 use super::parts::chart::bar;
-use super::parts::layout::{csrf, html_response, page};
+use super::parts::layout::{html_response, page};
 use super::parts::ledger::{entries_table, read_bounded};
-use super::parts::links::{run_href, run_link, user_link};
+use super::parts::links::{run_link, user_link};
 use super::parts::session::{current, see_other};
 use super::parts::shown::Shown;
-use super::run_actions::MAX_MINUTES;
-use crate::gateway::sessions::Session;
 use crate::gateway::{Gateway, GatewayError, LedgerQuery, RunView};
 use crate::http::{ApiError, AppState};
 use crate::quota::operator::Need;
@@ -62,7 +62,7 @@ pub async fn show(
     let (steps, capped) = steps(&state.gateway, &session.project, &view, &user).await?;
     let body = html! {
         (run_page(&user, &view, &steps, capped))
-        @if view.state == RunState::Open && session.may(Need::Support) { (levers(&session, &id)) }
+        @if view.state == RunState::Open && session.may(Need::Support) { (levers::forms(&session, &id)) }
     };
     Ok(html_response(
         StatusCode::OK,
@@ -97,26 +97,6 @@ async fn steps(
     })
     .await?;
     Ok((steps, capped))
-}
-
-/// An open run's forms: extend it by minutes, or close it (a confirmation first).
-fn levers(session: &Session, id: &ReservationId) -> Markup {
-    let href = run_href(id);
-    html! {
-        h2 { "Support actions" }
-        div.card {
-            form.inline method="post" action=(format!("{href}/extend")) {
-                (csrf(session))
-                label { "Extend to " input type="number" name="minutes" min="1" max=(MAX_MINUTES) value="60" required; " minutes from now" }
-                " " button type="submit" { "Extend the run" }
-            }
-            " "
-            form.inline method="post" action=(format!("{href}/close")) {
-                (csrf(session))
-                button.danger type="submit" { "Close the run…" }
-            }
-        }
-    }
 }
 
 fn run_page(user: &UserId, view: &RunView, steps: &[UsageEvent], capped: bool) -> Markup {
