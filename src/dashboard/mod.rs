@@ -15,7 +15,6 @@ mod parts;
 mod plans;
 mod prices;
 mod run;
-mod simulation_report;
 mod simulations;
 mod user;
 mod user_ledger;

@@ -5,9 +5,9 @@
 
 use maud::{html, Markup};
 
-use super::parts::chart::{share_bucket, share_histogram, SHARE_BUCKETS};
-use super::parts::links::user_link;
-use super::parts::shown::Shown;
+use crate::dashboard::parts::chart::{share_bucket, share_histogram, SHARE_BUCKETS};
+use crate::dashboard::parts::links::user_link;
+use crate::dashboard::parts::shown::Shown;
 use crate::quota::replay::{Percentiles, Report, Scenario, Totals, UserRow, THRESHOLDS};
 use crate::quota::{Milli, SignedAmount};
 

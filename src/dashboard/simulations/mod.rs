@@ -1,9 +1,10 @@
 //! The pricing lab on the dashboard. The plan editor's "Try on the last 30 days" posts the
 //! document as edited (with the session's CSRF token) and starts a simulation of it on the
 //! users of the plan it edits (`Gateway::start_simulation`); `/dashboard/simulations/{id}`
-//! shows its progress, reloading itself every second, then its report
-//! (`simulation_report.rs`). Nothing here saves a plan or changes a user: saving stays the
-//! editor's own form.
+//! shows its progress, reloading itself every second, then its report (`report.rs`). Nothing
+//! here saves a plan or changes a user: saving stays the editor's own form.
+
+mod report;
 
 use super::parts::numbers::when;
 use crate::quota::operator::Need;
@@ -17,12 +18,12 @@ use super::parts::notice;
 use super::parts::plan_editor::{diff_table, editor_again, editor_form, parse_posted, stored_text};
 use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
-use super::simulation_report::report;
 use crate::gateway::sessions::Session;
 use crate::gateway::simulations::{Candidate, Cohort, Simulation, SimulationRequest, SimulationStatus};
 use crate::gateway::GatewayError;
 use crate::http::{ApiError, AppState};
 use crate::quota::ids::check_id;
+use report::report;
 
 /// How often a running simulation's page reloads itself, in seconds.
 const REFRESH_S: u32 = 1;
