@@ -10,7 +10,6 @@ mod errors;
 mod login;
 mod operators;
 mod overview;
-mod pages;
 mod parts;
 mod plans;
 mod prices;
@@ -19,6 +18,7 @@ mod simulations;
 mod user;
 mod user_ledger;
 mod users;
+mod webhooks;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -61,12 +61,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/prices", web::get().to(prices::list))
         .route("/prices", web::post().to(prices::change))
-        .route("/webhooks", web::get().to(pages::webhooks))
-        .route("/webhooks", web::post().to(pages::create_webhook))
+        .route("/webhooks", web::get().to(webhooks::list))
+        .route("/webhooks", web::post().to(webhooks::create))
         .route("/audit", web::get().to(audit::audit))
         .route("/overview", web::get().to(overview::overview))
         .route("/overview", web::post().to(overview::count_again))
-        .route("/webhooks/{webhookId}/{action}", web::post().to(pages::webhook_action))
+        .route("/webhooks/{webhookId}/{action}", web::post().to(webhooks::act))
         .route(&operators::PAGE[SCOPE.len()..], web::get().to(operators::list))
         .route(&operators::PAGE[SCOPE.len()..], web::post().to(operators::change))
         .route("/invite/{token}", web::get().to(operators::invitation))
