@@ -1,7 +1,7 @@
 //! Plans: the list with member counts, and the editor (its form in `parts/plan_editor.rs`): a
 //! plan's JSON (or a recipe's from `examples/`) edited in place, every problem shown by its
 //! field, a diff before saving, what a typical call costs its priced groups, and the same
-//! document tried on the plan's users' last 30 days (`simulations.rs`) without saving.
+//! document tried on the plan's users' last 30 days (`simulations/`) without saving.
 
 use crate::quota::operator::Need;
 use actix_web::http::StatusCode;
