@@ -1,5 +1,6 @@
 //! Plans in their validated form, made from the JSON document users write (`plan_doc.rs`).
-//! Validation lists every problem at once, so one round of fixes is enough.
+//! Validation lists every problem at once, so one round of fixes is enough; `Plan::from_doc`
+//! is its list of steps, each feature's checks in that feature's module.
 
 use serde_json::{Map, Value};
 
