@@ -2,6 +2,8 @@
 //! compiled into the binary and escaped by construction), plain forms (POST, redirect, GET)
 //! each carrying the session's CSRF token, charts as SVG, one embedded stylesheet, no script,
 //! and a strict Content-Security-Policy. It calls the same gateway verbs as the API.
+//! Every module here is a page (a file, or a folder with its sections) but `parts/`, what the
+//! pages share: a page imports parts, never another page (`tests/layers.rs`).
 
 mod admin;
 mod approvals;
