@@ -1,7 +1,8 @@
 //! The crate's layers, written down once (`LAYERS`) and checked against every `crate::` path
 //! and every `super::` chain that climbs out of its top module, in every file under `src/`.
 //! A failure names the file, the line and the edge; the fix is to move the shared type down,
-//! never to add the edge. No Redis, no network: it reads the sources.
+//! never to add the edge. Inside the dashboard, pages import its parts (`DASHBOARD_PARTS`),
+//! never each other. No Redis, no network: it reads the sources.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -427,4 +428,238 @@ fn f() -> String {
     );
     // One `super` from `api::dto` stays inside `api`.
     assert!(edges("use super::error::ApiError;", &["api".into(), "dto".into()]).is_empty());
+}
+
+/// The modules of `src/dashboard` that pages share: links, forms, the session's checks, the
+/// frame, tables and cells. Everything under a listed module is a part; every other module of
+/// `src/dashboard` (a file, or a folder with its files) is a page. A page imports parts, never
+/// another page; a part imports parts only. `dashboard/mod.rs` only routes, and is not checked.
+const DASHBOARD_PARTS: &[&str] = &["parts"];
+
+/// Reads the paths of a `use` tree at `i` (just after `prefix::`), each as its first `want`
+/// segments at most: `{a::b, c::{self, d}}` under `x` gives `x::a::b`, `x::c`, `x::c::d`.
+/// Answers the paths (each with where it starts) and where the tree ends.
+fn use_tree(chars: &[char], i: usize, prefix: &[String], want: usize, out: &mut Vec<(usize, Vec<String>)>) -> usize {
+    let mut j = i;
+    while j < chars.len() && chars[j].is_whitespace() {
+        j += 1;
+    }
+    if chars.get(j) != Some(&'{') {
+        let (name, end) = ident_at(chars, j);
+        if name.is_empty() || name == "self" {
+            // `*`, or `self` in a group: the prefix itself.
+            out.push((j, prefix.to_vec()));
+            return end.max(j);
+        }
+        let mut path = prefix.to_vec();
+        path.push(name);
+        match after_colons(chars, end) {
+            Some(next) if path.len() < want => use_tree(chars, next, &path, want, out),
+            _ => {
+                out.push((j, path));
+                end
+            }
+        }
+    } else {
+        // A group: each item in turn, skipping what follows one up to its comma.
+        j += 1;
+        loop {
+            j = use_tree(chars, j, prefix, want, out);
+            let mut depth = 0;
+            while j < chars.len() {
+                match chars[j] {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => return j + 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => break,
+                    _ => {}
+                }
+                j += 1;
+            }
+            j += 1;
+            let mut k = j;
+            while k < chars.len() && chars[k].is_whitespace() {
+                k += 1;
+            }
+            // A trailing comma closes the group.
+            if chars.get(k) == Some(&'}') {
+                return k + 1;
+            }
+            if j >= chars.len() {
+                return j;
+            }
+        }
+    }
+}
+
+/// The modules of `src/dashboard` that `source`, a file of module `module_path`, names through
+/// `crate::dashboard::x`, `super::x` or `self::x` paths, resolved from the module each path is
+/// written in (an inline `mod tests { use super::*; }` names its own file): each as the first
+/// segment under `dashboard`, with its line.
+fn dashboard_imports(source: &str, module_path: &[String]) -> Vec<(usize, String)> {
+    let code = code_only(source);
+    let chars: Vec<char> = code.chars().collect();
+    let line_of = |at: usize| chars[..at].iter().filter(|c| **c == '\n').count() + 1;
+    // Inline modules open here: each one's name and the brace depth outside it.
+    let mut inline: Vec<(String, usize)> = Vec::new();
+    let mut depth = 0;
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if inline.last().is_some_and(|(_, outside)| *outside == depth) {
+                    inline.pop();
+                }
+            }
+            _ => {}
+        }
+        let starts_token = i == 0 || !(is_ident(chars[i - 1]) || chars[i - 1] == '$');
+        if !starts_token || !is_ident(chars[i]) {
+            i += 1;
+            continue;
+        }
+        let (word, end) = ident_at(&chars, i);
+        let mut k = i;
+        while k > 0 && chars[k - 1].is_whitespace() {
+            k -= 1;
+        }
+        let continues = k >= 2 && chars[k - 1] == ':' && chars[k - 2] == ':';
+        if word == "mod" {
+            let (name, after) = ident_at(&chars, end);
+            let mut b = after;
+            while b < chars.len() && chars[b].is_whitespace() {
+                b += 1;
+            }
+            if !name.is_empty() && chars.get(b) == Some(&'{') {
+                inline.push((name, depth));
+            }
+        }
+        let here: Vec<String> = module_path
+            .iter()
+            .cloned()
+            .chain(inline.iter().map(|(name, _)| name.clone()))
+            .collect();
+        let base = match word.as_str() {
+            _ if continues => None,
+            "crate" => Some(Vec::new()),
+            "self" => Some(here.clone()),
+            "super" => {
+                let (mut ups, mut at) = (1, end);
+                while let Some(next) = after_colons(&chars, at) {
+                    let (segment, segment_end) = ident_at(&chars, next);
+                    if segment != "super" {
+                        break;
+                    }
+                    ups += 1;
+                    at = segment_end;
+                }
+                i = at;
+                (ups <= here.len()).then(|| here[..here.len() - ups].to_vec())
+            }
+            _ => None,
+        };
+        let after = if word == "super" { i } else { end };
+        if let (Some(base), Some(next)) = (base, after_colons(&chars, after)) {
+            let mut paths = Vec::new();
+            use_tree(&chars, next, &base, 2, &mut paths);
+            for (at, path) in paths {
+                if path.len() >= 2 && path[0] == "dashboard" {
+                    found.push((line_of(at), path[1].clone()));
+                }
+            }
+        }
+        i = end.max(after);
+    }
+    found
+}
+
+#[test]
+fn dashboard_pages_import_parts_never_each_other() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let dashboard = root.join("dashboard");
+    let mut files = Vec::new();
+    rust_files(&dashboard, &mut files);
+    let modules: Vec<(PathBuf, Vec<String>)> = files
+        .into_iter()
+        .map(|f| {
+            let path = module_path(f.strip_prefix(&root).unwrap());
+            (f, path)
+        })
+        .collect();
+    // Each module of src/dashboard: a file, or a folder with everything in it.
+    let units: BTreeSet<&str> = modules
+        .iter()
+        .filter_map(|(_, p)| p.get(1))
+        .map(String::as_str)
+        .collect();
+    let mut failures = Vec::new();
+    for part in DASHBOARD_PARTS {
+        if !units.contains(part) {
+            failures.push(format!(
+                "DASHBOARD_PARTS names {part}, which is no module of src/dashboard"
+            ));
+        }
+    }
+    for (file, path) in &modules {
+        let Some(from) = path.get(1) else {
+            continue;
+        };
+        let from_part = DASHBOARD_PARTS.contains(&from.as_str());
+        let source = fs::read_to_string(file).unwrap();
+        for (line, to) in dashboard_imports(&source, path) {
+            if to == *from || !units.contains(to.as_str()) || DASHBOARD_PARTS.contains(&to.as_str()) {
+                continue;
+            }
+            let relative = file.strip_prefix(&root).unwrap().display();
+            failures.push(if from_part {
+                format!("src/{relative}:{line}: the part {from} imports the page {to}; a part imports only parts")
+            } else {
+                format!(
+                    "src/{relative}:{line}: the page {from} imports the page {to}; move what they share into a part"
+                )
+            });
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "dashboard imports against its parts (tests/layers.rs, DASHBOARD_PARTS):\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn the_dashboard_scanner_resolves_paths_from_where_they_are_written() {
+    let source = r#"
+use super::parts::{links::user_link, layout::{self, page}};
+use super::{notice::{self, Notice}, users,};
+use crate::dashboard::users::query;
+use crate::{dashboard::{confirm, diff::Line}, http::ApiError};
+fn f() { let _ = super::prices::typical_costs; }
+mod tests {
+    use super::*;
+    use super::super::runs;
+}
+"#;
+    let found = dashboard_imports(source, &["dashboard".into(), "plans".into()]);
+    let expected = [
+        (2, "parts"),
+        (3, "notice"),
+        (3, "users"),
+        (4, "users"),
+        (5, "confirm"),
+        (5, "diff"),
+        (6, "prices"),
+        (8, "plans"),
+        (9, "runs"),
+    ];
+    assert_eq!(found, expected.map(|(l, m)| (l, m.to_string())));
+    // From a page's folder, `super` names the page itself and `super::super` the dashboard.
+    let nested = dashboard_imports(
+        "use super::answer; use super::super::parts::forms::form;",
+        &["dashboard".into(), "user".into(), "actions".into()],
+    );
+    assert_eq!(nested, [(1, "user".to_string()), (1, "parts".to_string())]);
 }

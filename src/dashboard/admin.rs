@@ -5,15 +5,15 @@
 use crate::quota::operator::Need;
 use std::collections::HashMap;
 
-use super::numbers::when;
+use super::parts::numbers::when;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::confirm::{self, Ask};
-use super::layout::{csrf, html_response, page};
-use super::session::{current, posted, see_other};
-use super::shown::Shown;
+use super::parts::confirm::{self, Ask};
+use super::parts::layout::{csrf, html_response, page};
+use super::parts::session::{current, posted, see_other};
+use super::parts::shown::Shown;
 use crate::gateway::audit::Actor;
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};

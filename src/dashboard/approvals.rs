@@ -10,17 +10,18 @@
 use crate::quota::operator::Need;
 use std::collections::HashMap;
 
-use super::numbers::{when, when_or};
+use super::parts::numbers::{when, when_or};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup};
 
-use super::layout::{csrf, html_response, page};
-use super::notice::{self, banner, Notice};
-use super::plans::owner;
-use super::session::{current, posted, see_other};
-use super::shown::Shown;
-use super::users::{encode, query, user_link};
+use super::parts::cells::owner;
+use super::parts::forms::query;
+use super::parts::layout::{csrf, html_response, page};
+use super::parts::links::{approvals_href, encode, user_link, APPROVALS};
+use super::parts::notice::{self, banner, Notice};
+use super::parts::session::{current, posted, see_other};
+use super::parts::shown::Shown;
 use crate::gateway::approvals::{Deciding, Verdict};
 use crate::gateway::sessions::Session;
 use crate::gateway::Gateway;
@@ -29,33 +30,8 @@ use crate::json::rfc3339;
 use crate::quota::ids::check_id;
 use crate::quota::{Approval, ApprovalStatus, Milli, ReasonText, UserId};
 
-/// The queue's path (the navigation's one link with a count).
-pub const QUEUE: &str = "/dashboard/approvals";
 /// Requests a page lists.
 const PAGE: usize = 50;
-
-/// A page of requests and where the next one starts (the time and id of its last request).
-pub type Requests = (Vec<Approval>, Option<(i64, String)>);
-
-/// The queue's address: of one status (pending when None), of one user (everyone's when
-/// None), after a cursor, with a notice.
-fn queue_href(status: Option<ApprovalStatus>, user: Option<&UserId>, after: Option<&(i64, String)>) -> String {
-    let mut params = Vec::new();
-    if let Some(status) = status.filter(|s| *s != ApprovalStatus::Pending) {
-        params.push(format!("status={}", status.as_str()));
-    }
-    if let Some(user) = user {
-        params.push(format!("user={}", encode(user.as_str())));
-    }
-    if let Some((ms, id)) = after {
-        params.push(format!("after={}", encode(&format!("{ms}.{id}"))));
-    }
-    if params.is_empty() {
-        QUEUE.to_string()
-    } else {
-        format!("{QUEUE}?{}", params.join("&"))
-    }
-}
 
 /// What a queue page shows: a status, maybe one user's requests only, from a cursor.
 #[derive(Default)]
@@ -130,11 +106,11 @@ async fn answer(
         p.muted { "An approval group denies like a hard one; its first denial of a user in a period opens one request, and it denies as pending until the request is decided. Approving raises the user's quota of the group (an override) until the time given, or the end of the request's period; declining keeps it denying at its quota." }
         nav.tabs aria-label="Requests by status" {
             @for s in ApprovalStatus::ALL {
-                a href=(queue_href(Some(s), user, None)) class=@if s == shown { "on" } { (title(s)) }
+                a href=(approvals_href(Some(s), user, None)) class=@if s == shown { "on" } { (title(s)) }
             }
         }
         @if let Some(user) = user {
-            p { "Requests of " code { (user_link(user.as_str())) } " · " a href=(queue_href(Some(shown), None, None)) { "everyone's" } }
+            p { "Requests of " code { (user_link(user.as_str())) } " · " a href=(approvals_href(Some(shown), None, None)) { "everyone's" } }
         }
         @if shown == ApprovalStatus::Pending {
             p.muted { "Oldest first. Until: an RFC 3339 time such as 2026-01-31T09:30:00Z; left empty, the end of the request's period (never, for a lifetime group)." }
@@ -143,7 +119,7 @@ async fn answer(
             p.muted { "Oldest request first." }
             (decided_table(&list))
         }
-        @if let Some(next) = &next { p { a href=(queue_href(Some(shown), user, Some(next))) { "Next page →" } } }
+        @if let Some(next) = &next { p { a href=(approvals_href(Some(shown), user, Some(next))) { "Next page →" } } }
     };
     Ok(html_response(
         status,
@@ -187,7 +163,7 @@ fn pending_table(session: &Session, list: &[Approval], now_ms: i64) -> Markup {
             } }
             tbody {
                 @for a in list {
-                    @let action = |verb: &str| format!("{QUEUE}/{}/{verb}", encode(&a.id));
+                    @let action = |verb: &str| format!("{APPROVALS}/{}/{verb}", encode(&a.id));
                     // Each cell names its column (`data-label`): on a phone the rows are cards,
                     // and the label stands where the header would.
                     tr {
@@ -259,33 +235,6 @@ fn decided_table(list: &[Approval]) -> Markup {
     }
 }
 
-/// The section of a user's page listing their requests waiting for a decision (`pending`,
-/// the first of them), with a link to decide them in the queue; nothing when there are none.
-pub fn for_user(user: &UserId, pending: &Requests) -> Markup {
-    let (list, more) = pending;
-    html! {
-        @if !list.is_empty() {
-            div.card.waiting {
-                h2 id="approvals" { "Waiting for approval" }
-                table {
-                    thead { tr { th { "Group" } th { "Denied event" } th.num { "Amount" } th.num { "Used" } th.num { "Held" } th.num { "Quota" } th { "Requested" } } }
-                    tbody {
-                        @for a in list {
-                            tr {
-                                td { code { (Shown(&a.group_id)) } @if let Some(v) = &a.value { " · " (Shown(v)) } } td { (Shown(&a.event)) } td.num { (a.amount) }
-                                td.num { (a.used) } td.num { (a.held) } td.num { (a.quota) } td { (when(a.requested_at_ms)) }
-                            }
-                        }
-                    }
-                }
-                p { a href=(queue_href(None, Some(user), None)) {
-                    @if more.is_some() { "These and more wait for a decision: decide them in the queue" } @else { "Decide in the approvals queue" }
-                } }
-            }
-        }
-    }
-}
-
 /// `POST /dashboard/approvals/{approvalId}/{approve|decline}`: one decision, then the queue
 /// with its notice.
 pub async fn decide(
@@ -300,7 +249,7 @@ pub async fn decide(
     };
     let (id, action) = path.into_inner();
     match apply(&state.gateway, &session, &id, &action, &fields).await {
-        Ok(done) => Ok(see_other(&format!("{QUEUE}?flash={}", done.code()))),
+        Ok(done) => Ok(see_other(&format!("{APPROVALS}?flash={}", done.code()))),
         // Not a refusal: the page could not be made either.
         Err(err @ (ApiError::Unavailable(_) | ApiError::Internal(_) | ApiError::RouteNotFound)) => Err(err),
         Err(err) => {
@@ -423,7 +372,7 @@ mod tests {
     #[test]
     fn cursors_read_back_from_the_links_they_make() {
         let at = (1_700_000_000_000, "apr_0123abcd".to_string());
-        let href = queue_href(Some(ApprovalStatus::Declined), None, Some(&at));
+        let href = approvals_href(Some(ApprovalStatus::Declined), None, Some(&at));
         assert_eq!(
             href,
             "/dashboard/approvals?status=declined&after=1700000000000.apr_0123abcd"
@@ -432,8 +381,11 @@ mod tests {
         for bad in ["", "apr_1", "x.apr_1", "1.a|b", "1."] {
             assert!(cursor(bad).is_err(), "{bad}");
         }
-        assert_eq!(queue_href(Some(ApprovalStatus::Pending), None, None), QUEUE);
+        assert_eq!(approvals_href(Some(ApprovalStatus::Pending), None, None), APPROVALS);
         let user = UserId::parse("a b").unwrap();
-        assert_eq!(queue_href(None, Some(&user), None), "/dashboard/approvals?user=a%20b");
+        assert_eq!(
+            approvals_href(None, Some(&user), None),
+            "/dashboard/approvals?user=a%20b"
+        );
     }
 }

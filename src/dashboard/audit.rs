@@ -4,41 +4,20 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use maud::{html, Markup};
+use maud::html;
 
-use super::layout::{html_response, page};
-use super::numbers::when;
-use super::session::{current, see_other};
-use super::shown::Shown;
-use super::users::{encode, query, user_link};
+use super::parts::changes::changes_table;
+use super::parts::forms::query;
+use super::parts::layout::{html_response, page};
+use super::parts::links::encode;
+use super::parts::session::{current, see_other};
 use crate::gateway::audit::Action;
 use crate::http::{ApiError, AppState};
 use crate::quota::ids::check_id;
-use crate::quota::{check_action, ChangeEntry, ChangeFilter, UserId};
+use crate::quota::{check_action, ChangeFilter, UserId};
 
 /// Changes a page of the audit log shows.
 const PAGE: usize = 50;
-
-/// Changes as a table, newest first.
-pub fn changes_table(changes: &[ChangeEntry]) -> Markup {
-    html! {
-        table {
-            thead { tr { th { "Time" } th { "Who" } th { "What" } th { "On" } th { "Details" } } }
-            tbody {
-                @for c in changes {
-                    tr {
-                        td { (when(c.at_ms)) }
-                        td { (Shown(&c.actor_label)) br; span.muted { (Shown(&c.actor_id)) } }
-                        td { code { (c.action) } }
-                        td { @if c.user.as_deref() == Some(c.target.as_str()) { (user_link(&c.target)) } @else { (Shown(&c.target)) } }
-                        td { code { (Shown(&c.detail)) } }
-                    }
-                }
-                @if changes.is_empty() { tr { td colspan="5" .muted { "No change recorded." } } }
-            }
-        }
-    }
-}
 
 /// `GET /dashboard/audit?user=&action=&actor=&before=`: a page of the log; each filter is
 /// checked as the API checks it, and a bad one is named on the page.

@@ -13,9 +13,9 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, ResponseError};
 use maud::html;
 
-use super::layout::{bare_page_with, html_response};
-use super::shown::Shown;
-use super::users::user_href;
+use super::parts::layout::{bare_page_with, html_response};
+use super::parts::links::user_href;
+use super::parts::shown::Shown;
 use crate::http::{ApiError, RequestId};
 use crate::quota::UserId;
 

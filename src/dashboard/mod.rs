@@ -2,36 +2,25 @@
 //! compiled into the binary and escaped by construction), plain forms (POST, redirect, GET)
 //! each carrying the session's CSRF token, charts as SVG, one embedded stylesheet, no script,
 //! and a strict Content-Security-Policy. It calls the same gateway verbs as the API.
+//! Every module here is a page (a file, or a folder with its sections) but `parts/`, what the
+//! pages share: a page imports parts, never another page (`tests/layers.rs`).
 
-mod actions;
 mod admin;
 mod approvals;
 mod audit;
-mod chart;
-mod confirm;
-mod credits;
-mod diff;
 mod errors;
-mod layout;
-mod ledger;
-mod notice;
-mod numbers;
+mod login;
 mod operators;
 mod overview;
-mod pages;
+mod parts;
 mod plans;
 mod prices;
-mod run_actions;
-mod runs;
-mod session;
-mod shown;
-mod simulation_report;
+mod run;
 mod simulations;
-mod spend;
 mod user;
-mod user_keys;
 mod user_ledger;
 mod users;
+mod webhooks;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -44,20 +33,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         // Errors as pages with a way back; the API's problem+json stays the API's.
         .wrap(from_fn(errors::pages))
         .default_service(web::to(errors::not_found))
-        .route("", web::get().to(session::login_page))
-        .route("/login", web::post().to(session::sign_in))
-        .route("/logout", web::post().to(session::sign_out))
-        .route("/project", web::post().to(session::switch_project))
-        .route("/assets/app.css", web::get().to(layout::css))
+        .route("", web::get().to(login::login_page))
+        .route("/login", web::post().to(login::sign_in))
+        .route("/logout", web::post().to(login::sign_out))
+        .route("/project", web::post().to(login::switch_project))
+        .route("/assets/app.css", web::get().to(parts::layout::css))
         .route("/users", web::get().to(users::list))
         .route("/users/{userId}", web::get().to(user::show))
         .route("/users/{userId}/ledger", web::get().to(user_ledger::show))
-        .route("/users/{userId}/{action}", web::post().to(actions::act))
+        .route("/users/{userId}/{action}", web::post().to(user::actions::act))
         // Four segments under /dashboard/users: never the two of a support action's POST.
-        .route("/users/{userId}/runs/{runId}", web::get().to(runs::show))
+        .route("/users/{userId}/runs/{runId}", web::get().to(run::show))
         .route(
             "/users/{userId}/runs/{runId}/{action}",
-            web::post().to(run_actions::act),
+            web::post().to(run::levers::act),
         )
         .route("/approvals", web::get().to(approvals::list))
         .route("/approvals/{approvalId}/{action}", web::post().to(approvals::decide))
@@ -74,12 +63,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/prices", web::get().to(prices::list))
         .route("/prices", web::post().to(prices::change))
-        .route("/webhooks", web::get().to(pages::webhooks))
-        .route("/webhooks", web::post().to(pages::create_webhook))
+        .route("/webhooks", web::get().to(webhooks::list))
+        .route("/webhooks", web::post().to(webhooks::create))
         .route("/audit", web::get().to(audit::audit))
         .route("/overview", web::get().to(overview::overview))
         .route("/overview", web::post().to(overview::count_again))
-        .route("/webhooks/{webhookId}/{action}", web::post().to(pages::webhook_action))
+        .route("/webhooks/{webhookId}/{action}", web::post().to(webhooks::act))
         .route(&operators::PAGE[SCOPE.len()..], web::get().to(operators::list))
         .route(&operators::PAGE[SCOPE.len()..], web::post().to(operators::change))
         .route("/invite/{token}", web::get().to(operators::invitation))

@@ -2,15 +2,16 @@
 //! invite one (the invitation link shown once, in the answer) and to change or remove their
 //! role here; and the invitation page where a person chooses their password.
 
-use super::numbers::when;
+use super::parts::numbers::when;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::layout::{bare_page, csrf, html_response, page};
-use super::notice::error;
-use super::session::{current, form, from_another_site, posted, see_other};
-use super::shown::Shown;
+use super::parts::forms::form;
+use super::parts::layout::{bare_page, csrf, html_response, page};
+use super::parts::notice::error;
+use super::parts::session::{current, from_another_site, posted, see_other};
+use super::parts::shown::Shown;
 use crate::gateway::operators::{invite_path, OperatorPatch, Taken};
 use crate::gateway::sessions::Session;
 use crate::gateway::GatewayError;

@@ -1,25 +1,28 @@
-//! Plans: the list with member counts, and the editor: a plan's JSON (or a recipe's from
-//! `examples/`) edited in place, every problem shown by its field, a diff before saving, and
-//! the same document tried on the plan's users' last 30 days (`simulations.rs`) without saving.
-
-use std::collections::HashMap;
+//! Plans: the list with member counts, and the editor (its form in `parts/plan_editor.rs`): a
+//! plan's JSON (or a recipe's from `examples/`) edited in place, every problem shown by its
+//! field, a diff before saving, what a typical call costs its priced groups, and the same
+//! document tried on the plan's users' last 30 days (`simulations/`) without saving.
 
 use crate::quota::operator::Need;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
+use serde_json::{json, Map};
 
-use super::confirm;
-use super::diff::{self, Line};
-use super::layout::{csrf, html_response, page};
-use super::session::{current, posted, see_other};
-use super::shown::Shown;
-use super::users::{encode, query};
+use super::parts::cells::owner;
+use super::parts::confirm;
+use super::parts::forms::query;
+use super::parts::layout::{html_response, page};
+use super::parts::links::encode;
+use super::parts::plan_editor::{diff_table, editor, editor_again, editor_form, parse_posted, stored_text, Checked};
+use super::parts::session::{current, posted, see_other};
+use super::parts::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};
 use crate::quota::ids::check_id;
 use crate::quota::period::PeriodKind;
-use crate::quota::{Plan, PlanDoc};
+use crate::quota::price::{dollars, PriceBook};
+use crate::quota::{Measure, Plan, Unit};
 
 /// The recipes of `examples/`, compiled in: (file, its plans bundle).
 const RECIPES: &[(&str, &str)] = &[
@@ -29,6 +32,10 @@ const RECIPES: &[(&str, &str)] = &[
     ("stacked", include_str!("../../examples/stacked.json")),
     ("video", include_str!("../../examples/video.json")),
 ];
+
+/// A typical call the plan editor prices: 1,000 input and 500 output tokens.
+const TYPICAL_INPUT: u64 = 1_000;
+const TYPICAL_OUTPUT: u64 = 500;
 
 /// Every recipe plan as ("file/plan id", pretty JSON).
 fn recipe_plans() -> Vec<(String, String)> {
@@ -89,111 +96,6 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     ))
 }
 
-/// Who owns a budget and how often they review it, as the plan and approval pages show it.
-pub(super) fn owner(owner: Option<&str>, review: Option<&str>) -> Markup {
-    html! {
-        @match owner { Some(o) => (Shown(o)), None => span.muted { "none named" } }
-        @if let Some(r) = review { br; span.muted { "reviewed every " (r) } }
-    }
-}
-
-/// What the check found for a valid document: the diff against the stored plan, and whether
-/// saving replaces a stored plan (then a reason is asked, as for every change that cannot be
-/// taken back).
-struct Checked {
-    diff: Markup,
-    replaces: bool,
-}
-
-/// The editor: `id` and `text` in a form that checks before it saves, or tries the text on the
-/// plan's users (the same form, posted to `TRY`: what is tried is what was typed).
-fn editor(session: &Session, id: &str, text: &str, problems: &[(String, String)], checked: Option<Checked>) -> Markup {
-    html! {
-        h1 { "Plan " code { (Shown(id)) } }
-        @if !problems.is_empty() {
-            div.flash.error { "The plan is not valid; nothing was saved:" ul { @for (field, detail) in problems { li { code { (Shown(field)) } ": " (Shown(detail)) } } } }
-        }
-        @if let Some(checked) = checked {
-            h2 { "What changes" }
-            (checked.diff)
-            form method="post" action="/dashboard/plans/save" {
-                (csrf(session))
-                input type="hidden" name="id" value=(id);
-                input type="hidden" name="doc" value=(text);
-                input type="hidden" name="confirm" value="1";
-                @if checked.replaces {
-                    p { label for="reason" { "Reason (kept in the audit log)" } br;
-                        input #reason type="text" name="reason" required maxlength="256"; }
-                }
-                button type="submit" { "Save this plan" }
-            }
-            h2 { "Or edit again" }
-        }
-        form method="post" action="/dashboard/plans/save" {
-            (csrf(session))
-            p { label { "Plan id " input type="text" name="id" value=(id) required maxlength="64"; } }
-            p { label for="doc" { "The plan document (JSON)" } }
-            textarea #doc name="doc" rows="28" cols="100" spellcheck="false" { (text) }
-            // Check first: Enter in the id field submits with the form's first button.
-            p {
-                button type="submit" { "Check" } " "
-                button.plain type="submit" formaction=(TRY) { "Try on the last 30 days" }
-                " " span.muted { "replays the recorded demand of this plan's users under this document; nothing is saved" }
-            }
-        }
-    }
-}
-
-/// Where the editor's form is posted to try the document (`simulations::try_plan`).
-const TRY: &str = "/dashboard/plans/try";
-
-/// The plan id and document an editor's form posted (the id trimmed, the document as typed).
-pub(super) fn editor_form(fields: &HashMap<String, String>) -> (String, String) {
-    let id = fields.get("id").map(|s| s.trim().to_string()).unwrap_or_default();
-    (id, fields.get("doc").cloned().unwrap_or_default())
-}
-
-/// The plan a posted editor form describes, or its problems by field.
-pub(super) fn parse_posted(id: &str, text: &str) -> Result<Plan, Vec<(String, String)>> {
-    match serde_json::from_str::<PlanDoc>(text) {
-        Err(err) => Err(vec![("doc".to_string(), format!("is not a plan document: {err}"))]),
-        Ok(doc) => {
-            Plan::from_doc(id, doc).map_err(|problems| problems.into_iter().map(|p| (p.field, p.detail)).collect())
-        }
-    }
-}
-
-/// The editor again with `text` as posted, its `problems` or a `flash` above it, answered with
-/// `status`: how a refused form is answered.
-pub(super) async fn editor_again(
-    state: &AppState,
-    session: &Session,
-    (id, text): (&str, &str),
-    problems: &[(String, String)],
-    flash: Option<Markup>,
-    status: StatusCode,
-) -> Result<HttpResponse, ApiError> {
-    let body = editor(session, id, text, problems, None);
-    Ok(html_response(
-        status,
-        page(state, session, "Plans", id, flash, body).await?,
-    ))
-}
-
-pub(super) fn diff_table(old: &str, new: &str) -> Markup {
-    html! {
-        pre.card {
-            @for line in diff::lines(old, new) {
-                @match line {
-                    Line::Same(l) => { "  " (l) "\n" }
-                    Line::Removed(l) => { del { "- " (l) } "\n" }
-                    Line::Added(l) => { ins { "+ " (l) } "\n" }
-                }
-            }
-        }
-    }
-}
-
 /// `GET /dashboard/plans/{id}/edit` and `GET /dashboard/plans/new?recipe=`.
 pub async fn edit(
     req: HttpRequest,
@@ -239,16 +141,7 @@ async fn costs(state: &AppState, session: &Session, plan: &Plan) -> Result<Optio
         return Ok(None);
     }
     let book = state.gateway.price_book(&session.project).await?;
-    Ok(super::prices::typical_costs(plan, &book))
-}
-
-/// A stored plan's document as the editor shows it (without its version), or None.
-pub(super) async fn stored_text(state: &AppState, project: &str, id: &str) -> Result<Option<String>, ApiError> {
-    Ok(state.gateway.plan(project, id).await?.map(|old| {
-        let mut doc = old.doc.clone();
-        doc.version = None;
-        serde_json::to_string_pretty(&doc).unwrap_or_default()
-    }))
+    Ok(typical_costs(plan, &book))
 }
 
 /// `POST /dashboard/plans/edit`: the editor with a document posted to it (a pricing-lab
@@ -321,4 +214,56 @@ pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
     }
     state.gateway.put_plan(&session.project, &plan, &by).await?;
     Ok(see_other("/dashboard/plans"))
+}
+
+/// What a typical call of each model costs each priced group of `plan` (its markup, its unit),
+/// for the plan editor; None when no group prices calls by their model.
+fn typical_costs(plan: &Plan, book: &PriceBook) -> Option<Markup> {
+    let priced: Vec<_> = plan
+        .groups
+        .iter()
+        .filter_map(|g| match &g.measure {
+            Measure::Price(rule) => Some((g, rule)),
+            _ => None,
+        })
+        .collect();
+    if priced.is_empty() {
+        return None;
+    }
+    let mut models: Vec<&String> = book.by_model.keys().collect();
+    models.sort();
+    let mut metadata = Map::new();
+    metadata.insert("input_tokens".into(), json!(TYPICAL_INPUT));
+    metadata.insert("output_tokens".into(), json!(TYPICAL_OUTPUT));
+    Some(html! {
+        h2 { "What a typical call costs" }
+        p.muted { "A call of " (TYPICAL_INPUT) " input and " (TYPICAL_OUTPUT) " output tokens, as each priced group counts it (its markup included), by the prices in force now." }
+        @for (g, rule) in &priced {
+            h3 { code { (Shown(&g.id)) } " in " (if g.balance.is_some() { "credits" } else { "cents" }) ", markup " (dollars(rule.markup_micro)) }
+            table {
+                thead { tr { th { "Model" } th { "Price from" } th { "A typical call" } } }
+                tbody {
+                    @for model in &models {
+                        @let mut with = metadata.clone();
+                        @let _ = with.insert("model".into(), json!(model));
+                        @let price = book.of(&with);
+                        @let resolved = g.measure.resolve(price.as_ref()).ok().flatten();
+                        tr {
+                            td { code { (Shown(model)) } }
+                            @match resolved.as_deref() {
+                                Some(Measure::Priced(p)) => {
+                                    td { (p.origin.as_str()) }
+                                    td { @match p.amount(&with) { Ok(a) => { (a) } Err(_) => { "—" } } }
+                                }
+                                _ => { td { "none" } td { "denied: unpriced_model" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if priced.iter().any(|(g, _)| g.unit != Unit::Cents && g.balance.is_none()) {
+            p.muted { "A priced group counts cents, or a balance's credits." }
+        }
+    })
 }

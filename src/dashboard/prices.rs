@@ -1,29 +1,23 @@
-//! `/dashboard/prices`: the model catalog the node prices by, the project's own prices beside
-//! it (set, replaced, removed, each audited as in the API), and, in the plan editor, what a
-//! typical call of each model costs a priced group.
+//! `/dashboard/prices`: the model catalog the node prices by, and the project's own prices
+//! beside it (set, replaced, removed, each audited as in the API).
 
 use crate::quota::operator::Need;
 use std::collections::HashMap;
 
-use super::numbers::when;
+use super::parts::numbers::when;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde_json::{json, Map, Value};
 
-use super::layout::{csrf, html_response, page};
-use super::notice;
-use super::session::{current, posted, see_other};
-use super::shown::Shown;
+use super::parts::layout::{csrf, html_response, page};
+use super::parts::notice;
+use super::parts::session::{current, posted, see_other};
+use super::parts::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};
 use crate::quota::catalog::check_model;
-use crate::quota::price::{dollars, PriceBook, PriceDoc, MAX_PROJECT_PRICES};
-use crate::quota::{Measure, Plan, Unit};
-
-/// A typical call the plan editor prices: 1,000 input and 500 output tokens.
-const TYPICAL_INPUT: u64 = 1_000;
-const TYPICAL_OUTPUT: u64 = 500;
+use crate::quota::price::{PriceDoc, MAX_PROJECT_PRICES};
 
 fn usd(v: &Value) -> String {
     match v {
@@ -187,56 +181,4 @@ async fn again(state: &AppState, session: &Session, flash: Markup) -> Result<Htt
         StatusCode::BAD_REQUEST,
         page(state, session, "Prices", "Prices", Some(flash), body).await?,
     ))
-}
-
-/// What a typical call of each model costs each priced group of `plan` (its markup, its unit),
-/// for the plan editor; None when no group prices calls by their model.
-pub(super) fn typical_costs(plan: &Plan, book: &PriceBook) -> Option<Markup> {
-    let priced: Vec<_> = plan
-        .groups
-        .iter()
-        .filter_map(|g| match &g.measure {
-            Measure::Price(rule) => Some((g, rule)),
-            _ => None,
-        })
-        .collect();
-    if priced.is_empty() {
-        return None;
-    }
-    let mut models: Vec<&String> = book.by_model.keys().collect();
-    models.sort();
-    let mut metadata = Map::new();
-    metadata.insert("input_tokens".into(), json!(TYPICAL_INPUT));
-    metadata.insert("output_tokens".into(), json!(TYPICAL_OUTPUT));
-    Some(html! {
-        h2 { "What a typical call costs" }
-        p.muted { "A call of " (TYPICAL_INPUT) " input and " (TYPICAL_OUTPUT) " output tokens, as each priced group counts it (its markup included), by the prices in force now." }
-        @for (g, rule) in &priced {
-            h3 { code { (Shown(&g.id)) } " in " (if g.balance.is_some() { "credits" } else { "cents" }) ", markup " (dollars(rule.markup_micro)) }
-            table {
-                thead { tr { th { "Model" } th { "Price from" } th { "A typical call" } } }
-                tbody {
-                    @for model in &models {
-                        @let mut with = metadata.clone();
-                        @let _ = with.insert("model".into(), json!(model));
-                        @let price = book.of(&with);
-                        @let resolved = g.measure.resolve(price.as_ref()).ok().flatten();
-                        tr {
-                            td { code { (Shown(model)) } }
-                            @match resolved.as_deref() {
-                                Some(Measure::Priced(p)) => {
-                                    td { (p.origin.as_str()) }
-                                    td { @match p.amount(&with) { Ok(a) => { (a) } Err(_) => { "—" } } }
-                                }
-                                _ => { td { "none" } td { "denied: unpriced_model" } }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        @if priced.iter().any(|(g, _)| g.unit != Unit::Cents && g.balance.is_none()) {
-            p.muted { "A priced group counts cents, or a balance's credits." }
-        }
-    })
 }

@@ -7,11 +7,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::html;
 
-use super::layout::{html_response, page};
-use super::ledger::{entries_table, proxied};
-use super::session::{current, see_other};
-use super::shown::Shown;
-use super::users::{encode, query, user_href};
+use super::parts::forms::query;
+use super::parts::layout::{html_response, page};
+use super::parts::ledger::{entries_table, proxied};
+use super::parts::links::{encode, user_href};
+use super::parts::session::{current, see_other};
+use super::parts::shown::Shown;
 use crate::http::{ApiError, AppState};
 use crate::quota::ids::stream_position;
 use crate::quota::{UsageEvent, UsageKind, UserId};

@@ -1,50 +1,20 @@
 //! Users: the list, searched by any part of the id in any letter case, filtered by plan and
 //! status, a page at a time.
 
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use maud::{html, Markup};
+use maud::html;
 
-use super::layout::{html_response, page};
-use super::session::{current, see_other};
-use super::shown::Shown;
+use super::parts::cells::status_pill;
+use super::parts::forms::query;
+use super::parts::layout::{html_response, page};
+use super::parts::links::{encode, user_link};
+use super::parts::session::{current, see_other};
+use super::parts::shown::Shown;
 use crate::http::{ApiError, AppState};
-use crate::quota::Status;
-use crate::quota::{UserFilter, UserId};
+use crate::quota::{Status, UserFilter};
 
 const PAGE: usize = 50;
-
-pub fn query(req: &HttpRequest) -> HashMap<String, String> {
-    super::session::form(req.query_string().as_bytes())
-}
-
-/// `text` percent-encoded for a URL's path segment or query value: every byte but the
-/// unreserved ones.
-pub fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// The path of a user's page, percent-encoded. Only for a valid id: `.` and `..` are none,
-/// since every URL parser resolves them (encoded too, as `%2E%2E`) to another page.
-pub fn user_href(user: &UserId) -> String {
-    format!("/dashboard/users/{}", encode(user.as_str()))
-}
-
-/// A user's id as a link to their page; as text only when the id is not one a page can have
-/// (one stored before ids were checked as they are now).
-pub fn user_link(user: &str) -> Markup {
-    match UserId::parse(user) {
-        Ok(id) => html! { a href=(user_href(&id)) { (Shown(user)) } },
-        Err(_) => html! { (Shown(user)) },
-    }
-}
 
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {
@@ -133,11 +103,4 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         StatusCode::OK,
         page(&state, &session, "Users", "Users", None, body).await?,
     ))
-}
-
-pub fn status_pill(status: Status) -> Markup {
-    match status {
-        Status::Active => html! { span.pill.active { "active" } },
-        Status::Blocked => html! { span.pill.blocked { "blocked" } },
-    }
 }

@@ -2,6 +2,8 @@
 //! in a period, become webhook events. The scripts decide them; this is the plan's side and
 //! the events as the domain sees them.
 
+use super::plan::{GroupCheck, Problems};
+
 /// Thresholds of a plan that names none.
 pub const DEFAULT_ALERTS: [u16; 2] = [80, 100];
 /// The highest threshold: soft groups pass their quota, so 150 % can mean something.
@@ -25,6 +27,56 @@ pub fn thresholds(list: &[u32]) -> Result<Vec<u16>, &'static str> {
 /// The thresholds as the scripts take them: "50,80,100" ("" for none).
 pub fn script_list(thresholds: &[u16]) -> String {
     thresholds.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// The plan's `alerts`: its groups' thresholds unless they name their own.
+pub(super) fn of_plan(list: Option<&[u32]>, problems: &mut Problems) -> Vec<u16> {
+    match list.map(thresholds) {
+        None => DEFAULT_ALERTS.to_vec(),
+        Some(Ok(list)) => list,
+        Some(Err(detail)) => {
+            problems.add("alerts", detail);
+            Vec::new()
+        }
+    }
+}
+
+/// A group's thresholds: its own `alerts`, else the plan's; none on a balance group (no quota
+/// to take a percent of, its `lowBalance` instead) nor on a rolling window (its counters are
+/// sub-windows, not periods).
+pub(super) fn of_group(check: &mut GroupCheck, balance: bool, rolling: bool, plan: &[u16]) -> Vec<u16> {
+    match check.doc.alerts.as_deref().map(thresholds) {
+        None if balance => Vec::new(),
+        Some(_) if balance => {
+            check.problem("alerts", "must be absent on a balance group");
+            Vec::new()
+        }
+        _ if rolling => Vec::new(),
+        None => plan.to_vec(),
+        Some(Ok(list)) => list,
+        Some(Err(detail)) => {
+            check.problem("alerts", detail);
+            Vec::new()
+        }
+    }
+}
+
+/// What the scripts take as a group's thresholds: a balance group's `lowBalance` amounts in
+/// milli-units, else the percents of its quota.
+pub(super) fn script_arg(check: &mut GroupCheck, alerts: &[u16]) -> String {
+    let g = check.doc;
+    match &g.low_balance {
+        Some(amounts) if g.balance.is_some() => {
+            if amounts.len() > 10 {
+                check.problem("lowBalance", "must list at most 10 amounts");
+            }
+            let mut milli: Vec<u64> = amounts.iter().map(|m| m.0).collect();
+            milli.sort_unstable();
+            milli.dedup();
+            milli.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+        }
+        _ => script_list(alerts),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,6 +4,8 @@
 //! the burn order as one string per grant.
 
 use super::amount::Milli;
+use super::ids::check_id;
+use super::plan::GroupCheck;
 
 /// What a balance group of a plan says: the balance it counts against, and how far below
 /// zero its reserves may go.
@@ -14,6 +16,46 @@ pub struct Balance {
     /// With an allowance: the most of a period's allowance left unburned that carries into
     /// the next period (None: nothing carries).
     pub rollover: Option<Milli>,
+}
+
+impl Balance {
+    /// A group's `balance`, with what a balance group must not have (a quota: its grants are
+    /// its limit), or else what a quota group must have and may not (what only a balance has).
+    pub(super) fn of_group(check: &mut GroupCheck) -> Option<Balance> {
+        let g = check.doc;
+        let Some(name) = &g.balance else {
+            if g.quota.is_none() {
+                check.problem("quota", "is required");
+            }
+            if g.unit.is_none() {
+                check.problem("unit", "is required");
+            }
+            for (field, given) in [
+                ("overdraft", g.overdraft.is_some()),
+                ("allowance", g.allowance.is_some()),
+                ("lowBalance", g.low_balance.is_some()),
+            ] {
+                if given {
+                    check.problem(field, "is only for a balance group");
+                }
+            }
+            return None;
+        };
+        if check_id(name).is_err() {
+            check.problem("balance", "must match [A-Za-z0-9_.-]{1,64}");
+        }
+        if g.quota.is_some() {
+            check.problem("quota", "must be absent on a balance group: its grants are its limit");
+        }
+        if g.mode.as_deref().is_some_and(|m| m != "hard") {
+            check.problem("mode", "must be \"hard\" on a balance group");
+        }
+        Some(Balance {
+            name: name.clone(),
+            overdraft: g.overdraft.unwrap_or(Milli::ZERO),
+            rollover: g.allowance.as_ref().and_then(|a| a.rollover.as_ref()).map(|r| r.max),
+        })
+    }
 }
 
 /// The most live grants (anything remaining or held) one subject may have in one balance.

@@ -11,7 +11,42 @@ use serde_json::{Map, Value};
 use super::amount::Milli;
 use super::event::EventInput;
 use super::measure::Measure;
+use super::plan::{GroupCheck, Mode, Unit};
 use super::price::OUTPUT;
+
+/// A group's `fit` and `minFit`: None when a hold must fit whole, else the least a clamped
+/// call may be granted (1 unit by default). Only a hard group that counts usage clamps.
+pub(super) fn min_fit(check: &mut GroupCheck, balance: bool, mode: Mode, unit: Unit) -> Option<Milli> {
+    let g = check.doc;
+    match g.fit.as_deref() {
+        None | Some("whole") => {
+            if g.min_fit.is_some() {
+                check.problem("minFit", "goes with fit \"clamp\"");
+            }
+            None
+        }
+        Some("clamp") => {
+            if balance || mode != Mode::Hard || unit == Unit::Concurrent {
+                check.problem(
+                    "fit",
+                    "can clamp only a hard group that counts usage (not a balance, soft, approval or concurrent group)",
+                );
+            }
+            match g.min_fit {
+                Some(Milli(0)) => {
+                    check.problem("minFit", "must be above 0");
+                    None
+                }
+                Some(min) => Some(min),
+                None => Some(Milli::from_units(1)),
+            }
+        }
+        Some(_) => {
+            check.problem("fit", "must be \"clamp\" or \"whole\"");
+            None
+        }
+    }
+}
 
 /// What a clamped call was granted: its quantity, and its output in whole tokens when the
 /// output is what shrank.

@@ -2,7 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use super::plan::MatchRule;
+use super::measure::{Measure, MeasureDoc};
+use super::plan::{GroupCheck, MatchRule, MAX_RULES};
+use super::plan_doc::{check_pattern, metadata_pattern_ok};
 
 impl MatchRule {
     /// True when the event name fits the pattern and every metadata key of the rule agrees.
@@ -15,6 +17,39 @@ impl MatchRule {
                 })
             })
     }
+}
+
+/// A group's match rules: 1 to `MAX_RULES`, each an event pattern, metadata values to match
+/// (scalars, or arrays of them), and its own measure when it has one; answers each rule's.
+pub(super) fn rule_measures(check: &mut GroupCheck) -> Vec<Option<Measure>> {
+    let g = check.doc;
+    if g.matches.is_empty() || g.matches.len() > MAX_RULES {
+        check.problem("matches", "must have 1 to 16 rules");
+    }
+    let mut rule_measures = Vec::with_capacity(g.matches.len());
+    for (j, rule) in g.matches.iter().enumerate() {
+        let at = |field: &str| format!("matches[{j}].{field}");
+        if let Err(detail) = check_pattern(&rule.event) {
+            check.problem(&at("event"), detail);
+        }
+        rule_measures.push(match rule.measure.as_ref().map(MeasureDoc::to_measure) {
+            None => None,
+            Some(Ok(measure)) => Some(measure),
+            Some(Err(detail)) => {
+                check.problem(&at("measure"), &detail);
+                None
+            }
+        });
+        for (key, value) in &rule.metadata {
+            if !metadata_pattern_ok(value) {
+                check.problem(
+                    &at(&format!("metadata.{key}")),
+                    "must be a scalar or an array of scalars",
+                );
+            }
+        }
+    }
+    rule_measures
 }
 
 fn event_matches(pattern: &str, event: &str) -> bool {

@@ -24,6 +24,7 @@ pub mod period;
 pub mod plan;
 mod plan_doc;
 mod plan_kinds;
+mod plan_period;
 pub mod price;
 mod priced;
 pub mod project;

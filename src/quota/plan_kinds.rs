@@ -1,4 +1,7 @@
-//! The closed choices of a plan: units, modes, plan-change rules, what unmatched events do.
+//! The closed choices of a plan: units, modes, plan-change rules, what unmatched events do,
+//! each read from its document's word here (a wrong word is a problem, and the default stands).
+
+use super::plan::{GroupCheck, Problems};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
@@ -84,6 +87,74 @@ impl Review {
             Review::Day => "day",
             Review::Week => "week",
             Review::Month => "month",
+        }
+    }
+}
+
+impl Unmatched {
+    /// The plan's `unmatched`: allow, by default.
+    pub(super) fn of_plan(text: Option<&str>, problems: &mut Problems) -> Unmatched {
+        match text {
+            None | Some("allow") => Unmatched::Allow,
+            Some("deny") => Unmatched::Deny,
+            Some(_) => {
+                problems.add("unmatched", "must be \"allow\" or \"deny\"");
+                Unmatched::Allow
+            }
+        }
+    }
+}
+
+impl Unit {
+    /// A group's `unit`, `count` when absent (which only a balance group may leave it:
+    /// `Balance::of_group`); a balance's credits are never in-flight work.
+    pub(super) fn of_group(check: &mut GroupCheck, balance: bool) -> Unit {
+        match check.doc.unit.as_deref().map(Unit::parse) {
+            None => Unit::Count,
+            Some(Some(Unit::Concurrent)) if balance => {
+                check.problem("unit", "must not be concurrent on a balance group");
+                Unit::Count
+            }
+            Some(Some(unit)) => unit,
+            Some(None) => {
+                check.problem("unit", "must be one of count, tokens, seconds, cents, concurrent");
+                Unit::Count
+            }
+        }
+    }
+}
+
+impl Mode {
+    /// A group's `mode`: hard by default; never an approval on a balance group.
+    pub(super) fn of_group(check: &mut GroupCheck, balance: bool) -> Mode {
+        match check.doc.mode.as_deref() {
+            None | Some("hard") => Mode::Hard,
+            Some("soft") => Mode::Soft,
+            // A balance's grants are raised by granting, not by an approval.
+            Some("approval") if balance => {
+                check.problem("mode", "must not be \"approval\" on a balance group");
+                Mode::Hard
+            }
+            Some("approval") => Mode::Approval,
+            Some(_) => {
+                check.problem("mode", "must be \"hard\", \"soft\" or \"approval\"");
+                Mode::Hard
+            }
+        }
+    }
+}
+
+impl PlanChange {
+    /// A group's `onPlanChange`: carry, by default.
+    pub(super) fn of_group(check: &mut GroupCheck) -> PlanChange {
+        match check.doc.on_plan_change.as_deref() {
+            None | Some("carry") => PlanChange::Carry,
+            Some("reset") => PlanChange::Reset,
+            Some("block") => PlanChange::Block,
+            Some(_) => {
+                check.problem("onPlanChange", "must be one of carry, reset, block");
+                PlanChange::Carry
+            }
         }
     }
 }

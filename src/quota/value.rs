@@ -7,11 +7,29 @@ use serde_json::{Map, Value};
 
 use super::ids::escape;
 use super::measure::MeasureError;
+use super::plan::GroupCheck;
 
 /// Distinct values per subject, group and period.
 pub const MAX_VALUES: usize = 64;
 /// The longest value, in bytes.
 pub const MAX_VALUE_BYTES: usize = 128;
+
+/// A group's `per`: a metadata key of 1 to 64 bytes; never on a balance group, whose grants
+/// are the subject's whatever the call.
+pub(super) fn per_key(check: &mut GroupCheck) -> Option<String> {
+    let g = check.doc;
+    match &g.per {
+        Some(_) if g.balance.is_some() => {
+            check.problem("per", "must not be on a balance group");
+            None
+        }
+        Some(key) if key.is_empty() || key.len() > 64 || key.chars().any(char::is_control) => {
+            check.problem("per", "must name a metadata key of 1 to 64 bytes");
+            None
+        }
+        other => other.clone(),
+    }
+}
 
 /// The key of an override of one value of per-value group `group` (the user's override of
 /// the group applies to the values without one): the group, `~` and the value escaped as the

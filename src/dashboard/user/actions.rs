@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
-use super::confirm::{self, Ask};
+use super::answer;
 use super::credits;
-use super::notice::{self, Notice};
-use super::session::{posted, see_other};
-use super::shown::Shown;
-use super::user::answer;
 use super::user_keys;
-use super::users::user_href;
+use crate::dashboard::parts::confirm::{self, Ask};
+use crate::dashboard::parts::links::user_href;
+use crate::dashboard::parts::notice::{self, Notice};
+use crate::dashboard::parts::session::{posted, see_other};
+use crate::dashboard::parts::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::gateway::SwitchRow;
 use crate::gateway::{Adjusted, Gateway, ParentChange};

@@ -1,14 +1,13 @@
 //! Ledger entries as the dashboard reads and shows them: a ledger read a page at a time up to
 //! a bound (a page's cost never grows with the ledger), and the entries' table, shared by a
-//! user's recent usage and a run's steps.
+//! user's recent usage, their whole ledger, a run's steps and a team's spend by member.
 
 use super::numbers::when;
 use maud::{html, Markup};
 use serde_json::Value;
 
-use super::runs::run_link;
+use super::links::{run_link, user_link};
 use super::shown::Shown;
-use super::users::user_link;
 use crate::gateway::{GatewayError, LedgerCursor, UsageEventPage};
 use crate::quota::reservation::StepOf;
 use crate::quota::{SignedAmount, UsageEvent, UsageKind};

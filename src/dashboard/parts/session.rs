@@ -1,31 +1,22 @@
-//! Signing in (only from the dashboard's own page, throttled by the gateway) and out, the
-//! session cookie (`HttpOnly`, `SameSite=Strict`, `Secure` over TLS, scoped to `/dashboard`),
-//! and the CSRF check every change goes through.
+//! The session a request carries and the checks every form goes through: the session cookie
+//! (`HttpOnly`, `SameSite=Strict`, `Secure` over TLS, scoped to `/dashboard`), the CSRF token,
+//! the role a change needs, and whether a sign-in came from another site.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 
-use super::layout::{bare_page, html_response, login, login_with};
+use super::forms::form;
+use super::layout::{bare_page, html_response};
 use super::shown::Shown;
 use crate::gateway::sessions::Session;
-use crate::gateway::{Credential, SignIn};
 use crate::http::{ApiError, AppState};
 use crate::quota::operator::Need;
 use crate::secrets::digests_equal;
 
 const COOKIE: &str = "qg_session";
-
-/// A urlencoded form body as name -> value (the last value of a repeated name wins).
-pub fn form(body: &[u8]) -> HashMap<String, String> {
-    let text = std::str::from_utf8(body).unwrap_or("");
-    web::Query::<Vec<(String, String)>>::from_query(text)
-        .map(|q| q.into_inner().into_iter().collect())
-        .unwrap_or_default()
-}
 
 /// The session cookie's value, from the `Cookie` headers.
 fn cookie(req: &HttpRequest) -> Option<String> {
@@ -41,7 +32,7 @@ fn cookie(req: &HttpRequest) -> Option<String> {
 
 /// The session cookie; `max_age_s` None keeps it for the browser session (the server's idle
 /// expiry ends the session itself), Some(0) removes it.
-fn set_cookie(req: &HttpRequest, value: &str, max_age_s: Option<u64>) -> String {
+pub fn set_cookie(req: &HttpRequest, value: &str, max_age_s: Option<u64>) -> String {
     let secure = if req.connection_info().scheme() == "https" {
         "; Secure"
     } else {
@@ -99,7 +90,7 @@ pub async fn posted(
 }
 
 /// A form any session may post (signing out, switching projects).
-async fn session_form(
+pub async fn session_form(
     req: &HttpRequest,
     state: &AppState,
     body: &[u8],
@@ -140,16 +131,6 @@ fn expired_form() -> HttpResponse {
     html_response(StatusCode::FORBIDDEN, body)
 }
 
-pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    if current(&req, &state).await?.is_some() {
-        return Ok(see_other("/dashboard/users"));
-    }
-    // Where taking up an invitation sends its operator.
-    let welcome = req.query_string().split('&').any(|p| p == "welcome=1");
-    let notice = welcome.then_some("Your password is set: sign in with your email and it.");
-    Ok(login_response(StatusCode::OK, login_with(None, notice)))
-}
-
 /// Whether a sign-in was posted by a page of another origin: a site that auto-posts its own
 /// key would sign the visitor in to the attacker's project (login CSRF). Browsers say where
 /// a request came from in `Sec-Fetch-Site`, which no page can set: only `same-origin` (the
@@ -158,7 +139,7 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> Result<
 /// with every POST, whose host and port must be this request's `Host` (`null`, sent for an
 /// opaque origin or a page that sends no referrer, is refused). A client that sends neither is
 /// no browser, so no visitor's browser can be made to send it.
-pub(super) fn from_another_site(req: &HttpRequest) -> bool {
+pub fn from_another_site(req: &HttpRequest) -> bool {
     let headers = req.headers();
     if let Some(site) = headers.get("sec-fetch-site") {
         return !matches!(site.to_str(), Ok("same-origin" | "none"));
@@ -169,94 +150,4 @@ pub(super) fn from_another_site(req: &HttpRequest) -> bool {
     let authority = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, a)| a);
     let info = req.connection_info();
     authority.is_none_or(|a| !a.eq_ignore_ascii_case(info.host()))
-}
-
-/// The sign-in page, answered with `status`. Unlike the other pages it sends its referrer to
-/// its own origin: under `no-referrer` a browser posts its form with `Origin: null`, which
-/// could not be told from another site's.
-fn login_response(status: StatusCode, page: maud::Markup) -> HttpResponse {
-    let mut res = html_response(status, page);
-    res.headers_mut()
-        .insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    res
-}
-
-pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    if from_another_site(&req) {
-        let page = login(Some(
-            "This sign-in came from another site; nothing was signed in. Sign in here.",
-        ));
-        return Ok(html_response(StatusCode::FORBIDDEN, page));
-    }
-    let fields = form(&body);
-    let field = |name: &str| fields.get(name).map(|c| c.trim()).unwrap_or("").to_string();
-    let email = field("email").to_lowercase();
-    // A password is taken as typed: spaces may be part of it.
-    let password = fields.get("password").cloned().unwrap_or_default();
-    let key = field("credential");
-    let credential = if email.is_empty() {
-        Credential::Key(&key)
-    } else {
-        Credential::Password {
-            email: &email,
-            password: &password,
-        }
-    };
-    // The connection's own peer: headers a client writes (X-Forwarded-For) would let it
-    // choose its counter.
-    let client = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-    let (cookie, _) = match state.gateway.sign_in(credential, client).await? {
-        SignIn::Signed { cookie, session } => (cookie, session),
-        SignIn::Refused => {
-            let text = match credential {
-                Credential::Key(_) => "That is neither a live secret key nor the root token.",
-                Credential::Password { .. } => "That email and password do not match an operator.",
-            };
-            return Ok(login_response(StatusCode::UNAUTHORIZED, login(Some(text))));
-        }
-        SignIn::Throttled { retry_after_s } => {
-            let text = format!("Too many sign-in attempts; try again in {retry_after_s} seconds.");
-            let mut res = login_response(StatusCode::TOO_MANY_REQUESTS, login(Some(&text)));
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
-            return Ok(res);
-        }
-    };
-    let mut res = see_other("/dashboard/users");
-    if let Ok(value) = HeaderValue::from_str(&set_cookie(&req, &cookie, None)) {
-        res.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    Ok(res)
-}
-
-pub async fn sign_out(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let (cookie, _, _) = match session_form(&req, &state, &body).await? {
-        Ok(form) => form,
-        Err(answer) => return Ok(answer),
-    };
-    state.gateway.sign_out(&cookie).await?;
-    let mut res = see_other("/dashboard");
-    if let Ok(value) = HeaderValue::from_str(&set_cookie(&req, "", Some(0))) {
-        res.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    Ok(res)
-}
-
-/// Root sessions: show another project.
-pub async fn switch_project(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let (cookie, session, fields) = match session_form(&req, &state, &body).await? {
-        Ok(form) => form,
-        Err(answer) => return Ok(answer),
-    };
-    let project = fields.get("project").cloned().unwrap_or_default();
-    state.gateway.switch_project(&cookie, &session, &project).await?;
-    Ok(see_other("/dashboard/users"))
 }

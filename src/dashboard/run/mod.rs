@@ -1,30 +1,27 @@
-//! A user's runs: the section of their page listing the newest (state, times, steps,
-//! fallbacks, spend per group), and a run's page, `/dashboard/users/{userId}/runs/{runId}`:
-//! its budget per group, limits, attempts per action, fallbacks, parent and children, and its
-//! steps as the user's ledger recorded them. Read through the gateway's `runs` and `run`, as
-//! the API reads them; a run id names its user, so no page shows another user's run.
+//! A run's page, `/dashboard/users/{userId}/runs/{runId}`: its budget per group, limits,
+//! attempts per action, fallbacks, parent and children, and its steps as the user's ledger
+//! recorded them, with the levers of an open run (`levers.rs`). Read through the gateway's
+//! `run`, as the API reads it; a run id names its user, so no page shows another user's run.
+//! The user's page lists their newest runs (`user/runs.rs`).
 
-use super::numbers::when;
+pub mod levers;
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::chart::bar;
-use super::layout::{csrf, html_response, page};
-use super::ledger::{entries_table, read_bounded};
-use super::run_actions::MAX_MINUTES;
-use super::session::{current, see_other};
-use super::shown::Shown;
-use super::users::{encode, user_href, user_link};
-use crate::gateway::sessions::Session;
+use super::parts::cells::{ending, started, state_pill};
+use super::parts::chart::bar;
+use super::parts::layout::{html_response, page};
+use super::parts::ledger::{entries_table, read_bounded};
+use super::parts::links::{run_link, user_link};
+use super::parts::session::{current, see_other};
+use super::parts::shown::Shown;
 use crate::gateway::{Gateway, GatewayError, LedgerQuery, RunView};
 use crate::http::{ApiError, AppState};
-use crate::json::rfc3339;
 use crate::quota::operator::Need;
 use crate::quota::{ReservationId, RunState, UsageEvent, UserId};
 
-/// Runs a user's page lists, the newest.
-pub const LISTED: usize = 20;
 /// Ledger entries a run's page reads at most, from the run's start, to find its steps.
 const MAX_ENTRIES: usize = 2_000;
 /// Ledger entries one read asks for.
@@ -34,75 +31,11 @@ const PAGE: usize = 500;
 /// of their own (lua/library/modules/holds.lua, DECISION_SKEW_MS).
 const CLOCK_MARGIN_MS: i64 = 2_000;
 
-/// The path of a run's page, under its user's (whom the id names).
-pub fn run_href(id: &ReservationId) -> String {
-    format!("{}/runs/{}", user_href(id.user()), encode(id.as_str()))
-}
-
-/// A run's id as a link to its page; as text only when it is no run id this gateway made.
-pub fn run_link(id: &str) -> Markup {
-    match ReservationId::parse_run(id) {
-        Some(run) => html! { a href=(run_href(&run)) { code { (Shown(id)) } } },
-        None => html! { code { (Shown(id)) } },
-    }
-}
-
-fn state_pill(state: RunState) -> Markup {
-    match state {
-        RunState::Open => html! { span.pill.active { "open" } },
-        RunState::Closed => html! { span.pill { "closed" } },
-        RunState::Expired => html! { span.pill.blocked { "expired" } },
-    }
-}
-
-/// How a run ends: an open one when it expires, a closed one when it was closed, an expired
-/// one when its time ran out (its expiry is settled by the next call after).
-fn ending(view: &RunView) -> Markup {
-    let r = &view.reservation;
-    match view.state {
-        RunState::Open => html! { "expires " (when(r.expires_ms)) },
-        RunState::Closed => html! { "closed " (when(r.ended_ms.unwrap_or(r.expires_ms))) },
-        RunState::Expired => html! { "expired " (when(r.expires_ms)) },
-    }
-}
-
-fn started(view: &RunView) -> String {
-    view.reservation.created_ms.map(rfc3339).unwrap_or_default()
-}
-
 /// A limit, or "none".
 fn limit(value: Option<u64>) -> Markup {
     match value {
         Some(v) => html! { (v) },
         None => html! { span.muted { "none" } },
-    }
-}
-
-/// The section of a user's page: `runs`, the newest first as the gateway answers them (one
-/// more than `LISTED` is asked for, to know that there are more).
-pub fn for_user(runs: &[RunView]) -> Markup {
-    html! {
-        h2 id="runs" { "Runs" }
-        @if runs.is_empty() {
-            p.muted { "No runs: the user started none, or their records are past retention." }
-        } @else {
-            p.muted { @if runs.len() > LISTED { "The newest " (LISTED) ", newest first; older runs are not listed." } @else { "Newest first." } }
-            table {
-                thead { tr { th { "Run" } th { "State" } th { "Started" } th { "Ends" } th.num { "Steps" } th.num { "Fallbacks" } th { "Used / budget" } } }
-                tbody {
-                    @for view in runs.iter().take(LISTED) {
-                        tr {
-                            td { (run_link(&view.id)) } td { (state_pill(view.state)) }
-                            td { (started(view)) } td { (ending(view)) }
-                            td.num { (view.run.steps) } td.num { (view.run.fallbacks) }
-                            td { @for g in view.run.groups(&view.reservation.holds) {
-                                code { (Shown(&g.group)) } " " (g.used) " / " (g.budget) br;
-                            } }
-                        }
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -129,7 +62,7 @@ pub async fn show(
     let (steps, capped) = steps(&state.gateway, &session.project, &view, &user).await?;
     let body = html! {
         (run_page(&user, &view, &steps, capped))
-        @if view.state == RunState::Open && session.may(Need::Support) { (levers(&session, &id)) }
+        @if view.state == RunState::Open && session.may(Need::Support) { (levers::forms(&session, &id)) }
     };
     Ok(html_response(
         StatusCode::OK,
@@ -164,26 +97,6 @@ async fn steps(
     })
     .await?;
     Ok((steps, capped))
-}
-
-/// An open run's forms: extend it by minutes, or close it (a confirmation first).
-fn levers(session: &Session, id: &ReservationId) -> Markup {
-    let href = run_href(id);
-    html! {
-        h2 { "Support actions" }
-        div.card {
-            form.inline method="post" action=(format!("{href}/extend")) {
-                (csrf(session))
-                label { "Extend to " input type="number" name="minutes" min="1" max=(MAX_MINUTES) value="60" required; " minutes from now" }
-                " " button type="submit" { "Extend the run" }
-            }
-            " "
-            form.inline method="post" action=(format!("{href}/close")) {
-                (csrf(session))
-                button.danger type="submit" { "Close the run…" }
-            }
-        }
-    }
 }
 
 fn run_page(user: &UserId, view: &RunView, steps: &[UsageEvent], capped: bool) -> Markup {

@@ -5,9 +5,9 @@
 
 use maud::{html, Markup};
 
-use super::chart::{share_bucket, share_histogram, SHARE_BUCKETS};
-use super::shown::Shown;
-use super::users::user_link;
+use crate::dashboard::parts::chart::{share_bucket, share_histogram, SHARE_BUCKETS};
+use crate::dashboard::parts::links::user_link;
+use crate::dashboard::parts::shown::Shown;
 use crate::quota::replay::{Percentiles, Report, Scenario, Totals, UserRow, THRESHOLDS};
 use crate::quota::{Milli, SignedAmount};
 

@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
-use super::numbers::when;
+use crate::dashboard::parts::numbers::when;
 use maud::{html, Markup};
 
-use super::ledger::read_bounded;
-use super::shown::Shown;
-use super::users::user_link;
+use crate::dashboard::parts::ledger::read_bounded;
+use crate::dashboard::parts::links::user_link;
+use crate::dashboard::parts::shown::Shown;
 use crate::gateway::{Gateway, GatewayError, LedgerCursor, LedgerQuery, Usage, UsageEventPage};
 use crate::quota::{SignedAmount, Unit, UsageEvent, UserFilter, UserId, Window};
 

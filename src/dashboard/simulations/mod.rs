@@ -1,28 +1,29 @@
 //! The pricing lab on the dashboard. The plan editor's "Try on the last 30 days" posts the
 //! document as edited (with the session's CSRF token) and starts a simulation of it on the
 //! users of the plan it edits (`Gateway::start_simulation`); `/dashboard/simulations/{id}`
-//! shows its progress, reloading itself every second, then its report
-//! (`simulation_report.rs`). Nothing here saves a plan or changes a user: saving stays the
-//! editor's own form.
+//! shows its progress, reloading itself every second, then its report (`report.rs`). Nothing
+//! here saves a plan or changes a user: saving stays the editor's own form.
 
-use super::numbers::when;
+mod report;
+
+use super::parts::numbers::when;
 use crate::quota::operator::Need;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use maud::{html, Markup};
 
-use super::layout::{csrf, html_response, page, refreshing_page};
-use super::notice;
-use super::plans::{diff_table, editor_again, editor_form, parse_posted, stored_text};
-use super::session::{current, posted, see_other};
-use super::shown::Shown;
-use super::simulation_report::report;
-use super::users::encode;
+use super::parts::layout::{csrf, html_response, page, refreshing_page};
+use super::parts::links::encode;
+use super::parts::notice;
+use super::parts::plan_editor::{diff_table, editor_again, editor_form, parse_posted, stored_text};
+use super::parts::session::{current, posted, see_other};
+use super::parts::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::gateway::simulations::{Candidate, Cohort, Simulation, SimulationRequest, SimulationStatus};
 use crate::gateway::GatewayError;
 use crate::http::{ApiError, AppState};
 use crate::quota::ids::check_id;
+use report::report;
 
 /// How often a running simulation's page reloads itself, in seconds.
 const REFRESH_S: u32 = 1;

@@ -1,15 +1,17 @@
-//! An open run's levers on its page: close it (what its steps used is committed, the rest
-//! given back; confirmed first, with a reason, since it cannot be undone) or extend it by
-//! minutes. `POST /dashboard/users/{userId}/runs/{runId}/{close|extend}`, each held to the
-//! support role and recorded in the audit log as the operator's.
+//! An open run's levers on its page, their forms and what they post: close it (what its steps
+//! used is committed, the rest given back; confirmed first, with a reason, since it cannot be
+//! undone) or extend it by minutes. `POST /dashboard/users/{userId}/runs/{runId}/{close|extend}`,
+//! each held to the support role and recorded in the audit log as the operator's.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use maud::html;
+use maud::{html, Markup};
 
-use super::confirm::{self, Ask};
-use super::runs::run_href;
-use super::session::{posted, see_other};
-use super::shown::Shown;
+use crate::dashboard::parts::confirm::{self, Ask};
+use crate::dashboard::parts::layout::csrf;
+use crate::dashboard::parts::links::run_href;
+use crate::dashboard::parts::session::{posted, see_other};
+use crate::dashboard::parts::shown::Shown;
+use crate::gateway::sessions::Session;
 use crate::gateway::{Extension, RunView};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
@@ -17,7 +19,27 @@ use crate::quota::operator::Need;
 use crate::quota::{ReservationId, ReservationState, RunState, UserId};
 
 /// The longest an extension from the page may reach, in minutes (a day, as the API's).
-pub const MAX_MINUTES: i64 = 1_440;
+const MAX_MINUTES: i64 = 1_440;
+
+/// An open run's forms: extend it by minutes, or close it (a confirmation first).
+pub fn forms(session: &Session, id: &ReservationId) -> Markup {
+    let href = run_href(id);
+    html! {
+        h2 { "Support actions" }
+        div.card {
+            form.inline method="post" action=(format!("{href}/extend")) {
+                (csrf(session))
+                label { "Extend to " input type="number" name="minutes" min="1" max=(MAX_MINUTES) value="60" required; " minutes from now" }
+                " " button type="submit" { "Extend the run" }
+            }
+            " "
+            form.inline method="post" action=(format!("{href}/close")) {
+                (csrf(session))
+                button.danger type="submit" { "Close the run…" }
+            }
+        }
+    }
+}
 
 pub async fn act(
     req: HttpRequest,

@@ -7,7 +7,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::HttpResponse;
 use maud::{html, Markup, DOCTYPE};
 
-use super::approvals::QUEUE as APPROVALS;
+use super::links::APPROVALS;
 use super::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::http::{ApiError, AppState};
@@ -138,39 +138,6 @@ fn frame(
             }
         }
     }
-}
-
-/// The sign-in page: an operator's email and password, or a secret key or the root token
-/// (a single-person install's way, audited as the key).
-pub fn login(error: Option<&str>) -> Markup {
-    login_with(error, None)
-}
-
-/// The sign-in page with an error, or with news (a password just set).
-pub fn login_with(error: Option<&str>, info: Option<&str>) -> Markup {
-    bare_page(
-        "Sign in",
-        html! {
-            div.login.card {
-                h1 { "quota-gateway" }
-                @if let Some(error) = error { div.flash.error role="alert" { (error) } }
-                @if let Some(info) = info { div.flash role="status" { (info) } }
-                form method="post" action="/dashboard/login" {
-                    p { label for="email" { "Email" } br;
-                        input #email type="email" name="email" autocomplete="username" required; }
-                    p { label for="password" { "Password" } br;
-                        input #password type="password" name="password" autocomplete="current-password" required; }
-                    button type="submit" { "Sign in" }
-                }
-                h2 { "Or with a key" }
-                form method="post" action="/dashboard/login" {
-                    p { label for="credential" { "A project's secret key (qg_sk_…) or the root token" } br;
-                        input #credential type="password" name="credential" autocomplete="off" required; }
-                    button type="submit" { "Sign in with the key" }
-                }
-            }
-        },
-    )
 }
 
 /// A page outside a session (signing in, taking up an invitation): the same head, no

@@ -10,20 +10,21 @@
 use crate::quota::operator::Need;
 use std::collections::HashMap;
 
-use super::numbers::{when, when_or};
+use crate::dashboard::parts::numbers::{when, when_or};
 use maud::{html, Markup};
 use serde_json::json;
 
-use super::layout::csrf;
-use super::notice::Notice;
-use super::shown::Shown;
+use crate::dashboard::parts::forms::nonce;
+use crate::dashboard::parts::layout::csrf;
+use crate::dashboard::parts::notice::Notice;
+use crate::dashboard::parts::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::gateway::{Gateway, GatewayError, Granting, Idempotency};
 use crate::http::ApiError;
 use crate::quota::credit::MAX_LIVE_GRANTS;
 use crate::quota::ids::check_id;
 use crate::quota::{BalanceView, Category, Credit, Grant, GrantInput, Milli, Plan, UserId};
-use crate::secrets::{digest_hex, random_bytes};
+use crate::secrets::digest_hex;
 
 /// The longest grant a form may make, in days (ten years).
 pub const MAX_DAYS: i64 = 3650;
@@ -32,13 +33,6 @@ const DAY_MS: i64 = 86_400_000;
 const PRIORITY: u8 = 50;
 /// The balance a grant form names when the plan has no balance group.
 const DEFAULT_BALANCE: &str = "credits";
-
-/// A form's nonce: 16 random bytes, base64url: with it a form sent twice is one request.
-pub(super) fn nonce() -> String {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    URL_SAFE_NO_PAD.encode(random_bytes::<16>())
-}
 
 /// The balance a grant form names first: the first balance group's of `plan`, else "credits".
 pub fn default_balance(plan: Option<&Plan>) -> &str {
@@ -259,7 +253,7 @@ pub async fn void(
     fields: &HashMap<String, String>,
 ) -> Result<Notice, ApiError> {
     let id = grant_id(fields)?;
-    let reason = super::confirm::reason(fields)?;
+    let reason = crate::dashboard::parts::confirm::reason(fields)?;
     match gateway
         .void_grant(&session.project, user, id, Some(&reason), &session.actor())
         .await?

@@ -4,33 +4,39 @@
 //! member, the user's credits (balances, grants, and the forms that grant and void them),
 //! the newest runs (linked to their pages), recent ledger entries (what was used, through
 //! which key, by which member, for which run's step), the audit trail, and the support
-//! actions' forms.
+//! actions' forms. One page in a folder: its sections beside this file, and the support
+//! actions (`actions.rs`), which answer a refused form with this page again.
 
-use super::numbers::{when, when_or};
+pub mod actions;
+mod approvals;
+mod credits;
+mod runs;
+mod spend;
+mod user_keys;
+
+use super::parts::numbers::{when, when_or};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::approvals;
-use super::audit::changes_table;
-use super::chart::{bar, daily_chart};
-use super::credits;
-use super::layout::{csrf, html_response, page};
-use super::ledger::entries_table;
-use super::notice::{banner, Notice};
-use super::numbers;
-use super::runs;
-use super::session::{current, see_other};
-use super::shown::Shown;
-use super::spend::spend_by_member;
-use super::user_keys;
-use super::users::{encode, query, status_pill, user_href, user_link};
+use super::parts::cells::status_pill;
+use super::parts::changes::changes_table;
+use super::parts::chart::{bar, daily_chart};
+use super::parts::forms::query;
+use super::parts::layout::{csrf, html_response, page};
+use super::parts::ledger::entries_table;
+use super::parts::links::{encode, user_href, user_link};
+use super::parts::notice::{banner, Notice};
+use super::parts::numbers;
+use super::parts::session::{current, see_other};
+use super::parts::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Usage};
 use crate::http::{ApiError, AppState};
 use crate::quota::operator::Need;
 use crate::quota::value::{parse_value_key, value_key, MAX_VALUE_BYTES};
 use crate::quota::{ApprovalStatus, ChangeFilter, Counter, Milli, Status, Subscription, UserId, MAX_OVERRIDE_HOURS};
+use spend::spend_by_member;
 
 /// Ledger entries a user's page shows.
 const RECENT: usize = 20;

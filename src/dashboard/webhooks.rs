@@ -1,18 +1,18 @@
-//! The overview (users per plan, latest alerts and changes), webhooks (each endpoint with its
-//! latest deliveries; send a test, retry a delivery, enable and disable) and the project's
-//! audit log.
+//! Webhooks: the project's endpoints, each with its latest deliveries; an admin adds one (its
+//! secret shown in that answer only), sends a test, retries a delivery, enables, disables and
+//! deletes one (asked first, with a reason).
 
-use super::numbers::{when, when_or};
+use super::parts::numbers::{when, when_or};
 use crate::quota::operator::Need;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
-use super::confirm::{self, Ask};
-use super::credits::nonce;
-use super::layout::{csrf, html_response, page};
-use super::session::{current, posted, see_other};
-use super::shown::Shown;
+use super::parts::confirm::{self, Ask};
+use super::parts::forms::nonce;
+use super::parts::layout::{csrf, html_response, page};
+use super::parts::session::{current, posted, see_other};
+use super::parts::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::gateway::{GatewayError, Idempotency};
 use crate::http::{ApiError, AppState};
@@ -101,7 +101,7 @@ fn last_attempt(d: &DeliveryRecord) -> Markup {
     }
 }
 
-pub async fn webhooks(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {
         return Ok(see_other("/dashboard"));
     };
@@ -113,11 +113,7 @@ pub async fn webhooks(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
 }
 
 /// `POST /dashboard/webhooks`: a new endpoint; its secret is shown in this answer only.
-pub async fn create_webhook(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let (_, session, fields) = match posted(&req, &state, &body, Need::Configure).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),
@@ -183,7 +179,7 @@ pub async fn create_webhook(
 
 /// `POST /dashboard/webhooks/{id}/test`, `.../delete`, `.../enable`, `.../disable`, and
 /// `.../retry` (with `deliveryId`). A refusal (a disabled endpoint) is shown on the page.
-pub async fn webhook_action(
+pub async fn act(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

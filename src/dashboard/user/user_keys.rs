@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use maud::{html, Markup};
 
-use super::layout::csrf;
-use super::numbers::{when, when_or};
-use super::shown::Shown;
+use crate::dashboard::parts::layout::csrf;
+use crate::dashboard::parts::numbers::{when, when_or};
+use crate::dashboard::parts::shown::Shown;
 use crate::gateway::sessions::Session;
 use crate::gateway::Gateway;
 use crate::http::ApiError;
