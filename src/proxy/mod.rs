@@ -39,7 +39,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use self::context::Ctx;
 use self::hold::{Go, Held};
-use self::relay::{Drains, Relay};
+use self::relay::Drains;
 use self::upstreams::Upstreams;
 use crate::http::cors::{self, Expose};
 use crate::http::{ApiError, AppState};
@@ -157,24 +157,11 @@ async fn serve(
         drop(alive);
         return Ok(read::refused(state, &ctx, hold, response).await);
     }
-    // Gemini streams without `alt=sse` as one JSON array, relayed element by element.
-    let json_array = call.stream && ctx.wire().streams_json_arrays() && !read::streamed(&response);
-    if !read::streamed(&response) && !json_array {
-        return Ok(read::answered(&ctx, &call, hold, alive, response).await);
+    match relay::framing(&ctx, &call, &response) {
+        None => Ok(read::answered(&ctx, &call, hold, alive, response).await),
+        Some(framing) => {
+            drop(alive);
+            Ok(relay::answer(&ctx, &call, hold, &proxy.drains, framing, response))
+        }
     }
-    drop(alive);
-    let mut reply = read::head(&response);
-    read::reserved(&mut reply, &hold);
-    let relay = Relay {
-        answered: read::answered_by(&ctx, &response),
-        hold,
-        wire: ctx.wire(),
-        drop_usage_chunk: call.stream && call.operation == call::Operation::Chat && !call.caller_wants_usage,
-        idle: ctx.upstream().timeouts.idle,
-        drains: proxy.drains.clone(),
-        user: ctx.caller.user.to_string(),
-        counter: call.counter,
-        json_array,
-    };
-    Ok(reply.streaming(relay::start(relay, response.bytes_stream())))
 }

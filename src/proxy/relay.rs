@@ -15,6 +15,8 @@ use futures_util::{Stream, StreamExt};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use super::answer;
+use super::call::Call;
+use super::context::Ctx;
 use super::settle::{Answered, Hold};
 use super::sse::{Framer, Piece};
 use super::tokens::{self, Counter};
@@ -104,7 +106,7 @@ impl Drop for Drain {
 }
 
 /// What the relay needs beside the upstream's answer.
-pub struct Relay {
+struct Relay {
     pub hold: Hold,
     pub wire: &'static dyn Wire,
     /// Drop OpenAI chat's usage chunk: the caller did not ask for it, the gateway did.
@@ -130,8 +132,53 @@ enum End {
     Abandoned,
 }
 
+/// How an answer streams, if it does: server-sent events, or (Gemini's without `alt=sse`) one
+/// JSON array of events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    Events,
+    JsonArray,
+}
+
+/// The framing of a streamed answer; None for a whole one.
+pub fn framing(ctx: &Ctx, call: &Call, response: &reqwest::Response) -> Option<Framing> {
+    if super::read::streamed(response) {
+        Some(Framing::Events)
+    } else if call.stream && ctx.wire().streams_json_arrays() {
+        Some(Framing::JsonArray)
+    } else {
+        None
+    }
+}
+
+/// The caller's answer to a streamed call: the provider's head, the call's reservation, and
+/// the stream relayed as it comes (its hold settled when it ends).
+pub fn answer(
+    ctx: &Ctx,
+    call: &Call,
+    hold: Hold,
+    drains: &Drains,
+    framing: Framing,
+    response: reqwest::Response,
+) -> actix_web::HttpResponse {
+    let mut reply = super::read::head(&response);
+    super::read::reserved(&mut reply, &hold);
+    let relay = Relay {
+        answered: super::read::answered_by(ctx, &response),
+        hold,
+        wire: ctx.wire(),
+        drop_usage_chunk: ctx.wire().hides_gateway_usage(call),
+        idle: ctx.upstream().timeouts.idle,
+        drains: drains.clone(),
+        user: ctx.caller.user.to_string(),
+        counter: call.counter,
+        json_array: framing == Framing::JsonArray,
+    };
+    reply.streaming(start(relay, response.bytes_stream()))
+}
+
 /// Starts relaying `upstream`; answers the body to give the caller.
-pub fn start(
+fn start(
     relay: Relay,
     upstream: impl Stream<Item = reqwest::Result<Bytes>> + Unpin + 'static,
 ) -> impl Stream<Item = Result<Bytes, io::Error>> {

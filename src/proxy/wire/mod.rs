@@ -116,6 +116,12 @@ pub trait Wire: Sync {
         body
     }
 
+    /// Whether the stream's events that carry only the usage the gateway asked for are taken
+    /// out of the caller's stream (OpenAI chat's usage chunk, when the caller did not ask).
+    fn hides_gateway_usage(&self, _call: &Call) -> bool {
+        false
+    }
+
     /// The provider's credential and the headers the format requires, on a request upstream.
     fn authorize(
         &self,

@@ -106,6 +106,10 @@ impl Wire for OpenAi {
         body
     }
 
+    fn hides_gateway_usage(&self, call: &Call) -> bool {
+        call.stream && call.operation == Operation::Chat && !call.caller_wants_usage
+    }
+
     fn authorize(
         &self,
         request: reqwest::RequestBuilder,
