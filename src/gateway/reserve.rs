@@ -161,7 +161,7 @@ impl Gateway {
         } else {
             self.alerts_fired(fired);
         }
-        let reservation_id = ReservationId::parse(&held.reservation_id)
+        let reservation_id = ReservationId::answered(held.reservation_id, &input.user)
             .ok_or_else(|| StoreError::Protocol("reserve answered a malformed reservation id".into()))?;
         let granted = Granted {
             reservation_id,

@@ -88,6 +88,16 @@ impl ReservationId {
         self.text.starts_with("run_")
     }
 
+    /// The id a reserve of `user`'s answered (its own, or a repeat's first call's, which an
+    /// Idempotency-Key of the same user made): taken as it is, without decoding the user
+    /// again; None when it is not a reservation's or a run's id.
+    pub fn answered(text: String, user: &UserId) -> Option<ReservationId> {
+        (text.starts_with("r_") || text.starts_with("run_")).then(|| ReservationId {
+            text,
+            user: user.clone(),
+        })
+    }
+
     /// The id, or None for anything this gateway could not have made.
     pub fn parse(text: &str) -> Option<ReservationId> {
         let rest = text.strip_prefix("r_").or_else(|| text.strip_prefix("run_"))?;
