@@ -178,12 +178,25 @@ def responses_input(body: Dict[str, Any]) -> int:
     return max(1, count + REPLY_TOKENS)
 
 
+def snake(name: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+
+
+def field(value: Any, name: str) -> Any:
+    """A field of a Gemini request by its JSON name or its proto name (`maxOutputTokens`,
+    `max_output_tokens`): Google's parser takes either, and its own Python client sends some
+    nested fields by the latter (`thinkingConfig.thinking_budget`)."""
+    if not isinstance(value, dict):
+        return None
+    return value[name] if name in value else value.get(snake(name))
+
+
 def gemini_parts_words(content: Any) -> int:
     """Words of a Gemini `Content`'s parts: each `text`, and function calls and their responses
     (and code and its results) as compact JSON."""
     if isinstance(content, str):
         return words(content)
-    parts = content.get("parts") if isinstance(content, dict) else None
+    parts = field(content, "parts")
     count = 0
     for part in parts if isinstance(parts, list) else []:
         if not isinstance(part, dict):
@@ -191,8 +204,8 @@ def gemini_parts_words(content: Any) -> int:
         if isinstance(part.get("text"), str):
             count += words(part["text"])
         for key in ("functionCall", "functionResponse", "executableCode", "codeExecutionResult"):
-            if key in part:
-                count += json_words(part[key])
+            if field(part, key) is not None:
+                count += json_words(field(part, key))
     return count
 
 
@@ -201,7 +214,7 @@ def gemini_input(body: Dict[str, Any]) -> int:
     given = body.get("contents")
     contents: List[Any] = given if isinstance(given, list) else []
     count = sum(MESSAGE_TOKENS + gemini_parts_words(c) for c in contents)
-    count += gemini_parts_words(body.get("systemInstruction") or "")
+    count += gemini_parts_words(field(body, "systemInstruction") or "")
     if body.get("tools"):
         count += json_words(body["tools"])
     return max(1, count + REPLY_TOKENS)
@@ -1006,22 +1019,21 @@ class Handler(BaseHTTPRequestHandler):
     def api_generate(self, model: str, body: Dict[str, Any], d: Directives, stream: bool) -> None:
         if not isinstance(body.get("contents"), list) or not body["contents"]:
             raise SimError(400, "* GenerateContentRequest.contents: contents is not specified")
-        config = body.get("generationConfig") or {}
+        config = field(body, "generationConfig") or {}
         if not isinstance(config, dict):
             raise SimError(400, "Invalid JSON payload received. Unknown name \"generationConfig\": not an object.")
-        n = positive(config, "candidateCount", 1, GEMINI_MAX_CANDIDATES)
-        thinking = config.get("thinkingConfig") or {}
-        budget = thinking.get("thinkingBudget") if isinstance(thinking, dict) else None
+        n = positive({"n": field(config, "candidateCount")}, "n", 1, GEMINI_MAX_CANDIDATES)
+        budget = field(field(config, "thinkingConfig"), "thinkingBudget")
         if d.reasoning is None and isinstance(budget, int) and budget != 0:
             # A budget asks for thinking: some of it (all of a small one), -1 the model's choice.
             d.reasoning = min(budget, DEFAULT_THOUGHTS) if budget > 0 else DEFAULT_THOUGHTS
         counted = gemini_input(body)
-        if body.get("cachedContent"):
+        if field(body, "cachedContent"):
             # The cached content's tokens are in the prompt, beside the request's own.
             cached = CACHED_CONTENT_TOKENS if d.cached is None else d.cached
             counted += cached
             d.cached = cached
-        p = plan(d, counted, max_tokens(config, "maxOutputTokens"), n)
+        p = plan(d, counted, max_tokens({"max": field(config, "maxOutputTokens")}, "max"), n)
         p.cached = min(p.cached, p.input)
         tool_prompt = d.tool_prompt
         finish = "MAX_TOKENS" if p.truncated else "STOP"
@@ -1100,7 +1112,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def api_gemini_count_tokens(self, body: Dict[str, Any], d: Directives) -> None:
         # The request's contents, or a whole generateContent request, as Google's clients send it.
-        inner = body.get("generateContentRequest")
+        inner = field(body, "generateContentRequest")
         request = inner if isinstance(inner, dict) else body
         if not isinstance(request.get("contents"), list):
             raise SimError(400, "* CountTokensRequest.contents: contents is not specified")

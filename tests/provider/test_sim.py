@@ -385,6 +385,15 @@ class Gemini(Base):
         s = stats()["usage"]
         self.assertEqual((s["output_tokens"], s["reasoning_tokens"]), (9 + 5 + 6, 4 + 4))
 
+    def test_fields_are_read_by_their_json_or_their_proto_names_as_google_reads_them(self) -> None:
+        body = {"contents": GENERATE["contents"], "system_instruction": {"parts": [{"text": "be brief"}]},
+                "generation_config": {"candidate_count": 2, "max_output_tokens": 3,
+                                      "thinking_config": {"thinking_budget": 1}}}
+        got = call(f"{FLASH}:generateContent", body).json()
+        self.assertEqual(len(got["candidates"]), 2)
+        self.assertEqual((got["usageMetadata"]["promptTokenCount"], got["usageMetadata"]["thoughtsTokenCount"],
+                          got["usageMetadata"]["candidatesTokenCount"]), (12, 1, 4))
+
     def test_cached_content_and_tool_use_prompts_are_reported_in_googles_fields(self) -> None:
         usage = call(f"{FLASH}:generateContent", {**GENERATE, "cachedContent": "cachedContents/abc"}).json()["usageMetadata"]
         # The cached content's 32 tokens are within the prompt (4 words + 3 + 3).
