@@ -157,9 +157,9 @@ def async_anthropic_client(gateway_url: str, api_key: str, *, user: Optional[str
                                                client_kwargs))
 
 
-# What a Google client would be told that the gateway already decides: the key is ours, and the
-# Gemini Developer API is the one proxied (never Vertex AI, its project, location or credentials).
-_GEMINI_SET = ("api_key", "vertexai", "enterprise", "project", "location", "credentials")
+# What a Google client would be told that the gateway already decides: the Gemini Developer API
+# is the one proxied, never Vertex AI, its project, location or credentials (the key is ours too).
+_GEMINI_SET = ("vertexai", "enterprise", "project", "location", "credentials")
 
 
 def gemini_client(gateway_url: str, api_key: str, *, user: Optional[str] = None, upstream: str = "gemini",
