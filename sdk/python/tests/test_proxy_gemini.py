@@ -404,3 +404,33 @@ def test_a_clamped_hold_lowers_maxoutputtokens_inside_generation_config(
     assert granted is not None and 0 < granted < 200
     assert sent["body"]["contents"][0]["parts"][0]["text"] == HELLO
     assert settled(proxy.env, user) == (HELLO_TOKENS + 3, 0)
+
+
+# Google reads a field by its JSON name or its proto name: so must the hold.
+
+def test_counts_named_by_their_proto_names_are_held_as_google_reads_them(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    url = f"{proxy.base_url}/proxy/gemini/v1beta/models/{FLASH}:generateContent"
+    contents = [{"role": "user", "parts": [{"text": HELLO}]}]
+
+    def send(user: str, generation_config: Dict[str, Any]) -> httpx.Response:
+        body = json.dumps({"contents": contents, "generationConfig": generation_config}).encode()
+        return httpx.post(url, content=body, timeout=WAIT_SECONDS, headers={
+            "x-goog-api-key": proxy.env.secret, "X-Quota-User": user, "Content-Type": "application/json",
+            "x-sim": "output=10"})
+
+    # Three candidates of up to 10 tokens each may be 30 tokens: more than 25 left, never sent.
+    small = user_on(25, {"metadata": "output_tokens"}, period="lifetime")
+    denied = send(small, {"maxOutputTokens": 10, "candidate_count": 3})
+    assert denied.status_code == 429, denied.text
+    assert proxy.stats()["calls"] == 0 and settled(proxy.env, small) == (0, 0)
+    # Held at 3 x 10 as named, and forwarded as written: no maximum spliced beside the caller's.
+    user = user_on(100, {"metadata": "output_tokens"})
+    answer = send(user, {"max_output_tokens": 10, "candidate_count": 3})
+    assert answer.status_code == 200 and len(answer.json()["candidates"]) == 3
+    (sent,) = provider_calls(proxy.stats())
+    assert sent["body"]["generationConfig"] == {"max_output_tokens": 10, "candidate_count": 3}
+    assert settled(proxy.env, user) == (30, 0)
+    # A count named both ways is refused, not guessed at.
+    twice = send(user, {"maxOutputTokens": 10, "max_output_tokens": 20})
+    assert twice.status_code == 400 and twice.json()["error"]["status"] == "INVALID_ARGUMENT"
