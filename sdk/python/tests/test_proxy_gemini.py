@@ -285,6 +285,15 @@ def test_a_stream_the_provider_cuts_raises_googles_error_and_its_output_is_charg
     # charged at its hold, maxOutputTokens.
     assert (meta["usage"], meta["input_tokens"], meta["output_tokens"]) == ("estimated", HELLO_TOKENS, 10)
     assert (used, reserved) == (HELLO_TOKENS + 10, 0) and entry.quantity == used
+    # As one JSON array, the elements sent, then an error element and the array's end.
+    url = f"{proxy.base_url}/proxy/gemini/v1beta/models/{FLASH}:streamGenerateContent"
+    body = {"contents": [{"role": "user", "parts": [{"text": HELLO}]}], "generationConfig": {"maxOutputTokens": 10}}
+    cut = httpx.post(url, json=body, timeout=WAIT_SECONDS, headers={
+        "x-goog-api-key": proxy.env.secret, "X-Quota-User": user, "x-sim": "cut=2, output=8"})
+    elements = json.loads(cut.content)
+    assert [e["candidates"][0]["content"]["parts"][0]["text"] for e in elements[:2]] == ["tok0", " tok1"]
+    assert elements[2]["error"]["code"] == 502 and "broke off" in elements[2]["error"]["message"]
+    assert settled(proxy.env, user) == (2 * (HELLO_TOKENS + 10), 0)
 
 
 # (d) Denials.
