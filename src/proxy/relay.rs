@@ -21,7 +21,7 @@ use super::settle::{Answered, Hold};
 use super::sse::{Framer, Piece};
 use super::tokens::{self, Counter};
 use super::usage::Usage;
-use super::wire::Wire;
+use super::wire::{Final, Wire};
 
 /// Events waiting for a slow caller: the rest waits in the upstream's socket.
 const CHANNEL_EVENTS: usize = 8;
@@ -297,9 +297,10 @@ async fn run(
     drop(upstream);
     // A running total that never reached its end is not what the provider billed: the output
     // is then charged at its hold.
-    let complete = match relay.wire.running_total(operation) {
-        true => stopped,
-        false => end == End::Done || seen.reported(),
+    let complete = match relay.wire.final_usage(operation) {
+        Final::LastEvent => stopped,
+        Final::End => end == End::Done,
+        Final::AnyReport => end == End::Done || seen.reported(),
     };
     if !complete {
         // A stream the caller left with no drain to read it to its usage is charged the output

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A loopback simulator of the OpenAI and Anthropic HTTP APIs, for the proxy's tests and benchmark.
+"""A loopback simulator of the OpenAI, Anthropic and Gemini HTTP APIs, for the proxy's tests and benchmark.
 
     python3 tests/provider/sim.py [--port N] [--key SECRET]
 
@@ -16,6 +16,7 @@ import argparse
 import base64
 import json
 import math
+import re
 import struct
 import sys
 import threading
@@ -26,10 +27,11 @@ from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Deque, Dict, List, Optional, Tuple
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 OPENAI = "openai"
 ANTHROPIC = "anthropic"
+GEMINI = "gemini"
 
 # Tokens of a reply when no `output=` says otherwise (the request's maximum still caps it).
 DEFAULT_OUTPUT = 5
@@ -38,9 +40,14 @@ MESSAGE_TOKENS = 3
 REPLY_TOKENS = 3
 EMBEDDING_DIMENSIONS = 8
 KEPT_REQUESTS = 100
+# Gemini: the thoughts of a call that asks for thinking when no `reasoning=` says otherwise, and
+# the tokens of a cached content a call names when no `cached=` does.
+DEFAULT_THOUGHTS = 4
+CACHED_CONTENT_TOKENS = 32
+GEMINI_MAX_CANDIDATES = 8
 
 INTEGER_DIRECTIVES = ("status", "stall", "delay", "cut", "output", "input", "cached", "reasoning",
-                      "cache_write", "deltas", "chunks", "cost")
+                      "cache_write", "deltas", "chunks", "cost", "tool_prompt", "pause")
 
 OPENAI_ERRORS = {
     400: ("invalid_request_error", None),
@@ -66,6 +73,24 @@ ANTHROPIC_ERRORS = {
     504: "timeout_error",
     529: "overloaded_error",
 }
+# Google's status names (google.rpc.Code) by HTTP status.
+GEMINI_ERRORS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    501: "NOT_IMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+# Gemini's paths: a model's method (`:generateContent`, ...), the model list, one model.
+GEMINI_CALL = re.compile(r"^/(v1beta|v1)/models/([A-Za-z0-9._-]+):([A-Za-z]+)$")
+GEMINI_MODELS = re.compile(r"^/(v1beta|v1)/models(?:/([A-Za-z0-9._-]+))?$")
+GEMINI_MODEL_NAMES = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite", "gemini-2.0-flash")
 
 
 def _png() -> bytes:
@@ -153,6 +178,48 @@ def responses_input(body: Dict[str, Any]) -> int:
     return max(1, count + REPLY_TOKENS)
 
 
+def snake(name: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+
+
+def field(value: Any, name: str) -> Any:
+    """A field of a Gemini request by its JSON name or its proto name (`maxOutputTokens`,
+    `max_output_tokens`): Google's parser takes either, and its own Python client sends some
+    nested fields by the latter (`thinkingConfig.thinking_budget`)."""
+    if not isinstance(value, dict):
+        return None
+    return value[name] if name in value else value.get(snake(name))
+
+
+def gemini_parts_words(content: Any) -> int:
+    """Words of a Gemini `Content`'s parts: each `text`, and function calls and their responses
+    (and code and its results) as compact JSON."""
+    if isinstance(content, str):
+        return words(content)
+    parts = field(content, "parts")
+    count = 0
+    for part in parts if isinstance(parts, list) else []:
+        if not isinstance(part, dict):
+            continue
+        if isinstance(part.get("text"), str):
+            count += words(part["text"])
+        for key in ("functionCall", "functionResponse", "executableCode", "codeExecutionResult"):
+            if field(part, key) is not None:
+                count += json_words(field(part, key))
+    return count
+
+
+def gemini_input(body: Dict[str, Any]) -> int:
+    """Gemini's generateContent: every content's parts, `systemInstruction`, the tools' JSON."""
+    given = body.get("contents")
+    contents: List[Any] = given if isinstance(given, list) else []
+    count = sum(MESSAGE_TOKENS + gemini_parts_words(c) for c in contents)
+    count += gemini_parts_words(field(body, "systemInstruction") or "")
+    if body.get("tools"):
+        count += json_words(body["tools"])
+    return max(1, count + REPLY_TOKENS)
+
+
 def embedding_inputs(given: Any) -> List[int]:
     """The token count of each input: words of a string, the length of a token array."""
     if isinstance(given, str):
@@ -186,18 +253,24 @@ def max_tokens(body: Dict[str, Any], *keys: str) -> Optional[int]:
 @dataclass
 class Directives:
     usage: bool = True
+    # Gemini streams: the usage in a last chunk of its own, without candidates (`usage=apart`).
+    apart: bool = False
     status: Optional[int] = None
     stall: int = 0
     delay: int = 0
+    # A stream waits this long (or until `POST /_sim/release`) before its end.
+    pause: int = 0
     cut: Optional[int] = None
     output: Optional[int] = None
     input: Optional[int] = None
-    cached: int = 0
-    reasoning: int = 0
+    cached: Optional[int] = None
+    reasoning: Optional[int] = None
     cache_write: Optional[int] = None
     deltas: int = 1
     # The call's cost in micro-dollars, reported as OpenRouter does (`usage.cost`, in dollars).
     cost: Optional[int] = None
+    # Gemini's `toolUsePromptTokenCount`.
+    tool_prompt: int = 0
 
 
 def parse_directives(header: Optional[str]) -> Directives:
@@ -209,9 +282,10 @@ def parse_directives(header: Optional[str]) -> Directives:
         name, _, value = item.partition("=")
         name, value = name.strip(), value.strip()
         if name == "usage":
-            if value != "none":
-                raise SimError(400, f"x-sim: usage takes only 'none', not {value!r}", "x-sim")
-            found.usage = False
+            if value not in ("none", "apart"):
+                raise SimError(400, f"x-sim: usage takes 'none' or 'apart', not {value!r}", "x-sim")
+            found.usage = value != "none"
+            found.apart = value == "apart"
             continue
         if name not in INTEGER_DIRECTIVES:
             raise SimError(400, f"x-sim: unknown directive {name!r}", "x-sim")
@@ -247,7 +321,7 @@ def plan(d: Directives, counted_input: int, limit: Optional[int], choices: int =
     """`partitioned`: the provider reports cache reads and writes beside `input_tokens` rather than
     within it (Anthropic), so the uncached remainder is what `input_tokens` says."""
     wanted = DEFAULT_OUTPUT if d.output is None else d.output
-    reasoning = d.reasoning
+    reasoning = d.reasoning or 0
     per_choice = wanted
     truncated = False
     if limit is not None and wanted + reasoning > limit:
@@ -255,13 +329,14 @@ def plan(d: Directives, counted_input: int, limit: Optional[int], choices: int =
         reasoning = min(reasoning, limit)
         per_choice = min(wanted, limit - reasoning)
     cache_write = d.cache_write or 0
+    cached = d.cached or 0
     if d.input is not None:
         given = d.input
     elif partitioned:
-        given = max(0, counted_input - d.cached - cache_write)
+        given = max(0, counted_input - cached - cache_write)
     else:
         given = counted_input
-    return Plan(given, d.cached, cache_write, reasoning, per_choice, choices, truncated)
+    return Plan(given, cached, cache_write, reasoning, per_choice, choices, truncated)
 
 
 def reply_words(count: int) -> List[str]:
@@ -301,11 +376,12 @@ class Stats:
             self.calls += 1
             self.paths[path] = self.paths.get(path, 0) + 1
 
-    def seen(self, path: str, headers: Dict[str, str], body: Any, raw: bytes) -> None:
+    def seen(self, path: str, query: str, headers: Dict[str, str], body: Any, raw: bytes) -> None:
         """`raw` is kept as the bytes came (as Latin-1 text, one character a byte), so a test can
-        tell that the body the provider read is the body the client sent."""
+        tell that the body the provider read is the body the client sent; `query` as it came too
+        (a key in it shows)."""
         with self.lock:
-            self.requests.append({"path": path, "headers": headers, "body": body,
+            self.requests.append({"path": path, "query": query, "headers": headers, "body": body,
                                   "raw": raw.decode("latin-1")})
 
     def add(self, **counts: int) -> None:
@@ -349,6 +425,19 @@ class SimServer(ThreadingHTTPServer):
         super().__init__(address, Handler)
         self.key = key
         self.stats = Stats()
+        # Streams paused before their end (`pause=`) wait for the next release, or their time.
+        self.gate = threading.Condition()
+        self.releases = 0
+
+    def pause(self, ms: int) -> None:
+        with self.gate:
+            began = self.releases
+            self.gate.wait_for(lambda: self.releases != began, ms / 1000)
+
+    def release(self) -> None:
+        with self.gate:
+            self.releases += 1
+            self.gate.notify_all()
 
 
 class Stream:
@@ -356,6 +445,8 @@ class Stream:
     chunked body (a keep-alive connection stays usable), or raw on an HTTP/1.0 connection that
     the close ends. An event's usage is counted once it is sent; the stream's end is written
     after every count, so a client that read to the end reads the stats with all of them."""
+
+    content_type = "text/event-stream; charset=utf-8"
 
     def __init__(self, handler: "Handler", d: Directives) -> None:
         self.handler = handler
@@ -366,7 +457,7 @@ class Stream:
 
     def __enter__(self) -> "Stream":
         h = self.handler
-        h.start(200, "text/event-stream; charset=utf-8",
+        h.start(200, self.content_type,
                 [("Transfer-Encoding", "chunked")] if self.chunked else [("Connection", "close")])
         if not self.chunked:
             h.close_connection = True
@@ -380,6 +471,9 @@ class Stream:
             # Counted before the end is written, so a client that saw the end reads it counted.
             stats.stream("completed")
             try:
+                ending = self.ending()
+                if ending:
+                    self.write(ending)
                 if self.chunked:
                     self.handler.send_raw(b"0\r\n\r\n")
             except ClientGone:
@@ -399,8 +493,17 @@ class Stream:
         if self.events and self.d.delay:
             time.sleep(self.d.delay / 1000)
         self.events += 1
-        text = (f"event: {event}\n" if event else "") + "data: " + (data if isinstance(data, str) else dumps(data)) + "\n\n"
-        body = text.encode()
+        self.write(self.frame(event, data if isinstance(data, str) else dumps(data)))
+
+    def frame(self, event: Optional[str], data: str) -> bytes:
+        """One event as the wire writes it."""
+        return ((f"event: {event}\n" if event else "") + "data: " + data + "\n\n").encode()
+
+    def ending(self) -> bytes:
+        """What closes a stream written to its end, after its last event."""
+        return b""
+
+    def write(self, body: bytes) -> None:
         self.handler.send_raw(f"{len(body):x}\r\n".encode() + body + b"\r\n" if self.chunked else body)
 
     def delta(self, event: Optional[str], data: Any) -> None:
@@ -411,9 +514,34 @@ class Stream:
         self.deltas += 1
 
     def before_end(self) -> None:
-        """Where the content ends: a `cut=` larger than the reply still cuts, before the usage."""
+        """Where the content ends: a `cut=` larger than the reply still cuts, before the usage;
+        `pause=` waits here."""
         if self.d.cut is not None:
             raise Cut()
+        if self.d.pause:
+            self.handler.server.pause(self.d.pause)
+
+
+class GeminiStream(Stream):
+    """Gemini's stream: with `?alt=sse` server-sent events (`data:` lines, each event ending in
+    CRLF CRLF), else one JSON array written element by element (`[{...}`, `,\r\n{...}`, ..., `]`);
+    a cut array stays open."""
+
+    def __init__(self, handler: "Handler", d: Directives, sse: bool) -> None:
+        super().__init__(handler, d)
+        self.sse = sse
+        if not sse:
+            self.content_type = "application/json; charset=UTF-8"
+
+    def frame(self, event: Optional[str], data: str) -> bytes:
+        if self.sse:
+            return f"data: {data}\r\n\r\n".encode()
+        return (("[" if self.events == 1 else ",\r\n") + data).encode()
+
+    def ending(self) -> bytes:
+        if self.sse:
+            return b""
+        return b"]" if self.events else b"[]"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -470,7 +598,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
-            self.send_header("x-request-id" if self.provider == OPENAI else "request-id", self.request_id)
+            # Google's API names no request id in its headers (its answers carry `responseId`).
+            if self.provider != GEMINI:
+                self.send_header("x-request-id" if self.provider == OPENAI else "request-id", self.request_id)
             for name, value in extra:
                 self.send_header(name, value)
             self.end_headers()
@@ -499,6 +629,9 @@ class Handler(BaseHTTPRequestHandler):
             kind = ANTHROPIC_ERRORS.get(status, "api_error" if status >= 500 else "invalid_request_error")
             body: Dict[str, Any] = {"type": "error", "error": {"type": kind, "message": error.message},
                                     "request_id": self.request_id}
+        elif self.provider == GEMINI:
+            name = GEMINI_ERRORS.get(status, "INTERNAL" if status >= 500 else "FAILED_PRECONDITION")
+            body = {"error": {"code": status, "message": error.message, "status": name}}
         else:
             kind, code = OPENAI_ERRORS.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
             body = {"error": {"message": error.message, "type": kind, "param": error.param, "code": code}}
@@ -508,7 +641,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def serve(self, method: str) -> None:
         raw = self.read_body()
-        self.route = urlsplit(self.path).path
+        url = urlsplit(self.path)
+        self.route = url.path
+        self.query = parse_qs(url.query, keep_blank_values=True)
         if self.route.startswith("/_sim/"):
             self.control(method)
             return
@@ -520,10 +655,13 @@ class Handler(BaseHTTPRequestHandler):
             body: Any = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        self.server.stats.seen(self.route, headers, body, raw)
+        self.server.stats.seen(self.route, url.query, headers, body, raw)
         anthropic = self.route.startswith("/v1/messages") or (
             self.route == "/v1/models" and "anthropic-version" in headers)
-        self.provider = ANTHROPIC if anthropic else OPENAI
+        # Gemini: anything under v1beta, a model's method, or a model list asked with Google's key.
+        gemini = self.route.startswith("/v1beta/") or bool(GEMINI_CALL.match(self.route)) or (
+            bool(GEMINI_MODELS.match(self.route)) and ("x-goog-api-key" in headers or "key" in self.query))
+        self.provider = ANTHROPIC if anthropic else GEMINI if gemini else OPENAI
         self.request_id = new_id("req_")
         try:
             try:
@@ -554,12 +692,30 @@ class Handler(BaseHTTPRequestHandler):
                 raise SimError(401, "x-api-key header is required")
             if sent.get("x-api-key", key) != key or sent.get("authorization", f"Bearer {key}") != f"Bearer {key}":
                 raise SimError(401, "invalid x-api-key")
+        elif self.provider == GEMINI:
+            # Google takes the key as x-goog-api-key or ?key=, and answers as its API does: no key
+            # is 403, a wrong one 400. A bearer token would be an OAuth token: 401 unless it is the
+            # key (so one forwarded beside the injected key is caught), like every key present.
+            given = ([headers["x-goog-api-key"]] if "x-goog-api-key" in headers else []) + self.query.get("key", [])
+            bearer = headers.get("authorization")
+            if bearer is not None and bearer != f"Bearer {key}":
+                raise SimError(401, "Request had invalid authentication credentials. Expected OAuth 2 access "
+                                    "token, login cookie or other valid authentication credential.")
+            if not given and bearer is None:
+                raise SimError(403, "Method doesn't allow unregistered callers (callers without established "
+                                    "identity). Please use API Key or other form of API consumer identity to call "
+                                    "this API.")
+            if any(k != key for k in given):
+                raise SimError(400, "API key not valid. Please pass a valid API key.")
         else:
             given = headers.get("authorization")
             if given != f"Bearer {key}":
                 raise SimError(401, "You didn't provide an API key." if given is None else "Incorrect API key provided.")
 
     def dispatch(self, method: str, body: Dict[str, Any], d: Directives) -> None:
+        if self.provider == GEMINI:
+            self.dispatch_gemini(method, body, d)
+            return
         routes = {
             ("POST", "/v1/chat/completions"): self.api_chat,
             ("POST", "/v1/responses"): self.api_responses,
@@ -581,6 +737,9 @@ class Handler(BaseHTTPRequestHandler):
             data = dumps(stats.snapshot()).encode()
         elif method == "POST" and self.route == "/_sim/reset":
             stats.reset()
+            data = b"{}"
+        elif method == "POST" and self.route == "/_sim/release":
+            self.server.release()
             data = b"{}"
         else:
             status, data = 404, dumps({"error": f"no {method} {self.route}"}).encode()
@@ -839,6 +998,142 @@ class Handler(BaseHTTPRequestHandler):
         tokens = d.input if d.input is not None else chat_input(body)
         self.answer_json(200, {"input_tokens": tokens}, cut=d.cut is not None)
 
+    # -- Gemini --------------------------------------------------------------------------------
+
+    def dispatch_gemini(self, method: str, body: Dict[str, Any], d: Directives) -> None:
+        call = GEMINI_CALL.match(self.route)
+        listed = GEMINI_MODELS.match(self.route)
+        if method == "POST" and call:
+            model, verb = call.group(2), call.group(3)
+            if verb in ("generateContent", "streamGenerateContent"):
+                self.api_generate(model, body, d, stream=verb == "streamGenerateContent")
+                return
+            if verb == "countTokens":
+                self.api_gemini_count_tokens(body, d)
+                return
+        if method == "GET" and listed:
+            self.api_gemini_models(listed.group(2), d)
+            return
+        raise SimError(404, f"Unknown request URL: {method} {self.route}.")
+
+    def api_generate(self, model: str, body: Dict[str, Any], d: Directives, stream: bool) -> None:
+        if not isinstance(body.get("contents"), list) or not body["contents"]:
+            raise SimError(400, "* GenerateContentRequest.contents: contents is not specified")
+        config = field(body, "generationConfig") or {}
+        if not isinstance(config, dict):
+            raise SimError(400, "Invalid JSON payload received. Unknown name \"generationConfig\": not an object.")
+        n = positive({"n": field(config, "candidateCount")}, "n", 1, GEMINI_MAX_CANDIDATES)
+        budget = field(field(config, "thinkingConfig"), "thinkingBudget")
+        if d.reasoning is None and isinstance(budget, int) and budget != 0:
+            # A budget asks for thinking: some of it (all of a small one), -1 the model's choice.
+            d.reasoning = min(budget, DEFAULT_THOUGHTS) if budget > 0 else DEFAULT_THOUGHTS
+        counted = gemini_input(body)
+        if field(body, "cachedContent"):
+            # The cached content's tokens are in the prompt, beside the request's own.
+            cached = CACHED_CONTENT_TOKENS if d.cached is None else d.cached
+            counted += cached
+            d.cached = cached
+        p = plan(d, counted, max_tokens({"max": field(config, "maxOutputTokens")}, "max"), n)
+        p.cached = min(p.cached, p.input)
+        tool_prompt = d.tool_prompt
+        finish = "MAX_TOKENS" if p.truncated else "STOP"
+        response_id = new_id("")[:22]
+        pieces = reply_words(p.per_choice)
+
+        def usage(candidates: int, prompt_only: bool = False) -> Dict[str, Any]:
+            # Running totals; a count of 0 is left out, as Google's JSON leaves out zeros.
+            found: Dict[str, Any] = {"promptTokenCount": p.input}
+            thoughts = 0 if prompt_only else p.reasoning
+            if candidates and not prompt_only:
+                found["candidatesTokenCount"] = candidates
+            found["totalTokenCount"] = p.input + tool_prompt + (0 if prompt_only else candidates) + thoughts
+            if p.cached:
+                found["cachedContentTokenCount"] = p.cached
+            if tool_prompt:
+                found["toolUsePromptTokenCount"] = tool_prompt
+            if thoughts:
+                found["thoughtsTokenCount"] = thoughts
+            found["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": p.input}]
+            return found
+
+        def counts(candidates: int, prompt_only: bool = False) -> Dict[str, int]:
+            thoughts = 0 if prompt_only else p.reasoning
+            return {"input_tokens": p.input + tool_prompt, "cached_input_tokens": p.cached,
+                    "output_tokens": (0 if prompt_only else candidates) + thoughts, "reasoning_tokens": thoughts}
+
+        def candidate(i: int, text: Optional[str], reason: Optional[str]) -> Dict[str, Any]:
+            found: Dict[str, Any] = {"content": {"parts": [{"text": text}], "role": "model"}}
+            if text is None:
+                found["content"] = {"role": "model"}
+            if reason:
+                found["finishReason"] = reason
+            found["index"] = i
+            return found
+
+        def answer(candidates: List[Dict[str, Any]], with_usage: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+            found: Dict[str, Any] = {"candidates": candidates} if candidates else {}
+            if with_usage is not None:
+                found["usageMetadata"] = with_usage
+            found["modelVersion"] = model
+            found["responseId"] = response_id
+            return found
+
+        total = p.per_choice * p.choices
+        if not stream:
+            text = "".join(pieces) if pieces else None
+            whole = answer([candidate(i, text, finish) for i in range(n)], usage(total) if d.usage else None)
+            self.answer_json(200, whole, cut=d.cut is not None, reported=counts(total) if d.usage else None)
+            return
+        stats = self.server.stats
+        reported = {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0, "reasoning_tokens": 0}
+
+        def count(now: Dict[str, int]) -> None:
+            # The read-back counts each chunk's rise, so it shows what was reported so far.
+            stats.add(**{k: now[k] - reported[k] for k in reported})
+            reported.update(now)
+
+        apart = d.usage and d.apart
+        with GeminiStream(self, d, sse=self.query.get("alt") == ["sse"]) as s:
+            # One chunk per word of every candidate; the last word comes with the finish.
+            for k in range(max(1, len(pieces))):
+                last = k >= len(pieces) - 1
+                if last:
+                    s.before_end()
+                text = pieces[k] if pieces else None
+                so_far = (k + 1 if pieces else 0) * p.choices
+                with_usage = usage(so_far, prompt_only=apart) if d.usage else None
+                chunk = answer([candidate(i, text, finish if last else None) for i in range(n)], with_usage)
+                (s.send if last else s.delta)(None, chunk)
+                if d.usage:
+                    count(counts(so_far, prompt_only=apart))
+            if apart:
+                s.send(None, answer([], usage(total)))
+                count(counts(total))
+
+    def api_gemini_count_tokens(self, body: Dict[str, Any], d: Directives) -> None:
+        # The request's contents, or a whole generateContent request, as Google's clients send it.
+        inner = field(body, "generateContentRequest")
+        request = inner if isinstance(inner, dict) else body
+        if not isinstance(request.get("contents"), list):
+            raise SimError(400, "* CountTokensRequest.contents: contents is not specified")
+        tokens = d.input if d.input is not None else gemini_input(request)
+        self.answer_json(200, {"totalTokens": tokens}, cut=d.cut is not None)
+
+    def api_gemini_models(self, name: Optional[str], d: Directives) -> None:
+        def model(m: str) -> Dict[str, Any]:
+            return {"name": f"models/{m}", "version": "001", "displayName": m.replace("-", " ").title(),
+                    "description": f"{m}, as the simulator answers it", "inputTokenLimit": 1048576,
+                    "outputTokenLimit": 65536,
+                    "supportedGenerationMethods": ["generateContent", "countTokens", "createCachedContent"],
+                    "temperature": 1, "topP": 0.95, "topK": 64, "maxTemperature": 2, "thinking": True}
+        if name is None:
+            self.answer_json(200, {"models": [model(m) for m in GEMINI_MODEL_NAMES]}, cut=d.cut is not None)
+            return
+        if name not in GEMINI_MODEL_NAMES:
+            raise SimError(404, f"models/{name} is not found for API version {self.route.split('/')[1]}, or is "
+                                "not supported for this method.")
+        self.answer_json(200, model(name), cut=d.cut is not None)
+
 
 def serve(port: int = 0, key: Optional[str] = None) -> SimServer:
     """A simulator serving on its own thread, for a test in the same process; `server_close()`
@@ -849,7 +1144,7 @@ def serve(port: int = 0, key: Optional[str] = None) -> SimServer:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description="OpenAI and Anthropic API simulator on loopback")
+    parser = argparse.ArgumentParser(description="OpenAI, Anthropic and Gemini API simulator on loopback")
     parser.add_argument("--port", type=int, default=0, help="0 (the default): any free port")
     parser.add_argument("--key", help="the API key every provider call must carry")
     args = parser.parse_args(argv)

@@ -22,9 +22,12 @@ SIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sim.py")
 KEY = "sk-provider-secret"
 OPENAI_AUTH = {"Authorization": f"Bearer {KEY}"}
 ANTHROPIC_AUTH = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
+GEMINI_AUTH = {"x-goog-api-key": KEY}
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "say hello to me"}]}
 MESSAGES = {"model": "claude-sonnet-4-5", "max_tokens": 100,
             "messages": [{"role": "user", "content": "say hello to me"}]}
+GENERATE = {"contents": [{"role": "user", "parts": [{"text": "say hello to me"}]}]}
+FLASH = "/v1beta/models/gemini-2.5-flash"
 
 process: Optional["subprocess.Popen[str]"] = None
 port = 0
@@ -73,12 +76,22 @@ class Answer:
     def datas(self) -> List[Any]:
         return [json.loads(d) for _, d in self.events() if d != "[DONE]"]
 
+    def sse_chunks(self) -> List[Any]:
+        """Gemini's server-sent events: each `data: {...}` ends in CRLF CRLF."""
+        text = self.raw.decode()
+        assert text.endswith("\r\n\r\n"), text[-20:]
+        blocks = text.split("\r\n\r\n")[:-1]
+        assert all(b.startswith("data: ") for b in blocks), blocks
+        return [json.loads(b[len("data: "):]) for b in blocks]
+
 
 def call(path: str, body: Any = None, sim: str = "", headers: Optional[Dict[str, Optional[str]]] = None,
          method: Optional[str] = None, conn: Optional[http.client.HTTPConnection] = None) -> Answer:
     own = conn is None
     conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    wanted: Dict[str, Optional[str]] = dict(ANTHROPIC_AUTH if path.startswith("/v1/messages") else OPENAI_AUTH)
+    gemini = path.startswith("/v1beta/") or ":" in path
+    wanted: Dict[str, Optional[str]] = dict(ANTHROPIC_AUTH if path.startswith("/v1/messages")
+                                            else GEMINI_AUTH if gemini else OPENAI_AUTH)
     wanted.update(headers or {})
     sent = {k: v for k, v in wanted.items() if v is not None}  # None: leave that header out
     if sim:
@@ -328,6 +341,183 @@ class Anthropic(Base):
         body = {k: v for k, v in MESSAGES.items() if k != "max_tokens"}
         self.assertEqual(call("/v1/messages/count_tokens", body).json(), {"input_tokens": 10})
         self.assertEqual(call("/v1/messages/count_tokens", body, sim="input=77").json(), {"input_tokens": 77})
+
+
+class Gemini(Base):
+    def test_generate_content_answers_under_v1beta_and_v1_with_usage(self) -> None:
+        body = {**GENERATE, "systemInstruction": {"parts": [{"text": "be brief"}]}}
+        for path in (f"{FLASH}:generateContent", "/v1/models/gemini-2.5-pro:generateContent"):
+            answer = call(path, body)
+            self.assertEqual(answer.status, 200, answer.raw)
+            self.assertNotIn("x-request-id", answer.headers, "Google names no request id in its headers")
+            got = answer.json()
+            self.assertEqual(got["candidates"], [{"content": {"parts": [{"text": "tok0 tok1 tok2 tok3 tok4"}],
+                                                              "role": "model"}, "finishReason": "STOP", "index": 0}])
+            # 4 words + 3 for the content + 2 for the system instruction + 3 for the reply.
+            self.assertEqual(got["usageMetadata"], {"promptTokenCount": 12, "candidatesTokenCount": 5,
+                                                    "totalTokenCount": 17,
+                                                    "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 12}]})
+            self.assertEqual(got["modelVersion"], path.split("/")[-1].split(":")[0])
+            self.assertTrue(got["responseId"])
+        s = stats()
+        self.assertEqual((s["usage"]["input_tokens"], s["usage"]["output_tokens"]), (24, 10))
+        self.assertEqual(s["calls"], 2)
+
+    def test_candidates_and_the_maximum_are_honoured(self) -> None:
+        got = call(f"{FLASH}:generateContent",
+                   {**GENERATE, "generationConfig": {"candidateCount": 2, "maxOutputTokens": 3}}).json()
+        self.assertEqual([c["index"] for c in got["candidates"]], [0, 1])
+        for c in got["candidates"]:
+            self.assertEqual((c["content"]["parts"][0]["text"], c["finishReason"]), ("tok0 tok1 tok2", "MAX_TOKENS"))
+        self.assertEqual(got["usageMetadata"]["candidatesTokenCount"], 6)
+
+    def test_thoughts_come_with_a_thinking_budget_or_a_directive_and_count_as_output(self) -> None:
+        thinking = {**GENERATE, "generationConfig": {"thinkingConfig": {"thinkingBudget": 1024}}}
+        usage = call(f"{FLASH}:generateContent", thinking).json()["usageMetadata"]
+        self.assertEqual((usage["thoughtsTokenCount"], usage["candidatesTokenCount"], usage["totalTokenCount"]),
+                         (4, 5, 10 + 5 + 4))
+        self.assertNotIn("thoughtsTokenCount", call(f"{FLASH}:generateContent", GENERATE).json()["usageMetadata"])
+        bounded = call(f"{FLASH}:generateContent", {**GENERATE, "generationConfig": {"maxOutputTokens": 6}},
+                       sim="reasoning=4").json()
+        self.assertEqual((bounded["usageMetadata"]["thoughtsTokenCount"],
+                          bounded["usageMetadata"]["candidatesTokenCount"]), (4, 2), "one maximum bounds both")
+        self.assertEqual(bounded["candidates"][0]["finishReason"], "MAX_TOKENS")
+        s = stats()["usage"]
+        self.assertEqual((s["output_tokens"], s["reasoning_tokens"]), (9 + 5 + 6, 4 + 4))
+
+    def test_fields_are_read_by_their_json_or_their_proto_names_as_google_reads_them(self) -> None:
+        body = {"contents": GENERATE["contents"], "system_instruction": {"parts": [{"text": "be brief"}]},
+                "generation_config": {"candidate_count": 2, "max_output_tokens": 3,
+                                      "thinking_config": {"thinking_budget": 1}}}
+        got = call(f"{FLASH}:generateContent", body).json()
+        self.assertEqual(len(got["candidates"]), 2)
+        self.assertEqual((got["usageMetadata"]["promptTokenCount"], got["usageMetadata"]["thoughtsTokenCount"],
+                          got["usageMetadata"]["candidatesTokenCount"]), (12, 1, 4))
+
+    def test_cached_content_and_tool_use_prompts_are_reported_in_googles_fields(self) -> None:
+        usage = call(f"{FLASH}:generateContent", {**GENERATE, "cachedContent": "cachedContents/abc"}).json()["usageMetadata"]
+        # The cached content's 32 tokens are within the prompt (4 words + 3 + 3).
+        self.assertEqual((usage["promptTokenCount"], usage["cachedContentTokenCount"]), (10 + 32, 32))
+        usage = call(f"{FLASH}:generateContent", GENERATE, sim="cached=3, tool_prompt=5").json()["usageMetadata"]
+        self.assertEqual((usage["promptTokenCount"], usage["cachedContentTokenCount"],
+                          usage["toolUsePromptTokenCount"], usage["totalTokenCount"]), (10, 3, 5, 10 + 5 + 5))
+        s = stats()["usage"]
+        self.assertEqual((s["input_tokens"], s["cached_input_tokens"]), (42 + 15, 35))
+
+    def test_every_text_counts_tools_and_function_parts_included(self) -> None:
+        tools = [{"functionDeclarations": [{"name": "weather", "description": "the weather in a city"}]}]
+        call_part = {"functionCall": {"name": "weather", "args": {"city": "Paris"}}}
+        body = {"tools": tools, "contents": [
+            {"role": "user", "parts": [{"text": "one two"}, {"inlineData": {"mimeType": "image/png", "data": "AAAA"}}]},
+            {"role": "model", "parts": [call_part]}]}
+        usage = call(f"{FLASH}:generateContent", body).json()["usageMetadata"]
+        compact = lambda v: len(json.dumps(v, separators=(",", ":")).split())  # noqa: E731
+        self.assertEqual(usage["promptTokenCount"], 2 + 2 * 3 + compact(call_part["functionCall"]) + compact(tools) + 3)
+
+    def test_a_sse_stream_carries_running_totals_and_ends_with_the_finish(self) -> None:
+        answer = call(f"{FLASH}:streamGenerateContent?alt=sse",
+                      {**GENERATE, "generationConfig": {"candidateCount": 2, "thinkingConfig": {"thinkingBudget": 2}}},
+                      sim="output=3")
+        self.assertEqual(answer.status, 200)
+        self.assertTrue(answer.headers["content-type"].startswith("text/event-stream"))
+        chunks = answer.sse_chunks()
+        self.assertEqual(len(chunks), 3)
+        for k, chunk in enumerate(chunks):
+            self.assertEqual([c["content"]["parts"][0]["text"] for c in chunk["candidates"]], [("" if k == 0 else " ") + f"tok{k}"] * 2)
+            usage = chunk["usageMetadata"]
+            self.assertEqual((usage["promptTokenCount"], usage["candidatesTokenCount"], usage["thoughtsTokenCount"],
+                              usage["totalTokenCount"]), (10, 2 * (k + 1), 2, 10 + 2 * (k + 1) + 2))
+        self.assertEqual([c.get("finishReason") for ch in chunks for c in ch["candidates"]], [None] * 4 + ["STOP"] * 2)
+        s = stats()
+        self.assertEqual(s["streams"]["completed"], 1)
+        self.assertEqual((s["usage"]["input_tokens"], s["usage"]["output_tokens"], s["usage"]["reasoning_tokens"]),
+                         (10, 8, 2), "the last running total, not the sum of the chunks")
+
+    def test_without_alt_sse_a_stream_is_one_json_array_written_element_by_element(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("POST", f"{FLASH}:streamGenerateContent", json.dumps(GENERATE),
+                     {**GEMINI_AUTH, "x-sim": "output=3, pause=5000", "Content-Type": "application/json"})
+        response = conn.getresponse()
+        self.assertEqual(response.status, 200)
+        self.assertTrue(response.getheader("content-type", "").startswith("application/json"))
+        first = response.read1()
+        while first.count(b"}") < first.count(b"{") or not first.endswith(b"}"):
+            first += response.read1()
+        # Two elements came at once; the third waits for the release.
+        s = stats()
+        self.assertEqual((s["open"], s["streams"]["completed"]), (1, 0))
+        self.assertEqual(s["usage"]["output_tokens"], 2)
+        self.assertEqual(call("/_sim/release", {}).status, 200)
+        raw = first + response.read()
+        conn.close()
+        self.assertTrue(raw.startswith(b"[{") and raw.endswith(b"}]"), raw)
+        self.assertEqual(raw.count(b",\r\n{"), 2)
+        chunks = json.loads(raw)
+        self.assertEqual([c["usageMetadata"]["candidatesTokenCount"] for c in chunks], [1, 2, 3])
+        self.assertEqual(chunks[-1]["candidates"][0]["finishReason"], "STOP")
+        self.assertEqual(stats()["streams"]["completed"], 1)
+
+    def test_usage_apart_ends_in_a_chunk_of_usage_alone_and_usage_none_has_none(self) -> None:
+        chunks = call(f"{FLASH}:streamGenerateContent?alt=sse", GENERATE, sim="usage=apart, output=2, reasoning=1").sse_chunks()
+        self.assertEqual(len(chunks), 3)
+        self.assertEqual(chunks[1]["candidates"][0]["finishReason"], "STOP")
+        self.assertEqual([c["usageMetadata"] for c in chunks[:2]],
+                         [{"promptTokenCount": 10, "totalTokenCount": 10,
+                           "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 10}]}] * 2)
+        self.assertNotIn("candidates", chunks[2])
+        self.assertEqual((chunks[2]["usageMetadata"]["candidatesTokenCount"],
+                          chunks[2]["usageMetadata"]["thoughtsTokenCount"]), (2, 1))
+        self.assertEqual(stats()["usage"]["output_tokens"], 3)
+        bare = call(f"{FLASH}:streamGenerateContent?alt=sse", GENERATE, sim="usage=none").sse_chunks()
+        self.assertTrue(all("usageMetadata" not in c for c in bare))
+        self.assertNotIn("usageMetadata", call(f"{FLASH}:generateContent", GENERATE, sim="usage=none").json())
+        self.assertEqual(stats()["usage"]["input_tokens"], 10)
+
+    def test_a_cut_array_stays_open_without_its_finish(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("POST", f"{FLASH}:streamGenerateContent", json.dumps(GENERATE),
+                     {**GEMINI_AUTH, "x-sim": "cut=2"})
+        with self.assertRaises(http.client.IncompleteRead) as caught:
+            conn.getresponse().read()
+        conn.close()
+        text = caught.exception.partial.decode()
+        self.assertTrue(text.startswith("[{") and text.endswith("}"), text)
+        self.assertEqual(text.count('"text"'), 2)
+        self.assertNotIn("finishReason", text)
+        self.assertEqual(stats()["streams"]["cut"], 1)
+
+    def test_count_tokens_matches_the_prompt_and_models_are_listed_in_googles_shape(self) -> None:
+        self.assertEqual(call(f"{FLASH}:countTokens", GENERATE).json(), {"totalTokens": 10})
+        wrapped = {"generateContentRequest": {"model": "models/gemini-2.5-flash", **GENERATE}}
+        self.assertEqual(call(f"{FLASH}:countTokens", wrapped).json(), {"totalTokens": 10})
+        listed = call("/v1beta/models").json()
+        self.assertIn("models/gemini-2.5-flash", [m["name"] for m in listed["models"]])
+        self.assertIn("generateContent", listed["models"][0]["supportedGenerationMethods"])
+        # Under v1, Google's key tells its model list from OpenAI's.
+        one = call("/v1/models/gemini-2.5-pro", headers={"Authorization": None, **GEMINI_AUTH})
+        self.assertEqual(one.json()["name"], "models/gemini-2.5-pro")
+        missing = call("/v1beta/models/gemini-0")
+        self.assertEqual((missing.status, missing.json()["error"]["status"]), (404, "NOT_FOUND"))
+        unknown = call(f"{FLASH}:embedContent", GENERATE)
+        self.assertEqual((unknown.status, unknown.json()["error"]["code"]), (404, 404))
+
+    def test_the_key_is_googles_header_or_query_and_errors_are_in_googles_shape(self) -> None:
+        path = f"{FLASH}:generateContent"
+        self.assertEqual(call(f"{path}?key={KEY}", GENERATE, headers={"x-goog-api-key": None}).status, 200)
+        none = call(path, GENERATE, headers={"x-goog-api-key": None})
+        self.assertEqual((none.status, none.json()["error"]["status"]), (403, "PERMISSION_DENIED"))
+        wrong = call(f"{path}?key=qg_sk_caller", GENERATE)
+        self.assertEqual((wrong.status, wrong.json()["error"]["status"]), (400, "INVALID_ARGUMENT"))
+        bearer = call(path, GENERATE, headers={"Authorization": "Bearer qg_sk_caller"})
+        self.assertEqual((bearer.status, bearer.json()["error"]["status"]), (401, "UNAUTHENTICATED"))
+        limited = call(path, GENERATE, sim="status=429")
+        self.assertEqual(limited.json(), {"error": {"code": 429, "message": "the simulator answers 429 as x-sim asks",
+                                                    "status": "RESOURCE_EXHAUSTED"}})
+        self.assertEqual(call(path, {"contents": []}).json()["error"]["status"], "INVALID_ARGUMENT")
+        seen = stats()["requests"]
+        self.assertEqual((seen[0]["query"], seen[2]["query"]), (f"key={KEY}", "key=qg_sk_caller"))
+        self.assertEqual(seen[3]["headers"]["authorization"], "Bearer qg_sk_caller")
+        self.assertEqual(seen[0]["raw"], json.dumps(GENERATE))
 
 
 class Errors(Base):

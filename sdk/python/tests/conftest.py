@@ -66,7 +66,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 
 # The key the simulator requires and the proxy's gateway holds (never a caller).
 SIM_SECRET = "sim-secret-py-sdk"
-# The proxy's upstreams beside the two the simulator answers as: one on a port nothing listens
+# The proxy's upstreams beside the three the simulator answers as: one on a port nothing listens
 # on, one that gives up waiting for the first byte after half a second.
 FIRST_BYTE_MS = 500
 
@@ -97,6 +97,8 @@ def proxy_env(env: Env) -> Iterator[ProxyEnv]:
             {"name": "openai", "kind": "openai", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY",
              "forwardHeaders": ["x-sim"]},
             {"name": "anthropic", "kind": "anthropic", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY",
+             "forwardHeaders": ["x-sim"]},
+            {"name": "gemini", "kind": "gemini", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY",
              "forwardHeaders": ["x-sim"]},
             # Taken and let go: nothing listens there.
             {"name": "closed", "kind": "openai", "baseUrl": f"http://127.0.0.1:{free_port()}",

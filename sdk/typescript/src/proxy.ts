@@ -2,7 +2,7 @@
 // user keys that let a browser or phone call it as one user.
 //
 // The client classes are passed in, never imported: this package keeps no runtime dependency,
-// the caller's own installed version of `openai` or `@anthropic-ai/sdk` is the one used, and
+// the caller's own installed version of `openai`, `@anthropic-ai/sdk` or `@google/genai` is the one used, and
 // the answer is typed as an instance of the class passed. The proxy speaks each provider's own
 // API, so the client needs only its base URL, a key of the gateway, and the X-Quota-* headers
 // that name who pays and what the call is for; the provider's key stays on the gateway.
@@ -18,12 +18,12 @@ import type { Metadata, UserKeyList, UserKeyMade } from "./types.js";
 type Send = <T>(call: Call) => Promise<T>;
 type Per = (opts: CallOptions) => { signal: AbortSignal | undefined; timeoutMs: number | undefined };
 
-/** A provider's client class (`OpenAI`, `Anthropic`): constructed with one options object. */
+/** A provider's client class (`OpenAI`, `Anthropic`, `GoogleGenAI`): constructed with one options object. */
 export type ProviderClass = new (options?: any) => any;
 
 /** What the proxy is told beside the provider's own request: where it goes, and what it is for. */
 export interface ProxyOptions {
-  /** The gateway's name for the upstream (`/proxy/{upstream}/…`); default `"openai"` or `"anthropic"`. */
+  /** The gateway's name for the upstream (`/proxy/{upstream}/…`); default `"openai"`, `"anthropic"` or `"gemini"`. */
   upstream?: string | undefined;
   /**
    * Put on every call's ledger entry beside the proxy's own (`model`, `upstream`, token
@@ -46,6 +46,20 @@ type OwnOptions<C extends ProviderClass> = Omit<NonNullable<ConstructorParameter
  * `fetch`, `dangerouslyAllowBrowser`, …): `baseURL` and the key are the gateway's.
  */
 export type ProxyClientOptions<C extends ProviderClass> = ProxyOptions & OwnOptions<C>;
+
+/**
+ * The options of Google's `GoogleGenAI` the caller keeps: its `httpOptions` but the base URL
+ * (`headers`, `timeout`, `retryOptions`, `fetch`, …) and `apiVersion`. The key is the gateway's,
+ * and the API the Gemini Developer API: never Vertex AI, a project, a location or Google's auth.
+ */
+type GeminiOwnOptions<C extends ProviderClass> = NonNullable<ConstructorParameters<C>[0]> extends infer O
+  ? Omit<O, "apiKey" | "vertexai" | "enterprise" | "project" | "location" | "googleAuthOptions" | "httpOptions"> & {
+      httpOptions?: (O extends { httpOptions?: infer H } ? Omit<NonNullable<H>, "baseUrl"> : never) | undefined;
+    }
+  : never;
+
+/** `ProxyOptions` and `GoogleGenAI`'s own options, less those the gateway sets. */
+export type GeminiClientOptions<C extends ProviderClass> = ProxyOptions & GeminiOwnOptions<C>;
 
 /** What `createUserKey` takes beside the user. */
 export interface UserKeyInput {
@@ -111,8 +125,8 @@ function mergeHeaders(given: unknown, ours: Record<string, string>): HeaderRecor
 
 const trimmed = (url: string) => url.replace(/\/+$/, "");
 
-/** The proxy's base URL for an upstream: OpenAI's clients add paths after `/v1`, Anthropic's after the host. */
-export function proxyBaseUrl(gatewayUrl: string, provider: "openai" | "anthropic", upstream: string = provider): string {
+/** The proxy's base URL for an upstream: OpenAI's clients add paths after `/v1`, Anthropic's and Google's after the host. */
+export function proxyBaseUrl(gatewayUrl: string, provider: "openai" | "anthropic" | "gemini", upstream: string = provider): string {
   const base = `${trimmed(gatewayUrl)}/proxy/${encodeURIComponent(upstream)}`;
   return provider === "openai" ? `${base}/v1` : base;
 }
@@ -147,17 +161,29 @@ function header(headers: HeaderSource, name: string): string | null {
  */
 const OPENAI_UNREAD = { organization: null, project: null, adminAPIKey: null };
 
+const CLASS_NAMES = { openai: "OpenAI", anthropic: "Anthropic", gemini: "GoogleGenAI" } as const;
+
 function construct<C extends ProviderClass>(
-  Client: C, provider: "openai" | "anthropic", gatewayUrl: string, apiKey: string, userId: string | undefined,
-  options: ProxyClientOptions<C> | undefined, defaults: Record<string, unknown>,
+  Client: C, provider: "openai" | "anthropic" | "gemini", gatewayUrl: string, apiKey: string, userId: string | undefined,
+  options: ProxyClientOptions<C> | GeminiClientOptions<C> | undefined, defaults: Record<string, unknown>,
 ): InstanceType<C> {
   if (typeof Client !== "function") {
-    const name = provider === "openai" ? "OpenAI" : "Anthropic";
-    throw new TypeError(`quota-gateway: pass the ${name} class itself, as its package exports it, not an instance or its options`);
+    throw new TypeError(`quota-gateway: pass the ${CLASS_NAMES[provider]} class itself, as its package exports it, not an instance or its options`);
   }
-  const { upstream, metadata, run, action, kind, defaultHeaders, ...own } = (options ?? {}) as ProxyOptions & { defaultHeaders?: unknown } & Record<string, unknown>;
-  const headers = mergeHeaders(defaultHeaders, quotaHeaders(userId, { metadata, run, action, kind }));
-  return new Client({ ...defaults, ...own, baseURL: proxyBaseUrl(gatewayUrl, provider, upstream), apiKey, defaultHeaders: headers }) as InstanceType<C>;
+  const { upstream, metadata, run, action, kind, ...rest } = (options ?? {}) as ProxyOptions & Record<string, unknown>;
+  const quota = quotaHeaders(userId, { metadata, run, action, kind });
+  const baseUrl = proxyBaseUrl(gatewayUrl, provider, upstream);
+  if (provider === "gemini") {
+    // Google's client takes its base URL and headers in `httpOptions`, and sends the key as
+    // `x-goog-api-key`. `vertexai: false` keeps GOOGLE_GENAI_USE_VERTEXAI in the environment
+    // from sending the calls to Vertex AI instead.
+    const { httpOptions, ...own } = rest as { httpOptions?: { headers?: unknown } & Record<string, unknown> };
+    const headers = mergeHeaders(httpOptions?.headers, quota);
+    return new Client({ ...defaults, ...own, vertexai: false, apiKey, httpOptions: { ...httpOptions, baseUrl, headers } }) as InstanceType<C>;
+  }
+  const { defaultHeaders, ...own } = rest as { defaultHeaders?: unknown };
+  const headers = mergeHeaders(defaultHeaders, quota);
+  return new Client({ ...defaults, ...own, baseURL: baseUrl, apiKey, defaultHeaders: headers }) as InstanceType<C>;
 }
 
 /** Refuses a key the proxy would refuse for this use, before any call. */
@@ -185,6 +211,16 @@ export function anthropicForUserKey<C extends ProviderClass>(Anthropic: C, gatew
   return construct(Anthropic, "anthropic", gatewayUrl, userKey, undefined, options, { dangerouslyAllowBrowser: true });
 }
 
+/**
+ * `openaiForUserKey` for Google's client (`import { GoogleGenAI } from "@google/genai"`): `new
+ * GoogleGenAI({ apiKey: userKey, httpOptions: { baseUrl: "<gateway>/proxy/gemini" } })`, which
+ * runs in a browser as it is.
+ */
+export function geminiForUserKey<C extends ProviderClass>(GoogleGenAI: C, gatewayUrl: string, userKey: string, options?: GeminiClientOptions<C>): InstanceType<C> {
+  checkUserKey(userKey, "geminiForUserKey");
+  return construct(GoogleGenAI, "gemini", gatewayUrl, userKey, undefined, options, {});
+}
+
 export function proxyMethods(send: Send, per: Per, gateway: { baseUrl: string; apiKey: string }) {
   /** The project's key, as the proxy takes it with X-Quota-User. */
   const serverKey = (provider: string) => {
@@ -210,6 +246,15 @@ export function proxyMethods(send: Send, per: Per, gateway: { baseUrl: string; a
     /** `openai` for the official Anthropic client (`import Anthropic from "@anthropic-ai/sdk"`). */
     anthropic<C extends ProviderClass>(Anthropic: C, userId: string, options?: ProxyClientOptions<C>): InstanceType<C> {
       return construct(Anthropic, "anthropic", gateway.baseUrl, serverKey("anthropic"), userId, options, {});
+    },
+
+    /**
+     * `openai` for Google's client (`import { GoogleGenAI } from "@google/genai"`), calling
+     * Gemini: a denial rejects with its `ApiError` (`status` 429), which it does not retry
+     * unless `httpOptions.retryOptions` says to.
+     */
+    gemini<C extends ProviderClass>(GoogleGenAI: C, userId: string, options?: GeminiClientOptions<C>): InstanceType<C> {
+      return construct(GoogleGenAI, "gemini", gateway.baseUrl, serverKey("gemini"), userId, options, {});
     },
 
     /**

@@ -1,6 +1,6 @@
 // The provider simulator (tests/provider/sim.py) on a loopback port, and an upstreams file that
-// points the gateway's proxy at it: OpenAI's and Anthropic's wire formats, steered per request
-// by the `x-sim` header, read back at /_sim/stats.
+// points the gateway's proxy at it: OpenAI's, Anthropic's and Gemini's wire formats, steered per
+// request by the `x-sim` header, read back at /_sim/stats.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,14 +36,14 @@ export async function startSimulator(key) {
 }
 
 /**
- * A QG_UPSTREAMS file naming the simulator as both `openai` and `anthropic`, the provider's key
- * read from `credentialEnv`; answers its path and how to remove it.
+ * A QG_UPSTREAMS file naming the simulator as `openai`, `anthropic` and `gemini`, the provider's
+ * key read from `credentialEnv`; answers its path and how to remove it.
  */
 export function upstreamsFile(simulatorUrl, credentialEnv) {
   const dir = mkdtempSync(join(tmpdir(), "qg-sdk-upstreams-"));
   const path = join(dir, "upstreams.json");
   // `x-sim` steers the simulator: forwarded as an operator would allow a header of theirs.
   const upstream = (name) => ({ name, kind: name, baseUrl: simulatorUrl, credentialEnv, forwardHeaders: ["x-sim"] });
-  writeFileSync(path, JSON.stringify({ upstreams: [upstream("openai"), upstream("anthropic")] }));
+  writeFileSync(path, JSON.stringify({ upstreams: [upstream("openai"), upstream("anthropic"), upstream("gemini")] }));
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -78,15 +78,16 @@ test("the README's ledger recipe passes strict tsc", () => {
   compile("current", "ledger", ["ledger.ts"], { target: "ES2022", lib: ["ES2022"], module: "NodeNext", moduleResolution: "NodeNext", types: ["node"] });
 });
 
-test("qg.openai and qg.anthropic answer the official clients' own instances, their options typed by those clients", () => {
-  for (const name of ["openai", "@anthropic-ai/sdk"]) {
+test("qg.openai, qg.anthropic and qg.gemini answer the official clients' own instances, their options typed by those clients", () => {
+  for (const name of ["openai", "@anthropic-ai/sdk", "@google/genai"]) {
     mkdirSync(join(project.dir, "node_modules", dirname(name)), { recursive: true });
     symlinkSync(join(root, "node_modules", name), join(project.dir, "node_modules", name));
   }
   writeFileSync(join(project.dir, "providers.ts"), [
     'import Anthropic from "@anthropic-ai/sdk";',
+    'import { GoogleGenAI } from "@google/genai";',
     'import OpenAI from "openai";',
-    'import { anthropicForUserKey, createClient } from "quota-gateway";',
+    'import { anthropicForUserKey, createClient, geminiForUserKey } from "quota-gateway";',
     'const qg = createClient({ apiKey: "qg_sk_test" });',
     'export async function answer(userId: string, userKey: string): Promise<string> {',
     '  const openai: OpenAI = qg.openai(OpenAI, userId, { metadata: { feature: "chat" }, maxRetries: 1, timeout: 20_000 });',
@@ -96,7 +97,15 @@ test("qg.openai and qg.anthropic answer the official clients' own instances, the
     '  const anthropic: Anthropic = anthropicForUserKey(Anthropic, "https://quota.example.com", userKey);',
     '  const message = await anthropic.messages.create({ model: "claude-sonnet-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }] });',
     '  const server: Anthropic = qg.anthropic(Anthropic, userId, { maxRetries: 0 });',
-    '  return `${chat.choices[0]?.message.content} ${message.usage.output_tokens} ${server.baseURL}`;',
+    '  const gemini: GoogleGenAI = qg.gemini(GoogleGenAI, userId, { metadata: { feature: "chat" }, apiVersion: "v1", httpOptions: { timeout: 20_000, headers: { "x-trace": "t1" } } });',
+    '  const generated = await gemini.models.generateContent({ model: "gemini-2.5-flash", contents: "hi", config: { maxOutputTokens: 10 } });',
+    '  // @ts-expect-error the gateway\'s URL is the helper\'s to set',
+    '  qg.gemini(GoogleGenAI, userId, { httpOptions: { baseUrl: "https://generativelanguage.googleapis.com" } });',
+    '  // @ts-expect-error the proxy is the Gemini API\'s, not Vertex AI\'s',
+    '  qg.gemini(GoogleGenAI, userId, { vertexai: true });',
+    '  const browser: GoogleGenAI = geminiForUserKey(GoogleGenAI, "https://quota.example.com", userKey);',
+    '  const counted = await browser.models.countTokens({ model: "gemini-2.5-flash", contents: "hi" });',
+    '  return `${chat.choices[0]?.message.content} ${message.usage.output_tokens} ${server.baseURL} ${generated.usageMetadata?.totalTokenCount} ${counted.totalTokens}`;',
     "}",
   ].join("\n"));
   // The README's proxy and user-key blocks, each as the body of a function (they return early),

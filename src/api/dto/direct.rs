@@ -294,7 +294,11 @@ mod tests {
             Decision {
                 allowed: true,
                 granted: Some(Granted {
-                    reservation_id: crate::quota::ReservationId::parse("r_u1.abc").unwrap(),
+                    reservation_id: crate::quota::ReservationId::answered(
+                        "r_u1.abc".into(),
+                        &crate::quota::UserId::parse("u1").unwrap(),
+                    )
+                    .unwrap(),
                     expires_at_ms: 1_764_550_000_123,
                     held: Vec::new(),
                     repeat: false,

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{count, counted, texts, Counted, Event, Free, Wire};
+use super::{count, counted, texts, Counted, Event, Final, Free, Wire};
 use crate::proxy::call::{positive, Asked, BodyError, Limits, Operation};
 use crate::proxy::tokens::{self, Counter};
 use crate::proxy::usage::Usage;
@@ -96,8 +96,8 @@ impl Wire for Anthropic {
         }
     }
 
-    fn running_total(&self, _operation: Operation) -> bool {
-        true
+    fn final_usage(&self, _operation: Operation) -> Final {
+        Final::LastEvent
     }
 
     fn streamed_text<'a>(&self, _operation: Operation, data: &'a Value, each: &mut dyn FnMut(&'a str)) {

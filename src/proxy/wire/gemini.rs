@@ -4,11 +4,12 @@
 //! `?alt=sse`, else one JSON array written element by element. Its usage (`usageMetadata`) is a
 //! running total repeated in every chunk: the last one counts, and a chunk without it erases
 //! nothing. `promptTokenCount` includes cached tokens; thoughts are billed as output but are not
-//! in `candidatesTokenCount`; a tool-use prompt is input.
+//! in `candidatesTokenCount`; a tool-use prompt is input. Google reads a request's field by its
+//! JSON name or its proto name (`candidateCount`, `candidate_count`), and so does the hold.
 
 use serde_json::{json, Map, Value};
 
-use super::{count, texts, Counted, Event, Free, Wire};
+use super::{count, texts, Counted, Event, Final, Free, Wire};
 use crate::proxy::call::{wrong, Asked, BodyError, Limits, Operation};
 use crate::proxy::tokens::{self, Counter};
 use crate::proxy::usage::Usage;
@@ -55,34 +56,47 @@ impl Wire for Gemini {
 
     /// Input from the whole body (`contents`, `systemInstruction`, `tools`; a cached content
     /// the provider expands at the upstream's context), output `maxOutputTokens` (which bounds
-    /// thinking and visible output together) times `candidateCount`.
+    /// thinking and visible output together) times `candidateCount`. The config must be named
+    /// `generationConfig`, where a clamped hold lowers its maximum.
     fn understand(&self, operation: Operation, body: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError> {
         let mut asked = Asked::default();
         if operation != Operation::Generate {
             return Ok(asked);
         }
-        let config = match body.get("generationConfig") {
-            None | Some(Value::Null) => None,
+        if named(body, "generation_config").is_some() {
+            return Err(wrong(
+                "generation_config",
+                "must be named generationConfig, where the gateway reads and lowers the maximum output",
+            ));
+        }
+        let config = match named(body, "generationConfig") {
+            None => None,
             Some(Value::Object(config)) => Some(config),
             Some(_) => return Err(wrong("generationConfig", "must be an object")),
         };
-        let count_in = |field: &str, max: u64| -> Result<Option<u64>, BodyError> {
-            match config.and_then(|c| c.get(field)) {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => match v.as_u64() {
-                    Some(n) if (1..=max).contains(&n) => Ok(Some(n)),
-                    _ => Err(wrong(
-                        &format!("generationConfig.{field}"),
-                        &format!("must be a whole number from 1 to {max}"),
-                    )),
-                },
+        let count_in = |names: [&'static str; 2], max: u64| -> Result<Option<(&'static str, u64)>, BodyError> {
+            let at = |e: BodyError| wrong(&format!("generationConfig.{}", e.field), &e.detail);
+            let Some((name, value)) = config.map(|c| either(c, names)).transpose().map_err(at)?.flatten() else {
+                return Ok(None);
+            };
+            match value.as_u64() {
+                Some(n) if (1..=max).contains(&n) => Ok(Some((name, n))),
+                _ => Err(wrong(
+                    &format!("generationConfig.{name}"),
+                    &format!("must be a whole number from 1 to {max}"),
+                )),
             }
         };
-        let candidates = count_in("candidateCount", MAX_CANDIDATES)?.unwrap_or(1);
-        let max = count_in("maxOutputTokens", 100_000_000)?;
+        let candidates = count_in(["candidateCount", "candidate_count"], MAX_CANDIDATES)?.map_or(1, |(_, n)| n);
+        let max = count_in(["maxOutputTokens", "max_output_tokens"], 100_000_000)?;
         asked.choices = candidates;
-        asked.max_field = max.map(|_| "generationConfig.maxOutputTokens");
-        let cached = body.get("cachedContent").is_some_and(|v| !v.is_null());
+        // A clamp lowers the maximum under the name the caller wrote: never a second one beside it.
+        asked.max_field = max.map(|(name, _)| match name {
+            "max_output_tokens" => "generationConfig.max_output_tokens",
+            _ => "generationConfig.maxOutputTokens",
+        });
+        let max = max.map(|(_, n)| n);
+        let cached = either(body, ["cachedContent", "cached_content"])?.is_some();
         let unseen = if cached { limits.stored } else { 0 };
         asked.worst.input_tokens = Some(limits.body(body).saturating_add(unseen));
         asked.worst.output_tokens = Some(max.unwrap_or(limits.default_max).saturating_mul(candidates));
@@ -124,19 +138,13 @@ impl Wire for Gemini {
         if let Some(usage) = data.get("usageMetadata").filter(|u| u.is_object()) {
             seen.update(of_usage(usage));
         }
-        let candidates = data.get("candidates").and_then(Value::as_array);
-        let finished = candidates
-            .into_iter()
-            .flatten()
-            .any(|c| c.get("finishReason").is_some_and(|r| !r.is_null()));
-        Event {
-            gateway_only: false,
-            last: finished,
-        }
+        // No chunk is the last by itself: one candidate may finish before another, and the
+        // usage may come in a chunk after the finish. The stream's end makes it final.
+        Event::default()
     }
 
-    fn running_total(&self, _operation: Operation) -> bool {
-        true
+    fn final_usage(&self, _operation: Operation) -> Final {
+        Final::End
     }
 
     fn streams_json_arrays(&self) -> bool {
@@ -183,6 +191,26 @@ impl Wire for Gemini {
     }
 }
 
+/// A member of `object` that is not null.
+fn named<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object.get(name).filter(|v| !v.is_null())
+}
+
+/// A field of a request by its JSON name or its proto name (`names`), with the name it was
+/// given by; a body giving it by both is refused rather than read one way the provider may not.
+fn either<'a>(
+    object: &'a Map<String, Value>,
+    names: [&'static str; 2],
+) -> Result<Option<(&'static str, &'a Value)>, BodyError> {
+    let [json, proto] = names;
+    match (named(object, json), named(object, proto)) {
+        (Some(_), Some(_)) => Err(wrong(json, &format!("is named twice, as {json} and as {proto}"))),
+        (Some(value), None) => Ok(Some((json, value))),
+        (None, Some(value)) => Ok(Some((proto, value))),
+        (None, None) => Ok(None),
+    }
+}
+
 /// Gemini's `usageMetadata` in the gateway's names: the prompt includes its cached tokens and
 /// the tool-use prompt is input too; thoughts are output (and reasoning).
 fn of_usage(usage: &Value) -> Usage {
@@ -202,5 +230,57 @@ fn of_usage(usage: &Value) -> Usage {
         reasoning_tokens: known(thoughts),
         images: None,
         cost_nano: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::tokens::Counter;
+
+    fn understood(body: Value) -> Result<Asked, BodyError> {
+        let limits = Limits {
+            counter: Counter::Bytes,
+            default_max: 1_000,
+            fetched: 5_000,
+            stored: 7_000,
+        };
+        let Value::Object(body) = body else { unreachable!() };
+        Gemini.understand(Operation::Generate, &body, &limits)
+    }
+
+    #[test]
+    fn counts_are_read_by_their_json_or_proto_names_as_google_reads_them() {
+        let contents = json!([{"role": "user", "parts": [{"text": "hi"}]}]);
+        let camel =
+            understood(json!({"contents": contents, "generationConfig": {"maxOutputTokens": 10, "candidateCount": 3}}));
+        let proto = understood(
+            json!({"contents": contents, "generationConfig": {"max_output_tokens": 10, "candidate_count": 3}}),
+        );
+        for (asked, field) in [
+            (camel.unwrap(), "generationConfig.maxOutputTokens"),
+            (proto.unwrap(), "generationConfig.max_output_tokens"),
+        ] {
+            assert_eq!((asked.worst.output_tokens, asked.choices), (Some(30), 3));
+            assert_eq!(asked.max_field, Some(field), "a clamp lowers the caller's own field");
+        }
+        // Candidates by their proto name beside a maximum by its JSON name: held at both.
+        let mixed = understood(
+            json!({"contents": contents, "generationConfig": {"maxOutputTokens": 10, "candidate_count": 3}}),
+        );
+        assert_eq!(mixed.unwrap().worst.output_tokens, Some(30));
+        let cached = understood(json!({"contents": contents, "cached_content": "cachedContents/x"})).unwrap();
+        assert!(
+            cached.worst.input_tokens.unwrap() >= 7_000,
+            "a cached content is held at the context"
+        );
+        let twice = understood(
+            json!({"contents": contents, "generationConfig": {"maxOutputTokens": 10, "max_output_tokens": 20}}),
+        );
+        assert_eq!(twice.unwrap_err().field, "generationConfig.maxOutputTokens");
+        let snake = understood(json!({"contents": contents, "generation_config": {"max_output_tokens": 10}}));
+        assert_eq!(snake.unwrap_err().field, "generation_config");
+        let none = understood(json!({"contents": contents})).unwrap();
+        assert_eq!((none.worst.output_tokens, none.max_field), (Some(1_000), None));
     }
 }

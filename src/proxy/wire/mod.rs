@@ -83,6 +83,14 @@ pub fn route(wire: &dyn Wire, passthrough: &[(String, String)], method: &str, pa
     None
 }
 
+/// When a stream's usage is final (`Wire::final_usage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Final {
+    AnyReport,
+    LastEvent,
+    End,
+}
+
 /// What one event of a stream said.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Event {
@@ -145,10 +153,11 @@ pub trait Wire: Sync {
     /// Folds what one stream event says of usage into `seen`.
     fn usage_of_event(&self, operation: Operation, event: Option<&str>, data: &Value, seen: &mut Usage) -> Event;
 
-    /// Whether a stream's usage is a running total, final only at its last event (else any
-    /// report, or the stream's end, is final).
-    fn running_total(&self, _operation: Operation) -> bool {
-        false
+    /// When a stream's usage is final: at any report or the stream's end (`AnyReport`), only
+    /// at the format's last event (`LastEvent`, a running total), or only at the stream's end
+    /// (`End`, a running total with no last event of its own).
+    fn final_usage(&self, _operation: Operation) -> Final {
+        Final::AnyReport
     }
 
     /// Whether a stream not sent as server-sent events is one JSON array of events.

@@ -17,8 +17,8 @@ from .decision import Allowed, Check, Counter, Decision, Denial, Denied, Granted
 from .errors import QuotaExceeded, QuotaGatewayError, QuotaUnavailable, RefundEventWarning
 from .params import (ApprovalStatus, FailMode, Fit, GrantCategory, Metadata, Outcome, OverrideParams,
                      RunLimitsParams, StepKind, When)
-from .proxy import (anthropic_client, async_anthropic_client, async_openai_client, openai_client, proxy_headers,
-                    proxy_reservation_id)
+from .proxy import (anthropic_client, async_anthropic_client, async_openai_client, gemini_client, openai_client,
+                    proxy_headers, proxy_reservation_id)
 from .reservation import AsyncReservationContext, ReservationContext, ReservationScope
 from .runs import (AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun, RunAnswer, RunContext,
                    RunHandle)
@@ -50,7 +50,8 @@ __all__ = [
     "StepKind",
     "UsageEvent", "UsageEventPage", "UsageGroup", "UserKey", "UserRow", "UserScenario", "WebhookEvent",
     "WebhookTestEvent", "When", "anthropic_client",
-    "async_anthropic_client", "async_openai_client", "openai_client", "proxy_headers", "proxy_reservation_id",
+    "async_anthropic_client", "async_openai_client", "gemini_client", "openai_client", "proxy_headers",
+    "proxy_reservation_id",
     "sign_webhook", "verify_webhook",
     "__version__",
 ]

@@ -31,6 +31,7 @@ from .simulations import Simulation
 if TYPE_CHECKING:
     import anthropic as _anthropic
     import openai as _openai
+    from google import genai as _genai
 
 T = TypeVar("T")
 
@@ -418,6 +419,16 @@ class AsyncQuotaGateway(Shared):
         (`/proxy/{upstream}`), as `openai` does. Needs the `anthropic` extra."""
         return p.async_anthropic_client(self.base_url, self._config.api_key, user=user_id, upstream=upstream,
                                         metadata=metadata, run=run, action=action, kind=kind, **client_kwargs)
+
+    def gemini(self, user_id: str, *, upstream: str = "gemini", metadata: Optional[Metadata] = None,
+               run: Optional[str] = None, action: Optional[str] = None, kind: Optional[StepKind] = None,
+               **client_kwargs: Any) -> _genai.Client:
+        """The official `google.genai.Client` calling Gemini through the gateway's proxy
+        (`/proxy/{upstream}`), as `openai` does; a denial raises its `ClientError` (`code`
+        429). Google's one client is sync and async at once: its async calls are under `.aio`
+        (`await client.aio.models.generate_content(...)`). Needs the `gemini` extra."""
+        return p.gemini_client(self.base_url, self._config.api_key, user=user_id, upstream=upstream,
+                               metadata=metadata, run=run, action=action, kind=kind, **client_kwargs)
 
     # Credits.
 

@@ -1,4 +1,4 @@
-"""The official OpenAI and Anthropic clients pointed at the gateway's proxy.
+"""The official OpenAI, Anthropic and Google Gen AI clients pointed at the gateway's proxy.
 
     from quota_gateway import QuotaGateway
 
@@ -8,7 +8,8 @@
 
 The gateway holds each call's worst case before the provider sees it and settles what the
 provider reports, streams included; a denial is the SDK's own `RateLimitError` (429), which
-the SDK does not retry unless a window resets within a minute. These functions build nothing
+the SDK does not retry unless a window resets within a minute (Google's `google-genai` raises
+`google.genai.errors.ClientError` with `code` 429, and retries nothing unless told to). These functions build nothing
 but the client: a base URL under `/proxy/{upstream}`, the key, and the headers that say who
 pays. A secret key (`qg_sk_…`) names its user (`user=`, sent as `X-Quota-User`); a user key
 (`qg_uk_…`, see `create_user_key`) is its own user, so an app that runs on the user's device
@@ -20,7 +21,8 @@ Every answer the provider gave names the call's reservation (`x-quota-reservatio
 says later what its output came to (`set_outcome`); `proxy_reservation_id` reads it from the
 SDK's raw response (`client.chat.completions.with_raw_response.create(...)`).
 
-`openai` and `anthropic` are optional extras, imported only when a client is built.
+`openai`, `anthropic` and `gemini` (`google-genai`) are optional extras, imported only when a
+client is built.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ from .params import Metadata, StepKind
 if TYPE_CHECKING:
     import anthropic
     import openai
+    from google import genai
 
-__all__ = ["anthropic_client", "async_anthropic_client", "async_openai_client", "openai_client", "proxy_headers",
-           "proxy_reservation_id"]
+__all__ = ["anthropic_client", "async_anthropic_client", "async_openai_client", "gemini_client", "openai_client",
+           "proxy_headers", "proxy_reservation_id"]
 
 SECRET_KEY_PREFIX = "qg_sk_"
 # The proxy's answer header naming the call's reservation.
@@ -83,8 +86,8 @@ def proxy_reservation_id(response: Any) -> Optional[str]:
     return None
 
 
-def _missing(package: str) -> ImportError:
-    return ImportError(f"the {package} client is not installed: pip install 'quota-gateway[{package}]' "
+def _missing(package: str, extra: Optional[str] = None) -> ImportError:
+    return ImportError(f"the {package} client is not installed: pip install 'quota-gateway[{extra or package}]' "
                        f"(or pip install {package})")
 
 
@@ -152,3 +155,37 @@ def async_anthropic_client(gateway_url: str, api_key: str, *, user: Optional[str
     headers = proxy_headers(api_key, user, metadata=metadata, run=run, action=action, kind=kind)
     return anthropic.AsyncAnthropic(**_options(gateway_url, f"/proxy/{upstream}", api_key, headers,
                                                client_kwargs))
+
+
+# What a Google client would be told that the gateway already decides: the Gemini Developer API
+# is the one proxied, never Vertex AI, its project, location or credentials (the key is ours too).
+_GEMINI_SET = ("vertexai", "enterprise", "project", "location", "credentials")
+
+
+def gemini_client(gateway_url: str, api_key: str, *, user: Optional[str] = None, upstream: str = "gemini",
+                  metadata: Optional[Metadata] = None, run: Optional[str] = None, action: Optional[str] = None,
+                  kind: Optional[StepKind] = None, **client_kwargs: Any) -> genai.Client:
+    """A `google.genai.Client` calling `{gateway_url}/proxy/{upstream}` (the client adds
+    `/v1beta`) with `api_key` (the project's secret key with `user=`, or a user key), sent as
+    `x-goog-api-key`, as `openai_client` does. Google's one client is sync and async at once: its
+    `.aio` makes the same calls with `await`. `client_kwargs` go to the constructor: an
+    `http_options` (a `types.HttpOptions` or its dict: `timeout`, `retry_options`, `api_version`,
+    `headers`, ...) keeps all but its base URL, the quota headers on top of its own."""
+    try:
+        from google import genai
+        from google.genai import types
+    except ImportError as err:
+        raise _missing("google-genai", "gemini") from err
+    for name in _GEMINI_SET:
+        if name in client_kwargs:
+            raise TypeError(f"{name} is set by the helper; pass the gateway's URL and key instead")
+    headers = proxy_headers(api_key, user, metadata=metadata, run=run, action=action, kind=kind)
+    given = client_kwargs.pop("http_options", None)
+    options = (types.HttpOptions.model_validate(given) if isinstance(given, dict)
+               else given.model_copy() if given is not None else types.HttpOptions())
+    if options.base_url is not None:
+        raise TypeError("http_options.base_url is set by the helper; pass the gateway's URL instead")
+    options.base_url = gateway_url.rstrip("/") + f"/proxy/{upstream}"
+    options.headers = {**(options.headers or {}), **headers}
+    # Explicitly not Vertex AI: GOOGLE_GENAI_USE_VERTEXAI in the environment would switch it.
+    return genai.Client(**client_kwargs, vertexai=False, api_key=api_key, http_options=options)

@@ -1,7 +1,7 @@
 // A consumer of the shipped declarations, compiled (never run) by types.test.mjs with
 // TypeScript 4.9 and with the current TypeScript, under strict and exactOptionalPropertyTypes.
 // Each @ts-expect-error is a mistake the types must catch: unused, it fails the compile.
-import { createClient, GATEWAY_CODES, isBalanceCounter, limitOutput, openaiForUserKey, proxyReservationId, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
+import { createClient, GATEWAY_CODES, geminiForUserKey, isBalanceCounter, limitOutput, openaiForUserKey, proxyReservationId, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
 import type {
   Approval, ApprovalStatus, Balance, BalanceCounter, Catalog, CatalogEntry, ClientOptions, Decision, ErrorCode, Fit, Grant, Granted, GrantInput, GrantMade, OverrideInput,
   PlanDoc, PlanList, Price, PriceInput, PriceSourceKind, Reason, ReviewEvery, Scope,
@@ -330,6 +330,17 @@ declare class ChatClient {
   complete(prompt: string): Promise<string>;
 }
 
+/** Google's client class as `@google/genai` declares it: the base URL and headers in `httpOptions`. */
+declare class GenAIClient {
+  constructor(options: {
+    apiKey?: string;
+    vertexai?: boolean;
+    apiVersion?: string;
+    httpOptions?: { baseUrl?: string; headers?: Record<string, string>; timeout?: number };
+  });
+  generate(prompt: string): Promise<string>;
+}
+
 export async function proxied(userId: string): Promise<string> {
   // The answer is an instance of the class passed, its own options typed as the class says.
   const ai: ChatClient = qg.openai(ChatClient, userId, { maxRetries: 0, metadata: { feature: "chat" }, run: undefined, kind: "retry" });
@@ -341,9 +352,16 @@ export async function proxied(userId: string): Promise<string> {
   qg.openai(ChatClient, userId, { kind: "retri" });
   const made: UserKeyMade = await qg.createUserKey(userId, { label: "iOS", expiresAt: new Date() });
   const browser: ChatClient = openaiForUserKey(ChatClient, "https://quota.example.com", made.key, { dangerouslyAllowBrowser: true });
+  const gemini: GenAIClient = qg.gemini(GenAIClient, userId, { apiVersion: "v1", httpOptions: { timeout: 20_000 }, metadata: { feature: "chat" } });
+  // @ts-expect-error the gateway's URL is the helper's to set
+  qg.gemini(GenAIClient, userId, { httpOptions: { baseUrl: "https://generativelanguage.googleapis.com" } });
+  // @ts-expect-error the key is the gateway's
+  geminiForUserKey(GenAIClient, "https://quota.example.com", made.key, { apiKey: "AIza-elsewhere" });
+  const device: GenAIClient = geminiForUserKey(GenAIClient, "https://quota.example.com", made.key);
   const listed: UserKey[] = (await qg.listUserKeys(userId)).data;
   // @ts-expect-error a listed key has no secret part
   const secret: string = listed[0]?.key;
   await qg.revokeUserKey(made.id);
-  return (await ai.complete("hi")) + (await browser.complete(secret)) + (listed[0]?.expiresAt ?? "never");
+  return (await ai.complete("hi")) + (await browser.complete(secret)) + (await gemini.generate("hi")) + (await device.generate("hi")) +
+    (listed[0]?.expiresAt ?? "never");
 }

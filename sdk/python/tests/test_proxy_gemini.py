@@ -1,0 +1,444 @@
+"""The gateway's proxy for Google's Gemini API through Google's own client (`google-genai`), built
+by the SDK's helpers, against the provider simulator: holds and commits of the reported usage
+(`usageMetadata`'s running totals, the last one counting, thoughts as output), streams as
+server-sent events and as one JSON array relayed element by element, streams left early or cut,
+denials in Google's error shape, the caller's key in a header or the query and never forwarded,
+and the paths that pass free or not at all. What was charged is read from the gateway; what the
+provider did, from the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import httpx
+import pytest
+from conftest import SIM_SECRET, Env, ProxyEnv
+from google import genai
+from google.genai import errors, types
+from spent import spent
+from test_proxy import WAIT_SECONDS, ledger, proxy_calls, reported, settled
+
+from quota_gateway import AsyncQuotaGateway, QuotaGateway, gemini_client
+
+FLASH = "gemini-2.5-flash"
+HELLO = "Say hello to the quota gateway"
+# What the simulator counts for HELLO: its 6 words, 3 for the content and 3 for the reply.
+HELLO_TOKENS = 12
+
+
+@pytest.fixture
+def proxy(proxy_env: ProxyEnv) -> ProxyEnv:
+    """The proxy's gateway, its simulator's counts zeroed for this test."""
+    proxy_env.reset()
+    return proxy_env
+
+
+@pytest.fixture
+def pqg(proxy: ProxyEnv) -> Iterator[QuotaGateway]:
+    with QuotaGateway(proxy.env.secret, base_url=proxy.base_url) as client:
+        yield client
+
+
+@pytest.fixture
+def user_on(env: Env, fresh_user: Callable[..., str]) -> Callable[..., str]:
+    """A new user on a plan of one group `g` (unit tokens) that every event matches; `measure`
+    as a plan writes it; `period` the plan's `periodType`."""
+    def make(quota: float = 1_000_000, measure: Any = None, period: str = "month") -> str:
+        user = fresh_user("gm")
+        group: Dict[str, Any] = {"id": "g", "unit": "tokens", "quota": quota, "matches": [{"event": "*"}]}
+        if measure is not None:
+            group["measure"] = measure
+        env.call("PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": period, "groups": [group]})
+        env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
+        return user
+    return make
+
+
+def config(sim: str = "", **fields: Any) -> types.GenerateContentConfig:
+    """A call's config, with the simulator's `x-sim` directives as a request header."""
+    options = types.HttpOptions(headers={"x-sim": sim}) if sim else None
+    return types.GenerateContentConfig(http_options=options, **fields)
+
+
+def provider_calls(stats: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """What the simulator was asked on Gemini's paths."""
+    return [r for r in stats["requests"] if r["path"].startswith(("/v1beta/", "/v1/models/"))]
+
+
+def assert_only_the_providers_key(requests: List[Dict[str, Any]], secret: str) -> None:
+    """The provider saw its own key, in Google's header, and nothing of the caller's."""
+    assert requests
+    for r in requests:
+        assert r["headers"]["x-goog-api-key"] == SIM_SECRET
+        assert "authorization" not in r["headers"] and "key=" not in r["query"]
+        assert secret not in json.dumps(r)
+        assert not any(name.startswith("x-quota-") for name in r["headers"])
+
+
+def wait_for(check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+# The helper, without a call.
+
+def test_the_helper_builds_googles_client_pointed_at_the_proxy(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The environment may ask Google's client for Vertex AI or another key: the helper's win.
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    monkeypatch.setenv("GEMINI_API_KEY", "AIza-the-callers-own")
+    seen: List[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"totalTokens": 3})
+
+    own = httpx.Client(transport=httpx.MockTransport(answer))
+    qg = QuotaGateway(env.secret, base_url="http://127.0.0.1:9/")
+    client = qg.gemini("alice", upstream="gemini-eu", metadata={"feature": "summary"}, run="run_1", action="draft",
+                       http_options={"headers": {"X-Trace": "t1", "X-Quota-User": "mallory"}, "httpx_client": own})
+    assert isinstance(client, genai.Client) and not client.vertexai
+    assert client.models.count_tokens(model=FLASH, contents=HELLO).total_tokens == 3
+    (request,) = seen
+    assert str(request.url) == f"http://127.0.0.1:9/proxy/gemini-eu/v1beta/models/{FLASH}:countTokens"
+    assert request.headers["x-goog-api-key"] == env.secret
+    assert (request.headers["x-quota-user"], request.headers["x-quota-metadata"]) == ("alice", '{"feature":"summary"}')
+    assert (request.headers["x-quota-run"], request.headers["x-quota-action"]) == ("run_1", "draft")
+    assert request.headers["x-trace"] == "t1", "the caller's own headers are kept, the quota headers on top"
+    assert isinstance(AsyncQuotaGateway(env.secret, base_url="http://127.0.0.1:9").gemini("alice"), genai.Client)
+    with pytest.raises(ValueError, match="user="):
+        gemini_client("http://127.0.0.1:9", env.secret)
+    for wrong in ({"vertexai": True}, {"project": "p"}, {"http_options": {"base_url": "https://x"}}):
+        with pytest.raises(TypeError, match="set by the helper"):
+            qg.gemini("alice", **wrong)
+
+
+def test_a_missing_extra_says_which_to_install(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "google.genai", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"quota-gateway\[gemini\].*pip install google-genai"):
+        QuotaGateway(env.secret).gemini("alice")
+
+
+# (a) Holds and commits.
+
+async def test_two_hundred_parallel_calls_admit_exactly_the_hundred_worst_cases_the_budget_holds(
+        proxy: ProxyEnv, user_on: Callable[..., str]) -> None:
+    # Output tokens only: each call's worst case is its maxOutputTokens, 10, which bounds its
+    # thoughts and its text together.
+    user = user_on(1000, {"metadata": "output_tokens"})
+    denied_before = proxy_calls(proxy, "denied", "gemini", "generate")
+    asked = config("output=6, reasoning=4", max_output_tokens=10,
+                   thinking_config=types.ThinkingConfig(thinking_budget=64))
+    async with AsyncQuotaGateway(proxy.env.secret, base_url=proxy.base_url) as aqg:
+        client = aqg.gemini(user).aio
+        gate = asyncio.Semaphore(32)
+
+        async def one() -> str:
+            async with gate:
+                try:
+                    answer = await client.models.generate_content(model=FLASH, contents=HELLO, config=asked)
+                    usage = answer.usage_metadata
+                    assert usage is not None and (usage.candidates_token_count, usage.thoughts_token_count) == (6, 4)
+                    return "admitted"
+                except errors.ClientError as err:
+                    assert (err.code, err.status) == (429, "RESOURCE_EXHAUSTED"), err
+                    return "denied"
+
+        outcomes = await asyncio.wait_for(asyncio.gather(*(one() for _ in range(200))), 60)
+        await client.aclose()
+    assert (outcomes.count("admitted"), outcomes.count("denied")) == (100, 100)
+    stats = await asyncio.to_thread(proxy.stats)
+    assert stats["calls"] == 100, "a denied call never reaches the provider"
+    assert_only_the_providers_key(provider_calls(stats), proxy.env.secret)
+    used, reserved = await asyncio.to_thread(settled, proxy.env, user)
+    # Candidates and thoughts, as the provider reported them: 100 x (6 + 4).
+    assert stats["usage"]["output_tokens"] == 1000 and stats["usage"]["reasoning_tokens"] == 400
+    assert (used, reserved) == (1000, 0)
+    assert await asyncio.to_thread(proxy_calls, proxy, "denied", "gemini", "generate") - denied_before == 100
+
+
+# (b) Streams: the last running total counts.
+
+def test_a_sse_stream_commits_the_last_running_total_never_the_sum_of_its_chunks(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    client = pqg.gemini(user, metadata={"feature": "chat"})
+    chunks = list(client.models.generate_content_stream(
+        model=FLASH, contents=HELLO, config=config("output=4", thinking_config=types.ThinkingConfig(thinking_budget=8))))
+    assert "".join(c.text or "" for c in chunks).split() == ["tok0", "tok1", "tok2", "tok3"]
+    totals = [c.usage_metadata.candidates_token_count for c in chunks if c.usage_metadata]
+    assert totals == [1, 2, 3, 4], "running totals, one chunk a word"
+    last = chunks[-1]
+    assert last.candidates and last.candidates[0].finish_reason == types.FinishReason.STOP
+    assert last.usage_metadata is not None and last.usage_metadata.thoughts_token_count == 4
+    stats = proxy.stats()
+    (sent,) = provider_calls(stats)
+    assert sent["path"] == f"/v1beta/models/{FLASH}:streamGenerateContent" and sent["query"] == "alt=sse"
+    assert_only_the_providers_key([sent], proxy.env.secret)
+    used, reserved = settled(proxy.env, user)
+    assert (used, reserved) == (HELLO_TOKENS + 4 + 4, 0) == (reported(stats), 0)
+    assert used < HELLO_TOKENS * len(chunks) + sum(totals), "not the chunks summed"
+    (entry,) = ledger(pqg, user, "commit")
+    meta = entry.metadata or {}
+    assert entry.event == "gemini.generate"
+    assert (meta["operation"], meta["model"], meta["stream"], meta["usage"], meta["feature"]) == (
+        "generate", FLASH, True, "reported", "chat")
+    assert (meta["input_tokens"], meta["output_tokens"], meta["reasoning_tokens"]) == (HELLO_TOKENS, 8, 4)
+
+
+def test_a_stream_without_alt_sse_is_one_json_array_relayed_element_by_element(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    # The caller's bytes, spacing and key order as written: the provider must read these.
+    body = b'{ "contents" : [{"parts": [{"text": "Say hello"}], "role": "user"}],\n  "generationConfig": {"maxOutputTokens": 50} }'
+    headers = {"x-goog-api-key": proxy.env.secret, "X-Quota-User": user, "Content-Type": "application/json",
+               "x-sim": "output=3, pause=20000"}
+    url = f"{proxy.base_url}/proxy/gemini/v1beta/models/{FLASH}:streamGenerateContent"
+    with httpx.stream("POST", url, content=body, headers=headers, timeout=WAIT_SECONDS) as answer:
+        assert answer.status_code == 200, answer.read()
+        assert answer.headers["content-type"].startswith("application/json")
+        pieces = answer.iter_raw()
+        first = b""
+        for piece in pieces:
+            first += piece
+            if first.rstrip().endswith(b"}"):
+                break
+        # The simulator holds its last element until released: the first came on before it.
+        stats = proxy.stats()
+        assert (stats["open"], stats["streams"]["completed"]) == (1, 0)
+        element = json.loads(first.decode().lstrip("[,\r\n "))
+        assert element["candidates"][0]["content"]["parts"][0]["text"] == "tok0"
+        httpx.post(proxy.sim.base_url + "/_sim/release", timeout=10).raise_for_status()
+        whole = first + b"".join(pieces)
+    assert whole.startswith(b"[{") and whole.endswith(b"}]") and whole.count(b",\r\n{") == 2, whole
+    elements = json.loads(whole)
+    assert [e["usageMetadata"]["candidatesTokenCount"] for e in elements] == [1, 2, 3]
+    assert elements[-1]["candidates"][0]["finishReason"] == "STOP"
+    stats = proxy.stats()
+    (sent,) = provider_calls(stats)
+    assert sent["raw"] == body.decode("latin-1"), "the body came through byte for byte"
+    assert sent["query"] == ""
+    assert_only_the_providers_key([sent], proxy.env.secret)
+    used, reserved = settled(proxy.env, user)
+    assert (used, reserved) == (reported(stats), 0) and stats["usage"]["output_tokens"] == 3
+
+
+def test_usage_in_a_last_chunk_of_its_own_after_the_finish_is_what_counts(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    client = pqg.gemini(user)
+    chunks = list(client.models.generate_content_stream(
+        model=FLASH, contents=HELLO, config=config("usage=apart, output=3, reasoning=2")))
+    assert not chunks[-1].candidates and chunks[-1].usage_metadata is not None
+    assert chunks[-1].usage_metadata.candidates_token_count == 3
+    stats = proxy.stats()
+    used, reserved = settled(proxy.env, user)
+    assert (used, reserved) == (reported(stats), 0) == (HELLO_TOKENS + 5, 0)
+    (entry,) = ledger(pqg, user, "commit")
+    assert ((entry.metadata or {})["usage"], (entry.metadata or {})["output_tokens"]) == ("reported", 5)
+
+
+# (c) A stream left early.
+
+def test_a_caller_that_leaves_a_stream_after_two_chunks_is_charged_what_the_provider_reported(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    client = pqg.gemini(user)
+    stream = client.models.generate_content_stream(model=FLASH, contents=HELLO,
+                                                   config=config("delay=100, output=20", max_output_tokens=100))
+    taken = []
+    for chunk in stream:
+        taken.append(chunk)
+        if len(taken) == 2:
+            break
+    stream.close()
+    client.close()
+    # The gateway reads the rest of the provider's stream on its own, then commits.
+    wait_for(lambda: proxy.stats()["streams"]["completed"] == 1 and spent(proxy.env, user)[1] == 0)
+    stats = proxy.stats()
+    assert stats["streams"] == {"completed": 1, "broken": 0, "cut": 0}, "read to its end, not broken off"
+    assert settled(proxy.env, user) == (HELLO_TOKENS + 20, 0)
+    (entry,) = ledger(pqg, user, "commit")
+    assert ((entry.metadata or {})["usage"], (entry.metadata or {})["output_tokens"]) == ("reported", 20)
+
+
+def test_a_stream_the_provider_cuts_raises_googles_error_and_its_output_is_charged_at_its_hold(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    client = pqg.gemini(user)
+    chunks = []
+    with pytest.raises(errors.APIError) as broken:
+        for chunk in client.models.generate_content_stream(
+                model=FLASH, contents=HELLO, config=config("cut=2, output=8", max_output_tokens=10)):
+            chunks.append(chunk)
+    assert len(chunks) == 2 and broken.value.code == 502 and "broke off" in str(broken.value)
+    assert proxy.stats()["streams"]["cut"] == 1
+    used, reserved = settled(proxy.env, user)
+    (entry,) = ledger(pqg, user, "commit")
+    meta = entry.metadata or {}
+    # The prompt is what every chunk reported; the output never reached its final total, so it is
+    # charged at its hold, maxOutputTokens.
+    assert (meta["usage"], meta["input_tokens"], meta["output_tokens"]) == ("estimated", HELLO_TOKENS, 10)
+    assert (used, reserved) == (HELLO_TOKENS + 10, 0) and entry.quantity == used
+    # As one JSON array, the elements sent, then an error element and the array's end.
+    url = f"{proxy.base_url}/proxy/gemini/v1beta/models/{FLASH}:streamGenerateContent"
+    body = {"contents": [{"role": "user", "parts": [{"text": HELLO}]}], "generationConfig": {"maxOutputTokens": 10}}
+    cut = httpx.post(url, json=body, timeout=WAIT_SECONDS, headers={
+        "x-goog-api-key": proxy.env.secret, "X-Quota-User": user, "x-sim": "cut=2, output=8"})
+    elements = json.loads(cut.content)
+    assert [e["candidates"][0]["content"]["parts"][0]["text"] for e in elements[:2]] == ["tok0", " tok1"]
+    assert elements[2]["error"]["code"] == 502 and "broke off" in elements[2]["error"]["message"]
+    assert settled(proxy.env, user) == (2 * (HELLO_TOKENS + 10), 0)
+
+
+# (d) Denials.
+
+def test_a_denial_is_googles_client_error_429_and_the_provider_never_sees_the_call(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    # A lifetime quota never resets: no window to wait for, whatever the date.
+    user = user_on(5, period="lifetime")
+    before = proxy_calls(proxy, "denied", "gemini", "generate")
+    # Retries as Google's client offers them, 429 included: the gateway's answer stops them.
+    retrying = types.HttpOptions(retry_options=types.HttpRetryOptions(attempts=3, initial_delay=0.1))
+    client = pqg.gemini(user, http_options=retrying)
+    with pytest.raises(errors.ClientError) as refused:
+        client.models.generate_content(model=FLASH, contents=HELLO, config=config(max_output_tokens=10))
+    error = refused.value
+    assert (error.code, error.status) == (429, "RESOURCE_EXHAUSTED")
+    assert "more than its whole quota" in (error.message or "")
+    headers = error.response.headers
+    assert (headers["x-should-retry"], headers["x-quota-code"], headers["x-quota-denied-by"]) == (
+        "false", "insufficient_quota", "g")
+    assert "retry-after" not in headers
+    with pytest.raises(errors.ClientError):
+        list(client.models.generate_content_stream(model=FLASH, contents=HELLO, config=config(max_output_tokens=10)))
+    # Google's client retries a 429 when told to retry at all: it asked three times each.
+    assert proxy_calls(proxy, "denied", "gemini", "generate") - before == 6
+    assert len(ledger(pqg, user, "denied")) == 6
+    assert proxy.stats()["calls"] == 0
+    assert settled(proxy.env, user) == (0, 0)
+
+
+# (e) The caller's key.
+
+def test_the_callers_key_in_the_query_or_googles_header_works_and_never_reaches_the_provider(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    body = {"contents": [{"role": "user", "parts": [{"text": HELLO}]}]}
+    base = f"{proxy.base_url}/proxy/gemini/v1beta/models/{FLASH}"
+    in_query = httpx.post(f"{base}:generateContent?key={proxy.env.secret}", json=body,
+                          headers={"X-Quota-User": user}, timeout=WAIT_SECONDS)
+    assert in_query.status_code == 200, in_query.text
+    streamed = httpx.post(f"{base}:streamGenerateContent?alt=sse&key={proxy.env.secret}", json=body,
+                          headers={"X-Quota-User": user}, timeout=WAIT_SECONDS)
+    assert streamed.status_code == 200 and streamed.text.count("data: ") == 5
+    client = pqg.gemini(user)
+    in_header = client.models.generate_content(model=FLASH, contents=HELLO)
+    assert in_header.text == "tok0 tok1 tok2 tok3 tok4"
+    made = pqg.create_user_key(user, label="phone")
+    assert made.key is not None
+    device = gemini_client(proxy.base_url, made.key)
+    assert device.models.generate_content(model=FLASH, contents=HELLO).usage_metadata is not None
+    by_query = httpx.post(f"{base}:generateContent?key={made.key}", json=body, timeout=WAIT_SECONDS)
+    assert by_query.status_code == 200, by_query.text
+    stats = proxy.stats()
+    sent = provider_calls(stats)
+    assert [r["query"] for r in sent] == ["", "alt=sse", "", "", ""], "the key left the query, the rest stayed"
+    assert_only_the_providers_key(sent, proxy.env.secret)
+    assert not any(made.key in json.dumps(r) for r in sent)
+    used, reserved = settled(proxy.env, user)
+    assert (used, reserved) == (reported(stats), 0)
+    assert [e.key_id for e in ledger(pqg, user, "commit")][-2:] == [made.id, made.id]
+    # A wrong key in the query is the gateway's 401, in Google's shape, before the provider.
+    wrong = httpx.post(f"{base}:generateContent?key=qg_sk_wrong", json=body, headers={"X-Quota-User": user},
+                       timeout=WAIT_SECONDS)
+    assert wrong.status_code == 401 and wrong.json()["error"]["status"] == "UNAUTHENTICATED"
+    assert proxy.stats()["calls"] == stats["calls"]
+
+
+# (f) What passes free, and what does not pass.
+
+def test_count_tokens_and_the_model_list_pass_free_and_an_uncounted_path_is_googles_404(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    client = pqg.gemini(user)
+    assert client.models.count_tokens(model=FLASH, contents=HELLO).total_tokens == HELLO_TOKENS
+    names = [m.name for m in client.models.list()]
+    assert f"models/{FLASH}" in names
+    assert client.models.get(model=FLASH).output_token_limit == 65536
+    with pytest.raises(errors.ClientError) as unknown:
+        client.models.embed_content(model="gemini-embedding-001", contents=HELLO)
+    assert (unknown.value.code, unknown.value.status) == (404, "NOT_FOUND")
+    assert unknown.value.response.headers["x-quota-code"] == "route_not_found"
+    stats = proxy.stats()
+    assert sorted(stats["paths"]) == ["/v1beta/models", f"/v1beta/models/{FLASH}", f"/v1beta/models/{FLASH}:countTokens"]
+    assert_only_the_providers_key(provider_calls(stats), proxy.env.secret)
+    assert settled(proxy.env, user) == (0, 0)
+    assert ledger(pqg, user) == [], "nothing held, nothing charged"
+
+
+# (g) Thoughts.
+
+def test_thoughts_are_charged_as_output_and_the_ledger_says_how_many(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    client = pqg.gemini(user)
+    answer = client.models.generate_content(
+        model=FLASH, contents=HELLO, config=config(thinking_config=types.ThinkingConfig(thinking_budget=1024)))
+    usage = answer.usage_metadata
+    assert usage is not None and (usage.candidates_token_count, usage.thoughts_token_count) == (5, 4)
+    used, reserved = settled(proxy.env, user)
+    assert (used, reserved) == (HELLO_TOKENS + 5 + 4, 0) == (reported(proxy.stats()), 0)
+    (entry,) = ledger(pqg, user, "commit")
+    meta = entry.metadata or {}
+    assert (meta["output_tokens"], meta["reasoning_tokens"], meta["usage"]) == (9, 4, "reported")
+
+
+# A clamp.
+
+def test_a_clamped_hold_lowers_maxoutputtokens_inside_generation_config(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    # Far less than the model's output limit is left: a call naming no maximum is clamped to it.
+    user = user_on(200)
+    client = pqg.gemini(user)
+    answer = client.models.generate_content(model=FLASH, contents=HELLO, config=config("output=3"))
+    assert answer.text == "tok0 tok1 tok2"
+    (sent,) = provider_calls(proxy.stats())
+    granted: Optional[int] = sent["body"]["generationConfig"]["maxOutputTokens"]
+    assert granted is not None and 0 < granted < 200
+    assert sent["body"]["contents"][0]["parts"][0]["text"] == HELLO
+    assert settled(proxy.env, user) == (HELLO_TOKENS + 3, 0)
+
+
+# Google reads a field by its JSON name or its proto name: so must the hold.
+
+def test_counts_named_by_their_proto_names_are_held_as_google_reads_them(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    url = f"{proxy.base_url}/proxy/gemini/v1beta/models/{FLASH}:generateContent"
+    contents = [{"role": "user", "parts": [{"text": HELLO}]}]
+
+    def send(user: str, generation_config: Dict[str, Any]) -> httpx.Response:
+        body = json.dumps({"contents": contents, "generationConfig": generation_config}).encode()
+        return httpx.post(url, content=body, timeout=WAIT_SECONDS, headers={
+            "x-goog-api-key": proxy.env.secret, "X-Quota-User": user, "Content-Type": "application/json",
+            "x-sim": "output=10"})
+
+    # Three candidates of up to 10 tokens each may be 30 tokens: more than 25 left, never sent.
+    small = user_on(25, {"metadata": "output_tokens"}, period="lifetime")
+    denied = send(small, {"maxOutputTokens": 10, "candidate_count": 3})
+    assert denied.status_code == 429, denied.text
+    assert proxy.stats()["calls"] == 0 and settled(proxy.env, small) == (0, 0)
+    # Held at 3 x 10 as named, and forwarded as written: no maximum spliced beside the caller's.
+    user = user_on(100, {"metadata": "output_tokens"})
+    answer = send(user, {"max_output_tokens": 10, "candidate_count": 3})
+    assert answer.status_code == 200 and len(answer.json()["candidates"]) == 3
+    (sent,) = provider_calls(proxy.stats())
+    assert sent["body"]["generationConfig"] == {"max_output_tokens": 10, "candidate_count": 3}
+    assert settled(proxy.env, user) == (30, 0)
+    # A count named both ways is refused, not guessed at.
+    twice = send(user, {"maxOutputTokens": 10, "max_output_tokens": 20})
+    assert twice.status_code == 400 and twice.json()["error"]["status"] == "INVALID_ARGUMENT"
