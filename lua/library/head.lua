@@ -36,6 +36,22 @@ local START_LEAD_MS = 5000
 -- is kept that long and the retention after it, and no longer (slices.lua's closed leases).
 local MAX_HOLD_LIFE_MS = 86400000
 
+-- The characters the library tells text apart by, as `string.byte` answers them: one name per
+-- character, declared here once for every module (wallet.lua, the first, reads some), so no
+-- code compares a byte with a bare number. Literals, since a library sees no global while it
+-- loads; a test (library.rs) holds each to the character its comment names, and fails on a
+-- `string.byte(...)` compared with a number anywhere in the library.
+local BYTE_QUOTE = 34        -- '"'
+local BYTE_CARET = 94        -- '^'
+local BYTE_a = 97            -- 'a'
+local BYTE_b = 98            -- 'b'
+local BYTE_f = 102           -- 'f'
+local BYTE_l = 108           -- 'l'
+local BYTE_r = 114           -- 'r'
+local BYTE_OPEN_BRACE = 123  -- '{'
+local BYTE_CLOSE_BRACE = 125 -- '}'
+local BYTE_TILDE = 126       -- '~'
+
 -- Registers `body` as the function <library>_<name>. `access` is 'reads' for a function that
 -- never writes (it may then run where writes are refused) or 'writes'.
 local function register(name, access, body)

@@ -87,7 +87,7 @@ register('balances', 'writes', function(c)
   for _, name in ipairs(names) do
     local w = C.wallet(c, name, now)
     for _, g in ipairs(w.g) do
-      if string.byte(g.i) ~= 126 then
+      if string.byte(g.i) ~= BYTE_TILDE then
         ids[#ids + 1] = g.i
       end
     end

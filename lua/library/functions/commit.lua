@@ -88,7 +88,7 @@ register('commit', 'writes', function(c)
   -- (Two groups may burn one balance: their amounts add up.)
   local adding = {}
   for i, h in ipairs(record.h) do
-    local b = h.m and string.byte(h.m) == 98 and string.match(h.m, '^b/([^/]*)')
+    local b = h.m and string.byte(h.m) == BYTE_b and string.match(h.m, '^b/([^/]*)')
     if b and (not drawn[i] or not live) then
       adding[b] = (adding[b] or 0) + h.n
       if C.wallet(c, b, now).d + adding[b] > MAX_EXACT then
@@ -121,7 +121,7 @@ register('commit', 'writes', function(c)
     burned = {}
     for i, h in ipairs(record.h) do
       local part = not drawn[i] and record.w and record.w[h.g]
-      if drawn[i] and not live and h.m and string.byte(h.m) == 98 then
+      if drawn[i] and not live and h.m and string.byte(h.m) == BYTE_b then
         -- Drawn from a run that has ended: burned in burn order, as any late commit.
         local b = string.match(h.m, '^b/([^/]*)')
         local grants, debt = C.burn(c, b, tonumber(h.n), now)

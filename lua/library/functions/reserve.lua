@@ -63,16 +63,16 @@ register('reserve', 'writes', function(c)
   local tail = ARGV[9 + HOLD_FIELDS * n]
   local run_key, run_action, run_start, run_share
   local run_id, run_fallback
-  if string.byte(tail, 2) == 114 then
+  if string.byte(tail, 2) == BYTE_r then
     -- Cut at the quotes (ids and kinds hold none) with plain finds; the kind ("primary",
     -- "retry" or "fallback") by its first letter: each string a step makes costs it.
     local from = 1
-    if string.byte(tail, 4) == 34 then
+    if string.byte(tail, 4) == BYTE_QUOTE then
       -- '"ru":"<run>","ra":"<action>","rk":"<kind>",'
       local e1 = string.find(tail, '"', 7, true)
       local e2 = string.find(tail, '"', e1 + 8, true)
       run_id, run_action, run_fallback = string.sub(tail, 7, e1 - 1), string.sub(tail, e1 + 8, e2 - 1),
-        string.byte(tail, e2 + 8) == 102
+        string.byte(tail, e2 + 8) == BYTE_f
       from = string.find(tail, '"', e2 + 8, true) + 2
       run_key = 'r|' .. run_id
     end

@@ -64,7 +64,7 @@ local function alert_crossings(c, holds, quota_in_force, before, after, only_uni
     local h = holds[i]
     local quota = quota_in_force[i]
     -- A balance group's thresholds are its low-balance amounts, judged by its wallet.
-    local balance = h.b or (h.m and string.byte(h.m) == 98)
+    local balance = h.b or (h.m and string.byte(h.m) == BYTE_b)
     if h.t and not balance and (not only_unit or h.k == only_unit) and quota > 0 and after[i] > before[i] then
       local crossed = {}
       for t in string.gmatch(h.t, '%d+') do

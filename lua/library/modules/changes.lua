@@ -77,7 +77,7 @@ local function ledger_group(h, amount)
   -- (A per-value hold's value: a track's read from its field, a record's as it keeps it.)
   -- A priced hold's measure ('{"priced":...', its price and where it came from) goes with
   -- its group: the entry's provenance.
-  local priced = h.me and string.byte(h.me, 4) == 114 and string.sub(h.me, 1, 10) == '{"priced":' and h.me or nil
+  local priced = h.me and string.byte(h.me, 4) == BYTE_r and string.sub(h.me, 1, 10) == '{"priced":' and h.me or nil
   return {g = h.g, v = h.val or h.v, u = h.k, ps = h.ps, pe = h.pe, a = amount, pr = priced}
 end
 

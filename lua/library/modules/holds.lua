@@ -21,7 +21,7 @@
 -- of an Idempotency-Key whose retry completes the levels above): a parent's level takes it
 -- however far in the past, so the event counts in that level's window of the same instant.
 local function decided_at(raw, now)
-  local below = string.byte(raw) == 126
+  local below = string.byte(raw) == BYTE_TILDE
   local at = tonumber(below and string.sub(raw, 2) or raw)
   if not at or at > now + DECISION_SKEW_MS or (not below and at < now - DECISION_SKEW_MS) then
     return nil
@@ -66,7 +66,7 @@ local function read_holds(c, first, n, at)
       h.roll = true
     end
     if on_slice then
-      if string.byte(h.f) ~= 94 then
+      if string.byte(h.f) ~= BYTE_CARET then
         error({err = 'ERR qg contract: hold ' .. i .. ' is on a slice, so its field opens with ^: ' .. h.f})
       end
       holds.slices = true
@@ -94,7 +94,7 @@ local function read_holds(c, first, n, at)
       -- answered it, and stated the outbox entry of the statement that take applied ("" for
       -- none; slices.lua); its field is the slice's, and it fires no alert here.
       local b, od, ro, ap, fit, sl, place
-      if m and string.byte(m) == 108 then
+      if m and string.byte(m) == BYTE_l then
         sl = string.match(m, '^l/(%d+)$')
         if not sl then
           local lease, amount, ends, intent, pu, ph, pq, stated
@@ -103,20 +103,20 @@ local function read_holds(c, first, n, at)
           place = sl and {lease = lease, amount = amount, ends = ends, intent = intent, stated = stated,
             seen = pu .. '|' .. ph .. '|' .. pq}
         end
-        if sl and (string.byte(h.f) ~= 94 or t ~= '' or pv ~= '') then
+        if sl and (string.byte(h.f) ~= BYTE_CARET or t ~= '' or pv ~= '') then
           error({err = 'ERR qg contract: hold ' .. i .. ' is on a slice, so its field opens with ^ and it has no '
             .. 'thresholds and no values: ' .. h.f})
         end
-      elseif m and string.byte(m) == 98 then
+      elseif m and string.byte(m) == BYTE_b then
         b, od, ro = string.match(m, '^b/([%w_.-]+)/(%d+)/(%d*)$')
-      elseif m and string.byte(m) == 97 then
+      elseif m and string.byte(m) == BYTE_a then
         ap = m == 'approval' and '' or string.match(m, '^a/(apr_%x+)$')
-      elseif m and string.byte(m) == 102 then
+      elseif m and string.byte(m) == BYTE_f then
         fit = string.match(m, '^f/(%d+)$')
       end
-      -- The measure is a JSON object: it opens with "{" and closes with "}" (123 and 125).
+      -- The measure is a JSON object: it opens with "{" and closes with "}".
       if not m or (m ~= '' and m ~= 'soft' and not b and not ap and not fit and not sl) or (pv ~= '' and pv ~= 'v')
-        or (me ~= '' and (string.byte(me) ~= 123 or string.byte(me, -1) ~= 125)) then
+        or (me ~= '' and (string.byte(me) ~= BYTE_OPEN_BRACE or string.byte(me, -1) ~= BYTE_CLOSE_BRACE)) then
         error({err = 'ERR qg contract: hold ' .. i .. ' has malformed options: ' .. options})
       end
       if ap then

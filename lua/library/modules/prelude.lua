@@ -346,7 +346,7 @@ local function reclaim(c, now)
         end
         if p and p.used > 0 then
           move(h.f .. ':u', p.used)
-          if not p.held and h.m and string.byte(h.m) == 98 then
+          if not p.held and h.m and string.byte(h.m) == BYTE_b then
             -- A late child's balance hold: burned in burn order, as a late commit's.
             C.burn(c, string.match(h.m, '^b/([^/]*)'), p.used, now)
             credited = true

@@ -277,7 +277,7 @@ do
       if not head and usable(c, g, now) then
         head = g
       end
-      if string.byte(g.i) == 126 then
+      if string.byte(g.i) == BYTE_TILDE then
         -- With its own amount: a reserve whose quota in force is another (a plan change, an
         -- override) takes the slow path, where C.open moves the allowance to it.
         opened[#opened + 1] = g.i .. '=' .. (g.oa or '')
@@ -437,7 +437,7 @@ do
   -- Ends what a grant has remaining at its expiry; an allowance keeps what was left of it
   -- ("l"), for the next period's rollover.
   function C.lapse(c, g)
-    if string.byte(g.i) == 126 then
+    if string.byte(g.i) == BYTE_TILDE then
       g.l = string.format('%d', g.r)
     end
     g.e, g.r = g.e + g.r, 0
@@ -460,7 +460,7 @@ do
   function C.log(c, balance, w, now)
     for _, g in ipairs(w.g) do
       -- Allowances are the plan's, not sold: they leave no breakage.
-      if string.byte(g.i) ~= 126 then
+      if string.byte(g.i) ~= BYTE_TILDE then
         for _, mark in ipairs({{'e', 'el', 'grant_expired'}, {'v', 'vl', 'grant_void'}}) do
           local amount, logged = g[mark[1]], (g[mark[2]] or '0') + 0
           if amount > logged then
@@ -579,10 +579,10 @@ do
   function C.compact(c, w, grants_key, balance)
     local live, writes, grants, finished = {}, {}, 0, ''
     for _, g in ipairs(C.whole(c, w).g) do
-      if string.byte(g.i) ~= 126 and (g.r > 0 or g.h > 0) then
+      if string.byte(g.i) ~= BYTE_TILDE and (g.r > 0 or g.h > 0) then
         grants = grants + 1
       end
-      if g.r > 0 or g.h > 0 or string.byte(g.i) == 126 then
+      if g.r > 0 or g.h > 0 or string.byte(g.i) == BYTE_TILDE then
         -- (An allowance has no record; it leaves when the next period's opens.)
         live[#live + 1] = g
       else
