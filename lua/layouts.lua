@@ -57,6 +57,8 @@ local SLICE = {q = 1, x = 2, v = 3, l = 4, n = 5, pu = 6, ph = 7, pq = 8}
 local SLICE_FIELDS = 8
 local LIMITS = {steps = 1, attempts = 2, fallbacks = 3, share = 4}
 local LIMITS_FIELDS = 4
+local RUN_STEP = {run = 1, action = 2, kind = 3}
+local RUN_STEP_FIELDS = 3
 local RUN = {n = 1, f = 2, ls = 3, la = 4, lf = 5, lfs = 6, depth = 7}
 local RUN_FIELDS = 7
 local RUN_GROUP = {g = 1, b = 2, u = 3, o = 4, fu = 5}
@@ -66,6 +68,7 @@ local OPTION_MODE_ONLY = '||||||'
 local WALLET_LINE = '^([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()'
 local GRANT_LINE = '^\n([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()'
 local LIMITS_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
+local RUN_STEP_LINE = '^([^|]*)|([^|]*)|(.*)$'
 local SLICE_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
 local SLICE_HEAD = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
 -- The encoding of the reservation records this build writes (prelude.lua).

@@ -41,7 +41,6 @@ local MAX_HOLD_LIFE_MS = 86400000
 -- code compares a byte with a bare number. Literals, since a library sees no global while it
 -- loads; a test (library.rs) holds each to the character its comment names, and fails on a
 -- `string.byte(...)` compared with a number anywhere in the library.
-local BYTE_QUOTE = 34        -- '"'
 local BYTE_CARET = 94        -- '^'
 local BYTE_a = 97            -- 'a'
 local BYTE_b = 98            -- 'b'

@@ -12,6 +12,9 @@
 --             next under the same id, named so commit, release and extend reach it); a
 --             step's opens with its run, action and kind ("ru", "ra", "rk"; runs.lua), a run's
 --             has a "run" object
+-- then        a step's run, RUN_STEP: "<run id>|<action id>|<kind>", "" for a reserve that is no
+--             step (runs.lua; a child run's start is a step too)
+-- then        a run's start: its LIMITS as its record's "run" object keeps them, "" for none
 -- last        the request's decision instant, ms (see holds.lua): its periods must contain it,
 --             and the holds expire ttl after it
 --
@@ -31,7 +34,7 @@
 register('reserve', 'writes', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
   -- 0. The call's shape, as src/store/scripts/contract.rs declares it.
-  local n = shape(KEYS, ARGV, 10, 8, HOLD_FIELDS, 2)
+  local n = shape(KEYS, ARGV, 10, 8, HOLD_FIELDS, 4)
 
   -- 1. A repeat answers the first answer whatever changed since (`now` is Redis time, read
   -- once for the call: head.lua).
@@ -52,34 +55,25 @@ register('reserve', 'writes', function(c)
     return {'stale'}
   end
 
-  -- 3. A step of a run or a run's start: the record the node encoded opens with its run's id,
-  -- action and kind ("ru", "ra", "rk"), or with its run object ("run", its limits), or both (a
-  -- child run); nothing else tells a step from a reserve. A step reads its run's fields with
-  -- the counters: per hold its group's, then the run's first, its action's attempts and, for a
-  -- child, its children (runs.lua's header). Read inline rather than through runs.lua: each
-  -- table or string a step makes is Lua's garbage, which cost a step half a reserve again
-  -- (BENCHMARKS.md). What the rest hands on of a step (nil in a reserve that is none): its run's
-  -- field prefix, its action, its limits when it starts a run, a fallback's share.
-  local tail = ARGV[9 + HOLD_FIELDS * n]
+  -- 3. A step of a run or a run's start, as the node names them: a step its run, action and
+  -- kind (RUN_STEP), a run's start its limits, a child run both; nothing else tells a step from
+  -- a reserve. A step reads its run's fields with the counters: per hold its group's, then the
+  -- run's first, its action's attempts and, for a child, its children (runs.lua's header).
+  -- What the rest hands on of a step (nil in a reserve that is none): its run's field prefix,
+  -- its action, its limits when it starts a run, a fallback's share.
+  local tail, step, start = ARGV[9 + HOLD_FIELDS * n], ARGV[10 + HOLD_FIELDS * n], ARGV[11 + HOLD_FIELDS * n]
   local run_key, run_action, run_start, run_share
   local run_id, run_fallback
-  if string.byte(tail, 2) == BYTE_r then
-    -- Cut at the quotes (ids and kinds hold none) with plain finds; the kind ("primary",
-    -- "retry" or "fallback") by its first letter: each string a step makes costs it.
-    local from = 1
-    if string.byte(tail, 4) == BYTE_QUOTE then
-      -- '"ru":"<run>","ra":"<action>","rk":"<kind>",'
-      local e1 = string.find(tail, '"', 7, true)
-      local e2 = string.find(tail, '"', e1 + 8, true)
-      run_id, run_action, run_fallback = string.sub(tail, 7, e1 - 1), string.sub(tail, e1 + 8, e2 - 1),
-        string.byte(tail, e2 + 8) == BYTE_f
-      from = string.find(tail, '"', e2 + 8, true) + 2
-      run_key = 'r|' .. run_id
+  if step ~= '' then
+    local kind
+    run_id, run_action, kind = string.match(step, RUN_STEP_LINE)
+    if not run_id then
+      error({err = 'ERR qg contract: a step names its run as ' .. RUN_STEP_FIELDS .. ' fields, got ' .. step})
     end
-    if string.sub(tail, from, from + 6) == '"run":{' then
-      -- '"run":{"L":"<limits>"'
-      run_start = string.sub(tail, from + 12, string.find(tail, '"', from + 12, true) - 1)
-    end
+    run_fallback, run_key = kind == 'fallback', 'r|' .. run_id
+  end
+  if start ~= '' then
+    run_start = start
   end
 
   -- 4. The counters, and expired holds back first, so they never count against this decision:

@@ -144,11 +144,12 @@ do
     end
   end
 
-  -- A track's step (`spec` "<run id>|<action id>|<kind>"): its holds of groups its run holds
-  -- marked when the run is live (else they count on the user: a track never denies), and a
-  -- step table for R.tracked and the answer (`code` 1 when the run has ended). Writes nothing.
+  -- A track's step (`spec` RUN_STEP, "<run id>|<action id>|<kind>"): its holds of groups its
+  -- run holds marked when the run is live (else they count on the user: a track never denies),
+  -- and a step table for R.tracked and the answer (`code` 1 when the run has ended). Writes
+  -- nothing.
   function R.track(c, spec, holds)
-    local id, action, kind = string.match(spec, '^([^|]*)|([^|]*)|(.*)$')
+    local id, action, kind = string.match(spec, RUN_STEP_LINE)
     local head, tried, names, actions = load(c, id, holds, action)
     return {id = id, action = action, kind = kind, head = head, tried = tried, names = names,
       actions = actions, code = head and 0 or 1}

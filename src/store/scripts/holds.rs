@@ -14,6 +14,7 @@ use crate::quota::run::step_denial;
 use crate::quota::{Amounts, Hold, Milli, Outcomes, Reason, RunLimits, Step, StepAnswer, Verdict, Window};
 use crate::store::backend::Conn;
 use crate::store::layout::{value_field, UserKeys};
+use crate::store::run_fields::{encode_limits, step_parts};
 use crate::store::StoreError;
 
 /// The reservation a reserve made (the first call's, for a repeat).
@@ -210,8 +211,6 @@ pub async fn reserve(
     args: &ReserveArgs<'_>,
     holds: &[Hold<'_>],
 ) -> Result<Reply<Reserved>, StoreError> {
-    // (A step or a run's start is a reserve whose record opens with its run: reserve.lua
-    // reads which from the record, and nothing else decides it.)
     let mut inv = Call::new(&contract::RESERVE);
     writing_args(&mut inv, w);
     let values: Vec<HoldValues> = holds.iter().map(HoldValues::of).collect();
@@ -220,7 +219,18 @@ pub async fn reserve(
     for v in &values {
         v.push(&mut inv);
     }
-    inv.arg(record_rest(args, &values)).arg(args.at);
+    inv.arg(record_rest(args, &values));
+    // A step names its run (a child run's start is one too), and a run's start its limits:
+    // reserve.lua reads them here, and nothing else tells it a step or a run.
+    match args.step {
+        Some(step) => inv.arg_joined(&step_parts(step), b'|'),
+        None => inv.arg(""),
+    };
+    match args.run {
+        Some(limits) => inv.arg(encode_limits(limits)),
+        None => inv.arg(""),
+    };
+    inv.arg(args.at);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
@@ -312,10 +322,11 @@ pub async fn track(
     inv.arg(entry.key_id).arg(entry.member).arg(entry.reference);
     // A step names its run, action and kind (track.lua); ids and kinds hold no "|".
     let step = entry.step;
-    let run = step.map(|s| format!("{}|{}|{}", s.run_id, s.action, s.kind.as_str()));
-    inv.arg(run.as_deref().unwrap_or(""))
-        .arg(entry.outcome.unwrap_or(""))
-        .arg(at);
+    match step {
+        Some(step) => inv.arg_joined(&step_parts(step), b'|'),
+        None => inv.arg(""),
+    };
+    inv.arg(entry.outcome.unwrap_or("")).arg(at);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {

@@ -391,6 +391,15 @@ packed! {
         FALLBACK_SHARE = "share",
     }
 
+    /// The run a step of a run belongs to, as reserve and track take it (runs.lua),
+    /// "|"-separated: its id, its action's id ("" for none) and its kind ("primary", "retry" or
+    /// "fallback").
+    run_step as "RUN_STEP" {
+        RUN = "run",
+        ACTION = "action",
+        KIND = "kind",
+    }
+
     /// A run's first field, "r|<run>" (runs.lua), packed with cmsgpack: these, then a
     /// `run_group` for each group it holds.
     run as "RUN" {
@@ -458,6 +467,8 @@ pub fn lua() -> String {
     let wallet = fields_pattern(wallet::FIELDS, "([^|\\n]*)", "([^|\\n]*)");
     let grant = fields_pattern(grant::FIELDS, "([^|\\n]*)", "([^|\\n]*)");
     let limits = fields_pattern(limits::FIELDS, "([^|]*)", "([^|]*)");
+    // (Its captures are taken into locals, in its order: ids and kinds hold no "|".)
+    let run_step = fields_pattern(run_step::FIELDS, "([^|]*)", "(.*)");
     let slice = fields_pattern(slice::FIELDS, "([^|]*)", "([^|]*)");
     // A slice line's head, up to the last field a decision on it reads (holds.lua's weigh): a
     // match costs a Redis function per capture, and the node reads the rest from the line.
@@ -470,7 +481,7 @@ pub fn lua() -> String {
     let mode_only = "|".repeat(option::FIELDS - 1);
     out.push_str(&format!(
         "local OPTION_LINE = '^{options}$'\nlocal OPTION_MODE_ONLY = '{mode_only}'\nlocal WALLET_LINE = '^{wallet}()'\n\
-         local GRANT_LINE = '^\\n{grant}()'\nlocal LIMITS_LINE = '^{limits}$'\n\
+         local GRANT_LINE = '^\\n{grant}()'\nlocal LIMITS_LINE = '^{limits}$'\nlocal RUN_STEP_LINE = '^{run_step}$'\n\
          local SLICE_LINE = '^{slice}$'\nlocal SLICE_HEAD = '^{slice_head}'\n"
     ));
     out.push_str(&format!(
@@ -496,6 +507,8 @@ mod tests {
         assert!(text.contains(&format!("local GRANT_FIELDS = {}\n", grant::FIELDS)));
         // holds.lua's weigh takes SLICE_HEAD's captures into locals, in this order.
         assert_eq!([slice::AMOUNT, slice::ENDS, slice::VERSION, slice::LEASE], [0, 1, 2, 3]);
+        // runs.lua takes RUN_STEP_LINE's captures into locals, in this order.
+        assert_eq!([run_step::RUN, run_step::ACTION, run_step::KIND], [0, 1, 2]);
     }
 
     /// lua/layouts.lua is what these declarations say; when it is not, it is written anew (and
