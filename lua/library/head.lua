@@ -11,7 +11,7 @@
 --   c.KEYS, c.ARGV   the call's keys and arguments
 --   c.now            Redis time in whole milliseconds, read once before anything else
 --   c.fired          ids of the alerts the call fired (alerts.lua, wallet.lua)
---   c.wallets        the wallets the call loaded, by balance (wallet.lua)
+--   c.wallets        the wallets the call loaded, by balance (wallet.lua; nil until it loads one)
 --   c.marks          plan-change marks to clear when the wallets are saved (wallet.lua)
 --   c.rollup_day, c.rollup_prefix   the day the call last rolled up, formatted (prelude.lua)
 --   c.expired, c.expired_credits    what expired holds still hold (pending.lua)
@@ -59,7 +59,8 @@ local function register(name, access, body)
     flags = access == 'reads' and {'no-writes'} or {},
     callback = function(keys, args)
       local t = redis.call('TIME')
-      return body({KEYS = keys, ARGV = args, now = t[1] * 1000 + math.floor(t[2] / 1000), fired = {}, wallets = {}})
+      -- (`wallets` named, though nil, so the table is made with room for it.)
+      return body({KEYS = keys, ARGV = args, now = t[1] * 1000 + math.floor(t[2] / 1000), fired = {}, wallets = nil})
     end,
   }
 end

@@ -20,13 +20,8 @@ register('check', 'reads', function(c)
 
   -- 1. The node's assumptions checked against Redis: its instant, its periods and the
   -- subscription version.
-  local at = decided_at(ARGV[#ARGV], now)
-  local holds = at and read_holds(c, 3, n, at)
-  if not holds then
-    return {'stale'}
-  end
-  local version, quota_in_force = subscription(c, KEYS[4], holds, now)
-  if version ~= ARGV[1] then
+  local at, holds, quota_in_force = checked(c, 3, n, KEYS[4], ARGV[1])
+  if not at then
     return {'stale'}
   end
 
@@ -54,11 +49,7 @@ register('check', 'reads', function(c)
   end
   -- Last, what each hold that would clamp would hold.
   if holds.clamped then
-    for i = 1, #holds do
-      if reply[verdict_at(CHECKED_FIELDS, i) + VERDICT.denied] == 6 then
-        reply[#reply + 1] = holds[i].a
-      end
-    end
+    append_clamped(holds, reply, CHECKED_FIELDS)
   end
   return reply
 end)

@@ -34,13 +34,8 @@ register('track', 'writes', function(c)
 
   -- 2. The node's assumptions checked against Redis: its instant, its periods and the
   -- subscription version.
-  local at = decided_at(ARGV[#ARGV], now)
-  local holds = at and read_holds(c, 7, n, at)
-  if not holds then
-    return {'stale'}
-  end
-  local version, quota_in_force = subscription(c, KEYS[6], holds, now)
-  if version ~= ARGV[5] then
+  local at, holds, quota_in_force = checked(c, 7, n, KEYS[6], ARGV[5])
+  if not at then
     return {'stale'}
   end
 

@@ -184,15 +184,48 @@ local function subscription(c, sub_key, holds, at)
   local quota_in_force = {nil, nil, nil, nil}
   for i = 1, #holds do
     local h = holds[i]
-    quota_in_force[i] = in_force(h.q, h.o, h.oe, at)
+    -- (Without an override, in_force's answer without its call: a call costs a Redis function
+    -- some 500 instructions, and most holds have none.)
+    quota_in_force[i] = h.o and in_force(h.q, h.o, h.oe, at) or h.q + 0
   end
   return redis.call('HGET', sub_key, 'ver') or '0', quota_in_force
+end
+
+-- The node's assumptions checked against Redis, first in every call that decides on holds
+-- (reserve, check, track): its decision instant (the call's last argument), the periods of the
+-- `n` holds whose values begin at ARGV[first] (read_holds), and the subscription's version
+-- (`sub_key`'s, against `version`, the one the node decided with). Answers the instant, the
+-- holds and the quota in force per hold, or nil when one of them does not hold (the call
+-- answers "stale").
+local function checked(c, first, n, sub_key, version)
+  local ARGV, now = c.ARGV, c.now
+  local at = decided_at(ARGV[#ARGV], now)
+  local holds = at and read_holds(c, first, n, at)
+  if not holds then
+    return nil
+  end
+  local ver, quota_in_force = subscription(c, sub_key, holds, now)
+  if ver ~= version then
+    return nil
+  end
+  return at, holds, quota_in_force
 end
 
 -- Where hold i's VERDICT is in a decision's answer whose head has `head` values: its fields at
 -- that plus VERDICT.<name>.
 local function verdict_at(head, i)
   return head + VERDICT_FIELDS * (i - 1)
+end
+
+-- Appends what each hold that clamped (its verdict's denied 6, weigh) holds, last in the
+-- answers of reserve and check (whose head has `head` values) when one did (`holds.clamped`).
+local function append_clamped(holds, reply, head)
+  for i = 1, #holds do
+    if reply[verdict_at(head, i) + VERDICT.denied] == 6 then
+      reply[#reply + 1] = holds[i].a
+    end
+  end
+  return reply
 end
 
 -- Weighs every hold against its counter (`counters` as read_counters answers them) and the

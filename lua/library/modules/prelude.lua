@@ -103,7 +103,7 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
   if quick and holds.credits then
     for i = 1, n do
       local b = holds[i].b
-      if b and not c.wallets[b] then
+      if b and not (c.wallets and c.wallets[b]) then
         local once = true
         for k = 1, n do
           once = once and (k == i or holds[k].b ~= b)
@@ -393,26 +393,6 @@ local function reclaim(c, now)
   redis.call('ZREM', c.KEYS[3], unpack(done))
   redis.call('ZADD', c.KEYS[4], unpack(ended))
   return #done < #due / 2, #done > 0
-end
-
--- The counters hash's field "~open" keeps an instant no open hold expires before:
--- reserve reads it with the counters and, while it is in the future, knows that nothing is due
--- without asking the open set. Reserve, the only call that adds a hold to the set, lowers it to
--- its hold's expiry; extend, which may bring one nearer, deletes it. Holds that leave the set
--- leave it lower than it need be, which costs one look at the set once it has passed.
--- Returns expired holds as reclaim does when `open` (the field as read; nil unknown) has
--- passed, and then answers the instant the set's first hold expires (MAX_EXACT for none) as
--- the field's new value; else nothing is due and it answers nil.
-local function reclaim_due(c, open, now)
-  if open and open > now then
-    return false, false, nil
-  end
-  local more, returned = reclaim(c, now)
-  if more then
-    return true
-  end
-  local first = redis.call('ZRANGE', c.KEYS[3], 0, 0, 'WITHSCORES')
-  return false, returned, first[2] and first[2] + 0 or MAX_EXACT
 end
 
 -- Drops ended records, idempotency entries and counter fields past retention, a bounded

@@ -24,8 +24,8 @@
 -- fire, and the allowances open. A reserve whose amount fits, wholly and with something left,
 -- on the head, and fires nothing, decides from that line (read in the counters' HMGET) and
 -- holds by adding its amount to the journal "w|<balance>|j": the text is neither read nor
--- written and no function of C is called (prelude.lua's read_counters, holds.lua's weigh,
--- reserve.lua). Every other call that reads the wallet first moves the journal onto
+-- written (prelude.lua's read_counters, holds.lua's weigh, then C.journal, C.hold_reserved
+-- and C.append_reserved). Every other call that reads the wallet first moves the journal onto
 -- the head grant (its remaining less it, its held more), and every write sets the journal back
 -- to 0 with a new line. A wallet read in a call is never held on the quick path by the same
 -- call (read_counters skips it), so a journal written is never overwritten. (A reserve that
@@ -45,7 +45,13 @@ do
   -- a wallet written before the quick path has those or five more (sums a reserve read lazily
   -- then), one written since those and "q" (see the header).
   local function wallet(c, balance, now)
-    local w = c.wallets[balance]
+    -- (The call's wallets are made with its first: most calls load none.)
+    local wallets = c.wallets
+    if not wallets then
+      wallets = {}
+      c.wallets = wallets
+    end
+    local w = wallets[balance]
     if w then
       return w
     end
@@ -54,7 +60,7 @@ do
     local raw = got[1]
     if not raw then
       w = {g = {}, d = 0, oh = 0, now = now, whole = true}
-      c.wallets[balance] = w
+      wallets[balance] = w
       return w
     end
     local v = {string.match(raw, WALLET_LINE)}
@@ -73,7 +79,7 @@ do
         error({err = 'ERR qg contract: the journal of ' .. balance .. ' names no grant'})
       end
     end
-    c.wallets[balance] = w
+    wallets[balance] = w
     return C.whole(c, w)
   end
 
@@ -122,7 +128,8 @@ do
   -- line (C.quick) and its journal, 0 (wallet moved it onto its grant).
   local function save(c, now, fired, log)
     local out = {}
-    for balance, w in pairs(c.wallets) do
+    -- (`out`, empty still, stands for the wallets of a call that loaded none.)
+    for balance, w in pairs(c.wallets or out) do
       if w.t then
         C.low_balance(c, balance, w, now, fired)
       end
@@ -153,7 +160,7 @@ do
   -- overdrawn), debt, the soonest expiry's amount and instant ("" for none). Holds are
   -- reserve's and track's (with `b`) or a record's, whose balance is in its part of the
   -- record's "w" (`parts`) or, for a hold it did not hold credits for, its mode. (Reserve
-  -- answers for itself: see its end.)
+  -- answers with C.append_reserved.)
   local function append(c, reply, holds, parts, now, pending)
     for i = 1, #holds do
       local h = holds[i]
@@ -181,6 +188,62 @@ do
   end
 
   C.wallet, C.draw, C.fits, C.hold, C.save, C.append, C.watch = wallet, draw, fits, hold, save, append, watch
+
+  -- The quick path's side of an admitting reserve (reserve.lua), three steps of it.
+  -- Its writes: each hold on the quick path (weigh made its `fast`) adds its amount to its
+  -- balance's journal, in the counters' HSET (`writes`, filled up to `k`). Answers the new `k`.
+  function C.journal(c, holds, writes, k)
+    for i = 1, #holds do
+      local q = holds[i].fast
+      if q then
+        q.journal = q.journal + holds[i].a
+        writes[k + 1], writes[k + 2], k = 'w|' .. holds[i].b .. '|j', q.journal, k + 2
+      end
+    end
+    return k
+  end
+
+  -- Its record's part: the grants each balance hold holds on, in burn order, as
+  -- {"<group>": {"b": balance, "g": [[grant id, milli], ...], "o": milli overdrawn}} (this
+  -- file's header), written out as `"w":{...},`. A hold on the quick path held wholly on the
+  -- head (its journal written with the counters); the others on their wallets, which are saved.
+  -- (Written out: group ids, balance names, grant ids and amounts need no escaping in JSON.)
+  function C.hold_reserved(c, holds, now)
+    local parts, loaded = {}, false
+    for i = 1, #holds do
+      local h = holds[i]
+      if h.fast then
+        parts[#parts + 1] = '"' .. h.g .. '":{"b":"' .. h.b .. '","g":[["' .. h.fast.head .. '","' .. h.a .. '"]],"o":"0"}'
+      elseif h.b and not h.rb then
+        loaded = true
+        parts[#parts + 1] = '"' .. h.g .. '":' .. cjson.encode(hold(c, wallet(c, h.b, now), h.b, h.a, now))
+      end
+    end
+    if loaded then
+      save(c, now, c.fired)
+    end
+    return '"w":{' .. table.concat(parts, ',') .. '},'
+  end
+
+  -- Its answer, after the alerts: per balance hold its BALANCE, a hold on the quick path from
+  -- its quick line and journal as weigh made them (the line's values, the journal with this
+  -- hold), the others from their wallets (C.state).
+  function C.append_reserved(c, holds, reply, now)
+    for i = 1, #holds do
+      local h = holds[i]
+      local q, n = h.fast, #reply
+      if q then
+        local line, j = q.line, q.journal
+        reply[n + BALANCE.available], reply[n + BALANCE.held], reply[n + BALANCE.debt] =
+          math.max(0, line[QUICK.av] - j), line[QUICK.held] + j, line[QUICK.d]
+        reply[n + BALANCE.soonest], reply[n + BALANCE.soonest_at] =
+          line[QUICK.soon] and line[QUICK.ss] - j or line[QUICK.ss], line[QUICK.sa]
+      elseif h.b then
+        C.state(c, h.b, now, nil, reply)
+      end
+    end
+    return reply
+  end
 
   -- A grant's fields that are text, absent when empty (the rest are its id, burn key and
   -- times, kept as they are, and its AMOUNTS, which a grant keeps under the same names).

@@ -35,11 +35,13 @@ pub const PARTS: &[(&str, &str)] = &[
     lua!("library/modules/pending.lua"),
     lua!("library/modules/overrides.lua"),
     lua!("library/modules/alerts.lua"),
+    lua!("library/modules/approvals.lua"),
     lua!("library/modules/outcomes.lua"),
     lua!("library/modules/changes.lua"),
     lua!("library/modules/counters.lua"),
     lua!("library/modules/statements.lua"),
     lua!("library/modules/holds.lua"),
+    lua!("library/modules/reserving.lua"),
 ];
 
 /// Every part of the library, in load order: `PARTS`, then the functions.
