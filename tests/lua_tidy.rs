@@ -12,19 +12,6 @@ use std::process::Command;
 /// The longest a function of the library may be, from its `function` line to its `end`.
 const MAX_FUNCTION_LINES: usize = 80;
 
-/// Functions longer than that which are yet to be cut into steps, each with the length it may
-/// not pass: the list only shrinks (a function on it that is short now fails the test too).
-const NOT_YET_SPLIT: &[(&str, &str, usize)] = &[
-    ("library/modules/holds.lua", "read_holds", 139),
-    ("library/modules/holds.lua", "weigh", 141),
-    ("library/modules/prelude.lua", "read_counters", 83),
-    ("library/modules/prelude.lua", "reclaim", 148),
-    ("library/functions/balances.lua", "balances", 100),
-    ("library/functions/commit.lua", "commit", 180),
-    ("library/functions/take_slice.lua", "take_slice", 129),
-    ("library/functions/track.lua", "track", 112),
-];
-
 fn lua_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("lua")
 }
@@ -114,26 +101,18 @@ fn functions(text: &str) -> Vec<Function> {
 }
 
 /// The functions of `files` longer than `MAX_FUNCTION_LINES`, as "<file>: <name> (lines a-b,
-/// n lines)", less those `NOT_YET_SPLIT` allows at their length or less.
-fn too_long(files: &[(String, String)], allowed: &[(&str, &str, usize)]) -> Vec<String> {
+/// is n lines, over 80)".
+fn too_long(files: &[(String, String)]) -> Vec<String> {
     let mut found = Vec::new();
     for (file, text) in files {
         for f in functions(text) {
             let length = f.length();
-            if length <= MAX_FUNCTION_LINES {
-                continue;
+            if length > MAX_FUNCTION_LINES {
+                found.push(format!(
+                    "{file}: {} (lines {}-{}) is {length} lines, over {MAX_FUNCTION_LINES}",
+                    f.name, f.lines.0, f.lines.1
+                ));
             }
-            let allowance = allowed
-                .iter()
-                .find(|(p, name, _)| p == file && *name == f.name)
-                .map(|(_, _, most)| *most);
-            if allowance.is_some_and(|most| length <= most) {
-                continue;
-            }
-            found.push(format!(
-                "{file}: {} (lines {}-{}) is {length} lines, over {MAX_FUNCTION_LINES}",
-                f.name, f.lines.0, f.lines.1
-            ));
         }
     }
     found
@@ -141,19 +120,11 @@ fn too_long(files: &[(String, String)], allowed: &[(&str, &str, usize)]) -> Vec<
 
 #[test]
 fn no_function_of_the_library_is_over_80_lines() {
-    let files = library_files();
-    assert_eq!(too_long(&files, NOT_YET_SPLIT), Vec::<String>::new());
-    // The list of those yet to be split only shrinks.
-    for (file, name, _) in NOT_YET_SPLIT {
-        let (_, text) = files
-            .iter()
-            .find(|(p, _)| p == file)
-            .unwrap_or_else(|| panic!("{file} is gone"));
-        let long = functions(text)
-            .into_iter()
-            .any(|f| f.name == *name && f.length() > MAX_FUNCTION_LINES);
-        assert!(long, "{file}: {name} is short now, or gone: take it off NOT_YET_SPLIT");
-    }
+    assert_eq!(
+        too_long(&library_files()),
+        Vec::<String>::new(),
+        "cut it into the steps it takes"
+    );
     // The check finds one.
     let body = "  local x = 1\n".repeat(MAX_FUNCTION_LINES - 1);
     let planted = vec![(
@@ -161,7 +132,7 @@ fn no_function_of_the_library_is_over_80_lines() {
         format!("local function long(c)\n{body}end\nlocal function short(c)\n  return c\nend\n"),
     )];
     assert_eq!(
-        too_long(&planted, &[]),
+        too_long(&planted),
         [format!(
             "planted.lua: long (lines 1-{0}) is {0} lines, over 80",
             MAX_FUNCTION_LINES + 1

@@ -36,6 +36,10 @@ local START_LEAD_MS = 5000
 -- is kept that long and the retention after it, and no longer (slices.lua's closed leases).
 local MAX_HOLD_LIFE_MS = 86400000
 
+-- The largest counter a double holds exactly (2^53 - 1 milli-units): a change that would pass
+-- it is refused whole rather than counted inexactly (a counter's or a balance's debt).
+local MAX_EXACT = 9007199254740991
+
 -- The characters the library tells text apart by, as `string.byte` answers them: one name per
 -- character, declared here once for every module (wallet.lua, the first, reads some), so no
 -- code compares a byte with a bare number. Literals, since a library sees no global while it

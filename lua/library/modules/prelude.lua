@@ -101,20 +101,7 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
     end
   end
   if quick and holds.credits then
-    for i = 1, n do
-      local b = holds[i].b
-      if b and not (c.wallets and c.wallets[b]) then
-        local once = true
-        for k = 1, n do
-          once = once and (k == i or holds[k].b ~= b)
-        end
-        if once then
-          holds[i].fast = #fields + 1
-          fields[#fields + 1] = 'w|' .. b .. '|q'
-          fields[#fields + 1] = 'w|' .. b .. '|j'
-        end
-      end
-    end
+    C.quick_fields(c, holds, fields)
   end
   -- A step's run's fields (reserve.lua), read last: its first, its action's attempts and the
   -- run's count of actions (the first again for no action, making no string), and a child's
@@ -187,10 +174,6 @@ end
 -- its index: formatting a number costs a Redis function about 2,000 instructions.
 local INDEX_TEXT = {'1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15', '16'}
 
--- The largest counter a double holds exactly (2^53 - 1 milli-units): a change that would pass
--- it is refused whole rather than counted inexactly.
-local MAX_EXACT = 9007199254740991
-
 -- Schedules the rollups of `groups` (a group, or a set as a field names it) on UTC day `day`
 -- for pruning with the ledger: in the periods set, scored so that prune takes them when the
 -- day is the ledger's keep old. Its first write of a day's field does it (NX keeps the first).
@@ -246,153 +229,180 @@ end
 -- Returns expired holds to their counters (at most RECLAIM_HOLDS of them). Returns true when
 -- expired holds remain, and whether this call returned any.
 -- A reclaimed record keeps state "held"; leaving the open set is what makes it expired.
-local function reclaim(c, now)
-  -- A call returns at most RECLAIM_BATCH expired reservations and RECLAIM_HOLDS holds (a
-  -- reservation in 32 groups holds 32), so one call stays well under a millisecond; more
-  -- answers "more". The ZRANGEBYSCORE limit is RECLAIM_BATCH + 1 (one more tells whether more
-  -- remain), written out as the command takes it, since formatting it would cost every call.
-  local RECLAIM_BATCH, RECLAIM_HOLDS, RECLAIM_LIMIT, DAY_MS = 64, 96, '65', 86400000
-  -- Nearly always nothing is due: a count answers that for less than an empty range does.
-  local until_now = string.format('%d', now)
-  if redis.call('ZCOUNT', c.KEYS[3], '-inf', until_now) == 0 then
-    return false, false
+local reclaim
+do
+  local DAY_MS = 86400000
+
+  -- A lease no statement ended by its backstop (take_slice.lua): what it still leases is
+  -- counted as used, which can never pass the quota, and it ends committed. Its member's slot
+  -- lost the slice, or no node could settle it for a day. `move` adds to a counter field.
+  local function lapse(c, id, record, move, now)
+    local h, still = record.h[1], record.sk + 0
+    move(h.f .. ':u', still)
+    move(h.f .. ':h', -still)
+    move(h.f .. ':l', -still)
+    record.su, record.sk, record.lp = string.format('%d', record.su + still), '0', '1'
+    record.s, record.t = 'committed', string.format('%d', now)
+    redis.call('HSET', c.KEYS[2], id, cjson.encode(record))
   end
-  -- With their scores: an expiry's ledger entry says when the hold ended.
-  local due = redis.call('ZRANGEBYSCORE', c.KEYS[3], '-inf', until_now, 'WITHSCORES', 'LIMIT', '0', RECLAIM_LIMIT)
-  -- Per counter field, what goes back (held, negative) or is counted (a run's used).
-  local done, delta, order, taken, credited = {}, {}, {}, 0, false
-  local function move(field, d)
-    if not delta[field] then
-      delta[field] = 0
-      order[#order + 1] = field
+
+  -- A held reservation `id` that expired at `until_ms`: its holds go back (`move` adds to a
+  -- counter field), its expiries are counted per day and group (`expired`: [day][group] ->
+  -- holds), the holds of closed leases it had on slices join `closed` (their ancestors are
+  -- told, S.stated), and its end goes in the ledger. Answers `closed` and whether it gave
+  -- credits back or burned them.
+  local function expire(c, id, record, until_ms, move, expired, closed, now)
+    local credited = false
+    -- Holds on slices go back to the lease they were placed on (slices.lua).
+    if record.sl then
+      for _, l in ipairs(S.fields(c, record) or {}) do
+        closed = closed or {}
+        closed[#closed + 1] = l
+      end
     end
-    delta[field] = delta[field] + d
+    local day = math.floor(record.x / DAY_MS)
+    expired[day] = expired[day] or {}
+    -- A step's draws go back to its run, and a run commits what its steps used (runs.lua):
+    -- per hold, what is the user's.
+    local per = (record.ru or record.run) and R.expire(c, id, record, now)
+    -- Credits it held go back to their grants (or expire with them); a run's burn what its
+    -- steps used, which its ledger entry tells (as a close's does).
+    local burned
+    if record.w then
+      for g, part in pairs(record.w) do
+        if record.run then
+          local used = 0
+          for i, h in ipairs(record.h) do
+            if h.g == g and per[i] then
+              used = per[i].used
+            end
+          end
+          local grants, debt = C.settle(c, part, used, now)
+          burned = burned or {}
+          burned[g] = {b = part.b, g = grants, d = string.format('%d', debt)}
+        else
+          C.give_back(c, part, now)
+        end
+      end
+      credited = true
+    end
+    for i, h in ipairs(record.h) do
+      expired[day][h.g] = (expired[day][h.g] or 0) + 1
+      if record.sl and record.sl[INDEX_TEXT[i] or tostring(i)] then
+        -- A hold that expired on a slice may still be committed late: its slice keeps its
+        -- lease's fields when it closes, and a closed lease keeps them when it holds nothing
+        -- more, where that commit counts (slices.lua). (S.fields pointed h.f at the lease's.)
+        move(h.f .. ':e', 1)
+      end
+      local p = per and per[i]
+      if not per or (p and p.held) then
+        move(h.f .. ':h', -h.a)
+      end
+      if p and p.used > 0 then
+        move(h.f .. ':u', p.used)
+        if not p.held and h.m and string.byte(h.m) == BYTE_b then
+          -- A late child's balance hold: burned in burn order, as a late commit's.
+          C.burn(c, string.match(h.m, '^b/([^/]*)'), p.used, now)
+          credited = true
+        end
+      end
+    end
+    if record.run then
+      R.expired(c, id, record, burned, now)
+    elseif c.ARGV[4] ~= '' then
+      -- The hold's end in the ledger (no usage of its own), as a release's (release.lua):
+      -- a replay of the ledger sees what the reservation held from when until when.
+      redis.call('XADD', c.KEYS[8], 'MINID', string.format('%d', now - c.ARGV[4]), '*', 'kind', 'expiry', 'ref', id,
+        'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c,
+        'at', record.c, 'until', until_ms)
+    end
+    return closed, credited
   end
-  -- Expiries per day and group, counted once per pair: [day][group] -> holds.
-  local expired = {}
-  -- Holds of closed leases that went back: their ancestors are told (S.stated).
-  local closed
-  for k = 1, #due, 2 do
-    local id = due[k]
-    if #done == RECLAIM_BATCH then
-      break
+
+  -- What the reservations `done` gave back, written: each counter field's change (`order`,
+  -- `delta`: never below zero), the closed leases' statements, the wallets, the day's
+  -- expiries in the rollups, and the records moved from the open set to the ended one.
+  local function write_back(c, done, order, delta, closed, credited, expired, now)
+    local values, writes = #order > 0 and redis.call('HMGET', c.KEYS[1], unpack(order)) or {}, {}
+    for i, field in ipairs(order) do
+      local value = values[i]
+      writes[2 * i - 1], writes[2 * i] = field, math.max(0, (value and value + 0 or 0) + delta[field])
     end
-    -- One record at a time: only the records this call returns are read.
-    local raw = redis.call('HGET', c.KEYS[2], id)
-    local record = raw and cjson.decode(raw)
-    if record and record.v and record.v ~= RECORD_VERSION then
-      error({err = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION})
+    write_fields(c, writes)
+    S.stated(c, closed)
+    if credited then
+      C.save(c, now)
     end
-    if record and record.s == 'held' and record.ls then
-      -- A lease no statement ended by its backstop (take_slice.lua): what it still leases is
-      -- counted as used, which can never pass the quota, and it ends committed. Its member's
-      -- slot lost the slice, or no node could settle it for a day.
-      local h, still = record.h[1], record.sk + 0
-      move(h.f .. ':u', still)
-      move(h.f .. ':h', -still)
-      move(h.f .. ':l', -still)
-      record.su, record.sk, record.lp = string.format('%d', record.su + still), '0', '1'
-      record.s, record.t = 'committed', string.format('%d', now)
-      redis.call('HSET', c.KEYS[2], id, cjson.encode(record))
-      taken = taken + 1
-    elseif record and record.s == 'held' then
-      if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
+    for day, groups in pairs(expired) do
+      for group, n in pairs(groups) do
+        rollup(c, day * DAY_MS, group, 'x', n)
+      end
+    end
+    local ended, score = {}, string.format('%d', now + c.ARGV[1])
+    for _, id in ipairs(done) do
+      ended[#ended + 1] = score
+      ended[#ended + 1] = id
+    end
+    redis.call('ZREM', c.KEYS[3], unpack(done))
+    redis.call('ZADD', c.KEYS[4], unpack(ended))
+  end
+
+  function reclaim(c, now)
+    -- A call returns at most RECLAIM_BATCH expired reservations and RECLAIM_HOLDS holds (a
+    -- reservation in 32 groups holds 32), so one call stays well under a millisecond; more
+    -- answers "more". The ZRANGEBYSCORE limit is RECLAIM_BATCH + 1 (one more tells whether
+    -- more remain), written out as the command takes it, since formatting it would cost every
+    -- call.
+    local RECLAIM_BATCH, RECLAIM_HOLDS, RECLAIM_LIMIT = 64, 96, '65'
+    -- Nearly always nothing is due: a count answers that for less than an empty range does.
+    local until_now = string.format('%d', now)
+    if redis.call('ZCOUNT', c.KEYS[3], '-inf', until_now) == 0 then
+      return false, false
+    end
+    -- With their scores: an expiry's ledger entry says when the hold ended.
+    local due = redis.call('ZRANGEBYSCORE', c.KEYS[3], '-inf', until_now, 'WITHSCORES', 'LIMIT', '0', RECLAIM_LIMIT)
+    -- Per counter field, what goes back (held, negative) or is counted (a run's used).
+    local done, delta, order, taken, credited = {}, {}, {}, 0, false
+    local function move(field, d)
+      if not delta[field] then
+        delta[field] = 0
+        order[#order + 1] = field
+      end
+      delta[field] = delta[field] + d
+    end
+    local expired, closed = {}, nil
+    for k = 1, #due, 2 do
+      local id = due[k]
+      if #done == RECLAIM_BATCH then
         break
       end
-      -- Holds on slices go back to the lease they were placed on (slices.lua).
-      if record.sl then
-        for _, l in ipairs(S.fields(c, record) or {}) do
-          closed = closed or {}
-          closed[#closed + 1] = l
-        end
+      -- One record at a time: only the records this call returns are read.
+      local raw = redis.call('HGET', c.KEYS[2], id)
+      local record = raw and cjson.decode(raw)
+      if record and record.v and record.v ~= RECORD_VERSION then
+        error({err = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION})
       end
-      local day = math.floor(record.x / DAY_MS)
-      expired[day] = expired[day] or {}
-      -- A step's draws go back to its run, and a run commits what its steps used (runs.lua):
-      -- per hold, what is the user's.
-      local per = (record.ru or record.run) and R.expire(c, id, record, now)
-      -- Credits it held go back to their grants (or expire with them); a run's burn what its
-      -- steps used, which its ledger entry tells (as a close's does).
-      local burned
-      if record.w then
-        for g, part in pairs(record.w) do
-          if record.run then
-            local used = 0
-            for i, h in ipairs(record.h) do
-              if h.g == g and per[i] then
-                used = per[i].used
-              end
-            end
-            local grants, debt = C.settle(c, part, used, now)
-            burned = burned or {}
-            burned[g] = {b = part.b, g = grants, d = string.format('%d', debt)}
-          else
-            C.give_back(c, part, now)
-          end
+      if record and record.s == 'held' and record.ls then
+        lapse(c, id, record, move, now)
+        taken = taken + 1
+      elseif record and record.s == 'held' then
+        if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
+          break
         end
-        credited = true
+        local gave
+        closed, gave = expire(c, id, record, due[k + 1], move, expired, closed, now)
+        credited = credited or gave
+        taken = taken + #record.h
       end
-      for i, h in ipairs(record.h) do
-        expired[day][h.g] = (expired[day][h.g] or 0) + 1
-        if record.sl and record.sl[INDEX_TEXT[i] or tostring(i)] then
-          -- A hold that expired on a slice may still be committed late: its slice keeps its
-          -- lease's fields when it closes, and a closed lease keeps them when it holds nothing
-          -- more, where that commit counts (slices.lua). (S.fields pointed h.f at the lease's.)
-          move(h.f .. ':e', 1)
-        end
-        local p = per and per[i]
-        if not per or (p and p.held) then
-          move(h.f .. ':h', -h.a)
-        end
-        if p and p.used > 0 then
-          move(h.f .. ':u', p.used)
-          if not p.held and h.m and string.byte(h.m) == BYTE_b then
-            -- A late child's balance hold: burned in burn order, as a late commit's.
-            C.burn(c, string.match(h.m, '^b/([^/]*)'), p.used, now)
-            credited = true
-          end
-        end
-      end
-      if record.run then
-        R.expired(c, id, record, burned, now)
-      elseif c.ARGV[4] ~= '' then
-        -- The hold's end in the ledger (no usage of its own), as a release's (release.lua):
-        -- a replay of the ledger sees what the reservation held from when until when.
-        redis.call('XADD', c.KEYS[8], 'MINID', string.format('%d', now - c.ARGV[4]), '*', 'kind', 'expiry', 'ref', id,
-          'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c,
-          'at', record.c, 'until', due[k + 1])
-      end
-      taken = taken + #record.h
+      done[#done + 1] = id
     end
-    done[#done + 1] = id
-  end
-  if #done == 0 then
-    -- (Only a run was due, left to the reclaim script.)
-    return true, false
-  end
-  local values, writes = #order > 0 and redis.call('HMGET', c.KEYS[1], unpack(order)) or {}, {}
-  for i, field in ipairs(order) do
-    local value = values[i]
-    writes[2 * i - 1], writes[2 * i] = field, math.max(0, (value and value + 0 or 0) + delta[field])
-  end
-  write_fields(c, writes)
-  S.stated(c, closed)
-  if credited then
-    C.save(c, now)
-  end
-  for day, groups in pairs(expired) do
-    for group, n in pairs(groups) do
-      rollup(c, day * DAY_MS, group, 'x', n)
+    if #done == 0 then
+      -- (Only a run was due, left to the reclaim script.)
+      return true, false
     end
+    write_back(c, done, order, delta, closed, credited, expired, now)
+    return #done < #due / 2, #done > 0
   end
-  local ended, score = {}, string.format('%d', now + c.ARGV[1])
-  for _, id in ipairs(done) do
-    ended[#ended + 1] = score
-    ended[#ended + 1] = id
-  end
-  redis.call('ZREM', c.KEYS[3], unpack(done))
-  redis.call('ZADD', c.KEYS[4], unpack(ended))
-  return #done < #due / 2, #done > 0
 end
 
 -- Drops ended records, idempotency entries and counter fields past retention, a bounded

@@ -197,71 +197,75 @@ local function admit_alerts(c, holds, quota_in_force, counters, reply, alerted)
   alert_crossings(c, holds, quota_in_force, before, after, 'c', counters, alerted)
 end
 
--- A denial in the rollups and the ledger: today's rollups count its denying groups, once in
--- the field of that set of groups (see prelude.lua), one HINCRBY however many; and the ledger
--- keeps the denied demand, so a replay of it against another plan sees what was refused too:
--- an entry per denial, its event, metadata and quantity and the groups that denied, for the
--- first 100 denials of the user's UTC day, so a script hammering a denied user cannot grow
--- the ledger. The day's count is the rollup of the pseudo-group "~" (no group id holds one),
--- pruned with the day's others; the groups' rollups count every denial.
-local function count_denial(c, holds, reply, tail, at)
-  local now, set, denied = c.now, nil, RESERVED_FIELDS + VERDICT.denied
-  for i = 1, #holds do
-    local code = reply[denied]
-    -- (A slice short where another group denies is not a denial of its group: 7.)
-    if code ~= 0 and code ~= 6 and code ~= 7 then
-      local g = holds[i].g
-      set = set and set .. ',' .. g or g
-    end
-    denied = denied + VERDICT_FIELDS
-  end
-  if not set then
-    return
-  end
-  rollup(c, now, set, 'd', 1)
-  local keep_ms = c.ARGV[4]
-  if keep_ms ~= '' and rollup(c, now, '~', 'd', 1) <= 100 then
-    -- The record the node encoded holds the event, quantity and metadata ("e", "qt", "md")
-    -- before its holds ("h", last): only that head is decoded. (The first `,"h":[` is the
-    -- holds': ids and events hold no quote, and the metadata's quotes are escaped in its JSON.)
-    local r = cjson.decode('{' .. string.sub(tail, 1, string.find(tail, ',"h":[', 1, true) - 1) .. '}')
-    redis.call('XADD', c.KEYS[8], 'MINID', string.format('%d', now - keep_ms), '*', 'kind', 'denied', 'event', r.e,
-      'metadata', r.md or '', 'quantity', r.qt, 'denied', set, 'at', string.format('%d', at))
-  end
-end
-
--- A denial's writes. Each denying group fires "limit" the first time in its period at this
--- quota, at its level (open holds for in-flight groups, else usage; a rolling window has no
--- period to fire in: its denials say when room is back), and an approval group's first denial
--- opens its request (approvals.lua), after which it denies as pending (2). A wallet this denial
--- read whole, because its quick line could not decide (a grant started or expired since the
--- line was written, or the line knew other low-balance amounts or another allowance), is saved
--- with a fresh line: the next call decides on the line again, so a client hammering a denied
--- balance pays the quick price from its second call on (wallet.lua's header). "~open" is
--- written as the open set says it now (`open`), when it had passed (`open_before`, as read).
--- Then the denial is counted (count_denial).
-local function reserve_deny(c, holds, quota_in_force, counters, reply, tail, at, alerted, open, open_before)
-  -- (Hold i's verdict's denied at `denied`, verdict_at(RESERVED_FIELDS, i) + VERDICT.denied,
-  -- stepped as weigh steps it.)
-  local denied = RESERVED_FIELDS + VERDICT.denied
-  for i = 1, #holds do
-    local h = holds[i]
-    if reply[denied] == 1 and not h.b and not h.rb and not h.roll then
-      local used, held = counters[2 * i - 1], counters[2 * i]
-      fire(c, 'limit', h, quota_in_force[i], {'L'}, h.k == 'c' and held or used, counters[alerted + i])
-      if h.ap and open_approval(c, h, quota_in_force[i], used, held, tail) == 'p' then
-        reply[denied] = 2
+-- reserve_deny, with count_denial scoped to it (as holds.lua's read_holds has its helpers).
+local reserve_deny
+do
+  -- A denial in the rollups and the ledger: today's rollups count its denying groups, once in
+  -- the field of that set of groups (see prelude.lua), one HINCRBY however many; and the ledger
+  -- keeps the denied demand, so a replay of it against another plan sees what was refused too:
+  -- an entry per denial, its event, metadata and quantity and the groups that denied, for the
+  -- first 100 denials of the user's UTC day, so a script hammering a denied user cannot grow
+  -- the ledger. The day's count is the rollup of the pseudo-group "~" (no group id holds one),
+  -- pruned with the day's others; the groups' rollups count every denial.
+  local function count_denial(c, holds, reply, tail, at)
+    local now, set, denied = c.now, nil, RESERVED_FIELDS + VERDICT.denied
+    for i = 1, #holds do
+      local code = reply[denied]
+      -- (A slice short where another group denies is not a denial of its group: 7.)
+      if code ~= 0 and code ~= 6 and code ~= 7 then
+        local g = holds[i].g
+        set = set and set .. ',' .. g or g
       end
+      denied = denied + VERDICT_FIELDS
     end
-    denied = denied + VERDICT_FIELDS
+    if not set then
+      return
+    end
+    rollup(c, now, set, 'd', 1)
+    local keep_ms = c.ARGV[4]
+    if keep_ms ~= '' and rollup(c, now, '~', 'd', 1) <= 100 then
+      -- The record the node encoded holds the event, quantity and metadata ("e", "qt", "md")
+      -- before its holds ("h", last): only that head is decoded. (The first `,"h":[` is the
+      -- holds': ids and events hold no quote, and the metadata's quotes are escaped in its JSON.)
+      local r = cjson.decode('{' .. string.sub(tail, 1, string.find(tail, ',"h":[', 1, true) - 1) .. '}')
+      redis.call('XADD', c.KEYS[8], 'MINID', string.format('%d', now - keep_ms), '*', 'kind', 'denied', 'event', r.e,
+        'metadata', r.md or '', 'quantity', r.qt, 'denied', set, 'at', string.format('%d', at))
+    end
   end
-  if c.wallets then
-    C.save(c, c.now, c.fired)
+
+  -- A denial's writes. Each denying group fires "limit" the first time in its period at this
+  -- quota, at its level (open holds for in-flight groups, else usage; a rolling window has no
+  -- period to fire in: its denials say when room is back), and an approval group's first denial
+  -- opens its request (approvals.lua), after which it denies as pending (2). A wallet this denial
+  -- read whole, because its quick line could not decide (a grant started or expired since the
+  -- line was written, or the line knew other low-balance amounts or another allowance), is saved
+  -- with a fresh line: the next call decides on the line again, so a client hammering a denied
+  -- balance pays the quick price from its second call on (wallet.lua's header). "~open" is
+  -- written as the open set says it now (`open`), when it had passed (`open_before`, as read).
+  -- Then the denial is counted (count_denial).
+  function reserve_deny(c, holds, quota_in_force, counters, reply, tail, at, alerted, open, open_before)
+    -- (Hold i's verdict's denied at `denied`, verdict_at(RESERVED_FIELDS, i) + VERDICT.denied,
+    -- stepped as weigh steps it.)
+    local denied = RESERVED_FIELDS + VERDICT.denied
+    for i = 1, #holds do
+      local h = holds[i]
+      if reply[denied] == 1 and not h.b and not h.rb and not h.roll then
+        local used, held = counters[2 * i - 1], counters[2 * i]
+        fire(c, 'limit', h, quota_in_force[i], {'L'}, h.k == 'c' and held or used, counters[alerted + i])
+        if h.ap and open_approval(c, h, quota_in_force[i], used, held, tail) == 'p' then
+          reply[denied] = 2
+        end
+      end
+      denied = denied + VERDICT_FIELDS
+    end
+    if c.wallets then
+      C.save(c, c.now, c.fired)
+    end
+    if open ~= open_before then
+      redis.call('HSET', c.KEYS[1], '~open', string.format('%d', open))
+    end
+    count_denial(c, holds, reply, tail, at)
   end
-  if open ~= open_before then
-    redis.call('HSET', c.KEYS[1], '~open', string.format('%d', open))
-  end
-  count_denial(c, holds, reply, tail, at)
 end
 
 -- The answer, kept for repeats (denials included): the decision, the alerts fired, the

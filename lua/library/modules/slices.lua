@@ -100,6 +100,30 @@ do
     return used + held, s[SLICE.l], n, stated, s[SLICE.x], placed
   end
 
+  -- Weighs a hold on a slice of an ancestor's group (holds.lua's weigh) against the slice:
+  -- 7 when none is live at this version, or too little of it is left (the reserve then answers
+  -- short, and the node takes a lease). Its verdict shows the ancestor's counter as it was when
+  -- the slice was leased: the verdict's used is the slice's line (counters[h.line]), whose last
+  -- fields that counter is (SLICE), and the node reads it from there; held and quota are 0.
+  -- Answers the verdict's used, held and quota, and its denied; `used` and `held` are the
+  -- slice's counter.
+  function S.weigh(c, h, counters, used, held)
+    local line = h.line and counters[h.line]
+    if not line then
+      return 0, 0, 0, 7
+    end
+    -- (Only the line's head is read, into locals in SLICE's order, which a test of layouts.rs
+    -- holds, rather than into a table: each table a call makes is Lua's garbage. Its lease is
+    -- kept on the hold: an admitting reserve records it.)
+    local q, x, v, lease = string.match(line, SLICE_HEAD)
+    h.lease = lease
+    local denied = 0
+    if v ~= h.sl or x + 0 <= c.now or used + held + h.a > q + 0 then
+      denied = 7
+    end
+    return line, 0, 0, denied
+  end
+
   -- Closes slice field `f` (its period ending at `pe`) when it is live under `lease` and has
   -- ended, or at once when `now`; answers 'early' when it has not ended (and not `now`).
   function S.close_ended(c, f, lease, pe, now)

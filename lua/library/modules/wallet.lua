@@ -189,6 +189,152 @@ do
 
   C.wallet, C.draw, C.fits, C.hold, C.save, C.append, C.watch = wallet, draw, fits, hold, save, append, watch
 
+  -- A track's check that a balance's debt counts exactly too: the group of a burn that could
+  -- take it past MAX_EXACT (refused before anything is written, as a counter's is), else nil.
+  -- (Two groups may burn one balance: their amounts add up.)
+  function C.past_exact(c, holds, now)
+    local adding = {}
+    for i = 1, #holds do
+      local h = holds[i]
+      if h.b and not h.rb then
+        adding[h.b] = (adding[h.b] or 0) + h.a
+        if wallet(c, h.b, now).d + adding[h.b] > MAX_EXACT then
+          return h.g
+        end
+      end
+    end
+    return nil
+  end
+
+  -- A track's burns: each balance hold's amount burned in burn order, what nothing covers
+  -- becoming debt (a track never denies), its low-balance amounts and allowance watched, and
+  -- the wallets saved with what waits for the ledger. Answers what each group burned, for the
+  -- ledger entry.
+  function C.burn_tracked(c, holds, quota_in_force, now)
+    local burned = {}
+    for i = 1, #holds do
+      local h = holds[i]
+      if h.b and not h.rb then
+        watch(c, wallet(c, h.b, now), h, quota_in_force[i], now)
+        local grants, debt = C.burn(c, h.b, tonumber(h.a), now)
+        burned[h.g] = {b = h.b, g = grants, d = string.format('%d', debt)}
+      end
+    end
+    save(c, now, c.fired, true)
+    return burned
+  end
+
+  -- Every balance of a subject (balances.lua), in order: those its plan names (`named`), and
+  -- those a grant was made in, which the grants hash (`grants_key`) keeps ("~balances",
+  -- grant.lua), so a read never decodes every grant ever made. A subject whose grants were made
+  -- before the names were kept has them found once by reading its grants, then kept.
+  function C.balance_names(c, grants_key, named)
+    local names, seen = {}, {}
+    local function add(name)
+      if not seen[name] then
+        seen[name] = true
+        names[#names + 1] = name
+      end
+    end
+    for _, name in ipairs(named) do
+      add(name)
+    end
+    local known = redis.call('HGET', grants_key, '~balances')
+    if not known then
+      known = '\n'
+      local cursor = '0'
+      repeat
+        local page = redis.call('HSCAN', grants_key, cursor, 'MATCH', 'g_*', 'COUNT', 200)
+        cursor = page[1]
+        for j = 2, #page[2], 2 do
+          local name = cjson.decode(page[2][j]).balance
+          if not string.find(known, '\n' .. name .. '\n', 1, true) then
+            known = known .. name .. '\n'
+          end
+        end
+      until cursor == '0'
+      if known ~= '\n' then
+        redis.call('HSET', grants_key, '~balances', known)
+      end
+    end
+    for name in string.gmatch(known, '[^\n]+') do
+      add(name)
+    end
+    table.sort(names)
+    return names
+  end
+
+  -- Weighs a balance hold h (holds.lua's weigh), whose `quota` in force is its allowance: it
+  -- denies (1) when its wallet cannot cover the amount, with the amounts of earlier balance
+  -- groups of this event on the same balance (`asked`, by balance: answered, made when first
+  -- needed) and its overdraft; `pending` is what expired reservations still hold (check's,
+  -- C.fits).
+  -- The quick path (this file's header): a reserve decides from the balance's quick line
+  -- (counters[h.fast], its journal after it) while it holds (its instant), the hold's alerts
+  -- are the wallet's (a hold without any, as when a project tells no endpoint, leaves the
+  -- wallet's as they are, and the line's highest armed amount still judges them) and its
+  -- allowance is open, and the amount either does not fit (a denial) or fits on the head with
+  -- something left and fires nothing. Its decision is what the wallet's functions would decide,
+  -- and h.fast becomes what the reserve holds on and answers with (C.journal, C.hold_reserved,
+  -- C.append_reserved): the head, the journal (which grows by the hold) and the line's values.
+  function C.weigh(c, h, quota, counters, pending, asked)
+    local now, denied = c.now, 0
+    local line, fast = h.fast and counters[h.fast], nil
+    if line then
+      local q = {cmsgpack.unpack(line)}
+      local nx, opened = q[QUICK.nx], q[QUICK.opened]
+      if #q == QUICK_FIELDS and (nx == '' or nx > now)
+        and (not h.t or (h.t == q[QUICK.t] and h.g == q[QUICK.ag]))
+        and ((quota == 0 and not h.ro)
+          or string.find(opened, '\n~' .. h.f .. '=' .. string.format('%d', quota) .. '\n', 1, true)) then
+        local a, j = h.a + 0, (counters[h.fast + 1] or 0) + 0
+        local available = q[QUICK.av] - j
+        if available + h.od - q[QUICK.oh] < a then
+          fast, denied = true, 1
+        elseif a > 0 and a < q[QUICK.hr] - j and available - a > q[QUICK.armed] then
+          fast = true
+        end
+        if fast then
+          fast = {head = q[QUICK.id], journal = j, line = q}
+        end
+      end
+    end
+    h.fast = fast
+    if not fast then
+      -- (Only here: a balance on the quick path is held by no other hold of the event.)
+      asked = asked or {}
+      asked[h.b] = (asked[h.b] or 0) + h.a
+      local w = wallet(c, h.b, now)
+      watch(c, w, h, quota, now)
+      if not fits(c, w, h.b, asked[h.b], h.od, now, pending) then
+        denied = 1
+      end
+    end
+    return denied, asked
+  end
+
+  -- The quick path's reading (prelude.lua's read_counters): the quick line and the journal of
+  -- each balance that one hold of the call holds on and the call has not read, appended to
+  -- the counters' HMGET `fields`; the hold's `fast` is where they are (weigh decides on them
+  -- and makes it its decision).
+  function C.quick_fields(c, holds, fields)
+    local n = #holds
+    for i = 1, n do
+      local b = holds[i].b
+      if b and not (c.wallets and c.wallets[b]) then
+        local once = true
+        for k = 1, n do
+          once = once and (k == i or holds[k].b ~= b)
+        end
+        if once then
+          holds[i].fast = #fields + 1
+          fields[#fields + 1] = 'w|' .. b .. '|q'
+          fields[#fields + 1] = 'w|' .. b .. '|j'
+        end
+      end
+    end
+  end
+
   -- The quick path's side of an admitting reserve (reserve.lua), three steps of it.
   -- Its writes: each hold on the quick path (weigh made its `fast`) adds its amount to its
   -- balance's journal, in the counters' HSET (`writes`, filled up to `k`). Answers the new `k`.

@@ -40,8 +40,10 @@ pub const PARTS: &[(&str, &str)] = &[
     lua!("library/modules/changes.lua"),
     lua!("library/modules/counters.lua"),
     lua!("library/modules/statements.lua"),
+    lua!("library/modules/takes.lua"),
     lua!("library/modules/holds.lua"),
     lua!("library/modules/reserving.lua"),
+    lua!("library/modules/committing.lua"),
 ];
 
 /// Every part of the library, in load order: `PARTS`, then the functions.
