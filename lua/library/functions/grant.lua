@@ -37,7 +37,7 @@ register('grant', 'writes', function(c)
   local w = C.wallet(c, ARGV[6], now)
   C.log(c, ARGV[6], w, now)
   if C.compact(c, w, KEYS[11], ARGV[6]) >= tonumber(ARGV[12]) then
-    C.save(c, now, c.fired, true)
+    C.save(c, now, true, true)
     return {'limit'}
   end
 
@@ -61,7 +61,7 @@ register('grant', 'writes', function(c)
   if known and not string.find(known, '\n' .. ARGV[6] .. '\n', 1, true) then
     redis.call('HSET', KEYS[11], '~balances', known .. ARGV[6] .. '\n')
   end
-  C.save(c, now, c.fired, true)
+  C.save(c, now, true, true)
   -- GRANTED, then its AMOUNTS and the debt it paid.
   local reply = {}
   reply[GRANTED.status], reply[GRANTED.id] = 'ok', ARGV[5]

@@ -34,7 +34,7 @@ register('void_grant', 'writes', function(c)
   if g then
     C.void(c, g)
     C.pay_debt(c, w, now)
-    C.save(c, now, c.fired, true)
+    C.save(c, now, true, true)
     C.amounts(c, g, reply)
   else
     for v in string.gmatch(redis.call('HGET', KEYS[11], 'n|' .. ARGV[5]) or '', '%d+') do

@@ -13,7 +13,7 @@
 -- field; "" for other groups). The script answers the entries' ids,
 -- and the node moves them to their project. The outbox keeps at most about 100,000 entries,
 -- so one that no node drains cannot grow without bound. The ids a call fired are its
--- context's `fired`, which append_fired answers.
+-- context's `fired` (head.lua's note_fired), which append_fired answers.
 
 -- Fires each of `marks` (thresholds in percent, or "L" for the first denial) that hold h has
 -- not fired yet at this quota, as events of `kind` at `level`, and keeps what fired beside the
@@ -40,9 +40,9 @@ local function fire(c, kind, h, quota, marks, level, read)
       fired[mark], fresh = true, true
       local tag = string.match(c.KEYS[1], '{(.*)}')
       local plan = redis.call('HGET', c.KEYS[6], 'plan') or ''
-      c.fired[#c.fired + 1] = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
+      note_fired(c, redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
         'type', kind, 'g', h.g, 'k', h.k or '', 't', kind == 'limit' and '' or mark, 'q', q,
-        'n', string.format('%d', level), 'ps', h.ps, 'pe', h.pe, 'v', h.val or h.v or '')
+        'n', string.format('%d', level), 'ps', h.ps, 'pe', h.pe, 'v', h.val or h.v or ''))
     end
   end
   if fresh then
@@ -82,8 +82,13 @@ end
 
 -- The reply's tail: how many events this call fired, then their outbox ids.
 local function append_fired(c, reply)
-  reply[#reply + 1] = #c.fired
-  for _, id in ipairs(c.fired) do
+  local fired = c.fired
+  if not fired then
+    reply[#reply + 1] = 0
+    return reply
+  end
+  reply[#reply + 1] = #fired
+  for _, id in ipairs(fired) do
     reply[#reply + 1] = id
   end
   return reply

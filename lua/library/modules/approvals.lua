@@ -25,11 +25,11 @@ local function open_approval(c, h, quota, used, held, tail)
   local tag = string.match(KEYS[1], '{(.*)}')
   local plan = redis.call('HGET', KEYS[6], 'plan') or ''
   local event = string.match(tail, '"e":"([^"]*)"') or ''
-  c.fired[#c.fired + 1] = redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag,
+  note_fired(c, redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag,
     'plan', plan, 'type', 'approval', 'g', h.g, 'k', h.k or '', 't', '',
     'q', string.format('%d', quota), 'n', string.format('%d', used),
     'h', string.format('%d', held), 'ps', h.ps, 'pe', h.pe, 'ap', h.ap, 'e', event, 'a', h.a,
-    'v', h.val or '')
+    'v', h.val or ''))
   return 'p'
 end
 

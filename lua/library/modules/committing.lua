@@ -103,7 +103,7 @@ local function commit_burns(c, record, drawn, live, held)
       burned[h.g] = {b = part.b, g = grants, d = string.format('%d', debt)}
     end
   end
-  C.save(c, now, c.fired, true)
+  C.save(c, now, true, true)
   return burned
 end
 

@@ -315,9 +315,8 @@ do
   -- of capacity leased to members, which is), to `reply`:
   -- the decision reserve and check answer, kept nowhere else. Answers 1 when every hard group has
   -- room, else 0; a hard group denies when its quota is 0 or used + held + the amount passes it.
-  -- A balance group denies instead when its wallet cannot cover the amount (C.weigh); a hold on
-  -- a slice weighs against its slice (S.weigh); `pending` is what expired reservations still hold
-  -- (check's, see wallet.lua's fits).
+  -- A balance group denies instead when its wallet cannot cover the amount (C.weigh);
+  -- `pending` is what expired reservations still hold (check's, see wallet.lua's fits).
   -- `share` is a fallback step's share of its run's budget in ppm (reserve.lua).
   function weigh(c, holds, quota_in_force, counters, reply, pending, share)
     local allowed, r = 1, #reply
@@ -346,7 +345,25 @@ do
       elseif h.b then
         denied, asked = C.weigh(c, h, quota, counters, pending, asked)
       elseif h.sl then
-        used, held, quota, denied = S.weigh(c, h, counters, used, held)
+        -- A hold on a slice of an ancestor's group (slices.lua) weighs against the slice: 7 when
+        -- none is live at this version, or too little of it is left (the reserve then answers
+        -- short, and the node takes a lease). Its verdict shows the ancestor's counter as it was
+        -- when the slice was leased: the verdict's used is the slice's line, whose last fields
+        -- that counter is (SLICE), and the node reads it from there; held and quota are 0.
+        -- (Only the line's head is read, into locals in SLICE's order, which a test of layouts.rs
+        -- holds: each table a call makes is Lua's garbage. Its lease is kept on the hold: an
+        -- admitting reserve records it.)
+        local line = h.line and counters[h.line]
+        if line then
+          local q, x, v, lease = string.match(line, SLICE_HEAD)
+          h.lease = lease
+          if v ~= h.sl or x + 0 <= c.now or used + held + h.a > q + 0 then
+            denied = 7
+          end
+          used, held, quota = line, 0, 0
+        else
+          used, held, quota, denied = 0, 0, 0, 7
+        end
       elseif h.m ~= 'soft' and (quota == 0 or used + held + h.a > quota) then
         -- A hold that may clamp takes what is left when that is at least its least (6: clamped,
         -- not denied; the caller answers what it holds and writes it in the record).

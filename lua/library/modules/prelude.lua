@@ -83,11 +83,8 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
     if admits then
       fields[2 * n + 2] = admits
     end
-    -- What each hold fired in its period (alerts.lua's fire), so a denial or a crossing reads
-    -- it from here.
-    -- A hold on a slice fires no alert in this slot (slices.lua): its place reads its slice's
-    -- line instead (hold i's at its `line`), so it costs the HMGET no field more than a plain
-    -- hold.
+    -- What each hold fired in its period (alerts.lua's fire); a hold on a slice fires none here
+    -- (slices.lua): its slice's line is read there instead (hold i's at its `line`).
     alerted = #fields
     local slices = holds.slices
     for i = 1, n do
@@ -101,11 +98,23 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
     end
   end
   if quick and holds.credits then
-    C.quick_fields(c, holds, fields)
+    for i = 1, n do
+      local b = holds[i].b
+      if b and not (c.wallets and c.wallets[b]) then
+        local once = true
+        for k = 1, n do
+          once = once and (k == i or holds[k].b ~= b)
+        end
+        if once then
+          holds[i].fast = #fields + 1
+          fields[#fields + 1] = 'w|' .. b .. '|q'
+          fields[#fields + 1] = 'w|' .. b .. '|j'
+        end
+      end
+    end
   end
-  -- A step's run's fields (reserve.lua), read last: its first, its action's attempts and the
-  -- run's count of actions (the first again for no action, making no string), and a child's
-  -- parent's children.
+  -- A step's run's fields (runs.lua), last: its first, its action's attempts and the run's
+  -- count of actions (the first again for no action, making no string), a child's parent's children.
   if run_key then
     local at = #fields
     if action ~= '' then

@@ -98,8 +98,8 @@ local function record_clamped(tail, holds, reply)
 end
 
 -- An admit's counters, in one HSET: each hold's held with its amount (a hold drawn from a run
--- holds nothing on the user's counter: the run does), the journals of the quick path
--- (C.journal), "~open" lowered to this reservation's expiry when that is nearer (`open` as it
+-- holds nothing on the user's counter: the run does), a quick-path hold's amount added to its
+-- balance's journal (wallet.lua's header), "~open" lowered to this reservation's expiry when that is nearer (`open` as it
 -- stands, `open_before` as read), the day's admits of its groups (`admits`, counted `admitted`
 -- so far; prelude.lua's admits_field) and a step's or a run's start's fields (R.admit); then
 -- the periods of new counters and the values of per-value groups. The answer shows each hold's
@@ -127,7 +127,13 @@ local function admit_counters(c, holds, counters, reply, run, open, open_before,
   end
   local k, drawn = 2 * #holds, nil
   if holds.credits then
-    k = C.journal(c, holds, writes, k)
+    for i = 1, #holds do
+      local q = holds[i].fast
+      if q then
+        q.journal = q.journal + holds[i].a
+        writes[k + 1], writes[k + 2], k = 'w|' .. holds[i].b .. '|j', q.journal, k + 2
+      end
+    end
   end
   local lowest = math.min(open, reply[RESERVED.expires])
   if lowest ~= open_before then
@@ -259,7 +265,7 @@ do
       denied = denied + VERDICT_FIELDS
     end
     if c.wallets then
-      C.save(c, c.now, c.fired)
+      C.save(c, c.now, true)
     end
     if open ~= open_before then
       redis.call('HSET', c.KEYS[1], '~open', string.format('%d', open))

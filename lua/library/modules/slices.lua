@@ -53,8 +53,7 @@ do
     local id = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'slice',
       'tag', string.match(c.KEYS[1], '{(.*)}'), 'p', ancestor(f), 'ls', lease, 'n', string.format('%d', n),
       'u', string.format('%d', used), 'h', string.format('%d', held))
-    c.fired[#c.fired + 1] = id
-    return id
+    return note_fired(c, id)
   end
 
   S.state, S.ancestor = state, ancestor
@@ -98,30 +97,6 @@ do
     redis.call('HDEL', c.KEYS[1], h.f, h.f .. ':u', h.f .. ':h', h.f .. ':e', h.f .. ':m')
     redis.call('HSET', c.KEYS[1], h.f .. ':d', string.format('%d', used + held) .. '/' .. s[SLICE.x] .. '/' .. placed)
     return used + held, s[SLICE.l], n, stated, s[SLICE.x], placed
-  end
-
-  -- Weighs a hold on a slice of an ancestor's group (holds.lua's weigh) against the slice:
-  -- 7 when none is live at this version, or too little of it is left (the reserve then answers
-  -- short, and the node takes a lease). Its verdict shows the ancestor's counter as it was when
-  -- the slice was leased: the verdict's used is the slice's line (counters[h.line]), whose last
-  -- fields that counter is (SLICE), and the node reads it from there; held and quota are 0.
-  -- Answers the verdict's used, held and quota, and its denied; `used` and `held` are the
-  -- slice's counter.
-  function S.weigh(c, h, counters, used, held)
-    local line = h.line and counters[h.line]
-    if not line then
-      return 0, 0, 0, 7
-    end
-    -- (Only the line's head is read, into locals in SLICE's order, which a test of layouts.rs
-    -- holds, rather than into a table: each table a call makes is Lua's garbage. Its lease is
-    -- kept on the hold: an admitting reserve records it.)
-    local q, x, v, lease = string.match(line, SLICE_HEAD)
-    h.lease = lease
-    local denied = 0
-    if v ~= h.sl or x + 0 <= c.now or used + held + h.a > q + 0 then
-      denied = 7
-    end
-    return line, 0, 0, denied
   end
 
   -- Closes slice field `f` (its period ending at `pe`) when it is live under `lease` and has

@@ -24,8 +24,8 @@
 -- fire, and the allowances open. A reserve whose amount fits, wholly and with something left,
 -- on the head, and fires nothing, decides from that line (read in the counters' HMGET) and
 -- holds by adding its amount to the journal "w|<balance>|j": the text is neither read nor
--- written (prelude.lua's read_counters, holds.lua's weigh, then C.journal, C.hold_reserved
--- and C.append_reserved). Every other call that reads the wallet first moves the journal onto
+-- written (prelude.lua's read_counters, C.weigh, reserving.lua's admit_counters,
+-- C.hold_reserved and C.append_reserved). Every other call that reads the wallet first moves the journal onto
 -- the head grant (its remaining less it, its held more), and every write sets the journal back
 -- to 0 with a new line. A wallet read in a call is never held on the quick path by the same
 -- call (read_counters skips it), so a journal written is never overwritten. (A reserve that
@@ -123,15 +123,15 @@ do
   end
 
   -- Writes back every wallet this call loaded (a wallet read and not changed is written the
-  -- same), after judging its low-balance alerts (into `fired`, C.low_balance) and, with `log`,
+  -- same), after judging its low-balance alerts (when it `fires`, C.low_balance) and, with `log`,
   -- writing what waits for the ledger (C.log), in one HSET: its text (C.encode), its quick
   -- line (C.quick) and its journal, 0 (wallet moved it onto its grant).
-  local function save(c, now, fired, log)
+  local function save(c, now, fires, log)
     local out = {}
     -- (`out`, empty still, stands for the wallets of a call that loaded none.)
     for balance, w in pairs(c.wallets or out) do
       if w.t then
-        C.low_balance(c, balance, w, now, fired)
+        C.low_balance(c, balance, w, now, fires)
       end
       if log then
         C.log(c, balance, w, now)
@@ -220,7 +220,7 @@ do
         burned[h.g] = {b = h.b, g = grants, d = string.format('%d', debt)}
       end
     end
-    save(c, now, c.fired, true)
+    save(c, now, true, true)
     return burned
   end
 
@@ -275,7 +275,7 @@ do
   -- wallet's as they are, and the line's highest armed amount still judges them) and its
   -- allowance is open, and the amount either does not fit (a denial) or fits on the head with
   -- something left and fires nothing. Its decision is what the wallet's functions would decide,
-  -- and h.fast becomes what the reserve holds on and answers with (C.journal, C.hold_reserved,
+  -- and h.fast becomes what the reserve holds on and answers with (its journal, C.hold_reserved,
   -- C.append_reserved): the head, the journal (which grows by the hold) and the line's values.
   function C.weigh(c, h, quota, counters, pending, asked)
     local now, denied = c.now, 0
@@ -313,42 +313,8 @@ do
     return denied, asked
   end
 
-  -- The quick path's reading (prelude.lua's read_counters): the quick line and the journal of
-  -- each balance that one hold of the call holds on and the call has not read, appended to
-  -- the counters' HMGET `fields`; the hold's `fast` is where they are (weigh decides on them
-  -- and makes it its decision).
-  function C.quick_fields(c, holds, fields)
-    local n = #holds
-    for i = 1, n do
-      local b = holds[i].b
-      if b and not (c.wallets and c.wallets[b]) then
-        local once = true
-        for k = 1, n do
-          once = once and (k == i or holds[k].b ~= b)
-        end
-        if once then
-          holds[i].fast = #fields + 1
-          fields[#fields + 1] = 'w|' .. b .. '|q'
-          fields[#fields + 1] = 'w|' .. b .. '|j'
-        end
-      end
-    end
-  end
-
-  -- The quick path's side of an admitting reserve (reserve.lua), three steps of it.
-  -- Its writes: each hold on the quick path (weigh made its `fast`) adds its amount to its
-  -- balance's journal, in the counters' HSET (`writes`, filled up to `k`). Answers the new `k`.
-  function C.journal(c, holds, writes, k)
-    for i = 1, #holds do
-      local q = holds[i].fast
-      if q then
-        q.journal = q.journal + holds[i].a
-        writes[k + 1], writes[k + 2], k = 'w|' .. holds[i].b .. '|j', q.journal, k + 2
-      end
-    end
-    return k
-  end
-
+  -- The quick path's side of an admitting reserve (reserve.lua), two steps of it (reserving.lua's
+  -- admit_counters adds a quick hold's amount to its balance's journal).
   -- Its record's part: the grants each balance hold holds on, in burn order, as
   -- {"<group>": {"b": balance, "g": [[grant id, milli], ...], "o": milli overdrawn}} (this
   -- file's header), written out as `"w":{...},`. A hold on the quick path held wholly on the
@@ -366,7 +332,7 @@ do
       end
     end
     if loaded then
-      save(c, now, c.fired)
+      save(c, now, true)
     end
     return '"w":{' .. table.concat(parts, ',') .. '},'
   end
@@ -579,23 +545,23 @@ do
   -- Fires a balance's low-balance alert into the alerts outbox (KEYS[10], as alerts.lua's
   -- fire does, whose entries it shares): "low_balance" at an amount, "depleted" at 0, with
   -- the balance ("b"), the amount reached ("t") and what was available ("n"), in
-  -- milli-units; the entry's id goes to `fired` (alerts.lua's list of what the call fired).
-  local function fire(c, fired, balance, w, amount, available)
+  -- milli-units; the entry's id joins what the call fired (head.lua's note_fired).
+  local function fire(c, balance, w, amount, available)
     local tag = string.match(c.KEYS[1], '{(.*)}')
     local plan = redis.call('HGET', c.KEYS[6], 'plan') or ''
-    fired[#fired + 1] = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
+    note_fired(c, redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
       'type', amount == 0 and 'depleted' or 'low_balance', 'g', w.ag or '', 'k', '', 't',
-      string.format('%d', amount), 'q', '0', 'n', string.format('%d', available), 'ps', '0', 'pe', '', 'b', balance)
+      string.format('%d', amount), 'q', '0', 'n', string.format('%d', available), 'ps', '0', 'pe', '', 'b', balance))
   end
 
   -- The low-balance alerts of a wallet (its "t", amounts in milli-units, and "lf", those
   -- that fired and were not re-armed): each fires once when what is available falls to or
-  -- below it (0 is always one: depleted), into `fired`, and is re-armed when what is
-  -- available rises above it again. Without `fired` (a call that answers no alerts) nothing
+  -- below it (0 is always one: depleted), among what the call fired, and is re-armed when what is
+  -- available rises above it again. Without `fires` (a call that answers no alerts) nothing
   -- fires and nothing is marked: the next call that can fire finds the fall still unmarked.
-  function C.low_balance(c, balance, w, now, fired)
+  function C.low_balance(c, balance, w, now, fires)
     local available = math.max(0, C.available(c, w, now))
-    local marked, marks, out = {}, {}, fired
+    local marked, marks, out = {}, {}, fires
     for t in string.gmatch(w.lf or '', '%d+') do
       marked[t + 0] = true
     end
@@ -604,7 +570,7 @@ do
       if available > t then
         marked[t] = nil
       elseif out and not marked[t] then
-        fire(c, out, balance, w, t, available)
+        fire(c, balance, w, t, available)
         marked[t] = true
       end
     end
