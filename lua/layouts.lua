@@ -1,6 +1,6 @@
 -- layouts.lua: written from src/store/scripts/layouts.rs, which declares each of them (edit them
 -- there; its test writes this file anew): every value packed by position, its fields by name
--- at their positions. The library's first part.
+-- at their positions, and where each key is (keys.rs). The library's first part.
 local HOLD = {g = 1, f = 2, ps = 3, pe = 4, a = 5, q = 6, o = 7}
 local HOLD_FIELDS = 7
 local OPTION = {m = 1, k = 2, t = 3, o = 4, oe = 5, pv = 6, me = 7}
@@ -73,3 +73,22 @@ local SLICE_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^
 local SLICE_HEAD = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
 -- The encoding of the reservation records this build writes (prelude.lua).
 local RECORD_VERSION = '2'
+-- Where each key is in a data-plane function's KEYS (src/store/scripts/keys.rs): a writing
+-- function's (KEYS[KEY_COUNTERS]), the one it may take after them in the same place
+-- (adjust's audit, a credits function's grants), and a read-only function's (READ_KEY_).
+local KEY_COUNTERS = 1
+local KEY_RESERVATIONS = 2
+local KEY_OPEN = 3
+local KEY_ENDED = 4
+local KEY_PERIODS = 5
+local KEY_SUBSCRIPTION = 6
+local KEY_IDEMPOTENCY = 7
+local KEY_LEDGER = 8
+local KEY_DAILY = 9
+local KEY_OUTBOX = 10
+local KEY_AUDIT = 11
+local KEY_GRANTS = 11
+local READ_KEY_COUNTERS = 1
+local READ_KEY_RESERVATIONS = 2
+local READ_KEY_OPEN = 3
+local READ_KEY_SUBSCRIPTION = 4

@@ -33,7 +33,7 @@ register('balances', 'writes', function(c)
 
   -- 1b. Each balance group's allowance as a reserve now would find it.
   if m > 0 then
-    local _, quota_in_force = subscription(c, KEYS[6], allowances, now)
+    local _, quota_in_force = subscription(c, KEYS[KEY_SUBSCRIPTION], allowances, now)
     for i = 1, m do
       local h = allowances[i]
       if h.b then
@@ -47,7 +47,7 @@ register('balances', 'writes', function(c)
   for i = 1, n do
     named[i] = ARGV[5 + i]
   end
-  local names = C.balance_names(c, KEYS[11], named)
+  local names = C.balance_names(c, KEYS[KEY_GRANTS], named)
   -- The grants listed: each balance's live ones (in its wallet) and the last 100 that finished
   -- ("f|<balance>", C.compact), records and final amounts: a bounded read however many grants
   -- the subject was ever made.
@@ -61,7 +61,7 @@ register('balances', 'writes', function(c)
         ids[#ids + 1] = g.i
       end
     end
-    for id in string.gmatch(redis.call('HGET', KEYS[11], 'f|' .. name) or '', '[^\n]+') do
+    for id in string.gmatch(redis.call('HGET', KEYS[KEY_GRANTS], 'f|' .. name) or '', '[^\n]+') do
       ids[#ids + 1] = id
       ids[#ids + 1] = 'n|' .. id
     end
@@ -73,7 +73,7 @@ register('balances', 'writes', function(c)
   -- (A hundred at a time: unpack stops near 8,000 values.)
   for from = 1, #ids, 100 do
     local to = math.min(from + 99, #ids)
-    local got = redis.call('HMGET', KEYS[11], unpack(ids, from, to))
+    local got = redis.call('HMGET', KEYS[KEY_GRANTS], unpack(ids, from, to))
     for j = from, to do
       local value = got[j - from + 1]
       if value then

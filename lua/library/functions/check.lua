@@ -20,7 +20,7 @@ register('check', 'reads', function(c)
 
   -- 1. The node's assumptions checked against Redis: its instant, its periods and the
   -- subscription version.
-  local at, holds, quota_in_force = checked(c, 3, n, KEYS[4], ARGV[1])
+  local at, holds, quota_in_force = checked(c, 3, n, KEYS[READ_KEY_SUBSCRIPTION], ARGV[1])
   if not at then
     return {'stale'}
   end
@@ -38,7 +38,7 @@ register('check', 'reads', function(c)
   for i = 1, #holds do
     local h = holds[i]
     if h.ap and reply[verdict_at(CHECKED_FIELDS, i) + VERDICT.denied] == 1 then
-      local state = redis.call('HGET', KEYS[1], h.f .. ':ap')
+      local state = redis.call('HGET', KEYS[READ_KEY_COUNTERS], h.f .. ':ap')
       if not state or state == 'p' then
         reply[verdict_at(CHECKED_FIELDS, i) + VERDICT.denied] = 2
       end

@@ -41,7 +41,7 @@ register('commit', 'writes', function(c)
   end
   if state == 'committed' then
     -- A repeat answers the first answer.
-    local reply = append_fired(c, append_counters(c, commit_head(record.l == '1' and 1 or 0, raw), record.h, quotas(c, KEYS[6], record.h, now)))
+    local reply = append_fired(c, append_counters(c, commit_head(record.l == '1' and 1 or 0, raw), record.h, quotas(c, KEYS[KEY_SUBSCRIPTION], record.h, now)))
     return record.w and C.append(c, reply, record.h, record.w, now) or reply
   end
   if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= #record.h then
@@ -50,7 +50,7 @@ register('commit', 'writes', function(c)
   if record.run and state == 'expired' then
     -- A run closed itself at its expiry (the prelude's reclaim committed what its steps used):
     -- its close answers it as it is.
-    local reply = append_fired(c, append_counters(c, commit_head(1, raw), record.h, quotas(c, KEYS[6], record.h, now)))
+    local reply = append_fired(c, append_counters(c, commit_head(1, raw), record.h, quotas(c, KEYS[KEY_SUBSCRIPTION], record.h, now)))
     return record.w and C.append(c, reply, record.h, record.w, now) or reply
   end
 

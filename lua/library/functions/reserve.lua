@@ -45,7 +45,7 @@ register('reserve', 'writes', function(c)
 
   -- 2. Check: the node's assumptions against Redis, its instant, its periods and the
   -- subscription's version (holds.lua).
-  local at, holds, quota_in_force = checked(c, 9, n, KEYS[6], ARGV[5])
+  local at, holds, quota_in_force = checked(c, 9, n, KEYS[KEY_SUBSCRIPTION], ARGV[5])
   if not at then
     return {'stale'}
   end

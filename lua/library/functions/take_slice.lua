@@ -53,7 +53,7 @@ register('take_slice', 'writes', function(c)
   -- 1. Ids seen before: refused when one was settled before it was taken.
   local known = {}
   for i = 1, n do
-    local raw = redis.call('HGET', KEYS[2], ARGV[take_at(i) + TAKE.ls])
+    local raw = redis.call('HGET', KEYS[KEY_RESERVATIONS], ARGV[take_at(i) + TAKE.ls])
     if raw then
       local record = cjson.decode(raw)
       if not record.ls or record.s ~= 'held' then
@@ -75,7 +75,7 @@ register('take_slice', 'writes', function(c)
       error({err = 'ERR qg contract: a slice is leased of a hard group only, got ' .. h.g})
     end
   end
-  local version, quota_in_force = subscription(c, KEYS[6], holds, now)
+  local version, quota_in_force = subscription(c, KEYS[KEY_SUBSCRIPTION], holds, now)
   if version ~= ARGV[5] then
     return {'stale'}
   end

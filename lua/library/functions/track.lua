@@ -34,7 +34,7 @@ register('track', 'writes', function(c)
 
   -- 2. The node's assumptions checked against Redis: its instant, its periods and the
   -- subscription version.
-  local at, holds, quota_in_force = checked(c, 7, n, KEYS[6], ARGV[5])
+  local at, holds, quota_in_force = checked(c, 7, n, KEYS[KEY_SUBSCRIPTION], ARGV[5])
   if not at then
     return {'stale'}
   end

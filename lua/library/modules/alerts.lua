@@ -2,7 +2,7 @@
 -- counter, so each fires exactly once per user, group, period, threshold and quota in force,
 -- under any concurrency. Shared by the writing scripts, after prelude.lua and overrides.lua.
 --
--- KEYS[10]  the alerts outbox of the user's slot   qg:{<slot tag>}:outbox (a stream)
+-- KEY_OUTBOX  the alerts outbox of the user's slot   qg:{<slot tag>}:outbox (a stream)
 --
 -- What fired is kept beside the counter: field <group>@<periodStart>:a = "<quota>|<marks>",
 -- marks being the thresholds fired and "L" for the first denial, comma-separated. Marks of
@@ -23,7 +23,7 @@ local function fire(c, kind, h, quota, marks, level, read)
   local field, q = h.f .. ':a', string.format('%d', quota)
   local raw = read
   if raw == nil then
-    raw = redis.call('HGET', c.KEYS[1], field)
+    raw = redis.call('HGET', c.KEYS[KEY_COUNTERS], field)
   end
   local fired = {}
   if raw then
@@ -38,9 +38,9 @@ local function fire(c, kind, h, quota, marks, level, read)
   for _, mark in ipairs(marks) do
     if not fired[mark] then
       fired[mark], fresh = true, true
-      local tag = string.match(c.KEYS[1], '{(.*)}')
-      local plan = redis.call('HGET', c.KEYS[6], 'plan') or ''
-      note_fired(c, redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
+      local tag = string.match(c.KEYS[KEY_COUNTERS], '{(.*)}')
+      local plan = redis.call('HGET', c.KEYS[KEY_SUBSCRIPTION], 'plan') or ''
+      note_fired(c, redis.call('XADD', c.KEYS[KEY_OUTBOX], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
         'type', kind, 'g', h.g, 'k', h.k or '', 't', kind == 'limit' and '' or mark, 'q', q,
         'n', string.format('%d', level), 'ps', h.ps, 'pe', h.pe, 'v', h.val or h.v or ''))
     end
@@ -51,7 +51,7 @@ local function fire(c, kind, h, quota, marks, level, read)
       list[#list + 1] = mark
     end
     table.sort(list)
-    redis.call('HSET', c.KEYS[1], field, q .. '|' .. table.concat(list, ','))
+    redis.call('HSET', c.KEYS[KEY_COUNTERS], field, q .. '|' .. table.concat(list, ','))
   end
 end
 

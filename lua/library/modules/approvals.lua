@@ -14,18 +14,18 @@
 -- for, as the record the node encoded (`tail`) names it. Answers the request's state.
 local function open_approval(c, h, quota, used, held, tail)
   local KEYS, field = c.KEYS, h.f .. ':ap'
-  local state = redis.call('HGET', KEYS[1], field)
+  local state = redis.call('HGET', KEYS[KEY_COUNTERS], field)
   if state then
     return state
   end
-  redis.call('HSET', KEYS[1], field, 'p')
+  redis.call('HSET', KEYS[KEY_COUNTERS], field, 'p')
   if h.pe ~= '' then
-    redis.call('ZADD', KEYS[5], 'NX', h.pe, h.f)
+    redis.call('ZADD', KEYS[KEY_PERIODS], 'NX', h.pe, h.f)
   end
-  local tag = string.match(KEYS[1], '{(.*)}')
-  local plan = redis.call('HGET', KEYS[6], 'plan') or ''
+  local tag = string.match(KEYS[KEY_COUNTERS], '{(.*)}')
+  local plan = redis.call('HGET', KEYS[KEY_SUBSCRIPTION], 'plan') or ''
   local event = string.match(tail, '"e":"([^"]*)"') or ''
-  note_fired(c, redis.call('XADD', KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag,
+  note_fired(c, redis.call('XADD', KEYS[KEY_OUTBOX], 'MAXLEN', '~', 100000, '*', 'tag', tag,
     'plan', plan, 'type', 'approval', 'g', h.g, 'k', h.k or '', 't', '',
     'q', string.format('%d', quota), 'n', string.format('%d', used),
     'h', string.format('%d', held), 'ps', h.ps, 'pe', h.pe, 'ap', h.ap, 'e', event, 'a', h.a,

@@ -66,7 +66,7 @@ local function commit_counters(c, record, held, drawn, live)
   if over then
     return over
   end
-  local quota_in_force = quotas(c, c.KEYS[6], record.h, c.now)
+  local quota_in_force = quotas(c, c.KEYS[KEY_SUBSCRIPTION], record.h, c.now)
   alert_crossings(c, record.h, quota_in_force, before, after)
   if held then
     move_counters(c, record.h, ':h', function(i, h) return drawn[i] and 0 or -tonumber(h.a) end)

@@ -73,11 +73,11 @@ do
     holds.note_values = holds.note_values or function()
       for _, held in ipairs(holds) do
         if held.pv then
-          local list = held.list or redis.call('HGET', c.KEYS[1], held.pv) or '\n'
+          local list = held.list or redis.call('HGET', c.KEYS[KEY_COUNTERS], held.pv) or '\n'
           if not string.find(list, '\n' .. held.val .. '\n', 1, true) then
-            redis.call('HSET', c.KEYS[1], held.pv, list .. held.val .. '\n')
+            redis.call('HSET', c.KEYS[KEY_COUNTERS], held.pv, list .. held.val .. '\n')
             if held.pe ~= '' then
-              redis.call('ZADD', c.KEYS[5], 'NX', held.pe, string.sub(held.pv, 1, -3))
+              redis.call('ZADD', c.KEYS[KEY_PERIODS], 'NX', held.pe, string.sub(held.pv, 1, -3))
             end
           end
         end
@@ -243,7 +243,7 @@ local function cap_values(c, holds)
   for i = 1, #holds do
     local h = holds[i]
     if h.pv then
-      local list = redis.call('HGET', c.KEYS[1], h.pv) or '\n'
+      local list = redis.call('HGET', c.KEYS[KEY_COUNTERS], h.pv) or '\n'
       if not string.find(list, '\n' .. h.val .. '\n', 1, true) and select(2, string.gsub(list, '\n', '')) - 1 >= MAX_VALUES then
         h.f, h.pv = h.g .. string.match(h.f, '(@[^@]*)$'), nil
       else
@@ -279,7 +279,7 @@ do
   -- is one too many.
   local function too_many_values(c, h)
     local MAX_VALUES = 64
-    local list = redis.call('HGET', c.KEYS[1], h.pv) or '\n'
+    local list = redis.call('HGET', c.KEYS[KEY_COUNTERS], h.pv) or '\n'
     if not string.find(list, '\n' .. h.val .. '\n', 1, true) then
       local _, values = string.gsub(list, '\n', '')
       if values - 1 >= MAX_VALUES then
@@ -299,7 +299,7 @@ do
     for k, i in ipairs(over) do
       fields[k] = holds[i].f .. ':l'
     end
-    local leased = redis.call('HMGET', c.KEYS[1], unpack(fields))
+    local leased = redis.call('HMGET', c.KEYS[KEY_COUNTERS], unpack(fields))
     for k, i in ipairs(over) do
       local l, at = leased[k], verdict_at(head, i)
       if l and reply[at + VERDICT.denied] == 1

@@ -3,21 +3,22 @@
 -- holds and prunes what outlived the retention window, a bounded number per call, before the
 -- function proper reads any counter (Redis TIME is the call's `c.now`, head.lua).
 --
--- Every writing function takes the same first ten keys and four arguments:
--- KEYS[1]  counters hash                 qg:{p:u}:ctr     <group>@<periodStart>:u|:h -> milli-units
--- KEYS[2]  reservations hash             qg:{p:u}:res     <reservationId> -> JSON record
--- KEYS[3]  open reservations zset        qg:{p:u}:open    by expiry ms
--- KEYS[4]  ended zset                    qg:{p:u}:ended   reservation ids and "i:"<idempotency field> by prune ms
--- KEYS[5]  counter periods zset          qg:{p:u}:periods <group>@<periodStart> by period end ms,
---                                                         and "d|"<day>|<group> by prune ms + retention,
---                                                         a closed lease's fields (slices.lua) by
---                                                         its close + MAX_HOLD_LIFE_MS, or by its
---                                                         last statement + 2 min - retention
--- KEYS[6]  the subscription hash         qg:{p:u}:sub     (overrides are ov:<groupId> fields)
--- KEYS[7]  idempotency hash              qg:{p:u}:idem    <route>:<key digest> -> <body digest>|<decided ms>|<first reply JSON>
--- KEYS[8]  usage ledger stream           qg:{p:u}:ledger  entries by Redis time
--- KEYS[9]  daily rollups hash            qg:{p:u}:daily   <day>|<group>|<stat> -> integer
--- KEYS[10] alerts outbox of the slot     qg:{<slot tag>}:outbox (see alerts.lua)
+-- Every writing function takes the same first ten keys (KEYS[1..10], in the order
+-- src/store/scripts/keys.rs declares them; read by name, KEYS[KEY_COUNTERS]) and four arguments:
+-- counters        counters hash              qg:{p:u}:ctr     <group>@<periodStart>:u|:h -> milli-units
+-- reservations    reservations hash          qg:{p:u}:res     <reservationId> -> JSON record
+-- open            open reservations zset     qg:{p:u}:open    by expiry ms
+-- ended           ended zset                 qg:{p:u}:ended   reservation ids and "i:"<idempotency field> by prune ms
+-- periods         counter periods zset       qg:{p:u}:periods <group>@<periodStart> by period end ms,
+--                                                             and "d|"<day>|<group> by prune ms + retention,
+--                                                             a closed lease's fields (slices.lua) by
+--                                                             its close + MAX_HOLD_LIFE_MS, or by its
+--                                                             last statement + 2 min - retention
+-- subscription    the subscription hash      qg:{p:u}:sub     (overrides are ov:<groupId> fields)
+-- idempotency     idempotency hash           qg:{p:u}:idem    <route>:<key digest> -> <body digest>|<decided ms>|<first reply JSON>
+-- ledger          usage ledger stream        qg:{p:u}:ledger  entries by Redis time
+-- daily           daily rollups hash         qg:{p:u}:daily   <day>|<group>|<stat> -> integer
+-- outbox          alerts outbox of the slot  qg:{<slot tag>}:outbox (see alerts.lua)
 -- ARGV[1]  retention ms
 -- ARGV[2]  idempotency field, or "" when the call has no Idempotency-Key
 -- ARGV[3]  body digest (hex), or ""
@@ -126,7 +127,7 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
       fields[at + 4] = run_key .. '|^'
     end
   end
-  local counters = redis.call('HMGET', c.KEYS[1], unpack(fields))
+  local counters = redis.call('HMGET', c.KEYS[KEY_COUNTERS], unpack(fields))
   for i = 1, 2 * n do
     local v = counters[i]
     counters[i] = v and v + 0 or 0
@@ -157,7 +158,7 @@ local function write_fields(c, writes, texts_from)
   for i = 2, texts_from or #writes, 2 do
     writes[i] = string.format('%d', writes[i])
   end
-  redis.call('HSET', c.KEYS[1], unpack(writes))
+  redis.call('HSET', c.KEYS[KEY_COUNTERS], unpack(writes))
 end
 
 -- Remembers when a new counter's period ends, so its fields can be pruned after retention.
@@ -175,7 +176,7 @@ local function note_periods(c, holds, counters)
     end
   end
   if args then
-    redis.call('ZADD', c.KEYS[5], 'NX', unpack(args))
+    redis.call('ZADD', c.KEYS[KEY_PERIODS], 'NX', unpack(args))
   end
 end
 
@@ -188,7 +189,7 @@ local INDEX_TEXT = {'1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12
 -- day is the ledger's keep old. Its first write of a day's field does it (NX keeps the first).
 local function note_day(c, day, groups)
   local prune_at = (day + 1) * 86400000 + c.ARGV[4] - c.ARGV[1]
-  redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, groups))
+  redis.call('ZADD', c.KEYS[KEY_PERIODS], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, groups))
 end
 
 -- Adds `delta` to one of the user's rollups: `stat` of `group` on the UTC day of `at` (ms);
@@ -206,7 +207,7 @@ local function rollup(c, at, group, stat, delta)
     c.rollup_day, c.rollup_prefix = day, string.format('%d|', day)
   end
   local by = delta == 1 and '1' or string.format('%d', delta)
-  local n = redis.call('HINCRBY', c.KEYS[9], c.rollup_prefix .. group .. '|' .. stat, by)
+  local n = redis.call('HINCRBY', c.KEYS[KEY_DAILY], c.rollup_prefix .. group .. '|' .. stat, by)
   if n == delta then
     note_day(c, day, group)
   end
@@ -252,7 +253,7 @@ do
     move(h.f .. ':l', -still)
     record.su, record.sk, record.lp = string.format('%d', record.su + still), '0', '1'
     record.s, record.t = 'committed', string.format('%d', now)
-    redis.call('HSET', c.KEYS[2], id, cjson.encode(record))
+    redis.call('HSET', c.KEYS[KEY_RESERVATIONS], id, cjson.encode(record))
   end
 
   -- A held reservation `id` that expired at `until_ms`: its holds go back (`move` adds to a
@@ -321,7 +322,7 @@ do
     elseif c.ARGV[4] ~= '' then
       -- The hold's end in the ledger (no usage of its own), as a release's (release.lua):
       -- a replay of the ledger sees what the reservation held from when until when.
-      redis.call('XADD', c.KEYS[8], 'MINID', string.format('%d', now - c.ARGV[4]), '*', 'kind', 'expiry', 'ref', id,
+      redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - c.ARGV[4]), '*', 'kind', 'expiry', 'ref', id,
         'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c,
         'at', record.c, 'until', until_ms)
     end
@@ -332,7 +333,7 @@ do
   -- `delta`: never below zero), the closed leases' statements, the wallets, the day's
   -- expiries in the rollups, and the records moved from the open set to the ended one.
   local function write_back(c, done, order, delta, closed, credited, expired, now)
-    local values, writes = #order > 0 and redis.call('HMGET', c.KEYS[1], unpack(order)) or {}, {}
+    local values, writes = #order > 0 and redis.call('HMGET', c.KEYS[KEY_COUNTERS], unpack(order)) or {}, {}
     for i, field in ipairs(order) do
       local value = values[i]
       writes[2 * i - 1], writes[2 * i] = field, math.max(0, (value and value + 0 or 0) + delta[field])
@@ -352,8 +353,8 @@ do
       ended[#ended + 1] = score
       ended[#ended + 1] = id
     end
-    redis.call('ZREM', c.KEYS[3], unpack(done))
-    redis.call('ZADD', c.KEYS[4], unpack(ended))
+    redis.call('ZREM', c.KEYS[KEY_OPEN], unpack(done))
+    redis.call('ZADD', c.KEYS[KEY_ENDED], unpack(ended))
   end
 
   function reclaim(c, now)
@@ -365,11 +366,11 @@ do
     local RECLAIM_BATCH, RECLAIM_HOLDS, RECLAIM_LIMIT = 64, 96, '65'
     -- Nearly always nothing is due: a count answers that for less than an empty range does.
     local until_now = string.format('%d', now)
-    if redis.call('ZCOUNT', c.KEYS[3], '-inf', until_now) == 0 then
+    if redis.call('ZCOUNT', c.KEYS[KEY_OPEN], '-inf', until_now) == 0 then
       return false, false
     end
     -- With their scores: an expiry's ledger entry says when the hold ended.
-    local due = redis.call('ZRANGEBYSCORE', c.KEYS[3], '-inf', until_now, 'WITHSCORES', 'LIMIT', '0', RECLAIM_LIMIT)
+    local due = redis.call('ZRANGEBYSCORE', c.KEYS[KEY_OPEN], '-inf', until_now, 'WITHSCORES', 'LIMIT', '0', RECLAIM_LIMIT)
     -- Per counter field, what goes back (held, negative) or is counted (a run's used).
     local done, delta, order, taken, credited = {}, {}, {}, 0, false
     local function move(field, d)
@@ -386,7 +387,7 @@ do
         break
       end
       -- One record at a time: only the records this call returns are read.
-      local raw = redis.call('HGET', c.KEYS[2], id)
+      local raw = redis.call('HGET', c.KEYS[KEY_RESERVATIONS], id)
       local record = raw and cjson.decode(raw)
       if record and record.v and record.v ~= RECORD_VERSION then
         error({err = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION})
@@ -419,36 +420,36 @@ end
 local function prune(c, now)
   -- How many ended entries and old periods a call takes, as the command takes it.
   local PRUNE_LIMIT, retention_ms = '16', c.ARGV[1] + 0
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', c.KEYS[4], '-inf', string.format('%d', now), 'LIMIT', '0', PRUNE_LIMIT)) do
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', c.KEYS[KEY_ENDED], '-inf', string.format('%d', now), 'LIMIT', '0', PRUNE_LIMIT)) do
     if string.sub(id, 1, 2) == 'i:' then
-      redis.call('HDEL', c.KEYS[7], string.sub(id, 3))
+      redis.call('HDEL', c.KEYS[KEY_IDEMPOTENCY], string.sub(id, 3))
     else
-      redis.call('HDEL', c.KEYS[2], id)
+      redis.call('HDEL', c.KEYS[KEY_RESERVATIONS], id)
     end
-    redis.call('ZREM', c.KEYS[4], id)
+    redis.call('ZREM', c.KEYS[KEY_ENDED], id)
   end
   local old = string.format('%d', now - retention_ms)
-  for _, f in ipairs(redis.call('ZRANGEBYSCORE', c.KEYS[5], '-inf', old, 'LIMIT', '0', PRUNE_LIMIT)) do
+  for _, f in ipairs(redis.call('ZRANGEBYSCORE', c.KEYS[KEY_PERIODS], '-inf', old, 'LIMIT', '0', PRUNE_LIMIT)) do
     if string.sub(f, 1, 2) == 'd|' then
       local fields = {}
       for i, stat in ipairs({'u', 'a', 'd', 'r', 'x', 'o', 'm'}) do
         fields[i] = string.sub(f, 3) .. '|' .. stat
       end
-      redis.call('HDEL', c.KEYS[9], unpack(fields))
-      redis.call('HDEL', c.KEYS[1], 'a|' .. string.sub(f, 3))
-      redis.call('ZREM', c.KEYS[5], f)
-    elseif rolls_out(f) and (redis.call('HGET', c.KEYS[1], f .. ':h') or '0') ~= '0' then
+      redis.call('HDEL', c.KEYS[KEY_DAILY], unpack(fields))
+      redis.call('HDEL', c.KEYS[KEY_COUNTERS], 'a|' .. string.sub(f, 3))
+      redis.call('ZREM', c.KEYS[KEY_PERIODS], f)
+    elseif rolls_out(f) and (redis.call('HGET', c.KEYS[KEY_COUNTERS], f .. ':h') or '0') ~= '0' then
       -- A rolled-out sub-window that still holds open reservations: their end settles here,
       -- so it stays until they have ended, looked at again a window later (5 s at least, so
       -- many long holds on a short window never take every call's prune).
       local _, _, g, n = rolling_of(f)
-      redis.call('ZADD', c.KEYS[5], string.format('%d', now - retention_ms + math.max(5000, g * (n + 1))), f)
+      redis.call('ZADD', c.KEYS[KEY_PERIODS], string.format('%d', now - retention_ms + math.max(5000, g * (n + 1))), f)
     else
       -- (A slice's line is the field itself, its mark's id ":m", and a closed lease's count of
       -- statements ":n".)
-      redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f .. ':e', f .. ':d', f .. ':o',
+      redis.call('HDEL', c.KEYS[KEY_COUNTERS], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f .. ':e', f .. ':d', f .. ':o',
         f .. ':m', f)
-      redis.call('ZREM', c.KEYS[5], f)
+      redis.call('ZREM', c.KEYS[KEY_PERIODS], f)
     end
   end
 end
@@ -470,7 +471,7 @@ local function repeated(c)
   if c.ARGV[2] == '' then
     return nil
   end
-  local stored = redis.call('HGET', c.KEYS[7], c.ARGV[2])
+  local stored = redis.call('HGET', c.KEYS[KEY_IDEMPOTENCY], c.ARGV[2])
   if not stored then
     return nil
   end
@@ -497,8 +498,8 @@ local function remember(c, reply, now, at)
       copy[i] = type(v) == 'number' and string.format('%d', v) or v
     end
     local decided = string.format('%d', at or now)
-    redis.call('HSET', c.KEYS[7], c.ARGV[2], c.ARGV[3] .. '|' .. decided .. '|' .. cjson.encode(copy))
-    redis.call('ZADD', c.KEYS[4], string.format('%d', now + c.ARGV[1]), 'i:' .. c.ARGV[2])
+    redis.call('HSET', c.KEYS[KEY_IDEMPOTENCY], c.ARGV[2], c.ARGV[3] .. '|' .. decided .. '|' .. cjson.encode(copy))
+    redis.call('ZADD', c.KEYS[KEY_ENDED], string.format('%d', now + c.ARGV[1]), 'i:' .. c.ARGV[2])
   end
   return reply
 end

@@ -35,7 +35,7 @@ local function reserve_read(c, holds, run)
   if more then
     return nil
   end
-  local first = redis.call('ZRANGE', c.KEYS[3], 0, 0, 'WITHSCORES')
+  local first = redis.call('ZRANGE', c.KEYS[KEY_OPEN], 0, 0, 'WITHSCORES')
   if reclaimed then
     counters, open_before, admitted, alerted = read_counters(c, holds, true, key, action, child, admits)
   end
@@ -189,8 +189,8 @@ local function admit_record(c, holds, tail, at, expires, drawn)
     record = '{"s":"held","c":"' .. string.format('%d', at) .. '","cr":"' .. string.format('%d', now) .. '","x":"' .. x
       .. '",' .. parts .. tail
   end
-  redis.call('HSET', c.KEYS[2], id, record)
-  redis.call('ZADD', c.KEYS[3], x, id)
+  redis.call('HSET', c.KEYS[KEY_RESERVATIONS], id, record)
+  redis.call('ZADD', c.KEYS[KEY_OPEN], x, id)
 end
 
 -- The thresholds an admit crossed: open holds are the usage of in-flight groups, so an admit
@@ -234,7 +234,7 @@ do
       -- before its holds ("h", last): only that head is decoded. (The first `,"h":[` is the
       -- holds': ids and events hold no quote, and the metadata's quotes are escaped in its JSON.)
       local r = cjson.decode('{' .. string.sub(tail, 1, string.find(tail, ',"h":[', 1, true) - 1) .. '}')
-      redis.call('XADD', c.KEYS[8], 'MINID', string.format('%d', now - keep_ms), '*', 'kind', 'denied', 'event', r.e,
+      redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - keep_ms), '*', 'kind', 'denied', 'event', r.e,
         'metadata', r.md or '', 'quantity', r.qt, 'denied', set, 'at', string.format('%d', at))
     end
   end
@@ -268,7 +268,7 @@ do
       C.save(c, c.now, true)
     end
     if open ~= open_before then
-      redis.call('HSET', c.KEYS[1], '~open', string.format('%d', open))
+      redis.call('HSET', c.KEYS[KEY_COUNTERS], '~open', string.format('%d', open))
     end
     count_denial(c, holds, reply, tail, at)
   end

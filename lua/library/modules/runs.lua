@@ -45,7 +45,7 @@ do
   local function in_pages(c, command, names)
     local out = {}
     for from = 1, #names, 1000 do
-      local got = redis.call(command, c.KEYS[1], unpack(names, from, math.min(from + 999, #names)))
+      local got = redis.call(command, c.KEYS[KEY_COUNTERS], unpack(names, from, math.min(from + 999, #names)))
       if type(got) == 'table' then
         for j = 1, #got do
           out[from + j - 1] = got[j]
@@ -226,7 +226,7 @@ do
   local function load(c, id, holds, action)
     local key = 'r|' .. id
     local names = {key, key .. '|~' .. (action or ''), key .. '|#'}
-    local got = redis.call('HMGET', c.KEYS[1], unpack(names))
+    local got = redis.call('HMGET', c.KEYS[KEY_COUNTERS], unpack(names))
     if not got[1] then
       return nil
     end
@@ -242,12 +242,12 @@ do
   local function save(c, names, holds, head, action, tried, actions)
     R.unmark(c, head, holds)
     if action and action ~= '' and actions then
-      redis.call('HSET', c.KEYS[1], names[1], cmsgpack.pack(unpack(head)), names[2], string.format('%d', tried),
+      redis.call('HSET', c.KEYS[KEY_COUNTERS], names[1], cmsgpack.pack(unpack(head)), names[2], string.format('%d', tried),
         names[3], string.format('%d', actions))
     elseif action and action ~= '' and tried then
-      redis.call('HSET', c.KEYS[1], names[1], cmsgpack.pack(unpack(head)), names[2], string.format('%d', tried))
+      redis.call('HSET', c.KEYS[KEY_COUNTERS], names[1], cmsgpack.pack(unpack(head)), names[2], string.format('%d', tried))
     else
-      redis.call('HSET', c.KEYS[1], names[1], cmsgpack.pack(unpack(head)))
+      redis.call('HSET', c.KEYS[KEY_COUNTERS], names[1], cmsgpack.pack(unpack(head)))
     end
   end
 
@@ -345,7 +345,7 @@ do
 
   -- Whether a step's (or child run's) drawn holds may settle with its run: it is live.
   function R.live(c, record)
-    return record.ru ~= nil and redis.call('HEXISTS', c.KEYS[1], 'r|' .. record.ru) == 1
+    return record.ru ~= nil and redis.call('HEXISTS', c.KEYS[KEY_COUNTERS], 'r|' .. record.ru) == 1
   end
 
   -- Every field of run `id` (its first, its children's, its count of actions and its attempts'),
@@ -356,7 +356,7 @@ do
     -- Attempts are one field per action: found by their prefix (ids hold no glob character).
     local cursor = '0'
     repeat
-      local page = redis.call('HSCAN', c.KEYS[1], cursor, 'MATCH', key .. '|~*', 'COUNT', '1000')
+      local page = redis.call('HSCAN', c.KEYS[KEY_COUNTERS], cursor, 'MATCH', key .. '|~*', 'COUNT', '1000')
       cursor = page[1]
       for j = 1, #page[2], 2 do
         list[#list + 1] = page[2][j]
@@ -434,7 +434,7 @@ do
       end
     end
     if record.run then
-      redis.call('HSET', c.KEYS[2], id, cjson.encode(record))
+      redis.call('HSET', c.KEYS[KEY_RESERVATIONS], id, cjson.encode(record))
       R.finish(c, id, record)
     end
     return per
@@ -466,7 +466,7 @@ do
       fields[#fields + 1], fields[#fields + 2] = 'credits', cjson.encode(burned)
     end
     fields[#fields + 1], fields[#fields + 2] = 'groups', '[]'
-    redis.call('XADD', c.KEYS[8], 'MINID', string.format('%d', now - tonumber(keep_ms)), '*', unpack(fields))
+    redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - tonumber(keep_ms)), '*', unpack(fields))
   end
 
 end

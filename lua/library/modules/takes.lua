@@ -59,23 +59,23 @@ local function write_leases(c, holds, known, amounts, counters, quota_in_force, 
       amount = record.h[1].a + 0
     else
       h.a = string.format('%d', amount)
-      local leased = redis.call('HGET', KEYS[1], h.f .. ':l')
+      local leased = redis.call('HGET', KEYS[KEY_COUNTERS], h.f .. ':l')
       held = held + amount
       write_fields(c, {h.f .. ':h', held, h.f .. ':l', (leased and leased + 0 or 0) + amount})
       record = {v = RECORD_VERSION, s = 'held', ls = ARGV[6], e = '', qt = h.a, c = string.format('%d', at),
         cr = string.format('%d', now), x = backstop, sx = string.format('%d', ends), sn = '0', su = '0', sk = h.a,
         h = {h}}
-      redis.call('HSET', KEYS[2], id, cjson.encode(record))
-      redis.call('ZADD', KEYS[3], backstop, id)
+      redis.call('HSET', KEYS[KEY_RESERVATIONS], id, cjson.encode(record))
+      redis.call('ZADD', KEYS[KEY_OPEN], backstop, id)
     end
     local j = #reply
     reply[j + TAKEN.status], reply[j + TAKEN.id], reply[j + TAKEN.amount], reply[j + TAKEN.ends] =
       'ok', id, amount, record.sx + 0
     reply[j + TAKEN.used], reply[j + TAKEN.held], reply[j + TAKEN.quota] = used, held, quota
   end
-  local open = redis.call('HGET', KEYS[1], '~open')
+  local open = redis.call('HGET', KEYS[KEY_COUNTERS], '~open')
   if open and backstop + 0 < open + 0 then
-    redis.call('HSET', KEYS[1], '~open', backstop)
+    redis.call('HSET', KEYS[KEY_COUNTERS], '~open', backstop)
   end
   return reply
 end

@@ -1,6 +1,6 @@
 -- wallet.lua: credits, after shape.lua and before prelude.lua (whose reclaim gives expired holds
 -- of credits back). A subject's grants of one balance are its wallet: field "w|<balance>" of
--- the counters hash (KEYS[1]), so every script of the data plane reaches it with the keys it
+-- the counters hash (KEY_COUNTERS), so every script of the data plane reaches it with the keys it
 -- already has, in the subject's slot.
 --
 -- A wallet is text (save and C.encode say its lines): its debt, what reserves overdrew beyond
@@ -56,7 +56,7 @@ do
       return w
     end
     local key = 'w|' .. balance
-    local got = redis.call('HMGET', c.KEYS[1], key, key .. '|q', key .. '|j')
+    local got = redis.call('HMGET', c.KEYS[KEY_COUNTERS], key, key .. '|q', key .. '|j')
     local raw = got[1]
     if not raw then
       w = {g = {}, d = 0, oh = 0, now = now, whole = true}
@@ -145,13 +145,13 @@ do
       out[#out + 1] = '0'
     end
     if #out > 0 then
-      redis.call('HSET', c.KEYS[1], unpack(out))
+      redis.call('HSET', c.KEYS[KEY_COUNTERS], unpack(out))
     end
     -- Plan-change marks the saved wallets applied (C.open). (rawget: a missing field of C
     -- would build the functions only some calls need.)
     local marks = c.marks
     if marks then
-      redis.call('HDEL', c.KEYS[1], unpack(marks))
+      redis.call('HDEL', c.KEYS[KEY_COUNTERS], unpack(marks))
       c.marks = nil
     end
   end
@@ -542,14 +542,14 @@ do
     return back + (pending['~oh|' .. balance] or 0)
   end
 
-  -- Fires a balance's low-balance alert into the alerts outbox (KEYS[10], as alerts.lua's
+  -- Fires a balance's low-balance alert into the alerts outbox (KEY_OUTBOX, as alerts.lua's
   -- fire does, whose entries it shares): "low_balance" at an amount, "depleted" at 0, with
   -- the balance ("b"), the amount reached ("t") and what was available ("n"), in
   -- milli-units; the entry's id joins what the call fired (head.lua's note_fired).
   local function fire(c, balance, w, amount, available)
-    local tag = string.match(c.KEYS[1], '{(.*)}')
-    local plan = redis.call('HGET', c.KEYS[6], 'plan') or ''
-    note_fired(c, redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
+    local tag = string.match(c.KEYS[KEY_COUNTERS], '{(.*)}')
+    local plan = redis.call('HGET', c.KEYS[KEY_SUBSCRIPTION], 'plan') or ''
+    note_fired(c, redis.call('XADD', c.KEYS[KEY_OUTBOX], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
       'type', amount == 0 and 'depleted' or 'low_balance', 'g', w.ag or '', 'k', '', 't',
       string.format('%d', amount), 'q', '0', 'n', string.format('%d', available), 'ps', '0', 'pe', '', 'b', balance))
   end
@@ -618,12 +618,12 @@ do
     g.e, g.r = g.e + g.r, 0
   end
 
-  -- Ledger entries of credits (prelude.lua's KEYS[8], trimmed as changes.lua's ledger trims
+  -- Ledger entries of credits (KEY_LEDGER, trimmed as changes.lua's ledger trims
   -- it; none when the project keeps no ledger, ARGV[4] ""): `fields` as XADD takes them.
   function C.entry(c, now, fields)
     local keep_ms = c.ARGV[4]
     if keep_ms ~= '' then
-      redis.call('XADD', c.KEYS[8], 'MINID', string.format('%d', now - keep_ms), '*', unpack(fields))
+      redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - keep_ms), '*', unpack(fields))
     end
   end
 
@@ -792,7 +792,7 @@ do
   -- again less what is held. The mark goes when the wallet is saved (C.save), so a call that
   -- saves nothing (a check, a denial) leaves it for the next.
   local function plan_change(c, g, h, quota)
-    local mark = redis.call('HGET', c.KEYS[1], h.f .. ':pc')
+    local mark = redis.call('HGET', c.KEYS[KEY_COUNTERS], h.f .. ':pc')
     if not mark then
       return
     end

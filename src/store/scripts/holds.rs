@@ -4,6 +4,7 @@ use redis::Value;
 
 use super::call::Call;
 use super::contract;
+use super::keys::{self, Key};
 use super::layouts;
 use super::layouts::{adjusted, usage};
 use super::values::{record_rest, HoldValues};
@@ -267,7 +268,7 @@ pub async fn check(
     at: Decided,
 ) -> Result<Reply<Verdict>, StoreError> {
     let mut inv = Call::new(&contract::CHECK);
-    inv.key(keys.ctr()).key(keys.res()).key(keys.open()).key(keys.sub());
+    keys::push(&mut inv, keys, &keys::READING);
     inv.arg(version);
     push_holds(&mut inv, holds);
     inv.arg(at);
@@ -354,7 +355,7 @@ pub async fn usage(
     fields: &[UsageField<'_>],
 ) -> Result<Reply<(i64, Vec<Amounts>, Vec<Outcomes>)>, StoreError> {
     let mut inv = Call::new(&contract::USAGE);
-    inv.key(keys.ctr()).key(keys.res()).key(keys.open()).key(keys.sub());
+    keys::push(&mut inv, keys, &keys::READING);
     inv.arg(fields.len());
     for f in fields {
         inv.arg(value_field(f.group, f.value, &f.window))
@@ -409,7 +410,9 @@ pub async fn adjust(
     args: &AdjustArgs,
 ) -> Result<Reply<Adjustment>, StoreError> {
     let mut inv = Call::new(&contract::ADJUST);
-    writing_args(&mut inv, w).key(w.keys.audit()).arg(args.version);
+    writing_args(&mut inv, w);
+    keys::push(&mut inv, w.keys, &[Key::Audit]);
+    inv.arg(args.version);
     push_hold(&mut inv, hold);
     inv.arg(args.amount_milli)
         .arg(&args.reason)
