@@ -1,6 +1,7 @@
 -- layouts.lua: written from src/store/scripts/layouts.rs, which declares each of them (edit them
 -- there; its test writes this file anew): every value packed by position, its fields by name
--- at their positions, and where each key is (keys.rs). The library's first part.
+-- at their positions, where each key is (keys.rs) and how far the outbox grows (entries.rs).
+-- The library's first part.
 local HOLD = {g = 1, f = 2, ps = 3, pe = 4, a = 5, q = 6, o = 7}
 local HOLD_FIELDS = 7
 local OPTION = {m = 1, k = 2, t = 3, o = 4, oe = 5, pv = 6, me = 7}
@@ -92,3 +93,5 @@ local READ_KEY_COUNTERS = 1
 local READ_KEY_RESERVATIONS = 2
 local READ_KEY_OPEN = 3
 local READ_KEY_SUBSCRIPTION = 4
+-- About how many entries a slot's outbox keeps (src/store/scripts/entries.rs; outbox.lua).
+local OUTBOX_MAXLEN = '100000'

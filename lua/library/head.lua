@@ -10,7 +10,7 @@
 -- that needs it:
 --   c.KEYS, c.ARGV   the call's keys and arguments
 --   c.now            Redis time in whole milliseconds, read once before anything else
---   c.fired          ids of the outbox entries the call fired (note_fired; nil until one)
+--   c.fired          ids of the outbox entries the call fired (outbox.lua; nil until one)
 --   c.wallets        the wallets the call loaded, by balance (wallet.lua; nil until it loads one)
 --   c.marks          plan-change marks to clear when the wallets are saved (wallet.lua)
 --   c.rollup_day, c.rollup_prefix   the day the call last rolled up, formatted (prelude.lua)
@@ -67,19 +67,6 @@ local function register(name, access, body)
       return body({KEYS = keys, ARGV = args, now = t[1] * 1000 + math.floor(t[2] / 1000), fired = nil, wallets = nil})
     end,
   }
-end
-
--- Adds outbox entry `id` to those the call fired (`c.fired`), which its answer names
--- (alerts.lua's append_fired), and answers it. The list is made with the first: most calls
--- fire none, and a table made for every call costs each about a thousand Redis instructions.
-local function note_fired(c, id)
-  local fired = c.fired
-  if fired then
-    fired[#fired + 1] = id
-  else
-    c.fired = {id}
-  end
-  return id
 end
 
 -- head.lua ends --

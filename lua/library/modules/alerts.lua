@@ -7,13 +7,12 @@
 -- What fired is kept beside the counter: field <group>@<periodStart>:a = "<quota>|<marks>",
 -- marks being the thresholds fired and "L" for the first denial, comma-separated. Marks of
 -- another quota do not count (a bumped quota can be crossed again); they go with the counter.
--- An event is an outbox entry: tag (the user's hash tag), plan (the subscription's, "" on the
--- default plan), type (threshold|limit), g, k (unit code), t (percent, "" for limit), q (quota
--- milli), n (used, or held for in-flight, milli), ps, pe, v (a per-value group's value, as in its
--- field; "" for other groups). The script answers the entries' ids,
--- and the node moves them to their project. The outbox keeps at most about 100,000 entries,
--- so one that no node drains cannot grow without bound. The ids a call fired are its
--- context's `fired` (head.lua's note_fired), which append_fired answers.
+-- An event is an outbox entry (outbox.lua; its fields as src/store/scripts/entries.rs declares
+-- them): tag (the user's hash tag), plan (the subscription's, "" on the default plan), type
+-- (threshold|limit), g, k (unit code), t (percent, "" for limit), q (quota milli), n (used, or
+-- held for in-flight, milli), ps, pe, v (a per-value group's value, as in its field; "" for
+-- other groups). The script answers the entries' ids (its context's `fired`, append_fired),
+-- and the node moves them to their project.
 
 -- Fires each of `marks` (thresholds in percent, or "L" for the first denial) that hold h has
 -- not fired yet at this quota, as events of `kind` at `level`, and keeps what fired beside the
@@ -40,9 +39,8 @@ local function fire(c, kind, h, quota, marks, level, read)
       fired[mark], fresh = true, true
       local tag = string.match(c.KEYS[KEY_COUNTERS], '{(.*)}')
       local plan = redis.call('HGET', c.KEYS[KEY_SUBSCRIPTION], 'plan') or ''
-      note_fired(c, redis.call('XADD', c.KEYS[KEY_OUTBOX], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
-        'type', kind, 'g', h.g, 'k', h.k or '', 't', kind == 'limit' and '' or mark, 'q', q,
-        'n', string.format('%d', level), 'ps', h.ps, 'pe', h.pe, 'v', h.val or h.v or ''))
+      outbox(c, true, 'tag', tag, 'plan', plan, 'type', kind, 'g', h.g, 'k', h.k or '', 't', kind == 'limit' and '' or mark,
+        'q', q, 'n', string.format('%d', level), 'ps', h.ps, 'pe', h.pe, 'v', h.val or h.v or '')
     end
   end
   if fresh then

@@ -25,11 +25,9 @@ local function open_approval(c, h, quota, used, held, tail)
   local tag = string.match(KEYS[KEY_COUNTERS], '{(.*)}')
   local plan = redis.call('HGET', KEYS[KEY_SUBSCRIPTION], 'plan') or ''
   local event = string.match(tail, '"e":"([^"]*)"') or ''
-  note_fired(c, redis.call('XADD', KEYS[KEY_OUTBOX], 'MAXLEN', '~', 100000, '*', 'tag', tag,
-    'plan', plan, 'type', 'approval', 'g', h.g, 'k', h.k or '', 't', '',
-    'q', string.format('%d', quota), 'n', string.format('%d', used),
-    'h', string.format('%d', held), 'ps', h.ps, 'pe', h.pe, 'ap', h.ap, 'e', event, 'a', h.a,
-    'v', h.val or ''))
+  outbox(c, true, 'tag', tag, 'plan', plan, 'type', 'approval', 'g', h.g, 'k', h.k or '', 't', '',
+    'q', string.format('%d', quota), 'n', string.format('%d', used), 'h', string.format('%d', held), 'ps', h.ps,
+    'pe', h.pe, 'ap', h.ap, 'e', event, 'a', h.a, 'v', h.val or '')
   return 'p'
 end
 

@@ -139,8 +139,7 @@ local function ancestor_ledgers(c, record, amount_of, fields)
   for _, a in ipairs(order) do
     local entry = {unpack(fields)}
     entry[#entry + 1], entry[#entry + 2] = 'groups', cjson.encode(by[a])
-    note_fired(c, redis.call('XADD', c.KEYS[KEY_OUTBOX], 'MAXLEN', '~', 100000, '*', 'type', 'ledger', 'tag', tag,
-      'p', a, 'entry', cjson.encode(entry)))
+    outbox(c, true, 'type', 'ledger', 'tag', tag, 'p', a, 'entry', cjson.encode(entry))
   end
 end
 

@@ -50,10 +50,8 @@ do
   -- Writes a statement of `lease` of the ancestor of slice field `f` into the outbox; answers
   -- its entry's id.
   local function state(c, f, lease, n, used, held)
-    local id = redis.call('XADD', c.KEYS[KEY_OUTBOX], 'MAXLEN', '~', 100000, '*', 'type', 'slice',
-      'tag', string.match(c.KEYS[KEY_COUNTERS], '{(.*)}'), 'p', ancestor(f), 'ls', lease, 'n', string.format('%d', n),
-      'u', string.format('%d', used), 'h', string.format('%d', held))
-    return note_fired(c, id)
+    return outbox(c, true, 'type', 'slice', 'tag', string.match(c.KEYS[KEY_COUNTERS], '{(.*)}'), 'p', ancestor(f),
+      'ls', lease, 'n', string.format('%d', n), 'u', string.format('%d', used), 'h', string.format('%d', held))
   end
 
   S.state, S.ancestor = state, ancestor
@@ -137,9 +135,8 @@ do
           end
           line = p.amount .. '|' .. p.ends .. '|' .. h.sl .. '|' .. p.lease .. '|0|' .. p.seen
           -- Found by the sweeper once it has ended, if no call of the member's closes it first.
-          local mark = redis.call('XADD', c.KEYS[KEY_OUTBOX], 'MAXLEN', '~', 100000, '*', 'type', 'placed',
-            'tag', string.match(c.KEYS[KEY_COUNTERS], '{(.*)}'), 'p', ancestor(h.f), 'ls', p.lease, 'f', h.f, 'x', p.ends,
-            'pe', h.pe)
+          local mark = outbox(c, false, 'type', 'placed', 'tag', string.match(c.KEYS[KEY_COUNTERS], '{(.*)}'),
+            'p', ancestor(h.f), 'ls', p.lease, 'f', h.f, 'x', p.ends, 'pe', h.pe)
           redis.call('HSET', c.KEYS[KEY_COUNTERS], h.f, line, h.f .. ':m', mark)
           if h.pe ~= '' then
             redis.call('ZADD', c.KEYS[KEY_PERIODS], 'NX', h.pe, h.f)
@@ -193,8 +190,7 @@ do
         -- lease's field, statement and record naming the lease.
         local lease = 'l' .. string.match(c.ARGV[6], '[^.]*$') .. '.' .. i
         answer[k + SHORT.i], answer[k + SHORT.ls] = i, lease
-        answer[k + SHORT.intent] = redis.call('XADD', c.KEYS[KEY_OUTBOX], 'MAXLEN', '~', 100000, '*', 'type', 'lease', 'tag', tag,
-          'p', ancestor(h.f), 'ls', lease)
+        answer[k + SHORT.intent] = outbox(c, false, 'type', 'lease', 'tag', tag, 'p', ancestor(h.f), 'ls', lease)
         answer[2] = answer[2] + 1
       end
     end

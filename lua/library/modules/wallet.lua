@@ -549,9 +549,9 @@ do
   local function fire(c, balance, w, amount, available)
     local tag = string.match(c.KEYS[KEY_COUNTERS], '{(.*)}')
     local plan = redis.call('HGET', c.KEYS[KEY_SUBSCRIPTION], 'plan') or ''
-    note_fired(c, redis.call('XADD', c.KEYS[KEY_OUTBOX], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
-      'type', amount == 0 and 'depleted' or 'low_balance', 'g', w.ag or '', 'k', '', 't',
-      string.format('%d', amount), 'q', '0', 'n', string.format('%d', available), 'ps', '0', 'pe', '', 'b', balance))
+    outbox(c, true, 'tag', tag, 'plan', plan, 'type', amount == 0 and 'depleted' or 'low_balance', 'g', w.ag or '',
+      'k', '', 't', string.format('%d', amount), 'q', '0', 'n', string.format('%d', available), 'ps', '0', 'pe', '',
+      'b', balance)
   end
 
   -- The low-balance alerts of a wallet (its "t", amounts in milli-units, and "lf", those

@@ -438,14 +438,15 @@ fn fields_pattern(n: usize, field: &str, last: &str) -> String {
 /// The library's declarations of every layout (`lua/layouts.lua`), first in its text: a table of positions each
 /// (`local QUICK = {nx = 1, ...}`) with its count (`local QUICK_FIELDS = 14`); the patterns
 /// that read the "|"-separated ones, capturing a field each; the reservation records'
-/// encoding; and where each key is in a function's KEYS (`keys::lua`). Constants, so a call
+/// encoding; where each key is in a function's KEYS (`keys::lua`); and how far the outbox grows
+/// (`entries::lua`). Constants, so a call
 /// reads them as it reads any of the library's locals.
 #[cfg(test)]
 pub fn lua() -> String {
     let mut out = String::from(
         "-- layouts.lua: written from src/store/scripts/layouts.rs, which declares each of them (edit \
          them\n-- there; its test writes this file anew): every value packed by position, its fields \
-         by name\n-- at their positions, and where each key is (keys.rs). The library's first part.\n",
+         by name\n-- at their positions, where each key is (keys.rs) and how far the outbox grows (entries.rs).\n-- The library's first part.\n",
     );
     for p in ALL {
         let fields: Vec<String> = p
@@ -490,6 +491,7 @@ pub fn lua() -> String {
         super::contract::RECORD_VERSION
     ));
     out.push_str(&super::keys::lua());
+    out.push_str(&super::entries::lua());
     out
 }
 

@@ -27,6 +27,7 @@ pub const PARTS: &[(&str, &str)] = &[
     lua!("layouts.lua"),
     lua!("shape.lua"),
     lua!("library/head.lua"),
+    lua!("library/modules/outbox.lua"),
     lua!("library/modules/wallet.lua"),
     lua!("library/modules/runs.lua"),
     lua!("library/modules/slices.lua"),

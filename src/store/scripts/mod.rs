@@ -13,6 +13,7 @@ mod approvals;
 mod call;
 pub mod contract;
 mod credits;
+pub mod entries;
 mod holds;
 pub mod keys;
 pub mod layouts;
