@@ -54,7 +54,7 @@ register('reserve', 'writes', function(c)
   -- reserve that is neither), then the counters, expired holds back first (reserving.lua).
   local step, start = ARGV[record_arg + 1], ARGV[record_arg + 2]
   local run = (step ~= '' or start ~= '') and R.of(c, step, start) or nil
-  local counters, admits, admitted, alerted, open, open_before, reclaimed = reserve_read(c, holds, run)
+  local counters, admits, admitted, fired_at, open, open_before, reclaimed = reserve_read(c, holds, run)
   if not counters then
     return {'more'}
   end
@@ -75,10 +75,10 @@ register('reserve', 'writes', function(c)
     end
     admit_record(c, holds, tail, at, reply[RESERVED.expires], drawn)
     if alerting then
-      admit_alerts(c, holds, quota_in_force, counters, reply, alerted)
+      admit_alerts(c, holds, quota_in_force, counters, reply, fired_at)
     end
   else
-    reserve_deny(c, holds, quota_in_force, counters, reply, ARGV[record_arg], at, alerted, open, open_before)
+    reserve_deny(c, holds, quota_in_force, counters, reply, ARGV[record_arg], at, fired_at, open, open_before)
   end
   -- Reserves prune only when they gave expired holds back: commits, releases and tracks prune
   -- always, so the common admit stays cheap and ended records still go.

@@ -57,7 +57,7 @@ end
 -- (usage for metered groups, open holds for in-flight ones), against quota_in_force[i]; only
 -- of holds whose unit code is `only_unit`, when given. Reads marks only when something
 -- crossed, so an ordinary call costs no Redis command.
-local function alert_crossings(c, holds, quota_in_force, before, after, only_unit, counters, alerted)
+local function alert_crossings(c, holds, quota_in_force, before, after, only_unit, counters, fired_at)
   for i = 1, #holds do
     local h = holds[i]
     local quota = quota_in_force[i]
@@ -72,7 +72,7 @@ local function alert_crossings(c, holds, quota_in_force, before, after, only_uni
         end
       end
       if #crossed > 0 then
-        fire(c, 'threshold', h, quota, crossed, after[i], counters and counters[alerted + i])
+        fire(c, 'threshold', h, quota, crossed, after[i], counters and counters[fired_at + i])
       end
     end
   end

@@ -56,19 +56,21 @@
 -- The functions here are built once, when Redis loads the library; the constants some of them
 -- declare as their own locals date from when every call built them again.
 
--- Used and held milli-units of every hold in one HMGET, as numbers (0 when absent): hold i's
--- used at 2i - 1 and its held at 2i. The command's reply is converted in place, so a call
--- builds no table per kind (pending.lua's answers the same shape).
--- With `quick` (reserve's), the same HMGET reads the field "~open" (answered second, a number,
--- nil when unknown: see reclaim_due), the field `admits` names (the day's admits of the holds'
--- groups, admits_field; answered third, 0 when absent) and each hold's alerts fired (hold i's
--- at the index answered fourth plus i, false for none: alerts.lua's fire; a hold on a slice,
--- its slice's line there, false for none: slices.lua), then the quick line
--- and the journal of each balance that one hold of the call holds on and the call has not
--- read (wallet.lua's header): the hold's "fast" is where they are (weigh decides on them and
--- makes it its decision); and a step's, the fields of its run `run_key` (runs.lua's header).
-local function read_counters(c, holds, quick, run_key, action, child, admits)
-  local n = #holds
+-- The counters of `holds` in one HMGET, the one function that builds that composite and says
+-- where its parts are. Used and held milli-units of every hold, as numbers (0 when absent):
+-- hold i's used at 2i - 1 and its held at 2i, first (pending.lua's answers the same shape).
+-- The command's reply is converted in place, so a call builds no table per kind.
+-- With `quick` (reserve's), the same HMGET reads more, each part's place named in what this
+-- answers: "~open" (answered second, a number, nil when unknown: reserving.lua's reserve_read)
+-- and the field `admits` names (the day's admits of the holds' groups, admits_field; answered
+-- third, 0 when absent), then what each hold fired (hold i's at `fired_at` + i, answered fourth,
+-- false for none: alerts.lua's fire; a hold on a slice, its slice's line there, at its `line`,
+-- false for none: slices.lua), then the quick line and the journal of each balance that one
+-- hold of the call holds on and the call has not read (wallet.lua's header), at the hold's
+-- `fast` (C.weigh decides on them and makes it its decision); and last a step's (`run`, as
+-- R.of made it), the fields of its run, after `run.at` (runs.lua's header; R.judge reads them).
+local function read_counters(c, holds, quick, run, admits)
+  local n, run_key = #holds, run and run.key
   -- (A step whose event no group matches still reads its run: it is a step of it.)
   if n == 0 and not run_key then
     return {}
@@ -78,7 +80,7 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
     local f = holds[i].f
     fields[2 * i - 1], fields[2 * i] = f .. ':u', f .. ':h'
   end
-  local alerted
+  local fired_at
   if quick then
     fields[2 * n + 1] = '~open'
     if admits then
@@ -86,15 +88,15 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
     end
     -- What each hold fired in its period (alerts.lua's fire); a hold on a slice fires none here
     -- (slices.lua): its slice's line is read there instead (hold i's at its `line`).
-    alerted = #fields
+    fired_at = #fields
     local slices = holds.slices
     for i = 1, n do
       local h = holds[i]
       if slices and h.sl then
-        h.line = alerted + i
-        fields[alerted + i] = h.f
+        h.line = fired_at + i
+        fields[fired_at + i] = h.f
       else
-        fields[alerted + i] = h.f .. ':a'
+        fields[fired_at + i] = h.f .. ':a'
       end
     end
   end
@@ -117,13 +119,14 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
   -- A step's run's fields (runs.lua), last: its first, its action's attempts and the run's
   -- count of actions (the first again for no action, making no string), a child's parent's children.
   if run_key then
-    local at = #fields
+    local at, action = #fields, run.action
+    run.at = at
     if action ~= '' then
       fields[at + 1], fields[at + 2], fields[at + 3] = run_key, run_key .. '|~' .. action, run_key .. '|#'
     else
       fields[at + 1], fields[at + 2], fields[at + 3] = run_key, run_key, run_key
     end
-    if child then
+    if run.limits then
       fields[at + 4] = run_key .. '|^'
     end
   end
@@ -134,7 +137,7 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
   end
   if quick then
     local open = counters[2 * n + 1]
-    return counters, open and open + 0, admits and (counters[2 * n + 2] or 0) + 0, alerted
+    return counters, open and open + 0, admits and (counters[2 * n + 2] or 0) + 0, fired_at
   end
   -- A read-only call leaves out what expired holds no writing call has reclaimed yet hold
   -- (pending.lua's read_expired).

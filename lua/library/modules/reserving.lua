@@ -22,14 +22,13 @@
 -- and as it was read (nil when unknown), and whether expired holds went back.
 local function reserve_read(c, holds, run)
   local admits = admits_field(c, holds)
-  local key, action, child = run and run.key, run and run.action, run and run.limits
-  local counters, open_before, admitted, alerted = read_counters(c, holds, true, key, action, child, admits)
+  local counters, open_before, admitted, fired_at = read_counters(c, holds, true, run, admits)
   local now = c.now
   if open_before and open_before > now then
     if holds.slices then
       S.place(c, holds, counters)
     end
-    return counters, admits, admitted, alerted, open_before, open_before, false
+    return counters, admits, admitted, fired_at, open_before, open_before, false
   end
   local more, reclaimed = reclaim(c, now)
   if more then
@@ -37,12 +36,12 @@ local function reserve_read(c, holds, run)
   end
   local first = redis.call('ZRANGE', c.KEYS[KEY_OPEN], 0, 0, 'WITHSCORES')
   if reclaimed then
-    counters, open_before, admitted, alerted = read_counters(c, holds, true, key, action, child, admits)
+    counters, open_before, admitted, fired_at = read_counters(c, holds, true, run, admits)
   end
   if holds.slices then
     S.place(c, holds, counters)
   end
-  return counters, admits, admitted, alerted, first[2] and first[2] + 0 or MAX_EXACT, open_before, reclaimed
+  return counters, admits, admitted, fired_at, first[2] and first[2] + 0 or MAX_EXACT, open_before, reclaimed
 end
 
 -- Decides: every group checked before anything is written. The answer carries the decision:
@@ -195,12 +194,12 @@ end
 
 -- The thresholds an admit crossed: open holds are the usage of in-flight groups, so an admit
 -- can cross theirs (only a hold with thresholds can: the caller asks when one has them).
-local function admit_alerts(c, holds, quota_in_force, counters, reply, alerted)
+local function admit_alerts(c, holds, quota_in_force, counters, reply, fired_at)
   local before, after = {}, {}
   for i = 1, #holds do
     before[i], after[i] = counters[2 * i], reply[verdict_at(RESERVED_FIELDS, i) + VERDICT.held]
   end
-  alert_crossings(c, holds, quota_in_force, before, after, 'c', counters, alerted)
+  alert_crossings(c, holds, quota_in_force, before, after, 'c', counters, fired_at)
 end
 
 -- reserve_deny, with count_denial scoped to it (as holds.lua's read_holds has its helpers).
@@ -249,7 +248,7 @@ do
   -- balance pays the quick price from its second call on (wallet.lua's header). "~open" is
   -- written as the open set says it now (`open`), when it had passed (`open_before`, as read).
   -- Then the denial is counted (count_denial).
-  function reserve_deny(c, holds, quota_in_force, counters, reply, tail, at, alerted, open, open_before)
+  function reserve_deny(c, holds, quota_in_force, counters, reply, tail, at, fired_at, open, open_before)
     -- (Hold i's verdict's denied at `denied`, verdict_at(RESERVED_FIELDS, i) + VERDICT.denied,
     -- stepped as weigh steps it.)
     local denied = RESERVED_FIELDS + VERDICT.denied
@@ -257,7 +256,7 @@ do
       local h = holds[i]
       if reply[denied] == 1 and not h.b and not h.rb and not h.roll then
         local used, held = counters[2 * i - 1], counters[2 * i]
-        fire(c, 'limit', h, quota_in_force[i], {'L'}, h.k == 'c' and held or used, counters[alerted + i])
+        fire(c, 'limit', h, quota_in_force[i], {'L'}, h.k == 'c' and held or used, counters[fired_at + i])
         if h.ap and open_approval(c, h, quota_in_force[i], used, held, tail) == 'p' then
           reply[denied] = 2
         end

@@ -133,8 +133,9 @@ do
   end
 
   -- Judges a step (`run` as R.of made it, with an id) on its run's fields, which the reserve
-  -- read last with its counters (`counters`: after run.at, its first field, its action's
-  -- attempts, the run's count of actions and, for a child, its parent's children). Marks each
+  -- read last with its counters (`counters`: after run.at, which read_counters set, its first
+  -- field, its action's attempts, the run's count of actions and, for a child, its parent's
+  -- children). Marks each
   -- hold of a group the run holds with the group's budget, used, open and fallback spend (R.mark:
   -- weigh weighs it on them) and keeps on `run` the first field unpacked (`head`), its steps,
   -- fallbacks and depth, the action's attempts (`tried`), the run's count of actions when this
@@ -143,8 +144,7 @@ do
   -- up, or its action is new and the run has MAX_RUN_ACTIONS already, 5 a child run would be a
   -- fourth level.
   function R.judge(c, run, counters, holds)
-    local at, action = #counters - (run.limits and 4 or 3), run.action
-    run.at = at
+    local at, action = run.at, run.action
     local first = counters[at + 1]
     if not first then
       run.code = 1
