@@ -68,7 +68,8 @@ register('commit', 'writes', function(c)
   if over then
     return {'overflow', over}
   end
-  local burned = commit_burns(c, record, drawn, live, held)
+  -- (Only a record that held credits or drew from a run can burn any: most call nothing here.)
+  local burned = (record.w or record.ru) and commit_burns(c, record, drawn, live, held) or nil
 
   -- 4. The record ends committed, with its outcome; then its ledger entry, in the same step.
   record.l = late and '1' or '0'
