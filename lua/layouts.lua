@@ -1,6 +1,7 @@
 -- layouts.lua: written from src/store/scripts/layouts.rs, which declares each of them (edit them
 -- there; its test writes this file anew): every value packed by position, its fields by name
--- at their positions. The library's first part.
+-- at their positions, where each key is (keys.rs) and how far the outbox grows (entries.rs).
+-- The library's first part.
 local HOLD = {g = 1, f = 2, ps = 3, pe = 4, a = 5, q = 6, o = 7}
 local HOLD_FIELDS = 7
 local OPTION = {m = 1, k = 2, t = 3, o = 4, oe = 5, pv = 6, me = 7}
@@ -57,6 +58,8 @@ local SLICE = {q = 1, x = 2, v = 3, l = 4, n = 5, pu = 6, ph = 7, pq = 8}
 local SLICE_FIELDS = 8
 local LIMITS = {steps = 1, attempts = 2, fallbacks = 3, share = 4}
 local LIMITS_FIELDS = 4
+local RUN_STEP = {run = 1, action = 2, kind = 3}
+local RUN_STEP_FIELDS = 3
 local RUN = {n = 1, f = 2, ls = 3, la = 4, lf = 5, lfs = 6, depth = 7}
 local RUN_FIELDS = 7
 local RUN_GROUP = {g = 1, b = 2, u = 3, o = 4, fu = 5}
@@ -66,7 +69,29 @@ local OPTION_MODE_ONLY = '||||||'
 local WALLET_LINE = '^([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()'
 local GRANT_LINE = '^\n([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()'
 local LIMITS_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
+local RUN_STEP_LINE = '^([^|]*)|([^|]*)|(.*)$'
 local SLICE_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
 local SLICE_HEAD = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
 -- The encoding of the reservation records this build writes (prelude.lua).
 local RECORD_VERSION = '2'
+-- Where each key is in a data-plane function's KEYS (src/store/scripts/keys.rs): a writing
+-- function's (KEYS[KEY_COUNTERS]), the one it may take after them in the same place
+-- (adjust's audit, a credits function's grants), and a read-only function's (READ_KEY_).
+local KEY_COUNTERS = 1
+local KEY_RESERVATIONS = 2
+local KEY_OPEN = 3
+local KEY_ENDED = 4
+local KEY_PERIODS = 5
+local KEY_SUBSCRIPTION = 6
+local KEY_IDEMPOTENCY = 7
+local KEY_LEDGER = 8
+local KEY_DAILY = 9
+local KEY_OUTBOX = 10
+local KEY_AUDIT = 11
+local KEY_GRANTS = 11
+local READ_KEY_COUNTERS = 1
+local READ_KEY_RESERVATIONS = 2
+local READ_KEY_OPEN = 3
+local READ_KEY_SUBSCRIPTION = 4
+-- About how many entries a slot's outbox keeps (src/store/scripts/entries.rs; outbox.lua).
+local OUTBOX_MAXLEN = '100000'

@@ -10,8 +10,8 @@
 -- that needs it:
 --   c.KEYS, c.ARGV   the call's keys and arguments
 --   c.now            Redis time in whole milliseconds, read once before anything else
---   c.fired          ids of the alerts the call fired (alerts.lua, wallet.lua)
---   c.wallets        the wallets the call loaded, by balance (wallet.lua)
+--   c.fired          ids of the outbox entries the call fired (outbox.lua; nil until one)
+--   c.wallets        the wallets the call loaded, by balance (wallet.lua; nil until it loads one)
 --   c.marks          plan-change marks to clear when the wallets are saved (wallet.lua)
 --   c.rollup_day, c.rollup_prefix   the day the call last rolled up, formatted (prelude.lua)
 --   c.expired, c.expired_credits    what expired holds still hold (pending.lua)
@@ -36,6 +36,25 @@ local START_LEAD_MS = 5000
 -- is kept that long and the retention after it, and no longer (slices.lua's closed leases).
 local MAX_HOLD_LIFE_MS = 86400000
 
+-- The largest counter a double holds exactly (2^53 - 1 milli-units): a change that would pass
+-- it is refused whole rather than counted inexactly (a counter's or a balance's debt).
+local MAX_EXACT = 9007199254740991
+
+-- The characters the library tells text apart by, as `string.byte` answers them: one name per
+-- character, declared here once for every module (wallet.lua, the first, reads some), so no
+-- code compares a byte with a bare number. Literals, since a library sees no global while it
+-- loads; a test (library.rs) holds each to the character its comment names, and fails on a
+-- `string.byte(...)` compared with a number anywhere in the library.
+local BYTE_CARET = 94        -- '^'
+local BYTE_a = 97            -- 'a'
+local BYTE_b = 98            -- 'b'
+local BYTE_f = 102           -- 'f'
+local BYTE_l = 108           -- 'l'
+local BYTE_r = 114           -- 'r'
+local BYTE_OPEN_BRACE = 123  -- '{'
+local BYTE_CLOSE_BRACE = 125 -- '}'
+local BYTE_TILDE = 126       -- '~'
+
 -- Registers `body` as the function <library>_<name>. `access` is 'reads' for a function that
 -- never writes (it may then run where writes are refused) or 'writes'.
 local function register(name, access, body)
@@ -44,7 +63,8 @@ local function register(name, access, body)
     flags = access == 'reads' and {'no-writes'} or {},
     callback = function(keys, args)
       local t = redis.call('TIME')
-      return body({KEYS = keys, ARGV = args, now = t[1] * 1000 + math.floor(t[2] / 1000), fired = {}, wallets = {}})
+      -- (`fired` and `wallets` named, though nil, so the table is made with room for them.)
+      return body({KEYS = keys, ARGV = args, now = t[1] * 1000 + math.floor(t[2] / 1000), fired = nil, wallets = nil})
     end,
   }
 end

@@ -4,6 +4,7 @@
 
 use super::layout::parse_user_tag;
 use super::record::unit_of_code;
+use super::scripts::entries::{self, field, Entry};
 use super::scripts::Statement;
 use super::slots::SLOTS;
 use super::{Store, StoreError};
@@ -60,9 +61,67 @@ pub struct ApprovalNote {
 
 type RawEntry = (String, Vec<(String, String)>);
 
-/// An entry's field `name`, "" when it has none.
-fn field_of<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields.iter().find(|(f, _)| f == name).map_or("", |(_, v)| v.as_str())
+/// An entry's fields, read by the names its type declares (scripts/entries.rs): a field its
+/// type declares must be there, and a number must parse; a field it does not declare reads as
+/// empty (an approval's decision has no amount).
+struct Read<'a> {
+    position: &'a str,
+    kind: &'static Entry,
+    fields: &'a [(String, String)],
+}
+
+impl<'a> Read<'a> {
+    /// The entry `raw` as its type declares it; an error for a type no script writes, or
+    /// without a field its type declares.
+    fn of((position, fields): &'a RawEntry) -> Result<Read<'a>, StoreError> {
+        let type_name = fields
+            .iter()
+            .find(|(f, _)| f == field::TYPE)
+            .map_or("", |(_, v)| v.as_str());
+        let kind = entries::of(type_name)
+            .ok_or_else(|| StoreError::Protocol(format!("outbox entry {position}: type {type_name:?}").into()))?;
+        let read = Read { position, kind, fields };
+        if let Some(missing) = kind.fields.iter().find(|f| !fields.iter().any(|(name, _)| name == *f)) {
+            return Err(read.bad(missing));
+        }
+        Ok(read)
+    }
+
+    fn bad(&self, what: &str) -> StoreError {
+        StoreError::Protocol(format!("outbox entry {}: {what}", self.position).into())
+    }
+
+    /// Field `name`, "" when its type does not declare it.
+    fn text(&self, name: &str) -> &'a str {
+        self.fields
+            .iter()
+            .find(|(f, _)| f == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Field `name` as a whole number, an error when it is not one.
+    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<T, StoreError> {
+        self.text(name).parse().map_err(|_| self.bad(name))
+    }
+
+    /// Field `name` in milli-units: 0 when its type does not declare it, an error when it is
+    /// not a whole number at least 0.
+    fn milli(&self, name: &str) -> Result<Milli, StoreError> {
+        if self.kind.has(name) {
+            self.number(name).map(Milli)
+        } else {
+            Ok(Milli::ZERO)
+        }
+    }
+
+    /// Field `name` as a number, None when empty (or undeclared), an error when it is another
+    /// text.
+    fn optional<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, StoreError> {
+        match self.text(name) {
+            "" => Ok(None),
+            _ => self.number(name).map(Some),
+        }
+    }
 }
 
 /// What a slot's outbox holds: alerts for the webhooks, and the leases' notes
@@ -97,39 +156,47 @@ pub enum LeaseNoteKind {
 
 impl Outboxed {
     fn push(&mut self, outbox: &str, raw: RawEntry) -> Result<(), StoreError> {
-        match field_of(&raw.1, "type") {
-            "slice" | "lease" | "placed" | "ledger" => self.leases.push(lease_note(outbox, raw)?),
-            _ => self.alerts.push(entry(outbox, raw)?),
+        let read = Read::of(&raw)?;
+        let kind = read.kind;
+        if [
+            &entries::STATEMENT,
+            &entries::INTENT,
+            &entries::PLACED,
+            &entries::LEDGER,
+        ]
+        .iter()
+        .any(|e| e.types == kind.types)
+        {
+            self.leases.push(lease_note(outbox, &read)?);
+        } else {
+            self.alerts.push(entry(outbox, &read)?);
         }
         Ok(())
     }
 }
 
-fn lease_note(outbox: &str, (position, fields): RawEntry) -> Result<LeaseNote, StoreError> {
+fn lease_note(outbox: &str, read: &Read<'_>) -> Result<LeaseNote, StoreError> {
     use base64::Engine;
-    let bad = |what: &str| StoreError::Protocol(format!("outbox entry {position}: {what}").into());
-    let field = |name: &str| field_of(&fields, name);
-    let (project, member) = parse_user_tag(field("tag")).ok_or_else(|| bad("tag"))?;
+    let (project, member) = parse_user_tag(read.text(field::TAG)).ok_or_else(|| read.bad(field::TAG))?;
     let ancestor = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(field("p"))
+        .decode(read.text(field::ANCESTOR))
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| bad("p"))?;
-    let number = |name: &str| field(name).parse::<u64>().map_err(|_| bad(name));
-    let kind = match field("type") {
+        .ok_or_else(|| read.bad(field::ANCESTOR))?;
+    let kind = match read.text(field::TYPE) {
         "slice" => LeaseNoteKind::Statement(Statement {
-            lease: field("ls").to_string(),
-            number: number("n")?,
-            used: Milli(number("u")?),
-            held: Milli(number("h")?),
+            lease: read.text(field::LEASE).to_string(),
+            number: read.number(field::LEVEL)?,
+            used: read.milli(field::USED)?,
+            held: read.milli(field::HELD)?,
         }),
         "lease" => LeaseNoteKind::Intent,
-        "ledger" => LeaseNoteKind::Ledger(field("entry").to_string()),
+        "ledger" => LeaseNoteKind::Ledger(read.text(field::ENTRY).to_string()),
         _ => LeaseNoteKind::Placed,
     };
     Ok(LeaseNote {
         outbox: outbox.to_string(),
-        position,
+        position: read.position.to_string(),
         project,
         member,
         ancestor,
@@ -137,68 +204,70 @@ fn lease_note(outbox: &str, (position, fields): RawEntry) -> Result<LeaseNote, S
     })
 }
 
-fn entry(outbox: &str, (position, fields): RawEntry) -> Result<OutboxEntry, StoreError> {
-    let bad = |what: &str| StoreError::Protocol(format!("outbox entry {position}: {what}").into());
-    let field = |name: &str| field_of(&fields, name);
-    let (project, user) = parse_user_tag(field("tag")).ok_or_else(|| bad("tag"))?;
-    let number = |name: &str| field(name).parse::<i64>().map_err(|_| bad(name));
+fn entry(outbox: &str, read: &Read<'_>) -> Result<OutboxEntry, StoreError> {
+    use field::*;
+    let position = read.position;
+    let (project, user) = parse_user_tag(read.text(TAG)).ok_or_else(|| read.bad(TAG))?;
     let at_ms = position
         .split('-')
         .next()
         .and_then(|ms| ms.parse().ok())
-        .ok_or_else(|| bad("id"))?;
+        .ok_or_else(|| read.bad("id"))?;
     let slot = super::slots::slot(outbox);
     Ok(OutboxEntry {
         event_id: format!("msg_{slot}_{}", position.replace('-', "_")),
         outbox: outbox.to_string(),
         project,
         user,
-        plan: Some(field("plan").to_string()).filter(|p| !p.is_empty()),
-        kind: match field("type") {
+        plan: Some(read.text(PLAN).to_string()).filter(|p| !p.is_empty()),
+        kind: match read.text(TYPE) {
             "threshold" => AlertKind::ThresholdCrossed,
             "limit" => AlertKind::LimitReached,
             "low_balance" => AlertKind::LowBalance,
             "depleted" => AlertKind::Depleted,
             "approval" => AlertKind::ApprovalRequested,
             "approval_decided" => AlertKind::ApprovalDecided,
-            _ => return Err(bad("type")),
+            _ => return Err(read.bad(TYPE)),
         },
-        value: match field("v") {
+        value: match read.text(VALUE) {
             "" => None,
-            escaped => unescape(escaped),
+            escaped => Some(unescape(escaped).ok_or_else(|| read.bad(VALUE))?),
         },
-        approval: match field("ap") {
+        approval: match read.text(APPROVAL) {
             "" => None,
             id => Some(ApprovalNote {
                 id: id.to_string(),
-                event: field("e").to_string(),
-                amount: Milli(field("a").parse().unwrap_or(0)),
-                held: Milli(field("h").parse().unwrap_or(0)),
-                status: match field("st") {
+                event: read.text(EVENT).to_string(),
+                amount: read.milli(AMOUNT)?,
+                held: read.milli(HELD)?,
+                status: match read.text(STATE) {
                     "a" => ApprovalStatus::Approved,
                     "d" => ApprovalStatus::Declined,
                     _ => ApprovalStatus::Pending,
                 },
-                expires_at_ms: field("x").parse().ok(),
-                reason: field("r").to_string(),
-                by: field("by").to_string(),
+                expires_at_ms: read.optional(EXPIRES)?,
+                reason: read.text(REASON).to_string(),
+                by: read.text(BY).to_string(),
             }),
         },
-        credit: match field("b") {
+        credit: match read.text(BALANCE) {
             "" => None,
-            balance => Some((balance.to_string(), Milli(u64::try_from(number("t")?).unwrap_or(0)))),
+            balance => Some((balance.to_string(), read.milli(THRESHOLD)?)),
         },
-        group: field("g").to_string(),
-        unit: unit_of_code(field("k")).ok_or_else(|| bad("unit"))?,
-        threshold: Some(field("t"))
-            .filter(|_| field("b").is_empty())
-            .and_then(|t| t.parse().ok()),
-        quota: Milli(u64::try_from(number("q")?).unwrap_or(0)),
-        level: Milli(u64::try_from(number("n")?).unwrap_or(0)),
-        period_start_ms: number("ps")?,
-        period_end_ms: field("pe").parse().ok(),
+        group: read.text(GROUP).to_string(),
+        unit: unit_of_code(read.text(UNIT)).ok_or_else(|| read.bad(UNIT))?,
+        // A counter's threshold in percent ("" for a limit); a balance alert's is its amount.
+        threshold: if read.text(BALANCE).is_empty() {
+            read.optional(THRESHOLD)?
+        } else {
+            None
+        },
+        quota: read.milli(QUOTA)?,
+        level: read.milli(LEVEL)?,
+        period_start_ms: read.number(PERIOD_START)?,
+        period_end_ms: read.optional(PERIOD_END)?,
         at_ms,
-        position,
+        position: position.to_string(),
     })
 }
 
@@ -301,5 +370,129 @@ impl Store {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawEntry {
+        let fields = pairs.iter().map(|(f, v)| (f.to_string(), v.to_string())).collect();
+        ("1700000000000-0".to_string(), fields)
+    }
+
+    /// A limit alert as alerts.lua's fire writes it.
+    fn limit(quota: &str) -> RawEntry {
+        raw(&[
+            ("tag", "default:u1"),
+            ("plan", "p"),
+            ("type", "limit"),
+            ("g", "g"),
+            ("k", ""),
+            ("t", ""),
+            ("q", quota),
+            ("n", "7000"),
+            ("ps", "0"),
+            ("pe", ""),
+            ("v", ""),
+        ])
+    }
+
+    #[test]
+    fn an_entry_reads_as_its_type_declares_it_and_a_field_that_does_not_parse_is_an_error() {
+        let mut found = Outboxed::default();
+        found.push("qg:{0}:outbox", limit("5000")).unwrap();
+        let alert = &found.alerts[0];
+        assert_eq!(
+            (alert.quota, alert.level, alert.threshold),
+            (Milli(5000), Milli(7000), None)
+        );
+        assert_eq!(alert.period_end_ms, None);
+        // A quota that is no whole number at least 0 was read as 0; it is refused now.
+        for bad in ["-1", "x", ""] {
+            assert!(Outboxed::default().push("qg:{0}:outbox", limit(bad)).is_err(), "{bad}");
+        }
+        // As is an entry without a field its type declares, and one of a type no script writes.
+        let (position, mut fields) = limit("5000");
+        fields.retain(|(f, _)| f != "n");
+        assert!(Outboxed::default().push("o", (position.clone(), fields)).is_err());
+        let (_, mut fields) = limit("5000");
+        fields[2].1 = "limits".into();
+        assert!(Outboxed::default().push("o", (position, fields)).is_err());
+    }
+
+    #[test]
+    fn an_approvals_decision_has_no_amount_and_a_request_must_say_its_own() {
+        let decided = raw(&[
+            ("tag", "default:u1"),
+            ("plan", ""),
+            ("type", "approval_decided"),
+            ("g", "g"),
+            ("k", ""),
+            ("t", ""),
+            ("q", "0"),
+            ("n", "0"),
+            ("ps", "0"),
+            ("pe", ""),
+            ("ap", "apr_1"),
+            ("st", "a"),
+            ("x", ""),
+            ("r", ""),
+            ("by", "op"),
+            ("v", ""),
+        ]);
+        let mut found = Outboxed::default();
+        found.push("o", decided).unwrap();
+        let note = found.alerts[0].approval.clone().unwrap();
+        assert_eq!(
+            (note.amount, note.held, note.status),
+            (Milli::ZERO, Milli::ZERO, ApprovalStatus::Approved)
+        );
+        let request = |amount: &str| {
+            raw(&[
+                ("tag", "default:u1"),
+                ("plan", ""),
+                ("type", "approval"),
+                ("g", "g"),
+                ("k", ""),
+                ("t", ""),
+                ("q", "5000"),
+                ("n", "5000"),
+                ("h", "0"),
+                ("ps", "0"),
+                ("pe", ""),
+                ("ap", "apr_1"),
+                ("e", "e"),
+                ("a", amount),
+                ("v", ""),
+            ])
+        };
+        let mut found = Outboxed::default();
+        found.push("o", request("1000")).unwrap();
+        assert_eq!(found.alerts[0].approval.as_ref().unwrap().amount, Milli(1000));
+        assert!(Outboxed::default().push("o", request("")).is_err());
+    }
+
+    #[test]
+    fn a_statement_reads_its_numbers_and_refuses_another_text() {
+        let statement = |used: &str| {
+            raw(&[
+                ("type", "slice"),
+                ("tag", "default:u1"),
+                ("p", "dGVhbQ"),
+                ("ls", "l1.1"),
+                ("n", "3"),
+                ("u", used),
+                ("h", "0"),
+            ])
+        };
+        let mut found = Outboxed::default();
+        found.push("o", statement("2000")).unwrap();
+        match &found.leases[0].kind {
+            LeaseNoteKind::Statement(s) => assert_eq!((s.number, s.used), (3, Milli(2000))),
+            other => panic!("{other:?}"),
+        }
+        assert!(Outboxed::default().push("o", statement("-5")).is_err());
     }
 }

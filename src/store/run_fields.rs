@@ -2,10 +2,24 @@
 //! in the counters hash while it is open (lua/library/modules/runs.lua), both read and written
 //! through their declarations (`scripts::layouts`).
 
-use crate::quota::run::{RunLimits, RunRecord};
+use crate::quota::run::{RunLimits, RunRecord, Step};
 use crate::quota::Milli;
 
-use super::scripts::layouts::{self, limits};
+use super::scripts::layouts::{self, limits, run_step};
+
+/// A step's run as reserve and track take it (`layouts::run_step`): its parts in their
+/// declared order, which the caller joins with "|" (ids and kinds hold none).
+pub fn step_parts(step: &Step) -> [&str; run_step::FIELDS] {
+    let mut parts = [""; run_step::FIELDS];
+    for (at, value) in [
+        (run_step::RUN, step.run_id.as_str()),
+        (run_step::ACTION, step.action.as_str()),
+        (run_step::KIND, step.kind.as_str()),
+    ] {
+        parts[at] = value;
+    }
+    parts
+}
 
 /// A run's limits as its record keeps them ("L", `layouts::limits`): "|"-separated, each "" for
 /// none.
@@ -156,6 +170,20 @@ fn unpack(mut bytes: &[u8]) -> Option<Vec<Packed>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_names_its_run_action_and_kind_in_the_declared_order() {
+        use crate::quota::run::StepKind;
+        use crate::quota::{ReservationId, UserId};
+        let run_id = ReservationId::new_run(&UserId::parse("u").unwrap(), &[1, 2, 3]);
+        let step = Step {
+            run_id: run_id.clone(),
+            action: "a1".into(),
+            kind: StepKind::Fallback,
+        };
+        // As runs.lua's RUN_STEP_LINE takes it apart: run, action, kind.
+        assert_eq!(step_parts(&step).join("|"), format!("{run_id}|a1|fallback"));
+    }
 
     #[test]
     fn numbers_and_strings_packed_as_cmsgpack_packs_them_read_back() {

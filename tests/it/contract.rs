@@ -111,7 +111,7 @@ fn scripts_that_read_holds_refuse_malformed_options() {
             };
             let at = redis_now_ms();
             let tail: Vec<String> = match contract.name() {
-                "reserve" => vec!["{}".into(), at],
+                "reserve" => vec!["{}".into(), String::new(), String::new(), at],
                 "track" => ["e", "", "1000", "key", "", "track:~x", "", "", &at]
                     .map(String::from)
                     .to_vec(),
@@ -140,6 +140,31 @@ fn scripts_that_read_holds_refuse_malformed_options() {
         let answer = redis.run_script(c, &slot_keys(&unique_prefix(), c.keys), &args);
         assert!(answer.is_ok(), "{options:?}: {answer:?}");
     }
+}
+
+#[test]
+fn a_reserve_refuses_a_step_that_does_not_name_its_run_action_and_kind() {
+    use quota_gateway::store::contract::RESERVE;
+    let redis = shared();
+    let call = |step: &str| -> (Vec<String>, Vec<String>) {
+        let head = ["60000", "", "", "", "0", "r_x", "60000", "1"]
+            .map(String::from)
+            .to_vec();
+        let tail = vec!["{}".to_owned(), step.to_owned(), String::new(), redis_now_ms()];
+        (
+            slot_keys(&unique_prefix(), RESERVE.keys),
+            [head, hold(""), tail].concat(),
+        )
+    };
+    let (keys, args) = call("run_1|a1");
+    let err = refused(redis.run_script(&RESERVE, &keys, &args), RESERVE.file);
+    assert!(err.contains("names its run"), "{err}");
+    for key in &keys {
+        assert_eq!(redis.query::<i64>(&["EXISTS", key]), 0, "{key}");
+    }
+    // Its run, action and kind, as the node joins them, are taken (the run has ended: a denial).
+    let (keys, args) = call("run_1|a1|primary");
+    assert!(redis.run_script(&RESERVE, &keys, &args).is_ok());
 }
 
 /// A held reservation record of encoding `version`, open and already expired, under `tag`.

@@ -62,7 +62,7 @@ fn reserve_answers_as_its_header_says() {
             &[WRITING[0], idem[0], idem[1], WRITING[3]],
             &[version, id, "60000", "1"],
             &HOLD,
-            &[RECORD, instant],
+            &[RECORD, "", "", instant],
         ])
     };
     run(
@@ -89,7 +89,7 @@ fn a_period_may_begin_after_the_instant_by_a_subscriptions_lead_and_no_further()
     // the start counts in the first period, which begins after the instant.
     let call = |id: &str, starts: &str| {
         let hold = ["g", "g@s", starts, "", "1000", "2000", ""];
-        with(&[&WRITING, &["0", id, "60000", "1"], &hold, &[RECORD, "@now"]])
+        with(&[&WRITING, &["0", id, "60000", "1"], &hold, &[RECORD, "", "", "@now"]])
     };
     run(
         &contract::RESERVE,
@@ -126,7 +126,7 @@ fn track_answers_as_its_header_says() {
 
 #[test]
 fn settling_functions_answer_as_their_headers_say() {
-    let reserve = with(&[&WRITING, &["0", "r_s", "60000", "1"], &HOLD, &[RECORD, "@now"]]);
+    let reserve = with(&[&WRITING, &["0", "r_s", "60000", "1"], &HOLD, &[RECORD, "", "", "@now"]]);
     let commit = with(&[&WRITING, &["r_s", "", "", "", "key", "", "", ""]]);
     // Amounts for two holds of a record that has one.
     let commit_two = with(&[&WRITING, &["r_s", "2", "1000", "1000", "", "", "key", "", "", ""]]);
@@ -187,6 +187,8 @@ fn credits_functions_answer_as_their_headers_say() {
         &hold,
         &[
             r#""v":"2","e":"e","qt":"1000","h":[{"g":"credits","f":"credits@0","ps":"0","pe":"","a":"1000","q":"0","m":"b/credits/0/"}]}"#,
+            "",
+            "",
             "@now",
         ],
     ]);

@@ -75,7 +75,7 @@ fn alerts_fired_by_one_call_are_not_answered_by_the_next_and_the_same_call_answe
         let args = [
             strings(&["60000", "", "", "", "0", id, "60000", "1"]),
             hold,
-            vec![record, at.to_owned()],
+            vec![record, String::new(), String::new(), at.to_owned()],
         ]
         .concat();
         items(redis.run_script(&contract::RESERVE, &k, &args).unwrap())
@@ -188,7 +188,7 @@ fn a_hold_brought_nearer_by_an_extension_goes_back_before_the_next_decision() {
             strings(&writing),
             strings(&["0", id, ttl, "1"]),
             strings(&["g", "g@0", "0", "", amount, "10000", ""]),
-            vec![record, redis_now_ms()],
+            vec![record, String::new(), String::new(), redis_now_ms()],
         ]
         .concat();
         items(redis.run_script(&contract::RESERVE, &k, &args).unwrap())
@@ -231,7 +231,7 @@ fn a_plain_two_group_admit_makes_six_redis_commands_and_a_denial_six() {
             ));
         }
         args.push(format!(r#""v":"2","e":"e","qt":"1000","h":[{}]}}"#, holds.join(",")));
-        args.push(redis_now_ms());
+        args.extend([String::new(), String::new(), redis_now_ms()]);
         let mut cmd = redis::cmd("FCALL");
         cmd.arg(quota_gateway::store::library::function_name("reserve"))
             .arg(k.len())

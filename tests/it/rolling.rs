@@ -254,6 +254,8 @@ fn a_call_decided_behind_another_nodes_clock_counts_the_later_sub_windows() {
             "5000",
             "",
             &record,
+            "",
+            "",
             &at.to_string(),
         ]
         .iter()

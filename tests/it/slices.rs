@@ -403,6 +403,8 @@ fn reserve_on_slice(id: &str, units: i64, mode: &str, ago: i64, ttl: i64) -> Vec
         format!(
             r#""v":"2","e":"e","qt":"{a}","h":[{{"g":"team","f":"{SLICE}","ps":"0","pe":"","a":"{a}","q":"0","m":"l/0"}}]}}"#
         ),
+        String::new(),
+        String::new(),
         (now - ago).to_string(),
     ]);
     args

@@ -31,7 +31,7 @@ register('adjust', 'writes', function(c)
   if not holds then
     return {'stale'}
   end
-  local version, quota_in_force = subscription(c, KEYS[6], holds, now)
+  local version, quota_in_force = subscription(c, KEYS[KEY_SUBSCRIPTION], holds, now)
   if version ~= ARGV[5] then
     return {'stale'}
   end
@@ -54,8 +54,8 @@ register('adjust', 'writes', function(c)
   local entry = {at = string.format('%d', now), groupId = h.g, periodStart = h.ps, requested = ARGV[13],
                  applied = string.format('%d', after - before), before = string.format('%d', before),
                  after = string.format('%d', after), reason = ARGV[14]}
-  redis.call('LPUSH', KEYS[11], cjson.encode(entry))
-  redis.call('LTRIM', KEYS[11], 0, tonumber(ARGV[15]) - 1)
+  redis.call('LPUSH', KEYS[KEY_AUDIT], cjson.encode(entry))
+  redis.call('LTRIM', KEYS[KEY_AUDIT], 0, tonumber(ARGV[15]) - 1)
   if after ~= before then
     ledger(c, now, holds, function() return string.format('%d', after - before) end,
       {'kind', 'adjustment', 'ref', '', 'reason', ARGV[14], 'key', ARGV[16]})

@@ -52,7 +52,7 @@ register('append_ledger', 'writes', function(c)
       end
       by_model(c, now, model_of(entry.metadata), parts)
     end
-    redis.call('XADD', KEYS[8], 'MINID', string.format('%d', now - ARGV[4]), '*', unpack(fields))
+    redis.call('XADD', KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - ARGV[4]), '*', unpack(fields))
   end
   return remember(c, {'ok'}, now)
 end)

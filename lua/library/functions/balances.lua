@@ -33,7 +33,7 @@ register('balances', 'writes', function(c)
 
   -- 1b. Each balance group's allowance as a reserve now would find it.
   if m > 0 then
-    local _, quota_in_force = subscription(c, KEYS[6], allowances, now)
+    local _, quota_in_force = subscription(c, KEYS[KEY_SUBSCRIPTION], allowances, now)
     for i = 1, m do
       local h = allowances[i]
       if h.b then
@@ -42,42 +42,12 @@ register('balances', 'writes', function(c)
     end
   end
 
-  -- 2. Every balance the plan names or a grant was made in: the grants hash keeps the names
-  -- ("~balances", grant.lua), so a read never decodes every grant ever made.
-  local names, seen = {}, {}
-  local function add(name)
-    if not seen[name] then
-      seen[name] = true
-      names[#names + 1] = name
-    end
-  end
+  -- 2. Every balance the plan names or a grant was made in (C.balance_names).
+  local named = {}
   for i = 1, n do
-    add(ARGV[5 + i])
+    named[i] = ARGV[5 + i]
   end
-  local known = redis.call('HGET', KEYS[11], '~balances')
-  if not known then
-    -- A subject whose grants were made before the names were kept: found once by reading its
-    -- grants, then kept.
-    known = '\n'
-    local cursor = '0'
-    repeat
-      local page = redis.call('HSCAN', KEYS[11], cursor, 'MATCH', 'g_*', 'COUNT', 200)
-      cursor = page[1]
-      for j = 2, #page[2], 2 do
-        local name = cjson.decode(page[2][j]).balance
-        if not string.find(known, '\n' .. name .. '\n', 1, true) then
-          known = known .. name .. '\n'
-        end
-      end
-    until cursor == '0'
-    if known ~= '\n' then
-      redis.call('HSET', KEYS[11], '~balances', known)
-    end
-  end
-  for name in string.gmatch(known, '[^\n]+') do
-    add(name)
-  end
-  table.sort(names)
+  local names = C.balance_names(c, KEYS[KEY_GRANTS], named)
   -- The grants listed: each balance's live ones (in its wallet) and the last 100 that finished
   -- ("f|<balance>", C.compact), records and final amounts: a bounded read however many grants
   -- the subject was ever made.
@@ -87,11 +57,11 @@ register('balances', 'writes', function(c)
   for _, name in ipairs(names) do
     local w = C.wallet(c, name, now)
     for _, g in ipairs(w.g) do
-      if string.byte(g.i) ~= 126 then
+      if string.byte(g.i) ~= BYTE_TILDE then
         ids[#ids + 1] = g.i
       end
     end
-    for id in string.gmatch(redis.call('HGET', KEYS[11], 'f|' .. name) or '', '[^\n]+') do
+    for id in string.gmatch(redis.call('HGET', KEYS[KEY_GRANTS], 'f|' .. name) or '', '[^\n]+') do
       ids[#ids + 1] = id
       ids[#ids + 1] = 'n|' .. id
     end
@@ -103,7 +73,7 @@ register('balances', 'writes', function(c)
   -- (A hundred at a time: unpack stops near 8,000 values.)
   for from = 1, #ids, 100 do
     local to = math.min(from + 99, #ids)
-    local got = redis.call('HMGET', KEYS[11], unpack(ids, from, to))
+    local got = redis.call('HMGET', KEYS[KEY_GRANTS], unpack(ids, from, to))
     for j = from, to do
       local value = got[j - from + 1]
       if value then

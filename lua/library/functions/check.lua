@@ -20,13 +20,8 @@ register('check', 'reads', function(c)
 
   -- 1. The node's assumptions checked against Redis: its instant, its periods and the
   -- subscription version.
-  local at = decided_at(ARGV[#ARGV], now)
-  local holds = at and read_holds(c, 3, n, at)
-  if not holds then
-    return {'stale'}
-  end
-  local version, quota_in_force = subscription(c, KEYS[4], holds, now)
-  if version ~= ARGV[1] then
+  local at, holds, quota_in_force = checked(c, 3, n, KEYS[READ_KEY_SUBSCRIPTION], ARGV[1])
+  if not at then
     return {'stale'}
   end
 
@@ -43,7 +38,7 @@ register('check', 'reads', function(c)
   for i = 1, #holds do
     local h = holds[i]
     if h.ap and reply[verdict_at(CHECKED_FIELDS, i) + VERDICT.denied] == 1 then
-      local state = redis.call('HGET', KEYS[1], h.f .. ':ap')
+      local state = redis.call('HGET', KEYS[READ_KEY_COUNTERS], h.f .. ':ap')
       if not state or state == 'p' then
         reply[verdict_at(CHECKED_FIELDS, i) + VERDICT.denied] = 2
       end
@@ -54,11 +49,7 @@ register('check', 'reads', function(c)
   end
   -- Last, what each hold that would clamp would hold.
   if holds.clamped then
-    for i = 1, #holds do
-      if reply[verdict_at(CHECKED_FIELDS, i) + VERDICT.denied] == 6 then
-        reply[#reply + 1] = holds[i].a
-      end
-    end
+    append_clamped(holds, reply, CHECKED_FIELDS)
   end
   return reply
 end)

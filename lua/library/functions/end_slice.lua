@@ -12,7 +12,7 @@
 --
 -- KEYS[1..10] as in prelude.lua, the member's
 -- ARGV[1..4]  as in prelude.lua (retention, "", "", ledger keep)
--- ARGV[5]     the entry's id in the slot's outbox (KEYS[10]), or "" for a slice named by:
+-- ARGV[5]     the entry's id in the slot's outbox (KEY_OUTBOX), or "" for a slice named by:
 -- ARGV[6..8]  the slice's field, its lease, its period's end ("" for a lifetime); "" each with
 --             an entry
 -- ARGV[9]     "1" to close the slice named by its lease even if it has not ended, else ""
@@ -40,7 +40,7 @@ register('end_slice', 'writes', function(c)
     end
     return append_fired(c, {'ok'})
   end
-  local found = redis.call('XRANGE', KEYS[10], ARGV[5], ARGV[5])
+  local found = redis.call('XRANGE', KEYS[KEY_OUTBOX], ARGV[5], ARGV[5])
   if #found == 0 then
     return {'ok'}
   end
@@ -57,6 +57,6 @@ register('end_slice', 'writes', function(c)
   else
     error({err = 'ERR qg contract: outbox entry ' .. ARGV[5] .. ' is no intent and no mark'})
   end
-  redis.call('XDEL', KEYS[10], ARGV[5])
+  redis.call('XDEL', KEYS[KEY_OUTBOX], ARGV[5])
   return append_fired(c, {'ok'})
 end)

@@ -29,11 +29,11 @@ register('extend', 'writes', function(c)
   -- (A nearer expiry than it had may be nearer than "~open" says no hold expires before:
   -- prelude.lua's reclaim_due. Without the field, the next reserve asks the open set.)
   if expires < tonumber(record.x) then
-    redis.call('HDEL', KEYS[1], '~open')
+    redis.call('HDEL', KEYS[KEY_COUNTERS], '~open')
   end
   record.x = string.format('%d', expires)
-  redis.call('HSET', KEYS[2], ARGV[5], cjson.encode(record))
-  redis.call('ZADD', KEYS[3], expires, ARGV[5])
+  redis.call('HSET', KEYS[KEY_RESERVATIONS], ARGV[5], cjson.encode(record))
+  redis.call('ZADD', KEYS[KEY_OPEN], expires, ARGV[5])
   local reply = {}
   reply[EXTENDED.status], reply[EXTENDED.expires], reply[EXTENDED.parent] = 'ok', expires, record.p or ''
   return reply

@@ -36,8 +36,8 @@ register('grant', 'writes', function(c)
   -- call that wrote it) is written first: once out of the wallet, nothing would.
   local w = C.wallet(c, ARGV[6], now)
   C.log(c, ARGV[6], w, now)
-  if C.compact(c, w, KEYS[11], ARGV[6]) >= tonumber(ARGV[12]) then
-    C.save(c, now, c.fired, true)
+  if C.compact(c, w, KEYS[KEY_GRANTS], ARGV[6]) >= tonumber(ARGV[12]) then
+    C.save(c, now, true, true)
     return {'limit'}
   end
 
@@ -51,17 +51,17 @@ register('grant', 'writes', function(c)
     'key', record.keyId or ''})
   local grant, paid = C.add(c, w, {i = ARGV[5], k = ARGV[8], f = ARGV[9], x = ARGV[10], a = a, r = a, h = 0, c = 0, e = 0,
     v = 0, cat = cat, cb = cb}, now)
-  redis.call('HSET', KEYS[11], ARGV[5], ARGV[11])
+  redis.call('HSET', KEYS[KEY_GRANTS], ARGV[5], ARGV[11])
   -- The subject's balances by name ("~balances", read by balances.lua), begun with its first
   -- grant; a subject granted before names were kept has its list built by balances.lua first.
-  local known = redis.call('HGET', KEYS[11], '~balances')
-  if not known and redis.call('HLEN', KEYS[11]) == 1 then
+  local known = redis.call('HGET', KEYS[KEY_GRANTS], '~balances')
+  if not known and redis.call('HLEN', KEYS[KEY_GRANTS]) == 1 then
     known = '\n'
   end
   if known and not string.find(known, '\n' .. ARGV[6] .. '\n', 1, true) then
-    redis.call('HSET', KEYS[11], '~balances', known .. ARGV[6] .. '\n')
+    redis.call('HSET', KEYS[KEY_GRANTS], '~balances', known .. ARGV[6] .. '\n')
   end
-  C.save(c, now, c.fired, true)
+  C.save(c, now, true, true)
   -- GRANTED, then its AMOUNTS and the debt it paid.
   local reply = {}
   reply[GRANTED.status], reply[GRANTED.id] = 'ok', ARGV[5]
@@ -70,7 +70,7 @@ register('grant', 'writes', function(c)
   remember(c, append_fired(c, reply), now)
   if ARGV[2] ~= '' then
     -- Pruned when its longer keep ends, not the retention window's.
-    redis.call('ZADD', KEYS[4], string.format('%d', now + ARGV[13]), 'i:' .. ARGV[2])
+    redis.call('ZADD', KEYS[KEY_ENDED], string.format('%d', now + ARGV[13]), 'i:' .. ARGV[2])
   end
   return reply
 end)

@@ -16,7 +16,7 @@ register('leases', 'reads', function(c)
   shape(KEYS, ARGV, 3, 2)
 
   local from, count = ARGV[1] + 0, math.min(ARGV[2] + 0, 1000)
-  local ids = redis.call('ZRANGE', KEYS[3], from, from + count - 1)
+  local ids = redis.call('ZRANGE', KEYS[READ_KEY_OPEN], from, from + count - 1)
   local reply = {}
   reply[LEASES.status], reply[LEASES.now] = 'ok', c.now
   reply[LEASES.next] = #ids == count and from + count or 0
@@ -24,7 +24,7 @@ register('leases', 'reads', function(c)
     -- (A lease's id is "l" and the id of the reservation that asked; src/quota/ids.rs starts
     -- no other id with it.)
     if string.sub(id, 1, 1) == 'l' then
-      local raw = redis.call('HGET', KEYS[2], id)
+      local raw = redis.call('HGET', KEYS[READ_KEY_RESERVATIONS], id)
       local record = raw and cjson.decode(raw)
       if record and record.ls and record.s == 'held' then
         local r = #reply

@@ -33,13 +33,13 @@ register('release', 'writes', function(c)
   end
   if state == 'released' then
     -- A repeat answers the first answer.
-    return with_balances(append_counters(c, release_head(record.rx == '1' and 'expired' or 'released', raw), record.h, quotas(c, KEYS[6], record.h, now)), record)
+    return with_balances(append_counters(c, release_head(record.rx == '1' and 'expired' or 'released', raw), record.h, quotas(c, KEYS[KEY_SUBSCRIPTION], record.h, now)), record)
   end
   if state == 'expired' then
     -- The holds went back when they expired; only the ending is written.
     record.rx = '1'
     finish(c, ARGV[5], record, 'released', now)
-    return with_balances(append_counters(c, release_head('expired', cjson.encode(record)), record.h, quotas(c, KEYS[6], record.h, now)), record)
+    return with_balances(append_counters(c, release_head('expired', cjson.encode(record)), record.h, quotas(c, KEYS[KEY_SUBSCRIPTION], record.h, now)), record)
   end
 
   -- 2. Give every hold back, credits to their grants, and count the release in today's rollups.
@@ -70,5 +70,5 @@ register('release', 'writes', function(c)
     ledger(c, now, record.h, function() return nil end, {'kind', 'release', 'ref', ARGV[5], 'event', record.e,
       'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c, 'at', record.c})
   end
-  return with_balances(append_counters(c, release_head('released', cjson.encode(record)), record.h, quotas(c, KEYS[6], record.h, now)), record)
+  return with_balances(append_counters(c, release_head('released', cjson.encode(record)), record.h, quotas(c, KEYS[KEY_SUBSCRIPTION], record.h, now)), record)
 end)

@@ -51,7 +51,7 @@ register('set_outcome', 'writes', function(c)
     record.oc = string.format('%d', changes + 1)
   end
   local text = cjson.encode(record)
-  redis.call('HSET', KEYS[2], ARGV[5], text)
+  redis.call('HSET', KEYS[KEY_RESERVATIONS], ARGV[5], text)
 
   -- 3. The ledger says so (no usage: its groups' amounts are 0), at this level and, for holds
   -- on slices, at their ancestors', where append_ledger.lua counts it in their counters.

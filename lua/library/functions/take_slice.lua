@@ -53,7 +53,7 @@ register('take_slice', 'writes', function(c)
   -- 1. Ids seen before: refused when one was settled before it was taken.
   local known = {}
   for i = 1, n do
-    local raw = redis.call('HGET', KEYS[2], ARGV[take_at(i) + TAKE.ls])
+    local raw = redis.call('HGET', KEYS[KEY_RESERVATIONS], ARGV[take_at(i) + TAKE.ls])
     if raw then
       local record = cjson.decode(raw)
       if not record.ls or record.s ~= 'held' then
@@ -75,7 +75,7 @@ register('take_slice', 'writes', function(c)
       error({err = 'ERR qg contract: a slice is leased of a hard group only, got ' .. h.g})
     end
   end
-  local version, quota_in_force = subscription(c, KEYS[6], holds, now)
+  local version, quota_in_force = subscription(c, KEYS[KEY_SUBSCRIPTION], holds, now)
   if version ~= ARGV[5] then
     return {'stale'}
   end
@@ -96,73 +96,15 @@ register('take_slice', 'writes', function(c)
     end
   end
 
-  -- 4. How long the new slices live: one slice life near the limit, and as many lives as the
-  -- parent has twice the threshold free before this take, up to the latest end, in every
-  -- group taken (they end together). Capacity in an idle slice can deny another member only
-  -- once the parent is near its limit, and a busy member renews once per life: far from the
-  -- limit a longer life costs nobody anything and saves the renewals. Each amount, asked for a
-  -- slice life, grows with it (in whole units, as asked).
+  -- 4. How long the new slices live and how much each leases (takes.lua), or direct when a
+  -- group is near its limit, before anything is written.
   local counters = read_counters(c, holds)
-  local base, latest = ARGV[7] + 0, ARGV[9] + 0
-  local ends, lives = base, nil
-  for i = 1, n do
-    if not known[i] then
-      local free = quota_in_force[i] - counters[2 * i - 1] - counters[2 * i]
-      local more = math.floor(free / (2 * math.max(1, ARGV[take_at(i) + TAKE.th])))
-      lives = lives and math.min(lives, more) or more
-    end
-  end
-  local life = base - at
-  if lives and lives > 1 and life > 0 then
-    ends = math.max(base, math.min(latest, at + life * lives))
-  end
-  local function grown(a)
-    return ends == base and a or math.ceil(a * (ends - at) / life / 1000) * 1000
-  end
-
-  -- 5. Per new take, what is left after the threshold, up to what was asked; at least the
-  -- least, or direct, before anything is written.
-  local amounts = {}
-  for i = 1, n do
-    if not known[i] then
-      local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
-      local t = take_at(i)
-      local amount = math.min(grown(holds[i].a + 0), quota - used - held - ARGV[t + TAKE.th])
-      if quota == 0 or amount < ARGV[t + TAKE.least] + 0 or amount <= 0 then
-        return append_fired(c, {'direct'})
-      end
-      amounts[i] = amount
-    end
+  local ends, amounts = size_slices(c, holds, known, counters, quota_in_force, at, first)
+  if not ends then
+    return append_fired(c, {'direct'})
   end
   note_periods(c, holds, counters)
 
-  -- 6. Each held on its group's counter (":h"), of which ":l" says how much is leased; its
-  -- record open until its backstop, which lowers "~open" when it is nearer (prelude.lua).
-  local reply, backstop = {}, string.format('%d', ARGV[8] + (ends - base))
-  for i = 1, n do
-    local id, h, record, amount = ARGV[take_at(i) + TAKE.ls], holds[i], known[i], amounts[i]
-    local used, held, quota = counters[2 * i - 1], counters[2 * i], quota_in_force[i]
-    if record then
-      amount = record.h[1].a + 0
-    else
-      h.a = string.format('%d', amount)
-      local leased = redis.call('HGET', KEYS[1], h.f .. ':l')
-      held = held + amount
-      write_fields(c, {h.f .. ':h', held, h.f .. ':l', (leased and leased + 0 or 0) + amount})
-      record = {v = RECORD_VERSION, s = 'held', ls = ARGV[6], e = '', qt = h.a, c = string.format('%d', at),
-        cr = string.format('%d', now), x = backstop, sx = string.format('%d', ends), sn = '0', su = '0', sk = h.a,
-        h = {h}}
-      redis.call('HSET', KEYS[2], id, cjson.encode(record))
-      redis.call('ZADD', KEYS[3], backstop, id)
-    end
-    local j = #reply
-    reply[j + TAKEN.status], reply[j + TAKEN.id], reply[j + TAKEN.amount], reply[j + TAKEN.ends] =
-      'ok', id, amount, record.sx + 0
-    reply[j + TAKEN.used], reply[j + TAKEN.held], reply[j + TAKEN.quota] = used, held, quota
-  end
-  local open = redis.call('HGET', KEYS[1], '~open')
-  if open and backstop + 0 < open + 0 then
-    redis.call('HSET', KEYS[1], '~open', backstop)
-  end
-  return append_fired(c, reply)
+  -- 5. Each lease held and written (takes.lua).
+  return append_fired(c, write_leases(c, holds, known, amounts, counters, quota_in_force, at, ends, first))
 end)

@@ -34,13 +34,8 @@ register('track', 'writes', function(c)
 
   -- 2. The node's assumptions checked against Redis: its instant, its periods and the
   -- subscription version.
-  local at = decided_at(ARGV[#ARGV], now)
-  local holds = at and read_holds(c, 7, n, at)
-  if not holds then
-    return {'stale'}
-  end
-  local version, quota_in_force = subscription(c, KEYS[6], holds, now)
-  if version ~= ARGV[5] then
+  local at, holds, quota_in_force = checked(c, 7, n, KEYS[KEY_SUBSCRIPTION], ARGV[5])
+  if not at then
     return {'stale'}
   end
 
@@ -52,39 +47,16 @@ register('track', 'writes', function(c)
   -- 4. Count every group, or none when one would pass what a counter holds exactly; a step's
   -- holds of its run's groups count in the run instead (runs.lua), after the check.
   local l = 7 + HOLD_FIELDS * n
-  -- A per-value group keeps at most MAX_VALUES (64) values a period, as reserves are held to: a
-  -- track (never denied) of one more counts in the group's own counter of the period, "other
-  -- values" (no value in its field), so neither the list nor the counters grow past it. The
-  -- ledger entry still names the value.
-  for i = 1, n do
-    local h = holds[i]
-    if h.pv then
-      local MAX_VALUES = 64
-      local list = redis.call('HGET', KEYS[1], h.pv) or '\n'
-      if not string.find(list, '\n' .. h.val .. '\n', 1, true) and select(2, string.gsub(list, '\n', '')) - 1 >= MAX_VALUES then
-        h.f, h.pv = h.g .. string.match(h.f, '(@[^@]*)$'), nil
-      else
-        h.list = list
-      end
-    end
+  if holds.note_values then
+    cap_values(c, holds)
   end
   local step = ARGV[l + 6] ~= '' and R.track(c, ARGV[l + 6], holds)
-  -- A balance's debt counts exactly too: a burn that could take it past MAX_EXACT is refused
-  -- before anything is written, as a counter's is.
-  -- (Two groups may burn one balance: their amounts add up.)
-  if holds.credits then
-    local adding = {}
-    for i = 1, #holds do
-      local h = holds[i]
-      if h.b and not h.rb then
-        adding[h.b] = (adding[h.b] or 0) + h.a
-        if C.wallet(c, h.b, now).d + adding[h.b] > MAX_EXACT then
-          return {'overflow', h.g}
-        end
-      end
-    end
+  local over = holds.credits and C.past_exact(c, holds, now)
+  if over then
+    return {'overflow', over}
   end
-  local over, before, after = move_counters(c, holds, ':u', function(_, h) return h.rb and 0 or tonumber(h.a) end)
+  local before, after
+  over, before, after = move_counters(c, holds, ':u', function(_, h) return h.rb and 0 or tonumber(h.a) end)
   if over then
     return {'overflow', over}
   end
@@ -96,20 +68,7 @@ register('track', 'writes', function(c)
     holds.note_values()
   end
   -- Credits are burned in burn order; what nothing covers becomes debt (a track never denies).
-  local burned
-  if holds.credits then
-    burned = {}
-    for i = 1, #holds do
-      local h = holds[i]
-      if h.b and not h.rb then
-        local w = C.wallet(c, h.b, now)
-        C.watch(c, w, h, quota_in_force[i], now)
-        local grants, debt = C.burn(c, h.b, tonumber(h.a), now)
-        burned[h.g] = {b = h.b, g = grants, d = string.format('%d', debt)}
-      end
-    end
-    C.save(c, now, c.fired, true)
-  end
+  local burned = holds.credits and C.burn_tracked(c, holds, quota_in_force, now)
 
   -- 5. The ledger entry and the day's rollups, in the same step as the counters.
   -- With its decision instant, which chose its windows (the entry's id is Redis's time);

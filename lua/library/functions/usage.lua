@@ -36,7 +36,7 @@ register('usage', 'reads', function(c)
   end
   local head = {}
   head[USAGE.status], head[USAGE.now] = 'ok', now
-  local reply = append_counters(c, head, groups, quotas(c, KEYS[4], groups, now))
+  local reply = append_counters(c, head, groups, quotas(c, KEYS[READ_KEY_SUBSCRIPTION], groups, now))
   -- Balances as though expired holds had gone back (the credits they hold, pending.lua's).
   if credited then
     reply = C.append(c, reply, groups, nil, now, c.expired_credits)
@@ -45,7 +45,7 @@ register('usage', 'reads', function(c)
   for i = 1, n do
     fields[2 * i - 1], fields[2 * i] = groups[i].f .. ':l', groups[i].f .. ':o'
   end
-  local read = n > 0 and redis.call('HMGET', KEYS[1], unpack(fields)) or {}
+  local read = n > 0 and redis.call('HMGET', KEYS[READ_KEY_COUNTERS], unpack(fields)) or {}
   for i = 1, n do
     reply[#reply + 1] = read[2 * i - 1] and read[2 * i - 1] + 0 or 0
   end

@@ -18,7 +18,7 @@ register('void_grant', 'writes', function(c)
   if reclaim(c, now) then
     return {'more'}
   end
-  local raw = redis.call('HGET', KEYS[11], ARGV[5])
+  local raw = redis.call('HGET', KEYS[KEY_GRANTS], ARGV[5])
   if not raw then
     return {'not_found'}
   end
@@ -34,10 +34,10 @@ register('void_grant', 'writes', function(c)
   if g then
     C.void(c, g)
     C.pay_debt(c, w, now)
-    C.save(c, now, c.fired, true)
+    C.save(c, now, true, true)
     C.amounts(c, g, reply)
   else
-    for v in string.gmatch(redis.call('HGET', KEYS[11], 'n|' .. ARGV[5]) or '', '%d+') do
+    for v in string.gmatch(redis.call('HGET', KEYS[KEY_GRANTS], 'n|' .. ARGV[5]) or '', '%d+') do
       reply[#reply + 1] = v + 0
     end
   end

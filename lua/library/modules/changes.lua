@@ -33,7 +33,7 @@ end
 
 -- A reservation's state: a held one that is no longer open has expired (reclaim took it).
 local function state_of(c, id, record)
-  if record.s == 'held' and not redis.call('ZSCORE', c.KEYS[3], id) then
+  if record.s == 'held' and not redis.call('ZSCORE', c.KEYS[KEY_OPEN], id) then
     return 'expired'
   end
   return record.s
@@ -43,9 +43,9 @@ end
 local function finish(c, id, record, state, now)
   record.s = state
   record.t = string.format('%d', now)
-  redis.call('HSET', c.KEYS[2], id, cjson.encode(record))
-  redis.call('ZREM', c.KEYS[3], id)
-  redis.call('ZADD', c.KEYS[4], string.format('%d', now + c.ARGV[1]), id)
+  redis.call('HSET', c.KEYS[KEY_RESERVATIONS], id, cjson.encode(record))
+  redis.call('ZREM', c.KEYS[KEY_OPEN], id)
+  redis.call('ZADD', c.KEYS[KEY_ENDED], string.format('%d', now + c.ARGV[1]), id)
 end
 
 -- Commit, release and extend start alike: expired holds go back first (which also makes this
@@ -56,7 +56,7 @@ local function find_reservation(c, id, now)
     return nil, nil, {'more'}
   end
   prune(c, now)
-  local raw = redis.call('HGET', c.KEYS[2], id)
+  local raw = redis.call('HGET', c.KEYS[KEY_RESERVATIONS], id)
   if not raw then
     return nil, nil, {'not_found'}
   end
@@ -67,7 +67,7 @@ local function find_reservation(c, id, now)
   return record, state_of(c, id, record), raw
 end
 
--- Records a usage change in the user's ledger (KEYS[8], a stream: entry ids are Redis times)
+-- Records a usage change in the user's ledger (KEY_LEDGER, a stream: entry ids are Redis times)
 -- and in today's "used" rollups, unless the project keeps neither (`keep_ms` ""). Trims
 -- ledger entries older than `keep_ms` on the way. `fields` are the entry's field, value pairs
 -- (every number a string) but its groups, which are the holds for which `amount_of(i, hold)`
@@ -77,7 +77,7 @@ local function ledger_group(h, amount)
   -- (A per-value hold's value: a track's read from its field, a record's as it keeps it.)
   -- A priced hold's measure ('{"priced":...', its price and where it came from) goes with
   -- its group: the entry's provenance.
-  local priced = h.me and string.byte(h.me, 4) == 114 and string.sub(h.me, 1, 10) == '{"priced":' and h.me or nil
+  local priced = h.me and string.byte(h.me, 4) == BYTE_r and string.sub(h.me, 1, 10) == '{"priced":' and h.me or nil
   return {g = h.g, v = h.val or h.v, u = h.k, ps = h.ps, pe = h.pe, a = amount, pr = priced}
 end
 
@@ -108,7 +108,7 @@ local function ledger(c, now, holds, amount_of, fields)
   fields[#fields + 1] = cjson.encode(groups)
   -- Exact trimming: usually nothing or one entry goes per append, so it costs little.
   local oldest = string.format('%d', now - tonumber(keep_ms))
-  redis.call('XADD', c.KEYS[8], 'MINID', oldest, '*', unpack(fields))
+  redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', oldest, '*', unpack(fields))
 end
 
 -- The entries of a record's holds on slices (slices.lua) for their ancestors' ledgers: the
@@ -135,12 +135,11 @@ local function ancestor_ledgers(c, record, amount_of, fields)
       by[a][#by[a] + 1] = group
     end
   end
-  local tag = string.match(c.KEYS[1], '{(.*)}')
+  local tag = string.match(c.KEYS[KEY_COUNTERS], '{(.*)}')
   for _, a in ipairs(order) do
     local entry = {unpack(fields)}
     entry[#entry + 1], entry[#entry + 2] = 'groups', cjson.encode(by[a])
-    c.fired[#c.fired + 1] = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'ledger', 'tag', tag,
-      'p', a, 'entry', cjson.encode(entry))
+    outbox(c, true, 'type', 'ledger', 'tag', tag, 'p', a, 'entry', cjson.encode(entry))
   end
 end
 

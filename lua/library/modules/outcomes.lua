@@ -86,7 +86,7 @@ local function by_model(c, at, model, parts)
   if #keys == 0 then
     return
   end
-  local texts, writes = redis.call('HMGET', c.KEYS[9], unpack(keys)), {}
+  local texts, writes = redis.call('HMGET', c.KEYS[KEY_DAILY], unpack(keys)), {}
   for i, p in ipairs(changes) do
     local models = texts[i] and cjson.decode(texts[i]) or {}
     local name, n = model, 0
@@ -105,7 +105,7 @@ local function by_model(c, at, model, parts)
       note_day(c, day, p[1])
     end
   end
-  redis.call('HSET', c.KEYS[9], unpack(writes))
+  redis.call('HSET', c.KEYS[KEY_DAILY], unpack(writes))
 end
 
 -- Counts `word` once in each counter of `fields` (counter fields, without a suffix) and in the
@@ -119,16 +119,16 @@ local function count_outcome(c, fields, ends, groups, at, word, previous, model)
     for i = 1, #fields do
       keys[i] = fields[i] .. ':o'
     end
-    local texts, writes, noted = redis.call('HMGET', c.KEYS[1], unpack(keys)), {}, {}
+    local texts, writes, noted = redis.call('HMGET', c.KEYS[KEY_COUNTERS], unpack(keys)), {}, {}
     for i = 1, #fields do
       writes[#writes + 1], writes[#writes + 2] = keys[i], judged(texts[i], word, previous)
       if ends[i] ~= '' then
         noted[#noted + 1], noted[#noted + 2] = prune_score(c, fields[i], ends[i]), fields[i]
       end
     end
-    redis.call('HSET', c.KEYS[1], unpack(writes))
+    redis.call('HSET', c.KEYS[KEY_COUNTERS], unpack(writes))
     if #noted > 0 then
-      redis.call('ZADD', c.KEYS[5], 'NX', unpack(noted))
+      redis.call('ZADD', c.KEYS[KEY_PERIODS], 'NX', unpack(noted))
     end
   end
   if c.ARGV[4] == '' or #groups == 0 then
@@ -140,7 +140,7 @@ local function count_outcome(c, fields, ends, groups, at, word, previous, model)
   for i = 1, #groups do
     keys[i] = string.format('%d|%s|o', day, groups[i])
   end
-  local texts, writes = redis.call('HMGET', c.KEYS[9], unpack(keys)), {}
+  local texts, writes = redis.call('HMGET', c.KEYS[KEY_DAILY], unpack(keys)), {}
   for i = 1, #groups do
     writes[#writes + 1], writes[#writes + 2] = keys[i], judged(texts[i], word, previous)
     if not texts[i] then
@@ -148,7 +148,7 @@ local function count_outcome(c, fields, ends, groups, at, word, previous, model)
       note_day(c, day, groups[i])
     end
   end
-  redis.call('HSET', c.KEYS[9], unpack(writes))
+  redis.call('HSET', c.KEYS[KEY_DAILY], unpack(writes))
   -- An accepted output of a model counts for it too (it was said, or taken back).
   local accepted = (word == 'accepted' and 1 or 0) - (previous == 'accepted' and 1 or 0)
   if accepted ~= 0 then

@@ -2,9 +2,9 @@
 -- them with the `no-writes` flag). They never write, so they see expired holds that no writing
 -- call has reclaimed yet, and leave them out by hand.
 --
--- KEYS[1]  counters hash                 qg:{p:u}:ctr
--- KEYS[2]  reservations hash             qg:{p:u}:res
--- KEYS[3]  open reservations zset        qg:{p:u}:open
+-- Their keys, READ_KEY_<NAME> (src/store/scripts/keys.rs): the counters hash, the
+-- reservations hash and the open reservations (as the writing functions' first three,
+-- prelude.lua), then the subscription hash (check's and usage's).
 
 -- Reads what expired reservations still hold into the call's `expired` (milli-units per
 -- counter field, which read_counters leaves out) and `expired_credits` (per grant, and
@@ -16,14 +16,14 @@
 local function read_expired(c)
   -- The limit is PENDING_BATCH + 1 (one more tells whether more remain), as the command takes it.
   local PENDING_BATCH, PENDING_LIMIT = 64, '65'
-  local due = redis.call('ZRANGEBYSCORE', c.KEYS[3], '-inf', string.format('%d', c.now), 'LIMIT', '0', PENDING_LIMIT)
+  local due = redis.call('ZRANGEBYSCORE', c.KEYS[READ_KEY_OPEN], '-inf', string.format('%d', c.now), 'LIMIT', '0', PENDING_LIMIT)
   if #due > PENDING_BATCH then
     return true
   end
   local expired, expired_credits = {}, {}
   c.expired, c.expired_credits = expired, expired_credits
   if #due > 0 then
-    for _, raw in ipairs(redis.call('HMGET', c.KEYS[2], unpack(due))) do
+    for _, raw in ipairs(redis.call('HMGET', c.KEYS[READ_KEY_RESERVATIONS], unpack(due))) do
       local record = raw and cjson.decode(raw)
       if record and record.v and record.v ~= RECORD_VERSION then
         error({err = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION})

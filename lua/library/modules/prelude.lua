@@ -3,21 +3,22 @@
 -- holds and prunes what outlived the retention window, a bounded number per call, before the
 -- function proper reads any counter (Redis TIME is the call's `c.now`, head.lua).
 --
--- Every writing function takes the same first ten keys and four arguments:
--- KEYS[1]  counters hash                 qg:{p:u}:ctr     <group>@<periodStart>:u|:h -> milli-units
--- KEYS[2]  reservations hash             qg:{p:u}:res     <reservationId> -> JSON record
--- KEYS[3]  open reservations zset        qg:{p:u}:open    by expiry ms
--- KEYS[4]  ended zset                    qg:{p:u}:ended   reservation ids and "i:"<idempotency field> by prune ms
--- KEYS[5]  counter periods zset          qg:{p:u}:periods <group>@<periodStart> by period end ms,
---                                                         and "d|"<day>|<group> by prune ms + retention,
---                                                         a closed lease's fields (slices.lua) by
---                                                         its close + MAX_HOLD_LIFE_MS, or by its
---                                                         last statement + 2 min - retention
--- KEYS[6]  the subscription hash         qg:{p:u}:sub     (overrides are ov:<groupId> fields)
--- KEYS[7]  idempotency hash              qg:{p:u}:idem    <route>:<key digest> -> <body digest>|<decided ms>|<first reply JSON>
--- KEYS[8]  usage ledger stream           qg:{p:u}:ledger  entries by Redis time
--- KEYS[9]  daily rollups hash            qg:{p:u}:daily   <day>|<group>|<stat> -> integer
--- KEYS[10] alerts outbox of the slot     qg:{<slot tag>}:outbox (see alerts.lua)
+-- Every writing function takes the same first ten keys (KEYS[1..10], in the order
+-- src/store/scripts/keys.rs declares them; read by name, KEYS[KEY_COUNTERS]) and four arguments:
+-- counters        counters hash              qg:{p:u}:ctr     <group>@<periodStart>:u|:h -> milli-units
+-- reservations    reservations hash          qg:{p:u}:res     <reservationId> -> JSON record
+-- open            open reservations zset     qg:{p:u}:open    by expiry ms
+-- ended           ended zset                 qg:{p:u}:ended   reservation ids and "i:"<idempotency field> by prune ms
+-- periods         counter periods zset       qg:{p:u}:periods <group>@<periodStart> by period end ms,
+--                                                             and "d|"<day>|<group> by prune ms + retention,
+--                                                             a closed lease's fields (slices.lua) by
+--                                                             its close + MAX_HOLD_LIFE_MS, or by its
+--                                                             last statement + 2 min - retention
+-- subscription    the subscription hash      qg:{p:u}:sub     (overrides are ov:<groupId> fields)
+-- idempotency     idempotency hash           qg:{p:u}:idem    <route>:<key digest> -> <body digest>|<decided ms>|<first reply JSON>
+-- ledger          usage ledger stream        qg:{p:u}:ledger  entries by Redis time
+-- daily           daily rollups hash         qg:{p:u}:daily   <day>|<group>|<stat> -> integer
+-- outbox          alerts outbox of the slot  qg:{<slot tag>}:outbox (see alerts.lua)
 -- ARGV[1]  retention ms
 -- ARGV[2]  idempotency field, or "" when the call has no Idempotency-Key
 -- ARGV[3]  body digest (hex), or ""
@@ -55,19 +56,21 @@
 -- The functions here are built once, when Redis loads the library; the constants some of them
 -- declare as their own locals date from when every call built them again.
 
--- Used and held milli-units of every hold in one HMGET, as numbers (0 when absent): hold i's
--- used at 2i - 1 and its held at 2i. The command's reply is converted in place, so a call
--- builds no table per kind (pending.lua's answers the same shape).
--- With `quick` (reserve's), the same HMGET reads the field "~open" (answered second, a number,
--- nil when unknown: see reclaim_due), the field `admits` names (the day's admits of the holds'
--- groups, admits_field; answered third, 0 when absent) and each hold's alerts fired (hold i's
--- at the index answered fourth plus i, false for none: alerts.lua's fire; a hold on a slice,
--- its slice's line there, false for none: slices.lua), then the quick line
--- and the journal of each balance that one hold of the call holds on and the call has not
--- read (wallet.lua's header): the hold's "fast" is where they are (weigh decides on them and
--- makes it its decision); and a step's, the fields of its run `run_key` (runs.lua's header).
-local function read_counters(c, holds, quick, run_key, action, child, admits)
-  local n = #holds
+-- The counters of `holds` in one HMGET, the one function that builds that composite and says
+-- where its parts are. Used and held milli-units of every hold, as numbers (0 when absent):
+-- hold i's used at 2i - 1 and its held at 2i, first (pending.lua's answers the same shape).
+-- The command's reply is converted in place, so a call builds no table per kind.
+-- With `quick` (reserve's), the same HMGET reads more, each part's place named in what this
+-- answers: "~open" (answered second, a number, nil when unknown: reserving.lua's reserve_read)
+-- and the field `admits` names (the day's admits of the holds' groups, admits_field; answered
+-- third, 0 when absent), then what each hold fired (hold i's at `fired_at` + i, answered fourth,
+-- false for none: alerts.lua's fire; a hold on a slice, its slice's line there, at its `line`,
+-- false for none: slices.lua), then the quick line and the journal of each balance that one
+-- hold of the call holds on and the call has not read (wallet.lua's header), at the hold's
+-- `fast` (C.weigh decides on them and makes it its decision); and last a step's (`run`, as
+-- R.of made it), the fields of its run, after `run.at` (runs.lua's header; R.judge reads them).
+local function read_counters(c, holds, quick, run, admits)
+  local n, run_key = #holds, run and run.key
   -- (A step whose event no group matches still reads its run: it is a step of it.)
   if n == 0 and not run_key then
     return {}
@@ -77,33 +80,30 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
     local f = holds[i].f
     fields[2 * i - 1], fields[2 * i] = f .. ':u', f .. ':h'
   end
-  local alerted
+  local fired_at
   if quick then
     fields[2 * n + 1] = '~open'
     if admits then
       fields[2 * n + 2] = admits
     end
-    -- What each hold fired in its period (alerts.lua's fire), so a denial or a crossing reads
-    -- it from here.
-    -- A hold on a slice fires no alert in this slot (slices.lua): its place reads its slice's
-    -- line instead (hold i's at its `line`), so it costs the HMGET no field more than a plain
-    -- hold.
-    alerted = #fields
+    -- What each hold fired in its period (alerts.lua's fire); a hold on a slice fires none here
+    -- (slices.lua): its slice's line is read there instead (hold i's at its `line`).
+    fired_at = #fields
     local slices = holds.slices
     for i = 1, n do
       local h = holds[i]
       if slices and h.sl then
-        h.line = alerted + i
-        fields[alerted + i] = h.f
+        h.line = fired_at + i
+        fields[fired_at + i] = h.f
       else
-        fields[alerted + i] = h.f .. ':a'
+        fields[fired_at + i] = h.f .. ':a'
       end
     end
   end
   if quick and holds.credits then
     for i = 1, n do
       local b = holds[i].b
-      if b and not c.wallets[b] then
+      if b and not (c.wallets and c.wallets[b]) then
         local once = true
         for k = 1, n do
           once = once and (k == i or holds[k].b ~= b)
@@ -116,28 +116,28 @@ local function read_counters(c, holds, quick, run_key, action, child, admits)
       end
     end
   end
-  -- A step's run's fields (reserve.lua), read last: its first, its action's attempts and the
-  -- run's count of actions (the first again for no action, making no string), and a child's
-  -- parent's children.
+  -- A step's run's fields (runs.lua), last: its first, its action's attempts and the run's
+  -- count of actions (the first again for no action, making no string), a child's parent's children.
   if run_key then
-    local at = #fields
+    local at, action = #fields, run.action
+    run.at = at
     if action ~= '' then
       fields[at + 1], fields[at + 2], fields[at + 3] = run_key, run_key .. '|~' .. action, run_key .. '|#'
     else
       fields[at + 1], fields[at + 2], fields[at + 3] = run_key, run_key, run_key
     end
-    if child then
+    if run.limits then
       fields[at + 4] = run_key .. '|^'
     end
   end
-  local counters = redis.call('HMGET', c.KEYS[1], unpack(fields))
+  local counters = redis.call('HMGET', c.KEYS[KEY_COUNTERS], unpack(fields))
   for i = 1, 2 * n do
     local v = counters[i]
     counters[i] = v and v + 0 or 0
   end
   if quick then
     local open = counters[2 * n + 1]
-    return counters, open and open + 0, admits and (counters[2 * n + 2] or 0) + 0, alerted
+    return counters, open and open + 0, admits and (counters[2 * n + 2] or 0) + 0, fired_at
   end
   -- A read-only call leaves out what expired holds no writing call has reclaimed yet hold
   -- (pending.lua's read_expired).
@@ -161,7 +161,7 @@ local function write_fields(c, writes, texts_from)
   for i = 2, texts_from or #writes, 2 do
     writes[i] = string.format('%d', writes[i])
   end
-  redis.call('HSET', c.KEYS[1], unpack(writes))
+  redis.call('HSET', c.KEYS[KEY_COUNTERS], unpack(writes))
 end
 
 -- Remembers when a new counter's period ends, so its fields can be pruned after retention.
@@ -179,7 +179,7 @@ local function note_periods(c, holds, counters)
     end
   end
   if args then
-    redis.call('ZADD', c.KEYS[5], 'NX', unpack(args))
+    redis.call('ZADD', c.KEYS[KEY_PERIODS], 'NX', unpack(args))
   end
 end
 
@@ -187,16 +187,12 @@ end
 -- its index: formatting a number costs a Redis function about 2,000 instructions.
 local INDEX_TEXT = {'1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15', '16'}
 
--- The largest counter a double holds exactly (2^53 - 1 milli-units): a change that would pass
--- it is refused whole rather than counted inexactly.
-local MAX_EXACT = 9007199254740991
-
 -- Schedules the rollups of `groups` (a group, or a set as a field names it) on UTC day `day`
 -- for pruning with the ledger: in the periods set, scored so that prune takes them when the
 -- day is the ledger's keep old. Its first write of a day's field does it (NX keeps the first).
 local function note_day(c, day, groups)
   local prune_at = (day + 1) * 86400000 + c.ARGV[4] - c.ARGV[1]
-  redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, groups))
+  redis.call('ZADD', c.KEYS[KEY_PERIODS], 'NX', string.format('%d', prune_at), string.format('d|%d|%s', day, groups))
 end
 
 -- Adds `delta` to one of the user's rollups: `stat` of `group` on the UTC day of `at` (ms);
@@ -214,7 +210,7 @@ local function rollup(c, at, group, stat, delta)
     c.rollup_day, c.rollup_prefix = day, string.format('%d|', day)
   end
   local by = delta == 1 and '1' or string.format('%d', delta)
-  local n = redis.call('HINCRBY', c.KEYS[9], c.rollup_prefix .. group .. '|' .. stat, by)
+  local n = redis.call('HINCRBY', c.KEYS[KEY_DAILY], c.rollup_prefix .. group .. '|' .. stat, by)
   if n == delta then
     note_day(c, day, group)
   end
@@ -246,173 +242,180 @@ end
 -- Returns expired holds to their counters (at most RECLAIM_HOLDS of them). Returns true when
 -- expired holds remain, and whether this call returned any.
 -- A reclaimed record keeps state "held"; leaving the open set is what makes it expired.
-local function reclaim(c, now)
-  -- A call returns at most RECLAIM_BATCH expired reservations and RECLAIM_HOLDS holds (a
-  -- reservation in 32 groups holds 32), so one call stays well under a millisecond; more
-  -- answers "more". The ZRANGEBYSCORE limit is RECLAIM_BATCH + 1 (one more tells whether more
-  -- remain), written out as the command takes it, since formatting it would cost every call.
-  local RECLAIM_BATCH, RECLAIM_HOLDS, RECLAIM_LIMIT, DAY_MS = 64, 96, '65', 86400000
-  -- Nearly always nothing is due: a count answers that for less than an empty range does.
-  local until_now = string.format('%d', now)
-  if redis.call('ZCOUNT', c.KEYS[3], '-inf', until_now) == 0 then
-    return false, false
+local reclaim
+do
+  local DAY_MS = 86400000
+
+  -- A lease no statement ended by its backstop (take_slice.lua): what it still leases is
+  -- counted as used, which can never pass the quota, and it ends committed. Its member's slot
+  -- lost the slice, or no node could settle it for a day. `move` adds to a counter field.
+  local function lapse(c, id, record, move, now)
+    local h, still = record.h[1], record.sk + 0
+    move(h.f .. ':u', still)
+    move(h.f .. ':h', -still)
+    move(h.f .. ':l', -still)
+    record.su, record.sk, record.lp = string.format('%d', record.su + still), '0', '1'
+    record.s, record.t = 'committed', string.format('%d', now)
+    redis.call('HSET', c.KEYS[KEY_RESERVATIONS], id, cjson.encode(record))
   end
-  -- With their scores: an expiry's ledger entry says when the hold ended.
-  local due = redis.call('ZRANGEBYSCORE', c.KEYS[3], '-inf', until_now, 'WITHSCORES', 'LIMIT', '0', RECLAIM_LIMIT)
-  -- Per counter field, what goes back (held, negative) or is counted (a run's used).
-  local done, delta, order, taken, credited = {}, {}, {}, 0, false
-  local function move(field, d)
-    if not delta[field] then
-      delta[field] = 0
-      order[#order + 1] = field
+
+  -- A held reservation `id` that expired at `until_ms`: its holds go back (`move` adds to a
+  -- counter field), its expiries are counted per day and group (`expired`: [day][group] ->
+  -- holds), the holds of closed leases it had on slices join `closed` (their ancestors are
+  -- told, S.stated), and its end goes in the ledger. Answers `closed` and whether it gave
+  -- credits back or burned them.
+  local function expire(c, id, record, until_ms, move, expired, closed, now)
+    local credited = false
+    -- Holds on slices go back to the lease they were placed on (slices.lua).
+    if record.sl then
+      for _, l in ipairs(S.fields(c, record) or {}) do
+        closed = closed or {}
+        closed[#closed + 1] = l
+      end
     end
-    delta[field] = delta[field] + d
+    local day = math.floor(record.x / DAY_MS)
+    expired[day] = expired[day] or {}
+    -- A step's draws go back to its run, and a run commits what its steps used (runs.lua):
+    -- per hold, what is the user's.
+    local per = (record.ru or record.run) and R.expire(c, id, record, now)
+    -- Credits it held go back to their grants (or expire with them); a run's burn what its
+    -- steps used, which its ledger entry tells (as a close's does).
+    local burned
+    if record.w then
+      for g, part in pairs(record.w) do
+        if record.run then
+          local used = 0
+          for i, h in ipairs(record.h) do
+            if h.g == g and per[i] then
+              used = per[i].used
+            end
+          end
+          local grants, debt = C.settle(c, part, used, now)
+          burned = burned or {}
+          burned[g] = {b = part.b, g = grants, d = string.format('%d', debt)}
+        else
+          C.give_back(c, part, now)
+        end
+      end
+      credited = true
+    end
+    for i, h in ipairs(record.h) do
+      expired[day][h.g] = (expired[day][h.g] or 0) + 1
+      if record.sl and record.sl[INDEX_TEXT[i] or tostring(i)] then
+        -- A hold that expired on a slice may still be committed late: its slice keeps its
+        -- lease's fields when it closes, and a closed lease keeps them when it holds nothing
+        -- more, where that commit counts (slices.lua). (S.fields pointed h.f at the lease's.)
+        move(h.f .. ':e', 1)
+      end
+      local p = per and per[i]
+      if not per or (p and p.held) then
+        move(h.f .. ':h', -h.a)
+      end
+      if p and p.used > 0 then
+        move(h.f .. ':u', p.used)
+        if not p.held and h.m and string.byte(h.m) == BYTE_b then
+          -- A late child's balance hold: burned in burn order, as a late commit's.
+          C.burn(c, string.match(h.m, '^b/([^/]*)'), p.used, now)
+          credited = true
+        end
+      end
+    end
+    if record.run then
+      R.expired(c, id, record, burned, now)
+    elseif c.ARGV[4] ~= '' then
+      -- The hold's end in the ledger (no usage of its own), as a release's (release.lua):
+      -- a replay of the ledger sees what the reservation held from when until when.
+      redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - c.ARGV[4]), '*', 'kind', 'expiry', 'ref', id,
+        'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c,
+        'at', record.c, 'until', until_ms)
+    end
+    return closed, credited
   end
-  -- Expiries per day and group, counted once per pair: [day][group] -> holds.
-  local expired = {}
-  -- Holds of closed leases that went back: their ancestors are told (S.stated).
-  local closed
-  for k = 1, #due, 2 do
-    local id = due[k]
-    if #done == RECLAIM_BATCH then
-      break
+
+  -- What the reservations `done` gave back, written: each counter field's change (`order`,
+  -- `delta`: never below zero), the closed leases' statements, the wallets, the day's
+  -- expiries in the rollups, and the records moved from the open set to the ended one.
+  local function write_back(c, done, order, delta, closed, credited, expired, now)
+    local values, writes = #order > 0 and redis.call('HMGET', c.KEYS[KEY_COUNTERS], unpack(order)) or {}, {}
+    for i, field in ipairs(order) do
+      local value = values[i]
+      writes[2 * i - 1], writes[2 * i] = field, math.max(0, (value and value + 0 or 0) + delta[field])
     end
-    -- One record at a time: only the records this call returns are read.
-    local raw = redis.call('HGET', c.KEYS[2], id)
-    local record = raw and cjson.decode(raw)
-    if record and record.v and record.v ~= RECORD_VERSION then
-      error({err = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION})
+    write_fields(c, writes)
+    S.stated(c, closed)
+    if credited then
+      C.save(c, now)
     end
-    if record and record.s == 'held' and record.ls then
-      -- A lease no statement ended by its backstop (take_slice.lua): what it still leases is
-      -- counted as used, which can never pass the quota, and it ends committed. Its member's
-      -- slot lost the slice, or no node could settle it for a day.
-      local h, still = record.h[1], record.sk + 0
-      move(h.f .. ':u', still)
-      move(h.f .. ':h', -still)
-      move(h.f .. ':l', -still)
-      record.su, record.sk, record.lp = string.format('%d', record.su + still), '0', '1'
-      record.s, record.t = 'committed', string.format('%d', now)
-      redis.call('HSET', c.KEYS[2], id, cjson.encode(record))
-      taken = taken + 1
-    elseif record and record.s == 'held' then
-      if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
+    for day, groups in pairs(expired) do
+      for group, n in pairs(groups) do
+        rollup(c, day * DAY_MS, group, 'x', n)
+      end
+    end
+    local ended, score = {}, string.format('%d', now + c.ARGV[1])
+    for _, id in ipairs(done) do
+      ended[#ended + 1] = score
+      ended[#ended + 1] = id
+    end
+    redis.call('ZREM', c.KEYS[KEY_OPEN], unpack(done))
+    redis.call('ZADD', c.KEYS[KEY_ENDED], unpack(ended))
+  end
+
+  function reclaim(c, now)
+    -- A call returns at most RECLAIM_BATCH expired reservations and RECLAIM_HOLDS holds (a
+    -- reservation in 32 groups holds 32), so one call stays well under a millisecond; more
+    -- answers "more". The ZRANGEBYSCORE limit is RECLAIM_BATCH + 1 (one more tells whether
+    -- more remain), written out as the command takes it, since formatting it would cost every
+    -- call.
+    local RECLAIM_BATCH, RECLAIM_HOLDS, RECLAIM_LIMIT = 64, 96, '65'
+    -- Nearly always nothing is due: a count answers that for less than an empty range does.
+    local until_now = string.format('%d', now)
+    if redis.call('ZCOUNT', c.KEYS[KEY_OPEN], '-inf', until_now) == 0 then
+      return false, false
+    end
+    -- With their scores: an expiry's ledger entry says when the hold ended.
+    local due = redis.call('ZRANGEBYSCORE', c.KEYS[KEY_OPEN], '-inf', until_now, 'WITHSCORES', 'LIMIT', '0', RECLAIM_LIMIT)
+    -- Per counter field, what goes back (held, negative) or is counted (a run's used).
+    local done, delta, order, taken, credited = {}, {}, {}, 0, false
+    local function move(field, d)
+      if not delta[field] then
+        delta[field] = 0
+        order[#order + 1] = field
+      end
+      delta[field] = delta[field] + d
+    end
+    local expired, closed = {}, nil
+    for k = 1, #due, 2 do
+      local id = due[k]
+      if #done == RECLAIM_BATCH then
         break
       end
-      -- Holds on slices go back to the lease they were placed on (slices.lua).
-      if record.sl then
-        for _, l in ipairs(S.fields(c, record) or {}) do
-          closed = closed or {}
-          closed[#closed + 1] = l
-        end
+      -- One record at a time: only the records this call returns are read.
+      local raw = redis.call('HGET', c.KEYS[KEY_RESERVATIONS], id)
+      local record = raw and cjson.decode(raw)
+      if record and record.v and record.v ~= RECORD_VERSION then
+        error({err = 'ERR qg contract: a reservation record of another encoding than ' .. RECORD_VERSION})
       end
-      local day = math.floor(record.x / DAY_MS)
-      expired[day] = expired[day] or {}
-      -- A step's draws go back to its run, and a run commits what its steps used (runs.lua):
-      -- per hold, what is the user's.
-      local per = (record.ru or record.run) and R.expire(c, id, record, now)
-      -- Credits it held go back to their grants (or expire with them); a run's burn what its
-      -- steps used, which its ledger entry tells (as a close's does).
-      local burned
-      if record.w then
-        for g, part in pairs(record.w) do
-          if record.run then
-            local used = 0
-            for i, h in ipairs(record.h) do
-              if h.g == g and per[i] then
-                used = per[i].used
-              end
-            end
-            local grants, debt = C.settle(c, part, used, now)
-            burned = burned or {}
-            burned[g] = {b = part.b, g = grants, d = string.format('%d', debt)}
-          else
-            C.give_back(c, part, now)
-          end
+      if record and record.s == 'held' and record.ls then
+        lapse(c, id, record, move, now)
+        taken = taken + 1
+      elseif record and record.s == 'held' then
+        if taken > 0 and taken + #record.h > RECLAIM_HOLDS then
+          break
         end
-        credited = true
+        local gave
+        closed, gave = expire(c, id, record, due[k + 1], move, expired, closed, now)
+        credited = credited or gave
+        taken = taken + #record.h
       end
-      for i, h in ipairs(record.h) do
-        expired[day][h.g] = (expired[day][h.g] or 0) + 1
-        if record.sl and record.sl[INDEX_TEXT[i] or tostring(i)] then
-          -- A hold that expired on a slice may still be committed late: its slice keeps its
-          -- lease's fields when it closes, and a closed lease keeps them when it holds nothing
-          -- more, where that commit counts (slices.lua). (S.fields pointed h.f at the lease's.)
-          move(h.f .. ':e', 1)
-        end
-        local p = per and per[i]
-        if not per or (p and p.held) then
-          move(h.f .. ':h', -h.a)
-        end
-        if p and p.used > 0 then
-          move(h.f .. ':u', p.used)
-          if not p.held and h.m and string.byte(h.m) == 98 then
-            -- A late child's balance hold: burned in burn order, as a late commit's.
-            C.burn(c, string.match(h.m, '^b/([^/]*)'), p.used, now)
-            credited = true
-          end
-        end
-      end
-      if record.run then
-        R.expired(c, id, record, burned, now)
-      elseif c.ARGV[4] ~= '' then
-        -- The hold's end in the ledger (no usage of its own), as a release's (release.lua):
-        -- a replay of the ledger sees what the reservation held from when until when.
-        redis.call('XADD', c.KEYS[8], 'MINID', string.format('%d', now - c.ARGV[4]), '*', 'kind', 'expiry', 'ref', id,
-          'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c,
-          'at', record.c, 'until', due[k + 1])
-      end
-      taken = taken + #record.h
+      done[#done + 1] = id
     end
-    done[#done + 1] = id
-  end
-  if #done == 0 then
-    -- (Only a run was due, left to the reclaim script.)
-    return true, false
-  end
-  local values, writes = #order > 0 and redis.call('HMGET', c.KEYS[1], unpack(order)) or {}, {}
-  for i, field in ipairs(order) do
-    local value = values[i]
-    writes[2 * i - 1], writes[2 * i] = field, math.max(0, (value and value + 0 or 0) + delta[field])
-  end
-  write_fields(c, writes)
-  S.stated(c, closed)
-  if credited then
-    C.save(c, now)
-  end
-  for day, groups in pairs(expired) do
-    for group, n in pairs(groups) do
-      rollup(c, day * DAY_MS, group, 'x', n)
+    if #done == 0 then
+      -- (Only a run was due, left to the reclaim script.)
+      return true, false
     end
+    write_back(c, done, order, delta, closed, credited, expired, now)
+    return #done < #due / 2, #done > 0
   end
-  local ended, score = {}, string.format('%d', now + c.ARGV[1])
-  for _, id in ipairs(done) do
-    ended[#ended + 1] = score
-    ended[#ended + 1] = id
-  end
-  redis.call('ZREM', c.KEYS[3], unpack(done))
-  redis.call('ZADD', c.KEYS[4], unpack(ended))
-  return #done < #due / 2, #done > 0
-end
-
--- The counters hash's field "~open" keeps an instant no open hold expires before:
--- reserve reads it with the counters and, while it is in the future, knows that nothing is due
--- without asking the open set. Reserve, the only call that adds a hold to the set, lowers it to
--- its hold's expiry; extend, which may bring one nearer, deletes it. Holds that leave the set
--- leave it lower than it need be, which costs one look at the set once it has passed.
--- Returns expired holds as reclaim does when `open` (the field as read; nil unknown) has
--- passed, and then answers the instant the set's first hold expires (MAX_EXACT for none) as
--- the field's new value; else nothing is due and it answers nil.
-local function reclaim_due(c, open, now)
-  if open and open > now then
-    return false, false, nil
-  end
-  local more, returned = reclaim(c, now)
-  if more then
-    return true
-  end
-  local first = redis.call('ZRANGE', c.KEYS[3], 0, 0, 'WITHSCORES')
-  return false, returned, first[2] and first[2] + 0 or MAX_EXACT
 end
 
 -- Drops ended records, idempotency entries and counter fields past retention, a bounded
@@ -420,36 +423,36 @@ end
 local function prune(c, now)
   -- How many ended entries and old periods a call takes, as the command takes it.
   local PRUNE_LIMIT, retention_ms = '16', c.ARGV[1] + 0
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', c.KEYS[4], '-inf', string.format('%d', now), 'LIMIT', '0', PRUNE_LIMIT)) do
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', c.KEYS[KEY_ENDED], '-inf', string.format('%d', now), 'LIMIT', '0', PRUNE_LIMIT)) do
     if string.sub(id, 1, 2) == 'i:' then
-      redis.call('HDEL', c.KEYS[7], string.sub(id, 3))
+      redis.call('HDEL', c.KEYS[KEY_IDEMPOTENCY], string.sub(id, 3))
     else
-      redis.call('HDEL', c.KEYS[2], id)
+      redis.call('HDEL', c.KEYS[KEY_RESERVATIONS], id)
     end
-    redis.call('ZREM', c.KEYS[4], id)
+    redis.call('ZREM', c.KEYS[KEY_ENDED], id)
   end
   local old = string.format('%d', now - retention_ms)
-  for _, f in ipairs(redis.call('ZRANGEBYSCORE', c.KEYS[5], '-inf', old, 'LIMIT', '0', PRUNE_LIMIT)) do
+  for _, f in ipairs(redis.call('ZRANGEBYSCORE', c.KEYS[KEY_PERIODS], '-inf', old, 'LIMIT', '0', PRUNE_LIMIT)) do
     if string.sub(f, 1, 2) == 'd|' then
       local fields = {}
       for i, stat in ipairs({'u', 'a', 'd', 'r', 'x', 'o', 'm'}) do
         fields[i] = string.sub(f, 3) .. '|' .. stat
       end
-      redis.call('HDEL', c.KEYS[9], unpack(fields))
-      redis.call('HDEL', c.KEYS[1], 'a|' .. string.sub(f, 3))
-      redis.call('ZREM', c.KEYS[5], f)
-    elseif rolls_out(f) and (redis.call('HGET', c.KEYS[1], f .. ':h') or '0') ~= '0' then
+      redis.call('HDEL', c.KEYS[KEY_DAILY], unpack(fields))
+      redis.call('HDEL', c.KEYS[KEY_COUNTERS], 'a|' .. string.sub(f, 3))
+      redis.call('ZREM', c.KEYS[KEY_PERIODS], f)
+    elseif rolls_out(f) and (redis.call('HGET', c.KEYS[KEY_COUNTERS], f .. ':h') or '0') ~= '0' then
       -- A rolled-out sub-window that still holds open reservations: their end settles here,
       -- so it stays until they have ended, looked at again a window later (5 s at least, so
       -- many long holds on a short window never take every call's prune).
       local _, _, g, n = rolling_of(f)
-      redis.call('ZADD', c.KEYS[5], string.format('%d', now - retention_ms + math.max(5000, g * (n + 1))), f)
+      redis.call('ZADD', c.KEYS[KEY_PERIODS], string.format('%d', now - retention_ms + math.max(5000, g * (n + 1))), f)
     else
       -- (A slice's line is the field itself, its mark's id ":m", and a closed lease's count of
       -- statements ":n".)
-      redis.call('HDEL', c.KEYS[1], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f .. ':e', f .. ':d', f .. ':o',
+      redis.call('HDEL', c.KEYS[KEY_COUNTERS], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f .. ':e', f .. ':d', f .. ':o',
         f .. ':m', f)
-      redis.call('ZREM', c.KEYS[5], f)
+      redis.call('ZREM', c.KEYS[KEY_PERIODS], f)
     end
   end
 end
@@ -471,7 +474,7 @@ local function repeated(c)
   if c.ARGV[2] == '' then
     return nil
   end
-  local stored = redis.call('HGET', c.KEYS[7], c.ARGV[2])
+  local stored = redis.call('HGET', c.KEYS[KEY_IDEMPOTENCY], c.ARGV[2])
   if not stored then
     return nil
   end
@@ -498,8 +501,8 @@ local function remember(c, reply, now, at)
       copy[i] = type(v) == 'number' and string.format('%d', v) or v
     end
     local decided = string.format('%d', at or now)
-    redis.call('HSET', c.KEYS[7], c.ARGV[2], c.ARGV[3] .. '|' .. decided .. '|' .. cjson.encode(copy))
-    redis.call('ZADD', c.KEYS[4], string.format('%d', now + c.ARGV[1]), 'i:' .. c.ARGV[2])
+    redis.call('HSET', c.KEYS[KEY_IDEMPOTENCY], c.ARGV[2], c.ARGV[3] .. '|' .. decided .. '|' .. cjson.encode(copy))
+    redis.call('ZADD', c.KEYS[KEY_ENDED], string.format('%d', now + c.ARGV[1]), 'i:' .. c.ARGV[2])
   end
   return reply
 end

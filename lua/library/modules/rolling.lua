@@ -33,7 +33,7 @@ local function rolled_around(c, h)
       fields[#fields + 1], fields[#fields + 2] = f .. ':u', f .. ':h'
     end
   end
-  local values = redis.call('HMGET', c.KEYS[1], unpack(fields))
+  local values = redis.call('HMGET', c.KEYS[KEY_COUNTERS], unpack(fields))
   local used, held = 0, 0
   for i = 1, #fields, 2 do
     used, held = used + (values[i] or 0), held + (values[i + 1] or 0)

@@ -19,9 +19,10 @@
 --   "r|<run>|#"          how many actions the run keeps
 --   "r|<run>|^"          its child runs, "\n<id>" each
 -- A step reserve reads them in the counters' HMGET and writes them in their HSET (prelude.lua's
--- read_counters and write_fields; reserve.lua, inline), unpacking numbers in C: a step makes
--- few strings or tables, which Lua's collector makes dear (decoding the record's JSON, or a
--- table per group, cost a step half a reserve again; BENCHMARKS.md).
+-- read_counters and write_fields; R.of, R.judge and R.admit), unpacking numbers in C: a step
+-- makes few strings or tables, which Lua's collector makes dear (decoding the record's JSON,
+-- or a table per group, cost a step half a reserve again; BENCHMARKS.md): one table for the
+-- step, and its run's first field unpacked.
 -- A run is live while its first field exists: its close (commit.lua) and its expiry (the
 -- prelude's reclaim) copy its fields into the record's run object ("u", "o", "fu" per group,
 -- "A" per action, "n", "f", "ch"; "t" when its expiry settled it) and delete them.
@@ -44,7 +45,7 @@ do
   local function in_pages(c, command, names)
     local out = {}
     for from = 1, #names, 1000 do
-      local got = redis.call(command, c.KEYS[1], unpack(names, from, math.min(from + 999, #names)))
+      local got = redis.call(command, c.KEYS[KEY_COUNTERS], unpack(names, from, math.min(from + 999, #names)))
       if type(got) == 'table' then
         for j = 1, #got do
           out[from + j - 1] = got[j]
@@ -112,6 +113,112 @@ do
     return cmsgpack.pack(unpack(v, 1, RUN_FIELDS + #holds * RUN_GROUP_FIELDS))
   end
 
+  -- A reserve's run, as the node names it in reserve's arguments: `step` its RUN_STEP ("" for
+  -- a reserve that is no step; a child run's start is one), `limits` a new run's LIMITS ("" for
+  -- no run's start; reserve.lua calls it when one of them is not ""). Answers what the reserve
+  -- hands on from step to step: a step's run `id`, its fields' prefix `key`, its `action` and
+  -- whether it is a `fallback`; a start's `limits`; and what R.judge and R.admit make of them.
+  function R.of(c, step, limits)
+    local id, action, kind
+    if step ~= '' then
+      id, action, kind = string.match(step, RUN_STEP_LINE)
+      if not id then
+        error({err = 'ERR qg contract: a step names its run as ' .. RUN_STEP_FIELDS .. ' fields, got ' .. step})
+      end
+    end
+    -- (Every field named here, so the table is made with room for those set later.)
+    return {id = id, key = id and 'r|' .. id, action = action, fallback = kind == 'fallback',
+      limits = limits ~= '' and limits or nil, code = 0, head = nil, steps = 0, fallbacks = 0, depth = 0,
+      tried = 0, at = 0, actions = nil, share = nil}
+  end
+
+  -- Judges a step (`run` as R.of made it, with an id) on its run's fields, which the reserve
+  -- read last with its counters (`counters`: after run.at, which read_counters set, its first
+  -- field, its action's attempts, the run's count of actions and, for a child, its parent's
+  -- children). Marks each
+  -- hold of a group the run holds with the group's budget, used, open and fallback spend (R.mark:
+  -- weigh weighs it on them) and keeps on `run` the first field unpacked (`head`), its steps,
+  -- fallbacks and depth, the action's attempts (`tried`), the run's count of actions when this
+  -- step's is new (`actions`, else nil), a fallback's `share`, and `code`, a denial of the whole
+  -- step: 1 the run has ended, 2 its steps, 3 its action's attempts, 4 its fallbacks are used
+  -- up, or its action is new and the run has MAX_RUN_ACTIONS already, 5 a child run would be a
+  -- fourth level.
+  function R.judge(c, run, counters, holds)
+    local at, action = run.at, run.action
+    local first = counters[at + 1]
+    if not first then
+      run.code = 1
+      return
+    end
+    local head = {cmsgpack.unpack(first)}
+    local n, f, ls, la, lf, lfs, depth = head[RUN.n], head[RUN.f], head[RUN.ls], head[RUN.la], head[RUN.lf],
+      head[RUN.lfs], head[RUN.depth]
+    local tried, actions = action ~= '' and (counters[at + 2] or 0) + 0 or 0, nil
+    if action ~= '' and not counters[at + 2] then
+      actions = (counters[at + 3] or 0) + 0
+    end
+    R.mark(c, head, holds)
+    local code = 0
+    if ls >= 0 and n + 1 > ls then
+      code = 2
+    elseif la >= 0 and action ~= '' and tried + 1 > la then
+      code = 3
+    elseif actions and actions >= 1000 then
+      -- A run keeps at most MAX_RUN_ACTIONS (1000) actions, a field each, which its end reads:
+      -- a new one past them is denied as attempts are, so no agent's ids can grow it unbounded.
+      code = 3
+    elseif lf >= 0 and run.fallback and f + 1 > lf then
+      code = 4
+    end
+    if run.fallback and lfs >= 0 then
+      run.share = lfs
+    end
+    if run.limits and depth + 1 > 3 then
+      code = 5
+    end
+    run.code, run.head, run.steps, run.fallbacks, run.depth, run.tried, run.actions = code, head, n, f, depth,
+      tried, actions
+  end
+
+  -- An admitted reserve's writes of its run, appended to the counters' HSET (`writes`, filled
+  -- up to `k`): a step counted in its run, its draws open (a child run among its parent's
+  -- children), and a run's start's first field under its reservation's `id`. Answers the new
+  -- `k` and, for a step, which holds it drew from its run ("1,3"), which its record keeps.
+  function R.admit(c, run, holds, writes, k, id, counters)
+    local drawn
+    if run.id then
+      local key, list = run.key, ''
+      for i = 1, #holds do
+        local h = holds[i]
+        if h.rb then
+          h.ro = h.ro + h.a
+          if run.fallback then
+            h.rf = h.rf + h.a
+          end
+          list = list == '' and tostring(i) or list .. ',' .. i
+        end
+      end
+      R.unmark(c, run.head, holds)
+      run.steps, run.fallbacks = run.steps + 1, run.fallbacks + (run.fallback and 1 or 0)
+      run.head[RUN.n], run.head[RUN.f] = run.steps, run.fallbacks
+      writes[k + 1], writes[k + 2], k = key, cmsgpack.pack(unpack(run.head)), k + 2
+      if run.action ~= '' then
+        writes[k + 1], writes[k + 2], k = key .. '|~' .. run.action, string.format('%d', run.tried + 1), k + 2
+      end
+      if run.actions then
+        writes[k + 1], writes[k + 2], k = key .. '|#', string.format('%d', run.actions + 1), k + 2
+      end
+      if run.limits then
+        writes[k + 1], writes[k + 2], k = key .. '|^', (counters[run.at + 4] or '') .. '\n' .. id, k + 2
+      end
+      drawn = list
+    end
+    if run.limits then
+      writes[k + 1], writes[k + 2], k = 'r|' .. id, R.start(c, run.limits, run.id and run.depth + 1 or 1, holds), k + 2
+    end
+    return k, drawn
+  end
+
   -- Reads run `id`'s fields for `holds` as a step reserve does, marking them (R.mark). Answers
   -- the run's first field unpacked in a table (nil when the run has ended), the attempts of
   -- `action`, the fields' names, and the run's count of actions when `action` is new to it
@@ -119,7 +226,7 @@ do
   local function load(c, id, holds, action)
     local key = 'r|' .. id
     local names = {key, key .. '|~' .. (action or ''), key .. '|#'}
-    local got = redis.call('HMGET', c.KEYS[1], unpack(names))
+    local got = redis.call('HMGET', c.KEYS[KEY_COUNTERS], unpack(names))
     if not got[1] then
       return nil
     end
@@ -135,20 +242,21 @@ do
   local function save(c, names, holds, head, action, tried, actions)
     R.unmark(c, head, holds)
     if action and action ~= '' and actions then
-      redis.call('HSET', c.KEYS[1], names[1], cmsgpack.pack(unpack(head)), names[2], string.format('%d', tried),
+      redis.call('HSET', c.KEYS[KEY_COUNTERS], names[1], cmsgpack.pack(unpack(head)), names[2], string.format('%d', tried),
         names[3], string.format('%d', actions))
     elseif action and action ~= '' and tried then
-      redis.call('HSET', c.KEYS[1], names[1], cmsgpack.pack(unpack(head)), names[2], string.format('%d', tried))
+      redis.call('HSET', c.KEYS[KEY_COUNTERS], names[1], cmsgpack.pack(unpack(head)), names[2], string.format('%d', tried))
     else
-      redis.call('HSET', c.KEYS[1], names[1], cmsgpack.pack(unpack(head)))
+      redis.call('HSET', c.KEYS[KEY_COUNTERS], names[1], cmsgpack.pack(unpack(head)))
     end
   end
 
-  -- A track's step (`spec` "<run id>|<action id>|<kind>"): its holds of groups its run holds
-  -- marked when the run is live (else they count on the user: a track never denies), and a
-  -- step table for R.tracked and the answer (`code` 1 when the run has ended). Writes nothing.
+  -- A track's step (`spec` RUN_STEP, "<run id>|<action id>|<kind>"): its holds of groups its
+  -- run holds marked when the run is live (else they count on the user: a track never denies),
+  -- and a step table for R.tracked and the answer (`code` 1 when the run has ended). Writes
+  -- nothing.
   function R.track(c, spec, holds)
-    local id, action, kind = string.match(spec, '^([^|]*)|([^|]*)|(.*)$')
+    local id, action, kind = string.match(spec, RUN_STEP_LINE)
     local head, tried, names, actions = load(c, id, holds, action)
     return {id = id, action = action, kind = kind, head = head, tried = tried, names = names,
       actions = actions, code = head and 0 or 1}
@@ -237,7 +345,7 @@ do
 
   -- Whether a step's (or child run's) drawn holds may settle with its run: it is live.
   function R.live(c, record)
-    return record.ru ~= nil and redis.call('HEXISTS', c.KEYS[1], 'r|' .. record.ru) == 1
+    return record.ru ~= nil and redis.call('HEXISTS', c.KEYS[KEY_COUNTERS], 'r|' .. record.ru) == 1
   end
 
   -- Every field of run `id` (its first, its children's, its count of actions and its attempts'),
@@ -248,7 +356,7 @@ do
     -- Attempts are one field per action: found by their prefix (ids hold no glob character).
     local cursor = '0'
     repeat
-      local page = redis.call('HSCAN', c.KEYS[1], cursor, 'MATCH', key .. '|~*', 'COUNT', '1000')
+      local page = redis.call('HSCAN', c.KEYS[KEY_COUNTERS], cursor, 'MATCH', key .. '|~*', 'COUNT', '1000')
       cursor = page[1]
       for j = 1, #page[2], 2 do
         list[#list + 1] = page[2][j]
@@ -326,7 +434,7 @@ do
       end
     end
     if record.run then
-      redis.call('HSET', c.KEYS[2], id, cjson.encode(record))
+      redis.call('HSET', c.KEYS[KEY_RESERVATIONS], id, cjson.encode(record))
       R.finish(c, id, record)
     end
     return per
@@ -358,7 +466,7 @@ do
       fields[#fields + 1], fields[#fields + 2] = 'credits', cjson.encode(burned)
     end
     fields[#fields + 1], fields[#fields + 2] = 'groups', '[]'
-    redis.call('XADD', c.KEYS[8], 'MINID', string.format('%d', now - tonumber(keep_ms)), '*', unpack(fields))
+    redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - tonumber(keep_ms)), '*', unpack(fields))
   end
 
 end

@@ -50,11 +50,8 @@ do
   -- Writes a statement of `lease` of the ancestor of slice field `f` into the outbox; answers
   -- its entry's id.
   local function state(c, f, lease, n, used, held)
-    local id = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'slice',
-      'tag', string.match(c.KEYS[1], '{(.*)}'), 'p', ancestor(f), 'ls', lease, 'n', string.format('%d', n),
-      'u', string.format('%d', used), 'h', string.format('%d', held))
-    c.fired[#c.fired + 1] = id
-    return id
+    return outbox(c, true, 'type', 'slice', 'tag', string.match(c.KEYS[KEY_COUNTERS], '{(.*)}'), 'p', ancestor(f),
+      'ls', lease, 'n', string.format('%d', n), 'u', string.format('%d', used), 'h', string.format('%d', held))
   end
 
   S.state, S.ancestor = state, ancestor
@@ -80,10 +77,10 @@ do
     local s = {string.match(line, SLICE_LINE)}
     local n = s[SLICE.n] + 1
     local stated = state(c, h.f, s[SLICE.l], n, used, held)
-    local marks = redis.call('HMGET', c.KEYS[1], h.f .. ':e', h.f .. ':m')
+    local marks = redis.call('HMGET', c.KEYS[KEY_COUNTERS], h.f .. ':e', h.f .. ':m')
     local expired, placed = marks[1], '0'
     if marks[2] then
-      redis.call('XDEL', c.KEYS[10], marks[2])
+      redis.call('XDEL', c.KEYS[KEY_OUTBOX], marks[2])
       -- The mark was written as the slice was placed: its id opens with that instant, ms.
       placed = string.match(marks[2], '^%d+')
     end
@@ -91,25 +88,25 @@ do
       local f = h.f .. '^' .. s[SLICE.l]
       -- (":e" is written even as 0: a closed lease an earlier build wrote has none, and its
       -- expired holds were never counted, so S.stated never prunes it early.)
-      redis.call('HSET', c.KEYS[1], f .. ':u', string.format('%d', used), f .. ':h', string.format('%d', held),
+      redis.call('HSET', c.KEYS[KEY_COUNTERS], f .. ':u', string.format('%d', used), f .. ':h', string.format('%d', held),
         f .. ':n', string.format('%d', n), f .. ':e', expired or '0')
-      redis.call('ZADD', c.KEYS[5], 'NX', string.format('%d', c.now + MAX_HOLD_LIFE_MS), f)
+      redis.call('ZADD', c.KEYS[KEY_PERIODS], 'NX', string.format('%d', c.now + MAX_HOLD_LIFE_MS), f)
     end
-    redis.call('HDEL', c.KEYS[1], h.f, h.f .. ':u', h.f .. ':h', h.f .. ':e', h.f .. ':m')
-    redis.call('HSET', c.KEYS[1], h.f .. ':d', string.format('%d', used + held) .. '/' .. s[SLICE.x] .. '/' .. placed)
+    redis.call('HDEL', c.KEYS[KEY_COUNTERS], h.f, h.f .. ':u', h.f .. ':h', h.f .. ':e', h.f .. ':m')
+    redis.call('HSET', c.KEYS[KEY_COUNTERS], h.f .. ':d', string.format('%d', used + held) .. '/' .. s[SLICE.x] .. '/' .. placed)
     return used + held, s[SLICE.l], n, stated, s[SLICE.x], placed
   end
 
   -- Closes slice field `f` (its period ending at `pe`) when it is live under `lease` and has
   -- ended, or at once when `now`; answers 'early' when it has not ended (and not `now`).
   function S.close_ended(c, f, lease, pe, now)
-    local line = redis.call('HGET', c.KEYS[1], f)
+    local line = redis.call('HGET', c.KEYS[KEY_COUNTERS], f)
     local s = line and {string.match(line, SLICE_LINE)}
     if s and s[SLICE.l] == lease then
       if not now and s[SLICE.x] + 0 > c.now then
         return 'early'
       end
-      local v = redis.call('HMGET', c.KEYS[1], f .. ':u', f .. ':h')
+      local v = redis.call('HMGET', c.KEYS[KEY_COUNTERS], f .. ':u', f .. ':h')
       S.close(c, {f = f, pe = pe}, line, (v[1] or 0) + 0, (v[2] or 0) + 0)
     end
   end
@@ -125,10 +122,10 @@ do
       local h = holds[i]
       local p = h.place
       if p and p.stated ~= '' then
-        redis.call('XDEL', c.KEYS[10], p.stated)
+        redis.call('XDEL', c.KEYS[KEY_OUTBOX], p.stated)
       end
       -- (Removing the intent tells whether it was there: XDEL counts what it removed.)
-      if p and redis.call('XDEL', c.KEYS[10], p.intent) == 1 then
+      if p and redis.call('XDEL', c.KEYS[KEY_OUTBOX], p.intent) == 1 then
         local line = counters[h.line]
         if line and S.live(line, h.sl, c.now) then
           state(c, h.f, p.lease, 1, 0, 0)
@@ -138,12 +135,11 @@ do
           end
           line = p.amount .. '|' .. p.ends .. '|' .. h.sl .. '|' .. p.lease .. '|0|' .. p.seen
           -- Found by the sweeper once it has ended, if no call of the member's closes it first.
-          local mark = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'placed',
-            'tag', string.match(c.KEYS[1], '{(.*)}'), 'p', ancestor(h.f), 'ls', p.lease, 'f', h.f, 'x', p.ends,
-            'pe', h.pe)
-          redis.call('HSET', c.KEYS[1], h.f, line, h.f .. ':m', mark)
+          local mark = outbox(c, false, 'type', 'placed', 'tag', string.match(c.KEYS[KEY_COUNTERS], '{(.*)}'),
+            'p', ancestor(h.f), 'ls', p.lease, 'f', h.f, 'x', p.ends, 'pe', h.pe)
+          redis.call('HSET', c.KEYS[KEY_COUNTERS], h.f, line, h.f .. ':m', mark)
           if h.pe ~= '' then
-            redis.call('ZADD', c.KEYS[5], 'NX', h.pe, h.f)
+            redis.call('ZADD', c.KEYS[KEY_PERIODS], 'NX', h.pe, h.f)
           end
           counters[h.line], counters[2 * i - 1], counters[2 * i] = line, 0, 0
         end
@@ -167,7 +163,7 @@ do
       end
       denied[i] = d == 7
     end
-    local answer, tag = {'short', 0}, string.match(c.KEYS[1], '{(.*)}')
+    local answer, tag = {'short', 0}, string.match(c.KEYS[KEY_COUNTERS], '{(.*)}')
     for i = 1, #holds do
       if denied[i] then
         local h = holds[i]
@@ -184,7 +180,7 @@ do
           -- Closed by another call (racing this one, or a placement): the demand it met still
           -- sizes the next slice, whichever call takes it. (One written by an earlier build
           -- keeps the demand alone, or with its end: what it does not say reads as 0, unknown.)
-          local demand, ends, placed = string.match(redis.call('HGET', c.KEYS[1], h.f .. ':d') or '0',
+          local demand, ends, placed = string.match(redis.call('HGET', c.KEYS[KEY_COUNTERS], h.f .. ':d') or '0',
             '^(%d+)/?(%d*)/?(%d*)$')
           answer[k + SHORT.d], answer[k + SHORT.x], answer[k + SHORT.b] =
             demand + 0, ends == '' and 0 or ends + 0, placed == '' and 0 or placed + 0
@@ -194,8 +190,7 @@ do
         -- lease's field, statement and record naming the lease.
         local lease = 'l' .. string.match(c.ARGV[6], '[^.]*$') .. '.' .. i
         answer[k + SHORT.i], answer[k + SHORT.ls] = i, lease
-        answer[k + SHORT.intent] = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'type', 'lease', 'tag', tag,
-          'p', ancestor(h.f), 'ls', lease)
+        answer[k + SHORT.intent] = outbox(c, false, 'type', 'lease', 'tag', tag, 'p', ancestor(h.f), 'ls', lease)
         answer[2] = answer[2] + 1
       end
     end
@@ -210,7 +205,7 @@ do
     for i, h in ipairs(record.h) do
       local lease = record.sl and record.sl[tostring(i)]
       if lease then
-        local line = redis.call('HGET', c.KEYS[1], h.f)
+        local line = redis.call('HGET', c.KEYS[KEY_COUNTERS], h.f)
         if not line or ({string.match(line, SLICE_LINE)})[SLICE.l] ~= lease then
           closed = closed or {}
           closed[#closed + 1] = {f = h.f, lease = lease}
@@ -228,12 +223,12 @@ do
   function S.stated(c, closed)
     for _, l in ipairs(closed or {}) do
       local f = l.f .. '^' .. l.lease
-      local n = redis.call('HINCRBY', c.KEYS[1], f .. ':n', 1)
-      local v = redis.call('HMGET', c.KEYS[1], f .. ':u', f .. ':h', f .. ':e')
+      local n = redis.call('HINCRBY', c.KEYS[KEY_COUNTERS], f .. ':n', 1)
+      local v = redis.call('HMGET', c.KEYS[KEY_COUNTERS], f .. ':u', f .. ':h', f .. ':e')
       local held = (v[2] or 0) + 0
       state(c, l.f, l.lease, n, (v[1] or 0) + 0, held)
       if held == 0 and v[3] == '0' then
-        redis.call('ZADD', c.KEYS[5], 'LT', string.format('%d', c.now + STATED_KEEP_MS - c.ARGV[1]), f)
+        redis.call('ZADD', c.KEYS[KEY_PERIODS], 'LT', string.format('%d', c.now + STATED_KEEP_MS - c.ARGV[1]), f)
       end
     end
   end

@@ -53,15 +53,15 @@ local function apply_statement(c, member, id, number, used_stated, held_stated)
   if back > 0 then
     move_counters(c, record.h, ':h', function() return -back end)
     local f = record.h[1].f .. ':l'
-    local l = redis.call('HGET', c.KEYS[1], f)
+    local l = redis.call('HGET', c.KEYS[KEY_COUNTERS], f)
     write_fields(c, {f, math.max(0, (l and l + 0 or 0) - back)})
   end
-  alert_crossings(c, record.h, quotas(c, c.KEYS[6], record.h, now), before, after)
+  alert_crossings(c, record.h, quotas(c, c.KEYS[KEY_SUBSCRIPTION], record.h, now), before, after)
   record.sn, record.su, record.sk = number, string.format('%d', used), string.format('%d', still)
   if state == 'held' and still == 0 then
     finish(c, id, record, 'committed', now)
   else
-    redis.call('HSET', c.KEYS[2], id, cjson.encode(record))
+    redis.call('HSET', c.KEYS[KEY_RESERVATIONS], id, cjson.encode(record))
   end
   return 1, still
 end

@@ -1,6 +1,6 @@
 -- wallet.lua: credits, after shape.lua and before prelude.lua (whose reclaim gives expired holds
 -- of credits back). A subject's grants of one balance are its wallet: field "w|<balance>" of
--- the counters hash (KEYS[1]), so every script of the data plane reaches it with the keys it
+-- the counters hash (KEY_COUNTERS), so every script of the data plane reaches it with the keys it
 -- already has, in the subject's slot.
 --
 -- A wallet is text (save and C.encode say its lines): its debt, what reserves overdrew beyond
@@ -24,8 +24,8 @@
 -- fire, and the allowances open. A reserve whose amount fits, wholly and with something left,
 -- on the head, and fires nothing, decides from that line (read in the counters' HMGET) and
 -- holds by adding its amount to the journal "w|<balance>|j": the text is neither read nor
--- written and no function of C is called (prelude.lua's read_counters, holds.lua's weigh,
--- reserve.lua). Every other call that reads the wallet first moves the journal onto
+-- written (prelude.lua's read_counters, C.weigh, reserving.lua's admit_counters,
+-- C.hold_reserved and C.append_reserved). Every other call that reads the wallet first moves the journal onto
 -- the head grant (its remaining less it, its held more), and every write sets the journal back
 -- to 0 with a new line. A wallet read in a call is never held on the quick path by the same
 -- call (read_counters skips it), so a journal written is never overwritten. (A reserve that
@@ -45,16 +45,22 @@ do
   -- a wallet written before the quick path has those or five more (sums a reserve read lazily
   -- then), one written since those and "q" (see the header).
   local function wallet(c, balance, now)
-    local w = c.wallets[balance]
+    -- (The call's wallets are made with its first: most calls load none.)
+    local wallets = c.wallets
+    if not wallets then
+      wallets = {}
+      c.wallets = wallets
+    end
+    local w = wallets[balance]
     if w then
       return w
     end
     local key = 'w|' .. balance
-    local got = redis.call('HMGET', c.KEYS[1], key, key .. '|q', key .. '|j')
+    local got = redis.call('HMGET', c.KEYS[KEY_COUNTERS], key, key .. '|q', key .. '|j')
     local raw = got[1]
     if not raw then
       w = {g = {}, d = 0, oh = 0, now = now, whole = true}
-      c.wallets[balance] = w
+      wallets[balance] = w
       return w
     end
     local v = {string.match(raw, WALLET_LINE)}
@@ -73,7 +79,7 @@ do
         error({err = 'ERR qg contract: the journal of ' .. balance .. ' names no grant'})
       end
     end
-    c.wallets[balance] = w
+    wallets[balance] = w
     return C.whole(c, w)
   end
 
@@ -117,14 +123,15 @@ do
   end
 
   -- Writes back every wallet this call loaded (a wallet read and not changed is written the
-  -- same), after judging its low-balance alerts (into `fired`, C.low_balance) and, with `log`,
+  -- same), after judging its low-balance alerts (when it `fires`, C.low_balance) and, with `log`,
   -- writing what waits for the ledger (C.log), in one HSET: its text (C.encode), its quick
   -- line (C.quick) and its journal, 0 (wallet moved it onto its grant).
-  local function save(c, now, fired, log)
+  local function save(c, now, fires, log)
     local out = {}
-    for balance, w in pairs(c.wallets) do
+    -- (`out`, empty still, stands for the wallets of a call that loaded none.)
+    for balance, w in pairs(c.wallets or out) do
       if w.t then
-        C.low_balance(c, balance, w, now, fired)
+        C.low_balance(c, balance, w, now, fires)
       end
       if log then
         C.log(c, balance, w, now)
@@ -138,13 +145,13 @@ do
       out[#out + 1] = '0'
     end
     if #out > 0 then
-      redis.call('HSET', c.KEYS[1], unpack(out))
+      redis.call('HSET', c.KEYS[KEY_COUNTERS], unpack(out))
     end
     -- Plan-change marks the saved wallets applied (C.open). (rawget: a missing field of C
     -- would build the functions only some calls need.)
     local marks = c.marks
     if marks then
-      redis.call('HDEL', c.KEYS[1], unpack(marks))
+      redis.call('HDEL', c.KEYS[KEY_COUNTERS], unpack(marks))
       c.marks = nil
     end
   end
@@ -153,7 +160,7 @@ do
   -- overdrawn), debt, the soonest expiry's amount and instant ("" for none). Holds are
   -- reserve's and track's (with `b`) or a record's, whose balance is in its part of the
   -- record's "w" (`parts`) or, for a hold it did not hold credits for, its mode. (Reserve
-  -- answers for itself: see its end.)
+  -- answers with C.append_reserved.)
   local function append(c, reply, holds, parts, now, pending)
     for i = 1, #holds do
       local h = holds[i]
@@ -181,6 +188,174 @@ do
   end
 
   C.wallet, C.draw, C.fits, C.hold, C.save, C.append, C.watch = wallet, draw, fits, hold, save, append, watch
+
+  -- A track's check that a balance's debt counts exactly too: the group of a burn that could
+  -- take it past MAX_EXACT (refused before anything is written, as a counter's is), else nil.
+  -- (Two groups may burn one balance: their amounts add up.)
+  function C.past_exact(c, holds, now)
+    local adding = {}
+    for i = 1, #holds do
+      local h = holds[i]
+      if h.b and not h.rb then
+        adding[h.b] = (adding[h.b] or 0) + h.a
+        if wallet(c, h.b, now).d + adding[h.b] > MAX_EXACT then
+          return h.g
+        end
+      end
+    end
+    return nil
+  end
+
+  -- A track's burns: each balance hold's amount burned in burn order, what nothing covers
+  -- becoming debt (a track never denies), its low-balance amounts and allowance watched, and
+  -- the wallets saved with what waits for the ledger. Answers what each group burned, for the
+  -- ledger entry.
+  function C.burn_tracked(c, holds, quota_in_force, now)
+    local burned = {}
+    for i = 1, #holds do
+      local h = holds[i]
+      if h.b and not h.rb then
+        watch(c, wallet(c, h.b, now), h, quota_in_force[i], now)
+        local grants, debt = C.burn(c, h.b, tonumber(h.a), now)
+        burned[h.g] = {b = h.b, g = grants, d = string.format('%d', debt)}
+      end
+    end
+    save(c, now, true, true)
+    return burned
+  end
+
+  -- Every balance of a subject (balances.lua), in order: those its plan names (`named`), and
+  -- those a grant was made in, which the grants hash (`grants_key`) keeps ("~balances",
+  -- grant.lua), so a read never decodes every grant ever made. A subject whose grants were made
+  -- before the names were kept has them found once by reading its grants, then kept.
+  function C.balance_names(c, grants_key, named)
+    local names, seen = {}, {}
+    local function add(name)
+      if not seen[name] then
+        seen[name] = true
+        names[#names + 1] = name
+      end
+    end
+    for _, name in ipairs(named) do
+      add(name)
+    end
+    local known = redis.call('HGET', grants_key, '~balances')
+    if not known then
+      known = '\n'
+      local cursor = '0'
+      repeat
+        local page = redis.call('HSCAN', grants_key, cursor, 'MATCH', 'g_*', 'COUNT', 200)
+        cursor = page[1]
+        for j = 2, #page[2], 2 do
+          local name = cjson.decode(page[2][j]).balance
+          if not string.find(known, '\n' .. name .. '\n', 1, true) then
+            known = known .. name .. '\n'
+          end
+        end
+      until cursor == '0'
+      if known ~= '\n' then
+        redis.call('HSET', grants_key, '~balances', known)
+      end
+    end
+    for name in string.gmatch(known, '[^\n]+') do
+      add(name)
+    end
+    table.sort(names)
+    return names
+  end
+
+  -- Weighs a balance hold h (holds.lua's weigh), whose `quota` in force is its allowance: it
+  -- denies (1) when its wallet cannot cover the amount, with the amounts of earlier balance
+  -- groups of this event on the same balance (`asked`, by balance: answered, made when first
+  -- needed) and its overdraft; `pending` is what expired reservations still hold (check's,
+  -- C.fits).
+  -- The quick path (this file's header): a reserve decides from the balance's quick line
+  -- (counters[h.fast], its journal after it) while it holds (its instant), the hold's alerts
+  -- are the wallet's (a hold without any, as when a project tells no endpoint, leaves the
+  -- wallet's as they are, and the line's highest armed amount still judges them) and its
+  -- allowance is open, and the amount either does not fit (a denial) or fits on the head with
+  -- something left and fires nothing. Its decision is what the wallet's functions would decide,
+  -- and h.fast becomes what the reserve holds on and answers with (its journal, C.hold_reserved,
+  -- C.append_reserved): the head, the journal (which grows by the hold) and the line's values.
+  function C.weigh(c, h, quota, counters, pending, asked)
+    local now, denied = c.now, 0
+    local line, fast = h.fast and counters[h.fast], nil
+    if line then
+      local q = {cmsgpack.unpack(line)}
+      local nx, opened = q[QUICK.nx], q[QUICK.opened]
+      if #q == QUICK_FIELDS and (nx == '' or nx > now)
+        and (not h.t or (h.t == q[QUICK.t] and h.g == q[QUICK.ag]))
+        and ((quota == 0 and not h.ro)
+          or string.find(opened, '\n~' .. h.f .. '=' .. string.format('%d', quota) .. '\n', 1, true)) then
+        local a, j = h.a + 0, (counters[h.fast + 1] or 0) + 0
+        local available = q[QUICK.av] - j
+        if available + h.od - q[QUICK.oh] < a then
+          fast, denied = true, 1
+        elseif a > 0 and a < q[QUICK.hr] - j and available - a > q[QUICK.armed] then
+          fast = true
+        end
+        if fast then
+          fast = {head = q[QUICK.id], journal = j, line = q}
+        end
+      end
+    end
+    h.fast = fast
+    if not fast then
+      -- (Only here: a balance on the quick path is held by no other hold of the event.)
+      asked = asked or {}
+      asked[h.b] = (asked[h.b] or 0) + h.a
+      local w = wallet(c, h.b, now)
+      watch(c, w, h, quota, now)
+      if not fits(c, w, h.b, asked[h.b], h.od, now, pending) then
+        denied = 1
+      end
+    end
+    return denied, asked
+  end
+
+  -- The quick path's side of an admitting reserve (reserve.lua), two steps of it (reserving.lua's
+  -- admit_counters adds a quick hold's amount to its balance's journal).
+  -- Its record's part: the grants each balance hold holds on, in burn order, as
+  -- {"<group>": {"b": balance, "g": [[grant id, milli], ...], "o": milli overdrawn}} (this
+  -- file's header), written out as `"w":{...},`. A hold on the quick path held wholly on the
+  -- head (its journal written with the counters); the others on their wallets, which are saved.
+  -- (Written out: group ids, balance names, grant ids and amounts need no escaping in JSON.)
+  function C.hold_reserved(c, holds, now)
+    local parts, loaded = {}, false
+    for i = 1, #holds do
+      local h = holds[i]
+      if h.fast then
+        parts[#parts + 1] = '"' .. h.g .. '":{"b":"' .. h.b .. '","g":[["' .. h.fast.head .. '","' .. h.a .. '"]],"o":"0"}'
+      elseif h.b and not h.rb then
+        loaded = true
+        parts[#parts + 1] = '"' .. h.g .. '":' .. cjson.encode(hold(c, wallet(c, h.b, now), h.b, h.a, now))
+      end
+    end
+    if loaded then
+      save(c, now, true)
+    end
+    return '"w":{' .. table.concat(parts, ',') .. '},'
+  end
+
+  -- Its answer, after the alerts: per balance hold its BALANCE, a hold on the quick path from
+  -- its quick line and journal as weigh made them (the line's values, the journal with this
+  -- hold), the others from their wallets (C.state).
+  function C.append_reserved(c, holds, reply, now)
+    for i = 1, #holds do
+      local h = holds[i]
+      local q, n = h.fast, #reply
+      if q then
+        local line, j = q.line, q.journal
+        reply[n + BALANCE.available], reply[n + BALANCE.held], reply[n + BALANCE.debt] =
+          math.max(0, line[QUICK.av] - j), line[QUICK.held] + j, line[QUICK.d]
+        reply[n + BALANCE.soonest], reply[n + BALANCE.soonest_at] =
+          line[QUICK.soon] and line[QUICK.ss] - j or line[QUICK.ss], line[QUICK.sa]
+      elseif h.b then
+        C.state(c, h.b, now, nil, reply)
+      end
+    end
+    return reply
+  end
 
   -- A grant's fields that are text, absent when empty (the rest are its id, burn key and
   -- times, kept as they are, and its AMOUNTS, which a grant keeps under the same names).
@@ -277,7 +452,7 @@ do
       if not head and usable(c, g, now) then
         head = g
       end
-      if string.byte(g.i) == 126 then
+      if string.byte(g.i) == BYTE_TILDE then
         -- With its own amount: a reserve whose quota in force is another (a plan change, an
         -- override) takes the slow path, where C.open moves the allowance to it.
         opened[#opened + 1] = g.i .. '=' .. (g.oa or '')
@@ -367,26 +542,26 @@ do
     return back + (pending['~oh|' .. balance] or 0)
   end
 
-  -- Fires a balance's low-balance alert into the alerts outbox (KEYS[10], as alerts.lua's
+  -- Fires a balance's low-balance alert into the alerts outbox (KEY_OUTBOX, as alerts.lua's
   -- fire does, whose entries it shares): "low_balance" at an amount, "depleted" at 0, with
   -- the balance ("b"), the amount reached ("t") and what was available ("n"), in
-  -- milli-units; the entry's id goes to `fired` (alerts.lua's list of what the call fired).
-  local function fire(c, fired, balance, w, amount, available)
-    local tag = string.match(c.KEYS[1], '{(.*)}')
-    local plan = redis.call('HGET', c.KEYS[6], 'plan') or ''
-    fired[#fired + 1] = redis.call('XADD', c.KEYS[10], 'MAXLEN', '~', 100000, '*', 'tag', tag, 'plan', plan,
-      'type', amount == 0 and 'depleted' or 'low_balance', 'g', w.ag or '', 'k', '', 't',
-      string.format('%d', amount), 'q', '0', 'n', string.format('%d', available), 'ps', '0', 'pe', '', 'b', balance)
+  -- milli-units; the entry's id joins what the call fired (head.lua's note_fired).
+  local function fire(c, balance, w, amount, available)
+    local tag = string.match(c.KEYS[KEY_COUNTERS], '{(.*)}')
+    local plan = redis.call('HGET', c.KEYS[KEY_SUBSCRIPTION], 'plan') or ''
+    outbox(c, true, 'tag', tag, 'plan', plan, 'type', amount == 0 and 'depleted' or 'low_balance', 'g', w.ag or '',
+      'k', '', 't', string.format('%d', amount), 'q', '0', 'n', string.format('%d', available), 'ps', '0', 'pe', '',
+      'b', balance)
   end
 
   -- The low-balance alerts of a wallet (its "t", amounts in milli-units, and "lf", those
   -- that fired and were not re-armed): each fires once when what is available falls to or
-  -- below it (0 is always one: depleted), into `fired`, and is re-armed when what is
-  -- available rises above it again. Without `fired` (a call that answers no alerts) nothing
+  -- below it (0 is always one: depleted), among what the call fired, and is re-armed when what is
+  -- available rises above it again. Without `fires` (a call that answers no alerts) nothing
   -- fires and nothing is marked: the next call that can fire finds the fall still unmarked.
-  function C.low_balance(c, balance, w, now, fired)
+  function C.low_balance(c, balance, w, now, fires)
     local available = math.max(0, C.available(c, w, now))
-    local marked, marks, out = {}, {}, fired
+    local marked, marks, out = {}, {}, fires
     for t in string.gmatch(w.lf or '', '%d+') do
       marked[t + 0] = true
     end
@@ -395,7 +570,7 @@ do
       if available > t then
         marked[t] = nil
       elseif out and not marked[t] then
-        fire(c, out, balance, w, t, available)
+        fire(c, balance, w, t, available)
         marked[t] = true
       end
     end
@@ -437,18 +612,18 @@ do
   -- Ends what a grant has remaining at its expiry; an allowance keeps what was left of it
   -- ("l"), for the next period's rollover.
   function C.lapse(c, g)
-    if string.byte(g.i) == 126 then
+    if string.byte(g.i) == BYTE_TILDE then
       g.l = string.format('%d', g.r)
     end
     g.e, g.r = g.e + g.r, 0
   end
 
-  -- Ledger entries of credits (prelude.lua's KEYS[8], trimmed as changes.lua's ledger trims
+  -- Ledger entries of credits (KEY_LEDGER, trimmed as changes.lua's ledger trims
   -- it; none when the project keeps no ledger, ARGV[4] ""): `fields` as XADD takes them.
   function C.entry(c, now, fields)
     local keep_ms = c.ARGV[4]
     if keep_ms ~= '' then
-      redis.call('XADD', c.KEYS[8], 'MINID', string.format('%d', now - keep_ms), '*', unpack(fields))
+      redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - keep_ms), '*', unpack(fields))
     end
   end
 
@@ -460,7 +635,7 @@ do
   function C.log(c, balance, w, now)
     for _, g in ipairs(w.g) do
       -- Allowances are the plan's, not sold: they leave no breakage.
-      if string.byte(g.i) ~= 126 then
+      if string.byte(g.i) ~= BYTE_TILDE then
         for _, mark in ipairs({{'e', 'el', 'grant_expired'}, {'v', 'vl', 'grant_void'}}) do
           local amount, logged = g[mark[1]], (g[mark[2]] or '0') + 0
           if amount > logged then
@@ -579,10 +754,10 @@ do
   function C.compact(c, w, grants_key, balance)
     local live, writes, grants, finished = {}, {}, 0, ''
     for _, g in ipairs(C.whole(c, w).g) do
-      if string.byte(g.i) ~= 126 and (g.r > 0 or g.h > 0) then
+      if string.byte(g.i) ~= BYTE_TILDE and (g.r > 0 or g.h > 0) then
         grants = grants + 1
       end
-      if g.r > 0 or g.h > 0 or string.byte(g.i) == 126 then
+      if g.r > 0 or g.h > 0 or string.byte(g.i) == BYTE_TILDE then
         -- (An allowance has no record; it leaves when the next period's opens.)
         live[#live + 1] = g
       else
@@ -617,7 +792,7 @@ do
   -- again less what is held. The mark goes when the wallet is saved (C.save), so a call that
   -- saves nothing (a check, a denial) leaves it for the next.
   local function plan_change(c, g, h, quota)
-    local mark = redis.call('HGET', c.KEYS[1], h.f .. ':pc')
+    local mark = redis.call('HGET', c.KEYS[KEY_COUNTERS], h.f .. ':pc')
     if not mark then
       return
     end

@@ -13,6 +13,7 @@ use std::io;
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, RedisResult, RedisWrite, ServerErrorKind, ToRedisArgs};
 
 use super::contract::{Contract, Runs, WRITING_ARGS, WRITING_KEYS};
+use super::keys;
 use super::library::{self, LIBRARY};
 use super::Writing;
 use crate::store::backend::Conn;
@@ -221,22 +222,12 @@ pub async fn load_library(conn: &mut Conn) -> RedisResult<()> {
     Ok(())
 }
 
-/// The `WRITING_KEYS` keys and `WRITING_ARGS` arguments every data-plane writing script starts
-/// with (prelude.lua).
+/// The `WRITING_KEYS` keys (keys::WRITING) and `WRITING_ARGS` arguments every data-plane
+/// writing function starts with (prelude.lua).
 pub fn writing_args<'i>(inv: &'i mut Call, w: &Writing<'_>) -> &'i mut Call {
     let (keys_before, args_before) = (inv.keys.count, inv.args.count);
-    let keys = w.keys;
-    inv.key(keys.ctr())
-        .key(keys.res())
-        .key(keys.open())
-        .key(keys.ended())
-        .key(keys.periods())
-        .key(keys.sub())
-        .key(keys.idem())
-        .key(keys.ledger())
-        .key(keys.daily())
-        .key(keys.outbox())
-        .arg(w.retention_ms)
+    keys::push(inv, w.keys, &keys::WRITING);
+    inv.arg(w.retention_ms)
         .arg(w.idempotency.map_or("", |i| i.field.as_str()))
         .arg(w.idempotency.map_or("", |i| i.body_digest.as_str()))
         .arg(w.ledger_keep_ms.map(|ms| ms.to_string()).unwrap_or_default());

@@ -9,7 +9,7 @@ use std::sync::{LazyLock, OnceLock};
 
 use redis::Script;
 
-use super::layouts;
+use super::{keys, layouts};
 
 /// Values per hold (layouts::hold).
 pub const HOLD_FIELDS: usize = layouts::hold::FIELDS;
@@ -21,8 +21,10 @@ pub const VERDICT_FIELDS: usize = layouts::verdict::FIELDS;
 pub const COUNTER_FIELDS: usize = layouts::counter::FIELDS;
 /// The encoding of the reservation records this code writes; it reads version 1 (no `v`) too.
 pub const RECORD_VERSION: &str = "2";
-/// Layout every data-plane writing script starts with (prelude.lua).
-pub const WRITING_KEYS: usize = 10;
+/// Keys every data-plane writing function starts with (keys::WRITING; prelude.lua).
+pub const WRITING_KEYS: usize = keys::WRITING.len();
+/// Keys of the read-only functions that read holds (keys::READING; pending.lua).
+const READING_KEYS: usize = keys::READING.len();
 /// Arguments every data-plane writing script starts with (prelude.lua).
 pub const WRITING_ARGS: usize = 4;
 
@@ -187,8 +189,8 @@ impl Contract {
 const W: usize = WRITING_ARGS;
 
 contracts! {
-    RESERVE = function!("reserve", keys: WRITING_KEYS, args: &[counted(W + 4, Each::Hold), fixed(2)]);
-    CHECK = function!("check", keys: 4, args: &[counted(2, Each::Hold), fixed(1)]);
+    RESERVE = function!("reserve", keys: WRITING_KEYS, args: &[counted(W + 4, Each::Hold), fixed(4)]);
+    CHECK = function!("check", keys: READING_KEYS, args: &[counted(2, Each::Hold), fixed(1)]);
     TRACK = function!("track", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Hold), fixed(9)]);
     ADJUST = function!("adjust", keys: WRITING_KEYS + 1, args: &[fixed(W + 1 + HOLD_FIELDS + 4)]);
     COMMIT = function!("commit", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Values(1)), fixed(6)]);
@@ -196,11 +198,11 @@ contracts! {
     RELEASE = function!("release", keys: WRITING_KEYS, args: &[fixed(W + 1)]);
     EXTEND = function!("extend", keys: WRITING_KEYS, args: &[fixed(W + 3)]);
     RECLAIM = function!("reclaim", keys: WRITING_KEYS, args: &[fixed(W)]);
-    USAGE = function!("usage", keys: 4, args: &[counted(1, Each::Values(3))]);
+    USAGE = function!("usage", keys: READING_KEYS, args: &[counted(1, Each::Values(3))]);
     TAKE_SLICE = function!("take_slice", keys: WRITING_KEYS, args: &[counted(W + 6, Each::Hold), counted(1, Each::Take), fixed(1)]);
     SETTLE_SLICE = function!("settle_slice", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Values(4))]);
     END_SLICE = function!("end_slice", keys: WRITING_KEYS, args: &[fixed(W + 5)]);
-    LEASES = function!("leases", keys: 3, args: &[fixed(2)]);
+    LEASES = function!("leases", keys: READING_KEYS - 1, args: &[fixed(2)]);
     APPEND_LEDGER = function!("append_ledger", keys: WRITING_KEYS, args: &[fixed(W + 1)]);
     SUBSCRIBE = eval!("subscribe.lua", keys: 3, args: &[counted(5, Each::Values(2)), counted(1, Each::Values(5)), fixed(1)]);
     UNSUBSCRIBE = eval!("unsubscribe.lua", keys: 1, args: &[]);
@@ -366,8 +368,8 @@ mod tests {
 
     #[test]
     fn arguments_add_up_as_declared() {
-        // Its head, two holds, the record and the decision instant.
-        assert_eq!(RESERVE.args_with(&[2]), 8 + 2 * HOLD_FIELDS + 2);
+        // Its head, two holds, the record, its run's step and start, and the decision instant.
+        assert_eq!(RESERVE.args_with(&[2]), 8 + 2 * HOLD_FIELDS + 4);
         assert_eq!(SUBSCRIBE.args_with(&[1, 2]), 5 + 2 + 1 + 10 + 1);
         assert_eq!(SUBSCRIBE.lua_check(), "shape(KEYS, ARGV, 3, 5, 2, 1, 5, 1)");
         assert_eq!(UNSUBSCRIBE.lua_check(), "shape(KEYS, ARGV, 1)");

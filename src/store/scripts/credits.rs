@@ -6,6 +6,7 @@ use redis::Value;
 use super::call::Call;
 use super::contract;
 use super::holds::push_holds;
+use super::keys::{self, Key};
 use super::layouts::{balances, granted, voided};
 use super::{unexpected, writing_args, Decided, Fields, Fired, Reply, Writing};
 use crate::quota::{Credit, GrantAmounts, Hold, Milli};
@@ -59,7 +60,8 @@ pub enum Granted {
 
 pub async fn grant(conn: &mut Conn, w: &Writing<'_>, args: &GrantArgs<'_>) -> Result<Reply<Granted>, StoreError> {
     let mut inv = Call::new(&contract::GRANT);
-    writing_args(&mut inv, w).key(&w.keys.grants());
+    writing_args(&mut inv, w);
+    keys::push(&mut inv, w.keys, &[Key::Grants]);
     inv.arg(args.id)
         .arg(args.balance)
         .arg(args.amount.0)
@@ -90,7 +92,9 @@ pub async fn void_grant(
     id: &str,
 ) -> Result<Reply<Option<(String, GrantAmounts, Fired)>>, StoreError> {
     let mut inv = Call::new(&contract::VOID_GRANT);
-    writing_args(&mut inv, w).key(&w.keys.grants()).arg(id);
+    writing_args(&mut inv, w);
+    keys::push(&mut inv, w.keys, &[Key::Grants]);
+    inv.arg(id);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "not_found" => Ok(Reply::Done(None)),
@@ -120,7 +124,9 @@ pub async fn balances(
     at: Decided,
 ) -> Result<Reply<RawBalances>, StoreError> {
     let mut inv = Call::new(&contract::BALANCES);
-    writing_args(&mut inv, w).key(&w.keys.grants()).arg(names.len());
+    writing_args(&mut inv, w);
+    keys::push(&mut inv, w.keys, &[Key::Grants]);
+    inv.arg(names.len());
     for name in names {
         inv.arg(*name);
     }

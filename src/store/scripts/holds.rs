@@ -4,6 +4,7 @@ use redis::Value;
 
 use super::call::Call;
 use super::contract;
+use super::keys::{self, Key};
 use super::layouts;
 use super::layouts::{adjusted, usage};
 use super::values::{record_rest, HoldValues};
@@ -14,6 +15,7 @@ use crate::quota::run::step_denial;
 use crate::quota::{Amounts, Hold, Milli, Outcomes, Reason, RunLimits, Step, StepAnswer, Verdict, Window};
 use crate::store::backend::Conn;
 use crate::store::layout::{value_field, UserKeys};
+use crate::store::run_fields::{encode_limits, step_parts};
 use crate::store::StoreError;
 
 /// The reservation a reserve made (the first call's, for a repeat).
@@ -210,8 +212,6 @@ pub async fn reserve(
     args: &ReserveArgs<'_>,
     holds: &[Hold<'_>],
 ) -> Result<Reply<Reserved>, StoreError> {
-    // (A step or a run's start is a reserve whose record opens with its run: reserve.lua
-    // reads which from the record, and nothing else decides it.)
     let mut inv = Call::new(&contract::RESERVE);
     writing_args(&mut inv, w);
     let values: Vec<HoldValues> = holds.iter().map(HoldValues::of).collect();
@@ -220,7 +220,18 @@ pub async fn reserve(
     for v in &values {
         v.push(&mut inv);
     }
-    inv.arg(record_rest(args, &values)).arg(args.at);
+    inv.arg(record_rest(args, &values));
+    // A step names its run (a child run's start is one too), and a run's start its limits:
+    // reserve.lua reads them here, and nothing else tells it a step or a run.
+    match args.step {
+        Some(step) => inv.arg_joined(&step_parts(step), b'|'),
+        None => inv.arg(""),
+    };
+    match args.run {
+        Some(limits) => inv.arg(encode_limits(limits)),
+        None => inv.arg(""),
+    };
+    inv.arg(args.at);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
@@ -257,7 +268,7 @@ pub async fn check(
     at: Decided,
 ) -> Result<Reply<Verdict>, StoreError> {
     let mut inv = Call::new(&contract::CHECK);
-    inv.key(keys.ctr()).key(keys.res()).key(keys.open()).key(keys.sub());
+    keys::push(&mut inv, keys, &keys::READING);
     inv.arg(version);
     push_holds(&mut inv, holds);
     inv.arg(at);
@@ -312,10 +323,11 @@ pub async fn track(
     inv.arg(entry.key_id).arg(entry.member).arg(entry.reference);
     // A step names its run, action and kind (track.lua); ids and kinds hold no "|".
     let step = entry.step;
-    let run = step.map(|s| format!("{}|{}|{}", s.run_id, s.action, s.kind.as_str()));
-    inv.arg(run.as_deref().unwrap_or(""))
-        .arg(entry.outcome.unwrap_or(""))
-        .arg(at);
+    match step {
+        Some(step) => inv.arg_joined(&step_parts(step), b'|'),
+        None => inv.arg(""),
+    };
+    inv.arg(entry.outcome.unwrap_or("")).arg(at);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
@@ -343,7 +355,7 @@ pub async fn usage(
     fields: &[UsageField<'_>],
 ) -> Result<Reply<(i64, Vec<Amounts>, Vec<Outcomes>)>, StoreError> {
     let mut inv = Call::new(&contract::USAGE);
-    inv.key(keys.ctr()).key(keys.res()).key(keys.open()).key(keys.sub());
+    keys::push(&mut inv, keys, &keys::READING);
     inv.arg(fields.len());
     for f in fields {
         inv.arg(value_field(f.group, f.value, &f.window))
@@ -398,7 +410,9 @@ pub async fn adjust(
     args: &AdjustArgs,
 ) -> Result<Reply<Adjustment>, StoreError> {
     let mut inv = Call::new(&contract::ADJUST);
-    writing_args(&mut inv, w).key(w.keys.audit()).arg(args.version);
+    writing_args(&mut inv, w);
+    keys::push(&mut inv, w.keys, &[Key::Audit]);
+    inv.arg(args.version);
     push_hold(&mut inv, hold);
     inv.arg(args.amount_milli)
         .arg(&args.reason)

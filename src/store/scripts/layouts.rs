@@ -391,6 +391,15 @@ packed! {
         FALLBACK_SHARE = "share",
     }
 
+    /// The run a step of a run belongs to, as reserve and track take it (runs.lua),
+    /// "|"-separated: its id, its action's id ("" for none) and its kind ("primary", "retry" or
+    /// "fallback").
+    run_step as "RUN_STEP" {
+        RUN = "run",
+        ACTION = "action",
+        KIND = "kind",
+    }
+
     /// A run's first field, "r|<run>" (runs.lua), packed with cmsgpack: these, then a
     /// `run_group` for each group it holds.
     run as "RUN" {
@@ -428,14 +437,16 @@ fn fields_pattern(n: usize, field: &str, last: &str) -> String {
 
 /// The library's declarations of every layout (`lua/layouts.lua`), first in its text: a table of positions each
 /// (`local QUICK = {nx = 1, ...}`) with its count (`local QUICK_FIELDS = 14`); the patterns
-/// that read the "|"-separated ones, capturing a field each; and the reservation records'
-/// encoding. Constants, so a call reads them as it reads any of the library's locals.
+/// that read the "|"-separated ones, capturing a field each; the reservation records'
+/// encoding; where each key is in a function's KEYS (`keys::lua`); and how far the outbox grows
+/// (`entries::lua`). Constants, so a call
+/// reads them as it reads any of the library's locals.
 #[cfg(test)]
 pub fn lua() -> String {
     let mut out = String::from(
         "-- layouts.lua: written from src/store/scripts/layouts.rs, which declares each of them (edit \
          them\n-- there; its test writes this file anew): every value packed by position, its fields \
-         by name\n-- at their positions. The library's first part.\n",
+         by name\n-- at their positions, where each key is (keys.rs) and how far the outbox grows (entries.rs).\n-- The library's first part.\n",
     );
     for p in ALL {
         let fields: Vec<String> = p
@@ -458,6 +469,8 @@ pub fn lua() -> String {
     let wallet = fields_pattern(wallet::FIELDS, "([^|\\n]*)", "([^|\\n]*)");
     let grant = fields_pattern(grant::FIELDS, "([^|\\n]*)", "([^|\\n]*)");
     let limits = fields_pattern(limits::FIELDS, "([^|]*)", "([^|]*)");
+    // (Its captures are taken into locals, in its order: ids and kinds hold no "|".)
+    let run_step = fields_pattern(run_step::FIELDS, "([^|]*)", "(.*)");
     let slice = fields_pattern(slice::FIELDS, "([^|]*)", "([^|]*)");
     // A slice line's head, up to the last field a decision on it reads (holds.lua's weigh): a
     // match costs a Redis function per capture, and the node reads the rest from the line.
@@ -470,13 +483,15 @@ pub fn lua() -> String {
     let mode_only = "|".repeat(option::FIELDS - 1);
     out.push_str(&format!(
         "local OPTION_LINE = '^{options}$'\nlocal OPTION_MODE_ONLY = '{mode_only}'\nlocal WALLET_LINE = '^{wallet}()'\n\
-         local GRANT_LINE = '^\\n{grant}()'\nlocal LIMITS_LINE = '^{limits}$'\n\
+         local GRANT_LINE = '^\\n{grant}()'\nlocal LIMITS_LINE = '^{limits}$'\nlocal RUN_STEP_LINE = '^{run_step}$'\n\
          local SLICE_LINE = '^{slice}$'\nlocal SLICE_HEAD = '^{slice_head}'\n"
     ));
     out.push_str(&format!(
         "-- The encoding of the reservation records this build writes (prelude.lua).\nlocal RECORD_VERSION = '{}'\n",
         super::contract::RECORD_VERSION
     ));
+    out.push_str(&super::keys::lua());
+    out.push_str(&super::entries::lua());
     out
 }
 
@@ -496,6 +511,8 @@ mod tests {
         assert!(text.contains(&format!("local GRANT_FIELDS = {}\n", grant::FIELDS)));
         // holds.lua's weigh takes SLICE_HEAD's captures into locals, in this order.
         assert_eq!([slice::AMOUNT, slice::ENDS, slice::VERSION, slice::LEASE], [0, 1, 2, 3]);
+        // runs.lua takes RUN_STEP_LINE's captures into locals, in this order.
+        assert_eq!([run_step::RUN, run_step::ACTION, run_step::KIND], [0, 1, 2]);
     }
 
     /// lua/layouts.lua is what these declarations say; when it is not, it is written anew (and

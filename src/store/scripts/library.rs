@@ -27,6 +27,7 @@ pub const PARTS: &[(&str, &str)] = &[
     lua!("layouts.lua"),
     lua!("shape.lua"),
     lua!("library/head.lua"),
+    lua!("library/modules/outbox.lua"),
     lua!("library/modules/wallet.lua"),
     lua!("library/modules/runs.lua"),
     lua!("library/modules/slices.lua"),
@@ -35,11 +36,15 @@ pub const PARTS: &[(&str, &str)] = &[
     lua!("library/modules/pending.lua"),
     lua!("library/modules/overrides.lua"),
     lua!("library/modules/alerts.lua"),
+    lua!("library/modules/approvals.lua"),
     lua!("library/modules/outcomes.lua"),
     lua!("library/modules/changes.lua"),
     lua!("library/modules/counters.lua"),
     lua!("library/modules/statements.lua"),
+    lua!("library/modules/takes.lua"),
     lua!("library/modules/holds.lua"),
+    lua!("library/modules/reserving.lua"),
+    lua!("library/modules/committing.lua"),
 ];
 
 /// Every part of the library, in load order: `PARTS`, then the functions.

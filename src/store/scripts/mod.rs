@@ -2,7 +2,8 @@
 //! `contract.rs` declares them. The data plane's Lua is one function library (`library.rs`),
 //! called with FCALL through `call.rs`, which encodes a call straight into RESP and loads the
 //! library again when Redis has lost it; the control plane's scripts are run with EVALSHA,
-//! through `redis::Script` (and `call.rs` for a few), reloaded on NOSCRIPT. `holds.rs` holds
+//! through `redis::Script` (and `call.rs` for a few), reloaded on NOSCRIPT; `keys.rs` declares
+//! the keys each function takes, in order. `holds.rs` holds
 //! the calls that place or read holds (reserve, check, track, adjust, usage, reclaim),
 //! `settle.rs` those that end or extend a reservation, `account.rs` subscriptions, the users
 //! index and plans.
@@ -12,7 +13,9 @@ mod approvals;
 mod call;
 pub mod contract;
 mod credits;
+pub mod entries;
 mod holds;
+pub mod keys;
 pub mod layouts;
 pub mod library;
 mod settle;

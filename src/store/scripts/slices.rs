@@ -6,6 +6,7 @@ use redis::Value;
 
 use super::call::Call;
 use super::contract;
+use super::keys;
 use super::layouts;
 use super::values::HoldValues;
 use super::{milli_of, unexpected, writing_args, Decided, Fields, Fired, Reply, Writing};
@@ -240,7 +241,7 @@ pub struct LeasePage {
 /// Reads `count` ids of a team's open set from rank `from`, answering its leases among them.
 pub async fn leases(conn: &mut Conn, keys: &UserKeys, from: u64, count: u64) -> Result<LeasePage, StoreError> {
     let mut inv = Call::new(&contract::LEASES);
-    inv.key(keys.ctr()).key(keys.res()).key(keys.open());
+    keys::push(&mut inv, keys, &keys::READING[..contract::LEASES.keys]);
     inv.arg(from).arg(count);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     let (tag, mut it) = Fields::new(reply).tag()?;
