@@ -14,7 +14,7 @@ use super::parts::layout::{csrf, html_response, page};
 use super::parts::notice;
 use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::http::{ApiError, AppState};
 use crate::quota::catalog::check_model;
 use crate::quota::price::{PriceDoc, MAX_PROJECT_PRICES};

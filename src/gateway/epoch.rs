@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Gateway, GatewayError};
+use super::node::Node;
+use super::GatewayError;
 use crate::metrics::{CacheKind, Fixed};
 use crate::quota::Plan;
 use crate::quota::{KeyRecord, ProjectSettings};
@@ -15,7 +16,7 @@ pub const EPOCH_POLL: Duration = Duration::from_millis(250);
 /// How often the node's clock is measured against Redis `TIME` again, in epoch polls.
 const CLOCK_SYNC_EVERY: u32 = 20;
 
-impl Gateway {
+impl Node {
     fn cache_lookup(&self, cache: CacheKind, hit: bool) {
         self.metrics.bump(if hit {
             Fixed::CacheHit(cache)

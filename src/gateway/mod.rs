@@ -1,7 +1,8 @@
-//! The service layer between HTTP and Redis: one `Gateway` owns the store, the node's caches,
-//! its clock, its metrics and the outcome subscribers, with one file per verb. It resolves
-//! plans, decides when a cache may be trusted, drives every script call through one retry
-//! loop (`retry.rs`) and assembles decisions; it knows nothing of HTTP or JSON wire types.
+//! The service layer between HTTP and Redis: planes over one shared `Node` (`node.rs`: the
+//! store, the node's caches, its clock, its metrics, the outcome subscribers, the retry driver
+//! in `retry.rs`), with one file per verb. The console plane (`console/`) is a façade of its
+//! own; the verbs not yet moved to a plane are `Gateway`'s. It resolves plans, decides when a
+//! cache may be trusted, assembles decisions; it knows nothing of HTTP or JSON wire types.
 
 mod activity;
 mod adjust;
@@ -12,14 +13,14 @@ pub mod audit;
 mod cache;
 mod clock;
 mod closed_actions;
+pub mod console;
 mod credits;
 mod deliver;
 mod epoch;
 mod idempotency;
 mod ledger;
 mod levels;
-mod operator_records;
-pub mod operators;
+mod node;
 pub mod outcome;
 pub mod outputs;
 mod parents;
@@ -32,9 +33,7 @@ mod resolve;
 mod retry;
 mod rolling;
 mod runs;
-pub mod sessions;
 mod settle;
-mod sign_in;
 pub mod simulations;
 mod slice_ends;
 mod slices;
@@ -55,15 +54,16 @@ pub use crate::quota::catalog::Catalog;
 pub use activity::{Activity, Overview};
 pub use adjust::Adjusted;
 pub use clock::Clock;
+pub use console::{Console, Credential, SignIn, ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_CREDENTIAL, SIGN_IN_WINDOW_MS};
 pub use credits::Granting;
 pub use epoch::EPOCH_POLL;
 pub use idempotency::Idempotency;
 pub use ledger::{LedgerCursor, LedgerQuery, UsageEventPage};
+pub use node::Node;
 pub use outcome::{Effect, Outcome, Subscriber, Verb};
 pub use reservations::{Extension, ReservationView, MAX_LIFETIME_MS};
 pub use runs::{RunView, MAX_LISTED_RUNS};
 pub use settle::{Commit, Settled, Settlement};
-pub use sign_in::{Credential, SignIn, ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_CREDENTIAL, SIGN_IN_WINDOW_MS};
 pub use slices::LeaseSettings;
 pub use start::FirstStart;
 pub use subscriptions::ParentChange;
@@ -71,12 +71,8 @@ pub use switch_preview::SwitchRow;
 pub use usage::Usage;
 pub use user_keys::{KeyUser, MAX_USER_KEYS};
 
-use cache::Cache;
-use outcome::Outcomes;
-
-use crate::metrics::Metrics;
 use crate::quota::MeasureError;
-use crate::store::{Store, StoreConfig, StoreError};
+use crate::store::{StoreConfig, StoreError};
 use crate::webhooks::WebhookSettings;
 
 /// Could not decide. Being denied is a `Decision`, never an error.
@@ -197,24 +193,13 @@ impl GatewayError {
     }
 }
 
-/// Secrets the node learns once it reaches Redis.
-#[derive(Default)]
-struct NodeSecrets {
-    /// SHA-256 of the root token (the token itself is never kept).
-    root_digest: OnceLock<[u8; 32]>,
-    /// The deployment's secret for signing user tokens.
-    signing_key: OnceLock<Vec<u8>>,
-}
-
-/// The quota service of one node; cheap to clone, shared by all workers.
+/// The quota service of one node: its planes over one shared `Node`; cheap to clone, shared by
+/// all workers. The console's verbs are `gateway.console()`'s; the rest are still `Gateway`'s
+/// own until they move to planes of their own.
 #[derive(Clone)]
 pub struct Gateway {
-    store: Store,
-    cache: Arc<Cache>,
-    clock: Clock,
-    metrics: Arc<Metrics>,
-    outcomes: Arc<Outcomes>,
-    secrets: Arc<NodeSecrets>,
+    node: Node,
+    console: Console,
     webhooks: Arc<WebhookSettings>,
     /// From when every ledger entry is in its project's ledger index, learnt at start.
     ledger_since: Arc<OnceLock<i64>>,
@@ -236,17 +221,10 @@ impl Gateway {
     /// Builds the store; connections are made on first use, so a node can start before Redis.
     /// The node's metrics are the first outcome subscriber.
     pub fn new(config: &StoreConfig) -> Result<Gateway, StoreError> {
-        let metrics = Arc::new(Metrics::default());
-        let store = Store::new(config, metrics.clone())?;
-        let outcomes = Outcomes::default();
-        outcomes.subscribe(metrics.clone());
+        let node = Node::new(config)?;
         Ok(Gateway {
-            store,
-            cache: Arc::default(),
-            clock: Clock::with_skew(config.clock_skew_ms),
-            metrics,
-            outcomes: Arc::new(outcomes),
-            secrets: Arc::default(),
+            console: Console::new(node.clone()),
+            node,
             webhooks: Arc::default(),
             ledger_since: Arc::default(),
             #[cfg(feature = "test-hooks")]
@@ -292,38 +270,14 @@ impl Gateway {
         gateway
     }
 
-    /// Redis time as this node estimates it.
-    pub fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
+    /// What every plane shares: the clock, the metrics, who a caller is, the cached plans and
+    /// settings, readiness.
+    pub fn node(&self) -> &Node {
+        &self.node
     }
 
-    /// Adds a subscriber to every outcome from now on.
-    pub fn add_subscriber(&self, subscriber: Arc<dyn Subscriber>) {
-        self.outcomes.subscribe(subscriber);
-    }
-
-    /// The node's metrics, rendered by `GET /metrics` and counted by the HTTP middleware.
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
-    }
-
-    /// The node's clock, for tests that pretend it is wrong.
-    pub fn clock(&self) -> &Clock {
-        &self.clock
-    }
-
-    /// Redis readiness: `Ok(Ok(()))` when ready, `Ok(Err(reason))` when Redis answers but must
-    /// not be used, `Err` when it does not answer.
-    pub async fn readiness(&self) -> Result<Result<(), String>, GatewayError> {
-        Ok(self.store.readiness().await?)
-    }
-
-    /// Brings the node's clock in step with Redis `TIME`.
-    pub async fn sync_clock(&self) -> Result<(), GatewayError> {
-        let before = self.clock.machine_ms();
-        let redis_ms = self.store.time_ms().await?;
-        let after = self.clock.machine_ms();
-        self.clock.set_redis_ms(redis_ms, before, after);
-        Ok(())
+    /// Operators, their invitations, dashboard sessions and sign-in.
+    pub fn console(&self) -> &Console {
+        &self.console
     }
 }

@@ -23,10 +23,10 @@ impl Gateway {
 
     /// A project's own prices, from the node's cache while the config epoch stands.
     pub async fn project_prices(&self, project: &str) -> Result<Arc<ProjectPrices>, GatewayError> {
-        if let Some(prices) = self.cache.prices(project) {
+        if let Some(prices) = self.node.cache.prices(project) {
             return Ok(prices);
         }
-        let stored = self.store.load_prices(project).await?;
+        let stored = self.node.store.load_prices(project).await?;
         let mut by_model = HashMap::with_capacity(stored.len());
         for (model, price) in stored {
             // Written only after the API checked them: one that no longer parses is skipped,
@@ -39,7 +39,7 @@ impl Gateway {
             }
         }
         let prices = Arc::new(ProjectPrices { by_model });
-        self.cache.put_prices(project, prices.clone());
+        self.node.cache.put_prices(project, prices.clone());
         Ok(prices)
     }
 
@@ -53,19 +53,19 @@ impl Gateway {
         by: &Actor,
     ) -> Result<Option<ProjectPrice>, GatewayError> {
         let known = self.project_prices(project).await?.by_model.contains_key(model);
-        if !known && self.store.count_prices(project).await? >= MAX_PROJECT_PRICES {
+        if !known && self.node.store.count_prices(project).await? >= MAX_PROJECT_PRICES {
             return Ok(None);
         }
-        let at_ms = self.now_ms();
-        self.store.put_price(project, model, price, at_ms).await?;
-        self.bump_epoch().await?;
+        let at_ms = self.node.now_ms();
+        self.node.store.put_price(project, model, price, at_ms).await?;
+        self.node.bump_epoch().await?;
         let change = Change {
             action: Action::PricePut,
             target: model,
             user: None,
             detail: serde_json::to_value(price).unwrap_or_else(|_| json!({})),
         };
-        self.record(project, by, change).await;
+        self.node.record(project, by, change).await;
         Ok(Some(ProjectPrice {
             price: price.clone(),
             updated_at_ms: at_ms,
@@ -75,16 +75,16 @@ impl Gateway {
     /// Removes the project's price of `model`: the catalog prices it again. False when the
     /// project had none.
     pub async fn delete_price(&self, project: &str, model: &str, by: &Actor) -> Result<bool, GatewayError> {
-        let removed = self.store.delete_price(project, model).await?;
+        let removed = self.node.store.delete_price(project, model).await?;
         if removed {
-            self.bump_epoch().await?;
+            self.node.bump_epoch().await?;
             let change = Change {
                 action: Action::PriceDelete,
                 target: model,
                 user: None,
                 detail: json!({}),
             };
-            self.record(project, by, change).await;
+            self.node.record(project, by, change).await;
         }
         Ok(removed)
     }

@@ -2,10 +2,10 @@
 //! "stale", "more to reclaim" and "reused" answers the same way. It knows the node only as a
 //! `Refresh` (what to do after "stale"), so its loop is tested without Redis.
 
-use std::future::Future;
 use std::time::Duration;
 
-use super::{Gateway, GatewayError};
+use super::node::Node;
+use super::GatewayError;
 use crate::metrics::Fixed;
 use crate::quota::UserId;
 use crate::secrets::id_bytes;
@@ -30,25 +30,12 @@ pub(super) trait Refresh {
     }
 }
 
-impl Refresh for Gateway {
+impl Refresh for Node {
     /// Counts the stale answer, forgets the user's subscription and measures the clock again.
     async fn refresh(&self, project: &str, user: &UserId) -> Result<(), GatewayError> {
         self.metrics.bump(Fixed::StaleAnswers);
         self.cache.forget_user(project, user.as_str());
         self.sync_clock().await
-    }
-}
-
-impl Gateway {
-    /// `drive` with this node as the refresher; a plain function returning the driver's
-    /// future, so a verb's call costs no more than calling `drive` itself.
-    pub(super) fn drive<'a, T: 'a>(
-        &'a self,
-        project: &'a str,
-        user: &'a UserId,
-        attempt: impl AsyncFnMut() -> Result<Reply<T>, GatewayError> + 'a,
-    ) -> impl Future<Output = Result<T, GatewayError>> + 'a {
-        drive(self, project, user, attempt)
     }
 }
 

@@ -157,7 +157,7 @@ impl Gateway {
             from_ms,
             to_ms,
         } = request;
-        let to_ms = to_ms.unwrap_or_else(|| self.now_ms() + NOW_SLACK_MS);
+        let to_ms = to_ms.unwrap_or_else(|| self.node.now_ms() + NOW_SLACK_MS);
         let from_ms = from_ms.unwrap_or(to_ms - DEFAULT_RANGE_MS);
         if from_ms >= to_ms {
             return Err(GatewayError::Invalid {
@@ -170,7 +170,12 @@ impl Gateway {
         }
         let candidate = match candidate {
             Candidate::Draft(plan) => *plan,
-            Candidate::Stored(id) => (*self.plan(project, &id).await?.ok_or(GatewayError::PlanNotFound(id))?).clone(),
+            Candidate::Stored(id) => (*self
+                .node
+                .plan(project, &id)
+                .await?
+                .ok_or(GatewayError::PlanNotFound(id))?)
+            .clone(),
         };
         let users = self.cohort(project, &cohort).await?;
         let entries = self.ledger_lengths(project, &users).await?;
@@ -184,7 +189,7 @@ impl Gateway {
         let simulation = Simulation {
             id: format!("sim_{}", hex::encode(random_bytes::<16>())),
             status: SimulationStatus::Running,
-            created_ms: self.now_ms(),
+            created_ms: self.node.now_ms(),
             finished_ms: None,
             candidate_plan_id: candidate.id.clone(),
             candidate: Some(PlanDoc {
@@ -216,7 +221,7 @@ impl Gateway {
         if !is_simulation_id(id) {
             return Ok(None);
         }
-        let (Some(text), progress) = self.store.simulation(project, id).await? else {
+        let (Some(text), progress) = self.node.store.simulation(project, id).await? else {
             return Ok(None);
         };
         let mut simulation: Simulation = serde_json::from_str(&text).map_err(GatewayError::encode("simulation"))?;
@@ -231,6 +236,7 @@ impl Gateway {
     async fn keep_simulation(&self, project: &str, simulation: &Simulation) -> Result<(), GatewayError> {
         let text = serde_json::to_string(simulation).map_err(GatewayError::encode("simulation"))?;
         Ok(self
+            .node
             .store
             .put_simulation(project, &simulation.id, false, text, KEEP)
             .await?)
@@ -240,6 +246,7 @@ impl Gateway {
     async fn keep_progress(&self, project: &str, simulation: &Simulation) -> Result<(), GatewayError> {
         let text = serde_json::to_string(&simulation.progress).map_err(GatewayError::encode("progress"))?;
         Ok(self
+            .node
             .store
             .put_simulation(project, &simulation.id, true, text, KEEP)
             .await?)
@@ -280,7 +287,7 @@ impl Gateway {
             }
             Cohort::Plan(plan) => plan,
         };
-        if self.plan(project, plan).await?.is_none() {
+        if self.node.plan(project, plan).await?.is_none() {
             return Err(GatewayError::PlanNotFound(plan.clone()));
         }
         let filter = UserFilter {
@@ -289,7 +296,7 @@ impl Gateway {
         };
         let (mut users, mut after) = (Vec::new(), None);
         loop {
-            let page = self.store.users(project, after.as_deref(), 1_000, &filter).await?;
+            let page = self.node.store.users(project, after.as_deref(), 1_000, &filter).await?;
             for entry in page.data {
                 if let Ok(user) = UserId::parse(&entry.user_id) {
                     users.push(user);
@@ -311,7 +318,7 @@ impl Gateway {
     /// What the cohort's ledgers keep, whatever the times: a bound checked before starting.
     async fn ledger_lengths(&self, project: &str, users: &[UserId]) -> Result<u64, GatewayError> {
         let mut lengths = futures_util::stream::iter(users)
-            .map(|user| self.store.ledger_length(project, user))
+            .map(|user| self.node.store.ledger_length(project, user))
             .buffer_unordered(16);
         let mut total = 0;
         while let Some(length) = lengths.next().await {
@@ -324,7 +331,7 @@ impl Gateway {
         let result = self
             .replay_cohort(project, &mut simulation, Arc::new(candidate), users)
             .await;
-        simulation.finished_ms = Some(self.now_ms());
+        simulation.finished_ms = Some(self.node.now_ms());
         match result {
             Ok(report) => {
                 simulation.status = SimulationStatus::Done;
@@ -351,7 +358,7 @@ impl Gateway {
         users: &[UserId],
     ) -> Result<Report, Failure> {
         let (started, mut written) = (Instant::now(), Instant::now());
-        let default_plan = self.project_settings(project).await?.and_then(|s| s.default_plan);
+        let default_plan = self.node.project_settings(project).await?.and_then(|s| s.default_plan);
         let prices = Arc::new(self.price_book(project).await?);
         let range = simulation.from_ms..simulation.to_ms;
         let mut rows = Vec::with_capacity(users.len());
@@ -366,12 +373,13 @@ impl Gateway {
                 });
             }
             let sub = self
+                .node
                 .store
                 .subscription(project, user)
                 .await
                 .map_err(GatewayError::from)?;
             let plan = match sub.plan_id.clone().or_else(|| default_plan.clone()) {
-                Some(id) => self.plan(project, &id).await?,
+                Some(id) => self.node.plan(project, &id).await?,
                 None => None,
             };
             // The ledger before the range too (the usage its windows start with, the holds
@@ -434,6 +442,7 @@ impl Gateway {
         loop {
             let after = entries.last().map(|e| e.position.clone());
             let page = self
+                .node
                 .store
                 .ledger(project, user, after.as_deref(), from_ms, to_ms, PAGE)
                 .await?;

@@ -1,11 +1,12 @@
 //! User tokens, judged by the node's Redis-synced clock and signed with the deployment's
 //! secret, which the node learns at start.
 
-use super::{Gateway, GatewayError};
+use super::node::Node;
+use super::GatewayError;
 use crate::quota::UserId;
 use crate::secrets::tokens::{self, Claims};
 
-impl Gateway {
+impl Node {
     pub(super) fn signing_key(&self) -> Result<&[u8], GatewayError> {
         self.secrets
             .signing_key

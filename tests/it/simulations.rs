@@ -385,7 +385,7 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
     let request = SimulationRequest {
         candidate: Candidate::Draft(Box::new(plan("plan_next", 35))),
         cohort: Cohort::Plan("plan_lab".into()),
-        from_ms: Some(gateway.now_ms() - 86_400_000),
+        from_ms: Some(gateway.node().now_ms() - 86_400_000),
         to_ms: None,
     };
     let id = gateway.start_simulation("p", request).await.unwrap().id;

@@ -18,7 +18,7 @@ use super::parts::notice;
 use super::parts::plan_editor::{diff_table, editor_again, editor_form, parse_posted, stored_text};
 use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::gateway::simulations::{Candidate, Cohort, Simulation, SimulationRequest, SimulationStatus};
 use crate::gateway::GatewayError;
 use crate::http::{ApiError, AppState};

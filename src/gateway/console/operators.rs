@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::audit::{Action, Actor, Change};
 use super::operator_records::Edit;
-use super::{Gateway, GatewayError};
+use super::Console;
+use crate::gateway::audit::{Action, Actor, Change};
+use crate::gateway::GatewayError;
 use crate::quota::operator::{Offer, OperatorRecord, Role, INVITE_TTL_MS, MAX_OPERATORS};
 use crate::secrets::{digest_hex, passwords, random_token};
 
@@ -64,7 +65,7 @@ impl Actor {
     }
 }
 
-impl Gateway {
+impl Console {
     /// Invites a person (`email` lower-cased and checked by the caller, as are `name` and
     /// `roles`, whose projects exist).
     pub async fn invite_operator(
@@ -74,7 +75,7 @@ impl Gateway {
         roles: BTreeMap<String, Role>,
         by: &Actor,
     ) -> Result<Invitation, GatewayError> {
-        if self.store.count_operators().await? >= MAX_OPERATORS {
+        if self.node.store.count_operators().await? >= MAX_OPERATORS {
             return Err(GatewayError::OperatorLimit(MAX_OPERATORS));
         }
         let token = random_token(43);
@@ -85,11 +86,11 @@ impl Gateway {
             roles,
             password_hash: None,
             invite_digest: Some(digest_hex(&token)),
-            created_at_ms: self.now_ms(),
+            created_at_ms: self.node.now_ms(),
             invited_by: by.id.clone(),
             offers: BTreeMap::new(),
         };
-        if !self.store.create_operator(&operator).await? {
+        if !self.node.store.create_operator(&operator).await? {
             return Err(GatewayError::OperatorExists(email.to_string()));
         }
         let invitation = self.open_invitation(operator, token).await?;
@@ -120,7 +121,7 @@ impl Gateway {
             Err(err) => return Err(err),
         }
         let token = random_token(43);
-        let expires_at_ms = self.now_ms() + INVITE_TTL_MS as i64;
+        let expires_at_ms = self.node.now_ms() + INVITE_TTL_MS as i64;
         let offer = Offer {
             role,
             name: name.to_string(),
@@ -143,9 +144,9 @@ impl Gateway {
             return Err(GatewayError::OperatorExists(email.to_string()));
         };
         if let Some(old) = before.offers.get(project) {
-            self.store.take_invite(&old.digest).await?;
+            self.node.store.take_invite(&old.digest).await?;
         }
-        self.store.put_invite(&offer.digest, email, INVITE_TTL_MS).await?;
+        self.node.store.put_invite(&offer.digest, email, INVITE_TTL_MS).await?;
         let detail = json!({ "email": email, "name": name, "role": role.as_str() });
         self.record_operator(project, by, Action::OperatorInvite, &before.id, detail)
             .await;
@@ -172,7 +173,7 @@ impl Gateway {
         };
         // The last link ends now, not at its expiry.
         if let Some(old) = before.invite_digest {
-            self.store.take_invite(&old).await?;
+            self.node.store.take_invite(&old).await?;
         }
         for project in operator.roles.keys() {
             let detail = json!({ "invitation": "new" });
@@ -183,10 +184,11 @@ impl Gateway {
     }
 
     async fn open_invitation(&self, operator: OperatorRecord, token: String) -> Result<Invitation, GatewayError> {
-        self.store
+        self.node
+            .store
             .put_invite(&digest_hex(&token), &operator.email, INVITE_TTL_MS)
             .await?;
-        let expires_at_ms = self.now_ms() + INVITE_TTL_MS as i64;
+        let expires_at_ms = self.node.now_ms() + INVITE_TTL_MS as i64;
         Ok(Invitation {
             operator,
             token,
@@ -196,7 +198,7 @@ impl Gateway {
 
     /// Every operator, by email.
     pub async fn operators(&self) -> Result<Vec<OperatorRecord>, GatewayError> {
-        Ok(self.store.operators().await?)
+        Ok(self.node.store.operators().await?)
     }
 
     /// The operator of this id.
@@ -210,7 +212,7 @@ impl Gateway {
 
     /// The operator of this address, as stored now (a session's check on every request).
     pub async fn operator_by_email(&self, email: &str) -> Result<Option<OperatorRecord>, GatewayError> {
-        Ok(self.store.load_operator(email).await?)
+        Ok(self.node.store.load_operator(email).await?)
     }
 
     /// Changes an operator's name or roles; an operator left with no role is removed.
@@ -280,7 +282,7 @@ impl Gateway {
     /// Removes an operator: their sessions end at their next request.
     pub async fn remove_operator(&self, id: &str, by: &Actor) -> Result<(), GatewayError> {
         let operator = self.operator(id).await?;
-        self.store.delete_operator(&operator.email).await?;
+        self.node.store.delete_operator(&operator.email).await?;
         self.record_removal(&operator, by).await;
         Ok(())
     }
@@ -297,10 +299,10 @@ impl Gateway {
     /// Who an open invitation is for; None when it expired, was taken up or replaced.
     pub async fn invitation(&self, token: &str) -> Result<Option<Invited>, GatewayError> {
         let digest = digest_hex(token);
-        let Some(email) = self.store.invite(&digest).await? else {
+        let Some(email) = self.node.store.invite(&digest).await? else {
             return Ok(None);
         };
-        let Some(operator) = self.store.load_operator(&email).await? else {
+        let Some(operator) = self.node.store.load_operator(&email).await? else {
             return Ok(None);
         };
         if operator.invite_digest.as_deref() == Some(digest.as_str()) {
@@ -311,7 +313,7 @@ impl Gateway {
                 project: None,
             }));
         }
-        let now = self.now_ms();
+        let now = self.node.now_ms();
         let offered = operator
             .offers
             .iter()
@@ -339,7 +341,7 @@ impl Gateway {
                 .await;
         }
         let operator = invited.operator;
-        if self.store.take_invite(&digest).await?.is_none() {
+        if self.node.store.take_invite(&digest).await?.is_none() {
             return Ok(Taken::Gone); // taken up meanwhile, in another tab
         }
         let password_hash = hash(password.to_string()).await;
@@ -375,17 +377,18 @@ impl Gateway {
         password: &str,
     ) -> Result<Taken, GatewayError> {
         let (tries, _) = self
+            .node
             .store
             .count_attempt(&format!("offer:{digest}"), INVITE_TTL_MS)
             .await?;
         if tries > OFFER_TRIES {
-            self.store.take_invite(digest).await?;
+            self.node.store.take_invite(digest).await?;
             return Ok(Taken::Gone);
         }
         if self.check_password(email, password).await?.is_none() {
             return Ok(Taken::WrongPassword);
         }
-        if self.store.take_invite(digest).await?.is_none() {
+        if self.node.store.take_invite(digest).await?.is_none() {
             return Ok(Taken::Gone);
         }
         let changed = self
@@ -416,7 +419,7 @@ impl Gateway {
         email: &str,
         password: &str,
     ) -> Result<Option<OperatorRecord>, GatewayError> {
-        let operator = self.store.load_operator(email).await?;
+        let operator = self.node.store.load_operator(email).await?;
         let phc = operator.as_ref().and_then(|o| o.password_hash.clone());
         // An unknown address, or one invited and not yet active, is checked against a decoy:
         // the answer takes as long, so it does not tell which addresses are operators.
@@ -436,7 +439,7 @@ impl Gateway {
             user: None,
             detail,
         };
-        self.record(project, by, change).await;
+        self.node.record(project, by, change).await;
     }
 }
 

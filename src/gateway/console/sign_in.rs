@@ -9,7 +9,8 @@
 use std::net::IpAddr;
 
 use super::sessions::Session;
-use super::{Gateway, GatewayError};
+use super::Console;
+use crate::gateway::GatewayError;
 use crate::secrets::digest_hex;
 
 /// The window attempts are counted in.
@@ -71,7 +72,7 @@ pub enum SignIn {
     Throttled { retry_after_s: u64 },
 }
 
-impl Gateway {
+impl Console {
     /// Signs in with `credential` from `client` (the connection's peer address), counting the
     /// attempt first.
     pub async fn sign_in(&self, credential: Credential<'_>, client: IpAddr) -> Result<SignIn, GatewayError> {
@@ -79,7 +80,7 @@ impl Gateway {
         let mut counters = vec![(format!("a:{address}"), ATTEMPTS_PER_ADDRESS)];
         counters.extend(credential.counters(&address));
         for (name, limit) in counters {
-            let (count, left_ms) = self.store.count_attempt(&name, SIGN_IN_WINDOW_MS).await?;
+            let (count, left_ms) = self.node.store.count_attempt(&name, SIGN_IN_WINDOW_MS).await?;
             if count > limit {
                 return Ok(SignIn::Throttled {
                     retry_after_s: left_ms.div_ceil(1000).max(1),
