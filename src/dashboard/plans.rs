@@ -141,7 +141,7 @@ async fn costs(state: &AppState, session: &Session, plan: &Plan) -> Result<Optio
     if !plan.prices() {
         return Ok(None);
     }
-    let book = state.gateway.price_book(&session.project).await?;
+    let book = state.gateway.node().price_book(&session.project).await?;
     Ok(typical_costs(plan, &book))
 }
 

@@ -27,8 +27,8 @@ fn usd(v: &Value) -> String {
 }
 
 async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiError> {
-    let catalog = state.gateway.catalog();
-    let own = state.gateway.project_prices(&session.project).await?;
+    let catalog = state.gateway.node().catalog();
+    let own = state.gateway.node().project_prices(&session.project).await?;
     let mut own_models: Vec<&String> = own.by_model.keys().collect();
     own_models.sort();
     Ok(html! {

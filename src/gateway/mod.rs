@@ -1,7 +1,7 @@
 //! The service layer between HTTP and Redis: planes over one shared `Node` (`node.rs`: the
 //! store, the node's caches, its clock, its metrics, the outcome subscribers, the retry driver
-//! in `retry.rs`), with one file per verb. The console plane (`console/`) is a façade of its
-//! own; the verbs not yet moved to a plane are `Gateway`'s. It resolves plans, decides when a
+//! in `retry.rs`), with one file per verb. The console (`console/`) and the lab (`lab/`) are
+//! planes of their own; the verbs not yet moved to a plane are `Gateway`'s. It resolves plans, decides when a
 //! cache may be trusted, assembles decisions; it knows nothing of HTTP or JSON wire types.
 
 mod activity;
@@ -18,6 +18,7 @@ mod credits;
 mod deliver;
 mod epoch;
 mod idempotency;
+pub mod lab;
 mod ledger;
 mod levels;
 mod node;
@@ -34,7 +35,6 @@ mod retry;
 mod rolling;
 mod runs;
 mod settle;
-pub mod simulations;
 mod slice_ends;
 mod slices;
 mod start;
@@ -58,6 +58,7 @@ pub use console::{Console, Credential, SignIn, ATTEMPTS_PER_ADDRESS, ATTEMPTS_PE
 pub use credits::Granting;
 pub use epoch::EPOCH_POLL;
 pub use idempotency::Idempotency;
+pub use lab::Lab;
 pub use ledger::{LedgerCursor, LedgerQuery, UsageEventPage};
 pub use node::Node;
 pub use outcome::{Effect, Outcome, Subscriber, Verb};
@@ -200,6 +201,7 @@ impl GatewayError {
 pub struct Gateway {
     node: Node,
     console: Console,
+    lab: Lab,
     webhooks: Arc<WebhookSettings>,
     /// From when every ledger entry is in its project's ledger index, learnt at start.
     ledger_since: Arc<OnceLock<i64>>,
@@ -207,10 +209,6 @@ pub struct Gateway {
     /// change's check and its write (`parents.rs`).
     #[cfg(feature = "test-hooks")]
     level_pause: std::time::Duration,
-    /// How many simulations this node runs (`simulations.rs`).
-    simulations: Arc<std::sync::atomic::AtomicUsize>,
-    /// The model catalog it prices by (`prices.rs`).
-    catalog: Arc<crate::quota::catalog::Catalog>,
     /// Whether members decide on leased slices of their parents' budgets (`slices.rs`).
     leases: LeaseSettings,
     /// The takes of slices in flight on this node (`slices.rs`).
@@ -224,13 +222,12 @@ impl Gateway {
         let node = Node::new(config)?;
         Ok(Gateway {
             console: Console::new(node.clone()),
+            lab: Lab::new(node.clone()),
             node,
             webhooks: Arc::default(),
             ledger_since: Arc::default(),
             #[cfg(feature = "test-hooks")]
             level_pause: std::time::Duration::ZERO,
-            simulations: Arc::default(),
-            catalog: Arc::new(crate::quota::catalog::Catalog::built_in()),
             leases: LeaseSettings::default(),
             leases_in_flight: Arc::default(),
         })
@@ -244,8 +241,13 @@ impl Gateway {
 
     /// Prices by `catalog` instead of the one built in.
     pub fn with_catalog(mut self, catalog: crate::quota::catalog::Catalog) -> Gateway {
-        self.catalog = Arc::new(catalog);
-        self
+        // Before any plane is used: each holds its own copy of the node.
+        self.node.catalog = Arc::new(catalog);
+        Gateway {
+            console: Console::new(self.node.clone()),
+            lab: Lab::new(self.node.clone()),
+            ..self
+        }
     }
 
     /// How this node delivers webhooks (the default: https to public addresses only).
@@ -279,5 +281,10 @@ impl Gateway {
     /// Operators, their invitations, dashboard sessions and sign-in.
     pub fn console(&self) -> &Console {
         &self.console
+    }
+
+    /// The pricing lab's simulations.
+    pub fn lab(&self) -> &Lab {
+        &self.lab
     }
 }

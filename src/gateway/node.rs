@@ -1,7 +1,8 @@
 //! The node every plane stands on: the store, the configuration cache (`epoch.rs`), the clock,
-//! the metrics, the outcome subscribers and the secrets learnt at start, with what every plane
-//! does with them: read the clock, recognise a caller, write an audit entry, report an outcome,
-//! drive a script call (`retry.rs`). It holds no plane's own state.
+//! the metrics, the outcome subscribers, the secrets learnt at start and the model catalog, with
+//! what every plane does with them: read the clock, recognise a caller, read a cached plan or
+//! price, write an audit entry, report an outcome, drive a script call (`retry.rs`). It holds no
+//! plane's own state.
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -11,6 +12,7 @@ use super::cache::Cache;
 use super::outcome::{Outcomes, Subscriber};
 use super::{Clock, GatewayError};
 use crate::metrics::Metrics;
+use crate::quota::catalog::Catalog;
 use crate::quota::{ChangeEntry, KeyRecord, UserId};
 use crate::secrets::{self, digest, digests_equal};
 use crate::store::{Reply, Store, StoreConfig, StoreError};
@@ -33,6 +35,8 @@ pub struct Node {
     pub(super) metrics: Arc<Metrics>,
     pub(super) outcomes: Arc<Outcomes>,
     pub(super) secrets: Arc<NodeSecrets>,
+    /// The model catalog it prices by (`prices.rs`).
+    pub(super) catalog: Arc<Catalog>,
 }
 
 impl Node {
@@ -50,6 +54,7 @@ impl Node {
             metrics,
             outcomes: Arc::new(outcomes),
             secrets: Arc::default(),
+            catalog: Arc::new(Catalog::built_in()),
         })
     }
 

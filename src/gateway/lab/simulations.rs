@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::reservations::MAX_LIFETIME_MS;
-use super::{Gateway, GatewayError};
+use super::Lab;
+use crate::gateway::{GatewayError, MAX_LIFETIME_MS};
 use crate::quota::replay::{replay, PlanSpan, Report, Subject, Timeline, UserRow};
 use crate::quota::{Plan, PlanDoc, UsageEvent, UserFilter, UserId, DAY_MS};
 use crate::secrets::random_bytes;
@@ -144,7 +144,7 @@ impl From<GatewayError> for Failure {
     }
 }
 
-impl Gateway {
+impl Lab {
     /// Checks a simulation's bounds, keeps it as running and starts it; answers it at once.
     pub async fn start_simulation(
         &self,
@@ -207,10 +207,10 @@ impl Gateway {
             report: None,
         };
         self.keep_simulation(project, &simulation).await?;
-        let (gateway, project, running) = (self.clone(), project.to_string(), simulation.clone());
+        let (lab, project, running) = (self.clone(), project.to_string(), simulation.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            gateway.run_simulation(&project, running, candidate, &users).await;
+            lab.run_simulation(&project, running, candidate, &users).await;
         });
         Ok(simulation)
     }
@@ -253,7 +253,7 @@ impl Gateway {
     }
 
     fn simulation_slot(&self) -> Result<Slot, GatewayError> {
-        let running = self.simulations.clone();
+        let running = self.running.clone();
         if running.fetch_add(1, Ordering::SeqCst) >= MAX_RUNNING {
             running.fetch_sub(1, Ordering::SeqCst);
             return Err(bound(
@@ -359,7 +359,7 @@ impl Gateway {
     ) -> Result<Report, Failure> {
         let (started, mut written) = (Instant::now(), Instant::now());
         let default_plan = self.node.project_settings(project).await?.and_then(|s| s.default_plan);
-        let prices = Arc::new(self.price_book(project).await?);
+        let prices = Arc::new(self.node.price_book(project).await?);
         let range = simulation.from_ms..simulation.to_ms;
         let mut rows = Vec::with_capacity(users.len());
         for user in users {
