@@ -26,7 +26,7 @@ impl Node {
     }
 
     /// A plan, from the node's cache while the config epoch stands.
-    pub async fn plan(&self, project: &str, id: &str) -> Result<Option<Arc<Plan>>, GatewayError> {
+    pub(crate) async fn plan(&self, project: &str, id: &str) -> Result<Option<Arc<Plan>>, GatewayError> {
         if let Some(plan) = self.cache.plan(project, id) {
             self.cache_lookup(CacheKind::Plan, true);
             return Ok(Some(plan));
@@ -40,7 +40,7 @@ impl Node {
     }
 
     /// A project's settings, from the node's cache while the config epoch stands.
-    pub async fn project_settings(&self, project: &str) -> Result<Option<ProjectSettings>, GatewayError> {
+    pub(crate) async fn project_settings(&self, project: &str) -> Result<Option<ProjectSettings>, GatewayError> {
         if let Some(settings) = self.cache.settings(project) {
             self.cache_lookup(CacheKind::Settings, true);
             return Ok(settings);
@@ -83,7 +83,7 @@ impl Node {
 
     /// Clears cached config when the epoch moved; a node that cannot read it clears too,
     /// so it never serves config older than Redis once Redis is back.
-    pub async fn poll_epoch(&self) {
+    pub(crate) async fn poll_epoch(&self) {
         match self.store.epoch().await {
             Ok(epoch) if !self.cache.epoch_moved(epoch.unwrap_or(0)) => {}
             _ => self.cache.clear_config(),
@@ -91,7 +91,7 @@ impl Node {
     }
 
     /// Polls the epoch and keeps the clock in step with Redis, until the process ends.
-    pub async fn refresh_forever(self) {
+    pub(crate) async fn refresh_forever(self) {
         let mut ticks: u32 = 0;
         loop {
             tokio::time::sleep(EPOCH_POLL).await;

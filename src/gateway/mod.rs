@@ -13,7 +13,7 @@ pub mod audit;
 mod cache;
 mod clock;
 mod closed_actions;
-pub mod console;
+pub(crate) mod console;
 mod credits;
 mod deliver;
 mod epoch;
@@ -54,7 +54,7 @@ pub use crate::quota::catalog::Catalog;
 pub use activity::{Activity, Overview};
 pub use adjust::Adjusted;
 pub use clock::Clock;
-pub use console::{Console, Credential, SignIn, ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_CREDENTIAL, SIGN_IN_WINDOW_MS};
+pub(crate) use console::{Console, Credential, SignIn};
 pub use credits::Granting;
 pub use epoch::EPOCH_POLL;
 pub use idempotency::Idempotency;
@@ -279,7 +279,7 @@ impl Gateway {
     }
 
     /// Operators, their invitations, dashboard sessions and sign-in.
-    pub fn console(&self) -> &Console {
+    pub(crate) fn console(&self) -> &Console {
         &self.console
     }
 

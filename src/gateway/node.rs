@@ -69,7 +69,7 @@ impl Node {
     }
 
     /// The node's metrics, rendered by `GET /metrics` and counted by the HTTP middleware.
-    pub fn metrics(&self) -> &Arc<Metrics> {
+    pub(crate) fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
     }
 
@@ -80,7 +80,7 @@ impl Node {
 
     /// Redis readiness: `Ok(Ok(()))` when ready, `Ok(Err(reason))` when Redis answers but must
     /// not be used, `Err` when it does not answer.
-    pub async fn readiness(&self) -> Result<Result<(), String>, GatewayError> {
+    pub(crate) async fn readiness(&self) -> Result<Result<(), String>, GatewayError> {
         Ok(self.store.readiness().await?)
     }
 
@@ -105,7 +105,7 @@ impl Node {
     }
 
     /// The record of a presented API key, or None for an unknown or revoked one.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<Arc<KeyRecord>>, GatewayError> {
+    pub(crate) async fn authenticate(&self, token: &str) -> Result<Option<Arc<KeyRecord>>, GatewayError> {
         let token_digest = secrets::digest_hex(token);
         let Some(record) = self.find_key(&token_digest).await? else {
             return Ok(None);
@@ -121,7 +121,7 @@ impl Node {
     /// Whether `token` is the root token. Before the node has reached Redis only a configured
     /// root token is known: a token that could be a generated one is answered "starting"
     /// (503), any other is not the root token (401), without waiting for Redis.
-    pub fn is_root(&self, token: &str) -> Result<bool, GatewayError> {
+    pub(crate) fn is_root(&self, token: &str) -> Result<bool, GatewayError> {
         match self.secrets.root_digest.get() {
             Some(root) => Ok(digests_equal(&digest(token), root)),
             None if token.starts_with(secrets::ROOT_PREFIX) => Err(GatewayError::Starting),
@@ -140,7 +140,7 @@ impl Node {
 
     /// Knows a configured root token from the start, before Redis is reached; warns when it
     /// is short, since it opens every project.
-    pub fn set_root_token(&self, token: &str) {
+    pub(crate) fn set_root_token(&self, token: &str) {
         let chars = token.chars().count();
         if chars < secrets::MIN_ROOT_TOKEN_CHARS {
             tracing::warn!(
@@ -154,7 +154,7 @@ impl Node {
     }
 
     /// Whether the node has reached Redis and learnt its secrets.
-    pub fn started(&self) -> bool {
+    pub(crate) fn started(&self) -> bool {
         self.secrets.root_digest.get().is_some() && self.secrets.signing_key.get().is_some()
     }
 

@@ -17,12 +17,12 @@ use crate::quota::{EventInput, Plan};
 
 impl Node {
     /// The catalog this node prices by.
-    pub fn catalog(&self) -> &Arc<Catalog> {
+    pub(crate) fn catalog(&self) -> &Arc<Catalog> {
         &self.catalog
     }
 
     /// A project's own prices, from the node's cache while the config epoch stands.
-    pub async fn project_prices(&self, project: &str) -> Result<Arc<ProjectPrices>, GatewayError> {
+    pub(crate) async fn project_prices(&self, project: &str) -> Result<Arc<ProjectPrices>, GatewayError> {
         if let Some(prices) = self.cache.prices(project) {
             return Ok(prices);
         }
@@ -44,7 +44,7 @@ impl Node {
     }
 
     /// The price `model` has in `project`: the project's own, else the catalog's.
-    pub async fn model_price(&self, project: &str, model: &str) -> Result<EventPrice, GatewayError> {
+    pub(crate) async fn model_price(&self, project: &str, model: &str) -> Result<EventPrice, GatewayError> {
         let own = self.project_prices(project).await?;
         let listed = self.catalog.find(model);
         let found = match (own.by_model.get(model), &listed) {
@@ -67,7 +67,7 @@ impl Node {
 
     /// Every price the project's calls may find (each catalog name, then the project's own),
     /// for a replay.
-    pub async fn price_book(&self, project: &str) -> Result<PriceBook, GatewayError> {
+    pub(crate) async fn price_book(&self, project: &str) -> Result<PriceBook, GatewayError> {
         let names: Vec<String> = self
             .catalog
             .doc

@@ -16,7 +16,7 @@ impl Node {
     }
 
     /// A token for `user` of `project`, valid for `ttl_seconds`; answers it and its expiry.
-    pub fn mint_user_token(
+    pub(crate) fn mint_user_token(
         &self,
         project: &str,
         user: &UserId,
@@ -33,7 +33,7 @@ impl Node {
     }
 
     /// The claims of a valid, unexpired token; None for anything else.
-    pub fn verify_user_token(&self, token: &str) -> Result<Option<Claims>, GatewayError> {
+    pub(crate) fn verify_user_token(&self, token: &str) -> Result<Option<Claims>, GatewayError> {
         Ok(tokens::verify(self.signing_key()?, token, self.clock.now_ms()))
     }
 }

@@ -4,17 +4,17 @@
 //! quota state, no plan and none of the other planes.
 
 mod operator_records;
-pub mod operators;
-pub mod sessions;
+pub(crate) mod operators;
+pub(crate) mod sessions;
 mod sign_in;
 
-pub use sign_in::{Credential, SignIn, ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_CREDENTIAL, SIGN_IN_WINDOW_MS};
+pub(crate) use sign_in::{Credential, SignIn};
 
 use super::Node;
 
 /// Operators, sessions and sign-in over the node; cheap to clone.
 #[derive(Clone)]
-pub struct Console {
+pub(crate) struct Console {
     node: Node,
 }
 

@@ -15,23 +15,23 @@ use crate::secrets::{digest_hex, passwords, random_token};
 
 /// A new invitation: the operator as stored, and the token of the link that sets their
 /// password (shown once; only its digest is kept).
-pub struct Invitation {
-    pub operator: OperatorRecord,
-    pub token: String,
-    pub expires_at_ms: i64,
+pub(crate) struct Invitation {
+    pub(crate) operator: OperatorRecord,
+    pub(crate) token: String,
+    pub(crate) expires_at_ms: i64,
 }
 
 /// An open invitation: the operator it is for, the name the inviter gave them, and for an
 /// operator offered a role in one more project, that project.
-pub struct Invited {
-    pub operator: OperatorRecord,
-    pub name: String,
-    pub project: Option<String>,
+pub(crate) struct Invited {
+    pub(crate) operator: OperatorRecord,
+    pub(crate) name: String,
+    pub(crate) project: Option<String>,
 }
 
 /// What taking up an invitation did.
 #[derive(Debug, PartialEq)]
-pub enum Taken {
+pub(crate) enum Taken {
     Joined,
     /// An offered role's link with a password that is not the operator's.
     WrongPassword,
@@ -43,19 +43,19 @@ pub enum Taken {
 const OFFER_TRIES: u64 = 5;
 
 /// The path of an invitation's page, which the inviter hands over.
-pub fn invite_path(token: &str) -> String {
+pub(crate) fn invite_path(token: &str) -> String {
     format!("/dashboard/invite/{token}")
 }
 
 /// A change to an operator: each field None stays as it is.
 #[derive(Default)]
-pub struct OperatorPatch {
-    pub name: Option<String>,
+pub(crate) struct OperatorPatch {
+    pub(crate) name: Option<String>,
     /// Every role, replacing them all (the API's PATCH).
-    pub roles: Option<BTreeMap<String, Role>>,
+    pub(crate) roles: Option<BTreeMap<String, Role>>,
     /// One project's role set (Some) or taken away (None), the others as stored (an owner's
     /// change on the dashboard, which concerns their project only).
-    pub role_in: Option<(String, Option<Role>)>,
+    pub(crate) role_in: Option<(String, Option<Role>)>,
 }
 
 impl Actor {
@@ -68,7 +68,7 @@ impl Actor {
 impl Console {
     /// Invites a person (`email` lower-cased and checked by the caller, as are `name` and
     /// `roles`, whose projects exist).
-    pub async fn invite_operator(
+    pub(crate) async fn invite_operator(
         &self,
         email: &str,
         name: &str,
@@ -106,7 +106,7 @@ impl Console {
     /// an address that is an operator elsewhere is offered the role, which they take up with
     /// their own password. Both answer the same (a link, and when it ends), so the owner does
     /// not learn which addresses are operators of other projects.
-    pub async fn invite_to_project(
+    pub(crate) async fn invite_to_project(
         &self,
         email: &str,
         name: &str,
@@ -155,7 +155,7 @@ impl Console {
 
     /// A new invitation link for an operator (the last one stops working): to finish an
     /// invitation that expired, or to set a forgotten password.
-    pub async fn reinvite_operator(&self, id: &str, by: &Actor) -> Result<Invitation, GatewayError> {
+    pub(crate) async fn reinvite_operator(&self, id: &str, by: &Actor) -> Result<Invitation, GatewayError> {
         let email = self.operator(id).await?.email;
         let token = random_token(43);
         let digest = digest_hex(&token);
@@ -197,12 +197,12 @@ impl Console {
     }
 
     /// Every operator, by email.
-    pub async fn operators(&self) -> Result<Vec<OperatorRecord>, GatewayError> {
+    pub(crate) async fn operators(&self) -> Result<Vec<OperatorRecord>, GatewayError> {
         Ok(self.node.store.operators().await?)
     }
 
     /// The operator of this id.
-    pub async fn operator(&self, id: &str) -> Result<OperatorRecord, GatewayError> {
+    pub(crate) async fn operator(&self, id: &str) -> Result<OperatorRecord, GatewayError> {
         self.operators()
             .await?
             .into_iter()
@@ -211,12 +211,12 @@ impl Console {
     }
 
     /// The operator of this address, as stored now (a session's check on every request).
-    pub async fn operator_by_email(&self, email: &str) -> Result<Option<OperatorRecord>, GatewayError> {
+    pub(crate) async fn operator_by_email(&self, email: &str) -> Result<Option<OperatorRecord>, GatewayError> {
         Ok(self.node.store.load_operator(email).await?)
     }
 
     /// Changes an operator's name or roles; an operator left with no role is removed.
-    pub async fn update_operator(
+    pub(crate) async fn update_operator(
         &self,
         id: &str,
         patch: OperatorPatch,
@@ -280,7 +280,7 @@ impl Console {
     }
 
     /// Removes an operator: their sessions end at their next request.
-    pub async fn remove_operator(&self, id: &str, by: &Actor) -> Result<(), GatewayError> {
+    pub(crate) async fn remove_operator(&self, id: &str, by: &Actor) -> Result<(), GatewayError> {
         let operator = self.operator(id).await?;
         self.node.store.delete_operator(&operator.email).await?;
         self.record_removal(&operator, by).await;
@@ -297,7 +297,7 @@ impl Console {
     }
 
     /// Who an open invitation is for; None when it expired, was taken up or replaced.
-    pub async fn invitation(&self, token: &str) -> Result<Option<Invited>, GatewayError> {
+    pub(crate) async fn invitation(&self, token: &str) -> Result<Option<Invited>, GatewayError> {
         let digest = digest_hex(token);
         let Some(email) = self.node.store.invite(&digest).await? else {
             return Ok(None);
@@ -330,7 +330,7 @@ impl Console {
     /// operator's password is set; an operator offered a role elsewhere gives their own, and
     /// gets the role. The invitation ends either way but a wrong password, which has
     /// `OFFER_TRIES` in all.
-    pub async fn accept_invitation(&self, token: &str, password: &str) -> Result<Taken, GatewayError> {
+    pub(crate) async fn accept_invitation(&self, token: &str, password: &str) -> Result<Taken, GatewayError> {
         let digest = digest_hex(token);
         let Some(invited) = self.invitation(token).await? else {
             return Ok(Taken::Gone);

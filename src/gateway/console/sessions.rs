@@ -14,40 +14,40 @@ use crate::quota::operator::{Need, OperatorRecord, Role};
 use crate::secrets::{digest_hex, random_token};
 
 /// A session ends after this long without a request.
-pub const IDLE_MS: u64 = 12 * 3_600_000;
+pub(crate) const IDLE_MS: u64 = 12 * 3_600_000;
 
 /// Who is signed in, and what for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Session {
+pub(crate) struct Session {
     /// The project the pages show (any project for the root token, its own for a key).
-    pub project: String,
+    pub(crate) project: String,
     /// The operator's id, the key's id, or "root".
-    pub actor_id: String,
+    pub(crate) actor_id: String,
     /// The operator's name and address, the key's label, or "root token".
-    pub actor_label: String,
+    pub(crate) actor_label: String,
     /// SHA-256 (hex) of the key or root token signed in with, or of the operator's password
     /// hash: checked on every request.
-    pub credential_digest: String,
-    pub root: bool,
+    pub(crate) credential_digest: String,
+    pub(crate) root: bool,
     /// The token every form of this session carries.
-    pub csrf: String,
+    pub(crate) csrf: String,
     /// An operator's session: their address (the record is read again on every request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operator: Option<String>,
+    pub(crate) operator: Option<String>,
     /// The role in `project`: an operator's own there (read again on every request); admin
     /// for a secret key, owner for the root token.
     #[serde(default)]
-    pub role: Role,
+    pub(crate) role: Role,
 }
 
 impl Session {
     /// Who changes things in this session, for the audit log.
-    pub fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor::new(self.actor_id.clone(), self.actor_label.clone())
     }
 
     /// Whether this session may make a change that needs `need`.
-    pub fn may(&self, need: Need) -> bool {
+    pub(crate) fn may(&self, need: Need) -> bool {
         self.role.may(need)
     }
 }
@@ -123,7 +123,7 @@ impl Console {
 
     /// The live session a cookie names, its idle expiry renewed; None when it expired, was
     /// signed out, or its key was revoked (then it is ended too).
-    pub async fn session(&self, cookie: &str) -> Result<Option<Session>, GatewayError> {
+    pub(crate) async fn session(&self, cookie: &str) -> Result<Option<Session>, GatewayError> {
         let digest = digest_hex(cookie);
         let Some(json) = self.node.store.touch_session(&digest, IDLE_MS).await? else {
             return Ok(None);
@@ -160,7 +160,12 @@ impl Console {
     }
 
     /// Points a root session at another project, or an operator's at another of theirs.
-    pub async fn switch_project(&self, cookie: &str, session: &Session, project: &str) -> Result<bool, GatewayError> {
+    pub(crate) async fn switch_project(
+        &self,
+        cookie: &str,
+        session: &Session,
+        project: &str,
+    ) -> Result<bool, GatewayError> {
         let role = match &session.operator {
             Some(email) => {
                 let operator = self.operator_by_email(email).await?;
@@ -184,7 +189,7 @@ impl Console {
         Ok(true)
     }
 
-    pub async fn sign_out(&self, cookie: &str) -> Result<(), GatewayError> {
+    pub(crate) async fn sign_out(&self, cookie: &str) -> Result<(), GatewayError> {
         Ok(self.node.store.delete_session(&digest_hex(cookie)).await?)
     }
 }

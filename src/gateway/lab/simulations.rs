@@ -19,19 +19,19 @@ use crate::quota::replay::{replay, PlanSpan, Report, Subject, Timeline, UserRow}
 use crate::quota::{Plan, PlanDoc, UsageEvent, UserFilter, UserId, DAY_MS};
 use crate::secrets::random_bytes;
 
-pub const MAX_USERS: usize = 10_000;
-pub const MAX_ENTRIES: u64 = 1_000_000;
-pub const MAX_RANGE_MS: i64 = 92 * DAY_MS;
+pub(crate) const MAX_USERS: usize = 10_000;
+pub(crate) const MAX_ENTRIES: u64 = 1_000_000;
+pub(crate) const MAX_RANGE_MS: i64 = 92 * DAY_MS;
 /// A simulation looks back 30 days unless told otherwise.
-pub const DEFAULT_RANGE_MS: i64 = 30 * DAY_MS;
+pub(crate) const DEFAULT_RANGE_MS: i64 = 30 * DAY_MS;
 /// Ledger entries carry Redis's time, which a node estimates to within the scripts' accepted
 /// skew: a range to "now" reaches this far past the node's estimate, so an entry written a
 /// moment ago is in it.
 const NOW_SLACK_MS: i64 = 2_000;
-pub const MAX_RUNNING: usize = 2;
-pub const WALL_TIME: Duration = Duration::from_secs(600);
+pub(crate) const MAX_RUNNING: usize = 2;
+pub(crate) const WALL_TIME: Duration = Duration::from_secs(600);
 /// How long a simulation's state is kept after its last write.
-pub const KEEP: Duration = Duration::from_secs(86_400);
+pub(crate) const KEEP: Duration = Duration::from_secs(86_400);
 /// Ledger entries read per call.
 const PAGE: usize = 1_000;
 /// How often a running simulation writes its progress.
@@ -126,7 +126,7 @@ impl Drop for Slot {
 }
 
 /// Whether `id` has the shape simulations are given: `sim_` and 32 lower-case hex digits.
-pub fn is_simulation_id(id: &str) -> bool {
+pub(crate) fn is_simulation_id(id: &str) -> bool {
     id.strip_prefix("sim_")
         .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
