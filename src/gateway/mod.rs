@@ -195,13 +195,13 @@ impl GatewayError {
 }
 
 /// The quota service of one node: its planes over one shared `Node`; cheap to clone, shared by
-/// all workers. The console's verbs are `gateway.console()`'s; the rest are still `Gateway`'s
-/// own until they move to planes of their own.
+/// all workers. The console's and the lab's verbs are theirs (`gateway.console()`,
+/// `gateway.lab()`); the rest are still `Gateway`'s own until they move to planes of their own.
 #[derive(Clone)]
 pub struct Gateway {
     node: Node,
-    console: Console,
-    lab: Lab,
+    /// Behind an `Arc`, so a `Gateway`'s clone copies no second node.
+    lab: Arc<Lab>,
     webhooks: Arc<WebhookSettings>,
     /// From when every ledger entry is in its project's ledger index, learnt at start.
     ledger_since: Arc<OnceLock<i64>>,
@@ -221,8 +221,7 @@ impl Gateway {
     pub fn new(config: &StoreConfig) -> Result<Gateway, StoreError> {
         let node = Node::new(config)?;
         Ok(Gateway {
-            console: Console::new(node.clone()),
-            lab: Lab::new(node.clone()),
+            lab: Arc::new(Lab::new(node.clone())),
             node,
             webhooks: Arc::default(),
             ledger_since: Arc::default(),
@@ -241,11 +240,10 @@ impl Gateway {
 
     /// Prices by `catalog` instead of the one built in.
     pub fn with_catalog(mut self, catalog: crate::quota::catalog::Catalog) -> Gateway {
-        // Before any plane is used: each holds its own copy of the node.
+        // Before any plane is used: the lab holds its own copy of the node.
         self.node.catalog = Arc::new(catalog);
         Gateway {
-            console: Console::new(self.node.clone()),
-            lab: Lab::new(self.node.clone()),
+            lab: Arc::new(Lab::new(self.node.clone())),
             ..self
         }
     }
@@ -279,8 +277,8 @@ impl Gateway {
     }
 
     /// Operators, their invitations, dashboard sessions and sign-in.
-    pub(crate) fn console(&self) -> &Console {
-        &self.console
+    pub(crate) fn console(&self) -> Console<'_> {
+        Console::new(&self.node)
     }
 
     /// The pricing lab's simulations.

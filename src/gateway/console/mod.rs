@@ -12,14 +12,16 @@ pub(crate) use sign_in::{Credential, SignIn};
 
 use super::Node;
 
-/// Operators, sessions and sign-in over the node; cheap to clone.
-#[derive(Clone)]
-pub(crate) struct Console {
-    node: Node,
+/// Operators, sessions and sign-in over the node: a view the gateway lends
+/// (`Gateway::console`), so holding the console costs a `Gateway` nothing and cloning one
+/// copies no second node.
+#[derive(Clone, Copy)]
+pub(crate) struct Console<'a> {
+    node: &'a Node,
 }
 
-impl Console {
-    pub(super) fn new(node: Node) -> Console {
+impl<'a> Console<'a> {
+    pub(super) fn new(node: &'a Node) -> Console<'a> {
         Console { node }
     }
 }

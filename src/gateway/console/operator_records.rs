@@ -20,7 +20,7 @@ pub(super) enum Edit {
 /// up (only changes of that one record in the same milliseconds make it go again).
 const CHANGE_ATTEMPTS: usize = 16;
 
-impl Console {
+impl Console<'_> {
     /// Writes `change` of the operator stored under `email` over the record as it is stored at
     /// the write (a compare-and-set, removals included): when another change wrote it since
     /// this one read it, the change is made again on a fresh read, so two changes at once both

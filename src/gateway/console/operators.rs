@@ -65,7 +65,7 @@ impl Actor {
     }
 }
 
-impl Console {
+impl Console<'_> {
     /// Invites a person (`email` lower-cased and checked by the caller, as are `name` and
     /// `roles`, whose projects exist).
     pub(crate) async fn invite_operator(

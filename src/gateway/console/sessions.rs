@@ -57,7 +57,7 @@ fn password_digest(operator: &OperatorRecord) -> String {
     digest_hex(operator.password_hash.as_deref().unwrap_or(""))
 }
 
-impl Console {
+impl Console<'_> {
     /// A new session for `credential`, and the cookie value that names it; None when the
     /// credential is neither the root token nor a live secret key. Only through `sign_in`,
     /// which counts the attempt first.

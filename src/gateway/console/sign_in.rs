@@ -72,7 +72,7 @@ pub(crate) enum SignIn {
     Throttled { retry_after_s: u64 },
 }
 
-impl Console {
+impl Console<'_> {
     /// Signs in with `credential` from `client` (the connection's peer address), counting the
     /// attempt first.
     pub(crate) async fn sign_in(&self, credential: Credential<'_>, client: IpAddr) -> Result<SignIn, GatewayError> {
