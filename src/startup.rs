@@ -95,7 +95,7 @@ impl Application {
         })
         .with_catalog(catalog(config)?);
         if let Some(token) = &config.root_token {
-            gateway.set_root_token(token);
+            gateway.node().set_root_token(token);
         }
         let proxy = match &config.upstreams {
             Some(path) => {
@@ -237,5 +237,5 @@ async fn start(state: web::Data<AppState>, configured_root: Option<String>, star
     tracing::info!("connected to redis; ready");
     let _ = started.send(first);
     tokio::spawn(state.gateway.clone().deliver_forever());
-    state.gateway.clone().refresh_forever().await;
+    state.gateway.node().clone().refresh_forever().await;
 }

@@ -46,7 +46,7 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
 }
 
 fn is_root(state: &AppState, token: &str) -> Result<bool, ApiError> {
-    Ok(state.gateway.is_root(token)?)
+    Ok(state.gateway.node().is_root(token)?)
 }
 
 impl FromRequest for Root {
@@ -69,7 +69,7 @@ impl FromRequest for Root {
             }
             // A live key of the wrong kind for this route: say so rather than "unknown"; a
             // revoked or unknown one is 401 like anywhere else.
-            match state.gateway.authenticate(&token).await? {
+            match state.gateway.node().authenticate(&token).await? {
                 Some(_) => Err(ApiError::Forbidden),
                 None => Err(ApiError::Unauthorized),
             }
@@ -103,6 +103,7 @@ impl ApiKey {
     async fn record(&self, state: &AppState) -> Result<Arc<KeyRecord>, ApiError> {
         state
             .gateway
+            .node()
             .authenticate(&self.token)
             .await?
             .ok_or(ApiError::Unauthorized)
@@ -145,7 +146,11 @@ impl ApiKey {
             .get(USER_TOKEN_HEADER)
             .and_then(|v| v.to_str().ok())
             .ok_or(ApiError::Unauthorized)?;
-        let claims = state.gateway.verify_user_token(token)?.ok_or(ApiError::Unauthorized)?;
+        let claims = state
+            .gateway
+            .node()
+            .verify_user_token(token)?
+            .ok_or(ApiError::Unauthorized)?;
         if claims.project != record.project {
             return Err(ApiError::Unauthorized);
         }

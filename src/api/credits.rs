@@ -74,7 +74,7 @@ pub async fn create_grant(
         .await?
     {
         Granting::Made { grant, debt_paid } => Ok(HttpResponse::Created().json(GrantMadeAnswer {
-            grant: GrantAnswer::of(&grant, state.gateway.now_ms()),
+            grant: GrantAnswer::of(&grant, state.gateway.node().now_ms()),
             debt_paid,
         })),
         Granting::TooMany => Err(ApiError::GrantLimit {
@@ -128,7 +128,7 @@ pub async fn void_grant(
         .void_grant(&project, &user, &grant_id, None, &actor)
         .await?
     {
-        Some(grant) => Ok(HttpResponse::Ok().json(GrantAnswer::of(&grant, state.gateway.now_ms()))),
+        Some(grant) => Ok(HttpResponse::Ok().json(GrantAnswer::of(&grant, state.gateway.node().now_ms()))),
         None => Err(ApiError::GrantNotFound(grant_id)),
     }
 }

@@ -12,7 +12,7 @@ use crate::http::AppState;
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.gateway.metrics().render())
+        .body(state.gateway.node().metrics().render())
 }
 
 pub async fn livez() -> HttpResponse {
@@ -23,10 +23,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if state.draining.load(Ordering::SeqCst) {
         return not_ready("draining: the node is shutting down".to_string());
     }
-    if !state.gateway.started() {
+    if !state.gateway.node().started() {
         return not_ready("starting: redis has not been reached yet".to_string());
     }
-    let reason = match state.gateway.readiness().await {
+    let reason = match state.gateway.node().readiness().await {
         Ok(Ok(())) => return HttpResponse::Ok().json(json!({"status": "ready"})),
         Ok(Err(reason)) => reason,
         Err(err) => err.to_string(),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::Root;
 use super::body;
 use crate::gateway::audit::Actor;
-use crate::gateway::operators::{invite_path, Invitation, OperatorPatch};
+use crate::gateway::console::operators::{invite_path, Invitation, OperatorPatch};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
 use crate::quota::operator::{check_name, check_roles, checked_email, OperatorRecord, Role};
@@ -110,7 +110,7 @@ async fn checked_roles(state: &AppState, roles: BTreeMap<String, String>) -> Res
         checked.insert(project, role);
     }
     for project in checked.keys() {
-        if state.gateway.project_settings(project).await?.is_none() {
+        if state.gateway.node().project_settings(project).await?.is_none() {
             return Err(ApiError::invalid(format!("roles.{project}"), "is not a project"));
         }
     }
@@ -130,13 +130,21 @@ pub async fn invite(
     check_roles(&roles).map_err(invalid)?;
     let invitation = state
         .gateway
+        .console()
         .invite_operator(&email, body.name.trim(), roles, &Actor::root())
         .await?;
     Ok(HttpResponse::Created().json(InvitationAnswer::from(invitation)))
 }
 
 pub async fn list(_: Root, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let data = state.gateway.operators().await?.into_iter().map(Into::into).collect();
+    let data = state
+        .gateway
+        .console()
+        .operators()
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     Ok(HttpResponse::Ok().json(OperatorList {
         data,
         next_cursor: None,
@@ -144,7 +152,7 @@ pub async fn list(_: Root, state: web::Data<AppState>) -> Result<HttpResponse, A
 }
 
 pub async fn get(_: Root, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let operator = state.gateway.operator(&path.into_inner()).await?;
+    let operator = state.gateway.console().operator(&path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(OperatorAnswer::from(operator)))
 }
 
@@ -169,7 +177,12 @@ pub async fn patch(
         role_in: None,
     };
     let id = path.into_inner();
-    match state.gateway.update_operator(&id, patch, &Actor::root()).await? {
+    match state
+        .gateway
+        .console()
+        .update_operator(&id, patch, &Actor::root())
+        .await?
+    {
         Some(operator) => Ok(HttpResponse::Ok().json(OperatorAnswer::from(operator))),
         // Left with no role: removed, as DELETE would.
         None => Ok(HttpResponse::NoContent().finish()),
@@ -179,6 +192,7 @@ pub async fn patch(
 pub async fn remove(_: Root, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     state
         .gateway
+        .console()
         .remove_operator(&path.into_inner(), &Actor::root())
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -196,6 +210,7 @@ pub async fn reinvite(
     let _: super::dto::EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
     let invitation = state
         .gateway
+        .console()
         .reinvite_operator(&path.into_inner(), &Actor::root())
         .await?;
     Ok(HttpResponse::Ok().json(InvitationAnswer::from(invitation)))

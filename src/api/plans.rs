@@ -35,6 +35,7 @@ pub async fn get_plan(
     let project = key.project(&state).await?;
     let plan = state
         .gateway
+        .node()
         .plan(&project, &path)
         .await?
         .ok_or_else(|| ApiError::PlanNotFound(path.clone()))?;
@@ -67,7 +68,12 @@ pub async fn delete_plan(
     let id = path.into_inner();
     check_id(&id).map_err(|d| ApiError::invalid("planId", d))?;
     let (project, actor) = key.actor(&state).await?;
-    let settings = state.gateway.project_settings(&project).await?.unwrap_or_default();
+    let settings = state
+        .gateway
+        .node()
+        .project_settings(&project)
+        .await?
+        .unwrap_or_default();
     if settings.default_plan.as_deref() == Some(id.as_str()) {
         return Err(ApiError::PlanInUse(format!("plan {id} is the project's default plan")));
     }

@@ -55,7 +55,7 @@ pub struct PriceList {
 
 pub async fn catalog(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     key.project(&state).await?;
-    let catalog = state.gateway.catalog();
+    let catalog = state.gateway.node().catalog();
     Ok(HttpResponse::Ok().json(CatalogAnswer {
         version: catalog.version().to_string(),
         models: catalog.doc.models.clone(),
@@ -63,7 +63,7 @@ pub async fn catalog(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResp
 }
 
 fn answer(state: &AppState, model: String, stored: ProjectPrice) -> PriceAnswer {
-    let catalog = state.gateway.catalog().find(&model).map(|c| c.entry.price_doc());
+    let catalog = state.gateway.node().catalog().find(&model).map(|c| c.entry.price_doc());
     let price = stored.price;
     PriceAnswer {
         model,
@@ -85,7 +85,7 @@ fn model_of(path: web::Path<String>) -> Result<String, ApiError> {
 
 pub async fn list_prices(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let project = key.project(&state).await?;
-    let prices = state.gateway.project_prices(&project).await?;
+    let prices = state.gateway.node().project_prices(&project).await?;
     let mut data: Vec<PriceAnswer> = prices
         .by_model
         .iter()
@@ -105,7 +105,7 @@ pub async fn get_price(
 ) -> Result<HttpResponse, ApiError> {
     let model = model_of(path)?;
     let project = key.project(&state).await?;
-    let prices = state.gateway.project_prices(&project).await?;
+    let prices = state.gateway.node().project_prices(&project).await?;
     let (_, stored) = prices
         .by_model
         .get(&model)

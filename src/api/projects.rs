@@ -86,6 +86,7 @@ pub async fn patch_project(
     let origins = patch.allowed_origins.map(checked_origins).transpose()?;
     let mut settings = state
         .gateway
+        .node()
         .project_settings(&id)
         .await?
         .ok_or_else(|| ApiError::ProjectNotFound(id.clone()))?;
@@ -118,7 +119,7 @@ pub async fn create_key(
     let label = body.label.unwrap_or_default();
     check_key_label(&label)?;
     let project = path.into_inner();
-    if state.gateway.project_settings(&project).await?.is_none() {
+    if state.gateway.node().project_settings(&project).await?.is_none() {
         return Err(ApiError::ProjectNotFound(project));
     }
     let (record, key) = state
@@ -135,7 +136,7 @@ pub async fn create_key(
 
 pub async fn list_keys(_: Root, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let project = path.into_inner();
-    if state.gateway.project_settings(&project).await?.is_none() {
+    if state.gateway.node().project_settings(&project).await?.is_none() {
         return Err(ApiError::ProjectNotFound(project));
     }
     let keys = state.gateway.keys(&project).await?;

@@ -56,7 +56,7 @@ pub async fn middleware(
     let started = Instant::now();
     let metrics = req
         .app_data::<web::Data<AppState>>()
-        .map(|state| state.gateway.metrics().clone());
+        .map(|state| state.gateway.node().metrics().clone());
     // One span per request; the route is the pattern (never the path, which names users).
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), route = Empty, status = Empty, latency_ms = Empty);
     // No clone of the request may be held here: actix routes only a uniquely owned request.

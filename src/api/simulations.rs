@@ -10,7 +10,7 @@ use super::auth::ApiKey;
 use super::body;
 use super::dto::{share, SimulationAnswer, SimulationBody};
 use super::ledger_csv::{field, neutralised};
-use crate::gateway::simulations::{Candidate, Cohort, SimulationRequest, SimulationStatus, MAX_USERS};
+use crate::gateway::lab::simulations::{Candidate, Cohort, SimulationRequest, SimulationStatus, MAX_USERS};
 use crate::http::headers::accepts;
 use crate::http::{parse_time, ApiError, AppState};
 use crate::quota::ids::check_user_id;
@@ -90,7 +90,7 @@ pub async fn start_simulation(
     let body: SimulationBody = body::parse(&body::read_up_to(&req, payload, MAX_SIMULATION_BODY).await?)?;
     let request = body.validate()?;
     let project = key.project(&state).await?;
-    let simulation = state.gateway.start_simulation(&project, request).await?;
+    let simulation = state.gateway.lab().start_simulation(&project, request).await?;
     Ok(HttpResponse::Accepted().json(SimulationAnswer::of(&simulation)))
 }
 
@@ -104,6 +104,7 @@ pub async fn get_simulation(
     let project = key.project(&state).await?;
     let simulation = state
         .gateway
+        .lab()
         .simulation(&project, &id)
         .await?
         .ok_or_else(|| ApiError::SimulationNotFound(id.clone()))?;

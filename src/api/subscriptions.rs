@@ -96,6 +96,7 @@ pub async fn put_subscription(
     let (project, actor) = key.actor(&state).await?;
     let plan = state
         .gateway
+        .node()
         .plan(&project, &body.plan_id)
         .await?
         .ok_or(ApiError::PlanNotFound(body.plan_id))?;

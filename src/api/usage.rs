@@ -29,7 +29,12 @@ async fn read(state: &AppState, user: &str, req: &HttpRequest) -> Result<HttpRes
     let project = key.reader_project(state, req, &user).await?;
     let usage = state.gateway.usage(&project, &user).await?;
     let mut response = HttpResponse::Ok();
-    let settings = state.gateway.project_settings(&project).await?.unwrap_or_default();
+    let settings = state
+        .gateway
+        .node()
+        .project_settings(&project)
+        .await?
+        .unwrap_or_default();
     cors::allow(req, &settings, &mut response);
     headers::rate_limit(&mut response, &usage.counters, usage.read_at_ms);
     let parents = usage

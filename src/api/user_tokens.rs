@@ -34,6 +34,6 @@ pub async fn create_user_token(
         return Err(ApiError::invalid("ttlSeconds", "must be 1 to 86400"));
     }
     let project = key.project(&state).await?;
-    let (token, expires_ms) = state.gateway.mint_user_token(&project, &user, ttl_seconds)?;
+    let (token, expires_ms) = state.gateway.node().mint_user_token(&project, &user, ttl_seconds)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "token": token, "expiresAt": rfc3339(expires_ms) })))
 }

@@ -15,7 +15,7 @@ use super::parts::layout::{csrf, html_response, page};
 use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
 use crate::gateway::audit::Actor;
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::http::{ApiError, AppState};
 use crate::quota::account::check_key_label;
 use crate::quota::project::{checked_default_plan, checked_origins};
@@ -145,6 +145,7 @@ pub async fn settings(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     };
     let settings = state
         .gateway
+        .node()
         .project_settings(&session.project)
         .await?
         .unwrap_or_default();
@@ -182,7 +183,12 @@ pub async fn change_settings(
     };
     let actor = root_actor(&session)?;
     let project = &session.project;
-    let mut settings = state.gateway.project_settings(project).await?.unwrap_or_default();
+    let mut settings = state
+        .gateway
+        .node()
+        .project_settings(project)
+        .await?
+        .unwrap_or_default();
     let default_plan = Some(field(&fields, "defaultPlan").to_string()).filter(|p| !p.is_empty());
     settings.default_plan = checked_default_plan(default_plan)?;
     let origins = field(&fields, "allowedOrigins")

@@ -23,7 +23,7 @@ use super::parts::notice::{self, banner, Notice};
 use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
 use crate::gateway::approvals::{Deciding, Verdict};
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::gateway::Gateway;
 use crate::http::{parse_time, ApiError, AppState};
 use crate::json::rfc3339;
@@ -99,7 +99,7 @@ async fn answer(
             PAGE,
         )
         .await?;
-    let now_ms = gateway.now_ms();
+    let now_ms = gateway.node().now_ms();
     let user = view.user.as_ref();
     let body = html! {
         h1 { "Approvals" }

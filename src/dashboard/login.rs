@@ -58,7 +58,7 @@ pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: web::By
     // The connection's own peer: headers a client writes (X-Forwarded-For) would let it
     // choose its counter.
     let client = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-    let (cookie, _) = match state.gateway.sign_in(credential, client).await? {
+    let (cookie, _) = match state.gateway.console().sign_in(credential, client).await? {
         SignIn::Signed { cookie, session } => (cookie, session),
         SignIn::Refused => {
             let text = match credential {
@@ -91,7 +91,7 @@ pub async fn sign_out(
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };
-    state.gateway.sign_out(&cookie).await?;
+    state.gateway.console().sign_out(&cookie).await?;
     let mut res = see_other("/dashboard");
     if let Ok(value) = HeaderValue::from_str(&set_cookie(&req, "", Some(0))) {
         res.headers_mut().insert(header::SET_COOKIE, value);
@@ -110,7 +110,11 @@ pub async fn switch_project(
         Err(answer) => return Ok(answer),
     };
     let project = fields.get("project").cloned().unwrap_or_default();
-    state.gateway.switch_project(&cookie, &session, &project).await?;
+    state
+        .gateway
+        .console()
+        .switch_project(&cookie, &session, &project)
+        .await?;
     Ok(see_other("/dashboard/users"))
 }
 

@@ -12,8 +12,8 @@ use super::parts::layout::{bare_page, csrf, html_response, page};
 use super::parts::notice::error;
 use super::parts::session::{current, from_another_site, posted, see_other};
 use super::parts::shown::Shown;
-use crate::gateway::operators::{invite_path, OperatorPatch, Taken};
-use crate::gateway::sessions::Session;
+use crate::gateway::console::operators::{invite_path, OperatorPatch, Taken};
+use crate::gateway::console::sessions::Session;
 use crate::gateway::GatewayError;
 use crate::http::{ApiError, AppState};
 use crate::quota::operator::{check_name, check_password, checked_email, Need, Role};
@@ -26,11 +26,12 @@ async fn operators_page(
     invited: Option<(&str, &str, i64)>,
     problem: Option<&str>,
 ) -> Result<Markup, ApiError> {
-    let now = state.gateway.now_ms();
+    let now = state.gateway.node().now_ms();
     // Each operator with a role here, and each offered one here (as the owner named them,
     // invited like a new person until they take it up).
     let operators: Vec<_> = state
         .gateway
+        .console()
         .operators()
         .await?
         .into_iter()
@@ -124,7 +125,7 @@ pub async fn change(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
     let project = session.project.clone();
     if field("do") == "role" {
         let id = field("operatorId");
-        match state.gateway.operator(&id).await {
+        match state.gateway.console().operator(&id).await {
             Ok(o) if o.roles.contains_key(&project) || o.offers.contains_key(&project) => {}
             Ok(_) | Err(GatewayError::OperatorNotFound(_)) => {
                 return answer(&state, &session, None, Some("No such operator in this project.")).await
@@ -145,7 +146,7 @@ pub async fn change(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
             role_in: Some((project.clone(), role)),
             ..OperatorPatch::default()
         };
-        state.gateway.update_operator(&id, patch, &actor).await?;
+        state.gateway.console().update_operator(&id, patch, &actor).await?;
         return Ok(see_other(PAGE));
     }
     let email = match checked_email(&field("email")) {
@@ -159,6 +160,7 @@ pub async fn change(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
     let role = Role::parse(&field("role")).unwrap_or(Role::Viewer);
     match state
         .gateway
+        .console()
         .invite_to_project(&email, &name, &project, role, &actor)
         .await
     {
@@ -241,7 +243,7 @@ fn invite_gone() -> HttpResponse {
 
 pub async fn invitation(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
-    Ok(match state.gateway.invitation(&token).await? {
+    Ok(match state.gateway.console().invitation(&token).await? {
         Some(o) => same_origin_referrer(html_response(
             StatusCode::OK,
             invite_form(&token, &o.name, &o.operator.email, None),
@@ -259,7 +261,7 @@ pub async fn accept(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
-    let Some(invited) = state.gateway.invitation(&token).await? else {
+    let Some(invited) = state.gateway.console().invitation(&token).await? else {
         return Ok(invite_gone());
     };
     let again = |problem: &str| {
@@ -281,11 +283,13 @@ pub async fn accept(
     if fields.get("confirm") != Some(&password) {
         return Ok(again("The two passwords differ; nothing was set."));
     }
-    Ok(match state.gateway.accept_invitation(&token, &password).await? {
-        Taken::Joined => see_other("/dashboard?welcome=1"),
-        Taken::WrongPassword => {
-            again("This address signs in to this gateway already, and that is not its password; nothing changed.")
-        }
-        Taken::Gone => invite_gone(),
-    })
+    Ok(
+        match state.gateway.console().accept_invitation(&token, &password).await? {
+            Taken::Joined => see_other("/dashboard?welcome=1"),
+            Taken::WrongPassword => {
+                again("This address signs in to this gateway already, and that is not its password; nothing changed.")
+            }
+            Taken::Gone => invite_gone(),
+        },
+    )
 }

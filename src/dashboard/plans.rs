@@ -17,7 +17,7 @@ use super::parts::links::encode;
 use super::parts::plan_editor::{diff_table, editor, editor_again, editor_form, parse_posted, stored_text, Checked};
 use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::http::{ApiError, AppState};
 use crate::quota::ids::check_id;
 use crate::quota::period::PeriodKind;
@@ -110,6 +110,7 @@ pub async fn edit(
             let id = id.into_inner();
             let plan = state
                 .gateway
+                .node()
                 .plan(&session.project, &id)
                 .await?
                 .ok_or_else(|| ApiError::PlanNotFound(id.clone()))?;
@@ -140,7 +141,7 @@ async fn costs(state: &AppState, session: &Session, plan: &Plan) -> Result<Optio
     if !plan.prices() {
         return Ok(None);
     }
-    let book = state.gateway.price_book(&session.project).await?;
+    let book = state.gateway.node().price_book(&session.project).await?;
     Ok(typical_costs(plan, &book))
 }
 

@@ -14,7 +14,7 @@ use super::parts::layout::{csrf, html_response, page};
 use super::parts::notice;
 use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::http::{ApiError, AppState};
 use crate::quota::catalog::check_model;
 use crate::quota::price::{PriceDoc, MAX_PROJECT_PRICES};
@@ -27,8 +27,8 @@ fn usd(v: &Value) -> String {
 }
 
 async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiError> {
-    let catalog = state.gateway.catalog();
-    let own = state.gateway.project_prices(&session.project).await?;
+    let catalog = state.gateway.node().catalog();
+    let own = state.gateway.node().project_prices(&session.project).await?;
     let mut own_models: Vec<&String> = own.by_model.keys().collect();
     own_models.sort();
     Ok(html! {

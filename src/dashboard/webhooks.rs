@@ -13,7 +13,7 @@ use super::parts::forms::nonce;
 use super::parts::layout::{csrf, html_response, page};
 use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::gateway::{GatewayError, Idempotency};
 use crate::http::{ApiError, AppState};
 use crate::quota::DeliveryRecord;
@@ -21,7 +21,7 @@ use crate::secrets::digest_hex;
 
 async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup>) -> Result<Markup, ApiError> {
     let endpoints = state.gateway.webhooks(&session.project).await?;
-    let now = state.gateway.now_ms();
+    let now = state.gateway.node().now_ms();
     let mut deliveries = Vec::new();
     for (id, _) in &endpoints {
         deliveries.push(state.gateway.webhook_deliveries(&session.project, id, 10).await?);

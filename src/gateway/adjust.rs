@@ -68,6 +68,7 @@ impl Gateway {
         let started = Instant::now();
         let ledger = self.ledger_for(project, user).await?;
         let answer = self
+            .node
             .drive(project, user, async || {
                 let resolved = self.resolve(project, user, Freshness::Fresh).await?;
                 let Some(plan) = &resolved.plan else {
@@ -92,7 +93,7 @@ impl Gateway {
                     });
                 }
                 let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
-                let mut prepared = prepare_adjustment(group, started_ms, self.clock.now_ms(), overrides);
+                let mut prepared = prepare_adjustment(group, started_ms, self.node.clock.now_ms(), overrides);
                 self.alerts_for(project, &mut prepared).await?;
                 // One group, so one hold.
                 let hold = &prepared.holds[0];
@@ -104,6 +105,7 @@ impl Gateway {
                     key_id: by.id.clone(),
                 };
                 let reply = self
+                    .node
                     .store
                     .adjust(project, user, hold, &args, idempotency.map(Idempotency::stored), ledger)
                     .await?;
@@ -117,7 +119,7 @@ impl Gateway {
                 }))
             })
             .await;
-        self.report(Verb::Adjust, project, Some(user), started, &answer);
+        self.node.report(Verb::Adjust, project, Some(user), started, &answer);
         // A repeat was audited when it was first made.
         if let Ok(Adjusted::Done {
             applied_milli,
@@ -133,13 +135,13 @@ impl Gateway {
                 user: Some(user),
                 detail,
             };
-            self.record(project, by, change).await;
+            self.node.record(project, by, change).await;
         }
         answer
     }
 
     /// The user's audit trail, newest first.
     pub async fn adjustments(&self, project: &str, user: &UserId) -> Result<Vec<AuditEntry>, GatewayError> {
-        Ok(self.store.adjustments(project, user).await?)
+        Ok(self.node.store.adjustments(project, user).await?)
     }
 }

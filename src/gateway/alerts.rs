@@ -58,11 +58,11 @@ impl Gateway {
     /// Whether the project has an enabled webhook endpoint: alerts are decided only then, so
     /// a project without webhooks pays nothing for them.
     pub(super) async fn alerting(&self, project: &str) -> Result<bool, GatewayError> {
-        if let Some(on) = self.cache.alerting(project) {
+        if let Some(on) = self.node.cache.alerting(project) {
             return Ok(on);
         }
-        let on = self.store.endpoints(project).await?.iter().any(|(_, e)| e.enabled);
-        self.cache.put_alerting(project, on);
+        let on = self.node.store.endpoints(project).await?.iter().any(|(_, e)| e.enabled);
+        self.node.cache.put_alerting(project, on);
         Ok(on)
     }
 
@@ -91,7 +91,7 @@ impl Gateway {
             return;
         }
         let moved = async {
-            let entries = self.store.outbox_entries(&fired.outbox, &fired.ids).await?;
+            let entries = self.node.store.outbox_entries(&fired.outbox, &fired.ids).await?;
             // A script that ended or closed slices wrote their statements there too (slices.rs).
             self.settle_notes(entries.leases).await?;
             self.move_alerts(entries.alerts).await
@@ -118,13 +118,21 @@ impl Gateway {
                 false => self.alert_body(&entry).await?,
             };
             let kind = entry.kind.event_type();
-            self.store
-                .enqueue(&entry.project, &entry.event_id, kind, &body, self.clock.now_ms(), None)
+            self.node
+                .store
+                .enqueue(
+                    &entry.project,
+                    &entry.event_id,
+                    kind,
+                    &body,
+                    self.node.clock.now_ms(),
+                    None,
+                )
                 .await?;
             done.entry(entry.outbox).or_default().push(entry.position);
         }
         for (outbox, positions) in done {
-            self.store.outbox_done(&outbox, &positions).await?;
+            self.node.store.outbox_done(&outbox, &positions).await?;
         }
         Ok(())
     }
@@ -175,7 +183,7 @@ impl Gateway {
             },
         };
         let plan = match &plan_id {
-            Some(id) => self.plan(&entry.project, id).await?,
+            Some(id) => self.node.plan(&entry.project, id).await?,
             None => None,
         };
         let group = plan
@@ -242,15 +250,16 @@ impl Gateway {
     /// the turn taken). Answers how many it moved.
     pub async fn sweep_outboxes(&self) -> Result<usize, GatewayError> {
         let turn = u64::try_from(self.webhooks.sweep_every().as_millis()).unwrap_or(u64::MAX);
-        if !self.store.take_sweep_turn(turn).await? {
+        if !self.node.store.take_sweep_turn(turn).await? {
             return Ok(0);
         }
-        let before = self.clock.now_ms() - i64::try_from(self.webhooks.sweep_grace().as_millis()).unwrap_or(0);
+        let before = self.node.clock.now_ms() - i64::try_from(self.webhooks.sweep_grace().as_millis()).unwrap_or(0);
         // Several outboxes a read, as many at once as make SWEEP_PARALLEL outboxes.
-        let per_read = self.store.outboxes_per_read();
+        let per_read = self.node.store.outboxes_per_read();
         let found: Vec<Result<Outboxed, _>> = futures_util::stream::iter((0..SLOTS).step_by(per_read))
             .map(|first| {
-                self.store
+                self.node
+                    .store
                     .outbox_stale(first..(first + per_read).min(SLOTS), before, SWEEP_BATCH)
             })
             .buffer_unordered(SWEEP_PARALLEL.div_ceil(per_read))

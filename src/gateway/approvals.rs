@@ -43,12 +43,13 @@ impl Gateway {
         limit: usize,
     ) -> Result<ApprovalPage, GatewayError> {
         let (mut page, next) = self
+            .node
             .store
             .approvals(project, status, user.map(UserId::as_str), after, limit)
             .await?;
         // A pending request whose period has ended is moot: closed as it is read, so the queue
         // never keeps it (a request is only listed as pending while a decision can still help).
-        let now_ms = self.clock.now_ms();
+        let now_ms = self.node.clock.now_ms();
         for a in &mut page {
             if a.status == ApprovalStatus::Pending && period_ended(a, now_ms) {
                 *a = self.close_ended(project, a.clone(), now_ms, None).await?;
@@ -74,17 +75,17 @@ impl Gateway {
         a.decided_at_ms = Some(now_ms);
         a.reason = Some("its period ended before a decision".into());
         a.decided_by = by.map(|b| b.name().to_string());
-        self.store.index_approval(project, &a).await?;
-        Ok(self.store.approval(project, &a.id).await?.unwrap_or(a))
+        self.node.store.index_approval(project, &a).await?;
+        Ok(self.node.store.approval(project, &a.id).await?.unwrap_or(a))
     }
 
     pub async fn approval(&self, project: &str, id: &str) -> Result<Option<Approval>, GatewayError> {
-        Ok(self.store.approval(project, id).await?)
+        Ok(self.node.store.approval(project, id).await?)
     }
 
     /// How many requests wait for a decision (the dashboard's count).
     pub async fn pending_approvals(&self, project: &str) -> Result<u64, GatewayError> {
-        Ok(self.store.pending_approvals(project).await?)
+        Ok(self.node.store.pending_approvals(project).await?)
     }
 
     /// Approves or declines request `id`, once: the subject's slot decides it together with
@@ -98,7 +99,7 @@ impl Gateway {
         verdict: &Verdict,
         by: &Actor,
     ) -> Result<Deciding, GatewayError> {
-        let Some(request) = self.store.approval(project, id).await? else {
+        let Some(request) = self.node.store.approval(project, id).await? else {
             return Ok(Deciding::NotFound);
         };
         if request.status != ApprovalStatus::Pending {
@@ -108,7 +109,7 @@ impl Gateway {
             field: "approvalId",
             detail: "names no user".into(),
         })?;
-        let now_ms = self.clock.now_ms();
+        let now_ms = self.node.clock.now_ms();
         if period_ended(&request, now_ms) {
             // Too late for any decision to help: closed, whatever the verdict asked.
             let closed = self.close_ended(project, request, now_ms, Some(by)).await?;
@@ -142,8 +143,10 @@ impl Gateway {
             }
         };
         let decision = self
+            .node
             .drive(project, &user, async || {
                 Ok(self
+                    .node
                     .store
                     .decide_approval(project, &user, &decided, quota.as_ref())
                     .await?)
@@ -154,7 +157,7 @@ impl Gateway {
             // Decided meanwhile by someone else (or its state pruned with an ended period):
             // the project's copy catches up from that decision's event.
             ApprovalDecision::Already(_) | ApprovalDecision::NotFound => {
-                let current = self.store.approval(project, id).await?.unwrap_or(request);
+                let current = self.node.store.approval(project, id).await?.unwrap_or(request);
                 return Ok(Deciding::Already(Box::new(current)));
             }
             ApprovalDecision::OverrideLimit => return Err(GatewayError::OverrideLimit(MAX_OVERRIDES)),
@@ -164,10 +167,14 @@ impl Gateway {
         self.changed(project, sub).await?;
         // The decision's event is moved now, so the list and the webhooks have it before the
         // answer; a node that dies first leaves it to the sweeper.
-        let outbox = self.store.outbox_of(project, user.as_str());
-        let entries = self.store.outbox_entries(&outbox, std::slice::from_ref(&event)).await?;
+        let outbox = self.node.store.outbox_of(project, user.as_str());
+        let entries = self
+            .node
+            .store
+            .outbox_entries(&outbox, std::slice::from_ref(&event))
+            .await?;
         self.move_alerts(entries.alerts).await?;
-        let approval = self.store.approval(project, id).await?.unwrap_or(decided);
+        let approval = self.node.store.approval(project, id).await?.unwrap_or(decided);
         let (action, detail) = match verdict {
             Verdict::Approve { .. } => (
                 Action::ApprovalApprove,
@@ -218,7 +225,7 @@ impl Gateway {
                 review_every: group.review_every.map(str::to_string),
             }
         } else {
-            let Some(mut a) = self.store.approval(project, &note.id).await? else {
+            let Some(mut a) = self.node.store.approval(project, &note.id).await? else {
                 return Ok(None);
             };
             a.status = note.status;
@@ -229,9 +236,9 @@ impl Gateway {
             a.decided_by = Some(note.by.clone()).filter(|b| !b.is_empty());
             a
         };
-        self.store.index_approval(project, &approval).await?;
+        self.node.store.index_approval(project, &approval).await?;
         // A repeat of a request's event finds it decided: the copy answers.
-        Ok(self.store.approval(project, &note.id).await?)
+        Ok(self.node.store.approval(project, &note.id).await?)
     }
 }
 

@@ -175,28 +175,6 @@ pub(super) struct Change<'a> {
 }
 
 impl Gateway {
-    /// Records one change of `project` made by `by`.
-    pub(super) async fn record(&self, project: &str, by: &Actor, change: Change<'_>) {
-        let action = change.action.as_str();
-        let mut detail = change.detail;
-        if let (Some(reason), Value::Object(fields)) = (&by.reason, &mut detail) {
-            fields.entry("reason").or_insert_with(|| Value::String(reason.clone()));
-        }
-        let entry = ChangeEntry {
-            actor_id: by.id.clone(),
-            actor_label: by.label.clone(),
-            action: action.to_string(),
-            target: change.target.to_string(),
-            user: change.user.map(UserId::to_string),
-            detail: detail.to_string(),
-            ..ChangeEntry::default()
-        };
-        if let Err(err) = self.store.append_change(project, &entry).await {
-            let target = change.target;
-            tracing::warn!(%err, project, action, target, "a change could not be written to the audit log");
-        }
-    }
-
     /// A page of the audit log, newest first (see `Store::changes`).
     pub async fn changes(
         &self,
@@ -205,7 +183,7 @@ impl Gateway {
         filter: &ChangeFilter,
         limit: usize,
     ) -> Result<(Vec<ChangeEntry>, Option<String>), GatewayError> {
-        Ok(self.store.changes(project, before, filter, limit).await?)
+        Ok(self.node.store.changes(project, before, filter, limit).await?)
     }
 }
 

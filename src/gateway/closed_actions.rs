@@ -15,6 +15,7 @@ impl Gateway {
         }
         let run = step.run_id.as_str();
         Ok(self
+            .node
             .store
             .close_action(project, user.as_str(), run, &step.action, why)
             .await?)
@@ -32,6 +33,7 @@ impl Gateway {
         }
         let run = step.run_id.as_str();
         Ok(self
+            .node
             .store
             .closed_action(project, user.as_str(), run, &step.action)
             .await?)

@@ -40,7 +40,7 @@ impl Gateway {
         idempotency: Option<&Idempotency>,
     ) -> Result<Granting, GatewayError> {
         check_grant(input)?;
-        if input.expires_ms.is_some_and(|at| at <= self.clock.now_ms()) {
+        if input.expires_ms.is_some_and(|at| at <= self.node.clock.now_ms()) {
             return Err(GatewayError::Invalid {
                 field: "expiresAt",
                 detail: "must be in the future".into(),
@@ -49,9 +49,11 @@ impl Gateway {
         let id = grant_id();
         let ledger = self.ledger_for(project, user).await?;
         let made = self
+            .node
             .drive(project, user, async || {
-                let now_ms = self.clock.now_ms();
+                let now_ms = self.node.clock.now_ms();
                 Ok(self
+                    .node
                     .store
                     .grant(
                         project,
@@ -83,7 +85,7 @@ impl Gateway {
                         user: Some(user),
                         detail,
                     };
-                    self.record(project, by, change).await;
+                    self.node.record(project, by, change).await;
                 }
                 Granting::Made { grant, debt_paid }
             }
@@ -103,8 +105,9 @@ impl Gateway {
     ) -> Result<Option<Grant>, GatewayError> {
         let ledger = self.ledger_for(project, user).await?;
         let voided = self
+            .node
             .drive(project, user, async || {
-                Ok(self.store.void_grant(project, user, grant_id, ledger).await?)
+                Ok(self.node.store.void_grant(project, user, grant_id, ledger).await?)
             })
             .await?;
         let voided = voided.map(|(grant, fired)| {
@@ -123,7 +126,7 @@ impl Gateway {
                 user: Some(user),
                 detail,
             };
-            self.record(project, by, change).await;
+            self.node.record(project, by, change).await;
         }
         Ok(voided)
     }
@@ -142,25 +145,27 @@ impl Gateway {
         names.dedup();
         // Reading settles what expired, which the ledger records.
         let ledger = self.ledger_for(project, user).await?;
-        self.drive(project, user, async || {
-            // Each balance group's allowance as a reserve would see it now: opened for this
-            // period, and moved to the quota in force when the plan or an override changed it.
-            let now_ms = self.clock.now_ms();
-            let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
-            let allowances: Vec<Hold<'_>> = resolved
-                .plan
-                .iter()
-                .flat_map(|p| p.groups.iter())
-                .filter(|g| g.balance.is_some())
-                .flat_map(|g| prepare_adjustment(g, started_ms, now_ms, overrides).holds)
-                .collect();
-            let at = self.decided(None);
-            Ok(self
-                .store
-                .balances(project, user, &names, &allowances, at, ledger)
-                .await?)
-        })
-        .await
+        self.node
+            .drive(project, user, async || {
+                // Each balance group's allowance as a reserve would see it now: opened for this
+                // period, and moved to the quota in force when the plan or an override changed it.
+                let now_ms = self.node.clock.now_ms();
+                let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
+                let allowances: Vec<Hold<'_>> = resolved
+                    .plan
+                    .iter()
+                    .flat_map(|p| p.groups.iter())
+                    .filter(|g| g.balance.is_some())
+                    .flat_map(|g| prepare_adjustment(g, started_ms, now_ms, overrides).holds)
+                    .collect();
+                let at = self.decided(None);
+                Ok(self
+                    .node
+                    .store
+                    .balances(project, user, &names, &allowances, at, ledger)
+                    .await?)
+            })
+            .await
     }
 }
 

@@ -95,7 +95,7 @@ impl Gateway {
     /// is logged and does not keep the others waiting.
     async fn deliver_due(&self, in_flight: &mut InFlight) -> Result<bool, GatewayError> {
         let mut delivering = Vec::new();
-        for project in self.store.project_ids().await? {
+        for project in self.node.store.project_ids().await? {
             if !self.alerting(&project).await? {
                 continue;
             }
@@ -104,9 +104,14 @@ impl Gateway {
             if room.is_empty() {
                 continue;
             }
-            let now = self.clock.now_ms();
+            let now = self.node.clock.now_ms();
             let lease = ms(self.webhooks.lease());
-            let claimed = match self.store.claim(&project, now, lease, room.len(), ms(LOG_KEEP)).await {
+            let claimed = match self
+                .node
+                .store
+                .claim(&project, now, lease, room.len(), ms(LOG_KEEP))
+                .await
+            {
                 Ok(claimed) => claimed,
                 Err(err) => {
                     tracing::warn!(%err, project, "this project's deliveries wait for the next round");
@@ -139,7 +144,7 @@ impl Gateway {
         claimed: Claimed,
         deadline: tokio::time::Instant,
     ) -> Result<(), GatewayError> {
-        let now = self.clock.now_ms();
+        let now = self.node.clock.now_ms();
         let endpoint = &claimed.endpoint;
         let secrets = endpoint.signing_secrets(now);
         let message = Message {
@@ -151,7 +156,7 @@ impl Gateway {
         };
         let attempt = send(&message, &self.webhooks, deadline).await;
         let attempts = u32::try_from(claimed.delivery.attempts.unwrap_or(0) + 1).unwrap_or(u32::MAX);
-        let done = self.clock.now_ms();
+        let done = self.node.clock.now_ms();
         let (outcome, status, error) = match attempt {
             Attempt::Delivered(status) => (DeliveryOutcome::Ok, Some(status), String::new()),
             Attempt::Gone => (DeliveryOutcome::Gone, Some(410), "410 Gone".to_string()),
@@ -168,7 +173,8 @@ impl Gateway {
             error: &error,
             at_ms: done,
         };
-        self.store
+        self.node
+            .store
             .complete(project, &claimed.id, &attempted, ms(self.webhooks.failing_limit()))
             .await?;
         Ok(())

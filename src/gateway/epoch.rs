@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Gateway, GatewayError};
+use super::node::Node;
+use super::GatewayError;
 use crate::metrics::{CacheKind, Fixed};
 use crate::quota::Plan;
 use crate::quota::{KeyRecord, ProjectSettings};
@@ -15,7 +16,7 @@ pub const EPOCH_POLL: Duration = Duration::from_millis(250);
 /// How often the node's clock is measured against Redis `TIME` again, in epoch polls.
 const CLOCK_SYNC_EVERY: u32 = 20;
 
-impl Gateway {
+impl Node {
     fn cache_lookup(&self, cache: CacheKind, hit: bool) {
         self.metrics.bump(if hit {
             Fixed::CacheHit(cache)
@@ -25,7 +26,7 @@ impl Gateway {
     }
 
     /// A plan, from the node's cache while the config epoch stands.
-    pub async fn plan(&self, project: &str, id: &str) -> Result<Option<Arc<Plan>>, GatewayError> {
+    pub(crate) async fn plan(&self, project: &str, id: &str) -> Result<Option<Arc<Plan>>, GatewayError> {
         if let Some(plan) = self.cache.plan(project, id) {
             self.cache_lookup(CacheKind::Plan, true);
             return Ok(Some(plan));
@@ -39,7 +40,7 @@ impl Gateway {
     }
 
     /// A project's settings, from the node's cache while the config epoch stands.
-    pub async fn project_settings(&self, project: &str) -> Result<Option<ProjectSettings>, GatewayError> {
+    pub(crate) async fn project_settings(&self, project: &str) -> Result<Option<ProjectSettings>, GatewayError> {
         if let Some(settings) = self.cache.settings(project) {
             self.cache_lookup(CacheKind::Settings, true);
             return Ok(settings);
@@ -82,7 +83,7 @@ impl Gateway {
 
     /// Clears cached config when the epoch moved; a node that cannot read it clears too,
     /// so it never serves config older than Redis once Redis is back.
-    pub async fn poll_epoch(&self) {
+    pub(crate) async fn poll_epoch(&self) {
         match self.store.epoch().await {
             Ok(epoch) if !self.cache.epoch_moved(epoch.unwrap_or(0)) => {}
             _ => self.cache.clear_config(),
@@ -90,7 +91,7 @@ impl Gateway {
     }
 
     /// Polls the epoch and keeps the clock in step with Redis, until the process ends.
-    pub async fn refresh_forever(self) {
+    pub(crate) async fn refresh_forever(self) {
         let mut ticks: u32 = 0;
         loop {
             tokio::time::sleep(EPOCH_POLL).await;

@@ -93,6 +93,7 @@ impl Gateway {
             };
             let want = limit - data.len();
             let entries = self
+                .node
                 .store
                 .ledger(project, &cursor.user, cursor.after.as_deref(), low, high, want)
                 .await?;
@@ -133,7 +134,7 @@ impl Gateway {
         before: Option<&str>,
         count: usize,
     ) -> Result<Vec<UsageEvent>, GatewayError> {
-        Ok(self.store.ledger_newest(project, user, before, count).await?)
+        Ok(self.node.store.ledger_newest(project, user, before, count).await?)
     }
 
     /// Whether a usage change of `user` goes to the ledger. When it does, the user is first
@@ -143,16 +144,16 @@ impl Gateway {
     /// two can leave an indexed user without entries, never an entry nobody finds. One round
     /// trip per user, day and node, then remembered.
     pub(super) async fn ledger_for(&self, project: &str, user: &UserId) -> Result<bool, GatewayError> {
-        let on = self.keeps_ledger(project).await?;
+        let on = self.node.keeps_ledger(project).await?;
         if !on {
             return Ok(false);
         }
-        let now = self.clock.now_ms();
+        let now = self.node.clock.now_ms();
         let (first, last) = (day_of(now - DAY_MARGIN_MS), day_of(now + DAY_MARGIN_MS));
-        if self.cache.indexed_until(project, user.as_str()) < Some(last) {
+        if self.node.cache.indexed_until(project, user.as_str()) < Some(last) {
             let days: Vec<i64> = (first..=last).collect();
-            self.store.index_ledger_user(project, user, &days).await?;
-            self.cache.put_indexed(project, user.as_str(), last);
+            self.node.store.index_ledger_user(project, user, &days).await?;
+            self.node.cache.put_indexed(project, user.as_str(), last);
         }
         Ok(true)
     }
@@ -167,6 +168,7 @@ impl Gateway {
         to_day: i64,
     ) -> Result<Vec<UsageDay>, GatewayError> {
         let mut rollups = self
+            .node
             .store
             .rollups(project, user, from_day, to_day)
             .await?
@@ -185,7 +187,7 @@ impl Gateway {
 
     /// Today's UTC day by this node's view of Redis time.
     pub fn today(&self) -> i64 {
-        day_of(self.clock.now_ms())
+        day_of(self.node.clock.now_ms())
     }
 
     /// The instant from which every ledger entry is in the project's ledger index (learnt at
@@ -202,6 +204,7 @@ impl Gateway {
         after: Option<&UserId>,
     ) -> Result<Option<LedgerCursor>, GatewayError> {
         let page = self
+            .node
             .store
             .users(project, after.map(UserId::as_str), 1, &UserFilter::default())
             .await?;
@@ -229,7 +232,7 @@ impl Gateway {
         user: Option<&UserId>,
     ) -> Result<Option<LedgerCursor>, GatewayError> {
         if let (Some(day), Some(user)) = (day, user) {
-            if let Some(next) = self.store.next_ledger_user(project, day, Some(user)).await? {
+            if let Some(next) = self.node.store.next_ledger_user(project, day, Some(user)).await? {
                 return Ok(Some(LedgerCursor {
                     day: Some(day),
                     user: next,
@@ -239,8 +242,13 @@ impl Gateway {
         }
         let (first_day, last_day) = (day_of(from_ms.max(self.ledger_index_since())), day_of(to_ms - 1));
         let mut after = day;
-        while let Some(next_day) = self.store.next_ledger_day(project, first_day, last_day, after).await? {
-            if let Some(first) = self.store.next_ledger_user(project, next_day, None).await? {
+        while let Some(next_day) = self
+            .node
+            .store
+            .next_ledger_day(project, first_day, last_day, after)
+            .await?
+        {
+            if let Some(first) = self.node.store.next_ledger_user(project, next_day, None).await? {
                 return Ok(Some(LedgerCursor {
                     day: Some(next_day),
                     user: first,

@@ -192,8 +192,8 @@ impl Gateway {
             while std::time::Instant::now() + wait < until {
                 tokio::time::sleep(wait).await;
                 // (The store's call, not release_level: its retry loop's closure is not Send.)
-                let ledger = gateway.keeps_ledger(&project).await.unwrap_or(true);
-                match gateway.store.release(&project, &subject, &id, ledger).await {
+                let ledger = gateway.node.keeps_ledger(&project).await.unwrap_or(true);
+                match gateway.node.store.release(&project, &subject, &id, ledger).await {
                     // Expired holds were reclaimed first: asked again.
                     Ok(Reply::More) => continue,
                     Ok(_) => return,

@@ -1,7 +1,8 @@
-//! The service layer between HTTP and Redis: one `Gateway` owns the store, the node's caches,
-//! its clock, its metrics and the outcome subscribers, with one file per verb. It resolves
-//! plans, decides when a cache may be trusted, drives every script call through one retry
-//! loop (`retry.rs`) and assembles decisions; it knows nothing of HTTP or JSON wire types.
+//! The service layer between HTTP and Redis: planes over one shared `Node` (`node.rs`: the
+//! store, the node's caches, its clock, its metrics, the outcome subscribers, the retry driver
+//! in `retry.rs`), with one file per verb. The console (`console/`) and the lab (`lab/`) are
+//! planes of their own; the verbs not yet moved to a plane are `Gateway`'s. It resolves plans, decides when a
+//! cache may be trusted, assembles decisions; it knows nothing of HTTP or JSON wire types.
 
 mod activity;
 mod adjust;
@@ -12,14 +13,15 @@ pub mod audit;
 mod cache;
 mod clock;
 mod closed_actions;
+pub(crate) mod console;
 mod credits;
 mod deliver;
 mod epoch;
 mod idempotency;
+pub mod lab;
 mod ledger;
 mod levels;
-mod operator_records;
-pub mod operators;
+mod node;
 pub mod outcome;
 pub mod outputs;
 mod parents;
@@ -32,10 +34,7 @@ mod resolve;
 mod retry;
 mod rolling;
 mod runs;
-pub mod sessions;
 mod settle;
-mod sign_in;
-pub mod simulations;
 mod slice_ends;
 mod slices;
 mod start;
@@ -55,15 +54,17 @@ pub use crate::quota::catalog::Catalog;
 pub use activity::{Activity, Overview};
 pub use adjust::Adjusted;
 pub use clock::Clock;
+pub(crate) use console::{Console, Credential, SignIn};
 pub use credits::Granting;
 pub use epoch::EPOCH_POLL;
 pub use idempotency::Idempotency;
+pub use lab::Lab;
 pub use ledger::{LedgerCursor, LedgerQuery, UsageEventPage};
+pub use node::Node;
 pub use outcome::{Effect, Outcome, Subscriber, Verb};
 pub use reservations::{Extension, ReservationView, MAX_LIFETIME_MS};
 pub use runs::{RunView, MAX_LISTED_RUNS};
 pub use settle::{Commit, Settled, Settlement};
-pub use sign_in::{Credential, SignIn, ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_CREDENTIAL, SIGN_IN_WINDOW_MS};
 pub use slices::LeaseSettings;
 pub use start::FirstStart;
 pub use subscriptions::ParentChange;
@@ -71,12 +72,8 @@ pub use switch_preview::SwitchRow;
 pub use usage::Usage;
 pub use user_keys::{KeyUser, MAX_USER_KEYS};
 
-use cache::Cache;
-use outcome::Outcomes;
-
-use crate::metrics::Metrics;
 use crate::quota::MeasureError;
-use crate::store::{Store, StoreConfig, StoreError};
+use crate::store::{StoreConfig, StoreError};
 use crate::webhooks::WebhookSettings;
 
 /// Could not decide. Being denied is a `Decision`, never an error.
@@ -197,24 +194,14 @@ impl GatewayError {
     }
 }
 
-/// Secrets the node learns once it reaches Redis.
-#[derive(Default)]
-struct NodeSecrets {
-    /// SHA-256 of the root token (the token itself is never kept).
-    root_digest: OnceLock<[u8; 32]>,
-    /// The deployment's secret for signing user tokens.
-    signing_key: OnceLock<Vec<u8>>,
-}
-
-/// The quota service of one node; cheap to clone, shared by all workers.
+/// The quota service of one node: its planes over one shared `Node`; cheap to clone, shared by
+/// all workers. The console's and the lab's verbs are theirs (`gateway.console()`,
+/// `gateway.lab()`); the rest are still `Gateway`'s own until they move to planes of their own.
 #[derive(Clone)]
 pub struct Gateway {
-    store: Store,
-    cache: Arc<Cache>,
-    clock: Clock,
-    metrics: Arc<Metrics>,
-    outcomes: Arc<Outcomes>,
-    secrets: Arc<NodeSecrets>,
+    node: Node,
+    /// Behind an `Arc`, so a `Gateway`'s clone copies no second node.
+    lab: Arc<Lab>,
     webhooks: Arc<WebhookSettings>,
     /// From when every ledger entry is in its project's ledger index, learnt at start.
     ledger_since: Arc<OnceLock<i64>>,
@@ -222,10 +209,6 @@ pub struct Gateway {
     /// change's check and its write (`parents.rs`).
     #[cfg(feature = "test-hooks")]
     level_pause: std::time::Duration,
-    /// How many simulations this node runs (`simulations.rs`).
-    simulations: Arc<std::sync::atomic::AtomicUsize>,
-    /// The model catalog it prices by (`prices.rs`).
-    catalog: Arc<crate::quota::catalog::Catalog>,
     /// Whether members decide on leased slices of their parents' budgets (`slices.rs`).
     leases: LeaseSettings,
     /// The takes of slices in flight on this node (`slices.rs`).
@@ -236,23 +219,14 @@ impl Gateway {
     /// Builds the store; connections are made on first use, so a node can start before Redis.
     /// The node's metrics are the first outcome subscriber.
     pub fn new(config: &StoreConfig) -> Result<Gateway, StoreError> {
-        let metrics = Arc::new(Metrics::default());
-        let store = Store::new(config, metrics.clone())?;
-        let outcomes = Outcomes::default();
-        outcomes.subscribe(metrics.clone());
+        let node = Node::new(config)?;
         Ok(Gateway {
-            store,
-            cache: Arc::default(),
-            clock: Clock::with_skew(config.clock_skew_ms),
-            metrics,
-            outcomes: Arc::new(outcomes),
-            secrets: Arc::default(),
+            lab: Arc::new(Lab::new(node.clone())),
+            node,
             webhooks: Arc::default(),
             ledger_since: Arc::default(),
             #[cfg(feature = "test-hooks")]
             level_pause: std::time::Duration::ZERO,
-            simulations: Arc::default(),
-            catalog: Arc::new(crate::quota::catalog::Catalog::built_in()),
             leases: LeaseSettings::default(),
             leases_in_flight: Arc::default(),
         })
@@ -266,8 +240,12 @@ impl Gateway {
 
     /// Prices by `catalog` instead of the one built in.
     pub fn with_catalog(mut self, catalog: crate::quota::catalog::Catalog) -> Gateway {
-        self.catalog = Arc::new(catalog);
-        self
+        // Before any plane is used: the lab holds its own copy of the node.
+        self.node.catalog = Arc::new(catalog);
+        Gateway {
+            lab: Arc::new(Lab::new(self.node.clone())),
+            ..self
+        }
     }
 
     /// How this node delivers webhooks (the default: https to public addresses only).
@@ -292,38 +270,19 @@ impl Gateway {
         gateway
     }
 
-    /// Redis time as this node estimates it.
-    pub fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
+    /// What every plane shares: the clock, the metrics, who a caller is, the cached plans and
+    /// settings, readiness.
+    pub fn node(&self) -> &Node {
+        &self.node
     }
 
-    /// Adds a subscriber to every outcome from now on.
-    pub fn add_subscriber(&self, subscriber: Arc<dyn Subscriber>) {
-        self.outcomes.subscribe(subscriber);
+    /// Operators, their invitations, dashboard sessions and sign-in.
+    pub(crate) fn console(&self) -> Console<'_> {
+        Console::new(&self.node)
     }
 
-    /// The node's metrics, rendered by `GET /metrics` and counted by the HTTP middleware.
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
-    }
-
-    /// The node's clock, for tests that pretend it is wrong.
-    pub fn clock(&self) -> &Clock {
-        &self.clock
-    }
-
-    /// Redis readiness: `Ok(Ok(()))` when ready, `Ok(Err(reason))` when Redis answers but must
-    /// not be used, `Err` when it does not answer.
-    pub async fn readiness(&self) -> Result<Result<(), String>, GatewayError> {
-        Ok(self.store.readiness().await?)
-    }
-
-    /// Brings the node's clock in step with Redis `TIME`.
-    pub async fn sync_clock(&self) -> Result<(), GatewayError> {
-        let before = self.clock.machine_ms();
-        let redis_ms = self.store.time_ms().await?;
-        let after = self.clock.machine_ms();
-        self.clock.set_redis_ms(redis_ms, before, after);
-        Ok(())
+    /// The pricing lab's simulations.
+    pub fn lab(&self) -> &Lab {
+        &self.lab
     }
 }

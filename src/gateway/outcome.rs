@@ -145,7 +145,7 @@ impl<T: Observed> Observed for Result<T, GatewayError> {
     }
 }
 
-impl super::Gateway {
+impl super::node::Node {
     /// Hands the outcome of one call, started at `started`, to every subscriber.
     pub(super) fn report<T: Observed>(
         &self,

@@ -71,14 +71,16 @@ impl Gateway {
         said: &Saying<'_>,
         member: &str,
     ) -> Result<OutcomeReply, GatewayError> {
-        let ledger = self.keeps_ledger(project).await?;
-        self.drive(project, subject, async || {
-            Ok(self
-                .store
-                .set_outcome(project, subject, said.id, said.outcome, said.key_id, member, ledger)
-                .await?)
-        })
-        .await
+        let ledger = self.node.keeps_ledger(project).await?;
+        self.node
+            .drive(project, subject, async || {
+                Ok(self
+                    .node
+                    .store
+                    .set_outcome(project, subject, said.id, said.outcome, said.key_id, member, ledger)
+                    .await?)
+            })
+            .await
     }
 }
 

@@ -39,7 +39,7 @@ impl Gateway {
             return Err(refused("must name another subject than the user itself"));
         }
         let parent_id = UserId::parse(parent).map_err(refused)?;
-        let parent_sub = self.store.subscription(project, &parent_id).await?;
+        let parent_sub = self.node.store.subscription(project, &parent_id).await?;
         if parent_sub.plan_id.is_none() {
             return Err(refused(format!("{parent} has no subscription; put it on a plan first")));
         }
@@ -47,7 +47,7 @@ impl Gateway {
         let mut above = vec![parent_sub];
         self.walk_up(user, Some(parent.to_string()), async |level| {
             if level.subject.as_str() != parent {
-                above.push(self.store.subscription(project, level.subject).await?);
+                above.push(self.node.store.subscription(project, level.subject).await?);
             }
             Ok(above.last().and_then(|s| s.parent_id.clone()))
         })
@@ -66,7 +66,7 @@ impl Gateway {
             }
             UserId::parse(next).map_err(refused)?;
         }
-        let below = self.store.levels_below(project, user.as_str()).await?;
+        let below = self.node.store.levels_below(project, user.as_str()).await?;
         if 1 + above.len() + below > MAX_LEVELS {
             return Err(refused(format!(
                 "{} has members {below} level(s) deep; under {parent} the chain would pass {MAX_LEVELS} levels",
@@ -91,12 +91,12 @@ impl Gateway {
         let deadline = Instant::now() + LEASE_WAIT;
         let mut tries = 1;
         loop {
-            match self.store.lock_parents(project, &token, LEASE_MS).await {
+            match self.node.store.lock_parents(project, &token, LEASE_MS).await {
                 Ok(true) => break,
                 Ok(false) => {}
                 Err(err) => {
                     // The SET may have run though its answer was lost: give up what may be ours.
-                    let _ = self.store.unlock_parents(project, &token).await;
+                    let _ = self.node.store.unlock_parents(project, &token).await;
                     return Err(err.into());
                 }
             }
@@ -109,14 +109,14 @@ impl Gateway {
         // Given up once the change is answered, or when it is dropped unanswered (a client
         // that went away cancels it).
         let mut lease = Lease {
-            store: self.store.clone(),
+            store: self.node.store.clone(),
             project: project.to_string(),
             token: Some(token),
         };
         let answer = change().await;
         if let Some(token) = lease.token.take() {
             // One that cannot be given up (Redis failed) lapses.
-            let _ = self.store.unlock_parents(project, &token).await;
+            let _ = self.node.store.unlock_parents(project, &token).await;
         }
         answer
     }

@@ -22,27 +22,28 @@ impl Gateway {
     pub async fn put_plan(&self, project: &str, plan: &Plan, by: &Actor) -> Result<u64, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let version = self.store.put_plan(project, plan).await?;
-            self.bump_epoch().await?;
+            let version = self.node.store.put_plan(project, plan).await?;
+            self.node.bump_epoch().await?;
             Ok(version)
         }
         .await;
-        self.report(Verb::PutPlan, project, None, started, &answer);
+        self.node.report(Verb::PutPlan, project, None, started, &answer);
         if let Ok(version) = answer {
             // Slices leased under the plan's old text are ended: a lowered quota holds at once.
             self.end_plan_slices_soon(project, &plan.id).await;
             let detail = json!({ "version": version });
-            self.record(
-                project,
-                by,
-                Change {
-                    action: Action::PlanPut,
-                    target: &plan.id,
-                    user: None,
-                    detail,
-                },
-            )
-            .await;
+            self.node
+                .record(
+                    project,
+                    by,
+                    Change {
+                        action: Action::PlanPut,
+                        target: &plan.id,
+                        user: None,
+                        detail,
+                    },
+                )
+                .await;
         }
         answer
     }
@@ -51,27 +52,28 @@ impl Gateway {
     pub async fn delete_plan(&self, project: &str, id: &str, by: &Actor) -> Result<PlanDeletion, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let deletion = self.store.delete_plan(project, id).await?;
+            let deletion = self.node.store.delete_plan(project, id).await?;
             if deletion == PlanDeletion::Deleted {
-                self.bump_epoch().await?;
+                self.node.bump_epoch().await?;
             }
             Ok(deletion)
         }
         .await;
-        self.report(Verb::DeletePlan, project, None, started, &answer);
+        self.node.report(Verb::DeletePlan, project, None, started, &answer);
         if let Ok(PlanDeletion::Deleted) = answer {
             let detail = json!({});
-            self.record(
-                project,
-                by,
-                Change {
-                    action: Action::PlanDelete,
-                    target: id,
-                    user: None,
-                    detail,
-                },
-            )
-            .await;
+            self.node
+                .record(
+                    project,
+                    by,
+                    Change {
+                        action: Action::PlanDelete,
+                        target: id,
+                        user: None,
+                        detail,
+                    },
+                )
+                .await;
         }
         answer
     }
@@ -79,8 +81,8 @@ impl Gateway {
     /// Every plan of a project, ordered by id, read from Redis.
     pub async fn plans(&self, project: &str) -> Result<Vec<Plan>, GatewayError> {
         let mut plans = Vec::new();
-        for id in self.store.plan_ids(project).await? {
-            if let Some(plan) = self.store.load_plan(project, &id).await? {
+        for id in self.node.store.plan_ids(project).await? {
+            if let Some(plan) = self.node.store.load_plan(project, &id).await? {
                 plans.push(plan);
             }
         }

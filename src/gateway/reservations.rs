@@ -57,7 +57,7 @@ impl Gateway {
         user: &UserId,
         limit: usize,
     ) -> Result<Vec<(String, Reservation)>, GatewayError> {
-        Ok(self.store.open_reservations(project, user, limit).await?)
+        Ok(self.node.store.open_reservations(project, user, limit).await?)
     }
 
     /// A reservation of `project`, or None.
@@ -66,12 +66,12 @@ impl Gateway {
         project: &str,
         id: &ReservationId,
     ) -> Result<Option<ReservationView>, GatewayError> {
-        let Some(reservation) = self.store.reservation(project, id.user(), id).await? else {
+        let Some(reservation) = self.node.store.reservation(project, id.user(), id).await? else {
             return Ok(None);
         };
         let mut parents: Vec<(UserId, Reservation)> = Vec::new();
         self.walk_up(id.user(), reservation.parent.clone(), async |level| {
-            let Some(record) = self.store.reservation(project, level.subject, id).await? else {
+            let Some(record) = self.node.store.reservation(project, level.subject, id).await? else {
                 return Ok(None);
             };
             let above = record.parent.clone();
@@ -80,7 +80,7 @@ impl Gateway {
         })
         .await?;
         Ok(Some(ReservationView {
-            state: reservation.state_at(self.clock.now_ms()),
+            state: reservation.state_at(self.node.clock.now_ms()),
             reservation,
             parents,
         }))
@@ -92,16 +92,18 @@ impl Gateway {
     pub async fn extend(&self, project: &str, id: &ReservationId, ttl_ms: i64) -> Result<Extension, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let ledger = self.keeps_ledger(project).await?;
+            let ledger = self.node.keeps_ledger(project).await?;
             let extend = async |subject: &UserId| {
-                self.drive(project, subject, async || {
-                    Ok(self
-                        .store
-                        .extend(project, subject, id, ttl_ms, MAX_LIFETIME_MS, ledger)
-                        .await?
-                        .map(Extension::from))
-                })
-                .await
+                self.node
+                    .drive(project, subject, async || {
+                        Ok(self
+                            .node
+                            .store
+                            .extend(project, subject, id, ttl_ms, MAX_LIFETIME_MS, ledger)
+                            .await?
+                            .map(Extension::from))
+                    })
+                    .await
             };
             let parent_of = |extension: &Extension| match extension {
                 Extension::Extended { parent, .. } => parent.clone(),
@@ -115,7 +117,8 @@ impl Gateway {
             Ok(answer)
         }
         .await;
-        self.report(Verb::Extend, project, Some(id.user()), started, &answer);
+        self.node
+            .report(Verb::Extend, project, Some(id.user()), started, &answer);
         answer
     }
 }

@@ -51,6 +51,7 @@ impl Gateway {
         {
             if !granted.repeat {
                 let written = self
+                    .node
                     .store
                     .record_quantity(
                         project,
@@ -64,7 +65,8 @@ impl Gateway {
                 }
             }
         }
-        self.report(Verb::Reserve, project, Some(&input.user), started, &answer);
+        self.node
+            .report(Verb::Reserve, project, Some(&input.user), started, &answer);
         answer
     }
 
@@ -97,8 +99,9 @@ impl Gateway {
                 step: input.step.as_ref(),
                 run,
             };
-            let ledger = self.keeps_ledger(project).await?;
+            let ledger = self.node.keeps_ledger(project).await?;
             let reply = self
+                .node
                 .store
                 .reserve(
                     project,
@@ -197,7 +200,8 @@ impl Gateway {
     pub async fn check(&self, project: &str, input: &EventInput) -> Result<Decision, GatewayError> {
         let started = Instant::now();
         let answer = self.check_levels(project, input).await;
-        self.report(Verb::Check, project, Some(&input.user), started, &answer);
+        self.node
+            .report(Verb::Check, project, Some(&input.user), started, &answer);
         answer
     }
 
@@ -211,8 +215,9 @@ impl Gateway {
         at: Option<i64>,
     ) -> Result<LevelDecision, GatewayError> {
         self.decide(project, level, input, at, async |admitted, prepared, _, at| {
-            let ledger = self.keeps_ledger(project).await?;
+            let ledger = self.node.keeps_ledger(project).await?;
             let reply = self
+                .node
                 .store
                 .check(project, level.subject, admitted.version, &prepared.holds, ledger, at)
                 .await?;
@@ -239,25 +244,26 @@ impl Gateway {
         at: Option<i64>,
         ask: impl AsyncFn(&Admitted, &Prepared<'_>, Option<&UserId>, Decided) -> Result<Reply<Decision>, GatewayError>,
     ) -> Result<LevelDecision, GatewayError> {
-        self.drive(project, level.subject, async || {
-            let at = self.decided(at);
-            let admitted = match self.admitted(project, level.subject, input).await? {
-                Ok(admitted) => admitted,
-                Err(reason) => return Ok(Reply::Done((Decision::denied(reason, at.at_ms), None))),
-            };
-            let parent = level.above(admitted.parent.as_deref());
-            let prepared = match self
-                .prepared(project, level.subject, &admitted, input, at.at_ms)
-                .await?
-            {
-                Ok(prepared) => prepared,
-                Err(denied) => return Ok(Reply::Done((denied, None))),
-            };
-            Ok(ask(&admitted, &prepared, parent.as_ref(), at)
-                .await?
-                .map(|decision| (decision, parent)))
-        })
-        .await
+        self.node
+            .drive(project, level.subject, async || {
+                let at = self.decided(at);
+                let admitted = match self.admitted(project, level.subject, input).await? {
+                    Ok(admitted) => admitted,
+                    Err(reason) => return Ok(Reply::Done((Decision::denied(reason, at.at_ms), None))),
+                };
+                let parent = level.above(admitted.parent.as_deref());
+                let prepared = match self
+                    .prepared(project, level.subject, &admitted, input, at.at_ms)
+                    .await?
+                {
+                    Ok(prepared) => prepared,
+                    Err(denied) => return Ok(Reply::Done((denied, None))),
+                };
+                Ok(ask(&admitted, &prepared, parent.as_ref(), at)
+                    .await?
+                    .map(|decision| (decision, parent)))
+            })
+            .await
     }
 
     /// The event's holds at `subject`'s level, decided by its `admitted` plan at `at_ms`, with
@@ -300,7 +306,7 @@ impl Gateway {
         match below {
             Some(at_ms) => Decided { at_ms, below: true },
             None => Decided {
-                at_ms: self.clock.now_ms(),
+                at_ms: self.node.clock.now_ms(),
                 below: false,
             },
         }

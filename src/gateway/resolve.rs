@@ -38,8 +38,8 @@ impl Gateway {
     ) -> Result<Resolved, GatewayError> {
         let remembered = match freshness {
             Freshness::Cached => {
-                let sub = self.cache.user(project, user.as_str());
-                self.metrics.bump(if sub.is_some() {
+                let sub = self.node.cache.user(project, user.as_str());
+                self.node.metrics.bump(if sub.is_some() {
                     Fixed::CacheHit(CacheKind::Subscription)
                 } else {
                     Fixed::CacheMiss(CacheKind::Subscription)
@@ -52,8 +52,8 @@ impl Gateway {
         let sub = match remembered {
             Some(sub) => sub,
             None => {
-                let sub = Arc::new(self.store.subscription(project, user).await?);
-                self.cache.put_user(project, user.as_str(), Arc::clone(&sub));
+                let sub = Arc::new(self.node.store.subscription(project, user).await?);
+                self.node.cache.put_user(project, user.as_str(), Arc::clone(&sub));
                 sub
             }
         };
@@ -61,10 +61,18 @@ impl Gateway {
             (Some(plan), started) => (Some(plan.clone()), started.unwrap_or(0)),
             // Without a plan of their own, subscription-anchored periods count from the
             // epoch, which makes them calendar-aligned.
-            (None, _) => (self.project_settings(project).await?.and_then(|s| s.default_plan), 0),
+            (None, _) => (
+                self.node.project_settings(project).await?.and_then(|s| s.default_plan),
+                0,
+            ),
         };
         let plan = match plan_id {
-            Some(id) => Some(self.plan(project, &id).await?.ok_or(GatewayError::PlanMissing(id))?),
+            Some(id) => Some(
+                self.node
+                    .plan(project, &id)
+                    .await?
+                    .ok_or(GatewayError::PlanMissing(id))?,
+            ),
             None => None,
         };
         Ok(Resolved {
@@ -87,7 +95,7 @@ impl Gateway {
         let mut resolved = self.resolve(project, subject, Freshness::Cached).await?;
         let mut admission = resolved.admit(input).map(|_| ());
         if admission.is_err() && resolved.cached {
-            self.cache.forget_user(project, subject.as_str());
+            self.node.cache.forget_user(project, subject.as_str());
             resolved = self.resolve(project, subject, Freshness::Cached).await?;
             admission = resolved.admit(input).map(|_| ());
         }

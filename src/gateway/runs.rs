@@ -83,7 +83,8 @@ impl Gateway {
         let answer = self
             .reserve_levels(project, input, &id, ttl_ms, idempotency, Some(limits))
             .await;
-        self.report(Verb::Reserve, project, Some(&input.user), started, &answer);
+        self.node
+            .report(Verb::Reserve, project, Some(&input.user), started, &answer);
         answer
     }
 
@@ -152,7 +153,7 @@ impl Gateway {
 
     /// A run of `project`, or None.
     pub async fn run(&self, project: &str, id: &ReservationId) -> Result<Option<RunView>, GatewayError> {
-        let Some(record) = self.store.reservation(project, id.user(), id).await? else {
+        let Some(record) = self.node.store.reservation(project, id.user(), id).await? else {
             return Ok(None);
         };
         self.view(project, id.user(), id.to_string(), record).await
@@ -168,9 +169,9 @@ impl Gateway {
         record: Reservation,
     ) -> Result<Option<RunView>, GatewayError> {
         if record.state != ReservationState::Held {
-            return RunView::of(id, record, None, self.clock.now_ms());
+            return RunView::of(id, record, None, self.node.clock.now_ms());
         }
-        let fields = self.store.run_fields(project, user, &id).await?;
+        let fields = self.node.store.run_fields(project, user, &id).await?;
         let open = match fields.is_empty() {
             true => None,
             false => Some(parse_fields(&id, &fields).ok_or_else(|| {
@@ -178,13 +179,13 @@ impl Gateway {
             })?),
         };
         match open {
-            Some(run) => RunView::of(id, record, Some(run), self.clock.now_ms()),
+            Some(run) => RunView::of(id, record, Some(run), self.node.clock.now_ms()),
             None => {
                 let Some(parsed) = ReservationId::parse_run(&id) else {
                     return Ok(None);
                 };
-                match self.store.reservation(project, user, &parsed).await? {
-                    Some(record) => RunView::of(id, record, None, self.clock.now_ms()),
+                match self.node.store.reservation(project, user, &parsed).await? {
+                    Some(record) => RunView::of(id, record, None, self.node.clock.now_ms()),
                     None => Ok(None),
                 }
             }
@@ -195,7 +196,7 @@ impl Gateway {
     /// `MAX_LISTED_RUNS`): each open one costs a read of its fields, so a reader asks for
     /// what it shows.
     pub async fn runs(&self, project: &str, user: &UserId, limit: usize) -> Result<Vec<RunView>, GatewayError> {
-        let records = self.store.runs(project, user, limit.min(MAX_LISTED_RUNS)).await?;
+        let records = self.node.store.runs(project, user, limit.min(MAX_LISTED_RUNS)).await?;
         let mut views = Vec::with_capacity(records.len());
         for (id, record) in records {
             views.extend(self.view(project, user, id, record).await?);

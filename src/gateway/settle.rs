@@ -101,7 +101,8 @@ impl Gateway {
                     .await
             })
             .await;
-        self.report(Verb::Commit, project, Some(id.user()), started, &answer);
+        self.node
+            .report(Verb::Commit, project, Some(id.user()), started, &answer);
         answer
     }
 
@@ -114,7 +115,8 @@ impl Gateway {
                 self.settlement(project, subject, reply).await
             })
             .await;
-        self.report(Verb::Release, project, Some(id.user()), started, &answer);
+        self.node
+            .report(Verb::Release, project, Some(id.user()), started, &answer);
         answer
     }
 
@@ -168,7 +170,7 @@ impl Gateway {
         // entry's metadata is the reservation's with the commit's on top.
         let (actual, entry_metadata) = match (quantity, metadata) {
             (None, None) => (None, String::new()),
-            _ => match self.store.reservation(project, subject, id).await? {
+            _ => match self.node.store.reservation(project, subject, id).await? {
                 Some(reservation) => {
                     let amounts = actual_amounts(&reservation, quantity, metadata)?;
                     let merged = metadata.map(|m| {
@@ -196,8 +198,10 @@ impl Gateway {
             outcome: who.outcome,
         };
         let reply = self
+            .node
             .drive(project, subject, async || {
                 Ok(self
+                    .node
                     .store
                     .commit(
                         project,
@@ -221,11 +225,12 @@ impl Gateway {
         subject: &UserId,
         id: &ReservationId,
     ) -> Result<SettleReply, GatewayError> {
-        let ledger = self.keeps_ledger(project).await?;
-        self.drive(project, subject, async || {
-            Ok(self.store.release(project, subject, id, ledger).await?)
-        })
-        .await
+        let ledger = self.node.keeps_ledger(project).await?;
+        self.node
+            .drive(project, subject, async || {
+                Ok(self.node.store.release(project, subject, id, ledger).await?)
+            })
+            .await
     }
 
     /// A level's script answer as a settlement, labelled by `subject`'s plan.

@@ -19,8 +19,9 @@ impl Gateway {
         member: &str,
         entry: &str,
     ) -> Result<(), GatewayError> {
-        let ledger = self.keeps_ledger(project).await?;
+        let ledger = self.node.keeps_ledger(project).await?;
         let ended = self
+            .node
             .store
             .end_slice(project, member, Ending::Entry(entry), ledger)
             .await?;
@@ -44,10 +45,11 @@ impl Gateway {
         if counters.iter().all(|c| c.leased == Milli::ZERO) {
             return Ok(());
         }
-        let (_, leases) = self.store.leases(project, team.as_str()).await?;
+        let (_, leases) = self.node.store.leases(project, team.as_str()).await?;
         let counted: Vec<_> = futures_util::stream::iter(&leases)
             .map(|l| {
-                self.store
+                self.node
+                    .store
                     .slice_counts(project, &l.member, team.as_str(), &l.field, &l.id)
             })
             .buffered(16)
@@ -127,7 +129,7 @@ impl Gateway {
         }
         // The teams on the plan as it was edited, read before the edit is answered: a team that
         // joins it later has no slice of its old text to end.
-        let teams = match self.store.teams_on_plan(project, plan).await {
+        let teams = match self.node.store.teams_on_plan(project, plan).await {
             Ok(teams) if teams.is_empty() => return,
             Ok(teams) => teams,
             Err(err) => {
@@ -153,8 +155,8 @@ impl Gateway {
     /// Ends `team`'s slices (of `member` only, when named), whatever their time: what they did
     /// not spend goes back now. Answers whether any gave something back.
     async fn end_leased(&self, project: &str, team: &str, member: Option<&str>) -> Result<bool, GatewayError> {
-        let (_, leases) = self.store.leases(project, team).await?;
-        let ledger = self.keeps_ledger(project).await?;
+        let (_, leases) = self.node.store.leases(project, team).await?;
+        let ledger = self.node.keeps_ledger(project).await?;
         let mut gave = false;
         for l in leases.iter().filter(|l| member.is_none_or(|m| m == l.member)) {
             let ending = Ending::Lease {
@@ -166,7 +168,7 @@ impl Gateway {
             };
             // (A slice closed already, whose statement waits in its outbox, states nothing.)
             if let Reply::Done(SliceEnded::Done(fired)) =
-                self.store.end_slice(project, &l.member, ending, ledger).await?
+                self.node.store.end_slice(project, &l.member, ending, ledger).await?
             {
                 gave |= !fired.ids.is_empty();
                 self.settle_fired(fired).await?;
@@ -181,7 +183,7 @@ impl Gateway {
         if fired.ids.is_empty() {
             return Ok(());
         }
-        let entries = self.store.outbox_entries(&fired.outbox, &fired.ids).await?;
+        let entries = self.node.store.outbox_entries(&fired.outbox, &fired.ids).await?;
         self.settle_statements(&entries.leases).await?;
         for note in &entries.leases {
             if let LeaseNoteKind::Ledger(entry) = &note.kind {
@@ -205,10 +207,12 @@ impl Gateway {
             .map_err(|e| crate::store::StoreError::Protocol(format!("a ledger note's ancestor: {e}").into()))?;
         let ledger = self.ledger_for(&note.project, &ancestor).await?;
         let at = format!("{}:{}", note.outbox, note.position);
-        self.store
+        self.node
+            .store
             .append_ledger(&note.project, &note.ancestor, &at, &entry, ledger)
             .await?;
-        self.store
+        self.node
+            .store
             .outbox_done(&note.outbox, std::slice::from_ref(&note.position))
             .await?;
         Ok(())
@@ -236,14 +240,15 @@ impl Gateway {
             }
         }
         for (note, statements, positions) in batches {
-            let ledger = self.keeps_ledger(&note.project).await?;
+            let ledger = self.node.keeps_ledger(&note.project).await?;
             let settled = self
+                .node
                 .store
                 .settle_slice(&note.project, &note.ancestor, &note.member, &statements, ledger)
                 .await?;
             if let Reply::Done(fired) = settled {
                 self.alerts_fired(fired);
-                self.store.outbox_done(&note.outbox, &positions).await?;
+                self.node.store.outbox_done(&note.outbox, &positions).await?;
             }
         }
         Ok(())

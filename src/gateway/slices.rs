@@ -184,6 +184,7 @@ impl Gateway {
         // A user the node knows to have no parent goes by the walk at once: its one script,
         // without resolving the user twice.
         if self
+            .node
             .cache
             .user(project, input.user.as_str())
             .is_some_and(|sub| sub.parent_id.is_none())
@@ -257,128 +258,136 @@ impl Gateway {
         places: &[Place],
     ) -> Result<Round, GatewayError> {
         let user = &input.user;
-        self.drive(project, user, async || {
-            let at = self.decided(None);
-            let admitted = match self.admitted(project, user, input).await? {
-                Ok(admitted) => admitted,
-                Err(_) => return Ok(Reply::Done(Round::Direct)),
-            };
-            let Some(ancestors) = self.ancestors(project, user, &admitted, input).await? else {
-                return Ok(Reply::Done(Round::Direct));
-            };
-            let prepared = match self.prepared(project, user, &admitted, input, at.at_ms).await? {
-                Ok(prepared) => prepared,
-                Err(_) => return Ok(Reply::Done(Round::Direct)),
-            };
-            let mut above = Vec::with_capacity(ancestors.len());
-            for (ancestor, a) in &ancestors {
-                match self.prepared(project, ancestor, a, input, at.at_ms).await? {
-                    Ok(p) if p.holds.iter().all(sliceable) => above.push(p),
-                    _ => return Ok(Reply::Done(Round::Direct)),
-                }
-            }
-            // The user's holds, then each ancestor's on the user's slice of it.
-            let mut holds: Vec<Hold<'_>> =
-                Vec::with_capacity(prepared.holds.len() + above.iter().map(|p| p.holds.len()).sum::<usize>());
-            holds.extend(prepared.holds.iter().cloned());
-            for ((ancestor, a), p) in ancestors.iter().zip(&above) {
-                for h in &p.holds {
-                    // (The field is made only against a lease handed over: most rounds hand none.)
-                    let place = places
-                        .iter()
-                        .find(|pl| {
-                            pl.ancestor == *ancestor
-                                && pl.field == crate::store::layout::value_field(h.group, h.value.as_deref(), &h.window)
-                        })
-                        .map(|pl| &pl.placement);
-                    holds.push(Hold {
-                        slice: Some(SliceHold {
-                            ancestor,
-                            version: a.version,
-                            place,
-                        }),
-                        ..h.clone()
-                    });
-                }
-            }
-            let args = ReserveArgs {
-                version: admitted.version,
-                reservation_id: id.as_str(),
-                ttl_ms,
-                event: &input.event,
-                quantity: input.quantity,
-                metadata,
-                // Every level is decided here: the record names no level above.
-                parent: "",
-                at,
-                step: None,
-                run: None,
-            };
-            let ledger = self.keeps_ledger(project).await?;
-            let reply = self.store.reserve(project, user, None, &args, &holds, ledger).await?;
-            match reply.done() {
-                Ok(Reserved::Decided(held, mut verdict, fired)) => {
-                    let mut rest = verdict.split_off(prepared.holds.len());
-                    let mut decision = self
-                        .reserved(project, user, input, &admitted, &prepared, held, verdict, fired, at)
-                        .await?;
-                    // Each ancestor's counters as its slice shows them, and what it holds.
-                    let theirs_len = above.iter().map(|p| p.holds.len()).sum::<usize>();
-                    decision.counters.reserve(theirs_len);
-                    if let Some(granted) = decision.granted.as_mut() {
-                        granted.held.reserve(theirs_len);
+        self.node
+            .drive(project, user, async || {
+                let at = self.decided(None);
+                let admitted = match self.admitted(project, user, input).await? {
+                    Ok(admitted) => admitted,
+                    Err(_) => return Ok(Reply::Done(Round::Direct)),
+                };
+                let Some(ancestors) = self.ancestors(project, user, &admitted, input).await? else {
+                    return Ok(Reply::Done(Round::Direct));
+                };
+                let prepared = match self.prepared(project, user, &admitted, input, at.at_ms).await? {
+                    Ok(prepared) => prepared,
+                    Err(_) => return Ok(Reply::Done(Round::Direct)),
+                };
+                let mut above = Vec::with_capacity(ancestors.len());
+                for (ancestor, a) in &ancestors {
+                    match self.prepared(project, ancestor, a, input, at.at_ms).await? {
+                        Ok(p) if p.holds.iter().all(sliceable) => above.push(p),
+                        _ => return Ok(Reply::Done(Round::Direct)),
                     }
-                    // A denial can find a slice hold with no slice in the member's slot (it
-                    // answers quota 0: a hard group with no room leases none). That counter is
-                    // not known here, so none is answered, as the walk answers no level above
-                    // the one that denied.
-                    let allowed = decision.allowed;
-                    let known = |c: &Counter| allowed || c.quota > Milli::ZERO;
-                    for ((ancestor, _), p) in ancestors.iter().zip(&above) {
-                        let next = rest.split_off(p.holds.len());
-                        let theirs = p.decision(&rest, None, at.at_ms).of_subject(ancestor.as_str());
-                        decision.counters.extend(theirs.counters.into_iter().filter(known));
-                        if let Some(granted) = decision.granted.as_mut() {
-                            granted.held.extend(p.holds.iter().map(|h| h.amount));
-                        }
-                        rest = next;
-                    }
-                    Ok(Reply::Done(Round::Decided(Box::new(decision))))
                 }
-                Ok(Reserved::Short(shorts, fired)) => {
-                    // The statements of the slices it closed go to the ancestors with the takes,
-                    // which apply them first; whatever else it wrote is settled now.
-                    let rest = Fired {
-                        outbox: fired.outbox.clone(),
-                        ids: fired
-                            .ids
+                // The user's holds, then each ancestor's on the user's slice of it.
+                let mut holds: Vec<Hold<'_>> =
+                    Vec::with_capacity(prepared.holds.len() + above.iter().map(|p| p.holds.len()).sum::<usize>());
+                holds.extend(prepared.holds.iter().cloned());
+                for ((ancestor, a), p) in ancestors.iter().zip(&above) {
+                    for h in &p.holds {
+                        // (The field is made only against a lease handed over: most rounds hand none.)
+                        let place = places
                             .iter()
-                            .filter(|id| !shorts.iter().any(|s| s.stated.as_ref().is_some_and(|(e, _)| e == *id)))
-                            .cloned()
-                            .collect(),
-                    };
-                    self.settle_fired(rest).await?;
-                    let mut wanted = Vec::with_capacity(shorts.len());
-                    for short in shorts {
-                        let Some((ancestor, hold, amount)) =
-                            locate(&ancestors, &above, prepared.holds.len(), short.hold)
-                        else {
-                            return Err(crate::store::StoreError::Protocol("a short hold out of range".into()).into());
-                        };
-                        wanted.push(Wanted {
-                            ancestor,
-                            hold,
-                            amount,
-                            short,
-                            outbox: fired.outbox.clone(),
+                            .find(|pl| {
+                                pl.ancestor == *ancestor
+                                    && pl.field
+                                        == crate::store::layout::value_field(h.group, h.value.as_deref(), &h.window)
+                            })
+                            .map(|pl| &pl.placement);
+                        holds.push(Hold {
+                            slice: Some(SliceHold {
+                                ancestor,
+                                version: a.version,
+                                place,
+                            }),
+                            ..h.clone()
                         });
                     }
-                    Ok(Reply::Done(Round::Short(wanted)))
                 }
-                Err(other) => Ok(other),
-            }
-        })
-        .await
+                let args = ReserveArgs {
+                    version: admitted.version,
+                    reservation_id: id.as_str(),
+                    ttl_ms,
+                    event: &input.event,
+                    quantity: input.quantity,
+                    metadata,
+                    // Every level is decided here: the record names no level above.
+                    parent: "",
+                    at,
+                    step: None,
+                    run: None,
+                };
+                let ledger = self.node.keeps_ledger(project).await?;
+                let reply = self
+                    .node
+                    .store
+                    .reserve(project, user, None, &args, &holds, ledger)
+                    .await?;
+                match reply.done() {
+                    Ok(Reserved::Decided(held, mut verdict, fired)) => {
+                        let mut rest = verdict.split_off(prepared.holds.len());
+                        let mut decision = self
+                            .reserved(project, user, input, &admitted, &prepared, held, verdict, fired, at)
+                            .await?;
+                        // Each ancestor's counters as its slice shows them, and what it holds.
+                        let theirs_len = above.iter().map(|p| p.holds.len()).sum::<usize>();
+                        decision.counters.reserve(theirs_len);
+                        if let Some(granted) = decision.granted.as_mut() {
+                            granted.held.reserve(theirs_len);
+                        }
+                        // A denial can find a slice hold with no slice in the member's slot (it
+                        // answers quota 0: a hard group with no room leases none). That counter is
+                        // not known here, so none is answered, as the walk answers no level above
+                        // the one that denied.
+                        let allowed = decision.allowed;
+                        let known = |c: &Counter| allowed || c.quota > Milli::ZERO;
+                        for ((ancestor, _), p) in ancestors.iter().zip(&above) {
+                            let next = rest.split_off(p.holds.len());
+                            let theirs = p.decision(&rest, None, at.at_ms).of_subject(ancestor.as_str());
+                            decision.counters.extend(theirs.counters.into_iter().filter(known));
+                            if let Some(granted) = decision.granted.as_mut() {
+                                granted.held.extend(p.holds.iter().map(|h| h.amount));
+                            }
+                            rest = next;
+                        }
+                        Ok(Reply::Done(Round::Decided(Box::new(decision))))
+                    }
+                    Ok(Reserved::Short(shorts, fired)) => {
+                        // The statements of the slices it closed go to the ancestors with the takes,
+                        // which apply them first; whatever else it wrote is settled now.
+                        let rest = Fired {
+                            outbox: fired.outbox.clone(),
+                            ids: fired
+                                .ids
+                                .iter()
+                                .filter(|id| !shorts.iter().any(|s| s.stated.as_ref().is_some_and(|(e, _)| e == *id)))
+                                .cloned()
+                                .collect(),
+                        };
+                        self.settle_fired(rest).await?;
+                        let mut wanted = Vec::with_capacity(shorts.len());
+                        for short in shorts {
+                            let Some((ancestor, hold, amount)) =
+                                locate(&ancestors, &above, prepared.holds.len(), short.hold)
+                            else {
+                                return Err(
+                                    crate::store::StoreError::Protocol("a short hold out of range".into()).into()
+                                );
+                            };
+                            wanted.push(Wanted {
+                                ancestor,
+                                hold,
+                                amount,
+                                short,
+                                outbox: fired.outbox.clone(),
+                            });
+                        }
+                        Ok(Reply::Done(Round::Short(wanted)))
+                    }
+                    Err(other) => Ok(other),
+                }
+            })
+            .await
     }
 
     /// The user's ancestors, bottom-up, each admitted; None when one is not (blocked, on no
@@ -425,7 +434,7 @@ impl Gateway {
         input: &EventInput,
         wanted: &[Wanted],
     ) -> Result<Option<Vec<Place>>, GatewayError> {
-        let ledger = self.keeps_ledger(project).await?;
+        let ledger = self.node.keeps_ledger(project).await?;
         let life = i64::try_from(self.leases.slice_life.as_millis()).unwrap_or(i64::MAX);
         let longest = i64::try_from(self.leases.longest_life.as_millis()).unwrap_or(i64::MAX);
         let mut places = Vec::with_capacity(wanted.len());
@@ -486,7 +495,12 @@ impl Gateway {
                 leases: &leases,
                 at,
             };
-            match self.store.take_slice(project, ancestor.as_str(), &take, ledger).await? {
+            match self
+                .node
+                .store
+                .take_slice(project, ancestor.as_str(), &take, ledger)
+                .await?
+            {
                 Reply::Done(Taken::Leased(taken, fired)) => {
                     self.alerts_fired(fired);
                     for (((w, _), hold), lease) in asked.iter().zip(&holds).zip(taken) {
@@ -509,7 +523,7 @@ impl Gateway {
                     return Ok(None);
                 }
                 Reply::Stale => {
-                    self.cache.forget_user(project, ancestor.as_str());
+                    self.node.cache.forget_user(project, ancestor.as_str());
                     return Ok(None);
                 }
                 _ => return Ok(None),
@@ -554,6 +568,7 @@ impl Gateway {
     async fn drop_intents(&self, wanted: &[Wanted]) {
         for w in wanted {
             if let Err(err) = self
+                .node
                 .store
                 .outbox_done(&w.outbox, std::slice::from_ref(&w.short.intent))
                 .await

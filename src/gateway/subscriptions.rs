@@ -47,13 +47,13 @@ impl Observed for Subscription {
 impl Gateway {
     /// The user's subscription as Redis has it now (the empty one when there is none).
     pub async fn subscription(&self, project: &str, user: &UserId) -> Result<Subscription, GatewayError> {
-        Ok(self.store.subscription(project, user).await?)
+        Ok(self.node.store.subscription(project, user).await?)
     }
 
     /// Refuses a subscription start in the future (beyond the callers' clock differences),
     /// judged by the node's Redis-synced clock.
     pub fn check_started_at(&self, started_ms: i64) -> Result<(), GatewayError> {
-        if started_ms > self.clock.now_ms() + FUTURE_TOLERANCE_MS {
+        if started_ms > self.node.clock.now_ms() + FUTURE_TOLERANCE_MS {
             return Err(GatewayError::Invalid {
                 field: "startedAt",
                 detail: "must not be in the future".into(),
@@ -85,7 +85,7 @@ impl Gateway {
         // A member that leaves its team ends its slices of the team's (slices.rs).
         let before = match (self.leases.enabled, parent) {
             (true, ParentChange::Set(_) | ParentChange::Remove) => {
-                self.store.subscription(project, user).await?.parent_id
+                self.node.store.subscription(project, user).await?.parent_id
             }
             _ => None,
         };
@@ -94,13 +94,14 @@ impl Gateway {
                 self.check_parent(project, user, parent).await?;
             }
             // The claim and a plan deletion meet in the project's slot: one of them loses.
-            if !self.store.claim_plan(project, &plan.id, user).await? {
+            if !self.node.store.claim_plan(project, &plan.id, user).await? {
                 return Err(GatewayError::PlanNotFound(plan.id.clone()));
             }
             let subscribed = self
+                .node
                 .drive(project, user, async || {
-                    let current = self.store.subscription(project, user).await?;
-                    let now_ms = self.clock.now_ms();
+                    let current = self.node.store.subscription(project, user).await?;
+                    let now_ms = self.node.clock.now_ms();
                     // A new subscription starts at the current whole second: a start a few
                     // milliseconds ahead of Redis time would make every period look stale.
                     let started_ms = started_ms
@@ -114,14 +115,14 @@ impl Gateway {
                         rules: plan_change_rules(plan, now_ms, started_ms),
                         parent: parent.stored(),
                     };
-                    Ok(self.store.subscribe(project, user, &args).await?)
+                    Ok(self.node.store.subscribe(project, user, &args).await?)
                 })
                 .await;
             match subscribed {
                 Ok(sub) => self.changed(project, sub).await,
                 Err(err) => {
                     // A claim left behind only delays a deletion until it lapses.
-                    let _ = self.store.drop_claim(project, &plan.id, user).await;
+                    let _ = self.node.store.drop_claim(project, &plan.id, user).await;
                     Err(err)
                 }
             }
@@ -132,7 +133,7 @@ impl Gateway {
             ParentChange::Set(_) => self.holding_parents_lease(project, put).await,
             ParentChange::Keep | ParentChange::Remove => put().await,
         };
-        self.report(Verb::Subscribe, project, Some(user), started, &answer);
+        self.node.report(Verb::Subscribe, project, Some(user), started, &answer);
         let sub = answer?;
         if let Some(left) = before.filter(|b| sub.parent_id.as_ref() != Some(b)) {
             self.end_slices_soon(project, &left, Some(user.as_str()));
@@ -151,7 +152,7 @@ impl Gateway {
     pub async fn unsubscribe(&self, project: &str, user: &UserId, by: &Actor) -> Result<Subscription, GatewayError> {
         let sub = self
             .change(Verb::Unsubscribe, project, user, async || {
-                Ok(self.store.unsubscribe(project, user).await?)
+                Ok(self.node.store.unsubscribe(project, user).await?)
             })
             .await?;
         let detail = json!({ "planId": sub.last_plan });
@@ -174,7 +175,7 @@ impl Gateway {
         };
         let sub = self
             .change(verb, project, user, async || {
-                Ok(self.store.set_status(project, user, status, text).await?)
+                Ok(self.node.store.set_status(project, user, status, text).await?)
             })
             .await?;
         let (action, detail) = match reason {
@@ -221,12 +222,13 @@ impl Gateway {
                 detail: detail.into(),
             })?;
         }
-        let current = self.store.subscription(project, user).await?;
+        let current = self.node.store.subscription(project, user).await?;
         match (value, &current.plan_id) {
             (Some(_), None) => return Err(GatewayError::NoSubscription(user.to_string())),
             (None, _) if !current.exists() => return Err(GatewayError::NoSubscription(user.to_string())),
             (Some(o), Some(plan_id)) => {
                 let plan = self
+                    .node
                     .plan(project, plan_id)
                     .await?
                     .ok_or_else(|| GatewayError::PlanMissing(plan_id.clone()))?;
@@ -253,7 +255,8 @@ impl Gateway {
         let sub = self
             .change(verb, project, user, async || {
                 // None: the override would be one more than a subject may keep.
-                self.store
+                self.node
+                    .store
                     .set_override(project, user, &key, value)
                     .await?
                     .ok_or_else(|| GatewayError::OverrideLimit(MAX_OVERRIDES))
@@ -285,7 +288,7 @@ impl Gateway {
             user: Some(user),
             detail,
         };
-        self.record(project, by, change).await;
+        self.node.record(project, by, change).await;
     }
 
     /// One script that changes the subscription, through the retry driver; then the cache
@@ -299,20 +302,21 @@ impl Gateway {
     ) -> Result<Subscription, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let sub = self.drive(project, user, script).await?;
+            let sub = self.node.drive(project, user, script).await?;
             self.changed(project, sub).await
         }
         .await;
-        self.report(verb, project, Some(user), started, &answer);
+        self.node.report(verb, project, Some(user), started, &answer);
         answer
     }
 
     /// After a change: cache the new state and bring the users index up to it; the slices the
     /// user leased as a team end (slices.rs).
     pub(super) async fn changed(&self, project: &str, sub: Subscription) -> Result<Subscription, GatewayError> {
-        self.cache
+        self.node
+            .cache
             .put_user(project, &sub.user_id, std::sync::Arc::new(sub.clone()));
-        self.store.index_user(project, &sub).await?;
+        self.node.store.index_user(project, &sub).await?;
         self.end_slices_soon(project, &sub.user_id, None);
         Ok(sub)
     }

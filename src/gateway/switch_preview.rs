@@ -29,7 +29,7 @@ impl Gateway {
     ) -> Result<Vec<SwitchRow>, GatewayError> {
         let current = self.usage(project, user).await?;
         let sub = self.resolve(project, user, Freshness::Fresh).await?.sub;
-        let now_ms = self.clock.now_ms();
+        let now_ms = self.node.clock.now_ms();
         // As `subscribe` anchors it: a plan of the user's own keeps its start, else now.
         let started_ms = sub
             .plan_id
@@ -37,8 +37,9 @@ impl Gateway {
             .and(sub.started_at_ms)
             .unwrap_or(now_ms - now_ms.rem_euclid(1000));
         let under = self
+            .node
             .drive(project, user, async || {
-                self.counters_under(project, user, plan, started_ms, self.clock.now_ms())
+                self.counters_under(project, user, plan, started_ms, self.node.clock.now_ms())
                     .await
             })
             .await?;

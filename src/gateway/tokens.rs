@@ -1,11 +1,12 @@
 //! User tokens, judged by the node's Redis-synced clock and signed with the deployment's
 //! secret, which the node learns at start.
 
-use super::{Gateway, GatewayError};
+use super::node::Node;
+use super::GatewayError;
 use crate::quota::UserId;
 use crate::secrets::tokens::{self, Claims};
 
-impl Gateway {
+impl Node {
     pub(super) fn signing_key(&self) -> Result<&[u8], GatewayError> {
         self.secrets
             .signing_key
@@ -15,7 +16,7 @@ impl Gateway {
     }
 
     /// A token for `user` of `project`, valid for `ttl_seconds`; answers it and its expiry.
-    pub fn mint_user_token(
+    pub(crate) fn mint_user_token(
         &self,
         project: &str,
         user: &UserId,
@@ -32,7 +33,7 @@ impl Gateway {
     }
 
     /// The claims of a valid, unexpired token; None for anything else.
-    pub fn verify_user_token(&self, token: &str) -> Result<Option<Claims>, GatewayError> {
+    pub(crate) fn verify_user_token(&self, token: &str) -> Result<Option<Claims>, GatewayError> {
         Ok(tokens::verify(self.signing_key()?, token, self.clock.now_ms()))
     }
 }

@@ -86,7 +86,8 @@ impl Gateway {
             Ok(tracked)
         }
         .await;
-        self.report(Verb::Track, project, Some(&input.user), started, &answer);
+        self.node
+            .report(Verb::Track, project, Some(&input.user), started, &answer);
         answer
     }
 
@@ -115,70 +116,73 @@ impl Gateway {
             step: input.step.as_ref(),
             outcome: who.outcome,
         };
-        self.drive(project, subject, async || {
-            let decided = self.decided(at);
-            let at_ms = decided.at_ms;
-            let mut resolved = self.resolve(project, subject, Freshness::Cached).await?;
-            if resolved.plan.is_none() && resolved.cached {
-                // "No plan" from the cache is confirmed with a fresh read: no script sees it.
-                resolved = self.resolve(project, subject, Freshness::Fresh).await?;
-            }
-            let parent = level.above(resolved.sub.parent_id.as_deref());
-            let Some(plan) = &resolved.plan else {
-                let none = Tracked {
-                    counters: Vec::new(),
-                    run: None,
+        self.node
+            .drive(project, subject, async || {
+                let decided = self.decided(at);
+                let at_ms = decided.at_ms;
+                let mut resolved = self.resolve(project, subject, Freshness::Cached).await?;
+                if resolved.plan.is_none() && resolved.cached {
+                    // "No plan" from the cache is confirmed with a fresh read: no script sees it.
+                    resolved = self.resolve(project, subject, Freshness::Fresh).await?;
+                }
+                let parent = level.above(resolved.sub.parent_id.as_deref());
+                let Some(plan) = &resolved.plan else {
+                    let none = Tracked {
+                        counters: Vec::new(),
+                        run: None,
+                    };
+                    return Ok(Reply::Done((none, parent, at_ms)));
                 };
-                return Ok(Reply::Done((none, parent, at_ms)));
-            };
-            let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
-            let price = self.event_price(project, plan, input).await?;
-            let mut prepared = prepare(plan, input, price.as_ref(), started_ms, at_ms, overrides, false)?;
-            // Usage that happened is never counted as free: a track of a model a priced group
-            // has no price for is refused whole, and says which.
-            if let (Some(group), Some(price)) = (prepared.unpriced, &price) {
-                return Err(GatewayError::UnpricedModel {
-                    group: group.to_string(),
-                    model: price.model.clone(),
-                });
-            }
-            let first_call = |first_ms| prepare(plan, input, price.as_ref(), started_ms, first_ms, overrides, false);
-            self.alerts_for(project, &mut prepared).await?;
-            let reply = self
-                .store
-                .track(
-                    project,
-                    subject,
-                    idempotency.map(Idempotency::stored),
-                    resolved.sub.version,
-                    &prepared.holds,
-                    entry,
-                    on,
-                    decided,
-                )
-                .await?;
-            let done = match reply.done() {
-                Ok(done) => done,
-                Err(other) => return Ok(other),
-            };
-            self.alerts_fired(done.fired);
-            // A repeat answers in the windows its first call counted in, and the levels above
-            // count at that instant too.
-            let (prepared, at_ms) = match done.first_at_ms.filter(|first| *first != at_ms) {
-                Some(first_ms) => (first_call(first_ms)?, first_ms),
-                None => (prepared, at_ms),
-            };
-            let run = match (&done.step, &input.step) {
-                (Some(answer), Some(step)) => Some(prepared.run_progress(answer, step.run_id.as_str())),
-                _ => None,
-            };
-            let tracked = Tracked {
-                counters: prepared.counters(&done.amounts),
-                run,
-            };
-            Ok(Reply::Done((tracked, parent, at_ms)))
-        })
-        .await
+                let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
+                let price = self.event_price(project, plan, input).await?;
+                let mut prepared = prepare(plan, input, price.as_ref(), started_ms, at_ms, overrides, false)?;
+                // Usage that happened is never counted as free: a track of a model a priced group
+                // has no price for is refused whole, and says which.
+                if let (Some(group), Some(price)) = (prepared.unpriced, &price) {
+                    return Err(GatewayError::UnpricedModel {
+                        group: group.to_string(),
+                        model: price.model.clone(),
+                    });
+                }
+                let first_call =
+                    |first_ms| prepare(plan, input, price.as_ref(), started_ms, first_ms, overrides, false);
+                self.alerts_for(project, &mut prepared).await?;
+                let reply = self
+                    .node
+                    .store
+                    .track(
+                        project,
+                        subject,
+                        idempotency.map(Idempotency::stored),
+                        resolved.sub.version,
+                        &prepared.holds,
+                        entry,
+                        on,
+                        decided,
+                    )
+                    .await?;
+                let done = match reply.done() {
+                    Ok(done) => done,
+                    Err(other) => return Ok(other),
+                };
+                self.alerts_fired(done.fired);
+                // A repeat answers in the windows its first call counted in, and the levels above
+                // count at that instant too.
+                let (prepared, at_ms) = match done.first_at_ms.filter(|first| *first != at_ms) {
+                    Some(first_ms) => (first_call(first_ms)?, first_ms),
+                    None => (prepared, at_ms),
+                };
+                let run = match (&done.step, &input.step) {
+                    (Some(answer), Some(step)) => Some(prepared.run_progress(answer, step.run_id.as_str())),
+                    _ => None,
+                };
+                let tracked = Tracked {
+                    counters: prepared.counters(&done.amounts),
+                    run,
+                };
+                Ok(Reply::Done((tracked, parent, at_ms)))
+            })
+            .await
     }
 }
 

@@ -37,12 +37,14 @@ impl Gateway {
         let started = Instant::now();
         let answer = async {
             let mut usage = self
+                .node
                 .drive(project, user, async || self.usage_once(project, user).await)
                 .await?;
             let parent = usage.parent_id.clone();
             self.walk_up(user, parent, async |level| {
                 let subject = level.subject;
                 let pool = self
+                    .node
                     .drive(project, subject, async || self.usage_once(project, subject).await)
                     .await?;
                 let above = pool.parent_id.clone();
@@ -53,7 +55,7 @@ impl Gateway {
             Ok(usage)
         }
         .await;
-        self.report(Verb::Usage, project, Some(user), started, &answer);
+        self.node.report(Verb::Usage, project, Some(user), started, &answer);
         answer
     }
 
@@ -67,12 +69,12 @@ impl Gateway {
                 status,
                 period: None,
                 counters: Vec::new(),
-                read_at_ms: self.clock.now_ms(),
+                read_at_ms: self.node.clock.now_ms(),
                 parent_id,
                 parents: Vec::new(),
             }));
         };
-        let now_ms = self.clock.now_ms();
+        let now_ms = self.node.clock.now_ms();
         let mut counters = match self
             .counters_under(project, user, &plan, resolved.started_ms, now_ms)
             .await?
@@ -88,7 +90,7 @@ impl Gateway {
             status,
             period: Some(plan.period.window(now_ms, resolved.started_ms)),
             counters,
-            read_at_ms: self.clock.now_ms(),
+            read_at_ms: self.node.clock.now_ms(),
             parent_id,
             parents: Vec::new(),
         }))
@@ -114,7 +116,12 @@ impl Gateway {
             .filter(|(g, _)| g.per.is_some())
             .map(|(g, w)| (g.id.as_str(), *w))
             .collect();
-        let mut lists = self.store.listed_values(project, user, &per_value).await?.into_iter();
+        let mut lists = self
+            .node
+            .store
+            .listed_values(project, user, &per_value)
+            .await?
+            .into_iter();
         let rows: Vec<(&LimitGroup, Window, Option<String>)> = plan
             .groups
             .iter()
@@ -153,8 +160,9 @@ impl Gateway {
                 })
             })
             .collect();
-        let ledger = self.keeps_ledger(project).await?;
-        let Reply::Done((redis_ms, amounts, outcomes)) = self.store.usage(project, user, &fields, ledger).await? else {
+        let ledger = self.node.keeps_ledger(project).await?;
+        let Reply::Done((redis_ms, amounts, outcomes)) = self.node.store.usage(project, user, &fields, ledger).await?
+        else {
             // More expired holds were due than one read takes: a batch went back; ask again.
             return Ok(Reply::More);
         };

@@ -84,9 +84,10 @@ impl Gateway {
             enabled: true,
             disabled_reason: None,
             failing_since: None,
-            created_at: Some(self.clock.now_ms()),
+            created_at: Some(self.node.clock.now_ms()),
         };
         let made = self
+            .node
             .store
             .create_endpoint(
                 project,
@@ -113,19 +114,20 @@ impl Gateway {
             EndpointMade::Reused => return Err(GatewayError::IdempotencyReused),
             EndpointMade::Full(_) => return Err(GatewayError::WebhookLimit(MAX_ENDPOINTS)),
         }
-        self.cache.clear_config();
+        self.node.cache.clear_config();
         let detail = json!({ "url": record.url, "events": record.events });
-        self.record(
-            project,
-            by,
-            Change {
-                action: Action::WebhookCreate,
-                target: &id,
-                user: None,
-                detail,
-            },
-        )
-        .await;
+        self.node
+            .record(
+                project,
+                by,
+                Change {
+                    action: Action::WebhookCreate,
+                    target: &id,
+                    user: None,
+                    detail,
+                },
+            )
+            .await;
         Ok(CreatedWebhook {
             id,
             record,
@@ -134,7 +136,7 @@ impl Gateway {
     }
 
     pub async fn webhooks(&self, project: &str) -> Result<Vec<(String, EndpointRecord)>, GatewayError> {
-        Ok(self.store.endpoints(project).await?)
+        Ok(self.node.store.endpoints(project).await?)
     }
 
     pub async fn webhook(&self, project: &str, id: &str) -> Result<Option<EndpointRecord>, GatewayError> {
@@ -154,21 +156,22 @@ impl Gateway {
         reason: Option<&ReasonText>,
         by: &Actor,
     ) -> Result<bool, GatewayError> {
-        let deleted = self.store.delete_endpoint(project, id).await?;
-        self.cache.clear_config();
+        let deleted = self.node.store.delete_endpoint(project, id).await?;
+        self.node.cache.clear_config();
         if deleted {
             let detail = reason_detail(reason);
-            self.record(
-                project,
-                by,
-                Change {
-                    action: Action::WebhookDelete,
-                    target: id,
-                    user: None,
-                    detail,
-                },
-            )
-            .await;
+            self.node
+                .record(
+                    project,
+                    by,
+                    Change {
+                        action: Action::WebhookDelete,
+                        target: id,
+                        user: None,
+                        detail,
+                    },
+                )
+                .await;
         }
         Ok(deleted)
     }
@@ -178,8 +181,9 @@ impl Gateway {
     /// `MAX_RETIRED_SECRETS` replaced secrets still sign is refused.
     pub async fn rotate_webhook_secret(&self, project: &str, id: &str, by: &Actor) -> Result<String, GatewayError> {
         let secret = sign::new_secret();
-        let now = self.clock.now_ms();
+        let now = self.node.clock.now_ms();
         let rotated = self
+            .node
             .store
             .rotate_secret(project, id, &secret, now, ROTATION_OVERLAP_MS, MAX_RETIRED_SECRETS)
             .await?;
@@ -189,17 +193,18 @@ impl Gateway {
             SecretRotated::Limit(until_ms) => return Err(GatewayError::RotationLimit { until_ms }),
         }
         let detail = json!({});
-        self.record(
-            project,
-            by,
-            Change {
-                action: Action::WebhookRotate,
-                target: id,
-                user: None,
-                detail,
-            },
-        )
-        .await;
+        self.node
+            .record(
+                project,
+                by,
+                Change {
+                    action: Action::WebhookRotate,
+                    target: id,
+                    user: None,
+                    detail,
+                },
+            )
+            .await;
         Ok(secret)
     }
 
@@ -213,27 +218,32 @@ impl Gateway {
         by: &Actor,
     ) -> Result<EndpointRecord, GatewayError> {
         let reason = format!("disabled by {}", by.name());
-        let changed = self.store.set_endpoint_enabled(project, id, enabled, &reason).await?;
+        let changed = self
+            .node
+            .store
+            .set_endpoint_enabled(project, id, enabled, &reason)
+            .await?;
         let not_found = || GatewayError::WebhookNotFound(id.to_string());
         let changed = changed.ok_or_else(not_found)?;
         if changed {
-            self.cache.clear_config();
+            self.node.cache.clear_config();
             let action = if enabled {
                 Action::WebhookEnable
             } else {
                 Action::WebhookDisable
             };
-            self.record(
-                project,
-                by,
-                Change {
-                    action,
-                    target: id,
-                    user: None,
-                    detail: json!({}),
-                },
-            )
-            .await;
+            self.node
+                .record(
+                    project,
+                    by,
+                    Change {
+                        action,
+                        target: id,
+                        user: None,
+                        detail: json!({}),
+                    },
+                )
+                .await;
         }
         self.webhook(project, id).await?.ok_or_else(not_found)
     }
@@ -246,7 +256,7 @@ impl Gateway {
         if !endpoint.enabled {
             return Err(disabled(id, &endpoint));
         }
-        let now = self.clock.now_ms();
+        let now = self.node.clock.now_ms();
         let event_id = format!("msg_test_{}", crate::secrets::random_token(16));
         let body = event::body(
             TEST_EVENT,
@@ -255,6 +265,7 @@ impl Gateway {
         )
         .map_err(GatewayError::encode("a test event's body"))?;
         let made = self
+            .node
             .store
             .enqueue(project, &event_id, TEST_EVENT, &body, now, Some(id))
             .await?;
@@ -271,7 +282,7 @@ impl Gateway {
         id: &str,
         limit: usize,
     ) -> Result<Vec<(String, DeliveryRecord)>, GatewayError> {
-        Ok(self.store.deliveries(project, id, limit).await?)
+        Ok(self.node.store.deliveries(project, id, limit).await?)
     }
 
     /// Makes one delivery of this endpoint due now; false when there is none. A disabled
@@ -280,7 +291,12 @@ impl Gateway {
         if !delivery.starts_with(&format!("{id}.")) {
             return Ok(false);
         }
-        match self.store.redeliver(project, delivery, self.clock.now_ms()).await? {
+        match self
+            .node
+            .store
+            .redeliver(project, delivery, self.node.clock.now_ms())
+            .await?
+        {
             Redelivered::Due => Ok(true),
             Redelivered::NoDelivery => Ok(false),
             Redelivered::NoEndpoint => Err(GatewayError::WebhookNotFound(id.to_string())),

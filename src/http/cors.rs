@@ -100,6 +100,7 @@ pub async fn allow_answer(
     let allowed = match project {
         Some(project) => state
             .gateway
+            .node()
             .project_settings(project)
             .await
             .ok()

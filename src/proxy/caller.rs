@@ -132,7 +132,12 @@ pub async fn identify(state: &AppState, headers: &HeaderMap, in_query: Option<&s
         }
         (owner.project, owner.user, owner.key_id)
     } else {
-        let record = state.gateway.authenticate(token).await?.ok_or(ApiError::Unauthorized)?;
+        let record = state
+            .gateway
+            .node()
+            .authenticate(token)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
         if record.kind != "secret" {
             return Err(ApiError::Forbidden);
         }

@@ -49,7 +49,12 @@ pub async fn reserve(
         .reserve(&ctx.caller.project, &input, proxy.hold_ttl_ms, idempotency.as_ref())
         .await?;
     if !decision.allowed {
-        settle::count_call(state.gateway.metrics(), &ctx.upstream().name, ctx.operation(), "denied");
+        settle::count_call(
+            state.gateway.node().metrics(),
+            &ctx.upstream().name,
+            ctx.operation(),
+            "denied",
+        );
         return Ok(Held::Answered(answer::denied(ctx.wire(), &decision, call.max_field)));
     }
     let granted = decision
@@ -69,7 +74,7 @@ pub async fn reserve(
         .and_then(|granted| call.lower_max_output(granted, ctx.wire()));
     let hold = Hold {
         gateway: state.gateway.clone(),
-        metrics: state.gateway.metrics().clone(),
+        metrics: state.gateway.node().metrics().clone(),
         project: ctx.caller.project.clone(),
         id: granted.reservation_id.clone(),
         key_id: ctx.caller.key_id.clone(),

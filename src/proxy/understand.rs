@@ -62,9 +62,15 @@ pub async fn body(req: &HttpRequest, mut payload: web::Payload, limit: usize) ->
 pub async fn call(state: &AppState, proxy: &Proxy, ctx: &Ctx, body: &Bytes) -> Result<Call, ApiError> {
     let wire = ctx.wire();
     if body.len() <= counting::INLINE_BYTES {
-        return read(wire, ctx.upstream(), &ctx.target.route, body, state.gateway.catalog());
+        return read(
+            wire,
+            ctx.upstream(),
+            &ctx.target.route,
+            body,
+            state.gateway.node().catalog(),
+        );
     }
-    let (body, catalog) = (body.clone(), state.gateway.catalog().clone());
+    let (body, catalog) = (body.clone(), state.gateway.node().catalog().clone());
     let (upstream, route) = (ctx.target.upstream.clone(), ctx.target.route.clone());
     proxy
         .counting

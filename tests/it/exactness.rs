@@ -194,7 +194,7 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
 
     // The node now believes it is five minutes later than Redis does.
     let local = Clock::local_ms();
-    store.clock().set_redis_ms(local + 300_000, local, local);
+    store.node().clock().set_redis_ms(local + 300_000, local, local);
     let input = EventInput {
         user,
         event: "e".into(),
@@ -212,7 +212,7 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
         "counted in the current minute, not one five minutes ahead"
     );
     assert!(
-        (store.clock().now_ms() - Clock::local_ms()).abs() < 1_000,
+        (store.node().clock().now_ms() - Clock::local_ms()).abs() < 1_000,
         "the stale answer put the clock back in step"
     );
 }

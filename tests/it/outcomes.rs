@@ -41,7 +41,7 @@ impl Subscriber for Recorder {
 async fn each_call_reports_one_outcome_with_its_verb_user_and_effect() {
     let gateway = service_on_shared(&unique_prefix()).await;
     let recorder = Arc::new(Recorder::default());
-    gateway.add_subscriber(recorder.clone());
+    gateway.node().add_subscriber(recorder.clone());
 
     let doc = serde_json::from_value(json!({ "periodType": "lifetime",
         "groups": [ { "id": "g", "unit": "count", "quota": 1, "matches": [ { "event": "*" } ] } ] }))

@@ -310,7 +310,7 @@ fn memory_kib() -> (u64, u64) {
 async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishes() {
     use futures::StreamExt;
     use quota_gateway::gateway::audit::Actor;
-    use quota_gateway::gateway::simulations::{Candidate, Cohort, SimulationRequest, SimulationStatus};
+    use quota_gateway::gateway::lab::simulations::{Candidate, Cohort, SimulationRequest, SimulationStatus};
     use quota_gateway::gateway::ParentChange;
     use quota_gateway::quota::{EventInput, Milli, Plan, UserId};
 
@@ -385,12 +385,12 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
     let request = SimulationRequest {
         candidate: Candidate::Draft(Box::new(plan("plan_next", 35))),
         cohort: Cohort::Plan("plan_lab".into()),
-        from_ms: Some(gateway.now_ms() - 86_400_000),
+        from_ms: Some(gateway.node().now_ms() - 86_400_000),
         to_ms: None,
     };
-    let id = gateway.start_simulation("p", request).await.unwrap().id;
+    let id = gateway.lab().start_simulation("p", request).await.unwrap().id;
     let done = loop {
-        let s = gateway.simulation("p", &id).await.unwrap().unwrap();
+        let s = gateway.lab().simulation("p", &id).await.unwrap().unwrap();
         if s.status != SimulationStatus::Running {
             break s;
         }

@@ -21,7 +21,7 @@
 //!    a module, a type or an item defined there (`fn`, `struct`, `enum`, `const`, `static`,
 //!    `type`, `trait`, `mod`, `macro_rules!`, a `pub use`, or a name one of the crate's macros
 //!    spells in a braced invocation); after a type, one of its functions, constants, variants
-//!    or fields. A path opening with a type of ours (`Gateway::drive`) names a member of it;
+//!    or fields. A path opening with a type of ours (`Node::drive`) names a member of it;
 //!    `crate::` and `quota_gateway::` open at the crate's root. Not checked: other crates'
 //!    paths (`std`, `core`, and every crate Cargo.lock names), `self`, `super`, `Self`, types
 //!    not of ours, the compiler's symbols (`__rustc`), and placeholders (a segment of one
@@ -179,7 +179,7 @@ fn the_item_scanner_reads_paths_in_code_spans_and_comments() {
         "store::layout::UserKeys",
         "crate::store::Ended",
         "layouts::quick::AVAILABLE",
-        "Gateway::drive",
+        "Node::drive",
         "Reply::Stale",
         "faults::skew::skewed_clocks_never_admit_more_than_a_minutes_quota",
     ] {

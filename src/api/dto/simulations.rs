@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::gateway::simulations::{Cohort, Simulation, SimulationStatus};
+use crate::gateway::lab::simulations::{Cohort, Simulation, SimulationStatus};
 use crate::json::rfc3339;
 use crate::quota::replay::{Percentiles, Report, Scenario, Totals, UserRow};
 use crate::quota::{Milli, PlanDoc, SignedAmount};

@@ -11,7 +11,7 @@ use actix_web::HttpResponse;
 use maud::{html, Markup};
 
 use super::layout::{csrf, html_response, page};
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::http::{ApiError, AppState};
 use crate::quota::ReasonText;
 

@@ -9,7 +9,7 @@ use maud::{html, Markup, DOCTYPE};
 
 use super::links::APPROVALS;
 use super::shown::Shown;
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::http::{ApiError, AppState};
 
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \

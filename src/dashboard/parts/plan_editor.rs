@@ -11,7 +11,7 @@ use maud::{html, Markup};
 use super::diff::{self, Line};
 use super::layout::{csrf, html_response, page};
 use super::shown::Shown;
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::http::{ApiError, AppState};
 use crate::quota::{Plan, PlanDoc};
 
@@ -122,7 +122,7 @@ pub fn diff_table(old: &str, new: &str) -> Markup {
 
 /// A stored plan's document as the editor shows it (without its version), or None.
 pub async fn stored_text(state: &AppState, project: &str, id: &str) -> Result<Option<String>, ApiError> {
-    Ok(state.gateway.plan(project, id).await?.map(|old| {
+    Ok(state.gateway.node().plan(project, id).await?.map(|old| {
         let mut doc = old.doc.clone();
         doc.version = None;
         serde_json::to_string_pretty(&doc).unwrap_or_default()

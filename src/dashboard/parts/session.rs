@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use super::forms::form;
 use super::layout::{bare_page, html_response};
 use super::shown::Shown;
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::http::{ApiError, AppState};
 use crate::quota::operator::Need;
 use crate::secrets::digests_equal;
@@ -56,7 +56,7 @@ pub async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<(Stri
     let Some(cookie) = cookie(req) else {
         return Ok(None);
     };
-    Ok(state.gateway.session(&cookie).await?.map(|s| (cookie, s)))
+    Ok(state.gateway.console().session(&cookie).await?.map(|s| (cookie, s)))
 }
 
 /// A form posted without its session's CSRF token.

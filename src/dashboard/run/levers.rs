@@ -11,7 +11,7 @@ use crate::dashboard::parts::layout::csrf;
 use crate::dashboard::parts::links::run_href;
 use crate::dashboard::parts::session::{posted, see_other};
 use crate::dashboard::parts::shown::Shown;
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::gateway::{Extension, RunView};
 use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
@@ -102,7 +102,7 @@ pub async fn act(
                 return Err(ended(&view));
             }
             let ends = view.reservation.expires_ms;
-            if state.gateway.now_ms() + minutes * 60_000 <= ends {
+            if state.gateway.node().now_ms() + minutes * 60_000 <= ends {
                 let detail = format!(
                     "must reach past the run's end, {}: it is held until then already",
                     rfc3339(ends)

@@ -1,6 +1,6 @@
 //! The pricing lab on the dashboard. The plan editor's "Try on the last 30 days" posts the
 //! document as edited (with the session's CSRF token) and starts a simulation of it on the
-//! users of the plan it edits (`Gateway::start_simulation`); `/dashboard/simulations/{id}`
+//! users of the plan it edits (`Lab::start_simulation`); `/dashboard/simulations/{id}`
 //! shows its progress, reloading itself every second, then its report (`report.rs`). Nothing
 //! here saves a plan or changes a user: saving stays the editor's own form.
 
@@ -18,8 +18,8 @@ use super::parts::notice;
 use super::parts::plan_editor::{diff_table, editor_again, editor_form, parse_posted, stored_text};
 use super::parts::session::{current, posted, see_other};
 use super::parts::shown::Shown;
-use crate::gateway::sessions::Session;
-use crate::gateway::simulations::{Candidate, Cohort, Simulation, SimulationRequest, SimulationStatus};
+use crate::gateway::console::sessions::Session;
+use crate::gateway::lab::simulations::{Candidate, Cohort, Simulation, SimulationRequest, SimulationStatus};
 use crate::gateway::GatewayError;
 use crate::http::{ApiError, AppState};
 use crate::quota::ids::check_id;
@@ -67,7 +67,7 @@ pub async fn try_plan(
         from_ms: None,
         to_ms: None,
     };
-    let err = match state.gateway.start_simulation(&session.project, request).await {
+    let err = match state.gateway.lab().start_simulation(&session.project, request).await {
         Ok(simulation) => return Ok(see_other(&simulation_href(&simulation.id))),
         Err(err) => err,
     };
@@ -102,6 +102,7 @@ pub async fn show(
     let id = path.into_inner();
     let simulation = state
         .gateway
+        .lab()
         .simulation(&session.project, &id)
         .await?
         .ok_or_else(|| ApiError::SimulationNotFound(id.clone()))?;

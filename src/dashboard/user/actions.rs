@@ -17,7 +17,7 @@ use crate::dashboard::parts::links::user_href;
 use crate::dashboard::parts::notice::{self, Notice};
 use crate::dashboard::parts::session::{posted, see_other};
 use crate::dashboard::parts::shown::Shown;
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::gateway::SwitchRow;
 use crate::gateway::{Adjusted, Gateway, ParentChange};
 use crate::http::{ApiError, AppState};
@@ -114,7 +114,7 @@ async fn apply(
                     let hours: i64 = hours
                         .parse()
                         .map_err(|_| refused("must be a whole number of hours from 1 to 8760"))?;
-                    Override::for_hours(quota, gateway.now_ms(), hours).map_err(refused)?
+                    Override::for_hours(quota, gateway.node().now_ms(), hours).map_err(refused)?
                 }
                 None => Override::checked(quota, None).map_err(|d| ApiError::invalid("hours", d))?,
             };
@@ -183,6 +183,7 @@ async fn chosen_plan(
         .ok_or_else(|| ApiError::invalid("planId", "is required"))?;
     check_id(plan_id).map_err(|d| ApiError::invalid("planId", d))?;
     gateway
+        .node()
         .plan(project, plan_id)
         .await?
         .ok_or_else(|| ApiError::PlanNotFound(plan_id.to_string()))

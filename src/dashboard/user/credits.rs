@@ -18,7 +18,7 @@ use crate::dashboard::parts::forms::nonce;
 use crate::dashboard::parts::layout::csrf;
 use crate::dashboard::parts::notice::Notice;
 use crate::dashboard::parts::shown::Shown;
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::gateway::{Gateway, GatewayError, Granting, Idempotency};
 use crate::http::ApiError;
 use crate::quota::credit::MAX_LIVE_GRANTS;
@@ -183,7 +183,7 @@ pub async fn grant(
     let expires_ms = days
         .map(|d| {
             d.checked_mul(DAY_MS)
-                .and_then(|span| gateway.now_ms().checked_add(span))
+                .and_then(|span| gateway.node().now_ms().checked_add(span))
                 .ok_or_else(days_refused)
         })
         .transpose()?;

@@ -30,7 +30,7 @@ use super::parts::notice::{banner, Notice};
 use super::parts::numbers;
 use super::parts::session::{current, see_other};
 use super::parts::shown::Shown;
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::gateway::{GatewayError, Usage};
 use crate::http::{ApiError, AppState};
 use crate::quota::operator::Need;
@@ -111,7 +111,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
         .await?;
     let (now_ms, balances) = match gateway.balances(project, user).await {
         Ok((now_ms, balances)) => (now_ms, Some(balances)),
-        Err(GatewayError::PlanMissing(_)) => (gateway.now_ms(), None),
+        Err(GatewayError::PlanMissing(_)) => (gateway.node().now_ms(), None),
         Err(err) => return Err(err.into()),
     };
     let plan = usage

@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use crate::dashboard::parts::layout::csrf;
 use crate::dashboard::parts::numbers::{when, when_or};
 use crate::dashboard::parts::shown::Shown;
-use crate::gateway::sessions::Session;
+use crate::gateway::console::sessions::Session;
 use crate::gateway::Gateway;
 use crate::http::ApiError;
 use crate::quota::operator::Need;

@@ -92,7 +92,7 @@ pub async fn service_on_shared(prefix: &str) -> quota_gateway::gateway::Gateway 
         ledger_retention: Duration::from_secs(35 * 86_400),
     })
     .expect("a gateway");
-    gateway.sync_clock().await.expect("the clock syncs with redis");
+    gateway.node().sync_clock().await.expect("the clock syncs with redis");
     gateway
 }
 

@@ -13,25 +13,25 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::reservations::MAX_LIFETIME_MS;
-use super::{Gateway, GatewayError};
+use super::Lab;
+use crate::gateway::{GatewayError, MAX_LIFETIME_MS};
 use crate::quota::replay::{replay, PlanSpan, Report, Subject, Timeline, UserRow};
 use crate::quota::{Plan, PlanDoc, UsageEvent, UserFilter, UserId, DAY_MS};
 use crate::secrets::random_bytes;
 
-pub const MAX_USERS: usize = 10_000;
-pub const MAX_ENTRIES: u64 = 1_000_000;
-pub const MAX_RANGE_MS: i64 = 92 * DAY_MS;
+pub(crate) const MAX_USERS: usize = 10_000;
+pub(crate) const MAX_ENTRIES: u64 = 1_000_000;
+pub(crate) const MAX_RANGE_MS: i64 = 92 * DAY_MS;
 /// A simulation looks back 30 days unless told otherwise.
-pub const DEFAULT_RANGE_MS: i64 = 30 * DAY_MS;
+pub(crate) const DEFAULT_RANGE_MS: i64 = 30 * DAY_MS;
 /// Ledger entries carry Redis's time, which a node estimates to within the scripts' accepted
 /// skew: a range to "now" reaches this far past the node's estimate, so an entry written a
 /// moment ago is in it.
 const NOW_SLACK_MS: i64 = 2_000;
-pub const MAX_RUNNING: usize = 2;
-pub const WALL_TIME: Duration = Duration::from_secs(600);
+pub(crate) const MAX_RUNNING: usize = 2;
+pub(crate) const WALL_TIME: Duration = Duration::from_secs(600);
 /// How long a simulation's state is kept after its last write.
-pub const KEEP: Duration = Duration::from_secs(86_400);
+pub(crate) const KEEP: Duration = Duration::from_secs(86_400);
 /// Ledger entries read per call.
 const PAGE: usize = 1_000;
 /// How often a running simulation writes its progress.
@@ -126,7 +126,7 @@ impl Drop for Slot {
 }
 
 /// Whether `id` has the shape simulations are given: `sim_` and 32 lower-case hex digits.
-pub fn is_simulation_id(id: &str) -> bool {
+pub(crate) fn is_simulation_id(id: &str) -> bool {
     id.strip_prefix("sim_")
         .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
@@ -144,7 +144,7 @@ impl From<GatewayError> for Failure {
     }
 }
 
-impl Gateway {
+impl Lab {
     /// Checks a simulation's bounds, keeps it as running and starts it; answers it at once.
     pub async fn start_simulation(
         &self,
@@ -157,7 +157,7 @@ impl Gateway {
             from_ms,
             to_ms,
         } = request;
-        let to_ms = to_ms.unwrap_or_else(|| self.now_ms() + NOW_SLACK_MS);
+        let to_ms = to_ms.unwrap_or_else(|| self.node.now_ms() + NOW_SLACK_MS);
         let from_ms = from_ms.unwrap_or(to_ms - DEFAULT_RANGE_MS);
         if from_ms >= to_ms {
             return Err(GatewayError::Invalid {
@@ -170,7 +170,12 @@ impl Gateway {
         }
         let candidate = match candidate {
             Candidate::Draft(plan) => *plan,
-            Candidate::Stored(id) => (*self.plan(project, &id).await?.ok_or(GatewayError::PlanNotFound(id))?).clone(),
+            Candidate::Stored(id) => (*self
+                .node
+                .plan(project, &id)
+                .await?
+                .ok_or(GatewayError::PlanNotFound(id))?)
+            .clone(),
         };
         let users = self.cohort(project, &cohort).await?;
         let entries = self.ledger_lengths(project, &users).await?;
@@ -184,7 +189,7 @@ impl Gateway {
         let simulation = Simulation {
             id: format!("sim_{}", hex::encode(random_bytes::<16>())),
             status: SimulationStatus::Running,
-            created_ms: self.now_ms(),
+            created_ms: self.node.now_ms(),
             finished_ms: None,
             candidate_plan_id: candidate.id.clone(),
             candidate: Some(PlanDoc {
@@ -202,10 +207,10 @@ impl Gateway {
             report: None,
         };
         self.keep_simulation(project, &simulation).await?;
-        let (gateway, project, running) = (self.clone(), project.to_string(), simulation.clone());
+        let (lab, project, running) = (self.clone(), project.to_string(), simulation.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            gateway.run_simulation(&project, running, candidate, &users).await;
+            lab.run_simulation(&project, running, candidate, &users).await;
         });
         Ok(simulation)
     }
@@ -216,7 +221,7 @@ impl Gateway {
         if !is_simulation_id(id) {
             return Ok(None);
         }
-        let (Some(text), progress) = self.store.simulation(project, id).await? else {
+        let (Some(text), progress) = self.node.store.simulation(project, id).await? else {
             return Ok(None);
         };
         let mut simulation: Simulation = serde_json::from_str(&text).map_err(GatewayError::encode("simulation"))?;
@@ -231,6 +236,7 @@ impl Gateway {
     async fn keep_simulation(&self, project: &str, simulation: &Simulation) -> Result<(), GatewayError> {
         let text = serde_json::to_string(simulation).map_err(GatewayError::encode("simulation"))?;
         Ok(self
+            .node
             .store
             .put_simulation(project, &simulation.id, false, text, KEEP)
             .await?)
@@ -240,13 +246,14 @@ impl Gateway {
     async fn keep_progress(&self, project: &str, simulation: &Simulation) -> Result<(), GatewayError> {
         let text = serde_json::to_string(&simulation.progress).map_err(GatewayError::encode("progress"))?;
         Ok(self
+            .node
             .store
             .put_simulation(project, &simulation.id, true, text, KEEP)
             .await?)
     }
 
     fn simulation_slot(&self) -> Result<Slot, GatewayError> {
-        let running = self.simulations.clone();
+        let running = self.running.clone();
         if running.fetch_add(1, Ordering::SeqCst) >= MAX_RUNNING {
             running.fetch_sub(1, Ordering::SeqCst);
             return Err(bound(
@@ -280,7 +287,7 @@ impl Gateway {
             }
             Cohort::Plan(plan) => plan,
         };
-        if self.plan(project, plan).await?.is_none() {
+        if self.node.plan(project, plan).await?.is_none() {
             return Err(GatewayError::PlanNotFound(plan.clone()));
         }
         let filter = UserFilter {
@@ -289,7 +296,7 @@ impl Gateway {
         };
         let (mut users, mut after) = (Vec::new(), None);
         loop {
-            let page = self.store.users(project, after.as_deref(), 1_000, &filter).await?;
+            let page = self.node.store.users(project, after.as_deref(), 1_000, &filter).await?;
             for entry in page.data {
                 if let Ok(user) = UserId::parse(&entry.user_id) {
                     users.push(user);
@@ -311,7 +318,7 @@ impl Gateway {
     /// What the cohort's ledgers keep, whatever the times: a bound checked before starting.
     async fn ledger_lengths(&self, project: &str, users: &[UserId]) -> Result<u64, GatewayError> {
         let mut lengths = futures_util::stream::iter(users)
-            .map(|user| self.store.ledger_length(project, user))
+            .map(|user| self.node.store.ledger_length(project, user))
             .buffer_unordered(16);
         let mut total = 0;
         while let Some(length) = lengths.next().await {
@@ -324,7 +331,7 @@ impl Gateway {
         let result = self
             .replay_cohort(project, &mut simulation, Arc::new(candidate), users)
             .await;
-        simulation.finished_ms = Some(self.now_ms());
+        simulation.finished_ms = Some(self.node.now_ms());
         match result {
             Ok(report) => {
                 simulation.status = SimulationStatus::Done;
@@ -351,8 +358,8 @@ impl Gateway {
         users: &[UserId],
     ) -> Result<Report, Failure> {
         let (started, mut written) = (Instant::now(), Instant::now());
-        let default_plan = self.project_settings(project).await?.and_then(|s| s.default_plan);
-        let prices = Arc::new(self.price_book(project).await?);
+        let default_plan = self.node.project_settings(project).await?.and_then(|s| s.default_plan);
+        let prices = Arc::new(self.node.price_book(project).await?);
         let range = simulation.from_ms..simulation.to_ms;
         let mut rows = Vec::with_capacity(users.len());
         for user in users {
@@ -366,12 +373,13 @@ impl Gateway {
                 });
             }
             let sub = self
+                .node
                 .store
                 .subscription(project, user)
                 .await
                 .map_err(GatewayError::from)?;
             let plan = match sub.plan_id.clone().or_else(|| default_plan.clone()) {
-                Some(id) => self.plan(project, &id).await?,
+                Some(id) => self.node.plan(project, &id).await?,
                 None => None,
             };
             // The ledger before the range too (the usage its windows start with, the holds
@@ -434,6 +442,7 @@ impl Gateway {
         loop {
             let after = entries.last().map(|e| e.position.clone());
             let page = self
+                .node
                 .store
                 .ledger(project, user, after.as_deref(), from_ms, to_ms, PAGE)
                 .await?;

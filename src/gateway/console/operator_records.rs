@@ -3,7 +3,8 @@
 //! else again on a fresh read. Removals too, so a change never writes over a removal or a
 //! removal over a change.
 
-use super::{Gateway, GatewayError};
+use super::Console;
+use crate::gateway::GatewayError;
 use crate::quota::operator::OperatorRecord;
 
 /// What a change makes of an operator's record as stored.
@@ -19,7 +20,7 @@ pub(super) enum Edit {
 /// up (only changes of that one record in the same milliseconds make it go again).
 const CHANGE_ATTEMPTS: usize = 16;
 
-impl Gateway {
+impl Console<'_> {
     /// Writes `change` of the operator stored under `email` over the record as it is stored at
     /// the write (a compare-and-set, removals included): when another change wrote it since
     /// this one read it, the change is made again on a fresh read, so two changes at once both
@@ -31,7 +32,7 @@ impl Gateway {
         change: impl Fn(&OperatorRecord) -> Edit,
     ) -> Result<Option<(OperatorRecord, Edit)>, GatewayError> {
         for _ in 0..CHANGE_ATTEMPTS {
-            let Some((text, current)) = self.store.load_operator_text(email).await? else {
+            let Some((text, current)) = self.node.store.load_operator_text(email).await? else {
                 return Ok(None);
             };
             let next = change(&current);
@@ -40,7 +41,7 @@ impl Gateway {
                 Edit::Write(record) => Some(record),
                 Edit::Remove => None,
             };
-            if self.store.replace_operator(email, &text, written).await? {
+            if self.node.store.replace_operator(email, &text, written).await? {
                 return Ok(Some((current, next)));
             }
         }

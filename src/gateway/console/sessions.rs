@@ -6,47 +6,48 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::Actor;
 use super::sign_in::Credential;
-use super::{Gateway, GatewayError};
+use super::Console;
+use crate::gateway::audit::Actor;
+use crate::gateway::GatewayError;
 use crate::quota::operator::{Need, OperatorRecord, Role};
 use crate::secrets::{digest_hex, random_token};
 
 /// A session ends after this long without a request.
-pub const IDLE_MS: u64 = 12 * 3_600_000;
+pub(crate) const IDLE_MS: u64 = 12 * 3_600_000;
 
 /// Who is signed in, and what for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Session {
+pub(crate) struct Session {
     /// The project the pages show (any project for the root token, its own for a key).
-    pub project: String,
+    pub(crate) project: String,
     /// The operator's id, the key's id, or "root".
-    pub actor_id: String,
+    pub(crate) actor_id: String,
     /// The operator's name and address, the key's label, or "root token".
-    pub actor_label: String,
+    pub(crate) actor_label: String,
     /// SHA-256 (hex) of the key or root token signed in with, or of the operator's password
     /// hash: checked on every request.
-    pub credential_digest: String,
-    pub root: bool,
+    pub(crate) credential_digest: String,
+    pub(crate) root: bool,
     /// The token every form of this session carries.
-    pub csrf: String,
+    pub(crate) csrf: String,
     /// An operator's session: their address (the record is read again on every request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operator: Option<String>,
+    pub(crate) operator: Option<String>,
     /// The role in `project`: an operator's own there (read again on every request); admin
     /// for a secret key, owner for the root token.
     #[serde(default)]
-    pub role: Role,
+    pub(crate) role: Role,
 }
 
 impl Session {
     /// Who changes things in this session, for the audit log.
-    pub fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor::new(self.actor_id.clone(), self.actor_label.clone())
     }
 
     /// Whether this session may make a change that needs `need`.
-    pub fn may(&self, need: Need) -> bool {
+    pub(crate) fn may(&self, need: Need) -> bool {
         self.role.may(need)
     }
 }
@@ -56,7 +57,7 @@ fn password_digest(operator: &OperatorRecord) -> String {
     digest_hex(operator.password_hash.as_deref().unwrap_or(""))
 }
 
-impl Gateway {
+impl Console<'_> {
     /// A new session for `credential`, and the cookie value that names it; None when the
     /// credential is neither the root token nor a live secret key. Only through `sign_in`,
     /// which counts the attempt first.
@@ -80,8 +81,9 @@ impl Gateway {
 
     /// A session of the root token or of a live secret key.
     async fn key_session(&self, credential: &str) -> Result<Option<Session>, GatewayError> {
-        if self.is_root(credential)? {
+        if self.node.is_root(credential)? {
             let project = self
+                .node
                 .store
                 .project_ids()
                 .await?
@@ -99,7 +101,7 @@ impl Gateway {
                 role: Role::Owner,
             }));
         }
-        Ok(match self.authenticate(credential).await? {
+        Ok(match self.node.authenticate(credential).await? {
             Some(key) if key.kind == "secret" => Some(Session {
                 project: key.project.clone(),
                 actor_id: key.key_id.clone(),
@@ -116,14 +118,14 @@ impl Gateway {
 
     async fn save_session(&self, cookie: &str, session: &Session) -> Result<(), GatewayError> {
         let json = serde_json::to_string(session).map_err(GatewayError::encode("a session"))?;
-        Ok(self.store.put_session(&digest_hex(cookie), &json, IDLE_MS).await?)
+        Ok(self.node.store.put_session(&digest_hex(cookie), &json, IDLE_MS).await?)
     }
 
     /// The live session a cookie names, its idle expiry renewed; None when it expired, was
     /// signed out, or its key was revoked (then it is ended too).
-    pub async fn session(&self, cookie: &str) -> Result<Option<Session>, GatewayError> {
+    pub(crate) async fn session(&self, cookie: &str) -> Result<Option<Session>, GatewayError> {
         let digest = digest_hex(cookie);
-        let Some(json) = self.store.touch_session(&digest, IDLE_MS).await? else {
+        let Some(json) = self.node.store.touch_session(&digest, IDLE_MS).await? else {
             return Ok(None);
         };
         let Ok(session) = serde_json::from_str::<Session>(&json) else {
@@ -143,22 +145,27 @@ impl Gateway {
                 role: Role::Owner,
                 ..session
             };
-            self.root_digest_is(&root.credential_digest).then_some(root)
+            self.node.root_digest_is(&root.credential_digest).then_some(root)
         } else {
-            let key = self.find_key(&session.credential_digest).await?;
+            let key = self.node.find_key(&session.credential_digest).await?;
             key.is_some().then_some(Session {
                 role: Role::Admin,
                 ..session
             })
         };
         if live.is_none() {
-            self.store.delete_session(&digest).await?;
+            self.node.store.delete_session(&digest).await?;
         }
         Ok(live)
     }
 
     /// Points a root session at another project, or an operator's at another of theirs.
-    pub async fn switch_project(&self, cookie: &str, session: &Session, project: &str) -> Result<bool, GatewayError> {
+    pub(crate) async fn switch_project(
+        &self,
+        cookie: &str,
+        session: &Session,
+        project: &str,
+    ) -> Result<bool, GatewayError> {
         let role = match &session.operator {
             Some(email) => {
                 let operator = self.operator_by_email(email).await?;
@@ -170,7 +177,7 @@ impl Gateway {
             None if session.root => Role::Owner,
             None => return Ok(false),
         };
-        if self.project_settings(project).await?.is_none() {
+        if self.node.project_settings(project).await?.is_none() {
             return Ok(false);
         }
         let switched = Session {
@@ -182,8 +189,8 @@ impl Gateway {
         Ok(true)
     }
 
-    pub async fn sign_out(&self, cookie: &str) -> Result<(), GatewayError> {
-        Ok(self.store.delete_session(&digest_hex(cookie)).await?)
+    pub(crate) async fn sign_out(&self, cookie: &str) -> Result<(), GatewayError> {
+        Ok(self.node.store.delete_session(&digest_hex(cookie)).await?)
     }
 }
 

@@ -6,31 +6,32 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::audit::{Action, Actor, Change};
 use super::operator_records::Edit;
-use super::{Gateway, GatewayError};
+use super::Console;
+use crate::gateway::audit::{Action, Actor, Change};
+use crate::gateway::GatewayError;
 use crate::quota::operator::{Offer, OperatorRecord, Role, INVITE_TTL_MS, MAX_OPERATORS};
 use crate::secrets::{digest_hex, passwords, random_token};
 
 /// A new invitation: the operator as stored, and the token of the link that sets their
 /// password (shown once; only its digest is kept).
-pub struct Invitation {
-    pub operator: OperatorRecord,
-    pub token: String,
-    pub expires_at_ms: i64,
+pub(crate) struct Invitation {
+    pub(crate) operator: OperatorRecord,
+    pub(crate) token: String,
+    pub(crate) expires_at_ms: i64,
 }
 
 /// An open invitation: the operator it is for, the name the inviter gave them, and for an
 /// operator offered a role in one more project, that project.
-pub struct Invited {
-    pub operator: OperatorRecord,
-    pub name: String,
-    pub project: Option<String>,
+pub(crate) struct Invited {
+    pub(crate) operator: OperatorRecord,
+    pub(crate) name: String,
+    pub(crate) project: Option<String>,
 }
 
 /// What taking up an invitation did.
 #[derive(Debug, PartialEq)]
-pub enum Taken {
+pub(crate) enum Taken {
     Joined,
     /// An offered role's link with a password that is not the operator's.
     WrongPassword,
@@ -42,19 +43,19 @@ pub enum Taken {
 const OFFER_TRIES: u64 = 5;
 
 /// The path of an invitation's page, which the inviter hands over.
-pub fn invite_path(token: &str) -> String {
+pub(crate) fn invite_path(token: &str) -> String {
     format!("/dashboard/invite/{token}")
 }
 
 /// A change to an operator: each field None stays as it is.
 #[derive(Default)]
-pub struct OperatorPatch {
-    pub name: Option<String>,
+pub(crate) struct OperatorPatch {
+    pub(crate) name: Option<String>,
     /// Every role, replacing them all (the API's PATCH).
-    pub roles: Option<BTreeMap<String, Role>>,
+    pub(crate) roles: Option<BTreeMap<String, Role>>,
     /// One project's role set (Some) or taken away (None), the others as stored (an owner's
     /// change on the dashboard, which concerns their project only).
-    pub role_in: Option<(String, Option<Role>)>,
+    pub(crate) role_in: Option<(String, Option<Role>)>,
 }
 
 impl Actor {
@@ -64,17 +65,17 @@ impl Actor {
     }
 }
 
-impl Gateway {
+impl Console<'_> {
     /// Invites a person (`email` lower-cased and checked by the caller, as are `name` and
     /// `roles`, whose projects exist).
-    pub async fn invite_operator(
+    pub(crate) async fn invite_operator(
         &self,
         email: &str,
         name: &str,
         roles: BTreeMap<String, Role>,
         by: &Actor,
     ) -> Result<Invitation, GatewayError> {
-        if self.store.count_operators().await? >= MAX_OPERATORS {
+        if self.node.store.count_operators().await? >= MAX_OPERATORS {
             return Err(GatewayError::OperatorLimit(MAX_OPERATORS));
         }
         let token = random_token(43);
@@ -85,11 +86,11 @@ impl Gateway {
             roles,
             password_hash: None,
             invite_digest: Some(digest_hex(&token)),
-            created_at_ms: self.now_ms(),
+            created_at_ms: self.node.now_ms(),
             invited_by: by.id.clone(),
             offers: BTreeMap::new(),
         };
-        if !self.store.create_operator(&operator).await? {
+        if !self.node.store.create_operator(&operator).await? {
             return Err(GatewayError::OperatorExists(email.to_string()));
         }
         let invitation = self.open_invitation(operator, token).await?;
@@ -105,7 +106,7 @@ impl Gateway {
     /// an address that is an operator elsewhere is offered the role, which they take up with
     /// their own password. Both answer the same (a link, and when it ends), so the owner does
     /// not learn which addresses are operators of other projects.
-    pub async fn invite_to_project(
+    pub(crate) async fn invite_to_project(
         &self,
         email: &str,
         name: &str,
@@ -120,7 +121,7 @@ impl Gateway {
             Err(err) => return Err(err),
         }
         let token = random_token(43);
-        let expires_at_ms = self.now_ms() + INVITE_TTL_MS as i64;
+        let expires_at_ms = self.node.now_ms() + INVITE_TTL_MS as i64;
         let offer = Offer {
             role,
             name: name.to_string(),
@@ -143,9 +144,9 @@ impl Gateway {
             return Err(GatewayError::OperatorExists(email.to_string()));
         };
         if let Some(old) = before.offers.get(project) {
-            self.store.take_invite(&old.digest).await?;
+            self.node.store.take_invite(&old.digest).await?;
         }
-        self.store.put_invite(&offer.digest, email, INVITE_TTL_MS).await?;
+        self.node.store.put_invite(&offer.digest, email, INVITE_TTL_MS).await?;
         let detail = json!({ "email": email, "name": name, "role": role.as_str() });
         self.record_operator(project, by, Action::OperatorInvite, &before.id, detail)
             .await;
@@ -154,7 +155,7 @@ impl Gateway {
 
     /// A new invitation link for an operator (the last one stops working): to finish an
     /// invitation that expired, or to set a forgotten password.
-    pub async fn reinvite_operator(&self, id: &str, by: &Actor) -> Result<Invitation, GatewayError> {
+    pub(crate) async fn reinvite_operator(&self, id: &str, by: &Actor) -> Result<Invitation, GatewayError> {
         let email = self.operator(id).await?.email;
         let token = random_token(43);
         let digest = digest_hex(&token);
@@ -172,7 +173,7 @@ impl Gateway {
         };
         // The last link ends now, not at its expiry.
         if let Some(old) = before.invite_digest {
-            self.store.take_invite(&old).await?;
+            self.node.store.take_invite(&old).await?;
         }
         for project in operator.roles.keys() {
             let detail = json!({ "invitation": "new" });
@@ -183,10 +184,11 @@ impl Gateway {
     }
 
     async fn open_invitation(&self, operator: OperatorRecord, token: String) -> Result<Invitation, GatewayError> {
-        self.store
+        self.node
+            .store
             .put_invite(&digest_hex(&token), &operator.email, INVITE_TTL_MS)
             .await?;
-        let expires_at_ms = self.now_ms() + INVITE_TTL_MS as i64;
+        let expires_at_ms = self.node.now_ms() + INVITE_TTL_MS as i64;
         Ok(Invitation {
             operator,
             token,
@@ -195,12 +197,12 @@ impl Gateway {
     }
 
     /// Every operator, by email.
-    pub async fn operators(&self) -> Result<Vec<OperatorRecord>, GatewayError> {
-        Ok(self.store.operators().await?)
+    pub(crate) async fn operators(&self) -> Result<Vec<OperatorRecord>, GatewayError> {
+        Ok(self.node.store.operators().await?)
     }
 
     /// The operator of this id.
-    pub async fn operator(&self, id: &str) -> Result<OperatorRecord, GatewayError> {
+    pub(crate) async fn operator(&self, id: &str) -> Result<OperatorRecord, GatewayError> {
         self.operators()
             .await?
             .into_iter()
@@ -209,12 +211,12 @@ impl Gateway {
     }
 
     /// The operator of this address, as stored now (a session's check on every request).
-    pub async fn operator_by_email(&self, email: &str) -> Result<Option<OperatorRecord>, GatewayError> {
-        Ok(self.store.load_operator(email).await?)
+    pub(crate) async fn operator_by_email(&self, email: &str) -> Result<Option<OperatorRecord>, GatewayError> {
+        Ok(self.node.store.load_operator(email).await?)
     }
 
     /// Changes an operator's name or roles; an operator left with no role is removed.
-    pub async fn update_operator(
+    pub(crate) async fn update_operator(
         &self,
         id: &str,
         patch: OperatorPatch,
@@ -278,9 +280,9 @@ impl Gateway {
     }
 
     /// Removes an operator: their sessions end at their next request.
-    pub async fn remove_operator(&self, id: &str, by: &Actor) -> Result<(), GatewayError> {
+    pub(crate) async fn remove_operator(&self, id: &str, by: &Actor) -> Result<(), GatewayError> {
         let operator = self.operator(id).await?;
-        self.store.delete_operator(&operator.email).await?;
+        self.node.store.delete_operator(&operator.email).await?;
         self.record_removal(&operator, by).await;
         Ok(())
     }
@@ -295,12 +297,12 @@ impl Gateway {
     }
 
     /// Who an open invitation is for; None when it expired, was taken up or replaced.
-    pub async fn invitation(&self, token: &str) -> Result<Option<Invited>, GatewayError> {
+    pub(crate) async fn invitation(&self, token: &str) -> Result<Option<Invited>, GatewayError> {
         let digest = digest_hex(token);
-        let Some(email) = self.store.invite(&digest).await? else {
+        let Some(email) = self.node.store.invite(&digest).await? else {
             return Ok(None);
         };
-        let Some(operator) = self.store.load_operator(&email).await? else {
+        let Some(operator) = self.node.store.load_operator(&email).await? else {
             return Ok(None);
         };
         if operator.invite_digest.as_deref() == Some(digest.as_str()) {
@@ -311,7 +313,7 @@ impl Gateway {
                 project: None,
             }));
         }
-        let now = self.now_ms();
+        let now = self.node.now_ms();
         let offered = operator
             .offers
             .iter()
@@ -328,7 +330,7 @@ impl Gateway {
     /// operator's password is set; an operator offered a role elsewhere gives their own, and
     /// gets the role. The invitation ends either way but a wrong password, which has
     /// `OFFER_TRIES` in all.
-    pub async fn accept_invitation(&self, token: &str, password: &str) -> Result<Taken, GatewayError> {
+    pub(crate) async fn accept_invitation(&self, token: &str, password: &str) -> Result<Taken, GatewayError> {
         let digest = digest_hex(token);
         let Some(invited) = self.invitation(token).await? else {
             return Ok(Taken::Gone);
@@ -339,7 +341,7 @@ impl Gateway {
                 .await;
         }
         let operator = invited.operator;
-        if self.store.take_invite(&digest).await?.is_none() {
+        if self.node.store.take_invite(&digest).await?.is_none() {
             return Ok(Taken::Gone); // taken up meanwhile, in another tab
         }
         let password_hash = hash(password.to_string()).await;
@@ -375,17 +377,18 @@ impl Gateway {
         password: &str,
     ) -> Result<Taken, GatewayError> {
         let (tries, _) = self
+            .node
             .store
             .count_attempt(&format!("offer:{digest}"), INVITE_TTL_MS)
             .await?;
         if tries > OFFER_TRIES {
-            self.store.take_invite(digest).await?;
+            self.node.store.take_invite(digest).await?;
             return Ok(Taken::Gone);
         }
         if self.check_password(email, password).await?.is_none() {
             return Ok(Taken::WrongPassword);
         }
-        if self.store.take_invite(digest).await?.is_none() {
+        if self.node.store.take_invite(digest).await?.is_none() {
             return Ok(Taken::Gone);
         }
         let changed = self
@@ -416,7 +419,7 @@ impl Gateway {
         email: &str,
         password: &str,
     ) -> Result<Option<OperatorRecord>, GatewayError> {
-        let operator = self.store.load_operator(email).await?;
+        let operator = self.node.store.load_operator(email).await?;
         let phc = operator.as_ref().and_then(|o| o.password_hash.clone());
         // An unknown address, or one invited and not yet active, is checked against a decoy:
         // the answer takes as long, so it does not tell which addresses are operators.
@@ -436,7 +439,7 @@ impl Gateway {
             user: None,
             detail,
         };
-        self.record(project, by, change).await;
+        self.node.record(project, by, change).await;
     }
 }
 

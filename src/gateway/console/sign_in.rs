@@ -9,23 +9,24 @@
 use std::net::IpAddr;
 
 use super::sessions::Session;
-use super::{Gateway, GatewayError};
+use super::Console;
+use crate::gateway::GatewayError;
 use crate::secrets::digest_hex;
 
 /// The window attempts are counted in.
-pub const SIGN_IN_WINDOW_MS: u64 = 60_000;
+pub(crate) const SIGN_IN_WINDOW_MS: u64 = 60_000;
 /// Attempts one client address may make per window (a person needs a handful).
-pub const ATTEMPTS_PER_ADDRESS: u64 = 20;
+pub(crate) const ATTEMPTS_PER_ADDRESS: u64 = 20;
 /// Attempts with one credential per window, from anywhere (a key), or from one address (an
 /// operator's address: a guesser elsewhere must not lock its operator out).
-pub const ATTEMPTS_PER_CREDENTIAL: u64 = 20;
+pub(crate) const ATTEMPTS_PER_CREDENTIAL: u64 = 20;
 /// Attempts at one operator's address per window from all addresses together: guessing spread
 /// over many addresses still runs at a few hundred a minute at most.
-pub const ATTEMPTS_PER_OPERATOR: u64 = 200;
+pub(crate) const ATTEMPTS_PER_OPERATOR: u64 = 200;
 
 /// What a person signs in with.
 #[derive(Debug, Clone, Copy)]
-pub enum Credential<'a> {
+pub(crate) enum Credential<'a> {
     /// A project's secret key or the root token.
     Key(&'a str),
     /// An operator's address (lower-cased) and password.
@@ -62,7 +63,7 @@ impl Credential<'_> {
 
 /// How a sign-in went.
 #[derive(Debug)]
-pub enum SignIn {
+pub(crate) enum SignIn {
     /// A new session, and the cookie value that names it.
     Signed { cookie: String, session: Session },
     /// Neither the root token, a live secret key, nor an operator's address and password.
@@ -71,15 +72,15 @@ pub enum SignIn {
     Throttled { retry_after_s: u64 },
 }
 
-impl Gateway {
+impl Console<'_> {
     /// Signs in with `credential` from `client` (the connection's peer address), counting the
     /// attempt first.
-    pub async fn sign_in(&self, credential: Credential<'_>, client: IpAddr) -> Result<SignIn, GatewayError> {
+    pub(crate) async fn sign_in(&self, credential: Credential<'_>, client: IpAddr) -> Result<SignIn, GatewayError> {
         let address = address_bucket(client);
         let mut counters = vec![(format!("a:{address}"), ATTEMPTS_PER_ADDRESS)];
         counters.extend(credential.counters(&address));
         for (name, limit) in counters {
-            let (count, left_ms) = self.store.count_attempt(&name, SIGN_IN_WINDOW_MS).await?;
+            let (count, left_ms) = self.node.store.count_attempt(&name, SIGN_IN_WINDOW_MS).await?;
             if count > limit {
                 return Ok(SignIn::Throttled {
                     retry_after_s: left_ms.div_ceil(1000).max(1),
