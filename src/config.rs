@@ -153,7 +153,7 @@ pub struct TestHooks {
     #[arg(
         long = "test-proxy-hold-ttl-ms",
         env = "QG_TEST_PROXY_HOLD_TTL_MS",
-        default_value_t = 120_000,
+        default_value_t = crate::proxy::HOLD_TTL_MS,
         hide = true
     )]
     pub proxy_hold_ttl_ms: i64,
@@ -183,11 +183,12 @@ pub struct TestHooks {
 #[cfg(feature = "test-hooks")]
 impl Default for TestHooks {
     fn default() -> TestHooks {
+        let off = Hooks::PRODUCTION;
         TestHooks {
-            proxy_hold_ttl_ms: crate::proxy::HOLD_TTL_MS,
+            proxy_hold_ttl_ms: off.proxy_hold_ttl_ms,
             skip_alert_moves: false,
             level_pause_ms: 0,
-            clock_skew_ms: 0,
+            clock_skew_ms: off.clock_skew_ms,
         }
     }
 }
@@ -200,6 +201,15 @@ pub struct Hooks {
     pub clock_skew_ms: i64,
 }
 
+impl Hooks {
+    /// What every build without the hooks does.
+    pub const PRODUCTION: Hooks = Hooks {
+        proxy_hold_ttl_ms: crate::proxy::HOLD_TTL_MS,
+        level_pause: std::time::Duration::ZERO,
+        clock_skew_ms: 0,
+    };
+}
+
 impl Config {
     /// The test hooks' values; without the `test-hooks` feature, production's.
     pub fn hooks(&self) -> Hooks {
@@ -210,11 +220,7 @@ impl Config {
             clock_skew_ms: self.test.clock_skew_ms,
         };
         #[cfg(not(feature = "test-hooks"))]
-        let hooks = Hooks {
-            proxy_hold_ttl_ms: crate::proxy::HOLD_TTL_MS,
-            level_pause: std::time::Duration::ZERO,
-            clock_skew_ms: 0,
-        };
+        let hooks = Hooks::PRODUCTION;
         hooks
     }
 

@@ -168,3 +168,34 @@ async def client(request: pytest.FixtureRequest, env: Env) -> AsyncIterator[Both
     else:
         async with AsyncQuotaGateway(env.secret, base_url=env.base_url) as aio:
             yield Both(aio)
+
+
+@pytest.fixture
+def proxy(proxy_env: ProxyEnv) -> ProxyEnv:
+    """The proxy's gateway, its simulator's counts zeroed for this test."""
+    proxy_env.reset()
+    return proxy_env
+
+
+@pytest.fixture
+def pqg(proxy: ProxyEnv) -> Iterator[QuotaGateway]:
+    with QuotaGateway(proxy.env.secret, base_url=proxy.base_url) as client:
+        yield client
+
+
+@pytest.fixture
+def user_on(request: pytest.FixtureRequest, env: Env, fresh_user: Callable[..., str]) -> Callable[..., str]:
+    """A new user on a plan of one group `g` (unit tokens) that every event matches; `measure`
+    as a plan writes it, or the event's quantity; `period` the plan's `periodType`. The proxy's
+    tests share it; a module's `USER_PREFIX` (else `px`) begins its users' ids."""
+    prefix = getattr(request.module, "USER_PREFIX", "px")
+
+    def make(quota: float = 1_000_000, measure: Any = None, period: str = "month") -> str:
+        user = fresh_user(prefix)
+        group: Dict[str, Any] = {"id": "g", "unit": "tokens", "quota": quota, "matches": [{"event": "*"}]}
+        if measure is not None:
+            group["measure"] = measure
+        env.call("PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": period, "groups": [group]})
+        env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
+        return user
+    return make

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import anthropic
 import httpx
@@ -26,34 +26,6 @@ CLAUDE = "claude-sonnet-5"
 HELLO = [{"role": "user", "content": "Say hello to the quota gateway"}]
 # Every wait for something the gateway settles on its own time, at most.
 WAIT_SECONDS = 20.0
-
-
-@pytest.fixture
-def proxy(proxy_env: ProxyEnv) -> ProxyEnv:
-    """The proxy's gateway, its simulator's counts zeroed for this test."""
-    proxy_env.reset()
-    return proxy_env
-
-
-@pytest.fixture
-def pqg(proxy: ProxyEnv) -> Iterator[QuotaGateway]:
-    with QuotaGateway(proxy.env.secret, base_url=proxy.base_url) as client:
-        yield client
-
-
-@pytest.fixture
-def user_on(env: Env, fresh_user: Callable[..., str]) -> Callable[..., str]:
-    """A new user on a plan of one group `g` (unit tokens) that every event matches; `measure`
-    as a plan writes it, or the event's quantity; `period` the plan's `periodType`."""
-    def make(quota: float = 1_000_000, measure: Any = None, period: str = "month") -> str:
-        user = fresh_user("px")
-        group: Dict[str, Any] = {"id": "g", "unit": "tokens", "quota": quota, "matches": [{"event": "*"}]}
-        if measure is not None:
-            group["measure"] = measure
-        env.call("PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": period, "groups": [group]})
-        env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
-        return user
-    return make
 
 
 def ledger(qg: QuotaGateway, user: str, *kinds: str) -> List[UsageEvent]:

@@ -12,7 +12,7 @@ import asyncio
 import json
 import sys
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import httpx
 import pytest
@@ -28,34 +28,8 @@ FLASH = "gemini-2.5-flash"
 HELLO = "Say hello to the quota gateway"
 # What the simulator counts for HELLO: its 6 words, 3 for the content and 3 for the reply.
 HELLO_TOKENS = 12
-
-
-@pytest.fixture
-def proxy(proxy_env: ProxyEnv) -> ProxyEnv:
-    """The proxy's gateway, its simulator's counts zeroed for this test."""
-    proxy_env.reset()
-    return proxy_env
-
-
-@pytest.fixture
-def pqg(proxy: ProxyEnv) -> Iterator[QuotaGateway]:
-    with QuotaGateway(proxy.env.secret, base_url=proxy.base_url) as client:
-        yield client
-
-
-@pytest.fixture
-def user_on(env: Env, fresh_user: Callable[..., str]) -> Callable[..., str]:
-    """A new user on a plan of one group `g` (unit tokens) that every event matches; `measure`
-    as a plan writes it; `period` the plan's `periodType`."""
-    def make(quota: float = 1_000_000, measure: Any = None, period: str = "month") -> str:
-        user = fresh_user("gm")
-        group: Dict[str, Any] = {"id": "g", "unit": "tokens", "quota": quota, "matches": [{"event": "*"}]}
-        if measure is not None:
-            group["measure"] = measure
-        env.call("PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": period, "groups": [group]})
-        env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
-        return user
-    return make
+# The users these tests make (the shared `user_on`).
+USER_PREFIX = "gm"
 
 
 def config(sim: str = "", **fields: Any) -> types.GenerateContentConfig:
