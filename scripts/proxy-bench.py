@@ -17,6 +17,30 @@ from typing import Callable, Dict, List, Tuple
 
 CHAT = {"model": "gpt-4o-mini", "max_tokens": 16,
         "messages": [{"role": "user", "content": "Say hello to the world in five words"}]}
+# The same call in Gemini's shape; its stream is asked for as server-sent events, as Google's
+# clients ask for it.
+GENERATE = {"contents": [{"role": "user", "parts": [{"text": "Say hello to the world in five words"}]}],
+            "generationConfig": {"maxOutputTokens": 16}}
+GEMINI_PATH = "/v1beta/models/gemini-2.0-flash"
+
+
+class Shape:
+    """One wire format's call: its path, whole or streamed, and its body."""
+
+    def __init__(self, path: str, stream_path: str, body: dict, stream_field: bool, long: dict):
+        self.path, self.stream_path, self.body, self.stream_field = path, stream_path, body, stream_field
+        self.long = long
+
+    def request(self, stream: bool, long: bool = False) -> Tuple[str, bytes]:
+        """The call; `long` lets a stream run to 60 tokens, so it stays open while memory is read."""
+        body = dict(self.body, **self.long) if long else self.body
+        body = dict(body, stream=True) if stream and self.stream_field else body
+        return (self.stream_path if stream else self.path), json.dumps(body).encode()
+
+
+OPENAI = Shape("/v1/chat/completions", "/v1/chat/completions", CHAT, True, {"max_tokens": 60})
+GEMINI = Shape(GEMINI_PATH + ":generateContent", GEMINI_PATH + ":streamGenerateContent?alt=sse", GENERATE, False,
+               {"generationConfig": {"maxOutputTokens": 60}})
 
 
 def percentile(values: List[float], p: float) -> float:
@@ -31,9 +55,9 @@ class Target:
         self.port, self.prefix, self.headers = port, prefix, headers
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
-    def call(self, body: bytes, first_byte: bool) -> float:
+    def call(self, path: str, body: bytes, first_byte: bool) -> float:
         started = time.perf_counter()
-        self.conn.request("POST", self.prefix + "/v1/chat/completions", body=body, headers=self.headers)
+        self.conn.request("POST", self.prefix + path, body=body, headers=self.headers)
         res = self.conn.getresponse()
         if first_byte:
             res.read1(1)
@@ -47,21 +71,20 @@ class Target:
         return took
 
 
-def side_by_side(direct: Target, proxied: Target, calls: int, stream: bool) -> Tuple[List[float], List[float]]:
-    body = dict(CHAT, stream=stream)
-    raw = json.dumps(body).encode()
+def side_by_side(direct: Target, proxied: Target, shape: Shape, calls: int, stream: bool) -> Tuple[List[float], List[float]]:
+    path, raw = shape.request(stream)
     for _ in range(min(200, calls)):
-        direct.call(raw, stream)
-        proxied.call(raw, stream)
+        direct.call(path, raw, stream)
+        proxied.call(path, raw, stream)
     a, b = [], []
     for i in range(calls):
         # Alternating, and which goes first alternating too: neither gets a warmer moment.
         if i % 2 == 0:
-            a.append(direct.call(raw, stream))
-            b.append(proxied.call(raw, stream))
+            a.append(direct.call(path, raw, stream))
+            b.append(proxied.call(path, raw, stream))
         else:
-            b.append(proxied.call(raw, stream))
-            a.append(direct.call(raw, stream))
+            b.append(proxied.call(path, raw, stream))
+            a.append(direct.call(path, raw, stream))
     return a, b
 
 
@@ -73,12 +96,13 @@ def rss_kib(pid: int) -> int:
     raise SystemExit("proxy-bench: no VmRSS")
 
 
-def open_streams(port: int, headers: Dict[str, str], count: int, pid: int, sim_stats: Callable[[], dict]) -> Tuple[int, int, int]:
+def open_streams(port: int, upstream: str, shape: Shape, headers: Dict[str, str], count: int, pid: int,
+                 sim_stats: Callable[[], dict]) -> Tuple[int, int, int]:
     """Opens `count` slow streams at once; answers the gateway's RSS before, with all open,
     and the most streams the simulator saw open at once."""
-    body = json.dumps(dict(CHAT, stream=True, max_tokens=60)).encode()
+    path, body = shape.request(True, long=True)
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    request = (f"POST /proxy/openai/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}"
+    request = (f"POST /proxy/{upstream}{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}"
                f"x-sim: output=60,delay=150\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
     before = rss_kib(pid)
     opened = threading.Barrier(count + 1, timeout=120)
@@ -124,6 +148,9 @@ def main() -> None:
     args = ap.parse_args()
     sim_headers = {"Authorization": f"Bearer {args.provider_key}", "Content-Type": "application/json"}
     gw_headers = {"Authorization": f"Bearer {args.key}", "Content-Type": "application/json", "X-Quota-User": "bench"}
+    # Google's clients send their key as x-goog-api-key, to the provider and to the gateway alike.
+    sim_gemini = {"x-goog-api-key": args.provider_key, "Content-Type": "application/json"}
+    gw_gemini = {"x-goog-api-key": args.key, "Content-Type": "application/json", "X-Quota-User": "bench"}
 
     def stats() -> dict:
         c = http.client.HTTPConnection("127.0.0.1", args.sim_port, timeout=10)
@@ -131,22 +158,31 @@ def main() -> None:
         return json.loads(c.getresponse().read())
 
     rows = []
-    for name, stream in (("non-streaming call, whole answer", False), ("streaming call, first event", True)):
-        direct = Target(args.sim_port, "", sim_headers)
-        proxied = Target(args.gateway_port, "/proxy/openai", gw_headers)
-        a, b = side_by_side(direct, proxied, args.calls, stream)
+    cases = (("non-streaming call, whole answer", OPENAI, False, "openai", sim_headers, gw_headers),
+             ("streaming call, first event", OPENAI, True, "openai", sim_headers, gw_headers),
+             ("Gemini `generateContent`, whole answer", GEMINI, False, "gemini", sim_gemini, gw_gemini),
+             ("Gemini `streamGenerateContent`, first event", GEMINI, True, "gemini", sim_gemini, gw_gemini))
+    for name, shape, stream, upstream, direct_headers, proxied_headers in cases:
+        direct = Target(args.sim_port, "", direct_headers)
+        proxied = Target(args.gateway_port, "/proxy/" + upstream, proxied_headers)
+        a, b = side_by_side(direct, proxied, shape, args.calls, stream)
         med_a, med_b = statistics.median(a) * 1000, statistics.median(b) * 1000
         p99_a, p99_b = percentile(a, 99) * 1000, percentile(b, 99) * 1000
         rows.append(f"| {name} | {med_a:.2f} / {p99_a:.2f} | {med_b:.2f} / {p99_b:.2f} | "
                     f"**+{med_b - med_a:.2f}** / **+{p99_b - p99_a:.2f}** |")
-    before, peak, peak_open = open_streams(args.gateway_port, gw_headers, args.streams, args.gateway_pid, stats)
+    memory = []
+    for label, upstream, shape, headers in (("OpenAI", "openai", OPENAI, gw_headers), ("Gemini", "gemini", GEMINI, gw_gemini)):
+        # Each set ends before the next opens, so the second starts from the first's settled state.
+        memory.append((label, *open_streams(args.gateway_port, upstream, shape, headers, args.streams,
+                                            args.gateway_pid, stats)))
     print(f"Side by side in one run, {args.calls} calls each way after 200 of warm-up, one at a time on a kept-alive "
           "connection, against the provider simulator on loopback (milliseconds, median / p99):\n")
     print("| | direct | through the gateway | the gateway adds |\n|---|---|---|---|")
     print("\n".join(rows))
-    print(f"\nMemory: the gateway's resident set was {before / 1024:.1f} MiB before and at most {peak / 1024:.1f} MiB "
-          f"with {peak_open} of {args.streams} streams open at once (the simulator's count): "
-          f"{(peak - before) / max(1, args.streams):.0f} KiB a stream.")
+    for label, before, peak, peak_open in memory:
+        print(f"\nMemory, {label} streams: the gateway's resident set was {before / 1024:.1f} MiB before and at most "
+              f"{peak / 1024:.1f} MiB with {peak_open} of {args.streams} streams open at once (the simulator's count): "
+              f"{(peak - before) / max(1, args.streams):.0f} KiB a stream.")
 
 
 if __name__ == "__main__":
