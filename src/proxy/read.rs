@@ -60,7 +60,7 @@ pub async fn answered(
     alive: KeepAlive,
     response: reqwest::Response,
 ) -> HttpResponse {
-    let answered = answered_by(ctx, &response);
+    let mut answered = answered_by(ctx, &response);
     let mut reply = head(&response);
     reserved(&mut reply, &hold);
     let body = whole(response, ctx.upstream().timeouts.idle).await;
@@ -71,10 +71,11 @@ pub async fn answered(
         let message = "the provider's answer broke off; the call was charged its hold";
         return answer::error(ctx.wire(), StatusCode::BAD_GATEWAY, "upstream_broken", message, None);
     };
-    let reported = serde_json::from_slice::<Value>(&body)
-        .map(|v| ctx.wire().usage_of_answer(call.operation, &v))
-        .unwrap_or_default();
-    hold.commit(reported, answered).await;
+    let reported = serde_json::from_slice::<Value>(&body).map(|v| {
+        answered.identify(ctx.wire().answer_id(&v));
+        ctx.wire().usage_of_answer(call.operation, &v)
+    });
+    hold.commit(reported.unwrap_or_default(), answered).await;
     reply.body(body)
 }
 

@@ -188,7 +188,7 @@ fn start(
 }
 
 async fn run(
-    relay: Relay,
+    mut relay: Relay,
     mut upstream: impl Stream<Item = reqwest::Result<Bytes>> + Unpin,
     tx: mpsc::Sender<Result<Bytes, io::Error>>,
 ) {
@@ -243,6 +243,7 @@ async fn run(
                     let said = relay
                         .wire
                         .usage_of_event(operation, event.kind.as_deref(), &data, &mut seen);
+                    relay.answered.identify(relay.wire.answer_id(&data));
                     relay.wire.streamed_text(operation, &data, &mut |text| {
                         streamed = streamed.saturating_add(tokens::count(relay.counter, text));
                     });

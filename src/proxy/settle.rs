@@ -66,6 +66,16 @@ pub struct Answered {
     pub request_id: Option<String>,
 }
 
+impl Answered {
+    /// Takes the id the answer's body names when no header named one (Gemini's `responseId`);
+    /// a header's id, or the first body's, is kept.
+    pub fn identify(&mut self, id: Option<&str>) {
+        if let (None, Some(id)) = (&self.request_id, id) {
+            self.request_id = Some(id.to_string());
+        }
+    }
+}
+
 impl Hold {
     /// Commits `reported` (counts it left out are 0 when it reported its bill, the hold's
     /// when it did not, and then the entry says `estimated`).

@@ -162,6 +162,8 @@ def test_a_sse_stream_commits_the_last_running_total_never_the_sum_of_its_chunks
     assert (meta["operation"], meta["model"], meta["stream"], meta["usage"], meta["feature"]) == (
         "generate", FLASH, True, "reported", "chat")
     assert (meta["input_tokens"], meta["output_tokens"], meta["reasoning_tokens"]) == (HELLO_TOKENS, 8, 4)
+    # Google names no request id in a header: the record keeps the answer's own id instead.
+    assert chunks[0].response_id and meta["provider_request_id"] == chunks[0].response_id
 
 
 def test_a_stream_without_alt_sse_is_one_json_array_relayed_element_by_element(
@@ -370,6 +372,7 @@ def test_thoughts_are_charged_as_output_and_the_ledger_says_how_many(
     (entry,) = ledger(pqg, user, "commit")
     meta = entry.metadata or {}
     assert (meta["output_tokens"], meta["reasoning_tokens"], meta["usage"]) == (9, 4, "reported")
+    assert answer.response_id and meta["provider_request_id"] == answer.response_id
 
 
 # A clamp.

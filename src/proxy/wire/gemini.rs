@@ -127,6 +127,10 @@ impl Wire for Gemini {
         "x-request-id"
     }
 
+    fn answer_id<'a>(&self, body: &'a Value) -> Option<&'a str> {
+        body.get("responseId").and_then(Value::as_str)
+    }
+
     fn usage_of_answer(&self, _operation: Operation, body: &Value) -> Usage {
         body.get("usageMetadata")
             .filter(|u| u.is_object())

@@ -147,6 +147,12 @@ pub trait Wire: Sync {
     /// The header the provider names its request id in.
     fn request_id_header(&self) -> &'static str;
 
+    /// The id a provider that sends no request id header names its answer by in the body (in
+    /// each event of a stream), recorded in its place.
+    fn answer_id<'a>(&self, _body: &'a Value) -> Option<&'a str> {
+        None
+    }
+
     /// The usage a whole answer reports.
     fn usage_of_answer(&self, operation: Operation, body: &Value) -> Usage;
 
