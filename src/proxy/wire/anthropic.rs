@@ -100,7 +100,7 @@ impl Wire for Anthropic {
         Final::LastEvent
     }
 
-    fn streamed_text<'a>(&self, _operation: Operation, data: &'a Value, each: &mut dyn FnMut(&'a str)) {
+    fn streamed_text(&self, _operation: Operation, data: &Value, each: &mut dyn FnMut(&str)) {
         if data.get("type").and_then(Value::as_str) == Some("content_block_delta") {
             texts(data.get("delta"), &["text", "partial_json", "thinking"], each);
         }

@@ -155,7 +155,7 @@ impl Wire for Gemini {
         true
     }
 
-    fn streamed_text<'a>(&self, _operation: Operation, data: &'a Value, each: &mut dyn FnMut(&'a str)) {
+    fn streamed_text(&self, _operation: Operation, data: &Value, each: &mut dyn FnMut(&str)) {
         let candidates = data.get("candidates").and_then(Value::as_array);
         for candidate in candidates.into_iter().flatten() {
             let parts = candidate
@@ -165,9 +165,11 @@ impl Wire for Gemini {
             for part in parts.into_iter().flatten() {
                 texts(Some(part), &["text"], each);
                 if let Some(args) = part.get("functionCall").and_then(|f| f.get("args")) {
-                    // Arguments are JSON: counted as their text, whose tokens they were.
-                    if let Some(text) = args.as_str() {
-                        each(text);
+                    // Arguments come as a JSON object: counted as its text, whose tokens the
+                    // model wrote.
+                    match args.as_str() {
+                        Some(text) => each(text),
+                        None => each(&args.to_string()),
                     }
                 }
             }
@@ -286,5 +288,15 @@ mod tests {
         assert_eq!(snake.unwrap_err().field, "generation_config");
         let none = understood(json!({"contents": contents})).unwrap();
         assert_eq!((none.worst.output_tokens, none.max_field), (Some(1_000), None));
+    }
+
+    #[test]
+    fn a_streamed_function_calls_arguments_count_as_the_text_the_model_wrote() {
+        let data = json!({"candidates": [{"content": {"parts": [
+            {"text": "Calling it"},
+            {"functionCall": {"name": "weather", "args": {"city": "Paris", "days": 3}}}]}}]});
+        let mut all = Vec::new();
+        Gemini.streamed_text(Operation::Generate, &data, &mut |t| all.push(t.to_string()));
+        assert_eq!(all, ["Calling it", r#"{"city":"Paris","days":3}"#]);
     }
 }

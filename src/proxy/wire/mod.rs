@@ -172,7 +172,7 @@ pub trait Wire: Sync {
     }
 
     /// Each piece of output text one event carries, for a stream left before its usage.
-    fn streamed_text<'a>(&self, operation: Operation, data: &'a Value, each: &mut dyn FnMut(&'a str));
+    fn streamed_text(&self, operation: Operation, data: &Value, each: &mut dyn FnMut(&str));
 
     /// The format's error body for the gateway's own answers.
     fn error_body(&self, status: u16, code: &str, message: &str, param: Option<&str>) -> Value;
@@ -201,7 +201,7 @@ fn count(value: &Value, path: &[&str]) -> Option<u64> {
 }
 
 /// Each string among `fields` of `object`, to `each`.
-fn texts<'a>(object: Option<&'a Value>, fields: &[&str], each: &mut dyn FnMut(&'a str)) {
+fn texts(object: Option<&Value>, fields: &[&str], each: &mut dyn FnMut(&str)) {
     for field in fields {
         if let Some(t) = object.and_then(|o| o.get(*field)).and_then(Value::as_str) {
             each(t);

@@ -185,7 +185,7 @@ impl Wire for OpenAi {
         }
     }
 
-    fn streamed_text<'a>(&self, operation: Operation, data: &'a Value, each: &mut dyn FnMut(&'a str)) {
+    fn streamed_text(&self, operation: Operation, data: &Value, each: &mut dyn FnMut(&str)) {
         match operation {
             Operation::Chat => {
                 for choice in data.get("choices").and_then(Value::as_array).into_iter().flatten() {
