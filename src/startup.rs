@@ -68,6 +68,9 @@ pub struct Application {
     port: u16,
     state: web::Data<AppState>,
     started: Option<oneshot::Receiver<FirstStart>>,
+    /// Why the server Redis answered from cannot be used (it lacks scripting or functions):
+    /// the node then stops, rather than fail at its first decision.
+    refused: oneshot::Receiver<String>,
     drain: Duration,
 }
 
@@ -112,7 +115,8 @@ impl Application {
         };
         let state = web::Data::new(AppState::new(gateway));
         let (sender, started) = oneshot::channel();
-        tokio::spawn(start(state.clone(), config.root_token.clone(), sender));
+        let (refuse, refused) = oneshot::channel();
+        tokio::spawn(start(state.clone(), config.root_token.clone(), sender, refuse));
 
         let bind_error = |e| StartupError::Bind(config.listen.to_string(), e);
         let listener = TcpListener::bind(config.listen).map_err(bind_error)?;
@@ -165,6 +169,7 @@ impl Application {
             port,
             state,
             started: Some(started),
+            refused,
             drain: Duration::from_millis(config.drain_ms),
         })
     }
@@ -182,15 +187,34 @@ impl Application {
 
     /// Serves until stopped from outside (tests drop the runtime).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        serve_unless_refused(self.server, self.refused, handle).await
     }
 
     /// Serves until SIGTERM or SIGINT, then drains: `/readyz` answers 503 for the drain time,
     /// requests in flight finish, and the server stops.
     pub async fn run_until_signalled(self) -> std::io::Result<()> {
         let handle = self.server.handle();
-        tokio::spawn(stop_on_signal(handle, self.state.clone(), self.drain));
-        self.server.await
+        tokio::spawn(stop_on_signal(handle.clone(), self.state.clone(), self.drain));
+        serve_unless_refused(self.server, self.refused, handle).await
+    }
+}
+
+/// Serves until the server stops, or stops it with an error saying why the Redis it reached
+/// cannot be used.
+async fn serve_unless_refused(
+    mut server: Server,
+    refused: oneshot::Receiver<String>,
+    handle: ServerHandle,
+) -> std::io::Result<()> {
+    tokio::select! {
+        served = &mut server => served,
+        // (A start that went well drops its sender: this branch is then off.)
+        Ok(why) = refused => {
+            // (The stop completes as the server, polled beside it, winds down.)
+            let _ = tokio::join!(handle.stop(false), server);
+            Err(std::io::Error::other(why))
+        }
     }
 }
 
@@ -220,9 +244,27 @@ async fn wait_for_signal() {
 
 /// Reaches Redis (retrying until it answers), runs the first start, then keeps the node's
 /// caches and clock fresh.
-async fn start(state: web::Data<AppState>, configured_root: Option<String>, started: oneshot::Sender<FirstStart>) {
+async fn start(
+    state: web::Data<AppState>,
+    configured_root: Option<String>,
+    started: oneshot::Sender<FirstStart>,
+    refuse: oneshot::Sender<String>,
+) {
     let mut attempts: u32 = 0;
     let first = loop {
+        match state.gateway.node().server_lacks().await {
+            Ok(missing) if !missing.is_empty() => {
+                let why = format!(
+                    "the Redis server lacks {}, which every decision needs: run Redis 7 or later, or Valkey 8 or later, with its Lua engine",
+                    missing.join(" and ")
+                );
+                tracing::error!("{why}");
+                let _ = refuse.send(why);
+                return;
+            }
+            // (Unreachable: the start below says so, and both are tried again.)
+            Ok(_) | Err(_) => {}
+        }
         match state.gateway.start(configured_root.as_deref()).await {
             Ok(first) => break first,
             Err(err) => {

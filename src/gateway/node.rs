@@ -58,6 +58,12 @@ impl Node {
         })
     }
 
+    /// What the server lacks of the commands every decision needs (scripting, functions),
+    /// named; empty when it has them all.
+    pub(crate) async fn server_lacks(&self) -> Result<Vec<String>, GatewayError> {
+        Ok(self.store.missing_capabilities().await?)
+    }
+
     /// Redis time as this node estimates it.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()

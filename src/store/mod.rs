@@ -30,6 +30,7 @@ mod record;
 mod rollups;
 pub mod run_fields;
 mod scripts;
+mod server;
 mod sessions;
 mod sign_in;
 mod simulations;

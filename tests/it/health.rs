@@ -54,3 +54,43 @@ async fn the_suite_runs_on_the_topology_it_was_asked_for() {
     let res = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
     assert_eq!(res.status(), 200, "ready on every primary");
 }
+
+/// A server that cannot run the gateway's functions (built without its Lua engine, or with the
+/// commands renamed away, as here) is refused at start with what it lacks named, rather than
+/// fail every decision later.
+#[tokio::test]
+async fn a_server_without_functions_is_refused_at_start_naming_what_it_lacks() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let own = redis::TestRedis::start_with(&["--rename-command", "FUNCTION", "", "--rename-command", "FCALL", ""]);
+    let mut node = Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
+        .env("QG_LISTEN", "127.0.0.1:0")
+        .env("QG_REDIS_URL", own.url())
+        .env("QG_REDIS_MODE", "standalone")
+        .env("QG_ROOT_TOKEN", "root-of-a-refused-node")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the gateway binary");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = node.try_wait().expect("wait for the node") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = node.kill();
+            panic!("a node on a server without functions kept running");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut node.stderr.take().unwrap(), &mut said).unwrap();
+    assert!(!status.success(), "it stops with an error: {said}");
+    assert!(
+        said.contains("lacks functions (FUNCTION, FCALL)") && !said.contains("scripting ("),
+        "it names what is missing and only that: {said}"
+    );
+}
