@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict
 
 import httpx
 import openai
+import pytest
 from conftest import ProxyEnv
 from spent import entries, settled
 
@@ -263,3 +264,15 @@ def test_a_body_that_is_not_an_upload_or_names_no_model_is_refused_before_the_pr
     no_file = httpx.post(url, headers=headers, data={"model": "whisper-1"}, files={"other": ("a", b"x")}, timeout=10)
     assert no_file.status_code == 400 and no_file.json()["error"]["param"] == "file"
     assert proxy.stats()["calls"] == 0
+
+
+def test_a_large_upload_denied_before_its_end_is_answered_in_the_providers_words(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = audio_user(user_on, "audio_seconds", quota=10)
+    client = pqg.openai(user, max_retries=0)
+    # 20 minutes at 8 kHz: 19 MB, denied on its header while the rest is still being sent.
+    with pytest.raises(openai.RateLimitError):
+        client.audio.transcriptions.create(model="whisper-1", file=("long.wav", wav(1200)))
+    assert proxy.stats()["calls"] == 0
+    text = client.audio.transcriptions.create(model="whisper-1", file=("short.wav", wav(2)))
+    assert text.text.startswith("tok0"), "the connection serves the next call"
