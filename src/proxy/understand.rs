@@ -32,7 +32,7 @@ impl Body {
     pub fn fingerprint(&self) -> &[u8] {
         match self {
             Body::Whole(bytes) => bytes,
-            Body::Upload(upload) => &upload.head,
+            Body::Upload(upload) => &upload.fingerprint,
         }
     }
 }

@@ -50,6 +50,9 @@ pub struct Upload {
     /// The text fields read before the hold (`stream` as true or false).
     pub fields: Map<String, Value>,
     pub audio: Audio,
+    /// What an Idempotency-Key's repeat must match: the fields and a digest of the file's first
+    /// bytes, as JSON (a client's retry draws a new boundary; its parts are the same).
+    pub fingerprint: Vec<u8>,
     /// The rest of the body, unread; None when it was read whole.
     rest: Option<web::Payload>,
     /// The body's length as the caller declared it.
@@ -149,10 +152,15 @@ fn finish(
         seconds: duration::read(bytes, Some(size)).map(|ms| ms.div_ceil(1000)),
         bound_seconds: size.div_ceil(BYTES_PER_SECOND),
     };
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let fingerprint = serde_json::json!({"fields": fields, "file": digest})
+        .to_string()
+        .into_bytes();
     Ok(Upload {
         head,
         fields,
         audio,
+        fingerprint,
         rest,
         declared,
         limit,

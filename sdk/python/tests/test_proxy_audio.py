@@ -276,3 +276,16 @@ def test_a_large_upload_denied_before_its_end_is_answered_in_the_providers_words
     assert proxy.stats()["calls"] == 0
     text = client.audio.transcriptions.create(model="whisper-1", file=("short.wav", wav(2)))
     assert text.text.startswith("tok0"), "the connection serves the next call"
+
+
+def test_an_upload_repeated_with_its_idempotency_key_is_one_call_whatever_its_boundary(
+        proxy: ProxyEnv, user_on: Callable[..., str]) -> None:
+    user = audio_user(user_on, "audio_seconds")
+    url = proxy.base_url + "/proxy/openai/v1/audio/transcriptions"
+    headers = {"Authorization": f"Bearer {proxy.env.secret}", "X-Quota-User": user, "Idempotency-Key": f"k-{user}"}
+    first = httpx.post(url, headers=headers, data={"model": "whisper-1"}, files={"file": ("a.wav", wav(2))}, timeout=10)
+    assert first.status_code == 200
+    # httpx draws a new boundary for each body: the same parts are the same call.
+    again = httpx.post(url, headers=headers, data={"model": "whisper-1"}, files={"file": ("a.wav", wav(2))}, timeout=10)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "idempotency_key_settled")
+    assert proxy.stats()["paths"].get("/v1/audio/transcriptions") == 1
