@@ -106,7 +106,10 @@ pub async fn read(req: &HttpRequest, payload: web::Payload, keep: usize, limit: 
     if rest.is_none() && !reader.done() {
         return Err(ApiError::invalid("body", "ended before its closing boundary"));
     }
-    finish(reader, head.freeze(), rest, declared, limit)
+    // After the file's bytes comes at least the closing delimiter with the line break every
+    // client ends it with, `\r\n--<boundary>--\r\n`.
+    let after_file = boundary.len() as u64 + 8;
+    finish(reader, head.freeze(), rest, (declared, after_file), limit)
 }
 
 /// Whether the hold has what it needs: the model, and the file's head (or its end).
@@ -119,11 +122,13 @@ fn ready(reader: &Reader, head: &[u8]) -> bool {
     reader.done() || (model && file)
 }
 
+/// The upload as the hold takes it, from the body's declared length (if any) and the bytes at
+/// least after its file (the closing delimiter).
 fn finish(
     reader: Reader,
     head: Bytes,
     rest: Option<web::Payload>,
-    declared: Option<u64>,
+    (declared, after_file): (Option<u64>, u64),
     limit: u64,
 ) -> Result<Upload, ApiError> {
     let file = reader
@@ -142,10 +147,12 @@ fn finish(
         }
     }
     // The file's length: exact when its end was read, else at most what the body declared
-    // (or may carry) after its start.
+    // (or may carry) after its start and before the closing delimiter.
     let size = match file.end {
         Some(end) => (end - file.start) as u64,
-        None => declared.unwrap_or(limit).saturating_sub(file.start as u64),
+        None => declared
+            .map_or(limit, |d| d.saturating_sub(after_file))
+            .saturating_sub(file.start as u64),
     };
     let bytes = &head[file.start..file.end.unwrap_or(head.len())];
     let audio = Audio {
