@@ -302,3 +302,17 @@ def test_an_upload_repeated_with_its_idempotency_key_is_one_call_whatever_its_bo
     again = httpx.post(url, headers=headers, data={"model": "whisper-1"}, files={"file": ("a.wav", wav(2))}, timeout=10)
     assert (again.status_code, again.json()["error"]["code"]) == (409, "idempotency_key_settled")
     assert proxy.stats()["paths"].get("/v1/audio/transcriptions") == 1
+
+
+def test_a_file_sent_before_its_model_as_curl_sends_it_is_held_the_same(
+        proxy: ProxyEnv, user_on: Callable[..., str]) -> None:
+    user = audio_user(user_on, "audio_seconds")
+    body = (b'--b0und\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n'
+            b"Content-Type: audio/wav\r\n\r\n" + wav(3)
+            + b'\r\n--b0und\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n--b0und--\r\n')
+    answer = httpx.post(proxy.base_url + "/proxy/openai/v1/audio/transcriptions", content=body, timeout=10,
+                        headers={"Authorization": f"Bearer {proxy.env.secret}", "X-Quota-User": user,
+                                 "Content-Type": "multipart/form-data; boundary=b0und"})
+    assert answer.json()["usage"] == {"type": "duration", "seconds": 3}
+    commit = last_commit(proxy, user)
+    assert (commit["reserved"], commit["quantity"]) == (3, 3)
