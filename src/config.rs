@@ -113,6 +113,10 @@ pub struct Config {
     #[arg(long, env = "QG_PROXY_MAX_BODY_BYTES", default_value_t = 32 << 20)]
     pub proxy_max_body_bytes: usize,
 
+    /// The largest upload (an audio file to transcribe) the proxy streams through (bytes).
+    #[arg(long, env = "QG_PROXY_MAX_UPLOAD_BYTES", default_value_t = 1 << 30)]
+    pub proxy_max_upload_bytes: u64,
+
     /// Members of a team decide on leased slices of its budget in their own slot, instead of a
     /// script at the team's slot for every call; the team's usage reads its slices (`leased`
     /// apart), and its ledger lists a member's calls just after them. `false` decides every
@@ -244,6 +248,7 @@ impl Config {
             drains: self.proxy_drains,
             drain_for: Duration::from_secs(self.proxy_drain_seconds),
             max_body_bytes: self.proxy_max_body_bytes,
+            max_upload_bytes: self.proxy_max_upload_bytes,
             hold_ttl_ms: self.hooks().proxy_hold_ttl_ms.max(1_000),
         }
     }
@@ -282,6 +287,7 @@ impl fmt::Debug for Config {
             .field("proxy_drains", &self.proxy_drains)
             .field("proxy_drain_seconds", &self.proxy_drain_seconds)
             .field("proxy_max_body_bytes", &self.proxy_max_body_bytes)
+            .field("proxy_max_upload_bytes", &self.proxy_max_upload_bytes)
             .finish()
     }
 }

@@ -39,6 +39,21 @@ pub struct PriceAnswer {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<std::collections::BTreeMap<String, f64>>)]
     pub per_image: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub audio_input_per_million: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub audio_output_per_million: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub per_second: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub per_minute: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub per_million_characters: Option<Value>,
     pub updated_at: String,
     /// What the catalog prices the model at, for comparison (null when it does not list it).
     pub catalog: Option<PriceDoc>,
@@ -72,6 +87,11 @@ fn answer(state: &AppState, model: String, stored: ProjectPrice) -> PriceAnswer 
         cache_write_per_million: price.cache_write_per_million,
         output_per_million: price.output_per_million,
         per_image: price.per_image,
+        audio_input_per_million: price.audio_input_per_million,
+        audio_output_per_million: price.audio_output_per_million,
+        per_second: price.per_second,
+        per_minute: price.per_minute,
+        per_million_characters: price.per_million_characters,
         updated_at: rfc3339(stored.updated_at_ms),
         catalog,
     }

@@ -26,6 +26,26 @@ fn usd(v: &Value) -> String {
     }
 }
 
+/// A price's audio prices in one cell: audio tokens in and out per million, per second or
+/// minute of audio, per million characters; a dash when it has none.
+fn audio(doc: &PriceDoc) -> String {
+    let priced = [
+        (&doc.audio_input_per_million, "/M audio in"),
+        (&doc.audio_output_per_million, "/M audio out"),
+        (&doc.per_second, "/s"),
+        (&doc.per_minute, "/min"),
+        (&doc.per_million_characters, "/M chars"),
+    ];
+    let parts: Vec<String> = priced
+        .iter()
+        .filter_map(|(v, unit)| v.as_ref().filter(|v| !v.is_null()).map(|v| format!("{}{unit}", usd(v))))
+        .collect();
+    match parts.is_empty() {
+        true => "—".into(),
+        false => parts.join(" · "),
+    }
+}
+
 async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiError> {
     let catalog = state.gateway.node().catalog();
     let own = state.gateway.node().project_prices(&session.project).await?;
@@ -39,7 +59,7 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
             p.muted { "None: the catalog prices every model." }
         } @else {
             table {
-                thead { tr { th { "Model" } th { "Input / M" } th { "Cached / M" } th { "Cache write / M" } th { "Output / M" } th { "Catalog input / output" } th { "Updated" } th { span.sr { "Actions" } } } }
+                thead { tr { th { "Model" } th { "Input / M" } th { "Cached / M" } th { "Cache write / M" } th { "Output / M" } th { "Audio" } th { "Catalog input / output" } th { "Updated" } th { span.sr { "Actions" } } } }
                 tbody {
                     @for model in &own_models {
                         @let (_, stored) = &own.by_model[*model];
@@ -50,6 +70,7 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
                             td { (usd(stored.price.cached_input_per_million.as_ref().unwrap_or(&Value::Null))) }
                             td { (usd(stored.price.cache_write_per_million.as_ref().unwrap_or(&Value::Null))) }
                             td { (usd(&stored.price.output_per_million)) }
+                            td { (audio(&stored.price)) }
                             td { @match listed {
                                 Some(l) => { (usd(&l.entry.input_per_million)) " / " (usd(&l.entry.output_per_million)) }
                                 None => span.muted { "not listed" }
@@ -70,7 +91,7 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
         }
         @if session.may(Need::Configure) {
         h2 { "Set a price" }
-        p.muted { "USD per million tokens; it beats the catalog's on every node within a second. A negotiated rate, a fine-tuned or a self-hosted model." }
+        p.muted { "USD per million tokens (audio: per million audio tokens, per second or minute of audio, per million characters of speech); it beats the catalog's on every node within a second. A negotiated rate, a fine-tuned or a self-hosted model." }
         form method="post" action="/dashboard/prices" {
             (csrf(session))
             input type="hidden" name="do" value="set";
@@ -80,6 +101,13 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
                 label { "Cached input " input type="text" name="cachedInputPerMillion" size="8" inputmode="decimal"; } " "
                 label { "Cache write " input type="text" name="cacheWritePerMillion" size="8" inputmode="decimal"; } " "
                 label { "Output " input type="text" name="outputPerMillion" required size="8" inputmode="decimal"; } " "
+            }
+            p {
+                label { "Audio input " input type="text" name="audioInputPerMillion" size="8" inputmode="decimal"; } " "
+                label { "Audio output " input type="text" name="audioOutputPerMillion" size="8" inputmode="decimal"; } " "
+                label { "Per second " input type="text" name="perSecond" size="8" inputmode="decimal"; } " "
+                label { "Per minute " input type="text" name="perMinute" size="8" inputmode="decimal"; } " "
+                label { "Per M characters " input type="text" name="perMillionCharacters" size="8" inputmode="decimal"; } " "
                 button type="submit" { "Set price" }
             }
             datalist id="catalog-models" { @for m in &catalog.doc.models { option value=(m.model) {} } }
@@ -87,7 +115,7 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
         }
         h2 { "The catalog" }
         table {
-            thead { tr { th { "Model" } th { "Provider" } th { "Input / M" } th { "Cached / M" } th { "Cache write / M" } th { "Output / M" } th { "Context" } th { "Max output" } th { "Read" } } }
+            thead { tr { th { "Model" } th { "Provider" } th { "Input / M" } th { "Cached / M" } th { "Cache write / M" } th { "Output / M" } th { "Audio" } th { "Context" } th { "Max output" } th { "Read" } } }
             tbody {
                 @for m in &catalog.doc.models {
                     tr {
@@ -97,6 +125,7 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
                         td { (usd(m.cached_input_per_million.as_ref().unwrap_or(&Value::Null))) }
                         td { (usd(m.cache_write_per_million.as_ref().unwrap_or(&Value::Null))) }
                         td { (usd(&m.output_per_million)) }
+                        td { (audio(&m.price_doc())) }
                         td { (m.context_window) }
                         td { (m.max_output_tokens) }
                         td { a href=(m.source) rel="noreferrer" { (Shown(&m.as_of)) } }
@@ -150,6 +179,11 @@ pub async fn change(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
         "cachedInputPerMillion",
         "cacheWritePerMillion",
         "outputPerMillion",
+        "audioInputPerMillion",
+        "audioOutputPerMillion",
+        "perSecond",
+        "perMinute",
+        "perMillionCharacters",
     ] {
         if let Some(v) = number(&fields, name) {
             doc.insert(name.into(), v);

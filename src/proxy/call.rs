@@ -7,6 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::tokens::{self, Bound, Counter};
+use super::upload::Audio;
 use super::upstreams::Upstream;
 use super::usage::Usage;
 use super::wire::{Route, Wire};
@@ -21,6 +22,11 @@ pub enum Operation {
     Messages,
     /// Gemini's `generateContent` and `streamGenerateContent`.
     Generate,
+    /// Audio to text (OpenAI's `audio/transcriptions`, `audio/translations`), an upload.
+    Transcriptions,
+    Translations,
+    /// Text to audio (OpenAI's `audio/speech`).
+    Speech,
     /// Forwarded uncounted: model lists and Anthropic's token counting.
     Uncounted,
 }
@@ -35,6 +41,9 @@ impl Operation {
             Operation::Images => "images",
             Operation::Messages => "messages",
             Operation::Generate => "generate",
+            Operation::Transcriptions => "transcriptions",
+            Operation::Translations => "translations",
+            Operation::Speech => "speech",
             Operation::Uncounted => "uncounted",
         }
     }
@@ -58,6 +67,8 @@ pub struct Call {
     pub caller_wants_usage: bool,
     /// The worst case, in the counts the commit reports.
     pub worst: Usage,
+    /// What the gateway measured of the call itself, counted where the provider reports none.
+    pub measured: Usage,
     /// Chat's `n`: choices, each up to the maximum output.
     pub choices: u64,
     /// The field that names the maximum output in the caller's body, if any.
@@ -70,9 +81,12 @@ pub struct Call {
 #[derive(Debug, Default)]
 pub struct Asked {
     pub worst: Usage,
+    pub measured: Usage,
     pub choices: u64,
     pub max_field: Option<&'static str>,
     pub caller_wants_usage: bool,
+    /// Whether the answer streams, where the body says so otherwise than by `stream`.
+    pub stream: Option<bool>,
 }
 
 /// What is wrong with a body; `field` is its JSON path.
@@ -149,14 +163,16 @@ pub fn required<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a Val
     body.get(field).ok_or_else(|| wrong(field, "is required"))
 }
 
-/// Reads the call from its body, in its upstream's wire format. A body naming an input the
-/// provider fetches or expands is held at the model's context window (else the upstream's
-/// `contextTokens`): no count of the body bounds it, and no input exceeds it.
+/// Reads the call from its body (an upload's text fields, with what its audio's header said),
+/// in its upstream's wire format. A body naming an input the provider fetches or expands is
+/// held at the model's context window (else the upstream's `contextTokens`): no count of the
+/// body bounds it, and no input exceeds it.
 pub fn understand(
     wire: &dyn Wire,
     upstream: &Upstream,
     route: &Route,
     body: &Map<String, Value>,
+    audio: Option<&Audio>,
     model_limits: impl FnOnce(&str) -> Option<ModelLimits>,
 ) -> Result<Call, BodyError> {
     let operation = route.operation;
@@ -188,25 +204,20 @@ pub fn understand(
         }),
         stored: upstream.context_tokens,
     };
-    let Asked {
-        mut worst,
-        choices,
-        max_field,
-        caller_wants_usage,
-    } = wire.understand(operation, body, &limits)?;
-    // Parts of a whole are held at the whole: no weight of a plan can make the hold short.
-    worst.cached_input_tokens = worst.input_tokens;
-    worst.cache_write_tokens = worst.input_tokens;
-    worst.reasoning_tokens = worst.output_tokens;
-    worst.images.get_or_insert(0);
+    let asked = match audio {
+        Some(audio) => wire.understand_upload(operation, body, audio, &limits)?,
+        None => wire.understand(operation, body, &limits)?,
+    };
     Ok(Call {
         operation,
         model,
-        stream,
-        caller_wants_usage,
-        worst,
-        choices: choices.max(1),
-        max_field,
+        stream: asked.stream.unwrap_or(stream),
+        caller_wants_usage: asked.caller_wants_usage,
+        // Parts of a whole are held at the whole: no weight of a plan can make the hold short.
+        worst: asked.worst.held(operation),
+        measured: asked.measured,
+        choices: asked.choices.max(1),
+        max_field: asked.max_field,
         counter: limits.counter,
     })
 }

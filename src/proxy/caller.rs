@@ -21,7 +21,7 @@ pub const FIT: &str = "x-quota-fit";
 pub const MIN_FIT: &str = "x-quota-min-fit";
 
 /// Metadata names the proxy writes itself; a caller's metadata may not use them.
-pub const RESERVED: [&str; 15] = [
+pub const RESERVED: [&str; 19] = [
     "model",
     "calls",
     "upstream",
@@ -33,6 +33,10 @@ pub const RESERVED: [&str; 15] = [
     "cache_write_tokens",
     "reasoning_tokens",
     "images",
+    "audio_seconds",
+    "input_characters",
+    "audio_input_tokens",
+    "audio_output_tokens",
     "usage",
     "provider_status",
     "provider_request_id",

@@ -1,14 +1,16 @@
 //! The fourth phase: the call sent upstream with the provider's credential and the headers an
-//! allow-list lets through; the answer's head back, or why there was none (a failure, settled by
-//! what it means for the bill: never sent is released, maybe taken is charged its hold).
+//! allow-list lets through, an upload streamed as it arrives; the answer's head back, or why
+//! there was none (a failure, settled by what it means for the bill: never sent whole is
+//! released, maybe taken is charged its hold).
 
 use actix_web::http::header::HeaderName;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use bytes::Bytes;
+use std::sync::atomic::Ordering;
 
 use super::context::Ctx;
 use super::settle::{Answered, Hold};
+use super::understand::Body;
 use super::upstreams::Upstream;
 use super::usage::Usage;
 use super::{answer, identify};
@@ -35,8 +37,10 @@ fn forwarded(name: &HeaderName, upstream: &Upstream) -> bool {
         || upstream.forward_headers.iter().any(|h| h == name)
 }
 
-/// Sends the call upstream with the provider's credential; answers once its head arrived.
-pub async fn send(req: &HttpRequest, ctx: &Ctx, body: Bytes) -> Result<reqwest::Response, Failure> {
+/// Sends the call upstream with the provider's credential; answers once its head arrived. An
+/// upload's first-byte timeout runs from its last byte, however long the caller takes to send
+/// it (each of its chunks within the idle timeout).
+pub async fn send(req: &HttpRequest, ctx: &Ctx, body: Body) -> Result<reqwest::Response, Failure> {
     let upstream = ctx.upstream();
     let mut url = format!("{}/{}", upstream.base_url, ctx.target.path);
     let query = match ctx.wire().key_param() {
@@ -58,16 +62,55 @@ pub async fn send(req: &HttpRequest, ctx: &Ctx, body: Bytes) -> Result<reqwest::
     builder = ctx
         .wire()
         .authorize(builder, upstream.credential.as_deref(), req.headers());
-    if !body.is_empty() {
-        builder = builder.body(body);
+    let upload = match body {
+        Body::Whole(body) if body.is_empty() => None,
+        Body::Whole(body) => {
+            builder = builder.body(body);
+            None
+        }
+        Body::Upload(upload) => {
+            let sending = upload.sending(upstream.timeouts.idle);
+            if let Some(length) = sending.length {
+                builder = builder.header(reqwest::header::CONTENT_LENGTH, length);
+            }
+            builder = builder.body(sending.body);
+            Some((sending.sent, sending.broke))
+        }
+    };
+    let mut answer = std::pin::pin!(builder.send());
+    if let Some((mut sent, _)) = upload.clone() {
+        // The upload first, however long it takes; then the provider's first byte.
+        while !*sent.borrow_and_update() {
+            tokio::select! {
+                answer = &mut answer => return failed(answer, upload.as_ref()),
+                changed = sent.changed() => if changed.is_err() { break },
+            }
+        }
     }
-    match tokio::time::timeout(upstream.timeouts.first_byte, builder.send()).await {
+    match tokio::time::timeout(upstream.timeouts.first_byte, answer).await {
         Err(_) => Err(Failure::Timeout),
+        Ok(answer) => failed(answer, upload.as_ref()),
+    }
+}
+
+/// What the provider's answer (or the lack of one) means for the call.
+fn failed(
+    answer: reqwest::Result<reqwest::Response>,
+    upload: Option<&(
+        tokio::sync::watch::Receiver<bool>,
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+    )>,
+) -> Result<reqwest::Response, Failure> {
+    let broke = upload.is_some_and(|(_, broke)| broke.load(Ordering::SeqCst));
+    match answer {
+        // The caller's upload broke off: the provider never had a whole request, whatever it
+        // answered to the part it had.
+        _ if broke => Err(Failure::Unsent),
         // (A connect timeout is a timeout too, but the provider never saw the call.)
-        Ok(Err(err)) if err.is_connect() || err.is_builder() => Err(Failure::Unreachable(err.to_string())),
-        Ok(Err(err)) if err.is_timeout() => Err(Failure::Timeout),
-        Ok(Err(err)) => Err(Failure::Broken(err.to_string())),
-        Ok(Ok(response)) => Ok(response),
+        Err(err) if err.is_connect() || err.is_builder() => Err(Failure::Unreachable(err.to_string())),
+        Err(err) if err.is_timeout() => Err(Failure::Timeout),
+        Err(err) => Err(Failure::Broken(err.to_string())),
+        Ok(response) => Ok(response),
     }
 }
 
@@ -79,6 +122,9 @@ pub enum Failure {
     Broken(String),
     /// No answer before the first-byte timeout: it may be working on it, and billing it.
     Timeout,
+    /// The caller's upload broke off (or passed the node's bound) before its end: the provider
+    /// never had the whole request.
+    Unsent,
 }
 
 impl Failure {
@@ -87,6 +133,7 @@ impl Failure {
             Failure::Unreachable(_) => "connect",
             Failure::Broken(_) => "stream_broken",
             Failure::Timeout => "timeout",
+            Failure::Unsent => "upload_broken",
         }
     }
 
@@ -95,7 +142,7 @@ impl Failure {
     pub async fn settle(&self, hold: &Hold) {
         hold.upstream_error(self.kind());
         match self {
-            Failure::Unreachable(_) => hold.release().await,
+            Failure::Unreachable(_) | Failure::Unsent => hold.release().await,
             Failure::Broken(_) | Failure::Timeout => {
                 let answered = Answered {
                     status: None,
@@ -139,6 +186,11 @@ impl Failure {
                     upstream.timeouts.first_byte.as_secs()
                 );
                 (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", message)
+            }
+            Failure::Unsent => {
+                let message =
+                    "the upload broke off, or passed what this gateway forwards, before its end; the call was not made";
+                (StatusCode::BAD_REQUEST, "upload_broken", message.to_string())
             }
         };
         answer::error(wire, status, code, &message, None)

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use super::call::Call;
 use super::context::Ctx;
 use super::settle::{self, Hold};
+use super::understand::Body;
 use super::{answer, retry, splice, understand, Proxy};
 use crate::http::idempotency::idempotency;
 use crate::http::{ApiError, AppState};
@@ -27,7 +28,7 @@ pub enum Held {
 pub struct Go {
     pub hold: Hold,
     pub call: Call,
-    pub body: Bytes,
+    pub body: Body,
 }
 
 /// Holds the call's worst case; the body to forward when it may go.
@@ -37,13 +38,13 @@ pub async fn reserve(
     proxy: &Proxy,
     ctx: &Ctx,
     mut call: Call,
-    body: Bytes,
+    body: Body,
 ) -> Result<Held, ApiError> {
     if let Some(refused) = retry::refused(state, &ctx.caller, ctx.upstream()).await? {
         return Ok(Held::Answered(refused));
     }
     let input = understand::event(ctx, &call);
-    let idempotency = idempotency(req, "proxy", &ctx.target.path, &body)?;
+    let idempotency = idempotency(req, "proxy", &ctx.target.path, body.fingerprint())?;
     let decision = state
         .gateway
         .reserve(&ctx.caller.project, &input, proxy.hold_ttl_ms, idempotency.as_ref())
@@ -82,9 +83,14 @@ pub async fn reserve(
         operation: ctx.operation(),
         ttl_ms: proxy.hold_ttl_ms,
         worst: call.worst,
+        measured: call.measured,
         started: ctx.started,
     };
-    let body = forwarded_body(ctx, &call, body, lowered);
+    let body = match body {
+        Body::Whole(body) => Body::Whole(forwarded_body(ctx, &call, body, lowered)),
+        // An upload goes as it came: nothing in it is the gateway's to change.
+        upload @ Body::Upload(_) => upload,
+    };
     Ok(Held::Go(Box::new(Go { hold, call, body })))
 }
 

@@ -16,9 +16,11 @@ mod call;
 mod caller;
 mod context;
 mod counting;
+mod duration;
 mod forward;
 mod hold;
 mod identify;
+mod multipart;
 mod paths;
 mod read;
 mod relay;
@@ -28,6 +30,7 @@ mod splice;
 mod sse;
 mod tokens;
 mod understand;
+mod upload;
 pub mod upstreams;
 mod usage;
 mod wire;
@@ -53,6 +56,7 @@ pub struct Proxy {
     drains: Drains,
     counting: counting::Counting,
     max_body_bytes: usize,
+    max_upload_bytes: u64,
     hold_ttl_ms: i64,
 }
 
@@ -62,8 +66,10 @@ pub struct ProxySettings {
     pub drains: usize,
     /// How long one such drain may read.
     pub drain_for: Duration,
-    /// The largest request body forwarded.
+    /// The largest request body read whole (and what an upload may keep before its hold).
     pub max_body_bytes: usize,
+    /// The largest upload streamed through.
+    pub max_upload_bytes: u64,
     pub hold_ttl_ms: i64,
 }
 
@@ -77,6 +83,7 @@ impl Proxy {
             // One thread: counting large bodies takes at most a core's spare time.
             counting: counting::Counting::start(1),
             max_body_bytes: settings.max_body_bytes,
+            max_upload_bytes: settings.max_upload_bytes,
             hold_ttl_ms: settings.hold_ttl_ms,
         }
     }
@@ -130,7 +137,7 @@ async fn serve(
     mut ctx: Ctx,
 ) -> Result<HttpResponse, ApiError> {
     identify::allowed(&ctx)?;
-    let body = understand::body(req, payload, proxy.max_body_bytes).await?;
+    let body = understand::read_body(req, payload, proxy, &ctx).await?;
     // (A call's duration runs from its body read.)
     ctx.started = Instant::now();
     if ctx.operation() == call::Operation::Uncounted {

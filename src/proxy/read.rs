@@ -1,6 +1,8 @@
-//! The fifth phase for an answer that is not a stream (`relay.rs` takes streams): its head
-//! passed on, its body read whole within a bound, and its usage settled: an error of the
-//! provider releases the hold, a whole answer commits what it reports.
+//! The fifth phase for an answer that is not a stream of events (`relay.rs` takes those): its
+//! head passed on, its body read whole within a bound, and its usage settled: an error of the
+//! provider releases the hold, a whole answer commits what it reports. An answer that is not
+//! JSON (speech's audio, a transcript as plain text) has no usage to read: it is passed on as
+//! it arrives, and its hold committed `estimated` at its end.
 
 use std::time::Duration;
 
@@ -63,6 +65,13 @@ pub async fn answered(
     let mut answered = answered_by(ctx, &response);
     let mut reply = head(&response);
     reserved(&mut reply, &hold);
+    if !json(&response) {
+        return reply.streaming(passed(
+            response,
+            ctx.upstream().timeouts.idle,
+            Settling(Some((hold, answered, alive))),
+        ));
+    }
     let body = whole(response, ctx.upstream().timeouts.idle).await;
     drop(alive);
     let Ok(body) = body else {
@@ -86,6 +95,52 @@ pub fn answered_by(ctx: &Ctx, response: &reqwest::Response) -> Answered {
         status: Some(response.status().as_u16()),
         request_id: id.and_then(|v| v.to_str().ok()).map(str::to_string),
     }
+}
+
+/// Whether the answer is JSON (or says nothing of its type, as some compatible servers do).
+fn json(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("application/json") || v.contains("+json"))
+}
+
+/// A hold committed at its answer's end, however it ends (the caller gone included: the
+/// provider made the whole answer).
+struct Settling(Option<(Hold, Answered, KeepAlive)>);
+
+impl Drop for Settling {
+    fn drop(&mut self) {
+        if let Some((hold, answered, alive)) = self.0.take() {
+            drop(alive);
+            actix_web::rt::spawn(async move { hold.commit(Usage::default(), answered).await });
+        }
+    }
+}
+
+/// An answer's bytes as they arrive, each within `idle`; `settling` dropped at its end.
+fn passed(
+    response: reqwest::Response,
+    idle: Duration,
+    settling: Settling,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    let stream = Box::pin(response.bytes_stream());
+    futures_util::stream::unfold((stream, Some(settling)), move |(mut stream, mut settling)| async move {
+        let next = match tokio::time::timeout(idle, stream.next()).await {
+            Ok(Some(Ok(chunk))) => Ok(chunk),
+            Ok(None) => {
+                drop(settling.take());
+                return None;
+            }
+            Ok(Some(Err(err))) => Err(std::io::Error::other(err)),
+            Err(_) => Err(std::io::Error::other("the provider's answer went quiet")),
+        };
+        if next.is_err() {
+            drop(settling.take());
+        }
+        Some((next, (stream, settling)))
+    })
 }
 
 /// Whether the answer is a stream of server-sent events.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::call::Operation;
-use super::usage::Usage;
+use super::usage::{self, Usage};
 use crate::gateway::{Commit, Gateway, GatewayError, Settlement};
 use crate::metrics::Metrics;
 use crate::quota::{Milli, ReservationId};
@@ -56,6 +56,9 @@ pub struct Hold {
     pub ttl_ms: i64,
     /// The worst case held.
     pub worst: Usage,
+    /// What the gateway measured of the call itself (a speech's characters, the seconds an
+    /// audio's header states): counted where the provider reports none.
+    pub measured: Usage,
     pub started: Instant,
 }
 
@@ -77,15 +80,10 @@ impl Answered {
 }
 
 impl Hold {
-    /// Commits `reported` (counts it left out are 0 when it reported its bill, the hold's
-    /// when it did not, and then the entry says `estimated`).
+    /// Commits `reported` (counts it left out are what the gateway measured, else 0 when it
+    /// reported its bill, the hold's when it did not, and then the entry says `estimated`).
     pub async fn commit(&self, reported: Usage, answered: Answered) {
-        let estimated = !reported.reported();
-        let counts = if estimated {
-            reported.or(&self.worst)
-        } else {
-            reported.zeros()
-        };
+        let (counts, estimated) = usage::settled(self.operation, reported, &self.measured, &self.worst);
         let mut metadata = Map::new();
         counts.write(&mut metadata);
         metadata.insert(

@@ -1,7 +1,8 @@
-//! The second phase: the caller's body, read whole within the node's bound, and what it asks
-//! for: the call's worst case in its wire format, and the hold's event. A large body is read on
-//! a counting thread in its project's turn (`counting.rs`): parsing and tokenizing megabytes
-//! on a request thread would stall every other caller of the node.
+//! The second phase: the caller's body, read whole within the node's bound (an upload only as
+//! far as its hold needs, `upload.rs`), and what it asks for: the call's worst case in its wire
+//! format, and the hold's event. A large body is read on a counting thread in its project's
+//! turn (`counting.rs`): parsing and tokenizing megabytes on a request thread would stall
+//! every other caller of the node.
 
 use actix_web::{web, HttpRequest};
 use bytes::{Bytes, BytesMut};
@@ -10,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::call::{self, Call, ModelLimits};
 use super::context::Ctx;
+use super::upload::{self, Upload};
 use super::upstreams::Upstream;
 use super::wire::{Route, Wire};
 use super::{counting, Proxy};
@@ -17,6 +19,34 @@ use crate::http::{ApiError, AppState};
 use crate::quota::amount::MAX_UNITS;
 use crate::quota::catalog::Catalog;
 use crate::quota::{EventInput, Milli};
+
+/// The caller's body: JSON read whole, or an upload read as far as its hold needs.
+pub enum Body {
+    Whole(Bytes),
+    Upload(Box<Upload>),
+}
+
+impl Body {
+    /// What an Idempotency-Key's repeat must match: the whole body, or an upload's fields and
+    /// its file's first bytes.
+    pub fn fingerprint(&self) -> &[u8] {
+        match self {
+            Body::Whole(bytes) => bytes,
+            Body::Upload(upload) => &upload.fingerprint,
+        }
+    }
+}
+
+/// Reads the caller's body as its route takes it: an upload (`Route::upload`) as far as its
+/// hold needs, anything else whole.
+pub async fn read_body(req: &HttpRequest, payload: web::Payload, proxy: &Proxy, ctx: &Ctx) -> Result<Body, ApiError> {
+    match ctx.target.route.upload {
+        true => upload::read(req, payload, proxy.max_body_bytes, proxy.max_upload_bytes)
+            .await
+            .map(|u| Body::Upload(Box::new(u))),
+        false => body(req, payload, proxy.max_body_bytes).await.map(Body::Whole),
+    }
+}
 
 /// Reads the caller's body, at most `limit` bytes: a body declared as anything but JSON is 415
 /// (the API's rule), one compressed in a way the gateway does not read is 400 naming
@@ -28,16 +58,7 @@ pub async fn body(req: &HttpRequest, mut payload: web::Payload, limit: usize) ->
             return Err(ApiError::UnsupportedMediaType);
         }
     }
-    let encoded = headers
-        .get(actix_web::http::header::CONTENT_ENCODING)
-        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
-        .filter(|v| !v.is_empty() && v != "identity");
-    if let Some(encoding) = encoded {
-        return Err(ApiError::invalid(
-            "Content-Encoding",
-            format!("{encoding} is not read by this gateway; send the body uncompressed"),
-        ));
-    }
+    plain(req)?;
     let too_large = || ApiError::invalid("body", format!("is larger than this gateway forwards ({limit} bytes)"));
     let declared = headers
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -57,20 +78,44 @@ pub async fn body(req: &HttpRequest, mut payload: web::Payload, limit: usize) ->
     Ok(body.freeze())
 }
 
-/// The call's worst case, from its body and the catalog's limits of its model: inline for a
-/// small body, on a counting thread in the project's turn for a large one.
-pub async fn call(state: &AppState, proxy: &Proxy, ctx: &Ctx, body: &Bytes) -> Result<Call, ApiError> {
-    let wire = ctx.wire();
-    if body.len() <= counting::INLINE_BYTES {
-        return read(
-            wire,
-            ctx.upstream(),
-            &ctx.target.route,
-            body,
-            state.gateway.node().catalog(),
-        );
+/// A body compressed in a way the gateway does not read is 400 naming `Content-Encoding`.
+pub fn plain(req: &HttpRequest) -> Result<(), ApiError> {
+    let headers = req.headers();
+    let encoded = headers
+        .get(actix_web::http::header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty() && v != "identity");
+    match encoded {
+        Some(encoding) => Err(ApiError::invalid(
+            "Content-Encoding",
+            format!("{encoding} is not read by this gateway; send the body uncompressed"),
+        )),
+        None => Ok(()),
     }
-    let (body, catalog) = (body.clone(), state.gateway.node().catalog().clone());
+}
+
+/// The call's worst case, from its body and the catalog's limits of its model: inline for a
+/// small body or an upload's fields, on a counting thread in the project's turn for a large one.
+pub async fn call(state: &AppState, proxy: &Proxy, ctx: &Ctx, body: &Body) -> Result<Call, ApiError> {
+    let wire = ctx.wire();
+    let catalog = state.gateway.node().catalog();
+    let body = match body {
+        Body::Upload(upload) => {
+            return understand(
+                wire,
+                ctx.upstream(),
+                &ctx.target.route,
+                &upload.fields,
+                Some(&upload.audio),
+                catalog,
+            )
+        }
+        Body::Whole(body) => body,
+    };
+    if body.len() <= counting::INLINE_BYTES {
+        return read(wire, ctx.upstream(), &ctx.target.route, body, catalog);
+    }
+    let (body, catalog) = (body.clone(), catalog.clone());
     let (upstream, route) = (ctx.target.upstream.clone(), ctx.target.route.clone());
     proxy
         .counting
@@ -90,7 +135,18 @@ fn read(
 ) -> Result<Call, ApiError> {
     let json: Map<String, Value> =
         serde_json::from_slice(body).map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
-    call::understand(wire, upstream, route, &json, |model| {
+    understand(wire, upstream, route, &json, None, catalog)
+}
+
+fn understand(
+    wire: &'static dyn Wire,
+    upstream: &Upstream,
+    route: &Route,
+    fields: &Map<String, Value>,
+    audio: Option<&upload::Audio>,
+    catalog: &Catalog,
+) -> Result<Call, ApiError> {
+    call::understand(wire, upstream, route, fields, audio, |model| {
         catalog.find(model).map(|m| ModelLimits {
             output: m.entry.max_output_tokens,
             context: m.entry.context_window,

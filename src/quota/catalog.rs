@@ -34,6 +34,26 @@ pub struct CatalogEntry {
     /// USD per image by `"<quality>/<size>"`, where priced so.
     #[schema(value_type = Option<std::collections::BTreeMap<String, f64>>)]
     pub per_image: Option<Map<String, Value>>,
+    /// USD per million audio input tokens, where priced apart from the input's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub audio_input_per_million: Option<Value>,
+    /// USD per million audio output tokens, where priced apart from the output's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub audio_output_per_million: Option<Value>,
+    /// USD per second of input audio, where priced so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub per_second: Option<Value>,
+    /// USD per minute of input audio, where priced so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub per_minute: Option<Value>,
+    /// USD per million input characters, where priced so (speech).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub per_million_characters: Option<Value>,
     pub context_window: u64,
     pub max_output_tokens: u64,
     /// The day the prices were read (YYYY-MM-DD).
@@ -51,6 +71,11 @@ impl CatalogEntry {
             cache_write_per_million: self.cache_write_per_million.clone().filter(|v| !v.is_null()),
             output_per_million: self.output_per_million.clone(),
             per_image: self.per_image.clone(),
+            audio_input_per_million: self.audio_input_per_million.clone().filter(|v| !v.is_null()),
+            audio_output_per_million: self.audio_output_per_million.clone().filter(|v| !v.is_null()),
+            per_second: self.per_second.clone().filter(|v| !v.is_null()),
+            per_minute: self.per_minute.clone().filter(|v| !v.is_null()),
+            per_million_characters: self.per_million_characters.clone().filter(|v| !v.is_null()),
         }
     }
 }

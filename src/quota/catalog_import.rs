@@ -29,13 +29,17 @@ pub struct Provenance<'a> {
 }
 
 /// The fields an import reads; any other is reported as not carried.
-const READ: [&str; 10] = [
+const READ: [&str; 14] = [
     "litellm_provider",
     "mode",
     "input_cost_per_token",
     "output_cost_per_token",
     "cache_read_input_token_cost",
     "cache_creation_input_token_cost",
+    "input_cost_per_audio_token",
+    "output_cost_per_audio_token",
+    "input_cost_per_second",
+    "input_cost_per_character",
     "max_input_tokens",
     "max_output_tokens",
     "max_tokens",
@@ -127,19 +131,30 @@ fn model(name: &str, entry: &Map<String, Value>, provenance: &Provenance<'_>) ->
     };
     let input = per_million("input_cost_per_token")?;
     let output = per_million("output_cost_per_token")?;
-    let (Some(input), Some(output)) = (input, output) else {
-        return Err(
-            "has no price per input and output token (priced otherwise: per image, second, character or request)"
-                .into(),
-        );
-    };
+    // Audio priced by its length or its text's characters needs no price per token: the
+    // tokens it reports (if any) are then free.
+    let per_second = per_unit("input_cost_per_second", entry)?;
+    let per_million_characters = per_million("input_cost_per_character")?;
+    let audio = per_second.is_some() || per_million_characters.is_some();
+    let (input, output) =
+        match (input, output) {
+            (Some(input), Some(output)) => (input, output),
+            (input, output) if audio => (input.unwrap_or(0.into()), output.unwrap_or(0.into())),
+            _ => return Err(
+                "has no price per input and output token, second or character (priced otherwise: per image or request)"
+                    .into(),
+            ),
+        };
     let limit = |field: &str| entry.get(field).and_then(Value::as_u64);
-    let context_window = limit("max_input_tokens")
-        .or_else(|| limit("max_tokens"))
-        .ok_or("names no context window (max_input_tokens or max_tokens)")?;
-    let max_output_tokens = limit("max_output_tokens")
-        .or_else(|| limit("max_tokens"))
-        .ok_or("names no output limit (max_output_tokens or max_tokens)")?;
+    let context_window = limit("max_input_tokens").or_else(|| limit("max_tokens"));
+    let max_output_tokens = limit("max_output_tokens").or_else(|| limit("max_tokens"));
+    // A model priced by its audio's length or characters may name no token limits.
+    let (context_window, max_output_tokens) = match (context_window, max_output_tokens) {
+        (Some(c), Some(o)) => (c, o),
+        (None, None) if audio => (0, 0),
+        (None, _) => return Err("names no context window (max_input_tokens or max_tokens)".into()),
+        (Some(_), None) => return Err("names no output limit (max_output_tokens or max_tokens)".into()),
+    };
     let source = entry
         .get("source")
         .and_then(Value::as_str)
@@ -154,6 +169,11 @@ fn model(name: &str, entry: &Map<String, Value>, provenance: &Provenance<'_>) ->
         cache_write_per_million: per_million("cache_creation_input_token_cost")?,
         output_per_million: output,
         per_image: None,
+        audio_input_per_million: per_million("input_cost_per_audio_token")?,
+        audio_output_per_million: per_million("output_cost_per_audio_token")?,
+        per_second,
+        per_minute: None,
+        per_million_characters,
         context_window,
         max_output_tokens,
         as_of: provenance.as_of.to_string(),
@@ -161,10 +181,27 @@ fn model(name: &str, entry: &Map<String, Value>, provenance: &Provenance<'_>) ->
     })
 }
 
+/// A price per unit (a second of audio) as the catalog writes it: in dollars, at most six
+/// decimals, exactly.
+fn per_unit(field: &str, entry: &Map<String, Value>) -> Result<Option<Value>, String> {
+    match entry.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => shift(&n.to_string(), 0)
+            .map(Some)
+            .ok_or_else(|| format!("{field} {n} is not a price the catalog holds (at most micro-dollars)")),
+        Some(other) => Err(format!("{field} is not a number: {other}")),
+    }
+}
+
 /// A price per token as a price per million tokens, by moving the decimal point of its text six
 /// places (`2.5e-7` is `0.25`, `0.0000025` is `2.5`), exactly; None when the result has more
 /// than six decimals, is negative or is not a number.
 fn shift_six(text: &str) -> Option<Value> {
+    shift(text, 6)
+}
+
+/// The decimal `text` times 10^`places`, exactly, with at most six decimals; None otherwise.
+fn shift(text: &str, places: i64) -> Option<Value> {
     let (mantissa, exponent) = match text.split_once(['e', 'E']) {
         Some((m, e)) => (m, e.parse::<i64>().ok()?),
         None => (text, 0),
@@ -178,7 +215,7 @@ fn shift_six(text: &str) -> Option<Value> {
         return None;
     }
     // The value is digits × 10^(point), point counted from the digits' end.
-    let point = exponent + 6 - fraction.len() as i64;
+    let point = exponent + places - fraction.len() as i64;
     let digits = digits.trim_start_matches('0');
     let text = if digits.is_empty() {
         "0".to_string()
@@ -246,14 +283,22 @@ mod tests {
                 "input_cost_per_token": 1.25e-06, "input_cost_per_token_above_200k_tokens": 2.5e-06,
                 "output_cost_per_token": 1e-05, "litellm_provider": "gemini", "mode": "chat",
                 "source": "https://ai.google.dev/pricing"},
-            "whisper-1": {"mode": "audio_transcription", "input_cost_per_second": 0.0001, "output_cost_per_second": 0,
+            "whisper-1": {"mode": "audio_transcription", "input_cost_per_second": 0.0001, "output_cost_per_second": 0.0001,
                 "litellm_provider": "openai"},
+            "gpt-4o-transcribe": {"mode": "audio_transcription", "input_cost_per_token": 2.5e-06,
+                "input_cost_per_audio_token": 6e-06, "output_cost_per_token": 1e-05, "max_input_tokens": 16000,
+                "max_output_tokens": 2000, "litellm_provider": "openai"},
+            "tts-1": {"mode": "audio_speech", "input_cost_per_character": 1.5e-05, "litellm_provider": "openai"},
+            "gpt-4o-mini-tts": {"mode": "audio_speech", "input_cost_per_token": 6e-07, "output_cost_per_token": 1e-05,
+                "output_cost_per_audio_token": 1.2e-05, "max_input_tokens": 2000, "max_output_tokens": 2000,
+                "litellm_provider": "openai"},
+            "dall-e-3": {"mode": "image_generation", "input_cost_per_pixel": 4.0054321e-08, "litellm_provider": "openai"},
             "broken": "not an object",
             "nameless provider": {"input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06, "max_tokens": 10}
         }"#;
         let imported = import(text, &provenance()).unwrap();
         let catalog = &imported.catalog;
-        assert_eq!(catalog.doc.models.len(), 2);
+        assert_eq!(catalog.doc.models.len(), 6);
         let mini = catalog.find("gpt-4o-mini").unwrap().entry;
         assert_eq!(mini.input_per_million.to_string(), "0.15");
         assert_eq!(
@@ -268,18 +313,34 @@ mod tests {
             ("gemini", "https://ai.google.dev/pricing")
         );
         let skipped: Vec<&str> = imported.skipped.iter().map(|(m, _)| m.as_str()).collect();
-        assert_eq!(skipped, ["broken", "nameless provider", "whisper-1"]);
+        assert_eq!(skipped, ["broken", "dall-e-3", "nameless provider"]);
         assert!(
-            imported.skipped[2].1.contains("priced otherwise"),
+            imported.skipped[1].1.contains("priced otherwise"),
             "{:?}",
             imported.skipped
         );
+        // Audio: by the second, by the character, by audio tokens, each exactly.
+        let text = |v: &Option<Value>| v.as_ref().map(Value::to_string);
+        let whisper = catalog.find("whisper-1").unwrap().entry;
+        assert_eq!(text(&whisper.per_second), Some("0.0001".into()));
+        assert_eq!(
+            (whisper.input_per_million.to_string(), whisper.context_window),
+            ("0".into(), 0)
+        );
+        let transcribe = catalog.find("gpt-4o-transcribe").unwrap().entry;
+        assert_eq!(text(&transcribe.audio_input_per_million), Some("6".into()));
+        assert_eq!(
+            text(&catalog.find("tts-1").unwrap().entry.per_million_characters),
+            Some("15".into())
+        );
+        let mini_tts = catalog.find("gpt-4o-mini-tts").unwrap().entry;
+        assert_eq!(text(&mini_tts.audio_output_per_million), Some("12".into()));
+        assert_eq!(imported.not_carried.get("output_cost_per_second"), Some(&1));
         assert_eq!(imported.not_carried.get("input_cost_per_token_batches"), Some(&1));
         assert_eq!(
             imported.not_carried.get("input_cost_per_token_above_200k_tokens"),
             Some(&1)
         );
-        assert_eq!(imported.not_carried.get("input_cost_per_second"), Some(&1));
         assert!(!imported.not_carried.contains_key("supports_vision"));
         assert!(import("[1, 2]", &provenance()).is_err());
     }

@@ -1,6 +1,7 @@
 //! Prices of models and what a call costs by them, exactly: prices are integer micro-dollars
-//! (per million tokens, or per image), a call's cost integer femto-dollars, and a group's
-//! amount its cost times the markup in the group's unit, rounded up once to a milli-unit.
+//! (per million tokens or characters, per image, per second or minute of audio), a call's cost
+//! integer femto-dollars, and a group's amount its cost times the markup in the group's unit,
+//! rounded up once to a milli-unit.
 
 use std::collections::BTreeMap;
 
@@ -21,14 +22,20 @@ pub const CACHED_INPUT: &str = "cached_input_tokens";
 pub const CACHE_WRITE: &str = "cache_write_tokens";
 pub const OUTPUT: &str = "output_tokens";
 pub const IMAGES: &str = "images";
+pub const AUDIO_INPUT: &str = "audio_input_tokens";
+pub const AUDIO_OUTPUT: &str = "audio_output_tokens";
+pub const AUDIO_SECONDS: &str = "audio_seconds";
+pub const INPUT_CHARACTERS: &str = "input_characters";
 /// The provider's own cost of a call in USD (OpenRouter's `usage.cost`).
 pub const COST: &str = "cost";
 /// At most this many image prices per model.
 const MAX_IMAGE_PRICES: usize = 32;
 
 /// One model's prices in micro-dollars: per million input, cached input, cache-write and
-/// output tokens, and per image by `"<quality>/<size>"`. A missing cached or cache-write price
-/// is the input's.
+/// output tokens, per image by `"<quality>/<size>"`, and for audio per million audio input and
+/// output tokens, per second or minute of input audio and per million input characters. A
+/// missing cached, cache-write or audio input price is the input's, a missing audio output
+/// price the output's; a missing price per second, minute or character is nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ModelPrice {
     pub input: u64,
@@ -36,6 +43,11 @@ pub struct ModelPrice {
     pub cache_write: Option<u64>,
     pub output: u64,
     pub per_image: BTreeMap<String, u64>,
+    pub audio_input: Option<u64>,
+    pub audio_output: Option<u64>,
+    pub per_second: Option<u64>,
+    pub per_minute: Option<u64>,
+    pub per_million_characters: Option<u64>,
 }
 
 /// Prices as the API, the catalog and the records write them: USD as decimals.
@@ -57,6 +69,26 @@ pub struct PriceDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<BTreeMap<String, f64>>)]
     pub per_image: Option<Map<String, Value>>,
+    /// USD per million audio input tokens (within the input tokens), where priced apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub audio_input_per_million: Option<Value>,
+    /// USD per million audio output tokens (within the output tokens), where priced apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub audio_output_per_million: Option<Value>,
+    /// USD per second of input audio (`audio_seconds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub per_second: Option<Value>,
+    /// USD per minute of input audio; at most one of `perSecond` and `perMinute`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub per_minute: Option<Value>,
+    /// USD per million input characters (`input_characters`, a speech call's text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub per_million_characters: Option<Value>,
 }
 
 /// What is wrong with a price, naming its field.
@@ -117,12 +149,25 @@ impl PriceDoc {
                 per_image.insert(key.clone(), micro_dollars(&field(&format!("perImage.{key}")), value)?);
             }
         }
+        let per_second = optional_micro(&field("perSecond"), &self.per_second)?;
+        let per_minute = optional_micro(&field("perMinute"), &self.per_minute)?;
+        if per_second.is_some() && per_minute.is_some() {
+            return Err(PriceError::new(
+                field("perMinute"),
+                "must not be given beside perSecond",
+            ));
+        }
         Ok(ModelPrice {
             input: micro_dollars(&field("inputPerMillion"), &self.input_per_million)?,
             cached_input: optional_micro(&field("cachedInputPerMillion"), &self.cached_input_per_million)?,
             cache_write: optional_micro(&field("cacheWritePerMillion"), &self.cache_write_per_million)?,
             output: micro_dollars(&field("outputPerMillion"), &self.output_per_million)?,
             per_image,
+            audio_input: optional_micro(&field("audioInputPerMillion"), &self.audio_input_per_million)?,
+            audio_output: optional_micro(&field("audioOutputPerMillion"), &self.audio_output_per_million)?,
+            per_second,
+            per_minute,
+            per_million_characters: optional_micro(&field("perMillionCharacters"), &self.per_million_characters)?,
         })
     }
 }
@@ -137,6 +182,11 @@ impl ModelPrice {
             output_per_million: dollars(self.output),
             per_image: (!self.per_image.is_empty())
                 .then(|| self.per_image.iter().map(|(k, v)| (k.clone(), dollars(*v))).collect()),
+            audio_input_per_million: self.audio_input.map(dollars),
+            audio_output_per_million: self.audio_output.map(dollars),
+            per_second: self.per_second.map(dollars),
+            per_minute: self.per_minute.map(dollars),
+            per_million_characters: self.per_million_characters.map(dollars),
         }
     }
 
@@ -149,33 +199,67 @@ impl ModelPrice {
     }
 
     /// What `counts` cost, in femto-dollars (10^-15 USD), exactly; None past what u128 holds.
-    /// Cached and cache-write tokens are parts of the input; counts whose parts pass their
-    /// whole (a hold's worst case holds each part at the whole) price the whole input at the
-    /// dearest of the three input prices.
+    /// Cached, cache-write and audio tokens are parts of the input (audio output tokens of the
+    /// output); counts whose parts pass their whole (a hold's worst case holds each part at the
+    /// whole) price the whole at the dearest of its prices.
     pub fn cost_femto(&self, counts: &Counts) -> Option<u128> {
-        let cached_price = self.cached_input.unwrap_or(self.input);
-        let write_price = self.cache_write.unwrap_or(self.input);
-        let (input, cached, write) = (
-            u128::from(counts.input),
-            u128::from(counts.cached_input),
-            u128::from(counts.cache_write),
-        );
-        // Milli-tokens times micro-dollars per million tokens is femto-dollars.
-        let input_cost = if cached + write <= input {
-            (input - cached - write)
-                .checked_mul(u128::from(self.input))?
-                .checked_add(cached.checked_mul(u128::from(cached_price))?)?
-                .checked_add(write.checked_mul(u128::from(write_price))?)?
-        } else {
-            input.checked_mul(u128::from(self.input.max(cached_price).max(write_price)))?
-        };
-        let output_cost = u128::from(counts.output).checked_mul(u128::from(self.output))?;
+        let input_cost = whole_and_parts(
+            (counts.input, self.input),
+            &[
+                (counts.cached_input, self.cached_input.unwrap_or(self.input)),
+                (counts.cache_write, self.cache_write.unwrap_or(self.input)),
+                (counts.audio_input, self.audio_input.unwrap_or(self.input)),
+            ],
+        )?;
+        let output_cost = whole_and_parts(
+            (counts.output, self.output),
+            &[(counts.audio_output, self.audio_output.unwrap_or(self.output))],
+        )?;
         // Milli-images times micro-dollars per image is 10^-9 USD.
         let image_cost = u128::from(counts.images)
             .checked_mul(u128::from(self.image(counts.image_key.as_deref())))?
             .checked_mul(1_000_000)?;
-        input_cost.checked_add(output_cost)?.checked_add(image_cost)
+        // Milli-seconds times micro-dollars a second is 10^-9 USD; a minute's price per second
+        // rounds up, once.
+        let seconds = u128::from(counts.audio_seconds);
+        let audio_cost = match (self.per_second, self.per_minute) {
+            (Some(price), _) => seconds.checked_mul(u128::from(price))?.checked_mul(1_000_000)?,
+            (None, Some(price)) => seconds
+                .checked_mul(u128::from(price))?
+                .checked_mul(1_000_000)?
+                .div_ceil(60),
+            (None, None) => 0,
+        };
+        // Milli-characters times micro-dollars per million characters is femto-dollars.
+        let character_cost =
+            u128::from(counts.characters).checked_mul(u128::from(self.per_million_characters.unwrap_or(0)))?;
+        input_cost
+            .checked_add(output_cost)?
+            .checked_add(image_cost)?
+            .checked_add(audio_cost)?
+            .checked_add(character_cost)
     }
+}
+
+/// Milli-tokens of a whole and its parts, each part at its own price and the rest at the
+/// whole's (milli-tokens times micro-dollars per million tokens is femto-dollars); parts that
+/// pass their whole price the whole at the dearest price.
+fn whole_and_parts((whole, price): (u64, u64), parts: &[(u64, u64)]) -> Option<u128> {
+    let in_parts: u128 = parts.iter().map(|(count, _)| u128::from(*count)).sum();
+    let whole = u128::from(whole);
+    if in_parts > whole {
+        let dearest = parts
+            .iter()
+            .filter(|(count, _)| *count > 0)
+            .map(|(_, p)| *p)
+            .fold(price, u64::max);
+        return whole.checked_mul(u128::from(dearest));
+    }
+    let mut cost = (whole - in_parts).checked_mul(u128::from(price))?;
+    for (count, part_price) in parts {
+        cost = cost.checked_add(u128::from(*count).checked_mul(u128::from(*part_price))?)?;
+    }
+    Some(cost)
 }
 
 /// The counts of a call a price reads, in milli-units, from its metadata (the proxy's names);
@@ -189,6 +273,10 @@ pub struct Counts {
     pub images: u64,
     /// The images' "<quality>/<size>", from the metadata's `quality` and `size`.
     pub image_key: Option<String>,
+    pub audio_input: u64,
+    pub audio_output: u64,
+    pub audio_seconds: u64,
+    pub characters: u64,
 }
 
 /// A project's own price of a model, as stored and answered.
@@ -366,6 +454,53 @@ mod tests {
         let precise: PriceDoc =
             serde_json::from_value(json!({"inputPerMillion": 0.0000001, "outputPerMillion": 1})).unwrap();
         assert!(precise.to_price("").is_err());
+    }
+
+    #[test]
+    fn audio_prices_by_its_seconds_minutes_characters_and_audio_tokens() {
+        // whisper-1 at $0.006 a minute: 90 s is $0.009; 1 s rounds up to a femto-dollar's whole.
+        let whisper = price(json!({"inputPerMillion": 0, "outputPerMillion": 0, "perMinute": 0.006}));
+        let ninety = Counts {
+            audio_seconds: 90_000,
+            ..Counts::default()
+        };
+        assert_eq!(whisper.cost_femto(&ninety), Some(9_000_000_000_000));
+        let by_second = price(json!({"inputPerMillion": 0, "outputPerMillion": 0, "perSecond": 0.0001}));
+        assert_eq!(by_second.cost_femto(&ninety), Some(9_000_000_000_000));
+        // gpt-4o-transcribe: 1,000 audio tokens at $6/M and 100 prompt tokens at $2.50/M within
+        // 1,100 input tokens, 200 output tokens at $10/M: $0.00825.
+        let transcribe = price(json!({"inputPerMillion": 2.5, "audioInputPerMillion": 6, "outputPerMillion": 10}));
+        let call = Counts {
+            input: 1_100_000,
+            audio_input: 1_000_000,
+            output: 200_000,
+            ..Counts::default()
+        };
+        assert_eq!(transcribe.cost_femto(&call), Some(8_250_000_000_000));
+        // tts-1 at $15 per million characters: 1,000 characters, $0.015.
+        let tts = price(json!({"inputPerMillion": 0, "outputPerMillion": 0, "perMillionCharacters": 15}));
+        let speech = Counts {
+            characters: 1_000_000,
+            ..Counts::default()
+        };
+        assert_eq!(tts.cost_femto(&speech), Some(15_000_000_000_000));
+        // gpt-4o-mini-tts: its output is audio, at $12/M.
+        let mini_tts = price(json!({"inputPerMillion": 0.6, "outputPerMillion": 10, "audioOutputPerMillion": 12}));
+        let spoken = Counts {
+            input: 10_000,
+            output: 1_000_000,
+            audio_output: 1_000_000,
+            ..Counts::default()
+        };
+        assert_eq!(mini_tts.cost_femto(&spoken), Some(12_006_000_000_000));
+        let both: PriceDoc = serde_json::from_value(
+            json!({"inputPerMillion": 0, "outputPerMillion": 0, "perSecond": 0.0001, "perMinute": 0.006}),
+        )
+        .unwrap();
+        assert_eq!(both.to_price("").unwrap_err().field, "perMinute");
+        let doc =
+            json!({"inputPerMillion": 2.5, "outputPerMillion": 10, "audioInputPerMillion": 6, "perMinute": 0.006});
+        assert_eq!(serde_json::to_value(price(doc.clone()).to_doc()).unwrap(), doc);
     }
 
     #[test]

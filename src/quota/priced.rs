@@ -100,6 +100,17 @@ pub struct PricedDoc {
     pub output: u64,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub images: BTreeMap<String, u64>,
+    /// Audio input and output tokens, per second and minute of audio, per million characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_in: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_out: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minute: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub characters: Option<u64>,
     pub markup: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_dollar: Option<u64>,
@@ -123,6 +134,11 @@ impl Priced {
             write: self.price.cache_write,
             output: self.price.output,
             images: self.price.per_image.clone(),
+            audio_in: self.price.audio_input,
+            audio_out: self.price.audio_output,
+            second: self.price.per_second,
+            minute: self.price.per_minute,
+            characters: self.price.per_million_characters,
             markup: self.rule.markup_micro,
             per_dollar: self.rule.credits_per_dollar_micro,
             provider: self.rule.provider,
@@ -154,6 +170,11 @@ impl PricedDoc {
                 cache_write: self.write,
                 output: self.output,
                 per_image: self.images.clone(),
+                audio_input: self.audio_in,
+                audio_output: self.audio_out,
+                per_second: self.second,
+                per_minute: self.minute,
+                per_million_characters: self.characters,
             },
         })
     }
@@ -185,17 +206,19 @@ impl Priced {
 }
 
 /// The counts a price reads from an event's metadata: each a number when present, and at
-/// least one of the input, output or images present.
+/// least one of the input, output, images, audio seconds or input characters present.
 fn counts(metadata: &Map<String, Value>) -> Result<Counts, MeasureError> {
     let count = |key: &str| match metadata.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(_) => metadata_number(metadata, key).map(|m| Some(m.0)),
     };
     let (input, output, images) = (count(price::INPUT)?, count(price::OUTPUT)?, count(price::IMAGES)?);
-    if input.is_none() && output.is_none() && images.is_none() {
+    let (seconds, characters) = (count(price::AUDIO_SECONDS)?, count(price::INPUT_CHARACTERS)?);
+    if [input, output, images, seconds, characters].iter().all(Option::is_none) {
         return Err(MeasureError {
             field: format!("metadata.{}", price::INPUT),
-            detail: "is required: a limit group of the plan prices the call's input_tokens, output_tokens or images"
+            detail: "is required: a limit group of the plan prices the call's input_tokens, output_tokens, images, \
+                     audio_seconds or input_characters"
                 .into(),
         });
     }
@@ -210,5 +233,9 @@ fn counts(metadata: &Map<String, Value>) -> Result<Counts, MeasureError> {
             (Some(q), Some(s)) => Some(format!("{q}/{s}")),
             _ => None,
         },
+        audio_input: count(price::AUDIO_INPUT)?.unwrap_or(0),
+        audio_output: count(price::AUDIO_OUTPUT)?.unwrap_or(0),
+        audio_seconds: seconds.unwrap_or(0),
+        characters: characters.unwrap_or(0),
     })
 }

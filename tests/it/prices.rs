@@ -597,6 +597,7 @@ async fn an_imported_price_list_prices_its_models_exactly_once_a_node_loads_it()
             "input_cost_per_token": 2.5e-7, "output_cost_per_token": 1e-6,
             "input_cost_per_token_batches": 1.25e-7, "litellm_provider": "together_ai", "mode": "chat" },
         "whisper-1": { "mode": "audio_transcription", "input_cost_per_second": 0.0001, "litellm_provider": "openai" },
+        "dall-e-3": { "mode": "image_generation", "input_cost_per_pixel": 4.0054321e-8, "litellm_provider": "openai" },
         "odd": { "input_cost_per_token": "cheap", "output_cost_per_token": 1e-6, "max_tokens": 10, "litellm_provider": "x" }
     });
     let dir = std::env::temp_dir().join(crate::support::unique_prefix());
@@ -618,13 +619,13 @@ async fn an_imported_price_list_prices_its_models_exactly_once_a_node_loads_it()
         .unwrap();
     let report = String::from_utf8(out.stderr).unwrap();
     assert!(out.status.success(), "{report}");
-    assert!(report.contains("imported 1 models; left out 2"), "{report}");
+    assert!(report.contains("imported 2 models; left out 2"), "{report}");
     assert!(
         report.contains("left out odd: input_cost_per_token is not a number"),
         "{report}"
     );
     assert!(
-        report.contains("left out whisper-1: has no price per input and output token"),
+        report.contains("left out dall-e-3: has no price per input and output token"),
         "{report}"
     );
     assert!(report.contains("input_cost_per_token_batches: 1"), "{report}");
@@ -649,6 +650,12 @@ async fn an_imported_price_list_prices_its_models_exactly_once_a_node_loads_it()
     let (status, tracked) = app.json(Method::POST, "/v1/track", Some(track)).await;
     assert_eq!(status, 200, "{tracked}");
     assert_eq!(used_milli(&app.usage("alice").await, "dollars"), 150_000);
+    // Audio by the second: 90 s of whisper-1 at $0.0001 is $0.009, 1.08 cents with the markup.
+    let track = json!({ "userId": "alice", "event": "llm.call",
+        "metadata": { "model": "whisper-1", "audio_seconds": 90 } });
+    let (status, tracked) = app.json(Method::POST, "/v1/track", Some(track)).await;
+    assert_eq!(status, 200, "{tracked}");
+    assert_eq!(used_milli(&app.usage("alice").await, "dollars"), 151_080);
 }
 
 #[tokio::test]

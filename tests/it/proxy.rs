@@ -437,7 +437,7 @@ async fn each_operation_commits_its_own_counts() {
         .await
         .unwrap();
     assert_eq!(models.status(), StatusCode::OK);
-    let res = openai(&app, "audio/speech", json!({"model": "tts-1", "input": "hi"}), "")
+    let res = openai(&app, "files", json!({"purpose": "batch"}), "")
         .send()
         .await
         .unwrap();

@@ -47,7 +47,7 @@ CACHED_CONTENT_TOKENS = 32
 GEMINI_MAX_CANDIDATES = 8
 
 INTEGER_DIRECTIVES = ("status", "stall", "delay", "cut", "output", "input", "cached", "reasoning",
-                      "cache_write", "deltas", "chunks", "cost", "tool_prompt", "pause")
+                      "cache_write", "deltas", "chunks", "cost", "tool_prompt", "pause", "seconds")
 
 OPENAI_ERRORS = {
     400: ("invalid_request_error", None),
@@ -247,6 +247,209 @@ def max_tokens(body: Dict[str, Any], *keys: str) -> Optional[int]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Audio. An upload is read as it streams (a file of hundreds of megabytes is never whole in
+# memory): its fields, and its file's first bytes and size, from which its length is decoded as a
+# provider would: a WAV's samples, an MP3's frames; anything else only with `seconds=`.
+
+AUDIO_UPLOADS = ("/v1/audio/transcriptions", "/v1/audio/translations")
+# Audio tokens a second of input, as OpenAI's transcription models count them (one per 100 ms).
+AUDIO_TOKENS_PER_SECOND = 10
+AUDIO_HEAD_BYTES = 64 << 10
+UPLOAD_BLOCK = 64 << 10
+MAX_PART_HEADER_BYTES = 16 << 10
+MAX_FIELD_BYTES = 1 << 20
+TOKEN_TRANSCRIBERS = ("gpt-4o-transcribe", "gpt-4o-mini-transcribe")
+CHARACTER_SPEAKERS = ("tts-1", "tts-1-hd")
+MAX_SPEECH_CHARACTERS = 4096
+MP3_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+MP3_FRAME = b"\xff\xfb\x90\x00" + bytes(413)  # MPEG-1 layer III, 128 kbit/s, 44.1 kHz: 417 bytes
+
+
+def multipart_boundary(content_type: str) -> Optional[bytes]:
+    kind, _, params = content_type.partition(";")
+    if kind.strip().lower() != "multipart/form-data":
+        return None
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.strip().lower() == "boundary" and value:
+            return value.strip().strip('"').encode()
+    return None
+
+
+class BodyReader:
+    """A request's body as it arrives, by its Content-Length or chunked."""
+
+    def __init__(self, handler: "Handler") -> None:
+        self.rfile = handler.rfile
+        self.chunked = "chunked" in (handler.headers.get("Transfer-Encoding") or "").lower()
+        self.left = int(handler.headers.get("Content-Length") or 0)
+        self.chunk_left = 0
+        self.done = False
+
+    def read(self, most: int) -> bytes:
+        if self.done:
+            return b""
+        if not self.chunked:
+            data = self.rfile.read(min(most, self.left)) if self.left else b""
+            self.left -= len(data)
+            self.done = not data
+            return data
+        if self.chunk_left == 0:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                self.done = True
+                return b""
+            self.chunk_left = size
+        data = self.rfile.read(min(most, self.chunk_left))
+        self.chunk_left -= len(data)
+        if self.chunk_left == 0:
+            self.rfile.readline()
+        self.done = not data
+        return data
+
+    def drain(self) -> None:
+        while self.read(UPLOAD_BLOCK):
+            pass
+
+
+class AudioFile:
+    """The `file` part as it went by: its name, first bytes and size."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.head = bytearray()
+        self.size = 0
+
+    def take(self, data: bytes) -> None:
+        if len(self.head) < AUDIO_HEAD_BYTES:
+            self.head += data[: AUDIO_HEAD_BYTES - len(self.head)]
+        self.size += len(data)
+
+
+@dataclass
+class Upload:
+    fields: Dict[str, str]
+    file: Optional[AudioFile]
+    error: Optional[SimError] = None
+
+    def seen(self) -> Dict[str, Any]:
+        """What the read-back keeps of it: the fields, the file's name and size."""
+        found: Dict[str, Any] = dict(self.fields)
+        if self.file is not None:
+            found["file"] = {"filename": self.file.filename, "bytes": self.file.size}
+        return found
+
+
+def part_name(headers: str) -> Tuple[Optional[str], Optional[str]]:
+    """A part's form-data `name` and `filename`."""
+    for line in headers.split("\r\n"):
+        header, _, value = line.partition(":")
+        if header.strip().lower() != "content-disposition":
+            continue
+        found: Dict[str, str] = {}
+        for param in re.finditer(r';\s*([A-Za-z*]+)="?((?:[^"\\]|\\.)*?)"?(?=;|$)', value):
+            found[param.group(1).lower()] = param.group(2)
+        return found.get("name"), found.get("filename")
+    return None, None
+
+
+def read_upload(reader: BodyReader, boundary: bytes) -> Upload:
+    """The parts of a multipart body read as it comes, the file's bytes only counted and their
+    head kept; the whole body is read, whatever is wrong with it, before any answer."""
+    delimiter = b"\r\n--" + boundary
+    buf = b""
+    fields: Dict[str, str] = {}
+    file: Optional[AudioFile] = None
+
+    def fill() -> bool:
+        nonlocal buf
+        data = reader.read(UPLOAD_BLOCK)
+        buf += data
+        return bool(data)
+
+    def fail(message: str) -> SimError:
+        reader.drain()
+        return SimError(400, message)
+
+    while len(buf) < len(delimiter) and fill():
+        pass
+    if not buf.startswith(delimiter[2:]):
+        raise fail("Could not parse multipart form: no opening boundary.")
+    buf = buf[len(delimiter) - 2:]
+    while True:
+        while len(buf) < 2 and fill():
+            pass
+        if buf.startswith(b"--"):
+            break
+        if not buf.startswith(b"\r\n"):
+            raise fail("Could not parse multipart form: a boundary without a line break.")
+        buf = buf[2:]
+        while b"\r\n\r\n" not in buf:
+            if len(buf) > MAX_PART_HEADER_BYTES or not fill():
+                raise fail("Could not parse multipart form: a part's headers did not end.")
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        name, filename = part_name(head.decode("latin-1"))
+        if name is None:
+            raise fail("Could not parse multipart form: a part without a name.")
+        text = bytearray()
+        part = AudioFile(filename or "file") if name == "file" else None
+        while True:
+            at = buf.find(delimiter)
+            piece = buf[:at] if at >= 0 else buf[: max(0, len(buf) - len(delimiter) + 1)]
+            if part is not None:
+                part.take(piece)
+            else:
+                text += piece
+                if len(text) > MAX_FIELD_BYTES:
+                    raise fail(f"Could not parse multipart form: the field {name} is too long.")
+            buf = buf[len(piece):]
+            if at >= 0:
+                buf = buf[len(delimiter):]
+                break
+            if not fill():
+                raise fail("Could not parse multipart form: the body ended inside a part.")
+        if part is not None:
+            file = part
+        else:
+            fields[name] = text.decode("utf-8", "replace")
+    reader.drain()
+    return Upload(fields, file)
+
+
+def audio_seconds(head: bytes, size: int) -> Optional[float]:
+    """The length of the audio in a file, decoded as a provider decodes it: a WAV's samples (the
+    bytes its data holds, whatever its header says), an MP3's frames (a Xing frame's count, else
+    its bytes at its first frame's bitrate); None for any other file."""
+    tag = 0
+    if head[:3] == b"ID3" and len(head) >= 10:
+        tag = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
+    body = head[tag:]
+    if body[:4] == b"RIFF" and body[8:12] == b"WAVE":
+        at, byte_rate = 12, 0
+        while at + 8 <= len(body):
+            kind, length = body[at:at + 4], struct.unpack("<I", body[at + 4:at + 8])[0]
+            if kind == b"fmt ":
+                byte_rate = struct.unpack("<I", body[at + 16:at + 20])[0]
+            if kind == b"data":
+                return (size - tag - at - 8) / byte_rate if byte_rate else None
+            at += 8 + length + (length & 1)
+        return None
+    for at in range(min(len(body) - 4, 4096)):
+        b = body[at:at + 4]
+        if b[0] != 0xFF or b[1] & 0xFE != 0xFA or not 0 < b[2] >> 4 < 15 or (b[2] >> 2) & 3 != 0:
+            continue  # MPEG-1 layer III at 44.1 kHz only, as the tests write it
+        bitrate = MP3_KBPS[b[2] >> 4] * 1000
+        xing = body[at + 36:at + 48]
+        if xing[:4] in (b"Xing", b"Info") and struct.unpack(">I", xing[4:8])[0] & 1:
+            return struct.unpack(">I", xing[8:12])[0] * 1152 / 44100
+        return (size - tag - at) * 8 / bitrate
+    return None
+
+
+
+# ---------------------------------------------------------------------------------------------
 # Steering.
 
 
@@ -271,6 +474,8 @@ class Directives:
     cost: Optional[int] = None
     # Gemini's `toolUsePromptTokenCount`.
     tool_prompt: int = 0
+    # Audio: the length of an upload the simulator cannot decode (or of any, when given).
+    seconds: Optional[int] = None
 
 
 def parse_directives(header: Optional[str]) -> Directives:
@@ -366,7 +571,8 @@ class Stats:
             self.calls = 0
             self.paths: Dict[str, int] = {}
             self.usage = {"input_tokens": 0, "output_tokens": 0, "cached_input_tokens": 0,
-                          "cache_write_tokens": 0, "reasoning_tokens": 0, "images": 0}
+                          "cache_write_tokens": 0, "reasoning_tokens": 0, "images": 0, "audio_seconds": 0,
+                          "input_characters": 0, "audio_input_tokens": 0, "audio_output_tokens": 0}
             self.streams = {"completed": 0, "broken": 0, "cut": 0}
             self.open = 0
             self.requests: Deque[Dict[str, Any]] = deque(maxlen=KEPT_REQUESTS)
@@ -640,10 +846,20 @@ class Handler(BaseHTTPRequestHandler):
     # -- the request ---------------------------------------------------------------------------
 
     def serve(self, method: str) -> None:
-        raw = self.read_body()
         url = urlsplit(self.path)
         self.route = url.path
         self.query = parse_qs(url.query, keep_blank_values=True)
+        self.upload: Optional[Upload] = None
+        boundary = multipart_boundary(self.headers.get("Content-Type") or "")
+        if boundary is not None and self.route in AUDIO_UPLOADS:
+            # Read as it comes, never whole: an upload may be hundreds of megabytes.
+            try:
+                self.upload = read_upload(BodyReader(self), boundary)
+            except SimError as error:
+                self.upload = Upload({}, None, error)
+            raw = b""
+        else:
+            raw = self.read_body()
         if self.route.startswith("/_sim/"):
             self.control(method)
             return
@@ -655,6 +871,8 @@ class Handler(BaseHTTPRequestHandler):
             body: Any = json.loads(raw) if raw else None
         except ValueError:
             body = None
+        if self.upload is not None:
+            body = self.upload.seen()
         self.server.stats.seen(self.route, url.query, headers, body, raw)
         anthropic = self.route.startswith("/v1/messages") or (
             self.route == "/v1/models" and "anthropic-version" in headers)
@@ -671,6 +889,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.authenticate(headers)
                 if d.status is not None:
                     raise SimError(d.status, f"the simulator answers {d.status} as x-sim asks")
+                if self.upload is not None and self.upload.error is not None:
+                    raise self.upload.error
                 if raw and body is None:
                     raise SimError(400, "We could not parse the JSON body of your request.")
                 self.dispatch(method, body if isinstance(body, dict) else {}, d)
@@ -721,6 +941,9 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/v1/responses"): self.api_responses,
             ("POST", "/v1/embeddings"): self.api_embeddings,
             ("POST", "/v1/images/generations"): self.api_images,
+            ("POST", "/v1/audio/transcriptions"): self.api_transcriptions,
+            ("POST", "/v1/audio/translations"): self.api_translations,
+            ("POST", "/v1/audio/speech"): self.api_speech,
             ("GET", "/v1/models"): self.api_models,
             ("POST", "/v1/messages"): self.api_messages,
             ("POST", "/v1/messages/count_tokens"): self.api_count_tokens,
@@ -910,6 +1133,116 @@ class Handler(BaseHTTPRequestHandler):
                                "total_tokens": tokens + output}
         reported = {"images": n, **({"input_tokens": tokens, "output_tokens": output} if d.usage else {})}
         self.answer_json(200, answer, cut=d.cut is not None, reported=reported)
+
+    def answer_bytes(self, content_type: str, data: bytes, cut: bool = False) -> None:
+        """A body that is not JSON (a transcript as text, speech's audio), `cut=` as JSON's."""
+        self.start(200, content_type, [("Content-Length", str(len(data)))])
+        if cut:
+            self.close_connection = True
+            self.server.stats.stream("cut")
+            self.send_raw(data[: len(data) // 2])
+            return
+        self.send_raw(data)
+
+    def api_transcriptions(self, body: Dict[str, Any], d: Directives) -> None:
+        self.transcribe(body, d, translate=False)
+
+    def api_translations(self, body: Dict[str, Any], d: Directives) -> None:
+        self.transcribe(body, d, translate=True)
+
+    def transcribe(self, _body: Dict[str, Any], d: Directives, translate: bool) -> None:
+        upload = self.upload
+        if upload is None:
+            raise SimError(400, "Could not parse multipart form", "file")
+        model = upload.fields.get("model")
+        if not model:
+            raise SimError(400, "you must provide a model parameter", "model")
+        if upload.file is None:
+            raise SimError(400, "Missing required parameter: 'file'.", "file")
+        if translate and model != "whisper-1":
+            raise SimError(400, f"The model {model} does not support translations.", "model")
+        decoded = audio_seconds(bytes(upload.file.head), upload.file.size)
+        length = float(d.seconds) if d.seconds is not None else decoded
+        if length is None:
+            raise SimError(400, "Audio file might be corrupted or unsupported", "file")
+        pieces = reply_words(DEFAULT_OUTPUT if d.output is None else d.output)
+        text = "".join(pieces)
+        stats = self.server.stats
+        by_tokens = model in TOKEN_TRANSCRIBERS
+        audio_tokens = math.ceil(length * AUDIO_TOKENS_PER_SECOND)
+        prompt = words(upload.fields.get("prompt") or "")
+        if by_tokens:
+            usage: Dict[str, Any] = {"type": "tokens", "input_tokens": audio_tokens + prompt,
+                                     "input_token_details": {"text_tokens": prompt, "audio_tokens": audio_tokens},
+                                     "output_tokens": len(pieces), "total_tokens": audio_tokens + prompt + len(pieces)}
+            counts = {"input_tokens": audio_tokens + prompt, "audio_input_tokens": audio_tokens,
+                      "output_tokens": len(pieces)}
+        else:
+            usage = {"type": "duration", "seconds": math.ceil(length)}
+            counts = {"audio_seconds": math.ceil(length)}
+        form = upload.fields.get("response_format") or "json"
+        if upload.fields.get("stream") == "true" and by_tokens and not translate:
+            with Stream(self, d) as s:
+                for piece in pieces:
+                    s.delta(None, {"type": "transcript.text.delta", "delta": piece, "logprobs": None})
+                s.before_end()
+                done: Dict[str, Any] = {"type": "transcript.text.done", "text": text, "logprobs": None}
+                if d.usage:
+                    done["usage"] = usage
+                    stats.add(**counts)
+                s.send(None, done)
+            return
+        # A translation's answer, and a transcript as text, subtitles or (for tokens) without
+        # usage, report none.
+        reports = d.usage and not translate and form in ("json", "verbose_json")
+        if form in ("text", "srt", "vtt"):
+            if form == "srt":
+                text = f"1\n00:00:00,000 --> 00:00:{min(59, math.ceil(length)):02d},000\n{text}\n"
+            elif form == "vtt":
+                text = f"WEBVTT\n\n00:00:00.000 --> 00:00:{min(59, math.ceil(length)):02d}.000\n{text}\n"
+            self.answer_bytes("text/plain; charset=utf-8", text.encode(), cut=d.cut is not None)
+            return
+        answer: Dict[str, Any] = {"text": text}
+        if form == "verbose_json":
+            answer = {"task": "translate" if translate else "transcribe", "language": "english",
+                      "duration": round(length, 2), "text": text, "segments": []}
+        if reports:
+            answer["usage"] = usage
+        self.answer_json(200, answer, cut=d.cut is not None, reported=counts if reports else None)
+
+    def api_speech(self, body: Dict[str, Any], d: Directives) -> None:
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise SimError(400, "Missing required parameter: 'model'.", "model")
+        given = body.get("input")
+        if not isinstance(given, str):
+            raise SimError(400, "Missing required parameter: 'input'.", "input")
+        if len(given) > MAX_SPEECH_CHARACTERS:
+            raise SimError(400, f"'input' is longer than {MAX_SPEECH_CHARACTERS} characters.", "input")
+        if not body.get("voice"):
+            raise SimError(400, "Missing required parameter: 'voice'.", "voice")
+        sse = body.get("stream_format") == "sse"
+        if sse and model in CHARACTER_SPEAKERS:
+            raise SimError(400, f"stream_format 'sse' is not supported for {model}.", "stream_format")
+        # One frame of audio a character: the answer's length follows its text.
+        frames = max(1, len(given))
+        if not sse:
+            kinds = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac",
+                     "wav": "audio/wav", "pcm": "audio/pcm"}
+            kind = kinds.get(str(body.get("response_format") or "mp3"), "audio/mpeg")
+            self.answer_bytes(kind, MP3_FRAME * frames, cut=d.cut is not None)
+            return
+        inputs = words(given) + words(str(body.get("instructions") or ""))
+        output = DEFAULT_OUTPUT if d.output is None else d.output
+        with Stream(self, d) as s:
+            for _ in range(output):
+                s.delta(None, {"type": "speech.audio.delta", "audio": base64.b64encode(MP3_FRAME).decode()})
+            s.before_end()
+            done: Dict[str, Any] = {"type": "speech.audio.done"}
+            if d.usage:
+                done["usage"] = {"input_tokens": inputs, "output_tokens": output, "total_tokens": inputs + output}
+                self.server.stats.add(input_tokens=inputs, output_tokens=output, audio_output_tokens=output)
+            s.send(None, done)
 
     def api_models(self, _body: Dict[str, Any], d: Directives) -> None:
         names = ["gpt-4o-mini", "gpt-4o", "gpt-image-1", "text-embedding-3-small"]

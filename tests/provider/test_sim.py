@@ -28,6 +28,8 @@ MESSAGES = {"model": "claude-sonnet-4-5", "max_tokens": 100,
             "messages": [{"role": "user", "content": "say hello to me"}]}
 GENERATE = {"contents": [{"role": "user", "parts": [{"text": "say hello to me"}]}]}
 FLASH = "/v1beta/models/gemini-2.5-flash"
+# The audio counts of a read-back that reported none.
+NO_AUDIO = {"audio_seconds": 0, "input_characters": 0, "audio_input_tokens": 0, "audio_output_tokens": 0}
 
 process: Optional["subprocess.Popen[str]"] = None
 port = 0
@@ -186,7 +188,7 @@ class OpenAIChat(Base):
         self.assertEqual(usage["completion_tokens_details"]["reasoning_tokens"], 4)
         self.assertEqual(usage["completion_tokens"], 7, "reasoning is billed within the output")
         self.assertEqual(stats()["usage"], {"input_tokens": 40, "output_tokens": 7, "cached_input_tokens": 30,
-                                            "cache_write_tokens": 2, "reasoning_tokens": 4, "images": 0})
+                                            "cache_write_tokens": 2, "reasoning_tokens": 4, "images": 0, **NO_AUDIO})
 
     def test_the_maximum_bounds_reasoning_and_text_together(self) -> None:
         body = call("/v1/chat/completions", {**CHAT, "max_tokens": 6}, sim="reasoning=4,output=5").json()
@@ -293,7 +295,7 @@ class Anthropic(Base):
         self.assertEqual((usage["input_tokens"], usage["cache_read_input_tokens"],
                           usage["cache_creation_input_tokens"], usage["output_tokens"]), (7, 3, 2, 5))
         self.assertEqual(stats()["usage"], {"input_tokens": 7, "output_tokens": 5, "cached_input_tokens": 3,
-                                            "cache_write_tokens": 2, "reasoning_tokens": 0, "images": 0})
+                                            "cache_write_tokens": 2, "reasoning_tokens": 0, "images": 0, **NO_AUDIO})
 
     def test_max_tokens_is_required_and_honoured(self) -> None:
         missing = call("/v1/messages", {k: v for k, v in MESSAGES.items() if k != "max_tokens"})
@@ -518,6 +520,68 @@ class Gemini(Base):
         self.assertEqual((seen[0]["query"], seen[2]["query"]), (f"key={KEY}", "key=qg_sk_caller"))
         self.assertEqual(seen[3]["headers"]["authorization"], "Bearer qg_sk_caller")
         self.assertEqual(seen[0]["raw"], json.dumps(GENERATE))
+
+
+def wav(seconds: int, rate: int = 16_000) -> bytes:
+    """`seconds` of 16-bit mono silence."""
+    data = bytes(seconds * rate * 2)
+    return (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+            + b"data" + struct.pack("<I", len(data)) + data)
+
+
+def upload(path: str, fields: Dict[str, str], file: bytes, sim: str = "") -> Answer:
+    """A multipart upload, the fields before the file, as the official clients send it."""
+    body = b""
+    for name, value in fields.items():
+        body += f'--b0und\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+    body += b'--b0und\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n' + file + b"\r\n--b0und--\r\n"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {**OPENAI_AUTH, "Content-Type": "multipart/form-data; boundary=b0und", **({"x-sim": sim} if sim else {})}
+    conn.request("POST", path, body, headers)
+    response = conn.getresponse()
+    answer = Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    conn.close()
+    return answer
+
+
+class Audio(Base):
+    def test_whisper_reports_the_seconds_it_decoded_and_gpt_4o_transcribe_tokens(self) -> None:
+        whisper = upload("/v1/audio/transcriptions", {"model": "whisper-1"}, wav(3)).json()
+        self.assertEqual(whisper["usage"], {"type": "duration", "seconds": 3})
+        tokens = upload("/v1/audio/transcriptions", {"model": "gpt-4o-transcribe", "prompt": "two words"}, wav(2)).json()
+        self.assertEqual((tokens["usage"]["input_tokens"], tokens["usage"]["input_token_details"]["audio_tokens"],
+                          tokens["usage"]["output_tokens"]), (22, 20, 5))
+        self.assertEqual(stats()["usage"]["audio_seconds"], 3)
+        self.assertEqual(stats()["usage"]["audio_input_tokens"], 20)
+        seen = stats()["requests"][-1]["body"]
+        self.assertEqual((seen["model"], seen["file"]["bytes"]), ("gpt-4o-transcribe", len(wav(2))))
+
+    def test_a_streamed_transcription_ends_in_its_done_event_and_text_has_no_usage(self) -> None:
+        events = upload("/v1/audio/transcriptions", {"model": "gpt-4o-mini-transcribe", "stream": "true"},
+                        wav(1)).datas()
+        self.assertEqual([e["type"] for e in events][-2:], ["transcript.text.delta", "transcript.text.done"])
+        self.assertEqual(events[-1]["usage"]["input_token_details"]["audio_tokens"], 10)
+        text = upload("/v1/audio/transcriptions", {"model": "whisper-1", "response_format": "text"}, wav(1))
+        self.assertEqual((text.headers["content-type"].split(";")[0], text.raw), ("text/plain", b"tok0 tok1 tok2 tok3 tok4"))
+        translated = upload("/v1/audio/translations", {"model": "whisper-1"}, wav(1)).json()
+        self.assertNotIn("usage", translated)
+        self.assertEqual(stats()["usage"]["audio_seconds"], 0, "text and translations report nothing")
+
+    def test_audio_it_cannot_decode_is_refused_unless_its_length_is_given(self) -> None:
+        self.assertEqual(upload("/v1/audio/transcriptions", {"model": "whisper-1"}, b"OggS" + bytes(100)).status, 400)
+        given = upload("/v1/audio/transcriptions", {"model": "whisper-1"}, b"OggS" + bytes(100), sim="seconds=7")
+        self.assertEqual(given.json()["usage"]["seconds"], 7)
+
+    def test_speech_is_audio_bytes_or_events_ending_in_their_usage(self) -> None:
+        raw = call("/v1/audio/speech", {"model": "tts-1", "input": "hello there", "voice": "alloy"})
+        self.assertEqual((raw.status, raw.headers["content-type"]), (200, "audio/mpeg"))
+        self.assertEqual(len(raw.raw), 11 * 417)
+        events = call("/v1/audio/speech", {"model": "gpt-4o-mini-tts", "input": "hello there", "voice": "alloy",
+                                           "stream_format": "sse"}, sim="output=3").datas()
+        self.assertEqual([e["type"] for e in events], ["speech.audio.delta"] * 3 + ["speech.audio.done"])
+        self.assertEqual(events[-1]["usage"], {"input_tokens": 2, "output_tokens": 3, "total_tokens": 5})
+        refused = call("/v1/audio/speech", {"model": "tts-1", "input": "hi", "voice": "alloy", "stream_format": "sse"})
+        self.assertEqual(refused.status, 400)
 
 
 class Errors(Base):

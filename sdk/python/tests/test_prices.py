@@ -87,6 +87,26 @@ async def test_a_price_is_set_listed_read_and_deleted_then_not_found(
     assert model not in [p.model for p in (await client.prices()).data]
 
 
+async def test_audio_is_priced_by_its_seconds_characters_and_audio_tokens(
+        client: Both, fresh_user: Callable[..., str]) -> None:
+    catalog = await client.catalog()
+    whisper, tts, transcribe = (catalog.find(m) for m in ("whisper-1", "tts-1", "gpt-4o-transcribe"))
+    assert whisper is not None and (whisper.per_minute, whisper.per_second) == (0.006, None)
+    assert tts is not None and tts.per_million_characters == 15
+    assert transcribe is not None and (transcribe.audio_input_per_million, transcribe.input_per_million) == (6, 2.5)
+    model = f"acme/{fresh_user('au')}:v1"
+    try:
+        made = await client.set_price(model, 0, 0, per_second=0.0001, audio_input_per_million=6,
+                                      per_million_characters=16)
+        assert (made.per_second, made.audio_input_per_million, made.per_million_characters) == (0.0001, 6, 16)
+        assert (made.per_minute, made.audio_output_per_million) == (None, None)
+        with pytest.raises(QuotaGatewayError) as both:
+            await client.set_price(model, 0, 0, per_second=0.0001, per_minute=0.006)
+        assert both.value.code == "invalid_request" and "perMinute" in str(both.value)
+    finally:
+        await client.delete_price(model)
+
+
 async def test_a_price_of_a_catalog_model_answers_the_catalogs_beside_it_and_a_bad_one_names_its_field(
         client: Both) -> None:
     catalog = await client.catalog()

@@ -7740,6 +7740,16 @@ export interface components {
             aliases?: string[];
             /** @description The day the prices were read (YYYY-MM-DD). */
             asOf: string;
+            /**
+             * Format: double
+             * @description USD per million audio input tokens, where priced apart from the input's.
+             */
+            audioInputPerMillion?: number | null;
+            /**
+             * Format: double
+             * @description USD per million audio output tokens, where priced apart from the output's.
+             */
+            audioOutputPerMillion?: number | null;
             /** Format: double */
             cacheWritePerMillion?: number | null;
             /** Format: double */
@@ -7757,6 +7767,21 @@ export interface components {
             perImage?: {
                 [key: string]: number;
             } | null;
+            /**
+             * Format: double
+             * @description USD per million input characters, where priced so (speech).
+             */
+            perMillionCharacters?: number | null;
+            /**
+             * Format: double
+             * @description USD per minute of input audio, where priced so.
+             */
+            perMinute?: number | null;
+            /**
+             * Format: double
+             * @description USD per second of input audio, where priced so.
+             */
+            perSecond?: number | null;
             provider: string;
             /** @description The public page they were read from. */
             source: string;
@@ -8369,6 +8394,10 @@ export interface components {
          */
         PriceAnswer: {
             /** Format: double */
+            audioInputPerMillion?: number | null;
+            /** Format: double */
+            audioOutputPerMillion?: number | null;
+            /** Format: double */
             cacheWritePerMillion?: number | null;
             /** Format: double */
             cachedInputPerMillion?: number | null;
@@ -8381,10 +8410,26 @@ export interface components {
             perImage?: {
                 [key: string]: number;
             } | null;
+            /** Format: double */
+            perMillionCharacters?: number | null;
+            /** Format: double */
+            perMinute?: number | null;
+            /** Format: double */
+            perSecond?: number | null;
             updatedAt: string;
         };
         /** @description Prices as the API, the catalog and the records write them: USD as decimals. */
         PriceDoc: {
+            /**
+             * Format: double
+             * @description USD per million audio input tokens (within the input tokens), where priced apart.
+             */
+            audioInputPerMillion?: number | null;
+            /**
+             * Format: double
+             * @description USD per million audio output tokens (within the output tokens), where priced apart.
+             */
+            audioOutputPerMillion?: number | null;
             /** Format: double */
             cacheWritePerMillion?: number | null;
             /** Format: double */
@@ -8400,6 +8445,21 @@ export interface components {
             perImage?: {
                 [key: string]: number;
             } | null;
+            /**
+             * Format: double
+             * @description USD per million input characters (`input_characters`, a speech call's text).
+             */
+            perMillionCharacters?: number | null;
+            /**
+             * Format: double
+             * @description USD per minute of input audio; at most one of `perSecond` and `perMinute`.
+             */
+            perMinute?: number | null;
+            /**
+             * Format: double
+             * @description USD per second of input audio (`audio_seconds`).
+             */
+            perSecond?: number | null;
         };
         /** @description `GET /v1/prices`: every price the project set, by model name. */
         PriceList: {

@@ -13,7 +13,8 @@ type Per = (opts: CallOptions) => { signal: AbortSignal | undefined; timeoutMs: 
 
 /**
  * A model's price as `setPrice` takes it: USD per million tokens (at most 6 decimals, not
- * negative), and per image by `"<quality>/<size>"` (`"standard/1024x1024"`, at most 32).
+ * negative), per image by `"<quality>/<size>"` (`"standard/1024x1024"`, at most 32), and for
+ * audio per million audio tokens, per second or minute of audio and per million characters.
  */
 export interface PriceInput {
   /** Every input token, cached and cache-write ones too unless priced apart. */
@@ -25,6 +26,16 @@ export interface PriceInput {
   cacheWritePerMillion?: number | null | undefined;
   /** USD per image by `"<quality>/<size>"`; an image of another size or quality is priced at the dearest. */
   perImage?: Record<string, number> | null | undefined;
+  /** Audio input tokens (within the input tokens); the input's price when left out. */
+  audioInputPerMillion?: number | null | undefined;
+  /** Audio output tokens (within the output tokens, a speech model's); the output's price when left out. */
+  audioOutputPerMillion?: number | null | undefined;
+  /** USD per second of input audio (`audio_seconds`); at most one of `perSecond` and `perMinute`. */
+  perSecond?: number | null | undefined;
+  /** USD per minute of input audio (`audio_seconds`). */
+  perMinute?: number | null | undefined;
+  /** USD per million characters spoken (`input_characters`, text to speech). */
+  perMillionCharacters?: number | null | undefined;
 }
 
 const path = (model: string) => `/v1/prices/${encodeURIComponent(model)}`;

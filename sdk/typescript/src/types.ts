@@ -195,7 +195,9 @@ export type ModelProvider = "openai" | "anthropic" | "google" | "mistral";
  * `cacheWritePerMillion` null where the input's price applies), `perImage` in USD per image by
  * `"<quality>/<size>"` (null for models not priced by the image), its `contextWindow` and
  * `maxOutputTokens`, the other names it answers to (`aliases`), and where (`source`, a URL) and
- * when (`asOf`, `YYYY-MM-DD`) the prices were read.
+ * when (`asOf`, `YYYY-MM-DD`) the prices were read. Audio models carry theirs where priced so:
+ * `audioInputPerMillion`, `audioOutputPerMillion`, `perSecond` or `perMinute` (of input audio),
+ * `perMillionCharacters` (spoken).
  */
 export type CatalogEntry = Omit<Schemas["CatalogEntry"], "provider" | "aliases" | "cachedInputPerMillion" | "cacheWritePerMillion" | "perImage"> & {
   provider: ModelProvider;

@@ -115,8 +115,9 @@ fn step_cell(step: &StepOf, run: Option<&str>) -> Markup {
 }
 
 /// A proxied call's settlement as its entry's metadata says: the upstream and operation, the
-/// tokens in and out (images when any), whether the provider reported them or the hold was
-/// charged, the provider's status and the call's duration.
+/// tokens in and out (images, seconds of audio, characters spoken when any), whether the
+/// provider reported them or the hold was charged, the provider's status and the call's
+/// duration.
 pub fn proxied(e: &UsageEvent) -> Option<String> {
     let meta = e.metadata.as_ref()?;
     let text = |k: &str| meta.get(k).and_then(Value::as_str);
@@ -128,6 +129,12 @@ pub fn proxied(e: &UsageEvent) -> Option<String> {
     }
     if let Some(images) = number("images").filter(|n| *n > 0) {
         out.push_str(&format!(" · {images} images"));
+    }
+    if let Some(seconds) = number("audio_seconds") {
+        out.push_str(&format!(" · {seconds} s of audio"));
+    }
+    if let Some(characters) = number("input_characters") {
+        out.push_str(&format!(" · {characters} characters"));
     }
     if let Some(usage) = text("usage") {
         out.push_str(&format!(" · {usage}"));

@@ -139,6 +139,7 @@ fn of_usage(usage: &Value) -> Usage {
         reasoning_tokens: None,
         images: None,
         cost_nano: None,
+        ..Usage::default()
     }
 }
 

@@ -27,6 +27,7 @@ impl Wire for Gemini {
                 path,
                 operation: Operation::Generate,
                 stream: Some(stream),
+                upload: false,
             }
         }
         // Google's clients call `v1beta`, or `v1` when given a base URL with it.
@@ -236,6 +237,7 @@ fn of_usage(usage: &Value) -> Usage {
         reasoning_tokens: known(thoughts),
         images: None,
         cost_nano: None,
+        ..Usage::default()
     }
 }
 

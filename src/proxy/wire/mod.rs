@@ -10,9 +10,10 @@ mod openai;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::call::{Asked, BodyError, Call, Limits, Operation};
+use super::call::{wrong, Asked, BodyError, Call, Limits, Operation};
 use super::paths;
 use super::tokens::Counter;
+use super::upload::Audio;
 use super::upstreams::Kind;
 use super::usage::Usage;
 
@@ -23,6 +24,8 @@ pub struct Route {
     pub operation: Operation,
     pub model: Option<String>,
     pub stream: Option<bool>,
+    /// The body is a multipart upload, streamed through (`upload.rs`), not JSON read whole.
+    pub upload: bool,
 }
 
 impl From<Operation> for Route {
@@ -31,17 +34,20 @@ impl From<Operation> for Route {
             operation,
             model: None,
             stream: None,
+            upload: false,
         }
     }
 }
 
 /// A path a format counts: `method` and `path` (a pattern, `paths.rs`; a `*` in it is the
-/// model), the operation, and whether the path says the answer streams.
+/// model), the operation, whether the path says the answer streams, and whether its body is
+/// an upload.
 pub struct Counted {
     pub method: &'static str,
     pub path: &'static str,
     pub operation: Operation,
     pub stream: Option<bool>,
+    pub upload: bool,
 }
 
 /// A path passed free: `method` and a pattern.
@@ -53,6 +59,15 @@ const fn counted(method: &'static str, path: &'static str, operation: Operation)
         path,
         operation,
         stream: None,
+        upload: false,
+    }
+}
+
+/// A path whose body is a multipart upload.
+const fn upload(method: &'static str, path: &'static str, operation: Operation) -> Counted {
+    Counted {
+        upload: true,
+        ..counted(method, path, operation)
     }
 }
 
@@ -67,6 +82,7 @@ pub fn route(wire: &dyn Wire, passthrough: &[(String, String)], method: &str, pa
                 operation: c.operation,
                 model: stars.first().map(|m| m.to_string()),
                 stream: c.stream,
+                upload: c.upload,
             });
         }
     }
@@ -113,6 +129,17 @@ pub trait Wire: Sync {
 
     /// The call's worst case, in every count the commit will report, from its body.
     fn understand(&self, operation: Operation, body: &Map<String, Value>, limits: &Limits) -> Result<Asked, BodyError>;
+
+    /// The worst case of an upload, from its text fields and what its audio's header said.
+    fn understand_upload(
+        &self,
+        _operation: Operation,
+        _fields: &Map<String, Value>,
+        _audio: &Audio,
+        _limits: &Limits,
+    ) -> Result<Asked, BodyError> {
+        Err(wrong("body", "is an upload this format does not take"))
+    }
 
     /// The field a clamped hold lowers in a body that named no maximum output; None for an
     /// operation whose output has no maximum (embeddings, images).
@@ -224,7 +251,15 @@ mod tests {
         assert_eq!(op(Kind::OpenAi, "GET", "v1/models/gpt-4o"), Some(Operation::Uncounted));
         assert_eq!(op(Kind::Anthropic, "POST", "v1/messages"), Some(Operation::Messages));
         assert_eq!(op(Kind::Anthropic, "POST", "v1/chat/completions"), None);
-        assert_eq!(op(Kind::OpenAi, "POST", "v1/audio/speech"), None);
+        assert_eq!(op(Kind::OpenAi, "POST", "v1/audio/speech"), Some(Operation::Speech));
+        let upload = |kind| route(of(kind), &[], "POST", "v1/audio/transcriptions").map(|r| (r.operation, r.upload));
+        assert_eq!(upload(Kind::OpenAiCompatible), Some((Operation::Transcriptions, true)));
+        assert_eq!(upload(Kind::Anthropic), None);
+        assert_eq!(
+            op(Kind::OpenAi, "POST", "v1/audio/translations"),
+            Some(Operation::Translations)
+        );
+        assert_eq!(op(Kind::Gemini, "POST", "v1/audio/speech"), None);
         assert_eq!(op(Kind::OpenAi, "GET", "v1/chat/completions"), None);
         assert_eq!(op(Kind::OpenAi, "GET", "v1/models/../files"), None);
         assert_eq!(op(Kind::OpenAi, "GET", "v1/models/.."), None);
@@ -241,6 +276,7 @@ mod tests {
                 operation: Operation::Generate,
                 model: Some("gemini-2.5-flash".into()),
                 stream: Some(true),
+                upload: false,
             })
         );
         assert_eq!(

@@ -1,16 +1,23 @@
 //! OpenAI's format, spoken by OpenAI and by any server compatible with it (a model served on the
-//! same host, a router): chat completions, Responses, embeddings and image generation. Chat
-//! streams report usage only when asked (`stream_options.include_usage`), in a last chunk with
-//! no choices; Responses streams in their `response.completed` event.
+//! same host, a router): chat completions, Responses, embeddings, image generation, and audio
+//! (transcriptions and translations of an upload, speech). Chat streams report usage only when
+//! asked (`stream_options.include_usage`), in a last chunk with no choices; Responses streams in
+//! their `response.completed` event, a transcription's in `transcript.text.done`, speech's in
+//! `speech.audio.done`.
 
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
-use super::{count, counted, texts, Counted, Event, Free, Wire};
-use crate::proxy::call::{positive, required, Asked, BodyError, Call, Limits, Operation};
+use super::{count, counted, texts, upload, Counted, Event, Free, Wire};
+use crate::proxy::call::{positive, required, wrong, Asked, BodyError, Call, Limits, Operation};
 use crate::proxy::splice;
 use crate::proxy::tokens::{self, Counter, IMAGE_TOKENS};
+use crate::proxy::upload::Audio;
 use crate::proxy::usage::Usage;
+
+/// Audio tokens a second of input audio is held at: OpenAI counts audio in tokens of 100 ms (a
+/// transcription model's 16,000-token context holds its longest input, 1,500 s, at this rate).
+const AUDIO_TOKENS_PER_SECOND: u64 = 10;
 
 /// `compatible`: another server speaking the format, whose chat may not know OpenAI's newer
 /// `max_completion_tokens` (a clamp then lowers `max_tokens`).
@@ -20,11 +27,14 @@ pub struct OpenAi {
 
 impl Wire for OpenAi {
     fn counted(&self) -> &'static [Counted] {
-        const COUNTED: [Counted; 4] = [
+        const COUNTED: [Counted; 7] = [
             counted("POST", "v1/chat/completions", Operation::Chat),
             counted("POST", "v1/responses", Operation::Responses),
             counted("POST", "v1/embeddings", Operation::Embeddings),
             counted("POST", "v1/images/generations", Operation::Images),
+            upload("POST", "v1/audio/transcriptions", Operation::Transcriptions),
+            upload("POST", "v1/audio/translations", Operation::Translations),
+            counted("POST", "v1/audio/speech", Operation::Speech),
         ];
         &COUNTED
     }
@@ -81,8 +91,52 @@ impl Wire for OpenAi {
                 worst.output_tokens = Some(n.saturating_mul(IMAGE_TOKENS + 240));
                 worst.images = Some(n);
             }
-            Operation::Messages | Operation::Generate | Operation::Uncounted => {}
+            Operation::Speech => {
+                // Held at its characters (a per-character price) and at its tokens with the
+                // output at the model's limit (a token price): its price reads the one it has.
+                let input = required(body, "input")?;
+                let text = input.as_str().ok_or_else(|| wrong("input", "must be text"))?;
+                let characters = text.chars().count() as u64;
+                worst.input_characters = Some(characters);
+                asked.measured.input_characters = Some(characters);
+                let instructions = body.get("instructions").map_or(0, |i| limits.value(i));
+                worst.input_tokens = Some(limits.value(input).saturating_add(instructions));
+                worst.output_tokens = Some(limits.default_max);
+                worst.audio_output_tokens = worst.output_tokens;
+                asked.stream = Some(body.get("stream_format").and_then(Value::as_str) == Some("sse"));
+            }
+            Operation::Messages
+            | Operation::Generate
+            | Operation::Transcriptions
+            | Operation::Translations
+            | Operation::Uncounted => {}
         }
+        Ok(asked)
+    }
+
+    /// A transcription or translation: held at the seconds its header states (else its size's
+    /// bound), as audio tokens too (at most the model's context), with its prompt's tokens and
+    /// the output at the model's limit.
+    fn understand_upload(
+        &self,
+        operation: Operation,
+        fields: &Map<String, Value>,
+        audio: &Audio,
+        limits: &Limits,
+    ) -> Result<Asked, BodyError> {
+        if !matches!(operation, Operation::Transcriptions | Operation::Translations) {
+            return Err(wrong("body", "is an upload this path does not take"));
+        }
+        let mut asked = Asked::default();
+        let seconds = audio.held_seconds();
+        let audio_tokens = seconds.saturating_mul(AUDIO_TOKENS_PER_SECOND).min(limits.fetched);
+        let prompt = fields.get("prompt").map_or(0, |p| limits.value(p));
+        let worst = &mut asked.worst;
+        worst.audio_seconds = Some(seconds);
+        worst.audio_input_tokens = Some(audio_tokens);
+        worst.input_tokens = Some(audio_tokens.saturating_add(prompt));
+        worst.output_tokens = Some(limits.default_max);
+        asked.measured.audio_seconds = audio.seconds;
         Ok(asked)
     }
 
@@ -128,6 +182,9 @@ impl Wire for OpenAi {
 
     fn usage_of_answer(&self, operation: Operation, body: &Value) -> Usage {
         let usage = body.get("usage").filter(|u| u.is_object());
+        if is_audio(operation) {
+            return usage.map(|u| of_audio(operation, u)).unwrap_or_default();
+        }
         let mut u = usage.map(of_usage).unwrap_or_default();
         match operation {
             Operation::Embeddings => u.output_tokens = u.input_tokens.map(|_| 0),
@@ -179,6 +236,17 @@ impl Wire for OpenAi {
                 }
                 Event::default()
             }
+            Operation::Transcriptions | Operation::Translations | Operation::Speech => {
+                let kind = event.or_else(|| data.get("type").and_then(Value::as_str));
+                let done = matches!(kind, Some("transcript.text.done" | "speech.audio.done"));
+                if let Some(usage) = data.get("usage").filter(|u| u.is_object() && done) {
+                    seen.update(of_audio(operation, usage));
+                }
+                Event {
+                    gateway_only: false,
+                    last: done,
+                }
+            }
             Operation::Embeddings | Operation::Messages | Operation::Generate | Operation::Uncounted => {
                 Event::default()
             }
@@ -197,7 +265,7 @@ impl Wire for OpenAi {
                     }
                 }
             }
-            Operation::Responses => {
+            Operation::Responses | Operation::Transcriptions | Operation::Translations => {
                 let delta = data
                     .get("type")
                     .and_then(Value::as_str)
@@ -252,7 +320,38 @@ fn of_usage(usage: &Value) -> Usage {
         ),
         images: None,
         cost_nano: usage.get("cost").and_then(nano_dollars),
+        ..Usage::default()
     }
+}
+
+fn is_audio(operation: Operation) -> bool {
+    matches!(
+        operation,
+        Operation::Transcriptions | Operation::Translations | Operation::Speech
+    )
+}
+
+/// An audio call's usage: `{"type": "duration", "seconds"}` (whisper-1's, whole seconds
+/// rounded up), or `{"type": "tokens", "input_tokens", "output_tokens",
+/// "input_token_details": {"audio_tokens"}}`; speech's output is all audio.
+fn of_audio(operation: Operation, usage: &Value) -> Usage {
+    let mut u = Usage {
+        input_tokens: count(usage, &["input_tokens"]),
+        output_tokens: count(usage, &["output_tokens"]),
+        audio_input_tokens: count(usage, &["input_token_details", "audio_tokens"]),
+        audio_seconds: usage.get("seconds").and_then(Value::as_f64).and_then(whole_seconds),
+        cost_nano: usage.get("cost").and_then(nano_dollars),
+        ..Usage::default()
+    };
+    if operation == Operation::Speech {
+        u.audio_output_tokens = u.output_tokens;
+    }
+    u
+}
+
+/// Seconds as whole seconds rounded up; None for what is no length.
+fn whole_seconds(seconds: f64) -> Option<u64> {
+    (seconds.is_finite() && (0.0..1e12).contains(&seconds)).then(|| seconds.ceil() as u64)
 }
 
 /// A cost in dollars (at most 9 decimals, as OpenRouter reports it) as nano-dollars.
@@ -313,5 +412,47 @@ mod tests {
         wire.usage_of_event(Operation::Chat, None, &zeros, &mut zero);
         assert_eq!((zero.input_tokens, zero.output_tokens), (Some(0), Some(0)));
         assert!(zero.reported());
+    }
+
+    #[test]
+    fn audio_usage_is_read_in_seconds_or_tokens_from_answers_and_done_events() {
+        let wire = OpenAi { compatible: false };
+        let whisper = wire.usage_of_answer(
+            Operation::Transcriptions,
+            &json!({"text": "hi", "usage": {"type": "duration", "seconds": 8.2}}),
+        );
+        assert_eq!((whisper.audio_seconds, whisper.input_tokens), (Some(9), None));
+        assert!(whisper.reported());
+        let tokens = json!({"type": "tokens", "input_tokens": 70, "output_tokens": 12,
+            "input_token_details": {"text_tokens": 5, "audio_tokens": 65}});
+        let transcribed = wire.usage_of_answer(Operation::Transcriptions, &json!({"text": "hi", "usage": tokens}));
+        assert_eq!(
+            (
+                transcribed.input_tokens,
+                transcribed.audio_input_tokens,
+                transcribed.output_tokens
+            ),
+            (Some(70), Some(65), Some(12))
+        );
+        let mut seen = Usage::default();
+        let delta = json!({"type": "transcript.text.delta", "delta": "hi"});
+        assert!(
+            !wire
+                .usage_of_event(Operation::Transcriptions, None, &delta, &mut seen)
+                .last
+        );
+        let done = json!({"type": "transcript.text.done", "text": "hi", "usage": tokens});
+        assert!(
+            wire.usage_of_event(Operation::Transcriptions, None, &done, &mut seen)
+                .last
+        );
+        assert_eq!(seen.audio_input_tokens, Some(65));
+        let mut spoken = Usage::default();
+        let done = json!({"type": "speech.audio.done", "usage": {"input_tokens": 9, "output_tokens": 300, "total_tokens": 309}});
+        wire.usage_of_event(Operation::Speech, Some("speech.audio.done"), &done, &mut spoken);
+        assert_eq!(
+            (spoken.output_tokens, spoken.audio_output_tokens),
+            (Some(300), Some(300))
+        );
     }
 }

@@ -74,6 +74,7 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         proxy_drains: 64,
         proxy_drain_seconds: 120,
         proxy_max_body_bytes: 32 << 20,
+        proxy_max_upload_bytes: 1 << 30,
         test: quota_gateway::config::TestHooks::default(),
     }
 }

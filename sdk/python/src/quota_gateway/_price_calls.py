@@ -26,7 +26,7 @@ def get(model: str) -> Call[t.Price]:
 
 def put(model: str, input_per_million: float, output_per_million: float,
         cached_input_per_million: Optional[float], cache_write_per_million: Optional[float],
-        per_image: Optional[Mapping[str, float]]) -> Call[t.Price]:
+        per_image: Optional[Mapping[str, float]], audio: Optional[Mapping[str, Optional[float]]] = None) -> Call[t.Price]:
     body: Dict[str, Any] = {"inputPerMillion": input_per_million, "outputPerMillion": output_per_million}
     if cached_input_per_million is not None:
         body["cachedInputPerMillion"] = cached_input_per_million
@@ -34,6 +34,8 @@ def put(model: str, input_per_million: float, output_per_million: float,
         body["cacheWritePerMillion"] = cache_write_per_million
     if per_image is not None:
         body["perImage"] = dict(per_image)
+    # Audio's prices by their wire names, those given.
+    body.update({name: value for name, value in (audio or {}).items() if value is not None})
     return Call("PUT", f"/v1/prices/{seg(model)}", one(t.Price), body)
 
 

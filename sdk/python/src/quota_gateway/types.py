@@ -428,7 +428,8 @@ class PlanGroup:
 
     A cents group (or a balance group with `creditsPerDollar`) may price calls by their model:
     `"measure": {"price": "catalog", "markup": 1.2}` counts the call's metadata counts
-    (`input_tokens`, `output_tokens`, `cached_input_tokens`, `cache_write_tokens`, `images`)
+    (`input_tokens`, `output_tokens`, `cached_input_tokens`, `cache_write_tokens`, `images`,
+    `audio_input_tokens`, `audio_output_tokens`, `audio_seconds`, `input_characters`)
     at the price of its `model` (the project's `set_price`, else the catalog's) times the
     markup. `fit` "clamp" lets a hard group's hold that does not fit whole take what is left
     (at least `min_fit`, in output tokens when the event names `output_tokens`, else in its
@@ -702,7 +703,8 @@ class CatalogEntry:
     applies), `per_image` in USD per image by `"<quality>/<size>"` (None for models not priced
     by the image), its `context_window` and `max_output_tokens`, the names it also answers to
     (`aliases`), and where (`source`, a public page) and when (`as_of`, YYYY-MM-DD) the prices
-    were read."""
+    were read. Audio models have theirs: per million audio input and output tokens, per second
+    or minute of input audio, per million characters spoken (None where not priced so)."""
 
     model: str
     provider: Provider
@@ -716,6 +718,11 @@ class CatalogEntry:
     max_output_tokens: int
     as_of: str
     source: str
+    audio_input_per_million: Optional[Amount] = None
+    audio_output_per_million: Optional[Amount] = None
+    per_second: Optional[Amount] = None
+    per_minute: Optional[Amount] = None
+    per_million_characters: Optional[Amount] = None
 
 
 @dataclass(frozen=True)
@@ -738,13 +745,19 @@ class Catalog:
 class PriceDoc:
     """A model's prices as written: USD per million input and output tokens
     (`input_per_million` prices cached and cache-write input too unless they are priced
-    apart), and per image by `"<quality>/<size>"` where priced so; at most 6 decimals."""
+    apart), per image by `"<quality>/<size>"`, and for audio per million audio tokens, per
+    second or minute of audio and per million characters, where priced so; at most 6 decimals."""
 
     input_per_million: Amount
     output_per_million: Amount
     cached_input_per_million: Optional[Amount] = None
     cache_write_per_million: Optional[Amount] = None
     per_image: Optional[Dict[str, Amount]] = None
+    audio_input_per_million: Optional[Amount] = None
+    audio_output_per_million: Optional[Amount] = None
+    per_second: Optional[Amount] = None
+    per_minute: Optional[Amount] = None
+    per_million_characters: Optional[Amount] = None
 
 
 @dataclass(frozen=True)
@@ -760,4 +773,9 @@ class Price:
     cached_input_per_million: Optional[Amount] = None
     cache_write_per_million: Optional[Amount] = None
     per_image: Optional[Dict[str, Amount]] = None
+    audio_input_per_million: Optional[Amount] = None
+    audio_output_per_million: Optional[Amount] = None
+    per_second: Optional[Amount] = None
+    per_minute: Optional[Amount] = None
+    per_million_characters: Optional[Amount] = None
     catalog: Optional[PriceDoc] = None
