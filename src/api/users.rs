@@ -136,6 +136,7 @@ pub async fn adjust(
     let (project, actor) = key.actor(&state).await?;
     match state
         .gateway
+        .data()
         .adjust(
             &project,
             &user,
@@ -174,7 +175,7 @@ pub async fn list_adjustments(
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
     let project = key.project(&state).await?;
-    let entries = state.gateway.adjustments(&project, &user).await?;
+    let entries = state.gateway.data().adjustments(&project, &user).await?;
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({ "data": entries.iter().map(dto::AdjustmentEntry::from).collect::<Vec<_>>(), "nextCursor": null })))
 }

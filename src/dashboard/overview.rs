@@ -40,7 +40,7 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         .gateway
         .changes(project, None, &ChangeFilter::default(), 10)
         .await?;
-    let today = state.gateway.today();
+    let today = state.gateway.data().today();
     let Overview { activity, computing } = state.gateway.overview(project, DAYS, false).await?;
     let Some(activity) = activity else {
         // The first computation of a large project: the page waits for it by reloading.

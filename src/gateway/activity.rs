@@ -61,11 +61,11 @@ impl Gateway {
     /// `fresh` is asked for (unless one is under way). Without any, it waits up to
     /// `FIRST_WAIT` for the first. A lease Redis could not give shows the last count.
     pub async fn overview(&self, project: &str, days: i64, fresh: bool) -> Result<Overview, GatewayError> {
-        let kept: Option<Activity> = match self.node.store.overview(project).await? {
+        let kept: Option<Activity> = match self.data.node.store.overview(project).await? {
             Some(text) => serde_json::from_str(&text).ok(),
             None => None,
         };
-        let (today, now) = (self.today(), self.node.now_ms());
+        let (today, now) = (self.data.today(), self.data.node.now_ms());
         let current = kept
             .as_ref()
             .is_some_and(|a| a.to_day == today && now - a.as_of_ms < FRESH_MS);
@@ -76,7 +76,7 @@ impl Gateway {
             });
         }
         let token = hex::encode(random_bytes::<16>());
-        match self.node.store.lock_overview(project, &token, LEASE_MS).await {
+        match self.data.node.store.lock_overview(project, &token, LEASE_MS).await {
             Ok(true) => {}
             // Another node is counting.
             Ok(false) => {
@@ -100,12 +100,12 @@ impl Gateway {
             match &computed {
                 Ok(activity) => {
                     if let Ok(text) = serde_json::to_string(activity) {
-                        let kept = gateway.node.store.put_overview(&owned, text, KEEP).await;
+                        let kept = gateway.data.node.store.put_overview(&owned, text, KEEP).await;
                         if let Err(err) = kept {
                             tracing::warn!(%err, project = owned, "the overview could not be kept");
                         }
                     }
-                    let _ = gateway.node.store.unlock_overview(&owned, &token).await;
+                    let _ = gateway.data.node.store.unlock_overview(&owned, &token).await;
                 }
                 // The lease stays until it lapses: the next count waits that long.
                 Err(err) => tracing::warn!(%err, project = owned, "the overview could not be counted"),
@@ -142,6 +142,7 @@ impl Gateway {
         let mut after: Option<String> = None;
         loop {
             let page = self
+                .data
                 .node
                 .store
                 .users(project, after.as_deref(), PAGE, &UserFilter::default())
@@ -154,7 +155,7 @@ impl Gateway {
             activity.users += page.data.len();
             self.add_activity(project, &users, from_day, to_day, &mut activity)
                 .await?;
-            self.node.store.renew_overview(project, LEASE_MS).await?;
+            self.data.node.store.renew_overview(project, LEASE_MS).await?;
             after = page.next_after;
             if after.is_none() {
                 break;
@@ -164,7 +165,7 @@ impl Gateway {
             top.sort_by(|a, b| b.1.total_cmp(&a.1));
             top.truncate(10);
         }
-        activity.as_of_ms = self.node.now_ms();
+        activity.as_of_ms = self.data.node.now_ms();
         Ok(activity)
     }
 
@@ -180,7 +181,7 @@ impl Gateway {
         // background computation's task needs.
         let read: Vec<_> = futures_util::stream::iter(users.iter().cloned())
             .map(|user| async move {
-                let rollups = self.node.store.rollups(project, &user, from_day, to_day).await;
+                let rollups = self.data.node.store.rollups(project, &user, from_day, to_day).await;
                 (user, rollups)
             })
             .buffer_unordered(32)

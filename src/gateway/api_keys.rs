@@ -29,7 +29,7 @@ impl Gateway {
             user: None,
             detail,
         };
-        self.node.record(project, by, change).await;
+        self.data.node.record(project, by, change).await;
         Ok((record, key))
     }
 
@@ -53,26 +53,27 @@ impl Gateway {
             kind: kind.to_string(),
             label: label.to_string(),
             hint: format!("{prefix}…{}", &key[key.len() - 4..]),
-            created_at_ms: self.node.clock.now_ms(),
+            created_at_ms: self.data.node.clock.now_ms(),
             user_id: None,
             expires_at_ms: None,
         };
         let started = Instant::now();
         let stored = self
+            .data
             .node
             .store
             .put_key(&record)
             .await
             .map(|()| true)
             .map_err(GatewayError::from);
-        self.node.report(Verb::MintKey, project, None, started, &stored);
+        self.data.node.report(Verb::MintKey, project, None, started, &stored);
         stored?;
         Ok((record, key))
     }
 
     /// A project's keys, without their secret part, oldest first.
     pub async fn keys(&self, project: &str) -> Result<Vec<KeyRecord>, GatewayError> {
-        Ok(self.node.store.keys(project).await?)
+        Ok(self.data.node.store.keys(project).await?)
     }
 
     /// Revokes a key: every node refuses it once it sees the new config epoch. False when
@@ -87,17 +88,18 @@ impl Gateway {
     ) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let revoked = self.node.store.delete_key(project, key_id).await?;
+            let revoked = self.data.node.store.delete_key(project, key_id).await?;
             if revoked {
-                self.node.bump_epoch().await?;
+                self.data.node.bump_epoch().await?;
             }
             Ok(revoked)
         }
         .await;
-        self.node.report(Verb::RevokeKey, project, None, started, &answer);
+        self.data.node.report(Verb::RevokeKey, project, None, started, &answer);
         if let Ok(true) = answer {
             let detail = reason_detail(reason);
-            self.node
+            self.data
+                .node
                 .record(
                     project,
                     by,

@@ -183,7 +183,7 @@ impl Gateway {
         filter: &ChangeFilter,
         limit: usize,
     ) -> Result<(Vec<ChangeEntry>, Option<String>), GatewayError> {
-        Ok(self.node.store.changes(project, before, filter, limit).await?)
+        Ok(self.data.node.store.changes(project, before, filter, limit).await?)
     }
 }
 

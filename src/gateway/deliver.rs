@@ -76,7 +76,7 @@ impl Gateway {
             }
             // A node told to move nothing (a test's dead node) does not sweep either.
             // Leases' notes wait there too, endpoints or not (slices.rs).
-            let sweeps = !self.webhooks.skip_moves() && (matches!(delivered, Ok(true)) || self.leases.enabled);
+            let sweeps = !self.webhooks.skip_moves() && (matches!(delivered, Ok(true)) || self.data.leases.enabled);
             if sweeps && swept.elapsed() >= self.webhooks.sweep_every() {
                 swept = Instant::now();
                 match self.sweep_outboxes().await {
@@ -95,8 +95,8 @@ impl Gateway {
     /// is logged and does not keep the others waiting.
     async fn deliver_due(&self, in_flight: &mut InFlight) -> Result<bool, GatewayError> {
         let mut delivering = Vec::new();
-        for project in self.node.store.project_ids().await? {
-            if !self.alerting(&project).await? {
+        for project in self.data.node.store.project_ids().await? {
+            if !self.data.alerting(&project).await? {
                 continue;
             }
             delivering.push(project.clone());
@@ -104,9 +104,10 @@ impl Gateway {
             if room.is_empty() {
                 continue;
             }
-            let now = self.node.clock.now_ms();
+            let now = self.data.node.clock.now_ms();
             let lease = ms(self.webhooks.lease());
             let claimed = match self
+                .data
                 .node
                 .store
                 .claim(&project, now, lease, room.len(), ms(LOG_KEEP))
@@ -144,7 +145,7 @@ impl Gateway {
         claimed: Claimed,
         deadline: tokio::time::Instant,
     ) -> Result<(), GatewayError> {
-        let now = self.node.clock.now_ms();
+        let now = self.data.node.clock.now_ms();
         let endpoint = &claimed.endpoint;
         let secrets = endpoint.signing_secrets(now);
         let message = Message {
@@ -156,7 +157,7 @@ impl Gateway {
         };
         let attempt = send(&message, &self.webhooks, deadline).await;
         let attempts = u32::try_from(claimed.delivery.attempts.unwrap_or(0) + 1).unwrap_or(u32::MAX);
-        let done = self.node.clock.now_ms();
+        let done = self.data.node.clock.now_ms();
         let (outcome, status, error) = match attempt {
             Attempt::Delivered(status) => (DeliveryOutcome::Ok, Some(status), String::new()),
             Attempt::Gone => (DeliveryOutcome::Gone, Some(410), "410 Gone".to_string()),
@@ -173,7 +174,8 @@ impl Gateway {
             error: &error,
             at_ms: done,
         };
-        self.node
+        self.data
+            .node
             .store
             .complete(project, &claimed.id, &attempted, ms(self.webhooks.failing_limit()))
             .await?;

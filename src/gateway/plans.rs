@@ -22,17 +22,18 @@ impl Gateway {
     pub async fn put_plan(&self, project: &str, plan: &Plan, by: &Actor) -> Result<u64, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let version = self.node.store.put_plan(project, plan).await?;
-            self.node.bump_epoch().await?;
+            let version = self.data.node.store.put_plan(project, plan).await?;
+            self.data.node.bump_epoch().await?;
             Ok(version)
         }
         .await;
-        self.node.report(Verb::PutPlan, project, None, started, &answer);
+        self.data.node.report(Verb::PutPlan, project, None, started, &answer);
         if let Ok(version) = answer {
             // Slices leased under the plan's old text are ended: a lowered quota holds at once.
             self.end_plan_slices_soon(project, &plan.id).await;
             let detail = json!({ "version": version });
-            self.node
+            self.data
+                .node
                 .record(
                     project,
                     by,
@@ -52,17 +53,18 @@ impl Gateway {
     pub async fn delete_plan(&self, project: &str, id: &str, by: &Actor) -> Result<PlanDeletion, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let deletion = self.node.store.delete_plan(project, id).await?;
+            let deletion = self.data.node.store.delete_plan(project, id).await?;
             if deletion == PlanDeletion::Deleted {
-                self.node.bump_epoch().await?;
+                self.data.node.bump_epoch().await?;
             }
             Ok(deletion)
         }
         .await;
-        self.node.report(Verb::DeletePlan, project, None, started, &answer);
+        self.data.node.report(Verb::DeletePlan, project, None, started, &answer);
         if let Ok(PlanDeletion::Deleted) = answer {
             let detail = json!({});
-            self.node
+            self.data
+                .node
                 .record(
                     project,
                     by,
@@ -81,8 +83,8 @@ impl Gateway {
     /// Every plan of a project, ordered by id, read from Redis.
     pub async fn plans(&self, project: &str) -> Result<Vec<Plan>, GatewayError> {
         let mut plans = Vec::new();
-        for id in self.node.store.plan_ids(project).await? {
-            if let Some(plan) = self.node.store.load_plan(project, &id).await? {
+        for id in self.data.node.store.plan_ids(project).await? {
+            if let Some(plan) = self.data.node.store.load_plan(project, &id).await? {
                 plans.push(plan);
             }
         }

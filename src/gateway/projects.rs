@@ -14,14 +14,14 @@ impl Gateway {
     pub async fn create_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let created = self.node.store.create_project(id, settings).await?;
+            let created = self.data.node.store.create_project(id, settings).await?;
             if created {
-                self.node.bump_epoch().await?;
+                self.data.node.bump_epoch().await?;
             }
             Ok(created)
         }
         .await;
-        self.node.report(Verb::CreateProject, id, None, started, &answer);
+        self.data.node.report(Verb::CreateProject, id, None, started, &answer);
         answer
     }
 
@@ -29,14 +29,14 @@ impl Gateway {
     pub async fn update_project(&self, id: &str, settings: &ProjectSettings, by: &Actor) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let updated = self.node.store.update_project(id, settings).await?;
+            let updated = self.data.node.store.update_project(id, settings).await?;
             if updated {
-                self.node.bump_epoch().await?;
+                self.data.node.bump_epoch().await?;
             }
             Ok(updated)
         }
         .await;
-        self.node.report(Verb::UpdateProject, id, None, started, &answer);
+        self.data.node.report(Verb::UpdateProject, id, None, started, &answer);
         if let Ok(true) = answer {
             let detail = json!({ "defaultPlan": settings.default_plan, "allowedOrigins": settings.allowed_origins, "ledger": settings.ledger });
             let change = Change {
@@ -45,7 +45,7 @@ impl Gateway {
                 user: None,
                 detail,
             };
-            self.node.record(id, by, change).await;
+            self.data.node.record(id, by, change).await;
         }
         answer
     }
@@ -53,8 +53,8 @@ impl Gateway {
     /// Every project with its settings, ordered by id.
     pub async fn projects(&self) -> Result<Vec<(String, ProjectSettings)>, GatewayError> {
         let mut projects = Vec::new();
-        for id in self.node.store.project_ids().await? {
-            if let Some(settings) = self.node.project_settings(&id).await? {
+        for id in self.data.node.store.project_ids().await? {
+            if let Some(settings) = self.data.node.project_settings(&id).await? {
                 projects.push((id, settings));
             }
         }

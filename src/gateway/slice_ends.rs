@@ -1,135 +1,20 @@
-//! Ending team slices and settling what crosses between a member's slot and its team's
-//! (docs/decisions/0060-leased-slices.md): the leases' outbox notes (statements, ledger notes,
-//! intents and marks), slices ended early (a team's leased-capacity denial, a change of its
-//! subscription, a member leaving it), and a team's counters as its members' slices count
-//! them now (usage).
+//! Slices ended after a plan's edit: a job in the background, so the edit's answer never waits
+//! for the teams on the plan to give back what they leased (docs/decisions/0060-leased-slices.md).
 
-use futures_util::StreamExt;
-
-use super::{Gateway, GatewayError};
-use crate::quota::{Counter, Decision, Milli, Reason, UserId};
-use crate::store::{Ending, LeaseNote, LeaseNoteKind, Reply, SliceEnded};
+use super::Gateway;
 
 impl Gateway {
-    /// Ends what an outbox entry of `member`'s slot names (an intent, or a placed slice's mark)
-    /// and settles the statements that writes.
-    pub(super) async fn end_slice_and_settle(
-        &self,
-        project: &str,
-        member: &str,
-        entry: &str,
-    ) -> Result<(), GatewayError> {
-        let ledger = self.node.keeps_ledger(project).await?;
-        let ended = self
-            .node
-            .store
-            .end_slice(project, member, Ending::Entry(entry), ledger)
-            .await?;
-        if let Reply::Done(SliceEnded::Done(fired)) = ended {
-            self.settle_fired(fired).await?;
-        }
-        Ok(())
-    }
-
-    /// `team`'s `counters` as its members' slices count them now. Its level counts what members
-    /// used of capacity it leased them only as their statements arrive; so what they used and
-    /// hold on each open lease is read from their slots, and moves from `leased` into `used`
-    /// and `reserved`, leaving as leased what nobody has used or holds. (Usage only: a read
-    /// per open lease.)
-    pub(super) async fn current_slices(
-        &self,
-        project: &str,
-        team: &UserId,
-        counters: &mut [Counter],
-    ) -> Result<(), GatewayError> {
-        if counters.iter().all(|c| c.leased == Milli::ZERO) {
-            return Ok(());
-        }
-        let (_, leases) = self.node.store.leases(project, team.as_str()).await?;
-        let counted: Vec<_> = futures_util::stream::iter(&leases)
-            .map(|l| {
-                self.node
-                    .store
-                    .slice_counts(project, &l.member, team.as_str(), &l.field, &l.id)
-            })
-            .buffered(16)
-            .collect()
-            .await;
-        for (l, counted) in leases.iter().zip(counted) {
-            let Some((used, held)) = counted? else {
-                continue;
-            };
-            // The counter of the lease's group and period ("<group>@<period start>").
-            let Some((group, start)) = l.field.rsplit_once('@') else {
-                continue;
-            };
-            let start = start.parse::<i64>().ok();
-            let Some(c) = counters.iter_mut().find(|c| {
-                c.group_id == group && c.value.is_none() && c.period_start_ms.is_none_or(|s| Some(s) == start)
-            }) else {
-                continue;
-            };
-            let more = used.saturating_sub(l.used);
-            c.used = Milli(c.used.0 + more.0);
-            c.reserved = Milli(c.reserved.0 + held.0);
-            c.leased = c.leased.saturating_sub(Milli(more.0 + held.0).min(l.leased));
-        }
-        Ok(())
-    }
-
-    /// Recalls every slice of each of `teams`, whatever its time, so what they did not spend is
-    /// back at the team now: a member denied for capacity leased to other members' slices gets
-    /// it, rather than waiting for them to end while it sits idle. Near its limit a team's next
-    /// takes are then decided at the team (below its threshold no slice is leased), so the
-    /// last of its quota goes to whoever asks. Answers whether any gave something back.
-    pub(super) async fn recall_slices(&self, project: &str, teams: &[String]) -> Result<bool, GatewayError> {
-        let mut gave = false;
-        for team in teams {
-            gave |= self.end_leased(project, team, None).await?;
-        }
-        Ok(gave)
-    }
-
-    /// `decision`'s denials for capacity leased saying when it is back: within a slice's life
-    /// (every slice was recalled; what denies still was taken since).
-    pub(super) fn leased_back(&self, decision: &mut Decision) {
-        let life = i64::try_from(self.leases.slice_life.as_millis()).unwrap_or(i64::MAX);
-        let at = decision.decided_at_ms.saturating_add(life);
-        for d in &mut decision.denied_by {
-            if d.reason == Reason::ParentCapacityLeased {
-                d.retry_at_ms = Some(at);
-            }
-        }
-    }
-
-    /// Ends in the background, whatever their time, the slices `team` leased (to `member` only,
-    /// when named): after the team's subscription changed (their version is stale), or the
-    /// member left it. What they did not spend goes back now, not when they end; what fails is
-    /// left to their end and the sweeper.
-    pub(super) fn end_slices_soon(&self, project: &str, team: &str, member: Option<&str>) {
-        if !self.leases.enabled {
-            return;
-        }
-        let (gateway, project, team) = (self.clone(), project.to_string(), team.to_string());
-        let member = member.map(str::to_string);
-        tokio::spawn(async move {
-            if let Err(err) = gateway.end_leased(&project, &team, member.as_deref()).await {
-                tracing::warn!(%err, "slices are left to end with their time");
-            }
-        });
-    }
-
     /// Ends, in the background, every slice leased by a team on `plan`, after its text changed:
     /// a lowered quota is then decided at the team by the next take, not spent on slices sized
     /// under the old one. Done twice: now, and again once every node has seen the edit (two
     /// polls of the config epoch), for a take another node made meanwhile from its cached plan.
     pub(super) async fn end_plan_slices_soon(&self, project: &str, plan: &str) {
-        if !self.leases.enabled {
+        if !self.data.leases.enabled {
             return;
         }
         // The teams on the plan as it was edited, read before the edit is answered: a team that
         // joins it later has no slice of its old text to end.
-        let teams = match self.node.store.teams_on_plan(project, plan).await {
+        let teams = match self.data.node.store.teams_on_plan(project, plan).await {
             Ok(teams) if teams.is_empty() => return,
             Ok(teams) => teams,
             Err(err) => {
@@ -137,11 +22,11 @@ impl Gateway {
                 return;
             }
         };
-        let (gateway, project, plan) = (self.clone(), project.to_string(), plan.to_string());
+        let (gateway, project, plan) = (self.data.clone(), project.to_string(), plan.to_string());
         tokio::spawn(async move {
             for round in 0..2 {
                 if round > 0 {
-                    tokio::time::sleep(super::epoch::EPOCH_POLL * 2).await;
+                    tokio::time::sleep(crate::gateway::epoch::EPOCH_POLL * 2).await;
                 }
                 for team in &teams {
                     if let Err(err) = gateway.end_leased(&project, team, None).await {
@@ -150,125 +35,5 @@ impl Gateway {
                 }
             }
         });
-    }
-
-    /// Ends `team`'s slices (of `member` only, when named), whatever their time: what they did
-    /// not spend goes back now. Answers whether any gave something back.
-    async fn end_leased(&self, project: &str, team: &str, member: Option<&str>) -> Result<bool, GatewayError> {
-        let (_, leases) = self.node.store.leases(project, team).await?;
-        let ledger = self.node.keeps_ledger(project).await?;
-        let mut gave = false;
-        for l in leases.iter().filter(|l| member.is_none_or(|m| m == l.member)) {
-            let ending = Ending::Lease {
-                ancestor: team,
-                field: &l.field,
-                lease: &l.id,
-                period_end: &l.period_end,
-                now: true,
-            };
-            // (A slice closed already, whose statement waits in its outbox, states nothing.)
-            if let Reply::Done(SliceEnded::Done(fired)) =
-                self.node.store.end_slice(project, &l.member, ending, ledger).await?
-            {
-                gave |= !fired.ids.is_empty();
-                self.settle_fired(fired).await?;
-            }
-        }
-        Ok(gave)
-    }
-
-    /// Settles the statements a script wrote (among what it fired) at their ancestors now, and
-    /// moves its alerts.
-    pub(super) async fn settle_fired(&self, fired: crate::store::Fired) -> Result<(), GatewayError> {
-        if fired.ids.is_empty() {
-            return Ok(());
-        }
-        let entries = self.node.store.outbox_entries(&fired.outbox, &fired.ids).await?;
-        self.settle_statements(&entries.leases).await?;
-        for note in &entries.leases {
-            if let LeaseNoteKind::Ledger(entry) = &note.kind {
-                self.move_ledger_note(note, entry).await?;
-            }
-        }
-        if !entries.alerts.is_empty() && !self.webhooks.skip_moves() {
-            self.move_alerts(entries.alerts).await?;
-        }
-        Ok(())
-    }
-
-    /// Appends an ancestor's ledger entry of a member's commit on a slice, naming the member,
-    /// then removes the note from its outbox.
-    async fn move_ledger_note(&self, note: &LeaseNote, entry: &str) -> Result<(), GatewayError> {
-        let mut fields: Vec<String> = serde_json::from_str(entry)
-            .map_err(|e| crate::store::StoreError::Protocol(format!("a ledger note: {e}").into()))?;
-        fields.extend(["member".to_string(), note.member.clone()]);
-        let entry = serde_json::to_string(&fields).map_err(GatewayError::encode("a ledger note"))?;
-        let ancestor = UserId::parse(&note.ancestor)
-            .map_err(|e| crate::store::StoreError::Protocol(format!("a ledger note's ancestor: {e}").into()))?;
-        let ledger = self.ledger_for(&note.project, &ancestor).await?;
-        let at = format!("{}:{}", note.outbox, note.position);
-        self.node
-            .store
-            .append_ledger(&note.project, &note.ancestor, &at, &entry, ledger)
-            .await?;
-        self.node
-            .store
-            .outbox_done(&note.outbox, std::slice::from_ref(&note.position))
-            .await?;
-        Ok(())
-    }
-
-    /// Applies the statements among `notes` at their ancestors, one script for each member's
-    /// statements to one ancestor (a renewal closes a slice per group), then removes them from
-    /// their outbox.
-    async fn settle_statements(&self, notes: &[LeaseNote]) -> Result<(), GatewayError> {
-        let mut batches: Vec<(&LeaseNote, Vec<&crate::store::Statement>, Vec<String>)> = Vec::new();
-        for note in notes {
-            let LeaseNoteKind::Statement(statement) = &note.kind else {
-                continue;
-            };
-            let same = |first: &LeaseNote| {
-                (&first.project, &first.ancestor, &first.member, &first.outbox)
-                    == (&note.project, &note.ancestor, &note.member, &note.outbox)
-            };
-            match batches.iter_mut().find(|(first, _, _)| same(first)) {
-                Some((_, statements, positions)) => {
-                    statements.push(statement);
-                    positions.push(note.position.clone());
-                }
-                None => batches.push((note, vec![statement], vec![note.position.clone()])),
-            }
-        }
-        for (note, statements, positions) in batches {
-            let ledger = self.node.keeps_ledger(&note.project).await?;
-            let settled = self
-                .node
-                .store
-                .settle_slice(&note.project, &note.ancestor, &note.member, &statements, ledger)
-                .await?;
-            if let Reply::Done(fired) = settled {
-                self.alerts_fired(fired);
-                self.node.store.outbox_done(&note.outbox, &positions).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Settles the leases' notes of slot outboxes: a statement at its ancestor (then removed);
-    /// an intent or a mark is ended at its member's slot (by the sweeper, which alone reads
-    /// those), which removes it and settles what that states.
-    pub(super) async fn settle_notes(&self, notes: Vec<LeaseNote>) -> Result<(), GatewayError> {
-        self.settle_statements(&notes).await?;
-        for note in notes {
-            match &note.kind {
-                LeaseNoteKind::Statement(_) => {}
-                LeaseNoteKind::Ledger(entry) => self.move_ledger_note(&note, entry).await?,
-                LeaseNoteKind::Intent | LeaseNoteKind::Placed => {
-                    self.end_slice_and_settle(&note.project, &note.member, &note.position)
-                        .await?;
-                }
-            }
-        }
-        Ok(())
     }
 }

@@ -21,8 +21,8 @@ impl Gateway {
     /// Reaches Redis once: on success the node is started (`started()` is true) and answers
     /// whatever this start created.
     pub async fn start(&self, configured_root: Option<&str>) -> Result<FirstStart, GatewayError> {
-        self.node.sync_clock().await?;
-        for name in self.node.store.install_library().await? {
+        self.data.node.sync_clock().await?;
+        for name in self.data.node.store.install_library().await? {
             tracing::info!(library = %name, "removed another build's function library");
         }
         let mut first = FirstStart::default();
@@ -31,10 +31,16 @@ impl Gateway {
             None => {
                 let token = secrets::new_root_token();
                 // Two nodes starting at once: only the one whose digest was stored prints its token.
-                if self.node.store.init_root_digest(&secrets::digest_hex(&token)).await? {
+                if self
+                    .data
+                    .node
+                    .store
+                    .init_root_digest(&secrets::digest_hex(&token))
+                    .await?
+                {
                     first.root_token = Some(token);
                 }
-                let stored = self.node.store.root_digest().await?.unwrap_or_default();
+                let stored = self.data.node.store.root_digest().await?.unwrap_or_default();
                 hex::decode(stored)
                     .ok()
                     .and_then(|d| <[u8; 32]>::try_from(d).ok())
@@ -46,7 +52,7 @@ impl Gateway {
             first.default_key = Some(key);
         }
         let fresh = hex::encode(secrets::random_bytes::<32>());
-        let stored = self.node.store.signing_key(&fresh).await?;
+        let stored = self.data.node.store.signing_key(&fresh).await?;
         // The signing key is made by a deployment's very first start: such a deployment keeps
         // the ledger index from the beginning. One that kept a ledger before the index existed
         // has it complete from the next UTC day on (nodes of the earlier version may still be
@@ -54,15 +60,16 @@ impl Gateway {
         let index_from = if stored == fresh {
             0
         } else {
-            (day_of(self.node.clock.now_ms()) + 1) * DAY_MS
+            (day_of(self.data.node.clock.now_ms()) + 1) * DAY_MS
         };
         let _ = self
+            .data
             .ledger_since
-            .set(self.node.store.ledger_index_since(index_from).await?);
+            .set(self.data.node.store.ledger_index_since(index_from).await?);
         let signing_key =
             hex::decode(stored).map_err(|_| StoreError::Protocol("the stored signing key is malformed".into()))?;
-        let _ = self.node.secrets.root_digest.set(root_digest);
-        let _ = self.node.secrets.signing_key.set(signing_key);
+        let _ = self.data.node.secrets.root_digest.set(root_digest);
+        let _ = self.data.node.secrets.signing_key.set(signing_key);
         Ok(first)
     }
 }

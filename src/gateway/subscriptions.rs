@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::audit::{Action, Actor, Change};
+use super::audit::{Action, Actor};
 use super::outcome::{Effect, Observed, Verb};
 use super::{Gateway, GatewayError};
 use crate::json::rfc3339;
@@ -47,13 +47,13 @@ impl Observed for Subscription {
 impl Gateway {
     /// The user's subscription as Redis has it now (the empty one when there is none).
     pub async fn subscription(&self, project: &str, user: &UserId) -> Result<Subscription, GatewayError> {
-        Ok(self.node.store.subscription(project, user).await?)
+        Ok(self.data.node.store.subscription(project, user).await?)
     }
 
     /// Refuses a subscription start in the future (beyond the callers' clock differences),
     /// judged by the node's Redis-synced clock.
     pub fn check_started_at(&self, started_ms: i64) -> Result<(), GatewayError> {
-        if started_ms > self.node.clock.now_ms() + FUTURE_TOLERANCE_MS {
+        if started_ms > self.data.node.clock.now_ms() + FUTURE_TOLERANCE_MS {
             return Err(GatewayError::Invalid {
                 field: "startedAt",
                 detail: "must not be in the future".into(),
@@ -83,25 +83,26 @@ impl Gateway {
         }
         let started = Instant::now();
         // A member that leaves its team ends its slices of the team's (slices.rs).
-        let before = match (self.leases.enabled, parent) {
+        let before = match (self.data.leases.enabled, parent) {
             (true, ParentChange::Set(_) | ParentChange::Remove) => {
-                self.node.store.subscription(project, user).await?.parent_id
+                self.data.node.store.subscription(project, user).await?.parent_id
             }
             _ => None,
         };
         let put = async || {
             if let ParentChange::Set(parent) = parent {
-                self.check_parent(project, user, parent).await?;
+                self.data.check_parent(project, user, parent).await?;
             }
             // The claim and a plan deletion meet in the project's slot: one of them loses.
-            if !self.node.store.claim_plan(project, &plan.id, user).await? {
+            if !self.data.node.store.claim_plan(project, &plan.id, user).await? {
                 return Err(GatewayError::PlanNotFound(plan.id.clone()));
             }
             let subscribed = self
+                .data
                 .node
                 .drive(project, user, async || {
-                    let current = self.node.store.subscription(project, user).await?;
-                    let now_ms = self.node.clock.now_ms();
+                    let current = self.data.node.store.subscription(project, user).await?;
+                    let now_ms = self.data.node.clock.now_ms();
                     // A new subscription starts at the current whole second: a start a few
                     // milliseconds ahead of Redis time would make every period look stale.
                     let started_ms = started_ms
@@ -115,14 +116,14 @@ impl Gateway {
                         rules: plan_change_rules(plan, now_ms, started_ms),
                         parent: parent.stored(),
                     };
-                    Ok(self.node.store.subscribe(project, user, &args).await?)
+                    Ok(self.data.node.store.subscribe(project, user, &args).await?)
                 })
                 .await;
             match subscribed {
-                Ok(sub) => self.changed(project, sub).await,
+                Ok(sub) => self.data.changed(project, sub).await,
                 Err(err) => {
                     // A claim left behind only delays a deletion until it lapses.
-                    let _ = self.node.store.drop_claim(project, &plan.id, user).await;
+                    let _ = self.data.node.store.drop_claim(project, &plan.id, user).await;
                     Err(err)
                 }
             }
@@ -130,20 +131,24 @@ impl Gateway {
         // A new parent is checked and written under the project's lease (the members index
         // that the next check reads included), so racing parent changes cannot close a cycle.
         let answer = match parent {
-            ParentChange::Set(_) => self.holding_parents_lease(project, put).await,
+            ParentChange::Set(_) => self.data.holding_parents_lease(project, put).await,
             ParentChange::Keep | ParentChange::Remove => put().await,
         };
-        self.node.report(Verb::Subscribe, project, Some(user), started, &answer);
+        self.data
+            .node
+            .report(Verb::Subscribe, project, Some(user), started, &answer);
         let sub = answer?;
         if let Some(left) = before.filter(|b| sub.parent_id.as_ref() != Some(b)) {
-            self.end_slices_soon(project, &left, Some(user.as_str()));
+            self.data.end_slices_soon(project, &left, Some(user.as_str()));
         }
         let parent_id = match parent {
             ParentChange::Set(parent) => Some(parent),
             ParentChange::Keep | ParentChange::Remove => None,
         };
         let detail = json!({ "planId": plan.id, "startedAt": started_ms.map(rfc3339), "parentId": parent_id });
-        self.record_user_change(project, by, Action::SubscriptionPut, user, detail)
+        self.data
+            .node
+            .record_user_change(project, by, Action::SubscriptionPut, user, detail)
             .await;
         Ok(sub)
     }
@@ -152,11 +157,13 @@ impl Gateway {
     pub async fn unsubscribe(&self, project: &str, user: &UserId, by: &Actor) -> Result<Subscription, GatewayError> {
         let sub = self
             .change(Verb::Unsubscribe, project, user, async || {
-                Ok(self.node.store.unsubscribe(project, user).await?)
+                Ok(self.data.node.store.unsubscribe(project, user).await?)
             })
             .await?;
         let detail = json!({ "planId": sub.last_plan });
-        self.record_user_change(project, by, Action::SubscriptionDelete, user, detail)
+        self.data
+            .node
+            .record_user_change(project, by, Action::SubscriptionDelete, user, detail)
             .await;
         Ok(sub)
     }
@@ -175,14 +182,17 @@ impl Gateway {
         };
         let sub = self
             .change(verb, project, user, async || {
-                Ok(self.node.store.set_status(project, user, status, text).await?)
+                Ok(self.data.node.store.set_status(project, user, status, text).await?)
             })
             .await?;
         let (action, detail) = match reason {
             Some(reason) => (Action::UserBlock, json!({ "reason": reason.as_str() })),
             None => (Action::UserUnblock, json!({})),
         };
-        self.record_user_change(project, by, action, user, detail).await;
+        self.data
+            .node
+            .record_user_change(project, by, action, user, detail)
+            .await;
         Ok(sub)
     }
 
@@ -222,12 +232,13 @@ impl Gateway {
                 detail: detail.into(),
             })?;
         }
-        let current = self.node.store.subscription(project, user).await?;
+        let current = self.data.node.store.subscription(project, user).await?;
         match (value, &current.plan_id) {
             (Some(_), None) => return Err(GatewayError::NoSubscription(user.to_string())),
             (None, _) if !current.exists() => return Err(GatewayError::NoSubscription(user.to_string())),
             (Some(o), Some(plan_id)) => {
                 let plan = self
+                    .data
                     .node
                     .plan(project, plan_id)
                     .await?
@@ -255,7 +266,8 @@ impl Gateway {
         let sub = self
             .change(verb, project, user, async || {
                 // None: the override would be one more than a subject may keep.
-                self.node
+                self.data
+                    .node
                     .store
                     .set_override(project, user, &key, value)
                     .await?
@@ -269,26 +281,11 @@ impl Gateway {
             ),
             None => (Action::OverrideDelete, json!({ "groupId": group, "value": of_value })),
         };
-        self.record_user_change(project, by, action, user, detail).await;
+        self.data
+            .node
+            .record_user_change(project, by, action, user, detail)
+            .await;
         Ok(sub)
-    }
-
-    /// Records a change of `user`'s subscription, targeted at the user.
-    pub(super) async fn record_user_change(
-        &self,
-        project: &str,
-        by: &Actor,
-        action: Action,
-        user: &UserId,
-        detail: serde_json::Value,
-    ) {
-        let change = Change {
-            action,
-            target: user.as_str(),
-            user: Some(user),
-            detail,
-        };
-        self.node.record(project, by, change).await;
     }
 
     /// One script that changes the subscription, through the retry driver; then the cache
@@ -302,23 +299,12 @@ impl Gateway {
     ) -> Result<Subscription, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let sub = self.node.drive(project, user, script).await?;
-            self.changed(project, sub).await
+            let sub = self.data.node.drive(project, user, script).await?;
+            self.data.changed(project, sub).await
         }
         .await;
-        self.node.report(verb, project, Some(user), started, &answer);
+        self.data.node.report(verb, project, Some(user), started, &answer);
         answer
-    }
-
-    /// After a change: cache the new state and bring the users index up to it; the slices the
-    /// user leased as a team end (slices.rs).
-    pub(super) async fn changed(&self, project: &str, sub: Subscription) -> Result<Subscription, GatewayError> {
-        self.node
-            .cache
-            .put_user(project, &sub.user_id, std::sync::Arc::new(sub.clone()));
-        self.node.store.index_user(project, &sub).await?;
-        self.end_slices_soon(project, &sub.user_id, None);
-        Ok(sub)
     }
 }
 

@@ -3,7 +3,7 @@
 //! (the new plan's window, anchored as the switch anchors it, with its onPlanChange rule
 //! applied as the subscribe script applies it). Read only; the dashboard shows it to confirm.
 
-use super::resolve::Freshness;
+use super::data::Freshness;
 use super::{Gateway, GatewayError};
 use crate::quota::{Counter, Milli, Plan, PlanChange, UserId};
 
@@ -27,9 +27,9 @@ impl Gateway {
         user: &UserId,
         plan: &Plan,
     ) -> Result<Vec<SwitchRow>, GatewayError> {
-        let current = self.usage(project, user).await?;
-        let sub = self.resolve(project, user, Freshness::Fresh).await?.sub;
-        let now_ms = self.node.clock.now_ms();
+        let current = self.data.usage(project, user).await?;
+        let sub = self.data.resolve(project, user, Freshness::Fresh).await?.sub;
+        let now_ms = self.data.node.clock.now_ms();
         // As `subscribe` anchors it: a plan of the user's own keeps its start, else now.
         let started_ms = sub
             .plan_id
@@ -37,9 +37,11 @@ impl Gateway {
             .and(sub.started_at_ms)
             .unwrap_or(now_ms - now_ms.rem_euclid(1000));
         let under = self
+            .data
             .node
             .drive(project, user, async || {
-                self.counters_under(project, user, plan, started_ms, self.node.clock.now_ms())
+                self.data
+                    .counters_under(project, user, plan, started_ms, self.data.node.clock.now_ms())
                     .await
             })
             .await?;

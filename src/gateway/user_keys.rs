@@ -48,7 +48,7 @@ impl Gateway {
         expires_at_ms: Option<i64>,
         by: &Actor,
     ) -> Result<(KeyRecord, String), GatewayError> {
-        let now_ms = self.node.clock.now_ms();
+        let now_ms = self.data.node.clock.now_ms();
         if expires_at_ms.is_some_and(|at| at <= now_ms) {
             return Err(GatewayError::Invalid {
                 field: "expiresAt",
@@ -57,7 +57,7 @@ impl Gateway {
         }
         let started = Instant::now();
         let minted = async {
-            if self.node.store.user_key_count(project, user.as_str()).await? >= MAX_USER_KEYS {
+            if self.data.node.store.user_key_count(project, user.as_str()).await? >= MAX_USER_KEYS {
                 return Err(GatewayError::UserKeyLimit(MAX_USER_KEYS));
             }
             let key = secrets::new_api_key(secrets::USER_KEY_PREFIX);
@@ -72,13 +72,14 @@ impl Gateway {
                 user_id: Some(user.as_str().to_string()),
                 expires_at_ms,
             };
-            if !self.node.store.put_user_key(&record, MAX_USER_KEYS).await? {
+            if !self.data.node.store.put_user_key(&record, MAX_USER_KEYS).await? {
                 return Err(GatewayError::UserKeyLimit(MAX_USER_KEYS));
             }
             Ok((record, key))
         }
         .await;
-        self.node
+        self.data
+            .node
             .report(Verb::MintUserKey, project, Some(user), started, &minted);
         let (record, key) = minted?;
         let change = Change {
@@ -87,27 +88,29 @@ impl Gateway {
             user: Some(user),
             detail: json!({ "label": record.label, "expiresAtMs": record.expires_at_ms }),
         };
-        self.node.record(project, by, change).await;
+        self.data.node.record(project, by, change).await;
         Ok((record, key))
     }
 
     /// One user's keys, without their secret part, oldest first.
     pub async fn user_keys(&self, project: &str, user: &UserId) -> Result<Vec<KeyRecord>, GatewayError> {
-        Ok(self.node.store.user_keys(project, user.as_str()).await?)
+        Ok(self.data.node.store.user_keys(project, user.as_str()).await?)
     }
 
     /// Revokes a user key; false when the project has no such key.
     pub async fn revoke_user_key(&self, project: &str, id: &str, by: &Actor) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
-            let revoked = self.node.store.delete_user_key(project, id).await?;
+            let revoked = self.data.node.store.delete_user_key(project, id).await?;
             if revoked.is_some() {
-                self.node.bump_epoch().await?;
+                self.data.node.bump_epoch().await?;
             }
             Ok(revoked)
         }
         .await;
-        self.node.report(Verb::RevokeUserKey, project, None, started, &answer);
+        self.data
+            .node
+            .report(Verb::RevokeUserKey, project, None, started, &answer);
         let revoked = answer?;
         if let Some(record) = &revoked {
             let user = record.user_id.as_deref().and_then(|u| UserId::parse(u).ok());
@@ -117,7 +120,7 @@ impl Gateway {
                 user: user.as_ref(),
                 detail: json!({}),
             };
-            self.node.record(project, by, change).await;
+            self.data.node.record(project, by, change).await;
         }
         Ok(revoked.is_some())
     }
@@ -125,10 +128,14 @@ impl Gateway {
     /// The user a presented user key spends as: None for an unknown, revoked or expired key,
     /// or one that is not a user key.
     pub async fn key_user(&self, token: &str) -> Result<Option<KeyUser>, GatewayError> {
-        let Some(record): Option<Arc<KeyRecord>> = self.node.authenticate(token).await? else {
+        let Some(record): Option<Arc<KeyRecord>> = self.data.node.authenticate(token).await? else {
             return Ok(None);
         };
-        if record.kind != "user" || record.expires_at_ms.is_some_and(|at| at <= self.node.clock.now_ms()) {
+        if record.kind != "user"
+            || record
+                .expires_at_ms
+                .is_some_and(|at| at <= self.data.node.clock.now_ms())
+        {
             return Ok(None);
         }
         let Some(user) = record.user_id.as_deref().and_then(|u| UserId::parse(u).ok()) else {

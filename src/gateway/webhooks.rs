@@ -84,9 +84,10 @@ impl Gateway {
             enabled: true,
             disabled_reason: None,
             failing_since: None,
-            created_at: Some(self.node.clock.now_ms()),
+            created_at: Some(self.data.node.clock.now_ms()),
         };
         let made = self
+            .data
             .node
             .store
             .create_endpoint(
@@ -114,9 +115,10 @@ impl Gateway {
             EndpointMade::Reused => return Err(GatewayError::IdempotencyReused),
             EndpointMade::Full(_) => return Err(GatewayError::WebhookLimit(MAX_ENDPOINTS)),
         }
-        self.node.cache.clear_config();
+        self.data.node.cache.clear_config();
         let detail = json!({ "url": record.url, "events": record.events });
-        self.node
+        self.data
+            .node
             .record(
                 project,
                 by,
@@ -136,7 +138,7 @@ impl Gateway {
     }
 
     pub async fn webhooks(&self, project: &str) -> Result<Vec<(String, EndpointRecord)>, GatewayError> {
-        Ok(self.node.store.endpoints(project).await?)
+        Ok(self.data.node.store.endpoints(project).await?)
     }
 
     pub async fn webhook(&self, project: &str, id: &str) -> Result<Option<EndpointRecord>, GatewayError> {
@@ -156,11 +158,12 @@ impl Gateway {
         reason: Option<&ReasonText>,
         by: &Actor,
     ) -> Result<bool, GatewayError> {
-        let deleted = self.node.store.delete_endpoint(project, id).await?;
-        self.node.cache.clear_config();
+        let deleted = self.data.node.store.delete_endpoint(project, id).await?;
+        self.data.node.cache.clear_config();
         if deleted {
             let detail = reason_detail(reason);
-            self.node
+            self.data
+                .node
                 .record(
                     project,
                     by,
@@ -181,8 +184,9 @@ impl Gateway {
     /// `MAX_RETIRED_SECRETS` replaced secrets still sign is refused.
     pub async fn rotate_webhook_secret(&self, project: &str, id: &str, by: &Actor) -> Result<String, GatewayError> {
         let secret = sign::new_secret();
-        let now = self.node.clock.now_ms();
+        let now = self.data.node.clock.now_ms();
         let rotated = self
+            .data
             .node
             .store
             .rotate_secret(project, id, &secret, now, ROTATION_OVERLAP_MS, MAX_RETIRED_SECRETS)
@@ -193,7 +197,8 @@ impl Gateway {
             SecretRotated::Limit(until_ms) => return Err(GatewayError::RotationLimit { until_ms }),
         }
         let detail = json!({});
-        self.node
+        self.data
+            .node
             .record(
                 project,
                 by,
@@ -219,6 +224,7 @@ impl Gateway {
     ) -> Result<EndpointRecord, GatewayError> {
         let reason = format!("disabled by {}", by.name());
         let changed = self
+            .data
             .node
             .store
             .set_endpoint_enabled(project, id, enabled, &reason)
@@ -226,13 +232,14 @@ impl Gateway {
         let not_found = || GatewayError::WebhookNotFound(id.to_string());
         let changed = changed.ok_or_else(not_found)?;
         if changed {
-            self.node.cache.clear_config();
+            self.data.node.cache.clear_config();
             let action = if enabled {
                 Action::WebhookEnable
             } else {
                 Action::WebhookDisable
             };
-            self.node
+            self.data
+                .node
                 .record(
                     project,
                     by,
@@ -256,7 +263,7 @@ impl Gateway {
         if !endpoint.enabled {
             return Err(disabled(id, &endpoint));
         }
-        let now = self.node.clock.now_ms();
+        let now = self.data.node.clock.now_ms();
         let event_id = format!("msg_test_{}", crate::secrets::random_token(16));
         let body = event::body(
             TEST_EVENT,
@@ -265,6 +272,7 @@ impl Gateway {
         )
         .map_err(GatewayError::encode("a test event's body"))?;
         let made = self
+            .data
             .node
             .store
             .enqueue(project, &event_id, TEST_EVENT, &body, now, Some(id))
@@ -282,7 +290,7 @@ impl Gateway {
         id: &str,
         limit: usize,
     ) -> Result<Vec<(String, DeliveryRecord)>, GatewayError> {
-        Ok(self.node.store.deliveries(project, id, limit).await?)
+        Ok(self.data.node.store.deliveries(project, id, limit).await?)
     }
 
     /// Makes one delivery of this endpoint due now; false when there is none. A disabled
@@ -292,9 +300,10 @@ impl Gateway {
             return Ok(false);
         }
         match self
+            .data
             .node
             .store
-            .redeliver(project, delivery, self.node.clock.now_ms())
+            .redeliver(project, delivery, self.data.node.clock.now_ms())
             .await?
         {
             Redelivered::Due => Ok(true),

@@ -203,7 +203,7 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
         step: None,
         fit: Default::default(),
     };
-    let decision = store.reserve("p", &input, 60_000, None).await.unwrap();
+    let decision = store.data().reserve("p", &input, 60_000, None).await.unwrap();
     assert!(decision.allowed);
     let start = decision.counters[0].period_start_ms.unwrap();
     let now = Clock::local_ms();

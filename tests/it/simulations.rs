@@ -352,15 +352,21 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
                 };
                 for i in 0..60 {
                     gateway
+                        .data()
                         .track("p", &event("chat", 10 + i), None, None, "key_lab")
                         .await
                         .unwrap();
                 }
                 for _ in 0..40 {
-                    let d = gateway.reserve("p", &event("image", 1), 60_000, None).await.unwrap();
+                    let d = gateway
+                        .data()
+                        .reserve("p", &event("image", 1), 60_000, None)
+                        .await
+                        .unwrap();
                     if let Some(granted) = d.granted {
                         let id = granted.reservation_id.clone();
                         gateway
+                            .data()
                             .commit(
                                 "p",
                                 &id,

@@ -139,6 +139,7 @@ async fn apply(
             let amount =
                 parse_signed_milli(field("amount")?).map_err(|e| ApiError::invalid("amount", e.to_string()))?;
             match gateway
+                .data()
                 .adjust(project, user, group, amount, &reason()?, by, None)
                 .await?
             {
@@ -210,7 +211,7 @@ async fn ask_first(
         ),
         "void" => {
             let id = credits::grant_id(fields)?;
-            let (_, balances) = state.gateway.balances(&session.project, user).await?;
+            let (_, balances) = state.gateway.data().balances(&session.project, user).await?;
             let Some(grant) = balances.iter().flat_map(|b| b.grants.iter()).find(|g| g.id == id) else {
                 return Err(ApiError::GrantNotFound(id.to_string()));
             };

@@ -125,7 +125,7 @@ pub async fn spend_by_member(
         to_ms,
     };
     let tally = tally(MAX_ENTRIES, PAGE, async |cursor, limit| {
-        gateway.usage_events(project, &query, cursor, limit).await
+        gateway.data().usage_events(project, &query, cursor, limit).await
     })
     .await?;
     let plan_groups: Vec<String> = usage

@@ -5,21 +5,14 @@
 
 use std::collections::BTreeMap;
 
-use futures_util::StreamExt;
-
 use super::resolve::Freshness;
-use super::{Gateway, GatewayError};
+use super::DataPlane;
+use crate::gateway::GatewayError;
 use crate::json::rfc3339;
 use crate::quota::Review;
 use crate::quota::{Approval, Prepared, UserId};
-use crate::store::slots::SLOTS;
-use crate::store::{Fired, OutboxEntry, Outboxed};
+use crate::store::{Fired, OutboxEntry};
 use crate::webhooks::event::{self, ApprovalData, CreditData, Policy, QuotaData, Scope};
-
-/// Outboxes read at once by the sweeper (a read of several counts each).
-const SWEEP_PARALLEL: usize = 64;
-/// Entries one sweep takes from one outbox; the next sweep takes more.
-const SWEEP_BATCH: usize = 100;
 
 /// What an event says of its group beyond the counter: the plan, the label, the owner.
 pub(super) struct GroupPolicy {
@@ -54,10 +47,10 @@ impl GroupPolicy {
     }
 }
 
-impl Gateway {
+impl DataPlane {
     /// Whether the project has an enabled webhook endpoint: alerts are decided only then, so
     /// a project without webhooks pays nothing for them.
-    pub(super) async fn alerting(&self, project: &str) -> Result<bool, GatewayError> {
+    pub(crate) async fn alerting(&self, project: &str) -> Result<bool, GatewayError> {
         if let Some(on) = self.node.cache.alerting(project) {
             return Ok(on);
         }
@@ -77,7 +70,7 @@ impl Gateway {
     /// After a script that fired alerts: moves them in the background, so an answer never
     /// waits for it; what fails stays in the outbox for the sweeper.
     pub(super) fn alerts_fired(&self, fired: Fired) {
-        if fired.ids.is_empty() || self.webhooks.skip_moves() {
+        if fired.ids.is_empty() || self.skip_moves() {
             return;
         }
         let gateway = self.clone();
@@ -87,7 +80,7 @@ impl Gateway {
     /// Moves what a script fired now (an answer that names an approval request waits for it);
     /// what fails stays in the outbox for the sweeper.
     pub(super) async fn alerts_moved(&self, fired: Fired) {
-        if fired.ids.is_empty() || self.webhooks.skip_moves() {
+        if fired.ids.is_empty() || self.skip_moves() {
             return;
         }
         let moved = async {
@@ -103,7 +96,7 @@ impl Gateway {
 
     /// Enqueues each entry's event for its project's endpoints, then removes the entries. An
     /// approval request's event first brings the project's list of requests up to it.
-    pub(super) async fn move_alerts(&self, entries: Vec<OutboxEntry>) -> Result<(), GatewayError> {
+    pub(crate) async fn move_alerts(&self, entries: Vec<OutboxEntry>) -> Result<(), GatewayError> {
         let mut done: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for entry in entries {
             let body = match entry.kind.of_approvals() {
@@ -243,40 +236,5 @@ impl Gateway {
             },
         )
         .map_err(GatewayError::encode("an alert's body"))
-    }
-
-    /// Moves every event that has waited in an outbox longer than the grace period: what nodes
-    /// that died right after their scripts left. One node sweeps per interval (the others find
-    /// the turn taken). Answers how many it moved.
-    pub async fn sweep_outboxes(&self) -> Result<usize, GatewayError> {
-        let turn = u64::try_from(self.webhooks.sweep_every().as_millis()).unwrap_or(u64::MAX);
-        if !self.node.store.take_sweep_turn(turn).await? {
-            return Ok(0);
-        }
-        let before = self.node.clock.now_ms() - i64::try_from(self.webhooks.sweep_grace().as_millis()).unwrap_or(0);
-        // Several outboxes a read, as many at once as make SWEEP_PARALLEL outboxes.
-        let per_read = self.node.store.outboxes_per_read();
-        let found: Vec<Result<Outboxed, _>> = futures_util::stream::iter((0..SLOTS).step_by(per_read))
-            .map(|first| {
-                self.node
-                    .store
-                    .outbox_stale(first..(first + per_read).min(SLOTS), before, SWEEP_BATCH)
-            })
-            .buffer_unordered(SWEEP_PARALLEL.div_ceil(per_read))
-            .collect()
-            .await;
-        let (mut entries, mut notes) = (Vec::new(), Vec::new());
-        for batch in found {
-            let batch = batch?;
-            entries.extend(batch.alerts);
-            notes.extend(batch.leases);
-        }
-        let moved = entries.len() + notes.len();
-        // The leases' notes first: ending an intent or a slice writes statements, settled now.
-        self.settle_notes(notes).await?;
-        if !entries.is_empty() {
-            self.move_alerts(entries).await?;
-        }
-        Ok(moved)
     }
 }

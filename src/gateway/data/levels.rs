@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use super::parents::Level;
 use super::reserve::canonical_metadata;
+use super::DataPlane;
 use super::Idempotency;
-use super::{Gateway, GatewayError};
+use crate::gateway::GatewayError;
 use crate::quota::{Counter, Decision, EventInput, Milli, ReservationId, RunLimits, UserId};
 use crate::store::{Reply, StoreError};
 
-impl Gateway {
+impl DataPlane {
     /// Reserves at every level, bottom-up, under one reservation id; a run's start (`run`,
     /// its limits) keeps its limits at the user's level, which alone counts them. A team that
     /// denies for capacity leased to its members' slices has every slice recalled, and the

@@ -3,10 +3,11 @@
 //! which no period's end tells.
 
 use super::resolve::Freshness;
-use super::{Gateway, GatewayError};
+use super::DataPlane;
+use crate::gateway::GatewayError;
 use crate::quota::{Decision, EventInput, Milli, Reason, UserId};
 
-impl Gateway {
+impl DataPlane {
     /// Sets `retry_at_ms` on `decision`'s denials by rolling windows: when the sub-windows that
     /// roll out first free room for the call's amount (one read of the window's sub-windows,
     /// on a denial only).

@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{Gateway, GatewayError};
+use super::DataPlane;
+use crate::gateway::GatewayError;
 use crate::metrics::{CacheKind, Fixed};
 use crate::quota::admission::admit;
 use crate::quota::{EventInput, Override, Plan, Reason, Subscription, UserId};
 
 /// The plan a user is metered by, with the period anchor and the version scripts check.
-pub(super) struct Resolved {
+pub(crate) struct Resolved {
     pub sub: Arc<Subscription>,
     pub plan: Option<Arc<Plan>>,
     pub started_ms: i64,
@@ -22,15 +23,15 @@ pub(super) struct Resolved {
 /// Whether a call may decide from a cached subscription (reserve, check, track), or reads
 /// it fresh (usage, adjust, and anything a person looks at).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Freshness {
+pub(crate) enum Freshness {
     Cached,
     Fresh,
 }
 
-impl Gateway {
+impl DataPlane {
     /// The user's subscription and plan, or the project's default plan; `plan` is None when
     /// the user has neither.
-    pub(super) async fn resolve(
+    pub(crate) async fn resolve(
         &self,
         project: &str,
         user: &UserId,

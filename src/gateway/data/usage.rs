@@ -3,9 +3,10 @@
 
 use std::time::Instant;
 
-use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
-use super::{Gateway, GatewayError};
+use super::DataPlane;
+use crate::gateway::outcome::{Effect, Observed, Verb};
+use crate::gateway::GatewayError;
 use crate::quota::{Amounts, Counter, LimitGroup, Milli, Outcomes, Plan, Status, UserId, Window};
 use crate::store::{Reply, UsageField};
 
@@ -31,7 +32,7 @@ impl Observed for Usage {
     }
 }
 
-impl Gateway {
+impl DataPlane {
     /// Reads the subscription fresh: usage is what a person looks at.
     pub async fn usage(&self, project: &str, user: &UserId) -> Result<Usage, GatewayError> {
         let started = Instant::now();
@@ -98,7 +99,7 @@ impl Gateway {
 
     /// The counters of every group of `plan` for `user`, its windows anchored at `started_ms`:
     /// what usage reads for the user's plan, and what a switch to another plan would find.
-    pub(super) async fn counters_under(
+    pub(crate) async fn counters_under(
         &self,
         project: &str,
         user: &UserId,

@@ -3,11 +3,12 @@
 //! attempts. The mark is written when the attempt ends and read before the next one reserves,
 //! so every attempt that starts after the failure is refused.
 
-use super::{Gateway, GatewayError};
+use super::DataPlane;
+use crate::gateway::GatewayError;
 use crate::quota::Step;
 use crate::quota::UserId;
 
-impl Gateway {
+impl DataPlane {
     /// Closes `step`'s action to further attempts; `why` is kept for the refusal's message.
     pub async fn close_action(&self, project: &str, user: &UserId, step: &Step, why: &str) -> Result<(), GatewayError> {
         if step.action.is_empty() {

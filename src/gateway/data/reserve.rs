@@ -4,11 +4,12 @@
 
 use std::time::Instant;
 
-use super::outcome::{Effect, Observed, Verb};
 use super::parents::Level;
 use super::resolve::Admitted;
+use super::DataPlane;
 use super::Idempotency;
-use super::{Gateway, GatewayError};
+use crate::gateway::outcome::{Effect, Observed, Verb};
+use crate::gateway::GatewayError;
 use crate::quota::decision::Granted;
 use crate::quota::hold::prepare;
 use crate::quota::{Decision, EventInput, Prepared, ReservationId, RunLimits, UserId, Verdict};
@@ -24,7 +25,7 @@ impl Observed for Decision {
 /// One level's decision, and the level above it that its checked subscription names.
 pub(super) type LevelDecision = (Decision, Option<UserId>);
 
-impl Gateway {
+impl DataPlane {
     /// Holds quota for the event at the user's level and every parent's; with an
     /// Idempotency-Key, a repeat answers the first answer.
     pub async fn reserve(
@@ -181,7 +182,7 @@ impl Gateway {
         Ok(match held.repeat.flatten().filter(|first| *first != at.at_ms) {
             Some(first_ms) => {
                 let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
-                let price = self.event_price(project, plan, input).await?;
+                let price = self.node.event_price(project, plan, input).await?;
                 let mut first = prepare(plan, input, price.as_ref(), started_ms, first_ms, overrides, true)?;
                 first.name_approvals(project, subject.as_str());
                 let mut decision = with_run(&first, first.decision(&verdict, Some(granted), first_ms));
@@ -278,7 +279,7 @@ impl Gateway {
         at_ms: i64,
     ) -> Result<Result<Prepared<'a>, Decision>, GatewayError> {
         let (plan, started_ms, overrides) = (&admitted.plan, admitted.started_ms, &admitted.overrides);
-        let price = self.event_price(project, plan, input).await?;
+        let price = self.node.event_price(project, plan, input).await?;
         let mut prepared = prepare(plan, input, price.as_ref(), started_ms, at_ms, overrides, true)?;
         if let (Some(group), Some(price)) = (prepared.unpriced, &price) {
             return Ok(Err(Decision::unpriced(group, &price.model, at_ms)));
@@ -299,7 +300,7 @@ pub(super) fn canonical_metadata(
     serde_json::to_string(metadata).map_err(GatewayError::encode("event metadata"))
 }
 
-impl Gateway {
+impl DataPlane {
     /// A level's decision instant: `below`'s, the instant a level below decided at in this
     /// request, else this node's reading of its clock now.
     pub(super) fn decided(&self, below: Option<i64>) -> Decided {

@@ -5,11 +5,12 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::audit::{Action, Actor, Change};
-use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
+use super::DataPlane;
 use super::Idempotency;
-use super::{Gateway, GatewayError};
+use crate::gateway::audit::{Action, Actor, Change};
+use crate::gateway::outcome::{Effect, Observed, Verb};
+use crate::gateway::GatewayError;
 use crate::quota::hold::prepare_adjustment;
 use crate::quota::ids::check_id;
 use crate::quota::{AuditEntry, Counter, ReasonText, SignedAmount, Unit, UserId};
@@ -47,7 +48,7 @@ impl Observed for Adjusted {
     }
 }
 
-impl Gateway {
+impl DataPlane {
     /// Adds `amount_milli` (negative to refund) to the group's current period; a repeat of
     /// `idempotency` answers the first adjustment again and changes nothing.
     #[allow(clippy::too_many_arguments)]

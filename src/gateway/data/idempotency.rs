@@ -21,7 +21,7 @@ impl Idempotency {
     }
 
     /// As the scripts take it.
-    pub(super) fn stored(&self) -> &store::Idempotency {
+    pub(crate) fn stored(&self) -> &store::Idempotency {
         &self.0
     }
 }

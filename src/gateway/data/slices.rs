@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use super::parents::{next_level, MAX_LEVELS};
 use super::resolve::Admitted;
-use super::{Gateway, GatewayError};
+use super::DataPlane;
+use crate::gateway::GatewayError;
 use crate::quota::{Counter, Decision, EventInput, Hold, Milli, Mode, Placement, ReservationId, SliceHold, UserId};
 use crate::store::{Fired, Reply, ReserveArgs, Reserved, Short, Take, TakeLease, Taken};
 
@@ -166,7 +167,7 @@ enum Round {
     Short(Vec<Wanted>),
 }
 
-impl Gateway {
+impl DataPlane {
     /// Reserves on the user's slices of its ancestors' groups; None when the call is to be
     /// decided as without leases (leases off, no parent, a group that cannot be sliced, an
     /// ancestor near its limit). Never with an Idempotency-Key (levels.rs).

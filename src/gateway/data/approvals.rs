@@ -4,8 +4,9 @@
 
 use serde_json::json;
 
-use super::audit::{Action, Actor};
-use super::{Gateway, GatewayError};
+use super::DataPlane;
+use crate::gateway::audit::{Action, Actor};
+use crate::gateway::GatewayError;
 use crate::json::rfc3339;
 use crate::quota::{Approval, ApprovalStatus, Milli, Override, UserId, MAX_OVERRIDES};
 use crate::store::{ApprovalDecision, ApprovalPage, OutboxEntry};
@@ -32,7 +33,7 @@ pub enum Deciding {
     NotFound,
 }
 
-impl Gateway {
+impl DataPlane {
     /// The project's requests (of one status, of one user), oldest first, after `after`.
     pub async fn approvals(
         &self,
@@ -186,7 +187,7 @@ impl Gateway {
                 json!({ "approvalId": id, "groupId": approval.group_id, "reason": reason }),
             ),
         };
-        self.record_user_change(project, by, action, &user, detail).await;
+        self.node.record_user_change(project, by, action, &user, detail).await;
         Ok(Deciding::Done(Box::new(approval)))
     }
 

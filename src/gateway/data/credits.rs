@@ -4,11 +4,12 @@
 
 use serde_json::json;
 
-use super::audit::{Action, Actor, Change};
 use super::resolve::Freshness;
+use super::DataPlane;
 use super::Idempotency;
 use super::LedgerQuery;
-use super::{Gateway, GatewayError};
+use crate::gateway::audit::{Action, Actor, Change};
+use crate::gateway::GatewayError;
 use crate::quota::credit::MAX_GRANT_MS;
 use crate::quota::hold::prepare_adjustment;
 use crate::quota::ids::check_id;
@@ -28,7 +29,7 @@ pub enum Granting {
     TooMany,
 }
 
-impl Gateway {
+impl DataPlane {
     /// Grants credits to `user`'s balance; a repeat of `idempotency` (a payment's id) answers
     /// the first grant and grants nothing.
     pub async fn grant(
@@ -172,7 +173,7 @@ impl Gateway {
 /// The most ledger entries one summary reads; past them it answers what it read, flagged.
 pub const SUMMARY_ENTRIES: usize = 200_000;
 
-impl Gateway {
+impl DataPlane {
     /// What the ledger says of credits of `balance` (every one when None) in [`from_ms`,
     /// `to_ms`), of one user when given, else of every user of the project. Answers whether
     /// it stopped at `SUMMARY_ENTRIES` before the end.

@@ -1,7 +1,8 @@
 //! Reading the usage ledger: one user's entries, or every user's with entries in a range
 //! (through the project's ledger index, day by day), a page at a time.
 
-use super::{Gateway, GatewayError};
+use super::DataPlane;
+use crate::gateway::GatewayError;
 use crate::quota::UserFilter;
 use crate::quota::{day_of, UsageDay, UsageEvent, UserId, DAY_MS};
 
@@ -36,7 +37,7 @@ pub struct LedgerQuery<'a> {
 /// clock and Redis time (which stamps the entry) differ by far less.
 const DAY_MARGIN_MS: i64 = 60_000;
 
-impl Gateway {
+impl DataPlane {
     /// Up to `limit` entries of `query`: of its user when given, each in time order (with a
     /// member, only those of that member's events, in a parent's ledger);
     /// else of every user with entries in the range, found through the project's ledger index

@@ -8,12 +8,13 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::audit::{Action, Actor};
-use super::outcome::Verb;
 use super::reservations::Extension;
 use super::settle::{Commit, Settlement};
+use super::DataPlane;
 use super::Idempotency;
-use super::{Gateway, GatewayError};
+use crate::gateway::audit::{Action, Actor};
+use crate::gateway::outcome::Verb;
+use crate::gateway::GatewayError;
 use crate::json::rfc3339;
 use crate::quota::{Decision, EventInput, Reservation, ReservationId, ReservationState, RunRecord, RunState, UserId};
 use crate::secrets::id_bytes;
@@ -67,7 +68,7 @@ impl RunView {
     }
 }
 
-impl Gateway {
+impl DataPlane {
     /// Holds a run's budget as a reserve of its event would, at every level, all or nothing;
     /// `input.step` names the parent run of a child run, whose budget it is carved from.
     pub async fn start_run(
@@ -128,7 +129,8 @@ impl Gateway {
         let view = self.close_run(project, id, None, &by.id).await?;
         if view.as_ref().is_some_and(|v| v.state == RunState::Closed) {
             let detail = json!({ "runId": id.as_str() });
-            self.record_user_change(project, by, Action::RunClose, id.user(), detail)
+            self.node
+                .record_user_change(project, by, Action::RunClose, id.user(), detail)
                 .await;
         }
         Ok(view)
@@ -145,7 +147,8 @@ impl Gateway {
         let extension = self.extend(project, id, ttl_ms).await?;
         if let Extension::Extended { expires_ms, .. } = &extension {
             let detail = json!({ "runId": id.as_str(), "expiresAt": rfc3339(*expires_ms) });
-            self.record_user_change(project, by, Action::RunExtend, id.user(), detail)
+            self.node
+                .record_user_change(project, by, Action::RunExtend, id.user(), detail)
                 .await;
         }
         Ok(extension)

@@ -5,7 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Gateway, GatewayError};
+use super::DataPlane;
+use crate::gateway::GatewayError;
 use crate::quota::UserId;
 use crate::secrets::random_token;
 use crate::store::Store;
@@ -29,12 +30,12 @@ fn refused(detail: impl Into<String>) -> GatewayError {
     }
 }
 
-impl Gateway {
+impl DataPlane {
     /// Refuses `parent` for `user` when it has no plan of its own, when it would close a
     /// cycle, or when the chain from the lowest member under `user` to the top of `parent`'s
     /// chain would pass three levels. Reads are fresh; a change racing this one on another
     /// subject can still lengthen a chain, and the data plane never walks past three levels.
-    pub(super) async fn check_parent(&self, project: &str, user: &UserId, parent: &str) -> Result<(), GatewayError> {
+    pub(crate) async fn check_parent(&self, project: &str, user: &UserId, parent: &str) -> Result<(), GatewayError> {
         if parent == user.as_str() {
             return Err(refused("must name another subject than the user itself"));
         }
@@ -82,7 +83,7 @@ impl Gateway {
     /// parent changes, so two racing changes on any nodes run one after the other: each
     /// checks the chains as the other left them, and no cycle or fourth level can form
     /// between a check and its write. The lease lapses by itself if this node dies.
-    pub(super) async fn holding_parents_lease<T>(
+    pub(crate) async fn holding_parents_lease<T>(
         &self,
         project: &str,
         change: impl AsyncFnOnce() -> Result<T, GatewayError>,
@@ -165,7 +166,7 @@ impl Level<'_> {
     }
 }
 
-impl Gateway {
+impl DataPlane {
     /// The one walk up a chain of budgets, which every verb that reaches the parents' levels
     /// takes: from `user`'s level, whose record or subscription names `parent`, `visit` each
     /// level above in turn, bottom-up, told its subject and the levels under it; `visit`

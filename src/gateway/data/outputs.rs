@@ -3,7 +3,8 @@
 //! reservation reached, each level's record naming the next, as a commit is; said again it
 //! changes nothing, and a changed word moves the count (outcomes.lua).
 
-use super::{Gateway, GatewayError};
+use super::DataPlane;
+use crate::gateway::GatewayError;
 use crate::quota::{ReservationId, ReservationState, UserId};
 use crate::store::OutcomeReply;
 
@@ -22,7 +23,7 @@ pub enum Said {
     },
 }
 
-impl Gateway {
+impl DataPlane {
     /// Says `outcome` of the committed reservation `id`, at the user's level and each level
     /// above that its records name; the answer is the user's level's.
     pub async fn set_outcome(

@@ -2,8 +2,9 @@
 
 use std::time::Instant;
 
-use super::outcome::{Effect, Observed, Verb};
-use super::{Gateway, GatewayError};
+use super::DataPlane;
+use crate::gateway::outcome::{Effect, Observed, Verb};
+use crate::gateway::GatewayError;
 use crate::quota::{Reservation, ReservationId, ReservationState, UserId};
 use crate::store::Extended;
 
@@ -49,7 +50,7 @@ pub struct ReservationView {
     pub parents: Vec<(UserId, Reservation)>,
 }
 
-impl Gateway {
+impl DataPlane {
     /// Up to `limit` of the user's open reservations, soonest to expire first.
     pub async fn open_reservations(
         &self,

@@ -2,15 +2,16 @@
 
 use std::time::Instant;
 
-use super::outcome::{Effect, Observed, Verb};
 use super::parents::Level;
+use crate::gateway::outcome::{Effect, Observed, Verb};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use super::reserve::canonical_metadata;
 use super::resolve::Freshness;
+use super::DataPlane;
 use super::Idempotency;
-use super::{Gateway, GatewayError};
+use crate::gateway::GatewayError;
 use crate::quota::hold::prepare;
 use crate::quota::{Counter, EventInput, RunProgress, UserId};
 use crate::secrets::id_bytes;
@@ -28,7 +29,7 @@ impl Observed for Tracked {
     }
 }
 
-impl Gateway {
+impl DataPlane {
     /// Counts the event in every matched group except in-flight limits, at the user's level
     /// and every parent's; never denies, not even a blocked user's usage, which happened all
     /// the same.
@@ -134,7 +135,7 @@ impl Gateway {
                     return Ok(Reply::Done((none, parent, at_ms)));
                 };
                 let (started_ms, overrides) = (resolved.started_ms, &resolved.sub.overrides);
-                let price = self.event_price(project, plan, input).await?;
+                let price = self.node.event_price(project, plan, input).await?;
                 let mut prepared = prepare(plan, input, price.as_ref(), started_ms, at_ms, overrides, false)?;
                 // Usage that happened is never counted as free: a track of a model a priced group
                 // has no price for is refused whole, and says which.

@@ -7,11 +7,12 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
-use super::outcome::{Effect, Observed, Verb};
 use super::resolve::Freshness;
 use super::track::{metadata_json, Who};
+use super::DataPlane;
 use super::Idempotency;
-use super::{Gateway, GatewayError};
+use crate::gateway::outcome::{Effect, Observed, Verb};
+use crate::gateway::GatewayError;
 use crate::quota::{Counter, Milli, Reservation, ReservationId, ReservationState, UserId};
 use crate::store::{LedgerEntry, SettleReply, StoreError};
 
@@ -62,7 +63,7 @@ pub struct Commit<'a> {
     pub key_id: &'a str,
 }
 
-impl Gateway {
+impl DataPlane {
     /// Turns a reservation into usage at every level: as reserved, or with the actual
     /// quantity and metadata recomputed by each hold's own measure; with what its output came
     /// to when the caller says (`outcome`).
