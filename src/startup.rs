@@ -236,6 +236,6 @@ async fn start(state: web::Data<AppState>, configured_root: Option<String>, star
     };
     tracing::info!("connected to redis; ready");
     let _ = started.send(first);
-    tokio::spawn(state.gateway.clone().deliver_forever());
+    tokio::spawn(state.gateway.workers().clone().deliver_forever());
     state.gateway.node().clone().refresh_forever().await;
 }

@@ -1,7 +1,7 @@
 //! The service layer between HTTP and Redis: planes over one shared `Node` (`node.rs`: the
 //! store, the node's caches, its clock, its metrics, the outcome subscribers, the retry driver
-//! in `retry.rs`), with one file per verb. The data plane (`data/`), the console (`console/`)
-//! and the lab (`lab/`) are planes of their own; the verbs not yet moved to a plane are
+//! in `retry.rs`), with one file per verb. The data plane (`data/`), the workers (`workers/`),
+//! the console (`console/`) and the lab (`lab/`) are planes of their own; the verbs not yet moved to a plane are
 //! `Gateway`'s. It resolves plans, decides when a cache may be trusted, assembles decisions; it
 //! knows nothing of HTTP or JSON wire types.
 
@@ -12,7 +12,6 @@ mod cache;
 mod clock;
 pub(crate) mod console;
 mod data;
-mod deliver;
 mod epoch;
 pub mod lab;
 mod node;
@@ -21,15 +20,14 @@ mod plans;
 mod prices;
 mod projects;
 mod retry;
-mod slice_ends;
 mod start;
 mod subscriptions;
-mod sweep;
 mod switch_preview;
 mod tokens;
 mod user_keys;
 mod users;
 pub mod webhooks;
+mod workers;
 
 use std::sync::Arc;
 
@@ -51,6 +49,7 @@ pub use start::FirstStart;
 pub use subscriptions::ParentChange;
 pub use switch_preview::SwitchRow;
 pub use user_keys::{KeyUser, MAX_USER_KEYS};
+pub use workers::Workers;
 
 use crate::quota::MeasureError;
 use crate::store::{StoreConfig, StoreError};
@@ -176,33 +175,34 @@ impl GatewayError {
 
 /// The quota service of one node: its planes over one shared `Node`; cheap to clone, shared by
 /// all workers. Callers name the plane: `gateway.data()` (the metered calls),
-/// `gateway.console()`, `gateway.lab()`; the rest are still `Gateway`'s own until they move to
-/// planes of their own.
+/// `gateway.workers()`, `gateway.console()`, `gateway.lab()`; the rest are still `Gateway`'s
+/// own until they move to a plane of their own.
 #[derive(Clone)]
 pub struct Gateway {
     /// The data plane, which holds the node the other planes stand on.
     data: DataPlane,
+    /// Behind an `Arc`, as the lab: a `Gateway`'s clone copies no second data plane.
+    workers: Arc<Workers>,
     /// Behind an `Arc`, so a `Gateway`'s clone copies no second node.
     lab: Arc<Lab>,
-    webhooks: Arc<WebhookSettings>,
 }
 
 impl Gateway {
     /// Builds the store; connections are made on first use, so a node can start before Redis.
     /// The node's metrics are the first outcome subscriber.
     pub fn new(config: &StoreConfig) -> Result<Gateway, StoreError> {
-        let node = Node::new(config)?;
+        let data = DataPlane::new(Node::new(config)?);
         Ok(Gateway {
-            lab: Arc::new(Lab::new(node.clone())),
-            data: DataPlane::new(node),
-            webhooks: Arc::default(),
+            lab: Arc::new(Lab::new(data.node.clone())),
+            workers: Arc::new(Workers::new(data.clone(), Arc::default())),
+            data,
         })
     }
 
     /// How this node leases slices of parents' budgets.
     pub fn with_leases(mut self, leases: LeaseSettings) -> Gateway {
         self.data.leases = leases;
-        self
+        self.with_workers_rebuilt()
     }
 
     /// Prices by `catalog` instead of the one built in.
@@ -213,6 +213,7 @@ impl Gateway {
             lab: Arc::new(Lab::new(self.data.node.clone())),
             ..self
         }
+        .with_workers_rebuilt()
     }
 
     /// How this node delivers webhooks (the default: https to public addresses only).
@@ -221,8 +222,10 @@ impl Gateway {
         {
             self.data.skip_alert_moves = settings.skip_moves();
         }
-        self.webhooks = Arc::new(settings);
-        self
+        Gateway {
+            workers: Arc::new(Workers::new(self.data.clone(), Arc::new(settings))),
+            ..self
+        }
     }
 
     /// For tests only (`test-hooks`; without it, nothing): waits this long before each
@@ -232,7 +235,7 @@ impl Gateway {
         let gateway = {
             let mut gateway = self;
             gateway.data.level_pause = pause;
-            gateway
+            gateway.with_workers_rebuilt()
         };
         #[cfg(not(feature = "test-hooks"))]
         let gateway = {
@@ -240,6 +243,15 @@ impl Gateway {
             self
         };
         gateway
+    }
+
+    /// The workers built again over the data plane as it is now, with their webhook settings:
+    /// after a builder changed it, before any plane is used, as they hold a copy of it.
+    fn with_workers_rebuilt(self) -> Gateway {
+        Gateway {
+            workers: Arc::new(Workers::new(self.data.clone(), self.workers.webhooks.clone())),
+            ..self
+        }
     }
 
     /// What every plane shares: the clock, the metrics, who a caller is, the cached plans and
@@ -252,6 +264,11 @@ impl Gateway {
     /// ledger: the metered calls and what follows from their decisions.
     pub fn data(&self) -> &DataPlane {
         &self.data
+    }
+
+    /// Webhook deliveries, the outbox sweep and slices ended in the background.
+    pub fn workers(&self) -> &Workers {
+        &self.workers
     }
 
     /// Operators, their invitations, dashboard sessions and sign-in.

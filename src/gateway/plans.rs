@@ -30,7 +30,7 @@ impl Gateway {
         self.data.node.report(Verb::PutPlan, project, None, started, &answer);
         if let Ok(version) = answer {
             // Slices leased under the plan's old text are ended: a lowered quota holds at once.
-            self.end_plan_slices_soon(project, &plan.id).await;
+            self.workers.end_plan_slices_soon(project, &plan.id).await;
             let detail = json!({ "version": version });
             self.data
                 .node

@@ -51,9 +51,9 @@ impl Gateway {
             field: "url",
             detail: e.to_string(),
         };
-        let parsed = guard::check_url(url, &self.webhooks).map_err(invalid)?;
-        let deadline = tokio::time::Instant::now() + self.webhooks.timeout;
-        match guard::resolve(&parsed, &self.webhooks, deadline).await {
+        let parsed = guard::check_url(url, &self.workers.webhooks).map_err(invalid)?;
+        let deadline = tokio::time::Instant::now() + self.workers.webhooks.timeout;
+        match guard::resolve(&parsed, &self.workers.webhooks, deadline).await {
             // A name that does not resolve (yet, or in time) may later; every attempt checks again.
             Ok(_) | Err(guard::Refused::Unresolved(_)) => Ok(parsed.into()),
             Err(refused) => Err(invalid(refused)),

@@ -1,14 +1,14 @@
 //! Slices ended after a plan's edit: a job in the background, so the edit's answer never waits
 //! for the teams on the plan to give back what they leased (docs/decisions/0060-leased-slices.md).
 
-use super::Gateway;
+use super::Workers;
 
-impl Gateway {
+impl Workers {
     /// Ends, in the background, every slice leased by a team on `plan`, after its text changed:
     /// a lowered quota is then decided at the team by the next take, not spent on slices sized
     /// under the old one. Done twice: now, and again once every node has seen the edit (two
     /// polls of the config epoch), for a take another node made meanwhile from its cached plan.
-    pub(super) async fn end_plan_slices_soon(&self, project: &str, plan: &str) {
+    pub(crate) async fn end_plan_slices_soon(&self, project: &str, plan: &str) {
         if !self.data.leases.enabled {
             return;
         }

@@ -3,7 +3,8 @@
 
 use futures_util::StreamExt;
 
-use super::{Gateway, GatewayError};
+use super::Workers;
+use crate::gateway::GatewayError;
 use crate::store::slots::SLOTS;
 use crate::store::Outboxed;
 
@@ -12,11 +13,11 @@ const SWEEP_PARALLEL: usize = 64;
 /// Entries one sweep takes from one outbox; the next sweep takes more.
 const SWEEP_BATCH: usize = 100;
 
-impl Gateway {
+impl Workers {
     /// Moves every event that has waited in an outbox longer than the grace period: what nodes
     /// that died right after their scripts left. One node sweeps per interval (the others find
     /// the turn taken). Answers how many it moved.
-    pub async fn sweep_outboxes(&self) -> Result<usize, GatewayError> {
+    pub(super) async fn sweep_outboxes(&self) -> Result<usize, GatewayError> {
         let turn = u64::try_from(self.webhooks.sweep_every().as_millis()).unwrap_or(u64::MAX);
         if !self.data.node.store.take_sweep_turn(turn).await? {
             return Ok(0);

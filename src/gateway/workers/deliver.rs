@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::{Gateway, GatewayError};
+use super::Workers;
+use crate::gateway::GatewayError;
 use crate::store::{Attempted, Claimed, DeliveryOutcome};
 use crate::webhooks::send::{send, Attempt, Message};
 
@@ -64,9 +65,9 @@ impl InFlight {
     }
 }
 
-impl Gateway {
+impl Workers {
     /// Runs until the process ends.
-    pub async fn deliver_forever(self) {
+    pub(crate) async fn deliver_forever(self) {
         let mut swept = Instant::now();
         let mut in_flight = InFlight::new();
         loop {
