@@ -223,7 +223,7 @@ async fn wait_for_signal() {
 async fn start(state: web::Data<AppState>, configured_root: Option<String>, started: oneshot::Sender<FirstStart>) {
     let mut attempts: u32 = 0;
     let first = loop {
-        match state.gateway.start(configured_root.as_deref()).await {
+        match state.gateway.accounts().start(configured_root.as_deref()).await {
             Ok(first) => break first,
             Err(err) => {
                 if attempts.is_multiple_of(20) {

@@ -1,12 +1,12 @@
 //! The service layer between HTTP and Redis: planes over one shared `Node` (`node.rs`: the
 //! store, the node's caches, its clock, its metrics, the outcome subscribers, the retry driver
-//! in `retry.rs`), with one file per verb. The data plane (`data/`), the workers (`workers/`),
-//! the console (`console/`) and the lab (`lab/`) are planes of their own; the verbs not yet moved to a plane are
-//! `Gateway`'s. It resolves plans, decides when a cache may be trusted, assembles decisions; it
-//! knows nothing of HTTP or JSON wire types.
+//! in `retry.rs`), with one file per verb. The data plane (`data/`: the metered calls), the
+//! workers (`workers/`: the background jobs) and the accounts (`accounts/`: what operators
+//! manage) stand one on the other in that order, each calling only those below it; the console
+//! (`console/`) and the lab (`lab/`) stand on the node alone. It resolves plans, decides when a
+//! cache may be trusted, assembles decisions; it knows nothing of HTTP or JSON wire types.
 
-mod activity;
-mod api_keys;
+mod accounts;
 pub mod audit;
 mod cache;
 mod clock;
@@ -16,24 +16,18 @@ mod epoch;
 pub mod lab;
 mod node;
 pub mod outcome;
-mod plans;
 mod prices;
-mod projects;
 mod retry;
-mod start;
-mod subscriptions;
-mod switch_preview;
 mod tokens;
-mod user_keys;
-mod users;
-pub mod webhooks;
 mod workers;
 
 use std::sync::Arc;
 
 /// The model catalog a node prices by, built by start-up.
 pub use crate::quota::catalog::Catalog;
-pub use activity::{Activity, Overview};
+pub use accounts::{
+    webhooks, Accounts, Activity, FirstStart, KeyUser, Overview, ParentChange, SwitchRow, MAX_USER_KEYS,
+};
 pub use clock::Clock;
 pub(crate) use console::{Console, Credential, SignIn};
 pub use data::{approvals, outputs};
@@ -45,10 +39,6 @@ pub use epoch::EPOCH_POLL;
 pub use lab::Lab;
 pub use node::Node;
 pub use outcome::{Effect, Outcome, Subscriber, Verb};
-pub use start::FirstStart;
-pub use subscriptions::ParentChange;
-pub use switch_preview::SwitchRow;
-pub use user_keys::{KeyUser, MAX_USER_KEYS};
 pub use workers::Workers;
 
 use crate::quota::MeasureError;
@@ -175,8 +165,7 @@ impl GatewayError {
 
 /// The quota service of one node: its planes over one shared `Node`; cheap to clone, shared by
 /// all workers. Callers name the plane: `gateway.data()` (the metered calls),
-/// `gateway.workers()`, `gateway.console()`, `gateway.lab()`; the rest are still `Gateway`'s
-/// own until they move to a plane of their own.
+/// `gateway.workers()`, `gateway.accounts()`, `gateway.console()`, `gateway.lab()`.
 #[derive(Clone)]
 pub struct Gateway {
     /// The data plane, which holds the node the other planes stand on.
@@ -269,6 +258,12 @@ impl Gateway {
     /// Webhook deliveries, the outbox sweep and slices ended in the background.
     pub fn workers(&self) -> &Workers {
         &self.workers
+    }
+
+    /// Projects, keys, user keys, subscriptions, plans, prices, webhook endpoints, users, the
+    /// overview, the audit log's pages and the first start: what operators manage.
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts::new(&self.data, &self.workers)
     }
 
     /// Operators, their invitations, dashboard sessions and sign-in.

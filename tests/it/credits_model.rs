@@ -219,8 +219,9 @@ async fn harness() -> Harness {
         { "id": "credits", "balance": "credits", "overdraft": OVERDRAFT as f64 / 1000.0, "matches": [ { "event": "*" } ] } ] }))
     .unwrap();
     let plan = Plan::from_doc("plan_wallet", doc).unwrap();
-    gateway.put_plan("p", &plan, &Actor::root()).await.unwrap();
+    gateway.accounts().put_plan("p", &plan, &Actor::root()).await.unwrap();
     gateway
+        .accounts()
         .subscribe("p", &user(), &plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();

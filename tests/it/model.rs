@@ -123,8 +123,9 @@ async fn harness() -> Harness {
         .collect();
     let doc = serde_json::from_value(json!({ "periodType": "lifetime", "groups": groups })).unwrap();
     let plan = Plan::from_doc("plan_model", doc).unwrap();
-    store.put_plan("p", &plan, &Actor::root()).await.unwrap();
+    store.accounts().put_plan("p", &plan, &Actor::root()).await.unwrap();
     store
+        .accounts()
         .subscribe("p", &user(), &plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();

@@ -56,8 +56,9 @@ async fn each_call_reports_one_outcome_with_its_verb_user_and_effect() {
         step: None,
         fit: Default::default(),
     };
-    gateway.put_plan("p", &plan, &Actor::root()).await.unwrap();
+    gateway.accounts().put_plan("p", &plan, &Actor::root()).await.unwrap();
     gateway
+        .accounts()
         .subscribe("p", &user, &plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();

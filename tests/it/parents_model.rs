@@ -96,16 +96,26 @@ fn member(i: usize) -> UserId {
 async fn setup() -> Gateway {
     let gateway = service_on_shared(&unique_prefix()).await;
     let (member_plan, team_plan) = (plan("plan_m", "own", OWN), plan("plan_t", "pool", POOL));
-    gateway.put_plan("p", &member_plan, &Actor::root()).await.unwrap();
-    gateway.put_plan("p", &team_plan, &Actor::root()).await.unwrap();
+    gateway
+        .accounts()
+        .put_plan("p", &member_plan, &Actor::root())
+        .await
+        .unwrap();
+    gateway
+        .accounts()
+        .put_plan("p", &team_plan, &Actor::root())
+        .await
+        .unwrap();
     let team = UserId::parse("team").unwrap();
     gateway
+        .accounts()
         .subscribe("p", &team, &team_plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();
     for i in 0..MEMBERS {
         let parent = ParentChange::Set("team");
         gateway
+            .accounts()
             .subscribe("p", &member(i), &member_plan, None, None, parent, &Actor::root())
             .await
             .unwrap();

@@ -113,7 +113,7 @@ async fn lab(plans: Vec<Plan>) -> Lab {
     let prefix = unique_prefix();
     let gateway = service_on_shared(&prefix).await;
     for p in &plans {
-        gateway.put_plan("p", p, &Actor::root()).await.unwrap();
+        gateway.accounts().put_plan("p", p, &Actor::root()).await.unwrap();
     }
     Lab {
         gateway,
@@ -135,17 +135,18 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
     let started_ms = redis_ms() - if boundary { 60_000 - 150 } else { 1_000 };
     let g = &lab.gateway;
     let subscribe = |plan: usize| async move {
-        g.subscribe(
-            "p",
-            user,
-            &lab.plans[plan],
-            Some(started_ms),
-            None,
-            ParentChange::Keep,
-            &Actor::root(),
-        )
-        .await
-        .unwrap();
+        g.accounts()
+            .subscribe(
+                "p",
+                user,
+                &lab.plans[plan],
+                Some(started_ms),
+                None,
+                ParentChange::Keep,
+                &Actor::root(),
+            )
+            .await
+            .unwrap();
     };
     subscribe(first_plan).await;
     let mut live = Live {

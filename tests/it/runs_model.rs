@@ -131,8 +131,9 @@ async fn harness() -> (Gateway, Layout) {
         { "id": "a_only", "unit": "count", "quota": A_ONLY_QUOTA / 1000, "matches": [ { "event": "a" } ] } ] }))
     .unwrap();
     let plan = Plan::from_doc("plan_runs_model", doc).unwrap();
-    gateway.put_plan("p", &plan, &Actor::root()).await.unwrap();
+    gateway.accounts().put_plan("p", &plan, &Actor::root()).await.unwrap();
     gateway
+        .accounts()
         .subscribe("p", &user(), &plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();

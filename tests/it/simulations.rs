@@ -327,7 +327,11 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
         Plan::from_doc(id, serde_json::from_value(doc).unwrap()).unwrap()
     };
     let current = plan("plan_lab", 30);
-    gateway.put_plan("p", &current, &Actor::root()).await.unwrap();
+    gateway
+        .accounts()
+        .put_plan("p", &current, &Actor::root())
+        .await
+        .unwrap();
     let users: Vec<UserId> = (0..USERS)
         .map(|i| UserId::parse(&format!("user{i:04}")).unwrap())
         .collect();
@@ -339,6 +343,7 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
             let current = &current;
             async move {
                 gateway
+                    .accounts()
                     .subscribe("p", user, current, None, None, ParentChange::Keep, &Actor::root())
                     .await
                     .unwrap();

@@ -3,8 +3,9 @@
 //! (the new plan's window, anchored as the switch anchors it, with its onPlanChange rule
 //! applied as the subscribe script applies it). Read only; the dashboard shows it to confirm.
 
-use super::data::Freshness;
-use super::{Gateway, GatewayError};
+use super::Accounts;
+use crate::gateway::data::Freshness;
+use crate::gateway::GatewayError;
 use crate::quota::{Counter, Milli, Plan, PlanChange, UserId};
 
 /// One group of the plan switched to.
@@ -20,7 +21,7 @@ pub struct SwitchRow {
     pub ruled: bool,
 }
 
-impl Gateway {
+impl Accounts<'_> {
     pub async fn switch_preview(
         &self,
         project: &str,

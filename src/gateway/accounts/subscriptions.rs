@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::audit::{Action, Actor};
-use super::outcome::{Effect, Observed, Verb};
-use super::{Gateway, GatewayError};
+use super::Accounts;
+use crate::gateway::audit::{Action, Actor};
+use crate::gateway::outcome::{Effect, Observed, Verb};
+use crate::gateway::GatewayError;
 use crate::json::rfc3339;
 use crate::quota::ids::check_id;
 use crate::quota::value::{check_value, value_key};
@@ -44,7 +45,7 @@ impl Observed for Subscription {
     }
 }
 
-impl Gateway {
+impl Accounts<'_> {
     /// The user's subscription as Redis has it now (the empty one when there is none).
     pub async fn subscription(&self, project: &str, user: &UserId) -> Result<Subscription, GatewayError> {
         Ok(self.data.node.store.subscription(project, user).await?)

@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::audit::{Action, Actor, Change};
-use super::outcome::{Effect, Observed, Verb};
-use super::{Gateway, GatewayError};
+use super::Accounts;
+use crate::gateway::audit::{Action, Actor, Change};
+use crate::gateway::outcome::{Effect, Observed, Verb};
+use crate::gateway::GatewayError;
 use crate::quota::Plan;
 use crate::quota::PlanDeletion;
 
@@ -17,7 +18,7 @@ impl Observed for PlanDeletion {
     }
 }
 
-impl Gateway {
+impl Accounts<'_> {
     /// Stores a validated plan; returns its version (unchanged when the document is).
     pub async fn put_plan(&self, project: &str, plan: &Plan, by: &Actor) -> Result<u64, GatewayError> {
         let started = Instant::now();

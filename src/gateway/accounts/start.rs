@@ -3,7 +3,8 @@
 //! the user-token signing secret and the start of the ledger index learnt.
 //! Secrets are returned to the caller to print once; only their digests are stored.
 
-use super::{Gateway, GatewayError};
+use super::Accounts;
+use crate::gateway::GatewayError;
 use crate::quota::{day_of, ProjectSettings, DAY_MS};
 use crate::secrets;
 use crate::store::StoreError;
@@ -17,7 +18,7 @@ pub struct FirstStart {
     pub default_key: Option<String>,
 }
 
-impl Gateway {
+impl Accounts<'_> {
     /// Reaches Redis once: on success the node is started (`started()` is true) and answers
     /// whatever this start created.
     pub async fn start(&self, configured_root: Option<&str>) -> Result<FirstStart, GatewayError> {

@@ -12,7 +12,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::{Gateway, GatewayError};
+use super::Accounts;
+use crate::gateway::GatewayError;
 use crate::quota::UserFilter;
 use crate::quota::UserId;
 use crate::secrets::random_bytes;
@@ -55,7 +56,7 @@ pub struct Overview {
     pub computing: bool,
 }
 
-impl Gateway {
+impl Accounts<'_> {
     /// The overview's activity over the last `days` days: the latest computed, and a new
     /// computation started when it is missing, of another day, older than `FRESH_MS`, or
     /// `fresh` is asked for (unless one is under way). Without any, it waits up to
@@ -94,8 +95,11 @@ impl Gateway {
             }
             Err(err) => return Err(err.into()),
         }
-        let (gateway, owned) = (self.clone(), project.to_string());
+        // The computation outlives this view: it holds a copy of the workers (and so of the
+        // data plane under them) and views the accounts through it.
+        let (workers, owned) = (self.workers.clone(), project.to_string());
         let computing = tokio::spawn(async move {
+            let gateway = Accounts::new(&workers.data, &workers);
             let computed = gateway.compute_activity(&owned, today - (days - 1), today).await;
             match &computed {
                 Ok(activity) => {

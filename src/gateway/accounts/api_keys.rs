@@ -5,13 +5,14 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::audit::{reason_detail, Action, Actor, Change};
-use super::outcome::Verb;
-use super::{Gateway, GatewayError};
+use super::Accounts;
+use crate::gateway::audit::{reason_detail, Action, Actor, Change};
+use crate::gateway::outcome::Verb;
+use crate::gateway::GatewayError;
 use crate::quota::{KeyRecord, ReasonText};
 use crate::secrets;
 
-impl Gateway {
+impl Accounts<'_> {
     /// Mints a key of `kind` ("secret" or "publishable") for `project`; returns its record and
     /// the key, which is never stored.
     pub async fn mint_key(

@@ -4,12 +4,13 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::audit::{Action, Actor, Change};
-use super::outcome::Verb;
-use super::{Gateway, GatewayError};
+use super::Accounts;
+use crate::gateway::audit::{Action, Actor, Change};
+use crate::gateway::outcome::Verb;
+use crate::gateway::GatewayError;
 use crate::quota::ProjectSettings;
 
-impl Gateway {
+impl Accounts<'_> {
     /// Creates a project; false when the id is taken.
     pub async fn create_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, GatewayError> {
         let started = Instant::now();

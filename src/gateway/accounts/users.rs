@@ -1,9 +1,10 @@
 //! The users index of a project, a page at a time.
 
-use super::{Gateway, GatewayError};
+use super::Accounts;
+use crate::gateway::GatewayError;
 use crate::quota::{UserFilter, UserId, UserPage};
 
-impl Gateway {
+impl Accounts<'_> {
     /// Up to `limit` users after `after` that pass `filter`.
     pub async fn users(
         &self,

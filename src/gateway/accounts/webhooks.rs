@@ -5,8 +5,9 @@
 
 use serde_json::json;
 
-use super::audit::{reason_detail, Action, Actor, Change};
-use super::{Gateway, GatewayError, Idempotency};
+use super::Accounts;
+use crate::gateway::audit::{reason_detail, Action, Actor, Change};
+use crate::gateway::{GatewayError, Idempotency};
 use crate::quota::alerts::AlertKind;
 use crate::quota::{DeliveryRecord, EndpointRecord, ReasonText};
 use crate::store::{EndpointMade, Redelivered, SecretRotated};
@@ -43,7 +44,7 @@ pub struct CreatedWebhook {
     pub repeated: bool,
 }
 
-impl Gateway {
+impl Accounts<'_> {
     /// Checks `url` as a delivery would (no control characters, scheme, then every address it
     /// resolves to, DNS bounded by the delivery timeout); answers its normalised form.
     async fn check_webhook_url(&self, url: &str) -> Result<String, GatewayError> {

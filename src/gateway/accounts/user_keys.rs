@@ -7,9 +7,10 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::audit::{Action, Actor, Change};
-use super::outcome::{Effect, Observed, Verb};
-use super::{Gateway, GatewayError};
+use super::Accounts;
+use crate::gateway::audit::{Action, Actor, Change};
+use crate::gateway::outcome::{Effect, Observed, Verb};
+use crate::gateway::GatewayError;
 use crate::quota::{KeyRecord, UserId};
 use crate::secrets;
 
@@ -37,7 +38,7 @@ pub struct KeyUser {
     pub key_id: String,
 }
 
-impl Gateway {
+impl Accounts<'_> {
     /// Mints a key for `user`, ending at `expires_at_ms` when given; answers its record and
     /// the key, which is never stored.
     pub async fn mint_user_key(
