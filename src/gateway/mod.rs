@@ -30,7 +30,8 @@ pub use accounts::{
 };
 pub use clock::Clock;
 pub(crate) use console::{Console, Credential, SignIn};
-pub use data::{approvals, outputs};
+pub(crate) use data::approvals;
+pub use data::outputs;
 pub use data::{
     Adjusted, Commit, DataPlane, Extension, Granting, Idempotency, LeaseSettings, LedgerCursor, LedgerQuery,
     ReservationView, RunView, Settled, Settlement, Usage, UsageEventPage, MAX_LIFETIME_MS, MAX_LISTED_RUNS,
@@ -39,7 +40,7 @@ pub use epoch::EPOCH_POLL;
 pub use lab::Lab;
 pub use node::Node;
 pub use outcome::{Effect, Outcome, Subscriber, Verb};
-pub use workers::Workers;
+pub(crate) use workers::Workers;
 
 use crate::quota::MeasureError;
 use crate::store::{StoreConfig, StoreError};
@@ -256,7 +257,7 @@ impl Gateway {
     }
 
     /// Webhook deliveries, the outbox sweep and slices ended in the background.
-    pub fn workers(&self) -> &Workers {
+    pub(crate) fn workers(&self) -> &Workers {
         &self.workers
     }
 

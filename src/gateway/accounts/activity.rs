@@ -61,7 +61,7 @@ impl Accounts<'_> {
     /// computation started when it is missing, of another day, older than `FRESH_MS`, or
     /// `fresh` is asked for (unless one is under way). Without any, it waits up to
     /// `FIRST_WAIT` for the first. A lease Redis could not give shows the last count.
-    pub async fn overview(&self, project: &str, days: i64, fresh: bool) -> Result<Overview, GatewayError> {
+    pub(crate) async fn overview(&self, project: &str, days: i64, fresh: bool) -> Result<Overview, GatewayError> {
         let kept: Option<Activity> = match self.data.node.store.overview(project).await? {
             Some(text) => serde_json::from_str(&text).ok(),
             None => None,

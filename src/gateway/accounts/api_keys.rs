@@ -15,7 +15,7 @@ use crate::secrets;
 impl Accounts<'_> {
     /// Mints a key of `kind` ("secret" or "publishable") for `project`; returns its record and
     /// the key, which is never stored.
-    pub async fn mint_key(
+    pub(crate) async fn mint_key(
         &self,
         project: &str,
         kind: &str,
@@ -73,14 +73,14 @@ impl Accounts<'_> {
     }
 
     /// A project's keys, without their secret part, oldest first.
-    pub async fn keys(&self, project: &str) -> Result<Vec<KeyRecord>, GatewayError> {
+    pub(crate) async fn keys(&self, project: &str) -> Result<Vec<KeyRecord>, GatewayError> {
         Ok(self.data.node.store.keys(project).await?)
     }
 
     /// Revokes a key: every node refuses it once it sees the new config epoch. False when
     /// the project has no such key.
     /// `reason`, when the operator gave one, goes into the audit log.
-    pub async fn revoke_key(
+    pub(crate) async fn revoke_key(
         &self,
         project: &str,
         key_id: &str,

@@ -7,7 +7,7 @@ use crate::quota::{ChangeEntry, ChangeFilter};
 
 impl Accounts<'_> {
     /// A page of the audit log, newest first (see `Store::changes`).
-    pub async fn changes(
+    pub(crate) async fn changes(
         &self,
         project: &str,
         before: Option<&str>,

@@ -51,7 +51,7 @@ impl Accounts<'_> {
     }
 
     /// Deletes a plan that no user is on.
-    pub async fn delete_plan(&self, project: &str, id: &str, by: &Actor) -> Result<PlanDeletion, GatewayError> {
+    pub(crate) async fn delete_plan(&self, project: &str, id: &str, by: &Actor) -> Result<PlanDeletion, GatewayError> {
         let started = Instant::now();
         let answer = async {
             let deletion = self.data.node.store.delete_plan(project, id).await?;
@@ -82,7 +82,7 @@ impl Accounts<'_> {
     }
 
     /// Every plan of a project, ordered by id, read from Redis.
-    pub async fn plans(&self, project: &str) -> Result<Vec<Plan>, GatewayError> {
+    pub(crate) async fn plans(&self, project: &str) -> Result<Vec<Plan>, GatewayError> {
         let mut plans = Vec::new();
         for id in self.data.node.store.plan_ids(project).await? {
             if let Some(plan) = self.data.node.store.load_plan(project, &id).await? {

@@ -12,7 +12,7 @@ use crate::quota::price::{PriceDoc, ProjectPrice, MAX_PROJECT_PRICES};
 impl Accounts<'_> {
     /// Sets the project's price of `model` (already checked); None when the project has as
     /// many prices as it may and this is a new one.
-    pub async fn put_price(
+    pub(crate) async fn put_price(
         &self,
         project: &str,
         model: &str,
@@ -47,7 +47,7 @@ impl Accounts<'_> {
 
     /// Removes the project's price of `model`: the catalog prices it again. False when the
     /// project had none.
-    pub async fn delete_price(&self, project: &str, model: &str, by: &Actor) -> Result<bool, GatewayError> {
+    pub(crate) async fn delete_price(&self, project: &str, model: &str, by: &Actor) -> Result<bool, GatewayError> {
         let removed = self.data.node.store.delete_price(project, model).await?;
         if removed {
             self.data.node.bump_epoch().await?;

@@ -12,7 +12,7 @@ use crate::quota::ProjectSettings;
 
 impl Accounts<'_> {
     /// Creates a project; false when the id is taken.
-    pub async fn create_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, GatewayError> {
+    pub(crate) async fn create_project(&self, id: &str, settings: &ProjectSettings) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
             let created = self.data.node.store.create_project(id, settings).await?;
@@ -27,7 +27,12 @@ impl Accounts<'_> {
     }
 
     /// Replaces a project's settings; false when there is no such project.
-    pub async fn update_project(&self, id: &str, settings: &ProjectSettings, by: &Actor) -> Result<bool, GatewayError> {
+    pub(crate) async fn update_project(
+        &self,
+        id: &str,
+        settings: &ProjectSettings,
+        by: &Actor,
+    ) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
             let updated = self.data.node.store.update_project(id, settings).await?;
@@ -52,7 +57,7 @@ impl Accounts<'_> {
     }
 
     /// Every project with its settings, ordered by id.
-    pub async fn projects(&self) -> Result<Vec<(String, ProjectSettings)>, GatewayError> {
+    pub(crate) async fn projects(&self) -> Result<Vec<(String, ProjectSettings)>, GatewayError> {
         let mut projects = Vec::new();
         for id in self.data.node.store.project_ids().await? {
             if let Some(settings) = self.data.node.project_settings(&id).await? {
@@ -64,7 +69,7 @@ impl Accounts<'_> {
 
     /// Whether any project lets browsers from `origin` read usage (for CORS preflights, which
     /// carry no key and so name no project).
-    pub async fn origin_allowed_anywhere(&self, origin: &str) -> Result<bool, GatewayError> {
+    pub(crate) async fn origin_allowed_anywhere(&self, origin: &str) -> Result<bool, GatewayError> {
         Ok(self.projects().await?.iter().any(|(_, s)| s.allows_origin(origin)))
     }
 }

@@ -21,7 +21,7 @@ pub struct FirstStart {
 impl Accounts<'_> {
     /// Reaches Redis once: on success the node is started (`started()` is true) and answers
     /// whatever this start created.
-    pub async fn start(&self, configured_root: Option<&str>) -> Result<FirstStart, GatewayError> {
+    pub(crate) async fn start(&self, configured_root: Option<&str>) -> Result<FirstStart, GatewayError> {
         self.data.node.sync_clock().await?;
         for name in self.data.node.store.install_library().await? {
             tracing::info!(library = %name, "removed another build's function library");

@@ -47,13 +47,13 @@ impl Observed for Subscription {
 
 impl Accounts<'_> {
     /// The user's subscription as Redis has it now (the empty one when there is none).
-    pub async fn subscription(&self, project: &str, user: &UserId) -> Result<Subscription, GatewayError> {
+    pub(crate) async fn subscription(&self, project: &str, user: &UserId) -> Result<Subscription, GatewayError> {
         Ok(self.data.node.store.subscription(project, user).await?)
     }
 
     /// Refuses a subscription start in the future (beyond the callers' clock differences),
     /// judged by the node's Redis-synced clock.
-    pub fn check_started_at(&self, started_ms: i64) -> Result<(), GatewayError> {
+    pub(crate) fn check_started_at(&self, started_ms: i64) -> Result<(), GatewayError> {
         if started_ms > self.data.node.clock.now_ms() + FUTURE_TOLERANCE_MS {
             return Err(GatewayError::Invalid {
                 field: "startedAt",
@@ -155,7 +155,12 @@ impl Accounts<'_> {
     }
 
     /// Ends the subscription; the plan is remembered for plan-change rules.
-    pub async fn unsubscribe(&self, project: &str, user: &UserId, by: &Actor) -> Result<Subscription, GatewayError> {
+    pub(crate) async fn unsubscribe(
+        &self,
+        project: &str,
+        user: &UserId,
+        by: &Actor,
+    ) -> Result<Subscription, GatewayError> {
         let sub = self
             .change(Verb::Unsubscribe, project, user, async || {
                 Ok(self.data.node.store.unsubscribe(project, user).await?)
@@ -170,7 +175,7 @@ impl Accounts<'_> {
     }
 
     /// Blocks the user (with a reason), or unblocks them with `None`.
-    pub async fn set_blocked(
+    pub(crate) async fn set_blocked(
         &self,
         project: &str,
         user: &UserId,
@@ -214,7 +219,7 @@ impl Accounts<'_> {
 
     /// As `set_override`, of one value of a per-value group when `of_value` names one: that
     /// value's counter takes it before the group's override.
-    pub async fn set_value_override(
+    pub(crate) async fn set_value_override(
         &self,
         project: &str,
         user: &UserId,

@@ -22,7 +22,7 @@ pub struct SwitchRow {
 }
 
 impl Accounts<'_> {
-    pub async fn switch_preview(
+    pub(crate) async fn switch_preview(
         &self,
         project: &str,
         user: &UserId,

@@ -41,7 +41,7 @@ pub struct KeyUser {
 impl Accounts<'_> {
     /// Mints a key for `user`, ending at `expires_at_ms` when given; answers its record and
     /// the key, which is never stored.
-    pub async fn mint_user_key(
+    pub(crate) async fn mint_user_key(
         &self,
         project: &str,
         user: &UserId,
@@ -94,12 +94,12 @@ impl Accounts<'_> {
     }
 
     /// One user's keys, without their secret part, oldest first.
-    pub async fn user_keys(&self, project: &str, user: &UserId) -> Result<Vec<KeyRecord>, GatewayError> {
+    pub(crate) async fn user_keys(&self, project: &str, user: &UserId) -> Result<Vec<KeyRecord>, GatewayError> {
         Ok(self.data.node.store.user_keys(project, user.as_str()).await?)
     }
 
     /// Revokes a user key; false when the project has no such key.
-    pub async fn revoke_user_key(&self, project: &str, id: &str, by: &Actor) -> Result<bool, GatewayError> {
+    pub(crate) async fn revoke_user_key(&self, project: &str, id: &str, by: &Actor) -> Result<bool, GatewayError> {
         let started = Instant::now();
         let answer = async {
             let revoked = self.data.node.store.delete_user_key(project, id).await?;
@@ -128,7 +128,7 @@ impl Accounts<'_> {
 
     /// The user a presented user key spends as: None for an unknown, revoked or expired key,
     /// or one that is not a user key.
-    pub async fn key_user(&self, token: &str) -> Result<Option<KeyUser>, GatewayError> {
+    pub(crate) async fn key_user(&self, token: &str) -> Result<Option<KeyUser>, GatewayError> {
         let Some(record): Option<Arc<KeyRecord>> = self.data.node.authenticate(token).await? else {
             return Ok(None);
         };

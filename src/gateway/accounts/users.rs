@@ -6,7 +6,7 @@ use crate::quota::{UserFilter, UserId, UserPage};
 
 impl Accounts<'_> {
     /// Up to `limit` users after `after` that pass `filter`.
-    pub async fn users(
+    pub(crate) async fn users(
         &self,
         project: &str,
         after: Option<&str>,
@@ -17,13 +17,13 @@ impl Accounts<'_> {
     }
 
     /// Whether the project has ever seen `user`: a subscription, or any usage.
-    pub async fn user_seen(&self, project: &str, user: &UserId) -> Result<bool, GatewayError> {
+    pub(crate) async fn user_seen(&self, project: &str, user: &UserId) -> Result<bool, GatewayError> {
         Ok(self.data.node.store.user_listed(project, user.as_str()).await?)
     }
 
     /// How many users are on each plan (users on the default plan without a subscription are
     /// not counted).
-    pub async fn plan_member_counts(&self, project: &str) -> Result<Vec<(String, i64)>, GatewayError> {
+    pub(crate) async fn plan_member_counts(&self, project: &str) -> Result<Vec<(String, i64)>, GatewayError> {
         Ok(self.data.node.store.plan_member_counts(project).await?)
     }
 }

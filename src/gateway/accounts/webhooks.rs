@@ -17,18 +17,18 @@ use crate::webhooks::{event, guard, sign};
 const ROTATION_OVERLAP_MS: i64 = 24 * 3_600_000;
 /// Replaced secrets that may sign beside the current one at once: a third rotation within 24
 /// hours is refused until the oldest overlap ends (decision 0039).
-pub const MAX_RETIRED_SECRETS: usize = 2;
+pub(crate) const MAX_RETIRED_SECRETS: usize = 2;
 /// Endpoints a project may have (decision 0039).
-pub const MAX_ENDPOINTS: usize = 20;
-pub const TEST_EVENT: &str = "webhook.test";
+pub(crate) const MAX_ENDPOINTS: usize = 20;
+pub(crate) const TEST_EVENT: &str = "webhook.test";
 
 /// The event types an endpoint may ask for.
-pub fn event_type_known(kind: &str) -> bool {
+pub(crate) fn event_type_known(kind: &str) -> bool {
     AlertKind::ALL.iter().any(|k| k.event_type() == kind)
 }
 
 /// Every event type an endpoint may ask for, as a refusal names them.
-pub fn event_types() -> String {
+pub(crate) fn event_types() -> String {
     let kinds: Vec<&str> = AlertKind::ALL.iter().map(|k| k.event_type()).collect();
     kinds.join(", ")
 }
@@ -63,7 +63,7 @@ impl Accounts<'_> {
 
     /// Makes an endpoint, at most `MAX_ENDPOINTS` per project; with an Idempotency-Key, a
     /// repeat of the same request answers the endpoint the first one made and makes none.
-    pub async fn create_webhook(
+    pub(crate) async fn create_webhook(
         &self,
         project: &str,
         url: &str,
@@ -138,11 +138,11 @@ impl Accounts<'_> {
         })
     }
 
-    pub async fn webhooks(&self, project: &str) -> Result<Vec<(String, EndpointRecord)>, GatewayError> {
+    pub(crate) async fn webhooks(&self, project: &str) -> Result<Vec<(String, EndpointRecord)>, GatewayError> {
         Ok(self.data.node.store.endpoints(project).await?)
     }
 
-    pub async fn webhook(&self, project: &str, id: &str) -> Result<Option<EndpointRecord>, GatewayError> {
+    pub(crate) async fn webhook(&self, project: &str, id: &str) -> Result<Option<EndpointRecord>, GatewayError> {
         Ok(self
             .webhooks(project)
             .await?
@@ -152,7 +152,7 @@ impl Accounts<'_> {
     }
 
     /// `reason`, when the operator gave one, goes into the audit log.
-    pub async fn delete_webhook(
+    pub(crate) async fn delete_webhook(
         &self,
         project: &str,
         id: &str,
@@ -183,7 +183,12 @@ impl Accounts<'_> {
     /// A new secret, in one step on Redis: the replaced one keeps signing for 24 hours, as does
     /// each one replaced before it until its own 24 hours end; a rotation while
     /// `MAX_RETIRED_SECRETS` replaced secrets still sign is refused.
-    pub async fn rotate_webhook_secret(&self, project: &str, id: &str, by: &Actor) -> Result<String, GatewayError> {
+    pub(crate) async fn rotate_webhook_secret(
+        &self,
+        project: &str,
+        id: &str,
+        by: &Actor,
+    ) -> Result<String, GatewayError> {
         let secret = sign::new_secret();
         let now = self.data.node.clock.now_ms();
         let rotated = self
@@ -216,7 +221,7 @@ impl Accounts<'_> {
 
     /// Enables an endpoint again (its health starts afresh) or disables it (its pending
     /// deliveries end as failed); recorded in the audit log when it changed.
-    pub async fn set_webhook_enabled(
+    pub(crate) async fn set_webhook_enabled(
         &self,
         project: &str,
         id: &str,
@@ -258,7 +263,7 @@ impl Accounts<'_> {
 
     /// Sends a `webhook.test` event to this endpoint only; answers its delivery's id. A
     /// disabled endpoint is refused: nothing would ever deliver it.
-    pub async fn test_webhook(&self, project: &str, id: &str) -> Result<String, GatewayError> {
+    pub(crate) async fn test_webhook(&self, project: &str, id: &str) -> Result<String, GatewayError> {
         let endpoint = self.webhook(project, id).await?;
         let endpoint = endpoint.ok_or_else(|| GatewayError::WebhookNotFound(id.to_string()))?;
         if !endpoint.enabled {
@@ -285,7 +290,7 @@ impl Accounts<'_> {
         })
     }
 
-    pub async fn webhook_deliveries(
+    pub(crate) async fn webhook_deliveries(
         &self,
         project: &str,
         id: &str,
@@ -296,7 +301,7 @@ impl Accounts<'_> {
 
     /// Makes one delivery of this endpoint due now; false when there is none. A disabled
     /// endpoint's delivery is refused.
-    pub async fn retry_delivery(&self, project: &str, id: &str, delivery: &str) -> Result<bool, GatewayError> {
+    pub(crate) async fn retry_delivery(&self, project: &str, id: &str, delivery: &str) -> Result<bool, GatewayError> {
         if !delivery.starts_with(&format!("{id}.")) {
             return Ok(false);
         }

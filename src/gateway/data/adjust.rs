@@ -17,7 +17,7 @@ use crate::quota::{AuditEntry, Counter, ReasonText, SignedAmount, Unit, UserId};
 use crate::store::{AdjustArgs, Reply};
 
 /// Audit entries kept per user.
-pub const AUDIT_LEN: usize = 1000;
+pub(crate) const AUDIT_LEN: usize = 1000;
 
 #[derive(Debug, Clone)]
 pub enum Adjusted {
@@ -142,7 +142,7 @@ impl DataPlane {
     }
 
     /// The user's audit trail, newest first.
-    pub async fn adjustments(&self, project: &str, user: &UserId) -> Result<Vec<AuditEntry>, GatewayError> {
+    pub(crate) async fn adjustments(&self, project: &str, user: &UserId) -> Result<Vec<AuditEntry>, GatewayError> {
         Ok(self.node.store.adjustments(project, user).await?)
     }
 }

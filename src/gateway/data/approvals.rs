@@ -13,7 +13,7 @@ use crate::store::{ApprovalDecision, ApprovalPage, OutboxEntry};
 
 /// A decision asked of a request.
 #[derive(Debug, Clone)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// A new quota for the group, until `expires_ms` (the period's end when None).
     Approve {
         quota: Milli,
@@ -26,7 +26,7 @@ pub enum Verdict {
 
 /// How a decision went.
 #[derive(Debug)]
-pub enum Deciding {
+pub(crate) enum Deciding {
     Done(Box<Approval>),
     /// It was decided before (as the request shows).
     Already(Box<Approval>),
@@ -35,7 +35,7 @@ pub enum Deciding {
 
 impl DataPlane {
     /// The project's requests (of one status, of one user), oldest first, after `after`.
-    pub async fn approvals(
+    pub(crate) async fn approvals(
         &self,
         project: &str,
         status: Option<ApprovalStatus>,
@@ -80,12 +80,12 @@ impl DataPlane {
         Ok(self.node.store.approval(project, &a.id).await?.unwrap_or(a))
     }
 
-    pub async fn approval(&self, project: &str, id: &str) -> Result<Option<Approval>, GatewayError> {
+    pub(crate) async fn approval(&self, project: &str, id: &str) -> Result<Option<Approval>, GatewayError> {
         Ok(self.node.store.approval(project, id).await?)
     }
 
     /// How many requests wait for a decision (the dashboard's count).
-    pub async fn pending_approvals(&self, project: &str) -> Result<u64, GatewayError> {
+    pub(crate) async fn pending_approvals(&self, project: &str) -> Result<u64, GatewayError> {
         Ok(self.node.store.pending_approvals(project).await?)
     }
 
@@ -93,7 +93,7 @@ impl DataPlane {
     /// the override an approval writes, so two people deciding at once decide it once. The
     /// decision is audited, its event (`quota.approval_decided`) delivered, and the project's
     /// list brought up to it before the answer.
-    pub async fn decide_approval(
+    pub(crate) async fn decide_approval(
         &self,
         project: &str,
         id: &str,

@@ -10,7 +10,13 @@ use crate::quota::UserId;
 
 impl DataPlane {
     /// Closes `step`'s action to further attempts; `why` is kept for the refusal's message.
-    pub async fn close_action(&self, project: &str, user: &UserId, step: &Step, why: &str) -> Result<(), GatewayError> {
+    pub(crate) async fn close_action(
+        &self,
+        project: &str,
+        user: &UserId,
+        step: &Step,
+        why: &str,
+    ) -> Result<(), GatewayError> {
         if step.action.is_empty() {
             return Ok(());
         }
@@ -23,7 +29,7 @@ impl DataPlane {
     }
 
     /// Why `step`'s action was closed, if it was.
-    pub async fn closed_action(
+    pub(crate) async fn closed_action(
         &self,
         project: &str,
         user: &UserId,

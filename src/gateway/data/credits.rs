@@ -171,13 +171,13 @@ impl DataPlane {
 }
 
 /// The most ledger entries one summary reads; past them it answers what it read, flagged.
-pub const SUMMARY_ENTRIES: usize = 200_000;
+pub(crate) const SUMMARY_ENTRIES: usize = 200_000;
 
 impl DataPlane {
     /// What the ledger says of credits of `balance` (every one when None) in [`from_ms`,
     /// `to_ms`), of one user when given, else of every user of the project. Answers whether
     /// it stopped at `SUMMARY_ENTRIES` before the end.
-    pub async fn credits_summary(
+    pub(crate) async fn credits_summary(
         &self,
         project: &str,
         balance: Option<&str>,

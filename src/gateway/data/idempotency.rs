@@ -10,7 +10,7 @@ pub struct Idempotency(store::Idempotency);
 impl Idempotency {
     /// `field` names the key within the user's keys (route and key digest); `body_digest` is
     /// what a repeat must match.
-    pub fn new(field: String, body_digest: String) -> Idempotency {
+    pub(crate) fn new(field: String, body_digest: String) -> Idempotency {
         Idempotency(store::Idempotency { field, body_digest })
     }
 

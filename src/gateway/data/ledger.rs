@@ -128,7 +128,7 @@ impl DataPlane {
 
     /// The newest `count` entries of `user`'s ledger, newest first (a user's page shows them);
     /// with `before` (an entry's position), those older than it.
-    pub async fn recent_usage_events(
+    pub(crate) async fn recent_usage_events(
         &self,
         project: &str,
         user: &UserId,
@@ -161,7 +161,7 @@ impl DataPlane {
 
     /// The user's rollups for every UTC day from `from_day` to `to_day` (both included), a
     /// day with no activity included with no groups.
-    pub async fn daily_usage(
+    pub(crate) async fn daily_usage(
         &self,
         project: &str,
         user: &UserId,
@@ -187,7 +187,7 @@ impl DataPlane {
     }
 
     /// Today's UTC day by this node's view of Redis time.
-    pub fn today(&self) -> i64 {
+    pub(crate) fn today(&self) -> i64 {
         day_of(self.node.clock.now_ms())
     }
 

@@ -26,7 +26,7 @@ pub enum Said {
 impl DataPlane {
     /// Says `outcome` of the committed reservation `id`, at the user's level and each level
     /// above that its records name; the answer is the user's level's.
-    pub async fn set_outcome(
+    pub(crate) async fn set_outcome(
         &self,
         project: &str,
         id: &ReservationId,

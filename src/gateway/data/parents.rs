@@ -12,7 +12,7 @@ use crate::secrets::random_token;
 use crate::store::Store;
 
 /// A member, its parent and the parent's parent: no chain is longer.
-pub const MAX_LEVELS: usize = 3;
+pub(crate) const MAX_LEVELS: usize = 3;
 
 /// How long a parent change may hold its project's lease: far longer than its check and write
 /// take (a few command timeouts), so only a node that dies holding it makes others wait.
@@ -161,7 +161,7 @@ pub(super) struct Level<'a> {
 
 impl Level<'_> {
     /// The level above this one, when its checked subscription names `parent`.
-    pub fn above(&self, parent: Option<&str>) -> Option<UserId> {
+    pub(crate) fn above(&self, parent: Option<&str>) -> Option<UserId> {
         next_level(parent?, self.below.iter().chain(std::iter::once(self.subject)))
     }
 }

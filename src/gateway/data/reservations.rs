@@ -52,7 +52,7 @@ pub struct ReservationView {
 
 impl DataPlane {
     /// Up to `limit` of the user's open reservations, soonest to expire first.
-    pub async fn open_reservations(
+    pub(crate) async fn open_reservations(
         &self,
         project: &str,
         user: &UserId,
@@ -62,7 +62,7 @@ impl DataPlane {
     }
 
     /// A reservation of `project`, or None.
-    pub async fn reservation(
+    pub(crate) async fn reservation(
         &self,
         project: &str,
         id: &ReservationId,

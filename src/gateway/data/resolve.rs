@@ -12,7 +12,7 @@ use crate::quota::admission::admit;
 use crate::quota::{EventInput, Override, Plan, Reason, Subscription, UserId};
 
 /// The plan a user is metered by, with the period anchor and the version scripts check.
-pub(crate) struct Resolved {
+pub struct Resolved {
     pub sub: Arc<Subscription>,
     pub plan: Option<Arc<Plan>>,
     pub started_ms: i64,
@@ -23,7 +23,7 @@ pub(crate) struct Resolved {
 /// Whether a call may decide from a cached subscription (reserve, check, track), or reads
 /// it fresh (usage, adjust, and anything a person looks at).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Freshness {
+pub enum Freshness {
     Cached,
     Fresh,
 }
@@ -128,7 +128,7 @@ pub(super) struct Admitted {
 
 impl Resolved {
     /// The plan to decide by, or a denial that needs no counter.
-    pub fn admit(&self, input: &EventInput) -> Result<&Plan, Reason> {
+    pub(crate) fn admit(&self, input: &EventInput) -> Result<&Plan, Reason> {
         admit(&self.sub, self.plan.as_deref(), input)
     }
 }

@@ -115,7 +115,7 @@ impl DataPlane {
     /// key), and in the audit log as theirs (with their reason, when they gave one). Only a
     /// run still open is closed and recorded: one closed or expired already answers as it
     /// ended, and records nothing again (a confirmation sent twice).
-    pub async fn close_run_as(
+    pub(crate) async fn close_run_as(
         &self,
         project: &str,
         id: &ReservationId,
@@ -137,7 +137,7 @@ impl DataPlane {
     }
 
     /// An operator's extension of an open run to `ttl_ms` from now, in the audit log as theirs.
-    pub async fn extend_run_as(
+    pub(crate) async fn extend_run_as(
         &self,
         project: &str,
         id: &ReservationId,
@@ -198,7 +198,7 @@ impl DataPlane {
     /// The user's runs the records keep, newest first, at most `limit` (and never more than
     /// `MAX_LISTED_RUNS`): each open one costs a read of its fields, so a reader asks for
     /// what it shows.
-    pub async fn runs(&self, project: &str, user: &UserId, limit: usize) -> Result<Vec<RunView>, GatewayError> {
+    pub(crate) async fn runs(&self, project: &str, user: &UserId, limit: usize) -> Result<Vec<RunView>, GatewayError> {
         let records = self.node.store.runs(project, user, limit.min(MAX_LISTED_RUNS)).await?;
         let mut views = Vec::with_capacity(records.len());
         for (id, record) in records {

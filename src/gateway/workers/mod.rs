@@ -17,7 +17,7 @@ use crate::webhooks::WebhookSettings;
 
 /// The background jobs over the data plane; cheap to clone, as each attempt's task holds one.
 #[derive(Clone)]
-pub struct Workers {
+pub(crate) struct Workers {
     pub(super) data: DataPlane,
     /// How this node delivers webhooks and how often it sweeps (`QG_WEBHOOK_*`).
     pub(super) webhooks: Arc<WebhookSettings>,
