@@ -165,8 +165,9 @@ impl GatewayError {
 }
 
 /// The quota service of one node: its planes over one shared `Node`; cheap to clone, shared by
-/// all workers. Callers name the plane: `gateway.data()` (the metered calls),
-/// `gateway.workers()`, `gateway.accounts()`, `gateway.console()`, `gateway.lab()`.
+/// the server's threads. Callers name the plane: `gateway.data()` (the metered calls),
+/// `gateway.workers()` (background jobs), `gateway.accounts()` (what operators manage),
+/// `gateway.console()`, `gateway.lab()`.
 #[derive(Clone)]
 pub struct Gateway {
     /// The data plane, which holds the node the other planes stand on.
@@ -207,14 +208,19 @@ impl Gateway {
     }
 
     /// How this node delivers webhooks (the default: https to public addresses only).
-    pub fn with_webhooks(mut self, settings: WebhookSettings) -> Gateway {
+    pub fn with_webhooks(self, settings: WebhookSettings) -> Gateway {
         #[cfg(feature = "test-hooks")]
-        {
-            self.data.skip_alert_moves = settings.skip_moves();
-        }
+        let data = {
+            let mut data = self.data;
+            data.skip_alert_moves = settings.skip_moves();
+            data
+        };
+        #[cfg(not(feature = "test-hooks"))]
+        let data = self.data;
         Gateway {
-            workers: Arc::new(Workers::new(self.data.clone(), Arc::new(settings))),
-            ..self
+            workers: Arc::new(Workers::new(data.clone(), Arc::new(settings))),
+            data,
+            lab: self.lab,
         }
     }
 
