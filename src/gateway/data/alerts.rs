@@ -1,7 +1,8 @@
 //! Alerts after the script: the events a script put in its slot's outbox are moved to their
 //! project's deliveries (one per endpoint that wants them), then removed from the outbox. A
-//! node that dies in between leaves them there; the sweeper of any node moves what has waited
-//! longer than a grace period, and enqueueing twice makes no second delivery.
+//! node that dies in between leaves them there; the sweeper of any node (the workers'
+//! `sweep.rs`) moves what has waited longer than a grace period, and enqueueing twice makes no
+//! second delivery.
 
 use std::collections::BTreeMap;
 
