@@ -265,7 +265,7 @@ async fn start(
             // (Unreachable: the start below says so, and both are tried again.)
             Ok(_) | Err(_) => {}
         }
-        match state.gateway.start(configured_root.as_deref()).await {
+        match state.gateway.accounts().start(configured_root.as_deref()).await {
             Ok(first) => break first,
             Err(err) => {
                 if attempts.is_multiple_of(20) {
@@ -278,6 +278,6 @@ async fn start(
     };
     tracing::info!("connected to redis; ready");
     let _ = started.send(first);
-    tokio::spawn(state.gateway.clone().deliver_forever());
+    tokio::spawn(state.gateway.workers().clone().deliver_forever());
     state.gateway.node().clone().refresh_forever().await;
 }

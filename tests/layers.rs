@@ -2,7 +2,8 @@
 //! and every `super::` chain that climbs out of its top module, in every file under `src/`.
 //! A failure names the file, the line and the edge; the fix is to move the shared type down,
 //! never to add the edge. Inside the dashboard, pages import its parts (`DASHBOARD_PARTS`),
-//! never each other. No Redis, no network: it reads the sources.
+//! never each other; inside the gateway, no plane names a plane above it (`PLANES`). No Redis,
+//! no network: it reads the sources.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -662,4 +663,44 @@ mod tests {
         &["dashboard".into(), "user".into(), "actions".into()],
     );
     assert_eq!(nested, [(1, "user".to_string()), (1, "parts".to_string())]);
+}
+
+/// The gateway's planes, each with the types of the planes above it, which its code never
+/// names: a plane holds only the planes it calls, so it could reach one above it only by
+/// building one (or a `Gateway`), and that would name it. The console and the lab stand on the
+/// node alone.
+const PLANES: &[(&str, &[&str])] = &[
+    ("data", &["Gateway", "Workers", "Accounts"]),
+    ("workers", &["Gateway", "Accounts"]),
+    ("accounts", &["Gateway"]),
+    ("console", &["Gateway", "DataPlane", "Workers", "Accounts"]),
+    ("lab", &["Gateway", "DataPlane", "Workers", "Accounts"]),
+];
+
+#[test]
+fn no_plane_of_the_gateway_names_a_plane_above_it() {
+    let gateway = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/gateway");
+    let mut failures = Vec::new();
+    for (plane, above) in PLANES {
+        let mut files = Vec::new();
+        rust_files(&gateway.join(plane), &mut files);
+        for file in files {
+            let code = code_only(&fs::read_to_string(&file).unwrap());
+            for (n, line) in code.lines().enumerate() {
+                let words = line.split(|c: char| !is_ident(c));
+                for word in words.filter(|w| above.contains(w)) {
+                    failures.push(format!(
+                        "src/gateway/{}:{}: the {plane} plane names {word}",
+                        file.strip_prefix(&gateway).unwrap().display(),
+                        n + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "planes reaching up (tests/layers.rs, PLANES):\n{}",
+        failures.join("\n")
+    );
 }

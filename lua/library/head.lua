@@ -25,13 +25,13 @@ local LIBRARY = '@LIBRARY@'
 local DECISION_SKEW_MS = 2000
 
 -- How far a subscription's start may lie ahead of a node's clock (ms; FUTURE_TOLERANCE_MS in
--- src/gateway/subscriptions.rs): an instant before a subscription's start counts in its first
--- period (Period::window), so holds.lua takes a period that begins up to this far after the
--- instant, and none further.
+-- src/gateway/accounts/subscriptions.rs): an instant before a subscription's start counts in
+-- its first period (Period::window), so holds.lua takes a period that begins up to this far
+-- after the instant, and none further.
 local START_LEAD_MS = 5000
 
 -- The longest a reservation lives after its creation, extensions included (ms; MAX_LIFETIME_MS
--- in src/gateway/reservations.rs): no hold placed before a moment is open a day after it, so
+-- in src/gateway/data/reservations.rs): no hold placed before a moment is open a day after it, so
 -- what such holds may still change (a late commit, until retention has pruned their records)
 -- is kept that long and the retention after it, and no longer (slices.lua's closed leases).
 local MAX_HOLD_LIFE_MS = 86400000

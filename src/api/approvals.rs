@@ -39,6 +39,7 @@ pub async fn list_approvals(
     let project = key.project(&state).await?;
     let (page, next) = state
         .gateway
+        .data()
         .approvals(&project, status, user.as_ref(), after, limit)
         .await?;
     Ok(HttpResponse::Ok().json(ApprovalList {
@@ -62,7 +63,7 @@ pub async fn get_approval(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let project = key.project(&state).await?;
-    match state.gateway.approval(&project, &id).await? {
+    match state.gateway.data().approval(&project, &id).await? {
         Some(a) => Ok(HttpResponse::Ok().json(ApprovalAnswer::of(&a))),
         None => Err(ApiError::ApprovalNotFound(id)),
     }
@@ -114,7 +115,12 @@ async fn decide(
     verdict: Verdict,
 ) -> Result<HttpResponse, ApiError> {
     let (project, actor) = key.actor(&state).await?;
-    match state.gateway.decide_approval(&project, &id, &verdict, &actor).await? {
+    match state
+        .gateway
+        .data()
+        .decide_approval(&project, &id, &verdict, &actor)
+        .await?
+    {
         Deciding::Done(a) => Ok(HttpResponse::Ok().json(ApprovalAnswer::of(&a))),
         Deciding::Already(a) => Err(ApiError::ApprovalDecided {
             id,

@@ -38,6 +38,7 @@ pub async fn audit_log(key: ApiKey, state: web::Data<AppState>, req: HttpRequest
     let project = key.project(&state).await?;
     let (changes, next) = state
         .gateway
+        .accounts()
         .changes(&project, cursor.as_deref(), &filter, limit)
         .await?;
     Ok(HttpResponse::Ok().json(ChangePage {

@@ -13,7 +13,7 @@ use crate::quota::ProjectSettings;
 /// the real request is then held to its own project's list.
 pub async fn preflight(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let origin = origin(&req).ok_or(ApiError::OriginNotAllowed)?;
-    if !state.gateway.origin_allowed_anywhere(origin).await? {
+    if !state.gateway.accounts().origin_allowed_anywhere(origin).await? {
         return Err(ApiError::OriginNotAllowed);
     }
     let allow_headers = format!("Authorization, {USER_TOKEN_HEADER}");
@@ -36,7 +36,13 @@ pub fn allow(req: &HttpRequest, settings: &ProjectSettings, response: &mut HttpR
 /// page would see a CORS failure instead of the answer it is told to handle.
 pub async fn problem_for_browser(state: &AppState, req: &HttpRequest, err: ApiError) -> Result<HttpResponse, ApiError> {
     let Some(origin) = origin(req) else { return Err(err) };
-    if !state.gateway.origin_allowed_anywhere(origin).await.unwrap_or(false) {
+    if !state
+        .gateway
+        .accounts()
+        .origin_allowed_anywhere(origin)
+        .await
+        .unwrap_or(false)
+    {
         return Err(err);
     }
     let id = req

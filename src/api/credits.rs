@@ -70,6 +70,7 @@ pub async fn create_grant(
     let (project, actor) = key.actor(&state).await?;
     match state
         .gateway
+        .data()
         .grant(&project, &user, &input, &actor, idempotency.as_ref())
         .await?
     {
@@ -98,7 +99,7 @@ pub async fn list_grants(
         check_id(name).map_err(|d| ApiError::invalid("balance", d))?;
     }
     let project = key.project(&state).await?;
-    let (now_ms, balances) = state.gateway.balances(&project, &user).await?;
+    let (now_ms, balances) = state.gateway.data().balances(&project, &user).await?;
     let grants = balances
         .iter()
         .filter(|b| balance.as_deref().is_none_or(|name| b.name == name))
@@ -125,6 +126,7 @@ pub async fn void_grant(
     let (project, actor) = key.actor(&state).await?;
     match state
         .gateway
+        .data()
         .void_grant(&project, &user, &grant_id, None, &actor)
         .await?
     {
@@ -141,7 +143,7 @@ pub async fn balances(
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
     let project = key.project(&state).await?;
-    let (now_ms, balances) = state.gateway.balances(&project, &user).await?;
+    let (now_ms, balances) = state.gateway.data().balances(&project, &user).await?;
     Ok(HttpResponse::Ok().json(BalanceList {
         data: balances.iter().map(|b| BalanceAnswer::of(b, now_ms)).collect(),
         next_cursor: None,
@@ -170,6 +172,7 @@ pub async fn summary(key: ApiKey, state: web::Data<AppState>, req: HttpRequest) 
     let project = key.project(&state).await?;
     let (summary, truncated) = state
         .gateway
+        .data()
         .credits_summary(
             &project,
             balance.as_deref(),

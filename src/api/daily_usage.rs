@@ -39,7 +39,7 @@ pub async fn daily_usage(
         (Some(from), None) => (from, from + DEFAULT_DAYS - 1),
         (None, Some(to)) => (to - DEFAULT_DAYS + 1, to),
         (None, None) => {
-            let today = state.gateway.today();
+            let today = state.gateway.data().today();
             (today - DEFAULT_DAYS + 1, today)
         }
     };
@@ -50,7 +50,7 @@ pub async fn daily_usage(
         return Err(ApiError::invalid("to", "must be at most 366 days after from"));
     }
     let project = key.project(&state).await?;
-    let days = state.gateway.daily_usage(&project, &user, from, to).await?;
+    let days = state.gateway.data().daily_usage(&project, &user, from, to).await?;
     Ok(HttpResponse::Ok().json(DailyUsageAnswer {
         user_id: user.to_string(),
         days: days.iter().map(DayAnswer::from).collect(),

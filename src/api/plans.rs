@@ -22,7 +22,7 @@ pub async fn put_plan(
     let doc: PlanDoc = body::parse(&body::read(&req, payload).await?)?;
     let mut plan = Plan::from_doc(&path, doc).map_err(ApiError::InvalidPlan)?;
     let (project, actor) = key.actor(&state).await?;
-    let version = state.gateway.put_plan(&project, &plan, &actor).await?;
+    let version = state.gateway.accounts().put_plan(&project, &plan, &actor).await?;
     plan.doc.version = Some(version);
     Ok(HttpResponse::Ok().json(&plan.doc))
 }
@@ -50,7 +50,7 @@ pub async fn list_plans(key: ApiKey, state: web::Data<AppState>, req: HttpReques
         return Err(ApiError::invalid("owner", "must be 1 to 128 bytes"));
     }
     let project = key.project(&state).await?;
-    let plans = state.gateway.plans(&project).await?;
+    let plans = state.gateway.accounts().plans(&project).await?;
     let docs: Vec<&PlanDoc> = plans
         .iter()
         .filter(|p| owner.as_deref().is_none_or(|o| p.owned_by(o)))
@@ -77,7 +77,7 @@ pub async fn delete_plan(
     if settings.default_plan.as_deref() == Some(id.as_str()) {
         return Err(ApiError::PlanInUse(format!("plan {id} is the project's default plan")));
     }
-    match state.gateway.delete_plan(&project, &id, &actor).await? {
+    match state.gateway.accounts().delete_plan(&project, &id, &actor).await? {
         PlanDeletion::Deleted => Ok(HttpResponse::NoContent().finish()),
         PlanDeletion::NotFound => Err(ApiError::PlanNotFound(id)),
         PlanDeletion::InUse(1) => Err(ApiError::PlanInUse(format!("1 user is on plan {id}"))),

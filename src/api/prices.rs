@@ -148,6 +148,7 @@ pub async fn put_price(
     let (project, actor) = key.actor(&state).await?;
     let stored = state
         .gateway
+        .accounts()
         .put_price(&project, &model, &doc, &actor)
         .await?
         .ok_or(ApiError::PriceLimit(MAX_PROJECT_PRICES))?;
@@ -161,7 +162,7 @@ pub async fn delete_price(
 ) -> Result<HttpResponse, ApiError> {
     let model = model_of(path)?;
     let (project, actor) = key.actor(&state).await?;
-    if !state.gateway.delete_price(&project, &model, &actor).await? {
+    if !state.gateway.accounts().delete_price(&project, &model, &actor).await? {
         return Err(ApiError::PriceNotFound(model));
     }
     Ok(HttpResponse::NoContent().finish())

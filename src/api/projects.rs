@@ -61,14 +61,14 @@ pub async fn create_project(
         allowed_origins: checked_origins(body.allowed_origins.unwrap_or_default())?,
         ledger: body.ledger.unwrap_or(true),
     };
-    if !state.gateway.create_project(&body.id, &settings).await? {
+    if !state.gateway.accounts().create_project(&body.id, &settings).await? {
         return Err(ApiError::ProjectExists(body.id));
     }
     Ok(HttpResponse::Created().json(ProjectAnswer::new(&body.id, settings)))
 }
 
 pub async fn list_projects(_: Root, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let projects = state.gateway.projects().await?;
+    let projects = state.gateway.accounts().projects().await?;
     let data: Vec<_> = projects.into_iter().map(|(id, s)| ProjectAnswer::new(&id, s)).collect();
     Ok(HttpResponse::Ok().json(json!({ "data": data, "nextCursor": null })))
 }
@@ -99,7 +99,12 @@ pub async fn patch_project(
     if let Some(ledger) = patch.ledger {
         settings.ledger = ledger;
     }
-    if !state.gateway.update_project(&id, &settings, &Actor::root()).await? {
+    if !state
+        .gateway
+        .accounts()
+        .update_project(&id, &settings, &Actor::root())
+        .await?
+    {
         return Err(ApiError::ProjectNotFound(id));
     }
     Ok(HttpResponse::Ok().json(ProjectAnswer::new(&id, settings)))
@@ -124,6 +129,7 @@ pub async fn create_key(
     }
     let (record, key) = state
         .gateway
+        .accounts()
         .mint_key(&project, &body.kind, &label, &Actor::root())
         .await?;
     Ok(HttpResponse::Created().json(KeyAnswer {
@@ -139,7 +145,7 @@ pub async fn list_keys(_: Root, state: web::Data<AppState>, path: web::Path<Stri
     if state.gateway.node().project_settings(&project).await?.is_none() {
         return Err(ApiError::ProjectNotFound(project));
     }
-    let keys = state.gateway.keys(&project).await?;
+    let keys = state.gateway.accounts().keys(&project).await?;
     let data: Vec<_> = keys
         .into_iter()
         .map(|k| KeyInfo {
@@ -162,6 +168,7 @@ pub async fn revoke_key(
     let (project, key_id) = path.into_inner();
     if !state
         .gateway
+        .accounts()
         .revoke_key(&project, &key_id, None, &Actor::root())
         .await?
     {

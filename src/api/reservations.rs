@@ -22,6 +22,7 @@ pub async fn get_reservation(
     let id = ReservationId::parse_reservation(&id).ok_or(ApiError::ReservationNotFound)?;
     let view = state
         .gateway
+        .data()
         .reservation(&project, &id)
         .await?
         .ok_or(ApiError::ReservationNotFound)?;
@@ -63,7 +64,7 @@ pub async fn extend(
     let id = path.into_inner();
     let project = key.project(&state).await?;
     let id = ReservationId::parse_reservation(&id).ok_or(ApiError::ReservationNotFound)?;
-    match state.gateway.extend(&project, &id, ttl_ms).await? {
+    match state.gateway.data().extend(&project, &id, ttl_ms).await? {
         Extension::Extended { expires_ms, .. } => Ok(HttpResponse::Ok().json(ExtendAnswer {
             reservation_id: id.to_string(),
             expires_at: rfc3339(expires_ms),

@@ -24,7 +24,13 @@ pub async fn reserve(
     let (input, ttl_ms) = body.validate()?;
     let idempotency = idempotency(&req, "reserve", "", &bytes)?;
     let project = key.project(&state).await?;
-    let decision = boxed(|| state.gateway.reserve(&project, &input, ttl_ms, idempotency.as_ref())).await?;
+    let decision = boxed(|| {
+        state
+            .gateway
+            .data()
+            .reserve(&project, &input, ttl_ms, idempotency.as_ref())
+    })
+    .await?;
     Ok(answer(decision, input.user.as_str()))
 }
 
@@ -38,7 +44,7 @@ pub async fn check(
     // The ttl is checked like reserve's, so a check and its reserve fail alike.
     let input = body.validate_check()?;
     let project = key.project(&state).await?;
-    let decision = boxed(|| state.gateway.check(&project, &input)).await?;
+    let decision = boxed(|| state.gateway.data().check(&project, &input)).await?;
     Ok(answer(decision, input.user.as_str()))
 }
 

@@ -101,6 +101,7 @@ pub async fn start_run(
     let project = key.project(&state).await?;
     let decision = state
         .gateway
+        .data()
         .start_run(&project, &input, &limits, ttl_ms, idempotency.as_ref())
         .await?;
     Ok(HttpResponse::Ok().json(started(&decision, input.user.as_str())))
@@ -130,7 +131,12 @@ pub async fn get_run(
 ) -> Result<HttpResponse, ApiError> {
     let id = run_id(path)?;
     let project = key.project(&state).await?;
-    let view = state.gateway.run(&project, &id).await?.ok_or(ApiError::RunNotFound)?;
+    let view = state
+        .gateway
+        .data()
+        .run(&project, &id)
+        .await?
+        .ok_or(ApiError::RunNotFound)?;
     Ok(HttpResponse::Ok().json(RunAnswer::of(&view, id.user().as_str())))
 }
 
@@ -140,7 +146,7 @@ pub async fn list_runs(key: ApiKey, state: web::Data<AppState>, req: HttpRequest
     let user = user.ok_or_else(|| ApiError::invalid("userId", "is required"))?;
     let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
     let project = key.project(&state).await?;
-    let runs = state.gateway.runs(&project, &user, MAX_LISTED_RUNS).await?;
+    let runs = state.gateway.data().runs(&project, &user, MAX_LISTED_RUNS).await?;
     Ok(HttpResponse::Ok().json(RunList {
         data: runs.iter().map(|v| RunAnswer::of(v, user.as_str())).collect(),
         next_cursor: None,
@@ -160,6 +166,7 @@ pub async fn close_run(
     let record = key.secret(&state).await?;
     let view = state
         .gateway
+        .data()
         .close_run(&record.project, &id, outcome, &record.key_id)
         .await?
         .ok_or(ApiError::RunNotFound)?;
@@ -177,7 +184,7 @@ pub async fn extend_run(
     let ttl_ms = ttl_ms(Some(body.ttl_seconds))?;
     let id = run_id(path)?;
     let project = key.project(&state).await?;
-    match state.gateway.extend(&project, &id, ttl_ms).await? {
+    match state.gateway.data().extend(&project, &id, ttl_ms).await? {
         Extension::Extended { expires_ms, .. } => Ok(HttpResponse::Ok().json(RunExtendAnswer {
             run_id: id.to_string(),
             expires_at: rfc3339(expires_ms),

@@ -41,7 +41,7 @@ pub async fn commit(
             idempotency: idempotency.as_ref(),
             key_id: &record.key_id,
         };
-        state.gateway.commit(&record.project, &reservation, commit)
+        state.gateway.data().commit(&record.project, &reservation, commit)
     });
     let settled = settled(commit.await?)?;
     Ok(dto::direct::respond(
@@ -66,6 +66,7 @@ pub async fn set_outcome(
     let reservation = ReservationId::parse_reservation(&id).ok_or(ApiError::ReservationNotFound)?;
     match state
         .gateway
+        .data()
         .set_outcome(&record.project, &reservation, outcome, &record.key_id)
         .await?
     {
@@ -91,7 +92,7 @@ pub async fn release(
     let id = path.into_inner();
     let project = key.project(&state).await?;
     let reservation = ReservationId::parse_reservation(&id).ok_or(ApiError::ReservationNotFound)?;
-    let settled = settled(boxed(|| state.gateway.release(&project, &reservation)).await?)?;
+    let settled = settled(boxed(|| state.gateway.data().release(&project, &reservation)).await?)?;
     Ok(dto::direct::respond(
         dto::direct::release(&id, &settled, reservation.user().as_str()),
         HttpResponse::Ok(),

@@ -69,7 +69,7 @@ pub async fn put_subscription(
     let started_ms = match &body.started_at {
         Some(text) => {
             let ms = parse_time("startedAt", text)?;
-            state.gateway.check_started_at(ms)?;
+            state.gateway.accounts().check_started_at(ms)?;
             Some(ms)
         }
         None => None,
@@ -102,6 +102,7 @@ pub async fn put_subscription(
         .ok_or(ApiError::PlanNotFound(body.plan_id))?;
     let sub = state
         .gateway
+        .accounts()
         .subscribe(&project, &user, &plan, started_ms, overrides.as_ref(), parent, &actor)
         .await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
@@ -114,7 +115,7 @@ pub async fn get_subscription(
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
     let project = key.project(&state).await?;
-    let sub = state.gateway.subscription(&project, &user).await?;
+    let sub = state.gateway.accounts().subscription(&project, &user).await?;
     if !sub.exists() {
         return Err(ApiError::SubscriptionNotFound(user.into_string()));
     }
@@ -129,6 +130,6 @@ pub async fn delete_subscription(
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
     let (project, actor) = key.actor(&state).await?;
-    let sub = state.gateway.unsubscribe(&project, &user, &actor).await?;
+    let sub = state.gateway.accounts().unsubscribe(&project, &user, &actor).await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }

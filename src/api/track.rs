@@ -25,7 +25,7 @@ pub async fn track(
     let idempotency = idempotency(&req, "track", "", &bytes)?;
     let record = key.secret(&state).await?;
     let tracked = boxed(|| {
-        state.gateway.track(
+        state.gateway.data().track(
             &record.project,
             &input,
             outcome.as_deref(),

@@ -27,7 +27,7 @@ async fn read(state: &AppState, user: &str, req: &HttpRequest) -> Result<HttpRes
     let key = ApiKey::from_request(req, &mut Payload::None).await?;
     let user = UserId::parse(user).map_err(|d| ApiError::invalid("userId", d))?;
     let project = key.reader_project(state, req, &user).await?;
-    let usage = state.gateway.usage(&project, &user).await?;
+    let usage = state.gateway.data().usage(&project, &user).await?;
     let mut response = HttpResponse::Ok();
     let settings = state
         .gateway

@@ -119,6 +119,7 @@ pub async fn list_usage_events(
     if let Format::Page = format {
         let page = state
             .gateway
+            .data()
             .usage_events(
                 &project,
                 &LedgerQuery {
@@ -180,6 +181,7 @@ impl Walk {
         self.started = true;
         let page = self
             .gateway
+            .data()
             .usage_events(
                 &self.project,
                 &LedgerQuery {

@@ -40,6 +40,7 @@ pub async fn create_user_key(
     let (project, actor) = key.actor(&state).await?;
     let (record, key) = state
         .gateway
+        .accounts()
         .mint_user_key(&project, &user, &label, expires_at_ms, &actor)
         .await?;
     Ok(HttpResponse::Created().json(UserKeyAnswer::of(record, Some(key))))
@@ -54,7 +55,7 @@ pub async fn list_user_keys(
     let user = user.ok_or_else(|| ApiError::invalid("userId", "is required"))?;
     let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
     let project = key.project(&state).await?;
-    let keys = state.gateway.user_keys(&project, &user).await?;
+    let keys = state.gateway.accounts().user_keys(&project, &user).await?;
     Ok(HttpResponse::Ok().json(UserKeyList {
         data: keys.into_iter().map(|k| UserKeyAnswer::of(k, None)).collect(),
         next_cursor: None,
@@ -68,7 +69,7 @@ pub async fn revoke_user_key(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let (project, actor) = key.actor(&state).await?;
-    if !state.gateway.revoke_user_key(&project, &id, &actor).await? {
+    if !state.gateway.accounts().revoke_user_key(&project, &id, &actor).await? {
         return Err(ApiError::KeyNotFound(id));
     }
     Ok(HttpResponse::NoContent().finish())

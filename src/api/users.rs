@@ -57,6 +57,7 @@ pub async fn put_override(
     let (project, actor) = key.actor(&state).await?;
     let sub = state
         .gateway
+        .accounts()
         .set_value_override(&project, &user, &group, of_value.as_deref(), Some(&value), &actor)
         .await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
@@ -77,6 +78,7 @@ pub async fn delete_override(
     let (project, actor) = key.actor(&state).await?;
     let sub = state
         .gateway
+        .accounts()
         .set_value_override(&project, &user, &group, of_value.as_deref(), None, &actor)
         .await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
@@ -96,6 +98,7 @@ pub async fn block(
     let (project, actor) = key.actor(&state).await?;
     let sub = state
         .gateway
+        .accounts()
         .set_blocked(&project, &user, Some(&reason), &actor)
         .await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
@@ -112,7 +115,11 @@ pub async fn unblock(
     let user = user_in_path(path)?;
     let _: dto::EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
     let (project, actor) = key.actor(&state).await?;
-    let sub = state.gateway.set_blocked(&project, &user, None, &actor).await?;
+    let sub = state
+        .gateway
+        .accounts()
+        .set_blocked(&project, &user, None, &actor)
+        .await?;
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
@@ -136,6 +143,7 @@ pub async fn adjust(
     let (project, actor) = key.actor(&state).await?;
     match state
         .gateway
+        .data()
         .adjust(
             &project,
             &user,
@@ -174,7 +182,7 @@ pub async fn list_adjustments(
 ) -> Result<HttpResponse, ApiError> {
     let user = user_in_path(path)?;
     let project = key.project(&state).await?;
-    let entries = state.gateway.adjustments(&project, &user).await?;
+    let entries = state.gateway.data().adjustments(&project, &user).await?;
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({ "data": entries.iter().map(dto::AdjustmentEntry::from).collect::<Vec<_>>(), "nextCursor": null })))
 }
@@ -210,6 +218,10 @@ pub async fn list_users(key: ApiKey, state: web::Data<AppState>, req: HttpReques
         contains: None,
         parent_id,
     };
-    let page = state.gateway.users(&project, cursor.as_deref(), limit, &filter).await?;
+    let page = state
+        .gateway
+        .accounts()
+        .users(&project, cursor.as_deref(), limit, &filter)
+        .await?;
     Ok(HttpResponse::Ok().json(UserPage::from(page)))
 }

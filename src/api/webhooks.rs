@@ -56,6 +56,7 @@ pub async fn create_webhook(
     events.dedup();
     let made = state
         .gateway
+        .accounts()
         .create_webhook(
             &project,
             &body.url,
@@ -72,6 +73,7 @@ pub async fn list_webhooks(key: ApiKey, state: web::Data<AppState>) -> Result<Ht
     let project = key.project(&state).await?;
     let data = state
         .gateway
+        .accounts()
         .webhooks(&project)
         .await?
         .into_iter()
@@ -90,7 +92,7 @@ pub async fn get_webhook(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let project = key.project(&state).await?;
-    let record = state.gateway.webhook(&project, &id).await?;
+    let record = state.gateway.accounts().webhook(&project, &id).await?;
     let record = record.ok_or_else(|| ApiError::WebhookNotFound(id.clone()))?;
     Ok(HttpResponse::Ok().json(WebhookAnswer::new(id, record, false)))
 }
@@ -102,7 +104,12 @@ pub async fn delete_webhook(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let (project, actor) = key.actor(&state).await?;
-    if !state.gateway.delete_webhook(&project, &id, None, &actor).await? {
+    if !state
+        .gateway
+        .accounts()
+        .delete_webhook(&project, &id, None, &actor)
+        .await?
+    {
         return Err(ApiError::WebhookNotFound(id));
     }
     Ok(HttpResponse::NoContent().finish())
@@ -118,7 +125,11 @@ pub async fn rotate_secret(
     let _: EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
     let id = path.into_inner();
     let (project, actor) = key.actor(&state).await?;
-    let secret = state.gateway.rotate_webhook_secret(&project, &id, &actor).await?;
+    let secret = state
+        .gateway
+        .accounts()
+        .rotate_webhook_secret(&project, &id, &actor)
+        .await?;
     Ok(HttpResponse::Ok().json(SecretAnswer { secret }))
 }
 
@@ -136,6 +147,7 @@ async fn set_enabled(
     let (project, actor) = key.actor(&state).await?;
     let record = state
         .gateway
+        .accounts()
         .set_webhook_enabled(&project, &id, enabled, &actor)
         .await?;
     Ok(HttpResponse::Ok().json(WebhookAnswer::new(id, record, false)))
@@ -171,7 +183,7 @@ pub async fn test_webhook(
     let _: EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
     let id = path.into_inner();
     let project = key.project(&state).await?;
-    let delivery_id = state.gateway.test_webhook(&project, &id).await?;
+    let delivery_id = state.gateway.accounts().test_webhook(&project, &id).await?;
     Ok(HttpResponse::Accepted().json(DeliveryIdAnswer { delivery_id }))
 }
 
@@ -185,11 +197,12 @@ pub async fn list_deliveries(
     let [limit] = query::params(req.query_string(), ["limit"])?;
     let limit = query::limit(limit.as_deref(), 50, 200)?;
     let project = key.project(&state).await?;
-    if state.gateway.webhook(&project, &id).await?.is_none() {
+    if state.gateway.accounts().webhook(&project, &id).await?.is_none() {
         return Err(ApiError::WebhookNotFound(id));
     }
     let data = state
         .gateway
+        .accounts()
         .webhook_deliveries(&project, &id, limit)
         .await?
         .into_iter()
@@ -211,7 +224,12 @@ pub async fn retry_delivery(
     let _: EmptyBody = body::parse_optional(&body::read(&req, payload).await?)?;
     let (id, delivery_id) = path.into_inner();
     let project = key.project(&state).await?;
-    if !state.gateway.retry_delivery(&project, &id, &delivery_id).await? {
+    if !state
+        .gateway
+        .accounts()
+        .retry_delivery(&project, &id, &delivery_id)
+        .await?
+    {
         return Err(ApiError::DeliveryNotFound(delivery_id));
     }
     Ok(HttpResponse::Accepted().json(DeliveryIdAnswer { delivery_id }))

@@ -21,7 +21,7 @@ use crate::quota::account::check_key_label;
 use crate::quota::project::{checked_default_plan, checked_origins};
 
 async fn keys_page(state: &AppState, session: &Session, minted: Option<&str>) -> Result<Markup, ApiError> {
-    let keys = state.gateway.keys(&session.project).await?;
+    let keys = state.gateway.accounts().keys(&session.project).await?;
     Ok(html! {
         h1 { "Keys" }
         @if let Some(key) = minted {
@@ -98,7 +98,7 @@ pub async fn change_keys(
     if field(&fields, "do") == "revoke" {
         let key_id = field(&fields, "keyId");
         if !confirm::confirmed(&fields) {
-            let keys = state.gateway.keys(project).await?;
+            let keys = state.gateway.accounts().keys(project).await?;
             let key = keys
                 .iter()
                 .find(|k| k.key_id == key_id)
@@ -120,7 +120,11 @@ pub async fn change_keys(
             return confirm::ask(&state, &session, &fields, ask).await;
         }
         let reason = confirm::reason(&fields)?;
-        state.gateway.revoke_key(project, key_id, Some(&reason), &actor).await?;
+        state
+            .gateway
+            .accounts()
+            .revoke_key(project, key_id, Some(&reason), &actor)
+            .await?;
         return Ok(see_other("/dashboard/keys"));
     }
     let kind = if field(&fields, "kind") == "publishable" {
@@ -130,7 +134,7 @@ pub async fn change_keys(
     };
     let label = field(&fields, "label");
     check_key_label(label)?;
-    let (_, key) = state.gateway.mint_key(project, kind, label, &actor).await?;
+    let (_, key) = state.gateway.accounts().mint_key(project, kind, label, &actor).await?;
     // Answered here, not redirected: the key must not travel in a URL.
     let body = keys_page(&state, &session, Some(&key)).await?;
     Ok(html_response(
@@ -149,7 +153,7 @@ pub async fn settings(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         .project_settings(&session.project)
         .await?
         .unwrap_or_default();
-    let plans = state.gateway.plans(&session.project).await?;
+    let plans = state.gateway.accounts().plans(&session.project).await?;
     let body = html! {
         h1 { "Settings" }
         form method="post" action="/dashboard/settings" {
@@ -197,6 +201,10 @@ pub async fn change_settings(
         .filter(|o| !o.is_empty());
     settings.allowed_origins = checked_origins(origins.map(str::to_string).collect())?;
     settings.ledger = field(&fields, "ledger") == "1";
-    state.gateway.update_project(project, &settings, &actor).await?;
+    state
+        .gateway
+        .accounts()
+        .update_project(project, &settings, &actor)
+        .await?;
     Ok(see_other("/dashboard/settings"))
 }

@@ -91,6 +91,7 @@ async fn answer(
     let gateway = &state.gateway;
     let shown = view.status();
     let (list, next) = gateway
+        .data()
         .approvals(
             &session.project,
             Some(shown),
@@ -287,6 +288,7 @@ async fn apply(
     };
     check_id(id).map_err(|d| ApiError::invalid("approvalId", d))?;
     match gateway
+        .data()
         .decide_approval(&session.project, id, &verdict, &session.actor())
         .await?
     {

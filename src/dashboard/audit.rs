@@ -44,6 +44,7 @@ pub async fn audit(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         None => {
             state
                 .gateway
+                .accounts()
                 .changes(&session.project, before.as_deref(), &filter, PAGE)
                 .await?
         }

@@ -1,5 +1,5 @@
 //! `GET /dashboard/overview`: reserves admitted and denied per day and the heaviest users of
-//! each group, from every user's rollups (computed in the background, `Gateway::overview`, and
+//! each group, from every user's rollups (computed in the background, `Accounts::overview`, and
 //! dated on the page), users per plan, the latest alerts sent and the latest changes.
 
 use actix_web::http::StatusCode;
@@ -27,21 +27,22 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         return Ok(see_other("/dashboard"));
     };
     let project = &session.project;
-    let mut members = state.gateway.plan_member_counts(project).await?;
+    let mut members = state.gateway.accounts().plan_member_counts(project).await?;
     members.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     let mut alerts = Vec::new();
-    for (id, _) in state.gateway.webhooks(project).await? {
-        alerts.extend(state.gateway.webhook_deliveries(project, &id, 20).await?);
+    for (id, _) in state.gateway.accounts().webhooks(project).await? {
+        alerts.extend(state.gateway.accounts().webhook_deliveries(project, &id, 20).await?);
     }
     alerts.retain(|(_, d)| d.kind.starts_with("quota."));
     alerts.sort_by_key(|(_, d)| std::cmp::Reverse(d.created));
     alerts.truncate(10);
     let (changes, _) = state
         .gateway
+        .accounts()
         .changes(project, None, &ChangeFilter::default(), 10)
         .await?;
-    let today = state.gateway.today();
-    let Overview { activity, computing } = state.gateway.overview(project, DAYS, false).await?;
+    let today = state.gateway.data().today();
+    let Overview { activity, computing } = state.gateway.accounts().overview(project, DAYS, false).await?;
     let Some(activity) = activity else {
         // The first computation of a large project: the page waits for it by reloading.
         let body = html! {
@@ -51,7 +52,7 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         let markup = refreshing_page(&state, &session, ("Overview", "Overview"), 2, body).await?;
         return Ok(html_response(StatusCode::OK, markup));
     };
-    let measures = measures(&state.gateway.plans(project).await?);
+    let measures = measures(&state.gateway.accounts().plans(project).await?);
     let days: Vec<(i64, (i64, i64))> = (today - (DAYS - 1)..=today)
         .map(|d| (d, activity.days.get(&d).copied().unwrap_or_default()))
         .collect();
@@ -142,6 +143,6 @@ pub async fn count_again(
         Ok(form) => form,
         Err(answer) => return Ok(answer),
     };
-    state.gateway.overview(&session.project, DAYS, true).await?;
+    state.gateway.accounts().overview(&session.project, DAYS, true).await?;
     Ok(see_other("/dashboard/overview"))
 }

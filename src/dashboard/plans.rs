@@ -57,8 +57,8 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let Some((_, session)) = current(&req, &state).await? else {
         return Ok(see_other("/dashboard"));
     };
-    let plans = state.gateway.plans(&session.project).await?;
-    let counts = state.gateway.plan_member_counts(&session.project).await?;
+    let plans = state.gateway.accounts().plans(&session.project).await?;
+    let counts = state.gateway.accounts().plan_member_counts(&session.project).await?;
     let members = |id: &str| counts.iter().find(|(p, _)| p == id).map_or(0, |(_, n)| *n);
     let body = html! {
         h1 { "Plans" }
@@ -185,6 +185,7 @@ pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
             true => 0,
             false => state
                 .gateway
+                .accounts()
                 .plan_member_counts(&session.project)
                 .await?
                 .into_iter()
@@ -213,7 +214,7 @@ pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
     if stored_text(&state, &session.project, &id).await?.is_some() {
         by = by.because(&confirm::reason(&fields)?);
     }
-    state.gateway.put_plan(&session.project, &plan, &by).await?;
+    state.gateway.accounts().put_plan(&session.project, &plan, &by).await?;
     Ok(see_other("/dashboard/plans"))
 }
 

@@ -170,7 +170,11 @@ pub async fn change(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
     }
     let actor = session.actor();
     if fields.get("do").map(String::as_str) == Some("delete") {
-        state.gateway.delete_price(&session.project, &model, &actor).await?;
+        state
+            .gateway
+            .accounts()
+            .delete_price(&session.project, &model, &actor)
+            .await?;
         return Ok(see_other("/dashboard/prices"));
     }
     let mut doc = Map::new();
@@ -199,6 +203,7 @@ pub async fn change(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
     }
     if state
         .gateway
+        .accounts()
         .put_price(&session.project, &model, &price, &actor)
         .await?
         .is_none()

@@ -63,6 +63,7 @@ pub async fn show(
     let next = loop {
         let batch = state
             .gateway
+            .data()
             .recent_usage_events(&session.project, &user, at.as_deref(), BATCH)
             .await?;
         let (read, full) = (batch.len(), batch.len() == BATCH);

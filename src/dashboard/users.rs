@@ -36,9 +36,10 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let after = get("after");
     let users = state
         .gateway
+        .accounts()
         .users(&session.project, after.as_deref(), PAGE, &filter)
         .await?;
-    let plans = state.gateway.plans(&session.project).await?;
+    let plans = state.gateway.accounts().plans(&session.project).await?;
     let next = users.next_after.as_ref().map(|after| {
         let mut link = format!("/dashboard/users?after={}", encode(after));
         for (name, value) in [

@@ -20,11 +20,17 @@ use crate::quota::DeliveryRecord;
 use crate::secrets::digest_hex;
 
 async fn webhooks_page(state: &AppState, session: &Session, flash: Option<Markup>) -> Result<Markup, ApiError> {
-    let endpoints = state.gateway.webhooks(&session.project).await?;
+    let endpoints = state.gateway.accounts().webhooks(&session.project).await?;
     let now = state.gateway.node().now_ms();
     let mut deliveries = Vec::new();
     for (id, _) in &endpoints {
-        deliveries.push(state.gateway.webhook_deliveries(&session.project, id, 10).await?);
+        deliveries.push(
+            state
+                .gateway
+                .accounts()
+                .webhook_deliveries(&session.project, id, 10)
+                .await?,
+        );
     }
     Ok(html! {
         h1 { "Webhooks" }
@@ -145,6 +151,7 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
         });
         match state
             .gateway
+            .accounts()
             .create_webhook(
                 &session.project,
                 &url,
@@ -206,7 +213,7 @@ pub async fn act(
     };
     match action.as_str() {
         "test" => {
-            if let Err(err) = state.gateway.test_webhook(project, &id).await {
+            if let Err(err) = state.gateway.accounts().test_webhook(project, &id).await {
                 return refused(err).await;
             }
         }
@@ -214,6 +221,7 @@ pub async fn act(
             let enabled = action == "enable";
             state
                 .gateway
+                .accounts()
                 .set_webhook_enabled(project, &id, enabled, &session.actor())
                 .await?;
         }
@@ -221,6 +229,7 @@ pub async fn act(
             if !confirm::confirmed(&fields) {
                 let endpoint = state
                     .gateway
+                    .accounts()
                     .webhook(project, &id)
                     .await?
                     .ok_or_else(|| ApiError::WebhookNotFound(id.clone()))?;
@@ -244,6 +253,7 @@ pub async fn act(
             let reason = confirm::reason(&fields)?;
             if !state
                 .gateway
+                .accounts()
                 .delete_webhook(project, &id, Some(&reason), &session.actor())
                 .await?
             {
@@ -252,7 +262,7 @@ pub async fn act(
         }
         "retry" => {
             let delivery = fields.get("deliveryId").cloned().unwrap_or_default();
-            match state.gateway.retry_delivery(project, &id, &delivery).await {
+            match state.gateway.accounts().retry_delivery(project, &id, &delivery).await {
                 Ok(true) => {}
                 Ok(false) => return Err(ApiError::DeliveryNotFound(delivery)),
                 Err(err) => return refused(err).await,

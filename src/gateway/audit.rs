@@ -5,8 +5,7 @@
 
 use serde_json::Value;
 
-use super::{Gateway, GatewayError};
-use crate::quota::{ChangeEntry, ChangeFilter, ReasonText, UserId};
+use crate::quota::{ReasonText, UserId};
 
 /// Who made a change, and why when they were asked (a confirmation's reason).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,19 +171,6 @@ pub(super) struct Change<'a> {
     pub target: &'a str,
     pub user: Option<&'a UserId>,
     pub detail: Value,
-}
-
-impl Gateway {
-    /// A page of the audit log, newest first (see `Store::changes`).
-    pub async fn changes(
-        &self,
-        project: &str,
-        before: Option<&str>,
-        filter: &ChangeFilter,
-        limit: usize,
-    ) -> Result<(Vec<ChangeEntry>, Option<String>), GatewayError> {
-        Ok(self.node.store.changes(project, before, filter, limit).await?)
-    }
 }
 
 #[cfg(test)]

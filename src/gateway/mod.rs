@@ -1,76 +1,46 @@
 //! The service layer between HTTP and Redis: planes over one shared `Node` (`node.rs`: the
 //! store, the node's caches, its clock, its metrics, the outcome subscribers, the retry driver
-//! in `retry.rs`), with one file per verb. The console (`console/`) and the lab (`lab/`) are
-//! planes of their own; the verbs not yet moved to a plane are `Gateway`'s. It resolves plans, decides when a
+//! in `retry.rs`), with one file per verb. The data plane (`data/`: the metered calls), the
+//! workers (`workers/`: the background jobs) and the accounts (`accounts/`: what operators
+//! manage) stand one on the other in that order, each calling only those below it; the console
+//! (`console/`) and the lab (`lab/`) stand on the node alone. It resolves plans, decides when a
 //! cache may be trusted, assembles decisions; it knows nothing of HTTP or JSON wire types.
 
-mod activity;
-mod adjust;
-mod alerts;
-mod api_keys;
-pub mod approvals;
+mod accounts;
 pub mod audit;
 mod cache;
 mod clock;
-mod closed_actions;
 pub(crate) mod console;
-mod credits;
-mod deliver;
+mod data;
 mod epoch;
-mod idempotency;
 pub mod lab;
-mod ledger;
-mod levels;
 mod node;
 pub mod outcome;
-pub mod outputs;
-mod parents;
-mod plans;
 mod prices;
-mod projects;
-mod reservations;
-mod reserve;
-mod resolve;
 mod retry;
-mod rolling;
-mod runs;
-mod settle;
-mod slice_ends;
-mod slices;
-mod start;
-mod subscriptions;
-mod switch_preview;
 mod tokens;
-mod track;
-mod usage;
-mod user_keys;
-mod users;
-pub mod webhooks;
+mod workers;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// The model catalog a node prices by, built by start-up.
 pub use crate::quota::catalog::Catalog;
-pub use activity::{Activity, Overview};
-pub use adjust::Adjusted;
+pub use accounts::{
+    webhooks, Accounts, Activity, FirstStart, KeyUser, Overview, ParentChange, SwitchRow, MAX_USER_KEYS,
+};
 pub use clock::Clock;
 pub(crate) use console::{Console, Credential, SignIn};
-pub use credits::Granting;
+pub(crate) use data::approvals;
+pub use data::outputs;
+pub use data::{
+    Adjusted, Commit, DataPlane, Extension, Granting, Idempotency, LeaseSettings, LedgerCursor, LedgerQuery,
+    ReservationView, RunView, Settled, Settlement, Usage, UsageEventPage, MAX_LIFETIME_MS, MAX_LISTED_RUNS,
+};
 pub use epoch::EPOCH_POLL;
-pub use idempotency::Idempotency;
 pub use lab::Lab;
-pub use ledger::{LedgerCursor, LedgerQuery, UsageEventPage};
 pub use node::Node;
 pub use outcome::{Effect, Outcome, Subscriber, Verb};
-pub use reservations::{Extension, ReservationView, MAX_LIFETIME_MS};
-pub use runs::{RunView, MAX_LISTED_RUNS};
-pub use settle::{Commit, Settled, Settlement};
-pub use slices::LeaseSettings;
-pub use start::FirstStart;
-pub use subscriptions::ParentChange;
-pub use switch_preview::SwitchRow;
-pub use usage::Usage;
-pub use user_keys::{KeyUser, MAX_USER_KEYS};
+pub(crate) use workers::Workers;
 
 use crate::quota::MeasureError;
 use crate::store::{StoreConfig, StoreError};
@@ -195,72 +165,73 @@ impl GatewayError {
 }
 
 /// The quota service of one node: its planes over one shared `Node`; cheap to clone, shared by
-/// all workers. The console's and the lab's verbs are theirs (`gateway.console()`,
-/// `gateway.lab()`); the rest are still `Gateway`'s own until they move to planes of their own.
+/// the server's threads. Callers name the plane: `gateway.data()` (the metered calls),
+/// `gateway.workers()` (background jobs), `gateway.accounts()` (what operators manage),
+/// `gateway.console()`, `gateway.lab()`.
 #[derive(Clone)]
 pub struct Gateway {
-    node: Node,
+    /// The data plane, which holds the node the other planes stand on.
+    data: DataPlane,
+    /// Behind an `Arc`, as the lab: a `Gateway`'s clone copies no second data plane.
+    workers: Arc<Workers>,
     /// Behind an `Arc`, so a `Gateway`'s clone copies no second node.
     lab: Arc<Lab>,
-    webhooks: Arc<WebhookSettings>,
-    /// From when every ledger entry is in its project's ledger index, learnt at start.
-    ledger_since: Arc<OnceLock<i64>>,
-    /// For tests only (`test-hooks`): a wait before each parent's level, and between a parent
-    /// change's check and its write (`parents.rs`).
-    #[cfg(feature = "test-hooks")]
-    level_pause: std::time::Duration,
-    /// Whether members decide on leased slices of their parents' budgets (`slices.rs`).
-    leases: LeaseSettings,
-    /// The takes of slices in flight on this node (`slices.rs`).
-    leases_in_flight: Arc<slices::Flights>,
 }
 
 impl Gateway {
     /// Builds the store; connections are made on first use, so a node can start before Redis.
     /// The node's metrics are the first outcome subscriber.
     pub fn new(config: &StoreConfig) -> Result<Gateway, StoreError> {
-        let node = Node::new(config)?;
+        let data = DataPlane::new(Node::new(config)?);
         Ok(Gateway {
-            lab: Arc::new(Lab::new(node.clone())),
-            node,
-            webhooks: Arc::default(),
-            ledger_since: Arc::default(),
-            #[cfg(feature = "test-hooks")]
-            level_pause: std::time::Duration::ZERO,
-            leases: LeaseSettings::default(),
-            leases_in_flight: Arc::default(),
+            lab: Arc::new(Lab::new(data.node.clone())),
+            workers: Arc::new(Workers::new(data.clone(), Arc::default())),
+            data,
         })
     }
 
     /// How this node leases slices of parents' budgets.
     pub fn with_leases(mut self, leases: LeaseSettings) -> Gateway {
-        self.leases = leases;
-        self
+        self.data.leases = leases;
+        self.with_workers_rebuilt()
     }
 
     /// Prices by `catalog` instead of the one built in.
     pub fn with_catalog(mut self, catalog: crate::quota::catalog::Catalog) -> Gateway {
         // Before any plane is used: the lab holds its own copy of the node.
-        self.node.catalog = Arc::new(catalog);
+        self.data.node.catalog = Arc::new(catalog);
         Gateway {
-            lab: Arc::new(Lab::new(self.node.clone())),
+            lab: Arc::new(Lab::new(self.data.node.clone())),
             ..self
         }
+        .with_workers_rebuilt()
     }
 
     /// How this node delivers webhooks (the default: https to public addresses only).
-    pub fn with_webhooks(mut self, settings: WebhookSettings) -> Gateway {
-        self.webhooks = Arc::new(settings);
-        self
+    pub fn with_webhooks(self, settings: WebhookSettings) -> Gateway {
+        #[cfg(feature = "test-hooks")]
+        let data = {
+            let mut data = self.data;
+            data.skip_alert_moves = settings.skip_moves();
+            data
+        };
+        #[cfg(not(feature = "test-hooks"))]
+        let data = self.data;
+        Gateway {
+            workers: Arc::new(Workers::new(data.clone(), Arc::new(settings))),
+            data,
+            lab: self.lab,
+        }
     }
 
     /// For tests only (`test-hooks`; without it, nothing): waits this long before each
     /// parent's level of a call.
     pub fn with_level_pause(self, pause: std::time::Duration) -> Gateway {
         #[cfg(feature = "test-hooks")]
-        let gateway = Gateway {
-            level_pause: pause,
-            ..self
+        let gateway = {
+            let mut gateway = self;
+            gateway.data.level_pause = pause;
+            gateway.with_workers_rebuilt()
         };
         #[cfg(not(feature = "test-hooks"))]
         let gateway = {
@@ -270,15 +241,41 @@ impl Gateway {
         gateway
     }
 
+    /// The workers built again over the data plane as it is now, with their webhook settings:
+    /// after a builder changed it, before any plane is used, as they hold a copy of it.
+    fn with_workers_rebuilt(self) -> Gateway {
+        Gateway {
+            workers: Arc::new(Workers::new(self.data.clone(), self.workers.webhooks.clone())),
+            ..self
+        }
+    }
+
     /// What every plane shares: the clock, the metrics, who a caller is, the cached plans and
     /// settings, readiness.
     pub fn node(&self) -> &Node {
-        &self.node
+        &self.data.node
+    }
+
+    /// Reserve, check, track, commit, release, extend, usage, runs, credits, approvals and the
+    /// ledger: the metered calls and what follows from their decisions.
+    pub fn data(&self) -> &DataPlane {
+        &self.data
+    }
+
+    /// Webhook deliveries, the outbox sweep and slices ended in the background.
+    pub(crate) fn workers(&self) -> &Workers {
+        &self.workers
+    }
+
+    /// Projects, keys, user keys, subscriptions, plans, prices, webhook endpoints, users, the
+    /// overview, the audit log's pages and the first start: what operators manage.
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts::new(&self.data, &self.workers)
     }
 
     /// Operators, their invitations, dashboard sessions and sign-in.
     pub(crate) fn console(&self) -> Console<'_> {
-        Console::new(&self.node)
+        Console::new(&self.data.node)
     }
 
     /// The pricing lab's simulations.

@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
-use super::audit::{Actor, Change};
+use super::audit::{Action, Actor, Change};
 use super::cache::Cache;
 use super::outcome::{Outcomes, Subscriber};
 use super::{Clock, GatewayError};
@@ -186,5 +186,23 @@ impl Node {
             let target = change.target;
             tracing::warn!(%err, project, action, target, "a change could not be written to the audit log");
         }
+    }
+
+    /// Records a change of `user`'s subscription, targeted at the user.
+    pub(super) async fn record_user_change(
+        &self,
+        project: &str,
+        by: &Actor,
+        action: Action,
+        user: &UserId,
+        detail: serde_json::Value,
+    ) {
+        let change = Change {
+            action,
+            target: user.as_str(),
+            user: Some(user),
+            detail,
+        };
+        self.record(project, by, change).await;
     }
 }

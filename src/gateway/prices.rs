@@ -5,14 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::json;
-
-use super::audit::{Action, Actor, Change};
-use super::{Gateway, GatewayError, Node};
+use super::{GatewayError, Node};
 use crate::quota::catalog::Catalog;
-use crate::quota::price::{
-    EventPrice, FoundPrice, PriceBook, PriceDoc, PriceOrigin, ProjectPrice, ProjectPrices, MAX_PROJECT_PRICES,
-};
+use crate::quota::price::{EventPrice, FoundPrice, PriceBook, PriceOrigin, ProjectPrices};
 use crate::quota::{EventInput, Plan};
 
 impl Node {
@@ -83,54 +78,6 @@ impl Node {
         }
         Ok(book)
     }
-}
-
-impl Gateway {
-    /// Sets the project's price of `model` (already checked); None when the project has as
-    /// many prices as it may and this is a new one.
-    pub async fn put_price(
-        &self,
-        project: &str,
-        model: &str,
-        price: &PriceDoc,
-        by: &Actor,
-    ) -> Result<Option<ProjectPrice>, GatewayError> {
-        let known = self.node.project_prices(project).await?.by_model.contains_key(model);
-        if !known && self.node.store.count_prices(project).await? >= MAX_PROJECT_PRICES {
-            return Ok(None);
-        }
-        let at_ms = self.node.now_ms();
-        self.node.store.put_price(project, model, price, at_ms).await?;
-        self.node.bump_epoch().await?;
-        let change = Change {
-            action: Action::PricePut,
-            target: model,
-            user: None,
-            detail: serde_json::to_value(price).unwrap_or_else(|_| json!({})),
-        };
-        self.node.record(project, by, change).await;
-        Ok(Some(ProjectPrice {
-            price: price.clone(),
-            updated_at_ms: at_ms,
-        }))
-    }
-
-    /// Removes the project's price of `model`: the catalog prices it again. False when the
-    /// project had none.
-    pub async fn delete_price(&self, project: &str, model: &str, by: &Actor) -> Result<bool, GatewayError> {
-        let removed = self.node.store.delete_price(project, model).await?;
-        if removed {
-            self.node.bump_epoch().await?;
-            let change = Change {
-                action: Action::PriceDelete,
-                target: model,
-                user: None,
-                detail: json!({}),
-            };
-            self.node.record(project, by, change).await;
-        }
-        Ok(removed)
-    }
 
     /// The price of an event's model under `plan`: looked up only when the plan prices and
     /// the event names a model (a priced group then says what is missing).
@@ -144,7 +91,7 @@ impl Gateway {
             return Ok(None);
         }
         match input.metadata.get("model").and_then(|m| m.as_str()) {
-            Some(model) => Ok(Some(self.node.model_price(project, model).await?)),
+            Some(model) => Ok(Some(self.model_price(project, model).await?)),
             None => Ok(None),
         }
     }

@@ -70,7 +70,12 @@ pub fn preflight(origin: &str, methods: &str, allow_headers: &str) -> HttpRespon
 pub async fn preflight_any(state: &AppState, req: &HttpRequest, methods: &str, default_headers: &str) -> HttpResponse {
     let origin = origin(req);
     let allowed = match origin {
-        Some(origin) => state.gateway.origin_allowed_anywhere(origin).await.unwrap_or(false),
+        Some(origin) => state
+            .gateway
+            .accounts()
+            .origin_allowed_anywhere(origin)
+            .await
+            .unwrap_or(false),
         None => false,
     };
     let Some(origin) = origin.filter(|_| allowed) else {
@@ -106,7 +111,12 @@ pub async fn allow_answer(
             .ok()
             .flatten()
             .is_some_and(|s| s.allows_origin(origin)),
-        None => state.gateway.origin_allowed_anywhere(origin).await.unwrap_or(false),
+        None => state
+            .gateway
+            .accounts()
+            .origin_allowed_anywhere(origin)
+            .await
+            .unwrap_or(false),
     };
     if allowed {
         insert(response.headers_mut(), origin, expose);

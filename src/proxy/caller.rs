@@ -126,7 +126,12 @@ pub async fn identify(state: &AppState, headers: &HeaderMap, in_query: Option<&s
         return Err(ApiError::Unauthorized);
     }
     let (project, user, key_id) = if token.starts_with(USER_KEY_PREFIX) {
-        let owner = state.gateway.key_user(token).await?.ok_or(ApiError::Unauthorized)?;
+        let owner = state
+            .gateway
+            .accounts()
+            .key_user(token)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
         // A user key spends as its own user: naming another is refused, not ignored.
         if let Some(named) = named.filter(|n| *n != owner.user) {
             return Err(ApiError::OtherUser {

@@ -47,6 +47,7 @@ pub async fn reserve(
     let idempotency = idempotency(req, "proxy", &ctx.target.path, body.fingerprint())?;
     let decision = state
         .gateway
+        .data()
         .reserve(&ctx.caller.project, &input, proxy.hold_ttl_ms, idempotency.as_ref())
         .await?;
     if !decision.allowed {
@@ -97,7 +98,7 @@ pub async fn reserve(
 /// The answer to a repeat of an Idempotency-Key: 409, `idempotency_key_in_flight` while its
 /// first call's hold is open, else `idempotency_key_settled`; never forwarded.
 async fn repeated(state: &AppState, ctx: &Ctx, id: &ReservationId) -> Result<HttpResponse, ApiError> {
-    let view = state.gateway.reservation(&ctx.caller.project, id).await?;
+    let view = state.gateway.data().reservation(&ctx.caller.project, id).await?;
     let (code, message) = match view.is_some_and(|v| v.state == ReservationState::Held) {
         true => (
             "idempotency_key_in_flight",

@@ -31,7 +31,12 @@ fn not_retryable(status: u16, body: &[u8]) -> Option<&'static str> {
 /// The refusal of an attempt whose action is closed; None when it may go.
 pub async fn refused(state: &AppState, caller: &Caller, upstream: &Upstream) -> Result<Option<HttpResponse>, ApiError> {
     let Some(step) = &caller.step else { return Ok(None) };
-    let Some(why) = state.gateway.closed_action(&caller.project, &caller.user, step).await? else {
+    let Some(why) = state
+        .gateway
+        .data()
+        .closed_action(&caller.project, &caller.user, step)
+        .await?
+    else {
         return Ok(None);
     };
     let message = format!(
@@ -54,6 +59,7 @@ pub async fn after_error(state: &AppState, caller: &Caller, status: StatusCode, 
     };
     if let Err(err) = state
         .gateway
+        .data()
         .close_action(&caller.project, &caller.user, step, why)
         .await
     {

@@ -119,6 +119,7 @@ impl Hold {
     async fn commit_once(&self, commit: &Pending) -> Result<(), GatewayError> {
         let answer = self
             .gateway
+            .data()
             .commit(
                 &self.project,
                 &self.id,
@@ -180,7 +181,7 @@ impl Hold {
 
     /// Gives the hold back: the provider never took the call.
     pub async fn release(&self) {
-        match self.gateway.release(&self.project, &self.id).await {
+        match self.gateway.data().release(&self.project, &self.id).await {
             Ok(_) => self.count("released"),
             Err(err) => {
                 tracing::warn!(%err, reservation = self.id.as_str(), "proxy: release failed; the hold will expire");
@@ -207,7 +208,7 @@ impl Hold {
         let task = actix_web::rt::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis((hold.ttl_ms / 2) as u64)).await;
-                if let Err(err) = hold.gateway.extend(&hold.project, &hold.id, hold.ttl_ms).await {
+                if let Err(err) = hold.gateway.data().extend(&hold.project, &hold.id, hold.ttl_ms).await {
                     tracing::warn!(%err, reservation = hold.id.as_str(), "proxy: could not extend a running call's hold");
                 }
             }

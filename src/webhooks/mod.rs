@@ -1,6 +1,6 @@
 //! Webhook delivery by Standard Webhooks: the settings, the retry schedule, signing (`sign.rs`),
 //! the SSRF guard (`guard.rs`) and one HTTP attempt (`send.rs`). What to deliver and when is
-//! the gateway's (`gateway/deliver.rs`); this module only knows HTTP and the spec.
+//! the gateway's (`gateway/workers/deliver.rs`); this module only knows HTTP and the spec.
 
 pub mod event;
 pub mod guard;

@@ -219,8 +219,9 @@ async fn harness() -> Harness {
         { "id": "credits", "balance": "credits", "overdraft": OVERDRAFT as f64 / 1000.0, "matches": [ { "event": "*" } ] } ] }))
     .unwrap();
     let plan = Plan::from_doc("plan_wallet", doc).unwrap();
-    gateway.put_plan("p", &plan, &Actor::root()).await.unwrap();
+    gateway.accounts().put_plan("p", &plan, &Actor::root()).await.unwrap();
     gateway
+        .accounts()
         .subscribe("p", &user(), &plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();
@@ -298,6 +299,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 };
                 let Granting::Made { grant, .. } = h
                     .gateway
+                    .data()
                     .grant("p", &user(), &input, &Actor::root(), None)
                     .await
                     .unwrap()
@@ -330,7 +332,12 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Reserve { units } => {
                 let expected = model.reserve(units * 1000);
-                let decision = h.gateway.reserve("p", &input(units), 60_000, None).await.unwrap();
+                let decision = h
+                    .gateway
+                    .data()
+                    .reserve("p", &input(units), 60_000, None)
+                    .await
+                    .unwrap();
                 prop_assert_eq!(decision.allowed, expected.is_some(), "reserve {} units", units);
                 // Its answer says the balance after it, whether it decided on the quick path (with
                 // the journal of the reserves since the wallet was last read) or on the wallet.
@@ -358,6 +365,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let id = ReservationId::parse(&model.reservations[i].id).unwrap();
                 let answer = h
                     .gateway
+                    .data()
                     .commit(
                         "p",
                         &id,
@@ -390,7 +398,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
                 let i = pick % model.reservations.len();
                 let id = ReservationId::parse(&model.reservations[i].id).unwrap();
-                h.gateway.release("p", &id).await.unwrap();
+                h.gateway.data().release("p", &id).await.unwrap();
                 if model.reservations[i].state == State::Held {
                     model.give_back(i);
                 }
@@ -408,7 +416,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     // The next writing call gives it back; the model gives it back now, so a
                     // call that writes (and reads the wallet whole) follows at once, before any
                     // other can pay debt from a grant in between.
-                    h.gateway.balances("p", &user()).await.unwrap();
+                    h.gateway.data().balances("p", &user()).await.unwrap();
                     model.give_back(i);
                     model.reservations[i].state = State::Expired;
                 }
@@ -433,6 +441,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let i = pick % model.grants.len();
                 let id = model.grants[i].id.clone();
                 h.gateway
+                    .data()
                     .void_grant("p", &user(), &id, None, &Actor::root())
                     .await
                     .unwrap();
@@ -450,7 +459,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         if step % 3 != 2 && step != last {
             continue;
         }
-        let (_, balances) = h.gateway.balances("p", &user()).await.unwrap();
+        let (_, balances) = h.gateway.data().balances("p", &user()).await.unwrap();
         let Some(balance) = balances.iter().find(|b| b.name == "credits") else {
             prop_assert!(model.grants.is_empty());
             continue;

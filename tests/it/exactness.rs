@@ -185,9 +185,10 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
         "groups": [ { "id": "per_minute", "unit": "count", "quota": 5, "matches": [ { "event": "*" } ] } ] }))
     .unwrap();
     let plan = Plan::from_doc("plan_minute", doc).unwrap();
-    store.put_plan("p", &plan, &Actor::root()).await.unwrap();
+    store.accounts().put_plan("p", &plan, &Actor::root()).await.unwrap();
     let user = UserId::parse("u").unwrap();
     store
+        .accounts()
         .subscribe("p", &user, &plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();
@@ -203,7 +204,7 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
         step: None,
         fit: Default::default(),
     };
-    let decision = store.reserve("p", &input, 60_000, None).await.unwrap();
+    let decision = store.data().reserve("p", &input, 60_000, None).await.unwrap();
     assert!(decision.allowed);
     let start = decision.counters[0].period_start_ms.unwrap();
     let now = Clock::local_ms();

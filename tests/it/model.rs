@@ -123,8 +123,9 @@ async fn harness() -> Harness {
         .collect();
     let doc = serde_json::from_value(json!({ "periodType": "lifetime", "groups": groups })).unwrap();
     let plan = Plan::from_doc("plan_model", doc).unwrap();
-    store.put_plan("p", &plan, &Actor::root()).await.unwrap();
+    store.accounts().put_plan("p", &plan, &Actor::root()).await.unwrap();
     store
+        .accounts()
         .subscribe("p", &user(), &plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();
@@ -165,6 +166,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let expected = model.denied_by(event, milli);
                 let decision = h
                     .store
+                    .data()
                     .reserve("p", &input(event, half_units), 60_000, None)
                     .await
                     .unwrap();
@@ -189,6 +191,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let actual = actual_half_units.map(|h| Milli(h * 500));
                 let outcome = h
                     .store
+                    .data()
                     .commit(
                         "p",
                         &reservation(&model.reservations[i].0),
@@ -229,6 +232,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let Some(i) = pick(&model, p) else { continue };
                 let outcome = h
                     .store
+                    .data()
                     .release("p", &reservation(&model.reservations[i].0))
                     .await
                     .unwrap();
@@ -258,6 +262,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let Some(i) = pick(&model, p) else { continue };
                 let outcome = h
                     .store
+                    .data()
                     .extend("p", &reservation(&model.reservations[i].0), 60_000)
                     .await
                     .unwrap();
@@ -285,6 +290,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Track { event, half_units } => {
                 h.store
+                    .data()
                     .track("p", &input(event, half_units), None, None, "key_model")
                     .await
                     .unwrap();
@@ -293,7 +299,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
         }
-        let usage = h.store.usage("p", &user()).await.unwrap();
+        let usage = h.store.data().usage("p", &user()).await.unwrap();
         for counter in usage.counters {
             let group = counter.group_id.as_str();
             let used = model.used.iter().find(|(g, _)| **g == group).map_or(0, |(_, v)| *v);
@@ -304,6 +310,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     // The ledger written beside the counters sums to them, group by group.
     let page = h
         .store
+        .data()
         .usage_events(
             "p",
             &quota_gateway::gateway::LedgerQuery {
@@ -318,7 +325,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         .await
         .unwrap();
     let ledger = ledger_sums(&page.data);
-    for counter in h.store.usage("p", &user()).await.unwrap().counters {
+    for counter in h.store.data().usage("p", &user()).await.unwrap().counters {
         let summed = ledger.get(&counter.group_id).copied().unwrap_or(0);
         prop_assert_eq!(summed, counter.used.0 as i64, "ledger of {}", counter.group_id);
     }

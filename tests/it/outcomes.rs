@@ -56,21 +56,24 @@ async fn each_call_reports_one_outcome_with_its_verb_user_and_effect() {
         step: None,
         fit: Default::default(),
     };
-    gateway.put_plan("p", &plan, &Actor::root()).await.unwrap();
+    gateway.accounts().put_plan("p", &plan, &Actor::root()).await.unwrap();
     gateway
+        .accounts()
         .subscribe("p", &user, &plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();
     let granted = gateway
+        .data()
         .reserve("p", &input, 60_000, None)
         .await
         .unwrap()
         .granted
         .unwrap();
-    gateway.check("p", &input).await.unwrap();
+    gateway.data().check("p", &input).await.unwrap();
     let id = granted.reservation_id.clone();
     assert!(matches!(
         gateway
+            .data()
             .commit(
                 "p",
                 &id,
@@ -83,8 +86,8 @@ async fn each_call_reports_one_outcome_with_its_verb_user_and_effect() {
             .unwrap(),
         Settlement::Settled(_)
     ));
-    gateway.release("p", &id).await.unwrap();
-    gateway.track("p", &input, None, None, "key_test").await.unwrap();
+    gateway.data().release("p", &id).await.unwrap();
+    gateway.data().track("p", &input, None, None, "key_test").await.unwrap();
 
     let u = Some("u".to_string());
     let seen = recorder.0.lock().unwrap().clone();

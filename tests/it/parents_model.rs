@@ -96,16 +96,26 @@ fn member(i: usize) -> UserId {
 async fn setup() -> Gateway {
     let gateway = service_on_shared(&unique_prefix()).await;
     let (member_plan, team_plan) = (plan("plan_m", "own", OWN), plan("plan_t", "pool", POOL));
-    gateway.put_plan("p", &member_plan, &Actor::root()).await.unwrap();
-    gateway.put_plan("p", &team_plan, &Actor::root()).await.unwrap();
+    gateway
+        .accounts()
+        .put_plan("p", &member_plan, &Actor::root())
+        .await
+        .unwrap();
+    gateway
+        .accounts()
+        .put_plan("p", &team_plan, &Actor::root())
+        .await
+        .unwrap();
     let team = UserId::parse("team").unwrap();
     gateway
+        .accounts()
         .subscribe("p", &team, &team_plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();
     for i in 0..MEMBERS {
         let parent = ParentChange::Set("team");
         gateway
+            .accounts()
             .subscribe("p", &member(i), &member_plan, None, None, parent, &Actor::root())
             .await
             .unwrap();
@@ -135,7 +145,12 @@ async fn ledger(gateway: &Gateway, subject: &UserId) -> Vec<quota_gateway::quota
         from_ms: 0,
         to_ms: i64::MAX,
     };
-    let mut entries = gateway.usage_events("p", &query, None, 10_000).await.unwrap().data;
+    let mut entries = gateway
+        .data()
+        .usage_events("p", &query, None, 10_000)
+        .await
+        .unwrap()
+        .data;
     // Only what counted usage: holds' ends and denials count none.
     entries.retain(|e| !e.groups.is_empty());
     entries
@@ -185,7 +200,11 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Reserve { member, units } => {
                 let milli = units * 1000;
                 let expected = model.denial(member, milli);
-                let decision = gateway.reserve("p", &input(member, milli), 60_000, None).await.unwrap();
+                let decision = gateway
+                    .data()
+                    .reserve("p", &input(member, milli), 60_000, None)
+                    .await
+                    .unwrap();
                 prop_assert_eq!(
                     decision.denied_by.first(),
                     expected.as_ref(),
@@ -207,6 +226,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let id = ReservationId::parse(&model.reservations[i].0).unwrap();
                 let actual = actual.map(|a| Milli(a * 1000));
                 let outcome = gateway
+                    .data()
                     .commit(
                         "p",
                         &id,
@@ -237,7 +257,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Release { pick: p } => {
                 let Some(i) = pick(&model, p) else { continue };
                 let id = ReservationId::parse(&model.reservations[i].0).unwrap();
-                let outcome = gateway.release("p", &id).await.unwrap();
+                let outcome = gateway.data().release("p", &id).await.unwrap();
                 let (_, member, milli, state) = &mut model.reservations[i];
                 match (*state, outcome) {
                     (State::Held, Settlement::Settled(_)) => {
@@ -252,6 +272,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Track { member, units } => {
                 gateway
+                    .data()
                     .track("p", &input(member, units * 1000), None, None, "key_model")
                     .await
                     .unwrap();
@@ -260,7 +281,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
         }
         for i in 0..MEMBERS {
-            let usage = gateway.usage("p", &member(i)).await.unwrap();
+            let usage = gateway.data().usage("p", &member(i)).await.unwrap();
             let own = &usage.counters[0];
             prop_assert_eq!(
                 Level {

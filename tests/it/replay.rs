@@ -113,7 +113,7 @@ async fn lab(plans: Vec<Plan>) -> Lab {
     let prefix = unique_prefix();
     let gateway = service_on_shared(&prefix).await;
     for p in &plans {
-        gateway.put_plan("p", p, &Actor::root()).await.unwrap();
+        gateway.accounts().put_plan("p", p, &Actor::root()).await.unwrap();
     }
     Lab {
         gateway,
@@ -135,17 +135,18 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
     let started_ms = redis_ms() - if boundary { 60_000 - 150 } else { 1_000 };
     let g = &lab.gateway;
     let subscribe = |plan: usize| async move {
-        g.subscribe(
-            "p",
-            user,
-            &lab.plans[plan],
-            Some(started_ms),
-            None,
-            ParentChange::Keep,
-            &Actor::root(),
-        )
-        .await
-        .unwrap();
+        g.accounts()
+            .subscribe(
+                "p",
+                user,
+                &lab.plans[plan],
+                Some(started_ms),
+                None,
+                ParentChange::Keep,
+                &Actor::root(),
+            )
+            .await
+            .unwrap();
     };
     subscribe(first_plan).await;
     let mut live = Live {
@@ -166,6 +167,7 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
                 model,
             } => {
                 let d = g
+                    .data()
                     .reserve("p", &input(user, event, *half_units, *model), 60_000, None)
                     .await
                     .unwrap();
@@ -181,6 +183,7 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
                 if let Some((id, held)) = &mut reserves[i] {
                     let metadata = tokens.map(|t| json!({ "tokens": t }).as_object().unwrap().clone());
                     let _ = g
+                        .data()
                         .commit(
                             "p",
                             id,
@@ -199,7 +202,7 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
             Op::Release { pick: p } => {
                 let Some(i) = pick(&reserves, *p) else { continue };
                 if let Some((id, held)) = &mut reserves[i] {
-                    let _ = g.release("p", id).await.unwrap();
+                    let _ = g.data().release("p", id).await.unwrap();
                     *held = false;
                 }
             }
@@ -217,12 +220,14 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
                 half_units,
                 model,
             } => {
-                g.track("p", &input(user, event, *half_units, *model), None, None, "key_lab")
+                g.data()
+                    .track("p", &input(user, event, *half_units, *model), None, None, "key_lab")
                     .await
                     .unwrap();
             }
             Op::Adjust { group, half_units } => {
                 let _ = g
+                    .data()
                     .adjust("p", user, group, half_units * 500, &reason, &Actor::root(), None)
                     .await;
             }
@@ -240,10 +245,10 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
     // that writes (a release of no reservation) returns the expired ones and writes their entries.
     for (id, held) in reserves.iter().flatten() {
         if *held {
-            let _ = g.release("p", id).await.unwrap();
+            let _ = g.data().release("p", id).await.unwrap();
         }
     }
-    let _ = g.release("p", &ReservationId::new(user, b"none")).await;
+    let _ = g.data().release("p", &ReservationId::new(user, b"none")).await;
     live
 }
 
@@ -254,7 +259,7 @@ async fn ledger(g: &Gateway, user: &UserId) -> Vec<UsageEvent> {
         from_ms: 0,
         to_ms: i64::MAX,
     };
-    g.usage_events("p", &query, None, 10_000).await.unwrap().data
+    g.data().usage_events("p", &query, None, 10_000).await.unwrap().data
 }
 
 fn subject<'p>(user: &UserId, live: &Live, plans: &'p [Plan]) -> Subject<'p> {
@@ -282,7 +287,7 @@ async fn agree(ops: Vec<Op>) -> Result<(), TestCaseError> {
     .await;
     let user = UserId::parse("u").unwrap();
     let live = run_live(&lab, &user, &ops, 0, true).await;
-    let usage = lab.gateway.usage("p", &user).await.unwrap();
+    let usage = lab.gateway.data().usage("p", &user).await.unwrap();
     let entries = ledger(&lab.gateway, &user).await;
     let timeline = Timeline::of(&entries);
     let outcome = replay(&subject(&user, &live, &lab.plans), &timeline, i64::MIN..i64::MAX);

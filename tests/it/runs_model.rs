@@ -131,8 +131,9 @@ async fn harness() -> (Gateway, Layout) {
         { "id": "a_only", "unit": "count", "quota": A_ONLY_QUOTA / 1000, "matches": [ { "event": "a" } ] } ] }))
     .unwrap();
     let plan = Plan::from_doc("plan_runs_model", doc).unwrap();
-    gateway.put_plan("p", &plan, &Actor::root()).await.unwrap();
+    gateway.accounts().put_plan("p", &plan, &Actor::root()).await.unwrap();
     gateway
+        .accounts()
         .subscribe("p", &user(), &plan, None, None, ParentChange::Keep, &Actor::root())
         .await
         .unwrap();
@@ -159,6 +160,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let milli = half_units * 500;
                 let fits = Model::get(&m.used, "budget") + Model::get(&m.held, "budget") + milli <= BUDGET_QUOTA;
                 let d = g
+                    .data()
                     .start_run("p", &input("run", milli, None), &limits, 600_000, None)
                     .await
                     .unwrap();
@@ -181,6 +183,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let milli = half_units * 500;
                 let event = if a { "a" } else { "b" };
                 let d = g
+                    .data()
                     .reserve("p", &input(event, milli, Some(&m.runs[r].id.clone())), 600_000, None)
                     .await
                     .unwrap();
@@ -241,15 +244,16 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let Some(r) = pick_run(&m, r) else { continue };
                 let milli = half_units * 500;
                 let event = if a { "a" } else { "b" };
-                g.track(
-                    "p",
-                    &input(event, milli, Some(&m.runs[r].id.clone())),
-                    None,
-                    None,
-                    "key_model",
-                )
-                .await
-                .unwrap();
+                g.data()
+                    .track(
+                        "p",
+                        &input(event, milli, Some(&m.runs[r].id.clone())),
+                        None,
+                        None,
+                        "key_model",
+                    )
+                    .await
+                    .unwrap();
                 if m.runs[r].state == State::Open {
                     m.runs[r].used += milli;
                     m.runs[r].steps += 1;
@@ -265,6 +269,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let id = ReservationId::parse(&m.steps[s].id).unwrap();
                 let n = actual.map(|h| h * 500);
                 let outcome = g
+                    .data()
                     .commit(
                         "p",
                         &id,
@@ -309,7 +314,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Release { step: s } => {
                 let Some(s) = pick_step(&m, s) else { continue };
                 let id = ReservationId::parse(&m.steps[s].id).unwrap();
-                let outcome = g.release("p", &id).await.unwrap();
+                let outcome = g.data().release("p", &id).await.unwrap();
                 let step = &m.steps[s];
                 let (r, amount, a, held, done) = (step.run, step.amount, step.a, step.held, step.done);
                 match outcome {
@@ -352,7 +357,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Close { run: r } => {
                 let Some(r) = pick_run(&m, r) else { continue };
                 let id = ReservationId::parse(&m.runs[r].id).unwrap();
-                let view = g.close_run("p", &id, None, "key_model").await.unwrap().unwrap();
+                let view = g.data().close_run("p", &id, None, "key_model").await.unwrap().unwrap();
                 if m.runs[r].state == State::Open {
                     m.end_run(r, false);
                 }
@@ -372,7 +377,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
         }
         // The user's counters, and every run's used and open, as the model has them.
-        let usage = g.usage("p", &user()).await.unwrap();
+        let usage = g.data().usage("p", &user()).await.unwrap();
         for counter in usage.counters {
             let group = counter.group_id.as_str();
             let want = (Model::get(&m.used, group), Model::get(&m.held, group));
@@ -380,6 +385,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         }
         for r in &m.runs {
             let view = g
+                .data()
                 .run("p", &ReservationId::parse(&r.id).unwrap())
                 .await
                 .unwrap()
@@ -395,13 +401,15 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     // Every run ended, the ledger the steps wrote sums to the counters.
     for r in 0..m.runs.len() {
         if m.runs[r].state == State::Open {
-            g.close_run("p", &ReservationId::parse(&m.runs[r].id).unwrap(), None, "key_model")
+            g.data()
+                .close_run("p", &ReservationId::parse(&m.runs[r].id).unwrap(), None, "key_model")
                 .await
                 .unwrap();
             m.end_run(r, false);
         }
     }
     let page = g
+        .data()
         .usage_events(
             "p",
             &quota_gateway::gateway::LedgerQuery {
@@ -416,7 +424,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         .await
         .unwrap();
     let ledger = ledger_sums(&page.data);
-    for counter in g.usage("p", &user()).await.unwrap().counters {
+    for counter in g.data().usage("p", &user()).await.unwrap().counters {
         let summed = ledger.get(&counter.group_id).copied().unwrap_or(0);
         prop_assert_eq!(summed, counter.used.0 as i64, "ledger of {}", counter.group_id);
         prop_assert_eq!(Model::get(&m.used, &counter.group_id), counter.used.0);

@@ -327,7 +327,11 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
         Plan::from_doc(id, serde_json::from_value(doc).unwrap()).unwrap()
     };
     let current = plan("plan_lab", 30);
-    gateway.put_plan("p", &current, &Actor::root()).await.unwrap();
+    gateway
+        .accounts()
+        .put_plan("p", &current, &Actor::root())
+        .await
+        .unwrap();
     let users: Vec<UserId> = (0..USERS)
         .map(|i| UserId::parse(&format!("user{i:04}")).unwrap())
         .collect();
@@ -339,6 +343,7 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
             let current = &current;
             async move {
                 gateway
+                    .accounts()
                     .subscribe("p", user, current, None, None, ParentChange::Keep, &Actor::root())
                     .await
                     .unwrap();
@@ -352,15 +357,21 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
                 };
                 for i in 0..60 {
                     gateway
+                        .data()
                         .track("p", &event("chat", 10 + i), None, None, "key_lab")
                         .await
                         .unwrap();
                 }
                 for _ in 0..40 {
-                    let d = gateway.reserve("p", &event("image", 1), 60_000, None).await.unwrap();
+                    let d = gateway
+                        .data()
+                        .reserve("p", &event("image", 1), 60_000, None)
+                        .await
+                        .unwrap();
                     if let Some(granted) = d.granted {
                         let id = granted.reservation_id.clone();
                         gateway
+                            .data()
                             .commit(
                                 "p",
                                 &id,

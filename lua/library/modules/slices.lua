@@ -39,7 +39,7 @@ do
   -- How long a closed lease's fields outlive its last statement (ms): the node settles it right
   -- after the call, or the sweeper does (10 s after it was written, every minute) when that
   -- node died, and until then the team's usage reads the lease's use from these fields
-  -- (src/gateway/slice_ends.rs's current_slices).
+  -- (src/gateway/data/slice_ends.rs's current_slices).
   local STATED_KEEP_MS = 120000
 
   -- The ancestor (as the field names it) of a slice's field.

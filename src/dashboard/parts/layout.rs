@@ -57,7 +57,7 @@ pub async fn page(
     flash: Option<Markup>,
     body: Markup,
 ) -> Result<Markup, ApiError> {
-    let pending = state.gateway.pending_approvals(&session.project).await?;
+    let pending = state.gateway.data().pending_approvals(&session.project).await?;
     Ok(frame(session, pending, (active, title, None), flash, body))
 }
 
@@ -70,7 +70,7 @@ pub async fn refreshing_page(
     seconds: u32,
     body: Markup,
 ) -> Result<Markup, ApiError> {
-    let pending = state.gateway.pending_approvals(&session.project).await?;
+    let pending = state.gateway.data().pending_approvals(&session.project).await?;
     Ok(frame(session, pending, (active, title, Some(seconds)), None, body))
 }
 

@@ -61,7 +61,12 @@ pub async fn act(
     match action.as_str() {
         "close" => {
             if !confirm::confirmed(&fields) {
-                let view = state.gateway.run(project, &id).await?.ok_or(ApiError::RunNotFound)?;
+                let view = state
+                    .gateway
+                    .data()
+                    .run(project, &id)
+                    .await?
+                    .ok_or(ApiError::RunNotFound)?;
                 if view.state != RunState::Open {
                     return Err(ended(&view));
                 }
@@ -80,6 +85,7 @@ pub async fn act(
             let by = session.actor().because(&confirm::reason(&fields)?);
             let view = state
                 .gateway
+                .data()
                 .close_run_as(project, &id, &by)
                 .await?
                 .ok_or(ApiError::RunNotFound)?;
@@ -97,7 +103,12 @@ pub async fn act(
                 })?;
             // An extension moves the end later, never earlier: a shorter time would cut the
             // run's budget short under the name of extending it.
-            let view = state.gateway.run(project, &id).await?.ok_or(ApiError::RunNotFound)?;
+            let view = state
+                .gateway
+                .data()
+                .run(project, &id)
+                .await?
+                .ok_or(ApiError::RunNotFound)?;
             if view.state != RunState::Open {
                 return Err(ended(&view));
             }
@@ -111,6 +122,7 @@ pub async fn act(
             }
             match state
                 .gateway
+                .data()
                 .extend_run_as(project, &id, minutes * 60_000, &session.actor())
                 .await?
             {

@@ -56,6 +56,7 @@ pub async fn show(
         .ok_or(ApiError::RunNotFound)?;
     let view = state
         .gateway
+        .data()
         .run(&session.project, &id)
         .await?
         .ok_or(ApiError::RunNotFound)?;
@@ -87,7 +88,7 @@ async fn steps(
         to_ms: i64::MAX,
     };
     let mut steps = Vec::new();
-    let read = async |cursor, limit| gateway.usage_events(project, &query, cursor, limit).await;
+    let read = async |cursor, limit| gateway.data().usage_events(project, &query, cursor, limit).await;
     let capped = read_bounded(MAX_ENTRIES, PAGE, read, |events| {
         steps.extend(
             events

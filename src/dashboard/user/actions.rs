@@ -90,17 +90,21 @@ async fn apply(
     };
     match action {
         "block" => {
-            gateway.set_blocked(project, user, Some(&reason()?), by).await?;
+            gateway
+                .accounts()
+                .set_blocked(project, user, Some(&reason()?), by)
+                .await?;
             Ok(Notice::Blocked)
         }
         "unblock" => {
-            gateway.set_blocked(project, user, None, by).await?;
+            gateway.accounts().set_blocked(project, user, None, by).await?;
             Ok(Notice::Unblocked)
         }
         "plan" => {
             let plan = chosen_plan(gateway, project, fields).await?;
             let by = &by.clone().because(&reason()?);
             gateway
+                .accounts()
                 .subscribe(project, user, &plan, None, None, ParentChange::Keep, by)
                 .await?;
             Ok(Notice::PlanSwitched)
@@ -122,6 +126,7 @@ async fn apply(
             // spaces around it); empty means the whole group.
             let of_value = fields.get("value").map(String::as_str).filter(|v| !v.is_empty());
             gateway
+                .accounts()
                 .set_value_override(project, user, group, of_value, Some(&value), by)
                 .await?;
             Ok(Notice::OverrideSet)
@@ -130,6 +135,7 @@ async fn apply(
             // The value as the override list shows it (an empty one is the whole group's).
             let of_value = fields.get("value").map(String::as_str).filter(|v| !v.is_empty());
             gateway
+                .accounts()
                 .set_value_override(project, user, group()?, of_value, None, by)
                 .await?;
             Ok(Notice::OverrideRemoved)
@@ -139,6 +145,7 @@ async fn apply(
             let amount =
                 parse_signed_milli(field("amount")?).map_err(|e| ApiError::invalid("amount", e.to_string()))?;
             match gateway
+                .data()
                 .adjust(project, user, group, amount, &reason()?, by, None)
                 .await?
             {
@@ -161,7 +168,7 @@ async fn apply(
             user_keys::may_revoke(session)?;
             let key = user_keys::named(gateway, project, user, fields).await?;
             let by = &by.clone().because(&confirm::reason(fields)?);
-            gateway.revoke_user_key(project, &key.key_id, by).await?;
+            gateway.accounts().revoke_user_key(project, &key.key_id, by).await?;
             Ok(Notice::KeyRevoked)
         }
         "grant" => credits::grant(gateway, session, user, fields).await,
@@ -210,7 +217,7 @@ async fn ask_first(
         ),
         "void" => {
             let id = credits::grant_id(fields)?;
-            let (_, balances) = state.gateway.balances(&session.project, user).await?;
+            let (_, balances) = state.gateway.data().balances(&session.project, user).await?;
             let Some(grant) = balances.iter().flat_map(|b| b.grants.iter()).find(|g| g.id == id) else {
                 return Err(ApiError::GrantNotFound(id.to_string()));
             };
@@ -235,7 +242,11 @@ async fn ask_first(
         }
         "plan" => {
             let plan = chosen_plan(&state.gateway, &session.project, fields).await?;
-            let rows = state.gateway.switch_preview(&session.project, user, &plan).await?;
+            let rows = state
+                .gateway
+                .accounts()
+                .switch_preview(&session.project, user, &plan)
+                .await?;
             (
                 "Switch this user's plan?",
                 switch_table(who, &plan.id, &rows),

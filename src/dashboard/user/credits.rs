@@ -207,6 +207,7 @@ pub async fn grant(
         metadata: None,
     };
     match gateway
+        .data()
         .grant(&session.project, user, &input, &session.actor(), Some(&key))
         .await
     {
@@ -255,6 +256,7 @@ pub async fn void(
     let id = grant_id(fields)?;
     let reason = crate::dashboard::parts::confirm::reason(fields)?;
     match gateway
+        .data()
         .void_grant(&session.project, user, id, Some(&reason), &session.actor())
         .await?
     {

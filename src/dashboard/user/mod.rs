@@ -86,30 +86,32 @@ pub async fn answer(
 async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: bool) -> Result<Markup, ApiError> {
     let gateway = &state.gateway;
     let project = &session.project;
-    if !reveal && !gateway.user_seen(project, user).await? {
+    if !reveal && !gateway.accounts().user_seen(project, user).await? {
         return Ok(never_seen(user));
     }
-    let sub = gateway.subscription(project, user).await?;
-    let usage = match gateway.usage(project, user).await {
+    let sub = gateway.accounts().subscription(project, user).await?;
+    let usage = match gateway.data().usage(project, user).await {
         Ok(usage) => Some(usage),
         Err(GatewayError::PlanMissing(_)) => None,
         Err(err) => return Err(err.into()),
     };
-    let plans = gateway.plans(project).await?;
-    let today = gateway.today();
-    let days = gateway.daily_usage(project, user, today - 29, today).await?;
-    let events = gateway.recent_usage_events(project, user, None, RECENT).await?;
+    let plans = gateway.accounts().plans(project).await?;
+    let today = gateway.data().today();
+    let days = gateway.data().daily_usage(project, user, today - 29, today).await?;
+    let events = gateway.data().recent_usage_events(project, user, None, RECENT).await?;
     let (changes, _) = gateway
+        .accounts()
         .changes(project, None, &ChangeFilter::of_user(user.as_str()), 20)
         .await?;
-    let open = gateway.open_reservations(project, user, 20).await?;
-    let runs = gateway.runs(project, user, runs::LISTED + 1).await?;
-    let keys = gateway.user_keys(project, user).await?;
+    let open = gateway.data().open_reservations(project, user, 20).await?;
+    let runs = gateway.data().runs(project, user, runs::LISTED + 1).await?;
+    let keys = gateway.accounts().user_keys(project, user).await?;
     let spend = spend_by_member(gateway, project, user, usage.as_ref()).await?;
     let waiting = gateway
+        .data()
         .approvals(project, Some(ApprovalStatus::Pending), Some(user), None, WAITING)
         .await?;
-    let (now_ms, balances) = match gateway.balances(project, user).await {
+    let (now_ms, balances) = match gateway.data().balances(project, user).await {
         Ok((now_ms, balances)) => (now_ms, Some(balances)),
         Err(GatewayError::PlanMissing(_)) => (gateway.node().now_ms(), None),
         Err(err) => return Err(err.into()),

@@ -103,7 +103,7 @@ pub async fn spend_by_member(
     };
     // A page that found none but names a next one stopped at its scanning bound (past former
     // members): there may be members further on, so the table is shown.
-    let first = gateway.users(project, None, 1, &members).await?;
+    let first = gateway.accounts().users(project, None, 1, &members).await?;
     if first.data.is_empty() && first.next_after.is_none() {
         return Ok(None);
     }
@@ -125,7 +125,7 @@ pub async fn spend_by_member(
         to_ms,
     };
     let tally = tally(MAX_ENTRIES, PAGE, async |cursor, limit| {
-        gateway.usage_events(project, &query, cursor, limit).await
+        gateway.data().usage_events(project, &query, cursor, limit).await
     })
     .await?;
     let plan_groups: Vec<String> = usage

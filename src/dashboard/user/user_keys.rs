@@ -64,6 +64,7 @@ pub async fn named(
 ) -> Result<KeyRecord, ApiError> {
     let id = fields.get("keyId").map(|v| v.trim()).unwrap_or("");
     gateway
+        .accounts()
         .user_keys(project, user)
         .await?
         .into_iter()

@@ -1,0 +1,91 @@
+//! The data plane: what a metered call does and what follows from its decision. Reserve,
+//! check, track, commit, release and extend, through every parent's level (`levels.rs`,
+//! `parents.rs`) or on leased slices (`slices.rs`, `slice_ends.rs`); usage, runs, outcomes,
+//! rolling windows; credits and adjustments; approval requests; the ledger; and the alerts a
+//! decision fires, moved to their project's deliveries (`alerts.rs`).
+//!
+//! It stands on the node, its lease settings and flights, and the start of the ledger index.
+//! It holds nothing of the workers or the accounts plane, so no verb here can call up into
+//! them: the hot path's dependencies are what this struct holds.
+
+mod adjust;
+mod alerts;
+pub(crate) mod approvals;
+mod changed;
+mod closed_actions;
+mod credits;
+mod idempotency;
+mod ledger;
+mod levels;
+pub mod outputs;
+mod parents;
+mod reservations;
+mod reserve;
+mod resolve;
+mod rolling;
+mod runs;
+mod settle;
+mod slice_ends;
+mod slices;
+mod track;
+mod usage;
+
+use std::sync::{Arc, OnceLock};
+
+pub use adjust::Adjusted;
+pub use credits::Granting;
+pub use idempotency::Idempotency;
+pub use ledger::{LedgerCursor, LedgerQuery, UsageEventPage};
+pub use reservations::{Extension, ReservationView, MAX_LIFETIME_MS};
+pub(crate) use resolve::Freshness;
+pub use runs::{RunView, MAX_LISTED_RUNS};
+pub use settle::{Commit, Settled, Settlement};
+pub use slices::LeaseSettings;
+pub use usage::Usage;
+
+use super::Node;
+
+/// The data plane over the node; cheap to clone (the store's handle and `Arc`s), as a task
+/// that outlives its request (a release tried again, slices ended) holds a clone.
+#[derive(Clone)]
+pub struct DataPlane {
+    pub(super) node: Node,
+    /// Whether members decide on leased slices of their parents' budgets (`slices.rs`).
+    pub(super) leases: LeaseSettings,
+    /// The takes of slices in flight on this node (`slices.rs`).
+    leases_in_flight: Arc<slices::Flights>,
+    /// From when every ledger entry is in its project's ledger index, learnt at start.
+    pub(super) ledger_since: Arc<OnceLock<i64>>,
+    /// For tests only (`test-hooks`): a wait before each parent's level, and between a parent
+    /// change's check and its write (`parents.rs`).
+    #[cfg(feature = "test-hooks")]
+    pub(super) level_pause: std::time::Duration,
+    /// For tests only (`test-hooks`): fired alerts are never moved, as though the node died
+    /// right after each script (`WebhookSettings::skip_moves`, copied by `Gateway::with_webhooks`).
+    #[cfg(feature = "test-hooks")]
+    pub(super) skip_alert_moves: bool,
+}
+
+impl DataPlane {
+    pub(super) fn new(node: Node) -> DataPlane {
+        DataPlane {
+            node,
+            leases: LeaseSettings::default(),
+            leases_in_flight: Arc::default(),
+            ledger_since: Arc::default(),
+            #[cfg(feature = "test-hooks")]
+            level_pause: std::time::Duration::ZERO,
+            #[cfg(feature = "test-hooks")]
+            skip_alert_moves: false,
+        }
+    }
+
+    /// Whether fired alerts are never moved (a test hook; never without `test-hooks`).
+    fn skip_moves(&self) -> bool {
+        #[cfg(feature = "test-hooks")]
+        let skip = self.skip_alert_moves;
+        #[cfg(not(feature = "test-hooks"))]
+        let skip = false;
+        skip
+    }
+}

@@ -1,0 +1,308 @@
+//! Commit and release: end one reservation exactly once, by what its record says, never by the
+//! plan as it is now. The plan only lends its labels to the answer. A reservation of a user
+//! with parents is ended at each level in turn, each level's record naming the next; each
+//! level ends exactly once by itself, so a repeat completes the levels a crash left.
+
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+
+use super::resolve::Freshness;
+use super::track::{metadata_json, Who};
+use super::DataPlane;
+use super::Idempotency;
+use crate::gateway::outcome::{Effect, Observed, Verb};
+use crate::gateway::GatewayError;
+use crate::quota::{Counter, Milli, Reservation, ReservationId, ReservationState, UserId};
+use crate::store::{LedgerEntry, SettleReply, StoreError};
+
+/// How a commit or release went.
+#[derive(Debug, Clone)]
+pub enum Settlement {
+    /// No such reservation in this project.
+    NotFound,
+    /// It already ended the other way.
+    Conflict(ReservationState),
+    Settled(Settled),
+}
+
+#[derive(Debug, Clone)]
+pub struct Settled {
+    /// Committed, released, or expired (a release after expiry).
+    pub status: ReservationState,
+    pub late: bool,
+    pub counters: Vec<Counter>,
+    /// The next level up, which the reservation reaches as well.
+    pub parent: Option<String>,
+}
+
+impl Observed for Settlement {
+    fn effect(&self) -> Effect<'_> {
+        match self {
+            Settlement::Settled(s) => Effect::Settled {
+                state: s.status,
+                late: s.late,
+                counters: &s.counters,
+            },
+            Settlement::NotFound | Settlement::Conflict(_) => Effect::Answered,
+        }
+    }
+}
+
+/// What a commit says of its reservation; each None is "as reserved" or "not said".
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Commit<'a> {
+    /// The actual quantity; None: as reserved.
+    pub quantity: Option<Milli>,
+    /// The actual metadata, which each hold's measure recomputes from; None: as reserved.
+    pub metadata: Option<&'a Map<String, Value>>,
+    /// What the call's output came to, when the caller says.
+    pub outcome: Option<&'a str>,
+    pub idempotency: Option<&'a Idempotency>,
+    /// The key that commits, for the ledger.
+    pub key_id: &'a str,
+}
+
+impl DataPlane {
+    /// Turns a reservation into usage at every level: as reserved, or with the actual
+    /// quantity and metadata recomputed by each hold's own measure; with what its output came
+    /// to when the caller says (`outcome`).
+    pub async fn commit(
+        &self,
+        project: &str,
+        id: &ReservationId,
+        commit: Commit<'_>,
+    ) -> Result<Settlement, GatewayError> {
+        let Commit {
+            quantity,
+            metadata,
+            outcome,
+            idempotency,
+            key_id,
+        } = commit;
+        let started = Instant::now();
+        let member = id.user().as_str();
+        let answer = self
+            .settle_levels(id, async |subject, late_below| {
+                let actual = Actual { quantity, metadata };
+                let who = Who {
+                    key_id,
+                    member: "",
+                    reference: "",
+                    outcome,
+                };
+                if late_below.is_none() {
+                    return self
+                        .commit_level(project, subject, id, actual, idempotency, who, None)
+                        .await;
+                }
+                let idempotency = idempotency.map(|i| i.under(member));
+                let who = Who { member, ..who };
+                self.commit_level(project, subject, id, actual, idempotency.as_ref(), who, late_below)
+                    .await
+            })
+            .await;
+        self.node
+            .report(Verb::Commit, project, Some(id.user()), started, &answer);
+        answer
+    }
+
+    /// Gives a reservation's holds back at every level.
+    pub async fn release(&self, project: &str, id: &ReservationId) -> Result<Settlement, GatewayError> {
+        let started = Instant::now();
+        let answer = self
+            .settle_levels(id, async |subject, _| {
+                let reply = self.release_level(project, subject, id).await?;
+                self.settlement(project, subject, reply).await
+            })
+            .await;
+        self.node
+            .report(Verb::Release, project, Some(id.user()), started, &answer);
+        answer
+    }
+
+    /// Ends the reservation at the user's level with `end`, then at each level above that the
+    /// record names (`end` is told, above the user's level, whether the user's level ended
+    /// late). A level that never held (a node stopped between levels when reserving) ends the
+    /// walk; the answer is the user's level's, with every level's counters.
+    async fn settle_levels(
+        &self,
+        id: &ReservationId,
+        end: impl AsyncFn(&UserId, Option<bool>) -> Result<Settlement, GatewayError>,
+    ) -> Result<Settlement, GatewayError> {
+        let user = id.user();
+        let mut answer = match end(user, None).await? {
+            Settlement::Settled(answer) => answer,
+            other => return Ok(other),
+        };
+        let (parent, late) = (answer.parent.take(), answer.late);
+        self.walk_up(user, parent, async |level| {
+            self.between_levels().await;
+            let Settlement::Settled(settled) = end(level.subject, Some(late)).await? else {
+                return Ok(None);
+            };
+            let subject = level.subject.as_str();
+            answer
+                .counters
+                .extend(settled.counters.into_iter().map(|c| c.of_subject(subject)));
+            Ok(settled.parent)
+        })
+        .await?;
+        Ok(Settlement::Settled(answer))
+    }
+
+    /// Commits the reservation's record at `subject`'s level; its ledger entry names `who` made
+    /// it and, at a parent's level, says late when the member's level committed late
+    /// (`late_below`).
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_level(
+        &self,
+        project: &str,
+        subject: &UserId,
+        id: &ReservationId,
+        Actual { quantity, metadata }: Actual<'_>,
+        idempotency: Option<&Idempotency>,
+        who: Who<'_>,
+        late_below: Option<bool>,
+    ) -> Result<Settlement, GatewayError> {
+        let on = self.ledger_for(project, subject).await?;
+        // Without an actual amount or metadata the script counts what was held and the entry
+        // says what the record does; else the record is read for the holds' measures, and the
+        // entry's metadata is the reservation's with the commit's on top.
+        let (actual, entry_metadata) = match (quantity, metadata) {
+            (None, None) => (None, String::new()),
+            _ => match self.node.store.reservation(project, subject, id).await? {
+                Some(reservation) => {
+                    let amounts = actual_amounts(&reservation, quantity, metadata)?;
+                    let merged = metadata.map(|m| {
+                        let mut all = reservation.metadata.unwrap_or_default();
+                        all.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+                        all
+                    });
+                    (
+                        Some(amounts),
+                        merged.map(|m| metadata_json(on, &m)).transpose()?.unwrap_or_default(),
+                    )
+                }
+                None => return Ok(Settlement::NotFound),
+            },
+        };
+        let entry = &LedgerEntry {
+            event: "",
+            metadata: entry_metadata,
+            quantity,
+            key_id: who.key_id,
+            member: who.member,
+            reference: who.reference,
+            late_below,
+            step: None,
+            outcome: who.outcome,
+        };
+        let reply = self
+            .node
+            .drive(project, subject, async || {
+                Ok(self
+                    .node
+                    .store
+                    .commit(
+                        project,
+                        subject,
+                        id,
+                        idempotency.map(Idempotency::stored),
+                        actual.as_deref(),
+                        entry,
+                        on,
+                    )
+                    .await?)
+            })
+            .await?;
+        self.settlement(project, subject, reply).await
+    }
+
+    /// Releases the reservation's record at `subject`'s level.
+    pub(super) async fn release_level(
+        &self,
+        project: &str,
+        subject: &UserId,
+        id: &ReservationId,
+    ) -> Result<SettleReply, GatewayError> {
+        let ledger = self.node.keeps_ledger(project).await?;
+        self.node
+            .drive(project, subject, async || {
+                Ok(self.node.store.release(project, subject, id, ledger).await?)
+            })
+            .await
+    }
+
+    /// A level's script answer as a settlement, labelled by `subject`'s plan.
+    pub(super) async fn settlement(
+        &self,
+        project: &str,
+        subject: &UserId,
+        reply: SettleReply,
+    ) -> Result<Settlement, GatewayError> {
+        Ok(match reply {
+            SettleReply::NotFound => Settlement::NotFound,
+            SettleReply::Conflict(state) => Settlement::Conflict(state),
+            // The node and the script read the record apart: no retry mends that, so it is an
+            // internal error at once, not a stale answer retried until the driver gives up.
+            SettleReply::Mismatch => {
+                return Err(
+                    StoreError::Protocol("commit.lua: the amounts are not one per hold of the record".into()).into(),
+                )
+            }
+            SettleReply::Done(mut done) => {
+                self.alerts_fired(std::mem::take(&mut done.fired));
+                // Labels come from the current plan when it still has the group.
+                let plan = self
+                    .resolve(project, subject, Freshness::Cached)
+                    .await
+                    .ok()
+                    .and_then(|r| r.plan);
+                let counters = done.reservation.counters(plan.as_deref(), &done.amounts);
+                Settlement::Settled(Settled {
+                    status: done.state,
+                    late: done.late,
+                    counters,
+                    parent: done.reservation.parent,
+                })
+            }
+        })
+    }
+}
+
+/// What a commit says happened: the actual quantity and metadata, each when given.
+#[derive(Clone, Copy)]
+struct Actual<'a> {
+    quantity: Option<Milli>,
+    metadata: Option<&'a Map<String, Value>>,
+}
+
+/// The amount each hold commits: its measure recomputed from the actual quantity for holds
+/// that follow it (the quantity itself, or at a rate), from the actual metadata for holds that
+/// read it, or as reserved for a hold the commit says nothing of. Holds never change after
+/// reserve, so reading them before the commit cannot race it.
+fn actual_amounts(
+    reservation: &Reservation,
+    quantity: Option<Milli>,
+    metadata: Option<&Map<String, Value>>,
+) -> Result<Vec<Milli>, GatewayError> {
+    let mut amounts = Vec::with_capacity(reservation.holds.len());
+    // A hold that reads metadata reads the commit's on top of the reservation's, as the ledger
+    // entry keeps it: a key the commit leaves out (a proxied call's `calls`, a count it did not
+    // report) stays at what was held, never 0 and never a refused commit.
+    let mut merged: Option<Map<String, Value>> = None;
+    for hold in &reservation.holds {
+        let reads_metadata = !hold.measure.reads_quantity();
+        let metadata = match (reads_metadata, metadata, &reservation.metadata) {
+            (true, Some(actual), Some(held)) => Some(&*merged.get_or_insert_with(|| {
+                let mut all = held.clone();
+                all.extend(actual.iter().map(|(k, v)| (k.clone(), v.clone())));
+                all
+            })),
+            _ => metadata,
+        };
+        amounts.push(hold.measure.committed(quantity, metadata, hold.amount)?);
+    }
+    Ok(amounts)
+}

@@ -1,0 +1,686 @@
+//! Team budgets on leased slices (docs/decisions/0060-leased-slices.md): a member's reserve
+//! decides its own groups and its ancestors' in one script at its own slot, on slices of the
+//! ancestors' groups that its slot keeps. A slice short for the call makes the reserve decide
+//! nothing: the node takes a lease of each short slice at its ancestor's slot, in one script
+//! that first applies the statement of the slice the reserve closed, and reserves again
+//! handing the leases over (which removes those statements from the outbox: they are settled).
+//! Near an ancestor's limit (a take answers direct), or where a group cannot be sliced, the
+//! call is decided as without leases: one script per level (levels.rs).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use super::parents::{next_level, MAX_LEVELS};
+use super::resolve::Admitted;
+use super::DataPlane;
+use crate::gateway::GatewayError;
+use crate::quota::{Counter, Decision, EventInput, Hold, Milli, Mode, Placement, ReservationId, SliceHold, UserId};
+use crate::store::{Fired, Reply, ReserveArgs, Reserved, Short, Take, TakeLease, Taken};
+
+use super::reservations::MAX_LIFETIME_MS;
+
+/// How a node leases: whether it does, how long a slice takes new holds near its ancestor's
+/// limit, and the longest it may while the ancestor is far from it (take_slice.lua).
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseSettings {
+    pub enabled: bool,
+    pub slice_life: Duration,
+    pub longest_life: Duration,
+}
+
+impl Default for LeaseSettings {
+    fn default() -> LeaseSettings {
+        LeaseSettings {
+            enabled: false,
+            slice_life: Duration::from_secs(10),
+            longest_life: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Rounds of short answers and takes one reserve goes through before it is decided as without
+/// leases (another node's reserves may fill a new slice first, once or twice).
+const ROUNDS: usize = 3;
+
+/// How long a lease outlives its slice at its ancestor: the longest a hold on it may live (a
+/// reservation is extended at most a day after it was made), and a minute for the statement.
+const BACKSTOP_MS: i64 = MAX_LIFETIME_MS + 60_000;
+
+/// A slice is at least this many times the call that asked for it, so a take and its settling
+/// serve tens of reserves; and the headroom an ancestor keeps unleased is at least the threshold
+/// times the call (and 5 % of the quota), so near the limit members decide there.
+const LEAST_CALLS_PER_SLICE: u64 = 32;
+const THRESHOLD_CALLS: u64 = 64;
+
+/// A new slice is at most this many times twice its last slice's demand, however fast that was
+/// spent: a burst that empties a slice at once does not lease a team's headroom in one take.
+const MAX_GROWTH: u128 = 16;
+
+/// What a new slice asks for, milli-units, for a call of `call`: at least LEAST_CALLS_PER_SLICE
+/// calls, and twice what the member's last slice met at its rate over a slice life: its
+/// `demand` over the time it served, from its placing at `began_ms` until it closed or its end
+/// at `ends_ms`, whichever came first (0: none, or unknown). So a member calling 20 times a
+/// second whose first slice of 32 calls ran short in 1.6 s asks for 400, a life's worth twice
+/// over, rather than doubling per renewal (64, 128, 256), a take each. The take lengthens the
+/// life far from the ancestor's limit, and the amount with it.
+/// Rounded up to whole units: the scale is a fraction, and what a team leases is in its usage
+/// (a count group's team read 29072.415 reserved).
+fn slice_amount(call: u64, demand: u64, began_ms: i64, ends_ms: i64, at_ms: i64, life_ms: i64) -> u64 {
+    let least = call.saturating_mul(LEAST_CALLS_PER_SLICE);
+    let served = match (began_ms, ends_ms) {
+        (_, 0) => life_ms,
+        (began, ends) if began > 0 => at_ms.min(ends).saturating_sub(began),
+        // Placed by an earlier build, which kept no placing: it began a life before its end,
+        // or earlier when a period's end cut it short (then it served longer than this says,
+        // and the scale is smaller than its rate's).
+        (_, ends) => at_ms.saturating_sub(ends.saturating_sub(life_ms)).min(life_ms),
+    };
+    let life = u128::try_from(life_ms.max(1)).unwrap_or(1);
+    let served = u128::try_from(served.max(1)).unwrap_or(1);
+    let twice = u128::from(demand) * 2;
+    let scaled = (twice * life / served).min(twice * MAX_GROWTH);
+    let amount = least.max(u64::try_from(scaled).unwrap_or(u64::MAX));
+    amount.div_ceil(1_000).saturating_mul(1_000)
+}
+
+/// One slice a short reserve asked for: its ancestor, the hold's index among the ancestor's
+/// holds, what the call asked of it, the lease to take, and what the slice it closed met.
+struct Wanted {
+    ancestor: UserId,
+    hold: usize,
+    amount: Milli,
+    short: Short,
+    /// The member's slot outbox, where its intent is.
+    outbox: String,
+}
+
+/// The takes in flight on this node, per member: a lock, and when its last take was made.
+#[derive(Default)]
+pub(super) struct Flights(Mutex<HashMap<String, Flight>>);
+
+struct Flight {
+    lock: Weak<tokio::sync::Mutex<()>>,
+    took: Option<Instant>,
+}
+
+/// How long a member's last take is remembered once nobody holds its lock: longer than a
+/// call takes from its short answer to asking for the lock.
+const TOOK_REMEMBERED: Duration = Duration::from_secs(2);
+
+impl Flights {
+    fn key(project: &str, member: &UserId) -> String {
+        format!("{project}\n{}", member.as_str())
+    }
+
+    /// The lock of `member`'s takes.
+    fn flight(&self, project: &str, member: &UserId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut flights = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // Locks nobody holds, whose take is old, go as new ones are made.
+        flights.retain(|_, f| f.lock.strong_count() > 0 || f.took.is_some_and(|t| t.elapsed() < TOOK_REMEMBERED));
+        let key = Flights::key(project, member);
+        if let Some(f) = flights.get(&key).and_then(|f| f.lock.upgrade()) {
+            return f;
+        }
+        let f = Arc::new(tokio::sync::Mutex::new(()));
+        let took = flights.get(&key).and_then(|f| f.took);
+        flights.insert(
+            key,
+            Flight {
+                lock: Arc::downgrade(&f),
+                took,
+            },
+        );
+        f
+    }
+
+    /// Whether a take for `member` was made on this node since `since`.
+    fn took_since(&self, project: &str, member: &UserId, since: Instant) -> bool {
+        let flights = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        flights
+            .get(&Flights::key(project, member))
+            .and_then(|f| f.took)
+            .is_some_and(|t| t > since)
+    }
+
+    /// Notes that a take for `member` was made now.
+    fn took(&self, project: &str, member: &UserId) {
+        let mut flights = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(f) = flights.get_mut(&Flights::key(project, member)) {
+            f.took = Some(Instant::now());
+        }
+    }
+}
+
+/// A lease taken for a slice, to hand over: whose, which counter field, and the lease.
+struct Place {
+    ancestor: UserId,
+    field: String,
+    placement: Placement,
+}
+
+/// How one round went.
+enum Round {
+    Decided(Box<Decision>),
+    /// Decide as without leases.
+    Direct,
+    Short(Vec<Wanted>),
+}
+
+impl DataPlane {
+    /// Reserves on the user's slices of its ancestors' groups; None when the call is to be
+    /// decided as without leases (leases off, no parent, a group that cannot be sliced, an
+    /// ancestor near its limit). Never with an Idempotency-Key (levels.rs).
+    pub(super) async fn reserve_on_slices(
+        &self,
+        project: &str,
+        input: &EventInput,
+        metadata: &str,
+        id: &ReservationId,
+        ttl_ms: i64,
+    ) -> Result<Option<Decision>, GatewayError> {
+        if !self.leases.enabled {
+            return Ok(None);
+        }
+        // A user the node knows to have no parent goes by the walk at once: its one script,
+        // without resolving the user twice.
+        if self
+            .node
+            .cache
+            .user(project, input.user.as_str())
+            .is_some_and(|sub| sub.parent_id.is_none())
+        {
+            return Ok(None);
+        }
+        let mut places = Vec::new();
+        // Held from a take until the reserve that places it has answered.
+        let mut taking = None;
+        for round in 1..=ROUNDS {
+            let asked = Instant::now();
+            let wanted = match self.slice_round(project, input, metadata, id, ttl_ms, &places).await? {
+                Round::Decided(decision) => return Ok(Some(*decision)),
+                Round::Direct => return Ok(None),
+                Round::Short(wanted) => wanted,
+            };
+            // Short again after the last round: the walk decides, and nothing more is taken.
+            if round == ROUNDS {
+                self.settle_closed(&wanted).await?;
+                self.drop_intents(&wanted).await;
+                break;
+            }
+            // One take at a time per member on this node: a call that waited for another's take,
+            // or whose short answer came before another's take was made, asks again on the
+            // slice that one placed rather than take one more (which would be given back).
+            drop(taking.take());
+            let flight = self.leases_in_flight.flight(project, &input.user);
+            let waited = match flight.clone().try_lock_owned() {
+                Ok(guard) if !self.leases_in_flight.took_since(project, &input.user, asked) => {
+                    taking = Some(guard);
+                    false
+                }
+                Ok(_) => true,
+                Err(_) => {
+                    drop(flight.lock_owned().await);
+                    true
+                }
+            };
+            if waited {
+                self.settle_closed(&wanted).await?;
+                self.drop_intents(&wanted).await;
+                places = Vec::new();
+                continue;
+            }
+            match self.take_slices(project, input, &wanted).await? {
+                Some(taken) => {
+                    self.leases_in_flight.took(project, &input.user);
+                    places = taken;
+                }
+                None => {
+                    self.settle_closed(&wanted).await?;
+                    Box::pin(self.abandon(project, &input.user, &wanted)).await;
+                    return Ok(None);
+                }
+            }
+        }
+        // (The leases the last round handed over were placed, or stated unused.)
+        Ok(None)
+    }
+
+    /// One reserve at the user's slot with a hold on each ancestor's slice, handing `places`
+    /// over.
+    #[allow(clippy::too_many_arguments)]
+    async fn slice_round(
+        &self,
+        project: &str,
+        input: &EventInput,
+        metadata: &str,
+        id: &ReservationId,
+        ttl_ms: i64,
+        places: &[Place],
+    ) -> Result<Round, GatewayError> {
+        let user = &input.user;
+        self.node
+            .drive(project, user, async || {
+                let at = self.decided(None);
+                let admitted = match self.admitted(project, user, input).await? {
+                    Ok(admitted) => admitted,
+                    Err(_) => return Ok(Reply::Done(Round::Direct)),
+                };
+                let Some(ancestors) = self.ancestors(project, user, &admitted, input).await? else {
+                    return Ok(Reply::Done(Round::Direct));
+                };
+                let prepared = match self.prepared(project, user, &admitted, input, at.at_ms).await? {
+                    Ok(prepared) => prepared,
+                    Err(_) => return Ok(Reply::Done(Round::Direct)),
+                };
+                let mut above = Vec::with_capacity(ancestors.len());
+                for (ancestor, a) in &ancestors {
+                    match self.prepared(project, ancestor, a, input, at.at_ms).await? {
+                        Ok(p) if p.holds.iter().all(sliceable) => above.push(p),
+                        _ => return Ok(Reply::Done(Round::Direct)),
+                    }
+                }
+                // The user's holds, then each ancestor's on the user's slice of it.
+                let mut holds: Vec<Hold<'_>> =
+                    Vec::with_capacity(prepared.holds.len() + above.iter().map(|p| p.holds.len()).sum::<usize>());
+                holds.extend(prepared.holds.iter().cloned());
+                for ((ancestor, a), p) in ancestors.iter().zip(&above) {
+                    for h in &p.holds {
+                        // (The field is made only against a lease handed over: most rounds hand none.)
+                        let place = places
+                            .iter()
+                            .find(|pl| {
+                                pl.ancestor == *ancestor
+                                    && pl.field
+                                        == crate::store::layout::value_field(h.group, h.value.as_deref(), &h.window)
+                            })
+                            .map(|pl| &pl.placement);
+                        holds.push(Hold {
+                            slice: Some(SliceHold {
+                                ancestor,
+                                version: a.version,
+                                place,
+                            }),
+                            ..h.clone()
+                        });
+                    }
+                }
+                let args = ReserveArgs {
+                    version: admitted.version,
+                    reservation_id: id.as_str(),
+                    ttl_ms,
+                    event: &input.event,
+                    quantity: input.quantity,
+                    metadata,
+                    // Every level is decided here: the record names no level above.
+                    parent: "",
+                    at,
+                    step: None,
+                    run: None,
+                };
+                let ledger = self.node.keeps_ledger(project).await?;
+                let reply = self
+                    .node
+                    .store
+                    .reserve(project, user, None, &args, &holds, ledger)
+                    .await?;
+                match reply.done() {
+                    Ok(Reserved::Decided(held, mut verdict, fired)) => {
+                        let mut rest = verdict.split_off(prepared.holds.len());
+                        let mut decision = self
+                            .reserved(project, user, input, &admitted, &prepared, held, verdict, fired, at)
+                            .await?;
+                        // Each ancestor's counters as its slice shows them, and what it holds.
+                        let theirs_len = above.iter().map(|p| p.holds.len()).sum::<usize>();
+                        decision.counters.reserve(theirs_len);
+                        if let Some(granted) = decision.granted.as_mut() {
+                            granted.held.reserve(theirs_len);
+                        }
+                        // A denial can find a slice hold with no slice in the member's slot (it
+                        // answers quota 0: a hard group with no room leases none). That counter is
+                        // not known here, so none is answered, as the walk answers no level above
+                        // the one that denied.
+                        let allowed = decision.allowed;
+                        let known = |c: &Counter| allowed || c.quota > Milli::ZERO;
+                        for ((ancestor, _), p) in ancestors.iter().zip(&above) {
+                            let next = rest.split_off(p.holds.len());
+                            let theirs = p.decision(&rest, None, at.at_ms).of_subject(ancestor.as_str());
+                            decision.counters.extend(theirs.counters.into_iter().filter(known));
+                            if let Some(granted) = decision.granted.as_mut() {
+                                granted.held.extend(p.holds.iter().map(|h| h.amount));
+                            }
+                            rest = next;
+                        }
+                        Ok(Reply::Done(Round::Decided(Box::new(decision))))
+                    }
+                    Ok(Reserved::Short(shorts, fired)) => {
+                        // The statements of the slices it closed go to the ancestors with the takes,
+                        // which apply them first; whatever else it wrote is settled now.
+                        let rest = Fired {
+                            outbox: fired.outbox.clone(),
+                            ids: fired
+                                .ids
+                                .iter()
+                                .filter(|id| !shorts.iter().any(|s| s.stated.as_ref().is_some_and(|(e, _)| e == *id)))
+                                .cloned()
+                                .collect(),
+                        };
+                        self.settle_fired(rest).await?;
+                        let mut wanted = Vec::with_capacity(shorts.len());
+                        for short in shorts {
+                            let Some((ancestor, hold, amount)) =
+                                locate(&ancestors, &above, prepared.holds.len(), short.hold)
+                            else {
+                                return Err(
+                                    crate::store::StoreError::Protocol("a short hold out of range".into()).into()
+                                );
+                            };
+                            wanted.push(Wanted {
+                                ancestor,
+                                hold,
+                                amount,
+                                short,
+                                outbox: fired.outbox.clone(),
+                            });
+                        }
+                        Ok(Reply::Done(Round::Short(wanted)))
+                    }
+                    Err(other) => Ok(other),
+                }
+            })
+            .await
+    }
+
+    /// The user's ancestors, bottom-up, each admitted; None when one is not (blocked, on no
+    /// plan): the walk without leases answers that.
+    async fn ancestors(
+        &self,
+        project: &str,
+        user: &UserId,
+        admitted: &Admitted,
+        input: &EventInput,
+    ) -> Result<Option<Vec<(UserId, Admitted)>>, GatewayError> {
+        // The levels so far are the user and the ancestors found: the walk's own list of them
+        // would copy each id again.
+        let Some(mut next) = admitted
+            .parent
+            .as_deref()
+            .and_then(|p| next_level(p, std::iter::once(user)))
+        else {
+            return Ok(None);
+        };
+        let mut ancestors: Vec<(UserId, Admitted)> = Vec::with_capacity(MAX_LEVELS - 1);
+        loop {
+            let Ok(a) = self.admitted(project, &next, input).await? else {
+                return Ok(None);
+            };
+            let levels = std::iter::once(user)
+                .chain(ancestors.iter().map(|(id, _)| id))
+                .chain(std::iter::once(&next));
+            let above = a.parent.as_deref().and_then(|p| next_level(p, levels));
+            ancestors.push((next, a));
+            match above {
+                Some(up) => next = up,
+                None => return Ok(Some(ancestors)),
+            }
+        }
+    }
+
+    /// Takes a lease for each slice wanted, in one script per ancestor (every group of it the
+    /// reserve found short); None when one answers direct (near its limit) or cannot take: the
+    /// call is then decided as without leases.
+    async fn take_slices(
+        &self,
+        project: &str,
+        input: &EventInput,
+        wanted: &[Wanted],
+    ) -> Result<Option<Vec<Place>>, GatewayError> {
+        let ledger = self.node.keeps_ledger(project).await?;
+        let life = i64::try_from(self.leases.slice_life.as_millis()).unwrap_or(i64::MAX);
+        let longest = i64::try_from(self.leases.longest_life.as_millis()).unwrap_or(i64::MAX);
+        let mut places = Vec::with_capacity(wanted.len());
+        let mut ancestors: Vec<&UserId> = Vec::new();
+        for w in wanted {
+            if !ancestors.contains(&&w.ancestor) {
+                ancestors.push(&w.ancestor);
+            }
+        }
+        for ancestor in ancestors {
+            let at = self.decided(None);
+            let Ok(a) = self.admitted(project, ancestor, input).await? else {
+                return Ok(None);
+            };
+            let Ok(prepared) = self.prepared(project, ancestor, &a, input, at.at_ms).await? else {
+                return Ok(None);
+            };
+            // Its slices end together: at the slice life (or as late as the longest, far from
+            // the ancestor's limit: the take says), or the first of their periods' ends.
+            let mut ends_ms = at.at_ms.saturating_add(life);
+            let mut latest_ms = at.at_ms.saturating_add(longest.max(life));
+            let mut holds = Vec::new();
+            let mut asked = Vec::new();
+            for w in wanted.iter().filter(|w| w.ancestor == *ancestor) {
+                let Some(h) = prepared.holds.get(w.hold) else {
+                    return Ok(None);
+                };
+                let quota = h.user_override.map_or(h.quota, |o| o.quota);
+                let call = w.amount.0.max(1);
+                let (demand, began, ends) = (w.short.closed_demand.0, w.short.closed_began_ms, w.short.closed_ends_ms);
+                let want = slice_amount(call, demand, began, ends, at.at_ms, life);
+                let threshold = (call * THRESHOLD_CALLS).max(quota.0 / 20);
+                ends_ms = h.window.end_ms.map_or(ends_ms, |end| end.min(ends_ms));
+                latest_ms = h.window.end_ms.map_or(latest_ms, |end| end.min(latest_ms));
+                holds.push(Hold {
+                    amount: Milli(want),
+                    ..h.clone()
+                });
+                asked.push((w, Milli(threshold)));
+            }
+            let leases: Vec<TakeLease<'_>> = asked
+                .iter()
+                .zip(&holds)
+                .map(|((w, threshold), hold)| TakeLease {
+                    lease: &w.short.lease,
+                    least: w.amount,
+                    threshold: *threshold,
+                    hold,
+                    closed: w.short.stated.as_ref().map(|(_, statement)| statement),
+                })
+                .collect();
+            let take = Take {
+                version: a.version,
+                member: input.user.as_str(),
+                ends_ms,
+                backstop_ms: ends_ms + BACKSTOP_MS,
+                latest_ms,
+                leases: &leases,
+                at,
+            };
+            match self
+                .node
+                .store
+                .take_slice(project, ancestor.as_str(), &take, ledger)
+                .await?
+            {
+                Reply::Done(Taken::Leased(taken, fired)) => {
+                    self.alerts_fired(fired);
+                    for (((w, _), hold), lease) in asked.iter().zip(&holds).zip(taken) {
+                        places.push(Place {
+                            ancestor: ancestor.clone(),
+                            field: crate::store::layout::value_field(hold.group, hold.value.as_deref(), &hold.window),
+                            placement: Placement {
+                                lease: w.short.lease.clone(),
+                                amount: lease.amount,
+                                ends_ms: lease.ends_ms,
+                                intent: w.short.intent.clone(),
+                                seen: lease.seen,
+                                stated: w.short.stated.as_ref().map(|(e, _)| e.clone()).unwrap_or_default(),
+                            },
+                        });
+                    }
+                }
+                Reply::Done(Taken::Direct(fired)) => {
+                    self.alerts_fired(fired);
+                    return Ok(None);
+                }
+                Reply::Stale => {
+                    self.node.cache.forget_user(project, ancestor.as_str());
+                    return Ok(None);
+                }
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(places))
+    }
+
+    /// Ends the intents of a round given up: each lease it may have taken is stated unused, and
+    /// its ancestor takes it back. One that fails is left to the sweeper.
+    async fn abandon(&self, project: &str, member: &UserId, wanted: &[Wanted]) {
+        for w in wanted {
+            let ended = self
+                .end_slice_and_settle(project, member.as_str(), &w.short.intent)
+                .await;
+            if let Err(err) = ended {
+                tracing::warn!(%err, "an intent is left to the sweeper");
+            }
+        }
+    }
+
+    /// Settles, as any statement, those of the slices a round's short answer closed when no
+    /// reserve will place a lease its take made: no take applied them, or one did and applying
+    /// them again changes nothing (statements are numbered; near an ancestor's limit only).
+    async fn settle_closed(&self, wanted: &[Wanted]) -> Result<(), GatewayError> {
+        let Some(first) = wanted.first() else {
+            return Ok(());
+        };
+        let ids = wanted
+            .iter()
+            .filter_map(|w| w.short.stated.as_ref().map(|(entry, _)| entry.clone()))
+            .collect();
+        self.settle_fired(Fired {
+            outbox: first.outbox.clone(),
+            ids,
+        })
+        .await
+    }
+
+    /// Removes the intents of a round that took nothing: no lease was taken under them, so
+    /// none can be placed or has to be given back.
+    async fn drop_intents(&self, wanted: &[Wanted]) {
+        for w in wanted {
+            if let Err(err) = self
+                .node
+                .store
+                .outbox_done(&w.outbox, std::slice::from_ref(&w.short.intent))
+                .await
+            {
+                tracing::warn!(%err, "an intent is left to the sweeper");
+            }
+        }
+    }
+}
+
+/// Whether a hold of an ancestor's group can be held on a slice: a hard group's, with no
+/// balance, approval, per-value counter or clamping.
+fn sliceable(h: &Hold<'_>) -> bool {
+    h.mode == Mode::Hard
+        && h.balance.is_none()
+        && h.approval.is_none()
+        && h.value.is_none()
+        && h.fit.is_none()
+        // A rolling window's room comes back with time, which a slice's amount cannot say.
+        && h.window.buckets == 0
+}
+
+/// The ancestor, its hold's index and the amount asked, of hold `index` of a reserve whose
+/// first `own` holds are the user's and the rest each ancestor's in turn.
+fn locate(
+    ancestors: &[(UserId, Admitted)],
+    above: &[crate::quota::Prepared<'_>],
+    own: usize,
+    index: usize,
+) -> Option<(UserId, usize, Milli)> {
+    let mut at = index.checked_sub(own)?;
+    for ((ancestor, _), p) in ancestors.iter().zip(above) {
+        if let Some(h) = p.holds.get(at) {
+            return Some((ancestor.clone(), at, h.amount));
+        }
+        at -= p.holds.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slice_amount;
+
+    const LIFE: i64 = 10_000;
+    const AT: i64 = 1_000_000;
+
+    #[test]
+    fn a_first_slice_is_the_least() {
+        assert_eq!(slice_amount(1_000, 0, 0, 0, AT, LIFE), 32_000);
+    }
+
+    #[test]
+    fn a_slice_that_served_its_life_asks_for_twice_its_demand() {
+        // Ended at its life's end (or since): the rate over a life is its demand.
+        assert_eq!(slice_amount(1_000, 200_000, 0, AT, AT, LIFE), 400_000);
+        assert_eq!(slice_amount(1_000, 200_000, 0, AT - 5_000, AT, LIFE), 400_000);
+        // Its end unknown (kept by an earlier build): as though it served a life.
+        assert_eq!(slice_amount(1_000, 200_000, 0, 0, AT, LIFE), 400_000);
+    }
+
+    #[test]
+    fn a_slice_spent_early_asks_for_a_lifes_worth_at_its_rate() {
+        // 32 calls in 1.6 s, 8.4 s before its end: 20 a second, 200 a life, twice over.
+        assert_eq!(slice_amount(1_000, 32_000, 0, AT + 8_400, AT, LIFE), 400_000);
+    }
+
+    #[test]
+    fn a_slice_placed_at_a_known_instant_asks_for_its_rate_over_a_life_however_long_it_lived() {
+        // Lengthened to a minute far from the limit: 1,200 calls over its whole minute are 20
+        // a second, 200 a life, twice over; so are 600 spent in its first 30 s.
+        assert_eq!(
+            slice_amount(1_000, 1_200_000, AT - 61_000, AT - 1_000, AT, LIFE),
+            400_000
+        );
+        assert_eq!(
+            slice_amount(1_000, 600_000, AT - 30_000, AT + 30_000, AT, LIFE),
+            400_000
+        );
+        // A period's end cut it at 5 s: 100 calls in them.
+        assert_eq!(slice_amount(1_000, 100_000, AT - 5_000, AT, AT, LIFE), 400_000);
+    }
+
+    #[test]
+    fn a_slice_is_whole_units_at_any_rate() {
+        // 32 calls in 1.7 s, 8.3 s before its end: 2 x 32 x 10 / 1.7 = 376.47..., asked as 377.
+        assert_eq!(slice_amount(1_000, 32_000, 0, AT + 8_300, AT, LIFE), 377_000);
+        // A call of a third of a unit: 32 of them are 10.656 units, asked as 11.
+        assert_eq!(slice_amount(333, 0, 0, 0, AT, LIFE), 11_000);
+    }
+
+    #[test]
+    fn a_burst_scales_at_most_sixteen_times() {
+        // Spent within a millisecond of its take: as though it served a sixteenth of a life.
+        assert_eq!(slice_amount(1_000, 32_000, 0, AT + LIFE - 1, AT, LIFE), 32_000 * 2 * 16);
+    }
+
+    /// A closed lease's fields are kept while a hold placed on it may still be committed late:
+    /// the data plane schedules them this long after the close (and its retention after that).
+    #[test]
+    fn the_data_plane_keeps_a_closed_lease_as_long_as_a_reservation_lives() {
+        let head = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/library/head.lua"));
+        assert!(head.contains(&format!("local MAX_HOLD_LIFE_MS = {}\n", super::MAX_LIFETIME_MS)));
+    }
+
+    #[test]
+    fn sizes_a_client_controls_never_overflow() {
+        assert_eq!(
+            slice_amount(u64::MAX, u64::MAX, i64::MAX, i64::MAX, i64::MIN, i64::MAX),
+            u64::MAX
+        );
+        assert_eq!(slice_amount(1, u64::MAX, i64::MIN, i64::MIN, i64::MAX, 0), u64::MAX);
+    }
+}
