@@ -6,13 +6,14 @@
 
 use std::time::Duration;
 
-use super::parents::Level;
+use super::chain::{self, Levels};
+use super::parents::{walk_up, Level};
 use super::reserve::canonical_metadata;
 use super::DataPlane;
 use super::Idempotency;
 use crate::gateway::GatewayError;
-use crate::quota::{Counter, Decision, EventInput, Milli, ReservationId, RunLimits, UserId};
-use crate::store::{Reply, StoreError};
+use crate::quota::{Decision, EventInput, ReservationId, RunLimits, UserId};
+use crate::store::Reply;
 
 impl DataPlane {
     /// Reserves at every level, bottom-up, under one reservation id; a run's start (`run`,
@@ -94,93 +95,21 @@ impl DataPlane {
                 run,
             )
             .await?;
-        if !first.allowed || next.is_none() {
+        let Some(next) = next.filter(|_| first.allowed) else {
             return Ok(first);
-        }
+        };
         // A call the user's level clamped holds what it was granted at the levels above.
         let shrunk = first.fitted.as_ref().map(|f| crate::quota::fit::shrink(input, f));
-        let input = shrunk.as_ref().unwrap_or(input);
-        // Every level decides at the user's level's instant: one event, one window everywhere.
-        let at = Some(first.decided_at_ms);
-        // A repeat of an Idempotency-Key answers the first call's reservation: the parents'
-        // levels hold under that id (and repeat their own first answers).
-        let id = first
-            .granted
-            .as_ref()
-            .map(|g| g.reservation_id.clone())
-            .ok_or_else(|| StoreError::Protocol("a reserve answered no reservation id".into()))?;
-        let mut answer = first;
-        let mut denied = None;
-        let idempotency = idempotency.map(|i| i.under(user.as_str()));
-        let run_above = run.map(|_| RunLimits::default());
-        self.walk_up(user, next.map(UserId::into_string), async |level| {
-            self.between_levels().await;
-            let reserved = self
-                .reserve_level(
-                    project,
-                    level,
-                    input,
-                    &metadata,
-                    &id,
-                    ttl_ms,
-                    idempotency.as_ref(),
-                    at,
-                    run_above.as_ref(),
-                )
-                .await;
-            let (decision, above) = match reserved {
-                Ok(reserved) => reserved,
-                // A level whose answer was lost (Redis too slow, say) may still have held. With
-                // an Idempotency-Key the client's retry replays the levels that answered and
-                // completes the others, so the holds below stay for it: released here, the
-                // retry would be told of a reservation that no longer holds. Without a key, or
-                // after an error a retry cannot mend (the event lacks what the parent's plan
-                // measures), the holds below go back now.
-                Err(err) => {
-                    let lost = err.redis_failed() || matches!(err, GatewayError::Unsettled(_));
-                    if idempotency.is_none() || !lost {
-                        self.unwind(project, level.below, &id, ttl_ms).await;
-                    }
-                    return Err(err);
-                }
-            };
-            let decision = decision.of_subject(level.subject.as_str());
-            if !decision.allowed {
-                self.unwind(project, level.below, &id, ttl_ms).await;
-                denied = Some(decision);
-                return Ok(None);
-            }
-            if let (Some(all), Some(this)) = (answer.granted.as_mut(), decision.granted) {
-                all.held.extend(this.held);
-            }
-            // A level above that clamped further grants less.
-            if let Some(fitted) = decision.fitted {
-                if answer.fitted.is_none_or(|f| fitted.quantity < f.quantity) {
-                    answer.fitted = Some(fitted);
-                }
-            }
-            answer.counters.extend(decision.counters);
-            Ok(above.map(UserId::into_string))
-        })
-        .await?;
-        Ok(match denied {
-            Some(decision) => denied_above(answer, decision),
-            None => answer,
-        })
-    }
-
-    /// Gives back the holds a reserve took at `held` levels when a level above denied or
-    /// failed. A release that fails (Redis unreachable just then) is tried again in the
-    /// background while its hold lives, so a denied call's hold goes back once Redis answers
-    /// rather than deny its user's next calls until it expires; a node killed meanwhile leaves
-    /// it to its expiry, `ttl_ms` at most.
-    async fn unwind(&self, project: &str, held: &[UserId], id: &ReservationId, ttl_ms: i64) {
-        for subject in held {
-            if let Err(err) = self.release_level(project, subject, id).await {
-                tracing::warn!(%err, "a hold below a denying level is released again in the background");
-                self.release_later(project, subject, id, ttl_ms);
-            }
-        }
+        let levels = LevelsOf {
+            plane: self,
+            project,
+            input: shrunk.as_ref().unwrap_or(input),
+            metadata: &metadata,
+            ttl_ms,
+            idempotency: idempotency.map(|i| i.under(user.as_str())),
+            run: run.map(|_| RunLimits::default()),
+        };
+        chain::above(&levels, user, first, next, idempotency.is_some()).await
     }
 
     /// Releases `id` at `subject`'s level once Redis answers: tries 0.1 s after the failure,
@@ -212,7 +141,7 @@ impl DataPlane {
         };
         let (mut answer, next) = self.check_level(project, first, input, None).await?;
         let at = Some(answer.decided_at_ms);
-        self.walk_up(&input.user, next.map(UserId::into_string), async |level| {
+        walk_up(&input.user, next.map(UserId::into_string), async |level| {
             let (decision, above) = self.check_level(project, level, input, at).await?;
             let decision = decision.of_subject(level.subject.as_str());
             answer.allowed &= decision.allowed;
@@ -230,25 +159,50 @@ impl DataPlane {
     }
 }
 
-/// The denial of a reserve whose `denying` level refused after the levels below admitted (as
-/// `admitted`): nothing is held anywhere. The lower levels show their counters as they were
-/// before this reserve held, computed from what they admitted with, so a repeat of the call,
-/// which replays those levels' first answers, answers the same.
-fn denied_above(admitted: Decision, denying: Decision) -> Decision {
-    let held = admitted.granted.map(|g| g.held).unwrap_or_default();
-    let mut counters: Vec<Counter> = admitted.counters;
-    for (counter, amount) in counters.iter_mut().zip(held) {
-        counter.reserved = Milli(counter.reserved.0.saturating_sub(amount.0));
+/// The levels of one reserve as the walk (`chain.rs`) asks for them: its project, event and
+/// hold's life fixed; levels above the user's hold with no run of their own.
+struct LevelsOf<'a> {
+    plane: &'a DataPlane,
+    project: &'a str,
+    input: &'a EventInput,
+    metadata: &'a str,
+    ttl_ms: i64,
+    /// The call's Idempotency-Key as the levels above keep it.
+    idempotency: Option<Idempotency>,
+    run: Option<RunLimits>,
+}
+
+impl Levels for LevelsOf<'_> {
+    async fn reserve(
+        &self,
+        level: Level<'_>,
+        id: &ReservationId,
+        at_ms: i64,
+    ) -> Result<(Decision, Option<UserId>), GatewayError> {
+        self.plane
+            .reserve_level(
+                self.project,
+                level,
+                self.input,
+                self.metadata,
+                id,
+                self.ttl_ms,
+                self.idempotency.as_ref(),
+                Some(at_ms),
+                self.run.as_ref(),
+            )
+            .await
     }
-    counters.extend(denying.counters);
-    Decision {
-        allowed: false,
-        granted: None,
-        reasons: denying.reasons,
-        denied_by: denying.denied_by,
-        counters,
-        decided_at_ms: denying.decided_at_ms,
-        run: admitted.run,
-        fitted: None,
+
+    async fn release(&self, subject: &UserId, id: &ReservationId) -> Result<(), GatewayError> {
+        self.plane.release_level(self.project, subject, id).await.map(drop)
+    }
+
+    fn release_later(&self, subject: &UserId, id: &ReservationId) {
+        self.plane.release_later(self.project, subject, id, self.ttl_ms);
+    }
+
+    async fn between(&self) {
+        self.plane.between_levels().await;
     }
 }

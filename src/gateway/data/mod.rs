@@ -11,6 +11,7 @@
 mod adjust;
 mod alerts;
 pub(crate) mod approvals;
+mod chain;
 mod changed;
 mod closed_actions;
 mod credits;
@@ -26,6 +27,7 @@ mod rolling;
 mod runs;
 mod settle;
 mod slice_ends;
+mod slice_rounds;
 mod slices;
 mod track;
 mod usage;
@@ -53,7 +55,7 @@ pub struct DataPlane {
     /// Whether members decide on leased slices of their parents' budgets (`slices.rs`).
     pub(super) leases: LeaseSettings,
     /// The takes of slices in flight on this node (`slices.rs`).
-    leases_in_flight: Arc<slices::Flights>,
+    leases_in_flight: Arc<slice_rounds::Flights>,
     /// From when every ledger entry is in its project's ledger index, learnt at start.
     pub(super) ledger_since: Arc<OnceLock<i64>>,
     /// For tests only (`test-hooks`): a wait before each parent's level, and between a parent

@@ -3,6 +3,7 @@
 //! reservation reached, each level's record naming the next, as a commit is; said again it
 //! changes nothing, and a changed word moves the count (outcomes.lua).
 
+use super::parents::walk_up;
 use super::DataPlane;
 use crate::gateway::GatewayError;
 use crate::quota::{ReservationId, ReservationState, UserId};
@@ -48,7 +49,7 @@ impl DataPlane {
                 (previous, reservation.parent)
             }
         };
-        self.walk_up(user, parent, async |above| {
+        walk_up(user, parent, async |above| {
             Ok(
                 match self.outcome_level(project, above.subject, &said, user.as_str()).await? {
                     OutcomeReply::Said { reservation, fired, .. } => {

@@ -46,7 +46,7 @@ impl DataPlane {
         }
         // The levels above the user: the parent and its own ancestors, as far as a walk goes.
         let mut above = vec![parent_sub];
-        self.walk_up(user, Some(parent.to_string()), async |level| {
+        walk_up(user, Some(parent.to_string()), async |level| {
             if level.subject.as_str() != parent {
                 above.push(self.node.store.subscription(project, level.subject).await?);
             }
@@ -166,34 +166,31 @@ impl Level<'_> {
     }
 }
 
-impl DataPlane {
-    /// The one walk up a chain of budgets, which every verb that reaches the parents' levels
-    /// takes: from `user`'s level, whose record or subscription names `parent`, `visit` each
-    /// level above in turn, bottom-up, told its subject and the levels under it; `visit`
-    /// answers what that level names as its parent. The walk ends at a level that names none
-    /// (or whose `visit` stops it by answering none), at three levels, and at a subject it
-    /// has visited (a cycle that racing changes of two subscriptions could make).
-    pub(super) async fn walk_up(
-        &self,
-        user: &UserId,
-        parent: Option<String>,
-        mut visit: impl AsyncFnMut(Level<'_>) -> Result<Option<String>, GatewayError>,
-    ) -> Result<(), GatewayError> {
-        let (mut below, mut subject) = (Vec::new(), user.clone());
-        let mut parent = parent;
-        while let Some(above) = parent
-            .as_deref()
-            .and_then(|p| next_level(p, below.iter().chain(std::iter::once(&subject))))
-        {
-            below.push(std::mem::replace(&mut subject, above));
-            parent = visit(Level {
-                subject: &subject,
-                below: &below,
-            })
-            .await?;
-        }
-        Ok(())
+/// The one walk up a chain of budgets, which every verb that reaches the parents' levels
+/// takes: from `user`'s level, whose record or subscription names `parent`, `visit` each
+/// level above in turn, bottom-up, told its subject and the levels under it; `visit`
+/// answers what that level names as its parent. The walk ends at a level that names none
+/// (or whose `visit` stops it by answering none), at three levels, and at a subject it
+/// has visited (a cycle that racing changes of two subscriptions could make).
+pub(super) async fn walk_up(
+    user: &UserId,
+    parent: Option<String>,
+    mut visit: impl AsyncFnMut(Level<'_>) -> Result<Option<String>, GatewayError>,
+) -> Result<(), GatewayError> {
+    let (mut below, mut subject) = (Vec::new(), user.clone());
+    let mut parent = parent;
+    while let Some(above) = parent
+        .as_deref()
+        .and_then(|p| next_level(p, below.iter().chain(std::iter::once(&subject))))
+    {
+        below.push(std::mem::replace(&mut subject, above));
+        parent = visit(Level {
+            subject: &subject,
+            below: &below,
+        })
+        .await?;
     }
+    Ok(())
 }
 
 /// The level above a chain's `levels` (bottom first) when its top names `parent`; None when

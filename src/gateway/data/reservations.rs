@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use super::parents::walk_up;
 use super::DataPlane;
 use crate::gateway::outcome::{Effect, Observed, Verb};
 use crate::gateway::GatewayError;
@@ -71,7 +72,7 @@ impl DataPlane {
             return Ok(None);
         };
         let mut parents: Vec<(UserId, Reservation)> = Vec::new();
-        self.walk_up(id.user(), reservation.parent.clone(), async |level| {
+        walk_up(id.user(), reservation.parent.clone(), async |level| {
             let Some(record) = self.node.store.reservation(project, level.subject, id).await? else {
                 return Ok(None);
             };
@@ -111,7 +112,7 @@ impl DataPlane {
                 _ => None,
             };
             let answer = extend(id.user()).await?;
-            self.walk_up(id.user(), parent_of(&answer), async |level| {
+            walk_up(id.user(), parent_of(&answer), async |level| {
                 Ok(parent_of(&extend(level.subject).await?))
             })
             .await?;

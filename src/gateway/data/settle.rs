@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
+use super::parents::walk_up;
 use super::resolve::Freshness;
 use super::track::{metadata_json, Who};
 use super::DataPlane;
@@ -136,7 +137,7 @@ impl DataPlane {
             other => return Ok(other),
         };
         let (parent, late) = (answer.parent.take(), answer.late);
-        self.walk_up(user, parent, async |level| {
+        walk_up(user, parent, async |level| {
             self.between_levels().await;
             let Settlement::Settled(settled) = end(level.subject, Some(late)).await? else {
                 return Ok(None);

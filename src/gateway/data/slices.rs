@@ -7,12 +7,11 @@
 //! Near an ancestor's limit (a take answers direct), or where a group cannot be sliced, the
 //! call is decided as without leases: one script per level (levels.rs).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::parents::{next_level, MAX_LEVELS};
 use super::resolve::Admitted;
+use super::slice_rounds::{self, Round, Rounds};
 use super::DataPlane;
 use crate::gateway::GatewayError;
 use crate::quota::{Counter, Decision, EventInput, Hold, Milli, Mode, Placement, ReservationId, SliceHold, UserId};
@@ -38,10 +37,6 @@ impl Default for LeaseSettings {
         }
     }
 }
-
-/// Rounds of short answers and takes one reserve goes through before it is decided as without
-/// leases (another node's reserves may fill a new slice first, once or twice).
-const ROUNDS: usize = 3;
 
 /// How long a lease outlives its slice at its ancestor: the longest a hold on it may live (a
 /// reservation is extended at most a day after it was made), and a minute for the statement.
@@ -95,76 +90,11 @@ struct Wanted {
     outbox: String,
 }
 
-/// The takes in flight on this node, per member: a lock, and when its last take was made.
-#[derive(Default)]
-pub(super) struct Flights(Mutex<HashMap<String, Flight>>);
-
-struct Flight {
-    lock: Weak<tokio::sync::Mutex<()>>,
-    took: Option<Instant>,
-}
-
-/// How long a member's last take is remembered once nobody holds its lock: longer than a
-/// call takes from its short answer to asking for the lock.
-const TOOK_REMEMBERED: Duration = Duration::from_secs(2);
-
-impl Flights {
-    fn key(project: &str, member: &UserId) -> String {
-        format!("{project}\n{}", member.as_str())
-    }
-
-    /// The lock of `member`'s takes.
-    fn flight(&self, project: &str, member: &UserId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut flights = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        // Locks nobody holds, whose take is old, go as new ones are made.
-        flights.retain(|_, f| f.lock.strong_count() > 0 || f.took.is_some_and(|t| t.elapsed() < TOOK_REMEMBERED));
-        let key = Flights::key(project, member);
-        if let Some(f) = flights.get(&key).and_then(|f| f.lock.upgrade()) {
-            return f;
-        }
-        let f = Arc::new(tokio::sync::Mutex::new(()));
-        let took = flights.get(&key).and_then(|f| f.took);
-        flights.insert(
-            key,
-            Flight {
-                lock: Arc::downgrade(&f),
-                took,
-            },
-        );
-        f
-    }
-
-    /// Whether a take for `member` was made on this node since `since`.
-    fn took_since(&self, project: &str, member: &UserId, since: Instant) -> bool {
-        let flights = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        flights
-            .get(&Flights::key(project, member))
-            .and_then(|f| f.took)
-            .is_some_and(|t| t > since)
-    }
-
-    /// Notes that a take for `member` was made now.
-    fn took(&self, project: &str, member: &UserId) {
-        let mut flights = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(f) = flights.get_mut(&Flights::key(project, member)) {
-            f.took = Some(Instant::now());
-        }
-    }
-}
-
 /// A lease taken for a slice, to hand over: whose, which counter field, and the lease.
 struct Place {
     ancestor: UserId,
     field: String,
     placement: Placement,
-}
-
-/// How one round went.
-enum Round {
-    Decided(Box<Decision>),
-    /// Decide as without leases.
-    Direct,
-    Short(Vec<Wanted>),
 }
 
 impl DataPlane {
@@ -192,58 +122,15 @@ impl DataPlane {
         {
             return Ok(None);
         }
-        let mut places = Vec::new();
-        // Held from a take until the reserve that places it has answered.
-        let mut taking = None;
-        for round in 1..=ROUNDS {
-            let asked = Instant::now();
-            let wanted = match self.slice_round(project, input, metadata, id, ttl_ms, &places).await? {
-                Round::Decided(decision) => return Ok(Some(*decision)),
-                Round::Direct => return Ok(None),
-                Round::Short(wanted) => wanted,
-            };
-            // Short again after the last round: the walk decides, and nothing more is taken.
-            if round == ROUNDS {
-                self.settle_closed(&wanted).await?;
-                self.drop_intents(&wanted).await;
-                break;
-            }
-            // One take at a time per member on this node: a call that waited for another's take,
-            // or whose short answer came before another's take was made, asks again on the
-            // slice that one placed rather than take one more (which would be given back).
-            drop(taking.take());
-            let flight = self.leases_in_flight.flight(project, &input.user);
-            let waited = match flight.clone().try_lock_owned() {
-                Ok(guard) if !self.leases_in_flight.took_since(project, &input.user, asked) => {
-                    taking = Some(guard);
-                    false
-                }
-                Ok(_) => true,
-                Err(_) => {
-                    drop(flight.lock_owned().await);
-                    true
-                }
-            };
-            if waited {
-                self.settle_closed(&wanted).await?;
-                self.drop_intents(&wanted).await;
-                places = Vec::new();
-                continue;
-            }
-            match self.take_slices(project, input, &wanted).await? {
-                Some(taken) => {
-                    self.leases_in_flight.took(project, &input.user);
-                    places = taken;
-                }
-                None => {
-                    self.settle_closed(&wanted).await?;
-                    Box::pin(self.abandon(project, &input.user, &wanted)).await;
-                    return Ok(None);
-                }
-            }
-        }
-        // (The leases the last round handed over were placed, or stated unused.)
-        Ok(None)
+        let rounds = OnSlices {
+            plane: self,
+            project,
+            input,
+            metadata,
+            id,
+            ttl_ms,
+        };
+        slice_rounds::decide(&rounds, &self.leases_in_flight, project, &input.user).await
     }
 
     /// One reserve at the user's slot with a hold on each ancestor's slice, handing `places`
@@ -257,7 +144,7 @@ impl DataPlane {
         id: &ReservationId,
         ttl_ms: i64,
         places: &[Place],
-    ) -> Result<Round, GatewayError> {
+    ) -> Result<Round<Wanted>, GatewayError> {
         let user = &input.user;
         self.node
             .drive(project, user, async || {
@@ -577,6 +464,49 @@ impl DataPlane {
                 tracing::warn!(%err, "an intent is left to the sweeper");
             }
         }
+    }
+}
+
+/// The rounds of one member's reserve as `slice_rounds` asks for them.
+struct OnSlices<'a> {
+    plane: &'a DataPlane,
+    project: &'a str,
+    input: &'a EventInput,
+    metadata: &'a str,
+    id: &'a ReservationId,
+    ttl_ms: i64,
+}
+
+impl Rounds for OnSlices<'_> {
+    type Wanted = Wanted;
+    type Place = Place;
+
+    async fn round(&self, places: &[Place]) -> Result<Round<Wanted>, GatewayError> {
+        let OnSlices {
+            plane,
+            project,
+            input,
+            metadata,
+            id,
+            ttl_ms,
+        } = *self;
+        plane.slice_round(project, input, metadata, id, ttl_ms, places).await
+    }
+
+    async fn take(&self, wanted: &[Wanted]) -> Result<Option<Vec<Place>>, GatewayError> {
+        self.plane.take_slices(self.project, self.input, wanted).await
+    }
+
+    async fn settle_closed(&self, wanted: &[Wanted]) -> Result<(), GatewayError> {
+        self.plane.settle_closed(wanted).await
+    }
+
+    async fn drop_intents(&self, wanted: &[Wanted]) {
+        self.plane.drop_intents(wanted).await;
+    }
+
+    async fn abandon(&self, wanted: &[Wanted]) {
+        Box::pin(self.plane.abandon(self.project, &self.input.user, wanted)).await;
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::parents::Level;
+use super::parents::{walk_up, Level};
 use crate::gateway::outcome::{Effect, Observed, Verb};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -73,7 +73,7 @@ impl DataPlane {
                 member: user.as_str(),
                 ..who
             };
-            self.walk_up(user, next.map(UserId::into_string), async |level| {
+            walk_up(user, next.map(UserId::into_string), async |level| {
                 let (counted, above, _) = self
                     .track_level(project, level, input, idempotency.as_ref(), &who, at)
                     .await?;

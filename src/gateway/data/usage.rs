@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use super::parents::walk_up;
 use super::resolve::Freshness;
 use super::DataPlane;
 use crate::gateway::outcome::{Effect, Observed, Verb};
@@ -42,7 +43,7 @@ impl DataPlane {
                 .drive(project, user, async || self.usage_once(project, user).await)
                 .await?;
             let parent = usage.parent_id.clone();
-            self.walk_up(user, parent, async |level| {
+            walk_up(user, parent, async |level| {
                 let subject = level.subject;
                 let pool = self
                     .node
