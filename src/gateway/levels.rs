@@ -93,6 +93,27 @@ impl Gateway {
                 run,
             )
             .await?;
+        self.reserve_above(project, input, &metadata, first, next, ttl_ms, idempotency, run)
+            .await
+    }
+
+    /// The levels above the user's, bottom-up, once the user's level decided `first` (which
+    /// names `next`, the level above it): each holds under the user's level's reservation id
+    /// and at its instant, and a level that denies releases the holds below it. The event is
+    /// admitted only when every level admits it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn reserve_above(
+        &self,
+        project: &str,
+        input: &EventInput,
+        metadata: &str,
+        first: Decision,
+        next: Option<UserId>,
+        ttl_ms: i64,
+        idempotency: Option<&Idempotency>,
+        run: Option<&RunLimits>,
+    ) -> Result<Decision, GatewayError> {
+        let user = &input.user;
         if !first.allowed || next.is_none() {
             return Ok(first);
         }
@@ -119,7 +140,7 @@ impl Gateway {
                     project,
                     level,
                     input,
-                    &metadata,
+                    metadata,
                     &id,
                     ttl_ms,
                     idempotency.as_ref(),

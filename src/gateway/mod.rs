@@ -7,6 +7,7 @@
 mod activity;
 mod adjust;
 mod alerts;
+mod alternatives;
 mod api_keys;
 pub mod approvals;
 pub mod audit;
