@@ -46,7 +46,9 @@ register('reserve', 'writes', function(c)
   -- 0. Shape: the call's, as src/store/scripts/contract.rs declares it: its holds, then its
   -- alternatives, each its count of those holds and its record (alternatives.lua).
   local n, m = shape(KEYS, ARGV, 10, 8, HOLD_FIELDS, 1, 2, 3)
-  local alt_arg, count = 9 + HOLD_FIELDS * n, A.counts(c, 9 + HOLD_FIELDS * n, n, m)
+  local alt_arg = 9 + HOLD_FIELDS * n
+  -- (A plain reserve's one count is its holds': their texts compared, no call made.)
+  local count = m == 1 and ARGV[alt_arg + 1] == ARGV[8] and n or A.counts(c, alt_arg, n, m)
 
   -- 1. Repeat: a repeat answers the first answer whatever changed since (prelude.lua).
   local first = repeated(c)

@@ -25,10 +25,6 @@ do
   -- reply. Answers the first's.
   function A.counts(c, alt_arg, n, m)
     local ARGV = c.ARGV
-    -- (A plain reserve's one count is its holds': their texts compared, nothing converted.)
-    if m == 1 and ARGV[alt_arg + 1] == ARGV[8] then
-      return n
-    end
     if m < 1 or m > MAX_ALTERNATIVES then
       error({err = 'ERR qg contract: a reserve has 1 to ' .. MAX_ALTERNATIVES .. ' alternatives, got ' .. m})
     end
@@ -48,7 +44,9 @@ do
 
   -- The holds of alternatives 2 to m (holds.lua's read_holds) and their quotas in force, after
   -- reserve.lua checked the first's: answers them by alternative ({holds, quota in force}),
-  -- or nil when a period does not contain `at` (the call answers "stale").
+  -- or nil when a period does not contain `at` or the subscription's version is not the
+  -- node's (the call answers "stale"). (Each reads the version again, as the first did: a
+  -- plain reserve, one alternative, makes no call here.)
   function A.checked(c, at, alt_arg, m)
     local ARGV, list = c.ARGV, {}
     local first = 9 + HOLD_FIELDS * ARGV[alt_arg + 1]
@@ -58,7 +56,11 @@ do
       if not holds then
         return nil
       end
-      list[a], first = {holds, quotas_in_force(holds, c.now)}, first + HOLD_FIELDS * count
+      local ver, quota_in_force = subscription(c, c.KEYS[KEY_SUBSCRIPTION], holds, c.now)
+      if ver ~= ARGV[5] then
+        return nil
+      end
+      list[a], first = {holds, quota_in_force}, first + HOLD_FIELDS * count
     end
     return list
   end

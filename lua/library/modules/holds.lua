@@ -200,9 +200,10 @@ do
   end
 end
 
--- The quota in force per hold in milli-units at `at`: the plan's, or the user's override while
--- it lasts (overrides.lua).
-local function quotas_in_force(holds, at)
+-- The subscription's version and the quota in force per hold in milli-units. The node passed
+-- each hold's override from the subscription it decided with, so when the version matches they
+-- are the hash's: only the version is read.
+local function subscription(c, sub_key, holds, at)
   local quota_in_force = {nil, nil, nil, nil}
   for i = 1, #holds do
     local h = holds[i]
@@ -210,14 +211,7 @@ local function quotas_in_force(holds, at)
     -- some 500 instructions, and most holds have none.)
     quota_in_force[i] = h.o and in_force(h.q, h.o, h.oe, at) or h.q + 0
   end
-  return quota_in_force
-end
-
--- The subscription's version and the quota in force per hold. The node passed each hold's
--- override from the subscription it decided with, so when the version matches they are the
--- hash's: only the version is read.
-local function subscription(c, sub_key, holds, at)
-  return redis.call('HGET', sub_key, 'ver') or '0', quotas_in_force(holds, at)
+  return redis.call('HGET', sub_key, 'ver') or '0', quota_in_force
 end
 
 -- The node's assumptions checked against Redis, first in every call that decides on holds
