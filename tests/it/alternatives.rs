@@ -55,6 +55,35 @@ async fn two_hundred_parallel_reserves_of_a_then_b_hold_fifty_of_each_and_deny_t
     let usage = one.usage("racer").await;
     assert_eq!(TestApp::counter(&usage, "model-a")["reserved"], 50);
     assert_eq!(TestApp::counter(&usage, "model-b")["reserved"], 50);
+    // The day's rollups count each group's admits and denials once per call: A denied the 50
+    // calls that held B and the 100 denied whole, B those 100.
+    let (_, days) = one.json(Method::GET, "/v1/users/racer/daily-usage", None).await;
+    let today = days["days"].as_array().unwrap().last().unwrap().clone();
+    let rollup = |group: &str| {
+        let g = today["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["groupId"] == group)
+            .cloned();
+        let g = g.unwrap_or_else(|| panic!("no {group} in {today}"));
+        (
+            g["reservesAdmitted"].as_i64().unwrap(),
+            g["reservesDenied"].as_i64().unwrap(),
+        )
+    };
+    assert_eq!(
+        (rollup("model-a"), rollup("model-b")),
+        ((50, 150), (50, 100)),
+        "{today}"
+    );
+    // A denial of all is one ledger entry naming both alternatives' denials.
+    let entries = one.usage_events_all("userId=racer&limit=1000").await;
+    let denied: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "denied").collect();
+    assert_eq!(denied.len(), 100);
+    assert!(denied
+        .iter()
+        .all(|e| e["alternatives"][1]["denials"][0]["groupId"] == "model-b"));
 }
 
 /// Milliseconds of an answer's RFC 3339 instant.
