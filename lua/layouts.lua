@@ -8,6 +8,8 @@ local OPTION = {m = 1, k = 2, t = 3, o = 4, oe = 5, pv = 6, me = 7}
 local OPTION_FIELDS = 7
 local RESERVED = {status = 1, id = 2, expires = 3, allowed = 4}
 local RESERVED_FIELDS = 4
+local FIRST = {status = 1, id = 2, expires = 3, allowed = 4, tried = 5}
+local FIRST_FIELDS = 5
 local CHECKED = {status = 1, allowed = 2}
 local CHECKED_FIELDS = 2
 local USAGE = {status = 1, now = 2}
@@ -74,6 +76,10 @@ local SLICE_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^
 local SLICE_HEAD = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
 -- The encoding of the reservation records this build writes (prelude.lua).
 local RECORD_VERSION = '2'
+-- How many alternatives a reserve may name, and what a denial the library records is called,
+-- by a hold's verdict code (a balance group's apart) and a step's run's (alternatives.rs).
+local MAX_ALTERNATIVES = 8
+local DENIED = {hold = {'limit_reached', 'approval_pending', 'too_many_values', 'run_budget_exhausted', 'fallback_budget_exhausted', false, false, 'parent_capacity_leased'}, balance = {'insufficient_balance', 'insufficient_balance', 'insufficient_balance', 'run_budget_exhausted', 'fallback_budget_exhausted', false, false, 'parent_capacity_leased'}, step = {'run_ended', 'run_steps_exhausted', 'action_attempts_exhausted', 'fallback_budget_exhausted', 'run_too_deep'}}
 -- Where each key is in a data-plane function's KEYS (src/store/scripts/keys.rs): a writing
 -- function's (KEYS[KEY_COUNTERS]), the one it may take after them in the same place
 -- (adjust's audit, a credits function's grants), and a read-only function's (READ_KEY_).

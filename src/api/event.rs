@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::http::step::{fit, step};
 use crate::http::ApiError;
 use crate::quota::ids::check_event;
-use crate::quota::{EventInput, Milli, UserId};
+use crate::quota::{EventInput, Milli, UserId, MAX_ALTERNATIVES};
 
 const DEFAULT_TTL_SECONDS: i64 = 60;
 const MAX_TTL_SECONDS: i64 = 86_400;
@@ -17,10 +17,16 @@ const MAX_TTL_SECONDS: i64 = 86_400;
 pub struct ReserveBody {
     #[schema(min_length = 1, max_length = 256)]
     pub user_id: String,
+    /// The event to hold quota for; a reserve may name `alternatives` instead.
     #[schema(pattern = r"^[A-Za-z0-9_.:-]{1,128}$")]
-    pub event: String,
+    pub event: Option<String>,
     pub quantity: Option<Milli>,
     pub metadata: Option<Map<String, Value>>,
+    /// In place of `event` (not for `/v1/check`): 1 to 8 events in the order preferred, of
+    /// which the first that every matched group admits is held, decided at once; the answer's
+    /// `chosen` says which.
+    #[schema(min_items = 1, max_items = 8)]
+    pub alternatives: Option<Vec<AlternativeBody>>,
     #[schema(minimum = 1, maximum = 86400)]
     pub ttl_seconds: Option<i64>,
     /// Makes the reserve a step of this run (`POST /v1/runs`): groups the run holds draw from
@@ -41,6 +47,16 @@ pub struct ReserveBody {
     /// With clamping: the least the call may be granted, in output tokens when the metadata
     /// names `output_tokens`, else in its quantity (default: the groups' `minFit`, else 1).
     pub min_fit: Option<Milli>,
+}
+
+/// One alternative of a reserve: an event, its quantity (default 1) and its metadata.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlternativeBody {
+    #[schema(pattern = r"^[A-Za-z0-9_.:-]{1,128}$")]
+    pub event: String,
+    pub quantity: Option<Milli>,
+    pub metadata: Option<Map<String, Value>>,
 }
 
 /// `POST /v1/track`: no ttl, the usage already happened.
@@ -69,19 +85,88 @@ pub struct TrackBody {
 impl ReserveBody {
     /// The event and its ttl in ms.
     pub fn validate(self) -> Result<(EventInput, i64), ApiError> {
+        if self.alternatives.is_some() {
+            return Err(ApiError::invalid(
+                "alternatives",
+                "give event or alternatives, not both",
+            ));
+        }
+        let event = self
+            .event
+            .ok_or_else(|| ApiError::invalid("event", "required, or alternatives in its place"))?;
         let ttl_ms = ttl_ms(self.ttl_seconds)?;
-        let mut input = event_input(self.user_id, self.event, self.quantity, self.metadata)?;
+        let mut input = event_input(self.user_id, event, self.quantity, self.metadata)?;
         input.step = step(&input.user, self.run_id, self.action_id, self.kind)?;
         input.fit = fit(self.fit.as_deref(), self.min_fit)?;
         Ok((input, ttl_ms))
     }
 
-    /// A check answers what a plain reserve would: it takes no run.
+    /// A check answers what a plain reserve would: it takes no run, and one event.
     pub fn validate_check(self) -> Result<EventInput, ApiError> {
         if self.run_id.is_some() {
             return Err(ApiError::invalid("runId", "a check takes no run; reserve the step"));
         }
+        if self.alternatives.is_some() {
+            return Err(ApiError::invalid(
+                "alternatives",
+                "a check takes one event; reserve the alternatives",
+            ));
+        }
         Ok(self.validate()?.0)
+    }
+
+    /// Whether the body names alternatives (`validate_first`) rather than one event.
+    pub fn has_alternatives(&self) -> bool {
+        self.alternatives.is_some()
+    }
+
+    /// A reserve of alternatives: each one's event, in order, and the ttl in ms. The call's
+    /// run, fit and user are every alternative's; quantity and metadata are each one's own.
+    pub fn validate_first(self) -> Result<(Vec<EventInput>, i64), ApiError> {
+        let Some(alternatives) = self.alternatives else {
+            return Err(ApiError::invalid("alternatives", "required"));
+        };
+        if self.event.is_some() {
+            return Err(ApiError::invalid(
+                "alternatives",
+                "give event or alternatives, not both",
+            ));
+        }
+        if !(1..=MAX_ALTERNATIVES).contains(&alternatives.len()) {
+            return Err(ApiError::invalid("alternatives", "must list 1 to 8 alternatives"));
+        }
+        for (given, field) in [
+            (self.quantity.is_some(), "quantity"),
+            (self.metadata.is_some(), "metadata"),
+        ] {
+            if given {
+                return Err(ApiError::invalid(field, "goes in each alternative with alternatives"));
+            }
+        }
+        let ttl_ms = ttl_ms(self.ttl_seconds)?;
+        let user = UserId::parse(&self.user_id).map_err(|d| ApiError::invalid("userId", d))?;
+        let step = step(&user, self.run_id, self.action_id, self.kind)?;
+        let fit = fit(self.fit.as_deref(), self.min_fit)?;
+        let inputs = alternatives
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let named = |field: &str| format!("alternatives[{i}].{field}");
+                check_event(&a.event).map_err(|d| ApiError::invalid(named("event"), d))?;
+                let metadata = a.metadata.unwrap_or_default();
+                crate::quota::event::check_metadata(&metadata)
+                    .map_err(|(field, d)| ApiError::invalid(named(&field), d))?;
+                Ok(EventInput {
+                    user: user.clone(),
+                    event: a.event,
+                    quantity: a.quantity.unwrap_or(Milli::from_units(1)),
+                    metadata,
+                    step: step.clone(),
+                    fit,
+                })
+            })
+            .collect::<Result<_, ApiError>>()?;
+        Ok((inputs, ttl_ms))
     }
 }
 

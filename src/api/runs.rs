@@ -45,9 +45,10 @@ impl RunBody {
         let limits = limits(self.limits.unwrap_or_default())?;
         let (mut input, _) = ReserveBody {
             user_id: self.user_id,
-            event: self.event,
+            event: Some(self.event),
             quantity: self.quantity,
             metadata: self.metadata,
+            alternatives: None,
             ttl_seconds: None,
             run_id: None,
             action_id: None,

@@ -326,6 +326,7 @@ mod tests {
             hold: None,
             outcome: None,
             previous_outcome: None,
+            alternatives: None,
         };
         let mut summary = CreditSummary::default();
         for _ in 0..100 {

@@ -209,6 +209,9 @@ pub struct UsageEvent {
     /// entry's), and on an outcome entry the one it replaced.
     pub outcome: Option<String>,
     pub previous_outcome: Option<String>,
+    /// The alternatives a reserve was held among (a commit's, release's or expiry's), or a
+    /// denial of them all asked for (a denied entry's), with the chosen one and the denials.
+    pub alternatives: Option<super::alternatives::Alternatives>,
 }
 
 /// What a reservation held, from its reserve to its end, as the entry ending it tells.

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admission;
 pub mod alerts;
+pub mod alternatives;
 pub mod amount;
 pub mod approval;
 pub mod catalog;
@@ -38,6 +39,7 @@ pub mod webhook;
 pub use account::{
     check_action, AuditEntry, ChangeEntry, ChangeFilter, KeyRecord, PlanDeletion, UserEntry, UserFilter, UserPage,
 };
+pub use alternatives::{Alternative, Alternatives, FirstFit, MAX_ALTERNATIVES};
 pub use amount::{Milli, SignedAmount};
 pub use approval::{approval_id, Approval, ApprovalStatus};
 pub use counter::{Amounts, Counter};

@@ -77,7 +77,12 @@ impl Store {
     /// The read-only scripts read a bounded number of expired holds; when more were due, a
     /// writing script returns a batch of them, as the next write would, so the read asked again
     /// progresses. `ledger` is whether the project keeps the rollups that count expiries.
-    async fn reclaim_when_more<T>(&self, keys: &UserKeys, reply: &Reply<T>, ledger: bool) -> Result<(), StoreError> {
+    pub(super) async fn reclaim_when_more<T>(
+        &self,
+        keys: &UserKeys,
+        reply: &Reply<T>,
+        ledger: bool,
+    ) -> Result<(), StoreError> {
         if !matches!(reply, Reply::More) {
             return Ok(());
         }

@@ -194,6 +194,13 @@ fn entry(user: &UserId, position: String, fields: Vec<String>) -> Result<UsageEv
         }),
         outcome: field("outcome"),
         previous_outcome: field("previous"),
+        alternatives: match field("alternatives") {
+            Some(asked) => Some(
+                super::scripts::ledger_alternatives(&asked, field("chosen").as_deref(), field("denials").as_deref())
+                    .ok_or_else(|| bad("alternatives"))?,
+            ),
+            None => None,
+        },
     })
 }
 

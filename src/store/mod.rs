@@ -4,6 +4,7 @@
 //! `StoreError::Unavailable` or `Timeout` quickly instead of a hung request.
 
 mod adjust;
+mod alternatives;
 mod api_keys;
 mod approvals;
 mod audit_log;
@@ -51,6 +52,7 @@ use backend::{Backend, Conn};
 pub use credits::GrantMade;
 pub use failure::Failure;
 pub use outbox::{ApprovalNote, LeaseNote, LeaseNoteKind, OutboxEntry, Outboxed};
+pub use scripts::{asked_text, Alternative, Asked, Weighed};
 pub use scripts::{contract, every_script, library};
 pub use scripts::{
     AdjustArgs, Adjustment, Decided, Ended, Ending, Extended, Fired, Held, Idempotency, LedgerEntry, OpenLease,

@@ -111,7 +111,7 @@ fn scripts_that_read_holds_refuse_malformed_options() {
             };
             let at = redis_now_ms();
             let tail: Vec<String> = match contract.name() {
-                "reserve" => vec!["{}".into(), String::new(), String::new(), at],
+                "reserve" => vec!["1".into(), "1".into(), "{}".into(), String::new(), String::new(), at],
                 "track" => ["e", "", "1000", "key", "", "track:~x", "", "", &at]
                     .map(String::from)
                     .to_vec(),
@@ -150,7 +150,14 @@ fn a_reserve_refuses_a_step_that_does_not_name_its_run_action_and_kind() {
         let head = ["60000", "", "", "", "0", "r_x", "60000", "1"]
             .map(String::from)
             .to_vec();
-        let tail = vec!["{}".to_owned(), step.to_owned(), String::new(), redis_now_ms()];
+        let tail = vec![
+            "1".to_owned(),
+            "1".to_owned(),
+            "{}".to_owned(),
+            step.to_owned(),
+            String::new(),
+            redis_now_ms(),
+        ];
         (
             slot_keys(&unique_prefix(), RESERVE.keys),
             [head, hold(""), tail].concat(),

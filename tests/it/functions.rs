@@ -62,7 +62,7 @@ fn reserve_answers_as_its_header_says() {
             &[WRITING[0], idem[0], idem[1], WRITING[3]],
             &[version, id, "60000", "1"],
             &HOLD,
-            &[RECORD, "", "", instant],
+            &["1", "1", RECORD, "", "", instant],
         ])
     };
     run(
@@ -83,13 +83,58 @@ fn reserve_answers_as_its_header_says() {
     );
 }
 
+/// Two alternatives of one hold each, A's group without room: the answer opens with FIRST
+/// (its count of alternatives weighed), then A's verdict, denied, then B's, held; counts of
+/// holds that are not the call's are an error reply, as any malformed call is.
+#[test]
+fn a_reserve_of_alternatives_weighs_them_in_turn_and_refuses_counts_that_are_not_its_holds() {
+    let a = ["model-a", "model-a@0", "0", "", "1000", "0", ""];
+    let b = ["model-b", "model-b@0", "0", "", "1000", "2000", ""];
+    let record = |group: &str, index: &str| {
+        format!(
+            r#""v":"2","e":"{group}","qt":"1000","ac":"{index}","al":"[]","h":[{{"g":"{group}","f":"{group}@0","ps":"0","pe":"","a":"1000","q":"0"}}]}}"#
+        )
+    };
+    let (record_a, record_b) = (record("model-a", "0"), record("model-b", "1"));
+    let call = |counts: [&str; 2]| {
+        with(&[
+            &WRITING,
+            &["0", "r_ab", "60000", "2"],
+            &a,
+            &b,
+            &["2", counts[0], &record_a, counts[1], &record_b, "", "", "@now"],
+        ])
+    };
+    let keys = slot_keys(&unique_prefix(), contract::RESERVE.keys);
+    let answer = shared().run_script(&contract::RESERVE, &keys, &args(&call(["1", "1"])));
+    let items: Vec<String> = match answer {
+        Ok(Value::Array(items)) => items.into_iter().map(|v| redis::from_redis_value(v).unwrap()).collect(),
+        other => panic!("not an answer: {other:?}"),
+    };
+    // FIRST: "ok", id, expires, allowed, tried; then A's VERDICT and B's (denied last of four).
+    assert_eq!(
+        (items[0].as_str(), items[3].as_str(), items[4].as_str()),
+        ("ok", "1", "2")
+    );
+    assert_eq!((items[8].as_str(), items[12].as_str()), ("1", "0"), "{items:?}");
+    for counts in [["2", "1"], ["1", "x"], ["1", "0"]] {
+        let got = tag(shared().run_script(&contract::RESERVE, &keys, &args(&call(counts))));
+        assert!(got.contains("qg contract"), "{counts:?}: {got}");
+    }
+}
+
 #[test]
 fn a_period_may_begin_after_the_instant_by_a_subscriptions_lead_and_no_further() {
     // A subscription starting a few seconds ahead of the node's clock: what it decides before
     // the start counts in the first period, which begins after the instant.
     let call = |id: &str, starts: &str| {
         let hold = ["g", "g@s", starts, "", "1000", "2000", ""];
-        with(&[&WRITING, &["0", id, "60000", "1"], &hold, &[RECORD, "", "", "@now"]])
+        with(&[
+            &WRITING,
+            &["0", id, "60000", "1"],
+            &hold,
+            &["1", "1", RECORD, "", "", "@now"],
+        ])
     };
     run(
         &contract::RESERVE,
@@ -126,7 +171,12 @@ fn track_answers_as_its_header_says() {
 
 #[test]
 fn settling_functions_answer_as_their_headers_say() {
-    let reserve = with(&[&WRITING, &["0", "r_s", "60000", "1"], &HOLD, &[RECORD, "", "", "@now"]]);
+    let reserve = with(&[
+        &WRITING,
+        &["0", "r_s", "60000", "1"],
+        &HOLD,
+        &["1", "1", RECORD, "", "", "@now"],
+    ]);
     let commit = with(&[&WRITING, &["r_s", "", "", "", "key", "", "", ""]]);
     // Amounts for two holds of a record that has one.
     let commit_two = with(&[&WRITING, &["r_s", "2", "1000", "1000", "", "", "key", "", "", ""]]);
@@ -186,6 +236,8 @@ fn credits_functions_answer_as_their_headers_say() {
         &["0", "r_c", "60000", "1"],
         &hold,
         &[
+            "1",
+            "1",
             r#""v":"2","e":"e","qt":"1000","h":[{"g":"credits","f":"credits@0","ps":"0","pe":"","a":"1000","q":"0","m":"b/credits/0/"}]}"#,
             "",
             "",

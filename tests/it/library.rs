@@ -75,7 +75,14 @@ fn alerts_fired_by_one_call_are_not_answered_by_the_next_and_the_same_call_answe
         let args = [
             strings(&["60000", "", "", "", "0", id, "60000", "1"]),
             hold,
-            vec![record, String::new(), String::new(), at.to_owned()],
+            vec![
+                "1".into(),
+                "1".into(),
+                record,
+                String::new(),
+                String::new(),
+                at.to_owned(),
+            ],
         ]
         .concat();
         items(redis.run_script(&contract::RESERVE, &k, &args).unwrap())
@@ -188,7 +195,14 @@ fn a_hold_brought_nearer_by_an_extension_goes_back_before_the_next_decision() {
             strings(&writing),
             strings(&["0", id, ttl, "1"]),
             strings(&["g", "g@0", "0", "", amount, "10000", ""]),
-            vec![record, String::new(), String::new(), redis_now_ms()],
+            vec![
+                "1".into(),
+                "1".into(),
+                record,
+                String::new(),
+                String::new(),
+                redis_now_ms(),
+            ],
         ]
         .concat();
         items(redis.run_script(&contract::RESERVE, &k, &args).unwrap())
@@ -232,6 +246,8 @@ fn a_plain_two_group_admit_makes_six_redis_commands_and_a_denial_six() {
                 r#"{{"g":"{g}","f":"{g}@{ps}","ps":"{ps}","pe":"{pe}","a":"1000","q":"{quota}"}}"#
             ));
         }
+        // One alternative, of both holds.
+        args.extend(strings(&["1", "2"]));
         args.push(format!(r#""v":"2","e":"e","qt":"1000","h":[{}]}}"#, holds.join(",")));
         args.extend([String::new(), String::new(), redis_now_ms()]);
         let mut cmd = redis::cmd("FCALL");

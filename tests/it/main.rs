@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 mod admission;
+mod alternatives;
 mod apply;
 mod approvals;
 mod attribution;

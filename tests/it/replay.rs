@@ -68,6 +68,13 @@ enum Op {
     },
     SwitchPlan,
     Wait,
+    /// A reserve of alternatives: the first of two events that every group admits, the
+    /// second asking half a unit more.
+    ReserveFirst {
+        events: (&'static str, &'static str),
+        half_units: u64,
+        model: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -78,10 +85,12 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(pick, actual_half_units, tokens)| Op::Commit { pick, actual_half_units, tokens }),
         1 => any::<usize>().prop_map(|pick| Op::Release { pick }),
         1 => any::<usize>().prop_map(|pick| Op::Expire { pick }),
-        1 => (event, 0u64..4, 0u8..3).prop_map(|(event, half_units, model)| Op::Track { event, half_units, model }),
+        1 => (event.clone(), 0u64..4, 0u8..3).prop_map(|(event, half_units, model)| Op::Track { event, half_units, model }),
         1 => (prop_oneof![Just("all"), Just("b_only")], -3i64..4).prop_map(|(group, half_units)| Op::Adjust { group, half_units }),
         1 => Just(Op::SwitchPlan),
         1 => Just(Op::Wait),
+        2 => (event.clone(), event, 0u64..6, 0u8..3)
+            .prop_map(|(first, second, half_units, model)| Op::ReserveFirst { events: (first, second), half_units, model }),
     ]
 }
 
@@ -125,6 +134,8 @@ async fn lab(plans: Vec<Plan>) -> Lab {
 /// What running `ops` live for `user` decided (each reserve, in order) and the plans it was on.
 struct Live {
     decisions: Vec<bool>,
+    /// Per reserve of alternatives, in order: the one held.
+    chosen: Vec<Option<usize>>,
     spans: Vec<(i64, usize)>,
     started_ms: i64,
 }
@@ -151,6 +162,7 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
     subscribe(first_plan).await;
     let mut live = Live {
         decisions: Vec::new(),
+        chosen: Vec::new(),
         spans: vec![(0, first_plan)],
         started_ms,
     };
@@ -230,6 +242,24 @@ async fn run_live(lab: &Lab, user: &UserId, ops: &[Op], first_plan: usize, bound
                     .data()
                     .adjust("p", user, group, half_units * 500, &reason, &Actor::root(), None)
                     .await;
+            }
+            Op::ReserveFirst {
+                events,
+                half_units,
+                model,
+            } => {
+                let alternatives = [
+                    input(user, events.0, *half_units, *model),
+                    input(user, events.1, *half_units + 1, *model),
+                ];
+                let fit = g.data().reserve_first("p", &alternatives, 60_000, None).await.unwrap();
+                live.decisions.push(fit.decision.allowed);
+                live.chosen.push(fit.chosen);
+                reserves.push(
+                    fit.decision
+                        .granted
+                        .map(|granted| (granted.reservation_id.clone(), true)),
+                );
             }
             Op::SwitchPlan => {
                 let next = 1 - live.spans.last().unwrap().1;
@@ -396,4 +426,61 @@ async fn a_lowered_quota_newly_denies_whom_running_it_live_denies() {
     }
     assert_eq!(replayed_newly_denied, live_newly_denied);
     assert!(!live_newly_denied.is_empty(), "the lowered quota denies someone");
+}
+
+/// Model A's calls, one a month under the recorded plan and three under the candidate, then
+/// Model B's: three reserves of A then B, each committed, held A once and B twice. Replayed
+/// under the candidate, each entry is decided among its alternatives again: A all three times,
+/// counted at what A asked, as running the same calls live under the candidate counts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reserve_of_alternatives_is_replayed_by_choosing_among_them_under_the_candidate() {
+    let doc = |a: u64| {
+        json!({ "periodType": "lifetime", "groups": [
+            { "id": "model-a", "unit": "count", "quota": a, "matches": [ { "event": "a" } ] },
+            { "id": "model-b", "unit": "count", "quota": 10, "matches": [ { "event": "b" } ] } ] })
+    };
+    let lab = lab(vec![plan("plan_one_a", doc(1)), plan("plan_three_a", doc(3))]).await;
+    let mut ops = Vec::new();
+    for pick in 0..3 {
+        ops.push(Op::ReserveFirst {
+            events: ("a", "b"),
+            half_units: 2,
+            model: 0,
+        });
+        ops.push(Op::Commit {
+            pick,
+            actual_half_units: None,
+            tokens: None,
+        });
+    }
+    let recorded = UserId::parse("recorded").unwrap();
+    let live = run_live(&lab, &recorded, &ops, 0, false).await;
+    assert_eq!(live.chosen, [Some(0), Some(1), Some(1)]);
+    let timeline = Timeline::of(&ledger(&lab.gateway, &recorded).await);
+    let baseline = replay(&subject(&recorded, &live, &lab.plans), &timeline, i64::MIN..i64::MAX);
+    let count = |o: &quota_gateway::quota::replay::Outcome, group: &str| {
+        o.counters
+            .iter()
+            .filter(|((g, _, _), _)| g == group)
+            .map(|(_, c)| c.used)
+            .sum::<u64>()
+    };
+    assert_eq!(
+        (count(&baseline, "model-a"), count(&baseline, "model-b")),
+        (1_000, 3_000)
+    );
+    assert_eq!(baseline.estimated, 0);
+
+    let mut candidate = subject(&recorded, &live, &lab.plans);
+    candidate.spans[0].plan = &lab.plans[1];
+    let replayed = replay(&candidate, &timeline, i64::MIN..i64::MAX);
+    let under = UserId::parse("under").unwrap();
+    let live_under = run_live(&lab, &under, &ops, 1, false).await;
+    assert_eq!(live_under.chosen, [Some(0), Some(0), Some(0)]);
+    let usage = lab.gateway.data().usage("p", &under).await.unwrap();
+    for c in usage.counters {
+        assert_eq!(count(&replayed, &c.group_id), c.used.0, "{}", c.group_id);
+    }
+    assert_eq!((count(&replayed, "model-a"), replayed.estimated), (3_000, 2));
+    assert_eq!(replayed.decisions, live_under.decisions);
 }

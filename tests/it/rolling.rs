@@ -253,6 +253,8 @@ fn a_call_decided_behind_another_nodes_clock_counts_the_later_sub_windows() {
             "1000",
             "5000",
             "",
+            "1",
+            "1",
             &record,
             "",
             "",

@@ -400,6 +400,8 @@ fn reserve_on_slice(id: &str, units: i64, mode: &str, ago: i64, ttl: i64) -> Vec
         a.clone(),
         "0".to_string(),
         format!("{mode}||||||"),
+        "1".to_string(),
+        "1".to_string(),
         format!(
             r#""v":"2","e":"e","qt":"{a}","h":[{{"g":"team","f":"{SLICE}","ps":"0","pe":"","a":"{a}","q":"0","m":"l/0"}}]}}"#
         ),

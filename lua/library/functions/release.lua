@@ -67,8 +67,9 @@ register('release', 'writes', function(c)
   -- The hold's end in the ledger, with no usage: a replay of the ledger sees what the
   -- reservation held and from when (a run's own release is its steps' business).
   if not record.run then
-    ledger(c, now, record.h, function() return nil end, {'kind', 'release', 'ref', ARGV[5], 'event', record.e,
-      'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c, 'at', record.c})
+    ledger(c, now, record.h, function() return nil end, with_alternatives({'kind', 'release', 'ref', ARGV[5],
+      'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c,
+      'at', record.c}, record))
   end
   return with_balances(append_counters(c, release_head('released', cjson.encode(record)), record.h, quotas(c, KEYS[KEY_SUBSCRIPTION], record.h, now)), record)
 end)

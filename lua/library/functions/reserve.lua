@@ -1,17 +1,23 @@
--- reserve.lua: hold quota in every matched group at once, all or nothing.
+-- reserve.lua: hold quota in every matched group at once, all or nothing; given alternatives,
+-- hold the first that every matched group admits, decided in this one call.
 --
 -- KEYS[1..10] as in prelude.lua
 -- ARGV[1..4]  as in prelude.lua (retention, idempotency field, body digest, ledger keep)
 -- ARGV[5]     subscription version the node decided with ("0": no subscription)
 -- ARGV[6]     reservation id
 -- ARGV[7]     ttl ms
--- ARGV[8]     number of holds n, then n times HOLD_FIELDS values, one hold each, as in holds.lua
--- then        the reservation's record (see prelude.lua) as the node encoded it, without its
---             opening brace and the fields only Redis knows (s, c, cr, x): the event, the holds as
---             above and p, the next level up, when there is one (a parent the node reserves at
---             next under the same id, named so commit, release and extend reach it); a
---             step's opens with its run, action and kind ("ru", "ra", "rk"; runs.lua), a run's
---             has a "run" object (kept as they are: the next two arguments say them to reserve)
+-- ARGV[8]     number of holds n (every alternative's, in the order asked), then n times
+--             HOLD_FIELDS values, one hold each, as in holds.lua
+-- then        number of alternatives m (1 for a plain reserve, at most MAX_ALTERNATIVES), then
+--             per alternative, in the order asked, how many of the holds above are its own
+--             (the next that many) and its reservation's record (see prelude.lua) as the node
+--             encoded it, without its opening brace and the fields only Redis knows (s, c, cr,
+--             x): the event, the holds as above and p, the next level up, when there is one (a
+--             parent the node reserves at next under the same id, named so commit, release and
+--             extend reach it); a step's opens with its run, action and kind ("ru", "ra", "rk";
+--             runs.lua), a run's has a "run" object (kept as they are: the next two arguments
+--             say them to reserve); an alternative's names its index as asked ("ac") and every
+--             alternative ("al"; alternatives.lua)
 -- then        a step's run, RUN_STEP: "<run id>|<action id>|<kind>", "" for a reserve that is no
 --             step (runs.lua; a child run's start is a step too)
 -- then        a run's start: its LIMITS as its record's "run" object keeps them, "" for none
@@ -30,12 +36,19 @@
 -- (as wallet.lua's C.append_reserved answers it: its quick line's, or its wallet's C.state), then for
 -- a step its run's answer (runs.lua's R.answer), then per hold that clamped (denied 6: it did
 -- not fit whole and holds what was left, as its record says) what it holds}.
+-- A call of several alternatives answers {FIRST: "ok", id, expires, allowed, how many
+-- alternatives it weighed (t: the held one's place, or m), then the VERDICTs of the t
+-- alternatives' holds, then the alerts fired, then per alternative weighed its balances, its
+-- run's answer and its clamped holds, as above} (alternatives.lua's A.answer).
 
 register('reserve', 'writes', function(c)
   local KEYS, ARGV = c.KEYS, c.ARGV
-  -- 0. Shape: the call's, as src/store/scripts/contract.rs declares it.
-  local n = shape(KEYS, ARGV, 10, 8, HOLD_FIELDS, 4)
-  local record_arg = 9 + HOLD_FIELDS * n
+  -- 0. Shape: the call's, as src/store/scripts/contract.rs declares it: its holds, then its
+  -- alternatives, each its count of those holds and its record (alternatives.lua).
+  local n, m = shape(KEYS, ARGV, 10, 8, HOLD_FIELDS, 1, 2, 3)
+  local alt_arg = 9 + HOLD_FIELDS * n
+  -- (A plain reserve's one count is its holds': their texts compared, no call made.)
+  local count = m == 1 and ARGV[alt_arg + 1] == ARGV[8] and n or A.counts(c, alt_arg, n, m)
 
   -- 1. Repeat: a repeat answers the first answer whatever changed since (prelude.lua).
   local first = repeated(c)
@@ -44,41 +57,52 @@ register('reserve', 'writes', function(c)
   end
 
   -- 2. Check: the node's assumptions against Redis, its instant, its periods and the
-  -- subscription's version (holds.lua).
-  local at, holds, quota_in_force = checked(c, 9, n, KEYS[KEY_SUBSCRIPTION], ARGV[5])
-  if not at then
+  -- subscription's version (holds.lua), every alternative's before anything is read.
+  local at, holds, quota_in_force = checked(c, 9, count, KEYS[KEY_SUBSCRIPTION], ARGV[5])
+  local others = at and m > 1 and A.checked(c, at, alt_arg, m)
+  if not at or others == nil then
     return {'stale'}
   end
 
   -- 3. Read: a step's run and a run's start as the node names them (runs.lua; nil for a
   -- reserve that is neither), then the counters, expired holds back first (reserving.lua).
-  local step, start = ARGV[record_arg + 1], ARGV[record_arg + 2]
-  local run = (step ~= '' or start ~= '') and R.of(c, step, start) or nil
-  local counters, admits, admitted, fired_at, open, open_before, reclaimed = reserve_read(c, holds, run)
-  if not counters then
-    return {'more'}
+  -- 4. Decide: every group checked before anything is written. An alternative denied with
+  -- another after it is kept (`passed`) and the next read and decided, until one admits.
+  local step, start, tail, a, passed, reclaimed = ARGV[#ARGV - 2], ARGV[#ARGV - 1], ARGV[alt_arg + 2], 1, nil, false
+  local run, counters, admits, admitted, fired_at, open, open_before, gave, reply, allowed, short
+  while true do
+    run = (step ~= '' or start ~= '') and R.of(c, step, start) or nil
+    counters, admits, admitted, fired_at, open, open_before, gave = reserve_read(c, holds, run)
+    if not counters then
+      return {'more'}
+    end
+    reclaimed = reclaimed or gave
+    reply, allowed, short = reserve_decide(c, holds, quota_in_force, counters, run, at + ARGV[7])
+    if short then
+      return short
+    elseif allowed == 1 or a == m then
+      break
+    end
+    passed = passed or {}
+    passed[a], a = {holds, quota_in_force, counters, reply, run, tail, fired_at}, a + 1
+    holds, quota_in_force, tail = others[a][1], others[a][2], ARGV[alt_arg + 2 * a]
   end
 
-  -- 4. Decide: every group checked before anything is written.
-  local reply, allowed, short = reserve_decide(c, holds, quota_in_force, counters, run, at + ARGV[7])
-  if short then
-    return short
-  end
-
-  -- 5. Write: all holds and the reservation, or the denial's alerts, requests and counts.
+  -- 5. Write: all holds and the reservation (with the denials of the alternatives before it),
+  -- or the denial's alerts, requests and counts; the passed alternatives' as a denial's.
   if allowed == 1 then
-    local tail = holds.clamped and record_clamped(ARGV[record_arg], holds, reply) or ARGV[record_arg]
+    tail = holds.clamped and record_clamped(tail, holds, reply) or tail
     local overflow, drawn, alerting = admit_counters(c, holds, counters, reply, run, open, open_before, admits,
       admitted)
     if overflow then
       return {'overflow', overflow}
     end
-    admit_record(c, holds, tail, at, reply[RESERVED.expires], drawn)
+    admit_record(c, holds, passed and A.denied(c, passed, tail) or tail, at, reply[RESERVED.expires], drawn)
     if alerting then
       admit_alerts(c, holds, quota_in_force, counters, reply, fired_at)
     end
   else
-    reserve_deny(c, holds, quota_in_force, counters, reply, ARGV[record_arg], at, fired_at, open, open_before)
+    reserve_deny(c, holds, quota_in_force, counters, reply, tail, at, fired_at, open, open_before, passed, run)
   end
   -- Reserves prune only when they gave expired holds back: commits, releases and tracks prune
   -- always, so the common admit stays cheap and ended records still go.
@@ -87,5 +111,8 @@ register('reserve', 'writes', function(c)
   end
 
   -- 6. Answer: kept for repeats, denials included.
+  if m > 1 then
+    return A.answer(c, passed, holds, reply, run, at)
+  end
   return reserve_answer(c, holds, reply, run, at)
 end)

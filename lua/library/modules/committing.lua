@@ -147,6 +147,7 @@ local function commit_ledger(c, record, late, l, outcome, burned)
   if record.ru then
     R.named(c, fields, record.ru, record.ra, record.rk)
   end
+  with_alternatives(fields, record)
   if outcome ~= '' then
     -- (With when it was counted: a team's slot counts it on that day, as set_outcome's says.)
     fields[#fields + 1], fields[#fields + 2] = 'outcome', outcome

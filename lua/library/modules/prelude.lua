@@ -37,8 +37,9 @@
 --  (absent when it had none; records written before these fields have neither),
 --  "c": created ms (the decision instant), "cr": Redis's time of the reserve (the ledger entry
 --  ending the hold tells it), "x": expires ms, "t": ended ms, "l": "1" when committed late,
---  "rx": "1" when released after it had expired, "p": the next level up when there is one, "h": [hold,
---  ...]} with each hold as holds.lua reads it, plus "n": the committed milli-units. A held
+--  "rx": "1" when released after it had expired, "p": the next level up when there is one, "ac",
+--  "al" and "ad" when it was held among alternatives (alternatives.lua), "h": [hold, ...]} with
+--  each hold as holds.lua reads it, plus "n": the committed milli-units. A held
 --  record whose id has left the open set has expired. Reserve writes what the node encoded for
 --  it (the node has the holds at hand) with the times in front; later scripts re-encode it.
 --  docs/book/src/reference/redis-layout.md describes every field.
@@ -239,6 +240,20 @@ local function note_admits(c, field)
   note_day(c, day + 0, set)
 end
 
+-- A ledger entry's `fields` with the alternatives its reservation was held among, when it was
+-- (alternatives.lua): every one asked ("al", as the node encoded them), the held one's index
+-- ("ac") and the denials of those weighed before it ("ad"). Answers `fields`.
+local function with_alternatives(fields, record)
+  if record.al then
+    fields[#fields + 1], fields[#fields + 2] = 'alternatives', record.al
+    fields[#fields + 1], fields[#fields + 2] = 'chosen', record.ac
+    if record.ad then
+      fields[#fields + 1], fields[#fields + 2] = 'denials', cjson.encode(record.ad)
+    end
+  end
+  return fields
+end
+
 -- Returns expired holds to their counters (at most RECLAIM_HOLDS of them). Returns true when
 -- expired holds remain, and whether this call returned any.
 -- A reclaimed record keeps state "held"; leaving the open set is what makes it expired.
@@ -325,9 +340,9 @@ do
     elseif c.ARGV[4] ~= '' then
       -- The hold's end in the ledger (no usage of its own), as a release's (release.lua):
       -- a replay of the ledger sees what the reservation held from when until when.
-      redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - c.ARGV[4]), '*', 'kind', 'expiry', 'ref', id,
-        'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '', 'since', record.cr or record.c,
-        'at', record.c, 'until', until_ms)
+      redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - c.ARGV[4]), '*', unpack(with_alternatives({
+        'kind', 'expiry', 'ref', id, 'event', record.e, 'metadata', record.md or '', 'quantity', record.qt or '',
+        'since', record.cr or record.c, 'at', record.c, 'until', until_ms}, record)))
     end
     return closed, credited
   end

@@ -202,27 +202,56 @@ local function admit_alerts(c, holds, quota_in_force, counters, reply, fired_at)
   alert_crossings(c, holds, quota_in_force, before, after, 'c', counters, fired_at)
 end
 
--- reserve_deny, with count_denial scoped to it (as holds.lua's read_holds has its helpers).
-local reserve_deny
+-- reserve_deny and deny_passed, with count_denial and the parts they share scoped to them (as
+-- holds.lua's read_holds has its helpers).
+local reserve_deny, deny_passed
 do
-  -- A denial in the rollups and the ledger: today's rollups count its denying groups, once in
-  -- the field of that set of groups (see prelude.lua), one HINCRBY however many; and the ledger
-  -- keeps the denied demand, so a replay of it against another plan sees what was refused too:
-  -- an entry per denial, its event, metadata and quantity and the groups that denied, for the
-  -- first 100 denials of the user's UTC day, so a script hammering a denied user cannot grow
-  -- the ledger. The day's count is the rollup of the pseudo-group "~" (no group id holds one),
-  -- pruned with the day's others; the groups' rollups count every denial.
-  local function count_denial(c, holds, reply, tail, at)
-    local now, set, denied = c.now, nil, RESERVED_FIELDS + VERDICT.denied
+  -- The groups a decision (`reply`, as reserve_decide made it) denied by, as a rollup field
+  -- names a set: their ids, comma-separated; nil for none. (A clamp, 6, is no denial, nor is a
+  -- slice short where another group denies, 7.)
+  local function denied_set(holds, reply)
+    local set, denied = nil, RESERVED_FIELDS + VERDICT.denied
     for i = 1, #holds do
       local code = reply[denied]
-      -- (A slice short where another group denies is not a denial of its group: 7.)
       if code ~= 0 and code ~= 6 and code ~= 7 then
         local g = holds[i].g
         set = set and set .. ',' .. g or g
       end
       denied = denied + VERDICT_FIELDS
     end
+    return set
+  end
+
+  -- One alternative's denial as its record and the ledger keep it (alternatives.lua):
+  -- {"i": its index as asked (its record's "ac"), "d": [[group, reason], ...]}, a step denied
+  -- whole by its run first, with the group "". Reasons are named as a reserve's answer names
+  -- them (DENIED, written from the node's codes): a balance group's by its own table.
+  local function denial_of(holds, reply, run, tail)
+    local parts, denied = {}, RESERVED_FIELDS + VERDICT.denied
+    if run and run.code ~= 0 then
+      parts[1] = '["","' .. DENIED.step[run.code] .. '"]'
+    end
+    for i = 1, #holds do
+      local code, h = reply[denied], holds[i]
+      if code ~= 0 and code ~= 6 and code ~= 7 then
+        parts[#parts + 1] = '["' .. h.g .. '","' .. (h.b and DENIED.balance or DENIED.hold)[code] .. '"]'
+      end
+      denied = denied + VERDICT_FIELDS
+    end
+    return '{"i":"' .. string.match(tail, '"ac":"(%d+)"') .. '","d":[' .. table.concat(parts, ',') .. ']}'
+  end
+
+  -- A denial in the rollups and the ledger: today's rollups count its denying groups, once in
+  -- the field of that set of groups (see prelude.lua), one HINCRBY however many; and the ledger
+  -- keeps the denied demand, so a replay of it against another plan sees what was refused too:
+  -- an entry per denial, its event, metadata and quantity and the groups that denied, for the
+  -- first 100 denials of the user's UTC day, so a script hammering a denied user cannot grow
+  -- the ledger. The day's count is the rollup of the pseudo-group "~" (no group id holds one),
+  -- pruned with the day's others; the groups' rollups count every denial. A call of
+  -- alternatives denied all (its record names them, "al") says them and each one's denial
+  -- (`denials`, else this one's alone) in its entry; its own fields are the last alternative's.
+  local function count_denial(c, holds, reply, tail, at, run, denials)
+    local now, set = c.now, denied_set(holds, reply)
     if not set then
       return
     end
@@ -233,22 +262,21 @@ do
       -- before its holds ("h", last): only that head is decoded. (The first `,"h":[` is the
       -- holds': ids and events hold no quote, and the metadata's quotes are escaped in its JSON.)
       local r = cjson.decode('{' .. string.sub(tail, 1, string.find(tail, ',"h":[', 1, true) - 1) .. '}')
-      redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - keep_ms), '*', 'kind', 'denied', 'event', r.e,
-        'metadata', r.md or '', 'quantity', r.qt, 'denied', set, 'at', string.format('%d', at))
+      local fields = {'kind', 'denied', 'event', r.e, 'metadata', r.md or '', 'quantity', r.qt, 'denied', set, 'at',
+        string.format('%d', at)}
+      if r.al then
+        fields[#fields + 1], fields[#fields + 2] = 'alternatives', r.al
+        fields[#fields + 1], fields[#fields + 2] = 'denials', denials or '[' .. denial_of(holds, reply, run, tail) .. ']'
+      end
+      redis.call('XADD', c.KEYS[KEY_LEDGER], 'MINID', string.format('%d', now - keep_ms), '*', unpack(fields))
     end
   end
 
-  -- A denial's writes. Each denying group fires "limit" the first time in its period at this
+  -- Each denying hold's writes: its group fires "limit" the first time in its period at this
   -- quota, at its level (open holds for in-flight groups, else usage; a rolling window has no
-  -- period to fire in: its denials say when room is back), and an approval group's first denial
-  -- opens its request (approvals.lua), after which it denies as pending (2). A wallet this denial
-  -- read whole, because its quick line could not decide (a grant started or expired since the
-  -- line was written, or the line knew other low-balance amounts or another allowance), is saved
-  -- with a fresh line: the next call decides on the line again, so a client hammering a denied
-  -- balance pays the quick price from its second call on (wallet.lua's header). "~open" is
-  -- written as the open set says it now (`open`), when it had passed (`open_before`, as read).
-  -- Then the denial is counted (count_denial).
-  function reserve_deny(c, holds, quota_in_force, counters, reply, tail, at, fired_at, open, open_before)
+  -- period to fire in: its denials say when room is back), and an approval group's first
+  -- denial opens its request (approvals.lua), after which it denies as pending (2).
+  local function deny_holds(c, holds, quota_in_force, counters, reply, tail, fired_at)
     -- (Hold i's verdict's denied at `denied`, verdict_at(RESERVED_FIELDS, i) + VERDICT.denied,
     -- stepped as weigh steps it.)
     local denied = RESERVED_FIELDS + VERDICT.denied
@@ -263,13 +291,49 @@ do
       end
       denied = denied + VERDICT_FIELDS
     end
+  end
+
+  -- The writes of the alternatives a call weighed and denied before the one it decided on
+  -- (`passed`, as reserve.lua keeps them: holds, quota in force, counters, decision, run,
+  -- record, fired marks), each as a denial's but for the ledger: its holds' (deny_holds) and
+  -- its groups' rollups. Answers their denials, in order (denial_of).
+  function deny_passed(c, passed)
+    local denials = {}
+    for k, p in ipairs(passed) do
+      local holds, reply, tail = p[1], p[4], p[6]
+      deny_holds(c, holds, p[2], p[3], reply, tail, p[7])
+      local set = denied_set(holds, reply)
+      if set then
+        rollup(c, c.now, set, 'd', 1)
+      end
+      denials[k] = denial_of(holds, reply, p[5], tail)
+    end
+    return denials
+  end
+
+  -- A denial's writes: each denying hold's (deny_holds). A wallet this denial read whole,
+  -- because its quick line could not decide (a grant started or expired since the line was
+  -- written, or the line knew other low-balance amounts or another allowance), is saved with a
+  -- fresh line: the next call decides on the line again, so a client hammering a denied
+  -- balance pays the quick price from its second call on (wallet.lua's header). "~open" is
+  -- written as the open set says it now (`open`), when it had passed (`open_before`, as read).
+  -- Then the denial is counted (count_denial); a call of alternatives denies those it passed
+  -- first (`passed`, deny_passed), and its entry says them all.
+  function reserve_deny(c, holds, quota_in_force, counters, reply, tail, at, fired_at, open, open_before, passed, run)
+    deny_holds(c, holds, quota_in_force, counters, reply, tail, fired_at)
+    local denials
+    if passed then
+      denials = deny_passed(c, passed)
+      denials[#denials + 1] = denial_of(holds, reply, run, tail)
+      denials = '[' .. table.concat(denials, ',') .. ']'
+    end
     if c.wallets then
       C.save(c, c.now, true)
     end
     if open ~= open_before then
       redis.call('HSET', c.KEYS[KEY_COUNTERS], '~open', string.format('%d', open))
     end
-    count_denial(c, holds, reply, tail, at)
+    count_denial(c, holds, reply, tail, at, run, denials)
   end
 end
 

@@ -369,7 +369,8 @@ def test_every_method_is_exercised_by_a_scenario_that_runs_on_both_clients() -> 
     sources = "".join((here / name).read_text() for name in ("test_client.py", "test_webhooks.py",
                                                              "test_credits.py", "test_approvals.py",
                                                              "test_runs.py", "test_simulations.py",
-                                                             "test_prices.py", "test_outcomes.py"))
+                                                             "test_prices.py", "test_outcomes.py",
+                                                             "test_alternatives.py"))
     # The context managers, and the provider clients the proxy helpers build (test_proxy.py
     # runs those through the proxy from both clients).
     missing = [name for name in public(QuotaGateway) if f"client.{name}(" not in sources

@@ -106,6 +106,24 @@ def test_the_fastapi_example_pays_per_request_and_answers_429_when_spent(env: En
         server.wait(timeout=10)
 
 
+def test_the_model_fallback_example_holds_model_a_then_model_b_then_says_why_neither(
+        env: Env, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user("fallback")
+    plan_id = f"plan_{user}"
+    env.call("PUT", f"/v1/plans/{plan_id}", {"id": plan_id, "periodType": "month", "groups": [
+        {"id": "model-a", "unit": "count", "quota": 2,
+         "matches": [{"event": "llm.chat", "metadata": {"model": "gpt-4o"}}]},
+        {"id": "model-b", "unit": "count", "quota": 1,
+         "matches": [{"event": "llm.chat", "metadata": {"model": "gpt-4o-mini"}}]}]})
+    env.call("PUT", f"/v1/users/{user}/subscription", {"planId": plan_id})
+    done = run("model_fallback.py", example_env(env), user, "4")
+    assert (done.returncode, done.stdout.splitlines()) == (2, [
+        "gpt-4o: call 1", "gpt-4o: call 2", "gpt-4o-mini: call 3",
+        "denied gpt-4o: limit_reached", "denied gpt-4o-mini: limit_reached"]), done.stderr
+    counters = {c["groupId"]: c["used"] for c in env.call("GET", f"/v1/users/{user}/usage")["counters"]}
+    assert counters == {"model-a": 2, "model-b": 1}
+
+
 def test_the_agent_example_retries_falls_back_and_stops_at_its_runs_budget(
         env: Env, fresh_user: Callable[..., str]) -> None:
     user = fresh_user("agent")

@@ -1,5 +1,7 @@
-// The freemium recipe: the free plan gives 2 lifetime images on model A and 5 on model B; when
-// model A answers deniedBy lg_free_model_a, the app falls back to model B.
+// The freemium recipe: the free plan gives 2 lifetime images on model A and 5 on model B. Each
+// render asks for model A, then model B, in one reserve (reserveFirst): the gateway holds the
+// first the plan admits and says which (`chosen`), so no other request can take model A's last
+// image between its denial and model B's hold.
 import { createClient } from "quota-gateway";
 import { runIfMain, storePlan } from "./plan.mjs";
 
@@ -16,17 +18,16 @@ export async function main({ baseUrl, apiKey, userId }) {
   const qg = createClient({ apiKey, baseUrl });
   await qg.upsertSubscription({ userId, planId: "ex_plan_free" });
 
+  const alternatives = [
+    { event: "image.model_a", metadata: { variant: "1k" } },
+    { event: "image.model_b", metadata: { variant: "1k" } },
+  ];
   const models = [];
   for (let i = 0; i < 4; i++) {
-    let hold = await qg.reserve(userId, "image.model_a", 1, { variant: "1k" });
-    let model = "a";
-    if (!hold.allowed && hold.deniedBy.includes("lg_free_model_a")) {
-      hold = await qg.reserve(userId, "image.model_b", 1, { variant: "1k" });
-      model = "b";
-    }
-    if (!hold.allowed) break;
-    await qg.commit(hold.reservationId);
-    models.push(model);
+    const hold = await qg.reserveFirst(userId, alternatives);
+    if (!hold.allowed) break; // both used up: hold.alternatives says why, each
+    await qg.commit(hold.reservationId); // the render on the chosen model succeeded
+    models.push(["a", "b"][hold.chosen]);
   }
   return { models };
 }

@@ -1,5 +1,6 @@
 // Image renders with a premium sub-quota: 100 renders a month on any model, of which at most
-// 3 on the premium model. Reserve before rendering, commit after, release when the render fails.
+// 3 on the premium model. Reserve before rendering (the premium model, else the standard one,
+// in one reserveFirst), commit after, release when the render fails.
 import { createClient } from "quota-gateway";
 import { runIfMain, storePlan } from "./plan.mjs";
 
@@ -15,20 +16,14 @@ export async function main({ baseUrl, apiKey, userId }) {
   const qg = createClient({ apiKey, baseUrl });
   await qg.upsertSubscription({ userId, planId: "ex_plan_images" });
 
+  // The premium model while its sub-quota lasts, then the standard one.
+  const models = ["flux-pro", "flux-schnell"];
   const rendered = [];
   for (let i = 0; i < 5; i++) {
-    const model = "flux-pro";
-    const hold = await qg.reserve(userId, "image.render", 1, { model });
-    if (!hold.allowed) {
-      // The premium sub-quota is spent: render on the standard model instead.
-      const fallback = await qg.reserve(userId, "image.render", 1, { model: "flux-schnell" });
-      if (!fallback.allowed) break;
-      await qg.commit(fallback.reservationId);
-      rendered.push("flux-schnell");
-      continue;
-    }
+    const hold = await qg.reserveFirst(userId, models.map((model) => ({ event: "image.render", metadata: { model } })));
+    if (!hold.allowed) break;
     await qg.commit(hold.reservationId); // the render succeeded
-    rendered.push(model);
+    rendered.push(models[hold.chosen]);
   }
   const usage = await qg.usage(userId);
   return { rendered, counters: usage.counters.map((c) => [c.groupId, c.used, c.remaining]) };

@@ -1,9 +1,10 @@
 // The client: one method per route a builder calls, named as the recipes name them. The data
-// plane is here; subscriptions, ledger reads and webhooks are in admin.ts, the approval queue
+// plane is here (a reserve of alternatives in alternatives.ts); subscriptions, ledger reads and webhooks are in admin.ts, the approval queue
 // in approvals.ts, runs (a budget held up front for an agent's steps) in runs.ts, simulations
 // (the pricing lab) in simulations.ts, the providers' clients on the gateway's proxy and user
 // keys in proxy.ts.
 import { adminMethods } from "./admin.js";
+import { alternativeMethods } from "./alternatives.js";
 import { approvalMethods } from "./approvals.js";
 import { type Allowed, type Check, type Decision, type Denied, type FitOptions, fitFields, limitOutput, type OutputField, toCheck, toDecision, unchecked } from "./decision.js";
 import { baseUrl, development } from "./env.js";
@@ -319,6 +320,8 @@ export function createClient(options: ClientOptions) {
       const body = { ...event(userId, name, quantity, metadata), ...(opts.outcome === undefined ? {} : { outcome: opts.outcome }) };
       return send({ method: "POST", path: "/v1/track", body, idempotencyKey: opts.idempotencyKey ?? newKey(), replayable: true, ...call(opts) });
     },
+
+    ...alternativeMethods(decide),
 
     ...adminMethods(send, call),
 

@@ -2,6 +2,8 @@
 // Types are exported by name (no `export type *`), so TypeScript 4.9 reads the declarations.
 export { createClient } from "./client.js";
 export type { Actual, CallOptions, CheckOptions, ClientOptions, QuotaGatewayClient, ReservationScope, ReserveOptions, TrackOptions, WithReservation, WriteOptions } from "./client.js";
+export { MAX_ALTERNATIVES } from "./alternatives.js";
+export type { Alternative, FirstDecision, FirstFit, Passed } from "./alternatives.js";
 export type { GrantInput, ListPlansOptions, OverrideInput, RemoveOverrideOptions, SubscriptionInput } from "./admin.js";
 export type { ApprovalQuery, ApproveInput } from "./approvals.js";
 export { GATEWAY_CODES } from "./codes.js";

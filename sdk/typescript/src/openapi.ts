@@ -7655,6 +7655,23 @@ export interface components {
             amount: components["schemas"]["Milli"];
             rollover?: null | components["schemas"]["RolloverDoc"];
         };
+        /** @description One alternative of a reserve that was denied: its index and event, and why. */
+        AlternativeAnswer: {
+            counters: components["schemas"]["CounterAnswer"][];
+            denials: components["schemas"]["DenialAnswer"][];
+            deniedBy: string[];
+            event: string;
+            index: number;
+            reasons: string[];
+        };
+        /** @description One alternative of a reserve: an event, its quantity (default 1) and its metadata. */
+        AlternativeBody: {
+            event: string;
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            quantity?: null | components["schemas"]["Milli"];
+        };
         /**
          * @description One approval request: an approval group's first denial of a user in a period, then its
          *     decision.
@@ -8206,6 +8223,21 @@ export interface components {
             data: components["schemas"]["KeyInfo"][];
             nextCursor?: string | null;
         };
+        /** @description One alternative of a reserve, as its ledger entry keeps it. */
+        LedgerAlternativeAnswer: {
+            /**
+             * @description Why it was denied (empty for the chosen one and those after it): each group that
+             *     denied it (null for a denial of no group) and the reason, as a reserve's `denials` say.
+             */
+            denials: components["schemas"]["LedgerDenialAnswer"][];
+            event: string;
+            metadata?: Record<string, never> | null;
+            quantity: components["schemas"]["Milli"];
+        };
+        LedgerDenialAnswer: {
+            groupId?: string | null;
+            reason: string;
+        };
         /**
          * @description `{ "event": "image.*", "metadata": { "variant": ["1k", "2k"] } }`, with its own
          *     `measure` when the first rule that matches prices the event apart (`{"rate": 10}`).
@@ -8560,6 +8592,17 @@ export interface components {
         };
         ReserveAnswer: {
             allowed: boolean;
+            /**
+             * @description A reserve of `alternatives`: each one denied before the chosen one (every one, when
+             *     none fit), in the order asked, with its denial as a reserve of it alone says it.
+             */
+            alternatives?: components["schemas"]["AlternativeAnswer"][] | null;
+            /**
+             * @description A reserve of `alternatives`: the index of the one held (absent when none fit; the
+             *     answer is then the denial of them all, every alternative's reasons, groups and
+             *     counters).
+             */
+            chosen?: number | null;
             counters: components["schemas"]["CounterAnswer"][];
             denials: components["schemas"]["DenialAnswer"][];
             /** @description Ids of the groups that denied (of any level: `denials` names each with its subject). */
@@ -8577,7 +8620,14 @@ export interface components {
              *     `attemptsPerAction`; only with `runId`.
              */
             actionId?: string | null;
-            event: string;
+            /**
+             * @description In place of `event` (not for `/v1/check`): 1 to 8 events in the order preferred, of
+             *     which the first that every matched group admits is held, decided at once; the answer's
+             *     `chosen` says which.
+             */
+            alternatives?: components["schemas"]["AlternativeBody"][] | null;
+            /** @description The event to hold quota for; a reserve may name `alternatives` instead. */
+            event?: string | null;
             /**
              * @description `clamp`: a hold that does not fit whole takes what is left of its group (every hard
              *     group of the call may), and the answer's `granted` says what the call was granted;
@@ -8876,11 +8926,20 @@ export interface components {
         UsageEventAnswer: {
             actionId?: string | null;
             /**
+             * @description A reserve of alternatives: every one it asked, in order, with why each weighed before the
+             *     chosen one was denied (a commit's, release's or expiry's), or every one's denial (a
+             *     denied entry's: none fit; its own event is the last weighed). Absent for a reserve of
+             *     one event.
+             */
+            alternatives?: components["schemas"]["LedgerAlternativeAnswer"][];
+            /**
              * @description True for the kinds that changed usage (commit, late_commit, track, adjustment): sum only
              *     these entries' groups or quantity to bill usage. The other kinds' `quantity` is what was
              *     asked for or held (denied, release, expiry) or none.
              */
             changesUsage: boolean;
+            /** @description The index of the alternative held (absent on a denial of them all). */
+            chosen?: number | null;
             /**
              * @description Credits it moved: what balance groups burned from which grants, and debt; what a grant
              *     entry granted, voided or expired. Absent when none.

@@ -205,6 +205,12 @@ const CHECKS = {
     }
     assert.deepEqual(await usage(qg, "dave"), { calls: [1, 0] });
   },
+  "Alternatives: Model A, then Model B": async (qg, _blocks, { logs, context }) => {
+    assert.deepEqual(logs, ["llm.chat limit_reached"], "the second call passed over Model A");
+    assert.deepEqual(context.sent, ["gpt-4o: Plan the trip", "gpt-4o-mini: Pack the bags"]);
+    assert.deepEqual(context.told, []);
+    assert.deepEqual(await usage(qg, "alice"), { "model-a": [1, 0], "model-b": [1, 0] });
+  },
   Credits: async (qg, _blocks, { logs, context }) => {
     const [credits] = (await qg.balances("alice")).data;
     assert.deepEqual([credits.available, credits.held], [490, 10]);

@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, HttpResponseBuilder};
 
 use crate::gateway::Settled;
 use crate::json::Json;
-use crate::quota::{Counter, Decision, Milli, RunProgress};
+use crate::quota::{Counter, Decision, EventInput, FirstFit, Milli, RunProgress};
 
 /// `builder`'s answer with `json` as its body.
 pub fn respond(json: Json, mut builder: HttpResponseBuilder) -> HttpResponse {
@@ -81,12 +81,58 @@ pub fn over_quota(json: &mut Json, list: &[Counter]) {
 pub fn reserve(d: &Decision, user: &str) -> Json {
     // A counter's object is 300-400 bytes: a team member's answer has its team's too.
     let mut json = Json::with_capacity(640 + 400 * d.counters.len());
+    reserve_fields(&mut json, d, user);
+    json.close_object();
+    json
+}
+
+/// `ReserveAnswer` of a reserve of `alternatives` (as asked) that decided `fit`, for a call
+/// about `user`: the chosen one's answer (or the denial of all), `chosen`, then each one
+/// denied before it (`AlternativeAnswer`).
+pub fn reserve_first(fit: &FirstFit, alternatives: &[EventInput], user: &str) -> Json {
+    let listed = fit.decision.counters.len() + fit.passed.iter().map(|(_, d)| d.counters.len()).sum::<usize>();
+    let mut json = Json::with_capacity(640 * (1 + fit.passed.len()) + 400 * listed);
+    reserve_fields(&mut json, &fit.decision, user);
+    if let Some(chosen) = fit.chosen {
+        json.name("chosen").integer(chosen);
+    }
+    json.name("alternatives").open_array();
+    for (i, d) in &fit.passed {
+        json.open_object();
+        json.name("index").integer(*i);
+        json.name("event")
+            .string(alternatives.get(*i).map_or("", |a| a.event.as_str()));
+        denial_fields(&mut json, d, user);
+        counters(&mut json, &d.counters, user);
+        json.close_object();
+    }
+    json.close_array();
+    json.close_object();
+    json
+}
+
+/// A `ReserveAnswer`'s fields, its object left open.
+fn reserve_fields(json: &mut Json, d: &Decision, user: &str) {
     json.open_object();
     json.name("allowed").boolean(d.allowed);
     json.name("reservationId")
         .optional(d.granted.as_ref(), |j, g| j.string(g.reservation_id.as_str()));
     json.name("expiresAt")
         .optional(d.granted.as_ref(), |j, g| j.instant(g.expires_at_ms));
+    denial_fields(json, d, user);
+    counters(json, &d.counters, user);
+    step_run(json, d.run.as_ref());
+    if let Some(fitted) = &d.fitted {
+        json.name("granted").open_object();
+        json.name("quantity").milli(fitted.quantity);
+        json.name("outputTokens")
+            .optional(fitted.output_tokens.as_ref(), |j, t| j.integer(*t));
+        json.close_object();
+    }
+}
+
+/// A decision's `reasons`, `deniedBy` and `denials`.
+fn denial_fields(json: &mut Json, d: &Decision, user: &str) {
     json.name("reasons").open_array();
     for r in &d.reasons {
         json.string(r.code());
@@ -112,17 +158,6 @@ pub fn reserve(d: &Decision, user: &str) -> Json {
         json.close_object();
     }
     json.close_array();
-    counters(&mut json, &d.counters, user);
-    step_run(&mut json, d.run.as_ref());
-    if let Some(fitted) = &d.fitted {
-        json.name("granted").open_object();
-        json.name("quantity").milli(fitted.quantity);
-        json.name("outputTokens")
-            .optional(fitted.output_tokens.as_ref(), |j, t| j.integer(*t));
-        json.close_object();
-    }
-    json.close_object();
-    json
 }
 
 /// A step's `"run":{...}` (`StepRunAnswer`), nothing for any other call.
@@ -185,7 +220,7 @@ pub fn track(list: &[Counter], run: Option<&RunProgress>, user: &str) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::dto::{CommitAnswer, DenialAnswer, ReleaseAnswer, ReserveAnswer, TrackAnswer};
+    use crate::api::dto::{AlternativeAnswer, CommitAnswer, DenialAnswer, ReleaseAnswer, ReserveAnswer, TrackAnswer};
     use crate::gateway::Settled;
     use crate::quota::decision::Granted;
     use crate::quota::{Credit, Denial, Milli, Mode, Reason, ReservationState, Unit};
@@ -354,33 +389,82 @@ mod tests {
             Decision::denied(Reason::NoSubscription, 0),
             Decision::unpriced("dollars", "gpt-x", 0),
         ];
+        let user = "user \"1\"";
         for d in &decisions {
-            let user = "user \"1\"";
-            let wire = ReserveAnswer {
-                allowed: d.allowed,
-                reservation_id: d.granted.as_ref().map(|g| g.reservation_id.as_str().to_string()),
-                expires_at: d.granted.as_ref().map(|g| crate::json::rfc3339(g.expires_at_ms)),
-                reasons: d.reasons.iter().map(|r| r.code()).collect(),
-                denied_by: d.denied_by.iter().filter_map(|x| x.group.clone()).collect(),
-                denials: d
-                    .denied_by
-                    .iter()
-                    .map(|x| DenialAnswer {
-                        subject_id: x.subject.as_deref().unwrap_or(user).to_string(),
-                        group_id: x.group.clone(),
-                        reason: x.reason.code(),
-                        approval_id: x.approval_id.clone(),
-                        model: x.model.clone(),
-                    })
-                    .collect(),
-                counters: crate::api::dto::counters(&d.counters, user),
-                run: d.run.as_ref().map(step_run_wire),
-                granted: d.fitted.map(|f| crate::api::dto::GrantedAnswer {
-                    quantity: f.quantity,
-                    output_tokens: f.output_tokens,
-                }),
+            assert_eq!(text(reserve(d, user)), serde_json::to_string(&wire(d, user)).unwrap());
+        }
+        // A reserve of alternatives: the chosen one's answer, its index and each one denied
+        // before it; a denial of all names no choice.
+        let alternatives: Vec<EventInput> = ["gpt-4o", "gpt-4o \"mini\"", "o3"]
+            .iter()
+            .map(|event| EventInput {
+                user: crate::quota::UserId::parse("u1").unwrap(),
+                event: event.to_string(),
+                quantity: Milli(1_000),
+                metadata: Default::default(),
+                step: None,
+                fit: Default::default(),
+            })
+            .collect();
+        let passed = vec![(0, decisions[1].clone()), (1, decisions[3].clone())];
+        for fit in [
+            FirstFit::held(decisions[0].clone(), 2, passed.clone()),
+            FirstFit::denied(passed),
+        ] {
+            let answer = ReserveAnswer {
+                chosen: fit.chosen,
+                alternatives: Some(
+                    fit.passed
+                        .iter()
+                        .map(|(i, d)| {
+                            let w = wire(d, user);
+                            AlternativeAnswer {
+                                index: *i,
+                                event: alternatives[*i].event.clone(),
+                                reasons: w.reasons,
+                                denied_by: w.denied_by,
+                                denials: w.denials,
+                                counters: w.counters,
+                            }
+                        })
+                        .collect(),
+                ),
+                ..wire(&fit.decision, user)
             };
-            assert_eq!(text(reserve(d, user)), serde_json::to_string(&wire).unwrap());
+            assert_eq!(
+                text(reserve_first(&fit, &alternatives, user)),
+                serde_json::to_string(&answer).unwrap()
+            );
+        }
+    }
+
+    /// A decision's wire type, as serde writes it.
+    fn wire(d: &Decision, user: &str) -> ReserveAnswer {
+        ReserveAnswer {
+            allowed: d.allowed,
+            reservation_id: d.granted.as_ref().map(|g| g.reservation_id.as_str().to_string()),
+            expires_at: d.granted.as_ref().map(|g| crate::json::rfc3339(g.expires_at_ms)),
+            reasons: d.reasons.iter().map(|r| r.code()).collect(),
+            denied_by: d.denied_by.iter().filter_map(|x| x.group.clone()).collect(),
+            denials: d
+                .denied_by
+                .iter()
+                .map(|x| DenialAnswer {
+                    subject_id: x.subject.as_deref().unwrap_or(user).to_string(),
+                    group_id: x.group.clone(),
+                    reason: x.reason.code(),
+                    approval_id: x.approval_id.clone(),
+                    model: x.model.clone(),
+                })
+                .collect(),
+            counters: crate::api::dto::counters(&d.counters, user),
+            run: d.run.as_ref().map(step_run_wire),
+            granted: d.fitted.map(|f| crate::api::dto::GrantedAnswer {
+                quantity: f.quantity,
+                output_tokens: f.output_tokens,
+            }),
+            chosen: None,
+            alternatives: None,
         }
     }
 

@@ -120,6 +120,36 @@ pub struct UsageEventAnswer {
     pub outcome: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_outcome: Option<String>,
+    /// A reserve of alternatives: every one it asked, in order, with why each weighed before the
+    /// chosen one was denied (a commit's, release's or expiry's), or every one's denial (a
+    /// denied entry's: none fit; its own event is the last weighed). Absent for a reserve of
+    /// one event.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<LedgerAlternativeAnswer>,
+    /// The index of the alternative held (absent on a denial of them all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<usize>,
+}
+
+/// One alternative of a reserve, as its ledger entry keeps it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerAlternativeAnswer {
+    pub event: String,
+    pub quantity: Milli,
+    #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Why it was denied (empty for the chosen one and those after it): each group that
+    /// denied it (null for a denial of no group) and the reason, as a reserve's `denials` say.
+    pub denials: Vec<LedgerDenialAnswer>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerDenialAnswer {
+    pub group_id: Option<String>,
+    pub reason: String,
 }
 
 impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
@@ -174,6 +204,25 @@ impl From<&crate::quota::UsageEvent> for UsageEventAnswer {
             held_until: e.hold.as_ref().and_then(|h| h.until_ms).map(rfc3339),
             outcome: e.outcome.clone(),
             previous_outcome: e.previous_outcome.clone(),
+            alternatives: e
+                .alternatives
+                .iter()
+                .flat_map(|all| &all.list)
+                .map(|a| LedgerAlternativeAnswer {
+                    event: a.event.clone(),
+                    quantity: a.quantity,
+                    metadata: (!a.metadata.is_empty()).then(|| a.metadata.clone()),
+                    denials: a
+                        .denials
+                        .iter()
+                        .map(|(group, reason)| LedgerDenialAnswer {
+                            group_id: (!group.is_empty()).then(|| group.clone()),
+                            reason: reason.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            chosen: e.alternatives.as_ref().and_then(|all| all.chosen),
         }
     }
 }

@@ -252,6 +252,27 @@ pub struct ReserveAnswer {
     /// the call was granted. Call the provider for no more than this.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub granted: Option<GrantedAnswer>,
+    /// A reserve of `alternatives`: the index of the one held (absent when none fit; the
+    /// answer is then the denial of them all, every alternative's reasons, groups and
+    /// counters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<usize>,
+    /// A reserve of `alternatives`: each one denied before the chosen one (every one, when
+    /// none fit), in the order asked, with its denial as a reserve of it alone says it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alternatives: Option<Vec<AlternativeAnswer>>,
+}
+
+/// One alternative of a reserve that was denied: its index and event, and why.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlternativeAnswer {
+    pub index: usize,
+    pub event: String,
+    pub reasons: Vec<&'static str>,
+    pub denied_by: Vec<String>,
+    pub denials: Vec<DenialAnswer>,
+    pub counters: Vec<CounterAnswer>,
 }
 
 /// What a clamped reserve granted: its quantity, and its output in whole tokens when the

@@ -204,6 +204,7 @@ mod tests {
             hold: None,
             outcome: None,
             previous_outcome: None,
+            alternatives: None,
             reason: None,
             key_id: None,
             member: member.map(str::to_string),

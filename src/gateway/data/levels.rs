@@ -95,6 +95,27 @@ impl DataPlane {
                 run,
             )
             .await?;
+        self.reserve_above(project, input, &metadata, first, next, ttl_ms, idempotency, run)
+            .await
+    }
+
+    /// The levels above the user's, bottom-up, once the user's level decided `first` (which
+    /// names `next`, the level above it): each holds under the user's level's reservation id
+    /// and at its instant, and a level that denies releases the holds below it (`chain.rs`).
+    /// The event is admitted only when every level admits it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn reserve_above(
+        &self,
+        project: &str,
+        input: &EventInput,
+        metadata: &str,
+        first: Decision,
+        next: Option<UserId>,
+        ttl_ms: i64,
+        idempotency: Option<&Idempotency>,
+        run: Option<&RunLimits>,
+    ) -> Result<Decision, GatewayError> {
+        let user = &input.user;
         let Some(next) = next.filter(|_| first.allowed) else {
             return Ok(first);
         };
@@ -104,7 +125,7 @@ impl DataPlane {
             plane: self,
             project,
             input: shrunk.as_ref().unwrap_or(input),
-            metadata: &metadata,
+            metadata,
             ttl_ms,
             idempotency: idempotency.map(|i| i.under(user.as_str())),
             run: run.map(|_| RunLimits::default()),

@@ -10,6 +10,7 @@
 
 mod adjust;
 mod alerts;
+mod alternatives;
 pub(crate) mod approvals;
 mod chain;
 mod changed;

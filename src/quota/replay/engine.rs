@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use super::timeline::{Act, Ask, Timeline};
+use super::timeline::{Act, Ask, Choice, Timeline};
 use crate::quota::admission::admit;
 use crate::quota::hold::{denies, prepare, Hold};
 use crate::quota::price::PriceBook;
@@ -102,6 +102,9 @@ struct Replay<'s, 'p> {
     /// Open holds by index, and holds that went back (a late commit counts in their windows).
     holds: Vec<Option<Vec<Part>>>,
     ended: BTreeMap<usize, Vec<Part>>,
+    /// Holds of alternatives this replay chose otherwise than the gateway did: what the
+    /// alternative it held asked, which its commit counts (an estimate).
+    swapped: BTreeMap<usize, Ask>,
     values: BTreeMap<(String, i64), BTreeSet<String>>,
     /// Whether the act replayed now is in the range: before it, acts only make the state the
     /// range starts from (decided, counted, but not reported).
@@ -118,6 +121,7 @@ pub fn replay(subject: &Subject<'_>, timeline: &Timeline, range: Range<i64>) -> 
         span: 0,
         holds: vec![None; timeline.holds],
         ended: BTreeMap::new(),
+        swapped: BTreeMap::new(),
         values: BTreeMap::new(),
         counting: false,
         out: Outcome::default(),
@@ -129,27 +133,43 @@ pub fn replay(subject: &Subject<'_>, timeline: &Timeline, range: Range<i64>) -> 
         r.counting = t.at_ms >= range.start;
         r.follow_plans(t.at_ms);
         match &t.act {
-            Act::Reserve { hold, ask } => {
-                let parts = r.reserve(ask);
+            Act::Reserve { hold, ask, choice } => {
+                let (parts, picked) = r.reserve_first(ask, choice.as_ref());
                 r.decided(true, parts.is_some());
                 r.holds[*hold] = parts;
+                if let (Some(choice), Some(picked)) = (choice, picked) {
+                    if choice.chosen != Some(picked) {
+                        r.swapped.insert(*hold, choice.asks[picked].clone());
+                    }
+                }
             }
-            Act::Denied { ask } => {
-                let parts = r.reserve(ask);
+            Act::Denied { ask, choice } => {
+                let (parts, picked) = r.reserve_first(ask, choice.as_ref());
                 r.decided(false, parts.is_some());
                 if let Some(parts) = parts {
                     if r.counting {
                         r.out.estimated += 1;
                     }
-                    r.commit(&parts, ask, true);
+                    let asked = choice.as_ref().zip(picked).map_or(ask, |(c, p)| &c.asks[p]);
+                    r.commit(&parts, asked, true);
                 }
             }
             Act::Commit { hold, ask } => {
+                // Another alternative than the gateway's counts at what it asked.
+                let ask = match r.swapped.remove(hold) {
+                    Some(asked) => {
+                        if r.counting {
+                            r.out.estimated += 1;
+                        }
+                        asked
+                    }
+                    None => ask.clone(),
+                };
                 // A late commit's hold went back at its expiry; it counts all the same.
                 if let Some(parts) = r.holds[*hold].take() {
-                    r.commit(&parts, ask, true);
+                    r.commit(&parts, &ask, true);
                 } else if let Some(parts) = r.ended(*hold) {
-                    r.commit(&parts, ask, false);
+                    r.commit(&parts, &ask, false);
                 }
             }
             Act::End { hold } => {
@@ -228,6 +248,20 @@ impl<'p> Replay<'_, 'p> {
                 }
             }
         }
+    }
+
+    /// A reserve of `ask`, or of the first of `choice`'s alternatives every group admits (as
+    /// reserve.lua weighs them, in order): its parts and which alternative, else None.
+    fn reserve_first(&mut self, ask: &Ask, choice: Option<&Choice>) -> (Option<Vec<Part>>, Option<usize>) {
+        let Some(choice) = choice else {
+            return (self.reserve(ask), None);
+        };
+        for (i, asked) in choice.asks.iter().enumerate() {
+            if let Some(parts) = self.reserve(asked) {
+                return (Some(parts), Some(i));
+            }
+        }
+        (None, None)
     }
 
     /// A reserve of `ask`: its parts when every group admits it, as the gateway

@@ -9,4 +9,4 @@ mod timeline;
 
 pub use engine::{replay, Count, CounterKey, Outcome, PlanSpan, Subject};
 pub use report::{Aggregate, Percentiles, Report, Scenario, Totals, UserRow, THRESHOLDS};
-pub use timeline::{Act, Ask, Timed, Timeline};
+pub use timeline::{Act, Ask, Choice, Timed, Timeline};

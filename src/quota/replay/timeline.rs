@@ -17,14 +17,27 @@ pub struct Ask {
     pub quantity: Milli,
 }
 
+/// A reserve of alternatives as its entry recorded it: each alternative's ask, in the order
+/// asked, and the one the gateway held (None: it denied them all).
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub asks: Vec<Ask>,
+    pub chosen: Option<usize>,
+}
+
 /// One thing that happened to the user's quota.
 #[derive(Debug, Clone)]
 pub enum Act {
-    /// A reserve the gateway admitted: hold `hold` (an index into the timeline's holds).
-    Reserve { hold: usize, ask: Ask },
-    /// A reserve the gateway denied (a `denied` entry): replayed as a reserve of its quantity,
-    /// counted at once when a plan admits it.
-    Denied { ask: Ask },
+    /// A reserve the gateway admitted: hold `hold` (an index into the timeline's holds); a
+    /// reserve of alternatives (`choice`) holds the first a plan admits.
+    Reserve {
+        hold: usize,
+        ask: Ask,
+        choice: Option<Choice>,
+    },
+    /// A reserve the gateway denied (a `denied` entry): replayed as a reserve of its quantity
+    /// (of the first of its alternatives a plan admits), counted at once when a plan admits it.
+    Denied { ask: Ask, choice: Option<Choice> },
     /// Hold `hold` committed with `ask`'s quantity and metadata (a late commit: after its end).
     Commit { hold: usize, ask: Ask },
     /// Hold `hold` went back: released, or expired.
@@ -62,6 +75,30 @@ fn ask(e: &UsageEvent, quantity: Option<Milli>) -> Ask {
     }
 }
 
+/// The alternatives `e` names, each asked at the instant of `held` (the ask of the reserve it
+/// recorded), the chosen one as that ask (its metadata the hold's).
+fn choice(e: &UsageEvent, held: &Ask) -> Option<Choice> {
+    let all = e.alternatives.as_ref()?;
+    let asks = all
+        .list
+        .iter()
+        .enumerate()
+        .map(|(i, a)| match all.chosen {
+            Some(chosen) if chosen == i => held.clone(),
+            _ => Ask {
+                at_ms: held.at_ms,
+                event: a.event.clone(),
+                metadata: a.metadata.clone(),
+                quantity: a.quantity,
+            },
+        })
+        .collect();
+    Some(Choice {
+        asks,
+        chosen: all.chosen,
+    })
+}
+
 impl Timeline {
     /// The acts of one user's `entries` (in ledger order). Entries that record no demand
     /// (grants, run closes) are left out. A hold whose reserve the ledger does not tell (an
@@ -92,7 +129,15 @@ impl Timeline {
                             if let Some(metadata) = held.and_then(|h| h.metadata.clone()) {
                                 reserve.metadata = metadata;
                             }
-                            push(since.min(end), Act::Reserve { hold, ask: reserve });
+                            let choice = choice(e, &reserve);
+                            push(
+                                since.min(end),
+                                Act::Reserve {
+                                    hold,
+                                    ask: reserve,
+                                    choice,
+                                },
+                            );
                             hold
                         }
                     };
@@ -111,7 +156,11 @@ impl Timeline {
                         ),
                     }
                 }
-                UsageKind::Denied => push(e.time_ms, Act::Denied { ask: ask(e, None) }),
+                UsageKind::Denied => {
+                    let denied = ask(e, None);
+                    let choice = choice(e, &denied);
+                    push(e.time_ms, Act::Denied { ask: denied, choice });
+                }
                 UsageKind::Track => push(e.time_ms, Act::Track { ask: ask(e, None) }),
                 UsageKind::Adjustment => push(
                     e.time_ms,

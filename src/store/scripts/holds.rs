@@ -61,7 +61,7 @@ pub struct UsageField<'a> {
 }
 
 /// The balances of a decision's balance groups, after its alerts.
-fn credits(it: &mut Fields, verdict: &mut Verdict, holds: &[Hold<'_>]) -> Result<(), StoreError> {
+pub(super) fn credits(it: &mut Fields, verdict: &mut Verdict, holds: &[Hold<'_>]) -> Result<(), StoreError> {
     it.credits(
         verdict.holds.iter_mut().map(|(a, _)| a),
         holds.iter().map(|h| h.balance.is_some()),
@@ -81,7 +81,7 @@ pub(super) fn push_holds(inv: &mut Call, holds: &[Hold<'_>]) {
 
 /// A decision, `allowed` as its answer's head says, then a `layouts::verdict` per hold: its
 /// counter's amounts (used, held, quota in force) and whether it denied.
-fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreError> {
+pub(super) fn verdict(it: &mut Fields, allowed: bool, n: usize) -> Result<Verdict, StoreError> {
     use layouts::verdict::{DENIED, FIELDS, HELD, QUOTA, USED};
     let mut holds = Vec::with_capacity(n);
     // The per-hold notes are made only as far as their last note: most answers have none.
@@ -172,7 +172,7 @@ const SHORT: i64 = 7;
 
 /// What each clamped hold holds, last in reserve's and check's answers: one amount per hold
 /// whose verdict code was `CLAMPED`, in hold order.
-fn clamped(it: &mut Fields, verdict: &mut Verdict) -> Result<(), StoreError> {
+pub(super) fn clamped(it: &mut Fields, verdict: &mut Verdict) -> Result<(), StoreError> {
     for held in verdict.clamped.iter_mut().flatten() {
         *held = Milli(u64::try_from(it.int()?).map_err(|_| StoreError::Protocol("a clamped hold below 0".into()))?);
     }
@@ -182,7 +182,7 @@ fn clamped(it: &mut Fields, verdict: &mut Verdict) -> Result<(), StoreError> {
 /// A step's answer of its run (runs.lua's R.answer): `layouts::step` (its whole-step denial,
 /// the run's steps and fallbacks so far), then per hold what the run has left of its group
 /// (None: not the run's).
-fn step_answer(it: &mut Fields, n: usize) -> Result<StepAnswer, StoreError> {
+pub(super) fn step_answer(it: &mut Fields, n: usize) -> Result<StepAnswer, StoreError> {
     use layouts::step::{CODE, FALLBACKS, FIELDS, STEPS};
     let mut v = it.part::<FIELDS>()?;
     let denial = step_denial(v.int(CODE)?);
@@ -220,7 +220,8 @@ pub async fn reserve(
     for v in &values {
         v.push(&mut inv);
     }
-    inv.arg(record_rest(args, &values));
+    // One alternative, the event's, whose holds are all of them (alternatives.rs for several).
+    inv.arg(1).arg(values.len()).arg(record_rest(args, &values));
     // A step names its run (a child run's start is one too), and a run's start its limits:
     // reserve.lua reads them here, and nothing else tells it a step or a run.
     match args.step {

@@ -88,6 +88,17 @@ packed! {
         ALLOWED = "allowed",
     }
 
+    /// The head of the answer of a reserve of several alternatives (reserve.lua,
+    /// alternatives.lua): RESERVED's, then how many alternatives it weighed (the held one's
+    /// place, or all of them), their holds' verdicts after it.
+    first as "FIRST" {
+        STATUS = "status",
+        ID = "id",
+        EXPIRES = "expires",
+        ALLOWED = "allowed",
+        TRIED = "tried",
+    }
+
     /// The head of check's answer (check.lua), its holds' verdicts after it.
     checked as "CHECKED" {
         STATUS = "status",
@@ -490,6 +501,7 @@ pub fn lua() -> String {
         "-- The encoding of the reservation records this build writes (prelude.lua).\nlocal RECORD_VERSION = '{}'\n",
         super::contract::RECORD_VERSION
     ));
+    out.push_str(&super::alternatives::lua());
     out.push_str(&super::keys::lua());
     out.push_str(&super::entries::lua());
     out
@@ -511,6 +523,11 @@ mod tests {
         assert!(text.contains(&format!("local GRANT_FIELDS = {}\n", grant::FIELDS)));
         // holds.lua's weigh takes SLICE_HEAD's captures into locals, in this order.
         assert_eq!([slice::AMOUNT, slice::ENDS, slice::VERSION, slice::LEASE], [0, 1, 2, 3]);
+        // A reserve of alternatives answers FIRST, which opens as RESERVED does.
+        assert_eq!(
+            [first::STATUS, first::ID, first::EXPIRES, first::ALLOWED],
+            [reserved::STATUS, reserved::ID, reserved::EXPIRES, reserved::ALLOWED]
+        );
         // runs.lua takes RUN_STEP_LINE's captures into locals, in this order.
         assert_eq!([run_step::RUN, run_step::ACTION, run_step::KIND], [0, 1, 2]);
     }
@@ -532,6 +549,7 @@ mod tests {
         // Fields::head puts the tag an answer was already read by first.
         for status in [
             reserved::STATUS,
+            first::STATUS,
             checked::STATUS,
             usage::STATUS,
             adjusted::STATUS,

@@ -9,6 +9,7 @@
 //! index and plans.
 
 mod account;
+mod alternatives;
 mod approvals;
 mod call;
 pub mod contract;
@@ -27,6 +28,7 @@ use redis::Value;
 use call::writing_args;
 
 pub use account::*;
+pub use alternatives::{asked_text, ledger_alternatives, reserve_first, Alternative, Asked, Weighed};
 pub use approvals::*;
 pub use credits::*;
 pub use holds::*;

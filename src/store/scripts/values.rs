@@ -269,6 +269,28 @@ impl NumberedMode {
 /// placed on ("sl") and a step's holds drawn from its run ("rd"). It opens with a step's run
 /// or a run's object, if any, then the encoding's version.
 pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> Vec<u8> {
+    record_rest_of(args, holds, None)
+}
+
+/// An alternative's own part of its record (alternatives.rs): its event, quantity and metadata
+/// (in place of the call's), its index as asked ("ac") and every alternative asked ("al").
+pub(super) struct AlternativeRecord<'a> {
+    pub event: &'a str,
+    pub quantity: crate::quota::Milli,
+    pub metadata: &'a str,
+    pub index: usize,
+    pub asked: &'a str,
+}
+
+/// `record_rest`, of one `alternative` of a reserve of several when given.
+pub(super) fn record_rest_of(
+    args: &ReserveArgs<'_>,
+    holds: &[HoldValues<'_>],
+    alternative: Option<&AlternativeRecord<'_>>,
+) -> Vec<u8> {
+    let (event, quantity, metadata) = alternative.map_or((args.event, args.quantity, args.metadata), |a| {
+        (a.event, a.quantity, a.metadata)
+    });
     let mut json = Json::new();
     // A step names its run first, then a run's start its run object: reserve.lua tells both
     // by the record's opening "r" (lua/library/modules/runs.lua).
@@ -281,13 +303,18 @@ pub(super) fn record_rest(args: &ReserveArgs<'_>, holds: &[HoldValues<'_>]) -> V
         run_object(&mut json, limits);
     }
     json.name("v").string(RECORD_VERSION);
-    json.name("e").string(args.event);
-    json.name("qt").integer_text(args.quantity.0);
-    if !args.metadata.is_empty() {
-        json.name("md").string(args.metadata);
+    json.name("e").string(event);
+    json.name("qt").integer_text(quantity.0);
+    if !metadata.is_empty() {
+        json.name("md").string(metadata);
     }
     if !args.parent.is_empty() {
         json.name("p").string(args.parent);
+    }
+    // After the event: approvals.lua and count_denial read the record's first "e".
+    if let Some(a) = alternative {
+        json.name("ac").integer_text(a.index);
+        json.name("al").string(a.asked);
     }
     json.name("h").open_array();
     for hold in holds {

@@ -13,10 +13,11 @@ from ._base import KEEP
 from ._settle import Settled
 from .aio import AsyncQuotaGateway
 from .client import QuotaGateway
-from .decision import Allowed, Check, Counter, Decision, Denial, Denied, Granted, Reason, RunProgress, SoonestExpiry
+from .decision import (Allowed, Check, Counter, Decision, Denial, Denied, Granted, Passed, Reason, RunProgress,
+                       SoonestExpiry)
 from .errors import QuotaExceeded, QuotaGatewayError, QuotaUnavailable, RefundEventWarning
-from .params import (ApprovalStatus, FailMode, Fit, GrantCategory, Metadata, Outcome, OverrideParams,
-                     RunLimitsParams, StepKind, When)
+from .params import (AlternativeParams, ApprovalStatus, FailMode, Fit, GrantCategory, Metadata, Outcome,
+                     OverrideParams, RunLimitsParams, StepKind, When)
 from .proxy import (anthropic_client, async_anthropic_client, async_openai_client, gemini_client, openai_client,
                     proxy_headers, proxy_reservation_id)
 from .reservation import AsyncReservationContext, ReservationContext, ReservationScope
@@ -34,13 +35,14 @@ from .webhooks import (ApprovalEvent, ApprovalEventData, CreditEvent, CreditEven
 __version__ = "0.1.0"
 
 __all__ = [
-    "KEEP", "Allowed", "Approval", "ApprovalEvent", "ApprovalEventData", "ApprovalPage", "ApprovalStatus",
+    "KEEP", "AlternativeParams", "Allowed", "Approval", "ApprovalEvent", "ApprovalEventData", "ApprovalPage",
+    "ApprovalStatus",
     "AsyncQuotaGateway",
     "AsyncReservationContext", "AsyncRunAnswer", "AsyncRunContext", "AsyncRunHandle", "Balance", "Catalog",
     "CatalogEntry", "CategoryTotals", "ChangeCount", "Check", "CreditEvent", "CreditEventData", "CreditSummary",
     "Counter", "Decision", "Denial", "Denied",
     "DeniedRun", "FailMode", "Fit", "Grant", "GrantCategory", "GrantMade", "Granted", "GroupPeak", "Metadata",
-    "Outcome", "OutcomeAnswer", "OverrideParams", "Page", "Percentiles", "Price", "PriceDoc", "PriceSource",
+    "Outcome", "OutcomeAnswer", "OverrideParams", "Page", "Passed", "Percentiles", "Price", "PriceDoc", "PriceSource",
     "PriceSourceKind", "Provider", "QuotaEvent", "QuotaEventData",
     "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "QuotaUnavailable", "Reason",
     "RefundEventWarning", "ReservationContext", "ReservationScope", "ReviewEvery", "Run", "RunAnswer", "RunContext",

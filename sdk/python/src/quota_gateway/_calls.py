@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 import uuid
 import warnings
+from dataclasses import replace
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Dict, List, Mapping, Optional, Type, TypeVar, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Type, TypeVar, Union
 from urllib.parse import quote
 
 from . import types as t
@@ -141,6 +142,39 @@ def reserve(fail_mode: str, user_id: str, name: str, quantity: float, metadata: 
     orphan_ttl = None if idempotency_key else float(ttl_seconds or DEFAULT_TTL_SECONDS)
     return Call("POST", "/v1/reserve", decision, body, idempotency_key=idempotency_key or new_key(),
                 fallback=failed_decision(fail_mode), orphan_ttl=orphan_ttl)
+
+
+def failed_first(fail_mode: str) -> Callable[[QuotaGatewayError], Decision]:
+    """The fail mode's answer to a reserve of alternatives: the first, unchecked, or a denial."""
+    failed = failed_decision(fail_mode)
+
+    def fallback(err: QuotaGatewayError) -> Decision:
+        answer = failed(err)
+        return replace(answer, chosen=0) if isinstance(answer, Allowed) else answer
+    return fallback
+
+
+def reserve_first(fail_mode: str, user_id: str, alternatives: Sequence[Mapping[str, Any]],
+                  ttl_seconds: Optional[int], idempotency_key: Optional[str],
+                  step: Optional[Mapping[str, Any]] = None, fit: Optional[str] = None,
+                  min_fit: Optional[float] = None) -> Call[Decision]:
+    """A reserve of `alternatives` (each `{event, quantity?, metadata?}`): the first that every
+    matched group admits is held. Kept, retried and failed as `reserve` is."""
+    asked = []
+    for a in alternatives:
+        one_event: Dict[str, Any] = {"event": a["event"]}
+        if a.get("quantity") is not None:
+            one_event["quantity"] = a["quantity"]
+        if a.get("metadata"):
+            one_event["metadata"] = dict(a["metadata"])
+        asked.append(one_event)
+    body: Dict[str, Any] = {"userId": user_id, "alternatives": asked, **(step or {}), **fit_fields(fit, min_fit)}
+    if ttl_seconds is not None:
+        body["ttlSeconds"] = ttl_seconds
+    orphan_ttl = None if idempotency_key else float(ttl_seconds or DEFAULT_TTL_SECONDS)
+    # A reserve's answer, with `chosen` and `alternatives`.
+    return Call("POST", "/v1/reserve", decision, body, idempotency_key=idempotency_key or new_key(),
+                fallback=failed_first(fail_mode), orphan_ttl=orphan_ttl)
 
 
 def can_use(fail_mode: str, user_id: str, name: str, quantity: float, metadata: Optional[Metadata],

@@ -23,7 +23,8 @@ from ._orphans import DRAIN_SECONDS, replay, undo
 from ._run_calls import RunLimitsArg
 from ._simulation_calls import Candidate, OnProgress
 from .errors import QuotaGatewayError
-from .params import ApprovalStatus, FailMode, Fit, GrantCategory, Metadata, Outcome, OverrideParams, StepKind, When
+from .params import (AlternativeParams, ApprovalStatus, FailMode, Fit, GrantCategory, Metadata, Outcome,
+                     OverrideParams, StepKind, When)
 from .reservation import ReservationContext
 from .runs import DeniedRun, RunAnswer, RunContext, RunHandle
 from .simulations import Simulation
@@ -144,6 +145,22 @@ class QuotaGateway(Shared):
         decision = self._run(c.reserve(self._fail_mode, user_id, event, quantity, metadata, ttl_seconds,
                                        idempotency_key, step, fit, min_fit))
         return self._noticed(decision, event, run_id)
+
+    def reserve_first(self, user_id: str, alternatives: Sequence[AlternativeParams], *,
+                      ttl_seconds: Optional[int] = None, idempotency_key: Optional[str] = None,
+                      run_id: Optional[str] = None, action_id: Optional[str] = None,
+                      kind: Optional[StepKind] = None, fit: Optional[Fit] = None,
+                      min_fit: Optional[float] = None) -> t.Decision:
+        """Holds the first of `alternatives` (1 to 8 dicts `{"event", "quantity"?, "metadata"?}`,
+        in the order preferred) that every matched group admits, decided at once in the gateway:
+        Model A while its quota lasts, then Model B, with no other call between A's denial and
+        B's hold. The decision is the held one's, with `chosen` (its index) and `alternatives`
+        (each one passed over before it, with its reasons); when none fits, a denial of them all.
+        Never raises for a gateway that cannot be reached (see `fail_mode`); the other options
+        are `reserve`'s."""
+        step = r.step_fields(run_id, action_id, kind)
+        return self._run(c.reserve_first(self._fail_mode, user_id, alternatives, ttl_seconds, idempotency_key,
+                                         step, fit, min_fit))
 
     def can_use(self, user_id: str, event: str, quantity: float = 1,
                 metadata: Optional[Metadata] = None, *, fit: Optional[Fit] = None,

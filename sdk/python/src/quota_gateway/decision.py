@@ -133,6 +133,20 @@ class Granted:
 
 
 @dataclass(frozen=True)
+class Passed:
+    """An alternative `reserve_first` passed over: its `index` (in the order asked) and `event`,
+    and its denial as a reserve of it alone says it (`reasons`, `denied_by`, `denials`,
+    `counters`)."""
+
+    index: int
+    event: str
+    reasons: List[Reason]
+    denied_by: List[str]
+    denials: List[Denial]
+    counters: List[Counter]
+
+
+@dataclass(frozen=True)
 class Allowed:
     """An admitted reserve: commit or release `reservation_id` when the work is done.
 
@@ -142,6 +156,10 @@ class Allowed:
     `granted` is set when a hold did not fit whole and took what was left (`fit="clamp"`, or a
     group's own `"fit": "clamp"`): what the call may spend, which is what is held; None when it
     was granted all it asked.
+
+    From `reserve_first`: `chosen` is the index of the alternative held (the first, unchecked,
+    when `fail_mode="open"` let an unanswered call through), `alternatives` each one passed over
+    before it; None and empty from `reserve`.
     """
 
     reservation_id: str
@@ -156,6 +174,8 @@ class Allowed:
     unchecked: bool = False
     run: Optional[RunProgress] = None
     granted: Optional[Granted] = None
+    chosen: Optional[int] = None
+    alternatives: List[Passed] = field(default_factory=list)
     allowed: Literal[True] = True
 
 
@@ -167,7 +187,10 @@ class Denied:
     `action_attempts_exhausted`, `fallback_budget_exhausted`, `run_ended`) and the groups that
     refused it (`denied_by`, `denials`; an `approval_pending` denial names its request's
     `approval_id`, an `unpriced_model` one its `model`). `run` says where the run stands when a
-    step was denied. `granted` is always None, as `reservation_id` is."""
+    step was denied. `granted` is always None, as `reservation_id` is.
+
+    From `reserve_first`, when no alternative fit: every one's reasons, groups and counters, and
+    `alternatives` lists each one's denial (`chosen` is None)."""
 
     reasons: List[Reason]
     denied_by: List[str]
@@ -178,6 +201,8 @@ class Denied:
     retry_after: Optional[int] = None
     unchecked: bool = False
     run: Optional[RunProgress] = None
+    alternatives: List[Passed] = field(default_factory=list)
+    chosen: None = None
     reservation_id: None = None
     expires_at: None = None
     granted: None = None

@@ -47,3 +47,14 @@ class RunLimitsParams(TypedDict, total=False):
     attempts_per_action: int
     fallbacks: int
     fallback_share: float
+
+
+class _AlternativeEvent(TypedDict):
+    event: str
+
+
+class AlternativeParams(_AlternativeEvent, total=False):
+    """One alternative of `reserve_first`: an event, its quantity (default 1) and its metadata."""
+
+    quantity: float
+    metadata: Metadata
