@@ -14,7 +14,6 @@ use super::values::{record_rest_of, AlternativeRecord, HoldValues};
 use super::{unexpected, writing_args, Fields, Fired, Held, Reply, ReserveArgs, Writing};
 use crate::quota::{Alternative as LedgerAlternative, Alternatives, Hold, Milli, Verdict};
 use crate::store::backend::Conn;
-use crate::store::run_fields::{encode_limits, step_parts};
 use crate::store::StoreError;
 
 /// One alternative a reserve asks the script about: its event, quantity and metadata (canonical
@@ -100,15 +99,7 @@ pub async fn reserve_first(
         };
         inv.arg(v.len()).arg(record_rest_of(args, v, Some(&record)));
     }
-    match args.step {
-        Some(step) => inv.arg_joined(&step_parts(step), b'|'),
-        None => inv.arg(""),
-    };
-    match args.run {
-        Some(limits) => inv.arg(encode_limits(limits)),
-        None => inv.arg(""),
-    };
-    inv.arg(args.at);
+    super::holds::push_run_and_instant(&mut inv, args);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => Ok(Reply::Done(weighed(&mut it, w, args, alternatives)?)),

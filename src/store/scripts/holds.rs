@@ -68,6 +68,21 @@ pub(super) fn credits(it: &mut Fields, verdict: &mut Verdict, holds: &[Hold<'_>]
     )
 }
 
+/// The tail of a reserve's arguments, whatever its alternatives: a step names its run (a
+/// child run's start is one too), a run's start its limits (reserve.lua reads them here, and
+/// nothing else tells it a step or a run), then the instant it decides at.
+pub(super) fn push_run_and_instant(inv: &mut Call, args: &ReserveArgs<'_>) {
+    match args.step {
+        Some(step) => inv.arg_joined(&step_parts(step), b'|'),
+        None => inv.arg(""),
+    };
+    match args.run {
+        Some(limits) => inv.arg(encode_limits(limits)),
+        None => inv.arg(""),
+    };
+    inv.arg(args.at);
+}
+
 fn push_hold(inv: &mut Call, h: &Hold<'_>) {
     HoldValues::of(h).push(inv);
 }
@@ -222,17 +237,7 @@ pub async fn reserve(
     }
     // One alternative, the event's, whose holds are all of them (alternatives.rs for several).
     inv.arg(1).arg(values.len()).arg(record_rest(args, &values));
-    // A step names its run (a child run's start is one too), and a run's start its limits:
-    // reserve.lua reads them here, and nothing else tells it a step or a run.
-    match args.step {
-        Some(step) => inv.arg_joined(&step_parts(step), b'|'),
-        None => inv.arg(""),
-    };
-    match args.run {
-        Some(limits) => inv.arg(encode_limits(limits)),
-        None => inv.arg(""),
-    };
-    inv.arg(args.at);
+    push_run_and_instant(&mut inv, args);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "ok" => {
