@@ -140,14 +140,14 @@ impl Json {
 }
 
 /// An instant on the wire: `2026-11-22T03:09:43.123Z`.
-pub fn rfc3339(ms: i64) -> String {
+pub(crate) fn rfc3339(ms: i64) -> String {
     let mut text = Vec::with_capacity(24);
     write_instant(&mut text, ms);
     String::from_utf8(text).expect("an instant is written in ASCII")
 }
 
 /// A UTC day number (days since 1970-01-01) as `YYYY-MM-DD`.
-pub fn date(day: i64) -> String {
+pub(crate) fn date(day: i64) -> String {
     DateTime::from_timestamp(day * 86_400, 0)
         .map(|t| t.format("%Y-%m-%d").to_string())
         .unwrap_or_default()
@@ -155,7 +155,7 @@ pub fn date(day: i64) -> String {
 
 /// `2026-11-22T03:09:43.123Z`, two digits at a time: chrono's formatter goes through `fmt`
 /// for each field. Years outside 0..=9999 (never a counter's) take chrono's own spelling.
-pub fn write_instant(out: &mut Vec<u8>, ms: i64) {
+pub(crate) fn write_instant(out: &mut Vec<u8>, ms: i64) {
     let t = DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default();
     let Ok(year @ 0..=9999) = u32::try_from(t.year()) else {
         out.extend_from_slice(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true).as_bytes());

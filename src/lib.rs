@@ -4,21 +4,26 @@
 //! Redis in `store`, the domain in `quota`. `tests/layers.rs` holds the full table.
 
 #![recursion_limit = "256"]
+// What no caller outside the crate can reach says so (`pub(crate)`), so a reader knows what is
+// the library's surface (the binary's and tests/it's) and what is internal.
+#![warn(unreachable_pub)]
 
 pub mod api;
 pub mod apply;
 pub mod config;
-pub mod dashboard;
+mod dashboard;
 pub mod export;
 pub mod gateway;
-pub mod http;
-pub mod json;
+mod http;
+mod json;
 pub mod managed_redis;
-pub mod metrics;
+mod metrics;
+// (Until the proxy's fallback routes land: its files are being changed beside this.)
+#[allow(unreachable_pub)]
 pub mod proxy;
 pub mod quota;
-pub mod secrets;
+mod secrets;
 pub mod simulate;
 pub mod startup;
 pub mod store;
-pub mod webhooks;
+mod webhooks;

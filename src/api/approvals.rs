@@ -18,7 +18,7 @@ const MAX_LIMIT: usize = 500;
 
 /// `GET /v1/approvals?status=&userId=&cursor=&limit=`: requests oldest first (a queue), of one
 /// status (`pending`, `approved`, `declined`) or all, of one user or all.
-pub async fn list_approvals(
+pub(crate) async fn list_approvals(
     key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -56,7 +56,7 @@ fn parse_cursor(text: &str) -> Result<(i64, String), ApiError> {
 }
 
 /// `GET /v1/approvals/{approvalId}`: one request.
-pub async fn get_approval(
+pub(crate) async fn get_approval(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -72,7 +72,7 @@ pub async fn get_approval(
 /// `POST /v1/approvals/{approvalId}/approve {quota, expiresAt?}`: the user's quota of the
 /// group becomes `quota` for the rest of the request's period (or until `expiresAt`), as an
 /// override; audited, and told as `quota.approval_decided`.
-pub async fn approve(
+pub(crate) async fn approve(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -93,7 +93,7 @@ pub async fn approve(
 
 /// `POST /v1/approvals/{approvalId}/decline {reason}`: the group stays hard for the rest of
 /// the period; audited, and told as `quota.approval_decided`.
-pub async fn decline(
+pub(crate) async fn decline(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,

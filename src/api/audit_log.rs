@@ -13,7 +13,11 @@ use crate::http::AppState;
 use crate::quota::ids::check_id;
 use crate::quota::{check_action, ChangeFilter, UserId};
 
-pub async fn audit_log(key: ApiKey, state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn audit_log(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let [user, action, actor, cursor, limit] =
         query::params(req.query_string(), ["userId", "action", "actorId", "cursor", "limit"])?;
     if let Some(u) = &user {

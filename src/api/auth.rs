@@ -19,15 +19,15 @@ use crate::quota::UserId;
 use crate::secrets::api_key_well_formed;
 
 /// The header a browser sends its user token in.
-pub const USER_TOKEN_HEADER: &str = "X-User-Token";
+pub(crate) const USER_TOKEN_HEADER: &str = "X-User-Token";
 
 /// The caller presented the root token.
-pub struct Root;
+pub(crate) struct Root;
 
 /// A bearer token shaped like an API key (prefix and checksum right), not yet looked up.
 /// Handlers validate their input first and resolve the key after, so invalid input never
 /// reaches Redis; the project id is only reachable through that check.
-pub struct ApiKey {
+pub(crate) struct ApiKey {
     token: String,
 }
 
@@ -110,19 +110,19 @@ impl ApiKey {
     }
 
     /// The project of a secret key; a publishable key may not use this route (403).
-    pub async fn project(&self, state: &AppState) -> Result<String, ApiError> {
+    pub(crate) async fn project(&self, state: &AppState) -> Result<String, ApiError> {
         Ok(self.secret(state).await?.project.clone())
     }
 
     /// The project of a secret key and who it is, for the audit log of a change it makes.
-    pub async fn actor(&self, state: &AppState) -> Result<(String, Actor), ApiError> {
+    pub(crate) async fn actor(&self, state: &AppState) -> Result<(String, Actor), ApiError> {
         let record = self.secret(state).await?;
         let actor = Actor::new(record.key_id.clone(), record.label.clone());
         Ok((record.project.clone(), actor))
     }
 
     /// The record of a secret key (its project and id); a publishable key is 403.
-    pub async fn secret(&self, state: &AppState) -> Result<Arc<KeyRecord>, ApiError> {
+    pub(crate) async fn secret(&self, state: &AppState) -> Result<Arc<KeyRecord>, ApiError> {
         let record = self.record(state).await?;
         if record.kind != "secret" {
             return Err(ApiError::Forbidden);
@@ -132,7 +132,12 @@ impl ApiKey {
 
     /// The project for reading `user`'s usage: a secret key, or a publishable key with a valid
     /// user token of the same project (401 otherwise) minted for this user (403 otherwise).
-    pub async fn reader_project(&self, state: &AppState, req: &HttpRequest, user: &UserId) -> Result<String, ApiError> {
+    pub(crate) async fn reader_project(
+        &self,
+        state: &AppState,
+        req: &HttpRequest,
+        user: &UserId,
+    ) -> Result<String, ApiError> {
         let record = self.record(state).await?;
         if record.kind == "secret" {
             return Ok(record.project.clone());

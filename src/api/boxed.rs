@@ -9,6 +9,6 @@ use std::pin::Pin;
 /// it too, from the stack. Built in the box it is never copied (BENCHMARKS.md, "Smaller
 /// futures and fewer allocations").
 #[inline(always)]
-pub fn boxed<F: Future>(make: impl FnOnce() -> F) -> Pin<Box<F>> {
+pub(crate) fn boxed<F: Future>(make: impl FnOnce() -> F) -> Pin<Box<F>> {
     Box::into_pin(Box::write(Box::new_uninit(), make()))
 }

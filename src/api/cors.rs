@@ -11,7 +11,7 @@ use crate::quota::ProjectSettings;
 
 /// `OPTIONS /v1/users/{userId}/usage`: a preflight carries no key, so any project's list counts;
 /// the real request is then held to its own project's list.
-pub async fn preflight(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn preflight(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let origin = origin(&req).ok_or(ApiError::OriginNotAllowed)?;
     if !state.gateway.accounts().origin_allowed_anywhere(origin).await? {
         return Err(ApiError::OriginNotAllowed);
@@ -21,7 +21,7 @@ pub async fn preflight(state: web::Data<AppState>, req: HttpRequest) -> Result<H
 }
 
 /// Adds CORS headers to a usage answer when the request's origin is one the project allows.
-pub fn allow(req: &HttpRequest, settings: &ProjectSettings, response: &mut HttpResponseBuilder) {
+pub(crate) fn allow(req: &HttpRequest, settings: &ProjectSettings, response: &mut HttpResponseBuilder) {
     let Some(origin) = origin(req) else { return };
     if settings.allows_origin(origin) {
         for header in headers_for(origin, Expose::Usage) {
@@ -34,7 +34,11 @@ pub fn allow(req: &HttpRequest, settings: &ProjectSettings, response: &mut HttpR
 /// answered with CORS headers when any project allows the origin, as preflights are, since
 /// the key that would name the project may be the very thing that failed. Without them the
 /// page would see a CORS failure instead of the answer it is told to handle.
-pub async fn problem_for_browser(state: &AppState, req: &HttpRequest, err: ApiError) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn problem_for_browser(
+    state: &AppState,
+    req: &HttpRequest,
+    err: ApiError,
+) -> Result<HttpResponse, ApiError> {
     let Some(origin) = origin(req) else { return Err(err) };
     if !state
         .gateway

@@ -54,7 +54,7 @@ impl GrantBody {
 
 /// `POST /v1/users/{userId}/grants`: adds credits to a balance; they pay debt first. With an
 /// Idempotency-Key (a payment's id), a repeat answers the first grant and grants nothing.
-pub async fn create_grant(
+pub(crate) async fn create_grant(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -87,7 +87,7 @@ pub async fn create_grant(
 
 /// `GET /v1/users/{userId}/grants?balance=`: every grant of the user (of one balance), in burn
 /// order.
-pub async fn list_grants(
+pub(crate) async fn list_grants(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -113,7 +113,7 @@ pub async fn list_grants(
 
 /// `POST /v1/users/{userId}/grants/{grantId}/void`: ends a grant: what it has remaining now,
 /// what it holds when given back.
-pub async fn void_grant(
+pub(crate) async fn void_grant(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -136,7 +136,7 @@ pub async fn void_grant(
 }
 
 /// `GET /v1/users/{userId}/balances`: every balance of the user with its grants.
-pub async fn balances(
+pub(crate) async fn balances(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -153,7 +153,11 @@ pub async fn balances(
 /// `GET /v1/balances/summary?balance=&userId=&from=&to=`: what the ledger says of credits:
 /// granted, burned (and its revenue by cost basis), voided, expired (breakage) and
 /// outstanding, paid and promotional apart.
-pub async fn summary(key: ApiKey, state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn summary(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let [balance, user, from, to] = query::params(req.query_string(), ["balance", "userId", "from", "to"])?;
     if let Some(name) = &balance {
         check_id(name).map_err(|d| ApiError::invalid("balance", d))?;

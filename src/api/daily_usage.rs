@@ -24,7 +24,7 @@ fn day(field: &str, text: &str) -> Result<i64, ApiError> {
     Ok((date - epoch).num_days())
 }
 
-pub async fn daily_usage(
+pub(crate) async fn daily_usage(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,

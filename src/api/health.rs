@@ -9,17 +9,17 @@ use serde_json::json;
 use crate::http::AppState;
 
 /// `GET /metrics` in the Prometheus text format.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.gateway.node().metrics().render())
 }
 
-pub async fn livez() -> HttpResponse {
+pub(crate) async fn livez() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if state.draining.load(Ordering::SeqCst) {
         return not_ready("draining: the node is shutting down".to_string());
     }

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::dto::UsageEventAnswer;
 
-pub const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage,priceSource,outcome,previousOutcome\n";
+pub(crate) const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage,priceSource,outcome,previousOutcome\n";
 
 /// The columns written by this code as numbers (quantity, amount, credits, costBasis): a
 /// negative amount starts with "-" and stays a number.
@@ -47,7 +47,7 @@ fn json_text<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Appends the rows of one entry.
-pub fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), serde_json::Error> {
+pub(crate) fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), serde_json::Error> {
     let metadata = entry.metadata.as_ref().map(serde_json::to_string).transpose()?;
     let empty = Vec::new();
     let groups = if entry.groups.is_empty() { &empty } else { &entry.groups };

@@ -17,7 +17,7 @@ use crate::quota::Problem;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct OperatorBody {
+pub(crate) struct OperatorBody {
     /// Their address, which they sign in with (compared lower-cased).
     pub email: String,
     /// How pages and the audit log name them.
@@ -31,7 +31,7 @@ pub struct OperatorBody {
 /// operator).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct OperatorPatchBody {
+pub(crate) struct OperatorPatchBody {
     pub name: Option<String>,
     #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub roles: Option<BTreeMap<String, String>>,
@@ -40,7 +40,7 @@ pub struct OperatorPatchBody {
 /// An operator as answered: never their password.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct OperatorAnswer {
+pub(crate) struct OperatorAnswer {
     /// `op_…`: what the audit log names as the actor.
     pub id: String,
     pub email: String,
@@ -71,7 +71,7 @@ impl From<OperatorRecord> for OperatorAnswer {
 /// An invitation: the operator, and the link that sets their password.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct InvitationAnswer {
+pub(crate) struct InvitationAnswer {
     pub operator: OperatorAnswer,
     /// The path (on this gateway) of the page where they choose their password; hand it to
     /// them. Shown only in this answer; it works once, until `expiresAt`.
@@ -91,7 +91,7 @@ impl From<Invitation> for InvitationAnswer {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct OperatorList {
+pub(crate) struct OperatorList {
     pub data: Vec<OperatorAnswer>,
     pub next_cursor: Option<String>,
 }
@@ -117,7 +117,7 @@ async fn checked_roles(state: &AppState, roles: BTreeMap<String, String>) -> Res
     Ok(checked)
 }
 
-pub async fn invite(
+pub(crate) async fn invite(
     _: Root,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -136,7 +136,7 @@ pub async fn invite(
     Ok(HttpResponse::Created().json(InvitationAnswer::from(invitation)))
 }
 
-pub async fn list(_: Root, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list(_: Root, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let data = state
         .gateway
         .console()
@@ -151,12 +151,16 @@ pub async fn list(_: Root, state: web::Data<AppState>) -> Result<HttpResponse, A
     }))
 }
 
-pub async fn get(_: Root, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn get(
+    _: Root,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let operator = state.gateway.console().operator(&path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(OperatorAnswer::from(operator)))
 }
 
-pub async fn patch(
+pub(crate) async fn patch(
     _: Root,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -189,7 +193,11 @@ pub async fn patch(
     }
 }
 
-pub async fn remove(_: Root, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn remove(
+    _: Root,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     state
         .gateway
         .console()
@@ -200,7 +208,7 @@ pub async fn remove(_: Root, state: web::Data<AppState>, path: web::Path<String>
 
 /// A new invitation link (the last one stops working): an invitation that expired, or a
 /// forgotten password. The current password keeps working until a new one is set.
-pub async fn reinvite(
+pub(crate) async fn reinvite(
     _: Root,
     state: web::Data<AppState>,
     path: web::Path<String>,

@@ -12,7 +12,7 @@ use crate::quota::ids::check_id;
 use crate::quota::PlanDeletion;
 use crate::quota::{Plan, PlanDoc, MAX_OWNER};
 
-pub async fn put_plan(
+pub(crate) async fn put_plan(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -27,7 +27,7 @@ pub async fn put_plan(
     Ok(HttpResponse::Ok().json(&plan.doc))
 }
 
-pub async fn get_plan(
+pub(crate) async fn get_plan(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -44,7 +44,11 @@ pub async fn get_plan(
 
 /// `GET /v1/plans?owner=`: every plan, or those where `owner` owns the plan or one of its
 /// groups (the owner's budgets to review).
-pub async fn list_plans(key: ApiKey, state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list_plans(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let [owner] = query::params(req.query_string(), ["owner"])?;
     if owner.as_ref().is_some_and(|o| o.is_empty() || o.len() > MAX_OWNER) {
         return Err(ApiError::invalid("owner", "must be 1 to 128 bytes"));
@@ -60,7 +64,7 @@ pub async fn list_plans(key: ApiKey, state: web::Data<AppState>, req: HttpReques
 }
 
 /// `DELETE /v1/plans/{planId}`: refused while users are on the plan or it is the default plan.
-pub async fn delete_plan(
+pub(crate) async fn delete_plan(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,

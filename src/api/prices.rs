@@ -14,7 +14,7 @@ use crate::quota::price::{PriceDoc, ProjectPrice, MAX_PROJECT_PRICES};
 
 /// `GET /v1/catalog`: the catalog's version and every model in it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CatalogAnswer {
+pub(crate) struct CatalogAnswer {
     /// The catalog's version: the day it was compiled, or the loaded file's.
     pub version: String,
     pub models: Vec<CatalogEntry>,
@@ -24,7 +24,7 @@ pub struct CatalogAnswer {
 /// not flattened: a document that refuses unknown fields cannot be part of a larger one).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PriceAnswer {
+pub(crate) struct PriceAnswer {
     pub model: String,
     #[schema(value_type = f64)]
     pub input_per_million: Value,
@@ -62,13 +62,13 @@ pub struct PriceAnswer {
 /// `GET /v1/prices`: every price the project set, by model name.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PriceList {
+pub(crate) struct PriceList {
     pub data: Vec<PriceAnswer>,
     /// Always null: a project has at most 1,000 prices, all in one page.
     pub next_cursor: Option<String>,
 }
 
-pub async fn catalog(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn catalog(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     key.project(&state).await?;
     let catalog = state.gateway.node().catalog();
     Ok(HttpResponse::Ok().json(CatalogAnswer {
@@ -103,7 +103,7 @@ fn model_of(path: web::Path<String>) -> Result<String, ApiError> {
     Ok(model)
 }
 
-pub async fn list_prices(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list_prices(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let project = key.project(&state).await?;
     let prices = state.gateway.node().project_prices(&project).await?;
     let mut data: Vec<PriceAnswer> = prices
@@ -118,7 +118,7 @@ pub async fn list_prices(key: ApiKey, state: web::Data<AppState>) -> Result<Http
     }))
 }
 
-pub async fn get_price(
+pub(crate) async fn get_price(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -134,7 +134,7 @@ pub async fn get_price(
     Ok(HttpResponse::Ok().json(answer(&state, model, stored)))
 }
 
-pub async fn put_price(
+pub(crate) async fn put_price(
     key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -155,7 +155,7 @@ pub async fn put_price(
     Ok(HttpResponse::Ok().json(answer(&state, model, stored)))
 }
 
-pub async fn delete_price(
+pub(crate) async fn delete_price(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,

@@ -18,7 +18,7 @@ use crate::quota::ProjectSettings;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ProjectBody {
+pub(crate) struct ProjectBody {
     pub id: String,
     pub default_plan: Option<String>,
     pub allowed_origins: Option<Vec<String>>,
@@ -29,7 +29,7 @@ pub struct ProjectBody {
 /// PATCH: an absent field stays, `null` clears it.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ProjectPatch {
+pub(crate) struct ProjectPatch {
     #[serde(default, deserialize_with = "present")]
     pub default_plan: Option<Option<String>>,
     pub allowed_origins: Option<Vec<String>>,
@@ -43,12 +43,12 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct KeyBody {
+pub(crate) struct KeyBody {
     pub kind: String,
     pub label: Option<String>,
 }
 
-pub async fn create_project(
+pub(crate) async fn create_project(
     _: Root,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -67,13 +67,13 @@ pub async fn create_project(
     Ok(HttpResponse::Created().json(ProjectAnswer::new(&body.id, settings)))
 }
 
-pub async fn list_projects(_: Root, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list_projects(_: Root, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let projects = state.gateway.accounts().projects().await?;
     let data: Vec<_> = projects.into_iter().map(|(id, s)| ProjectAnswer::new(&id, s)).collect();
     Ok(HttpResponse::Ok().json(json!({ "data": data, "nextCursor": null })))
 }
 
-pub async fn patch_project(
+pub(crate) async fn patch_project(
     _: Root,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -110,7 +110,7 @@ pub async fn patch_project(
     Ok(HttpResponse::Ok().json(ProjectAnswer::new(&id, settings)))
 }
 
-pub async fn create_key(
+pub(crate) async fn create_key(
     _: Root,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -140,7 +140,11 @@ pub async fn create_key(
     }))
 }
 
-pub async fn list_keys(_: Root, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list_keys(
+    _: Root,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let project = path.into_inner();
     if state.gateway.node().project_settings(&project).await?.is_none() {
         return Err(ApiError::ProjectNotFound(project));
@@ -160,7 +164,7 @@ pub async fn list_keys(_: Root, state: web::Data<AppState>, path: web::Path<Stri
 }
 
 /// Revokes a key: every node refuses it within a second.
-pub async fn revoke_key(
+pub(crate) async fn revoke_key(
     _: Root,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

@@ -6,7 +6,7 @@ use actix_web::web;
 use crate::http::ApiError;
 
 /// The values of `names` in `query`, in their order (None where absent; the last one given wins).
-pub fn params<const N: usize>(query: &str, names: [&str; N]) -> Result<[Option<String>; N], ApiError> {
+pub(crate) fn params<const N: usize>(query: &str, names: [&str; N]) -> Result<[Option<String>; N], ApiError> {
     let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
         .map_err(|_| ApiError::invalid("query", "must be name=value pairs joined by &, percent-encoded"))?;
     let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
@@ -20,7 +20,7 @@ pub fn params<const N: usize>(query: &str, names: [&str; N]) -> Result<[Option<S
 }
 
 /// A page size: `default` when absent, else a whole number from 1 to `max`.
-pub fn limit(text: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
+pub(crate) fn limit(text: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
     match text {
         None => Ok(default),
         Some(text) => text
@@ -31,4 +31,4 @@ pub fn limit(text: Option<&str>, default: usize, max: usize) -> Result<usize, Ap
     }
 }
 
-pub use crate::quota::ids::stream_position;
+pub(crate) use crate::quota::ids::stream_position;

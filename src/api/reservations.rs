@@ -12,7 +12,7 @@ use crate::http::AppState;
 use crate::json::rfc3339;
 use crate::quota::ReservationId;
 
-pub async fn get_reservation(
+pub(crate) async fn get_reservation(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -52,7 +52,7 @@ pub async fn get_reservation(
     }))
 }
 
-pub async fn extend(
+pub(crate) async fn extend(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,

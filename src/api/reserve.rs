@@ -13,7 +13,7 @@ use crate::http::ApiError;
 use crate::http::AppState;
 use crate::quota::Decision;
 
-pub async fn reserve(
+pub(crate) async fn reserve(
     key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -70,7 +70,7 @@ async fn reserve_first(
     ))
 }
 
-pub async fn check(
+pub(crate) async fn check(
     key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,

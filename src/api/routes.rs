@@ -24,7 +24,7 @@ macro_rules! routes {
         body $body:expr, ok $status:literal $schema:expr, errors [$($code:ident),*]
         $(, query [$($query:literal),*])? $(, headers [$($header:literal),*])?;)*) => {
         /// Every route, in the order they are registered and documented.
-        pub static ROUTES: &[Route] = &[$(Route {
+        pub(crate) static ROUTES: &[Route] = &[$(Route {
             method: stringify!($method),
             path: $path,
             summary: $summary,

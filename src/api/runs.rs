@@ -23,7 +23,7 @@ const DEFAULT_RUN_TTL_SECONDS: i64 = 900;
 /// `POST /v1/runs`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RunBody {
+pub(crate) struct RunBody {
     #[schema(min_length = 1, max_length = 256)]
     pub user_id: String,
     /// The event whose matched groups the run holds, as a reserve of it would.
@@ -89,7 +89,7 @@ fn limits(doc: RunLimitsDoc) -> Result<RunLimits, ApiError> {
     })
 }
 
-pub async fn start_run(
+pub(crate) async fn start_run(
     key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -125,7 +125,7 @@ fn run_id(path: web::Path<String>) -> Result<ReservationId, ApiError> {
     ReservationId::parse_run(&path.into_inner()).ok_or(ApiError::RunNotFound)
 }
 
-pub async fn get_run(
+pub(crate) async fn get_run(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -142,7 +142,11 @@ pub async fn get_run(
 }
 
 /// `GET /v1/runs?userId=`: the user's runs the records keep, newest first.
-pub async fn list_runs(key: ApiKey, state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list_runs(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let [user] = query::params(req.query_string(), ["userId"])?;
     let user = user.ok_or_else(|| ApiError::invalid("userId", "is required"))?;
     let user = UserId::parse(&user).map_err(|d| ApiError::invalid("userId", d))?;
@@ -154,7 +158,7 @@ pub async fn list_runs(key: ApiKey, state: web::Data<AppState>, req: HttpRequest
     }))
 }
 
-pub async fn close_run(
+pub(crate) async fn close_run(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -174,7 +178,7 @@ pub async fn close_run(
     Ok(HttpResponse::Ok().json(RunAnswer::of(&view, id.user().as_str())))
 }
 
-pub async fn extend_run(
+pub(crate) async fn extend_run(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,

@@ -15,7 +15,7 @@ use crate::http::ApiError;
 use crate::http::AppState;
 use crate::quota::ReservationId;
 
-pub async fn commit(
+pub(crate) async fn commit(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -52,7 +52,7 @@ pub async fn commit(
 
 /// `POST /v1/reservations/{id}/outcome {outcome}`: what a committed call's output came to,
 /// said after its commit; said again it changes nothing, a new word replaces the old.
-pub async fn set_outcome(
+pub(crate) async fn set_outcome(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -81,7 +81,7 @@ pub async fn set_outcome(
     }
 }
 
-pub async fn release(
+pub(crate) async fn release(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,

@@ -81,7 +81,7 @@ fn candidate(value: Value) -> Result<Candidate, ApiError> {
     )))
 }
 
-pub async fn start_simulation(
+pub(crate) async fn start_simulation(
     key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -94,7 +94,7 @@ pub async fn start_simulation(
     Ok(HttpResponse::Accepted().json(SimulationAnswer::of(&simulation)))
 }
 
-pub async fn get_simulation(
+pub(crate) async fn get_simulation(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -120,11 +120,11 @@ pub async fn get_simulation(
     }
 }
 
-pub const CSV_HEADER: &str = "userId,recorded,reproduced,newlyDenied,newlyAdmitted,baselineAdmitted,baselineDenied,candidateAdmitted,candidateDenied,candidateEstimated,baselinePeakShare,candidatePeakShare,baselineCrossed,candidateCrossed,baselineCredits,candidateCredits,baselineCents,candidateCents\n";
+pub(crate) const CSV_HEADER: &str = "userId,recorded,reproduced,newlyDenied,newlyAdmitted,baselineAdmitted,baselineDenied,candidateAdmitted,candidateDenied,candidateEstimated,baselinePeakShare,candidatePeakShare,baselineCrossed,candidateCrossed,baselineCredits,candidateCredits,baselineCents,candidateCents\n";
 
 /// A report's rows as CSV, most affected first: a user's peak share is that of their highest
 /// group, the thresholds crossed are separated by spaces.
-pub fn rows_csv(report: &Report) -> String {
+pub(crate) fn rows_csv(report: &Report) -> String {
     let mut out = String::from(CSV_HEADER);
     let top = |s: &Scenario| share(s.top_ppm()).to_string();
     let crossed = |s: &Scenario| s.crossed.iter().map(u16::to_string).collect::<Vec<_>>().join(" ");

@@ -17,7 +17,7 @@ use crate::quota::{Milli, Override, UserId};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SubscriptionBody {
+pub(crate) struct SubscriptionBody {
     pub plan_id: String,
     /// RFC 3339, the anchor of `subscription_start` periods; not in the future (a start up to
     /// 5 s ahead of the gateway's clock is taken, callers' clocks differing, and what is decided
@@ -38,25 +38,25 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct OverrideBody {
+pub(crate) struct OverrideBody {
     pub quota: Milli,
     pub expires_at: Option<String>,
 }
 
 impl OverrideBody {
     /// `field` names the override in errors (`overrides.g.expiresAt`).
-    pub fn validate(&self, field: &str) -> Result<Override, ApiError> {
+    pub(crate) fn validate(&self, field: &str) -> Result<Override, ApiError> {
         let field = format!("{field}expiresAt");
         let expires_at_ms = self.expires_at.as_deref().map(|t| parse_time(&field, t)).transpose()?;
         Override::checked(self.quota, expires_at_ms).map_err(|d| ApiError::invalid(field, d))
     }
 }
 
-pub fn user_in_path(path: web::Path<String>) -> Result<UserId, ApiError> {
+pub(crate) fn user_in_path(path: web::Path<String>) -> Result<UserId, ApiError> {
     UserId::parse(&path.into_inner()).map_err(|d| ApiError::invalid("userId", d))
 }
 
-pub async fn put_subscription(
+pub(crate) async fn put_subscription(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -108,7 +108,7 @@ pub async fn put_subscription(
     Ok(HttpResponse::Ok().json(SubscriptionAnswer::from(&sub)))
 }
 
-pub async fn get_subscription(
+pub(crate) async fn get_subscription(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -123,7 +123,7 @@ pub async fn get_subscription(
 }
 
 /// Ends the subscription: the user falls back to the default plan; the plan is remembered.
-pub async fn delete_subscription(
+pub(crate) async fn delete_subscription(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,

@@ -11,7 +11,7 @@ use crate::http::idempotency::idempotency;
 use crate::http::ApiError;
 use crate::http::AppState;
 
-pub async fn track(
+pub(crate) async fn track(
     key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -11,7 +11,7 @@ use crate::http::ApiError;
 use crate::http::AppState;
 use crate::quota::{Status, UserId};
 
-pub async fn usage(
+pub(crate) async fn usage(
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,

@@ -70,7 +70,7 @@ fn format(req: &HttpRequest) -> Format {
     }
 }
 
-pub async fn list_usage_events(
+pub(crate) async fn list_usage_events(
     key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -13,7 +13,7 @@ use crate::quota::UserId;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct UserKeyBody {
+pub(crate) struct UserKeyBody {
     #[schema(min_length = 1, max_length = 256)]
     pub user_id: String,
     #[schema(max_length = 128)]
@@ -22,7 +22,7 @@ pub struct UserKeyBody {
     pub expires_at: Option<String>,
 }
 
-pub async fn create_user_key(
+pub(crate) async fn create_user_key(
     key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -46,7 +46,7 @@ pub async fn create_user_key(
     Ok(HttpResponse::Created().json(UserKeyAnswer::of(record, Some(key))))
 }
 
-pub async fn list_user_keys(
+pub(crate) async fn list_user_keys(
     key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -62,7 +62,7 @@ pub async fn list_user_keys(
     }))
 }
 
-pub async fn revoke_user_key(
+pub(crate) async fn revoke_user_key(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,

@@ -16,12 +16,12 @@ const MAX_TTL_SECONDS: i64 = 86_400;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct UserTokenBody {
+pub(crate) struct UserTokenBody {
     pub user_id: String,
     pub ttl_seconds: Option<i64>,
 }
 
-pub async fn create_user_token(
+pub(crate) async fn create_user_token(
     key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,

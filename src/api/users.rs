@@ -20,13 +20,13 @@ use crate::quota::{ReasonText, SignedAmount, UserId};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct BlockBody {
+pub(crate) struct BlockBody {
     pub reason: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AdjustmentBody {
+pub(crate) struct AdjustmentBody {
     pub group_id: String,
     /// Signed units to add; negative refunds.
     #[schema(value_type = f64)]
@@ -41,7 +41,7 @@ fn reason(text: &str) -> Result<ReasonText, ApiError> {
 /// `PUT /v1/users/{userId}/overrides/{groupId}?value=`: a per-user quota for one group of their
 /// plan (the gateway checks the plan has it), or with `value`, for one value of a per-value
 /// group, before the group's.
-pub async fn put_override(
+pub(crate) async fn put_override(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -65,7 +65,7 @@ pub async fn put_override(
 
 /// `DELETE /v1/users/{userId}/overrides/{groupId}?value=`: back to the plan's quota (or, for one
 /// value, to the group's override).
-pub async fn delete_override(
+pub(crate) async fn delete_override(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -85,7 +85,7 @@ pub async fn delete_override(
 }
 
 /// `POST /v1/users/{userId}/block {reason}`: every event of the user is denied.
-pub async fn block(
+pub(crate) async fn block(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -105,7 +105,7 @@ pub async fn block(
 }
 
 /// `POST /v1/users/{userId}/unblock`.
-pub async fn unblock(
+pub(crate) async fn unblock(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -125,7 +125,7 @@ pub async fn unblock(
 
 /// `POST /v1/users/{userId}/adjustments {groupId, amount, reason}`: a support correction of the
 /// current period's counter, never below zero, kept in the user's audit trail.
-pub async fn adjust(
+pub(crate) async fn adjust(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -175,7 +175,7 @@ pub async fn adjust(
 }
 
 /// `GET /v1/users/{userId}/adjustments`: the audit trail, newest first.
-pub async fn list_adjustments(
+pub(crate) async fn list_adjustments(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -188,7 +188,11 @@ pub async fn list_adjustments(
 }
 
 /// `GET /v1/users?cursor=&limit=&planId=&status=&parentId=`: users by id, a page at a time.
-pub async fn list_users(key: ApiKey, state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list_users(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let [cursor, limit, plan_id, status, parent_id] =
         query::params(req.query_string(), ["cursor", "limit", "planId", "status", "parentId"])?;
     if let Some(parent) = &parent_id {

@@ -40,7 +40,7 @@ fn checked(body: &WebhookBody) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub async fn create_webhook(
+pub(crate) async fn create_webhook(
     key: ApiKey,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -69,7 +69,7 @@ pub async fn create_webhook(
     Ok(HttpResponse::Created().json(WebhookAnswer::new(made.id, made.record, true)))
 }
 
-pub async fn list_webhooks(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list_webhooks(key: ApiKey, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let project = key.project(&state).await?;
     let data = state
         .gateway
@@ -85,7 +85,7 @@ pub async fn list_webhooks(key: ApiKey, state: web::Data<AppState>) -> Result<Ht
     }))
 }
 
-pub async fn get_webhook(
+pub(crate) async fn get_webhook(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -97,7 +97,7 @@ pub async fn get_webhook(
     Ok(HttpResponse::Ok().json(WebhookAnswer::new(id, record, false)))
 }
 
-pub async fn delete_webhook(
+pub(crate) async fn delete_webhook(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -115,7 +115,7 @@ pub async fn delete_webhook(
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn rotate_secret(
+pub(crate) async fn rotate_secret(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -153,7 +153,7 @@ async fn set_enabled(
     Ok(HttpResponse::Ok().json(WebhookAnswer::new(id, record, false)))
 }
 
-pub async fn enable_webhook(
+pub(crate) async fn enable_webhook(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -163,7 +163,7 @@ pub async fn enable_webhook(
     set_enabled(true, key, state, path, req, payload).await
 }
 
-pub async fn disable_webhook(
+pub(crate) async fn disable_webhook(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -173,7 +173,7 @@ pub async fn disable_webhook(
     set_enabled(false, key, state, path, req, payload).await
 }
 
-pub async fn test_webhook(
+pub(crate) async fn test_webhook(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -187,7 +187,7 @@ pub async fn test_webhook(
     Ok(HttpResponse::Accepted().json(DeliveryIdAnswer { delivery_id }))
 }
 
-pub async fn list_deliveries(
+pub(crate) async fn list_deliveries(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -214,7 +214,7 @@ pub async fn list_deliveries(
     }))
 }
 
-pub async fn retry_delivery(
+pub(crate) async fn retry_delivery(
     key: ApiKey,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

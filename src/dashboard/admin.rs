@@ -61,7 +61,7 @@ async fn keys_page(state: &AppState, session: &Session, minted: Option<&str>) ->
     })
 }
 
-pub async fn keys(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn keys(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {
         return Ok(see_other("/dashboard"));
     };
@@ -84,7 +84,7 @@ fn field<'a>(fields: &'a HashMap<String, String>, name: &str) -> &'a str {
 }
 
 /// `POST /dashboard/keys`: mint (the key is shown once, in this answer) or revoke.
-pub async fn change_keys(
+pub(crate) async fn change_keys(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,
@@ -143,7 +143,7 @@ pub async fn change_keys(
     ))
 }
 
-pub async fn settings(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn settings(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {
         return Ok(see_other("/dashboard"));
     };
@@ -176,7 +176,7 @@ pub async fn settings(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     ))
 }
 
-pub async fn change_settings(
+pub(crate) async fn change_settings(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,

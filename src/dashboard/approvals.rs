@@ -69,7 +69,7 @@ fn cursor(text: &str) -> Result<(i64, String), ApiError> {
 }
 
 /// `GET /dashboard/approvals?status=&user=&after=&flash=`: the queue, or the decided requests.
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {
         return Ok(see_other("/dashboard"));
     };
@@ -238,7 +238,7 @@ fn decided_table(list: &[Approval]) -> Markup {
 
 /// `POST /dashboard/approvals/{approvalId}/{approve|decline}`: one decision, then the queue
 /// with its notice.
-pub async fn decide(
+pub(crate) async fn decide(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

@@ -21,7 +21,7 @@ const PAGE: usize = 50;
 
 /// `GET /dashboard/audit?user=&action=&actor=&before=`: a page of the log; each filter is
 /// checked as the API checks it, and a bad one is named on the page.
-pub async fn audit(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn audit(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {
         return Ok(see_other("/dashboard"));
     };

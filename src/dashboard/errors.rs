@@ -23,12 +23,12 @@ use crate::quota::UserId;
 const RETRY_SECONDS: u32 = 5;
 
 /// The scope's default: a path under `/dashboard` that is no page.
-pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+pub(crate) async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::RouteNotFound)
 }
 
 /// Answers any error of a dashboard handler as a page, logged once as the API logs it.
-pub async fn pages(
+pub(crate) async fn pages(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {

@@ -14,7 +14,7 @@ use super::parts::session::{current, from_another_site, see_other, session_form,
 use crate::gateway::{Credential, SignIn};
 use crate::http::{ApiError, AppState};
 
-pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if current(&req, &state).await?.is_some() {
         return Ok(see_other("/dashboard/users"));
     }
@@ -34,7 +34,11 @@ fn login_response(status: StatusCode, page: maud::Markup) -> HttpResponse {
     res
 }
 
-pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn sign_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     if from_another_site(&req) {
         let page = login(Some(
             "This sign-in came from another site; nothing was signed in. Sign in here.",
@@ -82,7 +86,7 @@ pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>, body: web::By
     Ok(res)
 }
 
-pub async fn sign_out(
+pub(crate) async fn sign_out(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,
@@ -100,7 +104,7 @@ pub async fn sign_out(
 }
 
 /// Root sessions: show another project.
-pub async fn switch_project(
+pub(crate) async fn switch_project(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,

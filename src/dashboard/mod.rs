@@ -28,7 +28,7 @@ use actix_web::web;
 /// Where every page lives.
 const SCOPE: &str = "/dashboard";
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     let scope = web::scope(SCOPE)
         // Errors as pages with a way back; the API's problem+json stays the API's.
         .wrap(from_fn(errors::pages))

@@ -18,7 +18,7 @@ use crate::gateway::GatewayError;
 use crate::http::{ApiError, AppState};
 use crate::quota::operator::{check_name, check_password, checked_email, Need, Role};
 
-pub const PAGE: &str = "/dashboard/operators";
+pub(crate) const PAGE: &str = "/dashboard/operators";
 
 async fn operators_page(
     state: &AppState,
@@ -102,7 +102,7 @@ async fn operators_page(
     })
 }
 
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {
         return Ok(see_other("/dashboard"));
     };
@@ -115,7 +115,11 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 
 /// `POST /dashboard/operators`: invite (answered here, the link never in a URL), or change
 /// one operator's role in this project (`remove` takes it away).
-pub async fn change(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn change(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let (_, session, fields) = match posted(&req, &state, &body, Need::Own).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),
@@ -241,7 +245,7 @@ fn invite_gone() -> HttpResponse {
     html_response(StatusCode::NOT_FOUND, body)
 }
 
-pub async fn invitation(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn invitation(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner();
     Ok(match state.gateway.console().invitation(&token).await? {
         Some(o) => same_origin_referrer(html_response(
@@ -254,7 +258,7 @@ pub async fn invitation(state: web::Data<AppState>, path: web::Path<String>) -> 
 
 /// Sets the invited operator's password (or takes up a role offered to an operator, with
 /// theirs), then sends them to sign in.
-pub async fn accept(
+pub(crate) async fn accept(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,

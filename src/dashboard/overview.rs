@@ -22,7 +22,7 @@ use crate::quota::ChangeFilter;
 const DAYS: i64 = 30;
 
 /// `GET /dashboard/overview`: users per plan, the latest alerts sent, the latest changes.
-pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {
         return Ok(see_other("/dashboard"));
     };
@@ -134,7 +134,7 @@ fn users(n: usize) -> String {
 
 /// `POST /dashboard/overview`: starts a new count now (unless one is under way), then shows
 /// the page (post/redirect/get: a reload of it starts none).
-pub async fn count_again(
+pub(crate) async fn count_again(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,

@@ -53,7 +53,7 @@ fn recipe_plans() -> Vec<(String, String)> {
     plans
 }
 
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {
         return Ok(see_other("/dashboard"));
     };
@@ -97,7 +97,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 }
 
 /// `GET /dashboard/plans/{id}/edit` and `GET /dashboard/plans/new?recipe=`.
-pub async fn edit(
+pub(crate) async fn edit(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: Option<web::Path<String>>,
@@ -147,7 +147,7 @@ async fn costs(state: &AppState, session: &Session, plan: &Plan) -> Result<Optio
 
 /// `POST /dashboard/plans/edit`: the editor with a document posted to it (a pricing-lab
 /// report's candidate, edited again); nothing is checked or saved until its own forms are sent.
-pub async fn edit_posted(
+pub(crate) async fn edit_posted(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,
@@ -161,7 +161,11 @@ pub async fn edit_posted(
 }
 
 /// `POST /dashboard/plans/save`: check; show problems, or the diff; save once confirmed.
-pub async fn save(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn save(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let (_, session, fields) = match posted(&req, &state, &body, Need::Configure).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),

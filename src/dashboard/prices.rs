@@ -136,7 +136,7 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
     })
 }
 
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {
         return Ok(see_other("/dashboard"));
     };
@@ -158,7 +158,11 @@ fn number(fields: &HashMap<String, String>, name: &str) -> Option<Value> {
 }
 
 /// `POST /dashboard/prices`: set or remove one of the project's prices.
-pub async fn change(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn change(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let (_, session, fields) = match posted(&req, &state, &body, Need::Configure).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),

@@ -36,7 +36,7 @@ impl Filter {
     }
 }
 
-pub async fn show(
+pub(crate) async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,

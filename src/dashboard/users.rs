@@ -16,7 +16,7 @@ use crate::quota::{Status, UserFilter};
 
 const PAGE: usize = 50;
 
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {
         return Ok(see_other("/dashboard"));
     };

@@ -107,7 +107,7 @@ fn last_attempt(d: &DeliveryRecord) -> Markup {
     }
 }
 
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((_, session)) = current(&req, &state).await? else {
         return Ok(see_other("/dashboard"));
     };
@@ -119,7 +119,11 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 }
 
 /// `POST /dashboard/webhooks`: a new endpoint; its secret is shown in this answer only.
-pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let (_, session, fields) = match posted(&req, &state, &body, Need::Configure).await? {
         Ok(form) => form,
         Err(answer) => return Ok(answer),
@@ -186,7 +190,7 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
 
 /// `POST /dashboard/webhooks/{id}/test`, `.../delete`, `.../enable`, `.../disable`, and
 /// `.../retry` (with `deliveryId`). A refusal (a disabled endpoint) is shown on the page.
-pub async fn act(
+pub(crate) async fn act(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

@@ -67,7 +67,7 @@ impl<V: Clone> ByProject<V> {
 }
 
 #[derive(Default)]
-pub struct Cache {
+pub(crate) struct Cache {
     epoch: Mutex<Option<i64>>,
     plans: RwLock<ByProject<Arc<Plan>>>,
     settings: RwLock<HashMap<String, Option<ProjectSettings>>>,
@@ -104,77 +104,77 @@ fn clear<K, V>(map: &RwLock<HashMap<K, V>>) {
 }
 
 impl Cache {
-    pub fn plan(&self, project: &str, id: &str) -> Option<Arc<Plan>> {
+    pub(crate) fn plan(&self, project: &str, id: &str) -> Option<Arc<Plan>> {
         ByProject::get(&self.plans, project, id)
     }
 
-    pub fn put_plan(&self, project: &str, plan: Arc<Plan>) {
+    pub(crate) fn put_plan(&self, project: &str, plan: Arc<Plan>) {
         ByProject::put(&self.plans, project, &plan.id.clone(), plan);
     }
 
-    pub fn settings(&self, project: &str) -> Option<Option<ProjectSettings>> {
+    pub(crate) fn settings(&self, project: &str) -> Option<Option<ProjectSettings>> {
         get_by_project(&self.settings, project, Clone::clone)
     }
 
     /// Whether the project keeps a ledger (unknown projects do), without copying its settings;
     /// None when the settings are not cached.
-    pub fn keeps_ledger(&self, project: &str) -> Option<bool> {
+    pub(crate) fn keeps_ledger(&self, project: &str) -> Option<bool> {
         get_by_project(&self.settings, project, |s| s.as_ref().is_none_or(|s| s.ledger))
     }
 
-    pub fn put_settings(&self, project: &str, settings: Option<ProjectSettings>) {
+    pub(crate) fn put_settings(&self, project: &str, settings: Option<ProjectSettings>) {
         put(&self.settings, project.to_string(), settings);
     }
 
-    pub fn key(&self, digest_hex: &str) -> Option<Arc<KeyRecord>> {
+    pub(crate) fn key(&self, digest_hex: &str) -> Option<Arc<KeyRecord>> {
         get_by_project(&self.keys, digest_hex, Arc::clone)
     }
 
-    pub fn put_key(&self, digest_hex: &str, record: Arc<KeyRecord>) {
+    pub(crate) fn put_key(&self, digest_hex: &str, record: Arc<KeyRecord>) {
         put(&self.keys, digest_hex.to_string(), record);
     }
 
     /// (Shared, not copied: a decision reads its subscription on every call.)
-    pub fn user(&self, project: &str, user: &str) -> Option<Arc<Subscription>> {
+    pub(crate) fn user(&self, project: &str, user: &str) -> Option<Arc<Subscription>> {
         ByProject::get(&self.users, project, user)
     }
 
-    pub fn put_user(&self, project: &str, user: &str, state: Arc<Subscription>) {
+    pub(crate) fn put_user(&self, project: &str, user: &str, state: Arc<Subscription>) {
         ByProject::put(&self.users, project, user, state);
     }
 
-    pub fn forget_user(&self, project: &str, user: &str) {
+    pub(crate) fn forget_user(&self, project: &str, user: &str) {
         ByProject::remove(&self.users, project, user);
     }
 
-    pub fn alerting(&self, project: &str) -> Option<bool> {
+    pub(crate) fn alerting(&self, project: &str) -> Option<bool> {
         get_by_project(&self.alerting, project, |on| *on)
     }
 
-    pub fn put_alerting(&self, project: &str, on: bool) {
+    pub(crate) fn put_alerting(&self, project: &str, on: bool) {
         put(&self.alerting, project.to_string(), on);
     }
 
-    pub fn prices(&self, project: &str) -> Option<Arc<ProjectPrices>> {
+    pub(crate) fn prices(&self, project: &str) -> Option<Arc<ProjectPrices>> {
         get_by_project(&self.prices, project, Arc::clone)
     }
 
-    pub fn put_prices(&self, project: &str, prices: Arc<ProjectPrices>) {
+    pub(crate) fn put_prices(&self, project: &str, prices: Arc<ProjectPrices>) {
         put(&self.prices, project.to_string(), prices);
     }
 
     /// The last day this node put `user` in the ledger index for, if any.
-    pub fn indexed_until(&self, project: &str, user: &str) -> Option<i64> {
+    pub(crate) fn indexed_until(&self, project: &str, user: &str) -> Option<i64> {
         ByProject::get(&self.indexed, project, user)
     }
 
-    pub fn put_indexed(&self, project: &str, user: &str, day: i64) {
+    pub(crate) fn put_indexed(&self, project: &str, user: &str, day: i64) {
         ByProject::put(&self.indexed, project, user, day);
     }
 
     /// Drops everything the config epoch covers (and which users are indexed, so a node
     /// checks again now and then: cheap, and it heals an index that was lost).
-    pub fn clear_config(&self) {
+    pub(crate) fn clear_config(&self) {
         ByProject::clear(&self.plans);
         clear(&self.settings);
         clear(&self.keys);
@@ -184,7 +184,7 @@ impl Cache {
     }
 
     /// Records the epoch seen; true when it moved (or was never seen).
-    pub fn epoch_moved(&self, epoch: i64) -> bool {
+    pub(crate) fn epoch_moved(&self, epoch: i64) -> bool {
         match self.epoch.lock() {
             Ok(mut seen) => seen.replace(epoch) != Some(epoch),
             Err(_) => true,

@@ -103,13 +103,13 @@ pub(super) struct Outcomes {
 }
 
 impl Outcomes {
-    pub fn subscribe(&self, subscriber: Arc<dyn Subscriber>) {
+    pub(crate) fn subscribe(&self, subscriber: Arc<dyn Subscriber>) {
         if let Ok(mut subscribers) = self.subscribers.write() {
             subscribers.push(subscriber);
         }
     }
 
-    pub fn publish(&self, outcome: &Outcome<'_>) {
+    pub(crate) fn publish(&self, outcome: &Outcome<'_>) {
         if let Ok(subscribers) = self.subscribers.read() {
             for s in subscribers.iter() {
                 s.on_outcome(outcome);

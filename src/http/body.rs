@@ -8,16 +8,16 @@ use serde_json::error::Category;
 
 use crate::http::ApiError;
 
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Reads the whole body, refusing more than 64 KiB with 413 and a body declared as anything but
 /// JSON with 415 (a form or text body is never read as JSON by accident).
-pub async fn read(req: &HttpRequest, payload: Payload) -> Result<Bytes, ApiError> {
+pub(crate) async fn read(req: &HttpRequest, payload: Payload) -> Result<Bytes, ApiError> {
     read_up_to(req, payload, MAX_BODY_BYTES).await
 }
 
 /// As `read`, up to `limit` bytes: a simulation's cohort may name 10,000 users.
-pub async fn read_up_to(req: &HttpRequest, mut payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_up_to(req: &HttpRequest, mut payload: Payload, limit: usize) -> Result<Bytes, ApiError> {
     if let Some(declared) = req.headers().get(actix_web::http::header::CONTENT_TYPE) {
         if !is_json(declared.to_str().unwrap_or("")) {
             return Err(ApiError::UnsupportedMediaType);
@@ -44,14 +44,14 @@ pub async fn read_up_to(req: &HttpRequest, mut payload: Payload, limit: usize) -
 
 /// `application/json`, or a `+json` type such as `application/merge-patch+json`, with any
 /// parameters (`; charset=utf-8`).
-pub fn is_json(content_type: &str) -> bool {
+pub(crate) fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Parses a JSON body: exactly one document, nothing after it. An error names the field by
 /// its path (`groups[0].quota`) and says what is wrong in the API's terms.
-pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     // Every body is an object; serde would also take a struct from an array of its fields.
     if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         return Err(ApiError::invalid("body", "must be a JSON object, not an array"));
@@ -152,7 +152,7 @@ fn got_in_words(got: &str) -> String {
 }
 
 /// Parses a body that may be empty (commit, release); empty means the default.
-pub fn parse_optional<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_optional<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }

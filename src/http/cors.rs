@@ -12,7 +12,7 @@ use super::AppState;
 
 /// What a page may read of each surface's answers.
 #[derive(Clone, Copy)]
-pub enum Expose {
+pub(crate) enum Expose {
     /// Usage reads: the rate-limit headers and the request id.
     Usage,
     /// Proxied calls: also the gateway's denial headers, the call's reservation and the
@@ -30,12 +30,12 @@ impl Expose {
 }
 
 /// The request's `Origin`, when it has one.
-pub fn origin(req: &HttpRequest) -> Option<&str> {
+pub(crate) fn origin(req: &HttpRequest) -> Option<&str> {
     req.headers().get(ORIGIN).and_then(|v| v.to_str().ok())
 }
 
 /// The headers that let a page from `origin` read an answer of `expose`'s surface.
-pub fn headers_for(origin: &str, expose: Expose) -> Vec<(HeaderName, HeaderValue)> {
+pub(crate) fn headers_for(origin: &str, expose: Expose) -> Vec<(HeaderName, HeaderValue)> {
     let Ok(origin) = HeaderValue::from_str(origin) else {
         return Vec::new();
     };
@@ -47,14 +47,14 @@ pub fn headers_for(origin: &str, expose: Expose) -> Vec<(HeaderName, HeaderValue
 }
 
 /// Adds those headers to an answer already made.
-pub fn insert(headers: &mut HeaderMap, origin: &str, expose: Expose) {
+pub(crate) fn insert(headers: &mut HeaderMap, origin: &str, expose: Expose) {
     for (name, value) in headers_for(origin, expose) {
         headers.insert(name, value);
     }
 }
 
 /// The answer to an allowed preflight: `methods` and `allow_headers` for ten minutes.
-pub fn preflight(origin: &str, methods: &str, allow_headers: &str) -> HttpResponse {
+pub(crate) fn preflight(origin: &str, methods: &str, allow_headers: &str) -> HttpResponse {
     HttpResponse::NoContent()
         .insert_header(("Access-Control-Allow-Origin", origin))
         .insert_header(("Access-Control-Allow-Methods", methods))
@@ -67,7 +67,12 @@ pub fn preflight(origin: &str, methods: &str, allow_headers: &str) -> HttpRespon
 /// A preflight answered for a surface whose answers any project's origins may read: allowed
 /// when any project lists the origin (a preflight carries no key), for `methods` and the
 /// headers asked (else `default_headers`); 403 otherwise.
-pub async fn preflight_any(state: &AppState, req: &HttpRequest, methods: &str, default_headers: &str) -> HttpResponse {
+pub(crate) async fn preflight_any(
+    state: &AppState,
+    req: &HttpRequest,
+    methods: &str,
+    default_headers: &str,
+) -> HttpResponse {
     let origin = origin(req);
     let allowed = match origin {
         Some(origin) => state
@@ -92,7 +97,7 @@ pub async fn preflight_any(state: &AppState, req: &HttpRequest, methods: &str, d
 /// CORS headers on an answer made: readable by the page when the caller's project lists its
 /// origin (before the project is known, as for a refused key, when any project does, as for a
 /// preflight).
-pub async fn allow_answer(
+pub(crate) async fn allow_answer(
     state: &AppState,
     req: &HttpRequest,
     project: Option<&str>,

@@ -12,7 +12,7 @@ const RATE_LIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy"
 const RATE_LIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 /// Whether the request's `Accept` names `media` (routes that answer CSV or NDJSON beside JSON).
-pub fn accepts(req: &HttpRequest, media: &str) -> bool {
+pub(crate) fn accepts(req: &HttpRequest, media: &str) -> bool {
     req.headers()
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -25,7 +25,7 @@ pub fn accepts(req: &HttpRequest, media: &str) -> bool {
 /// need.
 /// A parent's counters are named by their level (`up1.<group>`, `up2.<group>`): subject ids
 /// may hold what a structured-field string cannot.
-pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_ms: i64) {
+pub(crate) fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_ms: i64) {
     // A balance is not a quota per window: balance groups have no item.
     if counters.iter().all(|c| c.credit.is_some()) {
         return;
@@ -79,7 +79,7 @@ pub fn rate_limit(response: &mut HttpResponseBuilder, counters: &[Counter], now_
 
 /// Seconds, rounded up, until the earliest reset of a denying group; nothing when none resets
 /// (a balance never does: credits come back by a grant, not by time).
-pub fn retry_after(response: &mut HttpResponseBuilder, counters: &[Counter], denied_by: &[Denial], now_ms: i64) {
+pub(crate) fn retry_after(response: &mut HttpResponseBuilder, counters: &[Counter], denied_by: &[Denial], now_ms: i64) {
     if let Some(seconds) = retry_after_seconds(counters, denied_by, now_ms) {
         response.insert_header((RETRY_AFTER, seconds));
     }
@@ -87,7 +87,7 @@ pub fn retry_after(response: &mut HttpResponseBuilder, counters: &[Counter], den
 
 /// What `Retry-After` says: seconds until the earliest reset of a denying group, or until a
 /// denial says room comes back (capacity leased to members' slices), if any.
-pub fn retry_after_seconds(counters: &[Counter], denied_by: &[Denial], now_ms: i64) -> Option<i64> {
+pub(crate) fn retry_after_seconds(counters: &[Counter], denied_by: &[Denial], now_ms: i64) -> Option<i64> {
     let resets = counters
         .iter()
         .filter(|c| c.credit.is_none())

@@ -8,12 +8,17 @@ use crate::gateway::Idempotency;
 use crate::http::ApiError;
 use crate::secrets::digest_hex;
 
-pub const HEADER: &str = "Idempotency-Key";
+pub(crate) const HEADER: &str = "Idempotency-Key";
 
 /// The call's Idempotency-Key for `route`, if it has one. `scope` is what else makes two calls
 /// the same request (the reservation id of a commit); the body is compared as canonical JSON,
 /// so key order and spacing do not make a repeat look different.
-pub fn idempotency(req: &HttpRequest, route: &str, scope: &str, body: &[u8]) -> Result<Option<Idempotency>, ApiError> {
+pub(crate) fn idempotency(
+    req: &HttpRequest,
+    route: &str,
+    scope: &str,
+    body: &[u8],
+) -> Result<Option<Idempotency>, ApiError> {
     let Some(value) = req.headers().get(HEADER) else {
         return Ok(None);
     };

@@ -9,7 +9,7 @@ use crate::http::ApiError;
 /// Refuses a path with a segment that is not UTF-8 once percent-decoded, naming the id there.
 /// Called by the request-id middleware before routing (one layer less than a middleware of
 /// its own, on every request).
-pub fn check(req: &ServiceRequest) -> Result<(), ApiError> {
+pub(crate) fn check(req: &ServiceRequest) -> Result<(), ApiError> {
     if let Some(position) = req.path().split('/').position(|segment| !decodes_to_utf8(segment)) {
         // The route's pattern names the id at that position, when the path fits a route.
         let field = req
@@ -30,7 +30,7 @@ fn decodes_to_utf8(segment: &str) -> bool {
 
 /// `text` percent-decoded: its bytes, each `%XX` escape as the byte it names and a malformed
 /// one kept as written, and whether every `%` began a well-formed escape.
-pub fn percent_decode(text: &str) -> (Vec<u8>, bool) {
+pub(crate) fn percent_decode(text: &str) -> (Vec<u8>, bool) {
     let bytes = text.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut well_formed = true;

@@ -7,7 +7,7 @@ use crate::quota::ids::check_event;
 use crate::quota::{Milli, ReservationId, Step, StepKind, UserId};
 
 /// A reserve's `fit` and `minFit`.
-pub fn fit(fit: Option<&str>, min_fit: Option<Milli>) -> Result<FitAsk, ApiError> {
+pub(crate) fn fit(fit: Option<&str>, min_fit: Option<Milli>) -> Result<FitAsk, ApiError> {
     let clamp = match fit {
         None => None,
         Some("clamp") => Some(true),
@@ -23,7 +23,7 @@ pub fn fit(fit: Option<&str>, min_fit: Option<Milli>) -> Result<FitAsk, ApiError
 
 /// A step's run, action and kind: `runId` a run of the same user; `actionId` and `kind` only
 /// with it.
-pub fn step(
+pub(crate) fn step(
     user: &UserId,
     run_id: Option<String>,
     action_id: Option<String>,

@@ -2,8 +2,8 @@
 //! in constant time. API keys end in a checksum, so secret scanners can recognise a leaked key
 //! and a mistyped one is refused without a lookup. User tokens are signed, not stored.
 
-pub mod passwords;
-pub mod tokens;
+pub(crate) mod passwords;
+pub(crate) mod tokens;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -14,13 +14,13 @@ const KEY_RANDOM_LEN: usize = 30;
 /// Base62 characters of the CRC-32 checksum at the end of an API key.
 const CHECKSUM_LEN: usize = 6;
 
-pub const SECRET_PREFIX: &str = "qg_sk_";
-pub const PUBLISHABLE_PREFIX: &str = "qg_pk_";
+pub(crate) const SECRET_PREFIX: &str = "qg_sk_";
+pub(crate) const PUBLISHABLE_PREFIX: &str = "qg_pk_";
 /// A user key: one end user's, for the proxy only.
-pub const USER_KEY_PREFIX: &str = "qg_uk_";
+pub(crate) const USER_KEY_PREFIX: &str = "qg_uk_";
 
 /// `N` bytes from the operating system's CSPRNG.
-pub fn random_bytes<const N: usize>() -> [u8; N] {
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     // The OS random source failing means the machine cannot mint secrets at all.
     getrandom::fill(&mut buf).expect("the operating system's random source is unavailable");
@@ -31,7 +31,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 /// thread's ChaCha12 generator, seeded and reseeded from the operating system's source, so an
 /// id is as hard to guess as one drawn from the OS without a system call per request (one of
 /// the three a reserve makes otherwise). Secrets (keys, tokens) keep `random_bytes`.
-pub fn id_bytes<const N: usize>() -> [u8; N] {
+pub(crate) fn id_bytes<const N: usize>() -> [u8; N] {
     use rand::Rng;
     let mut buf = [0u8; N];
     rand::rng().fill_bytes(&mut buf);
@@ -39,7 +39,7 @@ pub fn id_bytes<const N: usize>() -> [u8; N] {
 }
 
 /// A random base62 string of `len` characters (about 5.95 bits each).
-pub fn random_token(len: usize) -> String {
+pub(crate) fn random_token(len: usize) -> String {
     let mut out = String::with_capacity(len);
     while out.len() < len {
         for byte in random_bytes::<32>() {
@@ -53,14 +53,14 @@ pub fn random_token(len: usize) -> String {
 }
 
 /// A new API key: the prefix, 30 random base62 characters and a 6-character checksum.
-pub fn new_api_key(prefix: &str) -> String {
+pub(crate) fn new_api_key(prefix: &str) -> String {
     let body = format!("{prefix}{}", random_token(KEY_RANDOM_LEN));
     let checksum = checksum(&body);
     format!("{body}{checksum}")
 }
 
 /// Whether a presented key has an API key's shape and a matching checksum.
-pub fn api_key_well_formed(key: &str) -> bool {
+pub(crate) fn api_key_well_formed(key: &str) -> bool {
     let expected = SECRET_PREFIX.len() + KEY_RANDOM_LEN + CHECKSUM_LEN;
     let prefixed = [SECRET_PREFIX, PUBLISHABLE_PREFIX, USER_KEY_PREFIX]
         .iter()
@@ -113,23 +113,23 @@ fn crc32(bytes: &[u8]) -> u32 {
 }
 
 /// Generated root tokens start with this.
-pub const ROOT_PREFIX: &str = "qg_root_";
+pub(crate) const ROOT_PREFIX: &str = "qg_root_";
 
 /// A configured root token shorter than this draws a warning at start-up: it opens every
 /// project, and the dashboard's sign-in is only throttled, not closed, to guessing.
-pub const MIN_ROOT_TOKEN_CHARS: usize = 32;
+pub(crate) const MIN_ROOT_TOKEN_CHARS: usize = 32;
 
 /// A new root token, `qg_root_` and 40 base62 characters.
-pub fn new_root_token() -> String {
+pub(crate) fn new_root_token() -> String {
     format!("{ROOT_PREFIX}{}", random_token(40))
 }
 
-pub fn digest(token: &str) -> [u8; 32] {
+pub(crate) fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
 /// The digest in lower-case hex, as key records store it.
-pub fn digest_hex(token: &str) -> String {
+pub(crate) fn digest_hex(token: &str) -> String {
     let mut text = String::with_capacity(64);
     push_hex(&mut text, &digest(token));
     text
@@ -137,7 +137,7 @@ pub fn digest_hex(token: &str) -> String {
 
 /// Appends `bytes` in lower-case hex, as `hex::encode` writes them (by a table: this runs on
 /// every request, and that crate's char-by-char iterator costs five times as much).
-pub fn push_hex(out: &mut String, bytes: &[u8]) {
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for &byte in bytes {
         out.push(char::from(DIGITS[usize::from(byte >> 4)]));
@@ -146,24 +146,24 @@ pub fn push_hex(out: &mut String, bytes: &[u8]) {
 }
 
 /// Constant-time equality of two digests.
-pub fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
+pub(crate) fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
     bytes_equal(a, b)
 }
 
 /// Equality of two byte strings in time that depends on their lengths only.
-pub fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// HMAC-SHA256 of `message` under `key`.
-pub fn sign(key: &[u8], message: &[u8]) -> Vec<u8> {
+pub(crate) fn sign(key: &[u8], message: &[u8]) -> Vec<u8> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(message);
     mac.finalize().into_bytes().to_vec()
 }
 
 /// Whether `signature` is the HMAC-SHA256 of `message`, compared in constant time.
-pub fn verify(key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+pub(crate) fn verify(key: &[u8], message: &[u8], signature: &[u8]) -> bool {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(message);
     mac.verify_slice(signature).is_ok()

@@ -11,7 +11,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use super::{bytes_equal, random_bytes};
 
 /// Argon2id with its memory: one per thread that hashes.
-pub struct Hasher {
+pub(crate) struct Hasher {
     blocks: Vec<Block>,
 }
 
@@ -25,7 +25,7 @@ impl Default for Hasher {
 
 impl Hasher {
     /// The PHC string of `password` (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`).
-    pub fn hash(&mut self, password: &str) -> String {
+    pub(crate) fn hash(&mut self, password: &str) -> String {
         let salt = SaltString::encode_b64(&random_bytes::<16>()).expect("16 bytes is a valid salt");
         let mut raw = [0u8; 64];
         let salt_bytes = salt.decode_b64(&mut raw).expect("a salt it encoded decodes");
@@ -45,7 +45,7 @@ impl Hasher {
 
     /// Whether `password` is the one `phc` was made from; false for a malformed `phc`, or one
     /// whose memory is more than this hasher's.
-    pub fn verify(&mut self, password: &str, phc: &str) -> bool {
+    pub(crate) fn verify(&mut self, password: &str, phc: &str) -> bool {
         let Ok(parsed) = PasswordHash::new(phc) else {
             return false;
         };
@@ -75,18 +75,20 @@ impl Hasher {
 }
 
 /// The PHC string of `password`, with a hasher of its own (tests, start-up).
-pub fn hash(password: &str) -> String {
+pub(crate) fn hash(password: &str) -> String {
     Hasher::default().hash(password)
 }
 
-/// Whether `password` is the one `phc` was made from, with a hasher of its own.
-pub fn verify(password: &str, phc: &str) -> bool {
+/// Whether `password` is the one `phc` was made from, with a hasher of its own (the node
+/// verifies on its hashers' threads: `Hasher::verify`).
+#[cfg(test)]
+fn verify(password: &str, phc: &str) -> bool {
     Hasher::default().verify(password, phc)
 }
 
 /// A hash of no one's password, verified when a sign-in names no operator, so an unknown
 /// address takes as long to refuse as a wrong password.
-pub fn decoy() -> &'static str {
+pub(crate) fn decoy() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| hash(&super::random_token(24)))
 }

@@ -11,7 +11,7 @@ use super::{sign, verify as verify_signature};
 const PREFIX: &str = "qg_ut_";
 /// What a token says: which project's user, until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
+pub(crate) struct Claims {
     #[serde(rename = "p")]
     pub project: String,
     #[serde(rename = "u")]
@@ -22,14 +22,14 @@ pub struct Claims {
 
 /// `qg_ut_<base64url claims>.<base64url HMAC-SHA256 of the first part>`. Claims that cannot be
 /// written are an error, never a signed empty payload.
-pub fn mint(signing_key: &[u8], claims: &Claims) -> Result<String, serde_json::Error> {
+pub(crate) fn mint(signing_key: &[u8], claims: &Claims) -> Result<String, serde_json::Error> {
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?);
     let signature = URL_SAFE_NO_PAD.encode(sign(signing_key, payload.as_bytes()));
     Ok(format!("{PREFIX}{payload}.{signature}"))
 }
 
 /// The claims of an untampered token that has not expired at `now_ms`.
-pub fn verify(signing_key: &[u8], token: &str, now_ms: i64) -> Option<Claims> {
+pub(crate) fn verify(signing_key: &[u8], token: &str, now_ms: i64) -> Option<Claims> {
     let (payload, signature) = token.strip_prefix(PREFIX)?.split_once('.')?;
     let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
     if !verify_signature(signing_key, payload.as_bytes(), &signature) {

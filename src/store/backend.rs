@@ -62,14 +62,14 @@ impl std::fmt::Display for RedisMode {
 /// is one round trip (a pool would add a PING per checkout).
 /// Sentinel keeps a pool, whose fresh connections ask the sentinels for the current primary.
 #[derive(Clone)]
-pub enum Backend {
+pub(crate) enum Backend {
     Standalone(Arc<Standalone>),
     Cluster(Arc<LazyCluster>),
     Sentinel(sentinel::Pool),
 }
 
 /// A connection of any kind; cloning a multiplexed one is cheap.
-pub enum Conn {
+pub(crate) enum Conn {
     /// The data plane's commands go over the thread's pipe, the rest over its manager.
     Standalone(Arc<Standalone>, Pipe),
     Cluster(ClusterConnection),
@@ -79,7 +79,7 @@ pub enum Conn {
 /// A standalone server: per worker thread, made on first use on that thread's runtime (so a
 /// request never hands its Redis call to another thread), a pipe for the data plane's
 /// scripts (`pipe/`) and redis's multiplexed connection manager for everything else.
-pub struct Standalone {
+pub(crate) struct Standalone {
     id: usize,
     client: redis::Client,
     config: ConnectionManagerConfig,
@@ -170,7 +170,7 @@ fn read_only(cmd: &Cmd) -> bool {
 
 /// The cluster connection, made on first use so a node can start before the cluster; the
 /// connection then follows MOVED, ASK and topology changes itself.
-pub struct LazyCluster {
+pub(crate) struct LazyCluster {
     client: ClusterClient,
     connection: OnceCell<ClusterConnection>,
 }
@@ -178,7 +178,12 @@ pub struct LazyCluster {
 impl Backend {
     /// Builds the pool; connections are made on first use, so a node can start before Redis.
     /// In cluster mode `url` is a comma-separated list of seed nodes.
-    pub fn new(mode: RedisMode, url: &str, master: &str, command_timeout: Duration) -> Result<Backend, StoreError> {
+    pub(crate) fn new(
+        mode: RedisMode,
+        url: &str,
+        master: &str,
+        command_timeout: Duration,
+    ) -> Result<Backend, StoreError> {
         let unavailable = |e: &RedisError| StoreError::Unavailable(Failure::redis(e));
         match mode {
             RedisMode::Standalone => {
@@ -225,14 +230,14 @@ impl Backend {
 
     /// Drops every idle connection: after a failover some may reach a primary that became a
     /// replica, which answers every write with READONLY.
-    pub fn forget_idle(&self) {
+    pub(crate) fn forget_idle(&self) {
         // The multiplexed connections reconnect by themselves.
         if let Backend::Sentinel(pool) = self {
             pool.retain(|_, _| false);
         }
     }
 
-    pub async fn get(&self) -> Result<Conn, StoreError> {
+    pub(crate) async fn get(&self) -> Result<Conn, StoreError> {
         match self {
             Backend::Standalone(standalone) => Ok(Conn::Standalone(standalone.clone(), standalone.pipe().await?)),
             // Connecting is boxed: its future is kilobytes, and unboxed it would be part of
@@ -249,7 +254,7 @@ impl Backend {
         }
     }
 
-    pub fn is_cluster(&self) -> bool {
+    pub(crate) fn is_cluster(&self) -> bool {
         matches!(self, Backend::Cluster(_))
     }
 }
@@ -257,7 +262,11 @@ impl Backend {
 impl Conn {
     /// Sends a command already encoded (RESP, in parts) where the connection takes it as it
     /// is; elsewhere sends the same command built by `cmd`.
-    pub async fn send_packed(&mut self, parts: &[&[u8]], cmd: impl FnOnce() -> Cmd) -> redis::RedisResult<Value> {
+    pub(crate) async fn send_packed(
+        &mut self,
+        parts: &[&[u8]],
+        cmd: impl FnOnce() -> Cmd,
+    ) -> redis::RedisResult<Value> {
         match self {
             Conn::Standalone(_, pipe) => pipe.send_packed(parts).await,
             _ => {

@@ -52,7 +52,7 @@ use backend::{Backend, Conn};
 pub use credits::GrantMade;
 pub use failure::Failure;
 pub use outbox::{ApprovalNote, LeaseNote, LeaseNoteKind, OutboxEntry, Outboxed};
-pub use scripts::{asked_text, Alternative, Asked, Weighed};
+pub(crate) use scripts::{asked_text, Alternative, Asked, Weighed};
 pub use scripts::{contract, every_script, library};
 pub use scripts::{
     AdjustArgs, Adjustment, Decided, Ended, Ending, Extended, Fired, Held, Idempotency, LedgerEntry, OpenLease,

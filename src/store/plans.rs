@@ -10,7 +10,7 @@ use crate::quota::{Plan, PlanDeletion, PlanDoc, UserId};
 /// How long a claim on a plan keeps it from being deleted: far longer than a subscribe takes
 /// (a few command timeouts), so only a node that died between the claim and the users index
 /// leaves one behind, and it lapses.
-pub const CLAIM_TTL_MS: i64 = 60_000;
+pub(crate) const CLAIM_TTL_MS: i64 = 60_000;
 
 impl Store {
     /// Stores a validated plan; returns its version (unchanged when the document is).

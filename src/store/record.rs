@@ -145,7 +145,7 @@ struct RecordHold {
 
 /// A hold's measure as a record keeps it: the plan document's own form
 /// (`{"metadata":"<key>"}` or `{"weights":{"<key>":0.00025}}`), "" for the quantity.
-pub fn measure_json(measure: &Measure) -> String {
+pub(crate) fn measure_json(measure: &Measure) -> String {
     measure
         .to_doc()
         .and_then(|doc| serde_json::to_string(&doc).ok())
@@ -187,7 +187,7 @@ fn number<T: std::str::FromStr>(what: &str, value: &str) -> Result<T, StoreError
 }
 
 /// The record's JSON as a `Reservation`.
-pub fn parse(json: &str) -> Result<Reservation, StoreError> {
+pub(crate) fn parse(json: &str) -> Result<Reservation, StoreError> {
     let record: Record =
         serde_json::from_str(json).map_err(|e| StoreError::Protocol(format!("reservation record: {e}").into()))?;
     let version = match record.version.as_deref() {
@@ -247,7 +247,7 @@ pub fn parse(json: &str) -> Result<Reservation, StoreError> {
 
 /// A hold's unit as the scripts keep it (`k`): left out for count, "c" for in-flight limits
 /// (the scripts test for it), else the unit's name.
-pub fn unit_code(unit: Unit) -> &'static str {
+pub(crate) fn unit_code(unit: Unit) -> &'static str {
     match unit {
         Unit::Count => "",
         Unit::Concurrent => "c",
@@ -255,7 +255,7 @@ pub fn unit_code(unit: Unit) -> &'static str {
     }
 }
 
-pub fn unit_of_code(code: &str) -> Option<Unit> {
+pub(crate) fn unit_of_code(code: &str) -> Option<Unit> {
     match code {
         "" => Some(Unit::Count),
         "c" => Some(Unit::Concurrent),
@@ -311,7 +311,7 @@ fn slice_ancestor(field: &str) -> Option<String> {
 
 /// A balance group's mode as holds and records write it, "b/<balance>/<overdraft milli>/
 /// <rollover max milli, "" for none>" (lua/library/modules/holds.lua): its balance.
-pub fn balance_of(mode: &str) -> Option<&str> {
+pub(crate) fn balance_of(mode: &str) -> Option<&str> {
     let mut parts = mode.strip_prefix("b/")?.split('/');
     let (name, overdraft, rollover) = (parts.next()?, parts.next()?, parts.next()?);
     let numbers = overdraft.parse::<u64>().is_ok() && (rollover.is_empty() || rollover.parse::<u64>().is_ok());
@@ -319,7 +319,7 @@ pub fn balance_of(mode: &str) -> Option<&str> {
 }
 
 /// A balance group's mode as holds and records write it (`balance_of` reads it back).
-pub fn balance_mode(b: &Balance) -> String {
+pub(crate) fn balance_mode(b: &Balance) -> String {
     let rollover = b.rollover.map(|r| r.0.to_string()).unwrap_or_default();
     format!("b/{}/{}/{rollover}", b.name, b.overdraft.0)
 }

@@ -14,7 +14,7 @@ use super::{Store, StoreError};
 use crate::quota::{DayActivity, Outcomes, UserId};
 
 /// Activity by UTC day and group.
-pub type Days = BTreeMap<(i64, String), DayActivity>;
+pub(crate) type Days = BTreeMap<(i64, String), DayActivity>;
 
 impl Store {
     /// The user's rollups of the UTC days from `from_day` to `to_day` (both included), by day

@@ -107,7 +107,7 @@ impl Store {
 }
 
 /// An override as the subscription hash keeps it: "<quota milli>|<expires ms or empty>".
-pub fn encode_override(o: &Override) -> String {
+pub(crate) fn encode_override(o: &Override) -> String {
     format!(
         "{}|{}",
         o.quota.0,

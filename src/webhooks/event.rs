@@ -10,7 +10,7 @@ use crate::quota::Milli;
 /// approval event, so "alert with owner and scope attached" holds as written.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Policy<'a> {
+pub(crate) struct Policy<'a> {
     /// The group's `owner`, else its plan's; null when neither names one.
     pub owner: Option<&'a str>,
     /// `day`, `week` or `month`; null when not set.
@@ -21,7 +21,7 @@ pub struct Policy<'a> {
 /// The subject, plan, group (and per-value value) and period an event is about.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Scope<'a> {
+pub(crate) struct Scope<'a> {
     pub subject: &'a str,
     pub plan_id: Option<&'a str>,
     pub group_id: &'a str,
@@ -35,7 +35,7 @@ pub struct Scope<'a> {
 /// `data` of a quota event.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct QuotaData<'a> {
+pub(crate) struct QuotaData<'a> {
     pub project_id: &'a str,
     pub user_id: &'a str,
     pub plan_id: Option<&'a str>,
@@ -60,7 +60,7 @@ pub struct QuotaData<'a> {
 /// `data` of a balance's event (`credits.low_balance`, `credits.depleted`).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CreditData<'a> {
+pub(crate) struct CreditData<'a> {
     pub project_id: &'a str,
     pub user_id: &'a str,
     pub plan_id: Option<&'a str>,
@@ -79,7 +79,7 @@ pub struct CreditData<'a> {
 /// `quota.approval_decided`): the request as `GET /v1/approvals` lists it, with the plan.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ApprovalData<'a> {
+pub(crate) struct ApprovalData<'a> {
     pub approval_id: &'a str,
     pub project_id: &'a str,
     pub user_id: &'a str,
@@ -122,7 +122,7 @@ struct Envelope<'a, T: Serialize> {
 
 /// The body of an event of `kind` at `at_ms`. A body that cannot be written is an error, never
 /// an empty text: an empty body would be signed and delivered as though it were the event.
-pub fn body<T: Serialize>(kind: &str, at_ms: i64, data: T) -> Result<String, serde_json::Error> {
+pub(crate) fn body<T: Serialize>(kind: &str, at_ms: i64, data: T) -> Result<String, serde_json::Error> {
     serde_json::to_string(&Envelope {
         kind,
         timestamp: rfc3339(at_ms),
@@ -131,7 +131,7 @@ pub fn body<T: Serialize>(kind: &str, at_ms: i64, data: T) -> Result<String, ser
 }
 
 /// Period bounds as events carry them: the start of a lifetime group is null too.
-pub fn period(start_ms: i64, end_ms: Option<i64>) -> (Option<String>, Option<String>) {
+pub(crate) fn period(start_ms: i64, end_ms: Option<i64>) -> (Option<String>, Option<String>) {
     match end_ms {
         Some(end) => (Some(rfc3339(start_ms)), Some(rfc3339(end))),
         None => (None, None),

@@ -12,11 +12,11 @@ use tokio::time::Instant;
 use super::WebhookSettings;
 
 /// The longest URL an endpoint keeps, as given and as normalised.
-pub const MAX_URL_BYTES: usize = 2048;
+pub(crate) const MAX_URL_BYTES: usize = 2048;
 
 /// Why a URL may not be delivered to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refused {
+pub(crate) enum Refused {
     #[error("must be an absolute http(s) URL")]
     Malformed,
     #[error("must not contain control characters (CR, LF, tab, NUL, ...)")]
@@ -37,7 +37,7 @@ pub enum Refused {
 /// (scheme and host in lower case, the default port and dot segments dropped, the rest
 /// percent-encoded), which is what an endpoint stores. A URL parser drops tabs and line breaks
 /// silently, so any control character is refused before parsing, never cleaned away.
-pub fn check_url(text: &str, settings: &WebhookSettings) -> Result<Url, Refused> {
+pub(crate) fn check_url(text: &str, settings: &WebhookSettings) -> Result<Url, Refused> {
     if text.chars().any(char::is_control) {
         return Err(Refused::Control);
     }
@@ -67,7 +67,11 @@ pub fn check_url(text: &str, settings: &WebhookSettings) -> Result<Url, Refused>
 
 /// The addresses to connect to for `url`: every one its host resolves to, all allowed. The
 /// system's resolver has no time limit of its own, so the lookup is given up at `deadline`.
-pub async fn resolve(url: &Url, settings: &WebhookSettings, deadline: Instant) -> Result<Vec<SocketAddr>, Refused> {
+pub(crate) async fn resolve(
+    url: &Url,
+    settings: &WebhookSettings,
+    deadline: Instant,
+) -> Result<Vec<SocketAddr>, Refused> {
     resolve_with(url, settings, deadline, system_lookup).await
 }
 
@@ -76,7 +80,7 @@ async fn system_lookup(host: String, port: u16) -> std::io::Result<Vec<SocketAdd
 }
 
 /// As `resolve`, with the lookup given: the seam a test uses for a resolver that never answers.
-pub async fn resolve_with<F, Fut>(
+pub(crate) async fn resolve_with<F, Fut>(
     url: &Url,
     settings: &WebhookSettings,
     deadline: Instant,
@@ -110,7 +114,7 @@ where
 /// An IPv6 address that embeds an IPv4 one (mapped, compatible, translated, NAT64, 6to4) is
 /// judged by the IPv4 address it carries, so `[::7f00:1]` is loopback and `[2002:a9fe:a9fe::1]`
 /// the metadata address.
-pub fn is_public(ip: IpAddr) -> bool {
+pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => public_v4(v4),
         IpAddr::V6(v6) => match embedded_v4(v6) {

@@ -2,10 +2,10 @@
 //! the SSRF guard (`guard.rs`) and one HTTP attempt (`send.rs`). What to deliver and when is
 //! the gateway's (`gateway/workers/deliver.rs`); this module only knows HTTP and the spec.
 
-pub mod event;
-pub mod guard;
-pub mod send;
-pub mod sign;
+pub(crate) mod event;
+pub(crate) mod guard;
+pub(crate) mod send;
+pub(crate) mod sign;
 
 use std::time::Duration;
 

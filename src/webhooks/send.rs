@@ -10,7 +10,7 @@ use super::{sign, WebhookSettings};
 
 /// How one attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Attempt {
+pub(crate) enum Attempt {
     /// A 2xx.
     Delivered(u16),
     /// 410 Gone: the receiver asks never to be called again.
@@ -20,7 +20,7 @@ pub enum Attempt {
 }
 
 /// What one attempt sends.
-pub struct Message<'a> {
+pub(crate) struct Message<'a> {
     pub url: &'a str,
     /// Every live secret of the endpoint (two for 24 hours after a rotation).
     pub secrets: &'a [&'a str],
@@ -31,7 +31,7 @@ pub struct Message<'a> {
 }
 
 /// One attempt, given up at `deadline` whatever it is waiting for (DNS, connecting, the answer).
-pub async fn send(message: &Message<'_>, settings: &WebhookSettings, deadline: Instant) -> Attempt {
+pub(crate) async fn send(message: &Message<'_>, settings: &WebhookSettings, deadline: Instant) -> Attempt {
     let posted = tokio::time::timeout_at(deadline, post(message, settings, deadline))
         .await
         .unwrap_or_else(|_| Err("timed out".to_string()));

@@ -6,10 +6,10 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-pub const SECRET_PREFIX: &str = "whsec_";
+pub(crate) const SECRET_PREFIX: &str = "whsec_";
 
 /// A new secret: `whsec_` + base64 of 24 random bytes.
-pub fn new_secret() -> String {
+pub(crate) fn new_secret() -> String {
     format!(
         "{SECRET_PREFIX}{}",
         STANDARD.encode(crate::secrets::random_bytes::<24>())
@@ -17,7 +17,7 @@ pub fn new_secret() -> String {
 }
 
 /// The `webhook-signature` header for `body` sent as `id` at `timestamp` (Unix seconds).
-pub fn signature(secrets: &[&str], id: &str, timestamp: i64, body: &str) -> String {
+pub(crate) fn signature(secrets: &[&str], id: &str, timestamp: i64, body: &str) -> String {
     secrets
         .iter()
         .filter_map(|secret| {

@@ -11,7 +11,7 @@ use crate::json::rfc3339;
 use crate::quota::{RunState, Status};
 
 /// A user's status as a pill: active or blocked.
-pub fn status_pill(status: Status) -> Markup {
+pub(crate) fn status_pill(status: Status) -> Markup {
     match status {
         Status::Active => html! { span.pill.active { "active" } },
         Status::Blocked => html! { span.pill.blocked { "blocked" } },
@@ -19,7 +19,7 @@ pub fn status_pill(status: Status) -> Markup {
 }
 
 /// A run's state as a pill: open, closed or expired.
-pub fn state_pill(state: RunState) -> Markup {
+pub(crate) fn state_pill(state: RunState) -> Markup {
     match state {
         RunState::Open => html! { span.pill.active { "open" } },
         RunState::Closed => html! { span.pill { "closed" } },
@@ -29,7 +29,7 @@ pub fn state_pill(state: RunState) -> Markup {
 
 /// How a run ends: an open one when it expires, a closed one when it was closed, an expired
 /// one when its time ran out (its expiry is settled by the next call after).
-pub fn ending(view: &RunView) -> Markup {
+pub(crate) fn ending(view: &RunView) -> Markup {
     let r = &view.reservation;
     match view.state {
         RunState::Open => html! { "expires " (when(r.expires_ms)) },
@@ -39,12 +39,12 @@ pub fn ending(view: &RunView) -> Markup {
 }
 
 /// When a run started, its exact instant (empty when its record does not say).
-pub fn started(view: &RunView) -> String {
+pub(crate) fn started(view: &RunView) -> String {
     view.reservation.created_ms.map(rfc3339).unwrap_or_default()
 }
 
 /// Who owns a budget and how often they review it, as the plan and approval pages show it.
-pub fn owner(owner: Option<&str>, review: Option<&str>) -> Markup {
+pub(crate) fn owner(owner: Option<&str>, review: Option<&str>) -> Markup {
     html! {
         @match owner { Some(o) => (Shown(o)), None => span.muted { "none named" } }
         @if let Some(r) = review { br; span.muted { "reviewed every " (r) } }

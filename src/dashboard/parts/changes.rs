@@ -10,7 +10,7 @@ use super::shown::Shown;
 use crate::quota::ChangeEntry;
 
 /// Changes as a table, newest first.
-pub fn changes_table(changes: &[ChangeEntry]) -> Markup {
+pub(crate) fn changes_table(changes: &[ChangeEntry]) -> Markup {
     html! {
         table {
             thead { tr { th { "Time" } th { "Who" } th { "What" } th { "On" } th { "Details" } } }

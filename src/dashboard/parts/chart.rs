@@ -14,7 +14,7 @@ const HEIGHT: f64 = 120.0;
 
 /// Bars of each day's usage of the groups that count in `measure` (never a sum across
 /// measures), oldest left; labelled with the first and last dates and the highest day.
-pub fn daily_chart(days: &[UsageDay], measure: &str, measures: &BTreeMap<String, &'static str>) -> Markup {
+pub(crate) fn daily_chart(days: &[UsageDay], measure: &str, measures: &BTreeMap<String, &'static str>) -> Markup {
     let of_measure = |group: &str| measures.get(group).is_some_and(|m| *m == measure);
     let totals: Vec<f64> = days
         .iter()
@@ -49,7 +49,7 @@ pub fn daily_chart(days: &[UsageDay], measure: &str, measures: &BTreeMap<String,
 }
 
 /// Two bars a day, admitted and denied reserves, oldest left.
-pub fn decisions_chart(days: &[(i64, (i64, i64))]) -> Markup {
+pub(crate) fn decisions_chart(days: &[(i64, (i64, i64))]) -> Markup {
     let top = days.iter().map(|(_, (a, d))| (*a).max(*d)).max().unwrap_or(0).max(1) as f64;
     let step = WIDTH / days.len().max(1) as f64;
     let bar = (step / 2.0 - 1.0).max(1.0);
@@ -74,7 +74,7 @@ pub fn decisions_chart(days: &[(i64, (i64, i64))]) -> Markup {
 }
 
 /// A bar of `used` and `held` against `quota` (full when the quota is 0).
-pub fn bar(used: Milli, held: Milli, quota: Milli) -> Markup {
+pub(crate) fn bar(used: Milli, held: Milli, quota: Milli) -> Markup {
     let pct = |m: Milli| {
         if quota.0 == 0 {
             100.0
@@ -94,13 +94,13 @@ pub fn bar(used: Milli, held: Milli, quota: Milli) -> Markup {
 }
 
 /// The buckets of a share histogram: tenths of the quota, then over it.
-pub const SHARE_BUCKETS: [&str; 11] = [
+pub(crate) const SHARE_BUCKETS: [&str; 11] = [
     "0–10", "10–20", "20–30", "30–40", "40–50", "50–60", "60–70", "70–80", "80–90", "90–100", "over 100",
 ];
 
 /// The bucket of `SHARE_BUCKETS` a share in millionths falls in: a tenth includes its lower
 /// bound, the last tenth its upper too (a user at exactly their quota is in 90–100).
-pub fn share_bucket(ppm: u64) -> usize {
+pub(crate) fn share_bucket(ppm: u64) -> usize {
     if ppm > 1_000_000 {
         SHARE_BUCKETS.len() - 1
     } else {
@@ -110,7 +110,7 @@ pub fn share_bucket(ppm: u64) -> usize {
 
 /// Users per bucket of `SHARE_BUCKETS`, two bars a bucket: under the baseline (left, light)
 /// and under the candidate; labelled with the buckets and the highest count.
-pub fn share_histogram(group: &str, baseline: &[u64], candidate: &[u64]) -> Markup {
+pub(crate) fn share_histogram(group: &str, baseline: &[u64], candidate: &[u64]) -> Markup {
     const TOP: f64 = 14.0;
     let top = baseline.iter().chain(candidate).copied().max().unwrap_or(0).max(1) as f64;
     let step = WIDTH / SHARE_BUCKETS.len() as f64;

@@ -16,18 +16,18 @@ use crate::http::{ApiError, AppState};
 use crate::quota::ReasonText;
 
 /// Whether the form was sent from its confirmation page.
-pub fn confirmed(fields: &HashMap<String, String>) -> bool {
+pub(crate) fn confirmed(fields: &HashMap<String, String>) -> bool {
     fields.get("confirmed").is_some_and(|v| v == "1")
 }
 
 /// The reason the confirmation page asked for: 1 to 256 bytes (`reason`).
-pub fn reason(fields: &HashMap<String, String>) -> Result<ReasonText, ApiError> {
+pub(crate) fn reason(fields: &HashMap<String, String>) -> Result<ReasonText, ApiError> {
     let text = fields.get("reason").map_or("", |r| r.trim());
     ReasonText::parse(text).map_err(|d| ApiError::invalid("reason", d))
 }
 
 /// What a confirmation page asks.
-pub struct Ask<'a> {
+pub(crate) struct Ask<'a> {
     /// The page's section in the navigation, and its title.
     pub section: &'a str,
     pub title: &'a str,
@@ -44,7 +44,7 @@ pub struct Ask<'a> {
 }
 
 /// The confirmation page: the form's fields again, hidden, with `confirmed=1`.
-pub async fn ask(
+pub(crate) async fn ask(
     state: &AppState,
     session: &Session,
     fields: &HashMap<String, String>,

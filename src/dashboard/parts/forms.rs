@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest};
 use crate::secrets::random_bytes;
 
 /// A urlencoded form body as name -> value (the last value of a repeated name wins).
-pub fn form(body: &[u8]) -> HashMap<String, String> {
+pub(crate) fn form(body: &[u8]) -> HashMap<String, String> {
     let text = std::str::from_utf8(body).unwrap_or("");
     web::Query::<Vec<(String, String)>>::from_query(text)
         .map(|q| q.into_inner().into_iter().collect())
@@ -16,12 +16,12 @@ pub fn form(body: &[u8]) -> HashMap<String, String> {
 }
 
 /// A URL's query as name -> value, read as a form is.
-pub fn query(req: &HttpRequest) -> HashMap<String, String> {
+pub(crate) fn query(req: &HttpRequest) -> HashMap<String, String> {
     form(req.query_string().as_bytes())
 }
 
 /// A form's nonce: 16 random bytes, base64url: with it a form sent twice is one request.
-pub fn nonce() -> String {
+pub(crate) fn nonce() -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     URL_SAFE_NO_PAD.encode(random_bytes::<16>())

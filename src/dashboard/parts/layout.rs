@@ -12,11 +12,11 @@ use super::shown::Shown;
 use crate::gateway::console::sessions::Session;
 use crate::http::{ApiError, AppState};
 
-pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+pub(crate) const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
                        frame-ancestors 'none'; base-uri 'none'";
 
 /// The stylesheet, compiled into the binary.
-pub async fn css() -> HttpResponse {
+pub(crate) async fn css() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
@@ -24,7 +24,7 @@ pub async fn css() -> HttpResponse {
 }
 
 /// An HTML answer with the dashboard's security headers.
-pub fn html_response(status: actix_web::http::StatusCode, body: Markup) -> HttpResponse {
+pub(crate) fn html_response(status: actix_web::http::StatusCode, body: Markup) -> HttpResponse {
     let mut res = HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(body.into_string());
@@ -42,14 +42,14 @@ pub fn html_response(status: actix_web::http::StatusCode, body: Markup) -> HttpR
 }
 
 /// A hidden CSRF field for a form of this session.
-pub fn csrf(session: &Session) -> Markup {
+pub(crate) fn csrf(session: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf); }
 }
 
 /// A signed-in page: the frame around `body`, with `active` the current section and `flash`
 /// a banner (`notice::banner` or `notice::error`). The navigation's count is read for every
 /// page, so a request opened while an operator works elsewhere shows on their next click.
-pub async fn page(
+pub(crate) async fn page(
     state: &AppState,
     session: &Session,
     active: &str,
@@ -63,7 +63,7 @@ pub async fn page(
 
 /// A signed-in page that reloads itself every `seconds` (a task's progress), by a `refresh`
 /// meta element: no script, which the Content-Security-Policy would refuse anyway.
-pub async fn refreshing_page(
+pub(crate) async fn refreshing_page(
     state: &AppState,
     session: &Session,
     (active, title): (&str, &str),
@@ -142,13 +142,13 @@ fn frame(
 
 /// A page outside a session (signing in, taking up an invitation): the same head, no
 /// navigation.
-pub fn bare_page(title: &str, body: Markup) -> Markup {
+pub(crate) fn bare_page(title: &str, body: Markup) -> Markup {
     bare_page_with(title, None, body)
 }
 
 /// A page outside a session that reloads itself every `refresh` seconds when given (an error
 /// page waiting for the store).
-pub fn bare_page_with(title: &str, refresh: Option<u32>, body: Markup) -> Markup {
+pub(crate) fn bare_page_with(title: &str, refresh: Option<u32>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {

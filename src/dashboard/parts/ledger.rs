@@ -18,7 +18,7 @@ const METADATA_CHARS: usize = 80;
 /// Reads a ledger through `read` (from a cursor, at most so many entries), `page` entries at
 /// a time, handing each page's entries to `seen`, until it ends or `max` entries were read.
 /// True when the bound stopped the reading.
-pub async fn read_bounded(
+pub(crate) async fn read_bounded(
     max: usize,
     page: usize,
     mut read: impl AsyncFnMut(Option<LedgerCursor>, usize) -> Result<UsageEventPage, GatewayError>,
@@ -45,7 +45,7 @@ pub async fn read_bounded(
 /// Ledger entries as a table: what each used (its model), through which key, in a parent's
 /// ledger by which member, and for a run's step its run, action and kind. `run` is the run a
 /// page shows: its own steps need no link back to it.
-pub fn entries_table(events: &[UsageEvent], run: Option<&str>) -> Markup {
+pub(crate) fn entries_table(events: &[UsageEvent], run: Option<&str>) -> Markup {
     // Only a parent's ledger names members, and only runs have steps: other pages keep their
     // columns.
     let by_member = events.iter().any(|e| e.member.is_some());
@@ -118,7 +118,7 @@ fn step_cell(step: &StepOf, run: Option<&str>) -> Markup {
 /// tokens in and out (images, seconds of audio, characters spoken when any), whether the
 /// provider reported them or the hold was charged, the provider's status and the call's
 /// duration.
-pub fn proxied(e: &UsageEvent) -> Option<String> {
+pub(crate) fn proxied(e: &UsageEvent) -> Option<String> {
     let meta = e.metadata.as_ref()?;
     let text = |k: &str| meta.get(k).and_then(Value::as_str);
     let number = |k: &str| meta.get(k).and_then(Value::as_u64);

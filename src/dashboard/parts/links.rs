@@ -8,11 +8,11 @@ use super::shown::Shown;
 use crate::quota::{ApprovalStatus, ReservationId, UserId};
 
 /// The approvals queue's path (the navigation's one link with a count).
-pub const APPROVALS: &str = "/dashboard/approvals";
+pub(crate) const APPROVALS: &str = "/dashboard/approvals";
 
 /// `text` percent-encoded for a URL's path segment or query value: every byte but the
 /// unreserved ones.
-pub fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
@@ -23,13 +23,13 @@ pub fn encode(text: &str) -> String {
 
 /// The path of a user's page, percent-encoded. Only for a valid id: `.` and `..` are none,
 /// since every URL parser resolves them (encoded too, as `%2E%2E`) to another page.
-pub fn user_href(user: &UserId) -> String {
+pub(crate) fn user_href(user: &UserId) -> String {
     format!("/dashboard/users/{}", encode(user.as_str()))
 }
 
 /// A user's id as a link to their page; as text only when the id is not one a page can have
 /// (one stored before ids were checked as they are now).
-pub fn user_link(user: &str) -> Markup {
+pub(crate) fn user_link(user: &str) -> Markup {
     match UserId::parse(user) {
         Ok(id) => html! { a href=(user_href(&id)) { (Shown(user)) } },
         Err(_) => html! { (Shown(user)) },
@@ -37,12 +37,12 @@ pub fn user_link(user: &str) -> Markup {
 }
 
 /// The path of a run's page, under its user's (whom the id names).
-pub fn run_href(id: &ReservationId) -> String {
+pub(crate) fn run_href(id: &ReservationId) -> String {
     format!("{}/runs/{}", user_href(id.user()), encode(id.as_str()))
 }
 
 /// A run's id as a link to its page; as text only when it is no run id this gateway made.
-pub fn run_link(id: &str) -> Markup {
+pub(crate) fn run_link(id: &str) -> Markup {
     match ReservationId::parse_run(id) {
         Some(run) => html! { a href=(run_href(&run)) { code { (Shown(id)) } } },
         None => html! { code { (Shown(id)) } },
@@ -51,7 +51,11 @@ pub fn run_link(id: &str) -> Markup {
 
 /// The approvals queue's address: of one status (pending when None), of one user (everyone's
 /// when None), after a cursor.
-pub fn approvals_href(status: Option<ApprovalStatus>, user: Option<&UserId>, after: Option<&(i64, String)>) -> String {
+pub(crate) fn approvals_href(
+    status: Option<ApprovalStatus>,
+    user: Option<&UserId>,
+    after: Option<&(i64, String)>,
+) -> String {
     let mut params = Vec::new();
     if let Some(status) = status.filter(|s| *s != ApprovalStatus::Pending) {
         params.push(format!("status={}", status.as_str()));

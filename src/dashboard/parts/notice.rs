@@ -9,7 +9,7 @@ use super::shown::Shown;
 
 /// What a support action or a decision did, by its code in the URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notice {
+pub(crate) enum Notice {
     Blocked,
     Unblocked,
     PlanSwitched,
@@ -30,7 +30,7 @@ pub enum Notice {
 }
 
 impl Notice {
-    pub const ALL: [Notice; 14] = [
+    pub(crate) const ALL: [Notice; 14] = [
         Notice::Blocked,
         Notice::Unblocked,
         Notice::PlanSwitched,
@@ -47,7 +47,7 @@ impl Notice {
         Notice::AlreadyDecided,
     ];
 
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Notice::Blocked => "blocked",
             Notice::Unblocked => "unblocked",
@@ -67,7 +67,7 @@ impl Notice {
     }
 
     /// The notice a code names; None for anything else, which shows nothing.
-    pub fn from_code(code: &str) -> Option<Notice> {
+    pub(crate) fn from_code(code: &str) -> Option<Notice> {
         Notice::ALL.into_iter().find(|n| n.code() == code)
     }
 
@@ -92,12 +92,12 @@ impl Notice {
 }
 
 /// The banner of a notice.
-pub fn banner(notice: Notice) -> Markup {
+pub(crate) fn banner(notice: Notice) -> Markup {
     html! { div.flash role="status" { (notice.message()) } }
 }
 
 /// The banner of an error the page answering a form shows (nothing was changed).
-pub fn error(text: &str) -> Markup {
+pub(crate) fn error(text: &str) -> Markup {
     html! { div.flash.error role="alert" { (Shown(text)) } }
 }
 

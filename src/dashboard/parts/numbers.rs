@@ -11,7 +11,7 @@ use crate::json::rfc3339;
 use crate::quota::{LimitGroup, Plan};
 
 /// What a group counts in, as a word: its unit, or `credits` for a balance group.
-pub fn measure_of(group: &LimitGroup) -> &'static str {
+pub(crate) fn measure_of(group: &LimitGroup) -> &'static str {
     if group.balance.is_some() {
         "credits"
     } else {
@@ -21,7 +21,7 @@ pub fn measure_of(group: &LimitGroup) -> &'static str {
 
 /// Group id -> what it counts in, over the project's plans (the first plan that has a group
 /// of that id names it).
-pub fn measures(plans: &[Plan]) -> BTreeMap<String, &'static str> {
+pub(crate) fn measures(plans: &[Plan]) -> BTreeMap<String, &'static str> {
     let mut out = BTreeMap::new();
     for g in plans.iter().flat_map(|p| p.groups.iter()) {
         out.entry(g.id.clone()).or_insert_with(|| measure_of(g));
@@ -47,7 +47,7 @@ fn separated(text: &str) -> String {
 }
 
 /// `value` of `measure` for a person: `$1,503.47` for cents, `6,723 tokens`, `2.5 seconds`.
-pub fn amount(value: f64, measure: &str) -> String {
+pub(crate) fn amount(value: f64, measure: &str) -> String {
     if measure == "cents" {
         return format!("${}", separated(&format!("{:.2}", value / 100.0)));
     }
@@ -63,7 +63,7 @@ pub fn amount(value: f64, measure: &str) -> String {
 
 /// An instant as an operator reads it, `2026-11-25 14:03 UTC`, in a `time` element whose
 /// title and `datetime` are the exact instant (what the API and the ledger say).
-pub fn when(ms: i64) -> Markup {
+pub(crate) fn when(ms: i64) -> Markup {
     let exact = rfc3339(ms);
     let minute = chrono::DateTime::from_timestamp_millis(ms)
         .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -72,7 +72,7 @@ pub fn when(ms: i64) -> Markup {
 }
 
 /// `when` of an instant that may be missing, or `none` in its place.
-pub fn when_or(ms: Option<i64>, none: &str) -> Markup {
+pub(crate) fn when_or(ms: Option<i64>, none: &str) -> Markup {
     match ms {
         Some(ms) => when(ms),
         None => html! { (none) },

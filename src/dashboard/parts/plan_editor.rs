@@ -18,14 +18,14 @@ use crate::quota::{Plan, PlanDoc};
 /// What the check found for a valid document: the diff against the stored plan, and whether
 /// saving replaces a stored plan (then a reason is asked, as for every change that cannot be
 /// taken back).
-pub struct Checked {
+pub(crate) struct Checked {
     pub diff: Markup,
     pub replaces: bool,
 }
 
 /// The editor: `id` and `text` in a form that checks before it saves, or tries the text on the
 /// plan's users (the same form, posted to `TRY`: what is tried is what was typed).
-pub fn editor(
+pub(crate) fn editor(
     session: &Session,
     id: &str,
     text: &str,
@@ -72,13 +72,13 @@ pub fn editor(
 const TRY: &str = "/dashboard/plans/try";
 
 /// The plan id and document an editor's form posted (the id trimmed, the document as typed).
-pub fn editor_form(fields: &HashMap<String, String>) -> (String, String) {
+pub(crate) fn editor_form(fields: &HashMap<String, String>) -> (String, String) {
     let id = fields.get("id").map(|s| s.trim().to_string()).unwrap_or_default();
     (id, fields.get("doc").cloned().unwrap_or_default())
 }
 
 /// The plan a posted editor form describes, or its problems by field.
-pub fn parse_posted(id: &str, text: &str) -> Result<Plan, Vec<(String, String)>> {
+pub(crate) fn parse_posted(id: &str, text: &str) -> Result<Plan, Vec<(String, String)>> {
     match serde_json::from_str::<PlanDoc>(text) {
         Err(err) => Err(vec![("doc".to_string(), format!("is not a plan document: {err}"))]),
         Ok(doc) => {
@@ -89,7 +89,7 @@ pub fn parse_posted(id: &str, text: &str) -> Result<Plan, Vec<(String, String)>>
 
 /// The editor again with `text` as posted, its `problems` or a `flash` above it, answered with
 /// `status`: how a refused form is answered.
-pub async fn editor_again(
+pub(crate) async fn editor_again(
     state: &AppState,
     session: &Session,
     (id, text): (&str, &str),
@@ -106,7 +106,7 @@ pub async fn editor_again(
 
 /// What changes from `old` to `new`, line by line: the editor's step before saving, and the
 /// pricing lab's candidate against the stored plan.
-pub fn diff_table(old: &str, new: &str) -> Markup {
+pub(crate) fn diff_table(old: &str, new: &str) -> Markup {
     html! {
         pre.card {
             @for line in diff::lines(old, new) {
@@ -121,7 +121,7 @@ pub fn diff_table(old: &str, new: &str) -> Markup {
 }
 
 /// A stored plan's document as the editor shows it (without its version), or None.
-pub async fn stored_text(state: &AppState, project: &str, id: &str) -> Result<Option<String>, ApiError> {
+pub(crate) async fn stored_text(state: &AppState, project: &str, id: &str) -> Result<Option<String>, ApiError> {
     Ok(state.gateway.node().plan(project, id).await?.map(|old| {
         let mut doc = old.doc.clone();
         doc.version = None;

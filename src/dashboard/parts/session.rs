@@ -32,7 +32,7 @@ fn cookie(req: &HttpRequest) -> Option<String> {
 
 /// The session cookie; `max_age_s` None keeps it for the browser session (the server's idle
 /// expiry ends the session itself), Some(0) removes it.
-pub fn set_cookie(req: &HttpRequest, value: &str, max_age_s: Option<u64>) -> String {
+pub(crate) fn set_cookie(req: &HttpRequest, value: &str, max_age_s: Option<u64>) -> String {
     let secure = if req.connection_info().scheme() == "https" {
         "; Secure"
     } else {
@@ -43,7 +43,7 @@ pub fn set_cookie(req: &HttpRequest, value: &str, max_age_s: Option<u64>) -> Str
 }
 
 /// A 303 to `to` (the answer to every form).
-pub fn see_other(to: &str) -> HttpResponse {
+pub(crate) fn see_other(to: &str) -> HttpResponse {
     let mut res = HttpResponse::SeeOther().finish();
     if let Ok(value) = HeaderValue::from_str(to) {
         res.headers_mut().insert(header::LOCATION, value);
@@ -52,7 +52,7 @@ pub fn see_other(to: &str) -> HttpResponse {
 }
 
 /// The request's live session and its cookie, if any.
-pub async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<(String, Session)>, ApiError> {
+pub(crate) async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<(String, Session)>, ApiError> {
     let Some(cookie) = cookie(req) else {
         return Ok(None);
     };
@@ -77,7 +77,7 @@ fn checked(session: &Session, body: &[u8]) -> Result<HashMap<String, String>, Fo
 /// A form posted to the dashboard: the session's cookie, the session and the form's fields;
 /// or the answer to give instead (to sign-in without a session, 403 without the CSRF token,
 /// 403 when the session's role may not make a change that needs `need`).
-pub async fn posted(
+pub(crate) async fn posted(
     req: &HttpRequest,
     state: &AppState,
     body: &[u8],
@@ -90,7 +90,7 @@ pub async fn posted(
 }
 
 /// A form any session may post (signing out, switching projects).
-pub async fn session_form(
+pub(crate) async fn session_form(
     req: &HttpRequest,
     state: &AppState,
     body: &[u8],
@@ -139,7 +139,7 @@ fn expired_form() -> HttpResponse {
 /// with every POST, whose host and port must be this request's `Host` (`null`, sent for an
 /// opaque origin or a page that sends no referrer, is refused). A client that sends neither is
 /// no browser, so no visitor's browser can be made to send it.
-pub fn from_another_site(req: &HttpRequest) -> bool {
+pub(crate) fn from_another_site(req: &HttpRequest) -> bool {
     let headers = req.headers();
     if let Some(site) = headers.get("sec-fetch-site") {
         return !matches!(site.to_str(), Ok("same-origin" | "none"));

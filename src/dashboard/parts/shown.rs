@@ -10,7 +10,7 @@ use std::fmt::Write;
 use maud::{html, Markup, Render};
 
 /// Text as the dashboard shows it: `Shown(id)` in a template.
-pub struct Shown<'a>(pub &'a str);
+pub(crate) struct Shown<'a>(pub &'a str);
 
 impl Render for Shown<'_> {
     fn render(&self) -> Markup {
@@ -20,7 +20,7 @@ impl Render for Shown<'_> {
 
 /// `text` with every hidden or reordering character, and the backslash that would make an
 /// escape ambiguous, written as an escape.
-pub fn visible(text: &str) -> Cow<'_, str> {
+pub(crate) fn visible(text: &str) -> Cow<'_, str> {
     if !text.chars().any(|c| hidden(c) || c == '\\') {
         return Cow::Borrowed(text);
     }

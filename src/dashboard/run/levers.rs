@@ -22,7 +22,7 @@ use crate::quota::{ReservationId, ReservationState, RunState, UserId};
 const MAX_MINUTES: i64 = 1_440;
 
 /// An open run's forms: extend it by minutes, or close it (a confirmation first).
-pub fn forms(session: &Session, id: &ReservationId) -> Markup {
+pub(crate) fn forms(session: &Session, id: &ReservationId) -> Markup {
     let href = run_href(id);
     html! {
         h2 { "Support actions" }
@@ -41,7 +41,7 @@ pub fn forms(session: &Session, id: &ReservationId) -> Markup {
     }
 }
 
-pub async fn act(
+pub(crate) async fn act(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String, String)>,

@@ -4,7 +4,7 @@
 //! `run`, as the API reads it; a run id names its user, so no page shows another user's run.
 //! The user's page lists their newest runs (`user/runs.rs`).
 
-pub mod levers;
+pub(crate) mod levers;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -40,7 +40,7 @@ fn limit(value: Option<u64>) -> Markup {
 }
 
 /// `GET /dashboard/users/{userId}/runs/{runId}`.
-pub async fn show(
+pub(crate) async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

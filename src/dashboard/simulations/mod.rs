@@ -29,12 +29,12 @@ use report::report;
 const REFRESH_S: u32 = 1;
 
 /// The path of a simulation's page.
-pub fn simulation_href(id: &str) -> String {
+pub(crate) fn simulation_href(id: &str) -> String {
     format!("/dashboard/simulations/{}", encode(id))
 }
 
 /// The editor page of a stored plan, or None for an id no page can have.
-pub fn plan_href(id: &str) -> Option<String> {
+pub(crate) fn plan_href(id: &str) -> Option<String> {
     check_id(id)
         .ok()
         .map(|_| format!("/dashboard/plans/{}/edit", encode(id)))
@@ -42,7 +42,7 @@ pub fn plan_href(id: &str) -> Option<String> {
 
 /// `POST /dashboard/plans/try`: the editor's form, tried on the plan's users over the last 30
 /// days; to the simulation's page, or the editor again with what refused it.
-pub async fn try_plan(
+pub(crate) async fn try_plan(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,
@@ -91,7 +91,7 @@ pub async fn try_plan(
 }
 
 /// `GET /dashboard/simulations/{simulationId}`: a simulation of the session's project.
-pub async fn show(
+pub(crate) async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,

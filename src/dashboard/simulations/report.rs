@@ -12,7 +12,7 @@ use crate::quota::replay::{Percentiles, Report, Scenario, Totals, UserRow, THRES
 use crate::quota::{Milli, SignedAmount};
 
 /// Users the most affected table lists.
-pub const AFFECTED: usize = 20;
+pub(crate) const AFFECTED: usize = 20;
 
 /// A share in millionths as a percentage.
 fn percent(ppm: u64) -> String {
@@ -49,7 +49,7 @@ fn histogram(rows: &[UserRow], group: &str, pick: fn(&UserRow) -> &Scenario) -> 
 }
 
 /// The report's sections.
-pub fn report(report: &Report) -> Markup {
+pub(crate) fn report(report: &Report) -> Markup {
     let a = &report.aggregate;
     html! {
         h2 { "Fidelity" }

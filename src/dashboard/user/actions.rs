@@ -27,7 +27,7 @@ use crate::quota::{Milli, Override, Plan, ReasonText, UserId};
 use maud::{html, Markup};
 
 /// `POST /dashboard/users/{userId}/{action}`: one support action, then back to the user.
-pub async fn act(
+pub(crate) async fn act(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,

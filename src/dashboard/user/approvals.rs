@@ -9,11 +9,11 @@ use crate::dashboard::parts::shown::Shown;
 use crate::quota::{Approval, UserId};
 
 /// A page of requests and where the next one starts (the time and id of its last request).
-pub type Requests = (Vec<Approval>, Option<(i64, String)>);
+pub(crate) type Requests = (Vec<Approval>, Option<(i64, String)>);
 
 /// The section of a user's page listing their requests waiting for a decision (`pending`,
 /// the first of them), with a link to decide them in the queue; nothing when there are none.
-pub fn for_user(user: &UserId, pending: &Requests) -> Markup {
+pub(crate) fn for_user(user: &UserId, pending: &Requests) -> Markup {
     let (list, more) = pending;
     html! {
         @if !list.is_empty() {

@@ -27,7 +27,7 @@ use crate::quota::{BalanceView, Category, Credit, Grant, GrantInput, Milli, Plan
 use crate::secrets::digest_hex;
 
 /// The longest grant a form may make, in days (ten years).
-pub const MAX_DAYS: i64 = 3650;
+pub(crate) const MAX_DAYS: i64 = 3650;
 const DAY_MS: i64 = 86_400_000;
 /// The priority of a grant made on the dashboard: the API's default.
 const PRIORITY: u8 = 50;
@@ -35,7 +35,7 @@ const PRIORITY: u8 = 50;
 const DEFAULT_BALANCE: &str = "credits";
 
 /// The balance a grant form names first: the first balance group's of `plan`, else "credits".
-pub fn default_balance(plan: Option<&Plan>) -> &str {
+pub(crate) fn default_balance(plan: Option<&Plan>) -> &str {
     plan.iter()
         .flat_map(|p| p.groups.iter())
         .find_map(|g| g.balance.as_ref().map(|b| b.name.as_str()))
@@ -43,7 +43,7 @@ pub fn default_balance(plan: Option<&Plan>) -> &str {
 }
 
 /// A balance group's counter cell: its balance instead of a quota bar.
-pub fn balance_cell(name: &str, credit: &Credit) -> Markup {
+pub(crate) fn balance_cell(name: &str, credit: &Credit) -> Markup {
     html! {
         span.balance {
             "Balance " code { (Shown(name)) } ": " strong { (credit.available) } " available"
@@ -54,7 +54,7 @@ pub fn balance_cell(name: &str, credit: &Credit) -> Markup {
 
 /// The Credits section: balances, each one's grants in burn order, and the grant form.
 /// `balances` is None when they could not be read (the user's plan is missing).
-pub fn section(
+pub(crate) fn section(
     session: &Session,
     href: &str,
     now_ms: i64,
@@ -154,7 +154,7 @@ fn live(g: &Grant, now_ms: i64) -> bool {
 
 /// `POST …/grant`: the grant form, checked, then the gateway's grant (which checks it by the
 /// API's rules and audits it).
-pub async fn grant(
+pub(crate) async fn grant(
     gateway: &Gateway,
     session: &Session,
     user: &UserId,
@@ -247,7 +247,7 @@ pub(super) fn grant_id(fields: &HashMap<String, String>) -> Result<&str, ApiErro
 }
 
 /// `POST …/void`: voids one grant of the user.
-pub async fn void(
+pub(crate) async fn void(
     gateway: &Gateway,
     session: &Session,
     user: &UserId,

@@ -7,7 +7,7 @@
 //! actions' forms. One page in a folder: its sections beside this file, and the support
 //! actions (`actions.rs`), which answer a refused form with this page again.
 
-pub mod actions;
+pub(crate) mod actions;
 mod approvals;
 mod credits;
 mod runs;
@@ -43,7 +43,7 @@ const RECENT: usize = 20;
 /// Requests waiting for a decision a user's page lists (the queue has the rest).
 const WAITING: usize = 10;
 
-pub async fn show(
+pub(crate) async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -69,7 +69,7 @@ pub async fn show(
 
 /// The user's page with `flash` above it, answered with `status` (a form's error is the page
 /// again, with the error, and the error's status).
-pub async fn answer(
+pub(crate) async fn answer(
     state: &AppState,
     session: &Session,
     user: &UserId,

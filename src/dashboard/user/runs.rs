@@ -9,11 +9,11 @@ use crate::dashboard::parts::shown::Shown;
 use crate::gateway::RunView;
 
 /// Runs a user's page lists, the newest.
-pub const LISTED: usize = 20;
+pub(crate) const LISTED: usize = 20;
 
 /// The section of a user's page: `runs`, the newest first as the gateway answers them (one
 /// more than `LISTED` is asked for, to know that there are more).
-pub fn for_user(runs: &[RunView]) -> Markup {
+pub(crate) fn for_user(runs: &[RunView]) -> Markup {
     html! {
         h2 id="runs" { "Runs" }
         @if runs.is_empty() {

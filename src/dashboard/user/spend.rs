@@ -91,7 +91,7 @@ async fn tally(
 
 /// The table for `team`'s page, or None when nobody draws on its budget. `usage` is the team's
 /// (None: it has no plan).
-pub async fn spend_by_member(
+pub(crate) async fn spend_by_member(
     gateway: &Gateway,
     project: &str,
     team: &UserId,

@@ -16,7 +16,7 @@ use crate::quota::{KeyRecord, UserId};
 
 /// The user's keys for the proxy (`qg_uk_…`): which exist, since when, until when; an admin
 /// revokes one (a confirmation first).
-pub fn section(session: &Session, href: &str, keys: &[KeyRecord]) -> Markup {
+pub(crate) fn section(session: &Session, href: &str, keys: &[KeyRecord]) -> Markup {
     html! {
         h2 id="user-keys" { "User keys (the proxy)" }
         @if keys.is_empty() {
@@ -48,7 +48,7 @@ pub fn section(session: &Session, href: &str, keys: &[KeyRecord]) -> Markup {
 
 /// Keys are an admin's (the project's own, on the Keys page, the root token's): a support role
 /// sees no such form, and one sent anyway is refused.
-pub fn may_revoke(session: &Session) -> Result<(), ApiError> {
+pub(crate) fn may_revoke(session: &Session) -> Result<(), ApiError> {
     match session.may(Need::Configure) {
         true => Ok(()),
         false => Err(ApiError::Forbidden),
@@ -56,7 +56,7 @@ pub fn may_revoke(session: &Session) -> Result<(), ApiError> {
 }
 
 /// The user key a form names (`keyId`), as one of this user's: another user's is none.
-pub async fn named(
+pub(crate) async fn named(
     gateway: &Gateway,
     project: &str,
     user: &UserId,

@@ -12,7 +12,7 @@ use crate::quota::admission::admit;
 use crate::quota::{EventInput, Override, Plan, Reason, Subscription, UserId};
 
 /// The plan a user is metered by, with the period anchor and the version scripts check.
-pub struct Resolved {
+pub(crate) struct Resolved {
     pub sub: Arc<Subscription>,
     pub plan: Option<Arc<Plan>>,
     pub started_ms: i64,
@@ -23,7 +23,7 @@ pub struct Resolved {
 /// Whether a call may decide from a cached subscription (reserve, check, track), or reads
 /// it fresh (usage, adjust, and anything a person looks at).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Freshness {
+pub(crate) enum Freshness {
     Cached,
     Fresh,
 }

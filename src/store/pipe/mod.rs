@@ -31,7 +31,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A cheap handle; the connection closes when the last handle is dropped.
 #[derive(Clone)]
-pub struct Pipe {
+pub(crate) struct Pipe {
     shared: Arc<Shared>,
 }
 
@@ -63,7 +63,7 @@ impl Drop for Shared {
 
 impl Pipe {
     /// Connects, authenticates and selects the database the URL names.
-    pub async fn connect(info: &ConnectionInfo) -> RedisResult<Pipe> {
+    pub(crate) async fn connect(info: &ConnectionInfo) -> RedisResult<Pipe> {
         let connecting = socket::connect(info.addr());
         let (reader, writer) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
@@ -103,23 +103,23 @@ impl Pipe {
     }
 
     /// False once the socket failed or closed: the caller makes a new one.
-    pub fn is_usable(&self) -> bool {
+    pub(crate) fn is_usable(&self) -> bool {
         self.shared.state.lock().is_ok_and(|state| state.broken.is_none())
     }
 
     /// Sends a command already encoded, in parts, and waits for its reply.
-    pub async fn send_packed(&self, parts: &[&[u8]]) -> RedisResult<Value> {
+    pub(crate) async fn send_packed(&self, parts: &[&[u8]]) -> RedisResult<Value> {
         let reply = self.send(|out| parts.iter().for_each(|part| out.extend_from_slice(part)));
         reply?.await.unwrap_or_else(|_| Err(broken("it closed")))
     }
 
     /// Sends one command and waits for its reply (an error reply is a `Value` still).
-    pub async fn send_cmd(&self, cmd: &Cmd) -> RedisResult<Value> {
+    pub(crate) async fn send_cmd(&self, cmd: &Cmd) -> RedisResult<Value> {
         let reply = self.send(|out| cmd.write_packed_command(out));
         reply?.await.unwrap_or_else(|_| Err(broken("it closed")))
     }
 
-    pub fn db(&self) -> i64 {
+    pub(crate) fn db(&self) -> i64 {
         self.shared.db
     }
 

@@ -7,7 +7,7 @@ use redis::{ErrorKind, RedisError, RedisResult, Value};
 
 /// The first complete reply in `buf` and the bytes it took, or None when `buf` holds only a
 /// part of it so far.
-pub fn parse(buf: &[u8]) -> RedisResult<Option<(Value, usize)>> {
+pub(crate) fn parse(buf: &[u8]) -> RedisResult<Option<(Value, usize)>> {
     let Some((&kind, _)) = buf.split_first() else {
         return Ok(None);
     };

@@ -7,17 +7,17 @@ use redis::{ConnectionAddr, RedisError, RedisResult};
 use tokio::io::AsyncReadExt;
 use tokio::net::{tcp, unix, TcpStream, UnixStream};
 
-pub enum Reader {
+pub(crate) enum Reader {
     Tcp(tcp::OwnedReadHalf),
     Unix(unix::OwnedReadHalf),
 }
 
-pub enum Writer {
+pub(crate) enum Writer {
     Tcp(tcp::OwnedWriteHalf),
     Unix(unix::OwnedWriteHalf),
 }
 
-pub async fn connect(addr: &ConnectionAddr) -> RedisResult<(Reader, Writer)> {
+pub(crate) async fn connect(addr: &ConnectionAddr) -> RedisResult<(Reader, Writer)> {
     match addr {
         ConnectionAddr::Tcp(host, port) => {
             let stream = TcpStream::connect((host.as_str(), *port)).await?;
@@ -39,7 +39,7 @@ pub async fn connect(addr: &ConnectionAddr) -> RedisResult<(Reader, Writer)> {
 }
 
 impl Reader {
-    pub async fn read_buf(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+    pub(crate) async fn read_buf(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
         match self {
             Reader::Tcp(half) => half.read_buf(buf).await,
             Reader::Unix(half) => half.read_buf(buf).await,
@@ -48,14 +48,14 @@ impl Reader {
 }
 
 impl Writer {
-    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Writer::Tcp(half) => half.try_write(buf),
             Writer::Unix(half) => half.try_write(buf),
         }
     }
 
-    pub async fn writable(&self) -> io::Result<()> {
+    pub(crate) async fn writable(&self) -> io::Result<()> {
         match self {
             Writer::Tcp(half) => half.writable().await,
             Writer::Unix(half) => half.writable().await,

@@ -13,7 +13,7 @@ use crate::store::subscriptions::encode_override;
 use crate::store::StoreError;
 
 /// The subscription hash as a script left it, field by field.
-pub type SubscriptionHash = Vec<(String, String)>;
+pub(crate) type SubscriptionHash = Vec<(String, String)>;
 
 /// One onPlanChange rule of the new plan (reset or block), for its group's current window.
 pub struct PlanChangeRule<'a> {
@@ -51,7 +51,7 @@ fn hash_reply(script: &str, reply: Vec<Value>) -> Result<Reply<SubscriptionHash>
     })
 }
 
-pub async fn subscribe(
+pub(crate) async fn subscribe(
     conn: &mut impl ConnectionLike,
     keys: &UserKeys,
     args: &SubscribeArgs<'_>,
@@ -91,7 +91,7 @@ pub async fn subscribe(
 }
 
 /// Ends the subscription; the user falls back to the default plan.
-pub async fn unsubscribe(
+pub(crate) async fn unsubscribe(
     conn: &mut impl ConnectionLike,
     keys: &UserKeys,
 ) -> Result<Reply<SubscriptionHash>, StoreError> {
@@ -102,7 +102,7 @@ pub async fn unsubscribe(
 }
 
 /// Blocks ("blocked" with a reason) or unblocks ("active") a user.
-pub async fn set_status(
+pub(crate) async fn set_status(
     conn: &mut impl ConnectionLike,
     keys: &UserKeys,
     status: &str,
@@ -121,7 +121,7 @@ pub async fn set_status(
 }
 
 /// Sets ("<quota milli>|<expires ms or empty>") or removes ("") one override.
-pub async fn set_override(
+pub(crate) async fn set_override(
     conn: &mut impl ConnectionLike,
     keys: &UserKeys,
     group: &str,
@@ -143,7 +143,7 @@ pub async fn set_override(
 
 /// The users index keys of a project: all users, their state, users per plan, and the claims
 /// on the plan the user is now on.
-pub struct IndexKeys<'a> {
+pub(crate) struct IndexKeys<'a> {
     pub users: &'a str,
     pub info: &'a str,
     pub plan_users: &'a str,
@@ -152,7 +152,7 @@ pub struct IndexKeys<'a> {
 }
 
 /// Brings the users index up to `version` of one user's subscription.
-pub async fn index_user(
+pub(crate) async fn index_user(
     conn: &mut impl ConnectionLike,
     keys: &IndexKeys<'_>,
     user: &str,
@@ -178,7 +178,7 @@ pub async fn index_user(
     Ok(())
 }
 
-pub async fn put_plan(
+pub(crate) async fn put_plan(
     conn: &mut impl ConnectionLike,
     plan_key: &str,
     plans_key: &str,
@@ -197,7 +197,7 @@ pub async fn put_plan(
 }
 
 /// How a plan deletion went.
-pub enum DeletePlanReply {
+pub(crate) enum DeletePlanReply {
     Deleted,
     NotFound,
     /// Users are on the plan: how many.
@@ -205,14 +205,14 @@ pub enum DeletePlanReply {
 }
 
 /// The keys delete_plan.lua takes, in its order.
-pub struct PlanKeys<'a> {
+pub(crate) struct PlanKeys<'a> {
     pub plan: &'a str,
     pub plans: &'a str,
     pub plan_users: &'a str,
     pub claims: &'a str,
 }
 
-pub async fn delete_plan(
+pub(crate) async fn delete_plan(
     conn: &mut impl ConnectionLike,
     keys: &PlanKeys<'_>,
     plan_id: &str,
@@ -238,7 +238,7 @@ pub async fn delete_plan(
 }
 
 /// Claims `plan` for `user` about to be put on it; false when the plan does not exist.
-pub async fn claim_plan(
+pub(crate) async fn claim_plan(
     conn: &mut impl ConnectionLike,
     plan_key: &str,
     claims_key: &str,

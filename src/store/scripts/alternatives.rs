@@ -29,7 +29,7 @@ pub struct Alternative<'a> {
 /// One alternative as every record of the call names it (its "al"): what it asked, and the
 /// denial the node decided without the script (before any counter, or at a parent's level in
 /// an earlier attempt), by group ("" for none) and reason; empty for the others.
-pub struct Asked<'a> {
+pub(crate) struct Asked<'a> {
     pub event: &'a str,
     pub quantity: Milli,
     pub metadata: &'a str,
@@ -47,7 +47,7 @@ pub struct Weighed {
 
 /// Every alternative asked, as the records of the call name them ("al"): a JSON text,
 /// `[{"event", "quantity" (milli-units, as text), "metadata"?, "denied"?: [[group, reason]]}]`.
-pub fn asked_text(all: &[Asked<'_>]) -> String {
+pub(crate) fn asked_text(all: &[Asked<'_>]) -> String {
     use serde_json::{json, Value};
     let list: Vec<Value> = all
         .iter()
@@ -70,7 +70,7 @@ pub fn asked_text(all: &[Asked<'_>]) -> String {
 /// (reserve.lua): `args` says what they share (the reservation, its ttl and instant, a step's
 /// run; its event, quantity and metadata are the alternatives' own), `asked` every alternative
 /// (`asked_text`), which each record keeps.
-pub async fn reserve_first(
+pub(crate) async fn reserve_first(
     conn: &mut Conn,
     w: &Writing<'_>,
     args: &ReserveArgs<'_>,
@@ -176,7 +176,7 @@ struct DenialEntry {
 /// The alternatives a ledger entry names: every one asked (`asked`, its "alternatives"), the
 /// chosen one's index ("chosen"; none on a denial) and the denials of those the script weighed
 /// ("denials"), each beside the denial the node decided of it. None when they do not parse.
-pub fn ledger_alternatives(asked: &str, chosen: Option<&str>, denials: Option<&str>) -> Option<Alternatives> {
+pub(crate) fn ledger_alternatives(asked: &str, chosen: Option<&str>, denials: Option<&str>) -> Option<Alternatives> {
     let entries: Vec<AskedEntry> = serde_json::from_str(asked).ok()?;
     let mut list: Vec<LedgerAlternative> = entries
         .into_iter()
@@ -211,7 +211,7 @@ pub fn ledger_alternatives(asked: &str, chosen: Option<&str>, denials: Option<&s
 /// members first, then a balance group's, then the others'; None for no denial (0, a clamp 6,
 /// a short slice 7).
 #[cfg(test)]
-pub fn hold_reason(code: i64, balance: bool) -> Option<crate::quota::Reason> {
+pub(crate) fn hold_reason(code: i64, balance: bool) -> Option<crate::quota::Reason> {
     use crate::quota::Reason;
     match code {
         4 => Some(Reason::RunBudgetExhausted),
@@ -236,7 +236,7 @@ const STEP_CODES: std::ops::RangeInclusive<i64> = 1..=5;
 /// `DENIED.step[code]` a step's run's (`run::step_denial`), as a reserve's answer names them;
 /// and how many alternatives a reserve may name.
 #[cfg(test)]
-pub fn lua() -> String {
+pub(crate) fn lua() -> String {
     use crate::quota::run::step_denial;
     let table = |reason: &dyn Fn(i64) -> Option<crate::quota::Reason>, codes: std::ops::RangeInclusive<i64>| {
         codes

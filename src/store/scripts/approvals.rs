@@ -12,7 +12,7 @@ use crate::store::StoreError;
 
 /// What decide_approval.lua writes: the request (its counter field, group, id and period) and
 /// the decision.
-pub struct DecideArgs<'a> {
+pub(crate) struct DecideArgs<'a> {
     pub counter_field: &'a str,
     pub group: &'a str,
     pub id: &'a str,
@@ -30,7 +30,7 @@ pub struct DecideArgs<'a> {
 
 /// How a decision went.
 #[derive(Debug)]
-pub enum ApprovalDecided {
+pub(crate) enum ApprovalDecided {
     /// Decided now: the event's outbox id and the subscription after it.
     Done(String, SubscriptionHash),
     /// Decided before, as "a" or "d".
@@ -41,7 +41,7 @@ pub enum ApprovalDecided {
     OverrideLimit,
 }
 
-pub async fn decide_approval(
+pub(crate) async fn decide_approval(
     conn: &mut Conn,
     keys: &UserKeys,
     args: &DecideArgs<'_>,
@@ -73,7 +73,7 @@ pub async fn decide_approval(
 
 /// Writes the project's copy of request `id` (`keys` as `Layout::approvals` names them, then
 /// `Layout::approvals_of` its user).
-pub async fn index_approval(
+pub(crate) async fn index_approval(
     conn: &mut Conn,
     keys: &[String; 6],
     id: &str,

@@ -18,7 +18,7 @@ use super::library::{self, LIBRARY};
 use super::Writing;
 use crate::store::backend::Conn;
 
-pub struct Call {
+pub(crate) struct Call {
     contract: &'static Contract,
     /// How many keys the script takes.
     declared: usize,
@@ -111,7 +111,7 @@ impl Drop for Arg<'_> {
 
 impl Call {
     /// A call of the function or script `contract` declares, shaped as it declares.
-    pub fn new(contract: &'static Contract) -> Call {
+    pub(crate) fn new(contract: &'static Contract) -> Call {
         Call {
             contract,
             declared: contract.keys,
@@ -120,18 +120,18 @@ impl Call {
         }
     }
 
-    pub fn key(&mut self, key: &str) -> &mut Call {
+    pub(crate) fn key(&mut self, key: &str) -> &mut Call {
         self.keys.write_arg(key.as_bytes());
         self
     }
 
-    pub fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Call {
+    pub(crate) fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Call {
         arg.write_redis_args(&mut self.args);
         self
     }
 
     /// One argument of `parts` joined by `separator`.
-    pub fn arg_joined(&mut self, parts: &[&str], separator: u8) -> &mut Call {
+    pub(crate) fn arg_joined(&mut self, parts: &[&str], separator: u8) -> &mut Call {
         self.args.write_joined(parts, separator);
         self
     }
@@ -139,7 +139,7 @@ impl Call {
     /// Runs the function (FCALL) or the script (EVALSHA); when Redis no longer has it (a
     /// restart, a failover, a flush, or a node of another build that removed this build's
     /// library), loads it and runs it once more.
-    pub async fn invoke<T: FromRedisValue>(self, conn: &mut Conn) -> RedisResult<T> {
+    pub(crate) async fn invoke<T: FromRedisValue>(self, conn: &mut Conn) -> RedisResult<T> {
         debug_assert_eq!(self.keys.count, self.declared, "keys declared and given differ");
         debug_assert!(
             self.contract.args.iter().any(|p| p.then.is_some()) || self.args.count == self.contract.args_with(&[]),
@@ -215,7 +215,7 @@ fn lost(err: &RedisError) -> bool {
 /// Loads this build's library, on every primary of a cluster (redis routes FUNCTION LOAD to
 /// all of them). REPLACE makes a load that another node of this build raced harmless: the text
 /// is the same.
-pub async fn load_library(conn: &mut Conn) -> RedisResult<()> {
+pub(crate) async fn load_library(conn: &mut Conn) -> RedisResult<()> {
     let mut cmd = redis::cmd("FUNCTION");
     cmd.arg("LOAD").arg("REPLACE").arg(&LIBRARY.text);
     let _: redis::Value = cmd.query_async(conn).await?;
@@ -224,7 +224,7 @@ pub async fn load_library(conn: &mut Conn) -> RedisResult<()> {
 
 /// The `WRITING_KEYS` keys (keys::WRITING) and `WRITING_ARGS` arguments every data-plane
 /// writing function starts with (prelude.lua).
-pub fn writing_args<'i>(inv: &'i mut Call, w: &Writing<'_>) -> &'i mut Call {
+pub(crate) fn writing_args<'i>(inv: &'i mut Call, w: &Writing<'_>) -> &'i mut Call {
     let (keys_before, args_before) = (inv.keys.count, inv.args.count);
     keys::push(inv, w.keys, &keys::WRITING);
     inv.arg(w.retention_ms)

@@ -14,7 +14,7 @@ use crate::store::backend::Conn;
 use crate::store::StoreError;
 
 /// What grant.lua writes.
-pub struct GrantArgs<'a> {
+pub(crate) struct GrantArgs<'a> {
     pub id: &'a str,
     pub balance: &'a str,
     pub amount: Milli,
@@ -44,7 +44,7 @@ fn amounts(it: &mut Fields) -> Result<GrantAmounts, StoreError> {
 }
 
 #[derive(Debug, Clone)]
-pub enum Granted {
+pub(crate) enum Granted {
     Made {
         id: String,
         amounts: GrantAmounts,
@@ -58,7 +58,11 @@ pub enum Granted {
     Limit,
 }
 
-pub async fn grant(conn: &mut Conn, w: &Writing<'_>, args: &GrantArgs<'_>) -> Result<Reply<Granted>, StoreError> {
+pub(crate) async fn grant(
+    conn: &mut Conn,
+    w: &Writing<'_>,
+    args: &GrantArgs<'_>,
+) -> Result<Reply<Granted>, StoreError> {
     let mut inv = Call::new(&contract::GRANT);
     writing_args(&mut inv, w);
     keys::push(&mut inv, w.keys, &[Key::Grants]);
@@ -86,7 +90,7 @@ pub async fn grant(conn: &mut Conn, w: &Writing<'_>, args: &GrantArgs<'_>) -> Re
 
 /// A grant voided: its balance and amounts after it, and the alerts fired (voiding lowers the
 /// balance); None when no such grant.
-pub async fn void_grant(
+pub(crate) async fn void_grant(
     conn: &mut Conn,
     w: &Writing<'_>,
     id: &str,
@@ -110,13 +114,13 @@ pub async fn void_grant(
 /// A subject's balances as balances.lua answered them: Redis time, each balance's name, wallet
 /// text and state, and the grants hash's fields.
 #[derive(Debug, Clone)]
-pub struct RawBalances {
+pub(crate) struct RawBalances {
     pub now_ms: i64,
     pub wallets: Vec<(String, String, Credit)>,
     pub grants: Vec<(String, String)>,
 }
 
-pub async fn balances(
+pub(crate) async fn balances(
     conn: &mut Conn,
     w: &Writing<'_>,
     names: &[&str],

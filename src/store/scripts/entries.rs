@@ -9,75 +9,75 @@
 /// About how many entries a slot's outbox keeps (XADD's `MAXLEN ~`): one that no node drains
 /// cannot grow without bound. (Only the Lua uses it: `lua()` writes it there.)
 #[cfg(test)]
-pub const MAXLEN: u64 = 100_000;
+pub(crate) const MAXLEN: u64 = 100_000;
 
 /// Every field an entry may have, by its name in the stream.
-pub mod field {
+pub(crate) mod field {
     /// The user's (or member's) hash tag, `<project>:<user>`, escaped.
-    pub const TAG: &str = "tag";
+    pub(crate) const TAG: &str = "tag";
     /// The subscription's plan, "" on the default plan.
-    pub const PLAN: &str = "plan";
+    pub(crate) const PLAN: &str = "plan";
     /// What the entry is: one of the types declared below.
-    pub const TYPE: &str = "type";
-    pub const GROUP: &str = "g";
+    pub(crate) const TYPE: &str = "type";
+    pub(crate) const GROUP: &str = "g";
     /// The group's unit code ("" for count).
-    pub const UNIT: &str = "k";
+    pub(crate) const UNIT: &str = "k";
     /// A threshold's percent, a balance alert's amount reached ("" for a limit).
-    pub const THRESHOLD: &str = "t";
+    pub(crate) const THRESHOLD: &str = "t";
     /// The quota in force, milli-units.
-    pub const QUOTA: &str = "q";
+    pub(crate) const QUOTA: &str = "q";
     /// Used (open holds for in-flight groups) when it fired, milli-units; a statement's number.
-    pub const LEVEL: &str = "n";
+    pub(crate) const LEVEL: &str = "n";
     /// What open reservations held; a statement's held.
-    pub const HELD: &str = "h";
-    pub const PERIOD_START: &str = "ps";
+    pub(crate) const HELD: &str = "h";
+    pub(crate) const PERIOD_START: &str = "ps";
     /// "" for a lifetime.
-    pub const PERIOD_END: &str = "pe";
+    pub(crate) const PERIOD_END: &str = "pe";
     /// A per-value group's value, escaped as in its counter's field ("" for others).
-    pub const VALUE: &str = "v";
+    pub(crate) const VALUE: &str = "v";
     /// A balance alert's balance.
-    pub const BALANCE: &str = "b";
+    pub(crate) const BALANCE: &str = "b";
     /// An approval request's id.
-    pub const APPROVAL: &str = "ap";
+    pub(crate) const APPROVAL: &str = "ap";
     /// The event an approval request's denial was for.
-    pub const EVENT: &str = "e";
+    pub(crate) const EVENT: &str = "e";
     /// The amount an approval request's denial asked, milli-units.
-    pub const AMOUNT: &str = "a";
+    pub(crate) const AMOUNT: &str = "a";
     /// A decided approval's state: "a" approved, "d" declined.
-    pub const STATE: &str = "st";
+    pub(crate) const STATE: &str = "st";
     /// A decided approval's override expiry, ms ("" for none).
-    pub const EXPIRES: &str = "x";
-    pub const REASON: &str = "r";
-    pub const BY: &str = "by";
+    pub(crate) const EXPIRES: &str = "x";
+    pub(crate) const REASON: &str = "r";
+    pub(crate) const BY: &str = "by";
     /// The ancestor (base64url) whose lease a leases' note is about.
-    pub const ANCESTOR: &str = "p";
-    pub const LEASE: &str = "ls";
+    pub(crate) const ANCESTOR: &str = "p";
+    pub(crate) const LEASE: &str = "ls";
     /// A statement's used, milli-units.
-    pub const USED: &str = "u";
+    pub(crate) const USED: &str = "u";
     /// A placed slice's field.
-    pub const FIELD: &str = "f";
+    pub(crate) const FIELD: &str = "f";
     /// A ledger note's entry: its fields and values, as JSON.
-    pub const ENTRY: &str = "entry";
+    pub(crate) const ENTRY: &str = "entry";
 }
 
 use field::*;
 
 /// One kind of entry: the types it is written as, and its fields in the order written.
 #[derive(Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub types: &'static [&'static str],
     pub fields: &'static [&'static str],
 }
 
 impl Entry {
     /// Whether its type declares `field`.
-    pub fn has(&self, field: &str) -> bool {
+    pub(crate) fn has(&self, field: &str) -> bool {
         self.fields.contains(&field)
     }
 }
 
 /// A counter's alert (alerts.lua's fire).
-pub const ALERT: Entry = Entry {
+pub(crate) const ALERT: Entry = Entry {
     types: &["threshold", "limit"],
     fields: &[
         TAG,
@@ -95,7 +95,7 @@ pub const ALERT: Entry = Entry {
 };
 
 /// An approval request's opening (approvals.lua).
-pub const APPROVAL_REQUEST: Entry = Entry {
+pub(crate) const APPROVAL_REQUEST: Entry = Entry {
     types: &["approval"],
     fields: &[
         TAG,
@@ -117,7 +117,7 @@ pub const APPROVAL_REQUEST: Entry = Entry {
 };
 
 /// A balance's low-balance alert (wallet.lua's fire).
-pub const BALANCE_ALERT: Entry = Entry {
+pub(crate) const BALANCE_ALERT: Entry = Entry {
     types: &["low_balance", "depleted"],
     fields: &[
         TAG,
@@ -135,7 +135,7 @@ pub const BALANCE_ALERT: Entry = Entry {
 };
 
 /// An approval request's decision (lua/scripts/decide_approval.lua).
-pub const APPROVAL_DECISION: Entry = Entry {
+pub(crate) const APPROVAL_DECISION: Entry = Entry {
     types: &["approval_decided"],
     fields: &[
         TAG,
@@ -158,31 +158,31 @@ pub const APPROVAL_DECISION: Entry = Entry {
 };
 
 /// A statement of a member's slice for its ancestor's lease (slices.lua).
-pub const STATEMENT: Entry = Entry {
+pub(crate) const STATEMENT: Entry = Entry {
     types: &["slice"],
     fields: &[TYPE, TAG, ANCESTOR, LEASE, LEVEL, USED, HELD],
 };
 
 /// A placed slice's mark, which the sweeper ends it by (slices.lua).
-pub const PLACED: Entry = Entry {
+pub(crate) const PLACED: Entry = Entry {
     types: &["placed"],
     fields: &[TYPE, TAG, ANCESTOR, LEASE, FIELD, EXPIRES, PERIOD_END],
 };
 
 /// An intent to take a lease, named in a short answer (slices.lua).
-pub const INTENT: Entry = Entry {
+pub(crate) const INTENT: Entry = Entry {
     types: &["lease"],
     fields: &[TYPE, TAG, ANCESTOR, LEASE],
 };
 
 /// An ancestor's ledger entry of a commit on a slice (changes.lua).
-pub const LEDGER: Entry = Entry {
+pub(crate) const LEDGER: Entry = Entry {
     types: &["ledger"],
     fields: &[TYPE, TAG, ANCESTOR, ENTRY],
 };
 
 /// Every kind of entry.
-pub const ALL: &[&Entry] = &[
+pub(crate) const ALL: &[&Entry] = &[
     &ALERT,
     &APPROVAL_REQUEST,
     &BALANCE_ALERT,
@@ -194,7 +194,7 @@ pub const ALL: &[&Entry] = &[
 ];
 
 /// The kind of entry `type_name` is written as; None for a type no script writes.
-pub fn of(type_name: &str) -> Option<&'static Entry> {
+pub(crate) fn of(type_name: &str) -> Option<&'static Entry> {
     ALL.iter().copied().find(|e| e.types.contains(&type_name))
 }
 
@@ -202,7 +202,7 @@ pub fn of(type_name: &str) -> Option<&'static Entry> {
 /// takes it. (Each entry's fields are held to their declaration by a test of the calls that
 /// write them, rather than looked up when each is written: see outbox.lua.)
 #[cfg(test)]
-pub fn lua() -> String {
+pub(crate) fn lua() -> String {
     format!(
         "-- About how many entries a slot's outbox keeps (src/store/scripts/entries.rs; outbox.lua).\n\
          local OUTBOX_MAXLEN = '{MAXLEN}'\n"

@@ -221,7 +221,7 @@ pub enum Reserved {
     Short(Vec<super::Short>, Fired),
 }
 
-pub async fn reserve(
+pub(crate) async fn reserve(
     conn: &mut Conn,
     w: &Writing<'_>,
     args: &ReserveArgs<'_>,
@@ -266,7 +266,7 @@ pub async fn reserve(
 }
 
 /// Decides as reserve would, with the read-only check.lua.
-pub async fn check(
+pub(crate) async fn check(
     conn: &mut Conn,
     keys: &UserKeys,
     version: u64,
@@ -294,7 +294,7 @@ pub async fn check(
 
 /// Returns a batch of the user's expired holds, for the read-only scripts that found more due
 /// than they read in one call: "more" while some remain.
-pub async fn reclaim(conn: &mut Conn, w: &Writing<'_>) -> Result<Reply<()>, StoreError> {
+pub(crate) async fn reclaim(conn: &mut Conn, w: &Writing<'_>) -> Result<Reply<()>, StoreError> {
     let mut inv = Call::new(&contract::RECLAIM);
     writing_args(&mut inv, w);
     let reply: Vec<Value> = inv.invoke(conn).await?;
@@ -314,7 +314,7 @@ pub struct Tracked {
 }
 
 /// Counts usage without checking quotas; answers each hold's counter after it.
-pub async fn track(
+pub(crate) async fn track(
     conn: &mut Conn,
     w: &Writing<'_>,
     version: u64,
@@ -355,7 +355,7 @@ pub async fn track(
 
 /// Counters of the given fields (with their plan quotas) as though expired holds were
 /// reclaimed, and Redis time; "more" when more expired holds are due than one call reads.
-pub async fn usage(
+pub(crate) async fn usage(
     conn: &mut Conn,
     keys: &UserKeys,
     fields: &[UsageField<'_>],
@@ -409,7 +409,7 @@ pub struct Adjustment {
 
 /// Adds signed milli-units to one counter, never below zero, and records it in the audit trail.
 /// Answers the applied change and the counter after it.
-pub async fn adjust(
+pub(crate) async fn adjust(
     conn: &mut Conn,
     w: &Writing<'_>,
     hold: &Hold<'_>,

@@ -9,7 +9,7 @@ use crate::store::layout::UserKeys;
 
 /// A key of a user's (or of its slot's) that a function of the library takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
+pub(crate) enum Key {
     /// The counters hash, `<tag>:ctr`: counters, wallets, runs, slices (prelude.lua).
     Counters,
     /// The reservations hash, `<tag>:res`: one JSON record per reservation.
@@ -39,7 +39,7 @@ pub enum Key {
 impl Key {
     /// Its name in the library, where its place is `KEY_<NAME>` (`READ_KEY_<NAME>`).
     #[cfg(test)]
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Key::Counters => "counters",
             Key::Reservations => "reservations",
@@ -58,7 +58,7 @@ impl Key {
 }
 
 /// Every writing function's keys, in order (prelude.lua).
-pub const WRITING: [Key; 10] = [
+pub(crate) const WRITING: [Key; 10] = [
     Key::Counters,
     Key::Reservations,
     Key::Open,
@@ -75,15 +75,15 @@ pub const WRITING: [Key; 10] = [
 /// or the credits functions' (grant, void_grant, balances) grants. (Their calls push the one
 /// they take.)
 #[cfg(test)]
-pub const AFTER_WRITING: [Key; 2] = [Key::Audit, Key::Grants];
+pub(crate) const AFTER_WRITING: [Key; 2] = [Key::Audit, Key::Grants];
 
 /// The read-only functions' keys, in order (pending.lua): check and usage take them all, leases
 /// the first three. Those three are the writing functions' first three too, so the modules both
 /// kinds share name them by `KEY` (a test holds it).
-pub const READING: [Key; 4] = [Key::Counters, Key::Reservations, Key::Open, Key::Subscription];
+pub(crate) const READING: [Key; 4] = [Key::Counters, Key::Reservations, Key::Open, Key::Subscription];
 
 /// Adds `list`'s keys of one user to a call, in order.
-pub fn push(inv: &mut Call, keys: &UserKeys, list: &[Key]) {
+pub(crate) fn push(inv: &mut Call, keys: &UserKeys, list: &[Key]) {
     for &key in list {
         match key {
             Key::Counters => inv.key(keys.ctr()),
@@ -122,7 +122,7 @@ fn places(lead: &str, keys: &[Key], after: &[Key]) -> String {
 
 /// The library's declarations of where each key is (a part of lua/layouts.lua).
 #[cfg(test)]
-pub fn lua() -> String {
+pub(crate) fn lua() -> String {
     format!(
         "-- Where each key is in a data-plane function's KEYS (src/store/scripts/keys.rs): a writing\n\
          -- function's (KEYS[KEY_COUNTERS]), the one it may take after them in the same place\n\

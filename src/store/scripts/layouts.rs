@@ -16,7 +16,7 @@
 /// reads these: the node loads that file.)
 #[cfg(test)]
 #[derive(Debug)]
-pub struct Packed {
+pub(crate) struct Packed {
     /// Its Lua table's name; its count of fields is `<name>_FIELDS`.
     pub lua: &'static str,
     /// Its fields' Lua names, in order.
@@ -32,21 +32,21 @@ macro_rules! packed {
     )+) => {
         $(
             $(#[$doc])*
-            pub mod $module {
+            pub(crate) mod $module {
                 #[allow(non_camel_case_types, clippy::upper_case_acronyms, dead_code)]
                 #[repr(usize)]
                 enum At { $($field),+ }
-                $( $(#[$field_doc])* #[allow(dead_code)] pub const $field: usize = At::$field as usize; )+
+                $( $(#[$field_doc])* #[allow(dead_code)] pub(crate) const $field: usize = At::$field as usize; )+
                 /// How many values it has.
                 #[allow(dead_code)]
-                pub const FIELDS: usize = [$($key),+].len();
+                pub(crate) const FIELDS: usize = [$($key),+].len();
                 #[cfg(test)]
-                pub const PACKED: super::Packed = super::Packed { lua: $lua, fields: &[$($key),+] };
+                pub(crate) const PACKED: super::Packed = super::Packed { lua: $lua, fields: &[$($key),+] };
             }
         )+
         /// Every layout, in the order the library declares them.
         #[cfg(test)]
-        pub const ALL: &[Packed] = &[$($module::PACKED),+];
+        pub(crate) const ALL: &[Packed] = &[$($module::PACKED),+];
     };
 }
 
@@ -453,7 +453,7 @@ fn fields_pattern(n: usize, field: &str, last: &str) -> String {
 /// (`entries::lua`). Constants, so a call
 /// reads them as it reads any of the library's locals.
 #[cfg(test)]
-pub fn lua() -> String {
+pub(crate) fn lua() -> String {
     let mut out = String::from(
         "-- layouts.lua: written from src/store/scripts/layouts.rs, which declares each of them (edit \
          them\n-- there; its test writes this file anew): every value packed by position, its fields \

@@ -14,10 +14,10 @@ mod approvals;
 mod call;
 pub mod contract;
 mod credits;
-pub mod entries;
+pub(crate) mod entries;
 mod holds;
-pub mod keys;
-pub mod layouts;
+pub(crate) mod keys;
+pub(crate) mod layouts;
 pub mod library;
 mod settle;
 mod slices;
@@ -28,9 +28,9 @@ use redis::Value;
 use call::writing_args;
 
 pub use account::*;
-pub use alternatives::{asked_text, ledger_alternatives, reserve_first, Alternative, Asked, Weighed};
-pub use approvals::*;
-pub use credits::*;
+pub(crate) use alternatives::{asked_text, ledger_alternatives, reserve_first, Alternative, Asked, Weighed};
+pub(crate) use approvals::*;
+pub(crate) use credits::*;
 pub use holds::*;
 pub use settle::*;
 pub use slices::*;
@@ -189,7 +189,7 @@ impl redis::ToRedisArgs for Decided {
 /// user's keys, how long ended state is kept, the call's Idempotency-Key, and how long the
 /// ledger and rollups keep (None when the project keeps neither).
 #[derive(Debug, Clone, Copy)]
-pub struct Writing<'a> {
+pub(crate) struct Writing<'a> {
     pub keys: &'a UserKeys,
     pub retention_ms: i64,
     pub idempotency: Option<&'a Idempotency>,

@@ -50,7 +50,7 @@ pub enum Extended {
 }
 
 /// Commits one reservation, with the actual milli-units per hold or as reserved.
-pub async fn commit(
+pub(crate) async fn commit(
     conn: &mut Conn,
     w: &Writing<'_>,
     reservation_id: &str,
@@ -100,7 +100,7 @@ pub enum OutcomeReply {
 
 /// Says what a committed reservation's output came to (set_outcome.lua), at one level; `member`
 /// names the member at a parent's level ("" at the member's own).
-pub async fn set_outcome(
+pub(crate) async fn set_outcome(
     conn: &mut Conn,
     w: &Writing<'_>,
     reservation_id: &str,
@@ -134,7 +134,11 @@ pub async fn set_outcome(
 }
 
 /// Releases one reservation.
-pub async fn release(conn: &mut Conn, w: &Writing<'_>, reservation_id: &str) -> Result<Reply<SettleReply>, StoreError> {
+pub(crate) async fn release(
+    conn: &mut Conn,
+    w: &Writing<'_>,
+    reservation_id: &str,
+) -> Result<Reply<SettleReply>, StoreError> {
     let mut inv = Call::new(&contract::RELEASE);
     writing_args(&mut inv, w).arg(reservation_id);
     settled(inv.invoke(conn).await?, None)
@@ -190,7 +194,7 @@ fn settled(reply: Vec<Value>, commit: Option<&Writing<'_>>) -> Result<Reply<Sett
     })
 }
 
-pub async fn extend(
+pub(crate) async fn extend(
     conn: &mut Conn,
     w: &Writing<'_>,
     reservation_id: &str,

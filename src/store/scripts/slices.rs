@@ -61,7 +61,7 @@ pub struct TakeLease<'a> {
     pub closed: Option<&'a Statement>,
 }
 
-pub async fn take_slice(conn: &mut Conn, w: &Writing<'_>, t: &Take<'_>) -> Result<Reply<Taken>, StoreError> {
+pub(crate) async fn take_slice(conn: &mut Conn, w: &Writing<'_>, t: &Take<'_>) -> Result<Reply<Taken>, StoreError> {
     let mut inv = Call::new(&contract::TAKE_SLICE);
     writing_args(&mut inv, w);
     inv.arg(t.version)
@@ -138,7 +138,7 @@ pub struct Statement {
 
 /// Applies statements of `member`'s slices to their leases at the ancestor's slot, each as if
 /// alone; answers the alerts they fired there.
-pub async fn settle_slice(
+pub(crate) async fn settle_slice(
     conn: &mut Conn,
     w: &Writing<'_>,
     statements: &[&Statement],
@@ -187,7 +187,11 @@ pub enum Ending<'a> {
 }
 
 /// Ends what `ending` names at a member's slot, if its slice has ended.
-pub async fn end_slice(conn: &mut Conn, w: &Writing<'_>, ending: Ending<'_>) -> Result<Reply<SliceEnded>, StoreError> {
+pub(crate) async fn end_slice(
+    conn: &mut Conn,
+    w: &Writing<'_>,
+    ending: Ending<'_>,
+) -> Result<Reply<SliceEnded>, StoreError> {
     let mut inv = Call::new(&contract::END_SLICE);
     writing_args(&mut inv, w);
     match ending {
@@ -232,14 +236,14 @@ pub struct OpenLease {
 /// A page of a team's open leases: Redis time, the rank to read from next (None: no more),
 /// and the leases among the ids read.
 #[derive(Debug, Clone)]
-pub struct LeasePage {
+pub(crate) struct LeasePage {
     pub now_ms: i64,
     pub next: Option<u64>,
     pub leases: Vec<OpenLease>,
 }
 
 /// Reads `count` ids of a team's open set from rank `from`, answering its leases among them.
-pub async fn leases(conn: &mut Conn, keys: &UserKeys, from: u64, count: u64) -> Result<LeasePage, StoreError> {
+pub(crate) async fn leases(conn: &mut Conn, keys: &UserKeys, from: u64, count: u64) -> Result<LeasePage, StoreError> {
     let mut inv = Call::new(&contract::LEASES);
     keys::push(&mut inv, keys, &keys::READING[..contract::LEASES.keys]);
     inv.arg(from).arg(count);
@@ -271,7 +275,7 @@ pub async fn leases(conn: &mut Conn, keys: &UserKeys, from: u64, count: u64) -> 
 /// What a member's slot counts on its slice of `ancestor`'s `field` under `lease`: used and
 /// held, the live slice's while it is that lease's, else the lease's closed fields'; None when
 /// neither is there (the lease not placed yet, or closed holding nothing and stated).
-pub async fn slice_counts(
+pub(crate) async fn slice_counts(
     conn: &mut Conn,
     keys: &UserKeys,
     ancestor: &str,
@@ -308,7 +312,7 @@ pub async fn slice_counts(
 
 /// Appends an ancestor's ledger entry moved from a member's slot outbox, once per `w`'s
 /// Idempotency-Key (the note's own).
-pub async fn append_ledger(conn: &mut Conn, w: &Writing<'_>, entry: &str) -> Result<Reply<()>, StoreError> {
+pub(crate) async fn append_ledger(conn: &mut Conn, w: &Writing<'_>, entry: &str) -> Result<Reply<()>, StoreError> {
     let mut inv = Call::new(&contract::APPEND_LEDGER);
     writing_args(&mut inv, w);
     inv.arg(entry);

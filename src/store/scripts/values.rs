@@ -218,7 +218,7 @@ impl<'a> HoldValues<'a> {
 
 /// The counter field of a member's slice of `ancestor`'s counter `field` (slices.lua): the
 /// ancestor's id in base64url, which has no "^" (a user id may have any character).
-pub fn slice_field(ancestor: &str, field: &str) -> String {
+pub(crate) fn slice_field(ancestor: &str, field: &str) -> String {
     let mut slice = String::with_capacity(slice_field_length(ancestor) + field.len());
     push_slice_prefix(&mut slice, ancestor);
     slice.push_str(field);
