@@ -24,9 +24,9 @@ from .runs import (AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun, R
                    RunHandle)
 from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, SimulationFailure, SimulationProgress,
                           SimulationReport, SimulationTotals, UserRow, UserScenario)
-from .types import (Approval, ApprovalPage, Balance, Catalog, CatalogEntry, CategoryTotals, CreditSummary, Grant,
-                    GrantMade, OutcomeAnswer, Page, Price, PriceDoc, PriceSource, PriceSourceKind, Provider,
-                    ReviewEvery, Run, RunExtended, RunGroup, RunLimits, RunStart, UsageEvent, UsageEventPage,
+from .types import (Approval, ApprovalPage, Balance, BatchPrices, Catalog, CatalogEntry, CategoryTotals, CreditSummary,
+                    Grant, GrantMade, LongContextPrices, OutcomeAnswer, Page, Price, PriceDoc, PriceSource,
+                    PriceSourceKind, Provider, ReviewEvery, Run, RunExtended, RunGroup, RunLimits, RunStart, UsageEvent, UsageEventPage,
                     UsageGroup, UserKey)
 from .webhooks import (ApprovalEvent, ApprovalEventData, CreditEvent, CreditEventData, QuotaEvent, QuotaEventData, Scope,
                        WebhookEvent, WebhookTestEvent, sign_webhook, verify_webhook)
@@ -36,10 +36,10 @@ __version__ = "0.1.0"
 __all__ = [
     "KEEP", "Allowed", "Approval", "ApprovalEvent", "ApprovalEventData", "ApprovalPage", "ApprovalStatus",
     "AsyncQuotaGateway",
-    "AsyncReservationContext", "AsyncRunAnswer", "AsyncRunContext", "AsyncRunHandle", "Balance", "Catalog",
+    "AsyncReservationContext", "AsyncRunAnswer", "AsyncRunContext", "AsyncRunHandle", "Balance", "BatchPrices", "Catalog",
     "CatalogEntry", "CategoryTotals", "ChangeCount", "Check", "CreditEvent", "CreditEventData", "CreditSummary",
     "Counter", "Decision", "Denial", "Denied",
-    "DeniedRun", "FailMode", "Fit", "Grant", "GrantCategory", "GrantMade", "Granted", "GroupPeak", "Metadata",
+    "DeniedRun", "FailMode", "Fit", "Grant", "GrantCategory", "GrantMade", "Granted", "GroupPeak", "LongContextPrices", "Metadata",
     "Outcome", "OutcomeAnswer", "OverrideParams", "Page", "Percentiles", "Price", "PriceDoc", "PriceSource",
     "PriceSourceKind", "Provider", "QuotaEvent", "QuotaEventData",
     "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "QuotaUnavailable", "Reason",
