@@ -322,7 +322,8 @@ pub fn document(routes: &[Route]) -> OpenApi {
         dto::SimulationBody, dto::CohortDoc, dto::SimulationStatusAnswer, dto::SimulationProgress, dto::SimulationError, dto::SimulationAnswer,
         dto::PercentilesAnswer, dto::GroupPeakAnswer, dto::TotalsAnswer, dto::ChangeCount, dto::UserScenarioAnswer,
         dto::UserRowAnswer, dto::ReportAnswer, dto::GrantedAnswer, dto::PriceSourceAnswer,
-        crate::quota::price::PriceDoc, crate::quota::catalog::CatalogEntry, prices::CatalogAnswer, prices::PriceAnswer, prices::PriceList,
+        crate::quota::price::PriceDoc, crate::quota::price_tiers::LongContextDoc, crate::quota::price_tiers::BatchDoc,
+        crate::quota::catalog::CatalogEntry, prices::CatalogAnswer, prices::PriceAnswer, prices::PriceList,
         operators::OperatorBody, operators::OperatorPatchBody, operators::OperatorAnswer, operators::InvitationAnswer, operators::OperatorList
     )
     .build();

@@ -11,6 +11,7 @@ use crate::http::{ApiError, AppState};
 use crate::json::rfc3339;
 use crate::quota::catalog::{check_model, CatalogEntry};
 use crate::quota::price::{PriceDoc, ProjectPrice, MAX_PROJECT_PRICES};
+use crate::quota::price_tiers::{BatchDoc, LongContextDoc};
 
 /// `GET /v1/catalog`: the catalog's version and every model in it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -54,6 +55,12 @@ pub(crate) struct PriceAnswer {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub per_million_characters: Option<Value>,
+    /// The whole call at these prices when its input tokens pass `overInputTokens`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub long_context: Option<LongContextDoc>,
+    /// The provider's batch prices; no call is priced by them yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchDoc>,
     pub updated_at: String,
     /// What the catalog prices the model at, for comparison (null when it does not list it).
     pub catalog: Option<PriceDoc>,
@@ -92,6 +99,8 @@ fn answer(state: &AppState, model: String, stored: ProjectPrice) -> PriceAnswer 
         per_second: price.per_second,
         per_minute: price.per_minute,
         per_million_characters: price.per_million_characters,
+        long_context: price.long_context,
+        batch: price.batch,
         updated_at: rfc3339(stored.updated_at_ms),
         catalog,
     }

@@ -46,6 +46,35 @@ fn audio(doc: &PriceDoc) -> String {
     }
 }
 
+/// A price's long-context tier and batch prices in one cell; a dash when it has neither.
+fn tiers(doc: &PriceDoc) -> String {
+    let priced = |parts: &[(Option<&Value>, &str)]| {
+        parts
+            .iter()
+            .filter_map(|(v, what)| v.filter(|v| !v.is_null()).map(|v| format!("{} {what}", usd(v))))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    let mut cells = Vec::new();
+    if let Some(t) = &doc.long_context {
+        let prices = priced(&[
+            (Some(&t.input_per_million), "in"),
+            (t.cached_input_per_million.as_ref(), "cached"),
+            (t.cache_write_per_million.as_ref(), "cache write"),
+            (Some(&t.output_per_million), "out"),
+        ]);
+        cells.push(format!("over {} input tokens: {prices}", t.over_input_tokens));
+    }
+    if let Some(b) = &doc.batch {
+        let prices = priced(&[(Some(&b.input_per_million), "in"), (Some(&b.output_per_million), "out")]);
+        cells.push(format!("batch: {prices}"));
+    }
+    match cells.is_empty() {
+        true => "—".into(),
+        false => cells.join("; "),
+    }
+}
+
 async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiError> {
     let catalog = state.gateway.node().catalog();
     let own = state.gateway.node().project_prices(&session.project).await?;
@@ -59,7 +88,7 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
             p.muted { "None: the catalog prices every model." }
         } @else {
             table {
-                thead { tr { th { "Model" } th { "Input / M" } th { "Cached / M" } th { "Cache write / M" } th { "Output / M" } th { "Audio" } th { "Catalog input / output" } th { "Updated" } th { span.sr { "Actions" } } } }
+                thead { tr { th { "Model" } th { "Input / M" } th { "Cached / M" } th { "Cache write / M" } th { "Output / M" } th { "Audio" } th { "Long context, batch" } th { "Catalog input / output" } th { "Updated" } th { span.sr { "Actions" } } } }
                 tbody {
                     @for model in &own_models {
                         @let (_, stored) = &own.by_model[*model];
@@ -71,6 +100,7 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
                             td { (usd(stored.price.cache_write_per_million.as_ref().unwrap_or(&Value::Null))) }
                             td { (usd(&stored.price.output_per_million)) }
                             td { (audio(&stored.price)) }
+                            td { (tiers(&stored.price)) }
                             td { @match listed {
                                 Some(l) => { (usd(&l.entry.input_per_million)) " / " (usd(&l.entry.output_per_million)) }
                                 None => span.muted { "not listed" }
@@ -91,7 +121,7 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
         }
         @if session.may(Need::Configure) {
         h2 { "Set a price" }
-        p.muted { "USD per million tokens (audio: per million audio tokens, per second or minute of audio, per million characters of speech); it beats the catalog's on every node within a second. A negotiated rate, a fine-tuned or a self-hosted model." }
+        p.muted { "USD per million tokens (audio: per million audio tokens, per second or minute of audio, per million characters of speech); it beats the catalog's on every node within a second. A negotiated rate, a fine-tuned or a self-hosted model. A long-context tier prices a whole call whose input tokens are more than its threshold; batch prices are kept, and price no call yet." }
         form method="post" action="/dashboard/prices" {
             (csrf(session))
             input type="hidden" name="do" value="set";
@@ -108,6 +138,17 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
                 label { "Per second " input type="text" name="perSecond" size="8" inputmode="decimal"; } " "
                 label { "Per minute " input type="text" name="perMinute" size="8" inputmode="decimal"; } " "
                 label { "Per M characters " input type="text" name="perMillionCharacters" size="8" inputmode="decimal"; } " "
+            }
+            p {
+                label { "Long context over input tokens " input type="text" name="longContext.overInputTokens" size="8" inputmode="numeric"; } " "
+                label { "its input " input type="text" name="longContext.inputPerMillion" size="8" inputmode="decimal"; } " "
+                label { "cached input " input type="text" name="longContext.cachedInputPerMillion" size="8" inputmode="decimal"; } " "
+                label { "cache write " input type="text" name="longContext.cacheWritePerMillion" size="8" inputmode="decimal"; } " "
+                label { "output " input type="text" name="longContext.outputPerMillion" size="8" inputmode="decimal"; } " "
+            }
+            p {
+                label { "Batch input " input type="text" name="batch.inputPerMillion" size="8" inputmode="decimal"; } " "
+                label { "Batch output " input type="text" name="batch.outputPerMillion" size="8" inputmode="decimal"; } " "
                 button type="submit" { "Set price" }
             }
             datalist id="catalog-models" { @for m in &catalog.doc.models { option value=(m.model) {} } }
@@ -115,7 +156,7 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
         }
         h2 { "The catalog" }
         table {
-            thead { tr { th { "Model" } th { "Provider" } th { "Input / M" } th { "Cached / M" } th { "Cache write / M" } th { "Output / M" } th { "Audio" } th { "Context" } th { "Max output" } th { "Read" } } }
+            thead { tr { th { "Model" } th { "Provider" } th { "Input / M" } th { "Cached / M" } th { "Cache write / M" } th { "Output / M" } th { "Audio" } th { "Long context, batch" } th { "Context" } th { "Max output" } th { "Read" } } }
             tbody {
                 @for m in &catalog.doc.models {
                     tr {
@@ -126,6 +167,7 @@ async fn prices_page(state: &AppState, session: &Session) -> Result<Markup, ApiE
                         td { (usd(m.cache_write_per_million.as_ref().unwrap_or(&Value::Null))) }
                         td { (usd(&m.output_per_million)) }
                         td { (audio(&m.price_doc())) }
+                        td { (tiers(&m.price_doc())) }
                         td { (m.context_window) }
                         td { (m.max_output_tokens) }
                         td { a href=(m.source) rel="noreferrer" { (Shown(&m.as_of)) } }
@@ -198,6 +240,45 @@ pub(crate) async fn change(
         }
     }
     let problem = |field: String, detail: String| notice::error(&format!("{field}: {detail}"));
+    // A tier's fields are posted as `longContext.inputPerMillion`: the object when any is given,
+    // and each it needs named when missing.
+    for (object, names, required) in [
+        (
+            "longContext",
+            &[
+                "overInputTokens",
+                "inputPerMillion",
+                "cachedInputPerMillion",
+                "cacheWritePerMillion",
+                "outputPerMillion",
+            ][..],
+            &["overInputTokens", "inputPerMillion", "outputPerMillion"][..],
+        ),
+        (
+            "batch",
+            &["inputPerMillion", "outputPerMillion"][..],
+            &["inputPerMillion", "outputPerMillion"][..],
+        ),
+    ] {
+        let mut inner = Map::new();
+        for name in names {
+            if let Some(v) = number(&fields, &format!("{object}.{name}")) {
+                inner.insert((*name).into(), v);
+            }
+        }
+        if inner.is_empty() {
+            continue;
+        }
+        if let Some(missing) = required.iter().find(|name| !inner.contains_key(**name)) {
+            return again(
+                &state,
+                &session,
+                problem(format!("{object}.{missing}"), "is required".into()),
+            )
+            .await;
+        }
+        doc.insert(object.into(), Value::Object(inner));
+    }
     let price: PriceDoc = match serde_json::from_value(json!(doc)) {
         Ok(price) => price,
         Err(err) => return again(&state, &session, problem("price".into(), err.to_string())).await,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::price::{ModelPrice, PriceDoc, PriceError};
+use super::price_tiers::{BatchDoc, LongContextDoc};
 
 /// The catalog this binary was built with.
 pub const BUILT_IN: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/catalog/models.json"));
@@ -54,6 +55,13 @@ pub struct CatalogEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub per_million_characters: Option<Value>,
+    /// Prices for a call whose input tokens pass a threshold, the whole call at them, where
+    /// the provider charges more for long prompts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_context: Option<LongContextDoc>,
+    /// Prices of the provider's batch API, where it has one; no call is priced by them yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchDoc>,
     pub context_window: u64,
     pub max_output_tokens: u64,
     /// The day the prices were read (YYYY-MM-DD).
@@ -76,6 +84,8 @@ impl CatalogEntry {
             per_second: self.per_second.clone().filter(|v| !v.is_null()),
             per_minute: self.per_minute.clone().filter(|v| !v.is_null()),
             per_million_characters: self.per_million_characters.clone().filter(|v| !v.is_null()),
+            long_context: self.long_context.clone(),
+            batch: self.batch.clone(),
         }
     }
 }
@@ -273,24 +283,12 @@ pub fn diff(old: &Catalog, new: &Catalog) -> Vec<Change> {
             changes.push(Change::Added(model.clone()));
             continue;
         };
-        let show = |v: Option<u64>| v.map_or("none".to_string(), |m| super::price::dollars(m).to_string());
-        let mut fields: Vec<(&'static str, String, String)> = vec![
-            ("inputPerMillion", show(Some(o.price.input)), show(Some(n.price.input))),
-            (
-                "cachedInputPerMillion",
-                show(o.price.cached_input),
-                show(n.price.cached_input),
-            ),
-            (
-                "cacheWritePerMillion",
-                show(o.price.cache_write),
-                show(n.price.cache_write),
-            ),
-            (
-                "outputPerMillion",
-                show(Some(o.price.output)),
-                show(Some(n.price.output)),
-            ),
+        let mut fields: Vec<(&'static str, String, String)> = price_fields(o.price)
+            .into_iter()
+            .zip(price_fields(n.price))
+            .map(|((field, before), (_, after))| (field, before, after))
+            .collect();
+        fields.extend([
             (
                 "contextWindow",
                 o.entry.context_window.to_string(),
@@ -302,15 +300,7 @@ pub fn diff(old: &Catalog, new: &Catalog) -> Vec<Change> {
                 n.entry.max_output_tokens.to_string(),
             ),
             ("aliases", o.entry.aliases.join(","), n.entry.aliases.join(",")),
-        ];
-        let images = |p: &ModelPrice| {
-            p.per_image
-                .iter()
-                .map(|(k, v)| format!("{k}={}", super::price::dollars(*v)))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        fields.push(("perImage", images(o.price), images(n.price)));
+        ]);
         for (field, before, after) in fields {
             if before != after {
                 changes.push(Change::Changed {
@@ -323,6 +313,47 @@ pub fn diff(old: &Catalog, new: &Catalog) -> Vec<Change> {
         }
     }
     changes
+}
+
+/// Every price of a model by its field's name, as a diff shows it (`none` where it has none).
+fn price_fields(p: &ModelPrice) -> Vec<(&'static str, String)> {
+    let show = |v: Option<u64>| v.map_or("none".to_string(), |m| super::price::dollars(m).to_string());
+    let images = p
+        .per_image
+        .iter()
+        .map(|(k, v)| format!("{k}={}", super::price::dollars(*v)))
+        .collect::<Vec<_>>()
+        .join(",");
+    let tier = p.long_context.as_ref();
+    let batch = p.batch.as_ref();
+    vec![
+        ("inputPerMillion", show(Some(p.input))),
+        ("cachedInputPerMillion", show(p.cached_input)),
+        ("cacheWritePerMillion", show(p.cache_write)),
+        ("outputPerMillion", show(Some(p.output))),
+        ("perImage", images),
+        ("audioInputPerMillion", show(p.audio_input)),
+        ("audioOutputPerMillion", show(p.audio_output)),
+        ("perSecond", show(p.per_second)),
+        ("perMinute", show(p.per_minute)),
+        ("perMillionCharacters", show(p.per_million_characters)),
+        (
+            "longContext.overInputTokens",
+            tier.map_or("none".into(), |t| t.over_input_tokens.to_string()),
+        ),
+        ("longContext.inputPerMillion", show(tier.map(|t| t.input))),
+        (
+            "longContext.cachedInputPerMillion",
+            show(tier.and_then(|t| t.cached_input)),
+        ),
+        (
+            "longContext.cacheWritePerMillion",
+            show(tier.and_then(|t| t.cache_write)),
+        ),
+        ("longContext.outputPerMillion", show(tier.map(|t| t.output))),
+        ("batch.inputPerMillion", show(batch.map(|b| b.input))),
+        ("batch.outputPerMillion", show(batch.map(|b| b.output))),
+    ]
 }
 
 #[cfg(test)]
@@ -358,6 +389,19 @@ mod tests {
         );
         let date = SMALL.replace("2026-11-20", "last week");
         assert_eq!(Catalog::parse(&date).unwrap_err().field, "models[0] (gpt-x).asOf");
+        let tier = SMALL.replace(
+            "\"perImage\": null,",
+            r#""perImage": null, "longContext": {"overInputTokens": 0, "inputPerMillion": 5, "outputPerMillion": 15},"#,
+        );
+        assert_eq!(
+            Catalog::parse(&tier).unwrap_err().field,
+            "models[0] (gpt-x).longContext.overInputTokens"
+        );
+        let batch = SMALL.replace(
+            "\"perImage\": null,",
+            r#""perImage": null, "batch": {"inputPerMillion": 1},"#,
+        );
+        assert!(Catalog::parse(&batch).unwrap_err().detail.contains("outputPerMillion"));
     }
 
     #[test]
@@ -368,5 +412,39 @@ mod tests {
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].to_string(), "~ gpt-x outputPerMillion: 10 -> 8");
         assert!(diff(&old, &old).is_empty());
+        // A long-context tier and batch prices added, then changed.
+        let tiered = SMALL.replace(
+            "\"perImage\": null,",
+            r#""perImage": null, "longContext": {"overInputTokens": 200000, "inputPerMillion": 5,
+               "outputPerMillion": 15}, "batch": {"inputPerMillion": 1.25, "outputPerMillion": 5},"#,
+        );
+        let tiered = Catalog::parse(&tiered).unwrap();
+        let shown: Vec<String> = diff(&old, &tiered).iter().map(Change::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "~ gpt-x longContext.overInputTokens: none -> 200000",
+                "~ gpt-x longContext.inputPerMillion: none -> 5",
+                "~ gpt-x longContext.outputPerMillion: none -> 15",
+                "~ gpt-x batch.inputPerMillion: none -> 1.25",
+                "~ gpt-x batch.outputPerMillion: none -> 5",
+            ]
+        );
+        let mut doc = tiered.doc.clone();
+        doc.models[0].long_context.as_mut().unwrap().over_input_tokens = 128_000.into();
+        doc.models[0].batch.as_mut().unwrap().output_per_million = 4.into();
+        doc.models[0].per_minute = Some(0.006.into());
+        let shown: Vec<String> = diff(&tiered, &Catalog::from_doc(doc).unwrap())
+            .iter()
+            .map(Change::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "~ gpt-x perMinute: none -> 0.006",
+                "~ gpt-x longContext.overInputTokens: 200000 -> 128000",
+                "~ gpt-x batch.outputPerMillion: 5 -> 4",
+            ]
+        );
     }
 }

@@ -3,13 +3,16 @@
 //! provider). Each price is converted exactly (its decimal text shifted, never through a
 //! float), each imported model names where its prices came from, and nothing is guessed: a
 //! model the catalog cannot price as written is left out with the reason, and every field the
-//! catalog does not carry is reported with how many models had it.
+//! catalog does not carry is reported with how many models had it. Prices above a number of
+//! input tokens (`input_cost_per_token_above_200k_tokens`) become the model's long-context tier
+//! over that many; `*_batches` prices its batch prices.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
 use super::catalog::{check_model, Catalog, CatalogDoc, CatalogEntry};
+use super::price_tiers::{BatchDoc, LongContextDoc};
 
 /// What an import made: the catalog, the models left out and why, and the fields not carried.
 #[derive(Debug)]
@@ -29,7 +32,7 @@ pub struct Provenance<'a> {
 }
 
 /// The fields an import reads; any other is reported as not carried.
-const READ: [&str; 14] = [
+const READ: [&str; 16] = [
     "litellm_provider",
     "mode",
     "input_cost_per_token",
@@ -40,11 +43,33 @@ const READ: [&str; 14] = [
     "output_cost_per_audio_token",
     "input_cost_per_second",
     "input_cost_per_character",
+    "input_cost_per_token_batches",
+    "output_cost_per_token_batches",
     "max_input_tokens",
     "max_output_tokens",
     "max_tokens",
     "source",
 ];
+
+/// The per-token prices a long-context tier reads, each with its field in the tier.
+const TIERED: [(&str, &str); 4] = [
+    ("input_cost_per_token", "inputPerMillion"),
+    ("output_cost_per_token", "outputPerMillion"),
+    ("cache_read_input_token_cost", "cachedInputPerMillion"),
+    ("cache_creation_input_token_cost", "cacheWritePerMillion"),
+];
+
+/// A price above a threshold of input tokens, by its name: `<price>_above_<N>k_tokens` (N
+/// thousand tokens: 128k, 200k) of a price `TIERED` lists. None for any other field.
+fn above(field: &str) -> Option<(&'static str, u64)> {
+    let (price, threshold) = field.strip_suffix("k_tokens")?.rsplit_once("_above_")?;
+    let (_, tier_field) = TIERED.iter().find(|(name, _)| *name == price)?;
+    let thousands: u64 = match threshold.len() {
+        1..=5 if threshold.bytes().all(|b| b.is_ascii_digit()) => threshold.parse().ok()?,
+        _ => return None,
+    };
+    Some((*tier_field, thousands * 1000)).filter(|(_, tokens)| *tokens > 0)
+}
 
 /// Capabilities and notes, which price nothing: neither read nor reported.
 fn descriptive(field: &str) -> bool {
@@ -81,7 +106,7 @@ pub fn import(text: &str, provenance: &Provenance<'_>) -> Result<Imported, Strin
             continue;
         };
         for field in entry.keys() {
-            if !READ.contains(&field.as_str()) && !descriptive(field) {
+            if !READ.contains(&field.as_str()) && above(field).is_none() && !descriptive(field) {
                 *not_carried.entry(field.clone()).or_default() += 1;
             }
         }
@@ -145,6 +170,18 @@ fn model(name: &str, entry: &Map<String, Value>, provenance: &Provenance<'_>) ->
                     .into(),
             ),
         };
+    let long_context = long_context(entry, &input, &output, &per_million)?;
+    // Batch prices where the list gives one of them; the other is the model's standard price.
+    let batch = match (
+        per_million("input_cost_per_token_batches")?,
+        per_million("output_cost_per_token_batches")?,
+    ) {
+        (None, None) => None,
+        (batch_input, batch_output) => Some(BatchDoc {
+            input_per_million: batch_input.unwrap_or_else(|| input.clone()),
+            output_per_million: batch_output.unwrap_or_else(|| output.clone()),
+        }),
+    };
     let limit = |field: &str| entry.get(field).and_then(Value::as_u64);
     let context_window = limit("max_input_tokens").or_else(|| limit("max_tokens"));
     let max_output_tokens = limit("max_output_tokens").or_else(|| limit("max_tokens"));
@@ -174,11 +211,55 @@ fn model(name: &str, entry: &Map<String, Value>, provenance: &Provenance<'_>) ->
         per_second,
         per_minute: None,
         per_million_characters,
+        long_context,
+        batch,
         context_window,
         max_output_tokens,
         as_of: provenance.as_of.to_string(),
         source: source.to_string(),
     })
+}
+
+/// The long-context tier of the prices above a threshold (`*_above_200k_tokens`), or None when
+/// the list gives none. A tier price the list does not give is its price below the threshold,
+/// the list saying nothing changes; prices above two thresholds are refused, the catalog
+/// holding one tier.
+fn long_context(
+    entry: &Map<String, Value>,
+    input: &Value,
+    output: &Value,
+    per_million: &dyn Fn(&str) -> Result<Option<Value>, String>,
+) -> Result<Option<LongContextDoc>, String> {
+    let mut threshold = None;
+    let mut tier: BTreeMap<&str, Value> = BTreeMap::new();
+    for field in entry.keys() {
+        let Some((tier_field, tokens)) = above(field) else {
+            continue;
+        };
+        let Some(price) = per_million(field)? else {
+            continue;
+        };
+        match threshold {
+            Some(other) if other != tokens => {
+                return Err(format!(
+                    "has prices above {other} and above {tokens} input tokens; the catalog holds one long-context tier"
+                ))
+            }
+            _ => threshold = Some(tokens),
+        }
+        tier.insert(tier_field, price);
+    }
+    let Some(over) = threshold else {
+        return Ok(None);
+    };
+    let price = |name: &str| tier.get(name).cloned();
+    Ok(Some(LongContextDoc {
+        over_input_tokens: over.into(),
+        input_per_million: price("inputPerMillion").unwrap_or_else(|| input.clone()),
+        cached_input_per_million: price("cachedInputPerMillion").or(per_million("cache_read_input_token_cost")?),
+        cache_write_per_million: price("cacheWritePerMillion").or(per_million("cache_creation_input_token_cost")?),
+        output_per_million: price("outputPerMillion").unwrap_or_else(|| output.clone()),
+    }))
 }
 
 /// A price per unit (a second of audio) as the catalog writes it: in dollars, at most six
@@ -240,6 +321,7 @@ fn shift(text: &str, places: i64) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn provenance() -> Provenance<'static> {
         Provenance {
@@ -336,12 +418,119 @@ mod tests {
         let mini_tts = catalog.find("gpt-4o-mini-tts").unwrap().entry;
         assert_eq!(text(&mini_tts.audio_output_per_million), Some("12".into()));
         assert_eq!(imported.not_carried.get("output_cost_per_second"), Some(&1));
-        assert_eq!(imported.not_carried.get("input_cost_per_token_batches"), Some(&1));
-        assert_eq!(
-            imported.not_carried.get("input_cost_per_token_above_200k_tokens"),
-            Some(&1)
-        );
+        assert!(!imported.not_carried.contains_key("input_cost_per_token_batches"));
+        assert!(!imported
+            .not_carried
+            .contains_key("input_cost_per_token_above_200k_tokens"));
         assert!(!imported.not_carried.contains_key("supports_vision"));
         assert!(import("[1, 2]", &provenance()).is_err());
+    }
+
+    #[test]
+    fn prices_above_a_threshold_become_a_long_context_tier_and_batches_batch_prices() {
+        let text = r#"{
+            "gemini/gemini-2.5-pro": {"max_input_tokens": 1048576, "max_output_tokens": 65535,
+                "input_cost_per_token": 1.25e-06, "output_cost_per_token": 1e-05, "cache_read_input_token_cost": 1.25e-07,
+                "input_cost_per_token_above_200k_tokens": 2.5e-06, "output_cost_per_token_above_200k_tokens": 1.5e-05,
+                "cache_read_input_token_cost_above_200k_tokens": 2.5e-07, "input_cost_per_token_batches": 6.25e-07,
+                "output_cost_per_token_batches": 5e-06, "litellm_provider": "gemini", "mode": "chat"},
+            "gemini/gemini-1.5-pro": {"max_input_tokens": 2097152, "max_output_tokens": 8192,
+                "input_cost_per_token": 1.25e-06, "output_cost_per_token": 5e-06,
+                "input_cost_per_token_above_128k_tokens": 2.5e-06, "litellm_provider": "gemini", "mode": "chat"},
+            "claude-sonnet-4": {"max_input_tokens": 1000000, "max_output_tokens": 64000,
+                "input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05, "cache_read_input_token_cost": 3e-07,
+                "cache_creation_input_token_cost": 3.75e-06, "input_cost_per_token_above_200k_tokens": 6e-06,
+                "output_cost_per_token_above_200k_tokens": 2.25e-05,
+                "cache_creation_input_token_cost_above_200k_tokens": 7.5e-06,
+                "cache_creation_input_token_cost_above_1hr_above_200k_tokens": 1.2e-05,
+                "litellm_provider": "anthropic", "mode": "chat"},
+            "text-embedding-3-small": {"max_input_tokens": 8191, "max_output_tokens": 8191,
+                "input_cost_per_token": 2e-08, "output_cost_per_token": 0, "input_cost_per_token_batches": 1e-08,
+                "litellm_provider": "openai", "mode": "embedding"},
+            "two-tiers": {"max_tokens": 300000, "input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06,
+                "input_cost_per_token_above_128k_tokens": 2e-06, "input_cost_per_token_above_200k_tokens": 3e-06,
+                "litellm_provider": "openai", "mode": "chat"},
+            "gpt-5.4": {"max_input_tokens": 1050000, "max_output_tokens": 128000,
+                "input_cost_per_token": 2.5e-06, "output_cost_per_token": 1.5e-05,
+                "input_cost_per_token_above_272k_tokens": 5e-06, "output_cost_per_token_flex_above_272k_tokens": 1.1e-05,
+                "litellm_provider": "openai", "mode": "chat"}
+        }"#;
+        let imported = import(text, &provenance()).unwrap();
+        let doc = |model: &str| {
+            let entry = imported.catalog.find(model).unwrap().entry;
+            (
+                serde_json::to_value(&entry.long_context).unwrap(),
+                serde_json::to_value(&entry.batch).unwrap(),
+            )
+        };
+        // Every price above 200k, each exactly; batch prices as listed.
+        assert_eq!(
+            doc("gemini/gemini-2.5-pro"),
+            (
+                json!({"overInputTokens": 200000, "inputPerMillion": 2.5, "cachedInputPerMillion": 0.25,
+                    "outputPerMillion": 15}),
+                json!({"inputPerMillion": 0.625, "outputPerMillion": 5})
+            )
+        );
+        // The threshold is the name's: 128k is 128,000 tokens, 272k 272,000. A price the list
+        // does not give above it is the price below it.
+        assert_eq!(
+            doc("gemini/gemini-1.5-pro").0,
+            json!({"overInputTokens": 128000, "inputPerMillion": 2.5, "outputPerMillion": 5})
+        );
+        assert_eq!(
+            doc("gpt-5.4").0,
+            json!({"overInputTokens": 272000, "inputPerMillion": 5, "outputPerMillion": 15})
+        );
+        assert_eq!(
+            doc("claude-sonnet-4").0,
+            json!({"overInputTokens": 200000, "inputPerMillion": 6, "cachedInputPerMillion": 0.3,
+                "cacheWritePerMillion": 7.5, "outputPerMillion": 22.5})
+        );
+        // A batch price the list gives alone; the other is the standard one.
+        assert_eq!(
+            doc("text-embedding-3-small"),
+            (Value::Null, json!({"inputPerMillion": 0.01, "outputPerMillion": 0}))
+        );
+        // Two thresholds cannot be one tier: the model is left out, saying so.
+        assert_eq!(imported.skipped.len(), 1);
+        assert_eq!(imported.skipped[0].0, "two-tiers");
+        assert!(
+            imported.skipped[0].1.contains("one long-context tier"),
+            "{:?}",
+            imported.skipped
+        );
+        // A tier of a tier (an hour's cache, flex) is not carried, and says so.
+        let not_carried: Vec<&str> = imported.not_carried.keys().map(String::as_str).collect();
+        assert_eq!(
+            not_carried,
+            [
+                "cache_creation_input_token_cost_above_1hr_above_200k_tokens",
+                "output_cost_per_token_flex_above_272k_tokens"
+            ]
+        );
+        // What a priced call of it costs: 200,001 input tokens at $2.50/M.
+        let pro = imported.catalog.find("gemini/gemini-2.5-pro").unwrap().price;
+        let counts = crate::quota::price::Counts {
+            input: 200_001_000,
+            ..Default::default()
+        };
+        assert_eq!(pro.cost_femto(&counts), Some(500_002_500_000_000));
+        for (field, want) in [
+            (
+                "input_cost_per_token_above_200k_tokens",
+                Some(("inputPerMillion", 200_000)),
+            ),
+            (
+                "cache_read_input_token_cost_above_128k_tokens",
+                Some(("cachedInputPerMillion", 128_000)),
+            ),
+            ("input_cost_per_token_above_0k_tokens", None),
+            ("input_cost_per_token_above_k_tokens", None),
+            ("input_cost_per_token_above_1hr", None),
+            ("output_cost_per_reasoning_token_above_200k_tokens", None),
+        ] {
+            assert_eq!(above(field), want, "{field}");
+        }
     }
 }

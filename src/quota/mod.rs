@@ -27,6 +27,7 @@ mod plan_doc;
 mod plan_kinds;
 mod plan_period;
 pub mod price;
+pub mod price_tiers;
 mod priced;
 pub mod project;
 pub mod replay;

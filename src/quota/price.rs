@@ -1,6 +1,7 @@
 //! Prices of models and what a call costs by them, exactly: prices are integer micro-dollars
 //! (per million tokens or characters, per image, per second or minute of audio), a call's cost
-//! integer femto-dollars, and a group's amount its cost times the markup in the group's unit,
+//! integer femto-dollars (its tokens at the long-context tier's prices when its input passes
+//! the tier's threshold), and a group's amount its cost times the markup in the group's unit,
 //! rounded up once to a milli-unit.
 
 use std::collections::BTreeMap;
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::amount::{parse_scaled, Milli};
+use super::price_tiers::{BatchDoc, BatchPrice, LongContext, LongContextDoc};
 
 /// Prices have at most 6 decimals of a dollar: they are kept in micro-dollars.
 pub const PRICE_DECIMALS: u32 = 6;
@@ -35,7 +37,9 @@ const MAX_IMAGE_PRICES: usize = 32;
 /// output tokens, per image by `"<quality>/<size>"`, and for audio per million audio input and
 /// output tokens, per second or minute of input audio and per million input characters. A
 /// missing cached, cache-write or audio input price is the input's, a missing audio output
-/// price the output's; a missing price per second, minute or character is nothing.
+/// price the output's; a missing price per second, minute or character is nothing. A
+/// long-context tier prices the tokens of a call whose input passes its threshold; batch
+/// prices are kept, and price no call yet.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ModelPrice {
     pub input: u64,
@@ -48,6 +52,8 @@ pub struct ModelPrice {
     pub per_second: Option<u64>,
     pub per_minute: Option<u64>,
     pub per_million_characters: Option<u64>,
+    pub long_context: Option<LongContext>,
+    pub batch: Option<BatchPrice>,
 }
 
 /// Prices as the API, the catalog and the records write them: USD as decimals.
@@ -89,6 +95,13 @@ pub struct PriceDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub per_million_characters: Option<Value>,
+    /// Prices for a call whose input tokens pass a threshold (Gemini 2.5 Pro's over 200k
+    /// tokens): the whole call at them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_context: Option<LongContextDoc>,
+    /// Prices of the provider's batch API; kept and shown, no call is priced by them yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchDoc>,
 }
 
 /// What is wrong with a price, naming its field.
@@ -117,7 +130,7 @@ pub fn micro_dollars(field: &str, value: &Value) -> Result<u64, PriceError> {
     }
 }
 
-fn optional_micro(field: &str, value: &Option<Value>) -> Result<Option<u64>, PriceError> {
+pub(super) fn optional_micro(field: &str, value: &Option<Value>) -> Result<Option<u64>, PriceError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(v) => micro_dollars(field, v).map(Some),
@@ -168,6 +181,14 @@ impl PriceDoc {
             per_second,
             per_minute,
             per_million_characters: optional_micro(&field("perMillionCharacters"), &self.per_million_characters)?,
+            long_context: match &self.long_context {
+                Some(tier) => Some(tier.to_tier(&field("longContext."))?),
+                None => None,
+            },
+            batch: match &self.batch {
+                Some(batch) => Some(batch.to_batch(&field("batch."))?),
+                None => None,
+            },
         })
     }
 }
@@ -187,6 +208,8 @@ impl ModelPrice {
             per_second: self.per_second.map(dollars),
             per_minute: self.per_minute.map(dollars),
             per_million_characters: self.per_million_characters.map(dollars),
+            long_context: self.long_context.as_ref().map(LongContext::to_doc),
+            batch: self.batch.as_ref().map(BatchPrice::to_doc),
         }
     }
 
@@ -198,23 +221,39 @@ impl ModelPrice {
             .unwrap_or_else(|| self.per_image.values().copied().max().unwrap_or(0))
     }
 
+    /// The prices of a call's tokens: the long-context tier's when its input passes the
+    /// tier's threshold (the providers bill the whole call so), else the base ones.
+    fn token_prices(&self, input_milli: u64) -> TokenPrices {
+        let (input, cached_input, cache_write, output) = match &self.long_context {
+            Some(tier) if tier.applies(input_milli) => (tier.input, tier.cached_input, tier.cache_write, tier.output),
+            _ => (self.input, self.cached_input, self.cache_write, self.output),
+        };
+        TokenPrices {
+            input,
+            cached_input: cached_input.unwrap_or(input),
+            cache_write: cache_write.unwrap_or(input),
+            audio_input: self.audio_input.unwrap_or(input),
+            output,
+            audio_output: self.audio_output.unwrap_or(output),
+        }
+    }
+
     /// What `counts` cost, in femto-dollars (10^-15 USD), exactly; None past what u128 holds.
     /// Cached, cache-write and audio tokens are parts of the input (audio output tokens of the
     /// output); counts whose parts pass their whole (a hold's worst case holds each part at the
-    /// whole) price the whole at the dearest of its prices.
+    /// whole) price the whole at the dearest of its prices. A hold's worst-case input and a
+    /// settlement's reported input each choose their own tier.
     pub fn cost_femto(&self, counts: &Counts) -> Option<u128> {
+        let p = self.token_prices(counts.input);
         let input_cost = whole_and_parts(
-            (counts.input, self.input),
+            (counts.input, p.input),
             &[
-                (counts.cached_input, self.cached_input.unwrap_or(self.input)),
-                (counts.cache_write, self.cache_write.unwrap_or(self.input)),
-                (counts.audio_input, self.audio_input.unwrap_or(self.input)),
+                (counts.cached_input, p.cached_input),
+                (counts.cache_write, p.cache_write),
+                (counts.audio_input, p.audio_input),
             ],
         )?;
-        let output_cost = whole_and_parts(
-            (counts.output, self.output),
-            &[(counts.audio_output, self.audio_output.unwrap_or(self.output))],
-        )?;
+        let output_cost = whole_and_parts((counts.output, p.output), &[(counts.audio_output, p.audio_output)])?;
         // Milli-images times micro-dollars per image is 10^-9 USD.
         let image_cost = u128::from(counts.images)
             .checked_mul(u128::from(self.image(counts.image_key.as_deref())))?
@@ -239,6 +278,16 @@ impl ModelPrice {
             .checked_add(audio_cost)?
             .checked_add(character_cost)
     }
+}
+
+/// The prices a call's tokens are counted at, in micro-dollars per million.
+struct TokenPrices {
+    input: u64,
+    cached_input: u64,
+    cache_write: u64,
+    audio_input: u64,
+    output: u64,
+    audio_output: u64,
 }
 
 /// Milli-tokens of a whole and its parts, each part at its own price and the rest at the

@@ -10,6 +10,7 @@ use super::amount::{AmountError, Milli, MAX_UNITS};
 use super::measure::{metadata_number, Measure, MeasureError};
 use super::plan::{GroupCheck, Unit};
 use super::price::{self, Counts, ModelPrice, PriceOrigin};
+use super::price_tiers::LongContext;
 
 /// How a plan prices a group: where the price comes from, the markup, the group's units per
 /// dollar, and whether an unpriced model passes at zero.
@@ -111,6 +112,10 @@ pub struct PricedDoc {
     pub minute: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub characters: Option<u64>,
+    /// The long-context tier, which prices the commit's tokens when its input passes it. Batch
+    /// prices are not kept: no call is priced by them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<TierRecord>,
     pub markup: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_dollar: Option<u64>,
@@ -118,6 +123,19 @@ pub struct PricedDoc {
     pub provider: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow: bool,
+}
+
+/// A long-context tier as a record keeps it: its threshold in tokens, prices in micro-dollars.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierRecord {
+    pub over: u64,
+    pub input: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write: Option<u64>,
+    pub output: u64,
 }
 
 impl Priced {
@@ -139,6 +157,13 @@ impl Priced {
             second: self.price.per_second,
             minute: self.price.per_minute,
             characters: self.price.per_million_characters,
+            tier: self.price.long_context.as_ref().map(|t| TierRecord {
+                over: t.over_input_tokens,
+                input: t.input,
+                cached: t.cached_input,
+                write: t.cache_write,
+                output: t.output,
+            }),
             markup: self.rule.markup_micro,
             per_dollar: self.rule.credits_per_dollar_micro,
             provider: self.rule.provider,
@@ -175,6 +200,14 @@ impl PricedDoc {
                 per_second: self.second,
                 per_minute: self.minute,
                 per_million_characters: self.characters,
+                long_context: self.tier.as_ref().map(|t| LongContext {
+                    over_input_tokens: t.over,
+                    input: t.input,
+                    cached_input: t.cached,
+                    cache_write: t.write,
+                    output: t.output,
+                }),
+                batch: None,
             },
         })
     }
@@ -238,4 +271,49 @@ fn counts(metadata: &Map<String, Value>) -> Result<Counts, MeasureError> {
         audio_seconds: seconds.unwrap_or(0),
         characters: characters.unwrap_or(0),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_records_long_context_tier_prices_the_commit_past_its_threshold() {
+        let price: price::PriceDoc = serde_json::from_value(json!({"inputPerMillion": 1.25, "outputPerMillion": 10,
+            "longContext": {"overInputTokens": 200000, "inputPerMillion": 2.5, "outputPerMillion": 15},
+            "batch": {"inputPerMillion": 0.625, "outputPerMillion": 5}}))
+        .unwrap();
+        let priced = Priced {
+            rule: PriceRule {
+                provider: false,
+                markup_micro: 1_000_000,
+                credits_per_dollar_micro: None,
+                unpriced_allow: false,
+            },
+            model: "gemini-2.5-pro".into(),
+            origin: PriceOrigin::Override,
+            price: price.to_price("").unwrap(),
+        };
+        let record = serde_json::to_value(priced.to_doc()).unwrap();
+        assert_eq!(
+            record["tier"],
+            json!({"over": 200000, "input": 2_500_000, "output": 15_000_000})
+        );
+        assert!(record.get("batch").is_none(), "{record}");
+        let back = serde_json::from_value::<PricedDoc>(record)
+            .unwrap()
+            .to_priced()
+            .unwrap();
+        assert_eq!(back.price.long_context, priced.price.long_context);
+        let meta = |input: u64| {
+            json!({"input_tokens": input, "output_tokens": 0})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        // In cents: 200,000 at $1.25/M is 25 cents; 200,001 at $2.50/M is 50.00025.
+        assert_eq!(back.amount(&meta(200_000)), Ok(Milli(25_000)));
+        assert_eq!(back.amount(&meta(200_001)), Ok(Milli(50_001)));
+    }
 }

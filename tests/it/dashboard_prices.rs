@@ -83,3 +83,81 @@ async fn a_price_set_on_the_page_beats_the_catalog_and_the_plan_editor_shows_a_t
         (StatusCode::NOT_FOUND, Some("price_not_found"))
     );
 }
+
+#[tokio::test]
+async fn a_long_context_tier_and_batch_prices_are_shown_and_set_on_the_page() {
+    let app = spawn_app().await;
+    let dashboard = Dashboard::sign_in(&app).await;
+    let (_, page) = dashboard.get("/dashboard/prices").await;
+    let pro = page
+        .split("<tr>")
+        .find(|r| r.contains("<code>gemini-2.5-pro</code>"))
+        .expect("a row for gemini-2.5-pro");
+    assert!(
+        pro.contains("over 200000 input tokens: $2.5 in · $0.25 cached · $15 out; batch: $0.625 in · $5 out"),
+        "{pro}"
+    );
+
+    // A tier missing a price it needs is refused naming it, and nothing is set.
+    let base = [
+        ("do", "set"),
+        ("model", "house-pro"),
+        ("inputPerMillion", "1.25"),
+        ("outputPerMillion", "10"),
+    ];
+    let (status, _, refused) = dashboard
+        .post(
+            "/dashboard/prices",
+            &[
+                &base[..],
+                &[
+                    ("longContext.overInputTokens", "200000"),
+                    ("longContext.inputPerMillion", "2.5"),
+                ],
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.contains("longContext.outputPerMillion: is required"),
+        "{refused}"
+    );
+    let (_, prices) = app.json(Method::GET, "/v1/prices", None).await;
+    assert_eq!(prices["data"], json!([]));
+
+    let (status, _, _) = dashboard
+        .post(
+            "/dashboard/prices",
+            &[
+                &base[..],
+                &[
+                    ("longContext.overInputTokens", "200000"),
+                    ("longContext.inputPerMillion", "2.5"),
+                    ("longContext.outputPerMillion", "15"),
+                    ("batch.inputPerMillion", "0.625"),
+                    ("batch.outputPerMillion", "5"),
+                ],
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, price) = app.json(Method::GET, "/v1/prices/house-pro", None).await;
+    assert_eq!(
+        (&price["longContext"], &price["batch"]),
+        (
+            &json!({ "overInputTokens": 200000, "inputPerMillion": 2.5, "outputPerMillion": 15 }),
+            &json!({ "inputPerMillion": 0.625, "outputPerMillion": 5 })
+        )
+    );
+    let (_, page) = dashboard.get("/dashboard/prices").await;
+    let own = page
+        .split("<tr>")
+        .find(|r| r.contains("<code>house-pro</code>"))
+        .expect("a row for the project's price");
+    assert!(
+        own.contains("over 200000 input tokens: $2.5 in · $15 out; batch: $0.625 in · $5 out"),
+        "{own}"
+    );
+}

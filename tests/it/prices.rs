@@ -257,6 +257,20 @@ async fn a_bad_price_is_refused_naming_its_field() {
             json!({ "inputPerMillion": 1, "outputPerMillion": 1, "extra": 1 }),
             "extra",
         ),
+        (
+            json!({ "inputPerMillion": 1, "outputPerMillion": 1,
+                "longContext": { "overInputTokens": 0, "inputPerMillion": 2, "outputPerMillion": 2 } }),
+            "longContext.overInputTokens",
+        ),
+        (
+            json!({ "inputPerMillion": 1, "outputPerMillion": 1,
+                "longContext": { "overInputTokens": 1000, "inputPerMillion": 2, "outputPerMillion": -2 } }),
+            "longContext.outputPerMillion",
+        ),
+        (
+            json!({ "inputPerMillion": 1, "outputPerMillion": 1, "batch": { "inputPerMillion": 0.5 } }),
+            "batch.outputPerMillion",
+        ),
     ] {
         let (status, problem) = app.json(Method::PUT, "/v1/prices/my-model", Some(body)).await;
         assert_eq!(status, 400, "{problem}");
@@ -574,6 +588,28 @@ async fn catalog_diff_prints_every_changed_price_for_review() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains(&format!("~ {model} outputPerMillion: ")), "{text}");
     assert!(text.contains("-> 123.5") && text.contains("1 change(s)"), "{text}");
+    // A long-context tier's and a batch price's changes are shown too.
+    let pro = newer["models"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|m| m["model"] == "gemini-2.5-pro")
+        .unwrap();
+    pro["longContext"]["outputPerMillion"] = json!(16);
+    pro["batch"]["inputPerMillion"] = json!(0.6);
+    std::fs::write(&path, newer.to_string()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
+        .args(["catalog", "diff", "built-in"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("~ gemini-2.5-pro longContext.outputPerMillion: 15 -> 16")
+            && text.contains("~ gemini-2.5-pro batch.inputPerMillion: 0.625 -> 0.6")
+            && text.contains("3 change(s)"),
+        "{text}"
+    );
     // A malformed file is refused, naming the entry, with a failing exit.
     newer["models"][0]["asOf"] = json!("soon");
     std::fs::write(&path, newer.to_string()).unwrap();
@@ -628,9 +664,13 @@ async fn an_imported_price_list_prices_its_models_exactly_once_a_node_loads_it()
         report.contains("left out dall-e-3: has no price per input and output token"),
         "{report}"
     );
-    assert!(report.contains("input_cost_per_token_batches: 1"), "{report}");
+    assert!(!report.contains("input_cost_per_token_batches"), "{report}");
     let imported: Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
     assert_eq!(imported["models"][0]["inputPerMillion"], json!(0.25));
+    assert_eq!(
+        imported["models"][0]["batch"],
+        json!({ "inputPerMillion": 0.125, "outputPerMillion": 1 })
+    );
     assert_eq!(imported["models"][0]["source"], "https://example.com/prices.json");
 
     let catalog = quota_gateway::quota::catalog::Catalog::parse(&imported.to_string()).unwrap();
@@ -685,4 +725,76 @@ async fn a_commit_that_leaves_a_count_out_is_priced_at_what_was_held_for_it() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(used_milli(&app.usage("alice").await, "dollars"), 240_000);
+}
+
+/// A project's price with a long-context tier: a call whose input tokens pass the threshold
+/// costs the tier's prices on every token, one at the threshold the base prices; a hold is
+/// priced at the tier its worst case reaches and its commit at the tier of what was reported.
+/// The catalog's gemini-2.5-pro has its tier over 200k tokens too.
+#[tokio::test]
+async fn a_call_past_a_long_context_threshold_costs_the_tiers_prices_and_one_at_it_the_base() {
+    let app = spawn_app().await;
+    app.put_plan(dollars_plan(json!({}))).await;
+    app.subscribe("alice", "plan_dollars", None).await;
+    let tier = json!({ "overInputTokens": 200000, "inputPerMillion": 2.5, "cachedInputPerMillion": 0.25,
+        "outputPerMillion": 15 });
+    let batch = json!({ "inputPerMillion": 0.625, "outputPerMillion": 5 });
+    let (status, stored) = app
+        .json(
+            Method::PUT,
+            "/v1/prices/house-pro",
+            Some(
+                json!({ "inputPerMillion": 1.25, "cachedInputPerMillion": 0.125, "outputPerMillion": 10,
+                "longContext": tier, "batch": batch }),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!((&stored["longContext"], &stored["batch"]), (&tier, &batch));
+    let (_, read) = app.json(Method::GET, "/v1/prices/house-pro", None).await;
+    assert_eq!(read, stored);
+
+    let track = |input: u64, output: u64| {
+        json!({ "userId": "alice", "event": "llm.call",
+            "metadata": { "model": "house-pro", "input_tokens": input, "output_tokens": output } })
+    };
+    let mut used = 0;
+    // At the threshold: 200,000 in at $1.25/M and 1,000 out at $10/M, $0.26: 31.2 cents with
+    // the markup.
+    let (status, answer) = app.json(Method::POST, "/v1/track", Some(track(200_000, 1_000))).await;
+    assert_eq!(status, 200, "{answer}");
+    used += 31_200;
+    assert_eq!(used_milli(&answer, "dollars"), used);
+    // One token over: every token at the tier, 200,001 at $2.50/M and 1,000 at $15/M,
+    // $0.5150025: 61.8003 cents, rounded up to 61.801.
+    let (_, answer) = app.json(Method::POST, "/v1/track", Some(track(200_001, 1_000))).await;
+    used += 61_801;
+    assert_eq!(used_milli(&answer, "dollars"), used);
+
+    // A hold of a worst case of 250,000 input and 8,000 output tokens is at the tier: $0.745,
+    // 89.4 cents. Its commit at the 150,000 and 2,000 reported is at the base: $0.2075, 24.9.
+    let held = app.reserve(track(250_000, 8_000)).await;
+    assert_eq!(held["allowed"], true, "{held}");
+    let reserved = TestApp::counter(&held, "dollars")["reserved"].as_f64().unwrap();
+    assert_eq!((reserved * 1000.0).round() as u128, 89_400);
+    let (status, committed) = app
+        .commit(
+            held["reservationId"].as_str().unwrap(),
+            Some(json!({ "metadata": { "input_tokens": 150_000, "output_tokens": 2_000 } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{committed}");
+    used += 24_900;
+    assert_eq!(used_milli(&committed, "dollars"), used);
+
+    // The catalog's gemini-2.5-pro: over 200,000 input tokens, at its tier's prices.
+    let (pro, _) = catalog_price(&app, "gemini-2.5-pro").await;
+    assert_eq!(pro["longContext"]["overInputTokens"], 200_000, "{pro}");
+    assert!(pro["batch"]["inputPerMillion"].is_number(), "{pro}");
+    let call = json!({ "userId": "alice", "event": "llm.call",
+        "metadata": { "model": "gemini-2.5-pro", "input_tokens": 300_000, "output_tokens": 1_000 } });
+    let (_, answer) = app.json(Method::POST, "/v1/track", Some(call)).await;
+    used += milli_cents(&pro["longContext"], 300_000, 1_000, 1_200_000);
+    assert_eq!(used_milli(&answer, "dollars"), used);
+    assert!(milli_cents(&pro["longContext"], 300_000, 1_000, 1_200_000) > milli_cents(&pro, 300_000, 1_000, 1_200_000));
 }

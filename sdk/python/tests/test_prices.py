@@ -16,7 +16,8 @@ from both import Both
 from conftest import Env
 from test_quickstart import SDK_README, fresh, python_blocks, run_as_written  # noqa: F401 - fresh: a fixture
 
-from quota_gateway import Allowed, Catalog, Denied, Granted, PriceDoc, QuotaExceeded, QuotaGateway, QuotaGatewayError
+from quota_gateway import (Allowed, BatchPrices, Catalog, Denied, Granted, LongContextPrices, PriceDoc, QuotaExceeded,
+                           QuotaGateway, QuotaGatewayError)
 from quota_gateway.types import CatalogEntry, Plan, PlanGroup
 
 
@@ -107,6 +108,39 @@ async def test_audio_is_priced_by_its_seconds_characters_and_audio_tokens(
         await client.delete_price(model)
 
 
+async def test_a_long_context_tier_prices_a_call_past_its_threshold_whole_and_batch_prices_are_kept(
+        client: Both, env: Env, fresh_user: Callable[..., str]) -> None:
+    pro = (await client.catalog()).find("gemini-2.5-pro")
+    assert pro is not None and pro.long_context == LongContextPrices(200_000, 2.5, 15, 0.25)
+    assert pro.batch is not None and pro.batch.input_per_million < pro.input_per_million
+    model = f"acme/{fresh_user('lc')}:v1"
+    tier = LongContextPrices(over_input_tokens=200_000, input_per_million=2.5, output_per_million=15,
+                             cached_input_per_million=0.25)
+    try:
+        made = await client.set_price(model, 1.25, 10, long_context=tier, batch=BatchPrices(0.625, 5))
+        assert (made.long_context, made.batch) == (tier, BatchPrices(0.625, 5))
+        assert await client.price(model) == made
+        # As the wire's JSON object too.
+        again = await client.set_price(model, 1.25, 10, long_context={"overInputTokens": 128_000,
+                                                                      "inputPerMillion": 2.5, "outputPerMillion": 15})
+        assert (again.long_context, again.batch) == (LongContextPrices(128_000, 2.5, 15), None)
+        await client.set_price(model, 1.25, 10, long_context=tier)
+        user = fresh_user()
+        plan_with(env, user, dollars(1))
+        # At the threshold the base prices; one token past it, every token at the tier's.
+        at = await client.track(user, "llm.call", 1, {"model": model, "input_tokens": 200_000, "output_tokens": 1000})
+        base = PriceDoc(1.25, 10)
+        assert milli(at.counters[0].used) == milli_cents(base, {"input_tokens": 200_000, "output_tokens": 1000}, 1)
+        over = await client.track(user, "llm.call", 1, {"model": model, "input_tokens": 200_001, "output_tokens": 1000})
+        assert milli(over.counters[0].used) - milli(at.counters[0].used) == milli_cents(
+            tier, {"input_tokens": 200_001, "output_tokens": 1000}, 1)
+        with pytest.raises(QuotaGatewayError) as bad:
+            await client.set_price(model, 1, 1, long_context=LongContextPrices(0, 2.5, 15))
+        assert (bad.value.code, bad.value.field) == ("invalid_request", "longContext.overInputTokens")
+    finally:
+        await client.delete_price(model)
+
+
 async def test_a_price_of_a_catalog_model_answers_the_catalogs_beside_it_and_a_bad_one_names_its_field(
         client: Both) -> None:
     catalog = await client.catalog()
@@ -116,7 +150,8 @@ async def test_a_price_of_a_catalog_model_answers_the_catalogs_beside_it_and_a_b
         made = await client.set_price("gpt-5-nano", 0.01, 0.02)
         assert made.catalog == PriceDoc(nano.input_per_million, nano.output_per_million,
                                         nano.cached_input_per_million, nano.cache_write_per_million,
-                                        nano.per_image)
+                                        nano.per_image, batch=nano.batch)
+        assert made.catalog is not None and made.catalog.batch is not None
     finally:
         await client.delete_price("gpt-5-nano")
     with pytest.raises(QuotaGatewayError) as bad:

@@ -7743,6 +7743,16 @@ export interface components {
             /** @description Always null: every balance of the user in one page. */
             nextCursor?: string | null;
         };
+        /**
+         * @description Batch prices as the API and the catalog write them: USD per million tokens of a call made
+         *     through the provider's batch API. Kept and shown; no call is priced by them yet.
+         */
+        BatchDoc: {
+            /** Format: double */
+            inputPerMillion: number;
+            /** Format: double */
+            outputPerMillion: number;
+        };
         BlockBody: {
             reason: string;
         };
@@ -7767,6 +7777,7 @@ export interface components {
              * @description USD per million audio output tokens, where priced apart from the output's.
              */
             audioOutputPerMillion?: number | null;
+            batch?: null | components["schemas"]["BatchDoc"];
             /** Format: double */
             cacheWritePerMillion?: number | null;
             /** Format: double */
@@ -7775,6 +7786,7 @@ export interface components {
             contextWindow: number;
             /** Format: double */
             inputPerMillion: number;
+            longContext?: null | components["schemas"]["LongContextDoc"];
             /** Format: int64 */
             maxOutputTokens: number;
             model: string;
@@ -8238,6 +8250,35 @@ export interface components {
             groupId?: string | null;
             reason: string;
         };
+        /** @description A long-context tier as the API, the catalog and the records write it: USD per million tokens. */
+        LongContextDoc: {
+            /**
+             * Format: double
+             * @description USD per million cache-write tokens of such a call; the tier's input price when left out.
+             */
+            cacheWritePerMillion?: number | null;
+            /**
+             * Format: double
+             * @description USD per million cached input tokens of such a call; the tier's input price when left out.
+             */
+            cachedInputPerMillion?: number | null;
+            /**
+             * Format: double
+             * @description USD per million input tokens of such a call.
+             */
+            inputPerMillion: number;
+            /**
+             * Format: double
+             * @description USD per million output tokens of such a call.
+             */
+            outputPerMillion: number;
+            /**
+             * Format: int64
+             * @description The tier prices a call whose input tokens (cached and cache-write ones included) are
+             *     more than this many: 200000 for "over 200k tokens". A whole number, 1 to 100,000,000.
+             */
+            overInputTokens: number;
+        };
         /**
          * @description `{ "event": "image.*", "metadata": { "variant": ["1k", "2k"] } }`, with its own
          *     `measure` when the first rule that matches prices the event apart (`{"rate": 10}`).
@@ -8429,6 +8470,7 @@ export interface components {
             audioInputPerMillion?: number | null;
             /** Format: double */
             audioOutputPerMillion?: number | null;
+            batch?: null | components["schemas"]["BatchDoc"];
             /** Format: double */
             cacheWritePerMillion?: number | null;
             /** Format: double */
@@ -8436,6 +8478,7 @@ export interface components {
             catalog?: null | components["schemas"]["PriceDoc"];
             /** Format: double */
             inputPerMillion: number;
+            longContext?: null | components["schemas"]["LongContextDoc"];
             model: string;
             /** Format: double */
             outputPerMillion: number;
@@ -8462,6 +8505,7 @@ export interface components {
              * @description USD per million audio output tokens (within the output tokens), where priced apart.
              */
             audioOutputPerMillion?: number | null;
+            batch?: null | components["schemas"]["BatchDoc"];
             /** Format: double */
             cacheWritePerMillion?: number | null;
             /** Format: double */
@@ -8471,6 +8515,7 @@ export interface components {
              * @description USD per million input tokens (cached and cache-write tokens included unless priced apart).
              */
             inputPerMillion: number;
+            longContext?: null | components["schemas"]["LongContextDoc"];
             /** Format: double */
             outputPerMillion: number;
             /** @description USD per image by `"<quality>/<size>"` (`"standard/1024x1024"`), where priced so. */

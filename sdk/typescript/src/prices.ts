@@ -6,15 +6,16 @@
 // which set a state and repeat harmlessly.
 import type { CallOptions } from "./client.js";
 import type { Call } from "./http.js";
-import type { Catalog, Price, PriceList } from "./types.js";
+import type { BatchPrices, Catalog, LongContextPrices, Price, PriceList } from "./types.js";
 
 type Send = <T>(call: Call) => Promise<T>;
 type Per = (opts: CallOptions) => { signal: AbortSignal | undefined; timeoutMs: number | undefined };
 
 /**
  * A model's price as `setPrice` takes it: USD per million tokens (at most 6 decimals, not
- * negative), per image by `"<quality>/<size>"` (`"standard/1024x1024"`, at most 32), and for
- * audio per million audio tokens, per second or minute of audio and per million characters.
+ * negative), per image by `"<quality>/<size>"` (`"standard/1024x1024"`, at most 32), for
+ * audio per million audio tokens, per second or minute of audio and per million characters, a
+ * long-context tier and batch prices.
  */
 export interface PriceInput {
   /** Every input token, cached and cache-write ones too unless priced apart. */
@@ -36,6 +37,13 @@ export interface PriceInput {
   perMinute?: number | null | undefined;
   /** USD per million characters spoken (`input_characters`, text to speech). */
   perMillionCharacters?: number | null | undefined;
+  /**
+   * A whole call at these prices when its input tokens are more than `overInputTokens` (a whole
+   * number, 1 to 100,000,000): `{ overInputTokens: 200000, inputPerMillion: 2.5, outputPerMillion: 15 }`.
+   */
+  longContext?: LongContextPrices | null | undefined;
+  /** The provider's batch prices, kept and shown; no call is priced by them yet. */
+  batch?: BatchPrices | null | undefined;
 }
 
 const path = (model: string) => `/v1/prices/${encodeURIComponent(model)}`;

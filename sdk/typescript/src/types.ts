@@ -197,7 +197,9 @@ export type ModelProvider = "openai" | "anthropic" | "google" | "mistral";
  * `maxOutputTokens`, the other names it answers to (`aliases`), and where (`source`, a URL) and
  * when (`asOf`, `YYYY-MM-DD`) the prices were read. Audio models carry theirs where priced so:
  * `audioInputPerMillion`, `audioOutputPerMillion`, `perSecond` or `perMinute` (of input audio),
- * `perMillionCharacters` (spoken).
+ * `perMillionCharacters` (spoken). `longContext` prices a whole call whose input tokens are more
+ * than its `overInputTokens` (gemini-2.5-pro's over 200,000), and `batch` the provider's batch
+ * API (no call is priced by it yet); each absent where the model has none.
  */
 export type CatalogEntry = Omit<Schemas["CatalogEntry"], "provider" | "aliases" | "cachedInputPerMillion" | "cacheWritePerMillion" | "perImage"> & {
   provider: ModelProvider;
@@ -212,10 +214,21 @@ export type Catalog = Omit<Schemas["CatalogAnswer"], "models"> & { models: Catal
 
 /**
  * A model's prices as written: USD per million input and output tokens (`inputPerMillion`
- * prices cached and cache-write input too unless they are priced apart), and per image by
- * `"<quality>/<size>"` where priced so; at most 6 decimals.
+ * prices cached and cache-write input too unless they are priced apart), per image by
+ * `"<quality>/<size>"`, audio's, a long-context tier and batch prices where priced so; at most 6
+ * decimals.
  */
 export type PriceDoc = Schemas["PriceDoc"];
+
+/**
+ * A long-context tier: a call whose input tokens (cached and cache-write ones included) are more
+ * than `overInputTokens` is priced whole at these prices, USD per million tokens, as the
+ * providers bill it; a missing cached or cache-write price is the tier's input price.
+ */
+export type LongContextPrices = Schemas["LongContextDoc"];
+
+/** The provider's batch prices, USD per million input and output tokens; no call is priced by them yet. */
+export type BatchPrices = Schemas["BatchDoc"];
 
 /**
  * A price the project set for a model (`setPrice`), which beats the catalog's: its prices,

@@ -98,6 +98,34 @@ test("setPrice, prices, price and deletePrice; a removed price reads as price_no
   });
 });
 
+test("a long-context tier prices a call past its threshold whole at the tier; batch prices are kept", async () => {
+  const qg = client();
+  const pro = (await qg.catalog()).models.find((m) => m.model === "gemini-2.5-pro");
+  assert.deepEqual([pro.longContext.overInputTokens, pro.longContext.inputPerMillion, pro.longContext.outputPerMillion], [200000, 2.5, 15]);
+  assert.ok(pro.batch.inputPerMillion < pro.inputPerMillion);
+  const model = `acme/long:${freshUser("v")}`;
+  const longContext = { overInputTokens: 200000, inputPerMillion: 2.5, cachedInputPerMillion: 0.25, outputPerMillion: 15 };
+  const batch = { inputPerMillion: 0.625, outputPerMillion: 5 };
+  try {
+    const set = await qg.setPrice(model, { inputPerMillion: 1.25, outputPerMillion: 10, longContext, batch });
+    assert.deepEqual([set.longContext, set.batch], [longContext, batch]);
+    assert.deepEqual(await qg.price(model), set);
+    const user = await subscribed(pricedPlan("plan_priced_tier", { price: "catalog" }));
+    // At the threshold, the base prices; one token past it, every token at the tier's.
+    const at = await qg.track(user, "llm.chat", 1, { model, input_tokens: 200000, output_tokens: 1000 });
+    assert.equal(at.counters[0].used, cents({ inputPerMillion: 1.25, outputPerMillion: 10 }, { input: 200000, output: 1000 }, 1));
+    const over = await qg.track(user, "llm.chat", 1, { model, input_tokens: 200001, output_tokens: 1000 });
+    const milli = (cents) => Math.round(cents * 1000);
+    assert.equal(milli(over.counters[0].used - at.counters[0].used), milli(cents(longContext, { input: 200001, output: 1000 }, 1)));
+    await assert.rejects(qg.setPrice(model, { inputPerMillion: 1, outputPerMillion: 1, longContext: { ...longContext, overInputTokens: 0 } }), (err) => {
+      assert.deepEqual([err.code, err.field], ["invalid_request", "longContext.overInputTokens"]);
+      return true;
+    });
+  } finally {
+    await qg.deletePrice(model);
+  }
+});
+
 test("a cents group priced by the catalog counts the catalog's price times the counts times the markup", async () => {
   const qg = client();
   const user = await subscribed(pricedPlan("plan_priced_catalog", { price: "catalog", markup: 1.2 }));

@@ -25,9 +25,9 @@ from .runs import (AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun, R
                    RunHandle)
 from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, SimulationFailure, SimulationProgress,
                           SimulationReport, SimulationTotals, UserRow, UserScenario)
-from .types import (Approval, ApprovalPage, Balance, Catalog, CatalogEntry, CategoryTotals, CreditSummary, Grant,
-                    GrantMade, OutcomeAnswer, Page, Price, PriceDoc, PriceSource, PriceSourceKind, Provider,
-                    ReviewEvery, Run, RunExtended, RunGroup, RunLimits, RunStart, UsageEvent, UsageEventPage,
+from .types import (Approval, ApprovalPage, Balance, BatchPrices, Catalog, CatalogEntry, CategoryTotals, CreditSummary,
+                    Grant, GrantMade, LongContextPrices, OutcomeAnswer, Page, Price, PriceDoc, PriceSource,
+                    PriceSourceKind, Provider, ReviewEvery, Run, RunExtended, RunGroup, RunLimits, RunStart, UsageEvent, UsageEventPage,
                     UsageGroup, UserKey)
 from .webhooks import (ApprovalEvent, ApprovalEventData, CreditEvent, CreditEventData, QuotaEvent, QuotaEventData, Scope,
                        WebhookEvent, WebhookTestEvent, sign_webhook, verify_webhook)
@@ -38,11 +38,13 @@ __all__ = [
     "KEEP", "AlternativeParams", "Allowed", "Approval", "ApprovalEvent", "ApprovalEventData", "ApprovalPage",
     "ApprovalStatus",
     "AsyncQuotaGateway",
-    "AsyncReservationContext", "AsyncRunAnswer", "AsyncRunContext", "AsyncRunHandle", "Balance", "Catalog",
+    "AsyncReservationContext", "AsyncRunAnswer", "AsyncRunContext", "AsyncRunHandle", "Balance", "BatchPrices",
+    "Catalog",
     "CatalogEntry", "CategoryTotals", "ChangeCount", "Check", "CreditEvent", "CreditEventData", "CreditSummary",
     "Counter", "Decision", "Denial", "Denied",
-    "DeniedRun", "FailMode", "Fit", "Grant", "GrantCategory", "GrantMade", "Granted", "GroupPeak", "Metadata",
-    "Outcome", "OutcomeAnswer", "OverrideParams", "Page", "Passed", "Percentiles", "Price", "PriceDoc", "PriceSource",
+    "DeniedRun", "FailMode", "Fit", "Grant", "GrantCategory", "GrantMade", "Granted", "GroupPeak", "LongContextPrices",
+    "Metadata", "Outcome", "OutcomeAnswer", "OverrideParams", "Page", "Passed", "Percentiles", "Price", "PriceDoc",
+    "PriceSource",
     "PriceSourceKind", "Provider", "QuotaEvent", "QuotaEventData",
     "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "QuotaUnavailable", "Reason",
     "RefundEventWarning", "ReservationContext", "ReservationScope", "ReviewEvery", "Run", "RunAnswer", "RunContext",

@@ -5,11 +5,16 @@ segment, so a `/` in it is sent encoded."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Union
 
 from . import types as t
 from ._calls import nothing, one, page, seg
 from ._core import Call
+from ._load import dump
+
+# A tier or batch prices as the dataclass, or as the wire's JSON object.
+Tier = Union[t.LongContextPrices, Mapping[str, Any], None]
+Batch = Union[t.BatchPrices, Mapping[str, Any], None]
 
 
 def catalog() -> Call[t.Catalog]:
@@ -26,7 +31,8 @@ def get(model: str) -> Call[t.Price]:
 
 def put(model: str, input_per_million: float, output_per_million: float,
         cached_input_per_million: Optional[float], cache_write_per_million: Optional[float],
-        per_image: Optional[Mapping[str, float]], audio: Optional[Mapping[str, Optional[float]]] = None) -> Call[t.Price]:
+        per_image: Optional[Mapping[str, float]], audio: Optional[Mapping[str, Optional[float]]] = None,
+        long_context: Tier = None, batch: Batch = None) -> Call[t.Price]:
     body: Dict[str, Any] = {"inputPerMillion": input_per_million, "outputPerMillion": output_per_million}
     if cached_input_per_million is not None:
         body["cachedInputPerMillion"] = cached_input_per_million
@@ -36,6 +42,9 @@ def put(model: str, input_per_million: float, output_per_million: float,
         body["perImage"] = dict(per_image)
     # Audio's prices by their wire names, those given.
     body.update({name: value for name, value in (audio or {}).items() if value is not None})
+    for name, prices in (("longContext", long_context), ("batch", batch)):
+        if prices is not None:
+            body[name] = dump(prices)
     return Call("PUT", f"/v1/prices/{seg(model)}", one(t.Price), body)
 
 

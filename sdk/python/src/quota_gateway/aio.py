@@ -549,23 +549,28 @@ class AsyncQuotaGateway(Shared):
                         cached_input_per_million: Optional[float] = None,
                         cache_write_per_million: Optional[float] = None,
                         per_image: Optional[Mapping[str, float]] = None,
-                  audio_input_per_million: Optional[float] = None,
-                  audio_output_per_million: Optional[float] = None,
-                  per_second: Optional[float] = None, per_minute: Optional[float] = None,
-                  per_million_characters: Optional[float] = None) -> t.Price:
+                        audio_input_per_million: Optional[float] = None,
+                        audio_output_per_million: Optional[float] = None,
+                        per_second: Optional[float] = None, per_minute: Optional[float] = None,
+                        per_million_characters: Optional[float] = None, long_context: pr.Tier = None,
+                        batch: pr.Batch = None) -> t.Price:
         """Sets the project's price of `model` (1 to 128 of `A-Z a-z 0-9 _ . : / -`), which
         beats the catalog's in every priced group (`"measure": {"price": ...}`) from the next
         reserve on: USD per million input and output tokens (cached and cache-write input
         priced as input unless given), per image by `"<quality>/<size>"`, and for audio per
         million audio input and output tokens (priced as input and output unless given), per
         second or minute of audio (`audio_seconds`) and per million characters spoken
-        (`input_characters`); at most 6 decimals. A bad price raises `invalid_request` naming its `field`; a 1,001st model
+        (`input_characters`); at most 6 decimals. `long_context` (a `LongContextPrices`, or its
+        JSON object) prices a whole call whose input tokens are more than its
+        `over_input_tokens` at its prices; `batch` (a `BatchPrices`) is kept and shown, pricing
+        no call yet. A bad price raises `invalid_request` naming its `field`; a 1,001st model
         `price_limit` (409)."""
         return await self._run(pr.put(model, input_per_million, output_per_million, cached_input_per_million,
                                       cache_write_per_million, per_image,
-                                {"audioInputPerMillion": audio_input_per_million,
-                                 "audioOutputPerMillion": audio_output_per_million, "perSecond": per_second,
-                                 "perMinute": per_minute, "perMillionCharacters": per_million_characters}))
+                                      {"audioInputPerMillion": audio_input_per_million,
+                                       "audioOutputPerMillion": audio_output_per_million, "perSecond": per_second,
+                                       "perMinute": per_minute, "perMillionCharacters": per_million_characters},
+                                      long_context, batch))
 
     async def delete_price(self, model: str) -> None:
         """Removes the project's price of `model`: the catalog prices it again (or no one

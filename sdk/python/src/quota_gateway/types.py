@@ -697,6 +697,30 @@ class RunExtended:
 
 
 @dataclass(frozen=True)
+class LongContextPrices:
+    """A long-context tier: a call whose input tokens (cached and cache-write ones included) are
+    more than `over_input_tokens` (a whole number, 1 to 100,000,000) is priced whole at these
+    prices, USD per million tokens, as the providers bill it; a missing cached or cache-write
+    price is the tier's input price. Gemini 2.5 Pro's: over 200,000 input tokens, $2.50 in,
+    $0.25 cached, $15 out."""
+
+    over_input_tokens: int
+    input_per_million: Amount
+    output_per_million: Amount
+    cached_input_per_million: Optional[Amount] = None
+    cache_write_per_million: Optional[Amount] = None
+
+
+@dataclass(frozen=True)
+class BatchPrices:
+    """The provider's batch API's prices, USD per million input and output tokens (about half
+    the standard ones); kept and shown, no call is priced by them yet."""
+
+    input_per_million: Amount
+    output_per_million: Amount
+
+
+@dataclass(frozen=True)
 class CatalogEntry:
     """One model of the gateway's catalog: its prices in USD per million tokens
     (`cached_input_per_million` and `cache_write_per_million` None where the input's price
@@ -704,7 +728,9 @@ class CatalogEntry:
     by the image), its `context_window` and `max_output_tokens`, the names it also answers to
     (`aliases`), and where (`source`, a public page) and when (`as_of`, YYYY-MM-DD) the prices
     were read. Audio models have theirs: per million audio input and output tokens, per second
-    or minute of input audio, per million characters spoken (None where not priced so)."""
+    or minute of input audio, per million characters spoken (None where not priced so);
+    `long_context` is the tier of a model that charges more past a prompt's length, `batch` its
+    batch prices, each None where it has none."""
 
     model: str
     provider: Provider
@@ -723,6 +749,8 @@ class CatalogEntry:
     per_second: Optional[Amount] = None
     per_minute: Optional[Amount] = None
     per_million_characters: Optional[Amount] = None
+    long_context: Optional[LongContextPrices] = None
+    batch: Optional[BatchPrices] = None
 
 
 @dataclass(frozen=True)
@@ -745,8 +773,9 @@ class Catalog:
 class PriceDoc:
     """A model's prices as written: USD per million input and output tokens
     (`input_per_million` prices cached and cache-write input too unless they are priced
-    apart), per image by `"<quality>/<size>"`, and for audio per million audio tokens, per
-    second or minute of audio and per million characters, where priced so; at most 6 decimals."""
+    apart), per image by `"<quality>/<size>"`, for audio per million audio tokens, per second
+    or minute of audio and per million characters, a long-context tier and batch prices, where
+    priced so; at most 6 decimals."""
 
     input_per_million: Amount
     output_per_million: Amount
@@ -758,6 +787,8 @@ class PriceDoc:
     per_second: Optional[Amount] = None
     per_minute: Optional[Amount] = None
     per_million_characters: Optional[Amount] = None
+    long_context: Optional[LongContextPrices] = None
+    batch: Optional[BatchPrices] = None
 
 
 @dataclass(frozen=True)
@@ -778,4 +809,6 @@ class Price:
     per_second: Optional[Amount] = None
     per_minute: Optional[Amount] = None
     per_million_characters: Optional[Amount] = None
+    long_context: Optional[LongContextPrices] = None
+    batch: Optional[BatchPrices] = None
     catalog: Optional[PriceDoc] = None

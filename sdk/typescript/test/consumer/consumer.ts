@@ -3,8 +3,8 @@
 // Each @ts-expect-error is a mistake the types must catch: unused, it fails the compile.
 import { createClient, GATEWAY_CODES, geminiForUserKey, isBalanceCounter, limitOutput, openaiForUserKey, proxyReservationId, QuotaGatewayError, rateLimitHeaders, verifyWebhook } from "quota-gateway";
 import type {
-  Approval, ApprovalStatus, Balance, BalanceCounter, Catalog, CatalogEntry, ClientOptions, Decision, ErrorCode, Fit, Grant, Granted, GrantInput, GrantMade, OverrideInput,
-  PlanDoc, PlanList, Price, PriceInput, PriceSourceKind, Reason, ReviewEvery, Scope,
+  Approval, ApprovalStatus, Balance, BalanceCounter, BatchPrices, Catalog, CatalogEntry, ClientOptions, Decision, ErrorCode, Fit, Grant, Granted, GrantInput, GrantMade, OverrideInput,
+  LongContextPrices, PlanDoc, PlanList, Price, PriceInput, PriceSourceKind, Reason, ReviewEvery, Scope,
   DoneSimulation, Outcome, OutcomeAnswer, Page, Run, RunAnswer, RunState, Simulation, SimulationInput, SimulationProgress, Step, StepKind, TrackedStep, UserKey, UserKeyMade,
   WebhookEvent,
 } from "quota-gateway";
@@ -213,6 +213,12 @@ export async function prices(userId: string, fit: Fit | undefined): Promise<stri
   const set: Price = await qg.setPrice("acme/tuned", input, { timeoutMs: undefined });
   // @ts-expect-error a price needs its output's
   await qg.setPrice("acme/tuned", { inputPerMillion: 1 });
+  const tier: LongContextPrices = { overInputTokens: 200000, inputPerMillion: 2.5, outputPerMillion: 15 };
+  const tiered: Price = await qg.setPrice("acme/tuned", { ...input, longContext: tier, batch: { inputPerMillion: 0.75, outputPerMillion: 3 } });
+  const over: number | undefined = tiered.longContext?.overInputTokens;
+  const batch: BatchPrices | null | undefined = entry?.batch;
+  // @ts-expect-error a tier needs its threshold
+  await qg.setPrice("acme/tuned", { ...input, longContext: { inputPerMillion: 2.5, outputPerMillion: 15 } });
   const compared: number | undefined = set.catalog?.inputPerMillion;
   const { data, nextCursor } = await qg.prices();
   await qg.deletePrice((await qg.price("acme/tuned")).model);
@@ -239,7 +245,7 @@ export async function prices(userId: string, fit: Fit | undefined): Promise<stri
   // The instant the call was decided at, which chose its windows.
   const decided: string | null | undefined = page.data[0]?.decidedAt;
   return [catalog.version, cached, compared, data.length, nextCursor, unpriced, granted?.quantity, most, asked, check.granted?.quantity,
-    done.allowed ? done.value : done.decision.reasons[0], source, version, decided].join();
+    done.allowed ? done.value : done.decision.reasons[0], source, version, decided, over, batch?.inputPerMillion].join();
 }
 
 export async function outcomes(userId: string, said: Outcome | undefined, response: { headers: Headers }): Promise<string> {
