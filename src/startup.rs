@@ -262,7 +262,8 @@ async fn start(
                 let _ = refuse.send(why);
                 return;
             }
-            // (Unreachable: the start below says so, and both are tried again.)
+            // Everything there, or Redis not reached yet: the start below says which (and
+            // both are asked again until it answers).
             Ok(_) | Err(_) => {}
         }
         match state.gateway.accounts().start(configured_root.as_deref()).await {
