@@ -3,35 +3,20 @@
 // the provider simulator: what a caller sees (its stream, its errors) and what the gateway
 // counted (the counters, the ledger) must both match what the provider reported.
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { createClient, openaiForUserKey, proxyBaseUrl, proxyReservationId } from "quota-gateway";
-import { freshUser, putPlan, useGateway } from "./harness.mjs";
-import { startSimulator, upstreamsFile } from "./simulator.mjs";
+import { freshUser, putPlan } from "./harness.mjs";
+import { counter, PROVIDER_KEY, settledAt, useProxyGateway } from "./proxy-fixture.mjs";
 
-// The provider's key: only the gateway has it, from its environment.
-const PROVIDER_KEY = "sim-provider-key";
 const MODEL = "gpt-4o-mini";
 const CLAUDE = "claude-sonnet-5";
 const PROMPT = [{ role: "user", content: "Say hello to the world in five words" }];
-// Polls of the gateway's counters while a stream's usage is committed after its last byte.
-const POLLS = 100;
-const POLL_MS = 50;
 
 let sim;
-let upstreams;
-// The simulator first, in the harness's own hook: the gateway reads its upstreams file when it starts.
-const env = useGateway({
-  gatewayEnv: async () => {
-    sim = await startSimulator(PROVIDER_KEY);
-    upstreams = upstreamsFile(sim.url, "SIM_KEY");
-    return { QG_UPSTREAMS: upstreams.path, SIM_KEY: PROVIDER_KEY };
-  },
-});
-after(() => {
-  sim?.stop();
-  upstreams?.remove();
+const env = useProxyGateway((started) => {
+  sim = started;
 });
 
 const textCalls = [{ event: "openai.chat" }, { event: "anthropic.messages" }];
@@ -62,21 +47,9 @@ async function subscribed(planId = "proxy") {
 }
 
 /** The user's `tokens` counter as `{used, reserved}`. */
-async function tokens(userId) {
-  const counter = (await qg.usage(userId)).counters.find((c) => c.groupId === "tokens");
-  return { used: counter.used, reserved: counter.reserved };
-}
-
-/** Waits (at most POLLS reads) until the counter is `used` with nothing reserved; answers what it last read. */
-async function settled(userId, used) {
-  let now;
-  for (let i = 0; i < POLLS; i++) {
-    now = await tokens(userId);
-    if (now.used === used && now.reserved === 0) break;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  return now;
-}
+const tokens = (userId) => counter(qg, userId, "tokens");
+/** Waits until the `tokens` counter is `used` with nothing reserved; answers what it last read. */
+const settled = (userId, used) => settledAt(qg, userId, "tokens", used);
 
 /** The simulator's reported usage: input + output tokens, the quantity of a text call. */
 const reportedTokens = (stats) => stats.usage.input_tokens + stats.usage.output_tokens;

@@ -3,33 +3,18 @@
 // parallel calls admitted exactly as the budget holds their worst cases and charged what the
 // provider reported, and a denial the client raises as its own error, the provider never called.
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { ApiError, GoogleGenAI } from "@google/genai";
 import { createClient, geminiForUserKey, proxyBaseUrl } from "quota-gateway";
-import { freshUser, putPlan, useGateway } from "./harness.mjs";
-import { startSimulator, upstreamsFile } from "./simulator.mjs";
+import { freshUser, putPlan } from "./harness.mjs";
+import { PROVIDER_KEY, settledAt, useProxyGateway } from "./proxy-fixture.mjs";
 
-// The provider's key: only the gateway has it, from its environment.
-const PROVIDER_KEY = "sim-provider-key";
 const FLASH = "gemini-2.5-flash";
 const HELLO = "Say hello to the quota gateway";
-// Polls of the gateway's counters while a call's usage is committed.
-const POLLS = 100;
-const POLL_MS = 50;
 
 let sim;
-let upstreams;
-// The simulator first, in the harness's own hook: the gateway reads its upstreams file when it starts.
-const env = useGateway({
-  gatewayEnv: async () => {
-    sim = await startSimulator(PROVIDER_KEY);
-    upstreams = upstreamsFile(sim.url, "SIM_KEY");
-    return { QG_UPSTREAMS: upstreams.path, SIM_KEY: PROVIDER_KEY };
-  },
-});
-after(() => {
-  sim?.stop();
-  upstreams?.remove();
+const env = useProxyGateway((started) => {
+  sim = started;
 });
 
 let qg;
@@ -46,17 +31,8 @@ async function subscribed(quota) {
   return userId;
 }
 
-/** Waits (at most POLLS reads) until the counter is `used` with nothing reserved; answers what it last read. */
-async function settled(userId, used) {
-  let now;
-  for (let i = 0; i < POLLS; i++) {
-    const counter = (await qg.usage(userId)).counters.find((c) => c.groupId === "output");
-    now = { used: counter.used, reserved: counter.reserved };
-    if (now.used === used && now.reserved === 0) break;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  return now;
-}
+/** Waits until the `output` counter is `used` with nothing reserved; answers what it last read. */
+const settled = (userId, used) => settledAt(qg, userId, "output", used);
 
 test("twenty parallel generateContent calls against room for ten worst cases: ten admitted, each charged what the provider reported", async () => {
   await sim.reset();

@@ -5,36 +5,21 @@
 // exactly what the provider reported and answer the caller that same usage, and a denial is the
 // AI SDK's `APICallError` (statusCode 429), asked once, the provider never called.
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { createGoogleGenerativeAI } from "@ai-sdk/google";
 import { createOpenAI } from "@ai-sdk/openai";
 import { APICallError, generateText, streamText } from "ai";
 import { createClient } from "quota-gateway";
-import { freshUser, putPlan, useGateway } from "./harness.mjs";
-import { startSimulator, upstreamsFile } from "./simulator.mjs";
+import { freshUser, putPlan } from "./harness.mjs";
+import { counter, PROVIDER_KEY, settledAt, useProxyGateway } from "./proxy-fixture.mjs";
 
-// The provider's key: only the gateway has it, from its environment.
-const PROVIDER_KEY = "sim-provider-key";
 const FLASH = "gemini-2.5-flash";
 const MINI = "gpt-4o-mini";
 const PROMPT = "Say hello to the quota gateway";
-// Polls of the gateway's counters while a call's usage is committed.
-const POLLS = 100;
-const POLL_MS = 50;
 
 let sim;
-let upstreams;
-// The simulator first, in the harness's own hook: the gateway reads its upstreams file when it starts.
-const env = useGateway({
-  gatewayEnv: async () => {
-    sim = await startSimulator(PROVIDER_KEY);
-    upstreams = upstreamsFile(sim.url, "SIM_KEY");
-    return { QG_UPSTREAMS: upstreams.path, SIM_KEY: PROVIDER_KEY };
-  },
-});
-after(() => {
-  sim?.stop();
-  upstreams?.remove();
+const env = useProxyGateway((started) => {
+  sim = started;
 });
 
 const textCalls = [{ event: "gemini.generate" }, { event: "openai.chat" }];
@@ -64,21 +49,9 @@ async function subscribed(planId = "vercel") {
 }
 
 /** The user's `tokens` counter as `{used, reserved}`. */
-async function tokens(userId) {
-  const counter = (await qg.usage(userId)).counters.find((c) => c.groupId === "tokens");
-  return { used: counter.used, reserved: counter.reserved };
-}
-
-/** Waits (at most POLLS reads) until the counter is `used` with nothing reserved; answers what it last read. */
-async function settled(userId, used) {
-  let now;
-  for (let i = 0; i < POLLS; i++) {
-    now = await tokens(userId);
-    if (now.used === used && now.reserved === 0) break;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  return now;
-}
+const tokens = (userId) => counter(qg, userId, "tokens");
+/** Waits until the `tokens` counter is `used` with nothing reserved; answers what it last read. */
+const settled = (userId, used) => settledAt(qg, userId, "tokens", used);
 
 /** The user's commit entries in the ledger, oldest first. */
 async function commits(userId) {
