@@ -24,7 +24,7 @@ impl Expose {
     fn list(self) -> &'static str {
         match self {
             Expose::Usage => "RateLimit, RateLimit-Policy, Retry-After, X-Request-Id",
-            Expose::Proxy => "retry-after, x-should-retry, x-quota-reasons, x-quota-denied-by, x-quota-code, x-quota-reservation, ratelimit, ratelimit-policy, x-request-id, x-quota-request-id, x-upstream-request-id, request-id",
+            Expose::Proxy => "retry-after, x-should-retry, x-quota-reasons, x-quota-denied-by, x-quota-code, x-quota-reservation, x-quota-served-by, ratelimit, ratelimit-policy, x-request-id, x-quota-request-id, x-upstream-request-id, request-id",
         }
     }
 }

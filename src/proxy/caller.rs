@@ -21,7 +21,7 @@ pub const FIT: &str = "x-quota-fit";
 pub const MIN_FIT: &str = "x-quota-min-fit";
 
 /// Metadata names the proxy writes itself; a caller's metadata may not use them.
-pub const RESERVED: [&str; 19] = [
+pub const RESERVED: [&str; 23] = [
     "model",
     "calls",
     "upstream",
@@ -41,6 +41,10 @@ pub const RESERVED: [&str; 19] = [
     "provider_status",
     "provider_request_id",
     "duration_ms",
+    "fallback_of",
+    "attempt",
+    "target",
+    "fallback_reason",
 ];
 
 /// Room left for the proxy's own keys within an event's 32.

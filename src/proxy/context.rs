@@ -1,5 +1,6 @@
 //! One proxied call as the phases learn it: the target the path names (upstream, wire format,
-//! operation) and who pays, known before its body is read; then its attempt. Each phase takes
+//! operation) and who pays, known before its body is read; then its attempt (a routed call's
+//! target changes from one attempt to the next, `chain.rs`). Each phase takes
 //! the context and what the phase before it made, so the sequence in `mod.rs` reads as the
 //! call goes.
 
@@ -8,6 +9,7 @@ use std::time::Instant;
 
 use super::call::Operation;
 use super::caller::Caller;
+use super::chain::Fallback;
 use super::upstreams::Upstream;
 use super::wire::Route;
 use super::wire::Wire;
@@ -27,8 +29,10 @@ pub struct Ctx {
     pub caller: Caller,
     /// When the gateway took the call, for the ledger's `duration_ms`.
     pub started: Instant,
-    /// Which attempt at the provider this is, from 1.
+    /// Which attempt of the call this is, from 1 (a routed call makes one per target).
     pub attempt: u32,
+    /// A routed call's attempt: the call it is one of, its target and why the one before gave way.
+    pub fallback: Option<Fallback>,
 }
 
 impl Ctx {
@@ -38,6 +42,7 @@ impl Ctx {
             caller,
             started: Instant::now(),
             attempt: 1,
+            fallback: None,
         }
     }
 

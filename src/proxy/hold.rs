@@ -13,13 +13,17 @@ use super::understand::Body;
 use super::{answer, retry, splice, understand, Proxy};
 use crate::http::idempotency::idempotency;
 use crate::http::{ApiError, AppState};
+use crate::quota::decision::Reason;
 use crate::quota::{ReservationId, ReservationState};
 
 /// What holding made of the call.
 pub enum Held {
     /// Held: forward it.
     Go(Box<Go>),
-    /// Answered by the gateway: the provider is not called.
+    /// Denied by the user's plan, for these reasons: the provider is not called (a routed call
+    /// may try its next target).
+    Denied(HttpResponse, Vec<Reason>),
+    /// Answered by the gateway otherwise: the provider is not called.
     Answered(HttpResponse),
 }
 
@@ -44,7 +48,17 @@ pub async fn reserve(
         return Ok(Held::Answered(refused));
     }
     let input = understand::event(ctx, &call);
-    let idempotency = idempotency(req, "proxy", &ctx.target.path, body.fingerprint())?;
+    // A routed call's later attempts have keys of their own, so a repeat of the call replays
+    // each attempt's hold and calls no provider twice.
+    let idempotency = match &ctx.fallback {
+        Some(f) if ctx.attempt > 1 => idempotency(
+            req,
+            &format!("proxy#{}", ctx.attempt),
+            &format!("{}\n{}", ctx.target.path, f.target),
+            body.fingerprint(),
+        )?,
+        _ => idempotency(req, "proxy", &ctx.target.path, body.fingerprint())?,
+    };
     let decision = state
         .gateway
         .data()
@@ -57,7 +71,8 @@ pub async fn reserve(
             ctx.operation(),
             "denied",
         );
-        return Ok(Held::Answered(answer::denied(ctx.wire(), &decision, call.max_field)));
+        let answer = answer::denied(ctx.wire(), &decision, call.max_field);
+        return Ok(Held::Denied(answer, decision.reasons));
     }
     let granted = decision
         .granted

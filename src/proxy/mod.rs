@@ -6,17 +6,21 @@
 //! A call goes through phases, one file each, over its context (`context.rs`): `identify` (the
 //! target the path names, who pays), `understand` (the body's worst case), `hold` (the
 //! reserve), `forward` (the call upstream), then `read` a whole answer or `relay` a stream, and
-//! `settle` (commit what the provider reported, or release). What differs between providers is
-//! their wire format's, one module each under `wire/`. The gateway's own answers are in the
-//! upstream's error shape (`answer.rs`). This file is the sequence and nothing else.
+//! `settle` (commit what the provider reported, or release). A call whose model the upstreams
+//! file routes makes an attempt of those phases per target until one serves it (`chain.rs`,
+//! the rules in `fallback.rs`). What differs between providers is their wire format's, one
+//! module each under `wire/`. The gateway's own answers are in the upstream's error shape
+//! (`answer.rs`). This file is the sequence and nothing else.
 
 mod answer;
 mod array;
 mod call;
 mod caller;
+mod chain;
 mod context;
 mod counting;
 mod duration;
+mod fallback;
 mod forward;
 mod hold;
 mod identify;
@@ -25,6 +29,7 @@ mod paths;
 mod read;
 mod relay;
 mod retry;
+mod routes;
 mod settle;
 mod splice;
 mod sse;
@@ -40,9 +45,12 @@ use std::time::{Duration, Instant};
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use self::chain::Chain;
 use self::context::Ctx;
+use self::fallback::{Ended, Next};
 use self::hold::{Go, Held};
 use self::relay::Drains;
+use self::understand::Body;
 use self::upstreams::Upstreams;
 use crate::http::cors::{self, Expose};
 use crate::http::{ApiError, AppState};
@@ -128,7 +136,8 @@ async fn handle(
     response
 }
 
-/// One call whose caller is known: the phases in the order they run.
+/// One call whose caller is known: the phases in the order they run, once per target its route
+/// tries until one serves it.
 async fn serve(
     req: &HttpRequest,
     payload: web::Payload,
@@ -146,29 +155,92 @@ async fn serve(
             Err(failure) => failure.answer(&ctx),
         });
     }
-    let call = understand::call(state, proxy, &ctx, &body).await?;
-    let Go { hold, call, body } = match hold::reserve(req, state, proxy, &ctx, call, body).await? {
+    let mut chain = Chain::of(req, proxy, &ctx, &body)?;
+    let bytes = match &body {
+        Body::Whole(bytes) if chain.routed() => bytes.clone(),
+        _ => return Ok(attempt(req, state, proxy, &ctx, body, false).await?.answer()),
+    };
+    let mut last = None;
+    while let Some(body) = chain.next(req, &mut ctx, &bytes) {
+        match attempt(req, state, proxy, &ctx, body, chain.has_next()).await? {
+            Tried::Served(answer) => return Ok(answer),
+            Tried::GaveWay(answer, reason) => {
+                chain.moved_on(state.gateway.node().metrics(), reason);
+                last = Some(answer);
+            }
+        }
+    }
+    last.ok_or_else(|| ApiError::invalid("model", "no target of its route forwards this path"))
+}
+
+/// How one attempt ended: it served the call (its answer is the caller's), or it gave way to
+/// the next target, its answer kept in case no other serves.
+enum Tried {
+    Served(HttpResponse),
+    GaveWay(HttpResponse, &'static str),
+}
+
+impl Tried {
+    /// What the rules say of an attempt that did not serve, with `more` targets left or not.
+    fn of(answer: HttpResponse, next: Next, more: bool) -> Tried {
+        match next {
+            Next::MoveOn(reason) if more => Tried::GaveWay(answer, reason),
+            _ => Tried::Served(answer),
+        }
+    }
+
+    fn answer(self) -> HttpResponse {
+        match self {
+            Tried::Served(answer) | Tried::GaveWay(answer, _) => answer,
+        }
+    }
+}
+
+/// One attempt at `ctx`'s target: hold, forward, then read or relay the answer, or settle what
+/// kept it from being one. `more`: another target follows if this one gives way.
+async fn attempt(
+    req: &HttpRequest,
+    state: &AppState,
+    proxy: &Proxy,
+    ctx: &Ctx,
+    body: Body,
+    more: bool,
+) -> Result<Tried, ApiError> {
+    let call = understand::call(state, proxy, ctx, &body).await?;
+    let Go { hold, call, body } = match hold::reserve(req, state, proxy, ctx, call, body).await? {
         Held::Go(go) => *go,
-        Held::Answered(answer) => return Ok(answer),
+        Held::Denied(answer, reasons) => return Ok(Tried::of(answer, fallback::next(Ended::Denied(&reasons)), more)),
+        Held::Answered(answer) => return Ok(Tried::Served(answer)),
     };
     let alive = hold.keep_alive();
-    let response = match forward::send(req, &ctx, body).await {
+    let response = match forward::send(req, ctx, body).await {
         Ok(response) => response,
         Err(failure) => {
             drop(alive);
             failure.settle(&hold).await;
-            return Ok(failure.answer(&ctx));
+            return Ok(Tried::of(
+                failure.answer(ctx),
+                fallback::next(Ended::Failed(&failure)),
+                more,
+            ));
         }
     };
     if !response.status().is_success() {
         drop(alive);
-        return Ok(read::refused(state, &ctx, hold, response).await);
+        let refusal = read::refused(ctx, response).await;
+        let next = fallback::next(refusal.ended(ctx));
+        let ends = !more || next == Next::Stop;
+        let mut answer = refusal.settle(state, ctx, hold, ends).await;
+        chain::served_by(ctx, &call.model, &mut answer);
+        return Ok(Tried::of(answer, next, more));
     }
-    match relay::framing(&ctx, &call, &response) {
-        None => Ok(read::answered(&ctx, &call, hold, alive, response).await),
+    let mut answer = match relay::framing(ctx, &call, &response) {
+        None => read::answered(ctx, &call, hold, alive, response).await,
         Some(framing) => {
             drop(alive);
-            Ok(relay::answer(&ctx, &call, hold, &proxy.drains, framing, response))
+            relay::answer(ctx, &call, hold, &proxy.drains, framing, response)
         }
-    }
+    };
+    chain::served_by(ctx, &call.model, &mut answer);
+    Ok(Tried::Served(answer))
 }

@@ -1,8 +1,8 @@
 //! The fifth phase for an answer that is not a stream of events (`relay.rs` takes those): its
 //! head passed on, its body read whole within a bound, and its usage settled: an error of the
-//! provider releases the hold, a whole answer commits what it reports. An answer that is not
-//! JSON (speech's audio, a transcript as plain text) has no usage to read: it is passed on as
-//! it arrives, and its hold committed `estimated` at its end.
+//! provider releases the hold (a 502 or a 504 commits it `estimated`), a whole answer commits
+//! what it reports. An answer that is not JSON (speech's audio, a transcript as plain text) has
+//! no usage to read: it is passed on as it arrives, and its hold committed `estimated` at its end.
 
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::answer;
 use super::call::Call;
 use super::context::Ctx;
+use super::fallback::{self, Ended};
 use super::retry;
 use super::settle::{Answered, Hold, KeepAlive};
 use super::usage::Usage;
@@ -37,20 +38,64 @@ pub async fn uncounted(ctx: &Ctx, response: reqwest::Response) -> HttpResponse {
     }
 }
 
-/// The provider refused the call: its answer passed on, the hold released (an attempt of a
-/// run's action may close the action, `retry.rs`).
-pub async fn refused(state: &AppState, ctx: &Ctx, hold: Hold, response: reqwest::Response) -> HttpResponse {
+/// The provider refused the call: its error answer, read whole before any byte of it reaches
+/// the caller, so a routed call may still give way to its next target (`fallback.rs`).
+pub struct Refusal {
+    pub status: StatusCode,
+    /// The answer as the caller gets it, but its body.
+    reply: HttpResponseBuilder,
+    answered: Answered,
+    body: Bytes,
+}
+
+/// Reads the provider's refusal of the call.
+pub async fn refused(ctx: &Ctx, response: reqwest::Response) -> Refusal {
     let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let mut reply = head(&response);
-    let error = whole(response, ctx.upstream().timeouts.idle).await.unwrap_or_default();
-    hold.release().await;
-    hold.upstream_error(if status.is_server_error() {
-        "status_5xx"
-    } else {
-        "status_4xx"
-    });
-    retry::after_error(state, &ctx.caller, status, &error).await;
-    reply.body(error)
+    let answered = answered_by(ctx, &response);
+    let reply = head(&response);
+    let body = whole(response, ctx.upstream().timeouts.idle).await.unwrap_or_default();
+    Refusal {
+        status,
+        reply,
+        answered,
+        body,
+    }
+}
+
+impl Refusal {
+    /// How the attempt ended, as the rules of `fallback.rs` read it.
+    pub fn ended(&self, ctx: &Ctx) -> Ended<'static> {
+        let said = serde_json::from_slice::<Value>(&self.body).unwrap_or(Value::Null);
+        Ended::Refused {
+            status: self.status.as_u16(),
+            context: ctx.wire().context_too_long(self.status.as_u16(), &said),
+        }
+    }
+
+    /// Settles the hold: released, or for a 502 or a 504 (the provider may have taken the call)
+    /// committed `estimated`. `ends`: the call ends with this answer (no target follows), so a
+    /// run's action may close on it (`retry.rs`). Answers the caller's answer.
+    pub async fn settle(self, state: &AppState, ctx: &Ctx, hold: Hold, ends: bool) -> HttpResponse {
+        let Refusal {
+            status,
+            mut reply,
+            answered,
+            body,
+        } = self;
+        hold.upstream_error(if status.is_server_error() {
+            "status_5xx"
+        } else {
+            "status_4xx"
+        });
+        match fallback::keeps_hold(status.as_u16()) {
+            true => hold.commit(Usage::default(), answered).await,
+            false => hold.release().await,
+        }
+        if ends {
+            retry::after_error(state, &ctx.caller, status, &body).await;
+        }
+        reply.body(body)
+    }
 }
 
 /// A whole answer: read, then its reported usage committed (the hold's, `estimated`, when it

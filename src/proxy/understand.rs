@@ -18,6 +18,7 @@ use super::{counting, Proxy};
 use crate::http::{ApiError, AppState};
 use crate::quota::amount::MAX_UNITS;
 use crate::quota::catalog::Catalog;
+use crate::quota::run::StepKind;
 use crate::quota::{EventInput, Milli};
 
 /// The caller's body: JSON read whole, or an upload read as far as its hold needs.
@@ -169,6 +170,21 @@ pub fn event(ctx: &Ctx, call: &Call) -> EventInput {
     metadata.insert("stream".into(), Value::from(call.stream));
     // One a call, so a group measuring it counts calls (requests a minute) beside the tokens.
     metadata.insert("calls".into(), Value::from(1));
+    // A routed call's attempt names the call it is one of, its place, its target and why the
+    // attempt before it gave way: the ledger links them.
+    let mut step = caller.step.clone();
+    if let Some(fallback) = &ctx.fallback {
+        metadata.insert("fallback_of".into(), Value::from(fallback.of.clone()));
+        metadata.insert("attempt".into(), Value::from(ctx.attempt));
+        metadata.insert("target".into(), Value::from(fallback.target.clone()));
+        if let Some(reason) = fallback.reason {
+            metadata.insert("fallback_reason".into(), Value::from(reason));
+        }
+        // After the first, an attempt of a run's action is a fallback of it.
+        if let Some(step) = step.as_mut().filter(|_| ctx.attempt > 1) {
+            step.kind = StepKind::Fallback;
+        }
+    }
     call.worst.write(&mut metadata);
     let quantity = call.worst.quantity(call.operation);
     let mut fit = caller.fit;
@@ -180,7 +196,7 @@ pub fn event(ctx: &Ctx, call: &Call) -> EventInput {
         event: format!("{}.{}", upstream.name, call.operation.as_str()),
         quantity: Milli::from_units(quantity.min(MAX_UNITS)),
         metadata,
-        step: caller.step.clone(),
+        step,
         fit,
     }
 }

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::routes::{self, RouteDoc, Routes};
+
 /// The wire format an upstream speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -79,10 +81,11 @@ impl Upstream {
     }
 }
 
-/// Every upstream of the node, by name.
+/// Every upstream of the node, by name, and the fallback routes over them (`routes.rs`).
 #[derive(Debug, Default)]
 pub struct Upstreams {
     pub by_name: HashMap<String, Arc<Upstream>>,
+    pub routes: Routes,
 }
 
 /// The file is unreadable or wrong; `field` is the JSON path at fault.
@@ -98,6 +101,7 @@ pub struct UpstreamsError {
 #[serde(deny_unknown_fields)]
 struct FileDoc {
     upstreams: Vec<UpstreamDoc>,
+    routes: Option<Vec<RouteDoc>>,
 }
 
 #[derive(Deserialize)]
@@ -157,6 +161,8 @@ pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Upstrea
     if upstreams.by_name.is_empty() {
         return Err(fail("upstreams", "must list at least one upstream".into()));
     }
+    upstreams.routes = routes::check(doc.routes.unwrap_or_default(), &upstreams.by_name)
+        .map_err(|(field, detail)| fail(&field, detail))?;
     Ok(upstreams)
 }
 
@@ -324,17 +330,21 @@ fn forward_headers(names: Vec<String>) -> Result<Vec<String>, String> {
         .collect()
 }
 
+/// Loads a file of `text`, as a test writes it (the variable `KEY` set).
+#[cfg(test)]
+pub(super) fn load_text(text: &str) -> Result<Upstreams, UpstreamsError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("qg-upstreams-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}.json", NEXT.fetch_add(1, Ordering::SeqCst)));
+    std::fs::write(&path, text).unwrap();
+    load(&path, |var| (var == "KEY").then(|| "sk-test".to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn load_text(text: &str) -> Result<Upstreams, UpstreamsError> {
-        let dir = std::env::temp_dir().join(format!("qg-upstreams-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{}.json", text.len()));
-        std::fs::write(&path, text).unwrap();
-        load(&path, |var| (var == "KEY").then(|| "sk-test".to_string()))
-    }
 
     #[test]
     fn a_good_file_loads_with_defaults() {

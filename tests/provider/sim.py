@@ -47,7 +47,7 @@ CACHED_CONTENT_TOKENS = 32
 GEMINI_MAX_CANDIDATES = 8
 
 INTEGER_DIRECTIVES = ("status", "stall", "delay", "cut", "output", "input", "cached", "reasoning",
-                      "cache_write", "deltas", "chunks", "cost", "tool_prompt", "pause", "seconds")
+                      "cache_write", "deltas", "chunks", "cost", "tool_prompt", "pause", "seconds", "context")
 
 OPENAI_ERRORS = {
     400: ("invalid_request_error", None),
@@ -108,11 +108,13 @@ PNG_B64 = base64.b64encode(_png()).decode()
 class SimError(Exception):
     """An answer in the provider's error shape."""
 
-    def __init__(self, status: int, message: str, param: Optional[str] = None) -> None:
+    def __init__(self, status: int, message: str, param: Optional[str] = None, code: Optional[str] = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.param = param
+        # OpenAI's `code`, when not the status's own.
+        self.code = code
 
 
 # ---------------------------------------------------------------------------------------------
@@ -476,16 +478,22 @@ class Directives:
     tool_prompt: int = 0
     # Audio: the length of an upload the simulator cannot decode (or of any, when given).
     seconds: Optional[int] = None
+    # Not 0: the provider's own "the prompt is longer than the model's context" error (a 400).
+    context: int = 0
 
 
-def parse_directives(header: Optional[str]) -> Directives:
+def parse_directives(header: Optional[str], model: Optional[str] = None) -> Directives:
+    """A directive written `name=value@model` applies only to a call asking for that model."""
     found = Directives()
     for item in (header or "").split(","):
         item = item.strip()
         if not item:
             continue
         name, _, value = item.partition("=")
+        value, at, scope = value.partition("@")
         name, value = name.strip(), value.strip()
+        if at and scope.strip() != model:
+            continue
         if name == "usage":
             if value not in ("none", "apart"):
                 raise SimError(400, f"x-sim: usage takes 'none' or 'apart', not {value!r}", "x-sim")
@@ -840,7 +848,8 @@ class Handler(BaseHTTPRequestHandler):
             body = {"error": {"code": status, "message": error.message, "status": name}}
         else:
             kind, code = OPENAI_ERRORS.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
-            body = {"error": {"message": error.message, "type": kind, "param": error.param, "code": code}}
+            body = {"error": {"message": error.message, "type": kind, "param": error.param,
+                              "code": error.code or code}}
         self.answer_json(status, body)
 
     # -- the request ---------------------------------------------------------------------------
@@ -883,12 +892,18 @@ class Handler(BaseHTTPRequestHandler):
         self.request_id = new_id("req_")
         try:
             try:
-                d = parse_directives(headers.get("x-sim"))
+                asked = body.get("model") if isinstance(body, dict) else None
+                d = parse_directives(headers.get("x-sim"), asked if isinstance(asked, str) else None)
                 if d.stall:
                     time.sleep(d.stall / 1000)
                 self.authenticate(headers)
                 if d.status is not None:
                     raise SimError(d.status, f"the simulator answers {d.status} as x-sim asks")
+                if d.context:
+                    message = ("prompt is too long: 210000 tokens > 200000 maximum" if self.provider == ANTHROPIC else
+                               "This model's maximum context length is 128000 tokens. However, your messages "
+                               "resulted in 210000 tokens. Please reduce the length of the messages.")
+                    raise SimError(400, message, "messages", "context_length_exceeded")
                 if self.upload is not None and self.upload.error is not None:
                     raise self.upload.error
                 if raw and body is None:

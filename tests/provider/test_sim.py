@@ -601,6 +601,20 @@ class Errors(Base):
         self.assertEqual(s["calls"], 8)
         self.assertEqual(s["streams"], {"completed": 0, "broken": 0, "cut": 0})
 
+    def test_a_directive_for_a_model_applies_to_that_model_alone(self) -> None:
+        sim = "status=503@gpt-4o, output=2@gpt-4o-mini"
+        self.assertEqual(call("/v1/chat/completions", {**CHAT, "model": "gpt-4o"}, sim=sim).status, 503)
+        other = call("/v1/chat/completions", CHAT, sim=sim)
+        self.assertEqual(other.status, 200)
+        self.assertEqual(other.json()["usage"]["completion_tokens"], 2)
+
+    def test_a_context_too_long_in_each_providers_words(self) -> None:
+        openai = call("/v1/chat/completions", CHAT, sim="context=1")
+        self.assertEqual((openai.status, openai.json()["error"]["code"]), (400, "context_length_exceeded"))
+        claude = call("/v1/messages", MESSAGES, sim="context=1")
+        self.assertEqual((claude.status, claude.json()["error"]["type"]), (400, "invalid_request_error"))
+        self.assertTrue(claude.json()["error"]["message"].startswith("prompt is too long"))
+
     def test_an_unknown_directive_or_path_fails_loudly(self) -> None:
         answer = call("/v1/chat/completions", CHAT, sim="output=2, outptu=3")
         self.assertEqual(answer.status, 400)

@@ -67,8 +67,18 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 # The key the simulator requires and the proxy's gateway holds (never a caller).
 SIM_SECRET = "sim-secret-py-sdk"
 # The proxy's upstreams beside the three the simulator answers as: one on a port nothing listens
-# on, one that gives up waiting for the first byte after half a second.
+# on, one that gives up waiting for the first byte after half a second, and a second name for the
+# simulator's OpenAI that fallback routes move on to.
 FIRST_BYTE_MS = 500
+# Fallback routes (test_proxy_routes.py): a model no other test asks for, each routed to targets
+# the simulator answers (its `x-sim` directives may name a target's model: `status=503@gpt-4o`).
+ROUTES = [
+    {"upstream": "openai", "model": "smart", "callerOrder": True, "targets": [
+        {"upstream": "openai", "model": "gpt-4o"}, {"upstream": "backup", "model": "gpt-4o-mini"},
+        {"upstream": "openai", "model": "gpt-4.1-nano"}]},
+    {"upstream": "anthropic", "model": "claude-smart", "targets": [
+        {"upstream": "anthropic", "model": "claude-opus-5"}, {"upstream": "anthropic", "model": "claude-sonnet-5"}]},
+]
 
 
 @dataclass
@@ -105,7 +115,9 @@ def proxy_env(env: Env) -> Iterator[ProxyEnv]:
              "credentialEnv": "SIM_KEY", "timeouts": {"connectMs": 2000}},
             {"name": "slow", "kind": "openai", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY",
              "forwardHeaders": ["x-sim"], "timeouts": {"firstByteMs": FIRST_BYTE_MS}},
-        ]}
+            {"name": "backup", "kind": "openai", "baseUrl": sim.base_url, "credentialEnv": "SIM_KEY",
+             "forwardHeaders": ["x-sim"]},
+        ], "routes": ROUTES}
         path = env.logs / "upstreams.json"
         path.write_text(json.dumps(upstreams))
         gateway = start_gateway(env.redis.url, env.logs,

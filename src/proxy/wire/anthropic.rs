@@ -106,6 +106,16 @@ impl Wire for Anthropic {
         }
     }
 
+    /// `400 invalid_request_error` whose message says "prompt is too long".
+    fn context_too_long(&self, status: u16, body: &Value) -> bool {
+        status == 400
+            && body.pointer("/error/type").and_then(Value::as_str) == Some("invalid_request_error")
+            && body
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .is_some_and(|m| m.to_ascii_lowercase().contains("prompt is too long"))
+    }
+
     fn error_body(&self, status: u16, _code: &str, message: &str, _param: Option<&str>) -> Value {
         let kind = match status {
             400 | 409 | 413 | 422 => "invalid_request_error",

@@ -201,6 +201,12 @@ pub trait Wire: Sync {
     /// Each piece of output text one event carries, for a stream left before its usage.
     fn streamed_text(&self, operation: Operation, data: &Value, each: &mut dyn FnMut(&str));
 
+    /// Whether a provider's error answer (`status`, `body`) says the request was longer than the
+    /// model's context: a route moves on to a model that may take it.
+    fn context_too_long(&self, _status: u16, _body: &Value) -> bool {
+        false
+    }
+
     /// The format's error body for the gateway's own answers.
     fn error_body(&self, status: u16, code: &str, message: &str, param: Option<&str>) -> Value;
 

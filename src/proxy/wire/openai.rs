@@ -278,6 +278,11 @@ impl Wire for OpenAi {
         }
     }
 
+    /// `400 {"error": {"code": "context_length_exceeded"}}`.
+    fn context_too_long(&self, status: u16, body: &Value) -> bool {
+        status == 400 && body.pointer("/error/code").and_then(Value::as_str) == Some("context_length_exceeded")
+    }
+
     fn error_body(&self, status: u16, code: &str, message: &str, param: Option<&str>) -> Value {
         let kind = match status {
             401 => "authentication_error",

@@ -1,0 +1,176 @@
+"""Fallback routes through the proxy, with the official `openai` and `anthropic` clients against
+the provider simulator: a model the upstreams file routes (conftest.ROUTES: `smart` on openai
+tries openai/gpt-4o, then backup/gpt-4o-mini, then openai/gpt-4.1-nano) moves on when the plan
+denies a target or the provider refuses it before any byte of an answer, never after; each
+attempt is held and settled on its own and named in the ledger; the answer names what served
+it. What was charged is read from the gateway; what the provider did, from the simulator."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List
+
+import anthropic
+import openai
+import pytest
+from conftest import Env, ProxyEnv
+from spent import settled
+
+from quota_gateway import QuotaGateway, UsageEvent
+
+USER_PREFIX = "pr"
+SMART = "smart"
+HELLO = [{"role": "user", "content": "Say hello to the quota gateway"}]
+
+
+def chain(qg: QuotaGateway, user: str) -> List[UsageEvent]:
+    """The user's entries of one routed call's attempts, oldest first: denials and the ends of
+    holds (commits and releases)."""
+    found: List[UsageEvent] = []
+    cursor = None
+    for _ in range(20):
+        page = qg.list_usage_events(user_id=user, cursor=cursor)
+        found.extend(e for e in page.data if e.kind in ("denied", "commit", "release"))
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return found
+
+
+def meta(entry: UsageEvent) -> Dict[str, Any]:
+    return entry.metadata or {}
+
+
+def plan_denying(env: Env, user: str, model: str) -> None:
+    """A plan of tokens for every call, with a group of none for calls of `model`."""
+    env.call("PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": "month", "groups": [
+        {"id": "g", "unit": "tokens", "quota": 1_000_000, "matches": [{"event": "*"}]},
+        {"id": "none_of_it", "unit": "tokens", "quota": 0,
+         "matches": [{"event": "openai.chat", "metadata": {"model": model}}]}]})
+    env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
+
+
+def test_a_target_the_plan_denies_is_passed_without_reaching_the_provider(
+        proxy: ProxyEnv, pqg: QuotaGateway, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user(USER_PREFIX)
+    plan_denying(proxy.env, user, "gpt-4o")
+    raw = pqg.openai(user, max_retries=0).chat.completions.with_raw_response.create(
+        model=SMART, messages=HELLO, max_tokens=10, extra_headers={"x-sim": "output=3"})
+    assert raw.parse().usage is not None and raw.parse().usage.completion_tokens == 3
+    assert raw.headers["x-quota-served-by"] == "backup/gpt-4o-mini"
+    stats = proxy.stats()
+    assert stats["calls"] == 1, "the denied target was never called"
+    assert stats["requests"][0]["body"]["model"] == "gpt-4o-mini", "the target's model is the one asked"
+    denied, committed = chain(pqg, user)
+    assert (denied.kind, committed.kind) == ("denied", "commit")
+    assert denied.denied_by == ["none_of_it"]
+    assert (meta(denied)["attempt"], meta(denied)["target"], meta(denied)["model"]) == (1, "openai/gpt-4o", "gpt-4o")
+    assert "fallback_reason" not in meta(denied)
+    assert (meta(committed)["attempt"], meta(committed)["target"], meta(committed)["fallback_reason"]) == (
+        2, "backup/gpt-4o-mini", "denied")
+    assert (meta(committed)["upstream"], committed.event) == ("backup", "backup.chat")
+    assert meta(denied)["fallback_of"] == meta(committed)["fallback_of"]
+    assert meta(denied)["fallback_of"].startswith("call_")
+
+
+def test_a_503_before_any_byte_moves_on_and_the_caller_gets_one_answer(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    raw = pqg.openai(user, max_retries=0).chat.completions.with_raw_response.create(
+        model=SMART, messages=HELLO, max_tokens=10, extra_headers={"x-sim": "status=503@gpt-4o, output=4"})
+    answer = raw.parse()
+    assert answer.usage is not None and answer.usage.completion_tokens == 4
+    assert raw.headers["x-quota-served-by"] == "backup/gpt-4o-mini"
+    stats = proxy.stats()
+    assert stats["calls"] == 2 and [r["body"]["model"] for r in stats["requests"]] == ["gpt-4o", "gpt-4o-mini"]
+    used, reserved = settled(proxy.env, user)
+    released, committed = chain(pqg, user)
+    assert (released.kind, meta(released)["attempt"], meta(released)["target"]) == ("release", 1, "openai/gpt-4o")
+    assert (committed.kind, meta(committed)["fallback_reason"], meta(committed)["usage"]) == (
+        "commit", "status_503", "reported")
+    # The chain adds up to what the provider reported: the 503 cost nothing.
+    reported = stats["usage"]["input_tokens"] + stats["usage"]["output_tokens"]
+    assert (used, reserved) == (reported, 0) and committed.quantity == reported
+
+
+def test_anthropics_overloaded_529_moves_on_and_a_context_too_long_too(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    client = pqg.anthropic(user, max_retries=0)
+    raw = client.messages.with_raw_response.create(model="claude-smart", max_tokens=10, messages=HELLO,
+                                                   extra_headers={"x-sim": "status=529@claude-opus-5, output=2"})
+    assert raw.parse().usage.output_tokens == 2
+    assert raw.headers["x-quota-served-by"] == "anthropic/claude-sonnet-5"
+    too_long = client.messages.with_raw_response.create(model="claude-smart", max_tokens=10, messages=HELLO,
+                                                        extra_headers={"x-sim": "context=1@claude-opus-5"})
+    assert too_long.headers["x-quota-served-by"] == "anthropic/claude-sonnet-5"
+    reasons = [meta(e).get("fallback_reason") for e in chain(pqg, user) if e.kind == "commit"]
+    assert reasons == ["status_529", "context_length"]
+    assert proxy.stats()["calls"] == 4
+
+
+def test_the_last_failure_is_the_answer_in_the_providers_shape_when_no_target_serves(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    with pytest.raises(anthropic.InternalServerError) as failed:
+        pqg.anthropic(user, max_retries=0).messages.create(model="claude-smart", max_tokens=10, messages=HELLO,
+                                                           extra_headers={"x-sim": "status=529"})
+    assert failed.value.status_code == 529
+    assert failed.value.response.headers["x-quota-served-by"] == "anthropic/claude-sonnet-5"
+    assert proxy.stats()["calls"] == 2
+    assert settled(proxy.env, user) == (0, 0)
+    assert [(e.kind, meta(e)["attempt"]) for e in chain(pqg, user)] == [("release", 1), ("release", 2)]
+
+
+def test_a_stream_that_failed_after_its_first_byte_is_not_retried(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    stream = pqg.openai(user, max_retries=0).chat.completions.create(
+        model=SMART, messages=HELLO, max_tokens=10, stream=True, extra_headers={"x-sim": "cut=2@gpt-4o, output=8"})
+    chunks = []
+    with pytest.raises(openai.APIError) as broken:
+        for chunk in stream:
+            chunks.append(chunk)
+    assert "broke off" in str(broken.value) and chunks
+    stats = proxy.stats()
+    assert (stats["calls"], stats["streams"]["cut"]) == (1, 1), "the second target was never asked"
+    used, reserved = settled(proxy.env, user)
+    (entry,) = chain(pqg, user)
+    assert (entry.kind, meta(entry)["attempt"], meta(entry)["usage"]) == ("commit", 1, "estimated")
+    assert (used, reserved) == (entry.reserved, 0)
+
+
+def test_a_504_after_sending_keeps_its_hold_committed_estimated_and_moves_on(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    raw = pqg.openai(user, max_retries=0).chat.completions.with_raw_response.create(
+        model=SMART, messages=HELLO, max_tokens=10, extra_headers={"x-sim": "status=504@gpt-4o, output=3"})
+    assert raw.headers["x-quota-served-by"] == "backup/gpt-4o-mini"
+    stats = proxy.stats()
+    used, reserved = settled(proxy.env, user)
+    first, second = chain(pqg, user)
+    assert (first.kind, meta(first)["usage"], meta(first)["provider_status"]) == ("commit", "estimated", 504)
+    assert first.quantity == first.reserved and first.reserved is not None and first.reserved > 0
+    assert (meta(second)["usage"], meta(second)["fallback_reason"]) == ("reported", "status_504")
+    reported = stats["usage"]["input_tokens"] + stats["usage"]["output_tokens"]
+    assert (used, reserved) == (first.reserved + reported, 0), "the hold kept, and what the next reported"
+
+
+def test_a_caller_orders_the_targets_where_the_route_allows_among_its_targets_only(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    user = user_on()
+    client = pqg.openai(user, max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model=SMART, messages=HELLO, max_tokens=10,
+        extra_headers={"X-Quota-Fallback": "openai/gpt-4.1-nano, openai/gpt-4o", "x-sim": "status=500@gpt-4.1-nano"})
+    assert raw.headers["x-quota-served-by"] == "openai/gpt-4o"
+    assert [r["body"]["model"] for r in proxy.stats()["requests"]] == ["gpt-4.1-nano", "gpt-4o"]
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.chat.completions.create(model=SMART, messages=HELLO, max_tokens=10,
+                                       extra_headers={"X-Quota-Fallback": "openai/gpt-5"})
+    assert refused.value.response.headers["x-quota-code"] == "invalid_request"
+    assert "X-Quota-Fallback" in str(refused.value)
+    with pytest.raises(anthropic.BadRequestError):
+        pqg.anthropic(user, max_retries=0).messages.create(
+            model="claude-smart", max_tokens=10, messages=HELLO,
+            extra_headers={"X-Quota-Fallback": "anthropic/claude-sonnet-5"})
+    assert proxy.stats()["calls"] == 2, "a refused order reaches no provider"
