@@ -101,13 +101,19 @@ pub fn denied(wire: &dyn Wire, decision: &Decision, max_field: Option<&str>) -> 
     if let Some(approval) = decision.denied_by.iter().find_map(|d| d.approval_id.as_deref()) {
         response.insert_header(("x-quota-approval", approval.to_string()));
     }
-    let code = if soon {
-        "rate_limit_exceeded"
-    } else {
-        "insufficient_quota"
+    // A routed call's next attempt past what its fallbacks may spend says so in its own code.
+    let capped = decision.reasons.contains(&Reason::FallbackBudgetExhausted);
+    let code = match (capped, soon) {
+        (true, _) => "fallback_budget_exhausted",
+        (false, true) => "rate_limit_exceeded",
+        (false, false) => "insufficient_quota",
     };
     let resets = |s: i64| format!("; it resets in {}", duration(s));
     let message = match (&too_big, groups.is_empty(), retry_after) {
+        _ if capped => format!(
+            "this call's fallbacks may not hold or spend more ({}): the next target was not called",
+            reasons.join(", ")
+        ),
         (Some(w), _, _) => {
             let lower = match max_field {
                 Some(field) => format!("lower {field}"),

@@ -16,8 +16,7 @@ use super::context::Ctx;
 use super::routes::{self, FallbackRoute, RouteTarget, FALLBACK};
 use super::understand::Body;
 use super::{identify, splice, Proxy};
-use crate::http::ApiError;
-use crate::metrics::Metrics;
+use crate::http::{ApiError, AppState};
 use crate::secrets::id_bytes;
 
 /// The answer's header naming what served the call: `<upstream>/<model>`.
@@ -129,15 +128,19 @@ impl Chain {
         !self.left.is_empty()
     }
 
-    /// The attempt just made gave way for `reason`: the next one's says so, and the node counts
-    /// it per route (the operator's names only).
-    pub fn moved_on(&mut self, metrics: &Metrics, reason: &'static str) {
+    /// The attempt just made gave way for `reason`: the next one's says so, and it is counted
+    /// per route, in the node's metrics (the operator's names only) and the project's counts
+    /// the dashboard reads (a failure to count is logged, never the call's).
+    pub async fn moved_on(&mut self, state: &AppState, project: &str, reason: &'static str) {
         self.reason = Some(reason);
         if let Some(route) = &self.route {
-            metrics.count(
+            state.gateway.node().metrics().count(
                 "qg_proxy_fallbacks_total",
                 &[("route", &route.name), ("reason", reason)],
             );
+            if let Err(err) = state.gateway.data().fell_back(project, &route.name, reason).await {
+                tracing::warn!(%err, "proxy: a fallback was not counted for the dashboard");
+            }
         }
     }
 }

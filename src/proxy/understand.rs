@@ -19,7 +19,7 @@ use crate::http::{ApiError, AppState};
 use crate::quota::amount::MAX_UNITS;
 use crate::quota::catalog::Catalog;
 use crate::quota::run::StepKind;
-use crate::quota::{EventInput, Milli};
+use crate::quota::{EventInput, FallbackOf, Milli};
 
 /// The caller's body: JSON read whole, or an upload read as far as its hold needs.
 pub enum Body {
@@ -171,8 +171,10 @@ pub fn event(ctx: &Ctx, call: &Call) -> EventInput {
     // One a call, so a group measuring it counts calls (requests a minute) beside the tokens.
     metadata.insert("calls".into(), Value::from(1));
     // A routed call's attempt names the call it is one of, its place, its target and why the
-    // attempt before it gave way: the ledger links them.
+    // attempt before it gave way: the ledger links them. After the first, the attempts of one
+    // original action (the call, or its run's action) are capped together (`FallbackOf`).
     let mut step = caller.step.clone();
+    let mut chain = None;
     if let Some(fallback) = &ctx.fallback {
         metadata.insert("fallback_of".into(), Value::from(fallback.of.clone()));
         metadata.insert("attempt".into(), Value::from(ctx.attempt));
@@ -183,6 +185,9 @@ pub fn event(ctx: &Ctx, call: &Call) -> EventInput {
         // After the first, an attempt of a run's action is a fallback of it.
         if let Some(step) = step.as_mut().filter(|_| ctx.attempt > 1) {
             step.kind = StepKind::Fallback;
+        }
+        if ctx.attempt > 1 {
+            chain = Some(FallbackOf::of(&fallback.of, step.as_ref()));
         }
     }
     call.worst.write(&mut metadata);
@@ -198,5 +203,6 @@ pub fn event(ctx: &Ctx, call: &Call) -> EventInput {
         metadata,
         step,
         fit,
+        fallback: chain,
     }
 }

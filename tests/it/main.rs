@@ -27,6 +27,7 @@ mod differential;
 mod errors;
 mod exactness;
 mod expiry;
+mod fallbacks;
 mod faults;
 mod freemium;
 mod functions;

@@ -100,6 +100,8 @@ pub async fn reserve_first(
         };
         inv.arg(v.len()).arg(record_rest_of(args, v, Some(&record)));
     }
+    // (No fallback: an attempt of a chain is a reserve of one alternative.)
+    inv.arg("");
     match args.step {
         Some(step) => inv.arg_joined(&step_parts(step), b'|'),
         None => inv.arg(""),
@@ -297,6 +299,7 @@ mod tests {
             metadata: Default::default(),
             step: None,
             fit: Default::default(),
+            fallback: None,
         };
         for balance in [false, true] {
             let plan = plan(balance);
