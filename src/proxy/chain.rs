@@ -6,6 +6,7 @@
 //! `fallback_of`, `attempt`, `target` and `fallback_reason`).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
@@ -111,7 +112,11 @@ impl Chain {
                 continue;
             };
             ctx.target = routed;
-            ctx.attempt = if self.started { ctx.attempt + 1 } else { 1 };
+            if self.started {
+                // (Each attempt's ledger entry says its own duration.)
+                ctx.attempt += 1;
+                ctx.started = Instant::now();
+            }
             self.started = true;
             ctx.fallback = Some(Fallback {
                 of: self.of.clone(),
@@ -129,18 +134,22 @@ impl Chain {
     }
 
     /// The attempt just made gave way for `reason`: the next one's says so, and it is counted
-    /// per route, in the node's metrics (the operator's names only) and the project's counts
-    /// the dashboard reads (a failure to count is logged, never the call's).
-    pub async fn moved_on(&mut self, state: &AppState, project: &str, reason: &'static str) {
+    /// per route, in the node's metrics (the operator's names only) and, off the call's time,
+    /// in the project's counts the dashboard reads (a failure to count is logged, never the
+    /// call's).
+    pub fn moved_on(&mut self, state: &AppState, project: &str, reason: &'static str) {
         self.reason = Some(reason);
         if let Some(route) = &self.route {
             state.gateway.node().metrics().count(
                 "qg_proxy_fallbacks_total",
                 &[("route", &route.name), ("reason", reason)],
             );
-            if let Err(err) = state.gateway.data().fell_back(project, &route.name, reason).await {
-                tracing::warn!(%err, "proxy: a fallback was not counted for the dashboard");
-            }
+            let (gateway, project, route) = (state.gateway.clone(), project.to_string(), route.name.clone());
+            actix_web::rt::spawn(async move {
+                if let Err(err) = gateway.data().fell_back(&project, &route, reason).await {
+                    tracing::warn!(%err, "proxy: a fallback was not counted for the dashboard");
+                }
+            });
         }
     }
 }

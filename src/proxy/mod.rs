@@ -165,7 +165,7 @@ async fn serve(
         match attempt(req, state, proxy, &ctx, body, chain.has_next()).await? {
             Tried::Served(answer) => return Ok(answer),
             Tried::GaveWay(answer, reason) => {
-                chain.moved_on(state, &ctx.caller.project, reason).await;
+                chain.moved_on(state, &ctx.caller.project, reason);
                 last = Some(answer);
             }
         }

@@ -55,6 +55,7 @@ mod periods;
 mod prices;
 mod proxy;
 mod proxy_door;
+mod proxy_routes;
 mod raw_http;
 mod recipes_images;
 mod recipes_llm;
