@@ -132,3 +132,53 @@ async fn parallel_attempts_of_one_action_hold_exactly_the_groups_fallback_cap_fr
     // Every attempt of call_a now spent its cap: the next is refused.
     assert!(!reserve_all([&one, &two], 1, "call_a").await[0].allowed);
 }
+
+/// A chain's list leaves a retention after its last attempt, as ended records do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chains_list_is_pruned_a_retention_after_its_last_attempt() {
+    let clock = crate::support::redis::Stepped::start();
+    let prefix = unique_prefix();
+    let gateway = Gateway::new(&quota_gateway::store::StoreConfig {
+        redis_mode: clock.target().mode,
+        redis_url: clock.target().url,
+        clock_skew_ms: 0,
+        sentinel_master: String::new(),
+        wait_replicas: 0,
+        key_prefix: prefix.clone(),
+        command_timeout: std::time::Duration::from_secs(2),
+        retention: std::time::Duration::from_secs(60),
+        ledger_retention: std::time::Duration::from_secs(35 * 86_400),
+    })
+    .expect("a gateway");
+    gateway.node().sync_clock().await.unwrap();
+    let doc = serde_json::from_value(json!({ "periodType": "lifetime", "groups": [
+        { "id": "calls", "unit": "count", "quota": 1000, "maxFallbackSpend": 10, "matches": [ { "event": "*" } ] } ] }))
+    .unwrap();
+    let plan = Plan::from_doc("plan_fallbacks", doc).unwrap();
+    gateway.accounts().put_plan("p", &plan, &Actor::root()).await.unwrap();
+    gateway
+        .accounts()
+        .subscribe("p", &user(), &plan, None, None, ParentChange::Keep, &Actor::root())
+        .await
+        .unwrap();
+    let ctr = quota_gateway::store::layout::Layout::new(&prefix)
+        .user("p", "u")
+        .ctr()
+        .to_string();
+    let listed = || -> i64 { clock.redis.query(&["HEXISTS", &ctr, "fb|call_p"]) };
+
+    let d = gateway
+        .data()
+        .reserve("p", &attempt(Some("call_p")), 10_000, None)
+        .await
+        .unwrap();
+    assert!(d.allowed);
+    gateway.data().release("p", &held(&d)).await.unwrap();
+    assert_eq!(listed(), 1, "listed while its attempts may still count");
+    // A retention later, the next call's prune takes it.
+    clock.step(61_000);
+    gateway.node().sync_clock().await.unwrap();
+    let next = gateway.data().reserve("p", &attempt(None), 10_000, None).await.unwrap();
+    gateway.data().release("p", &held(&next)).await.unwrap();
+    assert_eq!(listed(), 0);
+}
