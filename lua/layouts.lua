@@ -58,8 +58,10 @@ local QUICK = {nx = 1, av = 2, oh = 3, held = 4, d = 5, sa = 6, ss = 7, soon = 8
 local QUICK_FIELDS = 14
 local SLICE = {q = 1, x = 2, v = 3, l = 4, n = 5, pu = 6, ph = 7, pq = 8}
 local SLICE_FIELDS = 8
-local LIMITS = {steps = 1, attempts = 2, fallbacks = 3, share = 4}
-local LIMITS_FIELDS = 4
+local LIMITS = {steps = 1, attempts = 2, fallbacks = 3, share = 4, spend = 5}
+local LIMITS_FIELDS = 5
+local FALLBACK = {chain = 1, caps = 2}
+local FALLBACK_FIELDS = 2
 local RUN_STEP = {run = 1, action = 2, kind = 3}
 local RUN_STEP_FIELDS = 3
 local RUN = {n = 1, f = 2, ls = 3, la = 4, lf = 5, lfs = 6, depth = 7}
@@ -70,8 +72,9 @@ local OPTION_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 local OPTION_MODE_ONLY = '||||||'
 local WALLET_LINE = '^([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()'
 local GRANT_LINE = '^\n([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)|([^|\n]*)()'
-local LIMITS_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
+local LIMITS_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
 local RUN_STEP_LINE = '^([^|]*)|([^|]*)|(.*)$'
+local FALLBACK_LINE = '^([^|]*)|(.*)$'
 local SLICE_LINE = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$'
 local SLICE_HEAD = '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|'
 -- The encoding of the reservation records this build writes (prelude.lua).

@@ -110,6 +110,7 @@ const COUNTERS: &[(&str, &str)] = &[
     ("qg_cache_total", "Node cache lookups by cache and result (hit, miss)."),
     ("qg_stale_answers_total", "Scripts that answered stale: the node re-read state and called again."),
     ("qg_proxy_calls_total", "Proxied calls by upstream, operation and outcome: committed (the provider's usage), estimated (the hold, no usage reported), late (committed after its hold expired, while Redis did not answer), released, denied, lost (the hold had ended otherwise, or a release was left to the hold's expiry)."),
+    ("qg_proxy_fallbacks_total", "Attempts of a fallback route that gave way to its next target, by route (upstream/model, as the upstreams file names it) and reason: denied, unreachable, broken, timeout, status_429, status_500, status_502, status_503, status_504, status_529, context_length."),
     ("qg_proxy_drains_total", "Streams whose caller left, by upstream and result: started, completed, refused (no drain free), timed_out."),
     ("qg_proxy_upstream_errors_total", "Upstream failures by upstream and kind: connect, timeout, status_4xx, status_5xx, stream_broken, idle."),
 ];

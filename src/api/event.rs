@@ -163,6 +163,7 @@ impl ReserveBody {
                     metadata,
                     step: step.clone(),
                     fit,
+                    fallback: None,
                 })
             })
             .collect::<Result<_, ApiError>>()?;
@@ -204,6 +205,7 @@ fn event_input(
         metadata,
         step: None,
         fit: Default::default(),
+        fallback: None,
     })
 }
 

@@ -7,11 +7,11 @@ use std::fmt::Write;
 
 use super::dto::UsageEventAnswer;
 
-pub(crate) const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage,priceSource,outcome,previousOutcome\n";
+pub(crate) const HEADER: &str = "id,kind,time,userId,event,quantity,groupId,unit,periodStart,amount,reason,keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage,priceSource,outcome,previousOutcome,fallbackOf,attempt\n";
 
 /// The columns written by this code as numbers (quantity, amount, credits, costBasis): a
 /// negative amount starts with "-" and stays a number.
-const NUMBER_COLUMNS: [usize; 5] = [5, 9, 16, 18, 25];
+const NUMBER_COLUMNS: [usize; 6] = [5, 9, 16, 18, 25, 32];
 
 /// A text cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a
 /// tab or a carriage return), led by a single quote so it shows as the text it is, as OWASP
@@ -49,6 +49,14 @@ fn json_text<T: serde::Serialize>(value: &T) -> String {
 /// Appends the rows of one entry.
 pub(crate) fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), serde_json::Error> {
     let metadata = entry.metadata.as_ref().map(serde_json::to_string).transpose()?;
+    let meta = |name: &str| {
+        entry
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get(name))
+            .map(json_text)
+            .unwrap_or_default()
+    };
     let empty = Vec::new();
     let groups = if entry.groups.is_empty() { &empty } else { &entry.groups };
     let mut write_row = |group: Option<&super::dto::UsageGroupAnswer>,
@@ -93,6 +101,10 @@ pub(crate) fn rows(entry: &UsageEventAnswer, out: &mut String) -> Result<(), ser
                 .unwrap_or_default(),
             entry.outcome.clone().unwrap_or_default(),
             entry.previous_outcome.clone().unwrap_or_default(),
+            // A routed proxy call's attempt: the call it is one of and its place, so a sheet
+            // sums each group's fallback spend (the attempts after the first).
+            meta("fallback_of"),
+            meta("attempt"),
         ];
         for (i, cell) in cells.iter().enumerate() {
             if i > 0 {

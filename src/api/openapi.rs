@@ -71,11 +71,15 @@ upstream `POST v1/messages` and `v1/messages/count_tokens`. Nothing else is forw
 caller authenticates with the project's secret key (`Authorization: Bearer` or `x-api-key`) and \
 names the paying user in `X-Quota-User` (percent-encoded UTF-8 beyond ASCII), or with a user key (`POST /v1/user-keys`), which spends as \
 its own user only. `X-Quota-Metadata` (a JSON object), `X-Quota-Run`, `X-Quota-Action`, \
-`X-Quota-Kind` and `Idempotency-Key` are read and never forwarded; other headers are forwarded \
+`X-Quota-Kind`, `X-Quota-Fallback` and `Idempotency-Key` are read and never forwarded; other headers are forwarded \
 from an allow-list (and the upstream's `forwardHeaders`), the body byte for byte. Each counted call is the event \
 `<upstream>.<operation>`, held at its worst case before the provider is called and committed \
-with the usage the provider reports. The gateway's own answers there (a denial: 429 \
-`insufficient_quota` or `rate_limit_exceeded`; 502 `upstream_unreachable`; 504 \
+with the usage the provider reports. A model the upstreams file routes tries the route's targets \
+in turn (or the caller's order, `X-Quota-Fallback: upstream/model, ...`, where the route allows), \
+each attempt held and settled on its own, moving on before any byte of an answer reached the \
+caller; `X-Quota-Served-By: upstream/model` names the target that answered. The gateway's own \
+answers there (a denial: 429 `insufficient_quota`, `rate_limit_exceeded`, or \
+`fallback_budget_exhausted` past a fallback cap; 502 `upstream_unreachable`; 504 \
 `upstream_timeout`; 409 `action_not_retryable`, `idempotency_key_in_flight` or \
 `idempotency_key_settled`: one provider call per key) use the upstream's \
 error shape, with the code also in `x-quota-code`, `x-should-retry: false` unless retrying soon \

@@ -86,6 +86,7 @@ fn limits(doc: RunLimitsDoc) -> Result<RunLimits, ApiError> {
         attempts_per_action: doc.attempts_per_action,
         fallbacks: doc.fallbacks,
         fallback_share_ppm: share,
+        max_fallback_spend: doc.max_fallback_spend,
     })
 }
 

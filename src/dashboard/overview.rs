@@ -42,6 +42,7 @@ pub(crate) async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Re
         .changes(project, None, &ChangeFilter::default(), 10)
         .await?;
     let today = state.gateway.data().today();
+    let fallbacks = state.gateway.data().route_fallbacks(project, DAYS).await?;
     let Overview { activity, computing } = state.gateway.accounts().overview(project, DAYS, false).await?;
     let Some(activity) = activity else {
         // The first computation of a large project: the page waits for it by reloading.
@@ -115,6 +116,19 @@ pub(crate) async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Re
                 }
             }
         }
+        div.card {
+            h2 { "Fallback routes, last 30 days" }
+            p.muted { "Attempts of a route of the proxy's upstreams file that gave way to its next target, and why." }
+            table {
+                thead { tr { th { "Route" } th { "Why it moved on" } th.num { "Times" } } }
+                tbody {
+                    @for f in &fallbacks {
+                        tr { td { code { (Shown(&f.route)) } } td { (fallback_reason(&f.reason)) } td.num { (f.count) } }
+                    }
+                    @if fallbacks.is_empty() { tr { td colspan="3" .muted { "No route fell back." } } }
+                }
+            }
+        }
         h2 { "Latest changes" }
         (changes_table(&changes))
     };
@@ -122,6 +136,21 @@ pub(crate) async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Re
         StatusCode::OK,
         page(&state, &session, "Overview", "Overview", None, body).await?,
     ))
+}
+
+/// Why an attempt gave way, as a person reads it (`proxy/fallback.rs` names the reasons).
+fn fallback_reason(reason: &str) -> String {
+    match reason {
+        "denied" => "the user's plan denied the target".to_string(),
+        "unreachable" => "the provider could not be reached".to_string(),
+        "broken" => "the connection broke before an answer".to_string(),
+        "timeout" => "no answer in time".to_string(),
+        "context_length" => "the prompt was too long for the model".to_string(),
+        other => match other.strip_prefix("status_") {
+            Some(status) => format!("the provider answered {status}"),
+            None => other.to_string(),
+        },
+    }
 }
 
 /// A count of users as a person writes it: `1 user`, `3,025 users`.

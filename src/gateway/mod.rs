@@ -34,7 +34,8 @@ pub(crate) use data::approvals;
 pub use data::outputs;
 pub use data::{
     Adjusted, Commit, DataPlane, Extension, Granting, Idempotency, LeaseSettings, LedgerCursor, LedgerQuery,
-    ReservationView, RunView, Settled, Settlement, Usage, UsageEventPage, MAX_LIFETIME_MS, MAX_LISTED_RUNS,
+    ReservationView, RouteFallbacks, RunView, Settled, Settlement, Usage, UsageEventPage, MAX_LIFETIME_MS,
+    MAX_LISTED_RUNS,
 };
 pub use epoch::EPOCH_POLL;
 pub use lab::Lab;

@@ -129,6 +129,7 @@ mod tests {
             value: None,
             outcomes: Default::default(),
             rolling_ms: None,
+            fallback_used: Milli::ZERO,
         }
     }
 

@@ -16,7 +16,13 @@ use bytes::Bytes;
 const SOON_SECONDS: i64 = 60;
 
 /// An error the gateway answers itself: `code` is a stable snake_case code, `param` the field.
-pub fn error(wire: &dyn Wire, status: StatusCode, code: &str, message: &str, param: Option<&str>) -> HttpResponse {
+pub(crate) fn error(
+    wire: &dyn Wire,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    param: Option<&str>,
+) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     // Nothing here gets better by retrying at once but an outage of the gateway's backend.
     if status != StatusCode::SERVICE_UNAVAILABLE {
@@ -39,13 +45,13 @@ fn body(
 
 /// The event that ends a stream the provider broke off (`why`: "idle" or "stream_broken"):
 /// Anthropic's `error` event, the Responses API's, or for chat a data line with an `error`.
-pub fn stream_error(wire: &dyn Wire, operation: Operation, why: &str) -> Bytes {
+pub(crate) fn stream_error(wire: &dyn Wire, operation: Operation, why: &str) -> Bytes {
     Bytes::from(wire.stream_error(operation, "upstream_broken", broke_off(why)))
 }
 
 /// The same for a stream that is one JSON array: an error element, then the array's end
 /// (`began`: whether the array's `[` reached the caller).
-pub fn array_error(wire: &dyn Wire, why: &str, began: bool) -> Bytes {
+pub(crate) fn array_error(wire: &dyn Wire, why: &str, began: bool) -> Bytes {
     let error = wire.error_body(
         StatusCode::BAD_GATEWAY.as_u16(),
         "upstream_broken",
@@ -63,7 +69,7 @@ fn broke_off(why: &str) -> &'static str {
 }
 
 /// An `ApiError` of the gateway (bad input, a key refused, the backend down) in the shape.
-pub fn api_error(wire: &dyn Wire, err: &ApiError) -> HttpResponse {
+pub(crate) fn api_error(wire: &dyn Wire, err: &ApiError) -> HttpResponse {
     let param = match err {
         ApiError::Invalid { field, .. } => Some(field.as_str()),
         _ => None,
@@ -77,7 +83,7 @@ pub fn api_error(wire: &dyn Wire, err: &ApiError) -> HttpResponse {
 /// A denial: 429 with the reasons and the groups that denied, `Retry-After` when a window
 /// resets and that would make room, and `x-should-retry: false` unless one resets soon. The
 /// provider is not called. `max_field` is the field the caller named its maximum output in.
-pub fn denied(wire: &dyn Wire, decision: &Decision, max_field: Option<&str>) -> HttpResponse {
+pub(crate) fn denied(wire: &dyn Wire, decision: &Decision, max_field: Option<&str>) -> HttpResponse {
     let now_ms = decision.decided_at_ms;
     let too_big = worst_case(decision);
     let mut response = HttpResponse::TooManyRequests();
@@ -101,13 +107,19 @@ pub fn denied(wire: &dyn Wire, decision: &Decision, max_field: Option<&str>) -> 
     if let Some(approval) = decision.denied_by.iter().find_map(|d| d.approval_id.as_deref()) {
         response.insert_header(("x-quota-approval", approval.to_string()));
     }
-    let code = if soon {
-        "rate_limit_exceeded"
-    } else {
-        "insufficient_quota"
+    // A routed call's next attempt past what its fallbacks may spend says so in its own code.
+    let capped = decision.reasons.contains(&Reason::FallbackBudgetExhausted);
+    let code = match (capped, soon) {
+        (true, _) => "fallback_budget_exhausted",
+        (false, true) => "rate_limit_exceeded",
+        (false, false) => "insufficient_quota",
     };
     let resets = |s: i64| format!("; it resets in {}", duration(s));
     let message = match (&too_big, groups.is_empty(), retry_after) {
+        _ if capped => format!(
+            "this call's fallbacks may not hold or spend more ({}): the next target was not called",
+            reasons.join(", ")
+        ),
         (Some(w), _, _) => {
             let lower = match max_field {
                 Some(field) => format!("lower {field}"),

@@ -5,7 +5,7 @@
 
 /// Where the scan of the array is.
 #[derive(Default)]
-pub struct Elements {
+pub(crate) struct Elements {
     /// Bytes of the buffer scanned so far.
     at: usize,
     /// Nesting depth inside the current element.
@@ -19,7 +19,7 @@ pub struct Elements {
 impl Elements {
     /// The end of the first whole element in `buf` (the scan's place carried over from the
     /// last call; it restarts after each element taken).
-    pub fn boundary(&mut self, buf: &[u8]) -> Option<usize> {
+    pub(crate) fn boundary(&mut self, buf: &[u8]) -> Option<usize> {
         while self.at < buf.len() {
             let b = buf[self.at];
             self.at += 1;
@@ -62,7 +62,7 @@ impl Elements {
 }
 
 /// An element's JSON text: its bytes without the separators before it.
-pub fn element(raw: &[u8]) -> String {
+pub(crate) fn element(raw: &[u8]) -> String {
     let text = String::from_utf8_lossy(raw);
     text.trim_start_matches(|c: char| c == '[' || c == ',' || c.is_whitespace())
         .to_string()

@@ -14,7 +14,7 @@ use super::wire::{Route, Wire};
 
 /// What a path under `/proxy/{upstream}/` does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
+pub(crate) enum Operation {
     Chat,
     Responses,
     Embeddings,
@@ -33,7 +33,7 @@ pub enum Operation {
 
 impl Operation {
     /// Its name in the event `<upstream>.<operation>` and in metadata.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Operation::Chat => "chat",
             Operation::Responses => "responses",
@@ -49,7 +49,7 @@ impl Operation {
     }
 
     /// Whether its output has a maximum the caller names (and a clamped hold lowers).
-    pub fn has_maximum(self) -> bool {
+    pub(crate) fn has_maximum(self) -> bool {
         matches!(
             self,
             Operation::Chat | Operation::Responses | Operation::Messages | Operation::Generate
@@ -59,7 +59,7 @@ impl Operation {
 
 /// What the gateway holds for a call, and what it needs to relay it.
 #[derive(Debug, Clone)]
-pub struct Call {
+pub(crate) struct Call {
     pub operation: Operation,
     pub model: String,
     pub stream: bool,
@@ -79,7 +79,7 @@ pub struct Call {
 
 /// What a wire format read of an operation's body.
 #[derive(Debug, Default)]
-pub struct Asked {
+pub(crate) struct Asked {
     pub worst: Usage,
     pub measured: Usage,
     pub choices: u64,
@@ -91,12 +91,12 @@ pub struct Asked {
 
 /// What is wrong with a body; `field` is its JSON path.
 #[derive(Debug, PartialEq, Eq)]
-pub struct BodyError {
+pub(crate) struct BodyError {
     pub field: String,
     pub detail: String,
 }
 
-pub fn wrong(field: &str, detail: &str) -> BodyError {
+pub(crate) fn wrong(field: &str, detail: &str) -> BodyError {
     BodyError {
         field: field.to_string(),
         detail: detail.to_string(),
@@ -108,14 +108,14 @@ const MAX_COUNT: u64 = 100_000_000;
 
 /// A model's limits as the catalog knows them: its output limit and context window, in tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ModelLimits {
+pub(crate) struct ModelLimits {
     pub output: u64,
     pub context: u64,
 }
 
 /// What a body's counts fall back on, for its model on its upstream.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub(crate) struct Limits {
     pub counter: Counter,
     /// What a call that names no maximum output is held for: the model's output limit (the
     /// catalog's) capped by the upstream's.
@@ -129,7 +129,7 @@ pub struct Limits {
 
 impl Limits {
     /// The tokens a bound of some input is held at: a fetched or expanded input at `fetched`.
-    pub fn held(&self, bound: Bound) -> u64 {
+    pub(crate) fn held(&self, bound: Bound) -> u64 {
         match bound.expands {
             true => bound.tokens.max(self.fetched),
             false => bound.tokens,
@@ -137,18 +137,18 @@ impl Limits {
     }
 
     /// The held input tokens of a whole body.
-    pub fn body(&self, body: &Map<String, Value>) -> u64 {
+    pub(crate) fn body(&self, body: &Map<String, Value>) -> u64 {
         self.held(tokens::bound_object(self.counter, body))
     }
 
     /// The held input tokens of one value of a body.
-    pub fn value(&self, value: &Value) -> u64 {
+    pub(crate) fn value(&self, value: &Value) -> u64 {
         self.held(tokens::bound(self.counter, value))
     }
 }
 
 /// A count the body may name: a whole number from 1, or absent.
-pub fn positive(body: &Map<String, Value>, field: &str) -> Result<Option<u64>, BodyError> {
+pub(crate) fn positive(body: &Map<String, Value>, field: &str) -> Result<Option<u64>, BodyError> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_u64() {
@@ -159,7 +159,7 @@ pub fn positive(body: &Map<String, Value>, field: &str) -> Result<Option<u64>, B
 }
 
 /// A field the operation cannot do without.
-pub fn required<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a Value, BodyError> {
+pub(crate) fn required<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a Value, BodyError> {
     body.get(field).ok_or_else(|| wrong(field, "is required"))
 }
 
@@ -167,7 +167,7 @@ pub fn required<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a Val
 /// in its upstream's wire format. A body naming an input the provider fetches or expands is
 /// held at the model's context window (else the upstream's `contextTokens`): no count of the
 /// body bounds it, and no input exceeds it.
-pub fn understand(
+pub(crate) fn understand(
     wire: &dyn Wire,
     upstream: &Upstream,
     route: &Route,
@@ -227,7 +227,7 @@ impl Call {
     /// all, shared by chat's `n` choices), so the provider bills no more than was held: the
     /// field the caller used, else the format's own for the operation, and its value; the
     /// hold's worst case follows. None for an operation whose output has no maximum to lower.
-    pub fn lower_max_output(&mut self, granted: u64, wire: &dyn Wire) -> Option<(&'static str, u64)> {
+    pub(crate) fn lower_max_output(&mut self, granted: u64, wire: &dyn Wire) -> Option<(&'static str, u64)> {
         // At least a token a choice: a provider refuses a maximum of 0.
         let per_choice = (granted / self.choices).max(1);
         let field = self.max_field.or_else(|| wire.max_output_field(self.operation))?;

@@ -12,16 +12,16 @@ use crate::quota::event::{check_metadata, FitAsk};
 use crate::quota::{Milli, Step, UserId};
 use crate::secrets::{api_key_well_formed, USER_KEY_PREFIX};
 
-pub const USER: &str = "x-quota-user";
-pub const METADATA: &str = "x-quota-metadata";
-pub const RUN: &str = "x-quota-run";
-pub const ACTION: &str = "x-quota-action";
-pub const KIND: &str = "x-quota-kind";
-pub const FIT: &str = "x-quota-fit";
-pub const MIN_FIT: &str = "x-quota-min-fit";
+pub(crate) const USER: &str = "x-quota-user";
+pub(crate) const METADATA: &str = "x-quota-metadata";
+pub(crate) const RUN: &str = "x-quota-run";
+pub(crate) const ACTION: &str = "x-quota-action";
+pub(crate) const KIND: &str = "x-quota-kind";
+pub(crate) const FIT: &str = "x-quota-fit";
+pub(crate) const MIN_FIT: &str = "x-quota-min-fit";
 
 /// Metadata names the proxy writes itself; a caller's metadata may not use them.
-pub const RESERVED: [&str; 23] = [
+pub(crate) const RESERVED: [&str; 23] = [
     "model",
     "calls",
     "upstream",
@@ -51,7 +51,7 @@ pub const RESERVED: [&str; 23] = [
 const MAX_CALLER_METADATA_KEYS: usize = 16;
 
 /// The caller, resolved.
-pub struct Caller {
+pub(crate) struct Caller {
     pub project: String,
     pub user: UserId,
     /// The key that made the call, for the ledger.
@@ -102,7 +102,11 @@ fn presented<'a>(headers: &'a HeaderMap, in_query: Option<&'a str>) -> Option<&'
 
 /// Everything about the caller, checked before anything reaches Redis but the key's lookup.
 /// `in_query`: the key a format's clients may send in the query (Gemini's `?key=`).
-pub async fn identify(state: &AppState, headers: &HeaderMap, in_query: Option<&str>) -> Result<Caller, ApiError> {
+pub(crate) async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    in_query: Option<&str>,
+) -> Result<Caller, ApiError> {
     // The headers first: bad input is refused without a lookup.
     let named = header(headers, USER)?
         .map(|u| {

@@ -6,6 +6,7 @@
 //! `fallback_of`, `attempt`, `target` and `fallback_reason`).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
@@ -16,16 +17,15 @@ use super::context::Ctx;
 use super::routes::{self, FallbackRoute, RouteTarget, FALLBACK};
 use super::understand::Body;
 use super::{identify, splice, Proxy};
-use crate::http::ApiError;
-use crate::metrics::Metrics;
+use crate::http::{ApiError, AppState};
 use crate::secrets::id_bytes;
 
 /// The answer's header naming what served the call: `<upstream>/<model>`.
-pub const SERVED_BY: &str = "x-quota-served-by";
+pub(crate) const SERVED_BY: &str = "x-quota-served-by";
 
 /// What an attempt of a routed call tells its hold, for the ledger.
 #[derive(Debug, Clone)]
-pub struct Fallback {
+pub(crate) struct Fallback {
     /// The call's id, the same for each of its attempts.
     pub of: String,
     /// `<upstream>/<model>` of this attempt.
@@ -35,7 +35,7 @@ pub struct Fallback {
 }
 
 /// The targets a call has yet to try.
-pub struct Chain {
+pub(crate) struct Chain {
     route: Option<Arc<FallbackRoute>>,
     /// The route's targets still to try, next first (empty for a call without a route).
     left: Vec<RouteTarget>,
@@ -49,7 +49,7 @@ pub struct Chain {
 impl Chain {
     /// The call's chain: its route's targets, when its upstream routes the model its body asks
     /// for (a JSON body; an upload goes where its path says), else its path's target alone.
-    pub fn of(req: &HttpRequest, proxy: &Proxy, ctx: &Ctx, body: &Body) -> Result<Chain, ApiError> {
+    pub(crate) fn of(req: &HttpRequest, proxy: &Proxy, ctx: &Ctx, body: &Body) -> Result<Chain, ApiError> {
         let given = req
             .headers()
             .get(FALLBACK)
@@ -99,20 +99,24 @@ impl Chain {
     }
 
     /// Whether the call has a route (else it is one attempt at its path's target).
-    pub fn routed(&self) -> bool {
+    pub(crate) fn routed(&self) -> bool {
         self.route.is_some()
     }
 
     /// The next attempt's body (the caller's, `bytes`, naming the target's model), with `ctx`
     /// naming its target and its attempt; None when no target is left. A target whose upstream
     /// does not forward the call's path is passed by.
-    pub fn next(&mut self, req: &HttpRequest, ctx: &mut Ctx, bytes: &Bytes) -> Option<Body> {
+    pub(crate) fn next(&mut self, req: &HttpRequest, ctx: &mut Ctx, bytes: &Bytes) -> Option<Body> {
         while let Some(target) = self.left.pop() {
             let Ok(routed) = identify::target(target.upstream.clone(), req) else {
                 continue;
             };
             ctx.target = routed;
-            ctx.attempt = if self.started { ctx.attempt + 1 } else { 1 };
+            if self.started {
+                // (Each attempt's ledger entry says its own duration.)
+                ctx.attempt += 1;
+                ctx.started = Instant::now();
+            }
             self.started = true;
             ctx.fallback = Some(Fallback {
                 of: self.of.clone(),
@@ -125,25 +129,33 @@ impl Chain {
     }
 
     /// Whether a target is left after this attempt.
-    pub fn has_next(&self) -> bool {
+    pub(crate) fn has_next(&self) -> bool {
         !self.left.is_empty()
     }
 
-    /// The attempt just made gave way for `reason`: the next one's says so, and the node counts
-    /// it per route (the operator's names only).
-    pub fn moved_on(&mut self, metrics: &Metrics, reason: &'static str) {
+    /// The attempt just made gave way for `reason`: the next one's says so, and it is counted
+    /// per route, in the node's metrics (the operator's names only) and, off the call's time,
+    /// in the project's counts the dashboard reads (a failure to count is logged, never the
+    /// call's).
+    pub(crate) fn moved_on(&mut self, state: &AppState, project: &str, reason: &'static str) {
         self.reason = Some(reason);
         if let Some(route) = &self.route {
-            metrics.count(
+            state.gateway.node().metrics().count(
                 "qg_proxy_fallbacks_total",
                 &[("route", &route.name), ("reason", reason)],
             );
+            let (gateway, project, route) = (state.gateway.clone(), project.to_string(), route.name.clone());
+            actix_web::rt::spawn(async move {
+                if let Err(err) = gateway.data().fell_back(&project, &route, reason).await {
+                    tracing::warn!(%err, "proxy: a fallback was not counted for the dashboard");
+                }
+            });
         }
     }
 }
 
 /// Names the target that answered on the caller's answer.
-pub fn served_by(ctx: &Ctx, model: &str, response: &mut HttpResponse) {
+pub(crate) fn served_by(ctx: &Ctx, model: &str, response: &mut HttpResponse) {
     let label = format!("{}/{}", ctx.upstream().name, model);
     if let Ok(value) = HeaderValue::from_str(&label) {
         response.headers_mut().insert(HeaderName::from_static(SERVED_BY), value);

@@ -15,7 +15,7 @@ use super::wire::Route;
 use super::wire::Wire;
 
 /// Where the path sends a call: known from the path alone.
-pub struct Target {
+pub(crate) struct Target {
     pub upstream: Arc<Upstream>,
     pub wire: &'static dyn Wire,
     pub route: Route,
@@ -24,7 +24,7 @@ pub struct Target {
 }
 
 /// A call, once its caller is known.
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub target: Target,
     pub caller: Caller,
     /// When the gateway took the call, for the ledger's `duration_ms`.
@@ -36,7 +36,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(target: Target, caller: Caller) -> Ctx {
+    pub(crate) fn new(target: Target, caller: Caller) -> Ctx {
         Ctx {
             target,
             caller,
@@ -46,15 +46,15 @@ impl Ctx {
         }
     }
 
-    pub fn upstream(&self) -> &Upstream {
+    pub(crate) fn upstream(&self) -> &Upstream {
         &self.target.upstream
     }
 
-    pub fn wire(&self) -> &'static dyn Wire {
+    pub(crate) fn wire(&self) -> &'static dyn Wire {
         self.target.wire
     }
 
-    pub fn operation(&self) -> Operation {
+    pub(crate) fn operation(&self) -> Operation {
         self.target.route.operation
     }
 }

@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 
 /// Bodies up to this size are read on the request's own thread: their count takes well under
 /// a millisecond, less than handing them over would.
-pub const INLINE_BYTES: usize = 256 * 1024;
+pub(crate) const INLINE_BYTES: usize = 256 * 1024;
 /// Bodies one project may have waiting for a counting thread; more are refused (503,
 /// `counting_busy`, retry shortly).
 const WAITING_PER_PROJECT: usize = 4;
@@ -19,7 +19,7 @@ type Job = Box<dyn FnOnce() + Send>;
 
 /// The node's counting threads and their queues.
 #[derive(Clone)]
-pub struct Counting {
+pub(crate) struct Counting {
     shared: Arc<Shared>,
 }
 
@@ -37,11 +37,11 @@ struct Queues {
 
 /// The project has as many bodies waiting as it may.
 #[derive(Debug)]
-pub struct Busy;
+pub(crate) struct Busy;
 
 impl Counting {
     /// Starts `threads` counting threads.
-    pub fn start(threads: usize) -> Counting {
+    pub(crate) fn start(threads: usize) -> Counting {
         let shared = Arc::new(Shared {
             queues: Mutex::new(Queues::default()),
             ready: Condvar::new(),
@@ -59,7 +59,7 @@ impl Counting {
     }
 
     /// Runs `work` for `project` on a counting thread and answers what it answered.
-    pub async fn run<T: Send + 'static>(
+    pub(crate) async fn run<T: Send + 'static>(
         &self,
         project: &str,
         work: impl FnOnce() -> T + Send + 'static,

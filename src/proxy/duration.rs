@@ -6,15 +6,15 @@
 //! nothing from a size the file declares, and never panics on what a client sends.
 
 /// The bytes of a file read for its header unless its header asks for more.
-pub const HEAD_BYTES: usize = 64 << 10;
+pub(crate) const HEAD_BYTES: usize = 64 << 10;
 /// The most read for a header: an MP3's ID3 tag (cover art) may come first.
-pub const MAX_HEAD_BYTES: usize = 1 << 20;
+pub(crate) const MAX_HEAD_BYTES: usize = 1 << 20;
 /// Longer than any audio a provider takes (a year): a header past it is not believed.
 const MAX_MS: u64 = 366 * 24 * 3_600_000;
 
 /// How many bytes of the file its header needs read (`head` being its first bytes): more than
 /// `HEAD_BYTES` only for an ID3 tag's length, at most `MAX_HEAD_BYTES`.
-pub fn head_bytes(head: &[u8]) -> usize {
+pub(crate) fn head_bytes(head: &[u8]) -> usize {
     let tag = id3_len(head).unwrap_or(0);
     (tag + HEAD_BYTES).min(MAX_HEAD_BYTES)
 }
@@ -22,7 +22,7 @@ pub fn head_bytes(head: &[u8]) -> usize {
 /// The duration in milliseconds the container's header states, from `head` (the file's first
 /// bytes) and `size` (the file's length, or at most that, when known); None when none can be
 /// read.
-pub fn read(head: &[u8], size: Option<u64>) -> Option<u64> {
+pub(crate) fn read(head: &[u8], size: Option<u64>) -> Option<u64> {
     let tag = id3_len(head).unwrap_or(0);
     let body = head.get(tag..)?;
     let ms = if body.starts_with(b"RIFF") && body.get(8..12) == Some(&b"WAVE"[..]) {

@@ -7,7 +7,7 @@ use super::forward::Failure;
 use crate::quota::decision::Reason;
 
 /// How an attempt that did not serve the call ended.
-pub enum Ended<'a> {
+pub(crate) enum Ended<'a> {
     /// The user's plan denied it, for these reasons.
     Denied(&'a [Reason]),
     /// The provider gave no answer.
@@ -20,7 +20,7 @@ pub enum Ended<'a> {
 /// Whether the call tries its next target, and why (the ledger's `fallback_reason` and the
 /// metrics' label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Next {
+pub(crate) enum Next {
     MoveOn(&'static str),
     Stop,
 }
@@ -31,7 +31,7 @@ pub enum Next {
 /// and committed `estimated`, `keeps_hold`) gives way to the next. A denial of the user rather
 /// than of the target (blocked, no plan, a run's or an action's caps spent) and any other
 /// refusal of the provider (the request is wrong, or the key) end the call.
-pub fn next(ended: Ended<'_>) -> Next {
+pub(crate) fn next(ended: Ended<'_>) -> Next {
     match ended {
         Ended::Denied(reasons) => {
             let of_the_user = reasons.iter().any(|r| {
@@ -72,7 +72,7 @@ pub fn next(ended: Ended<'_>) -> Next {
 /// Whether a provider's error status keeps the call's hold: a 502 or a 504 may come from a
 /// server in between after the provider took the call, which it may bill; the hold is then
 /// committed `estimated`, as for a time-out. Any other error status is released.
-pub fn keeps_hold(status: u16) -> bool {
+pub(crate) fn keeps_hold(status: u16) -> bool {
     matches!(status, 502 | 504)
 }
 

@@ -40,7 +40,7 @@ fn forwarded(name: &HeaderName, upstream: &Upstream) -> bool {
 /// Sends the call upstream with the provider's credential; answers once its head arrived. An
 /// upload's first-byte timeout runs from its last byte, however long the caller takes to send
 /// it (each of its chunks within the idle timeout).
-pub async fn send(req: &HttpRequest, ctx: &Ctx, body: Body) -> Result<reqwest::Response, Failure> {
+pub(crate) async fn send(req: &HttpRequest, ctx: &Ctx, body: Body) -> Result<reqwest::Response, Failure> {
     let upstream = ctx.upstream();
     let mut url = format!("{}/{}", upstream.base_url, ctx.target.path);
     let query = match ctx.wire().key_param() {
@@ -115,7 +115,7 @@ fn failed(
 }
 
 /// Why the upstream gave no answer.
-pub enum Failure {
+pub(crate) enum Failure {
     /// No connection could be made: it never saw the call.
     Unreachable(String),
     /// The connection broke after the call was sent: it may have taken the call, and bill it.
@@ -128,7 +128,7 @@ pub enum Failure {
 }
 
 impl Failure {
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Failure::Unreachable(_) => "connect",
             Failure::Broken(_) => "stream_broken",
@@ -139,7 +139,7 @@ impl Failure {
 
     /// Settles the call's hold as the failure means: released when the provider never saw the
     /// call, else charged its hold (`estimated`).
-    pub async fn settle(&self, hold: &Hold) {
+    pub(crate) async fn settle(&self, hold: &Hold) {
         hold.upstream_error(self.kind());
         match self {
             Failure::Unreachable(_) | Failure::Unsent => hold.release().await,
@@ -154,7 +154,7 @@ impl Failure {
     }
 
     /// The caller's answer, in the upstream's error shape.
-    pub fn answer(&self, ctx: &Ctx) -> HttpResponse {
+    pub(crate) fn answer(&self, ctx: &Ctx) -> HttpResponse {
         let (upstream, wire) = (ctx.upstream(), ctx.wire());
         let name = &upstream.name;
         let (status, code, message) = match self {

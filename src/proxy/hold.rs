@@ -17,7 +17,7 @@ use crate::quota::decision::Reason;
 use crate::quota::{ReservationId, ReservationState};
 
 /// What holding made of the call.
-pub enum Held {
+pub(crate) enum Held {
     /// Held: forward it.
     Go(Box<Go>),
     /// Denied by the user's plan, for these reasons: the provider is not called (a routed call
@@ -29,14 +29,14 @@ pub enum Held {
 
 /// A held call: its hold, and the body to forward (the caller's, with what the gateway must
 /// insert).
-pub struct Go {
+pub(crate) struct Go {
     pub hold: Hold,
     pub call: Call,
     pub body: Body,
 }
 
 /// Holds the call's worst case; the body to forward when it may go.
-pub async fn reserve(
+pub(crate) async fn reserve(
     req: &HttpRequest,
     state: &AppState,
     proxy: &Proxy,

@@ -15,20 +15,20 @@ use super::Proxy;
 use crate::http::{ApiError, AppState};
 
 /// A path the gateway does not forward: answered 404 in the wire format it was meant for.
-pub struct Unrouted {
+pub(crate) struct Unrouted {
     wire: &'static dyn Wire,
     code: &'static str,
     message: String,
 }
 
 impl Unrouted {
-    pub fn answer(&self) -> HttpResponse {
+    pub(crate) fn answer(&self) -> HttpResponse {
         answer::error(self.wire, StatusCode::NOT_FOUND, self.code, &self.message, None)
     }
 }
 
 /// The upstream the path names.
-pub fn upstream(proxy: &Proxy, req: &HttpRequest) -> Result<Arc<Upstream>, Unrouted> {
+pub(crate) fn upstream(proxy: &Proxy, req: &HttpRequest) -> Result<Arc<Upstream>, Unrouted> {
     let name = req.match_info().get("upstream").unwrap_or_default();
     proxy.upstreams.by_name.get(name).cloned().ok_or_else(|| Unrouted {
         wire: wire::of(Kind::OpenAi),
@@ -38,7 +38,7 @@ pub fn upstream(proxy: &Proxy, req: &HttpRequest) -> Result<Arc<Upstream>, Unrou
 }
 
 /// The call's target on `upstream`.
-pub fn target(upstream: Arc<Upstream>, req: &HttpRequest) -> Result<Target, Unrouted> {
+pub(crate) fn target(upstream: Arc<Upstream>, req: &HttpRequest) -> Result<Target, Unrouted> {
     let wire = wire::of(upstream.kind);
     let unrouted = |message: String| Unrouted {
         wire,
@@ -64,7 +64,7 @@ pub fn target(upstream: Arc<Upstream>, req: &HttpRequest) -> Result<Target, Unro
 }
 
 /// Who pays for the call.
-pub async fn caller(state: &AppState, req: &HttpRequest, target: &Target) -> Result<Caller, ApiError> {
+pub(crate) async fn caller(state: &AppState, req: &HttpRequest, target: &Target) -> Result<Caller, ApiError> {
     let in_query = target
         .wire
         .key_param()
@@ -73,7 +73,7 @@ pub async fn caller(state: &AppState, req: &HttpRequest, target: &Target) -> Res
 }
 
 /// The query without the parameter `name` (a caller's key never goes upstream).
-pub fn query_without(query: &str, name: &str) -> String {
+pub(crate) fn query_without(query: &str, name: &str) -> String {
     let kept: Vec<&str> = query
         .split('&')
         .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(name))
@@ -89,7 +89,7 @@ fn query_value<'a>(query: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Whether the caller's project may use the upstream.
-pub fn allowed(ctx: &Ctx) -> Result<(), ApiError> {
+pub(crate) fn allowed(ctx: &Ctx) -> Result<(), ApiError> {
     match ctx.upstream().allows(&ctx.caller.project) {
         true => Ok(()),
         false => Err(ApiError::Forbidden),

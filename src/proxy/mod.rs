@@ -36,7 +36,7 @@ mod sse;
 mod tokens;
 mod understand;
 mod upload;
-pub mod upstreams;
+pub(crate) mod upstreams;
 mod usage;
 mod wire;
 
@@ -55,11 +55,10 @@ use self::upstreams::Upstreams;
 use crate::http::cors::{self, Expose};
 use crate::http::{ApiError, AppState};
 
-pub use self::read::RESERVATION;
-pub use self::settle::HOLD_TTL_MS;
+pub(crate) use self::settle::HOLD_TTL_MS;
 
 /// What the proxy routes share.
-pub struct Proxy {
+pub(crate) struct Proxy {
     pub upstreams: Upstreams,
     drains: Drains,
     counting: counting::Counting,
@@ -82,7 +81,7 @@ pub struct ProxySettings {
 }
 
 impl Proxy {
-    pub fn new(upstreams: Upstreams, settings: &ProxySettings) -> Proxy {
+    pub(crate) fn new(upstreams: Upstreams, settings: &ProxySettings) -> Proxy {
         // Loading the tokenizers takes a moment: not on a caller's time.
         std::thread::spawn(tokens::warm);
         Proxy {
@@ -98,7 +97,7 @@ impl Proxy {
 }
 
 /// Registers `/proxy/{upstream}/{path}` for every method.
-pub fn routes(cfg: &mut web::ServiceConfig, proxy: web::Data<Proxy>) {
+pub(crate) fn routes(cfg: &mut web::ServiceConfig, proxy: web::Data<Proxy>) {
     cfg.app_data(proxy)
         .route("/proxy/{upstream}/{path:.*}", web::route().to(handle));
 }
@@ -165,7 +164,7 @@ async fn serve(
         match attempt(req, state, proxy, &ctx, body, chain.has_next()).await? {
             Tried::Served(answer) => return Ok(answer),
             Tried::GaveWay(answer, reason) => {
-                chain.moved_on(state.gateway.node().metrics(), reason);
+                chain.moved_on(state, &ctx.caller.project, reason);
                 last = Some(answer);
             }
         }

@@ -4,16 +4,16 @@
 //! field's value, the number of parts; the file's bytes are only located, never copied.
 
 /// A part's headers, at most.
-pub const MAX_HEADER_BYTES: usize = 8 << 10;
+pub(crate) const MAX_HEADER_BYTES: usize = 8 << 10;
 /// A text field's value, at most.
-pub const MAX_FIELD_BYTES: usize = 64 << 10;
+pub(crate) const MAX_FIELD_BYTES: usize = 64 << 10;
 /// Parts, at most.
-pub const MAX_PARTS: usize = 64;
+pub(crate) const MAX_PARTS: usize = 64;
 /// The name of the part that carries the audio.
-pub const FILE: &str = "file";
+pub(crate) const FILE: &str = "file";
 
 /// The boundary a `Content-Type` of `multipart/form-data` names (RFC 2046: 1 to 70 bytes).
-pub fn boundary(content_type: &str) -> Option<Vec<u8>> {
+pub(crate) fn boundary(content_type: &str) -> Option<Vec<u8>> {
     let (kind, params) = content_type.split_once(';').unwrap_or((content_type, ""));
     if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
         return None;
@@ -63,11 +63,11 @@ fn params_of(text: &str) -> impl Iterator<Item = (String, String)> + '_ {
 
 /// What is wrong with a body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MultipartError(pub String);
+pub(crate) struct MultipartError(pub String);
 
 /// Where the `file` part's bytes are in the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FilePart {
+pub(crate) struct FilePart {
     pub start: usize,
     /// None while its end has not been read.
     pub end: Option<usize>,
@@ -88,7 +88,7 @@ enum State {
 }
 
 /// Reads a body's parts as its bytes come.
-pub struct Reader {
+pub(crate) struct Reader {
     /// `\r\n--<boundary>`: what ends a part.
     delimiter: Vec<u8>,
     state: State,
@@ -101,7 +101,7 @@ pub struct Reader {
 }
 
 impl Reader {
-    pub fn new(boundary: &[u8]) -> Reader {
+    pub(crate) fn new(boundary: &[u8]) -> Reader {
         Reader {
             delimiter: [b"\r\n--", boundary].concat(),
             state: State::Preamble,
@@ -113,12 +113,12 @@ impl Reader {
     }
 
     /// Whether the closing delimiter was read.
-    pub fn done(&self) -> bool {
+    pub(crate) fn done(&self) -> bool {
         matches!(self.state, State::Done)
     }
 
     /// Reads on in `body`, every byte of the body so far (the bytes read before among them).
-    pub fn read(&mut self, body: &[u8]) -> Result<(), MultipartError> {
+    pub(crate) fn read(&mut self, body: &[u8]) -> Result<(), MultipartError> {
         let fail = |m: String| Err(MultipartError(m));
         loop {
             match &self.state {

@@ -5,7 +5,7 @@
 //! matches gives the text of each `*`.
 
 /// The texts `pattern`'s stars matched in `path`, in order; None when it does not match.
-pub fn matches<'a>(pattern: &str, path: &'a str) -> Option<Vec<&'a str>> {
+pub(crate) fn matches<'a>(pattern: &str, path: &'a str) -> Option<Vec<&'a str>> {
     let (mut wanted, mut given) = (pattern.split('/'), path.split('/'));
     let mut stars = Vec::new();
     loop {
@@ -28,7 +28,7 @@ pub fn matches<'a>(pattern: &str, path: &'a str) -> Option<Vec<&'a str>> {
 }
 
 /// Whether `pattern` is one this module reads: no empty segment, at most one `*` a segment.
-pub fn well_formed(pattern: &str) -> bool {
+pub(crate) fn well_formed(pattern: &str) -> bool {
     !pattern.is_empty() && pattern.split('/').all(|s| !s.is_empty() && s.matches('*').count() <= 1)
 }
 

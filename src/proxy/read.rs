@@ -27,10 +27,10 @@ const MAX_ANSWER_BYTES: usize = 64 << 20;
 
 /// The answer's header naming the call's reservation: the caller says later what its output
 /// came to with `POST /v1/reservations/{id}/outcome` (the commit follows the answer).
-pub const RESERVATION: &str = "x-quota-reservation";
+pub(crate) const RESERVATION: &str = "x-quota-reservation";
 
 /// An uncounted call's answer, passed on as it came.
-pub async fn uncounted(ctx: &Ctx, response: reqwest::Response) -> HttpResponse {
+pub(crate) async fn uncounted(ctx: &Ctx, response: reqwest::Response) -> HttpResponse {
     let mut reply = head(&response);
     match whole(response, ctx.upstream().timeouts.idle).await {
         Ok(body) => reply.body(body),
@@ -40,7 +40,7 @@ pub async fn uncounted(ctx: &Ctx, response: reqwest::Response) -> HttpResponse {
 
 /// The provider refused the call: its error answer, read whole before any byte of it reaches
 /// the caller, so a routed call may still give way to its next target (`fallback.rs`).
-pub struct Refusal {
+pub(crate) struct Refusal {
     pub status: StatusCode,
     /// The answer as the caller gets it, but its body.
     reply: HttpResponseBuilder,
@@ -49,7 +49,7 @@ pub struct Refusal {
 }
 
 /// Reads the provider's refusal of the call.
-pub async fn refused(ctx: &Ctx, response: reqwest::Response) -> Refusal {
+pub(crate) async fn refused(ctx: &Ctx, response: reqwest::Response) -> Refusal {
     let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let answered = answered_by(ctx, &response);
     let reply = head(&response);
@@ -64,7 +64,7 @@ pub async fn refused(ctx: &Ctx, response: reqwest::Response) -> Refusal {
 
 impl Refusal {
     /// How the attempt ended, as the rules of `fallback.rs` read it.
-    pub fn ended(&self, ctx: &Ctx) -> Ended<'static> {
+    pub(crate) fn ended(&self, ctx: &Ctx) -> Ended<'static> {
         let said = serde_json::from_slice::<Value>(&self.body).unwrap_or(Value::Null);
         Ended::Refused {
             status: self.status.as_u16(),
@@ -75,7 +75,7 @@ impl Refusal {
     /// Settles the hold: released, or for a 502 or a 504 (the provider may have taken the call)
     /// committed `estimated`. `ends`: the call ends with this answer (no target follows), so a
     /// run's action may close on it (`retry.rs`). Answers the caller's answer.
-    pub async fn settle(self, state: &AppState, ctx: &Ctx, hold: Hold, ends: bool) -> HttpResponse {
+    pub(crate) async fn settle(self, state: &AppState, ctx: &Ctx, hold: Hold, ends: bool) -> HttpResponse {
         let Refusal {
             status,
             mut reply,
@@ -100,7 +100,7 @@ impl Refusal {
 
 /// A whole answer: read, then its reported usage committed (the hold's, `estimated`, when it
 /// broke off).
-pub async fn answered(
+pub(crate) async fn answered(
     ctx: &Ctx,
     call: &Call,
     hold: Hold,
@@ -134,7 +134,7 @@ pub async fn answered(
 }
 
 /// What the provider said of the call, for the record: its status and its request id.
-pub fn answered_by(ctx: &Ctx, response: &reqwest::Response) -> Answered {
+pub(crate) fn answered_by(ctx: &Ctx, response: &reqwest::Response) -> Answered {
     let id = response.headers().get(ctx.wire().request_id_header());
     Answered {
         status: Some(response.status().as_u16()),
@@ -189,7 +189,7 @@ fn passed(
 }
 
 /// Whether the answer is a stream of server-sent events.
-pub fn streamed(response: &reqwest::Response) -> bool {
+pub(crate) fn streamed(response: &reqwest::Response) -> bool {
     response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -199,7 +199,7 @@ pub fn streamed(response: &reqwest::Response) -> bool {
 
 /// The answer's status and headers for the caller, without those that describe the
 /// connection or a body the gateway sends differently.
-pub fn head(response: &reqwest::Response) -> HttpResponseBuilder {
+pub(crate) fn head(response: &reqwest::Response) -> HttpResponseBuilder {
     let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut reply = HttpResponse::build(status);
     for (name, value) in response.headers() {
@@ -227,7 +227,7 @@ pub fn head(response: &reqwest::Response) -> HttpResponseBuilder {
 }
 
 /// Names the call's reservation on the answer.
-pub fn reserved(reply: &mut HttpResponseBuilder, hold: &Hold) {
+pub(crate) fn reserved(reply: &mut HttpResponseBuilder, hold: &Hold) {
     reply.insert_header((RESERVATION, hold.id.as_str().to_string()));
 }
 

@@ -30,7 +30,7 @@ const CHANNEL_EVENTS: usize = 8;
 /// takes at most a quarter and one user a sixteenth (at least one each), so no caller leaving
 /// tiny streams can take every drain from the others.
 #[derive(Clone)]
-pub struct Drains {
+pub(crate) struct Drains {
     permits: Arc<Semaphore>,
     per_project: usize,
     per_user: usize,
@@ -46,7 +46,7 @@ struct Running {
 }
 
 impl Drains {
-    pub fn new(permits: usize, longest: Duration) -> Drains {
+    pub(crate) fn new(permits: usize, longest: Duration) -> Drains {
         Drains {
             permits: Arc::new(Semaphore::new(permits)),
             per_project: (permits / 4).max(1),
@@ -135,13 +135,13 @@ enum End {
 /// How an answer streams, if it does: server-sent events, or (Gemini's without `alt=sse`) one
 /// JSON array of events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
+pub(crate) enum Framing {
     Events,
     JsonArray,
 }
 
 /// The framing of a streamed answer; None for a whole one.
-pub fn framing(ctx: &Ctx, call: &Call, response: &reqwest::Response) -> Option<Framing> {
+pub(crate) fn framing(ctx: &Ctx, call: &Call, response: &reqwest::Response) -> Option<Framing> {
     if super::read::streamed(response) {
         Some(Framing::Events)
     } else if call.stream && ctx.wire().streams_json_arrays() {
@@ -153,7 +153,7 @@ pub fn framing(ctx: &Ctx, call: &Call, response: &reqwest::Response) -> Option<F
 
 /// The caller's answer to a streamed call: the provider's head, the call's reservation, and
 /// the stream relayed as it comes (its hold settled when it ends).
-pub fn answer(
+pub(crate) fn answer(
     ctx: &Ctx,
     call: &Call,
     hold: Hold,

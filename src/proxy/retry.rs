@@ -29,7 +29,11 @@ fn not_retryable(status: u16, body: &[u8]) -> Option<&'static str> {
 }
 
 /// The refusal of an attempt whose action is closed; None when it may go.
-pub async fn refused(state: &AppState, caller: &Caller, upstream: &Upstream) -> Result<Option<HttpResponse>, ApiError> {
+pub(crate) async fn refused(
+    state: &AppState,
+    caller: &Caller,
+    upstream: &Upstream,
+) -> Result<Option<HttpResponse>, ApiError> {
     let Some(step) = &caller.step else { return Ok(None) };
     let Some(why) = state
         .gateway
@@ -53,7 +57,7 @@ pub async fn refused(state: &AppState, caller: &Caller, upstream: &Upstream) -> 
 }
 
 /// Closes the caller's action when the provider's error says no attempt will do better.
-pub async fn after_error(state: &AppState, caller: &Caller, status: StatusCode, body: &[u8]) {
+pub(crate) async fn after_error(state: &AppState, caller: &Caller, status: StatusCode, body: &[u8]) {
     let (Some(step), Some(why)) = (&caller.step, not_retryable(status.as_u16(), body)) else {
         return;
     };

@@ -11,29 +11,29 @@ use serde::Deserialize;
 use super::upstreams::{Kind, Upstream};
 
 /// The most targets a route lists: each is an attempt held and settled on its own.
-pub const MAX_TARGETS: usize = 5;
+pub(crate) const MAX_TARGETS: usize = 5;
 /// The most routes a file declares.
 const MAX_ROUTES: usize = 256;
 /// The caller's own order of a route's targets: `upstream/model, upstream/model`.
-pub const FALLBACK: &str = "x-quota-fallback";
+pub(crate) const FALLBACK: &str = "x-quota-fallback";
 
 /// One target of a route: the upstream to call, and the model its body then names.
 #[derive(Debug, Clone)]
-pub struct RouteTarget {
+pub(crate) struct RouteTarget {
     pub upstream: Arc<Upstream>,
     pub model: String,
 }
 
 impl RouteTarget {
     /// `upstream/model`, as `X-Quota-Served-By`, the ledger and the caller's order name it.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!("{}/{}", self.upstream.name, self.model)
     }
 }
 
 /// One route: its targets in order, and whether a caller may order them itself.
 #[derive(Debug)]
-pub struct FallbackRoute {
+pub(crate) struct FallbackRoute {
     /// `upstream/model` of the call it serves: the metrics' label (the operator's words, never
     /// a caller's).
     pub name: String,
@@ -43,18 +43,18 @@ pub struct FallbackRoute {
 
 /// Every route of the node, by the upstream and the model a call asks for.
 #[derive(Debug, Default)]
-pub struct Routes {
+pub(crate) struct Routes {
     by_model: HashMap<(String, String), Arc<FallbackRoute>>,
 }
 
 impl Routes {
     /// Whether any route starts at `upstream` (else a call there reads no model for one).
-    pub fn start_at(&self, upstream: &str) -> bool {
+    pub(crate) fn start_at(&self, upstream: &str) -> bool {
         self.by_model.keys().any(|(u, _)| u == upstream)
     }
 
     /// The route for `model` asked of `upstream`.
-    pub fn get(&self, upstream: &str, model: &str) -> Option<&Arc<FallbackRoute>> {
+    pub(crate) fn get(&self, upstream: &str, model: &str) -> Option<&Arc<FallbackRoute>> {
         self.by_model.get(&(upstream.to_string(), model.to_string()))
     }
 }
@@ -160,11 +160,11 @@ pub(super) fn check(
 
 /// What is wrong with a caller's order (`X-Quota-Fallback`).
 #[derive(Debug, PartialEq, Eq)]
-pub struct OrderError(pub String);
+pub(crate) struct OrderError(pub String);
 
 /// The targets to try for `route`: its own order, or the caller's (`given`, the header's
 /// text) where the route takes one, each of the caller's among the route's targets, once.
-pub fn ordered(route: &FallbackRoute, given: Option<&str>) -> Result<Vec<RouteTarget>, OrderError> {
+pub(crate) fn ordered(route: &FallbackRoute, given: Option<&str>) -> Result<Vec<RouteTarget>, OrderError> {
     let Some(given) = given else {
         return Ok(route.targets.clone());
     };

@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use crate::quota::{Milli, ReservationId};
 
 /// A hold's time to live unless configured; a call that runs longer extends it every half of it.
-pub const HOLD_TTL_MS: i64 = 120_000;
+pub(crate) const HOLD_TTL_MS: i64 = 120_000;
 /// A commit the backend did not answer is tried again after this long, doubling up to the longest.
 const COMMIT_FIRST_BACKOFF_MS: u64 = 100;
 const COMMIT_LONGEST_BACKOFF_MS: u64 = 2_000;
@@ -45,7 +45,7 @@ impl Drop for Waiting<'_> {
 
 /// One call's hold, and what its commit needs.
 #[derive(Clone)]
-pub struct Hold {
+pub(crate) struct Hold {
     pub gateway: Gateway,
     pub metrics: Arc<Metrics>,
     pub project: String,
@@ -63,7 +63,7 @@ pub struct Hold {
 }
 
 /// What the provider said, for the record.
-pub struct Answered {
+pub(crate) struct Answered {
     /// None: it gave no answer (a timeout, a broken connection).
     pub status: Option<u16>,
     pub request_id: Option<String>,
@@ -72,7 +72,7 @@ pub struct Answered {
 impl Answered {
     /// Takes the id the answer's body names when no header named one (Gemini's `responseId`);
     /// a header's id, or the first body's, is kept.
-    pub fn identify(&mut self, id: Option<&str>) {
+    pub(crate) fn identify(&mut self, id: Option<&str>) {
         if let (None, Some(id)) = (&self.request_id, id) {
             self.request_id = Some(id.to_string());
         }
@@ -82,7 +82,7 @@ impl Answered {
 impl Hold {
     /// Commits `reported` (counts it left out are what the gateway measured, else 0 when it
     /// reported its bill, the hold's when it did not, and then the entry says `estimated`).
-    pub async fn commit(&self, reported: Usage, answered: Answered) {
+    pub(crate) async fn commit(&self, reported: Usage, answered: Answered) {
         let (counts, estimated) = usage::settled(self.operation, reported, &self.measured, &self.worst);
         let mut metadata = Map::new();
         counts.write(&mut metadata);
@@ -180,7 +180,7 @@ impl Hold {
     }
 
     /// Gives the hold back: the provider never took the call.
-    pub async fn release(&self) {
+    pub(crate) async fn release(&self) {
         match self.gateway.data().release(&self.project, &self.id).await {
             Ok(_) => self.count("released"),
             Err(err) => {
@@ -195,7 +195,7 @@ impl Hold {
     }
 
     /// Counts a failure of the upstream on this call.
-    pub fn upstream_error(&self, kind: &str) {
+    pub(crate) fn upstream_error(&self, kind: &str) {
         self.metrics.count(
             "qg_proxy_upstream_errors_total",
             &[("upstream", &self.upstream), ("kind", kind)],
@@ -203,7 +203,7 @@ impl Hold {
     }
 
     /// Extends the hold every half of its time to live, until dropped (the call's end aborts it).
-    pub fn keep_alive(&self) -> KeepAlive {
+    pub(crate) fn keep_alive(&self) -> KeepAlive {
         let hold = self.clone();
         let task = actix_web::rt::spawn(async move {
             loop {
@@ -218,7 +218,7 @@ impl Hold {
 }
 
 /// Counts one proxied call's outcome (denied before any hold, or how its hold ended).
-pub fn count_call(metrics: &Metrics, upstream: &str, operation: Operation, outcome: &str) {
+pub(crate) fn count_call(metrics: &Metrics, upstream: &str, operation: Operation, outcome: &str) {
     metrics.count(
         "qg_proxy_calls_total",
         &[
@@ -230,7 +230,7 @@ pub fn count_call(metrics: &Metrics, upstream: &str, operation: Operation, outco
 }
 
 /// Stops extending a hold when dropped.
-pub struct KeepAlive(tokio::task::JoinHandle<()>);
+pub(crate) struct KeepAlive(tokio::task::JoinHandle<()>);
 
 impl Drop for KeepAlive {
     fn drop(&mut self) {

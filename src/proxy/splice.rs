@@ -11,7 +11,7 @@ use std::ops::Range;
 /// there is replaced in place; one missing is appended at the end of its object; an object
 /// on the way that is not an object is replaced by one holding the rest of the path. None
 /// when `raw` is not an object.
-pub fn set(raw: &[u8], path: &[&str], value: &str) -> Option<Vec<u8>> {
+pub(crate) fn set(raw: &[u8], path: &[&str], value: &str) -> Option<Vec<u8>> {
     let start = skip_space(raw, 0);
     let object = value_span(raw, start)?;
     if raw.get(object.start) != Some(&b'{') {

@@ -10,10 +10,10 @@ use bytes::{Bytes, BytesMut};
 use super::array::Elements;
 
 /// The largest event read for usage (a Responses stream's last event carries the whole answer).
-pub const MAX_EVENT_BYTES: usize = 8 << 20;
+pub(crate) const MAX_EVENT_BYTES: usize = 8 << 20;
 
 #[derive(Default)]
-pub struct Framer {
+pub(crate) struct Framer {
     buf: BytesMut,
     /// Set once an event was too long: everything after is passed on unread.
     blind: bool,
@@ -23,21 +23,21 @@ pub struct Framer {
 }
 
 /// One event: its bytes, and what it says.
-pub struct Event {
+pub(crate) struct Event {
     pub raw: Bytes,
     pub kind: Option<String>,
     pub data: String,
 }
 
 /// What the framer gives back for a chunk: whole events, and bytes passed on unread.
-pub enum Piece {
+pub(crate) enum Piece {
     Event(Event),
     Unread(Bytes),
 }
 
 impl Framer {
     /// A framer of one JSON array's elements.
-    pub fn json_array() -> Framer {
+    pub(crate) fn json_array() -> Framer {
         Framer {
             elements: Some(Elements::default()),
             ..Framer::default()
@@ -45,7 +45,7 @@ impl Framer {
     }
 
     /// Takes a chunk and answers what is whole so far, in order.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<Piece> {
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<Piece> {
         if self.blind {
             return vec![Piece::Unread(Bytes::copy_from_slice(chunk))];
         }
@@ -73,12 +73,12 @@ impl Framer {
     }
 
     /// Whether any event was taken whole (for an array: its `[` went with the first).
-    pub fn began(&self) -> bool {
+    pub(crate) fn began(&self) -> bool {
         self.began
     }
 
     /// What is left when the stream ends: an event without its blank line, passed on as it is.
-    pub fn rest(&mut self) -> Option<Bytes> {
+    pub(crate) fn rest(&mut self) -> Option<Bytes> {
         (!self.buf.is_empty()).then(|| self.buf.split().freeze())
     }
 }

@@ -10,14 +10,14 @@ use serde_json::{Map, Value};
 
 /// What an image part is held for: above OpenAI's and Anthropic's largest count for one image
 /// at any detail (about 1,600 and 2,500 tokens).
-pub const IMAGE_TOKENS: u64 = 6_000;
+pub(crate) const IMAGE_TOKENS: u64 = 6_000;
 /// Messages and the reply's priming: OpenAI documents 3 or 4 a message and 3 for the reply.
 const PER_ITEM_TOKENS: u64 = 4;
 const REPLY_TOKENS: u64 = 3;
 
 /// How a model's text is counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Counter {
+pub(crate) enum Counter {
     O200k,
     Cl100k,
     /// One token a byte: for models whose tokenizer does not run here.
@@ -25,7 +25,7 @@ pub enum Counter {
 }
 
 /// OpenAI's tokenizer for their models by name; bytes for every other model.
-pub fn counter_for(model: &str, openai: bool) -> Counter {
+pub(crate) fn counter_for(model: &str, openai: bool) -> Counter {
     if !openai {
         return Counter::Bytes;
     }
@@ -54,7 +54,7 @@ pub fn counter_for(model: &str, openai: bool) -> Counter {
 }
 
 /// Counts one text.
-pub fn count(counter: Counter, text: &str) -> u64 {
+pub(crate) fn count(counter: Counter, text: &str) -> u64 {
     match counter {
         Counter::O200k => bpe_openai::o200k_base().count(text) as u64,
         Counter::Cl100k => bpe_openai::cl100k_base().count(text) as u64,
@@ -63,7 +63,7 @@ pub fn count(counter: Counter, text: &str) -> u64 {
 }
 
 /// Loads the tokenizers now rather than on the first call that needs one.
-pub fn warm() {
+pub(crate) fn warm() {
     count(Counter::O200k, "warm");
     count(Counter::Cl100k, "warm");
 }
@@ -72,7 +72,7 @@ pub fn warm() {
 /// expands itself (a file by id or URL, a document, a stored item, a search tool), which no
 /// count of the body can bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bound {
+pub(crate) struct Bound {
     pub tokens: u64,
     pub expands: bool,
 }
@@ -80,14 +80,14 @@ pub struct Bound {
 /// The bound of everything in `value`: every string and key counted as text, each object and
 /// list item a few tokens, image parts at `IMAGE_TOKENS` (their payload only; any other
 /// string in them is counted), other binary parts by their size.
-pub fn bound(counter: Counter, value: &Value) -> Bound {
+pub(crate) fn bound(counter: Counter, value: &Value) -> Bound {
     let mut walk = Walk::default();
     walk.value(value, false);
     walk.finish(counter)
 }
 
 /// As `bound`, of a whole request body.
-pub fn bound_object(counter: Counter, body: &Map<String, Value>) -> Bound {
+pub(crate) fn bound_object(counter: Counter, body: &Map<String, Value>) -> Bound {
     let mut walk = Walk::default();
     walk.object(body, false);
     walk.finish(counter)

@@ -19,10 +19,10 @@ use crate::http::{ApiError, AppState};
 use crate::quota::amount::MAX_UNITS;
 use crate::quota::catalog::Catalog;
 use crate::quota::run::StepKind;
-use crate::quota::{EventInput, Milli};
+use crate::quota::{EventInput, FallbackOf, Milli};
 
 /// The caller's body: JSON read whole, or an upload read as far as its hold needs.
-pub enum Body {
+pub(crate) enum Body {
     Whole(Bytes),
     Upload(Box<Upload>),
 }
@@ -30,7 +30,7 @@ pub enum Body {
 impl Body {
     /// What an Idempotency-Key's repeat must match: the whole body, or an upload's fields and
     /// its file's first bytes.
-    pub fn fingerprint(&self) -> &[u8] {
+    pub(crate) fn fingerprint(&self) -> &[u8] {
         match self {
             Body::Whole(bytes) => bytes,
             Body::Upload(upload) => &upload.fingerprint,
@@ -40,7 +40,12 @@ impl Body {
 
 /// Reads the caller's body as its route takes it: an upload (`Route::upload`) as far as its
 /// hold needs, anything else whole.
-pub async fn read_body(req: &HttpRequest, payload: web::Payload, proxy: &Proxy, ctx: &Ctx) -> Result<Body, ApiError> {
+pub(crate) async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    proxy: &Proxy,
+    ctx: &Ctx,
+) -> Result<Body, ApiError> {
     match ctx.target.route.upload {
         true => upload::read(req, payload, proxy.max_body_bytes, proxy.max_upload_bytes)
             .await
@@ -52,7 +57,7 @@ pub async fn read_body(req: &HttpRequest, payload: web::Payload, proxy: &Proxy, 
 /// Reads the caller's body, at most `limit` bytes: a body declared as anything but JSON is 415
 /// (the API's rule), one compressed in a way the gateway does not read is 400 naming
 /// `Content-Encoding`, and a declared length past the limit is refused before any byte is read.
-pub async fn body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
     let headers = req.headers();
     if let Some(declared) = headers.get(actix_web::http::header::CONTENT_TYPE) {
         if !crate::http::body::is_json(declared.to_str().unwrap_or("")) {
@@ -80,7 +85,7 @@ pub async fn body(req: &HttpRequest, mut payload: web::Payload, limit: usize) ->
 }
 
 /// A body compressed in a way the gateway does not read is 400 naming `Content-Encoding`.
-pub fn plain(req: &HttpRequest) -> Result<(), ApiError> {
+pub(crate) fn plain(req: &HttpRequest) -> Result<(), ApiError> {
     let headers = req.headers();
     let encoded = headers
         .get(actix_web::http::header::CONTENT_ENCODING)
@@ -97,7 +102,7 @@ pub fn plain(req: &HttpRequest) -> Result<(), ApiError> {
 
 /// The call's worst case, from its body and the catalog's limits of its model: inline for a
 /// small body or an upload's fields, on a counting thread in the project's turn for a large one.
-pub async fn call(state: &AppState, proxy: &Proxy, ctx: &Ctx, body: &Body) -> Result<Call, ApiError> {
+pub(crate) async fn call(state: &AppState, proxy: &Proxy, ctx: &Ctx, body: &Body) -> Result<Call, ApiError> {
     let wire = ctx.wire();
     let catalog = state.gateway.node().catalog();
     let body = match body {
@@ -161,7 +166,7 @@ fn understand(
 /// that names no maximum output would be held at the model's whole output limit, which a user
 /// near the end of a budget cannot afford: it is clamped to what is left unless the caller
 /// said otherwise. A call that names one keeps its choice (its group's `fit` still applies).
-pub fn event(ctx: &Ctx, call: &Call) -> EventInput {
+pub(crate) fn event(ctx: &Ctx, call: &Call) -> EventInput {
     let (caller, upstream) = (&ctx.caller, ctx.upstream());
     let mut metadata = caller.metadata.clone();
     metadata.insert("model".into(), Value::from(call.model.clone()));
@@ -171,8 +176,10 @@ pub fn event(ctx: &Ctx, call: &Call) -> EventInput {
     // One a call, so a group measuring it counts calls (requests a minute) beside the tokens.
     metadata.insert("calls".into(), Value::from(1));
     // A routed call's attempt names the call it is one of, its place, its target and why the
-    // attempt before it gave way: the ledger links them.
+    // attempt before it gave way: the ledger links them. After the first, the attempts of one
+    // original action (the call, or its run's action) are capped together (`FallbackOf`).
     let mut step = caller.step.clone();
+    let mut chain = None;
     if let Some(fallback) = &ctx.fallback {
         metadata.insert("fallback_of".into(), Value::from(fallback.of.clone()));
         metadata.insert("attempt".into(), Value::from(ctx.attempt));
@@ -183,6 +190,9 @@ pub fn event(ctx: &Ctx, call: &Call) -> EventInput {
         // After the first, an attempt of a run's action is a fallback of it.
         if let Some(step) = step.as_mut().filter(|_| ctx.attempt > 1) {
             step.kind = StepKind::Fallback;
+        }
+        if ctx.attempt > 1 {
+            chain = Some(FallbackOf::of(&fallback.of, step.as_ref()));
         }
     }
     call.worst.write(&mut metadata);
@@ -198,5 +208,6 @@ pub fn event(ctx: &Ctx, call: &Call) -> EventInput {
         metadata,
         step,
         fit,
+        fallback: chain,
     }
 }

@@ -23,13 +23,13 @@ use crate::http::ApiError;
 /// What the hold assumes of audio whose duration no header states: the fewest bytes a second
 /// of any audio a provider decodes takes (Opus at its lowest bitrate, 6 kbit/s), so its size
 /// over this is at least its length.
-pub const BYTES_PER_SECOND: u64 = 750;
+pub(crate) const BYTES_PER_SECOND: u64 = 750;
 /// Chunks of the upload waiting for the provider: the rest waits in the caller's socket.
 const CHANNEL_CHUNKS: usize = 4;
 
 /// What the gateway knows of an upload's audio before the provider sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Audio {
+pub(crate) struct Audio {
     /// The duration its container's header states, in whole seconds rounded up.
     pub seconds: Option<u64>,
     /// Its length at most by its size (`BYTES_PER_SECOND`), in whole seconds rounded up.
@@ -38,13 +38,13 @@ pub struct Audio {
 
 impl Audio {
     /// The seconds a hold takes: the header's, else the bound.
-    pub fn held_seconds(&self) -> u64 {
+    pub(crate) fn held_seconds(&self) -> u64 {
         self.seconds.unwrap_or(self.bound_seconds)
     }
 }
 
 /// An upload read as far as its hold needs.
-pub struct Upload {
+pub(crate) struct Upload {
     /// The bytes read so far: forwarded first.
     pub head: Bytes,
     /// The text fields read before the hold (`stream` as true or false).
@@ -63,7 +63,12 @@ pub struct Upload {
 /// Reads an upload as far as its hold needs: the fields before the `file` part and the file's
 /// first bytes (`duration::head_bytes`), keeping at most `keep` bytes (the node's bound on a
 /// body it reads) and forwarding at most `limit`.
-pub async fn read(req: &HttpRequest, payload: web::Payload, keep: usize, limit: u64) -> Result<Upload, ApiError> {
+pub(crate) async fn read(
+    req: &HttpRequest,
+    payload: web::Payload,
+    keep: usize,
+    limit: u64,
+) -> Result<Upload, ApiError> {
     let headers = req.headers();
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -175,7 +180,7 @@ fn finish(
 }
 
 /// An upload's body as it goes upstream, and how its sending went.
-pub struct Sending {
+pub(crate) struct Sending {
     pub body: reqwest::Body,
     /// The body's length, when the caller declared it: the provider gets the same.
     pub length: Option<u64>,
@@ -189,7 +194,7 @@ pub struct Sending {
 impl Upload {
     /// The body to forward: the bytes read, then the rest as it arrives, each chunk of the
     /// caller's within `idle`.
-    pub fn sending(self, idle: Duration) -> Sending {
+    pub(crate) fn sending(self, idle: Duration) -> Sending {
         let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);
         let (sent_tx, sent) = watch::channel(false);
         let broke = Arc::new(AtomicBool::new(false));

@@ -14,7 +14,7 @@ use super::routes::{self, RouteDoc, Routes};
 
 /// The wire format an upstream speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     OpenAi,
     Anthropic,
     /// Any server speaking OpenAI's format (a model served on the same host, a router).
@@ -25,7 +25,7 @@ pub enum Kind {
 
 /// How long to wait, per call.
 #[derive(Clone, Copy, Debug)]
-pub struct Timeouts {
+pub(crate) struct Timeouts {
     pub connect: Duration,
     /// From the request sent to the answer's status line (a non-streamed answer's whole
     /// generation happens before it).
@@ -35,7 +35,7 @@ pub struct Timeouts {
 }
 
 /// One upstream, ready to call.
-pub struct Upstream {
+pub(crate) struct Upstream {
     pub name: String,
     pub kind: Kind,
     /// Without a trailing slash; the path after `/proxy/{name}/` is appended.
@@ -74,7 +74,7 @@ impl fmt::Debug for Upstream {
 }
 
 impl Upstream {
-    pub fn allows(&self, project: &str) -> bool {
+    pub(crate) fn allows(&self, project: &str) -> bool {
         self.projects
             .as_ref()
             .is_none_or(|p| p.iter().any(|one| one == project))
@@ -83,7 +83,7 @@ impl Upstream {
 
 /// Every upstream of the node, by name, and the fallback routes over them (`routes.rs`).
 #[derive(Debug, Default)]
-pub struct Upstreams {
+pub(crate) struct Upstreams {
     pub by_name: HashMap<String, Arc<Upstream>>,
     pub routes: Routes,
 }
@@ -139,7 +139,7 @@ const MAX_TOKENS_SETTING: u64 = 10_000_000;
 
 /// Reads and checks the file at `path`; `env` reads an environment variable (the process's
 /// own, or a test's).
-pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Upstreams, UpstreamsError> {
+pub(crate) fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Upstreams, UpstreamsError> {
     let file = path.display().to_string();
     let fail = |field: &str, detail: String| UpstreamsError {
         file: file.clone(),

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::call::Operation;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Usage {
+pub(crate) struct Usage {
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     pub cached_input_tokens: Option<u64>,
@@ -29,7 +29,7 @@ pub struct Usage {
 }
 
 /// The metadata names of the counts, in `Usage`'s order.
-pub const NAMES: [&str; 10] = [
+pub(crate) const NAMES: [&str; 10] = [
     "input_tokens",
     "output_tokens",
     "cached_input_tokens",
@@ -88,14 +88,14 @@ impl Usage {
 
     /// Whether the provider reported the counts that make its bill (tokens, images, or a
     /// transcription's seconds).
-    pub fn reported(&self) -> bool {
+    pub(crate) fn reported(&self) -> bool {
         (self.input_tokens.is_some() && self.output_tokens.is_some())
             || self.images.is_some()
             || self.audio_seconds.is_some()
     }
 
     /// Every count, each one missing taken from `hold`.
-    pub fn or(&self, hold: &Usage) -> Usage {
+    pub(crate) fn or(&self, hold: &Usage) -> Usage {
         let (mine, held) = (self.counts(), hold.counts());
         // A cost is the provider's or none: a hold has no cost to fall back on.
         Usage::from_counts(std::array::from_fn(|i| mine[i].or(held[i])), self.cost_nano)
@@ -104,7 +104,7 @@ impl Usage {
     /// Where a report leaves a count of the operation's bill out that the call cannot have
     /// (an answer without images, a chat without a cache), 0; counts of other operations
     /// stay absent.
-    pub fn zeros(&self, operation: Operation) -> Usage {
+    pub(crate) fn zeros(&self, operation: Operation) -> Usage {
         let (mine, billed) = (self.counts(), billed(operation));
         Usage::from_counts(
             std::array::from_fn(|i| match billed[i] {
@@ -117,7 +117,7 @@ impl Usage {
 
     /// The worst case of an operation's counts as a hold writes them: each part at its whole
     /// (no weight of a plan can make the hold short), and every count of its bill present.
-    pub fn held(mut self, operation: Operation) -> Usage {
+    pub(crate) fn held(mut self, operation: Operation) -> Usage {
         if billed(operation)[2] {
             self.cached_input_tokens = self.input_tokens;
             self.cache_write_tokens = self.input_tokens;
@@ -128,7 +128,7 @@ impl Usage {
 
     /// The call's quantity: images for an image call, seconds for a transcription, characters
     /// for speech, tokens in and out for any other.
-    pub fn quantity(&self, operation: Operation) -> u64 {
+    pub(crate) fn quantity(&self, operation: Operation) -> u64 {
         match operation {
             Operation::Images => self.images.unwrap_or(0),
             Operation::Transcriptions | Operation::Translations => self.audio_seconds.unwrap_or(0),
@@ -141,7 +141,7 @@ impl Usage {
     }
 
     /// Writes every known count into `metadata`.
-    pub fn write(&self, metadata: &mut Map<String, Value>) {
+    pub(crate) fn write(&self, metadata: &mut Map<String, Value>) {
         for (name, count) in NAMES.iter().zip(self.counts()) {
             if let Some(count) = count {
                 metadata.insert((*name).to_string(), Value::from(count));
@@ -157,7 +157,7 @@ impl Usage {
     }
 
     /// Takes every count `other` has (a later, cumulative report wins).
-    pub fn update(&mut self, other: Usage) {
+    pub(crate) fn update(&mut self, other: Usage) {
         let (mine, theirs) = (self.counts(), other.counts());
         *self = Usage::from_counts(
             std::array::from_fn(|i| theirs[i].or(mine[i])),
@@ -171,7 +171,7 @@ impl Usage {
 /// seconds an audio's header states), the other counts of the bill 0; or, when the provider
 /// reported no bill (or a transcription's seconds are neither reported nor read), every count
 /// it left out at the hold.
-pub fn settled(operation: Operation, reported: Usage, measured: &Usage, worst: &Usage) -> (Usage, bool) {
+pub(crate) fn settled(operation: Operation, reported: Usage, measured: &Usage, worst: &Usage) -> (Usage, bool) {
     let counts = reported.or(measured);
     let transcription = matches!(operation, Operation::Transcriptions | Operation::Translations);
     let estimated = !reported.reported() || (transcription && counts.audio_seconds.is_none());

@@ -43,6 +43,9 @@ pub struct Counter {
     pub value: Option<String>,
     /// What its period's outputs came to (usage's; empty in every other answer).
     pub outcomes: Outcomes,
+    /// What attempts after the first of an original action (a routed proxy call's next
+    /// targets) committed in it this period (usage's; zero in every other answer).
+    pub fallback_used: Milli,
     /// A rolling window's length, ms (its `period_start_ms` is its oldest sub-window's start and
     /// `resets_at_ms` when all it counts now has rolled out); None for calendar periods.
     pub rolling_ms: Option<i64>,
@@ -112,12 +115,19 @@ impl Counter {
             value: None,
             outcomes: Outcomes::default(),
             rolling_ms: window.bucket_ms().map(|g| g * i64::from(window.buckets)),
+            fallback_used: Milli::ZERO,
         }
     }
 
     /// The same counter with its period's outcomes.
     pub fn with_outcomes(mut self, outcomes: Outcomes) -> Counter {
         self.outcomes = outcomes;
+        self
+    }
+
+    /// The same counter with what fallbacks committed in its period (usage's).
+    pub fn with_fallback(mut self, used: Milli) -> Counter {
+        self.fallback_used = used;
         self
     }
 }

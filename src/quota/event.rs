@@ -18,6 +18,28 @@ pub struct EventInput {
     pub step: Option<Step>,
     /// What a reserve asks of a hold that does not fit whole (`fit.rs`).
     pub fit: FitAsk,
+    /// A reserve that is an attempt after the first of one original action (a routed proxy
+    /// call's next target): its attempts after the first are capped together.
+    pub fallback: Option<FallbackOf>,
+}
+
+/// The original action an attempt after the first falls back for: `chain` names it
+/// ("<run>~<action>" for an action of a run, whose every call shares it; else the call's id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FallbackOf {
+    pub chain: String,
+}
+
+impl FallbackOf {
+    /// The chain of an attempt of `call` (a call's own id), or of its run's action when it is
+    /// a step of one naming an action.
+    pub fn of(call: &str, step: Option<&Step>) -> FallbackOf {
+        let chain = match step.filter(|s| !s.action.is_empty()) {
+            Some(step) => format!("{}~{}", step.run_id.as_str(), step.action),
+            None => call.to_string(),
+        };
+        FallbackOf { chain }
+    }
 }
 
 /// A reserve's `fit` and `minFit`: `clamp` Some(true) lets every hard group clamp, Some(false)

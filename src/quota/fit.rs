@@ -189,6 +189,7 @@ mod tests {
             metadata: metadata.as_object().cloned().unwrap(),
             step: None,
             fit: Default::default(),
+            fallback: None,
         }
     }
 

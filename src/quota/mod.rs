@@ -48,7 +48,7 @@ pub use credit::{
     Balance, BalanceView, Category, CategoryTotals, Credit, CreditSummary, Grant, GrantAmounts, GrantInput,
 };
 pub use decision::{Decision, Denial, Reason};
-pub use event::EventInput;
+pub use event::{EventInput, FallbackOf};
 pub use hold::{Hold, Placement, Prepared, SliceHold, StepAnswer, Verdict};
 pub use ids::{ReasonText, ReservationId, UserId};
 pub use ledger::{day_of, CreditMove, DayActivity, UsageDay, UsageEvent, UsageGroup, UsageKind, DAY_MS};

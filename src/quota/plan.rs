@@ -64,6 +64,9 @@ pub struct LimitGroup {
     /// Who answers for it and how often they review it: the group's own, else the plan's.
     pub owner: Option<String>,
     pub review_every: Option<Review>,
+    /// What the attempts after the first of one original action may hold and spend together
+    /// in this group (`maxFallbackSpend`; lua/library/modules/fallbacks.lua decides it).
+    pub max_fallback_spend: Option<Milli>,
 }
 
 /// One thing wrong with a plan, with the JSON path of the field.
@@ -270,6 +273,9 @@ impl LimitGroup {
         );
         let alerts_arg = alerts::script_arg(check, &alerts);
         let per = value::per_key(check);
+        if g.max_fallback_spend.is_some() && unit == Unit::Concurrent {
+            check.problem("maxFallbackSpend", "an in-flight group counts no spend");
+        }
         LimitGroup {
             id: g.id.clone(),
             label: g.label.clone().unwrap_or_else(|| g.id.clone()),
@@ -293,6 +299,7 @@ impl LimitGroup {
             priced,
             owner: g.owner.clone().or_else(|| plan.owner.clone()),
             review_every: review.or(plan.review),
+            max_fallback_spend: g.max_fallback_spend,
         }
     }
 

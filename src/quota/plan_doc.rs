@@ -97,6 +97,12 @@ pub struct GroupDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, pattern = "^(day|week|month)$")]
     pub review_every: Option<String>,
+    /// What the attempts after the first of one original action (a routed proxy call's next
+    /// targets) may hold and spend together in this group, in its unit, outside runs (a run's
+    /// own `maxFallbackSpend` caps the groups it holds); past it the next attempt is denied
+    /// `fallback_budget_exhausted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fallback_spend: Option<Milli>,
 }
 
 /// `{"amount": 1000, "rollover": {"max": 500}}`: each period of the group has `amount` credits

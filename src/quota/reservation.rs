@@ -131,6 +131,7 @@ impl Reservation {
                     value: hold.value.clone(),
                     outcomes: Default::default(),
                     rolling_ms: None,
+                    fallback_used: Milli::ZERO,
                 }
             })
             .collect()

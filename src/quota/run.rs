@@ -57,6 +57,9 @@ pub struct RunLimits {
     pub attempts_per_action: Option<u64>,
     pub fallbacks: Option<u64>,
     pub fallback_share_ppm: Option<u64>,
+    /// What the attempts after the first of one of its actions may hold and spend together,
+    /// in each group it holds (lua/library/modules/fallbacks.lua).
+    pub max_fallback_spend: Option<Milli>,
 }
 
 /// A step's whole-step denial as runs.lua codes it (R.step), 0 for none.

@@ -9,7 +9,7 @@ use super::scripts::{
     UsageField, Writing,
 };
 use super::{record, Store, StoreError};
-use crate::quota::{Amounts, Hold, Milli, Outcomes, Reservation, ReservationId, UserId, Verdict, Window};
+use crate::quota::{Hold, Milli, Reservation, ReservationId, UserId, Verdict, Window};
 
 impl Store {
     /// What every writing script is told first; `ledger` is whether the project keeps a ledger
@@ -375,7 +375,7 @@ impl Store {
         user: &UserId,
         fields: &[UsageField<'_>],
         ledger: bool,
-    ) -> Result<Reply<(i64, Vec<Amounts>, Vec<Outcomes>)>, StoreError> {
+    ) -> Result<Reply<scripts::UsageRead>, StoreError> {
         let keys = &self.keys.user(project, user.as_str());
         let reply = self
             .timed("usage", |mut conn| async move {

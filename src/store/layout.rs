@@ -188,6 +188,12 @@ impl Layout {
         self.project(project, &format!("ledger_users:{day}"))
     }
 
+    /// How often each fallback route of the proxy moved on, and why: `<day>|<route>|<reason>`
+    /// -> count (`store/route_fallbacks.rs`).
+    pub fn route_fallbacks(&self, project: &str) -> String {
+        self.project(project, "fallbacks")
+    }
+
     /// The lease that one parent change at a time holds across its check and its write
     /// (`store::locks`).
     pub fn parents_lock(&self, project: &str) -> String {

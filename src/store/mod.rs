@@ -29,6 +29,7 @@ mod prices;
 mod projects;
 mod record;
 mod rollups;
+mod route_fallbacks;
 pub mod run_fields;
 mod scripts;
 mod server;
@@ -55,9 +56,9 @@ pub use outbox::{ApprovalNote, LeaseNote, LeaseNoteKind, OutboxEntry, Outboxed};
 pub(crate) use scripts::{asked_text, Alternative, Asked, Weighed};
 pub use scripts::{contract, every_script, library};
 pub use scripts::{
-    AdjustArgs, Adjustment, Decided, Ended, Ending, Extended, Fired, Held, Idempotency, LedgerEntry, OpenLease,
-    OutcomeReply, ParentChange, PlanChangeRule, Reply, ReserveArgs, Reserved, SettleReply, Short, SliceEnded,
-    Statement, SubscribeArgs, Take, TakeLease, Taken, UsageField,
+    AdjustArgs, Adjustment, Decided, Ended, Ending, Extended, FallbackArgs, Fired, Held, Idempotency, LedgerEntry,
+    OpenLease, OutcomeReply, ParentChange, PlanChangeRule, Reply, ReserveArgs, Reserved, SettleReply, Short,
+    SliceEnded, Statement, SubscribeArgs, Take, TakeLease, Taken, UsageField,
 };
 pub use webhooks::{Attempted, Claimed, DeliveryOutcome, EndpointMade, Redelivered, SecretRotated};
 

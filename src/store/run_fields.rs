@@ -30,21 +30,26 @@ pub fn encode_limits(l: &RunLimits) -> String {
         (limits::ATTEMPTS_PER_ACTION, l.attempts_per_action),
         (limits::FALLBACKS, l.fallbacks),
         (limits::FALLBACK_SHARE, l.fallback_share_ppm),
+        (limits::MAX_FALLBACK_SPEND, l.max_fallback_spend.map(|m| m.0)),
     ] {
         parts[at] = value.map(|v| v.to_string()).unwrap_or_default();
     }
     parts.join("|")
 }
 
-/// What `encode_limits` wrote; None when it is not that.
+/// What `encode_limits` wrote (or, before runs had a `maxFallbackSpend`, wrote without its
+/// last field); None when it is not that.
 pub fn decode_limits(text: &str) -> Option<RunLimits> {
-    let parts: Vec<Option<Option<u64>>> = text
+    let mut parts: Vec<Option<Option<u64>>> = text
         .split('|')
         .map(|p| match p {
             "" => Some(None),
             digits => digits.parse().ok().map(Some),
         })
         .collect();
+    if parts.len() == limits::MAX_FALLBACK_SPEND {
+        parts.push(Some(None));
+    }
     if parts.len() != limits::FIELDS {
         return None;
     }
@@ -53,6 +58,7 @@ pub fn decode_limits(text: &str) -> Option<RunLimits> {
         attempts_per_action: parts[limits::ATTEMPTS_PER_ACTION]?,
         fallbacks: parts[limits::FALLBACKS]?,
         fallback_share_ppm: parts[limits::FALLBACK_SHARE]?,
+        max_fallback_spend: parts[limits::MAX_FALLBACK_SPEND]?.map(Milli),
     })
 }
 
@@ -226,9 +232,16 @@ mod tests {
             attempts_per_action: None,
             fallbacks: Some(0),
             fallback_share_ppm: Some(250_000),
+            max_fallback_spend: Some(Milli(1_500)),
         };
-        assert_eq!(encode_limits(&limits), "5||0|250000");
+        assert_eq!(encode_limits(&limits), "5||0|250000|1500");
         assert_eq!(decode_limits(&encode_limits(&limits)), Some(limits));
+        // A run started before runs had a maxFallbackSpend has none.
+        let before = RunLimits {
+            max_fallback_spend: None,
+            ..limits
+        };
+        assert_eq!(decode_limits("5||0|250000"), Some(before));
         assert_eq!(decode_limits("5||0"), None);
     }
 }

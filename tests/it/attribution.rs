@@ -173,7 +173,7 @@ async fn every_commit_says_what_was_used_through_which_key_and_by_which_member()
     let mut lines = csv.lines();
     assert!(
         lines.next().unwrap().ends_with(
-            ",keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage,priceSource,outcome,previousOutcome"
+            ",keyId,metadata,memberId,balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage,priceSource,outcome,previousOutcome,fallbackOf,attempt"
         ),
         "{csv}"
     );

@@ -111,7 +111,15 @@ fn scripts_that_read_holds_refuse_malformed_options() {
             };
             let at = redis_now_ms();
             let tail: Vec<String> = match contract.name() {
-                "reserve" => vec!["1".into(), "1".into(), "{}".into(), String::new(), String::new(), at],
+                "reserve" => vec![
+                    "1".into(),
+                    "1".into(),
+                    "{}".into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    at,
+                ],
                 "track" => ["e", "", "1000", "key", "", "track:~x", "", "", &at]
                     .map(String::from)
                     .to_vec(),
@@ -154,6 +162,7 @@ fn a_reserve_refuses_a_step_that_does_not_name_its_run_action_and_kind() {
             "1".to_owned(),
             "1".to_owned(),
             "{}".to_owned(),
+            String::new(),
             step.to_owned(),
             String::new(),
             redis_now_ms(),
@@ -172,6 +181,37 @@ fn a_reserve_refuses_a_step_that_does_not_name_its_run_action_and_kind() {
     // Its run, action and kind, as the node joins them, are taken (the run has ended: a denial).
     let (keys, args) = call("run_1|a1|primary");
     assert!(redis.run_script(&RESERVE, &keys, &args).is_ok());
+}
+
+#[test]
+fn a_reserve_refuses_a_fallback_that_does_not_name_its_chain() {
+    use quota_gateway::store::contract::RESERVE;
+    let redis = shared();
+    let call = |fallback: &str| -> (Vec<String>, Vec<String>) {
+        let head = ["60000", "", "", "", "0", "r_x", "60000", "1"]
+            .map(String::from)
+            .to_vec();
+        let tail = ["1", "1", "{}", fallback, "", "", &redis_now_ms()]
+            .map(String::from)
+            .to_vec();
+        (
+            slot_keys(&unique_prefix(), RESERVE.keys),
+            [head, hold(""), tail].concat(),
+        )
+    };
+    for wrong in ["|g=1000", "call_1"] {
+        let (keys, args) = call(wrong);
+        let err = refused(redis.run_script(&RESERVE, &keys, &args), RESERVE.file);
+        assert!(err.contains("names its chain"), "{wrong}: {err}");
+        for key in &keys {
+            assert_eq!(redis.query::<i64>(&["EXISTS", key]), 0, "{key}");
+        }
+    }
+    // A chain and its caps (none, or some), as the node joins them, are taken.
+    for right in ["call_1|", "call_1|g=1000,h=5"] {
+        let (keys, args) = call(right);
+        assert!(redis.run_script(&RESERVE, &keys, &args).is_ok(), "{right}");
+    }
 }
 
 /// A held reservation record of encoding `version`, open and already expired, under `tag`.

@@ -700,13 +700,13 @@ async fn the_ledger_records_every_credit_and_the_summary_adds_them_up() {
         csv.lines()
             .next()
             .unwrap()
-            .ends_with(",balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage,priceSource,outcome,previousOutcome"),
+            .ends_with(",balance,grantId,credits,category,costBasis,value,runId,actionId,stepKind,deniedBy,heldSince,reserved,heldUntil,changesUsage,priceSource,outcome,previousOutcome,fallbackOf,attempt"),
         "{csv}"
     );
     assert!(
         csv.lines().any(|l| l.starts_with("grant:")
             && l.contains(",credits,")
-            && l.ends_with(",promotional,,,,,,,,,,false,,,")),
+            && l.ends_with(",promotional,,,,,,,,,,false,,,,,")),
         "{csv}"
     );
 }

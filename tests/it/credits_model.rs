@@ -239,6 +239,7 @@ fn input(units: u64) -> EventInput {
         metadata: Default::default(),
         step: None,
         fit: Default::default(),
+        fallback: None,
     }
 }
 

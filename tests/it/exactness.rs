@@ -203,6 +203,7 @@ async fn a_node_whose_clock_runs_ahead_is_told_stale_and_counts_the_real_period(
         metadata: Default::default(),
         step: None,
         fit: Default::default(),
+        fallback: None,
     };
     let decision = store.data().reserve("p", &input, 60_000, None).await.unwrap();
     assert!(decision.allowed);

@@ -62,7 +62,7 @@ fn reserve_answers_as_its_header_says() {
             &[WRITING[0], idem[0], idem[1], WRITING[3]],
             &[version, id, "60000", "1"],
             &HOLD,
-            &["1", "1", RECORD, "", "", instant],
+            &["1", "1", RECORD, "", "", "", instant],
         ])
     };
     run(
@@ -102,7 +102,7 @@ fn a_reserve_of_alternatives_weighs_them_in_turn_and_refuses_counts_that_are_not
             &["0", "r_ab", "60000", "2"],
             &a,
             &b,
-            &["2", counts[0], &record_a, counts[1], &record_b, "", "", "@now"],
+            &["2", counts[0], &record_a, counts[1], &record_b, "", "", "", "@now"],
         ])
     };
     let keys = slot_keys(&unique_prefix(), contract::RESERVE.keys);
@@ -133,7 +133,7 @@ fn a_period_may_begin_after_the_instant_by_a_subscriptions_lead_and_no_further()
             &WRITING,
             &["0", id, "60000", "1"],
             &hold,
-            &["1", "1", RECORD, "", "", "@now"],
+            &["1", "1", RECORD, "", "", "", "@now"],
         ])
     };
     run(
@@ -175,7 +175,7 @@ fn settling_functions_answer_as_their_headers_say() {
         &WRITING,
         &["0", "r_s", "60000", "1"],
         &HOLD,
-        &["1", "1", RECORD, "", "", "@now"],
+        &["1", "1", RECORD, "", "", "", "@now"],
     ]);
     let commit = with(&[&WRITING, &["r_s", "", "", "", "key", "", "", ""]]);
     // Amounts for two holds of a record that has one.
@@ -239,6 +239,7 @@ fn credits_functions_answer_as_their_headers_say() {
             "1",
             "1",
             r#""v":"2","e":"e","qt":"1000","h":[{"g":"credits","f":"credits@0","ps":"0","pe":"","a":"1000","q":"0","m":"b/credits/0/"}]}"#,
+            "",
             "",
             "",
             "@now",

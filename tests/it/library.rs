@@ -81,6 +81,7 @@ fn alerts_fired_by_one_call_are_not_answered_by_the_next_and_the_same_call_answe
                 record,
                 String::new(),
                 String::new(),
+                String::new(),
                 at.to_owned(),
             ],
         ]
@@ -201,6 +202,7 @@ fn a_hold_brought_nearer_by_an_extension_goes_back_before_the_next_decision() {
                 record,
                 String::new(),
                 String::new(),
+                String::new(),
                 redis_now_ms(),
             ],
         ]
@@ -249,7 +251,7 @@ fn a_plain_two_group_admit_makes_six_redis_commands_and_a_denial_six() {
         // One alternative, of both holds.
         args.extend(strings(&["1", "2"]));
         args.push(format!(r#""v":"2","e":"e","qt":"1000","h":[{}]}}"#, holds.join(",")));
-        args.extend([String::new(), String::new(), redis_now_ms()]);
+        args.extend([String::new(), String::new(), String::new(), redis_now_ms()]);
         let mut cmd = redis::cmd("FCALL");
         cmd.arg(quota_gateway::store::library::function_name("reserve"))
             .arg(k.len())

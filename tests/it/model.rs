@@ -151,6 +151,7 @@ fn input(event: &str, half_units: u64) -> EventInput {
         metadata: Default::default(),
         step: None,
         fit: Default::default(),
+        fallback: None,
     }
 }
 

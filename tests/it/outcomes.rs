@@ -55,6 +55,7 @@ async fn each_call_reports_one_outcome_with_its_verb_user_and_effect() {
         metadata: Default::default(),
         step: None,
         fit: Default::default(),
+        fallback: None,
     };
     gateway.accounts().put_plan("p", &plan, &Actor::root()).await.unwrap();
     gateway

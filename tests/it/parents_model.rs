@@ -134,6 +134,7 @@ fn input(member_index: usize, milli: u64) -> EventInput {
         metadata,
         step: None,
         fit: Default::default(),
+        fallback: None,
     }
 }
 

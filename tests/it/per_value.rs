@@ -248,7 +248,7 @@ async fn ledger_entries_and_the_csv_export_name_the_value() {
     assert_eq!(values, [&json!("flux pro:1"), &json!("sdxl")], "{entries:?}");
     let csv = app.usage_events_csv("userId=fa").await;
     assert!(
-        csv.lines().nth(1).unwrap().ends_with(",flux pro:1,,,,,,,,true,,,"),
+        csv.lines().nth(1).unwrap().ends_with(",flux pro:1,,,,,,,,true,,,,,"),
         "{csv}"
     );
 }

@@ -140,7 +140,7 @@ async fn a_proxied_call_and_an_sdk_commit_count_the_catalog_price_times_the_coun
         csv.lines()
             .next()
             .unwrap()
-            .ends_with(",priceSource,outcome,previousOutcome"),
+            .ends_with(",priceSource,outcome,previousOutcome,fallbackOf,attempt"),
         "{csv}"
     );
     assert!(csv.contains(&format!("catalog:{version}:gpt-4.1")), "{csv}");

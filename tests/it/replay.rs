@@ -103,6 +103,7 @@ fn input(user: &UserId, event: &str, half_units: u64, model: u8) -> EventInput {
         metadata: metadata.as_object().unwrap().clone(),
         step: None,
         fit: Default::default(),
+        fallback: None,
     }
 }
 

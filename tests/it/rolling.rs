@@ -258,6 +258,7 @@ fn a_call_decided_behind_another_nodes_clock_counts_the_later_sub_windows() {
             &record,
             "",
             "",
+            "",
             &at.to_string(),
         ]
         .iter()

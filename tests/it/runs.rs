@@ -622,7 +622,10 @@ async fn a_run_with_nine_thousand_actions_closes_and_expires() {
         let added: i64 = clock.redis.query(&args);
         assert_eq!(added, 9_000);
     };
-    let closed = start_run(&app, "ay", 10, json!({})).await;
+    // (Each with a cap on its actions' fallbacks: a field of its own, which goes with the rest.)
+    let closed = start_run(&app, "ay", 10, json!({ "maxFallbackSpend": 5 })).await;
+    let cap: i64 = clock.redis.query(&["HEXISTS", &ctr, &format!("r|{closed}|$")]);
+    assert_eq!(cap, 1);
     seed(&closed);
     let answer = close(&app, &closed).await;
     assert_eq!(answer["state"], "closed", "{answer}");
@@ -630,7 +633,7 @@ async fn a_run_with_nine_thousand_actions_closes_and_expires() {
 
     let expiring = start(
         &app,
-        json!({ "userId": "ay", "event": "agent.run", "quantity": 10, "ttlSeconds": 1 }),
+        json!({ "userId": "ay", "event": "agent.run", "quantity": 10, "ttlSeconds": 1, "limits": { "maxFallbackSpend": 5 } }),
     )
     .await["runId"]
         .as_str()

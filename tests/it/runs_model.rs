@@ -120,6 +120,7 @@ fn input(event: &str, milli: u64, run: Option<&str>) -> EventInput {
             kind: StepKind::Primary,
         }),
         fit: Default::default(),
+        fallback: None,
     }
 }
 

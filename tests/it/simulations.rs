@@ -354,6 +354,7 @@ async fn a_simulation_of_a_thousand_users_and_a_hundred_thousand_entries_finishe
                     metadata: Default::default(),
                     step: None,
                     fit: Default::default(),
+                    fallback: None,
                 };
                 for i in 0..60 {
                     gateway

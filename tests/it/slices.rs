@@ -407,6 +407,7 @@ fn reserve_on_slice(id: &str, units: i64, mode: &str, ago: i64, ttl: i64) -> Vec
         ),
         String::new(),
         String::new(),
+        String::new(),
         (now - ago).to_string(),
     ]);
     args

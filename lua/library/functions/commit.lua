@@ -68,6 +68,9 @@ register('commit', 'writes', function(c)
   if over then
     return {'overflow', over}
   end
+  if record.fc then
+    F.committed(c, record)
+  end
   -- (Only a record that held credits or drew from a run can burn any: most call nothing here.)
   local burned = (record.w or record.ru) and commit_burns(c, record, drawn, live, held) or nil
 

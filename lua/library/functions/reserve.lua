@@ -18,6 +18,9 @@
 --             runs.lua), a run's has a "run" object (kept as they are: the next two arguments
 --             say them to reserve); an alternative's names its index as asked ("ac") and every
 --             alternative ("al"; alternatives.lua)
+-- then        an attempt after the first of an original action, FALLBACK: "<chain>|<caps>" (the
+--             action, the caps of its groups; fallbacks.lua), "" for any other reserve (of one
+--             alternative only)
 -- then        a step's run, RUN_STEP: "<run id>|<action id>|<kind>", "" for a reserve that is no
 --             step (runs.lua; a child run's start is a step too)
 -- then        a run's start: its LIMITS as its record's "run" object keeps them, "" for none
@@ -31,7 +34,7 @@
 -- expires ms, allowed 0|1 (RESERVED), then per hold its VERDICT: used, held, quota, denied 0|1
 -- (2: an approval group whose request is pending; 3: a per-value group with no room for one
 -- more value; a step's hold drawn from its run, 4: the run's budget has no room, 5: a
--- fallback would pass its share),
+-- fallback would pass its share, or an attempt its chain's cap, fallbacks.lua),
 -- then the alerts fired (as alerts.lua appends them), then per balance group its balance
 -- (as wallet.lua's C.append_reserved answers it: its quick line's, or its wallet's C.state), then for
 -- a step its run's answer (runs.lua's R.answer), then per hold that clamped (denied 6: it did
@@ -45,7 +48,7 @@ register('reserve', 'writes', function(c)
   local KEYS, ARGV = c.KEYS, c.ARGV
   -- 0. Shape: the call's, as src/store/scripts/contract.rs declares it: its holds, then its
   -- alternatives, each its count of those holds and its record (alternatives.lua).
-  local n, m = shape(KEYS, ARGV, 10, 8, HOLD_FIELDS, 1, 2, 3)
+  local n, m = shape(KEYS, ARGV, 10, 8, HOLD_FIELDS, 1, 2, 4)
   local alt_arg = 9 + HOLD_FIELDS * n
   -- (A plain reserve's one count is its holds': their texts compared, no call made.)
   local count = m == 1 and ARGV[alt_arg + 1] == ARGV[8] and n or A.counts(c, alt_arg, n, m)
@@ -66,10 +69,12 @@ register('reserve', 'writes', function(c)
 
   -- 3. Read: a step's run and a run's start as the node names them (runs.lua; nil for a
   -- reserve that is neither), then the counters, expired holds back first (reserving.lua).
-  -- 4. Decide: every group checked before anything is written. An alternative denied with
+  -- 4. Decide: every group checked before anything is written (an attempt after the first of
+  -- an original action, its chain's caps too: fallbacks.lua). An alternative denied with
   -- another after it is kept (`passed`) and the next read and decided, until one admits.
   local step, start, tail, a, passed, reclaimed = ARGV[#ARGV - 2], ARGV[#ARGV - 1], ARGV[alt_arg + 2], 1, nil, false
-  local run, counters, admits, admitted, fired_at, open, open_before, gave, reply, allowed, short
+  local chain, run, counters, admits, admitted, fired_at, open, open_before, gave, reply, allowed, short =
+    F.of(c, ARGV[#ARGV - 3], m)
   while true do
     run = (step ~= '' or start ~= '') and R.of(c, step, start) or nil
     counters, admits, admitted, fired_at, open, open_before, gave = reserve_read(c, holds, run)
@@ -77,7 +82,7 @@ register('reserve', 'writes', function(c)
       return {'more'}
     end
     reclaimed = reclaimed or gave
-    reply, allowed, short = reserve_decide(c, holds, quota_in_force, counters, run, at + ARGV[7])
+    reply, allowed, short = reserve_decide(c, holds, quota_in_force, counters, run, at + ARGV[7], chain)
     if short then
       return short
     elseif allowed == 1 or a == m then
@@ -97,7 +102,7 @@ register('reserve', 'writes', function(c)
     if overflow then
       return {'overflow', overflow}
     end
-    admit_record(c, holds, passed and A.denied(c, passed, tail) or tail, at, reply[RESERVED.expires], drawn)
+    admit_record(c, holds, passed and A.denied(c, passed, tail) or tail, at, reply[RESERVED.expires], drawn, chain)
     if alerting then
       admit_alerts(c, holds, quota_in_force, counters, reply, fired_at)
     end

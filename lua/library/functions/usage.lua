@@ -10,7 +10,8 @@
 -- reclaimed and asks again), else {USAGE: "ok", now ms; then per field its COUNTER: used, held,
 -- quota; then per balance group its balance (wallet.lua's C.append); then per field what of its
 -- held a team has leased to members' slices (take_slice.lua's ":l", 0 for none); then per
--- field its outcomes (outcomes.lua's "word=n,...", "" for none)}.
+-- field its outcomes (outcomes.lua's "word=n,...", "" for none); then per field what attempts
+-- after the first of an original action committed in it (fallbacks.lua's ":fb", 0 for none)}.
 
 register('usage', 'reads', function(c)
   local KEYS, ARGV, now = c.KEYS, c.ARGV, c.now
@@ -43,14 +44,18 @@ register('usage', 'reads', function(c)
   end
   local fields = {}
   for i = 1, n do
-    fields[2 * i - 1], fields[2 * i] = groups[i].f .. ':l', groups[i].f .. ':o'
+    local f = groups[i].f
+    fields[3 * i - 2], fields[3 * i - 1], fields[3 * i] = f .. ':l', f .. ':o', f .. ':fb'
   end
   local read = n > 0 and redis.call('HMGET', KEYS[READ_KEY_COUNTERS], unpack(fields)) or {}
   for i = 1, n do
-    reply[#reply + 1] = read[2 * i - 1] and read[2 * i - 1] + 0 or 0
+    reply[#reply + 1] = read[3 * i - 2] and read[3 * i - 2] + 0 or 0
   end
   for i = 1, n do
-    reply[#reply + 1] = read[2 * i] or ''
+    reply[#reply + 1] = read[3 * i - 1] or ''
+  end
+  for i = 1, n do
+    reply[#reply + 1] = read[3 * i] and read[3 * i] + 0 or 0
   end
   return reply
 end)

@@ -8,7 +8,8 @@
 -- counters        counters hash              qg:{p:u}:ctr     <group>@<periodStart>:u|:h -> milli-units
 -- reservations    reservations hash          qg:{p:u}:res     <reservationId> -> JSON record
 -- open            open reservations zset     qg:{p:u}:open    by expiry ms
--- ended           ended zset                 qg:{p:u}:ended   reservation ids and "i:"<idempotency field> by prune ms
+-- ended           ended zset                 qg:{p:u}:ended   reservation ids, "i:"<idempotency field> and
+--                                                             "c:"<fallback chain> (fallbacks.lua) by prune ms
 -- periods         counter periods zset       qg:{p:u}:periods <group>@<periodStart> by period end ms,
 --                                                             and "d|"<day>|<group> by prune ms + retention,
 --                                                             a closed lease's fields (slices.lua) by
@@ -441,6 +442,9 @@ local function prune(c, now)
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', c.KEYS[KEY_ENDED], '-inf', string.format('%d', now), 'LIMIT', '0', PRUNE_LIMIT)) do
     if string.sub(id, 1, 2) == 'i:' then
       redis.call('HDEL', c.KEYS[KEY_IDEMPOTENCY], string.sub(id, 3))
+    elseif string.sub(id, 1, 2) == 'c:' then
+      -- A chain of fallback attempts' list (fallbacks.lua).
+      redis.call('HDEL', c.KEYS[KEY_COUNTERS], 'fb|' .. string.sub(id, 3))
     else
       redis.call('HDEL', c.KEYS[KEY_RESERVATIONS], id)
     end
@@ -466,7 +470,7 @@ local function prune(c, now)
       -- (A slice's line is the field itself, its mark's id ":m", and a closed lease's count of
       -- statements ":n".)
       redis.call('HDEL', c.KEYS[KEY_COUNTERS], f .. ':u', f .. ':h', f .. ':a', f .. ':ap', f .. ':v', f .. ':pc', f .. ':n', f .. ':e', f .. ':d', f .. ':o',
-        f .. ':m', f)
+        f .. ':m', f .. ':fb', f)
       redis.call('ZREM', c.KEYS[KEY_PERIODS], f)
     end
   end

@@ -48,10 +48,12 @@ end
 -- after its head (RESERVED, with the reservation's id and `expires`), hold i's VERDICT (its
 -- held at verdict_at(RESERVED_FIELDS, i) + VERDICT.held, holds.lua's weigh). A step is judged
 -- on its run first (R.judge): its holds of the run's groups weigh against the run's budget, and
--- a denial of the whole step denies the reserve. Answers the answer and 1 when it admits, else
--- 0; or, when it is denied only for want of slices (nothing is decided: the node takes leases
--- and asks again), nil, nil and the short answer.
-local function reserve_decide(c, holds, quota_in_force, counters, run, expires)
+-- a denial of the whole step denies the reserve. An attempt after the first of an original
+-- action (`chain`, as F.of made it) that its groups admit is weighed against its chain's caps
+-- (F.weigh). Answers the answer and 1 when it admits, else 0; or, when it is denied only for
+-- want of slices (nothing is decided: the node takes leases and asks again), nil, nil and the
+-- short answer.
+local function reserve_decide(c, holds, quota_in_force, counters, run, expires, chain)
   -- Sized for the answer of two holds that fire nothing (and, with a balance group, its
   -- balance's five values): a table grown one element at a time is rehashed at every power of
   -- two (see prelude.lua).
@@ -73,6 +75,9 @@ local function reserve_decide(c, holds, quota_in_force, counters, run, expires)
     if short then
       return nil, nil, append_fired(c, short)
     end
+  end
+  if chain and allowed == 1 then
+    allowed = F.weigh(c, chain, holds, reply, run)
   end
   return reply, allowed
 end
@@ -162,8 +167,9 @@ end
 -- entry ending the hold tells ("since": a replay of the ledger orders the hold among entries,
 -- which are stamped with Redis time). Balance groups hold on their grants in burn order
 -- (C.hold_reserved), holds on slices name the lease each was placed on (so its commit finds
--- it), and a step's record says which holds it drew from its run ("rd").
-local function admit_record(c, holds, tail, at, expires, drawn)
+-- it), and a step's record says which holds it drew from its run ("rd"). An attempt after the
+-- first of an original action (`chain`) joins its chain's list (F.admit).
+local function admit_record(c, holds, tail, at, expires, drawn, chain)
   local now, id = c.now, c.ARGV[6]
   local x = string.format('%d', expires)
   local parts = holds.credits and C.hold_reserved(c, holds, now) or ''
@@ -190,6 +196,9 @@ local function admit_record(c, holds, tail, at, expires, drawn)
   end
   redis.call('HSET', c.KEYS[KEY_RESERVATIONS], id, record)
   redis.call('ZADD', c.KEYS[KEY_OPEN], x, id)
+  if chain then
+    F.admit(c, chain, id)
+  end
 end
 
 -- The thresholds an admit crossed: open holds are the usage of in-flight groups, so an admit

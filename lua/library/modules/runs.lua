@@ -18,6 +18,9 @@
 --                        run without keeping its action, so a run's end reads a bounded list
 --   "r|<run>|#"          how many actions the run keeps
 --   "r|<run>|^"          its child runs, "\n<id>" each
+--   "r|<run>|$"          what the attempts after the first of one of its actions may hold and
+--                        spend together, milli-units of each group it holds (its limit
+--                        maxFallbackSpend; fallbacks.lua reads it), only when it has one
 -- A step reserve reads them in the counters' HMGET and writes them in their HSET (prelude.lua's
 -- read_counters and write_fields; R.of, R.judge and R.admit), unpacking numbers in C: a step
 -- makes few strings or tables, which Lua's collector makes dear (decoding the record's JSON,
@@ -215,6 +218,10 @@ do
     end
     if run.limits then
       writes[k + 1], writes[k + 2], k = 'r|' .. id, R.start(c, run.limits, run.id and run.depth + 1 or 1, holds), k + 2
+      local spend = ({string.match(run.limits, LIMITS_LINE)})[LIMITS.spend]
+      if spend ~= '' then
+        writes[k + 1], writes[k + 2], k = 'r|' .. id .. '|$', spend, k + 2
+      end
     end
     return k, drawn
   end
@@ -352,7 +359,7 @@ do
   -- for a run's end.
   local function fields_of(c, id)
     local key = 'r|' .. id
-    local list = {key, key .. '|^', key .. '|#'}
+    local list = {key, key .. '|^', key .. '|#', key .. '|$'}
     -- Attempts are one field per action: found by their prefix (ids hold no glob character).
     local cursor = '0'
     repeat
@@ -379,7 +386,7 @@ do
       local g, gu, go, gfu = head[j + RUN_GROUP.g], head[j + RUN_GROUP.u], head[j + RUN_GROUP.o], head[j + RUN_GROUP.fu]
       u[g], o[g], fu[g], used[g] = string.format('%d', gu), string.format('%d', go), string.format('%d', gfu), gu
     end
-    for j = 4, #names do
+    for j = 5, #names do
       local v = got[j]
       if v then
         -- "<key>|~<action>"

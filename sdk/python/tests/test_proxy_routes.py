@@ -7,6 +7,7 @@ it. What was charged is read from the gateway; what the provider did, from the s
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List
 
 import anthropic
@@ -174,3 +175,106 @@ def test_a_caller_orders_the_targets_where_the_route_allows_among_its_targets_on
             model="claude-smart", max_tokens=10, messages=HELLO,
             extra_headers={"X-Quota-Fallback": "anthropic/claude-sonnet-5"})
     assert proxy.stats()["calls"] == 2, "a refused order reaches no provider"
+
+
+# Caps per original action.
+
+# Callers at once, and threads making their calls.
+CALLERS = 100
+WORKERS = 16
+
+
+def plan_of_output(env: Env, user: str, **group: Any) -> None:
+    """A plan counting output tokens alone: a call's hold (its max_tokens) is what it reports
+    when the simulator writes that many, so what fallbacks hold and what they spend agree."""
+    env.call("PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": "month", "groups": [
+        {"id": "out", "unit": "tokens", "quota": 1_000_000, "measure": {"metadata": "output_tokens"},
+         "matches": [{"event": "*"}], **group}]})
+    env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
+
+
+def in_parallel(call: Callable[[], str]) -> List[str]:
+    """CALLERS calls of `call` on WORKERS threads, each call's outcome."""
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return list(pool.map(lambda _: call(), range(CALLERS), timeout=120))
+
+
+def one_call(client: openai.OpenAI, sim: str) -> Callable[[], str]:
+    def call() -> str:
+        try:
+            raw = client.chat.completions.with_raw_response.create(
+                model=SMART, messages=HELLO, max_tokens=10, extra_headers={"x-sim": sim})
+            return "served by " + raw.headers["x-quota-served-by"]
+        except openai.RateLimitError as denied:
+            return "denied " + denied.response.headers["x-quota-reasons"]
+    return call
+
+
+def test_a_runs_max_fallback_spend_stops_one_actions_fallbacks_exactly_under_parallel_callers(
+        proxy: ProxyEnv, pqg: QuotaGateway, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user(USER_PREFIX)
+    plan_of_output(proxy.env, user)
+    run = pqg.start_run(user, "openai.chat", metadata={"output_tokens": 100_000},
+                        limits={"max_fallback_spend": 100})
+    assert run.allowed and run.id is not None
+    client = pqg.openai(user, run=run.id, action="answer", max_retries=0)
+    # Every caller's first target answers 503 (released: nothing spent); each fallback holds
+    # 10 and spends 10, so the action's fallbacks fit exactly 10 times in 100, whatever the
+    # order. Each other caller's fallback is refused before any provider sees it.
+    outcomes = in_parallel(one_call(client, "status=503@gpt-4o, output=10"))
+    assert outcomes.count("served by backup/gpt-4o-mini") == 10
+    assert outcomes.count("denied fallback_budget_exhausted") == CALLERS - 10
+    stats = proxy.stats()
+    assert stats["calls"] == CALLERS + 10 and stats["paths"] == {"/v1/chat/completions": CALLERS + 10}
+    assert stats["usage"]["output_tokens"] == 100
+    counter = pqg.usage(user).counters[0]
+    assert counter.fallback_used == 100, "what the fallbacks committed, counted once each"
+    read = pqg.get_run(run.id)
+    assert read.attempts["answer"] == CALLERS + 10, "every attempt admitted, the first and its fallback"
+    assert read.groups[0].fallback_spent == 100
+    run.close()
+
+
+def test_a_runs_attempts_per_action_stop_the_chain_exactly_under_parallel_callers(
+        proxy: ProxyEnv, pqg: QuotaGateway, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user(USER_PREFIX)
+    plan_of_output(proxy.env, user)
+    run = pqg.start_run(user, "openai.chat", metadata={"output_tokens": 100_000},
+                        limits={"attempts_per_action": 130})
+    assert run.allowed and run.id is not None
+    client = pqg.openai(user, run=run.id, action="answer", max_retries=0)
+    outcomes = in_parallel(one_call(client, "status=503@gpt-4o, output=10"))
+    # Each attempt counts, the first and its fallback alike: exactly 130 reach a provider.
+    stats = proxy.stats()
+    assert stats["calls"] == 130
+    served = outcomes.count("served by backup/gpt-4o-mini")
+    assert served == stats["usage"]["output_tokens"] // 10
+    assert served + outcomes.count("denied action_attempts_exhausted") == CALLERS
+    # Every attempt admitted reached a provider: a first (a 503) or a fallback (served).
+    assert stats["paths"] == {"/v1/chat/completions": 130}
+    assert pqg.get_run(run.id).attempts["answer"] == 130
+    run.close()
+
+
+def test_a_groups_max_fallback_spend_bounds_each_calls_fallbacks_and_counts_a_kept_hold(
+        proxy: ProxyEnv, pqg: QuotaGateway, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user(USER_PREFIX)
+    plan_of_output(proxy.env, user, maxFallbackSpend=15)
+    client = pqg.openai(user, max_retries=0)
+    # The first target refuses (released), the second answers 504 (its hold of 10 kept, as
+    # estimated): 10 of the call's 15 spent, a third target's 10 more do not fit.
+    outcomes = in_parallel(one_call(client, "status=503@gpt-4o, status=504@gpt-4o-mini, output=10"))
+    assert outcomes == ["denied fallback_budget_exhausted"] * CALLERS
+    stats = proxy.stats()
+    assert stats["calls"] == 2 * CALLERS
+    assert not any(r["body"]["model"] == "gpt-4.1-nano" for r in stats["requests"])
+    used, reserved = settled(proxy.env, user)
+    assert (used, reserved) == (10 * CALLERS, 0), "each 504 charged its hold"
+    assert pqg.usage(user).counters[0].fallback_used == 10 * CALLERS
+    # The refusal is the SDK's rate-limit error, in the provider's words, naming the cap.
+    with pytest.raises(openai.RateLimitError) as denied:
+        client.chat.completions.create(model=SMART, messages=HELLO, max_tokens=10,
+                                       extra_headers={"x-sim": "status=503@gpt-4o, status=504@gpt-4o-mini"})
+    headers = denied.value.response.headers
+    assert (denied.value.code, headers["x-quota-code"], headers["x-quota-denied-by"]) == (
+        "fallback_budget_exhausted", "fallback_budget_exhausted", "out")

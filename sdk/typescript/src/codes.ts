@@ -18,6 +18,24 @@ export const GATEWAY_CODES = [
 export type GatewayCode = (typeof GATEWAY_CODES)[number];
 
 /**
+ * Every code the proxy (`/proxy/{upstream}/…`) answers in the provider's own error shape, also in
+ * its `x-quota-code` header: a denial (429 `insufficient_quota`, or `rate_limit_exceeded` when a
+ * window resets soon, or `fallback_budget_exhausted` when a routed call's next target would pass
+ * what its fallbacks may spend), a provider that gave no answer (502 `upstream_unreachable` or
+ * `upstream_broken`, 504 `upstream_timeout`), an upload that broke off (400 `upload_broken`), an
+ * attempt of a closed action (409 `action_not_retryable`), a repeat of an Idempotency-Key (409
+ * `idempotency_key_in_flight`, `idempotency_key_settled`), and a path it does not forward (404
+ * `upstream_not_found`, `route_not_found`); the gateway's own codes above otherwise.
+ */
+export const PROXY_CODES = [
+  "insufficient_quota", "rate_limit_exceeded", "fallback_budget_exhausted", "upstream_unreachable", "upstream_broken",
+  "upstream_timeout", "upload_broken", "action_not_retryable", "idempotency_key_in_flight", "idempotency_key_settled",
+  "upstream_not_found", "route_not_found",
+] as const;
+
+export type ProxyCode = (typeof PROXY_CODES)[number];
+
+/**
  * Codes the client gives itself: `aborted` (the caller's `AbortSignal`), `webhook_invalid`
  * (`verifyWebhook`), `simulation_failed` and `simulation_timeout` (`simulate`: the simulation
  * ended as failed, or was still running at the caller's deadline), and `http_<status>` for an
@@ -41,8 +59,9 @@ export type ErrorCode = GatewayCode | ClientCode;
  * decision (`backend_unavailable`, from the client's fail mode). A run's step (and a child run's start) is also denied by its run: its
  * budget of a group is spent (`run_budget_exhausted`, with `deniedBy`), it has taken its
  * `limits.steps` (`run_steps_exhausted`), the action its `limits.attemptsPerAction`
- * (`action_attempts_exhausted`), fallbacks their count or a group's `fallbackShare`
- * (`fallback_budget_exhausted`, with `deniedBy` for a share), or the run has ended: closed,
+ * (`action_attempts_exhausted`), fallbacks their count, a group's `fallbackShare` or the run's
+ * `maxFallbackSpend` (`fallback_budget_exhausted`, with `deniedBy` for a group; a group's own
+ * `maxFallbackSpend` denies a routed proxy call's later target so outside runs), or the run has ended: closed,
  * expired or unknown (`run_ended`); a child run's start is denied `run_too_deep` when it would
  * be a fourth level of runs.
  */

@@ -7892,6 +7892,7 @@ export interface components {
             debt?: null | components["schemas"]["Sum"];
             /** @description Past the quota; for a balance group, in debt. */
             exceeded: boolean;
+            fallbackUsed?: null | components["schemas"]["Sum"];
             groupId: string;
             label: string;
             leased?: null | components["schemas"]["Sum"];
@@ -8167,6 +8168,7 @@ export interface components {
              */
             lowBalance?: components["schemas"]["Milli"][] | null;
             matches: components["schemas"]["MatchRule"][];
+            maxFallbackSpend?: null | components["schemas"]["Milli"];
             measure?: null | components["schemas"]["MeasureDoc"];
             minFit?: null | components["schemas"]["Milli"];
             mode?: string | null;
@@ -8777,6 +8779,13 @@ export interface components {
              * @description At most this many steps of kind `fallback`.
              */
             fallbacks?: number | null;
+            /**
+             * Format: double
+             * @description The attempts after the first of one action (a routed proxy call's next targets) hold
+             *     and spend at most this much together in each group the run holds, in the group's unit;
+             *     past it the next attempt is denied `fallback_budget_exhausted`.
+             */
+            maxFallbackSpend?: number | null;
             /**
              * Format: int64
              * @description At most this many step reserves and tracks.

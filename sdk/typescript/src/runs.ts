@@ -19,8 +19,8 @@ const RUN_TTL_SECONDS = 900;
 
 /**
  * What a step is to its action: the first try (`primary`, the default), another try of the
- * same (`retry`), or another way to the same end (`fallback`, bounded by `limits.fallbacks` and
- * `limits.fallbackShare`).
+ * same (`retry`), or another way to the same end (`fallback`, bounded by `limits.fallbacks`,
+ * `limits.fallbackShare` and, for a routed proxy call's later targets, `limits.maxFallbackSpend`).
  */
 export type StepKind = "primary" | "retry" | "fallback";
 
@@ -34,6 +34,11 @@ export interface RunLimits {
   fallbacks?: number | undefined;
   /** The share of each group's budget that fallback steps may spend, 0 to 1. */
   fallbackShare?: number | undefined;
+  /**
+   * What the attempts after the first of one action (a proxied call a route moves to its next
+   * target) may hold and spend together in each group the run holds, in the group's unit.
+   */
+  maxFallbackSpend?: number | undefined;
 }
 
 /**

@@ -16,7 +16,8 @@ type Schemas = components["schemas"];
  * while it is in debt (see `BalanceCounter`). In `usage`, `outcomes` counts what the period's
  * outputs came to, per outcome said (`{accepted: 2, rejected: 1}`; absent when none was), and
  * `costPerAccepted` is `used` divided by the accepted ones, in the group's unit (rounded down to
- * 0.001; absent until one was accepted).
+ * 0.001; absent until one was accepted); `fallbackUsed` is what attempts after the first of an
+ * original action (a routed proxy call's later targets) committed in the period (absent when none).
  */
 export type Counter = Schemas["CounterAnswer"];
 /**

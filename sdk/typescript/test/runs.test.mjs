@@ -54,7 +54,7 @@ test("a run holds its budget; two steps draw on it; close counts what they commi
   const open = await run.get();
   assert.equal(open.state, "open");
   assert.deepEqual([open.runId, open.userId, open.event, open.parentRunId, open.endedAt], [run.id, user, "agent.task", null, null]);
-  assert.deepEqual(open.limits, { steps: 5, attemptsPerAction: null, fallbacks: null, fallbackShare: null });
+  assert.deepEqual(open.limits, { steps: 5, attemptsPerAction: null, fallbacks: null, fallbackShare: null, maxFallbackSpend: null });
   assert.deepEqual([open.steps, open.fallbacks, open.attempts, open.children], [2, 0, { plan: 1, act: 1 }, []]);
   assert.deepEqual(open.groups.map((g) => [g.groupId, g.budget, g.used, g.open, g.remaining, g.fallbackSpent]), [["g", 10, 2, 0, 8, 0]]);
   const extended = await run.extend(300);

@@ -242,6 +242,7 @@ mod tests {
             value: None,
             outcomes: Default::default(),
             rolling_ms: None,
+            fallback_used: Milli::ZERO,
         }
     }
 
@@ -404,6 +405,7 @@ mod tests {
                 metadata: Default::default(),
                 step: None,
                 fit: Default::default(),
+                fallback: None,
             })
             .collect();
         let passed = vec![(0, decisions[1].clone()), (1, decisions[3].clone())];

@@ -143,6 +143,11 @@ pub struct CounterAnswer {
     /// per accepted output in the group's unit (rounded down to 0.001).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_per_accepted: Option<Milli>,
+    /// In usage: what attempts after the first of an original action (a routed proxy call's
+    /// next targets) committed in the period; absent when none did, and in other answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::api::openapi::Sum>)]
+    pub fallback_used: Option<Milli>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -183,6 +188,7 @@ impl CounterAnswer {
             }),
             outcomes: c.outcomes.0.iter().cloned().collect(),
             cost_per_accepted: c.outcomes.cost_per_accepted(c.used),
+            fallback_used: (c.fallback_used > Milli::ZERO).then_some(c.fallback_used),
         }
     }
 }

@@ -24,6 +24,11 @@ pub struct RunLimitsDoc {
     /// Fallback steps spend at most this share (0 to 1) of each group's budget.
     #[schema(minimum = 0, maximum = 1)]
     pub fallback_share: Option<f64>,
+    /// The attempts after the first of one action (a routed proxy call's next targets) hold
+    /// and spend at most this much together in each group the run holds, in the group's unit;
+    /// past it the next attempt is denied `fallback_budget_exhausted`.
+    #[schema(value_type = Option<f64>, minimum = 0)]
+    pub max_fallback_spend: Option<Milli>,
 }
 
 impl RunLimitsDoc {
@@ -33,6 +38,7 @@ impl RunLimitsDoc {
             attempts_per_action: limits.attempts_per_action,
             fallbacks: limits.fallbacks,
             fallback_share: limits.fallback_share_ppm.map(|ppm| ppm as f64 / 1_000_000.0),
+            max_fallback_spend: limits.max_fallback_spend,
         }
     }
 }

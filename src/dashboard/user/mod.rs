@@ -202,6 +202,8 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
                                 // What its outputs came to, once any was said: a call may look
                                 // cheap and its accepted results not.
                                 @if !c.outcomes.is_empty() { br; span.muted.outcomes { (outcomes(c)) } }
+                                // What a routed call's later targets committed of it.
+                                @if c.fallback_used > Milli::ZERO { br; span.muted.fallback { (c.fallback_used) " by fallbacks" } }
                             }
                             td.num {
                                 (c.reserved)

@@ -219,6 +219,7 @@ impl DataPlane {
                     at,
                     step: shared.step.as_ref(),
                     run: None,
+                    fallback: None,
                 };
                 let ledger = self.node.keeps_ledger(project).await?;
                 let reply = self

@@ -74,7 +74,7 @@ impl DataPlane {
         // On slices of the parents' budgets, in one script at the user's slot (slices.rs). A
         // call with an Idempotency-Key is decided by the walk: its repeat is answered from what
         // the user's level kept, which must be the walk's whatever the parents' headroom is then.
-        if run.is_none() && input.step.is_none() && idempotency.is_none() {
+        if run.is_none() && input.step.is_none() && input.fallback.is_none() && idempotency.is_none() {
             if let Some(decision) = self.reserve_on_slices(project, input, &metadata, id, ttl_ms).await? {
                 return Ok(decision);
             }

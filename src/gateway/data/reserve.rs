@@ -14,7 +14,7 @@ use crate::quota::decision::Granted;
 use crate::quota::hold::prepare;
 use crate::quota::{Decision, EventInput, Prepared, ReservationId, RunLimits, UserId, Verdict};
 use crate::secrets::id_bytes;
-use crate::store::{Decided, Fired, Held, Reply, ReserveArgs, Reserved, StoreError};
+use crate::store::{Decided, FallbackArgs, Fired, Held, Reply, ReserveArgs, Reserved, StoreError};
 
 impl Observed for Decision {
     fn effect(&self) -> Effect<'_> {
@@ -89,6 +89,20 @@ impl DataPlane {
         run: Option<&RunLimits>,
     ) -> Result<LevelDecision, GatewayError> {
         self.decide(project, level, input, at, async |admitted, prepared, parent, at| {
+            // An attempt after the first of an original action is capped at the user's level,
+            // by its matched groups' maxFallbackSpend (and its run's, which the script knows).
+            let fallback = input
+                .fallback
+                .as_ref()
+                .filter(|_| level.subject == &input.user)
+                .map(|f| FallbackArgs {
+                    chain: &f.chain,
+                    caps: prepared
+                        .groups
+                        .iter()
+                        .filter_map(|g| g.max_fallback_spend.map(|cap| (g.id.as_str(), cap)))
+                        .collect(),
+                });
             let args = ReserveArgs {
                 version: admitted.version,
                 reservation_id: id.as_str(),
@@ -100,6 +114,7 @@ impl DataPlane {
                 at,
                 step: input.step.as_ref(),
                 run,
+                fallback: fallback.as_ref(),
             };
             let ledger = self.node.keeps_ledger(project).await?;
             let reply = self

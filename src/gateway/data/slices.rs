@@ -204,6 +204,7 @@ impl DataPlane {
                     at,
                     step: None,
                     run: None,
+                    fallback: None,
                 };
                 let ledger = self.node.keeps_ledger(project).await?;
                 let reply = self

@@ -163,7 +163,8 @@ impl DataPlane {
             })
             .collect();
         let ledger = self.node.keeps_ledger(project).await?;
-        let Reply::Done((redis_ms, amounts, outcomes)) = self.node.store.usage(project, user, &fields, ledger).await?
+        let Reply::Done((redis_ms, amounts, outcomes, fallback)) =
+            self.node.store.usage(project, user, &fields, ledger).await?
         else {
             // More expired holds were due than one read takes: a batch went back; ask again.
             return Ok(Reply::More);
@@ -177,28 +178,36 @@ impl DataPlane {
         {
             return Ok(Reply::Stale);
         }
-        let (mut amounts, mut outcomes) = (amounts.into_iter(), outcomes.into_iter());
-        let (amounts, outcomes): (Vec<Amounts>, Vec<Outcomes>) = counted
+        let (mut amounts, mut outcomes, mut fallback) =
+            (amounts.into_iter(), outcomes.into_iter(), fallback.into_iter());
+        let summed: Vec<(Amounts, Outcomes, Milli)> = counted
             .iter()
             .map(|windows| {
-                let (mut sum, mut said) = (amounts.next().unwrap_or_default(), outcomes.next().unwrap_or_default());
+                let mut sum = amounts.next().unwrap_or_default();
+                let mut said = outcomes.next().unwrap_or_default();
+                let mut fell_back = fallback.next().unwrap_or_default();
                 for _ in 1..windows.len() {
                     let (a, o) = (amounts.next().unwrap_or_default(), outcomes.next().unwrap_or_default());
                     sum.used = Milli(sum.used.0 + a.used.0);
                     sum.held = Milli(sum.held.0 + a.held.0);
                     said.add(&o);
+                    fell_back = Milli(fell_back.0 + fallback.next().unwrap_or_default().0);
                 }
-                (sum, said)
+                (sum, said, fell_back)
             })
-            .unzip();
+            .collect();
         Ok(Reply::Done(
             rows.iter()
-                .zip(&amounts)
-                .zip(outcomes)
-                .filter(|(((g, _, value), a), _)| {
+                .zip(summed)
+                .filter(|((g, _, value), (a, _, _))| {
                     g.per.is_none() || value.is_some() || a.used > Milli::ZERO || a.held > Milli::ZERO
                 })
-                .map(|(((g, w, value), a), o)| Counter::of(g, *w, a).of_value(value.as_deref()).with_outcomes(o))
+                .map(|((g, w, value), (a, o, f))| {
+                    Counter::of(g, *w, &a)
+                        .of_value(value.as_deref())
+                        .with_outcomes(o)
+                        .with_fallback(f)
+                })
                 .collect(),
         ))
     }

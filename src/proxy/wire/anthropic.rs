@@ -12,7 +12,7 @@ use crate::proxy::usage::Usage;
 /// The API version sent when the caller names none.
 const VERSION: &str = "2023-06-01";
 
-pub struct Anthropic;
+pub(crate) struct Anthropic;
 
 impl Wire for Anthropic {
     fn counted(&self) -> &'static [Counted] {

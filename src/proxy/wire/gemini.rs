@@ -17,7 +17,7 @@ use crate::proxy::usage::Usage;
 /// The most candidates one call may ask for.
 const MAX_CANDIDATES: u64 = 8;
 
-pub struct Gemini;
+pub(crate) struct Gemini;
 
 impl Wire for Gemini {
     fn counted(&self) -> &'static [Counted] {

@@ -20,7 +20,7 @@ use super::usage::Usage;
 /// What a path names: its operation, and for a format that says them in the path rather than
 /// the body, the model and whether the answer streams.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
+pub(crate) struct Route {
     pub operation: Operation,
     pub model: Option<String>,
     pub stream: Option<bool>,
@@ -42,7 +42,7 @@ impl From<Operation> for Route {
 /// A path a format counts: `method` and `path` (a pattern, `paths.rs`; a `*` in it is the
 /// model), the operation, whether the path says the answer streams, and whether its body is
 /// an upload.
-pub struct Counted {
+pub(crate) struct Counted {
     pub method: &'static str,
     pub path: &'static str,
     pub operation: Operation,
@@ -51,7 +51,7 @@ pub struct Counted {
 }
 
 /// A path passed free: `method` and a pattern.
-pub type Free = (&'static str, &'static str);
+pub(crate) type Free = (&'static str, &'static str);
 
 const fn counted(method: &'static str, path: &'static str, operation: Operation) -> Counted {
     Counted {
@@ -74,7 +74,7 @@ const fn upload(method: &'static str, path: &'static str, operation: Operation) 
 /// What `method` and `path` (after `/proxy/{upstream}/`) name on an upstream of `wire` that
 /// also passes `passthrough` (the upstream's own list): a counted call first, else a free
 /// path; None for anything else, which is never forwarded.
-pub fn route(wire: &dyn Wire, passthrough: &[(String, String)], method: &str, path: &str) -> Option<Route> {
+pub(crate) fn route(wire: &dyn Wire, passthrough: &[(String, String)], method: &str, path: &str) -> Option<Route> {
     let path = path.trim_end_matches('/');
     for c in wire.counted().iter().filter(|c| c.method == method) {
         if let Some(stars) = paths::matches(c.path, path) {
@@ -101,7 +101,7 @@ pub fn route(wire: &dyn Wire, passthrough: &[(String, String)], method: &str, pa
 
 /// When a stream's usage is final (`Wire::final_usage`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Final {
+pub(crate) enum Final {
     AnyReport,
     LastEvent,
     End,
@@ -109,7 +109,7 @@ pub enum Final {
 
 /// What one event of a stream said.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Event {
+pub(crate) struct Event {
     /// The event only carries usage the gateway asked for and the caller did not: not relayed.
     pub gateway_only: bool,
     /// The provider's last event: its running totals are final.
@@ -117,7 +117,7 @@ pub struct Event {
 }
 
 /// One wire format.
-pub trait Wire: Sync {
+pub(crate) trait Wire: Sync {
     /// The paths it counts: each a call of an operation.
     fn counted(&self) -> &'static [Counted];
 
@@ -215,7 +215,7 @@ pub trait Wire: Sync {
 }
 
 /// The wire format of an upstream kind.
-pub fn of(kind: Kind) -> &'static dyn Wire {
+pub(crate) fn of(kind: Kind) -> &'static dyn Wire {
     match kind {
         Kind::OpenAi => &openai::OpenAi { compatible: false },
         Kind::OpenAiCompatible => &openai::OpenAi { compatible: true },

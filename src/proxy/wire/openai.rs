@@ -21,7 +21,7 @@ const AUDIO_TOKENS_PER_SECOND: u64 = 10;
 
 /// `compatible`: another server speaking the format, whose chat may not know OpenAI's newer
 /// `max_completion_tokens` (a clamp then lowers `max_tokens`).
-pub struct OpenAi {
+pub(crate) struct OpenAi {
     pub compatible: bool,
 }
 

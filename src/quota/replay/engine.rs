@@ -329,6 +329,7 @@ impl<'p> Replay<'_, 'p> {
             metadata: ask.metadata.clone(),
             step: None,
             fit: Default::default(),
+            fallback: None,
         }
     }
 

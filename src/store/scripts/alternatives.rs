@@ -99,6 +99,7 @@ pub(crate) async fn reserve_first(
         };
         inv.arg(v.len()).arg(record_rest_of(args, v, Some(&record)));
     }
+    // (A reserve of alternatives is never a fallback attempt: a chain's attempt reserves one.)
     super::holds::push_run_and_instant(&mut inv, args);
     let reply: Vec<Value> = inv.invoke(conn).await?;
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
@@ -288,6 +289,7 @@ mod tests {
             metadata: Default::default(),
             step: None,
             fit: Default::default(),
+            fallback: None,
         };
         for balance in [false, true] {
             let plan = plan(balance);

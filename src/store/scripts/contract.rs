@@ -189,7 +189,7 @@ impl Contract {
 const W: usize = WRITING_ARGS;
 
 contracts! {
-    RESERVE = function!("reserve", keys: WRITING_KEYS, args: &[counted(W + 4, Each::Hold), counted(1, Each::Values(2)), fixed(3)]);
+    RESERVE = function!("reserve", keys: WRITING_KEYS, args: &[counted(W + 4, Each::Hold), counted(1, Each::Values(2)), fixed(4)]);
     CHECK = function!("check", keys: READING_KEYS, args: &[counted(2, Each::Hold), fixed(1)]);
     TRACK = function!("track", keys: WRITING_KEYS, args: &[counted(W + 2, Each::Hold), fixed(9)]);
     ADJUST = function!("adjust", keys: WRITING_KEYS + 1, args: &[fixed(W + 1 + HOLD_FIELDS + 4)]);
@@ -368,10 +368,10 @@ mod tests {
 
     #[test]
     fn arguments_add_up_as_declared() {
-        // Its head, two holds, one alternative (its count of holds and its record), its run's
-        // step and start, and the decision instant.
-        assert_eq!(RESERVE.args_with(&[2, 1]), 8 + 2 * HOLD_FIELDS + 1 + 2 + 3);
-        assert_eq!(RESERVE.lua_check(), "shape(KEYS, ARGV, 10, 8, HOLD_FIELDS, 1, 2, 3)");
+        // Its head, two holds, one alternative (its count of holds and its record), its
+        // fallback's chain, its run's step and start, and the decision instant.
+        assert_eq!(RESERVE.args_with(&[2, 1]), 8 + 2 * HOLD_FIELDS + 1 + 2 + 4);
+        assert_eq!(RESERVE.lua_check(), "shape(KEYS, ARGV, 10, 8, HOLD_FIELDS, 1, 2, 4)");
         assert_eq!(SUBSCRIBE.args_with(&[1, 2]), 5 + 2 + 1 + 10 + 1);
         assert_eq!(SUBSCRIBE.lua_check(), "shape(KEYS, ARGV, 3, 5, 2, 1, 5, 1)");
         assert_eq!(UNSUBSCRIBE.lua_check(), "shape(KEYS, ARGV, 1)");

@@ -47,6 +47,33 @@ pub struct ReserveArgs<'a> {
     pub step: Option<&'a Step>,
     /// A run's start: its limits at the user's level (none above it).
     pub run: Option<&'a RunLimits>,
+    /// An attempt after the first of an original action, at the user's level (none above it).
+    pub fallback: Option<&'a FallbackArgs<'a>>,
+}
+
+/// An attempt after the first of an original action as reserve takes it (`layouts::fallback`,
+/// lua/library/modules/fallbacks.lua): its chain, and the caps of its matched groups that have
+/// one (`maxFallbackSpend`).
+#[derive(Debug, Clone)]
+pub struct FallbackArgs<'a> {
+    pub chain: &'a str,
+    pub caps: Vec<(&'a str, Milli)>,
+}
+
+impl FallbackArgs<'_> {
+    /// "<chain>|<group>=<milli>,...", its parts in their declared order.
+    fn encode(&self) -> String {
+        use layouts::fallback::{CAPS, CHAIN, FIELDS};
+        let mut parts = [""; FIELDS].map(String::from);
+        parts[CHAIN] = self.chain.to_string();
+        parts[CAPS] = self
+            .caps
+            .iter()
+            .map(|(group, cap)| format!("{group}={}", cap.0))
+            .collect::<Vec<_>>()
+            .join(",");
+        parts.join("|")
+    }
 }
 
 /// One counter usage.lua reads: the group's window and the plan's quota for it, and a balance
@@ -68,10 +95,15 @@ pub(super) fn credits(it: &mut Fields, verdict: &mut Verdict, holds: &[Hold<'_>]
     )
 }
 
-/// The tail of a reserve's arguments, whatever its alternatives: a step names its run (a
-/// child run's start is one too), a run's start its limits (reserve.lua reads them here, and
-/// nothing else tells it a step or a run), then the instant it decides at.
+/// The tail of a reserve's arguments, whatever its alternatives: a fallback attempt's chain
+/// and caps, a step's run (a child run's start is one too), a run's start its limits
+/// (reserve.lua reads them here, and nothing else tells it a step or a run), then the
+/// instant it decides at.
 pub(super) fn push_run_and_instant(inv: &mut Call, args: &ReserveArgs<'_>) {
+    match args.fallback {
+        Some(fallback) => inv.arg(fallback.encode()),
+        None => inv.arg(""),
+    };
     match args.step {
         Some(step) => inv.arg_joined(&step_parts(step), b'|'),
         None => inv.arg(""),
@@ -353,13 +385,17 @@ pub(crate) async fn track(
     })
 }
 
+/// What usage.lua read: Redis time, then per field its counter, its outcomes and what
+/// fallbacks committed in it.
+pub(crate) type UsageRead = (i64, Vec<Amounts>, Vec<Outcomes>, Vec<Milli>);
+
 /// Counters of the given fields (with their plan quotas) as though expired holds were
 /// reclaimed, and Redis time; "more" when more expired holds are due than one call reads.
 pub(crate) async fn usage(
     conn: &mut Conn,
     keys: &UserKeys,
     fields: &[UsageField<'_>],
-) -> Result<Reply<(i64, Vec<Amounts>, Vec<Outcomes>)>, StoreError> {
+) -> Result<Reply<UsageRead>, StoreError> {
     let mut inv = Call::new(&contract::USAGE);
     keys::push(&mut inv, keys, &keys::READING);
     inv.arg(fields.len());
@@ -381,7 +417,8 @@ pub(crate) async fn usage(
                 .iter()
                 .map(|_| Ok(Outcomes::parse(&it.text()?)))
                 .collect::<Result<_, StoreError>>()?;
-            Ok(Reply::Done((now_ms, amounts, outcomes)))
+            let fallback = fields.iter().map(|_| it.milli()).collect::<Result<_, _>>()?;
+            Ok(Reply::Done((now_ms, amounts, outcomes, fallback)))
         }
         other => Err(unexpected("usage", other)),
     })

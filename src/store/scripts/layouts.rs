@@ -400,6 +400,19 @@ packed! {
         FALLBACKS = "fallbacks",
         /// In millionths of each group's budget.
         FALLBACK_SHARE = "share",
+        /// What the attempts after the first of one of its actions may hold and spend together,
+        /// in milli-units of each group it holds (runs.lua keeps it apart, "r|<run>|$").
+        MAX_FALLBACK_SPEND = "spend",
+    }
+
+    /// A reserve's attempt after the first of one original action (fallbacks.lua), as reserve
+    /// takes it, "|"-separated.
+    fallback as "FALLBACK" {
+        /// The original action: "<run>~<action>" for a run's, else the call's own id.
+        CHAIN = "chain",
+        /// "<group>=<milli>,..." the caps of its matched groups' `maxFallbackSpend` ("" for
+        /// none); last, since it holds the separators of its own.
+        CAPS = "caps",
     }
 
     /// The run a step of a run belongs to, as reserve and track take it (runs.lua),
@@ -480,6 +493,7 @@ pub(crate) fn lua() -> String {
     let wallet = fields_pattern(wallet::FIELDS, "([^|\\n]*)", "([^|\\n]*)");
     let grant = fields_pattern(grant::FIELDS, "([^|\\n]*)", "([^|\\n]*)");
     let limits = fields_pattern(limits::FIELDS, "([^|]*)", "([^|]*)");
+    let fallback = fields_pattern(fallback::FIELDS, "([^|]*)", "(.*)");
     // (Its captures are taken into locals, in its order: ids and kinds hold no "|".)
     let run_step = fields_pattern(run_step::FIELDS, "([^|]*)", "(.*)");
     let slice = fields_pattern(slice::FIELDS, "([^|]*)", "([^|]*)");
@@ -495,6 +509,7 @@ pub(crate) fn lua() -> String {
     out.push_str(&format!(
         "local OPTION_LINE = '^{options}$'\nlocal OPTION_MODE_ONLY = '{mode_only}'\nlocal WALLET_LINE = '^{wallet}()'\n\
          local GRANT_LINE = '^\\n{grant}()'\nlocal LIMITS_LINE = '^{limits}$'\nlocal RUN_STEP_LINE = '^{run_step}$'\n\
+         local FALLBACK_LINE = '^{fallback}$'\n\
          local SLICE_LINE = '^{slice}$'\nlocal SLICE_HEAD = '^{slice_head}'\n"
     ));
     out.push_str(&format!(

@@ -30,6 +30,7 @@ pub const PARTS: &[(&str, &str)] = &[
     lua!("library/modules/outbox.lua"),
     lua!("library/modules/wallet.lua"),
     lua!("library/modules/runs.lua"),
+    lua!("library/modules/fallbacks.lua"),
     lua!("library/modules/slices.lua"),
     lua!("library/modules/rolling.lua"),
     lua!("library/modules/prelude.lua"),

@@ -311,6 +311,11 @@ pub(super) fn record_rest_of(
     if !args.parent.is_empty() {
         json.name("p").string(args.parent);
     }
+    // An attempt after the first of an original action names its chain: its commit counts
+    // its fallback spend (lua/library/modules/fallbacks.lua).
+    if let Some(fallback) = args.fallback {
+        json.name("fc").string(fallback.chain);
+    }
     // After the event: approvals.lua and count_denial read the record's first "e".
     if let Some(a) = alternative {
         json.name("ac").integer_text(a.index);
@@ -427,6 +432,7 @@ mod tests {
             at: super::super::Decided { at_ms: 5, below: false },
             step: None,
             run: None,
+            fallback: None,
         };
         let values: Vec<HoldValues> = holds.iter().map(HoldValues::of).collect();
         let rest = String::from_utf8(record_rest(&args, &values)).unwrap();

@@ -64,7 +64,9 @@ class Counter:
     In `usage`, `outcomes` counts what the period's outputs came to, per outcome said
     (`{"accepted": 2, "rejected": 1}`; empty when none was), and `cost_per_accepted` is `used`
     divided by the accepted ones, in the group's unit (rounded down to 0.001; None until one
-    was accepted). A team's counters count their members' outcomes too.
+    was accepted). A team's counters count their members' outcomes too. `fallback_used` is
+    what attempts after the first of an original action (a routed proxy call's next targets)
+    committed in the period (None when none did, and in other answers).
 
     A rolling window's counter has `rolling_seconds`, its length (its `period_start` is its
     oldest sub-window's start, `resets_at` when all it counts now has rolled out); None on
@@ -92,6 +94,7 @@ class Counter:
     outcomes: Dict[str, int] = field(default_factory=dict)
     cost_per_accepted: Optional[Union[int, float]] = None
     rolling_seconds: Optional[int] = None
+    fallback_used: Optional[Union[int, float]] = None
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ class RunLimitsParams(TypedDict, total=False):
     attempts_per_action: int
     fallbacks: int
     fallback_share: float
+    max_fallback_spend: float
 
 
 class _AlternativeEvent(TypedDict):

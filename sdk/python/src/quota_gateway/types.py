@@ -621,13 +621,16 @@ ApprovalPage = Page[Approval]
 class RunLimits:
     """What a run allows its steps beyond its budget, each None for no limit: `steps` in all,
     `attempts_per_action` (attempts of one `action_id`: the first, its retries and fallbacks),
-    `fallbacks` in all, and `fallback_share` (0 to 1: the share of each group's budget that
-    fallback steps may spend). `start_run(limits=...)` takes one of these or a dict."""
+    `fallbacks` in all, `fallback_share` (0 to 1: the share of each group's budget that
+    fallback steps may spend), and `max_fallback_spend` (what the attempts after the first of
+    one action, a routed proxy call's next targets, may hold and spend together in each group
+    the run holds, in the group's unit). `start_run(limits=...)` takes one of these or a dict."""
 
     steps: Optional[int] = None
     attempts_per_action: Optional[int] = None
     fallbacks: Optional[int] = None
     fallback_share: Optional[Amount] = None
+    max_fallback_spend: Optional[Amount] = None
 
 
 @dataclass(frozen=True)
