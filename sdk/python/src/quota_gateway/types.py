@@ -443,6 +443,10 @@ class PlanGroup:
     `{"type": "rolling", "seconds": 60}` (1 to 86,400 seconds, on a `count` or `tokens` group,
     "hard" or "soft") admits at most the quota in any span of that many seconds ending now, and
     a denial by it says in `retry_after` the seconds until enough has rolled out.
+
+    `max_fallback_spend` (in the group's unit) bounds what the proxy's fallback attempts after
+    the first of one original call may hold and spend together in the group, for calls outside
+    runs; past it the next attempt is refused (`fallback_budget_exhausted`).
     """
 
     id: str
@@ -464,6 +468,7 @@ class PlanGroup:
     min_fit: Optional[Amount] = None
     owner: Optional[str] = None
     review_every: Optional[ReviewEvery] = None
+    max_fallback_spend: Optional[Amount] = None
 
 
 @dataclass(frozen=True)
