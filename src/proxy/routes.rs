@@ -41,21 +41,22 @@ pub(crate) struct FallbackRoute {
     pub caller_order: bool,
 }
 
-/// Every route of the node, by the upstream and the model a call asks for.
+/// Every route of the node, by the upstream and then the model a call asks for: a call asks
+/// its upstream's routes with two lookups of what it has, copying nothing.
 #[derive(Debug, Default)]
 pub(crate) struct Routes {
-    by_model: HashMap<(String, String), Arc<FallbackRoute>>,
+    by_model: HashMap<String, HashMap<String, Arc<FallbackRoute>>>,
 }
 
 impl Routes {
     /// Whether any route starts at `upstream` (else a call there reads no model for one).
     pub(crate) fn start_at(&self, upstream: &str) -> bool {
-        self.by_model.keys().any(|(u, _)| u == upstream)
+        self.by_model.contains_key(upstream)
     }
 
     /// The route for `model` asked of `upstream`.
     pub(crate) fn get(&self, upstream: &str, model: &str) -> Option<&Arc<FallbackRoute>> {
-        self.by_model.get(&(upstream.to_string(), model.to_string()))
+        self.by_model.get(upstream)?.get(model)
     }
 }
 
@@ -144,8 +145,8 @@ pub(super) fn check(
             });
         }
         let name = format!("{}/{}", doc.upstream, doc.model);
-        let key = (doc.upstream, doc.model);
-        if routes.by_model.contains_key(&key) {
+        let of_upstream = routes.by_model.entry(doc.upstream).or_default();
+        if of_upstream.contains_key(&doc.model) {
             return Err((at("model"), format!("{name} has a route already")));
         }
         let route = FallbackRoute {
@@ -153,7 +154,7 @@ pub(super) fn check(
             targets,
             caller_order: doc.caller_order.unwrap_or(false),
         };
-        routes.by_model.insert(key, Arc::new(route));
+        of_upstream.insert(doc.model, Arc::new(route));
     }
     Ok(routes)
 }
