@@ -166,7 +166,10 @@ async def test_simulate_raises_simulation_timeout_naming_the_simulation_when_it_
             await client.simulate({"plan_id": lab_plan}, {"plan_id": lab_plan}, poll_interval=0.02, timeout=0.3,
                                   on_progress=seen.append)
         reads = [s for s in proxy.seen if s.method == "GET"]
-    assert len(reads) >= 2 and len(seen) == len(reads) + 1, "it polled until the deadline, telling each answer"
+    # The start's answer and every read's are told; only the last read may be cut by the
+    # deadline itself (its time is bounded by what is left), and so go untold.
+    told = len(seen)
+    assert len(reads) >= 2 and len(reads) <= told <= len(reads) + 1, "it polled until the deadline, telling each answer"
     assert late.value.code == "simulation_timeout"
     assert re.search(r"sim_[0-9a-f]{32}", late.value.detail)
 
