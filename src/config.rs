@@ -117,6 +117,24 @@ pub struct Config {
     #[arg(long, env = "QG_PROXY_MAX_UPLOAD_BYTES", default_value_t = 1 << 30)]
     pub proxy_max_upload_bytes: u64,
 
+    /// An async job's hold (a batch's, a video's) outlives its window by this long, in seconds,
+    /// so the job is settled from the provider's numbers before its hold would expire.
+    #[arg(long, env = "QG_JOB_MARGIN_SECONDS", default_value_t = 3600)]
+    pub job_margin_seconds: u64,
+
+    /// How long a video job may take, in seconds: its hold lives this long and the margin.
+    #[arg(long, env = "QG_JOB_VIDEO_WINDOW_SECONDS", default_value_t = 3600)]
+    pub job_video_window_seconds: u64,
+
+    /// The sweeper first polls an open job this long before its hold expires, in seconds, then
+    /// every third of it; a job still running at its hold's end is charged its hold.
+    #[arg(long, env = "QG_JOB_SWEEP_LEAD_SECONDS", default_value_t = 900)]
+    pub job_sweep_lead_seconds: u64,
+
+    /// How often the sweeper looks for jobs due a poll, in milliseconds.
+    #[arg(long, env = "QG_JOB_SWEEP_MS", default_value_t = 10_000)]
+    pub job_sweep_ms: u64,
+
     /// Members of a team decide on leased slices of its budget in their own slot, instead of a
     /// script at the team's slot for every call; the team's usage reads its slices (`leased`
     /// apart), and its ledger lists a member's calls just after them. `false` decides every
@@ -250,6 +268,12 @@ impl Config {
             max_body_bytes: self.proxy_max_body_bytes,
             max_upload_bytes: self.proxy_max_upload_bytes,
             hold_ttl_ms: self.hooks().proxy_hold_ttl_ms.max(1_000),
+            jobs: crate::proxy::JobSettings {
+                margin_ms: (self.job_margin_seconds as i64).saturating_mul(1_000),
+                video_window_ms: (self.job_video_window_seconds.max(1) as i64).saturating_mul(1_000),
+                lead_ms: (self.job_sweep_lead_seconds as i64).saturating_mul(1_000),
+                sweep_every: Duration::from_millis(self.job_sweep_ms.max(100)),
+            },
         }
     }
 
@@ -288,6 +312,10 @@ impl fmt::Debug for Config {
             .field("proxy_drain_seconds", &self.proxy_drain_seconds)
             .field("proxy_max_body_bytes", &self.proxy_max_body_bytes)
             .field("proxy_max_upload_bytes", &self.proxy_max_upload_bytes)
+            .field("job_margin_seconds", &self.job_margin_seconds)
+            .field("job_video_window_seconds", &self.job_video_window_seconds)
+            .field("job_sweep_lead_seconds", &self.job_sweep_lead_seconds)
+            .field("job_sweep_ms", &self.job_sweep_ms)
             .finish()
     }
 }

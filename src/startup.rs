@@ -114,6 +114,9 @@ impl Application {
             }
         };
         let state = web::Data::new(AppState::new(gateway));
+        if let Some(proxy) = &proxy {
+            crate::proxy::start_background(state.gateway.clone(), proxy.clone());
+        }
         let (sender, started) = oneshot::channel();
         let (refuse, refused) = oneshot::channel();
         tokio::spawn(start(state.clone(), config.root_token.clone(), sender, refuse));

@@ -34,7 +34,7 @@ local START_LEAD_MS = 5000
 -- in src/gateway/data/reservations.rs): no hold placed before a moment is open a day after it, so
 -- what such holds may still change (a late commit, until retention has pruned their records)
 -- is kept that long and the retention after it, and no longer (slices.lua's closed leases).
-local MAX_HOLD_LIFE_MS = 86400000
+local MAX_HOLD_LIFE_MS = 172800000
 
 -- The largest counter a double holds exactly (2^53 - 1 milli-units): a change that would pass
 -- it is refused whole rather than counted inexactly (a counter's or a balance's debt).

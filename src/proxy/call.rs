@@ -27,6 +27,14 @@ pub(crate) enum Operation {
     Translations,
     /// Text to audio (OpenAI's `audio/speech`).
     Speech,
+    /// A batch job (OpenAI's `batches`, Anthropic's `messages/batches`): held from submission
+    /// to its end (`jobs/`).
+    Batches,
+    /// A video job (`videos`), held likewise.
+    Videos,
+    /// A read, cancel or upload of a job's objects (a batch, its files, a video), served only
+    /// to the user who owns them (`jobs/`).
+    Job,
     /// Forwarded uncounted: model lists and Anthropic's token counting.
     Uncounted,
 }
@@ -44,8 +52,16 @@ impl Operation {
             Operation::Transcriptions => "transcriptions",
             Operation::Translations => "translations",
             Operation::Speech => "speech",
+            Operation::Batches => "batches",
+            Operation::Videos => "videos",
+            Operation::Job => "job",
             Operation::Uncounted => "uncounted",
         }
+    }
+
+    /// Whether it submits an async job, held from submission to its end (`jobs/`).
+    pub(crate) fn is_job(self) -> bool {
+        matches!(self, Operation::Batches | Operation::Videos)
     }
 
     /// Whether its output has a maximum the caller names (and a clamped hold lowers).
@@ -75,6 +91,11 @@ pub(crate) struct Call {
     pub max_field: Option<&'static str>,
     /// How the model's text is counted.
     pub counter: Counter,
+    /// What the hold's event carries beside the counts (a batch's `batch`, a video's `size`).
+    pub extra: Map<String, Value>,
+    /// A job's hold lives this long (its window and a margin after it); None: the proxy's hold
+    /// time, extended while the call runs.
+    pub ttl_ms: Option<i64>,
 }
 
 /// What a wire format read of an operation's body.
@@ -219,6 +240,8 @@ pub(crate) fn understand(
         choices: asked.choices.max(1),
         max_field: asked.max_field,
         counter: limits.counter,
+        extra: Map::new(),
+        ttl_ms: None,
     })
 }
 

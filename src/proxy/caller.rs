@@ -21,7 +21,7 @@ pub(crate) const FIT: &str = "x-quota-fit";
 pub(crate) const MIN_FIT: &str = "x-quota-min-fit";
 
 /// Metadata names the proxy writes itself; a caller's metadata may not use them.
-pub(crate) const RESERVED: [&str; 23] = [
+pub(crate) const RESERVED: [&str; 27] = [
     "model",
     "calls",
     "upstream",
@@ -37,6 +37,10 @@ pub(crate) const RESERVED: [&str; 23] = [
     "input_characters",
     "audio_input_tokens",
     "audio_output_tokens",
+    "video_seconds",
+    "batch",
+    "job_id",
+    "job_kind",
     "usage",
     "provider_status",
     "provider_request_id",

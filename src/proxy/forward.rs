@@ -37,10 +37,10 @@ fn forwarded(name: &HeaderName, upstream: &Upstream) -> bool {
         || upstream.forward_headers.iter().any(|h| h == name)
 }
 
-/// Sends the call upstream with the provider's credential; answers once its head arrived. An
-/// upload's first-byte timeout runs from its last byte, however long the caller takes to send
-/// it (each of its chunks within the idle timeout).
-pub(crate) async fn send(req: &HttpRequest, ctx: &Ctx, body: Body) -> Result<reqwest::Response, Failure> {
+/// The call as it goes upstream, but its body: the upstream's URL for the path and query (a
+/// caller's key in the query left out), the headers the allow-list lets through, and the
+/// provider's credential.
+pub(crate) fn request(req: &HttpRequest, ctx: &Ctx) -> Result<reqwest::RequestBuilder, Failure> {
     let upstream = ctx.upstream();
     let mut url = format!("{}/{}", upstream.base_url, ctx.target.path);
     let query = match ctx.wire().key_param() {
@@ -59,9 +59,17 @@ pub(crate) async fn send(req: &HttpRequest, ctx: &Ctx, body: Body) -> Result<req
             builder = builder.header(name.as_str(), value.as_bytes());
         }
     }
-    builder = ctx
+    Ok(ctx
         .wire()
-        .authorize(builder, upstream.credential.as_deref(), req.headers());
+        .authorize(builder, upstream.credential.as_deref(), req.headers()))
+}
+
+/// Sends the call upstream with the provider's credential; answers once its head arrived. An
+/// upload's first-byte timeout runs from its last byte, however long the caller takes to send
+/// it (each of its chunks within the idle timeout).
+pub(crate) async fn send(req: &HttpRequest, ctx: &Ctx, body: Body) -> Result<reqwest::Response, Failure> {
+    let upstream = ctx.upstream();
+    let mut builder = request(req, ctx)?;
     let upload = match body {
         Body::Whole(body) if body.is_empty() => None,
         Body::Whole(body) => {

@@ -5,12 +5,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
+use serde_json::Map;
 
 use super::call::Call;
 use super::context::Ctx;
 use super::settle::{self, Hold};
 use super::understand::Body;
-use super::{answer, retry, splice, understand, Proxy};
+use super::{answer, jobs, retry, splice, understand, Proxy};
 use crate::http::idempotency::idempotency;
 use crate::http::{ApiError, AppState};
 use crate::quota::decision::Reason;
@@ -48,6 +49,7 @@ pub(crate) async fn reserve(
         return Ok(Held::Answered(refused));
     }
     let input = understand::event(ctx, &call);
+    let ttl_ms = call.ttl_ms.unwrap_or(proxy.hold_ttl_ms);
     // A routed call's later attempts have keys of their own, so a repeat of the call replays
     // each attempt's hold and calls no provider twice.
     let idempotency = match &ctx.fallback {
@@ -62,7 +64,7 @@ pub(crate) async fn reserve(
     let decision = state
         .gateway
         .data()
-        .reserve(&ctx.caller.project, &input, proxy.hold_ttl_ms, idempotency.as_ref())
+        .reserve(&ctx.caller.project, &input, ttl_ms, idempotency.as_ref())
         .await?;
     if !decision.allowed {
         settle::count_call(
@@ -81,8 +83,16 @@ pub(crate) async fn reserve(
     if granted.repeat {
         // One call per key: a repeat made no hold of its own, and the provider is never asked
         // twice for one key's hold, whether its first call still runs (on this node or another)
-        // or has ended.
-        return Ok(Held::Answered(repeated(state, ctx, &granted.reservation_id).await?));
+        // or has ended. A job's repeat is answered the job its first call submitted, as the
+        // provider now tells it, so a stuck client's retry learns its job.
+        let answer = match call.operation.is_job() {
+            true => jobs::repeated(state, ctx, &granted.reservation_id, req).await?,
+            false => None,
+        };
+        return Ok(Held::Answered(match answer {
+            Some(answer) => answer,
+            None => repeated(state, ctx, &granted.reservation_id).await?,
+        }));
     }
     // A hold that clamped to what the user had left: the provider is asked for no more.
     let lowered = decision
@@ -97,10 +107,11 @@ pub(crate) async fn reserve(
         key_id: ctx.caller.key_id.clone(),
         upstream: ctx.upstream().name.clone(),
         operation: ctx.operation(),
-        ttl_ms: proxy.hold_ttl_ms,
+        ttl_ms,
         worst: call.worst,
         measured: call.measured,
         started: ctx.started,
+        labels: Map::new(),
     };
     let body = match body {
         Body::Whole(body) => Body::Whole(forwarded_body(ctx, &call, body, lowered)),

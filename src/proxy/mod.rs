@@ -10,7 +10,8 @@
 //! file routes makes an attempt of those phases per target until one serves it (`chain.rs`,
 //! the rules in `fallback.rs`). What differs between providers is their wire format's, one
 //! module each under `wire/`. The gateway's own answers are in the upstream's error shape
-//! (`answer.rs`). This file is the sequence and nothing else.
+//! (`answer.rs`). Async jobs (batches, videos) are held from submission to their end
+//! (`jobs/`). This file is the sequence and nothing else.
 
 mod answer;
 mod array;
@@ -24,6 +25,7 @@ mod fallback;
 mod forward;
 mod hold;
 mod identify;
+mod jobs;
 mod multipart;
 mod paths;
 mod read;
@@ -55,6 +57,7 @@ use self::upstreams::Upstreams;
 use crate::http::cors::{self, Expose};
 use crate::http::{ApiError, AppState};
 
+pub(crate) use self::jobs::JobSettings;
 pub(crate) use self::settle::HOLD_TTL_MS;
 
 /// What the proxy routes share.
@@ -65,6 +68,7 @@ pub(crate) struct Proxy {
     max_body_bytes: usize,
     max_upload_bytes: u64,
     hold_ttl_ms: i64,
+    jobs: JobSettings,
 }
 
 /// The node's proxy settings beside its upstreams.
@@ -78,6 +82,8 @@ pub struct ProxySettings {
     /// The largest upload streamed through.
     pub max_upload_bytes: u64,
     pub hold_ttl_ms: i64,
+    /// How async jobs are held and polled.
+    pub jobs: JobSettings,
 }
 
 impl Proxy {
@@ -92,8 +98,14 @@ impl Proxy {
             max_body_bytes: settings.max_body_bytes,
             max_upload_bytes: settings.max_upload_bytes,
             hold_ttl_ms: settings.hold_ttl_ms,
+            jobs: settings.jobs,
         }
     }
+}
+
+/// Starts what the proxy does in the background: polling open jobs.
+pub(crate) fn start_background(gateway: crate::gateway::Gateway, proxy: web::Data<Proxy>) {
+    jobs::start_sweeper(gateway, proxy);
 }
 
 /// Registers `/proxy/{upstream}/{path}` for every method.
@@ -145,6 +157,9 @@ async fn serve(
     mut ctx: Ctx,
 ) -> Result<HttpResponse, ApiError> {
     identify::allowed(&ctx)?;
+    if let Some((path, id)) = ctx.target.route.job.clone() {
+        return jobs::serve(req, payload, state, proxy, &ctx, (path, id.as_deref())).await;
+    }
     let body = understand::read_body(req, payload, proxy, &ctx).await?;
     // (A call's duration runs from its body read.)
     ctx.started = Instant::now();

@@ -233,12 +233,17 @@ pub(crate) fn reserved(reply: &mut HttpResponseBuilder, hold: &Hold) {
 
 /// A whole answer, at most `MAX_ANSWER_BYTES`, each read within `idle`.
 async fn whole(response: reqwest::Response, idle: Duration) -> Result<Bytes, ()> {
+    within(response, idle, MAX_ANSWER_BYTES).await
+}
+
+/// An answer's body read whole, each read within `idle`, at most `limit` bytes.
+pub(crate) async fn within(response: reqwest::Response, idle: Duration, limit: usize) -> Result<Bytes, ()> {
     let mut stream = response.bytes_stream();
     let mut body = BytesMut::new();
     loop {
         match tokio::time::timeout(idle, stream.next()).await {
             Ok(None) => return Ok(body.freeze()),
-            Ok(Some(Ok(chunk))) if body.len() + chunk.len() <= MAX_ANSWER_BYTES => body.extend_from_slice(&chunk),
+            Ok(Some(Ok(chunk))) if body.len() + chunk.len() <= limit => body.extend_from_slice(&chunk),
             _ => return Err(()),
         }
     }

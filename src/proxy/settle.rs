@@ -60,6 +60,8 @@ pub(crate) struct Hold {
     /// audio's header states): counted where the provider reports none.
     pub measured: Usage,
     pub started: Instant,
+    /// What the commit's entry carries beside the counts (a job's id and kind).
+    pub labels: Map<String, Value>,
 }
 
 /// What the provider said, for the record.
@@ -70,6 +72,14 @@ pub(crate) struct Answered {
 }
 
 impl Answered {
+    /// No answer to speak of (a job's hold charged without one).
+    pub(crate) fn nothing() -> Answered {
+        Answered {
+            status: None,
+            request_id: None,
+        }
+    }
+
     /// Takes the id the answer's body names when no header named one (Gemini's `responseId`);
     /// a header's id, or the first body's, is kept.
     pub(crate) fn identify(&mut self, id: Option<&str>) {
@@ -100,6 +110,7 @@ impl Hold {
             "duration_ms".into(),
             Value::from(self.started.elapsed().as_millis() as u64),
         );
+        metadata.extend(self.labels.clone());
         let quantity = Milli::from_units(counts.quantity(self.operation));
         let commit = Pending {
             quantity,

@@ -57,13 +57,20 @@ pub(crate) async fn read_body(
 /// Reads the caller's body, at most `limit` bytes: a body declared as anything but JSON is 415
 /// (the API's rule), one compressed in a way the gateway does not read is 400 naming
 /// `Content-Encoding`, and a declared length past the limit is refused before any byte is read.
-pub(crate) async fn body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn body(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
     let headers = req.headers();
     if let Some(declared) = headers.get(actix_web::http::header::CONTENT_TYPE) {
         if !crate::http::body::is_json(declared.to_str().unwrap_or("")) {
             return Err(ApiError::UnsupportedMediaType);
         }
     }
+    bytes(req, payload, limit).await
+}
+
+/// Reads the caller's body as it came, whatever its type, at most `limit` bytes (a compressed
+/// one is refused as `body` says).
+pub(crate) async fn bytes(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let headers = req.headers();
     plain(req)?;
     let too_large = || ApiError::invalid("body", format!("is larger than this gateway forwards ({limit} bytes)"));
     let declared = headers
@@ -196,10 +203,15 @@ pub(crate) fn event(ctx: &Ctx, call: &Call) -> EventInput {
         }
     }
     call.worst.write(&mut metadata);
+    metadata.extend(call.extra.clone());
     let quantity = call.worst.quantity(call.operation);
     let mut fit = caller.fit;
     if call.operation.has_maximum() && call.max_field.is_none() && fit.clamp.is_none() {
         fit.clamp = Some(true);
+    }
+    // A job runs whole once submitted: its hold is never cut to what is left.
+    if call.operation.is_job() {
+        fit.clamp = Some(false);
     }
     EventInput {
         user: caller.user.clone(),

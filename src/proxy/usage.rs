@@ -23,13 +23,15 @@ pub(crate) struct Usage {
     pub input_characters: Option<u64>,
     pub audio_input_tokens: Option<u64>,
     pub audio_output_tokens: Option<u64>,
+    /// A generated video's length, whole seconds.
+    pub video_seconds: Option<u64>,
     /// The provider's own cost of the call in nano-dollars (OpenRouter's `usage.cost`), which
     /// a group priced by the provider commits at (metadata `cost`, in dollars).
     pub cost_nano: Option<u64>,
 }
 
 /// The metadata names of the counts, in `Usage`'s order.
-pub(crate) const NAMES: [&str; 10] = [
+pub(crate) const NAMES: [&str; COUNTS] = [
     "input_tokens",
     "output_tokens",
     "cached_input_tokens",
@@ -40,22 +42,28 @@ pub(crate) const NAMES: [&str; 10] = [
     "input_characters",
     "audio_input_tokens",
     "audio_output_tokens",
+    "video_seconds",
 ];
 
+/// How many counts a usage has.
+const COUNTS: usize = 11;
+
 /// Which of the counts (by their place in `NAMES`) an operation's bill has: text calls the
-/// tokens and images, a transcription its seconds and tokens, speech its characters and tokens.
-fn billed(operation: Operation) -> [bool; 10] {
+/// tokens and images, a transcription its seconds and tokens, speech its characters and
+/// tokens, a video its seconds.
+fn billed(operation: Operation) -> [bool; COUNTS] {
     match operation {
         Operation::Transcriptions | Operation::Translations => {
-            [true, true, false, false, false, false, true, false, true, false]
+            [true, true, false, false, false, false, true, false, true, false, false]
         }
-        Operation::Speech => [true, true, false, false, false, false, false, true, false, true],
-        _ => [true, true, true, true, true, true, false, false, false, false],
+        Operation::Speech => [true, true, false, false, false, false, false, true, false, true, false],
+        Operation::Videos => [false, false, false, false, false, false, false, false, false, false, true],
+        _ => [true, true, true, true, true, true, false, false, false, false, false],
     }
 }
 
 impl Usage {
-    fn counts(&self) -> [Option<u64>; 10] {
+    fn counts(&self) -> [Option<u64>; COUNTS] {
         [
             self.input_tokens,
             self.output_tokens,
@@ -67,10 +75,11 @@ impl Usage {
             self.input_characters,
             self.audio_input_tokens,
             self.audio_output_tokens,
+            self.video_seconds,
         ]
     }
 
-    fn from_counts(c: [Option<u64>; 10], cost_nano: Option<u64>) -> Usage {
+    fn from_counts(c: [Option<u64>; COUNTS], cost_nano: Option<u64>) -> Usage {
         Usage {
             input_tokens: c[0],
             output_tokens: c[1],
@@ -82,6 +91,7 @@ impl Usage {
             input_characters: c[7],
             audio_input_tokens: c[8],
             audio_output_tokens: c[9],
+            video_seconds: c[10],
             cost_nano,
         }
     }
@@ -92,6 +102,7 @@ impl Usage {
         (self.input_tokens.is_some() && self.output_tokens.is_some())
             || self.images.is_some()
             || self.audio_seconds.is_some()
+            || self.video_seconds.is_some()
     }
 
     /// Every count, each one missing taken from `hold`.
@@ -126,13 +137,14 @@ impl Usage {
         self.zeros(operation)
     }
 
-    /// The call's quantity: images for an image call, seconds for a transcription, characters
-    /// for speech, tokens in and out for any other.
+    /// The call's quantity: images for an image call, seconds for a transcription or a video,
+    /// characters for speech, tokens in and out for any other.
     pub(crate) fn quantity(&self, operation: Operation) -> u64 {
         match operation {
             Operation::Images => self.images.unwrap_or(0),
             Operation::Transcriptions | Operation::Translations => self.audio_seconds.unwrap_or(0),
             Operation::Speech => self.input_characters.unwrap_or(0),
+            Operation::Videos => self.video_seconds.unwrap_or(0),
             _ => self
                 .input_tokens
                 .unwrap_or(0)
@@ -154,6 +166,30 @@ impl Usage {
                 metadata.insert("cost".into(), cost);
             }
         }
+    }
+
+    /// The counts `metadata` names (as `write` wrote them); a cost is not read back.
+    pub(crate) fn read(metadata: &Map<String, Value>) -> Usage {
+        Usage::from_counts(
+            std::array::from_fn(|i| metadata.get(NAMES[i]).and_then(Value::as_u64)),
+            None,
+        )
+    }
+
+    /// Two usages summed count by count: a count either has is present.
+    pub(crate) fn plus(&self, other: &Usage) -> Usage {
+        let (mine, theirs) = (self.counts(), other.counts());
+        let cost = match (self.cost_nano, other.cost_nano) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+        };
+        Usage::from_counts(
+            std::array::from_fn(|i| match (mine[i], theirs[i]) {
+                (None, None) => None,
+                (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+            }),
+            cost,
+        )
     }
 
     /// Takes every count `other` has (a later, cumulative report wins).

@@ -194,6 +194,18 @@ impl Layout {
         self.project(project, "fallbacks")
     }
 
+    /// The door's async jobs and uploaded files (`store/jobs.rs`): a job's record, a file's,
+    /// the job a reservation holds for, a user's open jobs, and the lease of the node settling
+    /// a job; `rest` names which (`job:<upstream>/<id>`, ...).
+    pub fn jobs(&self, project: &str, rest: &str) -> String {
+        self.project(project, rest)
+    }
+
+    /// Every project's open jobs by when the sweeper polls them next: `<project>\n<upstream>/<id>`.
+    pub fn jobs_due(&self) -> String {
+        format!("{}:{{jobs}}:due", self.prefix)
+    }
+
     /// The lease that one parent change at a time holds across its check and its write
     /// (`store::locks`).
     pub fn parents_lock(&self, project: &str) -> String {

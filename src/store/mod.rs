@@ -16,6 +16,7 @@ mod deployment;
 mod failure;
 mod health;
 mod install;
+mod jobs;
 pub mod layout;
 mod ledger;
 mod ledger_index;

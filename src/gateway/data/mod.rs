@@ -17,6 +17,7 @@ mod changed;
 mod closed_actions;
 mod credits;
 mod idempotency;
+mod jobs;
 mod ledger;
 mod levels;
 pub mod outputs;

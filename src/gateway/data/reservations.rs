@@ -9,8 +9,9 @@ use crate::gateway::GatewayError;
 use crate::quota::{Reservation, ReservationId, ReservationState, UserId};
 use crate::store::Extended;
 
-/// A reservation lives at most this long after its creation, however often it is extended.
-pub const MAX_LIFETIME_MS: i64 = 24 * 3_600_000;
+/// A reservation lives at most this long after its creation, however often it is extended: two
+/// days, so the hold of an async job (a batch's day and a margin) lives as long as the job.
+pub const MAX_LIFETIME_MS: i64 = 48 * 3_600_000;
 
 /// How an extend went: as `extend.lua` answered it.
 #[derive(Debug, Clone, PartialEq, Eq)]

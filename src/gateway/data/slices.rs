@@ -39,7 +39,7 @@ impl Default for LeaseSettings {
 }
 
 /// How long a lease outlives its slice at its ancestor: the longest a hold on it may live (a
-/// reservation is extended at most a day after it was made), and a minute for the statement.
+/// reservation is extended at most two days after it was made), and a minute for the statement.
 const BACKSTOP_MS: i64 = MAX_LIFETIME_MS + 60_000;
 
 /// A slice is at least this many times the call that asked for it, so a take and its settling

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{count, counted, texts, Counted, Event, Final, Free, Wire};
+use super::{count, counted, jobs, texts, Counted, Event, Final, Free, Wire};
 use crate::proxy::call::{positive, Asked, BodyError, Limits, Operation};
 use crate::proxy::tokens::{self, Counter};
 use crate::proxy::usage::Usage;
@@ -26,6 +26,10 @@ impl Wire for Anthropic {
             ("GET", "v1/models/*"),
             ("POST", "v1/messages/count_tokens"),
         ]
+    }
+
+    fn jobs(&self) -> &'static [jobs::Entry] {
+        jobs::ANTHROPIC
     }
 
     fn counter(&self, model: &str) -> Counter {

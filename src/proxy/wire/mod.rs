@@ -11,6 +11,8 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::call::{wrong, Asked, BodyError, Call, Limits, Operation};
+use super::jobs::{self, JobPath};
+use crate::quota::JobKind;
 use super::paths;
 use super::tokens::Counter;
 use super::upload::Audio;
@@ -26,6 +28,8 @@ pub(crate) struct Route {
     pub stream: Option<bool>,
     /// The body is a multipart upload, streamed through (`upload.rs`), not JSON read whole.
     pub upload: bool,
+    /// A path of async jobs (`jobs/`): what it does, and the id of the object it names.
+    pub job: Option<(JobPath, Option<String>)>,
 }
 
 impl From<Operation> for Route {
@@ -35,6 +39,7 @@ impl From<Operation> for Route {
             model: None,
             stream: None,
             upload: false,
+            job: None,
         }
     }
 }
@@ -76,6 +81,20 @@ const fn upload(method: &'static str, path: &'static str, operation: Operation) 
 /// path; None for anything else, which is never forwarded.
 pub(crate) fn route(wire: &dyn Wire, passthrough: &[(String, String)], method: &str, path: &str) -> Option<Route> {
     let path = path.trim_end_matches('/');
+    for (m, pattern, job) in wire.jobs().iter().filter(|(m, ..)| *m == method) {
+        if let Some(stars) = paths::matches(pattern, path) {
+            let _ = m;
+            let operation = match job {
+                JobPath::Submit(JobKind::Video) => Operation::Videos,
+                JobPath::Submit(_) => Operation::Batches,
+                _ => Operation::Job,
+            };
+            return Some(Route {
+                job: Some((*job, stars.first().map(|id| id.to_string()))),
+                ..operation.into()
+            });
+        }
+    }
     for c in wire.counted().iter().filter(|c| c.method == method) {
         if let Some(stars) = paths::matches(c.path, path) {
             return Some(Route {
@@ -83,6 +102,7 @@ pub(crate) fn route(wire: &dyn Wire, passthrough: &[(String, String)], method: &
                 model: stars.first().map(|m| m.to_string()),
                 stream: c.stream,
                 upload: c.upload,
+                job: None,
             });
         }
     }
@@ -123,6 +143,11 @@ pub(crate) trait Wire: Sync {
 
     /// The paths it passes free by default (model lists, token counting).
     fn free(&self) -> &'static [Free];
+
+    /// The paths of its async jobs (`jobs/paths.rs`): none unless it has them.
+    fn jobs(&self) -> &'static [jobs::Entry] {
+        &[]
+    }
 
     /// How a model's text is counted, for holds and for streams left before their usage.
     fn counter(&self, model: &str) -> Counter;
@@ -283,6 +308,7 @@ mod tests {
                 model: Some("gemini-2.5-flash".into()),
                 stream: Some(true),
                 upload: false,
+                job: None,
             })
         );
         assert_eq!(

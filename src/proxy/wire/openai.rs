@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
-use super::{count, counted, texts, upload, Counted, Event, Free, Wire};
+use super::{count, counted, jobs, texts, upload, Counted, Event, Free, Wire};
 use crate::proxy::call::{positive, required, wrong, Asked, BodyError, Call, Limits, Operation};
 use crate::proxy::splice;
 use crate::proxy::tokens::{self, Counter, IMAGE_TOKENS};
@@ -41,6 +41,10 @@ impl Wire for OpenAi {
 
     fn free(&self) -> &'static [Free] {
         &[("GET", "v1/models"), ("GET", "v1/models/*")]
+    }
+
+    fn jobs(&self) -> &'static [jobs::Entry] {
+        jobs::OPENAI
     }
 
     fn counter(&self, model: &str) -> Counter {
@@ -109,6 +113,9 @@ impl Wire for OpenAi {
             | Operation::Generate
             | Operation::Transcriptions
             | Operation::Translations
+            | Operation::Batches
+            | Operation::Videos
+            | Operation::Job
             | Operation::Uncounted => {}
         }
         Ok(asked)
@@ -247,9 +254,13 @@ impl Wire for OpenAi {
                     last: done,
                 }
             }
-            Operation::Embeddings | Operation::Messages | Operation::Generate | Operation::Uncounted => {
-                Event::default()
-            }
+            Operation::Embeddings
+            | Operation::Messages
+            | Operation::Generate
+            | Operation::Batches
+            | Operation::Videos
+            | Operation::Job
+            | Operation::Uncounted => Event::default(),
         }
     }
 

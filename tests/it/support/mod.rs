@@ -75,6 +75,10 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         proxy_drain_seconds: 120,
         proxy_max_body_bytes: 32 << 20,
         proxy_max_upload_bytes: 1 << 30,
+        job_margin_seconds: 3600,
+        job_video_window_seconds: 3600,
+        job_sweep_lead_seconds: 900,
+        job_sweep_ms: 10_000,
         test: quota_gateway::config::TestHooks::default(),
     }
 }

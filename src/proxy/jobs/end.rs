@@ -1,0 +1,294 @@
+//! A job's end: whichever node first sees a job ended (a caller's read of it, or the sweeper's
+//! poll) takes a short lease on settling it, reads its bill (the job object's usage, else the
+//! per-request usage in its output file or results, read line by line as they stream), commits
+//! that on the job's hold and releases the rest. The hold's commit happens once however many
+//! nodes try it (a reservation ends once); the lease only spares the others the reading.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+use super::super::call::Operation;
+use super::super::settle::{Answered, Hold};
+use super::super::upstreams::Upstream;
+use super::super::usage::Usage;
+use super::super::wire::{self, Wire};
+use super::form::Lines;
+use super::shapes::{self, Bill, Seen};
+use crate::gateway::{Gateway, GatewayError};
+use crate::secrets::id_bytes;
+use crate::quota::{job_key, FileRecord, JobEnd, JobKind, JobRecord, ReservationId};
+
+/// How long one node has to settle a job before another may.
+const CLAIM_MS: u64 = 60_000;
+/// A line of a results file, at most.
+const MAX_RESULT_LINE: usize = 16 << 20;
+
+/// Why a job could not be settled now (the sweeper tries again).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum JobError {
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    /// The provider did not answer what the settlement reads.
+    #[error("{0}")]
+    Upstream(String),
+}
+
+/// Who saw the job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum By {
+    Read,
+    Sweep,
+}
+
+impl By {
+    fn as_str(self) -> &'static str {
+        match self {
+            By::Read => "read",
+            By::Sweep => "sweep",
+        }
+    }
+}
+
+/// A job the gateway keeps, and where it runs.
+pub(crate) struct Job<'a> {
+    pub gateway: &'a Gateway,
+    pub upstream: &'a Upstream,
+    pub project: &'a str,
+    pub record: JobRecord,
+}
+
+impl Job<'_> {
+    fn wire(&self) -> &'static dyn Wire {
+        wire::of(self.upstream.kind)
+    }
+
+    /// What a read of the job's object saw: the files it names become its owner's, and an
+    /// ended job is settled. Answers whether it has ended (by this sight or before).
+    pub(crate) async fn saw(&mut self, object: &Value, by: By) -> Result<bool, JobError> {
+        let data = self.gateway.data();
+        let new: Vec<String> = shapes::files(self.record.kind, object)
+            .into_iter()
+            .filter(|f| !self.record.files.contains(f))
+            .collect();
+        for file in &new {
+            let record = FileRecord {
+                user: self.record.user.clone(),
+                purpose: "batch_output".into(),
+                batch: None,
+                job: Some(self.record.id.clone()),
+            };
+            data.put_job_file(self.project, &job_key(&self.upstream.name, file), &record)
+                .await?;
+            self.record.files.push(file.clone());
+        }
+        if self.record.ended.is_some() {
+            return Ok(true);
+        }
+        if !new.is_empty() {
+            data.update_job(self.project, &self.record).await?;
+        }
+        let wire = self.wire();
+        match shapes::seen(self.record.kind, object, |o| wire.usage_of_answer(Operation::Chat, o)) {
+            Seen::Open => Ok(false),
+            Seen::Ended { status, bill } => {
+                self.settle(&status, bill, by).await?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Settles the job's hold once: its bill committed, or released when it cost nothing.
+    async fn settle(&mut self, status: &str, bill: Bill, by: By) -> Result<(), JobError> {
+        let data = self.gateway.data();
+        let key = self.record.key();
+        let node = format!("{:x}", rand_id());
+        if !data.lease_job(self.project, "jobclaim", &key, &node, CLAIM_MS).await? {
+            return Ok(());
+        }
+        // Another node may have settled it since this one read its record.
+        if let Some(now) = data.job(self.project, &key).await? {
+            if now.ended.is_some() {
+                self.record = now;
+                return Ok(());
+            }
+        }
+        let usage = match bill {
+            Bill::Reported(usage) => Some(usage),
+            Bill::Nothing => None,
+            Bill::OutputFile(file) => Some(self.sum(&format!("v1/files/{file}/content")).await?),
+            Bill::Results => Some(
+                self.sum(&format!("v1/messages/batches/{}/results", self.record.id))
+                    .await?,
+            ),
+        };
+        let hold = self.hold()?;
+        let outcome = match usage {
+            Some(usage) => {
+                let estimated = !usage.reported();
+                hold.commit(usage, self.answered(status)).await;
+                if estimated {
+                    "estimated"
+                } else {
+                    "committed"
+                }
+            }
+            None => {
+                hold.release().await;
+                "released"
+            }
+        };
+        self.end(outcome, status, by).await
+    }
+
+    /// Commits the hold of a job that outlived its window as `estimated` (the provider may
+    /// bill it whenever it ends).
+    pub(crate) async fn give_up(&mut self, status: &str) -> Result<(), JobError> {
+        let data = self.gateway.data();
+        let node = format!("{:x}", rand_id());
+        if !data.lease_job(self.project, "jobclaim", &self.record.key(), &node, CLAIM_MS).await? {
+            return Ok(());
+        }
+        self.hold()?.commit(Usage::default(), self.answered(status)).await;
+        self.end("estimated", status, By::Sweep).await
+    }
+
+    async fn end(&mut self, outcome: &str, status: &str, by: By) -> Result<(), JobError> {
+        let data = self.gateway.data();
+        self.record.ended = Some(JobEnd {
+            outcome: outcome.to_string(),
+            status: status.to_string(),
+            at_ms: data.now_ms(),
+        });
+        data.update_job(self.project, &self.record).await?;
+        self.gateway.node().metrics().count(
+            "qg_proxy_jobs_settled_total",
+            &[
+                ("upstream", &self.upstream.name),
+                ("kind", self.record.kind.as_str()),
+                ("outcome", outcome),
+                ("by", by.as_str()),
+            ],
+        );
+        Ok(())
+    }
+
+    fn answered(&self, status: &str) -> Answered {
+        let _ = status;
+        Answered {
+            status: None,
+            request_id: Some(self.record.id.clone()),
+        }
+    }
+
+    /// The job's hold, as a commit takes it.
+    fn hold(&self) -> Result<Hold, JobError> {
+        let id = ReservationId::parse_reservation(&self.record.reservation)
+            .ok_or_else(|| JobError::Upstream(format!("job {} names no reservation", self.record.id)))?;
+        let mut labels = Map::new();
+        labels.insert("job_id".into(), Value::from(self.record.id.clone()));
+        labels.insert("job_kind".into(), Value::from(self.record.kind.as_str()));
+        Ok(Hold {
+            gateway: self.gateway.clone(),
+            metrics: self.gateway.node().metrics().clone(),
+            project: self.project.to_string(),
+            id,
+            key_id: self.record.key_id.clone(),
+            upstream: self.upstream.name.clone(),
+            operation: operation(self.record.kind),
+            ttl_ms: 0,
+            worst: Usage::read(&self.record.held),
+            measured: Usage::default(),
+            started: Instant::now(),
+            labels,
+        })
+    }
+
+    /// The sum of the usage each line of a results file reports, read as it streams.
+    async fn sum(&self, path: &str) -> Result<Usage, JobError> {
+        let response = get(self.upstream, path)
+            .await
+            .map_err(|e| JobError::Upstream(format!("reading {path}: {e}")))?;
+        let wire = self.wire();
+        let mut total = shapes::zero();
+        let mut lines = Lines::new(MAX_RESULT_LINE);
+        let mut stream = response.bytes_stream();
+        let idle = self.upstream.timeouts.idle;
+        loop {
+            let chunk = match tokio::time::timeout(idle, stream.next()).await {
+                Ok(None) => break,
+                Ok(Some(Ok(chunk))) => chunk,
+                _ => return Err(JobError::Upstream(format!("reading {path}: the download broke off"))),
+            };
+            total = add_lines(wire, total, |each| lines.feed(&chunk, each));
+        }
+        Ok(add_lines(wire, total, |each| lines.finish(each)))
+    }
+}
+
+/// `total` and the usage of each line `read` hands on.
+fn add_lines(wire: &dyn Wire, mut total: Usage, read: impl FnOnce(&mut dyn FnMut(u64, &[u8]))) -> Usage {
+    read(&mut |_, line| {
+        if let Some(answer) = serde_json::from_slice::<Value>(line).ok().as_ref().and_then(answer_of) {
+            let usage = wire.usage_of_answer(Operation::Chat, answer).zeros(Operation::Batches);
+            total = total.plus(&usage);
+        }
+    });
+    total
+}
+
+/// A results line's answer: OpenAI's `response.body` (a 200's), Anthropic's succeeded
+/// `result.message`.
+fn answer_of(line: &Value) -> Option<&Value> {
+    if let Some(response) = line.get("response").filter(|r| r.is_object()) {
+        return (response.get("status_code").and_then(Value::as_u64) == Some(200))
+            .then(|| response.get("body"))
+            .flatten();
+    }
+    let result = line.get("result")?;
+    (result.get("type").and_then(Value::as_str) == Some("succeeded"))
+        .then(|| result.get("message"))
+        .flatten()
+}
+
+/// The operation a job's hold was made for.
+pub(crate) fn operation(kind: JobKind) -> Operation {
+    match kind {
+        JobKind::Video => Operation::Videos,
+        _ => Operation::Batches,
+    }
+}
+
+/// A GET of `path` on the upstream with its credential (the sweeper's, and a settlement's).
+pub(crate) async fn get(upstream: &Upstream, path: &str) -> Result<reqwest::Response, String> {
+    let url = format!("{}/{}", upstream.base_url, path);
+    let request = upstream.client.get(url);
+    let request = wire::of(upstream.kind).authorize(
+        request,
+        upstream.credential.as_deref(),
+        &actix_web::http::header::HeaderMap::new(),
+    );
+    let response = tokio::time::timeout(upstream.timeouts.first_byte, request.send())
+        .await
+        .map_err(|_| "no answer in time".to_string())?
+        .map_err(|e| e.to_string())?;
+    match response.status().is_success() {
+        true => Ok(response),
+        false => Err(format!("the provider answered {}", response.status())),
+    }
+}
+
+/// A GET of a job object: its JSON.
+pub(crate) async fn read_object(upstream: &Upstream, path: &str) -> Result<Value, String> {
+    let response = get(upstream, path).await?;
+    let body = tokio::time::timeout(Duration::from_secs(30), response.bytes())
+        .await
+        .map_err(|_| "the answer did not end in time".to_string())?
+        .map_err(|e| e.to_string())?;
+    serde_json::from_slice(&body).map_err(|_| "the answer is not JSON".to_string())
+}
+
+pub(crate) fn rand_id() -> u64 {
+    u64::from_le_bytes(id_bytes::<8>())
+}

@@ -1,0 +1,83 @@
+//! Async jobs through the door: batches (OpenAI's, with their input files; Anthropic's message
+//! batches) and videos, billed when they finish, hours after they were submitted. A job is held
+//! at its worst case from its submission (`submit.rs`) for its window and a margin, keyed by
+//! the provider's id of it and recorded with the user who owns it; its objects are served only
+//! to that user (`owned.rs`); and it is settled from the provider's own numbers, once, by the
+//! first node that sees it ended, on a caller's read or the sweeper's poll (`end.rs`,
+//! `sweep.rs`). A batch input file's lines are priced as it streams through (`upload.rs`).
+//! A `concurrent` group counts a job's hold while it is open: jobs in flight are a plan's limit.
+
+mod end;
+mod form;
+mod owned;
+mod paths;
+mod shapes;
+mod submit;
+mod sweep;
+mod upload;
+
+use std::time::Duration;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::context::Ctx;
+use super::Proxy;
+use crate::gateway::Gateway;
+use crate::http::{ApiError, AppState};
+use crate::quota::JobRecord;
+
+pub(crate) use owned::repeated;
+pub(crate) use paths::{Entry, JobPath, ANTHROPIC, OPENAI};
+
+/// How the node holds and polls jobs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JobSettings {
+    /// A job's hold outlives its window by this long (ms).
+    pub margin_ms: i64,
+    /// The window of a video job (ms): it is expected to end within it.
+    pub video_window_ms: i64,
+    /// The sweeper first polls a job this long before its hold expires (ms), then every third
+    /// of it.
+    pub lead_ms: i64,
+    /// How often the sweeper looks for jobs due.
+    pub sweep_every: Duration,
+}
+
+impl JobSettings {
+    /// A job's hold time for a window of `window_ms`.
+    pub(crate) fn ttl(&self, window_ms: i64) -> i64 {
+        window_ms.saturating_add(self.margin_ms)
+    }
+
+    /// When the sweeper polls a new job first.
+    pub(crate) fn first_poll(&self, job: &JobRecord) -> i64 {
+        (job.ends_ms - self.lead_ms).max(job.created_ms)
+    }
+
+    /// How long after a poll the next is.
+    pub(crate) fn repoll_ms(&self) -> i64 {
+        (self.lead_ms / 3).max(500)
+    }
+}
+
+/// Serves a path of async jobs: a submission, a file's upload, or an owned object's read.
+pub(crate) async fn serve(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    proxy: &Proxy,
+    ctx: &Ctx,
+    (path, id): (JobPath, Option<&str>),
+) -> Result<HttpResponse, ApiError> {
+    match (path, id) {
+        (JobPath::Submit(kind), _) => submit::submit(req, payload, state, proxy, ctx, kind).await,
+        (JobPath::UploadFile, _) => upload::upload(req, payload, state, proxy, ctx).await,
+        (JobPath::Owned(object, action), Some(id)) => owned::serve(req, payload, state, ctx, (object, action, id)).await,
+        (JobPath::Owned(..), None) => Err(ApiError::invalid("path", "names no object")),
+    }
+}
+
+/// Starts the node's job sweeper.
+pub(crate) fn start_sweeper(gateway: Gateway, proxy: web::Data<Proxy>) {
+    sweep::start(gateway, proxy);
+}

@@ -1,0 +1,143 @@
+//! Reads of a job's objects (the job, its cancel, its files, a video's content, a message
+//! batch's results), served only to the user who owns them: a job or file the gateway did not
+//! record for the caller's project and user is answered 404 in the provider's shape, exactly
+//! as one that does not exist, so ids cannot be probed. A read that finds its job ended
+//! settles it (`end.rs`). Downloads stream through as they come.
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use super::super::context::Ctx;
+use super::super::understand::{self, Body};
+use super::super::{answer, forward, read};
+use super::end::{self, By, Job};
+use super::paths::{self, Action, Object};
+use super::submit::MAX_OBJECT_BYTES;
+use crate::http::{ApiError, AppState};
+use crate::quota::{job_key, JobKind, JobRecord, ReservationId};
+
+/// A cancel's body, at most.
+const MAX_CANCEL_BYTES: usize = 64 << 10;
+
+/// Serves `action` on the owned object `id` the path names.
+pub(crate) async fn serve(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    ctx: &Ctx,
+    (object, action, id): (Object, Action, &str),
+) -> Result<HttpResponse, ApiError> {
+    let data = state.gateway.data();
+    let (project, user) = (&ctx.caller.project, ctx.caller.user.as_str());
+    let key = job_key(&ctx.upstream().name, id);
+    let job = match object {
+        Object::Job(kind) => match data.job(project, &key).await? {
+            Some(record) if record.user == user && record.kind == kind => Some(record),
+            _ => return Ok(not_found(ctx, object, id)),
+        },
+        Object::File => match data.job_file(project, &key).await? {
+            Some(file) if file.user == user => None,
+            _ => return Ok(not_found(ctx, object, id)),
+        },
+    };
+    let body = match req.method() == Method::POST {
+        true => understand::bytes(req, payload, MAX_CANCEL_BYTES).await?,
+        false => Bytes::new(),
+    };
+    let response = match forward::send(req, ctx, Body::Whole(body)).await {
+        Ok(response) => response,
+        Err(failure) => return Ok(failure.answer(ctx)),
+    };
+    match job {
+        Some(record) if response.status().is_success() && matches!(action, Action::Read | Action::Cancel) => {
+            let mut reply = read::head(&response);
+            let Ok(bytes) = read::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await else {
+                return Ok(reply.finish());
+            };
+            let Ok(mut object) = serde_json::from_slice::<Value>(&bytes) else {
+                return Ok(reply.body(bytes));
+            };
+            saw(state, ctx, req, record, &mut object).await;
+            Ok(reply.body(object.to_string()))
+        }
+        _ => {
+            // A file's bytes, a video, a batch's results: as they come, never whole.
+            let mut reply = read::head(&response);
+            let stream = response
+                .bytes_stream()
+                .map(|chunk| chunk.map_err(actix_web::error::ErrorBadGateway));
+            Ok(reply.streaming(stream))
+        }
+    }
+}
+
+/// What a caller's read found of its job: settled if it ended, and a message batch's results
+/// named at the gateway, where its owner may read them.
+async fn saw(state: &AppState, ctx: &Ctx, req: &HttpRequest, record: JobRecord, object: &mut Value) {
+    let kind = record.kind;
+    let mut job = Job {
+        gateway: &state.gateway,
+        upstream: ctx.upstream(),
+        project: &ctx.caller.project,
+        record,
+    };
+    if let Err(err) = job.saw(object, By::Read).await {
+        tracing::warn!(%err, job = job.record.id, "proxy: a job seen ended could not be settled now; the sweeper will");
+    }
+    if kind == JobKind::MessageBatch {
+        if let Some(url) = object.get_mut("results_url").filter(|u| u.is_string()) {
+            let info = req.connection_info();
+            *url = Value::String(format!(
+                "{}://{}/proxy/{}/v1/messages/batches/{}/results",
+                info.scheme(),
+                info.host(),
+                ctx.upstream().name,
+                job.record.id
+            ));
+        }
+    }
+}
+
+/// A repeat of a job's submission (its Idempotency-Key's): the job its first call submitted,
+/// as the provider tells it now. None when the first call recorded no job (it still runs, or
+/// the provider refused it): the repeat is answered as any call's.
+pub(crate) async fn repeated(
+    state: &AppState,
+    ctx: &Ctx,
+    reservation: &ReservationId,
+    req: &HttpRequest,
+) -> Result<Option<HttpResponse>, ApiError> {
+    let data = state.gateway.data();
+    let project = &ctx.caller.project;
+    let Some(key) = data.job_of_hold(project, reservation.as_str()).await? else {
+        return Ok(None);
+    };
+    let Some(record) = data.job(project, &key).await? else {
+        return Ok(None);
+    };
+    let path = paths::read_path(record.kind, &record.id);
+    let Ok(mut object) = end::read_object(ctx.upstream(), &path).await else {
+        return Ok(None);
+    };
+    saw(state, ctx, req, record, &mut object).await;
+    Ok(Some(
+        HttpResponse::Ok()
+            .insert_header((read::RESERVATION, reservation.as_str()))
+            .content_type("application/json")
+            .body(object.to_string()),
+    ))
+}
+
+/// The provider's own 404 for an object that is not the caller's.
+fn not_found(ctx: &Ctx, object: Object, id: &str) -> HttpResponse {
+    let what = match object {
+        Object::File => "file",
+        Object::Job(JobKind::Video) => "video",
+        Object::Job(_) => "batch",
+    };
+    let message = format!("No {what} found with id '{id}'.");
+    answer::error(ctx.wire(), StatusCode::NOT_FOUND, "not_found", &message, None)
+}

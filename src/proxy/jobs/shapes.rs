@@ -1,0 +1,161 @@
+//! What a provider's job object says, kind by kind: its id, whether it ended and how, where its
+//! usage is, and the files it made. OpenAI's batch (`status`; `usage`, else its output file's
+//! lines), Anthropic's message batch (`processing_status`; its results' lines) and OpenAI's
+//! video (`status`; its `seconds`).
+
+use serde_json::Value;
+
+use super::super::usage::Usage;
+use crate::quota::JobKind;
+
+/// Where an ended job's usage is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Bill {
+    /// The job object says it.
+    Reported(Usage),
+    /// The sum of the per-request usage in a file of results (`v1/files/{id}/content`), by the
+    /// operation its lines answered.
+    OutputFile(String),
+    /// The sum of a message batch's results.
+    Results,
+    /// It cost nothing (it failed before any work): its hold is released.
+    Nothing,
+}
+
+/// A job as its object says it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Seen {
+    Open,
+    Ended { status: String, bill: Bill },
+}
+
+/// The provider's id of a job object it answered, when it is one the gateway can key by.
+pub(crate) fn id(object: &Value) -> Option<&str> {
+    object
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
+}
+
+/// Files a batch object names (its output and error files), for their owner's reads.
+pub(crate) fn files(kind: JobKind, object: &Value) -> Vec<String> {
+    match kind {
+        JobKind::Batch => ["output_file_id", "error_file_id"]
+            .iter()
+            .filter_map(|f| object.get(*f).and_then(Value::as_str))
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether the job ended, and what it cost.
+pub(crate) fn seen(kind: JobKind, object: &Value, usage_of: impl Fn(&Value) -> Usage) -> Seen {
+    let text = |f: &str| object.get(f).and_then(Value::as_str).unwrap_or("");
+    match kind {
+        JobKind::Batch => {
+            let status = text("status");
+            if !matches!(status, "completed" | "failed" | "expired" | "cancelled") {
+                return Seen::Open;
+            }
+            let reported = object.get("usage").filter(|u| u.is_object()).map(|_| usage_of(object));
+            let bill = match (reported, object.get("output_file_id").and_then(Value::as_str)) {
+                (Some(usage), _) if usage.reported() => Bill::Reported(usage),
+                (_, Some(file)) if !file.is_empty() => Bill::OutputFile(file.to_string()),
+                // Nothing answered: nothing billed (a batch that failed validation).
+                _ => Bill::Reported(zero()),
+            };
+            Seen::Ended {
+                status: status.to_string(),
+                bill,
+            }
+        }
+        JobKind::MessageBatch => match text("processing_status") {
+            "ended" => Seen::Ended {
+                status: "ended".into(),
+                bill: Bill::Results,
+            },
+            _ => Seen::Open,
+        },
+        JobKind::Video => match text("status") {
+            "completed" => Seen::Ended {
+                status: "completed".into(),
+                bill: match seconds(object.get("seconds")) {
+                    Some(seconds) => Bill::Reported(Usage {
+                        video_seconds: Some(seconds),
+                        ..Usage::default()
+                    }),
+                    // Done, its length unsaid: the hold, estimated.
+                    None => Bill::Reported(Usage::default()),
+                },
+            },
+            "failed" => Seen::Ended {
+                status: "failed".into(),
+                bill: Bill::Nothing,
+            },
+            _ => Seen::Open,
+        },
+    }
+}
+
+/// A usage of no tokens, as reported.
+pub(crate) fn zero() -> Usage {
+    Usage {
+        input_tokens: Some(0),
+        output_tokens: Some(0),
+        ..Usage::default()
+    }
+}
+
+/// A video's seconds, written as a number or a string of one ("4").
+pub(crate) fn seconds(value: Option<&Value>) -> Option<u64> {
+    match value? {
+        Value::Number(n) => n.as_f64().filter(|s| s.is_finite() && *s >= 0.0).map(|s| s.ceil() as u64),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(|s| s.ceil() as u64),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tokens(object: &Value) -> Usage {
+        Usage {
+            input_tokens: object["usage"]["input_tokens"].as_u64(),
+            output_tokens: object["usage"]["output_tokens"].as_u64(),
+            ..Usage::default()
+        }
+    }
+
+    #[test]
+    fn a_batch_ends_at_its_terminal_states_billed_by_its_usage_else_its_output_file() {
+        let open = json!({"id": "batch_1", "status": "in_progress"});
+        assert_eq!(seen(JobKind::Batch, &open, tokens), Seen::Open);
+        let done = json!({"status": "completed", "usage": {"input_tokens": 7, "output_tokens": 3}, "output_file_id": "file-o"});
+        let Seen::Ended { bill, .. } = seen(JobKind::Batch, &done, tokens) else { panic!() };
+        assert_eq!(bill, Bill::Reported(Usage { input_tokens: Some(7), output_tokens: Some(3), ..Usage::default() }));
+        let silent = json!({"status": "expired", "output_file_id": "file-o", "error_file_id": "file-e"});
+        let Seen::Ended { bill, status } = seen(JobKind::Batch, &silent, tokens) else { panic!() };
+        assert_eq!((bill, status.as_str()), (Bill::OutputFile("file-o".into()), "expired"));
+        assert_eq!(files(JobKind::Batch, &silent), vec!["file-o".to_string(), "file-e".to_string()]);
+        let failed = json!({"status": "failed", "output_file_id": null});
+        let Seen::Ended { bill, .. } = seen(JobKind::Batch, &failed, tokens) else { panic!() };
+        assert_eq!(bill, Bill::Reported(zero()));
+    }
+
+    #[test]
+    fn a_video_is_billed_its_seconds_when_completed_and_nothing_when_failed() {
+        let done = json!({"status": "completed", "seconds": "8"});
+        let Seen::Ended { bill, .. } = seen(JobKind::Video, &done, tokens) else { panic!() };
+        assert_eq!(bill, Bill::Reported(Usage { video_seconds: Some(8), ..Usage::default() }));
+        let failed = json!({"status": "failed"});
+        assert!(matches!(seen(JobKind::Video, &failed, tokens), Seen::Ended { bill: Bill::Nothing, .. }));
+        assert_eq!(seen(JobKind::Video, &json!({"status": "queued"}), tokens), Seen::Open);
+        assert_eq!(seen(JobKind::MessageBatch, &json!({"processing_status": "canceling"}), tokens), Seen::Open);
+        assert_eq!(id(&json!({"id": "../x"})), None);
+        assert_eq!(id(&json!({"id": "msgbatch_01"})), Some("msgbatch_01"));
+    }
+}

@@ -1,0 +1,326 @@
+//! A job's submission: its worst case read from what it asks (an OpenAI batch from its input
+//! file's summed lines, an Anthropic message batch from its requests, a video from its seconds),
+//! held in one reserve that lives for the job's window and a margin, then forwarded; the job
+//! the provider made is recorded with its owner and its hold, for its reads and its end.
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use super::super::call::{self, wrong, Call, ModelLimits, Operation};
+use super::super::context::Ctx;
+use super::super::hold::{self, Go, Held};
+use super::super::settle::Answered;
+use super::super::understand::{self, Body};
+use super::super::upstreams::Upstream;
+use super::super::usage::Usage;
+use super::super::wire::{Route, Wire};
+use super::super::{counting, forward, read, Proxy};
+use super::end::{By, Job};
+use super::form::{Form, Part};
+use super::{shapes, JobSettings};
+use crate::gateway::MAX_LIFETIME_MS;
+use crate::http::{ApiError, AppState};
+use crate::quota::catalog::Catalog;
+use crate::quota::{job_key, JobKind, JobRecord};
+
+/// Requests in one message batch, at most (Anthropic's own bound).
+const MAX_BATCH_REQUESTS: usize = 100_000;
+/// A job object the provider answers is read whole up to this.
+pub(crate) const MAX_OBJECT_BYTES: usize = 1 << 20;
+
+/// Submits a job of `kind`: held, forwarded, recorded.
+pub(crate) async fn submit(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    proxy: &Proxy,
+    ctx: &Ctx,
+    kind: JobKind,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = match kind {
+        JobKind::Video => understand::bytes(req, payload, proxy.max_body_bytes).await?,
+        _ => understand::body(req, payload, proxy.max_body_bytes).await?,
+    };
+    let call = match kind {
+        JobKind::Batch => batch(state, ctx, &bytes, &proxy.jobs).await?,
+        JobKind::MessageBatch => message_batch(state, proxy, ctx, bytes.clone()).await?,
+        JobKind::Video => video(req, ctx, &bytes, &proxy.jobs)?,
+    };
+    let Go { hold, call, body } = match hold::reserve(req, state, proxy, ctx, call, Body::Whole(bytes)).await? {
+        Held::Go(go) => *go,
+        Held::Denied(answer, _) | Held::Answered(answer) => return Ok(answer),
+    };
+    let response = match forward::send(req, ctx, body).await {
+        Ok(response) => response,
+        Err(failure) => {
+            failure.settle(&hold).await;
+            return Ok(failure.answer(ctx));
+        }
+    };
+    if !response.status().is_success() {
+        return Ok(read::refused(ctx, response).await.settle(state, ctx, hold, true).await);
+    }
+    let mut reply = read::head(&response);
+    read::reserved(&mut reply, &hold);
+    let object = read::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await;
+    let parsed = object
+        .as_ref()
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(b).ok());
+    let Some(id) = parsed.as_ref().and_then(shapes::id) else {
+        // The provider took the job but its answer names none the gateway can keep: the hold
+        // stays to its expiry, charged, as for any call whose end the gateway cannot see.
+        tracing::warn!(upstream = ctx.upstream().name, "proxy: a job's answer names no id; its hold is charged");
+        hold.commit(Usage::default(), Answered::nothing()).await;
+        return Ok(reply.body(object.unwrap_or_default()));
+    };
+    let now = state.gateway.data().now_ms();
+    let ttl = call.ttl_ms.unwrap_or(proxy.hold_ttl_ms);
+    let record = JobRecord {
+        id: id.to_string(),
+        upstream: ctx.upstream().name.clone(),
+        kind,
+        user: ctx.caller.user.as_str().to_string(),
+        key_id: ctx.caller.key_id.clone(),
+        reservation: hold.id.as_str().to_string(),
+        model: call.model.clone(),
+        held: {
+            let mut held = Map::new();
+            call.worst.write(&mut held);
+            held
+        },
+        quantity: call.worst.quantity(call.operation),
+        created_ms: now,
+        ends_ms: now + ttl,
+        files: Vec::new(),
+        ended: None,
+    };
+    let poll = proxy.jobs.first_poll(&record);
+    if let Err(err) = state.gateway.data().put_job(&ctx.caller.project, &record, poll).await {
+        // The job runs and its hold stands; unrecorded, it is settled by no read: its hold is
+        // committed as it is, so the provider's bill is never free.
+        tracing::error!(%err, job = record.id, "proxy: a submitted job could not be recorded; its hold is charged");
+        hold.commit(Usage::default(), Answered::nothing()).await;
+        return Ok(reply.body(object.unwrap_or_default()));
+    }
+    // A job the provider answered already ended (refused on its own terms) settles now.
+    if let Some(object) = &parsed {
+        let mut job = Job {
+            gateway: &state.gateway,
+            upstream: ctx.upstream(),
+            project: &ctx.caller.project,
+            record,
+        };
+        if let Err(err) = job.saw(object, By::Read).await {
+            tracing::warn!(%err, "proxy: a job that ended at once could not be settled now; the sweeper will");
+        }
+    }
+    Ok(reply.body(object.unwrap_or_default()))
+}
+
+/// An OpenAI batch: its input file's summed lines (recorded as it was uploaded through the
+/// gateway, by the same user), at the batch prices (`batch`), for its completion window.
+async fn batch(state: &AppState, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -> Result<Call, ApiError> {
+    let body: Map<String, Value> =
+        serde_json::from_slice(bytes).map_err(|_| ApiError::invalid("body", "must be a JSON object"))?;
+    let text = |field: &str| {
+        body.get(field)
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .ok_or_else(|| ApiError::invalid(field, "must be a string, 1 to 256 bytes"))
+    };
+    let file_id = text("input_file_id")?;
+    let key = job_key(&ctx.upstream().name, file_id);
+    let file = state
+        .gateway
+        .data()
+        .job_file(&ctx.caller.project, &key)
+        .await?
+        .filter(|f| f.user == ctx.caller.user.as_str())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "input_file_id",
+                "is not a file this user uploaded through this gateway: upload the batch's input file here first",
+            )
+        })?;
+    let lines = file.batch.ok_or_else(|| {
+        ApiError::invalid("input_file_id", "is not a batch input file (uploaded with purpose batch)")
+    })?;
+    let endpoint = text("endpoint")?;
+    if endpoint != lines.url {
+        return Err(ApiError::invalid(
+            "endpoint",
+            format!("must be {}, the path every line of the input file calls", lines.url),
+        ));
+    }
+    let window = window_ms(text("completion_window")?)
+        .ok_or_else(|| ApiError::invalid("completion_window", "must be a number of hours, as 24h"))?;
+    let mut extra = Map::new();
+    extra.insert("batch".into(), Value::Bool(true));
+    Ok(job_call(ctx, Operation::Batches, lines.model, Usage::read(&lines.worst), extra, jobs.ttl(window)))
+}
+
+/// An Anthropic message batch: its requests' worst cases summed, each read as a single call
+/// (on a counting thread when the body is large), at the batch prices.
+async fn message_batch(state: &AppState, proxy: &Proxy, ctx: &Ctx, bytes: Bytes) -> Result<Call, ApiError> {
+    let wire = ctx.wire();
+    let catalog = state.gateway.node().catalog().clone();
+    let upstream = ctx.target.upstream.clone();
+    let summed = match bytes.len() <= counting::INLINE_BYTES {
+        true => requests(wire, &upstream, &catalog, &bytes),
+        false => proxy
+            .counting
+            .run(&ctx.caller.project, move || requests(wire, &upstream, &catalog, &bytes))
+            .await
+            .map_err(|_| ApiError::CountingBusy)?,
+    };
+    let (model, worst) = summed.map_err(|e| ApiError::invalid(e.field, e.detail))?;
+    let mut extra = Map::new();
+    extra.insert("batch".into(), Value::Bool(true));
+    // Anthropic's batches end within 24 hours.
+    Ok(job_call(ctx, Operation::Batches, model, worst, extra, proxy.jobs.ttl(24 * 3_600_000)))
+}
+
+/// The requests of a message batch: their one model and their summed worst case.
+fn requests(
+    wire: &dyn Wire,
+    upstream: &Upstream,
+    catalog: &Catalog,
+    bytes: &[u8],
+) -> Result<(String, Usage), call::BodyError> {
+    let body: Map<String, Value> = serde_json::from_slice(bytes).map_err(|_| wrong("body", "must be a JSON object"))?;
+    let requests = body
+        .get("requests")
+        .and_then(Value::as_array)
+        .filter(|r| (1..=MAX_BATCH_REQUESTS).contains(&r.len()))
+        .ok_or_else(|| wrong("requests", "must be a list of 1 to 100,000 requests"))?;
+    let route = Route::from(Operation::Messages);
+    let mut model: Option<String> = None;
+    let mut total = Usage::default();
+    for (i, request) in requests.iter().enumerate() {
+        let params = request
+            .get("params")
+            .and_then(Value::as_object)
+            .ok_or_else(|| wrong(&format!("requests[{i}].params"), "must be a message request"))?;
+        let one = line_call(wire, upstream, catalog, &route, params)
+            .map_err(|e| wrong(&format!("requests[{i}].params.{}", e.field), &e.detail))?;
+        match &model {
+            Some(m) if *m != one.model => {
+                return Err(wrong(
+                    &format!("requests[{i}].params.model"),
+                    &format!("must be {m}, as every request of the batch: a batch is priced at one model"),
+                ))
+            }
+            Some(_) => {}
+            None => model = Some(one.model.clone()),
+        }
+        total = total.plus(&one.worst);
+    }
+    Ok((model.unwrap_or_default(), total))
+}
+
+/// One request of a batch (a line, or a message batch's request), as a single call of it.
+pub(crate) fn line_call(
+    wire: &dyn Wire,
+    upstream: &Upstream,
+    catalog: &Catalog,
+    route: &Route,
+    body: &Map<String, Value>,
+) -> Result<Call, call::BodyError> {
+    call::understand(wire, upstream, route, body, None, |model| {
+        catalog.find(model).map(|m| ModelLimits {
+            output: m.entry.max_output_tokens,
+            context: m.entry.context_window,
+        })
+    })
+}
+
+/// A video: its seconds (OpenAI's default 4) at the size's price (`size`, default 720x1280),
+/// for the video window the node is configured with. The official clients send it as a form.
+fn video(req: &HttpRequest, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -> Result<Call, ApiError> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let fields: Map<String, Value> = match super::super::multipart::boundary(content_type) {
+        Some(boundary) => {
+            let mut fields = Map::new();
+            let mut form = Form::new(&boundary);
+            form.feed(bytes, &mut |part| {
+                if let Part::Field(name, value) = part {
+                    fields.insert(name, Value::String(value));
+                }
+            })
+            .map_err(|e| ApiError::invalid("body", e.0))?;
+            if !form.done() {
+                return Err(ApiError::invalid("body", "ended before its closing boundary"));
+            }
+            fields
+        }
+        None => serde_json::from_slice(bytes)
+            .map_err(|_| ApiError::invalid("body", "must be a JSON object or a multipart form"))?,
+    };
+    let model = fields
+        .get("model")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty() && m.len() <= 256)
+        .unwrap_or("sora-2")
+        .to_string();
+    let seconds = match fields.get("seconds") {
+        None | Some(Value::Null) => 4,
+        given => shapes::seconds(given)
+            .filter(|s| (1..=600).contains(s))
+            .ok_or_else(|| ApiError::invalid("seconds", "must be a whole number of seconds, 1 to 600"))?,
+    };
+    let size = match fields.get("size") {
+        None | Some(Value::Null) => "720x1280".to_string(),
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 32 => s.clone(),
+        Some(_) => return Err(ApiError::invalid("size", "must be a size, as 720x1280")),
+    };
+    let mut extra = Map::new();
+    extra.insert("size".into(), Value::String(size));
+    let worst = Usage {
+        video_seconds: Some(seconds),
+        ..Usage::default()
+    };
+    Ok(job_call(ctx, Operation::Videos, model, worst, extra, jobs.ttl(jobs.video_window_ms)))
+}
+
+fn job_call(ctx: &Ctx, operation: Operation, model: String, worst: Usage, extra: Map<String, Value>, ttl_ms: i64) -> Call {
+    Call {
+        operation,
+        counter: ctx.wire().counter(&model),
+        model,
+        stream: false,
+        caller_wants_usage: false,
+        worst: worst.held(operation),
+        measured: Usage::default(),
+        choices: 1,
+        max_field: None,
+        extra,
+        ttl_ms: Some(ttl_ms.min(MAX_LIFETIME_MS)),
+    }
+}
+
+/// A completion window in ms: `<hours>h`, 1 to 24 hours.
+fn window_ms(text: &str) -> Option<i64> {
+    let hours: i64 = text.strip_suffix('h')?.parse().ok()?;
+    (1..=24).contains(&hours).then_some(hours * 3_600_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_completion_window_is_whole_hours_up_to_a_day() {
+        assert_eq!(window_ms("24h"), Some(86_400_000));
+        assert_eq!(window_ms("1h"), Some(3_600_000));
+        for bad in ["", "24", "0h", "25h", "1.5h", "-1h", "h"] {
+            assert_eq!(window_ms(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! A file uploaded through the door (OpenAI's `POST v1/files`), streamed to the provider as it
+//! arrives and never whole in memory. A batch input file (`purpose` `batch`) is read line by
+//! line as it passes: each line's worst case computed as for the single call it asks for (on a
+//! counting thread, a megabyte of lines at a time), summed, and kept with the file's id for the
+//! batch that will name it. The upload's last chunk waits for the verdict: a file with a line
+//! the gateway cannot price never reaches the provider whole (its request is broken off), and
+//! the caller is told the line. Every file is recorded as its uploader's, for its reads.
+
+use std::io;
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+use super::super::call::{wrong, BodyError, Operation};
+use super::super::context::Ctx;
+use super::super::upstreams::Upstream;
+use super::super::usage::Usage;
+use super::super::wire::{self, Wire};
+use super::super::{answer, forward, multipart, read, understand, Proxy};
+use super::form::{Form, Lines, Part};
+use super::shapes;
+use super::submit::{line_call, MAX_OBJECT_BYTES};
+use crate::http::{ApiError, AppState};
+use crate::quota::catalog::Catalog;
+use crate::quota::{job_key, BatchFile, FileRecord};
+
+/// Lines handed to a counting thread at once, in bytes (about).
+const COUNT_BYTES: usize = 1 << 20;
+/// Chunks of the upload waiting for the provider.
+const CHANNEL_CHUNKS: usize = 4;
+
+/// What a batch file's lines came to so far.
+#[derive(Debug, Default, Clone)]
+struct Summed {
+    model: Option<String>,
+    url: Option<String>,
+    lines: u64,
+    worst: Usage,
+    /// The first line the gateway cannot price: its number and why.
+    wrong: Option<(u64, String)>,
+}
+
+/// Streams an upload to the provider, pricing a batch file's lines on the way.
+pub(crate) async fn upload(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    state: &AppState,
+    proxy: &Proxy,
+    ctx: &Ctx,
+) -> Result<HttpResponse, ApiError> {
+    let headers = req.headers();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let boundary = multipart::boundary(content_type)
+        .ok_or_else(|| ApiError::invalid("Content-Type", "must be multipart/form-data with a boundary"))?;
+    understand::plain(req)?;
+    let limit = proxy.max_upload_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || ApiError::invalid("body", format!("is larger than this gateway forwards ({limit} bytes)"));
+    if declared.is_some_and(|d| d > limit) {
+        return Err(too_large());
+    }
+    let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let mut builder = forward::request(req, ctx)
+        .map_err(|_| ApiError::invalid("method", "is not one the provider takes"))?
+        .body(reqwest::Body::wrap_stream(stream));
+    if let Some(length) = declared {
+        builder = builder.header(reqwest::header::CONTENT_LENGTH, length);
+    }
+    let sending = tokio::spawn(builder.send());
+    let broken = |why: &str| Err(io::Error::other(why.to_string()));
+    let mut reader = Reader::new(&boundary, proxy.max_body_bytes);
+    let counting = Counting {
+        proxy,
+        project: &ctx.caller.project,
+        wire: ctx.wire(),
+        upstream: ctx.target.upstream.clone(),
+        catalog: state.gateway.node().catalog().clone(),
+    };
+    let idle = ctx.upstream().timeouts.idle;
+    let (mut held, mut total) = (None::<Bytes>, 0u64);
+    let mut provider_left = false;
+    loop {
+        let chunk = match tokio::time::timeout(idle, payload.next()).await {
+            Ok(None) => break,
+            Ok(Some(Ok(chunk))) => chunk,
+            Ok(Some(Err(_))) | Err(_) => {
+                let _ = tx.send(broken("the caller's upload broke off")).await;
+                return Err(ApiError::invalid("body", "the upload broke off before its end; nothing was uploaded"));
+            }
+        };
+        total += chunk.len() as u64;
+        if total > limit {
+            let _ = tx.send(broken("too large")).await;
+            return Err(too_large());
+        }
+        if let Err(err) = reader.feed(&chunk) {
+            let _ = tx.send(broken("not a form")).await;
+            return Err(ApiError::invalid("body", err));
+        }
+        if reader.pending_bytes >= COUNT_BYTES {
+            if let Err(err) = counting.count(&mut reader).await {
+                let _ = tx.send(broken("refused")).await;
+                return Err(err);
+            }
+        }
+        if let Some(before) = held.replace(chunk) {
+            if tx.send(Ok(before)).await.is_err() {
+                // The provider answered before the upload's end (a refusal): its answer is the caller's.
+                provider_left = true;
+                break;
+            }
+        }
+    }
+    if !provider_left {
+        let verdict = match reader.form.done() {
+            false => Err(ApiError::invalid("body", "ended before its closing boundary")),
+            true => counting.count(&mut reader).await.and_then(|()| reader.verdict()),
+        };
+        if let Err(err) = verdict {
+            let _ = tx.send(broken("refused")).await;
+            return Err(err);
+        }
+        if let Some(last) = held {
+            let _ = tx.send(Ok(last)).await;
+        }
+    }
+    drop(tx);
+    let response = match tokio::time::timeout(ctx.upstream().timeouts.first_byte, sending).await {
+        Ok(Ok(Ok(response))) => response,
+        _ => {
+            let message = format!("the provider ({}) gave no answer to the upload", ctx.upstream().name);
+            return Ok(answer::error(ctx.wire(), actix_web::http::StatusCode::BAD_GATEWAY, "upstream_unreachable", &message, None));
+        }
+    };
+    if !response.status().is_success() {
+        return Ok(read::uncounted(ctx, response).await);
+    }
+    let mut reply = read::head(&response);
+    let Ok(body) = read::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await else {
+        return Ok(reply.finish());
+    };
+    let id = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| shapes::id(&v).map(str::to_string));
+    if let Some(id) = id {
+        let record = FileRecord {
+            user: ctx.caller.user.as_str().to_string(),
+            purpose: reader.purpose.clone().unwrap_or_default(),
+            batch: reader.batch_file(),
+            job: None,
+        };
+        state
+            .gateway
+            .data()
+            .put_job_file(&ctx.caller.project, &job_key(&ctx.upstream().name, &id), &record)
+            .await?;
+    }
+    Ok(reply.body(body))
+}
+
+/// The form as it passes, a batch file's lines waiting for their count, and the sum so far.
+struct Reader {
+    form: Form,
+    lines: Lines,
+    purpose: Option<String>,
+    file_ended: bool,
+    pending: Vec<(u64, Vec<u8>)>,
+    pending_bytes: usize,
+    summed: Summed,
+}
+
+impl Reader {
+    fn new(boundary: &[u8], max_line: usize) -> Reader {
+        Reader {
+            form: Form::new(boundary),
+            lines: Lines::new(max_line),
+            purpose: None,
+            file_ended: false,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            summed: Summed::default(),
+        }
+    }
+
+    /// Whether its lines are read: unless the form said it is some other purpose's file, or a
+    /// line already could not be priced.
+    fn reading(purpose: &Option<String>, summed: &Summed) -> bool {
+        purpose.as_deref().is_none_or(|p| p == "batch") && summed.wrong.is_none()
+    }
+
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), String> {
+        let Reader {
+            form,
+            lines,
+            purpose,
+            file_ended,
+            pending,
+            pending_bytes,
+            summed,
+        } = self;
+        let mut take = |n: u64, line: &[u8]| {
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                *pending_bytes += line.len();
+                pending.push((n, line.to_vec()));
+            }
+        };
+        form.feed(chunk, &mut |part| match part {
+            Part::Field(name, value) if name == "purpose" => *purpose = Some(value),
+            Part::File(name, bytes) if name == multipart::FILE && Reader::reading(purpose, summed) => {
+                lines.feed(bytes, &mut take)
+            }
+            Part::FileEnd(name) if name == multipart::FILE => {
+                lines.finish(&mut take);
+                *file_ended = true;
+            }
+            _ => {}
+        })
+        .map_err(|e| e.0)?;
+        if let (Some(line), None) = (lines.too_long, &summed.wrong) {
+            summed.wrong = Some((line, "is longer than this gateway reads".into()));
+        }
+        Ok(())
+    }
+
+    /// Whether the upload may go to the provider whole: a batch file needs every line priced.
+    fn verdict(&self) -> Result<(), ApiError> {
+        if self.purpose.as_deref() != Some("batch") {
+            return Ok(());
+        }
+        if !self.file_ended {
+            return Err(ApiError::invalid("file", "is required: the batch's lines, as a part named file"));
+        }
+        match (&self.summed.wrong, self.summed.lines) {
+            (Some((line, why)), _) => Err(ApiError::invalid(format!("file line {line}"), why.clone())),
+            (None, 0) => Err(ApiError::invalid("file", "has no requests")),
+            _ => Ok(()),
+        }
+    }
+
+    fn batch_file(&self) -> Option<BatchFile> {
+        if self.purpose.as_deref() != Some("batch") || self.summed.wrong.is_some() {
+            return None;
+        }
+        let mut worst = Map::new();
+        self.summed.worst.write(&mut worst);
+        Some(BatchFile {
+            model: self.summed.model.clone()?,
+            url: self.summed.url.clone()?,
+            lines: self.summed.lines,
+            worst,
+        })
+    }
+}
+
+/// What counting a batch file's lines needs.
+struct Counting<'a> {
+    proxy: &'a Proxy,
+    project: &'a str,
+    wire: &'static dyn Wire,
+    upstream: Arc<Upstream>,
+    catalog: Arc<Catalog>,
+}
+
+impl Counting<'_> {
+    /// Counts the lines waiting, on a counting thread, into the sum.
+    async fn count(&self, reader: &mut Reader) -> Result<(), ApiError> {
+        if reader.pending.is_empty() || reader.summed.wrong.is_some() {
+            reader.pending.clear();
+            reader.pending_bytes = 0;
+            return Ok(());
+        }
+        let lines = std::mem::take(&mut reader.pending);
+        reader.pending_bytes = 0;
+        let summed = reader.summed.clone();
+        let (wire, upstream, catalog) = (self.wire, self.upstream.clone(), self.catalog.clone());
+        reader.summed = self
+            .proxy
+            .counting
+            .run(self.project, move || sum(wire, &upstream, &catalog, summed, lines))
+            .await
+            .map_err(|_| ApiError::CountingBusy)?;
+        Ok(())
+    }
+}
+
+/// Adds `lines` to `summed`, stopping at the first the gateway cannot price.
+fn sum(wire: &dyn Wire, upstream: &Upstream, catalog: &Catalog, mut summed: Summed, lines: Vec<(u64, Vec<u8>)>) -> Summed {
+    for (n, line) in lines {
+        match one(wire, upstream, catalog, &summed, &line) {
+            Ok((model, url, worst)) => {
+                summed.model.get_or_insert(model);
+                summed.url.get_or_insert(url);
+                summed.lines += 1;
+                summed.worst = summed.worst.plus(&worst);
+            }
+            Err(e) => {
+                summed.wrong = Some((n, format!("{}: {}", e.field, e.detail)));
+                break;
+            }
+        }
+    }
+    summed
+}
+
+/// One line of a batch file: `{"custom_id", "method": "POST", "url", "body"}`, its model, its
+/// path and its worst case. Every line calls one path with one model (a batch is priced at one).
+fn one(wire: &dyn Wire, upstream: &Upstream, catalog: &Catalog, so_far: &Summed, line: &[u8]) -> Result<(String, String, Usage), BodyError> {
+    let value: Map<String, Value> = serde_json::from_slice(line).map_err(|_| wrong("line", "must be a JSON object"))?;
+    if !value.get("custom_id").is_some_and(Value::is_string) {
+        return Err(wrong("custom_id", "must be a string"));
+    }
+    if value.get("method").and_then(Value::as_str) != Some("POST") {
+        return Err(wrong("method", "must be POST"));
+    }
+    let url = value
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| wrong("url", "must be the path the line calls"))?;
+    let route = wire::route(wire, &[], "POST", url.trim_start_matches('/'))
+        .filter(|r| matches!(r.operation, Operation::Chat | Operation::Responses | Operation::Embeddings))
+        .ok_or_else(|| wrong("url", "must be /v1/chat/completions, /v1/responses or /v1/embeddings"))?;
+    if so_far.url.as_deref().is_some_and(|u| u != url) {
+        return Err(wrong("url", "must be the path every line of the file calls"));
+    }
+    let body = value
+        .get("body")
+        .and_then(Value::as_object)
+        .ok_or_else(|| wrong("body", "must be the call's JSON body"))?;
+    let call = line_call(wire, upstream, catalog, &route, body).map_err(|e| wrong(&format!("body.{}", e.field), &e.detail))?;
+    if let Some(model) = so_far.model.as_deref().filter(|m| *m != call.model) {
+        return Err(wrong("body.model", &format!("must be {model}, as every line of the file: a batch is priced at one model")));
+    }
+    Ok((call.model.clone(), url.to_string(), call.worst.zeros(Operation::Batches)))
+}

@@ -1,0 +1,108 @@
+//! An async job submitted through the door (a batch, a video), as the gateway keeps it from
+//! submission to settlement: who owns it, the hold that pays for it, and how it ended. And an
+//! uploaded batch file: who owns it, and the worst case of its lines, which a batch made of it
+//! holds. Both are keyed by the provider's own id under the upstream that made them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// What a job is, as the provider's API shapes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// OpenAI's `v1/batches`.
+    Batch,
+    /// Anthropic's `v1/messages/batches`.
+    MessageBatch,
+    /// OpenAI's `v1/videos`.
+    Video,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Batch => "batch",
+            JobKind::MessageBatch => "message_batch",
+            JobKind::Video => "video",
+        }
+    }
+}
+
+/// How a job's hold ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobEnd {
+    /// `committed` (the provider's numbers), `estimated` (its hold: it never ended), or
+    /// `released` (it failed and cost nothing).
+    pub outcome: String,
+    /// The provider's last state of it (`completed`, `failed`, `ended`, ...).
+    pub status: String,
+    pub at_ms: i64,
+}
+
+/// One job, from its submission on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRecord {
+    /// The provider's id of it.
+    pub id: String,
+    pub upstream: String,
+    pub kind: JobKind,
+    pub user: String,
+    /// The key that submitted it, for the ledger.
+    pub key_id: String,
+    /// The reservation that holds its worst case.
+    pub reservation: String,
+    pub model: String,
+    /// Its worst case in the proxy's counts (`input_tokens`, `video_seconds`, ...), as held.
+    pub held: Map<String, Value>,
+    /// The hold's quantity, in the event's units.
+    pub quantity: u64,
+    pub created_ms: i64,
+    /// When its hold expires: the job's window and the margin after it.
+    pub ends_ms: i64,
+    /// Files the provider made for it (a batch's output and error files), served only to its owner.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// None while it is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<JobEnd>,
+}
+
+impl JobRecord {
+    /// Its place in the project's records: `<upstream>/<id>`.
+    pub fn key(&self) -> String {
+        job_key(&self.upstream, &self.id)
+    }
+}
+
+/// A job's or a file's place in the project's records.
+pub fn job_key(upstream: &str, id: &str) -> String {
+    format!("{upstream}/{id}")
+}
+
+/// A file uploaded through the door.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileRecord {
+    pub user: String,
+    pub purpose: String,
+    /// A batch input file: its lines' model, endpoint, count and summed worst case (the
+    /// proxy's counts). None for any other file (a job's output, a file of another purpose).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchFile>,
+    /// The job that made it, for a job's output and error files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+}
+
+/// What a batch input file asks for, summed over its lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchFile {
+    pub model: String,
+    /// The path every line calls (`/v1/chat/completions`).
+    pub url: String,
+    pub lines: u64,
+    pub worst: Map<String, Value>,
+}
