@@ -313,7 +313,7 @@ pub fn document(routes: &[Route]) -> OpenApi {
         AdjustmentList, UserToken, projects::ProjectBody, projects::ProjectPatch, projects::KeyBody,
         dto::ProjectAnswer, dto::KeyAnswer, subscriptions::SubscriptionBody, subscriptions::OverrideBody,
         dto::SubscriptionAnswer, users::BlockBody, users::AdjustmentBody, dto::AdjustmentAnswer,
-        dto::UserPage, dto::EmptyBody, dto::UsageAnswer, dto::ParentUsageAnswer, dto::DenialAnswer, dto::UsageGroupAnswer, dto::UsageEventAnswer, dto::LedgerAlternativeAnswer, dto::LedgerDenialAnswer,
+        dto::UserPage, dto::EmptyBody, dto::UsageAnswer, dto::ParentUsageAnswer, dto::JobAnswer, dto::DenialAnswer, dto::UsageGroupAnswer, dto::UsageEventAnswer, dto::LedgerAlternativeAnswer, dto::LedgerDenialAnswer,
         dto::UsageEventPageAnswer, dto::DayGroupAnswer, dto::DayAnswer, dto::DailyUsageAnswer,
         user_tokens::UserTokenBody, user_keys::UserKeyBody, dto::UserKeyAnswer, dto::UserKeyList, event::ReserveBody, event::AlternativeBody, event::TrackBody, dto::ReserveAnswer, dto::AlternativeAnswer,
         dto::TrackAnswer, dto::ReservationAnswer, dto::ExtendBody, dto::ExtendAnswer, dto::CommitBody, dto::CloseBody, dto::OutcomeBody, dto::OutcomeAnswer, dto::ModelDayAnswer,

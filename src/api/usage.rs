@@ -4,12 +4,15 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use super::auth::ApiKey;
-use super::dto::{self, ParentUsageAnswer, UsageAnswer};
+use super::dto::{self, JobAnswer, ParentUsageAnswer, UsageAnswer};
 use super::{cors, headers};
 use crate::gateway::Usage;
 use crate::http::ApiError;
 use crate::http::AppState;
 use crate::quota::{Status, UserId};
+
+/// Open jobs a usage read lists, at most (the oldest).
+const MAX_JOBS_SHOWN: usize = 100;
 
 pub(crate) async fn usage(
     state: web::Data<AppState>,
@@ -48,6 +51,14 @@ async fn read(state: &AppState, user: &str, req: &HttpRequest) -> Result<HttpRes
             counters: dto::counters(&pool.counters, parent.as_str()),
         })
         .collect();
+    let data = state.gateway.data();
+    let now = data.now_ms();
+    let jobs = data
+        .open_jobs(&project, user.as_str(), MAX_JOBS_SHOWN)
+        .await?
+        .iter()
+        .map(|job| JobAnswer::of(job, now))
+        .collect();
     Ok(response.json(UsageAnswer {
         status: status(&usage),
         counters: dto::counters(&usage.counters, user.as_str()),
@@ -56,6 +67,7 @@ async fn read(state: &AppState, user: &str, req: &HttpRequest) -> Result<HttpRes
         period: usage.period.map(Into::into),
         parent_id: usage.parent_id,
         parents,
+        jobs,
     }))
 }
 

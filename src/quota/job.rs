@@ -59,6 +59,8 @@ pub struct JobRecord {
     /// The hold's quantity, in the event's units.
     pub quantity: u64,
     pub created_ms: i64,
+    /// When its window ends: the provider should have ended it by then.
+    pub due_ms: i64,
     /// When its hold expires: the job's window and the margin after it.
     pub ends_ms: i64,
     /// Files the provider made for it (a batch's output and error files), served only to its owner.

@@ -55,6 +55,7 @@ mod periods;
 mod prices;
 mod proxy;
 mod proxy_door;
+mod proxy_jobs;
 mod proxy_routes;
 mod raw_http;
 mod recipes_images;

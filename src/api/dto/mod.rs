@@ -397,6 +397,54 @@ pub struct UsageAnswer {
     pub parent_id: Option<String>,
     /// Each ancestor's usage (the pools the user draws from), nearest first.
     pub parents: Vec<ParentUsageAnswer>,
+    /// The user's open async jobs (batches, videos) submitted through the proxy, oldest
+    /// first: each holds its worst case until the provider says it ended.
+    pub jobs: Vec<JobAnswer>,
+}
+
+/// An async job submitted through the proxy and not yet settled.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobAnswer {
+    /// The provider's id of the job.
+    pub id: String,
+    /// The upstream it runs on.
+    pub upstream: String,
+    /// `batch` (OpenAI), `message_batch` (Anthropic) or `video`.
+    pub kind: &'static str,
+    pub model: String,
+    /// Its worst case as held, in the proxy's counts (`input_tokens`, `output_tokens`,
+    /// `video_seconds`, ...).
+    #[schema(value_type = Object)]
+    pub held: serde_json::Map<String, serde_json::Value>,
+    /// The hold's reservation.
+    pub reservation_id: String,
+    pub submitted_at: String,
+    /// When the job's window ends: past it the job is overdue (stuck at the provider).
+    pub due_at: String,
+    /// When its hold expires; the gateway settles it before.
+    pub hold_ends_at: String,
+    pub age_seconds: u64,
+    /// Still open past its window.
+    pub overdue: bool,
+}
+
+impl JobAnswer {
+    pub fn of(job: &crate::quota::JobRecord, now_ms: i64) -> JobAnswer {
+        JobAnswer {
+            id: job.id.clone(),
+            upstream: job.upstream.clone(),
+            kind: job.kind.as_str(),
+            model: job.model.clone(),
+            held: job.held.clone(),
+            reservation_id: job.reservation.clone(),
+            submitted_at: rfc3339(job.created_ms),
+            due_at: rfc3339(job.due_ms),
+            hold_ends_at: rfc3339(job.ends_ms),
+            age_seconds: (now_ms - job.created_ms).max(0) as u64 / 1_000,
+            overdue: now_ms > job.due_ms,
+        }
+    }
 }
 
 /// One ancestor's usage, under a member's.

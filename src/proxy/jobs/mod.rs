@@ -31,7 +31,7 @@ pub(crate) use paths::{Entry, JobPath, ANTHROPIC, OPENAI};
 
 /// How the node holds and polls jobs.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct JobSettings {
+pub struct JobSettings {
     /// A job's hold outlives its window by this long (ms).
     pub margin_ms: i64,
     /// The window of a video job (ms): it is expected to end within it.

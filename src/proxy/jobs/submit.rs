@@ -93,6 +93,7 @@ pub(crate) async fn submit(
         },
         quantity: call.worst.quantity(call.operation),
         created_ms: now,
+        due_ms: now + (ttl - proxy.jobs.margin_ms).max(0),
         ends_ms: now + ttl,
         files: Vec::new(),
         ended: None,
