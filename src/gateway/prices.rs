@@ -80,7 +80,8 @@ impl Node {
     }
 
     /// The price of an event's model under `plan`: looked up only when the plan prices and
-    /// the event names a model (a priced group then says what is missing).
+    /// the event names a model (a priced group then says what is missing); an event of the
+    /// provider's batch API (metadata `batch: true`) at the model's batch prices.
     pub(super) async fn event_price(
         &self,
         project: &str,
@@ -90,9 +91,16 @@ impl Node {
         if !plan.prices() {
             return Ok(None);
         }
-        match input.metadata.get("model").and_then(|m| m.as_str()) {
-            Some(model) => Ok(Some(self.model_price(project, model).await?)),
-            None => Ok(None),
+        let Some(model) = input.metadata.get("model").and_then(|m| m.as_str()) else {
+            return Ok(None);
+        };
+        let mut price = self.model_price(project, model).await?;
+        // A call made through the provider's batch API is priced at its batch prices.
+        if input.metadata.get("batch") == Some(&serde_json::Value::Bool(true)) {
+            if let Some(found) = price.found.as_mut() {
+                found.price = found.price.for_batch();
+            }
         }
+        Ok(Some(price))
     }
 }

@@ -28,6 +28,7 @@ pub const AUDIO_INPUT: &str = "audio_input_tokens";
 pub const AUDIO_OUTPUT: &str = "audio_output_tokens";
 pub const AUDIO_SECONDS: &str = "audio_seconds";
 pub const INPUT_CHARACTERS: &str = "input_characters";
+pub const VIDEO_SECONDS: &str = "video_seconds";
 /// The provider's own cost of a call in USD (OpenRouter's `usage.cost`).
 pub const COST: &str = "cost";
 /// At most this many image prices per model.
@@ -50,6 +51,8 @@ pub struct ModelPrice {
     pub audio_input: Option<u64>,
     pub audio_output: Option<u64>,
     pub per_second: Option<u64>,
+    /// A video model's prices per second by the video's size (`"1280x720"`), where priced so.
+    pub per_second_by_size: BTreeMap<String, u64>,
     pub per_minute: Option<u64>,
     pub per_million_characters: Option<u64>,
     pub long_context: Option<LongContext>,
@@ -162,9 +165,25 @@ impl PriceDoc {
                 per_image.insert(key.clone(), micro_dollars(&field(&format!("perImage.{key}")), value)?);
             }
         }
-        let per_second = optional_micro(&field("perSecond"), &self.per_second)?;
+        // Per second: one price (audio, or a video of any size), or a video's by its size.
+        let mut per_second_by_size = BTreeMap::new();
+        let per_second = match &self.per_second {
+            Some(Value::Object(sizes)) => {
+                if sizes.is_empty() || sizes.len() > MAX_IMAGE_PRICES {
+                    return Err(PriceError::new(field("perSecond"), "must have 1 to 32 sizes"));
+                }
+                for (size, value) in sizes {
+                    if size.is_empty() || size.len() > 64 || size.chars().any(char::is_control) {
+                        return Err(PriceError::new(field("perSecond"), "keys must be sizes (\"1280x720\"), 1 to 64 bytes"));
+                    }
+                    per_second_by_size.insert(size.clone(), micro_dollars(&field(&format!("perSecond.{size}")), value)?);
+                }
+                None
+            }
+            other => optional_micro(&field("perSecond"), other)?,
+        };
         let per_minute = optional_micro(&field("perMinute"), &self.per_minute)?;
-        if per_second.is_some() && per_minute.is_some() {
+        if (per_second.is_some() || !per_second_by_size.is_empty()) && per_minute.is_some() {
             return Err(PriceError::new(
                 field("perMinute"),
                 "must not be given beside perSecond",
@@ -179,6 +198,7 @@ impl PriceDoc {
             audio_input: optional_micro(&field("audioInputPerMillion"), &self.audio_input_per_million)?,
             audio_output: optional_micro(&field("audioOutputPerMillion"), &self.audio_output_per_million)?,
             per_second,
+            per_second_by_size,
             per_minute,
             per_million_characters: optional_micro(&field("perMillionCharacters"), &self.per_million_characters)?,
             long_context: match &self.long_context {
@@ -205,7 +225,12 @@ impl ModelPrice {
                 .then(|| self.per_image.iter().map(|(k, v)| (k.clone(), dollars(*v))).collect()),
             audio_input_per_million: self.audio_input.map(dollars),
             audio_output_per_million: self.audio_output.map(dollars),
-            per_second: self.per_second.map(dollars),
+            per_second: match self.per_second_by_size.is_empty() {
+                true => self.per_second.map(dollars),
+                false => Some(Value::Object(
+                    self.per_second_by_size.iter().map(|(k, v)| (k.clone(), dollars(*v))).collect(),
+                )),
+            },
             per_minute: self.per_minute.map(dollars),
             per_million_characters: self.per_million_characters.map(dollars),
             long_context: self.long_context.as_ref().map(LongContext::to_doc),
@@ -219,6 +244,40 @@ impl ModelPrice {
         key.and_then(|k| self.per_image.get(k))
             .copied()
             .unwrap_or_else(|| self.per_image.values().copied().max().unwrap_or(0))
+    }
+
+    /// The price of a second of video of `size`, else the dearest size's (a video of a size
+    /// not priced is priced at its worst), else the one price per second.
+    fn video_second(&self, size: Option<&str>) -> u64 {
+        size.and_then(|s| self.per_second_by_size.get(s))
+            .copied()
+            .or_else(|| self.per_second_by_size.values().copied().max())
+            .or(self.per_second)
+            .unwrap_or(0)
+    }
+
+    /// The prices of a call made through the provider's batch API: its batch prices for input
+    /// and output, and every other token price scaled as its input is (cached input at the
+    /// batch's share of its price). A model without batch prices keeps its own: never less.
+    pub fn for_batch(&self) -> ModelPrice {
+        let Some(batch) = &self.batch else {
+            return self.clone();
+        };
+        let scaled = |price: u64| match self.input {
+            0 => price,
+            input => (u128::from(price) * u128::from(batch.input)).div_ceil(u128::from(input)) as u64,
+        };
+        ModelPrice {
+            input: batch.input,
+            output: batch.output,
+            cached_input: self.cached_input.map(scaled),
+            cache_write: self.cache_write.map(scaled),
+            audio_input: self.audio_input.map(scaled),
+            // The batch's flat prices bill every call, long or not.
+            long_context: None,
+            batch: None,
+            ..self.clone()
+        }
     }
 
     /// The prices of a call's tokens: the long-context tier's when its input passes the
@@ -269,6 +328,9 @@ impl ModelPrice {
                 .div_ceil(60),
             (None, None) => 0,
         };
+        let video_cost = u128::from(counts.video_seconds)
+            .checked_mul(u128::from(self.video_second(counts.video_size.as_deref())))?
+            .checked_mul(1_000_000)?;
         // Milli-characters times micro-dollars per million characters is femto-dollars.
         let character_cost =
             u128::from(counts.characters).checked_mul(u128::from(self.per_million_characters.unwrap_or(0)))?;
@@ -276,6 +338,7 @@ impl ModelPrice {
             .checked_add(output_cost)?
             .checked_add(image_cost)?
             .checked_add(audio_cost)?
+            .checked_add(video_cost)?
             .checked_add(character_cost)
     }
 }
@@ -326,6 +389,9 @@ pub struct Counts {
     pub audio_output: u64,
     pub audio_seconds: u64,
     pub characters: u64,
+    pub video_seconds: u64,
+    /// A video's size, from the metadata's `size`.
+    pub video_size: Option<String>,
 }
 
 /// A project's own price of a model, as stored and answered.
@@ -556,5 +622,42 @@ mod tests {
     fn a_reported_cost_is_femto_dollars() {
         assert_eq!(cost_femto("metadata.cost", &json!(0.00014)).unwrap(), 140_000_000_000);
         assert!(cost_femto("metadata.cost", &json!("1")).is_err());
+    }
+
+    #[test]
+    fn a_batch_call_is_priced_at_its_batch_prices_and_a_model_without_any_at_its_own() {
+        let mini = price(json!({"inputPerMillion": 0.15, "cachedInputPerMillion": 0.075, "outputPerMillion": 0.6,
+            "batch": {"inputPerMillion": 0.075, "outputPerMillion": 0.3}}));
+        let counts = Counts {
+            input: 1_000_000_000,
+            cached_input: 400_000_000,
+            output: 500_000_000,
+            ..Counts::default()
+        };
+        // Half of everything: 600k input at $0.075/M, 400k cached at $0.0375/M, 500k output at $0.30/M.
+        let batch = mini.for_batch();
+        assert_eq!(mini.cost_femto(&counts), Some(2 * batch.cost_femto(&counts).unwrap()));
+        assert_eq!(batch.cached_input, Some(37_500));
+        let plain = price(json!({"inputPerMillion": 1, "outputPerMillion": 2}));
+        assert_eq!(plain.for_batch(), plain, "no batch prices: never less than its own");
+    }
+
+    #[test]
+    fn a_video_is_priced_by_its_seconds_at_its_sizes_price_else_the_dearest() {
+        let pro = price(json!({"inputPerMillion": 0, "outputPerMillion": 0,
+            "perSecond": {"720x1280": 0.3, "1024x1792": 0.5}}));
+        let video = |size: Option<&str>| Counts {
+            video_seconds: 8_000,
+            video_size: size.map(str::to_string),
+            ..Counts::default()
+        };
+        // 8 s at $0.30: $2.40; at $0.50: $4.00; a size not priced at the dearest.
+        assert_eq!(pro.cost_femto(&video(Some("720x1280"))), Some(2_400_000_000_000_000));
+        assert_eq!(pro.cost_femto(&video(Some("1024x1792"))), Some(4_000_000_000_000_000));
+        assert_eq!(pro.cost_femto(&video(None)), Some(4_000_000_000_000_000));
+        assert_eq!(pro.to_doc().per_second, Some(json!({"1024x1792": 0.5, "720x1280": 0.3})));
+        let bad: PriceDoc = serde_json::from_value(json!({"inputPerMillion": 0, "outputPerMillion": 0,
+            "perSecond": {"720x1280": "cheap"}})).unwrap();
+        assert_eq!(bad.to_price("").unwrap_err().field, "perSecond.720x1280");
     }
 }

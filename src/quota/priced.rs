@@ -108,6 +108,9 @@ pub struct PricedDoc {
     pub audio_out: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub second: Option<u64>,
+    /// A video's price per second by its size.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub seconds: BTreeMap<String, u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minute: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,6 +158,7 @@ impl Priced {
             audio_in: self.price.audio_input,
             audio_out: self.price.audio_output,
             second: self.price.per_second,
+            seconds: self.price.per_second_by_size.clone(),
             minute: self.price.per_minute,
             characters: self.price.per_million_characters,
             tier: self.price.long_context.as_ref().map(|t| TierRecord {
@@ -198,6 +202,7 @@ impl PricedDoc {
                 audio_input: self.audio_in,
                 audio_output: self.audio_out,
                 per_second: self.second,
+                per_second_by_size: self.seconds.clone(),
                 per_minute: self.minute,
                 per_million_characters: self.characters,
                 long_context: self.tier.as_ref().map(|t| LongContext {
@@ -247,11 +252,12 @@ fn counts(metadata: &Map<String, Value>) -> Result<Counts, MeasureError> {
     };
     let (input, output, images) = (count(price::INPUT)?, count(price::OUTPUT)?, count(price::IMAGES)?);
     let (seconds, characters) = (count(price::AUDIO_SECONDS)?, count(price::INPUT_CHARACTERS)?);
-    if [input, output, images, seconds, characters].iter().all(Option::is_none) {
+    let video = count(price::VIDEO_SECONDS)?;
+    if [input, output, images, seconds, characters, video].iter().all(Option::is_none) {
         return Err(MeasureError {
             field: format!("metadata.{}", price::INPUT),
             detail: "is required: a limit group of the plan prices the call's input_tokens, output_tokens, images, \
-                     audio_seconds or input_characters"
+                     audio_seconds, input_characters or video_seconds"
                 .into(),
         });
     }
@@ -270,6 +276,8 @@ fn counts(metadata: &Map<String, Value>) -> Result<Counts, MeasureError> {
         audio_output: count(price::AUDIO_OUTPUT)?.unwrap_or(0),
         audio_seconds: seconds.unwrap_or(0),
         characters: characters.unwrap_or(0),
+        video_seconds: video.unwrap_or(0),
+        video_size: text("size").map(str::to_string),
     })
 }
 

@@ -367,3 +367,41 @@ async fn an_anthropic_message_batch_holds_its_requests_and_settles_from_its_resu
     assert_eq!(text.lines().count(), 4);
     assert_eq!(counter(&app.usage("alice").await, "batch"), (reported, 0), "three succeeded, one errored");
 }
+
+#[tokio::test]
+async fn a_batch_is_priced_at_the_catalogs_batch_prices_and_a_video_at_its_sizes_price_per_second() {
+    let provider = Provider::start();
+    let app = gateway_for(&provider, json!({}), |_| {}).await;
+    app.put_plan(json!({ "id": "plan_dollars", "periodType": "month", "groups": [
+        { "id": "spend", "unit": "cents", "quota": 100000, "measure": { "price": "catalog" },
+          "matches": [ { "event": "openai.batches" }, { "event": "openai.videos" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_dollars", None).await;
+    // A video of 8 seconds of sora-2-pro at 1024x1792, $0.50 a second: $4.00 held, and
+    // committed at its reported seconds.
+    let res = call(&app, reqwest::Method::POST, "alice", "v1/videos")
+        .header("x-sim", "reads=1")
+        .json(&json!({ "model": "sora-2-pro", "prompt": "a cat", "seconds": "8", "size": "1024x1792" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let video: Value = res.json().await.unwrap();
+    assert_eq!(counter(&app.usage("alice").await, "spend"), (0, 400));
+    get(&app, "alice", &format!("v1/videos/{}", video["id"].as_str().unwrap())).await;
+    assert_eq!(counter(&app.usage("alice").await, "spend"), (400, 0));
+    // A batch of gpt-4o-mini lines: its reported tokens at $0.075 and $0.30 a million.
+    let (_, file) = upload(&app, "alice", &[line(0), line(1)]).await;
+    let (status, batch) = create(&app, "alice", file["id"].as_str().unwrap(), "reads=1").await;
+    assert_eq!(status, StatusCode::OK, "{batch}");
+    let (_, ended) = get(&app, "alice", &format!("v1/batches/{}", batch["id"].as_str().unwrap())).await;
+    let (input, output) = (
+        ended["usage"]["input_tokens"].as_u64().unwrap(),
+        ended["usage"]["output_tokens"].as_u64().unwrap(),
+    );
+    // Thousandths of a cent, rounded up: tokens times micro-dollars a million, over 10^7.
+    let milli_cents = (input * 75_000 + output * 300_000).div_ceil(10_000_000);
+    let spend = TestApp::counter(&app.usage("alice").await, "spend").clone();
+    assert_eq!(spend["used"].as_f64().unwrap(), 400.0 + milli_cents as f64 / 1000.0, "{spend}");
+    assert_eq!(spend["reserved"].as_f64(), Some(0.0));
+}
