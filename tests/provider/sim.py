@@ -1016,7 +1016,8 @@ class Job:
         self.reads = 0
         # The reads there were when a cancel came.
         self.cancelled_after: Optional[int] = None
-        self.times: Dict[str, int] = {}
+        # When each status was first shown (Anthropic's timestamps have microseconds, OpenAI's not).
+        self.times: Dict[str, float] = {}
         # One read at a time moves it (and processes it, once).
         self.lock = threading.Lock()
         self.processed = False
@@ -1033,9 +1034,14 @@ class Job:
         return steps[min(self.reads, len(steps) - 1)]
 
     def reached(self, status: str) -> None:
-        now = int(time.time())
+        now = time.time()
         for passed in self.implied.get(status, ()) + (status,):
             self.times.setdefault(passed, now)
+
+    def second(self, status: str) -> Optional[int]:
+        """When a status was first shown, in OpenAI's whole seconds."""
+        at = self.times.get(status)
+        return None if at is None else int(at)
 
     def due(self, status: str) -> bool:
         """Whether a read showing `status` needs the answers (processed once, when first due)."""
@@ -1227,11 +1233,11 @@ class Batch(Job):
             "input_file_id": self.input_file_id, "completion_window": self.window, "status": status,
             "output_file_id": self.output.id if final and self.output else None,
             "error_file_id": self.errors.id if final and self.errors else None,
-            "created_at": int(self.created), "in_progress_at": self.times.get("in_progress"),
-            "expires_at": int(self.created) + JOB_WINDOW, "finalizing_at": self.times.get("finalizing"),
-            "completed_at": self.times.get("completed"), "failed_at": self.times.get("failed"),
-            "expired_at": self.times.get("expired"), "cancelling_at": self.times.get("cancelling"),
-            "cancelled_at": self.times.get("cancelled"), "request_counts": counts, "metadata": self.metadata,
+            "created_at": int(self.created), "in_progress_at": self.second("in_progress"),
+            "expires_at": int(self.created) + JOB_WINDOW, "finalizing_at": self.second("finalizing"),
+            "completed_at": self.second("completed"), "failed_at": self.second("failed"),
+            "expired_at": self.second("expired"), "cancelling_at": self.second("cancelling"),
+            "cancelled_at": self.second("cancelled"), "request_counts": counts, "metadata": self.metadata,
         }
         if self.d.usage:
             u = self.usage if final else dict.fromkeys(self.usage, 0)
@@ -1344,7 +1350,7 @@ class Video(Job):
                      "message": "Video generation failed, as x-sim asks (end=failed)."}
         return {"id": self.id, "object": "video", "model": self.model, "status": status, "progress": progress,
                 "seconds": self.seconds, "size": self.size, "created_at": int(self.created),
-                "completed_at": self.times.get("completed"), "expires_at": None, "error": error,
+                "completed_at": self.second("completed"), "expires_at": None, "error": error,
                 "remixed_from_video_id": None, "prompt": self.prompt}
 
 
