@@ -2686,6 +2686,9 @@ def answer_line(server: SimServer, provider: str, route: str, body: Any, header:
         answerer.dispatch("POST", body, d)
     except SimError as error:
         answerer.answered = (error.status, error_body(provider, error, answerer.request_id))
+    except Exception as error:  # noqa: BLE001 -- one odd request must not stop its batch midway
+        failed = SimError(500, f"The simulator could not answer this request: {error!r}")
+        answerer.answered = (500, error_body(provider, failed, answerer.request_id))
     return answerer.answered[0], answerer.answered[1], answerer.request_id
 
 
