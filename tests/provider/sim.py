@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import argparse
 import base64
+import codecs
 import json
 import math
+import os
 import re
 import struct
 import sys
+import tempfile
 import threading
 import time
 import uuid
 import zlib
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Set, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 OPENAI = "openai"
@@ -47,7 +51,10 @@ CACHED_CONTENT_TOKENS = 32
 GEMINI_MAX_CANDIDATES = 8
 
 INTEGER_DIRECTIVES = ("status", "stall", "delay", "cut", "output", "input", "cached", "reasoning",
-                      "cache_write", "deltas", "chunks", "cost", "tool_prompt", "pause", "seconds", "context")
+                      "cache_write", "deltas", "chunks", "cost", "tool_prompt", "pause", "seconds", "context",
+                      "reads", "failures")
+# How a job ends (`end=`); each kind takes some of them.
+JOB_ENDS = ("completed", "failed", "expired", "cancelled")
 
 OPENAI_ERRORS = {
     400: ("invalid_request_error", None),
@@ -108,13 +115,16 @@ PNG_B64 = base64.b64encode(_png()).decode()
 class SimError(Exception):
     """An answer in the provider's error shape."""
 
-    def __init__(self, status: int, message: str, param: Optional[str] = None, code: Optional[str] = None) -> None:
+    def __init__(self, status: int, message: str, param: Optional[str] = None, code: Optional[str] = None,
+                 null_code: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.param = param
-        # OpenAI's `code`, when not the status's own.
+        # OpenAI's `code`, when not the status's own; `null_code`: none at all, as OpenAI answers
+        # a missing file or batch (its 404 is not a model's `model_not_found`).
         self.code = code
+        self.null_code = null_code
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,6 +264,8 @@ def max_tokens(body: Dict[str, Any], *keys: str) -> Optional[int]:
 # provider would: a WAV's samples, an MP3's frames; anything else only with `seconds=`.
 
 AUDIO_UPLOADS = ("/v1/audio/transcriptions", "/v1/audio/translations")
+# Every path whose multipart body is read as it streams: audio, files (to disk), videos.
+UPLOADS = AUDIO_UPLOADS + ("/v1/files", "/v1/videos")
 # Audio tokens a second of input, as OpenAI's transcription models count them (one per 100 ms).
 AUDIO_TOKENS_PER_SECOND = 10
 AUDIO_HEAD_BYTES = 64 << 10
@@ -317,7 +329,7 @@ class BodyReader:
 
 
 class AudioFile:
-    """The `file` part as it went by: its name, first bytes and size."""
+    """A file part as it went by: its name, first bytes and size."""
 
     def __init__(self, filename: str) -> None:
         self.filename = filename
@@ -330,17 +342,41 @@ class AudioFile:
         self.size += len(data)
 
 
+class DiskPart(AudioFile):
+    """The `file` part of an upload to `/v1/files`, written to disk as it arrives: a file of
+    hundreds of megabytes is never whole in memory."""
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(filename)
+        self.stored = StoredFile(filename)
+
+    def take(self, data: bytes) -> None:
+        if self.size + len(data) > MAX_FILE_BYTES:
+            raise SimError(413, f"The file is larger than the {MAX_FILE_BYTES >> 20} MB an upload may be.", "file")
+        super().take(data)
+        self.stored.write(data)
+
+
+# Which file part goes where: (the part's name, its filename) to what takes its bytes.
+Sink = Callable[[str, str], AudioFile]
+
+
 @dataclass
 class Upload:
     fields: Dict[str, str]
-    file: Optional[AudioFile]
+    # The file parts by their names: a part with a filename, or named `file`.
+    files: Dict[str, AudioFile]
     error: Optional[SimError] = None
 
+    @property
+    def file(self) -> Optional[AudioFile]:
+        return self.files.get("file")
+
     def seen(self) -> Dict[str, Any]:
-        """What the read-back keeps of it: the fields, the file's name and size."""
+        """What the read-back keeps of it: the fields, each file's name and size."""
         found: Dict[str, Any] = dict(self.fields)
-        if self.file is not None:
-            found["file"] = {"filename": self.file.filename, "bytes": self.file.size}
+        for name, part in self.files.items():
+            found[name] = {"filename": part.filename, "bytes": part.size}
         return found
 
 
@@ -357,13 +393,14 @@ def part_name(headers: str) -> Tuple[Optional[str], Optional[str]]:
     return None, None
 
 
-def read_upload(reader: BodyReader, boundary: bytes) -> Upload:
-    """The parts of a multipart body read as it comes, the file's bytes only counted and their
-    head kept; the whole body is read, whatever is wrong with it, before any answer."""
+def read_upload(reader: BodyReader, boundary: bytes, sink: Optional[Sink] = None) -> Upload:
+    """The parts of a multipart body read as it comes, each file's bytes handed to its sink as
+    they arrive (by default only counted and their head kept); the whole body is read, whatever
+    is wrong with it, before any answer."""
     delimiter = b"\r\n--" + boundary
     buf = b""
     fields: Dict[str, str] = {}
-    file: Optional[AudioFile] = None
+    files: Dict[str, AudioFile] = {}
 
     def fill() -> bool:
         nonlocal buf
@@ -396,12 +433,18 @@ def read_upload(reader: BodyReader, boundary: bytes) -> Upload:
         if name is None:
             raise fail("Could not parse multipart form: a part without a name.")
         text = bytearray()
-        part = AudioFile(filename or "file") if name == "file" else None
+        part: Optional[AudioFile] = None
+        if filename is not None or name == "file":
+            part = sink(name, filename or name) if sink else AudioFile(filename or name)
         while True:
             at = buf.find(delimiter)
             piece = buf[:at] if at >= 0 else buf[: max(0, len(buf) - len(delimiter) + 1)]
             if part is not None:
-                part.take(piece)
+                try:
+                    part.take(piece)
+                except SimError:
+                    reader.drain()
+                    raise
             else:
                 text += piece
                 if len(text) > MAX_FIELD_BYTES:
@@ -413,11 +456,11 @@ def read_upload(reader: BodyReader, boundary: bytes) -> Upload:
             if not fill():
                 raise fail("Could not parse multipart form: the body ended inside a part.")
         if part is not None:
-            file = part
+            files[name] = part
         else:
             fields[name] = text.decode("utf-8", "replace")
     reader.drain()
-    return Upload(fields, file)
+    return Upload(fields, files)
 
 
 def audio_seconds(head: bytes, size: int) -> Optional[float]:
@@ -480,6 +523,11 @@ class Directives:
     seconds: Optional[int] = None
     # Not 0: the provider's own "the prompt is longer than the model's context" error (a 400).
     context: int = 0
+    # Jobs (batches, message batches, videos), read from the call that creates one: the read
+    # (GET) from which it is in its final state, how it ends, how many of its first lines fail.
+    reads: int = 2
+    end: str = "completed"
+    failures: int = 0
 
 
 def parse_directives(header: Optional[str], model: Optional[str] = None) -> Directives:
@@ -500,13 +548,19 @@ def parse_directives(header: Optional[str], model: Optional[str] = None) -> Dire
             found.usage = value != "none"
             found.apart = value == "apart"
             continue
+        if name == "end":
+            if value not in JOB_ENDS:
+                raise SimError(400, f"x-sim: end takes one of {', '.join(JOB_ENDS)}, not {value!r}", "x-sim")
+            found.end = value
+            continue
         if name not in INTEGER_DIRECTIVES:
             raise SimError(400, f"x-sim: unknown directive {name!r}", "x-sim")
         try:
             number = int(value)
         except ValueError:
             raise SimError(400, f"x-sim: {name} wants a whole number, not {value!r}", "x-sim") from None
-        if number < 0 or (name == "status" and not 400 <= number <= 599) or (name == "deltas" and number < 1):
+        if number < 0 or (name == "status" and not 400 <= number <= 599) or (
+                name in ("deltas", "reads") and number < 1):
             raise SimError(400, f"x-sim: {name}={number} is out of range", "x-sim")
         setattr(found, "output" if name == "chunks" else name, number)
     return found
@@ -584,6 +638,8 @@ class Stats:
             self.streams = {"completed": 0, "broken": 0, "cut": 0}
             self.open = 0
             self.requests: Deque[Dict[str, Any]] = deque(maxlen=KEPT_REQUESTS)
+            # Each job created or read since the reset: its kind, its status now, its reads.
+            self.jobs: "OrderedDict[str, Dict[str, Any]]" = OrderedDict()
 
     def answered(self, path: str) -> None:
         with self.lock:
@@ -611,10 +667,20 @@ class Stats:
             if instead_of:
                 self.streams[instead_of] -= 1
 
+    def job(self, jid: str, kind: str, status: str, read: bool = False) -> None:
+        """A job's status now, and one more read of it when `read`."""
+        with self.lock:
+            found = self.jobs.setdefault(jid, {"kind": kind, "status": status, "reads": 0})
+            found["status"] = status
+            found["reads"] += 1 if read else 0
+            while len(self.jobs) > MAX_JOBS:
+                self.jobs.popitem(last=False)
+
     def snapshot(self) -> Dict[str, Any]:
         with self.lock:
             return {"calls": self.calls, "paths": dict(self.paths), "usage": dict(self.usage),
-                    "streams": dict(self.streams), "open": self.open, "requests": list(self.requests)}
+                    "streams": dict(self.streams), "open": self.open, "requests": list(self.requests),
+                    "jobs": {jid: dict(found) for jid, found in self.jobs.items()}}
 
 
 class ClientGone(Exception):
@@ -623,6 +689,733 @@ class ClientGone(Exception):
 
 class Cut(Exception):
     """The `cut=` directive ends this answer here."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs: OpenAI's files, batches and videos, Anthropic's message batches. A job moves along by its
+# reads (the GETs of it), never by the clock, so that a test knows what each read answers; its
+# steering is the x-sim header of the call that created it, kept with it. Stored bytes (uploads, a
+# batch's requests and answers) are in temporary files unlinked from the start, so that they go
+# with the process however it ends; they are written and read a block or a line at a time.
+
+FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+BATCH_ENDPOINTS = ("/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/completions")
+# Both providers' batches expire a day after their creation.
+JOB_WINDOW = 24 * 3600
+MAX_FILE_BYTES = 512 << 20  # OpenAI's largest file
+MAX_STORED_FILES = 256  # each holds a descriptor open; the oldest goes first
+MAX_JOBS = 1000  # of each kind (and in the read-back); the oldest goes first
+MAX_LINE_BYTES = 32 << 20  # one request of a batch
+MAX_BATCH_ERRORS = 10  # a failed batch's `errors` names at most these
+MAX_MESSAGE_BATCH_REQUESTS = 100_000  # Anthropic's limits
+MAX_MESSAGE_BATCH_BYTES = 256 << 20
+KEPT_BODY_BYTES = 1 << 20  # a message batch's body is in the read-back whole up to this
+# `openai-poll-after-ms` on an unfinished job: the OpenAI SDK's pollers wait that long, not a second.
+POLL_AFTER_MS = 10
+VIDEO_SECONDS = ("4", "8", "12")
+VIDEO_SIZES = ("720x1280", "1280x720", "1024x1792", "1792x1024")
+CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+# An ISO media file's first boxes, so that the bytes say what their type says (not a playable video).
+MP4 = struct.pack(">I", 24) + b"ftypmp42" + struct.pack(">I", 0) + b"mp42isom" + struct.pack(">I", 8) + b"free"
+EXPIRED_LINE = "This request could not be executed before the completion window expired."
+
+
+def rfc3339(at: Optional[float]) -> Optional[str]:
+    return None if at is None else datetime.fromtimestamp(at, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def quoted(values: Tuple[str, ...]) -> str:
+    """OpenAI's list of the values a parameter takes: 'a', 'b', and 'c'."""
+    names = [f"'{v}'" for v in values]
+    return ", ".join(names[:-1]) + ", and " + names[-1]
+
+
+class Reading:
+    """One read of a stored file, through a duplicate of its descriptor and at its own offsets:
+    a delete while it reads neither cuts it short nor hands it another file's bytes."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        self.fd = fd
+        self.size = size
+
+    def __enter__(self) -> "Reading":
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        os.close(self.fd)
+
+    def blocks(self) -> Iterator[bytes]:
+        at = 0
+        while at < self.size:
+            data = os.pread(self.fd, min(UPLOAD_BLOCK, self.size - at), at)
+            if not data:
+                return
+            at += len(data)
+            yield data
+
+    def lines(self) -> Iterator[Optional[bytes]]:
+        """Its lines without their ends; None for one longer than MAX_LINE_BYTES, whose bytes are
+        passed over rather than held."""
+        pending: List[bytes] = []
+        held = 0
+        long = False
+        for data in self.blocks():
+            start = 0
+            while True:
+                end = data.find(b"\n", start)
+                if end < 0:
+                    break
+                yield None if long else b"".join(pending) + data[start:end]
+                pending, held, long = [], 0, False
+                start = end + 1
+            if start < len(data) and not long:
+                pending.append(data[start:])
+                held += len(data) - start
+                if held > MAX_LINE_BYTES:
+                    pending, held, long = [], 0, True
+        if pending or long:
+            yield None if long else b"".join(pending)
+
+
+class StoredFile:
+    """A file's bytes in a temporary file unlinked from the start, written once, then only read."""
+
+    def __init__(self, filename: str, purpose: str = "") -> None:
+        self.id = new_id("file-")
+        self.filename = filename
+        self.purpose = purpose
+        self.created = int(time.time())
+        self.handle = tempfile.TemporaryFile(prefix="provider-sim-")
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.size += len(data)
+
+    def line(self, value: Any) -> None:
+        self.write(dumps(value).encode() + b"\n")
+
+    def done(self) -> "StoredFile":
+        self.handle.flush()
+        return self
+
+    def reading(self) -> Optional[Reading]:
+        """None once the file is closed (deleted, or the server closed)."""
+        try:
+            return Reading(os.dup(self.handle.fileno()), self.size)
+        except (OSError, ValueError):
+            return None
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def object(self) -> Dict[str, Any]:
+        return {"id": self.id, "object": "file", "bytes": self.size, "created_at": self.created,
+                "filename": self.filename, "purpose": self.purpose, "status": "processed", "expires_at": None,
+                "status_details": None}
+
+
+WHITESPACE = re.compile(r"[ \t\n\r]*")
+DECODER = json.JSONDecoder()
+
+
+class JsonReader:
+    """JSON text as it arrives, decoded a value at a time by json's own decoder, so that a body of
+    hundreds of megabytes is never whole in memory: only the value being read, bounded by `most`."""
+
+    def __init__(self, reader: BodyReader, most: int, limit: int) -> None:
+        self.reader = reader
+        self.most = most
+        self.limit = limit
+        self.text = ""
+        self.at = 0
+        self.eof = False
+        self.utf8 = codecs.getincrementaldecoder("utf-8")()
+        self.head = bytearray()
+        self.size = 0
+
+    def more(self, wanted: int = 1) -> bool:
+        """At least `wanted` more characters of the body (fewer at its end), joined to what is
+        left unread in one copy; False when there was nothing more."""
+        parts: List[str] = []
+        got = 0
+        while got < wanted and not self.eof:
+            data = self.reader.read(UPLOAD_BLOCK)
+            self.size += len(data)
+            if self.size > self.limit:
+                raise SimError(413, f"Request exceeds the maximum size of {self.limit >> 20} MB.")
+            if len(self.head) <= KEPT_BODY_BYTES:
+                self.head += data[: KEPT_BODY_BYTES + 1 - len(self.head)]
+            try:
+                parts.append(self.utf8.decode(data, final=not data))
+            except UnicodeDecodeError:
+                raise SimError(400, "The request body is not valid UTF-8.") from None
+            got += len(parts[-1])
+            self.eof = not data
+        if not parts:
+            return False
+        self.text = self.text[self.at:] + "".join(parts)
+        self.at = 0
+        return True
+
+    def peek(self) -> str:
+        """The next character that is not whitespace, "" at the end."""
+        while True:
+            self.at = WHITESPACE.match(self.text, self.at).end()  # type: ignore[union-attr]
+            if self.at < len(self.text):
+                return self.text[self.at]
+            if not self.more():
+                return ""
+
+    def take(self, char: str) -> None:
+        found = self.peek()
+        if found != char:
+            raise SimError(400, f"Invalid JSON body: expected {char!r}, found {found or 'the end'!r}.")
+        self.at += 1
+
+    def value(self) -> Any:
+        """The next JSON value. A value that the text read so far leaves unfinished is read
+        again with twice as much text, so each is decoded a bounded number of times."""
+        if not self.peek():
+            raise SimError(400, "Invalid JSON body: it ended early.")
+        while True:
+            try:
+                value, end = DECODER.raw_decode(self.text, self.at)
+            except json.JSONDecodeError as error:
+                unfinished = error.msg.startswith("Unterminated string") or error.pos >= len(self.text) - 8
+                if self.eof or not unfinished:
+                    raise SimError(400, f"Invalid JSON body: {error.msg}.") from None
+            else:
+                number = isinstance(value, (int, float)) and not isinstance(value, bool)
+                if end < len(self.text) or self.eof or not number:  # a number may go on in the next block
+                    self.at = end
+                    return value
+            held = len(self.text) - self.at
+            if held > self.most:
+                raise SimError(413, f"One request is larger than {self.most >> 20} MB.")
+            self.more(max(UPLOAD_BLOCK, held))
+
+
+class Spool:
+    """A message batch's requests as they came, one JSON line each in a stored file, checked as
+    Anthropic checks them when the batch is created (the params only when it runs)."""
+
+    def __init__(self) -> None:
+        self.file = StoredFile("requests.jsonl")
+        self.count = 0
+        self.ids: Set[str] = set()
+        self.error: Optional[SimError] = None
+        self.head = b""
+        self.whole = False
+
+    def add(self, item: Any) -> None:
+        where = f"requests.{self.count}"
+        if not isinstance(item, dict):
+            raise SimError(400, f"{where}: Input should be a valid dictionary")
+        cid = item.get("custom_id")
+        if not isinstance(cid, str) or not CUSTOM_ID.match(cid):
+            raise SimError(400, f"{where}.custom_id: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'")
+        if not isinstance(item.get("params"), dict):
+            raise SimError(400, f"{where}.params: Field required")
+        if cid in self.ids:
+            raise SimError(400, f"Duplicate custom_id: '{cid}'. Each request in a batch must have a unique custom_id.")
+        if self.count >= MAX_MESSAGE_BATCH_REQUESTS:
+            raise SimError(400, f"requests: a batch holds at most {MAX_MESSAGE_BATCH_REQUESTS} requests")
+        line = dumps({"custom_id": cid, "params": item["params"]}).encode() + b"\n"
+        if len(line) > MAX_LINE_BYTES:
+            raise SimError(413, f"{where}: one request may be at most {MAX_LINE_BYTES >> 20} MB.")
+        self.ids.add(cid)
+        self.file.write(line)
+        self.count += 1
+
+    def seen(self) -> Any:
+        """What the read-back keeps of the body: all of it when small, else how many requests."""
+        if self.whole:
+            try:
+                return json.loads(self.head)
+            except ValueError:
+                return None
+        return {"requests": self.count}
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def read_message_batch(reader: BodyReader) -> Spool:
+    """A message batch's body (`{"requests": [...]}`) read as it streams, each request written to
+    disk as soon as it is whole; the whole body is read, whatever is wrong with it, before any
+    answer."""
+    spool = Spool()
+    r = JsonReader(reader, MAX_LINE_BYTES, MAX_MESSAGE_BATCH_BYTES)
+    try:
+        r.take("{")
+        found = False
+        if r.peek() == "}":
+            r.at += 1
+        else:
+            while True:
+                key = r.value()
+                if not isinstance(key, str):
+                    raise SimError(400, "Invalid JSON body: an object's key is not a string.")
+                r.take(":")
+                if key == "requests" and r.peek() == "[":
+                    found = True
+                    r.at += 1
+                    if r.peek() == "]":
+                        r.at += 1
+                    else:
+                        while True:
+                            spool.add(r.value())
+                            after = r.peek()
+                            r.at += 1
+                            if after == "]":
+                                break
+                            if after != ",":
+                                raise SimError(400, "Invalid JSON body: expected ',' or ']' after a request.")
+                else:
+                    r.value()
+                after = r.peek()
+                r.at += 1
+                if after == "}":
+                    break
+                if after != ",":
+                    raise SimError(400, "Invalid JSON body: expected ',' or '}'.")
+        if r.peek():
+            raise SimError(400, "Invalid JSON body: extra data after the object.")
+        if not found:
+            raise SimError(400, "requests: Field required")
+    except SimError as error:
+        reader.drain()
+        spool.error = error
+    spool.file.done()
+    spool.head = bytes(r.head[:KEPT_BODY_BYTES])
+    spool.whole = r.eof and r.size <= KEPT_BODY_BYTES
+    return spool
+
+
+class Job:
+    """A job's state, moved along by its reads: the create answers `steps[0]`, read i (from 1)
+    `steps[min(i, len - 1)]`, until read `reads=`, from which it is final. A cancel shows
+    `cancelling` at once, the final `cancelled` at the next read. `steps` is by `end=`."""
+
+    kind = ""
+    ends: Tuple[str, ...] = ()
+    steps: Dict[str, Tuple[str, ...]] = {}
+    terminal: Tuple[str, ...] = ()
+    # The statuses a status implies were passed on the way, for their timestamps when skipped.
+    implied: Dict[str, Tuple[str, ...]] = {}
+    cancelling = "cancelling"
+    cancelled = "cancelled"
+
+    def __init__(self, jid: str, d: Directives, header: Optional[str]) -> None:
+        self.id = jid
+        self.d = d
+        # Kept whole: each line of a batch reads it again for its own model.
+        self.header = header
+        self.created = time.time()
+        self.reads = 0
+        # The reads there were when a cancel came.
+        self.cancelled_after: Optional[int] = None
+        # When each status was first shown (Anthropic's timestamps have microseconds, OpenAI's not).
+        self.times: Dict[str, float] = {}
+        # One read at a time moves it (and processes it, once).
+        self.lock = threading.Lock()
+        self.processed = False
+
+    def final(self) -> str:
+        return self.d.end
+
+    def status(self) -> str:
+        if self.cancelled_after is not None:
+            return self.cancelled if self.reads > self.cancelled_after else self.cancelling
+        if self.reads >= self.d.reads:
+            return self.final()
+        steps = self.steps[self.d.end]
+        return steps[min(self.reads, len(steps) - 1)]
+
+    def reached(self, status: str) -> None:
+        now = time.time()
+        for passed in self.implied.get(status, ()) + (status,):
+            self.times.setdefault(passed, now)
+
+    def second(self, status: str) -> Optional[int]:
+        """When a status was first shown, in OpenAI's whole seconds."""
+        at = self.times.get(status)
+        return None if at is None else int(at)
+
+    def due(self, status: str) -> bool:
+        """Whether a read showing `status` needs the answers (processed once, when first due)."""
+        return False
+
+    def process(self, server: "SimServer") -> None:
+        pass
+
+    def cancel(self, server: "SimServer") -> None:
+        self.cancelled_after = self.reads
+
+    def view(self, host: str = "") -> Dict[str, Any]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def line_usage(body: Dict[str, Any]) -> Dict[str, int]:
+    """A chat, responses or embeddings answer's usage in the batch's names."""
+    usage = body.get("usage") or {}
+    inputs = usage.get("prompt_tokens", usage.get("input_tokens", 0))
+    outputs = usage.get("completion_tokens", usage.get("output_tokens", 0))
+    given = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
+    made = usage.get("completion_tokens_details") or usage.get("output_tokens_details") or {}
+    return {"input_tokens": inputs, "cached_tokens": given.get("cached_tokens", 0), "output_tokens": outputs,
+            "reasoning_tokens": made.get("reasoning_tokens", 0)}
+
+
+def batch_request(line: Optional[bytes], number: int,
+                  endpoint: str) -> Tuple[Optional[Dict[str, Any]], Optional[Dict[str, Any]]]:
+    """A line of a batch's input as a request, or what is wrong with it (an entry of `errors`)."""
+    def wrong(code: str, message: str, param: Optional[str] = None) -> Tuple[None, Dict[str, Any]]:
+        return None, {"code": code, "message": message, "param": param, "line": number}
+
+    if line is None:
+        return wrong("line_too_long", f"This line is longer than {MAX_LINE_BYTES >> 20} MB.")
+    try:
+        request = json.loads(line)
+    except ValueError:
+        return wrong("invalid_json_line", "This line is not parseable as valid JSON.")
+    if not isinstance(request, dict):
+        return wrong("invalid_json_line", "This line is not a JSON object.")
+    for key in ("custom_id", "method", "url", "body"):
+        if key not in request:
+            return wrong("missing_required_parameter", f"Missing required parameter: '{key}'.", key)
+    if not isinstance(request["custom_id"], str):
+        return wrong("invalid_custom_id", "custom_id must be a string.", "custom_id")
+    if request["method"] != "POST":
+        return wrong("invalid_method", f"Invalid method {request['method']!r}: a batch's requests are POSTs.", "method")
+    if request["url"] != endpoint:
+        return wrong("mismatched_endpoint", f"The URL provided for this request does not match the batch endpoint "
+                                            f"{endpoint}.", "url")
+    if not isinstance(request["body"], dict):
+        return wrong("invalid_body", "The body of this request is not a JSON object.", "body")
+    return request, None
+
+
+class Batch(Job):
+    """OpenAI's batch: validating, in_progress, finalizing, then completed (or failed, expired,
+    cancelled). Its input's lines are answered when a read first shows finalizing or its end."""
+
+    kind = "batch"
+    ends = JOB_ENDS
+    steps = {"completed": ("validating", "in_progress", "finalizing"), "failed": ("validating",),
+             "expired": ("validating", "in_progress"), "cancelled": ("validating", "in_progress", "cancelling")}
+    terminal = ("completed", "failed", "expired", "cancelled")
+    implied = {"finalizing": ("in_progress",), "completed": ("in_progress", "finalizing"),
+               "expired": ("in_progress",), "cancelled": ("cancelling",)}
+
+    def __init__(self, d: Directives, header: Optional[str], input_file_id: str, endpoint: str, window: str,
+                 metadata: Optional[Dict[str, str]], total: int) -> None:
+        super().__init__(new_id("batch_"), d, header)
+        self.input_file_id = input_file_id
+        self.endpoint = endpoint
+        self.window = window
+        self.metadata = metadata
+        self.total = total
+        self.succeeded = 0
+        self.failed = 0
+        self.usage = dict.fromkeys(("input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens"), 0)
+        self.output: Optional[StoredFile] = None
+        self.errors: Optional[StoredFile] = None
+        # What is wrong with the input, found when it is processed: the batch then fails.
+        self.invalid: Optional[List[Dict[str, Any]]] = None
+
+    def status(self) -> str:
+        if self.cancelled_after is None and self.invalid is not None:
+            return "failed"
+        return super().status()
+
+    def due(self, status: str) -> bool:
+        return status in ("finalizing", "completed", "expired") and not self.processed
+
+    def process(self, server: "SimServer") -> None:
+        """Each line answered as the simulator answers that call, with the job's directives,
+        from disk to disk a line at a time: the answers to the output file, the failures
+        (`failures=`, errors the call itself would answer, `end=expired`'s second half) to the
+        error file."""
+        self.processed = True
+        stored = server.store.file(self.input_file_id)
+        reading = stored.reading() if stored is not None else None
+        if reading is None:
+            self.invalid = [{"code": "file_not_found", "message": f"No such File object: {self.input_file_id}",
+                             "param": "input_file_id", "line": None}]
+            return
+        output = StoredFile(f"{self.id}_output.jsonl", "batch_output")
+        errors = StoredFile(f"{self.id}_error.jsonl", "batch_output")
+        problems: List[Dict[str, Any]] = []
+        answered = self.total // 2 if self.d.end == "expired" else self.total
+        index = 0
+        with reading:
+            for number, line in enumerate(reading.lines(), 1):
+                if line is not None and not line.strip():
+                    continue
+                request, problem = batch_request(line, number, self.endpoint)
+                if problem is not None:
+                    problems.append(problem)
+                    if len(problems) >= MAX_BATCH_ERRORS:
+                        break
+                if request is None or problems:
+                    continue  # a batch with a wrong line fails: only more of them are looked for
+                rid, cid = new_id("batch_req_"), request["custom_id"]
+                index += 1
+                if index > answered:
+                    errors.line({"id": rid, "custom_id": cid, "response": None,
+                                 "error": {"code": "batch_expired", "message": EXPIRED_LINE}})
+                    self.failed += 1
+                    continue
+                if index <= self.d.failures:
+                    request_id = new_id("req_")
+                    status, body = 400, error_body(OPENAI, SimError(400, "the simulator fails this request as x-sim "
+                                                                         "asks (failures=)"), request_id)
+                else:
+                    status, body, request_id = answer_line(server, OPENAI, self.endpoint, request["body"], self.header)
+                answer = {"id": rid, "custom_id": cid,
+                          "response": {"status_code": status, "request_id": request_id, "body": body}, "error": None}
+                if status == 200:
+                    output.line(answer)
+                    self.succeeded += 1
+                    for key, value in line_usage(body).items():
+                        self.usage[key] += value
+                else:
+                    errors.line(answer)
+                    self.failed += 1
+        if not problems and index == 0:
+            problems = [{"code": "empty_file", "message": "The batch input file is empty.", "param": None,
+                         "line": None}]
+        if problems:
+            output.close()
+            errors.close()
+            self.invalid = problems
+            self.succeeded = self.failed = 0
+            self.usage = dict.fromkeys(self.usage, 0)
+            return
+        for kept in (output, errors):
+            if kept.size:
+                server.store.add_file(kept.done())
+            else:
+                kept.close()
+        self.output = output if output.size else None
+        self.errors = errors if errors.size else None
+
+    def cancel(self, server: "SimServer") -> None:
+        """No line is answered before a cancel: any answers made (at finalizing) are dropped."""
+        super().cancel(server)
+        self.succeeded = self.failed = 0
+        self.usage = dict.fromkeys(self.usage, 0)
+        for kept in (self.output, self.errors):
+            if kept is not None:
+                server.store.drop_file(kept.id)
+        self.output = self.errors = None
+
+    def view(self, host: str = "") -> Dict[str, Any]:
+        status = self.status()
+        answered = status in ("finalizing", "completed", "expired")
+        final = status in ("completed", "expired")
+        counts = {"total": 0 if status in ("validating", "failed") else self.total, "completed": 0, "failed": 0}
+        if answered:
+            counts.update(completed=self.succeeded, failed=self.failed)
+        errors = None
+        if status == "failed":
+            errors = {"object": "list", "data": self.invalid if self.invalid is not None else [{
+                "code": "token_limit_exceeded", "param": None, "line": None,
+                "message": "Enqueued token limit reached in organization org-sim, as x-sim asks (end=failed). "
+                           "Please try again once some in_progress batches have been completed."}]}
+        found: Dict[str, Any] = {
+            "id": self.id, "object": "batch", "endpoint": self.endpoint, "errors": errors,
+            "input_file_id": self.input_file_id, "completion_window": self.window, "status": status,
+            "output_file_id": self.output.id if final and self.output else None,
+            "error_file_id": self.errors.id if final and self.errors else None,
+            "created_at": int(self.created), "in_progress_at": self.second("in_progress"),
+            "expires_at": int(self.created) + JOB_WINDOW, "finalizing_at": self.second("finalizing"),
+            "completed_at": self.second("completed"), "failed_at": self.second("failed"),
+            "expired_at": self.second("expired"), "cancelling_at": self.second("cancelling"),
+            "cancelled_at": self.second("cancelled"), "request_counts": counts, "metadata": self.metadata,
+        }
+        if self.d.usage:
+            u = self.usage if final else dict.fromkeys(self.usage, 0)
+            found["usage"] = {"input_tokens": u["input_tokens"],
+                              "input_tokens_details": {"cached_tokens": u["cached_tokens"]},
+                              "output_tokens": u["output_tokens"],
+                              "output_tokens_details": {"reasoning_tokens": u["reasoning_tokens"]},
+                              "total_tokens": u["input_tokens"] + u["output_tokens"]}
+        return found
+
+
+class MessageBatch(Job):
+    """Anthropic's message batch: in_progress, then ended (canceling between a cancel and the
+    next read). Its requests are answered when a read first shows it ended."""
+
+    kind = "message_batch"
+    ends = ("completed", "expired", "cancelled")
+    steps = {"completed": ("in_progress",), "expired": ("in_progress",), "cancelled": ("in_progress", "canceling")}
+    terminal = ("ended",)
+    cancelling = "canceling"
+    cancelled = "ended"
+
+    def __init__(self, d: Directives, header: Optional[str], spool: Spool) -> None:
+        super().__init__(new_id("msgbatch_"), d, header)
+        self.requests = spool.file
+        self.total = spool.count
+        self.counts = {"processing": self.total, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+        self.results: Optional[StoredFile] = None
+
+    def final(self) -> str:
+        return "ended"
+
+    def reached(self, status: str) -> None:
+        super().reached(status)
+        if status == "ended" and (self.cancelled_after is not None or self.d.end == "cancelled"):
+            self.times.setdefault("canceling", self.times["ended"])
+
+    def due(self, status: str) -> bool:
+        return status == "ended" and not self.processed
+
+    def process(self, server: "SimServer") -> None:
+        """Each request answered as `/v1/messages` answers it, with the job's directives; the
+        results written a line at a time, in the requests' order."""
+        self.processed = True
+        results = StoredFile(f"{self.id}_results.jsonl")
+        cancelled = self.cancelled_after is not None or self.d.end == "cancelled"
+        answered = self.total // 2 if self.d.end == "expired" else self.total
+        reading = self.requests.reading()
+        assert reading is not None, "a batch's requests are closed only with it"
+        with reading:
+            for index, line in enumerate(reading.lines(), 1):
+                if not line:
+                    continue
+                request = json.loads(line)
+                result: Dict[str, Any]
+                if cancelled:
+                    result = {"type": "canceled"}
+                elif index > answered:
+                    result = {"type": "expired"}
+                elif index <= self.d.failures:
+                    result = {"type": "errored", "error": {"type": "error", "error": {
+                        "type": "invalid_request_error",
+                        "message": "the simulator fails this request as x-sim asks (failures=)"}}}
+                else:
+                    status, body, _ = answer_line(server, ANTHROPIC, "/v1/messages", request["params"], self.header)
+                    if status == 200:
+                        result = {"type": "succeeded", "message": body}
+                    else:
+                        result = {"type": "errored", "error": {"type": "error", "error": body["error"]}}
+                self.counts[result["type"]] += 1  # the counts are named as the result types
+                results.line({"custom_id": request["custom_id"], "result": result})
+        self.counts["processing"] = 0
+        self.results = results.done()
+
+    def view(self, host: str = "") -> Dict[str, Any]:
+        status = self.status()
+        counts = self.counts if status == "ended" else {**dict.fromkeys(self.counts, 0), "processing": self.total}
+        return {"id": self.id, "type": "message_batch", "processing_status": status, "request_counts": dict(counts),
+                "ended_at": rfc3339(self.times.get("ended")), "created_at": rfc3339(self.created),
+                "expires_at": rfc3339(self.created + JOB_WINDOW),
+                "cancel_initiated_at": rfc3339(self.times.get("canceling")), "archived_at": None,
+                "results_url": f"http://{host}/v1/messages/batches/{self.id}/results" if status == "ended" else None}
+
+    def close(self) -> None:
+        self.requests.close()
+        if self.results is not None:
+            self.results.close()
+
+
+class Video(Job):
+    """OpenAI's video: queued, in_progress (progress 50), then completed (100) or failed."""
+
+    kind = "video"
+    ends = ("completed", "failed")
+    steps = {"completed": ("queued", "in_progress"), "failed": ("queued", "in_progress")}
+    terminal = ("completed", "failed")
+
+    def __init__(self, d: Directives, header: Optional[str], model: str, prompt: str, seconds: str, size: str) -> None:
+        super().__init__(new_id("video_"), d, header)
+        self.model, self.prompt, self.seconds, self.size = model, prompt, seconds, size
+
+    def view(self, host: str = "") -> Dict[str, Any]:
+        status = self.status()
+        # A failed video keeps the progress it had when it failed.
+        failed_at = 50 if "in_progress" in self.times else 0
+        progress = {"queued": 0, "in_progress": 50, "completed": 100}.get(status, failed_at)
+        error = None
+        if status == "failed":
+            error = {"code": "video_generation_failed",
+                     "message": "Video generation failed, as x-sim asks (end=failed)."}
+        return {"id": self.id, "object": "video", "model": self.model, "status": status, "progress": progress,
+                "seconds": self.seconds, "size": self.size, "created_at": int(self.created),
+                "completed_at": self.second("completed"), "expires_at": None, "error": error,
+                "remixed_from_video_id": None, "prompt": self.prompt}
+
+
+JOB_KINDS = (Batch, MessageBatch, Video)
+
+
+class Store:
+    """The files and jobs a server holds, each kind bounded (the oldest goes first)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.files: "OrderedDict[str, StoredFile]" = OrderedDict()
+        self.jobs: Dict[str, "OrderedDict[str, Job]"] = {kind.kind: OrderedDict() for kind in JOB_KINDS}
+
+    def add_file(self, stored: StoredFile) -> None:
+        with self.lock:
+            self.files[stored.id] = stored
+            while len(self.files) > MAX_STORED_FILES:
+                self.files.popitem(last=False)[1].close()
+
+    def file(self, fid: str) -> Optional[StoredFile]:
+        with self.lock:
+            return self.files.get(fid)
+
+    def drop_file(self, fid: str) -> None:
+        with self.lock:
+            found = self.files.pop(fid, None)
+        if found is not None:
+            found.close()
+
+    def listed_files(self) -> List[StoredFile]:
+        with self.lock:
+            return list(self.files.values())
+
+    def add_job(self, job: Job) -> None:
+        with self.lock:
+            jobs = self.jobs[job.kind]
+            jobs[job.id] = job
+            while len(jobs) > MAX_JOBS:
+                jobs.popitem(last=False)[1].close()
+
+    def job(self, kind: str, jid: str) -> Optional[Job]:
+        with self.lock:
+            return self.jobs[kind].get(jid)
+
+    def drop_job(self, kind: str, jid: str) -> None:
+        with self.lock:
+            found = self.jobs[kind].pop(jid, None)
+        if found is not None:
+            found.close()
+
+    def listed(self, kind: str) -> List[Job]:
+        """Newest first, as the providers list them."""
+        with self.lock:
+            return list(reversed(self.jobs[kind].values()))
+
+    def close(self) -> None:
+        with self.lock:
+            held: List[Any] = list(self.files.values())
+            for jobs in self.jobs.values():
+                held += jobs.values()
+                jobs.clear()
+            self.files.clear()
+        for one in held:
+            one.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -639,9 +1432,19 @@ class SimServer(ThreadingHTTPServer):
         super().__init__(address, Handler)
         self.key = key
         self.stats = Stats()
+        # Files and jobs: their bytes on disk, unlinked, closed when the server shuts down.
+        self.store = Store()
         # Streams paused before their end (`pause=`) wait for the next release, or their time.
         self.gate = threading.Condition()
         self.releases = 0
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self.store.close()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.store.close()
 
     def pause(self, ms: int) -> None:
         with self.gate:
@@ -758,6 +1561,59 @@ class GeminiStream(Stream):
         return b"]" if self.events else b"[]"
 
 
+def refuse(d: Directives, provider: str) -> None:
+    """The errors `status=` and `context=` ask for, before any answer (a job's line's too)."""
+    if d.status is not None:
+        raise SimError(d.status, f"the simulator answers {d.status} as x-sim asks")
+    if d.context:
+        message = ("prompt is too long: 210000 tokens > 200000 maximum" if provider == ANTHROPIC else
+                   "This model's maximum context length is 128000 tokens. However, your messages "
+                   "resulted in 210000 tokens. Please reduce the length of the messages.")
+        raise SimError(400, message, "messages", "context_length_exceeded")
+
+
+def error_body(provider: str, error: SimError, request_id: str) -> Dict[str, Any]:
+    """An error in the provider's shape."""
+    status = error.status
+    if provider == ANTHROPIC:
+        kind = ANTHROPIC_ERRORS.get(status, "api_error" if status >= 500 else "invalid_request_error")
+        return {"type": "error", "error": {"type": kind, "message": error.message}, "request_id": request_id}
+    if provider == GEMINI:
+        name = GEMINI_ERRORS.get(status, "INTERNAL" if status >= 500 else "FAILED_PRECONDITION")
+        return {"error": {"code": status, "message": error.message, "status": name}}
+    kind, code = OPENAI_ERRORS.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
+    return {"error": {"message": error.message, "type": kind, "param": error.param,
+                      "code": None if error.null_code else error.code or code}}
+
+
+# The jobs' paths beside the fixed ones: (method, path, the Handler method answering it, given the
+# path's ids). An id is what the simulator made: letters, digits, `_` and `-`.
+JOB_ID = r"([A-Za-z0-9_-]+)"
+MESSAGE_BATCHES = "/v1/messages/batches"
+JOB_ROUTES = [(method, re.compile(f"^{path}$"), name) for method, path, name in (
+    ("POST", "/v1/files", "api_file_create"),
+    ("GET", "/v1/files", "api_file_list"),
+    ("GET", f"/v1/files/{JOB_ID}", "api_file_get"),
+    ("GET", f"/v1/files/{JOB_ID}/content", "api_file_content"),
+    ("DELETE", f"/v1/files/{JOB_ID}", "api_file_delete"),
+    ("POST", "/v1/batches", "api_batch_create"),
+    ("GET", "/v1/batches", "api_batch_list"),
+    ("GET", f"/v1/batches/{JOB_ID}", "api_batch_get"),
+    ("POST", f"/v1/batches/{JOB_ID}/cancel", "api_batch_cancel"),
+    ("POST", MESSAGE_BATCHES, "api_message_batch_create"),
+    ("GET", MESSAGE_BATCHES, "api_message_batch_list"),
+    ("GET", f"{MESSAGE_BATCHES}/{JOB_ID}", "api_message_batch_get"),
+    ("GET", f"{MESSAGE_BATCHES}/{JOB_ID}/results", "api_message_batch_results"),
+    ("POST", f"{MESSAGE_BATCHES}/{JOB_ID}/cancel", "api_message_batch_cancel"),
+    ("DELETE", f"{MESSAGE_BATCHES}/{JOB_ID}", "api_message_batch_delete"),
+    ("POST", "/v1/videos", "api_video_create"),
+    ("GET", "/v1/videos", "api_video_list"),
+    ("GET", f"/v1/videos/{JOB_ID}", "api_video_get"),
+    ("GET", f"/v1/videos/{JOB_ID}/content", "api_video_content"),
+    ("DELETE", f"/v1/videos/{JOB_ID}", "api_video_delete"),
+)]
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SimServer
@@ -821,12 +1677,13 @@ class Handler(BaseHTTPRequestHandler):
         except OSError as error:
             raise ClientGone() from error
 
-    def answer_json(self, status: int, value: Any, cut: bool = False, reported: Optional[Dict[str, int]] = None) -> None:
+    def answer_json(self, status: int, value: Any, cut: bool = False, reported: Optional[Dict[str, int]] = None,
+                    headers: Optional[List[Tuple[str, str]]] = None) -> None:
         """`reported` is what the read-back counts for a whole body. It is counted before the body's
         last byte is written: a client that has read the answer then reads the stats with it, never
         before it (a next test's reset must not race this call's count)."""
         data = dumps(value).encode()
-        self.start(status, "application/json", [("Content-Length", str(len(data)))])
+        self.start(status, "application/json", [("Content-Length", str(len(data)))] + (headers or []))
         if cut:
             # The length promised, half of it sent, then the connection closed.
             self.close_connection = True
@@ -838,19 +1695,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_raw(data)
 
     def answer_error(self, error: SimError) -> None:
-        status = error.status
-        if self.provider == ANTHROPIC:
-            kind = ANTHROPIC_ERRORS.get(status, "api_error" if status >= 500 else "invalid_request_error")
-            body: Dict[str, Any] = {"type": "error", "error": {"type": kind, "message": error.message},
-                                    "request_id": self.request_id}
-        elif self.provider == GEMINI:
-            name = GEMINI_ERRORS.get(status, "INTERNAL" if status >= 500 else "FAILED_PRECONDITION")
-            body = {"error": {"code": status, "message": error.message, "status": name}}
-        else:
-            kind, code = OPENAI_ERRORS.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
-            body = {"error": {"message": error.message, "type": kind, "param": error.param,
-                              "code": error.code or code}}
-        self.answer_json(status, body)
+        self.answer_json(error.status, error_body(self.provider, error, self.request_id))
 
     # -- the request ---------------------------------------------------------------------------
 
@@ -859,14 +1704,30 @@ class Handler(BaseHTTPRequestHandler):
         self.route = url.path
         self.query = parse_qs(url.query, keep_blank_values=True)
         self.upload: Optional[Upload] = None
+        self.spool: Optional[Spool] = None
+        # What this call wrote to disk and no file or job has taken: closed when it is answered.
+        self.pending: List[Any] = []
+        try:
+            self.answer_call(method, url.query)
+        finally:
+            for held in self.pending:
+                held.close()
+
+    def answer_call(self, method: str, query: str) -> None:
         boundary = multipart_boundary(self.headers.get("Content-Type") or "")
-        if boundary is not None and self.route in AUDIO_UPLOADS:
+        if boundary is not None and self.route in UPLOADS:
             # Read as it comes, never whole: an upload may be hundreds of megabytes.
             try:
-                self.upload = read_upload(BodyReader(self), boundary)
+                self.upload = read_upload(BodyReader(self), boundary,
+                                          self.disk_sink if self.route == "/v1/files" else None)
             except SimError as error:
-                self.upload = Upload({}, None, error)
+                self.upload = Upload({}, {}, error)
             raw = b""
+        elif method == "POST" and self.route == MESSAGE_BATCHES:
+            # A message batch may be hundreds of megabytes too: read a request at a time.
+            self.spool = read_message_batch(BodyReader(self))
+            self.pending.append(self.spool)
+            raw = self.spool.head if self.spool.whole else b""
         else:
             raw = self.read_body()
         if self.route.startswith("/_sim/"):
@@ -882,7 +1743,9 @@ class Handler(BaseHTTPRequestHandler):
             body = None
         if self.upload is not None:
             body = self.upload.seen()
-        self.server.stats.seen(self.route, url.query, headers, body, raw)
+        if self.spool is not None:
+            body = self.spool.seen()
+        self.server.stats.seen(self.route, query, headers, body, raw)
         anthropic = self.route.startswith("/v1/messages") or (
             self.route == "/v1/models" and "anthropic-version" in headers)
         # Gemini: anything under v1beta, a model's method, or a model list asked with Google's key.
@@ -890,22 +1753,20 @@ class Handler(BaseHTTPRequestHandler):
             bool(GEMINI_MODELS.match(self.route)) and ("x-goog-api-key" in headers or "key" in self.query))
         self.provider = ANTHROPIC if anthropic else GEMINI if gemini else OPENAI
         self.request_id = new_id("req_")
+        # A job keeps the header of the call that created it, read again for each of its lines.
+        self.sim_header = headers.get("x-sim")
         try:
             try:
                 asked = body.get("model") if isinstance(body, dict) else None
-                d = parse_directives(headers.get("x-sim"), asked if isinstance(asked, str) else None)
+                d = parse_directives(self.sim_header, asked if isinstance(asked, str) else None)
                 if d.stall:
                     time.sleep(d.stall / 1000)
                 self.authenticate(headers)
-                if d.status is not None:
-                    raise SimError(d.status, f"the simulator answers {d.status} as x-sim asks")
-                if d.context:
-                    message = ("prompt is too long: 210000 tokens > 200000 maximum" if self.provider == ANTHROPIC else
-                               "This model's maximum context length is 128000 tokens. However, your messages "
-                               "resulted in 210000 tokens. Please reduce the length of the messages.")
-                    raise SimError(400, message, "messages", "context_length_exceeded")
+                refuse(d, self.provider)
                 if self.upload is not None and self.upload.error is not None:
                     raise self.upload.error
+                if self.spool is not None and self.spool.error is not None:
+                    raise self.spool.error
                 if raw and body is None:
                     raise SimError(400, "We could not parse the JSON body of your request.")
                 self.dispatch(method, body if isinstance(body, dict) else {}, d)
@@ -964,9 +1825,15 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/v1/messages/count_tokens"): self.api_count_tokens,
         }
         handler = routes.get((method, self.route))
-        if handler is None:
-            raise SimError(404, f"Unknown request URL: {method} {self.route}.")
-        handler(body, d)
+        if handler is not None:
+            handler(body, d)
+            return
+        for verb, path, name in JOB_ROUTES:
+            found = path.match(self.route)
+            if verb == method and found:
+                getattr(self, name)(body, d, *found.groups())
+                return
+        raise SimError(404, f"Unknown request URL: {method} {self.route}.")
 
     def control(self, method: str) -> None:
         stats = self.server.stats
@@ -1346,6 +2213,308 @@ class Handler(BaseHTTPRequestHandler):
         tokens = d.input if d.input is not None else chat_input(body)
         self.answer_json(200, {"input_tokens": tokens}, cut=d.cut is not None)
 
+    # -- Jobs: files, batches, message batches, videos ------------------------------------------
+
+    def disk_sink(self, name: str, filename: str) -> AudioFile:
+        """An upload to `/v1/files`: its `file` part to disk, held until the file is stored."""
+        if name != "file":
+            return AudioFile(filename)
+        part = DiskPart(filename)
+        self.pending.append(part.stored)
+        return part
+
+    def adopt(self, held: Any) -> Any:
+        """What this call wrote to disk, now a stored file's or a job's: no longer closed with the call."""
+        self.pending.remove(held)
+        return held
+
+    def host(self) -> str:
+        return self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
+
+    def query_int(self, name: str, default: int, most: int) -> int:
+        given = self.query.get(name, [None])[0]
+        if given is None:
+            return default
+        try:
+            value = int(given)
+        except ValueError:
+            value = 0
+        if not 1 <= value <= most:
+            raise SimError(400, f"Invalid '{name}': {given!r}, expected an integer from 1 to {most}.", name)
+        return value
+
+    def page(self, items: List[Any], default: int, most: int, after: str = "after",
+             before: Optional[str] = None) -> Tuple[List[Any], bool]:
+        """A page of `items` (in the order they are listed): those after the id the query names
+        as `after` (or before the one it names as `before`), at most `limit` of them."""
+        limit = self.query_int("limit", default, most)
+        ids = [item.id for item in items]
+        later = self.query.get(before, [None])[0] if before else None
+        if later is not None:
+            items = items[: ids.index(later)] if later in ids else []
+            return items[-limit:], len(items) > limit
+        earlier = self.query.get(after, [None])[0]
+        if earlier is not None:
+            items = items[ids.index(earlier) + 1:] if earlier in ids else []
+        return items[:limit], len(items) > limit
+
+    def find_job(self, kind: str, jid: str) -> Job:
+        job = self.server.store.job(kind, jid)
+        if job is None:
+            raise SimError(404, {"batch": f"No batch found with id '{jid}'.",
+                                 "message_batch": f"Message Batch {jid} not found.",
+                                 "video": f"Video with id '{jid}' not found."}[kind], None, null_code=True)
+        return job
+
+    def new_job(self, job: Job) -> None:
+        if job.d.end not in job.ends:
+            raise SimError(400, f"x-sim: end={job.d.end} does not apply to a {job.kind.replace('_', ' ')} "
+                                f"(it takes {', '.join(job.ends)})", "x-sim")
+        status = job.status()
+        job.reached(status)
+        self.server.store.add_job(job)
+        self.server.stats.job(job.id, job.kind, status)
+
+    def read_job(self, kind: str, jid: str, d: Directives) -> None:
+        """A GET of a job: one read more, which moves it along (and answers its lines when they
+        are first due), counted in the read-back."""
+        job = self.find_job(kind, jid)
+        with job.lock:
+            job.reads += 1
+            if job.due(job.status()):
+                job.process(self.server)
+            status = job.status()
+            job.reached(status)
+            view = job.view(self.host())
+        self.server.stats.job(job.id, job.kind, status, read=True)
+        waiting = []
+        if status not in job.terminal and self.provider == OPENAI:
+            waiting = [("openai-poll-after-ms", str(POLL_AFTER_MS))]
+        self.answer_json(200, view, cut=d.cut is not None, headers=waiting)
+
+    def cancel_job(self, kind: str, jid: str, d: Directives) -> None:
+        job = self.find_job(kind, jid)
+        with job.lock:
+            status = job.status()
+            if status in job.terminal:
+                if kind == "batch":
+                    raise SimError(409, f"Cannot cancel a batch with status '{status}'.", None, null_code=True)
+                raise SimError(400, f"Message Batch {jid} has already ended; it cannot be canceled.")
+            if job.cancelled_after is None:
+                job.cancel(self.server)
+            status = job.status()
+            job.reached(status)
+            view = job.view(self.host())
+        self.server.stats.job(job.id, job.kind, status)
+        self.answer_json(200, view, cut=d.cut is not None)
+
+    def list_jobs(self, kind: str, d: Directives, default: int, most: int, anthropic: bool = False) -> None:
+        jobs = self.server.store.listed(kind)
+        if self.query.get("order", ["desc"])[0] == "asc":
+            jobs.reverse()
+        shown, more = self.page(jobs, default, most, "after_id" if anthropic else "after",
+                                "before_id" if anthropic else None)
+        data = []
+        for job in shown:
+            with job.lock:
+                data.append(job.view(self.host()))
+        answer: Dict[str, Any] = {"data": data, "has_more": more, "first_id": shown[0].id if shown else None,
+                                  "last_id": shown[-1].id if shown else None}
+        if not anthropic:
+            answer = {"object": "list", **answer}
+        self.answer_json(200, answer, cut=d.cut is not None)
+
+    def answer_stored(self, stored: StoredFile, content_type: str, d: Directives) -> None:
+        """A stored file's bytes, streamed from disk a block at a time; `cut=` as JSON's."""
+        reading = stored.reading()
+        if reading is None:
+            raise SimError(404, f"No such File object: {stored.id}", "id", null_code=True)
+        with reading:
+            self.start(200, content_type, [("Content-Length", str(reading.size))])
+            left = reading.size // 2 if d.cut is not None else reading.size
+            if d.cut is not None:
+                self.close_connection = True
+                self.server.stats.stream("cut")
+            for data in reading.blocks():
+                if left <= 0:
+                    break
+                self.send_raw(data[:left])
+                left -= len(data)
+
+    # OpenAI's files.
+
+    def stored_file(self, fid: str) -> StoredFile:
+        found = self.server.store.file(fid)
+        if found is None:
+            raise SimError(404, f"No such File object: {fid}", "id", null_code=True)
+        return found
+
+    def api_file_create(self, _body: Dict[str, Any], d: Directives) -> None:
+        upload = self.upload
+        if upload is None:
+            raise SimError(400, "The body must be multipart/form-data with the fields 'purpose' and 'file'.", "file")
+        purpose = upload.fields.get("purpose")
+        if not purpose:
+            raise SimError(400, "Missing required parameter: 'purpose'.", "purpose")
+        if purpose not in FILE_PURPOSES:
+            raise SimError(400, f"Invalid value: '{purpose}'. Supported values are: {quoted(FILE_PURPOSES)}.",
+                           "purpose", "invalid_value")
+        part = upload.file
+        if not isinstance(part, DiskPart):
+            raise SimError(400, "Missing required parameter: 'file'.", "file")
+        stored = self.adopt(part.stored).done()
+        stored.purpose = purpose
+        self.server.store.add_file(stored)
+        self.answer_json(200, stored.object(), cut=d.cut is not None)
+
+    def api_file_list(self, _body: Dict[str, Any], d: Directives) -> None:
+        purpose = self.query.get("purpose", [None])[0]
+        files = [f for f in reversed(self.server.store.listed_files()) if purpose is None or f.purpose == purpose]
+        if self.query.get("order", ["desc"])[0] == "asc":
+            files.reverse()
+        shown, more = self.page(files, 10000, 10000)
+        self.answer_json(200, {"object": "list", "data": [f.object() for f in shown],
+                               "first_id": shown[0].id if shown else None,
+                               "last_id": shown[-1].id if shown else None, "has_more": more}, cut=d.cut is not None)
+
+    def api_file_get(self, _body: Dict[str, Any], d: Directives, fid: str) -> None:
+        self.answer_json(200, self.stored_file(fid).object(), cut=d.cut is not None)
+
+    def api_file_content(self, _body: Dict[str, Any], d: Directives, fid: str) -> None:
+        self.answer_stored(self.stored_file(fid), "application/octet-stream", d)
+
+    def api_file_delete(self, _body: Dict[str, Any], d: Directives, fid: str) -> None:
+        self.stored_file(fid)
+        self.server.store.drop_file(fid)
+        self.answer_json(200, {"id": fid, "object": "file", "deleted": True}, cut=d.cut is not None)
+
+    # OpenAI's batches.
+
+    def api_batch_create(self, body: Dict[str, Any], d: Directives) -> None:
+        for name in ("input_file_id", "endpoint", "completion_window"):
+            if not body.get(name):
+                raise SimError(400, f"Missing required parameter: '{name}'.", name)
+        fid, endpoint, window = body["input_file_id"], body["endpoint"], body["completion_window"]
+        if endpoint not in BATCH_ENDPOINTS:
+            raise SimError(400, f"Invalid value: '{endpoint}'. Supported values are: {quoted(BATCH_ENDPOINTS)}.",
+                           "endpoint", "invalid_value")
+        if window != "24h":
+            raise SimError(400, f"Invalid value: '{window}'. Supported values are: '24h'.", "completion_window",
+                           "invalid_value")
+        metadata = body.get("metadata")
+        if metadata is not None and (not isinstance(metadata, dict) or len(metadata) > 16 or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
+            raise SimError(400, "Invalid 'metadata': at most 16 pairs of a string and a string.", "metadata")
+        stored = self.server.store.file(fid) if isinstance(fid, str) else None
+        reading = stored.reading() if stored is not None else None
+        if stored is None or reading is None:
+            raise SimError(400, f"Invalid 'input_file_id': '{fid}'. No such File object.", "input_file_id")
+        with reading:
+            if stored.purpose != "batch":
+                raise SimError(400, f"Invalid 'input_file_id': '{fid}'. The file's purpose must be 'batch', not "
+                                    f"'{stored.purpose}'.", "input_file_id")
+            # Counted now, for the counts of the reads before the lines are answered.
+            total = sum(1 for line in reading.lines() if line is None or line.strip())
+        job = Batch(d, self.sim_header, fid, endpoint, window, metadata, total)
+        self.new_job(job)
+        self.answer_json(200, job.view(), cut=d.cut is not None)
+
+    def api_batch_list(self, _body: Dict[str, Any], d: Directives) -> None:
+        self.list_jobs("batch", d, 20, 100)
+
+    def api_batch_get(self, _body: Dict[str, Any], d: Directives, bid: str) -> None:
+        self.read_job("batch", bid, d)
+
+    def api_batch_cancel(self, _body: Dict[str, Any], d: Directives, bid: str) -> None:
+        self.cancel_job("batch", bid, d)
+
+    # Anthropic's message batches.
+
+    def api_message_batch_create(self, _body: Dict[str, Any], d: Directives) -> None:
+        spool = self.spool
+        assert spool is not None, "a message batch's body is read into a spool"
+        if spool.count == 0:
+            raise SimError(400, "requests: List should have at least 1 item after validation, not 0")
+        job = MessageBatch(d, self.sim_header, spool)
+        self.new_job(job)
+        self.adopt(spool)
+        self.answer_json(200, job.view(self.host()), cut=d.cut is not None)
+
+    def api_message_batch_list(self, _body: Dict[str, Any], d: Directives) -> None:
+        self.list_jobs("message_batch", d, 20, 1000, anthropic=True)
+
+    def api_message_batch_get(self, _body: Dict[str, Any], d: Directives, jid: str) -> None:
+        self.read_job("message_batch", jid, d)
+
+    def api_message_batch_results(self, _body: Dict[str, Any], d: Directives, jid: str) -> None:
+        job = self.find_job("message_batch", jid)
+        with job.lock:
+            results = job.results if isinstance(job, MessageBatch) and job.status() == "ended" else None
+        if results is None:
+            raise SimError(400, f"Message Batch {jid} has not ended yet; its results are not available.")
+        self.answer_stored(results, "application/binary", d)
+
+    def api_message_batch_cancel(self, _body: Dict[str, Any], d: Directives, jid: str) -> None:
+        self.cancel_job("message_batch", jid, d)
+
+    def api_message_batch_delete(self, _body: Dict[str, Any], d: Directives, jid: str) -> None:
+        job = self.find_job("message_batch", jid)
+        with job.lock:
+            status = job.status()
+        if status != "ended":
+            raise SimError(400, f"Message Batch {jid} cannot be deleted while it is {status.replace('_', ' ')}; "
+                                "cancel it first.")
+        self.server.store.drop_job("message_batch", jid)
+        self.server.stats.job(jid, job.kind, "deleted")
+        self.answer_json(200, {"id": jid, "type": "message_batch_deleted"}, cut=d.cut is not None)
+
+    # OpenAI's videos.
+
+    def api_video_create(self, body: Dict[str, Any], d: Directives) -> None:
+        # The official client sends a multipart form (its reference image a file part); JSON too.
+        fields: Dict[str, Any] = dict(self.upload.fields) if self.upload is not None else body
+        prompt = fields.get("prompt")
+        if not isinstance(prompt, str) or not prompt:
+            raise SimError(400, "Missing required parameter: 'prompt'.", "prompt")
+        model = fields.get("model") or "sora-2"
+        if not isinstance(model, str):
+            raise SimError(400, f"Invalid type for 'model': expected a string, but got {type(model).__name__}.",
+                           "model")
+        chosen = []
+        for name, default, allowed in (("seconds", "4", VIDEO_SECONDS), ("size", "720x1280", VIDEO_SIZES)):
+            given = fields.get(name, default)
+            if str(given) not in allowed or isinstance(given, (bool, float)):
+                raise SimError(400, f"Invalid value: '{given}'. Supported values are: {quoted(allowed)}.", name,
+                               "invalid_value")
+            chosen.append(str(given))
+        job = Video(d, self.sim_header, model, prompt, chosen[0], chosen[1])
+        self.new_job(job)
+        self.answer_json(200, job.view(), cut=d.cut is not None)
+
+    def api_video_list(self, _body: Dict[str, Any], d: Directives) -> None:
+        self.list_jobs("video", d, 20, 100)
+
+    def api_video_get(self, _body: Dict[str, Any], d: Directives, vid: str) -> None:
+        self.read_job("video", vid, d)
+
+    def api_video_content(self, _body: Dict[str, Any], d: Directives, vid: str) -> None:
+        job = self.find_job("video", vid)
+        variant = self.query.get("variant", ["video"])[0]
+        if variant != "video":
+            raise SimError(400, f"Invalid value: '{variant}'. The simulator serves only the 'video' variant.",
+                           "variant", "invalid_value")
+        with job.lock:
+            status = job.status()
+        if status != "completed":
+            raise SimError(400, f"Video {vid} is not ready: its status is '{status}'.", None, null_code=True)
+        self.answer_bytes("video/mp4", MP4, cut=d.cut is not None)
+
+    def api_video_delete(self, _body: Dict[str, Any], d: Directives, vid: str) -> None:
+        job = self.find_job("video", vid)
+        self.server.store.drop_job("video", vid)
+        self.server.stats.job(vid, job.kind, "deleted")
+        self.answer_json(200, {"id": vid, "object": "video.deleted", "deleted": True}, cut=d.cut is not None)
+
     # -- Gemini --------------------------------------------------------------------------------
 
     def dispatch_gemini(self, method: str, body: Dict[str, Any], d: Directives) -> None:
@@ -1483,9 +2652,49 @@ class Handler(BaseHTTPRequestHandler):
         self.answer_json(200, model(name), cut=d.cut is not None)
 
 
+class Answerer(Handler):
+    """One request of a job answered as the call itself would be, into memory rather than onto a
+    socket: the same code answers both, so that a batch's line is what the single call answers."""
+
+    def __init__(self, server: SimServer, provider: str, route: str) -> None:  # no request to handle
+        self.server = server
+        self.provider = provider
+        self.route = route
+        self.query: Dict[str, List[str]] = {}
+        self.upload = None
+        self.request_id = new_id("req_")
+        self.answered: Tuple[int, Any] = (500, None)
+
+    def answer_json(self, status: int, value: Any, cut: bool = False, reported: Optional[Dict[str, int]] = None,
+                    headers: Optional[List[Tuple[str, str]]] = None) -> None:
+        self.answered = (status, value)
+
+
+def answer_line(server: SimServer, provider: str, route: str, body: Any, header: Optional[str]) -> Tuple[int, Any, str]:
+    """A job's request answered as that call is: the job's directives read for the request's model,
+    `status=` and `context=` included. A line always carries its usage (a job's `usage=none` is the
+    job's own), and is never a stream, nor waited for, nor cut."""
+    answerer = Answerer(server, provider, route)
+    try:
+        if not isinstance(body, dict):
+            raise SimError(400, "The body of this request is not a JSON object.")
+        body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+        asked = body.get("model")
+        d = parse_directives(header, asked if isinstance(asked, str) else None)
+        d.usage, d.apart, d.cut, d.stall, d.delay, d.pause = True, False, None, 0, 0, 0
+        refuse(d, provider)
+        answerer.dispatch("POST", body, d)
+    except SimError as error:
+        answerer.answered = (error.status, error_body(provider, error, answerer.request_id))
+    except Exception as error:  # noqa: BLE001 -- one odd request must not stop its batch midway
+        failed = SimError(500, f"The simulator could not answer this request: {error!r}")
+        answerer.answered = (500, error_body(provider, failed, answerer.request_id))
+    return answerer.answered[0], answerer.answered[1], answerer.request_id
+
+
 def serve(port: int = 0, key: Optional[str] = None) -> SimServer:
     """A simulator serving on its own thread, for a test in the same process; `server_close()`
-    after `shutdown()` ends it."""
+    after `shutdown()` ends it (either closes its stored files)."""
     server = SimServer(("127.0.0.1", port), key)
     threading.Thread(target=server.serve_forever, name="provider-sim", daemon=True).start()
     return server

@@ -1,21 +1,30 @@
 """The provider simulator, checked from outside as a proxy would see it: the command line, every
-path as JSON and as a stream, the x-sim directives, the key check and the read-back.
+path as JSON and as a stream, the x-sim directives, the key check, the read-back, and the jobs
+(files, batches, message batches, videos), also as the official clients drive them.
 
     python3 tests/provider/test_sim.py      (or: python3 -m unittest discover tests/provider)
+
+The official clients' tests run in this interpreter when it has `openai` and `anthropic`, else
+in $SIM_SDK_PYTHON or target/py-sdk-venv when there is one, else are skipped.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
+import io
 import json
 import os
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
+import warnings
+from datetime import datetime
 from typing import Any, Dict, List, Optional, Tuple
 
 SIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sim.py")
@@ -749,6 +758,636 @@ class Steering(Base):
         reset()
         s = stats()
         self.assertEqual((s["calls"], s["paths"], s["requests"], s["usage"]["input_tokens"]), (0, {}, [], 0))
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs: files, batches, message batches, videos.
+
+
+def form(path: str, parts: List[Tuple[str, Optional[str], bytes]], sim: str = "",
+         headers: Optional[Dict[str, str]] = None) -> Answer:
+    """A multipart upload of (name, filename or None for a field, bytes), in the order given."""
+    body = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        body += f"--b0und\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
+    body += b"--b0und--\r\n"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    sent = {**OPENAI_AUTH, "Content-Type": "multipart/form-data; boundary=b0und", **(headers or {})}
+    if sim:
+        sent["x-sim"] = sim
+    conn.request("POST", path, body, sent)
+    response = conn.getresponse()
+    answer = Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    conn.close()
+    return answer
+
+
+def stored(data: bytes, purpose: str = "batch", filename: str = "input.jsonl") -> str:
+    answer = form("/v1/files", [("purpose", None, purpose.encode()), ("file", filename, data)])
+    assert answer.status == 200, answer.raw
+    found: str = answer.json()["id"]
+    return found
+
+
+def jsonl(lines: List[Any]) -> bytes:
+    return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+
+
+def chat_lines(n: int, model: str = "gpt-4o-mini", url: str = "/v1/chat/completions") -> List[Dict[str, Any]]:
+    return [{"custom_id": f"r{i}", "method": "POST", "url": url,
+             "body": {**CHAT, "model": model}} for i in range(n)]
+
+
+def batch(lines: List[Any], sim: str = "", endpoint: str = "/v1/chat/completions") -> Dict[str, Any]:
+    answer = call("/v1/batches", {"input_file_id": stored(jsonl(lines)), "endpoint": endpoint,
+                                  "completion_window": "24h"}, sim=sim)
+    assert answer.status == 200, answer.raw
+    found: Dict[str, Any] = answer.json()
+    return found
+
+
+def read(path: str) -> Any:
+    answer = call(path)
+    assert answer.status == 200, answer.raw
+    return answer.json()
+
+
+def content(fid: str) -> List[Any]:
+    answer = call(f"/v1/files/{fid}/content")
+    assert answer.status == 200, answer.raw
+    return [json.loads(line) for line in answer.raw.splitlines()]
+
+
+def peak_memory(pid: int) -> Optional[int]:
+    """A process's peak resident set in kB, where /proc tells it."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class Files(Base):
+    def test_an_upload_is_stored_read_back_and_deleted_whatever_the_order_of_its_parts(self) -> None:
+        data = b"line one\r\n--b0un, nearly the boundary\r\n\x00\xff" * 3
+        answer = form("/v1/files", [("file", "notes.bin", data), ("purpose", None, b"user_data")])
+        self.assertEqual(answer.status, 200, answer.raw)
+        made = answer.json()
+        self.assertTrue(made["id"].startswith("file-"))
+        self.assertEqual({k: v for k, v in made.items() if k not in ("id", "created_at")},
+                         {"object": "file", "bytes": len(data), "filename": "notes.bin", "purpose": "user_data",
+                          "status": "processed", "expires_at": None, "status_details": None})
+        self.assertEqual(read(f"/v1/files/{made['id']}"), made)
+        got = call(f"/v1/files/{made['id']}/content")
+        self.assertEqual((got.status, got.headers["content-type"], got.raw), (200, "application/octet-stream", data))
+        self.assertIn(made["id"], [f["id"] for f in read("/v1/files?purpose=user_data")["data"]])
+        self.assertEqual(call(f"/v1/files/{made['id']}", method="DELETE").json(),
+                         {"id": made["id"], "object": "file", "deleted": True})
+        for gone in (call(f"/v1/files/{made['id']}"), call(f"/v1/files/{made['id']}/content")):
+            self.assertEqual((gone.status, gone.json()), (404, {"error": {
+                "message": f"No such File object: {made['id']}", "type": "invalid_request_error", "param": "id",
+                "code": None}}))
+        self.assertEqual(stats()["requests"][0]["body"], {"purpose": "user_data",
+                                                          "file": {"filename": "notes.bin", "bytes": len(data)}})
+
+    def test_an_upload_missing_a_part_or_with_a_wrong_purpose_is_refused_naming_it(self) -> None:
+        before = read("/v1/files?limit=1")["data"]
+        wrong: List[Tuple[List[Tuple[str, Optional[str], bytes]], str]] = [
+            ([("file", "a.jsonl", b"{}")], "purpose"), ([("purpose", None, b"batch")], "file"),
+            ([("purpose", None, b"homework"), ("file", "a.jsonl", b"{}")], "purpose")]
+        for parts, param in wrong:
+            answer = form("/v1/files", parts)
+            self.assertEqual((answer.status, answer.json()["error"]["param"]), (400, param), answer.raw)
+        self.assertEqual(read("/v1/files?limit=1")["data"][:1], before, "nothing stored")
+
+    def test_a_large_upload_goes_to_disk_as_it_streams_and_comes_back_the_same(self) -> None:
+        block = bytes(range(256)) * 4096  # 1 MiB
+        size = 32 * len(block)
+        head = (b'--b0und\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
+                b'--b0und\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n\r\n')
+        tail = b"\r\n--b0und--\r\n"
+        assert process is not None
+        began = peak_memory(process.pid)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/v1/files", iter([head] + [block] * 32 + [tail]),
+                     {**OPENAI_AUTH, "Content-Type": "multipart/form-data; boundary=b0und",
+                      "Content-Length": str(len(head) + size + len(tail))})
+        made = json.loads(conn.getresponse().read())
+        self.assertEqual(made["bytes"], size)
+        conn.request("GET", f"/v1/files/{made['id']}/content", headers=OPENAI_AUTH)
+        response = conn.getresponse()
+        self.assertEqual(response.getheader("content-length"), str(size))
+        digest, left = hashlib.sha256(), size
+        while left:
+            data = response.read(min(left, 1 << 20))
+            digest.update(data)
+            left -= len(data)
+        conn.close()
+        self.assertEqual(digest.digest(), hashlib.sha256(block * 32).digest())
+        peak = peak_memory(process.pid)
+        if peak is not None and began is not None:
+            # The upload is 32 MiB: the simulator never held it, nor its bytes when it sent them back.
+            self.assertLess(peak - began, 16 * 1024, "the rise of the peak resident set, in kB")
+
+    def test_a_cut_download_sends_half_the_promised_bytes(self) -> None:
+        fid = stored(b"0123456789" * 10)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", f"/v1/files/{fid}/content", headers={**OPENAI_AUTH, "x-sim": "cut=1"})
+        with self.assertRaises(http.client.IncompleteRead) as caught:
+            conn.getresponse().read()
+        conn.close()
+        self.assertEqual(len(caught.exception.partial), 50)
+
+    def test_the_files_are_closed_when_the_server_shuts_down(self) -> None:
+        sys.path.insert(0, os.path.dirname(SIM))
+        import sim  # noqa: E402 -- the module in this process, to see its store
+
+        server = sim.serve()
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        conn.request("POST", "/v1/files", b'--b\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
+                     b'--b\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n{}\r\n--b--\r\n',
+                     {"Content-Type": "multipart/form-data; boundary=b"})
+        self.assertEqual(conn.getresponse().read().count(b'"bytes":2'), 1)
+        conn.close()
+        held = server.store.listed_files()
+        self.assertEqual(len(held), 1)
+        # Unlinked from the start: nothing in the temporary directory names it, even now.
+        self.assertEqual([n for n in os.listdir(tempfile.gettempdir()) if n.startswith("provider-sim-")], [])
+        server.shutdown()
+        server.server_close()
+        self.assertTrue(held[0].handle.closed)
+
+
+class Batches(Base):
+    def test_a_batch_moves_along_by_its_reads_and_answers_each_line_as_the_call_itself(self) -> None:
+        made = batch(chat_lines(3), sim="reads=3, output=2")
+        self.assertTrue(made["id"].startswith("batch_"))
+        self.assertEqual((made["status"], made["request_counts"], made["expires_at"] - made["created_at"]),
+                         ("validating", {"total": 0, "completed": 0, "failed": 0}, 86400))
+        self.assertEqual(made["usage"]["total_tokens"], 0)
+        for key in ("output_file_id", "error_file_id", "in_progress_at", "completed_at", "errors", "metadata"):
+            self.assertIsNone(made[key], key)
+        path = f"/v1/batches/{made['id']}"
+        first = call(path)
+        self.assertEqual((first.json()["status"], first.json()["request_counts"]["total"]), ("in_progress", 3))
+        self.assertEqual(first.headers["openai-poll-after-ms"], "10")
+        second = read(path)
+        self.assertEqual((second["status"], second["request_counts"]), ("finalizing", {"total": 3, "completed": 3,
+                                                                                       "failed": 0}))
+        self.assertIsNone(second["output_file_id"])
+        last = call(path)
+        self.assertNotIn("openai-poll-after-ms", last.headers)
+        done = last.json()
+        self.assertEqual(done["status"], "completed")
+        self.assertIsNone(done["error_file_id"])
+        self.assertTrue(done["in_progress_at"] <= done["finalizing_at"] <= done["completed_at"])
+        self.assertEqual(read(path)["status"], "completed", "final from then on")
+        single = call("/v1/chat/completions", CHAT, sim="output=2").json()
+        lines = content(done["output_file_id"])
+        self.assertEqual([line["custom_id"] for line in lines], ["r0", "r1", "r2"])
+        for line in lines:
+            self.assertTrue(line["id"].startswith("batch_req_"))
+            self.assertIsNone(line["error"])
+            self.assertEqual(line["response"]["status_code"], 200)
+            self.assertTrue(line["response"]["request_id"].startswith("req_"))
+            body = line["response"]["body"]
+            self.assertEqual((body["object"], body["choices"][0]["message"]["content"], body["usage"]),
+                             ("chat.completion", "tok0 tok1", single["usage"]))
+        self.assertEqual(done["usage"], {"input_tokens": 30, "input_tokens_details": {"cached_tokens": 0},
+                                         "output_tokens": 6, "output_tokens_details": {"reasoning_tokens": 0},
+                                         "total_tokens": 36})
+        self.assertEqual(read(f"/v1/files/{done['output_file_id']}")["purpose"], "batch_output")
+        s = stats()
+        self.assertEqual(s["jobs"][made["id"]], {"kind": "batch", "status": "completed", "reads": 4})
+        self.assertEqual(s["usage"]["input_tokens"], 10, "a job's lines are not calls: only the single one counts")
+
+    def test_failures_and_a_models_status_go_to_the_error_file_and_usage_none_leaves_the_sum_to_the_reader(
+            self) -> None:
+        lines = chat_lines(3) + chat_lines(1, model="gpt-4o")
+        lines[3]["custom_id"] = "big"
+        made = batch(lines, sim="failures=1, status=503@gpt-4o, usage=none, reads=1")
+        self.assertNotIn("usage", made)
+        done = read(f"/v1/batches/{made['id']}")
+        self.assertNotIn("usage", done)
+        self.assertEqual((done["status"], done["request_counts"]), ("completed", {"total": 4, "completed": 2,
+                                                                                  "failed": 2}))
+        errors = content(done["error_file_id"])
+        self.assertEqual([(e["custom_id"], e["response"]["status_code"], e["error"]) for e in errors],
+                         [("r0", 400, None), ("big", 503, None)])
+        self.assertEqual(set(errors[0]["response"]["body"]["error"]), {"message", "type", "param", "code"})
+        self.assertEqual(errors[1]["response"]["body"]["error"]["type"], "server_error")
+        answered = content(done["output_file_id"])
+        self.assertEqual([a["custom_id"] for a in answered], ["r1", "r2"])
+        self.assertEqual(sum(a["response"]["body"]["usage"]["total_tokens"] for a in answered), 30)
+
+    def test_responses_and_embeddings_lines_report_their_own_usage_summed(self) -> None:
+        lines = [{"custom_id": f"q{i}", "method": "POST", "url": "/v1/responses",
+                  "body": {"model": "gpt-4o-mini", "input": "hello there"}} for i in range(2)]
+        done = read(f"/v1/batches/{batch(lines, 'cached=2, reasoning=1, reads=1', '/v1/responses')['id']}")
+        self.assertEqual(done["usage"], {"input_tokens": 16, "input_tokens_details": {"cached_tokens": 4},
+                                         "output_tokens": 12, "output_tokens_details": {"reasoning_tokens": 2},
+                                         "total_tokens": 28})
+        self.assertEqual(content(done["output_file_id"])[0]["response"]["body"]["object"], "response")
+        lines = [{"custom_id": "e", "method": "POST", "url": "/v1/embeddings",
+                  "body": {"model": "text-embedding-3-small", "input": ["a b c", "d"]}}]
+        done = read(f"/v1/batches/{batch(lines, 'reads=1', '/v1/embeddings')['id']}")
+        self.assertEqual((done["usage"]["input_tokens"], done["usage"]["output_tokens"]), (4, 0))
+
+    def test_end_expired_answers_the_first_half_and_expires_the_rest(self) -> None:
+        made = batch(chat_lines(5), sim="end=expired")
+        self.assertEqual(read(f"/v1/batches/{made['id']}")["status"], "in_progress")
+        done = read(f"/v1/batches/{made['id']}")
+        self.assertEqual((done["status"], done["request_counts"]), ("expired", {"total": 5, "completed": 2,
+                                                                                "failed": 3}))
+        self.assertIsNotNone(done["expired_at"])
+        self.assertIsNone(done["completed_at"])
+        self.assertEqual(done["usage"]["input_tokens"], 20)
+        self.assertEqual([a["custom_id"] for a in content(done["output_file_id"])], ["r0", "r1"])
+        expired = content(done["error_file_id"])
+        self.assertEqual([e["custom_id"] for e in expired], ["r2", "r3", "r4"])
+        self.assertEqual(expired[0]["response"], None)
+        self.assertEqual(expired[0]["error"], {"code": "batch_expired", "message": "This request could not be "
+                                               "executed before the completion window expired."})
+
+    def test_end_failed_fails_it_with_errors_and_nothing_answered(self) -> None:
+        made = batch(chat_lines(2), sim="end=failed, reads=3")
+        self.assertEqual([read(f"/v1/batches/{made['id']}")["status"] for _ in range(2)], ["validating"] * 2)
+        done = read(f"/v1/batches/{made['id']}")
+        self.assertEqual(done["status"], "failed")
+        self.assertEqual(done["errors"]["object"], "list")
+        self.assertEqual(set(done["errors"]["data"][0]), {"code", "message", "line", "param"})
+        self.assertEqual((done["output_file_id"], done["error_file_id"], done["usage"]["total_tokens"]),
+                         (None, None, 0))
+        self.assertIsNotNone(done["failed_at"])
+
+    def test_a_wrong_line_fails_the_batch_naming_each_line(self) -> None:
+        good = chat_lines(1)[0]
+        raw = jsonl([good]) + b"{not json\n\n" + jsonl([{**good, "url": "/v1/embeddings"}, {"custom_id": "x"}])
+        fid = stored(raw)
+        made = call("/v1/batches", {"input_file_id": fid, "endpoint": "/v1/chat/completions",
+                                    "completion_window": "24h"}, sim="reads=1").json()
+        done = read(f"/v1/batches/{made['id']}")
+        self.assertEqual(done["status"], "failed")
+        self.assertEqual([(e["code"], e["line"], e["param"]) for e in done["errors"]["data"]],
+                         [("invalid_json_line", 2, None), ("mismatched_endpoint", 4, "url"),
+                          ("missing_required_parameter", 5, "method")])
+        empty = call("/v1/batches", {"input_file_id": stored(b"\n"), "endpoint": "/v1/chat/completions",
+                                     "completion_window": "24h"}, sim="reads=1").json()
+        self.assertEqual(read(f"/v1/batches/{empty['id']}")["errors"]["data"][0]["code"], "empty_file")
+
+    def test_a_cancel_shows_cancelling_then_cancelled_at_the_next_read(self) -> None:
+        made = batch(chat_lines(2), sim="reads=5")
+        cancelling = call(f"/v1/batches/{made['id']}/cancel", {})
+        self.assertEqual((cancelling.status, cancelling.json()["status"]), (200, "cancelling"))
+        self.assertIsNotNone(cancelling.json()["cancelling_at"])
+        done = read(f"/v1/batches/{made['id']}")
+        self.assertEqual((done["status"], done["request_counts"], done["output_file_id"]),
+                         ("cancelled", {"total": 2, "completed": 0, "failed": 0}, None))
+        self.assertEqual(done["usage"]["total_tokens"], 0)
+        again = call(f"/v1/batches/{made['id']}/cancel", {})
+        self.assertEqual((again.status, again.json()["error"]["message"]),
+                         (409, "Cannot cancel a batch with status 'cancelled'."))
+        told = batch(chat_lines(1), sim="end=cancelled, reads=3")
+        self.assertEqual([read(f"/v1/batches/{told['id']}")["status"] for _ in range(4)],
+                         ["in_progress", "cancelling", "cancelled", "cancelled"])
+        self.assertEqual(stats()["jobs"][made["id"]], {"kind": "batch", "status": "cancelled", "reads": 1})
+
+    def test_a_create_is_checked_and_steered_as_any_call(self) -> None:
+        fid = stored(jsonl(chat_lines(1)))
+        ask = {"input_file_id": fid, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+        for body, param in [({**ask, "input_file_id": "file-none"}, "input_file_id"),
+                            ({**ask, "input_file_id": stored(b"{}", "user_data")}, "input_file_id"),
+                            ({**ask, "endpoint": "/v1/images/generations"}, "endpoint"),
+                            ({**ask, "completion_window": "1h"}, "completion_window"),
+                            ({k: v for k, v in ask.items() if k != "endpoint"}, "endpoint")]:
+            answer = call("/v1/batches", body)
+            self.assertEqual((answer.status, answer.json()["error"]["param"]), (400, param), answer.raw)
+        for sim, status in [("status=503", 503), ("end=later", 400), ("reads=0", 400), ("failures=-1", 400)]:
+            self.assertEqual(call("/v1/batches", ask, sim=sim).status, status, sim)
+        began = time.monotonic()
+        self.assertEqual(call("/v1/batches", {**ask, "metadata": {"k": "v"}}, sim="stall=100").json()["metadata"],
+                         {"k": "v"})
+        self.assertGreaterEqual(time.monotonic() - began, 0.1)
+        self.assertEqual(len(stats()["jobs"]), 1, "only the last one was made")
+
+    def test_the_list_is_newest_first_and_pages_and_an_unknown_batch_is_a_404(self) -> None:
+        ids = [batch(chat_lines(1))["id"] for _ in range(3)]
+        listed = read("/v1/batches?limit=2")
+        self.assertEqual(([b["id"] for b in listed["data"]], listed["has_more"], listed["object"]),
+                         (ids[::-1][:2], True, "list"))
+        self.assertEqual((listed["first_id"], listed["last_id"]), (ids[2], ids[1]))
+        rest = read(f"/v1/batches?limit=1&after={listed['last_id']}")
+        self.assertEqual([b["id"] for b in rest["data"]], [ids[0]])
+        self.assertEqual(stats()["jobs"][ids[0]]["reads"], 0, "a list reads no job")
+        missing = call("/v1/batches/batch_nope")
+        self.assertEqual((missing.status, missing.json()["error"]["code"]), (404, None))
+        self.assertEqual(call("/v1/batches/batch_nope/cancel", {}).status, 404)
+
+
+MESSAGE: Any = {"model": "claude-sonnet-4-5", "max_tokens": 100, "messages": [{"role": "user", "content": "say hello"}]}
+
+
+def message_batch(requests: List[Any], sim: str = "") -> Dict[str, Any]:
+    answer = call("/v1/messages/batches", {"requests": requests}, sim=sim)
+    assert answer.status == 200, answer.raw
+    found: Dict[str, Any] = answer.json()
+    return found
+
+
+def requests(n: int) -> List[Dict[str, Any]]:
+    return [{"custom_id": f"c{i}", "params": MESSAGE} for i in range(n)]
+
+
+def results(batch_id: str) -> List[Any]:
+    answer = call(f"/v1/messages/batches/{batch_id}/results")
+    assert answer.status == 200, answer.raw
+    assert answer.headers["content-type"] == "application/binary", answer.headers
+    return [json.loads(line) for line in answer.raw.splitlines()]
+
+
+class MessageBatches(Base):
+    def test_a_batch_ends_by_its_reads_and_its_results_are_at_the_absolute_url_it_names(self) -> None:
+        asked = requests(3)
+        asked[2] = {"custom_id": "no-max", "params": {k: v for k, v in MESSAGE.items() if k != "max_tokens"}}
+        answer = call("/v1/messages/batches", {"requests": asked}, sim="reads=3, output=2, failures=1")
+        self.assertTrue(answer.headers["request-id"].startswith("req_"))
+        made = answer.json()
+        self.assertTrue(made["id"].startswith("msgbatch_"))
+        self.assertEqual({k: made[k] for k in ("type", "processing_status", "request_counts", "ended_at",
+                                               "cancel_initiated_at", "archived_at", "results_url")},
+                         {"type": "message_batch", "processing_status": "in_progress",
+                          "request_counts": {"processing": 3, "succeeded": 0, "errored": 0, "canceled": 0,
+                                             "expired": 0},
+                          "ended_at": None, "cancel_initiated_at": None, "archived_at": None, "results_url": None})
+        created = datetime.fromisoformat(made["created_at"].replace("Z", "+00:00"))
+        expires = datetime.fromisoformat(made["expires_at"].replace("Z", "+00:00"))
+        self.assertEqual((expires - created).total_seconds(), 86400)
+        path = f"/v1/messages/batches/{made['id']}"
+        self.assertEqual([read(path)["processing_status"] for _ in range(2)], ["in_progress"] * 2)
+        early = call(f"{path}/results")
+        self.assertEqual((early.status, early.json()["error"]["type"]), (400, "invalid_request_error"))
+        ended = call(path, headers={"Host": "gateway.test:8080"}).json()
+        self.assertEqual(ended["processing_status"], "ended")
+        self.assertEqual(ended["results_url"], f"http://gateway.test:8080{path}/results")
+        self.assertEqual(ended["request_counts"], {"processing": 0, "succeeded": 1, "errored": 2, "canceled": 0,
+                                                   "expired": 0})
+        self.assertIsNotNone(ended["ended_at"])
+        got = results(made["id"])
+        self.assertEqual([(r["custom_id"], r["result"]["type"]) for r in got],
+                         [("c0", "errored"), ("c1", "succeeded"), ("no-max", "errored")])
+        self.assertEqual(got[0]["result"]["error"]["type"], "error")
+        self.assertEqual(got[0]["result"]["error"]["error"]["type"], "invalid_request_error")
+        self.assertEqual(got[2]["result"]["error"]["error"]["message"], "max_tokens: Field required")
+        message = got[1]["result"]["message"]
+        single = call("/v1/messages", MESSAGE, sim="output=2").json()
+        self.assertEqual((message["type"], message["content"], message["usage"]),
+                         ("message", single["content"], single["usage"]))
+        self.assertEqual(stats()["jobs"][made["id"]], {"kind": "message_batch", "status": "ended", "reads": 3})
+
+    def test_end_expired_expires_the_second_half_and_a_cancel_cancels_the_rest(self) -> None:
+        made = message_batch(requests(4), sim="end=expired, reads=1")
+        self.assertEqual(read(f"/v1/messages/batches/{made['id']}")["request_counts"],
+                         {"processing": 0, "succeeded": 2, "errored": 0, "canceled": 0, "expired": 2})
+        self.assertEqual([r["result"]["type"] for r in results(made["id"])], ["succeeded"] * 2 + ["expired"] * 2)
+        made = message_batch(requests(2), sim="reads=9")
+        canceling = call(f"/v1/messages/batches/{made['id']}/cancel", {}).json()
+        self.assertEqual(canceling["processing_status"], "canceling")
+        self.assertIsNotNone(canceling["cancel_initiated_at"])
+        ended = read(f"/v1/messages/batches/{made['id']}")
+        self.assertEqual((ended["processing_status"], ended["request_counts"]["canceled"]), ("ended", 2))
+        self.assertEqual(results(made["id"])[0]["result"], {"type": "canceled"})
+        late = call(f"/v1/messages/batches/{made['id']}/cancel", {})
+        self.assertEqual((late.status, late.json()["error"]["type"]), (400, "invalid_request_error"))
+        told = message_batch(requests(1), sim="end=cancelled, reads=3")
+        shown = [read(f"/v1/messages/batches/{told['id']}") for _ in range(3)]
+        self.assertEqual([b["processing_status"] for b in shown], ["canceling", "canceling", "ended"])
+        self.assertIsNotNone(shown[0]["cancel_initiated_at"])
+
+    def test_a_batch_is_deleted_once_ended_and_listed_newest_first(self) -> None:
+        ids = [message_batch(requests(1), sim="reads=1")["id"] for _ in range(3)]
+        early = call(f"/v1/messages/batches/{ids[0]}", method="DELETE")
+        self.assertEqual((early.status, early.json()["error"]["type"]), (400, "invalid_request_error"))
+        listed = read("/v1/messages/batches?limit=2")
+        self.assertEqual(([b["id"] for b in listed["data"]], listed["has_more"], listed["first_id"], listed["last_id"]),
+                         (ids[::-1][:2], True, ids[2], ids[1]))
+        self.assertNotIn("object", listed)
+        self.assertEqual([b["id"] for b in read(f"/v1/messages/batches?after_id={ids[1]}&limit=1")["data"]], [ids[0]])
+        self.assertEqual([b["id"] for b in read(f"/v1/messages/batches?before_id={ids[0]}&limit=1")["data"]], [ids[1]])
+        read(f"/v1/messages/batches/{ids[0]}")
+        deleted = call(f"/v1/messages/batches/{ids[0]}", method="DELETE")
+        self.assertEqual(deleted.json(), {"id": ids[0], "type": "message_batch_deleted"})
+        gone = call(f"/v1/messages/batches/{ids[0]}")
+        self.assertEqual((gone.status, gone.json()["type"], gone.json()["error"]["type"]),
+                         (404, "error", "not_found_error"))
+
+    def test_a_create_is_checked_as_anthropic_checks_it(self) -> None:
+        for body in [{"requests": requests(1) * 2}, {"requests": [{"custom_id": "a b", "params": MESSAGE}]},
+                     {"requests": [{"custom_id": "a"}]}, {"requests": []}, {"other": 1}, [1]]:
+            answer = call("/v1/messages/batches", body)
+            self.assertEqual((answer.status, answer.json()["error"]["type"]), (400, "invalid_request_error"), body)
+        broken = call("/v1/messages/batches", headers={"Content-Type": "application/json"}, method="POST")
+        self.assertEqual(broken.status, 400)
+        self.assertEqual(call("/v1/messages/batches", {"requests": requests(1)}, sim="end=failed").status, 400)
+        self.assertEqual(call("/v1/messages/batches", {"requests": requests(1)}, sim="status=529").status, 529)
+        self.assertEqual(stats()["jobs"], {}, "none was made")
+
+    def test_a_large_batch_is_read_a_request_at_a_time(self) -> None:
+        many = [{"custom_id": f"c{i}", "params": {**MESSAGE, "system": "x " * 300}} for i in range(2000)]
+        made = message_batch(many, sim="reads=1, output=1")
+        self.assertEqual(made["request_counts"]["processing"], 2000)
+        self.assertEqual(stats()["requests"][0]["body"], {"requests": 2000}, "larger than 1 MiB: counted, not kept")
+        self.assertEqual(read(f"/v1/messages/batches/{made['id']}")["request_counts"]["succeeded"], 2000)
+        got = results(made["id"])
+        self.assertEqual([r["custom_id"] for r in got], [f"c{i}" for i in range(2000)])
+        small = message_batch(requests(1))
+        self.assertEqual(stats()["requests"][-1]["body"], {"requests": requests(1)})
+        self.assertTrue(small["id"])
+
+
+class Videos(Base):
+    def test_a_multipart_create_moves_along_to_its_content(self) -> None:
+        answer = form("/v1/videos", [("model", None, b"sora-2-pro"), ("prompt", None, b"a red cat"),
+                                     ("seconds", None, b"8"), ("size", None, b"1280x720"),
+                                     ("input_reference", "ref.png", b"\x89PNG" + bytes(100))], sim="reads=2")
+        self.assertEqual(answer.status, 200, answer.raw)
+        made = answer.json()
+        self.assertTrue(made["id"].startswith("video_"))
+        self.assertEqual({k: v for k, v in made.items() if k not in ("id", "created_at")},
+                         {"object": "video", "model": "sora-2-pro", "status": "queued", "progress": 0, "seconds": "8",
+                          "size": "1280x720", "completed_at": None, "expires_at": None, "error": None,
+                          "remixed_from_video_id": None, "prompt": "a red cat"})
+        self.assertEqual(stats()["requests"][0]["body"]["input_reference"], {"filename": "ref.png", "bytes": 104})
+        path = f"/v1/videos/{made['id']}"
+        self.assertEqual(call(f"{path}/content").status, 400)
+        running = call(path)
+        self.assertEqual((running.json()["status"], running.json()["progress"]), ("in_progress", 50))
+        self.assertEqual(running.headers["openai-poll-after-ms"], "10")
+        done = read(path)
+        self.assertEqual((done["status"], done["progress"]), ("completed", 100))
+        self.assertIsNotNone(done["completed_at"])
+        video = call(f"{path}/content")
+        self.assertEqual((video.status, video.headers["content-type"], video.raw[4:8]), (200, "video/mp4", b"ftyp"))
+        self.assertEqual(call(f"{path}/content?variant=thumbnail").json()["error"]["param"], "variant")
+        self.assertEqual(call(path, method="DELETE").json(), {"id": made["id"], "object": "video.deleted",
+                                                              "deleted": True})
+        self.assertEqual(call(path).status, 404)
+        self.assertEqual(stats()["jobs"][made["id"]], {"kind": "video", "status": "deleted", "reads": 2})
+
+    def test_a_json_create_takes_the_defaults_and_checks_each_value(self) -> None:
+        made = call("/v1/videos", {"prompt": "a dog"}).json()
+        self.assertEqual((made["model"], made["seconds"], made["size"]), ("sora-2", "4", "720x1280"))
+        for body, param in [({"prompt": "x", "seconds": "5"}, "seconds"), ({"prompt": "x", "size": "1x1"}, "size"),
+                            ({"seconds": "4"}, "prompt")]:
+            answer = call("/v1/videos", body)
+            self.assertEqual((answer.status, answer.json()["error"]["param"]), (400, param), answer.raw)
+        self.assertEqual(call("/v1/videos", {"prompt": "x"}, sim="end=expired").status, 400)
+        failed = call("/v1/videos", {"prompt": "x"}, sim="end=failed, reads=1").json()
+        shown = read(f"/v1/videos/{failed['id']}")
+        self.assertEqual((shown["status"], shown["error"]["code"]), ("failed", "video_generation_failed"))
+        self.assertEqual(call(f"/v1/videos/{failed['id']}/content").status, 400)
+        listed = read("/v1/videos?limit=2")
+        self.assertEqual(([v["id"] for v in listed["data"]], listed["object"]), ([failed["id"], made["id"]], "list"))
+        oldest_first = [v["id"] for v in read("/v1/videos?order=asc&limit=100")["data"]]
+        self.assertLess(oldest_first.index(made["id"]), oldest_first.index(failed["id"]))
+
+
+
+# ---------------------------------------------------------------------------------------------
+# The jobs driven by the official clients, as the gateway's tests drive them: here when this
+# interpreter has them, else in one that has (the Python SDK's virtualenv, or $SIM_SDK_PYTHON).
+
+try:
+    import anthropic
+    import openai
+except ImportError:
+    anthropic = openai = None  # type: ignore[assignment]
+
+
+def sdk_python() -> Optional[str]:
+    """An interpreter with the official clients: $SIM_SDK_PYTHON, else the virtualenv that
+    sdk/python/run-tests makes (target/py-sdk-venv)."""
+    given = os.environ.get("SIM_SDK_PYTHON")
+    if given:
+        return given
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(SIM)))
+    venv = os.path.join(repo, "target", "py-sdk-venv", "bin", "python")
+    return venv if os.access(venv, os.X_OK) else None
+
+
+@unittest.skipIf(openai is None or anthropic is None, "the official clients are not importable here")
+class Clients(Base):
+    def setUp(self) -> None:
+        super().setUp()
+        # The client marks its video methods deprecated (the Sora API's end is announced).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        self.openai = openai.OpenAI(api_key=KEY, base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
+        self.anthropic = anthropic.Anthropic(api_key=KEY, base_url=f"http://127.0.0.1:{port}", max_retries=0)
+
+    def test_openai_files_and_a_batch_polled_to_its_end(self) -> None:
+        client = self.openai
+        data = jsonl(chat_lines(3))
+        uploaded = client.files.create(file=("input.jsonl", io.BytesIO(data)), purpose="batch")
+        self.assertEqual((uploaded.bytes, uploaded.purpose, uploaded.status), (len(data), "batch", "processed"))
+        self.assertEqual(client.files.content(uploaded.id).content, data)
+        made = client.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions",
+                                     completion_window="24h", metadata={"run": "one"},
+                                     extra_headers={"x-sim": "failures=1, reads=3"})
+        self.assertEqual((made.status, made.metadata), ("validating", {"run": "one"}))
+        seen, found = [], made
+        while found.status not in ("completed", "failed", "expired", "cancelled"):
+            found = client.batches.retrieve(made.id)
+            seen.append(found.status)
+        self.assertEqual(seen, ["in_progress", "finalizing", "completed"])
+        assert found.request_counts is not None and found.usage is not None
+        self.assertEqual((found.request_counts.total, found.request_counts.completed, found.request_counts.failed),
+                         (3, 2, 1))
+        answered = [json.loads(line) for line in client.files.content(found.output_file_id or "").text.splitlines()]
+        self.assertEqual(sum(a["response"]["body"]["usage"]["total_tokens"] for a in answered),
+                         found.usage.total_tokens)
+        failed = client.files.content(found.error_file_id or "").text.splitlines()
+        self.assertEqual(json.loads(failed[0])["response"]["status_code"], 400)
+        self.assertEqual(stats()["jobs"][made.id]["reads"], 3)
+        self.assertIn(made.id, [b.id for b in client.batches.list(limit=5).data])
+        other = client.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions",
+                                      completion_window="24h", extra_headers={"x-sim": "reads=5"})
+        self.assertEqual(client.batches.cancel(other.id).status, "cancelling")
+        self.assertEqual(client.batches.retrieve(other.id).status, "cancelled")
+        with self.assertRaises(openai.ConflictError):
+            client.batches.cancel(other.id)
+        self.assertTrue(client.files.delete(uploaded.id).deleted)
+        with self.assertRaises(openai.NotFoundError):
+            client.files.retrieve(uploaded.id)
+        with self.assertRaises(openai.BadRequestError) as caught:
+            client.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h")
+        self.assertEqual(caught.exception.param, "input_file_id")
+
+    def test_openai_videos_created_as_a_form_polled_and_downloaded(self) -> None:
+        client = self.openai
+        reference = ("ref.png", io.BytesIO(b"\x89PNG" + bytes(60)), "image/png")
+        video = client.videos.create_and_poll(prompt="a red cat", seconds="8", size="1280x720",
+                                              input_reference=reference, extra_headers={"x-sim": "reads=3"})
+        self.assertEqual((video.status, video.progress, video.seconds, video.size), ("completed", 100, "8", "1280x720"))
+        made = stats()["requests"][0]
+        self.assertTrue(made["headers"]["content-type"].startswith("multipart/form-data"))
+        self.assertEqual(made["body"]["input_reference"], {"filename": "ref.png", "bytes": 64})
+        self.assertEqual(stats()["jobs"][video.id]["reads"], 3)
+        self.assertEqual(client.videos.download_content(video.id).content[4:8], b"ftyp")
+        failed = client.videos.create_and_poll(prompt="a dog", extra_headers={"x-sim": "end=failed"})
+        assert failed.error is not None
+        self.assertEqual((failed.status, failed.error.code), ("failed", "video_generation_failed"))
+        self.assertEqual([v.id for v in client.videos.list(limit=2).data], [failed.id, video.id])
+        with self.assertRaises(openai.BadRequestError) as caught:
+            client.videos.create(prompt="a cat", seconds="5")  # type: ignore[arg-type]
+        self.assertEqual(caught.exception.param, "seconds")
+        self.assertTrue(client.videos.delete(video.id).deleted)
+        with self.assertRaises(openai.NotFoundError):
+            client.videos.retrieve(video.id)
+
+    def test_anthropic_message_batches_polled_their_results_streamed_cancelled_deleted(self) -> None:
+        client = self.anthropic
+        made = client.messages.batches.create(requests=[{"custom_id": f"c{i}", "params": MESSAGE} for i in range(4)],
+                                              extra_headers={"x-sim": "end=expired, failures=1, output=3"})
+        self.assertEqual(made.processing_status, "in_progress")
+        found = made
+        while found.processing_status != "ended":
+            found = client.messages.batches.retrieve(made.id)
+        counts = found.request_counts
+        self.assertEqual((counts.processing, counts.succeeded, counts.errored, counts.canceled, counts.expired),
+                         (0, 1, 1, 0, 2))
+        got = list(client.messages.batches.results(made.id))
+        self.assertEqual([(r.custom_id, r.result.type) for r in got],
+                         [("c0", "errored"), ("c1", "succeeded"), ("c2", "expired"), ("c3", "expired")])
+        self.assertEqual(got[1].result.message.usage.output_tokens, 3)  # type: ignore[union-attr]
+        self.assertEqual(got[0].result.error.error.type, "invalid_request_error")  # type: ignore[union-attr]
+        self.assertEqual(stats()["jobs"][made.id]["reads"], 3, "two to its end, one more by results()")
+        other = client.messages.batches.create(requests=[{"custom_id": "only", "params": MESSAGE}],
+                                               extra_headers={"x-sim": "reads=9"})
+        self.assertEqual(client.messages.batches.cancel(other.id).processing_status, "canceling")
+        self.assertEqual(client.messages.batches.retrieve(other.id).processing_status, "ended")
+        self.assertEqual([r.result.type for r in client.messages.batches.results(other.id)], ["canceled"])
+        with self.assertRaises(anthropic.BadRequestError):
+            client.messages.batches.cancel(other.id)
+        self.assertEqual([b.id for b in client.messages.batches.list(limit=2).data], [other.id, made.id])
+        self.assertEqual(client.messages.batches.delete(made.id).type, "message_batch_deleted")
+        with self.assertRaises(anthropic.NotFoundError):
+            client.messages.batches.retrieve(made.id)
+
+
+class ClientsElsewhere(unittest.TestCase):
+    def test_the_official_clients_in_an_interpreter_that_has_them(self) -> None:
+        if openai is not None and anthropic is not None:
+            self.skipTest("this interpreter has them: Clients runs here")
+        python = sdk_python()
+        if python is None:
+            self.skipTest("no interpreter with openai and anthropic (set SIM_SDK_PYTHON, or make target/py-sdk-venv)")
+        run = subprocess.run([python, os.path.abspath(__file__), "Clients"], capture_output=True, text=True,
+                             timeout=120)
+        self.assertEqual(run.returncode, 0, run.stderr[-4000:])
+        self.assertNotIn("skipped", run.stderr, f"{python} has not both clients")
 
 
 if __name__ == "__main__":
