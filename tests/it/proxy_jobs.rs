@@ -405,3 +405,30 @@ async fn a_batch_is_priced_at_the_catalogs_batch_prices_and_a_video_at_its_sizes
     assert_eq!(spend["used"].as_f64().unwrap(), 400.0 + milli_cents as f64 / 1000.0, "{spend}");
     assert_eq!(spend["reserved"].as_f64(), Some(0.0));
 }
+
+#[tokio::test]
+async fn a_users_page_lists_their_open_jobs_and_marks_one_past_its_window_overdue() {
+    let provider = Provider::start();
+    // A video's window is a second, its hold's margin an hour: past its second it is overdue.
+    let app = gateway_for(&provider, json!({}), |c| c.job_video_window_seconds = 1).await;
+    app.put_plan(plan("plan_jobs", 1_000_000)).await;
+    app.subscribe("alice", "plan_jobs", None).await;
+    let res = call(&app, reqwest::Method::POST, "alice", "v1/videos")
+        .header("x-sim", "reads=50")
+        .json(&json!({ "model": "sora-2", "prompt": "a slow cat", "seconds": "4" }))
+        .send()
+        .await
+        .unwrap();
+    let video: Value = res.json().await.unwrap();
+    let id = video["id"].as_str().unwrap();
+    let dashboard = crate::dashboard::Dashboard::sign_in(&app).await;
+    let (status, page) = dashboard.get("/dashboard/users/alice").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(id) && page.contains("video_seconds"), "the job and its hold: {page}");
+    assert!(!page.contains(">overdue<"), "within its window");
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let (_, page) = dashboard.get("/dashboard/users/alice").await;
+    assert!(page.contains(">overdue<"), "past its window");
+    let usage = app.usage("alice").await;
+    assert_eq!(usage["jobs"][0]["overdue"], true, "{usage}");
+}

@@ -10,6 +10,7 @@
 pub(crate) mod actions;
 mod approvals;
 mod credits;
+mod jobs;
 mod runs;
 mod spend;
 mod user_keys;
@@ -104,6 +105,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
         .changes(project, None, &ChangeFilter::of_user(user.as_str()), 20)
         .await?;
     let open = gateway.data().open_reservations(project, user, 20).await?;
+    let open_jobs = gateway.data().open_jobs(project, user.as_str(), 50).await?;
     let runs = gateway.data().runs(project, user, runs::LISTED + 1).await?;
     let keys = gateway.accounts().user_keys(project, user).await?;
     let spend = spend_by_member(gateway, project, user, usage.as_ref()).await?;
@@ -266,6 +268,7 @@ async fn user_page(state: &AppState, session: &Session, user: &UserId, reveal: b
         } }
         (runs::for_user(&runs))
         (user_keys::section(session, &href, &keys))
+        (jobs::section(&open_jobs, now_ms))
         h2 { "Open reservations" }
         table {
             thead { tr { th { "Reservation" } th { "Event" } th { "Holds" } th { "Expires" } } }
