@@ -432,3 +432,50 @@ async fn a_users_page_lists_their_open_jobs_and_marks_one_past_its_window_overdu
     let usage = app.usage("alice").await;
     assert_eq!(usage["jobs"][0]["overdue"], true, "{usage}");
 }
+
+#[tokio::test]
+async fn a_video_that_never_ends_is_charged_its_hold_estimated_when_the_hold_ends() {
+    let provider = Provider::start();
+    // A second's window, a second's margin: the sweeper polls from the start and gives up at
+    // the hold's end.
+    let app = gateway_for(&provider, json!({}), |c| {
+        c.job_video_window_seconds = 1;
+        c.job_margin_seconds = 1;
+        c.job_sweep_lead_seconds = 2;
+        c.job_sweep_ms = 100;
+    })
+    .await;
+    app.put_plan(plan("plan_jobs", 1_000_000)).await;
+    app.subscribe("alice", "plan_jobs", None).await;
+    let res = call(&app, reqwest::Method::POST, "alice", "v1/videos")
+        .header("x-sim", "reads=1000")
+        .json(&json!({ "model": "sora-2", "prompt": "a cat that never ends", "seconds": "12" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut usage = Value::Null;
+    for _ in 0..80 {
+        usage = app.usage("alice").await;
+        if usage["jobs"] == json!([]) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(usage["jobs"], json!([]), "{usage}");
+    assert_eq!(counter(&usage, "seconds"), (12, 0), "its hold, committed");
+    let entries = app.usage_events_all("userId=alice").await;
+    let commit = entries
+        .iter()
+        .find(|e| e["kind"] == "commit" || e["kind"] == "late_commit")
+        .unwrap_or_else(|| panic!("{entries:?}"));
+    assert_eq!(commit["metadata"]["usage"], "estimated");
+    assert_eq!(commit["metadata"]["job_kind"], "video");
+    let metrics = app.metrics().await;
+    assert!(metrics.contains("qg_proxy_job_polls_total{outcome=\"open\"}"), "{metrics}");
+    assert!(metrics.contains("qg_proxy_job_polls_total{outcome=\"expired\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("qg_proxy_jobs_settled_total{upstream=\"openai\",kind=\"video\",outcome=\"estimated\",by=\"sweep\"} 1"),
+        "{metrics}"
+    );
+}
