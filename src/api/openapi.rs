@@ -66,8 +66,14 @@ impl ToSchema for SignedAmount {}
 const PROXY: &str = "The HTTP API of quota-gateway. Beside it, on a node started with QG_UPSTREAMS, \
 `/proxy/{upstream}/...` speaks each upstream's own API, so the official OpenAI and Anthropic SDKs \
 work by their base URL: for an `openai` or `openai-compatible` upstream `POST v1/chat/completions`, \
-`v1/responses`, `v1/embeddings`, `v1/images/generations` and `GET v1/models`; for an `anthropic` \
-upstream `POST v1/messages` and `v1/messages/count_tokens`. Nothing else is forwarded (404). The \
+`v1/responses`, `v1/embeddings`, `v1/images/generations`, `v1/audio/transcriptions`, \
+`v1/audio/translations`, `v1/audio/speech` and `GET v1/models`; for an `anthropic` upstream \
+`POST v1/messages` and `v1/messages/count_tokens`; for a `gemini` upstream \
+`v1beta/models/{model}:generateContent` and `:streamGenerateContent` (and under `v1`). Async jobs: \
+`POST v1/files` (a batch file, priced line by line as it passes), `v1/batches`, `v1/videos` and \
+Anthropic's `v1/messages/batches` are held from submission to their end, and a job's reads, \
+cancel, files and results are served only to the user who submitted it. An upstream's \
+`passthrough` adds paths forwarded uncounted; nothing else is forwarded (404). The \
 caller authenticates with the project's secret key (`Authorization: Bearer` or `x-api-key`) and \
 names the paying user in `X-Quota-User` (percent-encoded UTF-8 beyond ASCII), or with a user key (`POST /v1/user-keys`), which spends as \
 its own user only. `X-Quota-Metadata` (a JSON object), `X-Quota-Run`, `X-Quota-Action`, \
@@ -326,7 +332,7 @@ pub fn document(routes: &[Route]) -> OpenApi {
         dto::SimulationBody, dto::CohortDoc, dto::SimulationStatusAnswer, dto::SimulationProgress, dto::SimulationError, dto::SimulationAnswer,
         dto::PercentilesAnswer, dto::GroupPeakAnswer, dto::TotalsAnswer, dto::ChangeCount, dto::UserScenarioAnswer,
         dto::UserRowAnswer, dto::ReportAnswer, dto::GrantedAnswer, dto::PriceSourceAnswer,
-        crate::quota::price::PriceDoc, crate::quota::price_tiers::LongContextDoc, crate::quota::price_tiers::BatchDoc,
+        crate::quota::price::PriceDoc, crate::quota::price::PerSecond, crate::quota::price_tiers::LongContextDoc, crate::quota::price_tiers::BatchDoc,
         crate::quota::catalog::CatalogEntry, prices::CatalogAnswer, prices::PriceAnswer, prices::PriceList,
         operators::OperatorBody, operators::OperatorPatchBody, operators::OperatorAnswer, operators::InvitationAnswer, operators::OperatorList
     )

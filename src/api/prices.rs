@@ -47,7 +47,7 @@ pub(crate) struct PriceAnswer {
     #[schema(value_type = Option<f64>)]
     pub audio_output_per_million: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<crate::quota::price::PerSecond>)]
     pub per_second: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]

@@ -43,9 +43,9 @@ pub struct CatalogEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub audio_output_per_million: Option<Value>,
-    /// USD per second of input audio, where priced so.
+    /// USD per second of input audio or of video (then an object of prices by size), where priced so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<crate::quota::price::PerSecond>)]
     pub per_second: Option<Value>,
     /// USD per minute of input audio, where priced so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -334,7 +334,18 @@ fn price_fields(p: &ModelPrice) -> Vec<(&'static str, String)> {
         ("perImage", images),
         ("audioInputPerMillion", show(p.audio_input)),
         ("audioOutputPerMillion", show(p.audio_output)),
-        ("perSecond", show(p.per_second)),
+        (
+            "perSecond",
+            match p.per_second_by_size.is_empty() {
+                true => show(p.per_second),
+                false => p
+                    .per_second_by_size
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", super::price::dollars(*v)))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            },
+        ),
         ("perMinute", show(p.per_minute)),
         ("perMillionCharacters", show(p.per_million_characters)),
         (

@@ -59,6 +59,15 @@ pub struct ModelPrice {
     pub batch: Option<BatchPrice>,
 }
 
+/// `perSecond` as the API writes it: one price, or a video model's prices by the video's size.
+/// (The document's shape; the field is read as `Value` and checked by `to_price`.)
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum PerSecond {
+    One(f64),
+    BySize(BTreeMap<String, f64>),
+}
+
 /// Prices as the API, the catalog and the records write them: USD as decimals.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -86,9 +95,10 @@ pub struct PriceDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub audio_output_per_million: Option<Value>,
-    /// USD per second of input audio (`audio_seconds`).
+    /// USD per second of input audio (`audio_seconds`) or of video (`video_seconds`); for a
+    /// video model, an object of prices by the video's size (`{"1280x720": 0.3}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<PerSecond>)]
     pub per_second: Option<Value>,
     /// USD per minute of input audio; at most one of `perSecond` and `perMinute`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

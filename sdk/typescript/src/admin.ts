@@ -114,9 +114,14 @@ export function adminMethods(send: Send, per: Per) {
       return send({ method: "DELETE", path: `/v1/plans/${path(planId)}`, ...replay, ...per(opts) });
     },
 
-    /** Every group of the user's plan in its current period (with a publishable key: the token's user only). */
-    usage(userId: string, opts: CallOptions = {}): Promise<UsageAnswer> {
-      return send({ method: "GET", path: user(userId, "/usage"), ...replay, ...per(opts) });
+    /**
+     * Every group of the user's plan in its current period, and the user's open async jobs
+     * through the proxy (`jobs`) (with a publishable key: the token's user only).
+     */
+    async usage(userId: string, opts: CallOptions = {}): Promise<UsageAnswer> {
+      const answer = await send<UsageAnswer>({ method: "GET", path: user(userId, "/usage"), ...replay, ...per(opts) });
+      // A gateway from before async jobs lists none.
+      return { ...answer, jobs: answer.jobs ?? [] };
     },
 
     upsertSubscription(sub: SubscriptionInput, opts: CallOptions = {}): Promise<Subscription> {

@@ -24,13 +24,15 @@ export type GatewayCode = (typeof GATEWAY_CODES)[number];
  * what its fallbacks may spend), a provider that gave no answer (502 `upstream_unreachable` or
  * `upstream_broken`, 504 `upstream_timeout`), an upload that broke off (400 `upload_broken`), an
  * attempt of a closed action (409 `action_not_retryable`), a repeat of an Idempotency-Key (409
- * `idempotency_key_in_flight`, `idempotency_key_settled`), and a path it does not forward (404
- * `upstream_not_found`, `route_not_found`); the gateway's own codes above otherwise.
+ * `idempotency_key_in_flight`, `idempotency_key_settled`), a path it does not forward (404
+ * `upstream_not_found`, `route_not_found`), and an async job or file of another user (404
+ * `not_found`, as the provider answers an id it does not know); the gateway's own codes above
+ * otherwise.
  */
 export const PROXY_CODES = [
   "insufficient_quota", "rate_limit_exceeded", "fallback_budget_exhausted", "upstream_unreachable", "upstream_broken",
   "upstream_timeout", "upload_broken", "action_not_retryable", "idempotency_key_in_flight", "idempotency_key_settled",
-  "upstream_not_found", "route_not_found",
+  "upstream_not_found", "route_not_found", "not_found",
 ] as const;
 
 export type ProxyCode = (typeof PROXY_CODES)[number];

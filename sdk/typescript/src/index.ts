@@ -21,7 +21,7 @@ export { verifyWebhook } from "./webhooks.js";
 export type { WebhookHeaders } from "./webhooks.js";
 export type {
   AdjustmentAnswer, Approval, ApprovalEventData, ApprovalList, ApprovalStatus, Balance, BalanceCounter, BalanceList, BatchPrices, Catalog, CatalogEntry, CommitAnswer, CreditEventData, CreditSummary, Counter, DailyUsage, Denial, DoneSimulation, ExtendAnswer, ExtendRunAnswer,
-  Fit, Grant, GrantCategory, Granted, GrantList, GrantMade, GrantStatus, LongContextPrices, Metadata, ModelProvider, Outcome, OutcomeAnswer, Page, PlanDoc, PlanGroupDoc, PlanList, Price, PriceDoc, PriceList, PriceSource, PriceSourceKind, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, ReviewEvery, RunAnswer, RunGroup,
+  Fit, Grant, GrantCategory, Granted, GrantList, GrantMade, GrantStatus, JobKind, LongContextPrices, Metadata, ModelProvider, OpenJob, Outcome, OutcomeAnswer, Page, PerSecond, PlanDoc, PlanGroupDoc, PlanList, Price, PriceDoc, PriceList, PriceSource, PriceSourceKind, Problem, QuotaEventData, ReleaseAnswer, ReservationAnswer, ReserveAnswer, ReviewEvery, RunAnswer, RunGroup,
   RunList, RunProgress, RunStartAnswer, RunState, Scope, Simulation, SimulationCohort, SimulationFailure, SimulationProgress, SimulationReport,
   SimulationStatus, SimulationTotals, SimulationUserRow, SimulationUserScenario, SoonestExpiry, Subscription, TrackAnswer, UsageAnswer,
   UsageEvent, UsageEventPage, UsageGroup, UserKey, UserKeyList, UserKeyMade, UserToken, Webhook, WebhookDelivery, WebhookDeliveryList, WebhookEvent, WebhookList,

@@ -7806,11 +7806,7 @@ export interface components {
              * @description USD per minute of input audio, where priced so.
              */
             perMinute?: number | null;
-            /**
-             * Format: double
-             * @description USD per second of input audio, where priced so.
-             */
-            perSecond?: number | null;
+            perSecond?: null | components["schemas"]["PerSecond"];
             provider: string;
             /** @description The public page they were read from. */
             source: string;
@@ -8214,6 +8210,34 @@ export interface components {
             invitePath: string;
             operator: components["schemas"]["OperatorAnswer"];
         };
+        /** @description An async job submitted through the proxy and not yet settled. */
+        JobAnswer: {
+            /** Format: int64 */
+            ageSeconds: number;
+            /** @description When the job's window ends: past it the job is overdue (stuck at the provider). */
+            dueAt: string;
+            /**
+             * @description Its worst case as held, in the proxy's counts (`input_tokens`, `output_tokens`,
+             *     `video_seconds`, ...).
+             */
+            held: {
+                [key: string]: number;
+            };
+            /** @description When its hold expires; the gateway settles it before. */
+            holdEndsAt: string;
+            /** @description The provider's id of the job. */
+            id: string;
+            /** @description `batch` (OpenAI), `message_batch` (Anthropic) or `video`. */
+            kind: string;
+            model: string;
+            /** @description Still open past its window. */
+            overdue: boolean;
+            /** @description The hold's reservation. */
+            reservationId: string;
+            submittedAt: string;
+            /** @description The upstream it runs on. */
+            upstream: string;
+        };
         KeyAnswer: {
             /** @description Shown only in the answer that created it. */
             key: string;
@@ -8404,6 +8428,13 @@ export interface components {
             status: string;
             subjectId: string;
         };
+        /**
+         * @description `perSecond` as the API writes it: one price, or a video model's prices by the video's size.
+         *     (The document's shape; the field is read as `Value` and checked by `to_price`.)
+         */
+        PerSecond: number | {
+            [key: string]: number;
+        };
         /** @description Shares of a quota (1 is 100 %) at which the users' peaks stand. */
         PercentilesAnswer: {
             /** Format: double */
@@ -8491,8 +8522,7 @@ export interface components {
             perMillionCharacters?: number | null;
             /** Format: double */
             perMinute?: number | null;
-            /** Format: double */
-            perSecond?: number | null;
+            perSecond?: null | components["schemas"]["PerSecond"];
             updatedAt: string;
         };
         /** @description Prices as the API, the catalog and the records write them: USD as decimals. */
@@ -8534,11 +8564,7 @@ export interface components {
              * @description USD per minute of input audio; at most one of `perSecond` and `perMinute`.
              */
             perMinute?: number | null;
-            /**
-             * Format: double
-             * @description USD per second of input audio (`audio_seconds`).
-             */
-            perSecond?: number | null;
+            perSecond?: null | components["schemas"]["PerSecond"];
         };
         /** @description `GET /v1/prices`: every price the project set, by model name. */
         PriceList: {
@@ -8967,6 +8993,11 @@ export interface components {
         };
         UsageAnswer: {
             counters: components["schemas"]["CounterAnswer"][];
+            /**
+             * @description The user's open async jobs (batches, videos) submitted through the proxy, oldest
+             *     first: each holds its worst case until the provider says it ended.
+             */
+            jobs: components["schemas"]["JobAnswer"][];
             /** @description The subject whose budget this one shares; null for none. */
             parentId?: string | null;
             /** @description Each ancestor's usage (the pools the user draws from), nearest first. */

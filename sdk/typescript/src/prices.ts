@@ -6,7 +6,7 @@
 // which set a state and repeat harmlessly.
 import type { CallOptions } from "./client.js";
 import type { Call } from "./http.js";
-import type { BatchPrices, Catalog, LongContextPrices, Price, PriceList } from "./types.js";
+import type { BatchPrices, Catalog, LongContextPrices, PerSecond, Price, PriceList } from "./types.js";
 
 type Send = <T>(call: Call) => Promise<T>;
 type Per = (opts: CallOptions) => { signal: AbortSignal | undefined; timeoutMs: number | undefined };
@@ -14,8 +14,8 @@ type Per = (opts: CallOptions) => { signal: AbortSignal | undefined; timeoutMs: 
 /**
  * A model's price as `setPrice` takes it: USD per million tokens (at most 6 decimals, not
  * negative), per image by `"<quality>/<size>"` (`"standard/1024x1024"`, at most 32), for
- * audio per million audio tokens, per second or minute of audio and per million characters, a
- * long-context tier and batch prices.
+ * audio per million audio tokens, per second or minute of audio and per million characters,
+ * per second of video (by its size), a long-context tier and batch prices.
  */
 export interface PriceInput {
   /** Every input token, cached and cache-write ones too unless priced apart. */
@@ -31,8 +31,12 @@ export interface PriceInput {
   audioInputPerMillion?: number | null | undefined;
   /** Audio output tokens (within the output tokens, a speech model's); the output's price when left out. */
   audioOutputPerMillion?: number | null | undefined;
-  /** USD per second of input audio (`audio_seconds`); at most one of `perSecond` and `perMinute`. */
-  perSecond?: number | null | undefined;
+  /**
+   * USD per second of input audio (`audio_seconds`) or of a video (`video_seconds`), or a video
+   * model's by the video's size (`{ "1280x720": 0.3 }`, 1 to 32 sizes); at most one of
+   * `perSecond` and `perMinute`.
+   */
+  perSecond?: PerSecond | null | undefined;
   /** USD per minute of input audio (`audio_seconds`). */
   perMinute?: number | null | undefined;
   /** USD per million characters spoken (`input_characters`, text to speech). */
@@ -42,7 +46,7 @@ export interface PriceInput {
    * number, 1 to 100,000,000): `{ overInputTokens: 200000, inputPerMillion: 2.5, outputPerMillion: 15 }`.
    */
   longContext?: LongContextPrices | null | undefined;
-  /** The provider's batch prices, kept and shown; no call is priced by them yet. */
+  /** The provider's batch prices: a batch submitted through the proxy is priced by them. */
   batch?: BatchPrices | null | undefined;
 }
 

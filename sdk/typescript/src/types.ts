@@ -57,7 +57,26 @@ export type CommitAnswer = Schemas["CommitAnswer"];
 export type ReleaseAnswer = Schemas["ReleaseAnswer"];
 export type ExtendAnswer = Schemas["ExtendAnswer"];
 export type TrackAnswer = Schemas["TrackAnswer"];
-export type UsageAnswer = Schemas["UsageAnswer"];
+/**
+ * What kind of async job a user submitted through the proxy: an OpenAI batch (`batch`), an
+ * Anthropic message batch (`message_batch`) or an OpenAI video (`video`).
+ */
+export type JobKind = "batch" | "message_batch" | "video";
+/**
+ * An async job (a batch, a message batch, a video) the user submitted through the proxy and the
+ * gateway has not settled yet: `id` is the provider's, on `upstream`, of `model`; `held` its
+ * worst case as held, in the proxy's counts (`{input_tokens: 120, output_tokens: 40, ...}`,
+ * `{video_seconds: 8}`), under the reservation `reservationId`. `dueAt` is when the job's
+ * window ends (past it, `overdue`: stuck at the provider), `holdEndsAt` when its hold expires
+ * (the gateway settles it before); `ageSeconds` since `submittedAt`.
+ */
+export type OpenJob = Omit<Schemas["JobAnswer"], "kind" | "held"> & { kind: JobKind; held: Record<string, number> };
+/**
+ * `usage`: the user's counters in their current periods, the budgets of the parents it shares,
+ * and `jobs`, its open async jobs (oldest first; empty when none, and from a gateway that does
+ * not list them), each holding its worst case until the provider says it ended.
+ */
+export type UsageAnswer = Omit<Schemas["UsageAnswer"], "jobs"> & { jobs: OpenJob[] };
 export type Subscription = Schemas["SubscriptionAnswer"];
 export type AdjustmentAnswer = Schemas["AdjustmentAnswer"];
 export type UserToken = Schemas["UserToken"];
@@ -198,28 +217,36 @@ export type ModelProvider = "openai" | "anthropic" | "google" | "mistral";
  * `maxOutputTokens`, the other names it answers to (`aliases`), and where (`source`, a URL) and
  * when (`asOf`, `YYYY-MM-DD`) the prices were read. Audio models carry theirs where priced so:
  * `audioInputPerMillion`, `audioOutputPerMillion`, `perSecond` or `perMinute` (of input audio),
- * `perMillionCharacters` (spoken). `longContext` prices a whole call whose input tokens are more
- * than its `overInputTokens` (gemini-2.5-pro's over 200,000), and `batch` the provider's batch
- * API (no call is priced by it yet); each absent where the model has none.
+ * `perMillionCharacters` (spoken); video models `perSecond` by the video's size (`{"1280x720": 0.1}`,
+ * see `PerSecond`). `longContext` prices a whole call whose input tokens are more than its
+ * `overInputTokens` (gemini-2.5-pro's over 200,000), and `batch` the provider's batch API (a
+ * batch submitted through the proxy); each absent where the model has none.
  */
-export type CatalogEntry = Omit<Schemas["CatalogEntry"], "provider" | "aliases" | "cachedInputPerMillion" | "cacheWritePerMillion" | "perImage"> & {
+export type CatalogEntry = Omit<Schemas["CatalogEntry"], "provider" | "aliases" | "cachedInputPerMillion" | "cacheWritePerMillion" | "perImage" | "perSecond"> & {
   provider: ModelProvider;
   aliases: string[];
   cachedInputPerMillion: number | null;
   cacheWritePerMillion: number | null;
   perImage: Record<string, number> | null;
+  perSecond?: PerSecond | null;
 };
 
 /** `catalog()`: the catalog the gateway prices by (`version`, the day it was compiled or the loaded file's) and every model in it. */
 export type Catalog = Omit<Schemas["CatalogAnswer"], "models"> & { models: CatalogEntry[] };
 
 /**
+ * USD per second: one price (of input audio, `audio_seconds`, or of a video of any size), or a
+ * video model's by the video's size (`{"1280x720": 0.3, "1024x1792": 0.5}`, `video_seconds`).
+ */
+export type PerSecond = number | Record<string, number>;
+
+/**
  * A model's prices as written: USD per million input and output tokens (`inputPerMillion`
  * prices cached and cache-write input too unless they are priced apart), per image by
- * `"<quality>/<size>"`, audio's, a long-context tier and batch prices where priced so; at most 6
- * decimals.
+ * `"<quality>/<size>"`, audio's, a video's per second, a long-context tier and batch prices
+ * where priced so; at most 6 decimals.
  */
-export type PriceDoc = Schemas["PriceDoc"];
+export type PriceDoc = Omit<Schemas["PriceDoc"], "perSecond"> & { perSecond?: PerSecond | null };
 
 /**
  * A long-context tier: a call whose input tokens (cached and cache-write ones included) are more
@@ -228,7 +255,7 @@ export type PriceDoc = Schemas["PriceDoc"];
  */
 export type LongContextPrices = Schemas["LongContextDoc"];
 
-/** The provider's batch prices, USD per million input and output tokens; no call is priced by them yet. */
+/** The provider's batch prices, USD per million input and output tokens: a batch submitted through the proxy is priced by them. */
 export type BatchPrices = Schemas["BatchDoc"];
 
 /**
@@ -236,7 +263,7 @@ export type BatchPrices = Schemas["BatchDoc"];
  * `updatedAt` (RFC 3339), and `catalog`, what the catalog prices the model at for comparison
  * (null when the catalog does not list it).
  */
-export type Price = Omit<Schemas["PriceAnswer"], "catalog"> & { catalog: PriceDoc | null };
+export type Price = Omit<Schemas["PriceAnswer"], "catalog" | "perSecond"> & { catalog: PriceDoc | null; perSecond?: PerSecond | null };
 
 /** `prices()`: every price the project set (at most 1,000), by model name, one page. */
 export type PriceList = Listed<Schemas["PriceList"], Price>;

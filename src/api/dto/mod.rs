@@ -415,7 +415,7 @@ pub struct JobAnswer {
     pub model: String,
     /// Its worst case as held, in the proxy's counts (`input_tokens`, `output_tokens`,
     /// `video_seconds`, ...).
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::BTreeMap<String, u64>)]
     pub held: serde_json::Map<String, serde_json::Value>,
     /// The hold's reservation.
     pub reservation_id: String,

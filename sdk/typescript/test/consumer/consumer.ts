@@ -5,7 +5,7 @@ import { createClient, GATEWAY_CODES, geminiForUserKey, isBalanceCounter, limitO
 import type {
   Approval, ApprovalStatus, Balance, BalanceCounter, BatchPrices, Catalog, CatalogEntry, ClientOptions, Decision, ErrorCode, Fit, Grant, Granted, GrantInput, GrantMade, OverrideInput,
   LongContextPrices, PlanDoc, PlanList, Price, PriceInput, PriceSourceKind, Reason, ReviewEvery, Scope,
-  DoneSimulation, Outcome, OutcomeAnswer, Page, Run, RunAnswer, RunState, Simulation, SimulationInput, SimulationProgress, Step, StepKind, TrackedStep, UserKey, UserKeyMade,
+  DoneSimulation, JobKind, OpenJob, Outcome, OutcomeAnswer, Page, PerSecond, Run, RunAnswer, RunState, Simulation, SimulationInput, SimulationProgress, Step, StepKind, TrackedStep, UsageAnswer, UserKey, UserKeyMade,
   WebhookEvent,
 } from "quota-gateway";
 
@@ -220,6 +220,12 @@ export async function prices(userId: string, fit: Fit | undefined): Promise<stri
   // @ts-expect-error a tier needs its threshold
   await qg.setPrice("acme/tuned", { ...input, longContext: { inputPerMillion: 2.5, outputPerMillion: 15 } });
   const compared: number | undefined = set.catalog?.inputPerMillion;
+  // A video model's price per second by its size, or one price.
+  const video: Price = await qg.setPrice("acme/video", { inputPerMillion: 0, outputPerMillion: 0, perSecond: { "1280x720": 0.3 } });
+  const perSecond: PerSecond | null | undefined = video.perSecond ?? video.catalog?.perSecond ?? entry?.perSecond;
+  const at720: number | undefined = typeof perSecond === "number" ? perSecond : perSecond?.["1280x720"];
+  // @ts-expect-error a price per second by size is a number by size
+  await qg.setPrice("acme/video", { inputPerMillion: 0, outputPerMillion: 0, perSecond: { "1280x720": "0.3" } });
   const { data, nextCursor } = await qg.prices();
   await qg.deletePrice((await qg.price("acme/tuned")).model);
   const d = await qg.reserve(userId, "llm.chat", 1, { model: "gpt-4.1", output_tokens: 4000 }, { fit, minFit: undefined, ttlSeconds: 30 });
@@ -245,7 +251,7 @@ export async function prices(userId: string, fit: Fit | undefined): Promise<stri
   // The instant the call was decided at, which chose its windows.
   const decided: string | null | undefined = page.data[0]?.decidedAt;
   return [catalog.version, cached, compared, data.length, nextCursor, unpriced, granted?.quantity, most, asked, check.granted?.quantity,
-    done.allowed ? done.value : done.decision.reasons[0], source, version, decided, over, batch?.inputPerMillion].join();
+    done.allowed ? done.value : done.decision.reasons[0], source, version, decided, over, batch?.inputPerMillion, at720].join();
 }
 
 export async function outcomes(userId: string, said: Outcome | undefined, response: { headers: Headers }): Promise<string> {
@@ -264,14 +270,24 @@ export async function outcomes(userId: string, said: Outcome | undefined, respon
   await qg.withRun(userId, "agent.task", 1, undefined, async () => 3, { outcome: (n: string) => n });
   const started = await qg.startRun(userId, "agent.task");
   if (started.allowed) await started.close({ outcome: "rejected", timeoutMs: 1000 });
-  const counter = (await qg.usage(userId)).counters[0];
+  const usage: UsageAnswer = await qg.usage(userId);
+  const counter = usage.counters[0];
+  // The user's open async jobs through the proxy, each holding its worst case in the proxy's counts.
+  const job: OpenJob | undefined = usage.jobs[0];
+  const kind: JobKind | undefined = job?.kind;
+  // @ts-expect-error not a kind of job the gateway holds
+  if (job?.kind === "fine_tune") return "";
+  const heldSeconds: number | undefined = job?.held["video_seconds"];
+  const overdue: boolean | undefined = job?.overdue;
+  const since: number | undefined = job ? Date.parse(job.submittedAt) + job.ageSeconds : undefined;
   const accepted: number | undefined = counter?.outcomes?.["accepted"];
   const cost: number | null | undefined = counter?.costPerAccepted;
   const day = (await qg.dailyUsage(userId)).days[0]?.groups[0];
   const entry = (await qg.listUsageEvents({ userId })).data.find((e) => e.kind === "outcome");
   const replaced: string | null | undefined = entry?.previousOutcome;
   const id: string | null = proxyReservationId(response) ?? proxyReservationId(response.headers) ?? proxyReservationId({ "x-quota-reservation": "r_1" });
-  return [previous, held.allowed, run.allowed, accepted, cost, day?.outcomes?.["rejected"], day?.costPerAccepted, entry?.outcome, replaced, id].join();
+  return [previous, held.allowed, run.allowed, accepted, cost, day?.outcomes?.["rejected"], day?.costPerAccepted, entry?.outcome, replaced, id,
+    job?.reservationId, kind, heldSeconds, overdue, since, job?.dueAt, job?.holdEndsAt, job?.upstream, job?.model, job?.id].join();
 }
 
 export function code(err: unknown): ErrorCode | null {
