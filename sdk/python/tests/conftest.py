@@ -24,6 +24,12 @@ from gateway import (Gateway, Redis, Simulator, admin, free_port, start_gateway,
 from quota_gateway import AsyncQuotaGateway, QuotaGateway  # noqa: E402
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # A test that measures the node's memory through a long upload (test_proxy_jobs.py), left
+    # out of the cluster run by `-m "not memory"`: what it measures is the node's alone.
+    config.addinivalue_line("markers", "memory: measures the gateway's memory through a large upload")
+
+
 @dataclass
 class Env:
     base_url: str

@@ -8604,6 +8604,8 @@ export interface components {
             id: string;
             /** @description Whether the project keeps a usage ledger. */
             ledger: boolean;
+            /** @description Whether a proxied call's trace names its end user (`enduser.id`). */
+            traceUsers: boolean;
         };
         ProjectBody: {
             allowedOrigins?: string[] | null;
@@ -8611,6 +8613,8 @@ export interface components {
             id: string;
             /** @description Keep a usage ledger (default true). */
             ledger?: boolean | null;
+            /** @description Name the end user in a proxied call's trace (`enduser.id`; default false). */
+            traceUsers?: boolean | null;
         };
         ProjectList: {
             data: components["schemas"]["ProjectAnswer"][];
@@ -8621,6 +8625,7 @@ export interface components {
             allowedOrigins?: string[] | null;
             defaultPlan?: string | null;
             ledger?: boolean | null;
+            traceUsers?: boolean | null;
         };
         ReleaseAnswer: {
             counters: components["schemas"]["CounterAnswer"][];

@@ -26,9 +26,9 @@ from .runs import (AsyncRunAnswer, AsyncRunContext, AsyncRunHandle, DeniedRun, R
 from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, SimulationFailure, SimulationProgress,
                           SimulationReport, SimulationTotals, UserRow, UserScenario)
 from .types import (Approval, ApprovalPage, Balance, BatchPrices, Catalog, CatalogEntry, CategoryTotals, CreditSummary,
-                    Grant, GrantMade, LongContextPrices, OutcomeAnswer, Page, Price, PriceDoc, PriceSource,
-                    PriceSourceKind, Provider, ReviewEvery, Run, RunExtended, RunGroup, RunLimits, RunStart, UsageEvent, UsageEventPage,
-                    UsageGroup, UserKey)
+                    Grant, GrantMade, JobKind, LongContextPrices, OpenJob, OutcomeAnswer, Page, Price, PriceDoc,
+                    PriceSource, PriceSourceKind, Provider, ReviewEvery, Run, RunExtended, RunGroup, RunLimits, RunStart,
+                    Usage, UsageEvent, UsageEventPage, UsageGroup, UserKey)
 from .webhooks import (ApprovalEvent, ApprovalEventData, CreditEvent, CreditEventData, QuotaEvent, QuotaEventData, Scope,
                        WebhookEvent, WebhookTestEvent, sign_webhook, verify_webhook)
 
@@ -42,8 +42,9 @@ __all__ = [
     "Catalog",
     "CatalogEntry", "CategoryTotals", "ChangeCount", "Check", "CreditEvent", "CreditEventData", "CreditSummary",
     "Counter", "Decision", "Denial", "Denied",
-    "DeniedRun", "FailMode", "Fit", "Grant", "GrantCategory", "GrantMade", "Granted", "GroupPeak", "LongContextPrices",
-    "Metadata", "Outcome", "OutcomeAnswer", "OverrideParams", "Page", "Passed", "Percentiles", "Price", "PriceDoc",
+    "DeniedRun", "FailMode", "Fit", "Grant", "GrantCategory", "GrantMade", "Granted", "GroupPeak", "JobKind",
+    "LongContextPrices", "Metadata", "OpenJob", "Outcome", "OutcomeAnswer", "OverrideParams", "Page", "Passed",
+    "Percentiles", "Price", "PriceDoc",
     "PriceSource",
     "PriceSourceKind", "Provider", "QuotaEvent", "QuotaEventData",
     "QuotaExceeded", "QuotaGateway", "QuotaGatewayError", "QuotaUnavailable", "Reason",
@@ -52,7 +53,7 @@ __all__ = [
     "RunGroup", "RunHandle", "RunLimits", "RunLimitsParams", "RunProgress", "RunStart", "Scope", "Simulation",
     "Settled", "SimulationFailure", "SimulationProgress", "SimulationReport", "SimulationTotals", "SoonestExpiry",
     "StepKind",
-    "UsageEvent", "UsageEventPage", "UsageGroup", "UserKey", "UserRow", "UserScenario", "WebhookEvent",
+    "Usage", "UsageEvent", "UsageEventPage", "UsageGroup", "UserKey", "UserRow", "UserScenario", "WebhookEvent",
     "WebhookTestEvent", "When", "anthropic_client",
     "async_anthropic_client", "async_openai_client", "gemini_client", "openai_client", "proxy_headers",
     "proxy_reservation_id",

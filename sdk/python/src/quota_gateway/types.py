@@ -17,7 +17,7 @@ from .simulations import (ChangeCount, GroupPeak, Percentiles, Simulation, Simul
 __all__ = [
     "Allowed", "Check", "Counter", "Decision", "Denial", "Denied", "Granted",
     "CommitAnswer", "ReleaseAnswer", "ExtendAnswer", "OutcomeAnswer", "Hold", "Reservation", "TrackAnswer",
-    "Period", "ParentUsage", "Usage", "Override", "Subscription", "AdjustmentAnswer",
+    "Period", "ParentUsage", "Usage", "OpenJob", "JobKind", "Override", "Subscription", "AdjustmentAnswer",
     "Page", "Adjustment", "UserInfo", "UserPage", "UsageGroup", "UsageEvent", "UsageEventPage",
     "DayGroup", "Day", "DailyUsage", "UserToken", "UserKey", "Webhook", "DeliveryTry", "WebhookDelivery",
     "PlanGroup", "Plan", "Allowance", "Rollover", "SoonestExpiry", "Grant", "GrantMade", "Balance",
@@ -50,6 +50,9 @@ Provider = Literal["openai", "anthropic", "google", "mistral"]
 PriceSourceKind = Literal["override", "catalog", "provider", "unpriced"]
 # How often a budget's owner reviews it (a plan's or a group's `review_every`).
 ReviewEvery = Literal["day", "week", "month"]
+# An async job submitted through the proxy: an OpenAI batch, an Anthropic message batch, or an
+# OpenAI video.
+JobKind = Literal["batch", "message_batch", "video"]
 T = TypeVar("T")
 
 
@@ -147,7 +150,33 @@ class ParentUsage:
 
 
 @dataclass(frozen=True)
+class OpenJob:
+    """An async job (a batch, a message batch, a video) the user submitted through the proxy
+    and the gateway has not settled yet: `id` is the provider's, on `upstream`; `held` its
+    worst case as held, in the proxy's counts (`{"input_tokens": 120, "output_tokens": 40}`,
+    `{"video_seconds": 8}`), under the reservation `reservation_id`. `due_at` is when the job's
+    window ends (past it, `overdue`: stuck at the provider), `hold_ends_at` when its hold
+    expires (the gateway settles it before); `age_seconds` since `submitted_at`."""
+
+    id: str
+    upstream: str
+    kind: JobKind
+    model: str
+    held: Dict[str, Any]
+    reservation_id: str
+    submitted_at: str
+    due_at: str
+    hold_ends_at: str
+    age_seconds: int
+    overdue: bool
+
+
+@dataclass(frozen=True)
 class Usage:
+    """A user's counters in their current periods, the budgets of the parents it shares, and
+    `jobs`, its open async jobs (oldest first; empty when none, and from a gateway that does
+    not list them), each holding its worst case until the provider says it ended."""
+
     user_id: str
     plan_id: Optional[str]
     status: UsageStatus
@@ -155,6 +184,7 @@ class Usage:
     counters: List[Counter]
     parent_id: Optional[str]
     parents: List[ParentUsage]
+    jobs: List[OpenJob] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
