@@ -200,6 +200,16 @@ pub struct TestHooks {
         hide = true
     )]
     pub clock_skew_ms: i64,
+    /// Export traces here (an OTLP/HTTP traces endpoint), as OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    /// would, for this node alone.
+    #[arg(long = "test-traces-endpoint", env = "QG_TEST_TRACES_ENDPOINT", hide = true)]
+    pub traces_endpoint: Option<String>,
+    /// Its queue of finished spans, as OTEL_BSP_MAX_QUEUE_SIZE.
+    #[arg(long = "test-traces-queue", env = "QG_TEST_TRACES_QUEUE", default_value_t = 2048, hide = true)]
+    pub traces_queue: usize,
+    /// Its batches' delay (ms), as OTEL_BSP_SCHEDULE_DELAY.
+    #[arg(long = "test-traces-delay-ms", env = "QG_TEST_TRACES_DELAY_MS", default_value_t = 5000, hide = true)]
+    pub traces_delay_ms: u64,
 }
 
 #[cfg(feature = "test-hooks")]
@@ -211,6 +221,9 @@ impl Default for TestHooks {
             skip_alert_moves: false,
             level_pause_ms: 0,
             clock_skew_ms: off.clock_skew_ms,
+            traces_endpoint: None,
+            traces_queue: 2048,
+            traces_delay_ms: 5000,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Prometheus metrics of one node, kept in memory and rendered in the text exposition format.
 //! Counters only ever grow; labels come from small fixed sets (routes, codes, script names).
 
+pub(crate) mod traces;
+
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -113,6 +115,7 @@ const COUNTERS: &[(&str, &str)] = &[
     ("qg_proxy_fallbacks_total", "Attempts of a fallback route that gave way to its next target, by route (upstream/model, as the upstreams file names it) and reason: denied, unreachable, broken, timeout, status_429, status_500, status_502, status_503, status_504, status_529, context_length."),
     ("qg_proxy_drains_total", "Streams whose caller left, by upstream and result: started, completed, refused (no drain free), timed_out."),
     ("qg_proxy_upstream_errors_total", "Upstream failures by upstream and kind: connect, timeout, status_4xx, status_5xx, stream_broken, idle."),
+    ("qg_trace_spans_dropped_total", "Finished spans dropped because the queue to the trace collector was full (the collector slow or gone): the calls never wait for it."),
     ("qg_proxy_jobs_settled_total", "Async jobs (batches, videos) settled, by upstream, kind (batch, message_batch, video), outcome (committed: the provider's numbers; estimated: its hold, the job never ended; released: it failed) and by (read: a caller's read saw it end; sweep: the sweeper's poll)."),
     ("qg_proxy_job_polls_total", "The job sweeper's polls, by outcome: open (still running), ended (settled), expired (charged its hold at its end), skipped (another node polls it, or it had ended), failed (the provider or Redis did not answer)."),
 ];

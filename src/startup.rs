@@ -20,6 +20,7 @@ use crate::api::connection::Connection;
 use crate::api::{self, request_id};
 use crate::config::Config;
 use crate::dashboard;
+use crate::metrics::traces::{TraceSettings, Traces};
 use crate::gateway::{Catalog, FirstStart, Gateway};
 use crate::http::AppState;
 use crate::proxy::upstreams::{self, UpstreamsError};
@@ -39,6 +40,23 @@ pub enum StartupError {
     Upstreams(#[from] UpstreamsError),
     #[error("QG_CATALOG {path}: {detail}")]
     Catalog { path: String, detail: String },
+    #[error("{0}")]
+    Traces(String),
+}
+
+/// What the node's traces export to (`OTEL_*`), if anything.
+fn trace_settings(config: &Config) -> Result<Option<TraceSettings>, StartupError> {
+    #[cfg(feature = "test-hooks")]
+    if let Some(endpoint) = &config.test.traces_endpoint {
+        return Ok(Some(TraceSettings {
+            endpoint: endpoint.clone(),
+            queue: config.test.traces_queue.max(1),
+            delay: Duration::from_millis(config.test.traces_delay_ms.max(10)),
+        }));
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    let _ = config;
+    TraceSettings::from_env(|name| std::env::var(name).ok()).map_err(StartupError::Traces)
 }
 
 /// The catalog a node prices by: the file `QG_CATALOG` names, checked whole, else the one
@@ -97,6 +115,14 @@ impl Application {
             longest_life: Duration::from_secs(config.slice_max_seconds.max(config.slice_seconds).max(1)),
         })
         .with_catalog(catalog(config)?);
+        let traces = match trace_settings(config)? {
+            Some(settings) => {
+                tracing::info!(endpoint = settings.endpoint, "traces: exported over OTLP/HTTP");
+                Some(Traces::start(&settings, gateway.node().metrics().clone()).map_err(StartupError::Traces)?)
+            }
+            None => None,
+        };
+        let gateway = gateway.with_traces(traces);
         if let Some(token) = &config.root_token {
             gateway.node().set_root_token(token);
         }

@@ -24,6 +24,8 @@ pub(crate) struct ProjectBody {
     pub allowed_origins: Option<Vec<String>>,
     /// Keep a usage ledger (default true).
     pub ledger: Option<bool>,
+    /// Name the end user in a proxied call's trace (`enduser.id`; default false).
+    pub trace_users: Option<bool>,
 }
 
 /// PATCH: an absent field stays, `null` clears it.
@@ -34,6 +36,7 @@ pub(crate) struct ProjectPatch {
     pub default_plan: Option<Option<String>>,
     pub allowed_origins: Option<Vec<String>>,
     pub ledger: Option<bool>,
+    pub trace_users: Option<bool>,
 }
 
 /// Tells `"field": null` (Some(None)) from an absent field (None).
@@ -60,6 +63,7 @@ pub(crate) async fn create_project(
         default_plan: checked_default_plan(body.default_plan)?,
         allowed_origins: checked_origins(body.allowed_origins.unwrap_or_default())?,
         ledger: body.ledger.unwrap_or(true),
+        trace_users: body.trace_users.unwrap_or(false),
     };
     if !state.gateway.accounts().create_project(&body.id, &settings).await? {
         return Err(ApiError::ProjectExists(body.id));
@@ -98,6 +102,9 @@ pub(crate) async fn patch_project(
     }
     if let Some(ledger) = patch.ledger {
         settings.ledger = ledger;
+    }
+    if let Some(trace_users) = patch.trace_users {
+        settings.trace_users = trace_users;
     }
     if !state
         .gateway

@@ -11,6 +11,9 @@ use actix_web::{web, HttpMessage};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
 use std::time::Instant;
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::KeyValue;
 use tracing::field::Empty;
 use tracing::Instrument;
 
@@ -59,14 +62,30 @@ pub async fn middleware(
         .map(|state| state.gateway.node().metrics().clone());
     // One span per request; the route is the pattern (never the path, which names users).
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), route = Empty, status = Empty, latency_ms = Empty);
+    // With traces on, a server span too, continuing the caller's `traceparent`: the request's
+    // work runs in its context (its script calls and a proxied call are its children).
+    let method = req.method().clone();
+    let traced = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|state| state.gateway.node().traces().cloned())
+        .map(|traces| {
+            let attributes = vec![
+                KeyValue::new("http.request.method", method.to_string()),
+                KeyValue::new("quota.request_id", id.clone()),
+            ];
+            traces.request(req.headers(), method.to_string(), attributes)
+        });
     // No clone of the request may be held here: actix routes only a uniquely owned request.
     let called = match paths::check(&req) {
         Err(err) => Ok(req.error_response(err)),
-        Ok(()) => next
-            .call(req)
-            .instrument(span.clone())
-            .await
-            .map(ServiceResponse::map_into_boxed_body),
+        Ok(()) => {
+            let call = next.call(req).instrument(span.clone());
+            match &traced {
+                Some(cx) => call.with_context(cx.clone()).await,
+                None => call.await,
+            }
+            .map(ServiceResponse::map_into_boxed_body)
+        }
     };
     let mut res = match called {
         Ok(res) => {
@@ -106,6 +125,16 @@ pub async fn middleware(
     span.record("status", status);
     span.record("latency_ms", latency_ms);
     span.in_scope(|| tracing::info!("request"));
+    if let Some(cx) = traced {
+        let span = cx.span();
+        span.update_name(format!("{method} {route}"));
+        span.set_attribute(KeyValue::new("http.route", route.clone()));
+        span.set_attribute(KeyValue::new("http.response.status_code", i64::from(status)));
+        if status >= 500 {
+            span.set_status(opentelemetry::trace::Status::error(""));
+        }
+        span.end();
+    }
     if let Some(metrics) = metrics {
         metrics.count(
             "qg_requests_total",

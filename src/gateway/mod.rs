@@ -208,6 +208,18 @@ impl Gateway {
         .with_workers_rebuilt()
     }
 
+    /// Traces this node's requests, script calls and proxied calls (`metrics::traces`).
+    pub(crate) fn with_traces(mut self, traces: Option<Arc<crate::metrics::traces::Traces>>) -> Gateway {
+        // Before any plane is used, as the catalog: the lab holds its own copy of the node.
+        self.data.node.store.set_traces(traces.clone());
+        self.data.node.traces = traces;
+        Gateway {
+            lab: Arc::new(Lab::new(self.data.node.clone())),
+            ..self
+        }
+        .with_workers_rebuilt()
+    }
+
     /// How this node delivers webhooks (the default: https to public addresses only).
     pub fn with_webhooks(self, settings: WebhookSettings) -> Gateway {
         #[cfg(feature = "test-hooks")]

@@ -11,6 +11,7 @@ use super::audit::{Action, Actor, Change};
 use super::cache::Cache;
 use super::outcome::{Outcomes, Subscriber};
 use super::{Clock, GatewayError};
+use crate::metrics::traces::Traces;
 use crate::metrics::Metrics;
 use crate::quota::catalog::Catalog;
 use crate::quota::{ChangeEntry, KeyRecord, UserId};
@@ -37,6 +38,8 @@ pub struct Node {
     pub(super) secrets: Arc<NodeSecrets>,
     /// The model catalog it prices by (`prices.rs`).
     pub(super) catalog: Arc<Catalog>,
+    /// Its tracer, when traces are on (`metrics::traces`).
+    pub(super) traces: Option<Arc<Traces>>,
 }
 
 impl Node {
@@ -55,6 +58,7 @@ impl Node {
             outcomes: Arc::new(outcomes),
             secrets: Arc::default(),
             catalog: Arc::new(Catalog::built_in()),
+            traces: None,
         })
     }
 
@@ -72,6 +76,11 @@ impl Node {
     /// Adds a subscriber to every outcome from now on.
     pub fn add_subscriber(&self, subscriber: Arc<dyn Subscriber>) {
         self.outcomes.subscribe(subscriber);
+    }
+
+    /// The node's tracer, when traces are on.
+    pub(crate) fn traces(&self) -> Option<&Arc<Traces>> {
+        self.traces.as_ref()
     }
 
     /// The node's metrics, rendered by `GET /metrics` and counted by the HTTP middleware.

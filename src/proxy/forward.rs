@@ -14,6 +14,7 @@ use super::understand::Body;
 use super::upstreams::Upstream;
 use super::usage::Usage;
 use super::{answer, identify};
+use crate::metrics::traces;
 
 /// Headers forwarded upstream, an allow-list: what the providers' APIs and SDKs read (content
 /// negotiation, API versions and betas, the SDKs' own `x-stainless-*` telemetry, a trace's
@@ -54,10 +55,18 @@ pub(crate) fn request(req: &HttpRequest, ctx: &Ctx) -> Result<reqwest::RequestBu
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .map_err(|e| Failure::Unreachable(e.to_string()))?;
     let mut builder = upstream.client.request(method, url);
+    // A traced call continues its own span upstream, in place of the caller's `traceparent`
+    // (which its span already continues).
+    let mut context = Vec::new();
+    let traced = traces::inject(|name, value| context.push((name.to_string(), value)));
     for (name, value) in req.headers() {
-        if forwarded(name, upstream) {
+        let own = traced && matches!(name.as_str(), "traceparent" | "tracestate");
+        if forwarded(name, upstream) && !own {
             builder = builder.header(name.as_str(), value.as_bytes());
         }
+    }
+    for (name, value) in context {
+        builder = builder.header(name, value);
     }
     Ok(ctx
         .wire()

@@ -11,7 +11,7 @@ use super::call::Call;
 use super::context::Ctx;
 use super::settle::{self, Hold};
 use super::understand::Body;
-use super::{answer, jobs, retry, splice, understand, Proxy};
+use super::{answer, jobs, retry, splice, trace, understand, Proxy};
 use crate::http::idempotency::idempotency;
 use crate::http::{ApiError, AppState};
 use crate::quota::decision::Reason;
@@ -66,6 +66,7 @@ pub(crate) async fn reserve(
         .data()
         .reserve(&ctx.caller.project, &input, ttl_ms, idempotency.as_ref())
         .await?;
+    trace::decided(&decision);
     if !decision.allowed {
         settle::count_call(
             state.gateway.node().metrics(),
@@ -112,6 +113,7 @@ pub(crate) async fn reserve(
         measured: call.measured,
         started: ctx.started,
         labels: Map::new(),
+        trace: trace::current(),
     };
     let body = match body {
         Body::Whole(body) => Body::Whole(forwarded_body(ctx, &call, body, lowered)),

@@ -36,6 +36,7 @@ mod settle;
 mod splice;
 mod sse;
 mod tokens;
+mod trace;
 mod understand;
 mod upload;
 pub(crate) mod upstreams;
@@ -45,6 +46,7 @@ mod wire;
 use std::time::{Duration, Instant};
 
 use actix_web::http::Method;
+use opentelemetry::context::FutureExt as _;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use self::chain::Chain;
@@ -221,10 +223,33 @@ async fn attempt(
     more: bool,
 ) -> Result<Tried, ApiError> {
     let call = understand::call(state, proxy, ctx, &body).await?;
+    // Traced, the attempt runs in its call's span: its hold, forward and settlement.
+    match trace::start(state, ctx, &call).await {
+        Some(span) => held(req, state, proxy, ctx, call, body, more).with_context(span).await,
+        None => held(req, state, proxy, ctx, call, body, more).await,
+    }
+}
+
+/// The attempt from its hold on.
+async fn held(
+    req: &HttpRequest,
+    state: &AppState,
+    proxy: &Proxy,
+    ctx: &Ctx,
+    call: call::Call,
+    body: Body,
+    more: bool,
+) -> Result<Tried, ApiError> {
     let Go { hold, call, body } = match hold::reserve(req, state, proxy, ctx, call, body).await? {
         Held::Go(go) => *go,
-        Held::Denied(answer, reasons) => return Ok(Tried::of(answer, fallback::next(Ended::Denied(&reasons)), more)),
-        Held::Answered(answer) => return Ok(Tried::Served(answer)),
+        Held::Denied(answer, reasons) => {
+            trace::end_here();
+            return Ok(Tried::of(answer, fallback::next(Ended::Denied(&reasons)), more));
+        }
+        Held::Answered(answer) => {
+            trace::end_here();
+            return Ok(Tried::Served(answer));
+        }
     };
     let alive = hold.keep_alive();
     let response = match forward::send(req, ctx, body).await {

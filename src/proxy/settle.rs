@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::call::Operation;
+use super::trace;
 use super::usage::{self, Usage};
 use crate::gateway::{Commit, Gateway, GatewayError, Settlement};
 use crate::metrics::Metrics;
@@ -62,6 +63,8 @@ pub(crate) struct Hold {
     pub started: Instant,
     /// What the commit's entry carries beside the counts (a job's id and kind).
     pub labels: Map<String, Value>,
+    /// The call's span, ended with the hold, when traced (`trace.rs`).
+    pub trace: Option<opentelemetry::Context>,
 }
 
 /// What the provider said, for the record.
@@ -94,6 +97,7 @@ impl Hold {
     /// reported its bill, the hold's when it did not, and then the entry says `estimated`).
     pub(crate) async fn commit(&self, reported: Usage, answered: Answered) {
         let (counts, estimated) = usage::settled(self.operation, reported, &self.measured, &self.worst);
+        trace::settled(self.trace.as_ref(), &counts, estimated);
         let mut metadata = Map::new();
         counts.write(&mut metadata);
         metadata.insert(
@@ -192,6 +196,7 @@ impl Hold {
 
     /// Gives the hold back: the provider never took the call.
     pub(crate) async fn release(&self) {
+        trace::released(self.trace.as_ref());
         match self.gateway.data().release(&self.project, &self.id).await {
             Ok(_) => self.count("released"),
             Err(err) => {

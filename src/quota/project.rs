@@ -21,6 +21,10 @@ pub struct ProjectSettings {
     /// ledger existed keep one).
     #[serde(default = "keeps_ledger")]
     pub ledger: bool,
+    /// Whether a proxied call's trace names its end user (`enduser.id`), when the node exports
+    /// traces; off unless the project says so.
+    #[serde(default)]
+    pub trace_users: bool,
 }
 
 fn keeps_ledger() -> bool {
@@ -33,6 +37,7 @@ impl Default for ProjectSettings {
             default_plan: None,
             allowed_origins: Vec::new(),
             ledger: true,
+            trace_users: false,
         }
     }
 }

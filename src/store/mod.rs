@@ -65,6 +65,10 @@ pub use webhooks::{Attempted, Claimed, DeliveryOutcome, EndpointMade, Redelivere
 
 use layout::Layout;
 
+use opentelemetry::trace::{SpanKind, TraceContextExt};
+use opentelemetry::KeyValue;
+
+use crate::metrics::traces::Traces;
 use crate::metrics::{Fixed, Metrics};
 
 /// Redis could not be asked, or answered something this code did not expect. Each keeps the
@@ -174,6 +178,8 @@ pub struct Store {
     /// Redis calls, errors and script latencies are counted here, where they happen.
     metrics: Arc<Metrics>,
     wait_replicas: u32,
+    /// Each script call a child span of the request's, when traces are on.
+    traces: Option<Arc<Traces>>,
 }
 
 impl Store {
@@ -194,7 +200,13 @@ impl Store {
             ledger_retention_ms: i64::try_from(config.ledger_retention.as_millis()).unwrap_or(i64::MAX),
             metrics,
             wait_replicas: config.wait_replicas,
+            traces: None,
         })
+    }
+
+    /// Traces each script call as a child of the request's span.
+    pub(crate) fn set_traces(&mut self, traces: Option<Arc<Traces>>) {
+        self.traces = traces;
     }
 
     /// After a writing script, on the same connection: with `QG_REDIS_WAIT_REPLICAS`, waits
@@ -239,9 +251,27 @@ impl Store {
         Fut: Future<Output = Result<T, StoreError>>,
     {
         let started = std::time::Instant::now();
+        let span = self.traces.as_ref().and_then(|t| {
+            t.child(
+                format!("FCALL {script}"),
+                SpanKind::Client,
+                vec![
+                    KeyValue::new("db.system.name", "redis"),
+                    KeyValue::new("db.operation.name", "FCALL"),
+                    KeyValue::new("db.stored_procedure.name", script),
+                ],
+            )
+        });
         let result = self.run(op).await;
         if result.is_ok() {
             self.metrics.observe_script(script, started.elapsed());
+        }
+        if let Some(cx) = span {
+            let span = cx.span();
+            if let Err(err) = &result {
+                span.set_status(opentelemetry::trace::Status::error(err.to_string()));
+            }
+            span.end();
         }
         result
     }

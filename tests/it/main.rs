@@ -72,6 +72,7 @@ mod simulate_cli;
 mod simulations;
 mod slices;
 mod support;
+mod traces;
 mod upgrade;
 mod users;
 mod webhooks;

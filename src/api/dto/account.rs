@@ -142,6 +142,8 @@ pub struct ProjectAnswer {
     pub allowed_origins: Vec<String>,
     /// Whether the project keeps a usage ledger.
     pub ledger: bool,
+    /// Whether a proxied call's trace names its end user (`enduser.id`).
+    pub trace_users: bool,
 }
 
 impl ProjectAnswer {
@@ -151,6 +153,7 @@ impl ProjectAnswer {
             default_plan: settings.default_plan,
             allowed_origins: settings.allowed_origins,
             ledger: settings.ledger,
+            trace_users: settings.trace_users,
         }
     }
 }

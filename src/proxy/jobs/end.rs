@@ -202,6 +202,7 @@ impl Job<'_> {
             measured: Usage::default(),
             started: Instant::now(),
             labels,
+            trace: None,
         })
     }
 
