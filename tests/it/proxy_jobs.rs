@@ -286,7 +286,7 @@ async fn a_fourth_video_waits_for_one_of_three_in_flight_and_a_failed_one_costs_
 }
 
 #[tokio::test]
-async fn a_batch_file_with_a_line_the_gateway_cannot_price_never_reaches_the_provider() {
+async fn a_batch_file_with_a_line_the_gateway_cannot_price_never_reaches_the_provider_whole() {
     let provider = Provider::start();
     let app = gateway_for(&provider, json!({}), |_| {}).await;
     app.put_plan(plan("plan_jobs", 1_000_000)).await;
@@ -301,11 +301,26 @@ async fn a_batch_file_with_a_line_the_gateway_cannot_price_never_reaches_the_pro
     let (status, refused) = upload(&app, "alice", &other_model).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
     assert!(refused.to_string().contains("line 3"), "{refused}");
-    // The provider has no file of either.
-    let (status, files) = get(&app, "alice", "v1/files").await;
-    let _ = (status, files);
+    // The provider has no file of either: each upload was broken off before its end.
+    let files = |provider: &Provider| {
+        let url = format!("{}/v1/files", provider.url());
+        async move {
+            let listed: Value = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(crate::support::provider::PROVIDER_KEY)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            listed["data"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(files(&provider).await, 0);
     let (status, ok) = upload(&app, "alice", &[line(0)]).await;
     assert_eq!(status, StatusCode::OK, "{ok}");
+    assert_eq!(files(&provider).await, 1);
 }
 
 #[tokio::test]
