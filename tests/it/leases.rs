@@ -517,7 +517,7 @@ async fn a_closed_lease_keeps_its_fields_only_while_a_hold_on_it_may_still_chang
     // Once no record of its holds can be left (a reservation's longest life, then the
     // retention), the next call that prunes takes them.
     assert!(app.release(&next).await.0.is_success());
-    let app = after(&clock, 2 * 86_400_000 + 60_000, &app).await;
+    let app = after(&clock, 3 * 86_400_000 + 60_000, &app).await;
     let id = hold(&app, 600).await;
     assert!(app.commit(&id, None).await.0.is_success());
     assert_eq!(fields(), Vec::<String>::new());

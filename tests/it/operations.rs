@@ -210,23 +210,24 @@ async fn extending_an_expired_reservation_is_gone() {
 }
 
 #[tokio::test]
-async fn an_extension_is_capped_a_day_after_creation() {
-    let app = app_with(slot_groups(), "allow").await;
+async fn an_extension_is_capped_two_days_after_creation() {
+    let (app, clock) = stepped_app_with(slot_groups(), "allow").await;
     let held = app
         .reserve(json!({ "userId": "u", "event": "e", "ttlSeconds": 86400 }))
         .await;
     let id = held["reservationId"].as_str().unwrap().to_string();
-    // Created at the node's decision instant, a hair from Redis time: a day from a moment later
-    // is past a day from the creation.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let (_, extended) = app
-        .json(
-            Method::POST,
-            &format!("/v1/reservations/{id}/extend"),
-            Some(json!({ "ttlSeconds": 86400 })),
-        )
-        .await;
-    let created_plus_day = chrono::DateTime::parse_from_rfc3339(held["expiresAt"].as_str().unwrap()).unwrap();
-    let capped = chrono::DateTime::parse_from_rfc3339(extended["expiresAt"].as_str().unwrap()).unwrap();
-    assert_eq!(capped, created_plus_day);
+    let expiry = |answer: &Value| chrono::DateTime::parse_from_rfc3339(answer["expiresAt"].as_str().unwrap()).unwrap();
+    let made_plus_day = expiry(&held);
+    // Extended a day from 23 hours on: within two days of its creation, as asked.
+    clock.step(23 * 3_600_000);
+    let app = node_after_steps(&clock, &app).await;
+    let path = format!("/v1/reservations/{id}/extend");
+    let day = || Some(json!({ "ttlSeconds": 86400 }));
+    let (_, once) = app.json(Method::POST, &path, day()).await;
+    assert!(expiry(&once) > made_plus_day + chrono::Duration::hours(22), "{once}");
+    // Again at 46 hours: a day from then would pass two days from its creation, where it stops.
+    clock.step(23 * 3_600_000);
+    let app = node_after_steps(&clock, &app).await;
+    let (_, twice) = app.json(Method::POST, &path, day()).await;
+    assert_eq!(expiry(&twice), made_plus_day + chrono::Duration::days(1), "{twice}");
 }

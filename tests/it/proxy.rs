@@ -437,7 +437,7 @@ async fn each_operation_commits_its_own_counts() {
         .await
         .unwrap();
     assert_eq!(models.status(), StatusCode::OK);
-    let res = openai(&app, "files", json!({"purpose": "batch"}), "")
+    let res = openai(&app, "fine_tuning/jobs", json!({"model": "gpt-4o-mini"}), "")
         .send()
         .await
         .unwrap();

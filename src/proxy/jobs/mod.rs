@@ -27,6 +27,8 @@ use crate::http::{ApiError, AppState};
 use crate::quota::JobRecord;
 
 pub(crate) use owned::repeated;
+#[cfg(test)]
+pub(crate) use paths::{Action, Object};
 pub(crate) use paths::{Entry, JobPath, ANTHROPIC, OPENAI};
 
 /// How the node holds and polls jobs.

@@ -317,11 +317,22 @@ mod tests {
         );
         assert_eq!(op(Kind::Gemini, "POST", "v1beta/models/x:embedContent"), None);
         // An upstream's own passthrough adds paths, free.
-        let files = [("GET".to_string(), "v1/files/*".to_string())];
+        let stores = [("GET".to_string(), "v1/vector_stores/*".to_string())];
         assert_eq!(
-            route(of(Kind::OpenAi), &files, "GET", "v1/files/file-1").map(|r| r.operation),
+            route(of(Kind::OpenAi), &stores, "GET", "v1/vector_stores/vs-1").map(|r| r.operation),
             Some(Operation::Uncounted)
         );
-        assert_eq!(op(Kind::OpenAi, "GET", "v1/files/file-1"), None);
+        assert_eq!(op(Kind::OpenAi, "GET", "v1/vector_stores/vs-1"), None);
+        // Jobs: submissions held for their life, their objects their owner's.
+        assert_eq!(op(Kind::OpenAi, "POST", "v1/batches"), Some(Operation::Batches));
+        assert_eq!(op(Kind::OpenAiCompatible, "POST", "v1/videos"), Some(Operation::Videos));
+        assert_eq!(op(Kind::Anthropic, "POST", "v1/messages/batches"), Some(Operation::Batches));
+        let owned = route(of(Kind::OpenAi), &[], "GET", "v1/files/file-1").and_then(|r| r.job);
+        assert_eq!(
+            owned,
+            Some((JobPath::Owned(jobs::Object::File, jobs::Action::Read), Some("file-1".to_string())))
+        );
+        assert_eq!(op(Kind::OpenAi, "GET", "v1/batches"), None, "a list would show every user's");
+        assert_eq!(op(Kind::Gemini, "POST", "v1/batches"), None);
     }
 }
