@@ -205,10 +205,20 @@ pub struct TestHooks {
     #[arg(long = "test-traces-endpoint", env = "QG_TEST_TRACES_ENDPOINT", hide = true)]
     pub traces_endpoint: Option<String>,
     /// Its queue of finished spans, as OTEL_BSP_MAX_QUEUE_SIZE.
-    #[arg(long = "test-traces-queue", env = "QG_TEST_TRACES_QUEUE", default_value_t = 2048, hide = true)]
+    #[arg(
+        long = "test-traces-queue",
+        env = "QG_TEST_TRACES_QUEUE",
+        default_value_t = 2048,
+        hide = true
+    )]
     pub traces_queue: usize,
     /// Its batches' delay (ms), as OTEL_BSP_SCHEDULE_DELAY.
-    #[arg(long = "test-traces-delay-ms", env = "QG_TEST_TRACES_DELAY_MS", default_value_t = 5000, hide = true)]
+    #[arg(
+        long = "test-traces-delay-ms",
+        env = "QG_TEST_TRACES_DELAY_MS",
+        default_value_t = 5000,
+        hide = true
+    )]
     pub traces_delay_ms: u64,
 }
 

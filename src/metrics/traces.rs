@@ -50,7 +50,10 @@ impl TraceSettings {
         if get("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
             return Ok(None);
         }
-        let endpoint = match (get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), get("OTEL_EXPORTER_OTLP_ENDPOINT")) {
+        let endpoint = match (
+            get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+            get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        ) {
             (Some(traces), _) if !traces.trim().is_empty() => traces.trim().to_string(),
             (_, Some(base)) if !base.trim().is_empty() => format!("{}/v1/traces", base.trim().trim_end_matches('/')),
             _ => return Ok(None),
@@ -122,7 +125,12 @@ impl Traces {
 
     /// A server span for an HTTP request, continuing the caller's `traceparent` if it sent one:
     /// the context the request's work runs in.
-    pub(crate) fn request(&self, headers: &actix_web::http::header::HeaderMap, name: String, attributes: Vec<KeyValue>) -> Context {
+    pub(crate) fn request(
+        &self,
+        headers: &actix_web::http::header::HeaderMap,
+        name: String,
+        attributes: Vec<KeyValue>,
+    ) -> Context {
         let parent = TraceContextPropagator::new().extract(&Headers(headers));
         let span = self
             .tracer
@@ -190,7 +198,6 @@ impl Extractor for Headers<'_> {
         self.0.keys().map(|k| k.as_str()).collect()
     }
 }
-
 
 /// Finished spans into a bounded queue, never waiting: a full queue drops the span, counted.
 struct Batches {
@@ -300,11 +307,20 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(own.endpoint, "http://b:4318/traces");
-        let off = TraceSettings::from_env(env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a"), ("OTEL_SDK_DISABLED", "true")]));
+        let off = TraceSettings::from_env(env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a"),
+            ("OTEL_SDK_DISABLED", "true"),
+        ]));
         assert_eq!(off, Ok(None));
-        let grpc = TraceSettings::from_env(env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]));
+        let grpc = TraceSettings::from_env(env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ]));
         assert!(grpc.unwrap_err().starts_with("OTEL_EXPORTER_OTLP_PROTOCOL: grpc"));
-        let queue = TraceSettings::from_env(env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a"), ("OTEL_BSP_MAX_QUEUE_SIZE", "x")]));
+        let queue = TraceSettings::from_env(env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "x"),
+        ]));
         assert!(queue.unwrap_err().starts_with("OTEL_BSP_MAX_QUEUE_SIZE"));
     }
 }

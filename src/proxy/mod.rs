@@ -46,8 +46,8 @@ mod wire;
 use std::time::{Duration, Instant};
 
 use actix_web::http::Method;
-use opentelemetry::context::FutureExt as _;
 use actix_web::{web, HttpRequest, HttpResponse};
+use opentelemetry::context::FutureExt as _;
 
 use self::chain::Chain;
 use self::context::Ctx;

@@ -55,7 +55,10 @@ pub(crate) fn decided(decision: &Decision) {
         if decision.allowed { "allowed" } else { "denied" },
     )];
     if let Some(granted) = &decision.granted {
-        attributes.push(KeyValue::new("quota.reservation_id", granted.reservation_id.as_str().to_string()));
+        attributes.push(KeyValue::new(
+            "quota.reservation_id",
+            granted.reservation_id.as_str().to_string(),
+        ));
     }
     let denied_by: Vec<String> = decision.denied_by.iter().filter_map(|d| d.group.clone()).collect();
     if !denied_by.is_empty() {
@@ -77,7 +80,10 @@ pub(crate) fn settled(trace: Option<&Context>, counts: &Usage, estimated: bool) 
         return;
     };
     let span = cx.span();
-    let mut attributes = vec![KeyValue::new("quota.usage", if estimated { "estimated" } else { "reported" })];
+    let mut attributes = vec![KeyValue::new(
+        "quota.usage",
+        if estimated { "estimated" } else { "reported" },
+    )];
     for (name, count) in [
         ("gen_ai.usage.input_tokens", counts.input_tokens),
         ("gen_ai.usage.output_tokens", counts.output_tokens),

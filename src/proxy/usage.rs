@@ -57,7 +57,9 @@ fn billed(operation: Operation) -> [bool; COUNTS] {
             [true, true, false, false, false, false, true, false, true, false, false]
         }
         Operation::Speech => [true, true, false, false, false, false, false, true, false, true, false],
-        Operation::Videos => [false, false, false, false, false, false, false, false, false, false, true],
+        Operation::Videos => [
+            false, false, false, false, false, false, false, false, false, false, true,
+        ],
         _ => [true, true, true, true, true, true, false, false, false, false, false],
     }
 }

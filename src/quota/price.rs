@@ -184,9 +184,15 @@ impl PriceDoc {
                 }
                 for (size, value) in sizes {
                     if size.is_empty() || size.len() > 64 || size.chars().any(char::is_control) {
-                        return Err(PriceError::new(field("perSecond"), "keys must be sizes (\"1280x720\"), 1 to 64 bytes"));
+                        return Err(PriceError::new(
+                            field("perSecond"),
+                            "keys must be sizes (\"1280x720\"), 1 to 64 bytes",
+                        ));
                     }
-                    per_second_by_size.insert(size.clone(), micro_dollars(&field(&format!("perSecond.{size}")), value)?);
+                    per_second_by_size.insert(
+                        size.clone(),
+                        micro_dollars(&field(&format!("perSecond.{size}")), value)?,
+                    );
                 }
                 None
             }
@@ -238,7 +244,10 @@ impl ModelPrice {
             per_second: match self.per_second_by_size.is_empty() {
                 true => self.per_second.map(dollars),
                 false => Some(Value::Object(
-                    self.per_second_by_size.iter().map(|(k, v)| (k.clone(), dollars(*v))).collect(),
+                    self.per_second_by_size
+                        .iter()
+                        .map(|(k, v)| (k.clone(), dollars(*v)))
+                        .collect(),
                 )),
             },
             per_minute: self.per_minute.map(dollars),
@@ -636,8 +645,10 @@ mod tests {
 
     #[test]
     fn a_batch_call_is_priced_at_its_batch_prices_and_a_model_without_any_at_its_own() {
-        let mini = price(json!({"inputPerMillion": 0.15, "cachedInputPerMillion": 0.075, "outputPerMillion": 0.6,
-            "batch": {"inputPerMillion": 0.075, "outputPerMillion": 0.3}}));
+        let mini = price(
+            json!({"inputPerMillion": 0.15, "cachedInputPerMillion": 0.075, "outputPerMillion": 0.6,
+            "batch": {"inputPerMillion": 0.075, "outputPerMillion": 0.3}}),
+        );
         let counts = Counts {
             input: 1_000_000_000,
             cached_input: 400_000_000,
@@ -665,9 +676,13 @@ mod tests {
         assert_eq!(pro.cost_femto(&video(Some("720x1280"))), Some(2_400_000_000_000_000));
         assert_eq!(pro.cost_femto(&video(Some("1024x1792"))), Some(4_000_000_000_000_000));
         assert_eq!(pro.cost_femto(&video(None)), Some(4_000_000_000_000_000));
-        assert_eq!(pro.to_doc().per_second, Some(json!({"1024x1792": 0.5, "720x1280": 0.3})));
+        assert_eq!(
+            pro.to_doc().per_second,
+            Some(json!({"1024x1792": 0.5, "720x1280": 0.3}))
+        );
         let bad: PriceDoc = serde_json::from_value(json!({"inputPerMillion": 0, "outputPerMillion": 0,
-            "perSecond": {"720x1280": "cheap"}})).unwrap();
+            "perSecond": {"720x1280": "cheap"}}))
+        .unwrap();
         assert_eq!(bad.to_price("").unwrap_err().field, "perSecond.720x1280");
     }
 }

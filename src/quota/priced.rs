@@ -253,7 +253,10 @@ fn counts(metadata: &Map<String, Value>) -> Result<Counts, MeasureError> {
     let (input, output, images) = (count(price::INPUT)?, count(price::OUTPUT)?, count(price::IMAGES)?);
     let (seconds, characters) = (count(price::AUDIO_SECONDS)?, count(price::INPUT_CHARACTERS)?);
     let video = count(price::VIDEO_SECONDS)?;
-    if [input, output, images, seconds, characters, video].iter().all(Option::is_none) {
+    if [input, output, images, seconds, characters, video]
+        .iter()
+        .all(Option::is_none)
+    {
         return Err(MeasureError {
             field: format!("metadata.{}", price::INPUT),
             detail: "is required: a limit group of the plan prices the call's input_tokens, output_tokens, images, \

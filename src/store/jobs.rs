@@ -83,7 +83,14 @@ impl Store {
 
     /// Takes a lease on a job for `ms` (`what`: `jobclaim` to settle it, `jobpoll` to poll it):
     /// false when another node holds it.
-    pub async fn lease_job(&self, project: &str, what: &str, key: &str, node: &str, ms: u64) -> Result<bool, StoreError> {
+    pub async fn lease_job(
+        &self,
+        project: &str,
+        what: &str,
+        key: &str,
+        node: &str,
+        ms: u64,
+    ) -> Result<bool, StoreError> {
         let lease = self.keys.jobs(project, &format!("{what}:{key}"));
         let taken: Option<String> = self
             .run(|mut conn| async move {

@@ -98,7 +98,11 @@ async fn worst_of_a_line(app: &TestApp) -> u64 {
     assert_eq!(jobs[0]["kind"], "batch");
     let held = &jobs[0]["held"];
     let worst = held["input_tokens"].as_u64().unwrap() + held["output_tokens"].as_u64().unwrap();
-    assert_eq!(counter(&usage, "batch"), (0, worst), "the batch holds its line's worst case");
+    assert_eq!(
+        counter(&usage, "batch"),
+        (0, worst),
+        "the batch holds its line's worst case"
+    );
     worst
 }
 
@@ -121,7 +125,11 @@ async fn a_batch_past_its_budget_is_refused_whole_and_one_within_it_settles_its_
     assert_eq!(status, StatusCode::OK, "{short_file}");
     let (status, denied) = create(&one, "short", short_file["id"].as_str().unwrap(), "reads=1").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{denied}");
-    assert_eq!(counter(&one.usage("short").await, "batch"), (0, 0), "refused whole: nothing held");
+    assert_eq!(
+        counter(&one.usage("short").await, "batch"),
+        (0, 0),
+        "refused whole: nothing held"
+    );
 
     let (status, file) = upload(&one, "enough", &lines).await;
     assert_eq!(status, StatusCode::OK);
@@ -146,7 +154,11 @@ async fn a_batch_past_its_budget_is_refused_whole_and_one_within_it_settles_its_
         .unwrap();
     assert!(reported > 0 && reported < 1000 * worst);
     let usage = one.usage("enough").await;
-    assert_eq!(counter(&usage, "batch"), (reported, 0), "the reported usage, the rest released");
+    assert_eq!(
+        counter(&usage, "batch"),
+        (reported, 0),
+        "the reported usage, the rest released"
+    );
     assert_eq!(usage["jobs"], json!([]), "no job open");
     let entries = one.usage_events_all("userId=enough").await;
     let commits: Vec<&Value> = entries
@@ -170,7 +182,10 @@ async fn a_batch_and_its_files_are_served_only_to_its_owner() {
     // Another user may not build a batch of it, nor read it.
     let (status, refused) = create(&app, "other", file_id, "reads=1").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
-    assert_eq!(get(&app, "other", &format!("v1/files/{file_id}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, "other", &format!("v1/files/{file_id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
     let (status, batch) = create(&app, "owner", file_id, "reads=1").await;
     assert_eq!(status, StatusCode::OK, "{batch}");
     let id = batch["id"].as_str().unwrap();
@@ -184,7 +199,11 @@ async fn a_batch_and_its_files_are_served_only_to_its_owner() {
     assert_eq!(cancel.status(), StatusCode::NOT_FOUND);
     // A user key is its user.
     let (_, minted) = app
-        .json(reqwest::Method::POST, "/v1/user-keys", Some(json!({ "userId": "other" })))
+        .json(
+            reqwest::Method::POST,
+            "/v1/user-keys",
+            Some(json!({ "userId": "other" })),
+        )
         .await;
     let key = minted["key"].as_str().unwrap();
     let res = app
@@ -199,13 +218,21 @@ async fn a_batch_and_its_files_are_served_only_to_its_owner() {
     let (status, ended) = get(&app, "owner", &format!("v1/batches/{id}")).await;
     assert_eq!((status, ended["status"].as_str()), (StatusCode::OK, Some("completed")));
     let output = ended["output_file_id"].as_str().unwrap();
-    let res = call(&app, reqwest::Method::GET, "owner", &format!("v1/files/{output}/content"))
-        .send()
-        .await
-        .unwrap();
+    let res = call(
+        &app,
+        reqwest::Method::GET,
+        "owner",
+        &format!("v1/files/{output}/content"),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.text().await.unwrap().lines().count(), 2);
-    assert_eq!(get(&app, "other", &format!("v1/files/{output}/content")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, "other", &format!("v1/files/{output}/content")).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -282,7 +309,11 @@ async fn a_fourth_video_waits_for_one_of_three_in_flight_and_a_failed_one_costs_
     assert_eq!(again["id"], fourth["id"]);
     let (_, failed) = get(&app, "alice", &format!("v1/videos/{}", fourth["id"].as_str().unwrap())).await;
     assert_eq!(failed["status"], "failed");
-    assert_eq!(counter(&app.usage("alice").await, "seconds"), (8, 16), "a failed video costs nothing");
+    assert_eq!(
+        counter(&app.usage("alice").await, "seconds"),
+        (8, 16),
+        "a failed video costs nothing"
+    );
 }
 
 #[tokio::test]
@@ -330,8 +361,10 @@ async fn an_anthropic_message_batch_holds_its_requests_and_settles_from_its_resu
     app.put_plan(plan("plan_jobs", 1_000_000)).await;
     app.subscribe("alice", "plan_jobs", None).await;
     let requests: Vec<Value> = (0..4)
-        .map(|i| json!({ "custom_id": format!("r{i}"), "params": { "model": "claude-sonnet-4-5", "max_tokens": 30,
-                          "messages": [ { "role": "user", "content": "hello there" } ] } }))
+        .map(|i| {
+            json!({ "custom_id": format!("r{i}"), "params": { "model": "claude-sonnet-4-5", "max_tokens": 30,
+                          "messages": [ { "role": "user", "content": "hello there" } ] } })
+        })
         .collect();
     let res = app
         .client
@@ -360,7 +393,10 @@ async fn an_anthropic_message_batch_holds_its_requests_and_settles_from_its_resu
     let ended: Value = res.json().await.unwrap();
     assert_eq!(ended["processing_status"], "ended", "{ended}");
     let results = ended["results_url"].as_str().unwrap();
-    assert!(results.starts_with(&app.address) && results.contains("/proxy/anthropic/"), "{results}");
+    assert!(
+        results.starts_with(&app.address) && results.contains("/proxy/anthropic/"),
+        "{results}"
+    );
     let res = app
         .client
         .get(results)
@@ -380,7 +416,11 @@ async fn an_anthropic_message_batch_holds_its_requests_and_settles_from_its_resu
         })
         .sum();
     assert_eq!(text.lines().count(), 4);
-    assert_eq!(counter(&app.usage("alice").await, "batch"), (reported, 0), "three succeeded, one errored");
+    assert_eq!(
+        counter(&app.usage("alice").await, "batch"),
+        (reported, 0),
+        "three succeeded, one errored"
+    );
 }
 
 #[tokio::test]
@@ -417,7 +457,11 @@ async fn a_batch_is_priced_at_the_catalogs_batch_prices_and_a_video_at_its_sizes
     // Thousandths of a cent, rounded up: tokens times micro-dollars a million, over 10^7.
     let milli_cents = (input * 75_000 + output * 300_000).div_ceil(10_000_000);
     let spend = TestApp::counter(&app.usage("alice").await, "spend").clone();
-    assert_eq!(spend["used"].as_f64().unwrap(), 400.0 + milli_cents as f64 / 1000.0, "{spend}");
+    assert_eq!(
+        spend["used"].as_f64().unwrap(),
+        400.0 + milli_cents as f64 / 1000.0,
+        "{spend}"
+    );
     assert_eq!(spend["reserved"].as_f64(), Some(0.0));
 }
 
@@ -439,7 +483,10 @@ async fn a_users_page_lists_their_open_jobs_and_marks_one_past_its_window_overdu
     let dashboard = crate::dashboard::Dashboard::sign_in(&app).await;
     let (status, page) = dashboard.get("/dashboard/users/alice").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains(id) && page.contains("video_seconds"), "the job and its hold: {page}");
+    assert!(
+        page.contains(id) && page.contains("video_seconds"),
+        "the job and its hold: {page}"
+    );
     assert!(!page.contains(">overdue<"), "within its window");
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     let (_, page) = dashboard.get("/dashboard/users/alice").await;
@@ -487,10 +534,18 @@ async fn a_video_that_never_ends_is_charged_its_hold_estimated_when_the_hold_end
     assert_eq!(commit["metadata"]["usage"], "estimated");
     assert_eq!(commit["metadata"]["job_kind"], "video");
     let metrics = app.metrics().await;
-    assert!(metrics.contains("qg_proxy_job_polls_total{outcome=\"open\"}"), "{metrics}");
-    assert!(metrics.contains("qg_proxy_job_polls_total{outcome=\"expired\"} 1"), "{metrics}");
     assert!(
-        metrics.contains("qg_proxy_jobs_settled_total{upstream=\"openai\",kind=\"video\",outcome=\"estimated\",by=\"sweep\"} 1"),
+        metrics.contains("qg_proxy_job_polls_total{outcome=\"open\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("qg_proxy_job_polls_total{outcome=\"expired\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "qg_proxy_jobs_settled_total{upstream=\"openai\",kind=\"video\",outcome=\"estimated\",by=\"sweep\"} 1"
+        ),
         "{metrics}"
     );
 }

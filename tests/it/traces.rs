@@ -98,7 +98,9 @@ async fn chat(app: &TestApp, traceparent: Option<&str>) -> reqwest::Response {
         .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
         .bearer_auth(&app.key)
         .header("X-Quota-User", "alice")
-        .json(&json!({ "model": "gpt-4o-mini", "max_tokens": 10, "messages": [ { "role": "user", "content": "hi" } ] }));
+        .json(
+            &json!({ "model": "gpt-4o-mini", "max_tokens": 10, "messages": [ { "role": "user", "content": "hi" } ] }),
+        );
     if let Some(parent) = traceparent {
         req = req.header("traceparent", parent);
     }
@@ -140,35 +142,66 @@ async fn a_proxied_call_is_a_request_span_a_genai_span_and_its_script_calls_cont
     }
     let request = ours.iter().find(|s| s.kind == 2).expect("the request's server span");
     assert_eq!(request.name, "POST /proxy/{upstream}/{path:.*}");
-    assert_eq!(request.parent_span_id, hex::decode("b7ad6b7169203331").unwrap(), "the caller's trace, continued");
+    assert_eq!(
+        request.parent_span_id,
+        hex::decode("b7ad6b7169203331").unwrap(),
+        "the caller's trace, continued"
+    );
     assert_eq!(attribute(request, "http.response.status_code"), Some(json!(200)));
-    let call = ours.iter().find(|s| s.name == "chat gpt-4o-mini").expect("the call's span");
+    let call = ours
+        .iter()
+        .find(|s| s.name == "chat gpt-4o-mini")
+        .expect("the call's span");
     assert_eq!(call.parent_span_id, request.span_id);
     assert_eq!(call.kind, 3, "a client span");
     assert_eq!(attribute(call, "gen_ai.operation.name"), Some(json!("chat")));
     assert_eq!(attribute(call, "gen_ai.provider.name"), Some(json!("openai")));
     assert_eq!(attribute(call, "gen_ai.request.model"), Some(json!("gpt-4o-mini")));
-    assert_eq!(attribute(call, "gen_ai.usage.input_tokens"), Some(answer["usage"]["prompt_tokens"].clone()));
-    assert_eq!(attribute(call, "gen_ai.usage.output_tokens"), Some(answer["usage"]["completion_tokens"].clone()));
+    assert_eq!(
+        attribute(call, "gen_ai.usage.input_tokens"),
+        Some(answer["usage"]["prompt_tokens"].clone())
+    );
+    assert_eq!(
+        attribute(call, "gen_ai.usage.output_tokens"),
+        Some(answer["usage"]["completion_tokens"].clone())
+    );
     assert_eq!(attribute(call, "quota.decision"), Some(json!("allowed")));
     assert_eq!(attribute(call, "quota.reservation_id"), Some(json!(reservation)));
     assert_eq!(attribute(call, "quota.usage"), Some(json!("reported")));
-    assert_eq!(attribute(call, "enduser.id"), None, "the end user only where the project opts in");
+    assert_eq!(
+        attribute(call, "enduser.id"),
+        None,
+        "the end user only where the project opts in"
+    );
     let scripts: Vec<&Span> = ours.iter().filter(|s| s.name.starts_with("FCALL ")).collect();
     assert!(
-        scripts.iter().any(|s| s.name == "FCALL reserve" && s.parent_span_id == call.span_id),
+        scripts
+            .iter()
+            .any(|s| s.name == "FCALL reserve" && s.parent_span_id == call.span_id),
         "the hold's script call under the call: {:?}",
         ours.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
-    assert!(scripts.iter().all(|s| attribute(s, "db.system.name") == Some(json!("redis"))));
+    assert!(scripts
+        .iter()
+        .all(|s| attribute(s, "db.system.name") == Some(json!("redis"))));
     // The provider got the call's own span as its parent, in the caller's trace.
-    let seen = provider.stats().await["requests"].as_array().unwrap().last().unwrap().clone();
+    let seen = provider.stats().await["requests"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     let sent = seen["headers"]["traceparent"].as_str().unwrap().to_string();
     assert_eq!(sent, format!("00-{trace}-{}-01", hex::encode(&call.span_id)), "{seen}");
 
     // A project that opts in has its end user named.
     let patched = app
-        .call_as(&app.root_token, reqwest::Method::PATCH, "/v1/projects/default", Some(json!({ "traceUsers": true })))
+        .call_as(
+            &app.root_token,
+            reqwest::Method::PATCH,
+            "/v1/projects/default",
+            Some(json!({ "traceUsers": true })),
+        )
         .await;
     assert_eq!(patched.status(), StatusCode::OK);
     assert_eq!(patched.json::<Value>().await.unwrap()["traceUsers"], true);
@@ -232,6 +265,9 @@ async fn a_collector_that_takes_nothing_costs_the_calls_nothing_and_its_dropped_
             .unwrap_or(0)
     };
     let metrics = traced.metrics().await;
-    assert!(dropped(&metrics) > 0, "the spans no queue could take are counted: {metrics}");
+    assert!(
+        dropped(&metrics) > 0,
+        "the spans no queue could take are counted: {metrics}"
+    );
     assert_eq!(dropped(&plain.metrics().await), 0, "an untraced node makes no span");
 }

@@ -22,7 +22,14 @@ impl DataPlane {
         Ok(self.node.store.update_job(project, job).await?)
     }
 
-    pub(crate) async fn lease_job(&self, project: &str, what: &str, key: &str, node: &str, ms: u64) -> Result<bool, GatewayError> {
+    pub(crate) async fn lease_job(
+        &self,
+        project: &str,
+        what: &str,
+        key: &str,
+        node: &str,
+        ms: u64,
+    ) -> Result<bool, GatewayError> {
         Ok(self.node.store.lease_job(project, what, key, node, ms).await?)
     }
 
@@ -39,7 +46,12 @@ impl DataPlane {
     }
 
     /// A user's open jobs, oldest first, at most `limit`.
-    pub(crate) async fn open_jobs(&self, project: &str, user: &str, limit: usize) -> Result<Vec<JobRecord>, GatewayError> {
+    pub(crate) async fn open_jobs(
+        &self,
+        project: &str,
+        user: &str,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, GatewayError> {
         Ok(self.node.store.open_jobs(project, user, limit).await?)
     }
 

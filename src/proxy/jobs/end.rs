@@ -17,8 +17,8 @@ use super::super::wire::{self, Wire};
 use super::form::Lines;
 use super::shapes::{self, Bill, Seen};
 use crate::gateway::{Gateway, GatewayError};
-use crate::secrets::id_bytes;
 use crate::quota::{job_key, FileRecord, JobEnd, JobKind, JobRecord, ReservationId};
+use crate::secrets::id_bytes;
 
 /// How long one node has to settle a job before another may.
 const CLAIM_MS: u64 = 60_000;
@@ -147,7 +147,10 @@ impl Job<'_> {
     pub(crate) async fn give_up(&mut self, status: &str) -> Result<(), JobError> {
         let data = self.gateway.data();
         let node = format!("{:x}", rand_id());
-        if !data.lease_job(self.project, "jobclaim", &self.record.key(), &node, CLAIM_MS).await? {
+        if !data
+            .lease_job(self.project, "jobclaim", &self.record.key(), &node, CLAIM_MS)
+            .await?
+        {
             return Ok(());
         }
         self.hold()?.commit(Usage::default(), self.answered(status)).await;

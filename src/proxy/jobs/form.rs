@@ -256,15 +256,20 @@ mod tests {
             .to_vec()
     }
 
+    /// What a body read gives: its fields, its file's lines, and whether it ended.
+    type Read = (Vec<(String, String)>, Vec<(u64, String)>, bool);
+
     /// The fields and each file's lines a body read in chunks of `size` bytes gives.
-    fn read(body: &[u8], size: usize) -> (Vec<(String, String)>, Vec<(u64, String)>, bool) {
+    fn read(body: &[u8], size: usize) -> Read {
         let mut form = Form::new(b"b0");
         let mut lines = Lines::new(64);
         let (mut fields, mut seen) = (Vec::new(), Vec::new());
         for chunk in body.chunks(size) {
             form.feed(chunk, &mut |part| match part {
                 Part::Field(n, v) => fields.push((n, v)),
-                Part::File(_, bytes) => lines.feed(bytes, &mut |n, l| seen.push((n, String::from_utf8_lossy(l).into()))),
+                Part::File(_, bytes) => {
+                    lines.feed(bytes, &mut |n, l| seen.push((n, String::from_utf8_lossy(l).into())))
+                }
                 Part::FileEnd(_) => lines.finish(&mut |n, l| seen.push((n, String::from_utf8_lossy(l).into()))),
             })
             .unwrap();

@@ -74,7 +74,9 @@ pub(crate) async fn serve(
     match (path, id) {
         (JobPath::Submit(kind), _) => submit::submit(req, payload, state, proxy, ctx, kind).await,
         (JobPath::UploadFile, _) => upload::upload(req, payload, state, proxy, ctx).await,
-        (JobPath::Owned(object, action), Some(id)) => owned::serve(req, payload, state, ctx, (object, action, id)).await,
+        (JobPath::Owned(object, action), Some(id)) => {
+            owned::serve(req, payload, state, ctx, (object, action, id)).await
+        }
         (JobPath::Owned(..), None) => Err(ApiError::invalid("path", "names no object")),
     }
 }

@@ -46,7 +46,11 @@ const MESSAGE_BATCH: Object = Object::Job(JobKind::MessageBatch);
 pub(crate) const OPENAI: &[Entry] = &[
     ("POST", "v1/files", JobPath::UploadFile),
     ("GET", "v1/files/*", JobPath::Owned(Object::File, Action::Read)),
-    ("GET", "v1/files/*/content", JobPath::Owned(Object::File, Action::Content)),
+    (
+        "GET",
+        "v1/files/*/content",
+        JobPath::Owned(Object::File, Action::Content),
+    ),
     ("DELETE", "v1/files/*", JobPath::Owned(Object::File, Action::Delete)),
     ("POST", "v1/batches", JobPath::Submit(JobKind::Batch)),
     ("GET", "v1/batches/*", JobPath::Owned(BATCH, Action::Read)),
@@ -60,10 +64,26 @@ pub(crate) const OPENAI: &[Entry] = &[
 /// Anthropic's Message Batches.
 pub(crate) const ANTHROPIC: &[Entry] = &[
     ("POST", "v1/messages/batches", JobPath::Submit(JobKind::MessageBatch)),
-    ("GET", "v1/messages/batches/*", JobPath::Owned(MESSAGE_BATCH, Action::Read)),
-    ("GET", "v1/messages/batches/*/results", JobPath::Owned(MESSAGE_BATCH, Action::Results)),
-    ("POST", "v1/messages/batches/*/cancel", JobPath::Owned(MESSAGE_BATCH, Action::Cancel)),
-    ("DELETE", "v1/messages/batches/*", JobPath::Owned(MESSAGE_BATCH, Action::Delete)),
+    (
+        "GET",
+        "v1/messages/batches/*",
+        JobPath::Owned(MESSAGE_BATCH, Action::Read),
+    ),
+    (
+        "GET",
+        "v1/messages/batches/*/results",
+        JobPath::Owned(MESSAGE_BATCH, Action::Results),
+    ),
+    (
+        "POST",
+        "v1/messages/batches/*/cancel",
+        JobPath::Owned(MESSAGE_BATCH, Action::Cancel),
+    ),
+    (
+        "DELETE",
+        "v1/messages/batches/*",
+        JobPath::Owned(MESSAGE_BATCH, Action::Delete),
+    ),
 ];
 
 /// The path of an object's read, as the sweeper polls it: (method, path).

@@ -24,6 +24,7 @@ pub(crate) enum Bill {
 
 /// A job as its object says it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // one a read, never stored
 pub(crate) enum Seen {
     Open,
     Ended { status: String, bill: Bill },
@@ -31,10 +32,9 @@ pub(crate) enum Seen {
 
 /// The provider's id of a job object it answered, when it is one the gateway can key by.
 pub(crate) fn id(object: &Value) -> Option<&str> {
-    object
-        .get("id")
-        .and_then(Value::as_str)
-        .filter(|id| !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
+    object.get("id").and_then(Value::as_str).filter(|id| {
+        !id.is_empty() && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    })
 }
 
 /// Files a batch object names (its output and error files), for their owner's reads.
@@ -111,8 +111,16 @@ pub(crate) fn zero() -> Usage {
 /// A video's seconds, written as a number or a string of one ("4").
 pub(crate) fn seconds(value: Option<&Value>) -> Option<u64> {
     match value? {
-        Value::Number(n) => n.as_f64().filter(|s| s.is_finite() && *s >= 0.0).map(|s| s.ceil() as u64),
-        Value::String(s) => s.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(|s| s.ceil() as u64),
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| s.ceil() as u64),
+        Value::String(s) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| s.ceil() as u64),
         _ => None,
     }
 }
@@ -135,26 +143,63 @@ mod tests {
         let open = json!({"id": "batch_1", "status": "in_progress"});
         assert_eq!(seen(JobKind::Batch, &open, tokens), Seen::Open);
         let done = json!({"status": "completed", "usage": {"input_tokens": 7, "output_tokens": 3}, "output_file_id": "file-o"});
-        let Seen::Ended { bill, .. } = seen(JobKind::Batch, &done, tokens) else { panic!() };
-        assert_eq!(bill, Bill::Reported(Usage { input_tokens: Some(7), output_tokens: Some(3), ..Usage::default() }));
+        let Seen::Ended { bill, .. } = seen(JobKind::Batch, &done, tokens) else {
+            panic!()
+        };
+        assert_eq!(
+            bill,
+            Bill::Reported(Usage {
+                input_tokens: Some(7),
+                output_tokens: Some(3),
+                ..Usage::default()
+            })
+        );
         let silent = json!({"status": "expired", "output_file_id": "file-o", "error_file_id": "file-e"});
-        let Seen::Ended { bill, status } = seen(JobKind::Batch, &silent, tokens) else { panic!() };
+        let Seen::Ended { bill, status } = seen(JobKind::Batch, &silent, tokens) else {
+            panic!()
+        };
         assert_eq!((bill, status.as_str()), (Bill::OutputFile("file-o".into()), "expired"));
-        assert_eq!(files(JobKind::Batch, &silent), vec!["file-o".to_string(), "file-e".to_string()]);
+        assert_eq!(
+            files(JobKind::Batch, &silent),
+            vec!["file-o".to_string(), "file-e".to_string()]
+        );
         let failed = json!({"status": "failed", "output_file_id": null});
-        let Seen::Ended { bill, .. } = seen(JobKind::Batch, &failed, tokens) else { panic!() };
+        let Seen::Ended { bill, .. } = seen(JobKind::Batch, &failed, tokens) else {
+            panic!()
+        };
         assert_eq!(bill, Bill::Reported(zero()));
     }
 
     #[test]
     fn a_video_is_billed_its_seconds_when_completed_and_nothing_when_failed() {
         let done = json!({"status": "completed", "seconds": "8"});
-        let Seen::Ended { bill, .. } = seen(JobKind::Video, &done, tokens) else { panic!() };
-        assert_eq!(bill, Bill::Reported(Usage { video_seconds: Some(8), ..Usage::default() }));
+        let Seen::Ended { bill, .. } = seen(JobKind::Video, &done, tokens) else {
+            panic!()
+        };
+        assert_eq!(
+            bill,
+            Bill::Reported(Usage {
+                video_seconds: Some(8),
+                ..Usage::default()
+            })
+        );
         let failed = json!({"status": "failed"});
-        assert!(matches!(seen(JobKind::Video, &failed, tokens), Seen::Ended { bill: Bill::Nothing, .. }));
+        assert!(matches!(
+            seen(JobKind::Video, &failed, tokens),
+            Seen::Ended {
+                bill: Bill::Nothing,
+                ..
+            }
+        ));
         assert_eq!(seen(JobKind::Video, &json!({"status": "queued"}), tokens), Seen::Open);
-        assert_eq!(seen(JobKind::MessageBatch, &json!({"processing_status": "canceling"}), tokens), Seen::Open);
+        assert_eq!(
+            seen(
+                JobKind::MessageBatch,
+                &json!({"processing_status": "canceling"}),
+                tokens
+            ),
+            Seen::Open
+        );
         assert_eq!(id(&json!({"id": "../x"})), None);
         assert_eq!(id(&json!({"id": "msgbatch_01"})), Some("msgbatch_01"));
     }

@@ -72,7 +72,10 @@ pub(crate) async fn submit(
     let Some(id) = parsed.as_ref().and_then(shapes::id) else {
         // The provider took the job but its answer names none the gateway can keep: the hold
         // stays to its expiry, charged, as for any call whose end the gateway cannot see.
-        tracing::warn!(upstream = ctx.upstream().name, "proxy: a job's answer names no id; its hold is charged");
+        tracing::warn!(
+            upstream = ctx.upstream().name,
+            "proxy: a job's answer names no id; its hold is charged"
+        );
         hold.commit(Usage::default(), Answered::nothing()).await;
         return Ok(reply.body(object.unwrap_or_default()));
     };
@@ -147,7 +150,10 @@ async fn batch(state: &AppState, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -
             )
         })?;
     let lines = file.batch.ok_or_else(|| {
-        ApiError::invalid("input_file_id", "is not a batch input file (uploaded with purpose batch)")
+        ApiError::invalid(
+            "input_file_id",
+            "is not a batch input file (uploaded with purpose batch)",
+        )
     })?;
     let endpoint = text("endpoint")?;
     if endpoint != lines.url {
@@ -160,7 +166,14 @@ async fn batch(state: &AppState, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -
         .ok_or_else(|| ApiError::invalid("completion_window", "must be a number of hours, as 24h"))?;
     let mut extra = Map::new();
     extra.insert("batch".into(), Value::Bool(true));
-    Ok(job_call(ctx, Operation::Batches, lines.model, Usage::read(&lines.worst), extra, jobs.ttl(window)))
+    Ok(job_call(
+        ctx,
+        Operation::Batches,
+        lines.model,
+        Usage::read(&lines.worst),
+        extra,
+        jobs.ttl(window),
+    ))
 }
 
 /// An Anthropic message batch: its requests' worst cases summed, each read as a single call
@@ -181,7 +194,14 @@ async fn message_batch(state: &AppState, proxy: &Proxy, ctx: &Ctx, bytes: Bytes)
     let mut extra = Map::new();
     extra.insert("batch".into(), Value::Bool(true));
     // Anthropic's batches end within 24 hours.
-    Ok(job_call(ctx, Operation::Batches, model, worst, extra, proxy.jobs.ttl(24 * 3_600_000)))
+    Ok(job_call(
+        ctx,
+        Operation::Batches,
+        model,
+        worst,
+        extra,
+        proxy.jobs.ttl(24 * 3_600_000),
+    ))
 }
 
 /// The requests of a message batch: their one model and their summed worst case.
@@ -287,10 +307,24 @@ fn video(req: &HttpRequest, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -> Res
         video_seconds: Some(seconds),
         ..Usage::default()
     };
-    Ok(job_call(ctx, Operation::Videos, model, worst, extra, jobs.ttl(jobs.video_window_ms)))
+    Ok(job_call(
+        ctx,
+        Operation::Videos,
+        model,
+        worst,
+        extra,
+        jobs.ttl(jobs.video_window_ms),
+    ))
 }
 
-fn job_call(ctx: &Ctx, operation: Operation, model: String, worst: Usage, extra: Map<String, Value>, ttl_ms: i64) -> Call {
+fn job_call(
+    ctx: &Ctx,
+    operation: Operation,
+    model: String,
+    worst: Usage,
+    extra: Map<String, Value>,
+    ttl_ms: i64,
+) -> Call {
     Call {
         operation,
         counter: ctx.wire().counter(&model),

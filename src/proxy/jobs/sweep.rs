@@ -94,7 +94,10 @@ async fn poll(
     // Next time first: a node that dies polling leaves the job due again after the lease.
     data.schedule_job(project, key, now + repoll).await?;
     let Some(upstream) = upstreams.by_name.get(&record.upstream) else {
-        return Err(JobError::Upstream(format!("upstream {} is no longer configured", record.upstream)));
+        return Err(JobError::Upstream(format!(
+            "upstream {} is no longer configured",
+            record.upstream
+        )));
     };
     let last_chance = now + repoll >= record.ends_ms;
     let path = read_path(record.kind, &record.id);
@@ -114,11 +117,14 @@ async fn poll(
             false => Ok("open"),
         },
         Err(why) if last_chance => {
-            tracing::warn!(why, job = job.record.id, "proxy: a job unread at its hold's end is charged its hold");
+            tracing::warn!(
+                why,
+                job = job.record.id,
+                "proxy: a job unread at its hold's end is charged its hold"
+            );
             job.give_up("unread").await?;
             Ok("expired")
         }
         Err(why) => Err(JobError::Upstream(why)),
     }
 }
-

@@ -97,7 +97,10 @@ pub(crate) async fn upload(
             Ok(Some(Ok(chunk))) => chunk,
             Ok(Some(Err(_))) | Err(_) => {
                 let _ = tx.send(broken("the caller's upload broke off")).await;
-                return Err(ApiError::invalid("body", "the upload broke off before its end; nothing was uploaded"));
+                return Err(ApiError::invalid(
+                    "body",
+                    "the upload broke off before its end; nothing was uploaded",
+                ));
             }
         };
         total += chunk.len() as u64;
@@ -141,7 +144,13 @@ pub(crate) async fn upload(
         Ok(Ok(Ok(response))) => response,
         _ => {
             let message = format!("the provider ({}) gave no answer to the upload", ctx.upstream().name);
-            return Ok(answer::error(ctx.wire(), actix_web::http::StatusCode::BAD_GATEWAY, "upstream_unreachable", &message, None));
+            return Ok(answer::error(
+                ctx.wire(),
+                actix_web::http::StatusCode::BAD_GATEWAY,
+                "upstream_unreachable",
+                &message,
+                None,
+            ));
         }
     };
     if !response.status().is_success() {
@@ -240,7 +249,10 @@ impl Reader {
             return Ok(());
         }
         if !self.file_ended {
-            return Err(ApiError::invalid("file", "is required: the batch's lines, as a part named file"));
+            return Err(ApiError::invalid(
+                "file",
+                "is required: the batch's lines, as a part named file",
+            ));
         }
         match (&self.summed.wrong, self.summed.lines) {
             (Some((line, why)), _) => Err(ApiError::invalid(format!("file line {line}"), why.clone())),
@@ -296,7 +308,13 @@ impl Counting<'_> {
 }
 
 /// Adds `lines` to `summed`, stopping at the first the gateway cannot price.
-fn sum(wire: &dyn Wire, upstream: &Upstream, catalog: &Catalog, mut summed: Summed, lines: Vec<(u64, Vec<u8>)>) -> Summed {
+fn sum(
+    wire: &dyn Wire,
+    upstream: &Upstream,
+    catalog: &Catalog,
+    mut summed: Summed,
+    lines: Vec<(u64, Vec<u8>)>,
+) -> Summed {
     for (n, line) in lines {
         match one(wire, upstream, catalog, &summed, &line) {
             Ok((model, url, worst)) => {
@@ -316,7 +334,13 @@ fn sum(wire: &dyn Wire, upstream: &Upstream, catalog: &Catalog, mut summed: Summ
 
 /// One line of a batch file: `{"custom_id", "method": "POST", "url", "body"}`, its model, its
 /// path and its worst case. Every line calls one path with one model (a batch is priced at one).
-fn one(wire: &dyn Wire, upstream: &Upstream, catalog: &Catalog, so_far: &Summed, line: &[u8]) -> Result<(String, String, Usage), BodyError> {
+fn one(
+    wire: &dyn Wire,
+    upstream: &Upstream,
+    catalog: &Catalog,
+    so_far: &Summed,
+    line: &[u8],
+) -> Result<(String, String, Usage), BodyError> {
     let value: Map<String, Value> = serde_json::from_slice(line).map_err(|_| wrong("line", "must be a JSON object"))?;
     if !value.get("custom_id").is_some_and(Value::is_string) {
         return Err(wrong("custom_id", "must be a string"));
@@ -329,7 +353,12 @@ fn one(wire: &dyn Wire, upstream: &Upstream, catalog: &Catalog, so_far: &Summed,
         .and_then(Value::as_str)
         .ok_or_else(|| wrong("url", "must be the path the line calls"))?;
     let route = wire::route(wire, &[], "POST", url.trim_start_matches('/'))
-        .filter(|r| matches!(r.operation, Operation::Chat | Operation::Responses | Operation::Embeddings))
+        .filter(|r| {
+            matches!(
+                r.operation,
+                Operation::Chat | Operation::Responses | Operation::Embeddings
+            )
+        })
         .ok_or_else(|| wrong("url", "must be /v1/chat/completions, /v1/responses or /v1/embeddings"))?;
     if so_far.url.as_deref().is_some_and(|u| u != url) {
         return Err(wrong("url", "must be the path every line of the file calls"));
@@ -338,9 +367,17 @@ fn one(wire: &dyn Wire, upstream: &Upstream, catalog: &Catalog, so_far: &Summed,
         .get("body")
         .and_then(Value::as_object)
         .ok_or_else(|| wrong("body", "must be the call's JSON body"))?;
-    let call = line_call(wire, upstream, catalog, &route, body).map_err(|e| wrong(&format!("body.{}", e.field), &e.detail))?;
+    let call =
+        line_call(wire, upstream, catalog, &route, body).map_err(|e| wrong(&format!("body.{}", e.field), &e.detail))?;
     if let Some(model) = so_far.model.as_deref().filter(|m| *m != call.model) {
-        return Err(wrong("body.model", &format!("must be {model}, as every line of the file: a batch is priced at one model")));
+        return Err(wrong(
+            "body.model",
+            &format!("must be {model}, as every line of the file: a batch is priced at one model"),
+        ));
     }
-    Ok((call.model.clone(), url.to_string(), call.worst.zeros(Operation::Batches)))
+    Ok((
+        call.model.clone(),
+        url.to_string(),
+        call.worst.zeros(Operation::Batches),
+    ))
 }

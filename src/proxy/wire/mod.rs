@@ -12,12 +12,12 @@ use serde_json::{Map, Value};
 
 use super::call::{wrong, Asked, BodyError, Call, Limits, Operation};
 use super::jobs::{self, JobPath};
-use crate::quota::JobKind;
 use super::paths;
 use super::tokens::Counter;
 use super::upload::Audio;
 use super::upstreams::Kind;
 use super::usage::Usage;
+use crate::quota::JobKind;
 
 /// What a path names: its operation, and for a format that says them in the path rather than
 /// the body, the model and whether the answer streams.
@@ -326,13 +326,23 @@ mod tests {
         // Jobs: submissions held for their life, their objects their owner's.
         assert_eq!(op(Kind::OpenAi, "POST", "v1/batches"), Some(Operation::Batches));
         assert_eq!(op(Kind::OpenAiCompatible, "POST", "v1/videos"), Some(Operation::Videos));
-        assert_eq!(op(Kind::Anthropic, "POST", "v1/messages/batches"), Some(Operation::Batches));
+        assert_eq!(
+            op(Kind::Anthropic, "POST", "v1/messages/batches"),
+            Some(Operation::Batches)
+        );
         let owned = route(of(Kind::OpenAi), &[], "GET", "v1/files/file-1").and_then(|r| r.job);
         assert_eq!(
             owned,
-            Some((JobPath::Owned(jobs::Object::File, jobs::Action::Read), Some("file-1".to_string())))
+            Some((
+                JobPath::Owned(jobs::Object::File, jobs::Action::Read),
+                Some("file-1".to_string())
+            ))
         );
-        assert_eq!(op(Kind::OpenAi, "GET", "v1/batches"), None, "a list would show every user's");
+        assert_eq!(
+            op(Kind::OpenAi, "GET", "v1/batches"),
+            None,
+            "a list would show every user's"
+        );
         assert_eq!(op(Kind::Gemini, "POST", "v1/batches"), None);
     }
 }
