@@ -60,15 +60,15 @@ pub(crate) struct Upload {
     limit: u64,
 }
 
-/// Reads an upload as far as its hold needs: the fields before the `file` part and the file's
-/// first bytes (`duration::head_bytes`), keeping at most `keep` bytes (the node's bound on a
-/// body it reads) and forwarding at most `limit`.
-pub(crate) async fn read(
-    req: &HttpRequest,
-    payload: web::Payload,
-    keep: usize,
-    limit: u64,
-) -> Result<Upload, ApiError> {
+/// What an upload's head says: its multipart boundary and its declared length.
+pub(crate) struct Form {
+    pub boundary: Vec<u8>,
+    pub declared: Option<u64>,
+}
+
+/// An upload's head, checked: a multipart form (else 400 naming `Content-Type`), sent
+/// uncompressed, declaring no more than `limit` bytes (else refused before any byte is read).
+pub(crate) fn form(req: &HttpRequest, limit: u64) -> Result<Form, ApiError> {
     let headers = req.headers();
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -81,10 +81,27 @@ pub(crate) async fn read(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let too_large = || ApiError::invalid("body", format!("is larger than this gateway forwards ({limit} bytes)"));
     if declared.is_some_and(|len| len > limit) {
-        return Err(too_large());
+        return Err(too_large(limit));
     }
+    Ok(Form { boundary, declared })
+}
+
+/// An upload past what the node forwards.
+pub(crate) fn too_large(limit: u64) -> ApiError {
+    ApiError::invalid("body", format!("is larger than this gateway forwards ({limit} bytes)"))
+}
+
+/// Reads an upload as far as its hold needs: the fields before the `file` part and the file's
+/// first bytes (`duration::head_bytes`), keeping at most `keep` bytes (the node's bound on a
+/// body it reads) and forwarding at most `limit`.
+pub(crate) async fn read(
+    req: &HttpRequest,
+    payload: web::Payload,
+    keep: usize,
+    limit: u64,
+) -> Result<Upload, ApiError> {
+    let Form { boundary, declared } = form(req, limit)?;
     let mut reader = Reader::new(&boundary);
     let mut head = BytesMut::new();
     let mut rest = Some(payload);

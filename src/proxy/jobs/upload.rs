@@ -9,7 +9,6 @@
 use std::io;
 use std::sync::Arc;
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -21,7 +20,7 @@ use super::super::context::Ctx;
 use super::super::upstreams::Upstream;
 use super::super::usage::Usage;
 use super::super::wire::{self, Wire};
-use super::super::{answer, forward, multipart, read, understand, Proxy};
+use super::super::{answer, forward, multipart, read, Proxy};
 use super::form::{Form, Lines, Part};
 use super::shapes;
 use super::submit::{line_call, MAX_OBJECT_BYTES};
@@ -53,23 +52,9 @@ pub(crate) async fn upload(
     proxy: &Proxy,
     ctx: &Ctx,
 ) -> Result<HttpResponse, ApiError> {
-    let headers = req.headers();
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let boundary = multipart::boundary(content_type)
-        .ok_or_else(|| ApiError::invalid("Content-Type", "must be multipart/form-data with a boundary"))?;
-    understand::plain(req)?;
     let limit = proxy.max_upload_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let too_large = || ApiError::invalid("body", format!("is larger than this gateway forwards ({limit} bytes)"));
-    if declared.is_some_and(|d| d > limit) {
-        return Err(too_large());
-    }
+    let super::super::upload::Form { boundary, declared } = super::super::upload::form(req, limit)?;
+    let too_large = || super::super::upload::too_large(limit);
     let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     let mut builder = forward::request(req, ctx)
