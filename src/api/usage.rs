@@ -30,7 +30,13 @@ async fn read(state: &AppState, user: &str, req: &HttpRequest) -> Result<HttpRes
     let key = ApiKey::from_request(req, &mut Payload::None).await?;
     let user = UserId::parse(user).map_err(|d| ApiError::invalid("userId", d))?;
     let project = key.reader_project(state, req, &user).await?;
-    let usage = state.gateway.data().usage(&project, &user).await?;
+    // The user's open jobs are read beside the usage script (another slot), not after it.
+    let data = state.gateway.data();
+    let (usage, jobs) = futures_util::join!(
+        data.usage(&project, &user),
+        data.open_jobs(&project, user.as_str(), MAX_JOBS_SHOWN)
+    );
+    let (usage, jobs) = (usage?, jobs?);
     let mut response = HttpResponse::Ok();
     let settings = state
         .gateway
@@ -51,14 +57,8 @@ async fn read(state: &AppState, user: &str, req: &HttpRequest) -> Result<HttpRes
             counters: dto::counters(&pool.counters, parent.as_str()),
         })
         .collect();
-    let data = state.gateway.data();
     let now = data.now_ms();
-    let jobs = data
-        .open_jobs(&project, user.as_str(), MAX_JOBS_SHOWN)
-        .await?
-        .iter()
-        .map(|job| JobAnswer::of(job, now))
-        .collect();
+    let jobs = jobs.iter().map(|job| JobAnswer::of(job, now)).collect();
     Ok(response.json(UsageAnswer {
         status: status(&usage),
         counters: dto::counters(&usage.counters, user.as_str()),

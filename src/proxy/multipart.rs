@@ -220,6 +220,12 @@ impl Reader {
 
 /// The name a part's `Content-Disposition: form-data; name="…"` gives it.
 fn part_name(headers: &str) -> Option<String> {
+    part(headers).map(|(name, _)| name)
+}
+
+/// A part's name as its form-data `Content-Disposition` says it, and whether that names a
+/// filename (the part is a file).
+pub(crate) fn part(headers: &str) -> Option<(String, bool)> {
     headers.split("\r\n").find_map(|line| {
         let (header, value) = line.split_once(':')?;
         if !header.trim().eq_ignore_ascii_case("content-disposition") {
@@ -229,14 +235,20 @@ fn part_name(headers: &str) -> Option<String> {
         if !kind.trim().eq_ignore_ascii_case("form-data") {
             return None;
         }
-        params_of(params)
-            .find(|(k, _)| k.eq_ignore_ascii_case("name"))
-            .map(|(_, v)| v)
+        let (mut name, mut file) = (None, false);
+        for (k, v) in params_of(params) {
+            match k.to_ascii_lowercase().as_str() {
+                "name" => name = name.or(Some(v)),
+                "filename" | "filename*" => file = true,
+                _ => {}
+            }
+        }
+        name.map(|n| (n, file))
     })
 }
 
 /// Where `needle` begins in `haystack` at or after `from`.
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     let first = *needle.first()?;
     let mut at = from;
     while let Some(i) = haystack.get(at..)?.iter().position(|b| *b == first) {

@@ -318,12 +318,14 @@ pub fn diff(old: &Catalog, new: &Catalog) -> Vec<Change> {
 /// Every price of a model by its field's name, as a diff shows it (`none` where it has none).
 fn price_fields(p: &ModelPrice) -> Vec<(&'static str, String)> {
     let show = |v: Option<u64>| v.map_or("none".to_string(), |m| super::price::dollars(m).to_string());
-    let images = p
-        .per_image
-        .iter()
-        .map(|(k, v)| format!("{k}={}", super::price::dollars(*v)))
-        .collect::<Vec<_>>()
-        .join(",");
+    let keyed = |prices: &std::collections::BTreeMap<String, u64>| {
+        prices
+            .iter()
+            .map(|(k, v)| format!("{k}={}", super::price::dollars(*v)))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let images = keyed(&p.per_image);
     let tier = p.long_context.as_ref();
     let batch = p.batch.as_ref();
     vec![
@@ -338,12 +340,7 @@ fn price_fields(p: &ModelPrice) -> Vec<(&'static str, String)> {
             "perSecond",
             match p.per_second_by_size.is_empty() {
                 true => show(p.per_second),
-                false => p
-                    .per_second_by_size
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", super::price::dollars(*v)))
-                    .collect::<Vec<_>>()
-                    .join(","),
+                false => keyed(&p.per_second_by_size),
             },
         ),
         ("perMinute", show(p.per_minute)),

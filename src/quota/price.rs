@@ -156,25 +156,44 @@ pub fn dollars(micro: u64) -> Value {
     super::measure::decimal(micro)
 }
 
+/// Prices by key (an image's quality and size, a video's size) in micro-dollars: each key 1 to
+/// 64 bytes without control characters (`keys` says what a key is, for the error), each price
+/// one as `micro_dollars` reads it, named `<field>.<key>`.
+fn by_key(field: &str, prices: &Map<String, Value>, keys: &str) -> Result<BTreeMap<String, u64>, PriceError> {
+    let mut read = BTreeMap::new();
+    for (key, value) in prices {
+        if key.is_empty() || key.len() > 64 || key.chars().any(char::is_control) {
+            return Err(PriceError::new(field, format!("keys must be {keys}, 1 to 64 bytes")));
+        }
+        read.insert(key.clone(), micro_dollars(&format!("{field}.{key}"), value)?);
+    }
+    Ok(read)
+}
+
+/// Prices by key as the API writes them: USD.
+fn dollars_by_key(prices: &BTreeMap<String, u64>) -> Map<String, Value> {
+    prices.iter().map(|(k, v)| (k.clone(), dollars(*v))).collect()
+}
+
+/// The price of `key`, else the dearest (what is not known is priced at its worst); None when
+/// none is priced.
+fn keyed_or_dearest(prices: &BTreeMap<String, u64>, key: Option<&str>) -> Option<u64> {
+    key.and_then(|k| prices.get(k))
+        .copied()
+        .or_else(|| prices.values().copied().max())
+}
+
 impl PriceDoc {
     /// The prices it writes; `at` prefixes the field an error names (`prices.`, `models[3].`).
     pub fn to_price(&self, at: &str) -> Result<ModelPrice, PriceError> {
         let field = |name: &str| format!("{at}{name}");
-        let mut per_image = BTreeMap::new();
-        if let Some(images) = &self.per_image {
-            if images.len() > MAX_IMAGE_PRICES {
-                return Err(PriceError::new(field("perImage"), "must have at most 32 prices"));
+        let per_image = match &self.per_image {
+            Some(images) if images.len() > MAX_IMAGE_PRICES => {
+                return Err(PriceError::new(field("perImage"), "must have at most 32 prices"))
             }
-            for (key, value) in images {
-                if key.is_empty() || key.len() > 64 || key.chars().any(char::is_control) {
-                    return Err(PriceError::new(
-                        field("perImage"),
-                        "keys must be \"<quality>/<size>\", 1 to 64 bytes",
-                    ));
-                }
-                per_image.insert(key.clone(), micro_dollars(&field(&format!("perImage.{key}")), value)?);
-            }
-        }
+            Some(images) => by_key(&field("perImage"), images, "\"<quality>/<size>\"")?,
+            None => BTreeMap::new(),
+        };
         // Per second: one price (audio, or a video of any size), or a video's by its size.
         let mut per_second_by_size = BTreeMap::new();
         let per_second = match &self.per_second {
@@ -182,18 +201,7 @@ impl PriceDoc {
                 if sizes.is_empty() || sizes.len() > MAX_IMAGE_PRICES {
                     return Err(PriceError::new(field("perSecond"), "must have 1 to 32 sizes"));
                 }
-                for (size, value) in sizes {
-                    if size.is_empty() || size.len() > 64 || size.chars().any(char::is_control) {
-                        return Err(PriceError::new(
-                            field("perSecond"),
-                            "keys must be sizes (\"1280x720\"), 1 to 64 bytes",
-                        ));
-                    }
-                    per_second_by_size.insert(
-                        size.clone(),
-                        micro_dollars(&field(&format!("perSecond.{size}")), value)?,
-                    );
-                }
+                per_second_by_size = by_key(&field("perSecond"), sizes, "sizes (\"1280x720\")")?;
                 None
             }
             other => optional_micro(&field("perSecond"), other)?,
@@ -237,18 +245,12 @@ impl ModelPrice {
             cached_input_per_million: self.cached_input.map(dollars),
             cache_write_per_million: self.cache_write.map(dollars),
             output_per_million: dollars(self.output),
-            per_image: (!self.per_image.is_empty())
-                .then(|| self.per_image.iter().map(|(k, v)| (k.clone(), dollars(*v))).collect()),
+            per_image: (!self.per_image.is_empty()).then(|| dollars_by_key(&self.per_image)),
             audio_input_per_million: self.audio_input.map(dollars),
             audio_output_per_million: self.audio_output.map(dollars),
             per_second: match self.per_second_by_size.is_empty() {
                 true => self.per_second.map(dollars),
-                false => Some(Value::Object(
-                    self.per_second_by_size
-                        .iter()
-                        .map(|(k, v)| (k.clone(), dollars(*v)))
-                        .collect(),
-                )),
+                false => Some(Value::Object(dollars_by_key(&self.per_second_by_size))),
             },
             per_minute: self.per_minute.map(dollars),
             per_million_characters: self.per_million_characters.map(dollars),
@@ -260,17 +262,13 @@ impl ModelPrice {
     /// The price of one image of `key` ("<quality>/<size>"), else the dearest: a call whose
     /// size or quality is not known is priced at its worst.
     fn image(&self, key: Option<&str>) -> u64 {
-        key.and_then(|k| self.per_image.get(k))
-            .copied()
-            .unwrap_or_else(|| self.per_image.values().copied().max().unwrap_or(0))
+        keyed_or_dearest(&self.per_image, key).unwrap_or(0)
     }
 
     /// The price of a second of video of `size`, else the dearest size's (a video of a size
     /// not priced is priced at its worst), else the one price per second.
     fn video_second(&self, size: Option<&str>) -> u64 {
-        size.and_then(|s| self.per_second_by_size.get(s))
-            .copied()
-            .or_else(|| self.per_second_by_size.values().copied().max())
+        keyed_or_dearest(&self.per_second_by_size, size)
             .or(self.per_second)
             .unwrap_or(0)
     }

@@ -127,7 +127,7 @@ impl Job<'_> {
         let outcome = match usage {
             Some(usage) => {
                 let estimated = !usage.reported();
-                hold.commit(usage, self.answered(status)).await;
+                hold.commit(usage, self.answered()).await;
                 if estimated {
                     "estimated"
                 } else {
@@ -153,7 +153,7 @@ impl Job<'_> {
         {
             return Ok(());
         }
-        self.hold()?.commit(Usage::default(), self.answered(status)).await;
+        self.hold()?.commit(Usage::default(), self.answered()).await;
         self.end("estimated", status, By::Sweep).await
     }
 
@@ -177,8 +177,8 @@ impl Job<'_> {
         Ok(())
     }
 
-    fn answered(&self, status: &str) -> Answered {
-        let _ = status;
+    /// What the job's commit records as the provider's answer: the job's id.
+    fn answered(&self) -> Answered {
         Answered {
             status: None,
             request_id: Some(self.record.id.clone()),

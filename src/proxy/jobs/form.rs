@@ -4,7 +4,7 @@
 //! node in a few chunks' worth of memory. (`multipart.rs` reads a body the node keeps whole,
 //! as far as an audio's header; this one keeps nothing behind it.)
 
-use super::super::multipart::{MultipartError, MAX_FIELD_BYTES, MAX_HEADER_BYTES, MAX_PARTS};
+use super::super::multipart::{find, part, MultipartError, MAX_FIELD_BYTES, MAX_HEADER_BYTES, MAX_PARTS};
 
 /// What a chunk of the body held.
 #[derive(Debug, PartialEq, Eq)]
@@ -105,7 +105,7 @@ impl Form {
                         break fail(format!("has more than {MAX_PARTS} parts"));
                     }
                     let headers = String::from_utf8_lossy(&body[at..end]);
-                    let Some((name, file)) = disposition(&headers) else {
+                    let Some((name, file)) = part(&headers) else {
                         break fail("has a part without a form-data Content-Disposition naming it".into());
                     };
                     at = end + 4;
@@ -152,36 +152,6 @@ impl Form {
         self.carry.drain(..at.min(self.carry.len()));
         result
     }
-}
-
-/// A part's name, and whether it is a file (its disposition names a filename).
-fn disposition(headers: &str) -> Option<(String, bool)> {
-    let line = headers
-        .split("\r\n")
-        .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))?;
-    let value = &line["content-disposition:".len()..];
-    let mut name = None;
-    let mut file = false;
-    for param in value.split(';').skip(1) {
-        let (key, val) = param.split_once('=').unwrap_or((param, ""));
-        let val = val.trim().trim_matches('"').to_string();
-        match key.trim().to_ascii_lowercase().as_str() {
-            "name" => name = Some(val),
-            "filename" | "filename*" => file = true,
-            _ => {}
-        }
-    }
-    name.filter(|n| !n.is_empty()).map(|n| (n, file))
-}
-
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if from >= haystack.len() {
-        return None;
-    }
-    haystack[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| i + from)
 }
 
 /// A file's lines as its bytes pass, each at most `max` bytes: a line is handed on once its

@@ -74,9 +74,9 @@ pub(crate) async fn serve(
     }
 }
 
-/// What a caller's read found of its job: settled if it ended, and a message batch's results
-/// named at the gateway, where its owner may read them.
-async fn saw(state: &AppState, ctx: &Ctx, req: &HttpRequest, record: JobRecord, object: &mut Value) {
+/// What a caller's read (or its submission's answer) found of its job: settled if it ended,
+/// and a message batch's results named at the gateway, where its owner may read them.
+pub(super) async fn saw(state: &AppState, ctx: &Ctx, req: &HttpRequest, record: JobRecord, object: &mut Value) {
     let kind = record.kind;
     let mut job = Job {
         gateway: &state.gateway,

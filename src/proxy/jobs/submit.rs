@@ -17,9 +17,8 @@ use super::super::upstreams::Upstream;
 use super::super::usage::Usage;
 use super::super::wire::{Route, Wire};
 use super::super::{counting, forward, read, Proxy};
-use super::end::{By, Job};
 use super::form::{Form, Part};
-use super::{shapes, JobSettings};
+use super::{owned, shapes, JobSettings};
 use crate::gateway::MAX_LIFETIME_MS;
 use crate::http::{ApiError, AppState};
 use crate::quota::catalog::Catalog;
@@ -110,16 +109,8 @@ pub(crate) async fn submit(
         return Ok(reply.body(object.unwrap_or_default()));
     }
     // A job the provider answered already ended (refused on its own terms) settles now.
-    if let Some(object) = &parsed {
-        let mut job = Job {
-            gateway: &state.gateway,
-            upstream: ctx.upstream(),
-            project: &ctx.caller.project,
-            record,
-        };
-        if let Err(err) = job.saw(object, By::Read).await {
-            tracing::warn!(%err, "proxy: a job that ended at once could not be settled now; the sweeper will");
-        }
+    if let Some(mut seen) = parsed {
+        owned::saw(state, ctx, req, record, &mut seen).await;
     }
     Ok(reply.body(object.unwrap_or_default()))
 }

@@ -77,24 +77,10 @@ const fn upload(method: &'static str, path: &'static str, operation: Operation) 
 }
 
 /// What `method` and `path` (after `/proxy/{upstream}/`) name on an upstream of `wire` that
-/// also passes `passthrough` (the upstream's own list): a counted call first, else a free
-/// path; None for anything else, which is never forwarded.
+/// also passes `passthrough` (the upstream's own list): a counted call first, else a job's
+/// path, else a free path; None for anything else, which is never forwarded.
 pub(crate) fn route(wire: &dyn Wire, passthrough: &[(String, String)], method: &str, path: &str) -> Option<Route> {
     let path = path.trim_end_matches('/');
-    for (m, pattern, job) in wire.jobs().iter().filter(|(m, ..)| *m == method) {
-        if let Some(stars) = paths::matches(pattern, path) {
-            let _ = m;
-            let operation = match job {
-                JobPath::Submit(JobKind::Video) => Operation::Videos,
-                JobPath::Submit(_) => Operation::Batches,
-                _ => Operation::Job,
-            };
-            return Some(Route {
-                job: Some((*job, stars.first().map(|id| id.to_string()))),
-                ..operation.into()
-            });
-        }
-    }
     for c in wire.counted().iter().filter(|c| c.method == method) {
         if let Some(stars) = paths::matches(c.path, path) {
             return Some(Route {
@@ -103,6 +89,21 @@ pub(crate) fn route(wire: &dyn Wire, passthrough: &[(String, String)], method: &
                 stream: c.stream,
                 upload: c.upload,
                 job: None,
+            });
+        }
+    }
+    // A job's paths after the calls (no path is both; the calls are the hot path), before the
+    // free ones: a job's objects are its owner's, whatever an upstream passes through.
+    for (_, pattern, job) in wire.jobs().iter().filter(|(m, ..)| *m == method) {
+        if let Some(stars) = paths::matches(pattern, path) {
+            let operation = match job {
+                JobPath::Submit(JobKind::Video) => Operation::Videos,
+                JobPath::Submit(_) => Operation::Batches,
+                _ => Operation::Job,
+            };
+            return Some(Route {
+                job: Some((*job, stars.first().map(|id| id.to_string()))),
+                ..operation.into()
             });
         }
     }
