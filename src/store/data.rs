@@ -116,7 +116,8 @@ impl Store {
         .await
     }
 
-    /// Commits the reservation's record at `subject`'s level (the user's, or a parent's).
+    /// Commits the reservation's record at `subject`'s level (the user's, or a parent's);
+    /// `read` is the record as read for the actual amounts, when it was.
     #[allow(clippy::too_many_arguments)]
     pub async fn commit(
         &self,
@@ -127,11 +128,12 @@ impl Store {
         actual: Option<&[Milli]>,
         entry: &LedgerEntry<'_>,
         ledger: bool,
+        read: Option<&Reservation>,
     ) -> Result<Reply<SettleReply>, StoreError> {
         let keys = &self.keys.user(project, subject.as_str());
         let w = &self.writing(keys, idempotency, ledger);
         self.write("commit", |mut conn| async move {
-            let reply = scripts::commit(&mut conn, w, id.as_str(), actual, entry).await?;
+            let reply = scripts::commit(&mut conn, w, id.as_str(), actual, entry, read).await?;
             Ok((reply, conn))
         })
         .await

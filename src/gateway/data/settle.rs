@@ -170,19 +170,22 @@ impl DataPlane {
         // Without an actual amount or metadata the script counts what was held and the entry
         // says what the record does; else the record is read for the holds' measures, and the
         // entry's metadata is the reservation's with the commit's on top.
-        let (actual, entry_metadata) = match (quantity, metadata) {
-            (None, None) => (None, String::new()),
+        // The record read is kept for the answer, which takes its holds from it; its metadata
+        // is moved into the entry's, which the answer does not read.
+        let (actual, entry_metadata, read) = match (quantity, metadata) {
+            (None, None) => (None, String::new(), None),
             _ => match self.node.store.reservation(project, subject, id).await? {
-                Some(reservation) => {
+                Some(mut reservation) => {
                     let amounts = actual_amounts(&reservation, quantity, metadata)?;
                     let merged = metadata.map(|m| {
-                        let mut all = reservation.metadata.unwrap_or_default();
+                        let mut all = reservation.metadata.take().unwrap_or_default();
                         all.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
                         all
                     });
                     (
                         Some(amounts),
                         merged.map(|m| metadata_json(on, &m)).transpose()?.unwrap_or_default(),
+                        Some(reservation),
                     )
                 }
                 None => return Ok(Settlement::NotFound),
@@ -213,6 +216,7 @@ impl DataPlane {
                         actual.as_deref(),
                         entry,
                         on,
+                        read.as_ref(),
                     )
                     .await?)
             })

@@ -49,13 +49,16 @@ pub enum Extended {
     },
 }
 
-/// Commits one reservation, with the actual milli-units per hold or as reserved.
+/// Commits one reservation, with the actual milli-units per hold or as reserved. `read` is its
+/// record as the node read it for those amounts, if it did: its holds never change after
+/// reserve, so the answer takes them from it rather than parsing the record the script echoes.
 pub(crate) async fn commit(
     conn: &mut Conn,
     w: &Writing<'_>,
     reservation_id: &str,
     actual: Option<&[Milli]>,
     entry: &LedgerEntry<'_>,
+    read: Option<&Reservation>,
 ) -> Result<Reply<SettleReply>, StoreError> {
     let mut inv = Call::new(&contract::COMMIT);
     writing_args(&mut inv, w).arg(reservation_id);
@@ -78,7 +81,7 @@ pub(crate) async fn commit(
         None => "",
     });
     inv.arg(entry.outcome.unwrap_or(""));
-    settled(inv.invoke(conn).await?, Some(w))
+    settled(inv.invoke(conn).await?, Some(w), read)
 }
 
 /// How saying a committed call's outcome went.
@@ -141,7 +144,7 @@ pub(crate) async fn release(
 ) -> Result<Reply<SettleReply>, StoreError> {
     let mut inv = Call::new(&contract::RELEASE);
     writing_args(&mut inv, w).arg(reservation_id);
-    settled(inv.invoke(conn).await?, None)
+    settled(inv.invoke(conn).await?, None, None)
 }
 
 fn state(text: &str) -> Result<ReservationState, StoreError> {
@@ -149,8 +152,13 @@ fn state(text: &str) -> Result<ReservationState, StoreError> {
 }
 
 /// commit.lua and release.lua answer alike but for the second field (late, or the status) and
-/// the alerts a commit fired; `commit` is the commit's writing arguments, None for a release.
-fn settled(reply: Vec<Value>, commit: Option<&Writing<'_>>) -> Result<Reply<SettleReply>, StoreError> {
+/// the alerts a commit fired; `commit` is the commit's writing arguments, None for a release;
+/// `read` the record the node read before the commit, whose holds the answer's are.
+fn settled(
+    reply: Vec<Value>,
+    commit: Option<&Writing<'_>>,
+    read: Option<&Reservation>,
+) -> Result<Reply<SettleReply>, StoreError> {
     Fields::answer(reply)?.then(|(tag, mut it)| match tag.as_str() {
         "not_found" => Ok(Reply::Done(SettleReply::NotFound)),
         "conflict" => Ok(Reply::Done(SettleReply::Conflict(state(&it.text()?)?))),
@@ -171,7 +179,10 @@ fn settled(reply: Vec<Value>, commit: Option<&Writing<'_>>) -> Result<Reply<Sett
                     head.text(released::RECORD)?,
                 )
             };
-            let reservation = record::parse(&text)?;
+            let reservation = match read {
+                Some(read) => read.clone(),
+                None => record::parse(&text)?,
+            };
             let mut amounts: Vec<Amounts> = reservation
                 .holds
                 .iter()
@@ -231,7 +242,7 @@ mod tests {
 
     #[test]
     fn a_mismatch_is_an_answer_of_its_own_not_a_stale_one() {
-        let answer = |tag: &str| settled(vec![Value::BulkString(tag.as_bytes().to_vec())], None).unwrap();
+        let answer = |tag: &str| settled(vec![Value::BulkString(tag.as_bytes().to_vec())], None, None).unwrap();
         assert!(matches!(answer("mismatch"), Reply::Done(SettleReply::Mismatch)));
         assert!(matches!(answer("stale"), Reply::Stale));
     }
