@@ -109,11 +109,12 @@ pub struct Config {
     #[arg(long, env = "QG_PROXY_DRAIN_SECONDS", default_value_t = 120)]
     pub proxy_drain_seconds: u64,
 
-    /// The largest request body the proxy forwards (bytes).
+    /// The largest request body the proxy reads whole to count it (bytes).
     #[arg(long, env = "QG_PROXY_MAX_BODY_BYTES", default_value_t = 32 << 20)]
     pub proxy_max_body_bytes: usize,
 
-    /// The largest upload (an audio file to transcribe) the proxy streams through (bytes).
+    /// The largest body the proxy streams through unread (an audio file to transcribe, a batch
+    /// file, a body an upstream's `passthrough` lets through), in bytes.
     #[arg(long, env = "QG_PROXY_MAX_UPLOAD_BYTES", default_value_t = 1 << 30)]
     pub proxy_max_upload_bytes: u64,
 

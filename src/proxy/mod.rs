@@ -162,15 +162,16 @@ async fn serve(
     if let Some((path, id)) = ctx.target.route.job.clone() {
         return jobs::serve(req, payload, state, proxy, &ctx, (path, id.as_deref())).await;
     }
-    let body = understand::read_body(req, payload, proxy, &ctx).await?;
-    // (A call's duration runs from its body read.)
-    ctx.started = Instant::now();
     if ctx.operation() == call::Operation::Uncounted {
+        let body = understand::passing(req, payload, proxy)?;
         return Ok(match forward::send(req, &ctx, body).await {
-            Ok(response) => read::uncounted(&ctx, response).await,
+            Ok(response) => read::uncounted(&ctx, response),
             Err(failure) => failure.answer(&ctx),
         });
     }
+    let body = understand::read_body(req, payload, proxy, &ctx).await?;
+    // (A call's duration runs from its body read.)
+    ctx.started = Instant::now();
     let mut chain = Chain::of(req, proxy, &ctx, &body)?;
     let bytes = match &body {
         Body::Whole(bytes) if chain.routed() => bytes.clone(),

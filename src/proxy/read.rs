@@ -29,13 +29,11 @@ const MAX_ANSWER_BYTES: usize = 64 << 20;
 /// came to with `POST /v1/reservations/{id}/outcome` (the commit follows the answer).
 pub(crate) const RESERVATION: &str = "x-quota-reservation";
 
-/// An uncounted call's answer, passed on as it came.
-pub(crate) async fn uncounted(ctx: &Ctx, response: reqwest::Response) -> HttpResponse {
-    let mut reply = head(&response);
-    match whole(response, ctx.upstream().timeouts.idle).await {
-        Ok(body) => reply.body(body),
-        Err(()) => reply.finish(),
-    }
+/// An uncounted call's answer, passed on as it arrives, whatever its size: there is nothing
+/// to read in it. One that breaks off or goes quiet ends the caller's answer as broken, never
+/// as a whole one.
+pub(crate) fn uncounted(ctx: &Ctx, response: reqwest::Response) -> HttpResponse {
+    head(&response).streaming(passed(response, ctx.upstream().timeouts.idle, Settling(None)))
 }
 
 /// The provider refused the call: its error answer, read whole before any byte of it reaches

@@ -54,6 +54,26 @@ pub(crate) async fn read_body(
     }
 }
 
+/// An uncounted call's body, never read: the gateway counts nothing of it, so any type passes,
+/// streamed through as it arrives, at most the node's upload bound (refused before any byte
+/// when its declared length is past it). No declared length and no chunked body: none.
+pub(crate) fn passing(req: &HttpRequest, payload: web::Payload, proxy: &Proxy) -> Result<Body, ApiError> {
+    plain(req)?;
+    let headers = req.headers();
+    let declared = headers
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > proxy.max_upload_bytes) {
+        return Err(upload::too_large(proxy.max_upload_bytes));
+    }
+    let chunked = headers.contains_key(actix_web::http::header::TRANSFER_ENCODING);
+    Ok(match (declared, chunked) {
+        (None | Some(0), false) => Body::Whole(Bytes::new()),
+        _ => Body::Upload(Box::new(Upload::unread(payload, declared, proxy.max_upload_bytes))),
+    })
+}
+
 /// Reads the caller's body, at most `limit` bytes: a body declared as anything but JSON is 415
 /// (the API's rule), one compressed in a way the gateway does not read is 400 naming
 /// `Content-Encoding`, and a declared length past the limit is refused before any byte is read.

@@ -60,6 +60,25 @@ pub(crate) struct Upload {
     limit: u64,
 }
 
+impl Upload {
+    /// A body forwarded unread (an uncounted call's, whatever its type): nothing read before
+    /// it goes, each chunk of the caller's passed on as it arrives, at most `limit` bytes.
+    pub(crate) fn unread(payload: web::Payload, declared: Option<u64>, limit: u64) -> Upload {
+        Upload {
+            head: Bytes::new(),
+            fields: Map::new(),
+            audio: Audio {
+                seconds: None,
+                bound_seconds: 0,
+            },
+            fingerprint: Vec::new(),
+            rest: Some(payload),
+            declared,
+            limit,
+        }
+    }
+}
+
 /// What an upload's head says: its multipart boundary and its declared length.
 pub(crate) struct Form {
     pub boundary: Vec<u8>,

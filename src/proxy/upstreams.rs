@@ -244,7 +244,7 @@ fn check(
         .transpose()?;
     let forward_headers =
         forward_headers(doc.forward_headers.unwrap_or_default()).map_err(|d| (at("forwardHeaders"), d))?;
-    let passthrough = passthrough(doc.passthrough.unwrap_or_default()).map_err(|d| (at("passthrough"), d))?;
+    let passthrough = passthrough(kind, doc.passthrough.unwrap_or_default()).map_err(|d| (at("passthrough"), d))?;
     let client = reqwest::Client::builder()
         .connect_timeout(timeouts.connect)
         .pool_idle_timeout(Duration::from_secs(90))
@@ -271,8 +271,9 @@ fn check(
 }
 
 /// `passthrough`: `"METHOD path/pattern"` entries (a `*` matches one segment's id), forwarded
-/// and counted nothing.
-fn passthrough(entries: Vec<String>) -> Result<Vec<(String, String)>, String> {
+/// and counted nothing. An entry the kind already counts, or serves only to a job's owner, is
+/// refused: the kind's rule would win, and the operator would read the entry as a promise.
+fn passthrough(kind: Kind, entries: Vec<String>) -> Result<Vec<(String, String)>, String> {
     if entries.len() > 64 {
         return Err("must list at most 64 paths".into());
     }
@@ -289,6 +290,15 @@ fn passthrough(entries: Vec<String>) -> Result<Vec<(String, String)>, String> {
             }
             if !super::paths::well_formed(path) || path.contains("..") {
                 return Err(shape());
+            }
+            let served = super::wire::route(super::wire::of(kind), &[], method, &path.replace('*', "x"));
+            if let Some(route) = served.filter(|r| r.job.is_some() || r.operation != super::call::Operation::Uncounted)
+            {
+                let whose = match route.job {
+                    Some(_) => "a job's path, served only to the job's owner",
+                    None => "counted by the gateway",
+                };
+                return Err(format!("{entry:?} is {whose}: list only paths the kind does not serve"));
             }
             Ok((method.to_string(), path.to_string()))
         })
@@ -393,6 +403,15 @@ mod tests {
             ),
             (
                 r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "passthrough": ["TRACE v1/x"]}]}"#,
+                "upstreams[0].passthrough",
+            ),
+            // A counted path, and a job's file served only to its owner, are the kind's own.
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "passthrough": ["POST v1/chat/completions"]}]}"#,
+                "upstreams[0].passthrough",
+            ),
+            (
+                r#"{"upstreams": [{"name": "a", "kind": "openai", "baseUrl": "http://x", "passthrough": ["GET v1/files/*"]}]}"#,
                 "upstreams[0].passthrough",
             ),
         ];

@@ -652,3 +652,135 @@ async fn a_file_the_provider_fetches_is_held_at_the_context_window_or_the_upstre
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(provider.calls().await, 1);
 }
+
+/// What an upstream's `passthrough` lets through: any body, streamed both ways unread, and
+/// nothing counted.
+fn passthrough_call(app: &TestApp, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    app.client
+        .request(method, format!("{}/proxy/openai/{path}", app.address))
+        .bearer_auth(&app.key)
+        .header("X-Quota-User", "alice")
+}
+
+#[tokio::test]
+async fn declared_passthrough_paths_pass_any_body_and_answer_streamed_both_ways_counting_nothing() {
+    let provider = Provider::start();
+    let passthrough = json!({
+        "forwardHeaders": ["x-sim"],
+        "passthrough": ["POST v1/moderations", "POST v1/uploads/*/parts", "GET v1/containers/*/files/*/content"]
+    });
+    // A node that reads at most 64 KiB of a body whole and streams at most 4 MiB.
+    let app = crate::support::provider::gateway_for(&provider, passthrough, |config| {
+        config.proxy_max_body_bytes = 64 << 10;
+        config.proxy_max_upload_bytes = 4 << 20;
+    })
+    .await;
+    app.put_plan(plan(1000)).await;
+    app.subscribe("alice", "plan_door", None).await;
+
+    // JSON, answered whole.
+    let res = passthrough_call(&app, reqwest::Method::POST, "v1/moderations")
+        .json(&json!({"input": ["one", "two"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["results"].as_array().unwrap().len(), 2, "{body}");
+
+    // A multipart body of 3 MiB (past what the node reads whole), as sent.
+    let boundary = "qg-part-boundary";
+    let data: Vec<u8> = (0..3u32 << 20).map(|i| (i % 253) as u8).collect();
+    let mut form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"data\"; filename=\"part\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    form.extend_from_slice(&data);
+    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let res = passthrough_call(&app, reqwest::Method::POST, "v1/uploads/upload_1/parts")
+        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .body(form.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["bytes"], form.len(), "{body}");
+    let stats = provider.stats().await;
+    let seen = stats["requests"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(seen["path"], "/v1/uploads/upload_1/parts");
+    let raw: Vec<u8> = seen["raw"].as_str().unwrap().chars().map(|c| c as u32 as u8).collect();
+    assert!(raw == form, "the provider read the body as sent");
+
+    // A body past the node's upload bound is refused before it is forwarded.
+    let calls = provider.calls().await;
+    let res = passthrough_call(&app, reqwest::Method::POST, "v1/uploads/upload_1/parts")
+        .header("Content-Type", "application/octet-stream")
+        .body(vec![7u8; 5 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["param"], "body", "{body}");
+    assert_eq!(provider.calls().await, calls);
+
+    // An answer of 80 MiB (past what any answer read whole may be) arrives whole and as sent.
+    let size: usize = 80 << 20;
+    let res = passthrough_call(
+        &app,
+        reqwest::Method::GET,
+        &format!("v1/containers/cntr_{size}/files/f1/content"),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut stream = res.bytes_stream();
+    let mut at = 0usize;
+    while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+        for byte in chunk.unwrap() {
+            assert_eq!(byte as usize, at % 251, "byte {at}");
+            at += 1;
+        }
+    }
+    assert_eq!(at, size);
+
+    // One the provider cuts halfway reaches the caller as broken, never as a whole answer.
+    let res = passthrough_call(
+        &app,
+        reqwest::Method::GET,
+        "v1/containers/cntr_4000000/files/f1/content",
+    )
+    .header("x-sim", "cut=1")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.bytes().await.is_err(), "a cut answer must not read as whole");
+
+    // A path nobody declared is refused unforwarded, and none of the above counted anything.
+    let calls = provider.calls().await;
+    let res = passthrough_call(&app, reqwest::Method::POST, "v1/uploads")
+        .json(&json!({"bytes": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(provider.calls().await, calls);
+    let usage = app.usage("alice").await;
+    for group in ["output", "tokens"] {
+        let counter = TestApp::counter(&usage, group);
+        assert_eq!(
+            (counter["used"].as_f64(), counter["reserved"].as_f64()),
+            (Some(0.0), Some(0.0)),
+            "{usage}"
+        );
+    }
+    assert!(app.usage_events_all("userId=alice").await.is_empty());
+    assert!(
+        !app.metrics().await.contains("qg_proxy_calls_total{"),
+        "no counted call"
+    );
+}

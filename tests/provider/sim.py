@@ -1590,6 +1590,10 @@ def error_body(provider: str, error: SimError, request_id: str) -> Dict[str, Any
 # path's ids). An id is what the simulator made: letters, digits, `_` and `-`.
 JOB_ID = r"([A-Za-z0-9_-]+)"
 MESSAGE_BATCHES = "/v1/messages/batches"
+# Paths whose bodies are not JSON, answered without reading them as JSON (the proxy's tests of
+# what an upstream's `passthrough` lets through): an Uploads API part, a container file's bytes.
+UPLOAD_PART = re.compile(r"^/v1/uploads/([A-Za-z0-9_-]+)/parts$")
+CONTAINER_CONTENT = re.compile(r"^/v1/containers/([A-Za-z0-9_-]+)/files/([A-Za-z0-9_-]+)/content$")
 JOB_ROUTES = [(method, re.compile(f"^{path}$"), name) for method, path, name in (
     ("POST", "/v1/files", "api_file_create"),
     ("GET", "/v1/files", "api_file_list"),
@@ -1767,8 +1771,9 @@ class Handler(BaseHTTPRequestHandler):
                     raise self.upload.error
                 if self.spool is not None and self.spool.error is not None:
                     raise self.spool.error
-                if raw and body is None:
+                if raw and body is None and not UPLOAD_PART.match(self.route):
                     raise SimError(400, "We could not parse the JSON body of your request.")
+                self.raw = raw
                 self.dispatch(method, body if isinstance(body, dict) else {}, d)
             except SimError as error:
                 self.answer_error(error)
@@ -1823,10 +1828,19 @@ class Handler(BaseHTTPRequestHandler):
             ("GET", "/v1/models"): self.api_models,
             ("POST", "/v1/messages"): self.api_messages,
             ("POST", "/v1/messages/count_tokens"): self.api_count_tokens,
+            ("POST", "/v1/moderations"): self.api_moderations,
         }
         handler = routes.get((method, self.route))
         if handler is not None:
             handler(body, d)
+            return
+        part = UPLOAD_PART.match(self.route)
+        if method == "POST" and part:
+            self.api_upload_part(part.group(1), d)
+            return
+        content = CONTAINER_CONTENT.match(self.route)
+        if method == "GET" and content:
+            self.api_container_content(content.group(1), d)
             return
         for verb, path, name in JOB_ROUTES:
             found = path.match(self.route)
@@ -2136,6 +2150,38 @@ class Handler(BaseHTTPRequestHandler):
             answer = {"object": "list", "data": [{"id": m, "object": "model", "created": 1700000000,
                                                   "owned_by": "system"} for m in names]}
         self.answer_json(200, answer, cut=d.cut is not None)
+
+    def api_moderations(self, body: Dict[str, Any], d: Directives) -> None:
+        inputs = body.get("input")
+        if inputs is None:
+            raise SimError(400, "Missing required parameter: 'input'.", "input")
+        count = len(inputs) if isinstance(inputs, list) else 1
+        result = {"flagged": False, "categories": {"violence": False}, "category_scores": {"violence": 0.0001}}
+        self.answer_json(200, {"id": new_id("modr-"), "model": str(body.get("model") or "omni-moderation-latest"),
+                               "results": [result] * count}, cut=d.cut is not None)
+
+    def api_upload_part(self, upload_id: str, d: Directives) -> None:
+        # An Uploads API part: a multipart form with its bytes in `data`; the part answers its size.
+        self.answer_json(200, {"id": new_id("part_"), "object": "upload.part", "created_at": int(time.time()),
+                               "upload_id": upload_id, "bytes": len(self.raw)}, cut=d.cut is not None)
+
+    def api_container_content(self, container: str, d: Directives) -> None:
+        # A container file's bytes: `cntr_<n>` holds n bytes (else 1,024), byte i being i % 251,
+        # written a megabyte at a time as a file is served.
+        found = re.fullmatch(r"cntr_(\d{1,10})", container)
+        size = int(found.group(1)) if found else 1024
+        self.start(200, "application/octet-stream", [("Content-Length", str(size))])
+        pattern = bytes(i % 251 for i in range(251)) * ((1 << 20) // 251 + 2)
+        sent = 0
+        while sent < size:
+            offset = sent % 251
+            chunk = pattern[offset:offset + min(1 << 20, size - sent)]
+            if d.cut is not None and sent + len(chunk) >= size // 2:
+                self.close_connection = True
+                self.send_raw(chunk[: size // 2 - sent])
+                return
+            self.send_raw(chunk)
+            sent += len(chunk)
 
     # -- Anthropic -----------------------------------------------------------------------------
 

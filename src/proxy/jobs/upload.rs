@@ -139,7 +139,7 @@ pub(crate) async fn upload(
         }
     };
     if !response.status().is_success() {
-        return Ok(read::uncounted(ctx, response).await);
+        return Ok(read::uncounted(ctx, response));
     }
     let mut reply = read::head(&response);
     let Ok(body) = read::within(response, ctx.upstream().timeouts.idle, MAX_OBJECT_BYTES).await else {
