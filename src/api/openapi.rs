@@ -64,7 +64,7 @@ impl ToSchema for SignedAmount {}
 
 /// The proxy's routes speak the providers' own APIs, which this document does not restate.
 const PROXY: &str = "The HTTP API of quota-gateway. Beside it, on a node started with QG_UPSTREAMS, \
-`/proxy/{upstream}/...` speaks each upstream's own API, so the official OpenAI and Anthropic SDKs \
+`/proxy/{upstream}/...` speaks each upstream's own API, so the official OpenAI, Anthropic and Google Gen AI SDKs \
 work by their base URL: for an `openai` or `openai-compatible` upstream `POST v1/chat/completions`, \
 `v1/responses`, `v1/embeddings`, `v1/images/generations`, `v1/audio/transcriptions`, \
 `v1/audio/translations`, `v1/audio/speech` and `GET v1/models`; for an `anthropic` upstream \
@@ -73,7 +73,8 @@ work by their base URL: for an `openai` or `openai-compatible` upstream `POST v1
 `POST v1/files` (a batch file, priced line by line as it passes), `v1/batches`, `v1/videos` and \
 Anthropic's `v1/messages/batches` are held from submission to their end, and a job's reads, \
 cancel, files and results are served only to the user who submitted it. An upstream's \
-`passthrough` adds paths forwarded uncounted; nothing else is forwarded (404). The \
+`passthrough` adds paths forwarded uncounted, their bodies and answers streamed through unread; nothing \
+else is forwarded (404). The \
 caller authenticates with the project's secret key (`Authorization: Bearer` or `x-api-key`) and \
 names the paying user in `X-Quota-User` (percent-encoded UTF-8 beyond ASCII), or with a user key (`POST /v1/user-keys`), which spends as \
 its own user only. `X-Quota-Metadata` (a JSON object), `X-Quota-Run`, `X-Quota-Action`, \

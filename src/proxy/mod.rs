@@ -110,10 +110,15 @@ pub(crate) fn start_background(gateway: crate::gateway::Gateway, proxy: web::Dat
     jobs::start_sweeper(gateway, proxy);
 }
 
-/// Registers `/proxy/{upstream}/{path}` for every method.
+/// Registers `/proxy/{upstream}/{path}` for every method, as a scope: its prefix is one
+/// comparison for any other request, and a proxied call matches it first, not after every
+/// route of the API.
 pub(crate) fn routes(cfg: &mut web::ServiceConfig, proxy: web::Data<Proxy>) {
-    cfg.app_data(proxy)
-        .route("/proxy/{upstream}/{path:.*}", web::route().to(handle));
+    cfg.service(
+        web::scope("/proxy")
+            .app_data(proxy)
+            .route("/{upstream}/{path:.*}", web::route().to(handle)),
+    );
 }
 
 async fn handle(
