@@ -115,10 +115,18 @@ pub(crate) fn denied(wire: &dyn Wire, decision: &Decision, max_field: Option<&st
         (false, false) => "insufficient_quota",
     };
     let resets = |s: i64| format!("; it resets in {}", duration(s));
+    // No quota was used up when a priced group knows no price for the model: say which.
+    let unpriced = decision.denied_by.iter().find(|d| d.reason == Reason::UnpricedModel);
     let message = match (&too_big, groups.is_empty(), retry_after) {
         _ if capped => format!(
             "this call's fallbacks may not hold or spend more ({}): the next target was not called",
             reasons.join(", ")
+        ),
+        _ if unpriced.is_some() => format!(
+            "quota {} prices calls, and knows no price for the model {}: set one (PUT /v1/prices/{{model}}) or \
+             call a model the catalog prices",
+            unpriced.and_then(|d| d.group.as_deref()).unwrap_or("?"),
+            unpriced.and_then(|d| d.model.as_deref()).unwrap_or("?"),
         ),
         (Some(w), _, _) => {
             let lower = match max_field {

@@ -329,6 +329,30 @@ async fn a_denial_is_a_429_in_the_providers_words_and_the_provider_is_not_called
 }
 
 #[tokio::test]
+async fn a_model_a_priced_quota_knows_no_price_for_is_refused_saying_so_not_as_quota_used_up() {
+    let provider = Provider::start();
+    let app = setup(&provider, json!({})).await;
+    app.put_plan(json!({ "id": "plan_priced", "periodType": "month", "groups": [
+        { "id": "cents", "unit": "cents", "quota": 100000, "measure": { "price": "catalog" },
+          "matches": [ { "event": "openai.chat" } ] } ] }))
+        .await;
+    app.subscribe("alice", "plan_priced", None).await;
+    let mut body = chat(16, false);
+    body["model"] = json!("model-nobody-prices");
+    let res = openai(&app, "chat/completions", body, "").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.headers()["x-quota-reasons"], "unpriced_model");
+    assert_eq!(res.headers()["x-should-retry"], "false");
+    let body: Value = res.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("model-nobody-prices") && message.contains("no price") && !message.contains("used up"),
+        "{message}"
+    );
+    assert_eq!(provider.calls().await, 0);
+}
+
+#[tokio::test]
 async fn a_window_that_resets_soon_says_when_and_lets_the_sdk_retry() {
     let provider = Provider::start();
     let app = gateway_for(&provider, json!({}), |_| {}).await;
