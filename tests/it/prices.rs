@@ -699,6 +699,63 @@ async fn an_imported_price_list_prices_its_models_exactly_once_a_node_loads_it()
 }
 
 #[tokio::test]
+async fn a_price_list_of_five_thousand_models_imports_loads_and_prices_its_last_model_exactly() {
+    // The community list holds thousands of models: each one priced as written, the node
+    // loading them all, the last as exactly as the first.
+    // Written as text, as the list writes its prices: `{i + 1}e-9` dollars a token.
+    let entries: Vec<String> = (0..5_000u64)
+        .map(|i| {
+            format!(
+                r#""house/model-{i}": {{"mode": "chat", "litellm_provider": "house", "max_input_tokens": 128000,
+                    "max_output_tokens": 4096, "input_cost_per_token": {}e-9, "output_cost_per_token": 2e-6}}"#,
+                i + 1
+            )
+        })
+        .collect();
+    let dir = std::env::temp_dir().join(crate::support::unique_prefix());
+    std::fs::create_dir_all(&dir).unwrap();
+    let (input, output) = (dir.join("list.json"), dir.join("catalog.json"));
+    std::fs::write(&input, format!("{{{}}}", entries.join(","))).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
+        .args(["catalog", "import"])
+        .arg(&input)
+        .args([
+            "--source",
+            "https://example.com/prices.json",
+            "--as-of",
+            "2026-11-28",
+            "--out",
+        ])
+        .arg(&output)
+        .output()
+        .unwrap();
+    let report = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("imported 5000 models; left out 0"), "{report}");
+    let app = crate::support::spawn_app_with(
+        &crate::support::redis::shared().target(),
+        &crate::support::unique_prefix(),
+        None,
+        |c| c.catalog = Some(output.clone()),
+    )
+    .await;
+    let (status, catalog) = app.json(Method::GET, "/v1/catalog", None).await;
+    assert_eq!(status, 200);
+    let models = catalog["models"].as_array().unwrap();
+    assert_eq!(models.len(), 5_000);
+    let last = models.iter().find(|m| m["model"] == "house/model-4999").unwrap();
+    assert_eq!(last["inputPerMillion"], json!(5), "{last}");
+    app.put_plan(dollars_plan(json!({}))).await;
+    app.subscribe("alice", "plan_dollars", None).await;
+    // 1,000,000 in at $5 and 1,000,000 out at $2: $7, 840 cents with the markup.
+    let track = json!({ "userId": "alice", "event": "llm.call",
+        "metadata": { "model": "house/model-4999", "input_tokens": 1_000_000, "output_tokens": 1_000_000 } });
+    let (status, tracked) = app.json(Method::POST, "/v1/track", Some(track)).await;
+    assert_eq!(status, 200, "{tracked}");
+    assert_eq!(used_milli(&app.usage("alice").await, "dollars"), 840_000);
+}
+
+#[tokio::test]
 async fn a_commit_that_leaves_a_count_out_is_priced_at_what_was_held_for_it() {
     let app = spawn_app().await;
     app.put_plan(dollars_plan(json!({}))).await;
