@@ -25,8 +25,9 @@ from quota_gateway import AsyncQuotaGateway, QuotaGateway  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # A test that measures the node's memory through a long upload (test_proxy_jobs.py), left
-    # out of the cluster run by `-m "not memory"`: what it measures is the node's alone.
+    # A test that measures the node's memory through a long upload (test_proxy_jobs.py,
+    # test_proxy_audio.py), left out of the cluster run by `-m "not memory"`: what it measures is
+    # the node's alone.
     config.addinivalue_line("markers", "memory: measures the gateway's memory through a large upload")
 
 
@@ -136,6 +137,33 @@ def proxy_env(env: Env) -> Iterator[ProxyEnv]:
     finally:
         gateway.stop()
         sim.stop()
+
+
+# How long a patient proxy node waits for Redis (QG_COMMAND_TIMEOUT_MS; the gateway's is 250 ms).
+PATIENT_MS = 5000
+
+
+@pytest.fixture(scope="session")
+def patient_proxy_env(proxy_env: ProxyEnv) -> Iterator[ProxyEnv]:
+    """A second proxy node beside `proxy_env`'s, on its Redis, upstreams file and simulator, that
+    waits for Redis up to PATIENT_MS: many calls let go at once queue their scripts, and on a debug
+    build of a busy machine the last may wait past the default 250 ms, which the gateway answers
+    503 `backend_unavailable` by design. For the tests that count exact outcomes of a crowd."""
+    env = proxy_env.env
+    gateway = start_gateway(env.redis.url, env.logs, extra_env={
+        "QG_UPSTREAMS": str(env.logs / "upstreams.json"), "SIM_KEY": SIM_SECRET,
+        "QG_COMMAND_TIMEOUT_MS": str(PATIENT_MS)})
+    try:
+        yield ProxyEnv(env, gateway.base_url, gateway, proxy_env.sim)
+    finally:
+        gateway.stop()
+
+
+@pytest.fixture
+def patient_proxy(patient_proxy_env: ProxyEnv) -> ProxyEnv:
+    """The patient node, its simulator's counts zeroed for this test."""
+    patient_proxy_env.reset()
+    return patient_proxy_env
 
 
 @pytest.fixture

@@ -161,6 +161,7 @@ def test_audio_whose_length_no_header_states_is_held_at_the_bound_of_its_size(
     assert (commit["quantity"], commit["metadata"]["usage"]) == (12, "reported")
 
 
+@pytest.mark.memory
 def test_a_two_hundred_megabyte_upload_streams_through_without_the_nodes_memory_growing(
         proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
     user = audio_user(user_on, "audio_seconds", quota=10_000_000)

@@ -1,9 +1,10 @@
 """The gateway's proxy for Google's Gemini API through Google's own client (`google-genai`), built
 by the SDK's helpers, against the provider simulator: holds and commits of the reported usage
-(`usageMetadata`'s running totals, the last one counting, thoughts as output), streams as
-server-sent events and as one JSON array relayed element by element, streams left early or cut,
-denials in Google's error shape, the caller's key in a header or the query and never forwarded,
-and the paths that pass free or not at all. What was charged is read from the gateway; what the
+(`usageMetadata`'s running totals, the last one counting, thoughts as output, cached content
+within the prompt and a tool-use prompt as input), streams as server-sent events and as one JSON
+array relayed element by element, streams left early or cut, denials in Google's error shape
+(with `Retry-After` when the quota resets), the caller's key in a header or the query and never
+forwarded, and the paths that pass free or not at all. What was charged is read from the gateway; what the
 provider did, from the simulator."""
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ def test_a_missing_extra_says_which_to_install(env: Env, monkeypatch: pytest.Mon
 # (a) Holds and commits.
 
 async def test_two_hundred_parallel_calls_admit_exactly_the_hundred_worst_cases_the_budget_holds(
-        proxy: ProxyEnv, user_on: Callable[..., str]) -> None:
+        patient_proxy: ProxyEnv, user_on: Callable[..., str]) -> None:
+    # The node that waits longer for Redis: 32 calls at once may queue past the default 250 ms.
+    proxy = patient_proxy
     # Output tokens only: each call's worst case is its maxOutputTokens, 10, which bounds its
     # thoughts and its text together.
     user = user_on(1000, {"metadata": "output_tokens"})
@@ -299,6 +302,52 @@ def test_a_denial_is_googles_client_error_429_and_the_provider_never_sees_the_ca
     assert settled(proxy.env, user) == (0, 0)
 
 
+def resets_in(seconds: int) -> str:
+    """A wait as the gateway words it in a denial (`it resets in 3 h`)."""
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7_200:
+        return f"{seconds // 60} min"
+    if seconds < 172_800:
+        return f"{seconds // 3_600} h"
+    return f"{seconds // 86_400} days"
+
+
+def test_a_denial_of_a_quota_that_resets_says_when_in_retry_after_and_is_googles_client_error(
+        proxy: ProxyEnv, pqg: QuotaGateway, user_on: Callable[..., str]) -> None:
+    # A day's 20 output tokens, 10 spent: a call that may use 15 fits the quota, not what is left
+    # of it today, so the day's reset makes room.
+    user = user_on(20, {"metadata": "output_tokens"}, period="day")
+    client = pqg.gemini(user)
+    client.models.generate_content(model=FLASH, contents=HELLO, config=config("output=10", max_output_tokens=10))
+    before = proxy_calls(proxy, "denied", "gemini", "generate")
+    with pytest.raises(errors.ClientError) as refused:
+        client.models.generate_content(model=FLASH, contents=HELLO, config=config(max_output_tokens=15))
+    error = refused.value
+    assert (error.code, error.status) == (429, "RESOURCE_EXHAUSTED")
+    headers = error.response.headers
+    retry_after = int(headers["retry-after"])
+    # The group's reset, the one the RateLimit header names, to the second: within the day.
+    assert headers["ratelimit-policy"] == '"g";q=20;w=86400'
+    assert headers["ratelimit"] == f'"g";r=10;t={retry_after}'
+    assert 0 < retry_after <= 86_400
+    # Told to retry only when the reset is a minute away or less.
+    soon = retry_after <= 60
+    assert headers["x-quota-code"] == ("rate_limit_exceeded" if soon else "insufficient_quota")
+    assert headers.get("x-should-retry") == (None if soon else "false")
+    assert headers["x-quota-denied-by"] == "g"
+    assert error.message == (f"this call may use up to 15 tokens of quota g, and 10 are left; it resets in "
+                             f"{resets_in(retry_after)}, or lower generationConfig.maxOutputTokens")
+    # A stream is refused the same, before its first chunk.
+    with pytest.raises(errors.ClientError) as refused_stream:
+        list(client.models.generate_content_stream(model=FLASH, contents=HELLO, config=config(max_output_tokens=15)))
+    assert refused_stream.value.code == 429 and "retry-after" in refused_stream.value.response.headers
+    assert proxy_calls(proxy, "denied", "gemini", "generate") - before == 2, "Google's client asked once each"
+    assert [e.denied_by for e in ledger(pqg, user, "denied")] == [["g"], ["g"]]
+    assert proxy.stats()["calls"] == 1, "only the first call reached the provider"
+    assert settled(proxy.env, user) == (10, 0)
+
+
 # (e) The caller's key.
 
 def test_the_callers_key_in_the_query_or_googles_header_works_and_never_reaches_the_provider(
@@ -373,6 +422,54 @@ def test_thoughts_are_charged_as_output_and_the_ledger_says_how_many(
     meta = entry.metadata or {}
     assert (meta["output_tokens"], meta["reasoning_tokens"], meta["usage"]) == (9, 4, "reported")
     assert answer.response_id and meta["provider_request_id"] == answer.response_id
+
+
+# Cached content and a tool-use prompt.
+
+def test_cached_content_is_counted_within_the_prompt_and_a_tool_use_prompt_as_input_beside_it(
+        proxy: ProxyEnv, pqg: QuotaGateway, fresh_user: Callable[..., str]) -> None:
+    user = fresh_user(USER_PREFIX)
+    # Every token; the input alone; the cached input alone. The hold of a call naming a cached
+    # content counts that content at the upstream's contextTokens (200,000 by default).
+    proxy.env.call("PUT", f"/v1/plans/plan_{user}", {"id": f"plan_{user}", "periodType": "month", "groups": [
+        {"id": "g", "unit": "tokens", "quota": 10_000_000, "matches": [{"event": "*"}]},
+        {"id": "input", "unit": "tokens", "quota": 10_000_000, "measure": {"metadata": "input_tokens"},
+         "matches": [{"event": "*"}]},
+        {"id": "cached", "unit": "tokens", "quota": 10_000_000, "measure": {"metadata": "cached_input_tokens"},
+         "matches": [{"event": "*"}]}]})
+    proxy.env.call("PUT", f"/v1/users/{user}/subscription", {"planId": f"plan_{user}"})
+    client = pqg.gemini(user)
+    # The simulator adds the cached content's 20 tokens to the prompt, as Google reports it
+    # (`cachedContentTokenCount` within `promptTokenCount`), and reports 7 of a tool-use prompt
+    # beside it.
+    answer = client.models.generate_content(model=FLASH, contents=HELLO, config=config(
+        "cached=20, tool_prompt=7, output=3", max_output_tokens=10, cached_content="cachedContents/greeting"))
+    usage = answer.usage_metadata
+    assert usage is not None
+    assert (usage.prompt_token_count, usage.cached_content_token_count, usage.tool_use_prompt_token_count,
+            usage.candidates_token_count) == (HELLO_TOKENS + 20, 20, 7, 3)
+    chunks = list(client.models.generate_content_stream(model=FLASH, contents=HELLO, config=config(
+        "cached=20, tool_prompt=7, output=4", max_output_tokens=10, cached_content="cachedContents/greeting")))
+    last = chunks[-1].usage_metadata
+    assert last is not None and (last.cached_content_token_count, last.tool_use_prompt_token_count) == (20, 7)
+    stats = proxy.stats()
+    sent = provider_calls(stats)
+    assert [r["body"]["cachedContent"] for r in sent] == ["cachedContents/greeting"] * 2
+    # The prompt (its cached tokens within it, counted once) and the tool-use prompt: the input.
+    prompt = HELLO_TOKENS + 20 + 7
+    assert stats["usage"]["input_tokens"] == 2 * prompt and stats["usage"]["cached_input_tokens"] == 2 * 20
+    whole, streamed = ledger(pqg, user, "commit")
+    for entry, output, stream in ((whole, 3, False), (streamed, 4, True)):
+        meta = entry.metadata or {}
+        assert (meta["stream"], meta["usage"]) == (stream, "reported")
+        assert (meta["input_tokens"], meta["cached_input_tokens"], meta["output_tokens"]) == (prompt, 20, output)
+        assert entry.quantity == prompt + output
+        assert {g.group_id: g.amount for g in entry.groups} == {"g": prompt + output, "input": prompt, "cached": 20}
+        # Held at its body, the cached content at the upstream's context and its maximum output.
+        assert entry.reserved is not None and 200_000 + 10 < entry.reserved < 200_000 + 10 + 1_000
+    counters = {c.group_id: (c.used, c.reserved) for c in pqg.usage(user).counters}
+    assert counters == {"g": (2 * prompt + 3 + 4, 0), "input": (2 * prompt, 0), "cached": (40, 0)}
+    assert reported(stats) == 2 * prompt + 3 + 4
 
 
 # A clamp.
