@@ -516,3 +516,116 @@ async fn an_alternative_denied_before_any_counter_is_passed_without_the_script()
         assert_eq!(a["alternatives"][0]["reasons"], json!(["unmatched_event"]), "{a}");
     }
 }
+
+/// Premium calls (3 a month), standard ones, and the calls a run of `agent.run` holds and its
+/// steps draw from.
+fn agent_models() -> Value {
+    json!({ "id": "plan_agent_models", "periodType": "monthly", "groups": [
+        { "id": "premium", "unit": "count", "quota": 3, "matches": [ { "event": "llm.a" } ] },
+        { "id": "standard", "unit": "count", "quota": 1000, "matches": [ { "event": "llm.b" } ] },
+        { "id": "calls", "unit": "count", "quota": 1000, "matches": [ { "event": "agent.run" }, { "event": "llm.*" } ] } ] })
+}
+
+/// Starts `user`'s run of 100 calls with `limits`.
+async fn start_run(app: &TestApp, user: &str, limits: Value) -> String {
+    let body = json!({ "userId": user, "event": "agent.run", "quantity": 100, "limits": limits });
+    let (status, run) = app.json(Method::POST, "/v1/runs", Some(body)).await;
+    assert_eq!((status, run["allowed"].clone()), (StatusCode::OK, json!(true)), "{run}");
+    run["runId"].as_str().unwrap().to_string()
+}
+
+/// `n` steps of `user`'s run at once, half on each node, each a reserve of A then B; the step
+/// `i` names the action `action(i)`.
+async fn steps_at_once(
+    nodes: [&TestApp; 2],
+    user: &str,
+    run: &str,
+    n: usize,
+    action: impl Fn(usize) -> Option<String>,
+) -> Vec<Value> {
+    let calls = (0..n).map(|i| {
+        let mut body = json!({ "userId": user, "runId": run,
+            "alternatives": [ { "event": "llm.a" }, { "event": "llm.b" } ] });
+        if let Some(action) = action(i) {
+            body["actionId"] = json!(action);
+        }
+        let app = nodes[i % 2];
+        async move {
+            let (status, answer) = reserve(app, body).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            answer
+        }
+    });
+    join_all(calls).await
+}
+
+/// Steps of alternatives at once from two nodes against a run's caps: 30 of each of two actions
+/// against 4 attempts per action admit exactly 4 of each, 40 against 6 steps exactly 6; each
+/// admitted step counted once, in the run (its steps, its action's attempts, what its steps
+/// hold) and on the user, whichever alternative it held (the first 3 premium's, the rest
+/// standard's). A version that judged the run in one call and held in another admits more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_steps_of_alternatives_stay_within_a_runs_steps_and_attempts_each_counted_once() {
+    let (one, two) = two_nodes_with("ada", agent_models()).await;
+    one.subscribe("bea", "plan_agent_models", None).await;
+
+    let run = start_run(&one, "ada", json!({ "attemptsPerAction": 4 })).await;
+    let action = |i: usize| Some(["answer", "check"][i % 4 / 2].to_string());
+    let answers = steps_at_once([&one, &two], "ada", &run, 60, action).await;
+    let admitted: Vec<&Value> = answers.iter().filter(|a| a["allowed"] == true).collect();
+    assert_eq!(admitted.len(), 8);
+    let of = |action: &str| {
+        answers
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| a["allowed"] == true && ["answer", "check"][i % 4 / 2] == action)
+            .count()
+    };
+    assert_eq!((of("answer"), of("check")), (4, 4));
+    assert_eq!(
+        tally(&answers),
+        BTreeMap::from([("0".into(), 3), ("1".into(), 5), ("null".into(), 52)])
+    );
+    for a in answers.iter().filter(|a| a["allowed"] != true) {
+        let reasons = a["reasons"].as_array().unwrap();
+        assert!(reasons.contains(&json!("action_attempts_exhausted")), "{a}");
+    }
+    let (_, state) = one.json(Method::GET, &format!("/v1/runs/{run}"), None).await;
+    assert_eq!(state["steps"], 8, "{state}");
+    assert_eq!(state["attempts"], json!({ "answer": 4, "check": 4 }), "{state}");
+    let calls = state["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["groupId"] == "calls")
+        .unwrap();
+    assert_eq!(calls["open"], 8, "{state}");
+    let usage = one.usage("ada").await;
+    assert_eq!(TestApp::counter(&usage, "premium")["reserved"], 3, "{usage}");
+    assert_eq!(TestApp::counter(&usage, "standard")["reserved"], 5, "{usage}");
+    // (The run holds its 100 calls on the user; its steps draw from it.)
+    assert_eq!(TestApp::counter(&usage, "calls")["reserved"], 100, "{usage}");
+
+    let run = start_run(&one, "bea", json!({ "steps": 6 })).await;
+    let answers = steps_at_once([&one, &two], "bea", &run, 40, |i| Some(format!("task-{i}"))).await;
+    assert_eq!(
+        tally(&answers),
+        BTreeMap::from([("0".into(), 3), ("1".into(), 3), ("null".into(), 34)])
+    );
+    for a in answers.iter().filter(|a| a["allowed"] != true) {
+        let reasons = a["reasons"].as_array().unwrap();
+        assert!(reasons.contains(&json!("run_steps_exhausted")), "{a}");
+    }
+    let (_, state) = one.json(Method::GET, &format!("/v1/runs/{run}"), None).await;
+    assert_eq!(state["steps"], 6, "{state}");
+    let calls = state["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["groupId"] == "calls")
+        .unwrap();
+    assert_eq!(calls["open"], 6, "{state}");
+    let usage = one.usage("bea").await;
+    assert_eq!(TestApp::counter(&usage, "premium")["reserved"], 3, "{usage}");
+    assert_eq!(TestApp::counter(&usage, "standard")["reserved"], 3, "{usage}");
+}
