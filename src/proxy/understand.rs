@@ -59,15 +59,8 @@ pub(crate) async fn read_body(
 /// when its declared length is past it). No declared length and no chunked body: none.
 pub(crate) fn passing(req: &HttpRequest, payload: web::Payload, proxy: &Proxy) -> Result<Body, ApiError> {
     plain(req)?;
-    let headers = req.headers();
-    let declared = headers
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > proxy.max_upload_bytes) {
-        return Err(upload::too_large(proxy.max_upload_bytes));
-    }
-    let chunked = headers.contains_key(actix_web::http::header::TRANSFER_ENCODING);
+    let declared = declared(req, proxy.max_upload_bytes)?;
+    let chunked = req.headers().contains_key(actix_web::http::header::TRANSFER_ENCODING);
     Ok(match (declared, chunked) {
         (None | Some(0), false) => Body::Whole(Bytes::new()),
         _ => Body::Upload(Box::new(Upload::unread(payload, declared, proxy.max_upload_bytes))),
@@ -90,25 +83,31 @@ pub(crate) async fn body(req: &HttpRequest, payload: web::Payload, limit: usize)
 /// Reads the caller's body as it came, whatever its type, at most `limit` bytes (a compressed
 /// one is refused as `body` says).
 pub(crate) async fn bytes(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
-    let headers = req.headers();
     plain(req)?;
-    let too_large = || ApiError::invalid("body", format!("is larger than this gateway forwards ({limit} bytes)"));
-    let declared = headers
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > limit) {
-        return Err(too_large());
-    }
+    declared(req, limit as u64)?;
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| ApiError::invalid("body", "could not be read whole"))?;
         if body.len() + chunk.len() > limit {
-            return Err(too_large());
+            return Err(upload::too_large(limit as u64));
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// The body's length as the caller declared it (`Content-Length`), if it did; a declared length
+/// past `limit` is refused before any byte is read.
+pub(crate) fn declared(req: &HttpRequest, limit: u64) -> Result<Option<u64>, ApiError> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > limit => Err(upload::too_large(limit)),
+        declared => Ok(declared),
+    }
 }
 
 /// A body compressed in a way the gateway does not read is 400 naming `Content-Encoding`.

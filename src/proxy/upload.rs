@@ -96,13 +96,7 @@ pub(crate) fn form(req: &HttpRequest, limit: u64) -> Result<Form, ApiError> {
     let boundary = multipart::boundary(content_type)
         .ok_or_else(|| ApiError::invalid("Content-Type", "must be multipart/form-data with a boundary"))?;
     super::understand::plain(req)?;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit) {
-        return Err(too_large(limit));
-    }
+    let declared = super::understand::declared(req, limit)?;
     Ok(Form { boundary, declared })
 }
 

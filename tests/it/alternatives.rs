@@ -526,6 +526,14 @@ fn agent_models() -> Value {
         { "id": "calls", "unit": "count", "quota": 1000, "matches": [ { "event": "agent.run" }, { "event": "llm.*" } ] } ] })
 }
 
+/// One group of a run's state, as `GET /v1/runs/{id}` answers it.
+fn run_group<'a>(state: &'a Value, group: &str) -> &'a Value {
+    state["groups"]
+        .as_array()
+        .and_then(|gs| gs.iter().find(|g| g["groupId"] == group))
+        .unwrap_or_else(|| panic!("no group {group} in {state}"))
+}
+
 /// Starts `user`'s run of 100 calls with `limits`.
 async fn start_run(app: &TestApp, user: &str, limits: Value) -> String {
     let body = json!({ "userId": user, "event": "agent.run", "quantity": 100, "limits": limits });
@@ -593,13 +601,7 @@ async fn parallel_steps_of_alternatives_stay_within_a_runs_steps_and_attempts_ea
     let (_, state) = one.json(Method::GET, &format!("/v1/runs/{run}"), None).await;
     assert_eq!(state["steps"], 8, "{state}");
     assert_eq!(state["attempts"], json!({ "answer": 4, "check": 4 }), "{state}");
-    let calls = state["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["groupId"] == "calls")
-        .unwrap();
-    assert_eq!(calls["open"], 8, "{state}");
+    assert_eq!(run_group(&state, "calls")["open"], 8, "{state}");
     let usage = one.usage("ada").await;
     assert_eq!(TestApp::counter(&usage, "premium")["reserved"], 3, "{usage}");
     assert_eq!(TestApp::counter(&usage, "standard")["reserved"], 5, "{usage}");
@@ -618,13 +620,7 @@ async fn parallel_steps_of_alternatives_stay_within_a_runs_steps_and_attempts_ea
     }
     let (_, state) = one.json(Method::GET, &format!("/v1/runs/{run}"), None).await;
     assert_eq!(state["steps"], 6, "{state}");
-    let calls = state["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["groupId"] == "calls")
-        .unwrap();
-    assert_eq!(calls["open"], 6, "{state}");
+    assert_eq!(run_group(&state, "calls")["open"], 6, "{state}");
     let usage = one.usage("bea").await;
     assert_eq!(TestApp::counter(&usage, "premium")["reserved"], 3, "{usage}");
     assert_eq!(TestApp::counter(&usage, "standard")["reserved"], 3, "{usage}");

@@ -19,6 +19,21 @@ use serde_json::{json, Value};
 
 use crate::support::{service_on_shared, unique_prefix};
 
+/// Attempts that spent nothing: `released` given back on one node, `zeroed` committed at nothing
+/// on the other.
+async fn give_back(one: &Gateway, two: &Gateway, released: &[ReservationId], zeroed: &[ReservationId]) {
+    for id in released {
+        one.data().release("p", id).await.unwrap();
+    }
+    for id in zeroed {
+        let zero = Commit {
+            quantity: Some(Milli::ZERO),
+            ..Commit::default()
+        };
+        two.data().commit("p", id, zero).await.unwrap();
+    }
+}
+
 /// A count group of 1,000 whose fallbacks may hold and spend 10 per original action, and one
 /// without a cap that every event matches too.
 async fn two_nodes() -> (Gateway, Gateway) {
@@ -122,16 +137,7 @@ async fn parallel_attempts_of_one_action_hold_exactly_the_groups_fallback_cap_fr
     // Three given back (the provider refused them): three more fit. Two committed at nothing
     // spend nothing: two more fit; one committed whole keeps its one.
     let ids: Vec<ReservationId> = admitted.iter().map(|d| held(d)).collect();
-    for id in &ids[..3] {
-        one.data().release("p", id).await.unwrap();
-    }
-    for id in &ids[3..5] {
-        let zero = Commit {
-            quantity: Some(Milli::ZERO),
-            ..Commit::default()
-        };
-        two.data().commit("p", id, zero).await.unwrap();
-    }
+    give_back(&one, &two, &ids[..3], &ids[3..5]).await;
     let again = reserve_all([&one, &two], 20, "call_a").await;
     assert_eq!(again.iter().filter(|d| d.allowed).count(), 5);
     // What the fallbacks committed is read back per group, counted once per commit however
@@ -461,16 +467,7 @@ async fn parallel_fallbacks_of_one_runs_action_stay_within_the_runs_cap_from_two
         .map(|(d, _)| held(d))
         .collect();
     assert_eq!(open.len(), 5);
-    for id in &open[..2] {
-        one.data().release("p", id).await.unwrap();
-    }
-    for id in &open[2..4] {
-        let zero = Commit {
-            quantity: Some(Milli::ZERO),
-            ..Commit::default()
-        };
-        two.data().commit("p", id, zero).await.unwrap();
-    }
+    give_back(&one, &two, &open[..2], &open[2..4]).await;
     let again = (0..20).map(|i| {
         let run = &run;
         async move {

@@ -625,21 +625,13 @@ async fn catalog_diff_prints_every_changed_price_for_review() {
 
 /// The community's price list, converted by `catalog import` and loaded by a node with
 /// `QG_CATALOG`: a priced group then prices an imported model at the list's price exactly.
-#[tokio::test]
-async fn an_imported_price_list_prices_its_models_exactly_once_a_node_loads_it() {
-    let list = json!({
-        "sample_spec": { "max_tokens": "set to max_output_tokens" },
-        "house/llm-7b": { "max_input_tokens": 32000, "max_output_tokens": 4096,
-            "input_cost_per_token": 2.5e-7, "output_cost_per_token": 1e-6,
-            "input_cost_per_token_batches": 1.25e-7, "litellm_provider": "together_ai", "mode": "chat" },
-        "whisper-1": { "mode": "audio_transcription", "input_cost_per_second": 0.0001, "litellm_provider": "openai" },
-        "dall-e-3": { "mode": "image_generation", "input_cost_per_pixel": 4.0054321e-8, "litellm_provider": "openai" },
-        "odd": { "input_cost_per_token": "cheap", "output_cost_per_token": 1e-6, "max_tokens": 10, "litellm_provider": "x" }
-    });
+/// `catalog import` of a price list in the community's format (`list`, as its text): the
+/// catalog file it wrote, and its report of what it imported and left out.
+fn import(list: &str) -> (std::path::PathBuf, String) {
     let dir = std::env::temp_dir().join(crate::support::unique_prefix());
     std::fs::create_dir_all(&dir).unwrap();
     let (input, output) = (dir.join("list.json"), dir.join("catalog.json"));
-    std::fs::write(&input, list.to_string()).unwrap();
+    std::fs::write(&input, list).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
         .args(["catalog", "import"])
         .arg(&input)
@@ -655,6 +647,32 @@ async fn an_imported_price_list_prices_its_models_exactly_once_a_node_loads_it()
         .unwrap();
     let report = String::from_utf8(out.stderr).unwrap();
     assert!(out.status.success(), "{report}");
+    (output, report)
+}
+
+/// A node pricing by the catalog file `catalog`.
+async fn node_with_catalog(catalog: &std::path::Path) -> TestApp {
+    crate::support::spawn_app_with(
+        &crate::support::redis::shared().target(),
+        &crate::support::unique_prefix(),
+        None,
+        |c| c.catalog = Some(catalog.to_path_buf()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_imported_price_list_prices_its_models_exactly_once_a_node_loads_it() {
+    let list = json!({
+        "sample_spec": { "max_tokens": "set to max_output_tokens" },
+        "house/llm-7b": { "max_input_tokens": 32000, "max_output_tokens": 4096,
+            "input_cost_per_token": 2.5e-7, "output_cost_per_token": 1e-6,
+            "input_cost_per_token_batches": 1.25e-7, "litellm_provider": "together_ai", "mode": "chat" },
+        "whisper-1": { "mode": "audio_transcription", "input_cost_per_second": 0.0001, "litellm_provider": "openai" },
+        "dall-e-3": { "mode": "image_generation", "input_cost_per_pixel": 4.0054321e-8, "litellm_provider": "openai" },
+        "odd": { "input_cost_per_token": "cheap", "output_cost_per_token": 1e-6, "max_tokens": 10, "litellm_provider": "x" }
+    });
+    let (output, report) = import(&list.to_string());
     assert!(report.contains("imported 2 models; left out 2"), "{report}");
     assert!(
         report.contains("left out odd: input_cost_per_token is not a number"),
@@ -674,13 +692,7 @@ async fn an_imported_price_list_prices_its_models_exactly_once_a_node_loads_it()
     assert_eq!(imported["models"][0]["source"], "https://example.com/prices.json");
 
     let catalog = quota_gateway::quota::catalog::Catalog::parse(&imported.to_string()).unwrap();
-    let app = crate::support::spawn_app_with(
-        &crate::support::redis::shared().target(),
-        &crate::support::unique_prefix(),
-        None,
-        |c| c.catalog = Some(output.clone()),
-    )
-    .await;
+    let app = node_with_catalog(&output).await;
     assert_eq!(catalog.version(), "imported-2026-11-28");
     app.put_plan(dollars_plan(json!({}))).await;
     app.subscribe("alice", "plan_dollars", None).await;
@@ -712,33 +724,9 @@ async fn a_price_list_of_five_thousand_models_imports_loads_and_prices_its_last_
             )
         })
         .collect();
-    let dir = std::env::temp_dir().join(crate::support::unique_prefix());
-    std::fs::create_dir_all(&dir).unwrap();
-    let (input, output) = (dir.join("list.json"), dir.join("catalog.json"));
-    std::fs::write(&input, format!("{{{}}}", entries.join(","))).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quota-gateway"))
-        .args(["catalog", "import"])
-        .arg(&input)
-        .args([
-            "--source",
-            "https://example.com/prices.json",
-            "--as-of",
-            "2026-11-28",
-            "--out",
-        ])
-        .arg(&output)
-        .output()
-        .unwrap();
-    let report = String::from_utf8(out.stderr).unwrap();
-    assert!(out.status.success(), "{report}");
+    let (output, report) = import(&format!("{{{}}}", entries.join(",")));
     assert!(report.contains("imported 5000 models; left out 0"), "{report}");
-    let app = crate::support::spawn_app_with(
-        &crate::support::redis::shared().target(),
-        &crate::support::unique_prefix(),
-        None,
-        |c| c.catalog = Some(output.clone()),
-    )
-    .await;
+    let app = node_with_catalog(&output).await;
     let (status, catalog) = app.json(Method::GET, "/v1/catalog", None).await;
     assert_eq!(status, 200);
     let models = catalog["models"].as_array().unwrap();

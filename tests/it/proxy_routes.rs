@@ -39,6 +39,16 @@ async fn routed_with(provider: &Provider, extra: Value) -> TestApp {
     app
 }
 
+/// The model each call the provider saw asked for, in order.
+async fn models_asked(provider: &Provider) -> Vec<Value> {
+    provider.stats().await["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["body"]["model"].clone())
+        .collect()
+}
+
 async fn smart(app: &TestApp, sim: &str) -> reqwest::Response {
     app.client
         .post(format!("{}/proxy/openai/v1/chat/completions", app.address))
@@ -66,12 +76,7 @@ async fn a_target_that_refuses_before_answering_gives_way_and_each_fallback_is_c
     let bad = smart(&app, "status=400@gpt-4o").await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert_eq!(bad.headers()["x-quota-served-by"], "openai/gpt-4o");
-    let models: Vec<Value> = provider.stats().await["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["body"]["model"].clone())
-        .collect();
+    let models = models_asked(&provider).await;
     assert_eq!(models, ["gpt-4o", "gpt-4o-mini", "gpt-4o", "gpt-4o-mini", "gpt-4o"]);
 
     let metrics = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap();
@@ -285,12 +290,7 @@ async fn a_502_or_a_time_out_keeps_its_hold_committed_estimated_and_the_call_mov
             assert_eq!(quantity, reserved, "{entries:?}");
         }
     }
-    let models: Vec<Value> = provider.stats().await["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["body"]["model"].clone())
-        .collect();
+    let models = models_asked(&provider).await;
     assert_eq!(
         models,
         [
