@@ -118,6 +118,17 @@ pub struct Config {
     #[arg(long, env = "QG_PROXY_MAX_UPLOAD_BYTES", default_value_t = 1 << 30)]
     pub proxy_max_upload_bytes: u64,
 
+    /// How long a proxied call's body may go quiet before the gateway has read what its hold
+    /// needs (seconds): past it the call is refused with 408, nothing held or forwarded.
+    #[arg(long, env = "QG_PROXY_READ_IDLE_SECONDS", default_value_t = 30)]
+    pub proxy_read_idle_seconds: u64,
+
+    /// The bytes of proxied bodies read before their hold one node keeps at once (at least four
+    /// times `QG_PROXY_MAX_BODY_BYTES`); one user may take a quarter of it, and past either a
+    /// call is refused with 503 and Retry-After.
+    #[arg(long, env = "QG_PROXY_READ_BUDGET_BYTES", default_value_t = 256 << 20)]
+    pub proxy_read_budget_bytes: usize,
+
     /// An async job's hold (a batch's, a video's) outlives its window by this long, in seconds,
     /// so the job is settled from the provider's numbers before its hold would expire.
     #[arg(long, env = "QG_JOB_MARGIN_SECONDS", default_value_t = 3600)]
@@ -292,6 +303,11 @@ impl Config {
             max_body_bytes: self.proxy_max_body_bytes,
             max_upload_bytes: self.proxy_max_upload_bytes,
             hold_ttl_ms: self.hooks().proxy_hold_ttl_ms.max(1_000),
+            read_idle: Duration::from_secs(self.proxy_read_idle_seconds.max(1)),
+            // A user's share (a quarter) always holds the largest body read whole.
+            read_budget_bytes: self
+                .proxy_read_budget_bytes
+                .max(self.proxy_max_body_bytes.saturating_mul(4)),
             jobs: crate::proxy::JobSettings {
                 margin_ms: (self.job_margin_seconds as i64).saturating_mul(1_000),
                 video_window_ms: (self.job_video_window_seconds.max(1) as i64).saturating_mul(1_000),
@@ -336,6 +352,8 @@ impl fmt::Debug for Config {
             .field("proxy_drain_seconds", &self.proxy_drain_seconds)
             .field("proxy_max_body_bytes", &self.proxy_max_body_bytes)
             .field("proxy_max_upload_bytes", &self.proxy_max_upload_bytes)
+            .field("proxy_read_idle_seconds", &self.proxy_read_idle_seconds)
+            .field("proxy_read_budget_bytes", &self.proxy_read_budget_bytes)
             .field("job_margin_seconds", &self.job_margin_seconds)
             .field("job_video_window_seconds", &self.job_video_window_seconds)
             .field("job_sweep_lead_seconds", &self.job_sweep_lead_seconds)

@@ -84,6 +84,7 @@ codes! {
     InternalError "internal_error" INTERNAL_SERVER_ERROR,
     BackendUnavailable "backend_unavailable" SERVICE_UNAVAILABLE,
     CountingBusy "counting_busy" SERVICE_UNAVAILABLE,
+    ReadBudgetFull "read_budget_full" SERVICE_UNAVAILABLE,
 }
 
 #[cfg(test)]

@@ -121,6 +121,13 @@ pub enum ApiError {
     /// The proxy counts a project's large bodies a few at a time, off the request threads.
     #[error("this project has as many large request bodies waiting to be counted as it may; retry shortly")]
     CountingBusy,
+    /// A proxied call's body stopped arriving before the gateway had read what its hold needs.
+    #[error("the request body stopped arriving for {0} s before it was read; nothing was held or forwarded")]
+    BodyStalled(u64),
+    /// The node keeps as many bodies read before their hold as its budget (or this user's share
+    /// of it) allows.
+    #[error("this gateway node is reading as many request bodies for this user as it may at once; retry shortly")]
+    ReadBudgetFull,
     #[error("internal error")]
     Internal(String),
 }
@@ -198,6 +205,8 @@ impl ApiError {
             Self::HeadersTooLarge => Code::HeadersTooLarge,
             Self::Unavailable(_) => Code::BackendUnavailable,
             Self::CountingBusy => Code::CountingBusy,
+            Self::BodyStalled(_) => Code::RequestTimeout,
+            Self::ReadBudgetFull => Code::ReadBudgetFull,
             Self::Internal(_) => Code::InternalError,
         }
     }
@@ -258,7 +267,7 @@ impl ApiError {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         match self {
-            Self::Unavailable(_) | Self::CountingBusy => {
+            Self::Unavailable(_) | Self::CountingBusy | Self::ReadBudgetFull => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
             Self::MethodNotAllowed(methods) => {

@@ -96,6 +96,9 @@ pub(crate) struct Call {
     /// A job's hold lives this long (its window and a margin after it); None: the proxy's hold
     /// time, extended while the call runs.
     pub ttl_ms: Option<i64>,
+    /// An input stored at the provider, held at `unseen` tokens until its size is read: the
+    /// path that reads it, and those tokens.
+    pub referenced: Option<(String, u64)>,
 }
 
 /// What a wire format read of an operation's body.
@@ -108,6 +111,9 @@ pub(crate) struct Asked {
     pub caller_wants_usage: bool,
     /// Whether the answer streams, where the body says so otherwise than by `stream`.
     pub stream: Option<bool>,
+    /// The input tokens held for an input stored at the provider (a cache, a conversation),
+    /// which the gateway does not see.
+    pub unseen: u64,
 }
 
 /// What is wrong with a body; `field` is its JSON path.
@@ -138,13 +144,15 @@ pub(crate) struct ModelLimits {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
     pub counter: Counter,
-    /// What a call that names no maximum output is held for: the model's output limit (the
-    /// catalog's) capped by the upstream's.
+    /// What a call that names no maximum output is held for (and forwarded with): the model's
+    /// output limit (the catalog's), cut to the upstream's `maxOutputTokens` where the operator
+    /// set one; for a model the catalog does not know, the upstream's.
     pub default_max: u64,
     /// What an input the provider fetches or expands is held at: the upstream's own bound when
     /// its configuration names one, else the model's context window (no input exceeds it).
     pub fetched: u64,
-    /// What a stored conversation the gateway cannot see is held at: the upstream's context.
+    /// What an input stored at the provider (a cache, a conversation) is held at while its size
+    /// is unknown: the model's context window, else the upstream's `contextTokens`.
     pub stored: u64,
 }
 
@@ -215,7 +223,7 @@ pub(crate) fn understand(
             .map(|l| l.output)
             .filter(|limit| *limit > 0)
             .map_or(upstream.max_output_tokens, |limit| {
-                limit.min(upstream.max_output_tokens)
+                upstream.output_cap.map_or(limit, |cap| limit.min(cap))
             }),
         fetched: upstream.fetched_input_tokens.unwrap_or_else(|| {
             known
@@ -223,7 +231,10 @@ pub(crate) fn understand(
                 .filter(|c| *c > 0)
                 .unwrap_or(upstream.context_tokens)
         }),
-        stored: upstream.context_tokens,
+        stored: known
+            .map(|l| l.context)
+            .filter(|c| *c > 0)
+            .unwrap_or(upstream.context_tokens),
     };
     let asked = match audio {
         Some(audio) => wire.understand_upload(operation, body, audio, &limits)?,
@@ -242,10 +253,36 @@ pub(crate) fn understand(
         counter: limits.counter,
         extra: Map::new(),
         ttl_ms: None,
+        referenced: wire
+            .referenced(operation, body)
+            .filter(|_| asked.unseen > 0)
+            .map(|path| (path, asked.unseen)),
     })
 }
 
 impl Call {
+    /// The call with its referenced input held at `tokens`, its size as the provider read it
+    /// (at most what was held for it: no input passes the model's context window).
+    pub(crate) fn referenced_is(&mut self, tokens: u64) {
+        if let Some((_, unseen)) = self.referenced.take() {
+            let input = self.worst.input_tokens.unwrap_or(0).saturating_sub(unseen);
+            self.worst.input_tokens = Some(input.saturating_add(tokens.min(unseen)));
+            self.worst = self.worst.held(self.operation);
+        }
+    }
+
+    /// The maximum output to forward for a call that named none, so the provider cannot produce
+    /// more than was held: the one it was held at (a choice's share of it), under the format's
+    /// own field. None for a call that named one, or an operation with no maximum.
+    pub(crate) fn held_max_output(&self, wire: &dyn Wire) -> Option<(&'static str, u64)> {
+        if self.max_field.is_some() || !self.operation.has_maximum() {
+            return None;
+        }
+        let field = wire.max_output_field(self.operation)?;
+        let per_choice = (self.worst.output_tokens? / self.choices.max(1)).max(1);
+        Some((field, per_choice))
+    }
+
     /// The maximum output to forward for a clamped reserve's grant (`granted` output tokens in
     /// all, shared by chat's `n` choices), so the provider bills no more than was held: the
     /// field the caller used, else the format's own for the operation, and its value; the

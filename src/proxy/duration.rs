@@ -41,6 +41,63 @@ pub(crate) fn read(head: &[u8], size: Option<u64>) -> Option<u64> {
     (ms > 0 && ms <= MAX_MS).then_some(ms)
 }
 
+/// The fewest bytes a second of compressed audio a provider decodes takes (Opus at its lowest
+/// bitrate, 6 kbit/s; MP3's lowest is 8): a file's size over this bounds its length, whatever
+/// its header claims.
+pub(crate) const MIN_BYTES_PER_SECOND: u64 = 750;
+
+/// The longest audio a file of `size` bytes can carry, in milliseconds, from `head` (its first
+/// bytes), and whether that is its exact length. A PCM WAV is exact: its bytes after the `data`
+/// chunk's start over the rate its sample format fixes, never the length its header claims. Any
+/// other file (a compressed stream's frames can each say another bitrate) is the larger of what
+/// its header claims and its size at the lowest bitrate a provider decodes.
+pub(crate) fn longest(head: &[u8], size: u64) -> (u64, bool) {
+    let tag = id3_len(head).unwrap_or(0);
+    let pcm = head
+        .get(tag..)
+        .filter(|b| b.starts_with(b"RIFF") && b.get(8..12) == Some(&b"WAVE"[..]))
+        .and_then(pcm_wav);
+    if let Some((data, byte_rate)) = pcm {
+        let audio = size.saturating_sub((tag + data) as u64);
+        return (ms(audio, byte_rate).unwrap_or(0), true);
+    }
+    let bound = ms(size, MIN_BYTES_PER_SECOND).unwrap_or(u64::MAX);
+    (read(head, Some(size)).unwrap_or(0).max(bound), false)
+}
+
+/// A PCM WAV's data offset and the bytes a second its format fixes (sample rate times channels
+/// times bytes a sample; the header's own byte rate where lower); None for any other WAV (a
+/// compressed format inside, a `data` chunk before `fmt `, a header past the bytes given).
+fn pcm_wav(file: &[u8]) -> Option<(usize, u64)> {
+    let mut at = 12usize;
+    let mut rate = None;
+    while let Some(header) = file.get(at..at + 8) {
+        let len = le(&header[4..8]);
+        let data = at + 8;
+        match &header[..4] {
+            b"fmt " => {
+                let fmt = file.get(data..data + 16)?;
+                // PCM, IEEE float, A-law, mu-law, or the extensible header over one of them.
+                if !matches!(le(&fmt[0..2]), 1 | 3 | 6 | 7 | 0xFFFE) {
+                    return None;
+                }
+                let fixed = le(&fmt[4..8]) * le(&fmt[2..4]) * le(&fmt[14..16]).div_ceil(8);
+                let stated = le(&fmt[8..12]);
+                rate = Some(match stated {
+                    0 => fixed,
+                    stated => stated.min(fixed),
+                })
+                .filter(|r| *r > 0);
+            }
+            b"data" => return Some((data, rate?)),
+            _ => {}
+        }
+        // Chunks are padded to an even length.
+        at = usize::try_from(data as u64 + len + (len & 1)).ok()?;
+    }
+    None
+}
+
 fn be(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0, |n, b| (n << 8) | u64::from(*b))
 }

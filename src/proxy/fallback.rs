@@ -55,7 +55,7 @@ pub(crate) fn next(ended: Ended<'_>) -> Next {
         Ended::Failed(Failure::Broken(_)) => Next::MoveOn("broken"),
         Ended::Failed(Failure::Timeout) => Next::MoveOn("timeout"),
         // The caller's own upload broke off: no target would have it whole.
-        Ended::Failed(Failure::Unsent) => Next::Stop,
+        Ended::Failed(Failure::Unsent(_)) => Next::Stop,
         Ended::Refused { context: true, .. } => Next::MoveOn("context_length"),
         Ended::Refused { status, .. } => match status {
             429 => Next::MoveOn("status_429"),
@@ -146,7 +146,7 @@ mod tests {
             next(Ended::Failed(&Failure::Broken("reset".into()))),
             Next::MoveOn("broken")
         );
-        assert_eq!(next(Ended::Failed(&Failure::Unsent)), Next::Stop);
+        assert_eq!(next(Ended::Failed(&Failure::Unsent(String::new()))), Next::Stop);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use actix_web::http::header::HeaderName;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 
 use super::context::Ctx;
 use super::settle::{Answered, Hold};
@@ -113,16 +113,13 @@ pub(crate) async fn send(req: &HttpRequest, ctx: &Ctx, body: Body) -> Result<req
 /// What the provider's answer (or the lack of one) means for the call.
 fn failed(
     answer: reqwest::Result<reqwest::Response>,
-    upload: Option<&(
-        tokio::sync::watch::Receiver<bool>,
-        std::sync::Arc<std::sync::atomic::AtomicBool>,
-    )>,
+    upload: Option<&(tokio::sync::watch::Receiver<bool>, Arc<OnceLock<String>>)>,
 ) -> Result<reqwest::Response, Failure> {
-    let broke = upload.is_some_and(|(_, broke)| broke.load(Ordering::SeqCst));
+    let broke = upload.and_then(|(_, broke)| broke.get());
     match answer {
         // The caller's upload broke off: the provider never had a whole request, whatever it
         // answered to the part it had.
-        _ if broke => Err(Failure::Unsent),
+        _ if broke.is_some() => Err(Failure::Unsent(broke.cloned().unwrap_or_default())),
         // (A connect timeout is a timeout too, but the provider never saw the call.)
         Err(err) if err.is_connect() || err.is_builder() => Err(Failure::Unreachable(err.to_string())),
         Err(err) if err.is_timeout() => Err(Failure::Timeout),
@@ -139,9 +136,10 @@ pub(crate) enum Failure {
     Broken(String),
     /// No answer before the first-byte timeout: it may be working on it, and billing it.
     Timeout,
-    /// The caller's upload broke off (or passed the node's bound) before its end: the provider
-    /// never had the whole request.
-    Unsent,
+    /// The caller's upload broke off, passed the node's bound, or carried a part its hold did
+    /// not see (why, as a sentence's subject and verb) before its end: the provider never had
+    /// the whole request.
+    Unsent(String),
 }
 
 impl Failure {
@@ -150,7 +148,7 @@ impl Failure {
             Failure::Unreachable(_) => "connect",
             Failure::Broken(_) => "stream_broken",
             Failure::Timeout => "timeout",
-            Failure::Unsent => "upload_broken",
+            Failure::Unsent(_) => "upload_broken",
         }
     }
 
@@ -159,7 +157,7 @@ impl Failure {
     pub(crate) async fn settle(&self, hold: &Hold) {
         hold.upstream_error(self.kind());
         match self {
-            Failure::Unreachable(_) | Failure::Unsent => hold.release().await,
+            Failure::Unreachable(_) | Failure::Unsent(_) => hold.release().await,
             Failure::Broken(_) | Failure::Timeout => {
                 let answered = Answered {
                     status: None,
@@ -204,10 +202,9 @@ impl Failure {
                 );
                 (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", message)
             }
-            Failure::Unsent => {
-                let message =
-                    "the upload broke off, or passed what this gateway forwards, before its end; the call was not made";
-                (StatusCode::BAD_REQUEST, "upload_broken", message.to_string())
+            Failure::Unsent(why) => {
+                let message = format!("{why}, before the upload's end; the call was not made");
+                (StatusCode::BAD_REQUEST, "upload_broken", message)
             }
         };
         answer::error(wire, status, code, &message, None)

@@ -95,11 +95,13 @@ pub(crate) async fn reserve(
             None => repeated(state, ctx, &granted.reservation_id).await?,
         }));
     }
-    // A hold that clamped to what the user had left: the provider is asked for no more.
+    // A hold that clamped to what the user had left: the provider is asked for no more. A call
+    // that named no maximum carries the one it was held at: the provider never produces more.
     let lowered = decision
         .fitted
         .and_then(|f| f.output_tokens)
-        .and_then(|granted| call.lower_max_output(granted, ctx.wire()));
+        .and_then(|granted| call.lower_max_output(granted, ctx.wire()))
+        .or_else(|| call.held_max_output(ctx.wire()));
     let hold = Hold {
         gateway: state.gateway.clone(),
         metrics: state.gateway.node().metrics().clone(),
@@ -141,8 +143,9 @@ async fn repeated(state: &AppState, ctx: &Ctx, id: &ReservationId) -> Result<Htt
 }
 
 /// The body the provider gets: the caller's bytes, with only what the gateway must insert
-/// spliced in (never re-serialized): the maximum output a clamped hold lowered, and what the
-/// wire format needs for the usage to be reported.
+/// spliced in (never re-serialized): the maximum output the call was held at (lowered by a
+/// clamped hold, or named where the caller named none), and what the wire format needs for the
+/// usage to be reported.
 fn forwarded_body(ctx: &Ctx, call: &Call, body: Bytes, lowered: Option<(&str, u64)>) -> Bytes {
     let mut body = body;
     if let Some((field, max)) = lowered {

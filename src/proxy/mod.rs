@@ -15,6 +15,7 @@
 
 mod answer;
 mod array;
+mod budget;
 mod call;
 mod caller;
 mod chain;
@@ -29,6 +30,7 @@ mod jobs;
 mod multipart;
 mod paths;
 mod read;
+mod referenced;
 mod relay;
 mod retry;
 mod routes;
@@ -71,6 +73,10 @@ pub(crate) struct Proxy {
     max_upload_bytes: u64,
     hold_ttl_ms: i64,
     jobs: JobSettings,
+    /// How long a body read before its hold may go quiet.
+    read_idle: Duration,
+    /// What the node keeps of bodies read before their hold, shared fairly by users.
+    read_budget: std::sync::Arc<budget::Budget>,
 }
 
 /// The node's proxy settings beside its upstreams.
@@ -86,6 +92,11 @@ pub struct ProxySettings {
     pub hold_ttl_ms: i64,
     /// How async jobs are held and polled.
     pub jobs: JobSettings,
+    /// How long a body read before its hold may go quiet before the call is refused (408).
+    pub read_idle: Duration,
+    /// The bytes of bodies read before their hold the node keeps at most, a quarter of it at
+    /// most for one user; past it a call is refused with 503 and Retry-After.
+    pub read_budget_bytes: usize,
 }
 
 impl Proxy {
@@ -101,6 +112,8 @@ impl Proxy {
             max_upload_bytes: settings.max_upload_bytes,
             hold_ttl_ms: settings.hold_ttl_ms,
             jobs: settings.jobs,
+            read_idle: settings.read_idle,
+            read_budget: budget::Budget::new(settings.read_budget_bytes),
         }
     }
 }

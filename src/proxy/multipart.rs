@@ -1,7 +1,8 @@
-//! A `multipart/form-data` body read as it arrives, over the bytes read so far (which the
-//! caller keeps, to forward): each text field's value, and where the `file` part's bytes begin
-//! (and end, if they did). Everything a client sizes is bounded: a part's headers, a text
-//! field's value, the number of parts; the file's bytes are only located, never copied.
+//! A `multipart/form-data` body read as it streams (`Form`), keeping nothing behind it: text
+//! fields whole, a file's bytes handed on as they pass, and a file's lines split as they come
+//! (`Lines`). Everything a client sizes is bounded: a part's headers, a text field's value, the
+//! number of parts, a line. So a form of any size passes a node in a few chunks' worth of memory,
+//! and every form the proxy reads is read by the same rules.
 
 /// A part's headers, at most.
 pub(crate) const MAX_HEADER_BYTES: usize = 8 << 10;
@@ -61,54 +62,76 @@ fn params_of(text: &str) -> impl Iterator<Item = (String, String)> + '_ {
     })
 }
 
-/// What is wrong with a body.
+/// What is wrong with a body: the part (or `body`) it is about, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct MultipartError(pub String);
+pub(crate) struct MultipartError {
+    pub field: String,
+    pub detail: String,
+}
 
-/// Where the `file` part's bytes are in the body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FilePart {
-    pub start: usize,
-    /// None while its end has not been read.
-    pub end: Option<usize>,
+impl MultipartError {
+    fn body(detail: impl Into<String>) -> MultipartError {
+        MultipartError {
+            field: "body".into(),
+            detail: detail.into(),
+        }
+    }
+
+    fn part(name: &str, detail: impl Into<String>) -> MultipartError {
+        MultipartError {
+            field: name.to_string(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// What a chunk of the body held.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Part<'a> {
+    /// A text field, whole.
+    Field(String, String),
+    /// Bytes of a file part (named `name`), in order.
+    File(&'a str, &'a [u8]),
+    /// The file part named so ended.
+    FileEnd(&'a str),
 }
 
 enum State {
-    /// Before the first delimiter.
     Preamble,
-    /// After a delimiter: `--` ends the body, a line break begins a part.
     Delimited,
     Headers,
-    Body {
-        name: String,
-        start: usize,
-    },
-    /// After the closing delimiter.
+    Field(String),
+    File(String),
     Done,
 }
 
-/// Reads a body's parts as its bytes come.
-pub(crate) struct Reader {
+/// A `multipart/form-data` body read as it streams, keeping only what a chunk leaves unfinished:
+/// text fields whole (bounded), a file's bytes handed on as they pass (never kept). The one
+/// reader of every form the proxy reads (an audio upload, a batch file, a video), so every form
+/// is read by one rule: a part named twice is refused, since a provider's parser keeps the last
+/// of a repeated name where the gateway would have held the first (a name ending in `[]` is an
+/// array, which repeats by design), and once sealed (the call is held), a part the hold was
+/// priced from may no longer come.
+pub(crate) struct Form {
     /// `\r\n--<boundary>`: what ends a part.
     delimiter: Vec<u8>,
     state: State,
-    /// Where reading goes on in the body.
-    at: usize,
-    parts: usize,
-    /// The text fields, in order.
-    pub fields: Vec<(String, String)>,
-    pub file: Option<FilePart>,
+    /// The bytes not yet handed on: at most a part's headers, a field, or a delimiter's length.
+    carry: Vec<u8>,
+    /// The names of the parts read so far, in order.
+    names: Vec<String>,
+    /// Once the call is held: the names the hold was priced from, which may not come after it.
+    sealed: Option<&'static [&'static str]>,
 }
 
-impl Reader {
-    pub(crate) fn new(boundary: &[u8]) -> Reader {
-        Reader {
+impl Form {
+    pub(crate) fn new(boundary: &[u8]) -> Form {
+        Form {
             delimiter: [b"\r\n--", boundary].concat(),
             state: State::Preamble,
-            at: 0,
-            parts: 0,
-            fields: Vec::new(),
-            file: None,
+            carry: Vec::new(),
+            names: Vec::new(),
+            sealed: None,
         }
     }
 
@@ -117,112 +140,151 @@ impl Reader {
         matches!(self.state, State::Done)
     }
 
-    /// Reads on in `body`, every byte of the body so far (the bytes read before among them).
-    pub(crate) fn read(&mut self, body: &[u8]) -> Result<(), MultipartError> {
-        let fail = |m: String| Err(MultipartError(m));
-        loop {
+    /// The bytes fed and not yet handed on (at most a part's headers, a field or a delimiter).
+    pub(crate) fn pending(&self) -> usize {
+        self.carry.len()
+    }
+
+    /// Whether a part named so was read (or begun).
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+
+    /// The call is held from what was read: from now on a part named in `priced` is refused (it
+    /// would change what the hold was priced from), as is any part named twice.
+    pub(crate) fn seal(&mut self, priced: &'static [&'static str]) {
+        self.sealed = Some(priced);
+    }
+
+    /// A part's name, checked against those read before it.
+    fn named(&mut self, name: String) -> Result<String, MultipartError> {
+        if !name.ends_with("[]") && self.has(&name) {
+            return Err(MultipartError::part(
+                &name,
+                "is given twice in the form; send each field and file once",
+            ));
+        }
+        if self.sealed.is_some_and(|priced| priced.contains(&name.as_str())) {
+            return Err(MultipartError::part(
+                &name,
+                "comes after the file, once the call was held; send it before the file",
+            ));
+        }
+        if self.names.len() >= MAX_PARTS {
+            return Err(MultipartError::body(format!("has more than {MAX_PARTS} parts")));
+        }
+        self.names.push(name.clone());
+        Ok(name)
+    }
+
+    /// Reads `chunk`, handing `out` each field, file bytes and file end it completes.
+    pub(crate) fn feed(&mut self, chunk: &[u8], out: &mut dyn FnMut(Part<'_>)) -> Result<(), MultipartError> {
+        let fail = |m: String| Err(MultipartError::body(m));
+        if self.done() {
+            return Ok(());
+        }
+        self.carry.extend_from_slice(chunk);
+        let mut at = 0;
+        let body = std::mem::take(&mut self.carry);
+        let result = loop {
             match &self.state {
                 State::Preamble => {
                     // The first delimiter may open the body without its line break.
                     let opening = &self.delimiter[2..];
                     if body.len() < opening.len() {
-                        return Ok(());
+                        break Ok(());
                     }
                     if body.starts_with(opening) {
-                        self.at = opening.len();
+                        at = opening.len();
                     } else {
-                        match find(body, &self.delimiter, 0) {
-                            Some(i) => self.at = i + self.delimiter.len(),
+                        match find(&body, &self.delimiter, 0) {
+                            Some(i) => at = i + self.delimiter.len(),
                             None if body.len() > MAX_HEADER_BYTES => {
-                                return fail("has no part within its first bytes (no boundary)".into())
+                                break fail("has no part within its first bytes (no boundary)".into())
                             }
-                            None => return Ok(()),
+                            None => break Ok(()),
                         }
                     }
                     self.state = State::Delimited;
                 }
-                State::Delimited => {
-                    let Some(next) = body.get(self.at..self.at + 2) else {
-                        return Ok(());
-                    };
-                    match next {
-                        b"--" => self.state = State::Done,
-                        b"\r\n" => {
-                            self.at += 2;
-                            self.state = State::Headers;
-                        }
-                        _ => return fail("has a boundary followed by neither a line break nor --".into()),
+                State::Delimited => match body.get(at..at + 2) {
+                    None => break Ok(()),
+                    Some(b"--") => {
+                        self.state = State::Done;
+                        at = body.len();
+                        break Ok(());
                     }
-                }
+                    Some(b"\r\n") => {
+                        at += 2;
+                        self.state = State::Headers;
+                    }
+                    Some(_) => break fail("has a boundary followed by neither a line break nor --".into()),
+                },
                 State::Headers => {
-                    let Some(end) = find(body, b"\r\n\r\n", self.at).or_else(|| {
-                        // A part with no headers at all.
-                        body.get(self.at..self.at + 2)
-                            .filter(|b| b == b"\r\n")
-                            .map(|_| self.at - 2)
-                    }) else {
-                        if body.len() - self.at > MAX_HEADER_BYTES {
-                            return fail(format!("has a part whose headers pass {MAX_HEADER_BYTES} bytes"));
+                    let Some(end) = find(&body, b"\r\n\r\n", at) else {
+                        if body.len() - at > MAX_HEADER_BYTES {
+                            break fail(format!("has a part whose headers pass {MAX_HEADER_BYTES} bytes"));
                         }
-                        return Ok(());
+                        break Ok(());
                     };
-                    if end + 4 - self.at > MAX_HEADER_BYTES + 4 {
-                        return fail(format!("has a part whose headers pass {MAX_HEADER_BYTES} bytes"));
+                    if end - at > MAX_HEADER_BYTES {
+                        break fail(format!("has a part whose headers pass {MAX_HEADER_BYTES} bytes"));
                     }
-                    self.parts += 1;
-                    if self.parts > MAX_PARTS {
-                        return fail(format!("has more than {MAX_PARTS} parts"));
-                    }
-                    let headers = String::from_utf8_lossy(&body[self.at..end.max(self.at)]);
-                    let name = part_name(&headers).ok_or_else(|| {
-                        MultipartError("has a part without a form-data Content-Disposition naming it".into())
-                    })?;
-                    let start = end + 4;
-                    if name == FILE {
-                        if self.file.is_some() {
-                            return fail("has two file parts".into());
-                        }
-                        self.file = Some(FilePart { start, end: None });
-                    }
-                    self.at = start;
-                    self.state = State::Body { name, start };
+                    let headers = String::from_utf8_lossy(&body[at..end]);
+                    let Some((name, file)) = part(&headers) else {
+                        break fail("has a part without a form-data Content-Disposition naming it".into());
+                    };
+                    let name = match self.named(name) {
+                        Ok(name) => name,
+                        Err(err) => break Err(err),
+                    };
+                    at = end + 4;
+                    self.state = if file { State::File(name) } else { State::Field(name) };
                 }
-                State::Body { name, start } => {
-                    let start = *start;
-                    let Some(end) = find(body, &self.delimiter, self.at) else {
-                        // The delimiter may straddle what comes next: keep its length less one.
-                        self.at = body.len().saturating_sub(self.delimiter.len() - 1).max(start);
-                        if name != FILE && body.len() - start > MAX_FIELD_BYTES {
-                            return fail(format!("has a field {name} longer than {MAX_FIELD_BYTES} bytes"));
+                State::Field(name) => {
+                    let Some(end) = find(&body, &self.delimiter, at) else {
+                        if body.len() - at > MAX_FIELD_BYTES {
+                            break fail(format!("has a field {name} longer than {MAX_FIELD_BYTES} bytes"));
                         }
-                        return Ok(());
+                        break Ok(());
                     };
-                    if name == FILE {
-                        if let Some(file) = &mut self.file {
-                            file.end = Some(end);
-                        }
-                    } else {
-                        if end - start > MAX_FIELD_BYTES {
-                            return fail(format!("has a field {name} longer than {MAX_FIELD_BYTES} bytes"));
-                        }
-                        let value = std::str::from_utf8(&body[start..end])
-                            .map_err(|_| MultipartError(format!("has a field {name} that is not UTF-8 text")))?;
-                        self.fields.push((name.clone(), value.to_string()));
+                    if end - at > MAX_FIELD_BYTES {
+                        break fail(format!("has a field {name} longer than {MAX_FIELD_BYTES} bytes"));
                     }
-                    self.at = end + self.delimiter.len();
+                    let Ok(value) = std::str::from_utf8(&body[at..end]) else {
+                        break Err(MultipartError::part(name, "is not UTF-8 text"));
+                    };
+                    out(Part::Field(name.clone(), value.to_string()));
+                    at = end + self.delimiter.len();
                     self.state = State::Delimited;
                 }
-                State::Done => return Ok(()),
+                State::File(name) => match find(&body, &self.delimiter, at) {
+                    Some(end) => {
+                        if end > at {
+                            out(Part::File(name, &body[at..end]));
+                        }
+                        out(Part::FileEnd(name));
+                        at = end + self.delimiter.len();
+                        self.state = State::Delimited;
+                    }
+                    None => {
+                        // The delimiter may straddle the next chunk: keep its length less one.
+                        let safe = body.len().saturating_sub(self.delimiter.len() - 1);
+                        if safe > at {
+                            out(Part::File(name, &body[at..safe]));
+                            at = safe;
+                        }
+                        break Ok(());
+                    }
+                },
+                State::Done => break Ok(()),
             }
-        }
+        };
+        self.carry = body;
+        self.carry.drain(..at.min(self.carry.len()));
+        result
     }
 }
-
-/// The name a part's `Content-Disposition: form-data; name="…"` gives it.
-fn part_name(headers: &str) -> Option<String> {
-    part(headers).map(|(name, _)| name)
-}
-
 /// A part's name as its form-data `Content-Disposition` says it, and whether that names a
 /// filename (the part is a file).
 pub(crate) fn part(headers: &str) -> Option<(String, bool)> {
@@ -262,87 +324,203 @@ pub(crate) fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize>
     None
 }
 
+/// A file's lines as its bytes pass, each at most `max` bytes: a line is handed on once its
+/// line break (or the file's end) is read. Lines are numbered from 1.
+pub(crate) struct Lines {
+    carry: Vec<u8>,
+    max: usize,
+    /// The number the next line takes.
+    next: u64,
+    /// A line passed `max`: its number. Nothing more is handed on.
+    pub too_long: Option<u64>,
+}
+
+impl Lines {
+    pub(crate) fn new(max: usize) -> Lines {
+        Lines {
+            carry: Vec::new(),
+            max,
+            next: 1,
+            too_long: None,
+        }
+    }
+
+    /// Reads `bytes` of the file, handing `out` each line (its number and its bytes, without
+    /// its line break) it completes.
+    pub(crate) fn feed(&mut self, mut bytes: &[u8], out: &mut dyn FnMut(u64, &[u8])) {
+        while self.too_long.is_none() {
+            let Some(i) = bytes.iter().position(|b| *b == b'\n') else {
+                self.carry.extend_from_slice(bytes);
+                if self.carry.len() > self.max {
+                    self.too_long = Some(self.next);
+                    self.carry = Vec::new();
+                }
+                return;
+            };
+            let line = match self.carry.is_empty() {
+                true => &bytes[..i],
+                false => {
+                    self.carry.extend_from_slice(&bytes[..i]);
+                    &self.carry[..]
+                }
+            };
+            if line.len() > self.max {
+                self.too_long = Some(self.next);
+                return;
+            }
+            out(self.next, line.strip_suffix(b"\r").unwrap_or(line));
+            self.next += 1;
+            self.carry.clear();
+            bytes = &bytes[i + 1..];
+        }
+    }
+
+    /// The file ended: its last line, if it had no line break.
+    pub(crate) fn finish(&mut self, out: &mut dyn FnMut(u64, &[u8])) {
+        if self.too_long.is_none() && !self.carry.is_empty() {
+            let line = std::mem::take(&mut self.carry);
+            out(self.next, line.strip_suffix(b"\r").unwrap_or(&line));
+            self.next += 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn body(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    fn body() -> Vec<u8> {
+        b"--b0\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--b0\r\n\
+          Content-Disposition: form-data; name=\"file\"; filename=\"a.jsonl\"\r\nContent-Type: application/jsonl\r\n\r\n\
+          {\"a\":1}\n{\"b\":2}\r\n\n{\"c\":3}\r\n--b0--\r\n"
+            .to_vec()
+    }
+
+    /// What a body read gives: its fields, its file's lines, and whether it ended.
+    type Read = (Vec<(String, String)>, Vec<(u64, String)>, bool);
+
+    /// The fields and each file's lines a body read in chunks of `size` bytes gives.
+    fn read(body: &[u8], size: usize) -> Read {
+        let mut form = Form::new(b"b0");
+        let mut lines = Lines::new(64);
+        let (mut fields, mut seen) = (Vec::new(), Vec::new());
+        for chunk in body.chunks(size) {
+            form.feed(chunk, &mut |part| match part {
+                Part::Field(n, v) => fields.push((n, v)),
+                Part::File(_, bytes) => {
+                    lines.feed(bytes, &mut |n, l| seen.push((n, String::from_utf8_lossy(l).into())))
+                }
+                Part::FileEnd(_) => lines.finish(&mut |n, l| seen.push((n, String::from_utf8_lossy(l).into()))),
+            })
+            .unwrap();
+        }
+        (fields, seen, form.done())
+    }
+
+    #[test]
+    fn fields_and_lines_come_out_the_same_however_the_body_is_cut() {
+        let whole = read(&body(), usize::MAX);
+        assert_eq!(whole.0, vec![("purpose".to_string(), "batch".to_string())]);
+        assert_eq!(
+            whole.1,
+            vec![
+                (1, "{\"a\":1}".to_string()),
+                (2, "{\"b\":2}".to_string()),
+                (3, String::new()),
+                (4, "{\"c\":3}".to_string())
+            ]
+        );
+        assert!(whole.2);
+        for size in 1..40 {
+            assert_eq!(read(&body(), size), whole, "chunks of {size}");
+        }
+    }
+
+    #[test]
+    fn a_line_past_its_bound_is_named_and_nothing_after_it_is_handed_on() {
+        let mut lines = Lines::new(4);
+        let mut seen = Vec::new();
+        lines.feed(b"abc\nabcdef", &mut |n, l| seen.push((n, l.to_vec())));
+        lines.feed(b"gh\nok\n", &mut |n, l| seen.push((n, l.to_vec())));
+        assert_eq!(seen, vec![(1, b"abc".to_vec())]);
+        assert_eq!(lines.too_long, Some(2));
+    }
+
+    #[test]
+    fn a_form_keeps_at_most_a_delimiter_of_a_file_it_passes() {
+        let mut form = Form::new(b"b0");
+        let head = b"--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x\"\r\n\r\n";
+        let mut passed = 0;
+        form.feed(head, &mut |_| {}).unwrap();
+        for _ in 0..100 {
+            form.feed(&[b'x'; 10_000], &mut |part| {
+                if let Part::File(_, b) = part {
+                    passed += b.len()
+                }
+            })
+            .unwrap();
+            assert!(form.carry.len() < 10, "kept {}", form.carry.len());
+        }
+        assert!(passed > 999_000);
+        let bad = Form::new(b"b0").feed(b"--b0\r\nX-Nothing: 1\r\n\r\n", &mut |_| {});
+        assert!(bad.is_err());
+    }
+
+    /// A form of `parts` (name, filename, value) with the boundary `b0`.
+    fn form(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
         let mut body = Vec::new();
         for (name, filename, value) in parts {
-            body.extend(b"--XyZ\r\n");
+            body.extend(b"--b0\r\n");
             let file = filename.map(|f| format!("; filename=\"{f}\"")).unwrap_or_default();
-            body.extend(format!("Content-Disposition: form-data; name=\"{name}\"{file}\r\n").as_bytes());
-            if filename.is_some() {
-                body.extend(b"Content-Type: audio/wav\r\n");
-            }
-            body.extend(b"\r\n");
+            body.extend(format!("Content-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n").as_bytes());
             body.extend(*value);
             body.extend(b"\r\n");
         }
-        body.extend(b"--XyZ--\r\n");
+        body.extend(b"--b0--\r\n");
         body
     }
 
+    fn fed(form: &mut Form, body: &[u8]) -> Result<(), MultipartError> {
+        form.feed(body, &mut |_| {})
+    }
+
     #[test]
-    fn fields_and_the_file_are_found_however_the_body_is_cut() {
-        let whole = body(&[
-            ("model", None, b"whisper-1"),
-            ("file", Some("a \"b\".wav"), b"RIFF\r\n--Xy..."),
-            ("stream", None, b"true"),
-        ]);
-        for step in [1, 2, 7, 64, whole.len()] {
-            let mut reader = Reader::new(b"XyZ");
-            let mut end = 0;
-            while end < whole.len() {
-                end = (end + step).min(whole.len());
-                reader.read(&whole[..end]).unwrap();
+    fn a_part_named_twice_is_refused_naming_it_however_the_body_is_cut() {
+        let twice = [
+            form(&[("model", None, b"sora-2"), ("model", None, b"sora-2-pro")]),
+            form(&[("file", Some("a.wav"), b"RIFF"), ("model", None, b"m"), ("file", Some("b.wav"), b"RIFF")]),
+            form(&[("purpose", None, b"batch"), ("file", Some("a.jsonl"), b"{}"), ("purpose", None, b"batch")]),
+        ];
+        for (body, name) in twice.iter().zip(["model", "file", "purpose"]) {
+            for size in [1, 7, body.len()] {
+                let mut reader = Form::new(b"b0");
+                let err = body.chunks(size).try_for_each(|c| fed(&mut reader, c)).unwrap_err();
+                assert_eq!(err.field, name, "chunks of {size}");
+                assert!(err.detail.contains("twice"), "{err:?}");
             }
-            assert!(reader.done(), "step {step}");
-            let fields: Vec<(&str, &str)> = reader.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            assert_eq!(fields, [("model", "whisper-1"), ("stream", "true")], "step {step}");
-            let file = reader.file.clone().unwrap();
-            assert_eq!(&whole[file.start..file.end.unwrap()], b"RIFF\r\n--Xy...");
         }
+        // An array's name repeats by design (`timestamp_granularities[]`, `include[]`).
+        let array = form(&[("include[]", None, b"logprobs"), ("include[]", None, b"x"), ("model", None, b"m")]);
+        let mut reader = Form::new(b"b0");
+        fed(&mut reader, &array).unwrap();
+        assert!(reader.done());
     }
 
     #[test]
-    fn the_boundary_is_read_from_the_content_type() {
-        assert_eq!(boundary("multipart/form-data; boundary=abc"), Some(b"abc".to_vec()));
-        assert_eq!(
-            boundary("Multipart/Form-Data;boundary=\"a;b c\""),
-            Some(b"a;b c".to_vec())
-        );
-        assert_eq!(boundary("application/json"), None);
-        assert_eq!(boundary("multipart/form-data"), None);
-        assert_eq!(
-            boundary(&format!("multipart/form-data; boundary={}", "x".repeat(71))),
-            None
-        );
-    }
-
-    #[test]
-    fn a_client_cannot_size_what_the_reader_keeps() {
-        let long = vec![b'a'; MAX_FIELD_BYTES + 1];
-        let mut reader = Reader::new(b"XyZ");
-        let err = reader.read(&body(&[("prompt", None, &long)])).unwrap_err();
-        assert!(err.0.contains("prompt"), "{err:?}");
-        // A field still arriving is refused once past the bound, before its end.
-        let mut open = b"--XyZ\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\n".to_vec();
-        open.extend(&long);
-        assert!(Reader::new(b"XyZ").read(&open).is_err());
-        let mut headers = b"--XyZ\r\nContent-Disposition: form-data; name=\"x\"\r\n".to_vec();
-        headers.extend(vec![b'h'; MAX_HEADER_BYTES + 1]);
-        assert!(Reader::new(b"XyZ").read(&headers).is_err());
-        let many: Vec<(&str, Option<&str>, &[u8])> = (0..=MAX_PARTS).map(|_| ("n", None, &b"1"[..])).collect();
-        assert!(Reader::new(b"XyZ").read(&body(&many)).is_err());
-        // The file's bytes are located, never kept, however long.
-        let audio = vec![0u8; 3 * MAX_FIELD_BYTES];
-        let mut reader = Reader::new(b"XyZ");
-        reader.read(&body(&[("file", Some("a.wav"), &audio)])).unwrap();
-        assert!(reader.fields.is_empty() && reader.done());
-        assert!(Reader::new(b"XyZ")
-            .read(b"--XyZ\r\nno-colon\r\n\r\nx\r\n--XyZ--")
-            .is_err());
-        assert!(Reader::new(b"XyZ").read(&vec![b'-'; MAX_HEADER_BYTES + 10]).is_err());
+    fn a_sealed_form_refuses_what_its_hold_was_priced_from_and_nothing_else() {
+        let body = form(&[
+            ("file", Some("a.wav"), b"RIFF...."),
+            ("language", None, b"en"),
+            ("model", None, b"whisper-1"),
+        ]);
+        let at_file = find(&body, b"RIFF", 0).unwrap() + 2;
+        let mut reader = Form::new(b"b0");
+        fed(&mut reader, &body[..at_file]).unwrap();
+        reader.seal(&["model", "stream"]);
+        let err = fed(&mut reader, &body[at_file..]).unwrap_err();
+        assert_eq!(err.field, "model");
+        let mut unsealed = Form::new(b"b0");
+        fed(&mut unsealed, &body).unwrap();
+        assert!(unsealed.done() && unsealed.has("language"));
     }
 }

@@ -4,17 +4,22 @@
 //! turn (`counting.rs`): parsing and tokenizing megabytes on a request thread would stall
 //! every other caller of the node.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use actix_web::{web, HttpRequest};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
+use super::budget::{Budget, Lease};
 use super::call::{self, Call, ModelLimits};
+use super::caller::Caller;
 use super::context::Ctx;
 use super::upload::{self, Upload};
 use super::upstreams::Upstream;
 use super::wire::{Route, Wire};
-use super::{counting, Proxy};
+use super::{counting, referenced, Proxy};
 use crate::http::{ApiError, AppState};
 use crate::quota::amount::MAX_UNITS;
 use crate::quota::catalog::Catalog;
@@ -38,6 +43,47 @@ impl Body {
     }
 }
 
+/// How a body is read before its hold: at most `keep` bytes, each chunk within the node's idle
+/// time, its bytes leased from the node's budget in the caller's name (`budget.rs`), so a
+/// caller that sends slowly or not at all pins neither memory nor a read for long.
+pub(crate) struct BodyReader<'a> {
+    pub keep: usize,
+    idle: Duration,
+    budget: &'a Arc<Budget>,
+    caller: &'a Caller,
+}
+
+impl<'a> BodyReader<'a> {
+    pub(crate) fn of(proxy: &'a Proxy, ctx: &'a Ctx) -> BodyReader<'a> {
+        BodyReader {
+            keep: proxy.max_body_bytes,
+            idle: proxy.read_idle,
+            budget: &proxy.read_budget,
+            caller: &ctx.caller,
+        }
+    }
+
+    /// The same reader keeping at most `keep` bytes.
+    pub(crate) fn keeping(self, keep: usize) -> BodyReader<'a> {
+        BodyReader { keep, ..self }
+    }
+
+    /// A lease of the node's budget for one read.
+    pub(crate) fn lease(&self) -> Lease {
+        self.budget.lease(&self.caller.project, self.caller.user.as_str())
+    }
+
+    /// The body's next chunk (None at its end), within the idle time.
+    pub(crate) async fn next(&self, payload: &mut web::Payload) -> Result<Option<Bytes>, ApiError> {
+        match tokio::time::timeout(self.idle, payload.next()).await {
+            Err(_) => Err(ApiError::BodyStalled(self.idle.as_secs().max(1))),
+            Ok(None) => Ok(None),
+            Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
+            Ok(Some(Err(_))) => Err(ApiError::invalid("body", "could not be read whole")),
+        }
+    }
+}
+
 /// Reads the caller's body as its route takes it: an upload (`Route::upload`) as far as its
 /// hold needs, anything else whole.
 pub(crate) async fn read_body(
@@ -46,11 +92,12 @@ pub(crate) async fn read_body(
     proxy: &Proxy,
     ctx: &Ctx,
 ) -> Result<Body, ApiError> {
+    let reader = BodyReader::of(proxy, ctx);
     match ctx.target.route.upload {
-        true => upload::read(req, payload, proxy.max_body_bytes, proxy.max_upload_bytes)
+        true => upload::read(req, payload, &reader, proxy.max_upload_bytes)
             .await
             .map(|u| Body::Upload(Box::new(u))),
-        false => body(req, payload, proxy.max_body_bytes).await.map(Body::Whole),
+        false => body(req, payload, &reader).await.map(Body::Whole),
     }
 }
 
@@ -67,30 +114,32 @@ pub(crate) fn passing(req: &HttpRequest, payload: web::Payload, proxy: &Proxy) -
     })
 }
 
-/// Reads the caller's body, at most `limit` bytes: a body declared as anything but JSON is 415
-/// (the API's rule), one compressed in a way the gateway does not read is 400 naming
+/// Reads the caller's body as `reader` says: a body declared as anything but JSON is 415 (the
+/// API's rule), one compressed in a way the gateway does not read is 400 naming
 /// `Content-Encoding`, and a declared length past the limit is refused before any byte is read.
-pub(crate) async fn body(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn body(req: &HttpRequest, payload: web::Payload, reader: &BodyReader<'_>) -> Result<Bytes, ApiError> {
     let headers = req.headers();
     if let Some(declared) = headers.get(actix_web::http::header::CONTENT_TYPE) {
         if !crate::http::body::is_json(declared.to_str().unwrap_or("")) {
             return Err(ApiError::UnsupportedMediaType);
         }
     }
-    bytes(req, payload, limit).await
+    bytes(req, payload, reader).await
 }
 
-/// Reads the caller's body as it came, whatever its type, at most `limit` bytes (a compressed
-/// one is refused as `body` says).
-pub(crate) async fn bytes(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+/// Reads the caller's body as it came, whatever its type, as `reader` says (a compressed one is
+/// refused as `body` says).
+pub(crate) async fn bytes(req: &HttpRequest, mut payload: web::Payload, reader: &BodyReader<'_>) -> Result<Bytes, ApiError> {
     plain(req)?;
+    let limit = reader.keep;
     declared(req, limit as u64)?;
+    let mut lease = reader.lease();
     let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::invalid("body", "could not be read whole"))?;
+    while let Some(chunk) = reader.next(&mut payload).await? {
         if body.len() + chunk.len() > limit {
             return Err(upload::too_large(limit as u64));
         }
+        lease.take(chunk.len()).map_err(|_| ApiError::ReadBudgetFull)?;
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
@@ -126,9 +175,17 @@ pub(crate) fn plain(req: &HttpRequest) -> Result<(), ApiError> {
     }
 }
 
-/// The call's worst case, from its body and the catalog's limits of its model: inline for a
-/// small body or an upload's fields, on a counting thread in the project's turn for a large one.
+/// The call's worst case, from its body and the catalog's limits of its model, with an input
+/// it names that the provider stores held at its size as the provider reads it.
 pub(crate) async fn call(state: &AppState, proxy: &Proxy, ctx: &Ctx, body: &Body) -> Result<Call, ApiError> {
+    let mut call = counted(state, proxy, ctx, body).await?;
+    referenced::size(ctx, &mut call).await;
+    Ok(call)
+}
+
+/// The call's worst case as its body says: inline for a small body or an upload's fields, on
+/// a counting thread in the project's turn for a large one.
+async fn counted(state: &AppState, proxy: &Proxy, ctx: &Ctx, body: &Body) -> Result<Call, ApiError> {
     let wire = ctx.wire();
     let catalog = state.gateway.node().catalog();
     let body = match body {

@@ -5,8 +5,7 @@
 //! slows the caller's upload rather than filling the node.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix_web::http::header;
@@ -17,30 +16,23 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, watch};
 
 use super::duration;
-use super::multipart::{self, Reader};
+use super::multipart::{self, Form, Part};
+use super::understand::BodyReader;
 use crate::http::ApiError;
 
-/// What the hold assumes of audio whose duration no header states: the fewest bytes a second
-/// of any audio a provider decodes takes (Opus at its lowest bitrate, 6 kbit/s), so its size
-/// over this is at least its length.
-pub(crate) const BYTES_PER_SECOND: u64 = 750;
 /// Chunks of the upload waiting for the provider: the rest waits in the caller's socket.
 const CHANNEL_CHUNKS: usize = 4;
+/// The parts an audio's hold is priced from (with the file): none may come once it is held.
+const PRICED: &[&str] = &["model", "stream"];
 
 /// What the gateway knows of an upload's audio before the provider sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Audio {
-    /// The duration its container's header states, in whole seconds rounded up.
+    /// The longest the file's bytes can last, in whole seconds rounded up: what is held.
+    pub held_seconds: u64,
+    /// Its exact length, where the gateway read it from all of the file's data (a PCM WAV read
+    /// to its end): what is settled where the provider reports no duration.
     pub seconds: Option<u64>,
-    /// Its length at most by its size (`BYTES_PER_SECOND`), in whole seconds rounded up.
-    pub bound_seconds: u64,
-}
-
-impl Audio {
-    /// The seconds a hold takes: the header's, else the bound.
-    pub(crate) fn held_seconds(&self) -> u64 {
-        self.seconds.unwrap_or(self.bound_seconds)
-    }
 }
 
 /// An upload read as far as its hold needs.
@@ -53,6 +45,9 @@ pub(crate) struct Upload {
     /// What an Idempotency-Key's repeat must match: the fields and a digest of the file's first
     /// bytes, as JSON (a client's retry draws a new boundary; its parts are the same).
     pub fingerprint: Vec<u8>,
+    /// The form as read so far, which reads on through the rest as it goes upstream (None: the
+    /// body goes unread, an uncounted call's).
+    form: Option<Form>,
     /// The rest of the body, unread; None when it was read whole.
     rest: Option<web::Payload>,
     /// The body's length as the caller declared it.
@@ -68,10 +63,11 @@ impl Upload {
             head: Bytes::new(),
             fields: Map::new(),
             audio: Audio {
+                held_seconds: 0,
                 seconds: None,
-                bound_seconds: 0,
             },
             fingerprint: Vec::new(),
+            form: None,
             rest: Some(payload),
             declared,
             limit,
@@ -80,14 +76,14 @@ impl Upload {
 }
 
 /// What an upload's head says: its multipart boundary and its declared length.
-pub(crate) struct Form {
+pub(crate) struct Head {
     pub boundary: Vec<u8>,
     pub declared: Option<u64>,
 }
 
 /// An upload's head, checked: a multipart form (else 400 naming `Content-Type`), sent
 /// uncompressed, declaring no more than `limit` bytes (else refused before any byte is read).
-pub(crate) fn form(req: &HttpRequest, limit: u64) -> Result<Form, ApiError> {
+pub(crate) fn head(req: &HttpRequest, limit: u64) -> Result<Head, ApiError> {
     let headers = req.headers();
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -97,7 +93,7 @@ pub(crate) fn form(req: &HttpRequest, limit: u64) -> Result<Form, ApiError> {
         .ok_or_else(|| ApiError::invalid("Content-Type", "must be multipart/form-data with a boundary"))?;
     super::understand::plain(req)?;
     let declared = super::understand::declared(req, limit)?;
-    Ok(Form { boundary, declared })
+    Ok(Head { boundary, declared })
 }
 
 /// An upload past what the node forwards.
@@ -105,104 +101,168 @@ pub(crate) fn too_large(limit: u64) -> ApiError {
     ApiError::invalid("body", format!("is larger than this gateway forwards ({limit} bytes)"))
 }
 
-/// Reads an upload as far as its hold needs: the fields before the `file` part and the file's
-/// first bytes (`duration::head_bytes`), keeping at most `keep` bytes (the node's bound on a
-/// body it reads) and forwarding at most `limit`.
+/// The form of an upload as far as it was read: its fields, and its file's first bytes and
+/// length so far.
+struct Reading {
+    form: Form,
+    fields: Vec<(String, String)>,
+    /// The file's first bytes, as many as its container's header needs.
+    file_head: Vec<u8>,
+    /// The file's bytes read so far.
+    file_len: u64,
+    file_begun: bool,
+    file_ended: bool,
+    /// The body's bytes read so far.
+    fed: u64,
+}
+
+impl Reading {
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
+        let Reading {
+            form,
+            fields,
+            file_head,
+            file_len,
+            file_begun,
+            file_ended,
+            ..
+        } = self;
+        form.feed(chunk, &mut |part| match part {
+            Part::Field(name, value) => fields.push((name, value)),
+            Part::File(multipart::FILE, bytes) => {
+                *file_begun = true;
+                *file_len += bytes.len() as u64;
+                let want = duration::MAX_HEAD_BYTES.saturating_sub(file_head.len()).min(bytes.len());
+                file_head.extend_from_slice(&bytes[..want]);
+            }
+            Part::FileEnd(multipart::FILE) => *file_ended = true,
+            Part::File(..) | Part::FileEnd(_) => {}
+        })
+        .map_err(|e| ApiError::invalid(e.field, e.detail))?;
+        self.fed += chunk.len() as u64;
+        if !self.file_begun && self.form.has(multipart::FILE) {
+            self.file_begun = true;
+        }
+        Ok(())
+    }
+
+    /// Whether the hold has what it needs: the model, and the file's head when the body's
+    /// length is declared (its size then bounds the file's), else the file's end (its size is
+    /// known only once read); or the whole form.
+    fn ready(&self, declared: bool) -> bool {
+        let model = self.fields.iter().any(|(name, _)| name == "model");
+        let head = self.file_head.len() >= 10 && self.file_head.len() >= duration::head_bytes(&self.file_head);
+        let file = self.file_ended || (declared && self.file_begun && head);
+        self.form.done() || (model && file)
+    }
+}
+
+/// Reads an upload as far as its hold needs (`Reading::ready`), keeping at most `keep` bytes
+/// (the node's bound on a body it reads), leased from the node's budget, each chunk within
+/// `idle`, and forwarding at most `limit`.
 pub(crate) async fn read(
     req: &HttpRequest,
     payload: web::Payload,
-    keep: usize,
+    reader: &BodyReader<'_>,
     limit: u64,
 ) -> Result<Upload, ApiError> {
-    let Form { boundary, declared } = form(req, limit)?;
-    let mut reader = Reader::new(&boundary);
+    let Head { boundary, declared } = head(req, limit)?;
+    let mut reading = Reading {
+        form: Form::new(&boundary),
+        fields: Vec::new(),
+        file_head: Vec::new(),
+        file_len: 0,
+        file_begun: false,
+        file_ended: false,
+        fed: 0,
+    };
+    let mut lease = reader.lease();
     let mut head = BytesMut::new();
     let mut rest = Some(payload);
-    while !ready(&reader, &head) {
-        let Some(next) = rest.as_mut().map(|p| p.next()) else {
+    while !reading.ready(declared.is_some()) {
+        let Some(payload) = rest.as_mut() else {
             break;
         };
-        match next.await {
+        match reader.next(payload).await? {
             None => rest = None,
-            Some(Err(_)) => return Err(ApiError::invalid("body", "could not be read")),
-            Some(Ok(chunk)) => {
-                if head.len() + chunk.len() > keep {
-                    let message = format!(
-                        "has more than {keep} bytes before the file's first bytes and the model: send the \
-                         fields (model first) before the file, as the official SDKs do"
-                    );
+            Some(chunk) => {
+                if head.len() + chunk.len() > reader.keep {
+                    let keep = reader.keep;
+                    let message = match declared {
+                        Some(_) => format!(
+                            "has more than {keep} bytes before the file's first bytes and the model: send the \
+                             fields (model first) before the file, as the official SDKs do"
+                        ),
+                        None => format!(
+                            "has more than {keep} bytes and no Content-Length: the gateway reads a file of \
+                             unknown length to its end before holding it; send its length, or a smaller file"
+                        ),
+                    };
                     return Err(ApiError::invalid("body", message));
                 }
+                lease.take(chunk.len()).map_err(|_| ApiError::ReadBudgetFull)?;
                 head.extend_from_slice(&chunk);
-                reader.read(&head).map_err(|e| ApiError::invalid("body", e.0))?;
+                reading.feed(&chunk)?;
             }
         }
     }
-    if rest.is_none() && !reader.done() {
+    if rest.is_none() && !reading.form.done() {
         return Err(ApiError::invalid("body", "ended before its closing boundary"));
     }
     // After the file's bytes comes at least the closing delimiter with the line break every
     // client ends it with, `\r\n--<boundary>--\r\n`.
     let after_file = boundary.len() as u64 + 8;
-    finish(reader, head.freeze(), rest, (declared, after_file), limit)
-}
-
-/// Whether the hold has what it needs: the model, and the file's head (or its end).
-fn ready(reader: &Reader, head: &[u8]) -> bool {
-    let model = reader.fields.iter().any(|(name, _)| name == "model");
-    let file = reader.file.as_ref().is_some_and(|file| {
-        let read = head.len().saturating_sub(file.start);
-        file.end.is_some() || (read >= 10 && read >= duration::head_bytes(&head[file.start..]))
-    });
-    reader.done() || (model && file)
+    finish(reading, head.freeze(), rest, (declared, after_file), limit)
 }
 
 /// The upload as the hold takes it, from the body's declared length (if any) and the bytes at
 /// least after its file (the closing delimiter).
 fn finish(
-    reader: Reader,
+    mut reading: Reading,
     head: Bytes,
     rest: Option<web::Payload>,
     (declared, after_file): (Option<u64>, u64),
     limit: u64,
 ) -> Result<Upload, ApiError> {
-    let file = reader
-        .file
-        .clone()
-        .ok_or_else(|| ApiError::invalid("file", "is required: the audio, as a part named file"))?;
+    if !reading.file_begun {
+        return Err(ApiError::invalid("file", "is required: the audio, as a part named file"));
+    }
     let mut fields = Map::new();
-    for (name, value) in reader.fields {
+    for (name, value) in std::mem::take(&mut reading.fields) {
         let value = match (name.as_str(), value.as_str()) {
             ("stream", "true") => Value::Bool(true),
             ("stream", "false") => Value::Bool(false),
             _ => Value::String(value),
         };
-        if fields.insert(name.clone(), value).is_some() && matches!(name.as_str(), "model" | "stream") {
-            return Err(ApiError::invalid(name, "must be given once"));
-        }
+        fields.insert(name, value);
     }
     // The file's length: exact when its end was read, else at most what the body declared
-    // (or may carry) after its start and before the closing delimiter.
-    let size = match file.end {
-        Some(end) => (end - file.start) as u64,
-        None => declared
-            .map_or(limit, |d| d.saturating_sub(after_file))
-            .saturating_sub(file.start as u64),
+    // after the bytes before the file and before the closing delimiter.
+    let size = match reading.file_ended {
+        true => reading.file_len,
+        false => {
+            let before = reading.fed - reading.form.pending() as u64 - reading.file_len;
+            declared.map_or(limit, |d| d.saturating_sub(after_file)).saturating_sub(before)
+        }
     };
-    let bytes = &head[file.start..file.end.unwrap_or(head.len())];
+    let (ms, exact) = duration::longest(&reading.file_head, size);
+    let seconds = ms.div_ceil(1000);
     let audio = Audio {
-        seconds: duration::read(bytes, Some(size)).map(|ms| ms.div_ceil(1000)),
-        bound_seconds: size.div_ceil(BYTES_PER_SECOND),
+        held_seconds: seconds,
+        seconds: (exact && reading.file_ended).then_some(seconds),
     };
-    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&reading.file_head));
     let fingerprint = serde_json::json!({"fields": fields, "file": digest})
         .to_string()
         .into_bytes();
+    // What follows is forwarded as it is read: nothing the hold was priced from may come.
+    reading.form.seal(PRICED);
     Ok(Upload {
         head,
         fields,
         audio,
         fingerprint,
+        form: Some(reading.form),
         rest,
         declared,
         limit,
@@ -216,9 +276,9 @@ pub(crate) struct Sending {
     pub length: Option<u64>,
     /// True once the caller's last byte went into the channel (or the caller's upload broke).
     pub sent: watch::Receiver<bool>,
-    /// Set when the caller's upload broke off, or passed the limit: the provider got no whole
-    /// request.
-    pub broke: Arc<AtomicBool>,
+    /// Set, saying why, when the caller's upload broke off, passed the limit or carried a part
+    /// the hold did not see: the provider got no whole request.
+    pub broke: Arc<OnceLock<String>>,
 }
 
 impl Upload {
@@ -227,9 +287,9 @@ impl Upload {
     pub(crate) fn sending(self, idle: Duration) -> Sending {
         let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);
         let (sent_tx, sent) = watch::channel(false);
-        let broke = Arc::new(AtomicBool::new(false));
+        let broke = Arc::new(OnceLock::new());
         let flag = broke.clone();
-        let (head, rest, limit) = (self.head, self.rest, self.limit);
+        let (head, rest, limit, mut form) = (self.head, self.rest, self.limit, self.form);
         actix_web::rt::spawn(async move {
             let mut total = head.len() as u64;
             if tx.send(Ok(head)).await.is_err() {
@@ -241,11 +301,19 @@ impl Upload {
             };
             let failure = loop {
                 match tokio::time::timeout(idle, rest.next()).await {
+                    Ok(None) if form.as_ref().is_some_and(|f| !f.done()) => {
+                        break Some("the upload ended before its closing boundary".to_string())
+                    }
                     Ok(None) => break None,
                     Ok(Some(Ok(chunk))) => {
                         total += chunk.len() as u64;
                         if total > limit {
                             break Some(format!("the upload passed {limit} bytes"));
+                        }
+                        // Every byte forwarded is read by the form first: a part the hold did
+                        // not see may not reach the provider.
+                        if let Some(Err(err)) = form.as_mut().map(|f| f.feed(&chunk, &mut |_| {})) {
+                            break Some(format!("the form's part {} {}", err.field, err.detail));
                         }
                         if tx.send(Ok(chunk)).await.is_err() {
                             return;
@@ -255,7 +323,7 @@ impl Upload {
                 }
             };
             if let Some(failure) = failure {
-                flag.store(true, Ordering::SeqCst);
+                let _ = flag.set(failure.clone());
                 let _ = tx.send(Err(io::Error::other(failure))).await;
             }
             let _ = sent_tx.send(true);

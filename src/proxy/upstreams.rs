@@ -45,8 +45,12 @@ pub(crate) struct Upstream {
     /// The projects allowed to use it; None: all.
     pub projects: Option<Vec<String>>,
     pub timeouts: Timeouts,
-    /// What a call that names no maximum output is held for.
+    /// What a call that names no maximum output is held for when the catalog does not know its
+    /// model.
     pub max_output_tokens: u64,
+    /// The operator's own bound on any call's maximum output (`maxOutputTokens` when set): a
+    /// catalog's output limit above it is cut to it.
+    pub output_cap: Option<u64>,
     /// What a call whose input the gateway cannot see whole (it names a stored conversation)
     /// is held for, in input tokens.
     pub context_tokens: u64,
@@ -262,6 +266,7 @@ fn check(
         projects: doc.projects,
         timeouts,
         max_output_tokens,
+        output_cap: doc.max_output_tokens,
         context_tokens,
         fetched_input_tokens,
         forward_headers,

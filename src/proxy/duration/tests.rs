@@ -144,3 +144,30 @@ fn hostile_headers_are_unknown_never_a_panic() {
     silent[28..32].copy_from_slice(&0u32.to_le_bytes());
     assert_eq!(read(&silent, None), None);
 }
+
+#[test]
+fn a_pcm_wav_is_as_long_as_its_bytes_whatever_its_header_claims() {
+    // A header claiming 1 s over 600 s of data is held at the 600 s.
+    let mut file = wav(1, 0);
+    file.truncate(44);
+    assert_eq!(longest(&file, 44 + 600 * 32_000), (600_000, true));
+    // A header claiming more than the bytes carry is held at the bytes.
+    assert_eq!(longest(&wav(600, 0), 44 + 32_000), (1_000, true));
+    // A byte rate stated above what the sample format fixes cannot shorten it.
+    let mut fast = wav(1, 0);
+    fast[28..32].copy_from_slice(&320_000u32.to_le_bytes());
+    assert_eq!(longest(&fast, 44 + 64_000), (2_000, true));
+}
+
+#[test]
+fn a_compressed_file_is_held_at_its_size_at_the_lowest_bitrate_or_its_header_if_longer() {
+    // An MP3 without a Xing frame, its first frame at 128 kbit/s: its size at 6 kbit/s.
+    let file = mp3_frames(20);
+    let size = 20 * 417;
+    assert_eq!(longest(&file, size), ((size * 1000).div_ceil(MIN_BYTES_PER_SECOND), false));
+    // A header claiming more than that is believed: it can only make the hold larger.
+    let claimed = read(&file, Some(1 << 30)).unwrap();
+    assert_eq!(longest(&file, 1 << 30).0, claimed.max((1u64 << 30) * 1000 / MIN_BYTES_PER_SECOND));
+    // Unknown bytes: their size at the lowest bitrate.
+    assert_eq!(longest(&[0u8; 64], 7_500), (10_000, false));
+}

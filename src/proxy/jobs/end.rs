@@ -14,7 +14,7 @@ use super::super::settle::{Answered, Hold};
 use super::super::upstreams::Upstream;
 use super::super::usage::Usage;
 use super::super::wire::{self, Wire};
-use super::form::Lines;
+use super::super::multipart::Lines;
 use super::shapes::{self, Bill, Seen};
 use crate::gateway::{Gateway, GatewayError};
 use crate::quota::{job_key, FileRecord, JobEnd, JobKind, JobRecord, ReservationId};

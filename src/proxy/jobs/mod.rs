@@ -8,7 +8,6 @@
 //! A `concurrent` group counts a job's hold while it is open: jobs in flight are a plan's limit.
 
 mod end;
-mod form;
 mod owned;
 mod paths;
 mod shapes;
@@ -75,7 +74,7 @@ pub(crate) async fn serve(
         (JobPath::Submit(kind), _) => submit::submit(req, payload, state, proxy, ctx, kind).await,
         (JobPath::UploadFile, _) => upload::upload(req, payload, state, proxy, ctx).await,
         (JobPath::Owned(object, action), Some(id)) => {
-            owned::serve(req, payload, state, ctx, (object, action, id)).await
+            owned::serve(req, payload, state, proxy, ctx, (object, action, id)).await
         }
         (JobPath::Owned(..), None) => Err(ApiError::invalid("path", "names no object")),
     }

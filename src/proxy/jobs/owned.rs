@@ -11,8 +11,8 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::super::context::Ctx;
-use super::super::understand::{self, Body};
-use super::super::{answer, forward, read};
+use super::super::understand::{self, Body, BodyReader};
+use super::super::{answer, forward, read, Proxy};
 use super::end::{self, By, Job};
 use super::paths::{self, Action, Object};
 use super::submit::MAX_OBJECT_BYTES;
@@ -27,6 +27,7 @@ pub(crate) async fn serve(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
+    proxy: &Proxy,
     ctx: &Ctx,
     (object, action, id): (Object, Action, &str),
 ) -> Result<HttpResponse, ApiError> {
@@ -44,7 +45,7 @@ pub(crate) async fn serve(
         },
     };
     let body = match req.method() == Method::POST {
-        true => understand::bytes(req, payload, MAX_CANCEL_BYTES).await?,
+        true => understand::bytes(req, payload, &BodyReader::of(proxy, ctx).keeping(MAX_CANCEL_BYTES)).await?,
         false => Bytes::new(),
     };
     let response = match forward::send(req, ctx, Body::Whole(body)).await {

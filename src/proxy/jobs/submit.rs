@@ -12,12 +12,12 @@ use super::super::call::{self, wrong, Call, ModelLimits, Operation};
 use super::super::context::Ctx;
 use super::super::hold::{self, Go, Held};
 use super::super::settle::Answered;
-use super::super::understand::{self, Body};
+use super::super::understand::{self, Body, BodyReader};
 use super::super::upstreams::Upstream;
 use super::super::usage::Usage;
 use super::super::wire::{Route, Wire};
 use super::super::{counting, forward, read, Proxy};
-use super::form::{Form, Part};
+use super::super::multipart::{Form, Part};
 use super::{owned, shapes, JobSettings};
 use crate::gateway::MAX_LIFETIME_MS;
 use crate::http::{ApiError, AppState};
@@ -39,8 +39,8 @@ pub(crate) async fn submit(
     kind: JobKind,
 ) -> Result<HttpResponse, ApiError> {
     let bytes = match kind {
-        JobKind::Video => understand::bytes(req, payload, proxy.max_body_bytes).await?,
-        _ => understand::body(req, payload, proxy.max_body_bytes).await?,
+        JobKind::Video => understand::bytes(req, payload, &BodyReader::of(proxy, ctx)).await?,
+        _ => understand::body(req, payload, &BodyReader::of(proxy, ctx)).await?,
     };
     let call = match kind {
         JobKind::Batch => batch(state, ctx, &bytes, &proxy.jobs).await?,
@@ -266,7 +266,7 @@ fn video(req: &HttpRequest, ctx: &Ctx, bytes: &Bytes, jobs: &JobSettings) -> Res
                     fields.insert(name, Value::String(value));
                 }
             })
-            .map_err(|e| ApiError::invalid("body", e.0))?;
+            .map_err(|e| ApiError::invalid(e.field, e.detail))?;
             if !form.done() {
                 return Err(ApiError::invalid("body", "ended before its closing boundary"));
             }
@@ -328,6 +328,7 @@ fn job_call(
         max_field: None,
         extra,
         ttl_ms: Some(ttl_ms.min(MAX_LIFETIME_MS)),
+        referenced: None,
     }
 }
 

@@ -21,7 +21,7 @@ use super::super::upstreams::Upstream;
 use super::super::usage::Usage;
 use super::super::wire::{self, Wire};
 use super::super::{answer, forward, multipart, read, Proxy};
-use super::form::{Form, Lines, Part};
+use super::super::multipart::{Form, Lines, MultipartError, Part};
 use super::shapes;
 use super::submit::{line_call, MAX_OBJECT_BYTES};
 use crate::http::{ApiError, AppState};
@@ -53,7 +53,7 @@ pub(crate) async fn upload(
     ctx: &Ctx,
 ) -> Result<HttpResponse, ApiError> {
     let limit = proxy.max_upload_bytes;
-    let super::super::upload::Form { boundary, declared } = super::super::upload::form(req, limit)?;
+    let super::super::upload::Head { boundary, declared } = super::super::upload::head(req, limit)?;
     let too_large = || super::super::upload::too_large(limit);
     let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
@@ -95,7 +95,7 @@ pub(crate) async fn upload(
         }
         if let Err(err) = reader.feed(&chunk) {
             let _ = tx.send(broken("not a form")).await;
-            return Err(ApiError::invalid("body", err));
+            return Err(ApiError::invalid(err.field, err.detail));
         }
         if reader.pending_bytes >= COUNT_BYTES {
             if let Err(err) = counting.count(&mut reader).await {
@@ -194,7 +194,7 @@ impl Reader {
         purpose.as_deref().is_none_or(|p| p == "batch") && summed.wrong.is_none()
     }
 
-    fn feed(&mut self, chunk: &[u8]) -> Result<(), String> {
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), MultipartError> {
         let Reader {
             form,
             lines,
@@ -221,7 +221,7 @@ impl Reader {
             }
             _ => {}
         })
-        .map_err(|e| e.0)?;
+        ?;
         if let (Some(line), None) = (lines.too_long, &summed.wrong) {
             summed.wrong = Some((line, "is longer than this gateway reads".into()));
         }

@@ -99,6 +99,7 @@ impl Wire for Gemini {
         let max = max.map(|(_, n)| n);
         let cached = either(body, ["cachedContent", "cached_content"])?.is_some();
         let unseen = if cached { limits.stored } else { 0 };
+        asked.unseen = unseen;
         asked.worst.input_tokens = Some(limits.body(body).saturating_add(unseen));
         asked.worst.output_tokens = Some(max.unwrap_or(limits.default_max).saturating_mul(candidates));
         Ok(asked)
@@ -106,6 +107,20 @@ impl Wire for Gemini {
 
     fn max_output_field(&self, operation: Operation) -> Option<&'static str> {
         (operation == Operation::Generate).then_some("generationConfig.maxOutputTokens")
+    }
+
+    /// A cached content the call names: the cache, whose `usageMetadata` says its size.
+    fn referenced(&self, operation: Operation, body: &Map<String, Value>) -> Option<String> {
+        if operation != Operation::Generate {
+            return None;
+        }
+        let (_, name) = either(body, ["cachedContent", "cached_content"]).ok()??;
+        let id = name.as_str()?.strip_prefix("cachedContents/")?;
+        super::path_id(id).then(|| format!("v1beta/cachedContents/{id}"))
+    }
+
+    fn referenced_tokens(&self, object: &Value) -> Option<u64> {
+        object.get("usageMetadata")?.get("totalTokenCount")?.as_u64()
     }
 
     fn authorize(

@@ -167,6 +167,19 @@ pub(crate) trait Wire: Sync {
         Err(wrong("body", "is an upload this format does not take"))
     }
 
+    /// An input the call names by id, stored at the provider (a cache, an earlier response),
+    /// whose size a read of this path (relative to the upstream's base URL) tells; None when
+    /// the call names none, or none whose size can be read.
+    fn referenced(&self, _operation: Operation, _body: &Map<String, Value>) -> Option<String> {
+        None
+    }
+
+    /// The tokens a referenced input (`referenced`'s object, as the provider answered it) adds
+    /// to a call's input.
+    fn referenced_tokens(&self, _object: &Value) -> Option<u64> {
+        None
+    }
+
     /// The field a clamped hold lowers in a body that named no maximum output; None for an
     /// operation whose output has no maximum (embeddings, images).
     fn max_output_field(&self, operation: Operation) -> Option<&'static str>;
@@ -346,4 +359,10 @@ mod tests {
         );
         assert_eq!(op(Kind::Gemini, "POST", "v1/batches"), None);
     }
+}
+
+/// Whether an id a caller names may go into a path the gateway reads: letters, digits, `-`
+/// and `_`, 1 to 256 of them, so it names one object and no other path.
+pub(crate) fn path_id(id: &str) -> bool {
+    (1..=256).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

@@ -76,11 +76,13 @@ impl Wire for OpenAi {
                 let max = positive(body, "max_output_tokens")?;
                 asked.max_field = max.map(|_| "max_output_tokens");
                 // A stored conversation's input is the provider's, unseen here: held at the
-                // upstream's context size on top of what is sent.
+                // model's context window on top of what is sent, until a previous response's
+                // own size is read from the provider (`referenced.rs`).
                 let stored = ["previous_response_id", "conversation", "prompt"]
                     .iter()
                     .any(|k| body.get(*k).is_some_and(|v| !v.is_null()));
                 let unseen = if stored { limits.stored } else { 0 };
+                asked.unseen = unseen;
                 worst.input_tokens = Some(limits.body(body).saturating_add(unseen));
                 worst.output_tokens = Some(max.unwrap_or(limits.default_max));
             }
@@ -135,7 +137,7 @@ impl Wire for OpenAi {
             return Err(wrong("body", "is an upload this path does not take"));
         }
         let mut asked = Asked::default();
-        let seconds = audio.held_seconds();
+        let seconds = audio.held_seconds;
         let audio_tokens = seconds.saturating_mul(AUDIO_TOKENS_PER_SECOND).min(limits.fetched);
         let prompt = fields.get("prompt").map_or(0, |p| limits.value(p));
         let worst = &mut asked.worst;
@@ -145,6 +147,25 @@ impl Wire for OpenAi {
         worst.output_tokens = Some(limits.default_max);
         asked.measured.audio_seconds = audio.seconds;
         Ok(asked)
+    }
+
+    /// A response that continues a stored one alone (no conversation or stored prompt beside
+    /// it, whose size no read tells): the stored response, whose usage is its conversation's size.
+    fn referenced(&self, operation: Operation, body: &Map<String, Value>) -> Option<String> {
+        let named = |k: &str| body.get(k).is_some_and(|v| !v.is_null());
+        if operation != Operation::Responses || named("conversation") || named("prompt") {
+            return None;
+        }
+        let id = body.get("previous_response_id")?.as_str()?;
+        super::path_id(id).then(|| format!("v1/responses/{id}"))
+    }
+
+    /// A stored response's conversation: its input and its output, which the next input carries.
+    fn referenced_tokens(&self, object: &Value) -> Option<u64> {
+        let usage = object.get("usage")?;
+        let input = usage.get("input_tokens")?.as_u64()?;
+        let output = usage.get("output_tokens")?.as_u64()?;
+        Some(input.saturating_add(output))
     }
 
     fn max_output_field(&self, operation: Operation) -> Option<&'static str> {

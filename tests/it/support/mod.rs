@@ -75,6 +75,8 @@ pub fn test_config(prefix: &str, root_token: &str) -> Config {
         proxy_drain_seconds: 120,
         proxy_max_body_bytes: 32 << 20,
         proxy_max_upload_bytes: 1 << 30,
+        proxy_read_idle_seconds: 30,
+        proxy_read_budget_bytes: 256 << 20,
         job_margin_seconds: 3600,
         job_video_window_seconds: 3600,
         job_sweep_lead_seconds: 900,

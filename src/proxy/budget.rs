@@ -1,0 +1,127 @@
+//! What a node keeps of bodies read before their hold: a body must be read (whole, or an
+//! upload as far as its hold needs) before the call is held, and a caller that sends slowly or
+//! not at all would otherwise pin that memory as long as it likes. So every such read leases
+//! its bytes from one budget per node, and no user may lease more than a fair share of it: a
+//! user with many stalled uploads is refused (503, retry shortly) while others still read.
+//! The idle timeout that ends a stalled read is the reader's (`understand.rs`, `upload.rs`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How many users' reads the budget makes room for at once: no user leases more than this
+/// share of it.
+const FAIR_SHARES: usize = 4;
+
+/// A node's budget of bytes read before their hold.
+pub(crate) struct Budget {
+    total: usize,
+    state: Mutex<Leased>,
+}
+
+#[derive(Default)]
+struct Leased {
+    all: usize,
+    /// Bytes leased per user (`project`, `user`), only users leasing some.
+    by_user: HashMap<(String, String), usize>,
+}
+
+/// The node's budget, or this user's share of it, has no room: retry shortly.
+#[derive(Debug)]
+pub(crate) struct Full;
+
+impl Budget {
+    pub(crate) fn new(total: usize) -> Arc<Budget> {
+        Arc::new(Budget {
+            total,
+            state: Mutex::new(Leased::default()),
+        })
+    }
+
+    /// A lease for one read of `user`'s in `project`, holding nothing yet.
+    pub(crate) fn lease(self: &Arc<Budget>, project: &str, user: &str) -> Lease {
+        Lease {
+            budget: self.clone(),
+            user: (project.to_string(), user.to_string()),
+            bytes: 0,
+        }
+    }
+
+    /// The most one user may lease.
+    fn share(&self) -> usize {
+        self.total / FAIR_SHARES
+    }
+}
+
+/// The bytes one read keeps, given back when it ends (dropped) however it ends.
+pub(crate) struct Lease {
+    budget: Arc<Budget>,
+    user: (String, String),
+    bytes: usize,
+}
+
+impl Lease {
+    /// Leases `more` bytes, if the node's budget and the user's share both have room.
+    pub(crate) fn take(&mut self, more: usize) -> Result<(), Full> {
+        let mut state = self.budget.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = state.by_user.get(&self.user).copied().unwrap_or(0);
+        if state.all + more > self.budget.total || mine + more > self.budget.share() {
+            return Err(Full);
+        }
+        state.all += more;
+        *state.by_user.entry(self.user.clone()).or_insert(0) += more;
+        self.bytes += more;
+        Ok(())
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if self.bytes == 0 {
+            return;
+        }
+        let mut state = self.budget.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.all -= self.bytes;
+        if let Some(mine) = state.by_user.get_mut(&self.user) {
+            *mine -= self.bytes;
+            if *mine == 0 {
+                state.by_user.remove(&self.user);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_leases_at_most_a_share_and_others_still_read() {
+        let budget = Budget::new(400);
+        let mut greedy: Vec<Lease> = (0..10).map(|_| budget.lease("p", "greedy")).collect();
+        let taken = greedy.iter_mut().map(|l| l.take(30)).filter(Result::is_ok).count();
+        assert_eq!(taken, 3, "a share is 100 bytes");
+        let mut other = budget.lease("p", "other");
+        other.take(100).unwrap();
+        // The same user in another project is another user.
+        budget.lease("q", "greedy").take(100).unwrap();
+        drop(greedy);
+        let mut again = budget.lease("p", "greedy");
+        again.take(100).unwrap();
+        assert_eq!(budget.state.lock().unwrap().all, 200);
+    }
+
+    #[test]
+    fn the_node_budget_bounds_every_user_together_and_comes_back_when_reads_end() {
+        let budget = Budget::new(400);
+        let mut leases: Vec<Lease> = (0..4).map(|i| budget.lease("p", &format!("u{i}"))).collect();
+        for lease in &mut leases {
+            lease.take(100).unwrap();
+        }
+        assert!(budget.lease("p", "u9").take(1).is_err());
+        leases.pop();
+        budget.lease("p", "u9").take(100).unwrap();
+        drop(leases);
+        let state = budget.state.lock().unwrap();
+        assert_eq!((state.all, state.by_user.len()), (0, 0));
+    }
+}
