@@ -54,6 +54,7 @@ mod per_value;
 mod periods;
 mod prices;
 mod proxy;
+mod proxy_bounds;
 mod proxy_door;
 mod proxy_jobs;
 mod proxy_routes;

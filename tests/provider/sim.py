@@ -96,6 +96,8 @@ GEMINI_ERRORS = {
 }
 # Gemini's paths: a model's method (`:generateContent`, ...), the model list, one model.
 GEMINI_CALL = re.compile(r"^/(v1beta|v1)/models/([A-Za-z0-9._-]+):([A-Za-z]+)$")
+STORED_RESPONSE = re.compile(r"^/v1/responses/([A-Za-z0-9_-]+)$")
+GEMINI_CACHE = re.compile(r"^/(?:v1beta|v1)/cachedContents/([A-Za-z0-9_-]+)$")
 GEMINI_MODELS = re.compile(r"^/(v1beta|v1)/models(?:/([A-Za-z0-9._-]+))?$")
 GEMINI_MODEL_NAMES = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite", "gemini-2.0-flash")
 
@@ -1437,6 +1439,11 @@ class SimServer(ThreadingHTTPServer):
         # Streams paused before their end (`pause=`) wait for the next release, or their time.
         self.gate = threading.Condition()
         self.releases = 0
+        # Stored responses (the Responses API's, newest last, bounded), by id.
+        self.responses: "OrderedDict[str, Dict[str, Any]]" = OrderedDict()
+        # Gemini's cached contents, by name: their model and size in tokens.
+        self.caches: Dict[str, Dict[str, Any]] = {}
+        self.caches_lock = threading.Lock()
 
     def shutdown(self) -> None:
         super().shutdown()
@@ -1838,6 +1845,14 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and part:
             self.api_upload_part(part.group(1), d)
             return
+        stored = STORED_RESPONSE.match(self.route)
+        if method == "GET" and stored:
+            with self.server.caches_lock:
+                found = self.server.responses.get(stored.group(1))
+            if found is None:
+                raise SimError(404, f"Response with id '{stored.group(1)}' not found.")
+            self.answer_json(200, found, cut=d.cut is not None)
+            return
         content = CONTAINER_CONTENT.match(self.route)
         if method == "GET" and content:
             self.api_container_content(content.group(1), d)
@@ -1931,7 +1946,16 @@ class Handler(BaseHTTPRequestHandler):
             s.send(None, "[DONE]")
 
     def api_responses(self, body: Dict[str, Any], d: Directives) -> None:
-        p = plan(d, responses_input(body), max_tokens(body, "max_output_tokens"))
+        counted = responses_input(body)
+        previous = body.get("previous_response_id")
+        if previous is not None:
+            # A continuation's input carries the stored conversation: its input and its output.
+            with self.server.caches_lock:
+                stored = self.server.responses.get(str(previous))
+            if stored is None:
+                raise SimError(404, f"Previous response with id '{previous}' not found.", "previous_response_id")
+            counted += stored["usage"]["input_tokens"] + stored["usage"]["output_tokens"]
+        p = plan(d, counted, max_tokens(body, "max_output_tokens"))
         model = str(body.get("model") or "gpt-4o-mini")
         rid, mid = new_id("resp_"), new_id("msg_")
         pieces = reply_words(p.per_choice)
@@ -1958,6 +1982,13 @@ class Handler(BaseHTTPRequestHandler):
             "temperature": 1.0, "text": {"format": {"type": "text"}}, "tool_choice": "auto", "tools": [],
             "top_p": 1.0, "truncation": "disabled", "user": None, "metadata": {},
         }
+        if previous is not None:
+            done["previous_response_id"] = previous
+        if body.get("store", True) is not False:
+            with self.server.caches_lock:
+                self.server.responses[rid] = {**done, "usage": usage}
+                while len(self.server.responses) > MAX_JOBS:
+                    self.server.responses.popitem(last=False)
         if d.usage:
             done["usage"] = usage
         if not body.get("stream"):
@@ -2577,7 +2608,35 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET" and listed:
             self.api_gemini_models(listed.group(2), d)
             return
+        if method == "POST" and self.route in ("/v1beta/cachedContents", "/v1/cachedContents"):
+            self.api_cache_create(body, d)
+            return
+        cache = GEMINI_CACHE.match(self.route)
+        if method == "GET" and cache:
+            self.api_cache_get("cachedContents/" + cache.group(1), d)
+            return
         raise SimError(404, f"Unknown request URL: {method} {self.route}.")
+
+    def api_cache_create(self, body: Dict[str, Any], d: Directives) -> None:
+        """A cached content: its tokens are its contents' (or `input=` of x-sim), as Google counts
+        them and reports them in `usageMetadata.totalTokenCount`."""
+        model = field(body, "model")
+        if not isinstance(model, str) or not model.startswith("models/"):
+            raise SimError(400, "* CreateCachedContentRequest.cached_content.model: model is required")
+        tokens = d.input if d.input is not None else gemini_input(body)
+        with self.server.caches_lock:
+            name = f"cachedContents/sim{len(self.server.caches) + 1}"
+            cache = {"name": name, "model": model, "usageMetadata": {"totalTokenCount": tokens},
+                     "createTime": "2026-01-01T00:00:00Z", "expireTime": "2026-01-01T01:00:00Z"}
+            self.server.caches[name] = cache
+        self.answer_json(200, cache, cut=d.cut is not None)
+
+    def api_cache_get(self, name: str, d: Directives) -> None:
+        with self.server.caches_lock:
+            cache = self.server.caches.get(name)
+        if cache is None:
+            raise SimError(404, f"CachedContent not found (or permission denied): {name}")
+        self.answer_json(200, cache, cut=d.cut is not None)
 
     def api_generate(self, model: str, body: Dict[str, Any], d: Directives, stream: bool) -> None:
         if not isinstance(body.get("contents"), list) or not body["contents"]:
@@ -2592,8 +2651,12 @@ class Handler(BaseHTTPRequestHandler):
             d.reasoning = min(budget, DEFAULT_THOUGHTS) if budget > 0 else DEFAULT_THOUGHTS
         counted = gemini_input(body)
         if field(body, "cachedContent"):
-            # The cached content's tokens are in the prompt, beside the request's own.
-            cached = CACHED_CONTENT_TOKENS if d.cached is None else d.cached
+            # The cached content's tokens are in the prompt, beside the request's own: a cache
+            # made here reports its own size.
+            with self.server.caches_lock:
+                made = self.server.caches.get(str(field(body, "cachedContent")))
+            own = made["usageMetadata"]["totalTokenCount"] if made else CACHED_CONTENT_TOKENS
+            cached = own if d.cached is None else d.cached
             counted += cached
             d.cached = cached
         p = plan(d, counted, max_tokens({"max": field(config, "maxOutputTokens")}, "max"), n)
