@@ -363,3 +363,76 @@ async fn an_input_the_provider_stores_is_held_at_its_size_as_the_provider_reads_
     // Its stored response, made at the provider directly, and the continuation that fit.
     assert_eq!(asked(&provider).await["/v1/responses"], json!(2));
 }
+
+/// Opens a connection that sends a chat call's head declaring `declared` bytes and then
+/// `sent` bytes of its body, and no more.
+async fn stalled(app: &TestApp, user: &str, declared: usize, sent: usize) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /proxy/openai/v1/chat/completions HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         X-Quota-User: {user}\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\n\r\n",
+        app.key
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut body = br#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":""#.to_vec();
+    body.resize(sent, b'a');
+    stream.write_all(&body).await.unwrap();
+    stream
+}
+
+/// The status line of the answer a connection gets, within `seconds`.
+async fn status_line(stream: &mut tokio::net::TcpStream, seconds: u64) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 512];
+    match tokio::time::timeout(std::time::Duration::from_secs(seconds), stream.read(&mut buf)).await {
+        Ok(Ok(n)) => String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or("").to_string(),
+        _ => String::new(),
+    }
+}
+
+#[tokio::test]
+async fn bodies_that_stall_before_their_hold_pin_a_share_of_the_node_for_a_while_and_others_still_call() {
+    let provider = Provider::start();
+    std::env::set_var("QG_TEST_BOUNDS_KEY", PROVIDER_KEY);
+    let upstreams = json!({ "upstreams": [
+        { "name": "openai", "kind": "openai", "baseUrl": provider.url(), "credentialEnv": "QG_TEST_BOUNDS_KEY" } ] });
+    let file = std::env::temp_dir().join(format!("{}-stall-upstreams.json", unique_prefix()));
+    std::fs::write(&file, upstreams.to_string()).unwrap();
+    let app = spawn_app_with(&redis::shared().target(), &unique_prefix(), None, |config| {
+        config.upstreams = Some(file);
+        config.proxy_max_body_bytes = 1 << 20;
+        // A quarter of 4 MiB for one user: one stalled megabyte body, not two.
+        config.proxy_read_budget_bytes = 4 << 20;
+        config.proxy_read_idle_seconds = 2;
+    })
+    .await;
+    app.put_plan(plan(1_000_000, json!({ "metadata": "calls" }), &["openai.chat"]))
+        .await;
+    for user in ["mallory", "alice"] {
+        app.subscribe(user, "plan_bounds", None).await;
+    }
+    let mut first = stalled(&app, "mallory", 1 << 20, 900 << 10).await;
+    // Let the node read the first body before the second begins.
+    let _ = status_line(&mut first, 1).await;
+    let mut second = stalled(&app, "mallory", 1 << 20, 900 << 10).await;
+    assert!(status_line(&mut second, 10).await.contains("503"), "past the user's share");
+    // Another user's calls are answered while the first body stalls.
+    for _ in 0..5 {
+        let (status, body) = post_json(
+            &app,
+            "openai/v1/chat/completions",
+            json!({ "model": "gpt-4o-mini", "max_tokens": 5, "messages": [{ "role": "user", "content": "hi" }] }),
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // The stalled body is refused once it has been quiet for the idle time, and its share
+    // comes back.
+    assert!(status_line(&mut first, 30).await.contains("408"));
+    let mut again = stalled(&app, "mallory", 1 << 20, 900 << 10).await;
+    let line = status_line(&mut again, 1).await;
+    assert!(!line.contains("503"), "{line}");
+}
