@@ -397,8 +397,8 @@ def part_name(headers: str) -> Tuple[Optional[str], Optional[str]]:
 
 def read_upload(reader: BodyReader, boundary: bytes, sink: Optional[Sink] = None) -> Upload:
     """The parts of a multipart body read as it comes, each file's bytes handed to its sink as
-    they arrive (by default only counted and their head kept); the whole body is read, whatever
-    is wrong with it, before any answer."""
+    they arrive (by default only counted and their head kept), a name given twice read at its
+    last part; the whole body is read, whatever is wrong with it, before any answer."""
     delimiter = b"\r\n--" + boundary
     buf = b""
     fields: Dict[str, str] = {}
@@ -457,6 +457,10 @@ def read_upload(reader: BodyReader, boundary: bytes, sink: Optional[Sink] = None
                 break
             if not fill():
                 raise fail("Could not parse multipart form: the body ended inside a part.")
+        # A name given twice is read at its last part, field or file, as python-multipart and
+        # Starlette read a form (OpenAI's servers answer so): the earlier part is dropped.
+        fields.pop(name, None)
+        files.pop(name, None)
         if part is not None:
             files[name] = part
         else:

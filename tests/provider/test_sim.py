@@ -854,6 +854,25 @@ class Files(Base):
         self.assertEqual(stats()["requests"][0]["body"], {"purpose": "user_data",
                                                           "file": {"filename": "notes.bin", "bytes": len(data)}})
 
+    def test_a_name_given_twice_in_a_form_is_read_at_its_last_part_as_pythons_parsers_read_it(self) -> None:
+        video = form("/v1/videos", [("model", None, b"sora-2"), ("prompt", None, b"a cat"), ("seconds", None, b"4"),
+                                    ("model", None, b"sora-2-pro"), ("seconds", None, b"12")])
+        self.assertEqual(video.status, 200, video.raw)
+        self.assertEqual((video.json()["model"], video.json()["seconds"]), ("sora-2-pro", "12"))
+        audio = form("/v1/audio/transcriptions", [("model", None, b"whisper-1"), ("file", "a.wav", wav(1)),
+                                                  ("file", "b.wav", wav(6))])
+        self.assertEqual(audio.json()["usage"], {"type": "duration", "seconds": 6})
+        self.assertEqual(stats()["requests"][-1]["body"]["file"], {"filename": "b.wav", "bytes": len(wav(6))})
+        # A field and a file of one name: the later part is the one read, whichever it is.
+        upload = form("/v1/files", [("purpose", None, b"batch"), ("file", "a.jsonl", b"first"),
+                                    ("purpose", None, b"user_data"), ("file", "b.bin", b"second")])
+        made = upload.json()
+        self.assertEqual((made["filename"], made["bytes"], made["purpose"]), ("b.bin", 6, "user_data"), upload.raw)
+        self.assertEqual(call(f"/v1/files/{made['id']}/content").raw, b"second")
+        shadowed = form("/v1/audio/transcriptions", [("model", None, b"whisper-1"), ("model", "m.txt", b"whisper-1"),
+                                                     ("file", "a.wav", wav(2))])
+        self.assertEqual((shadowed.status, shadowed.json()["error"]["param"]), (400, "model"), shadowed.raw)
+
     def test_an_upload_missing_a_part_or_with_a_wrong_purpose_is_refused_naming_it(self) -> None:
         before = read("/v1/files?limit=1")["data"]
         wrong: List[Tuple[List[Tuple[str, Optional[str], bytes]], str]] = [
