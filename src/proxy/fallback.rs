@@ -146,7 +146,10 @@ mod tests {
             next(Ended::Failed(&Failure::Broken("reset".into()))),
             Next::MoveOn("broken")
         );
-        assert_eq!(next(Ended::Failed(&Failure::Unsent(String::new()))), Next::Stop);
+        assert_eq!(
+            next(Ended::Failed(&Failure::Unsent(super::super::upload::Cut::default()))),
+            Next::Stop
+        );
     }
 
     #[test]

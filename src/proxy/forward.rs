@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 use super::context::Ctx;
 use super::settle::{Answered, Hold};
 use super::understand::Body;
+use super::upload::Cut;
 use super::upstreams::Upstream;
 use super::usage::Usage;
 use super::{answer, identify};
@@ -113,7 +114,7 @@ pub(crate) async fn send(req: &HttpRequest, ctx: &Ctx, body: Body) -> Result<req
 /// What the provider's answer (or the lack of one) means for the call.
 fn failed(
     answer: reqwest::Result<reqwest::Response>,
-    upload: Option<&(tokio::sync::watch::Receiver<bool>, Arc<OnceLock<String>>)>,
+    upload: Option<&(tokio::sync::watch::Receiver<bool>, Arc<OnceLock<Cut>>)>,
 ) -> Result<reqwest::Response, Failure> {
     let broke = upload.and_then(|(_, broke)| broke.get());
     match answer {
@@ -139,7 +140,7 @@ pub(crate) enum Failure {
     /// The caller's upload broke off, passed the node's bound, or carried a part its hold did
     /// not see (why, as a sentence's subject and verb) before its end: the provider never had
     /// the whole request.
-    Unsent(String),
+    Unsent(Cut),
 }
 
 impl Failure {
@@ -202,9 +203,10 @@ impl Failure {
                 );
                 (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", message)
             }
-            Failure::Unsent(why) => {
-                let message = format!("{why}, before the upload's end; the call was not made");
-                (StatusCode::BAD_REQUEST, "upload_broken", message)
+            Failure::Unsent(cut) => {
+                let message = format!("{}, before the upload's end; the call was not made", cut.why);
+                let param = cut.part.as_deref();
+                return answer::error(wire, StatusCode::BAD_REQUEST, "upload_broken", &message, param);
             }
         };
         answer::error(wire, status, code, &message, None)

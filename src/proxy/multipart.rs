@@ -488,8 +488,16 @@ mod tests {
     fn a_part_named_twice_is_refused_naming_it_however_the_body_is_cut() {
         let twice = [
             form(&[("model", None, b"sora-2"), ("model", None, b"sora-2-pro")]),
-            form(&[("file", Some("a.wav"), b"RIFF"), ("model", None, b"m"), ("file", Some("b.wav"), b"RIFF")]),
-            form(&[("purpose", None, b"batch"), ("file", Some("a.jsonl"), b"{}"), ("purpose", None, b"batch")]),
+            form(&[
+                ("file", Some("a.wav"), b"RIFF"),
+                ("model", None, b"m"),
+                ("file", Some("b.wav"), b"RIFF"),
+            ]),
+            form(&[
+                ("purpose", None, b"batch"),
+                ("file", Some("a.jsonl"), b"{}"),
+                ("purpose", None, b"batch"),
+            ]),
         ];
         for (body, name) in twice.iter().zip(["model", "file", "purpose"]) {
             for size in [1, 7, body.len()] {
@@ -500,7 +508,11 @@ mod tests {
             }
         }
         // An array's name repeats by design (`timestamp_granularities[]`, `include[]`).
-        let array = form(&[("include[]", None, b"logprobs"), ("include[]", None, b"x"), ("model", None, b"m")]);
+        let array = form(&[
+            ("include[]", None, b"logprobs"),
+            ("include[]", None, b"x"),
+            ("model", None, b"m"),
+        ]);
         let mut reader = Form::new(b"b0");
         fed(&mut reader, &array).unwrap();
         assert!(reader.done());

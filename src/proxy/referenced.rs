@@ -31,9 +31,11 @@ pub(crate) async fn size(ctx: &Ctx, call: &mut Call) {
 async fn read_tokens(ctx: &Ctx, path: &str) -> Option<u64> {
     let upstream = ctx.upstream();
     let request = upstream.client.get(format!("{}/{}", upstream.base_url, path));
-    let request = ctx
-        .wire()
-        .authorize(request, upstream.credential.as_deref(), &actix_web::http::header::HeaderMap::new());
+    let request = ctx.wire().authorize(
+        request,
+        upstream.credential.as_deref(),
+        &actix_web::http::header::HeaderMap::new(),
+    );
     let response = tokio::time::timeout(READ_FOR, request.send()).await.ok()?.ok()?;
     if !response.status().is_success() {
         return None;

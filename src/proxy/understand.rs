@@ -129,7 +129,11 @@ pub(crate) async fn body(req: &HttpRequest, payload: web::Payload, reader: &Body
 
 /// Reads the caller's body as it came, whatever its type, as `reader` says (a compressed one is
 /// refused as `body` says).
-pub(crate) async fn bytes(req: &HttpRequest, mut payload: web::Payload, reader: &BodyReader<'_>) -> Result<Bytes, ApiError> {
+pub(crate) async fn bytes(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    reader: &BodyReader<'_>,
+) -> Result<Bytes, ApiError> {
     plain(req)?;
     let limit = reader.keep;
     declared(req, limit as u64)?;

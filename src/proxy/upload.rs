@@ -132,7 +132,9 @@ impl Reading {
             Part::File(multipart::FILE, bytes) => {
                 *file_begun = true;
                 *file_len += bytes.len() as u64;
-                let want = duration::MAX_HEAD_BYTES.saturating_sub(file_head.len()).min(bytes.len());
+                let want = duration::MAX_HEAD_BYTES
+                    .saturating_sub(file_head.len())
+                    .min(bytes.len());
                 file_head.extend_from_slice(&bytes[..want]);
             }
             Part::FileEnd(multipart::FILE) => *file_ended = true,
@@ -225,7 +227,10 @@ fn finish(
     limit: u64,
 ) -> Result<Upload, ApiError> {
     if !reading.file_begun {
-        return Err(ApiError::invalid("file", "is required: the audio, as a part named file"));
+        return Err(ApiError::invalid(
+            "file",
+            "is required: the audio, as a part named file",
+        ));
     }
     let mut fields = Map::new();
     for (name, value) in std::mem::take(&mut reading.fields) {
@@ -242,7 +247,9 @@ fn finish(
         true => reading.file_len,
         false => {
             let before = reading.fed - reading.form.pending() as u64 - reading.file_len;
-            declared.map_or(limit, |d| d.saturating_sub(after_file)).saturating_sub(before)
+            declared
+                .map_or(limit, |d| d.saturating_sub(after_file))
+                .saturating_sub(before)
         }
     };
     let (ms, exact) = duration::longest(&reading.file_head, size);
@@ -269,6 +276,23 @@ fn finish(
     })
 }
 
+/// Why an upload was cut off before its end (a sentence's subject and verb), and the form's
+/// part it is about, if one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Cut {
+    pub why: String,
+    pub part: Option<String>,
+}
+
+impl Cut {
+    fn because(why: impl Into<String>) -> Cut {
+        Cut {
+            why: why.into(),
+            part: None,
+        }
+    }
+}
+
 /// An upload's body as it goes upstream, and how its sending went.
 pub(crate) struct Sending {
     pub body: reqwest::Body,
@@ -278,7 +302,7 @@ pub(crate) struct Sending {
     pub sent: watch::Receiver<bool>,
     /// Set, saying why, when the caller's upload broke off, passed the limit or carried a part
     /// the hold did not see: the provider got no whole request.
-    pub broke: Arc<OnceLock<String>>,
+    pub broke: Arc<OnceLock<Cut>>,
 }
 
 impl Upload {
@@ -302,29 +326,32 @@ impl Upload {
             let failure = loop {
                 match tokio::time::timeout(idle, rest.next()).await {
                     Ok(None) if form.as_ref().is_some_and(|f| !f.done()) => {
-                        break Some("the upload ended before its closing boundary".to_string())
+                        break Some(Cut::because("the upload ended before its closing boundary"))
                     }
                     Ok(None) => break None,
                     Ok(Some(Ok(chunk))) => {
                         total += chunk.len() as u64;
                         if total > limit {
-                            break Some(format!("the upload passed {limit} bytes"));
+                            break Some(Cut::because(format!("the upload passed {limit} bytes")));
                         }
                         // Every byte forwarded is read by the form first: a part the hold did
                         // not see may not reach the provider.
                         if let Some(Err(err)) = form.as_mut().map(|f| f.feed(&chunk, &mut |_| {})) {
-                            break Some(format!("the form's part {} {}", err.field, err.detail));
+                            break Some(Cut {
+                                why: format!("the form's part {} {}", err.field, err.detail),
+                                part: Some(err.field),
+                            });
                         }
                         if tx.send(Ok(chunk)).await.is_err() {
                             return;
                         }
                     }
-                    Ok(Some(Err(_))) | Err(_) => break Some("the caller's upload broke off".to_string()),
+                    Ok(Some(Err(_))) | Err(_) => break Some(Cut::because("the caller's upload broke off")),
                 }
             };
             if let Some(failure) = failure {
-                let _ = flag.set(failure.clone());
-                let _ = tx.send(Err(io::Error::other(failure))).await;
+                let _ = tx.send(Err(io::Error::other(failure.why.clone()))).await;
+                let _ = flag.set(failure);
             }
             let _ = sent_tx.send(true);
         });

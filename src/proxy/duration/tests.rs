@@ -164,10 +164,16 @@ fn a_compressed_file_is_held_at_its_size_at_the_lowest_bitrate_or_its_header_if_
     // An MP3 without a Xing frame, its first frame at 128 kbit/s: its size at 6 kbit/s.
     let file = mp3_frames(20);
     let size = 20 * 417;
-    assert_eq!(longest(&file, size), ((size * 1000).div_ceil(MIN_BYTES_PER_SECOND), false));
+    assert_eq!(
+        longest(&file, size),
+        ((size * 1000).div_ceil(MIN_BYTES_PER_SECOND), false)
+    );
     // A header claiming more than that is believed: it can only make the hold larger.
     let claimed = read(&file, Some(1 << 30)).unwrap();
-    assert_eq!(longest(&file, 1 << 30).0, claimed.max(((1u64 << 30) * 1000).div_ceil(MIN_BYTES_PER_SECOND)));
+    assert_eq!(
+        longest(&file, 1 << 30).0,
+        claimed.max(((1u64 << 30) * 1000).div_ceil(MIN_BYTES_PER_SECOND))
+    );
     // Unknown bytes: their size at the lowest bitrate.
     assert_eq!(longest(&[0u8; 64], 7_500), (10_000, false));
 }

@@ -10,11 +10,11 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
 use super::super::call::Operation;
+use super::super::multipart::Lines;
 use super::super::settle::{Answered, Hold};
 use super::super::upstreams::Upstream;
 use super::super::usage::Usage;
 use super::super::wire::{self, Wire};
-use super::super::multipart::Lines;
 use super::shapes::{self, Bill, Seen};
 use crate::gateway::{Gateway, GatewayError};
 use crate::quota::{job_key, FileRecord, JobEnd, JobKind, JobRecord, ReservationId};

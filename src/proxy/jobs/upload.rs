@@ -17,11 +17,11 @@ use tokio::sync::mpsc;
 
 use super::super::call::{wrong, BodyError, Operation};
 use super::super::context::Ctx;
+use super::super::multipart::{Form, Lines, MultipartError, Part};
 use super::super::upstreams::Upstream;
 use super::super::usage::Usage;
 use super::super::wire::{self, Wire};
 use super::super::{answer, forward, multipart, read, Proxy};
-use super::super::multipart::{Form, Lines, MultipartError, Part};
 use super::shapes;
 use super::submit::{line_call, MAX_OBJECT_BYTES};
 use crate::http::{ApiError, AppState};
@@ -220,8 +220,7 @@ impl Reader {
                 *file_ended = true;
             }
             _ => {}
-        })
-        ?;
+        })?;
         if let (Some(line), None) = (lines.too_long, &summed.wrong) {
             summed.wrong = Some((line, "is longer than this gateway reads".into()));
         }

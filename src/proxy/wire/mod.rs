@@ -281,6 +281,12 @@ fn texts(object: Option<&Value>, fields: &[&str], each: &mut dyn FnMut(&str)) {
     }
 }
 
+/// Whether an id a caller names may go into a path the gateway reads: letters, digits, `-`
+/// and `_`, 1 to 256 of them, so it names one object and no other path.
+pub(crate) fn path_id(id: &str) -> bool {
+    (1..=256).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,10 +365,4 @@ mod tests {
         );
         assert_eq!(op(Kind::Gemini, "POST", "v1/batches"), None);
     }
-}
-
-/// Whether an id a caller names may go into a path the gateway reads: letters, digits, `-`
-/// and `_`, 1 to 256 of them, so it names one object and no other path.
-pub(crate) fn path_id(id: &str) -> bool {
-    (1..=256).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
