@@ -52,7 +52,7 @@ GEMINI_MAX_CANDIDATES = 8
 
 INTEGER_DIRECTIVES = ("status", "stall", "delay", "cut", "output", "input", "cached", "reasoning",
                       "cache_write", "deltas", "chunks", "cost", "tool_prompt", "pause", "seconds", "context",
-                      "reads", "failures")
+                      "reads", "failures", "read_stall")
 # How a job ends (`end=`); each kind takes some of them.
 JOB_ENDS = ("completed", "failed", "expired", "cancelled")
 
@@ -528,6 +528,8 @@ class Directives:
     reads: int = 2
     end: str = "completed"
     failures: int = 0
+    # Each read (GET) of the job waits this long before it answers: a provider that hangs.
+    read_stall: int = 0
     # A video reports this model, size and seconds (each "" for the asked one), not the asked.
     made: Optional[Tuple[str, str, str]] = None
 
@@ -2338,6 +2340,8 @@ class Handler(BaseHTTPRequestHandler):
         """A GET of a job: one read more, which moves it along (and answers its lines when they
         are first due), counted in the read-back."""
         job = self.find_job(kind, jid)
+        if job.d.read_stall:
+            time.sleep(job.d.read_stall / 1000)
         with job.lock:
             job.reads += 1
             if job.due(job.status()):

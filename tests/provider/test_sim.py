@@ -1269,6 +1269,14 @@ class Videos(Base):
         self.assertEqual(listed[0]["model"], "sora-2")
         self.assertEqual(call("/v1/videos", {"prompt": "x"}, sim="made=sora-2").status, 400)
 
+    def test_a_jobs_reads_wait_as_its_create_asked_and_its_list_does_not(self) -> None:
+        made = call("/v1/videos", {"prompt": "a cat"}, sim="read_stall=300, reads=1").json()
+        started = time.monotonic()
+        self.assertEqual(read("/v1/videos?limit=1")["data"][0]["id"], made["id"])
+        listed = time.monotonic() - started
+        self.assertEqual(read(f"/v1/videos/{made['id']}")["status"], "completed")
+        self.assertGreater(time.monotonic() - started - listed, 0.25)
+
     def test_a_batchs_metadata_is_kept_and_listed(self) -> None:
         marked = batch(chat_lines(1), metadata={"quota_gateway_hold": "res_1"})
         listed = read("/v1/batches?limit=100")["data"]
